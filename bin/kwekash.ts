@@ -1,0 +1,3 @@
+/** `kwekash …` = `kodama run kwekash …`, so the old wrapper keeps working. */
+import { main } from "../main.ts";
+await main(Deno.args, "kwekash");

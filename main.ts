@@ -1,0 +1,100 @@
+/**
+ * kodama — one program, several names:
+ *   kodama / kubectl-kodama   the full CLI
+ *   kpod                      `kodama exec`
+ *   kwekash                   `kodama run kwekash`
+ * This file builds the command tree and runs it. Command modules are light: each one imports its
+ * implementation (and the Kubernetes client) only when it runs, so --help and --version stay fast.
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
+import { globalOptions } from "./src/cli/flags.ts";
+import { VERSION } from "./src/version.ts";
+
+type Registrar = { register(program: Command): void };
+
+/** Every command group, in the order --help lists them. Add one line per new `src/cli/<name>.ts`. */
+const COMMANDS: (() => Promise<Registrar>)[] = [
+  () => import("./src/cli/pods.ts"),
+  () => import("./src/cli/version.ts"),
+  () => import("./src/cli/config.ts"),
+];
+
+export type InvokedAs = "kodama" | "kpod" | "kwekash";
+
+/** When compiled, the binary's own name tells which tool it is. */
+function invokedAs(): InvokedAs {
+  const base = Deno.execPath().split(/[\\/]/).pop()?.replace(/\.exe$/, "") ?? "";
+  return base === "kpod" || base === "kwekash" ? base : "kodama";
+}
+
+export function argvFor(as: InvokedAs, args: string[]): string[] {
+  if (as === "kpod") return ["exec", ...args];
+  if (as === "kwekash") return ["run", "kwekash", ...args];
+  return args;
+}
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command().name("kodama")
+    .description("Reach the right Kubernetes pods fast, run checked-in workflows against them, and work in them.")
+    .version(`kodama ${VERSION}`, "-V, --version", "print the version")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+  globalOptions(program);
+  program.hook("preAction", async (_root, action) => {
+    const o = action.optsWithGlobals() as { logLevel?: string; logFormat?: string; color?: boolean };
+    const { setColor } = await import("./src/ui/color.ts");
+    if (o.color === false) setColor(false);
+    const { setupLogging } = await import("./src/ui/log.ts");
+    await setupLogging({ level: o.logLevel, format: o.logFormat });
+  });
+  for (const load of COMMANDS) (await load()).register(program as unknown as Command);
+  for (const c of program.commands) c.exitOverride();
+  program.addHelpText(
+    "after",
+    `
+Exit codes: 0 ok, 1 failed remotely (fan-out: any pod), 2 usage, 3 not found / nothing matched,
+            4 forbidden or auth, 5 timeout, 130 interrupted.
+Run 'kodama <command> --help' for a command's flags and examples.`,
+  );
+  return program;
+}
+
+function debugEnabled(args: string[]): boolean {
+  const i = args.indexOf("--log-level");
+  return (i >= 0 && args[i + 1] === "debug") || args.includes("--log-level=debug");
+}
+
+/** Run the CLI; returns the exit code instead of exiting (tests call this in-process). */
+export async function run(args: string[]): Promise<number> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(e.code)) return 0;
+      if (e.code === "commander.executeSubCommandAsync") return e.exitCode;
+      // commander already printed "error: ..."; add where to look.
+      console.error("  run 'kodama --help' or 'kodama <command> --help' for usage");
+      return ExitCode.USAGE;
+    }
+    console.error(`error: ${formatError(e)}`);
+    if (debugEnabled(args) && e instanceof Error && e.stack) console.error(e.stack);
+    return e instanceof KodamaError ? e.code : ExitCode.FAILED;
+  }
+}
+
+export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    console.error(`error: ${formatError(ev.reason)}`);
+    if (debugEnabled(args) && ev.reason instanceof Error) console.error(ev.reason.stack);
+    Deno.exit(ev.reason instanceof KodamaError ? ev.reason.code : ExitCode.FAILED);
+  });
+  const code = await run(argvFor(as, args));
+  Deno.exit(code);
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -1,0 +1,161 @@
+/**
+ * `kodama config view|get|set|unset|path|keys`. Light at import time: the schema, yaml and the
+ * implementation in src/config/commands.ts are loaded only when a config command runs.
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+
+type Printed = { stdout: string; stderr?: string };
+
+async function print(p: Printed): Promise<void> {
+  if (p.stderr) await Deno.stderr.write(new TextEncoder().encode(p.stderr));
+  if (p.stdout) await Deno.stdout.write(new TextEncoder().encode(p.stdout));
+}
+
+interface CommandLike {
+  optsWithGlobals(): unknown;
+  parent: CommandLike | null;
+  getOptionValueSource(key: string): string | undefined;
+}
+
+/**
+ * Config values given as global flags on this command line, keyed by config key path
+ * (only flags the user actually typed, not commander defaults). Other commands can reuse it
+ * for `loadConfig({ flags: configFlagsFrom(command) })`.
+ */
+export function configFlagsFrom(command: CommandLike): Record<string, unknown> {
+  const o = command.optsWithGlobals() as Record<string, unknown>;
+  let root: CommandLike = command;
+  while (root.parent) root = root.parent;
+  const fromCli = (k: string) => root.getOptionValueSource(k) === "cli";
+  const flags: Record<string, unknown> = {
+    "defaults.namespace": o.namespace,
+    "defaults.context": o.context,
+  };
+  if (fromCli("logLevel")) flags["log.level"] = o.logLevel;
+  if (fromCli("logFormat")) flags["log.format"] = o.logFormat;
+  if (o.color === false) flags["output.color"] = "never";
+  return flags;
+}
+
+const KEYS_HINT = "Run 'kodama config keys' for every key with its type, default and description (docs/config.md).";
+
+export function register(program: Command) {
+  const config = program.command("config")
+    .description("view and change kodama settings (~/.kodama/config.yaml and the repo's .kodama.yaml)")
+    .addHelpText(
+      "after",
+      `
+Files and precedence (highest first):
+  command-line flags  >  .kodama.yaml (nearest, walking up to the git root)  >  ~/.kodama/config.yaml  >  defaults
+  Set KODAMA_HOME to use another directory than ~/.kodama.
+
+Examples:
+  kodama config set defaults.resources.cpu 2          CPU limit for new sessions
+  kodama config set defaults.namespace dev --repo     write the repo's .kodama.yaml instead
+  kodama config set workflows.paths ops/wf,tools/wf   lists: a,b or [a, b]
+  kodama config get defaults.image
+  kodama config view --resolved                       every setting and where it came from
+  kodama config unset exec.maxParallel
+  kodama config path
+
+${KEYS_HINT}`,
+    );
+
+  config.command("view")
+    .description("print a config file, or with --resolved the merged settings and their sources")
+    .option("--resolved", "show the effective settings (flags > repo > global > default) with a SOURCE column")
+    .option("--repo", "show the repo's .kodama.yaml instead of the global file")
+    .addOption(new Option("-o, --output <format>", "yaml or json (with --resolved also: table, the default)"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kodama config view                      the global file as written (comments included)
+  kodama config view --repo -o json
+  kodama config view --resolved           KEY VALUE SOURCE table
+  kodama config view --resolved -o json   {"defaults.resources.cpu": {"value": "2", "source": "repo"}, ...}
+
+${KEYS_HINT}`,
+    )
+    .action(async (opts, command) => {
+      const { configView } = await import("../config/commands.ts");
+      await print(
+        await configView({
+          repo: opts.repo,
+          resolved: opts.resolved,
+          output: opts.output,
+          flags: opts.resolved ? configFlagsFrom(command as unknown as CommandLike) : undefined,
+        }),
+      );
+    });
+
+  config.command("get")
+    .description("print one setting's effective value (exit 3 when unset and without default)")
+    .argument("<key>", "dotted key, e.g. defaults.resources.cpu (a section prints its subtree as YAML)")
+    .addOption(new Option("-o, --output <format>", "print the value as yaml or json").choices(["yaml", "json"]))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kodama config get defaults.resources.cpu
+  kodama config get defaults.resources -o json
+  ns=$(kodama config get defaults.namespace) || ns=default`,
+    )
+    .action(async (key, opts, command) => {
+      const { configGet } = await import("../config/commands.ts");
+      await print(await configGet(key, { output: opts.output, flags: configFlagsFrom(command as unknown as CommandLike) }));
+    });
+
+  config.command("set")
+    .description("set one setting in the global config (or the repo's .kodama.yaml with --repo)")
+    .argument("<key>", "dotted key, e.g. defaults.resources.cpu")
+    .argument("<value>", "the value: numbers, true/false, lists as a,b or [a, b]")
+    .option("--repo", "write the repo's .kodama.yaml (created at the git root when missing)")
+    .addHelpText(
+      "after",
+      `
+Values are checked against the key's type; comments and key order in the file are kept.
+
+Examples:
+  kodama config set defaults.resources.cpu 500m
+  kodama config set defaults.resources.memory 4Gi
+  kodama config set exec.maxParallel 64
+  kodama config set picker.preview false
+  kodama config set env.dotenvFiles '[.env, .env.local]' --repo
+
+${KEYS_HINT}`,
+    )
+    .action(async (key, value, opts) => {
+      const { configSet } = await import("../config/commands.ts");
+      await print(await configSet(key, value, { repo: opts.repo }));
+    });
+
+  config.command("unset")
+    .description("remove a setting (or a whole section) so the next level's value applies")
+    .argument("<key>", "dotted key, e.g. defaults.resources.cpu")
+    .option("--repo", "edit the repo's .kodama.yaml")
+    .addHelpText("after", `
+Examples:
+  kodama config unset defaults.namespace
+  kodama config unset defaults.resources --repo`)
+    .action(async (key, opts) => {
+      const { configUnset } = await import("../config/commands.ts");
+      await print(await configUnset(key, { repo: opts.repo }));
+    });
+
+  config.command("path")
+    .description("print the global config file's path (or the repo's .kodama.yaml with --repo; exit 3 if none)")
+    .option("--repo", "print the path of the repo's .kodama.yaml")
+    .action(async (opts) => {
+      const { configPath } = await import("../config/commands.ts");
+      await print(await configPath({ repo: opts.repo }));
+    });
+
+  config.command("keys")
+    .description("list every config key with its type, default and description")
+    .addOption(new Option("-o, --output <format>", "table, yaml or json").choices(["table", "yaml", "json"]))
+    .action(async (opts) => {
+      const { configKeys } = await import("../config/commands.ts");
+      await print(configKeys({ output: opts.output }));
+    });
+}

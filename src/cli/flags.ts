@@ -1,0 +1,86 @@
+/**
+ * Flag definitions shared by every command, so they are written once:
+ * the global kubectl-style flags (on the root program), pod targeting, and -o.
+ * Light on purpose: nothing here loads the Kubernetes client until a command runs.
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import type { Kube } from "../kube/client.ts";
+import type { TargetFlags } from "../pods/target.ts";
+
+export interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  logLevel?: string;
+  logFormat?: string;
+  color?: boolean;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Global flags with kubectl's meaning; they may appear before or after the subcommand. */
+export function globalOptions<C extends Command<[], Record<string, never>>>(program: C) {
+  return program
+    .option("--kubeconfig <path>", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+    .option("--context <name>", "the kubeconfig context to use")
+    .option("-n, --namespace <ns>", "namespace (default: the context's namespace, else default)")
+    .addOption(
+      new Option("--log-level <level>", "log verbosity on stderr").choices(["debug", "info", "warning", "error"])
+        .default("warning"),
+    )
+    .addOption(new Option("--log-format <format>", "log line format").choices(["text", "json"]).default("text"))
+    .option("--no-color", "disable colours (also: NO_COLOR=1)");
+}
+
+/** The targeting flags every pod command shares. */
+// deno-lint-ignore no-explicit-any
+export function targetingOptions<A extends any[], O extends Record<string, any>, G extends Record<string, any>>(
+  cmd: Command<A, O, G>,
+) {
+  return cmd
+    .option("-m, --match <substr>", "pod name contains SUBSTR (repeatable; all must match)", collect, [] as string[])
+    .option("--regex <re>", "pod name matches this regular expression")
+    .option("-l, --selector <selector>", "label selector, e.g. app=api,tier!=cache")
+    .option("--field-selector <selector>", "field selector, e.g. status.phase=Running,spec.nodeName=n1")
+    .option("-A, --all-namespaces", "look in every namespace")
+    .option("--pod <name>", "exactly this pod name");
+}
+
+export function outputOption<
+  // deno-lint-ignore no-explicit-any
+  A extends any[],
+  // deno-lint-ignore no-explicit-any
+  O extends Record<string, any>,
+  // deno-lint-ignore no-explicit-any
+  G extends Record<string, any>,
+>(cmd: Command<A, O, G>, formats = ["table", "wide", "json", "yaml", "name"]) {
+  return cmd.addOption(new Option("-o, --output <format>", "output format").choices(formats).default(formats[0]));
+}
+
+/** Global options of the command being run (commander merges the root's options in). */
+export function globalsOf(cmd: { optsWithGlobals(): unknown }): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/** Build TargetFlags from a command's merged options. */
+export function targetFrom(opts: Record<string, unknown>): TargetFlags {
+  const match = (opts.match as string[] | undefined)?.filter(Boolean);
+  return {
+    namespace: opts.namespace as string | undefined,
+    allNamespaces: Boolean(opts.allNamespaces),
+    match: match?.length ? match : undefined,
+    regex: opts.regex as string | undefined,
+    selector: opts.selector as string | undefined,
+    fieldSelector: opts.fieldSelector as string | undefined,
+    pod: opts.pod as string | undefined,
+    container: opts.container as string | undefined,
+  };
+}
+
+/** Connect to the cluster named by the global flags (loads client-node lazily). */
+export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
+  const { Kube } = await import("../kube/client.ts");
+  return Kube.connect({ kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace });
+}

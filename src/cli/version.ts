@@ -1,0 +1,22 @@
+/** `kodama version`: client version, and the server's when a cluster is reachable (like kubectl version). */
+import type { Command } from "@commander-js/extra-typings";
+import { VERSION } from "../version.ts";
+import { connectFromOpts, globalsOf } from "./flags.ts";
+
+export function register(program: Command) {
+  program.command("version").description("print the kodama version (and the server's with --server)")
+    .option("--server", "also ask the API server for its version")
+    .option("-o, --output <format>", "text or json", "text")
+    .action(async (opts, command) => {
+      const info: Record<string, string> = { kodama: VERSION, deno: Deno.version.deno };
+      if (opts.server) {
+        const kube = await connectFromOpts(globalsOf(command));
+        const { serverVersion } = await import("../kube/version.ts");
+        info.server = await serverVersion(kube);
+      }
+      const text = opts.output === "json"
+        ? JSON.stringify(info) + "\n"
+        : Object.entries(info).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
+      await Deno.stdout.write(new TextEncoder().encode(text));
+    });
+}

@@ -1,0 +1,250 @@
+/**
+ * Reading and writing one config file: YAML with line/column errors, validation against the
+ * schema, comment-preserving edits (yaml's Document API), atomic writes under a lock file.
+ */
+import { dirname } from "node:path";
+import { Document, isMap, LineCounter, parseDocument } from "yaml";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { didYouMean, keyInfo, sectionInfo } from "./keys.ts";
+import { displayPath } from "./paths.ts";
+import { configSchema } from "./schema.ts";
+
+export interface ConfigFile {
+  path: string;
+  /** the file's text ("" when the file does not exist) */
+  text: string;
+  exists: boolean;
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+  /** the file's settings as plain data: unknown keys and empty values removed, aliases applied */
+  data: Record<string, unknown>;
+  /** unknown keys etc., one line each, prefixed with the file */
+  warnings: string[];
+}
+
+function position(lc: LineCounter, offset: number | undefined): string {
+  if (offset === undefined) return "";
+  const { line, col } = lc.linePos(offset);
+  return `:${line}:${col}`;
+}
+
+/** Parse config text; malformed YAML or invalid values throw a one-line usage error with file:line:column. */
+export function parseConfigText(
+  path: string,
+  text: string,
+  opts: { exists?: boolean; validate?: boolean } = {},
+): ConfigFile {
+  const exists = opts.exists ?? true;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const shown = displayPath(path);
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const msg = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new KodamaError(
+      `${shown}${position(lineCounter, e.pos?.[0])}: invalid YAML: ${msg}`,
+      ExitCode.USAGE,
+      `fix the file in an editor (kodama config path${path.endsWith(".kodama.yaml") ? " --repo" : ""} prints its path)`,
+    );
+  }
+  const raw = doc.toJS() as unknown;
+  if (raw !== null && raw !== undefined && (typeof raw !== "object" || Array.isArray(raw))) {
+    throw usageError(
+      `${shown}${position(lineCounter, doc.contents?.range?.[0])}: expected a mapping of settings at the top level`,
+      "a config file looks like `defaults:\\n  namespace: dev`",
+    );
+  }
+  const warnings: string[] = [];
+  const data = normalize((raw ?? {}) as Record<string, unknown>, [], (key) => {
+    const node = doc.getIn(key.split("."), true) as { range?: [number, number, number] } | undefined;
+    const pair = findKeyNode(doc, key.split("."));
+    const guess = didYouMean(key);
+    warnings.push(
+      `${shown}${position(lineCounter, pair ?? node?.range?.[0])}: unknown config key "${key}" ignored${
+        guess ? ` — did you mean ${guess}?` : ""
+      }`,
+    );
+  });
+  // validate what remains; the first problem is reported with its position
+  const r = opts.validate === false ? undefined : configSchema.safeParse(data);
+  if (r && !r.success) {
+    const issue = r.error.issues[0];
+    const path2 = issue.path.map(String);
+    // walk up to the nearest known key for a useful position
+    let key = path2;
+    while (key.length && !keyInfo(key.join(".")) && !sectionInfo(key.join("."))) key = key.slice(0, -1);
+    const leaf = keyInfo(key.join("."));
+    const item = path2.length > key.length ? ` (item ${path2.slice(key.length).join(".")})` : "";
+    const node = doc.getIn(path2, true) as { range?: [number, number, number] } | undefined;
+    throw new KodamaError(
+      `${shown}${position(lineCounter, node?.range?.[0])}: invalid value for ${key.join(".") || "config"}${item}: ${issue.message}`,
+      ExitCode.USAGE,
+      leaf ? `fix it with: kodama config set ${leaf.key}${path.endsWith(".kodama.yaml") ? " --repo" : ""} VALUE` : undefined,
+    );
+  }
+  return { path, text, exists, doc, lineCounter, data, warnings };
+}
+
+function findKeyNode(doc: Document, path: string[]): number | undefined {
+  const parent = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
+  if (!isMap(parent)) return undefined;
+  for (const item of parent.items) {
+    const k = item.key as { value?: unknown; range?: [number, number, number] } | null;
+    if (k && String(k.value) === path[path.length - 1]) return k.range?.[0];
+  }
+  return undefined;
+}
+
+/**
+ * Keep only known keys; drop `null` leaves (`key:` with no value means unset); map the README's
+ * `defaults.env.*` spelling onto `env.*`. Unknown keys are reported through `unknown`.
+ */
+function normalize(
+  raw: Record<string, unknown>,
+  _prefix: string[],
+  unknown: (key: string) => void,
+): Record<string, unknown> {
+  const src = structuredClone(raw);
+  const defaults = src.defaults as Record<string, unknown> | undefined;
+  if (defaults && typeof defaults === "object" && defaults.env && typeof defaults.env === "object") {
+    const env = (src.env && typeof src.env === "object" ? src.env : {}) as Record<string, unknown>;
+    src.env = { ...(defaults.env as Record<string, unknown>), ...env };
+    delete defaults.env;
+  }
+  const walk = (obj: Record<string, unknown>, prefix: string[]): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      const path = [...prefix, k];
+      const key = path.join(".");
+      if (v === null || v === undefined) continue;
+      if (keyInfo(key)) out[k] = v;
+      else if (sectionInfo(key)) {
+        // a section given a non-mapping value is left for the schema to reject
+        out[k] = typeof v === "object" && !Array.isArray(v) ? walk(v as Record<string, unknown>, path) : v;
+      } else unknown(key);
+    }
+    return out;
+  };
+  return walk(src, []);
+}
+
+/** Read a config file; a missing file is an empty config. */
+export async function readConfigFile(path: string, opts: { validate?: boolean } = {}): Promise<ConfigFile> {
+  let text = "";
+  let exists = true;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) exists = false;
+    else if (e instanceof Deno.errors.PermissionDenied) {
+      throw new KodamaError(`cannot read ${displayPath(path)}: permission denied`, ExitCode.FAILED);
+    } else throw e;
+  }
+  return parseConfigText(path, text, { exists, validate: opts.validate });
+}
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 5_000;
+
+/** Take `<path>.lock` (created exclusively); break it when older than 10 s. Returns the release function. */
+export async function acquireLock(path: string): Promise<() => Promise<void>> {
+  const lock = `${path}.lock`;
+  const start = Date.now();
+  for (;;) {
+    try {
+      const f = await Deno.open(lock, { createNew: true, write: true, mode: 0o600 });
+      try {
+        await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+      } finally {
+        f.close();
+      }
+      return async () => {
+        try {
+          await Deno.remove(lock);
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    try {
+      const st = await Deno.stat(lock);
+      if (st.mtime && Date.now() - st.mtime.getTime() > LOCK_STALE_MS) {
+        await Deno.remove(lock).catch(() => {});
+        continue;
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      throw e;
+    }
+    if (Date.now() - start > LOCK_WAIT_MS) {
+      throw new KodamaError(
+        `config file ${displayPath(path)} is locked by another kodama process`,
+        ExitCode.FAILED,
+        `retry; if no other kodama is running, delete ${displayPath(lock)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+  }
+}
+
+/** Write `text` to `path` atomically: temp file in the same directory (mode 0600), fsync, rename. */
+export async function atomicWrite(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const f = await Deno.open(tmp, { createNew: true, write: true, mode: 0o600 });
+    try {
+      const data = new TextEncoder().encode(text);
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o600);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Edit a config file under its lock: re-read it, let `edit` change the yaml Document
+ * (comments and key order are kept), check the result still validates, write it atomically.
+ */
+export async function editConfigFile<T>(path: string, edit: (file: ConfigFile) => T): Promise<T> {
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const release = await acquireLock(path);
+  try {
+    // no schema validation here: `config set` must be able to repair a bad value by hand
+    const file = await readConfigFile(path, { validate: false });
+    const result = edit(file);
+    const text = file.doc.contents === null && !file.doc.commentBefore && !file.doc.comment
+      ? ""
+      : file.doc.toString();
+    parseConfigText(path, text, { validate: false }); // never write a file we could not read back
+    await atomicWrite(path, text);
+    return result;
+  } finally {
+    await release();
+  }
+}
+
+/** Remove maps left empty by an unset, from the leaf's parent upwards. */
+export function pruneEmpty(doc: Document, path: string[]): void {
+  for (let n = path.length - 1; n > 0; n--) {
+    const p = path.slice(0, n);
+    const node = doc.getIn(p, true);
+    if (isMap(node) && node.items.length === 0 && !node.comment && !node.commentBefore) doc.deleteIn(p);
+    else break;
+  }
+  // an empty document instead of "{}"
+  if (isMap(doc.contents) && doc.contents.items.length === 0 && !doc.contents.comment) doc.contents = null;
+}

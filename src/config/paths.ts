@@ -1,0 +1,67 @@
+/**
+ * Where config lives. Cheap: no zod, no yaml — only env lookups and a few stat calls.
+ *
+ * - global: `$KODAMA_HOME/config.yaml`, default `~/.kodama/config.yaml`
+ * - repo:   the nearest `.kodama.yaml` walking up from the cwd, stopping at the git root
+ *           (the first directory containing `.git`) or at the filesystem root.
+ */
+import { dirname, join, resolve } from "node:path";
+
+export const GLOBAL_CONFIG_FILE = "config.yaml";
+export const REPO_CONFIG_FILE = ".kodama.yaml";
+
+function homeDir(): string {
+  return Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? Deno.cwd();
+}
+
+/** kodama's state directory: `$KODAMA_HOME`, else `~/.kodama`. */
+export function kodamaHome(): string {
+  const h = Deno.env.get("KODAMA_HOME");
+  return h ? resolve(h) : join(homeDir(), ".kodama");
+}
+
+export function globalConfigPath(): string {
+  return join(kodamaHome(), GLOBAL_CONFIG_FILE);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+    if (e instanceof Deno.errors.PermissionDenied) return false;
+    throw e;
+  }
+}
+
+export interface RepoLocation {
+  /** the nearest `.kodama.yaml` at or below the git root, if one exists */
+  configFile?: string;
+  /** the git root (directory containing `.git`), if the cwd is inside a repository */
+  gitRoot?: string;
+}
+
+/** Walk up from `cwd` looking for `.kodama.yaml`; stop at the git root or the filesystem root. */
+export async function findRepo(cwd: string = Deno.cwd()): Promise<RepoLocation> {
+  let dir = resolve(cwd);
+  const out: RepoLocation = {};
+  for (;;) {
+    if (!out.configFile && await exists(join(dir, REPO_CONFIG_FILE))) out.configFile = join(dir, REPO_CONFIG_FILE);
+    if (await exists(join(dir, ".git"))) {
+      out.gitRoot = dir;
+      return out;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return out;
+    dir = parent;
+  }
+}
+
+/** A path for people: `~` for the home directory. */
+export function displayPath(path: string): string {
+  const home = homeDir();
+  return home && home !== "/" && (path === home || path.startsWith(home + "/"))
+    ? "~" + path.slice(home.length)
+    : path;
+}

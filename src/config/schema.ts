@@ -1,0 +1,269 @@
+/**
+ * The kodama configuration schema (zod v4): the single source of truth for every config key,
+ * its type, default and description. `~/.kodama/config.yaml` and a repo's `.kodama.yaml` both
+ * follow it; `configJsonSchema()` emits the JSON Schema published in `schemas/config.schema.json`.
+ *
+ * Leaves built with the helpers below (`cpuQuantity`, `sizeQuantity`, `duration`, ...) carry a
+ * human-readable format hint used by `kodama config set` to coerce and explain values.
+ */
+import { z } from "zod";
+
+/** What `config set` needs to know about a leaf beyond its zod type. */
+export interface FormatHint {
+  /** short name of the format, e.g. "CPU quantity" */
+  name: string;
+  /** examples, e.g. "2, 500m, 1.5" */
+  example: string;
+}
+
+const hints = new WeakMap<z.ZodType, FormatHint>();
+
+/** Look up the format hint of a leaf schema (unwrapping optional/default). */
+export function formatHintOf(schema: z.ZodType): FormatHint | undefined {
+  return hints.get(schema);
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+function withHint<T extends z.ZodType>(schema: T, hint: FormatHint): T {
+  hints.set(schema, hint);
+  return schema;
+}
+
+/** A string that must match `re` and describe a positive amount; YAML numbers (`cpu: 2`) are accepted too. */
+function quantity(hint: FormatHint, re: RegExp) {
+  const msg = (iss: { input?: unknown }) =>
+    `${show(iss.input)} is not a ${hint.name} (expected e.g. ${hint.example})`;
+  const asString = z.string().regex(re, { error: msg, abort: true }).refine((s) => parseFloat(s) > 0, {
+    error: (iss) => `${show(iss.input)} is not a ${hint.name}: it must be greater than 0`,
+  });
+  const num = z.number().positive({ error: msg });
+  return withHint(z.union([asString, num], { error: msg }).transform((v) => String(v)), hint);
+}
+
+const CPU_HINT: FormatHint = { name: "CPU quantity", example: "2, 500m, 1.5" };
+const SIZE_HINT: FormatHint = { name: "size quantity", example: "512Mi, 4Gi, 10Gi" };
+const DURATION_HINT: FormatHint = { name: "duration", example: "30s, 5m, 1h30m" };
+const NAMESPACE_HINT: FormatHint = { name: "namespace name", example: "default, dev-sessions" };
+
+export const CPU_RE = /^(\d+m|\d+(\.\d+)?|\.\d+)$/;
+export const SIZE_RE = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+export const DURATION_RE = /^(\d+(ms|s|m|h))+$/;
+export const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const cpuQuantity = () => quantity(CPU_HINT, CPU_RE);
+const sizeQuantity = () => quantity(SIZE_HINT, SIZE_RE);
+const duration = () => {
+  const msg = (iss: { input?: unknown }) =>
+    `${show(iss.input)} is not a ${DURATION_HINT.name} (expected e.g. ${DURATION_HINT.example})`;
+  return withHint(z.string({ error: msg }).regex(DURATION_RE, { error: msg }), DURATION_HINT);
+};
+const namespaceName = () => {
+  const msg = (iss: { input?: unknown }) =>
+    `${show(iss.input)} is not a valid ${NAMESPACE_HINT.name} (lowercase letters, digits and '-', at most 63 characters, e.g. ${NAMESPACE_HINT.example})`;
+  return withHint(z.string({ error: msg }).max(63, { error: msg }).regex(DNS_LABEL_RE, { error: msg }), NAMESPACE_HINT);
+};
+const typeMsg = (expected: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? `expected ${expected}` : `${show(iss.input)} is not ${expected}`;
+const str = () => z.string({ error: typeMsg("a string") });
+const nonEmpty = (what: string) => z.string({ error: typeMsg("a string") }).min(1, { error: `${what} must not be empty` });
+const bool = () => z.boolean({ error: typeMsg("a boolean (expected true or false)") });
+const int = (min: number, max: number) => {
+  const msg = typeMsg(`an integer from ${min} to ${max}`);
+  return z.number({ error: msg }).int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
+};
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  oneOf(values, { error: typeMsg(`one of ${values.join(", ")}`) });
+const stringList = () =>
+  z.array(str().min(1, { error: "list entries must not be empty" }), {
+    error: typeMsg("a list of strings (expected e.g. [a, b])"),
+  });
+const envVarName = () =>
+  str().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    error: (iss) => `${show(iss.input)} is not an environment variable name (expected e.g. GITHUB_TOKEN)`,
+  });
+
+const resources = z.object({
+  cpu: cpuQuantity().default("1").describe(
+    'CPU limit of a session pod, as a Kubernetes quantity ("2", "500m", "1.5"). Overridden by `start --cpu`.',
+  ),
+  memory: sizeQuantity().default("2Gi").describe(
+    'Memory limit of a session pod ("512Mi", "4Gi"). Overridden by `start --memory`.',
+  ),
+  storage: sizeQuantity().optional().describe(
+    'Ephemeral-storage limit of a session pod ("10Gi"); unset means no limit.',
+  ),
+}).strict().describe("Resource limits for session pods.");
+
+const storage = z.object({
+  workspace: sizeQuantity().default("10Gi").describe(
+    "Size of the workspace PVC (mounted at /workspace, where your code lives).",
+  ),
+  claudeHome: sizeQuantity().default("1Gi").describe(
+    "Size of the agent home PVC (the coding agent's config and history, e.g. ~/.claude).",
+  ),
+  storageClass: str().optional().describe(
+    "StorageClass for session PVCs; unset uses the cluster's default StorageClass.",
+  ),
+}).strict().describe("Persistent volume sizes for sessions.");
+
+const defaults = z.object({
+  namespace: namespaceName().optional().describe(
+    "Namespace used when -n/--namespace is not given; unset falls back to the kubeconfig context's namespace, then `default`.",
+  ),
+  context: nonEmpty("a context name").optional().describe(
+    "Kubeconfig context used when --context is not given; unset uses the kubeconfig's current-context.",
+  ),
+  image: nonEmpty("an image reference").default("ghcr.io/illumination-k/kodama-claude:latest").describe(
+    "Container image for session pods; it should contain git, a shell and the coding agent CLI.",
+  ),
+  resources: resources.prefault({}),
+  storage: storage.prefault({}),
+  branchPrefix: str().default("kodama/").describe(
+    "Prefix of the branch a session creates automatically (e.g. kodama/my-work-20250115143000).",
+  ),
+  serviceAccount: str().optional().describe(
+    "ServiceAccount for session pods; unset uses the namespace's default ServiceAccount.",
+  ),
+}).strict().describe("Defaults for sessions and pod commands.");
+
+const session = z.object({
+  readyTimeout: duration().default("5m").describe("How long `start`/`resume` wait for the session pod to become ready."),
+  workdir: nonEmpty("a directory").default("/workspace").describe(
+    "Working directory inside the session pod (where the repo is cloned and files are synced).",
+  ),
+  shell: nonEmpty("a shell").default("/bin/bash").describe("Shell started by `attach` when no --command is given."),
+}).strict().describe("Session lifecycle settings.");
+
+const git = z.object({
+  authMethod: oneOf(["auto", "token", "ssh", "none"]).default("auto").describe(
+    "How sessions authenticate git: `token` (a token from the env or dotenv files), `ssh` (the key in git.secretName), `none`, or `auto` (token for https URLs when one is available, ssh for ssh URLs).",
+  ),
+  tokenEnv: envVarName().default("GITHUB_TOKEN").describe(
+    "Environment variable (local env or dotenv files) holding the git token for HTTPS clones.",
+  ),
+  secretName: str().optional().describe(
+    "Kubernetes Secret with an `ssh-privatekey` key used for SSH git URLs.",
+  ),
+  autoBranch: bool().default(true).describe(
+    "Create a new branch named `<defaults.branchPrefix><session>-<timestamp>` after cloning.",
+  ),
+  userName: str().optional().describe("git user.name configured inside session pods."),
+  userEmail: str().optional().describe("git user.email configured inside session pods."),
+}).strict().describe("Git clone and authentication for sessions.");
+
+const env = z.object({
+  dotenvFiles: stringList().default([]).describe(
+    "Dotenv files (relative to the repo root) whose variables are injected into sessions as a Secret.",
+  ),
+  excludeVars: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }).default([]).describe(
+    "Variable names never injected from dotenv files (system variables like PATH and HOME are always excluded).",
+  ),
+}).strict().describe("Environment variables injected into sessions.");
+
+const sync = z.object({
+  enabled: bool().default(true).describe("Sync the local directory into new sessions (`start --no-sync` turns it off)."),
+  useGitignore: bool().default(true).describe("Skip files matched by .gitignore when syncing."),
+  excludePatterns: stringList().default([]).describe(
+    "Extra gitignore-style patterns never synced (in addition to .kodamaignore).",
+  ),
+}).strict().describe("File synchronisation into sessions.");
+
+const editor = z.object({
+  enabled: bool().default(true).describe("Mount editor configs (Helix, Zellij) into session pods."),
+  configDir: nonEmpty("a directory").default(".kodama/configs").describe(
+    "Repo directory with editor overrides (helix-config.toml, helix-languages.toml, zellij-config.kdl).",
+  ),
+}).strict().describe("Editor configuration for sessions.");
+
+const agent = z.object({
+  command: stringList().min(1, { error: "agent.command needs at least the program name" }).default(["claude", "-p"])
+    .describe(
+      "Coding agent command run inside the session for `--prompt`; the prompt is passed as the last argument.",
+    ),
+  authEnv: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }).default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
+    "Environment variables that carry the agent's credentials; taken from dotenv files or the local env.",
+  ),
+}).strict().describe("Coding agent runs.");
+
+const exec = z.object({
+  maxParallel: int(1, 1000).default(32).describe(
+    "How many pods `exec` runs a command in at the same time (1..1000).",
+  ),
+  shell: nonEmpty("a shell").default("sh").describe(
+    "Shell used to run a command given as one string (`sh -c '...'`).",
+  ),
+  container: str().optional().describe(
+    "Container used when -c/--container is not given and a pod has several; unset uses the default container annotation or the first container.",
+  ),
+}).strict().describe("Fan-out exec across pods.");
+
+const picker = z.object({
+  preview: bool().default(true).describe("Show a preview pane (pod details) in the interactive picker."),
+}).strict().describe("The interactive pod picker.");
+
+const output = z.object({
+  color: oneOf(["auto", "always", "never"]).default("auto").describe(
+    "Colour output: `auto` colours only on a TTY without NO_COLOR; `always`; `never` (same as --no-color).",
+  ),
+}).strict().describe("Output formatting.");
+
+const logs = z.object({
+  maxStreams: int(1, 1000).default(50).describe(
+    "Maximum number of log streams `logs` follows at once across matched pods.",
+  ),
+  timestamps: bool().default(false).describe("Prefix log lines with their timestamps."),
+}).strict().describe("Multi-pod logs.");
+
+const portForward = z.object({
+  address: nonEmpty("an address").default("127.0.0.1").describe("Local address port-forwards listen on."),
+}).strict().describe("Port forwarding.");
+
+const workflows = z.object({
+  paths: stringList().default([]).describe(
+    "Extra directories searched for workflow files, before ~/.kodama/workflows and the built-in workflows.",
+  ),
+}).strict().describe("Workflow discovery.");
+
+const log = z.object({
+  level: oneOf(["debug", "info", "warning", "error"]).default("warning").describe(
+    "Log level used when --log-level is not given.",
+  ),
+  format: oneOf(["text", "json"]).default("text").describe("Log format used when --log-format is not given."),
+}).strict().describe("Logging to stderr.");
+
+/** The whole config file. Every section is optional in a file; defaults are applied on load. */
+export const configSchema = z.object({
+  defaults: defaults.prefault({}),
+  session: session.prefault({}),
+  git: git.prefault({}),
+  env: env.prefault({}),
+  sync: sync.prefault({}),
+  editor: editor.prefault({}),
+  agent: agent.prefault({}),
+  exec: exec.prefault({}),
+  picker: picker.prefault({}),
+  output: output.prefault({}),
+  logs: logs.prefault({}),
+  portForward: portForward.prefault({}),
+  workflows: workflows.prefault({}),
+  log: log.prefault({}),
+}).strict().describe("kodama configuration (~/.kodama/config.yaml and a repo's .kodama.yaml)");
+
+/** Config values with every default applied. */
+export type Config = z.output<typeof configSchema>;
+/** What a config file may contain. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** JSON Schema (draft 2020-12) of a config file, for editors and `schemas/config.schema.json`. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  return {
+    $schema: schema.$schema,
+    $id: "https://kodama.dev/schemas/config.schema.json",
+    title: "kodama config",
+    ...schema,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Map anything the Kubernetes client throws to a KodamaError a person can act on:
+ * 401/403 name the verb, resource and namespace that were refused; 404 names the object;
+ * connection/DNS/TLS failures name the server and context (client-node's opaque
+ * "fetch failed" is unwrapped to its cause).
+ */
+import { ExitCode, KodamaError } from "../errors.ts";
+
+export interface ApiWhat {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface ServerInfo {
+  server: string;
+  contextName: string;
+}
+
+interface StatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { causes?: { field?: string; message?: string }[] };
+}
+
+function parseBody(body: unknown): StatusBody | undefined {
+  if (!body) return undefined;
+  if (typeof body === "object") return body as StatusBody;
+  if (typeof body === "string") {
+    try {
+      return JSON.parse(body) as StatusBody;
+    } catch {
+      return { message: body.trim().split("\n")[0] };
+    }
+  }
+  return undefined;
+}
+
+function scope(what: ApiWhat): string {
+  return what.namespace ? `in namespace ${what.namespace}` : "at the cluster scope";
+}
+
+function objectName(what: ApiWhat): string {
+  return what.name ? `${what.resource.replace(/s$/, "")} ${what.name}` : what.resource;
+}
+
+/** Walk `cause` chains (fetch failed -> cause -> ...) and collect error codes and messages. */
+export function rootCause(e: unknown): { code?: string; message: string } {
+  let cur: unknown = e;
+  let code: string | undefined;
+  let message = e instanceof Error ? e.message : String(e);
+  for (let i = 0; i < 6 && cur; i++) {
+    const c = cur as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown[] };
+    if (typeof c.code === "string") code = c.code;
+    if (typeof c.message === "string" && c.message && c.message !== "fetch failed") message = c.message;
+    // AggregateError (happy eyeballs): take the first inner error
+    if (!c.cause && Array.isArray(c.errors) && c.errors.length) {
+      cur = c.errors[0];
+      continue;
+    }
+    cur = c.cause;
+  }
+  return { code, message };
+}
+
+const CONNECT_CODES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ENOTFOUND: "host not found (DNS)",
+  EAI_AGAIN: "DNS lookup failed",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  UND_ERR_SOCKET: "connection closed by the server",
+};
+
+const TLS_HINT = "check the cluster's certificate-authority in your kubeconfig";
+
+export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): KodamaError {
+  if (e instanceof KodamaError) return e;
+  const err = e as { code?: unknown; body?: unknown; statusCode?: unknown; response?: { statusCode?: number } };
+  const status = typeof err?.code === "number"
+    ? err.code
+    : typeof err?.statusCode === "number"
+    ? err.statusCode
+    : err?.response?.statusCode;
+  if (typeof status === "number" && status >= 400) {
+    const body = parseBody(err.body);
+    const apiMsg = body?.message;
+    switch (status) {
+      case 401:
+        return new KodamaError(
+          `unauthorized: the server rejected your credentials (${what.verb} ${what.resource} ${scope(what)})`,
+          ExitCode.FORBIDDEN,
+          `check the user of context ${server?.contextName ?? "?"}; your token or certificate may have expired`,
+        );
+      case 403:
+        return new KodamaError(
+          `forbidden: cannot ${what.verb} ${what.resource} ${scope(what)}`,
+          ExitCode.FORBIDDEN,
+          `ask for a Role allowing ${what.verb} on ${what.resource}` +
+            (what.namespace ? `, or use -n with a namespace you can access` : ""),
+        );
+      case 404:
+        return new KodamaError(
+          apiMsg && /not found/.test(apiMsg)
+            ? `${apiMsg}${what.namespace && !apiMsg.includes(what.namespace) ? ` in namespace ${what.namespace}` : ""}`
+            : `${objectName(what)} not found${what.namespace ? ` in namespace ${what.namespace}` : ""}`,
+          ExitCode.NOT_FOUND,
+        );
+      case 409:
+        return new KodamaError(apiMsg ?? `conflict: ${objectName(what)}`, ExitCode.FAILED);
+      case 422: {
+        const causes = body?.details?.causes?.map((c) => `${c.field}: ${c.message}`).join("; ");
+        return new KodamaError(apiMsg ?? `invalid ${objectName(what)}${causes ? `: ${causes}` : ""}`, ExitCode.USAGE);
+      }
+      case 408:
+      case 504:
+        return new KodamaError(
+          `timeout: ${what.verb} ${what.resource} ${scope(what)} took too long`,
+          ExitCode.TIMEOUT,
+        );
+      default:
+        return new KodamaError(
+          `${what.verb} ${objectName(what)} ${scope(what)} failed: ${apiMsg ?? `HTTP ${status}`}`,
+          ExitCode.FAILED,
+        );
+    }
+  }
+  const { code, message } = rootCause(e);
+  const where = server ? `${server.server} (context ${server.contextName})` : "the API server";
+  if (code && CONNECT_CODES[code]) {
+    return new KodamaError(
+      `cannot reach ${where}: ${CONNECT_CODES[code]}`,
+      code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
+      `is the cluster running? try \`kubectl cluster-info${server ? ` --context ${server.contextName}` : ""}\``,
+    );
+  }
+  if (
+    (code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) ||
+    /certificate|self[- ]signed|TLS|SSL/i.test(message)
+  ) {
+    return new KodamaError(`TLS handshake with ${where} failed: ${message}`, ExitCode.FAILED, TLS_HINT);
+  }
+  if (/fetch failed|network|connect|socket|bad port/i.test(message)) {
+    return new KodamaError(
+      `cannot reach ${where}: ${message}`,
+      ExitCode.FAILED,
+      "is the cluster running? try `kubectl cluster-info`",
+    );
+  }
+  return new KodamaError(`${what.verb} ${objectName(what)} ${scope(what)} failed: ${message.split("\n")[0]}`);
+}

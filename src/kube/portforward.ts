@@ -1,0 +1,223 @@
+/**
+ * Port-forward streams over WebSocket (the kubelet's `v4.channel.k8s.io` port-forward framing).
+ *
+ * One WebSocket carries one TCP connection to one pod port, as kubectl does per accepted local
+ * connection: `GET /api/v1/namespaces/NS/pods/NAME/portforward?ports=PORT` upgraded with the
+ * `v4.channel.k8s.io` subprotocol. Every binary message starts with a channel byte; with a
+ * single port the data channel is 0 and the error channel 1 (port index i -> 2i, 2i+1). The
+ * first two bytes the server sends on each channel are the port number, little-endian. Anything
+ * else on the error channel is an error message for this connection only (e.g. "connection
+ * refused" when nothing listens on the port in the pod).
+ *
+ * client-node's `PortForward` class supports a single port on one shared socket and only
+ * through Node streams it owns, so this drives `ws` directly with the kubeconfig's TLS/auth.
+ */
+import { Duplex } from "node:stream";
+import type { IncomingMessage } from "node:http";
+// @ts-types="@types/ws"
+import WebSocket from "ws";
+import type { KubeConfig, V1Service } from "@kubernetes/client-node";
+import type { Kube } from "./client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+
+export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
+
+/** An error the server reported on a connection's error channel (the listener keeps running). */
+export class PortForwardStreamError extends Error {
+  override name = "PortForwardStreamError";
+}
+
+export interface DialOptions {
+  /** WebSocket handshake timeout (default 10 s). */
+  handshakeTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Build the wss:// URL of a pod's portforward subresource (keeps any path prefix of the server). */
+export function portForwardUrl(server: string, namespace: string, pod: string, port: number): string {
+  const u = new URL(server);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  const prefix = u.pathname.replace(/\/+$/, "");
+  u.pathname = `${prefix}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${
+    encodeURIComponent(pod)
+  }/portforward`;
+  u.search = `ports=${port}`;
+  return u.toString();
+}
+
+/** Frame `data` for channel `ch` (one leading channel byte). */
+export function frame(ch: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length + 1);
+  out[0] = ch;
+  out.set(data, 1);
+  return out;
+}
+
+/**
+ * Demultiplex incoming port-forward messages: strips the channel byte and the 2-byte port
+ * prefix each channel starts with (even when it arrives split across messages).
+ */
+export class PortForwardDemux {
+  private prefixLeft = new Map<number, number>();
+  /** port numbers announced by the server per channel */
+  readonly announced = new Map<number, number>();
+  private partialPort = new Map<number, number[]>();
+
+  /** Returns the channel and its payload (possibly empty), or undefined for an empty message. */
+  push(msg: Uint8Array): { channel: number; payload: Uint8Array } | undefined {
+    if (msg.length === 0) return undefined;
+    const channel = msg[0];
+    let payload = msg.subarray(1);
+    const left = this.prefixLeft.get(channel) ?? 2;
+    if (left > 0) {
+      const take = Math.min(left, payload.length);
+      const bytes = this.partialPort.get(channel) ?? [];
+      bytes.push(...payload.subarray(0, take));
+      this.partialPort.set(channel, bytes);
+      if (bytes.length === 2) this.announced.set(channel, bytes[0] | (bytes[1] << 8));
+      this.prefixLeft.set(channel, left - take);
+      payload = payload.subarray(take);
+    }
+    return { channel, payload };
+  }
+}
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for await (const c of res) chunks.push(c as Uint8Array);
+  } catch { /* ignore */ }
+  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  try {
+    const j = JSON.parse(text);
+    if (typeof j?.message === "string") return j.message;
+  } catch { /* not JSON */ }
+  return text.trim().split("\n")[0];
+}
+
+function upgradeError(status: number, message: string, namespace: string, pod: string): KodamaError {
+  const what = `port-forward to pod ${pod} in namespace ${namespace}`;
+  if (status === 401) {
+    return new KodamaError(`unauthorized: ${what} was rejected`, ExitCode.FORBIDDEN, "check your credentials");
+  }
+  if (status === 403) {
+    return new KodamaError(
+      `forbidden: cannot create pods/portforward in namespace ${namespace}`,
+      ExitCode.FORBIDDEN,
+      "ask for a Role allowing create on pods/portforward, or use -n with a namespace you can access",
+    );
+  }
+  if (status === 404) {
+    return new KodamaError(`pod ${pod} not found in namespace ${namespace}`, ExitCode.NOT_FOUND);
+  }
+  return new KodamaError(`${what} failed: ${message || `HTTP ${status}`}`, ExitCode.FAILED);
+}
+
+/**
+ * Open one port-forward connection to `pod:port` and return it as a Node Duplex:
+ * bytes written go to the pod's port, bytes read come from it. The duplex ends when the
+ * remote side closes, and is destroyed with a `PortForwardStreamError` when the server sends
+ * an error on the error channel. Destroying/ending the duplex closes the WebSocket.
+ *
+ * Rejects with a KodamaError when the upgrade fails (403 -> exit 4, 404 -> exit 3).
+ */
+export async function dialPortForward(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  port: number,
+  o: DialOptions = {},
+): Promise<Duplex> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KodamaError("no cluster in the current kubeconfig context", ExitCode.USAGE);
+  const url = portForwardUrl(cluster.server, namespace, pod, port);
+  const opts: WebSocket.ClientOptions = { handshakeTimeout: o.handshakeTimeoutMs ?? 10_000, perMessageDeflate: false };
+  await kc.applyToHTTPSOptions(opts);
+  const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], opts);
+  ws.binaryType = "nodebuffer";
+
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      ws.terminate();
+      reject(new KodamaError("port-forward cancelled", ExitCode.INTERRUPTED));
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => o.signal?.removeEventListener("abort", onAbort);
+    ws.once("open", () => {
+      done();
+      resolve();
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      done();
+      readBody(res).then((msg) => reject(upgradeError(res.statusCode ?? 0, msg, namespace, pod)));
+    });
+    ws.once("error", (e) => {
+      done();
+      const msg = e instanceof Error ? e.message : String(e);
+      reject(
+        new KodamaError(`port-forward to pod ${pod} in namespace ${namespace} failed: ${msg}`, ExitCode.FAILED),
+      );
+    });
+  });
+
+  const demux = new PortForwardDemux();
+  let errText = "";
+  let closedByUs = false;
+  const dataCh = 0;
+  const errCh = 1;
+
+  const duplex = new Duplex({
+    allowHalfOpen: true,
+    write(chunk: Buffer, _enc, cb) {
+      if (ws.readyState !== WebSocket.OPEN) return cb(new Error("port-forward connection closed"));
+      ws.send(frame(dataCh, chunk), { binary: true }, (err) => cb(err ?? null));
+    },
+    final(cb) {
+      // v4 has no half-close: keep the socket open so the pod's reply can still arrive;
+      // the remote closes it when it is done (or destroy() closes it).
+      cb();
+    },
+    read() {
+      if (ws.isPaused) ws.resume();
+    },
+    destroy(err, cb) {
+      closedByUs = true;
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+        try {
+          ws.close(1000);
+        } catch { /* ignore */ }
+        // a peer that ignores the close frame must not keep the socket alive
+        const t = setTimeout(() => ws.terminate(), 2000);
+        ws.once("close", () => clearTimeout(t));
+      }
+      cb(err);
+    },
+  });
+
+  ws.on("message", (data: Buffer) => {
+    const m = demux.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (!m || m.payload.length === 0) return;
+    if (m.channel === dataCh) {
+      if (!duplex.push(Buffer.from(m.payload))) ws.pause();
+    } else if (m.channel === errCh) {
+      errText += new TextDecoder().decode(m.payload);
+    }
+  });
+  ws.on("error", (e) => {
+    if (!duplex.destroyed) duplex.destroy(new PortForwardStreamError(e.message));
+  });
+  ws.on("close", () => {
+    if (duplex.destroyed) return;
+    if (errText.trim()) duplex.destroy(new PortForwardStreamError(errText.trim()));
+    else if (!closedByUs) duplex.push(null);
+  });
+  return duplex;
+}
+
+/** Read a Service (errors mapped: 404 -> exit 3, 403 -> exit 4). */
+export function getService(kube: Kube, namespace: string, name: string): Promise<V1Service> {
+  return kube.call(
+    { verb: "get", resource: "services", namespace, name },
+    () => kube.core.readNamespacedService({ name, namespace }),
+  );
+}

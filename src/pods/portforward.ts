@@ -1,0 +1,544 @@
+/**
+ * Port-forward: local TCP listeners whose connections are carried to a pod port, one WebSocket
+ * per accepted connection (src/kube/portforward.ts). Like `kubectl port-forward`, plus:
+ * several ports at once, auto-picked local ports, named container ports, service targets
+ * (service port -> targetPort on a ready pod), traffic statistics, and `reconnect`: when the
+ * pod goes away the target is re-resolved (a new pod by the same selector/service) while the
+ * local listeners stay open (stern-like resilience).
+ */
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { dialPortForward, getService } from "../kube/portforward.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Port specs
+// ---------------------------------------------------------------------------------------------
+
+export interface ForwardSpec {
+  /** local port; 0 = pick a free one */
+  local: number;
+  /** remote port number, or a named port (container port name; service port name for services) */
+  remote: number | string;
+  /** listen address (default 127.0.0.1) */
+  address?: string;
+  /** `8080` / `http` without a colon: the local port is the (resolved) remote/service port */
+  sameAsRemote?: boolean;
+}
+
+const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+function parsePortNumber(s: string, what: string, spec: string, allowZero: boolean): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n > 65535 || (n === 0 && !allowZero)) {
+    throw usageError(
+      `invalid port spec "${spec}": ${what} "${s}" is not a port number`,
+      "use [LOCAL:]REMOTE, e.g. 8080, 9000:8080, :8080 (free local port) or :http (named port)",
+    );
+  }
+  return n;
+}
+
+/** Parse `8080`, `9000:8080`, `:8080`, `0:8080`, `http`, `:http`, `9000:http`. */
+export function parsePortSpec(spec: string): ForwardSpec {
+  const s = spec.trim();
+  const parts = s.split(":");
+  if (parts.length > 2 || s === "") {
+    throw usageError(
+      `invalid port spec "${spec}"`,
+      "use [LOCAL:]REMOTE, e.g. 8080, 9000:8080, :8080 (free local port) or :http (named port)",
+    );
+  }
+  const remoteText = parts[parts.length - 1];
+  let remote: number | string;
+  if (/^\d+$/.test(remoteText)) remote = parsePortNumber(remoteText, "remote port", spec, false);
+  else if (PORT_NAME.test(remoteText) && remoteText.length <= 15) remote = remoteText;
+  else {
+    throw usageError(
+      `invalid port spec "${spec}": remote port "${remoteText}" is neither a number nor a port name`,
+      "use [LOCAL:]REMOTE, e.g. 8080, 9000:8080, :8080 (free local port) or :http (named port)",
+    );
+  }
+  if (parts.length === 1) {
+    return { local: typeof remote === "number" ? remote : 0, remote, sameAsRemote: true };
+  }
+  const localText = parts[0];
+  const local = localText === "" ? 0 : parsePortNumber(localText, "local port", spec, true);
+  return { local, remote };
+}
+
+/** True for a string that looks like a port spec rather than a pod name (for positional args). */
+export function looksLikePortSpec(s: string): boolean {
+  return /^(\d*:)?(\d+|[a-z0-9-]+)$/.test(s) && (/^\d/.test(s) || s.startsWith(":") || s.includes(":"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Port resolution (pure)
+// ---------------------------------------------------------------------------------------------
+
+/** The number of a named container port in a pod; numbers pass through. */
+export function containerPortByName(pod: V1Pod, port: number | string): number {
+  if (typeof port === "number") return port;
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.name === port) return p.containerPort;
+  }
+  const names = (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.name)).filter(Boolean);
+  throw new KodamaError(
+    `pod ${pod.metadata?.name} has no container port named "${port}"`,
+    ExitCode.NOT_FOUND,
+    names.length ? `named ports: ${names.join(", ")}` : "the pod declares no named ports; give the port number",
+  );
+}
+
+/**
+ * kubectl's service port translation: `port` is a service port (number or name); the result is
+ * the pod port its targetPort points at (a number, a named container port looked up in `pod`,
+ * or the service port itself when targetPort is unset or the service is headless).
+ */
+export function servicePortToPodPort(svc: V1Service, pod: V1Pod, port: number | string): {
+  servicePort: number;
+  podPort: number;
+} {
+  const ports = svc.spec?.ports ?? [];
+  const sp = typeof port === "number" ? ports.find((p) => p.port === port) : ports.find((p) => p.name === port);
+  if (!sp) {
+    throw new KodamaError(
+      `service ${svc.metadata?.name} has no port ${typeof port === "number" ? port : `named "${port}"`}`,
+      ExitCode.NOT_FOUND,
+      `service ports: ${ports.map((p) => p.name ? `${p.port} (${p.name})` : String(p.port)).join(", ") || "none"}`,
+    );
+  }
+  const tp = sp.targetPort as number | string | undefined;
+  if (svc.spec?.clusterIP === "None" || tp === undefined || tp === 0 || tp === "") {
+    return { servicePort: sp.port, podPort: sp.port };
+  }
+  if (typeof tp === "number" || /^\d+$/.test(tp)) return { servicePort: sp.port, podPort: Number(tp) };
+  return { servicePort: sp.port, podPort: containerPortByName(pod, tp) };
+}
+
+/** Where a forward goes: the pod, and for service targets the service whose ports map to it. */
+export interface ResolvedTarget {
+  pod: V1Pod;
+  service?: V1Service;
+}
+
+/** Resolve one spec against a target: the local port to bind (0 = auto) and the pod port. */
+export function resolveSpec(t: ResolvedTarget, spec: ForwardSpec): { local: number; remote: number } {
+  if (t.service) {
+    const { servicePort, podPort } = servicePortToPodPort(t.service, t.pod, spec.remote);
+    return { local: spec.sameAsRemote ? servicePort : spec.local, remote: podPort };
+  }
+  const remote = containerPortByName(t.pod, spec.remote);
+  return { local: spec.sameAsRemote ? remote : spec.local, remote };
+}
+
+export function isPodReady(p: V1Pod): boolean {
+  if (p.metadata?.deletionTimestamp) return false;
+  if (p.status?.phase !== "Running") return false;
+  const ready = p.status?.conditions?.find((c) => c.type === "Ready");
+  return ready ? ready.status === "True" : true;
+}
+
+/** A service selector as a label selector string. */
+export function selectorString(sel: Record<string, string> | undefined): string {
+  return Object.entries(sel ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+/** The first ready pod selected by a service (by name), or exit 3. */
+export async function servicePod(kube: Kube, namespace: string, svc: V1Service): Promise<V1Pod> {
+  const name = svc.metadata?.name ?? "?";
+  const selector = selectorString(svc.spec?.selector);
+  if (!selector) {
+    throw new KodamaError(
+      `service ${name} in namespace ${namespace} has no selector`,
+      ExitCode.NOT_FOUND,
+      "port-forward to one of its pods directly (pod/NAME)",
+    );
+  }
+  const pods = (await kube.listPods(namespace, { labelSelector: selector }))
+    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  const ready = pods.find(isPodReady);
+  if (!ready) {
+    throw new KodamaError(
+      `service ${name} in namespace ${namespace} has no ready pod (selector ${selector}, ${pods.length} pods)`,
+      ExitCode.NOT_FOUND,
+      "wait for its pods with `kodama wait -n " + namespace + " -l " + selector + " --for ready`",
+    );
+  }
+  return ready;
+}
+
+/** Resolve `svc/NAME` to the service and one ready pod behind it. */
+export async function resolveService(kube: Kube, namespace: string, name: string): Promise<ResolvedTarget> {
+  const service = await getService(kube, namespace, name);
+  return { service, pod: await servicePod(kube, namespace, service) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listeners
+// ---------------------------------------------------------------------------------------------
+
+export interface ForwardStats {
+  connections: number;
+  /** bytes received from the pod (pod -> local) */
+  bytesIn: number;
+  /** bytes sent to the pod (local -> pod) */
+  bytesOut: number;
+}
+
+export interface ActiveForward {
+  /** current pod (changes after a reconnect) */
+  readonly pod: string;
+  readonly namespace: string;
+  readonly local: number;
+  /** current pod port */
+  readonly remote: number;
+  readonly address: string;
+  close(): Promise<void>;
+  stats(): ForwardStats;
+}
+
+export interface PortForwardOptions {
+  signal?: AbortSignal;
+  /** per-connection and lifecycle events ("Handling connection for 8080", errors, reconnects) */
+  onEvent?: (e: string) => void;
+  /** the service the pod was chosen through (service port -> targetPort mapping) */
+  service?: V1Service;
+  /**
+   * Re-resolve the target when the pod goes away (deleted, finished, or the server says it is
+   * gone); the local listeners stay open and new connections go to the new pod.
+   */
+  reconnect?: () => Promise<ResolvedTarget>;
+  /** without `reconnect`: called once when the pod goes away; the listeners are closed first. */
+  onLost?: (err: KodamaError) => void;
+}
+
+/** Expand `localhost` like kubectl (both loopbacks) and split comma lists. */
+export function expandAddresses(address: string | undefined): string[] {
+  const out: string[] = [];
+  for (const a of (address ?? "127.0.0.1").split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (a === "localhost") out.push("127.0.0.1", "::1");
+    else out.push(a);
+  }
+  return [...new Set(out)];
+}
+
+function listen(host: string, port: number, server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      const why = e.code === "EADDRINUSE"
+        ? "address already in use"
+        : e.code === "EACCES"
+        ? "permission denied (ports below 1024 need root)"
+        : e.code === "EADDRNOTAVAIL"
+        ? "address not available on this machine"
+        : e.message;
+      reject(
+        new KodamaError(
+          `unable to listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${why}`,
+          ExitCode.FAILED,
+          "pick another local port, e.g. :REMOTE for a free one",
+        ),
+      );
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve((server.address() as net.AddressInfo).port);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen({ host, port, exclusive: true });
+  });
+}
+
+function podName(p: V1Pod): string {
+  return p.metadata?.name ?? "?";
+}
+
+/** Shared state of one port-forward invocation: the current target and the pod watch. */
+class Forwarder {
+  current: ResolvedTarget;
+  /** resolved pod port per spec index for the current target */
+  remotes: number[];
+  private resolving?: Promise<void>;
+  private watchAbort = new AbortController();
+  closed = false;
+  lostError?: KodamaError;
+  listeners = new Set<Listener>();
+
+  constructor(
+    readonly kube: Kube,
+    readonly namespace: string,
+    target: ResolvedTarget,
+    readonly specs: ForwardSpec[],
+    readonly o: PortForwardOptions,
+  ) {
+    this.current = target;
+    this.remotes = specs.map((s) => resolveSpec(target, s).remote);
+  }
+
+  event(e: string): void {
+    this.o.onEvent?.(e);
+  }
+
+  /** Watch the current pod; going away triggers a re-resolve (reconnect) or onLost. */
+  watchPod(): void {
+    this.watchAbort.abort();
+    const ac = new AbortController();
+    this.watchAbort = ac;
+    const name = podName(this.current.pod);
+    const uid = this.current.pod.metadata?.uid;
+    this.kube.watchPods(this.namespace, { fieldSelector: `metadata.name=${name}` }, (type, pod) => {
+      if (ac.signal.aborted) return;
+      if (uid && pod.metadata?.uid && pod.metadata.uid !== uid && type !== "DELETED") {
+        // same name, new pod (StatefulSet-style re-creation): the old one is gone
+        this.lost(`pod ${name} was replaced`);
+        return;
+      }
+      const phase = pod.status?.phase;
+      if (type === "DELETED") this.lost(`pod ${name} was deleted`);
+      else if (pod.metadata?.deletionTimestamp) this.lost(`pod ${name} is terminating`);
+      else if (phase === "Succeeded" || phase === "Failed") this.lost(`pod ${name} has ${phase.toLowerCase()}`);
+    }, ac.signal).catch((e) => {
+      if (!ac.signal.aborted) this.event(`warning: cannot watch pod ${name}: ${(e as Error).message}`);
+    });
+  }
+
+  /** The pod went away. */
+  lost(why: string): void {
+    if (this.closed || this.resolving) return;
+    if (!this.o.reconnect) {
+      this.lostError = new KodamaError(
+        `lost connection to pod: ${why}`,
+        ExitCode.FAILED,
+        "use --reconnect to follow the target to a new pod",
+      );
+      const err = this.lostError;
+      this.closeAll().then(() => this.o.onLost?.(err));
+      return;
+    }
+    this.event(`${why}; looking for a new pod`);
+    this.watchAbort.abort();
+    this.resolving = this.reresolve().finally(() => this.resolving = undefined);
+  }
+
+  private async reresolve(): Promise<void> {
+    const previous = podName(this.current.pod);
+    let backoff = 250;
+    while (!this.closed && !this.o.signal?.aborted) {
+      try {
+        const t = await this.o.reconnect!();
+        const uid = t.pod.metadata?.uid;
+        if (uid && uid === this.current.pod.metadata?.uid && !isPodReady(t.pod)) throw new Error("not ready yet");
+        this.current = t;
+        this.remotes = this.specs.map((s) => resolveSpec(t, s).remote);
+        this.event(`forwarding to pod/${podName(t.pod)} (was pod/${previous})`);
+        for (const l of this.listeners) l.announce();
+        this.watchPod();
+        return;
+      } catch (e) {
+        this.event(`waiting for a pod: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  /** Wait for a re-resolve in progress; then the current pod and port for spec `i`. */
+  async targetFor(i: number): Promise<{ pod: string; port: number }> {
+    while (this.resolving) await this.resolving;
+    return { pod: podName(this.current.pod), port: this.remotes[i] };
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    this.watchAbort.abort();
+    await Promise.all([...this.listeners].map((l) => l.close()));
+  }
+
+  get isResolving(): boolean {
+    return this.resolving !== undefined;
+  }
+}
+
+class Listener implements ActiveForward {
+  private server: net.Server;
+  private sockets = new Set<net.Socket>();
+  private remotesOpen = new Set<Duplex>();
+  private counters: ForwardStats = { connections: 0, bytesIn: 0, bytesOut: 0 };
+  local = 0;
+  private closing?: Promise<void>;
+
+  constructor(private f: Forwarder, private index: number, readonly address: string) {
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.handle(s));
+  }
+
+  get pod(): string {
+    return podName(this.f.current.pod);
+  }
+  get namespace(): string {
+    return this.f.namespace;
+  }
+  get remote(): number {
+    return this.f.remotes[this.index];
+  }
+
+  async start(port: number): Promise<void> {
+    this.local = await listen(this.address, port, this.server);
+  }
+
+  announce(): void {
+    // re-resolved: nothing to do for the listener itself; the next connection uses the new pod
+  }
+
+  private async handle(sock: net.Socket): Promise<void> {
+    this.counters.connections++;
+    this.sockets.add(sock);
+    sock.on("close", () => this.sockets.delete(sock));
+    sock.on("error", () => {/* reported through the remote side / close */});
+    this.f.event(`Handling connection for ${this.local}`);
+    let target = await this.f.targetFor(this.index);
+    let remote: Duplex | undefined;
+    for (let attempt = 0; attempt < 2 && !remote; attempt++) {
+      try {
+        remote = await dialPortForward(this.f.kube.kc, this.f.namespace, target.pod, target.port, {
+          signal: this.f.o.signal,
+        });
+      } catch (e) {
+        const ke = e instanceof KodamaError ? e : new KodamaError(String(e));
+        this.f.event(`error forwarding port ${this.local} to pod ${target.pod}:${target.port}: ${ke.message}`);
+        if (ke.code === ExitCode.NOT_FOUND && !this.f.closed) {
+          this.f.lost(`pod ${target.pod} is gone`);
+          if (this.f.o.reconnect && attempt === 0) {
+            target = await this.f.targetFor(this.index);
+            continue;
+          }
+        }
+        sock.destroy();
+        return;
+      }
+    }
+    if (!remote) return;
+    if (sock.destroyed || this.f.closed) {
+      remote.destroy();
+      return;
+    }
+    this.remotesOpen.add(remote);
+    const r = remote;
+    sock.on("data", (c: Uint8Array) => this.counters.bytesOut += c.length);
+    r.on("data", (c: Uint8Array) => this.counters.bytesIn += c.length);
+    r.on("error", (e: Error) => {
+      this.f.event(`error forwarding port ${this.local} to pod ${target.pod}:${target.port}: ${e.message}`);
+      sock.destroy();
+    });
+    r.on("close", () => {
+      this.remotesOpen.delete(r);
+      if (!sock.destroyed) sock.end();
+    });
+    sock.on("close", () => r.destroy());
+    sock.pipe(r);
+    r.pipe(sock);
+    sock.resume();
+  }
+
+  stats(): ForwardStats {
+    return { ...this.counters };
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.f.listeners.delete(this);
+    this.closing = new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      for (const r of this.remotesOpen) r.destroy();
+    });
+    if (this.f.listeners.size === 0 && !this.f.closed) this.f.closeAll();
+    return this.closing;
+  }
+}
+
+/**
+ * Start forwarding `specs` to `pod`. Returns one ActiveForward per (spec, address) once every
+ * listener is bound. Aborting `signal` closes everything. Throws (after closing what was
+ * opened) when a local port cannot be bound or a named port does not exist.
+ */
+export async function portForward(
+  kube: Kube,
+  pod: V1Pod,
+  specs: ForwardSpec[],
+  o: PortForwardOptions = {},
+): Promise<ActiveForward[]> {
+  if (!specs.length) throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080 or :8080");
+  const namespace = pod.metadata?.namespace ?? kube.namespace;
+  const target: ResolvedTarget = { pod, service: o.service };
+  const f = new Forwarder(kube, namespace, target, specs, o);
+  const out: Listener[] = [];
+  try {
+    for (let i = 0; i < specs.length; i++) {
+      let port = resolveSpec(target, specs[i]).local;
+      for (const address of expandAddresses(specs[i].address)) {
+        const l = new Listener(f, i, address);
+        try {
+          await l.start(port);
+        } catch (e) {
+          // kubectl: with `localhost`, failing on one of the two loopbacks is only a warning
+          if (address === "::1" && specs[i].address?.split(",").includes("localhost")) continue;
+          throw e;
+        }
+        port = l.local; // the other addresses of the same spec use the same (maybe auto-picked) port
+        f.listeners.add(l);
+        out.push(l);
+      }
+    }
+  } catch (e) {
+    await f.closeAll();
+    throw e;
+  }
+  if (o.signal) {
+    if (o.signal.aborted) await f.closeAll();
+    else o.signal.addEventListener("abort", () => f.closeAll(), { once: true });
+  }
+  f.watchPod();
+  return out;
+}
+
+/** Sum of the stats of several forwards. */
+export function totalStats(fs: ActiveForward[]): ForwardStats {
+  const t: ForwardStats = { connections: 0, bytesIn: 0, bytesOut: 0 };
+  for (const f of fs) {
+    const s = f.stats();
+    t.connections += s.connections;
+    t.bytesIn += s.bytesIn;
+    t.bytesOut += s.bytesOut;
+  }
+  return t;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** "3 connections, 1.2 KiB in, 340 B out" */
+export function formatStats(s: ForwardStats): string {
+  return `${s.connections} connection${s.connections === 1 ? "" : "s"}, ${formatBytes(s.bytesIn)} in, ${
+    formatBytes(s.bytesOut)
+  } out`;
+}
+
+/** `Forwarding from 127.0.0.1:8080 -> pod/api-1:8080` (IPv6 addresses in brackets like kubectl). */
+export function forwardingLine(f: { address: string; local: number; pod: string; remote: number }): string {
+  const host = f.address.includes(":") ? `[${f.address}]` : f.address;
+  return `Forwarding from ${host}:${f.local} -> pod/${f.pod}:${f.remote}`;
+}

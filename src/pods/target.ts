@@ -1,0 +1,123 @@
+/**
+ * Pod targeting shared by every pod command: namespace / all namespaces, name substrings (all must
+ * match), a regex, label and field selectors, an exact pod name, and the Running-only filter.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
+
+export interface TargetFlags {
+  namespace?: string;
+  allNamespaces?: boolean;
+  match?: string[];
+  regex?: string;
+  selector?: string;
+  fieldSelector?: string;
+  pod?: string;
+  container?: string;
+  /** false = keep only Running pods (exec); true/undefined = every pod (listing). */
+  includeNotReady?: boolean;
+}
+
+export function compileRegex(re: string | undefined): RegExp | undefined {
+  if (!re) return undefined;
+  try {
+    return new RegExp(re);
+  } catch (e) {
+    throw usageError(`invalid --regex ${JSON.stringify(re)}: ${(e as Error).message}`);
+  }
+}
+
+/** Pure name filter: every substring must occur and the regex (if any) must match. */
+export function nameMatches(name: string, match: string[] | undefined, regex: RegExp | undefined): boolean {
+  if (match) for (const m of match) if (!name.includes(m)) return false;
+  return regex ? regex.test(name) : true;
+}
+
+export function podKey(p: V1Pod): string {
+  return `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`;
+}
+
+export function sortPods(pods: V1Pod[]): V1Pod[] {
+  return pods.sort((a, b) => podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0);
+}
+
+export function isRunning(p: V1Pod): boolean {
+  return p.status?.phase === "Running" && !p.metadata?.deletionTimestamp;
+}
+
+/** Pure filtering step of findPods, separated for unit tests. */
+export function filterPods(pods: V1Pod[], t: TargetFlags): V1Pod[] {
+  const regex = compileRegex(t.regex);
+  return sortPods(pods.filter((p) => {
+    const name = p.metadata?.name ?? "";
+    if (t.pod && name !== t.pod) return false;
+    if (!nameMatches(name, t.match, regex)) return false;
+    if (t.includeNotReady === false && !isRunning(p)) return false;
+    return true;
+  }));
+}
+
+function fieldSelectorWith(t: TargetFlags): string | undefined {
+  const parts = [t.fieldSelector, t.pod ? `metadata.name=${t.pod}` : undefined].filter(Boolean);
+  return parts.length ? parts.join(",") : undefined;
+}
+
+/** The namespace a target resolves to (undefined = all namespaces). */
+export function targetNamespace(kube: Kube, t: TargetFlags): string | undefined {
+  return t.allNamespaces ? undefined : (t.namespace ?? kube.namespace);
+}
+
+/** List and filter pods for a target; sorted by namespace/name. Never throws for "nothing matched". */
+export async function findPods(kube: Kube, t: TargetFlags): Promise<V1Pod[]> {
+  compileRegex(t.regex); // fail fast on a bad regex, before any request
+  const pods = await kube.listPods(targetNamespace(kube, t), {
+    labelSelector: t.selector,
+    fieldSelector: fieldSelectorWith(t),
+  });
+  return filterPods(pods, t);
+}
+
+/** "namespace prod, name contains api, label app=api" — for messages. */
+export function describeTarget(t: TargetFlags, defaultNamespace?: string): string {
+  const parts: string[] = [];
+  parts.push(t.allNamespaces ? "all namespaces" : `namespace ${t.namespace ?? defaultNamespace ?? "default"}`);
+  if (t.pod) parts.push(`pod ${t.pod}`);
+  if (t.match?.length) parts.push(`name contains ${t.match.map((m) => JSON.stringify(m)).join(" and ")}`);
+  if (t.regex) parts.push(`name matches /${t.regex}/`);
+  if (t.selector) parts.push(`labels ${t.selector}`);
+  if (t.fieldSelector) parts.push(`fields ${t.fieldSelector}`);
+  if (t.includeNotReady === false) parts.push("Running only");
+  return parts.join(", ");
+}
+
+/** Throw exit 3 with the target described, for "nothing matched". */
+export function nothingMatched(t: TargetFlags, defaultNamespace?: string, hint?: string): KodamaError {
+  return notFound(
+    `no pods matched (${describeTarget(t, defaultNamespace)})`,
+    hint ??
+      (t.includeNotReady === false
+        ? "check the filters with `kodama pods`; add --include-not-ready to consider pods that are not Running"
+        : "check the namespace (-n, -A) and filters (-m, -l)"),
+  );
+}
+
+/** Container choice: the flag, else the default-container annotation, else the first container. */
+export function chooseContainer(pod: V1Pod, name?: string): string {
+  const containers = pod.spec?.containers?.map((c) => c.name) ?? [];
+  const podName = pod.metadata?.name ?? "?";
+  if (name) {
+    if (containers.includes(name)) return name;
+    const init = pod.spec?.initContainers?.map((c) => c.name) ?? [];
+    if (init.includes(name)) return name;
+    throw new KodamaError(
+      `container "${name}" not found in pod ${podName}`,
+      ExitCode.NOT_FOUND,
+      `containers: ${containers.join(", ") || "none"}`,
+    );
+  }
+  const annotated = pod.metadata?.annotations?.["kubectl.kubernetes.io/default-container"];
+  if (annotated && containers.includes(annotated)) return annotated;
+  if (!containers.length) throw new KodamaError(`pod ${podName} has no containers`, ExitCode.FAILED);
+  return containers[0];
+}

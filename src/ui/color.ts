@@ -1,0 +1,40 @@
+/** Colours: only when the stream is a TTY, NO_COLOR is unset and --no-color was not given. */
+let forced: boolean | undefined;
+
+export function setColor(enabled: boolean | undefined): void {
+  forced = enabled;
+}
+
+export function colorEnabled(stream: "stdout" | "stderr" = "stderr"): boolean {
+  if (forced === false) return false;
+  if (Deno.env.get("NO_COLOR")) return false;
+  if (forced === true) return true;
+  try {
+    return stream === "stdout" ? Deno.stdout.isTerminal() : Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+const wrap = (open: number, close: number) => (s: string, on = true) => on ? `\x1b[${open}m${s}\x1b[${close}m` : s;
+export const bold = wrap(1, 22);
+export const dim = wrap(2, 22);
+export const red = wrap(31, 39);
+export const green = wrap(32, 39);
+export const yellow = wrap(33, 39);
+export const cyan = wrap(36, 39);
+
+/** A stable colour per name (for per-pod prefixes). 256-colour palette entries that read well on dark and light. */
+const PALETTE = [33, 39, 75, 81, 114, 150, 178, 208, 170, 141, 204, 44, 106, 215, 99, 167];
+export function colorFor(name: string): (s: string, on?: boolean) => string {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  const c = PALETTE[(h >>> 0) % PALETTE.length];
+  return (s: string, on = true) => on ? `\x1b[38;5;${c}m${s}\x1b[39m` : s;
+}
+
+/** Remove ANSI escape sequences (for width computations and tests). */
+export function stripAnsi(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
+}

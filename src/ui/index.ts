@@ -1,0 +1,3 @@
+export * from "./color.ts";
+export * from "./table.ts";
+export * from "./sink.ts";

@@ -1,0 +1,44 @@
+/** Where output goes. Features write to sinks so the CLI can print and workflows can capture. */
+export interface Sink {
+  write(chunk: Uint8Array | string): void;
+}
+
+const enc = new TextEncoder();
+
+function writeAllSync(f: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += f.writeSync(data.subarray(off));
+}
+
+function fileSink(f: { writeSync(p: Uint8Array): number }): Sink {
+  return {
+    write(chunk) {
+      writeAllSync(f, typeof chunk === "string" ? enc.encode(chunk) : chunk);
+    },
+  };
+}
+
+export const stdoutSink: Sink = fileSink(Deno.stdout);
+export const stderrSink: Sink = fileSink(Deno.stderr);
+
+export function memorySink(): Sink & { text(): string; bytes(): Uint8Array } {
+  const parts: Uint8Array[] = [];
+  return {
+    write(chunk) {
+      parts.push(typeof chunk === "string" ? enc.encode(chunk) : chunk.slice());
+    },
+    bytes() {
+      const n = parts.reduce((a, p) => a + p.length, 0);
+      const out = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    },
+    text() {
+      return new TextDecoder().decode(this.bytes());
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/** Types shared by the engine and the step kinds (no runtime code, no heavy imports). */
+import type { z } from "zod";
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import type { Sink } from "../ui/sink.ts";
+import type { ExprContext } from "./expr.ts";
+import type { Permissions, Step, Target, Workflow } from "./schema.ts";
+
+export type { Sink };
+
+/** What a step returns; `outputs` become `steps.<id>.outputs`. */
+export interface StepResult {
+  ok: boolean;
+  /** exit code to use for the run when this step fails (default 1) */
+  exitCode?: number;
+  outputs: Record<string, unknown>;
+  /** one-line reason shown next to the step when it failed */
+  error?: string;
+}
+
+/** A resolved target: the pods it matched (or a `pick` step chose) and its container. */
+export interface ResolvedTarget {
+  name: string;
+  namespace?: string;
+  container?: string;
+  pods: V1Pod[];
+}
+
+/** The pod shape expressions and scripts see (`targets.drive.pods[0].name`). */
+export interface PodView {
+  name: string;
+  namespace: string;
+  container?: string;
+  phase?: string;
+  ip?: string;
+  node?: string;
+  labels: Record<string, string>;
+}
+
+export interface StepContext {
+  /** the step as written, for id/name/common fields */
+  step: Step;
+  id: string;
+  label: string;
+  env: Record<string, string>;
+  signal: AbortSignal;
+  timeoutMs?: number;
+  /** stdout passthrough (data) and stderr (progress) */
+  out: Sink;
+  err: Sink;
+  run: RunHandle;
+  expr: ExprContext;
+}
+
+/** What the engine offers to step kinds. */
+export interface RunHandle {
+  workflow: Workflow;
+  file: string;
+  /** directory relative paths in the workflow are resolved against */
+  baseDir: string;
+  permissions: Permissions;
+  dryRun: boolean;
+  interactive: boolean;
+  yes: boolean;
+  kube(): Promise<Kube>;
+  target(name: string): Promise<ResolvedTarget>;
+  setTargetPods(name: string, pods: V1Pod[]): void;
+  targetSpec(name: string): Target;
+  /** run nested steps (parallel groups) with the engine's own logic */
+  runSteps(steps: Step[], o: { limit?: number; signal: AbortSignal; scope: string }): Promise<void>;
+  /** call another workflow by name */
+  callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult>;
+  /** cleanups (port-forwards) are run when the enclosing scope ends */
+  onCleanup(fn: () => Promise<void> | void): void;
+  /** a line on stderr that does not fight the live display */
+  note(line: string): void;
+  /** global flags to hand to re-invoked kodama processes (tmux panes) */
+  globalFlags: string[];
+}
+
+// deno-lint-ignore no-explicit-any
+export interface StepKind<S = any> {
+  name: string;
+  summary: string;
+  /** zod schema of the value under the kind key; `step` is the (recursive) Step schema */
+  spec(step: z.ZodType): z.ZodType<S>;
+  /** keys of the spec the engine must not interpolate before run (nested steps) */
+  raw?: string[];
+  /** target names this spec refers to (validated to exist) */
+  targets?(spec: S): string[];
+  /** static checks beyond the schema; return messages with an optional key path inside the spec */
+  check?(spec: S, wf: Workflow): { message: string; path?: (string | number)[] }[];
+  /** one line for --dry-run */
+  plan(spec: S, ctx: StepContext): Promise<string> | string;
+  run(spec: S, ctx: StepContext): Promise<StepResult>;
+}
+
+export function podView(p: V1Pod, container?: string): PodView {
+  return {
+    name: p.metadata?.name ?? "",
+    namespace: p.metadata?.namespace ?? "",
+    container: container ?? p.spec?.containers?.[0]?.name,
+    phase: p.status?.phase,
+    ip: p.status?.podIP,
+    node: p.spec?.nodeName,
+    labels: { ...(p.metadata?.labels ?? {}) },
+  };
+}

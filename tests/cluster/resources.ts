@@ -1,0 +1,96 @@
+/** The resource types the test server serves, with what discovery reports about them. */
+
+export interface ResourceDef {
+  /** plural resource name, e.g. "pods" */
+  name: string;
+  singularName: string;
+  kind: string;
+  group: string;
+  version: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  verbs: string[];
+  categories?: string[];
+  /** served but not stored: create-only review objects */
+  virtual?: boolean;
+}
+
+const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+
+function core(
+  name: string,
+  singularName: string,
+  kind: string,
+  namespaced: boolean,
+  shortNames?: string[],
+  verbs = ALL,
+): ResourceDef {
+  return {
+    name,
+    singularName,
+    kind,
+    group: "",
+    version: "v1",
+    namespaced,
+    shortNames,
+    verbs,
+    categories: ["all"].filter(() => ["pods", "services"].includes(name)),
+  };
+}
+
+export const RESOURCES: ResourceDef[] = [
+  core("namespaces", "namespace", "Namespace", false, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"]),
+  core("pods", "pod", "Pod", true, ["po"]),
+  core("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, ["pvc"]),
+  core("secrets", "secret", "Secret", true),
+  core("configmaps", "configmap", "ConfigMap", true, ["cm"]),
+  core("services", "service", "Service", true, ["svc"], ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]),
+  core("endpoints", "endpoints", "Endpoints", true, ["ep"]),
+  core("events", "event", "Event", true, ["ev"]),
+  core("serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),
+  {
+    name: "selfsubjectaccessreviews",
+    singularName: "selfsubjectaccessreview",
+    kind: "SelfSubjectAccessReview",
+    group: "authorization.k8s.io",
+    version: "v1",
+    namespaced: false,
+    verbs: ["create"],
+    virtual: true,
+  },
+  {
+    name: "selfsubjectrulesreviews",
+    singularName: "selfsubjectrulesreview",
+    kind: "SelfSubjectRulesReview",
+    group: "authorization.k8s.io",
+    version: "v1",
+    namespaced: false,
+    verbs: ["create"],
+    virtual: true,
+  },
+];
+
+/** Subresources listed in discovery (name, kind, verbs). */
+export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
+  { name: "namespaces/finalize", kind: "Namespace", verbs: ["update"] },
+  { name: "namespaces/status", kind: "Namespace", verbs: ["get", "patch", "update"] },
+  { name: "pods/attach", kind: "PodAttachOptions", verbs: ["create", "get"] },
+  { name: "pods/exec", kind: "PodExecOptions", verbs: ["create", "get"] },
+  { name: "pods/log", kind: "Pod", verbs: ["get"] },
+  { name: "pods/portforward", kind: "PodPortForwardOptions", verbs: ["create", "get"] },
+  { name: "pods/status", kind: "Pod", verbs: ["get", "patch", "update"] },
+  { name: "persistentvolumeclaims/status", kind: "PersistentVolumeClaim", verbs: ["get", "patch", "update"] },
+  { name: "services/status", kind: "Service", verbs: ["get", "patch", "update"] },
+];
+
+export function findResource(group: string, version: string, name: string): ResourceDef | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.name === name);
+}
+
+export function resourceByKind(kind: string): ResourceDef | undefined {
+  return RESOURCES.find((r) => r.kind === kind);
+}
+
+export function apiVersionOf(r: ResourceDef): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}

@@ -1,0 +1,53 @@
+import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { rootCause, toKodamaError } from "../../../src/kube/errors.ts";
+
+const server = { server: "https://127.0.0.1:6443", contextName: "admin" };
+
+Deno.test("403 names verb, resource and namespace, exit 4", () => {
+  const e = toKodamaError(
+    { code: 403, body: JSON.stringify({ kind: "Status", message: "pods is forbidden", reason: "Forbidden" }) },
+    { verb: "list", resource: "pods", namespace: "prod" },
+    server,
+  );
+  assertEquals(e.code, 4);
+  assertEquals(e.message, "forbidden: cannot list pods in namespace prod");
+  assertStringIncludes(e.hint ?? "", "-n");
+});
+
+Deno.test("401 is an auth failure with exit 4", () => {
+  const e = toKodamaError({ code: 401, body: "" }, { verb: "list", resource: "pods", namespace: "x" }, server);
+  assertEquals(e.code, 4);
+  assertMatch(e.message, /unauthorized/);
+});
+
+Deno.test("404 keeps the server's message and exits 3", () => {
+  const e = toKodamaError(
+    { code: 404, body: { message: 'pods "nope" not found' } },
+    { verb: "get", resource: "pods", namespace: "prod", name: "nope" },
+    server,
+  );
+  assertEquals(e.code, 3);
+  assertEquals(e.message, 'pods "nope" not found in namespace prod');
+});
+
+Deno.test("fetch failed is unwrapped to its cause and names the server", () => {
+  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" });
+  const e = toKodamaError(new TypeError("fetch failed", { cause }), { verb: "list", resource: "pods" }, server);
+  assertEquals(e.code, 1);
+  assertEquals(e.message, "cannot reach https://127.0.0.1:6443 (context admin): connection refused");
+  assertStringIncludes(e.hint ?? "", "kubectl cluster-info --context admin");
+});
+
+Deno.test("TLS failures say so", () => {
+  const cause = Object.assign(new Error("self-signed certificate in certificate chain"), {
+    code: "SELF_SIGNED_CERT_IN_CHAIN",
+  });
+  const e = toKodamaError(new TypeError("fetch failed", { cause }), { verb: "list", resource: "pods" }, server);
+  assertMatch(e.message, /^TLS handshake with https:\/\/127.0.0.1:6443/);
+});
+
+Deno.test("rootCause walks AggregateError", () => {
+  const inner = Object.assign(new Error("connect ECONNREFUSED ::1"), { code: "ECONNREFUSED" });
+  const agg = new AggregateError([inner], "");
+  assertEquals(rootCause(new TypeError("fetch failed", { cause: agg })).code, "ECONNREFUSED");
+});
