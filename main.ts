@@ -18,6 +18,14 @@ const COMMANDS: (() => Promise<Registrar>)[] = [
   () => import("./src/cli/pods.ts"),
   () => import("./src/cli/version.ts"),
   () => import("./src/cli/config.ts"),
+  () => import("./src/cli/exec.ts"),
+  () => import("./src/cli/pick.ts"),
+  () => import("./src/cli/logs.ts"),
+  () => import("./src/cli/cp.ts"),
+  () => import("./src/cli/portforward.ts"),
+  () => import("./src/cli/wait.ts"),
+  () => import("./src/cli/run.ts"),
+  () => import("./src/cli/workflow.ts"),
 ];
 
 export type InvokedAs = "kodama" | "kpod" | "kwekash";

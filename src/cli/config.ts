@@ -37,7 +37,8 @@ export function configFlagsFrom(command: CommandLike): Record<string, unknown> {
   return flags;
 }
 
-const KEYS_HINT = "Run 'kodama config keys' for every key with its type, default and description (docs/config.md).";
+const KEYS_HINT =
+  "Run 'kodama config keys' for every key with its type, default and description (docs/config.md).";
 
 export function register(program: Command) {
   const config = program.command("config")
@@ -61,9 +62,20 @@ Examples:
 ${KEYS_HINT}`,
     );
 
+  // `view --help` and `set --help` list every key with its description. The list comes from the
+  // schema, which is loaded only once a config subcommand is being dispatched (never at start-up).
+  config.hook("preSubcommand", async (_config, sub) => {
+    if (sub.name() !== "view" && sub.name() !== "set") return;
+    const { configKeys } = await import("../config/commands.ts");
+    sub.addHelpText("after", "\nKeys:\n" + configKeys({}).stdout.replace(/^/gm, "  ").trimEnd());
+  });
+
   config.command("view")
     .description("print a config file, or with --resolved the merged settings and their sources")
-    .option("--resolved", "show the effective settings (flags > repo > global > default) with a SOURCE column")
+    .option(
+      "--resolved",
+      "show the effective settings (flags > repo > global > default) with a SOURCE column",
+    )
     .option("--repo", "show the repo's .kodama.yaml instead of the global file")
     .addOption(new Option("-o, --output <format>", "yaml or json (with --resolved also: table, the default)"))
     .addHelpText(
@@ -92,7 +104,9 @@ ${KEYS_HINT}`,
   config.command("get")
     .description("print one setting's effective value (exit 3 when unset and without default)")
     .argument("<key>", "dotted key, e.g. defaults.resources.cpu (a section prints its subtree as YAML)")
-    .addOption(new Option("-o, --output <format>", "print the value as yaml or json").choices(["yaml", "json"]))
+    .addOption(
+      new Option("-o, --output <format>", "print the value as yaml or json").choices(["yaml", "json"]),
+    )
     .addHelpText(
       "after",
       `
@@ -103,7 +117,12 @@ Examples:
     )
     .action(async (key, opts, command) => {
       const { configGet } = await import("../config/commands.ts");
-      await print(await configGet(key, { output: opts.output, flags: configFlagsFrom(command as unknown as CommandLike) }));
+      await print(
+        await configGet(key, {
+          output: opts.output,
+          flags: configFlagsFrom(command as unknown as CommandLike),
+        }),
+      );
     });
 
   config.command("set")
@@ -134,17 +153,22 @@ ${KEYS_HINT}`,
     .description("remove a setting (or a whole section) so the next level's value applies")
     .argument("<key>", "dotted key, e.g. defaults.resources.cpu")
     .option("--repo", "edit the repo's .kodama.yaml")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   kodama config unset defaults.namespace
-  kodama config unset defaults.resources --repo`)
+  kodama config unset defaults.resources --repo`,
+    )
     .action(async (key, opts) => {
       const { configUnset } = await import("../config/commands.ts");
       await print(await configUnset(key, { repo: opts.repo }));
     });
 
   config.command("path")
-    .description("print the global config file's path (or the repo's .kodama.yaml with --repo; exit 3 if none)")
+    .description(
+      "print the global config file's path (or the repo's .kodama.yaml with --repo; exit 3 if none)",
+    )
     .option("--repo", "print the path of the repo's .kodama.yaml")
     .action(async (opts) => {
       const { configPath } = await import("../config/commands.ts");

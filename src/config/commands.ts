@@ -6,7 +6,8 @@ import { stringify as yamlStringify } from "yaml";
 import { notFound, usageError } from "../errors.ts";
 import { renderTable } from "../ui/table.ts";
 import { editConfigFile, pruneEmpty, readConfigFile } from "./file.ts";
-import { allKeys, coerceValue, getIn, keysUnder, lookupKey, typeLabel } from "./keys.ts";
+import { coerceValue } from "./coerce.ts";
+import { allKeys, getIn, keysUnder, lookupKey, typeLabel } from "./keys.ts";
 import { type ConfigSource, loadConfig } from "./load.ts";
 import { displayPath, findRepo, globalConfigPath, REPO_CONFIG_FILE } from "./paths.ts";
 
@@ -19,24 +20,32 @@ export interface Scope {
   /** use the repo's .kodama.yaml instead of the global file */
   repo?: boolean;
   cwd?: string;
+  /** kodama's home directory (default: $KODAMA_HOME, else ~/.kodama) */
+  home?: string;
 }
 
 export type ViewFormat = "table" | "yaml" | "json";
 
 function parseFormat(v: string | undefined, allowed: ViewFormat[], fallback: ViewFormat): ViewFormat {
   const f = (v ?? fallback) as ViewFormat;
-  if (!allowed.includes(f)) throw usageError(`unknown output format "${v}"`, `use one of: ${allowed.join(", ")}`);
+  if (!allowed.includes(f)) {
+    throw usageError(`unknown output format "${v}"`, `use one of: ${allowed.join(", ")}`);
+  }
   return f;
 }
 
 /** The file a command reads or writes. With `create`, a missing repo file goes to the git root. */
 async function targetFile(scope: Scope, create: boolean): Promise<string> {
-  if (!scope.repo) return globalConfigPath();
+  if (!scope.repo) return globalConfigPath(scope.home);
   const loc = await findRepo(scope.cwd);
   if (loc.configFile) return loc.configFile;
   if (create && loc.gitRoot) return `${loc.gitRoot}/${REPO_CONFIG_FILE}`;
   throw notFound(
-    `no ${REPO_CONFIG_FILE} found ${loc.gitRoot ? `between the current directory and the git root ${displayPath(loc.gitRoot)}` : "(not inside a git repository)"}`,
+    `no ${REPO_CONFIG_FILE} found ${
+      loc.gitRoot
+        ? `between the current directory and the git root ${displayPath(loc.gitRoot)}`
+        : "(not inside a git repository)"
+    }`,
     loc.gitRoot
       ? `create one with: kodama config set --repo KEY VALUE`
       : "run this inside a git repository, or drop --repo to use the global config",
@@ -53,7 +62,7 @@ export async function configView(
 ): Promise<Printed> {
   if (opts.resolved) {
     const format = parseFormat(opts.output, ["table", "yaml", "json"], "table");
-    const cfg = await loadConfig({ cwd: opts.cwd, flags: opts.flags });
+    const cfg = await loadConfig({ cwd: opts.cwd, flags: opts.flags, home: opts.home });
     const entries: Record<string, { value: unknown; source: ConfigSource }> = {};
     for (const k of allKeys()) {
       const source = cfg.sources[k.key];
@@ -68,13 +77,18 @@ export async function configView(
   }
   const format = parseFormat(opts.output, ["yaml", "json"], "yaml");
   const path = await targetFile(opts, false);
-  const file = await readConfigFile(path);
+  // no schema validation: show the file as written even when a value in it is wrong
+  const file = await readConfigFile(path, { validate: false });
   const stderr = [
     ...file.warnings,
-    ...(file.exists ? [] : [`no config file at ${displayPath(path)} yet; \`kodama config set KEY VALUE\` creates it`]),
+    ...(file.exists
+      ? []
+      : [`no config file at ${displayPath(path)} yet; \`kodama config set KEY VALUE\` creates it`]),
   ];
   const note = stderr.length ? stderr.join("\n") + "\n" : undefined;
-  if (format === "json") return { stdout: JSON.stringify(file.doc.toJS() ?? {}, null, 2) + "\n", stderr: note };
+  if (format === "json") {
+    return { stdout: JSON.stringify(file.doc.toJS() ?? {}, null, 2) + "\n", stderr: note };
+  }
   return { stdout: file.text && !file.text.endsWith("\n") ? file.text + "\n" : file.text, stderr: note };
 }
 
@@ -85,7 +99,7 @@ export async function configGet(
 ): Promise<Printed> {
   const found = lookupKey(key);
   const format = opts.output === undefined ? undefined : parseFormat(opts.output, ["yaml", "json"], "yaml");
-  const cfg = await loadConfig({ cwd: opts.cwd, flags: opts.flags });
+  const cfg = await loadConfig({ cwd: opts.cwd, flags: opts.flags, home: opts.home });
   const value = getIn(cfg.values, found.info.path);
   if (value === undefined) {
     throw notFound(`${key} is not set and has no default`, `set it with: kodama config set ${key} VALUE`);
@@ -123,7 +137,9 @@ export async function configUnset(key: string, scope: Scope): Promise<Printed> {
   });
   return {
     stdout: "",
-    stderr: removed ? `unset ${key} in ${displayPath(path)}\n` : `${key} was not set in ${displayPath(path)}\n`,
+    stderr: removed
+      ? `unset ${key} in ${displayPath(path)}\n`
+      : `${key} was not set in ${displayPath(path)}\n`,
   };
 }
 
@@ -150,4 +166,3 @@ export function formatValue(v: unknown): string {
   if (v === undefined) return "<unset>";
   return String(v);
 }
-

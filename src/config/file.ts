@@ -3,10 +3,11 @@
  * schema, comment-preserving edits (yaml's Document API), atomic writes under a lock file.
  */
 import { dirname } from "node:path";
-import { Document, isMap, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, LineCounter, parseDocument } from "yaml";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { didYouMean, keyInfo, sectionInfo } from "./keys.ts";
 import { displayPath } from "./paths.ts";
+import { acquireLock, atomicWrite } from "./atomic.ts";
 import { configSchema } from "./schema.ts";
 
 export interface ConfigFile {
@@ -44,13 +45,17 @@ export function parseConfigText(
     throw new KodamaError(
       `${shown}${position(lineCounter, e.pos?.[0])}: invalid YAML: ${msg}`,
       ExitCode.USAGE,
-      `fix the file in an editor (kodama config path${path.endsWith(".kodama.yaml") ? " --repo" : ""} prints its path)`,
+      `fix the file in an editor (kodama config path${
+        path.endsWith(".kodama.yaml") ? " --repo" : ""
+      } prints its path)`,
     );
   }
   const raw = doc.toJS() as unknown;
   if (raw !== null && raw !== undefined && (typeof raw !== "object" || Array.isArray(raw))) {
     throw usageError(
-      `${shown}${position(lineCounter, doc.contents?.range?.[0])}: expected a mapping of settings at the top level`,
+      `${shown}${
+        position(lineCounter, doc.contents?.range?.[0])
+      }: expected a mapping of settings at the top level`,
       "a config file looks like `defaults:\\n  namespace: dev`",
     );
   }
@@ -77,9 +82,13 @@ export function parseConfigText(
     const item = path2.length > key.length ? ` (item ${path2.slice(key.length).join(".")})` : "";
     const node = doc.getIn(path2, true) as { range?: [number, number, number] } | undefined;
     throw new KodamaError(
-      `${shown}${position(lineCounter, node?.range?.[0])}: invalid value for ${key.join(".") || "config"}${item}: ${issue.message}`,
+      `${shown}${position(lineCounter, node?.range?.[0])}: invalid value for ${
+        key.join(".") || "config"
+      }${item}: ${issue.message}`,
       ExitCode.USAGE,
-      leaf ? `fix it with: kodama config set ${leaf.key}${path.endsWith(".kodama.yaml") ? " --repo" : ""} VALUE` : undefined,
+      leaf
+        ? `fix it with: kodama config set ${leaf.key}${path.endsWith(".kodama.yaml") ? " --repo" : ""} VALUE`
+        : undefined,
     );
   }
   return { path, text, exists, doc, lineCounter, data, warnings };
@@ -141,78 +150,6 @@ export async function readConfigFile(path: string, opts: { validate?: boolean } 
     } else throw e;
   }
   return parseConfigText(path, text, { exists, validate: opts.validate });
-}
-
-// ---------------------------------------------------------------------------------------------
-// writing
-
-const LOCK_STALE_MS = 10_000;
-const LOCK_WAIT_MS = 5_000;
-
-/** Take `<path>.lock` (created exclusively); break it when older than 10 s. Returns the release function. */
-export async function acquireLock(path: string): Promise<() => Promise<void>> {
-  const lock = `${path}.lock`;
-  const start = Date.now();
-  for (;;) {
-    try {
-      const f = await Deno.open(lock, { createNew: true, write: true, mode: 0o600 });
-      try {
-        await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
-      } finally {
-        f.close();
-      }
-      return async () => {
-        try {
-          await Deno.remove(lock);
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        }
-      };
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-    }
-    try {
-      const st = await Deno.stat(lock);
-      if (st.mtime && Date.now() - st.mtime.getTime() > LOCK_STALE_MS) {
-        await Deno.remove(lock).catch(() => {});
-        continue;
-      }
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue;
-      throw e;
-    }
-    if (Date.now() - start > LOCK_WAIT_MS) {
-      throw new KodamaError(
-        `config file ${displayPath(path)} is locked by another kodama process`,
-        ExitCode.FAILED,
-        `retry; if no other kodama is running, delete ${displayPath(lock)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
-  }
-}
-
-/** Write `text` to `path` atomically: temp file in the same directory (mode 0600), fsync, rename. */
-export async function atomicWrite(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const f = await Deno.open(tmp, { createNew: true, write: true, mode: 0o600 });
-    try {
-      const data = new TextEncoder().encode(text);
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o600);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 /**

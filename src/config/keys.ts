@@ -2,7 +2,6 @@
  * Config key paths: the registry of known keys (derived from the zod schema), parsing of
  * dotted paths, coercion of command-line strings to each key's type, and did-you-mean.
  */
-import { parse as yamlParse } from "yaml";
 import { z } from "zod";
 import { usageError } from "../errors.ts";
 import { configSchema, type FormatHint, formatHintOf } from "./schema.ts";
@@ -186,64 +185,9 @@ export function lookupKey(key: string): Lookup {
   );
 }
 
-function show(v: string): string {
-  return JSON.stringify(v);
-}
-
-/**
- * Turn a command-line string into the value stored for `info` (before zod's own transforms),
- * then validate it. Returns the value to write into the YAML file. Throws a usage error that names
- * the key path and the expected format.
- */
-export function coerceValue(info: KeyInfo, raw: string): unknown {
-  let value: unknown = raw;
-  const s = raw.trim();
-  switch (info.kind) {
-    case "integer":
-    case "number":
-      if (/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(s)) value = Number(s);
-      break;
-    case "boolean": {
-      const l = s.toLowerCase();
-      if (["true", "yes", "on", "1"].includes(l)) value = true;
-      else if (["false", "no", "off", "0"].includes(l)) value = false;
-      break;
-    }
-    case "list":
-      value = parseList(info, s);
-      break;
-    case "string":
-    case "enum":
-      value = raw;
-      break;
-  }
-  validateValue(info, value, raw);
-  return value;
-}
-
-function parseList(info: KeyInfo, s: string): string[] {
-  if (s === "" || s === "[]") return [];
-  if (s.startsWith("[")) {
-    let parsed: unknown;
-    try {
-      parsed = yamlParse(s);
-    } catch (e) {
-      const msg = String((e as Error).message ?? e).split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-      throw usageError(
-        `invalid value for ${info.key}: ${show(s)} is not a list (${msg})`,
-        `write a list as a,b or [a, b]`,
-      );
-    }
-    if (!Array.isArray(parsed)) {
-      throw usageError(`invalid value for ${info.key}: ${show(s)} is not a list`, "write a list as a,b or [a, b]");
-    }
-    return parsed.map((x) => typeof x === "string" ? x : JSON.stringify(x));
-  }
-  return s.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
-}
-
 /** Validate one value for a key (as it would appear in a file); throws a usage error naming the key. */
 export function validateValue(info: KeyInfo, value: unknown, raw?: string): void {
+  const show = (v: string) => JSON.stringify(v);
   const r = info.schema.safeParse(value);
   if (r.success) return;
   const issue = r.error.issues[0];
@@ -262,11 +206,11 @@ export function expectedHint(info: KeyInfo): string {
     : info.kind === "enum"
     ? `e.g. kodama config set ${info.key} ${info.enumValues![0]}`
     : info.kind === "list"
-    ? `e.g. kodama config set ${info.key} a,b`
+    ? `e.g. kodama config set ${info.key} a,b  (or [a, b])`
     : info.kind === "integer" || info.kind === "number"
     ? `e.g. kodama config set ${info.key} ${info.default ?? info.min ?? 1}`
-    : `see \`kodama config keys\``;
-  return `${info.key} expects ${typeLabel(info)}; ${example}`;
+    : `run \`kodama config keys\` for the expected format`;
+  return example;
 }
 
 /** Read a nested value by path from a plain object. */

@@ -3,9 +3,9 @@
  * > built-in defaults, remembering where each value came from.
  */
 import { usageError } from "../errors.ts";
-import { readConfigFile } from "./file.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
 import { allKeys, getIn, hasIn, keyInfo, lookupKey, setIn, validateValue } from "./keys.ts";
-import { findRepo, globalConfigPath } from "./paths.ts";
+import { displayPath, findRepo, globalConfigPath } from "./paths.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 export type ConfigSource = "flag" | "repo" | "global" | "default";
@@ -28,13 +28,15 @@ export interface LoadConfigOptions {
    * `undefined` entries are ignored, so option values can be passed straight through.
    */
   flags?: Record<string, unknown>;
+  /** kodama's home directory (default: $KODAMA_HOME, else ~/.kodama) */
+  home?: string;
 }
 
 /** Load and merge global and repo config plus flags. Reads at most two small files. */
 export async function loadConfig(opts: LoadConfigOptions = {}): Promise<ResolvedConfig> {
-  const globalPath = globalConfigPath();
-  const [global, repoLoc] = await Promise.all([readConfigFile(globalPath), findRepo(opts.cwd)]);
-  const repo = repoLoc.configFile ? await readConfigFile(repoLoc.configFile) : undefined;
+  const globalPath = globalConfigPath(opts.home);
+  const [global, repoLoc] = await Promise.all([readLight(globalPath), findRepo(opts.cwd)]);
+  const repo = repoLoc.configFile ? await readLight(repoLoc.configFile) : undefined;
 
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(opts.flags ?? {})) {
@@ -63,6 +65,28 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
   };
 }
 
+interface Loaded {
+  data: Record<string, unknown>;
+  warnings: string[];
+}
+
+/** Read one file; the YAML parser (the costly import) is loaded only when the file has content. */
+async function readLight(path: string): Promise<Loaded> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { data: {}, warnings: [] };
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new KodamaError(`cannot read ${displayPath(path)}: permission denied`, ExitCode.FAILED);
+    }
+    throw e;
+  }
+  if (!text.trim()) return { data: {}, warnings: [] };
+  const { parseConfigText } = await import("./file.ts");
+  return parseConfigText(path, text);
+}
+
 /** The resolved value of a leaf key, or undefined when it is unset and has no default. */
 export function resolvedValue(cfg: ResolvedConfig, key: string): unknown {
   const info = keyInfo(key);
@@ -74,7 +98,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Merge `over` onto `base`: nested mappings merge, everything else (scalars, lists) is replaced. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;

@@ -8,7 +8,13 @@
  * cfg.sources["defaults.resources.cpu"];  // "flag" | "repo" | "global" | "default"
  * ```
  */
-export { type ConfigSource, deepMerge, loadConfig, type LoadConfigOptions, type ResolvedConfig } from "./load.ts";
+export {
+  type ConfigSource,
+  deepMerge,
+  loadConfig,
+  type LoadConfigOptions,
+  type ResolvedConfig,
+} from "./load.ts";
 export { type Config, type ConfigInput, configJsonSchema, configSchema } from "./schema.ts";
 export { displayPath, findRepo, globalConfigPath, kodamaHome, REPO_CONFIG_FILE } from "./paths.ts";
-export { atomicWrite, acquireLock } from "./file.ts";
+export { acquireLock, atomicWrite } from "./atomic.ts";

@@ -20,8 +20,9 @@ export function kodamaHome(): string {
   return h ? resolve(h) : join(homeDir(), ".kodama");
 }
 
-export function globalConfigPath(): string {
-  return join(kodamaHome(), GLOBAL_CONFIG_FILE);
+/** `<home>/config.yaml`; `home` defaults to kodamaHome(). */
+export function globalConfigPath(home: string = kodamaHome()): string {
+  return join(home, GLOBAL_CONFIG_FILE);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -47,7 +48,9 @@ export async function findRepo(cwd: string = Deno.cwd()): Promise<RepoLocation> 
   let dir = resolve(cwd);
   const out: RepoLocation = {};
   for (;;) {
-    if (!out.configFile && await exists(join(dir, REPO_CONFIG_FILE))) out.configFile = join(dir, REPO_CONFIG_FILE);
+    if (!out.configFile && await exists(join(dir, REPO_CONFIG_FILE))) {
+      out.configFile = join(dir, REPO_CONFIG_FILE);
+    }
     if (await exists(join(dir, ".git"))) {
       out.gitRoot = dir;
       return out;

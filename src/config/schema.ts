@@ -62,20 +62,26 @@ const duration = () => {
 };
 const namespaceName = () => {
   const msg = (iss: { input?: unknown }) =>
-    `${show(iss.input)} is not a valid ${NAMESPACE_HINT.name} (lowercase letters, digits and '-', at most 63 characters, e.g. ${NAMESPACE_HINT.example})`;
-  return withHint(z.string({ error: msg }).max(63, { error: msg }).regex(DNS_LABEL_RE, { error: msg }), NAMESPACE_HINT);
+    `${
+      show(iss.input)
+    } is not a valid ${NAMESPACE_HINT.name} (lowercase letters, digits and '-', at most 63 characters, e.g. ${NAMESPACE_HINT.example})`;
+  return withHint(
+    z.string({ error: msg }).max(63, { error: msg }).regex(DNS_LABEL_RE, { error: msg }),
+    NAMESPACE_HINT,
+  );
 };
 const typeMsg = (expected: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? `expected ${expected}` : `${show(iss.input)} is not ${expected}`;
 const str = () => z.string({ error: typeMsg("a string") });
-const nonEmpty = (what: string) => z.string({ error: typeMsg("a string") }).min(1, { error: `${what} must not be empty` });
+const nonEmpty = (what: string) =>
+  z.string({ error: typeMsg("a string") }).min(1, { error: `${what} must not be empty` });
 const bool = () => z.boolean({ error: typeMsg("a boolean (expected true or false)") });
 const int = (min: number, max: number) => {
   const msg = typeMsg(`an integer from ${min} to ${max}`);
   return z.number({ error: msg }).int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
 };
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  oneOf(values, { error: typeMsg(`one of ${values.join(", ")}`) });
+  z.enum(values, { error: typeMsg(`one of ${values.join(", ")}`) });
 const stringList = () =>
   z.array(str().min(1, { error: "list entries must not be empty" }), {
     error: typeMsg("a list of strings (expected e.g. [a, b])"),
@@ -130,11 +136,15 @@ const defaults = z.object({
 }).strict().describe("Defaults for sessions and pod commands.");
 
 const session = z.object({
-  readyTimeout: duration().default("5m").describe("How long `start`/`resume` wait for the session pod to become ready."),
+  readyTimeout: duration().default("5m").describe(
+    "How long `start`/`resume` wait for the session pod to become ready.",
+  ),
   workdir: nonEmpty("a directory").default("/workspace").describe(
     "Working directory inside the session pod (where the repo is cloned and files are synced).",
   ),
-  shell: nonEmpty("a shell").default("/bin/bash").describe("Shell started by `attach` when no --command is given."),
+  shell: nonEmpty("a shell").default("/bin/bash").describe(
+    "Shell started by `attach` when no --command is given.",
+  ),
 }).strict().describe("Session lifecycle settings.");
 
 const git = z.object({
@@ -158,13 +168,17 @@ const env = z.object({
   dotenvFiles: stringList().default([]).describe(
     "Dotenv files (relative to the repo root) whose variables are injected into sessions as a Secret.",
   ),
-  excludeVars: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }).default([]).describe(
+  excludeVars: z.array(envVarName(), {
+    error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])"),
+  }).default([]).describe(
     "Variable names never injected from dotenv files (system variables like PATH and HOME are always excluded).",
   ),
 }).strict().describe("Environment variables injected into sessions.");
 
 const sync = z.object({
-  enabled: bool().default(true).describe("Sync the local directory into new sessions (`start --no-sync` turns it off)."),
+  enabled: bool().default(true).describe(
+    "Sync the local directory into new sessions (`start --no-sync` turns it off).",
+  ),
   useGitignore: bool().default(true).describe("Skip files matched by .gitignore when syncing."),
   excludePatterns: stringList().default([]).describe(
     "Extra gitignore-style patterns never synced (in addition to .kodamaignore).",
@@ -179,13 +193,17 @@ const editor = z.object({
 }).strict().describe("Editor configuration for sessions.");
 
 const agent = z.object({
-  command: stringList().min(1, { error: "agent.command needs at least the program name" }).default(["claude", "-p"])
+  command: stringList().min(1, { error: "agent.command needs at least the program name" }).default([
+    "claude",
+    "-p",
+  ])
     .describe(
       "Coding agent command run inside the session for `--prompt`; the prompt is passed as the last argument.",
     ),
-  authEnv: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }).default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
-    "Environment variables that carry the agent's credentials; taken from dotenv files or the local env.",
-  ),
+  authEnv: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") })
+    .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
+      "Environment variables that carry the agent's credentials; taken from dotenv files or the local env.",
+    ),
 }).strict().describe("Coding agent runs.");
 
 const exec = z.object({
@@ -259,11 +277,38 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 /** JSON Schema (draft 2020-12) of a config file, for editors and `schemas/config.schema.json`. */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(configSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(configSchema, { io: "input", target: "draft-2020-12" }) as Record<
+    string,
+    unknown
+  >;
+  addMissingDefaults(configSchema, schema);
   return {
     $schema: schema.$schema,
     $id: "https://kodama.dev/schemas/config.schema.json",
     title: "kodama config",
     ...schema,
   };
+}
+
+type JsonObj = Record<string, unknown>;
+
+/** zod leaves out `default` for keys whose input and output differ (quantities); put it back for editors. */
+function addMissingDefaults(schema: z.ZodType, json: JsonObj): void {
+  let inner: z.ZodType = schema;
+  let def: unknown = undefined;
+  for (;;) {
+    if (inner instanceof z.ZodDefault) {
+      def = (inner.def as { defaultValue: unknown }).defaultValue;
+      inner = inner.unwrap() as z.ZodType;
+    } else if (inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) {
+      inner = inner.unwrap() as z.ZodType;
+    } else break;
+  }
+  if (def !== undefined && !("default" in json)) json.default = def;
+  if (inner instanceof z.ZodObject) {
+    const props = (json.properties ?? {}) as Record<string, JsonObj>;
+    for (const [name, child] of Object.entries(inner.shape)) {
+      if (props[name]) addMissingDefaults(child as z.ZodType, props[name]);
+    }
+  }
 }

@@ -98,7 +98,11 @@ async function readBody(res: IncomingMessage): Promise<string> {
 function upgradeError(status: number, message: string, namespace: string, pod: string): KodamaError {
   const what = `port-forward to pod ${pod} in namespace ${namespace}`;
   if (status === 401) {
-    return new KodamaError(`unauthorized: ${what} was rejected`, ExitCode.FORBIDDEN, "check your credentials");
+    return new KodamaError(
+      `unauthorized: ${what} was rejected`,
+      ExitCode.FORBIDDEN,
+      "check your credentials",
+    );
   }
   if (status === 403) {
     return new KodamaError(
@@ -131,7 +135,10 @@ export async function dialPortForward(
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KodamaError("no cluster in the current kubeconfig context", ExitCode.USAGE);
   const url = portForwardUrl(cluster.server, namespace, pod, port);
-  const opts: WebSocket.ClientOptions = { handshakeTimeout: o.handshakeTimeoutMs ?? 10_000, perMessageDeflate: false };
+  const opts: WebSocket.ClientOptions = {
+    handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
+    perMessageDeflate: false,
+  };
   await kc.applyToHTTPSOptions(opts);
   const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], opts);
   ws.binaryType = "nodebuffer";
@@ -155,7 +162,10 @@ export async function dialPortForward(
       done();
       const msg = e instanceof Error ? e.message : String(e);
       reject(
-        new KodamaError(`port-forward to pod ${pod} in namespace ${namespace} failed: ${msg}`, ExitCode.FAILED),
+        new KodamaError(
+          `port-forward to pod ${pod} in namespace ${namespace} failed: ${msg}`,
+          ExitCode.FAILED,
+        ),
       );
     });
   });
@@ -169,8 +179,9 @@ export async function dialPortForward(
   const duplex = new Duplex({
     allowHalfOpen: true,
     write(chunk: Buffer, _enc, cb) {
-      if (ws.readyState !== WebSocket.OPEN) return cb(new Error("port-forward connection closed"));
-      ws.send(frame(dataCh, chunk), { binary: true }, (err) => cb(err ?? null));
+      // the remote side is gone: drop the bytes; the close handler reports why (error channel)
+      if (ws.readyState !== WebSocket.OPEN) return cb();
+      ws.send(frame(dataCh, chunk), { binary: true }, () => cb());
     },
     final(cb) {
       // v4 has no half-close: keep the socket open so the pod's reply can still arrive;

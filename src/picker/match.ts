@@ -11,11 +11,13 @@
  *    fzf could not match, so the fzf algorithms run on the survivors only;
  * 2. incremental filtering: when the new query can only narrow an earlier one (`ap` -> `api`), only that
  *    earlier query's matches are searched; recent results are cached, so Backspace is a cache hit;
- * 3. fzf's optimal v2 algorithm while at most `v2Limit` candidates survive the prefilter, the greedy v1
- *    algorithm above that (fzf itself falls back to v1 when v2's work would be too large);
+ * 3. fzf's optimal v2 algorithm (called in `npm:fzf`) while at most `v2Limit` candidates survive the
+ *    prefilter; above that the greedy v1 algorithm (fzf itself falls back to v1 when v2's work would be too
+ *    large), run by an allocation-free ASCII port of fzf's v1 scoring (`ascii.ts`, checked against npm:fzf);
  * 4. highlight positions are computed lazily, only for the rows on screen (`positions`).
  */
 import { extendedMatch, Fzf } from "fzf";
+import { extendedScoreV1, NO_MATCH } from "./ascii.ts";
 
 type Rune = number;
 type AlgoResult = [{ start: number; end: number; score: number }, Set<number> | null];
@@ -211,7 +213,7 @@ export interface MatchResult {
 }
 
 export interface MatcherOptions {
-  /** above this many prefilter survivors use fzf's v1 algorithm instead of v2 (default 2000) */
+  /** above this many prefilter survivors use fzf's v1 algorithm instead of v2 (default 200) */
   v2Limit?: number;
   /** how many recent results to keep for incremental filtering and Backspace (default 64) */
   cacheSize?: number;
@@ -223,14 +225,13 @@ export interface MatchEntry {
   name?: string;
 }
 
-const RANK_BITS = 2 ** 21;
 
 export class Matcher {
   /** matched text per item index (treat as read-only) */
   texts: string[];
   private names: string[];
   private lower: string[];
-  private runes: Rune[][];
+  private runes: (Rune[] | undefined)[];
   private ascii: boolean[];
   /** rank of each item index by (name length, name, text, index) */
   private rank!: Int32Array;
@@ -241,7 +242,7 @@ export class Matcher {
   private cacheSize: number;
 
   constructor(entries: readonly MatchEntry[], opts: MatcherOptions = {}) {
-    this.v2Limit = opts.v2Limit ?? 2000;
+    this.v2Limit = opts.v2Limit ?? 200;
     this.cacheSize = opts.cacheSize ?? 64;
     this.texts = [];
     this.names = [];
@@ -277,7 +278,7 @@ export class Matcher {
       this.texts.push(text);
       this.names.push(e.name ?? text);
       this.lower.push(text.toLowerCase());
-      this.runes.push(Array.from(text, (c) => c.codePointAt(0)!));
+      this.runes.push(undefined); // only npm:fzf calls need runes: built on first use
       // deno-lint-ignore no-control-regex
       this.ascii.push(/^[\x00-\x7f]*$/.test(text));
     }
@@ -285,7 +286,6 @@ export class Matcher {
 
   private computeRanks(): void {
     const n = this.texts.length;
-    if (n >= RANK_BITS) throw new Error(`picker: too many items (${n})`);
     const order = Array.from({ length: n }, (_, i) => i);
     const { names, texts } = this;
     order.sort((a, b) =>
@@ -297,8 +297,20 @@ export class Matcher {
     for (let r = 0; r < n; r++) this.rank[this.byRank[r]] = r;
   }
 
+  /**
+   * Run the hot paths once on a slice of the items so the JIT has compiled them before the first keystroke
+   * (the picker calls this right after its first draw). Leaves no trace in the cache.
+   */
+  warm(): void {
+    const sample = new Matcher(this.texts.slice(0, 4000).map((text) => ({ text })), { v2Limit: 400 });
+    for (const q of ["a", "ae", "e-", "^a", "a !e", "'e | x$", "e-1", "ae1 !x", "e-1", "ae1 !x"]) {
+      const r = sample.match(q);
+      sample.positions(r, Array.from(r.indices.subarray(0, 20)));
+    }
+  }
+
   private runesOf(i: number): Rune[] {
-    return this.runes[i];
+    return this.runes[i] ??= Array.from(this.texts[i], (c) => c.codePointAt(0)!);
   }
 
   /** Match `query` against all items. Results are cached per query. */
@@ -327,62 +339,61 @@ export class Matcher {
         positions: new Map(),
       };
     }
-    // candidates in rank order: all items, or the smallest earlier result this query narrows
+    // Candidates in index order (sequential memory access matters at 50,000 items): all items, or the
+    // matches of the smallest earlier result that this query narrows.
     let base: MatchResult | undefined;
     for (const r of this.cache.values()) {
       if (!r.all && r.query !== query && narrows(r.query, query) && (!base || r.indices.length < base.indices.length)) {
         base = r;
       }
     }
-    let cands: Int32Array;
-    if (base) {
-      const ranks = new Int32Array(base.indices.length);
-      for (let i = 0; i < ranks.length; i++) ranks[i] = this.rank[base.indices[i]];
-      ranks.sort();
-      cands = ranks;
-      for (let i = 0; i < ranks.length; i++) cands[i] = this.byRank[ranks[i]];
-    } else {
-      cands = this.byRank;
-    }
+    const n = this.size;
+    const cands = base ? base.indices.slice().sort() : null;
+    const count = cands ? cands.length : n;
     // prefilter
-    const surv = new Int32Array(cands.length);
-    let n = 0;
-    for (let k = 0; k < cands.length; k++) {
-      const i = cands[k];
-      if (!this.ascii[i] || prefilter(parsed, this.texts[i], this.lower[i])) surv[n++] = i;
+    const surv = new Int32Array(count);
+    let ns = 0;
+    for (let k = 0; k < count; k++) {
+      const i = cands ? cands[k] : k;
+      if (!this.ascii[i] || prefilter(parsed, this.texts[i], this.lower[i])) surv[ns++] = i;
     }
-    const survivors = surv.subarray(0, n);
-    const algo: Algo = n <= this.v2Limit ? "v2" : "v1";
-    const t = parsed[0][0];
-    // deno-lint-ignore no-control-regex
-    const simple = parsed.length === 1 && parsed[0].length === 1 && t.type === "fuzzy" && !t.inv && /^[\x00-\x7f]*$/.test(t.text);
-    const indices = simple ? this.scoreSimple(t, survivors, algo) : this.scoreExtended(query, survivors, algo);
-    return { query, indices, algo, all: false, positions: new Map() };
+    const survivors = surv.subarray(0, ns);
+    const algo: Algo = ns <= this.v2Limit ? "v2" : "v1";
+    const scoreOf = new Int32Array(n).fill(NO_MATCH);
+    if (algo === "v1") {
+      // many candidates: the allocation-free ASCII port of fzf's v1 scoring; npm:fzf for the rest
+      const others: number[] = [];
+      for (let k = 0; k < ns; k++) {
+        const i = survivors[k];
+        if (this.ascii[i]) scoreOf[i] = extendedScoreV1(parsed, this.texts[i]);
+        else others.push(i);
+      }
+      if (others.length > 0) this.scoreExtended(query, Int32Array.from(others), algo, scoreOf);
+    } else {
+      const t = parsed[0][0];
+      // deno-lint-ignore no-control-regex
+      if (parsed.length === 1 && parsed[0].length === 1 && t.type === "fuzzy" && !t.inv && /^[\x00-\x7f]*$/.test(t.text)) {
+        this.scoreSimple(t, survivors, algo, scoreOf);
+      } else {
+        this.scoreExtended(query, survivors, algo, scoreOf);
+      }
+    }
+    return { query, indices: this.collect(scoreOf), algo, all: false, positions: new Map() };
   }
 
-  /** One positive fuzzy term: call fzf's algorithm directly without positions, then a stable sort by score. */
-  private scoreSimple(t: Term, survivors: Int32Array, algo: Algo): Int32Array {
+  /** One positive fuzzy term: call fzf's algorithm directly, without positions. */
+  private scoreSimple(t: Term, survivors: Int32Array, algo: Algo, scoreOf: Int32Array): void {
     const fn = ALGO[algo];
     const pattern = Array.from(t.text, (c) => c.codePointAt(0)!);
-    const idx = new Int32Array(survivors.length);
-    const scores = new Int32Array(survivors.length);
-    let n = 0;
-    let max = 0;
     for (let k = 0; k < survivors.length; k++) {
       const i = survivors[k];
       const [res] = fn(t.caseSensitive, true, true, this.runesOf(i), pattern, false, SLAB);
-      if (res.start >= 0) {
-        idx[n] = i;
-        scores[n] = res.score;
-        if (res.score > max) max = res.score;
-        n++;
-      }
+      if (res.start >= 0) scoreOf[i] = res.score;
     }
-    return stableSortByScoreDesc(idx.subarray(0, n), scores.subarray(0, n), max);
   }
 
-  /** Anything else: fzf's own extendedMatch over the survivors (already in rank order, which it keeps for ties). */
-  private scoreExtended(query: string, survivors: Int32Array, algo: Algo): Int32Array {
+  /** Anything else: fzf's own extendedMatch over the survivors. */
+  private scoreExtended(query: string, survivors: Int32Array, algo: Algo, scoreOf: Int32Array): void {
     const items = Array.from(survivors);
     const finder = {
       items,
@@ -390,8 +401,29 @@ export class Matcher {
       opts: { ...FZF_OPTS, fuzzy: algo },
       algoFn: ALGO[algo],
     };
-    const res = (extendedMatch as (this: unknown, q: string) => { item: number }[]).call(finder, query.normalize());
-    return Int32Array.from(res, (r) => r.item);
+    const res = (extendedMatch as (this: unknown, q: string) => { item: number; score: number }[])
+      .call(finder, query.normalize());
+    for (const r of res) scoreOf[r.item] = r.score;
+  }
+
+  /** Matched items by score (descending), ties in rank order: a rank-ordered pass, then a stable counting sort. */
+  private collect(scoreOf: Int32Array): Int32Array {
+    const n = this.size;
+    const idx = new Int32Array(n);
+    const scores = new Int32Array(n);
+    let m = 0;
+    let max = -Infinity;
+    let min = Infinity;
+    for (let r = 0; r < n; r++) {
+      const i = this.byRank[r];
+      const s = scoreOf[i];
+      if (s === NO_MATCH) continue;
+      idx[m] = i;
+      scores[m++] = s;
+      if (s > max) max = s;
+      if (s < min) min = s;
+    }
+    return stableSortByScoreDesc(idx.subarray(0, m), scores.subarray(0, m), min, max);
   }
 
   /** Highlight positions (indices into `texts[i]`, by code point) for the given items of a result. */
@@ -420,11 +452,9 @@ export class Matcher {
 }
 
 /** Counting sort by score, descending, keeping the input order within a score. */
-function stableSortByScoreDesc(idx: Int32Array, scores: Int32Array, max: number): Int32Array {
+function stableSortByScoreDesc(idx: Int32Array, scores: Int32Array, min: number, max: number): Int32Array {
   const n = idx.length;
   if (n === 0) return new Int32Array(0);
-  let min = max;
-  for (let k = 0; k < n; k++) if (scores[k] < min) min = scores[k];
   const range = max - min + 1;
   if (range > 1 << 16) {
     // unexpected score spread: fall back to a comparison sort on (score, position)

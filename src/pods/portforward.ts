@@ -12,6 +12,8 @@ import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { dialPortForward, getService } from "../kube/portforward.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import type { ChooseOptions } from "./choose.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Port specs
@@ -84,11 +86,15 @@ export function containerPortByName(pod: V1Pod, port: number | string): number {
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) if (p.name === port) return p.containerPort;
   }
-  const names = (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.name)).filter(Boolean);
+  const names = (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.name)).filter(
+    Boolean,
+  );
   throw new KodamaError(
     `pod ${pod.metadata?.name} has no container port named "${port}"`,
     ExitCode.NOT_FOUND,
-    names.length ? `named ports: ${names.join(", ")}` : "the pod declares no named ports; give the port number",
+    names.length
+      ? `named ports: ${names.join(", ")}`
+      : "the pod declares no named ports; give the port number",
   );
 }
 
@@ -102,12 +108,16 @@ export function servicePortToPodPort(svc: V1Service, pod: V1Pod, port: number | 
   podPort: number;
 } {
   const ports = svc.spec?.ports ?? [];
-  const sp = typeof port === "number" ? ports.find((p) => p.port === port) : ports.find((p) => p.name === port);
+  const sp = typeof port === "number"
+    ? ports.find((p) => p.port === port)
+    : ports.find((p) => p.name === port);
   if (!sp) {
     throw new KodamaError(
       `service ${svc.metadata?.name} has no port ${typeof port === "number" ? port : `named "${port}"`}`,
       ExitCode.NOT_FOUND,
-      `service ports: ${ports.map((p) => p.name ? `${p.port} (${p.name})` : String(p.port)).join(", ") || "none"}`,
+      `service ports: ${
+        ports.map((p) => p.name ? `${p.port} (${p.name})` : String(p.port)).join(", ") || "none"
+      }`,
     );
   }
   const tp = sp.targetPort as number | string | undefined;
@@ -301,7 +311,9 @@ class Forwarder {
       const phase = pod.status?.phase;
       if (type === "DELETED") this.lost(`pod ${name} was deleted`);
       else if (pod.metadata?.deletionTimestamp) this.lost(`pod ${name} is terminating`);
-      else if (phase === "Succeeded" || phase === "Failed") this.lost(`pod ${name} has ${phase.toLowerCase()}`);
+      else if (phase === "Succeeded" || phase === "Failed") {
+        this.lost(`pod ${name} has ${phase.toLowerCase()}`);
+      }
     }, ac.signal).catch((e) => {
       if (!ac.signal.aborted) this.event(`warning: cannot watch pod ${name}: ${(e as Error).message}`);
     });
@@ -317,6 +329,7 @@ class Forwarder {
         "use --reconnect to follow the target to a new pod",
       );
       const err = this.lostError;
+      this.event(err.message);
       this.closeAll().then(() => this.o.onLost?.(err));
       return;
     }
@@ -332,7 +345,9 @@ class Forwarder {
       try {
         const t = await this.o.reconnect!();
         const uid = t.pod.metadata?.uid;
-        if (uid && uid === this.current.pod.metadata?.uid && !isPodReady(t.pod)) throw new Error("not ready yet");
+        if (uid && uid === this.current.pod.metadata?.uid && !isPodReady(t.pod)) {
+          throw new Error("not ready yet");
+        }
         this.current = t;
         this.remotes = this.specs.map((s) => resolveSpec(t, s).remote);
         this.event(`forwarding to pod/${podName(t.pod)} (was pod/${previous})`);
@@ -409,7 +424,9 @@ class Listener implements ActiveForward {
         });
       } catch (e) {
         const ke = e instanceof KodamaError ? e : new KodamaError(String(e));
-        this.f.event(`error forwarding port ${this.local} to pod ${target.pod}:${target.port}: ${ke.message}`);
+        this.f.event(
+          `error forwarding port ${this.local} to pod ${target.pod}:${target.port}: ${ke.message}`,
+        );
         if (ke.code === ExitCode.NOT_FOUND && !this.f.closed) {
           this.f.lost(`pod ${target.pod} is gone`);
           if (this.f.o.reconnect && attempt === 0) {
@@ -472,7 +489,9 @@ export async function portForward(
   specs: ForwardSpec[],
   o: PortForwardOptions = {},
 ): Promise<ActiveForward[]> {
-  if (!specs.length) throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080 or :8080");
+  if (!specs.length) {
+    throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080 or :8080");
+  }
   const namespace = pod.metadata?.namespace ?? kube.namespace;
   const target: ResolvedTarget = { pod, service: o.service };
   const f = new Forwarder(kube, namespace, target, specs, o);
@@ -541,4 +560,107 @@ export function formatStats(s: ForwardStats): string {
 export function forwardingLine(f: { address: string; local: number; pod: string; remote: number }): string {
   const host = f.address.includes(":") ? `[${f.address}]` : f.address;
   return `Forwarding from ${host}:${f.local} -> pod/${f.pod}:${f.remote}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets: pod/NAME, svc/NAME, or targeting flags (one pod, chosen like exec)
+// ---------------------------------------------------------------------------------------------
+
+export type ForwardTarget =
+  | { kind: "pod"; namespace: string; name: string }
+  | { kind: "service"; namespace: string; name: string }
+  | { kind: "select"; flags: TargetFlags; choose?: ChooseOptions };
+
+/** Parse `pod/NAME`, `pods/NAME`, `po/NAME`, `svc/NAME`, `service/NAME`; undefined for anything else. */
+export function parseResourceArg(arg: string): { kind: "pod" | "service"; name: string } | undefined {
+  const m = /^([a-z]+)\/(.+)$/.exec(arg);
+  if (!m) return undefined;
+  const [, type, name] = m;
+  if (["pod", "pods", "po"].includes(type)) return { kind: "pod", name };
+  if (["svc", "service", "services"].includes(type)) return { kind: "service", name };
+  throw usageError(
+    `cannot port-forward to ${type}/${name}`,
+    "use pod/NAME, svc/NAME, or the targeting flags (-m, -l, --pod)",
+  );
+}
+
+function notRunning(p: V1Pod): KodamaError {
+  return new KodamaError(
+    `unable to forward: pod ${p.metadata?.name} is not running (phase ${p.status?.phase ?? "unknown"}${
+      p.metadata?.deletionTimestamp ? ", terminating" : ""
+    })`,
+    ExitCode.FAILED,
+    `wait for it with \`kodama wait -n ${p.metadata?.namespace} --pod ${p.metadata?.name} --for ready\``,
+  );
+}
+
+/** Resolve a target to one pod (and its service), choosing among matches like exec does. */
+export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promise<ResolvedTarget> {
+  if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
+  if (t.kind === "pod") {
+    const pod = await kube.getPod(t.namespace, t.name);
+    if (pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp) throw notRunning(pod);
+    return { pod };
+  }
+  const flags: TargetFlags = { ...t.flags, includeNotReady: t.flags.includeNotReady ?? false };
+  const pods = await findPods(kube, flags);
+  const { choosePods } = await import("./choose.ts");
+  const chosen = await choosePods(kube, pods, flags, { ...t.choose, selectOne: true });
+  if (chosen.length !== 1) {
+    throw usageError(
+      `port-forward needs exactly one pod, ${chosen.length} were chosen`,
+      "narrow the target (-m, --pod) or use --first",
+    );
+  }
+  return { pod: chosen[0] };
+}
+
+/**
+ * The non-interactive re-resolution used after the pod went away: the first ready pod by the
+ * same service / name / filters.
+ */
+export function reresolver(kube: Kube, t: ForwardTarget): () => Promise<ResolvedTarget> {
+  return async () => {
+    if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
+    if (t.kind === "pod") {
+      const pod = await kube.getPod(t.namespace, t.name);
+      if (!isPodReady(pod)) throw notRunning(pod);
+      return { pod };
+    }
+    const pods = (await findPods(kube, { ...t.flags, includeNotReady: true })).filter(isPodReady);
+    if (!pods.length) throw nothingMatched({ ...t.flags, includeNotReady: false }, kube.namespace);
+    return { pod: pods[0] };
+  };
+}
+
+export interface StartForwardOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: string) => void;
+  /** follow the target to a new pod when the current one goes away */
+  reconnect?: boolean;
+  onLost?: (err: KodamaError) => void;
+  /** listen address(es) for specs that name none (default 127.0.0.1; `localhost` = both loopbacks) */
+  address?: string;
+}
+
+/**
+ * Resolve `target`, then forward `specs` to it: what the CLI and the workflow `port-forward`
+ * step call. The forwards run until closed or `signal` aborts.
+ */
+export async function startPortForward(
+  kube: Kube,
+  target: ForwardTarget,
+  specs: ForwardSpec[],
+  o: StartForwardOptions = {},
+): Promise<{ forwards: ActiveForward[]; target: ResolvedTarget }> {
+  const resolved = await resolveForwardTarget(kube, target);
+  const withAddress = specs.map((s) => ({ ...s, address: s.address ?? o.address }));
+  const forwards = await portForward(kube, resolved.pod, withAddress, {
+    signal: o.signal,
+    onEvent: o.onEvent,
+    service: resolved.service,
+    reconnect: o.reconnect ? reresolver(kube, target) : undefined,
+    onLost: o.onLost,
+  });
+  return { forwards, target: resolved };
 }

@@ -68,9 +68,29 @@ export function targetNamespace(kube: Kube, t: TargetFlags): string | undefined 
   return t.allNamespaces ? undefined : (t.namespace ?? kube.namespace);
 }
 
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Reject names the API server would reject, before any request, with the rule spelled out. */
+export function validateTarget(t: TargetFlags): void {
+  if (t.namespace !== undefined && (!DNS1123_LABEL.test(t.namespace) || t.namespace.length > 63)) {
+    throw usageError(
+      `invalid namespace ${JSON.stringify(t.namespace)}`,
+      "a namespace is lowercase letters, digits and '-', starts and ends with a letter or digit, at most 63 characters",
+    );
+  }
+  if (t.pod !== undefined && (!DNS1123_SUBDOMAIN.test(t.pod) || t.pod.length > 253)) {
+    throw usageError(
+      `invalid pod name ${JSON.stringify(t.pod)}`,
+      "a pod name is lowercase letters, digits, '-' and '.', starts and ends with a letter or digit",
+    );
+  }
+  compileRegex(t.regex);
+}
+
 /** List and filter pods for a target; sorted by namespace/name. Never throws for "nothing matched". */
 export async function findPods(kube: Kube, t: TargetFlags): Promise<V1Pod[]> {
-  compileRegex(t.regex); // fail fast on a bad regex, before any request
+  validateTarget(t); // fail fast on bad names or a bad regex, before any request
   const pods = await kube.listPods(targetNamespace(kube, t), {
     labelSelector: t.selector,
     fieldSelector: fieldSelectorWith(t),

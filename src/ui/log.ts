@@ -1,6 +1,7 @@
 /** Logging: @logtape/logtape to stderr, text or JSON lines. Loaded only when a command runs. */
-import { configure, getConsoleSink, getLogger, getTextFormatter, jsonLinesFormatter } from "@logtape/logtape";
-import type { LogLevel } from "@logtape/logtape";
+import { configure, getLogger, getTextFormatter, jsonLinesFormatter } from "@logtape/logtape";
+import type { LogLevel, LogRecord } from "@logtape/logtape";
+import { stderrSink } from "./sink.ts";
 import { usageError } from "../errors.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
@@ -24,10 +25,8 @@ export async function setupLogging(opts: { level?: string; format?: string }): P
   await configure({
     reset: true,
     sinks: {
-      stderr: getConsoleSink({
-        formatter,
-        console: { ...console, debug: console.error, info: console.error, log: console.error, warn: console.error },
-      }),
+      // every record goes to stderr, so stdout stays data
+      stderr: (record: LogRecord) => stderrSink.write(formatter(record)),
     },
     loggers: [
       { category: "kodama", lowestLevel: lv, sinks: ["stderr"] },

@@ -230,12 +230,10 @@ export interface ExprContext {
   targets?: Record<string, unknown>;
   env?: Record<string, string | undefined>;
   workflow?: Record<string, unknown>;
-  /** the pod a per-pod value is computed for, when there is one */
-  pod?: Record<string, unknown>;
   status?: { failed: boolean };
 }
 
-export const CONTEXT_NAMES = ["params", "steps", "targets", "env", "workflow", "pod"] as const;
+export const CONTEXT_NAMES = ["params", "steps", "targets", "env", "workflow"] as const;
 
 interface Fn {
   min: number;
@@ -507,13 +505,16 @@ export function walk(node: Node, fn: (n: Node) => void): void {
 /** References like `params.cmd`, `steps.a`, `targets.drive`: [root, firstKey, pos of key]. */
 export function references(node: Node): { root: string; key?: string; pos: number }[] {
   const out: { root: string; key?: string; pos: number }[] = [];
+  const objects = new Set<Node>();
   walk(node, (n) => {
     if (n.type === "member" && n.object.type === "ident") {
+      objects.add(n.object);
       const key = typeof n.key === "string" ? n.key : n.key.type === "lit" ? String(n.key.value) : undefined;
       out.push({ root: n.object.name, key, pos: n.pos });
-    } else if (n.type === "ident") {
-      out.push({ root: n.name, pos: n.pos });
     }
+  });
+  walk(node, (n) => {
+    if (n.type === "ident" && !objects.has(n)) out.push({ root: n.name, pos: n.pos });
   });
   return out;
 }

@@ -55,7 +55,10 @@ export class Authenticator {
     if (a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews") return true;
     if (a.namespace && p.namespaces.includes(a.namespace)) return true;
     // A namespace object itself: RBAC treats GET /api/v1/namespaces/NAME as namespace NAME.
-    if (a.resource === "namespaces" && a.name && p.namespaces.includes(a.name) && ["get", "watch"].includes(a.verb)) {
+    if (
+      a.resource === "namespaces" && a.name && p.namespaces.includes(a.name) &&
+      ["get", "watch"].includes(a.verb)
+    ) {
       return true;
     }
     return false;
@@ -71,12 +74,21 @@ export class Authenticator {
     const all = user.groups.includes("system:masters") || this.policies.get(user.name)?.namespaces === null;
     const ns = this.policies.get(user.name)?.namespaces ?? [];
     const resourceRules = [
-      { verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"] },
+      {
+        verbs: ["create"],
+        apiGroups: ["authorization.k8s.io"],
+        resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+      },
     ];
-    if (all || ns.includes(namespace)) resourceRules.unshift({ verbs: ["*"], apiGroups: ["*"], resources: ["*"] });
+    if (all || ns.includes(namespace)) {
+      resourceRules.unshift({ verbs: ["*"], apiGroups: ["*"], resources: ["*"] });
+    }
     return {
       resourceRules,
-      nonResourceRules: [{ verbs: ["get"], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/version", "/openapi", "/openapi/*"] }],
+      nonResourceRules: [{
+        verbs: ["get"],
+        nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/version", "/openapi", "/openapi/*"],
+      }],
       incomplete: false,
     };
   }
@@ -85,9 +97,12 @@ export class Authenticator {
 export function forbidden(user: User, a: Attributes): ApiError {
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const group = a.group;
-  const what = a.name ? `${a.resource}${group ? "." + group : ""} "${a.name}"` : `${a.resource}${group ? "." + group : ""}`;
+  const what = a.name
+    ? `${a.resource}${group ? "." + group : ""} "${a.name}"`
+    : `${a.resource}${group ? "." + group : ""}`;
   const scope = a.namespace ? `in the namespace "${a.namespace}"` : "at the cluster scope";
-  const msg = `${what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${res}" in API group "${group}" ${scope}`;
+  const msg =
+    `${what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${res}" in API group "${group}" ${scope}`;
   return new ApiError(403, "Forbidden", msg, {
     ...(a.name ? { name: a.name } : {}),
     ...(group ? { group } : {}),

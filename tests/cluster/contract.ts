@@ -32,11 +32,27 @@ export interface RuntimeHost {
    */
   updatePodStatus(namespace: string, name: string, status: Record<string, unknown>): void;
   /** Record a core/v1 Event about the pod (reason e.g. Started, Killing, BackOff). */
-  recordEvent(namespace: string, podName: string, type: "Normal" | "Warning", reason: string, message: string): void;
+  recordEvent(
+    namespace: string,
+    podName: string,
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): void;
   /** Absolute directory backing a PVC (created on demand, survives pod deletion). */
   pvcDir(namespace: string, claimName: string): string;
   /** Fault injection: true while the test asked to drop every stream. */
   streamsDropped(): boolean;
+  /**
+   * Optional (added by the runtime half): a Secret or ConfigMap from the store, so pods can use
+   * env valueFrom/envFrom and secret/configMap volumes. Without it those resolve to nothing.
+   */
+  getObject?(
+    kind: "secrets" | "configmaps",
+    namespace: string,
+    name: string,
+    // deno-lint-ignore no-explicit-any
+  ): Record<string, any> | undefined;
 }
 
 export interface StreamContext {

@@ -4,7 +4,8 @@ import { ApiError, badRequest } from "./status.ts";
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-const isObj = (v: unknown): v is Record<string, Json> => v !== null && typeof v === "object" && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, Json> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
 export function mergePatch(target: Json, patch: Json): Json {
@@ -49,7 +50,10 @@ function mergeKeyFor(field: string, list: Json[], path: string[]): string | unde
     // Service ports merge by port, container ports by containerPort.
     const sample = list.find(isObj);
     if (sample && "port" in sample && !("containerPort" in sample)) return "port";
-    if (path.includes("spec") && !path.includes("containers") && !path.includes("initContainers") && sample?.port) {
+    if (
+      path.includes("spec") && !path.includes("containers") && !path.includes("initContainers") &&
+      sample?.port
+    ) {
       return "port";
     }
   }
@@ -70,7 +74,9 @@ export function strategicMergePatch(target: Json, patch: Json, path: string[] = 
     if (k.startsWith("$setElementOrder/") || k === "$retainKeys" || k === "$patch") continue;
     if (k.startsWith("$deleteFromPrimitiveList/")) {
       const field = k.slice("$deleteFromPrimitiveList/".length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = out[field].filter((x: Json) => !v.includes(x));
+      if (Array.isArray(out[field]) && Array.isArray(v)) {
+        out[field] = out[field].filter((x: Json) => !v.includes(x));
+      }
       continue;
     }
     if (v === null) {
@@ -81,8 +87,12 @@ export function strategicMergePatch(target: Json, patch: Json, path: string[] = 
     if (Array.isArray(v)) {
       const key = mergeKeyFor(k, [...(Array.isArray(cur) ? cur : []), ...v], [...path, k]);
       if (key && Array.isArray(cur)) out[k] = mergeList(cur, v, key, [...path, k]);
-      else if (SET_LISTS.has(k) && Array.isArray(cur)) out[k] = [...cur, ...v.filter((x: Json) => !cur.includes(x))];
-      else out[k] = stripDirectives(v.filter((x: Json) => !(isObj(x) && x["$patch"] === "delete")));
+      else if (SET_LISTS.has(k) && Array.isArray(cur)) {
+        out[k] = [
+          ...cur,
+          ...v.filter((x: Json) => !cur.includes(x)),
+        ];
+      } else out[k] = stripDirectives(v.filter((x: Json) => !(isObj(x) && x["$patch"] === "delete")));
     } else if (isObj(v)) {
       const r = strategicMergePatch(cur, v, [...path, k]);
       if (r === undefined) delete out[k];
@@ -91,7 +101,7 @@ export function strategicMergePatch(target: Json, patch: Json, path: string[] = 
       out[k] = v;
     }
   }
-  if (retain) for (const k of Object.keys(out)) if (!retain.has(k)) delete out[k];
+  if (retain) { for (const k of Object.keys(out)) if (!retain.has(k)) delete out[k]; }
   return out;
 }
 
@@ -133,7 +143,13 @@ function parentOf(doc: Json, parts: string[], op: string): [Json, string] {
     cur = Array.isArray(cur) ? cur[Number(p)] : isObj(cur) ? cur[p] : undefined;
     if (cur === undefined) {
       throw new ApiError(422, "Invalid", `the server rejected our request due to an error in our request`, {
-        causes: [{ reason: "FieldValueInvalid", message: `${op} operation does not apply: doc is missing path: "/${parts.join("/")}": missing value`, field: "" }],
+        causes: [{
+          reason: "FieldValueInvalid",
+          message: `${op} operation does not apply: doc is missing path: "/${
+            parts.join("/")
+          }": missing value`,
+          field: "",
+        }],
       });
     }
   }
@@ -153,7 +169,11 @@ export function jsonPatch(doc: Json, ops: Json): Json {
   if (!Array.isArray(ops)) throw badRequest("json patch must be a JSON array of operations");
   let out = clone(doc);
   const missing = (op: string, path: string): never => {
-    throw new ApiError(500, "InternalError", `${op} operation does not apply: doc is missing path: "${path}": missing value`);
+    throw new ApiError(
+      500,
+      "InternalError",
+      `${op} operation does not apply: doc is missing path: "${path}": missing value`,
+    );
   };
   for (const op of ops) {
     const parts = pointer(op.path ?? "");

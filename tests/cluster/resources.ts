@@ -39,12 +39,29 @@ function core(
 }
 
 export const RESOURCES: ResourceDef[] = [
-  core("namespaces", "namespace", "Namespace", false, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"]),
+  core("namespaces", "namespace", "Namespace", false, ["ns"], [
+    "create",
+    "delete",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+  ]),
   core("pods", "pod", "Pod", true, ["po"]),
   core("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, ["pvc"]),
   core("secrets", "secret", "Secret", true),
   core("configmaps", "configmap", "ConfigMap", true, ["cm"]),
-  core("services", "service", "Service", true, ["svc"], ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]),
+  core("services", "service", "Service", true, ["svc"], [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+  ]),
   core("endpoints", "endpoints", "Endpoints", true, ["ep"]),
   core("events", "event", "Event", true, ["ev"]),
   core("serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),

@@ -58,7 +58,9 @@ export function parseLabelSelector(src: string | null | undefined): Requirement[
         reqs.push({ key, op, value: v });
       } else {
         const opWord = word();
-        if (opWord !== "in" && opWord !== "notin") fail(`found '${opWord || s[i]}', expected: '=', '!=', '==', 'in', notin'`);
+        if (opWord !== "in" && opWord !== "notin") {
+          fail(`found '${opWord || s[i]}', expected: '=', '!=', '==', 'in', notin'`);
+        }
         ws();
         if (s[i] !== "(") fail("found '" + (s[i] ?? "") + "', expected: '('");
         i++;
@@ -77,7 +79,11 @@ export function parseLabelSelector(src: string | null | undefined): Requirement[
           }
           fail("found '" + (s[i] ?? "") + "', expected: ',', ')'");
         }
-        reqs.push({ key, op: opWord, values: values.filter((v) => v !== "" || values.length === 1) });
+        reqs.push({
+          key,
+          op: opWord as "in" | "notin",
+          values: values.filter((v) => v !== "" || values.length === 1),
+        });
       }
     }
     ws();
@@ -197,7 +203,10 @@ export function matchFields(reqs: FieldRequirement[], obj: Obj): boolean {
 }
 
 /** A map selector (Service.spec.selector) matches when every pair is present. */
-export function matchMap(sel: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchMap(
+  sel: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!sel || Object.keys(sel).length === 0) return false;
   const l = labels ?? {};
   return Object.entries(sel).every(([k, v]) => l[k] === v);

@@ -56,6 +56,16 @@ export class Store {
     return out.map((o) => structuredClone(o));
   }
 
+  /**
+   * Iterate the stored objects without copying (read-only view: never mutate what it yields).
+   * Unsorted; optionally only one namespace.
+   */
+  *peek(resource: string, namespace?: string): IterableIterator<Readonly<Obj>> {
+    for (const o of this.bucket(resource).values()) {
+      if (namespace === undefined || (o.metadata.namespace ?? "") === namespace) yield o;
+    }
+  }
+
   count(resource: string): number {
     return this.bucket(resource).size;
   }

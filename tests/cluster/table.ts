@@ -9,7 +9,12 @@ interface Column {
   priority: number;
 }
 
-const col = (name: string, priority = 0, type = "string", format = ""): Column => ({
+const col = (
+  name: string,
+  priority = 0,
+  type = "string",
+  format = name === "Name" ? "name" : "",
+): Column => ({
   name,
   type,
   format,
@@ -33,7 +38,9 @@ export function humanDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
   if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${hours / 24 | 0}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (hours < 24 * 8) {
+    return hours % 24 === 0 ? `${hours / 24 | 0}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  }
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
   if (hours < 24 * 365 * 8) {
     const dy = Math.floor(hours / 24) % 365;
@@ -66,7 +73,11 @@ function podRow(p: Obj): unknown[] {
     const w = c.state?.waiting;
     if (t && t.exitCode === 0) continue;
     if (t) {
-      reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
+      reason = t.reason
+        ? `Init:${t.reason}`
+        : t.signal
+        ? `Init:Signal:${t.signal}`
+        : `Init:ExitCode:${t.exitCode}`;
     } else if (w?.reason && w.reason !== "PodInitializing") reason = `Init:${w.reason}`;
     else reason = `Init:${i}/${(spec.initContainers ?? []).length}`;
     initializing = true;
@@ -84,8 +95,9 @@ function podRow(p: Obj): unknown[] {
       const s = c.state ?? {};
       if (s.waiting?.reason) reason = s.waiting.reason;
       else if (s.terminated?.reason) reason = s.terminated.reason;
-      else if (s.terminated) reason = s.terminated.signal ? `Signal:${s.terminated.signal}` : `ExitCode:${s.terminated.exitCode}`;
-      else if (c.ready && s.running) {
+      else if (s.terminated) {
+        reason = s.terminated.signal ? `Signal:${s.terminated.signal}` : `ExitCode:${s.terminated.exitCode}`;
+      } else if (c.ready && s.running) {
         hasRunning = true;
         ready++;
       }
@@ -96,11 +108,15 @@ function podRow(p: Obj): unknown[] {
     }
   }
   if (p.metadata.deletionTimestamp) reason = "Terminating";
-  const restartStr = lastRestart ? `${restarts} (${humanDuration(Date.now() - lastRestart)} ago)` : String(restarts);
+  const restartStr = lastRestart
+    ? `${restarts} (${humanDuration(Date.now() - lastRestart)} ago)`
+    : String(restarts);
   const gates = (spec.readinessGates ?? []).length
-    ? `${(spec.readinessGates ?? []).filter((g: Obj) =>
-      (st.conditions ?? []).some((c: Obj) => c.type === g.conditionType && c.status === "True")
-    ).length}/${spec.readinessGates.length}`
+    ? `${
+      (spec.readinessGates ?? []).filter((g: Obj) =>
+        (st.conditions ?? []).some((c: Obj) => c.type === g.conditionType && c.status === "True")
+      ).length
+    }/${spec.readinessGates.length}`
     : "<none>";
   return [
     p.metadata.name,
@@ -151,7 +167,9 @@ function eventRow(e: Obj): unknown[] {
   const count = e.count ?? 1;
   const lastSeen = count > 1 ? `${age(last)} (x${count} over ${age(first)})` : age(last);
   const io = e.involvedObject ?? {};
-  const src = e.source?.component ? [e.source.component, e.source.host].filter(Boolean).join(", ") : (e.reportingComponent ?? "");
+  const src = e.source?.component
+    ? [e.source.component, e.source.host].filter(Boolean).join(", ")
+    : (e.reportingComponent ?? "");
   return [
     lastSeen,
     e.type ?? "",
@@ -191,12 +209,21 @@ const PRINTERS: Record<string, Printer> = {
     row: (n) => [n.metadata.name, n.status?.phase ?? "Active", age(n.metadata.creationTimestamp)],
   },
   services: {
-    columns: [col("Name"), col("Type"), col("Cluster-IP"), col("External-IP"), col("Port(s)"), col("Age"), col("Selector", 1)],
+    columns: [
+      col("Name"),
+      col("Type"),
+      col("Cluster-IP"),
+      col("External-IP"),
+      col("Port(s)"),
+      col("Age"),
+      col("Selector", 1),
+    ],
     row: (s) => [
       s.metadata.name,
       s.spec?.type ?? "ClusterIP",
       s.spec?.clusterIP ?? "<none>",
-      (s.spec?.externalIPs ?? []).join(",") || (s.spec?.type === "ExternalName" ? s.spec.externalName : "<none>"),
+      (s.spec?.externalIPs ?? []).join(",") ||
+      (s.spec?.type === "ExternalName" ? s.spec.externalName : "<none>"),
       servicePorts(s),
       age(s.metadata.creationTimestamp),
       selectorString(s.spec?.selector),
@@ -212,7 +239,14 @@ const PRINTERS: Record<string, Printer> = {
   },
   secrets: {
     columns: [col("Name"), col("Type"), col("Data", 0, "integer"), col("Age")],
-    row: (s) => [s.metadata.name, s.type ?? "Opaque", Object.keys(s.data ?? {}).length, age(s.metadata.creationTimestamp)],
+    row: (
+      s,
+    ) => [
+      s.metadata.name,
+      s.type ?? "Opaque",
+      Object.keys(s.data ?? {}).length,
+      age(s.metadata.creationTimestamp),
+    ],
   },
   persistentvolumeclaims: {
     columns: [
@@ -279,7 +313,13 @@ function rowObject(o: Obj, include: IncludeObject): Obj | undefined {
 export function toTable(
   resource: string,
   items: Obj[],
-  opts: { include: IncludeObject; resourceVersion?: string; continue?: string; remaining?: number; noColumns?: boolean },
+  opts: {
+    include: IncludeObject;
+    resourceVersion?: string;
+    continue?: string;
+    remaining?: number;
+    noColumns?: boolean;
+  },
 ): Obj {
   const p = PRINTERS[resource] ?? DEFAULT;
   const metadata: Obj = {};

@@ -35,7 +35,11 @@ export class Errors {
     this.causes.push({ reason: "FieldValueInvalid", message: `Invalid value: ${v}: ${detail}`, field });
   }
   required(field: string, detail = "") {
-    this.causes.push({ reason: "FieldValueRequired", message: "Required value" + (detail ? `: ${detail}` : ""), field });
+    this.causes.push({
+      reason: "FieldValueRequired",
+      message: "Required value" + (detail ? `: ${detail}` : ""),
+      field,
+    });
   }
   forbidden(field: string, detail: string) {
     this.causes.push({ reason: "FieldValueForbidden", message: `Forbidden: ${detail}`, field });
@@ -43,7 +47,9 @@ export class Errors {
   notSupported(field: string, value: unknown, supported: string[]) {
     this.causes.push({
       reason: "FieldValueNotSupported",
-      message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${supported.map((s) => `"${s}"`).join(", ")}`,
+      message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${
+        supported.map((s) => `"${s}"`).join(", ")
+      }`,
       field,
     });
   }
@@ -51,10 +57,18 @@ export class Errors {
     this.causes.push({ reason: "FieldValueNotFound", message: `Not found: ${JSON.stringify(value)}`, field });
   }
   duplicate(field: string, value: unknown) {
-    this.causes.push({ reason: "FieldValueDuplicate", message: `Duplicate value: ${JSON.stringify(value)}`, field });
+    this.causes.push({
+      reason: "FieldValueDuplicate",
+      message: `Duplicate value: ${JSON.stringify(value)}`,
+      field,
+    });
   }
   tooLong(field: string, max: number) {
-    this.causes.push({ reason: "FieldValueTooLong", message: `Too long: may not be more than ${max} bytes`, field });
+    this.causes.push({
+      reason: "FieldValueTooLong",
+      message: `Too long: may not be more than ${max} bytes`,
+      field,
+    });
   }
   throwIfAny(kind: string, name: string) {
     if (this.causes.length) throw invalid(kind, name, this.causes);
@@ -147,7 +161,10 @@ export function validateSecret(e: Errors, s: Obj) {
   }
   const size = Object.values(s.data ?? {}).reduce((n: number, v) => n + String(v).length * 3 / 4, 0);
   if (size > 1024 * 1024) e.tooLong("data", 1024 * 1024);
-  if (s.type === "kubernetes.io/service-account-token" && !s.metadata?.annotations?.["kubernetes.io/service-account.name"]) {
+  if (
+    s.type === "kubernetes.io/service-account-token" &&
+    !s.metadata?.annotations?.["kubernetes.io/service-account.name"]
+  ) {
     e.required("metadata.annotations[kubernetes.io/service-account.name]");
   }
 }
@@ -159,7 +176,14 @@ export function validateConfigMap(e: Errors, c: Obj) {
   checkConfigKeys(e, "binaryData", c.binaryData, seen);
 }
 
-function checkContainers(e: Errors, list: unknown, field: string, required: boolean, names: Set<string>, volumes: Set<string>) {
+function checkContainers(
+  e: Errors,
+  list: unknown,
+  field: string,
+  required: boolean,
+  names: Set<string>,
+  volumes: Set<string>,
+) {
   if (!Array.isArray(list) || list.length === 0) {
     if (required) e.required(field);
     return;
@@ -185,7 +209,11 @@ function checkContainers(e: Errors, list: unknown, field: string, required: bool
       }
       if (p.name !== undefined) {
         if (p.name.length > 15 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.name) || !/[a-z]/.test(p.name)) {
-          e.invalid(`${pf}.name`, p.name, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+          e.invalid(
+            `${pf}.name`,
+            p.name,
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+          );
         }
         if (portNames.has(p.name)) e.duplicate(`${pf}.name`, p.name);
         portNames.add(p.name);
@@ -196,7 +224,9 @@ function checkContainers(e: Errors, list: unknown, field: string, required: bool
     });
     (c.env ?? []).forEach((v: Obj, j: number) => {
       if (!v.name) e.required(`${f}.env[${j}].name`);
-      else if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(v.name)) e.invalid(`${f}.env[${j}].name`, v.name, MSG.envVarName);
+      else if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(v.name)) {
+        e.invalid(`${f}.env[${j}].name`, v.name, MSG.envVarName);
+      }
     });
     (c.volumeMounts ?? []).forEach((m: Obj, j: number) => {
       if (!m.name) e.required(`${f}.volumeMounts[${j}].name`);
@@ -235,7 +265,11 @@ export function validatePod(e: Errors, p: Obj) {
     e.notSupported("spec.restartPolicy", spec.restartPolicy, ["Always", "OnFailure", "Never"]);
   }
   if (spec.activeDeadlineSeconds !== undefined && !(spec.activeDeadlineSeconds > 0)) {
-    e.invalid("spec.activeDeadlineSeconds", spec.activeDeadlineSeconds, "must be between 1 and 2147483647, inclusive");
+    e.invalid(
+      "spec.activeDeadlineSeconds",
+      spec.activeDeadlineSeconds,
+      "must be between 1 and 2147483647, inclusive",
+    );
   }
 }
 
@@ -296,7 +330,10 @@ export function validatePVCUpdate(e: Errors, oldC: Obj, newC: Obj) {
   delete a.resources;
   delete b.resources;
   if (JSON.stringify(sortKeys(a)) !== JSON.stringify(sortKeys(b))) {
-    e.forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims");
+    e.forbidden(
+      "spec",
+      "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+    );
   }
 }
 
@@ -307,7 +344,10 @@ export function validateService(e: Errors, s: Obj) {
   if (!["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"].includes(type)) {
     e.notSupported("spec.type", type, ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]);
   }
-  if (type !== "ExternalName" && (!Array.isArray(spec.ports) || spec.ports.length === 0) && spec.clusterIP !== "None") {
+  if (
+    type !== "ExternalName" && (!Array.isArray(spec.ports) || spec.ports.length === 0) &&
+    spec.clusterIP !== "None"
+  ) {
     e.required("spec.ports");
   }
   const seen = new Set<string>();
@@ -334,4 +374,3 @@ export function validateNamespace(e: Errors, n: Obj) {
 export function validateServiceAccount(e: Errors, s: Obj) {
   checkMetadata(e, s, "subdomain", true);
 }
-

@@ -122,3 +122,31 @@ Deno.test("match: withAdded keeps indices and re-ranks", () => {
   assertEquals(names(m2, "pod"), ["pod-b", "pod-bbbb"]);
   assertEquals(m2.texts, ["pod-bbbb", "pod-b"]);
 });
+
+Deno.test("match: the ASCII v1 port scores exactly like npm:fzf on random names and queries", () => {
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = "abcdeABXyz0129-._/ ";
+  const word = (min: number, max: number) => {
+    let w = "";
+    for (let k = min + rand(max - min + 1); k > 0; k--) w += alphabet[rand(alphabet.length)];
+    return w;
+  };
+  const list = Array.from({ length: 400 }, () => word(1, 24));
+  const unique = [...new Set(list)];
+  const m = new Matcher(unique.map((text) => ({ text })), { v2Limit: 0 });
+  const decorate = ["", "'", "^", "!", "!'", "!^"];
+  for (let k = 0; k < 300; k++) {
+    const terms = Array.from({ length: 1 + rand(3) }, () => {
+      let t = decorate[rand(decorate.length)] + word(1, 3).replace(/ /g, "");
+      if (rand(4) === 0) t += "$";
+      return t;
+    });
+    const q = terms.join(rand(5) === 0 ? " | " : " ");
+    if (parseQuery(q).length === 0) continue; // no terms: input order (like Go fzf), npm:fzf sorts instead
+    assertEquals(names(m, q), reference(unique, q, "v1"), `query ${JSON.stringify(q)}`);
+  }
+});

@@ -86,3 +86,12 @@ Deno.test("table, wide and -A columns", () => {
   assertEquals(json.items[0].kind, "Pod");
   assertEquals(renderPods([pod("a"), pod("b")], "name", false), "pod/a\npod/b\n");
 });
+
+Deno.test("invalid namespace and pod names are usage errors before any request", async () => {
+  const { validateTarget } = await import("../../../src/pods/target.ts");
+  const e = assertThrows(() => validateTarget({ namespace: "Bad_NS" })) as unknown as { code: number; message: string };
+  assertEquals(e.code, 2);
+  assertEquals(e.message, 'invalid namespace "Bad_NS"');
+  assertThrows(() => validateTarget({ pod: "Bad_Name" }), "invalid pod name");
+  validateTarget({ namespace: "weka-operator-system", pod: "weka-drive-0" });
+});

@@ -1,0 +1,18 @@
+import { startCluster, kubectl } from "/work/main/tests/cluster/harness.ts";
+const t0 = performance.now();
+const c = await startCluster({ seed: "demo", pods: 100 });
+console.log("startCluster demo+100:", (performance.now() - t0).toFixed(0), "ms");
+const t1 = performance.now();
+const r = await kubectl(c, ["wait", "--for=condition=Ready", "pod", "--all", "-n", "load", "--timeout=60s"]);
+console.log("all 100 Ready after", (performance.now() - t0).toFixed(0), "ms", r.code);
+const t2 = performance.now();
+await kubectl(c, ["get", "pods", "-A"]);
+console.log("get pods -A:", (performance.now() - t2).toFixed(0), "ms");
+const t3 = performance.now();
+await c.stop();
+console.log("stop:", (performance.now() - t3).toFixed(0), "ms", c.runtimePids().length);
+const t4 = performance.now();
+const c2 = await startCluster({ seed: "demo" });
+console.log("startCluster demo:", (performance.now() - t4).toFixed(0), "ms");
+await c2.stop();
+Deno.exit(0);

@@ -1,0 +1,27 @@
+/**
+ * `deno task bench [NAME...]`: runs the benchmarks and prints ratios against peers measured in the same run.
+ * Each benchmark module is also runnable alone (`deno run -A bench/<name>.ts`).
+ */
+import type { BenchResult } from "./_util.ts";
+
+const BENCHES: Record<string, () => Promise<BenchResult>> = {
+  startup: async () => (await import("./startup.ts")).benchStartup(),
+};
+
+const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
+let failed = false;
+for (const name of wanted) {
+  const fn = BENCHES[name];
+  if (!fn) {
+    console.error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(", ")}`);
+    Deno.exit(2);
+  }
+  try {
+    const r = await fn();
+    console.log(`# ${r.name}\n${r.lines.join("\n")}\n`);
+  } catch (e) {
+    failed = true;
+    console.error(`# ${name} failed: ${(e as Error).message}`);
+  }
+}
+Deno.exit(failed ? 1 : 0);

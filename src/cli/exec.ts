@@ -1,0 +1,77 @@
+/** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
+import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+
+export function register(program: Command) {
+  const cmd = program.command("exec").description("run a command in the matching pod(s): one, --all in parallel, or --tmux panes")
+    .argument("[command...]", "the command to run (after --)")
+    .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
+    .option("-i, --stdin", "pass local stdin to the command (binary-safe); with --all it is read once and sent to every pod")
+    .option("-t, --tty", "allocate a TTY (raw local terminal, window size forwarded)")
+    .option("--all", "run in every matching pod in parallel")
+    .option("--first", "run in the first matching pod (by name)")
+    .option("--pick", "choose pods in the interactive picker")
+    .option("--multi", "with --pick: choose several pods (fan-out over them)")
+    .option("--query <text>", "with --pick: start with this query")
+    .option("--select-1", "with --pick: choose automatically when only one pod matches")
+    .option("--exit-0", "with --pick: exit when nothing matches")
+    .option("--max-parallel <n>", "fan-out: pods at a time", (v) => positiveInt(v, "--max-parallel"), 32)
+    .option("--fail-fast", "fan-out: cancel the remaining pods on the first failure")
+    .option("--timeout <duration>", "fan-out: per-pod time limit, e.g. 30s, 2m (a pod over it fails; exit 5 if only timeouts failed)")
+    .option("--no-prefix", "fan-out: no `pod | ` prefix on output lines")
+    .addOption(new Option("-o, --output <format>", "fan-out output: text (prefixed lines) or json (one object per pod)").choices(["text", "json"]).default("text"))
+    .option("--include-not-ready", "also consider pods that are not Running")
+    .option("--tmux", "open one tmux pane per pod with an interactive exec")
+    .option("--layout <layout>", "with --tmux: tiled|even-horizontal|even-vertical|main-horizontal|main-vertical", "tiled")
+    .option("--sync-panes", "with --tmux: type into every pane at once");
+  targetingOptions(cmd)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kodama exec -n weka-operator-system -m drive-1 -- weka version
+  kpod -n prod -m api -- bash                         several matches on a TTY open the picker
+  kodama exec -n load --all -- sh -c 'uptime'          every pod, prefixed lines + summary
+  kodama exec -n prod -l app=api --all -o json -- hostname
+  kodama exec -n prod -m api --tmux --sync-panes       a tmux pane per pod
+  printf 'a\\0b' | kodama exec -i --pod api-1 -- cat
+
+Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeouts, 130 Ctrl-C.`,
+    )
+    .action(async (command, opts, c) => {
+      const g = globalsOf(c);
+      const { execCommand } = await import("../pods/exec_cmd.ts");
+      const kube = await connectFromOpts(g);
+      const code = await execCommand(kube, { ...targetFrom(c.optsWithGlobals()), includeNotReady: !!opts.includeNotReady }, {
+        command,
+        container: opts.container,
+        stdin: !!opts.stdin,
+        tty: !!opts.tty,
+        all: !!opts.all,
+        first: !!opts.first,
+        pick: !!opts.pick,
+        multi: !!opts.multi,
+        query: opts.query,
+        selectOne: !!opts.select1,
+        exit0: !!opts.exit0,
+        maxParallel: opts.maxParallel,
+        failFast: !!opts.failFast,
+        timeout: opts.timeout,
+        prefix: opts.prefix !== false,
+        json: opts.output === "json",
+        tmux: !!opts.tmux,
+        layout: opts.layout,
+        syncPanes: !!opts.syncPanes,
+        kubeconfig: g.kubeconfig,
+      });
+      if (code !== 0) Deno.exit(code);
+    });
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`${flag} must be a positive integer`);
+  }
+  return n;
+}

@@ -1,0 +1,163 @@
+/** `kodama port-forward`: forward local ports to a pod (or a service's pod), like kubectl. */
+import type { Command } from "@commander-js/extra-typings";
+import type { Kube } from "../kube/client.ts";
+import type { TargetFlags } from "../pods/target.ts";
+import type { ActiveForward, ForwardSpec, ForwardTarget } from "../pods/portforward.ts";
+import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+
+export function register(program: Command) {
+  const cmd = program.command("port-forward").alias("pf")
+    .description("forward local ports to a pod, or to a ready pod behind a service")
+    .argument("<target-or-ports...>", "[pod/NAME | svc/NAME | NAME] then [LOCAL:]REMOTE ports")
+    .option("--service <name>", "forward to a ready pod of this service (ports are service ports)")
+    .option(
+      "--address <addr>",
+      "local address(es) to listen on, comma-separated (localhost = both loopbacks)",
+      "127.0.0.1",
+    )
+    .option(
+      "--reconnect",
+      "when the pod goes away, keep listening and forward to a new pod of the same target",
+    )
+    .option("--first", "several pods match: take the first by name")
+    .option("--pick", "choose the pod in the interactive picker")
+    .option("--include-not-ready", "consider pods that are not Running")
+    .option("-v, --verbose", "log each connection on stderr (Handling connection for PORT)");
+  targetingOptions(cmd)
+    .addHelpText(
+      "after",
+      `
+Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
+REMOTE may be a named container port (http). For services, REMOTE is a service port
+(number or name) and is mapped to its targetPort on the chosen pod.
+
+One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
+to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (exit 130).
+
+Examples:
+  kodama port-forward -n prod -m api 8080              the one api pod's 8080 on localhost:8080
+  kodama port-forward -n prod svc/api :80              service port 80 (-> targetPort) on a free port
+  kodama port-forward -n prod --pod api-0 9000:http 9090
+  kodama port-forward -n prod -l app=api --first --reconnect 8080:8080`,
+    )
+    .action(async (args, _o, command) => {
+      const all = command.optsWithGlobals() as Record<string, unknown>;
+      const opts = command.opts();
+      const kube = await connectFromOpts(globalsOf(command));
+      await runPortForward(kube, args, {
+        target: { ...targetFrom(all), includeNotReady: opts.includeNotReady ? true : undefined },
+        service: opts.service,
+        address: opts.address,
+        reconnect: !!opts.reconnect,
+        first: !!opts.first,
+        pick: !!opts.pick,
+        verbose: !!opts.verbose,
+      });
+    });
+}
+
+export interface PortForwardCliOptions {
+  target: TargetFlags;
+  service?: string;
+  address?: string;
+  reconnect?: boolean;
+  first?: boolean;
+  pick?: boolean;
+  verbose?: boolean;
+  /** stop after this signal instead of SIGINT/SIGTERM (tests) */
+  signal?: AbortSignal;
+}
+
+function hasTargeting(t: TargetFlags): boolean {
+  return !!(t.match?.length || t.regex || t.selector || t.fieldSelector || t.pod);
+}
+
+/** Split positional args into the target and the port specs (kubectl's `[TYPE/]NAME PORT...`). */
+export async function parseForwardArgs(
+  args: string[],
+  o: PortForwardCliOptions,
+  defaultNamespace: string,
+): Promise<{ target: ForwardTarget; specs: ForwardSpec[] }> {
+  const pf = await import("../pods/portforward.ts");
+  const rest = [...args];
+  const namespace = o.target.namespace ?? defaultNamespace;
+  let target: ForwardTarget | undefined;
+  const res = rest.length ? pf.parseResourceArg(rest[0]) : undefined;
+  if (res) {
+    rest.shift();
+    target = { kind: res.kind, namespace, name: res.name };
+  } else if (!o.service && !hasTargeting(o.target) && rest.length >= 2 && !pf.looksLikePortSpec(rest[0])) {
+    target = { kind: "pod", namespace, name: rest.shift()! }; // kubectl port-forward NAME PORT...
+  }
+  if (o.service) {
+    if (target) throw usageError(`give either --service ${o.service} or ${args[0]}, not both`);
+    target = { kind: "service", namespace, name: o.service };
+  }
+  if (target && hasTargeting(o.target)) {
+    throw usageError(
+      `${
+        o.service ? `--service ${o.service}` : args[0]
+      } and the targeting flags (-m, -l, --pod, --regex) exclude each other`,
+    );
+  }
+  if (o.target.allNamespaces && target) throw usageError("-A cannot be used with a pod/ or svc/ target");
+  if (!rest.length) {
+    throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080, :8080 (free local port)");
+  }
+  target ??= { kind: "select", flags: o.target, choose: { first: o.first, pick: o.pick } };
+  return { target, specs: rest.map(pf.parsePortSpec) };
+}
+
+/** The whole command: resolve, listen, print the Forwarding lines, run until Ctrl-C or the pod is lost. */
+export async function runPortForward(
+  kube: Kube,
+  args: string[],
+  o: PortForwardCliOptions,
+  out: Sink = stdoutSink,
+  err: Sink = stderrSink,
+): Promise<void> {
+  const pf = await import("../pods/portforward.ts");
+  const { isDebug } = await import("../ui/log.ts");
+  const { target, specs } = await parseForwardArgs(args, o, kube.namespace);
+  const verbose = o.verbose || isDebug();
+  const ac = new AbortController();
+  const stop = Promise.withResolvers<KodamaError>();
+  const onSignal = () => {
+    ac.abort();
+    stop.resolve(new KodamaError("interrupted", ExitCode.INTERRUPTED));
+  };
+  const signals: Deno.Signal[] = o.signal ? [] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  o.signal?.addEventListener("abort", onSignal, { once: true });
+  let forwards: ActiveForward[] = [];
+  try {
+    const started = await pf.startPortForward(kube, target, specs, {
+      signal: ac.signal,
+      address: o.address,
+      reconnect: o.reconnect,
+      onEvent: (e) => {
+        if (e.startsWith("lost connection")) return; // thrown below as the command's error
+        if (verbose || !e.startsWith("Handling connection")) err.write(e + "\n");
+      },
+      onLost: (e) => stop.resolve(e),
+    });
+    forwards = started.forwards;
+    if (ac.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    for (const f of forwards) out.write(pf.forwardingLine(f) + "\n");
+    const reason = await stop.promise;
+    ac.abort();
+    await Promise.all(forwards.map((f) => f.close()));
+    throw reason;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    if (forwards.length) {
+      const total = pf.totalStats(forwards);
+      const per = forwards.length > 1
+        ? " (" + forwards.map((f) => `${f.local}: ${pf.formatStats(f.stats())}`).join("; ") + ")"
+        : "";
+      err.write(`port-forward: ${pf.formatStats(total)}${per}\n`);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/** `kodama wait`: block until matched pods are ready / deleted / in a phase / exist, with live progress. */
+import type { Command } from "@commander-js/extra-typings";
+import type { Kube } from "../kube/client.ts";
+import type { TargetFlags } from "../pods/target.ts";
+import type { WaitFor } from "../pods/wait.ts";
+import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { formatDuration, parseDuration } from "../ui/duration.ts";
+import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+
+export function register(program: Command) {
+  const cmd = program.command("wait")
+    .description("wait until matched pods are ready, deleted, in a phase, or exist")
+    .option("--for <condition>", "ready | deleted | phase=PHASE | exists", "ready")
+    .option("--timeout <duration>", "give up after this long (exit 5); 0 checks once", "60s")
+    .option("-q, --quiet", "no progress on stderr");
+  targetingOptions(cmd)
+    .addHelpText(
+      "after",
+      `
+Progress goes to stderr (updated in place on a terminal); one "pod/NAME condition met" line
+per pod goes to stdout when done. Exit 0 when met, 3 when nothing matches (--for ready/phase),
+5 on timeout naming the pods still pending, 130 on Ctrl-C.
+
+Examples:
+  kodama wait -n prod -l app=api --for ready --timeout 2m
+  kodama wait -n prod --pod api-0 --for deleted
+  kodama wait -n staging -m spark-driver --for phase=Succeeded --timeout 1h
+  kodama wait -n dev -l app=job --for exists`,
+    )
+    .action(async (_o, command) => {
+      const all = command.optsWithGlobals() as Record<string, unknown>;
+      const opts = command.opts();
+      const kube = await connectFromOpts(globalsOf(command));
+      await runWait(kube, targetFrom(all), { for: opts.for, timeout: opts.timeout, quiet: !!opts.quiet });
+    });
+}
+
+export interface WaitCliOptions {
+  for: string;
+  timeout: string;
+  quiet?: boolean;
+  /** render progress in place (default: stderr is a terminal) */
+  tty?: boolean;
+  signal?: AbortSignal;
+}
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+function isTty(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+function columns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 100;
+  }
+}
+
+/** Live progress: in place on a terminal (spinner + elapsed), else one plain line per change. */
+export class ProgressRenderer {
+  private line = "";
+  private frame = 0;
+  private timer?: ReturnType<typeof setInterval>;
+  private drawn = false;
+
+  constructor(private err: Sink, private tty: boolean, private started = Date.now()) {
+    if (tty) this.timer = setInterval(() => this.draw(), 120);
+  }
+
+  update(line: string): void {
+    if (line === this.line) return;
+    this.line = line;
+    if (this.tty) this.draw();
+    else this.err.write(line + "\n");
+  }
+
+  private draw(): void {
+    if (!this.line) return;
+    const text = `${SPINNER[this.frame++ % SPINNER.length]} ${this.line} (${
+      formatDuration(Date.now() - this.started)
+    })`;
+    const max = Math.max(20, columns() - 1);
+    const cut = [...text].length > max ? [...text].slice(0, max - 1).join("") + "…" : text;
+    this.err.write(`\r\x1b[2K${cut}`);
+    this.drawn = true;
+  }
+
+  /** Stop animating; leave `final` (if any) as the last line. */
+  done(final?: string): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.tty) {
+      if (this.drawn) this.err.write("\r\x1b[2K");
+      if (final) this.err.write(final + "\n");
+    } else if (final && final !== this.line) this.err.write(final + "\n");
+  }
+}
+
+export async function runWait(
+  kube: Kube,
+  t: TargetFlags,
+  o: WaitCliOptions,
+  out: Sink = stdoutSink,
+  err: Sink = stderrSink,
+): Promise<void> {
+  const w = await import("../pods/wait.ts");
+  const cond: WaitFor = w.parseWaitFor(o.for);
+  const timeoutMs = parseDuration(o.timeout, "--timeout");
+  const started = Date.now();
+  const progress = o.quiet ? undefined : new ProgressRenderer(err, o.tty ?? isTty(), started);
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  const signals: Deno.Signal[] = o.signal ? [] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  o.signal?.addEventListener("abort", onSignal, { once: true });
+  try {
+    const pods = await w.waitForPods(kube, t, {
+      for: cond,
+      timeoutMs,
+      signal: ac.signal,
+      onProgress: (done, total, pending) => {
+        const p = w.progressOf(cond, done, total, pending);
+        // the final state is printed once below, with the time it took
+        if (!p.finished) progress?.update(w.formatWaitProgress(cond, p));
+      },
+    });
+    progress?.done(
+      `${
+        w.formatWaitProgress(cond, { done: pods.length, total: pods.length, pending: [], finished: true })
+      } after ${formatDuration(Date.now() - started)}`,
+    );
+    const withNs = !!t.allNamespaces;
+    for (const p of pods) {
+      out.write(`pod/${withNs ? `${p.metadata?.namespace}/` : ""}${p.metadata?.name} condition met\n`);
+    }
+  } catch (e) {
+    progress?.done();
+    throw e;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The thin terminal driver: a custom `@inquirer/core` prompt that feeds key presses to the pure state machine
+ * (`state.ts`) and draws `render.ts`'s lines on stderr, so stdout stays clean for data.
+ *
+ * inquirer owns the terminal: raw mode, the readline key decoder, redraws, Ctrl-C (SIGINT) and restoring
+ * the terminal on every way out. We keep readline's own line buffer in sync with our query only so that
+ * inquirer places the terminal cursor right after the query.
+ */
+import process from "node:process";
+import readline from "node:readline";
+import { createPrompt, useEffect, useKeypress, useRef, useState } from "@inquirer/core";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { render } from "./render.ts";
+import {
+  acceptedItems,
+  addItems,
+  type Key,
+  onKey,
+  type PickerItem,
+  type PickerState,
+  removeItems,
+  setViewport,
+} from "./state.ts";
+
+/** Live updates while the picker is open. */
+export type LiveEvent<T> = { type: "upsert"; items: PickerItem<T>[] } | { type: "remove"; ids: string[] };
+
+export interface DriveOptions<T> {
+  preview?: (item: PickerItem<T>) => string[];
+  color?: boolean;
+  /** subscribe to live updates; return an unsubscribe function */
+  live?: (push: (e: LiveEvent<T>) => void) => () => void;
+  /** rows the picker may use at most (default: the terminal height - 1) */
+  maxHeight?: number;
+  /** called once after the first draw (used to warm up the matcher) */
+  onIdle?: () => void;
+}
+
+interface ReadlineKey {
+  name?: string;
+  sequence?: string;
+  ctrl?: boolean;
+  meta?: boolean;
+  shift?: boolean;
+}
+
+/** Map a readline key event to the state machine's keys. */
+export function toKey(k: ReadlineKey): Key | undefined {
+  const name = k.name ?? "";
+  if (k.ctrl) {
+    switch (name) {
+      case "c":
+        return "ctrl-c";
+      case "u":
+        return "ctrl-u";
+      case "w":
+        return "ctrl-w";
+      case "a":
+        return "ctrl-a";
+      case "n":
+        return "ctrl-n";
+      case "p":
+        return "ctrl-p";
+      case "h":
+        return "backspace";
+      case "j":
+      case "m":
+        return "enter";
+    }
+  }
+  switch (name) {
+    case "return":
+    case "enter":
+      return "enter";
+    case "escape":
+      return "escape";
+    case "backspace":
+      return "backspace";
+    case "up":
+    case "down":
+    case "pageup":
+    case "pagedown":
+    case "home":
+    case "end":
+      return name;
+    case "tab":
+      return k.shift ? "shift-tab" : "tab";
+  }
+  const seq = k.sequence ?? "";
+  if (seq === "\x1f") return "ctrl-/";
+  if (seq === "\x1b[H" || seq === "\x1bOH" || seq === "\x1b[1~") return "home";
+  if (seq === "\x1b[F" || seq === "\x1bOF" || seq === "\x1b[4~") return "end";
+  if (k.ctrl || k.meta || !seq || seq.startsWith("\x1b")) return undefined;
+  // deno-lint-ignore no-control-regex
+  const text = seq.replace(/[\x00-\x1f\x7f]/g, "");
+  return text ? { text } : undefined;
+}
+
+function terminalSize(maxHeight?: number): { width: number; height: number } {
+  let columns = 80;
+  let rows = 24;
+  try {
+    ({ columns, rows } = Deno.consoleSize());
+  } catch { /* not a terminal: defaults */ }
+  const height = Math.max(4, Math.min(maxHeight ?? rows - 1, rows - 1));
+  // one column less than the terminal: writing into the last column makes some terminals wrap
+  return { width: Math.max(20, columns - 1), height };
+}
+
+interface Config<T> {
+  initial: PickerState<T>;
+  opts: DriveOptions<T>;
+}
+
+type Answer<T> = { items: PickerItem<T>[] } | { aborted: true };
+
+const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void): [string, string] => {
+  const [state, setState] = useState<PickerState<T>>(config.initial);
+  const [finished, setFinished] = useState(false);
+  const latest = useRef(state);
+  latest.current = state;
+
+  // resize: redraw for the new size
+  useEffect(() => {
+    const onResize = () => {
+      const { width, height } = terminalSize(config.opts.maxHeight);
+      setState(setViewport(latest.current, width, height));
+    };
+    try {
+      Deno.addSignalListener("SIGWINCH", onResize);
+    } catch {
+      return;
+    }
+    return () => Deno.removeSignalListener("SIGWINCH", onResize);
+  }, []);
+
+  // live list: batch events and apply them to the latest state
+  useEffect(() => {
+    if (!config.opts.live) return;
+    let queue: LiveEvent<T>[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      timer = undefined;
+      let s = latest.current;
+      for (const e of queue) s = e.type === "upsert" ? addItems(s, e.items) : removeItems(s, e.ids);
+      queue = [];
+      if (s !== latest.current) setState(s);
+    };
+    const unsubscribe = config.opts.live((e) => {
+      queue.push(e);
+      timer ??= setTimeout(flush, 30);
+    });
+    return () => {
+      if (timer !== undefined) clearTimeout(timer);
+      unsubscribe();
+    };
+  }, []);
+
+  useEffect(() => {
+    if (config.opts.onIdle) setTimeout(config.opts.onIdle, 0);
+  }, []);
+
+  useKeypress((event, rl) => {
+    const key = toKey(event as ReadlineKey);
+    // keep readline's buffer equal to our query (it edits it too; ours wins)
+    const syncLine = (q: string) => {
+      const r = rl as unknown as { line: string; cursor: number };
+      r.line = q;
+      r.cursor = q.length;
+    };
+    if (!key) {
+      syncLine(latest.current.query);
+      return;
+    }
+    const { state: next, action } = onKey(latest.current, key);
+    syncLine(next.query);
+    if (action === "abort") {
+      setFinished(true);
+      done({ aborted: true });
+      return;
+    }
+    if (action === "accept") {
+      setFinished(true);
+      done({ items: acceptedItems(next) });
+      return;
+    }
+    setState(next);
+  });
+
+  if (finished) return ["", ""];
+  const lines = render(state, { color: config.opts.color, preview: config.opts.preview });
+  return [lines[0], lines.slice(1).join("\n")];
+});
+
+/**
+ * Run the picker on the terminal (stdin keys, stderr drawing). Resolves with the accepted items;
+ * throws KodamaError(exit 130) on Esc / Ctrl-C.
+ */
+export async function drive<T>(initial: PickerState<T>, opts: DriveOptions<T> = {}): Promise<PickerItem<T>[]> {
+  const { width, height } = terminalSize(opts.maxHeight);
+  const start = setViewport(initial, width, height);
+  // readline waits 500 ms after a lone ESC for the rest of an escape sequence; terminals send sequences in
+  // one write, so 50 ms is plenty and makes Esc feel instant. The first keypress decoder installed on stdin
+  // wins (inquirer's readline reuses it), and Deno's readline only reads this timeout at install time.
+  readline.emitKeypressEvents(process.stdin, { escapeCodeTimeout: 50 } as unknown as readline.Interface);
+  try {
+    const answer = await prompt({ initial: start, opts } as Config<unknown>, {
+      output: process.stderr,
+      clearPromptOnDone: true,
+    });
+    const a = answer as Answer<T>;
+    if ("aborted" in a) throw new KodamaError("picker aborted", ExitCode.INTERRUPTED);
+    return a.items;
+  } catch (e) {
+    if (e instanceof KodamaError) throw e;
+    const name = (e as Error)?.name;
+    if (name === "ExitPromptError" || name === "AbortPromptError" || name === "CancelPromptError") {
+      throw new KodamaError("picker aborted", ExitCode.INTERRUPTED);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,50 @@
+/** `KODAMA_PICKER=fzf`: hand the choice to an installed fzf binary (it draws on /dev/tty; we read stdout). */
+import { ExitCode, KodamaError } from "../errors.ts";
+
+export interface FzfOptions {
+  multi?: boolean;
+  query?: string;
+  prompt?: string;
+  /** the fzf executable (default "fzf") */
+  bin?: string;
+}
+
+/** Run fzf over `lines`; returns the chosen lines. Exit 130 on Esc/Ctrl-C, 3 when fzf found nothing. */
+export async function fzfPick(lines: string[], opts: FzfOptions = {}): Promise<string[]> {
+  const bin = opts.bin ?? "fzf";
+  const args = ["--layout=reverse", "--height=~50%", "--info=inline"];
+  if (opts.multi) args.push("--multi");
+  if (opts.query) args.push("--query", opts.query);
+  if (opts.prompt) args.push("--prompt", opts.prompt);
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(bin, { args, stdin: "piped", stdout: "piped", stderr: "inherit" }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KodamaError(
+        "KODAMA_PICKER=fzf is set but fzf is not installed",
+        ExitCode.USAGE,
+        "install fzf (e.g. apt-get install fzf) or unset KODAMA_PICKER to use the built-in picker",
+      );
+    }
+    throw e;
+  }
+  const stdout = new Response(child.stdout).text();
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
+    await writer.close();
+  } catch { /* fzf exited early (e.g. Esc before reading everything) */ }
+  const [text, status] = await Promise.all([stdout, child.status]);
+  const chosen = text.split("\n").filter(Boolean);
+  switch (status.code) {
+    case 0:
+      return chosen;
+    case 1:
+      throw new KodamaError("fzf: nothing matched", ExitCode.NOT_FOUND);
+    case 130:
+      throw new KodamaError("picker aborted", ExitCode.INTERRUPTED);
+    default:
+      throw new KodamaError(`fzf failed (exit ${status.code})`, ExitCode.FAILED, "check the fzf version and FZF_DEFAULT_OPTS");
+  }
+}

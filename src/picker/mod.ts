@@ -1,0 +1,169 @@
+/**
+ * Public API of the picker for commands and workflow steps:
+ *
+ * ```ts
+ * import { pickPods } from "../picker/mod.ts";
+ * const chosen = await pickPods(pods, { multi: true, query: "api", flagHint: "use --all, --first or a narrower -m" });
+ * ```
+ *
+ * - `selectOne` (--select-1): exactly one pod matches the initial query -> it is returned without opening.
+ * - `exit0` (--exit-0): nothing matches the initial query -> exit 3 at once.
+ * - `KODAMA_PICKER=fzf`: an installed `fzf` is used instead, fed `namespace/name` lines.
+ * - `KODAMA_NO_PICKER=1`, or stdin/stderr not a terminal: a single candidate is returned; several are
+ *   exit 2 naming the flags that decide (`flagHint`) and listing up to 10 candidates.
+ * - Esc / Ctrl-C: KodamaError("picker aborted", 130).
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { Matcher } from "./match.ts";
+import type { PickerItem } from "./state.ts";
+
+export type WatchEvent = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface PickOptions {
+  multi?: boolean;
+  /** initial query (fzf syntax) */
+  query?: string;
+  /** --select-1: auto-accept a single match of the initial query without opening */
+  selectOne?: boolean;
+  /** --exit-0: exit 3 when nothing matches the initial query */
+  exit0?: boolean;
+  /** -A: show (and match) the namespace column; also on when the pods span namespaces */
+  allNamespaces?: boolean;
+  /** alias of allNamespaces */
+  showNamespace?: boolean;
+  /** keep the list live while the picker is open (e.g. `(on, signal) => kube.watchPods(ns, q, on, signal)`) */
+  watch?: (onEvent: (type: WatchEvent, pod: V1Pod) => void, signal: AbortSignal) => Promise<void>;
+  /** what is being picked, for messages and the prompt (default "pod") */
+  noun?: string;
+  /** the flags that make the choice without a terminal, e.g. "use --all, --first, --pick or a narrower -m" */
+  flagHint?: string;
+  /** prompt text (default "<noun>> ") */
+  prompt?: string;
+  /** show the preview panel (default: config `picker.preview`, true) */
+  preview?: boolean;
+}
+
+const MAX_CANDIDATES = 10;
+
+/** Can a picker be shown: stdin and stderr are terminals and KODAMA_NO_PICKER is not set. */
+export function isInteractive(): boolean {
+  if (env("KODAMA_NO_PICKER")) return false;
+  try {
+    return Deno.stdin.isTerminal() && Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+function env(name: string): string | undefined {
+  try {
+    const v = Deno.env.get(name);
+    return v && v !== "0" && v !== "false" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function podId(p: V1Pod): string {
+  return `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`;
+}
+
+function podItem(p: V1Pod): PickerItem<V1Pod> {
+  return { id: podId(p), label: p.metadata?.name ?? "?", namespace: p.metadata?.namespace, payload: p };
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V1Pod[]> {
+  const noun = opts.noun ?? "pod";
+  const items = pods.map(podItem);
+  const showNamespace = !!(opts.allNamespaces || opts.showNamespace) ||
+    new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
+  const query = opts.query ?? "";
+
+  // what the initial query matches (same matcher as the picker)
+  const text = (it: PickerItem<V1Pod>) => showNamespace ? `${it.namespace}/${it.label}` : it.label;
+  const matcher = new Matcher(items.map((it) => ({ text: text(it), name: it.label })));
+  const initial = Array.from(matcher.match(query).indices, (i) => items[i]);
+
+  if (initial.length === 0 && (opts.exit0 || (items.length === 0 && !opts.watch))) {
+    throw new KodamaError(
+      items.length === 0 ? `no ${noun}s to pick from` : `no ${noun} matches ${JSON.stringify(query)}`,
+      ExitCode.NOT_FOUND,
+      items.length === 0 ? "check the namespace (-n, -A) and filters (-m, -l)" : "try a shorter --query",
+    );
+  }
+  const interactive = isInteractive();
+  // one candidate: --select-1 takes it; without a terminal there is no choice to make either
+  if (initial.length === 1 && (opts.selectOne || !interactive)) return [initial[0].payload];
+
+  const picker = env("KODAMA_PICKER");
+  if (!interactive) {
+    const names = initial.slice(0, MAX_CANDIDATES).map((it) => showNamespace ? it.id : it.label);
+    const more = initial.length > MAX_CANDIDATES ? `, … (${initial.length - MAX_CANDIDATES} more)` : "";
+    const why = env("KODAMA_NO_PICKER") ? "the picker is disabled (KODAMA_NO_PICKER)" : "no terminal to pick on";
+    throw new KodamaError(
+      `${plural(initial.length, noun)} match${initial.length === 1 ? "es" : ""}${
+        query ? ` ${JSON.stringify(query)}` : ""
+      } and a choice is needed: ${names.join(", ")}${more}`,
+      ExitCode.USAGE,
+      `${why}; ${opts.flagHint ?? `narrow the match so that one ${noun} is left`}`,
+    );
+  }
+  if (picker === "fzf") {
+    const { fzfPick } = await import("./fzf.ts");
+    const ids = await fzfPick(items.map((it) => it.id), { multi: opts.multi, query, prompt: opts.prompt ?? `${noun}> ` });
+    const byId = new Map(items.map((it) => [it.id, it.payload]));
+    return ids.map((id) => byId.get(id)).filter((p): p is V1Pod => p !== undefined);
+  }
+
+  const [{ createState }, { drive }, { podPreview }] = await Promise.all([
+    import("./state.ts"),
+    import("./driver.ts"),
+    import("./preview.ts"),
+  ]);
+  const preview = opts.preview ?? await previewDefault();
+  const state = createState(items, {
+    multi: opts.multi,
+    query,
+    showNamespace,
+    prompt: opts.prompt ?? `${noun}> `,
+    preview: preview ? undefined : false,
+  });
+
+  const abort = new AbortController();
+  const live = opts.watch
+    ? (push: (e: import("./driver.ts").LiveEvent<V1Pod>) => void) => {
+      opts.watch!((type, pod) => {
+        if (type === "DELETED") push({ type: "remove", ids: [podId(pod)] });
+        else push({ type: "upsert", items: [podItem(pod)] });
+      }, abort.signal).catch(() => {/* the list just stops being live */});
+      return () => abort.abort();
+    }
+    : undefined;
+  const { colorEnabled } = await import("../ui/color.ts");
+  try {
+    const chosen = await drive(state, {
+      color: colorEnabled("stderr"),
+      preview: (it) => podPreview(it.payload),
+      live,
+      // compile the matching hot paths while the user reads the first screen
+      onIdle: items.length > 5000 ? () => state.matcher.warm() : undefined,
+    });
+    return chosen.map((it) => it.payload);
+  } finally {
+    abort.abort();
+  }
+}
+
+async function previewDefault(): Promise<boolean> {
+  try {
+    const { loadConfig } = await import("../config/mod.ts");
+    return (await loadConfig()).values.picker.preview;
+  } catch {
+    return true;
+  }
+}

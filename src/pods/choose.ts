@@ -1,0 +1,103 @@
+/**
+ * Choosing among matched pods: none -> exit 3 naming the target; one -> it; several ->
+ * `--all` (every pod), `--first` (first by name), the interactive picker (`--pick`, or a TTY),
+ * or — without a TTY — exit 2 listing up to 10 candidates and the flags that decide.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { nothingMatched, type TargetFlags } from "./target.ts";
+
+export interface ChooseOptions {
+  all?: boolean;
+  first?: boolean;
+  pick?: boolean;
+  multi?: boolean;
+  query?: string;
+  selectOne?: boolean;
+  exit0?: boolean;
+  /** is there a terminal to draw the picker on (default: stdin and stderr are TTYs) */
+  interactive?: boolean;
+}
+
+const MAX_CANDIDATES = 10;
+
+type PickPods = (
+  pods: V1Pod[],
+  o: { multi?: boolean; query?: string; selectOne?: boolean; exit0?: boolean; showNamespace?: boolean },
+) => Promise<V1Pod[]>;
+
+function podName(p: V1Pod, withNs: boolean): string {
+  return withNs ? `${p.metadata?.namespace}/${p.metadata?.name}` : p.metadata?.name ?? "?";
+}
+
+/** The exit-2 error for an ambiguous match without a TTY (pure, unit-tested). */
+export function ambiguousError(pods: V1Pod[], t: TargetFlags): KodamaError {
+  const withNs = !!t.allNamespaces || new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
+  const names = pods.slice(0, MAX_CANDIDATES).map((p) => podName(p, withNs));
+  const more = pods.length > MAX_CANDIDATES ? `, … (${pods.length - MAX_CANDIDATES} more)` : "";
+  return new KodamaError(
+    `${pods.length} pods match: ${names.join(", ")}${more}`,
+    ExitCode.USAGE,
+    "narrow it with -m/--pod/-l, or choose: --all (every pod), --first (first by name), --pick (interactive picker)",
+  );
+}
+
+function isInteractive(): boolean {
+  try {
+    return Deno.stdin.isTerminal() && Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+export async function choosePods(kube: Kube, pods: V1Pod[], t: TargetFlags, o: ChooseOptions): Promise<V1Pod[]> {
+  if (pods.length === 0) {
+    throw nothingMatched(t, kube.namespace);
+  }
+  if (o.all) return pods;
+  if (pods.length === 1 && !o.pick) return pods;
+  if (o.first) {
+    const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+    return [sorted[0]];
+  }
+  const interactive = o.interactive ?? isInteractive();
+  if (o.pick || interactive) {
+    if (!interactive) {
+      throw new KodamaError(
+        "--pick needs a terminal (stdin and stderr must be TTYs)",
+        ExitCode.USAGE,
+        "use --all or --first, or narrow the match with -m/--pod",
+      );
+    }
+    return await pickInteractive(pods, t, o);
+  }
+  throw ambiguousError(pods, t);
+}
+
+async function pickInteractive(pods: V1Pod[], t: TargetFlags, o: ChooseOptions): Promise<V1Pod[]> {
+  // TODO(picker): switch to a literal import once src/picker/mod.ts lands (deno compile needs literals)
+  const spec = "../picker/mod.ts";
+  let pickPods: PickPods | undefined;
+  try {
+    pickPods = ((await import(spec)) as { pickPods?: PickPods }).pickPods;
+  } catch { /* picker not built yet */ }
+  if (!pickPods) {
+    throw new KodamaError(
+      `${pods.length} pods match and the interactive picker is not available`,
+      ExitCode.USAGE,
+      "use --all, --first, or narrow the match with -m/--pod",
+    );
+  }
+  const chosen = await pickPods(pods, {
+    multi: o.multi,
+    query: o.query,
+    selectOne: o.selectOne,
+    exit0: o.exit0,
+    showNamespace: !!t.allNamespaces,
+  });
+  if (!chosen || chosen.length === 0) {
+    throw new KodamaError("no pod chosen", ExitCode.INTERRUPTED);
+  }
+  return chosen;
+}

@@ -1,0 +1,240 @@
+/**
+ * `kodama cp`: copy files between the local machine and pods with tar over exec (in-process),
+ * like `kubectl cp`. `[ns/]pod:path` names a pod side; the other side is local. With `pods`
+ * (--all) one local file or directory is copied into every given pod.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { stat } from "node:fs/promises";
+import { basename, posix } from "node:path";
+import type { Kube } from "../kube/client.ts";
+import { execInPod } from "../kube/exec.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { chooseContainer } from "./target.ts";
+import { extractTo, packPath } from "./tar.ts";
+import { formatSummary, type PodResult, tally } from "./summary.ts";
+
+export type CpSpec =
+  | { kind: "local"; path: string }
+  | { kind: "pod"; namespace?: string; pod?: string; path: string };
+
+/**
+ * Parse one side of `kodama cp`. `pod:path` and `ns/pod:path` are pod sides; `:path` is a pod side
+ * without a pod (for --all); anything starting with `/`, `./`, `../` or `~`, or without a colon, is local.
+ */
+export function parseCpSpec(s: string): CpSpec {
+  if (s === "") throw usageError("empty path in kodama cp");
+  if (/^(\/|\.\.?\/|~)/.test(s) || !s.includes(":")) return { kind: "local", path: s };
+  const i = s.indexOf(":");
+  const left = s.slice(0, i);
+  const path = s.slice(i + 1);
+  if (left === "") return { kind: "pod", path };
+  const parts = left.split("/");
+  if (parts.length > 2 || parts.some((p) => p === "")) {
+    throw usageError(`cannot read "${s}" as [namespace/]pod:path`, "e.g. prod/api-1:/tmp/x or ./local/file");
+  }
+  if (path === "") throw usageError(`no path after "${left}:"`, "e.g. api-1:/tmp/x (relative paths are from the container's working directory)");
+  return parts.length === 2 ? { kind: "pod", namespace: parts[0], pod: parts[1], path } : { kind: "pod", pod: parts[0], path };
+}
+
+export interface CopyOptions {
+  container?: string;
+  namespace: string;
+  /** --all: copy the local source into each of these pods (the destination names only a path) */
+  pods?: V1Pod[];
+  progress?: boolean;
+  signal?: AbortSignal;
+  err?: Sink;
+  maxParallel?: number;
+}
+
+const dec = new TextDecoder();
+
+function progressBar(err: Sink | undefined, total: number | undefined, label: string) {
+  if (!err) return { add: (_n: number) => {}, done: () => {} };
+  let sent = 0;
+  let last = 0;
+  const started = performance.now();
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  const draw = (final = false) => {
+    const now = performance.now();
+    if (sent < 1 << 20 && !(final && last > 0)) return;
+    if (!final && now - last < 100) return;
+    last = now;
+    const rate = sent / Math.max(0.001, (now - started) / 1000);
+    let line = `\r${label} ${mb(sent)}`;
+    if (total) {
+      const pct = Math.min(100, Math.floor((sent / total) * 100));
+      const w = 24;
+      const fill = Math.round((pct / 100) * w);
+      line += ` / ${mb(total)} [${"=".repeat(fill)}${" ".repeat(w - fill)}] ${pct}%`;
+    }
+    line += ` ${mb(rate)}/s\x1b[K`;
+    err.write(line + (final ? "\n" : ""));
+  };
+  return {
+    add(n: number) {
+      sent += n;
+      draw();
+    },
+    done() {
+      draw(true);
+    },
+  };
+}
+
+/** Local file/dir -> a path in one pod. */
+async function toPod(
+  kube: Kube,
+  pod: V1Pod,
+  localPath: string,
+  remotePath: string,
+  o: CopyOptions,
+  onBytes?: (n: number) => void,
+): Promise<void> {
+  const ns = pod.metadata?.namespace ?? o.namespace;
+  const name = pod.metadata?.name ?? "?";
+  const container = chooseContainer(pod, o.container);
+  let dest = remotePath;
+  if (dest.endsWith("/")) dest = dest + basename(localPath.replace(/\/+$/, ""));
+  const destDir = posix.dirname(dest) || ".";
+  const destBase = posix.basename(dest);
+  const gen = packPath(localPath, destBase, onBytes);
+  const stdin = new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      const { value, done } = await gen.next();
+      if (done) ctrl.close();
+      else if (value.length) ctrl.enqueue(value);
+    },
+    async cancel() {
+      await gen.return(undefined);
+    },
+  });
+  const errParts: Uint8Array[] = [];
+  const res = await execInPod(kube, ns, name, container, ["sh", "-c", 'mkdir -p "$1" && tar -xmf - -C "$1"', "sh", destDir], {
+    stdin,
+    stdout: () => {},
+    stderr: (c) => void errParts.push(c.slice()),
+    signal: o.signal,
+  });
+  if (res.errorKind === "aborted") throw new KodamaError("copy interrupted", ExitCode.INTERRUPTED);
+  if (res.error || res.exitCode !== 0) {
+    const msg = dec.decode(concat(errParts)).trim().split("\n").slice(-2).join("; ");
+    throw new KodamaError(`copy into ${name}:${remotePath} failed: ${msg || res.error || `tar exit ${res.exitCode}`}`);
+  }
+}
+
+/** A path in a pod -> local. */
+async function fromPod(kube: Kube, pod: V1Pod, remotePath: string, localPath: string, o: CopyOptions): Promise<void> {
+  const ns = pod.metadata?.namespace ?? o.namespace;
+  const name = pod.metadata?.name ?? "?";
+  const container = chooseContainer(pod, o.container);
+  const clean = remotePath.replace(/\/+$/, "") || "/";
+  const srcDir = posix.dirname(clean);
+  const srcBase = posix.basename(clean);
+  let dest = localPath;
+  try {
+    if ((await stat(localPath)).isDirectory()) dest = `${localPath.replace(/\/+$/, "")}/${srcBase}`;
+  } catch { /* does not exist: it is the new name */ }
+  const warn = (m: string) => o.err?.write(`warning: ${m}\n`);
+  const parser = extractTo(dest, srcBase, warn);
+  const bar = o.progress ? progressBar(o.err, undefined, `${name}:${remotePath}`) : undefined;
+  // one awaited write at a time keeps the socket paused while the disk catches up
+  const errParts: Uint8Array[] = [];
+  let writeErr: unknown;
+  const res = await execInPod(kube, ns, name, container, ["tar", "cf", "-", "-C", srcDir, srcBase], {
+    stdout: async (c) => {
+      if (writeErr) return;
+      bar?.add(c.length);
+      try {
+        await parser.push(c);
+      } catch (e) {
+        writeErr = e;
+      }
+    },
+    stderr: (c) => void errParts.push(c.slice()),
+    signal: o.signal,
+  });
+  bar?.done();
+  if (writeErr) throw new KodamaError(`writing ${localPath} failed: ${(writeErr as Error).message}`);
+  if (res.errorKind === "aborted") throw new KodamaError("copy interrupted", ExitCode.INTERRUPTED);
+  const msg = dec.decode(concat(errParts)).trim();
+  if (res.error || res.exitCode !== 0) {
+    if (/No such file|cannot stat|not found/i.test(msg)) throw notFound(`${name}:${remotePath}: no such file or directory`);
+    throw new KodamaError(`copy from ${name}:${remotePath} failed: ${msg.split("\n").slice(-2).join("; ") || res.error || `tar exit ${res.exitCode}`}`);
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+async function localSize(path: string): Promise<number> {
+  const { readdir, lstat } = await import("node:fs/promises");
+  const st = await lstat(path);
+  if (!st.isDirectory()) return st.isFile() ? st.size : 0;
+  let n = 0;
+  for (const c of await readdir(path)) n += await localSize(`${path}/${c}`);
+  return n;
+}
+
+/**
+ * Copy SRC to DST; exactly one side is a pod (`[ns/]pod:path`). With `o.pods` (--all) the source is
+ * local and DST is `path` or `:path` in every pod. Returns a summary for --all (undefined otherwise).
+ */
+export async function copy(kube: Kube, src: string, dst: string, o: CopyOptions): Promise<{ results: PodResult[] } | undefined> {
+  const s = parseCpSpec(src);
+  const d = parseCpSpec(dst);
+  if (o.pods) {
+    if (s.kind !== "local") throw usageError("with --all the source must be a local path");
+    const remote = d.path;
+    await stat(s.path).catch(() => {
+      throw notFound(`${s.path}: no such file or directory`);
+    });
+    const results: PodResult[] = [];
+    const queue = [...o.pods];
+    const worker = async () => {
+      for (let p = queue.shift(); p; p = queue.shift()) {
+        const started = performance.now();
+        const base = { namespace: p.metadata?.namespace ?? o.namespace, pod: p.metadata?.name ?? "?", container: "" };
+        try {
+          base.container = chooseContainer(p, o.container);
+          await toPod(kube, p, s.path, remote, o);
+          results.push({ ...base, exitCode: 0, durationMs: performance.now() - started, status: "ok" });
+        } catch (e) {
+          results.push({ ...base, exitCode: null, durationMs: performance.now() - started, status: "error", error: (e as Error).message });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.maxParallel ?? 16, o.pods.length) }, worker));
+    results.sort((a, b) => a.pod.localeCompare(b.pod));
+    o.err?.write(formatSummary(tally(results)));
+    return { results };
+  }
+  if (s.kind === "local" && d.kind === "local") {
+    throw usageError("one side of kodama cp must be a pod: [namespace/]pod:path", "e.g. kodama cp ./app.conf prod/api-1:/etc/app.conf");
+  }
+  if (s.kind === "pod" && d.kind === "pod") throw usageError("copying between two pods is not supported; copy through a local path");
+  const side = s.kind === "pod" ? s : d as Extract<CpSpec, { kind: "pod" }>;
+  if (!side.pod) throw usageError(`"${s.kind === "pod" ? src : dst}" names no pod`, "write pod:path, or use --all with targeting flags");
+  const pod = await kube.getPod(side.namespace ?? o.namespace, side.pod);
+  if (s.kind === "local") {
+    await stat(s.path).catch(() => {
+      throw notFound(`${s.path}: no such file or directory`);
+    });
+    const total = o.progress ? await localSize(s.path) : 0;
+    const bar = o.progress && total > 1 << 20 ? progressBar(o.err, total, `${s.path}`) : undefined;
+    await toPod(kube, pod, s.path, side.path, o, bar ? (n) => bar.add(n) : undefined);
+    bar?.done();
+  } else {
+    await fromPod(kube, pod, side.path, (d as { path: string }).path, o);
+  }
+  return undefined;
+}

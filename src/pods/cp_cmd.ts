@@ -1,0 +1,40 @@
+/** The `kodama cp` feature: one copy, or --all into every matching Running pod. */
+import type { Kube } from "../kube/client.ts";
+import { stderrSink } from "../ui/sink.ts";
+import { copy } from "./cp.ts";
+import { fanoutExitCode } from "./summary.ts";
+import { tally } from "./summary.ts";
+import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+
+export async function cpCommand(
+  kube: Kube,
+  t: TargetFlags,
+  src: string,
+  dst: string,
+  o: { container?: string; all?: boolean; progress?: boolean },
+): Promise<number> {
+  const ctrl = new AbortController();
+  const onInt = () => ctrl.abort();
+  Deno.addSignalListener("SIGINT", onInt);
+  try {
+    const namespace = t.namespace ?? kube.namespace;
+    let pods;
+    if (o.all) {
+      const tt = { ...t, includeNotReady: false };
+      pods = await findPods(kube, tt);
+      if (pods.length === 0) throw nothingMatched(tt, kube.namespace);
+    }
+    const r = await copy(kube, src, dst, {
+      container: o.container,
+      namespace,
+      pods,
+      progress: !!o.progress && Deno.stderr.isTerminal(),
+      signal: ctrl.signal,
+      err: stderrSink,
+    });
+    if (ctrl.signal.aborted) return 130;
+    return r ? fanoutExitCode(tally(r.results)) : 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+  }
+}

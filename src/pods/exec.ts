@@ -1,0 +1,138 @@
+/**
+ * Exec in one pod, interactively: `-i` streams local stdin (binary-safe, EOF reaches the remote
+ * over v5), `-t` puts the local terminal in raw mode and forwards window-size changes. The
+ * terminal is restored on every exit path (remote exit, error, SIGTERM/SIGHUP); in raw mode
+ * Ctrl-C is a byte for the remote program, otherwise SIGINT cancels the stream (exit 130).
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { execInPod, type TermSize } from "../kube/exec.ts";
+import { KodamaError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { chooseContainer } from "./target.ts";
+
+export interface ExecOneOptions {
+  command: string[];
+  container?: string;
+  /** -i: stream local stdin */
+  stdin?: boolean;
+  /** -t: allocate a TTY */
+  tty?: boolean;
+  out: Sink;
+  err: Sink;
+  signal?: AbortSignal;
+  /** local input (default Deno.stdin) */
+  input?: { readable: ReadableStream<Uint8Array>; isTerminal(): boolean; setRaw?(mode: boolean, o?: { cbreak: boolean }): void };
+}
+
+/** A tiny async queue of terminal sizes fed by SIGWINCH. */
+export function terminalSizes(signal: AbortSignal): AsyncIterable<TermSize> {
+  const size = (): TermSize | undefined => {
+    try {
+      const s = Deno.consoleSize();
+      return { cols: s.columns, rows: s.rows };
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    async *[Symbol.asyncIterator]() {
+      let wake: (() => void) | undefined;
+      let pending = true;
+      const onWinch = () => {
+        pending = true;
+        wake?.();
+      };
+      try {
+        Deno.addSignalListener("SIGWINCH", onWinch);
+      } catch { /* not supported on this platform */ }
+      const onAbort = () => wake?.();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        while (!signal.aborted) {
+          if (pending) {
+            pending = false;
+            const s = size();
+            if (s) yield s;
+            continue;
+          }
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+        }
+      } finally {
+        try {
+          Deno.removeSignalListener("SIGWINCH", onWinch);
+        } catch { /* ignore */ }
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+}
+
+/** Run in one pod; resolves with the remote exit code (130 when interrupted). */
+export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promise<number> {
+  const ns = pod.metadata?.namespace ?? kube.namespace;
+  const name = pod.metadata?.name ?? "?";
+  const container = chooseContainer(pod, o.container);
+  const input = o.input ?? Deno.stdin;
+  let tty = !!o.tty;
+  if (tty && !input.isTerminal()) {
+    o.err.write("Unable to use a TTY - input is not a terminal or the right kind of file\n");
+    tty = false;
+  }
+  const done = new AbortController();
+  const onOuter = () => done.abort();
+  o.signal?.addEventListener("abort", onOuter, { once: true });
+  let raw = false;
+  const restore = () => {
+    if (raw) {
+      raw = false;
+      try {
+        input.setRaw?.(false);
+      } catch { /* terminal gone */ }
+    }
+  };
+  const onTerm = () => {
+    restore();
+    done.abort();
+  };
+  const sigs: Deno.Signal[] = ["SIGTERM", "SIGHUP"];
+  for (const s of sigs) {
+    try {
+      Deno.addSignalListener(s, onTerm);
+    } catch { /* unsupported */ }
+  }
+  // without a TTY, Ctrl-C cancels the stream; with one, it is a byte for the remote
+  const onInt = () => done.abort();
+  if (!tty) Deno.addSignalListener("SIGINT", onInt);
+  try {
+    if (tty) {
+      input.setRaw?.(true);
+      raw = true;
+    }
+    const res = await execInPod(kube, ns, name, container, o.command, {
+      stdin: o.stdin ? input.readable : undefined,
+      stdout: (c) => o.out.write(c),
+      stderr: (c) => o.err.write(c),
+      tty,
+      resize: tty ? terminalSizes(done.signal) : undefined,
+      signal: done.signal,
+    });
+    restore();
+    if (res.errorKind === "aborted") return 130;
+    if (res.error) {
+      throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}`, 1);
+    }
+    return res.exitCode;
+  } finally {
+    restore();
+    done.abort();
+    o.signal?.removeEventListener("abort", onOuter);
+    for (const s of sigs) {
+      try {
+        Deno.removeSignalListener(s, onTerm);
+      } catch { /* ignore */ }
+    }
+    if (!tty) Deno.removeSignalListener("SIGINT", onInt);
+  }
+}

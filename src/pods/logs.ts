@@ -1,0 +1,243 @@
+/**
+ * Multi-pod logs in stern's shape: a set of targets keyed `ns/pod/container`, one stream per
+ * target, whole prefixed lines in a stable colour per pod. With `follow`:
+ *  - pods that appear later (watch) get streams as soon as their container runs;
+ *  - a stream that ends (EOF) while its container still runs is re-opened with backoff, resuming
+ *    from the last line's timestamp (lines at or before it are dropped, so nothing repeats).
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { streamLog } from "../kube/logs.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { formatPrefix, LineBuffer, prefixLines, prefixShape, type PrefixTarget } from "./lines.ts";
+import { chooseContainer, filterPods, type TargetFlags, targetNamespace } from "./target.ts";
+
+export interface LogsOptions {
+  container?: string;
+  allContainers?: boolean;
+  follow?: boolean;
+  sinceSeconds?: number;
+  tail?: number;
+  timestamps?: boolean;
+  previous?: boolean;
+  /** most streams open at once (default 50) */
+  maxStreams?: number;
+  out: Sink;
+  /** warnings (a stream that failed, a pod skipped) */
+  err?: Sink;
+  color?: boolean;
+  prefix?: boolean;
+  signal?: AbortSignal;
+  /** follow pods that appear later, matched by these flags */
+  watch?: TargetFlags;
+  allNamespaces?: boolean;
+  /** re-open backoff (ms): first delay and cap */
+  backoff?: { initial: number; max: number };
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const TS_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
+
+/** Split a log line into its RFC3339 timestamp and the rest (pure, unit-tested). */
+export function splitTimestamp(line: string): { ts?: string; rest: string } {
+  const m = TS_RE.exec(line);
+  return m ? { ts: m[1], rest: line.slice(m[0].length) } : { rest: line };
+}
+
+/** Compare RFC3339Nano timestamps (same zone "Z"): by seconds, then the fraction as a decimal. */
+export function tsAfter(a: string, b: string): boolean {
+  const [as, af = ""] = a.replace(/Z$/, "").split(".");
+  const [bs, bf = ""] = b.replace(/Z$/, "").split(".");
+  if (as !== bs) return as > bs;
+  return af.padEnd(9, "0") > bf.padEnd(9, "0");
+}
+
+function containersOf(pod: V1Pod, o: LogsOptions): string[] {
+  if (o.allContainers) return pod.spec?.containers?.map((c) => c.name) ?? [];
+  return [chooseContainer(pod, o.container)];
+}
+
+function containerRunning(pod: V1Pod | undefined, container: string): boolean {
+  if (!pod || pod.metadata?.deletionTimestamp) return false;
+  const st = pod.status?.containerStatuses?.find((c) => c.name === container);
+  return !!st?.state?.running;
+}
+
+function containerStarted(pod: V1Pod, container: string): boolean {
+  const st = pod.status?.containerStatuses?.find((c) => c.name === container);
+  return !!(st?.state?.running || st?.state?.terminated);
+}
+
+interface Target extends PrefixTarget {
+  key: string;
+}
+
+export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Promise<void> {
+  const maxStreams = o.maxStreams ?? 50;
+  const stop = new AbortController();
+  const onOuter = () => stop.abort();
+  if (o.signal?.aborted) return;
+  o.signal?.addEventListener("abort", onOuter, { once: true });
+  const warn = (m: string) => o.err?.write(`warning: ${m}\n`);
+  const initial: Target[] = [];
+  for (const p of pods) {
+    for (const c of containersOf(p, o)) {
+      const ns = p.metadata?.namespace ?? kube.namespace;
+      const name = p.metadata?.name ?? "?";
+      initial.push({ namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
+    }
+  }
+  if (initial.length > maxStreams) {
+    o.signal?.removeEventListener("abort", onOuter);
+    throw new KodamaError(
+      `${initial.length} log streams needed, more than --max-streams ${maxStreams}`,
+      ExitCode.USAGE,
+      "narrow the pods (-m, -l) or raise --max-streams",
+    );
+  }
+  const anyMulti = pods.some((p) => (p.spec?.containers?.length ?? 0) > 1);
+  const shape = prefixShape(initial, {
+    allNamespaces: o.allNamespaces,
+    containerGiven: !!o.allContainers || !!o.container || anyMulti,
+  });
+  const active = new Map<string, Promise<void>>();
+  const errors: KodamaError[] = [];
+  let succeeded = 0;
+  const backoff = o.backoff ?? { initial: 500, max: 10_000 };
+
+  const runTarget = async (t: Target) => {
+    const prefix = o.prefix === false ? enc.encode("") : enc.encode(formatPrefix(t, { ...shape, color: !!o.color }));
+    let lastTs: string | undefined;
+    let delay = backoff.initial;
+    let first = true;
+    while (!stop.signal.aborted) {
+      const buf = new LineBuffer();
+      const started = Date.now();
+      const emit = (block: Uint8Array) => {
+        // one write per block of whole lines; drop lines already shown before a re-open
+        const text = dec.decode(block);
+        let out = "";
+        let start = 0;
+        while (start < text.length) {
+          let nl = text.indexOf("\n", start);
+          if (nl < 0) nl = text.length - 1;
+          const line = text.slice(start, nl + 1);
+          start = nl + 1;
+          const { ts, rest } = splitTimestamp(line);
+          if (ts) {
+            if (lastTs && !tsAfter(ts, lastTs)) continue;
+            lastTs = ts;
+          }
+          out += (o.timestamps || !ts) ? line : rest;
+        }
+        if (out) {
+          const bytes = enc.encode(out);
+          o.out.write(prefix.length ? prefixLines(bytes, prefix) : bytes);
+        }
+      };
+      try {
+        await streamLog(kube, t.namespace, t.pod, t.container, {
+          follow: o.follow,
+          timestamps: true,
+          previous: o.previous,
+          sinceSeconds: first ? o.sinceSeconds : undefined,
+          sinceTime: first ? undefined : lastTs,
+          tailLines: first ? o.tail : undefined,
+        }, (chunk) => {
+          const block = buf.push(chunk);
+          if (block) emit(block);
+        }, stop.signal);
+        const rest = buf.end();
+        if (rest) emit(rest);
+        if (first) succeeded++;
+      } catch (e) {
+        const ke = e instanceof KodamaError ? e : new KodamaError(String((e as Error)?.message ?? e));
+        if (first) {
+          errors.push(ke);
+          if (initial.length > 1) warn(`${t.pod}/${t.container}: ${ke.message}`);
+          return;
+        }
+        // a re-open failed (pod gone?) — decide below whether to keep trying
+      }
+      first = false;
+      if (!o.follow || o.previous || stop.signal.aborted) return;
+      // EOF while following: re-open only if the container still runs
+      let pod: V1Pod | undefined;
+      try {
+        pod = await kube.getPod(t.namespace, t.pod);
+      } catch {
+        pod = undefined;
+      }
+      if (!containerRunning(pod, t.container)) return;
+      if (Date.now() - started > 30_000) delay = backoff.initial;
+      await sleep(delay, stop.signal);
+      delay = Math.min(delay * 2, backoff.max);
+    }
+  };
+
+  const start = (t: Target) => {
+    if (active.has(t.key) || stop.signal.aborted) return;
+    if (active.size >= maxStreams) {
+      warn(`not following ${t.pod}/${t.container}: --max-streams ${maxStreams} reached`);
+      return;
+    }
+    const p = runTarget(t).finally(() => active.delete(t.key));
+    active.set(t.key, p);
+  };
+
+  for (const t of initial) start(t);
+
+  let watchDone: Promise<void> | undefined;
+  if (o.follow && o.watch) {
+    const w = o.watch;
+    watchDone = kube.watchPods(targetNamespace(kube, w), { labelSelector: w.selector, fieldSelector: w.fieldSelector }, (type, pod) => {
+      if (type === "DELETED") return;
+      if (filterPods([pod], { ...w, includeNotReady: true }).length === 0) return;
+      let cs: string[];
+      try {
+        cs = containersOf(pod, o);
+      } catch {
+        return; // -c names a container this pod lacks
+      }
+      for (const c of cs) {
+        if (!containerStarted(pod, c)) continue;
+        const ns = pod.metadata?.namespace ?? kube.namespace;
+        const name = pod.metadata?.name ?? "?";
+        start({ namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
+      }
+    }, stop.signal).catch((e) => {
+      warn(`watching for new pods stopped: ${(e as Error).message}`);
+    });
+  }
+
+  try {
+    if (watchDone) {
+      // following with a watch: run until interrupted
+      await new Promise<void>((r) => {
+        if (stop.signal.aborted) r();
+        stop.signal.addEventListener("abort", () => r(), { once: true });
+      });
+    }
+    while (active.size) await Promise.all([...active.values()]);
+  } finally {
+    stop.abort();
+    o.signal?.removeEventListener("abort", onOuter);
+    await watchDone;
+  }
+  // every stream refused (forbidden, not found, …): that is the command's error
+  if (errors.length > 0 && succeeded === 0 && !o.signal?.aborted) throw errors[0];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      r();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

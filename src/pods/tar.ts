@@ -1,0 +1,322 @@
+/**
+ * A small streaming tar codec for `kodama cp` (ustar + PAX long names; reads GNU long names too).
+ * Hand-written rather than npm:tar-stream because it plugs straight into the exec stream's
+ * backpressure (async chunks in, awaited writes out) and needs no untyped streamx bridge.
+ */
+import { lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+
+const BLOCK = 512;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export interface TarEntry {
+  name: string;
+  type: "file" | "directory" | "symlink" | "other";
+  size: number;
+  mode: number;
+  mtime: number;
+  linkname?: string;
+}
+
+function octal(n: number, width: number): string {
+  return n.toString(8).padStart(width - 1, "0") + "\0";
+}
+
+function writeStr(buf: Uint8Array, off: number, len: number, s: string) {
+  const b = enc.encode(s);
+  buf.set(b.subarray(0, len), off);
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = body.length + 1;
+  while (String(len).length + enc.encode(body).length !== len) len = String(len).length + enc.encode(body).length;
+  return `${len}${body}`;
+}
+
+function rawHeader(name: string, size: number, mode: number, mtime: number, typeflag: string, linkname = ""): Uint8Array {
+  const h = new Uint8Array(BLOCK);
+  writeStr(h, 0, 100, name);
+  writeStr(h, 100, 8, octal(mode & 0o7777, 8));
+  writeStr(h, 108, 8, octal(0, 8));
+  writeStr(h, 116, 8, octal(0, 8));
+  writeStr(h, 124, 12, octal(size, 12));
+  writeStr(h, 136, 12, octal(Math.floor(mtime), 12));
+  writeStr(h, 148, 8, "        ");
+  writeStr(h, 156, 1, typeflag);
+  writeStr(h, 157, 100, linkname);
+  writeStr(h, 257, 6, "ustar\0");
+  writeStr(h, 263, 2, "00");
+  let sum = 0;
+  for (const b of h) sum += b;
+  writeStr(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+  return h;
+}
+
+function padding(size: number): Uint8Array {
+  const r = size % BLOCK;
+  return new Uint8Array(r === 0 ? 0 : BLOCK - r);
+}
+
+/** Header block(s) for an entry; long names/links get a PAX extended header first. */
+export function header(e: TarEntry): Uint8Array[] {
+  const typeflag = e.type === "directory" ? "5" : e.type === "symlink" ? "2" : "0";
+  const name = e.type === "directory" && !e.name.endsWith("/") ? e.name + "/" : e.name;
+  const out: Uint8Array[] = [];
+  const long = enc.encode(name).length > 99 || enc.encode(e.linkname ?? "").length > 99 || e.size > 0o77777777777;
+  if (long) {
+    const pax = enc.encode(
+      paxRecord("path", name) + (e.linkname ? paxRecord("linkpath", e.linkname) : "") +
+        (e.size > 0o77777777777 ? paxRecord("size", String(e.size)) : ""),
+    );
+    out.push(rawHeader("PaxHeader", pax.length, 0o644, e.mtime, "x"), pax, padding(pax.length));
+  }
+  out.push(rawHeader(name.slice(0, 99), e.size > 0o77777777777 ? 0 : e.size, e.mode, e.mtime, typeflag, (e.linkname ?? "").slice(0, 99)));
+  return out;
+}
+
+export const END_OF_ARCHIVE = new Uint8Array(BLOCK * 2);
+
+/**
+ * Stream a local file or directory as tar, its top entry renamed to `asName`
+ * (kubectl cp semantics: `cp ./dir pod:/tmp/x` makes /tmp/x with dir's contents).
+ */
+export async function* packPath(src: string, asName: string, onBytes?: (n: number) => void): AsyncGenerator<Uint8Array> {
+  const walk = async function* (abs: string, name: string): AsyncGenerator<Uint8Array> {
+    const st = await lstat(abs);
+    const mtime = st.mtimeMs / 1000;
+    if (st.isSymbolicLink()) {
+      yield* header({ name, type: "symlink", size: 0, mode: st.mode, mtime, linkname: await readlink(abs) });
+    } else if (st.isDirectory()) {
+      yield* header({ name, type: "directory", size: 0, mode: st.mode, mtime });
+      for (const child of (await readdir(abs)).sort()) yield* walk(join(abs, child), `${name}/${child}`);
+    } else if (st.isFile()) {
+      yield* header({ name, type: "file", size: st.size, mode: st.mode, mtime });
+      const fh = await open(abs, "r");
+      try {
+        let left = st.size;
+        while (left > 0) {
+          const buf = new Uint8Array(Math.min(256 * 1024, left));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) throw new Error(`${abs} shrank while being copied`);
+          left -= bytesRead;
+          onBytes?.(bytesRead);
+          yield buf.subarray(0, bytesRead);
+        }
+      } finally {
+        await fh.close();
+      }
+      yield padding(st.size);
+    }
+  };
+  yield* walk(resolve(src), asName);
+  yield END_OF_ARCHIVE;
+}
+
+function parseOctal(b: Uint8Array, off: number, len: number): number {
+  const s = dec.decode(b.subarray(off, off + len)).replace(/\0.*$/, "").trim();
+  return s ? parseInt(s, 8) : 0;
+}
+
+function cstr(b: Uint8Array, off: number, len: number): string {
+  const sub = b.subarray(off, off + len);
+  const z = sub.indexOf(0);
+  return dec.decode(z >= 0 ? sub.subarray(0, z) : sub);
+}
+
+function parsePax(data: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  const text = dec.decode(data);
+  let i = 0;
+  while (i < text.length) {
+    const sp = text.indexOf(" ", i);
+    if (sp < 0) break;
+    const len = Number(text.slice(i, sp));
+    if (!len) break;
+    const rec = text.slice(sp + 1, i + len - 1);
+    const eq = rec.indexOf("=");
+    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
+    i += len;
+  }
+  return out;
+}
+
+/**
+ * Push parser: feed chunks, get entries. `onEntry` returns a data sink for files (awaited per
+ * chunk, so writes apply backpressure) or undefined to skip the data.
+ */
+export class TarParser {
+  #buf: Uint8Array[] = [];
+  #len = 0;
+  #state: "header" | "data" | "pad" | "meta" | "end" = "header";
+  #left = 0;
+  #pad = 0;
+  #entry?: TarEntry;
+  #sink?: { write(b: Uint8Array): Promise<void>; close(): Promise<void> };
+  #meta: Uint8Array[] = [];
+  #metaKind = "";
+  #pax: Record<string, string> = {};
+  #longName?: string;
+  #longLink?: string;
+
+  constructor(
+    private readonly onEntry: (
+      e: TarEntry,
+    ) => Promise<{ write(b: Uint8Array): Promise<void>; close(): Promise<void> } | undefined>,
+  ) {}
+
+  get done(): boolean {
+    return this.#state === "end";
+  }
+
+  #take(n: number): Uint8Array | undefined {
+    if (this.#len < n) return undefined;
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const head = this.#buf[0];
+      const k = Math.min(head.length, n - off);
+      out.set(head.subarray(0, k), off);
+      off += k;
+      if (k === head.length) this.#buf.shift();
+      else this.#buf[0] = head.subarray(k);
+    }
+    this.#len -= n;
+    return out;
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    this.#buf.push(chunk);
+    this.#len += chunk.length;
+    while (this.#state !== "end") {
+      if (this.#state === "header") {
+        const h = this.#take(BLOCK);
+        if (!h) return;
+        if (h.every((b) => b === 0)) {
+          this.#state = "end";
+          return;
+        }
+        const typeflag = String.fromCharCode(h[156] || 48);
+        const size = parseOctal(h, 124, 12);
+        if (typeflag === "x" || typeflag === "g" || typeflag === "L" || typeflag === "K") {
+          this.#metaKind = typeflag;
+          this.#meta = [];
+          this.#left = size;
+          this.#pad = padding(size).length;
+          this.#state = "meta";
+          continue;
+        }
+        const prefix = cstr(h, 345, 155);
+        let name = this.#pax.path ?? this.#longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
+        const linkname = this.#pax.linkpath ?? this.#longLink ?? cstr(h, 157, 100);
+        const realSize = this.#pax.size ? Number(this.#pax.size) : size;
+        this.#pax = {};
+        this.#longName = this.#longLink = undefined;
+        const type = typeflag === "5" ? "directory" : typeflag === "2" ? "symlink" : typeflag === "0" || typeflag === "7" ? "file" : "other";
+        if (type === "directory") name = name.replace(/\/+$/, "");
+        this.#entry = { name, type, size: realSize, mode: parseOctal(h, 100, 8), mtime: parseOctal(h, 136, 12), linkname };
+        this.#sink = await this.onEntry(this.#entry);
+        this.#left = type === "file" || type === "other" ? realSize : 0;
+        this.#pad = padding(this.#left).length;
+        this.#state = "data";
+      }
+      if (this.#state === "meta") {
+        while (this.#left > 0 && this.#len > 0) {
+          const part = this.#take(Math.min(this.#left, this.#len))!;
+          this.#meta.push(part);
+          this.#left -= part.length;
+        }
+        if (this.#left > 0) return;
+        const data = concat(this.#meta);
+        if (this.#metaKind === "x") this.#pax = parsePax(data);
+        else if (this.#metaKind === "L") this.#longName = cstr(data, 0, data.length);
+        else if (this.#metaKind === "K") this.#longLink = cstr(data, 0, data.length);
+        this.#state = "pad";
+        continue;
+      }
+      if (this.#state === "data") {
+        while (this.#left > 0 && this.#len > 0) {
+          const part = this.#take(Math.min(this.#left, this.#len, 1 << 20))!;
+          this.#left -= part.length;
+          if (this.#sink) await this.#sink.write(part);
+        }
+        if (this.#left > 0) return;
+        if (this.#sink) await this.#sink.close();
+        this.#sink = undefined;
+        this.#state = "pad";
+      }
+      if (this.#state === "pad") {
+        if (this.#pad > 0) {
+          if (!this.#take(this.#pad)) return;
+        }
+        this.#pad = 0;
+        this.#state = "header";
+      }
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Where an archive entry lands locally: `srcBase/...` is renamed to `dest/...`. Entries that
+ * would escape `dest` (absolute paths, `..`) return undefined and are skipped.
+ */
+export function localPathFor(entryName: string, srcBase: string, dest: string): string | undefined {
+  const parts = entryName.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.length === 0 || parts.includes("..") || entryName.startsWith("/")) return undefined;
+  if (parts[0] !== srcBase) return undefined;
+  const out = resolve(dest, ...parts.slice(1));
+  const root = resolve(dest);
+  if (out !== root && !out.startsWith(root + sep)) return undefined;
+  return out;
+}
+
+/** Write the entries of a tar stream under `dest` (the archive's top entry is `srcBase`). */
+export function extractTo(dest: string, srcBase: string, warn: (m: string) => void): TarParser {
+  return new TarParser(async (e) => {
+    const target = localPathFor(e.name, srcBase, dest);
+    if (!target) {
+      warn(`skipping ${e.name}: outside the destination`);
+      return undefined;
+    }
+    if (e.type === "directory") {
+      await mkdir(target, { recursive: true });
+      return undefined;
+    }
+    await mkdir(dirname(target), { recursive: true });
+    if (e.type === "symlink") {
+      const to = resolve(dirname(target), e.linkname ?? "");
+      const root = resolve(dest);
+      if (!e.linkname || e.linkname.startsWith("/") || (to !== root && !to.startsWith(root + sep))) {
+        warn(`skipping symlink ${e.name} -> ${e.linkname}: points outside the destination`);
+        return undefined;
+      }
+      await symlink(e.linkname, target).catch((err) => warn(`symlink ${relative(dest, target)}: ${err.message}`));
+      return undefined;
+    }
+    if (e.type !== "file") return undefined;
+    const fh = await open(target, "w", e.mode & 0o777 || 0o644);
+    return {
+      async write(b: Uint8Array) {
+        let off = 0;
+        while (off < b.length) off += (await fh.write(b, off)).bytesWritten;
+      },
+      async close() {
+        await fh.close();
+      },
+    };
+  });
+}
+
+export { basename };

@@ -1,0 +1,168 @@
+/** The feature functions behind `kodama run` and `kodama workflow …` (src/cli/* only parse flags and call these). */
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { stderrSink, stdoutSink, type Sink } from "../ui/sink.ts";
+import { bold, colorEnabled, dim, red } from "../ui/color.ts";
+import { createDisplay } from "./display.ts";
+import { BUILTINS, discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
+import { formatProblem, loadWorkflowFile, parseWorkflowText, type Problem, readWorkflowText, stemOf } from "./load.ts";
+import { runWorkflow } from "./engine.ts";
+import { parseParamFlags } from "./params.ts";
+import { workflowJsonSchema } from "./schema.ts";
+import { displayPath } from "../config/paths.ts";
+
+function isTty(f: { isTerminal(): boolean }): boolean {
+  try {
+    return f.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+export interface RunCommandOptions {
+  params: string[];
+  dryRun?: boolean;
+  trust?: boolean;
+  yes?: boolean;
+  namespace?: string;
+  connect: () => Promise<Kube>;
+  globalFlags: string[];
+  out?: Sink;
+  err?: Sink;
+}
+
+/** `kodama run NAME`: returns the exit code of the first failing step (0 when all passed). */
+export async function runCommand(name: string, o: RunCommandOptions): Promise<number> {
+  const ref = await findWorkflow(name);
+  const lw = await loadWorkflowFile(ref.file, ref.source);
+  const interactive = isTty(Deno.stdin) && isTty(Deno.stderr);
+  const color = colorEnabled("stderr");
+  const display = createDisplay({
+    out: o.out ?? stdoutSink,
+    err: o.err ?? stderrSink,
+    live: isTty(Deno.stderr) && !o.dryRun && !Deno.env.get("CI"),
+    color,
+    stdoutIsTty: isTty(Deno.stdout),
+  });
+  const ac = new AbortController();
+  const onInt = () => ac.abort(new KodamaError("interrupted", ExitCode.INTERRUPTED));
+  Deno.addSignalListener("SIGINT", onInt);
+  try {
+    const r = await runWorkflow(lw, {
+      params: parseParamFlags(o.params),
+      dryRun: o.dryRun,
+      trust: o.trust,
+      yes: o.yes,
+      interactive,
+      connect: o.connect,
+      namespace: o.namespace,
+      display,
+      signal: ac.signal,
+      globalFlags: o.globalFlags,
+      confirm: async (message) => {
+        display.close();
+        const { confirm } = await import("@inquirer/prompts");
+        const { default: process } = await import("node:process");
+        return await confirm({ message, default: false }, { output: process.stderr });
+      },
+    });
+    display.close();
+    if (r.exitCode !== 0) {
+      (o.err ?? stderrSink).write(`${red("error", color)}: workflow ${lw.name} failed at ${r.failure} (exit ${r.exitCode})\n`);
+    }
+    return r.exitCode;
+  } finally {
+    display.close();
+    Deno.removeSignalListener("SIGINT", onInt);
+  }
+}
+
+/** `kodama workflow list` */
+export async function listCommand(o: { output?: string; out?: Sink }): Promise<void> {
+  const out = o.out ?? stdoutSink;
+  const refs = await discover();
+  const rows = await Promise.all(refs.map(async (r) => ({ ...r, description: await describe(r) })));
+  if (o.output === "json") {
+    out.write(JSON.stringify(rows.map((r) => ({
+      name: r.name,
+      source: r.source,
+      file: r.file,
+      description: r.description,
+      shadowedBy: r.shadowedBy ? { source: r.shadowedBy.source, file: r.shadowedBy.file } : undefined,
+    })), null, 2) + "\n");
+    return;
+  }
+  if (o.output === "name") {
+    for (const r of rows) if (!r.shadowedBy) out.write(r.name + "\n");
+    return;
+  }
+  const table = [["NAME", "SOURCE", "DESCRIPTION", "FILE"]];
+  for (const r of rows) {
+    const src = r.shadowedBy ? `${r.source} (shadowed by ${r.shadowedBy.source})` : r.source;
+    table.push([r.name, src, r.description, r.source === "builtin" ? "(built in)" : displayPath(r.file)]);
+  }
+  const w = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) out.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(w[i]))).join("  ") + "\n");
+}
+
+async function describe(r: WorkflowRef): Promise<string> {
+  try {
+    const p = parseWorkflowText(await readWorkflowText(r.file), r.file);
+    if (!p.workflow) return "(invalid: kodama workflow validate)";
+    return (p.workflow.description ?? "").split("\n")[0];
+  } catch {
+    return "(unreadable)";
+  }
+}
+
+/** `kodama workflow show NAME`: the file itself on stdout; where it came from on stderr. */
+export async function showCommand(name: string, o: { out?: Sink; err?: Sink } = {}): Promise<void> {
+  const ref = await findWorkflow(name);
+  const text = await readWorkflowText(ref.file);
+  const all = await discover();
+  const hidden = all.filter((r) => r.name === ref.name && r.shadowedBy);
+  const color = colorEnabled("stderr");
+  (o.err ?? stderrSink).write(
+    dim(`# ${ref.name} — ${ref.source}: ${ref.file}${hidden.map((h) => `\n# shadows ${h.source}: ${h.file}`).join("")}`, color) + "\n",
+  );
+  (o.out ?? stdoutSink).write(text.endsWith("\n") ? text : text + "\n");
+}
+
+/** `kodama workflow validate [FILES...]`: every problem as file:line:col; exit 2 when any. */
+export async function validateCommand(files: string[], o: { out?: Sink; err?: Sink } = {}): Promise<number> {
+  const out = o.out ?? stdoutSink;
+  const err = o.err ?? stderrSink;
+  const targets = files.length
+    ? files.map((f) => ({ file: f, builtin: false }))
+    : (await discover()).map((r) => ({ file: r.file, builtin: r.source === "builtin" }));
+  const problems: Problem[] = [];
+  let bad = 0;
+  for (const t of targets) {
+    let text: string;
+    try {
+      text = await readWorkflowText(t.file);
+    } catch (e) {
+      problems.push({ file: t.file, line: 1, col: 1, message: (e as Error).message });
+      bad++;
+      continue;
+    }
+    const p = parseWorkflowText(text, t.file, { stem: stemOf(t.file), checkFiles: !t.builtin });
+    if (p.problems.length) bad++;
+    problems.push(...p.problems);
+  }
+  for (const p of problems) out.write(formatProblem(p) + "\n");
+  const color = colorEnabled("stderr");
+  err.write(
+    bad
+      ? `${red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`, color)} in ${bad} of ${targets.length} file(s)\n`
+      : `${bold("ok", color)}: ${targets.length} workflow file(s) valid\n`,
+  );
+  return bad ? ExitCode.USAGE : ExitCode.OK;
+}
+
+/** `kodama workflow schema`: the JSON Schema of workflow files. */
+export function schemaCommand(o: { out?: Sink } = {}): void {
+  (o.out ?? stdoutSink).write(JSON.stringify(workflowJsonSchema(), null, 2) + "\n");
+}
+
+export { BUILTINS };

@@ -1,0 +1,129 @@
+/**
+ * Where workflows come from, nearest first:
+ *   1. the repo: `.kodama/workflows/*.yaml|yml` in the current directory and every parent up to the
+ *      git root (the first directory holding `.git`; without one, only the current directory);
+ *   2. the user's home: `$KODAMA_HOME/workflows/` (default `~/.kodama/workflows/`);
+ *   3. the built-ins shipped with kodama (`workflows/` beside the sources, embedded by
+ *      `deno compile --include workflows`).
+ * A name found earlier shadows the same name later; `kodama workflow list` shows both.
+ */
+import { dirname, join, resolve } from "node:path";
+import { kodamaHome } from "../config/paths.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { suggest } from "./expr.ts";
+import type { Source } from "./load.ts";
+
+/** Built-in workflow names; each is workflows/<name>.yaml (listed here so a compiled binary need not list a directory). */
+export const BUILTINS = ["kwekash", "health", "shell"] as const;
+
+export interface WorkflowRef {
+  name: string;
+  /** file path, or a URL for built-ins that are not on the file system */
+  file: string;
+  source: Source;
+  /** set on entries hidden by a nearer one of the same name */
+  shadowedBy?: WorkflowRef;
+}
+
+export function builtinUrl(name: string): URL {
+  return new URL(`../../workflows/${name}.yaml`, import.meta.url);
+}
+
+function builtinFile(name: string): string {
+  const u = builtinUrl(name);
+  return u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(p)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Directories to look in for repo workflows, nearest first. */
+export async function repoDirs(cwd: string): Promise<string[]> {
+  const out: string[] = [];
+  let dir = resolve(cwd);
+  const chain: string[] = [];
+  for (;;) {
+    chain.push(dir);
+    if (await exists(join(dir, ".git"))) break;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      chain.splice(1); // no git root: only the current directory
+      break;
+    }
+    dir = parent;
+  }
+  for (const d of chain) {
+    const wf = join(d, ".kodama", "workflows");
+    // `~/.kodama/workflows` is the home location, not a repo one
+    if (resolve(wf) === resolve(kodamaHome(), "workflows")) continue;
+    if (await isDir(wf)) out.push(wf);
+  }
+  return out;
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if ((e.isFile || e.isSymlink) && /\.ya?ml$/.test(e.name) && !e.name.startsWith(".")) out.push(join(dir, e.name));
+    }
+  } catch { /* missing directory */ }
+  return out.sort();
+}
+
+/** Every workflow, nearest first, with shadowed entries marked. */
+export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
+  const refs: WorkflowRef[] = [];
+  for (const dir of await repoDirs(cwd)) {
+    for (const f of await yamlFiles(dir)) refs.push({ name: stem(f), file: f, source: "repo" });
+  }
+  for (const f of await yamlFiles(join(kodamaHome(), "workflows"))) refs.push({ name: stem(f), file: f, source: "home" });
+  for (const n of BUILTINS) refs.push({ name: n, file: builtinFile(n), source: "builtin" });
+  const first = new Map<string, WorkflowRef>();
+  for (const r of refs) {
+    const f = first.get(r.name);
+    if (f) r.shadowedBy = f;
+    else first.set(r.name, r);
+  }
+  return refs;
+}
+
+function stem(f: string): string {
+  return f.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
+}
+
+/**
+ * Find a workflow by name (nearest wins), or by path when NAME looks like a file
+ * (`./x.yaml`, `path/to/x.yml`). Throws exit 3 with a "did you mean".
+ */
+export async function findWorkflow(name: string, cwd = Deno.cwd()): Promise<WorkflowRef> {
+  if (/\.ya?ml$/.test(name) || name.includes("/")) {
+    const file = resolve(cwd, name);
+    if (!(await exists(file))) throw new KodamaError(`workflow file not found: ${name}`, ExitCode.NOT_FOUND);
+    return { name: stem(file), file, source: file.includes("/.kodama/workflows/") ? "repo" : "file" };
+  }
+  const refs = await discover(cwd);
+  const hit = refs.find((r) => r.name === name && !r.shadowedBy);
+  if (hit) return hit;
+  const names = [...new Set(refs.map((r) => r.name))];
+  const hint = suggest(name, names);
+  throw new KodamaError(
+    `no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    ExitCode.NOT_FOUND,
+    `available: ${names.join(", ")} — see kodama workflow list`,
+  );
+}

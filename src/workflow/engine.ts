@@ -1,0 +1,537 @@
+/**
+ * The step engine: a short loop over named steps. For each step: decide `if`, resolve the targets
+ * and expressions it uses, run its kind with a timeout, record outputs and status. The first
+ * failing step (without continue-on-error) sets the run's exit code; later steps run only if their
+ * `if` asks for it (`always()`, `failure()`). `--dry-run` walks the same steps and prints the plan.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { z } from "zod";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, formatError, KodamaError } from "../errors.ts";
+import { formatDuration } from "../ui/duration.ts";
+import { describeTarget, findPods, nothingMatched } from "../pods/target.ts";
+import {
+  evaluate,
+  type ExprContext,
+  interpolate,
+  type Node,
+  parseCondition,
+  parseTemplate,
+  references,
+  toStr,
+  truthy,
+  usesStatusFunction,
+} from "./expr.ts";
+import { durationMs, kindOf, type Step, type Target } from "./schema.ts";
+import { KINDS } from "./steps/registry.ts";
+import type { LoadedWorkflow } from "./load.ts";
+import { type Display, endLine } from "./display.ts";
+import { describePods, targetFlags } from "./steps/common.ts";
+import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
+import { ensureTrusted } from "./trust.ts";
+import { askParam, resolveParams } from "./params.ts";
+
+export interface RunOptions {
+  params?: Record<string, string | number | boolean>;
+  dryRun?: boolean;
+  trust?: boolean;
+  yes?: boolean;
+  /** stdin and stderr are terminals: prompts and the picker may be used */
+  interactive?: boolean;
+  connect: () => Promise<Kube>;
+  /** -n: overrides the namespace of every target */
+  namespace?: string;
+  display: Display;
+  signal?: AbortSignal;
+  globalFlags?: string[];
+  cwd?: string;
+  /** asks yes/no on the terminal (trust) */
+  confirm?: (message: string) => Promise<boolean>;
+  /** internal: nesting depth of `workflow` steps */
+  depth?: number;
+}
+
+export interface StepRecord {
+  outputs: Record<string, unknown>;
+  outcome: "success" | "failure" | "skipped";
+  conclusion: "success" | "failure" | "skipped";
+  durationMs: number;
+  error?: string;
+}
+
+export interface RunResult {
+  exitCode: number;
+  steps: Record<string, StepRecord>;
+  /** `step "x": reason` of the first failure */
+  failure?: string;
+}
+
+const MAX_DEPTH = 8;
+
+export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<RunResult> {
+  if ((o.depth ?? 0) > MAX_DEPTH) {
+    throw new KodamaError(`workflow ${lw.name}: workflow steps nest more than ${MAX_DEPTH} deep`, ExitCode.USAGE);
+  }
+  if (!o.dryRun) {
+    await ensureTrusted(lw, { trust: o.trust, interactive: !!o.interactive, confirm: o.confirm, note: o.display.note });
+  }
+  const params = await resolveParams(lw.workflow, o.params ?? {}, { interactive: !!o.interactive, ask: askParam });
+  const run = new Run(lw, params, o);
+  return o.dryRun ? await run.plan() : await run.execute();
+}
+
+class Run {
+  readonly steps: Record<string, StepRecord> = {};
+  readonly targetsView: Record<string, unknown> = {};
+  private targets = new Map<string, Promise<ResolvedTarget>>();
+  private pickedPods = new Map<string, V1Pod[]>();
+  /** how many pods matched a `select: one` target before the first was taken */
+  private matched = new Map<string, number>();
+  private kubeP?: Promise<Kube>;
+  private failed = false;
+  private exitCode = 0;
+  private failure?: string;
+  private auto = 0;
+  private readonly signal: AbortSignal;
+  private readonly depth: number;
+
+  constructor(readonly lw: LoadedWorkflow, readonly params: Record<string, unknown>, readonly o: RunOptions) {
+    this.signal = o.signal ?? new AbortController().signal;
+    this.depth = o.depth ?? 0;
+  }
+
+  // ------------------------------------------------------------------ running
+
+  async execute(): Promise<RunResult> {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    try {
+      for (const step of this.lw.workflow.steps) await this.runStep(step, this.handle(cleanups));
+    } finally {
+      await runCleanups(cleanups);
+    }
+    return { exitCode: this.exitCode, steps: this.steps, failure: this.failure };
+  }
+
+  private async runStep(step: Step, handle: RunHandle): Promise<void> {
+    const kind = kindOf(step)!;
+    const id = step.id ?? `${kind}-${++this.auto}`;
+    const key = `${this.depth}:${id}:${this.auto}`;
+    let label = this.labelOf(step, kind, id);
+    const display = this.o.display;
+    const started = Date.now();
+
+    let result: StepResult;
+    let timedOut = false;
+    let shown = false;
+    try {
+      if (!(await this.shouldRun(step))) {
+        this.steps[id] = { outputs: {}, outcome: "skipped", conclusion: "skipped", durationMs: 0 };
+        display.start(key, label, this.depth);
+        display.end(key, "skipped", 0);
+        return;
+      }
+      await this.resolveTargetsFor(step, kind);
+      label = this.labelOf(step, kind, id);
+      const ctx = this.exprContext();
+      const env = this.envFor(step, ctx);
+      const spec = checkSpec(kind, interpolateDeep(step[kind], { ...ctx, env: { ...ctx.env, ...env } }, KINDS[kind].raw ?? []));
+      const timeoutMs = durationMs(step.timeout);
+      const ac = new AbortController();
+      const onParent = () => ac.abort(this.signal.reason);
+      this.signal.addEventListener("abort", onParent, { once: true });
+      const timer = timeoutMs
+        ? setTimeout(() => {
+          timedOut = true;
+          ac.abort(new KodamaError(`timed out after ${formatDuration(timeoutMs)}`, ExitCode.TIMEOUT));
+        }, timeoutMs)
+        : undefined;
+      display.start(key, label, this.depth);
+      shown = true;
+      try {
+        const sctx: StepContext = {
+          step,
+          id,
+          label,
+          env,
+          signal: ac.signal,
+          timeoutMs,
+          out: display.out,
+          err: display.err,
+          run: handle,
+          expr: { ...ctx, env: { ...ctx.env, ...env } },
+        };
+        result = await raceAbort(KINDS[kind].run(spec, sctx), ac.signal, kind);
+      } finally {
+        clearTimeout(timer);
+        this.signal.removeEventListener("abort", onParent);
+      }
+    } catch (e) {
+      if (!shown) display.start(key, label, this.depth);
+      result = { ok: false, exitCode: e instanceof KodamaError ? e.code : ExitCode.FAILED, error: oneLine(e), outputs: {} };
+    }
+    if (!result.ok && timedOut) {
+      result = { ...result, exitCode: ExitCode.TIMEOUT, error: `timed out after ${formatDuration(durationMs(step.timeout)!)}` };
+    }
+    if (!result.ok && this.signal.aborted) result = { ...result, exitCode: ExitCode.INTERRUPTED, error: "interrupted" };
+    this.record(id, key, step, result, Date.now() - started);
+  }
+
+  private record(id: string, key: string, step: Step, r: StepResult, ms: number) {
+    const ignored = !r.ok && step["continue-on-error"] === true;
+    this.steps[id] = {
+      outputs: r.outputs,
+      outcome: r.ok ? "success" : "failure",
+      conclusion: r.ok || ignored ? "success" : "failure",
+      durationMs: ms,
+      error: r.error,
+    };
+    this.o.display.end(key, r.ok ? "ok" : ignored ? "ignored" : "failed", ms, r.error);
+    if (!r.ok && !ignored && !this.failed) {
+      this.failed = true;
+      this.exitCode = r.exitCode || ExitCode.FAILED;
+      this.failure = `step "${id}": ${r.error ?? "failed"}`;
+    } else if (!r.ok && !ignored) this.failed = true;
+  }
+
+  /** `if:` — without success()/failure()/always() it means `success() && (expr)`. */
+  private async shouldRun(step: Step): Promise<boolean> {
+    if (step.if === undefined) return !this.failed;
+    if (typeof step.if === "boolean") return step.if && !this.failed;
+    const node = parseCondition(step.if);
+    await this.resolveTargetRefs(node);
+    const value = truthy(evaluate(node, this.exprContext()));
+    return usesStatusFunction(node) ? value : value && !this.failed;
+  }
+
+  private labelOf(step: Step, kind: string, id: string): string {
+    if (step.name) {
+      try {
+        return toStr(interpolate(step.name, this.exprContext()));
+      } catch {
+        return step.name;
+      }
+    }
+    return step.id ?? `${kind} ${shortSpec(step[kind])}`.trim();
+  }
+
+  private envFor(step: Step, ctx: ExprContext): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
+      out[k] = typeof v === "string" ? toStr(interpolate(v, { ...ctx, env: { ...ctx.env, ...out } })) : String(v);
+    }
+    return out;
+  }
+
+  exprContext(): ExprContext {
+    return {
+      params: this.params,
+      steps: this.o.dryRun ? placeholderSteps(this.steps) : this.steps,
+      targets: this.targetsView,
+      env: Deno.env.toObject(),
+      workflow: { name: this.lw.name, file: this.lw.file, source: this.lw.source },
+      status: { failed: this.failed },
+    };
+  }
+
+  // ------------------------------------------------------------------ targets
+
+  private async resolveTargetsFor(step: Step, kind: string) {
+    const names = new Set(KINDS[kind].targets?.(step[kind]) ?? []);
+    for (const s of stringsIn(step, KINDS[kind].raw ?? [], kind)) {
+      if (!s.includes("${{")) continue;
+      for (const p of parseTemplate(s)) if ("expr" in p) for (const n of targetRefs(p.expr)) names.add(n);
+    }
+    for (const n of names) if (this.lw.workflow.targets?.[n]) await this.target(n);
+  }
+
+  private async resolveTargetRefs(node: Node) {
+    for (const n of targetRefs(node)) if (this.lw.workflow.targets?.[n]) await this.target(n);
+  }
+
+  kube(): Promise<Kube> {
+    return this.kubeP ??= this.o.connect();
+  }
+
+  targetSpec(name: string): Target {
+    const spec = this.lw.workflow.targets?.[name];
+    if (!spec) throw new KodamaError(`unknown target "${name}"`, ExitCode.USAGE);
+    const ctx = this.exprContext();
+    return interpolateDeep(spec, ctx, []) as Target;
+  }
+
+  target(name: string): Promise<ResolvedTarget> {
+    let p = this.targets.get(name);
+    if (!p) {
+      p = this.resolveTarget(name);
+      this.targets.set(name, p);
+    }
+    return p;
+  }
+
+  private async resolveTarget(name: string): Promise<ResolvedTarget> {
+    const spec = this.targetSpec(name);
+    const flags = targetFlags(spec, this.o.namespace);
+    const kube = await this.kube();
+    let pods = this.pickedPods.get(name) ?? await findPods(kube, flags);
+    if (pods.length === 0) throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${this.lw.name}`);
+    const select = spec.select ?? "one";
+    if (!this.pickedPods.has(name) && pods.length > 1 && select !== "all") {
+      if (select === "one" || this.o.dryRun) {
+        if (select === "one") {
+          this.matched.set(name, pods.length);
+          pods = pods.slice(0, 1);
+        }
+      } else if (this.o.interactive) {
+        const { choosePods } = await import("../pods/choose.ts");
+        pods = await choosePods(kube, pods, flags, { pick: true, interactive: true });
+      } else if (this.o.yes) pods = pods.slice(0, 1);
+      else {
+        throw new KodamaError(
+          `target ${name}: ${pods.length} pods match and select: pick needs a terminal`,
+          ExitCode.USAGE,
+          "run it on a TTY, or pass --yes to take the first match by name",
+        );
+      }
+    }
+    return this.publish({ name, namespace: pods[0].metadata?.namespace, container: spec.container, pods });
+  }
+
+  private publish(t: ResolvedTarget): ResolvedTarget {
+    const views = t.pods.map((p) => podView(p, t.container));
+    this.targetsView[t.name] = { namespace: t.namespace, container: t.container, pods: views, pod: views[0], names: views.map((v) => v.name) };
+    return t;
+  }
+
+  setTargetPods(name: string, pods: V1Pod[]) {
+    this.pickedPods.set(name, pods);
+    const spec = this.lw.workflow.targets?.[name];
+    const t = this.publish({ name, namespace: pods[0]?.metadata?.namespace, container: spec?.container, pods });
+    this.targets.set(name, Promise.resolve(t));
+  }
+
+  // ------------------------------------------------------------------ handle for step kinds
+
+  private handle(cleanups: (() => Promise<void> | void)[]): RunHandle {
+    return {
+      workflow: this.lw.workflow,
+      file: this.lw.file,
+      baseDir: this.lw.baseDir,
+      permissions: this.lw.workflow.permissions ?? {},
+      dryRun: !!this.o.dryRun,
+      interactive: !!this.o.interactive,
+      yes: !!this.o.yes,
+      globalFlags: this.o.globalFlags ?? [],
+      kube: () => this.kube(),
+      target: (n) => this.target(n),
+      setTargetPods: (n, p) => this.setTargetPods(n, p),
+      targetSpec: (n) => this.targetSpec(n),
+      runSteps: (steps, opt) => this.runGroup(steps, opt.limit),
+      callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
+      onCleanup: (fn) => cleanups.push(fn),
+      note: (line) => this.note(line),
+    };
+  }
+
+  /** parallel group: at most `limit` steps at once; its port-forwards close when the group ends */
+  private async runGroup(steps: Step[], limit = steps.length): Promise<void> {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    const handle = this.handle(cleanups);
+    let next = 0;
+    const worker = async () => {
+      while (next < steps.length) await this.runStep(steps[next++], handle);
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(limit, steps.length) }, worker));
+    } finally {
+      await runCleanups(cleanups);
+    }
+  }
+
+  private async callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult> {
+    const { findWorkflow } = await import("./discovery.ts");
+    const { loadWorkflowFile } = await import("./load.ts");
+    const ref = await findWorkflow(name, this.o.cwd);
+    const child = await loadWorkflowFile(ref.file, ref.source);
+    const r = await runWorkflow(child, {
+      ...this.o,
+      params: params as Record<string, string>,
+      connect: () => this.kube(),
+      signal,
+      depth: this.depth + 1,
+    });
+    const outputs = Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, v.outputs]));
+    return { ok: r.exitCode === 0, exitCode: r.exitCode, error: r.failure, outputs: { steps: outputs, exitCode: r.exitCode } };
+  }
+
+  note(line: string) {
+    this.o.display.note(`${"  ".repeat(this.depth)}${line}`);
+  }
+
+  // ------------------------------------------------------------------ --dry-run
+
+  async plan(): Promise<RunResult> {
+    const out = this.o.display.out;
+    const wf = this.lw.workflow;
+    out.write(`workflow ${this.lw.name} (${this.lw.source}: ${this.lw.file}) — dry run, nothing is executed\n`);
+    if (Object.keys(this.params).length) {
+      out.write(`params:\n${Object.entries(this.params).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}\n`).join("")}`);
+    }
+    if (wf.targets && Object.keys(wf.targets).length) {
+      out.write("targets:\n");
+      for (const name of Object.keys(wf.targets)) {
+        const spec = this.targetSpec(name);
+        const how = `${describeTarget(targetFlags(spec, this.o.namespace))}; select: ${spec.select ?? "one"}`;
+        try {
+          const t = await this.target(name);
+          const n = this.matched.get(name);
+          out.write(`  ${describePods(t)}${n ? ` (first by name of ${n} matches)` : ""}   (${how})\n`);
+        } catch (e) {
+          out.write(`  ${name} → ${oneLine(e)}   (${how})\n`);
+        }
+      }
+    }
+    const perms = Object.entries(wf.permissions ?? {}).filter(([, v]) => v?.length);
+    out.write(`permissions: ${perms.length ? perms.map(([k, v]) => `${k}: ${v!.join(", ")}`).join("; ") : "none"}\n`);
+    out.write("steps:\n");
+    await this.planSteps(wf.steps, 1);
+    return { exitCode: 0, steps: this.steps };
+  }
+
+  private async planSteps(steps: Step[], indent: number): Promise<void> {
+    const out = this.o.display.out;
+    const pad = "  ".repeat(indent);
+    for (const [i, step] of steps.entries()) {
+      const kind = kindOf(step)!;
+      const id = step.id ?? `${kind}-${++this.auto}`;
+      let line: string;
+      try {
+        const ctx = this.exprContext();
+        const spec = interpolateDeep(step[kind], ctx, KINDS[kind].raw ?? []);
+        const sctx = { step, id, label: id, env: {}, signal: this.signal, out, err: out, run: this.handle([]), expr: ctx };
+        line = await KINDS[kind].plan(spec, sctx as StepContext);
+      } catch (e) {
+        line = `(cannot resolve yet: ${oneLine(e)})`;
+      }
+      out.write(`${pad}${i + 1}. ${this.labelOf(step, kind, id)}: ${line}\n`);
+      if (step.if !== undefined) out.write(`${pad}   if: ${step.if}${this.conditionPreview(step.if)}\n`);
+      if (step.timeout !== undefined) out.write(`${pad}   timeout: ${step.timeout}\n`);
+      if (step["continue-on-error"]) out.write(`${pad}   continue-on-error: true\n`);
+      const env = { ...step.env };
+      if (Object.keys(env).length) {
+        out.write(`${pad}   env: ${Object.entries(this.envFor({ env } as Step, this.exprContext())).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+      }
+      this.steps[id] = { outputs: {}, outcome: "success", conclusion: "success", durationMs: 0 };
+      if (kind === "parallel") await this.planSteps((step.parallel as { steps: Step[] }).steps, indent + 2);
+    }
+  }
+
+  private conditionPreview(cond: string | boolean): string {
+    if (typeof cond === "boolean") return "";
+    try {
+      const node = parseCondition(cond);
+      if (references(node).some((r) => r.root === "steps") || usesStatusFunction(node)) return "   (decided at run time)";
+      return `   → ${truthy(evaluate(node, this.exprContext()))}`;
+    } catch (e) {
+      return `   (${oneLine(e)})`;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function runCleanups(fns: (() => Promise<void> | void)[]) {
+  for (const fn of fns.reverse()) {
+    try {
+      await fn();
+    } catch { /* closing is best effort */ }
+  }
+}
+
+/** A step kind that ignores its signal still ends when the step is aborted (timeout, Ctrl-C). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, kind: string): Promise<T> {
+  if (kind === "parallel" || kind === "workflow" || kind === "logs") return p; // these end on their own
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new KodamaError("aborted", ExitCode.INTERRUPTED));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+export function oneLine(e: unknown): string {
+  return formatError(e).split("\n")[0];
+}
+
+function targetRefs(node: Node): string[] {
+  return references(node).filter((r) => r.root === "targets" && r.key).map((r) => r.key!);
+}
+
+function stringsIn(v: unknown, skip: string[], top?: string, out: string[] = []): string[] {
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => stringsIn(x, skip, undefined, out));
+  else if (v && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) {
+      if (top === undefined && skip.includes(k)) continue;
+      stringsIn(x, skip, k === top ? undefined : top, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Resolve every `${{ }}` inside a spec. Inside lists (e.g. `command:`) each element stays exactly
+ * one string — a value is never split into several arguments.
+ */
+export function interpolateDeep(v: unknown, ctx: ExprContext, skipKeys: string[], inList = false): unknown {
+  if (typeof v === "string") {
+    const r = interpolate(v, ctx);
+    return inList ? toStr(r) : r;
+  }
+  if (Array.isArray(v)) return v.map((x) => interpolateDeep(x, ctx, [], true));
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = skipKeys.includes(k) ? x : interpolateDeep(x, ctx, []);
+    return out;
+  }
+  return v;
+}
+
+/** Fields written as `${{ }}` are type-checked here, once their values are known. */
+function checkSpec(kind: string, spec: unknown): unknown {
+  const r = KINDS[kind].spec(z.any()).safeParse(spec);
+  if (r.success) return r.data;
+  const i = r.error.issues[0];
+  throw new KodamaError(`${kind}.${i.path.join(".")}: ${i.message.replace(/^Invalid input: /, "")}`, ExitCode.USAGE);
+}
+
+function shortSpec(spec: unknown): string {
+  if (spec && typeof spec === "object") {
+    const s = spec as Record<string, unknown>;
+    if (Array.isArray(s.command)) return (s.command as string[]).join(" ").slice(0, 50);
+    if (typeof s.module === "string") return s.module;
+    if (typeof s.target === "string") return s.target;
+    if (typeof s.name === "string") return s.name;
+  }
+  return "";
+}
+
+/** In a dry run later steps have not run: their outputs read as `<steps.id.outputs.key>`. */
+function placeholderSteps(real: Record<string, StepRecord>): Record<string, unknown> {
+  const ph = (path: string): unknown =>
+    new Proxy({}, {
+      get: (_t, k) => typeof k === "string" ? (k === "toJSON" ? undefined : `<${path}.${k}>`) : undefined,
+      has: () => true,
+      getOwnPropertyDescriptor: (_t, k) => ({ value: `<${path}.${String(k)}>`, configurable: true, enumerable: true }),
+    });
+  return new Proxy(real, {
+    get: (_t, id) => typeof id === "string" ? { outputs: ph(`steps.${id}.outputs`), outcome: "success", conclusion: "success" } : undefined,
+    has: () => true,
+    getOwnPropertyDescriptor: (_t, id) => ({
+      value: { outputs: ph(`steps.${String(id)}.outputs`), outcome: "success", conclusion: "success" },
+      configurable: true,
+      enumerable: true,
+    }),
+  });
+}
+
+export { endLine };

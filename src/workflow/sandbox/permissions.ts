@@ -1,0 +1,48 @@
+/**
+ * Workflow `permissions` -> the exact Deno permission set of a sandbox Worker. Everything not listed
+ * is denied ("none"/false); a worker can only narrow its parent's permissions, so kodama itself runs
+ * with all permissions and every script/local step gets only what the workflow declared.
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import type { Permissions } from "../schema.ts";
+
+export function expandPath(p: string, baseDir: string): string {
+  const home = Deno.env.get("HOME") ?? "/";
+  if (p === "~") return home;
+  if (p.startsWith("~/")) return join(home, p.slice(2));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+export function denoPermissions(p: Permissions | undefined, baseDir: string): Deno.PermissionOptionsObject {
+  const list = (v: string[] | undefined) => (v && v.length ? v : false);
+  const paths = (v: string[] | undefined) => (v && v.length ? v.map((x) => expandPath(x, baseDir)) : false);
+  return {
+    read: paths(p?.read),
+    write: paths(p?.write),
+    net: list(p?.net),
+    env: list(p?.env),
+    run: list(p?.run),
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+}
+
+const KIND_WORD: Record<string, string> = { read: "read", write: "write", net: "net", env: "env", run: "run" };
+
+/**
+ * Deno's refusal ("Requires read access to "/x", run again with the --allow-read flag") as one line
+ * a workflow author can act on. Returns undefined for anything that is not a permission refusal.
+ */
+export function describeDenial(message: string): string | undefined {
+  const m = /Requires (\w+) access to (?:"([^"]*)"|(\S+?))(?:,|\s|$)/.exec(message);
+  if (m) {
+    const kind = m[1];
+    const what = m[2] ?? m[3];
+    const key = KIND_WORD[kind] ?? kind;
+    return `denied: ${kind} access to "${what}" (add it to permissions.${key})`;
+  }
+  const n = /Requires (\w+) access/.exec(message) ?? /Requires --allow-(\w+)/.exec(message);
+  if (n) return `denied: ${n[1]} access (${message.replace(/^(NotCapable|PermissionDenied|TypeError): /, "")})`;
+  return undefined;
+}

@@ -1,0 +1,64 @@
+/** Small helpers shared by step kinds. */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Sink } from "../../ui/sink.ts";
+import type { ResolvedTarget, StepContext } from "../types.ts";
+import type { TargetFlags } from "../../pods/target.ts";
+import type { Target } from "../schema.ts";
+
+const dec = new TextDecoder();
+
+/** A sink that forwards to `next` and keeps a copy (bounded) for step outputs. */
+export function teeSink(next: Sink | undefined, limit = 1 << 20): Sink & { text(): string } {
+  const parts: string[] = [];
+  let size = 0;
+  return {
+    write(chunk) {
+      next?.write(chunk);
+      if (size >= limit) return;
+      const s = typeof chunk === "string" ? chunk : dec.decode(chunk, { stream: true });
+      parts.push(s);
+      size += s.length;
+    },
+    text: () => parts.join(""),
+  };
+}
+
+export function podNames(pods: V1Pod[]): string[] {
+  return pods.map((p) => p.metadata?.name ?? "");
+}
+
+export function describePods(t: ResolvedTarget): string {
+  const names = podNames(t.pods);
+  const shown = names.length > 6 ? [...names.slice(0, 6), `… ${names.length - 6} more`] : names;
+  return `${t.name} → ${shown.join(", ") || "(no pods)"}`;
+}
+
+/** Target spec (workflow vocabulary) -> pods-layer TargetFlags. */
+export function targetFlags(t: Target, namespaceOverride?: string): TargetFlags {
+  const labels = typeof t.labels === "object" && t.labels
+    ? Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(",")
+    : t.labels;
+  return {
+    namespace: namespaceOverride ?? t.namespace,
+    allNamespaces: t.allNamespaces,
+    match: t.match === undefined ? undefined : Array.isArray(t.match) ? t.match : [t.match],
+    regex: t.regex,
+    selector: labels || undefined,
+    fieldSelector: t.fieldSelector,
+    pod: t.pod,
+    container: t.container,
+    includeNotReady: t.includeNotReady ?? false,
+  };
+}
+
+export async function targetOf(ctx: StepContext, name: string): Promise<ResolvedTarget> {
+  return await ctx.run.target(name);
+}
+
+export function shellQuote(a: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+export function argvText(argv: string[]): string {
+  return argv.map(shellQuote).join(" ");
+}

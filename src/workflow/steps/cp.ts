@@ -1,0 +1,55 @@
+/** `cp`: copy files between this machine and the pod(s) of a target. `pod:/path` names a path in the pod. */
+import { z } from "zod";
+import type { StepKind } from "../types.ts";
+import { KodamaError, ExitCode } from "../../errors.ts";
+import { resolve } from "node:path";
+import { describePods } from "./common.ts";
+
+export interface CpSpec {
+  target: string;
+  from: string;
+  to: string;
+}
+
+const inPod = (p: string) => p.startsWith("pod:");
+
+export const cp: StepKind<CpSpec> = {
+  name: "cp",
+  summary: "copy files to or from a target's pods; write pod:/path for the pod side",
+  spec: () =>
+    z.object({
+      target: z.string().describe("a key of `targets`"),
+      from: z.string().describe("source: a local path, or pod:/path"),
+      to: z.string().describe("destination: a local path, or pod:/path"),
+    }).strict(),
+  targets: (s) => [s.target],
+  check(s) {
+    return inPod(s.from) === inPod(s.to)
+      ? [{ message: "exactly one of `from` and `to` must be a pod path (pod:/path)" }]
+      : [];
+  },
+  async plan(s, ctx) {
+    const t = await ctx.run.target(s.target);
+    return `cp ${s.from} -> ${s.to} (${describePods(t)})`;
+  },
+  async run(s, ctx) {
+    const t = await ctx.run.target(s.target);
+    if (inPod(s.from) === inPod(s.to)) {
+      throw new KodamaError("cp: exactly one side must be pod:/path", ExitCode.USAGE);
+    }
+    const kube = await ctx.run.kube();
+    const { copy } = await import("../../pods/cp.ts");
+    const pod = t.pods[0];
+    const remote = (p: string) => `${pod.metadata?.namespace}/${pod.metadata?.name}:${p.slice(4)}`;
+    const local = (p: string) => resolve(ctx.run.baseDir, p);
+    const src = inPod(s.from) ? remote(s.from) : local(s.from);
+    const dst = inPod(s.to) ? remote(s.to) : local(s.to);
+    await copy(kube, src, dst, {
+      container: t.container,
+      namespace: pod.metadata?.namespace ?? kube.namespace,
+      pods: t.pods.length > 1 ? t.pods : undefined,
+      signal: ctx.signal,
+    });
+    return { ok: true, outputs: { from: src, to: dst } };
+  },
+};

@@ -1,0 +1,69 @@
+/**
+ * `local`: run a command on this machine. It is spawned from a sandbox Worker holding only the
+ * workflow's permissions, so Deno itself refuses any binary not listed in `permissions.run`.
+ */
+import { z } from "zod";
+import { resolve } from "node:path";
+import type { StepKind } from "../types.ts";
+import { argvText, teeSink } from "./common.ts";
+import { denoPermissions } from "../sandbox/permissions.ts";
+
+export interface LocalSpec {
+  command: string[];
+  cwd?: string;
+  stdin?: string;
+}
+
+/** The child's environment: a few basics, the names in permissions.env, and the workflow/step env. */
+export function localEnv(allowed: string[] | undefined, env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TZ", "TMPDIR", ...(allowed ?? [])]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return { ...out, ...env };
+}
+
+export const local: StepKind<LocalSpec> = {
+  name: "local",
+  summary: "run a command on this machine (its binary must be listed in permissions.run)",
+  spec: () =>
+    z.object({
+      command: z.array(z.string()).min(1).describe("argv; each item is one argument"),
+      cwd: z.string().optional().describe("working directory (default: the repo root for repo workflows)"),
+      stdin: z.string().optional(),
+    }).strict(),
+  plan(s, ctx) {
+    const allowed = ctx.run.permissions.run ?? [];
+    return `local: ${argvText(s.command)}${allowed.includes(s.command[0]) ? "" : `  (not in permissions.run: will be denied)`}`;
+  },
+  async run(s, ctx) {
+    const { runSandboxed } = await import("../sandbox/host.ts");
+    const out = teeSink(ctx.out);
+    const err = teeSink(ctx.err);
+    const r = await runSandboxed({
+      mode: "local",
+      permissions: denoPermissions(ctx.run.permissions, ctx.run.baseDir),
+      start: {
+        local: {
+          command: s.command,
+          cwd: resolve(ctx.run.baseDir, s.cwd ?? "."),
+          env: localEnv(ctx.run.permissions.env, ctx.env),
+          stdin: s.stdin,
+        },
+      },
+      out,
+      err,
+      timeoutMs: ctx.timeoutMs,
+      signal: ctx.signal,
+    });
+    if (!r.ok) return { ok: false, exitCode: r.code, error: r.error, outputs: { stdout: out.text(), stderr: err.text() } };
+    const exitCode = Number(r.outputs.exitCode ?? 1);
+    return {
+      ok: exitCode === 0,
+      exitCode: exitCode || 1,
+      error: exitCode === 0 ? undefined : `exit code ${exitCode}`,
+      outputs: { stdout: out.text(), stderr: err.text(), exitCode },
+    };
+  },
+};

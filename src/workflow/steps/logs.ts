@@ -1,0 +1,65 @@
+/** `logs`: print recent logs of a target's pods (tail/since), or follow them until the step's timeout. */
+import { z } from "zod";
+import type { StepKind } from "../types.ts";
+import { Duration, durationMs } from "../schema.ts";
+import { describePods, teeSink } from "./common.ts";
+
+export interface LogsSpec {
+  target: string;
+  container?: string;
+  tail?: number;
+  since?: string | number;
+  follow?: boolean;
+  timestamps?: boolean;
+  prefix?: boolean;
+}
+
+export const logs: StepKind<LogsSpec> = {
+  name: "logs",
+  summary: "print logs of a target's pods: bounded by tail/since, or follow with the step's timeout",
+  spec: () =>
+    z.object({
+      target: z.string().describe("a key of `targets`"),
+      container: z.string().optional(),
+      tail: z.number().int().nonnegative().optional().describe("last N lines per pod"),
+      since: Duration.optional().describe("only lines newer than this"),
+      follow: z.boolean().optional().describe("keep streaming until the step's timeout (required with follow)"),
+      timestamps: z.boolean().optional(),
+      prefix: z.boolean().optional().describe("prefix lines with the pod name (default: when several pods)"),
+    }).strict(),
+  targets: (s) => [s.target],
+  check(s) {
+    return s.tail === undefined && s.since === undefined && !s.follow
+      ? [{ message: "logs needs `tail`, `since` or `follow` (with a step timeout) so it ends" }]
+      : [];
+  },
+  async plan(s, ctx) {
+    const t = await ctx.run.target(s.target);
+    const how = [s.tail !== undefined && `tail ${s.tail}`, s.since && `since ${s.since}`, s.follow && "follow"].filter(
+      Boolean,
+    ).join(", ");
+    return `logs (${how}) of ${describePods(t)}`;
+  },
+  async run(s, ctx) {
+    const t = await ctx.run.target(s.target);
+    const kube = await ctx.run.kube();
+    const { streamLogs } = await import("../../pods/logs.ts");
+    const out = teeSink(ctx.out);
+    try {
+      await streamLogs(kube, t.pods, {
+        container: s.container ?? t.container,
+        tail: s.tail,
+        sinceSeconds: s.since === undefined ? undefined : Math.ceil(durationMs(s.since)! / 1000),
+        follow: s.follow,
+        timestamps: s.timestamps,
+        prefix: s.prefix ?? t.pods.length > 1,
+        out,
+        signal: ctx.signal,
+      });
+    } catch (e) {
+      // following ends when the step's timeout fires: that is the expected end, not a failure
+      if (!(s.follow && ctx.signal.aborted)) throw e;
+    }
+    return { ok: true, outputs: { stdout: out.text() } };
+  },
+};

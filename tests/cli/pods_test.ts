@@ -1,0 +1,90 @@
+/** Foundation acceptance against the test cluster: `kodama pods` filtering, -o json, forbidden, nothing matched. */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { hasStackTrace, runKodama } from "./_run.ts";
+
+let cluster: TestCluster;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "kodama pods against the test cluster",
+  ...opts,
+  async fn(t) {
+    cluster = await startCluster({ seed: "demo" });
+    const kc = ["--kubeconfig", cluster.kubeconfig];
+    try {
+      await t.step("-m drive lists exactly the drive pods", async () => {
+        const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "drive", "-o", "name"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout, "pod/weka-drive-0\npod/weka-drive-1\npod/weka-drive-2\n");
+        const table = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "drive"]);
+        const lines = table.stdout.trimEnd().split("\n");
+        assertEquals(lines[0].split(/\s+/), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+        assertEquals(lines.slice(1).map((l) => l.split(/\s+/)[0]), ["weka-drive-0", "weka-drive-1", "weka-drive-2"]);
+      });
+
+      await t.step("-o json is a valid v1 List of the matched pods", async () => {
+        const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "drive", "-o", "json"]);
+        assertEquals(r.code, 0, r.stderr);
+        const list = JSON.parse(r.stdout);
+        assertEquals(list.kind, "List");
+        assertEquals(list.items.length, 3);
+        assertEquals(list.items[0].kind, "Pod");
+        assertEquals(list.items[0].metadata.labels.app, "weka-drive");
+      });
+
+      await t.step("-A -l app=api -o wide adds NAMESPACE, IP, NODE, CONTAINERS", async () => {
+        const r = await runKodama([...kc, "pods", "-A", "-l", "app=api", "-o", "wide"]);
+        assertEquals(r.code, 0, r.stderr);
+        const [head, ...rows] = r.stdout.trimEnd().split("\n");
+        assertEquals(head.split(/\s{2,}/), [
+          "NAMESPACE",
+          "NAME",
+          "READY",
+          "STATUS",
+          "RESTARTS",
+          "AGE",
+          "IP",
+          "NODE",
+          "CONTAINERS",
+        ]);
+        assertEquals(rows.length, 2);
+        for (const row of rows) assert(row.startsWith("prod "), row);
+      });
+
+      await t.step("--regex and the yaml output", async () => {
+        const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "--regex", "^weka-(drive|compute)-0$", "-o", "yaml"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stdout, "name: weka-drive-0");
+        assertStringIncludes(r.stdout, "name: weka-compute-0");
+        assert(!r.stdout.includes("name: weka-drive-1"));
+      });
+
+      await t.step("nothing matched exits 3 naming the namespace and filters", async () => {
+        const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "nomatch"]);
+        assertEquals(r.code, 3);
+        assertStringIncludes(r.stderr, 'no pods matched (namespace weka-operator-system, name contains "nomatch")');
+      });
+
+      await t.step("the restricted user is refused elsewhere with exit 4 naming the namespace", async () => {
+        const r = await runKodama([...kc, "--context", "dev", "pods", "-n", "prod"]);
+        assertEquals(r.code, 4);
+        assertStringIncludes(r.stderr, "forbidden: cannot list pods in namespace prod");
+        assert(!hasStackTrace(r.stderr));
+        assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+        const ok = await runKodama([...kc, "--context", "dev", "pods", "-n", "dev"]);
+        assert(ok.code === 0 || ok.code === 3, ok.stderr); // allowed: listed, or nothing there
+      });
+
+      await t.step("namespace defaults to the context's namespace (KUBECONFIG honoured)", async () => {
+        const r = await runKodama(["pods", "-m", "drive", "-o", "name", "--context", "admin", "-n", "weka-operator-system"], {
+          env: { KUBECONFIG: cluster.kubeconfig },
+        });
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout.split("\n").filter(Boolean).length, 3);
+      });
+    } finally {
+      await cluster.stop();
+    }
+  },
+});

@@ -1,0 +1,1027 @@
+/**
+ * The API half's object logic, independent of HTTP: CRUD with defaults and validation, pod life
+ * (scheduling, start/stop through the runtime), namespaces, events, PVC binding and endpoints.
+ */
+import { join } from "node:path";
+import type { PodObject, Runtime, RuntimeHost } from "./contract.ts";
+import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { apiVersionOf, type ResourceDef, RESOURCES } from "./resources.ts";
+import { type FieldRequirement, matchFields, matchLabels, matchMap, type Requirement } from "./selectors.ts";
+import { alreadyExists, ApiError, badRequest, conflict, notFound } from "./status.ts";
+import { type EventType, type Obj, Store, type StoreEvent } from "./store.ts";
+import {
+  Errors,
+  validateConfigMap,
+  validateGeneric,
+  validateImmutableData,
+  validateNamespace,
+  validatePod,
+  validatePodUpdate,
+  validatePVC,
+  validatePVCUpdate,
+  validateSecret,
+  validateService,
+  validateServiceAccount,
+} from "./validation.ts";
+import YAML from "yaml";
+
+export const NODE_NAME = "kodama-test-node";
+export const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"];
+
+export const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+
+const GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789";
+function randomSuffix(n = 5): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += GENERATE_CHARS[Math.floor(Math.random() * GENERATE_CHARS.length)];
+  return s;
+}
+
+export interface ListOptions {
+  labels?: Requirement[];
+  fields?: FieldRequirement[];
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListResult {
+  items: Obj[];
+  resourceVersion: string;
+  continue?: string;
+  remaining?: number;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: string;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export type PatchType = "merge" | "strategic" | "json" | "apply";
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+let serverInstances = 0;
+
+export class ClusterApi implements RuntimeHost {
+  readonly store = new Store();
+  runtime?: Runtime;
+  private nextIp = 0;
+  private readonly ipBase = (Deno.pid * 37 + serverInstances++ * 1031) % (253 * 256);
+  private nextClusterIp = 1;
+  private dropStreams = false;
+  private eventSeq = 0;
+  private readonly pendingPodStops = new Map<string, Promise<void>>();
+  private readonly endpointsQueue = new Set<string>();
+  private closed = false;
+
+  constructor(readonly stateDir: string) {
+    this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
+    this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
+  }
+
+  // ---------------------------------------------------------------- RuntimeHost
+  getPod(namespace: string, name: string): PodObject | undefined {
+    return this.store.get("pods", namespace, name) as PodObject | undefined;
+  }
+
+  updatePodStatus(namespace: string, name: string, status: Record<string, unknown>): void {
+    const pod = this.store.get("pods", namespace, name);
+    if (!pod || this.closed) return;
+    const prev = pod.status ?? {};
+    const next: Obj = { ...clone(status) };
+    for (const k of ["podIP", "podIPs", "hostIP", "hostIPs", "qosClass"]) {
+      if (next[k] === undefined && prev[k] !== undefined) next[k] = prev[k];
+    }
+    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    pod.status = next;
+    this.store.replace("pods", pod);
+  }
+
+  recordEvent(
+    namespace: string,
+    podName: string,
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): void {
+    if (this.closed || !this.store.has("namespaces", "", namespace)) return;
+    const pod = this.store.get("pods", namespace, podName);
+    this.recordEventFor(
+      namespace,
+      {
+        kind: "Pod",
+        namespace,
+        name: podName,
+        uid: pod?.metadata.uid,
+        apiVersion: "v1",
+        resourceVersion: pod?.metadata.resourceVersion,
+      },
+      type,
+      reason,
+      message,
+      reason === "Scheduled" ? "default-scheduler" : "kubelet",
+    );
+  }
+
+  recordEventFor(
+    namespace: string,
+    involvedObject: Obj,
+    type: string,
+    reason: string,
+    message: string,
+    component: string,
+  ): void {
+    const ts = now();
+    // Deduplicate like the kubelet's event correlator: same object, reason and message -> count++.
+    let same: Obj | undefined;
+    for (const e of this.store.peek("events", namespace)) {
+      if (
+        e.involvedObject?.uid === involvedObject.uid && e.involvedObject?.name === involvedObject.name &&
+        e.reason === reason && e.message === message
+      ) {
+        same = this.store.get("events", namespace, e.metadata.name);
+        break;
+      }
+    }
+    if (same) {
+      same.count = (same.count ?? 1) + 1;
+      same.lastTimestamp = ts;
+      this.store.replace("events", same);
+      return;
+    }
+    // like kube: NAME.<UnixNano in hex>; the sequence keeps events in the same millisecond apart
+    const nano = BigInt(Date.now()) * 1_000_000n + BigInt(this.eventSeq++ % 1_000_000);
+    const name = `${involvedObject.name}.${nano.toString(16)}`;
+    this.store.insert("events", {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name, namespace, uid: crypto.randomUUID(), creationTimestamp: ts },
+      involvedObject: Object.fromEntries(Object.entries(involvedObject).filter(([, v]) => v !== undefined)),
+      reason,
+      message,
+      source: { component, ...(component === "kubelet" ? { host: NODE_NAME } : {}) },
+      firstTimestamp: ts,
+      lastTimestamp: ts,
+      count: 1,
+      type,
+      eventTime: null,
+      reportingComponent: component,
+      reportingInstance: component === "kubelet" ? NODE_NAME : "",
+    });
+    if (this.store.count("events") > 5000) {
+      let oldest: Readonly<Obj> | undefined;
+      for (const e of this.store.peek("events")) {
+        if (!oldest || Number(e.metadata.resourceVersion) < Number(oldest.metadata.resourceVersion)) oldest = e;
+      }
+      if (oldest) this.store.remove("events", oldest.metadata.namespace, oldest.metadata.name);
+    }
+  }
+
+  getObject(kind: "secrets" | "configmaps", namespace: string, name: string): Obj | undefined {
+    return this.store.get(kind, namespace, name);
+  }
+
+  pvcDir(namespace: string, claimName: string): string {
+    const dir = join(this.stateDir, "pvcs", namespace, claimName);
+    Deno.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  streamsDropped(): boolean {
+    return this.dropStreams;
+  }
+
+  setStreamsDropped(on: boolean) {
+    this.dropStreams = on;
+  }
+
+  // ---------------------------------------------------------------- helpers
+  private requireNamespace(def: ResourceDef, ns: string, name: string, creating: boolean) {
+    if (!def.namespaced) return;
+    const n = this.store.get("namespaces", "", ns);
+    if (!n) throw notFound("namespaces", ns);
+    if (creating && n.metadata.deletionTimestamp) {
+      throw new ApiError(
+        403,
+        "Forbidden",
+        `${def.name} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        {
+          name,
+          kind: def.name,
+          causes: [{
+            reason: "NamespaceTerminating",
+            message: `namespace ${ns} is being terminated`,
+            field: "metadata.namespace",
+          }],
+        },
+      );
+    }
+  }
+
+  private checkBody(def: ResourceDef, body: unknown): asserts body is Obj {
+    if (!body || typeof body !== "object" || Array.isArray(body)) {
+      throw badRequest(
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+      );
+    }
+    const b = body as Obj;
+    if (b.kind !== undefined && b.kind !== def.kind) {
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: the object kind ${b.kind} does not match ${def.kind}`,
+      );
+    }
+    if (b.apiVersion !== undefined && b.apiVersion !== apiVersionOf(def)) {
+      throw badRequest(
+        `the API version in the data (${b.apiVersion}) does not match the expected API version (${
+          apiVersionOf(def)
+        })`,
+      );
+    }
+  }
+
+  private validate(def: ResourceDef, obj: Obj, old?: Obj) {
+    const e = new Errors();
+    switch (def.name) {
+      case "pods":
+        validatePod(e, obj);
+        if (old) validatePodUpdate(e, old, obj);
+        break;
+      case "secrets":
+        validateSecret(e, obj);
+        if (old) validateImmutableData(e, old, obj);
+        break;
+      case "configmaps":
+        validateConfigMap(e, obj);
+        if (old) validateImmutableData(e, old, obj);
+        break;
+      case "persistentvolumeclaims":
+        validatePVC(e, obj);
+        if (old) validatePVCUpdate(e, old, obj);
+        break;
+      case "services":
+        validateService(e, obj);
+        break;
+      case "namespaces":
+        validateNamespace(e, obj);
+        break;
+      case "serviceaccounts":
+        validateServiceAccount(e, obj);
+        break;
+      default:
+        validateGeneric(e, obj, def.namespaced);
+    }
+    if (old) {
+      for (const f of ["name", "namespace", "uid", "creationTimestamp"] as const) {
+        if (obj.metadata[f] !== undefined && obj.metadata[f] !== old.metadata[f] && f !== "name") {
+          e.invalid(`metadata.${f}`, obj.metadata[f], "field is immutable");
+        }
+      }
+    }
+    e.throwIfAny(def.kind, obj.metadata?.name ?? "");
+  }
+
+  /** Defaults applied on create and update (spec/data only; status is set elsewhere). */
+  private defaults(def: ResourceDef, o: Obj) {
+    o.apiVersion = apiVersionOf(def);
+    o.kind = def.kind;
+    switch (def.name) {
+      case "pods": {
+        const s = o.spec ??= {};
+        s.restartPolicy ??= "Always";
+        s.terminationGracePeriodSeconds ??= 30;
+        s.dnsPolicy ??= "ClusterFirst";
+        s.serviceAccountName ??= s.serviceAccount ?? "default";
+        s.serviceAccount ??= s.serviceAccountName;
+        s.securityContext ??= {};
+        s.schedulerName ??= "default-scheduler";
+        s.enableServiceLinks ??= true;
+        s.preemptionPolicy ??= "PreemptLowerPriority";
+        s.priority ??= 0;
+        s.tolerations ??= [
+          {
+            key: "node.kubernetes.io/not-ready",
+            operator: "Exists",
+            effect: "NoExecute",
+            tolerationSeconds: 300,
+          },
+          {
+            key: "node.kubernetes.io/unreachable",
+            operator: "Exists",
+            effect: "NoExecute",
+            tolerationSeconds: 300,
+          },
+        ];
+        for (const c of [...(s.containers ?? []), ...(s.initContainers ?? [])]) {
+          if (!c || typeof c !== "object") continue;
+          c.imagePullPolicy ??=
+            String(c.image ?? "").endsWith(":latest") || !String(c.image ?? "").includes(":")
+              ? "Always"
+              : "IfNotPresent";
+          c.terminationMessagePath ??= "/dev/termination-log";
+          c.terminationMessagePolicy ??= "File";
+          c.resources ??= {};
+          for (const p of c.ports ?? []) p.protocol ??= "TCP";
+        }
+        for (const v of s.volumes ?? []) {
+          if (v.configMap) v.configMap.defaultMode ??= 420;
+          if (v.secret) v.secret.defaultMode ??= 420;
+        }
+        break;
+      }
+      case "secrets": {
+        o.type ??= "Opaque";
+        if (o.stringData && typeof o.stringData === "object") {
+          o.data ??= {};
+          for (const [k, v] of Object.entries(o.stringData)) o.data[k] = b64encode(String(v));
+          delete o.stringData;
+        }
+        break;
+      }
+      case "services": {
+        const s = o.spec ??= {};
+        s.type ??= "ClusterIP";
+        s.sessionAffinity ??= "None";
+        if (s.type !== "ExternalName") {
+          s.ipFamilies ??= ["IPv4"];
+          s.ipFamilyPolicy ??= "SingleStack";
+          s.internalTrafficPolicy ??= "Cluster";
+        }
+        for (const p of s.ports ?? []) {
+          p.protocol ??= "TCP";
+          p.targetPort ??= p.port;
+        }
+        break;
+      }
+      case "persistentvolumeclaims": {
+        const s = o.spec ??= {};
+        s.volumeMode ??= "Filesystem";
+        s.storageClassName ??= "standard";
+        break;
+      }
+      case "namespaces": {
+        o.spec ??= {};
+        o.spec.finalizers ??= ["kubernetes"];
+        o.metadata.labels = { ...(o.metadata.labels ?? {}), "kubernetes.io/metadata.name": o.metadata.name };
+        break;
+      }
+      case "events": {
+        o.count ??= 1;
+        break;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- CRUD
+  get(def: ResourceDef, ns: string, name: string): Obj {
+    const o = this.store.get(def.name, def.namespaced ? ns : "", name);
+    if (!o) throw notFound(def.name, name, def.group);
+    return o;
+  }
+
+  list(def: ResourceDef, ns: string | undefined, opts: ListOptions = {}): ListResult {
+    let items = this.store.list(def.name, def.namespaced ? ns : undefined);
+    if (opts.labels?.length) items = items.filter((o) => matchLabels(opts.labels!, o.metadata.labels));
+    if (opts.fields?.length) items = items.filter((o) => matchFields(opts.fields!, o));
+    let rv = String(this.store.currentRv());
+    if (opts.continue) {
+      let tok: { rv: string; start: string };
+      try {
+        tok = JSON.parse(atob(opts.continue));
+      } catch {
+        throw badRequest("continue key is not valid: illegal base64 data");
+      }
+      items = items.filter((o) => keyOf(o) > tok.start);
+      rv = tok.rv;
+    }
+    if (opts.limit && opts.limit > 0 && items.length > opts.limit) {
+      const page = items.slice(0, opts.limit);
+      const start = keyOf(page[page.length - 1]);
+      return {
+        items: page,
+        resourceVersion: rv,
+        continue: btoa(JSON.stringify({ v: "meta.k8s.io/v1", rv, start })),
+        remaining: items.length - page.length,
+      };
+    }
+    return { items, resourceVersion: rv };
+  }
+
+  create(def: ResourceDef, ns: string, body: unknown, opts: { dryRun?: boolean } = {}): Obj {
+    this.checkBody(def, body);
+    const o: Obj = clone(body);
+    o.metadata ??= {};
+    if (typeof o.metadata !== "object") throw badRequest("metadata must be an object");
+    if (!o.metadata.name && o.metadata.generateName) {
+      o.metadata.name = `${o.metadata.generateName}${randomSuffix()}`;
+    }
+    if (def.namespaced) {
+      if (o.metadata.namespace && o.metadata.namespace !== ns) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      o.metadata.namespace = ns;
+    } else delete o.metadata.namespace;
+    this.defaults(def, o);
+    delete o.metadata.resourceVersion;
+    delete o.metadata.deletionTimestamp;
+    delete o.metadata.deletionGracePeriodSeconds;
+    this.validate(def, o);
+    this.requireNamespace(def, ns, o.metadata.name, true);
+    if (this.store.has(def.name, def.namespaced ? ns : "", o.metadata.name)) {
+      throw alreadyExists(def.name, o.metadata.name);
+    }
+    o.metadata.uid = crypto.randomUUID();
+    o.metadata.creationTimestamp = now();
+    if (def.name === "pods" || def.name === "services") o.metadata.generation ??= 1;
+    this.initialStatus(def, o);
+    if (opts.dryRun) return o;
+    const created = this.store.insert(def.name, o);
+    this.afterCreate(def, created);
+    return this.store.get(def.name, def.namespaced ? ns : "", o.metadata.name) ?? created;
+  }
+
+  private initialStatus(def: ResourceDef, o: Obj) {
+    switch (def.name) {
+      case "pods": {
+        const ip = this.allocatePodIp();
+        o.spec.nodeName ??= NODE_NAME;
+        const ts = now();
+        o.status = {
+          phase: "Pending",
+          conditions: [
+            { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: ts },
+          ],
+          hostIP: "127.0.0.1",
+          hostIPs: [{ ip: "127.0.0.1" }],
+          podIP: ip,
+          podIPs: [{ ip }],
+          qosClass: qosClass(o),
+        };
+        break;
+      }
+      case "namespaces":
+        o.status = { phase: "Active" };
+        break;
+      case "persistentvolumeclaims":
+        o.spec.volumeName = `pvc-${o.metadata.uid}`;
+        o.metadata.annotations = {
+          ...(o.metadata.annotations ?? {}),
+          "pv.kubernetes.io/bind-completed": "yes",
+          "pv.kubernetes.io/bound-by-controller": "yes",
+        };
+        o.metadata.finalizers = [
+          ...new Set([...(o.metadata.finalizers ?? []), "kubernetes.io/pvc-protection"]),
+        ];
+        o.status = {
+          phase: "Bound",
+          accessModes: o.spec.accessModes,
+          capacity: { storage: o.spec.resources?.requests?.storage },
+        };
+        break;
+      case "services":
+        if (o.spec.type !== "ExternalName" && o.spec.clusterIP !== "None") {
+          const n = this.nextClusterIp++;
+          o.spec.clusterIP ??= `10.96.${(n >> 8) & 255}.${n & 255}`;
+          o.spec.clusterIPs ??= [o.spec.clusterIP];
+        }
+        o.status = { loadBalancer: {} };
+        break;
+    }
+  }
+
+  private afterCreate(def: ResourceDef, o: Obj) {
+    const ns = o.metadata.namespace;
+    switch (def.name) {
+      case "namespaces":
+        if (!this.store.has("serviceaccounts", o.metadata.name, "default")) {
+          this.store.insert("serviceaccounts", {
+            apiVersion: "v1",
+            kind: "ServiceAccount",
+            metadata: {
+              name: "default",
+              namespace: o.metadata.name,
+              uid: crypto.randomUUID(),
+              creationTimestamp: now(),
+            },
+          });
+        }
+        break;
+      case "pods":
+        // the runtime records the Scheduled event (sourced to default-scheduler by recordEvent)
+        this.runtime?.startPod(o as PodObject);
+        break;
+      case "persistentvolumeclaims":
+        this.pvcDir(ns, o.metadata.name);
+        break;
+    }
+  }
+
+  private allocatePodIp(): string {
+    // 127.B.C.n with B.C derived from the process id and the server instance: parallel test
+    // servers (one per test file, several per process) must not hand out the same pod IPs, or
+    // their pods' listeners collide. Addresses of live pods are never reused.
+    const inUse = new Set<string>();
+    for (const p of this.store.peek("pods")) if (p.status?.podIP) inUse.add(p.status.podIP);
+    for (let tries = 0; tries < 65_000; tries++) {
+      const n = this.nextIp++;
+      const c = (this.ipBase + Math.floor(n / 254)) % (253 * 256);
+      const ip = `127.${2 + Math.floor(c / 256)}.${c % 256}.${(n % 254) + 1}`;
+      if (!inUse.has(ip)) return ip;
+    }
+    throw new ApiError(500, "InternalError", "no free pod IP addresses");
+  }
+
+  update(
+    def: ResourceDef,
+    ns: string,
+    name: string,
+    body: unknown,
+    opts: { dryRun?: boolean; subresource?: string } = {},
+  ): Obj {
+    this.checkBody(def, body);
+    const o: Obj = clone(body);
+    o.metadata ??= {};
+    if (o.metadata.name !== undefined && o.metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    o.metadata.name = name;
+    if (def.namespaced) {
+      if (o.metadata.namespace && o.metadata.namespace !== ns) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      o.metadata.namespace = ns;
+    }
+    const old = this.store.get(def.name, def.namespaced ? ns : "", name);
+    if (!old) throw notFound(def.name, name, def.group);
+    if (o.metadata.resourceVersion && o.metadata.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(def.name, name);
+    }
+    if (opts.subresource === "status") {
+      // Only status changes; everything else comes from the stored object.
+      const next = clone(old);
+      next.status = o.status;
+      return opts.dryRun ? next : this.store.replace(def.name, next);
+    }
+    this.defaults(def, o);
+    o.metadata.uid ??= old.metadata.uid;
+    o.metadata.creationTimestamp ??= old.metadata.creationTimestamp;
+    if (old.metadata.deletionTimestamp) {
+      o.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+      o.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete o.metadata.deletionTimestamp;
+      delete o.metadata.deletionGracePeriodSeconds;
+    }
+    if (old.metadata.generation !== undefined) o.metadata.generation = old.metadata.generation;
+    // status is owned by the status subresource for these kinds
+    if (["pods", "namespaces", "persistentvolumeclaims", "services"].includes(def.name)) {
+      o.status = old.status;
+    }
+    if (def.name === "pods") {
+      o.spec.nodeName = old.spec.nodeName;
+      if (JSON.stringify(o.spec) !== JSON.stringify(old.spec)) {
+        o.metadata.generation = (old.metadata.generation ?? 1) + 1;
+      }
+    }
+    if (def.name === "persistentvolumeclaims") o.spec.volumeName ??= old.spec.volumeName;
+    if (def.name === "services") {
+      o.spec.clusterIP ??= old.spec.clusterIP;
+      o.spec.clusterIPs ??= old.spec.clusterIPs;
+    }
+    this.validate(def, o, old);
+    delete o.metadata.resourceVersion;
+    if (JSON.stringify(stripRv(o)) === JSON.stringify(stripRv(old))) return old; // no-op update keeps the RV
+    if (opts.dryRun) return o;
+    return this.store.replace(def.name, o);
+  }
+
+  patch(
+    def: ResourceDef,
+    ns: string,
+    name: string,
+    type: PatchType,
+    raw: string,
+    opts: { dryRun?: boolean; subresource?: string } = {},
+  ): Obj {
+    let patch: unknown;
+    try {
+      patch = type === "apply" ? YAML.parse(raw) : JSON.parse(raw);
+    } catch (e) {
+      throw badRequest(`error decoding patch: ${(e as Error).message}`);
+    }
+    const old = this.store.get(def.name, def.namespaced ? ns : "", name);
+    if (!old) {
+      if (type === "apply") {
+        return this.create(
+          def,
+          ns,
+          { ...(patch as Obj), metadata: { ...(patch as Obj).metadata, name } },
+          opts,
+        );
+      }
+      throw notFound(def.name, name, def.group);
+    }
+    if (type !== "json" && (!patch || typeof patch !== "object" || Array.isArray(patch))) {
+      throw badRequest("error decoding patch: the patch must be a JSON object");
+    }
+    let next: Obj;
+    switch (type) {
+      case "merge":
+        next = mergePatch(old, patch);
+        break;
+      case "strategic":
+      case "apply":
+        next = strategicMergePatch(old, patch);
+        break;
+      case "json":
+        next = jsonPatch(old, patch);
+        break;
+    }
+    if (!next || typeof next !== "object") throw badRequest("patch result is not an object");
+    const rvAfter = next.metadata?.resourceVersion;
+    if (rvAfter === old.metadata.resourceVersion) delete next.metadata.resourceVersion;
+    if (opts.subresource === "status") {
+      const o = clone(old);
+      o.status = next.status;
+      if (rvAfter && rvAfter !== old.metadata.resourceVersion) throw conflict(def.name, name);
+      return opts.dryRun ? o : this.store.replace(def.name, o);
+    }
+    if (["pods", "namespaces", "persistentvolumeclaims", "services"].includes(def.name)) {
+      next.status = old.status;
+    }
+    return this.update(def, ns, name, next, opts);
+  }
+
+  async delete(def: ResourceDef, ns: string, name: string, opts: DeleteOptions = {}): Promise<Obj> {
+    const key = def.namespaced ? ns : "";
+    const o = this.store.get(def.name, key, name);
+    if (!o) throw notFound(def.name, name, def.group);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== o.metadata.uid) {
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${def.name} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${o.metadata.uid}`,
+        { name, kind: def.name },
+      );
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== o.metadata.resourceVersion) {
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${def.name} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${o.metadata.resourceVersion}`,
+        { name, kind: def.name },
+      );
+    }
+    if (opts.dryRun) return o;
+    switch (def.name) {
+      case "pods":
+        return await this.deletePod(o, opts.gracePeriodSeconds);
+      case "namespaces":
+        return this.deleteNamespace(o);
+      case "persistentvolumeclaims":
+        return this.deletePVC(o);
+      default:
+        this.store.remove(def.name, key, name);
+        return statusSuccess(def, o);
+    }
+  }
+
+  private async deletePod(pod: Obj, graceOpt?: number): Promise<Obj> {
+    const ns = pod.metadata.namespace;
+    const name = pod.metadata.name;
+    let grace = graceOpt ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    if (grace < 0) grace = 0;
+    const k = `${ns}/${name}`;
+    if (pod.metadata.deletionTimestamp) {
+      // Already terminating: a shorter grace period (e.g. --force) shortens the wait.
+      if (grace < (pod.metadata.deletionGracePeriodSeconds ?? 30)) {
+        pod.metadata.deletionGracePeriodSeconds = grace;
+        pod.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(
+          /\.\d+Z$/,
+          "Z",
+        );
+        const updated = this.store.replace("pods", pod);
+        this.stopPod(ns, name, grace);
+        if (grace === 0) await this.pendingPodStops.get(k);
+        return updated;
+      }
+      return pod;
+    }
+    pod.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(
+      /\.\d+Z$/,
+      "Z",
+    );
+    pod.metadata.deletionGracePeriodSeconds = grace;
+    const updated = this.store.replace("pods", pod);
+    this.recordEvent(
+      ns,
+      name,
+      "Normal",
+      "Killing",
+      `Stopping container ${(pod.spec?.containers ?? []).map((c: Obj) => c.name).join(", ")}`,
+    );
+    const done = this.stopPod(ns, name, grace);
+    if (grace === 0) {
+      await done;
+      return updated;
+    }
+    return updated;
+  }
+
+  /** Stop the pod's processes and remove it; resolves when the DELETED event has been sent. */
+  private stopPod(ns: string, name: string, grace: number): Promise<void> {
+    const k = `${ns}/${name}`;
+    const p = (async () => {
+      try {
+        await this.runtime?.stopPod(ns, name, grace);
+      } catch (e) {
+        console.error(`[cluster] stopPod ${k}: ${(e as Error).message}`);
+      }
+      if (this.store.has("pods", ns, name)) this.store.remove("pods", ns, name);
+      this.pendingPodStops.delete(k);
+      this.releasePVCs(ns);
+    })();
+    this.pendingPodStops.set(k, p);
+    return p;
+  }
+
+  private deletePVC(pvc: Obj): Obj {
+    const ns = pvc.metadata.namespace;
+    const name = pvc.metadata.name;
+    if (this.pvcInUse(ns, name)) {
+      if (!pvc.metadata.deletionTimestamp) {
+        pvc.metadata.deletionTimestamp = now();
+        pvc.metadata.deletionGracePeriodSeconds = 0;
+        return this.store.replace("persistentvolumeclaims", pvc);
+      }
+      return pvc;
+    }
+    const removed = this.store.remove("persistentvolumeclaims", ns, name)!;
+    this.removePvcDir(ns, name);
+    return removed;
+  }
+
+  private removePvcDir(ns: string, name: string) {
+    try {
+      Deno.removeSync(join(this.stateDir, "pvcs", ns, name), { recursive: true });
+    } catch { /* already gone */ }
+  }
+
+  private pvcInUse(ns: string, claim: string): boolean {
+    for (const p of this.store.peek("pods", ns)) {
+      if ((p.spec?.volumes ?? []).some((v: Obj) => v.persistentVolumeClaim?.claimName === claim)) return true;
+    }
+    return false;
+  }
+
+  private releasePVCs(ns: string) {
+    const pending = [...this.store.peek("persistentvolumeclaims", ns)].filter((c) => c.metadata.deletionTimestamp);
+    for (const c of pending) {
+      if (c.metadata.deletionTimestamp && !this.pvcInUse(ns, c.metadata.name)) {
+        this.store.remove("persistentvolumeclaims", ns, c.metadata.name);
+        this.removePvcDir(ns, c.metadata.name);
+      }
+    }
+  }
+
+  private deleteNamespace(n: Obj): Obj {
+    const name = n.metadata.name;
+    if (n.metadata.deletionTimestamp) return n;
+    n.metadata.deletionTimestamp = now();
+    n.metadata.deletionGracePeriodSeconds = 0;
+    n.status = { phase: "Terminating" };
+    const updated = this.store.replace("namespaces", n);
+    (async () => {
+      const pods = this.store.list("pods", name);
+      await Promise.all(
+        pods.map((p) =>
+          this.deletePod(p, undefined).then(() => this.pendingPodStops.get(`${name}/${p.metadata.name}`))
+        ),
+      );
+      for (const def of RESOURCES) {
+        if (!def.namespaced || def.virtual || def.name === "pods") continue;
+        for (const o of this.store.list(def.name, name)) {
+          this.store.remove(def.name, name, o.metadata.name);
+          if (def.name === "persistentvolumeclaims") this.removePvcDir(name, o.metadata.name);
+        }
+      }
+      this.store.remove("namespaces", "", name);
+    })().catch((e) => console.error(`[cluster] deleting namespace ${name}: ${e}`));
+    return updated;
+  }
+
+  async deleteCollection(
+    def: ResourceDef,
+    ns: string | undefined,
+    list: ListOptions,
+    opts: DeleteOptions,
+  ): Promise<Obj> {
+    const { items } = this.list(def, ns, list);
+    const deleted: Obj[] = [];
+    for (const o of items) {
+      try {
+        await this.delete(def, o.metadata.namespace ?? "", o.metadata.name, opts);
+        deleted.push(o);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+    return {
+      apiVersion: apiVersionOf(def),
+      kind: `${def.kind}List`,
+      metadata: { resourceVersion: String(this.store.currentRv()) },
+      items: deleted,
+    };
+  }
+
+  /** Wait until pods being deleted are gone (shutdown). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.pendingPodStops.values()]);
+  }
+
+  close() {
+    this.closed = true;
+  }
+
+  // ---------------------------------------------------------------- watch
+  /**
+   * Subscribe to changes. Without a resourceVersion (or "0") the current objects are sent as
+   * ADDED first. Returns an unsubscribe function, or throws 410 Expired when `rv` is too old.
+   */
+  watch(
+    def: ResourceDef,
+    ns: string | undefined,
+    opts: ListOptions & { resourceVersion?: string },
+    send: (type: EventType, obj: Obj) => void,
+  ): () => void {
+    const nsFilter = def.namespaced ? ns : undefined;
+    const matches = (o: Obj | undefined) =>
+      !!o && (nsFilter === undefined || o.metadata.namespace === nsFilter) &&
+      (!opts.labels?.length || matchLabels(opts.labels, o.metadata.labels)) &&
+      (!opts.fields?.length || matchFields(opts.fields, o));
+    const deliver = (ev: StoreEvent) => {
+      const now = matches(ev.object);
+      const before = ev.type === "MODIFIED" ? matches(ev.prev) : now;
+      if (ev.type === "ADDED" && now) send("ADDED", ev.object);
+      else if (ev.type === "DELETED" && (now || matches(ev.prev))) send("DELETED", ev.object);
+      else if (ev.type === "MODIFIED") {
+        if (now && before) send("MODIFIED", ev.object);
+        else if (now) send("ADDED", ev.object);
+        else if (before) send("DELETED", ev.object);
+      }
+    };
+    const rv = opts.resourceVersion;
+    if (rv && rv !== "0") {
+      const n = Number(rv);
+      if (!Number.isFinite(n)) throw badRequest(`invalid resource version: ${rv}`);
+      const backlog = this.store.since(def.name, n);
+      if (!backlog) {
+        throw new ApiError(410, "Expired", `too old resource version: ${rv} (${this.store.currentRv()})`);
+      }
+      const unsub = this.store.subscribe(def.name, deliver);
+      for (const ev of backlog) deliver(ev);
+      return unsub;
+    }
+    const unsub = this.store.subscribe(def.name, deliver);
+    for (const o of this.store.list(def.name, nsFilter)) if (matches(o)) send("ADDED", o);
+    return unsub;
+  }
+
+  // ---------------------------------------------------------------- endpoints controller
+  private queueEndpoints(ns: string) {
+    if (this.endpointsQueue.size === 0) queueMicrotask(() => this.flushEndpoints());
+    this.endpointsQueue.add(ns);
+  }
+
+  private flushEndpoints() {
+    const nss = [...this.endpointsQueue];
+    this.endpointsQueue.clear();
+    if (this.closed) return;
+    for (const ns of nss) this.syncEndpoints(ns);
+  }
+
+  syncEndpoints(ns: string) {
+    const n = this.store.get("namespaces", "", ns);
+    if (!n || n.metadata.deletionTimestamp) return;
+    const services = this.store.list("services", ns).filter((s) => Object.keys(s.spec?.selector ?? {}).length > 0);
+    if (services.length === 0) return;
+    const pods = [...this.store.peek("pods", ns)];
+    for (const svc of services) {
+      const sel = svc.spec.selector;
+      const groups = new Map<string, { ports: Obj[]; addresses: Obj[]; notReadyAddresses: Obj[] }>();
+      for (const p of pods) {
+        if (!matchMap(sel, p.metadata.labels) || !p.status?.podIP) continue;
+        if (["Succeeded", "Failed"].includes(p.status?.phase)) continue;
+        const ports = (svc.spec.ports ?? []).map((sp: Obj) => ({
+          ...(sp.name ? { name: sp.name } : {}),
+          port: resolveTargetPort(p, sp.targetPort ?? sp.port),
+          protocol: sp.protocol ?? "TCP",
+        })).filter((x: Obj) => x.port !== undefined);
+        const gk = JSON.stringify(ports);
+        let g = groups.get(gk);
+        if (!g) groups.set(gk, g = { ports, addresses: [], notReadyAddresses: [] });
+        const addr = {
+          ip: p.status.podIP,
+          nodeName: p.spec?.nodeName,
+          targetRef: { kind: "Pod", namespace: ns, name: p.metadata.name, uid: p.metadata.uid },
+        };
+        const ready = !p.metadata.deletionTimestamp &&
+          (p.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
+        (ready ? g.addresses : g.notReadyAddresses).push(addr);
+      }
+      const subsets = [...groups.values()].map((g) => {
+        const s: Obj = {};
+        if (g.addresses.length) s.addresses = g.addresses;
+        if (g.notReadyAddresses.length) s.notReadyAddresses = g.notReadyAddresses;
+        if (g.ports.length) s.ports = g.ports;
+        return s;
+      });
+      const name = svc.metadata.name;
+      const cur = this.store.get("endpoints", ns, name);
+      if (cur) {
+        if (JSON.stringify(cur.subsets ?? []) === JSON.stringify(subsets)) continue;
+        if (subsets.length) cur.subsets = subsets;
+        else delete cur.subsets;
+        this.store.replace("endpoints", cur);
+      } else {
+        this.store.insert("endpoints", {
+          apiVersion: "v1",
+          kind: "Endpoints",
+          metadata: {
+            name,
+            namespace: ns,
+            uid: crypto.randomUUID(),
+            creationTimestamp: now(),
+            labels: { ...(svc.metadata.labels ?? {}) },
+          },
+          ...(subsets.length ? { subsets } : {}),
+        });
+      }
+    }
+  }
+}
+
+function resolveTargetPort(pod: Obj, target: number | string): number | undefined {
+  if (typeof target === "number") return target;
+  if (/^\d+$/.test(target)) return Number(target);
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
+  }
+  return undefined;
+}
+
+function keyOf(o: Obj): string {
+  return `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+}
+
+function stripRv(o: Obj): Obj {
+  const c = clone(o);
+  delete c.metadata.resourceVersion;
+  delete c.metadata.managedFields;
+  return c;
+}
+
+function qosClass(pod: Obj): string {
+  const cs: Obj[] = pod.spec?.containers ?? [];
+  const anyRes = cs.some((c) =>
+    Object.keys(c.resources?.requests ?? {}).length || Object.keys(c.resources?.limits ?? {}).length
+  );
+  if (!anyRes) return "BestEffort";
+  const guaranteed = cs.every((c) => {
+    const l = c.resources?.limits ?? {};
+    const r = c.resources?.requests ?? l;
+    return l.cpu && l.memory && String(r.cpu ?? l.cpu) === String(l.cpu) &&
+      String(r.memory ?? l.memory) === String(l.memory);
+  });
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+function statusSuccess(def: ResourceDef, o: Obj): Obj {
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    details: {
+      name: o.metadata.name,
+      ...(def.group ? { group: def.group } : {}),
+      kind: def.name,
+      uid: o.metadata.uid,
+    },
+  };
+}
+
+export function b64encode(s: string): string {
+  const bytes = new TextEncoder().encode(s);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}

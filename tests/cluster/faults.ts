@@ -1,0 +1,66 @@
+/** Fault injection for tests: drop streams, delay responses, fail the next N requests, stop mid-stream. */
+
+export interface Faults {
+  /** Close every open exec/attach/port-forward/log stream and refuse new ones while on. */
+  dropStreams(on?: boolean): void;
+  /** Delay every response by `ms` (0 = off). */
+  delay(ms: number): void;
+  /** The next `n` API requests (optionally only those whose path contains `pathIncludes`) fail with `status`. */
+  failNext(n: number, status: number, opts?: { pathIncludes?: string; message?: string }): void;
+  /** Close the server and every socket abruptly (pod processes keep running until stop()). */
+  stopMidStream(): void;
+  /** Turn every fault off. */
+  reset(): void;
+}
+
+export class FaultState {
+  delayMs = 0;
+  failRemaining = 0;
+  failStatus = 500;
+  failPath?: string;
+  failMessage?: string;
+  streamsDropped = false;
+
+  /** Should this request fail? Consumes one of the N failures. */
+  takeFailure(path: string): number | undefined {
+    if (this.failRemaining <= 0) return undefined;
+    if (this.failPath && !path.includes(this.failPath)) return undefined;
+    this.failRemaining--;
+    return this.failStatus;
+  }
+
+  async wait(): Promise<void> {
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+  }
+}
+
+/** Apply a fault request received over HTTP (`POST /_test/faults`). */
+export function applyFaultRequest(faults: Faults, body: Record<string, unknown>): string {
+  const action = String(body.action ?? "");
+  switch (action) {
+    case "dropStreams":
+      faults.dropStreams(body.on !== false);
+      return `streams ${body.on === false ? "allowed" : "dropped"}`;
+    case "delay":
+      faults.delay(Number(body.ms ?? 0));
+      return `delay ${Number(body.ms ?? 0)}ms`;
+    case "failNext":
+      faults.failNext(Number(body.n ?? 1), Number(body.status ?? 500), {
+        pathIncludes: body.pathIncludes ? String(body.pathIncludes) : undefined,
+        message: body.message ? String(body.message) : undefined,
+      });
+      return `next ${Number(body.n ?? 1)} requests fail with ${Number(body.status ?? 500)}`;
+    case "stopMidStream":
+      setTimeout(() => faults.stopMidStream(), 10);
+      return "stopping";
+    case "reset":
+      faults.reset();
+      return "reset";
+    default:
+      throw new Error(
+        `unknown fault action ${
+          JSON.stringify(action)
+        }: use dropStreams, delay, failNext, stopMidStream or reset`,
+      );
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--verbose]`
+ *
+ * Runs the Kubernetes API *test server* in the foreground (a test tool, not a cluster for real
+ * workloads), writes the kubeconfig and prints exactly one line `ready <kubeconfig path>` on stdout
+ * once it serves. SIGINT/SIGTERM stop it and every pod process.
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, type TestServer } from "./server.ts";
+import { seed } from "./seed.ts";
+
+export const DEFAULT_KUBECONFIG = join(dirname(fileURLToPath(import.meta.url)), ".state", "kubeconfig");
+
+export interface ClusterCliOptions {
+  port: number;
+  kubeconfig: string;
+  seed: "demo" | "none";
+  pods: number;
+  verbose: boolean;
+}
+
+export function parseClusterArgs(args: string[]): ClusterCliOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "0" },
+      kubeconfig: { type: "string", default: DEFAULT_KUBECONFIG },
+      seed: { type: "string", default: "demo" },
+      pods: { type: "string", default: "0" },
+      verbose: { type: "boolean", short: "v", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--verbose]\n" +
+        "Runs the kodama Kubernetes API test server (a local test tool, not a cluster for real workloads).",
+    );
+    Deno.exit(0);
+  }
+  const port = Number(values.port);
+  const pods = Number(values.pods);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port: not a port number: ${values.port}`);
+  }
+  if (!Number.isInteger(pods) || pods < 0) throw new Error(`--pods: not a count: ${values.pods}`);
+  if (values.seed !== "demo" && values.seed !== "none") {
+    throw new Error(`--seed must be demo or none, not ${values.seed}`);
+  }
+  return { port, kubeconfig: values.kubeconfig!, seed: values.seed, pods, verbose: values.verbose! };
+}
+
+/** Start, seed, and stop on SIGINT/SIGTERM. `onReady` runs once serving. */
+export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) => void): Promise<void> {
+  const s = await startServer({ port: o.port, kubeconfigPath: o.kubeconfig, verbose: o.verbose });
+  let stopping = false;
+  const done = Promise.withResolvers<void>();
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.error("stopping the test server and its pod processes ...");
+    await s.stop();
+    done.resolve();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  try {
+    await seed(s.api, o.seed, o.pods, s.runtimeStateDir);
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+  onReady(s);
+  await done.promise;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) {
+  let opts: ClusterCliOptions;
+  try {
+    opts = parseClusterArgs(Deno.args);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  await runCluster(opts, (s) => console.log(`ready ${s.kubeconfig}`));
+  Deno.exit(0);
+}

@@ -1,0 +1,201 @@
+/**
+ * Just enough Kubernetes protobuf decoding for the bodies kubectl sends as protobuf to this
+ * server: SelfSubjectAccessReview and SelfSubjectRulesReview (`kubectl auth can-i [--list]`).
+ * Everything else is JSON (kubectl's dynamic/unstructured clients always send JSON).
+ */
+
+type Fields = Map<number, (Uint8Array | number)[]>;
+
+function varint(b: Uint8Array, pos: { i: number }): number {
+  let result = 0;
+  let shift = 0;
+  while (pos.i < b.length) {
+    const byte = b[pos.i++];
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return result;
+    shift += 7;
+  }
+  throw new Error("truncated varint");
+}
+
+export function decodeMessage(b: Uint8Array): Fields {
+  const out: Fields = new Map();
+  const pos = { i: 0 };
+  while (pos.i < b.length) {
+    const key = varint(b, pos);
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    let v: Uint8Array | number;
+    if (wire === 0) v = varint(b, pos);
+    else if (wire === 2) {
+      const len = varint(b, pos);
+      v = b.subarray(pos.i, pos.i + len);
+      pos.i += len;
+    } else if (wire === 1) {
+      pos.i += 8;
+      continue;
+    } else if (wire === 5) {
+      pos.i += 4;
+      continue;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    const list = out.get(field) ?? [];
+    list.push(v);
+    out.set(field, list);
+  }
+  return out;
+}
+
+const dec = new TextDecoder();
+const str = (f: Fields, n: number): string | undefined => {
+  const v = f.get(n)?.[0];
+  return v instanceof Uint8Array ? dec.decode(v) : undefined;
+};
+const msg = (f: Fields, n: number): Fields | undefined => {
+  const v = f.get(n)?.[0];
+  return v instanceof Uint8Array ? decodeMessage(v) : undefined;
+};
+
+/** Unwrap the `k8s\0` envelope (runtime.Unknown); returns the raw inner message. */
+export function unwrap(b: Uint8Array): Uint8Array {
+  if (b.length < 4 || b[0] !== 0x6b || b[1] !== 0x38 || b[2] !== 0x73 || b[3] !== 0) {
+    throw new Error("not a Kubernetes protobuf envelope");
+  }
+  const unknown = decodeMessage(b.subarray(4));
+  const raw = unknown.get(2)?.[0];
+  if (!(raw instanceof Uint8Array)) throw new Error("empty protobuf envelope");
+  return raw;
+}
+
+function clean(o: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as Record<
+    string,
+    string
+  >;
+}
+
+/** Decode a SelfSubjectAccessReview or SelfSubjectRulesReview into its JSON shape ({spec}). */
+export function decodeReview(
+  kind: "selfsubjectaccessreviews" | "selfsubjectrulesreviews",
+  body: Uint8Array,
+): Record<string, unknown> {
+  const top = decodeMessage(unwrap(body));
+  const spec = msg(top, 2) ?? new Map();
+  if (kind === "selfsubjectrulesreviews") return { spec: clean({ namespace: str(spec, 1) }) };
+  const ra = msg(spec, 1);
+  const nra = msg(spec, 2);
+  const out: Record<string, unknown> = {};
+  if (ra) {
+    out.resourceAttributes = clean({
+      namespace: str(ra, 1),
+      verb: str(ra, 2),
+      group: str(ra, 3),
+      version: str(ra, 4),
+      resource: str(ra, 5),
+      subresource: str(ra, 6),
+      name: str(ra, 7),
+    });
+  }
+  if (nra) out.nonResourceAttributes = clean({ path: str(nra, 1), verb: str(nra, 2) });
+  return { spec: out };
+}
+
+// ------------------------------------------------------------------ core/v1 objects kubectl creates
+// `kubectl create namespace|configmap|secret|serviceaccount|service` use typed clients that send
+// protobuf. Field numbers from k8s.io/api/core/v1/generated.proto (checked against kubectl 1.32).
+
+const strs = (f: Fields, n: number): string[] =>
+  (f.get(n) ?? []).filter((v): v is Uint8Array => v instanceof Uint8Array).map((v) => dec.decode(v));
+const msgs = (f: Fields, n: number): Fields[] =>
+  (f.get(n) ?? []).filter((v): v is Uint8Array => v instanceof Uint8Array).map((v) => decodeMessage(v));
+const num = (f: Fields, n: number): number | undefined => {
+  const v = f.get(n)?.[0];
+  return typeof v === "number" ? v : undefined;
+};
+
+function strMap(f: Fields, n: number, bytesAsBase64 = false): Record<string, string> | undefined {
+  const entries = msgs(f, n);
+  if (!entries.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const k = str(e, 1) ?? "";
+    const raw = e.get(2)?.[0];
+    const bytes = raw instanceof Uint8Array ? raw : new Uint8Array();
+    out[k] = bytesAsBase64 ? btoa(String.fromCharCode(...bytes)) : dec.decode(bytes);
+  }
+  return out;
+}
+
+function objectMeta(f: Fields | undefined): Record<string, unknown> {
+  if (!f) return {};
+  const m: Record<string, unknown> = clean({
+    name: str(f, 1),
+    generateName: str(f, 2),
+    namespace: str(f, 3),
+    resourceVersion: str(f, 6),
+  });
+  const labels = strMap(f, 11);
+  const annotations = strMap(f, 12);
+  const finalizers = strs(f, 14);
+  if (labels) m.labels = labels;
+  if (annotations) m.annotations = annotations;
+  if (finalizers.length) m.finalizers = finalizers;
+  return m;
+}
+
+function service(top: Fields): Record<string, unknown> {
+  const spec = msg(top, 2) ?? new Map();
+  const ports = msgs(spec, 1).map((p) => {
+    const tp = msg(p, 4);
+    const target = tp ? (num(tp, 1) === 1 ? str(tp, 3) : num(tp, 2)) : undefined;
+    const out: Record<string, unknown> = clean({ name: str(p, 1), protocol: str(p, 2) });
+    out.port = num(p, 3) ?? 0;
+    if (target !== undefined && target !== 0 && target !== "") out.targetPort = target;
+    const nodePort = num(p, 5);
+    if (nodePort) out.nodePort = nodePort;
+    return out;
+  });
+  const s: Record<string, unknown> = clean({
+    clusterIP: str(spec, 3),
+    type: str(spec, 4),
+    externalName: str(spec, 10),
+  });
+  if (ports.length) s.ports = ports;
+  const selector = strMap(spec, 2);
+  if (selector) s.selector = selector;
+  return { spec: s };
+}
+
+/** Decode a protobuf create/update body for `resource` into JSON, or undefined when unsupported. */
+export function decodeObject(resource: string, body: Uint8Array): Record<string, unknown> | undefined {
+  const top = decodeMessage(unwrap(body));
+  const metadata = objectMeta(msg(top, 1));
+  switch (resource) {
+    case "namespaces":
+      return { apiVersion: "v1", kind: "Namespace", metadata };
+    case "configmaps": {
+      const o: Record<string, unknown> = { apiVersion: "v1", kind: "ConfigMap", metadata };
+      const data = strMap(top, 2);
+      const binaryData = strMap(top, 3, true);
+      if (data) o.data = data;
+      if (binaryData) o.binaryData = binaryData;
+      if (num(top, 4)) o.immutable = true;
+      return o;
+    }
+    case "secrets": {
+      const o: Record<string, unknown> = { apiVersion: "v1", kind: "Secret", metadata };
+      const data = strMap(top, 2, true);
+      if (data) o.data = data;
+      const type = str(top, 3);
+      if (type) o.type = type;
+      const stringData = strMap(top, 4);
+      if (stringData) o.stringData = stringData;
+      if (num(top, 5)) o.immutable = true;
+      return o;
+    }
+    case "serviceaccounts":
+      return { apiVersion: "v1", kind: "ServiceAccount", metadata };
+    case "services":
+      return { apiVersion: "v1", kind: "Service", metadata, ...service(top) };
+  }
+  return undefined;
+}

@@ -1,0 +1,406 @@
+/**
+ * One pod's life: schedule -> init containers in order -> containers as local processes ->
+ * restarts per restartPolicy -> stop. Reports status through RuntimeHost.updatePodStatus.
+ */
+import path from "node:path";
+import { Buffer } from "node:buffer";
+import type { PodObject, RuntimeHost } from "../contract.ts";
+import { ContainerLog, nowRFC3339 } from "./logstore.ts";
+import {
+  containerCwd,
+  containerEnv,
+  expandVars,
+  mountVolumes,
+  type PodLayout,
+  podLayout,
+  preparePodDir,
+  resolveExecutable,
+} from "./podfs.ts";
+import { Proc, type ProcExit } from "./proc.ts";
+import { terminateGroups } from "./procs.ts";
+import { runProbe } from "./probes.ts";
+import {
+  backoffMs,
+  Conditions,
+  containerStatus,
+  type ContainerState,
+  finalPhase,
+  newContainerID,
+  type Phase,
+} from "./status.ts";
+
+// deno-lint-ignore no-explicit-any
+type Spec = Record<string, any>;
+export type OutputListener = (channel: 1 | 2, data: Buffer) => void;
+
+export class ContainerRun {
+  restartCount = 0;
+  state: ContainerState;
+  lastState?: ContainerState;
+  ready = false;
+  started = false;
+  containerID?: string;
+  proc?: Proc;
+  log?: ContainerLog;
+  startedAtMs = 0;
+  /** attach listeners for live output of the current run */
+  readonly output = new Set<OutputListener>();
+  /** called once when the current run's process exits */
+  readonly exitWaiters = new Set<() => void>();
+  timer?: ReturnType<typeof setTimeout>;
+  probeGen = 0;
+  done = false;
+  constructor(readonly spec: Spec, readonly init: boolean, waitingReason: string) {
+    this.state = { waiting: { reason: waitingReason } };
+  }
+  get name(): string {
+    return this.spec.name;
+  }
+  logFile(layout: PodLayout, restart = this.restartCount): string {
+    return path.join(layout.logs, `${this.name}.${restart}.log`);
+  }
+  get running(): boolean {
+    return "running" in this.state && !!this.proc;
+  }
+}
+
+export class PodRun {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly layout: PodLayout;
+  readonly podIP: string;
+  readonly inits: ContainerRun[];
+  readonly containers: ContainerRun[];
+  readonly execs = new Set<Proc>();
+  phase: Phase = "Pending";
+  initialized = false;
+  stopping = false;
+  private startTime = nowRFC3339();
+  private conditions = new Conditions();
+  private publishQueued = false;
+  private failMessage?: { reason: string; message: string };
+
+  constructor(
+    private pod: PodObject,
+    stateDir: string,
+    podIP: string,
+    private host: RuntimeHost,
+    private onGroup: (pgid: number) => void = () => {},
+  ) {
+    this.namespace = pod.metadata.namespace;
+    this.name = pod.metadata.name;
+    this.uid = pod.metadata.uid;
+    this.layout = podLayout(stateDir, this.namespace, this.name);
+    this.podIP = podIP;
+    const initSpecs: Spec[] = pod.spec.initContainers ?? [];
+    this.inits = initSpecs.map((s) => new ContainerRun(s, true, "PodInitializing"));
+    this.containers = (pod.spec.containers ?? []).map((s: Spec) =>
+      new ContainerRun(s, false, initSpecs.length ? "PodInitializing" : "ContainerCreating")
+    );
+  }
+
+  get restartPolicy(): "Always" | "OnFailure" | "Never" {
+    return this.pod.spec.restartPolicy ?? "Always";
+  }
+
+  container(name: string): ContainerRun | undefined {
+    return this.containers.find((c) => c.name === name) ?? this.inits.find((c) => c.name === name);
+  }
+
+  /** The pod as the runtime last saw it, with the podIP it runs on. */
+  podObject(): PodObject {
+    const cur = this.host.getPod(this.namespace, this.name) ?? this.pod;
+    return { ...cur, status: { ...(cur.status ?? {}), podIP: this.podIP } };
+  }
+
+  event(type: "Normal" | "Warning", reason: string, message: string): void {
+    try {
+      this.host.recordEvent(this.namespace, this.name, type, reason, message);
+    } catch { /* the pod may be gone */ }
+  }
+
+  env(c: ContainerRun): Record<string, string> {
+    return containerEnv(this.layout, this.podObject(), c.spec, this.host);
+  }
+
+  cwd(c: ContainerRun): string {
+    return containerCwd(this.layout, c.spec);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  start(): void {
+    this.publish();
+    this.event(
+      "Normal",
+      "Scheduled",
+      `Successfully assigned ${this.namespace}/${this.name} to ${this.pod.spec.nodeName ?? "kodama-node"}`,
+    );
+    this.run().catch((e) => {
+      this.failMessage = { reason: "RuntimeError", message: String(e?.message ?? e) };
+      this.phase = "Failed";
+      this.publish();
+    });
+  }
+
+  private async run(): Promise<void> {
+    preparePodDir(this.layout, this.pod);
+    for (const c of [...this.inits, ...this.containers]) mountVolumes(this.layout, this.pod, c.spec, this.host);
+    for (const init of this.inits) {
+      for (;;) {
+        if (this.stopping) return;
+        const exit = await this.runContainer(init);
+        if (this.stopping) return;
+        if (exit === 0) break;
+        if (this.restartPolicy === "Never") {
+          this.phase = "Failed";
+          for (const c of this.containers) c.state = { waiting: { reason: "PodInitializing" } };
+          this.publish();
+          return;
+        }
+        await this.backoff(init);
+        if (this.stopping) return;
+        init.restartCount++;
+      }
+    }
+    this.initialized = true;
+    for (const c of this.containers) c.state = { waiting: { reason: "ContainerCreating" } };
+    for (const c of this.containers) this.keepRunning(c);
+  }
+
+  /** Start a main container and apply the restart policy each time it exits. */
+  private async keepRunning(c: ContainerRun): Promise<void> {
+    for (;;) {
+      if (this.stopping) return;
+      const exit = await this.runContainer(c);
+      if (this.stopping) return;
+      const restart = this.restartPolicy === "Always" || (this.restartPolicy === "OnFailure" && exit !== 0);
+      if (!restart) {
+        c.done = true;
+        if (this.containers.every((x) => x.done)) {
+          this.phase = finalPhase(this.containers.map((x) => ("terminated" in x.state ? x.state.terminated.exitCode : 1)));
+        }
+        this.publish();
+        return;
+      }
+      await this.backoff(c);
+      if (this.stopping) return;
+      c.restartCount++;
+    }
+  }
+
+  private backoff(c: ContainerRun): Promise<void> {
+    const ranMs = Date.now() - c.startedAtMs;
+    const attempt = ranMs > 10_000 ? 0 : c.restartCount;
+    const ms = backoffMs(attempt);
+    c.lastState = c.state;
+    c.state = {
+      waiting: {
+        reason: "CrashLoopBackOff",
+        message: `back-off ${Math.round(ms / 1000)}s restarting failed container=${c.name} pod=${this.name}_${this.namespace}(${this.uid})`,
+      },
+    };
+    this.event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.name}_${this.namespace}(${this.uid})`);
+    this.publish();
+    return new Promise((resolve) => {
+      c.timer = setTimeout(() => {
+        c.timer = undefined;
+        resolve();
+      }, ms);
+      c.exitWaiters.add(resolve); // stop() resolves it early
+    });
+  }
+
+  /** Run the container process once; resolves with its exit code. */
+  private async runContainer(c: ContainerRun): Promise<number> {
+    const spec = c.spec;
+    const env = this.env(c);
+    const cwd = this.cwd(c);
+    const command: string[] = (spec.command ?? []).map((s: string) => expandVars(String(s), env));
+    const args: string[] = (spec.args ?? []).map((s: string) => expandVars(String(s), env));
+    const argv = command.length ? [...command, ...args] : args.length ? args : ["sleep", "infinity"];
+    this.event("Normal", "Pulled", `Container image "${spec.image}" already present on machine`);
+    const startedAt = nowRFC3339();
+    c.startedAtMs = Date.now();
+    c.containerID = newContainerID();
+    const file = resolveExecutable(argv[0], env.PATH, cwd);
+    if (!file) {
+      const message =
+        `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${
+          argv[0]
+        }": executable file not found in $PATH: unknown`;
+      c.state = {
+        terminated: {
+          exitCode: 128,
+          reason: "StartError",
+          message,
+          startedAt: "1970-01-01T00:00:00Z",
+          finishedAt: nowRFC3339(),
+          containerID: c.containerID,
+        },
+      };
+      this.event("Warning", "Failed", `Error: ${message}`);
+      this.publish();
+      return 128;
+    }
+    this.event("Normal", "Created", `Created container ${c.name}`);
+    c.log = new ContainerLog(c.logFile(this.layout));
+    const proc = new Proc({
+      file,
+      args: argv.slice(1),
+      cwd,
+      env,
+      stdin: !!spec.stdin,
+      stdout: true,
+      stderr: true,
+      tty: spec.tty ? { cols: 80, rows: 24 } : undefined,
+      onGroup: this.onGroup,
+    });
+    c.proc = proc;
+    const log = c.log;
+    proc.stdout?.on("data", (d: Buffer) => {
+      log.write("stdout", d);
+      for (const l of c.output) l(1, d);
+    });
+    proc.stderr?.on("data", (d: Buffer) => {
+      log.write("stderr", d);
+      for (const l of c.output) l(2, d);
+    });
+    c.state = { running: { startedAt } };
+    c.started = true;
+    c.ready = !spec.readinessProbe && !c.init;
+    if (!c.init && this.phase === "Pending") this.phase = "Running";
+    this.event("Normal", "Started", `Started container ${c.name}`);
+    if (spec.readinessProbe && !c.init) this.probeLoop(c, env, cwd);
+    this.publish();
+    const exit: ProcExit = await proc.exited;
+    c.probeGen++;
+    log.close();
+    c.proc = undefined;
+    c.ready = false;
+    c.started = false;
+    c.state = {
+      terminated: {
+        exitCode: exit.code,
+        ...(exit.signal ? { signal: exit.code - 128 } : {}),
+        reason: exit.code === 0 ? "Completed" : "Error",
+        startedAt,
+        finishedAt: nowRFC3339(),
+        containerID: c.containerID,
+      },
+    };
+    const waiters = [...c.exitWaiters];
+    c.exitWaiters.clear();
+    for (const w of waiters) w();
+    this.publish();
+    return exit.code;
+  }
+
+  private probeLoop(c: ContainerRun, env: Record<string, string>, cwd: string): void {
+    const probe = c.spec.readinessProbe;
+    const gen = ++c.probeGen;
+    const period = Math.max(1, Number(probe.periodSeconds ?? 10));
+    const tick = async () => {
+      if (gen !== c.probeGen || this.stopping) return;
+      const ok = await runProbe(probe, { podIP: this.podIP, container: c.spec, env, cwd });
+      if (gen !== c.probeGen || this.stopping) return;
+      if (ok !== c.ready) {
+        c.ready = ok;
+        this.publish();
+      }
+      // re-probe fast until ready, then at the spec's period (capped for a test server)
+      setTimeout(tick, ok ? Math.min(period, 10) * 1000 : 500);
+    };
+    setTimeout(tick, Math.max(0, Number(probe.initialDelaySeconds ?? 0)) * 1000);
+  }
+
+  /** SIGTERM everything of the pod, SIGKILL after the grace period; resolves when all is gone. */
+  async stop(graceSeconds: number): Promise<void> {
+    this.stopping = true;
+    const groups: number[] = [];
+    for (const c of [...this.inits, ...this.containers]) {
+      c.probeGen++;
+      if (c.timer !== undefined) clearTimeout(c.timer);
+      for (const w of [...c.exitWaiters]) w();
+      if (c.proc) {
+        this.event("Normal", "Killing", `Stopping container ${c.name}`);
+        groups.push(...c.proc.groups);
+      }
+    }
+    for (const e of this.execs) groups.push(...e.groups);
+    await terminateGroups(groups, Math.max(0, graceSeconds) * 1000);
+    const exits = [...this.inits, ...this.containers].map((c) => c.proc?.exited).filter((p) => p);
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 1500))]);
+    for (const c of [...this.inits, ...this.containers]) c.log?.close();
+  }
+
+  // ---------------------------------------------------------------- status
+
+  publish(): void {
+    if (this.publishQueued) return;
+    this.publishQueued = true;
+    queueMicrotask(() => {
+      this.publishQueued = false;
+      const cur = this.host.getPod(this.namespace, this.name);
+      if (!cur || cur.metadata.uid !== this.uid) return;
+      try {
+        this.host.updatePodStatus(this.namespace, this.name, this.status(cur));
+      } catch { /* deleted meanwhile */ }
+    });
+  }
+
+  status(cur: PodObject = this.pod): Record<string, unknown> {
+    const now = nowRFC3339();
+    const terminal = this.phase === "Succeeded" || this.phase === "Failed";
+    const allReady = this.initialized && !terminal && this.containers.every((c) => c.ready);
+    const notReady = this.containers.filter((c) => !c.ready).map((c) => c.name);
+    const notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
+    const notReadyMsg = terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`;
+    const initPending = this.inits.filter((c) => !("terminated" in c.state && c.state.terminated.exitCode === 0));
+    const conditions = this.conditions.build([
+      { type: "PodReadyToStartContainers", status: true },
+      {
+        type: "Initialized",
+        status: this.initialized || this.inits.length === 0,
+        ...(this.initialized || this.inits.length === 0 ? {} : {
+          reason: "ContainersNotInitialized",
+          message: `containers with incomplete status: [${initPending.map((c) => c.name).join(" ")}]`,
+        }),
+      },
+      { type: "Ready", status: allReady, ...(allReady ? {} : { reason: notReadyReason, message: notReadyMsg }) },
+      {
+        type: "ContainersReady",
+        status: allReady,
+        ...(allReady ? {} : { reason: notReadyReason, message: notReadyMsg }),
+      },
+      { type: "PodScheduled", status: true },
+    ], now);
+    const view = (c: ContainerRun) =>
+      containerStatus({
+        name: c.name,
+        image: c.spec.image ?? "",
+        state: c.state,
+        lastState: c.lastState,
+        ready: c.ready,
+        started: c.started,
+        restartCount: c.restartCount,
+        containerID: c.containerID,
+      });
+    const status: Record<string, unknown> = {
+      ...(cur.status ?? {}),
+      phase: this.phase,
+      conditions,
+      hostIP: "127.0.0.1",
+      hostIPs: [{ ip: "127.0.0.1" }],
+      podIP: this.podIP,
+      podIPs: [{ ip: this.podIP }],
+      startTime: this.startTime,
+      containerStatuses: this.containers.map(view),
+      qosClass: (cur.status?.qosClass as string | undefined) ?? "BestEffort",
+    };
+    if (this.inits.length) status.initContainerStatuses = this.inits.map(view);
+    if (this.failMessage) Object.assign(status, this.failMessage);
+    return status;
+  }
+}

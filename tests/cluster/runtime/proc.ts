@@ -1,0 +1,148 @@
+/**
+ * One pod process (container main process or exec session), with or without a PTY.
+ * Binary-safe: stdout/stderr are Buffers; stdin takes Buffers.
+ */
+import type { ChildProcess } from "node:child_process";
+import { Buffer } from "node:buffer";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { spawnGroup, trackGroup } from "./procs.ts";
+
+const PTY_HELPER = fileURLToPath(new URL("./ptyhelper.py", import.meta.url));
+
+export interface ProcOptions {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty?: { cols: number; rows: number };
+  /** called with every process group created for this process (leader, PTY child session) */
+  onGroup?: (pgid: number) => void;
+}
+
+export interface ProcExit {
+  /** exit code; 128+N when killed by signal N */
+  code: number;
+  signal: string | null;
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
+
+export class Proc {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly tty: boolean;
+  /** group ids to signal: the leader's group plus the PTY child's session */
+  readonly groups: number[] = [];
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exited: Promise<ProcExit>;
+  private stdinEnded = false;
+
+  constructor(o: ProcOptions) {
+    this.tty = !!o.tty;
+    if (o.tty) {
+      this.child = spawnGroup("python3", [PTY_HELPER, String(o.tty.cols), String(o.tty.rows), o.file, ...o.args], {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      this.stdout = this.child.stdout;
+      this.stderr = null;
+      // first stderr line of the helper is "pid N" (the PTY child's own session); the rest is noise.
+      let head = "";
+      this.child.stderr!.on("data", (d: Buffer) => {
+        if (head === null) return;
+        head += d.toString();
+        const m = /^pid (\d+)\n/.exec(head);
+        if (m) {
+          const pid = Number(m[1]);
+          trackGroup(pid);
+          this.groups.push(pid);
+          o.onGroup?.(pid);
+          head = null as unknown as string;
+        }
+      });
+    } else {
+      this.child = spawnGroup(o.file, o.args, {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: [o.stdin ? "pipe" : "ignore", o.stdout ? "pipe" : "ignore", o.stderr ? "pipe" : "ignore"],
+      });
+      this.stdout = this.child.stdout;
+      this.stderr = this.child.stderr;
+    }
+    this.pid = this.child.pid ?? -1;
+    if (this.pid > 0) {
+      this.groups.unshift(this.pid);
+      o.onGroup?.(this.pid);
+    }
+    this.child.stdin?.on("error", () => {});
+    this.exited = new Promise((resolve) => {
+      let done = false;
+      const finish = (code: number | null, signal: string | null) => {
+        if (done) return;
+        done = true;
+        resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 1) : 1), signal });
+      };
+      this.child.on("error", () => finish(127, null));
+      // wait for stdio to drain after exit, but not forever (background children may hold pipes)
+      this.child.on("exit", (code, signal) => {
+        const t = setTimeout(() => finish(code, signal), 1000);
+        this.child.on("close", () => {
+          clearTimeout(t);
+          finish(code, signal);
+        });
+      });
+    });
+  }
+
+  /** Write terminal/stdin bytes; returns false when the caller should wait for 'drain'. */
+  write(data: Buffer): boolean {
+    const stdin = this.child.stdin;
+    if (!stdin || this.stdinEnded || stdin.destroyed) return true;
+    return stdin.write(this.tty ? frame(0, data) : data);
+  }
+
+  onDrain(cb: () => void): void {
+    this.child.stdin?.once("drain", cb);
+  }
+
+  endInput(): void {
+    const stdin = this.child.stdin;
+    if (!stdin || this.stdinEnded) return;
+    if (this.tty) stdin.write(frame(2, Buffer.alloc(0)));
+    else {
+      this.stdinEnded = true;
+      stdin.end();
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.tty || !this.child.stdin || this.child.stdin.destroyed) return;
+    if (!(cols > 0 && rows > 0)) return;
+    this.child.stdin.write(frame(1, Buffer.from(`${Math.floor(cols)} ${Math.floor(rows)}`)));
+  }
+}
+
+function frame(kind: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = kind;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}

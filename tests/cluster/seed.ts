@@ -1,0 +1,121 @@
+/** The `demo` seed: the world the kodama docs, demo and integration tests use. */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ClusterApi } from "./api.ts";
+import { findResource } from "./resources.ts";
+import type { Obj } from "./store.ts";
+import { ApiError } from "./status.ts";
+
+export const BIN_DIR = join(dirname(fileURLToPath(import.meta.url)), "bin");
+
+/** Names in the demo world (tests import these instead of repeating strings). */
+export const DEMO = {
+  wekaNamespace: "weka-operator-system",
+  wekaPods: ["weka-drive-0", "weka-drive-1", "weka-drive-2", "weka-compute-0"],
+  apiPods: ["api-6b7f9c8d4-k2x9p", "api-6b7f9c8d4-q7m4t"],
+  webPod: "web-5c6d7f8b9-h3j8n",
+  sparkPod: "spark-driver-7f9a2c",
+  wekaVersion: "WEKA v4.4.2 (demo)",
+} as const;
+
+const def = (name: string) => findResource("", "v1", name)!;
+
+function create(api: ClusterApi, resource: string, ns: string, obj: Obj) {
+  try {
+    api.create(def(resource), ns, obj);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
+  }
+}
+
+const ns = (api: ClusterApi, name: string) => create(api, "namespaces", "", { metadata: { name } });
+
+function pod(
+  api: ClusterApi,
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  spec: Obj,
+  annotations?: Obj,
+) {
+  create(api, "pods", namespace, {
+    metadata: { name, labels, ...(annotations ? { annotations } : {}) },
+    spec: { terminationGracePeriodSeconds: 5, ...spec },
+  });
+}
+
+/** Copy the demo commands (`weka`, `http-echo`) into the runtime's shared bin dir (on every pod's PATH). */
+async function installBin(runtimeStateDir: string) {
+  const dest = join(runtimeStateDir, "bin");
+  await Deno.mkdir(dest, { recursive: true });
+  for (const f of ["weka", "http-echo"]) {
+    await Deno.copyFile(join(BIN_DIR, f), join(dest, f));
+    await Deno.chmod(join(dest, f), 0o755);
+  }
+}
+
+export async function seed(api: ClusterApi, kind: "demo" | "none", loadPods = 0, runtimeStateDir?: string) {
+  if (runtimeStateDir) await installBin(runtimeStateDir);
+  if (kind === "demo") seedDemo(api);
+  if (loadPods > 0) {
+    ns(api, "load");
+    for (let i = 0; i < loadPods; i++) {
+      pod(api, "load", `load-${String(i).padStart(3, "0")}`, { app: "load" }, {
+        containers: [{ name: "main", image: "busybox:1.36" }],
+        terminationGracePeriodSeconds: 1,
+      });
+    }
+  }
+}
+
+function seedDemo(api: ClusterApi) {
+  const w = DEMO.wekaNamespace;
+  ns(api, w);
+  for (const name of DEMO.wekaPods) {
+    const app = name.startsWith("weka-drive") ? "weka-drive" : "weka-compute";
+    pod(api, w, name, { app, "app.kubernetes.io/name": "weka", "weka.io/mode": app.slice(5) }, {
+      containers: [{ name: "weka", image: "quay.io/weka.io/weka-in-container:4.4.2" }],
+    });
+  }
+
+  ns(api, "prod");
+  const http = (name: string) => ({
+    name,
+    image: "registry.example.com/demo/http-echo:1.0",
+    command: ["http-echo"],
+    ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
+    readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 1 },
+  });
+  for (const name of DEMO.apiPods) {
+    pod(api, "prod", name, { app: "api", "pod-template-hash": "6b7f9c8d4" }, { containers: [http("api")] });
+  }
+  pod(api, "prod", DEMO.webPod, { app: "web", "pod-template-hash": "5c6d7f8b9" }, {
+    containers: [http("web"), { name: "sidecar", image: "busybox:1.36" }],
+  }, { "kubectl.kubernetes.io/default-container": "web" });
+  create(api, "services", "prod", {
+    metadata: { name: "api", labels: { app: "api" } },
+    spec: {
+      selector: { app: "api" },
+      ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+    },
+  });
+  create(api, "services", "prod", {
+    metadata: { name: "web", labels: { app: "web" } },
+    spec: {
+      selector: { app: "web" },
+      ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+    },
+  });
+
+  ns(api, "staging");
+  pod(api, "staging", DEMO.sparkPod, { app: "spark", "spark-role": "driver" }, {
+    containers: [{
+      name: "spark-kubernetes-driver",
+      image: "apache/spark:3.5.3",
+      env: [{ name: "SPARK_APP_NAME", value: "nightly-etl" }],
+    }],
+    restartPolicy: "Never",
+  });
+
+  ns(api, "dev");
+}

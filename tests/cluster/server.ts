@@ -1,0 +1,261 @@
+/**
+ * The Kubernetes API test server: HTTPS on 127.0.0.1 with its own CA, authentication, routing
+ * to the API half (routes.ts/api.ts) and streams to the runtime half (runtime/, streams/).
+ * A test tool, not a cluster for real workloads.
+ */
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { join } from "node:path";
+import { ClusterApi, SYSTEM_NAMESPACES } from "./api.ts";
+import { Authenticator, type User } from "./auth.ts";
+import { generateCerts } from "./certs.ts";
+import type { Runtime, StreamContext } from "./contract.ts";
+import { createRuntime } from "./runtime/mod.ts";
+import { type Faults, FaultState } from "./faults.ts";
+import { buildKubeconfig } from "./kubeconfig.ts";
+import { handleRequest, parseResourcePath, refuseUpgrade, type RouteContext, sendError } from "./routes.ts";
+import { ApiError, reasonForCode, unauthorized } from "./status.ts";
+import { findResource } from "./resources.ts";
+
+export interface ServerOptions {
+  /** 0 = a free port */
+  port?: number;
+  /** where to write the kubeconfig (default: STATE/kubeconfig) */
+  kubeconfigPath?: string;
+  /** root for pod working dirs, PVC dirs, certificates (default: a new temp dir, removed on stop) */
+  stateDir?: string;
+  /** log requests to stderr */
+  verbose?: boolean;
+}
+
+export const DEV_TOKEN_USER = "dev";
+
+export interface TestServer {
+  readonly server: string;
+  readonly port: number;
+  readonly kubeconfig: string;
+  readonly stateDir: string;
+  /** the runtime's state dir (pod dirs; `bin/` is on every pod's PATH) */
+  readonly runtimeStateDir: string;
+  readonly api: ClusterApi;
+  readonly runtime: Runtime;
+  readonly faults: Faults;
+  /** bearer token of the `dev` user */
+  readonly devToken: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
+  const ownState = !opts.stateDir;
+  const stateDir = opts.stateDir ?? await Deno.makeTempDir({ prefix: "kodama-cluster-" });
+  await Deno.mkdir(stateDir, { recursive: true });
+  const certs = await generateCerts(join(stateDir, "pki"), {
+    admin: ["system:masters"],
+    dev: ["developers"],
+  });
+  const devToken = `kodama-test-dev-${crypto.randomUUID().replaceAll("-", "")}`;
+  const auth = new Authenticator(
+    new Map([[devToken, { name: "dev", groups: ["developers", "system:authenticated"] }]]),
+    new Map([["dev", { namespaces: ["dev"] }]]),
+  );
+  const api = new ClusterApi(stateDir);
+  const runtimeStateDir = join(stateDir, "runtime");
+  const runtime = createRuntime({ stateDir: runtimeStateDir, host: api });
+  api.runtime = runtime;
+  for (const ns of SYSTEM_NAMESPACES) {
+    api.create(findResource("", "v1", "namespaces")!, "", { metadata: { name: ns } });
+  }
+
+  const faultState = new FaultState();
+  const sockets = new Set<Socket>();
+  const log = (m: string) => opts.verbose && console.error(`[cluster] ${m}`);
+
+  const srv = https.createServer({
+    key: certs.server.key,
+    cert: certs.server.cert,
+    ca: certs.ca.cert,
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  srv.on("secureConnection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  srv.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  let stopped = false;
+  const killSockets = () => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
+  const faults: Faults = {
+    dropStreams(on = true) {
+      faultState.streamsDropped = on;
+      api.setStreamsDropped(on);
+      if (on) runtime.dropAllStreams();
+    },
+    delay(ms) {
+      faultState.delayMs = Math.max(0, ms);
+    },
+    failNext(n, status, o) {
+      faultState.failRemaining = n;
+      faultState.failStatus = status;
+      faultState.failPath = o?.pathIncludes;
+      faultState.failMessage = o?.message;
+    },
+    stopMidStream() {
+      runtime.dropAllStreams();
+      srv.close();
+      killSockets();
+    },
+    reset() {
+      faultState.delayMs = 0;
+      faultState.failRemaining = 0;
+      faultState.streamsDropped = false;
+      api.setStreamsDropped(false);
+    },
+  };
+
+  let address = "";
+  const ctx: RouteContext = {
+    api,
+    auth,
+    runtime: () => runtime,
+    faultState,
+    faults,
+    get serverAddress() {
+      return address;
+    },
+    log,
+  };
+
+  const injectedFailure = (path: string): ApiError | undefined => {
+    if (path.startsWith("/_test/")) return undefined;
+    const code = faultState.takeFailure(path);
+    if (code === undefined) return undefined;
+    return new ApiError(
+      code,
+      reasonForCode(code),
+      faultState.failMessage ?? `injected failure (kodama test server fault injection): ${code}`,
+    );
+  };
+
+  srv.on("request", async (req: IncomingMessage, res: ServerResponse) => {
+    const t0 = performance.now();
+    res.on(
+      "finish",
+      () => log(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`),
+    );
+    try {
+      await faultState.wait();
+      const user = auth.authenticate(req);
+      if (!user) throw unauthorized();
+      const path = new URL(req.url ?? "/", "https://x").pathname;
+      const injected = injectedFailure(path);
+      if (injected) throw injected;
+      await handleRequest(ctx, user, req, res);
+    } catch (e) {
+      if (!(e instanceof ApiError)) {
+        console.error(`[cluster] ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+      }
+      sendError(res, e);
+    }
+  });
+
+  srv.on("upgrade", async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    log(`UPGRADE ${req.method} ${req.url} (${req.headers.upgrade})`);
+    try {
+      await faultState.wait();
+      const user: User | undefined = auth.authenticate(req);
+      if (!user) throw unauthorized();
+      const url = new URL(req.url ?? "/", "https://x");
+      const injected = injectedFailure(url.pathname);
+      if (injected) throw injected;
+      const p = parseResourcePath(url.pathname);
+      if (!p || p === "unknown" || p.def.name !== "pods" || !p.name || !p.namespace) {
+        throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      }
+      const kind = p.subresource;
+      if (kind !== "exec" && kind !== "attach" && kind !== "portforward") {
+        throw new ApiError(400, "BadRequest", `upgrade is not supported for ${url.pathname}`);
+      }
+      auth.authorize(user, {
+        verb: "create",
+        group: "",
+        resource: "pods",
+        subresource: kind,
+        namespace: p.namespace,
+        name: p.name,
+      });
+      const pod = api.get(p.def, p.namespace, p.name);
+      if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+        throw new ApiError(
+          400,
+          "BadRequest",
+          "the kodama test server only serves exec/attach/port-forward over WebSocket (v4/v5.channel.k8s.io), not SPDY",
+        );
+      }
+      if (faultState.streamsDropped) {
+        throw new ApiError(503, "ServiceUnavailable", "streams are dropped (fault injection)");
+      }
+      const sctx: StreamContext = {
+        namespace: p.namespace,
+        pod: pod as StreamContext["pod"],
+        query: url.searchParams,
+        user: user.name,
+      };
+      runtime.handleUpgrade(kind, req, socket, head, sctx);
+    } catch (e) {
+      if (!(e instanceof ApiError)) {
+        console.error(`[cluster] upgrade ${req.url}: ${(e as Error)?.stack ?? e}`);
+      }
+      refuseUpgrade(socket, e);
+    }
+  });
+  srv.on("tlsClientError", () => {/* clients that drop the handshake */});
+
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (srv.address() as { port: number }).port;
+  address = `127.0.0.1:${port}`;
+  const server = `https://127.0.0.1:${port}`;
+  const kubeconfig = opts.kubeconfigPath ?? join(stateDir, "kubeconfig");
+  await Deno.mkdir(join(kubeconfig, ".."), { recursive: true });
+  await Deno.writeTextFile(
+    kubeconfig,
+    buildKubeconfig(server, certs, [{ name: "admin" }, { name: "dev", token: devToken, namespace: "dev" }]),
+    { mode: 0o600 },
+  );
+
+  return {
+    server,
+    port,
+    kubeconfig,
+    stateDir,
+    runtimeStateDir,
+    api,
+    runtime,
+    faults,
+    devToken,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      srv.close();
+      killSockets();
+      api.close();
+      try {
+        await runtime.stopAll();
+      } catch (e) {
+        console.error(`[cluster] stopping pods: ${(e as Error).message}`);
+      }
+      if (ownState) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

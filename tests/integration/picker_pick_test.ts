@@ -1,0 +1,135 @@
+/**
+ * `kodama pick` in a real terminal (tmux, private socket, 120x30) against the test cluster:
+ * the picker opens, narrows as you type, Enter prints namespace/name on stdout, Esc exits 130 with the
+ * terminal settings unchanged, the preview shows labels, the list is live, KODAMA_PICKER=fzf works.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { HAVE_TMUX, Tmux } from "./picker_tmux.ts";
+
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const NS = "weka-operator-system";
+
+function kodama(c: TestCluster, args: string): string {
+  return `${Deno.execPath()} run -A --config ${CONFIG} ${MAIN} --kubeconfig ${c.kubeconfig} ${args}`;
+}
+
+async function kubectl(c: TestCluster, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("kubectl", {
+    args: ["--kubeconfig", c.kubeconfig, ...args],
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+const rows = (screen: string) => screen.split("\n").filter((l) => / weka-(drive|compute)-\d/.test(l)).length;
+
+Deno.test({
+  name: "picker: kodama pick in tmux against the test cluster",
+  ignore: !HAVE_TMUX,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    try {
+      await t.step(
+        "--query drive --select-1 opens with 3 drives; typing narrows; Enter prints the pod",
+        async () => {
+          const tm = await Tmux.start(kodama(c, `pick -n ${NS} --query drive --select-1`));
+          try {
+            let s = await tm.waitFor((s) => s.includes("3/4"), "3 of 4 pods listed");
+            assertStringIncludes(s, "pod> drive");
+            assertEquals(rows(s), 3);
+            // the preview (120 columns: on the right) shows the cursor pod's labels
+            assertStringIncludes(s, "app=weka-drive");
+            assertStringIncludes(s, "namespace  weka-operator-system");
+            await tm.type("2");
+            s = await tm.waitFor((s) => s.includes("1/4"), "narrowed to one");
+            assertEquals(rows(s), 1);
+            await tm.keys("Enter");
+            assertEquals(await tm.exitCode(), 0);
+            assertEquals(await tm.read("stdout"), `${NS}/weka-drive-2\n`);
+            assertEquals(await tm.read("stty.after"), await tm.read("stty.before"));
+          } finally {
+            await tm.stop();
+          }
+        },
+      );
+
+      await t.step("Esc exits 130 and restores the terminal", async () => {
+        const tm = await Tmux.start(kodama(c, `pick -n ${NS}`));
+        try {
+          await tm.waitFor((s) => s.includes("4/4"), "picker open");
+          await tm.type("dr");
+          await tm.waitFor((s) => s.includes("3/4"));
+          await tm.keys("Escape");
+          assertEquals(await tm.exitCode(), 130);
+          assertEquals(await tm.read("stdout"), "");
+          const before = await tm.read("stty.before");
+          assert(before.includes("speed"), before);
+          assertEquals(await tm.read("stty.after"), before);
+          assertStringIncludes(await tm.screen(), "picker aborted");
+        } finally {
+          await tm.stop();
+        }
+      });
+
+      await t.step(
+        "--multi: Tab marks, Enter prints every marked pod; a pod deleted meanwhile is greyed",
+        async () => {
+          const tm = await Tmux.start(kodama(c, `pick -A --multi --query 'weka dr'`));
+          try {
+            await tm.waitFor((s) => s.includes("3/8"), "3 drives of 8 pods");
+            await tm.keys("Tab", "Tab");
+            let s = await tm.waitFor((s) => s.includes("(2 selected)"));
+            assertStringIncludes(s, "weka-operator-system  weka-drive-0"); // -A: namespace column
+            await kubectl(c, "delete", "pod", "-n", NS, "weka-drive-2", "--wait=false");
+            s = await tm.waitFor((s) => s.includes("weka-drive-2 (deleted)"), "deleted pod greyed");
+            assertStringIncludes(s, "2/7 (2 selected)");
+            await tm.keys("Enter");
+            assertEquals(await tm.exitCode(), 0);
+            assertEquals(await tm.read("stdout"), `${NS}/weka-drive-0\n${NS}/weka-drive-1\n`);
+          } finally {
+            await tm.stop();
+          }
+        },
+      );
+
+      await t.step({
+        name: "KODAMA_PICKER=fzf hands the choice to fzf",
+        ignore: !new Deno.Command("sh", { args: ["-c", "command -v fzf"], stdout: "null" }).outputSync()
+          .success,
+        fn: async () => {
+          const tm = await Tmux.start(kodama(c, `pick -n prod --query web`), {
+            env: { KODAMA_PICKER: "fzf" },
+          });
+          try {
+            await tm.waitFor((s) => s.includes("prod/web-"), "fzf shows namespace/name lines");
+            await tm.keys("Enter");
+            assertEquals(await tm.exitCode(), 0);
+            assert(/^prod\/web-[a-z0-9-]+\n$/.test(await tm.read("stdout")), await tm.read("stdout"));
+          } finally {
+            await tm.stop();
+          }
+        },
+      });
+
+      await t.step("KODAMA_PICKER=fzf without fzf installed is a clear error", async () => {
+        const tm = await Tmux.start(`PATH=/nonexistent ${kodama(c, `pick -n prod`)}`, {
+          env: { KODAMA_PICKER: "fzf" },
+        });
+        try {
+          assertEquals(await tm.exitCode(), 2);
+          assertStringIncludes(await tm.screen(), "KODAMA_PICKER=fzf is set but fzf is not installed");
+        } finally {
+          await tm.stop();
+        }
+      });
+    } finally {
+      await c.stop();
+    }
+  },
+});

@@ -1,0 +1,347 @@
+/**
+ * port-forward against the test cluster: to an api pod's 8080 (body = pod name), to svc/api
+ * port 80, two ports at once, auto local ports, a port nothing listens on, reconnect, the CLI
+ * (Forwarding lines, Ctrl-C -> 130 with stats), forbidden, and parity with the real kubectl.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import * as http from "node:http";
+import type { V1Pod } from "@kubernetes/client-node";
+import { startCluster } from "../cluster/harness.ts";
+import { DEMO } from "../cluster/seed.ts";
+import { Kube } from "../../src/kube/client.ts";
+import { parsePortSpec, startPortForward } from "../../src/pods/portforward.ts";
+import { waitForPods } from "../../src/pods/wait.ts";
+import type { KodamaError } from "../../src/errors.ts";
+import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+interface HttpResult {
+  status: number;
+  body: string;
+  contentType?: string;
+}
+
+/** One GET on a fresh connection (no keep-alive pool holding the forwarded connection open). */
+function get(port: number, host = "127.0.0.1"): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: "/", agent: false, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => body += c);
+      res.on(
+        "end",
+        () => resolve({ status: res.statusCode ?? 0, body, contentType: res.headers["content-type"] }),
+      );
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+}
+
+/** A long-running child whose stdout lines we read until one matches. */
+async function spawnUntil(
+  cmd: string,
+  args: string[],
+  re: RegExp,
+  env: Record<string, string> = {},
+): Promise<
+  { child: Deno.ChildProcess; match: RegExpMatchArray; stdout: () => string; stderr: Promise<string> }
+> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  })
+    .spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const m = out.match(re);
+    if (m) {
+      // keep draining stdout in the background
+      (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            out += value;
+          }
+        } catch { /* closed */ }
+      })();
+      return { child, match: m, stdout: () => out, stderr };
+    }
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  try {
+    child.kill("SIGKILL");
+  } catch { /* gone */ }
+  const status = await child.status;
+  throw new Error(`${cmd} ${args.join(" ")} exited ${status.code} without ${re}:\n${out}\n${await stderr}`);
+}
+
+function echoPod(name: string, labels: Record<string, string>): V1Pod {
+  return {
+    metadata: { name, labels },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "web",
+        image: "registry.example.com/demo/http-echo:1.0",
+        command: ["http-echo"],
+        ports: [{ name: "http", containerPort: 8080 }],
+        readinessProbe: { tcpSocket: { port: "http" as unknown as never }, periodSeconds: 1 },
+      }],
+    },
+  };
+}
+
+Deno.test({
+  name: "port-forward against the test cluster",
+  ...opts,
+  async fn(t) {
+    const cluster = await startCluster({ seed: "demo" });
+    const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
+    const kc = ["--kubeconfig", cluster.kubeconfig];
+    const [api0, api1] = DEMO.apiPods;
+    try {
+      await waitForPods(kube, { namespace: "prod", selector: "app=api" }, {
+        for: "ready",
+        timeoutMs: 30_000,
+      });
+
+      await t.step("targeting flags -> one api pod's 8080; the body is the pod name", async () => {
+        const { forwards } = await startPortForward(
+          kube,
+          { kind: "select", flags: { namespace: "prod", match: ["api"] }, choose: { first: true } },
+          [parsePortSpec(":8080")],
+        );
+        try {
+          assertEquals(forwards.length, 1);
+          assertEquals(forwards[0].pod, api0); // --first: first by name
+          assertEquals(forwards[0].remote, 8080);
+          assert(forwards[0].local > 1024);
+          const r = await get(forwards[0].local);
+          assertEquals(r.status, 200);
+          assertEquals(r.body.trim(), api0);
+          const s = forwards[0].stats();
+          assertEquals(s.connections, 1);
+          assert(s.bytesIn > r.body.length && s.bytesOut > 0, JSON.stringify(s));
+        } finally {
+          for (const f of forwards) await f.close();
+        }
+      });
+
+      await t.step("svc/api port 80 -> targetPort http (8080) on a ready api pod", async () => {
+        const { forwards, target } = await startPortForward(
+          kube,
+          { kind: "service", namespace: "prod", name: "api" },
+          [parsePortSpec(":80")],
+        );
+        try {
+          assertEquals(target.service?.metadata?.name, "api");
+          assertEquals(forwards[0].remote, 8080);
+          const r = await get(forwards[0].local);
+          assertEquals(r.body.trim(), forwards[0].pod);
+          assert((DEMO.apiPods as readonly string[]).includes(r.body.trim()), r.body);
+        } finally {
+          for (const f of forwards) await f.close();
+        }
+      });
+
+      await t.step("two ports at once (number and named port), each on its own free local port", async () => {
+        const { forwards } = await startPortForward(
+          kube,
+          { kind: "pod", namespace: "prod", name: api1 },
+          [parsePortSpec(":8080"), parsePortSpec(":http")],
+        );
+        try {
+          assertEquals(forwards.length, 2);
+          assert(forwards[0].local !== forwards[1].local);
+          assertEquals(forwards.map((f) => f.remote), [8080, 8080]);
+          const [a, b] = await Promise.all(forwards.map((f) => get(f.local)));
+          assertEquals([a.body.trim(), b.body.trim()], [api1, api1]);
+          // parallel connections on one listener
+          const many = await Promise.all(Array.from({ length: 8 }, () => get(forwards[0].local)));
+          assert(many.every((r) => r.body.trim() === api1));
+          assertEquals(forwards[0].stats().connections, 9);
+        } finally {
+          for (const f of forwards) await f.close();
+        }
+      });
+
+      await t.step(
+        "a port nothing listens on fails that connection only; the listener keeps serving",
+        async () => {
+          const events: string[] = [];
+          const { forwards } = await startPortForward(
+            kube,
+            { kind: "pod", namespace: "prod", name: api0 },
+            [parsePortSpec(":9999"), parsePortSpec(":8080")],
+            { onEvent: (e) => events.push(e) },
+          );
+          try {
+            const failed = await get(forwards[0].local).then(() => "answered", (e) => String(e));
+            assert(failed !== "answered");
+            for (let i = 0; i < 50 && !events.some((e) => e.startsWith("error forwarding")); i++) {
+              await new Promise((r) => setTimeout(r, 20));
+            }
+            assert(
+              events.some((e) => e.startsWith(`error forwarding port ${forwards[0].local}`)),
+              events.join("\n"),
+            );
+              assertEquals((await get(forwards[1].local)).body.trim(), api0);
+          } finally {
+            for (const f of forwards) await f.close();
+          }
+        },
+      );
+
+      await t.step(
+        "CLI: Forwarding line on stdout, -v logs connections, Ctrl-C exits 130 with stats",
+        async () => {
+          const p = await spawnUntil(
+            Deno.execPath(),
+            [
+              "run",
+              "-A",
+              "--config",
+              CONFIG,
+              MAIN,
+              ...kc,
+              "port-forward",
+              "-n",
+              "prod",
+              "svc/api",
+              ":80",
+              "-v",
+            ],
+            /Forwarding from 127\.0\.0\.1:(\d+) -> pod\/(\S+):8080\n/,
+          );
+          try {
+            const port = Number(p.match[1]);
+            assertEquals((await get(port)).body.trim(), p.match[2]);
+            assertEquals((await get(port)).body.trim(), p.match[2]);
+          } finally {
+            p.child.kill("SIGINT");
+          }
+          const status = await p.child.status;
+          const stderr = await p.stderr;
+          assertEquals(status.code, 130, stderr);
+          assertEquals(p.stdout().split("\n").filter(Boolean).length, 1, p.stdout());
+          assertStringIncludes(stderr, "Handling connection for");
+          assertMatch(stderr, /port-forward: 2 connections, \d+ B in, \d+ B out/);
+        },
+      );
+
+      await t.step("same HTTP result as the real kubectl port-forward against the same server", async () => {
+        const k = await spawnUntil(
+          "kubectl",
+          [...kc, "-n", "prod", "port-forward", `pod/${api0}`, ":8080"],
+          /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/,
+        );
+        let viaKubectl: HttpResult;
+        try {
+          viaKubectl = await get(Number(k.match[1]));
+        } finally {
+          k.child.kill("SIGTERM");
+          await k.child.status;
+          await k.stderr;
+        }
+        const { forwards } = await startPortForward(kube, { kind: "pod", namespace: "prod", name: api0 }, [
+          parsePortSpec(":8080"),
+        ]);
+        try {
+          const viaKodama = await get(forwards[0].local);
+          assertEquals(viaKodama, viaKubectl);
+          assertEquals(viaKodama.body, `${api0}\n`);
+        } finally {
+          for (const f of forwards) await f.close();
+        }
+      });
+
+      await t.step("--reconnect follows the selector to a new pod; without it the forward ends", async () => {
+        for (const n of ["pf-a", "pf-b"]) {
+          await kube.core.createNamespacedPod({ namespace: "dev", body: echoPod(n, { app: "pf" }) });
+        }
+        await waitForPods(kube, { namespace: "dev", selector: "app=pf" }, {
+          for: "ready",
+          timeoutMs: 30_000,
+        });
+        const events: string[] = [];
+        const { forwards } = await startPortForward(
+          kube,
+          { kind: "select", flags: { namespace: "dev", selector: "app=pf" }, choose: { first: true } },
+          [parsePortSpec(":http")],
+          { reconnect: true, onEvent: (e) => events.push(e) },
+        );
+        try {
+          const port = forwards[0].local;
+          assertEquals((await get(port)).body.trim(), "pf-a");
+          await new Promise((r) => setTimeout(r, 300)); // the pod watch is up
+          await kube.core.deleteNamespacedPod({ namespace: "dev", name: "pf-a" });
+          for (let i = 0; i < 200 && forwards[0].pod !== "pf-b"; i++) {
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          assertEquals(forwards[0].pod, "pf-b", events.join("\n"));
+          assertEquals(forwards[0].local, port);
+          assertEquals((await get(port)).body.trim(), "pf-b");
+          assert(events.some((e) => e.includes("forwarding to pod/pf-b (was pod/pf-a)")), events.join("\n"));
+        } finally {
+          for (const f of forwards) await f.close();
+        }
+
+        const lost = Promise.withResolvers<KodamaError>();
+        const second = await startPortForward(
+          kube,
+          { kind: "pod", namespace: "dev", name: "pf-b" },
+          [parsePortSpec(":8080")],
+          { onLost: (e) => lost.resolve(e) },
+        );
+        assertEquals((await get(second.forwards[0].local)).body.trim(), "pf-b");
+        await new Promise((r) => setTimeout(r, 300));
+        await kube.core.deleteNamespacedPod({ namespace: "dev", name: "pf-b" });
+        const e = await lost.promise;
+        assertStringIncludes(e.message, "lost connection to pod: pod pf-b");
+        const after = await get(second.forwards[0].local).then(() => "answered", (e) => String(e));
+        assertStringIncludes(after, "ECONNREFUSED");
+      });
+
+      await t.step(
+        "CLI errors: forbidden -> 4, unknown pod -> 3, unknown service port -> 3, bad spec -> 2",
+        async () => {
+          const forbidden = await runKodama([
+            ...kc,
+            "--context",
+            "dev",
+            "port-forward",
+            "-n",
+            "prod",
+            `pod/${api0}`,
+            "8080",
+          ]);
+          assertEquals(forbidden.code, 4, forbidden.stderr);
+          assertStringIncludes(forbidden.stderr, "forbidden");
+          const missing = await runKodama([...kc, "port-forward", "-n", "prod", "pod/nope", ":8080"]);
+          assertEquals(missing.code, 3, missing.stderr);
+          const noPort = await runKodama([...kc, "port-forward", "-n", "prod", "svc/api", ":8080"]);
+          assertEquals(noPort.code, 3, noPort.stderr);
+          assertStringIncludes(noPort.stderr, "service api has no port 8080");
+          const bad = await runKodama([...kc, "port-forward", "-n", "prod", `pod/${api0}`, "x:y:z"]);
+          assertEquals(bad.code, 2, bad.stderr);
+          const ambiguous = await runKodama([...kc, "port-forward", "-n", "prod", "-m", "api", ":8080"]);
+          assertEquals(ambiguous.code, 2, ambiguous.stderr);
+          assertStringIncludes(ambiguous.stderr, "--first");
+        },
+      );
+    } finally {
+      await cluster.stop();
+    }
+  },
+});

@@ -1,0 +1,237 @@
+/** The runtime half against a fake RuntimeHost: pod life, processes, exec/attach/logs/port-forward. */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import fs from "node:fs";
+import path from "node:path";
+import net from "node:net";
+import { createHash, randomBytes } from "node:crypto";
+import { Buffer } from "node:buffer";
+import WebSocket from "ws";
+import { isReady, makePod, phaseIs, startRig, wsExec } from "./_runtime_helpers.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", opts, async (t) => {
+  const rig = await startRig();
+  const { host, runtime } = rig;
+  try {
+    await t.step("a sleep pod runs with the pod's env, hostname shim, mapped paths and PVC", async () => {
+      host.add(makePod("web", {
+        containers: [{
+          name: "main",
+          image: "busybox",
+          workingDir: "/workspace",
+          env: [{ name: "GREETING", value: "hi $(POD_NAME)" }, {
+            name: "SECRET_VAL",
+            valueFrom: { secretKeyRef: { name: "s", key: "k" } },
+          }],
+          volumeMounts: [{ name: "ws", mountPath: "/workspace" }, { name: "scratch", mountPath: "/scratch" }],
+        }],
+        volumes: [{ name: "ws", persistentVolumeClaim: { claimName: "data" } }, { name: "scratch", emptyDir: {} }],
+      }));
+      host.secrets.set("default/s", { data: { k: btoa("s3cret") } });
+      runtime.startPod(host.getPod("default", "web")!);
+      const pod = await host.waitFor("default", "web", isReady);
+      assertEquals(pod.status!.phase, "Running");
+      assertMatch(pod.status!.podIP, /^127\.\d+\.\d+\.\d+$/);
+      const cs = pod.status!.containerStatuses[0];
+      assertEquals([cs.name, cs.ready, cs.started, cs.restartCount], ["main", true, true, 0]);
+      assert(cs.state.running.startedAt);
+      assertMatch(cs.containerID, /^kodama:\/\/[0-9a-f]{64}$/);
+      const types = pod.status!.conditions.filter((c: Any) => c.status === "True").map((c: Any) => c.type);
+      for (const ty of ["PodScheduled", "Initialized", "ContainersReady", "Ready"]) assert(types.includes(ty), ty);
+      assert(["Scheduled", "Pulled", "Created", "Started"].every((r) => host.events.some((e) => e.reason === r)));
+
+      const r = await wsExec(rig, "web", {
+        command: ["sh", "-c", 'hostname; echo "$GREETING|$SECRET_VAL|$POD_IP"; pwd -P; echo x > f.txt'],
+        stdout: "true",
+      });
+      const [hn, env, cwd] = r.stdout.toString().trim().split("\n");
+      assertEquals(hn, "web");
+      assertEquals(env, `hi web|s3cret|${pod.status!.podIP}`);
+      assertEquals(cwd, fs.realpathSync(host.pvcDir("default", "data")));
+      assertEquals(fs.readFileSync(path.join(host.pvcDir("default", "data"), "f.txt"), "utf8"), "x\n");
+      assertEquals(r.protocol, "v5.channel.k8s.io");
+      assertEquals(JSON.parse(r.status), { metadata: {}, status: "Success" });
+    });
+
+    await t.step("exec separates stdout/stderr and reports the exit code as a Status", async () => {
+      const r = await wsExec(rig, "web", {
+        command: ["sh", "-c", "echo out; echo err >&2; exit 7"],
+        stdout: "true",
+        stderr: "true",
+      }, { protocols: ["v4.channel.k8s.io"] });
+      assertEquals(r.protocol, "v4.channel.k8s.io");
+      assertEquals(r.stdout.toString(), "out\n");
+      assertEquals(r.stderr.toString(), "err\n");
+      assertEquals(JSON.parse(r.status), {
+        metadata: {},
+        status: "Failure",
+        message: "command terminated with non-zero exit code: error executing command [sh -c echo out; echo err >&2; exit 7], exit code 7",
+        reason: "NonZeroExitCode",
+        details: { causes: [{ reason: "ExitCode", message: "7" }] },
+      });
+    });
+
+    await t.step("exec of a missing command fails like the container runtime", async () => {
+      const r = await wsExec(rig, "web", { command: ["no-such-cmd"], stdout: "true" });
+      const st = JSON.parse(r.status);
+      assertEquals(st.status, "Failure");
+      assertStringIncludes(st.message, 'exec: "no-such-cmd": executable file not found in $PATH');
+    });
+
+    await t.step("exec: binary stdin round trip with v5 close, and 20 MB of stdout intact", async () => {
+      const bin = randomBytes(300_000);
+      const chunks = [bin.subarray(0, 100_000), bin.subarray(100_000)];
+      const r = await wsExec(rig, "web", { command: ["cat"], stdin: "true", stdout: "true" }, {
+        stdin: chunks,
+        closeStdin: true,
+      });
+      assert(r.stdout.equals(bin), "binary stdin came back unchanged");
+      const big = await wsExec(rig, "web", {
+        command: ["sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' 'k'; echo; sha256sum /dev/null >/dev/null"],
+        stdout: "true",
+      });
+      assertEquals(big.stdout.length, 20_000_001);
+      const want = createHash("sha256").update(Buffer.concat([Buffer.alloc(20_000_000, "k"), Buffer.from("\n")]))
+        .digest("hex");
+      assertEquals(createHash("sha256").update(big.stdout).digest("hex"), want);
+    });
+
+    await t.step("exec with a TTY: size from the resize channel, exit code propagates", async () => {
+      const r = await wsExec(rig, "web", { command: ["sh", "-c", "stty size; exit 3"], stdout: "true", tty: "true" }, {
+        resize: [{ Width: 123, Height: 45 }],
+      });
+      assertStringIncludes(r.stdout.toString(), "45 123");
+      assertEquals(JSON.parse(r.status).details.causes[0].message, "3");
+    });
+
+    await t.step("unknown container is refused before the upgrade", async () => {
+      let msg = "";
+      await wsExec(rig, "web", { command: ["true"], stdout: "true", container: "nope" }).catch((e) => (msg = e.message));
+      assertStringIncludes(msg, "container nope is not valid for pod web");
+    });
+
+    await t.step("restartPolicy Never: Failed with the exit code; logs keep stdout and stderr", async () => {
+      host.add(makePod("job", {
+        restartPolicy: "Never",
+        initContainers: [{ name: "init", image: "busybox", command: ["sh", "-c", "echo init-ran > $HOME/init"] }],
+        containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "cat $HOME/init; echo oops >&2; exit 3"] }],
+      }));
+      runtime.startPod(host.getPod("default", "job")!);
+      const pod = await host.waitFor("default", "job", phaseIs("Failed"));
+      const term = pod.status!.containerStatuses[0].state.terminated;
+      assertEquals([term.exitCode, term.reason], [3, "Error"]);
+      assertEquals(pod.status!.initContainerStatuses[0].state.terminated.reason, "Completed");
+      const logs = await fetch(`${rig.url}/api/v1/namespaces/default/pods/job/log?timestamps=true`);
+      assertEquals(logs.headers.get("content-type"), "text/plain");
+      const lines = (await logs.text()).trim().split("\n");
+      assertEquals(lines.map((l) => l.replace(/^\S+ /, "")), ["init-ran", "oops"]);
+      assertMatch(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z init-ran$/);
+      const prev = await fetch(`${rig.url}/api/v1/namespaces/default/pods/job/log?previous=true`);
+      assertEquals(prev.status, 400);
+      assertEquals((await prev.json()).message, 'previous terminated container "c" in pod "job" not found');
+    });
+
+    await t.step("restartPolicy Always: restarts with back-off; previous logs; container required", async () => {
+      host.add(makePod("crash", {
+        containers: [
+          { name: "a", image: "busybox", command: ["sh", "-c", "echo run; exit 1"] },
+          { name: "b", image: "busybox" },
+        ],
+      }));
+      runtime.startPod(host.getPod("default", "crash")!);
+      const pod = await host.waitFor(
+        "default",
+        "crash",
+        (p) => p.status?.containerStatuses?.[0]?.restartCount >= 1 && !!p.status?.containerStatuses?.[0]?.state?.running,
+      );
+      assertEquals(pod.status!.phase, "Running");
+      assertEquals(pod.status!.containerStatuses[0].lastState.terminated.exitCode, 1);
+      assert(host.events.some((e) => e.pod === "crash" && e.reason === "BackOff"));
+      const noC = await fetch(`${rig.url}/api/v1/namespaces/default/pods/crash/log`);
+      assertEquals(noC.status, 400);
+      assertEquals(
+        (await noC.json()).message,
+        "a container name must be specified for pod crash, choose one of: [a b]",
+      );
+      const prev = await fetch(`${rig.url}/api/v1/namespaces/default/pods/crash/log?container=a&previous=true`);
+      assertEquals(await prev.text(), "run\n");
+    });
+
+    await t.step("logs: tailLines, limitBytes, and follow sees later lines and ends at exit", async () => {
+      host.add(makePod("talk", {
+        restartPolicy: "Never",
+        containers: [{ name: "c", image: "x", command: ["sh", "-c", "echo 1; echo 2; echo 3; sleep 0.6; echo 4"] }],
+      }));
+      runtime.startPod(host.getPod("default", "talk")!);
+      await host.waitFor("default", "talk", phaseIs("Running"));
+      await new Promise((r) => setTimeout(r, 200));
+      const base = `${rig.url}/api/v1/namespaces/default/pods/talk/log`;
+      assertEquals(await (await fetch(`${base}?tailLines=2`)).text(), "2\n3\n");
+      assertEquals(await (await fetch(`${base}?limitBytes=3`)).text(), "1\n2");
+      const t0 = Date.now();
+      const followed = await (await fetch(`${base}?follow=true`)).text();
+      assertEquals(followed, "1\n2\n3\n4\n");
+      assert(Date.now() - t0 >= 200, "follow waited for the late line");
+    });
+
+    await t.step("port-forward (v4 channel framing): port prefix frames, then raw TCP", async () => {
+      const pod = host.getPod("default", "web")!;
+      const ip = pod.status!.podIP;
+      const server = net.createServer((s) => s.end("hello from pod\n"));
+      await new Promise<void>((r) => server.listen(18931, ip, r));
+      try {
+        const ws = new WebSocket(
+          `${rig.url.replace("http", "ws")}/api/v1/namespaces/default/pods/web/portforward?ports=18931`,
+          ["v4.channel.k8s.io"],
+        );
+        const frames: Buffer[] = [];
+        await new Promise((resolve, reject) => {
+          ws.on("message", (m: Buffer) => frames.push(m));
+          ws.on("close", resolve);
+          ws.on("error", reject);
+        });
+        assertEquals(frames[0], Buffer.from([0, 18931 & 255, 18931 >> 8]));
+        assertEquals(frames[1], Buffer.from([1, 18931 & 255, 18931 >> 8]));
+        assertEquals(Buffer.concat(frames.slice(2).map((f) => f.subarray(1))).toString(), "hello from pod\n");
+      } finally {
+        server.close();
+      }
+    });
+
+    await t.step("dropAllStreams cuts an open exec; streams are refused while dropped", async () => {
+      const pending = wsExec(rig, "web", { command: ["sleep", "30"], stdout: "true" });
+      await new Promise((r) => setTimeout(r, 300));
+      runtime.dropAllStreams();
+      const r = await pending;
+      assertEquals(r.status, "");
+      host.dropped = true;
+      let failed = false;
+      await wsExec(rig, "web", { command: ["true"], stdout: "true" }).catch(() => (failed = true));
+      assert(failed, "refused while dropped");
+      host.dropped = false;
+    });
+
+    await t.step("stopPod kills the whole process tree; stopAll leaves nothing", async () => {
+      host.add(makePod("tree", {
+        containers: [{ name: "c", image: "x", command: ["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"] }],
+      }));
+      runtime.startPod(host.getPod("default", "tree")!);
+      await host.waitFor("default", "tree", isReady);
+      await new Promise((r) => setTimeout(r, 100));
+      const before = runtime.pids().length;
+      assert(before >= 3, `pids: ${before}`);
+      const t0 = Date.now();
+      await runtime.stopPod("default", "tree", 1); // the shell ignores TERM: SIGKILL after 1 s
+      assert(Date.now() - t0 >= 900, "waited for the grace period");
+      assert(host.events.some((e) => e.pod === "tree" && e.reason === "Killing"));
+      assert(runtime.pids().length <= before - 3);
+      await runtime.stopAll();
+      assertEquals(runtime.pids(), []);
+    });
+  } finally {
+    await rig.stop();
+  }
+});

@@ -1,0 +1,69 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { parseCpSpec } from "../../../src/pods/cp.ts";
+import { extractTo, localPathFor, packPath } from "../../../src/pods/tar.ts";
+
+Deno.test("cp paths: [ns/]pod:path vs local", () => {
+  assertEquals(parseCpSpec("api-1:/tmp/x"), { kind: "pod", pod: "api-1", path: "/tmp/x" });
+  assertEquals(parseCpSpec("prod/api-1:rel/x"), { kind: "pod", namespace: "prod", pod: "api-1", path: "rel/x" });
+  assertEquals(parseCpSpec(":/tmp/"), { kind: "pod", path: "/tmp/" });
+  assertEquals(parseCpSpec("./a:b"), { kind: "local", path: "./a:b" });
+  assertEquals(parseCpSpec("/abs/a:b"), { kind: "local", path: "/abs/a:b" });
+  assertEquals(parseCpSpec("file.txt"), { kind: "local", path: "file.txt" });
+  assertThrows(() => parseCpSpec("a/b/c:/x"), "[namespace/]pod:path");
+  assertThrows(() => parseCpSpec("api-1:"), "no path");
+});
+
+Deno.test("extraction never escapes the destination", () => {
+  assertEquals(localPathFor("data/a/b.txt", "data", "/out/d"), "/out/d/a/b.txt");
+  assertEquals(localPathFor("data", "data", "/out/d"), "/out/d");
+  assertEquals(localPathFor("data/../../etc/passwd", "data", "/out/d"), undefined);
+  assertEquals(localPathFor("/etc/passwd", "etc", "/out/d"), undefined);
+  assertEquals(localPathFor("other/x", "data", "/out/d"), undefined);
+});
+
+async function collect(gen: AsyncGenerator<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const p of gen) parts.push(p.slice());
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+Deno.test("tar: our archive is read by system tar, system tar's archive by our parser (long names, binary)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = `${dir}/src`;
+    const long = "d".repeat(60) + "/" + "f".repeat(70);
+    await Deno.mkdir(`${src}/sub/${"d".repeat(60)}`, { recursive: true });
+    const bin = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+    await Deno.writeFile(`${src}/sub/bin.dat`, bin);
+    await Deno.writeTextFile(`${src}/sub/${long}`, "long name\n");
+    await Deno.writeTextFile(`${src}/empty`, "");
+    await Deno.symlink("sub/bin.dat", `${src}/link`);
+    // ours -> system tar
+    const archive = await collect(packPath(src, "renamed"));
+    await Deno.writeFile(`${dir}/a.tar`, archive);
+    await Deno.mkdir(`${dir}/x1`);
+    const r = await new Deno.Command("tar", { args: ["-xf", `${dir}/a.tar`, "-C", `${dir}/x1`] }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    assertEquals(await Deno.readFile(`${dir}/x1/renamed/sub/bin.dat`), bin);
+    assertEquals(await Deno.readTextFile(`${dir}/x1/renamed/sub/${long}`), "long name\n");
+    assertEquals(await Deno.readLink(`${dir}/x1/renamed/link`), "sub/bin.dat");
+    // system tar (GNU long names) -> ours, fed in odd-sized chunks
+    const t = await new Deno.Command("tar", { args: ["-cf", "-", "-C", dir, "src"], stdout: "piped" }).output();
+    const warnings: string[] = [];
+    const parser = extractTo(`${dir}/x2`, "src", (m) => warnings.push(m));
+    for (let i = 0; i < t.stdout.length; i += 777) await parser.push(t.stdout.subarray(i, i + 777));
+    assert(parser.done);
+    assertEquals(await Deno.readFile(`${dir}/x2/sub/bin.dat`), bin);
+    assertEquals(await Deno.readTextFile(`${dir}/x2/sub/${long}`), "long name\n");
+    assertEquals(await Deno.readTextFile(`${dir}/x2/empty`), "");
+    assertEquals(warnings, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

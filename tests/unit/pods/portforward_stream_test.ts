@@ -1,0 +1,325 @@
+/**
+ * The port-forward client against a small in-test server that speaks the kubelet's WebSocket
+ * port-forward framing (v4.channel.k8s.io: channel byte, 2-byte LE port prefix per channel, errors
+ * on channel 1) and forwards to local TCP "pods". Proves framing, per-connection errors, several
+ * ports, auto ports, stats, lost-pod handling and reconnect without the test cluster
+ * (tests/integration/portforward_test.ts covers the real server and kubectl parity).
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import * as http from "node:http";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+// @ts-types="@types/ws"
+import { WebSocketServer } from "ws";
+import type { V1Pod } from "@kubernetes/client-node";
+import { Kube } from "../../../src/kube/client.ts";
+import { dialPortForward, PortForwardStreamError } from "../../../src/kube/portforward.ts";
+import { portForward, type ResolvedTarget } from "../../../src/pods/portforward.ts";
+import { KodamaError } from "../../../src/errors.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** A TCP "pod" that answers every chunk with `${name}:${chunk}`. */
+async function backend(name: string): Promise<{ port: number; close(): Promise<void> }> {
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    socks.add(s);
+    s.on("close", () => socks.delete(s));
+    s.on("data", (d) => {
+      const text = d.toString();
+      if (text === "quit") s.end();
+      else s.write(`${name}:${text}`);
+    });
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of socks) s.destroy();
+        srv.close(() => r());
+      }),
+  };
+}
+
+interface FakeApi {
+  url: string;
+  kubeconfig: string;
+  /** pod name -> local backend port */
+  pods: Map<string, number>;
+  upgrades: string[];
+  pushWatch(type: string, pod: V1Pod): void;
+  close(): Promise<void>;
+}
+
+async function fakeApi(): Promise<FakeApi> {
+  const pods = new Map<string, number>();
+  const upgrades: string[] = [];
+  const watchers = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url!, "http://x");
+    if (u.searchParams.get("watch") === "true") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.flushHeaders();
+      watchers.add(res);
+      req.on("close", () => watchers.delete(res));
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ kind: "Status", code: 404, message: "not found" }));
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (p) => p.has("v4.channel.k8s.io") ? "v4.channel.k8s.io" : false,
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const u = new URL(req.url!, "http://x");
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(u.pathname);
+    const pod = m?.[2] ?? "";
+    upgrades.push(`${pod}:${u.searchParams.get("ports")}`);
+    if (!m || !pods.has(pod)) {
+      socket.end(
+        "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n\r\n" +
+          JSON.stringify({ kind: "Status", code: 404, message: `pods "${pod}" not found` }),
+      );
+      return;
+    }
+    const port = Number(u.searchParams.get("ports"));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const lo = port & 0xff, hi = port >> 8;
+      ws.send(Uint8Array.of(0, lo, hi));
+      ws.send(Uint8Array.of(1, lo, hi));
+      if (port === 1) {
+        ws.send(
+          Uint8Array.of(1, ...new TextEncoder().encode("dial tcp 127.0.0.1:1: connect: connection refused")),
+        );
+        ws.close();
+        return;
+      }
+      const tcp = net.connect(pods.get(pod)!, "127.0.0.1");
+      tcp.on("data", (d: Buffer) => ws.send(Buffer.concat([Uint8Array.of(0), d])));
+      tcp.on("close", () => ws.close());
+      tcp.on("error", () => ws.close());
+      ws.on("message", (d: Buffer) => {
+        if (d[0] === 0) tcp.write(d.subarray(1));
+      });
+      ws.on("close", () => tcp.destroy());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const kubeconfig = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: secret-token}}]
+contexts: [{name: fake, context: {cluster: fake, user: u, namespace: prod}}]
+current-context: fake
+`,
+  );
+  return {
+    url,
+    kubeconfig,
+    pods,
+    upgrades,
+    pushWatch(type, pod) {
+      for (const w of watchers) w.write(JSON.stringify({ type, object: pod }) + "\n");
+    },
+    async close() {
+      for (const w of watchers) w.destroy();
+      for (const c of wss.clients) c.terminate();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await Deno.remove(kubeconfig).catch(() => {});
+    },
+  };
+}
+
+function readAll(d: Duplex): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let s = "";
+    d.on("data", (c) => s += c.toString());
+    d.on("end", () => resolve(s));
+    d.on("error", reject);
+  });
+}
+
+/** Connect to a local port, send `msg`, read until the first reply chunk (or close). */
+function request(port: number, msg: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.on("connect", () => s.write(msg));
+    s.once("data", (d) => {
+      resolve(d.toString());
+      s.destroy();
+    });
+    s.on("error", reject);
+    s.on("close", () => resolve(""));
+  });
+}
+
+const mkPod = (name: string, ports: { name?: string; containerPort: number }[] = []): V1Pod => ({
+  metadata: { name, namespace: "prod", uid: `uid-${name}`, resourceVersion: "1" },
+  spec: { containers: [{ name: "app", ports }] },
+  status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+});
+
+Deno.test("dialPortForward: bytes round-trip, the remote close ends the stream", opts, async () => {
+  const api = await fakeApi();
+  const b = await backend("pod-a");
+  try {
+    api.pods.set("pod-a", b.port);
+    const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+    const d = await dialPortForward(kube.kc, "prod", "pod-a", 8080);
+    const all = readAll(d);
+    d.write("hello");
+    await new Promise((r) => setTimeout(r, 50));
+    d.write("quit");
+    assertEquals(await all, "pod-a:hello");
+    assertEquals(api.upgrades, ["pod-a:8080"]);
+  } finally {
+    await b.close();
+    await api.close();
+  }
+});
+
+Deno.test(
+  "dialPortForward: error channel -> PortForwardStreamError; 404 upgrade -> exit 3",
+  opts,
+  async () => {
+    const api = await fakeApi();
+    const b = await backend("pod-a");
+    try {
+      api.pods.set("pod-a", b.port);
+      const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+      const d = await dialPortForward(kube.kc, "prod", "pod-a", 1);
+      const err = await readAll(d).then(() => undefined, (e) => e);
+      assert(err instanceof PortForwardStreamError, String(err));
+      assertStringIncludes(err.message, "connection refused");
+      const e = await assertRejects(() => dialPortForward(kube.kc, "prod", "nope", 8080));
+      assert(e instanceof KodamaError);
+      assertEquals(e.code, 3);
+      assertStringIncludes(e.message, "pod nope not found in namespace prod");
+    } finally {
+      await b.close();
+      await api.close();
+    }
+  },
+);
+
+Deno.test(
+  "portForward: two ports, auto local port, named port, stats, per-connection errors",
+  opts,
+  async () => {
+    const api = await fakeApi();
+    const b = await backend("pod-a");
+    const events: string[] = [];
+    try {
+      api.pods.set("pod-a", b.port);
+      const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+      const pod = mkPod("pod-a", [{ name: "http", containerPort: 8080 }]);
+      const fs = await portForward(kube, pod, [{ local: 0, remote: "http" }, { local: 0, remote: 1 }], {
+        onEvent: (e) => events.push(e),
+      });
+      assertEquals(fs.length, 2);
+      assert(fs[0].local > 0 && fs[1].local > 0 && fs[0].local !== fs[1].local);
+      assertEquals([fs[0].remote, fs[1].remote], [8080, 1]);
+      assertEquals(fs[0].pod, "pod-a");
+      assertEquals(await request(fs[0].local, "one"), "pod-a:one");
+      assertEquals(await request(fs[0].local, "two"), "pod-a:two");
+      // the second port is refused in the pod: that connection fails, the listener stays up
+      assertEquals(await request(fs[1].local, "x"), "");
+      assertEquals(await request(fs[0].local, "three"), "pod-a:three");
+      await new Promise((r) => setTimeout(r, 50));
+      const s = fs[0].stats();
+      assertEquals(s.connections, 3);
+      assertEquals(s.bytesOut, "onetwothree".length);
+      assertEquals(s.bytesIn, "pod-a:onepod-a:twopod-a:three".length);
+      assertEquals(fs[1].stats().connections, 1);
+      assert(events.some((e) => e === `Handling connection for ${fs[0].local}`), events.join("\n"));
+      assert(events.some((e) => e.includes("connection refused")), events.join("\n"));
+      for (const f of fs) await f.close();
+      const after = await request(fs[0].local, "x").catch((e) => String(e));
+      assertStringIncludes(after, "ECONNREFUSED");
+    } finally {
+      await b.close();
+      await api.close();
+    }
+  },
+);
+
+Deno.test("portForward: a deleted pod ends the forward (onLost) without --reconnect", opts, async () => {
+  const api = await fakeApi();
+  const b = await backend("pod-a");
+  try {
+    api.pods.set("pod-a", b.port);
+    const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+    const lost = Promise.withResolvers<KodamaError>();
+    const pod = mkPod("pod-a");
+    const fs = await portForward(kube, pod, [{ local: 0, remote: 8080 }], { onLost: (e) => lost.resolve(e) });
+    assertEquals(await request(fs[0].local, "hi"), "pod-a:hi");
+    await new Promise((r) => setTimeout(r, 200)); // let the pod watch connect
+    api.pushWatch("DELETED", pod);
+    const e = await lost.promise;
+    assertStringIncludes(e.message, "lost connection to pod: pod pod-a was deleted");
+    assertEquals(e.code, 1);
+    const after = await request(fs[0].local, "x").catch((e) => String(e));
+    assertStringIncludes(after, "ECONNREFUSED");
+  } finally {
+    await b.close();
+    await api.close();
+  }
+});
+
+Deno.test(
+  "portForward: with reconnect the listener stays and new connections reach the new pod",
+  opts,
+  async () => {
+    const api = await fakeApi();
+    const a = await backend("pod-a");
+    const b = await backend("pod-b");
+    const events: string[] = [];
+    try {
+      api.pods.set("pod-a", a.port);
+      api.pods.set("pod-b", b.port);
+      const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+      const podA = mkPod("pod-a", [{ name: "http", containerPort: 8080 }]);
+      const podB = mkPod("pod-b", [{ name: "http", containerPort: 8081 }]);
+      let calls = 0;
+      const reconnect = (): Promise<ResolvedTarget> => {
+        calls++;
+        return Promise.resolve({ pod: podB });
+      };
+      const ac = new AbortController();
+      const fs = await portForward(kube, podA, [{ local: 0, remote: "http" }], {
+        reconnect,
+        signal: ac.signal,
+        onEvent: (e) => events.push(e),
+      });
+      const port = fs[0].local;
+      assertEquals(await request(port, "1"), "pod-a:1");
+      await new Promise((r) => setTimeout(r, 200));
+      api.pods.delete("pod-a");
+      api.pushWatch("DELETED", podA);
+      for (let i = 0; i < 50 && fs[0].pod !== "pod-b"; i++) await new Promise((r) => setTimeout(r, 20));
+      assertEquals(fs[0].pod, "pod-b");
+      assertEquals(fs[0].remote, 8081); // the named port is re-resolved on the new pod
+      assertEquals(fs[0].local, port);
+      assertEquals(await request(port, "2"), "pod-b:2");
+      assertEquals(calls, 1);
+      assert(events.some((e) => e.includes("forwarding to pod/pod-b (was pod/pod-a)")), events.join("\n"));
+      assertEquals(api.upgrades.at(-1), "pod-b:8081");
+      ac.abort();
+      await new Promise((r) => setTimeout(r, 50));
+      const after = await request(port, "x").catch((e) => String(e));
+      assertStringIncludes(after, "ECONNREFUSED");
+    } finally {
+      await a.close();
+      await b.close();
+      await api.close();
+    }
+  },
+);

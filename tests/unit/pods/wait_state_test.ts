@@ -1,0 +1,161 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import type { V1Pod } from "@kubernetes/client-node";
+import {
+  formatWaitProgress,
+  listNames,
+  parseWaitFor,
+  podSatisfies,
+  WaitState,
+} from "../../../src/pods/wait.ts";
+import { ProgressRenderer } from "../../../src/cli/wait.ts";
+import { memorySink } from "../../../src/ui/sink.ts";
+import { KodamaError } from "../../../src/errors.ts";
+
+function pod(
+  name: string,
+  o: { ready?: boolean; phase?: string; rv?: number; ns?: string; uid?: string } = {},
+): V1Pod {
+  return {
+    metadata: {
+      name,
+      namespace: o.ns ?? "prod",
+      uid: o.uid ?? `uid-${name}`,
+      resourceVersion: String(o.rv ?? 1),
+    },
+    status: {
+      phase: o.phase ?? "Running",
+      conditions: [{ type: "Ready", status: o.ready ? "True" : "False" }],
+    },
+  };
+}
+
+Deno.test("parseWaitFor: accepted spellings, bad ones are usage errors", () => {
+  assertEquals(parseWaitFor("ready"), "ready");
+  assertEquals(parseWaitFor("condition=Ready"), "ready");
+  assertEquals(parseWaitFor("delete"), "deleted");
+  assertEquals(parseWaitFor("deleted"), "deleted");
+  assertEquals(parseWaitFor("phase=running"), "phase=Running");
+  assertEquals(parseWaitFor("jsonpath={.status.phase}=Succeeded"), "phase=Succeeded");
+  assertEquals(parseWaitFor("exists"), "exists");
+  assertEquals(parseWaitFor("create"), "exists");
+  for (const bad of ["redy", "phase=Sleeping", "condition=Available", ""]) {
+    const e = assertThrows(() => parseWaitFor(bad));
+    assert(e instanceof KodamaError);
+    assertEquals((e as KodamaError).code, 2, bad);
+  }
+});
+
+Deno.test("podSatisfies: ready needs the Ready condition, terminating pods are not ready", () => {
+  assert(podSatisfies(pod("a", { ready: true }), "ready"));
+  assert(!podSatisfies(pod("a", { ready: false }), "ready"));
+  const t = pod("a", { ready: true });
+  t.metadata!.deletionTimestamp = new Date();
+  assert(!podSatisfies(t, "ready"));
+  assert(podSatisfies(pod("a", { phase: "Succeeded" }), "phase=Succeeded"));
+  assert(!podSatisfies(pod("a"), "phase=Succeeded"));
+});
+
+Deno.test("WaitState ready: progress counts, new pods join, stale events are ignored", () => {
+  const s = new WaitState("ready");
+  s.start([pod("api-1", { ready: true }), pod("api-2"), pod("api-3")]);
+  assertEquals(s.progress(), { done: 1, total: 3, pending: ["api-2", "api-3"], finished: false });
+  s.apply("MODIFIED", pod("api-2", { ready: true, rv: 5 }));
+  s.apply("MODIFIED", pod("api-2", { ready: false, rv: 4 })); // older: ignored
+  assertEquals(s.progress().pending, ["api-3"]);
+  s.apply("ADDED", pod("api-4", { rv: 6 }));
+  assertEquals(s.progress(), { done: 2, total: 4, pending: ["api-3", "api-4"], finished: false });
+  s.apply("MODIFIED", pod("api-3", { ready: true, rv: 7 }));
+  s.apply("DELETED", pod("api-4", { rv: 8 }));
+  s.apply("ADDED", pod("api-4", { rv: 6 })); // a stale re-list cannot resurrect it
+  assertEquals(s.progress(), { done: 3, total: 3, pending: [], finished: true });
+  assertEquals(s.result().map((p) => p.metadata!.name), ["api-1", "api-2", "api-3"]);
+});
+
+Deno.test("WaitState ready: an empty set is never finished", () => {
+  const s = new WaitState("ready");
+  s.start([]);
+  assertEquals(s.progress().finished, false);
+  s.start([pod("a", { ready: true })]);
+  s.apply("DELETED", pod("a"));
+  assertEquals(s.progress().finished, false);
+});
+
+Deno.test("WaitState deleted: tracks the pods present at the start by uid", () => {
+  const s = new WaitState("deleted");
+  s.start([pod("api-1"), pod("api-2")]);
+  assertEquals(s.progress(), { done: 0, total: 2, pending: ["api-1", "api-2"], finished: false });
+  s.apply("DELETED", pod("api-1"));
+  // a replacement with the same name but a new uid does not count as the old pod
+  s.apply("ADDED", pod("api-1", { uid: "new-uid", rv: 9 }));
+  assertEquals(s.progress(), { done: 1, total: 2, pending: ["api-2"], finished: false });
+  s.relist([pod("api-1", { uid: "new-uid", rv: 9 })]); // api-2 missing from a re-list = gone
+  assertEquals(s.progress(), { done: 2, total: 2, pending: [], finished: true });
+  assertEquals(s.result().map((p) => p.metadata!.name), ["api-1", "api-2"]);
+});
+
+Deno.test("WaitState deleted: nothing there at the start is done at once", () => {
+  const s = new WaitState("deleted");
+  s.start([]);
+  assert(s.progress().finished);
+});
+
+Deno.test("WaitState phase and exists; names carry the namespace with -A", () => {
+  const s = new WaitState("phase=Succeeded", true);
+  s.start([pod("job-1", { phase: "Running", ns: "a" }), pod("job-2", { phase: "Succeeded", ns: "b" })]);
+  assertEquals(s.progress().pending, ["a/job-1"]);
+  const e = new WaitState("exists");
+  e.start([]);
+  assertEquals(e.progress().finished, false);
+  e.apply("ADDED", pod("x"));
+  assertEquals(e.progress(), { done: 1, total: 1, pending: [], finished: true });
+});
+
+Deno.test("formatWaitProgress: the live line", () => {
+  assertEquals(
+    formatWaitProgress("ready", { done: 3, total: 5, pending: ["api-1", "api-2"], finished: false }),
+    "3/5 ready: waiting for api-1, api-2",
+  );
+  assertEquals(formatWaitProgress("ready", { done: 5, total: 5, pending: [], finished: true }), "5/5 ready");
+  assertEquals(
+    formatWaitProgress("phase=Running", { done: 0, total: 1, pending: ["x"], finished: false }),
+    "0/1 Running: waiting for x",
+  );
+  assertEquals(
+    formatWaitProgress("deleted", { done: 1, total: 2, pending: ["b"], finished: false }),
+    "1/2 deleted: waiting for b",
+  );
+  assertEquals(
+    formatWaitProgress("exists", { done: 0, total: 0, pending: [], finished: false }),
+    "waiting for matching pods to appear",
+  );
+  assertEquals(
+    formatWaitProgress("exists", { done: 2, total: 2, pending: [], finished: true }),
+    "2 pods present",
+  );
+  const many = Array.from({ length: 8 }, (_, i) => `p${i}`);
+  assertEquals(listNames(many), "p0, p1, p2, p3, p4 +3 more");
+  assertEquals(
+    formatWaitProgress("ready", { done: 0, total: 8, pending: many, finished: false }, 2),
+    "0/8 ready: waiting for p0, p1 +6 more",
+  );
+});
+
+Deno.test("ProgressRenderer: plain lines without a TTY (one per change), in place on a TTY", () => {
+  const plain = memorySink();
+  const r = new ProgressRenderer(plain, false);
+  r.update("1/2 ready: waiting for b");
+  r.update("1/2 ready: waiting for b");
+  r.update("2/2 ready");
+  r.done("2/2 ready after 1s");
+  assertEquals(plain.text(), "1/2 ready: waiting for b\n2/2 ready\n2/2 ready after 1s\n");
+
+  const tty = memorySink();
+  const t = new ProgressRenderer(tty, true);
+  t.update("0/1 ready: waiting for a");
+  t.done("1/1 ready after 2s");
+  const out = tty.text();
+  assert(out.startsWith("\r\x1b[2K"), JSON.stringify(out));
+  assert(out.includes("0/1 ready: waiting for a ("), JSON.stringify(out));
+  assert(out.endsWith("\r\x1b[2K1/1 ready after 2s\n"), JSON.stringify(out));
+  assert(!out.slice(0, -1).includes("\n"), "in-place updates never add lines");
+});

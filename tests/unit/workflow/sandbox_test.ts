@@ -1,0 +1,178 @@
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { runSandboxed, type SandboxOptions } from "../../../src/workflow/sandbox/host.ts";
+import { denoPermissions, describeDenial } from "../../../src/workflow/sandbox/permissions.ts";
+import { memorySink } from "../../../src/ui/sink.ts";
+import type { Permissions } from "../../../src/workflow/schema.ts";
+
+const scripts = new URL("../../fixtures/workflows/scripts/", import.meta.url);
+const probe = new URL("probe.ts", scripts).href;
+
+function run(perms: Permissions, inputs: Record<string, unknown>, extra: Partial<SandboxOptions> = {}) {
+  const out = memorySink();
+  const err = memorySink();
+  const p = runSandboxed({
+    mode: "script",
+    module: probe,
+    permissions: denoPermissions(perms, "/tmp"),
+    start: { exportName: "default", ctx: { inputs, params: {}, env: {}, targets: {}, step: { id: "t", workflow: "w" } } },
+    out,
+    err,
+    timeoutMs: 10_000,
+    signal: new AbortController().signal,
+    ...extra,
+  });
+  return p.then((r) => ({ ...r, out: out.text(), err: err.text() }));
+}
+
+Deno.test("permissions: workflow vocabulary -> exact Deno permissions, everything else denied", () => {
+  const home = Deno.env.get("HOME");
+  assertEquals(denoPermissions({}, "/repo"), {
+    read: false,
+    write: false,
+    net: false,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  });
+  const p = denoPermissions({ read: ["data", "~/.ssh", "/etc/hosts"], net: ["127.0.0.1:8080"], run: ["curl"], env: ["HOME"] }, "/repo");
+  assertEquals(p.read, ["/repo/data", `${home}/.ssh`, "/etc/hosts"]);
+  assertEquals(p.net, ["127.0.0.1:8080"]);
+  assertEquals(p.run, ["curl"]);
+  assertEquals(p.env, ["HOME"]);
+  assertEquals(p.write, false);
+});
+
+Deno.test("permissions: Deno's refusal becomes one actionable line", () => {
+  assertEquals(
+    describeDenial('NotCapable: Requires read access to "/root/.kube/config", run again with the --allow-read flag'),
+    'denied: read access to "/root/.kube/config" (add it to permissions.read)',
+  );
+  assertEquals(
+    describeDenial('Requires net access to "127.0.0.1:4000", run again with the --allow-net flag'),
+    'denied: net access to "127.0.0.1:4000" (add it to permissions.net)',
+  );
+  assertEquals(describeDenial("something else"), undefined);
+});
+
+const denials: [string, Record<string, unknown>, Permissions, string][] = [
+  ["read a file", { probe: "read", arg: "/etc/hostname" }, { read: ["/etc/hostname"] }, 'denied: read access to "/etc/hostname" (add it to permissions.read)'],
+  ["read an env var", { probe: "env", arg: "HOME" }, { env: ["HOME"] }, 'denied: env access to "HOME" (add it to permissions.env)'],
+  ["spawn a binary", { probe: "spawn", arg: "deno" }, { run: ["deno"] }, 'denied: run access to "deno" (add it to permissions.run)'],
+  ["write a file", { probe: "write", arg: "/tmp/kodama-sandbox-probe" }, { write: ["/tmp/kodama-sandbox-probe"] }, 'denied: write access to "/tmp/kodama-sandbox-probe" (add it to permissions.write)'],
+];
+
+for (const [what, inputs, allow, message] of denials) {
+  Deno.test(`sandbox: ${what} is denied without the permission, allowed with it`, async () => {
+    const denied = await run({}, inputs);
+    assertEquals(denied.ok, false);
+    assertEquals(denied.error, message);
+    const allowed = await run(allow, inputs);
+    assertEquals(allowed.error, undefined);
+    assert(allowed.ok, `allowed run failed: ${allowed.error}`);
+  });
+}
+
+Deno.test("sandbox: fetch to a local server is denied until net lists it", async () => {
+  const ac = new AbortController();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} }, () => new Response("pong"));
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  try {
+    const denied = await run({}, { probe: "fetch", arg: url });
+    assertEquals(denied.error, `denied: net access to "127.0.0.1:${server.addr.port}" (add it to permissions.net)`);
+    const allowed = await run({ net: [`127.0.0.1:${server.addr.port}`] }, { probe: "fetch", arg: url });
+    assertEquals(allowed.outputs, { body: "pong" });
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("sandbox: a throw, an unhandled rejection, a syntax error fail the step with their message", async () => {
+  assertEquals((await run({}, { probe: "throw" })).error, "StepError: the probe failed on purpose");
+  const rej = await run({}, { probe: "reject" });
+  assertEquals(rej.ok, false);
+  assertStringIncludes(rej.error!, "nobody caught this");
+  const syntax = await run({}, {}, { module: new URL("syntax_error.ts", scripts).href });
+  assertEquals(syntax.ok, false);
+  assert(syntax.error && syntax.error.length < 400, syntax.error);
+});
+
+Deno.test("sandbox: the time limit terminates even a busy loop", async () => {
+  const t0 = Date.now();
+  const r = await run({}, { probe: "spin" }, { timeoutMs: 300 });
+  assertEquals(r.error, "timed out after 300ms");
+  assertEquals(r.code, 5);
+  assert(Date.now() - t0 < 3000);
+});
+
+Deno.test("sandbox: aborting (Ctrl-C) ends a hanging script", async () => {
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 100);
+  const r = await run({}, { probe: "hang" }, { signal: ac.signal });
+  assertEquals(r.ok, false);
+  assertEquals(r.code, 130);
+});
+
+Deno.test("sandbox: the smoke plugin reaches the host API; 10 at once all get their messages", async () => {
+  const calls: string[] = [];
+  const api = (method: string, args: unknown[]) => {
+    calls.push(`${method}:${args[0]}`);
+    return Promise.resolve([{ name: `pod-${args[0]}` }]);
+  };
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => {
+    const out = memorySink();
+    return runSandboxed({
+      mode: "script",
+      module: new URL("smoke.ts", scripts).href,
+      permissions: denoPermissions({}, "/tmp"),
+      start: { exportName: "default", ctx: { inputs: { target: `t${i}`, echo: i }, params: { p: i }, env: {}, targets: {}, step: { id: `s${i}`, workflow: "w" } } },
+      api,
+      out,
+      err: memorySink(),
+      timeoutMs: 20_000,
+      signal: new AbortController().signal,
+    }).then((r) => ({ r, out: out.text(), i }));
+  }));
+  for (const { r, out, i } of results) {
+    assert(r.ok, r.error);
+    assertEquals(r.outputs, { smoke: "smoke-ok", pods: [`pod-t${i}`], echo: i, params: { p: i } });
+    assertEquals(out, `smoke-ok s${i} 1\n`);
+  }
+  assertEquals(calls.sort(), Array.from({ length: 10 }, (_, i) => `listPods:t${i}`).sort());
+});
+
+Deno.test("sandbox: a host API error reaches the script as a rejection", async () => {
+  const out = memorySink();
+  const r = await runSandboxed({
+    mode: "script",
+    module: new URL("smoke.ts", scripts).href,
+    permissions: denoPermissions({}, "/tmp"),
+    start: { exportName: "default", ctx: { inputs: { target: "nope" }, params: {}, env: {}, targets: {}, step: { id: "s", workflow: "w" } } },
+    api: () => Promise.reject(new Error('unknown target "nope": this workflow declares drive')),
+    out,
+    err: memorySink(),
+    signal: new AbortController().signal,
+  });
+  assertEquals(r.error, 'unknown target "nope": this workflow declares drive');
+});
+
+Deno.test("sandbox: local mode runs only binaries listed in run, with the given env", async () => {
+  const go = (run: string[] | undefined, command: string[]) => {
+    const out = memorySink();
+    return runSandboxed({
+      mode: "local",
+      permissions: denoPermissions({ run }, "/tmp"),
+      start: { local: { command, cwd: "/tmp", env: { PATH: Deno.env.get("PATH") ?? "", GREETING: "hi" } } },
+      out,
+      err: memorySink(),
+      signal: new AbortController().signal,
+    }).then((r) => ({ ...r, out: out.text() }));
+  };
+  const denied = await go(undefined, ["sh", "-c", "echo $GREETING"]);
+  assertEquals(denied.error, 'denied: run access to "sh" (add it to permissions.run)');
+  const ok = await go(["sh"], ["sh", "-c", "echo $GREETING; pwd; exit 3"]);
+  assertEquals(ok.outputs.exitCode, 3);
+  assertEquals(ok.out, "hi\n/tmp\n");
+});
