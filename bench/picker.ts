@@ -9,6 +9,7 @@
  * is missing); its time includes process start and reading the 50,000 lines, which is what a script pays.
  * Match counts of both are compared as a correctness check.
  */
+import process from "node:process";
 import { type BenchResult, fmtMs, median, percentile } from "./_util.ts";
 import { createState, onKey, type PickerItem, setViewport } from "../src/picker/state.ts";
 import { render } from "../src/picker/render.ts";
@@ -25,19 +26,86 @@ export function podNames(n: number, seed = 1): { namespace: string; name: string
   const ALNUM = "bcdfghjklmnpqrstvwxz2456789"; // Kubernetes' SafeEncodeString alphabet
   const hash = (len: number) => Array.from({ length: len }, () => ALNUM[rnd(ALNUM.length)]).join("");
   const namespaces = [
-    "prod", "staging", "dev", "kube-system", "monitoring", "logging", "ingress-nginx", "cert-manager",
-    "weka-operator-system", "payments", "search", "checkout", "identity", "data-platform", "ml-training",
-    "ml-serving", "analytics", "batch", "ci", "argocd", "istio-system", "vault", "kafka", "redis", "postgres",
-    "observability", "tenant-a", "tenant-b", "tenant-c", "tenant-d", "edge", "billing", "notifications",
-    "catalog", "recommendations", "media", "backoffice", "sandbox", "qa", "perf",
+    "prod",
+    "staging",
+    "dev",
+    "kube-system",
+    "monitoring",
+    "logging",
+    "ingress-nginx",
+    "cert-manager",
+    "weka-operator-system",
+    "payments",
+    "search",
+    "checkout",
+    "identity",
+    "data-platform",
+    "ml-training",
+    "ml-serving",
+    "analytics",
+    "batch",
+    "ci",
+    "argocd",
+    "istio-system",
+    "vault",
+    "kafka",
+    "redis",
+    "postgres",
+    "observability",
+    "tenant-a",
+    "tenant-b",
+    "tenant-c",
+    "tenant-d",
+    "edge",
+    "billing",
+    "notifications",
+    "catalog",
+    "recommendations",
+    "media",
+    "backoffice",
+    "sandbox",
+    "qa",
+    "perf",
   ];
   const apps = [
-    "api", "web", "worker", "scheduler", "frontend", "backend", "gateway", "auth-service", "payments-api",
-    "search-indexer", "kafka-broker", "zookeeper", "redis-master", "redis-replica", "postgres", "spark-driver",
-    "spark-executor", "prometheus-node-exporter", "fluent-bit", "nginx-ingress-controller", "coredns",
-    "cert-manager-webhook", "grafana", "loki", "thanos-store", "weka-drive", "weka-compute", "envoy",
-    "istio-proxy", "vault-agent", "notification-dispatcher", "image-resizer", "recommendation-engine",
-    "checkout-service", "cart-service", "inventory-sync", "billing-reconciler", "audit-log-shipper",
+    "api",
+    "web",
+    "worker",
+    "scheduler",
+    "frontend",
+    "backend",
+    "gateway",
+    "auth-service",
+    "payments-api",
+    "search-indexer",
+    "kafka-broker",
+    "zookeeper",
+    "redis-master",
+    "redis-replica",
+    "postgres",
+    "spark-driver",
+    "spark-executor",
+    "prometheus-node-exporter",
+    "fluent-bit",
+    "nginx-ingress-controller",
+    "coredns",
+    "cert-manager-webhook",
+    "grafana",
+    "loki",
+    "thanos-store",
+    "weka-drive",
+    "weka-compute",
+    "envoy",
+    "istio-proxy",
+    "vault-agent",
+    "notification-dispatcher",
+    "image-resizer",
+    "recommendation-engine",
+    "checkout-service",
+    "cart-service",
+    "inventory-sync",
+    "billing-reconciler",
+    "audit-log-shipper",
   ];
   const out: { namespace: string; name: string }[] = [];
   const seen = new Set<string>();
@@ -45,7 +113,11 @@ export function podNames(n: number, seed = 1): { namespace: string; name: string
     const namespace = namespaces[rnd(namespaces.length)];
     const app = apps[rnd(apps.length)];
     const kind = rnd(10);
-    const name = kind < 7 ? `${app}-${hash(rnd(2) ? 10 : 9)}-${hash(5)}` : kind < 9 ? `${app}-${rnd(200)}` : `${app}-${hash(5)}`;
+    const name = kind < 7
+      ? `${app}-${hash(rnd(2) ? 10 : 9)}-${hash(5)}`
+      : kind < 9
+      ? `${app}-${rnd(200)}`
+      : `${app}-${hash(5)}`;
     const id = `${namespace}/${name}`;
     if (seen.has(id)) continue;
     seen.add(id);
@@ -66,7 +138,8 @@ function queries(): string[] {
 
 async function fzfAvailable(): Promise<boolean> {
   try {
-    return (await new Deno.Command("fzf", { args: ["--version"], stdout: "null", stderr: "null" }).output()).success;
+    return (await new Deno.Command("fzf", { args: ["--version"], stdout: "null", stderr: "null" }).output())
+      .success;
   } catch {
     return false;
   }
@@ -75,7 +148,12 @@ async function fzfAvailable(): Promise<boolean> {
 /** One `fzf --filter` run: wall time and number of matched lines. */
 async function fzfFilter(input: Uint8Array, query: string): Promise<{ ms: number; count: number }> {
   const t0 = performance.now();
-  const child = new Deno.Command("fzf", { args: ["--filter", query], stdin: "piped", stdout: "piped", stderr: "null" })
+  const child = new Deno.Command("fzf", {
+    args: ["--filter", query],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  })
     .spawn();
   const w = child.stdin.getWriter();
   await w.write(input);
@@ -103,12 +181,16 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
   const warmMs = performance.now() - t1;
 
   const times: number[] = [];
+  const cpu: number[] = [];
   const counts: number[] = [];
   for (const k of KEYS) {
+    const c = process.cpuUsage();
     const t = performance.now();
     s = onKey(s, k === "backspace" ? "backspace" : { text: k }).state;
     render(s);
     times.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1000);
     counts.push(s.result.indices.length);
   }
 
@@ -121,6 +203,12 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
       fmtMs(Math.max(...times))
     }  (state machine + 120x40 render)`,
     `  each                    ${times.map((t) => t.toFixed(1)).join(" ")} ms`,
+    `  cpu time                p50 ${fmtMs(median(cpu))}  p95 ${
+      fmtMs(percentile(cpu, 95))
+    }  (process CPU; wall > cpu means the machine was busy)`,
+    `  load average            ${
+      Deno.loadavg().map((l) => l.toFixed(1)).join(" ")
+    } on ${navigator.hardwareConcurrency} CPUs`,
   ];
   const p95 = percentile(times, 95);
   if (await fzfAvailable()) {
@@ -138,9 +226,9 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
       `match counts              ${
         mismatch.length === 0
           ? `identical for all ${qs.length} queries (${counts.join(" ")})`
-          : `DIFFER for ${mismatch.map((q) => JSON.stringify(q)).join(", ")}: kodama ${counts.join(" ")} vs fzf ${
-            f.map((r) => r.count).join(" ")
-          }`
+          : `DIFFER for ${mismatch.map((q) => JSON.stringify(q)).join(", ")}: kodama ${
+            counts.join(" ")
+          } vs fzf ${f.map((r) => r.count).join(" ")}`
       }`,
       `ratio fzf/kodama (p95)    ${(percentile(fms, 95) / p95).toFixed(1)}x`,
     );

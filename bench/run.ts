@@ -6,6 +6,8 @@ import type { BenchResult } from "./_util.ts";
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   startup: async () => (await import("./startup.ts")).benchStartup(),
+  picker: async () => (await import("./picker.ts")).benchPicker(),
+  workflow: async () => (await import("./workflow.ts")).benchWorkflow(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

@@ -1,6 +1,7 @@
 /** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { pickerFlags, pickerOptions } from "./pick_flags.ts";
 
 export function register(program: Command) {
   const cmd = program.command("exec").description("run a command in the matching pod(s): one, --all in parallel, or --tmux panes")
@@ -10,11 +11,6 @@ export function register(program: Command) {
     .option("-t, --tty", "allocate a TTY (raw local terminal, window size forwarded)")
     .option("--all", "run in every matching pod in parallel")
     .option("--first", "run in the first matching pod (by name)")
-    .option("--pick", "choose pods in the interactive picker")
-    .option("--multi", "with --pick: choose several pods (fan-out over them)")
-    .option("--query <text>", "with --pick: start with this query")
-    .option("--select-1", "with --pick: choose automatically when only one pod matches")
-    .option("--exit-0", "with --pick: exit when nothing matches")
     .option("--max-parallel <n>", "fan-out: pods at a time", (v) => positiveInt(v, "--max-parallel"), 32)
     .option("--fail-fast", "fan-out: cancel the remaining pods on the first failure")
     .option("--timeout <duration>", "fan-out: per-pod time limit, e.g. 30s, 2m (a pod over it fails; exit 5 if only timeouts failed)")
@@ -24,7 +20,7 @@ export function register(program: Command) {
     .option("--tmux", "open one tmux pane per pod with an interactive exec")
     .option("--layout <layout>", "with --tmux: tiled|even-horizontal|even-vertical|main-horizontal|main-vertical", "tiled")
     .option("--sync-panes", "with --tmux: type into every pane at once");
-  targetingOptions(cmd)
+  pickerOptions(targetingOptions(cmd))
     .addHelpText(
       "after",
       `
@@ -49,11 +45,7 @@ Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeou
         tty: !!opts.tty,
         all: !!opts.all,
         first: !!opts.first,
-        pick: !!opts.pick,
-        multi: !!opts.multi,
-        query: opts.query,
-        selectOne: !!opts.select1,
-        exit0: !!opts.exit0,
+        ...pickerFlags(opts),
         maxParallel: opts.maxParallel,
         failFast: !!opts.failFast,
         timeout: opts.timeout,

@@ -4,15 +4,16 @@
  * `pickerOptions(cmd)` adds all of them; `pickQueryOptions(cmd)` all but --pick (for `kodama pick`,
  * which always picks). `pickerFlags(opts)` turns parsed options into `pickPods` options.
  */
+// deno-lint-ignore-file no-explicit-any -- the generic bounds of commander's typed Command (as in flags.ts)
 import type { Command } from "@commander-js/extra-typings";
 
-// deno-lint-ignore no-explicit-any
-type AnyCommand<A extends any[], O extends Record<string, any>, G extends Record<string, any>> = Command<A, O, G>;
-
 /** --query, --select-1, --exit-0, --multi */
-// deno-lint-ignore no-explicit-any
-export function pickQueryOptions<A extends any[], O extends Record<string, any>, G extends Record<string, any>>(
-  cmd: AnyCommand<A, O, G>,
+export function pickQueryOptions<
+  A extends any[],
+  O extends Record<string, any>,
+  G extends Record<string, any>,
+>(
+  cmd: Command<A, O, G>,
 ) {
   return cmd
     .option("--query <q>", "start the picker with this query (fzf syntax: 'exact ^prefix suffix$ !not a|b)")
@@ -22,11 +23,12 @@ export function pickQueryOptions<A extends any[], O extends Record<string, any>,
 }
 
 /** --pick plus pickQueryOptions */
-// deno-lint-ignore no-explicit-any
 export function pickerOptions<A extends any[], O extends Record<string, any>, G extends Record<string, any>>(
-  cmd: AnyCommand<A, O, G>,
+  cmd: Command<A, O, G>,
 ) {
-  return pickQueryOptions(cmd.option("--pick", "choose in the interactive picker even when the match is unambiguous"));
+  return pickQueryOptions(
+    cmd.option("--pick", "choose in the interactive picker even when the match is unambiguous"),
+  );
 }
 
 export interface PickerFlags {

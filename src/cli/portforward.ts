@@ -68,6 +68,16 @@ export interface PortForwardCliOptions {
   verbose?: boolean;
   /** stop after this signal instead of SIGINT/SIGTERM (tests) */
   signal?: AbortSignal;
+  /** live traffic line on stderr (default: stderr is a terminal) */
+  live?: boolean;
+}
+
+function stderrIsTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
 }
 
 function hasTargeting(t: TargetFlags): boolean {
@@ -132,6 +142,20 @@ export async function runPortForward(
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   o.signal?.addEventListener("abort", onSignal, { once: true });
   let forwards: ActiveForward[] = [];
+  const live = o.live ?? stderrIsTerminal();
+  let liveLine = "";
+  const clearLive = () => {
+    if (liveLine) err.write("\r\x1b[2K");
+    liveLine = "";
+  };
+  const drawLive = () => {
+    if (!live || !forwards.length) return;
+    const line = pf.formatLiveStats(pf.totalStats(forwards), forwards[0].pod);
+    if (line === liveLine) return;
+    err.write(`\r\x1b[2K${line}`);
+    liveLine = line;
+  };
+  const ticker = live ? setInterval(drawLive, 500) : undefined;
   try {
     const started = await pf.startPortForward(kube, target, specs, {
       signal: ac.signal,
@@ -139,18 +163,24 @@ export async function runPortForward(
       reconnect: o.reconnect,
       onEvent: (e) => {
         if (e.startsWith("lost connection")) return; // thrown below as the command's error
-        if (verbose || !e.startsWith("Handling connection")) err.write(e + "\n");
+        if (!verbose && (e.startsWith("Handling connection") || e.startsWith("Closed connection"))) return;
+        clearLive();
+        err.write(e + "\n");
+        drawLive();
       },
       onLost: (e) => stop.resolve(e),
     });
     forwards = started.forwards;
     if (ac.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
     for (const f of forwards) out.write(pf.forwardingLine(f) + "\n");
+    drawLive();
     const reason = await stop.promise;
     ac.abort();
     await Promise.all(forwards.map((f) => f.close()));
     throw reason;
   } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+    clearLive();
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     if (forwards.length) {
       const total = pf.totalStats(forwards);

@@ -3,11 +3,19 @@ import type { Command } from "@commander-js/extra-typings";
 import { collect, connectFromOpts, globalsOf } from "./flags.ts";
 
 export function register(program: Command) {
-  program.command("run").description("run a workflow by name (repo .kodama/workflows, ~/.kodama/workflows, built-ins)")
+  program.command("run").description(
+    "run a workflow by name (repo .kodama/workflows, ~/.kodama/workflows, built-ins)",
+  )
     .argument("<name>", "workflow name (see `kodama workflow list`) or a path to a workflow file")
     .option("-p, --param <name=value>", "set a workflow param (repeatable)", collect, [] as string[])
-    .option("--dry-run", "print every step with expressions resolved and the pods each target matches; run nothing")
-    .option("--trust", "trust this version of a repo workflow that asks for permissions (pinned by content hash)")
+    .option(
+      "--dry-run",
+      "print every step with expressions resolved and the pods each target matches; run nothing",
+    )
+    .option(
+      "--trust",
+      "trust this version of a repo workflow that asks for permissions (pinned by content hash)",
+    )
     .option("-y, --yes", "answer prompts with the default (select: pick / pick steps take the first match)")
     .addHelpText(
       "after",

@@ -44,64 +44,6 @@ export interface WaitCliOptions {
   signal?: AbortSignal;
 }
 
-const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
-function isTty(): boolean {
-  try {
-    return Deno.stderr.isTerminal();
-  } catch {
-    return false;
-  }
-}
-
-function columns(): number {
-  try {
-    return Deno.consoleSize().columns;
-  } catch {
-    return 100;
-  }
-}
-
-/** Live progress: in place on a terminal (spinner + elapsed), else one plain line per change. */
-export class ProgressRenderer {
-  private line = "";
-  private frame = 0;
-  private timer?: ReturnType<typeof setInterval>;
-  private drawn = false;
-
-  constructor(private err: Sink, private tty: boolean, private started = Date.now()) {
-    if (tty) this.timer = setInterval(() => this.draw(), 120);
-  }
-
-  update(line: string): void {
-    if (line === this.line) return;
-    this.line = line;
-    if (this.tty) this.draw();
-    else this.err.write(line + "\n");
-  }
-
-  private draw(): void {
-    if (!this.line) return;
-    const text = `${SPINNER[this.frame++ % SPINNER.length]} ${this.line} (${
-      formatDuration(Date.now() - this.started)
-    })`;
-    const max = Math.max(20, columns() - 1);
-    const cut = [...text].length > max ? [...text].slice(0, max - 1).join("") + "…" : text;
-    this.err.write(`\r\x1b[2K${cut}`);
-    this.drawn = true;
-  }
-
-  /** Stop animating; leave `final` (if any) as the last line. */
-  done(final?: string): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.tty) {
-      if (this.drawn) this.err.write("\r\x1b[2K");
-      if (final) this.err.write(final + "\n");
-    } else if (final && final !== this.line) this.err.write(final + "\n");
-  }
-}
-
 export async function runWait(
   kube: Kube,
   t: TargetFlags,
@@ -113,7 +55,7 @@ export async function runWait(
   const cond: WaitFor = w.parseWaitFor(o.for);
   const timeoutMs = parseDuration(o.timeout, "--timeout");
   const started = Date.now();
-  const progress = o.quiet ? undefined : new ProgressRenderer(err, o.tty ?? isTty(), started);
+  const progress = o.quiet ? undefined : new w.ProgressRenderer(err, o.tty ?? w.stderrIsTerminal(), started);
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   const signals: Deno.Signal[] = o.signal ? [] : ["SIGINT", "SIGTERM"];

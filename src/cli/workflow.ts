@@ -2,9 +2,17 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 
 export function register(program: Command) {
-  const wf = program.command("workflow").alias("wf").description("list, show, validate workflows; print their JSON Schema");
-  wf.command("list").alias("ls").description("every workflow by name, nearest first; shadowed ones are marked")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "name"]).default("table"))
+  const wf = program.command("workflow").alias("wf").description(
+    "list, show, validate workflows; print their JSON Schema",
+  );
+  wf.command("list").alias("ls").description(
+    "every workflow by name, nearest first; shadowed ones are marked",
+  )
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["table", "json", "name"]).default(
+        "table",
+      ),
+    )
     .action(async (opts) => {
       const { listCommand } = await import("../workflow/commands.ts");
       await listCommand({ output: opts.output });

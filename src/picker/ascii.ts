@@ -19,12 +19,13 @@ const BONUS_CAMEL_123 = BONUS_BOUNDARY + SCORE_GAP_EXTENSION;
 const BONUS_CONSECUTIVE = -(SCORE_GAP_START + SCORE_GAP_EXTENSION);
 const BONUS_FIRST_CHAR_MULTIPLIER = 2;
 
-// char classes as in fzf: 0 non-word, 1 lower, 2 upper, 4 number
+// char classes as in fzf: 0 non-word, 1 lower, 2 upper, 4 number (a table: this runs per character)
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  CLASS[c] = c >= 97 && c <= 122 ? 1 : c >= 65 && c <= 90 ? 2 : c >= 48 && c <= 57 ? 4 : 0;
+}
 function charClass(c: number): number {
-  if (c >= 97 && c <= 122) return 1;
-  if (c >= 65 && c <= 90) return 2;
-  if (c >= 48 && c <= 57) return 4;
-  return 0;
+  return CLASS[c];
 }
 function bonusFor(prev: number, cur: number): number {
   if (prev === 0 && cur !== 0) return BONUS_BOUNDARY;
@@ -32,14 +33,12 @@ function bonusFor(prev: number, cur: number): number {
   if (cur === 0) return BONUS_NON_WORD;
   return 0;
 }
-function fold(c: number, caseSensitive: boolean): number {
-  return !caseSensitive && c >= 65 && c <= 90 ? c + 32 : c;
-}
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
-function calculateScore(cs: boolean, text: string, pat: string, sidx: number, eidx: number): number {
+/** fzf's calculateScore; `folded` is `text` lower-cased unless case-sensitive (same length, ASCII). */
+function calculateScore(text: string, folded: string, pat: string, sidx: number, eidx: number): number {
   let pidx = 0;
   let score = 0;
   let inGap = false;
@@ -47,17 +46,16 @@ function calculateScore(cs: boolean, text: string, pat: string, sidx: number, ei
   let firstBonus = 0;
   let prevClass = sidx > 0 ? charClass(text.charCodeAt(sidx - 1)) : 0;
   for (let idx = sidx; idx < eidx; idx++) {
-    const raw = text.charCodeAt(idx);
-    const cls = charClass(raw);
-    const c = fold(raw, cs);
-    if (c === pat.charCodeAt(pidx)) {
+    const cls = charClass(text.charCodeAt(idx));
+    if (folded.charCodeAt(idx) === pat.charCodeAt(pidx)) {
       score += SCORE_MATCH;
       let bonus = bonusFor(prevClass, cls);
       if (consecutive === 0) {
         firstBonus = bonus;
       } else {
         if (bonus === BONUS_BOUNDARY) firstBonus = bonus;
-        bonus = Math.max(bonus, firstBonus, BONUS_CONSECUTIVE);
+        if (firstBonus > bonus) bonus = firstBonus;
+        if (BONUS_CONSECUTIVE > bonus) bonus = BONUS_CONSECUTIVE;
       }
       score += pidx === 0 ? bonus * BONUS_FIRST_CHAR_MULTIPLIER : bonus;
       inGap = false;
@@ -74,37 +72,28 @@ function calculateScore(cs: boolean, text: string, pat: string, sidx: number, ei
   return score;
 }
 
-/** fzf's fuzzyMatchV1 (forward) score, or NO_MATCH. */
-export function fuzzyV1(cs: boolean, text: string, pat: string): number {
-  const n = text.length;
+/**
+ * fzf's fuzzyMatchV1 (forward) score, or NO_MATCH. `folded` is `text` lower-cased unless the pattern is
+ * case-sensitive; the scans use native indexOf/lastIndexOf on it.
+ */
+export function fuzzyV1(text: string, folded: string, pat: string): number {
   const m = pat.length;
-  let pidx = 0;
-  let sidx = -1;
-  let eidx = -1;
-  for (let i = 0; i < n; i++) {
-    if (fold(text.charCodeAt(i), cs) === pat.charCodeAt(pidx)) {
-      if (sidx < 0) sidx = i;
-      if (++pidx === m) {
-        eidx = i + 1;
-        break;
-      }
-    }
+  let p = folded.indexOf(pat[0]);
+  if (p < 0) return NO_MATCH;
+  let sidx = p;
+  for (let k = 1; k < m; k++) {
+    p = folded.indexOf(pat[k], p + 1);
+    if (p < 0) return NO_MATCH;
   }
-  if (eidx < 0) return NO_MATCH;
-  pidx = m - 1;
-  for (let i = eidx - 1; i >= sidx; i--) {
-    if (fold(text.charCodeAt(i), cs) === pat.charCodeAt(pidx)) {
-      if (--pidx < 0) {
-        sidx = i;
-        break;
-      }
-    }
-  }
-  return calculateScore(cs, text, pat, sidx, eidx);
+  const eidx = p + 1;
+  // backward: the shortest window ending at eidx
+  for (let k = m - 2; k >= 0; k--) p = folded.lastIndexOf(pat[k], p - 1);
+  sidx = p;
+  return calculateScore(text, folded, pat, sidx, eidx);
 }
 
 /** fzf's exactMatchNaive (forward) score, or NO_MATCH. */
-export function exact(cs: boolean, text: string, pat: string): number {
+export function exact(text: string, folded: string, pat: string): number {
   const n = text.length;
   const m = pat.length;
   if (n < m) return NO_MATCH;
@@ -113,8 +102,12 @@ export function exact(cs: boolean, text: string, pat: string): number {
   let bonus = 0;
   let bestBonus = -1;
   for (let i = 0; i < n; i++) {
-    if (fold(text.charCodeAt(i), cs) === pat.charCodeAt(pidx)) {
-      if (pidx === 0) bonus = i === 0 ? BONUS_BOUNDARY : bonusFor(charClass(text.charCodeAt(i - 1)), charClass(text.charCodeAt(i)));
+    if (folded.charCodeAt(i) === pat.charCodeAt(pidx)) {
+      if (pidx === 0) {
+        bonus = i === 0
+          ? BONUS_BOUNDARY
+          : bonusFor(charClass(text.charCodeAt(i - 1)), charClass(text.charCodeAt(i)));
+      }
       pidx++;
       if (pidx === m) {
         if (bonus > bestBonus) {
@@ -133,61 +126,69 @@ export function exact(cs: boolean, text: string, pat: string): number {
     }
   }
   if (bestPos < 0) return NO_MATCH;
-  return calculateScore(cs, text, pat, bestPos - m + 1, bestPos + 1);
+  return calculateScore(text, folded, pat, bestPos - m + 1, bestPos + 1);
 }
 
-function same(cs: boolean, text: string, from: number, pat: string): boolean {
-  for (let k = 0; k < pat.length; k++) if (fold(text.charCodeAt(from + k), cs) !== pat.charCodeAt(k)) return false;
-  return true;
+function same(folded: string, from: number, pat: string): boolean {
+  return folded.startsWith(pat, from);
 }
 
-export function prefix(cs: boolean, text: string, pat: string): number {
+export function prefix(text: string, folded: string, pat: string): number {
   let t = 0;
-  if (!isSpace(pat.charCodeAt(0))) while (t < text.length && isSpace(text.charCodeAt(t))) t++;
-  if (text.length - t < pat.length || !same(cs, text, t, pat)) return NO_MATCH;
-  return calculateScore(cs, text, pat, t, t + pat.length);
+  if (!isSpace(pat.charCodeAt(0))) { while (t < text.length && isSpace(text.charCodeAt(t))) t++; }
+  if (text.length - t < pat.length || !same(folded, t, pat)) return NO_MATCH;
+  return calculateScore(text, folded, pat, t, t + pat.length);
 }
 
-export function suffix(cs: boolean, text: string, pat: string): number {
+export function suffix(text: string, folded: string, pat: string): number {
   let end = text.length;
-  if (!isSpace(pat.charCodeAt(pat.length - 1))) while (end > 0 && isSpace(text.charCodeAt(end - 1))) end--;
+  if (!isSpace(pat.charCodeAt(pat.length - 1))) {
+    while (end > 0 && isSpace(text.charCodeAt(end - 1))) {
+      end--;
+    }
+  }
   const from = end - pat.length;
-  if (from < 0 || !same(cs, text, from, pat)) return NO_MATCH;
-  return calculateScore(cs, text, pat, from, end);
+  if (from < 0 || !same(folded, from, pat)) return NO_MATCH;
+  return calculateScore(text, folded, pat, from, end);
 }
 
-export function equal(cs: boolean, text: string, pat: string): number {
+export function equal(text: string, folded: string, pat: string): number {
   let t = 0;
   let end = text.length;
-  if (!isSpace(pat.charCodeAt(0))) while (t < end && isSpace(text.charCodeAt(t))) t++;
-  if (!isSpace(pat.charCodeAt(pat.length - 1))) while (end > t && isSpace(text.charCodeAt(end - 1))) end--;
-  if (end - t !== pat.length || !same(cs, text, t, pat)) return NO_MATCH;
+  if (!isSpace(pat.charCodeAt(0))) { while (t < end && isSpace(text.charCodeAt(t))) t++; }
+  if (!isSpace(pat.charCodeAt(pat.length - 1))) {
+    while (end > t && isSpace(text.charCodeAt(end - 1))) {
+      end--;
+    }
+  }
+  if (end - t !== pat.length || !same(folded, t, pat)) return NO_MATCH;
   return (SCORE_MATCH + BONUS_BOUNDARY) * pat.length + (BONUS_FIRST_CHAR_MULTIPLIER - 1) * BONUS_BOUNDARY;
 }
 
-function termScore(t: Term, text: string): number {
+function termScore(t: Term, text: string, lower: string): number {
+  const folded = t.caseSensitive ? text : lower;
   switch (t.type) {
     case "fuzzy":
-      return fuzzyV1(t.caseSensitive, text, t.text);
+      return fuzzyV1(text, folded, t.text);
     case "exact":
-      return exact(t.caseSensitive, text, t.text);
+      return exact(text, folded, t.text);
     case "prefix":
-      return prefix(t.caseSensitive, text, t.text);
+      return prefix(text, folded, t.text);
     case "suffix":
-      return suffix(t.caseSensitive, text, t.text);
+      return suffix(text, folded, t.text);
     case "equal":
-      return equal(t.caseSensitive, text, t.text);
+      return equal(text, folded, t.text);
   }
 }
 
 /** fzf's extended-match total score with the v1 fuzzy algorithm (computeExtendedMatch), or NO_MATCH. */
-export function extendedScoreV1(q: ParsedQuery, text: string): number {
+export function extendedScoreV1(q: ParsedQuery, text: string, lower: string): number {
   let total = 0;
   for (const set of q) {
     let matched = false;
     let score = 0;
     for (const t of set) {
-      const s = termScore(t, text);
+      const s = termScore(t, text, lower);
       if (s !== NO_MATCH) {
         if (t.inv) continue;
         score = s;

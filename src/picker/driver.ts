@@ -2,8 +2,9 @@
  * The thin terminal driver: a custom `@inquirer/core` prompt that feeds key presses to the pure state machine
  * (`state.ts`) and draws `render.ts`'s lines on stderr, so stdout stays clean for data.
  *
- * inquirer owns the terminal: raw mode, the readline key decoder, redraws, Ctrl-C (SIGINT) and restoring
- * the terminal on every way out. We keep readline's own line buffer in sync with our query only so that
+ * inquirer owns the terminal: raw mode, the readline key decoder, redraws, Ctrl-C and restoring the
+ * terminal on every way out (Enter, Esc, Ctrl-C, errors thrown while drawing; outside signals abort it
+ * through its AbortSignal). Resize redraws (SIGWINCH). We keep readline's own line buffer in sync with our query only so that
  * inquirer places the terminal cursor right after the query.
  */
 import process from "node:process";
@@ -196,17 +197,31 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
  * Run the picker on the terminal (stdin keys, stderr drawing). Resolves with the accepted items;
  * throws KodamaError(exit 130) on Esc / Ctrl-C.
  */
-export async function drive<T>(initial: PickerState<T>, opts: DriveOptions<T> = {}): Promise<PickerItem<T>[]> {
+export async function drive<T>(
+  initial: PickerState<T>,
+  opts: DriveOptions<T> = {},
+): Promise<PickerItem<T>[]> {
   const { width, height } = terminalSize(opts.maxHeight);
   const start = setViewport(initial, width, height);
   // readline waits 500 ms after a lone ESC for the rest of an escape sequence; terminals send sequences in
   // one write, so 50 ms is plenty and makes Esc feel instant. The first keypress decoder installed on stdin
   // wins (inquirer's readline reuses it), and Deno's readline only reads this timeout at install time.
   readline.emitKeypressEvents(process.stdin, { escapeCodeTimeout: 50 } as unknown as readline.Interface);
+  // A signal from outside (kill -INT/-TERM, a closed terminal) cancels the prompt through its AbortSignal, so
+  // inquirer restores the terminal before we exit (by default Deno would die with the terminal still raw).
+  const ac = new AbortController();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const onSignal = () => ac.abort();
+  for (const sig of signals) {
+    try {
+      Deno.addSignalListener(sig, onSignal);
+    } catch { /* not supported here */ }
+  }
   try {
     const answer = await prompt({ initial: start, opts } as Config<unknown>, {
       output: process.stderr,
       clearPromptOnDone: true,
+      signal: ac.signal,
     });
     const a = answer as Answer<T>;
     if ("aborted" in a) throw new KodamaError("picker aborted", ExitCode.INTERRUPTED);
@@ -218,5 +233,11 @@ export async function drive<T>(initial: PickerState<T>, opts: DriveOptions<T> = 
       throw new KodamaError("picker aborted", ExitCode.INTERRUPTED);
     }
     throw e;
+  } finally {
+    for (const sig of signals) {
+      try {
+        Deno.removeSignalListener(sig, onSignal);
+      } catch { /* not registered */ }
+    }
   }
 }

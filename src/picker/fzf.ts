@@ -45,6 +45,10 @@ export async function fzfPick(lines: string[], opts: FzfOptions = {}): Promise<s
     case 130:
       throw new KodamaError("picker aborted", ExitCode.INTERRUPTED);
     default:
-      throw new KodamaError(`fzf failed (exit ${status.code})`, ExitCode.FAILED, "check the fzf version and FZF_DEFAULT_OPTS");
+      throw new KodamaError(
+        `fzf failed (exit ${status.code})`,
+        ExitCode.FAILED,
+        "check the fzf version and FZF_DEFAULT_OPTS",
+      );
   }
 }

@@ -6,15 +6,18 @@
  * Smart case: a term with an upper-case letter is case-sensitive.
  * Ranking: fzf score (descending); ties by shorter name, then name (then input order).
  *
- * Speed (50,000 items, each keystroke < 16 ms at p95) comes from four things, none of which change results:
- * 1. a cheap string prefilter (`includes`/in-order `indexOf` on pre-lowered text) that only drops items
- *    fzf could not match, so the fzf algorithms run on the survivors only;
- * 2. incremental filtering: when the new query can only narrow an earlier one (`ap` -> `api`), only that
- *    earlier query's matches are searched; recent results are cached, so Backspace is a cache hit;
- * 3. fzf's optimal v2 algorithm (called in `npm:fzf`) while at most `v2Limit` candidates survive the
- *    prefilter; above that the greedy v1 algorithm (fzf itself falls back to v1 when v2's work would be too
- *    large), run by an allocation-free ASCII port of fzf's v1 scoring (`ascii.ts`, checked against npm:fzf);
- * 4. highlight positions are computed lazily, only for the rows on screen (`positions`).
+ * Speed (50,000 items, each keystroke < 16 ms at p95) comes from these, none of which changes results:
+ * 1. ASCII text (pod names always are) is matched and scored by an allocation-free port of fzf's v1
+ *    algorithm (`ascii.ts`; tests check it against npm:fzf on random input); calling npm:fzf per item
+ *    costs ~0.5-1 µs in allocations alone. Other text goes through a string prefilter and npm:fzf.
+ * 2. When at most `v2Limit` items match, they are re-scored with npm:fzf's optimal v2 algorithm (same
+ *    match set; better ranking and highlights). fzf itself falls back to v1 when v2's work would be large.
+ * 3. Incremental filtering: when the new query can only narrow an earlier one (`ap` -> `api`), only that
+ *    query's matches are scanned. Results are cached by parsed query, so Backspace, a trailing space or a
+ *    lone `^` being typed are cache hits.
+ * 4. Highlight positions are computed by npm:fzf lazily, for the rows on screen only (`positions`).
+ * 5. Per-item work arrays are reused between keystrokes; ranks are precomputed, and the final order is a
+ *    counting sort by score over a rank-ordered pass (no comparison sort per keystroke).
  */
 import { extendedMatch, Fzf } from "fzf";
 import { extendedScoreV1, NO_MATCH } from "./ascii.ts";
@@ -40,7 +43,9 @@ export type Algo = "v1" | "v2";
 function algoFn(kind: Algo): AlgoFn {
   const finder = (new Fzf([] as string[], { fuzzy: kind }) as unknown as { finder?: { algoFn?: AlgoFn } })
     .finder;
-  if (typeof finder?.algoFn !== "function") throw new Error(`fzf package layout changed: no ${kind} algorithm`);
+  if (typeof finder?.algoFn !== "function") {
+    throw new Error(`fzf package layout changed: no ${kind} algorithm`);
+  }
   return finder.algoFn;
 }
 const ALGO: Record<Algo, AlgoFn> = { v1: algoFn("v1"), v2: algoFn("v2") };
@@ -144,6 +149,16 @@ export function narrows(prev: string, next: string): boolean {
   return true;
 }
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+/** A cache key: equal for queries that parse to the same terms. */
+function canonical(q: ParsedQuery): string {
+  return JSON.stringify(q.map((set) => set.map((t) => [t.type, t.inv, t.caseSensitive, t.text])));
+}
+
 function inOrder(s: string, chars: string): boolean {
   let p = 0;
   for (let k = 0; k < chars.length; k++) {
@@ -225,7 +240,6 @@ export interface MatchEntry {
   name?: string;
 }
 
-
 export class Matcher {
   /** matched text per item index (treat as read-only) */
   texts: string[];
@@ -267,8 +281,10 @@ export class Matcher {
     m.runes = this.runes.slice();
     m.ascii = this.ascii.slice();
     m.cache = new Map();
+    m.scratchBufs = [];
+    const from = m.size;
     m.push(entries);
-    m.computeRanks();
+    m.mergeRanks(from);
     return m;
   }
 
@@ -279,51 +295,113 @@ export class Matcher {
       this.names.push(e.name ?? text);
       this.lower.push(text.toLowerCase());
       this.runes.push(undefined); // only npm:fzf calls need runes: built on first use
-      // deno-lint-ignore no-control-regex
-      this.ascii.push(/^[\x00-\x7f]*$/.test(text));
+      this.ascii.push(isAscii(text));
     }
+  }
+
+  /** Tie-break order: shorter name, then name, then text, then index. */
+  private compare(a: number, b: number): number {
+    const { names, texts } = this;
+    return names[a].length - names[b].length || (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0) ||
+      (texts[a] < texts[b] ? -1 : texts[a] > texts[b] ? 1 : 0) || a - b;
   }
 
   private computeRanks(): void {
     const n = this.texts.length;
     const order = Array.from({ length: n }, (_, i) => i);
-    const { names, texts } = this;
-    order.sort((a, b) =>
-      names[a].length - names[b].length || (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0) ||
-      (texts[a] < texts[b] ? -1 : texts[a] > texts[b] ? 1 : 0) || a - b
-    );
-    this.byRank = Int32Array.from(order);
-    this.rank = new Int32Array(n);
-    for (let r = 0; r < n; r++) this.rank[this.byRank[r]] = r;
+    order.sort((a, b) => this.compare(a, b));
+    this.setRanks(Int32Array.from(order));
+  }
+
+  /** Items from index `from` on are new: sort only them and merge them in (binary search + block copies). */
+  private mergeRanks(from: number): void {
+    const n = this.texts.length;
+    const fresh = Array.from({ length: n - from }, (_, k) => from + k).sort((a, b) => this.compare(a, b));
+    const old = this.byRank;
+    const merged = new Int32Array(n);
+    let copied = 0; // of old
+    let k = 0; // in merged
+    for (const f of fresh) {
+      let lo = copied, hi = old.length; // first old position ranking after f
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.compare(old[mid], f) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      merged.set(old.subarray(copied, lo), k);
+      k += lo - copied;
+      copied = lo;
+      merged[k++] = f;
+    }
+    merged.set(old.subarray(copied), k);
+    this.setRanks(merged);
+  }
+
+  private setRanks(byRank: Int32Array): void {
+    this.byRank = byRank;
+    this.rank = new Int32Array(byRank.length);
+    for (let r = 0; r < byRank.length; r++) this.rank[byRank[r]] = r;
   }
 
   /**
-   * Run the hot paths once on a slice of the items so the JIT has compiled them before the first keystroke
-   * (the picker calls this right after its first draw). Leaves no trace in the cache.
+   * Run the hot paths once so the JIT has compiled them before the first keystroke (the picker does this
+   * right after its first draw, one step per timer tick so keys typed meanwhile are not held up).
+   * Leaves no trace in the cache.
    */
   warm(): void {
-    const sample = new Matcher(this.texts.slice(0, 4000).map((text) => ({ text })), { v2Limit: 400 });
-    for (const q of ["a", "ae", "e-", "^a", "a !e", "'e | x$", "e-1", "ae1 !x", "e-1", "ae1 !x"]) {
-      const r = sample.match(q);
-      sample.positions(r, Array.from(r.indices.subarray(0, 20)));
+    for (let i = 0; this.warmStep(i); i++) { /* all steps */ }
+  }
+
+  /** Warm-up step `i` (0, 1, …); false once there are no more steps. */
+  warmStep(i: number): boolean {
+    // the real item set, so the scans run with the shapes and sizes they will see
+    const real = ["e", "e-", "e-s", "^e", "^e !x", "s | t$", "t", "t-", "'t-"];
+    if (i < real.length) {
+      const r = this.match(real[i]);
+      this.positions(r, Array.from(r.indices.subarray(0, 40)));
+      // keep results between steps (the narrowing path gets warm too); forget them after the last one
+      if (i === real.length - 1) this.cache.clear();
+      return true;
     }
+    // npm:fzf's v2 over small candidate sets, and highlight positions
+    if (i === real.length) {
+      const small = new Matcher(this.texts.slice(0, 300).map((text) => ({ text })), { v2Limit: 300 });
+      for (const q of ["a", "ae", "e-", "^a e", "a !e", "'e | x$", "e-1", "ae1 !x", "s", "st", "t-", "^s !x"]) {
+        const r = small.match(q);
+        small.positions(r, Array.from(r.indices.subarray(0, 40)));
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Reused per-item work arrays (fresh arrays per keystroke cost GC time at 50,000 items). */
+  private scratchBufs: Int32Array[] = [];
+  private scratch(k: number): Int32Array {
+    const b = this.scratchBufs[k];
+    if (b && b.length === this.size) return b;
+    return this.scratchBufs[k] = new Int32Array(this.size);
   }
 
   private runesOf(i: number): Rune[] {
     return this.runes[i] ??= Array.from(this.texts[i], (c) => c.codePointAt(0)!);
   }
 
-  /** Match `query` against all items. Results are cached per query. */
+  /**
+   * Match `query` against all items. Results are cached by the parsed query, so queries that differ only
+   * in ignored characters (a trailing space, a lone `^` or `!` being typed) are cache hits.
+   */
   match(query: string): MatchResult {
-    const cached = this.cache.get(query);
+    const key = canonical(parseQuery(query));
+    const cached = this.cache.get(key);
     if (cached) {
       // refresh LRU position
-      this.cache.delete(query);
-      this.cache.set(query, cached);
+      this.cache.delete(key);
+      this.cache.set(key, cached);
       return cached;
     }
     const result = this.compute(query);
-    this.cache.set(query, result);
+    this.cache.set(key, result);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     return result;
   }
@@ -343,39 +421,52 @@ export class Matcher {
     // matches of the smallest earlier result that this query narrows.
     let base: MatchResult | undefined;
     for (const r of this.cache.values()) {
-      if (!r.all && r.query !== query && narrows(r.query, query) && (!base || r.indices.length < base.indices.length)) {
+      if (
+        !r.all && r.query !== query && narrows(r.query, query) &&
+        (!base || r.indices.length < base.indices.length)
+      ) {
         base = r;
       }
     }
     const n = this.size;
-    const cands = base ? base.indices.slice().sort() : null;
-    const count = cands ? cands.length : n;
-    // prefilter
-    const surv = new Int32Array(count);
-    let ns = 0;
-    for (let k = 0; k < count; k++) {
-      const i = cands ? cands[k] : k;
-      if (!this.ascii[i] || prefilter(parsed, this.texts[i], this.lower[i])) surv[ns++] = i;
+    // candidates as a mask, so the scan below runs in index order without sorting them
+    let mask: Int32Array | null = null;
+    if (base) {
+      mask = this.scratch(3).fill(0);
+      const b = base.indices;
+      for (let k = 0; k < b.length; k++) mask[b[k]] = 1;
     }
-    const survivors = surv.subarray(0, ns);
-    const algo: Algo = ns <= this.v2Limit ? "v2" : "v1";
-    const scoreOf = new Int32Array(n).fill(NO_MATCH);
-    if (algo === "v1") {
-      // many candidates: the allocation-free ASCII port of fzf's v1 scoring; npm:fzf for the rest
-      const others: number[] = [];
-      for (let k = 0; k < ns; k++) {
-        const i = survivors[k];
-        if (this.ascii[i]) scoreOf[i] = extendedScoreV1(parsed, this.texts[i]);
-        else others.push(i);
-      }
-      if (others.length > 0) this.scoreExtended(query, Int32Array.from(others), algo, scoreOf);
-    } else {
-      const t = parsed[0][0];
-      // deno-lint-ignore no-control-regex
-      if (parsed.length === 1 && parsed[0].length === 1 && t.type === "fuzzy" && !t.inv && /^[\x00-\x7f]*$/.test(t.text)) {
-        this.scoreSimple(t, survivors, algo, scoreOf);
+    const scoreOf = this.scratch(0).fill(NO_MATCH);
+    // 1. ASCII items: the allocation-free port of fzf's v1 (exact match set, v1 scores);
+    //    other items: the string prefilter, then npm:fzf's v1
+    const others: number[] = [];
+    let matched = 0;
+    for (let i = 0; i < n; i++) {
+      if (mask && mask[i] === 0) continue;
+      if (this.ascii[i]) {
+        const sc = extendedScoreV1(parsed, this.texts[i], this.lower[i]);
+        scoreOf[i] = sc;
+        if (sc !== NO_MATCH) matched++;
       } else {
-        this.scoreExtended(query, survivors, algo, scoreOf);
+        others.push(i);
+      }
+    }
+    if (others.length > 0) matched += this.scoreExtended(query, Int32Array.from(others), "v1", scoreOf);
+    // 2. few matches: re-score them with npm:fzf's optimal v2 (same match set, better ranking and highlights)
+    let algo: Algo = "v1";
+    if (matched <= this.v2Limit) {
+      algo = "v2";
+      const hits = new Int32Array(matched);
+      let h = 0;
+      for (let i = 0; i < n && h < matched; i++) if (scoreOf[i] !== NO_MATCH) hits[h++] = i;
+      const t = parsed[0][0];
+      if (
+        parsed.length === 1 && parsed[0].length === 1 && t.type === "fuzzy" && !t.inv &&
+        isAscii(t.text)
+      ) {
+        this.scoreSimple(t, hits, algo, scoreOf);
+      } else {
+        this.scoreExtended(query, hits, algo, scoreOf);
       }
     }
     return { query, indices: this.collect(scoreOf), algo, all: false, positions: new Map() };
@@ -392,9 +483,12 @@ export class Matcher {
     }
   }
 
-  /** Anything else: fzf's own extendedMatch over the survivors. */
-  private scoreExtended(query: string, survivors: Int32Array, algo: Algo, scoreOf: Int32Array): void {
-    const items = Array.from(survivors);
+  /** Anything else: fzf's own extendedMatch over `survivors` (prefiltered first); returns the match count. */
+  private scoreExtended(query: string, candidates: Int32Array, algo: Algo, scoreOf: Int32Array): number {
+    const parsed = parseQuery(query);
+    const items = Array.from(candidates).filter((i) =>
+      !this.ascii[i] || prefilter(parsed, this.texts[i], this.lower[i])
+    );
     const finder = {
       items,
       runesList: items.map((i) => this.runesOf(i)),
@@ -404,13 +498,14 @@ export class Matcher {
     const res = (extendedMatch as (this: unknown, q: string) => { item: number; score: number }[])
       .call(finder, query.normalize());
     for (const r of res) scoreOf[r.item] = r.score;
+    return res.length;
   }
 
   /** Matched items by score (descending), ties in rank order: a rank-ordered pass, then a stable counting sort. */
   private collect(scoreOf: Int32Array): Int32Array {
     const n = this.size;
-    const idx = new Int32Array(n);
-    const scores = new Int32Array(n);
+    const idx = this.scratch(1);
+    const scores = this.scratch(2);
     let m = 0;
     let max = -Infinity;
     let min = Infinity;

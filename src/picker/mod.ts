@@ -42,6 +42,8 @@ export interface PickOptions {
   prompt?: string;
   /** show the preview panel (default: config `picker.preview`, true) */
   preview?: boolean;
+  /** override terminal detection (default: `isInteractive()`) */
+  interactive?: boolean;
 }
 
 const MAX_CANDIDATES = 10;
@@ -96,7 +98,7 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
       items.length === 0 ? "check the namespace (-n, -A) and filters (-m, -l)" : "try a shorter --query",
     );
   }
-  const interactive = isInteractive();
+  const interactive = opts.interactive ?? isInteractive();
   // one candidate: --select-1 takes it; without a terminal there is no choice to make either
   if (initial.length === 1 && (opts.selectOne || !interactive)) return [initial[0].payload];
 
@@ -104,7 +106,9 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
   if (!interactive) {
     const names = initial.slice(0, MAX_CANDIDATES).map((it) => showNamespace ? it.id : it.label);
     const more = initial.length > MAX_CANDIDATES ? `, … (${initial.length - MAX_CANDIDATES} more)` : "";
-    const why = env("KODAMA_NO_PICKER") ? "the picker is disabled (KODAMA_NO_PICKER)" : "no terminal to pick on";
+    const why = env("KODAMA_NO_PICKER")
+      ? "the picker is disabled (KODAMA_NO_PICKER)"
+      : "no terminal to pick on";
     throw new KodamaError(
       `${plural(initial.length, noun)} match${initial.length === 1 ? "es" : ""}${
         query ? ` ${JSON.stringify(query)}` : ""
@@ -115,7 +119,11 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
   }
   if (picker === "fzf") {
     const { fzfPick } = await import("./fzf.ts");
-    const ids = await fzfPick(items.map((it) => it.id), { multi: opts.multi, query, prompt: opts.prompt ?? `${noun}> ` });
+    const ids = await fzfPick(items.map((it) => it.id), {
+      multi: opts.multi,
+      query,
+      prompt: opts.prompt ?? `${noun}> `,
+    });
     const byId = new Map(items.map((it) => [it.id, it.payload]));
     return ids.map((id) => byId.get(id)).filter((p): p is V1Pod => p !== undefined);
   }
@@ -150,13 +158,17 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
       color: colorEnabled("stderr"),
       preview: (it) => podPreview(it.payload),
       live,
-      // compile the matching hot paths while the user reads the first screen
-      onIdle: items.length > 5000 ? () => state.matcher.warm() : undefined,
+      // compile the matching hot paths while the user reads the first screen, a step per timer tick
+      onIdle: items.length > 5000 ? () => warmUp(state.matcher) : undefined,
     });
     return chosen.map((it) => it.payload);
   } finally {
     abort.abort();
   }
+}
+
+function warmUp(m: { warmStep(i: number): boolean }, i = 0): void {
+  if (m.warmStep(i)) setTimeout(() => warmUp(m, i + 1), 0);
 }
 
 async function previewDefault(): Promise<boolean> {

@@ -10,7 +10,12 @@ export function podPreview(pod: V1Pod, now = Date.now()): string[] {
   const lines = [
     row("name", md.name),
     row("namespace", md.namespace),
-    row("phase", pod.status?.phase === podStatus(pod) ? pod.status?.phase : `${pod.status?.phase ?? "?"} (${podStatus(pod)})`),
+    row(
+      "phase",
+      pod.status?.phase === podStatus(pod)
+        ? pod.status?.phase
+        : `${pod.status?.phase ?? "?"} (${podStatus(pod)})`,
+    ),
     row("ready", podReady(pod)),
     row("restarts", String(restarts)),
     row("age", md.creationTimestamp ? formatAge(md.creationTimestamp, now) : undefined),
@@ -24,7 +29,13 @@ export function podPreview(pod: V1Pod, now = Date.now()): string[] {
   const statuses = new Map((pod.status?.containerStatuses ?? []).map((c) => [c.name, c]));
   for (const c of pod.spec?.containers ?? []) {
     const st = statuses.get(c.name);
-    const state = st?.state?.running ? "running" : st?.state?.waiting ? (st.state.waiting.reason ?? "waiting") : st?.state?.terminated ? (st.state.terminated.reason ?? "terminated") : "";
+    const state = st?.state?.running
+      ? "running"
+      : st?.state?.waiting
+      ? (st.state.waiting.reason ?? "waiting")
+      : st?.state?.terminated
+      ? (st.state.terminated.reason ?? "terminated")
+      : "";
     lines.push(`  ${c.name}${state ? ` (${state})` : ""}  ${c.image ?? ""}`.trimEnd());
   }
   return lines;

@@ -26,7 +26,17 @@ export interface RenderOptions<T> {
   preview?: (item: PickerItem<T>) => string[];
 }
 
-type Style = "" | "match" | "cursor" | "marker" | "dim" | "prompt" | "info" | "removed" | "bold" | "cursorMatch";
+type Style =
+  | ""
+  | "match"
+  | "cursor"
+  | "marker"
+  | "dim"
+  | "prompt"
+  | "info"
+  | "removed"
+  | "bold"
+  | "cursorMatch";
 type Seg = { text: string; style: Style };
 
 const SGR: Record<Exclude<Style, "">, string> = {
@@ -137,7 +147,11 @@ export function render<T>(s: PickerState<T>, opts: RenderOptions<T> = {}): strin
   const visible = Array.from(s.result.indices.subarray(s.offset, s.offset + L.listRows));
   const positions = s.matcher.positions(s.result, visible);
   const nsWidth = s.showNamespace
-    ? Math.min(30, Math.floor(L.listWidth / 3), Math.max(9, ...visible.map((i) => textWidth(s.items[i].namespace ?? ""))))
+    ? Math.min(
+      30,
+      Math.floor(L.listWidth / 3),
+      Math.max(9, ...visible.map((i) => textWidth(s.items[i].namespace ?? ""))),
+    )
     : 0;
   const rows: string[] = [];
   visible.forEach((idx, k) => {
@@ -158,7 +172,10 @@ export function render<T>(s: PickerState<T>, opts: RenderOptions<T> = {}): strin
       const nsLen = textWidth(ns);
       const nsPos = new Set([...pos].filter((p) => p < nsLen));
       labelPos = new Set([...pos].filter((p) => p > nsLen).map((p) => p - nsLen - 1));
-      segs.push(...highlight(pad(ns, nsWidth), nsPos, it.removed ? "removed" : "dim", hit), { text: "  ", style: "" });
+      segs.push(...highlight(pad(ns, nsWidth), nsPos, it.removed ? "removed" : "dim", hit), {
+        text: "  ",
+        style: "",
+      });
     }
     segs.push(...highlight(it.label, labelPos, base, hit));
     if (it.removed) segs.push({ text: " (deleted)", style: "dim" });
@@ -173,7 +190,9 @@ export function render<T>(s: PickerState<T>, opts: RenderOptions<T> = {}): strin
     const n = Math.min(L.listRows, Math.max(rows.length, pv.length));
     for (let r = 0; r < n; r++) {
       const left = rows[r] ?? "";
-      const leftPad = color ? left + " ".repeat(Math.max(0, L.listWidth - visibleWidth(left))) : pad(left, L.listWidth);
+      const leftPad = color
+        ? left + " ".repeat(Math.max(0, L.listWidth - visibleWidth(left)))
+        : pad(left, L.listWidth);
       const right = pv[r] !== undefined ? truncate(pv[r], L.previewWidth) : "";
       const sep = color ? `\x1b[2m │\x1b[0m ` : " │ ";
       lines.push(color ? leftPad + sep + right : (leftPad + sep + right).trimEnd());

@@ -13,7 +13,7 @@
  *   ?  or  Ctrl-/      toggle the preview. `?` never enters the query: pod names (DNS labels) and fzf's search
  *                      syntax never contain `?`, so binding it costs nothing (like fzf's `--bind ?:toggle-preview`).
  */
-import { type MatchResult, Matcher } from "./match.ts";
+import { Matcher, type MatchResult } from "./match.ts";
 
 export interface PickerItem<T = unknown> {
   /** stable identity; pods use `namespace/name` so a pod re-created under the same name comes back */
@@ -53,6 +53,8 @@ export type Action = "none" | "accept" | "abort";
 export interface PickerState<T = unknown> {
   readonly items: readonly PickerItem<T>[];
   readonly byId: ReadonlyMap<string, number>;
+  /** how many items are removed (greyed) */
+  readonly removed: number;
   readonly matcher: Matcher;
   readonly multi: boolean;
   /** show a namespace column (and match `namespace/name`) */
@@ -103,6 +105,7 @@ export function createState<T>(items: readonly PickerItem<T>[], opts: CreateOpti
   return {
     items: unique,
     byId: new Map(unique.map((it, i) => [it.id, i])),
+    removed: unique.filter((i) => i.removed).length,
     matcher,
     multi: opts.multi ?? false,
     showNamespace,
@@ -151,14 +154,30 @@ export function previewShown(s: PickerState<unknown>): boolean {
 
 export function layout(s: PickerState<unknown>): Layout {
   const body = Math.max(1, s.height - HEADER_ROWS);
-  if (!previewShown(s)) return { listRows: body, listWidth: s.width, preview: "none", previewWidth: 0, previewRows: 0 };
+  if (!previewShown(s)) {
+    return { listRows: body, listWidth: s.width, preview: "none", previewWidth: 0, previewRows: 0 };
+  }
   if (s.width >= WIDE) {
     const previewWidth = Math.min(Math.floor(s.width * 0.45), 80);
-    return { listRows: body, listWidth: s.width - previewWidth - 3, preview: "right", previewWidth, previewRows: body };
+    return {
+      listRows: body,
+      listWidth: s.width - previewWidth - 3,
+      preview: "right",
+      previewWidth,
+      previewRows: body,
+    };
   }
-  if (body < 6) return { listRows: body, listWidth: s.width, preview: "none", previewWidth: 0, previewRows: 0 };
+  if (body < 6) {
+    return { listRows: body, listWidth: s.width, preview: "none", previewWidth: 0, previewRows: 0 };
+  }
   const listRows = Math.max(3, Math.floor(body / 2));
-  return { listRows, listWidth: s.width, preview: "below", previewWidth: s.width, previewRows: body - listRows - 1 };
+  return {
+    listRows,
+    listWidth: s.width,
+    preview: "below",
+    previewWidth: s.width,
+    previewRows: body - listRows - 1,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,12 +194,11 @@ export function current<T>(s: PickerState<T>): PickerItem<T> | undefined {
 }
 
 export function liveCount(s: PickerState<unknown>): number {
-  let n = 0;
-  for (const it of s.items) if (!it.removed) n++;
-  return n;
+  return s.items.length - s.removed;
 }
 
 export function liveMatchCount(s: PickerState<unknown>): number {
+  if (s.removed === 0) return matchCount(s);
   let n = 0;
   for (const i of s.result.indices) if (!s.items[i].removed) n++;
   return n;
@@ -262,7 +280,9 @@ export function onKey<T>(state: PickerState<T>, key: Key): { state: PickerState<
     case "enter": {
       if (acceptedItems(s).length > 0) return { state: s, action: "accept" };
       const cur = current(s);
-      const message = cur?.removed ? `${cur.label} is gone (deleted while the picker was open)` : "nothing matches";
+      const message = cur?.removed
+        ? `${cur.label} is gone (deleted while the picker was open)`
+        : "nothing matches";
       return none({ ...s, message });
     }
     case "backspace":
@@ -296,7 +316,7 @@ export function onKey<T>(state: PickerState<T>, key: Key): { state: PickerState<
       if (!s.multi) return none(s);
       const live = Array.from(s.result.indices, (i) => s.items[i]).filter((it) => !it.removed);
       const selected = new Set(s.selected);
-      if (live.every((it) => selected.has(it.id))) for (const it of live) selected.delete(it.id);
+      if (live.every((it) => selected.has(it.id))) { for (const it of live) selected.delete(it.id); }
       else for (const it of live) selected.add(it.id);
       return none({ ...s, selected });
     }
@@ -332,32 +352,40 @@ function keepCursor<T>(before: PickerState<T>, after: PickerState<T>): PickerSta
 export function addItems<T>(s: PickerState<T>, items: readonly PickerItem<T>[]): PickerState<T> {
   let list: PickerItem<T>[] | undefined;
   const fresh: PickerItem<T>[] = [];
-  const byId = new Map(s.byId);
-  for (const it of dedupe(items)) {
-    const at = byId.get(it.id);
+  const freshIds = new Set<string>();
+  let removed = s.removed;
+  for (const it of items) {
+    const at = s.byId.get(it.id);
     if (at !== undefined) {
       list ??= s.items.slice();
+      if (list[at].removed) removed--;
       list[at] = { ...it, removed: false };
-    } else {
-      byId.set(it.id, s.items.length + fresh.length);
+    } else if (!freshIds.has(it.id)) {
+      freshIds.add(it.id);
       fresh.push({ ...it, removed: false });
     }
   }
   if (!list && fresh.length === 0) return s;
+  if (fresh.length === 0) return { ...s, items: list!, removed };
   const all = [...(list ?? s.items), ...fresh];
-  if (fresh.length === 0) return { ...s, items: all };
-  const matcher = s.matcher.withAdded(fresh.map((i) => ({ text: matchText(i, s.showNamespace), name: i.label })));
-  return keepCursor(s, { ...s, items: all, byId, matcher, result: matcher.match(s.query) });
+  const byId = new Map(s.byId);
+  fresh.forEach((it, k) => byId.set(it.id, s.items.length + k));
+  const matcher = s.matcher.withAdded(
+    fresh.map((i) => ({ text: matchText(i, s.showNamespace), name: i.label })),
+  );
+  return keepCursor(s, { ...s, items: all, removed, byId, matcher, result: matcher.match(s.query) });
 }
 
 /** Items disappeared (watch DELETED): greyed out in place, no longer selectable or accepted. */
 export function removeItems<T>(s: PickerState<T>, ids: readonly string[]): PickerState<T> {
   let list: PickerItem<T>[] | undefined;
+  let removed = s.removed;
   for (const id of ids) {
     const at = s.byId.get(id);
-    if (at === undefined || s.items[at].removed) continue;
+    if (at === undefined || (list ?? s.items)[at].removed) continue;
     list ??= s.items.slice();
     list[at] = { ...list[at], removed: true };
+    removed++;
   }
-  return list ? { ...s, items: list } : s;
+  return list ? { ...s, items: list, removed } : s;
 }

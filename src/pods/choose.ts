@@ -22,10 +22,7 @@ export interface ChooseOptions {
 
 const MAX_CANDIDATES = 10;
 
-type PickPods = (
-  pods: V1Pod[],
-  o: { multi?: boolean; query?: string; selectOne?: boolean; exit0?: boolean; showNamespace?: boolean },
-) => Promise<V1Pod[]>;
+
 
 function podName(p: V1Pod, withNs: boolean): string {
   return withNs ? `${p.metadata?.namespace}/${p.metadata?.name}` : p.metadata?.name ?? "?";
@@ -44,6 +41,8 @@ export function ambiguousError(pods: V1Pod[], t: TargetFlags): KodamaError {
 }
 
 function isInteractive(): boolean {
+  const off = Deno.env.get("KODAMA_NO_PICKER");
+  if (off && off !== "0" && off !== "false") return false;
   try {
     return Deno.stdin.isTerminal() && Deno.stderr.isTerminal();
   } catch {
@@ -76,25 +75,15 @@ export async function choosePods(kube: Kube, pods: V1Pod[], t: TargetFlags, o: C
 }
 
 async function pickInteractive(pods: V1Pod[], t: TargetFlags, o: ChooseOptions): Promise<V1Pod[]> {
-  // TODO(picker): switch to a literal import once src/picker/mod.ts lands (deno compile needs literals)
-  const spec = "../picker/mod.ts";
-  let pickPods: PickPods | undefined;
-  try {
-    pickPods = ((await import(spec)) as { pickPods?: PickPods }).pickPods;
-  } catch { /* picker not built yet */ }
-  if (!pickPods) {
-    throw new KodamaError(
-      `${pods.length} pods match and the interactive picker is not available`,
-      ExitCode.USAGE,
-      "use --all, --first, or narrow the match with -m/--pod",
-    );
-  }
+  const { pickPods } = await import("../picker/mod.ts");
   const chosen = await pickPods(pods, {
     multi: o.multi,
     query: o.query,
     selectOne: o.selectOne,
     exit0: o.exit0,
-    showNamespace: !!t.allNamespaces,
+    allNamespaces: !!t.allNamespaces,
+    interactive: true,
+    flagHint: "use --all, --first, or narrow the match with -m/--pod",
   });
   if (!chosen || chosen.length === 0) {
     throw new KodamaError("no pod chosen", ExitCode.INTERRUPTED);

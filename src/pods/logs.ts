@@ -224,7 +224,8 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
   } finally {
     stop.abort();
     o.signal?.removeEventListener("abort", onOuter);
-    await watchDone;
+    // don't let a watch that ignores its abort keep us here
+    await Promise.race([watchDone, new Promise((r) => setTimeout(r, 300))]);
   }
   // every stream refused (forbidden, not found, …): that is the command's error
   if (errors.length > 0 && succeeded === 0 && !o.signal?.aborted) throw errors[0];

@@ -196,6 +196,10 @@ export interface ForwardStats {
   bytesIn: number;
   /** bytes sent to the pod (local -> pod) */
   bytesOut: number;
+  /** connections open right now */
+  active?: number;
+  /** connections that failed (dial refused, error from the pod side) */
+  errors?: number;
 }
 
 export interface ActiveForward {
@@ -341,6 +345,7 @@ class Forwarder {
   private async reresolve(): Promise<void> {
     const previous = podName(this.current.pod);
     let backoff = 250;
+    let lastMsg = "";
     while (!this.closed && !this.o.signal?.aborted) {
       try {
         const t = await this.o.reconnect!();
@@ -355,7 +360,9 @@ class Forwarder {
         this.watchPod();
         return;
       } catch (e) {
-        this.event(`waiting for a pod: ${(e as Error).message}`);
+        const msg = `waiting for a pod: ${(e as Error).message.replace(/\(selector .*\)$/, "").trim()}`;
+        if (msg !== lastMsg) this.event(msg);
+        lastMsg = msg;
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5000);
       }
@@ -383,7 +390,13 @@ class Listener implements ActiveForward {
   private server: net.Server;
   private sockets = new Set<net.Socket>();
   private remotesOpen = new Set<Duplex>();
-  private counters: ForwardStats = { connections: 0, bytesIn: 0, bytesOut: 0 };
+  private counters: Required<ForwardStats> = {
+    connections: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    active: 0,
+    errors: 0,
+  };
   local = 0;
   private closing?: Promise<void>;
 
@@ -411,8 +424,19 @@ class Listener implements ActiveForward {
 
   private async handle(sock: net.Socket): Promise<void> {
     this.counters.connections++;
+    this.counters.active++;
     this.sockets.add(sock);
-    sock.on("close", () => this.sockets.delete(sock));
+    const opened = Date.now();
+    let bytesIn = 0, bytesOut = 0;
+    sock.on("close", () => {
+      this.sockets.delete(sock);
+      this.counters.active--;
+      this.f.event(
+        `Closed connection for ${this.local} after ${Date.now() - opened}ms (${formatBytes(bytesIn)} in, ${
+          formatBytes(bytesOut)
+        } out)`,
+      );
+    });
     sock.on("error", () => {/* reported through the remote side / close */});
     this.f.event(`Handling connection for ${this.local}`);
     let target = await this.f.targetFor(this.index);
@@ -424,6 +448,7 @@ class Listener implements ActiveForward {
         });
       } catch (e) {
         const ke = e instanceof KodamaError ? e : new KodamaError(String(e));
+        this.counters.errors++;
         this.f.event(
           `error forwarding port ${this.local} to pod ${target.pod}:${target.port}: ${ke.message}`,
         );
@@ -445,9 +470,16 @@ class Listener implements ActiveForward {
     }
     this.remotesOpen.add(remote);
     const r = remote;
-    sock.on("data", (c: Uint8Array) => this.counters.bytesOut += c.length);
-    r.on("data", (c: Uint8Array) => this.counters.bytesIn += c.length);
+    sock.on("data", (c: Uint8Array) => {
+      this.counters.bytesOut += c.length;
+      bytesOut += c.length;
+    });
+    r.on("data", (c: Uint8Array) => {
+      this.counters.bytesIn += c.length;
+      bytesIn += c.length;
+    });
     r.on("error", (e: Error) => {
+      this.counters.errors++;
       this.f.event(`error forwarding port ${this.local} to pod ${target.pod}:${target.port}: ${e.message}`);
       sock.destroy();
     });
@@ -527,12 +559,14 @@ export async function portForward(
 
 /** Sum of the stats of several forwards. */
 export function totalStats(fs: ActiveForward[]): ForwardStats {
-  const t: ForwardStats = { connections: 0, bytesIn: 0, bytesOut: 0 };
+  const t: Required<ForwardStats> = { connections: 0, bytesIn: 0, bytesOut: 0, active: 0, errors: 0 };
   for (const f of fs) {
     const s = f.stats();
     t.connections += s.connections;
     t.bytesIn += s.bytesIn;
     t.bytesOut += s.bytesOut;
+    t.active += s.active ?? 0;
+    t.errors += s.errors ?? 0;
   }
   return t;
 }
@@ -549,11 +583,16 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
-/** "3 connections, 1.2 KiB in, 340 B out" */
+/** "3 connections, 1.2 KiB in, 340 B out" (+ ", 1 failed" when some failed) */
 export function formatStats(s: ForwardStats): string {
   return `${s.connections} connection${s.connections === 1 ? "" : "s"}, ${formatBytes(s.bytesIn)} in, ${
     formatBytes(s.bytesOut)
-  } out`;
+  } out${s.errors ? `, ${s.errors} failed` : ""}`;
+}
+
+/** The live status line on a terminal: "pod/api-1: 2 active, 14 connections, 1.2 MiB in, 3.4 KiB out". */
+export function formatLiveStats(s: ForwardStats, pod: string): string {
+  return `pod/${pod}: ${s.active ?? 0} active, ${formatStats(s)}`;
 }
 
 /** `Forwarding from 127.0.0.1:8080 -> pod/api-1:8080` (IPv6 addresses in brackets like kubectl). */

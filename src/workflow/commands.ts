@@ -1,11 +1,18 @@
 /** The feature functions behind `kodama run` and `kodama workflow …` (src/cli/* only parse flags and call these). */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { stderrSink, stdoutSink, type Sink } from "../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { bold, colorEnabled, dim, red } from "../ui/color.ts";
 import { createDisplay } from "./display.ts";
 import { BUILTINS, discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
-import { formatProblem, loadWorkflowFile, parseWorkflowText, type Problem, readWorkflowText, stemOf } from "./load.ts";
+import {
+  formatProblem,
+  loadWorkflowFile,
+  parseWorkflowText,
+  type Problem,
+  readWorkflowText,
+  stemOf,
+} from "./load.ts";
 import { runWorkflow } from "./engine.ts";
 import { parseParamFlags } from "./params.ts";
 import { workflowJsonSchema } from "./schema.ts";
@@ -68,7 +75,10 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     });
     display.close();
     if (r.exitCode !== 0) {
-      (o.err ?? stderrSink).write(`${red("error", color)}: workflow ${lw.name} failed at ${r.failure} (exit ${r.exitCode})\n`);
+      (o.err ?? stderrSink).write(
+        `${red("error", color)}: workflow ${lw.name} failed at ${r.failure} (exit ${r.exitCode})\n` +
+          (r.hint ? `  ${r.hint}\n` : ""),
+      );
     }
     return r.exitCode;
   } finally {
@@ -83,13 +93,19 @@ export async function listCommand(o: { output?: string; out?: Sink }): Promise<v
   const refs = await discover();
   const rows = await Promise.all(refs.map(async (r) => ({ ...r, description: await describe(r) })));
   if (o.output === "json") {
-    out.write(JSON.stringify(rows.map((r) => ({
-      name: r.name,
-      source: r.source,
-      file: r.file,
-      description: r.description,
-      shadowedBy: r.shadowedBy ? { source: r.shadowedBy.source, file: r.shadowedBy.file } : undefined,
-    })), null, 2) + "\n");
+    out.write(
+      JSON.stringify(
+        rows.map((r) => ({
+          name: r.name,
+          source: r.source,
+          file: r.file,
+          description: r.description,
+          shadowedBy: r.shadowedBy ? { source: r.shadowedBy.source, file: r.shadowedBy.file } : undefined,
+        })),
+        null,
+        2,
+      ) + "\n",
+    );
     return;
   }
   if (o.output === "name") {
@@ -102,7 +118,9 @@ export async function listCommand(o: { output?: string; out?: Sink }): Promise<v
     table.push([r.name, src, r.description, r.source === "builtin" ? "(built in)" : displayPath(r.file)]);
   }
   const w = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  for (const row of table) out.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(w[i]))).join("  ") + "\n");
+  for (const row of table) {
+    out.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(w[i]))).join("  ") + "\n");
+  }
 }
 
 async function describe(r: WorkflowRef): Promise<string> {
@@ -123,7 +141,12 @@ export async function showCommand(name: string, o: { out?: Sink; err?: Sink } = 
   const hidden = all.filter((r) => r.name === ref.name && r.shadowedBy);
   const color = colorEnabled("stderr");
   (o.err ?? stderrSink).write(
-    dim(`# ${ref.name} — ${ref.source}: ${ref.file}${hidden.map((h) => `\n# shadows ${h.source}: ${h.file}`).join("")}`, color) + "\n",
+    dim(
+      `# ${ref.name} — ${ref.source}: ${ref.file}${
+        hidden.map((h) => `\n# shadows ${h.source}: ${h.file}`).join("")
+      }`,
+      color,
+    ) + "\n",
   );
   (o.out ?? stdoutSink).write(text.endsWith("\n") ? text : text + "\n");
 }
@@ -154,7 +177,9 @@ export async function validateCommand(files: string[], o: { out?: Sink; err?: Si
   const color = colorEnabled("stderr");
   err.write(
     bad
-      ? `${red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`, color)} in ${bad} of ${targets.length} file(s)\n`
+      ? `${
+        red(`${problems.length} problem${problems.length === 1 ? "" : "s"}`, color)
+      } in ${bad} of ${targets.length} file(s)\n`
       : `${bold("ok", color)}: ${targets.length} workflow file(s) valid\n`,
   );
   return bad ? ExitCode.USAGE : ExitCode.OK;

@@ -79,7 +79,9 @@ async function yamlFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
-      if ((e.isFile || e.isSymlink) && /\.ya?ml$/.test(e.name) && !e.name.startsWith(".")) out.push(join(dir, e.name));
+      if ((e.isFile || e.isSymlink) && /\.ya?ml$/.test(e.name) && !e.name.startsWith(".")) {
+        out.push(join(dir, e.name));
+      }
     }
   } catch { /* missing directory */ }
   return out.sort();
@@ -91,7 +93,9 @@ export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
   for (const dir of await repoDirs(cwd)) {
     for (const f of await yamlFiles(dir)) refs.push({ name: stem(f), file: f, source: "repo" });
   }
-  for (const f of await yamlFiles(join(kodamaHome(), "workflows"))) refs.push({ name: stem(f), file: f, source: "home" });
+  for (const f of await yamlFiles(join(kodamaHome(), "workflows"))) {
+    refs.push({ name: stem(f), file: f, source: "home" });
+  }
   for (const n of BUILTINS) refs.push({ name: n, file: builtinFile(n), source: "builtin" });
   const first = new Map<string, WorkflowRef>();
   for (const r of refs) {

@@ -47,7 +47,14 @@ function mark(status: StepStatus, color: boolean): string {
   }
 }
 
-export function endLine(label: string, status: StepStatus, ms: number, detail: string | undefined, color: boolean, depth = 0): string {
+export function endLine(
+  label: string,
+  status: StepStatus,
+  ms: number,
+  detail: string | undefined,
+  color: boolean,
+  depth = 0,
+): string {
   const indent = "  ".repeat(depth);
   const time = status === "skipped" ? dim("skipped", color) : dim(formatDuration(ms), color);
   const why = detail ? `: ${status === "failed" ? red(detail, color) : detail}` : "";
@@ -67,7 +74,9 @@ function plainDisplay(o: DisplayOptions): Display {
     },
     end(key, status, ms, detail) {
       const l = labels.get(key) ?? { label: key, depth: 0 };
-      if (!o.quiet || status === "failed") o.err.write(endLine(l.label, status, ms, detail, o.color, l.depth));
+      if (!o.quiet || status === "failed") {
+        o.err.write(endLine(l.label, status, ms, detail, o.color, l.depth));
+      }
     },
     note: (line) => o.err.write(line.endsWith("\n") ? line : line + "\n"),
     out: o.out,
@@ -92,7 +101,11 @@ function liveDisplay(o: DisplayOptions): Display {
     const lines: string[] = [];
     const now = Date.now();
     for (const a of active.values()) {
-      lines.push(`${"  ".repeat(a.depth)}${SPIN[frame % SPIN.length]} ${a.label} ${dim(formatDuration(now - a.started), o.color)}`);
+      lines.push(
+        `${"  ".repeat(a.depth)}${SPIN[frame % SPIN.length]} ${a.label} ${
+          dim(formatDuration(now - a.started), o.color)
+        }`,
+      );
     }
     o.err.write(lines.join("\n") + "\n");
     drawn = lines.length;
@@ -111,7 +124,8 @@ function liveDisplay(o: DisplayOptions): Display {
   const lineSink = (target: Sink, shared: boolean, which: "out" | "err"): Sink => ({
     write(chunk) {
       if (!shared) return target.write(chunk);
-      const s = (which === "out" ? outPartial : errPartial) + (typeof chunk === "string" ? chunk : dec.decode(chunk));
+      const s = (which === "out" ? outPartial : errPartial) +
+        (typeof chunk === "string" ? chunk : dec.decode(chunk));
       const cut = s.lastIndexOf("\n") + 1;
       if (which === "out") outPartial = s.slice(cut);
       else errPartial = s.slice(cut);

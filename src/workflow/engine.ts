@@ -64,18 +64,31 @@ export interface RunResult {
   steps: Record<string, StepRecord>;
   /** `step "x": reason` of the first failure */
   failure?: string;
+  /** what to do about it, when known */
+  hint?: string;
 }
 
 const MAX_DEPTH = 8;
 
 export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<RunResult> {
   if ((o.depth ?? 0) > MAX_DEPTH) {
-    throw new KodamaError(`workflow ${lw.name}: workflow steps nest more than ${MAX_DEPTH} deep`, ExitCode.USAGE);
+    throw new KodamaError(
+      `workflow ${lw.name}: workflow steps nest more than ${MAX_DEPTH} deep`,
+      ExitCode.USAGE,
+    );
   }
   if (!o.dryRun) {
-    await ensureTrusted(lw, { trust: o.trust, interactive: !!o.interactive, confirm: o.confirm, note: o.display.note });
+    await ensureTrusted(lw, {
+      trust: o.trust,
+      interactive: !!o.interactive,
+      confirm: o.confirm,
+      note: o.display.note,
+    });
   }
-  const params = await resolveParams(lw.workflow, o.params ?? {}, { interactive: !!o.interactive, ask: askParam });
+  const params = await resolveParams(lw.workflow, o.params ?? {}, {
+    interactive: !!o.interactive,
+    ask: askParam,
+  });
   const run = new Run(lw, params, o);
   return o.dryRun ? await run.plan() : await run.execute();
 }
@@ -91,6 +104,7 @@ class Run {
   private failed = false;
   private exitCode = 0;
   private failure?: string;
+  private hint?: string;
   private auto = 0;
   private readonly signal: AbortSignal;
   private readonly depth: number;
@@ -109,7 +123,7 @@ class Run {
     } finally {
       await runCleanups(cleanups);
     }
-    return { exitCode: this.exitCode, steps: this.steps, failure: this.failure };
+    return { exitCode: this.exitCode, steps: this.steps, failure: this.failure, hint: this.hint };
   }
 
   private async runStep(step: Step, handle: RunHandle): Promise<void> {
@@ -134,7 +148,10 @@ class Run {
       label = this.labelOf(step, kind, id);
       const ctx = this.exprContext();
       const env = this.envFor(step, ctx);
-      const spec = checkSpec(kind, interpolateDeep(step[kind], { ...ctx, env: { ...ctx.env, ...env } }, KINDS[kind].raw ?? []));
+      const spec = checkSpec(
+        kind,
+        interpolateDeep(step[kind], { ...ctx, env: { ...ctx.env, ...env } }, KINDS[kind].raw ?? []),
+      );
       const timeoutMs = durationMs(step.timeout);
       const ac = new AbortController();
       const onParent = () => ac.abort(this.signal.reason);
@@ -167,12 +184,24 @@ class Run {
       }
     } catch (e) {
       if (!shown) display.start(key, label, this.depth);
-      result = { ok: false, exitCode: e instanceof KodamaError ? e.code : ExitCode.FAILED, error: oneLine(e), outputs: {} };
+      result = {
+        ok: false,
+        exitCode: e instanceof KodamaError ? e.code : ExitCode.FAILED,
+        error: oneLine(e),
+        hint: e instanceof KodamaError ? e.hint : undefined,
+        outputs: {},
+      };
     }
     if (!result.ok && timedOut) {
-      result = { ...result, exitCode: ExitCode.TIMEOUT, error: `timed out after ${formatDuration(durationMs(step.timeout)!)}` };
+      result = {
+        ...result,
+        exitCode: ExitCode.TIMEOUT,
+        error: `timed out after ${formatDuration(durationMs(step.timeout)!)}`,
+      };
     }
-    if (!result.ok && this.signal.aborted) result = { ...result, exitCode: ExitCode.INTERRUPTED, error: "interrupted" };
+    if (!result.ok && this.signal.aborted) {
+      result = { ...result, exitCode: ExitCode.INTERRUPTED, error: "interrupted" };
+    }
     this.record(id, key, step, result, Date.now() - started);
   }
 
@@ -190,6 +219,7 @@ class Run {
       this.failed = true;
       this.exitCode = r.exitCode || ExitCode.FAILED;
       this.failure = `step "${id}": ${r.error ?? "failed"}`;
+      this.hint = r.hint;
     } else if (!r.ok && !ignored) this.failed = true;
   }
 
@@ -203,7 +233,7 @@ class Run {
     return usesStatusFunction(node) ? value : value && !this.failed;
   }
 
-  private labelOf(step: Step, kind: string, id: string): string {
+  private labelOf(step: Step, kind: string, _id: string): string {
     if (step.name) {
       try {
         return toStr(interpolate(step.name, this.exprContext()));
@@ -217,7 +247,9 @@ class Run {
   private envFor(step: Step, ctx: ExprContext): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
-      out[k] = typeof v === "string" ? toStr(interpolate(v, { ...ctx, env: { ...ctx.env, ...out } })) : String(v);
+      out[k] = typeof v === "string"
+        ? toStr(interpolate(v, { ...ctx, env: { ...ctx.env, ...out } }))
+        : String(v);
     }
     return out;
   }
@@ -239,7 +271,7 @@ class Run {
     const names = new Set(KINDS[kind].targets?.(step[kind]) ?? []);
     for (const s of stringsIn(step, KINDS[kind].raw ?? [], kind)) {
       if (!s.includes("${{")) continue;
-      for (const p of parseTemplate(s)) if ("expr" in p) for (const n of targetRefs(p.expr)) names.add(n);
+      for (const p of parseTemplate(s)) if ("expr" in p) { for (const n of targetRefs(p.expr)) names.add(n); }
     }
     for (const n of names) if (this.lw.workflow.targets?.[n]) await this.target(n);
   }
@@ -273,7 +305,9 @@ class Run {
     const flags = targetFlags(spec, this.o.namespace);
     const kube = await this.kube();
     let pods = this.pickedPods.get(name) ?? await findPods(kube, flags);
-    if (pods.length === 0) throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${this.lw.name}`);
+    if (pods.length === 0) {
+      throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${this.lw.name}`);
+    }
     const select = spec.select ?? "one";
     if (!this.pickedPods.has(name) && pods.length > 1 && select !== "all") {
       if (select === "one" || this.o.dryRun) {
@@ -298,14 +332,25 @@ class Run {
 
   private publish(t: ResolvedTarget): ResolvedTarget {
     const views = t.pods.map((p) => podView(p, t.container));
-    this.targetsView[t.name] = { namespace: t.namespace, container: t.container, pods: views, pod: views[0], names: views.map((v) => v.name) };
+    this.targetsView[t.name] = {
+      namespace: t.namespace,
+      container: t.container,
+      pods: views,
+      pod: views[0],
+      names: views.map((v) => v.name),
+    };
     return t;
   }
 
   setTargetPods(name: string, pods: V1Pod[]) {
     this.pickedPods.set(name, pods);
     const spec = this.lw.workflow.targets?.[name];
-    const t = this.publish({ name, namespace: pods[0]?.metadata?.namespace, container: spec?.container, pods });
+    const t = this.publish({
+      name,
+      namespace: pods[0]?.metadata?.namespace,
+      container: spec?.container,
+      pods,
+    });
     this.targets.set(name, Promise.resolve(t));
   }
 
@@ -347,7 +392,11 @@ class Run {
     }
   }
 
-  private async callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult> {
+  private async callWorkflow(
+    name: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<StepResult> {
     const { findWorkflow } = await import("./discovery.ts");
     const { loadWorkflowFile } = await import("./load.ts");
     const ref = await findWorkflow(name, this.o.cwd);
@@ -360,7 +409,12 @@ class Run {
       depth: this.depth + 1,
     });
     const outputs = Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, v.outputs]));
-    return { ok: r.exitCode === 0, exitCode: r.exitCode, error: r.failure, outputs: { steps: outputs, exitCode: r.exitCode } };
+    return {
+      ok: r.exitCode === 0,
+      exitCode: r.exitCode,
+      error: r.failure,
+      outputs: { steps: outputs, exitCode: r.exitCode },
+    };
   }
 
   note(line: string) {
@@ -372,9 +426,13 @@ class Run {
   async plan(): Promise<RunResult> {
     const out = this.o.display.out;
     const wf = this.lw.workflow;
-    out.write(`workflow ${this.lw.name} (${this.lw.source}: ${this.lw.file}) — dry run, nothing is executed\n`);
+    out.write(
+      `workflow ${this.lw.name} (${this.lw.source}: ${this.lw.file}) — dry run, nothing is executed\n`,
+    );
     if (Object.keys(this.params).length) {
-      out.write(`params:\n${Object.entries(this.params).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}\n`).join("")}`);
+      out.write(
+        `params:\n${Object.entries(this.params).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}\n`).join("")}`,
+      );
     }
     if (wf.targets && Object.keys(wf.targets).length) {
       out.write("targets:\n");
@@ -391,7 +449,9 @@ class Run {
       }
     }
     const perms = Object.entries(wf.permissions ?? {}).filter(([, v]) => v?.length);
-    out.write(`permissions: ${perms.length ? perms.map(([k, v]) => `${k}: ${v!.join(", ")}`).join("; ") : "none"}\n`);
+    out.write(
+      `permissions: ${perms.length ? perms.map(([k, v]) => `${k}: ${v!.join(", ")}`).join("; ") : "none"}\n`,
+    );
     out.write("steps:\n");
     await this.planSteps(wf.steps, 1);
     return { exitCode: 0, steps: this.steps };
@@ -407,7 +467,17 @@ class Run {
       try {
         const ctx = this.exprContext();
         const spec = interpolateDeep(step[kind], ctx, KINDS[kind].raw ?? []);
-        const sctx = { step, id, label: id, env: {}, signal: this.signal, out, err: out, run: this.handle([]), expr: ctx };
+        const sctx = {
+          step,
+          id,
+          label: id,
+          env: {},
+          signal: this.signal,
+          out,
+          err: out,
+          run: this.handle([]),
+          expr: ctx,
+        };
         line = await KINDS[kind].plan(spec, sctx as StepContext);
       } catch (e) {
         line = `(cannot resolve yet: ${oneLine(e)})`;
@@ -418,7 +488,12 @@ class Run {
       if (step["continue-on-error"]) out.write(`${pad}   continue-on-error: true\n`);
       const env = { ...step.env };
       if (Object.keys(env).length) {
-        out.write(`${pad}   env: ${Object.entries(this.envFor({ env } as Step, this.exprContext())).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+        out.write(
+          `${pad}   env: ${
+            Object.entries(this.envFor({ env } as Step, this.exprContext())).map(([k, v]) => `${k}=${v}`)
+              .join(" ")
+          }\n`,
+        );
       }
       this.steps[id] = { outputs: {}, outcome: "success", conclusion: "success", durationMs: 0 };
       if (kind === "parallel") await this.planSteps((step.parallel as { steps: Step[] }).steps, indent + 2);
@@ -429,7 +504,9 @@ class Run {
     if (typeof cond === "boolean") return "";
     try {
       const node = parseCondition(cond);
-      if (references(node).some((r) => r.root === "steps") || usesStatusFunction(node)) return "   (decided at run time)";
+      if (references(node).some((r) => r.root === "steps") || usesStatusFunction(node)) {
+        return "   (decided at run time)";
+      }
       return `   → ${truthy(evaluate(node, this.exprContext()))}`;
     } catch (e) {
       return `   (${oneLine(e)})`;
@@ -501,13 +578,18 @@ function checkSpec(kind: string, spec: unknown): unknown {
   const r = KINDS[kind].spec(z.any()).safeParse(spec);
   if (r.success) return r.data;
   const i = r.error.issues[0];
-  throw new KodamaError(`${kind}.${i.path.join(".")}: ${i.message.replace(/^Invalid input: /, "")}`, ExitCode.USAGE);
+  throw new KodamaError(
+    `${kind}.${i.path.join(".")}: ${i.message.replace(/^Invalid input: /, "")}`,
+    ExitCode.USAGE,
+  );
 }
 
 function shortSpec(spec: unknown): string {
   if (spec && typeof spec === "object") {
     const s = spec as Record<string, unknown>;
-    if (Array.isArray(s.command)) return (s.command as string[]).join(" ").slice(0, 50);
+    if (Array.isArray(s.command)) {
+      return (s.command as string[]).map((a) => (a.includes("${{") ? "…" : a)).join(" ").slice(0, 50);
+    }
     if (typeof s.module === "string") return s.module;
     if (typeof s.target === "string") return s.target;
     if (typeof s.name === "string") return s.name;
@@ -521,10 +603,17 @@ function placeholderSteps(real: Record<string, StepRecord>): Record<string, unkn
     new Proxy({}, {
       get: (_t, k) => typeof k === "string" ? (k === "toJSON" ? undefined : `<${path}.${k}>`) : undefined,
       has: () => true,
-      getOwnPropertyDescriptor: (_t, k) => ({ value: `<${path}.${String(k)}>`, configurable: true, enumerable: true }),
+      getOwnPropertyDescriptor: (_t, k) => ({
+        value: `<${path}.${String(k)}>`,
+        configurable: true,
+        enumerable: true,
+      }),
     });
   return new Proxy(real, {
-    get: (_t, id) => typeof id === "string" ? { outputs: ph(`steps.${id}.outputs`), outcome: "success", conclusion: "success" } : undefined,
+    get: (_t, id) =>
+      typeof id === "string"
+        ? { outputs: ph(`steps.${id}.outputs`), outcome: "success", conclusion: "success" }
+        : undefined,
     has: () => true,
     getOwnPropertyDescriptor: (_t, id) => ({
       value: { outputs: ph(`steps.${String(id)}.outputs`), outcome: "success", conclusion: "success" },

@@ -160,14 +160,18 @@ export function parseExpression(src: string): Node {
     } else if (t.kind === "str") {
       node = { type: "lit", value: t.value, pos: t.pos };
     } else if (t.kind === "ident") {
-      if (t.value === "true" || t.value === "false") node = { type: "lit", value: t.value === "true", pos: t.pos };
-      else if (t.value === "null") node = { type: "lit", value: null, pos: t.pos };
+      if (t.value === "true" || t.value === "false") {
+        node = { type: "lit", value: t.value === "true", pos: t.pos };
+      } else if (t.value === "null") node = { type: "lit", value: null, pos: t.pos };
       else if (peek().kind === "punct" && peek().value === "(") {
         next();
         const fn = FUNCTIONS[t.value.toLowerCase()];
         if (!fn) {
           const hint = suggest(t.value, Object.keys(FUNCTIONS));
-          throw new ExprError(`unknown function '${t.value}'${hint ? ` (did you mean '${hint}'?)` : ""}`, t.pos);
+          throw new ExprError(
+            `unknown function '${t.value}'${hint ? ` (did you mean '${hint}'?)` : ""}`,
+            t.pos,
+          );
         }
         const args: Node[] = [];
         if (!(peek().kind === "punct" && peek().value === ")")) {
@@ -182,13 +186,20 @@ export function parseExpression(src: string): Node {
         }
         expect(")");
         if (args.length < fn.min || args.length > fn.max) {
-          const want = fn.min === fn.max ? `${fn.min}` : fn.max === Infinity ? `at least ${fn.min}` : `${fn.min}-${fn.max}`;
+          const want = fn.min === fn.max
+            ? `${fn.min}`
+            : fn.max === Infinity
+            ? `at least ${fn.min}`
+            : `${fn.min}-${fn.max}`;
           throw new ExprError(`${t.value}() takes ${want} argument(s), got ${args.length}`, t.pos);
         }
         node = { type: "call", name: t.value.toLowerCase(), args, pos: t.pos };
       } else node = { type: "ident", name: t.value, pos: t.pos };
     } else {
-      throw new ExprError(t.kind === "eof" ? "unexpected end of expression" : `unexpected ${describe(t)}`, t.pos);
+      throw new ExprError(
+        t.kind === "eof" ? "unexpected end of expression" : `unexpected ${describe(t)}`,
+        t.pos,
+      );
     }
     // postfix: .name  [expr]
     for (;;) {
@@ -264,7 +275,9 @@ const FUNCTIONS: Record<string, Fn> = {
   join: {
     min: 1,
     max: 2,
-    call: ([arr, sep]) => (Array.isArray(arr) ? arr.map(toStr).join(sep === undefined ? "," : toStr(sep)) : toStr(arr)),
+    call: (
+      [arr, sep],
+    ) => (Array.isArray(arr) ? arr.map(toStr).join(sep === undefined ? "," : toStr(sep)) : toStr(arr)),
   },
   trim: { min: 1, max: 1, call: ([s]) => toStr(s).trim() },
   tojson: { min: 1, max: 1, call: ([v]) => JSON.stringify(v ?? null, null, 2) },
@@ -279,12 +292,35 @@ const FUNCTIONS: Record<string, Fn> = {
       }
     },
   },
-  length: { min: 1, max: 1, call: ([v]) => (Array.isArray(v) || typeof v === "string" ? v.length : v && typeof v === "object" ? Object.keys(v).length : 0) },
+  length: {
+    min: 1,
+    max: 1,
+    call: (
+      [v],
+    ) => (Array.isArray(v) || typeof v === "string"
+      ? v.length
+      : v && typeof v === "object"
+      ? Object.keys(v).length
+      : 0),
+  },
   success: { min: 0, max: 0, call: (_a, ctx) => !ctx.status?.failed },
   failure: { min: 0, max: 0, call: (_a, ctx) => !!ctx.status?.failed },
   always: { min: 0, max: 0, call: () => true },
 };
-export const FUNCTION_NAMES = ["contains", "startsWith", "endsWith", "format", "join", "trim", "toJSON", "fromJSON", "length", "success", "failure", "always"];
+export const FUNCTION_NAMES = [
+  "contains",
+  "startsWith",
+  "endsWith",
+  "format",
+  "join",
+  "trim",
+  "toJSON",
+  "fromJSON",
+  "length",
+  "success",
+  "failure",
+  "always",
+];
 
 export function evaluate(node: Node, ctx: ExprContext): unknown {
   switch (node.type) {
@@ -293,7 +329,10 @@ export function evaluate(node: Node, ctx: ExprContext): unknown {
     case "ident": {
       if (!(CONTEXT_NAMES as readonly string[]).includes(node.name)) {
         const hint = suggest(node.name, [...CONTEXT_NAMES]);
-        throw new ExprError(`unknown name '${node.name}'${hint ? ` (did you mean '${hint}'?)` : ""}`, node.pos);
+        throw new ExprError(
+          `unknown name '${node.name}'${hint ? ` (did you mean '${hint}'?)` : ""}`,
+          node.pos,
+        );
       }
       return (ctx as Record<string, unknown>)[node.name];
     }
@@ -468,7 +507,10 @@ export function parseCondition(s: string): Node {
     }
   }
   if (hasExpression(s)) {
-    throw new ExprError("write an `if:` either as a bare expression or as one '${{ ... }}'", s.indexOf("${{"));
+    throw new ExprError(
+      "write an `if:` either as a bare expression or as one '${{ ... }}'",
+      s.indexOf("${{"),
+    );
   }
   return parseExpression(s);
 }
@@ -477,7 +519,9 @@ export function parseCondition(s: string): Node {
 export function usesStatusFunction(node: Node): boolean {
   let found = false;
   walk(node, (n) => {
-    if (n.type === "call" && (n.name === "success" || n.name === "failure" || n.name === "always")) found = true;
+    if (n.type === "call" && (n.name === "success" || n.name === "failure" || n.name === "always")) {
+      found = true;
+    }
   });
   return found;
 }

@@ -6,15 +6,21 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { RunHandle } from "./types.ts";
 import { podView } from "./types.ts";
-import type { Sink } from "../ui/sink.ts";
 import { memorySink } from "../ui/sink.ts";
 
-export function hostApi(run: RunHandle, err: Sink, signal: AbortSignal): (method: string, args: unknown[]) => Promise<unknown> {
+export function hostApi(
+  run: RunHandle,
+  signal: AbortSignal,
+): (method: string, args: unknown[]) => Promise<unknown> {
   const targetNames = Object.keys(run.workflow.targets ?? {});
 
   const checkTarget = (name: unknown): string => {
     if (typeof name !== "string" || !targetNames.includes(name)) {
-      throw new Error(`unknown target ${JSON.stringify(name)}: this workflow declares ${targetNames.join(", ") || "no targets"}`);
+      throw new Error(
+        `unknown target ${JSON.stringify(name)}: this workflow declares ${
+          targetNames.join(", ") || "no targets"
+        }`,
+      );
     }
     return name;
   };
@@ -33,7 +39,12 @@ export function hostApi(run: RunHandle, err: Sink, signal: AbortSignal): (method
     throw new Error(`pod ${JSON.stringify(name)} is not in any target of this workflow`);
   };
 
-  const execIn = async (pods: V1Pod[], container: string | undefined, command: unknown, o: Record<string, unknown> = {}) => {
+  const execIn = async (
+    pods: V1Pod[],
+    container: string | undefined,
+    command: unknown,
+    o: Record<string, unknown> = {},
+  ) => {
     if (!Array.isArray(command) || command.some((c) => typeof c !== "string") || command.length === 0) {
       throw new Error("exec: command must be a non-empty array of strings");
     }
@@ -81,11 +92,16 @@ export function hostApi(run: RunHandle, err: Sink, signal: AbortSignal): (method
         const o = (args[1] ?? {}) as { tail?: number; container?: string };
         const { streamLogs } = await import("../pods/logs.ts");
         const out = memorySink();
-        await streamLogs(await run.kube(), [pod], { container: o.container ?? container, tail: o.tail ?? 100, out, signal, prefix: false });
+        await streamLogs(await run.kube(), [pod], {
+          container: o.container ?? container,
+          tail: o.tail ?? 100,
+          out,
+          signal,
+          prefix: false,
+        });
         return out.text();
       }
       default:
-        err.write("");
         throw new Error(`unknown host API method ${JSON.stringify(method)}`);
     }
   };

@@ -18,7 +18,15 @@ import {
   WorkflowTop,
 } from "./schema.ts";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
-import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references, suggest } from "./expr.ts";
+import {
+  CONTEXT_NAMES,
+  ExprError,
+  type Node,
+  parseCondition,
+  parseTemplate,
+  references,
+  suggest,
+} from "./expr.ts";
 import { scriptPath } from "./steps/script.ts";
 
 export type Path = (string | number)[];
@@ -50,7 +58,12 @@ export interface ParseOptions {
 
 export function parseWorkflowText(text: string, file: string, opts: ParseOptions = {}): Parsed {
   const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
+  const doc = YAML.parseDocument(text, {
+    lineCounter,
+    keepSourceTokens: true,
+    uniqueKeys: true,
+    prettyErrors: false,
+  });
   const problems: Problem[] = [];
   const at = (offset: number) => lineCounter.linePos(offset);
   const add = (offset: number, message: string) => problems.push({ file, ...at(offset), message });
@@ -66,14 +79,18 @@ export function parseWorkflowText(text: string, file: string, opts: ParseOptions
 
   const js = doc.toJS({ maxAliasCount: 100 });
   if (!js || typeof js !== "object" || Array.isArray(js)) {
-    add(0, "a workflow file is a YAML mapping with `steps` (and optionally name, description, params, targets, env, permissions)");
+    add(
+      0,
+      "a workflow file is a YAML mapping with `steps` (and optionally name, description, params, targets, env, permissions)",
+    );
     return result;
   }
 
   const ctx: Check = {
     js,
     problems,
-    at: (path, message, which = "value") => add(nodeOffset(doc.contents as YNode, path, which === "key"), message),
+    at: (path, message, which = "value") =>
+      add(nodeOffset(doc.contents as YNode, path, which === "key"), message),
     exprAt: (path, column, message) => add(exprOffset(doc.contents as YNode, path, text, column), message),
   };
 
@@ -97,10 +114,15 @@ interface Check {
 // ---------------------------------------------------------------------------------------------
 // positions
 
-function child(n: YNode | null | undefined, seg: string | number): { key?: YNode; value?: YNode } | undefined {
+function child(
+  n: YNode | null | undefined,
+  seg: string | number,
+): { key?: YNode; value?: YNode } | undefined {
   if (isMap(n)) {
     const pair = n.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-    return pair ? { key: pair.key as YNode, value: (pair.value ?? undefined) as YNode | undefined } : undefined;
+    return pair
+      ? { key: pair.key as YNode, value: (pair.value ?? undefined) as YNode | undefined }
+      : undefined;
   }
   if (isSeq(n) && typeof seg === "number") {
     const v = n.items[seg] as YNode | undefined;
@@ -162,8 +184,9 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
   // deno-lint-ignore no-explicit-any
   let cur: any = s;
   for (let i = 0; i < 10 && cur; i++) {
-    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable || cur instanceof z.ZodDefault) cur = cur.unwrap();
-    else if (cur instanceof z.ZodLazy) cur = cur._zod.def.getter();
+    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable || cur instanceof z.ZodDefault) {
+      cur = cur.unwrap();
+    } else if (cur instanceof z.ZodLazy) cur = cur._zod.def.getter();
     else break;
   }
   return cur;
@@ -204,12 +227,20 @@ export function pathText(path: Path): string {
   return s;
 }
 
-function reportIssues(c: Check, issues: z.core.$ZodIssue[], base: Path, schema: z.ZodType, extraKeys: string[] = []) {
+function reportIssues(
+  c: Check,
+  issues: z.core.$ZodIssue[],
+  base: Path,
+  schema: z.ZodType,
+  extraKeys: string[] = [],
+) {
   // `tagret: x` reports "unknown key tagret (did you mean target?)"; "missing target" would only repeat it
   const meant = new Set<string>();
   for (const issue of issues) {
     if (issue.code !== "unrecognized_keys") continue;
-    const known = issue.path.length === 0 && extraKeys.length ? extraKeys : keysAt(schema, issue.path as Path);
+    const known = issue.path.length === 0 && extraKeys.length
+      ? extraKeys
+      : keysAt(schema, issue.path as Path);
     for (const k of issue.keys) {
       const hint = suggest(k, known);
       if (hint) meant.add(pathText([...issue.path as Path, hint]));
@@ -231,7 +262,13 @@ function reportIssues(c: Check, issues: z.core.$ZodIssue[], base: Path, schema: 
           const hint = suggest(k, known);
           c.at(
             [...path, k],
-            `${where}unknown key "${k}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (expected one of: ${known.join(", ")})` : ""}`,
+            `${where}unknown key "${k}"${
+              hint
+                ? ` (did you mean "${hint}"?)`
+                : known.length
+                ? ` (expected one of: ${known.join(", ")})`
+                : ""
+            }`,
             "key",
           );
         }
@@ -239,28 +276,47 @@ function reportIssues(c: Check, issues: z.core.$ZodIssue[], base: Path, schema: 
       }
       case "invalid_type":
         if (value === undefined) {
-          c.at(path.slice(0, -1), `${pathText(path.slice(0, -1)) || "workflow"}: missing required key "${path.at(-1)}"`);
+          c.at(
+            path.slice(0, -1),
+            `${pathText(path.slice(0, -1)) || "workflow"}: missing required key "${path.at(-1)}"`,
+          );
         } else c.at(path, `${where}expected ${article(issue.expected)}, got ${describeValue(value)}`);
         break;
       case "invalid_union": {
         const nested = issue.errors.flat();
-        const types = [...new Set(nested.filter((n) => n.code === "invalid_type").map((n) => (n as { expected: string }).expected))];
+        const types = [
+          ...new Set(
+            nested.filter((n) => n.code === "invalid_type").map((n) => (n as { expected: string }).expected),
+          ),
+        ];
         const other = nested.find((n) => n.code !== "invalid_type");
         if (other && typeof value === "string") c.at(path, `${where}${other.message}`);
-        else c.at(path, `${where}expected ${types.map(article).join(" or ") || "another value"}, got ${describeValue(value)}`);
+        else {c.at(
+            path,
+            `${where}expected ${types.map(article).join(" or ") || "another value"}, got ${
+              describeValue(value)
+            }`,
+          );}
         break;
       }
       case "invalid_value": {
         const values = issue.values.map(String);
         const hint = typeof value === "string" ? suggest(value, values) : undefined;
-        c.at(path, `${where}${JSON.stringify(value)} is not one of ${values.join(", ")}${hint ? ` (did you mean "${hint}"?)` : ""}`);
+        c.at(
+          path,
+          `${where}${JSON.stringify(value)} is not one of ${values.join(", ")}${
+            hint ? ` (did you mean "${hint}"?)` : ""
+          }`,
+        );
         break;
       }
       case "too_small":
         c.at(
           path,
           `${where}${
-            issue.origin === "array" ? `needs at least ${issue.minimum} item(s)` : issue.message.replace(/^Too small: /, "")
+            issue.origin === "array"
+              ? `needs at least ${issue.minimum} item(s)`
+              : issue.message.replace(/^Too small: /, "")
           }`,
         );
         break;
@@ -296,14 +352,20 @@ function checkSteps(c: Check, steps: unknown[], path: Path) {
         const hint = suggest(unknown[0], KIND_NAMES);
         c.at(
           [...p, unknown[0]],
-          `${pathText(p)}: unknown step kind "${unknown[0]}"${hint ? ` (did you mean "${hint}"?)` : ` (kinds: ${KIND_NAMES.join(", ")})`}`,
+          `${pathText(p)}: unknown step kind "${unknown[0]}"${
+            hint ? ` (did you mean "${hint}"?)` : ` (kinds: ${KIND_NAMES.join(", ")})`
+          }`,
           "key",
         );
       } else c.at(p, `${pathText(p)}: the step has no kind; add one of ${KIND_NAMES.join(", ")}`);
       return;
     }
     if (kinds.length > 1) {
-      c.at([...p, kinds[1]], `${pathText(p)}: a step has one kind, this one has ${kinds.join(" and ")}; split it`, "key");
+      c.at(
+        [...p, kinds[1]],
+        `${pathText(p)}: a step has one kind, this one has ${kinds.join(" and ")}; split it`,
+        "key",
+      );
       return;
     }
     const kind = kinds[0];
@@ -322,28 +384,45 @@ function checkSteps(c: Check, steps: unknown[], path: Path) {
 }
 
 /** Steps in execution order with their paths (parallel groups flattened). */
-export function flattenSteps(steps: Step[], path: Path = ["steps"]): { step: Step; path: Path; kind: string }[] {
+export function flattenSteps(
+  steps: Step[],
+  path: Path = ["steps"],
+): { step: Step; path: Path; kind: string }[] {
   const out: { step: Step; path: Path; kind: string }[] = [];
   steps.forEach((step, i) => {
     const kind = kindOf(step)!;
     out.push({ step, path: [...path, i], kind });
-    if (kind === "parallel") out.push(...flattenSteps((step.parallel as { steps: Step[] }).steps, [...path, i, "parallel", "steps"]));
+    if (kind === "parallel") {
+      out.push(
+        ...flattenSteps((step.parallel as { steps: Step[] }).steps, [...path, i, "parallel", "steps"]),
+      );
+    }
   });
   return out;
 }
 
 /** Every string inside `v` with its path (skipping nested steps of parallel groups). */
-function strings(v: unknown, path: Path, out: { s: string; path: Path }[] = [], skip?: Path): { s: string; path: Path }[] {
+function strings(
+  v: unknown,
+  path: Path,
+  out: { s: string; path: Path }[] = [],
+  skip?: Path,
+): { s: string; path: Path }[] {
   if (skip && path.length === skip.length && path.every((x, i) => x === skip[i])) return out;
   if (typeof v === "string") out.push({ s: v, path });
   else if (Array.isArray(v)) v.forEach((x, i) => strings(x, [...path, i], out, skip));
-  else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) strings(x, [...path, k], out, skip);
+  else if (v && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) strings(x, [...path, k], out, skip);
+  }
   return out;
 }
 
 function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string) {
   if (wf.name && opts.stem && wf.name !== opts.stem) {
-    c.at(["name"], `name "${wf.name}" does not match the file name "${opts.stem}" (kodama run uses the file name; rename one)`);
+    c.at(
+      ["name"],
+      `name "${wf.name}" does not match the file name "${opts.stem}" (kodama run uses the file name; rename one)`,
+    );
   }
   for (const [name, p] of Object.entries(wf.params ?? {})) checkParam(c, name, p);
 
@@ -352,7 +431,11 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
   const flat = flattenSteps(wf.steps);
   const allIds = flat.map((f) => f.step.id).filter((x): x is string => !!x);
   const seen = new Map<string, Path>();
-  const checkExprs = (items: { s: string; path: Path }[], earlier: Set<string> | undefined, condPath?: Path) => {
+  const checkExprs = (
+    items: { s: string; path: Path }[],
+    earlier: Set<string> | undefined,
+    condPath?: Path,
+  ) => {
     for (const { s, path } of items) {
       const isCond = condPath && path.length === condPath.length && path.every((x, i) => x === condPath[i]);
       let nodes: { node: Node; offset: number }[];
@@ -374,17 +457,26 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
           const fail = (m: string) => c.exprAt(path, col, `${pathText(path)}: ${m}`);
           if (!(CONTEXT_NAMES as readonly string[]).includes(ref.root)) {
             const hint = suggest(ref.root, [...CONTEXT_NAMES]);
-            fail(`unknown name "${ref.root}"${hint ? ` (did you mean "${hint}"?)` : ` (use ${CONTEXT_NAMES.join(", ")})`}`);
+            fail(
+              `unknown name "${ref.root}"${
+                hint ? ` (did you mean "${hint}"?)` : ` (use ${CONTEXT_NAMES.join(", ")})`
+              }`,
+            );
           } else if (ref.key === undefined) continue;
           else if (ref.root === "params" && !params.includes(ref.key)) {
             const hint = suggest(ref.key, params);
-            fail(`unknown param "${ref.key}"${hint ? ` (did you mean "${hint}"?)` : ""}; declare it under params:`);
+            fail(
+              `unknown param "${ref.key}"${
+                hint ? ` (did you mean "${hint}"?)` : ""
+              }; declare it under params:`,
+            );
           } else if (ref.root === "targets" && !targets.includes(ref.key)) {
             const hint = suggest(ref.key, targets);
             fail(`unknown target "${ref.key}"${hint ? ` (did you mean "${hint}"?)` : ""}`);
           } else if (ref.root === "steps" && earlier && !earlier.has(ref.key)) {
-            if (allIds.includes(ref.key)) fail(`step "${ref.key}" runs after this one; its outputs are not available here`);
-            else {
+            if (allIds.includes(ref.key)) {
+              fail(`step "${ref.key}" runs after this one; its outputs are not available here`);
+            } else {
               const hint = suggest(ref.key, allIds);
               fail(`unknown step "${ref.key}"${hint ? ` (did you mean "${hint}"?)` : ""}`);
             }
@@ -414,17 +506,30 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
         c.at(
           [...path, kind, "target"],
           `${pathText([...path, kind, "target"])}: unknown target "${t}"${
-            hint ? ` (did you mean "${hint}"?)` : targets.length ? ` (targets: ${targets.join(", ")})` : "; declare it under targets:"
+            hint
+              ? ` (did you mean "${hint}"?)`
+              : targets.length
+              ? ` (targets: ${targets.join(", ")})`
+              : "; declare it under targets:"
           }`,
         );
       }
+    }
+    if (kind === "logs" && (spec as { follow?: boolean }).follow && step.timeout === undefined) {
+      c.at(
+        [...path, kind, "follow"],
+        `${pathText([...path, kind, "follow"])}: following logs needs a step \`timeout\` to end`,
+      );
     }
     if (kind === "script" && opts.checkFiles) {
       const m = (spec as { module: string }).module;
       try {
         Deno.statSync(scriptPath(file, m));
       } catch {
-        c.at([...path, kind, "module"], `${pathText([...path, kind, "module"])}: module "${m}" not found (relative to the workflow file)`);
+        c.at(
+          [...path, kind, "module"],
+          `${pathText([...path, kind, "module"])}: module "${m}" not found (relative to the workflow file)`,
+        );
       }
     }
     const skip = kind === "parallel" ? [...path, kind, "steps"] : undefined;
@@ -439,7 +544,9 @@ function checkParam(c: Check, name: string, p: Param) {
   const path = ["params", name];
   const type = p.type ?? "string";
   if (type === "enum" && !p.values) c.at(path, `params.${name}: an enum param needs \`values\``);
-  if (type !== "enum" && p.values) c.at([...path, "values"], `params.${name}: \`values\` is only for type: enum`);
+  if (type !== "enum" && p.values) {
+    c.at([...path, "values"], `params.${name}: \`values\` is only for type: enum`);
+  }
   if (p.default === undefined && !p.required) {
     c.at(path, `params.${name}: give it a \`default\`, or mark it \`required: true\``);
   }
@@ -458,7 +565,9 @@ function checkParam(c: Check, name: string, p: Param) {
     if (!ok) {
       c.at(
         [...path, "default"],
-        `params.${name}.default: ${JSON.stringify(d)} is not a valid ${type}${type === "enum" && p.values ? ` (one of ${p.values.join(", ")})` : ""}`,
+        `params.${name}.default: ${JSON.stringify(d)} is not a valid ${type}${
+          type === "enum" && p.values ? ` (one of ${p.values.join(", ")})` : ""
+        }`,
       );
     }
   }
@@ -502,7 +611,9 @@ export async function readWorkflowText(file: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new KodamaError(`workflow file not found: ${file}`, ExitCode.NOT_FOUND);
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KodamaError(`workflow file not found: ${file}`, ExitCode.NOT_FOUND);
+    }
     throw new KodamaError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.FAILED);
   }
 }
@@ -517,8 +628,17 @@ export async function loadWorkflowFile(file: string, source: Source): Promise<Lo
     throw new KodamaError(
       lines.join("\n"),
       ExitCode.USAGE,
-      `fix the workflow file (${parsed.problems.length} problem${parsed.problems.length === 1 ? "" : "s"}); check it with: kodama workflow validate ${path}`,
+      `fix the workflow file (${parsed.problems.length} problem${
+        parsed.problems.length === 1 ? "" : "s"
+      }); check it with: kodama workflow validate ${path}`,
     );
   }
-  return { name: stemOf(path), file: path, source, text, workflow: parsed.workflow, baseDir: baseDirOf(path, source) };
+  return {
+    name: stemOf(path),
+    file: path,
+    source,
+    text,
+    workflow: parsed.workflow,
+    baseDir: baseDirOf(path, source),
+  };
 }

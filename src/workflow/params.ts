@@ -8,17 +8,29 @@ export function parseParamFlags(flags: string[]): Record<string, string> {
   for (const f of flags) {
     const eq = f.indexOf("=");
     if (eq <= 0) {
-      throw new KodamaError(`--param ${JSON.stringify(f)}: expected NAME=VALUE`, ExitCode.USAGE, 'e.g. --param cmd="weka status"');
+      throw new KodamaError(
+        `--param ${JSON.stringify(f)}: expected NAME=VALUE`,
+        ExitCode.USAGE,
+        'e.g. --param cmd="weka status"',
+      );
     }
     out[f.slice(0, eq)] = f.slice(eq + 1);
   }
   return out;
 }
 
-export function convertParam(name: string, p: Param, raw: string | number | boolean): string | number | boolean {
+export function convertParam(
+  name: string,
+  p: Param,
+  raw: string | number | boolean,
+): string | number | boolean {
   const type = p.type ?? "string";
   const bad = (want: string) =>
-    new KodamaError(`--param ${name}=${raw}: expected ${want}`, ExitCode.USAGE, p.description ? `${name}: ${p.description}` : undefined);
+    new KodamaError(
+      `--param ${name}=${raw}: expected ${want}`,
+      ExitCode.USAGE,
+      p.description ? `${name}: ${p.description}` : undefined,
+    );
   if (type === "number") {
     const n = typeof raw === "number" ? raw : Number(String(raw).trim());
     if (String(raw).trim() === "" || Number.isNaN(n)) throw bad("a number");
@@ -60,7 +72,9 @@ export async function resolveParams(
       throw new KodamaError(
         `unknown param "${k}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
         ExitCode.USAGE,
-        Object.keys(decl).length ? `params: ${Object.keys(decl).join(", ")}` : "this workflow takes no params",
+        Object.keys(decl).length
+          ? `params: ${Object.keys(decl).join(", ")}`
+          : "this workflow takes no params",
       );
     }
   }
@@ -87,7 +101,9 @@ export async function askParam(name: string, p: Param): Promise<string | boolean
   const { default: process } = await import("node:process");
   const output = process.stderr;
   if (p.type === "enum") {
-    return await select({ message, choices: (p.values ?? []).map((v) => ({ value: v, name: v })) }, { output });
+    return await select({ message, choices: (p.values ?? []).map((v) => ({ value: v, name: v })) }, {
+      output,
+    });
   }
   if (p.type === "boolean") return await confirm({ message }, { output });
   return await input({ message, required: true }, { output });

@@ -4,7 +4,7 @@
  * step kinds contribute their own spec schemas through the registry.
  */
 import { z } from "zod";
-import { KINDS, KIND_NAMES } from "./steps/registry.ts";
+import { KIND_NAMES, KINDS } from "./steps/registry.ts";
 
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -16,7 +16,10 @@ export const Duration = z.union([
 ]).describe("a duration: 30s, 5m, 1h30m, 500ms, or a number of seconds");
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const EnvMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "not a valid environment variable name" }), scalar)
+const EnvMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "not a valid environment variable name" }),
+  scalar,
+)
   .describe("environment variables (values may use ${{ }} expressions)");
 
 export const Param = z.object({
@@ -84,7 +87,8 @@ export const Step: z.ZodType<Step> = z.lazy(() =>
 
 const workflowShape = {
   $schema: z.string().optional(),
-  name: z.string().regex(NAME_RE, { error: "names are lower-case letters, digits, '.', '_' and '-'" }).optional()
+  name: z.string().regex(NAME_RE, { error: "names are lower-case letters, digits, '.', '_' and '-'" })
+    .optional()
     .describe("the name `kodama run` uses (default: the file name without .yaml)"),
   description: z.string().optional(),
   params: z.record(z.string().regex(ID_RE), Param).optional(),
@@ -96,7 +100,10 @@ const workflowShape = {
 export const Workflow = z.object(workflowShape).strict().describe("a kodama workflow (kodama run NAME)");
 
 /** The top level with steps left unchecked: the loader validates steps one by one for better errors. */
-export const WorkflowTop = z.object({ ...workflowShape, steps: z.array(z.unknown()).min(1, { error: "a workflow needs at least one step" }) }).strict();
+export const WorkflowTop = z.object({
+  ...workflowShape,
+  steps: z.array(z.unknown()).min(1, { error: "a workflow needs at least one step" }),
+}).strict();
 
 export interface StepCommon {
   id?: string;
@@ -130,7 +137,11 @@ export function durationMs(d: string | number | undefined): number | undefined {
 
 /** JSON Schema for editors (schemas/workflow.schema.json). */
 export function workflowJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(Workflow, { target: "draft-2020-12", unrepresentable: "any", cycles: "ref" }) as Record<
+  const schema = z.toJSONSchema(Workflow, {
+    target: "draft-2020-12",
+    unrepresentable: "any",
+    cycles: "ref",
+  }) as Record<
     string,
     unknown
   >;

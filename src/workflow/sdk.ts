@@ -39,9 +39,17 @@ export interface Host {
   /** pods of one of the workflow's targets */
   listPods(target: string): Promise<Pod[]>;
   /** run argv in one pod (a pod of one of the workflow's targets: name, "ns/name" or a Pod) */
-  exec(pod: string | Pod, command: string[], opts?: { container?: string; stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
+  exec(
+    pod: string | Pod,
+    command: string[],
+    opts?: { container?: string; stdin?: string; timeoutMs?: number },
+  ): Promise<ExecResult>;
   /** run argv in every pod of a target */
-  execAll(target: string, command: string[], opts?: { container?: string; parallel?: number }): Promise<ExecResult[]>;
+  execAll(
+    target: string,
+    command: string[],
+    opts?: { container?: string; parallel?: number },
+  ): Promise<ExecResult[]>;
   /** recent log lines of a pod of one of the workflow's targets */
   logs(pod: string | Pod, opts?: { tail?: number; container?: string }): Promise<string>;
   /** a progress line on stderr */

@@ -50,13 +50,21 @@ export async function readTrust(): Promise<Record<string, TrustEntry>> {
     return (data?.workflows ?? {}) as Record<string, TrustEntry>;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return {};
-    throw new KodamaError(`cannot read ${trustFile()}: ${(e as Error).message}`, ExitCode.FAILED, "fix or delete the file");
+    throw new KodamaError(
+      `cannot read ${trustFile()}: ${(e as Error).message}`,
+      ExitCode.FAILED,
+      "fix or delete the file",
+    );
   }
 }
 
 export async function recordTrust(lw: LoadedWorkflow, sha256: string): Promise<void> {
   const all = await readTrust();
-  all[lw.file] = { sha256, trustedAt: new Date().toISOString(), permissions: permSummary(lw.workflow.permissions ?? {}) };
+  all[lw.file] = {
+    sha256,
+    trustedAt: new Date().toISOString(),
+    permissions: permSummary(lw.workflow.permissions ?? {}),
+  };
   await Deno.mkdir(kodamaHome(), { recursive: true });
   const tmp = `${trustFile()}.${Deno.pid}.tmp`;
   const text = "# workflows you trusted: path -> sha256 of the file and its scripts (kodama run --trust)\n" +

@@ -16,6 +16,8 @@ export interface StepResult {
   outputs: Record<string, unknown>;
   /** one-line reason shown next to the step when it failed */
   error?: string;
+  /** what to do about it (shown once, after the run) */
+  hint?: string;
 }
 
 /** A resolved target: the pods it matched (or a `pick` step chose) and its container. */

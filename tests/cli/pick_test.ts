@@ -26,15 +26,21 @@ Deno.test({
         assert(/^prod\/web-[a-z0-9-]+\n$/.test(r.stdout), r.stdout);
       });
 
-      await t.step("several matches and no terminal: exit 2 listing candidates and the deciding flags", async () => {
-        const r = await runKodama([...kc, "pick", "-n", NS, "--query", "drive", "--select-1"]);
-        assertEquals(r.code, 2);
-        assertEquals(r.stdout, "");
-        assertStringIncludes(r.stderr, `3 pods match "drive" and a choice is needed: weka-drive-0, weka-drive-1, weka-drive-2`);
-        assertStringIncludes(r.stderr, "no terminal to pick on");
-        assertStringIncludes(r.stderr, "--select-1");
-        assert(!hasStackTrace(r.stderr), r.stderr);
-      });
+      await t.step(
+        "several matches and no terminal: exit 2 listing candidates and the deciding flags",
+        async () => {
+          const r = await runKodama([...kc, "pick", "-n", NS, "--query", "drive", "--select-1"]);
+          assertEquals(r.code, 2);
+          assertEquals(r.stdout, "");
+          assertStringIncludes(
+            r.stderr,
+            `3 pods match "drive" and a choice is needed: weka-drive-0, weka-drive-1, weka-drive-2`,
+          );
+          assertStringIncludes(r.stderr, "no terminal to pick on");
+          assertStringIncludes(r.stderr, "--select-1");
+          assert(!hasStackTrace(r.stderr), r.stderr);
+        },
+      );
 
       await t.step("KODAMA_NO_PICKER=1 says the picker is disabled", async () => {
         const r = await runKodama([...kc, "pick", "-n", "prod"], { env: { KODAMA_NO_PICKER: "1" } });

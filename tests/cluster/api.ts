@@ -62,13 +62,12 @@ export type PatchType = "merge" | "strategic" | "json" | "apply";
 
 const clone = <T>(v: T): T => structuredClone(v);
 
-let serverInstances = 0;
-
 export class ClusterApi implements RuntimeHost {
   readonly store = new Store();
   runtime?: Runtime;
   private nextIp = 0;
-  private readonly ipBase = (Deno.pid * 37 + serverInstances++ * 1031) % (253 * 256);
+  // random: parallel test files may run in workers of one process (same pid, separate module state)
+  private readonly ipBase = crypto.getRandomValues(new Uint32Array(1))[0] % (253 * 256);
   private nextClusterIp = 1;
   private dropStreams = false;
   private eventSeq = 0;
@@ -173,7 +172,9 @@ export class ClusterApi implements RuntimeHost {
     if (this.store.count("events") > 5000) {
       let oldest: Readonly<Obj> | undefined;
       for (const e of this.store.peek("events")) {
-        if (!oldest || Number(e.metadata.resourceVersion) < Number(oldest.metadata.resourceVersion)) oldest = e;
+        if (!oldest || Number(e.metadata.resourceVersion) < Number(oldest.metadata.resourceVersion)) {
+          oldest = e;
+        }
       }
       if (oldest) this.store.remove("events", oldest.metadata.namespace, oldest.metadata.name);
     }
@@ -438,7 +439,7 @@ export class ClusterApi implements RuntimeHost {
     if (def.name === "pods" || def.name === "services") o.metadata.generation ??= 1;
     this.initialStatus(def, o);
     if (opts.dryRun) return o;
-    const created = this.store.insert(def.name, o);
+    const created = this.store.insert(def.name, canonicalOrder(o));
     this.afterCreate(def, created);
     return this.store.get(def.name, def.namespaced ? ns : "", o.metadata.name) ?? created;
   }
@@ -520,9 +521,8 @@ export class ClusterApi implements RuntimeHost {
   }
 
   private allocatePodIp(): string {
-    // 127.B.C.n with B.C derived from the process id and the server instance: parallel test
-    // servers (one per test file, several per process) must not hand out the same pod IPs, or
-    // their pods' listeners collide. Addresses of live pods are never reused.
+    // 127.B.C.n from a random B.C per server: parallel test servers must not hand out the same
+    // pod IPs, or their pods' listeners collide. Addresses of live pods are never reused.
     const inUse = new Set<string>();
     for (const p of this.store.peek("pods")) if (p.status?.podIP) inUse.add(p.status.podIP);
     for (let tries = 0; tries < 65_000; tries++) {
@@ -599,7 +599,7 @@ export class ClusterApi implements RuntimeHost {
     delete o.metadata.resourceVersion;
     if (JSON.stringify(stripRv(o)) === JSON.stringify(stripRv(old))) return old; // no-op update keeps the RV
     if (opts.dryRun) return o;
-    return this.store.replace(def.name, o);
+    return this.store.replace(def.name, canonicalOrder(o));
   }
 
   patch(
@@ -721,18 +721,9 @@ export class ClusterApi implements RuntimeHost {
     );
     pod.metadata.deletionGracePeriodSeconds = grace;
     const updated = this.store.replace("pods", pod);
-    this.recordEvent(
-      ns,
-      name,
-      "Normal",
-      "Killing",
-      `Stopping container ${(pod.spec?.containers ?? []).map((c: Obj) => c.name).join(", ")}`,
-    );
+    // the runtime records one Killing event per container it stops
     const done = this.stopPod(ns, name, grace);
-    if (grace === 0) {
-      await done;
-      return updated;
-    }
+    if (grace === 0) await done;
     return updated;
   }
 
@@ -783,7 +774,9 @@ export class ClusterApi implements RuntimeHost {
   }
 
   private releasePVCs(ns: string) {
-    const pending = [...this.store.peek("persistentvolumeclaims", ns)].filter((c) => c.metadata.deletionTimestamp);
+    const pending = [...this.store.peek("persistentvolumeclaims", ns)].filter((c) =>
+      c.metadata.deletionTimestamp
+    );
     for (const c of pending) {
       if (c.metadata.deletionTimestamp && !this.pvcInUse(ns, c.metadata.name)) {
         this.store.remove("persistentvolumeclaims", ns, c.metadata.name);
@@ -911,7 +904,9 @@ export class ClusterApi implements RuntimeHost {
   syncEndpoints(ns: string) {
     const n = this.store.get("namespaces", "", ns);
     if (!n || n.metadata.deletionTimestamp) return;
-    const services = this.store.list("services", ns).filter((s) => Object.keys(s.spec?.selector ?? {}).length > 0);
+    const services = this.store.list("services", ns).filter((s) =>
+      Object.keys(s.spec?.selector ?? {}).length > 0
+    );
     if (services.length === 0) return;
     const pods = [...this.store.peek("pods", ns)];
     for (const svc of services) {
@@ -976,6 +971,12 @@ function resolveTargetPort(pod: Obj, target: number | string): number | undefine
     for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
   }
   return undefined;
+}
+
+/** apiVersion, kind, metadata first, like the real API server's JSON. */
+function canonicalOrder(o: Obj): Obj {
+  const { apiVersion, kind, metadata, ...rest } = o;
+  return { apiVersion, kind, metadata, ...rest };
 }
 
 function keyOf(o: Obj): string {

@@ -87,6 +87,11 @@ if (import.meta.main) {
     console.error(`error: ${(e as Error).message}`);
     Deno.exit(2);
   }
-  await runCluster(opts, (s) => console.log(`ready ${s.kubeconfig}`));
+  try {
+    await runCluster(opts, (s) => console.log(`ready ${s.kubeconfig}`));
+  } catch (e) {
+    console.error(`error: the test server could not start: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
   Deno.exit(0);
 }

@@ -193,7 +193,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
         name: p.name,
       });
       const pod = api.get(p.def, p.namespace, p.name);
-      if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      const upgrade = String(req.headers.upgrade ?? "").toLowerCase();
+      // the runtime also speaks plain SPDY/3.1 for port-forward (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)
+      if (upgrade !== "websocket" && !(kind === "portforward" && upgrade === "spdy/3.1")) {
         throw new ApiError(
           400,
           "BadRequest",
@@ -226,6 +228,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const port = (srv.address() as { port: number }).port;
   address = `127.0.0.1:${port}`;
   const server = `https://127.0.0.1:${port}`;
+  // like every cluster: Service default/kubernetes pointing at the API server
+  api.create(findResource("", "v1", "services")!, "default", {
+    metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
+    spec: { ports: [{ name: "https", port: 443, targetPort: port, protocol: "TCP" }] },
+  });
+  api.create(findResource("", "v1", "endpoints")!, "default", {
+    metadata: { name: "kubernetes", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+    subsets: [{ addresses: [{ ip: "127.0.0.1" }], ports: [{ name: "https", port, protocol: "TCP" }] }],
+  });
   const kubeconfig = opts.kubeconfigPath ?? join(stateDir, "kubeconfig");
   await Deno.mkdir(join(kubeconfig, ".."), { recursive: true });
   await Deno.writeTextFile(

@@ -31,16 +31,9 @@ Deno.test({
   async fn(t) {
     const c = await startCluster({ seed: "demo", pods: 7 });
     try {
-      await ok(c, [
-        "wait",
-        "--for=condition=Ready",
-        "pod",
-        "--all",
-        "-n",
-        DEMO.wekaNamespace,
-        "--timeout=20s",
-      ]);
-      await ok(c, ["wait", "--for=condition=Ready", "pod", "-l", "app=api", "-n", "prod", "--timeout=20s"]);
+      for (const ns of [DEMO.wekaNamespace, "prod", "staging", "load"]) {
+        await ok(c, ["wait", "--for=condition=Ready", "pod", "--all", "-n", ns, "--timeout=30s"]);
+      }
 
       await t.step("get ns", async () => {
         const out = await ok(c, ["get", "ns"]);
@@ -279,6 +272,31 @@ spec:
           err,
           `Operation cannot be fulfilled on configmaps "cfg-${n}": the object has been modified; please apply your changes to the latest version and try again`,
         );
+        await ok(c, ["create", "-n", "dev", "-f", "-"], {
+          stdin: JSON.stringify({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: `frozen-${n}` },
+            immutable: true,
+            stringData: { k: "v" },
+          }),
+        });
+        err = await fails(c, [
+          "patch",
+          "secret",
+          `frozen-${n}`,
+          "-n",
+          "dev",
+          "--type",
+          "merge",
+          "-p",
+          '{"stringData":{"k":"w"}}',
+        ]);
+        assertStringIncludes(
+          err,
+          `The Secret "frozen-${n}" is invalid: data: Forbidden: field is immutable when \`immutable\` is set`,
+        );
+        await ok(c, ["delete", "secret", `frozen-${n}`, "-n", "dev"]);
         err = await fails(c, ["get", "pod", "no-such-pod", "-n", "dev"]);
         assertStringIncludes(err, `Error from server (NotFound): pods "no-such-pod" not found`);
         err = await fails(c, ["get", "pods", "-n", `no-such-ns-${n}`, "no-such-pod"]);

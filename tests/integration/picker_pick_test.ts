@@ -59,18 +59,40 @@ Deno.test({
         },
       );
 
+      await t.step("SIGINT/SIGTERM from outside exit 130 and restore the terminal", async () => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) {
+          const tm = await Tmux.start(kodama(c, `pick -n prod`));
+          try {
+            await tm.waitFor((s) => s.includes("3/3"), "picker open");
+            await tm.kill(sig);
+            assertEquals(await tm.exitCode(), 130, sig);
+            assertEquals(await tm.read("stty.after"), await tm.read("stty.before"), sig);
+          } finally {
+            await tm.stop();
+          }
+        }
+      });
+
       await t.step("Esc exits 130 and restores the terminal", async () => {
         const tm = await Tmux.start(kodama(c, `pick -n ${NS}`));
         try {
           await tm.waitFor((s) => s.includes("4/4"), "picker open");
           await tm.type("dr");
           await tm.waitFor((s) => s.includes("3/4"));
+          // resize: 120 columns have the preview on the right; at 70 it is gone and the list redrawn
+          assertStringIncludes(await tm.screen(), "│ namespace  weka-operator-system");
+          await tm.resize(70, 20);
+          const narrow = await tm.waitFor((s) => !s.includes("│"), "redraw without the side preview");
+          assertStringIncludes(narrow, "pod> dr");
+          for (const l of narrow.split("\n")) assert([...l].length <= 70, l);
           await tm.keys("Escape");
           assertEquals(await tm.exitCode(), 130);
           assertEquals(await tm.read("stdout"), "");
+          // every terminal setting unchanged (the first line, with rows/columns, changed with the resize)
+          const settings = (s: string) => s.split("\n").slice(1).join("\n");
           const before = await tm.read("stty.before");
-          assert(before.includes("speed"), before);
-          assertEquals(await tm.read("stty.after"), before);
+          assert(before.includes("icanon"), before);
+          assertEquals(settings(await tm.read("stty.after")), settings(before));
           assertStringIncludes(await tm.screen(), "picker aborted");
         } finally {
           await tm.stop();
@@ -118,8 +140,8 @@ Deno.test({
       });
 
       await t.step("KODAMA_PICKER=fzf without fzf installed is a clear error", async () => {
-        const tm = await Tmux.start(`PATH=/nonexistent ${kodama(c, `pick -n prod`)}`, {
-          env: { KODAMA_PICKER: "fzf" },
+        const tm = await Tmux.start(kodama(c, `pick -n prod`), {
+          env: { KODAMA_PICKER: "fzf", PATH: "/nonexistent" },
         });
         try {
           assertEquals(await tm.exitCode(), 2);

@@ -30,10 +30,12 @@ export class Tmux {
     const socket = `kodama-test-${crypto.randomUUID().slice(0, 8)}`;
     const dir = await Deno.makeTempDir({ prefix: "kodama-tmux-" });
     const t = new Tmux(socket, dir);
-    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `export ${k}=${shq(v)}\n`).join("");
+    // the command runs via a script that records its pid (exec keeps it), for signal tests
+    await Deno.writeTextFile(`${dir}/run.sh`, `${env}echo $$ > ${dir}/pid\nexec ${command}\n`);
     const script = [
       `stty -a > ${dir}/stty.before`,
-      `${env ? `env ${env} ` : ""}${command} > ${dir}/stdout`,
+      `sh ${dir}/run.sh > ${dir}/stdout`,
       `echo $? > ${dir}/code.tmp; stty -a > ${dir}/stty.after; mv ${dir}/code.tmp ${dir}/code`,
       `sleep 600`,
     ].join("; ");
@@ -100,6 +102,15 @@ export class Tmux {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`command did not exit; screen:\n${await this.screen()}`);
+  }
+
+  async resize(width: number, height: number): Promise<void> {
+    await this.tmux("resize-window", "-x", String(width), "-y", String(height));
+  }
+
+  /** Send a signal to the command. */
+  async kill(signal: Deno.Signal): Promise<void> {
+    Deno.kill(Number((await Deno.readTextFile(`${this.dir}/pid`)).trim()), signal);
   }
 
   read(name: "stdout" | "stty.before" | "stty.after"): Promise<string> {

@@ -29,11 +29,15 @@ export interface SandboxResult {
   code?: number;
 }
 
-const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
+const WORKER_URL = new URL("./worker.js", import.meta.url).href;
 
 function bootstrap(o: SandboxOptions): string {
   const lines = o.mode === "script"
-    ? [`import * as mod from ${JSON.stringify(o.module)};`, `import { boot } from ${JSON.stringify(WORKER_URL)};`, `boot(mod);`]
+    ? [
+      `import * as mod from ${JSON.stringify(o.module)};`,
+      `import { boot } from ${JSON.stringify(WORKER_URL)};`,
+      `boot(mod);`,
+    ]
     : [`import { boot } from ${JSON.stringify(WORKER_URL)};`, `boot(null);`];
   return lines.join("\n");
 }
@@ -44,6 +48,7 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
   const rssBase = Deno.memoryUsage().rss;
   return new Promise<SandboxResult>((resolve) => {
     let done = false;
+    let stopping: { message: string; code: number } | undefined;
     const timers: ReturnType<typeof setTimeout>[] = [];
     const finish = (r: SandboxResult) => {
       if (done) return;
@@ -57,11 +62,19 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
     };
     const failWith = (message: string, code?: number) =>
       finish({ ok: false, outputs: {}, error: describeDenial(message) ?? message, code });
-    const onAbort = () => failWith(o.signal.reason instanceof Error ? o.signal.reason.message : "interrupted", 130);
+    /** timeouts and Ctrl-C: a local command gets SIGTERM (then SIGKILL) before the worker goes */
+    const stop = (message: string, code: number) => {
+      if (o.mode !== "local" || done) return failWith(message, code);
+      stopping = { message, code };
+      worker.postMessage({ type: "kill" });
+      setTimeout(() => failWith(message, code), 400);
+    };
+    const onAbort = () =>
+      stop(o.signal.reason instanceof Error ? o.signal.reason.message : "interrupted", 130);
     if (o.signal.aborted) return onAbort();
     o.signal.addEventListener("abort", onAbort, { once: true });
     if (o.timeoutMs) {
-      timers.push(setTimeout(() => failWith(`timed out after ${formatDuration(o.timeoutMs!)}`, 5), o.timeoutMs));
+      timers.push(setTimeout(() => stop(`timed out after ${formatDuration(o.timeoutMs!)}`, 5), o.timeoutMs));
     }
     const memTimer = setInterval(() => {
       if (!o.memoryMb) return;
@@ -84,7 +97,8 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
           o.err.write(m.data);
           break;
         case "done":
-          finish({ ok: true, outputs: m.outputs ?? {} });
+          if (stopping) failWith(stopping.message, stopping.code);
+          else finish({ ok: true, outputs: m.outputs ?? {} });
           break;
         case "fail":
           failWith(String(m.error));
@@ -95,7 +109,9 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
             const value = await o.api(m.method, m.args ?? []);
             if (!done) worker.postMessage({ type: "reply", id: m.id, ok: true, value });
           } catch (err) {
-            if (!done) worker.postMessage({ type: "reply", id: m.id, ok: false, error: (err as Error).message });
+            if (!done) {
+              worker.postMessage({ type: "reply", id: m.id, ok: false, error: (err as Error).message });
+            }
           }
           break;
         }

@@ -28,7 +28,13 @@ export function denoPermissions(p: Permissions | undefined, baseDir: string): De
   };
 }
 
-const KIND_WORD: Record<string, string> = { read: "read", write: "write", net: "net", env: "env", run: "run" };
+const KIND_WORD: Record<string, string> = {
+  read: "read",
+  write: "write",
+  net: "net",
+  env: "env",
+  run: "run",
+};
 
 /**
  * Deno's refusal ("Requires read access to "/x", run again with the --allow-read flag") as one line
@@ -43,6 +49,8 @@ export function describeDenial(message: string): string | undefined {
     return `denied: ${kind} access to "${what}" (add it to permissions.${key})`;
   }
   const n = /Requires (\w+) access/.exec(message) ?? /Requires --allow-(\w+)/.exec(message);
-  if (n) return `denied: ${n[1]} access (${message.replace(/^(NotCapable|PermissionDenied|TypeError): /, "")})`;
+  if (n) {
+    return `denied: ${n[1]} access (${message.replace(/^(NotCapable|PermissionDenied|TypeError): /, "")})`;
+  }
   return undefined;
 }

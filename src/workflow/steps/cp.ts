@@ -1,7 +1,7 @@
 /** `cp`: copy files between this machine and the pod(s) of a target. `pod:/path` names a path in the pod. */
 import { z } from "zod";
 import type { StepKind } from "../types.ts";
-import { KodamaError, ExitCode } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
 import { resolve } from "node:path";
 import { describePods } from "./common.ts";
 
@@ -40,16 +40,32 @@ export const cp: StepKind<CpSpec> = {
     const kube = await ctx.run.kube();
     const { copy } = await import("../../pods/cp.ts");
     const pod = t.pods[0];
-    const remote = (p: string) => `${pod.metadata?.namespace}/${pod.metadata?.name}:${p.slice(4)}`;
+    const namespace = pod.metadata?.namespace ?? kube.namespace;
+    const remote = (p: string) => `${namespace}/${pod.metadata?.name}:${p.slice(4)}`;
     const local = (p: string) => resolve(ctx.run.baseDir, p);
-    const src = inPod(s.from) ? remote(s.from) : local(s.from);
-    const dst = inPod(s.to) ? remote(s.to) : local(s.to);
-    await copy(kube, src, dst, {
-      container: t.container,
-      namespace: pod.metadata?.namespace ?? kube.namespace,
-      pods: t.pods.length > 1 ? t.pods : undefined,
-      signal: ctx.signal,
-    });
+    const upload = inPod(s.to);
+    if (upload && t.pods.length > 1) {
+      // into every pod of the target
+      const r = await copy(kube, local(s.from), s.to.slice(4), {
+        container: t.container,
+        namespace,
+        pods: t.pods,
+        signal: ctx.signal,
+        err: ctx.err,
+      });
+      const bad = r?.results.filter((x) => x.exitCode !== 0) ?? [];
+      return {
+        ok: bad.length === 0,
+        error: bad.length
+          ? `${bad.length} of ${t.pods.length} pods failed: ${bad[0].pod}: ${bad[0].error}`
+          : undefined,
+        outputs: { from: local(s.from), to: s.to.slice(4), pods: t.pods.map((p) => p.metadata?.name) },
+      };
+    }
+    // downloads (and single-pod uploads) use the target's first pod
+    const src = upload ? local(s.from) : remote(s.from);
+    const dst = upload ? remote(s.to) : local(s.to);
+    await copy(kube, src, dst, { container: t.container, namespace, signal: ctx.signal });
     return { ok: true, outputs: { from: src, to: dst } };
   },
 };

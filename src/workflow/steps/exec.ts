@@ -19,17 +19,25 @@ export const exec: StepKind<ExecSpec> = {
   spec: () =>
     z.object({
       target: z.string().describe("a key of `targets`"),
-      command: z.array(z.string()).min(1).describe("argv; each item is one argument (use [sh, -c, '...'] for a shell)"),
+      command: z.array(z.string()).min(1).describe(
+        "argv; each item is one argument (use [sh, -c, '...'] for a shell)",
+      ),
       container: z.string().optional().describe("overrides the target's container"),
-      parallel: z.number().int().positive().optional().describe("at most this many pods at once (default 16)"),
+      parallel: z.number().int().positive().optional().describe(
+        "at most this many pods at once (default 16)",
+      ),
       stdin: z.string().optional().describe("text sent to the command's stdin"),
-      prefix: z.boolean().optional().describe("prefix each line with the pod name (default: when several pods)"),
+      prefix: z.boolean().optional().describe(
+        "prefix each line with the pod name (default: when several pods)",
+      ),
       "fail-fast": z.boolean().optional().describe("stop starting pods after the first failure"),
     }).strict(),
   targets: (s) => [s.target],
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
-    return `exec ${argvText(s.command)} in ${describePods(t)}${s.parallel ? ` (${s.parallel} at a time)` : ""}`;
+    return `exec ${argvText(s.command)} in ${describePods(t)}${
+      s.parallel ? ` (${s.parallel} at a time)` : ""
+    }`;
   },
   async run(s, ctx) {
     const t = await ctx.run.target(s.target);
@@ -37,7 +45,9 @@ export const exec: StepKind<ExecSpec> = {
     const { fanout } = await import("../../pods/fanout.ts");
     const stepEnv = Object.entries(ctx.step.env ?? {});
     // step-level env reaches the remote command through env(1), as `kubectl exec` has no env option
-    const command = stepEnv.length ? ["env", ...stepEnv.map(([k]) => `${k}=${ctx.env[k] ?? ""}`), ...s.command] : s.command;
+    const command = stepEnv.length
+      ? ["env", ...stepEnv.map(([k]) => `${k}=${ctx.env[k] ?? ""}`), ...s.command]
+      : s.command;
     const out = teeSink(ctx.out);
     const r = await fanout(kube, t.pods, {
       command,
@@ -53,9 +63,18 @@ export const exec: StepKind<ExecSpec> = {
       capture: true,
       summary: t.pods.length > 1,
     });
-    const pods: Record<string, { stdout: string; stderr: string; exitCode: number | null; error?: string; namespace: string }> = {};
+    const pods: Record<
+      string,
+      { stdout: string; stderr: string; exitCode: number | null; error?: string; namespace: string }
+    > = {};
     for (const p of r.results) {
-      pods[p.pod] = { stdout: p.stdout ?? "", stderr: p.stderr ?? "", exitCode: p.exitCode, error: p.error, namespace: p.namespace };
+      pods[p.pod] = {
+        stdout: p.stdout ?? "",
+        stderr: p.stderr ?? "",
+        exitCode: p.exitCode,
+        error: p.error,
+        namespace: p.namespace,
+      };
     }
     const firstBad = r.results.find((p) => p.exitCode !== 0);
     const single = r.results.length === 1 ? r.results[0] : undefined;
@@ -65,7 +84,9 @@ export const exec: StepKind<ExecSpec> = {
       // one pod: its own exit code (like kubectl exec); several pods: 1 when any failed
       exitCode: single ? (exitCode || 1) : 1,
       error: firstBad
-        ? (single ? (firstBad.error ?? `exit code ${firstBad.exitCode}`) : `${r.failed} of ${r.results.length} pods failed`)
+        ? (single
+          ? (firstBad.error ?? `exit code ${firstBad.exitCode}`)
+          : `${r.failed} of ${r.results.length} pods failed`)
         : undefined,
       outputs: {
         stdout: single ? (single.stdout ?? "") : r.results.map((p) => p.stdout ?? "").join(""),

@@ -35,7 +35,9 @@ export const local: StepKind<LocalSpec> = {
     }).strict(),
   plan(s, ctx) {
     const allowed = ctx.run.permissions.run ?? [];
-    return `local: ${argvText(s.command)}${allowed.includes(s.command[0]) ? "" : `  (not in permissions.run: will be denied)`}`;
+    return `local: ${argvText(s.command)}${
+      allowed.includes(s.command[0]) ? "" : `  (not in permissions.run: will be denied)`
+    }`;
   },
   async run(s, ctx) {
     const { runSandboxed } = await import("../sandbox/host.ts");
@@ -57,7 +59,14 @@ export const local: StepKind<LocalSpec> = {
       timeoutMs: ctx.timeoutMs,
       signal: ctx.signal,
     });
-    if (!r.ok) return { ok: false, exitCode: r.code, error: r.error, outputs: { stdout: out.text(), stderr: err.text() } };
+    if (!r.ok) {
+      return {
+        ok: false,
+        exitCode: r.code,
+        error: r.error,
+        outputs: { stdout: out.text(), stderr: err.text() },
+      };
+    }
     const exitCode = Number(r.outputs.exitCode ?? 1);
     return {
       ok: exitCode === 0,

@@ -23,7 +23,9 @@ export const logs: StepKind<LogsSpec> = {
       container: z.string().optional(),
       tail: z.number().int().nonnegative().optional().describe("last N lines per pod"),
       since: Duration.optional().describe("only lines newer than this"),
-      follow: z.boolean().optional().describe("keep streaming until the step's timeout (required with follow)"),
+      follow: z.boolean().optional().describe(
+        "keep streaming until the step's timeout (required with follow)",
+      ),
       timestamps: z.boolean().optional(),
       prefix: z.boolean().optional().describe("prefix lines with the pod name (default: when several pods)"),
     }).strict(),
@@ -35,7 +37,11 @@ export const logs: StepKind<LogsSpec> = {
   },
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
-    const how = [s.tail !== undefined && `tail ${s.tail}`, s.since && `since ${s.since}`, s.follow && "follow"].filter(
+    const how = [
+      s.tail !== undefined && `tail ${s.tail}`,
+      s.since && `since ${s.since}`,
+      s.follow && "follow",
+    ].filter(
       Boolean,
     ).join(", ");
     return `logs (${how}) of ${describePods(t)}`;

@@ -13,7 +13,9 @@ export const parallel: StepKind<ParallelSpec> = {
   summary: "run the nested steps concurrently (at most `limit` at once)",
   spec: (step) =>
     z.object({
-      limit: z.number().int().positive().optional().describe("at most this many steps at once (default: all)"),
+      limit: z.number().int().positive().optional().describe(
+        "at most this many steps at once (default: all)",
+      ),
       steps: z.array(step).min(1),
     }).strict() as unknown as z.ZodType<ParallelSpec>,
   raw: ["steps"],

@@ -41,7 +41,12 @@ export const pick: StepKind<PickSpec> = {
         const { choosePods } = await import("../../pods/choose.ts");
         const kube = await ctx.run.kube();
         const flags = targetFlags(ctx.run.targetSpec(s.target));
-        chosen = await choosePods(kube, t.pods, flags, { pick: true, multi: s.multi, query: s.query, interactive: true });
+        chosen = await choosePods(kube, t.pods, flags, {
+          pick: true,
+          multi: s.multi,
+          query: s.query,
+          interactive: true,
+        });
         if (chosen.length === 0) throw new KodamaError("nothing picked", ExitCode.INTERRUPTED);
       }
     }

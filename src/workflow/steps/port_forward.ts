@@ -15,8 +15,12 @@ export const portForward: StepKind<PortForwardSpec> = {
   spec: () =>
     z.object({
       target: z.string().describe("a key of `targets` (its first pod is used)"),
-      ports: z.array(z.union([z.number().int().min(1).max(65535), z.string().regex(/^(\d*:)?[A-Za-z0-9-]+$/)]))
-        .min(1).describe("like kubectl: 8080 (same local port), 9000:8080, :8080 (free local port), :http (named port)"),
+      ports: z.array(
+        z.union([z.number().int().min(1).max(65535), z.string().regex(/^(\d*:)?[A-Za-z0-9-]+$/)]),
+      )
+        .min(1).describe(
+          "like kubectl: 8080 (same local port), 9000:8080, :8080 (free local port), :http (named port)",
+        ),
       address: z.string().optional().describe("local address (default 127.0.0.1)"),
     }).strict(),
   targets: (s) => [s.target],
@@ -42,7 +46,12 @@ export const portForward: StepKind<PortForwardSpec> = {
     for (const f of fwd) ctx.run.note(`forwarding ${f.address}:${f.local} -> ${f.pod}:${f.remote}`);
     return {
       ok: true,
-      outputs: { ports, port: fwd[0]?.local, address: fwd[0]?.address, url: `http://${fwd[0]?.address}:${fwd[0]?.local}` },
+      outputs: {
+        ports,
+        port: fwd[0]?.local,
+        address: fwd[0]?.address,
+        url: `http://${fwd[0]?.address}:${fwd[0]?.local}`,
+      },
     };
   },
 };

@@ -21,11 +21,14 @@ export const DEFAULT_SCRIPT_MEMORY_MB = 512;
 
 export const script: StepKind<ScriptSpec> = {
   name: "script",
-  summary: "run a TS/JS module in a Worker with only the workflow's permissions; its return value is the outputs",
+  summary:
+    "run a TS/JS module in a Worker with only the workflow's permissions; its return value is the outputs",
   spec: () =>
     z.object({
       module: z.string().describe("path of the module, relative to the workflow file"),
-      with: z.record(z.string(), z.unknown()).optional().describe("inputs, as ctx.inputs (expressions resolved)"),
+      with: z.record(z.string(), z.unknown()).optional().describe(
+        "inputs, as ctx.inputs (expressions resolved)",
+      ),
       export: z.string().optional().describe("the exported function to call (default: default)"),
       memory: z.number().int().positive().optional().describe("memory guard in MB (default 512; see docs)"),
     }).strict(),
@@ -53,7 +56,7 @@ export const script: StepKind<ScriptSpec> = {
           step: { id: ctx.id, workflow: ctx.run.workflow.name ?? "" },
         })),
       },
-      api: hostApi(ctx.run, ctx.err, ctx.signal),
+      api: hostApi(ctx.run, ctx.signal),
       out,
       err: ctx.err,
       timeoutMs: ctx.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,

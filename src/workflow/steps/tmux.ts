@@ -17,13 +17,16 @@ export const tmux: StepKind<TmuxSpec> = {
     z.object({
       target: z.string().describe("a key of `targets`"),
       command: z.array(z.string()).optional().describe("argv run in each pane (default: the pod's shell)"),
-      layout: z.enum(["tiled", "even-horizontal", "even-vertical", "main-horizontal", "main-vertical"]).optional(),
+      layout: z.enum(["tiled", "even-horizontal", "even-vertical", "main-horizontal", "main-vertical"])
+        .optional(),
       sync: z.boolean().optional().describe("type into every pane at once (synchronize-panes)"),
     }).strict(),
   targets: (s) => [s.target],
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
-    return `tmux: one pane per pod running ${s.command ? argvText(s.command) : "a shell"} in ${describePods(t)}`;
+    return `tmux: one pane per pod running ${s.command ? argvText(s.command) : "a shell"} in ${
+      describePods(t)
+    }`;
   },
   async run(s, ctx) {
     const t = await ctx.run.target(s.target);
@@ -37,6 +40,10 @@ export const tmux: StepKind<TmuxSpec> = {
       kodamaArgv: selfCommand(),
       globalFlags: ctx.run.globalFlags,
     });
-    return { ok: code === 0, exitCode: code, outputs: { exitCode: code, pods: t.pods.map((p) => p.metadata?.name) } };
+    return {
+      ok: code === 0,
+      exitCode: code,
+      outputs: { exitCode: code, pods: t.pods.map((p) => p.metadata?.name) },
+    };
   },
 };

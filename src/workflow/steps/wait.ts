@@ -11,7 +11,8 @@ export interface WaitSpec {
 
 export const wait: StepKind<WaitSpec> = {
   name: "wait",
-  summary: "wait for a target's pods to be ready, deleted, exist, or reach a phase (step timeout, default 5m)",
+  summary:
+    "wait for a target's pods to be ready, deleted, exist, or reach a phase (step timeout, default 5m)",
   spec: () =>
     z.object({
       target: z.string().describe("a key of `targets`"),

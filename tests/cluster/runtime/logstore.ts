@@ -50,7 +50,10 @@ export class ContainerLog {
   readonly file: string;
   private fd: number;
   private pending: Record<LogStream, Buffer | undefined> = { stdout: undefined, stderr: undefined };
-  private timers: Record<LogStream, ReturnType<typeof setTimeout> | undefined> = { stdout: undefined, stderr: undefined };
+  private timers: Record<LogStream, ReturnType<typeof setTimeout> | undefined> = {
+    stdout: undefined,
+    stderr: undefined,
+  };
   private listeners = new Set<LogListener>();
   private endListeners = new Set<() => void>();
   closed = false;
@@ -116,7 +119,9 @@ export class ContainerLog {
     if (this.closed) return;
     this.flush("stdout");
     this.flush("stderr");
-    for (const s of ["stdout", "stderr"] as const) if (this.timers[s] !== undefined) clearTimeout(this.timers[s]);
+    for (const s of ["stdout", "stderr"] as const) {
+      if (this.timers[s] !== undefined) clearTimeout(this.timers[s]);
+    }
     this.closed = true;
     try {
       fs.closeSync(this.fd);

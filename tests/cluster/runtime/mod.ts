@@ -7,7 +7,7 @@ import type { Duplex } from "node:stream";
 import type { Buffer } from "node:buffer";
 import type { PodObject, Runtime, RuntimeOptions, StreamContext } from "../contract.ts";
 import { PodRun } from "./pod.ts";
-import { livePids, terminateGroups } from "./procs.ts";
+import { ProcessTable } from "./procs.ts";
 import { StreamRegistry } from "../streams/ws.ts";
 import type { RuntimeState } from "../streams/common.ts";
 import { handleAttach, handleExec } from "../streams/exec.ts";
@@ -19,7 +19,7 @@ export { podLayout, sharedBinDir } from "./podfs.ts";
 class TestRuntime implements Runtime, RuntimeState {
   readonly streams = new StreamRegistry();
   private runs = new Map<string, PodRun>();
-  private groups = new Set<number>();
+  readonly table = new ProcessTable();
   private ipSeq = 0;
   private usedIPs = new Set<string>();
 
@@ -33,18 +33,11 @@ class TestRuntime implements Runtime, RuntimeState {
     return this.runs.get(this.key(namespace, name));
   }
 
-  onGroup = (pgid: number): void => {
-    this.groups.add(pgid);
-  };
-
-  /**
-   * Fallback when the API half did not assign status.podIP: 127.B.C.n with B.C from our pid (so
-   * parallel test servers differ), counting down from .254 (the API half counts up from .1).
-   */
+  /** Fallback when the API half did not assign status.podIP: 127.B.C.n with a random B.C per runtime. */
+  private ipBlock = `127.${2 + Math.floor(Math.random() * 253)}.${Math.floor(Math.random() * 256)}`;
   private allocateIP(): string {
-    const prefix = `127.${1 + (Math.floor(Deno.pid / 256) % 254)}.${Deno.pid % 256}`;
     for (let i = 0; i < 254; i++) {
-      const ip = `${prefix}.${254 - (this.ipSeq++ % 254)}`;
+      const ip = `${this.ipBlock}.${(this.ipSeq++ % 254) + 1}`;
       if (!this.usedIPs.has(ip)) return ip;
     }
     throw new Error("no free pod IP");
@@ -55,9 +48,11 @@ class TestRuntime implements Runtime, RuntimeState {
     const existing = this.runs.get(k);
     if (existing && existing.uid === pod.metadata.uid) return;
     if (existing) void existing.stop(0);
-    const ip = typeof pod.status?.podIP === "string" && pod.status.podIP ? pod.status.podIP : this.allocateIP();
+    const ip = typeof pod.status?.podIP === "string" && pod.status.podIP
+      ? pod.status.podIP
+      : this.allocateIP();
     this.usedIPs.add(ip);
-    const run = new PodRun(pod, this.opts.stateDir, ip, this.opts.host, this.onGroup);
+    const run = new PodRun(pod, this.opts.stateDir, ip, this.opts.host, this.table);
     this.runs.set(k, run);
     run.start();
   }
@@ -74,11 +69,11 @@ class TestRuntime implements Runtime, RuntimeState {
   async stopAll(): Promise<void> {
     this.streams.dropAll();
     const runs = [...this.runs.values()];
-    await Promise.all(runs.map((r) => r.stop(0)));
+    for (const r of runs) r.beginStop();
+    await this.table.killAll();
+    await Promise.all(runs.map((r) => r.finishStop()));
     this.runs.clear();
     this.usedIPs.clear();
-    await terminateGroups([...this.groups], 0);
-    this.groups.clear();
   }
 
   handleUpgrade(
@@ -110,8 +105,7 @@ class TestRuntime implements Runtime, RuntimeState {
   }
 
   pids(): number[] {
-    const pids = livePids(this.groups);
-    return pids;
+    return this.table.owned();
   }
 }
 

@@ -3,7 +3,7 @@
  * restarts per restartPolicy -> stop. Reports status through RuntimeHost.updatePodStatus.
  */
 import path from "node:path";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { PodObject, RuntimeHost } from "../contract.ts";
 import { ContainerLog, nowRFC3339 } from "./logstore.ts";
 import {
@@ -17,13 +17,14 @@ import {
   resolveExecutable,
 } from "./podfs.ts";
 import { Proc, type ProcExit } from "./proc.ts";
-import { terminateGroups } from "./procs.ts";
+import { mapArgv, pathMapFor } from "./pathmap.ts";
+import { liveGroupIds, type ProcessTable } from "./procs.ts";
 import { runProbe } from "./probes.ts";
 import {
   backoffMs,
   Conditions,
-  containerStatus,
   type ContainerState,
+  containerStatus,
   finalPhase,
   newContainerID,
   type Phase,
@@ -73,6 +74,8 @@ export class PodRun {
   readonly inits: ContainerRun[];
   readonly containers: ContainerRun[];
   readonly execs = new Set<Proc>();
+  /** process groups of exec sessions (background children outlive the session, not the pod) */
+  private execGroups = new Set<number>();
   phase: Phase = "Pending";
   initialized = false;
   stopping = false;
@@ -86,7 +89,7 @@ export class PodRun {
     stateDir: string,
     podIP: string,
     private host: RuntimeHost,
-    private onGroup: (pgid: number) => void = () => {},
+    readonly table: ProcessTable,
   ) {
     this.namespace = pod.metadata.namespace;
     this.name = pod.metadata.name;
@@ -128,6 +131,14 @@ export class PodRun {
     return containerCwd(this.layout, c.spec);
   }
 
+  addExecGroup(pgid: number): void {
+    if (this.execGroups.size >= 256) {
+      const live = liveGroupIds();
+      for (const g of this.execGroups) if (!live.has(g)) this.execGroups.delete(g);
+    }
+    this.execGroups.add(pgid);
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   start(): void {
@@ -146,7 +157,9 @@ export class PodRun {
 
   private async run(): Promise<void> {
     preparePodDir(this.layout, this.pod);
-    for (const c of [...this.inits, ...this.containers]) mountVolumes(this.layout, this.pod, c.spec, this.host);
+    for (const c of [...this.inits, ...this.containers]) {
+      mountVolumes(this.layout, this.pod, c.spec, this.host);
+    }
     for (const init of this.inits) {
       for (;;) {
         if (this.stopping) return;
@@ -179,7 +192,9 @@ export class PodRun {
       if (!restart) {
         c.done = true;
         if (this.containers.every((x) => x.done)) {
-          this.phase = finalPhase(this.containers.map((x) => ("terminated" in x.state ? x.state.terminated.exitCode : 1)));
+          this.phase = finalPhase(
+            this.containers.map((x) => ("terminated" in x.state ? x.state.terminated.exitCode : 1)),
+          );
         }
         this.publish();
         return;
@@ -198,10 +213,16 @@ export class PodRun {
     c.state = {
       waiting: {
         reason: "CrashLoopBackOff",
-        message: `back-off ${Math.round(ms / 1000)}s restarting failed container=${c.name} pod=${this.name}_${this.namespace}(${this.uid})`,
+        message: `back-off ${
+          Math.round(ms / 1000)
+        }s restarting failed container=${c.name} pod=${this.name}_${this.namespace}(${this.uid})`,
       },
     };
-    this.event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.name}_${this.namespace}(${this.uid})`);
+    this.event(
+      "Warning",
+      "BackOff",
+      `Back-off restarting failed container ${c.name} in pod ${this.name}_${this.namespace}(${this.uid})`,
+    );
     this.publish();
     return new Promise((resolve) => {
       c.timer = setTimeout(() => {
@@ -219,7 +240,10 @@ export class PodRun {
     const cwd = this.cwd(c);
     const command: string[] = (spec.command ?? []).map((s: string) => expandVars(String(s), env));
     const args: string[] = (spec.args ?? []).map((s: string) => expandVars(String(s), env));
-    const argv = command.length ? [...command, ...args] : args.length ? args : ["sleep", "infinity"];
+    const argv = mapArgv(
+      pathMapFor(this.layout.root, spec),
+      command.length ? [...command, ...args] : args.length ? args : ["sleep", "infinity"],
+    );
     this.event("Normal", "Pulled", `Container image "${spec.image}" already present on machine`);
     const startedAt = nowRFC3339();
     c.startedAtMs = Date.now();
@@ -255,7 +279,7 @@ export class PodRun {
       stdout: true,
       stderr: true,
       tty: spec.tty ? { cols: 80, rows: 24 } : undefined,
-      onGroup: this.onGroup,
+      table: this.table,
     });
     c.proc = proc;
     const log = c.log;
@@ -317,6 +341,12 @@ export class PodRun {
 
   /** SIGTERM everything of the pod, SIGKILL after the grace period; resolves when all is gone. */
   async stop(graceSeconds: number): Promise<void> {
+    await this.table.terminate(this.beginStop(), Math.max(0, graceSeconds) * 1000);
+    await this.finishStop();
+  }
+
+  /** Stop restarting and probing; returns the process groups to terminate. */
+  beginStop(): number[] {
     this.stopping = true;
     const groups: number[] = [];
     for (const c of [...this.inits, ...this.containers]) {
@@ -329,7 +359,12 @@ export class PodRun {
       }
     }
     for (const e of this.execs) groups.push(...e.groups);
-    await terminateGroups(groups, Math.max(0, graceSeconds) * 1000);
+    groups.push(...this.execGroups);
+    return [...new Set(groups)];
+  }
+
+  /** After the processes are gone: let exit handlers run, close the log files. */
+  async finishStop(): Promise<void> {
     const exits = [...this.inits, ...this.containers].map((c) => c.proc?.exited).filter((p) => p);
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 1500))]);
     for (const c of [...this.inits, ...this.containers]) c.log?.close();
@@ -357,7 +392,9 @@ export class PodRun {
     const notReady = this.containers.filter((c) => !c.ready).map((c) => c.name);
     const notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
     const notReadyMsg = terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`;
-    const initPending = this.inits.filter((c) => !("terminated" in c.state && c.state.terminated.exitCode === 0));
+    const initPending = this.inits.filter((c) =>
+      !("terminated" in c.state && c.state.terminated.exitCode === 0)
+    );
     const conditions = this.conditions.build([
       { type: "PodReadyToStartContainers", status: true },
       {
@@ -368,7 +405,11 @@ export class PodRun {
           message: `containers with incomplete status: [${initPending.map((c) => c.name).join(" ")}]`,
         }),
       },
-      { type: "Ready", status: allReady, ...(allReady ? {} : { reason: notReadyReason, message: notReadyMsg }) },
+      {
+        type: "Ready",
+        status: allReady,
+        ...(allReady ? {} : { reason: notReadyReason, message: notReadyMsg }),
+      },
       {
         type: "ContainersReady",
         status: allReady,

@@ -92,8 +92,13 @@ function shellQuote(s: string): string {
 }
 
 /** Materialise the pod's volumes and the container's mounts under the pod root. */
-// deno-lint-ignore no-explicit-any
-export function mountVolumes(layout: PodLayout, pod: PodObject, container: Record<string, any>, host: RuntimeHost): void {
+export function mountVolumes(
+  layout: PodLayout,
+  pod: PodObject,
+  // deno-lint-ignore no-explicit-any
+  container: Record<string, any>,
+  host: RuntimeHost,
+): void {
   const ns = pod.metadata.namespace;
   // deno-lint-ignore no-explicit-any
   const volumes = new Map<string, Record<string, any>>();
@@ -148,7 +153,6 @@ export function containerCwd(layout: PodLayout, container: Record<string, any>):
   return dir;
 }
 
-// deno-lint-ignore no-explicit-any
 function fieldRef(pod: PodObject, fieldPath: string): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (m) return String((pod.metadata[m[1]] as Record<string, string> | undefined)?.[m[2]] ?? "");
@@ -226,9 +230,9 @@ export function expandVars(s: string, env: Record<string, string>): string {
 
 /** Resolve a command like execvp would, against the pod's PATH. undefined = not found / not executable. */
 export function resolveExecutable(cmd: string, envPath: string, cwd: string): string | undefined {
-  const candidates = cmd.includes("/") ? [path.resolve(cwd, cmd)] : envPath.split(":").filter((d) => d).map((d) =>
-    path.join(d, cmd)
-  );
+  const candidates = cmd.includes("/")
+    ? [path.resolve(cwd, cmd)]
+    : envPath.split(":").filter((d) => d).map((d) => path.join(d, cmd));
   for (const c of candidates) {
     try {
       const st = fs.statSync(c);

@@ -44,7 +44,9 @@ export function runProbe(probe: Record<string, any>, t: ProbeTarget): Promise<bo
         port: portOf(t.container, g.port),
         path: g.path ?? "/",
         timeout: timeoutMs,
-        headers: Object.fromEntries((g.httpHeaders ?? []).map((h: { name: string; value: string }) => [h.name, h.value])),
+        headers: Object.fromEntries(
+          (g.httpHeaders ?? []).map((h: { name: string; value: string }) => [h.name, h.value]),
+        ),
       }, (res) => {
         res.resume();
         resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);

@@ -6,9 +6,13 @@ import type { ChildProcess } from "node:child_process";
 import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { spawnGroup, trackGroup } from "./procs.ts";
+import type { ProcessTable } from "./procs.ts";
+import { resolveExecutable } from "./podfs.ts";
 
 const PTY_HELPER = fileURLToPath(new URL("./ptyhelper.py", import.meta.url));
+/** the host's python3 (resolved once, so a pod's PATH cannot shadow it) */
+const PYTHON = resolveExecutable("python3", Deno.env.get("PATH") ?? "/usr/bin:/bin", "/") ??
+  "/usr/bin/python3";
 
 export interface ProcOptions {
   file: string;
@@ -19,6 +23,8 @@ export interface ProcOptions {
   stdout: boolean;
   stderr: boolean;
   tty?: { cols: number; rows: number };
+  /** the runtime's process table (spawns, owns and kills) */
+  table: ProcessTable;
   /** called with every process group created for this process (leader, PTY child session) */
   onGroup?: (pgid: number) => void;
 }
@@ -57,7 +63,13 @@ export class Proc {
   constructor(o: ProcOptions) {
     this.tty = !!o.tty;
     if (o.tty) {
-      this.child = spawnGroup("python3", [PTY_HELPER, String(o.tty.cols), String(o.tty.rows), o.file, ...o.args], {
+      this.child = o.table.spawn(PYTHON, [
+        PTY_HELPER,
+        String(o.tty.cols),
+        String(o.tty.rows),
+        o.file,
+        ...o.args,
+      ], {
         cwd: o.cwd,
         env: o.env,
         stdio: ["pipe", "pipe", "pipe"],
@@ -72,14 +84,14 @@ export class Proc {
         const m = /^pid (\d+)\n/.exec(head);
         if (m) {
           const pid = Number(m[1]);
-          trackGroup(pid);
+          o.table.track(pid);
           this.groups.push(pid);
           o.onGroup?.(pid);
           head = null as unknown as string;
         }
       });
     } else {
-      this.child = spawnGroup(o.file, o.args, {
+      this.child = o.table.spawn(o.file, o.args, {
         cwd: o.cwd,
         env: o.env,
         stdio: [o.stdin ? "pipe" : "ignore", o.stdout ? "pipe" : "ignore", o.stderr ? "pipe" : "ignore"],

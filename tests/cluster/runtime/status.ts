@@ -74,7 +74,12 @@ export class Conditions {
         t = { status, time: now };
         this.times.set(c.type, t);
       }
-      const out: Record<string, unknown> = { type: c.type, status, lastProbeTime: null, lastTransitionTime: t.time };
+      const out: Record<string, unknown> = {
+        type: c.type,
+        status,
+        lastProbeTime: null,
+        lastTransitionTime: t.time,
+      };
       if (c.reason) out.reason = c.reason;
       if (c.message) out.message = c.message;
       return out;

@@ -93,7 +93,9 @@ export function exitStatus(code: number, argv: string[]): Record<string, unknown
   return {
     metadata: {},
     status: "Failure",
-    message: `command terminated with non-zero exit code: error executing command [${argv.join(" ")}], exit code ${code}`,
+    message: `command terminated with non-zero exit code: error executing command [${
+      argv.join(" ")
+    }], exit code ${code}`,
     reason: "NonZeroExitCode",
     details: { causes: [{ reason: "ExitCode", message: String(code) }] },
   };
@@ -101,7 +103,13 @@ export function exitStatus(code: number, argv: string[]): Record<string, unknown
 
 /** A failure before the process ran (e.g. executable not found), as the container runtime reports it. */
 export function internalErrorStatus(message: string): Record<string, unknown> {
-  return { metadata: {}, status: "Failure", message: `Internal error occurred: ${message}`, reason: "InternalError", code: 500 };
+  return {
+    metadata: {},
+    status: "Failure",
+    message: `Internal error occurred: ${message}`,
+    reason: "InternalError",
+    code: 500,
+  };
 }
 
 /** The bytes to put on the error channel for a status: JSON for v4+, the plain message for older protocols. */

@@ -2,6 +2,7 @@
 import type { PodObject } from "../contract.ts";
 import type { PodRun } from "../runtime/pod.ts";
 import type { StreamRegistry } from "./ws.ts";
+import type { ProcessTable } from "../runtime/procs.ts";
 
 export class StreamError extends Error {
   constructor(readonly code: number, message: string) {
@@ -54,6 +55,6 @@ export function selectContainer(pod: PodObject, requested: string | null, strict
 export interface RuntimeState {
   pod(namespace: string, name: string): PodRun | undefined;
   readonly streams: StreamRegistry;
-  /** register a process group created for a pod (exec sessions) */
-  onGroup(pgid: number): void;
+  /** the runtime's process table */
+  readonly table: ProcessTable;
 }

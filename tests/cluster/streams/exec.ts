@@ -9,8 +9,9 @@ import type { StreamContext } from "../contract.ts";
 import type { ContainerRun, OutputListener, PodRun } from "../runtime/pod.ts";
 import { Proc } from "../runtime/proc.ts";
 import { resolveExecutable } from "../runtime/podfs.ts";
-import { signalGroup } from "../runtime/procs.ts";
+import { mapArgv, pathMapFor } from "../runtime/pathmap.ts";
 import {
+  CLOSE,
   type Codec,
   codecFor,
   decodeFrame,
@@ -26,10 +27,17 @@ import {
   STDERR,
   STDIN,
   STDOUT,
-  CLOSE,
 } from "./channel.ts";
 import { boolParam, type RuntimeState, selectContainer, StreamError } from "./common.ts";
-import { type Accepted, acceptWebSocket, isWebSocket, rawSocket, offeredProtocols, rejectUpgrade, Sender, trackWebSocket } from "./ws.ts";
+import {
+  type Accepted,
+  acceptWebSocket,
+  isWebSocket,
+  offeredProtocols,
+  rejectUpgrade,
+  Sender,
+  trackWebSocket,
+} from "./ws.ts";
 
 interface Session {
   run: PodRun;
@@ -117,11 +125,12 @@ export async function handleExec(
   const env = s.run.env(s.container);
   const cwd = s.run.cwd(s.container);
 
+  // deno-lint-ignore prefer-const -- assigned once, after the handlers that read it are installed
   let proc: Proc | undefined;
   let closed = false;
+  let exited = false;
   const pendingIn: Buffer[] = [];
   let stdinEOF = false;
-  let inputPaused = false;
   let size: { cols: number; rows: number } | undefined;
   let gotSize: () => void = () => {};
   const sized = new Promise<void>((r) => (gotSize = r));
@@ -132,15 +141,9 @@ export async function handleExec(
     if (f.channel === STDIN) {
       if (!s.stdin) return;
       if (!proc) pendingIn.push(Buffer.from(f.data));
-      else if (!proc.write(f.data) && !inputPaused) {
-        // back-pressure: stop reading the socket until the process drained its stdin
-        inputPaused = true;
-        rawSocket(ws)?.pause();
-        proc.onDrain(() => {
-          inputPaused = false;
-          rawSocket(ws)?.resume();
-        });
-      }
+      // stdin is buffered by the child's pipe stream; pausing the WebSocket's socket for
+      // back-pressure stalls ws' close handshake under Deno, so uploads are held in memory instead
+      else proc.write(f.data);
     } else if (f.channel === RESIZE) {
       const last = parseResize(f.data).pop();
       if (!last) return;
@@ -154,10 +157,19 @@ export async function handleExec(
   });
   ws.on("close", () => {
     closed = true;
-    if (proc) for (const g of proc.groups) signalGroup(g, "SIGKILL");
+    if (!proc || exited) return;
+    // the client went away: like a container runtime, hang up the terminal or close the pipes;
+    // processes that survive that keep running until the pod stops (as exec'd processes do)
+    if (proc.tty) rt.table.signal(proc.groups, "SIGHUP");
+    else {
+      proc.endInput();
+      proc.stdout?.destroy();
+      proc.stderr?.destroy();
+    }
   });
 
-  const file = resolveExecutable(argv[0], env.PATH ?? "", cwd);
+  const podArgv = mapArgv(pathMapFor(s.run.layout.root, s.container.spec), argv);
+  const file = resolveExecutable(podArgv[0], env.PATH ?? "", cwd);
   if (!file) {
     return finish(
       ws,
@@ -166,7 +178,9 @@ export async function handleExec(
       internalErrorStatus(
         `error executing command in container: failed to exec in container: failed to start exec "${
           crypto.randomUUID().replaceAll("-", "")
-        }": OCI runtime exec failed: exec failed: unable to start container process: exec: "${argv[0]}": executable file not found in $PATH: unknown`,
+        }": OCI runtime exec failed: exec failed: unable to start container process: exec: "${
+          argv[0]
+        }": executable file not found in $PATH: unknown`,
       ),
     );
   }
@@ -175,25 +189,29 @@ export async function handleExec(
 
   proc = new Proc({
     file,
-    args: argv.slice(1),
+    args: podArgv.slice(1),
     cwd,
     env,
     stdin: s.stdin,
     stdout: s.stdout,
     stderr: s.stderr,
     tty: s.tty ? size ?? { cols: 80, rows: 24 } : undefined,
-    onGroup: (g) => rt.onGroup(g),
+    table: rt.table,
+    onGroup: (g) => s.run.addExecGroup(g),
   });
   s.run.execs.add(proc);
   const p = proc;
-  if (s.stdout) p.stdout?.on("data", (d: Buffer) => sender.send(encodeFrame(codec, STDOUT, d) as Buffer, p.stdout!));
-  else p.stdout?.resume();
-  if (s.stderr) p.stderr?.on("data", (d: Buffer) => sender.send(encodeFrame(codec, STDERR, d) as Buffer, p.stderr!));
-  else p.stderr?.resume();
+  if (s.stdout) {
+    p.stdout?.on("data", (d: Buffer) => sender.send(encodeFrame(codec, STDOUT, d) as Buffer, p.stdout!));
+  } else p.stdout?.resume();
+  if (s.stderr) {
+    p.stderr?.on("data", (d: Buffer) => sender.send(encodeFrame(codec, STDERR, d) as Buffer, p.stderr!));
+  } else p.stderr?.resume();
   for (const b of pendingIn) p.write(b);
   if (stdinEOF) p.endInput();
 
   const exit = await p.exited;
+  exited = true;
   s.run.execs.delete(p);
   if (!closed) finish(ws, codec, sender, exitStatus(exit.code, argv));
 }

@@ -11,11 +11,18 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === "") return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new StreamError(400, `invalid ${name} ${JSON.stringify(v)}: must be an integer`);
+  if (!Number.isInteger(n)) {
+    throw new StreamError(400, `invalid ${name} ${JSON.stringify(v)}: must be an integer`);
+  }
   return n;
 }
 
-export function handleLogs(rt: RuntimeState, req: IncomingMessage, res: ServerResponse, ctx: StreamContext): void {
+export function handleLogs(
+  rt: RuntimeState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: StreamContext,
+): void {
   try {
     serveLogs(rt, req, res, ctx);
   } catch (e) {
@@ -38,10 +45,16 @@ function serveLogs(rt: RuntimeState, req: IncomingMessage, res: ServerResponse, 
   const sinceSeconds = intParam(q, "sinceSeconds");
   const sinceTime = q.get("sinceTime");
   if (sinceSeconds !== undefined && sinceSeconds < 1) {
-    throw new StreamError(422, `PodLogOptions "${podName}" is invalid: sinceSeconds: Invalid value: ${sinceSeconds}: must be greater than 0`);
+    throw new StreamError(
+      422,
+      `PodLogOptions "${podName}" is invalid: sinceSeconds: Invalid value: ${sinceSeconds}: must be greater than 0`,
+    );
   }
   if (limitBytes !== undefined && limitBytes < 1) {
-    throw new StreamError(422, `PodLogOptions "${podName}" is invalid: limitBytes: Invalid value: ${limitBytes}: must be greater than 0`);
+    throw new StreamError(
+      422,
+      `PodLogOptions "${podName}" is invalid: limitBytes: Invalid value: ${limitBytes}: must be greater than 0`,
+    );
   }
   let sinceMs: number | undefined;
   if (sinceSeconds !== undefined) sinceMs = Date.now() - sinceSeconds * 1000;
@@ -53,7 +66,10 @@ function serveLogs(rt: RuntimeState, req: IncomingMessage, res: ServerResponse, 
   const run = rt.pod(ctx.namespace, podName);
   const c = run?.container(name);
   if (!run || !c || !c.log) {
-    throw new StreamError(400, `container "${name}" in pod "${podName}" is waiting to start: ContainerCreating`);
+    throw new StreamError(
+      400,
+      `container "${name}" in pod "${podName}" is waiting to start: ContainerCreating`,
+    );
   }
   let file = c.log.file;
   const live = !c.log.closed;
@@ -64,7 +80,11 @@ function serveLogs(rt: RuntimeState, req: IncomingMessage, res: ServerResponse, 
     }
   }
 
-  res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache" });
+  res.writeHead(200, {
+    "Content-Type": "text/plain",
+    "Transfer-Encoding": "chunked",
+    "Cache-Control": "no-cache",
+  });
   // the log file is written synchronously on this thread, so read-then-subscribe cannot miss a line
   const lines = selectLines(readLog(file), { tailLines, sinceMs });
   let atLineStart = true; // a timestamp starts each logical line, not each partial chunk

@@ -21,8 +21,16 @@ import {
   SPDY_TUNNEL_PREFIX,
 } from "./channel.ts";
 import { type RuntimeState, StreamError } from "./common.ts";
-import { type SpdyStream, SpdyConnection } from "./spdy.ts";
-import { type Accepted, acceptWebSocket, isWebSocket, offeredProtocols, rejectUpgrade, Sender, trackWebSocket } from "./ws.ts";
+import { SpdyConnection, type SpdyStream } from "./spdy.ts";
+import {
+  type Accepted,
+  acceptWebSocket,
+  isWebSocket,
+  offeredProtocols,
+  rejectUpgrade,
+  Sender,
+  trackWebSocket,
+} from "./ws.ts";
 
 function parsePorts(q: URLSearchParams): number[] {
   const ports: number[] = [];
@@ -63,7 +71,7 @@ export async function handlePortForward(
   if (!protocol.startsWith(SPDY_TUNNEL_PREFIX)) {
     try {
       ports = parsePorts(ctx.query);
-      if (ports.length === 0) throw new StreamError(400, "query parameter \"port\" is required");
+      if (ports.length === 0) throw new StreamError(400, 'query parameter "port" is required');
     } catch (e) {
       if (e instanceof StreamError) return rejectUpgrade(socket, e.code, e.message);
       throw e;
@@ -74,7 +82,11 @@ export async function handlePortForward(
   const { ws, onMessage } = accepted;
   if (protocol.startsWith(SPDY_TUNNEL_PREFIX)) {
     const sender = new Sender(ws);
-    const conn = new SpdyConnection((b) => sender.send(b), (s) => spdyStream(run, pairs, s, sender), () => ws.close());
+    const conn = new SpdyConnection(
+      (b) => sender.send(b),
+      (s) => spdyStream(run, pairs, s, sender),
+      () => ws.close(),
+    );
     const pairs = new Map<string, { error?: SpdyStream; data?: SpdyStream }>();
     trackWebSocket(rt.streams, ws, () => conn.close());
     onMessage((m) => conn.feed(m));
@@ -114,10 +126,7 @@ function wsChannels(
     if (!f || f.channel % 2 !== 0) return;
     const sock = sockets[f.channel / 2];
     if (!sock || sock.destroyed) return;
-    if (!sock.write(f.data)) {
-      ws.pause();
-      sock.once("drain", () => ws.resume());
-    }
+    sock.write(f.data); // buffered: pausing the WebSocket stalls its close handshake under Deno
   });
   ws.on("close", () => sockets.forEach((s) => s.destroy()));
 }
@@ -147,7 +156,7 @@ function spdyStream(
     error.end();
   };
   data.onData = (b) => {
-    if (!sock.destroyed && !sock.write(b)) sock.once("drain", () => {});
+    if (!sock.destroyed) sock.write(b);
   };
   data.onFin = () => sock.end();
   data.onReset = () => sock.destroy();
@@ -168,18 +177,32 @@ function spdyStream(
 }
 
 /** Plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false): switch the raw socket to SPDY/3.1. */
-function spdyUpgrade(rt: RuntimeState, run: PodRun, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+function spdyUpgrade(
+  rt: RuntimeState,
+  run: PodRun,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
   const upgrade = String(req.headers.upgrade ?? "").toLowerCase();
   const versions = String(req.headers["x-stream-protocol-version"] ?? "").split(",").map((s) => s.trim());
   if (upgrade !== "spdy/3.1" || !versions.includes("portforward.k8s.io")) {
-    return rejectUpgrade(socket, 400, "unable to upgrade: no supported protocol (want SPDY/3.1, portforward.k8s.io)");
+    return rejectUpgrade(
+      socket,
+      400,
+      "unable to upgrade: no supported protocol (want SPDY/3.1, portforward.k8s.io)",
+    );
   }
   socket.write(
     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
       "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n",
   );
   const pairs = new Map<string, { error?: SpdyStream; data?: SpdyStream }>();
-  const conn = new SpdyConnection((b) => socket.write(b), (s) => spdyStream(run, pairs, s), () => socket.end());
+  const conn = new SpdyConnection(
+    (b) => socket.write(b),
+    (s) => spdyStream(run, pairs, s),
+    () => socket.end(),
+  );
   const remove = rt.streams.add({ drop: () => socket.destroy() });
   socket.on("data", (b: Buffer) => conn.feed(b));
   socket.on("close", () => {

@@ -81,7 +81,10 @@ export function acceptWebSocket(
         // frames can arrive before the awaiting handler runs: queue them synchronously
         const queue: [Buffer, boolean][] = [];
         let handler: MessageHandler | undefined;
-        ws.on("message", (m: Buffer, isBinary: boolean) => handler ? handler(m, isBinary) : queue.push([m, isBinary]));
+        ws.on(
+          "message",
+          (m: Buffer, isBinary: boolean) => handler ? handler(m, isBinary) : queue.push([m, isBinary]),
+        );
         resolve({
           ws,
           onMessage(fn) {

@@ -63,7 +63,9 @@ export class FakeHost implements RuntimeHost {
       };
       const t = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`timeout waiting for ${ns}/${name}: ${JSON.stringify(this.getPod(ns, name)?.status)}`));
+        reject(
+          new Error(`timeout waiting for ${ns}/${name}: ${JSON.stringify(this.getPod(ns, name)?.status)}`),
+        );
       }, timeoutMs);
       if (!check()) this.waiters.add(check);
     });
@@ -100,7 +102,9 @@ export async function startRig(): Promise<Rig> {
   const host = new FakeHost(dir);
   const runtime = createRuntime({ stateDir: path.join(dir, "state"), host });
   const ctxFor = (url: URL) => {
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward|log)$/.exec(url.pathname);
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward|log)$/.exec(
+      url.pathname,
+    );
     if (!m) return undefined;
     const pod = host.getPod(m[1], m[2]);
     if (!pod) return undefined;
@@ -159,7 +163,9 @@ export function wsExec(
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) q.append(k, x);
   const ws = new WebSocket(
-    `${rig.url.replace("http", "ws")}/api/v1/namespaces/${opts.ns ?? "default"}/pods/${pod}/${opts.kind ?? "exec"}?${q}`,
+    `${rig.url.replace("http", "ws")}/api/v1/namespaces/${opts.ns ?? "default"}/pods/${pod}/${
+      opts.kind ?? "exec"
+    }?${q}`,
     opts.protocols ?? ["v5.channel.k8s.io", "v4.channel.k8s.io"],
   );
   const out: Buffer[] = [];
@@ -167,7 +173,9 @@ export function wsExec(
   let status = "";
   return new Promise((resolve, reject) => {
     ws.on("open", () => {
-      for (const r of opts.resize ?? []) ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify(r))]));
+      for (const r of opts.resize ?? []) {
+        ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify(r))]));
+      }
       for (const b of opts.stdin ?? []) ws.send(Buffer.concat([Buffer.from([0]), b]));
       if (opts.closeStdin) ws.send(Buffer.from([255, 0]));
     });
@@ -182,8 +190,10 @@ export function wsExec(
       res.on("data", (d: Buffer) => (body += d));
       res.on("end", () => reject(new Error(`HTTP ${res.statusCode}: ${body}`)));
     });
-    ws.on("close", () =>
-      resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), status, protocol: ws.protocol })
+    ws.on(
+      "close",
+      () =>
+        resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), status, protocol: ws.protocol }),
     );
   });
 }

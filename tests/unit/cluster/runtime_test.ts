@@ -28,7 +28,10 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
           }],
           volumeMounts: [{ name: "ws", mountPath: "/workspace" }, { name: "scratch", mountPath: "/scratch" }],
         }],
-        volumes: [{ name: "ws", persistentVolumeClaim: { claimName: "data" } }, { name: "scratch", emptyDir: {} }],
+        volumes: [{ name: "ws", persistentVolumeClaim: { claimName: "data" } }, {
+          name: "scratch",
+          emptyDir: {},
+        }],
       }));
       host.secrets.set("default/s", { data: { k: btoa("s3cret") } });
       runtime.startPod(host.getPod("default", "web")!);
@@ -40,8 +43,12 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       assert(cs.state.running.startedAt);
       assertMatch(cs.containerID, /^kodama:\/\/[0-9a-f]{64}$/);
       const types = pod.status!.conditions.filter((c: Any) => c.status === "True").map((c: Any) => c.type);
-      for (const ty of ["PodScheduled", "Initialized", "ContainersReady", "Ready"]) assert(types.includes(ty), ty);
-      assert(["Scheduled", "Pulled", "Created", "Started"].every((r) => host.events.some((e) => e.reason === r)));
+      for (const ty of ["PodScheduled", "Initialized", "ContainersReady", "Ready"]) {
+        assert(types.includes(ty), ty);
+      }
+      assert(
+        ["Scheduled", "Pulled", "Created", "Started"].every((r) => host.events.some((e) => e.reason === r)),
+      );
 
       const r = await wsExec(rig, "web", {
         command: ["sh", "-c", 'hostname; echo "$GREETING|$SECRET_VAL|$POD_IP"; pwd -P; echo x > f.txt'],
@@ -68,7 +75,8 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       assertEquals(JSON.parse(r.status), {
         metadata: {},
         status: "Failure",
-        message: "command terminated with non-zero exit code: error executing command [sh -c echo out; echo err >&2; exit 7], exit code 7",
+        message:
+          "command terminated with non-zero exit code: error executing command [sh -c echo out; echo err >&2; exit 7], exit code 7",
         reason: "NonZeroExitCode",
         details: { causes: [{ reason: "ExitCode", message: "7" }] },
       });
@@ -90,34 +98,75 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       });
       assert(r.stdout.equals(bin), "binary stdin came back unchanged");
       const big = await wsExec(rig, "web", {
-        command: ["sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' 'k'; echo; sha256sum /dev/null >/dev/null"],
+        command: [
+          "sh",
+          "-c",
+          "head -c 20000000 /dev/zero | tr '\\0' 'k'; echo; sha256sum /dev/null >/dev/null",
+        ],
         stdout: "true",
       });
       assertEquals(big.stdout.length, 20_000_001);
-      const want = createHash("sha256").update(Buffer.concat([Buffer.alloc(20_000_000, "k"), Buffer.from("\n")]))
+      const want = createHash("sha256").update(
+        Buffer.concat([Buffer.alloc(20_000_000, "k"), Buffer.from("\n")]),
+      )
         .digest("hex");
       assertEquals(createHash("sha256").update(big.stdout).digest("hex"), want);
     });
 
     await t.step("exec with a TTY: size from the resize channel, exit code propagates", async () => {
-      const r = await wsExec(rig, "web", { command: ["sh", "-c", "stty size; exit 3"], stdout: "true", tty: "true" }, {
+      const r = await wsExec(rig, "web", {
+        command: ["sh", "-c", "stty size; exit 3"],
+        stdout: "true",
+        tty: "true",
+      }, {
         resize: [{ Width: 123, Height: 45 }],
       });
       assertStringIncludes(r.stdout.toString(), "45 123");
       assertEquals(JSON.parse(r.status).details.causes[0].message, "3");
     });
 
+    await t.step("attach: stdin reaches the main process, its output comes back, ends at exit", async () => {
+      host.add(makePod("reader", {
+        restartPolicy: "Never",
+        containers: [{
+          name: "c",
+          image: "x",
+          stdin: true,
+          command: ["sh", "-c", "echo ready; read l; echo got:$l"],
+        }],
+      }));
+      runtime.startPod(host.getPod("default", "reader")!);
+      await host.waitFor("default", "reader", isReady);
+      const r = await wsExec(rig, "reader", { stdin: "true", stdout: "true", stderr: "true" }, {
+        kind: "attach",
+        stdin: [Buffer.from("hello\n")],
+      });
+      assert(r.stdout.toString().endsWith("got:hello\n"), r.stdout.toString());
+      assertEquals(JSON.parse(r.status), { metadata: {}, status: "Success" });
+      await host.waitFor("default", "reader", phaseIs("Succeeded"));
+    });
+
     await t.step("unknown container is refused before the upgrade", async () => {
       let msg = "";
-      await wsExec(rig, "web", { command: ["true"], stdout: "true", container: "nope" }).catch((e) => (msg = e.message));
+      await wsExec(rig, "web", { command: ["true"], stdout: "true", container: "nope" }).catch((
+        e,
+      ) => (msg = e.message));
       assertStringIncludes(msg, "container nope is not valid for pod web");
     });
 
     await t.step("restartPolicy Never: Failed with the exit code; logs keep stdout and stderr", async () => {
       host.add(makePod("job", {
         restartPolicy: "Never",
-        initContainers: [{ name: "init", image: "busybox", command: ["sh", "-c", "echo init-ran > $HOME/init"] }],
-        containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "cat $HOME/init; echo oops >&2; exit 3"] }],
+        initContainers: [{
+          name: "init",
+          image: "busybox",
+          command: ["sh", "-c", "echo init-ran > $HOME/init"],
+        }],
+        containers: [{
+          name: "c",
+          image: "busybox",
+          command: ["sh", "-c", "cat $HOME/init; echo oops >&2; exit 3"],
+        }],
       }));
       runtime.startPod(host.getPod("default", "job")!);
       const pod = await host.waitFor("default", "job", phaseIs("Failed"));
@@ -134,36 +183,47 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       assertEquals((await prev.json()).message, 'previous terminated container "c" in pod "job" not found');
     });
 
-    await t.step("restartPolicy Always: restarts with back-off; previous logs; container required", async () => {
-      host.add(makePod("crash", {
-        containers: [
-          { name: "a", image: "busybox", command: ["sh", "-c", "echo run; exit 1"] },
-          { name: "b", image: "busybox" },
-        ],
-      }));
-      runtime.startPod(host.getPod("default", "crash")!);
-      const pod = await host.waitFor(
-        "default",
-        "crash",
-        (p) => p.status?.containerStatuses?.[0]?.restartCount >= 1 && !!p.status?.containerStatuses?.[0]?.state?.running,
-      );
-      assertEquals(pod.status!.phase, "Running");
-      assertEquals(pod.status!.containerStatuses[0].lastState.terminated.exitCode, 1);
-      assert(host.events.some((e) => e.pod === "crash" && e.reason === "BackOff"));
-      const noC = await fetch(`${rig.url}/api/v1/namespaces/default/pods/crash/log`);
-      assertEquals(noC.status, 400);
-      assertEquals(
-        (await noC.json()).message,
-        "a container name must be specified for pod crash, choose one of: [a b]",
-      );
-      const prev = await fetch(`${rig.url}/api/v1/namespaces/default/pods/crash/log?container=a&previous=true`);
-      assertEquals(await prev.text(), "run\n");
-    });
+    await t.step(
+      "restartPolicy Always: restarts with back-off; previous logs; container required",
+      async () => {
+        host.add(makePod("crash", {
+          containers: [
+            { name: "a", image: "busybox", command: ["sh", "-c", "echo run; exit 1"] },
+            { name: "b", image: "busybox" },
+          ],
+        }));
+        runtime.startPod(host.getPod("default", "crash")!);
+        const pod = await host.waitFor(
+          "default",
+          "crash",
+          (p) =>
+            p.status?.containerStatuses?.[0]?.restartCount >= 1 &&
+            !!p.status?.containerStatuses?.[0]?.state?.running,
+        );
+        assertEquals(pod.status!.phase, "Running");
+        assertEquals(pod.status!.containerStatuses[0].lastState.terminated.exitCode, 1);
+        assert(host.events.some((e) => e.pod === "crash" && e.reason === "BackOff"));
+        const noC = await fetch(`${rig.url}/api/v1/namespaces/default/pods/crash/log`);
+        assertEquals(noC.status, 400);
+        assertEquals(
+          (await noC.json()).message,
+          "a container name must be specified for pod crash, choose one of: [a b]",
+        );
+        const prev = await fetch(
+          `${rig.url}/api/v1/namespaces/default/pods/crash/log?container=a&previous=true`,
+        );
+        assertEquals(await prev.text(), "run\n");
+      },
+    );
 
     await t.step("logs: tailLines, limitBytes, and follow sees later lines and ends at exit", async () => {
       host.add(makePod("talk", {
         restartPolicy: "Never",
-        containers: [{ name: "c", image: "x", command: ["sh", "-c", "echo 1; echo 2; echo 3; sleep 0.6; echo 4"] }],
+        containers: [{
+          name: "c",
+          image: "x",
+          command: ["sh", "-c", "echo 1; echo 2; echo 3; sleep 0.6; echo 4"],
+        }],
       }));
       runtime.startPod(host.getPod("default", "talk")!);
       await host.waitFor("default", "talk", phaseIs("Running"));
@@ -216,18 +276,29 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
 
     await t.step("stopPod kills the whole process tree; stopAll leaves nothing", async () => {
       host.add(makePod("tree", {
-        containers: [{ name: "c", image: "x", command: ["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"] }],
+        containers: [{
+          name: "c",
+          image: "x",
+          command: ["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"],
+        }],
       }));
       runtime.startPod(host.getPod("default", "tree")!);
       await host.waitFor("default", "tree", isReady);
-      await new Promise((r) => setTimeout(r, 100));
+      // a background process started by exec outlives the exec session (as in a container) ...
+      const bg = await wsExec(rig, "tree", {
+        command: ["sh", "-c", "sleep 999 >/dev/null 2>&1 & echo $!"],
+        stdout: "true",
+      });
+      const bgPid = Number(bg.stdout.toString().trim());
+      assert(runtime.pids().includes(bgPid), "background exec child still running");
       const before = runtime.pids().length;
-      assert(before >= 3, `pids: ${before}`);
+      assert(before >= 4, `pids: ${before}`);
       const t0 = Date.now();
       await runtime.stopPod("default", "tree", 1); // the shell ignores TERM: SIGKILL after 1 s
       assert(Date.now() - t0 >= 900, "waited for the grace period");
       assert(host.events.some((e) => e.pod === "tree" && e.reason === "Killing"));
-      assert(runtime.pids().length <= before - 3);
+      assert(runtime.pids().length <= before - 4);
+      assert(!runtime.pids().includes(bgPid), "... but not the pod");
       await runtime.stopAll();
       assertEquals(runtime.pids(), []);
     });

@@ -26,18 +26,41 @@ function reference(list: string[], q: string, fuzzy: "v1" | "v2"): string[] {
   const f = new Fzf(list, {
     match: extendedMatch,
     fuzzy,
-    tiebreakers: [(a, b) => a.item.length - b.item.length || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0)],
+    tiebreakers: [
+      (a, b) => a.item.length - b.item.length || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0),
+    ],
   });
   return f.find(q).map((r) => r.item);
 }
 
 Deno.test("match: same results and order as fzf's own finder (v2 and v1)", () => {
-  const queries = ["dr", "drive", "wd", "a", "api", "'driv", "^weka", "0$", "^weka-drive-1$", "!compute weka", "api | web",
-    "drv !1", "P", "pg", "wk dr 2", "'ka-d | ^spa", "!'wk weka"];
+  const queries = [
+    "dr",
+    "drive",
+    "wd",
+    "a",
+    "api",
+    "'driv",
+    "^weka",
+    "0$",
+    "^weka-drive-1$",
+    "!compute weka",
+    "api | web",
+    "drv !1",
+    "P",
+    "pg",
+    "wk dr 2",
+    "'ka-d | ^spa",
+    "!'wk weka",
+  ];
   for (const v2Limit of [10_000, 0]) {
     const m = new Matcher(NAMES.map((text) => ({ text })), { v2Limit });
     for (const q of queries) {
-      assertEquals(names(m, q), reference(NAMES, q, v2Limit ? "v2" : "v1"), `query ${JSON.stringify(q)} v2Limit=${v2Limit}`);
+      assertEquals(
+        names(m, q),
+        reference(NAMES, q, v2Limit ? "v2" : "v1"),
+        `query ${JSON.stringify(q)} v2Limit=${v2Limit}`,
+      );
     }
   }
 });
@@ -86,7 +109,14 @@ Deno.test("match: highlight positions for visible rows", () => {
 Deno.test("match: incremental narrowing gives the same answer as a fresh search", () => {
   const m = new Matcher(NAMES.map((text) => ({ text })));
   const fresh = (q: string) => names(new Matcher(NAMES.map((text) => ({ text }))), q);
-  for (const seq of [["w", "we", "wek", "weka", "weka ", "weka d", "weka dr", "weka dr !", "weka dr !1"], ["d", "dr", "dr$", "dr"], ["!", "!w", "!we"]]) {
+  for (
+    const seq of [["w", "we", "wek", "weka", "weka ", "weka d", "weka dr", "weka dr !", "weka dr !1"], [
+      "d",
+      "dr",
+      "dr$",
+      "dr",
+    ], ["!", "!w", "!we"]]
+  ) {
     for (const q of seq) assertEquals(names(m, q), fresh(q), `after typing ${JSON.stringify(q)}`);
   }
 });
@@ -109,7 +139,12 @@ Deno.test("match: parseQuery", () => {
     [{ type: "prefix", inv: false, text: "a", caseSensitive: false }],
     [{ type: "suffix", inv: false, text: "b", caseSensitive: false }],
     [{ type: "exact", inv: true, text: "c", caseSensitive: false }],
-    [{ type: "exact", inv: false, text: "d", caseSensitive: false }, { type: "fuzzy", inv: false, text: "e", caseSensitive: false }],
+    [{ type: "exact", inv: false, text: "d", caseSensitive: false }, {
+      type: "fuzzy",
+      inv: false,
+      text: "e",
+      caseSensitive: false,
+    }],
     [{ type: "equal", inv: false, text: "f", caseSensitive: false }],
     [{ type: "fuzzy", inv: true, text: "g", caseSensitive: false }],
   ]);
@@ -149,4 +184,12 @@ Deno.test("match: the ASCII v1 port scores exactly like npm:fzf on random names 
     if (parseQuery(q).length === 0) continue; // no terms: input order (like Go fzf), npm:fzf sorts instead
     assertEquals(names(m, q), reference(unique, q, "v1"), `query ${JSON.stringify(q)}`);
   }
+});
+
+Deno.test("match: withAdded merges new items into the tie-break order like a full sort", () => {
+  const base = ["pod-ccc", "pod-a", "pod-bb", "x-1"];
+  const added = ["pod-b", "pod-aaaa", "pod-c", "y"];
+  const merged = new Matcher(base.map((text) => ({ text }))).withAdded(added.map((text) => ({ text })));
+  const fresh = new Matcher([...base, ...added].map((text) => ({ text })));
+  for (const q of ["pod", "p", "-", "o c"]) assertEquals(names(merged, q), names(fresh, q), q);
 });

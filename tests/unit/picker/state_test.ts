@@ -31,8 +31,24 @@ function press<T>(s: PickerState<T>, ...keys: (Key | string)[]): PickerState<T> 
   return s;
 }
 const KEYS = new Set([
-  "enter", "escape", "ctrl-c", "backspace", "ctrl-u", "ctrl-w", "up", "down", "ctrl-p", "ctrl-n", "pageup", "pagedown",
-  "home", "end", "tab", "shift-tab", "ctrl-a", "ctrl-/",
+  "enter",
+  "escape",
+  "ctrl-c",
+  "backspace",
+  "ctrl-u",
+  "ctrl-w",
+  "up",
+  "down",
+  "ctrl-p",
+  "ctrl-n",
+  "pageup",
+  "pagedown",
+  "home",
+  "end",
+  "tab",
+  "shift-tab",
+  "ctrl-a",
+  "ctrl-/",
 ]);
 const shown = (s: PickerState<unknown>) => Array.from(s.result.indices, (i) => s.items[i].label);
 

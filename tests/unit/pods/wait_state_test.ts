@@ -5,9 +5,9 @@ import {
   listNames,
   parseWaitFor,
   podSatisfies,
+  ProgressRenderer,
   WaitState,
 } from "../../../src/pods/wait.ts";
-import { ProgressRenderer } from "../../../src/cli/wait.ts";
 import { memorySink } from "../../../src/ui/sink.ts";
 import { KodamaError } from "../../../src/errors.ts";
 

@@ -3,7 +3,9 @@ import { formatProblem, parseWorkflowText, stemOf } from "../../../src/workflow/
 
 const dir = new URL("../../fixtures/workflows/invalid/", import.meta.url);
 
-async function fixtures(): Promise<{ name: string; path: string; text: string; line: number; col: number; message: string }[]> {
+async function fixtures(): Promise<
+  { name: string; path: string; text: string; line: number; col: number; message: string }[]
+> {
   const out = [];
   for await (const e of Deno.readDir(dir)) {
     if (!e.name.endsWith(".yaml")) continue;
@@ -94,7 +96,13 @@ Deno.test("load: several problems are all reported, sorted by position", () => {
 });
 
 Deno.test("load: non-mapping documents and non-mapping steps", () => {
-  assertStringIncludes(parseWorkflowText("- a\n- b\n", "l.yaml").problems[0].message, "a workflow file is a YAML mapping");
+  assertStringIncludes(
+    parseWorkflowText("- a\n- b\n", "l.yaml").problems[0].message,
+    "a workflow file is a YAML mapping",
+  );
   const r = parseWorkflowText("steps:\n  - just a string\n", "s.yaml");
-  assertEquals(formatProblem(r.problems[0]), "s.yaml:2:5: steps[0]: a step is a mapping with one kind key (exec, pick, tmux, logs, cp, port-forward, wait, local, script, workflow, parallel)");
+  assertEquals(
+    formatProblem(r.problems[0]),
+    "s.yaml:2:5: steps[0]: a step is a mapping with one kind key (exec, pick, tmux, logs, cp, port-forward, wait, local, script, workflow, parallel)",
+  );
 });

@@ -14,7 +14,10 @@ function run(perms: Permissions, inputs: Record<string, unknown>, extra: Partial
     mode: "script",
     module: probe,
     permissions: denoPermissions(perms, "/tmp"),
-    start: { exportName: "default", ctx: { inputs, params: {}, env: {}, targets: {}, step: { id: "t", workflow: "w" } } },
+    start: {
+      exportName: "default",
+      ctx: { inputs, params: {}, env: {}, targets: {}, step: { id: "t", workflow: "w" } },
+    },
     out,
     err,
     timeoutMs: 10_000,
@@ -36,7 +39,12 @@ Deno.test("permissions: workflow vocabulary -> exact Deno permissions, everythin
     sys: false,
     import: false,
   });
-  const p = denoPermissions({ read: ["data", "~/.ssh", "/etc/hosts"], net: ["127.0.0.1:8080"], run: ["curl"], env: ["HOME"] }, "/repo");
+  const p = denoPermissions({
+    read: ["data", "~/.ssh", "/etc/hosts"],
+    net: ["127.0.0.1:8080"],
+    run: ["curl"],
+    env: ["HOME"],
+  }, "/repo");
   assertEquals(p.read, ["/repo/data", `${home}/.ssh`, "/etc/hosts"]);
   assertEquals(p.net, ["127.0.0.1:8080"]);
   assertEquals(p.run, ["curl"]);
@@ -46,7 +54,9 @@ Deno.test("permissions: workflow vocabulary -> exact Deno permissions, everythin
 
 Deno.test("permissions: Deno's refusal becomes one actionable line", () => {
   assertEquals(
-    describeDenial('NotCapable: Requires read access to "/root/.kube/config", run again with the --allow-read flag'),
+    describeDenial(
+      'NotCapable: Requires read access to "/root/.kube/config", run again with the --allow-read flag',
+    ),
     'denied: read access to "/root/.kube/config" (add it to permissions.read)',
   );
   assertEquals(
@@ -57,10 +67,27 @@ Deno.test("permissions: Deno's refusal becomes one actionable line", () => {
 });
 
 const denials: [string, Record<string, unknown>, Permissions, string][] = [
-  ["read a file", { probe: "read", arg: "/etc/hostname" }, { read: ["/etc/hostname"] }, 'denied: read access to "/etc/hostname" (add it to permissions.read)'],
-  ["read an env var", { probe: "env", arg: "HOME" }, { env: ["HOME"] }, 'denied: env access to "HOME" (add it to permissions.env)'],
-  ["spawn a binary", { probe: "spawn", arg: "deno" }, { run: ["deno"] }, 'denied: run access to "deno" (add it to permissions.run)'],
-  ["write a file", { probe: "write", arg: "/tmp/kodama-sandbox-probe" }, { write: ["/tmp/kodama-sandbox-probe"] }, 'denied: write access to "/tmp/kodama-sandbox-probe" (add it to permissions.write)'],
+  [
+    "read a file",
+    { probe: "read", arg: "/etc/hostname" },
+    { read: ["/etc/hostname"] },
+    'denied: read access to "/etc/hostname" (add it to permissions.read)',
+  ],
+  [
+    "read an env var",
+    { probe: "env", arg: "HOME" },
+    { env: ["HOME"] },
+    'denied: env access to "HOME" (add it to permissions.env)',
+  ],
+  [
+    "spawn a binary",
+    { probe: "spawn", arg: "deno" },
+    { run: ["deno"] },
+    'denied: run access to "deno" (add it to permissions.run)',
+  ],
+  ["write a file", { probe: "write", arg: "/tmp/kodama-sandbox-probe" }, {
+    write: ["/tmp/kodama-sandbox-probe"],
+  }, 'denied: write access to "/tmp/kodama-sandbox-probe" (add it to permissions.write)'],
 ];
 
 for (const [what, inputs, allow, message] of denials) {
@@ -76,11 +103,17 @@ for (const [what, inputs, allow, message] of denials) {
 
 Deno.test("sandbox: fetch to a local server is denied until net lists it", async () => {
   const ac = new AbortController();
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} }, () => new Response("pong"));
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
+    () => new Response("pong"),
+  );
   const url = `http://127.0.0.1:${server.addr.port}/`;
   try {
     const denied = await run({}, { probe: "fetch", arg: url });
-    assertEquals(denied.error, `denied: net access to "127.0.0.1:${server.addr.port}" (add it to permissions.net)`);
+    assertEquals(
+      denied.error,
+      `denied: net access to "127.0.0.1:${server.addr.port}" (add it to permissions.net)`,
+    );
     const allowed = await run({ net: [`127.0.0.1:${server.addr.port}`] }, { probe: "fetch", arg: url });
     assertEquals(allowed.outputs, { body: "pong" });
   } finally {
@@ -94,7 +127,11 @@ Deno.test("sandbox: a throw, an unhandled rejection, a syntax error fail the ste
   const rej = await run({}, { probe: "reject" });
   assertEquals(rej.ok, false);
   assertStringIncludes(rej.error!, "nobody caught this");
-  const syntax = await run({}, {}, { module: new URL("syntax_error.ts", scripts).href });
+  // kept as .txt so `deno fmt`/`deno lint` of the tree do not trip over it
+  const broken = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.copyFile(new URL("syntax_error.ts.txt", scripts), broken);
+  const syntax = await run({}, {}, { module: `file://${broken}` });
+  await Deno.remove(broken);
   assertEquals(syntax.ok, false);
   assert(syntax.error && syntax.error.length < 400, syntax.error);
 });
@@ -121,17 +158,42 @@ Deno.test("sandbox: the smoke plugin reaches the host API; 10 at once all get th
     calls.push(`${method}:${args[0]}`);
     return Promise.resolve([{ name: `pod-${args[0]}` }]);
   };
+  // under `deno test` the first load of a TypeScript script is type-checked; do it once, not 10 times at once
+  await runSandboxed({
+    mode: "script",
+    module: new URL("smoke.ts", scripts).href,
+    permissions: denoPermissions({}, "/tmp"),
+    start: {
+      exportName: "default",
+      ctx: { inputs: { target: "w" }, params: {}, env: {}, targets: {}, step: { id: "w", workflow: "w" } },
+    },
+    api: () => Promise.resolve([]),
+    out: memorySink(),
+    err: memorySink(),
+    timeoutMs: 60_000,
+    signal: new AbortController().signal,
+  });
+  calls.length = 0;
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => {
     const out = memorySink();
     return runSandboxed({
       mode: "script",
       module: new URL("smoke.ts", scripts).href,
       permissions: denoPermissions({}, "/tmp"),
-      start: { exportName: "default", ctx: { inputs: { target: `t${i}`, echo: i }, params: { p: i }, env: {}, targets: {}, step: { id: `s${i}`, workflow: "w" } } },
+      start: {
+        exportName: "default",
+        ctx: {
+          inputs: { target: `t${i}`, echo: i },
+          params: { p: i },
+          env: {},
+          targets: {},
+          step: { id: `s${i}`, workflow: "w" },
+        },
+      },
       api,
       out,
       err: memorySink(),
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       signal: new AbortController().signal,
     }).then((r) => ({ r, out: out.text(), i }));
   }));
@@ -149,7 +211,10 @@ Deno.test("sandbox: a host API error reaches the script as a rejection", async (
     mode: "script",
     module: new URL("smoke.ts", scripts).href,
     permissions: denoPermissions({}, "/tmp"),
-    start: { exportName: "default", ctx: { inputs: { target: "nope" }, params: {}, env: {}, targets: {}, step: { id: "s", workflow: "w" } } },
+    start: {
+      exportName: "default",
+      ctx: { inputs: { target: "nope" }, params: {}, env: {}, targets: {}, step: { id: "s", workflow: "w" } },
+    },
     api: () => Promise.reject(new Error('unknown target "nope": this workflow declares drive')),
     out,
     err: memorySink(),
@@ -175,4 +240,30 @@ Deno.test("sandbox: local mode runs only binaries listed in run, with the given 
   const ok = await go(["sh"], ["sh", "-c", "echo $GREETING; pwd; exit 3"]);
   assertEquals(ok.outputs.exitCode, 3);
   assertEquals(ok.out, "hi\n/tmp\n");
+});
+
+Deno.test("sandbox: a timed-out local command is killed, not left behind", async () => {
+  const marker = `kodama-sleep-${crypto.randomUUID().slice(0, 8)}`;
+  const r = await runSandboxed({
+    mode: "local",
+    permissions: denoPermissions({ run: ["bash"] }, "/tmp"),
+    start: {
+      local: {
+        command: ["bash", "-c", `exec -a ${marker} sleep 30`],
+        cwd: "/tmp",
+        env: { PATH: Deno.env.get("PATH") ?? "" },
+      },
+    },
+    out: memorySink(),
+    err: memorySink(),
+    timeoutMs: 300,
+    signal: new AbortController().signal,
+  });
+  assertEquals(r.error, "timed out after 300ms");
+  const before = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output();
+  void before;
+  await new Promise((res) => setTimeout(res, 300));
+  const ps = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output();
+  const left = new TextDecoder().decode(ps.stdout).split("\n").filter((l) => l.includes(marker));
+  assertEquals(left, []);
 });

@@ -1,0 +1,12 @@
+const { Kube } = await import("../src/kube/client.ts");
+const kube = await Kube.connect({ namespace: "prod" });
+const { streamLogs } = await import("../src/pods/logs.ts");
+const { findPods } = await import("../src/pods/target.ts");
+const { stdoutSink, stderrSink } = await import("../src/ui/sink.ts");
+const t = { namespace: "prod", selector: "app=api" };
+const pods = await findPods(kube, t);
+const ctrl = new AbortController();
+setTimeout(() => { console.error("ABORT"); ctrl.abort(); }, 2500);
+const w = Deno.args[0] === "nowatch" ? undefined : t;
+await streamLogs(kube, pods, { follow: true, tail: 1, out: stdoutSink, err: stderrSink, signal: ctrl.signal, watch: w });
+console.error("DONE");

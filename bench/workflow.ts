@@ -1,0 +1,110 @@
+/**
+ * Workflow overhead:
+ *  1. `kodama run` of a one-step workflow (exec `weka version` in weka-drive-0) against a bare
+ *     `kodama exec` of the same command — same process tree, same test cluster, alternating runs;
+ *  2. start-up time of one script step: a sandbox Worker that runs an empty script (in-process),
+ *     and end to end, `kodama run` of a one-script-step workflow against one `local: [true]` step.
+ * Runnable alone: `deno run -A bench/workflow.ts`; `bench/run.ts` calls benchWorkflow().
+ */
+import { join } from "node:path";
+import { startCluster } from "../tests/cluster/harness.ts";
+import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
+import { runSandboxed } from "../src/workflow/sandbox/host.ts";
+import { denoPermissions } from "../src/workflow/sandbox/permissions.ts";
+import { memorySink } from "../src/ui/sink.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 7);
+
+export async function benchWorkflow(): Promise<BenchResult> {
+  const cluster = await startCluster({ seed: "demo" });
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-bench-wf-" });
+  try {
+    const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home"), NO_COLOR: "1" };
+    const kodama = (...args: string[]) => ["run", "-A", "--config", CONFIG, MAIN, ...args];
+    const one = join(tmp, "one.yaml");
+    await Deno.writeTextFile(
+      one,
+      "targets:\n  d: { namespace: weka-operator-system, pod: weka-drive-0, container: weka }\n" +
+        "steps:\n  - exec: { target: d, command: [weka, version] }\n",
+    );
+    await Deno.writeTextFile(join(tmp, "empty.ts"), "export default () => ({ ok: true });\n");
+    const script = join(tmp, "script.yaml");
+    await Deno.writeTextFile(script, "steps:\n  - script: { module: empty.ts }\n");
+    const local = join(tmp, "local.yaml");
+    await Deno.writeTextFile(
+      local,
+      'permissions: { run: ["true"] }\nsteps:\n  - local: { command: ["true"] }\n',
+    );
+
+    const deno = Deno.execPath();
+    const execArgs = kodama(
+      "exec",
+      "-n",
+      "weka-operator-system",
+      "--pod",
+      "weka-drive-0",
+      "-c",
+      "weka",
+      "--",
+      "weka",
+      "version",
+    );
+    // warm the module cache once
+    await timeCommand(deno, kodama("run", one), env);
+    await timeCommand(deno, execArgs, env);
+    const runT: number[] = [], execT: number[] = [], scriptT: number[] = [], localT: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      runT.push(await timeCommand(deno, kodama("run", one), env));
+      execT.push(await timeCommand(deno, execArgs, env));
+      scriptT.push(await timeCommand(deno, kodama("run", script), env));
+      localT.push(await timeCommand(deno, kodama("run", local, "--trust"), env));
+    }
+
+    // in-process: one sandbox Worker start -> empty script -> result
+    const url = new URL(`file://${join(tmp, "empty.ts")}`).href;
+    const worker: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      const r = await runSandboxed({
+        mode: "script",
+        module: url,
+        permissions: denoPermissions({}, tmp),
+        start: {
+          exportName: "default",
+          ctx: { inputs: {}, params: {}, env: {}, targets: {}, step: { id: "s", workflow: "b" } },
+        },
+        out: memorySink(),
+        err: memorySink(),
+        signal: new AbortController().signal,
+      });
+      if (!r.ok) throw new Error(`script step failed: ${r.error}`);
+      worker.push(performance.now() - t0);
+    }
+
+    const r = median(runT), e = median(execT);
+    return {
+      name: "workflow",
+      lines: [
+        `kodama run (1 exec step)   median ${fmtMs(r)}   p90 ${fmtMs(percentile(runT, 90))}   (${RUNS} runs)`,
+        `kodama exec (same command) median ${fmtMs(e)}   p90 ${fmtMs(percentile(execT, 90))}`,
+        `overhead of run over exec: ${fmtMs(r - e)} (${(r / e).toFixed(2)}x)`,
+        `script step start-up (Worker + empty script, in-process): median ${fmtMs(median(worker))}, p95 ${
+          fmtMs(percentile(worker, 95))
+        }`,
+        `kodama run (1 script step) median ${fmtMs(median(scriptT))}  vs  (1 local 'true' step) median ${
+          fmtMs(median(localT))
+        }`,
+      ],
+    };
+  } finally {
+    await cluster.stop();
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const r = await benchWorkflow();
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}
