@@ -25,7 +25,8 @@ for (const [name, entry] of shims) {
     ...extra,
     new URL(entry, root).pathname,
   ];
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), { args, stderr: "piped", stdout: "null" }).output();
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), { args, stderr: "piped", stdout: "null" })
+    .output();
   if (code !== 0) {
     console.error(`install ${name} failed:\n${new TextDecoder().decode(stderr)}`);
     Deno.exit(1);

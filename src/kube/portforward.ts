@@ -143,33 +143,8 @@ export async function dialPortForward(
   const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], opts);
   ws.binaryType = "nodebuffer";
 
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      ws.terminate();
-      reject(new KodamaError("port-forward cancelled", ExitCode.INTERRUPTED));
-    };
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    const done = () => o.signal?.removeEventListener("abort", onAbort);
-    ws.once("open", () => {
-      done();
-      resolve();
-    });
-    ws.once("unexpected-response", (_req, res) => {
-      done();
-      readBody(res).then((msg) => reject(upgradeError(res.statusCode ?? 0, msg, namespace, pod)));
-    });
-    ws.once("error", (e) => {
-      done();
-      const msg = e instanceof Error ? e.message : String(e);
-      reject(
-        new KodamaError(
-          `port-forward to pod ${pod} in namespace ${namespace} failed: ${msg}`,
-          ExitCode.FAILED,
-        ),
-      );
-    });
-  });
-
+  // Handlers go on before the handshake completes: the server may send the port prefixes (and
+  // data) in the same TCP segment as the 101 response, and ws emits them right after `open`.
   const demux = new PortForwardDemux();
   let errText = "";
   let closedByUs = false;
@@ -214,14 +189,54 @@ export async function dialPortForward(
       errText += new TextDecoder().decode(m.payload);
     }
   });
+  // End/error of the duplex wait until the caller holds it (frames that arrive together with the
+  // upgrade response are delivered before `open` resolves; an error emitted then would be unhandled).
+  let handedOver = false;
+  const deferred: (() => void)[] = [];
+  const later = (fn: () => void) => handedOver ? fn() : deferred.push(fn);
   ws.on("error", (e) => {
-    if (!duplex.destroyed) duplex.destroy(new PortForwardStreamError(e.message));
+    later(() => {
+      if (!duplex.destroyed) duplex.destroy(new PortForwardStreamError(e.message));
+    });
   });
   ws.on("close", () => {
-    if (duplex.destroyed) return;
-    if (errText.trim()) duplex.destroy(new PortForwardStreamError(errText.trim()));
-    else if (!closedByUs) duplex.push(null);
+    later(() => {
+      if (duplex.destroyed) return;
+      if (errText.trim()) duplex.destroy(new PortForwardStreamError(errText.trim()));
+      else if (!closedByUs) duplex.push(null);
+    });
   });
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      ws.terminate();
+      reject(new KodamaError("port-forward cancelled", ExitCode.INTERRUPTED));
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => o.signal?.removeEventListener("abort", onAbort);
+    ws.once("open", () => {
+      done();
+      resolve();
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      done();
+      readBody(res).then((msg) => reject(upgradeError(res.statusCode ?? 0, msg, namespace, pod)));
+    });
+    ws.once("error", (e: Error) => {
+      done();
+      const msg = e instanceof Error ? e.message : String(e);
+      reject(
+        new KodamaError(
+          `port-forward to pod ${pod} in namespace ${namespace} failed: ${msg}`,
+          ExitCode.FAILED,
+        ),
+      );
+    });
+  });
+
+  setTimeout(() => {
+    handedOver = true;
+    for (const fn of deferred.splice(0)) fn();
+  }, 0);
   return duplex;
 }
 

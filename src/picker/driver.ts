@@ -143,7 +143,18 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
     const flush = () => {
       timer = undefined;
       let s = latest.current;
-      for (const e of queue) s = e.type === "upsert" ? addItems(s, e.items) : removeItems(s, e.ids);
+      // one addItems per run of upserts (each re-matches the query), one removeItems per run of removals
+      for (let k = 0; k < queue.length;) {
+        const type = queue[k].type;
+        const items: PickerItem<T>[] = [];
+        const ids: string[] = [];
+        for (; k < queue.length && queue[k].type === type; k++) {
+          const e = queue[k];
+          if (e.type === "upsert") items.push(...e.items);
+          else ids.push(...e.ids);
+        }
+        s = type === "upsert" ? addItems(s, items) : removeItems(s, ids);
+      }
       queue = [];
       if (s !== latest.current) setState(s);
     };

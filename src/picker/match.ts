@@ -228,7 +228,7 @@ export interface MatchResult {
 }
 
 export interface MatcherOptions {
-  /** above this many prefilter survivors use fzf's v1 algorithm instead of v2 (default 200) */
+  /** when at most this many items match, rank them with fzf's v2 algorithm instead of v1 (default 200) */
   v2Limit?: number;
   /** how many recent results to keep for incremental filtering and Backspace (default 64) */
   cacheSize?: number;
@@ -366,7 +366,9 @@ export class Matcher {
     // npm:fzf's v2 over small candidate sets, and highlight positions
     if (i === real.length) {
       const small = new Matcher(this.texts.slice(0, 300).map((text) => ({ text })), { v2Limit: 300 });
-      for (const q of ["a", "ae", "e-", "^a e", "a !e", "'e | x$", "e-1", "ae1 !x", "s", "st", "t-", "^s !x"]) {
+      for (
+        const q of ["a", "ae", "e-", "^a e", "a !e", "'e | x$", "e-1", "ae1 !x", "s", "st", "t-", "^s !x"]
+      ) {
         const r = small.match(q);
         small.positions(r, Array.from(r.indices.subarray(0, 40)));
       }
@@ -473,17 +475,17 @@ export class Matcher {
   }
 
   /** One positive fuzzy term: call fzf's algorithm directly, without positions. */
-  private scoreSimple(t: Term, survivors: Int32Array, algo: Algo, scoreOf: Int32Array): void {
+  private scoreSimple(t: Term, items: Int32Array, algo: Algo, scoreOf: Int32Array): void {
     const fn = ALGO[algo];
     const pattern = Array.from(t.text, (c) => c.codePointAt(0)!);
-    for (let k = 0; k < survivors.length; k++) {
-      const i = survivors[k];
+    for (let k = 0; k < items.length; k++) {
+      const i = items[k];
       const [res] = fn(t.caseSensitive, true, true, this.runesOf(i), pattern, false, SLAB);
       if (res.start >= 0) scoreOf[i] = res.score;
     }
   }
 
-  /** Anything else: fzf's own extendedMatch over `survivors` (prefiltered first); returns the match count. */
+  /** Anything else: fzf's own extendedMatch over `candidates` (prefiltered first); returns the match count. */
   private scoreExtended(query: string, candidates: Int32Array, algo: Algo, scoreOf: Int32Array): number {
     const parsed = parseQuery(query);
     const items = Array.from(candidates).filter((i) =>

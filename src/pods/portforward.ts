@@ -370,8 +370,15 @@ class Forwarder {
   }
 
   /** Wait for a re-resolve in progress; then the current pod and port for spec `i`. */
-  async targetFor(i: number): Promise<{ pod: string; port: number }> {
-    while (this.resolving) await this.resolving;
+  async targetFor(i: number, maxWaitMs = 30_000): Promise<{ pod: string; port: number }> {
+    const deadline = Date.now() + maxWaitMs;
+    while (this.resolving) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new KodamaError(`no pod to forward to after ${Math.round(maxWaitMs / 1000)}s`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.resolving, new Promise((r) => timer = setTimeout(r, left))]);
+      clearTimeout(timer);
+    }
     return { pod: podName(this.current.pod), port: this.remotes[i] };
   }
 
@@ -439,7 +446,15 @@ class Listener implements ActiveForward {
     });
     sock.on("error", () => {/* reported through the remote side / close */});
     this.f.event(`Handling connection for ${this.local}`);
-    let target = await this.f.targetFor(this.index);
+    let target: { pod: string; port: number };
+    try {
+      target = await this.f.targetFor(this.index);
+    } catch (e) {
+      this.counters.errors++;
+      this.f.event(`error forwarding port ${this.local}: ${(e as Error).message}`);
+      sock.destroy();
+      return;
+    }
     let remote: Duplex | undefined;
     for (let attempt = 0; attempt < 2 && !remote; attempt++) {
       try {
@@ -455,8 +470,10 @@ class Listener implements ActiveForward {
         if (ke.code === ExitCode.NOT_FOUND && !this.f.closed) {
           this.f.lost(`pod ${target.pod} is gone`);
           if (this.f.o.reconnect && attempt === 0) {
-            target = await this.f.targetFor(this.index);
-            continue;
+            try {
+              target = await this.f.targetFor(this.index);
+              continue;
+            } catch { /* still no pod: give up on this connection */ }
           }
         }
         sock.destroy();
@@ -644,7 +661,20 @@ export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promis
   const flags: TargetFlags = { ...t.flags, includeNotReady: t.flags.includeNotReady ?? false };
   const pods = await findPods(kube, flags);
   const { choosePods } = await import("./choose.ts");
-  const chosen = await choosePods(kube, pods, flags, { ...t.choose, selectOne: true });
+  let chosen: V1Pod[];
+  try {
+    chosen = await choosePods(kube, pods, flags, { ...t.choose, all: false, multi: false, selectOne: true });
+  } catch (e) {
+    // exec's hint offers --all; a port-forward needs exactly one pod
+    if (e instanceof KodamaError && e.code === ExitCode.USAGE && / pods match: /.test(e.message)) {
+      throw new KodamaError(
+        e.message,
+        e.code,
+        "narrow it with -m/--pod/-l, or choose: --first (first by name), --pick (interactive picker)",
+      );
+    }
+    throw e;
+  }
   if (chosen.length !== 1) {
     throw usageError(
       `port-forward needs exactly one pod, ${chosen.length} were chosen`,

@@ -69,6 +69,8 @@ export interface RunResult {
 }
 
 const MAX_DEPTH = 8;
+/** display keys are unique across nested and parallel runs */
+let displayKeys = 0;
 
 export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<RunResult> {
   if ((o.depth ?? 0) > MAX_DEPTH) {
@@ -129,7 +131,7 @@ class Run {
   private async runStep(step: Step, handle: RunHandle): Promise<void> {
     const kind = kindOf(step)!;
     const id = step.id ?? `${kind}-${++this.auto}`;
-    const key = `${this.depth}:${id}:${this.auto}`;
+    const key = `${id}#${++displayKeys}`;
     let label = this.labelOf(step, kind, id);
     const display = this.o.display;
     const started = Date.now();

@@ -86,10 +86,12 @@ Deno.test({
           stdout: "piped",
           stderr: "piped",
         }).spawn();
+        // read while writing: a pipe reader that waits for EOF before reading would deadlock any `cat`
+        const outP = child.output();
         const w = child.stdin.getWriter();
         await w.write(data);
         await w.close();
-        const out = await child.output();
+        const out = await outP;
         assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
         assertEquals(out.stdout.length, data.length);
         assertEquals(await sha256(out.stdout), await sha256(data));

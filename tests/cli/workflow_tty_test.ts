@@ -17,7 +17,7 @@ const hasScript = (() => {
 })();
 
 /** Run kodama on a PTY, typing `keys`; returns the exit code and everything the terminal showed. */
-async function onTty(args: string[], keys: string, cwd: string, env: Record<string, string>) {
+async function onTty(args: string[], keys: string[], cwd: string, env: Record<string, string>) {
   const cmd = [Deno.execPath(), "run", "-A", "--config", CONFIG, MAIN, ...args].map((a) => `'${a}'`).join(
     " ",
   );
@@ -30,9 +30,19 @@ async function onTty(args: string[], keys: string, cwd: string, env: Record<stri
     stderr: "piped",
   }).spawn();
   const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(keys));
   const out = child.output(); // keep stdin open until kodama is done (EOF would reach it as ^D)
-  const status = await child.status;
+  // one answer per prompt, each after the previous prompt had time to appear (a prompt drops
+  // whatever was typed ahead of it)
+  let exited = false;
+  const statusP = child.status.then((s) => (exited = true, s));
+  for (const k of keys) {
+    await new Promise((r) => setTimeout(r, 1500));
+    if (exited) break;
+    await w.write(new TextEncoder().encode(k)).catch(() => {});
+  }
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const status = await statusP;
+  clearTimeout(timer);
   await w.close().catch(() => {});
   const o = await out;
   return { code: status.code, screen: stripAnsi(new TextDecoder().decode(o.stdout)).replaceAll("\r", "") };
@@ -54,7 +64,7 @@ Deno.test({
       const env = { KODAMA_HOME: join(tmp, "home") };
 
       // answer "no": nothing runs, exit 2
-      const no = await onTty(["run", "greet", "--param", "who=x"], "n\r", tmp, env);
+      const no = await onTty(["run", "greet", "--param", "who=x"], ["n\r"], tmp, env);
       assertEquals(no.code, 2, no.screen);
       assertStringIncludes(no.screen, "asks for permissions:");
       assertStringIncludes(no.screen, "run: echo");
@@ -62,13 +72,13 @@ Deno.test({
       assert(!no.screen.includes("hello x"));
 
       // answer "yes", then type the missing param
-      const yes = await onTty(["run", "greet"], "y\rworld\r", tmp, env);
+      const yes = await onTty(["run", "greet"], ["y\r", "world\r"], tmp, env);
       assertEquals(yes.code, 0, yes.screen);
       assertStringIncludes(yes.screen, "hello world");
       assertStringIncludes(await Deno.readTextFile(join(tmp, "home", "trust.yaml")), file);
 
       // trusted: no question the second time
-      const again = await onTty(["run", "greet", "--param", "who=again"], "", tmp, env);
+      const again = await onTty(["run", "greet", "--param", "who=again"], [], tmp, env);
       assertEquals(again.code, 0, again.screen);
       assert(!again.screen.includes("Trust this version"), again.screen);
       assertStringIncludes(again.screen, "hello again");

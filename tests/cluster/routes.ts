@@ -9,6 +9,7 @@ import { apiGroupDoc, apiGroupList, apiVersions, resourceList, VERSION } from ".
 import { applyFaultRequest, type Faults, type FaultState } from "./faults.ts";
 import { openapiV3Index, openapiV3Path } from "./openapi.ts";
 import { findResource, type ResourceDef } from "./resources.ts";
+import { unknownFields } from "./fields.ts";
 import { decodeObject, decodeReview } from "./proto.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError, badRequest, methodNotAllowed, notFound, reasonForCode, statusObject } from "./status.ts";
@@ -176,6 +177,38 @@ function listOptions(q: URLSearchParams, def: ResourceDef): ListOptions {
     limit: limit ? Number(limit) : undefined,
     continue: q.get("continue") ?? undefined,
   };
+}
+
+/**
+ * `fieldValidation`: Strict -> 400 for unknown fields (kubectl's default), Warn (or unset) ->
+ * a `Warning` header per field, Ignore -> nothing.
+ */
+function checkFields(res: ServerResponse, q: URLSearchParams, def: ResourceDef, body: unknown) {
+  const mode = q.get("fieldValidation") ?? "Warn";
+  if (mode === "Ignore" || !body || typeof body !== "object") return;
+  const unknown = unknownFields(def.kind, stripDirectives(body as Obj));
+  if (unknown.length === 0) return;
+  if (mode === "Strict") {
+    throw badRequest(
+      `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${
+        unknown.map((f) => `unknown field "${f}"`).join(", ")
+      }`,
+    );
+  }
+  res.setHeader("Warning", unknown.map((f) => `299 - "unknown field \\"${f}\\""`));
+}
+
+function stripDirectives(o: Obj): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k.startsWith("$")) continue;
+    out[k] = v && typeof v === "object" && !Array.isArray(v)
+      ? stripDirectives(v)
+      : Array.isArray(v)
+      ? v.map((x) => (x && typeof x === "object" && !Array.isArray(x) ? stripDirectives(x) : x))
+      : v;
+  }
+  return out;
 }
 
 function isDryRun(q: URLSearchParams): boolean {
@@ -350,16 +383,25 @@ export async function handleRequest(
       return handleWatch(ctx, p, q, req, res);
     case "create": {
       const body = await readObject(req, def);
+      checkFields(res, q, def, body);
       const o = ctx.api.create(def, ns, body, { dryRun: isDryRun(q) });
       return sendJson(res, 201, o);
     }
     case "update": {
       const body = parseBody(await readBody(req), req.headers["content-type"] ?? "");
+      checkFields(res, q, def, body);
       return sendJson(res, 200, ctx.api.update(def, ns, p.name!, body, { dryRun: isDryRun(q) }));
     }
     case "patch": {
       const raw = await readBody(req);
       const type = patchType(req);
+      if (type === "merge" || type === "strategic") {
+        try {
+          checkFields(res, q, def, JSON.parse(raw));
+        } catch (e) {
+          if (e instanceof ApiError) throw e; // malformed JSON is reported by the patch itself
+        }
+      }
       const existed = ctx.api.store.has(def.name, def.namespaced ? ns : "", p.name!);
       const o = ctx.api.patch(def, ns, p.name!, type, raw, { dryRun: isDryRun(q) });
       return sendJson(res, type === "apply" && !existed ? 201 : 200, o);

@@ -221,10 +221,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   });
   srv.on("tlsClientError", () => {/* clients that drop the handshake */});
 
-  await new Promise<void>((resolve, reject) => {
-    srv.once("error", reject);
-    srv.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+    });
+  } catch (e) {
+    api.close();
+    await runtime.stopAll();
+    if (ownState) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    throw e;
+  }
   const port = (srv.address() as { port: number }).port;
   address = `127.0.0.1:${port}`;
   const server = `https://127.0.0.1:${port}`;

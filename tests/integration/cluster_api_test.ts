@@ -335,6 +335,11 @@ spec:
           err,
           `The Pod "noimg-${n}" is invalid: spec.containers[0].image: Required value`,
         );
+        err = await fails(c, ["apply", "-n", "dev", "-f", "-"], {
+          stdin:
+            `apiVersion: v1\nkind: Pod\nmetadata: {name: typo-${n}}\nspec:\n  containers: [{name: main, image: busybox, imagee: x}]\n`,
+        });
+        assertStringIncludes(err, `strict decoding error: unknown field "spec.containers[0].imagee"`);
         err = await fails(c, ["label", "pod", `app-${n}`, "-n", "dev", "bad=has space"]);
         assertStringIncludes(
           err,

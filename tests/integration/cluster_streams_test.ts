@@ -186,6 +186,36 @@ Deno.test({
         }
       });
 
+      await t.step("attach: kubectl run -it --rm gets a TTY shell, its size, and its exit code", async () => {
+        const sock = `kodama-attach-${Deno.pid}-${Date.now()}`;
+        const pane = () => tmux(sock, "capture-pane", "-p");
+        try {
+          await tmux(
+            sock,
+            "new-session",
+            "-d",
+            "-x",
+            "97",
+            "-y",
+            "29",
+            `${KUBECTL} --kubeconfig ${c.kubeconfig} run -n dev -it --rm --restart=Never --image=busybox attacher -- sh; echo "EXIT=$?"; sleep 60`,
+          );
+          await waitFor(
+            async () => (await pane()).includes("If you don't see a command prompt"),
+            "the attach",
+          );
+          await tmux(sock, "send-keys", "echo hi-$((6*7)); stty size", "Enter");
+          await waitFor(
+            async () => (await pane()).includes("hi-42") && (await pane()).includes("29 97"),
+            "output",
+          );
+          await tmux(sock, "send-keys", "exit 4", "Enter");
+          await waitFor(async () => (await pane()).includes("EXIT=4"), "EXIT=4");
+        } finally {
+          await tmux(sock, "kill-server");
+        }
+      });
+
       await t.step("logs and logs -f (sees a line printed later)", async () => {
         const manifest = JSON.stringify({
           apiVersion: "v1",

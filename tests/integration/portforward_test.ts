@@ -196,7 +196,7 @@ Deno.test({
               events.some((e) => e.startsWith(`error forwarding port ${forwards[0].local}`)),
               events.join("\n"),
             );
-              assertEquals((await get(forwards[1].local)).body.trim(), api0);
+            assertEquals((await get(forwards[1].local)).body.trim(), api0);
           } finally {
             for (const f of forwards) await f.close();
           }

@@ -1,7 +1,7 @@
 /** `exec`: run a command in the pod(s) of a target; one argv element per list item, never re-split. */
 import { z } from "zod";
 import type { StepKind } from "../types.ts";
-import { argvText, describePods, teeSink } from "./common.ts";
+import { argvText, describePods } from "./common.ts";
 
 export interface ExecSpec {
   target: string;
@@ -48,7 +48,6 @@ export const exec: StepKind<ExecSpec> = {
     const command = stepEnv.length
       ? ["env", ...stepEnv.map(([k]) => `${k}=${ctx.env[k] ?? ""}`), ...s.command]
       : s.command;
-    const out = teeSink(ctx.out);
     const r = await fanout(kube, t.pods, {
       command,
       container: s.container ?? t.container,
@@ -57,7 +56,7 @@ export const exec: StepKind<ExecSpec> = {
       failFast: s["fail-fast"],
       stdin: s.stdin === undefined ? undefined : new TextEncoder().encode(s.stdin),
       prefix: s.prefix ?? t.pods.length > 1,
-      out,
+      out: ctx.out,
       err: ctx.err,
       signal: ctx.signal,
       capture: true,
@@ -95,7 +94,6 @@ export const exec: StepKind<ExecSpec> = {
         ok: r.ok,
         failed: r.failed,
         pods,
-        printed: out.text().length,
       },
     };
   },

@@ -148,14 +148,17 @@ export class PodRun {
       "Scheduled",
       `Successfully assigned ${this.namespace}/${this.name} to ${this.pod.spec.nodeName ?? "kodama-node"}`,
     );
-    this.run().catch((e) => {
-      this.failMessage = { reason: "RuntimeError", message: String(e?.message ?? e) };
-      this.phase = "Failed";
-      this.publish();
-    });
+    // the work (dirs, spawning) happens on a later tick, so startPod() returns at once
+    setTimeout(() =>
+      this.run().catch((e) => {
+        this.failMessage = { reason: "RuntimeError", message: String(e?.message ?? e) };
+        this.phase = "Failed";
+        this.publish();
+      }), 0);
   }
 
   private async run(): Promise<void> {
+    if (this.stopping) return;
     preparePodDir(this.layout, this.pod);
     for (const c of [...this.inits, ...this.containers]) {
       mountVolumes(this.layout, this.pod, c.spec, this.host);

@@ -63,8 +63,48 @@ globalThis.addEventListener("unload", () => {
   }
 });
 
+/**
+ * The watchdog: a small Python process, in its own session and deaf to SIGINT/SIGTERM/SIGHUP,
+ * that blocks on a pipe from this process. When the pipe closes — normal stop or the server being
+ * SIGKILLed — it kills every process that carries the runtime's token. Pod processes therefore
+ * never outlive the server, however it ends.
+ */
+const WATCHDOG = `
+import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_IGN)
+needle = ("${TOKEN_ENV}=" + sys.argv[1] + "\\0").encode()
+sys.stdin.buffer.read()
+me = os.getpid()
+for _ in range(5):
+    found = 0
+    for n in os.listdir("/proc"):
+        if not n.isdigit() or int(n) == me:
+            continue
+        try:
+            with open("/proc/%s/environ" % n, "rb") as f:
+                if needle in f.read():
+                    os.kill(int(n), signal.SIGKILL)
+                    found += 1
+        except Exception:
+            pass
+    if not found:
+        break
+`;
+
+function findPython(): string | undefined {
+  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      const f = `${d}/python3`;
+      if (fs.statSync(f).isFile()) return f;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
 export class ProcessTable {
   readonly token = crypto.randomUUID();
+  private watchdog?: ChildProcess;
   private readonly needle = `${TOKEN_ENV}=${this.token}\0`;
   /** process groups we created (leaders we spawned, PTY children's sessions) */
   private groups = new Set<number>();
@@ -82,6 +122,7 @@ export class ProcessTable {
    * posix_spawn (100 concurrent spawns: ~270 ms vs ~490 ms).
    */
   spawn(file: string, args: string[], opts: SpawnOptions & { env: Record<string, string> }): ChildProcess {
+    this.startWatchdog();
     const o = { ...opts, env: this.env(opts.env) };
     const child = SETSID ? spawn(SETSID, [file, ...args], o) : spawn(file, args, { ...o, detached: true });
     const pid = child.pid;
@@ -96,6 +137,27 @@ export class ProcessTable {
       });
     }
     return child;
+  }
+
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    const python = findPython();
+    if (!python) return;
+    const args = ["-c", WATCHDOG, this.token];
+    const w = SETSID
+      ? spawn(SETSID, [python, ...args], { stdio: ["pipe", "ignore", "ignore"] })
+      : spawn(python, args, { stdio: ["pipe", "ignore", "ignore"], detached: true });
+    w.on("error", () => {});
+    w.stdin?.on("error", () => {});
+    w.unref();
+    (w.stdin as unknown as { unref?: () => void })?.unref?.();
+    this.watchdog = w;
+  }
+
+  /** Let the watchdog sweep and exit (after a stop, when nothing of ours should be left). */
+  releaseWatchdog(): void {
+    this.watchdog?.stdin?.end();
+    this.watchdog = undefined;
   }
 
   /** A group we did not spawn ourselves (the session a PTY helper's child leads). */
@@ -182,6 +244,7 @@ export class ProcessTable {
       await sleep(i < 5 ? 5 : 50);
     }
     this.groups.clear();
+    this.releaseWatchdog();
   }
 
   /** Forget groups whose processes are all gone (scans /proc only once the set has grown). */

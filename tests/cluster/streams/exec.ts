@@ -53,7 +53,7 @@ function prepare(rt: RuntimeState, ctx: StreamContext, kind: "exec" | "attach"):
   const name = selectContainer(ctx.pod, q.get("container"), false);
   const run = rt.pod(ctx.namespace, ctx.pod.metadata.name);
   const container = run?.container(name);
-  if (!run || !container || !container.running) {
+  if (!run || run.stopping || !container || !container.running) {
     throw new StreamError(400, `container not found ("${name}")`);
   }
   const s: Session = {
@@ -97,11 +97,10 @@ async function open(
 function finish(ws: WebSocket, codec: Codec, sender: Sender, status: Record<string, unknown>): void {
   const payload = statusPayload(codec, status);
   if (payload) sender.send(encodeFrame(codec, ERROR, payload) as Buffer);
-  sender.flushed().then(() => {
-    try {
-      ws.close(1000);
-    } catch { /* gone */ }
-  });
+  // ws queues the close frame behind everything already sent, so nothing is lost
+  try {
+    ws.close(1000);
+  } catch { /* gone */ }
 }
 
 export async function handleExec(

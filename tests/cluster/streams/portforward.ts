@@ -118,7 +118,7 @@ function wsChannels(
       sender.send(encodeFrame(codec, 2 * i + 1, Buffer.from(forwardError(run, port, e))) as Buffer);
     });
     sock.on("close", () => {
-      if (--open === 0) sender.flushed().then(() => ws.close(1000));
+      if (--open === 0) ws.close(1000); // queued behind the data already sent
     });
   });
   onMessage((m, isBinary) => {

@@ -9,6 +9,15 @@
 import zlib from "node:zlib";
 import { Buffer } from "node:buffer";
 
+/** KODAMA_CLUSTER_DEBUG=1 logs protocol errors on stderr */
+const DEBUG = (() => {
+  try {
+    return !!Deno.env.get("KODAMA_CLUSTER_DEBUG");
+  } catch {
+    return false;
+  }
+})();
+
 export const SYN_STREAM = 1;
 export const SYN_REPLY = 2;
 export const RST_STREAM = 3;
@@ -270,7 +279,7 @@ export class SpdyConnection {
   feed(chunk: Buffer): void {
     for (const f of this.parser.push(chunk)) {
       this.queue = this.queue.then(() => this.handle(f)).catch((e) => {
-        if (Deno.env.get("KODAMA_CLUSTER_DEBUG")) console.error("[spdy]", e);
+        if (DEBUG) console.error("[spdy]", e);
         this.close();
       });
     }

@@ -166,18 +166,6 @@ export class Sender {
       this.paused.add(source);
     }
   }
-
-  /** Resolves once everything sent so far has been handed to the socket. */
-  flushed(): Promise<void> {
-    if (this.pending === 0 || this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.pending === 0 || this.ws.readyState !== WebSocket.OPEN) resolve();
-        else setTimeout(check, 5);
-      };
-      check();
-    });
-  }
 }
 
 /** Register a WebSocket so dropAllStreams() kills it (terminate = no close frame, like a cut wire). */

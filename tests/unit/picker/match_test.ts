@@ -193,3 +193,13 @@ Deno.test("match: withAdded merges new items into the tie-break order like a ful
   const fresh = new Matcher([...base, ...added].map((text) => ({ text })));
   for (const q of ["pod", "p", "-", "o c"]) assertEquals(names(merged, q), names(fresh, q), q);
 });
+
+Deno.test("match: non-ASCII items go through npm:fzf (diacritics normalized) and rank with the rest", () => {
+  const list = ["Zoë-api-1", "zoe-api-2", "blessèd-web", "api-ascii", "Ünïcode-é"];
+  for (const v2Limit of [10_000, 0]) {
+    const m = new Matcher(list.map((text) => ({ text })), { v2Limit });
+    for (const q of ["zoe", "api", "bless web", "'api !zoe", "uni", "é"]) {
+      assertEquals(names(m, q), reference(list, q, v2Limit ? "v2" : "v1"), `${q} v2Limit=${v2Limit}`);
+    }
+  }
+});

@@ -8,9 +8,11 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
 import * as net from "node:net";
+import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 // @ts-types="@types/ws"
 import { WebSocketServer } from "ws";
+
 import type { V1Pod } from "@kubernetes/client-node";
 import { Kube } from "../../../src/kube/client.ts";
 import { dialPortForward, PortForwardStreamError } from "../../../src/kube/portforward.ts";
@@ -18,6 +20,13 @@ import { portForward, type ResolvedTarget } from "../../../src/pods/portforward.
 import { KodamaError } from "../../../src/errors.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** Deterministic bytes (a checksum-friendly pattern). */
+function blob(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >> 10)) & 0xff;
+  return b;
+}
 
 /** A TCP "pod" that answers every chunk with `${name}:${chunk}`. */
 async function backend(name: string): Promise<{ port: number; close(): Promise<void> }> {
@@ -28,6 +37,7 @@ async function backend(name: string): Promise<{ port: number; close(): Promise<v
     s.on("data", (d) => {
       const text = d.toString();
       if (text === "quit") s.end();
+      else if (text.startsWith("blob ")) s.end(blob(Number(text.slice(5))));
       else s.write(`${name}:${text}`);
     });
     s.on("error", () => {});
@@ -86,6 +96,27 @@ async function fakeApi(): Promise<FakeApi> {
       return;
     }
     const port = Number(u.searchParams.get("ports"));
+    if (pod === "eager") {
+      // the 101 response, both port prefixes, data and an error corked into one segment, then close
+      const f = (payload: number[]) => [0x82, payload.length, ...payload];
+      const enc = (t: string) => [...new TextEncoder().encode(t)];
+      socket.cork();
+      wss.handleUpgrade(req, socket, head, () => {
+        socket.write(Uint8Array.from([
+          ...f([0, port & 0xff, port >> 8]),
+          ...f([1, port & 0xff, port >> 8]),
+          ...f([0, ...enc("HTTP/1.0 200 OK")]),
+          ...f([1, ...enc("eager error")]),
+          0x88,
+          0x02,
+          0x03,
+          0xe8, // close 1000
+        ]));
+        socket.uncork();
+        socket.end();
+      });
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const lo = port & 0xff, hi = port >> 8;
       ws.send(Uint8Array.of(0, lo, hi));
@@ -185,6 +216,33 @@ Deno.test("dialPortForward: bytes round-trip, the remote close ends the stream",
     await api.close();
   }
 });
+
+Deno.test(
+  "dialPortForward: frames in the same segment as the 101 are not lost; a late error is not unhandled",
+  opts,
+  async () => {
+    const api = await fakeApi();
+    try {
+      api.pods.set("eager", 1);
+      const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+      const d = await dialPortForward(kube.kc, "prod", "eager", 8080);
+      let data = "";
+      d.on("data", (c) => data += c.toString());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const err = await new Promise((resolve) => {
+        d.on("error", resolve);
+        d.on("end", () => resolve("ended without the error"));
+        timer = setTimeout(() => resolve("neither an error nor the end within 3s"), 3000);
+      });
+      clearTimeout(timer);
+      assertEquals(data, "HTTP/1.0 200 OK"); // the port prefix was stripped, nothing lost
+      assert(err instanceof PortForwardStreamError);
+      assertEquals(err.message, "eager error");
+    } finally {
+      await api.close();
+    }
+  },
+);
 
 Deno.test(
   "dialPortForward: error channel -> PortForwardStreamError; 404 upgrade -> exit 3",
@@ -318,6 +376,49 @@ Deno.test(
       assertStringIncludes(after, "ECONNREFUSED");
     } finally {
       await a.close();
+      await b.close();
+      await api.close();
+    }
+  },
+);
+
+Deno.test(
+  "portForward: 20 MB from the pod arrive byte-identical (backpressure), stats count them",
+  opts,
+  async () => {
+    const api = await fakeApi();
+    const b = await backend("pod-a");
+    try {
+      api.pods.set("pod-a", b.port);
+      const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
+      const fs = await portForward(kube, mkPod("pod-a"), [{ local: 0, remote: 8080 }]);
+      const size = 20 * 1024 * 1024;
+      const started = performance.now();
+      const got = await new Promise<Uint8Array>((resolve, reject) => {
+        const chunks: Uint8Array[] = [];
+        const s = net.connect(fs[0].local, "127.0.0.1", () => s.write(`blob ${size}`));
+        s.on("data", (c: Uint8Array) => chunks.push(c));
+        s.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
+        s.on("error", reject);
+      });
+      const ms = performance.now() - started;
+      assertEquals(got.length, size);
+      const want = blob(size);
+      let same = true;
+      for (let i = 0; i < size; i++) {
+        if (got[i] !== want[i]) {
+          same = false;
+          break;
+        }
+      }
+      assert(same, "bytes differ");
+      await new Promise((r) => setTimeout(r, 50));
+      assertEquals(fs[0].stats().bytesIn, size);
+      console.error(
+        `20 MiB through the forward in ${Math.round(ms)} ms (${(20 / (ms / 1000)).toFixed(0)} MiB/s)`,
+      );
+      for (const f of fs) await f.close();
+    } finally {
       await b.close();
       await api.close();
     }

@@ -277,3 +277,42 @@ steps:
   }
   assertEquals(r.steps.after.outputs.ok, true);
 });
+
+Deno.test("engine: a workflow step calls another workflow with params; its step outputs come back", async () => {
+  const repo = await Deno.makeTempDir({ prefix: "kodama-engine-call-" });
+  Deno.env.set("KODAMA_HOME", `${repo}/home`);
+  try {
+    await Deno.mkdir(`${repo}/.git`);
+    await Deno.mkdir(`${repo}/.kodama/workflows`, { recursive: true });
+    await Deno.writeTextFile(
+      `${repo}/.kodama/workflows/child.yaml`,
+      `params: { who: { default: nobody } }
+permissions: { run: [sh] }
+steps:
+  - id: greet
+    local: { command: [sh, -c, 'echo "hi $0"', "\${{ params.who }}"] }
+`,
+    );
+    const r = await run(
+      `
+steps:
+  - id: call
+    workflow: { name: child, params: { who: parent } }
+  - id: bad
+    continue-on-error: true
+    workflow: { name: chlid }
+`,
+      { cwd: repo, trust: true },
+    );
+    assertEquals(r.exitCode, 0, r.err);
+    assertEquals(r.out, "hi parent\n");
+    assertEquals(
+      (r.steps.call.outputs.steps as Record<string, { stdout: string }>).greet.stdout,
+      "hi parent\n",
+    );
+    assertEquals(r.steps.bad.error, 'no workflow named "chlid" (did you mean "child"?)');
+  } finally {
+    Deno.env.delete("KODAMA_HOME");
+    await Deno.remove(repo, { recursive: true });
+  }
+});
