@@ -81,7 +81,17 @@ async function startTestServer(pods: number): Promise<{ kubeconfig: string; stop
   const dir = await Deno.makeTempDir({ prefix: "kodama-bench-" });
   const kubeconfig = join(dir, "kubeconfig");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "tests/cluster/main.ts"), "--kubeconfig", kubeconfig, "--seed", "none", "--pods", String(pods)],
+    args: [
+      "run",
+      "-A",
+      join(ROOT, "tests/cluster/main.ts"),
+      "--kubeconfig",
+      kubeconfig,
+      "--seed",
+      "none",
+      "--pods",
+      String(pods),
+    ],
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -109,7 +119,16 @@ async function startTestServer(pods: number): Promise<{ kubeconfig: string; stop
 }
 
 function kodamaArgv(kubeconfig: string, extra: string[]): string[] {
-  return [Deno.execPath(), "run", "-A", "--quiet", join(ROOT, "main.ts"), "--kubeconfig", kubeconfig, ...extra];
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    join(ROOT, "main.ts"),
+    "--kubeconfig",
+    kubeconfig,
+    ...extra,
+  ];
 }
 
 async function runningPods(kubeconfig: string, ns: string): Promise<string[]> {
@@ -118,7 +137,9 @@ async function runningPods(kubeconfig: string, ns: string): Promise<string[]> {
     stdout: "piped",
     stderr: "null",
   }).output();
-  return new TextDecoder().decode(r.stdout).split("\n").map((l) => l.replace(/^pod\//, "").trim()).filter(Boolean);
+  return new TextDecoder().decode(r.stdout).split("\n").map((l) => l.replace(/^pod\//, "").trim()).filter(
+    Boolean,
+  );
 }
 
 function median(xs: number[]): number {
@@ -126,7 +147,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-export async function benchFanout(o: { pods?: number; runs?: number; kubeconfig?: string; log?: (s: string) => void } = {}): Promise<FanoutBenchResult> {
+export async function benchFanout(
+  o: { pods?: number; runs?: number; kubeconfig?: string; log?: (s: string) => void } = {},
+): Promise<FanoutBenchResult> {
   const n = o.pods ?? 100;
   const runs = o.runs ?? 3;
   const log = o.log ?? ((s: string) => console.error(s));
@@ -161,7 +184,9 @@ export async function benchFanout(o: { pods?: number; runs?: number; kubeconfig?
       if (km.code !== 0) throw new Error(`kodama exec failed (exit ${km.code}): ${km.stderr.slice(-500)}`);
       k.push(km);
       const cm = await measure(kubectl);
-      if (cm.code !== 0) throw new Error(`kubectl exec loop failed (exit ${cm.code}): ${cm.stderr.slice(-500)}`);
+      if (cm.code !== 0) {
+        throw new Error(`kubectl exec loop failed (exit ${cm.code}): ${cm.stderr.slice(-500)}`);
+      }
       c.push(cm);
       log(`  run ${r + 1}: kodama ${km.wallMs.toFixed(0)} ms, kubectl x16 ${cm.wallMs.toFixed(0)} ms`);
     }
@@ -189,10 +214,23 @@ export async function benchFanout(o: { pods?: number; runs?: number; kubeconfig?
 export function formatFanout(r: FanoutBenchResult): string {
   return [
     `fan-out exec over ${r.pods} pods (median of ${r.runs})`,
-    `  kodama exec --all -- true         ${r.kodamaWallMs.toFixed(0).padStart(6)} ms wall  ${r.kodamaCpuMs.toFixed(0).padStart(6)} ms CPU  peak ${r.kodamaPeakMB.toFixed(1)} MB`,
-    `  xargs -P 16 kubectl exec -- true  ${r.kubectlWallMs.toFixed(0).padStart(6)} ms wall  ${r.kubectlCpuMs.toFixed(0).padStart(6)} ms CPU`,
-    `  ratio ${r.ratio.toFixed(1)}x (target >= 10x), peak ${r.kodamaPeakMB.toFixed(0)} MB (target < 150 MB): ${r.ok ? "PASS" : "MISS"}`,
+    `  kodama exec --all -- true         ${r.kodamaWallMs.toFixed(0).padStart(6)} ms wall  ${
+      r.kodamaCpuMs.toFixed(0).padStart(6)
+    } ms CPU  peak ${r.kodamaPeakMB.toFixed(1)} MB`,
+    `  xargs -P 16 kubectl exec -- true  ${r.kubectlWallMs.toFixed(0).padStart(6)} ms wall  ${
+      r.kubectlCpuMs.toFixed(0).padStart(6)
+    } ms CPU`,
+    `  ratio ${r.ratio.toFixed(1)}x (target >= 10x), peak ${
+      r.kodamaPeakMB.toFixed(0)
+    } MB (target < 150 MB): ${r.ok ? "PASS" : "MISS"}`,
   ].join("\n");
+}
+
+/** For bench/run.ts: `{ name, lines }` like the other benchmarks. */
+export async function benchFanoutForRun(): Promise<{ name: string; lines: string[] }> {
+  const r = await benchFanout();
+  const [title, ...lines] = formatFanout(r).split("\n");
+  return { name: title, lines };
 }
 
 if (import.meta.main) {

@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   startup: async () => (await import("./startup.ts")).benchStartup(),
   picker: async () => (await import("./picker.ts")).benchPicker(),
   workflow: async () => (await import("./workflow.ts")).benchWorkflow(),
+  fanout: async () => (await import("./fanout.ts")).benchFanoutForRun(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

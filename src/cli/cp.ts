@@ -3,7 +3,9 @@ import type { Command } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 
 export function register(program: Command) {
-  const cmd = program.command("cp").description("copy files between local paths and pods ([namespace/]pod:path), like kubectl cp")
+  const cmd = program.command("cp").description(
+    "copy files between local paths and pods ([namespace/]pod:path), like kubectl cp",
+  )
     .argument("<src>", "local path or [namespace/]pod:path")
     .argument("<dst>", "local path or [namespace/]pod:path (with --all: a path in every pod)")
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")

@@ -4,21 +4,38 @@ import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flag
 import { pickerFlags, pickerOptions } from "./pick_flags.ts";
 
 export function register(program: Command) {
-  const cmd = program.command("exec").description("run a command in the matching pod(s): one, --all in parallel, or --tmux panes")
+  const cmd = program.command("exec").description(
+    "run a command in the matching pod(s): one, --all in parallel, or --tmux panes",
+  )
     .argument("[command...]", "the command to run (after --)")
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
-    .option("-i, --stdin", "pass local stdin to the command (binary-safe); with --all it is read once and sent to every pod")
+    .option(
+      "-i, --stdin",
+      "pass local stdin to the command (binary-safe); with --all it is read once and sent to every pod",
+    )
     .option("-t, --tty", "allocate a TTY (raw local terminal, window size forwarded)")
     .option("--all", "run in every matching pod in parallel")
     .option("--first", "run in the first matching pod (by name)")
     .option("--max-parallel <n>", "fan-out: pods at a time", (v) => positiveInt(v, "--max-parallel"), 32)
     .option("--fail-fast", "fan-out: cancel the remaining pods on the first failure")
-    .option("--timeout <duration>", "fan-out: per-pod time limit, e.g. 30s, 2m (a pod over it fails; exit 5 if only timeouts failed)")
+    .option(
+      "--timeout <duration>",
+      "fan-out: per-pod time limit, e.g. 30s, 2m (a pod over it fails; exit 5 if only timeouts failed)",
+    )
     .option("--no-prefix", "fan-out: no `pod | ` prefix on output lines")
-    .addOption(new Option("-o, --output <format>", "fan-out output: text (prefixed lines) or json (one object per pod)").choices(["text", "json"]).default("text"))
+    .addOption(
+      new Option(
+        "-o, --output <format>",
+        "fan-out output: text (prefixed lines) or json (one object per pod)",
+      ).choices(["text", "json"]).default("text"),
+    )
     .option("--include-not-ready", "also consider pods that are not Running")
     .option("--tmux", "open one tmux pane per pod with an interactive exec")
-    .option("--layout <layout>", "with --tmux: tiled|even-horizontal|even-vertical|main-horizontal|main-vertical", "tiled")
+    .option(
+      "--layout <layout>",
+      "with --tmux: tiled|even-horizontal|even-vertical|main-horizontal|main-vertical",
+      "tiled",
+    )
     .option("--sync-panes", "with --tmux: type into every pane at once");
   pickerOptions(targetingOptions(cmd))
     .addHelpText(
@@ -38,7 +55,10 @@ Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeou
       const g = globalsOf(c);
       const { execCommand } = await import("../pods/exec_cmd.ts");
       const kube = await connectFromOpts(g);
-      const code = await execCommand(kube, { ...targetFrom(c.optsWithGlobals()), includeNotReady: !!opts.includeNotReady }, {
+      const code = await execCommand(kube, {
+        ...targetFrom(c.optsWithGlobals()),
+        includeNotReady: !!opts.includeNotReady,
+      }, {
         command,
         container: opts.container,
         stdin: !!opts.stdin,

@@ -14,7 +14,9 @@ function posInt(v: string): number {
 }
 
 export function register(program: Command) {
-  const cmd = program.command("logs").description("logs of every matching pod, prefixed pod[/container] (stern-like)")
+  const cmd = program.command("logs").description(
+    "logs of every matching pod, prefixed pod[/container] (stern-like)",
+  )
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
     .option("--all-containers", "every container of each pod")
     .option("-f, --follow", "keep streaming; pods that appear later are followed too")

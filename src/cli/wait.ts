@@ -77,9 +77,9 @@ export async function runWait(
         w.formatWaitProgress(cond, { done: pods.length, total: pods.length, pending: [], finished: true })
       } after ${formatDuration(Date.now() - started)}`,
     );
-    const withNs = !!t.allNamespaces;
+    // kubectl's format (no namespace, even with -A), so scripts written for `kubectl wait` keep working
     for (const p of pods) {
-      out.write(`pod/${withNs ? `${p.metadata?.namespace}/` : ""}${p.metadata?.name} condition met\n`);
+      out.write(`pod/${p.metadata?.name} condition met\n`);
     }
   } catch (e) {
     progress?.done();

@@ -74,7 +74,11 @@ const targets = new WeakMap<KubeConfig, { at: number; p: Promise<WsTarget> }>();
 const TARGET_TTL_MS = 60_000;
 
 const text = (b: unknown): string | undefined =>
-  b === undefined || b === null ? undefined : typeof b === "string" ? b : new TextDecoder().decode(b as Uint8Array);
+  b === undefined || b === null
+    ? undefined
+    : typeof b === "string"
+    ? b
+    : new TextDecoder().decode(b as Uint8Array);
 
 /** TLS + auth options for requests to the current cluster, cached per kubeconfig. */
 export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
@@ -82,7 +86,13 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
   if (hit && Date.now() - hit.at < TARGET_TTL_MS) return hit.p;
   const p = (async () => {
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new KodamaError("no cluster in the current kubeconfig context", 2, "check --context / KUBECONFIG");
+    if (!cluster) {
+      throw new KodamaError(
+        "no cluster in the current kubeconfig context",
+        2,
+        "check --context / KUBECONFIG",
+      );
+    }
     const opts: Record<string, unknown> = {};
     await kc.applyToHTTPSOptions(opts as never);
     const server = cluster.server.replace(/\/+$/, "");
@@ -139,7 +149,13 @@ export function parseStatus(body: string): { exitCode: number; error?: string } 
   return { exitCode: 1, error: st.message || st.reason || "exec failed" };
 }
 
-export function execPath(ns: string, pod: string, container: string, command: string[], o: { tty?: boolean; stdin?: boolean }) {
+export function execPath(
+  ns: string,
+  pod: string,
+  container: string,
+  command: string[],
+  o: { tty?: boolean; stdin?: boolean },
+) {
   const q = new URLSearchParams();
   for (const c of command) q.append("command", c);
   if (container) q.set("container", container);
@@ -181,12 +197,22 @@ interface Channel {
 }
 
 class OpenError extends Error {
-  constructor(message: string, readonly statusCode?: number, readonly body?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    readonly body?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
 
-function openNative(url: string, n: NonNullable<WsTarget["native"]>, h: Handlers, signal?: AbortSignal): Promise<Channel> {
+function openNative(
+  url: string,
+  n: NonNullable<WsTarget["native"]>,
+  h: Handlers,
+  signal?: AbortSignal,
+): Promise<Channel> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { protocols: PROTOCOLS, headers: n.headers, client: n.client });
     ws.binaryType = "arraybuffer";
@@ -320,18 +346,22 @@ export async function execInPod(
   } catch (e) {
     throw toKodamaError(e, what, kube);
   }
-  const url = target.base + execPath(ns, pod, container, command, { tty: s.tty, stdin: s.stdin !== undefined });
+  const url = target.base +
+    execPath(ns, pod, container, command, { tty: s.tty, stdin: s.stdin !== undefined });
 
   let done = false;
   let status: { exitCode: number; error?: string } | undefined;
   let paused = 0;
   let ch: Channel | undefined;
   const result = Promise.withResolvers<ExecResult>();
+  const outstanding = new Set<Promise<void>>();
   const finish = (r: ExecResult) => {
     if (done) return;
     done = true;
     s.signal?.removeEventListener("abort", onAbort);
-    result.resolve(r);
+    // output callbacks still writing (async consumers) finish before the result is reported
+    if (outstanding.size === 0 || r.errorKind === "aborted") result.resolve(r);
+    else Promise.allSettled([...outstanding]).then(() => result.resolve(r));
   };
   const onAbort = () => {
     ch?.terminate();
@@ -342,10 +372,13 @@ export async function execInPod(
     const r = fn(data);
     if (r && typeof (r as Promise<void>).then === "function") {
       if (paused++ === 0) ch?.pause();
+      const p = r as Promise<void>;
+      outstanding.add(p);
       const resume = () => {
+        outstanding.delete(p);
         if (--paused === 0 && !done) ch?.resume();
       };
-      (r as Promise<void>).then(resume, resume);
+      p.then(resume, resume);
     }
   };
   const handlers: Handlers = {
@@ -368,7 +401,11 @@ export async function execInPod(
     },
     close() {
       if (status) finish(status.error ? { ...status, errorKind: "remote" } : status);
-      else finish({ exitCode: 1, error: "stream closed before the command finished (dropped)", errorKind: "dropped" });
+      else {finish({
+          exitCode: 1,
+          error: "stream closed before the command finished (dropped)",
+          errorKind: "dropped",
+        });}
     },
     error(message) {
       if (!status) {
@@ -409,14 +446,20 @@ export async function execInPod(
     (async () => {
       for await (const size of s.resize!) {
         if (done || !c.open) break;
-        c.send(frame(RESIZE, new TextEncoder().encode(JSON.stringify({ Width: size.cols, Height: size.rows }))));
+        c.send(
+          frame(RESIZE, new TextEncoder().encode(JSON.stringify({ Width: size.cols, Height: size.rows }))),
+        );
       }
     })().catch(() => {});
   }
   return await result.promise;
 }
 
-async function pumpStdin(ch: Channel, stdin: ReadableStream<Uint8Array> | Uint8Array, v5: boolean): Promise<void> {
+async function pumpStdin(
+  ch: Channel,
+  stdin: ReadableStream<Uint8Array> | Uint8Array,
+  v5: boolean,
+): Promise<void> {
   const sendAll = async (buf: Uint8Array) => {
     for (let off = 0; off < buf.length; off += CHUNK) {
       if (!ch.open) return false;
@@ -474,9 +517,16 @@ function mapOpenError(
       return new KodamaError(`container "${container}" not found in pod ${what.name}`, 3, msg);
     }
     if (/not running|pending|ContainerCreating|terminated|waiting/i.test(msg)) {
-      return new KodamaError(`cannot exec in pod ${what.name}: ${msg}`, 1, "wait for the pod: kodama wait --for ready");
+      return new KodamaError(
+        `cannot exec in pod ${what.name}: ${msg}`,
+        1,
+        "wait for the pod: kodama wait --for ready",
+      );
     }
-    return new KodamaError(`exec in pod ${what.name} (namespace ${what.namespace}) failed: ${msg || `HTTP ${err.statusCode}`}`, 1);
+    return new KodamaError(
+      `exec in pod ${what.name} (namespace ${what.namespace}) failed: ${msg || `HTTP ${err.statusCode}`}`,
+      1,
+    );
   }
   if (typeof err?.statusCode === "number") {
     return toKodamaError({ statusCode: err.statusCode, body: err.body }, what, kube);

@@ -26,7 +26,9 @@ export function logPath(ns: string, pod: string, container: string, q: LogQuery)
   p.set("container", container);
   if (q.follow) p.set("follow", "true");
   if (q.sinceTime) p.set("sinceTime", q.sinceTime);
-  else if (q.sinceSeconds !== undefined) p.set("sinceSeconds", String(Math.max(1, Math.ceil(q.sinceSeconds))));
+  else if (q.sinceSeconds !== undefined) {
+    p.set("sinceSeconds", String(Math.max(1, Math.ceil(q.sinceSeconds))));
+  }
   if (q.tailLines !== undefined && q.tailLines >= 0) p.set("tailLines", String(q.tailLines));
   if (q.timestamps) p.set("timestamps", "true");
   if (q.previous) p.set("previous", "true");
@@ -81,7 +83,13 @@ export async function streamLog(
       if ((res.statusCode ?? 500) >= 300) {
         const parts: Uint8Array[] = [];
         res.on("data", (d: Uint8Array) => parts.push(d));
-        res.on("end", () => settle(() => reject(logError(res.statusCode ?? 500, Buffer.concat(parts).toString(), what, kube, container))));
+        res.on(
+          "end",
+          () =>
+            settle(() =>
+              reject(logError(res.statusCode ?? 500, Buffer.concat(parts).toString(), what, kube, container))
+            ),
+        );
         res.on("error", (e) => settle(() => reject(toKodamaError(e, what, kube))));
         return;
       }
@@ -101,7 +109,10 @@ export async function streamLog(
       settle(() => resolve("aborted"));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    req.on("error", (e) => settle(() => (signal?.aborted ? resolve("aborted") : reject(toKodamaError(e, what, kube)))));
+    req.on(
+      "error",
+      (e) => settle(() => (signal?.aborted ? resolve("aborted") : reject(toKodamaError(e, what, kube)))),
+    );
     req.end();
   });
 }
@@ -119,7 +130,10 @@ function logError(
       msg = JSON.parse(body).message ?? msg;
     } catch { /* plain text */ }
     if (/not found|not valid/i.test(msg) && msg.includes(container)) {
-      return new KodamaError(`container "${container}" not found in pod ${what.name}: ${msg}`, ExitCode.NOT_FOUND);
+      return new KodamaError(
+        `container "${container}" not found in pod ${what.name}: ${msg}`,
+        ExitCode.NOT_FOUND,
+      );
     }
     return new KodamaError(`logs of ${what.name}/${container}: ${msg}`, ExitCode.FAILED);
   }

@@ -22,8 +22,6 @@ export interface ChooseOptions {
 
 const MAX_CANDIDATES = 10;
 
-
-
 function podName(p: V1Pod, withNs: boolean): string {
   return withNs ? `${p.metadata?.namespace}/${p.metadata?.name}` : p.metadata?.name ?? "?";
 }
@@ -50,7 +48,12 @@ function isInteractive(): boolean {
   }
 }
 
-export async function choosePods(kube: Kube, pods: V1Pod[], t: TargetFlags, o: ChooseOptions): Promise<V1Pod[]> {
+export async function choosePods(
+  kube: Kube,
+  pods: V1Pod[],
+  t: TargetFlags,
+  o: ChooseOptions,
+): Promise<V1Pod[]> {
   if (pods.length === 0) {
     throw nothingMatched(t, kube.namespace);
   }

@@ -33,8 +33,15 @@ export function parseCpSpec(s: string): CpSpec {
   if (parts.length > 2 || parts.some((p) => p === "")) {
     throw usageError(`cannot read "${s}" as [namespace/]pod:path`, "e.g. prod/api-1:/tmp/x or ./local/file");
   }
-  if (path === "") throw usageError(`no path after "${left}:"`, "e.g. api-1:/tmp/x (relative paths are from the container's working directory)");
-  return parts.length === 2 ? { kind: "pod", namespace: parts[0], pod: parts[1], path } : { kind: "pod", pod: parts[0], path };
+  if (path === "") {
+    throw usageError(
+      `no path after "${left}:"`,
+      "e.g. api-1:/tmp/x (relative paths are from the container's working directory)",
+    );
+  }
+  return parts.length === 2
+    ? { kind: "pod", namespace: parts[0], pod: parts[1], path }
+    : { kind: "pod", pod: parts[0], path };
 }
 
 export interface CopyOptions {
@@ -111,7 +118,13 @@ async function toPod(
     },
   });
   const errParts: Uint8Array[] = [];
-  const res = await execInPod(kube, ns, name, container, ["sh", "-c", 'mkdir -p "$1" && tar -xmf - -C "$1"', "sh", destDir], {
+  const res = await execInPod(kube, ns, name, container, [
+    "sh",
+    "-c",
+    'mkdir -p "$1" && tar -xmf - -C "$1"',
+    "sh",
+    destDir,
+  ], {
     stdin,
     stdout: () => {},
     stderr: (c) => void errParts.push(c.slice()),
@@ -120,12 +133,20 @@ async function toPod(
   if (res.errorKind === "aborted") throw new KodamaError("copy interrupted", ExitCode.INTERRUPTED);
   if (res.error || res.exitCode !== 0) {
     const msg = dec.decode(concat(errParts)).trim().split("\n").slice(-2).join("; ");
-    throw new KodamaError(`copy into ${name}:${remotePath} failed: ${msg || res.error || `tar exit ${res.exitCode}`}`);
+    throw new KodamaError(
+      `copy into ${name}:${remotePath} failed: ${msg || res.error || `tar exit ${res.exitCode}`}`,
+    );
   }
 }
 
 /** A path in a pod -> local. */
-async function fromPod(kube: Kube, pod: V1Pod, remotePath: string, localPath: string, o: CopyOptions): Promise<void> {
+async function fromPod(
+  kube: Kube,
+  pod: V1Pod,
+  remotePath: string,
+  localPath: string,
+  o: CopyOptions,
+): Promise<void> {
   const ns = pod.metadata?.namespace ?? o.namespace;
   const name = pod.metadata?.name ?? "?";
   const container = chooseContainer(pod, o.container);
@@ -143,6 +164,7 @@ async function fromPod(kube: Kube, pod: V1Pod, remotePath: string, localPath: st
   const errParts: Uint8Array[] = [];
   let writeErr: unknown;
   const res = await execInPod(kube, ns, name, container, ["tar", "cf", "-", "-C", srcDir, srcBase], {
+    backpressure: true,
     stdout: async (c) => {
       if (writeErr) return;
       bar?.add(c.length);
@@ -155,13 +177,23 @@ async function fromPod(kube: Kube, pod: V1Pod, remotePath: string, localPath: st
     stderr: (c) => void errParts.push(c.slice()),
     signal: o.signal,
   });
+  await parser.idle();
   bar?.done();
   if (writeErr) throw new KodamaError(`writing ${localPath} failed: ${(writeErr as Error).message}`);
   if (res.errorKind === "aborted") throw new KodamaError("copy interrupted", ExitCode.INTERRUPTED);
   const msg = dec.decode(concat(errParts)).trim();
+  if (!res.error && res.exitCode === 0 && !parser.done) {
+    throw new KodamaError(`copy from ${name}:${remotePath} ended early: the archive was incomplete`);
+  }
   if (res.error || res.exitCode !== 0) {
-    if (/No such file|cannot stat|not found/i.test(msg)) throw notFound(`${name}:${remotePath}: no such file or directory`);
-    throw new KodamaError(`copy from ${name}:${remotePath} failed: ${msg.split("\n").slice(-2).join("; ") || res.error || `tar exit ${res.exitCode}`}`);
+    if (/No such file|cannot stat|not found/i.test(msg)) {
+      throw notFound(`${name}:${remotePath}: no such file or directory`);
+    }
+    throw new KodamaError(
+      `copy from ${name}:${remotePath} failed: ${
+        msg.split("\n").slice(-2).join("; ") || res.error || `tar exit ${res.exitCode}`
+      }`,
+    );
   }
 }
 
@@ -189,7 +221,12 @@ async function localSize(path: string): Promise<number> {
  * Copy SRC to DST; exactly one side is a pod (`[ns/]pod:path`). With `o.pods` (--all) the source is
  * local and DST is `path` or `:path` in every pod. Returns a summary for --all (undefined otherwise).
  */
-export async function copy(kube: Kube, src: string, dst: string, o: CopyOptions): Promise<{ results: PodResult[] } | undefined> {
+export async function copy(
+  kube: Kube,
+  src: string,
+  dst: string,
+  o: CopyOptions,
+): Promise<{ results: PodResult[] } | undefined> {
   const s = parseCpSpec(src);
   const d = parseCpSpec(dst);
   if (o.pods) {
@@ -203,13 +240,23 @@ export async function copy(kube: Kube, src: string, dst: string, o: CopyOptions)
     const worker = async () => {
       for (let p = queue.shift(); p; p = queue.shift()) {
         const started = performance.now();
-        const base = { namespace: p.metadata?.namespace ?? o.namespace, pod: p.metadata?.name ?? "?", container: "" };
+        const base = {
+          namespace: p.metadata?.namespace ?? o.namespace,
+          pod: p.metadata?.name ?? "?",
+          container: "",
+        };
         try {
           base.container = chooseContainer(p, o.container);
           await toPod(kube, p, s.path, remote, o);
           results.push({ ...base, exitCode: 0, durationMs: performance.now() - started, status: "ok" });
         } catch (e) {
-          results.push({ ...base, exitCode: null, durationMs: performance.now() - started, status: "error", error: (e as Error).message });
+          results.push({
+            ...base,
+            exitCode: null,
+            durationMs: performance.now() - started,
+            status: "error",
+            error: (e as Error).message,
+          });
         }
       }
     };
@@ -219,11 +266,21 @@ export async function copy(kube: Kube, src: string, dst: string, o: CopyOptions)
     return { results };
   }
   if (s.kind === "local" && d.kind === "local") {
-    throw usageError("one side of kodama cp must be a pod: [namespace/]pod:path", "e.g. kodama cp ./app.conf prod/api-1:/etc/app.conf");
+    throw usageError(
+      "one side of kodama cp must be a pod: [namespace/]pod:path",
+      "e.g. kodama cp ./app.conf prod/api-1:/etc/app.conf",
+    );
   }
-  if (s.kind === "pod" && d.kind === "pod") throw usageError("copying between two pods is not supported; copy through a local path");
+  if (s.kind === "pod" && d.kind === "pod") {
+    throw usageError("copying between two pods is not supported; copy through a local path");
+  }
   const side = s.kind === "pod" ? s : d as Extract<CpSpec, { kind: "pod" }>;
-  if (!side.pod) throw usageError(`"${s.kind === "pod" ? src : dst}" names no pod`, "write pod:path, or use --all with targeting flags");
+  if (!side.pod) {
+    throw usageError(
+      `"${s.kind === "pod" ? src : dst}" names no pod`,
+      "write pod:path, or use --all with targeting flags",
+    );
+  }
   const pod = await kube.getPod(side.namespace ?? o.namespace, side.pod);
   if (s.kind === "local") {
     await stat(s.path).catch(() => {

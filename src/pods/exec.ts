@@ -22,7 +22,11 @@ export interface ExecOneOptions {
   err: Sink;
   signal?: AbortSignal;
   /** local input (default Deno.stdin) */
-  input?: { readable: ReadableStream<Uint8Array>; isTerminal(): boolean; setRaw?(mode: boolean, o?: { cbreak: boolean }): void };
+  input?: {
+    readable: ReadableStream<Uint8Array>;
+    isTerminal(): boolean;
+    setRaw?(mode: boolean, o?: { cbreak: boolean }): void;
+  };
 }
 
 /** A tiny async queue of terminal sizes fed by SIGWINCH. */
@@ -74,6 +78,13 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
   const ns = pod.metadata?.namespace ?? kube.namespace;
   const name = pod.metadata?.name ?? "?";
   const container = chooseContainer(pod, o.container);
+  const all = pod.spec?.containers?.map((c) => c.name) ?? [];
+  if (
+    !o.container && all.length > 1 && !pod.metadata?.annotations?.["kubectl.kubernetes.io/default-container"]
+  ) {
+    // kubectl's note, so a surprise container choice is visible
+    o.err.write(`Defaulted container "${container}" out of: ${all.join(", ")}\n`);
+  }
   const input = o.input ?? Deno.stdin;
   let tty = !!o.tty;
   if (tty && !input.isTerminal()) {

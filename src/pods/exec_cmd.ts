@@ -89,7 +89,10 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
   const fan = o.all || o.json || chosen.length > 1;
   if (fan) {
     if (o.tty) {
-      throw usageError("-t needs a single pod", "use --tmux for an interactive shell in every pod, or drop -t");
+      throw usageError(
+        "-t needs a single pod",
+        "use --tmux for an interactive shell in every pod, or drop -t",
+      );
     }
     const stdin = o.stdin ? await readAll(Deno.stdin.readable) : undefined;
     const { fanout, fanoutExitCode } = await import("./fanout.ts");
@@ -132,7 +135,10 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
       signal: ctrl.signal,
     });
     if (code === 130 && timer && ctrl.signal.aborted) {
-      throw new KodamaError(`timed out after ${o.timeout} in pod ${chosen[0].metadata?.name}`, ExitCode.TIMEOUT);
+      throw new KodamaError(
+        `timed out after ${o.timeout} in pod ${chosen[0].metadata?.name}`,
+        ExitCode.TIMEOUT,
+      );
     }
     return code;
   } finally {

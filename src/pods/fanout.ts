@@ -12,7 +12,7 @@ import { execInPod } from "../kube/exec.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { chooseContainer } from "./target.ts";
-import { formatPrefix, PrefixedWriter, type PrefixTarget, prefixShape } from "./lines.ts";
+import { formatPrefix, PrefixedWriter, prefixShape, type PrefixTarget } from "./lines.ts";
 import { type FanoutTotals, formatSummary, type PodResult, resultJson, tally } from "./summary.ts";
 
 export { fanoutExitCode, formatSummary } from "./summary.ts";
@@ -58,7 +58,11 @@ function joinBytes(parts: Uint8Array[]): Uint8Array {
 
 export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
   const targets: (PrefixTarget & { containerError?: string })[] = pods.map((p) => {
-    const t = { namespace: p.metadata?.namespace ?? kube.namespace, pod: p.metadata?.name ?? "?", container: "" };
+    const t = {
+      namespace: p.metadata?.namespace ?? kube.namespace,
+      pod: p.metadata?.name ?? "?",
+      container: "",
+    };
     try {
       t.container = chooseContainer(p, o.container);
     } catch (e) {
@@ -124,7 +128,13 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
       const durationMs = performance.now() - started;
       if (res.errorKind === "aborted") {
         r = timedOut
-          ? { ...base, exitCode: null, durationMs, status: "timeout", error: `timed out after ${formatDuration(o.timeoutMs!)}` }
+          ? {
+            ...base,
+            exitCode: null,
+            durationMs,
+            status: "timeout",
+            error: `timed out after ${formatDuration(o.timeoutMs!)}`,
+          }
           : { ...base, exitCode: null, durationMs, status: "cancelled", error: "cancelled" };
       } else if (res.error) {
         r = { ...base, exitCode: null, durationMs, status: "error", error: res.error };

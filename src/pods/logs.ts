@@ -108,7 +108,9 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
   const backoff = o.backoff ?? { initial: 500, max: 10_000 };
 
   const runTarget = async (t: Target) => {
-    const prefix = o.prefix === false ? enc.encode("") : enc.encode(formatPrefix(t, { ...shape, color: !!o.color }));
+    const prefix = o.prefix === false
+      ? enc.encode("")
+      : enc.encode(formatPrefix(t, { ...shape, color: !!o.color }));
     let lastTs: string | undefined;
     let delay = backoff.initial;
     let first = true;
@@ -192,7 +194,10 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
   let watchDone: Promise<void> | undefined;
   if (o.follow && o.watch) {
     const w = o.watch;
-    watchDone = kube.watchPods(targetNamespace(kube, w), { labelSelector: w.selector, fieldSelector: w.fieldSelector }, (type, pod) => {
+    watchDone = kube.watchPods(targetNamespace(kube, w), {
+      labelSelector: w.selector,
+      fieldSelector: w.fieldSelector,
+    }, (type, pod) => {
       if (type === "DELETED") return;
       if (filterPods([pod], { ...w, includeNotReady: true }).length === 0) return;
       let cs: string[];

@@ -22,7 +22,9 @@ export async function logsCommand(kube: Kube, t: TargetFlags, o: LogsCommandOpti
   const sinceMs = o.since ? parseDuration(o.since, "--since") : undefined;
   const pods = (await findPods(kube, { ...t, includeNotReady: true }))
     // a pod whose containers never started has no logs yet; -f picks it up when it starts
-    .filter((p) => p.status?.phase !== "Pending" || (p.status?.containerStatuses ?? []).some((c) => c.state?.running));
+    .filter((p) =>
+      p.status?.phase !== "Pending" || (p.status?.containerStatuses ?? []).some((c) => c.state?.running)
+    );
   if (pods.length === 0 && !o.follow) throw nothingMatched(t, kube.namespace);
   const ctrl = new AbortController();
   let interrupted = false;

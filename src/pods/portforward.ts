@@ -356,7 +356,6 @@ class Forwarder {
         this.current = t;
         this.remotes = this.specs.map((s) => resolveSpec(t, s).remote);
         this.event(`forwarding to pod/${podName(t.pod)} (was pod/${previous})`);
-        for (const l of this.listeners) l.announce();
         this.watchPod();
         return;
       } catch (e) {
@@ -386,10 +385,6 @@ class Forwarder {
     this.closed = true;
     this.watchAbort.abort();
     await Promise.all([...this.listeners].map((l) => l.close()));
-  }
-
-  get isResolving(): boolean {
-    return this.resolving !== undefined;
   }
 }
 
@@ -423,10 +418,6 @@ class Listener implements ActiveForward {
 
   async start(port: number): Promise<void> {
     this.local = await listen(this.address, port, this.server);
-  }
-
-  announce(): void {
-    // re-resolved: nothing to do for the listener itself; the next connection uses the new pod
   }
 
   private async handle(sock: net.Socket): Promise<void> {

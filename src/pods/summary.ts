@@ -53,7 +53,10 @@ function describe(r: PodResult): string {
  * `100 pods: 97 ok, 3 failed (slowest api-7 1.2s)` and one line per pod that did not succeed,
  * failures first (sorted by name), cancelled pods last and collapsed when there are many.
  */
-export function formatSummary(t: FanoutTotals, o: { showNamespace?: boolean; maxCancelled?: number } = {}): string {
+export function formatSummary(
+  t: FanoutTotals,
+  o: { showNamespace?: boolean; maxCancelled?: number } = {},
+): string {
   const rs = t.results;
   const name = (r: PodResult) => (o.showNamespace ? `${r.namespace}/${r.pod}` : r.pod);
   const parts = [`${t.ok} ok`];

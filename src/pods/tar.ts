@@ -31,11 +31,20 @@ function writeStr(buf: Uint8Array, off: number, len: number, s: string) {
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
   let len = body.length + 1;
-  while (String(len).length + enc.encode(body).length !== len) len = String(len).length + enc.encode(body).length;
+  while (String(len).length + enc.encode(body).length !== len) {
+    len = String(len).length + enc.encode(body).length;
+  }
   return `${len}${body}`;
 }
 
-function rawHeader(name: string, size: number, mode: number, mtime: number, typeflag: string, linkname = ""): Uint8Array {
+function rawHeader(
+  name: string,
+  size: number,
+  mode: number,
+  mtime: number,
+  typeflag: string,
+  linkname = "",
+): Uint8Array {
   const h = new Uint8Array(BLOCK);
   writeStr(h, 0, 100, name);
   writeStr(h, 100, 8, octal(mode & 0o7777, 8));
@@ -64,7 +73,8 @@ export function header(e: TarEntry): Uint8Array[] {
   const typeflag = e.type === "directory" ? "5" : e.type === "symlink" ? "2" : "0";
   const name = e.type === "directory" && !e.name.endsWith("/") ? e.name + "/" : e.name;
   const out: Uint8Array[] = [];
-  const long = enc.encode(name).length > 99 || enc.encode(e.linkname ?? "").length > 99 || e.size > 0o77777777777;
+  const long = enc.encode(name).length > 99 || enc.encode(e.linkname ?? "").length > 99 ||
+    e.size > 0o77777777777;
   if (long) {
     const pax = enc.encode(
       paxRecord("path", name) + (e.linkname ? paxRecord("linkpath", e.linkname) : "") +
@@ -72,7 +82,16 @@ export function header(e: TarEntry): Uint8Array[] {
     );
     out.push(rawHeader("PaxHeader", pax.length, 0o644, e.mtime, "x"), pax, padding(pax.length));
   }
-  out.push(rawHeader(name.slice(0, 99), e.size > 0o77777777777 ? 0 : e.size, e.mode, e.mtime, typeflag, (e.linkname ?? "").slice(0, 99)));
+  out.push(
+    rawHeader(
+      name.slice(0, 99),
+      e.size > 0o77777777777 ? 0 : e.size,
+      e.mode,
+      e.mtime,
+      typeflag,
+      (e.linkname ?? "").slice(0, 99),
+    ),
+  );
   return out;
 }
 
@@ -82,7 +101,11 @@ export const END_OF_ARCHIVE = new Uint8Array(BLOCK * 2);
  * Stream a local file or directory as tar, its top entry renamed to `asName`
  * (kubectl cp semantics: `cp ./dir pod:/tmp/x` makes /tmp/x with dir's contents).
  */
-export async function* packPath(src: string, asName: string, onBytes?: (n: number) => void): AsyncGenerator<Uint8Array> {
+export async function* packPath(
+  src: string,
+  asName: string,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
   const walk = async function* (abs: string, name: string): AsyncGenerator<Uint8Array> {
     const st = await lstat(abs);
     const mtime = st.mtimeMs / 1000;
@@ -186,7 +209,21 @@ export class TarParser {
     return out;
   }
 
-  async push(chunk: Uint8Array): Promise<void> {
+  #queue: Promise<void> = Promise.resolve();
+
+  /** Resolves once every chunk fed so far has been processed. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  /** Feed a chunk; calls are serialized, so callers may fire several without awaiting. */
+  push(chunk: Uint8Array): Promise<void> {
+    const run = this.#queue.then(() => this.#push(chunk));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #push(chunk: Uint8Array): Promise<void> {
     this.#buf.push(chunk);
     this.#len += chunk.length;
     while (this.#state !== "end") {
@@ -199,7 +236,9 @@ export class TarParser {
         }
         const typeflag = String.fromCharCode(h[156] || 48);
         const size = parseOctal(h, 124, 12);
+        if (!checksumOk(h)) throw new Error("not a tar stream (bad header checksum)");
         if (typeflag === "x" || typeflag === "g" || typeflag === "L" || typeflag === "K") {
+          if (size > 1 << 20) throw new Error(`tar extended header too large (${size} bytes)`);
           this.#metaKind = typeflag;
           this.#meta = [];
           this.#left = size;
@@ -208,14 +247,28 @@ export class TarParser {
           continue;
         }
         const prefix = cstr(h, 345, 155);
-        let name = this.#pax.path ?? this.#longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
+        let name = this.#pax.path ?? this.#longName ??
+          (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
         const linkname = this.#pax.linkpath ?? this.#longLink ?? cstr(h, 157, 100);
         const realSize = this.#pax.size ? Number(this.#pax.size) : size;
         this.#pax = {};
         this.#longName = this.#longLink = undefined;
-        const type = typeflag === "5" ? "directory" : typeflag === "2" ? "symlink" : typeflag === "0" || typeflag === "7" ? "file" : "other";
+        const type = typeflag === "5"
+          ? "directory"
+          : typeflag === "2"
+          ? "symlink"
+          : typeflag === "0" || typeflag === "7"
+          ? "file"
+          : "other";
         if (type === "directory") name = name.replace(/\/+$/, "");
-        this.#entry = { name, type, size: realSize, mode: parseOctal(h, 100, 8), mtime: parseOctal(h, 136, 12), linkname };
+        this.#entry = {
+          name,
+          type,
+          size: realSize,
+          mode: parseOctal(h, 100, 8),
+          mtime: parseOctal(h, 136, 12),
+          linkname,
+        };
         this.#sink = await this.onEntry(this.#entry);
         this.#left = type === "file" || type === "other" ? realSize : 0;
         this.#pad = padding(this.#left).length;
@@ -255,6 +308,13 @@ export class TarParser {
       }
     }
   }
+}
+
+function checksumOk(h: Uint8Array): boolean {
+  const want = parseOctal(h, 148, 8);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
+  return sum === want;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -302,7 +362,9 @@ export function extractTo(dest: string, srcBase: string, warn: (m: string) => vo
         warn(`skipping symlink ${e.name} -> ${e.linkname}: points outside the destination`);
         return undefined;
       }
-      await symlink(e.linkname, target).catch((err) => warn(`symlink ${relative(dest, target)}: ${err.message}`));
+      await symlink(e.linkname, target).catch((err) =>
+        warn(`symlink ${relative(dest, target)}: ${err.message}`)
+      );
       return undefined;
     }
     if (e.type !== "file") return undefined;

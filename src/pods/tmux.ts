@@ -7,10 +7,16 @@
  * session is created and attached (or, without a TTY, left detached and its name printed).
  * Exit codes: tmux not installed -> 2 (usage: the --tmux flag cannot be honoured here).
  */
-import { KodamaError, ExitCode } from "../errors.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
 import { shJoin } from "./self.ts";
 
-export const LAYOUTS = ["tiled", "even-horizontal", "even-vertical", "main-horizontal", "main-vertical"] as const;
+export const LAYOUTS = [
+  "tiled",
+  "even-horizontal",
+  "even-vertical",
+  "main-horizontal",
+  "main-vertical",
+] as const;
 export type Layout = typeof LAYOUTS[number];
 
 /** Default remote command: the best shell the container has. */
@@ -105,8 +111,21 @@ export function planTmux(i: TmuxPlanInput): TmuxPlan {
     if (w === 0 && !i.insideTmux) {
       steps.push({
         args: [
-          "new-session", "-d", "-P", "-F", "#{window_id}", "-s", i.sessionName, "-n", winName,
-          "-x", "200", "-y", "50", ...envArgs, paneCommand(first, i),
+          "new-session",
+          "-d",
+          "-P",
+          "-F",
+          "#{window_id}",
+          "-s",
+          i.sessionName,
+          "-n",
+          winName,
+          "-x",
+          "200",
+          "-y",
+          "50",
+          ...envArgs,
+          paneCommand(first, i),
         ],
         capture: "window",
       });
@@ -115,25 +134,52 @@ export function planTmux(i: TmuxPlanInput): TmuxPlan {
       // inside tmux the first window is selected (the user lands on it); later ones open in the background
       const detach = i.insideTmux && w === 0 ? [] : ["-d"];
       steps.push({
-        args: ["new-window", ...detach, "-P", "-F", "#{window_id}", ...target, "-n", winName, ...envArgs, paneCommand(first, i)],
+        args: [
+          "new-window",
+          ...detach,
+          "-P",
+          "-F",
+          "#{window_id}",
+          ...target,
+          "-n",
+          winName,
+          ...envArgs,
+          paneCommand(first, i),
+        ],
         capture: "window",
       });
     }
     steps.push({ args: ["select-pane", "-t", "{window}", "-T", first.name] });
-    steps.push({ args: ["set-option", "-p", "-t", "{window}", "@kodama_pod", `${first.namespace}/${first.name}`] });
+    steps.push({
+      args: ["set-option", "-p", "-t", "{window}", "@kodama_pod", `${first.namespace}/${first.name}`],
+    });
     for (const pod of group.slice(1)) {
       steps.push({
-        args: ["split-window", "-d", "-P", "-F", "#{pane_id}", "-t", "{window}", ...envArgs, paneCommand(pod, i)],
+        args: [
+          "split-window",
+          "-d",
+          "-P",
+          "-F",
+          "#{pane_id}",
+          "-t",
+          "{window}",
+          ...envArgs,
+          paneCommand(pod, i),
+        ],
         capture: "pane",
       });
       steps.push({ args: ["select-pane", "-t", "{pane}", "-T", pod.name] });
-      steps.push({ args: ["set-option", "-p", "-t", "{pane}", "@kodama_pod", `${pod.namespace}/${pod.name}`] });
+      steps.push({
+        args: ["set-option", "-p", "-t", "{pane}", "@kodama_pod", `${pod.namespace}/${pod.name}`],
+      });
       // re-tile after every split so the next split has room
       steps.push({ args: ["select-layout", "-t", "{window}", "tiled"] });
     }
     steps.push({ args: ["select-layout", "-t", "{window}", layout] });
     steps.push({ args: ["set-option", "-w", "-t", "{window}", "pane-border-status", "top"] });
-    steps.push({ args: ["set-option", "-w", "-t", "{window}", "pane-border-format", " #{pane_index}: #{pane_title} "] });
+    steps.push({
+      args: ["set-option", "-w", "-t", "{window}", "pane-border-format", " #{pane_index}: #{pane_title} "],
+    });
     // a shell in the pod may set its own title; keep the pod name
     steps.push({ args: ["set-option", "-w", "-t", "{window}", "allow-rename", "off"] });
     if (i.syncPanes) steps.push({ args: ["set-option", "-w", "-t", "{window}", "synchronize-panes", "on"] });
@@ -150,7 +196,12 @@ export function tmuxBase(env: { get(k: string): string | undefined } = Deno.env)
 async function runTmux(base: string[], args: string[]): Promise<{ code: number; out: string; err: string }> {
   let cmd: Deno.Command;
   try {
-    cmd = new Deno.Command(base[0], { args: [...base.slice(1), ...args], stdout: "piped", stderr: "piped", stdin: "null" });
+    cmd = new Deno.Command(base[0], {
+      args: [...base.slice(1), ...args],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    });
     const r = await cmd.output();
     return { code: r.code, out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr) };
   } catch (e) {
@@ -183,7 +234,10 @@ export interface TmuxFanoutOptions {
 }
 
 /** Run the plan; returns the exit code (0, or tmux attach's code). */
-export async function tmuxFanout(pods: { metadata?: { name?: string; namespace?: string } }[], o: TmuxFanoutOptions): Promise<number> {
+export async function tmuxFanout(
+  pods: { metadata?: { name?: string; namespace?: string } }[],
+  o: TmuxFanoutOptions,
+): Promise<number> {
   const base = tmuxBase();
   const insideTmux = !!Deno.env.get("TMUX");
   await runTmux(base, ["-V"]);
@@ -195,7 +249,10 @@ export async function tmuxFanout(pods: { metadata?: { name?: string; namespace?:
     } catch { /* not a TTY */ }
     per = panesThatFit(size.columns, size.rows);
   }
-  const tp = pods.map((p) => ({ namespace: p.metadata?.namespace ?? "default", name: p.metadata?.name ?? "" }));
+  const tp = pods.map((p) => ({
+    namespace: p.metadata?.namespace ?? "default",
+    name: p.metadata?.name ?? "",
+  }));
   const sessionName = `kodama-${tp[0]?.namespace ?? "pods"}-${Math.random().toString(36).slice(2, 6)}`;
   const plan = planTmux({
     pods: tp,

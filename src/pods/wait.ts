@@ -159,12 +159,44 @@ export class WaitState {
     };
   }
 
+  /** The pods still pending, sorted like `progress().pending`. */
+  pendingPods(): V1Pod[] {
+    const byName = (a: V1Pod, b: V1Pod) => this.label(a).localeCompare(this.label(b));
+    if (this.cond === "deleted") {
+      return [...this.tracked.keys()].filter((k) => this.pods.has(k)).map((k) => this.pods.get(k)!).sort(
+        byName,
+      );
+    }
+    if (this.cond === "exists") return [];
+    return [...this.pods.values()].filter((p) => !podSatisfies(p, this.cond)).sort(byName);
+  }
+
   /** The result pods: matching pods, or for `deleted` the ones that went away. */
   result(): V1Pod[] {
     const byName = (a: V1Pod, b: V1Pod) => this.label(a).localeCompare(this.label(b));
     if (this.cond === "deleted") return [...this.deleted].sort(byName);
     return [...this.pods.values()].sort(byName);
   }
+}
+
+/**
+ * Why a pod is still pending, from its status: "Pending: ImagePullBackOff", "Running, not ready:
+ * container web", "terminating", "phase Running" — so a timeout says what to look at.
+ */
+export function pendingReason(p: V1Pod, cond: WaitFor): string {
+  const phase = p.status?.phase ?? "Unknown";
+  if (cond === "deleted") {
+    return p.metadata?.deletionTimestamp ? "terminating" : `${phase}, not being deleted`;
+  }
+  const waiting = (p.status?.containerStatuses ?? [])
+    .map((c) => c.state?.waiting?.reason ? `${c.name} ${c.state.waiting.reason}` : "")
+    .filter(Boolean);
+  if (cond.startsWith("phase=")) return [`phase ${phase}`, ...waiting].join(", ");
+  if (p.metadata?.deletionTimestamp) return "terminating";
+  if (phase !== "Running") return [phase, ...waiting].join(", ");
+  const notReady = (p.status?.containerStatuses ?? []).filter((c) => !c.ready).map((c) => c.name);
+  if (waiting.length) return `Running, ${waiting.join(", ")}`;
+  return notReady.length ? `Running, not ready: ${notReady.join(", ")}` : "Running, not ready";
 }
 
 /** Names joined for a one-line message, at most `max` then "+N more". */
@@ -298,10 +330,12 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
         "check the namespace (-n, -A) and filters (-m, -l), or raise --timeout",
       );
     }
+    const why = state.pendingPods().slice(0, 10).map((p) => `${state.label(p)} (${pendingReason(p, o.for)})`);
+    const more = q.pending.length > why.length ? ` +${q.pending.length - why.length} more` : "";
     return timeoutError(
       `timed out after ${took}: ${q.pending.length} of ${q.total} pods not ${condLabel(o.for)}: ${
-        listNames(q.pending, 10)
-      }`,
+        why.join(", ")
+      }${more}`,
       "raise --timeout, or look at the pending pods with `kodama pods`",
     );
   };

@@ -18,7 +18,9 @@ const UNITS: Record<string, number> = {
 /** Parse a duration into milliseconds; throws a usage error (exit 2) naming the flag on bad input. */
 export function parseDuration(text: string, flag = "duration"): number {
   const s = text.trim();
-  if (s === "") throw usageError(`invalid ${flag} "": empty`, "use a Go-style duration such as 30s, 5m, 1h30m or 500ms");
+  if (s === "") {
+    throw usageError(`invalid ${flag} "": empty`, "use a Go-style duration such as 30s, 5m, 1h30m or 500ms");
+  }
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/y;
   let total = 0;

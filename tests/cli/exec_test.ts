@@ -22,7 +22,17 @@ Deno.test({
       });
 
       await t.step("the remote exit code is kodama's", async () => {
-        const r = await k(["exec", "-n", DEMO.wekaNamespace, "-m", "drive-1", "--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+        const r = await k([
+          "exec",
+          "-n",
+          DEMO.wekaNamespace,
+          "-m",
+          "drive-1",
+          "--",
+          "sh",
+          "-c",
+          "echo out; echo err >&2; exit 7",
+        ]);
         assertEquals(r.code, 7);
         assertEquals(r.stdout, "out\n");
         assertEquals(r.stderr, "err\n");
@@ -36,12 +46,15 @@ Deno.test({
         assert(!hasStackTrace(r.stderr));
       });
 
-      await t.step("several matches without a TTY: exit 2 listing candidates and the deciding flags", async () => {
-        const r = await k(["exec", "-n", DEMO.wekaNamespace, "-m", "drive", "--", "true"]);
-        assertEquals(r.code, 2);
-        for (const p of ["weka-drive-0", "weka-drive-1", "weka-drive-2"]) assertStringIncludes(r.stderr, p);
-        for (const f of ["--all", "--first", "--pick"]) assertStringIncludes(r.stderr, f);
-      });
+      await t.step(
+        "several matches without a TTY: exit 2 listing candidates and the deciding flags",
+        async () => {
+          const r = await k(["exec", "-n", DEMO.wekaNamespace, "-m", "drive", "--", "true"]);
+          assertEquals(r.code, 2);
+          for (const p of ["weka-drive-0", "weka-drive-1", "weka-drive-2"]) assertStringIncludes(r.stderr, p);
+          for (const f of ["--all", "--first", "--pick"]) assertStringIncludes(r.stderr, f);
+        },
+      );
 
       await t.step("--first runs in the first pod by name", async () => {
         const r = await k(["exec", "-n", DEMO.wekaNamespace, "-m", "drive", "--first", "--", "hostname"]);
@@ -70,7 +83,18 @@ Deno.test({
 
       await t.step("-i: stdin round-trips binary bytes (NUL) and EOF reaches the remote", async () => {
         const r = await runKodama(
-          ["--kubeconfig", c.kubeconfig, "exec", "-i", "-n", DEMO.wekaNamespace, "--pod", "weka-drive-0", "--", "cat"],
+          [
+            "--kubeconfig",
+            c.kubeconfig,
+            "exec",
+            "-i",
+            "-n",
+            DEMO.wekaNamespace,
+            "--pod",
+            "weka-drive-0",
+            "--",
+            "cat",
+          ],
           { stdin: new Uint8Array([0x61, 0x00, 0x62]) },
         );
         assertEquals(r.code, 0, r.stderr);
@@ -81,7 +105,21 @@ Deno.test({
         const data = new Uint8Array(4 << 20);
         for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
         const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", MAIN, "--kubeconfig", c.kubeconfig, "exec", "-i", "-n", DEMO.wekaNamespace, "--pod", "weka-drive-0", "--", "cat"],
+          args: [
+            "run",
+            "-A",
+            MAIN,
+            "--kubeconfig",
+            c.kubeconfig,
+            "exec",
+            "-i",
+            "-n",
+            DEMO.wekaNamespace,
+            "--pod",
+            "weka-drive-0",
+            "--",
+            "cat",
+          ],
           stdin: "piped",
           stdout: "piped",
           stderr: "piped",
@@ -100,7 +138,22 @@ Deno.test({
       await t.step("20 MB of stdout arrives byte-identical", async () => {
         const script = "seq 1 2900000";
         const r = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", MAIN, "--kubeconfig", c.kubeconfig, "exec", "-n", DEMO.wekaNamespace, "--pod", "weka-drive-0", "--", "sh", "-c", script],
+          args: [
+            "run",
+            "-A",
+            MAIN,
+            "--kubeconfig",
+            c.kubeconfig,
+            "exec",
+            "-n",
+            DEMO.wekaNamespace,
+            "--pod",
+            "weka-drive-0",
+            "--",
+            "sh",
+            "-c",
+            script,
+          ],
           stdout: "piped",
           stderr: "piped",
         }).output();
@@ -109,6 +162,15 @@ Deno.test({
         assert(local.stdout.length > 20e6, `only ${local.stdout.length} bytes`);
         assertEquals(r.stdout.length, local.stdout.length);
         assertEquals(await sha256(r.stdout), await sha256(local.stdout));
+      });
+
+      await t.step("--tmux without tmux installed: a clear error, exit 2", async () => {
+        const r = await runKodama(
+          ["--kubeconfig", c.kubeconfig, "exec", "-n", DEMO.wekaNamespace, "-m", "drive", "--tmux"],
+          { env: { PATH: "/nonexistent" } },
+        );
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "tmux is not installed");
       });
 
       await t.step("usage: no command -> exit 2", async () => {

@@ -78,13 +78,18 @@ async function tmux(sock: string, ...args: string[]) {
   return new TextDecoder().decode(out.stdout);
 }
 
-async function waitFor(pred: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
+async function waitFor(
+  pred: () => Promise<boolean>,
+  what: string,
+  detail: () => Promise<string> = () => Promise.resolve(""),
+  timeoutMs = 15_000,
+) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await pred()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}\n${await detail()}`);
 }
 
 Deno.test({
@@ -202,15 +207,23 @@ Deno.test({
           );
           await waitFor(
             async () => (await pane()).includes("If you don't see a command prompt"),
-            "the attach",
+            "attach",
+            pane,
           );
-          await tmux(sock, "send-keys", "echo hi-$((6*7)); stty size", "Enter");
+          // the terminal size travels on its own channel and may land after the first keystrokes
+          // (as with a real kubelet): ask until the shell reports it
           await waitFor(
-            async () => (await pane()).includes("hi-42") && (await pane()).includes("29 97"),
-            "output",
+            async () => {
+              await tmux(sock, "send-keys", "echo hi-$((6*7)); stty size", "Enter");
+              await new Promise((r) => setTimeout(r, 300));
+              const p = await pane();
+              return p.includes("hi-42") && p.includes("29 97");
+            },
+            "output with the terminal size",
+            pane,
           );
           await tmux(sock, "send-keys", "exit 4", "Enter");
-          await waitFor(async () => (await pane()).includes("EXIT=4"), "EXIT=4");
+          await waitFor(async () => (await pane()).includes("EXIT=4"), "EXIT=4", pane);
         } finally {
           await tmux(sock, "kill-server");
         }

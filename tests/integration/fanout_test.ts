@@ -32,7 +32,16 @@ Deno.test({
       assertEquals(pods.length, 100);
 
       await t.step("200 whole prefixed lines and '100 ok'", async () => {
-        const r = await k(["exec", "-n", "load", "--all", "--", "sh", "-c", "echo start; sleep 0.2; echo end"]);
+        const r = await k([
+          "exec",
+          "-n",
+          "load",
+          "--all",
+          "--",
+          "sh",
+          "-c",
+          "echo start; sleep 0.2; echo end",
+        ]);
         assertEquals(r.code, 0, r.stderr);
         const lines = r.stdout.split("\n").filter(Boolean);
         assertEquals(lines.length, 200);
@@ -50,8 +59,14 @@ Deno.test({
       await t.step("3 failing pods are named exactly in the summary, exit 1", async () => {
         const bad = ["load-007", "load-042", "load-099"];
         const r = await k([
-          "exec", "-n", "load", "--all", "--",
-          "sh", "-c", `case "$(hostname)" in ${bad.join("|")}) echo boom >&2; exit 1;; esac; echo fine`,
+          "exec",
+          "-n",
+          "load",
+          "--all",
+          "--",
+          "sh",
+          "-c",
+          `case "$(hostname)" in ${bad.join("|")}) echo boom >&2; exit 1;; esac; echo fine`,
         ]);
         assertEquals(r.code, 1);
         assertEquals(r.stdout.split("\n").filter(Boolean).length, 97);
@@ -64,7 +79,7 @@ Deno.test({
       });
 
       await t.step("-o json: one object per pod", async () => {
-        const r = await k(["exec", "-n", "load", "-m", "load-00", "-o", "json", "--", "hostname"]);
+        const r = await k(["exec", "-n", "load", "-m", "load-00", "--all", "-o", "json", "--", "hostname"]);
         assertEquals(r.code, 0, r.stderr);
         const objs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
         assertEquals(objs.length, 10);
@@ -141,7 +156,23 @@ Deno.test({
 
       await t.step("Ctrl-C: partial summary, exit 130", async () => {
         const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", MAIN, "--kubeconfig", c.kubeconfig, "exec", "-n", "load", "-m", "load-01", "--all", "--", "sh", "-c", "echo go; sleep 30"],
+          args: [
+            "run",
+            "-A",
+            MAIN,
+            "--kubeconfig",
+            c.kubeconfig,
+            "exec",
+            "-n",
+            "load",
+            "-m",
+            "load-01",
+            "--all",
+            "--",
+            "sh",
+            "-c",
+            "echo go; sleep 30",
+          ],
           stdout: "piped",
           stderr: "piped",
           env: { NO_COLOR: "1" },

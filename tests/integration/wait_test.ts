@@ -124,7 +124,7 @@ Deno.test({
         );
         assert(e instanceof KodamaError);
         assertEquals(e.code, 5);
-        assertStringIncludes(e.message, "1 of 2 pods not ready: w-never");
+        assertStringIncludes(e.message, "1 of 2 pods not ready: w-never (Running, not ready: main)");
         const took = Date.now() - started;
         assert(took >= 1400 && took < 5000, `took ${took}ms`);
 

@@ -10,7 +10,6 @@ pid; it leads its own session). The helper exits with the child's exit code (128
 """
 import fcntl
 import os
-import pty
 import select
 import struct
 import sys
@@ -36,16 +35,26 @@ def write_all(fd, data):
 
 def main():
     cols, rows, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
-    pid, master = pty.fork()
+    # size the terminal before the child exists: a resize that arrives early must not be
+    # overwritten by the child setting the initial size late
+    master, slave = os.openpty()
+    set_size(slave, cols, rows)
+    pid = os.fork()
     if pid == 0:
-        set_size(0, cols, rows)
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        if slave > 2:
+            os.close(slave)
+        os.close(master)
         try:
             os.execv(argv[0], argv)
         except OSError as e:
             os.write(2, ("exec %s: %s\r\n" % (argv[0], e.strerror)).encode())
             os._exit(126)
+    os.close(slave)
     os.write(2, b"pid %d\n" % pid)
-    set_size(master, cols, rows)
     buf = b""
     stdin_open = True
     status = None

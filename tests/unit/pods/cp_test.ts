@@ -4,7 +4,12 @@ import { extractTo, localPathFor, packPath } from "../../../src/pods/tar.ts";
 
 Deno.test("cp paths: [ns/]pod:path vs local", () => {
   assertEquals(parseCpSpec("api-1:/tmp/x"), { kind: "pod", pod: "api-1", path: "/tmp/x" });
-  assertEquals(parseCpSpec("prod/api-1:rel/x"), { kind: "pod", namespace: "prod", pod: "api-1", path: "rel/x" });
+  assertEquals(parseCpSpec("prod/api-1:rel/x"), {
+    kind: "pod",
+    namespace: "prod",
+    pod: "api-1",
+    path: "rel/x",
+  });
   assertEquals(parseCpSpec(":/tmp/"), { kind: "pod", path: "/tmp/" });
   assertEquals(parseCpSpec("./a:b"), { kind: "local", path: "./a:b" });
   assertEquals(parseCpSpec("/abs/a:b"), { kind: "local", path: "/abs/a:b" });
@@ -54,7 +59,8 @@ Deno.test("tar: our archive is read by system tar, system tar's archive by our p
     assertEquals(await Deno.readTextFile(`${dir}/x1/renamed/sub/${long}`), "long name\n");
     assertEquals(await Deno.readLink(`${dir}/x1/renamed/link`), "sub/bin.dat");
     // system tar (GNU long names) -> ours, fed in odd-sized chunks
-    const t = await new Deno.Command("tar", { args: ["-cf", "-", "-C", dir, "src"], stdout: "piped" }).output();
+    const t = await new Deno.Command("tar", { args: ["-cf", "-", "-C", dir, "src"], stdout: "piped" })
+      .output();
     const warnings: string[] = [];
     const parser = extractTo(`${dir}/x2`, "src", (m) => warnings.push(m));
     for (let i = 0; i < t.stdout.length; i += 777) await parser.push(t.stdout.subarray(i, i + 777));

@@ -14,17 +14,26 @@ Deno.test("status channel: success, non-zero exit code, other failures", () => {
     })),
     { exitCode: 7 },
   );
-  assertEquals(parseStatus(JSON.stringify({ status: "Failure", reason: "InternalError", message: "exec: not found" })), {
-    exitCode: 1,
-    error: "exec: not found",
-  });
+  assertEquals(
+    parseStatus(JSON.stringify({ status: "Failure", reason: "InternalError", message: "exec: not found" })),
+    {
+      exitCode: 1,
+      error: "exec: not found",
+    },
+  );
   assertEquals(parseStatus("garbage").exitCode, 1);
 });
 
 Deno.test("several matches without a TTY: exit 2, up to 10 candidates, names the flags", () => {
-  const pods = Array.from({ length: 12 }, (_, i) => ({ metadata: { namespace: "load", name: `load-${i}` } }) as V1Pod);
+  const pods = Array.from(
+    { length: 12 },
+    (_, i) => ({ metadata: { namespace: "load", name: `load-${i}` } }) as V1Pod,
+  );
   const e = ambiguousError(pods, { namespace: "load" });
   assertEquals(e.code, 2);
-  assertEquals(e.message, `12 pods match: ${pods.slice(0, 10).map((p) => p.metadata!.name).join(", ")}, … (2 more)`);
+  assertEquals(
+    e.message,
+    `12 pods match: ${pods.slice(0, 10).map((p) => p.metadata!.name).join(", ")}, … (2 more)`,
+  );
   for (const f of ["--all", "--first", "--pick"]) assertEquals(e.hint!.includes(f), true);
 });

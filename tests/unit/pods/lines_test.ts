@@ -1,5 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
-import { formatPrefix, LineBuffer, PrefixedWriter, prefixLines, prefixShape } from "../../../src/pods/lines.ts";
+import {
+  formatPrefix,
+  LineBuffer,
+  PrefixedWriter,
+  prefixLines,
+  prefixShape,
+} from "../../../src/pods/lines.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -78,7 +84,10 @@ Deno.test("prefixShape shows the container only when it tells pods apart or was 
 
 Deno.test("formatPrefix pads, and colours only when asked, stably per pod", () => {
   const t = { namespace: "prod", pod: "api-1", container: "app" };
-  assertEquals(formatPrefix(t, { namespace: false, container: false, width: 8, color: false }), "api-1    | ");
+  assertEquals(
+    formatPrefix(t, { namespace: false, container: false, width: 8, color: false }),
+    "api-1    | ",
+  );
   assertEquals(formatPrefix(t, { namespace: true, container: true, color: false }), "prod/api-1/app | ");
   const c1 = formatPrefix(t, { namespace: false, container: false, color: true });
   const c2 = formatPrefix(t, { namespace: false, container: false, color: true });

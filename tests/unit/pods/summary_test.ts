@@ -1,5 +1,11 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { fanoutExitCode, formatSummary, type PodResult, resultJson, tally } from "../../../src/pods/summary.ts";
+import {
+  fanoutExitCode,
+  formatSummary,
+  type PodResult,
+  resultJson,
+  tally,
+} from "../../../src/pods/summary.ts";
 
 function r(pod: string, status: PodResult["status"], extra: Partial<PodResult> = {}): PodResult {
   return {
@@ -34,7 +40,10 @@ Deno.test("summary: all ok", () => {
 });
 
 Deno.test("summary: cancelled pods listed last and collapsed", () => {
-  const results = [r("a", "failed"), ...Array.from({ length: 15 }, (_, i) => r(`c${i}`, "cancelled", { error: "cancelled" }))];
+  const results = [
+    r("a", "failed"),
+    ...Array.from({ length: 15 }, (_, i) => r(`c${i}`, "cancelled", { error: "cancelled" })),
+  ];
   const s = formatSummary(tally(results), { maxCancelled: 3 });
   assertStringIncludes(s, "16 pods: 0 ok, 1 failed, 15 cancelled");
   assertStringIncludes(s, "… and 12 more cancelled");

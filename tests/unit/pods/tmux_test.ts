@@ -1,5 +1,11 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { DEFAULT_SHELL, panesThatFit, paneCommand, planTmux, type TmuxPlanInput } from "../../../src/pods/tmux.ts";
+import {
+  DEFAULT_SHELL,
+  paneCommand,
+  panesThatFit,
+  planTmux,
+  type TmuxPlanInput,
+} from "../../../src/pods/tmux.ts";
 import { shJoin, shQuote } from "../../../src/pods/self.ts";
 
 const pods = (n: number) => Array.from({ length: n }, (_, i) => ({ namespace: "prod", name: `api-${i}` }));
@@ -33,7 +39,9 @@ Deno.test("tmux plan outside tmux: one detached session, a pane per pod, titled"
 });
 
 Deno.test("tmux plan inside tmux: new window(s), more pods than fit -> several windows, sync + layout", () => {
-  const plan = planTmux(input({ pods: pods(20), insideTmux: true, panesPerWindow: 8, layout: "even-vertical", syncPanes: true }));
+  const plan = planTmux(
+    input({ pods: pods(20), insideTmux: true, panesPerWindow: 8, layout: "even-vertical", syncPanes: true }),
+  );
   assertEquals(plan.windows, 3);
   assertEquals(plan.session, undefined);
   const windows = plan.steps.filter((s) => s.args[0] === "new-window");
@@ -54,7 +62,10 @@ Deno.test("pane command re-invokes kodama exec -it in the pod, default a shell",
 });
 
 Deno.test("bad layout is a usage error listing the layouts", () => {
-  const e = assertThrows(() => planTmux(input({ layout: "grid" })), "unknown tmux layout") as Error & { code: number; hint: string };
+  const e = assertThrows(() => planTmux(input({ layout: "grid" })), "unknown tmux layout") as Error & {
+    code: number;
+    hint: string;
+  };
   assertEquals(e.code, 2);
   assertStringIncludes(e.hint, "main-vertical");
 });

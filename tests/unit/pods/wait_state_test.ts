@@ -4,6 +4,7 @@ import {
   formatWaitProgress,
   listNames,
   parseWaitFor,
+  pendingReason,
   podSatisfies,
   ProgressRenderer,
   WaitState,
@@ -158,4 +159,44 @@ Deno.test("ProgressRenderer: plain lines without a TTY (one per change), in plac
   assert(out.includes("0/1 ready: waiting for a ("), JSON.stringify(out));
   assert(out.endsWith("\r\x1b[2K1/1 ready after 2s\n"), JSON.stringify(out));
   assert(!out.slice(0, -1).includes("\n"), "in-place updates never add lines");
+});
+
+Deno.test("pendingReason says what a pending pod is stuck on", () => {
+  const pulling = pod("a", { phase: "Pending" });
+  pulling.status!.containerStatuses = [{
+    name: "web",
+    ready: false,
+    restartCount: 0,
+    image: "x",
+    imageID: "",
+    state: { waiting: { reason: "ImagePullBackOff" } },
+  }];
+  assertEquals(pendingReason(pulling, "ready"), "Pending, web ImagePullBackOff");
+  const notReady = pod("b");
+  notReady.status!.containerStatuses = [
+    { name: "web", ready: false, restartCount: 0, image: "x", imageID: "", state: { running: {} } },
+    { name: "side", ready: true, restartCount: 0, image: "x", imageID: "", state: { running: {} } },
+  ];
+  assertEquals(pendingReason(notReady, "ready"), "Running, not ready: web");
+  const crashing = pod("c");
+  crashing.status!.containerStatuses = [
+    {
+      name: "web",
+      ready: false,
+      restartCount: 3,
+      image: "x",
+      imageID: "",
+      state: { waiting: { reason: "CrashLoopBackOff" } },
+    },
+  ];
+  assertEquals(pendingReason(crashing, "ready"), "Running, web CrashLoopBackOff");
+  assertEquals(pendingReason(pod("d"), "phase=Succeeded"), "phase Running");
+  const dying = pod("e");
+  dying.metadata!.deletionTimestamp = new Date();
+  assertEquals(pendingReason(dying, "deleted"), "terminating");
+  assertEquals(pendingReason(pod("f"), "deleted"), "Running, not being deleted");
+
+  const s = new WaitState("ready");
+  s.start([pod("z"), pod("y", { ready: true }), pod("x")]);
+  assertEquals(s.pendingPods().map((p) => p.metadata!.name), ["x", "z"]);
 });
