@@ -1,11 +1,18 @@
 /**
  * The Kubernetes client every feature uses. Only `src/kube/` talks to the API server.
+ *
+ * Plain API calls go over node:https with one keep-alive agent per process, using credentials from
+ * the light kubeconfig loader (./config.ts); streams (exec, logs, port-forward) reuse the same TLS
+ * material. client-node is loaded only for what it alone can do (legacy auth providers), because
+ * its import costs more CPU than a whole 100-pod fan-out.
  * `Kube.connect` only reads the kubeconfig; the first request opens the connection.
  */
-import { CoreV1Api, KubeConfig, Watch } from "@kubernetes/client-node";
-import type { V1Pod } from "@kubernetes/client-node";
-import { type KubeOptions, loadKubeConfig, resolveNamespace } from "./config.ts";
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import http from "node:http";
+import https from "node:https";
+import { type KubeConfigLite, type KubeOptions, loadKubeConfig, resolveNamespace } from "./config.ts";
 import { type ApiWhat, toKodamaError } from "./errors.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -17,24 +24,33 @@ export interface PodQuery {
   fieldSelector?: string;
 }
 
+interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+type HttpsOpts = Omit<https.RequestOptions, "headers"> & { headers: Record<string, string> };
+
 export class Kube {
-  readonly core: CoreV1Api;
   readonly namespace: string;
   readonly contextName: string;
   readonly server: string;
+  private opts?: Promise<HttpsOpts>;
+  private agent?: http.Agent;
 
-  private constructor(readonly kc: KubeConfig, namespaceFlag?: string) {
-    this.core = kc.makeApiClient(CoreV1Api);
+  private constructor(readonly kc: KubeConfigLite, namespaceFlag?: string) {
     this.namespace = resolveNamespace(kc, namespaceFlag);
     this.contextName = kc.getCurrentContext();
-    this.server = kc.getCurrentCluster()?.server ?? "?";
+    this.server = (kc.getCurrentCluster()?.server ?? "?").replace(/\/+$/, "");
   }
 
   static connect(opts: KubeOptions = {}): Promise<Kube> {
     return Promise.resolve(new Kube(loadKubeConfig(opts), opts.namespace));
   }
 
-  /** Run an API call with its errors mapped to KodamaError. */
+  /** Run any async operation with its errors mapped to KodamaError. */
   async call<T>(what: ApiWhat, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -43,28 +59,141 @@ export class Kube {
     }
   }
 
+  /** TLS + auth options for this context, computed once (exec-plugin tokens are cached by the loader). */
+  private httpsOptions(): Promise<HttpsOpts> {
+    if (!this.opts) {
+      this.opts = (async () => {
+        if (this.kc.getCurrentCluster()?.proxyUrl) {
+          throw new KodamaError(
+            `context ${this.contextName} uses proxy-url, which kodama does not support yet`,
+            ExitCode.USAGE,
+            "reach the API server directly (e.g. through an SSH tunnel) and drop proxy-url",
+          );
+        }
+        const o: Record<string, unknown> = {};
+        await this.kc.applyToHTTPSOptions(o);
+        const mod = this.server.startsWith("http:") ? http : https;
+        this.agent = new mod.Agent({ keepAlive: true, maxSockets: 64 });
+        return { ...o, agent: this.agent } as HttpsOpts;
+      })();
+      this.opts.catch(() => (this.opts = undefined));
+    }
+    return this.opts;
+  }
+
+  private url(path: string, query?: Record<string, string | undefined>): URL {
+    const u = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined && v !== "") u.searchParams.set(k, v);
+    }
+    return u;
+  }
+
+  /** Open a request and resolve with the response once headers arrive (status >= 400 rejects with the body). */
+  private async open(
+    what: ApiWhat,
+    method: string,
+    path: string,
+    o: RequestOptions,
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    const base = await this.call(what, () => this.httpsOptions());
+    const url = this.url(path, o.query);
+    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const headers: Record<string, string> = { ...base.headers, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = o.contentType ?? "application/json";
+    const mod = url.protocol === "http:" ? http : https;
+    return await this.call(what, () =>
+      new Promise((resolve, reject) => {
+        const req = mod.request(url, { ...base, method, headers, signal: o.signal }, (res) => {
+          if ((res.statusCode ?? 0) >= 400) {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on(
+              "end",
+              () => reject({ code: res.statusCode, body: Buffer.concat(chunks).toString("utf8") }),
+            );
+            res.on("error", reject);
+            return;
+          }
+          resolve({ res, req });
+        });
+        req.on("error", reject);
+        req.end(body);
+      }));
+  }
+
+  /** A JSON request against the API server (errors mapped to KodamaError). */
+  async request<T>(what: ApiWhat, method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    const { res } = await this.open(what, method, path, o);
+    const text = await this.call(what, () =>
+      new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        res.on("error", reject);
+      }));
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
   /** List pods in one namespace, or in all namespaces when `namespace` is undefined. */
   async listPods(namespace: string | undefined, q: PodQuery = {}): Promise<V1Pod[]> {
-    const list = await this.call(
+    const list = await this.request<{ items: V1Pod[] }>(
       { verb: "list", resource: "pods", namespace },
-      () =>
-        namespace === undefined
-          ? this.core.listPodForAllNamespaces({ labelSelector: q.labelSelector, fieldSelector: q.fieldSelector })
-          : this.core.listNamespacedPod({ namespace, labelSelector: q.labelSelector, fieldSelector: q.fieldSelector }),
+      "GET",
+      namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      { query: { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector } },
     );
-    return list.items;
+    return list.items ?? [];
   }
 
   getPod(namespace: string, name: string): Promise<V1Pod> {
-    return this.call({ verb: "get", resource: "pods", namespace, name }, () =>
-      this.core.readNamespacedPod({ name, namespace }));
+    return this.request(
+      { verb: "get", resource: "pods", namespace, name },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
+    );
+  }
+
+  createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
+    return this.request(
+      { verb: "create", resource: "pods", namespace, name: body.metadata?.name },
+      "POST",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      { body },
+    );
+  }
+
+  deletePod(namespace: string, name: string, o: { gracePeriodSeconds?: number } = {}): Promise<unknown> {
+    return this.request(
+      { verb: "delete", resource: "pods", namespace, name },
+      "DELETE",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
+      { query: { gracePeriodSeconds: o.gracePeriodSeconds?.toString() } },
+    );
+  }
+
+  getService(namespace: string, name: string): Promise<V1Service> {
+    return this.request(
+      { verb: "get", resource: "services", namespace, name },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
+    );
+  }
+
+  async serverVersion(): Promise<string> {
+    const v = await this.request<{ gitVersion: string }>(
+      { verb: "get", resource: "version" },
+      "GET",
+      "/version",
+    );
+    return v.gitVersion;
   }
 
   /**
-   * Watch pods until `signal` aborts. The first connection replays existing pods as ADDED;
-   * dropped connections are resumed from the last resourceVersion with backoff (a 410 Gone
-   * starts over, replaying ADDED — consumers must treat ADDED idempotently).
-   * Rejects only for errors a retry cannot fix (forbidden, not found, bad selector).
+   * Watch pods until `signal` aborts, then resolve. The first connection replays existing pods as
+   * ADDED; dropped connections resume from the last resourceVersion with backoff (a 410 Gone starts
+   * over, replaying ADDED — consumers must treat ADDED idempotently). Rejects only for errors a
+   * retry cannot fix (forbidden, not found, bad selector).
    */
   async watchPods(
     namespace: string | undefined,
@@ -72,47 +201,81 @@ export class Kube {
     onEvent: (type: WatchEventType, pod: V1Pod) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const path = namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${namespace}/pods`;
+    const path = namespace === undefined
+      ? "/api/v1/pods"
+      : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
     const what: ApiWhat = { verb: "watch", resource: "pods", namespace };
-    const watch = new Watch(this.kc);
-    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 5 * 60_000;
     let resourceVersion: string | undefined;
     let backoff = 200;
     while (!signal.aborted) {
-      const ended = Promise.withResolvers<unknown>();
       let gotEvent = false;
-      let req: AbortController | undefined;
       try {
-        req = await watch.watch(
-          path,
-          { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, resourceVersion },
-          (type: string, obj: V1Pod & { code?: number; kind?: string }) => {
-            gotEvent = true;
-            if (type === "ERROR") {
-              if (obj?.code === 410) resourceVersion = undefined;
-              return;
-            }
-            if (type === "BOOKMARK") {
-              resourceVersion = obj.metadata?.resourceVersion ?? resourceVersion;
-              return;
-            }
-            resourceVersion = obj.metadata?.resourceVersion ?? resourceVersion;
-            onEvent(type as WatchEventType, obj);
+        const { res, req } = await this.open(what, "GET", path, {
+          query: {
+            watch: "true",
+            labelSelector: q.labelSelector,
+            fieldSelector: q.fieldSelector,
+            resourceVersion,
+            timeoutSeconds: "300",
           },
-          (err: unknown) => ended.resolve(err),
-        );
+        });
+        await new Promise<void>((resolve) => {
+          const onAbort = () => {
+            req.destroy();
+            resolve();
+          };
+          signal.addEventListener("abort", onAbort, { once: true });
+          let buf = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            buf += chunk;
+            let nl;
+            while ((nl = buf.indexOf("\n")) >= 0) {
+              const line = buf.slice(0, nl).trim();
+              buf = buf.slice(nl + 1);
+              if (!line) continue;
+              let ev: { type: string; object: V1Pod & { code?: number } };
+              try {
+                ev = JSON.parse(line);
+              } catch {
+                continue;
+              }
+              gotEvent = true;
+              if (ev.type === "ERROR") {
+                if (ev.object?.code === 410) resourceVersion = undefined;
+                continue;
+              }
+              resourceVersion = ev.object?.metadata?.resourceVersion ?? resourceVersion;
+              if (ev.type === "BOOKMARK") continue;
+              onEvent(ev.type as WatchEventType, ev.object);
+            }
+          });
+          const done = () => {
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+          };
+          res.on("end", done);
+          res.on("close", done);
+          res.on("error", done);
+        });
       } catch (e) {
-        const ke = toKodamaError(e, what, this);
-        if (ke.code === 4 || ke.code === 3 || ke.code === 2) throw ke;
-        ended.resolve(e);
+        const ke = e instanceof KodamaError ? e : toKodamaError(e, what, this);
+        if ([ExitCode.FORBIDDEN, ExitCode.NOT_FOUND, ExitCode.USAGE].includes(ke.code as 2 | 3 | 4)) throw ke;
       }
-      const onAbort = () => req?.abort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      await ended.promise;
-      signal.removeEventListener("abort", onAbort);
       if (signal.aborted) return;
       backoff = gotEvent ? 200 : Math.min(backoff * 2, 5000);
-      await new Promise((r) => setTimeout(r, backoff));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, backoff);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          r();
+        }, { once: true });
+      });
     }
+  }
+
+  /** Close keep-alive sockets so the process can exit promptly. */
+  close(): void {
+    this.agent?.destroy();
   }
 }

@@ -82,7 +82,12 @@ const TLS_HINT = "check the cluster's certificate-authority in your kubeconfig";
 
 export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): KodamaError {
   if (e instanceof KodamaError) return e;
-  const err = e as { code?: unknown; body?: unknown; statusCode?: unknown; response?: { statusCode?: number } };
+  const err = e as {
+    code?: unknown;
+    body?: unknown;
+    statusCode?: unknown;
+    response?: { statusCode?: number };
+  };
   const status = typeof err?.code === "number"
     ? err.code
     : typeof err?.statusCode === "number"
@@ -96,7 +101,9 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
         return new KodamaError(
           `unauthorized: the server rejected your credentials (${what.verb} ${what.resource} ${scope(what)})`,
           ExitCode.FORBIDDEN,
-          `check the user of context ${server?.contextName ?? "?"}; your token or certificate may have expired`,
+          `check the user of context ${
+            server?.contextName ?? "?"
+          }; your token or certificate may have expired`,
         );
       case 403:
         return new KodamaError(
@@ -108,7 +115,9 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
       case 404:
         return new KodamaError(
           apiMsg && /not found/.test(apiMsg)
-            ? `${apiMsg}${what.namespace && !apiMsg.includes(what.namespace) ? ` in namespace ${what.namespace}` : ""}`
+            ? `${apiMsg}${
+              what.namespace && !apiMsg.includes(what.namespace) ? ` in namespace ${what.namespace}` : ""
+            }`
             : `${objectName(what)} not found${what.namespace ? ` in namespace ${what.namespace}` : ""}`,
           ExitCode.NOT_FOUND,
         );
@@ -116,7 +125,10 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
         return new KodamaError(apiMsg ?? `conflict: ${objectName(what)}`, ExitCode.FAILED);
       case 422: {
         const causes = body?.details?.causes?.map((c) => `${c.field}: ${c.message}`).join("; ");
-        return new KodamaError(apiMsg ?? `invalid ${objectName(what)}${causes ? `: ${causes}` : ""}`, ExitCode.USAGE);
+        return new KodamaError(
+          apiMsg ?? `invalid ${objectName(what)}${causes ? `: ${causes}` : ""}`,
+          ExitCode.USAGE,
+        );
       }
       case 408:
       case 504:
@@ -137,7 +149,9 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
     return new KodamaError(
       `cannot reach ${where}: ${CONNECT_CODES[code]}`,
       code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
-      `is the cluster running? try \`kubectl cluster-info${server ? ` --context ${server.contextName}` : ""}\``,
+      `is the cluster running? try \`kubectl cluster-info${
+        server ? ` --context ${server.contextName}` : ""
+      }\``,
     );
   }
   if (

@@ -18,7 +18,7 @@
  *    result for that pod, never a crash.
  */
 import WebSocketNode from "ws";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
 import { KodamaError } from "../errors.ts";

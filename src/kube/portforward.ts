@@ -16,7 +16,8 @@ import { Duplex } from "node:stream";
 import type { IncomingMessage } from "node:http";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
-import type { KubeConfig, V1Service } from "@kubernetes/client-node";
+import type { V1Service } from "@kubernetes/client-node";
+import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 
@@ -139,7 +140,7 @@ export async function dialPortForward(
     handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
     perMessageDeflate: false,
   };
-  await kc.applyToHTTPSOptions(opts);
+  await kc.applyToHTTPSOptions(opts as Record<string, unknown>);
   const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], opts);
   ws.binaryType = "nodebuffer";
 
@@ -242,8 +243,5 @@ export async function dialPortForward(
 
 /** Read a Service (errors mapped: 404 -> exit 3, 403 -> exit 4). */
 export function getService(kube: Kube, namespace: string, name: string): Promise<V1Service> {
-  return kube.call(
-    { verb: "get", resource: "services", namespace, name },
-    () => kube.core.readNamespacedService({ name, namespace }),
-  );
+  return kube.getService(namespace, name);
 }

@@ -268,7 +268,7 @@ Deno.test({
 
       await t.step("--reconnect follows the selector to a new pod; without it the forward ends", async () => {
         for (const n of ["pf-a", "pf-b"]) {
-          await kube.core.createNamespacedPod({ namespace: "dev", body: echoPod(n, { app: "pf" }) });
+          await kube.createPod("dev", echoPod(n, { app: "pf" }));
         }
         await waitForPods(kube, { namespace: "dev", selector: "app=pf" }, {
           for: "ready",
@@ -285,7 +285,7 @@ Deno.test({
           const port = forwards[0].local;
           assertEquals((await get(port)).body.trim(), "pf-a");
           await new Promise((r) => setTimeout(r, 300)); // the pod watch is up
-          await kube.core.deleteNamespacedPod({ namespace: "dev", name: "pf-a" });
+          await kube.deletePod("dev", "pf-a");
           for (let i = 0; i < 200 && forwards[0].pod !== "pf-b"; i++) {
             await new Promise((r) => setTimeout(r, 25));
           }
@@ -306,7 +306,7 @@ Deno.test({
         );
         assertEquals((await get(second.forwards[0].local)).body.trim(), "pf-b");
         await new Promise((r) => setTimeout(r, 300));
-        await kube.core.deleteNamespacedPod({ namespace: "dev", name: "pf-b" });
+        await kube.deletePod("dev", "pf-b");
         const e = await lost.promise;
         assertStringIncludes(e.message, "lost connection to pod: pod pf-b");
         const after = await get(second.forwards[0].local).then(() => "answered", (e) => String(e));

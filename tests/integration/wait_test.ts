@@ -78,7 +78,7 @@ Deno.test({
       });
 
       await t.step("--for deleted while the test deletes the pod", async () => {
-        await kube.core.createNamespacedPod({ namespace: "dev", body: sleeper("w-del", { app: "w-del" }) });
+        await kube.createPod("dev", sleeper("w-del", { app: "w-del" }));
         await waitForPods(kube, { namespace: "dev", pod: "w-del" }, { for: "ready", timeoutMs: 30_000 });
         const progress: string[] = [];
         const waiting = waitForPods(kube, { namespace: "dev", pod: "w-del" }, {
@@ -88,7 +88,7 @@ Deno.test({
         });
         await new Promise((r) => setTimeout(r, 200));
         const started = Date.now();
-        await kube.core.deleteNamespacedPod({ namespace: "dev", name: "w-del" });
+        await kube.deletePod("dev", "w-del");
         const gone = await waiting;
         assertEquals(names(gone), ["w-del"]);
         assertEquals(progress[0], "0/1 w-del");
@@ -112,11 +112,8 @@ Deno.test({
       });
 
       await t.step("timeout: exit 5 naming only the pods still pending", async () => {
-        await kube.core.createNamespacedPod({ namespace: "dev", body: sleeper("w-ok", { app: "w-mix" }) });
-        await kube.core.createNamespacedPod({
-          namespace: "dev",
-          body: sleeper("w-never", { app: "w-mix" }, true),
-        });
+        await kube.createPod("dev", sleeper("w-ok", { app: "w-mix" }));
+        await kube.createPod("dev", sleeper("w-never", { app: "w-mix" }, true));
         await waitForPods(kube, { namespace: "dev", pod: "w-ok" }, { for: "ready", timeoutMs: 30_000 });
         const started = Date.now();
         const e = await assertRejects(() =>
@@ -148,7 +145,7 @@ Deno.test({
             timeoutMs: 30_000,
           });
           await new Promise((r) => setTimeout(r, 300));
-          await kube.core.createNamespacedPod({ namespace: "dev", body: sleeper("w-late", { app: "late" }) });
+          await kube.createPod("dev", sleeper("w-late", { app: "late" }));
           assertEquals(names(await appearing), ["w-late"]);
         },
       );

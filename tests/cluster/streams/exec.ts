@@ -246,11 +246,9 @@ export async function handleAttach(
     finish(ws, codec, sender, { metadata: {}, status: "Success" });
   };
   c.exitWaiters.add(onExit);
-  Deno.writeTextFileSync("/tmp/rt/attach.log", `attach open ${ctx.query} tty=${proc.tty}\n`, { append: true });
   onMessage((msg, isBinary) => {
     const f = decodeFrame(codec, isBinary ? msg : msg.toString());
     if (!f) return;
-    Deno.writeTextFileSync("/tmp/rt/attach.log", `frame ${f.channel} ${f.data.length} ${f.channel === 4 ? f.data.toString() : ""}\n`, { append: true });
     if (f.channel === STDIN && s.stdin && c.spec.stdin) proc.write(f.data);
     else if (f.channel === RESIZE) {
       const last = parseResize(f.data).pop();

@@ -82,6 +82,25 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       });
     });
 
+    await t.step("exec over the base64 protocol: text frames, ASCII channel digits", async () => {
+      const ws = new WebSocket(
+        `${
+          rig.url.replace("http", "ws")
+        }/api/v1/namespaces/default/pods/web/exec?command=echo&command=hi&stdout=true`,
+        ["v4.base64.channel.k8s.io"],
+      );
+      const msgs: string[] = [];
+      await new Promise((resolve, reject) => {
+        ws.on("message", (m: Buffer, isBinary: boolean) => msgs.push(isBinary ? "<binary>" : m.toString()));
+        ws.on("close", resolve);
+        ws.on("error", reject);
+      });
+      assertEquals(ws.protocol, "v4.base64.channel.k8s.io");
+      assertEquals(msgs[0], "1" + btoa("hi\n"));
+      assertEquals(JSON.parse(atob(msgs[1].slice(1))), { metadata: {}, status: "Success" });
+      assertEquals(msgs[1][0], "3");
+    });
+
     await t.step("exec of a missing command fails like the container runtime", async () => {
       const r = await wsExec(rig, "web", { command: ["no-such-cmd"], stdout: "true" });
       const st = JSON.parse(r.status);
