@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { PodObject, Runtime, RuntimeHost } from "./contract.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { apiVersionOf, type ResourceDef, RESOURCES } from "./resources.ts";
-import { type FieldRequirement, matchFields, matchLabels, matchMap, type Requirement } from "./selectors.ts";
+import { type FieldRequirement, matchFields, matchLabels, type Requirement } from "./selectors.ts";
 import { alreadyExists, ApiError, badRequest, conflict, notFound } from "./status.ts";
 import { type EventType, type Obj, Store, type StoreEvent } from "./store.ts";
 import {
@@ -24,18 +24,18 @@ import {
   validateServiceAccount,
 } from "./validation.ts";
 import YAML from "yaml";
-
-export const NODE_NAME = "kodama-test-node";
-export const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"];
-
-export const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
-
-const GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789";
-function randomSuffix(n = 5): string {
-  let s = "";
-  for (let i = 0; i < n; i++) s += GENERATE_CHARS[Math.floor(Math.random() * GENERATE_CHARS.length)];
-  return s;
-}
+import {
+  applyDefaults,
+  b64encode,
+  canonicalOrder,
+  NODE_NAME,
+  now,
+  qosClass,
+  randomSuffix,
+  SYSTEM_NAMESPACES,
+} from "./defaults.ts";
+import { syncEndpoints } from "./endpoints.ts";
+import { recordEvent } from "./events.ts";
 
 export interface ListOptions {
   labels?: Requirement[];
@@ -70,7 +70,6 @@ export class ClusterApi implements RuntimeHost {
   private readonly ipBase = crypto.getRandomValues(new Uint32Array(1))[0] % (253 * 256);
   private nextClusterIp = 1;
   private dropStreams = false;
-  private eventSeq = 0;
   private readonly pendingPodStops = new Map<string, Promise<void>>();
   private readonly endpointsQueue = new Set<string>();
   private closed = false;
@@ -107,7 +106,8 @@ export class ClusterApi implements RuntimeHost {
   ): void {
     if (this.closed || !this.store.has("namespaces", "", namespace)) return;
     const pod = this.store.get("pods", namespace, podName);
-    this.recordEventFor(
+    recordEvent(
+      this.store,
       namespace,
       {
         kind: "Pod",
@@ -122,62 +122,6 @@ export class ClusterApi implements RuntimeHost {
       message,
       reason === "Scheduled" ? "default-scheduler" : "kubelet",
     );
-  }
-
-  recordEventFor(
-    namespace: string,
-    involvedObject: Obj,
-    type: string,
-    reason: string,
-    message: string,
-    component: string,
-  ): void {
-    const ts = now();
-    // Deduplicate like the kubelet's event correlator: same object, reason and message -> count++.
-    let same: Obj | undefined;
-    for (const e of this.store.peek("events", namespace)) {
-      if (
-        e.involvedObject?.uid === involvedObject.uid && e.involvedObject?.name === involvedObject.name &&
-        e.reason === reason && e.message === message
-      ) {
-        same = this.store.get("events", namespace, e.metadata.name);
-        break;
-      }
-    }
-    if (same) {
-      same.count = (same.count ?? 1) + 1;
-      same.lastTimestamp = ts;
-      this.store.replace("events", same);
-      return;
-    }
-    // like kube: NAME.<UnixNano in hex>; the sequence keeps events in the same millisecond apart
-    const nano = BigInt(Date.now()) * 1_000_000n + BigInt(this.eventSeq++ % 1_000_000);
-    const name = `${involvedObject.name}.${nano.toString(16)}`;
-    this.store.insert("events", {
-      apiVersion: "v1",
-      kind: "Event",
-      metadata: { name, namespace, uid: crypto.randomUUID(), creationTimestamp: ts },
-      involvedObject: Object.fromEntries(Object.entries(involvedObject).filter(([, v]) => v !== undefined)),
-      reason,
-      message,
-      source: { component, ...(component === "kubelet" ? { host: NODE_NAME } : {}) },
-      firstTimestamp: ts,
-      lastTimestamp: ts,
-      count: 1,
-      type,
-      eventTime: null,
-      reportingComponent: component,
-      reportingInstance: component === "kubelet" ? NODE_NAME : "",
-    });
-    if (this.store.count("events") > 5000) {
-      let oldest: Readonly<Obj> | undefined;
-      for (const e of this.store.peek("events")) {
-        if (!oldest || Number(e.metadata.resourceVersion) < Number(oldest.metadata.resourceVersion)) {
-          oldest = e;
-        }
-      }
-      if (oldest) this.store.remove("events", oldest.metadata.namespace, oldest.metadata.name);
-    }
   }
 
   getObject(kind: "secrets" | "configmaps", namespace: string, name: string): Obj | undefined {
@@ -283,97 +227,6 @@ export class ClusterApi implements RuntimeHost {
     e.throwIfAny(def.kind, obj.metadata?.name ?? "");
   }
 
-  /** Defaults applied on create and update (spec/data only; status is set elsewhere). */
-  private defaults(def: ResourceDef, o: Obj) {
-    o.apiVersion = apiVersionOf(def);
-    o.kind = def.kind;
-    switch (def.name) {
-      case "pods": {
-        const s = o.spec ??= {};
-        s.restartPolicy ??= "Always";
-        s.terminationGracePeriodSeconds ??= 30;
-        s.dnsPolicy ??= "ClusterFirst";
-        s.serviceAccountName ??= s.serviceAccount ?? "default";
-        s.serviceAccount ??= s.serviceAccountName;
-        s.securityContext ??= {};
-        s.schedulerName ??= "default-scheduler";
-        s.enableServiceLinks ??= true;
-        s.preemptionPolicy ??= "PreemptLowerPriority";
-        s.priority ??= 0;
-        s.tolerations ??= [
-          {
-            key: "node.kubernetes.io/not-ready",
-            operator: "Exists",
-            effect: "NoExecute",
-            tolerationSeconds: 300,
-          },
-          {
-            key: "node.kubernetes.io/unreachable",
-            operator: "Exists",
-            effect: "NoExecute",
-            tolerationSeconds: 300,
-          },
-        ];
-        for (const c of [...(s.containers ?? []), ...(s.initContainers ?? [])]) {
-          if (!c || typeof c !== "object") continue;
-          c.imagePullPolicy ??=
-            String(c.image ?? "").endsWith(":latest") || !String(c.image ?? "").includes(":")
-              ? "Always"
-              : "IfNotPresent";
-          c.terminationMessagePath ??= "/dev/termination-log";
-          c.terminationMessagePolicy ??= "File";
-          c.resources ??= {};
-          for (const p of c.ports ?? []) p.protocol ??= "TCP";
-        }
-        for (const v of s.volumes ?? []) {
-          if (v.configMap) v.configMap.defaultMode ??= 420;
-          if (v.secret) v.secret.defaultMode ??= 420;
-        }
-        break;
-      }
-      case "secrets": {
-        o.type ??= "Opaque";
-        if (o.stringData && typeof o.stringData === "object") {
-          o.data ??= {};
-          for (const [k, v] of Object.entries(o.stringData)) o.data[k] = b64encode(String(v));
-          delete o.stringData;
-        }
-        break;
-      }
-      case "services": {
-        const s = o.spec ??= {};
-        s.type ??= "ClusterIP";
-        s.sessionAffinity ??= "None";
-        if (s.type !== "ExternalName") {
-          s.ipFamilies ??= ["IPv4"];
-          s.ipFamilyPolicy ??= "SingleStack";
-          s.internalTrafficPolicy ??= "Cluster";
-        }
-        for (const p of s.ports ?? []) {
-          p.protocol ??= "TCP";
-          p.targetPort ??= p.port;
-        }
-        break;
-      }
-      case "persistentvolumeclaims": {
-        const s = o.spec ??= {};
-        s.volumeMode ??= "Filesystem";
-        s.storageClassName ??= "standard";
-        break;
-      }
-      case "namespaces": {
-        o.spec ??= {};
-        o.spec.finalizers ??= ["kubernetes"];
-        o.metadata.labels = { ...(o.metadata.labels ?? {}), "kubernetes.io/metadata.name": o.metadata.name };
-        break;
-      }
-      case "events": {
-        o.count ??= 1;
-        break;
-      }
-    }
-  }
-
   // ---------------------------------------------------------------- CRUD
   get(def: ResourceDef, ns: string, name: string): Obj {
     const o = this.store.get(def.name, def.namespaced ? ns : "", name);
@@ -425,7 +278,7 @@ export class ClusterApi implements RuntimeHost {
       }
       o.metadata.namespace = ns;
     } else delete o.metadata.namespace;
-    this.defaults(def, o);
+    applyDefaults(def, o);
     delete o.metadata.resourceVersion;
     delete o.metadata.deletionTimestamp;
     delete o.metadata.deletionGracePeriodSeconds;
@@ -569,7 +422,7 @@ export class ClusterApi implements RuntimeHost {
       next.status = o.status;
       return opts.dryRun ? next : this.store.replace(def.name, next);
     }
-    this.defaults(def, o);
+    applyDefaults(def, o);
     o.metadata.uid ??= old.metadata.uid;
     o.metadata.creationTimestamp ??= old.metadata.creationTimestamp;
     if (old.metadata.deletionTimestamp) {
@@ -598,7 +451,12 @@ export class ClusterApi implements RuntimeHost {
     this.validate(def, o, old);
     delete o.metadata.resourceVersion;
     if (JSON.stringify(stripRv(o)) === JSON.stringify(stripRv(old))) return old; // no-op update keeps the RV
-    if (opts.dryRun) return o;
+    if (opts.dryRun) {
+      return canonicalOrder({
+        ...o,
+        metadata: { ...o.metadata, resourceVersion: old.metadata.resourceVersion },
+      });
+    }
     return this.store.replace(def.name, canonicalOrder(o));
   }
 
@@ -898,85 +756,8 @@ export class ClusterApi implements RuntimeHost {
     const nss = [...this.endpointsQueue];
     this.endpointsQueue.clear();
     if (this.closed) return;
-    for (const ns of nss) this.syncEndpoints(ns);
+    for (const ns of nss) syncEndpoints(this.store, ns);
   }
-
-  syncEndpoints(ns: string) {
-    const n = this.store.get("namespaces", "", ns);
-    if (!n || n.metadata.deletionTimestamp) return;
-    const services = this.store.list("services", ns).filter((s) =>
-      Object.keys(s.spec?.selector ?? {}).length > 0
-    );
-    if (services.length === 0) return;
-    const pods = [...this.store.peek("pods", ns)];
-    for (const svc of services) {
-      const sel = svc.spec.selector;
-      const groups = new Map<string, { ports: Obj[]; addresses: Obj[]; notReadyAddresses: Obj[] }>();
-      for (const p of pods) {
-        if (!matchMap(sel, p.metadata.labels) || !p.status?.podIP) continue;
-        if (["Succeeded", "Failed"].includes(p.status?.phase)) continue;
-        const ports = (svc.spec.ports ?? []).map((sp: Obj) => ({
-          ...(sp.name ? { name: sp.name } : {}),
-          port: resolveTargetPort(p, sp.targetPort ?? sp.port),
-          protocol: sp.protocol ?? "TCP",
-        })).filter((x: Obj) => x.port !== undefined);
-        const gk = JSON.stringify(ports);
-        let g = groups.get(gk);
-        if (!g) groups.set(gk, g = { ports, addresses: [], notReadyAddresses: [] });
-        const addr = {
-          ip: p.status.podIP,
-          nodeName: p.spec?.nodeName,
-          targetRef: { kind: "Pod", namespace: ns, name: p.metadata.name, uid: p.metadata.uid },
-        };
-        const ready = !p.metadata.deletionTimestamp &&
-          (p.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
-        (ready ? g.addresses : g.notReadyAddresses).push(addr);
-      }
-      const subsets = [...groups.values()].map((g) => {
-        const s: Obj = {};
-        if (g.addresses.length) s.addresses = g.addresses;
-        if (g.notReadyAddresses.length) s.notReadyAddresses = g.notReadyAddresses;
-        if (g.ports.length) s.ports = g.ports;
-        return s;
-      });
-      const name = svc.metadata.name;
-      const cur = this.store.get("endpoints", ns, name);
-      if (cur) {
-        if (JSON.stringify(cur.subsets ?? []) === JSON.stringify(subsets)) continue;
-        if (subsets.length) cur.subsets = subsets;
-        else delete cur.subsets;
-        this.store.replace("endpoints", cur);
-      } else {
-        this.store.insert("endpoints", {
-          apiVersion: "v1",
-          kind: "Endpoints",
-          metadata: {
-            name,
-            namespace: ns,
-            uid: crypto.randomUUID(),
-            creationTimestamp: now(),
-            labels: { ...(svc.metadata.labels ?? {}) },
-          },
-          ...(subsets.length ? { subsets } : {}),
-        });
-      }
-    }
-  }
-}
-
-function resolveTargetPort(pod: Obj, target: number | string): number | undefined {
-  if (typeof target === "number") return target;
-  if (/^\d+$/.test(target)) return Number(target);
-  for (const c of pod.spec?.containers ?? []) {
-    for (const p of c.ports ?? []) if (p.name === target) return p.containerPort;
-  }
-  return undefined;
-}
-
-/** apiVersion, kind, metadata first, like the real API server's JSON. */
-function canonicalOrder(o: Obj): Obj {
-  const { apiVersion, kind, metadata, ...rest } = o;
-  return { apiVersion, kind, metadata, ...rest };
 }
 
 function keyOf(o: Obj): string {
@@ -988,21 +769,6 @@ function stripRv(o: Obj): Obj {
   delete c.metadata.resourceVersion;
   delete c.metadata.managedFields;
   return c;
-}
-
-function qosClass(pod: Obj): string {
-  const cs: Obj[] = pod.spec?.containers ?? [];
-  const anyRes = cs.some((c) =>
-    Object.keys(c.resources?.requests ?? {}).length || Object.keys(c.resources?.limits ?? {}).length
-  );
-  if (!anyRes) return "BestEffort";
-  const guaranteed = cs.every((c) => {
-    const l = c.resources?.limits ?? {};
-    const r = c.resources?.requests ?? l;
-    return l.cpu && l.memory && String(r.cpu ?? l.cpu) === String(l.cpu) &&
-      String(r.memory ?? l.memory) === String(l.memory);
-  });
-  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 function statusSuccess(def: ResourceDef, o: Obj): Obj {
@@ -1020,9 +786,4 @@ function statusSuccess(def: ResourceDef, o: Obj): Obj {
   };
 }
 
-export function b64encode(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
+export { b64encode, NODE_NAME, now, SYSTEM_NAMESPACES };

@@ -107,7 +107,15 @@ export async function kubectl(
   args: string[],
   opts: { context?: string; stdin?: string | Uint8Array; timeoutMs?: number } = {},
 ): Promise<KubectlResult> {
-  const full = ["--kubeconfig", c.kubeconfig, ...(opts.context ? ["--context", opts.context] : []), ...args];
+  // a per-server discovery cache: ports are reused across runs, ~/.kube/cache would mix servers up
+  const cache = c.testServer ? ["--cache-dir", `${c.testServer.stateDir}/kubectl-cache`] : [];
+  const full = [
+    "--kubeconfig",
+    c.kubeconfig,
+    ...cache,
+    ...(opts.context ? ["--context", opts.context] : []),
+    ...args,
+  ];
   const child = new Deno.Command(KUBECTL, {
     args: full,
     stdin: opts.stdin !== undefined ? "piped" : "null",

@@ -3,7 +3,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { Errors, validatePod, validateSecret } from "./validation.ts";
-import { ApiError } from "./status.ts";
+import type { ApiError } from "./status.ts";
 import { humanDuration, toTable } from "./table.ts";
 import { decodeObject } from "./proto.ts";
 import { forbidden } from "./auth.ts";
