@@ -9,6 +9,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
 import { globalOptions } from "./src/cli/flags.ts";
+import { takeExitCode } from "./src/cli/exit.ts";
 import { VERSION } from "./src/version.ts";
 
 type Registrar = { register(program: Command): void };
@@ -44,7 +45,9 @@ export function argvFor(as: InvokedAs, args: string[]): string[] {
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command().name("kodama")
-    .description("Reach the right Kubernetes pods fast, run checked-in workflows against them, and work in them.")
+    .description(
+      "Reach the right Kubernetes pods fast, run checked-in workflows against them, and work in them.",
+    )
     .version(`kodama ${VERSION}`, "-V, --version", "print the version")
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -79,7 +82,7 @@ export async function run(args: string[]): Promise<number> {
   const program = await buildProgram();
   try {
     await program.parseAsync(args, { from: "user" });
-    return 0;
+    return takeExitCode();
   } catch (e) {
     if (e instanceof CommanderError) {
       if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(e.code)) return 0;

@@ -8,11 +8,17 @@ export function percentile(samples: number[], p: number): number {
 export const median = (s: number[]) => percentile(s, 50);
 
 /** Run a command to completion and return its wall time in ms (throws when it fails). */
-export async function timeCommand(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
+export async function timeCommand(
+  cmd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<number> {
   const t0 = performance.now();
   const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
   const dt = performance.now() - t0;
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
   return dt;
 }
 

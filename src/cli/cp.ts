@@ -1,4 +1,5 @@
 /** `kodama cp`: copy files to/from pods (tar over exec, in-process), or a local file into every matching pod with --all. */
+import { setExitCode } from "./exit.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 
@@ -29,6 +30,6 @@ Examples:
         all: !!opts.all,
         progress: opts.progress !== false,
       });
-      if (code !== 0) Deno.exit(code);
+      setExitCode(code);
     });
 }

@@ -1,4 +1,5 @@
 /** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
+import { setExitCode } from "./exit.ts";
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 import { pickerFlags, pickerOptions } from "./pick_flags.ts";
@@ -76,7 +77,7 @@ Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeou
         syncPanes: !!opts.syncPanes,
         kubeconfig: g.kubeconfig,
       });
-      if (code !== 0) Deno.exit(code);
+      setExitCode(code);
     });
 }
 

@@ -20,27 +20,43 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/**
+ * Any command. The helpers below take and return this loose type on purpose: letting TypeScript infer
+ * the option types through generic helper chains made a cold `deno check` run for over ten minutes.
+ */
+// deno-lint-ignore no-explicit-any
+export type AnyCommand<A extends unknown[] = any[]> = Command<A, any, any>;
+
 /** Global flags with kubectl's meaning; they may appear before or after the subcommand. */
-export function globalOptions<C extends Command<[], Record<string, never>>>(program: C) {
+export function globalOptions<A extends unknown[]>(program: AnyCommand<A>): AnyCommand<A> {
   return program
     .option("--kubeconfig <path>", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     .option("--context <name>", "the kubeconfig context to use")
     .option("-n, --namespace <ns>", "namespace (default: the context's namespace, else default)")
     .addOption(
-      new Option("--log-level <level>", "log verbosity on stderr").choices(["debug", "info", "warning", "error"])
+      new Option("--log-level <level>", "log verbosity on stderr").choices([
+        "debug",
+        "info",
+        "warning",
+        "error",
+      ])
         .default("warning"),
     )
-    .addOption(new Option("--log-format <format>", "log line format").choices(["text", "json"]).default("text"))
+    .addOption(
+      new Option("--log-format <format>", "log line format").choices(["text", "json"]).default("text"),
+    )
     .option("--no-color", "disable colours (also: NO_COLOR=1)");
 }
 
 /** The targeting flags every pod command shares. */
-// deno-lint-ignore no-explicit-any
-export function targetingOptions<A extends any[], O extends Record<string, any>, G extends Record<string, any>>(
-  cmd: Command<A, O, G>,
-) {
+export function targetingOptions<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
   return cmd
-    .option("-m, --match <substr>", "pod name contains SUBSTR (repeatable; all must match)", collect, [] as string[])
+    .option(
+      "-m, --match <substr>",
+      "pod name contains SUBSTR (repeatable; all must match)",
+      collect,
+      [] as string[],
+    )
     .option("--regex <re>", "pod name matches this regular expression")
     .option("-l, --selector <selector>", "label selector, e.g. app=api,tier!=cache")
     .option("--field-selector <selector>", "field selector, e.g. status.phase=Running,spec.nodeName=n1")
@@ -48,15 +64,13 @@ export function targetingOptions<A extends any[], O extends Record<string, any>,
     .option("--pod <name>", "exactly this pod name");
 }
 
-export function outputOption<
-  // deno-lint-ignore no-explicit-any
-  A extends any[],
-  // deno-lint-ignore no-explicit-any
-  O extends Record<string, any>,
-  // deno-lint-ignore no-explicit-any
-  G extends Record<string, any>,
->(cmd: Command<A, O, G>, formats = ["table", "wide", "json", "yaml", "name"]) {
-  return cmd.addOption(new Option("-o, --output <format>", "output format").choices(formats).default(formats[0]));
+export function outputOption<A extends unknown[]>(
+  cmd: AnyCommand<A>,
+  formats = ["table", "wide", "json", "yaml", "name"],
+): AnyCommand<A> {
+  return cmd.addOption(
+    new Option("-o, --output <format>", "output format").choices(formats).default(formats[0]),
+  );
 }
 
 /** Global options of the command being run (commander merges the root's options in). */

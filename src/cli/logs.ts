@@ -1,4 +1,5 @@
 /** `kodama logs`: stern-like logs from every matching pod, prefixed and coloured; -f follows new pods too. */
+import { setExitCode } from "./exit.ts";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 
@@ -50,6 +51,6 @@ Examples:
         maxStreams: opts.maxStreams,
         prefix: opts.prefix !== false,
       });
-      if (code !== 0) Deno.exit(code);
+      setExitCode(code);
     });
 }

@@ -4,17 +4,10 @@
  * `pickerOptions(cmd)` adds all of them; `pickQueryOptions(cmd)` all but --pick (for `kodama pick`,
  * which always picks). `pickerFlags(opts)` turns parsed options into `pickPods` options.
  */
-// deno-lint-ignore-file no-explicit-any -- the generic bounds of commander's typed Command (as in flags.ts)
-import type { Command } from "@commander-js/extra-typings";
+import type { AnyCommand } from "./flags.ts";
 
 /** --query, --select-1, --exit-0, --multi */
-export function pickQueryOptions<
-  A extends any[],
-  O extends Record<string, any>,
-  G extends Record<string, any>,
->(
-  cmd: Command<A, O, G>,
-) {
+export function pickQueryOptions<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
   return cmd
     .option("--query <q>", "start the picker with this query (fzf syntax: 'exact ^prefix suffix$ !not a|b)")
     .option("--select-1", "choose automatically when exactly one pod matches the query (no picker)")
@@ -23,9 +16,7 @@ export function pickQueryOptions<
 }
 
 /** --pick plus pickQueryOptions */
-export function pickerOptions<A extends any[], O extends Record<string, any>, G extends Record<string, any>>(
-  cmd: Command<A, O, G>,
-) {
+export function pickerOptions<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
   return pickQueryOptions(
     cmd.option("--pick", "choose in the interactive picker even when the match is unambiguous"),
   );

@@ -19,6 +19,10 @@ Examples:
       const { listPodsCommand } = await import("../pods/list.ts");
       const kube = await connectFromOpts(opts);
       const o = command.opts();
-      await listPodsCommand(kube, { ...targetFrom(command.optsWithGlobals()), includeNotReady: !o.running }, o.output);
+      await listPodsCommand(
+        kube,
+        { ...targetFrom(command.optsWithGlobals()), includeNotReady: !o.running },
+        o.output,
+      );
     });
 }

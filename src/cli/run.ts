@@ -1,4 +1,5 @@
 /** `kodama run NAME`: run a workflow found in the repo, ~/.kodama/workflows or the built-ins. */
+import { setExitCode } from "./exit.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { collect, connectFromOpts, globalsOf } from "./flags.ts";
 
@@ -46,6 +47,6 @@ Exit codes: the first failing step's (one-pod exec / local: the command's own co
         connect: () => connectFromOpts(g),
         globalFlags,
       });
-      if (code !== 0) Deno.exit(code);
+      setExitCode(code);
     });
 }

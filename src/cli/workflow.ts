@@ -1,4 +1,5 @@
 /** `kodama workflow list|show|validate|schema`. */
+import { setExitCode } from "./exit.ts";
 import { type Command, Option } from "@commander-js/extra-typings";
 
 export function register(program: Command) {
@@ -28,7 +29,7 @@ export function register(program: Command) {
     .action(async (files) => {
       const { validateCommand } = await import("../workflow/commands.ts");
       const code = await validateCommand(files);
-      if (code !== 0) Deno.exit(code);
+      setExitCode(code);
     });
   wf.command("schema").description("print the JSON Schema of workflow files (schemas/workflow.schema.json)")
     .action(async () => {

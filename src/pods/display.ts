@@ -31,8 +31,13 @@ export function podStatus(p: V1Pod): string {
     if (initializing) return;
     const t = c.state?.terminated;
     if (t && t.exitCode === 0) return;
-    if (t) reason = t.reason ? `Init:${t.reason}` : t.signal ? `Init:Signal:${t.signal}` : `Init:ExitCode:${t.exitCode}`;
-    else if (c.state?.waiting?.reason && c.state.waiting.reason !== "PodInitializing") {
+    if (t) {
+      reason = t.reason
+        ? `Init:${t.reason}`
+        : t.signal
+        ? `Init:Signal:${t.signal}`
+        : `Init:ExitCode:${t.exitCode}`;
+    } else if (c.state?.waiting?.reason && c.state.waiting.reason !== "PodInitializing") {
       reason = `Init:${c.state.waiting.reason}`;
     } else reason = `Init:${i}/${p.spec?.initContainers?.length ?? inits.length}`;
     initializing = true;

@@ -30,7 +30,7 @@ export function compileRegex(re: string | undefined): RegExp | undefined {
 
 /** Pure name filter: every substring must occur and the regex (if any) must match. */
 export function nameMatches(name: string, match: string[] | undefined, regex: RegExp | undefined): boolean {
-  if (match) for (const m of match) if (!name.includes(m)) return false;
+  if (match) { for (const m of match) if (!name.includes(m)) return false; }
   return regex ? regex.test(name) : true;
 }
 
@@ -101,7 +101,9 @@ export async function findPods(kube: Kube, t: TargetFlags): Promise<V1Pod[]> {
 /** "namespace prod, name contains api, label app=api" — for messages. */
 export function describeTarget(t: TargetFlags, defaultNamespace?: string): string {
   const parts: string[] = [];
-  parts.push(t.allNamespaces ? "all namespaces" : `namespace ${t.namespace ?? defaultNamespace ?? "default"}`);
+  parts.push(
+    t.allNamespaces ? "all namespaces" : `namespace ${t.namespace ?? defaultNamespace ?? "default"}`,
+  );
   if (t.pod) parts.push(`pod ${t.pod}`);
   if (t.match?.length) parts.push(`name contains ${t.match.map((m) => JSON.stringify(m)).join(" and ")}`);
   if (t.regex) parts.push(`name matches /${t.regex}/`);

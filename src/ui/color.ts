@@ -16,7 +16,8 @@ export function colorEnabled(stream: "stdout" | "stderr" = "stderr"): boolean {
   }
 }
 
-const wrap = (open: number, close: number) => (s: string, on = true) => on ? `\x1b[${open}m${s}\x1b[${close}m` : s;
+const wrap = (open: number, close: number) => (s: string, on = true) =>
+  on ? `\x1b[${open}m${s}\x1b[${close}m` : s;
 export const bold = wrap(1, 22);
 export const dim = wrap(2, 22);
 export const red = wrap(31, 39);

@@ -4,7 +4,9 @@ import { stripAnsi } from "./color.ts";
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i] ?? "").length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => i === cells.length - 1 ? c : c + " ".repeat(widths[i] - stripAnsi(c).length)).join("   ")
+    cells.map((c, i) => i === cells.length - 1 ? c : c + " ".repeat(widths[i] - stripAnsi(c).length)).join(
+      "   ",
+    )
       .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n") + "\n";
 }

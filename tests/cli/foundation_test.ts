@@ -51,7 +51,10 @@ current-context: closed
   assertEquals(r.code, 1);
   const lines = r.stderr.trim().split("\n");
   assert(lines.length <= 2, r.stderr);
-  assertEquals(lines[0], `error: cannot reach https://127.0.0.1:${port} (context closed): connection refused`);
+  assertEquals(
+    lines[0],
+    `error: cannot reach https://127.0.0.1:${port} (context closed): connection refused`,
+  );
   assert(!hasStackTrace(r.stderr));
   const dbg = await runKodama(["pods", "--kubeconfig", `${dir}/kc`, "--log-level", "debug"]);
   assert(hasStackTrace(dbg.stderr), "debug shows the stack");
@@ -72,10 +75,20 @@ Deno.test("deno task install makes kodama a kubectl plugin (kubectl plugin list,
   }).output();
   assertEquals(inst.code, 0, new TextDecoder().decode(inst.stderr));
   for (const n of ["kodama", "kubectl-kodama", "kpod", "kwekash"]) await Deno.stat(`${root}/bin/${n}`);
-  const list = await new Deno.Command("kubectl", { args: ["plugin", "list"], env, stdout: "piped", stderr: "piped" })
+  const list = await new Deno.Command("kubectl", {
+    args: ["plugin", "list"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   assertStringIncludes(new TextDecoder().decode(list.stdout), `${root}/bin/kubectl-kodama`);
-  const v = await new Deno.Command("kubectl", { args: ["kodama", "version"], env, stdout: "piped", stderr: "piped" })
+  const v = await new Deno.Command("kubectl", {
+    args: ["kodama", "version"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   assertEquals(v.code, 0, new TextDecoder().decode(v.stderr));
   assertMatch(new TextDecoder().decode(v.stdout), /^kodama: \d+\.\d+\.\d+/);

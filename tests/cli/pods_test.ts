@@ -20,7 +20,11 @@ Deno.test({
         const table = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "drive"]);
         const lines = table.stdout.trimEnd().split("\n");
         assertEquals(lines[0].split(/\s+/), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
-        assertEquals(lines.slice(1).map((l) => l.split(/\s+/)[0]), ["weka-drive-0", "weka-drive-1", "weka-drive-2"]);
+        assertEquals(lines.slice(1).map((l) => l.split(/\s+/)[0]), [
+          "weka-drive-0",
+          "weka-drive-1",
+          "weka-drive-2",
+        ]);
       });
 
       await t.step("-o json is a valid v1 List of the matched pods", async () => {
@@ -53,7 +57,16 @@ Deno.test({
       });
 
       await t.step("--regex and the yaml output", async () => {
-        const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "--regex", "^weka-(drive|compute)-0$", "-o", "yaml"]);
+        const r = await runKodama([
+          ...kc,
+          "pods",
+          "-n",
+          "weka-operator-system",
+          "--regex",
+          "^weka-(drive|compute)-0$",
+          "-o",
+          "yaml",
+        ]);
         assertEquals(r.code, 0, r.stderr);
         assertStringIncludes(r.stdout, "name: weka-drive-0");
         assertStringIncludes(r.stdout, "name: weka-compute-0");
@@ -63,7 +76,10 @@ Deno.test({
       await t.step("nothing matched exits 3 naming the namespace and filters", async () => {
         const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "nomatch"]);
         assertEquals(r.code, 3);
-        assertStringIncludes(r.stderr, 'no pods matched (namespace weka-operator-system, name contains "nomatch")');
+        assertStringIncludes(
+          r.stderr,
+          'no pods matched (namespace weka-operator-system, name contains "nomatch")',
+        );
       });
 
       await t.step("the restricted user is refused elsewhere with exit 4 naming the namespace", async () => {
@@ -77,7 +93,17 @@ Deno.test({
       });
 
       await t.step("namespace defaults to the context's namespace (KUBECONFIG honoured)", async () => {
-        const r = await runKodama(["pods", "-m", "drive", "-o", "name", "--context", "admin", "-n", "weka-operator-system"], {
+        const r = await runKodama([
+          "pods",
+          "-m",
+          "drive",
+          "-o",
+          "name",
+          "--context",
+          "admin",
+          "-n",
+          "weka-operator-system",
+        ], {
           env: { KUBECONFIG: cluster.kubeconfig },
         });
         assertEquals(r.code, 0, r.stderr);

@@ -45,7 +45,9 @@ Deno.test("KUBECONFIG merges files: first current-context and first definition w
 Deno.test("unknown context and missing kubeconfig are usage errors with a hint", () => {
   const dir = Deno.makeTempDirSync();
   Deno.writeTextFileSync(`${dir}/a`, kc("a", undefined, "a", "https://a:1"));
-  const e = assertThrows(() => loadKubeConfig({ kubeconfig: `${dir}/a`, context: "zzz" })) as unknown as { code: number };
+  const e = assertThrows(() => loadKubeConfig({ kubeconfig: `${dir}/a`, context: "zzz" })) as unknown as {
+    code: number;
+  };
   assertEquals(e.code, 2);
   withEnv({ KUBECONFIG: `${dir}/none`, KUBERNETES_SERVICE_HOST: undefined }, () => {
     const e2 = assertThrows(() => loadKubeConfig({}), "no kubeconfig found") as unknown as { code: number };

@@ -5,7 +5,10 @@ const server = { server: "https://127.0.0.1:6443", contextName: "admin" };
 
 Deno.test("403 names verb, resource and namespace, exit 4", () => {
   const e = toKodamaError(
-    { code: 403, body: JSON.stringify({ kind: "Status", message: "pods is forbidden", reason: "Forbidden" }) },
+    {
+      code: 403,
+      body: JSON.stringify({ kind: "Status", message: "pods is forbidden", reason: "Forbidden" }),
+    },
     { verb: "list", resource: "pods", namespace: "prod" },
     server,
   );
@@ -15,7 +18,11 @@ Deno.test("403 names verb, resource and namespace, exit 4", () => {
 });
 
 Deno.test("401 is an auth failure with exit 4", () => {
-  const e = toKodamaError({ code: 401, body: "" }, { verb: "list", resource: "pods", namespace: "x" }, server);
+  const e = toKodamaError(
+    { code: 401, body: "" },
+    { verb: "list", resource: "pods", namespace: "x" },
+    server,
+  );
   assertEquals(e.code, 4);
   assertMatch(e.message, /unauthorized/);
 });
@@ -32,7 +39,11 @@ Deno.test("404 keeps the server's message and exits 3", () => {
 
 Deno.test("fetch failed is unwrapped to its cause and names the server", () => {
   const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" });
-  const e = toKodamaError(new TypeError("fetch failed", { cause }), { verb: "list", resource: "pods" }, server);
+  const e = toKodamaError(
+    new TypeError("fetch failed", { cause }),
+    { verb: "list", resource: "pods" },
+    server,
+  );
   assertEquals(e.code, 1);
   assertEquals(e.message, "cannot reach https://127.0.0.1:6443 (context admin): connection refused");
   assertStringIncludes(e.hint ?? "", "kubectl cluster-info --context admin");
@@ -42,7 +53,11 @@ Deno.test("TLS failures say so", () => {
   const cause = Object.assign(new Error("self-signed certificate in certificate chain"), {
     code: "SELF_SIGNED_CERT_IN_CHAIN",
   });
-  const e = toKodamaError(new TypeError("fetch failed", { cause }), { verb: "list", resource: "pods" }, server);
+  const e = toKodamaError(
+    new TypeError("fetch failed", { cause }),
+    { verb: "list", resource: "pods" },
+    server,
+  );
   assertMatch(e.message, /^TLS handshake with https:\/\/127.0.0.1:6443/);
 });
 

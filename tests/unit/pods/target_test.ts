@@ -12,8 +12,22 @@ function pod(name: string, ns = "prod", phase = "Running", extra: Partial<V1Pod>
       phase,
       podIP: "10.0.0.1",
       containerStatuses: [
-        { name: "main", ready: phase === "Running", restartCount: 0, image: "", imageID: "", state: { running: {} } },
-        { name: "side", ready: phase === "Running", restartCount: 2, image: "", imageID: "", state: { running: {} } },
+        {
+          name: "main",
+          ready: phase === "Running",
+          restartCount: 0,
+          image: "",
+          imageID: "",
+          state: { running: {} },
+        },
+        {
+          name: "side",
+          ready: phase === "Running",
+          restartCount: 2,
+          image: "",
+          imageID: "",
+          state: { running: {} },
+        },
       ],
     },
     ...extra,
@@ -21,8 +35,16 @@ function pod(name: string, ns = "prod", phase = "Running", extra: Partial<V1Pod>
 }
 
 Deno.test("all -m substrings must match; regex and exact pod narrow further; sorted", () => {
-  const pods = [pod("weka-drive-1"), pod("weka-drive-0"), pod("weka-compute-0"), pod("api-1", "prod", "Pending")];
-  assertEquals(filterPods(pods, { match: ["drive"] }).map((p) => p.metadata!.name), ["weka-drive-0", "weka-drive-1"]);
+  const pods = [
+    pod("weka-drive-1"),
+    pod("weka-drive-0"),
+    pod("weka-compute-0"),
+    pod("api-1", "prod", "Pending"),
+  ];
+  assertEquals(filterPods(pods, { match: ["drive"] }).map((p) => p.metadata!.name), [
+    "weka-drive-0",
+    "weka-drive-1",
+  ]);
   assertEquals(filterPods(pods, { match: ["weka", "0"] }).map((p) => p.metadata!.name), [
     "weka-compute-0",
     "weka-drive-0",
@@ -61,12 +83,21 @@ Deno.test("status and restarts look like kubectl", () => {
   p.metadata!.deletionTimestamp = new Date();
   assertEquals(podStatus(p), "Terminating");
   const q = pod("y");
-  q.status!.containerStatuses![1].lastState = { terminated: { exitCode: 1, finishedAt: new Date(Date.now() - 300_000) } };
+  q.status!.containerStatuses![1].lastState = {
+    terminated: { exitCode: 1, finishedAt: new Date(Date.now() - 300_000) },
+  };
   assertEquals(podRestarts(q), "2 (5m ago)");
   const init = pod("z", "prod", "Pending");
   init.spec!.initContainers = [{ name: "i1" }, { name: "i2" }];
   init.status!.initContainerStatuses = [
-    { name: "i1", ready: false, restartCount: 0, image: "", imageID: "", state: { terminated: { exitCode: 0 } } },
+    {
+      name: "i1",
+      ready: false,
+      restartCount: 0,
+      image: "",
+      imageID: "",
+      state: { terminated: { exitCode: 0 } },
+    },
     { name: "i2", ready: false, restartCount: 0, image: "", imageID: "", state: { running: {} } },
   ];
   assertEquals(podStatus(init), "Init:1/2");
@@ -79,7 +110,16 @@ Deno.test("table, wide and -A columns", () => {
   assertEquals(cols.wide.headers.slice(-3), ["IP", "NODE", "CONTAINERS"]);
   const out = renderPods([pod("api-1")], "wide", false, now);
   const [head, row] = out.trimEnd().split("\n");
-  assertEquals(head.split(/\s{2,}/), ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "CONTAINERS"]);
+  assertEquals(head.split(/\s{2,}/), [
+    "NAME",
+    "READY",
+    "STATUS",
+    "RESTARTS",
+    "AGE",
+    "IP",
+    "NODE",
+    "CONTAINERS",
+  ]);
   assertEquals(row.split(/\s{2,}/), ["api-1", "2/2", "Running", "2", "60m", "10.0.0.1", "n1", "main,side"]);
   const json = JSON.parse(renderPods([pod("api-1")], "json", false));
   assertEquals(json.kind, "List");
@@ -89,7 +129,10 @@ Deno.test("table, wide and -A columns", () => {
 
 Deno.test("invalid namespace and pod names are usage errors before any request", async () => {
   const { validateTarget } = await import("../../../src/pods/target.ts");
-  const e = assertThrows(() => validateTarget({ namespace: "Bad_NS" })) as unknown as { code: number; message: string };
+  const e = assertThrows(() => validateTarget({ namespace: "Bad_NS" })) as unknown as {
+    code: number;
+    message: string;
+  };
   assertEquals(e.code, 2);
   assertEquals(e.message, 'invalid namespace "Bad_NS"');
   assertThrows(() => validateTarget({ pod: "Bad_Name" }), "invalid pod name");
