@@ -22,6 +22,7 @@ import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
 import { KodamaError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface TermSize {
   cols: number;
@@ -298,14 +299,16 @@ function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSignal): Pr
       const parts: Uint8Array[] = [];
       res.on("data", (d: Uint8Array) => parts.push(d));
       res.on("end", () => {
-        const body = new TextDecoder().decode(concat(parts));
+        const body = new TextDecoder().decode(concatBytes(parts));
         reject(new OpenError(`HTTP ${res.statusCode}`, res.statusCode ?? 500, body));
       });
       res.on("error", (e) => reject(e));
     });
     ws.on("message", (raw: Uint8Array | ArrayBuffer | Uint8Array[], isBinary: boolean) => {
       if (!isBinary) return;
-      h.message(raw instanceof Uint8Array ? raw : Array.isArray(raw) ? concat(raw) : new Uint8Array(raw));
+      h.message(
+        raw instanceof Uint8Array ? raw : Array.isArray(raw) ? concatBytes(raw) : new Uint8Array(raw),
+      );
     });
     ws.on("error", (e) => {
       if (!opened) {
@@ -484,18 +487,6 @@ async function pumpStdin(
   }
   // EOF: v5 can half-close stdin; v4 cannot (the remote keeps waiting, as with kubectl)
   if (v5 && ch.open) ch.send(new Uint8Array([CLOSE, STDIN]));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function mapOpenError(

@@ -14,6 +14,7 @@ import { formatDuration } from "../ui/duration.ts";
 import { chooseContainer } from "./target.ts";
 import { formatPrefix, PrefixedWriter, prefixShape, type PrefixTarget } from "./lines.ts";
 import { type FanoutTotals, formatSummary, type PodResult, resultJson, tally } from "./summary.ts";
+import { concatBytes } from "../bytes.ts";
 
 export { fanoutExitCode, formatSummary } from "./summary.ts";
 export type { FanoutTotals, PodResult } from "./summary.ts";
@@ -44,17 +45,6 @@ export interface FanoutOptions {
 }
 
 const dec = new TextDecoder();
-
-function joinBytes(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
   const targets: (PrefixTarget & { containerError?: string })[] = pods.map((p) => {
@@ -153,8 +143,8 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
       }
     }
     if (keep) {
-      r.stdout = dec.decode(joinBytes(outParts));
-      r.stderr = dec.decode(joinBytes(errParts));
+      r.stdout = dec.decode(concatBytes(outParts));
+      r.stderr = dec.decode(concatBytes(errParts));
     }
     results[idx] = r;
     if (o.json) o.out.write(resultJson(r) + "\n");

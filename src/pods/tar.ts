@@ -5,6 +5,7 @@
  */
 import { lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { concatBytes } from "../bytes.ts";
 
 const BLOCK = 512;
 const enc = new TextEncoder();
@@ -281,7 +282,7 @@ export class TarParser {
           this.#left -= part.length;
         }
         if (this.#left > 0) return;
-        const data = concat(this.#meta);
+        const data = concatBytes(this.#meta);
         if (this.#metaKind === "x") this.#pax = parsePax(data);
         else if (this.#metaKind === "L") this.#longName = cstr(data, 0, data.length);
         else if (this.#metaKind === "K") this.#longLink = cstr(data, 0, data.length);
@@ -315,17 +316,6 @@ function checksumOk(h: Uint8Array): boolean {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
   return sum === want;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Where output goes. Features write to sinks so the CLI can print and workflows can capture. */
+import { concatBytes } from "../bytes.ts";
 export interface Sink {
   write(chunk: Uint8Array | string): void;
 }
@@ -28,14 +29,7 @@ export function memorySink(): Sink & { text(): string; bytes(): Uint8Array } {
       parts.push(typeof chunk === "string" ? enc.encode(chunk) : chunk.slice());
     },
     bytes() {
-      const n = parts.reduce((a, p) => a + p.length, 0);
-      const out = new Uint8Array(n);
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-      }
-      return out;
+      return concatBytes(parts);
     },
     text() {
       return new TextDecoder().decode(this.bytes());
