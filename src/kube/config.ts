@@ -10,7 +10,9 @@
  * basic auth, and exec credential plugins are handled here; legacy `auth-provider` users (oidc, gcp,
  * azure) are delegated to client-node, loaded only then.
  */
-import { parse as parseYaml } from "yaml";
+// js-yaml (already a client-node dependency) rather than npm:yaml here: it loads in ~5 ms against ~35 ms,
+// and every cluster command parses the kubeconfig before anything else.
+import { load as parseYaml } from "js-yaml";
 import { existsSync, readFileSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
