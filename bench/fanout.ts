@@ -22,6 +22,9 @@ export interface FanoutBenchResult {
   kodamaPeakMB: number;
   kodamaCpuMs: number;
   kubectlCpuMs: number;
+  /** the DESIGN's reference peer: a bare in-process client-node exec loop, 32 at a time */
+  bareWallMs: number;
+  bareCpuMs: number;
   ok: boolean;
 }
 
@@ -175,10 +178,22 @@ export async function benchFanout(
       kubeconfig,
       podFile,
     ];
+    const bare = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "bench", "_bare_loop.ts"),
+      kubeconfig,
+      "load",
+    ];
     // warm-up: deno's module cache, the server's first-connection paths
     await measure(kodama);
+    await measure(bare);
     const k: Measured[] = [];
     const c: Measured[] = [];
+    const b: Measured[] = [];
     for (let r = 0; r < runs; r++) {
       const km = await measure(kodama);
       if (km.code !== 0) throw new Error(`kodama exec failed (exit ${km.code}): ${km.stderr.slice(-500)}`);
@@ -188,7 +203,16 @@ export async function benchFanout(
         throw new Error(`kubectl exec loop failed (exit ${cm.code}): ${cm.stderr.slice(-500)}`);
       }
       c.push(cm);
-      log(`  run ${r + 1}: kodama ${km.wallMs.toFixed(0)} ms, kubectl x16 ${cm.wallMs.toFixed(0)} ms`);
+      const bm = await measure(bare);
+      if (bm.code !== 0) {
+        throw new Error(`bare client-node loop failed (exit ${bm.code}): ${bm.stderr.slice(-500)}`);
+      }
+      b.push(bm);
+      log(
+        `  run ${r + 1}: kodama ${km.wallMs.toFixed(0)} ms, kubectl x16 ${
+          cm.wallMs.toFixed(0)
+        } ms, bare client-node loop ${bm.wallMs.toFixed(0)} ms`,
+      );
     }
     await Deno.remove(podFile).catch(() => {});
     const kodamaWallMs = median(k.map((m) => m.wallMs));
@@ -202,6 +226,8 @@ export async function benchFanout(
       kodamaPeakMB: Math.max(...k.map((m) => m.maxRssKB)) / 1024,
       kodamaCpuMs: median(k.map((m) => m.cpuMs)),
       kubectlCpuMs: median(c.map((m) => m.cpuMs)),
+      bareWallMs: median(b.map((m) => m.wallMs)),
+      bareCpuMs: median(b.map((m) => m.cpuMs)),
       ok: false,
     };
     res.ok = res.ratio >= 10 && res.kodamaPeakMB < 150;
@@ -220,6 +246,12 @@ export function formatFanout(r: FanoutBenchResult): string {
     `  xargs -P 16 kubectl exec -- true  ${r.kubectlWallMs.toFixed(0).padStart(6)} ms wall  ${
       r.kubectlCpuMs.toFixed(0).padStart(6)
     } ms CPU`,
+    `  bare client-node loop (32 at once) ${r.bareWallMs.toFixed(0).padStart(6)} ms wall  ${
+      r.bareCpuMs.toFixed(0).padStart(6)
+    } ms CPU`,
+    `  kodama / bare loop: ${(r.kodamaWallMs / r.bareWallMs).toFixed(2)}x wall, ${
+      (r.kodamaCpuMs / r.bareCpuMs).toFixed(2)
+    }x CPU (target <= 1.2x)`,
     `  ratio ${r.ratio.toFixed(1)}x (target >= 10x), peak ${
       r.kodamaPeakMB.toFixed(0)
     } MB (target < 150 MB): ${r.ok ? "PASS" : "MISS"}`,
