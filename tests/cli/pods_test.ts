@@ -92,18 +92,21 @@ Deno.test({
         assert(ok.code === 0 || ok.code === 3, ok.stderr); // allowed: listed, or nothing there
       });
 
-      await t.step("invalid names are usage errors (exit 2) before any request; a missing pod is exit 3", async () => {
-        const ns = await runKodama([...kc, "pods", "-n", "Bad_NS"]);
-        assertEquals(ns.code, 2);
-        assertStringIncludes(ns.stderr, 'invalid namespace "Bad_NS"');
-        const pod = await runKodama([...kc, "exec", "-n", "prod", "--pod", "Bad_Name", "--", "true"]);
-        assertEquals(pod.code, 2);
-        assertStringIncludes(pod.stderr, 'invalid pod name "Bad_Name"');
-        const missing = await runKodama([...kc, "exec", "-n", "prod", "--pod", "nope-0", "--", "true"]);
-        assertEquals(missing.code, 3);
-        assertStringIncludes(missing.stderr, "no pods matched (namespace prod, pod nope-0");
-        for (const r of [ns, pod, missing]) assert(!hasStackTrace(r.stderr));
-      });
+      await t.step(
+        "invalid names are usage errors (exit 2) before any request; a missing pod is exit 3",
+        async () => {
+          const ns = await runKodama([...kc, "pods", "-n", "Bad_NS"]);
+          assertEquals(ns.code, 2);
+          assertStringIncludes(ns.stderr, 'invalid namespace "Bad_NS"');
+          const pod = await runKodama([...kc, "exec", "-n", "prod", "--pod", "Bad_Name", "--", "true"]);
+          assertEquals(pod.code, 2);
+          assertStringIncludes(pod.stderr, 'invalid pod name "Bad_Name"');
+          const missing = await runKodama([...kc, "exec", "-n", "prod", "--pod", "nope-0", "--", "true"]);
+          assertEquals(missing.code, 3);
+          assertStringIncludes(missing.stderr, "no pods matched (namespace prod, pod nope-0");
+          for (const r of [ns, pod, missing]) assert(!hasStackTrace(r.stderr));
+        },
+      );
 
       await t.step("namespace defaults to the context's namespace (KUBECONFIG honoured)", async () => {
         const r = await runKodama([
