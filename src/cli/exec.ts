@@ -1,7 +1,7 @@
 /** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
 import { setExitCode } from "./exit.ts";
-import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { type Command, Option } from "@commander-js/extra-typings";
+import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 import { pickerFlags, pickerOptions } from "./pick_flags.ts";
 
 export function register(program: Command) {
@@ -79,12 +79,4 @@ Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeou
       });
       setExitCode(code);
     });
-}
-
-function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new InvalidArgumentError(`${flag} must be a positive integer`);
-  }
-  return n;
 }

@@ -3,7 +3,7 @@
  * the global kubectl-style flags (on the root program), pod targeting, and -o.
  * Light on purpose: nothing here loads the Kubernetes client until a command runs.
  */
-import { type Command, Option } from "@commander-js/extra-typings";
+import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Kube } from "../kube/client.ts";
 import type { TargetFlags } from "../pods/target.ts";
 
@@ -18,6 +18,15 @@ export interface GlobalOptions {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** Option parser for a count flag: an integer >= 1 (`flag` names it in the message). */
+export function positiveInt(v: string, flag?: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`${flag ? `${flag} ` : ""}must be a positive integer`);
+  }
+  return n;
 }
 
 /**

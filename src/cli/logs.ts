@@ -1,16 +1,11 @@
 /** `kodama logs`: stern-like logs from every matching pod, prefixed and coloured; -f follows new pods too. */
 import { setExitCode } from "./exit.ts";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 
 function nonNegInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < -1) throw new InvalidArgumentError("must be a whole number (-1 = all)");
-  return n;
-}
-function posInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
   return n;
 }
 
@@ -25,7 +20,7 @@ export function register(program: Command) {
     .option("--tail <n>", "last N lines of each container (-1 = all)", nonNegInt)
     .option("--timestamps", "show each line's timestamp")
     .option("-p, --previous", "the previous (crashed) container instance")
-    .option("--max-streams <n>", "most log streams open at once", posInt, 50)
+    .option("--max-streams <n>", "most log streams open at once", (v) => positiveInt(v), 50)
     .option("--no-prefix", "no `pod | ` prefix");
   targetingOptions(cmd)
     .addHelpText(

@@ -4,6 +4,7 @@ import type { Kube } from "../kube/client.ts";
 import type { TargetFlags } from "../pods/target.ts";
 import type { ActiveForward, ForwardSpec, ForwardTarget } from "../pods/portforward.ts";
 import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { isTerminal } from "../ui/color.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 
@@ -72,14 +73,6 @@ export interface PortForwardCliOptions {
   live?: boolean;
 }
 
-function stderrIsTerminal(): boolean {
-  try {
-    return Deno.stderr.isTerminal();
-  } catch {
-    return false;
-  }
-}
-
 function hasTargeting(t: TargetFlags): boolean {
   return !!(t.match?.length || t.regex || t.selector || t.fieldSelector || t.pod);
 }
@@ -142,7 +135,7 @@ export async function runPortForward(
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   o.signal?.addEventListener("abort", onSignal, { once: true });
   let forwards: ActiveForward[] = [];
-  const live = o.live ?? stderrIsTerminal();
+  const live = o.live ?? isTerminal("stderr");
   let liveLine = "";
   const clearLive = () => {
     if (liveLine) err.write("\r\x1b[2K");

@@ -11,8 +11,7 @@ export function register(program: Command) {
       const info: Record<string, string> = { kodama: VERSION, deno: Deno.version.deno };
       if (opts.server) {
         const kube = await connectFromOpts(globalsOf(command));
-        const { serverVersion } = await import("../kube/version.ts");
-        info.server = await serverVersion(kube);
+        info.server = await kube.serverVersion();
       }
       const text = opts.output === "json"
         ? JSON.stringify(info) + "\n"

@@ -5,6 +5,7 @@ import type { TargetFlags } from "../pods/target.ts";
 import type { WaitFor } from "../pods/wait.ts";
 import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { formatDuration, parseDuration } from "../ui/duration.ts";
+import { isTerminal } from "../ui/color.ts";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 
 export function register(program: Command) {
@@ -55,7 +56,7 @@ export async function runWait(
   const cond: WaitFor = w.parseWaitFor(o.for);
   const timeoutMs = parseDuration(o.timeout, "--timeout");
   const started = Date.now();
-  const progress = o.quiet ? undefined : new w.ProgressRenderer(err, o.tty ?? w.stderrIsTerminal(), started);
+  const progress = o.quiet ? undefined : new w.ProgressRenderer(err, o.tty ?? isTerminal("stderr"), started);
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   const signals: Deno.Signal[] = o.signal ? [] : ["SIGINT", "SIGTERM"];
@@ -66,10 +67,9 @@ export async function runWait(
       for: cond,
       timeoutMs,
       signal: ac.signal,
-      onProgress: (done, total, pending) => {
-        const p = w.progressOf(cond, done, total, pending);
+      onProgress: (done, total, pending, finished) => {
         // the final state is printed once below, with the time it took
-        if (!p.finished) progress?.update(w.formatWaitProgress(cond, p));
+        if (!finished) progress?.update(w.formatWaitProgress(cond, { done, total, pending, finished }));
       },
     });
     progress?.done(

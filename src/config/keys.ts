@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { usageError } from "../errors.ts";
+import { levenshtein } from "../suggest.ts";
 import { configSchema, type FormatHint, formatHintOf } from "./schema.ts";
 
 export type KeyKind = "string" | "integer" | "number" | "boolean" | "enum" | "list";
@@ -130,22 +131,6 @@ export function parseKeyPath(key: string): string[] {
     );
   }
   return parts;
-}
-
-export function levenshtein(a: string, b: string): number {
-  if (a === b) return 0;
-  if (!a.length) return b.length;
-  if (!b.length) return a.length;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /** The known key (leaf or section) closest to `key`, if any is close enough. */

@@ -2,9 +2,8 @@
  * Resolve the effective configuration: flags > repo (.kodama.yaml) > global (~/.kodama/config.yaml)
  * > built-in defaults, remembering where each value came from.
  */
-import { usageError } from "../errors.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { allKeys, getIn, hasIn, keyInfo, lookupKey, setIn, validateValue } from "./keys.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { allKeys, hasIn, lookupKey, setIn, validateValue } from "./keys.ts";
 import { displayPath, findRepo, globalConfigPath } from "./paths.ts";
 import { type Config, configSchema } from "./schema.ts";
 
@@ -85,12 +84,6 @@ async function readLight(path: string): Promise<Loaded> {
   if (!text.trim()) return { data: {}, warnings: [] };
   const { parseConfigText } = await import("./file.ts");
   return parseConfigText(path, text);
-}
-
-/** The resolved value of a leaf key, or undefined when it is unset and has no default. */
-export function resolvedValue(cfg: ResolvedConfig, key: string): unknown {
-  const info = keyInfo(key);
-  return info ? getIn(cfg.values, info.path) : getIn(cfg.values, key.split("."));
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

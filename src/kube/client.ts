@@ -13,6 +13,7 @@ import https from "node:https";
 import { type KubeConfigLite, type KubeOptions, loadKubeConfig, resolveNamespace } from "./config.ts";
 import { type ApiWhat, toKodamaError } from "./errors.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { enabled, log } from "../ui/log.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -102,9 +103,18 @@ export class Kube {
     const headers: Record<string, string> = { ...base.headers, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = o.contentType ?? "application/json";
     const mod = url.protocol === "http:" ? http : https;
+    const t0 = performance.now();
+    const debug = enabled("debug");
+    const done = (status: number | undefined) =>
+      debug &&
+      log("debug", ["kube"], `${method} ${url.pathname}${url.search} -> ${status ?? "error"}`, {
+        ms: Math.round(performance.now() - t0),
+        context: this.contextName,
+      });
     return await this.call(what, () =>
       new Promise((resolve, reject) => {
         const req = mod.request(url, { ...base, method, headers, signal: o.signal }, (res) => {
+          done(res.statusCode);
           if ((res.statusCode ?? 0) >= 400) {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
@@ -117,7 +127,10 @@ export class Kube {
           }
           resolve({ res, req });
         });
-        req.on("error", reject);
+        req.on("error", (e) => {
+          done(undefined);
+          reject(e);
+        });
         req.end(body);
       }));
   }
@@ -264,12 +277,17 @@ export class Kube {
       }
       if (signal.aborted) return;
       backoff = gotEvent ? 200 : Math.min(backoff * 2, 5000);
+      // remove the abort listener after each pause: a long watch reconnects every few minutes
       await new Promise<void>((r) => {
-        const t = setTimeout(r, backoff);
-        signal.addEventListener("abort", () => {
+        const onAbort = () => {
           clearTimeout(t);
           r();
-        }, { once: true });
+        };
+        const t = setTimeout(() => {
+          signal.removeEventListener("abort", onAbort);
+          r();
+        }, backoff);
+        signal.addEventListener("abort", onAbort, { once: true });
       });
     }
   }

@@ -168,7 +168,8 @@ export function execPath(
   return `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}/exec?${q}`;
 }
 
-function frame(channel: number, data: Uint8Array): Uint8Array {
+/** Frame `data` for channel `channel` (one leading channel byte); exec and port-forward share it. */
+export function frame(channel: number, data: Uint8Array): Uint8Array {
   const b = new Uint8Array(data.length + 1);
   b[0] = channel;
   b.set(data, 1);

@@ -16,9 +16,8 @@ import { Duplex } from "node:stream";
 import type { IncomingMessage } from "node:http";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
-import type { V1Service } from "@kubernetes/client-node";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
-import type { Kube } from "./client.ts";
+import { frame, wsTarget } from "./exec.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 
 export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
@@ -46,13 +45,7 @@ export function portForwardUrl(server: string, namespace: string, pod: string, p
   return u.toString();
 }
 
-/** Frame `data` for channel `ch` (one leading channel byte). */
-export function frame(ch: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(data.length + 1);
-  out[0] = ch;
-  out.set(data, 1);
-  return out;
-}
+export { frame } from "./exec.ts";
 
 /**
  * Demultiplex incoming port-forward messages: strips the channel byte and the 2-byte port
@@ -133,14 +126,14 @@ export async function dialPortForward(
   port: number,
   o: DialOptions = {},
 ): Promise<Duplex> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KodamaError("no cluster in the current kubeconfig context", ExitCode.USAGE);
-  const url = portForwardUrl(cluster.server, namespace, pod, port);
+  // TLS/auth material computed once per kubeconfig and shared with exec and logs (this runs per
+  // accepted local connection: no re-reading of CA/cert/key files, no client-node auth-provider load)
+  const target = await wsTarget(kc);
+  const url = portForwardUrl(target.server, namespace, pod, port);
   const opts: WebSocket.ClientOptions = {
+    ...target.options,
     handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
-    perMessageDeflate: false,
   };
-  await kc.applyToHTTPSOptions(opts as Record<string, unknown>);
   const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], opts);
   ws.binaryType = "nodebuffer";
 
@@ -239,9 +232,4 @@ export async function dialPortForward(
     for (const fn of deferred.splice(0)) fn();
   }, 0);
   return duplex;
-}
-
-/** Read a Service (errors mapped: 404 -> exit 3, 403 -> exit 4). */
-export function getService(kube: Kube, namespace: string, name: string): Promise<V1Service> {
-  return kube.getService(namespace, name);
 }

@@ -38,16 +38,6 @@ export function ambiguousError(pods: V1Pod[], t: TargetFlags): KodamaError {
   );
 }
 
-function isInteractive(): boolean {
-  const off = Deno.env.get("KODAMA_NO_PICKER");
-  if (off && off !== "0" && off !== "false") return false;
-  try {
-    return Deno.stdin.isTerminal() && Deno.stderr.isTerminal();
-  } catch {
-    return false;
-  }
-}
-
 export async function choosePods(
   kube: Kube,
   pods: V1Pod[],
@@ -63,7 +53,8 @@ export async function choosePods(
     const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
     return [sorted[0]];
   }
-  const interactive = o.interactive ?? isInteractive();
+  // the picker's own test (stdin and stderr are terminals, KODAMA_NO_PICKER unset); loaded only here
+  const interactive = o.interactive ?? (await import("../picker/mod.ts")).isInteractive();
   if (o.pick || interactive) {
     if (!interactive) {
       throw new KodamaError(

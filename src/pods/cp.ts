@@ -13,6 +13,7 @@ import type { Sink } from "../ui/sink.ts";
 import { chooseContainer } from "./target.ts";
 import { extractTo, packPath } from "./tar.ts";
 import { formatSummary, type PodResult, tally } from "./summary.ts";
+import { concatBytes } from "../bytes.ts";
 
 export type CpSpec =
   | { kind: "local"; path: string }
@@ -132,7 +133,7 @@ async function toPod(
   });
   if (res.errorKind === "aborted") throw new KodamaError("copy interrupted", ExitCode.INTERRUPTED);
   if (res.error || res.exitCode !== 0) {
-    const msg = dec.decode(concat(errParts)).trim().split("\n").slice(-2).join("; ");
+    const msg = dec.decode(concatBytes(errParts)).trim().split("\n").slice(-2).join("; ");
     throw new KodamaError(
       `copy into ${name}:${remotePath} failed: ${msg || res.error || `tar exit ${res.exitCode}`}`,
     );
@@ -181,7 +182,7 @@ async function fromPod(
   bar?.done();
   if (writeErr) throw new KodamaError(`writing ${localPath} failed: ${(writeErr as Error).message}`);
   if (res.errorKind === "aborted") throw new KodamaError("copy interrupted", ExitCode.INTERRUPTED);
-  const msg = dec.decode(concat(errParts)).trim();
+  const msg = dec.decode(concatBytes(errParts)).trim();
   if (!res.error && res.exitCode === 0 && !parser.done) {
     throw new KodamaError(`copy from ${name}:${remotePath} ended early: the archive was incomplete`);
   }
@@ -195,17 +196,6 @@ async function fromPod(
       }`,
     );
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 async function localSize(path: string): Promise<number> {

@@ -2,8 +2,7 @@
 import type { Kube } from "../kube/client.ts";
 import { stderrSink } from "../ui/sink.ts";
 import { copy } from "./cp.ts";
-import { fanoutExitCode } from "./summary.ts";
-import { tally } from "./summary.ts";
+import { fanoutExitCode, tally } from "./summary.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 
 export async function cpCommand(

@@ -148,10 +148,6 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
     }
     results[idx] = r;
     if (o.json) o.out.write(resultJson(r) + "\n");
-    if (!o.capture && !o.json) {
-      delete r.stdout;
-      delete r.stderr;
-    }
     if (o.failFast && r.status !== "ok" && r.status !== "cancelled" && !stop.signal.aborted) {
       failFastTriggered = true;
       stop.abort();

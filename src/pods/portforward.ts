@@ -10,7 +10,7 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { dialPortForward, getService } from "../kube/portforward.ts";
+import { dialPortForward } from "../kube/portforward.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 import type { ChooseOptions } from "./choose.ts";
@@ -182,7 +182,7 @@ export async function servicePod(kube: Kube, namespace: string, svc: V1Service):
 
 /** Resolve `svc/NAME` to the service and one ready pod behind it. */
 export async function resolveService(kube: Kube, namespace: string, name: string): Promise<ResolvedTarget> {
-  const service = await getService(kube, namespace, name);
+  const service = await kube.getService(namespace, name);
   return { service, pod: await servicePod(kube, namespace, service) };
 }
 

@@ -4,7 +4,7 @@
  * backpressure (async chunks in, awaited writes out) and needs no untyped streamx bridge.
  */
 import { lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { concatBytes } from "../bytes.ts";
 
 const BLOCK = 512;
@@ -333,11 +333,36 @@ export function localPathFor(entryName: string, srcBase: string, dest: string): 
 }
 
 /** Write the entries of a tar stream under `dest` (the archive's top entry is `srcBase`). */
+/**
+ * True when an existing component of `target` below `dest` (the target itself included) is a
+ * symlink. Writing through one could land outside the destination: an archive can chain
+ * `x/y -> ..` and `x/y/z -> ..` so that each link looks harmless on its own (the class of bug
+ * behind kubectl cp's CVEs), so nothing is ever written through a link.
+ */
+async function throughSymlink(dest: string, target: string): Promise<boolean> {
+  const root = resolve(dest);
+  const rel = relative(root, resolve(target));
+  let cur = root;
+  for (const part of rel.split(sep).filter(Boolean)) {
+    cur = join(cur, part);
+    try {
+      if ((await lstat(cur)).isSymbolicLink()) return true;
+    } catch {
+      return false; // does not exist yet: nothing below it can be a link either
+    }
+  }
+  return false;
+}
+
 export function extractTo(dest: string, srcBase: string, warn: (m: string) => void): TarParser {
   return new TarParser(async (e) => {
     const target = localPathFor(e.name, srcBase, dest);
     if (!target) {
       warn(`skipping ${e.name}: outside the destination`);
+      return undefined;
+    }
+    if (await throughSymlink(dest, target)) {
+      warn(`skipping ${e.name}: its path goes through a symlink`);
       return undefined;
     }
     if (e.type === "directory") {
@@ -370,5 +395,3 @@ export function extractTo(dest: string, srcBase: string, warn: (m: string) => vo
     };
   });
 }
-
-export { basename };

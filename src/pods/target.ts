@@ -58,7 +58,8 @@ export function filterPods(pods: V1Pod[], t: TargetFlags): V1Pod[] {
   }));
 }
 
-function fieldSelectorWith(t: TargetFlags): string | undefined {
+/** The field selector sent to the API server: --field-selector plus `metadata.name=` for --pod. */
+export function fieldSelectorWith(t: TargetFlags): string | undefined {
   const parts = [t.fieldSelector, t.pod ? `metadata.name=${t.pod}` : undefined].filter(Boolean);
   return parts.length ? parts.join(",") : undefined;
 }

@@ -9,6 +9,7 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
 import {
   compileRegex,
+  fieldSelectorWith,
   filterPods,
   findPods,
   nothingMatched,
@@ -205,13 +206,6 @@ export function listNames(names: string[], max = 5): string {
   return `${names.slice(0, max).join(", ")} +${names.length - max} more`;
 }
 
-/** Rebuild a WaitProgress from the `onProgress(done, total, pending)` arguments. */
-export function progressOf(cond: WaitFor, done: number, total: number, pending: string[]): WaitProgress {
-  const finished = cond === "exists" ? total > 0 : cond === "deleted" ? pending.length === 0 : total > 0 &&
-    pending.length === 0;
-  return { done, total, pending, finished };
-}
-
 /** `3/5 ready: waiting for api-1, api-2` (the live progress line). */
 export function formatWaitProgress(cond: WaitFor, p: WaitProgress, maxNames = 5): string {
   if (cond === "exists") {
@@ -226,14 +220,6 @@ export function formatWaitProgress(cond: WaitFor, p: WaitProgress, maxNames = 5)
 }
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
-export function stderrIsTerminal(): boolean {
-  try {
-    return Deno.stderr.isTerminal();
-  } catch {
-    return false;
-  }
-}
 
 function columns(): number {
   try {
@@ -287,7 +273,8 @@ export interface WaitOptions {
   for: WaitFor;
   timeoutMs: number;
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number, pending: string[]) => void;
+  /** called on every change; `finished` is WaitState's own verdict (never re-derived by callers) */
+  onProgress?: (done: number, total: number, pending: string[], finished: boolean) => void;
   /** safety-net re-list period (default 5 s) */
   relistMs?: number;
 }
@@ -310,7 +297,7 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
     const sig = `${p.done}/${p.total}/${p.pending.join(",")}`;
     if (sig !== lastSig) {
       lastSig = sig;
-      o.onProgress?.(p.done, p.total, p.pending);
+      o.onProgress?.(p.done, p.total, p.pending, p.finished);
     }
     return p;
   };
@@ -354,15 +341,12 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
     ? setTimeout(() => finished.reject(timeoutMsg()), Math.max(0, started + o.timeoutMs - Date.now()))
     : undefined;
 
-  const fieldSelector =
-    [tt.fieldSelector, tt.pod ? `metadata.name=${tt.pod}` : undefined].filter(Boolean).join(",") ||
-    undefined;
-  kube.watchPods(ns, { labelSelector: tt.selector, fieldSelector }, (type, pod) => {
+  kube.watchPods(ns, { labelSelector: tt.selector, fieldSelector: fieldSelectorWith(tt) }, (type, pod) => {
     if (ac.signal.aborted) return;
     if (type !== "DELETED" && filterPods([pod], tt).length === 0) {
       // no longer matches (e.g. a label changed): treat as gone from the target
       state.apply("DELETED", pod);
-    } else if (type === "DELETED" || filterPods([pod], tt).length) state.apply(type, pod);
+    } else state.apply(type, pod);
     check();
   }, ac.signal).catch((e) => finished.reject(e));
 

@@ -9,8 +9,13 @@ export function colorEnabled(stream: "stdout" | "stderr" = "stderr"): boolean {
   if (forced === false) return false;
   if (Deno.env.get("NO_COLOR")) return false;
   if (forced === true) return true;
+  return isTerminal(stream);
+}
+
+/** Is this standard stream a terminal (false when that cannot be asked)? */
+export function isTerminal(stream: "stdin" | "stdout" | "stderr"): boolean {
   try {
-    return stream === "stdout" ? Deno.stdout.isTerminal() : Deno.stderr.isTerminal();
+    return Deno[stream].isTerminal();
   } catch {
     return false;
   }

@@ -4,7 +4,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { bold, colorEnabled, dim, red } from "../ui/color.ts";
 import { createDisplay } from "./display.ts";
-import { BUILTINS, discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
+import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
 import {
   formatProblem,
   loadWorkflowFile,
@@ -189,5 +189,3 @@ export async function validateCommand(files: string[], o: { out?: Sink; err?: Si
 export function schemaCommand(o: { out?: Sink } = {}): void {
   (o.out ?? stdoutSink).write(JSON.stringify(workflowJsonSchema(), null, 2) + "\n");
 }
-
-export { BUILTINS };

@@ -10,8 +10,8 @@
 import { dirname, join, resolve } from "node:path";
 import { kodamaHome } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { suggest } from "./expr.ts";
-import type { Source } from "./load.ts";
+import { suggest } from "../suggest.ts";
+import { type Source, stemOf as stem } from "./load.ts";
 
 /** Built-in workflow names; each is workflows/<name>.yaml (listed here so a compiled binary need not list a directory). */
 export const BUILTINS = ["kwekash", "health", "shell"] as const;
@@ -104,10 +104,6 @@ export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
     else first.set(r.name, r);
   }
   return refs;
-}
-
-function stem(f: string): string {
-  return f.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
 }
 
 /**

@@ -24,8 +24,9 @@ import {
 } from "./expr.ts";
 import { durationMs, kindOf, type Step, type Target } from "./schema.ts";
 import { KINDS } from "./steps/registry.ts";
+import { permSummary } from "./steps/script.ts";
 import type { LoadedWorkflow } from "./load.ts";
-import { type Display, endLine } from "./display.ts";
+import type { Display } from "./display.ts";
 import { describePods, targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
 import { ensureTrusted } from "./trust.ts";
@@ -128,15 +129,18 @@ class Run {
     return { exitCode: this.exitCode, steps: this.steps, failure: this.failure, hint: this.hint };
   }
 
-  private async runStep(step: Step, handle: RunHandle): Promise<void> {
+  /** `parent` aborts the step: the run's signal, or a parallel group's (its timeout). */
+  private async runStep(step: Step, handle: RunHandle, parent: AbortSignal = this.signal): Promise<void> {
     const kind = kindOf(step)!;
     const id = step.id ?? `${kind}-${++this.auto}`;
     const key = `${id}#${++displayKeys}`;
-    let label = this.labelOf(step, kind, id);
+    let label = this.labelOf(step, kind);
     const display = this.o.display;
     const started = Date.now();
 
     let result: StepResult;
+    let timeoutMs: number | undefined;
+    let continueOnError = step["continue-on-error"] === true;
     let timedOut = false;
     let shown = false;
     try {
@@ -147,21 +151,25 @@ class Run {
         return;
       }
       await this.resolveTargetsFor(step, kind);
-      label = this.labelOf(step, kind, id);
+      label = this.labelOf(step, kind);
       const ctx = this.exprContext();
       const env = this.envFor(step, ctx);
-      const spec = checkSpec(
-        kind,
-        interpolateDeep(step[kind], { ...ctx, env: { ...ctx.env, ...env } }, KINDS[kind].raw ?? []),
+      const expr = { ...ctx, env: { ...ctx.env, ...env } };
+      const spec = checkSpec(kind, interpolateDeep(step[kind], expr, KINDS[kind].raw ?? []));
+      // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
+      timeoutMs = durationMs(
+        typeof step.timeout === "string" ? toStr(interpolate(step.timeout, ctx)) : step.timeout,
+        "timeout",
       );
-      const timeoutMs = durationMs(step.timeout);
+      const coe: unknown = step["continue-on-error"];
+      if (typeof coe === "string") continueOnError = truthy(interpolate(coe, ctx));
       const ac = new AbortController();
-      const onParent = () => ac.abort(this.signal.reason);
-      this.signal.addEventListener("abort", onParent, { once: true });
+      const onParent = () => ac.abort(parent.reason);
+      parent.addEventListener("abort", onParent, { once: true });
       const timer = timeoutMs
         ? setTimeout(() => {
           timedOut = true;
-          ac.abort(new KodamaError(`timed out after ${formatDuration(timeoutMs)}`, ExitCode.TIMEOUT));
+          ac.abort(new KodamaError(`timed out after ${formatDuration(timeoutMs!)}`, ExitCode.TIMEOUT));
         }, timeoutMs)
         : undefined;
       display.start(key, label, this.depth);
@@ -177,12 +185,12 @@ class Run {
           out: display.out,
           err: display.err,
           run: handle,
-          expr: { ...ctx, env: { ...ctx.env, ...env } },
+          expr,
         };
         result = await raceAbort(KINDS[kind].run(spec, sctx), ac.signal, kind);
       } finally {
         clearTimeout(timer);
-        this.signal.removeEventListener("abort", onParent);
+        parent.removeEventListener("abort", onParent);
       }
     } catch (e) {
       if (!shown) display.start(key, label, this.depth);
@@ -198,17 +206,17 @@ class Run {
       result = {
         ...result,
         exitCode: ExitCode.TIMEOUT,
-        error: `timed out after ${formatDuration(durationMs(step.timeout)!)}`,
+        error: `timed out after ${formatDuration(timeoutMs!)}`,
       };
     }
     if (!result.ok && this.signal.aborted) {
       result = { ...result, exitCode: ExitCode.INTERRUPTED, error: "interrupted" };
     }
-    this.record(id, key, step, result, Date.now() - started);
+    this.record(id, key, result, continueOnError, Date.now() - started);
   }
 
-  private record(id: string, key: string, step: Step, r: StepResult, ms: number) {
-    const ignored = !r.ok && step["continue-on-error"] === true;
+  private record(id: string, key: string, r: StepResult, continueOnError: boolean, ms: number) {
+    const ignored = !r.ok && continueOnError;
     this.steps[id] = {
       outputs: r.outputs,
       outcome: r.ok ? "success" : "failure",
@@ -235,7 +243,7 @@ class Run {
     return usesStatusFunction(node) ? value : value && !this.failed;
   }
 
-  private labelOf(step: Step, kind: string, _id: string): string {
+  private labelOf(step: Step, kind: string): string {
     if (step.name) {
       try {
         return toStr(interpolate(step.name, this.exprContext()));
@@ -286,11 +294,12 @@ class Run {
     return this.kubeP ??= this.o.connect();
   }
 
+  /** The target as resolved for this run: expressions interpolated, `-n` applied (steps like wait/pick read it). */
   targetSpec(name: string): Target {
     const spec = this.lw.workflow.targets?.[name];
     if (!spec) throw new KodamaError(`unknown target "${name}"`, ExitCode.USAGE);
-    const ctx = this.exprContext();
-    return interpolateDeep(spec, ctx, []) as Target;
+    const t = interpolateDeep(spec, this.exprContext(), []) as Target;
+    return this.o.namespace === undefined ? t : { ...t, namespace: this.o.namespace };
   }
 
   target(name: string): Promise<ResolvedTarget> {
@@ -372,7 +381,7 @@ class Run {
       target: (n) => this.target(n),
       setTargetPods: (n, p) => this.setTargetPods(n, p),
       targetSpec: (n) => this.targetSpec(n),
-      runSteps: (steps, opt) => this.runGroup(steps, opt.limit),
+      runSteps: (steps, opt) => this.runGroup(steps, opt.signal, opt.limit),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
       onCleanup: (fn) => cleanups.push(fn),
       note: (line) => this.note(line),
@@ -380,12 +389,12 @@ class Run {
   }
 
   /** parallel group: at most `limit` steps at once; its port-forwards close when the group ends */
-  private async runGroup(steps: Step[], limit = steps.length): Promise<void> {
+  private async runGroup(steps: Step[], signal: AbortSignal, limit = steps.length): Promise<void> {
     const cleanups: (() => Promise<void> | void)[] = [];
     const handle = this.handle(cleanups);
     let next = 0;
     const worker = async () => {
-      while (next < steps.length) await this.runStep(steps[next++], handle);
+      while (next < steps.length) await this.runStep(steps[next++], handle, signal);
     };
     try {
       await Promise.all(Array.from({ length: Math.min(limit, steps.length) }, worker));
@@ -450,10 +459,7 @@ class Run {
         }
       }
     }
-    const perms = Object.entries(wf.permissions ?? {}).filter(([, v]) => v?.length);
-    out.write(
-      `permissions: ${perms.length ? perms.map(([k, v]) => `${k}: ${v!.join(", ")}`).join("; ") : "none"}\n`,
-    );
+    out.write(`permissions: ${permSummary(wf.permissions ?? {})}\n`);
     out.write("steps:\n");
     await this.planSteps(wf.steps, 1);
     return { exitCode: 0, steps: this.steps };
@@ -484,7 +490,7 @@ class Run {
       } catch (e) {
         line = `(cannot resolve yet: ${oneLine(e)})`;
       }
-      out.write(`${pad}${i + 1}. ${this.labelOf(step, kind, id)}: ${line}\n`);
+      out.write(`${pad}${i + 1}. ${this.labelOf(step, kind)}: ${line}\n`);
       if (step.if !== undefined) out.write(`${pad}   if: ${step.if}${this.conditionPreview(step.if)}\n`);
       if (step.timeout !== undefined) out.write(`${pad}   timeout: ${step.timeout}\n`);
       if (step["continue-on-error"]) out.write(`${pad}   continue-on-error: true\n`);
@@ -624,5 +630,3 @@ function placeholderSteps(real: Record<string, StepRecord>): Record<string, unkn
     }),
   });
 }
-
-export { endLine };

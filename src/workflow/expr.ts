@@ -5,6 +5,7 @@
  * Nothing here ever calls `eval`/`Function`: the only things an expression can do are read the
  * context object and call the functions in FUNCTIONS.
  */
+import { suggest } from "../suggest.ts";
 
 export class ExprError extends Error {
   override name = "ExprError";
@@ -307,20 +308,6 @@ const FUNCTIONS: Record<string, Fn> = {
   failure: { min: 0, max: 0, call: (_a, ctx) => !!ctx.status?.failed },
   always: { min: 0, max: 0, call: () => true },
 };
-export const FUNCTION_NAMES = [
-  "contains",
-  "startsWith",
-  "endsWith",
-  "format",
-  "join",
-  "trim",
-  "toJSON",
-  "fromJSON",
-  "length",
-  "success",
-  "failure",
-  "always",
-];
 
 export function evaluate(node: Node, ctx: ExprContext): unknown {
   switch (node.type) {
@@ -490,10 +477,6 @@ export function interpolate(s: string, ctx: ExprContext): unknown {
   return parts.map((p) => ("text" in p ? p.text : toStr(evaluate(p.expr, ctx)))).join("");
 }
 
-export function interpolateString(s: string, ctx: ExprContext): string {
-  return toStr(interpolate(s, ctx));
-}
-
 /** `if:` conditions may be written with or without `${{ }}`. */
 export function parseCondition(s: string): Node {
   const t = s.trim();
@@ -561,34 +544,4 @@ export function references(node: Node): { root: string; key?: string; pos: numbe
     if (n.type === "ident" && !objects.has(n)) out.push({ root: n.name, pos: n.pos });
   });
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-export function levenshtein(a: string, b: string): number {
-  const m = a.length, n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[n];
-}
-
-/** Closest candidate within a small edit distance, for "did you mean". */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined, bestD = Infinity;
-  const w = word.toLowerCase();
-  for (const c of candidates) {
-    const d = levenshtein(w, c.toLowerCase());
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestD <= limit ? best : undefined;
 }

@@ -18,15 +18,8 @@ import {
   WorkflowTop,
 } from "./schema.ts";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
-import {
-  CONTEXT_NAMES,
-  ExprError,
-  type Node,
-  parseCondition,
-  parseTemplate,
-  references,
-  suggest,
-} from "./expr.ts";
+import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
+import { suggest } from "../suggest.ts";
 import { scriptPath } from "./steps/script.ts";
 
 export type Path = (string | number)[];
@@ -493,11 +486,8 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
   for (const { step, path, kind } of flat) {
     if (step.id) {
       const first = seen.get(step.id);
-      if (first) {
-        const l = c.problems.length;
-        c.at([...path, "id"], `duplicate step id "${step.id}" (first used at ${pathText(first)})`);
-        void l;
-      } else seen.set(step.id, path);
+      if (first) c.at([...path, "id"], `duplicate step id "${step.id}" (first used at ${pathText(first)})`);
+      else seen.set(step.id, path);
     }
     const spec = step[kind];
     for (const t of KINDS[kind].targets?.(spec) ?? []) {

@@ -1,6 +1,6 @@
 /** Workflow params: `--param k=v` values checked and converted by type; missing required ones prompted on a TTY. */
 import { ExitCode, KodamaError } from "../errors.ts";
-import { suggest } from "./expr.ts";
+import { suggest } from "../suggest.ts";
 import type { Param, Workflow } from "./schema.ts";
 
 export function parseParamFlags(flags: string[]): Record<string, string> {

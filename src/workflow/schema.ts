@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
+import { parseDuration } from "../ui/duration.ts";
 
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -125,14 +126,10 @@ export function kindOf(step: Step): string | undefined {
   return Object.keys(step).find((k) => k in KINDS);
 }
 
-export function durationMs(d: string | number | undefined): number | undefined {
+/** A `Duration` value in milliseconds (a number is seconds); a bad string is a usage error naming `what`. */
+export function durationMs(d: string | number | undefined, what = "duration"): number | undefined {
   if (d === undefined) return undefined;
-  if (typeof d === "number") return d * 1000;
-  if (/^\d+(\.\d+)?$/.test(d)) return Number(d) * 1000;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * units[m[2]];
-  return total;
+  return typeof d === "number" ? d * 1000 : parseDuration(d, what);
 }
 
 /** JSON Schema for editors (schemas/workflow.schema.json). */

@@ -8,6 +8,7 @@
 import YAML from "yaml";
 import { join } from "node:path";
 import { kodamaHome } from "../config/paths.ts";
+import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { flattenSteps } from "./load.ts";
@@ -58,19 +59,24 @@ export async function readTrust(): Promise<Record<string, TrustEntry>> {
   }
 }
 
+/** Read-modify-write under the state lock, so concurrent trusts (parallel `workflow` steps) all land. */
 export async function recordTrust(lw: LoadedWorkflow, sha256: string): Promise<void> {
-  const all = await readTrust();
-  all[lw.file] = {
-    sha256,
-    trustedAt: new Date().toISOString(),
-    permissions: permSummary(lw.workflow.permissions ?? {}),
-  };
   await Deno.mkdir(kodamaHome(), { recursive: true });
-  const tmp = `${trustFile()}.${Deno.pid}.tmp`;
-  const text = "# workflows you trusted: path -> sha256 of the file and its scripts (kodama run --trust)\n" +
-    YAML.stringify({ workflows: all });
-  await Deno.writeTextFile(tmp, text, { mode: 0o600 });
-  await Deno.rename(tmp, trustFile());
+  const release = await acquireLock(trustFile());
+  try {
+    const all = await readTrust();
+    all[lw.file] = {
+      sha256,
+      trustedAt: new Date().toISOString(),
+      permissions: permSummary(lw.workflow.permissions ?? {}),
+    };
+    const text =
+      "# workflows you trusted: path -> sha256 of the file and its scripts (kodama run --trust)\n" +
+      YAML.stringify({ workflows: all });
+    await atomicWrite(trustFile(), text);
+  } finally {
+    await release();
+  }
 }
 
 export async function isTrusted(lw: LoadedWorkflow): Promise<boolean> {

@@ -69,7 +69,7 @@ export interface RunHandle {
   setTargetPods(name: string, pods: V1Pod[]): void;
   targetSpec(name: string): Target;
   /** run nested steps (parallel groups) with the engine's own logic */
-  runSteps(steps: Step[], o: { limit?: number; signal: AbortSignal; scope: string }): Promise<void>;
+  runSteps(steps: Step[], o: { limit?: number; signal: AbortSignal }): Promise<void>;
   /** call another workflow by name */
   callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult>;
   /** cleanups (port-forwards) are run when the enclosing scope ends */

@@ -28,14 +28,6 @@ export function denoPermissions(p: Permissions | undefined, baseDir: string): De
   };
 }
 
-const KIND_WORD: Record<string, string> = {
-  read: "read",
-  write: "write",
-  net: "net",
-  env: "env",
-  run: "run",
-};
-
 /**
  * Deno's refusal ("Requires read access to "/x", run again with the --allow-read flag") as one line
  * a workflow author can act on. Returns undefined for anything that is not a permission refusal.
@@ -45,8 +37,7 @@ export function describeDenial(message: string): string | undefined {
   if (m) {
     const kind = m[1];
     const what = m[2] ?? m[3];
-    const key = KIND_WORD[kind] ?? kind;
-    return `denied: ${kind} access to "${what}" (add it to permissions.${key})`;
+    return `denied: ${kind} access to "${what}" (add it to permissions.${kind})`;
   }
   const n = /Requires (\w+) access/.exec(message) ?? /Requires --allow-(\w+)/.exec(message);
   if (n) {

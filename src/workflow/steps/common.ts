@@ -1,14 +1,14 @@
 /** Small helpers shared by step kinds. */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Sink } from "../../ui/sink.ts";
-import type { ResolvedTarget, StepContext } from "../types.ts";
+import type { ResolvedTarget } from "../types.ts";
 import type { TargetFlags } from "../../pods/target.ts";
 import type { Target } from "../schema.ts";
 
-const dec = new TextDecoder();
-
 /** A sink that forwards to `next` and keeps a copy (bounded) for step outputs. */
 export function teeSink(next: Sink | undefined, limit = 1 << 20): Sink & { text(): string } {
+  // one streaming decoder per sink: a shared one would carry a split UTF-8 character into another sink
+  const dec = new TextDecoder();
   const parts: string[] = [];
   let size = 0;
   return {
@@ -49,10 +49,6 @@ export function targetFlags(t: Target, namespaceOverride?: string): TargetFlags 
     container: t.container,
     includeNotReady: t.includeNotReady ?? false,
   };
-}
-
-export async function targetOf(ctx: StepContext, name: string): Promise<ResolvedTarget> {
-  return await ctx.run.target(name);
 }
 
 export function shellQuote(a: string): string {

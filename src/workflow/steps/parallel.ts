@@ -23,7 +23,8 @@ export const parallel: StepKind<ParallelSpec> = {
     return `parallel group of ${s.steps.length} steps${s.limit ? `, ${s.limit} at a time` : ""}:`;
   },
   async run(s, ctx) {
-    await ctx.run.runSteps(s.steps, { limit: s.limit, signal: ctx.signal, scope: ctx.id });
-    return { ok: true, outputs: {} };
+    await ctx.run.runSteps(s.steps, { limit: s.limit, signal: ctx.signal });
+    // aborted (the group's timeout, Ctrl-C): the engine reports why
+    return ctx.signal.aborted ? { ok: false, error: "aborted", outputs: {} } : { ok: true, outputs: {} };
   },
 };

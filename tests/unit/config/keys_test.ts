@@ -4,12 +4,12 @@ import {
   allKeys,
   didYouMean,
   keyInfo,
-  levenshtein,
   lookupKey,
   parseKeyPath,
   typeLabel,
 } from "../../../src/config/keys.ts";
 import { coerceValue } from "../../../src/config/coerce.ts";
+import { levenshtein } from "../../../src/suggest.ts";
 
 function usage(fn: () => unknown): KodamaError {
   const e = assertThrows(fn);

@@ -73,3 +73,32 @@ Deno.test("tar: our archive is read by system tar, system tar's archive by our p
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("extract refuses paths through symlinks (chained links cannot escape the destination)", async () => {
+  const { header } = await import("../../../src/pods/tar.ts");
+  const base = await Deno.makeTempDir();
+  const dest = `${base}/out/dest`;
+  await Deno.mkdir(`${base}/out`, { recursive: true });
+  const now = Date.now() / 1000;
+  const parts: Uint8Array[] = [];
+  parts.push(...header({ name: "src", type: "directory", size: 0, mode: 0o755, mtime: now }));
+  parts.push(...header({ name: "src/x", type: "directory", size: 0, mode: 0o755, mtime: now }));
+  parts.push(
+    ...header({ name: "src/x/y", type: "symlink", size: 0, mode: 0o777, mtime: now, linkname: ".." }),
+  );
+  parts.push(
+    ...header({ name: "src/x/y/z", type: "symlink", size: 0, mode: 0o777, mtime: now, linkname: ".." }),
+  );
+  const data = new TextEncoder().encode("pwned\n");
+  parts.push(...header({ name: "src/x/y/z/evil", type: "file", size: data.length, mode: 0o644, mtime: now }));
+  parts.push(data, new Uint8Array(512 - data.length), new Uint8Array(1024));
+  const warnings: string[] = [];
+  const p = extractTo(dest, "src", (m) => warnings.push(m));
+  for (const c of parts) await p.push(c);
+  await p.idle();
+  for (const f of [`${base}/out/evil`, `${base}/evil`, `${dest}/evil`]) {
+    assert(!(await Deno.stat(f).then(() => true, () => false)), `${f} must not be written`);
+  }
+  assert(warnings.some((w) => w.includes("goes through a symlink")), warnings.join("\n"));
+  await Deno.remove(base, { recursive: true });
+});

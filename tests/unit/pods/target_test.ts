@@ -4,9 +4,12 @@ import { chooseContainer, describeTarget, filterPods } from "../../../src/pods/t
 import { podColumns, podRestarts, podStatus } from "../../../src/pods/display.ts";
 import { renderPods } from "../../../src/pods/list.ts";
 
+/** One clock for every fixture, so ages never straddle a millisecond tick. */
+const NOW = Date.now();
+
 function pod(name: string, ns = "prod", phase = "Running", extra: Partial<V1Pod> = {}): V1Pod {
   return {
-    metadata: { name, namespace: ns, creationTimestamp: new Date(Date.now() - 3600_000) },
+    metadata: { name, namespace: ns, creationTimestamp: new Date(NOW - 3600_000) },
     spec: { containers: [{ name: "main" }, { name: "side" }], nodeName: "n1" },
     status: {
       phase,
@@ -104,7 +107,7 @@ Deno.test("status and restarts look like kubectl", () => {
 });
 
 Deno.test("table, wide and -A columns", () => {
-  const now = Date.now();
+  const now = NOW;
   const cols = podColumns({ allNamespaces: true, now });
   assertEquals(cols.table.headers, ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
   assertEquals(cols.wide.headers.slice(-3), ["IP", "NODE", "CONTAINERS"]);

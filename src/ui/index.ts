@@ -1,3 +1,0 @@
-export * from "./color.ts";
-export * from "./table.ts";
-export * from "./sink.ts";
