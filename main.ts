@@ -53,10 +53,15 @@ export async function buildProgram(): Promise<Command> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   globalOptions(program);
-  program.hook("preAction", async (_root, action) => {
+  program.hook("preAction", async (root, action) => {
     const o = action.optsWithGlobals() as { logLevel?: string; logFormat?: string; color?: boolean };
+    const { userConfig, notGiven } = await import("./src/cli/settings.ts");
+    const cfg = await userConfig();
+    if (cfg && notGiven(root, "logLevel")) o.logLevel = cfg.log.level;
+    if (cfg && notGiven(root, "logFormat")) o.logFormat = cfg.log.format;
     const { setColor } = await import("./src/ui/color.ts");
     if (o.color === false) setColor(false);
+    else if (cfg && cfg.output.color !== "auto") setColor(cfg.output.color === "always");
     const { setupLogging } = await import("./src/ui/log.ts");
     await setupLogging({ level: o.logLevel, format: o.logFormat });
   });

@@ -1,5 +1,6 @@
 /** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
 import { setExitCode } from "./exit.ts";
+import { notGiven, userConfig } from "./settings.ts";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 import { pickerFlags, pickerOptions } from "./pick_flags.ts";
@@ -55,19 +56,19 @@ Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeou
     .action(async (command, opts, c) => {
       const g = globalsOf(c);
       const { execCommand } = await import("../pods/exec_cmd.ts");
-      const kube = await connectFromOpts(g);
+      const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
       const code = await execCommand(kube, {
         ...targetFrom(c.optsWithGlobals()),
         includeNotReady: !!opts.includeNotReady,
       }, {
         command,
-        container: opts.container,
+        container: opts.container ?? cfg?.exec.container,
         stdin: !!opts.stdin,
         tty: !!opts.tty,
         all: !!opts.all,
         first: !!opts.first,
         ...pickerFlags(opts),
-        maxParallel: opts.maxParallel,
+        maxParallel: cfg && notGiven(c, "maxParallel") ? cfg.exec.maxParallel : opts.maxParallel,
         failFast: !!opts.failFast,
         timeout: opts.timeout,
         prefix: opts.prefix !== false,

@@ -6,6 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Kube } from "../kube/client.ts";
 import type { TargetFlags } from "../pods/target.ts";
+import { userConfig } from "./settings.ts";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -104,6 +105,11 @@ export function targetFrom(opts: Record<string, unknown>): TargetFlags {
 
 /** Connect to the cluster named by the global flags (loads client-node lazily). */
 export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
-  const { Kube } = await import("../kube/client.ts");
-  return Kube.connect({ kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace });
+  const [{ Kube }, cfg] = await Promise.all([import("../kube/client.ts"), userConfig()]);
+  return Kube.connect({
+    kubeconfig: opts.kubeconfig,
+    // config defaults sit between the flags and the kubeconfig context's own namespace
+    context: opts.context ?? cfg?.defaults.context,
+    namespace: opts.namespace ?? cfg?.defaults.namespace,
+  });
 }

@@ -1,5 +1,6 @@
 /** `kodama logs`: stern-like logs from every matching pod, prefixed and coloured; -f follows new pods too. */
 import { setExitCode } from "./exit.ts";
+import { notGiven, userConfig } from "./settings.ts";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 
@@ -34,16 +35,16 @@ Examples:
     .action(async (opts, c) => {
       const g = globalsOf(c);
       const { logsCommand } = await import("../pods/logs_cmd.ts");
-      const kube = await connectFromOpts(g);
+      const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
       const code = await logsCommand(kube, targetFrom(c.optsWithGlobals()), {
         container: opts.container,
         allContainers: !!opts.allContainers,
         follow: !!opts.follow,
         since: opts.since,
         tail: opts.tail,
-        timestamps: !!opts.timestamps,
+        timestamps: !!opts.timestamps || (cfg?.logs.timestamps ?? false),
         previous: !!opts.previous,
-        maxStreams: opts.maxStreams,
+        maxStreams: cfg && notGiven(c, "maxStreams") ? cfg.logs.maxStreams : opts.maxStreams,
         prefix: opts.prefix !== false,
       });
       setExitCode(code);

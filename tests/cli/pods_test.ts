@@ -108,6 +108,19 @@ Deno.test({
         },
       );
 
+      await t.step("config defaults.namespace applies when -n is not given; -n still wins", async () => {
+        const home = await Deno.makeTempDir();
+        await Deno.writeTextFile(`${home}/config.yaml`, "defaults:\n  namespace: weka-operator-system\n");
+        const env = { KODAMA_HOME: home };
+        const r = await runKodama([...kc, "pods", "-m", "drive", "-o", "name"], { env });
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout, "pod/weka-drive-0\npod/weka-drive-1\npod/weka-drive-2\n");
+        const flag = await runKodama([...kc, "pods", "-n", "prod", "-m", "drive"], { env });
+        assertEquals(flag.code, 3);
+        assertStringIncludes(flag.stderr, "namespace prod");
+        await Deno.remove(home, { recursive: true });
+      });
+
       await t.step("namespace defaults to the context's namespace (KUBECONFIG honoured)", async () => {
         const r = await runKodama([
           "pods",
