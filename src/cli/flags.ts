@@ -6,7 +6,6 @@
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Kube } from "../kube/client.ts";
 import type { TargetFlags } from "../pods/target.ts";
-import { userConfig } from "./settings.ts";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -105,7 +104,11 @@ export function targetFrom(opts: Record<string, unknown>): TargetFlags {
 
 /** Connect to the cluster named by the global flags (loads client-node lazily). */
 export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
-  const [{ Kube }, cfg] = await Promise.all([import("../kube/client.ts"), userConfig()]);
+  const [{ Kube }, { userConfig }] = await Promise.all([
+    import("../kube/client.ts"),
+    import("./settings.ts"),
+  ]);
+  const cfg = await userConfig();
   return Kube.connect({
     kubeconfig: opts.kubeconfig,
     // config defaults sit between the flags and the kubeconfig context's own namespace

@@ -3,8 +3,15 @@
  * flags > repo > global > built-in defaults. Loaded once per process, and only when a config file
  * exists, so a machine without one never pays for the schema (zod) on the way to the cluster.
  */
-import { existsSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
 
 let cached: Promise<Config | undefined> | undefined;
 
@@ -12,7 +19,7 @@ export function userConfig(): Promise<Config | undefined> {
   cached ??= (async () => {
     const { findRepo, globalConfigPath } = await import("../config/paths.ts");
     const repo = await findRepo();
-    if (!existsSync(globalConfigPath()) && !repo.configFile) return undefined;
+    if (!fileExists(globalConfigPath()) && !repo.configFile) return undefined;
     const { loadConfig } = await import("../config/load.ts");
     return (await loadConfig()).values;
   })();
