@@ -81,6 +81,25 @@ const text = (b: unknown): string | undefined =>
     ? b
     : new TextDecoder().decode(b as Uint8Array);
 
+/**
+ * One Deno.HttpClient per distinct TLS material. The auth target is recomputed every TARGET_TTL_MS
+ * (tokens rotate), but a new client is made only when the CA or client certificate really changed,
+ * so long-running forwards do not pile up clients (open streams may still hold the old one).
+ */
+const clients = new Map<string, Deno.HttpClient>();
+function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
+  const id = `${ca ?? ""}\0${cert ?? ""}\0${key ?? ""}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = Deno.createHttpClient({
+      ...(ca ? { caCerts: [ca] } : {}),
+      ...(cert && key ? { cert, key } : {}),
+    });
+    clients.set(id, client);
+  }
+  return client;
+}
+
 /** TLS + auth options for requests to the current cluster, cached per kubeconfig. */
 export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
   const hit = targets.get(kc);
@@ -112,11 +131,10 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
         const ca = text(opts.ca);
         const cert = text(opts.cert);
         const key = text(opts.key);
-        const client = Deno.createHttpClient({
-          ...(ca ? { caCerts: [ca] } : {}),
-          ...(cert && key ? { cert, key } : {}),
-        });
-        native = { client, headers: { ...(opts.headers as Record<string, string> | undefined) } };
+        native = {
+          client: nativeClient(ca, cert, key),
+          headers: { ...(opts.headers as Record<string, string> | undefined) },
+        };
       } catch {
         native = undefined; // e.g. a key format rustls does not read: npm:ws handles it
       }
