@@ -103,6 +103,26 @@ function finish(ws: WebSocket, codec: Codec, sender: Sender, status: Record<stri
   } catch { /* gone */ }
 }
 
+/** Check the request (refusing the upgrade with a Status on failure), then accept the WebSocket. */
+async function begin(
+  rt: RuntimeState,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  ctx: StreamContext,
+  kind: "exec" | "attach",
+) {
+  let s: Session;
+  try {
+    s = prepare(rt, ctx, kind);
+  } catch (e) {
+    if (e instanceof StreamError) return rejectUpgrade(socket, e.code, e.message);
+    throw e;
+  }
+  const opened = await open(rt, req, socket, head).catch(() => undefined);
+  return opened ? { s, ...opened } : undefined;
+}
+
 export async function handleExec(
   rt: RuntimeState,
   req: IncomingMessage,
@@ -110,16 +130,9 @@ export async function handleExec(
   head: Buffer,
   ctx: StreamContext,
 ): Promise<void> {
-  let s: Session;
-  try {
-    s = prepare(rt, ctx, "exec");
-  } catch (e) {
-    if (e instanceof StreamError) return rejectUpgrade(socket, e.code, e.message);
-    throw e;
-  }
-  const opened = await open(rt, req, socket, head).catch(() => undefined);
-  if (!opened) return;
-  const { ws, codec, sender, onMessage } = opened;
+  const started = await begin(rt, req, socket, head, ctx, "exec");
+  if (!started) return;
+  const { s, ws, codec, sender, onMessage } = started;
   const argv = ctx.query.getAll("command");
   const env = s.run.env(s.container);
   const cwd = s.run.cwd(s.container);
@@ -222,16 +235,9 @@ export async function handleAttach(
   head: Buffer,
   ctx: StreamContext,
 ): Promise<void> {
-  let s: Session;
-  try {
-    s = prepare(rt, ctx, "attach");
-  } catch (e) {
-    if (e instanceof StreamError) return rejectUpgrade(socket, e.code, e.message);
-    throw e;
-  }
-  const opened = await open(rt, req, socket, head).catch(() => undefined);
-  if (!opened) return;
-  const { ws, codec, sender, onMessage } = opened;
+  const started = await begin(rt, req, socket, head, ctx, "attach");
+  if (!started) return;
+  const { s, ws, codec, sender, onMessage } = started;
   const c = s.container;
   const proc = c.proc;
   if (!proc) return finish(ws, codec, sender, { metadata: {}, status: "Success" });
