@@ -8,7 +8,7 @@
  * A name found earlier shadows the same name later; `kodama workflow list` shows both.
  */
 import { dirname, join, resolve } from "node:path";
-import { kodamaHome } from "../config/paths.ts";
+import { findRepo, kodamaHome } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { suggest } from "../suggest.ts";
 import { type Source, stemOf as stem } from "./load.ts";
@@ -51,20 +51,14 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Directories to look in for repo workflows, nearest first. */
+/** Directories to look in for repo workflows, nearest first (up to the git root; without one, only cwd). */
 export async function repoDirs(cwd: string): Promise<string[]> {
   const out: string[] = [];
-  let dir = resolve(cwd);
+  const { gitRoot } = await findRepo(cwd);
   const chain: string[] = [];
-  for (;;) {
+  for (let dir = resolve(cwd);; dir = dirname(dir)) {
     chain.push(dir);
-    if (await exists(join(dir, ".git"))) break;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      chain.splice(1); // no git root: only the current directory
-      break;
-    }
-    dir = parent;
+    if (!gitRoot || dir === gitRoot || dirname(dir) === dir) break;
   }
   for (const d of chain) {
     const wf = join(d, ".kodama", "workflows");
