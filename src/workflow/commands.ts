@@ -2,7 +2,7 @@
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
-import { bold, colorEnabled, dim, red } from "../ui/color.ts";
+import { bold, colorEnabled, dim, isTerminal, red } from "../ui/color.ts";
 import { createDisplay } from "./display.ts";
 import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
 import {
@@ -17,14 +17,6 @@ import { runWorkflow } from "./engine.ts";
 import { parseParamFlags } from "./params.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
-
-function isTty(f: { isTerminal(): boolean }): boolean {
-  try {
-    return f.isTerminal();
-  } catch {
-    return false;
-  }
-}
 
 export interface RunCommandOptions {
   params: string[];
@@ -42,14 +34,14 @@ export interface RunCommandOptions {
 export async function runCommand(name: string, o: RunCommandOptions): Promise<number> {
   const ref = await findWorkflow(name);
   const lw = await loadWorkflowFile(ref.file, ref.source);
-  const interactive = isTty(Deno.stdin) && isTty(Deno.stderr);
+  const interactive = isTerminal("stdin") && isTerminal("stderr");
   const color = colorEnabled("stderr");
   const display = createDisplay({
     out: o.out ?? stdoutSink,
     err: o.err ?? stderrSink,
-    live: isTty(Deno.stderr) && !o.dryRun && !Deno.env.get("CI"),
+    live: isTerminal("stderr") && !o.dryRun && !Deno.env.get("CI"),
     color,
-    stdoutIsTty: isTty(Deno.stdout),
+    stdoutIsTty: isTerminal("stdout"),
   });
   const ac = new AbortController();
   const onInt = () => ac.abort(new KodamaError("interrupted", ExitCode.INTERRUPTED));
