@@ -58,7 +58,8 @@ Deno.test({
           "drive",
           "--all",
           `${dir}/src/hello.txt`,
-          "/tmp/kodama-cp-all/",
+          // relative: lands in each pod's own working directory (the test server's pods share the host /tmp)
+          "kodama-cp-all/",
         ]);
         assertEquals(r.code, 0, r.stderr);
         assertStringIncludes(r.stderr, "3 pods: 3 ok");
@@ -71,7 +72,7 @@ Deno.test({
           "--all",
           "--",
           "cat",
-          "/tmp/kodama-cp-all/hello.txt",
+          "kodama-cp-all/hello.txt",
         ]);
         assertEquals(check.code, 0, check.stderr);
         assertEquals(check.stdout.split("\n").filter((l) => l.endsWith("| hello")).length, 3);
