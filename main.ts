@@ -96,6 +96,7 @@ export async function run(args: string[]): Promise<number> {
       console.error("  run 'kodama --help' or 'kodama <command> --help' for usage");
       return ExitCode.USAGE;
     }
+    if (e instanceof Deno.errors.BrokenPipe) return ExitCode.OK; // `kodama pods | head`: the reader is done
     console.error(`error: ${formatError(e)}`);
     if (debugEnabled(args) && e instanceof Error && e.stack) console.error(e.stack);
     return e instanceof KodamaError ? e.code : ExitCode.FAILED;
@@ -105,6 +106,7 @@ export async function run(args: string[]): Promise<number> {
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();
+    if (ev.reason instanceof Deno.errors.BrokenPipe) Deno.exit(ExitCode.OK);
     console.error(`error: ${formatError(ev.reason)}`);
     if (debugEnabled(args) && ev.reason instanceof Error) console.error(ev.reason.stack);
     Deno.exit(ev.reason instanceof KodamaError ? ev.reason.code : ExitCode.FAILED);

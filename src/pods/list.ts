@@ -1,7 +1,7 @@
 /** `kodama pods` behaviour: find, then render in the requested format; exit 3 when nothing matched. */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { parseOutputFormat, renderItems } from "../ui/output.ts";
+import { parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
 import { stdoutSink } from "../ui/sink.ts";
 import { podColumns } from "./display.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
@@ -19,7 +19,7 @@ export function renderPods(pods: V1Pod[], format: string, allNamespaces: boolean
 }
 
 export async function listPodsCommand(kube: Kube, t: TargetFlags, format: string): Promise<void> {
-  parseOutputFormat(format);
+  await prepareOutput(parseOutputFormat(format));
   const pods = await findPods(kube, t);
   if (!pods.length) throw nothingMatched(t, kube.namespace);
   stdoutSink.write(renderPods(pods, format, Boolean(t.allNamespaces)));

@@ -1,5 +1,4 @@
 /** `-o table|wide|json|yaml|name` for any list of Kubernetes-shaped objects. */
-import { stringify as yamlStringify } from "yaml";
 import { usageError } from "../errors.ts";
 import { renderTable } from "./table.ts";
 
@@ -14,14 +13,30 @@ export function parseOutputFormat(v: string | undefined): OutputFormat {
   return f;
 }
 
-/** Objects with an apiVersion/kind go out as a `v1 List` like kubectl does. */
+type Stringify = (value: unknown) => string;
+let yamlStringify: Stringify | undefined;
+
+/**
+ * Load what `format` needs before rendering: the `yaml` package is imported only for `-o yaml`
+ * (loading it costs ~10 ms of every start-up otherwise).
+ */
+export async function prepareOutput(format: OutputFormat): Promise<void> {
+  if (format === "yaml" && !yamlStringify) yamlStringify = (await import("yaml")).stringify as Stringify;
+}
+
+/** Objects with an apiVersion/kind go out as a `v1 List` like kubectl does (`-o yaml` needs `prepareOutput`). */
 export function renderList(
   items: Record<string, unknown>[],
   format: "json" | "yaml",
   kind = "List",
 ): string {
   const list = { apiVersion: "v1", kind, items, metadata: { resourceVersion: "" } };
-  return format === "json" ? JSON.stringify(list, null, 2) + "\n" : yamlStringify(list);
+  return format === "json" ? JSON.stringify(list, null, 2) + "\n" : yamlOf(list);
+}
+
+function yamlOf(v: unknown): string {
+  if (!yamlStringify) throw new Error("-o yaml: call prepareOutput() first");
+  return yamlStringify(v);
 }
 
 export interface Columns<T> {
