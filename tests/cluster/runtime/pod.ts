@@ -44,6 +44,8 @@ export class ContainerRun {
   proc?: Proc;
   log?: ContainerLog;
   startedAtMs = 0;
+  /** the environment the current run started with (exec sessions get it too, as in a container) */
+  env?: Record<string, string>;
   /** attach listeners for live output of the current run */
   readonly output = new Set<OutputListener>();
   /** called once when the current run's process exits */
@@ -76,6 +78,7 @@ export class PodRun {
   readonly execs = new Set<Proc>();
   /** process groups of exec sessions (background children outlive the session, not the pod) */
   private execGroups = new Set<number>();
+  private execPruneAt = 256;
   phase: Phase = "Pending";
   initialized = false;
   stopping = false;
@@ -123,8 +126,9 @@ export class PodRun {
     } catch { /* the pod may be gone */ }
   }
 
+  /** The container's environment: fixed when its current run started, like a real container's. */
   env(c: ContainerRun): Record<string, string> {
-    return containerEnv(this.layout, this.podObject(), c.spec, this.host);
+    return c.env ?? containerEnv(this.layout, this.podObject(), c.spec, this.host);
   }
 
   cwd(c: ContainerRun): string {
@@ -132,9 +136,10 @@ export class PodRun {
   }
 
   addExecGroup(pgid: number): void {
-    if (this.execGroups.size >= 256) {
+    if (this.execGroups.size >= this.execPruneAt) {
       const live = liveGroupIds();
       for (const g of this.execGroups) if (!live.has(g)) this.execGroups.delete(g);
+      this.execPruneAt = Math.max(256, 2 * this.execGroups.size);
     }
     this.execGroups.add(pgid);
   }
@@ -239,7 +244,8 @@ export class PodRun {
   /** Run the container process once; resolves with its exit code. */
   private async runContainer(c: ContainerRun): Promise<number> {
     const spec = c.spec;
-    const env = this.env(c);
+    const env = containerEnv(this.layout, this.podObject(), spec, this.host);
+    c.env = env;
     const cwd = this.cwd(c);
     const command: string[] = (spec.command ?? []).map((s: string) => expandVars(String(s), env));
     const args: string[] = (spec.args ?? []).map((s: string) => expandVars(String(s), env));

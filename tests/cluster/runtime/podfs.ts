@@ -228,16 +228,34 @@ export function expandVars(s: string, env: Record<string, string>): string {
   });
 }
 
+function isExecutableFile(file: string): boolean {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return !!st && st.isFile() && (st.mode & 0o111) !== 0;
+}
+
+/** Earlier PATH lookups that found something (checked again with one stat before use). */
+const found = new Map<string, string>();
+
 /** Resolve a command like execvp would, against the pod's PATH. undefined = not found / not executable. */
 export function resolveExecutable(cmd: string, envPath: string, cwd: string): string | undefined {
-  const candidates = cmd.includes("/")
-    ? [path.resolve(cwd, cmd)]
-    : envPath.split(":").filter((d) => d).map((d) => path.join(d, cmd));
-  for (const c of candidates) {
-    try {
-      const st = fs.statSync(c);
-      if (st.isFile() && (st.mode & 0o111) !== 0) return c;
-    } catch { /* next */ }
+  if (cmd.includes("/")) {
+    const file = path.resolve(cwd, cmd);
+    return isExecutableFile(file) ? file : undefined;
   }
+  // A cached hit is only valid if no earlier PATH entry gained the command since; that is rare in a
+  // test and a stale answer still runs the same program, so one stat of the hit is enough.
+  const key = `${envPath}\0${cmd}`;
+  const hit = found.get(key);
+  if (hit && isExecutableFile(hit)) return hit;
+  for (const d of envPath.split(":")) {
+    if (!d) continue;
+    const file = path.join(d, cmd);
+    if (isExecutableFile(file)) {
+      if (found.size > 4096) found.clear();
+      found.set(key, file);
+      return file;
+    }
+  }
+  found.delete(key);
   return undefined;
 }

@@ -110,6 +110,7 @@ export class ProcessTable {
   private groups = new Set<number>();
   /** group leaders that are our (unreaped) children: their ids cannot have been reused */
   private leaders = new Map<number, ChildProcess>();
+  private pruneAt = 256;
 
   /** The environment for a pod process: `env` plus the ownership token. */
   env(env: Record<string, string>): Record<string, string> {
@@ -247,11 +248,13 @@ export class ProcessTable {
     this.releaseWatchdog();
   }
 
-  /** Forget groups whose processes are all gone (scans /proc only once the set has grown). */
+  /** Forget groups whose processes are all gone (scans /proc only once the set has doubled). */
   prune(): void {
-    if (this.groups.size < 256) return;
+    if (this.groups.size < this.pruneAt) return;
     const live = liveGroupIds();
     for (const g of this.groups) if (!live.has(g) && !this.leaders.has(g)) this.groups.delete(g);
+    // scan again only once the set has doubled: a /proc scan on every spawn made exec O(n) in live groups
+    this.pruneAt = Math.max(256, 2 * this.groups.size);
   }
 }
 
