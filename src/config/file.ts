@@ -8,6 +8,7 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { didYouMean, keyInfo, sectionInfo } from "./keys.ts";
 import { displayPath } from "./paths.ts";
 import { acquireLock, atomicWrite } from "./atomic.ts";
+import { findOffset, posSuffix } from "../yamlpos.ts";
 import { configSchema } from "./schema.ts";
 
 export interface ConfigFile {
@@ -21,12 +22,6 @@ export interface ConfigFile {
   data: Record<string, unknown>;
   /** unknown keys etc., one line each, prefixed with the file */
   warnings: string[];
-}
-
-function position(lc: LineCounter, offset: number | undefined): string {
-  if (offset === undefined) return "";
-  const { line, col } = lc.linePos(offset);
-  return `:${line}:${col}`;
 }
 
 /** Parse config text; malformed YAML or invalid values throw a one-line usage error with file:line:column. */
@@ -43,7 +38,7 @@ export function parseConfigText(
     const e = doc.errors[0];
     const msg = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     throw new KodamaError(
-      `${shown}${position(lineCounter, e.pos?.[0])}: invalid YAML: ${msg}`,
+      `${shown}${posSuffix(lineCounter, e.pos?.[0])}: invalid YAML: ${msg}`,
       ExitCode.USAGE,
       `fix the file in an editor (kodama config path${
         path.endsWith(".kodama.yaml") ? " --repo" : ""
@@ -54,20 +49,18 @@ export function parseConfigText(
   if (raw !== null && raw !== undefined && (typeof raw !== "object" || Array.isArray(raw))) {
     throw usageError(
       `${shown}${
-        position(lineCounter, doc.contents?.range?.[0])
+        posSuffix(lineCounter, doc.contents?.range?.[0])
       }: expected a mapping of settings at the top level`,
       "a config file looks like `defaults:\\n  namespace: dev`",
     );
   }
   const warnings: string[] = [];
   const data = normalize((raw ?? {}) as Record<string, unknown>, [], (key) => {
-    const node = doc.getIn(key.split("."), true) as { range?: [number, number, number] } | undefined;
-    const pair = findKeyNode(doc, key.split("."));
     const guess = didYouMean(key);
     warnings.push(
-      `${shown}${position(lineCounter, pair ?? node?.range?.[0])}: unknown config key "${key}" ignored${
-        guess ? ` — did you mean ${guess}?` : ""
-      }`,
+      `${shown}${
+        posSuffix(lineCounter, findOffset(doc.contents, key.split("."), true))
+      }: unknown config key "${key}" ignored${guess ? ` — did you mean ${guess}?` : ""}`,
     );
   });
   // validate what remains; the first problem is reported with its position
@@ -80,9 +73,8 @@ export function parseConfigText(
     while (key.length && !keyInfo(key.join(".")) && !sectionInfo(key.join("."))) key = key.slice(0, -1);
     const leaf = keyInfo(key.join("."));
     const item = path2.length > key.length ? ` (item ${path2.slice(key.length).join(".")})` : "";
-    const node = doc.getIn(path2, true) as { range?: [number, number, number] } | undefined;
     throw new KodamaError(
-      `${shown}${position(lineCounter, node?.range?.[0])}: invalid value for ${
+      `${shown}${posSuffix(lineCounter, findOffset(doc.contents, path2))}: invalid value for ${
         key.join(".") || "config"
       }${item}: ${issue.message}`,
       ExitCode.USAGE,
@@ -92,16 +84,6 @@ export function parseConfigText(
     );
   }
   return { path, text, exists, doc, lineCounter, data, warnings };
-}
-
-function findKeyNode(doc: Document, path: string[]): number | undefined {
-  const parent = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
-  if (!isMap(parent)) return undefined;
-  for (const item of parent.items) {
-    const k = item.key as { value?: unknown; range?: [number, number, number] } | null;
-    if (k && String(k.value) === path[path.length - 1]) return k.range?.[0];
-  }
-  return undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { usageError } from "../errors.ts";
 import { levenshtein } from "../suggest.ts";
-import { configSchema, type FormatHint, formatHintOf } from "./schema.ts";
+import { configSchema, type FormatHint, formatHintOf, unwrapSchema } from "./schema.ts";
 
 export type KeyKind = "string" | "integer" | "number" | "boolean" | "enum" | "list";
 
@@ -47,18 +47,7 @@ function build(): Registry {
   const leaves = new Map<string, KeyInfo>();
   const sections = new Map<string, SectionInfo>();
   const walk = (schema: z.ZodType, path: string[]) => {
-    const layers: z.ZodType[] = [schema];
-    let inner: z.ZodType = schema;
-    let def: unknown = undefined;
-    for (;;) {
-      if (inner instanceof z.ZodDefault) {
-        def = (inner.def as { defaultValue: unknown }).defaultValue;
-        inner = inner.unwrap() as z.ZodType;
-      } else if (inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) {
-        inner = inner.unwrap() as z.ZodType;
-      } else break;
-      layers.push(inner);
-    }
+    const { inner, defaultValue: def, layers } = unwrapSchema(schema);
     const description = describeOf(...layers);
     if (inner instanceof z.ZodObject) {
       if (path.length) sections.set(path.join("."), { key: path.join("."), path, description });

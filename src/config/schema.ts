@@ -7,6 +7,7 @@
  * human-readable format hint used by `kodama config set` to coerce and explain values.
  */
 import { z } from "zod";
+import { DURATION_EXAMPLES, DURATION_RE } from "../ui/duration.ts";
 
 /** What `config set` needs to know about a leaf beyond its zod type. */
 export interface FormatHint {
@@ -32,34 +33,34 @@ function withHint<T extends z.ZodType>(schema: T, hint: FormatHint): T {
   return schema;
 }
 
-/** A string that must match `re` and describe a positive amount; YAML numbers (`cpu: 2`) are accepted too. */
-function quantity(hint: FormatHint, re: RegExp) {
+/**
+ * A string that must match `re` and describe an amount (greater than 0 unless `zero` is allowed);
+ * YAML numbers (`cpu: 2`, `readyTimeout: 90`) are accepted too and stored as strings.
+ */
+function quantity(hint: FormatHint, re: RegExp, { zero = false } = {}) {
   const msg = (iss: { input?: unknown }) =>
     `${show(iss.input)} is not a ${hint.name} (expected e.g. ${hint.example})`;
-  const asString = z.string().regex(re, { error: msg, abort: true }).refine((s) => parseFloat(s) > 0, {
+  const matching = z.string().regex(re, { error: msg, abort: true });
+  const asString = zero ? matching : matching.refine((s) => parseFloat(s) > 0, {
     error: (iss) => `${show(iss.input)} is not a ${hint.name}: it must be greater than 0`,
   });
-  const num = z.number().positive({ error: msg });
+  const num = zero ? z.number().nonnegative({ error: msg }) : z.number().positive({ error: msg });
   return withHint(z.union([asString, num], { error: msg }).transform((v) => String(v)), hint);
 }
 
 const CPU_HINT: FormatHint = { name: "CPU quantity", example: "2, 500m, 1.5" };
 const SIZE_HINT: FormatHint = { name: "size quantity", example: "512Mi, 4Gi, 10Gi" };
-const DURATION_HINT: FormatHint = { name: "duration", example: "30s, 5m, 1h30m" };
+const DURATION_HINT: FormatHint = { name: "duration", example: DURATION_EXAMPLES.join(", ") };
 const NAMESPACE_HINT: FormatHint = { name: "namespace name", example: "default, dev-sessions" };
 
 export const CPU_RE = /^(\d+m|\d+(\.\d+)?|\.\d+)$/;
 export const SIZE_RE = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
-export const DURATION_RE = /^(\d+(ms|s|m|h))+$/;
 export const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const cpuQuantity = () => quantity(CPU_HINT, CPU_RE);
 const sizeQuantity = () => quantity(SIZE_HINT, SIZE_RE);
-const duration = () => {
-  const msg = (iss: { input?: unknown }) =>
-    `${show(iss.input)} is not a ${DURATION_HINT.name} (expected e.g. ${DURATION_HINT.example})`;
-  return withHint(z.string({ error: msg }).regex(DURATION_RE, { error: msg }), DURATION_HINT);
-};
+/** The shared duration grammar of src/ui/duration.ts; a YAML number is seconds. */
+const duration = () => quantity(DURATION_HINT, DURATION_RE, { zero: true });
 const namespaceName = () => {
   const msg = (iss: { input?: unknown }) =>
     `${
@@ -292,18 +293,36 @@ export function configJsonSchema(): Record<string, unknown> {
 
 type JsonObj = Record<string, unknown>;
 
-/** zod leaves out `default` for keys whose input and output differ (quantities); put it back for editors. */
-function addMissingDefaults(schema: z.ZodType, json: JsonObj): void {
+/** A schema with its optional/default/prefault wrappers peeled off. */
+export interface Unwrapped {
+  /** the innermost schema (an object for sections, the leaf type otherwise) */
+  inner: z.ZodType;
+  /** the value of the `.default(...)` layer, if any */
+  defaultValue?: unknown;
+  /** every layer, outermost first, ending with `inner` */
+  layers: z.ZodType[];
+}
+
+/** Peel optional/default/prefault wrappers off a config schema node. */
+export function unwrapSchema(schema: z.ZodType): Unwrapped {
+  const layers: z.ZodType[] = [schema];
   let inner: z.ZodType = schema;
-  let def: unknown = undefined;
+  let defaultValue: unknown = undefined;
   for (;;) {
     if (inner instanceof z.ZodDefault) {
-      def = (inner.def as { defaultValue: unknown }).defaultValue;
+      defaultValue = (inner.def as { defaultValue: unknown }).defaultValue;
       inner = inner.unwrap() as z.ZodType;
     } else if (inner instanceof z.ZodPrefault || inner instanceof z.ZodOptional) {
       inner = inner.unwrap() as z.ZodType;
     } else break;
+    layers.push(inner);
   }
+  return { inner, defaultValue, layers };
+}
+
+/** zod leaves out `default` for keys whose input and output differ (quantities); put it back for editors. */
+function addMissingDefaults(schema: z.ZodType, json: JsonObj): void {
+  const { inner, defaultValue: def } = unwrapSchema(schema);
   if (def !== undefined && !("default" in json)) json.default = def;
   if (inner instanceof z.ZodObject) {
     const props = (json.properties ?? {}) as Record<string, JsonObj>;

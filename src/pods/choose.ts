@@ -8,7 +8,8 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { nothingMatched, type TargetFlags } from "./target.ts";
 
-export interface ChooseOptions {
+/** The choice flags as commands take them (`--all`, `--first`, `--pick`, `--multi`, `-q`, `-1`, `-0`). */
+export interface ChoiceFlags {
   all?: boolean;
   first?: boolean;
   pick?: boolean;
@@ -16,6 +17,9 @@ export interface ChooseOptions {
   query?: string;
   selectOne?: boolean;
   exit0?: boolean;
+}
+
+export interface ChooseOptions extends ChoiceFlags {
   /** is there a terminal to draw the picker on (default: stdin and stderr are TTYs) */
   interactive?: boolean;
 }

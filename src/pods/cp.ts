@@ -13,6 +13,7 @@ import type { Sink } from "../ui/sink.ts";
 import { chooseContainer } from "./target.ts";
 import { extractTo, packPath } from "./tar.ts";
 import { formatSummary, type PodResult, tally } from "./summary.ts";
+import { forEachLimited, podTargets } from "./fanout.ts";
 import { concatBytes } from "../bytes.ts";
 
 export type CpSpec =
@@ -225,32 +226,26 @@ export async function copy(
     await stat(s.path).catch(() => {
       throw notFound(`${s.path}: no such file or directory`);
     });
+    const pods = o.pods;
+    const targets = podTargets(pods, o.namespace, o.container);
     const results: PodResult[] = [];
-    const queue = [...o.pods];
-    const worker = async () => {
-      for (let p = queue.shift(); p; p = queue.shift()) {
-        const started = performance.now();
-        const base = {
-          namespace: p.metadata?.namespace ?? o.namespace,
-          pod: p.metadata?.name ?? "?",
-          container: "",
-        };
-        try {
-          base.container = chooseContainer(p, o.container);
-          await toPod(kube, p, s.path, remote, o);
-          results.push({ ...base, exitCode: 0, durationMs: performance.now() - started, status: "ok" });
-        } catch (e) {
-          results.push({
-            ...base,
-            exitCode: null,
-            durationMs: performance.now() - started,
-            status: "error",
-            error: (e as Error).message,
-          });
-        }
+    await forEachLimited(pods.length, o.maxParallel ?? 16, async (i) => {
+      const { containerError, ...base } = targets[i];
+      const started = performance.now();
+      try {
+        if (containerError) throw new Error(containerError);
+        await toPod(kube, pods[i], s.path, remote, o);
+        results.push({ ...base, exitCode: 0, durationMs: performance.now() - started, status: "ok" });
+      } catch (e) {
+        results.push({
+          ...base,
+          exitCode: null,
+          durationMs: performance.now() - started,
+          status: "error",
+          error: (e as Error).message,
+        });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(o.maxParallel ?? 16, o.pods.length) }, worker));
+    });
     results.sort((a, b) => a.pod.localeCompare(b.pod));
     o.err?.write(formatSummary(tally(results)));
     return { results };

@@ -9,21 +9,14 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { colorEnabled } from "../ui/color.ts";
 import { parseDuration } from "../ui/duration.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
-import { choosePods } from "./choose.ts";
+import { type ChoiceFlags, choosePods } from "./choose.ts";
 import { findPods, type TargetFlags } from "./target.ts";
 
-export interface ExecCommandOptions {
+export interface ExecCommandOptions extends ChoiceFlags {
   command: string[];
   container?: string;
   stdin?: boolean;
   tty?: boolean;
-  all?: boolean;
-  first?: boolean;
-  pick?: boolean;
-  multi?: boolean;
-  query?: string;
-  selectOne?: boolean;
-  exit0?: boolean;
   maxParallel?: number;
   failFast?: boolean;
   timeout?: string;
@@ -54,14 +47,10 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
   }
   const pods = await findPods(kube, t);
   const chosen = await choosePods(kube, pods, t, {
+    ...o,
     // --tmux opens a pane per matching pod unless the user picks
     all: o.all || (o.tmux && !o.pick),
-    first: o.first,
-    pick: o.pick,
     multi: o.multi || o.tmux,
-    query: o.query,
-    selectOne: o.selectOne,
-    exit0: o.exit0,
   });
 
   if (o.tmux) {

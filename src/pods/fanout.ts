@@ -46,20 +46,38 @@ export interface FanoutOptions {
 
 const dec = new TextDecoder();
 
-export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
-  const targets: (PrefixTarget & { containerError?: string })[] = pods.map((p) => {
-    const t = {
-      namespace: p.metadata?.namespace ?? kube.namespace,
-      pod: p.metadata?.name ?? "?",
-      container: "",
-    };
+/** Where a per-pod operation runs; `containerError` says why no container fits (the pod then fails). */
+export interface PodTarget extends PrefixTarget {
+  containerError?: string;
+}
+
+/** The namespace, name and container (`--container`, else the pod's default) of each pod. */
+export function podTargets(pods: V1Pod[], defaultNamespace: string, container?: string): PodTarget[] {
+  return pods.map((p) => {
+    const t = { namespace: p.metadata?.namespace ?? defaultNamespace, pod: p.metadata?.name ?? "?" };
     try {
-      t.container = chooseContainer(p, o.container);
+      return { ...t, container: chooseContainer(p, container) };
     } catch (e) {
-      return { ...t, container: o.container ?? "?", containerError: (e as Error).message };
+      return { ...t, container: container ?? "?", containerError: (e as Error).message };
     }
-    return t;
   });
+}
+
+/** Run `fn(0..count-1)` in index order with at most `limit` (at least 1) calls in flight. */
+export async function forEachLimited(
+  count: number,
+  limit: number,
+  fn: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count || 1)) }, worker));
+}
+
+export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
+  const targets = podTargets(pods, kube.namespace, o.container);
   const shape = prefixShape(targets, { allNamespaces: o.allNamespaces, containerGiven: !!o.container });
   const usePrefix = o.prefix !== false && !o.json;
   const results: PodResult[] = new Array(targets.length);
@@ -154,17 +172,8 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
     }
   };
 
-  // bounded worker pool over the pod list, in order
-  const limit = Math.max(1, Math.min(o.maxParallel ?? 32, targets.length || 1));
-  let next = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const i = next++;
-      await runOne(i);
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: limit }, worker));
+    await forEachLimited(targets.length, o.maxParallel ?? 32, runOne);
   } finally {
     o.signal?.removeEventListener("abort", onOuterAbort);
   }

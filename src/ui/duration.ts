@@ -1,10 +1,27 @@
 /**
- * Go-style durations shared by every flag that takes one (`--timeout 30s`, `--since 5m`, `1h30m`, `500ms`).
- * A bare number is seconds (kubectl's `--request-timeout=5` habit).
+ * The one duration grammar of kodama, shared by every flag that takes one (`--timeout 30s`,
+ * `--since 5m`, `wait --timeout 0`), the config schema (`session.readyTimeout`) and the workflow
+ * schema (`timeout:`, `logs.since`).
+ *
+ * Grammar (Go / kubectl style, plus kubectl's bare-seconds habit):
+ * - one or more `<number><unit>` parts: `300ms`, `5s`, `2m30s`, `1h`, `1.5h`, `1d2h`;
+ *   units `ns`, `us`/`µs`, `ms`, `s`, `m`, `h`, `d`; numbers may have a fraction;
+ * - or a bare non-negative number, meaning seconds (`5`, `0.5`, `0`);
+ * - surrounding white space is ignored. No signs, no spaces between parts.
+ * Schemas additionally accept a non-negative YAML/JSON number, also meaning seconds.
  */
 import { usageError } from "../errors.ts";
 
-const UNITS: Record<string, number> = {
+const NUM = String.raw`\d+(?:\.\d+)?`;
+const UNIT = "ns|us|µs|ms|s|m|h|d";
+
+/** The whole grammar as one regular expression (also published as the JSON Schema `pattern`). */
+export const DURATION_RE = new RegExp(String.raw`^\s*(?:(?:${NUM}(?:${UNIT}))+|${NUM})\s*$`);
+
+const BARE_RE = new RegExp(`^${NUM}$`);
+const PART_RE = new RegExp(`(${NUM})(${UNIT})`, "g");
+
+const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
   "µs": 1e-3,
@@ -15,29 +32,40 @@ const UNITS: Record<string, number> = {
   d: 86_400_000,
 };
 
-/** Parse a duration into milliseconds; throws a usage error (exit 2) naming the flag on bad input. */
-export function parseDuration(text: string, flag = "duration"): number {
+/** Examples used in every message that explains the format. */
+export const DURATION_EXAMPLES = ["30s", "5m", "1h30m", "500ms"] as const;
+/** "30s, 5m, 1h30m or 500ms" */
+export const DURATION_EXAMPLES_TEXT = `${DURATION_EXAMPLES.slice(0, -1).join(", ")} or ${
+  DURATION_EXAMPLES.at(-1)
+}`;
+
+/** Is `text` a duration of the grammar above? */
+export function isDuration(text: string): boolean {
+  return DURATION_RE.test(text);
+}
+
+/** Milliseconds of a duration string, or undefined when it does not follow the grammar. */
+export function tryParseDuration(text: string): number | undefined {
+  if (!DURATION_RE.test(text)) return undefined;
   const s = text.trim();
-  if (s === "") {
-    throw usageError(`invalid ${flag} "": empty`, "use a Go-style duration such as 30s, 5m, 1h30m or 500ms");
-  }
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/y;
+  if (BARE_RE.test(s)) return Math.round(Number(s) * 1000);
   let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) {
-      throw usageError(
-        `invalid ${flag} "${text}"`,
-        "use a Go-style duration such as 30s, 5m, 1h30m or 500ms",
-      );
-    }
-    total += Number(m[1]) * UNITS[m[2]];
-    pos = re.lastIndex;
-  }
+  for (const m of s.matchAll(PART_RE)) total += Number(m[1]) * UNIT_MS[m[2]];
   return Math.round(total);
+}
+
+/** Parse a duration into milliseconds; throws a usage error (exit 2) naming the flag or key on bad input. */
+export function parseDuration(text: string, flag = "duration"): number {
+  const ms = tryParseDuration(text);
+  if (ms !== undefined) return ms;
+  const hint = `use a Go-style duration such as ${DURATION_EXAMPLES_TEXT}`;
+  if (text.trim() === "") throw usageError(`invalid ${flag} "": empty`, hint);
+  throw usageError(`invalid ${flag} "${text}"`, hint);
+}
+
+/** A schema-level duration (a string of the grammar, or a number of seconds) in milliseconds. */
+export function durationValueMs(value: string | number, what = "duration"): number {
+  return typeof value === "number" ? value * 1000 : parseDuration(value, what);
 }
 
 /** Human form used in summaries: 850ms, 1.2s, 2m5s, 1h2m. */

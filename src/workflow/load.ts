@@ -3,8 +3,7 @@
  * checks zod cannot do (duplicate ids, references to unknown steps/targets/params, expression syntax).
  * Every problem is reported as `file:line:col: message`; unknown keys get a "did you mean".
  */
-import YAML, { isMap, isPair, isScalar, isSeq, LineCounter } from "yaml";
-import type { Node as YNode } from "yaml";
+import YAML, { isScalar, LineCounter } from "yaml";
 import { z } from "zod";
 import { ExitCode, KodamaError } from "../errors.ts";
 import {
@@ -21,6 +20,7 @@ import { KIND_NAMES, KINDS } from "./steps/registry.ts";
 import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
 import { suggest } from "../suggest.ts";
 import { scriptPath } from "./steps/script.ts";
+import { linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
 
 export type Path = (string | number)[];
 
@@ -58,7 +58,7 @@ export function parseWorkflowText(text: string, file: string, opts: ParseOptions
     prettyErrors: false,
   });
   const problems: Problem[] = [];
-  const at = (offset: number) => lineCounter.linePos(offset);
+  const at = (offset: number) => linePos(lineCounter, offset);
   const add = (offset: number, message: string) => problems.push({ file, ...at(offset), message });
 
   const pos = (path: Path) => at(nodeOffset(doc.contents as YNode, path, false));
@@ -107,42 +107,9 @@ interface Check {
 // ---------------------------------------------------------------------------------------------
 // positions
 
-function child(
-  n: YNode | null | undefined,
-  seg: string | number,
-): { key?: YNode; value?: YNode } | undefined {
-  if (isMap(n)) {
-    const pair = n.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-    return pair
-      ? { key: pair.key as YNode, value: (pair.value ?? undefined) as YNode | undefined }
-      : undefined;
-  }
-  if (isSeq(n) && typeof seg === "number") {
-    const v = n.items[seg] as YNode | undefined;
-    return v ? { value: v } : undefined;
-  }
-  return undefined;
-}
-
-/** Offset of the node at `path` (its key when `key`); the nearest existing ancestor when missing. */
-function nodeOffset(root: YNode | null, path: Path, key: boolean): number {
-  let n: YNode | null | undefined = root;
-  let off = n?.range?.[0] ?? 0;
-  for (let i = 0; i < path.length; i++) {
-    const c = child(n, path[i]);
-    if (!c) return off;
-    const last = i === path.length - 1;
-    if (last && key && c.key) return c.key.range?.[0] ?? off;
-    n = c.value;
-    off = n?.range?.[0] ?? c.key?.range?.[0] ?? off;
-  }
-  return off;
-}
-
 /** Offset of the `column`-th character of the string value at `path`, looked up in the source text. */
 function exprOffset(root: YNode | null, path: Path, text: string, column: number): number {
-  let n: YNode | null | undefined = root;
-  for (const seg of path) n = child(n, seg)?.value;
+  const n = nodeAt(root, path);
   if (!n || !isScalar(n) || typeof n.value !== "string" || !n.range) return nodeOffset(root, path, false);
   const value = n.value;
   const [start, end] = n.range;

@@ -5,16 +5,16 @@
  */
 import { z } from "zod";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
-import { parseDuration } from "../ui/duration.ts";
+import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE, durationValueMs } from "../ui/duration.ts";
 
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-export const DURATION_RE = /^(\d+(\.\d+)?(ms|s|m|h|d))+$|^\d+(\.\d+)?$/;
 
+/** A duration in the shared grammar of `src/ui/duration.ts`, or a non-negative number of seconds. */
 export const Duration = z.union([
-  z.string().regex(DURATION_RE, { error: "expected a duration such as 30s, 5m, 1h30m or 500ms" }),
-  z.number().positive(),
-]).describe("a duration: 30s, 5m, 1h30m, 500ms, or a number of seconds");
+  z.string().regex(DURATION_RE, { error: `expected a duration such as ${DURATION_EXAMPLES_TEXT}` }),
+  z.number().nonnegative(),
+]).describe(`a duration: ${DURATION_EXAMPLES.join(", ")}, or a number of seconds`);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const EnvMap = z.record(
@@ -129,7 +129,7 @@ export function kindOf(step: Step): string | undefined {
 /** A `Duration` value in milliseconds (a number is seconds); a bad string is a usage error naming `what`. */
 export function durationMs(d: string | number | undefined, what = "duration"): number | undefined {
   if (d === undefined) return undefined;
-  return typeof d === "number" ? d * 1000 : parseDuration(d, what);
+  return durationValueMs(d, what);
 }
 
 /** JSON Schema for editors (schemas/workflow.schema.json). */

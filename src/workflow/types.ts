@@ -5,6 +5,7 @@ import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../ui/sink.ts";
 import type { ExprContext } from "./expr.ts";
 import type { Permissions, Step, Target, Workflow } from "./schema.ts";
+import type { Pod } from "./sdk.ts";
 
 export type { Sink };
 
@@ -28,16 +29,11 @@ export interface ResolvedTarget {
   pods: V1Pod[];
 }
 
-/** The pod shape expressions and scripts see (`targets.drive.pods[0].name`). */
-export interface PodView {
-  name: string;
-  namespace: string;
-  container?: string;
-  phase?: string;
-  ip?: string;
-  node?: string;
-  labels: Record<string, string>;
-}
+/**
+ * The pod shape expressions and scripts see (`targets.drive.pods[0].name`): the script SDK's `Pod`,
+ * so the engine cannot drift from what scripts are promised (sdk.ts stays import-free for scripts).
+ */
+export type PodView = Pod;
 
 export interface StepContext {
   /** the step as written, for id/name/common fields */
