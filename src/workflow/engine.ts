@@ -278,7 +278,8 @@ class Run {
   // ------------------------------------------------------------------ targets
 
   private async resolveTargetsFor(step: Step, kind: string) {
-    const names = new Set(KINDS[kind].targets?.(step[kind]) ?? []);
+    const kindSpec = KINDS[kind];
+    const names = new Set(kindSpec.resolveTargets === false ? [] : kindSpec.targets?.(step[kind]) ?? []);
     for (const s of stringsIn(step, KINDS[kind].raw ?? [], kind)) {
       if (!s.includes("${{")) continue;
       for (const p of parseTemplate(s)) if ("expr" in p) { for (const n of targetRefs(p.expr)) names.add(n); }

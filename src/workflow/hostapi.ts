@@ -11,6 +11,7 @@ import { memorySink } from "../ui/sink.ts";
 export function hostApi(
   run: RunHandle,
   signal: AbortSignal,
+  resolvedTargets: () => string[],
 ): (method: string, args: unknown[]) => Promise<unknown> {
   const targetNames = Object.keys(run.workflow.targets ?? {});
 
@@ -25,18 +26,34 @@ export function hostApi(
     return name;
   };
 
-  /** a pod reference must name a pod of one of the workflow's targets */
+  /**
+   * A pod reference must name a pod of a target that is already resolved (by an earlier step, an
+   * expression, or this script's listPods/execAll). Only those are looked at: resolving the others
+   * here would run pickers and API lists for targets the script never asked about.
+   */
   const findPod = async (ref: unknown): Promise<{ pod: V1Pod; container?: string }> => {
     const r = ref as { name?: string; namespace?: string } | string;
     const [ns, name] = typeof r === "string"
       ? (r.includes("/") ? r.split("/", 2) : [undefined, r])
       : [r?.namespace, r?.name];
-    for (const t of targetNames) {
-      const rt = await run.target(t).catch(() => undefined);
-      const pod = rt?.pods.find((p) => p.metadata?.name === name && (!ns || p.metadata?.namespace === ns));
-      if (pod) return { pod, container: rt!.container };
+    if (typeof name !== "string" || !name) {
+      throw new Error(`not a pod: ${JSON.stringify(ref)} (pass a pod from listPods, or its name)`);
     }
-    throw new Error(`pod ${JSON.stringify(name)} is not in any target of this workflow`);
+    const resolved = new Set(resolvedTargets());
+    const names = targetNames.filter((t) => resolved.has(t));
+    for (const t of names) {
+      const rt = await run.target(t); // resolved already: the engine's cached result, no new request
+      const pod = rt.pods.find((p) => p.metadata?.name === name && (!ns || p.metadata?.namespace === ns));
+      if (pod) return { pod, container: rt.container };
+    }
+    const pending = targetNames.filter((t) => !resolved.has(t));
+    throw new Error(
+      `pod ${JSON.stringify(ns ? `${ns}/${name}` : name)} is not in a resolved target of this workflow (${
+        names.length ? `resolved: ${names.join(", ")}` : "no target is resolved yet"
+      })${
+        pending.length ? `; call listPods(${JSON.stringify(pending[0])}) first to use another target` : ""
+      }`,
+    );
   };
 
   const execIn = async (

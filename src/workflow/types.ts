@@ -86,6 +86,11 @@ export interface StepKind<S = any> {
   raw?: string[];
   /** target names this spec refers to (validated to exist) */
   targets?(spec: S): string[];
+  /**
+   * false: the engine does not resolve (list) those targets before the step runs — the step reads
+   * them itself (`wait`: its pods may not exist or run yet). Default true.
+   */
+  resolveTargets?: boolean;
   /** static checks beyond the schema; return messages with an optional key path inside the spec */
   check?(spec: S, wf: Workflow): { message: string; path?: (string | number)[] }[];
   /** one line for --dry-run */

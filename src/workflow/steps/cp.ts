@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { resolve } from "node:path";
-import { describePods } from "./common.ts";
+import { describePods, podNames } from "./common.ts";
 
 export interface CpSpec {
   target: string;
@@ -59,13 +59,17 @@ export const cp: StepKind<CpSpec> = {
         error: bad.length
           ? `${bad.length} of ${t.pods.length} pods failed: ${bad[0].pod}: ${bad[0].error}`
           : undefined,
-        outputs: { from: local(s.from), to: s.to.slice(4), pods: t.pods.map((p) => p.metadata?.name) },
+        outputs: { from: local(s.from), to: s.to, pods: podNames(t.pods) },
       };
     }
     // downloads (and single-pod uploads) use the target's first pod
     const src = upload ? local(s.from) : remote(s.from);
     const dst = upload ? remote(s.to) : local(s.to);
     await copy(kube, src, dst, { container: t.container, namespace, signal: ctx.signal });
-    return { ok: true, outputs: { from: src, to: dst } };
+    // outputs name the sides as written (pod:/path), local paths absolute, and the pod(s) used
+    return {
+      ok: true,
+      outputs: { from: upload ? src : s.from, to: upload ? s.to : dst, pods: podNames(t.pods.slice(0, 1)) },
+    };
   },
 };

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { Duration, durationMs } from "../schema.ts";
 import { describePods, teeSink } from "./common.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
 
 export interface LogsSpec {
   target: string;
@@ -31,6 +32,7 @@ export const logs: StepKind<LogsSpec> = {
     }).strict(),
   targets: (s) => [s.target],
   check(s) {
+    // follow without a step timeout is reported by the loader (it sees the step's common keys)
     return s.tail === undefined && s.since === undefined && !s.follow
       ? [{ message: "logs needs `tail`, `since` or `follow` (with a step timeout) so it ends" }]
       : [];
@@ -47,6 +49,13 @@ export const logs: StepKind<LogsSpec> = {
     return `logs (${how}) of ${describePods(t)}`;
   },
   async run(s, ctx) {
+    if (s.follow && !ctx.timeoutMs) {
+      throw new KodamaError(
+        "logs: `follow` needs a step timeout (it streams until then)",
+        ExitCode.USAGE,
+        "add `timeout: 30s` (or similar) to the step",
+      );
+    }
     const t = await ctx.run.target(s.target);
     const kube = await ctx.run.kube();
     const { streamLogs } = await import("../../pods/logs.ts");
@@ -60,11 +69,23 @@ export const logs: StepKind<LogsSpec> = {
         timestamps: s.timestamps,
         prefix: s.prefix ?? t.pods.length > 1,
         out,
+        err: ctx.err,
         signal: ctx.signal,
       });
     } catch (e) {
-      // following ends when the step's timeout fires: that is the expected end, not a failure
-      if (!(s.follow && ctx.signal.aborted)) throw e;
+      if (!ctx.signal.aborted) throw e;
+    }
+    // streamLogs returns quietly when its signal aborts: only a `follow` ended by the step's own timeout
+    // is the expected end; a `tail`/`since` cut short by the timeout, or Ctrl-C, is a failure (exit 5 / 130)
+    const why: unknown = ctx.signal.reason;
+    const timedOut = why instanceof KodamaError && why.code === ExitCode.TIMEOUT;
+    if (ctx.signal.aborted && !(s.follow && timedOut)) {
+      return {
+        ok: false,
+        exitCode: why instanceof KodamaError ? why.code : ExitCode.INTERRUPTED,
+        error: why instanceof Error ? why.message : "interrupted",
+        outputs: { stdout: out.text() },
+      };
     }
     return { ok: true, outputs: { stdout: out.text() } };
   },

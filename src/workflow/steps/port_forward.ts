@@ -31,26 +31,36 @@ export const portForward: StepKind<PortForwardSpec> = {
   async run(s, ctx) {
     const t = await ctx.run.target(s.target);
     const kube = await ctx.run.kube();
-    const { portForward, parsePortSpec } = await import("../../pods/portforward.ts");
+    const { portForward, parsePortSpec, containerPortByName } = await import("../../pods/portforward.ts");
+    const specs = s.ports.map((p) => ({ ...parsePortSpec(String(p)), address: s.address }));
     const fwd = await portForward(
       kube,
       t.pods[0],
-      s.ports.map((p) => ({ ...parsePortSpec(String(p)), address: s.address })),
+      specs,
       { onEvent: (e) => ctx.run.note(e) },
     );
     ctx.run.onCleanup(async () => {
       await Promise.all(fwd.map((f) => f.close().catch(() => {})));
     });
+    // remote -> local; a named port (`:http`) is listed under its name and its number
     const ports: Record<string, number> = {};
-    for (const f of fwd) ports[String(f.remote)] = f.local;
+    for (const f of fwd) ports[String(f.remote)] ??= f.local;
+    for (const spec of specs) {
+      if (typeof spec.remote !== "string") continue;
+      const f = fwd.find((x) => x.remote === containerPortByName(t.pods[0], spec.remote));
+      if (f) ports[spec.remote] ??= f.local;
+    }
     for (const f of fwd) ctx.run.note(`forwarding ${f.address}:${f.local} -> ${f.pod}:${f.remote}`);
+    const first = fwd[0];
+    const host = first?.address.includes(":") ? `[${first.address}]` : first?.address;
     return {
       ok: true,
       outputs: {
         ports,
-        port: fwd[0]?.local,
-        address: fwd[0]?.address,
-        url: `http://${fwd[0]?.address}:${fwd[0]?.local}`,
+        port: first?.local,
+        address: first?.address,
+        url: `http://${host}:${first?.local}`,
+        pod: first?.pod,
       },
     };
   },

@@ -56,7 +56,8 @@ export const script: StepKind<ScriptSpec> = {
           step: { id: ctx.id, workflow: ctx.run.workflow.name ?? "" },
         })),
       },
-      api: hostApi(ctx.run, ctx.signal),
+      // the live view of resolved targets (the engine publishes each target there once resolved)
+      api: hostApi(ctx.run, ctx.signal, () => Object.keys(ctx.expr.targets ?? {})),
       out,
       err: ctx.err,
       timeoutMs: ctx.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,

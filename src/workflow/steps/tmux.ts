@@ -1,5 +1,6 @@
 /** `tmux`: one tmux pane per pod of a target, each an interactive shell (or `command`). */
 import { z } from "zod";
+import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
 import { argvText, describePods } from "./common.ts";
 
@@ -30,20 +31,40 @@ export const tmux: StepKind<TmuxSpec> = {
   },
   async run(s, ctx) {
     const t = await ctx.run.target(s.target);
+    const kube = await ctx.run.kube();
     const { tmuxFanout } = await import("../../pods/tmux.ts");
     const { selfCommand } = await import("../../pods/self.ts");
+    // each pane is a new kodama process, possibly started by a tmux server with another environment
+    // and cwd: hand it the same cluster (absolute --kubeconfig, this run's context, KUBECONFIG, KODAMA_HOME)
+    const flags = [...ctx.run.globalFlags];
+    const k = flags.indexOf("--kubeconfig");
+    if (k >= 0 && flags[k + 1]) flags[k + 1] = resolve(flags[k + 1]);
+    if (!flags.includes("--context")) flags.push("--context", kube.contextName);
+    const env: Record<string, string> = {};
+    for (const name of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR"]) {
+      const v = Deno.env.get(name);
+      if (v) env[name] = name === "KUBECONFIG" ? v.split(":").map((p) => resolve(p)).join(":") : v;
+    }
+    let session = "";
     const code = await tmuxFanout(t.pods, {
       command: s.command ?? [],
       layout: s.layout,
       syncPanes: s.sync,
       container: t.container,
       kodamaArgv: selfCommand(),
-      globalFlags: ctx.run.globalFlags,
+      globalFlags: flags,
+      env,
+      // without a terminal the new session is left detached: its name is data (stdout) and an output
+      print: (line) => {
+        session = line;
+        ctx.out.write(line + "\n");
+      },
     });
     return {
       ok: code === 0,
       exitCode: code,
-      outputs: { exitCode: code, pods: t.pods.map((p) => p.metadata?.name) },
+      error: code === 0 ? undefined : `tmux exited with ${code}`,
+      outputs: { exitCode: code, session, pods: t.pods.map((p) => p.metadata?.name) },
     };
   },
 };

@@ -3,6 +3,11 @@ import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { describeTarget } from "../../pods/target.ts";
 import { targetFlags } from "./common.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
+import { formatDuration } from "../../ui/duration.ts";
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
+const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
 export interface WaitSpec {
   target: string;
@@ -21,20 +26,48 @@ export const wait: StepKind<WaitSpec> = {
       }),
     }).strict(),
   targets: (s) => [s.target],
+  // listed by the step itself (pods that are not Running or do not exist yet): not resolved beforehand
+  resolveTargets: false,
+  check(s) {
+    const m = /^phase=(.*)$/.exec(s.for);
+    return m && !PHASES.some((p) => p.toLowerCase() === m[1].toLowerCase())
+      ? [{ message: `unknown pod phase "${m[1]}": use one of ${PHASES.join(", ")}`, path: ["for"] }]
+      : [];
+  },
   plan(s, ctx) {
     const spec = ctx.run.targetSpec(s.target);
     return `wait for ${s.for}: ${s.target} (${describeTarget(targetFlags(spec))})`;
   },
   async run(s, ctx) {
     const kube = await ctx.run.kube();
-    const { waitForPods } = await import("../../pods/wait.ts");
-    const flags = { ...targetFlags(ctx.run.targetSpec(s.target)), includeNotReady: true };
-    const pods = await waitForPods(kube, flags, {
-      for: s.for as "ready",
-      timeoutMs: ctx.timeoutMs ?? 5 * 60_000,
-      signal: ctx.signal,
-    });
-    if (s.for !== "deleted") ctx.run.setTargetPods(s.target, pods);
-    return { ok: true, outputs: { pods: pods.map((p) => p.metadata?.name) } };
+    const { waitForPods, parseWaitFor } = await import("../../pods/wait.ts");
+    const spec = ctx.run.targetSpec(s.target);
+    const flags = { ...targetFlags(spec), includeNotReady: true };
+    // parseWaitFor normalises the phase's case (phase=running -> Running; the API's phases are capitalised)
+    const cond = parseWaitFor(s.for);
+    const stepMs = ctx.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    // end a moment before the engine's own step timer, so the failure names the pods still pending
+    const margin = ctx.timeoutMs ? Math.min(250, Math.floor(ctx.timeoutMs / 10)) : 0;
+    let pods;
+    try {
+      pods = await waitForPods(kube, flags, { for: cond, timeoutMs: stepMs - margin, signal: ctx.signal });
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.TIMEOUT && margin) {
+        throw new KodamaError(
+          e.message.replace(/^timed out after [0-9.hms]+/, `timed out after ${formatDuration(stepMs)}`),
+          e.code,
+          cond === "exists"
+            ? "check the target's namespace and filters, or raise the step's timeout"
+            : "raise the step's timeout, or look at the pending pods with `kodama pods`",
+        );
+      }
+      throw e;
+    }
+    const names = pods.map((p) => p.metadata?.name ?? "");
+    if (cond !== "deleted") {
+      // the target's pods are now the pods waited for (select: one keeps the first by name)
+      ctx.run.setTargetPods(s.target, (spec.select ?? "one") === "one" ? pods.slice(0, 1) : pods);
+    }
+    return { ok: true, outputs: { pods: names, pod: names[0] ?? "" } };
   },
 };
