@@ -13,7 +13,9 @@ export function register(program: Command) {
 The picker draws on stderr; stdout gets one namespace/name line per chosen pod.
 Keys: type to filter (fzf syntax), Up/Down/PgUp/PgDn/Home/End move, Enter accepts,
 Tab/Shift-Tab mark rows (--multi), Ctrl-A marks every match, ? toggles the preview,
-Ctrl-U clears the query, Esc/Ctrl-C cancel (exit 130).
+Left/Right (Ctrl-B/F, Alt-B/F by word) move the caret in the query, Ctrl-E to its end;
+Backspace/Delete, Ctrl-W (word), Ctrl-U/Ctrl-K (to start/end) delete;
+Esc/Ctrl-C, or Ctrl-D on an empty query, cancel (exit 130).
 KODAMA_PICKER=fzf uses an installed fzf instead; KODAMA_NO_PICKER=1 (or no terminal) makes
 an ambiguous choice an error (exit 2).
 

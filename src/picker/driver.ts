@@ -4,16 +4,21 @@
  *
  * inquirer owns the terminal: raw mode, the readline key decoder, redraws, Ctrl-C and restoring the
  * terminal on every way out (Enter, Esc, Ctrl-C, errors thrown while drawing; outside signals abort it
- * through its AbortSignal). Resize redraws (SIGWINCH). We keep readline's own line buffer in sync with our query only so that
- * inquirer places the terminal cursor right after the query.
+ * through its AbortSignal). Resize redraws (SIGWINCH).
+ *
+ * readline also edits its own line buffer on every key (before our handler runs); ours wins: after each key we
+ * set readline's line and cursor to the query on screen and its caret, which is how inquirer knows where to put
+ * the terminal cursor (on the caret). With colour the caret is drawn as a reverse-video cell and the terminal
+ * cursor is hidden (a block cursor on a reversed cell would cancel it out); inquirer shows it again on exit.
  */
 import process from "node:process";
 import readline from "node:readline";
 import { createPrompt, useEffect, useKeypress, useRef, useState } from "@inquirer/core";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { render } from "./render.ts";
+import { queryView, render } from "./render.ts";
 import {
   acceptedItems,
+  type Action,
   addItems,
   type Key,
   onKey,
@@ -45,7 +50,12 @@ interface ReadlineKey {
   shift?: boolean;
 }
 
-/** Map a readline key event to the state machine's keys. */
+/**
+ * Map a readline key event to the state machine's keys. node:readline's decoder (which @inquirer/core's
+ * useKeypress hands us) names the sequences: CSI D/C and SS3 D/C -> left/right; CSI 1;5D/C (xterm) and
+ * SS3 d/c (rxvt) -> left/right with ctrl; CSI 1;3D/C -> with meta; CSI 1;2D/C -> with shift; ESC b/f ->
+ * b/f with meta; CSI 3~ -> delete; ESC DEL -> backspace with meta; control bytes -> the letter with ctrl.
+ */
 export function toKey(k: ReadlineKey): Key | undefined {
   const name = k.name ?? "";
   if (k.ctrl) {
@@ -62,14 +72,45 @@ export function toKey(k: ReadlineKey): Key | undefined {
         return "ctrl-n";
       case "p":
         return "ctrl-p";
+      case "b":
+        return "ctrl-b";
+      case "f":
+        return "ctrl-f";
+      case "e":
+        return "ctrl-e";
+      case "k":
+        return "ctrl-k";
+      case "d":
+        return "ctrl-d";
       case "h":
         return "backspace";
       case "j":
       case "m":
         return "enter";
+      case "left":
+        return "ctrl-left";
+      case "right":
+        return "ctrl-right";
+    }
+  }
+  if (k.meta) {
+    switch (name) {
+      case "b":
+        return "alt-b";
+      case "f":
+        return "alt-f";
+      case "backspace":
+        return "alt-backspace";
     }
   }
   switch (name) {
+    case "left":
+    case "right":
+      // Alt-Left/Right and Shift-Left/Right move by word (fzf binds shift-left/right to backward/forward-word)
+      if (k.meta || k.shift) return name === "left" ? "alt-b" : "alt-f";
+      return name;
+    case "delete":
+      return "delete";
     case "return":
     case "enter":
       return "enter";
@@ -120,6 +161,7 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
   const [finished, setFinished] = useState(false);
   const latest = useRef(state);
   latest.current = state;
+  const rlRef = useRef<ReadlineLine | undefined>(undefined);
 
   // resize: redraw for the new size
   useEffect(() => {
@@ -172,20 +214,35 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
     if (config.opts.onIdle) setTimeout(config.opts.onIdle, 0);
   }, []);
 
+  // readline closes itself on Ctrl-D with an empty line (EOF), which would leave the prompt hanging; the
+  // state machine decides what Ctrl-D does, so readline gets to see a line with something to delete
+  // (this listener runs before readline's own).
+  useEffect((rl) => {
+    const r = rl as unknown as ReadlineLine;
+    // from now on every draw syncs readline's line first; the first draw happened without it
+    rlRef.current = r;
+    if (syncLine(r, latest.current, !!config.opts.color)) setState({ ...latest.current });
+    const guard = (_s: unknown, k: ReadlineKey | undefined) => {
+      if (k?.ctrl && k.name === "d" && r.line === "") {
+        r.line = " ";
+        r.cursor = 0;
+      }
+    };
+    rl.input.prependListener("keypress", guard);
+    return () => {
+      rl.input.removeListener("keypress", guard);
+    };
+  }, []);
+
   useKeypress((event, rl) => {
     const key = toKey(event as ReadlineKey);
-    // keep readline's buffer equal to our query (it edits it too; ours wins)
-    const syncLine = (q: string) => {
-      const r = rl as unknown as { line: string; cursor: number };
-      r.line = q;
-      r.cursor = q.length;
-    };
-    if (!key) {
-      syncLine(latest.current.query);
-      return;
-    }
-    const { state: next, action } = onKey(latest.current, key);
-    syncLine(next.query);
+    const r = rl as unknown as ReadlineLine;
+    const color = !!config.opts.color;
+    let next = latest.current;
+    let action: Action = "none";
+    if (key) ({ state: next, action } = onKey(latest.current, key));
+    // put readline's buffer back to our query: it is what inquirer places the terminal cursor by
+    const moved = syncLine(r, next, color);
     if (action === "abort") {
       setFinished(true);
       done({ aborted: true });
@@ -196,13 +253,45 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
       done({ items: acceptedItems(next) });
       return;
     }
-    setState(next);
+    // readline moved the terminal cursor on its own (a key we ignore, or a caret already at the edge):
+    // redraw, which puts it back on the caret
+    setState(next === latest.current && moved ? { ...next } : next);
   });
 
   if (finished) return ["", ""];
-  const lines = render(state, { color: config.opts.color, preview: config.opts.preview });
-  return [lines[0], lines.slice(1).join("\n")];
+  const color = !!config.opts.color;
+  // inquirer reads readline's line right after this function returns, to place the terminal cursor
+  if (rlRef.current) syncLine(rlRef.current, state, color);
+  const lines = render(state, { color, preview: config.opts.preview });
+  // plain text has its trailing blanks cut; inquirer needs them (a query ending in a space, the prompt's
+  // own trailing space) to put the cursor after them
+  const full = state.prompt + queryView(state).text;
+  const first = color ? HIDE_CURSOR + lines[0] : full.startsWith(lines[0]) ? full : lines[0];
+  return [first, lines.slice(1).join("\n")];
 });
+
+const HIDE_CURSOR = "\x1b[?25l";
+
+export interface ReadlineLine {
+  line: string;
+  cursor: number;
+}
+
+/**
+ * Make readline's line the query text on screen (plus the caret cell drawn after it with colour) and its
+ * cursor the caret (UTF-16 units, as readline counts). inquirer subtracts the line from the prompt line to
+ * find the prompt, then puts the terminal cursor at prompt + line[0, cursor). True when anything changed.
+ */
+export function syncLine(r: ReadlineLine, s: PickerState<unknown>, color: boolean): boolean {
+  const { text, caret } = queryView(s);
+  const chars = [...text];
+  const line = text + (color && caret >= chars.length ? " " : "");
+  const cursor = chars.slice(0, caret).join("").length;
+  const changed = r.line !== line || r.cursor !== cursor;
+  r.line = line;
+  r.cursor = cursor;
+  return changed;
+}
 
 /**
  * Run the picker on the terminal (stdin keys, stderr drawing). Resolves with the accepted items;

@@ -385,8 +385,13 @@ export class Matcher {
     return this.scratchBufs[k] = new Int32Array(this.size);
   }
 
+  /**
+   * The item as npm:fzf's "runes": UTF-16 units, because that is how npm:fzf splits the query too
+   * (`str.split("")`); real code points here would never match a query with an astral character.
+   */
   private runesOf(i: number): Rune[] {
-    return this.runes[i] ??= Array.from(this.texts[i], (c) => c.codePointAt(0)!);
+    const text = this.texts[i];
+    return this.runes[i] ??= Array.from({ length: text.length }, (_, k) => text.charCodeAt(k));
   }
 
   /**
@@ -540,12 +545,27 @@ export class Matcher {
       };
       const res = (extendedMatch as (this: unknown, q: string) => { item: number; positions: Set<number> }[])
         .call(finder, result.query.normalize());
-      for (const r of res) result.positions.set(r.item, [...r.positions].sort((a, b) => a - b));
+      for (const r of res) {
+        const units = [...r.positions].sort((a, b) => a - b);
+        result.positions.set(r.item, toCodePointIndices(this.texts[r.item], units));
+      }
       for (const i of missing) if (!result.positions.has(i)) result.positions.set(i, []);
     }
     for (const i of items) out.set(i, result.positions.get(i)!);
     return out;
   }
+}
+
+/** npm:fzf's positions are UTF-16 indices; ours count code points (what the renderer walks). */
+function toCodePointIndices(text: string, units: number[]): number[] {
+  if (!/[\uD800-\uDBFF]/.test(text)) return units;
+  const cp: number[] = [];
+  let k = 0;
+  for (const ch of text) {
+    for (let u = 0; u < ch.length; u++) cp.push(k);
+    k++;
+  }
+  return [...new Set(units.map((u) => cp[u]))];
 }
 
 /** Counting sort by score, descending, keeping the input order within a score. */

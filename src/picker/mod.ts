@@ -15,8 +15,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { Matcher } from "./match.ts";
-import type { PickerItem } from "./state.ts";
+import { createState, type PickerItem } from "./state.ts";
 
 export type WatchEvent = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -81,15 +80,20 @@ function plural(n: number, noun: string): string {
 
 export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V1Pod[]> {
   const noun = opts.noun ?? "pod";
-  const items = pods.map(podItem);
   const showNamespace = !!(opts.allNamespaces || opts.showNamespace) ||
     new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
   const query = opts.query ?? "";
 
-  // what the initial query matches (same matcher as the picker)
-  const text = (it: PickerItem<V1Pod>) => showNamespace ? `${it.namespace}/${it.label}` : it.label;
-  const matcher = new Matcher(items.map((it) => ({ text: text(it), name: it.label })));
-  const initial = Array.from(matcher.match(query).indices, (i) => items[i]);
+  // The picker's state is built once, up front: its matcher answers what the initial query matches
+  // (--select-1, --exit-0, the no-terminal error) and then serves the picker, one pass over the pods.
+  const state = createState(pods.map(podItem), {
+    multi: opts.multi,
+    query,
+    showNamespace,
+    prompt: opts.prompt ?? `${noun}> `,
+  });
+  const items = state.items;
+  const initial = Array.from(state.result.indices, (i) => items[i]);
 
   if (initial.length === 0 && (opts.exit0 || (items.length === 0 && !opts.watch))) {
     throw new KodamaError(
@@ -128,19 +132,8 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
     return ids.map((id) => byId.get(id)).filter((p): p is V1Pod => p !== undefined);
   }
 
-  const [{ createState }, { drive }, { podPreview }] = await Promise.all([
-    import("./state.ts"),
-    import("./driver.ts"),
-    import("./preview.ts"),
-  ]);
+  const [{ drive }, { podPreview }] = await Promise.all([import("./driver.ts"), import("./preview.ts")]);
   const preview = opts.preview ?? await previewDefault();
-  const state = createState(items, {
-    multi: opts.multi,
-    query,
-    showNamespace,
-    prompt: opts.prompt ?? `${noun}> `,
-    preview: preview ? undefined : false,
-  });
 
   const abort = new AbortController();
   const live = opts.watch
@@ -154,7 +147,7 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
     : undefined;
   const { colorEnabled } = await import("../ui/color.ts");
   try {
-    const chosen = await drive(state, {
+    const chosen = await drive(preview ? state : { ...state, previewPref: false }, {
       color: colorEnabled("stderr"),
       preview: (it) => podPreview(it.payload),
       live,

@@ -21,9 +21,35 @@ import {
 } from "./state.ts";
 
 export interface RenderOptions<T> {
+  /** colours; the query caret is then a reverse-video cell (the character under it, or a space at the end) */
   color?: boolean;
   /** preview lines for the cursor item (plain text; truncated here) */
   preview?: (item: PickerItem<T>) => string[];
+  /**
+   * Plain text only: draw this mark (e.g. "|") at the query caret, so tests can see where it is. Off by
+   * default: without colour the terminal's own cursor shows the caret (the driver puts it there).
+   */
+  caretMark?: string;
+}
+
+/** The part of the query on screen and the caret within it (code points). */
+export interface QueryView {
+  text: string;
+  caret: number;
+}
+
+/**
+ * The visible window of the query: all of it when it fits after the prompt (with one cell for a caret at
+ * the end), else the part that ends at the caret's cell, so the caret never leaves the screen.
+ * The driver uses it too, to put the terminal cursor on the caret.
+ */
+export function queryView(s: PickerState<unknown>): QueryView {
+  const chars = [...s.query];
+  const caret = Math.min(s.queryCursor, chars.length);
+  const room = Math.max(1, s.width - textWidth(s.prompt) - 1);
+  if (chars.length <= room) return { text: s.query, caret };
+  const start = Math.max(0, Math.min(caret - room + 1, chars.length - room));
+  return { text: chars.slice(start, start + room).join(""), caret: caret - start };
 }
 
 type Style =
@@ -36,7 +62,8 @@ type Style =
   | "info"
   | "removed"
   | "bold"
-  | "cursorMatch";
+  | "cursorMatch"
+  | "caret";
 type Seg = { text: string; style: Style };
 
 const SGR: Record<Exclude<Style, "">, string> = {
@@ -49,6 +76,7 @@ const SGR: Record<Exclude<Style, "">, string> = {
   info: "\x1b[33m",
   removed: "\x1b[90;9m",
   bold: "\x1b[1m",
+  caret: "\x1b[7m",
 };
 
 /** Code-point width of plain text (pod names and our labels are ASCII; wide glyphs count as one). */
@@ -108,13 +136,30 @@ function highlight(text: string, positions: Set<number>, base: Style, hit: Style
   return segs;
 }
 
+function promptSegs(s: PickerState<unknown>, color: boolean, caretMark = ""): Seg[] {
+  const { text, caret } = queryView(s);
+  const chars = [...text];
+  const before = chars.slice(0, caret).join("");
+  const after = chars.slice(caret).join("");
+  const segs: Seg[] = [{ text: s.prompt, style: "prompt" }, { text: before, style: "" }];
+  if (color) {
+    segs.push({ text: chars[caret] ?? " ", style: "caret" }, {
+      text: chars.slice(caret + 1).join(""),
+      style: "",
+    });
+  } else {
+    segs.push({ text: caretMark, style: "" }, { text: after, style: "" });
+  }
+  return segs.filter((g) => g.text !== "");
+}
+
 export function render<T>(s: PickerState<T>, opts: RenderOptions<T> = {}): string[] {
   const color = opts.color ?? false;
   const L = layout(s);
   const lines: string[] = [];
 
-  // 1. prompt line (the driver puts the terminal cursor after the query)
-  lines.push(line([{ text: s.prompt, style: "prompt" }, { text: s.query, style: "" }], s.width, color));
+  // 1. prompt line with the query and its caret (the driver also puts the terminal cursor on the caret)
+  lines.push(line(promptSegs(s, color, opts.caretMark), s.width, color));
 
   // 2. info line: counter, selection, message or key hints
   const sel = selectedItems(s).length;

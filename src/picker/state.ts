@@ -2,9 +2,18 @@
  * The picker as a pure state machine: `onKey(state, key) -> { state, action }`. No terminal I/O here;
  * `render.ts` turns a state into lines and `driver.ts` moves keys and lines between the two.
  *
- * Keys (fzf's defaults where fzf has one):
- *   printable text     append to the query (re-filters)
- *   Backspace          delete the last query character;  Ctrl-U clear the query;  Ctrl-W delete the last word
+ * Keys (fzf's defaults where fzf has one; the issue's list keys win where fzf differs: Home/End and, in
+ * multi mode, Ctrl-A act on the list, not on the query line):
+ *   printable text     insert at the caret (pasted text too; re-filters)
+ *   Left/Right, Ctrl-B/F          caret one character (code point) left / right
+ *   Alt-B/F, Ctrl-Left/Right      caret one word left / right (words: letters and digits, like fzf)
+ *   Ctrl-E             caret to the end of the query;  Ctrl-A (single mode only) caret to the start
+ *   Backspace          delete before the caret;  Delete delete at the caret
+ *   Ctrl-D             delete at the caret; on an empty query abort (fzf's delete-char/eof)
+ *   Ctrl-U             delete from the caret to the start (fzf's unix-line-discard)
+ *   Ctrl-W             delete the whitespace-separated word before the caret (unix-word-rubout)
+ *   Alt-Backspace      delete the word (letters and digits) before the caret (backward-kill-word)
+ *   Ctrl-K             delete from the caret to the end (kill-line)
  *   Up/Down, Ctrl-P/N  move the cursor;  PgUp/PgDn a page;  Home/End first/last match
  *   Enter              accept: in multi mode the selected rows (or the cursor row when nothing is selected)
  *   Tab / Shift-Tab    multi mode: toggle the cursor row and move down / up
@@ -44,7 +53,21 @@ export type KeyName =
   | "tab"
   | "shift-tab"
   | "ctrl-a"
-  | "ctrl-/";
+  | "ctrl-/"
+  // query line editing
+  | "left"
+  | "right"
+  | "ctrl-b"
+  | "ctrl-f"
+  | "alt-b"
+  | "alt-f"
+  | "ctrl-left"
+  | "ctrl-right"
+  | "ctrl-e"
+  | "delete"
+  | "ctrl-d"
+  | "ctrl-k"
+  | "alt-backspace";
 /** A named key, or typed/pasted text. */
 export type Key = KeyName | { text: string };
 
@@ -61,6 +84,8 @@ export interface PickerState<T = unknown> {
   readonly showNamespace: boolean;
   readonly prompt: string;
   readonly query: string;
+  /** the caret in `query`, in code points: 0 = before the first one, the query's length = at the end */
+  readonly queryCursor: number;
   readonly result: MatchResult;
   /** position of the cursor in `result.indices` */
   readonly cursor: number;
@@ -111,6 +136,7 @@ export function createState<T>(items: readonly PickerItem<T>[], opts: CreateOpti
     showNamespace,
     prompt: opts.prompt ?? "> ",
     query,
+    queryCursor: codePoints(query).length,
     result: matcher.match(query),
     cursor: 0,
     offset: 0,
@@ -240,9 +266,88 @@ function scrolled(s: PickerState<unknown>, cursor: number, offset: number): numb
   return Math.max(0, o);
 }
 
+/** Replace the query (re-filters); the caret goes to its end. */
 export function setQuery<T>(s: PickerState<T>, query: string): PickerState<T> {
   if (query === s.query) return s;
-  return { ...s, query, result: s.matcher.match(query), cursor: 0, offset: 0 };
+  return editQuery(s, query, codePoints(query).length);
+}
+
+/** Set the query and the caret (clamped to the query). Only a changed query re-filters and resets the cursor. */
+export function editQuery<T>(s: PickerState<T>, query: string, queryCursor: number): PickerState<T> {
+  const caret = Math.max(0, Math.min(codePoints(query).length, queryCursor));
+  if (query === s.query) return caret === s.queryCursor ? s : { ...s, queryCursor: caret };
+  return { ...s, query, queryCursor: caret, result: s.matcher.match(query), cursor: 0, offset: 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// query line editing (positions in code points)
+
+function codePoints(s: string): string[] {
+  return Array.from(s);
+}
+
+const WORD = /[\p{L}\p{N}]/u;
+const isWord = (ch: string | undefined) => ch !== undefined && WORD.test(ch);
+
+/** fzf's backward-word: the start of the word (letters/digits) before `caret`, or 0. */
+export function wordStartBefore(chars: readonly string[], caret: number): number {
+  for (let k = Math.min(caret, chars.length) - 2; k >= 0; k--) {
+    if (!isWord(chars[k]) && isWord(chars[k + 1])) return k + 1;
+  }
+  return 0;
+}
+
+/** fzf's forward-word: just past the end of the word (letters/digits) at or after `caret`, or the end. */
+export function wordEndAfter(chars: readonly string[], caret: number): number {
+  for (let k = caret; k < chars.length; k++) {
+    if (k === chars.length - 1 || (isWord(chars[k]) && !isWord(chars[k + 1]))) return k + 1;
+  }
+  return chars.length;
+}
+
+/** Replace the code points [from, to) of the query with `insert`; the caret ends after the insertion. */
+function splice<T>(s: PickerState<T>, from: number, to: number, insert = ""): PickerState<T> {
+  const chars = codePoints(s.query);
+  const query = chars.slice(0, from).join("") + insert + chars.slice(to).join("");
+  return editQuery(s, query, from + codePoints(insert).length);
+}
+
+/** Query-line keys; undefined when `key` is not one of them. */
+function editKey<T>(s: PickerState<T>, key: KeyName): PickerState<T> | undefined {
+  const chars = codePoints(s.query);
+  const c = Math.min(s.queryCursor, chars.length);
+  switch (key) {
+    case "left":
+    case "ctrl-b":
+      return editQuery(s, s.query, c - 1);
+    case "right":
+    case "ctrl-f":
+      return editQuery(s, s.query, c + 1);
+    case "alt-b":
+    case "ctrl-left":
+      return editQuery(s, s.query, wordStartBefore(chars, c));
+    case "alt-f":
+    case "ctrl-right":
+      return editQuery(s, s.query, wordEndAfter(chars, c));
+    case "ctrl-e":
+      return editQuery(s, s.query, chars.length);
+    case "backspace":
+      return c > 0 ? splice(s, c - 1, c) : s;
+    case "delete":
+    case "ctrl-d":
+      return c < chars.length ? splice(s, c, c + 1) : s;
+    case "ctrl-u":
+      return splice(s, 0, c);
+    case "ctrl-w": {
+      const before = chars.slice(0, c).join("").replace(/\S*\s*$/u, "");
+      return splice(s, codePoints(before).length, c);
+    }
+    case "alt-backspace":
+      return splice(s, wordStartBefore(chars, c), c);
+    case "ctrl-k":
+      return splice(s, c, chars.length);
+  }
+  return undefined;
 }
 
 /** Resize: the picker may draw `width` x `height`. */
@@ -268,11 +373,15 @@ export function onKey<T>(state: PickerState<T>, key: Key): { state: PickerState<
       if (ch === "?") preview = !preview;
       else if (ch >= " " && ch !== "\x7f") add += ch;
     }
-    let next = add ? setQuery(s, s.query + add) : s;
+    let next = add ? splice(s, s.queryCursor, s.queryCursor, add) : s;
     if (preview) next = togglePreview(next);
     return none(next);
   }
   const rows = layout(s).listRows;
+  // fzf's delete-char/eof: Ctrl-D on an empty query leaves like Esc (exit 130)
+  if (key === "ctrl-d" && s.query === "") return { state: s, action: "abort" };
+  const edited = editKey(s, key);
+  if (edited) return none(edited);
   switch (key) {
     case "escape":
     case "ctrl-c":
@@ -285,12 +394,6 @@ export function onKey<T>(state: PickerState<T>, key: Key): { state: PickerState<
         : "nothing matches";
       return none({ ...s, message });
     }
-    case "backspace":
-      return none(setQuery(s, [...s.query].slice(0, -1).join("")));
-    case "ctrl-u":
-      return none(setQuery(s, ""));
-    case "ctrl-w":
-      return none(setQuery(s, s.query.replace(/\S*\s*$/, "")));
     case "up":
     case "ctrl-p":
       return none(withCursor(s, s.cursor - 1));
@@ -313,7 +416,8 @@ export function onKey<T>(state: PickerState<T>, key: Key): { state: PickerState<
       return none(withCursor(toggled, s.cursor + (key === "tab" ? 1 : -1)));
     }
     case "ctrl-a": {
-      if (!s.multi) return none(s);
+      // single mode: fzf's beginning-of-line; multi mode: select all (the issue's binding)
+      if (!s.multi) return none(editQuery(s, s.query, 0));
       const live = Array.from(s.result.indices, (i) => s.items[i]).filter((it) => !it.removed);
       const selected = new Set(s.selected);
       if (live.every((it) => selected.has(it.id))) { for (const it of live) selected.delete(it.id); }

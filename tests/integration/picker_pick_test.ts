@@ -99,6 +99,35 @@ Deno.test({
         }
       });
 
+      await t.step("the query line edits like fzf's: typing after Left Left inserts mid-query", async () => {
+        // with colour the caret is a reverse-video cell (terminal cursor hidden); without, the terminal cursor
+        for (const env of [{}, { NO_COLOR: "1" }] as Record<string, string>[]) {
+          const tm = await Tmux.start(kodama(c, `pick -A`), { env });
+          try {
+            await tm.waitFor((s) => s.includes("pod>") && rows(s) === 4, "picker open");
+            await tm.type("w-0");
+            let s = await tm.waitFor((s) => s.includes("pod> w-0") && rows(s) === 2, "w-0: both -0 pods");
+            await tm.keys("Left", "Left");
+            await tm.type("c"); // "w|-0" -> "wc|-0": only weka-compute-0 (typed at the end: nothing matches)
+            s = await tm.waitFor((s) => s.includes("pod> wc-0"), "c inserted before -0");
+            assertEquals(rows(s), 1);
+            assertStringIncludes(s, "weka-operator-system  weka-compute-0");
+            const cur = await tm.cursor();
+            assertEquals(cur.x, "pod> wc".length, "the terminal cursor sits on the caret");
+            assertEquals(cur.visible, "NO_COLOR" in env); // hidden under the reverse-video caret cell
+            // Ctrl-U and Ctrl-K empty the query around the caret; Ctrl-D on an empty query leaves like fzf
+            await tm.keys("C-u", "C-k");
+            await tm.waitFor((s) => /^pod>\s*$/m.test(s) && rows(s) === 4, "empty query");
+            await tm.keys("C-d");
+            assertEquals(await tm.exitCode(), 130);
+            assertEquals(await tm.read("stty.after"), await tm.read("stty.before"));
+            assert((await tm.cursor()).visible, "cursor shown again");
+          } finally {
+            await tm.stop();
+          }
+        }
+      });
+
       await t.step(
         "--multi: Tab marks, Enter prints every marked pod; a pod deleted meanwhile is greyed",
         async () => {

@@ -104,6 +104,13 @@ export class Tmux {
     throw new Error(`command did not exit; screen:\n${await this.screen()}`);
   }
 
+  /** Where the terminal cursor is (0-based column and row) and whether it is visible. */
+  async cursor(): Promise<{ x: number; y: number; visible: boolean }> {
+    const [x, y, flag] = (await this.tmux("display-message", "-p", "#{cursor_x} #{cursor_y} #{cursor_flag}"))
+      .trim().split(" ").map(Number);
+    return { x, y, visible: flag === 1 };
+  }
+
   async resize(width: number, height: number): Promise<void> {
     await this.tmux("resize-window", "-x", String(width), "-y", String(height));
   }

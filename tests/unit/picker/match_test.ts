@@ -203,3 +203,14 @@ Deno.test("match: non-ASCII items go through npm:fzf (diacritics normalized) and
     }
   }
 });
+
+Deno.test("match: characters outside the BMP match like npm:fzf and highlight by code point", () => {
+  const list = ["café-😀-1", "café-2", "cafe-3"];
+  const m = new Matcher(list.map((text) => ({ text })));
+  for (const q of ["😀", "é😀", "-😀-", "'😀-1"]) {
+    assertEquals(names(m, q), reference(list, q, "v2"), q);
+  }
+  const r = m.match("é😀");
+  // c a f é - 😀 - 1: é is code point 3, the emoji code point 5 (UTF-16 index 5 and 6)
+  assertEquals(m.positions(r, [0]).get(0), [3, 5]);
+});

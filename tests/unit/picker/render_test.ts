@@ -2,12 +2,13 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   createState,
+  editQuery,
   onKey,
   type PickerItem,
   type PickerState,
   removeItems,
 } from "../../../src/picker/state.ts";
-import { render, truncate } from "../../../src/picker/render.ts";
+import { queryView, render, truncate } from "../../../src/picker/render.ts";
 import { podPreview } from "../../../src/picker/preview.ts";
 import { stripAnsi } from "../../../src/ui/color.ts";
 
@@ -172,4 +173,46 @@ Deno.test("render: never wider than the terminal, never taller than the area", (
   }
   assertEquals(truncate("abcdef", 4), "abc…");
   assertEquals(truncate("abc", 4), "abc");
+});
+
+Deno.test("render: the query caret (a mark in plain text when asked, a reverse-video cell in colour)", () => {
+  let s = createState(PODS.slice(0, 4).map(item), { width: 60, height: 8, prompt: "pod> " });
+  s = onKey(onKey(s, { text: "wdr" }).state, "left").state;
+  s = onKey(onKey(s, "left").state, { text: "k" }).state; // "wk|dr"
+  assertEquals(s.queryCursor, 2);
+  // plain text: unchanged unless a caret mark is asked for
+  assertEquals(render(s)[0], "pod> wkdr");
+  assertEquals(render(s, { caretMark: "|" })[0], "pod> wk|dr");
+  assertEquals(render(onKey(s, "ctrl-e").state, { caretMark: "|" })[0], "pod> wkdr|");
+  assertEquals(render(onKey(s, "ctrl-a").state, { caretMark: "|" })[0], "pod> |wkdr");
+  // the list is the same either way
+  assertEquals(render(s, { caretMark: "|" }).slice(1), render(s).slice(1));
+  // colour: the character under the caret in reverse video; at the end a reverse-video blank
+  const colored = render(s, { color: true })[0];
+  assertStringIncludes(colored, "wk\x1b[7md\x1b[0mr");
+  assertEquals(stripAnsi(colored), "pod> wkdr");
+  const atEnd = render(onKey(s, "ctrl-e").state, { color: true })[0];
+  assert(atEnd.endsWith("wkdr\x1b[7m \x1b[0m"), JSON.stringify(atEnd));
+  const empty = render(createState(PODS.map(item), { prompt: "pod> " }), { color: true })[0];
+  assertEquals(stripAnsi(empty), "pod>  ");
+});
+
+Deno.test("render: a query longer than the prompt line scrolls so the caret stays visible", () => {
+  const base = createState(PODS.map(item), { width: 20, height: 6, prompt: "pod> " });
+  const long = "abcdefghijklmnopqrstuvwxyz"; // 26 code points; 14 fit after the prompt (one cell kept for the caret)
+  let s = editQuery(base, long, 26);
+  assertEquals(queryView(s), { text: "mnopqrstuvwxyz", caret: 14 });
+  assertEquals(render(s, { caretMark: "|" })[0], "pod> mnopqrstuvwxyz|");
+  s = editQuery(base, long, 3);
+  assertEquals(queryView(s), { text: "abcdefghijklmn", caret: 3 });
+  assertEquals(render(s, { caretMark: "|" })[0], "pod> abc|defghijklmn");
+  s = editQuery(base, long, 20);
+  assertEquals(render(s, { caretMark: "|" })[0], "pod> hijklmnopqrst|u");
+  for (let c = 0; c <= 26; c++) {
+    const v = editQuery(base, long, c);
+    for (const line of [render(v, { caretMark: "|" })[0], stripAnsi(render(v, { color: true })[0])]) {
+      assert([...line].length <= 20, `caret ${c}: ${line}`);
+    }
+    assertStringIncludes(render(v, { caretMark: "|" })[0], "|");
+  }
 });
