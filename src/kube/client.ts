@@ -5,13 +5,21 @@
  * the light kubeconfig loader (./config.ts); streams (exec, logs, port-forward) reuse the same TLS
  * material. client-node is loaded only for what it alone can do (legacy auth providers), because
  * its import costs more CPU than a whole 100-pod fan-out.
- * `Kube.connect` only reads the kubeconfig; the first request opens the connection.
+ * `Kube.connect` only reads the kubeconfig; the first request opens the connection — directly, or through
+ * the cluster's proxy-url / HTTPS_PROXY (./proxy.ts), as kubectl does.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import http from "node:http";
 import https from "node:https";
-import { type KubeConfigLite, type KubeOptions, loadKubeConfig, resolveNamespace } from "./config.ts";
+import {
+  type KubeConfigLite,
+  type KubeOptions,
+  type LoaderInternals,
+  loadKubeConfig,
+  resolveNamespace,
+} from "./config.ts";
 import { type ApiWhat, toKodamaError } from "./errors.ts";
+import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
 
@@ -34,21 +42,31 @@ interface RequestOptions {
 
 type HttpsOpts = Omit<https.RequestOptions, "headers"> & { headers: Record<string, string> };
 
+/** Credentials are recomputed after this long (a service-account token file rotates; client-go re-reads it each minute). */
+const AUTH_TTL_MS = 60_000;
+
 export class Kube {
   readonly namespace: string;
   readonly contextName: string;
   readonly server: string;
   private opts?: Promise<HttpsOpts>;
+  private optsAt = 0;
   private agent?: http.Agent;
+  private agentP?: Promise<http.Agent>;
 
-  private constructor(readonly kc: KubeConfigLite, namespaceFlag?: string) {
+  private constructor(
+    readonly kc: KubeConfigLite,
+    namespaceFlag?: string,
+    private readonly authTtlMs = AUTH_TTL_MS,
+  ) {
     this.namespace = resolveNamespace(kc, namespaceFlag);
     this.contextName = kc.getCurrentContext();
     this.server = (kc.getCurrentCluster()?.server ?? "?").replace(/\/+$/, "");
   }
 
-  static connect(opts: KubeOptions = {}): Promise<Kube> {
-    return Promise.resolve(new Kube(loadKubeConfig(opts), opts.namespace));
+  /** `internal` is for tests only (service-account dir, env); commands never pass it. */
+  static connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
+    return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts.namespace, internal?.authTtlMs));
   }
 
   /** Run any async operation with its errors mapped to KodamaError. */
@@ -60,26 +78,57 @@ export class Kube {
     }
   }
 
-  /** TLS + auth options for this context, computed once (exec-plugin tokens are cached by the loader). */
-  private httpsOptions(): Promise<HttpsOpts> {
+  /**
+   * TLS + auth options for this context (exec-plugin tokens are cached by the loader). Recomputed every
+   * AUTH_TTL_MS and after a 401 (`fresh`), so a rotated token file is picked up; the agent (direct, or a
+   * CONNECT tunnel through the cluster's proxy-url / HTTPS_PROXY) is made once.
+   */
+  private httpsOptions(fresh = false): Promise<HttpsOpts> {
+    const age = Date.now() - this.optsAt;
+    // concurrent 401s (a fan-out) share one re-read
+    if (this.opts && (age > this.authTtlMs || (fresh && age > 1000))) {
+      if (fresh) this.kc.invalidateCredentials();
+      this.opts = undefined;
+    }
     if (!this.opts) {
-      this.opts = (async () => {
-        if (this.kc.getCurrentCluster()?.proxyUrl) {
-          throw new KodamaError(
-            `context ${this.contextName} uses proxy-url, which kodama does not support yet`,
-            ExitCode.USAGE,
-            "reach the API server directly (e.g. through an SSH tunnel) and drop proxy-url",
-          );
-        }
+      this.optsAt = Date.now();
+      const p = (async () => {
         const o: Record<string, unknown> = {};
         await this.kc.applyToHTTPSOptions(o);
-        const mod = this.server.startsWith("http:") ? http : https;
-        this.agent = new mod.Agent({ keepAlive: true, maxSockets: 64 });
-        return { ...o, agent: this.agent } as HttpsOpts;
+        return { ...o, agent: await this.getAgent() } as HttpsOpts;
       })();
-      this.opts.catch(() => (this.opts = undefined));
+      this.opts = p;
+      p.catch(() => {
+        if (this.opts === p) this.opts = undefined;
+      });
     }
     return this.opts;
+  }
+
+  private getAgent(): Promise<http.Agent> {
+    if (!this.agentP) {
+      this.agentP = (async () => {
+        const cluster = this.kc.getCurrentCluster();
+        const proxy = proxyFor(this.server, cluster?.proxyUrl, this.contextName);
+        if (proxy) {
+          if (enabled("debug")) {
+            log("debug", ["kube"], `using proxy ${redactProxy(proxy.url)} (${proxy.source})`, {
+              context: this.contextName,
+            });
+          }
+          this.agent = await proxyAgent(proxy, { context: this.contextName, cluster: cluster?.name ?? "?" }, {
+            keepAlive: true,
+            maxSockets: 64,
+          });
+        } else {
+          const mod = this.server.startsWith("http:") ? http : https;
+          this.agent = new mod.Agent({ keepAlive: true, maxSockets: 64 });
+        }
+        return this.agent;
+      })();
+      this.agentP.catch(() => (this.agentP = undefined));
+    }
+    return this.agentP;
   }
 
   private url(path: string, query?: Record<string, string | undefined>): URL {
@@ -90,14 +139,18 @@ export class Kube {
     return u;
   }
 
-  /** Open a request and resolve with the response once headers arrive (status >= 400 rejects with the body). */
+  /**
+   * Open a request and resolve with the response once headers arrive (status >= 400 rejects with the body).
+   * A 401 re-reads the credentials (a rotated token file, an expired exec-plugin token) and retries once.
+   */
   private async open(
     what: ApiWhat,
     method: string,
     path: string,
     o: RequestOptions,
+    retried = false,
   ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
-    const base = await this.call(what, () => this.httpsOptions());
+    const base = await this.call(what, () => this.httpsOptions(retried));
     const url = this.url(path, o.query);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const headers: Record<string, string> = { ...base.headers, Accept: "application/json" };
@@ -111,8 +164,8 @@ export class Kube {
         ms: Math.round(performance.now() - t0),
         context: this.contextName,
       });
-    return await this.call(what, () =>
-      new Promise((resolve, reject) => {
+    try {
+      return await new Promise((resolve, reject) => {
         const req = mod.request(url, { ...base, method, headers, signal: o.signal }, (res) => {
           done(res.statusCode);
           if ((res.statusCode ?? 0) >= 400) {
@@ -132,7 +185,14 @@ export class Kube {
           reject(e);
         });
         req.end(body);
-      }));
+      });
+    } catch (e) {
+      if ((e as { code?: unknown })?.code === 401 && !o.signal?.aborted) {
+        if (!retried) return await this.open(what, method, path, o, true);
+        this.optsAt = 0; // still refused: the next call re-reads the credentials again
+      }
+      throw toKodamaError(e, what, this);
+    }
   }
 
   /** A JSON request against the API server (errors mapped to KodamaError). */

@@ -78,8 +78,37 @@ type Raw = Record<string, any>;
 
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-function homeDir(): string | undefined {
-  return Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+type Env = (name: string) => string | undefined;
+const denoEnv: Env = (name) => Deno.env.get(name);
+
+/**
+ * Internal knobs of the loader for tests (not user-facing: no flag or env var reaches them): where the
+ * service-account files live and how environment variables are read.
+ */
+export interface LoaderInternals {
+  /** default /var/run/secrets/kubernetes.io/serviceaccount */
+  serviceAccountDir?: string;
+  env?: Env;
+  /** how long the client keeps credentials before re-reading them (default 60 s) */
+  authTtlMs?: number;
+}
+
+function homeDir(env: Env = denoEnv): string | undefined {
+  return env("HOME") ?? env("USERPROFILE");
+}
+
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (e) {
+    throw new KodamaError(
+      `cannot read token file ${path}: ${(e as Error).message.split("\n")[0]}`,
+      ExitCode.FORBIDDEN,
+      path.endsWith("serviceaccount/token")
+        ? "mount the pod's service account token (automountServiceAccountToken) or pass --kubeconfig"
+        : "fix users[].user.tokenFile in your kubeconfig",
+    );
+  }
 }
 
 const b64 = (s: string) =>
@@ -117,6 +146,11 @@ export class KubeConfigLite {
 
   private execCache?: { until: number; opts: Partial<TlsOptions> };
 
+  /** Forget cached exec-plugin credentials (after a 401); token files are read on every apply anyway. */
+  invalidateCredentials(): void {
+    this.execCache = undefined;
+  }
+
   /** Fill node:https-style options (CA, client cert, auth header) for the current context. */
   async applyToHTTPSOptions(opts: Record<string, unknown>): Promise<void> {
     const cluster = this.getCurrentCluster();
@@ -136,9 +170,8 @@ export class KubeConfigLite {
       if (user.keyData) opts.key = b64(user.keyData);
       else if (user.keyFile) opts.key = readFileSync(user.keyFile, "utf8");
       if (user.token) headers.Authorization = `Bearer ${user.token}`;
-      else if (user.tokenFile) {
-        headers.Authorization = `Bearer ${readFileSync(user.tokenFile, "utf8").trim()}`;
-      }
+      // read on every apply: the client re-applies each minute and after a 401, so a rotated token is seen
+      else if (user.tokenFile) headers.Authorization = `Bearer ${readTokenFile(user.tokenFile)}`;
       if (user.username && user.password) opts.auth = `${user.username}:${user.password}`;
       if (user.exec) {
         const got = await this.runExecPlugin(user.exec, cluster);
@@ -319,36 +352,54 @@ export function mergeKubeConfigs(configs: KubeConfigLite[]): KubeConfigLite {
   return merged;
 }
 
-function inClusterConfig(): KubeConfigLite {
-  const host = Deno.env.get("KUBERNETES_SERVICE_HOST")!;
-  const port = Deno.env.get("KUBERNETES_SERVICE_PORT") ?? "443";
+/**
+ * In-cluster config the way client-go builds it: server from KUBERNETES_SERVICE_HOST/PORT, the service
+ * account's token (re-read while running) and ca.crt, namespace from POD_NAMESPACE, else the namespace file.
+ */
+export function inClusterConfig(dir = SA_DIR, env: Env = denoEnv): KubeConfigLite {
+  const host = env("KUBERNETES_SERVICE_HOST") ?? "";
+  const port = env("KUBERNETES_SERVICE_PORT") || "443";
+  if (!host) {
+    throw new KodamaError(
+      "not running in a pod: KUBERNETES_SERVICE_HOST is not set",
+      ExitCode.USAGE,
+      "set KUBECONFIG or pass --kubeconfig",
+    );
+  }
+  if (!existsSync(`${dir}/token`)) {
+    throw new KodamaError(
+      `in-cluster config: the service account token ${dir}/token is missing`,
+      ExitCode.USAGE,
+      "mount the pod's service account token (automountServiceAccountToken: true) or pass --kubeconfig",
+    );
+  }
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let namespace = env("POD_NAMESPACE") || undefined;
+  if (!namespace && existsSync(`${dir}/namespace`)) {
+    namespace = readFileSync(`${dir}/namespace`, "utf8").trim() || undefined;
+  }
   const kc = new KubeConfigLite(
-    [{ name: "in-cluster", server, caFile: `${SA_DIR}/ca.crt` }],
-    [{ name: "in-cluster", tokenFile: `${SA_DIR}/token` }],
-    [{
-      name: "in-cluster",
-      cluster: "in-cluster",
-      user: "in-cluster",
-      namespace: existsSync(`${SA_DIR}/namespace`)
-        ? readFileSync(`${SA_DIR}/namespace`, "utf8").trim()
-        : undefined,
-    }],
+    // client-go goes on with the system roots when ca.crt is missing
+    [{ name: "in-cluster", server, caFile: existsSync(`${dir}/ca.crt`) ? `${dir}/ca.crt` : undefined }],
+    [{ name: "in-cluster", tokenFile: `${dir}/token` }],
+    [{ name: "in-cluster", cluster: "in-cluster", user: "in-cluster", namespace }],
   );
   kc.currentContext = "in-cluster";
   return kc;
 }
 
 /** Which files would be read, in order (for messages and tests). */
-export function kubeconfigFiles(opts: KubeOptions): string[] {
+export function kubeconfigFiles(opts: KubeOptions, getEnv: Env = denoEnv): string[] {
   if (opts.kubeconfig) return [opts.kubeconfig];
-  const env = Deno.env.get("KUBECONFIG");
+  const env = getEnv("KUBECONFIG");
   if (env) return env.split(delimiter).filter(Boolean);
-  const home = homeDir();
+  const home = homeDir(getEnv);
   return home ? [join(home, ".kube", "config")] : [];
 }
 
-export function loadKubeConfig(opts: KubeOptions): KubeConfigLite {
+export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}): KubeConfigLite {
+  const env = internal.env ?? denoEnv;
+  const saDir = internal.serviceAccountDir ?? SA_DIR;
   let kc: KubeConfigLite;
   if (opts.kubeconfig) {
     if (!existsSync(opts.kubeconfig)) {
@@ -356,16 +407,22 @@ export function loadKubeConfig(opts: KubeOptions): KubeConfigLite {
     }
     kc = loadFile(opts.kubeconfig);
   } else {
-    const files = kubeconfigFiles(opts).filter((f) => existsSync(f));
+    const files = kubeconfigFiles(opts, env).filter((f) => existsSync(f));
     if (files.length > 0) {
       kc = files.length === 1 ? loadFile(files[0]) : mergeKubeConfigs(files.map(loadFile));
-    } else if (Deno.env.get("KUBERNETES_SERVICE_HOST") && existsSync(`${SA_DIR}/token`)) {
-      kc = inClusterConfig();
+    } else if (env("KUBERNETES_SERVICE_HOST") && existsSync(`${saDir}/token`)) {
+      // like client-go: in-cluster only when the service host is set and the token file exists
+      kc = inClusterConfig(saDir, env);
     } else {
+      const looked = kubeconfigFiles(opts, env).join(", ") || "~/.kube/config";
       throw new KodamaError(
-        "no kubeconfig found (looked at " + (kubeconfigFiles(opts).join(", ") || "~/.kube/config") + ")",
+        env("KUBERNETES_SERVICE_HOST")
+          ? `no kubeconfig found (looked at ${looked}), and no in-cluster config: KUBERNETES_SERVICE_HOST is set but the service account token ${saDir}/token is missing`
+          : `no kubeconfig found (looked at ${looked})`,
         ExitCode.USAGE,
-        "set KUBECONFIG or pass --kubeconfig; try `deno task demo` for a local test server",
+        env("KUBERNETES_SERVICE_HOST")
+          ? "mount the pod's service account token (automountServiceAccountToken: true), or set KUBECONFIG / pass --kubeconfig"
+          : "set KUBECONFIG or pass --kubeconfig; try `deno task demo` for a local test server",
       );
     }
   }

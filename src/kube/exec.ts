@@ -8,7 +8,8 @@
  *               client certificate (Rust TLS + framing: ~3x less CPU and memory per pod than npm:ws,
  *               which matters for fan-out over 100 pods);
  *      ws     — npm:ws over node:https, used when the cluster needs what the native client lacks
- *               (proxy-url, insecure-skip-tls-verify, basic auth), when the caller needs
+ *               (a proxy — proxy-url or HTTPS_PROXY, tunnelled with CONNECT —, insecure-skip-tls-verify,
+ *               basic auth), when the caller needs
  *               receive-side backpressure (an async output callback, e.g. `cp` writing to disk), and
  *               to read the precise HTTP error when a native handshake is refused;
  *  - binary-safe stdin with send-side backpressure (wait while >1 MiB is buffered);
@@ -21,6 +22,7 @@ import WebSocketNode from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
+import { proxyAgent, proxyFor } from "./proxy.ts";
 import { KodamaError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
 
@@ -123,8 +125,13 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
       maxPayload: 64 * 1024 * 1024,
       handshakeTimeout: 30_000,
     };
+    // proxy-url / HTTPS_PROXY: every stream tunnels through the proxy (CONNECT) over npm:ws — Deno's
+    // WebSocket ignores a Deno.HttpClient's proxy. Not keep-alive: an upgraded socket leaves the pool.
+    const context = kc.getCurrentContext();
+    const proxy = proxyFor(server, cluster.proxyUrl, context);
+    if (proxy) options.agent = await proxyAgent(proxy, { context, cluster: cluster.name });
     let native: WsTarget["native"];
-    const nativeOk = !cluster.proxyUrl && !cluster.skipTLSVerify && !cluster.tlsServerName && !opts.auth &&
+    const nativeOk = !proxy && !cluster.skipTLSVerify && !cluster.tlsServerName && !opts.auth &&
       !opts.pfx && Deno.env.get("KODAMA_EXEC_TRANSPORT") !== "ws";
     if (nativeOk) {
       try {
@@ -227,6 +234,74 @@ class OpenError extends Error {
   }
 }
 
+/** A `Channel` over a socket described by a few accessors (the two socket kinds differ only there). */
+function channelOf(s: {
+  protocol(): string;
+  send(b: Uint8Array): void;
+  buffered(): number;
+  isOpen(): boolean;
+  terminate(): void;
+  pause?(): void;
+  resume?(): void;
+}): Channel {
+  return {
+    get protocol() {
+      return s.protocol();
+    },
+    send: (b) => s.send(b),
+    async drain() {
+      while (s.buffered() > HIGH_WATER && s.isOpen()) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    terminate: () => s.terminate(),
+    pause: () => s.pause?.(),
+    resume: () => s.resume?.(),
+    get open() {
+      return s.isOpen();
+    },
+  };
+}
+
+/**
+ * The open handshake both socket kinds share: until the socket opens, an abort, error or close
+ * rejects the open promise; after, errors and the close go to `h`.
+ */
+function handshake(
+  h: Handlers,
+  terminate: () => void,
+  resolve: (ch: Channel) => void,
+  reject: (e: unknown) => void,
+  signal?: AbortSignal,
+) {
+  let opened = false;
+  const onAbort = () => {
+    terminate();
+    if (!opened) reject(new OpenError("cancelled"));
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    opened(ch: Channel) {
+      opened = true;
+      signal?.removeEventListener("abort", onAbort);
+      resolve(ch);
+    },
+    /** before open: reject with `err()`; after: report `message` */
+    error(err: () => unknown, message: string) {
+      if (!opened) {
+        signal?.removeEventListener("abort", onAbort);
+        reject(err());
+      } else h.error(message);
+    },
+    closed() {
+      if (!opened) {
+        signal?.removeEventListener("abort", onAbort);
+        reject(new OpenError("connection closed during the exec handshake"));
+      } else h.close();
+    },
+  };
+}
+
 function openNative(
   url: string,
   n: NonNullable<WsTarget["native"]>,
@@ -236,84 +311,40 @@ function openNative(
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { protocols: PROTOCOLS, headers: n.headers, client: n.client });
     ws.binaryType = "arraybuffer";
-    let opened = false;
-    const onAbort = () => {
-      ws.close();
-      if (!opened) reject(new OpenError("cancelled"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const ch: Channel = {
-      get protocol() {
-        return ws.protocol;
-      },
+    const hs = handshake(h, () => ws.close(), resolve, reject, signal);
+    const ch = channelOf({
+      protocol: () => ws.protocol,
       send: (b) => ws.send(b),
-      async drain() {
-        while (ws.bufferedAmount > HIGH_WATER && ws.readyState === WebSocket.OPEN) {
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      },
+      buffered: () => ws.bufferedAmount,
+      isOpen: () => ws.readyState === WebSocket.OPEN,
       terminate: () => ws.close(),
-      pause: () => {},
-      resume: () => {},
-      get open() {
-        return ws.readyState === WebSocket.OPEN;
-      },
-    };
-    ws.onopen = () => {
-      opened = true;
-      signal?.removeEventListener("abort", onAbort);
-      resolve(ch);
-    };
+    });
+    ws.onopen = () => hs.opened(ch);
     ws.onmessage = (e) => {
       if (typeof e.data !== "string") h.message(new Uint8Array(e.data as ArrayBuffer));
     };
     ws.onerror = (e) => {
       const msg = (e as ErrorEvent).message || "websocket error";
-      if (!opened) {
-        signal?.removeEventListener("abort", onAbort);
-        reject(new OpenError(msg));
-      } else h.error(msg);
+      hs.error(() => new OpenError(msg), msg);
     };
-    ws.onclose = () => {
-      if (!opened) {
-        signal?.removeEventListener("abort", onAbort);
-        reject(new OpenError("connection closed during the exec handshake"));
-      } else h.close();
-    };
+    ws.onclose = () => hs.closed();
   });
 }
 
 function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSignal): Promise<Channel> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocketNode(url, PROTOCOLS, t.options);
-    let opened = false;
-    const onAbort = () => {
-      ws.terminate();
-      if (!opened) reject(new OpenError("cancelled"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const ch: Channel = {
-      get protocol() {
-        return ws.protocol;
-      },
+    const hs = handshake(h, () => ws.terminate(), resolve, reject, signal);
+    const ch = channelOf({
+      protocol: () => ws.protocol,
       send: (b) => ws.send(b, { binary: true }),
-      async drain() {
-        while (ws.bufferedAmount > HIGH_WATER && ws.readyState === WebSocketNode.OPEN) {
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      },
+      buffered: () => ws.bufferedAmount,
+      isOpen: () => ws.readyState === WebSocketNode.OPEN,
       terminate: () => ws.terminate(),
       pause: () => ws.pause(),
       resume: () => ws.resume(),
-      get open() {
-        return ws.readyState === WebSocketNode.OPEN;
-      },
-    };
-    ws.once("open", () => {
-      opened = true;
-      signal?.removeEventListener("abort", onAbort);
-      resolve(ch);
     });
+    ws.once("open", () => hs.opened(ch));
     ws.once("unexpected-response", (_req, res) => {
       const parts: Uint8Array[] = [];
       res.on("data", (d: Uint8Array) => parts.push(d));
@@ -329,18 +360,8 @@ function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSignal): Pr
         raw instanceof Uint8Array ? raw : Array.isArray(raw) ? concatBytes(raw) : new Uint8Array(raw),
       );
     });
-    ws.on("error", (e) => {
-      if (!opened) {
-        signal?.removeEventListener("abort", onAbort);
-        reject(e);
-      } else h.error((e as Error).message);
-    });
-    ws.on("close", () => {
-      if (!opened) {
-        signal?.removeEventListener("abort", onAbort);
-        reject(new OpenError("connection closed during the exec handshake"));
-      } else h.close();
-    });
+    ws.on("error", (e) => hs.error(() => e, (e as Error).message));
+    ws.on("close", () => hs.closed());
   });
 }
 
@@ -451,6 +472,8 @@ export async function execInPod(
     }
   } catch (e) {
     if (s.signal?.aborted) return { exitCode: 1, error: "cancelled", errorKind: "aborted" };
+    // a rotated token (token file, exec plugin): the next stream re-reads the credentials
+    if ((e as { statusCode?: number })?.statusCode === 401) targets.delete(kube.kc);
     throw mapOpenError(e, what, kube, container);
   }
   if (s.signal?.aborted) {

@@ -217,6 +217,8 @@ export async function dialPortForward(
     });
     ws.once("error", (e: Error) => {
       done();
+      // e.g. the proxy (proxy-url / HTTPS_PROXY) is unreachable: that message names the proxy and context
+      if (e instanceof KodamaError) return reject(e);
       const msg = e instanceof Error ? e.message : String(e);
       reject(
         new KodamaError(
