@@ -72,6 +72,7 @@ export function acceptWebSocket(
     r[CHOSEN] = protocol;
     r.headers["sec-websocket-protocol"] = "kodama";
   } else delete r.headers["sec-websocket-protocol"];
+  skipSecondEnd(socket);
   return new Promise((resolve, reject) => {
     socket.once("error", reject);
     try {
@@ -97,6 +98,21 @@ export function acceptWebSocket(
       reject(e);
     }
   });
+}
+
+/**
+ * ws ends a socket twice on a clean close (after the close handshake, and again on 'end'); the second
+ * `end()` makes Node build an ERR_STREAM_ALREADY_FINISHED error with a full stack trace (~0.2 ms of the
+ * server's one thread per exec session). Make a repeated `end()` a no-op instead.
+ */
+function skipSecondEnd(socket: Duplex): void {
+  const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
+  socket.end = ((...args: unknown[]) => {
+    if (!socket.writableEnded) return end(...args);
+    const cb = args.find((a) => typeof a === "function") as (() => void) | undefined;
+    if (cb) queueMicrotask(cb);
+    return socket;
+  }) as Duplex["end"];
 }
 
 const REASONS: Record<number, string> = {
