@@ -66,7 +66,8 @@ export function rootCause(e: unknown): { code?: string; message: string } {
   return { code, message };
 }
 
-const CONNECT_CODES: Record<string, string> = {
+/** Socket error codes in words (also for a proxy that cannot be reached). */
+export const CONNECT_CODES: Record<string, string> = {
   ECONNREFUSED: "connection refused",
   ECONNRESET: "connection reset",
   EHOSTUNREACH: "host unreachable",

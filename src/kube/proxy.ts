@@ -17,6 +17,7 @@ import { isIP, type Socket } from "node:net";
 // type only: the module itself is loaded on first use (direct connections never load it)
 import type { HttpsProxyAgent as HttpsProxyAgentT } from "https-proxy-agent";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { CONNECT_CODES } from "./errors.ts";
 
 export interface ProxyChoice {
   url: URL;
@@ -214,16 +215,6 @@ export function useProxy(host: string, port: string, noProxy: string): boolean {
 // ------------------------------------------------------------------------------------------------
 // the CONNECT agent
 
-const CONNECT_ERRORS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ENOTFOUND: "host not found (DNS)",
-  EAI_AGAIN: "DNS lookup failed",
-  ETIMEDOUT: "timed out",
-};
-
 const STATUS_TEXT: Record<number, string> = {
   403: "Forbidden",
   407: "Proxy Authentication Required",
@@ -247,7 +238,7 @@ export function proxyError(
   if (e instanceof KodamaError) return e;
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === "string" ? err.code : undefined;
-  const reason = (code && CONNECT_ERRORS[code]) ??
+  const reason = (code && CONNECT_CODES[code]) ??
     String(err?.message ?? e).split("\n")[0].replaceAll(p.url.href, redactProxy(p.url));
   return new KodamaError(
     `cannot reach proxy ${redactProxy(p.url)} (${p.source}) for context ${ctx.context}: ${reason}`,

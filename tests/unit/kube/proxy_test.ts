@@ -133,7 +133,7 @@ Deno.test("proxyAgent: a proxy that never answers CONNECT times out with exit 5,
     assertEquals(e.code, 5);
     assertEquals(
       e.message,
-      `cannot reach proxy http://***@127.0.0.1:${port} (proxy-url) for context prod: timed out`,
+      `cannot reach proxy http://***@127.0.0.1:${port} (proxy-url) for context prod: connection timed out`,
     );
     assert(performance.now() - t0 < 5000);
   } finally {
