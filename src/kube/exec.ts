@@ -18,7 +18,7 @@
  *    `ExitCode` cause; a socket that closes without a status frame is a dropped stream — an error
  *    result for that pod, never a crash.
  */
-import WebSocketNode from "ws";
+import type WebSocketNode from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
@@ -331,15 +331,19 @@ function openNative(
   });
 }
 
-function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSignal): Promise<Channel> {
+/** npm:ws, loaded only for the fallback transport (~5 ms of start-up otherwise). */
+let wsModule: Promise<typeof WebSocketNode> | undefined;
+
+async function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSignal): Promise<Channel> {
+  const WS = await (wsModule ??= import("ws").then((m) => m.default));
   return new Promise((resolve, reject) => {
-    const ws = new WebSocketNode(url, PROTOCOLS, t.options);
+    const ws = new WS(url, PROTOCOLS, t.options);
     const hs = handshake(h, () => ws.terminate(), resolve, reject, signal);
     const ch = channelOf({
       protocol: () => ws.protocol,
       send: (b) => ws.send(b, { binary: true }),
       buffered: () => ws.bufferedAmount,
-      isOpen: () => ws.readyState === WebSocketNode.OPEN,
+      isOpen: () => ws.readyState === WS.OPEN,
       terminate: () => ws.terminate(),
       pause: () => ws.pause(),
       resume: () => ws.resume(),
