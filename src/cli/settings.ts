@@ -1,9 +1,11 @@
 /**
  * The user's config files (`~/.kodama/config.yaml`, the repo's `.kodama.yaml`) as command defaults:
  * flags > repo > global > built-in defaults. Loaded once per process, and only when a config file
- * exists, so a machine without one never pays for the schema (zod) on the way to the cluster.
+ * exists, so a machine without one never pays for the schema (zod) on the way to the cluster. Unknown
+ * keys in those files are reported on stderr as warnings (with file:line:col and a did-you-mean).
  */
 import type { Config } from "../config/schema.ts";
+import { stderrSink } from "../ui/sink.ts";
 
 function fileExists(path: string): boolean {
   try {
@@ -21,7 +23,10 @@ export function userConfig(): Promise<Config | undefined> {
     const repo = await findRepo();
     if (!fileExists(globalConfigPath()) && !repo.configFile) return undefined;
     const { loadConfig } = await import("../config/load.ts");
-    return (await loadConfig()).values;
+    const cfg = await loadConfig();
+    // a misspelt key would otherwise be ignored without a word: say so, once, on stderr
+    for (const w of cfg.warnings) stderrSink.write(`warning: ${w}\n`);
+    return cfg.values;
   })();
   return cached;
 }

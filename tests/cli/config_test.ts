@@ -117,3 +117,19 @@ Deno.test("config unset removes the key; config --help shows examples", async ()
   );
   assertStringIncludes(setHelp.stdout, "How many pods `exec` runs a command in at the same time");
 });
+
+Deno.test("a misspelt key in the config file is a warning on stderr for every command that reads it", async () => {
+  await using s = await sandbox();
+  await Deno.mkdir(s.home, { recursive: true });
+  await Deno.writeTextFile(s.file, "defualts:\n  namespace: dev\n");
+  const r = await runKodama(["pods", "--kubeconfig", join(s.home, "missing-kubeconfig")], {
+    env: { KODAMA_HOME: s.home },
+    cwd: s.cwd,
+  });
+  assertMatch(
+    r.stderr,
+    /^warning: .*config\.yaml:1:1: unknown config key "defualts" ignored — did you mean defaults\?$/m,
+  );
+  assertEquals(r.stderr.match(/^warning:/gm)?.length, 1, r.stderr);
+  assert(!hasStackTrace(r.stderr), r.stderr);
+});
