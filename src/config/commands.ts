@@ -69,18 +69,18 @@ export async function configView(
       if (!source) continue;
       entries[k.key] = { value: getIn(cfg.values, k.path), source };
     }
-    const stderr = cfg.warnings.length ? cfg.warnings.join("\n") + "\n" : undefined;
-    if (format === "json") return { stdout: JSON.stringify(entries, null, 2) + "\n", stderr };
-    if (format === "yaml") return { stdout: yamlStringify(entries), stderr };
+    // unknown keys (cfg.warnings) are already reported on stderr at every command's start (cli/settings.ts)
+    if (format === "json") return { stdout: JSON.stringify(entries, null, 2) + "\n" };
+    if (format === "yaml") return { stdout: yamlStringify(entries) };
     const rows = Object.entries(entries).map(([k, e]) => [k, formatValue(e.value), e.source]);
-    return { stdout: renderTable(["KEY", "VALUE", "SOURCE"], rows), stderr };
+    return { stdout: renderTable(["KEY", "VALUE", "SOURCE"], rows) };
   }
   const format = parseFormat(opts.output, ["yaml", "json"], "yaml");
   const path = await targetFile(opts, false);
   // no schema validation: show the file as written even when a value in it is wrong
   const file = await readConfigFile(path, { validate: false });
+  // unknown keys (file.warnings) are already reported on stderr at every command's start (cli/settings.ts)
   const stderr = [
-    ...file.warnings,
     ...(file.exists
       ? []
       : [`no config file at ${displayPath(path)} yet; \`kodama config set KEY VALUE\` creates it`]),

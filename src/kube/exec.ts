@@ -477,7 +477,10 @@ export async function execInPod(
   } catch (e) {
     if (s.signal?.aborted) return { exitCode: 1, error: "cancelled", errorKind: "aborted" };
     // a rotated token (token file, exec plugin): the next stream re-reads the credentials
-    if ((e as { statusCode?: number })?.statusCode === 401) targets.delete(kube.kc);
+    if ((e as { statusCode?: number })?.statusCode === 401) {
+      kube.kc.invalidateCredentials(); // else the exec plugin's cached (expired) token would be applied again
+      targets.delete(kube.kc);
+    }
     throw mapOpenError(e, what, kube, container);
   }
   if (s.signal?.aborted) {

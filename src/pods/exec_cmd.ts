@@ -57,15 +57,10 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
   });
 
   if (o.tmux) {
-    const { tmuxFanout } = await import("./tmux.ts");
+    const { tmuxFanout, paneEnv } = await import("./tmux.ts");
     const { selfCommand } = await import("./self.ts");
     const globalFlags = ["--context", kube.contextName];
     if (o.kubeconfig) globalFlags.unshift("--kubeconfig", resolve(o.kubeconfig));
-    const env: Record<string, string> = {};
-    for (const k of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR"]) {
-      const v = Deno.env.get(k);
-      if (v) env[k] = k === "KUBECONFIG" ? v.split(":").map((p) => resolve(p)).join(":") : v;
-    }
     return await tmuxFanout(chosen, {
       command: o.command,
       layout: o.layout,
@@ -73,7 +68,7 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
       container: o.container,
       kodamaArgv: selfCommand(),
       globalFlags,
-      env,
+      env: paneEnv(),
       print: (l) => stdoutSink.write(l + "\n"),
     });
   }

@@ -7,6 +7,7 @@
  * session is created and attached (or, without a TTY, left detached and its name printed).
  * Exit codes: tmux not installed -> 2 (usage: the --tmux flag cannot be honoured here).
  */
+import { delimiter, resolve } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { shJoin } from "./self.ts";
 
@@ -214,6 +215,25 @@ async function runTmux(base: string[], args: string[]): Promise<{ code: number; 
     }
     throw e;
   }
+}
+
+/**
+ * The environment every pane's kodama needs to reach the same cluster: panes are started by the tmux
+ * server, whose environment and cwd may be another shell's. KUBECONFIG entries are made absolute (empty
+ * entries dropped, as the kubeconfig loader drops them); KODAMA_HOME and NO_COLOR pass through.
+ */
+export function paneEnv(
+  get: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR"]) {
+    const v = get(name);
+    if (!v) continue;
+    env[name] = name === "KUBECONFIG"
+      ? v.split(delimiter).filter(Boolean).map((p) => resolve(p)).join(delimiter)
+      : v;
+  }
+  return env;
 }
 
 export interface TmuxFanoutOptions {

@@ -21,7 +21,8 @@ import type { Sink } from "../ui/sink.ts";
 
 export type WaitFor = "ready" | "deleted" | `phase=${string}` | "exists";
 
-const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
+/** The pod phases of the API (capitalised as it spells them). */
+export const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
 /** Parse `--for`: ready, condition=Ready, delete(d), phase=running, exists, create. */
 export function parseWaitFor(s: string): WaitFor {

@@ -39,11 +39,6 @@ export const DURATION_EXAMPLES_TEXT = `${DURATION_EXAMPLES.slice(0, -1).join(", 
   DURATION_EXAMPLES.at(-1)
 }`;
 
-/** Is `text` a duration of the grammar above? */
-export function isDuration(text: string): boolean {
-  return DURATION_RE.test(text);
-}
-
 /** Milliseconds of a duration string, or undefined when it does not follow the grammar. */
 export function tryParseDuration(text: string): number | undefined {
   if (!DURATION_RE.test(text)) return undefined;

@@ -32,7 +32,7 @@ export const tmux: StepKind<TmuxSpec> = {
   async run(s, ctx) {
     const t = await ctx.run.target(s.target);
     const kube = await ctx.run.kube();
-    const { tmuxFanout } = await import("../../pods/tmux.ts");
+    const { tmuxFanout, paneEnv } = await import("../../pods/tmux.ts");
     const { selfCommand } = await import("../../pods/self.ts");
     // each pane is a new kodama process, possibly started by a tmux server with another environment
     // and cwd: hand it the same cluster (absolute --kubeconfig, this run's context, KUBECONFIG, KODAMA_HOME)
@@ -40,11 +40,6 @@ export const tmux: StepKind<TmuxSpec> = {
     const k = flags.indexOf("--kubeconfig");
     if (k >= 0 && flags[k + 1]) flags[k + 1] = resolve(flags[k + 1]);
     if (!flags.includes("--context")) flags.push("--context", kube.contextName);
-    const env: Record<string, string> = {};
-    for (const name of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR"]) {
-      const v = Deno.env.get(name);
-      if (v) env[name] = name === "KUBECONFIG" ? v.split(":").map((p) => resolve(p)).join(":") : v;
-    }
     let session = "";
     const code = await tmuxFanout(t.pods, {
       command: s.command ?? [],
@@ -53,7 +48,7 @@ export const tmux: StepKind<TmuxSpec> = {
       container: t.container,
       kodamaArgv: selfCommand(),
       globalFlags: flags,
-      env,
+      env: paneEnv(),
       // without a terminal the new session is left detached: its name is data (stdout) and an output
       print: (line) => {
         session = line;

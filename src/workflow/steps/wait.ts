@@ -5,9 +5,9 @@ import { describeTarget } from "../../pods/target.ts";
 import { targetFlags } from "./common.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { formatDuration } from "../../ui/duration.ts";
+import { parseWaitFor, PHASES, waitForPods } from "../../pods/wait.ts";
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
-const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
 export interface WaitSpec {
   target: string;
@@ -40,7 +40,6 @@ export const wait: StepKind<WaitSpec> = {
   },
   async run(s, ctx) {
     const kube = await ctx.run.kube();
-    const { waitForPods, parseWaitFor } = await import("../../pods/wait.ts");
     const spec = ctx.run.targetSpec(s.target);
     const flags = { ...targetFlags(spec), includeNotReady: true };
     // parseWaitFor normalises the phase's case (phase=running -> Running; the API's phases are capitalised)

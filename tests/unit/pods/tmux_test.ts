@@ -2,11 +2,13 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/a
 import {
   DEFAULT_SHELL,
   paneCommand,
+  paneEnv,
   panesThatFit,
   planTmux,
   type TmuxPlanInput,
 } from "../../../src/pods/tmux.ts";
 import { shJoin, shQuote } from "../../../src/pods/self.ts";
+import { resolve } from "node:path";
 
 const pods = (n: number) => Array.from({ length: n }, (_, i) => ({ namespace: "prod", name: `api-${i}` }));
 
@@ -81,4 +83,10 @@ Deno.test("shQuote", () => {
   assertEquals(shQuote("a b"), "'a b'");
   assertEquals(shQuote(""), "''");
   assertEquals(shQuote("it's"), `'it'\\''s'`);
+});
+
+Deno.test("paneEnv: KUBECONFIG entries become absolute (empty ones dropped); only the pane's variables pass", () => {
+  const vars: Record<string, string> = { KUBECONFIG: "kc.yaml::/abs/b.yaml", NO_COLOR: "1", HOME: "/home/x" };
+  assertEquals(paneEnv((n) => vars[n]), { KUBECONFIG: `${resolve("kc.yaml")}:/abs/b.yaml`, NO_COLOR: "1" });
+  assertEquals(paneEnv(() => undefined), {});
 });
