@@ -11,24 +11,50 @@ function writeAllSync(f: { writeSync(p: Uint8Array): number }, data: Uint8Array)
   while (off < data.length) off += f.writeSync(data.subarray(off));
 }
 
+/** A sink on a file; after EPIPE (the reader went away) it calls `onBrokenPipe` once and drops writes. */
 function fileSink(f: { writeSync(p: Uint8Array): number }, onBrokenPipe: () => void): Sink {
+  let closed = false;
   return {
     write(chunk) {
+      if (closed) return;
       try {
         writeAllSync(f, typeof chunk === "string" ? enc.encode(chunk) : chunk);
       } catch (e) {
-        if (e instanceof Deno.errors.BrokenPipe) onBrokenPipe();
-        else throw e;
+        if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+        closed = true;
+        onBrokenPipe();
       }
     },
   };
 }
 
+const closedHandlers = new Set<() => void>();
+let stdoutGone = false;
+
+/**
+ * Run `fn` when the reader of stdout goes away, instead of exiting at once: for commands with cleanup
+ * to do (a workflow run unwinds like Ctrl-C and runs its always() steps). Returns the unsubscribe.
+ */
+export function onStdoutClosed(fn: () => void): () => void {
+  closedHandlers.add(fn);
+  return () => closedHandlers.delete(fn);
+}
+
+/** True once a write to stdout found its reader gone. */
+export function stdoutClosed(): boolean {
+  return stdoutGone;
+}
+
 /**
  * A closed stdout (`kodama logs … | head`) ends kodama quietly with exit 0, as a Unix filter ends on
- * SIGPIPE (but without kubectl's 141, which breaks `set -o pipefail` scripts for no gain).
+ * SIGPIPE (but without kubectl's 141, which breaks `set -o pipefail` scripts for no gain) — at once,
+ * unless a command registered `onStdoutClosed` to unwind first.
  */
-export const stdoutSink: Sink = fileSink(Deno.stdout, () => Deno.exit(0));
+export const stdoutSink: Sink = fileSink(Deno.stdout, () => {
+  stdoutGone = true;
+  if (closedHandlers.size === 0) Deno.exit(0);
+  for (const fn of [...closedHandlers]) fn();
+});
 /** A closed stderr: nobody is left to tell; keep going. */
 export const stderrSink: Sink = fileSink(Deno.stderr, () => {});
 

@@ -1,7 +1,7 @@
 /** The feature functions behind `kodama run` and `kodama workflow …` (src/cli/* only parse flags and call these). */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../ui/sink.ts";
 import { bold, colorEnabled, dim, isTerminal, red } from "../ui/color.ts";
 import { createDisplay } from "./display.ts";
 import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
@@ -46,6 +46,8 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   const ac = new AbortController();
   const onInt = () => ac.abort(new KodamaError("interrupted", ExitCode.INTERRUPTED));
   Deno.addSignalListener("SIGINT", onInt);
+  // `kodama run x | head`: stop like Ctrl-C so always() steps and cleanups run, then exit 0 quietly
+  const offClosed = onStdoutClosed(() => ac.abort(new KodamaError("stdout closed", ExitCode.INTERRUPTED)));
   try {
     const r = await runWorkflow(lw, {
       params: parseParamFlags(o.params),
@@ -66,6 +68,7 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
       },
     });
     display.close();
+    if (stdoutClosed()) return ExitCode.OK;
     if (r.exitCode !== 0) {
       (o.err ?? stderrSink).write(
         `${red("error", color)}: workflow ${lw.name} failed at ${r.failure} (exit ${r.exitCode})\n` +
@@ -76,6 +79,7 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   } finally {
     display.close();
     Deno.removeSignalListener("SIGINT", onInt);
+    offClosed();
   }
 }
 

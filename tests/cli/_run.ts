@@ -34,3 +34,24 @@ export async function runKodama(
 export function hasStackTrace(s: string): boolean {
   return /\n\s+at .+(\.ts|\.js|<anonymous>)/.test(s);
 }
+
+/** Like `kodama ... | head -c N`: read one chunk of stdout, then close the pipe. */
+export async function firstChunkThenClose(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number; stderr: string; firstChunk: Uint8Array }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
+    env: { NO_COLOR: "1", ...opts.env },
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  await reader.cancel();
+  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+  const { code } = await child.status;
+  return { code, stderr, firstChunk: value ?? new Uint8Array() };
+}

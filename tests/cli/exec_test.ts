@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { DEMO, startCluster } from "../cluster/harness.ts";
-import { CONFIG, hasStackTrace, MAIN, runKodama } from "./_run.ts";
+import { firstChunkThenClose, hasStackTrace, MAIN, runKodama } from "./_run.ts";
 
 Deno.test({
   name: "kodama exec (kpod): exit codes, choosing, stdin, large output",
@@ -197,25 +197,6 @@ Deno.test({
     }
   },
 });
-
-/** Like `kodama ... | head -c N`: read one chunk of stdout, then close the pipe. */
-async function firstChunkThenClose(
-  args: string[],
-): Promise<{ code: number; stderr: string; firstChunk: Uint8Array }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  await reader.cancel();
-  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
-  const { code } = await child.status;
-  return { code, stderr, firstChunk: value ?? new Uint8Array() };
-}
 
 async function sha256(b: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>));

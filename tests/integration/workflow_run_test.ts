@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
-import { hasStackTrace, runKodama } from "../cli/_run.ts";
+import { firstChunkThenClose, hasStackTrace, runKodama } from "../cli/_run.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -123,6 +123,34 @@ steps:
           assertEquals(lines.filter((l) => l === "checked 20").length, 20);
           assertStringIncludes(r.stderr, "- never skipped");
           assertStringIncludes(r.stderr, "20 pods: 20 ok, 0 failed");
+        },
+      );
+
+      await t.step(
+        "a reader that stops early (| head): the run unwinds, always() steps run, exit 0",
+        async () => {
+          const marker = join(tmp, "cleanup-ran");
+          const file = join(tmp, "pipe.yaml");
+          await Deno.writeTextFile(
+            file,
+            `
+targets:
+  drive: { namespace: weka-operator-system, match: drive-0 }
+steps:
+  - id: flood
+    exec: { target: drive, command: [sh, -c, 'seq 1 3000000; sleep 20'] }
+  - id: cleanup
+    if: always()
+    exec: { target: drive, command: [touch, "${marker}"] }
+`,
+          );
+          const t0 = Date.now();
+          const r = await firstChunkThenClose(["run", file], { env, cwd: tmp });
+          assertEquals(r.code, 0, r.stderr);
+          assert(r.firstChunk.length > 0);
+          assert(Date.now() - t0 < 15_000, "the run stopped instead of waiting for the flood step");
+          assert(await exists(marker), "the always() step ran after stdout closed");
+          assert(!hasStackTrace(r.stderr), r.stderr);
         },
       );
     } finally {
