@@ -101,6 +101,8 @@ class Run {
   readonly targetsView: Record<string, unknown> = {};
   private targets = new Map<string, Promise<ResolvedTarget>>();
   private pickedPods = new Map<string, V1Pod[]>();
+  /** pods a step found for a target (`wait`), used instead of a list; `select` still applies */
+  private foundPods = new Map<string, V1Pod[]>();
   /** how many pods matched a `select: one` target before the first was taken */
   private matched = new Map<string, number>();
   private kubeP?: Promise<Kube>;
@@ -316,7 +318,7 @@ class Run {
     const spec = this.targetSpec(name);
     const flags = targetFlags(spec, this.o.namespace);
     const kube = await this.kube();
-    let pods = this.pickedPods.get(name) ?? await findPods(kube, flags);
+    let pods = this.pickedPods.get(name) ?? this.foundPods.get(name) ?? await findPods(kube, flags);
     if (pods.length === 0) {
       throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${this.lw.name}`);
     }
@@ -366,6 +368,15 @@ class Run {
     this.targets.set(name, Promise.resolve(t));
   }
 
+  resetTarget(name: string, found?: V1Pod[]) {
+    this.targets.delete(name);
+    this.pickedPods.delete(name);
+    this.matched.delete(name);
+    delete this.targetsView[name];
+    if (found?.length) this.foundPods.set(name, found);
+    else this.foundPods.delete(name);
+  }
+
   // ------------------------------------------------------------------ handle for step kinds
 
   private handle(cleanups: (() => Promise<void> | void)[]): RunHandle {
@@ -381,6 +392,7 @@ class Run {
       kube: () => this.kube(),
       target: (n) => this.target(n),
       setTargetPods: (n, p) => this.setTargetPods(n, p),
+      resetTarget: (n, p) => this.resetTarget(n, p),
       targetSpec: (n) => this.targetSpec(n),
       runSteps: (steps, opt) => this.runGroup(steps, opt.signal, opt.limit),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),

@@ -62,7 +62,13 @@ export interface RunHandle {
   yes: boolean;
   kube(): Promise<Kube>;
   target(name: string): Promise<ResolvedTarget>;
+  /** the target's pods, final (a `pick` step chose them) */
   setTargetPods(name: string, pods: V1Pod[]): void;
+  /**
+   * A step found the target's pods (`wait`): what was resolved is forgotten and the target's `select`
+   * applies to `found` when it is next used; without `found` the target is listed again then.
+   */
+  resetTarget(name: string, found?: V1Pod[]): void;
   targetSpec(name: string): Target;
   /** run nested steps (parallel groups) with the engine's own logic */
   runSteps(steps: Step[], o: { limit?: number; signal: AbortSignal }): Promise<void>;

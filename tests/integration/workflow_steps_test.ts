@@ -361,6 +361,33 @@ steps:
       });
 
       await t.step(
+        "wait keeps the target's select: pick asks (or --yes takes the first), all takes every pod",
+        async () => {
+          const wf = (select: string) =>
+            `targets:
+  pair: { namespace: dev, labels: { test: workflow-steps }, select: ${select} }
+steps:
+  - id: ready
+    wait: { target: pair, for: ready }
+    timeout: 20s
+  - id: where
+    exec: { target: pair, command: [hostname], prefix: false }
+`;
+          await write("pair-pick", wf("pick"));
+          await write("pair-all", wf("all"));
+          const noTty = await run(["pair-pick"]);
+          assertEquals(noTty.code, 2, noTty.stderr);
+          assertStringIncludes(noTty.stderr, "select: pick needs a terminal");
+          const yes = await run(["pair-pick", "--yes"]);
+          assertEquals(yes.code, 0, yes.stderr);
+          assertEquals(yes.stdout, "logger\n");
+          const all = await run(["pair-all"]);
+          assertEquals(all.code, 0, all.stderr);
+          assertEquals(all.stdout.split("\n").filter(Boolean).sort(), ["logger", "ticker"]);
+        },
+      );
+
+      await t.step(
         "wait that cannot be satisfied: exit 5 within its timeout, naming the pending pod",
         async () => {
           await kube.createPod("dev", { ...pod("never-ready", "exec sleep 3600", { neverReady: true }) });

@@ -63,10 +63,9 @@ export const wait: StepKind<WaitSpec> = {
       throw e;
     }
     const names = pods.map((p) => p.metadata?.name ?? "");
-    if (cond !== "deleted") {
-      // the target's pods are now the pods waited for (select: one keeps the first by name)
-      ctx.run.setTargetPods(s.target, (spec.select ?? "one") === "one" ? pods.slice(0, 1) : pods);
-    }
+    // later steps see the pods waited for, through the target's own `select` (one: the first by name,
+    // pick: the picker, all: every one); after `deleted` the target is listed afresh
+    ctx.run.resetTarget(s.target, cond === "deleted" ? undefined : pods);
     return { ok: true, outputs: { pods: names, pod: names[0] ?? "" } };
   },
 };
