@@ -220,20 +220,31 @@ async function runTmux(base: string[], args: string[]): Promise<{ code: number; 
 /**
  * The environment every pane's kodama needs to reach the same cluster: panes are started by the tmux
  * server, whose environment and cwd may be another shell's. KUBECONFIG entries are made absolute (empty
- * entries dropped, as the kubeconfig loader drops them); KODAMA_HOME and NO_COLOR pass through.
+ * entries dropped, as the kubeconfig loader drops them); KODAMA_HOME, NO_COLOR and the proxy variables
+ * pass through — except a proxy URL with a password, which would show on tmux's command line (such panes
+ * get the tmux server's own environment; a tmux server started by kodama has it anyway).
  */
 export function paneEnv(
   get: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR"]) {
+  for (const name of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR", ...PROXY_ENV]) {
     const v = get(name);
     if (!v) continue;
+    // tmux puts -e values on its command line, readable in /proc by anyone: never a proxy password
+    if (PROXY_ENV.includes(name) && hasCredentials(v)) continue;
     env[name] = name === "KUBECONFIG"
       ? v.split(delimiter).filter(Boolean).map((p) => resolve(p)).join(delimiter)
       : v;
   }
   return env;
+}
+
+/** The proxy settings kodama honours (src/kube/proxy.ts), so panes reach the cluster the same way. */
+const PROXY_ENV = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
+
+function hasCredentials(v: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(v.trim()) || /^[^/@]*@/.test(v.trim());
 }
 
 export interface TmuxFanoutOptions {

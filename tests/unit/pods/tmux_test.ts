@@ -90,3 +90,15 @@ Deno.test("paneEnv: KUBECONFIG entries become absolute (empty ones dropped); onl
   assertEquals(paneEnv((n) => vars[n]), { KUBECONFIG: `${resolve("kc.yaml")}:/abs/b.yaml`, NO_COLOR: "1" });
   assertEquals(paneEnv(() => undefined), {});
 });
+
+Deno.test("paneEnv: proxy settings pass so panes reach the cluster the same way, but never a proxy password", () => {
+  const vars: Record<string, string> = {
+    HTTPS_PROXY: "http://proxy.corp:3128",
+    NO_PROXY: ".internal,10.0.0.0/8",
+    http_proxy: "http://alice:s3cret@proxy.corp:3128",
+    https_proxy: "alice:s3cret@proxy.corp:3128",
+  };
+  const env = paneEnv((n) => vars[n]);
+  assertEquals(env, { HTTPS_PROXY: "http://proxy.corp:3128", NO_PROXY: ".internal,10.0.0.0/8" });
+  assert(!JSON.stringify(env).includes("s3cret"));
+});
