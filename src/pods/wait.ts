@@ -278,6 +278,8 @@ export interface WaitOptions {
   onProgress?: (done: number, total: number, pending: string[], finished: boolean) => void;
   /** safety-net re-list period (default 5 s) */
   relistMs?: number;
+  /** what the timeout is called in hints (default `--timeout`; a workflow step says "the step's timeout") */
+  timeoutName?: string;
 }
 
 /**
@@ -309,22 +311,21 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
   }
   let p = report();
   if (p.finished) return state.result();
-  const timeoutMsg = () => {
+  const timeoutName = o.timeoutName ?? "--timeout";
+  /** `lead` is "timed out after 2m": ours, or the caller's when its own timer aborted `signal` */
+  const timeoutMsg = (lead = `timed out after ${formatDuration(Math.max(o.timeoutMs, 0))}`) => {
     const q = state.progress();
-    const took = formatDuration(Math.max(o.timeoutMs, 0));
     if (o.for === "exists") {
       return timeoutError(
-        `timed out after ${took} waiting for pods to appear`,
-        "check the namespace (-n, -A) and filters (-m, -l), or raise --timeout",
+        `${lead} waiting for pods to appear`,
+        `check the namespace (-n, -A) and filters (-m, -l), or raise ${timeoutName}`,
       );
     }
     const why = state.pendingPods().slice(0, 10).map((p) => `${state.label(p)} (${pendingReason(p, o.for)})`);
     const more = q.pending.length > why.length ? ` +${q.pending.length - why.length} more` : "";
     return timeoutError(
-      `timed out after ${took}: ${q.pending.length} of ${q.total} pods not ${condLabel(o.for)}: ${
-        why.join(", ")
-      }${more}`,
-      "raise --timeout, or look at the pending pods with `kodama pods`",
+      `${lead}: ${q.pending.length} of ${q.total} pods not ${condLabel(o.for)}: ${why.join(", ")}${more}`,
+      `raise ${timeoutName}, or look at the pending pods with \`kodama pods\``,
     );
   };
   if (o.timeoutMs === 0) throw timeoutMsg();
@@ -335,7 +336,15 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
     p = report();
     if (p.finished) finished.resolve(state.result());
   };
-  const onAbort = () => finished.reject(new KodamaError("interrupted", ExitCode.INTERRUPTED));
+  // a caller's own timer (a workflow step's timeout) aborts with a timeout: report the pending pods too
+  const onAbort = () => {
+    const r = o.signal?.reason;
+    finished.reject(
+      r instanceof KodamaError && r.code === ExitCode.TIMEOUT
+        ? timeoutMsg(r.message)
+        : new KodamaError("interrupted", ExitCode.INTERRUPTED),
+    );
+  };
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener("abort", onAbort, { once: true });
   const timer = o.timeoutMs > 0

@@ -204,7 +204,8 @@ class Run {
         outputs: {},
       };
     }
-    if (!result.ok && timedOut) {
+    if (!result.ok && timedOut && result.exitCode !== ExitCode.TIMEOUT) {
+      // the step ended some other way when its timer fired; a step's own timeout error is more precise
       result = {
         ...result,
         exitCode: ExitCode.TIMEOUT,
@@ -537,6 +538,8 @@ class Run {
 
 // ---------------------------------------------------------------------------------------------
 
+const ABORT_GRACE_MS = 100;
+
 async function runCleanups(fns: (() => Promise<void> | void)[]) {
   for (const fn of fns.reverse()) {
     try {
@@ -545,11 +548,18 @@ async function runCleanups(fns: (() => Promise<void> | void)[]) {
   }
 }
 
-/** A step kind that ignores its signal still ends when the step is aborted (timeout, Ctrl-C). */
+/**
+ * A step kind that ignores its signal still ends when the step is aborted (timeout, Ctrl-C) — after a
+ * short grace, so a kind that does listen can end with its own, more precise error (`wait` names the
+ * pods still pending).
+ */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal, kind: string): Promise<T> {
   if (kind === "parallel" || kind === "workflow" || kind === "logs") return p; // these end on their own
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new KodamaError("aborted", ExitCode.INTERRUPTED));
+    const onAbort = () => {
+      const reason = signal.reason ?? new KodamaError("aborted", ExitCode.INTERRUPTED);
+      setTimeout(() => reject(reason), ABORT_GRACE_MS);
+    };
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));

@@ -3,8 +3,6 @@ import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { describeTarget } from "../../pods/target.ts";
 import { targetFlags } from "./common.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
-import { formatDuration } from "../../ui/duration.ts";
 import { parseWaitFor, PHASES, waitForPods } from "../../pods/wait.ts";
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
@@ -44,24 +42,14 @@ export const wait: StepKind<WaitSpec> = {
     const flags = { ...targetFlags(spec), includeNotReady: true };
     // parseWaitFor normalises the phase's case (phase=running -> Running; the API's phases are capitalised)
     const cond = parseWaitFor(s.for);
-    const stepMs = ctx.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-    // end a moment before the engine's own step timer, so the failure names the pods still pending
-    const margin = ctx.timeoutMs ? Math.min(250, Math.floor(ctx.timeoutMs / 10)) : 0;
-    let pods;
-    try {
-      pods = await waitForPods(kube, flags, { for: cond, timeoutMs: stepMs - margin, signal: ctx.signal });
-    } catch (e) {
-      if (e instanceof KodamaError && e.code === ExitCode.TIMEOUT && margin) {
-        throw new KodamaError(
-          e.message.replace(/^timed out after [0-9.hms]+/, `timed out after ${formatDuration(stepMs)}`),
-          e.code,
-          cond === "exists"
-            ? "check the target's namespace and filters, or raise the step's timeout"
-            : "raise the step's timeout, or look at the pending pods with `kodama pods`",
-        );
-      }
-      throw e;
-    }
+    // with a step timeout the engine's timer aborts ctx.signal with a timeout, and waitForPods turns that
+    // into its pending-pods message; without one, the step's default limit is waitForPods' own
+    const pods = await waitForPods(kube, flags, {
+      for: cond,
+      timeoutMs: ctx.timeoutMs ? -1 : DEFAULT_WAIT_TIMEOUT_MS,
+      signal: ctx.signal,
+      timeoutName: "the step's timeout",
+    });
     const names = pods.map((p) => p.metadata?.name ?? "");
     // later steps see the pods waited for, through the target's own `select` (one: the first by name,
     // pick: the picker, all: every one); after `deleted` the target is listed afresh
