@@ -12,7 +12,7 @@
  * exec / port-forward WebSockets all go through it; `user:pass@` in the proxy URL becomes a Basic
  * `Proxy-Authorization` header and is redacted wherever the proxy is named.
  */
-import type http from "node:http";
+import http from "node:http";
 import { isIP, type Socket } from "node:net";
 // type only: the module itself is loaded on first use (direct connections never load it)
 import type { HttpsProxyAgent as HttpsProxyAgentT } from "https-proxy-agent";
@@ -215,14 +215,6 @@ export function useProxy(host: string, port: string, noProxy: string): boolean {
 // ------------------------------------------------------------------------------------------------
 // the CONNECT agent
 
-const STATUS_TEXT: Record<number, string> = {
-  403: "Forbidden",
-  407: "Proxy Authentication Required",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
 function proxyHint(p: ProxyChoice, cluster: string): string {
   return p.source === "proxy-url"
     ? `check that the proxy runs, or fix proxy-url of cluster ${cluster} in your kubeconfig`
@@ -278,11 +270,12 @@ export async function proxyAgent(
       const target = `${(opts as ConnectOpts).host}:${(opts as ConnectOpts).port}`;
       let sock: Socket;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const tunnel = super.connect(req, opts);
       try {
-        // a proxy that accepts the connection but never answers the CONNECT must not hang us
-        // (the abandoned socket closes when the proxy gives up)
+        // a proxy that accepts the connection but never answers the CONNECT must not hang us; the
+        // abandoned tunnel is closed if it ever opens
         sock = await Promise.race([
-          super.connect(req, opts),
+          tunnel,
           new Promise<never>((_, reject) => {
             timer = setTimeout(
               () => reject(Object.assign(new Error("no answer to CONNECT"), { code: "ETIMEDOUT" })),
@@ -291,6 +284,7 @@ export async function proxyAgent(
           }),
         ]);
       } catch (e) {
+        tunnel.then((s) => s.destroy(), () => {});
         throw proxyError(e, p, { ...ctx, target });
       } finally {
         clearTimeout(timer);
@@ -303,7 +297,7 @@ export async function proxyAgent(
           `proxy ${
             redactProxy(p.url)
           } (${p.source}) refused the tunnel to ${target} for context ${ctx.context}: ${status} ${
-            STATUS_TEXT[status] ?? ""
+            http.STATUS_CODES[status] ?? ""
           }`.trim(),
           status === 407 || status === 403 ? ExitCode.FORBIDDEN : ExitCode.FAILED,
           status === 407 ? "check the user:password in the proxy URL" : proxyHint(p, ctx.cluster),
