@@ -1,4 +1,5 @@
 /** `kodama run NAME`: run a workflow found in the repo, ~/.kodama/workflows or the built-ins. */
+import { resolve } from "node:path";
 import { setExitCode } from "./exit.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { collect, connectFromOpts, globalsOf } from "./flags.ts";
@@ -34,8 +35,9 @@ Exit codes: the first failing step's (one-pod exec / local: the command's own co
     .action(async (name, opts, c) => {
       const g = globalsOf(c);
       const { runCommand } = await import("../workflow/commands.ts");
+      // for the kodama processes a run starts (tmux panes): absolute, as their cwd may differ
       const globalFlags = [
-        ...(g.kubeconfig ? ["--kubeconfig", g.kubeconfig] : []),
+        ...(g.kubeconfig ? ["--kubeconfig", resolve(g.kubeconfig)] : []),
         ...(g.context ? ["--context", g.context] : []),
       ];
       const code = await runCommand(name, {

@@ -1,6 +1,5 @@
 /** `tmux`: one tmux pane per pod of a target, each an interactive shell (or `command`). */
 import { z } from "zod";
-import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
 import { argvText, describePods } from "./common.ts";
 
@@ -35,10 +34,9 @@ export const tmux: StepKind<TmuxSpec> = {
     const { tmuxFanout, paneEnv } = await import("../../pods/tmux.ts");
     const { selfCommand } = await import("../../pods/self.ts");
     // each pane is a new kodama process, possibly started by a tmux server with another environment
-    // and cwd: hand it the same cluster (absolute --kubeconfig, this run's context, KUBECONFIG, KODAMA_HOME)
+    // and cwd: hand it the same cluster (the run's --kubeconfig, made absolute by `kodama run`, this
+    // run's context, and paneEnv's KUBECONFIG/KODAMA_HOME/proxy settings)
     const flags = [...ctx.run.globalFlags];
-    const k = flags.indexOf("--kubeconfig");
-    if (k >= 0 && flags[k + 1]) flags[k + 1] = resolve(flags[k + 1]);
     if (!flags.includes("--context")) flags.push("--context", kube.contextName);
     let session = "";
     const code = await tmuxFanout(t.pods, {
