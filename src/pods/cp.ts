@@ -13,8 +13,9 @@ import type { Sink } from "../ui/sink.ts";
 import { chooseContainer } from "./target.ts";
 import { extractTo, packPath } from "./tar.ts";
 import { formatSummary, type PodResult, tally } from "./summary.ts";
-import { forEachLimited, podTargets } from "./fanout.ts";
+import { podTargets } from "./fanout.ts";
 import { concatBytes } from "../bytes.ts";
+import { forEachLimited } from "../limit.ts";
 
 export type CpSpec =
   | { kind: "local"; path: string }

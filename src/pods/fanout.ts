@@ -15,6 +15,7 @@ import { chooseContainer } from "./target.ts";
 import { formatPrefix, PrefixedWriter, prefixShape, type PrefixTarget } from "./lines.ts";
 import { type FanoutTotals, formatSummary, type PodResult, resultJson, tally } from "./summary.ts";
 import { concatBytes } from "../bytes.ts";
+import { forEachLimited } from "../limit.ts";
 
 export { fanoutExitCode, formatSummary } from "./summary.ts";
 export type { FanoutTotals, PodResult } from "./summary.ts";
@@ -61,19 +62,6 @@ export function podTargets(pods: V1Pod[], defaultNamespace: string, container?: 
       return { ...t, container: container ?? "?", containerError: (e as Error).message };
     }
   });
-}
-
-/** Run `fn(0..count-1)` in index order with at most `limit` (at least 1) calls in flight. */
-export async function forEachLimited(
-  count: number,
-  limit: number,
-  fn: (index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count || 1)) }, worker));
 }
 
 export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {

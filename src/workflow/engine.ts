@@ -8,6 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
+import { forEachLimited } from "../limit.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { describeTarget, findPods, nothingMatched } from "../pods/target.ts";
 import {
@@ -406,12 +407,8 @@ class Run {
   private async runGroup(steps: Step[], signal: AbortSignal, limit = steps.length): Promise<void> {
     const cleanups: (() => Promise<void> | void)[] = [];
     const handle = this.handle(cleanups);
-    let next = 0;
-    const worker = async () => {
-      while (next < steps.length) await this.runStep(steps[next++], handle, signal);
-    };
     try {
-      await Promise.all(Array.from({ length: Math.min(limit, steps.length) }, worker));
+      await forEachLimited(steps.length, limit, (i) => this.runStep(steps[i], handle, signal));
     } finally {
       await runCleanups(cleanups);
     }

@@ -8,21 +8,46 @@ export interface RunResult {
   stderr: string;
 }
 
-export async function runKodama(
-  args: string[],
-  opts: { env?: Record<string, string>; stdin?: string | Uint8Array; cwd?: string; entry?: string } = {},
-): Promise<RunResult> {
-  const child = new Deno.Command(Deno.execPath(), {
+type Stdio = "piped" | "inherit" | "null";
+
+export interface SpawnOptions {
+  /** added to the environment (NO_COLOR=1 is set unless overridden) */
+  env?: Record<string, string>;
+  /** start from an empty environment: only `env` (and NO_COLOR) */
+  clearEnv?: boolean;
+  cwd?: string;
+  /** the script to run instead of main.ts */
+  entry?: string;
+  /** default "null" */
+  stdin?: Stdio;
+  /** default "piped" */
+  stdout?: Stdio;
+  /** default "piped" */
+  stderr?: Stdio;
+}
+
+/** Start `kodama ...args` as a child process; the caller reads, signals and awaits it. */
+export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", CONFIG, opts.entry ?? MAIN, ...args],
     env: { NO_COLOR: "1", ...opts.env },
+    clearEnv: opts.clearEnv,
     cwd: opts.cwd,
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
+    stdin: opts.stdin ?? "null",
+    stdout: opts.stdout ?? "piped",
+    stderr: opts.stderr ?? "piped",
   }).spawn();
-  if (opts.stdin !== undefined) {
+}
+
+export async function runKodama(
+  args: string[],
+  opts: Omit<SpawnOptions, "stdin" | "stdout" | "stderr"> & { stdin?: string | Uint8Array } = {},
+): Promise<RunResult> {
+  const { stdin, ...rest } = opts;
+  const child = spawnKodama(args, { ...rest, stdin: stdin === undefined ? "null" : "piped" });
+  if (stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
+    await w.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
     await w.close();
   }
   const out = await child.output();
@@ -38,16 +63,9 @@ export function hasStackTrace(s: string): boolean {
 /** Like `kodama ... | head -c N`: read one chunk of stdout, then close the pipe. */
 export async function firstChunkThenClose(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  opts: Pick<SpawnOptions, "env" | "cwd"> = {},
 ): Promise<{ code: number; stderr: string; firstChunk: Uint8Array }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
-    env: { NO_COLOR: "1", ...opts.env },
-    cwd: opts.cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnKodama(args, opts);
   const reader = child.stdout.getReader();
   const { value } = await reader.read();
   await reader.cancel();

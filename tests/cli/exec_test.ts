@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { DEMO, startCluster } from "../cluster/harness.ts";
-import { firstChunkThenClose, hasStackTrace, MAIN, runKodama } from "./_run.ts";
+import { firstChunkThenClose, hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
 
 Deno.test({
   name: "kodama exec (kpod): exit codes, choosing, stdin, large output",
@@ -14,6 +14,19 @@ Deno.test({
     const c = await startCluster({ seed: "demo" });
     const k = (args: string[], opts: { stdin?: string | Uint8Array } = {}) =>
       runKodama(["--kubeconfig", c.kubeconfig, ...args], opts);
+    /** `kodama exec [flags] --pod weka-drive-0 -- cmd...` */
+    const onDrive0 = (flags: string[], ...cmd: string[]) => [
+      "--kubeconfig",
+      c.kubeconfig,
+      "exec",
+      ...flags,
+      "-n",
+      DEMO.wekaNamespace,
+      "--pod",
+      "weka-drive-0",
+      "--",
+      ...cmd,
+    ];
     try {
       await t.step("kpod -m drive-1 -- weka version prints the version, exit 0", async () => {
         const r = await k(["exec", "-n", DEMO.wekaNamespace, "-m", "drive-1", "--", "weka", "version"]);
@@ -82,21 +95,7 @@ Deno.test({
       });
 
       await t.step("-i: stdin round-trips binary bytes (NUL) and EOF reaches the remote", async () => {
-        const r = await runKodama(
-          [
-            "--kubeconfig",
-            c.kubeconfig,
-            "exec",
-            "-i",
-            "-n",
-            DEMO.wekaNamespace,
-            "--pod",
-            "weka-drive-0",
-            "--",
-            "cat",
-          ],
-          { stdin: new Uint8Array([0x61, 0x00, 0x62]) },
-        );
+        const r = await runKodama(onDrive0(["-i"], "cat"), { stdin: new Uint8Array([0x61, 0x00, 0x62]) });
         assertEquals(r.code, 0, r.stderr);
         assertEquals([...new TextEncoder().encode(r.stdout)], [0x61, 0x00, 0x62]);
       });
@@ -104,26 +103,7 @@ Deno.test({
       await t.step("-i: 4 MB of random bytes through cat arrive identical", async () => {
         const data = new Uint8Array(4 << 20);
         for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            MAIN,
-            "--kubeconfig",
-            c.kubeconfig,
-            "exec",
-            "-i",
-            "-n",
-            DEMO.wekaNamespace,
-            "--pod",
-            "weka-drive-0",
-            "--",
-            "cat",
-          ],
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
+        const child = spawnKodama(onDrive0(["-i"], "cat"), { stdin: "piped" });
         // read while writing: a pipe reader that waits for EOF before reading would deadlock any `cat`
         const outP = child.output();
         const w = child.stdin.getWriter();
@@ -137,26 +117,7 @@ Deno.test({
 
       await t.step("20 MB of stdout arrives byte-identical", async () => {
         const script = "seq 1 2900000";
-        const r = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            MAIN,
-            "--kubeconfig",
-            c.kubeconfig,
-            "exec",
-            "-n",
-            DEMO.wekaNamespace,
-            "--pod",
-            "weka-drive-0",
-            "--",
-            "sh",
-            "-c",
-            script,
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
+        const r = await spawnKodama(onDrive0([], "sh", "-c", script)).output();
         assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
         const local = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped" }).output();
         assert(local.stdout.length > 20e6, `only ${local.stdout.length} bytes`);

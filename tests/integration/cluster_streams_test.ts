@@ -13,6 +13,7 @@ import {
   startCluster,
   type TestCluster,
 } from "../cluster/harness.ts";
+import { tmux } from "./_helpers.ts";
 
 const API_POD = DEMO.apiPods[0];
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -67,15 +68,6 @@ async function kubectlUntil(c: TestCluster, args: string[], pattern: RegExp, tim
       await child.status;
     },
   };
-}
-
-async function tmux(sock: string, ...args: string[]) {
-  const out = await new Deno.Command("tmux", {
-    args: ["-L", sock, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout);
 }
 
 async function waitFor(

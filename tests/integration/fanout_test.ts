@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { startCluster, type TestCluster } from "../cluster/harness.ts";
-import { MAIN, runKodama } from "../cli/_run.ts";
+import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { fanout } from "../../src/pods/fanout.ts";
 import { findPods } from "../../src/pods/target.ts";
@@ -155,28 +155,20 @@ Deno.test({
       });
 
       await t.step("Ctrl-C: partial summary, exit 130", async () => {
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            MAIN,
-            "--kubeconfig",
-            c.kubeconfig,
-            "exec",
-            "-n",
-            "load",
-            "-m",
-            "load-01",
-            "--all",
-            "--",
-            "sh",
-            "-c",
-            "echo go; sleep 30",
-          ],
-          stdout: "piped",
-          stderr: "piped",
-          env: { NO_COLOR: "1" },
-        }).spawn();
+        const child = spawnKodama([
+          "--kubeconfig",
+          c.kubeconfig,
+          "exec",
+          "-n",
+          "load",
+          "-m",
+          "load-01",
+          "--all",
+          "--",
+          "sh",
+          "-c",
+          "echo go; sleep 30",
+        ]);
         const outP = child.output();
         // wait until the pods are running, then interrupt
         await new Promise((r) => setTimeout(r, 2500));

@@ -1,7 +1,7 @@
 /** `kodama logs`: multi-pod prefixed logs, following pods created later, Ctrl-C exit 130. */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { DEMO, kubectl, startCluster } from "../cluster/harness.ts";
-import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
+import { runKodama, spawnKodama } from "../cli/_run.ts";
 
 Deno.test({
   name: "kodama logs",
@@ -26,26 +26,16 @@ Deno.test({
       await t.step(
         "-f shows both api pods, then a third created during the test; Ctrl-C exits 130",
         async () => {
-          const child = new Deno.Command(Deno.execPath(), {
-            args: [
-              "run",
-              "-A",
-              "--config",
-              CONFIG,
-              MAIN,
-              "--kubeconfig",
-              c.kubeconfig,
-              "logs",
-              "-n",
-              "prod",
-              "-l",
-              "app=api",
-              "-f",
-            ],
-            stdout: "piped",
-            stderr: "piped",
-            env: { NO_COLOR: "1" },
-          }).spawn();
+          const child = spawnKodama([
+            "--kubeconfig",
+            c.kubeconfig,
+            "logs",
+            "-n",
+            "prod",
+            "-l",
+            "app=api",
+            "-f",
+          ]);
           const errP = new Response(child.stderr).text();
           const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
           let out = "";

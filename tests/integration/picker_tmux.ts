@@ -30,7 +30,9 @@ export class Tmux {
     const socket = `kodama-test-${crypto.randomUUID().slice(0, 8)}`;
     const dir = await Deno.makeTempDir({ prefix: "kodama-tmux-" });
     const t = new Tmux(socket, dir);
-    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `export ${k}=${shq(v)}\n`).join("");
+    // the caller's NO_COLOR must not leak in through the tmux server: colour is what a test asks for
+    const env = "unset NO_COLOR\n" +
+      Object.entries(opts.env ?? {}).map(([k, v]) => `export ${k}=${shq(v)}\n`).join("");
     // the command runs via a script that records its pid (exec keeps it), for signal tests
     await Deno.writeTextFile(`${dir}/run.sh`, `${env}echo $$ > ${dir}/pid\nexec ${command}\n`);
     const script = [

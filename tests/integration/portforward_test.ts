@@ -12,7 +12,7 @@ import { Kube } from "../../src/kube/client.ts";
 import { parsePortSpec, startPortForward } from "../../src/pods/portforward.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import type { KodamaError } from "../../src/errors.ts";
-import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
+import { runKodama, spawnKodama } from "../cli/_run.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -40,22 +40,14 @@ function get(port: number, host = "127.0.0.1"): Promise<HttpResult> {
   });
 }
 
-/** A long-running child whose stdout lines we read until one matches. */
-async function spawnUntil(
-  cmd: string,
-  args: string[],
+/** A long-running child (stdout and stderr piped) whose stdout lines we read until one matches. */
+async function readUntil(
+  child: Deno.ChildProcess,
+  what: string,
   re: RegExp,
-  env: Record<string, string> = {},
 ): Promise<
   { child: Deno.ChildProcess; match: RegExpMatchArray; stdout: () => string; stderr: Promise<string> }
 > {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  })
-    .spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
@@ -83,7 +75,7 @@ async function spawnUntil(
     child.kill("SIGKILL");
   } catch { /* gone */ }
   const status = await child.status;
-  throw new Error(`${cmd} ${args.join(" ")} exited ${status.code} without ${re}:\n${out}\n${await stderr}`);
+  throw new Error(`${what} exited ${status.code} without ${re}:\n${out}\n${await stderr}`);
 }
 
 function echoPod(name: string, labels: Record<string, string>): V1Pod {
@@ -206,22 +198,9 @@ Deno.test({
       await t.step(
         "CLI: Forwarding line on stdout, -v logs connections, Ctrl-C exits 130 with stats",
         async () => {
-          const p = await spawnUntil(
-            Deno.execPath(),
-            [
-              "run",
-              "-A",
-              "--config",
-              CONFIG,
-              MAIN,
-              ...kc,
-              "port-forward",
-              "-n",
-              "prod",
-              "svc/api",
-              ":80",
-              "-v",
-            ],
+          const p = await readUntil(
+            spawnKodama([...kc, "port-forward", "-n", "prod", "svc/api", ":80", "-v"]),
+            "kodama port-forward",
             /Forwarding from 127\.0\.0\.1:(\d+) -> pod\/(\S+):8080\n/,
           );
           try {
@@ -241,9 +220,13 @@ Deno.test({
       );
 
       await t.step("same HTTP result as the real kubectl port-forward against the same server", async () => {
-        const k = await spawnUntil(
-          "kubectl",
-          [...kc, "-n", "prod", "port-forward", `pod/${api0}`, ":8080"],
+        const k = await readUntil(
+          new Deno.Command("kubectl", {
+            args: [...kc, "-n", "prod", "port-forward", `pod/${api0}`, ":8080"],
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn(),
+          "kubectl port-forward",
           /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/,
         );
         let viaKubectl: HttpResult;

@@ -10,7 +10,7 @@ import http from "node:http";
 import net from "node:net";
 import YAML from "yaml";
 import { kubectl, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
-import { CONFIG, hasStackTrace, MAIN, runKodama } from "../cli/_run.ts";
+import { hasStackTrace, runKodama, spawnKodama } from "../cli/_run.ts";
 import { type ConnectProxy, startConnectProxy } from "./_connect_proxy.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
@@ -56,25 +56,12 @@ function get(port: number): Promise<string> {
 
 /** kodama port-forward to pod:8080 through whatever the env/kubeconfig says; one GET through it. */
 async function portForwardGet(kubeconfig: string, pod: string, env: Record<string, string> = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      CONFIG,
-      MAIN,
-      "--kubeconfig",
-      kubeconfig,
-      "port-forward",
-      "-n",
-      "prod",
-      `pod/${pod}`,
-      ":8080",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).spawn();
+  const child = spawnKodama(
+    ["--kubeconfig", kubeconfig, "port-forward", "-n", "prod", `pod/${pod}`, ":8080"],
+    {
+      env,
+    },
+  );
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {

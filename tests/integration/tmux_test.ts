@@ -5,8 +5,9 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { DEMO, startCluster, type TestCluster } from "../cluster/harness.ts";
-import { CONFIG, MAIN } from "../cli/_run.ts";
+import { CONFIG, MAIN, spawnKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
+import { tmux } from "./_helpers.ts";
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -151,13 +152,8 @@ Deno.test({
         const env = { ...Deno.env.toObject(), KODAMA_TMUX_SOCKET: sock, NO_COLOR: "1" };
         delete (env as Record<string, string>).TMUX;
         try {
-          const r = await new Deno.Command(Deno.execPath(), {
-            args: [
-              "run",
-              "-A",
-              "--config",
-              CONFIG,
-              MAIN,
+          const r = await spawnKodama(
+            [
               "--kubeconfig",
               c.kubeconfig,
               "exec",
@@ -170,54 +166,37 @@ Deno.test({
               "--",
               "sh",
             ],
-            env,
-            clearEnv: true,
-            stdin: "null",
-            stdout: "piped",
-            stderr: "piped",
-          }).output();
+            { env, clearEnv: true },
+          ).output();
           const stderr = new TextDecoder().decode(r.stderr);
           assertEquals(r.code, 0, stderr);
           const session = new TextDecoder().decode(r.stdout).trim();
           assert(session.startsWith("kodama-"), session);
-          const list = await new Deno.Command("tmux", {
-            args: [
-              "-L",
-              sock,
-              "list-panes",
-              "-s",
-              "-t",
-              session,
-              "-F",
-              "#{pane_title}|#{synchronize-panes}|#{pane-border-status}",
-            ],
-            stdout: "piped",
-          }).output();
-          const rows = new TextDecoder().decode(list.stdout).trim().split("\n");
+          const list = await tmux(
+            sock,
+            "list-panes",
+            "-s",
+            "-t",
+            session,
+            "-F",
+            "#{pane_title}|#{synchronize-panes}|#{pane-border-status}",
+          );
+          const rows = list.trim().split("\n");
           assertEquals(rows.map((l) => l.split("|")[0]).sort(), [...DEMO.wekaPods].sort());
           for (const row of rows) assertStringIncludes(row, "|1|top");
           // the panes run an interactive shell in their pod
-          const panes = new TextDecoder().decode(
-            (await new Deno.Command("tmux", {
-              args: ["-L", sock, "list-panes", "-s", "-t", session, "-F", "#{pane_id}"],
-              stdout: "piped",
-            }).output()).stdout,
-          ).trim().split("\n");
+          const panes = (await tmux(sock, "list-panes", "-s", "-t", session, "-F", "#{pane_id}")).trim()
+            .split("\n");
           const end = Date.now() + 20_000;
           let screen = "";
           while (Date.now() < end) {
-            screen = new TextDecoder().decode(
-              (await new Deno.Command("tmux", {
-                args: ["-L", sock, "capture-pane", "-p", "-t", panes[0]],
-                stdout: "piped",
-              }).output()).stdout,
-            );
+            screen = await tmux(sock, "capture-pane", "-p", "-t", panes[0]);
             if (/[$#] ?\s*$/.test(screen)) break;
             await new Promise((r) => setTimeout(r, 100));
           }
           assert(/[$#] ?\s*$/.test(screen), `no prompt in the first pane:\n${screen}`);
         } finally {
-          await new Deno.Command("tmux", { args: ["-L", sock, "kill-server"], stderr: "null" }).output();
+          await tmux(sock, "kill-server");
         }
       });
 

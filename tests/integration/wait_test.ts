@@ -11,26 +11,9 @@ import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import { KodamaError } from "../../src/errors.ts";
 import { runKodama } from "../cli/_run.ts";
+import { busyboxPod } from "./_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function sleeper(name: string, labels: Record<string, string>, neverReady = false): V1Pod {
-  return {
-    metadata: { name, labels },
-    spec: {
-      terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: "main",
-        image: "busybox:1.36",
-        command: ["sleep", "3600"],
-        // nothing listens on port 9 in the pod: never ready
-        ...(neverReady
-          ? { readinessProbe: { tcpSocket: { port: 9 as unknown as never }, periodSeconds: 1 } }
-          : {}),
-      }],
-    },
-  };
-}
 
 const names = (pods: V1Pod[]) => pods.map((p) => p.metadata?.name);
 
@@ -78,7 +61,7 @@ Deno.test({
       });
 
       await t.step("--for deleted while the test deletes the pod", async () => {
-        await kube.createPod("dev", sleeper("w-del", { app: "w-del" }));
+        await kube.createPod("dev", busyboxPod("w-del", { labels: { app: "w-del" } }));
         await waitForPods(kube, { namespace: "dev", pod: "w-del" }, { for: "ready", timeoutMs: 30_000 });
         const progress: string[] = [];
         const waiting = waitForPods(kube, { namespace: "dev", pod: "w-del" }, {
@@ -112,8 +95,8 @@ Deno.test({
       });
 
       await t.step("timeout: exit 5 naming only the pods still pending", async () => {
-        await kube.createPod("dev", sleeper("w-ok", { app: "w-mix" }));
-        await kube.createPod("dev", sleeper("w-never", { app: "w-mix" }, true));
+        await kube.createPod("dev", busyboxPod("w-ok", { labels: { app: "w-mix" } }));
+        await kube.createPod("dev", busyboxPod("w-never", { labels: { app: "w-mix" }, neverReady: true }));
         await waitForPods(kube, { namespace: "dev", pod: "w-ok" }, { for: "ready", timeoutMs: 30_000 });
         const started = Date.now();
         const e = await assertRejects(() =>
@@ -145,7 +128,7 @@ Deno.test({
             timeoutMs: 30_000,
           });
           await new Promise((r) => setTimeout(r, 300));
-          await kube.createPod("dev", sleeper("w-late", { app: "late" }));
+          await kube.createPod("dev", busyboxPod("w-late", { labels: { app: "late" } }));
           assertEquals(names(await appearing), ["w-late"]);
         },
       );

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { DEMO, startCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
+import { busyboxPod, tmux as tmuxOn } from "./_helpers.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import { loadWorkflowFile } from "../../src/workflow/load.ts";
@@ -25,22 +26,9 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 const [API0] = DEMO.apiPods;
 const DRIVES = DEMO.wekaPods.filter((p) => p.startsWith("weka-drive-"));
 
+/** a busybox pod running `sh -c script` */
 function pod(name: string, script: string, o: { neverReady?: boolean } = {}): V1Pod {
-  return {
-    metadata: { name, labels: { test: "workflow-steps" } },
-    spec: {
-      terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: "main",
-        image: "busybox:1.36",
-        command: ["sh", "-c", script],
-        // nothing listens on port 9 in the pod: never ready
-        ...(o.neverReady
-          ? { readinessProbe: { tcpSocket: { port: 9 as unknown as never }, periodSeconds: 1 } }
-          : {}),
-      }],
-    },
-  };
+  return busyboxPod(name, { labels: { test: "workflow-steps" }, command: ["sh", "-c", script], ...o });
 }
 
 async function portOpen(port: number): Promise<boolean> {
@@ -433,14 +421,7 @@ steps:
         ignore: !HAVE_TMUX,
         fn: async () => {
           const sock = `kodama-wf-${crypto.randomUUID().slice(0, 8)}`;
-          const tmux = async (...args: string[]) => {
-            const o = await new Deno.Command("tmux", {
-              args: ["-L", sock, ...args],
-              stdout: "piped",
-              stderr: "piped",
-            }).output();
-            return new TextDecoder().decode(o.stdout);
-          };
+          const tmux = (...args: string[]) => tmuxOn(sock, ...args);
           // the test's own server, started with a kubeconfig that does not exist: the panes only reach
           // the cluster if the step hands them the run's cluster
           await new Deno.Command("tmux", {

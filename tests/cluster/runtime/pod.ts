@@ -18,7 +18,7 @@ import {
 } from "./podfs.ts";
 import { Proc, type ProcExit } from "./proc.ts";
 import { mapArgv, pathMapFor } from "./pathmap.ts";
-import { liveGroupIds, type ProcessTable } from "./procs.ts";
+import { GroupSet, type ProcessTable } from "./procs.ts";
 import { runProbe } from "./probes.ts";
 import {
   backoffMs,
@@ -77,8 +77,7 @@ export class PodRun {
   readonly containers: ContainerRun[];
   readonly execs = new Set<Proc>();
   /** process groups of exec sessions (background children outlive the session, not the pod) */
-  private execGroups = new Set<number>();
-  private execPruneAt = 256;
+  private execGroups = new GroupSet();
   phase: Phase = "Pending";
   initialized = false;
   stopping = false;
@@ -136,11 +135,6 @@ export class PodRun {
   }
 
   addExecGroup(pgid: number): void {
-    if (this.execGroups.size >= this.execPruneAt) {
-      const live = liveGroupIds();
-      for (const g of this.execGroups) if (!live.has(g)) this.execGroups.delete(g);
-      this.execPruneAt = Math.max(256, 2 * this.execGroups.size);
-    }
     this.execGroups.add(pgid);
   }
 

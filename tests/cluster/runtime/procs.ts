@@ -106,11 +106,10 @@ export class ProcessTable {
   readonly token = crypto.randomUUID();
   private watchdog?: ChildProcess;
   private readonly needle = `${TOKEN_ENV}=${this.token}\0`;
-  /** process groups we created (leaders we spawned, PTY children's sessions) */
-  private groups = new Set<number>();
   /** group leaders that are our (unreaped) children: their ids cannot have been reused */
   private leaders = new Map<number, ChildProcess>();
-  private pruneAt = 256;
+  /** process groups we created (leaders we spawned, PTY children's sessions) */
+  private groups = new GroupSet({ keep: (g) => this.leaders.has(g) });
 
   /** The environment for a pod process: `env` plus the ownership token. */
   env(env: Record<string, string>): Record<string, string> {
@@ -128,7 +127,6 @@ export class ProcessTable {
     const child = SETSID ? spawn(SETSID, [file, ...args], o) : spawn(file, args, { ...o, detached: true });
     const pid = child.pid;
     if (pid) {
-      this.prune();
       this.groups.add(pid);
       this.leaders.set(pid, child);
       allLeaders.add(child);
@@ -247,14 +245,65 @@ export class ProcessTable {
     this.groups.clear();
     this.releaseWatchdog();
   }
+}
 
-  /** Forget groups whose processes are all gone (scans /proc only once the set has doubled). */
-  prune(): void {
-    if (this.groups.size < this.pruneAt) return;
-    const live = liveGroupIds();
-    for (const g of this.groups) if (!live.has(g) && !this.leaders.has(g)) this.groups.delete(g);
-    // scan again only once the set has doubled: a /proc scan on every spawn made exec O(n) in live groups
-    this.pruneAt = Math.max(256, 2 * this.groups.size);
+/**
+ * A set of process-group ids that forgets the dead ones as it grows: `add` scans /proc (via
+ * `liveGroupIds`) only once the set has doubled since the last scan, so adding stays O(1) amortized
+ * (a scan on every add made exec O(n) in live groups). Ids for which `keep` is true are never
+ * forgotten (e.g. leaders we have not reaped: their ids cannot have been reused).
+ */
+export class GroupSet {
+  private ids = new Set<number>();
+  private pruneAt: number;
+  private readonly min: number;
+  private readonly keep: (pgid: number) => boolean;
+  private readonly live: () => Set<number>;
+
+  constructor(
+    o: { keep?: (pgid: number) => boolean; liveGroupIds?: () => Set<number>; min?: number } = {},
+  ) {
+    this.min = o.min ?? 256;
+    this.pruneAt = this.min;
+    this.keep = o.keep ?? (() => false);
+    this.live = o.liveGroupIds ?? liveGroupIds;
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  add(pgid: number): void {
+    this.prune();
+    this.ids.add(pgid);
+  }
+
+  delete(pgid: number): boolean {
+    return this.ids.delete(pgid);
+  }
+
+  has(pgid: number): boolean {
+    return this.ids.has(pgid);
+  }
+
+  values(): IterableIterator<number> {
+    return this.ids.values();
+  }
+
+  [Symbol.iterator](): IterableIterator<number> {
+    return this.ids.values();
+  }
+
+  clear(): void {
+    this.ids.clear();
+  }
+
+  /** Forget groups whose processes are all gone, once the set has doubled since the last scan. */
+  private prune(): void {
+    if (this.ids.size < this.pruneAt) return;
+    const live = this.live();
+    for (const g of this.ids) if (!live.has(g) && !this.keep(g)) this.ids.delete(g);
+    this.pruneAt = Math.max(this.min, 2 * this.ids.size);
   }
 }
 
