@@ -1,8 +1,8 @@
 /** `kodama logs`: stern-like logs from every matching pod, prefixed and coloured; -f follows new pods too. */
 import { setExitCode } from "./exit.ts";
 import { notGiven, userConfig } from "./settings.ts";
-import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
+import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { collect, connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 
 function nonNegInt(v: string): number {
   const n = Number(v);
@@ -22,7 +22,25 @@ export function register(program: Command) {
     .option("--timestamps", "show each line's timestamp")
     .option("-p, --previous", "the previous (crashed) container instance")
     .option("--max-streams <n>", "most log streams open at once", (v) => positiveInt(v), 50)
-    .option("--no-prefix", "no `pod | ` prefix");
+    .option("--no-prefix", "no `pod | ` prefix (same as -o raw)")
+    .option(
+      "-i, --include <regex>",
+      "show only lines matching REGEX (repeatable: any may match); matches are highlighted on a terminal",
+      collect,
+      [] as string[],
+    )
+    .option(
+      "-e, --exclude <regex>",
+      "drop lines matching REGEX (repeatable; wins over --include)",
+      collect,
+      [] as string[],
+    )
+    .addOption(
+      new Option(
+        "-o, --output <mode>",
+        "default: pod | line; raw: just the line; json: one {namespace,pod,container,message[,timestamp]} per line",
+      ).choices(["default", "raw", "json"]),
+    );
   targetingOptions(cmd)
     .addHelpText(
       "after",
@@ -30,11 +48,22 @@ export function register(program: Command) {
 Examples:
   kodama logs -n prod -l app=api -f                 both api pods, and any api pod created later
   kodama logs -n weka-operator-system -m drive --since 10m --tail 100
-  kodama logs -A -m spark --all-containers --timestamps`,
+  kodama logs -A -m spark --all-containers --timestamps
+  kodama logs -n prod -m api -i 'error|warn' -e healthz   only error/warn lines, without health checks
+  kodama logs -n prod -m api -o json --timestamps | jq -r '.timestamp + " " + .pod'
+  kodama logs -n dev --pod worker -o raw > worker.log     just the lines, no prefix (= --no-prefix)
+
+Filters (-i/-e) are JavaScript regular expressions matched against each whole line (without the timestamp).`,
     )
     .action(async (opts, c) => {
       const g = globalsOf(c);
-      const { logsCommand } = await import("../pods/logs_cmd.ts");
+      const [{ logsCommand }, { compileLineFilter, resolveOutput }] = await Promise.all([
+        import("../pods/logs_cmd.ts"),
+        import("../pods/log_filter.ts"),
+      ]);
+      // usage errors before connecting: a bad regex or -o json with --no-prefix
+      resolveOutput(opts.output, opts.prefix === false);
+      compileLineFilter(opts.include, opts.exclude);
       const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
       const code = await logsCommand(kube, targetFrom(c.optsWithGlobals()), {
         container: opts.container,
@@ -46,6 +75,9 @@ Examples:
         previous: !!opts.previous,
         maxStreams: cfg && notGiven(c, "maxStreams") ? cfg.logs.maxStreams : opts.maxStreams,
         prefix: opts.prefix !== false,
+        output: opts.output,
+        include: opts.include,
+        exclude: opts.exclude,
       });
       setExitCode(code);
     });

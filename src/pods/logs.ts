@@ -10,7 +10,15 @@ import type { Kube } from "../kube/client.ts";
 import { streamLog } from "../kube/logs.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
-import { formatPrefix, LineBuffer, prefixLines, prefixShape, type PrefixTarget } from "./lines.ts";
+import { formatPrefix, LineBuffer, prefixShape, type PrefixTarget } from "./lines.ts";
+import {
+  cutLineEnding,
+  keepLine,
+  type LineFilter,
+  type LogOutput,
+  renderLine,
+  type RenderOptions,
+} from "./log_filter.ts";
 import { chooseContainer, filterPods, type TargetFlags, targetNamespace } from "./target.ts";
 
 export interface LogsOptions {
@@ -26,8 +34,14 @@ export interface LogsOptions {
   out: Sink;
   /** warnings (a stream that failed, a pod skipped) */
   err?: Sink;
+  /** colour: per-pod prefixes and the highlight of include matches (never in json output) */
   color?: boolean;
+  /** `prefix: false` is `output: "raw"` (kept for callers that predate `output`) */
   prefix?: boolean;
+  /** default: prefixed lines; raw: just the message; json: one object per line */
+  output?: LogOutput;
+  /** show only lines matching an include pattern and no exclude pattern (see log_filter.ts) */
+  filter?: LineFilter;
   signal?: AbortSignal;
   /** follow pods that appear later, matched by these flags */
   watch?: TargetFlags;
@@ -102,15 +116,20 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
     allNamespaces: o.allNamespaces,
     containerGiven: !!o.allContainers || !!o.container || anyMulti,
   });
+  const output: LogOutput = o.output ?? (o.prefix === false ? "raw" : "default");
+  const color = !!o.color && output !== "json";
   const active = new Map<string, Promise<void>>();
   const errors: KodamaError[] = [];
   let succeeded = 0;
   const backoff = o.backoff ?? { initial: 500, max: 10_000 };
 
   const runTarget = async (t: Target) => {
-    const prefix = o.prefix === false
-      ? enc.encode("")
-      : enc.encode(formatPrefix(t, { ...shape, color: !!o.color }));
+    const render: RenderOptions = {
+      output,
+      timestamps: !!o.timestamps,
+      prefix: output === "default" ? formatPrefix(t, { ...shape, color }) : "",
+      highlight: color ? o.filter?.include : undefined,
+    };
     let lastTs: string | undefined;
     let delay = backoff.initial;
     let first = true;
@@ -132,12 +151,11 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
             if (lastTs && !tsAfter(ts, lastTs)) continue;
             lastTs = ts;
           }
-          out += (o.timestamps || !ts) ? line : rest;
+          const { message, eol } = cutLineEnding(rest);
+          if (!keepLine(message, o.filter)) continue;
+          out += renderLine(t, { ts, message, eol }, render);
         }
-        if (out) {
-          const bytes = enc.encode(out);
-          o.out.write(prefix.length ? prefixLines(bytes, prefix) : bytes);
-        }
+        if (out) o.out.write(enc.encode(out));
       };
       try {
         await streamLog(kube, t.namespace, t.pod, t.container, {

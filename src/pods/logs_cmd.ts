@@ -4,6 +4,7 @@ import { colorEnabled } from "../ui/color.ts";
 import { parseDuration } from "../ui/duration.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { streamLogs } from "./logs.ts";
+import { compileLineFilter, resolveOutput } from "./log_filter.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 
 export interface LogsCommandOptions {
@@ -16,10 +17,17 @@ export interface LogsCommandOptions {
   previous?: boolean;
   maxStreams?: number;
   prefix?: boolean;
+  /** default | raw | json (checked against `prefix: false`, its alias raw) */
+  output?: string;
+  /** regular expressions: show only lines matching one of `include` and none of `exclude` */
+  include?: string[];
+  exclude?: string[];
 }
 
 export async function logsCommand(kube: Kube, t: TargetFlags, o: LogsCommandOptions): Promise<number> {
   const sinceMs = o.since ? parseDuration(o.since, "--since") : undefined;
+  const output = resolveOutput(o.output, o.prefix === false);
+  const filter = compileLineFilter(o.include, o.exclude);
   const pods = (await findPods(kube, { ...t, includeNotReady: true }))
     // a pod whose containers never started has no logs yet; -f picks it up when it starts
     .filter((p) =>
@@ -43,7 +51,8 @@ export async function logsCommand(kube: Kube, t: TargetFlags, o: LogsCommandOpti
       timestamps: o.timestamps,
       previous: o.previous,
       maxStreams: o.maxStreams,
-      prefix: o.prefix,
+      output,
+      filter,
       out: stdoutSink,
       err: stderrSink,
       color: colorEnabled("stdout"),

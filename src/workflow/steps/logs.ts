@@ -4,6 +4,7 @@ import type { StepKind } from "../types.ts";
 import { Duration, durationMs } from "../schema.ts";
 import { describePods, teeSink } from "./common.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
+import { compileLineFilter, patternError } from "../../pods/log_filter.ts";
 
 export interface LogsSpec {
   target: string;
@@ -13,6 +14,8 @@ export interface LogsSpec {
   follow?: boolean;
   timestamps?: boolean;
   prefix?: boolean;
+  include?: string[];
+  exclude?: string[];
 }
 
 export const logs: StepKind<LogsSpec> = {
@@ -29,13 +32,33 @@ export const logs: StepKind<LogsSpec> = {
       ),
       timestamps: z.boolean().optional(),
       prefix: z.boolean().optional().describe("prefix lines with the pod name (default: when several pods)"),
+      include: z.array(z.string()).optional().describe(
+        "regular expressions: show only lines matching at least one (like `kodama logs --include`)",
+      ),
+      exclude: z.array(z.string()).optional().describe(
+        "regular expressions: drop lines matching any; wins over include (like `kodama logs --exclude`)",
+      ),
     }).strict(),
   targets: (s) => [s.target],
   check(s) {
+    const problems: { message: string; path?: (string | number)[] }[] = [];
     // follow without a step timeout is reported by the loader (it sees the step's common keys)
-    return s.tail === undefined && s.since === undefined && !s.follow
-      ? [{ message: "logs needs `tail`, `since` or `follow` (with a step timeout) so it ends" }]
-      : [];
+    if (s.tail === undefined && s.since === undefined && !s.follow) {
+      problems.push({ message: "logs needs `tail`, `since` or `follow` (with a step timeout) so it ends" });
+    }
+    for (const key of ["include", "exclude"] as const) {
+      (s[key] ?? []).forEach((re, i) => {
+        // one with an expression is compiled after interpolation, when the step runs
+        const err = re.includes("${{") ? undefined : patternError(re);
+        if (err !== undefined) {
+          problems.push({
+            message: `${key}[${i}] ${JSON.stringify(re)} is not a valid regular expression: ${err}`,
+            path: [key, i],
+          });
+        }
+      });
+    }
+    return problems;
   },
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
@@ -43,6 +66,8 @@ export const logs: StepKind<LogsSpec> = {
       s.tail !== undefined && `tail ${s.tail}`,
       s.since && `since ${s.since}`,
       s.follow && "follow",
+      s.include?.length && `include ${s.include.map((r) => JSON.stringify(r)).join(" ")}`,
+      s.exclude?.length && `exclude ${s.exclude.map((r) => JSON.stringify(r)).join(" ")}`,
     ].filter(
       Boolean,
     ).join(", ");
@@ -59,6 +84,7 @@ export const logs: StepKind<LogsSpec> = {
     const t = await ctx.run.target(s.target);
     const kube = await ctx.run.kube();
     const { streamLogs } = await import("../../pods/logs.ts");
+    const filter = compileLineFilter(s.include, s.exclude, { include: "include", exclude: "exclude" });
     const out = teeSink(ctx.out);
     try {
       await streamLogs(kube, t.pods, {
@@ -68,6 +94,7 @@ export const logs: StepKind<LogsSpec> = {
         follow: s.follow,
         timestamps: s.timestamps,
         prefix: s.prefix ?? t.pods.length > 1,
+        filter,
         out,
         err: ctx.err,
         signal: ctx.signal,
