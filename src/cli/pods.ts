@@ -1,10 +1,17 @@
-/** `kodama pods`: list pods with the shared targeting flags. */
+/** `kodama pods`: list pods with the shared targeting flags; -w/--watch-only keep printing changes. */
 import type { Command } from "@commander-js/extra-typings";
+import { setExitCode } from "./exit.ts";
 import { connectFromOpts, globalsOf, outputOption, targetFrom, targetingOptions } from "./flags.ts";
 
 export function register(program: Command) {
   const cmd = program.command("pods").alias("po").description("list pods, filtered like every pod command")
-    .option("--running", "only Running pods");
+    .option("--running", "only Running pods")
+    .option(
+      "-w, --watch",
+      "after listing, print a row for every change (like kubectl get pods -w); Ctrl-C ends",
+    )
+    .option("--watch-only", "print changes only, without the initial list")
+    .option("--output-watch-events", "with -w/--watch-only: add an EVENT column (ADDED, MODIFIED, DELETED)");
   outputOption(targetingOptions(cmd))
     .addHelpText(
       "after",
@@ -12,17 +19,26 @@ export function register(program: Command) {
 Examples:
   kodama pods -n weka-operator-system -m drive       pods whose name contains "drive"
   kodama pods -A -l app=api -o wide                  every api pod, with node, IP and containers
-  kodama pods -n prod --regex '^api-[0-9a-f]+' -o name`,
+  kodama pods -n prod --regex '^api-[0-9a-f]+' -o name
+  kodama pods -n prod -w                             the list, then a row per change until Ctrl-C
+  kodama pods -A -m drive --watch-only --output-watch-events
+                                                     only changes, with ADDED/MODIFIED/DELETED`,
     )
     .action(async (_opts, command) => {
       const opts = globalsOf(command);
       const { listPodsCommand } = await import("../pods/list.ts");
       const kube = await connectFromOpts(opts);
       const o = command.opts();
-      await listPodsCommand(
+      const code = await listPodsCommand(
         kube,
         { ...targetFrom(command.optsWithGlobals()), includeNotReady: !o.running },
         o.output,
+        {
+          watch: Boolean(o.watch),
+          watchOnly: Boolean(o.watchOnly),
+          outputWatchEvents: Boolean(o.outputWatchEvents),
+        },
       );
+      if (code) setExitCode(code);
     });
 }

@@ -210,13 +210,21 @@ export class Kube {
 
   /** List pods in one namespace, or in all namespaces when `namespace` is undefined. */
   async listPods(namespace: string | undefined, q: PodQuery = {}): Promise<V1Pod[]> {
-    const list = await this.request<{ items: V1Pod[] }>(
+    return (await this.listPodsAt(namespace, q)).items;
+  }
+
+  /** listPods plus the list's resourceVersion, to start a watch right after it (`kubectl get -w`). */
+  async listPodsAt(
+    namespace: string | undefined,
+    q: PodQuery = {},
+  ): Promise<{ items: V1Pod[]; resourceVersion?: string }> {
+    const list = await this.request<{ items: V1Pod[]; metadata?: { resourceVersion?: string } }>(
       { verb: "list", resource: "pods", namespace },
       "GET",
       namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
       { query: { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector } },
     );
-    return list.items ?? [];
+    return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion || undefined };
   }
 
   getPod(namespace: string, name: string): Promise<V1Pod> {
@@ -266,19 +274,21 @@ export class Kube {
    * Watch pods until `signal` aborts, then resolve. The first connection replays existing pods as
    * ADDED; dropped connections resume from the last resourceVersion with backoff (a 410 Gone starts
    * over, replaying ADDED — consumers must treat ADDED idempotently). Rejects only for errors a
-   * retry cannot fix (forbidden, not found, bad selector).
+   * retry cannot fix (forbidden, not found, bad selector). `from` (a list's resourceVersion) starts
+   * the watch after that list instead of replaying existing pods.
    */
   async watchPods(
     namespace: string | undefined,
     q: PodQuery,
     onEvent: (type: WatchEventType, pod: V1Pod) => void,
     signal: AbortSignal,
+    from?: string,
   ): Promise<void> {
     const path = namespace === undefined
       ? "/api/v1/pods"
       : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
     const what: ApiWhat = { verb: "watch", resource: "pods", namespace };
-    let resourceVersion: string | undefined;
+    let resourceVersion: string | undefined = from;
     let backoff = 200;
     while (!signal.aborted) {
       let gotEvent = false;

@@ -18,9 +18,32 @@ export function renderPods(pods: V1Pod[], format: string, allNamespaces: boolean
   });
 }
 
-export async function listPodsCommand(kube: Kube, t: TargetFlags, format: string): Promise<void> {
+export interface ListOptions {
+  /** keep watching after the list (kubectl get -w) */
+  watch?: boolean;
+  /** watch without the initial list (kubectl --watch-only) */
+  watchOnly?: boolean;
+  /** with a watch: an EVENT column / {type, object} per event */
+  outputWatchEvents?: boolean;
+}
+
+/** Returns the exit code: 0, or 130 when a watch was ended by Ctrl-C. */
+export async function listPodsCommand(
+  kube: Kube,
+  t: TargetFlags,
+  format: string,
+  o: ListOptions = {},
+): Promise<number> {
+  if (o.watch || o.watchOnly) {
+    const { watchPodsCommand } = await import("./watch.ts");
+    return await watchPodsCommand(kube, t, format, {
+      watchOnly: o.watchOnly,
+      outputWatchEvents: o.outputWatchEvents,
+    });
+  }
   await prepareOutput(parseOutputFormat(format));
   const pods = await findPods(kube, t);
   if (!pods.length) throw nothingMatched(t, kube.namespace);
   stdoutSink.write(renderPods(pods, format, Boolean(t.allNamespaces)));
+  return 0;
 }
