@@ -73,3 +73,22 @@ export async function firstChunkThenClose(
   const { code } = await child.status;
   return { code, stderr, firstChunk: value ?? new Uint8Array() };
 }
+
+/** A kubeconfig whose server is a loopback port nobody listens on (bind, note the port, close). */
+export async function closedPortKubeconfig(dir: string): Promise<{ file: string; port: number }> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const file = `${dir}/kc`;
+  await Deno.writeTextFile(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: abc } }]
+contexts: [{ name: closed, context: { cluster: c, user: u } }]
+current-context: closed
+`,
+  );
+  return { file, port };
+}

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { argvFor } from "../../main.ts";
-import { hasStackTrace, runKodama } from "./_run.ts";
+import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 
 Deno.test("--help lists the command groups, --version prints the version", async () => {
   const help = await runKodama(["--help"]);
@@ -33,20 +33,7 @@ Deno.test("kpod and kwekash are kodama exec / kodama run kwekash", () => {
 
 Deno.test("an unreachable cluster is a one-line error naming the server; bad kubeconfig paths are usage errors", async () => {
   const dir = await Deno.makeTempDir();
-  // a port nobody listens on: bind, note the port, close
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  await Deno.writeTextFile(
-    `${dir}/kc`,
-    `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
-users: [{ name: u, user: { token: abc } }]
-contexts: [{ name: closed, context: { cluster: c, user: u } }]
-current-context: closed
-`,
-  );
+  const { port } = await closedPortKubeconfig(dir);
   const r = await runKodama(["pods", "--kubeconfig", `${dir}/kc`]);
   assertEquals(r.code, 1);
   const lines = r.stderr.trim().split("\n");

@@ -6,7 +6,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { KUBECTL, startCluster } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { busyboxPod } from "../integration/_helpers.ts";
-import { hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
+import { closedPortKubeconfig, hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -206,20 +206,8 @@ Deno.test({
         assertEquals(r.code, 4, r.stderr);
         assertStringIncludes(r.stderr, "forbidden: cannot list pods in namespace prod");
         assert(!hasStackTrace(r.stderr) && r.stderr.trim().split("\n").length <= 2, r.stderr);
-        const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-        const port = (l.addr as Deno.NetAddr).port;
-        l.close();
         const dir = await Deno.makeTempDir();
-        await Deno.writeTextFile(
-          `${dir}/kc`,
-          `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
-users: [{ name: u, user: { token: abc } }]
-contexts: [{ name: closed, context: { cluster: c, user: u } }]
-current-context: closed
-`,
-        );
+        const { port } = await closedPortKubeconfig(dir);
         const dead = await runKodama(["--kubeconfig", `${dir}/kc`, "pods", "--watch-only"]);
         await Deno.remove(dir, { recursive: true });
         assertEquals(dead.code, 1, dead.stderr);

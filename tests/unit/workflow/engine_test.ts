@@ -10,11 +10,11 @@ function wf(yaml: string, file = "/tmp/kodama-engine-test/t.yaml"): LoadedWorkfl
   return { name: "t", file, source: "builtin", text: yaml, workflow: p.workflow, baseDir: "/tmp" };
 }
 
-async function run(yaml: string, o: Partial<RunOptions> = {}) {
+async function run(yaml: string, o: Partial<RunOptions> = {}, file?: string) {
   const out = memorySink();
   const err = memorySink();
   const display = createDisplay({ out, err, live: false, color: false });
-  const r = await runWorkflow(wf(yaml), {
+  const r = await runWorkflow(wf(yaml, file), {
     connect: () => Promise.reject(new Error("no cluster in this test")),
     display,
     ...o,
@@ -186,20 +186,7 @@ steps:
     if: steps.s.outcome == 'failure'
     script: { module: scripts/smoke.ts, with: { echo: "\${{ steps.s.error }}" } }
 `;
-  const p = parseWorkflowText(yaml, file);
-  const out = memorySink(), err = memorySink();
-  const display = createDisplay({ out, err, live: false, color: false });
-  const r = await runWorkflow({
-    name: "x",
-    file,
-    source: "builtin",
-    text: yaml,
-    workflow: p.workflow!,
-    baseDir: "/tmp",
-  }, {
-    connect: () => Promise.reject(new Error("no cluster")),
-    display,
-  });
+  const r = await run(yaml, {}, file);
   assertEquals(r.steps.s.error, 'denied: env access to "NOPE" (add it to permissions.env)');
   // smoke asks the host for target "drive", which this workflow does not declare
   assertEquals(r.steps.t.error, 'unknown target "drive": this workflow declares no targets');
@@ -254,26 +241,12 @@ steps:
     if: steps.s9.outputs.n == 9 && steps.s0.outputs.label == 'p-0'
     script: { module: scripts/echo.ts, with: { ok: true } }
 `;
-  const p = parseWorkflowText(yaml, file);
-  assertEquals(p.problems, []);
-  const out = memorySink(), err = memorySink();
-  const display = createDisplay({ out, err, live: false, color: false });
-  const r = await runWorkflow({
-    name: "ten",
-    file,
-    source: "builtin",
-    text: yaml,
-    workflow: p.workflow!,
-    baseDir: "/tmp",
-  }, {
-    connect: () => Promise.reject(new Error("no cluster")),
-    display,
-  });
-  assertEquals(r.exitCode, 0, err.text());
+  const r = await run(yaml, {}, file);
+  assertEquals(r.exitCode, 0, r.err);
   for (let i = 0; i < 10; i++) {
     assertEquals(r.steps[`s${i}`].outputs.n, i);
     assertEquals(r.steps[`s${i}`].outputs.label, `p-${i}`);
-    assertStringIncludes(out.text(), `hello from s${i}\n`);
+    assertStringIncludes(r.out, `hello from s${i}\n`);
   }
   assertEquals(r.steps.after.outputs.ok, true);
 });
