@@ -9,16 +9,18 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
 import { globalOptions } from "./src/cli/flags.ts";
+import { help, useKubectlHelp } from "./src/cli/help.ts";
 import { takeExitCode } from "./src/cli/exit.ts";
 import { VERSION } from "./src/version.ts";
 
 type Registrar = { register(program: Command): void };
 
-/** Every command group, in the order --help lists them. Add one line per new `src/cli/<name>.ts`. */
+/**
+ * Every command module. Add one line per new `src/cli/<name>.ts`; declare its help with `help()` from
+ * src/cli/help.ts (group, summary, usage, examples) — `kodama --help` lists commands by group, in this order.
+ */
 const COMMANDS: (() => Promise<Registrar>)[] = [
   () => import("./src/cli/pods.ts"),
-  () => import("./src/cli/version.ts"),
-  () => import("./src/cli/config.ts"),
   () => import("./src/cli/exec.ts"),
   () => import("./src/cli/pick.ts"),
   () => import("./src/cli/logs.ts"),
@@ -27,6 +29,9 @@ const COMMANDS: (() => Promise<Registrar>)[] = [
   () => import("./src/cli/wait.ts"),
   () => import("./src/cli/run.ts"),
   () => import("./src/cli/workflow.ts"),
+  () => import("./src/cli/config.ts"),
+  () => import("./src/cli/version.ts"),
+  () => import("./src/cli/options.ts"),
 ];
 
 export type InvokedAs = "kodama" | "kpod" | "kwekash";
@@ -44,10 +49,21 @@ export function argvFor(as: InvokedAs, args: string[]): string[] {
 }
 
 export async function buildProgram(): Promise<Command> {
-  const program = new Command().name("kodama")
-    .description(
-      "Reach the right Kubernetes pods fast, run checked-in workflows against them, and work in them.",
-    )
+  const program = help(new Command().name("kodama"), {
+    summary:
+      "kodama reaches the right Kubernetes pods fast, runs checked-in workflows against them, and works in them",
+    long: "kodama is also `kubectl kodama`, `kpod` (= kodama exec) and `kwekash` (= kodama run kwekash).",
+    examples: [
+      [
+        "Run a command in the pod whose name contains drive-1",
+        "kodama exec -n weka-operator-system -m drive-1 -- weka version",
+      ],
+      ["The same command in every api pod at once", "kodama exec -n prod -l app=api --all -- hostname"],
+      ["Run a checked-in workflow", "kodama run kwekash"],
+    ],
+    notes: `Exit codes: 0 ok, 1 failed remotely (fan-out: any pod), 2 usage, 3 not found / nothing matched,
+            4 forbidden or auth, 5 timeout, 130 interrupted.`,
+  })
     .version(`kodama ${VERSION}`, "-V, --version", "print the version")
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -67,13 +83,7 @@ export async function buildProgram(): Promise<Command> {
   });
   for (const load of COMMANDS) (await load()).register(program as unknown as Command);
   for (const c of program.commands) c.exitOverride();
-  program.addHelpText(
-    "after",
-    `
-Exit codes: 0 ok, 1 failed remotely (fan-out: any pod), 2 usage, 3 not found / nothing matched,
-            4 forbidden or auth, 5 timeout, 130 interrupted.
-Run 'kodama <command> --help' for a command's flags and examples.`,
-  );
+  useKubectlHelp(program as unknown as Command);
   return program;
 }
 

@@ -1,14 +1,39 @@
 /** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
 import { setExitCode } from "./exit.ts";
+import { help } from "./help.ts";
 import { notGiven, userConfig } from "./settings.ts";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 import { pickerFlags, pickerOptions } from "./pick_flags.ts";
 
 export function register(program: Command) {
-  const cmd = program.command("exec").description(
-    "run a command in the matching pod(s): one, --all in parallel, or --tmux panes",
-  )
+  const cmd = help(program.command("exec"), {
+    group: "Pods",
+    summary: "Run a command in one matching pod, in all of them, or in tmux panes",
+    usage:
+      "(-m MATCH | --regex RE | -l SELECTOR | --pod POD) [-c CONTAINER] [--all | --tmux] [flags] -- COMMAND [args...]",
+    examples: [
+      [
+        "Run 'weka version' in the pod whose name contains drive-1 (kpod is the same as kodama exec)",
+        "kodama exec -n weka-operator-system -m drive-1 -- weka version",
+      ],
+      [
+        "A shell in an api pod; several matches on a terminal open the picker",
+        "kpod -n prod -m api -it -- sh",
+      ],
+      [
+        "Every matching pod in parallel: prefixed lines, then a summary",
+        "kodama exec -n load --all -- sh -c 'uptime'",
+      ],
+      ["One JSON object per pod", "kodama exec -n prod -l app=api --all -o json -- hostname"],
+      [
+        "A tmux pane per pod, typing into all of them at once",
+        "kodama exec -n prod -m api --tmux --sync-panes",
+      ],
+      ["Binary-safe stdin", "printf 'a\\0b' | kodama exec -n prod -i --pod api-6b7f9c8d4-k2x9p -- cat"],
+    ],
+    notes: "Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeouts, 130 Ctrl-C.",
+  })
     .argument("[command...]", "the command to run (after --)")
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
     .option(
@@ -40,19 +65,6 @@ export function register(program: Command) {
     )
     .option("--sync-panes", "with --tmux: type into every pane at once");
   pickerOptions(targetingOptions(cmd))
-    .addHelpText(
-      "after",
-      `
-Examples:
-  kodama exec -n weka-operator-system -m drive-1 -- weka version
-  kpod -n prod -m api -- bash                         several matches on a TTY open the picker
-  kodama exec -n load --all -- sh -c 'uptime'          every pod, prefixed lines + summary
-  kodama exec -n prod -l app=api --all -o json -- hostname
-  kodama exec -n prod -m api --tmux --sync-panes       a tmux pane per pod
-  printf 'a\\0b' | kodama exec -i --pod api-1 -- cat
-
-Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeouts, 130 Ctrl-C.`,
-    )
     .action(async (command, opts, c) => {
       const g = globalsOf(c);
       const { execCommand } = await import("../pods/exec_cmd.ts");

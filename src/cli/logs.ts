@@ -1,5 +1,6 @@
 /** `kodama logs`: stern-like logs from every matching pod, prefixed and coloured; -f follows new pods too. */
 import { setExitCode } from "./exit.ts";
+import { help } from "./help.ts";
 import { notGiven, userConfig } from "./settings.ts";
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { collect, connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
@@ -11,9 +12,35 @@ function nonNegInt(v: string): number {
 }
 
 export function register(program: Command) {
-  const cmd = program.command("logs").description(
-    "logs of every matching pod, prefixed pod[/container] (stern-like)",
-  )
+  const cmd = help(program.command("logs"), {
+    group: "Pods",
+    summary: "Stream the logs of every matching pod (stern-like)",
+    long:
+      "Each line is prefixed pod[/container], coloured per pod on a terminal; with -f, pods that appear later are followed too.",
+    usage: "(-m MATCH | --regex RE | -l SELECTOR | --pod POD) [-c CONTAINER] [-f] [flags]",
+    examples: [
+      ["Both api pods, and any api pod created later", "kodama logs -n prod -l app=api -f"],
+      [
+        "The last 100 lines of the last 10 minutes of the drive pods",
+        "kodama logs -n weka-operator-system -m drive --since 10m --tail 100",
+      ],
+      [
+        "Every container of the spark pods, with timestamps",
+        "kodama logs -A -m spark --all-containers --timestamps",
+      ],
+      [
+        "Only error/warn lines, without health checks",
+        "kodama logs -n prod -m api -i 'error|warn' -e healthz",
+      ],
+      [
+        "One JSON object per line, for jq",
+        "kodama logs -n prod -m api -o json --timestamps | jq -r '.timestamp + \" \" + .pod'",
+      ],
+      ["Just the lines, no prefix (= --no-prefix)", "kodama logs -n prod -m web -o raw > web.log"],
+    ],
+    notes:
+      "Filters (-i/-e) are JavaScript regular expressions matched against each whole line (without the timestamp).",
+  })
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
     .option("--all-containers", "every container of each pod")
     .option("-f, --follow", "keep streaming; pods that appear later are followed too")
@@ -42,19 +69,6 @@ export function register(program: Command) {
       ).choices(["default", "raw", "json"]),
     );
   targetingOptions(cmd)
-    .addHelpText(
-      "after",
-      `
-Examples:
-  kodama logs -n prod -l app=api -f                 both api pods, and any api pod created later
-  kodama logs -n weka-operator-system -m drive --since 10m --tail 100
-  kodama logs -A -m spark --all-containers --timestamps
-  kodama logs -n prod -m api -i 'error|warn' -e healthz   only error/warn lines, without health checks
-  kodama logs -n prod -m api -o json --timestamps | jq -r '.timestamp + " " + .pod'
-  kodama logs -n dev --pod worker -o raw > worker.log     just the lines, no prefix (= --no-prefix)
-
-Filters (-i/-e) are JavaScript regular expressions matched against each whole line (without the timestamp).`,
-    )
     .action(async (opts, c) => {
       const g = globalsOf(c);
       const [{ logsCommand }, { compileLineFilter, resolveOutput }] = await Promise.all([

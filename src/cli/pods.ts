@@ -1,10 +1,28 @@
 /** `kodama pods`: list pods with the shared targeting flags; -w/--watch-only keep printing changes. */
 import type { Command } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
+import { help } from "./help.ts";
 import { connectFromOpts, globalsOf, outputOption, targetFrom, targetingOptions } from "./flags.ts";
 
 export function register(program: Command) {
-  const cmd = program.command("pods").alias("po").description("list pods, filtered like every pod command")
+  const cmd = help(program.command("pods").alias("po"), {
+    group: "Pods",
+    summary: "List pods, filtered like every pod command",
+    usage: "[-m MATCH | --regex RE | -l SELECTOR | --pod NAME] [-n NS | -A] [-o FORMAT] [-w] [flags]",
+    examples: [
+      ['Pods whose name contains "drive"', "kodama pods -n weka-operator-system -m drive"],
+      ["Every api pod in every namespace, with node, IP and containers", "kodama pods -A -l app=api -o wide"],
+      [
+        "Only the names of pods matching a regular expression",
+        "kodama pods -n prod --regex '^api-[0-9a-f]+' -o name",
+      ],
+      ["The list, then a row per change until Ctrl-C", "kodama pods -n prod -w"],
+      [
+        "Only changes, with an ADDED/MODIFIED/DELETED column",
+        "kodama pods -A -m drive --watch-only --output-watch-events",
+      ],
+    ],
+  })
     .option("--running", "only Running pods")
     .option(
       "-w, --watch",
@@ -13,17 +31,6 @@ export function register(program: Command) {
     .option("--watch-only", "print changes only, without the initial list")
     .option("--output-watch-events", "with -w/--watch-only: add an EVENT column (ADDED, MODIFIED, DELETED)");
   outputOption(targetingOptions(cmd))
-    .addHelpText(
-      "after",
-      `
-Examples:
-  kodama pods -n weka-operator-system -m drive       pods whose name contains "drive"
-  kodama pods -A -l app=api -o wide                  every api pod, with node, IP and containers
-  kodama pods -n prod --regex '^api-[0-9a-f]+' -o name
-  kodama pods -n prod -w                             the list, then a row per change until Ctrl-C
-  kodama pods -A -m drive --watch-only --output-watch-events
-                                                     only changes, with ADDED/MODIFIED/DELETED`,
-    )
     .action(async (_opts, command) => {
       const opts = globalsOf(command);
       const { listPodsCommand } = await import("../pods/list.ts");

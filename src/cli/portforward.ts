@@ -7,10 +7,38 @@ import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { isTerminal } from "../ui/color.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { help } from "./help.ts";
 
 export function register(program: Command) {
-  const cmd = program.command("port-forward").alias("pf")
-    .description("forward local ports to a pod, or to a ready pod behind a service")
+  const cmd = help(program.command("port-forward").alias("pf"), {
+    group: "Pods",
+    summary: "Forward local ports to a pod, or to a ready pod behind a service",
+    usage: "(pod/NAME | svc/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags]",
+    long: `Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
+REMOTE may be a named container port (http). For services, REMOTE is a service port
+(number or name) and is mapped to its targetPort on the chosen pod.
+
+One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
+to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (exit 130).`,
+    examples: [
+      [
+        "The one api pod's port 8080 on localhost:8080",
+        "kodama port-forward -n prod -m api-6b7f9c8d4-k2x9p 8080",
+      ],
+      [
+        "Service port 80 (mapped to its targetPort) on a free local port",
+        "kodama port-forward -n prod svc/api :80",
+      ],
+      [
+        "A named container port on local port 9000",
+        "kodama port-forward -n prod --pod api-6b7f9c8d4-k2x9p 9000:http",
+      ],
+      [
+        "Keep forwarding to another api pod when the first goes away",
+        "kodama port-forward -n prod -l app=api --first --reconnect 8080:8080",
+      ],
+    ],
+  })
     .argument("<target-or-ports...>", "[pod/NAME | svc/NAME | NAME] then [LOCAL:]REMOTE ports")
     .option("--service <name>", "forward to a ready pod of this service (ports are service ports)")
     .option(
@@ -27,22 +55,6 @@ export function register(program: Command) {
     .option("--include-not-ready", "consider pods that are not Running")
     .option("-v, --verbose", "log each connection on stderr (Handling connection for PORT)");
   targetingOptions(cmd)
-    .addHelpText(
-      "after",
-      `
-Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
-REMOTE may be a named container port (http). For services, REMOTE is a service port
-(number or name) and is mapped to its targetPort on the chosen pod.
-
-One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
-to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (exit 130).
-
-Examples:
-  kodama port-forward -n prod -m api 8080              the one api pod's 8080 on localhost:8080
-  kodama port-forward -n prod svc/api :80              service port 80 (-> targetPort) on a free port
-  kodama port-forward -n prod --pod api-0 9000:http 9090
-  kodama port-forward -n prod -l app=api --first --reconnect 8080:8080`,
-    )
     .action(async (args, _o, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const opts = command.opts();

@@ -3,11 +3,29 @@ import { resolve } from "node:path";
 import { setExitCode } from "./exit.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { collect, connectFromOpts, globalsOf } from "./flags.ts";
+import { help } from "./help.ts";
 
 export function register(program: Command) {
-  program.command("run").description(
-    "run a workflow by name (repo .kodama/workflows, ~/.kodama/workflows, built-ins)",
-  )
+  help(program.command("run"), {
+    group: "Workflows",
+    summary: "Run a workflow from the repo, ~/.kodama/workflows or the built-ins",
+    usage: "(NAME | FILE) [-p KEY=VALUE ...] [--dry-run] [flags]",
+    examples: [
+      ["The WEKA version from a drive pod (kwekash is the same as kodama run kwekash)", "kodama run kwekash"],
+      ["Set a param", 'kodama run kwekash --param cmd="weka status"'],
+      [
+        "Probe every matching pod in parallel and summarise",
+        "kodama run health --param namespace=prod --param match=api",
+      ],
+      ["Show the plan with every expression resolved; run nothing", "kodama run kwekash --dry-run"],
+      [
+        "A workflow file that asks for permissions, trusted without a prompt",
+        "kodama run ./ci/smoke.yaml --trust",
+      ],
+    ],
+    notes: `Exit codes: the first failing step's (one-pod exec / local: the command's own code), 2 usage
+(bad params, untrusted workflow), 3 nothing matched, 5 a step timed out, 130 interrupted.`,
+  })
     .argument("<name>", "workflow name (see `kodama workflow list`) or a path to a workflow file")
     .option("-p, --param <name=value>", "set a workflow param (repeatable)", collect, [] as string[])
     .option(
@@ -19,19 +37,6 @@ export function register(program: Command) {
       "trust this version of a repo workflow that asks for permissions (pinned by content hash)",
     )
     .option("-y, --yes", "answer prompts with the default (select: pick / pick steps take the first match)")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  kodama run kwekash                                 the WEKA version from a drive pod
-  kodama run kwekash --param cmd="weka status"
-  kodama run health -n prod --param match=api        fan out over matching pods, summarise
-  kodama run deploy-check --dry-run                  show the plan, resolve targets, run nothing
-  kodama run ./ci/smoke.yaml --trust                 a file path works too
-
-Exit codes: the first failing step's (one-pod exec / local: the command's own code), 2 usage
-(bad params, untrusted workflow), 3 nothing matched, 5 a step timed out, 130 interrupted.`,
-    )
     .action(async (name, opts, c) => {
       const g = globalsOf(c);
       const { runCommand } = await import("../workflow/commands.ts");

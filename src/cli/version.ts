@@ -2,9 +2,17 @@
 import type { Command } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import { connectFromOpts, globalsOf } from "./flags.ts";
+import { help } from "./help.ts";
 
 export function register(program: Command) {
-  program.command("version").description("print the kodama version (and the server's with --server)")
+  help(program.command("version"), {
+    group: "Other",
+    summary: "Print the kodama version (and the server's with --server)",
+    examples: [
+      ["kodama's and Deno's versions", "kodama version"],
+      ["Also the API server's, as JSON", "kodama version --server -o json"],
+    ],
+  })
     .option("--server", "also ask the API server for its version")
     .option("-o, --output <format>", "text or json", "text")
     .action(async (opts, command) => {

@@ -7,27 +7,33 @@ import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { formatDuration, parseDuration } from "../ui/duration.ts";
 import { isTerminal } from "../ui/color.ts";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { help } from "./help.ts";
 
 export function register(program: Command) {
-  const cmd = program.command("wait")
-    .description("wait until matched pods are ready, deleted, in a phase, or exist")
+  const cmd = help(program.command("wait"), {
+    group: "Pods",
+    summary: "Wait until matched pods are ready, deleted, in a phase, or exist",
+    usage: "(-m MATCH | -l SELECTOR | --pod POD) [--for CONDITION] [--timeout DURATION] [flags]",
+    long: `Progress goes to stderr (updated in place on a terminal); one "pod/NAME condition met" line
+per pod goes to stdout when done. Exit 0 when met, 3 when nothing matches (--for ready/phase),
+5 on timeout naming the pods still pending, 130 on Ctrl-C.`,
+    examples: [
+      [
+        "Wait up to two minutes for the api pods to be ready",
+        "kodama wait -n prod -l app=api --for ready --timeout 2m",
+      ],
+      ["Wait until a pod is gone", "kodama wait -n prod --pod api-6b7f9c8d4-k2x9p --for deleted"],
+      [
+        "Wait for a batch pod to finish",
+        "kodama wait -n staging -m spark-driver --for phase=Succeeded --timeout 1h",
+      ],
+      ["Wait until a pod with this label exists", "kodama wait -n dev -l app=job --for exists"],
+    ],
+  })
     .option("--for <condition>", "ready | deleted | phase=PHASE | exists", "ready")
     .option("--timeout <duration>", "give up after this long (exit 5); 0 checks once", "60s")
     .option("-q, --quiet", "no progress on stderr");
   targetingOptions(cmd)
-    .addHelpText(
-      "after",
-      `
-Progress goes to stderr (updated in place on a terminal); one "pod/NAME condition met" line
-per pod goes to stdout when done. Exit 0 when met, 3 when nothing matches (--for ready/phase),
-5 on timeout naming the pods still pending, 130 on Ctrl-C.
-
-Examples:
-  kodama wait -n prod -l app=api --for ready --timeout 2m
-  kodama wait -n prod --pod api-0 --for deleted
-  kodama wait -n staging -m spark-driver --for phase=Succeeded --timeout 1h
-  kodama wait -n dev -l app=job --for exists`,
-    )
     .action(async (_o, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const opts = command.opts();

@@ -30,7 +30,8 @@ export interface SpawnOptions {
 export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", CONFIG, opts.entry ?? MAIN, ...args],
-    env: { NO_COLOR: "1", ...opts.env },
+    // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...opts.env },
     clearEnv: opts.clearEnv,
     cwd: opts.cwd,
     stdin: opts.stdin ?? "null",

@@ -1,0 +1,21 @@
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { runKodama } from "./_run.ts";
+
+Deno.test("kodama options lists the global flags; a command's help points to it and reads like kubectl's", async () => {
+  const o = await runKodama(["options"]);
+  assertEquals(o.code, 0);
+  assertStringIncludes(o.stdout, "The following options can be passed to any command:");
+  for (const f of ["--kubeconfig", "--context", "-n, --namespace", "--log-level"]) {
+    assertStringIncludes(o.stdout, f);
+  }
+  const h = await runKodama(["port-forward", "--help"]);
+  assertEquals(h.code, 0);
+  assertStringIncludes(h.stdout, "Aliases:\n  port-forward, pf\n");
+  assertStringIncludes(h.stdout, "Examples:\n  # ");
+  assertStringIncludes(h.stdout, "\nUsage:\n  kodama port-forward (pod/NAME");
+  assertStringIncludes(h.stdout, 'Use "kodama options" for a list of global command-line options');
+  assert(!h.stdout.includes("(default: [])"), h.stdout);
+  // `kodama help CMD` is the same text
+  const viaHelp = await runKodama(["help", "port-forward"]);
+  assertEquals(viaHelp.stdout, h.stdout);
+});
