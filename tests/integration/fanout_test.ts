@@ -101,7 +101,9 @@ Deno.test({
           out,
           err,
         });
-        await new Promise((r) => setTimeout(r, 300));
+        // drop while streams are surely open: once the first pod has printed "a" (a fixed delay was
+        // too short on a loaded machine, where no stream had opened yet)
+        while (!/\| a\n/.test(out.text())) await new Promise((r) => setTimeout(r, 10));
         c.faults.dropStreams(true);
         await new Promise((r) => setTimeout(r, 50));
         c.faults.dropStreams(false);
