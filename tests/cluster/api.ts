@@ -36,6 +36,13 @@ import {
 } from "./defaults.ts";
 import { syncEndpoints } from "./endpoints.ts";
 import { recordEvent } from "./events.ts";
+import {
+  isWorkload,
+  syncWorkloads,
+  validateWorkload,
+  workloadDefaults,
+  workloadStatus,
+} from "./workloads.ts";
 
 export interface ListOptions {
   labels?: Requirement[];
@@ -216,6 +223,7 @@ export class ClusterApi implements RuntimeHost {
         break;
       default:
         validateGeneric(e, obj, def.namespaced);
+        if (isWorkload(def.name)) validateWorkload(e, def.name, obj);
     }
     if (old) {
       for (const f of ["name", "namespace", "uid", "creationTimestamp"] as const) {
@@ -343,6 +351,11 @@ export class ClusterApi implements RuntimeHost {
         }
         o.status = { loadBalancer: {} };
         break;
+      default:
+        if (isWorkload(def.name)) {
+          workloadDefaults(def.name, o); // after the uid: a Job's selector is made from it
+          o.status = workloadStatus(def.name, o, [...this.store.peek("pods", o.metadata.namespace)]);
+        }
     }
   }
 
@@ -746,7 +759,7 @@ export class ClusterApi implements RuntimeHost {
     return unsub;
   }
 
-  // ---------------------------------------------------------------- endpoints controller
+  // ---------------------------------------------------------------- endpoints and workload status
   private queueEndpoints(ns: string) {
     if (this.endpointsQueue.size === 0) queueMicrotask(() => this.flushEndpoints());
     this.endpointsQueue.add(ns);
@@ -756,7 +769,10 @@ export class ClusterApi implements RuntimeHost {
     const nss = [...this.endpointsQueue];
     this.endpointsQueue.clear();
     if (this.closed) return;
-    for (const ns of nss) syncEndpoints(this.store, ns);
+    for (const ns of nss) {
+      syncEndpoints(this.store, ns);
+      syncWorkloads(this.store, ns);
+    }
   }
 }
 

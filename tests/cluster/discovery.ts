@@ -66,16 +66,14 @@ export function resourceList(group: string, version: string) {
       ...(r.shortNames ? { shortNames: r.shortNames } : {}),
       ...(r.categories?.length ? { categories: r.categories } : {}),
     });
-    if (!group) {
-      for (const s of SUBRESOURCES.filter((s) => s.name.startsWith(`${r.name}/`))) {
-        resources.push({
-          name: s.name,
-          singularName: "",
-          namespaced: r.namespaced,
-          kind: s.kind,
-          verbs: s.verbs,
-        });
-      }
+    for (const s of SUBRESOURCES.filter((s) => s.name.startsWith(`${r.name}/`))) {
+      resources.push({
+        name: s.name,
+        singularName: "",
+        namespaced: r.namespaced,
+        kind: s.kind,
+        verbs: s.verbs,
+      });
     }
   }
   return {

@@ -13,6 +13,11 @@ export interface ResourceDef {
   categories?: string[];
   /** served but not stored: create-only review objects */
   virtual?: boolean;
+  /**
+   * served read-only (get/list/watch): the workload kinds, whose controllers the test server does not
+   * run. Objects come from the seed (or `ClusterApi.create` in-process); writes over HTTP get a 405.
+   */
+  readOnly?: boolean;
 }
 
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -35,6 +40,28 @@ function core(
     shortNames,
     verbs,
     categories: ["all"].filter(() => ["pods", "services"].includes(name)),
+  };
+}
+
+/** A workload kind with a pod selector (apps/v1, batch/v1), served read-only. */
+function workload(
+  group: string,
+  name: string,
+  singularName: string,
+  kind: string,
+  shortNames?: string[],
+): ResourceDef {
+  return {
+    name,
+    singularName,
+    kind,
+    group,
+    version: "v1",
+    namespaced: true,
+    shortNames,
+    verbs: ["get", "list", "watch"],
+    categories: ["all"],
+    readOnly: true,
   };
 }
 
@@ -65,6 +92,11 @@ export const RESOURCES: ResourceDef[] = [
   core("endpoints", "endpoints", "Endpoints", true, ["ep"]),
   core("events", "event", "Event", true, ["ev"]),
   core("serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),
+  workload("apps", "deployments", "deployment", "Deployment", ["deploy"]),
+  workload("apps", "replicasets", "replicaset", "ReplicaSet", ["rs"]),
+  workload("apps", "statefulsets", "statefulset", "StatefulSet", ["sts"]),
+  workload("apps", "daemonsets", "daemonset", "DaemonSet", ["ds"]),
+  workload("batch", "jobs", "job", "Job"),
   {
     name: "selfsubjectaccessreviews",
     singularName: "selfsubjectaccessreview",
@@ -98,6 +130,11 @@ export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
   { name: "pods/status", kind: "Pod", verbs: ["get", "patch", "update"] },
   { name: "persistentvolumeclaims/status", kind: "PersistentVolumeClaim", verbs: ["get", "patch", "update"] },
   { name: "services/status", kind: "Service", verbs: ["get", "patch", "update"] },
+  { name: "deployments/status", kind: "Deployment", verbs: ["get"] },
+  { name: "replicasets/status", kind: "ReplicaSet", verbs: ["get"] },
+  { name: "statefulsets/status", kind: "StatefulSet", verbs: ["get"] },
+  { name: "daemonsets/status", kind: "DaemonSet", verbs: ["get"] },
+  { name: "jobs/status", kind: "Job", verbs: ["get"] },
 ];
 
 export function findResource(group: string, version: string, name: string): ResourceDef | undefined {

@@ -288,6 +288,8 @@ export async function handleRequest(
   ctx.auth.authorize(user, attrs);
 
   if (p.def.virtual) return handleReview(ctx, user, p, method, req, res);
+  // workload kinds are served without their controllers: reads only (the seed creates them)
+  if (p.def.readOnly && !["get", "list", "watch"].includes(verb)) throw methodNotAllowed();
 
   const { def, subresource } = p;
   const ns = p.namespace ?? "";

@@ -18,14 +18,73 @@ export const DEMO = {
   wekaVersion: "WEKA v4.4.2 (demo)",
 } as const;
 
-const def = (name: string) => findResource("", "v1", name)!;
+const GROUPS: Record<string, string> = {
+  deployments: "apps",
+  replicasets: "apps",
+  statefulsets: "apps",
+  daemonsets: "apps",
+  jobs: "batch",
+};
+const def = (name: string) => findResource(GROUPS[name] ?? "", "v1", name)!;
 
-function create(api: ClusterApi, resource: string, ns: string, obj: Obj) {
+/** Create an object (the workload kinds too: HTTP serves them read-only, the seed is how they appear). */
+export function create(api: ClusterApi, resource: string, ns: string, obj: Obj): Obj | undefined {
   try {
-    api.create(def(resource), ns, obj);
+    return api.create(def(resource), ns, obj);
   } catch (e) {
     if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
   }
+}
+
+/** `metadata.ownerReferences` entry pointing at a (controller) owner. */
+export function ownerRef(o: Obj | undefined): Obj[] | undefined {
+  if (!o) return undefined;
+  return [{
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    uid: o.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  }];
+}
+
+/**
+ * A Deployment and its current ReplicaSet (`NAME-HASH`), selecting `labels`; returns the ReplicaSet, the
+ * owner of the pods the caller creates with `labels` + `pod-template-hash` (no controller makes them).
+ */
+export function deployment(
+  api: ClusterApi,
+  namespace: string,
+  name: string,
+  hash: string,
+  labels: Record<string, string>,
+  podSpec: Obj,
+  replicas: number,
+): Obj | undefined {
+  const template = { metadata: { labels }, spec: podSpec };
+  const d = create(api, "deployments", namespace, {
+    metadata: { name, labels, annotations: { "deployment.kubernetes.io/revision": "1" } },
+    spec: { replicas, selector: { matchLabels: labels }, template },
+  });
+  const rsLabels = { ...labels, "pod-template-hash": hash };
+  return create(api, "replicasets", namespace, {
+    metadata: {
+      name: `${name}-${hash}`,
+      labels: rsLabels,
+      annotations: {
+        "deployment.kubernetes.io/desired-replicas": String(replicas),
+        "deployment.kubernetes.io/max-replicas": String(replicas + Math.ceil(replicas / 4)),
+        "deployment.kubernetes.io/revision": "1",
+      },
+      ownerReferences: ownerRef(d),
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: rsLabels },
+      template: { metadata: { labels: rsLabels }, spec: podSpec },
+    },
+  });
 }
 
 const ns = (api: ClusterApi, name: string) => create(api, "namespaces", "", { metadata: { name } });
@@ -37,9 +96,15 @@ function pod(
   labels: Record<string, string>,
   spec: Obj,
   annotations?: Obj,
+  owner?: Obj,
 ) {
   create(api, "pods", namespace, {
-    metadata: { name, labels, ...(annotations ? { annotations } : {}) },
+    metadata: {
+      name,
+      labels,
+      ...(annotations ? { annotations } : {}),
+      ...(owner ? { ownerReferences: ownerRef(owner) } : {}),
+    },
     spec: { terminationGracePeriodSeconds: 5, ...spec },
   });
 }
@@ -71,11 +136,31 @@ export async function seed(api: ClusterApi, kind: "demo" | "none", loadPods = 0,
 function seedDemo(api: ClusterApi) {
   const w = DEMO.wekaNamespace;
   ns(api, w);
+  const wekaSpec = { containers: [{ name: "weka", image: "quay.io/weka.io/weka-in-container:4.4.2" }] };
+  const driveLabels = { app: "weka-drive", "app.kubernetes.io/name": "weka", "weka.io/mode": "drive" };
+  const drives = create(api, "statefulsets", w, {
+    metadata: { name: "weka-drive", labels: driveLabels },
+    spec: {
+      replicas: 3,
+      serviceName: "weka-drive",
+      selector: { matchLabels: { app: "weka-drive" } },
+      template: { metadata: { labels: driveLabels }, spec: wekaSpec },
+    },
+  });
   for (const name of DEMO.wekaPods) {
     const app = name.startsWith("weka-drive") ? "weka-drive" : "weka-compute";
-    pod(api, w, name, { app, "app.kubernetes.io/name": "weka", "weka.io/mode": app.slice(5) }, {
-      containers: [{ name: "weka", image: "quay.io/weka.io/weka-in-container:4.4.2" }],
-    });
+    const sts: Record<string, string> = app === "weka-drive"
+      ? { "statefulset.kubernetes.io/pod-name": name, "controller-revision-hash": "weka-drive-5d4c6b7f8" }
+      : {};
+    pod(
+      api,
+      w,
+      name,
+      { app, "app.kubernetes.io/name": "weka", "weka.io/mode": app.slice(5), ...sts },
+      wekaSpec,
+      undefined,
+      app === "weka-drive" ? drives : undefined,
+    );
   }
 
   ns(api, "prod");
@@ -86,12 +171,23 @@ function seedDemo(api: ClusterApi) {
     ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
     readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 1 },
   });
+  const apiRs = deployment(api, "prod", "api", "6b7f9c8d4", { app: "api" }, { containers: [http("api")] }, 2);
   for (const name of DEMO.apiPods) {
-    pod(api, "prod", name, { app: "api", "pod-template-hash": "6b7f9c8d4" }, { containers: [http("api")] });
+    pod(
+      api,
+      "prod",
+      name,
+      { app: "api", "pod-template-hash": "6b7f9c8d4" },
+      { containers: [http("api")] },
+      undefined,
+      apiRs,
+    );
   }
-  pod(api, "prod", DEMO.webPod, { app: "web", "pod-template-hash": "5c6d7f8b9" }, {
-    containers: [http("web"), { name: "sidecar", image: "busybox:1.36" }],
-  }, { "kubectl.kubernetes.io/default-container": "web" });
+  const webSpec = { containers: [http("web"), { name: "sidecar", image: "busybox:1.36" }] };
+  const webRs = deployment(api, "prod", "web", "5c6d7f8b9", { app: "web" }, webSpec, 1);
+  pod(api, "prod", DEMO.webPod, { app: "web", "pod-template-hash": "5c6d7f8b9" }, webSpec, {
+    "kubectl.kubernetes.io/default-container": "web",
+  }, webRs);
   create(api, "services", "prod", {
     metadata: { name: "api", labels: { app: "api" } },
     spec: {

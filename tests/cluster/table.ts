@@ -1,5 +1,6 @@
 /** Server-side printing: meta.k8s.io/v1 Table objects with the columns kube-apiserver uses. */
 import type { Obj } from "./store.ts";
+import { WORKLOAD_COLUMNS } from "./workloads.ts";
 
 interface Column {
   name: string;
@@ -296,6 +297,13 @@ const PRINTERS: Record<string, Printer> = {
     row: (s) => [s.metadata.name, (s.secrets ?? []).length, age(s.metadata.creationTimestamp)],
   },
 };
+
+for (const [resource, w] of Object.entries(WORKLOAD_COLUMNS)) {
+  PRINTERS[resource] = {
+    columns: w.columns.map((c) => col(c.name, c.priority ?? 0, c.type ?? "string")),
+    row: (o) => w.row(o, age(o.metadata.creationTimestamp), humanDuration),
+  };
+}
 
 const DEFAULT: Printer = {
   columns: [col("Name"), col("Age")],
