@@ -3,7 +3,15 @@ import { setExitCode } from "./exit.ts";
 import { help } from "./help.ts";
 import { notGiven, userConfig } from "./settings.ts";
 import { type Command, Option } from "@commander-js/extra-typings";
-import { connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
+import {
+  connectFromOpts,
+  globalsOf,
+  positiveInt,
+  rawArgsOf,
+  splitExecArgs,
+  targetFrom,
+  targetingOptions,
+} from "./flags.ts";
 import { pickerFlags, pickerOptions } from "./pick_flags.ts";
 
 export function register(program: Command) {
@@ -11,12 +19,17 @@ export function register(program: Command) {
     group: "Pods",
     summary: "Run a command in one matching pod, in all of them, or in tmux panes",
     usage:
-      "(-m MATCH | --regex RE | -l SELECTOR | --pod POD) [-c CONTAINER] [--all | --tmux] [flags] -- COMMAND [args...]",
+      "[TYPE/NAME | POD | -m MATCH | --regex RE | -l SELECTOR] [-c CONTAINER] [--all | --tmux] [flags] -- COMMAND [args...]",
     examples: [
       [
         "Run 'weka version' in the pod whose name contains drive-1 (kpod is the same as kodama exec)",
         "kodama exec -n weka-operator-system -m drive-1 -- weka version",
       ],
+      [
+        "Run in the pod of a Deployment that kubectl would pick (also sts/, ds/, rs/, job/, svc/, session/)",
+        "kodama exec -n prod deploy/api -- hostname",
+      ],
+      ["Run in every pod of the Deployment", "kodama exec -n prod deploy/api --all -- hostname"],
       [
         "A shell in an api pod; several matches on a terminal open the picker",
         "kpod -n prod -m api -it -- sh",
@@ -34,6 +47,7 @@ export function register(program: Command) {
     ],
     notes: "Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeouts, 130 Ctrl-C.",
   })
+    .argument("[target]", "TYPE/NAME (deploy/api, sts/db, svc/web, pod/x, job/y, session/s) or a pod name")
     .argument("[command...]", "the command to run (after --)")
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
     .option(
@@ -65,12 +79,14 @@ export function register(program: Command) {
     )
     .option("--sync-panes", "with --tmux: type into every pane at once");
   pickerOptions(targetingOptions(cmd))
-    .action(async (command, opts, c) => {
+    .action(async (first, rest, opts, c) => {
       const g = globalsOf(c);
+      const { target, command } = splitExecArgs(first === undefined ? rest : [first, ...rest], rawArgsOf(c));
+      const flags = targetFrom(c.optsWithGlobals(), target);
       const { execCommand } = await import("../pods/exec_cmd.ts");
       const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
       const code = await execCommand(kube, {
-        ...targetFrom(c.optsWithGlobals()),
+        ...flags,
         includeNotReady: !!opts.includeNotReady,
       }, {
         command,

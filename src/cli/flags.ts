@@ -6,6 +6,8 @@
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Kube } from "../kube/client.ts";
 import type { TargetFlags } from "../pods/target.ts";
+import { parseTargetArg, type ResourceRef, TARGET_TYPES } from "../pods/resource.ts";
+import { usageError } from "../errors.ts";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -87,10 +89,63 @@ export function globalsOf(cmd: { optsWithGlobals(): unknown }): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-/** Build TargetFlags from a command's merged options. */
-export function targetFrom(opts: Record<string, unknown>): TargetFlags {
+/**
+ * A positional target: `TYPE/NAME` (deploy/api, svc/web, pod/x, session/y) or a bare pod NAME, as
+ * kubectl takes them.
+ */
+export function parseTarget(arg: string | undefined): ResourceRef | undefined {
+  if (arg === undefined || arg === "") return undefined;
+  const r = parseTargetArg(arg);
+  if (r) return r;
+  if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(arg)) return { kind: "pod", name: arg };
+  throw usageError(
+    `cannot read ${JSON.stringify(arg)} as a target`,
+    `give TYPE/NAME (TYPE: ${TARGET_TYPES}) or a pod name; -m matches part of a name`,
+  );
+}
+
+/**
+ * `exec`'s operands, split at `--` as kubectl does: `[TARGET] -- COMMAND...`. The first operand is the
+ * target when `--` follows it, or when it is spelt `TYPE/NAME` (`exec deploy/api hostname`).
+ * `rawArgs` is the whole command line (commander keeps the operands on both sides of `--` together).
+ */
+export function splitExecArgs(operands: string[], rawArgs: readonly string[]): {
+  target?: string;
+  command: string[];
+} {
+  const dash = rawArgs.indexOf("--");
+  const after = dash >= 0 ? rawArgs.length - dash - 1 : 0;
+  const before = operands.length - after;
+  if (dash < 0) {
+    return parseTargetArg(operands[0] ?? "") ? { target: operands[0], command: operands.slice(1) } : {
+      command: operands,
+    };
+  }
+  if (before >= 1) {
+    if (before > 1) {
+      throw usageError(
+        `more than one target before --: ${operands.slice(0, before).join(" ")}`,
+        "put the command after --, e.g. kodama exec deploy/api -- ls -l",
+      );
+    }
+    return { target: operands[0], command: operands.slice(1) };
+  }
+  return { command: operands };
+}
+
+/** The whole command line as the root command received it (commander keeps it, untyped). */
+export function rawArgsOf(cmd: { parent: unknown }): string[] {
+  let c = cmd as { parent?: unknown; rawArgs?: string[] };
+  while (c.parent) c = c.parent as typeof c;
+  return c.rawArgs ?? [];
+}
+
+/** Build TargetFlags from a command's merged options (and a positional TYPE/NAME or pod name). */
+export function targetFrom(opts: Record<string, unknown>, arg?: string): TargetFlags {
   const match = (opts.match as string[] | undefined)?.filter(Boolean);
+  const resource = parseTarget(arg);
   return {
+    ...(resource ? { resource } : {}),
     namespace: opts.namespace as string | undefined,
     allNamespaces: Boolean(opts.allNamespaces),
     match: match?.length ? match : undefined,

@@ -17,9 +17,13 @@ export function register(program: Command) {
     summary: "Stream the logs of every matching pod (stern-like)",
     long:
       "Each line is prefixed pod[/container], coloured per pod on a terminal; with -f, pods that appear later are followed too.",
-    usage: "(-m MATCH | --regex RE | -l SELECTOR | --pod POD) [-c CONTAINER] [-f] [flags]",
+    usage: "[TYPE/NAME | POD | -m MATCH | --regex RE | -l SELECTOR] [-c CONTAINER] [-f] [flags]",
     examples: [
       ["Both api pods, and any api pod created later", "kodama logs -n prod -l app=api -f"],
+      [
+        "Every pod of a Deployment (kubectl shows one), following new ones",
+        "kodama logs -n prod deploy/api -f",
+      ],
       [
         "The last 100 lines of the last 10 minutes of the drive pods",
         "kodama logs -n weka-operator-system -m drive --since 10m --tail 100",
@@ -41,6 +45,10 @@ export function register(program: Command) {
     notes:
       "Filters (-i/-e) are JavaScript regular expressions matched against each whole line (without the timestamp).",
   })
+    .argument(
+      "[target]",
+      "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): all its pods; or a pod name",
+    )
     .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
     .option("--all-containers", "every container of each pod")
     .option("-f, --follow", "keep streaming; pods that appear later are followed too")
@@ -69,7 +77,7 @@ export function register(program: Command) {
       ).choices(["default", "raw", "json"]),
     );
   targetingOptions(cmd)
-    .action(async (opts, c) => {
+    .action(async (target, opts, c) => {
       const g = globalsOf(c);
       const [{ logsCommand }, { compileLineFilter, resolveOutput }] = await Promise.all([
         import("../pods/logs_cmd.ts"),
@@ -79,7 +87,7 @@ export function register(program: Command) {
       resolveOutput(opts.output, opts.prefix === false);
       compileLineFilter(opts.include, opts.exclude);
       const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
-      const code = await logsCommand(kube, targetFrom(c.optsWithGlobals()), {
+      const code = await logsCommand(kube, targetFrom(c.optsWithGlobals(), target), {
         container: opts.container,
         allContainers: !!opts.allContainers,
         follow: !!opts.follow,

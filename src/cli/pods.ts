@@ -8,9 +8,13 @@ export function register(program: Command) {
   const cmd = help(program.command("pods").alias("po"), {
     group: "Pods",
     summary: "List pods, filtered like every pod command",
-    usage: "[-m MATCH | --regex RE | -l SELECTOR | --pod NAME] [-n NS | -A] [-o FORMAT] [-w] [flags]",
+    usage: "[TYPE/NAME | NAME] [-m MATCH | --regex RE | -l SELECTOR] [-n NS | -A] [-o FORMAT] [-w] [flags]",
     examples: [
       ['Pods whose name contains "drive"', "kodama pods -n weka-operator-system -m drive"],
+      [
+        "The pods of a Deployment (also sts/, ds/, rs/, job/, svc/, session/)",
+        "kodama pods -n prod deploy/api",
+      ],
       ["Every api pod in every namespace, with node, IP and containers", "kodama pods -A -l app=api -o wide"],
       [
         "Only the names of pods matching a regular expression",
@@ -23,6 +27,10 @@ export function register(program: Command) {
       ],
     ],
   })
+    .argument(
+      "[target]",
+      "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): its pods; or a pod name",
+    )
     .option("--running", "only Running pods")
     .option(
       "-w, --watch",
@@ -31,14 +39,14 @@ export function register(program: Command) {
     .option("--watch-only", "print changes only, without the initial list")
     .option("--output-watch-events", "with -w/--watch-only: add an EVENT column (ADDED, MODIFIED, DELETED)");
   outputOption(targetingOptions(cmd))
-    .action(async (_opts, command) => {
+    .action(async (target, _opts, command) => {
       const opts = globalsOf(command);
       const { listPodsCommand } = await import("../pods/list.ts");
       const kube = await connectFromOpts(opts);
       const o = command.opts();
       const code = await listPodsCommand(
         kube,
-        { ...targetFrom(command.optsWithGlobals()), includeNotReady: !o.running },
+        { ...targetFrom(command.optsWithGlobals(), target), includeNotReady: !o.running },
         o.output,
         {
           watch: Boolean(o.watch),

@@ -13,10 +13,12 @@ export function register(program: Command) {
   const cmd = help(program.command("port-forward").alias("pf"), {
     group: "Pods",
     summary: "Forward local ports to a pod, or to a ready pod behind a service",
-    usage: "(pod/NAME | svc/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags]",
+    usage: "(TYPE/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags]",
     long: `Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
 REMOTE may be a named container port (http). For services, REMOTE is a service port
-(number or name) and is mapped to its targetPort on the chosen pod.
+(number or name) and is mapped to its targetPort on the chosen pod. TYPE/NAME is pod/, svc/, deploy/,
+sts/, ds/, rs/, job/ or session/: a workload's pod is the one kubectl would choose, and svc/ and
+workload targets follow their object to another ready pod when the pod goes away (--no-reconnect: stop).
 
 One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
 to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (exit 130).`,
@@ -30,6 +32,10 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
         "kodama port-forward -n prod svc/api :80",
       ],
       [
+        "A ready pod of a Deployment; when it goes away, the forward moves to another",
+        "kodama port-forward -n prod deploy/api :8080",
+      ],
+      [
         "A named container port on local port 9000",
         "kodama port-forward -n prod --pod api-6b7f9c8d4-k2x9p 9000:http",
       ],
@@ -39,7 +45,7 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
       ],
     ],
   })
-    .argument("<target-or-ports...>", "[pod/NAME | svc/NAME | NAME] then [LOCAL:]REMOTE ports")
+    .argument("<target-or-ports...>", "[TYPE/NAME | NAME] then [LOCAL:]REMOTE ports")
     .option("--service <name>", "forward to a ready pod of this service (ports are service ports)")
     .option(
       "--address <addr>",
@@ -48,7 +54,12 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
     )
     .option(
       "--reconnect",
-      "when the pod goes away, keep listening and forward to a new pod of the same target",
+      "when the pod goes away, keep listening and forward to a new pod of the same target " +
+        "(default for svc/ and workload targets such as deploy/)",
+    )
+    .option(
+      "--no-reconnect",
+      "end when the pod goes away, as kubectl does, even for svc/ and workload targets",
     )
     .option("--first", "several pods match: take the first by name")
     .option("--pick", "choose the pod in the interactive picker")
@@ -63,7 +74,7 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
         target: { ...targetFrom(all), includeNotReady: opts.includeNotReady ? true : undefined },
         service: opts.service,
         address: opts.address,
-        reconnect: !!opts.reconnect,
+        reconnect: opts.reconnect as boolean | undefined,
         first: !!opts.first,
         pick: !!opts.pick,
         verbose: !!opts.verbose,
@@ -102,7 +113,11 @@ export async function parseForwardArgs(
   const res = rest.length ? pf.parseResourceArg(rest[0]) : undefined;
   if (res) {
     rest.shift();
-    target = { kind: res.kind, namespace, name: res.name };
+    if (res.kind === "pod" || res.kind === "service") target = { kind: res.kind, namespace, name: res.name };
+    else {
+      // deploy/, sts/, ds/, rs/, job/, session/: one of its pods, chosen like kubectl
+      target = { kind: "select", flags: { ...o.target, namespace, resource: res }, choose: {} };
+    }
   } else if (!o.service && !hasTargeting(o.target) && rest.length >= 2 && !pf.looksLikePortSpec(rest[0])) {
     target = { kind: "pod", namespace, name: rest.shift()! }; // kubectl port-forward NAME PORT...
   }
@@ -117,7 +132,7 @@ export async function parseForwardArgs(
       } and the targeting flags (-m, -l, --pod, --regex) exclude each other`,
     );
   }
-  if (o.target.allNamespaces && target) throw usageError("-A cannot be used with a pod/ or svc/ target");
+  if (o.target.allNamespaces && target) throw usageError(`-A cannot be used with ${args[0]}`);
   if (!rest.length) {
     throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080, :8080 (free local port)");
   }
@@ -165,7 +180,7 @@ export async function runPortForward(
     const started = await pf.startPortForward(kube, target, specs, {
       signal: ac.signal,
       address: o.address,
-      reconnect: o.reconnect,
+      reconnect: o.reconnect ?? pf.reconnectsByDefault(target),
       onEvent: (e) => {
         if (e.startsWith("lost connection")) return; // thrown below as the command's error
         if (!verbose && (e.startsWith("Handling connection") || e.startsWith("Closed connection"))) return;

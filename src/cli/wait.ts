@@ -13,7 +13,7 @@ export function register(program: Command) {
   const cmd = help(program.command("wait"), {
     group: "Pods",
     summary: "Wait until matched pods are ready, deleted, in a phase, or exist",
-    usage: "(-m MATCH | -l SELECTOR | --pod POD) [--for CONDITION] [--timeout DURATION] [flags]",
+    usage: "[TYPE/NAME | POD | -m MATCH | -l SELECTOR] [--for CONDITION] [--timeout DURATION] [flags]",
     long: `Progress goes to stderr (updated in place on a terminal); one "pod/NAME condition met" line
 per pod goes to stdout when done. Exit 0 when met, 3 when nothing matches (--for ready/phase),
 5 on timeout naming the pods still pending, 130 on Ctrl-C.`,
@@ -22,6 +22,7 @@ per pod goes to stdout when done. Exit 0 when met, 3 when nothing matches (--for
         "Wait up to two minutes for the api pods to be ready",
         "kodama wait -n prod -l app=api --for ready --timeout 2m",
       ],
+      ["Wait for every pod of a Deployment to be ready", "kodama wait -n prod deploy/api --for ready"],
       ["Wait until a pod is gone", "kodama wait -n prod --pod api-6b7f9c8d4-k2x9p --for deleted"],
       [
         "Wait for a batch pod to finish",
@@ -30,15 +31,23 @@ per pod goes to stdout when done. Exit 0 when met, 3 when nothing matches (--for
       ["Wait until a pod with this label exists", "kodama wait -n dev -l app=job --for exists"],
     ],
   })
+    .argument(
+      "[target]",
+      "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): all its pods; or a pod name",
+    )
     .option("--for <condition>", "ready | deleted | phase=PHASE | exists", "ready")
     .option("--timeout <duration>", "give up after this long (exit 5); 0 checks once", "60s")
     .option("-q, --quiet", "no progress on stderr");
   targetingOptions(cmd)
-    .action(async (_o, command) => {
+    .action(async (target, _o, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const opts = command.opts();
       const kube = await connectFromOpts(globalsOf(command));
-      await runWait(kube, targetFrom(all), { for: opts.for, timeout: opts.timeout, quiet: !!opts.quiet });
+      await runWait(kube, targetFrom(all, target), {
+        for: opts.for,
+        timeout: opts.timeout,
+        quiet: !!opts.quiet,
+      });
     });
 }
 

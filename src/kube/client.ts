@@ -8,7 +8,7 @@
  * `Kube.connect` only reads the kubeconfig; the first request opens the connection — directly, or through
  * the cluster's proxy-url / HTTPS_PROXY (./proxy.ts), as kubectl does.
  */
-import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import type { V1LabelSelector, V1Pod, V1Service } from "@kubernetes/client-node";
 import http from "node:http";
 import https from "node:https";
 import {
@@ -27,6 +27,24 @@ export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
+
+export type WorkloadKind = "deployment" | "statefulset" | "daemonset" | "replicaset" | "job";
+
+/** Where each workload kind is served. */
+export const WORKLOAD_APIS: Record<WorkloadKind, { group: string; resource: string }> = {
+  deployment: { group: "apps", resource: "deployments" },
+  statefulset: { group: "apps", resource: "statefulsets" },
+  daemonset: { group: "apps", resource: "daemonsets" },
+  replicaset: { group: "apps", resource: "replicasets" },
+  job: { group: "batch", resource: "jobs" },
+};
+
+/** The part of a workload object kodama reads. */
+export interface Workload {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string };
+  spec?: { selector?: V1LabelSelector; replicas?: number };
+}
 
 export interface PodQuery {
   labelSelector?: string;
@@ -258,6 +276,19 @@ export class Kube {
       { verb: "get", resource: "services", namespace, name },
       "GET",
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
+    );
+  }
+
+  /**
+   * A workload (apps/v1 Deployment, StatefulSet, DaemonSet, ReplicaSet; batch/v1 Job) — kodama reads
+   * only its pod selector. `kind` is lower-case singular (`deployment`).
+   */
+  getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<Workload> {
+    const { group, resource } = WORKLOAD_APIS[kind];
+    return this.request(
+      { verb: "get", resource: `${resource}.${group}`, namespace, name },
+      "GET",
+      `/apis/${group}/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`,
     );
   }
 

@@ -2,11 +2,13 @@
  * Choosing among matched pods: none -> exit 3 naming the target; one -> it; several ->
  * `--all` (every pod), `--first` (first by name), the interactive picker (`--pick`, or a TTY),
  * or — without a TTY — exit 2 listing up to 10 candidates and the flags that decide.
+ * A `TYPE/NAME` target (deploy/api, svc/web) picks its pod as kubectl does: the most active one.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { nothingMatched, type TargetFlags } from "./target.ts";
+import { attachablePod } from "./resource.ts";
 
 /** The choice flags as commands take them (`--all`, `--first`, `--pick`, `--multi`, `-q`, `-1`, `-0`). */
 export interface ChoiceFlags {
@@ -53,6 +55,8 @@ export async function choosePods(
   }
   if (o.all) return pods;
   if (pods.length === 1 && !o.pick) return pods;
+  // `exec deploy/api`: one pod, chosen like kubectl's attachablePodForObject (no picker, no ambiguity)
+  if (t.resource && !o.pick && !o.multi) return [attachablePod(pods)!];
   if (o.first) {
     const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
     return [sorted[0]];

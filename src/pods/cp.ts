@@ -10,7 +10,8 @@ import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
-import { chooseContainer } from "./target.ts";
+import { chooseContainer, findPods, nothingMatched } from "./target.ts";
+import { attachablePod, isTargetType, parseTargetArg, type ResourceRef } from "./resource.ts";
 import { extractTo, packPath } from "./tar.ts";
 import { formatSummary, type PodResult, tally } from "./summary.ts";
 import { podTargets } from "./fanout.ts";
@@ -19,11 +20,13 @@ import { forEachLimited } from "../limit.ts";
 
 export type CpSpec =
   | { kind: "local"; path: string }
-  | { kind: "pod"; namespace?: string; pod?: string; path: string };
+  | { kind: "pod"; namespace?: string; pod?: string; path: string; resource?: ResourceRef };
 
 /**
- * Parse one side of `kodama cp`. `pod:path` and `ns/pod:path` are pod sides; `:path` is a pod side
- * without a pod (for --all); anything starting with `/`, `./`, `../` or `~`, or without a colon, is local.
+ * Parse one side of `kodama cp`. `pod:path` and `ns/pod:path` are pod sides, and so is `TYPE/NAME:path`
+ * (`deploy/api:/etc/x`: one pod of it, chosen like kubectl; a TYPE word wins over a namespace of that
+ * name); `:path` is a pod side without a pod (for --all); anything starting with `/`, `./`, `../` or `~`,
+ * or without a colon, is local.
  */
 export function parseCpSpec(s: string): CpSpec {
   if (s === "") throw usageError("empty path in kodama cp");
@@ -41,6 +44,12 @@ export function parseCpSpec(s: string): CpSpec {
       `no path after "${left}:"`,
       "e.g. api-1:/tmp/x (relative paths are from the container's working directory)",
     );
+  }
+  if (parts.length === 2 && isTargetType(parts[0])) {
+    const resource = parseTargetArg(left)!;
+    return resource.kind === "pod"
+      ? { kind: "pod", pod: resource.name, path }
+      : { kind: "pod", resource, path };
   }
   return parts.length === 2
     ? { kind: "pod", namespace: parts[0], pod: parts[1], path }
@@ -261,6 +270,13 @@ export async function copy(
     throw usageError("copying between two pods is not supported; copy through a local path");
   }
   const side = s.kind === "pod" ? s : d as Extract<CpSpec, { kind: "pod" }>;
+  if (side.resource) {
+    // deploy/api:/path — the pod kubectl would pick (findPods resolves the selector)
+    const t = { namespace: o.namespace, resource: side.resource, includeNotReady: false };
+    const pods = await findPods(kube, t);
+    if (!pods.length) throw nothingMatched(t, o.namespace);
+    side.pod = attachablePod(pods)!.metadata?.name;
+  }
   if (!side.pod) {
     throw usageError(
       `"${s.kind === "pod" ? src : dst}" names no pod`,

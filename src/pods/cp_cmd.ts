@@ -1,7 +1,7 @@
 /** The `kodama cp` feature: one copy, or --all into every matching Running pod. */
 import type { Kube } from "../kube/client.ts";
 import { stderrSink } from "../ui/sink.ts";
-import { copy } from "./cp.ts";
+import { copy, parseCpSpec } from "./cp.ts";
 import { fanoutExitCode, tally } from "./summary.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 
@@ -19,7 +19,10 @@ export async function cpCommand(
     const namespace = t.namespace ?? kube.namespace;
     let pods;
     if (o.all) {
-      const tt = { ...t, includeNotReady: false };
+      // `cp --all ./f deploy/api:/tmp/`: every pod of it
+      const d = parseCpSpec(dst);
+      const resource = d.kind === "pod" ? d.resource : undefined;
+      const tt = { ...t, ...(resource ? { resource } : {}), includeNotReady: false };
       pods = await findPods(kube, tt);
       if (pods.length === 0) throw nothingMatched(tt, kube.namespace);
     }

@@ -5,7 +5,7 @@ import { parseDuration } from "../ui/duration.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { streamLogs } from "./logs.ts";
 import { compileLineFilter, resolveOutput } from "./log_filter.ts";
-import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { findPods, nothingMatched, resolveTarget, type TargetFlags } from "./target.ts";
 
 export interface LogsCommandOptions {
   container?: string;
@@ -24,7 +24,9 @@ export interface LogsCommandOptions {
   exclude?: string[];
 }
 
-export async function logsCommand(kube: Kube, t: TargetFlags, o: LogsCommandOptions): Promise<number> {
+export async function logsCommand(kube: Kube, target: TargetFlags, o: LogsCommandOptions): Promise<number> {
+  // deploy/api -> its selector, so pods the Deployment creates later are followed too
+  const t = await resolveTarget(kube, target);
   const sinceMs = o.since ? parseDuration(o.since, "--since") : undefined;
   const output = resolveOutput(o.output, o.prefix === false);
   const filter = compileLineFilter(o.include, o.exclude);

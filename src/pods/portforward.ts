@@ -12,7 +12,8 @@ import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { dialPortForward } from "../kube/portforward.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { findPods, nothingMatched, sortPods, type TargetFlags } from "./target.ts";
+import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
 import type { ChooseOptions } from "./choose.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ export function selectorString(sel: Record<string, string> | undefined): string 
   return Object.entries(sel ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
-/** The first ready pod selected by a service (by name), or exit 3. */
+/** The ready pod kubectl would pick among a service's (attachablePodForObject), or exit 3. */
 export async function servicePod(kube: Kube, namespace: string, svc: V1Service): Promise<V1Pod> {
   const name = svc.metadata?.name ?? "?";
   const selector = selectorString(svc.spec?.selector);
@@ -167,14 +168,13 @@ export async function servicePod(kube: Kube, namespace: string, svc: V1Service):
       "port-forward to one of its pods directly (pod/NAME)",
     );
   }
-  const pods = (await kube.listPods(namespace, { labelSelector: selector }))
-    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
-  const ready = pods.find(isPodReady);
+  const pods = sortPods(await kube.listPods(namespace, { labelSelector: selector }));
+  const ready = attachablePod(pods.filter(isPodReady));
   if (!ready) {
     throw new KodamaError(
       `service ${name} in namespace ${namespace} has no ready pod (selector ${selector}, ${pods.length} pods)`,
       ExitCode.NOT_FOUND,
-      "wait for its pods with `kodama wait -n " + namespace + " -l " + selector + " --for ready`",
+      "wait for its pods with `kodama wait -n " + namespace + " svc/" + name + " --for ready`",
     );
   }
   return ready;
@@ -616,19 +616,21 @@ export function forwardingLine(f: { address: string; local: number; pod: string;
 export type ForwardTarget =
   | { kind: "pod"; namespace: string; name: string }
   | { kind: "service"; namespace: string; name: string }
+  /** targeting flags (one pod, chosen like exec); with `flags.resource` (deploy/x, session/y) like kubectl */
   | { kind: "select"; flags: TargetFlags; choose?: ChooseOptions };
 
-/** Parse `pod/NAME`, `pods/NAME`, `po/NAME`, `svc/NAME`, `service/NAME`; undefined for anything else. */
-export function parseResourceArg(arg: string): { kind: "pod" | "service"; name: string } | undefined {
-  const m = /^([a-z]+)\/(.+)$/.exec(arg);
-  if (!m) return undefined;
-  const [, type, name] = m;
-  if (["pod", "pods", "po"].includes(type)) return { kind: "pod", name };
-  if (["svc", "service", "services"].includes(type)) return { kind: "service", name };
-  throw usageError(
-    `cannot port-forward to ${type}/${name}`,
-    "use pod/NAME, svc/NAME, or the targeting flags (-m, -l, --pod)",
-  );
+/**
+ * Parse a `TYPE/NAME` target argument (pod/, svc/, deploy/, sts/, ds/, rs/, job/, session/); undefined
+ * for anything else (a pod name, a port spec).
+ */
+export function parseResourceArg(arg: string): ResourceRef | undefined {
+  return parseTargetArg(arg);
+}
+
+/** A target that follows its object to another pod when the current one goes away (kubectl does not). */
+export function reconnectsByDefault(t: ForwardTarget): boolean {
+  return t.kind === "service" ||
+    (t.kind === "select" && !!t.flags.resource && t.flags.resource.kind !== "pod");
 }
 
 function notRunning(p: V1Pod): KodamaError {
@@ -676,8 +678,8 @@ export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promis
 }
 
 /**
- * The non-interactive re-resolution used after the pod went away: the first ready pod by the
- * same service / name / filters.
+ * The non-interactive re-resolution used after the pod went away: a ready pod by the same service /
+ * workload / name / filters.
  */
 export function reresolver(kube: Kube, t: ForwardTarget): () => Promise<ResolvedTarget> {
   return async () => {
@@ -689,7 +691,8 @@ export function reresolver(kube: Kube, t: ForwardTarget): () => Promise<Resolved
     }
     const pods = (await findPods(kube, { ...t.flags, includeNotReady: true })).filter(isPodReady);
     if (!pods.length) throw nothingMatched({ ...t.flags, includeNotReady: false }, kube.namespace);
-    return { pod: pods[0] };
+    // a TYPE/NAME target takes the pod kubectl would; plain filters the first by name, as at the start
+    return { pod: t.flags.resource ? attachablePod(pods)! : pods[0] };
   };
 }
 

@@ -1,10 +1,20 @@
 /**
  * Pod targeting shared by every pod command: namespace / all namespaces, name substrings (all must
- * match), a regex, label and field selectors, an exact pod name, and the Running-only filter.
+ * match), a regex, label and field selectors, an exact pod name, a `TYPE/NAME` object whose selector
+ * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
+import {
+  isWorkloadKind,
+  joinSelectors,
+  labelSelectorString,
+  mapSelector,
+  refString,
+  type ResourceRef,
+  sessionSelector,
+} from "./resource.ts";
 
 export interface TargetFlags {
   namespace?: string;
@@ -17,6 +27,8 @@ export interface TargetFlags {
   container?: string;
   /** false = keep only Running pods (exec); true/undefined = every pod (listing). */
   includeNotReady?: boolean;
+  /** `deploy/api`, `svc/web`, `pod/x`, `session/y`: its selector picks the pods (resolveTarget) */
+  resource?: ResourceRef;
 }
 
 export function compileRegex(re: string | undefined): RegExp | undefined {
@@ -87,11 +99,53 @@ export function validateTarget(t: TargetFlags): void {
     );
   }
   compileRegex(t.regex);
+  if (t.resource && t.allNamespaces) {
+    throw usageError(
+      `-A cannot be used with ${refString(t.resource)}`,
+      "a TYPE/NAME target lives in one namespace: give it with -n",
+    );
+  }
+}
+
+/**
+ * Turn a `TYPE/NAME` target into plain flags: its pod selector is added to --selector (pod/NAME becomes
+ * --pod), read from the object once (a Deployment's, a Service's); flags without one pass through.
+ * Exit 3 when the object does not exist; a Service without a selector is exit 3 too.
+ */
+export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetFlags> {
+  const r = t.resource;
+  if (!r || r.selector !== undefined || (r.kind === "pod" && t.pod === r.name)) return t;
+  validateTarget(t);
+  const namespace = t.namespace ?? kube.namespace;
+  let selector: string;
+  if (r.kind === "pod") {
+    if (t.pod && t.pod !== r.name) throw usageError(`give either pod/${r.name} or --pod ${t.pod}, not both`);
+    return { ...t, pod: r.name };
+  } else if (r.kind === "session") {
+    selector = sessionSelector(r.name);
+  } else if (r.kind === "service") {
+    const svc = await kube.getService(namespace, r.name);
+    selector = mapSelector(svc.spec?.selector);
+    if (!selector) {
+      throw notFound(
+        `service ${r.name} in namespace ${namespace} has no selector, so it picks no pods`,
+        "target its pods directly (pod/NAME, -l)",
+      );
+    }
+  } else if (isWorkloadKind(r.kind)) {
+    const w = await kube.getWorkload(r.kind, namespace, r.name);
+    selector = labelSelectorString(w.spec?.selector);
+    if (!selector) throw notFound(`${refString(r)} in namespace ${namespace} has an empty selector`);
+  } else {
+    throw usageError(`cannot target ${refString(r)}`);
+  }
+  return { ...t, namespace, resource: { ...r, selector }, selector: joinSelectors(selector, t.selector) };
 }
 
 /** List and filter pods for a target; sorted by namespace/name. Never throws for "nothing matched". */
-export async function findPods(kube: Kube, t: TargetFlags): Promise<V1Pod[]> {
-  validateTarget(t); // fail fast on bad names or a bad regex, before any request
+export async function findPods(kube: Kube, target: TargetFlags): Promise<V1Pod[]> {
+  validateTarget(target); // fail fast on bad names or a bad regex, before any request
+  const t = await resolveTarget(kube, target);
   const pods = await kube.listPods(targetNamespace(kube, t), {
     labelSelector: t.selector,
     fieldSelector: fieldSelectorWith(t),
@@ -105,6 +159,7 @@ export function describeTarget(t: TargetFlags, defaultNamespace?: string): strin
   parts.push(
     t.allNamespaces ? "all namespaces" : `namespace ${t.namespace ?? defaultNamespace ?? "default"}`,
   );
+  if (t.resource && t.resource.kind !== "pod") parts.push(refString(t.resource));
   if (t.pod) parts.push(`pod ${t.pod}`);
   if (t.match?.length) parts.push(`name contains ${t.match.map((m) => JSON.stringify(m)).join(" and ")}`);
   if (t.regex) parts.push(`name matches /${t.regex}/`);
@@ -120,7 +175,9 @@ export function nothingMatched(t: TargetFlags, defaultNamespace?: string, hint?:
     `no pods matched (${describeTarget(t, defaultNamespace)})`,
     hint ??
       (t.includeNotReady === false
-        ? "check the filters with `kodama pods`; add --include-not-ready to consider pods that are not Running"
+        ? `check the filters with \`kodama pods${
+          t.resource ? ` ${refString(t.resource)}` : ""
+        }\`; add --include-not-ready to consider pods that are not Running`
         : "check the namespace (-n, -A) and filters (-m, -l)"),
   );
 }

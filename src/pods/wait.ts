@@ -13,6 +13,7 @@ import {
   filterPods,
   findPods,
   nothingMatched,
+  resolveTarget,
   type TargetFlags,
   targetNamespace,
 } from "./target.ts";
@@ -289,8 +290,9 @@ export interface WaitOptions {
  * `timeoutMs` 0 checks once; a negative value waits without limit.
  */
 export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): Promise<V1Pod[]> {
-  const tt: TargetFlags = { ...t, includeNotReady: true };
   compileRegex(t.regex);
+  // deploy/api -> its selector, read once: pods it creates while we wait are watched like -l
+  const tt: TargetFlags = { ...(await resolveTarget(kube, t)), includeNotReady: true };
   const ns = targetNamespace(kube, tt);
   const state = new WaitState(o.for, ns === undefined);
   const started = Date.now();

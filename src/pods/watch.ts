@@ -21,6 +21,7 @@ import {
   isRunning,
   nameMatches,
   podKey,
+  resolveTarget,
   sortPods,
   type TargetFlags,
   targetNamespace,
@@ -169,11 +170,12 @@ export function clientMatcher(t: TargetFlags): (p: V1Pod) => boolean {
  */
 export async function watchPodsCommand(
   kube: Kube,
-  t: TargetFlags,
+  target: TargetFlags,
   format: string,
   o: WatchOptions = {},
 ): Promise<number> {
-  validateTarget(t);
+  validateTarget(target);
+  const t = await resolveTarget(kube, target); // deploy/api -> its selector, watched like -l
   const fmt = parseOutputFormat(format);
   // go-yaml's look, as kubectl prints: YAML 1.1 quoting ("yes", timestamps), sequences not indented
   const yamlMod = fmt === "yaml" ? await import("yaml") : undefined;

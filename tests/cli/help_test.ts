@@ -12,7 +12,7 @@ Deno.test("kodama options lists the global flags; a command's help points to it 
   assertEquals(h.code, 0);
   assertStringIncludes(h.stdout, "Aliases:\n  port-forward, pf\n");
   assertStringIncludes(h.stdout, "Examples:\n  # ");
-  assertStringIncludes(h.stdout, "\nUsage:\n  kodama port-forward (pod/NAME");
+  assertStringIncludes(h.stdout, "\nUsage:\n  kodama port-forward (TYPE/NAME");
   assertStringIncludes(h.stdout, 'Use "kodama options" for a list of global command-line options');
   assert(!h.stdout.includes("(default: [])"), h.stdout);
   // `kodama help CMD` is the same text

@@ -41,14 +41,15 @@ Deno.test("looksLikePortSpec tells ports from pod names", () => {
   for (const s of ["api-7d9f", "web", "pod/x", "http"]) assert(!looksLikePortSpec(s), s);
 });
 
-Deno.test("parseResourceArg: pod/ and svc/ forms, others refused", () => {
+Deno.test("parseResourceArg: pod/, svc/ and workload forms, unknown types refused", () => {
   assertEquals(parseResourceArg("pod/api-0"), { kind: "pod", name: "api-0" });
   assertEquals(parseResourceArg("pods/api-0"), { kind: "pod", name: "api-0" });
   assertEquals(parseResourceArg("svc/api"), { kind: "service", name: "api" });
   assertEquals(parseResourceArg("service/api"), { kind: "service", name: "api" });
   assertEquals(parseResourceArg("8080"), undefined);
   assertEquals(parseResourceArg("api-0"), undefined);
-  const e = assertThrows(() => parseResourceArg("deploy/api")) as KodamaError;
+  assertEquals(parseResourceArg("deploy/api"), { kind: "deployment", name: "api" });
+  const e = assertThrows(() => parseResourceArg("foo/api")) as KodamaError;
   assertEquals(e.code, 2);
 });
 
