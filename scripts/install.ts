@@ -18,6 +18,7 @@ for (const [name, entry] of shims) {
     "-g",
     "-f",
     "-A",
+    "--no-prompt",
     "--config",
     config,
     "--name",

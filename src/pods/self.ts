@@ -12,9 +12,9 @@ export function selfCommand(): string[] {
   const base = exe.split(/[\\/]/).pop() ?? "";
   if (!/^deno(\.exe)?$/.test(base)) return [exe];
   const main = Deno.mainModule;
-  if (!main.startsWith("file:")) return [exe, "run", "-A", main];
+  if (!main.startsWith("file:")) return [exe, "run", "-A", "--no-prompt", main];
   const path = fileURLToPath(main);
-  const out = [exe, "run", "-A", "--quiet"];
+  const out = [exe, "run", "-A", "--no-prompt", "--quiet"];
   // the project's deno.json (import map, unstable flags) is found from the main module's directory
   for (let d = dirname(path), i = 0; i < 4; d = dirname(d), i++) {
     const cfg = join(d, "deno.json");

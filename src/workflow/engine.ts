@@ -27,10 +27,13 @@ import { durationMs, kindOf, type Step, type Target } from "./schema.ts";
 import { KINDS } from "./steps/registry.ts";
 import { permSummary } from "./steps/script.ts";
 import type { LoadedWorkflow } from "./load.ts";
+import type { ScriptModule } from "./sandbox/host.ts";
 import type { Display } from "./display.ts";
 import { describePods, targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
 import { ensureTrusted } from "./trust.ts";
+import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow } from "./prepare.ts";
+import { scriptPath } from "./steps/script.ts";
 import { askParam, resolveParams } from "./params.ts";
 
 export interface RunOptions {
@@ -51,6 +54,8 @@ export interface RunOptions {
   confirm?: (message: string) => Promise<boolean>;
   /** internal: nesting depth of `workflow` steps */
   depth?: number;
+  /** internal: a child workflow whose trust the calling run already covered */
+  covered?: boolean;
 }
 
 export interface StepRecord {
@@ -70,18 +75,20 @@ export interface RunResult {
   hint?: string;
 }
 
-const MAX_DEPTH = 8;
 /** display keys are unique across nested and parallel runs */
 let displayKeys = 0;
 
 export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<RunResult> {
-  if ((o.depth ?? 0) > MAX_DEPTH) {
+  if ((o.depth ?? 0) > MAX_CALL_DEPTH) {
     throw new KodamaError(
-      `workflow ${lw.name}: workflow steps nest more than ${MAX_DEPTH} deep`,
+      `workflow ${lw.name}: workflow steps nest more than ${MAX_CALL_DEPTH} deep`,
       ExitCode.USAGE,
     );
   }
-  if (!o.dryRun) {
+  // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
+  // before the first step runs; a child reached from here was covered by its parent's check
+  await prepareWorkflow(lw, { cwd: o.cwd });
+  if (!o.dryRun && !o.covered) {
     await ensureTrusted(lw, {
       trust: o.trust,
       interactive: !!o.interactive,
@@ -386,6 +393,8 @@ class Run {
       workflow: this.lw.workflow,
       file: this.lw.file,
       baseDir: this.lw.baseDir,
+      tty: this.lw.workflow.tty === true,
+      script: (module) => this.scriptModule(module),
       permissions: this.lw.workflow.permissions ?? {},
       dryRun: !!this.o.dryRun,
       interactive: !!this.o.interactive,
@@ -419,16 +428,21 @@ class Run {
     params: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<StepResult> {
-    const { findWorkflow } = await import("./discovery.ts");
-    const { loadWorkflowFile } = await import("./load.ts");
-    const ref = await findWorkflow(name, this.o.cwd);
-    const child = await loadWorkflowFile(ref.file, ref.source);
+    // the child resolved, loaded and checked before the run started: the very file trust covered
+    const prep = preparedOf(this.lw);
+    const missing = prep?.missing.get(name);
+    if (missing) throw missing;
+    const child = prep?.children.get(name);
+    if (!child) {
+      throw new KodamaError(`workflow ${this.lw.name}: no checked child workflow "${name}"`, ExitCode.USAGE);
+    }
     const r = await runWorkflow(child, {
       ...this.o,
       params: params as Record<string, string>,
       connect: () => this.kube(),
       signal,
       depth: this.depth + 1,
+      covered: true,
     });
     const outputs = Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, v.outputs]));
     return {
@@ -441,6 +455,17 @@ class Run {
 
   note(line: string) {
     this.o.display.note(`${"  ".repeat(this.depth)}${line}`);
+  }
+
+  /** The checked graph of a script step, as a snapshot in kodama's cache (what the worker loads). */
+  private async scriptModule(module: string): Promise<ScriptModule> {
+    const path = scriptPath(this.lw.file, module);
+    const p = preparedOf(this.lw) ?? await prepareWorkflow(this.lw, { cwd: this.o.cwd });
+    const g = p.graphs.get(path);
+    if (!g) throw new KodamaError(`script ${module}: its module graph was not checked`, ExitCode.USAGE);
+    const { snapshot } = await import("./sandbox/graph.ts");
+    const s = await snapshot(g);
+    return { entryUrl: s.entryUrl, dir: s.dir, root: g.root };
   }
 
   // ------------------------------------------------------------------ --dry-run

@@ -96,6 +96,9 @@ const workflowShape = {
   targets: z.record(z.string().regex(ID_RE), Target).optional(),
   env: EnvMap.optional(),
   permissions: Permissions.optional(),
+  tty: z.boolean().optional().describe(
+    "let script and local steps write terminal control sequences (colours, cursor moves); default false: they are stripped",
+  ),
   steps: z.array(Step).min(1, { error: "a workflow needs at least one step" }),
 };
 export const Workflow = z.object(workflowShape).strict().describe("a kodama workflow (kodama run NAME)");

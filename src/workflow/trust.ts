@@ -1,9 +1,12 @@
 /**
- * Trust: a repo workflow whose `permissions` are non-empty runs local code with those permissions,
- * so the person running it confirms it once. Trust is pinned to the sha256 of the workflow file
- * plus every script module it names, in `$KODAMA_HOME/trust.yaml`; any edit asks again.
- * Built-in and home workflows are trusted (you installed them); workflows without permissions
- * need no trust (they reach the cluster only through steps kodama implements).
+ * Trust: a repo workflow that asks for permissions — itself or any workflow it calls — runs local
+ * code with them, so the person running it confirms it once. Trust is pinned to the sha256 of
+ * everything that can run: the workflow file, every module in the checked graph of every script
+ * step, and every child workflow reachable through `workflow` steps (the same, recursively), in
+ * `$KODAMA_HOME/trust.yaml`; any edit asks again. The prompt (and the refusal without a TTY) shows
+ * the union of the permissions of everything reachable. Built-in and home workflows are trusted
+ * (you installed them); a run that reaches no permissions needs no trust (it only uses steps kodama
+ * implements).
  */
 import YAML from "yaml";
 import { join } from "node:path";
@@ -11,9 +14,9 @@ import { kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { LoadedWorkflow } from "./load.ts";
-import { flattenSteps } from "./load.ts";
-import { hasPermissions } from "./schema.ts";
-import { permSummary, scriptPath } from "./steps/script.ts";
+import { hasPermissions, type Permissions } from "./schema.ts";
+import { permSummary } from "./steps/script.ts";
+import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
 
 export interface TrustEntry {
   sha256: string;
@@ -25,23 +28,44 @@ export function trustFile(): string {
   return join(kodamaHome(), "trust.yaml");
 }
 
-export function needsTrust(lw: LoadedWorkflow): boolean {
+function asksForPermissions(lw: LoadedWorkflow): boolean {
   return (lw.source === "repo" || lw.source === "file") && hasPermissions(lw.workflow.permissions);
 }
 
-/** sha256 over the workflow text and each script module (path + content). */
-export async function contentHash(lw: LoadedWorkflow): Promise<string> {
-  const parts: string[] = [lw.text];
-  for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
-    if (kind !== "script") continue;
-    const path = scriptPath(lw.file, (step.script as { module: string }).module);
-    let content = "";
-    try {
-      content = await Deno.readTextFile(path);
-    } catch { /* a missing module fails at run time; hash what exists */ }
-    parts.push(`\0${path}\0${content}`);
+/** The workflows of a run that ask for permissions and are not trusted by where they come from. */
+function asking(lw: LoadedWorkflow): LoadedWorkflow[] {
+  return (preparedOf(lw) ? reachable(lw) : [lw]).filter(asksForPermissions);
+}
+
+/** Does running `lw` need trust? (call prepareWorkflow first to include what it calls) */
+export function needsTrust(lw: LoadedWorkflow): boolean {
+  return asking(lw).length > 0;
+}
+
+/** The union of the permissions of everything reachable that asks for some. */
+export function unionPermissions(lw: LoadedWorkflow): Permissions {
+  const out: Record<string, string[]> = {};
+  for (const w of asking(lw)) {
+    for (const [k, v] of Object.entries(w.workflow.permissions ?? {})) {
+      for (const x of v ?? []) if (!(out[k] ??= []).includes(x)) out[k].push(x);
+    }
   }
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("")));
+  return out as Permissions;
+}
+
+/**
+ * sha256 over everything that can run: the workflow text, the checked graph of each of its scripts
+ * (every module's path and content), and each workflow it calls, recursively.
+ */
+export async function contentHash(lw: LoadedWorkflow): Promise<string> {
+  const p = await prepareWorkflow(lw);
+  const parts: string[] = [];
+  for (const w of reachable(lw)) {
+    parts.push(`workflow\0${w.file}\0${w.text}`);
+    const graphs = [...(preparedOf(w)?.graphs ?? p.graphs).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    for (const [path, g] of graphs) parts.push(`script\0${path}\0${g.root}\0${g.hash}`);
+  }
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\n")));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -68,7 +92,7 @@ export async function recordTrust(lw: LoadedWorkflow, sha256: string): Promise<v
     all[lw.file] = {
       sha256,
       trustedAt: new Date().toISOString(),
-      permissions: permSummary(lw.workflow.permissions ?? {}),
+      permissions: permSummary(unionPermissions(lw)),
     };
     const text =
       "# workflows you trusted: path -> sha256 of the file and its scripts (kodama run --trust)\n" +
@@ -94,23 +118,47 @@ export interface TrustOptions {
   note?: (line: string) => void;
 }
 
+/** What a workflow and the workflows it calls ask for, one line each (prompt and --trust). */
+function describeAsks(lw: LoadedWorkflow): string[] {
+  const lines: string[] = [];
+  for (const w of asking(lw)) {
+    const who = w === lw
+      ? `workflow ${w.name} (${shownPath(w.file)})`
+      : `  called: ${w.name} (${shownPath(w.file)})`;
+    lines.push(`${who}: ${permSummary(w.workflow.permissions ?? {})}`);
+  }
+  return lines;
+}
+
 /** Make sure the workflow may run; throws exit 2 naming --trust when it may not. */
 export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promise<void> {
+  await prepareWorkflow(lw);
   if (!needsTrust(lw)) return;
   const sha = await contentHash(lw);
   const entry = (await readTrust())[lw.file];
   if (entry?.sha256 === sha) return;
-  const perms = permSummary(lw.workflow.permissions ?? {});
+  const perms = permSummary(unionPermissions(lw));
   const changed = entry ? " (changed since you trusted it)" : "";
+  const scripts = reachable(lw).reduce((n, w) => n + (preparedOf(w)?.graphs.size ?? 0), 0);
+  const modules = reachable(lw).reduce(
+    (n, w) => n + [...(preparedOf(w)?.graphs.values() ?? [])].reduce((m, g) => m + g.modules.length, 0),
+    0,
+  );
+  const pinned = `${reachable(lw).length} workflow file(s), ${scripts} script(s), ${modules} module(s)`;
   if (o.trust) {
     await recordTrust(lw, sha);
+    // --trust without a terminal says what it trusted: nothing is trusted silently
+    o.note?.(`trusted ${lw.name}${changed}: ${perms} (pinned: ${pinned}, sha256 ${sha.slice(0, 12)})`);
+    for (const l of describeAsks(lw)) o.note?.(`  ${l}`);
     return;
   }
   if (o.interactive && o.confirm) {
     o.note?.(`workflow ${lw.name} (${lw.file})${changed} asks for permissions:`);
-    for (const [k, v] of Object.entries(lw.workflow.permissions ?? {})) {
+    for (const [k, v] of Object.entries(unionPermissions(lw))) {
       if (v?.length) o.note?.(`  ${k}: ${v.join(", ")}`);
     }
+    for (const l of describeAsks(lw)) o.note?.(`  ${l}`);
+    o.note?.(`  (pins ${pinned})`);
     if (await o.confirm(`Trust this version of ${lw.name} and run it?`)) {
       await recordTrust(lw, sha);
       return;
@@ -118,7 +166,11 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
     throw new KodamaError(`workflow ${lw.name} not trusted; nothing was run`, ExitCode.USAGE);
   }
   throw new KodamaError(
-    `workflow ${lw.name} (${lw.file}) is not trusted${changed}; it asks for permissions: ${perms}`,
+    `workflow ${lw.name} (${lw.file}) is not trusted${changed}; it asks for permissions: ${perms}${
+      asking(lw).some((w) => w !== lw)
+        ? ` (with ${asking(lw).filter((w) => w !== lw).map((w) => w.name).join(", ")}, which it calls)`
+        : ""
+    }`,
     ExitCode.USAGE,
     "read it, then run again with --trust to trust this version (pinned by content hash in ~/.kodama/trust.yaml)",
   );

@@ -6,6 +6,7 @@ import type { Sink } from "../ui/sink.ts";
 import type { ExprContext } from "./expr.ts";
 import type { Permissions, Step, Target, Workflow } from "./schema.ts";
 import type { Pod } from "./sdk.ts";
+import type { ScriptModule } from "./sandbox/host.ts";
 
 export type { Sink };
 
@@ -56,6 +57,10 @@ export interface RunHandle {
   file: string;
   /** directory relative paths in the workflow are resolved against */
   baseDir: string;
+  /** the workflow lets scripts and local commands write terminal control sequences (`tty: true`) */
+  tty: boolean;
+  /** the checked module graph of a script step, snapshotted: what its worker loads */
+  script(module: string): Promise<ScriptModule>;
   permissions: Permissions;
   dryRun: boolean;
   interactive: boolean;

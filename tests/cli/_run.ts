@@ -29,7 +29,7 @@ export interface SpawnOptions {
 /** Start `kodama ...args` as a child process; the caller reads, signals and awaits it. */
 export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, opts.entry ?? MAIN, ...args],
+    args: ["run", "-A", "--no-prompt", "--config", CONFIG, opts.entry ?? MAIN, ...args],
     // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...opts.env },
     clearEnv: opts.clearEnv,

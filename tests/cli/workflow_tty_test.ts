@@ -18,7 +18,9 @@ const hasScript = (() => {
 
 /** Run kodama on a PTY, typing `keys`; returns the exit code and everything the terminal showed. */
 async function onTty(args: string[], keys: string[], cwd: string, env: Record<string, string>) {
-  const cmd = [Deno.execPath(), "run", "-A", "--config", CONFIG, MAIN, ...args].map((a) => `'${a}'`).join(
+  const cmd = [Deno.execPath(), "run", "-A", "--no-prompt", "--config", CONFIG, MAIN, ...args].map((a) =>
+    `'${a}'`
+  ).join(
     " ",
   );
   const child = new Deno.Command("script", {

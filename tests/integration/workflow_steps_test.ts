@@ -343,7 +343,7 @@ steps:
         assertStringIncludes(r.stdout, "pod/waited created");
         assertStringIncludes(r.stdout, "\nwaited\n"); // hostname in the pod, once it was ready
         assertStringIncludes(r.stderr, "✓ gone");
-        assertStringIncludes(r.stdout, `"clientVersion"`); // the report step ran: outputs.pods of deleted
+        assertStringIncludes(r.stdout, `"clientVersion"`, r.stdout + r.stderr); // the report step ran: outputs.pods of deleted
         const left = await kube.listPods("dev", { labelSelector: "app=waited" });
         assertEquals(left.length, 0);
       });

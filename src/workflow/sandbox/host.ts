@@ -3,15 +3,30 @@
  * host-API calls, forward its output, and enforce the time limit (terminate()) and a coarse memory
  * guard (process RSS growth; Deno has no per-Worker heap limit — see docs/workflows.md).
  */
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Sink } from "../../ui/sink.ts";
 import { describeDenial } from "./permissions.ts";
 import { formatDuration } from "../../ui/duration.ts";
+import { safeLine, stripControl } from "../../ui/color.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
+
+export interface ScriptModule {
+  /** file URL of the entry module inside the snapshot */
+  entryUrl: string;
+  /** the snapshot directory (the worker may read it: it holds only the checked graph) */
+  dir: string;
+  /** the repository the snapshot was taken from: messages name its files, not the snapshot's */
+  root: string;
+}
 
 export interface SandboxOptions {
   permissions: Deno.PermissionOptionsObject;
-  /** file URL of the script module (script mode) */
-  module?: string;
+  /** the checked, snapshotted script (script mode) */
+  script?: ScriptModule;
   mode: "script" | "local";
+  /** pass terminal control sequences through (the workflow says `tty: true`) */
+  tty?: boolean;
   start: Record<string, unknown>;
   api?: (method: string, args: unknown[]) => Promise<unknown>;
   out: Sink;
@@ -31,20 +46,105 @@ export interface SandboxResult {
 
 const WORKER_URL = new URL("./worker.js", import.meta.url).href;
 
+/**
+ * The worker's root module imports only kodama's own bootstrap; the script is loaded later by a
+ * computed `import()` (see graph.ts), never as part of this static graph.
+ */
 function bootstrap(o: SandboxOptions): string {
-  const lines = o.mode === "script"
-    ? [
-      `import * as mod from ${JSON.stringify(o.module)};`,
-      `import { boot } from ${JSON.stringify(WORKER_URL)};`,
-      `boot(mod);`,
-    ]
-    : [`import { boot } from ${JSON.stringify(WORKER_URL)};`, `boot(null);`];
-  return lines.join("\n");
+  return [
+    `import { boot } from ${JSON.stringify(WORKER_URL)};`,
+    `boot(${JSON.stringify(o.mode === "script" ? o.script?.entryUrl ?? null : null)});`,
+  ].join("\n");
+}
+
+let promptsChecked: boolean | undefined;
+
+/**
+ * Deno asks on the terminal before it refuses a permission — inside a Worker too, even though kodama
+ * itself holds every permission — unless it was started with --no-prompt (or DENO_NO_PROMPT). A
+ * script must never be able to ask the person to widen its sandbox, so on a terminal kodama runs no
+ * sandboxed step unless prompts are known to be off. Without a terminal Deno never asks.
+ */
+export function promptsAreOff(): boolean {
+  if (promptsChecked !== undefined) return promptsChecked;
+  let off = !(Deno.stdin.isTerminal() && Deno.stderr.isTerminal()) || !!Deno.env.get("DENO_NO_PROMPT");
+  if (!off) {
+    try {
+      const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+      const main = argv.findIndex((a, i) => i > 0 && !a.startsWith("-") && /\.(ts|js)$/.test(a));
+      off = argv.slice(0, main < 0 ? argv.length : main).includes("--no-prompt");
+    } catch { /* not Linux: unknown, so not off */ }
+  }
+  return promptsChecked = off;
+}
+
+/** The worker's permissions: the script also reads its own snapshot (only the checked graph is there). */
+function workerPermissions(o: SandboxOptions): Deno.PermissionOptionsObject {
+  if (o.mode !== "script" || !o.script) return o.permissions;
+  const read = o.permissions.read;
+  const list = Array.isArray(read) ? read : [];
+  return { ...o.permissions, read: [...list.map(String), o.script.dir] };
+}
+
+/** A frame `file:///snapshot/x.ts:3:9` as the repository's file, relative to the cwd when inside it. */
+function whereIn(frames: unknown, s: ScriptModule | undefined): string | undefined {
+  if (!s || !Array.isArray(frames)) return undefined;
+  for (const f of frames) {
+    const m = /^(file:\/\/.+):(\d+):(\d+)$/.exec(String(f));
+    if (!m) continue;
+    let path: string;
+    try {
+      path = fileURLToPath(m[1]);
+    } catch {
+      continue;
+    }
+    const rel = relative(s.dir, path);
+    if (rel.startsWith("..") || rel.startsWith("/") || rel.startsWith(".kodama-sdk")) continue;
+    const file = `${s.root}/${rel}`;
+    const shown = relative(Deno.cwd(), file);
+    return `${shown.startsWith("..") ? file : shown}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
+}
+
+/** One line from kodama for a failed script: Deno's advice and stack never reach the person. */
+function describeFailure(m: { error?: unknown; frames?: unknown; load?: boolean }, s?: ScriptModule): string {
+  let text = safeLine(String(m.error ?? "the script failed"));
+  if (s) text = text.split(s.dir + "/").join(s.root + "/").split(`file://${s.root}/`).join(`${s.root}/`);
+  text = (describeDenial(text) ?? text).replace(/,? run again with the --allow-\w+ flag/g, "")
+    .replace(/\s*\(?(?:at )?file:\/\/\S+$/, "");
+  if (text.length > 300) text = text.slice(0, 300) + "…";
+  const where = whereIn(m.frames, s);
+  const prefix = m.load ? "cannot load the script: " : "";
+  return `${prefix}${text}${where ? ` (at ${where})` : ""}`;
+}
+
+/** A sink that removes terminal control sequences from what the script writes (unless `tty: true`). */
+function cleanSink(next: Sink, tty: boolean | undefined): Sink {
+  if (tty) return next;
+  const dec = new TextDecoder();
+  return {
+    write(chunk) {
+      const s = typeof chunk === "string" ? chunk : dec.decode(chunk, { stream: true });
+      if (s) next.write(stripControl(s));
+    },
+  };
 }
 
 export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
+  if (!promptsAreOff()) {
+    return Promise.reject(
+      new KodamaError(
+        "kodama runs sandboxed steps only with Deno's permission prompts off",
+        ExitCode.USAGE,
+        "start it with `deno run -A --no-prompt …` (kodama's installer and binary do), or set DENO_NO_PROMPT=1",
+      ),
+    );
+  }
   const url = URL.createObjectURL(new Blob([bootstrap(o)], { type: "application/javascript" }));
-  const worker = new Worker(url, { type: "module", deno: { permissions: o.permissions } });
+  const worker = new Worker(url, { type: "module", deno: { permissions: workerPermissions(o) } });
+  const out = cleanSink(o.out, o.tty);
+  const err = cleanSink(o.err, o.tty);
   const rssBase = Deno.memoryUsage().rss;
   return new Promise<SandboxResult>((resolve) => {
     let done = false;
@@ -84,24 +184,28 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
 
     worker.onerror = (e) => {
       e.preventDefault();
-      failWith(e.message?.replace(/^Uncaught (\(in promise\) )?/, "") ?? "the script crashed");
+      failWith(
+        describeFailure({
+          error: e.message?.replace(/^Uncaught (\(in promise\) )?/, "") ?? "the script crashed",
+        }),
+      );
     };
     worker.onmessageerror = () => failWith("a message from the script could not be read");
     worker.onmessage = async (e: MessageEvent) => {
       const m = e.data;
       switch (m.type) {
         case "stdout":
-          o.out.write(m.data);
+          out.write(m.data);
           break;
         case "stderr":
-          o.err.write(m.data);
+          err.write(m.data);
           break;
         case "done":
           if (stopping) failWith(stopping.message, stopping.code);
           else finish({ ok: true, outputs: m.outputs ?? {} });
           break;
         case "fail":
-          failWith(String(m.error));
+          failWith(describeFailure(m, o.script));
           break;
         case "call": {
           try {

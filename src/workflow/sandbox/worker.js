@@ -16,12 +16,21 @@ const pending = new Map();
 let nextId = 1;
 let finished = false;
 
+/** Deno colours stack traces; frames are read from the plain text. @param {string} s */
+// deno-lint-ignore no-control-regex
+const plainText = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
 /** @param {unknown} e */
 function fail(e) {
   if (finished) return;
   finished = true;
-  const msg = e instanceof Error ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}` : String(e);
-  post({ type: "fail", error: msg });
+  const msg = plainText(
+    e instanceof Error ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}` : String(e),
+  ).slice(0, 2000);
+  const frames = e instanceof Error
+    ? plainText(String(e.stack ?? "")).match(/file:\/\/[^\s)]+:\d+:\d+/g) ?? []
+    : [];
+  post({ type: "fail", error: msg, frames: frames.slice(0, 20) });
 }
 
 /** @param {string} method @param {unknown[]} args @returns {Promise<any>} */
@@ -84,8 +93,74 @@ function plain(v) {
   return json && typeof json === "object" && !Array.isArray(json) ? json : { result: json };
 }
 
-/** @param {Record<string, unknown> | null} mod */
-export function boot(mod) {
+/**
+ * A refused permission never turns into a prompt from inside a script: `Deno.permissions.request`
+ * answers with the current state (kodama also runs with --no-prompt, see sandbox/host.ts).
+ */
+function noPermissionRequests() {
+  const p = Deno.permissions;
+  const query = p.query.bind(p);
+  const querySync = p.querySync.bind(p);
+  Object.defineProperty(p, "request", { value: (d) => query(d), configurable: false, writable: false });
+  Object.defineProperty(p, "requestSync", {
+    value: (d) => querySync(d),
+    configurable: false,
+    writable: false,
+  });
+}
+
+/** @param {unknown} e */
+function loadError(e) {
+  const err = /** @type {Error} */ (e);
+  const text = plainText(String(err?.message ?? e));
+  const frames = plainText(`${text}\n${err?.stack ?? ""}`).match(/file:\/\/[^\s)]+:\d+:\d+/g) ?? [];
+  return { type: "fail", load: true, error: text.split("\n")[0], frames: frames.slice(0, 20) };
+}
+
+const NO_CODE = "is disabled in kodama's sandbox: scripts cannot run code built from strings";
+/** Node built-ins that run code from strings or start threads: refused however they are reached */
+const BLOCKED_BUILTINS = /^(node:)?(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/;
+
+/**
+ * Before the script loads: every way to turn a string into code, or to start code outside this
+ * worker's checked graph, is removed. Without them the only `import()` calls a script can make are
+ * the ones kodama read in its source (and refused when computed): no `npm:` download, no module
+ * kodama did not check. What is removed: eval, the Function constructors (also reached through
+ * `(async () => {}).constructor`), Worker, Deno's internal core (evalContext), node:vm and friends
+ * (also through process.getBuiltinModule and require).
+ */
+function lockDown() {
+  /** @param {string} what */
+  const blocked = (what) =>
+    function () {
+      throw new EvalError(`${what} ${NO_CODE}`);
+    };
+  const seal = (/** @type {object} */ o, /** @type {PropertyKey} */ k, /** @type {unknown} */ value) =>
+    Object.defineProperty(o, k, { value, writable: false, configurable: false, enumerable: false });
+  for (
+    const f of [function () {}, async function () {}, function* () {}, async function* () {}]
+  ) seal(Object.getPrototypeOf(f), "constructor", blocked("Function"));
+  seal(globalThis, "eval", blocked("eval"));
+  seal(globalThis, "Function", blocked("Function"));
+  seal(globalThis, "Worker", blocked("Worker"));
+  try {
+    delete Deno[Deno.internal];
+    seal(Deno, Deno.internal, undefined);
+  } catch { /* already gone */ }
+  const proc = /** @type {any} */ (globalThis).process;
+  if (proc && typeof proc.getBuiltinModule === "function") {
+    const get = proc.getBuiltinModule.bind(proc);
+    seal(proc, "getBuiltinModule", (/** @type {string} */ id) => {
+      if (BLOCKED_BUILTINS.test(String(id))) throw new Error(`${id} ${NO_CODE}`);
+      return get(id);
+    });
+  }
+}
+
+/**
+ * @param {string | null} entry file URL of the script's snapshot entry module (script mode)
+ */
+export function boot(entry) {
   self.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     fail(e.reason);
@@ -94,6 +169,7 @@ export function boot(mod) {
     e.preventDefault();
     fail(e.error ?? e.message);
   });
+  noPermissionRequests();
   self.onmessage = async (e) => {
     const m = e.data;
     if (m.type === "reply") {
@@ -124,17 +200,37 @@ export function boot(mod) {
         return;
       }
       redirectConsole();
+      lockDown();
+      /** @type {Record<string, any>} */
+      let mod;
+      try {
+        // a computed specifier on purpose: Deno checks `read` for every module of the graph it loads
+        // this way (a static or literal import would be loaded without any check)
+        const url = String(entry);
+        mod = await import(url);
+      } catch (err) {
+        if (!finished) {
+          finished = true;
+          post(loadError(err));
+        }
+        return;
+      }
       const fn = mod?.[m.exportName ?? "default"];
-      const entry = typeof fn === "function" ? fn : typeof fn?.run === "function" ? fn.run : undefined;
-      if (!entry) throw new Error(`the module has no ${m.exportName ?? "default"} export function`);
+      const entryFn = typeof fn === "function" ? fn : typeof fn?.run === "function" ? fn.run : undefined;
+      if (!entryFn) throw new Error(`the module has no ${m.exportName ?? "default"} export function`);
       const host = {
-        listPods: (target) => call("listPods", target),
-        exec: (pod, command, opts) => call("exec", pod, command, opts),
-        execAll: (target, command, opts) => call("execAll", target, command, opts),
-        logs: (pod, opts) => call("logs", pod, opts),
-        log: (...a) => post({ type: "stderr", data: fmt(a) + "\n" }),
+        listPods: (/** @type {unknown} */ target) => call("listPods", target),
+        exec: (/** @type {unknown} */ pod, /** @type {unknown} */ command, /** @type {unknown} */ opts) =>
+          call("exec", pod, command, opts),
+        execAll: (
+          /** @type {unknown} */ target,
+          /** @type {unknown} */ command,
+          /** @type {unknown} */ opts,
+        ) => call("execAll", target, command, opts),
+        logs: (/** @type {unknown} */ pod, /** @type {unknown} */ opts) => call("logs", pod, opts),
+        log: (/** @type {unknown[]} */ ...a) => post({ type: "stderr", data: fmt(a) + "\n" }),
       };
-      const result = await entry({ ...m.ctx, host });
+      const result = await entryFn({ ...m.ctx, host });
       if (!finished) {
         finished = true;
         post({ type: "done", outputs: plain(result) });

@@ -45,6 +45,7 @@ export const local: StepKind<LocalSpec> = {
     const err = teeSink(ctx.err);
     const r = await runSandboxed({
       mode: "local",
+      tty: ctx.run.tty,
       permissions: denoPermissions(ctx.run.permissions, ctx.run.baseDir),
       start: {
         local: {

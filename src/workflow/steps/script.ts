@@ -4,7 +4,6 @@
  */
 import { z } from "zod";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { StepKind } from "../types.ts";
 import { teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
@@ -38,13 +37,14 @@ export const script: StepKind<ScriptSpec> = {
   async run(s, ctx) {
     const { runSandboxed } = await import("../sandbox/host.ts");
     const { hostApi } = await import("../hostapi.ts");
-    const file = scriptPath(ctx.run.file, s.module);
+    const script = await ctx.run.script(s.module);
     const targets: Record<string, { pods: unknown[] }> = {};
     for (const [name, t] of Object.entries(ctx.expr.targets ?? {})) targets[name] = t as { pods: unknown[] };
     const out = teeSink(ctx.out);
     const r = await runSandboxed({
       mode: "script",
-      module: pathToFileURL(file).href,
+      script,
+      tty: ctx.run.tty,
       permissions: denoPermissions(ctx.run.permissions, ctx.run.baseDir),
       start: {
         exportName: s.export ?? "default",

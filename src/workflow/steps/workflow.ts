@@ -15,6 +15,15 @@ export const workflow: StepKind<WorkflowSpec> = {
       name: z.string().describe("the workflow to call"),
       params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     }).strict(),
+  check(s) {
+    // trust pins every workflow a run can reach, so the callee must be known before the run starts
+    return s.name.includes("${{")
+      ? [{
+        message: "write the workflow name literally (trust covers every workflow a run can reach)",
+        path: ["name"],
+      }]
+      : [];
+  },
   plan(s) {
     const p = Object.entries(s.params ?? {}).map(([k, v]) => ` --param ${k}=${v}`).join("");
     return `run workflow ${s.name}${p}`;

@@ -187,7 +187,10 @@ steps:
     script: { module: scripts/smoke.ts, with: { echo: "\${{ steps.s.error }}" } }
 `;
   const r = await run(yaml, {}, file);
-  assertEquals(r.steps.s.error, 'denied: env access to "NOPE" (add it to permissions.env)');
+  assertEquals(
+    r.steps.s.error,
+    'denied: env access to "NOPE" (add it to permissions.env) (at tests/fixtures/workflows/scripts/probe.ts:15:32)',
+  );
   // smoke asks the host for target "drive", which this workflow does not declare
   assertEquals(r.steps.t.error, 'unknown target "drive": this workflow declares no targets');
   assertEquals(r.exitCode, 1);

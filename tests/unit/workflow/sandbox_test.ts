@@ -1,18 +1,33 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
 import { runSandboxed, type SandboxOptions } from "../../../src/workflow/sandbox/host.ts";
 import { denoPermissions, describeDenial } from "../../../src/workflow/sandbox/permissions.ts";
 import { memorySink } from "../../../src/ui/sink.ts";
 import type { Permissions } from "../../../src/workflow/schema.ts";
+import { checkedScript } from "../../../src/workflow/sandbox/graph.ts";
+import { fileURLToPath } from "node:url";
 
 const scripts = new URL("../../fixtures/workflows/scripts/", import.meta.url);
-const probe = new URL("probe.ts", scripts).href;
+const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+// snapshots of checked scripts go to kodama's cache: a private one for this file
+Deno.env.set("KODAMA_HOME", await Deno.makeTempDir({ prefix: "kodama-sandbox-test-" }));
+
+/** A fixture script, checked and snapshotted the way a script step runs it. */
+function script(name: string | URL, readPaths: string[] = []) {
+  const path = typeof name === "string" && !name.startsWith("file:")
+    ? fileURLToPath(new URL(name, scripts))
+    : fileURLToPath(name);
+  return checkedScript(path, { root: path.startsWith(REPO) ? REPO : "/tmp", readPaths });
+}
+const probe = await script("probe.ts");
+const withoutWhere = (e: string | undefined) => e?.replace(/ \(at [^()]*:\d+:\d+\)$/, "");
+const smoke = await script("smoke.ts");
 
 function run(perms: Permissions, inputs: Record<string, unknown>, extra: Partial<SandboxOptions> = {}) {
   const out = memorySink();
   const err = memorySink();
   const p = runSandboxed({
     mode: "script",
-    module: probe,
+    script: probe,
     permissions: denoPermissions(perms, "/tmp"),
     start: {
       exportName: "default",
@@ -94,7 +109,9 @@ for (const [what, inputs, allow, message] of denials) {
   Deno.test(`sandbox: ${what} is denied without the permission, allowed with it`, async () => {
     const denied = await run({}, inputs);
     assertEquals(denied.ok, false);
-    assertEquals(denied.error, message);
+    // one line from kodama: the refusal, then where in the script it happened
+    assertEquals(withoutWhere(denied.error), message);
+    assertMatch(denied.error!, / \(at tests\/fixtures\/workflows\/scripts\/probe\.ts:\d+:\d+\)$/);
     const allowed = await run(allow, inputs);
     assertEquals(allowed.error, undefined);
     assert(allowed.ok, `allowed run failed: ${allowed.error}`);
@@ -111,7 +128,7 @@ Deno.test("sandbox: fetch to a local server is denied until net lists it", async
   try {
     const denied = await run({}, { probe: "fetch", arg: url });
     assertEquals(
-      denied.error,
+      withoutWhere(denied.error),
       `denied: net access to "127.0.0.1:${server.addr.port}" (add it to permissions.net)`,
     );
     const allowed = await run({ net: [`127.0.0.1:${server.addr.port}`] }, { probe: "fetch", arg: url });
@@ -123,17 +140,20 @@ Deno.test("sandbox: fetch to a local server is denied until net lists it", async
 });
 
 Deno.test("sandbox: a throw, an unhandled rejection, a syntax error fail the step with their message", async () => {
-  assertEquals((await run({}, { probe: "throw" })).error, "StepError: the probe failed on purpose");
+  assertEquals(
+    withoutWhere((await run({}, { probe: "throw" })).error),
+    "StepError: the probe failed on purpose",
+  );
   const rej = await run({}, { probe: "reject" });
   assertEquals(rej.ok, false);
   assertStringIncludes(rej.error!, "nobody caught this");
   // kept as .txt so `deno fmt`/`deno lint` of the tree do not trip over it
   const broken = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.copyFile(new URL("syntax_error.ts.txt", scripts), broken);
-  const syntax = await run({}, {}, { module: `file://${broken}` });
+  // a module that does not parse is refused by the graph check, before any worker starts
+  const e = await assertRejects(() => script(`file://${broken}`));
   await Deno.remove(broken);
-  assertEquals(syntax.ok, false);
-  assert(syntax.error && syntax.error.length < 400, syntax.error);
+  assertEquals(e.message, `${broken}:1:1: cannot parse the module: a syntax error`);
 });
 
 Deno.test("sandbox: the time limit terminates even a busy loop", async () => {
@@ -161,7 +181,7 @@ Deno.test("sandbox: the smoke plugin reaches the host API; 10 at once all get th
   // under `deno test` the first load of a TypeScript script is type-checked; do it once, not 10 times at once
   await runSandboxed({
     mode: "script",
-    module: new URL("smoke.ts", scripts).href,
+    script: smoke,
     permissions: denoPermissions({}, "/tmp"),
     start: {
       exportName: "default",
@@ -178,7 +198,7 @@ Deno.test("sandbox: the smoke plugin reaches the host API; 10 at once all get th
     const out = memorySink();
     return runSandboxed({
       mode: "script",
-      module: new URL("smoke.ts", scripts).href,
+      script: smoke,
       permissions: denoPermissions({}, "/tmp"),
       start: {
         exportName: "default",
@@ -209,7 +229,7 @@ Deno.test("sandbox: a host API error reaches the script as a rejection", async (
   const out = memorySink();
   const r = await runSandboxed({
     mode: "script",
-    module: new URL("smoke.ts", scripts).href,
+    script: smoke,
     permissions: denoPermissions({}, "/tmp"),
     start: {
       exportName: "default",

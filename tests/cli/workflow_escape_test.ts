@@ -1,0 +1,340 @@
+/**
+ * The sandbox attacked as a repository owner would (issue 10): each reproduction of a hole, run
+ * through `kodama run` as a subprocess with a private HOME/KODAMA_HOME holding a fake kubeconfig and
+ * SSH key. Every attack must be refused (before anything runs, with file:line:col, where kodama can
+ * see it statically) and the secret must appear nowhere in the output.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { hasStackTrace, runKodama } from "./_run.ts";
+
+const SECRET = "KUBE-SECRET-7f3a";
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY----- SSH-SECRET-91bc";
+
+interface World {
+  tmp: string;
+  home: string;
+  repo: string;
+  env: Record<string, string>;
+  kubeconfig: string;
+  write(rel: string, text: string): Promise<void>;
+  run(
+    args: string[],
+    extra?: Record<string, string>,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** The real Deno cache: the tests' own HOME must not make Deno download kodama's dependencies again. */
+const DENO_DIR = JSON.parse(
+  new TextDecoder().decode(
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped", stderr: "null" })
+      .output())
+      .stdout,
+  ),
+).denoDir as string;
+
+async function world(): Promise<World> {
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-escape-" });
+  const home = join(tmp, "home");
+  const repo = join(tmp, "repo");
+  const kubeconfig = join(home, ".kube", "config");
+  await Deno.mkdir(join(home, ".kube"), { recursive: true });
+  await Deno.mkdir(join(home, ".ssh"), { recursive: true });
+  await Deno.writeTextFile(kubeconfig, `apiVersion: v1\nkind: Config\n# ${SECRET}\n`);
+  await Deno.writeTextFile(join(home, ".ssh", "id_rsa"), `${KEY}\nmore\n`);
+  await Deno.mkdir(join(repo, ".git"), { recursive: true });
+  const env = {
+    DENO_DIR,
+    HOME: home,
+    KODAMA_HOME: join(home, ".kodama"),
+    KUBECONFIG: kubeconfig,
+    GITHUB_TOKEN: "ghp-TOKEN-5e6f",
+  };
+  const w: World = {
+    tmp,
+    home,
+    repo,
+    env,
+    kubeconfig,
+    async write(rel, text) {
+      const f = join(repo, rel);
+      await Deno.mkdir(join(f, ".."), { recursive: true });
+      await Deno.writeTextFile(f, text);
+    },
+    run: (args, extra = {}) => runKodama(args, { env: { ...env, ...extra }, cwd: repo }),
+  };
+  return w;
+}
+
+function noLeak(r: { stdout: string; stderr: string }) {
+  for (const s of [SECRET, "SSH-SECRET", "ghp-TOKEN"]) {
+    assert(!r.stdout.includes(s) && !r.stderr.includes(s), `${s} leaked:\n${r.stdout}\n${r.stderr}`);
+  }
+  assert(!hasStackTrace(r.stderr), r.stderr);
+  assert(!r.stderr.includes("Uncaught") && !r.stderr.includes("--allow-"), r.stderr);
+}
+
+const wf = (steps: string, extra = "") => `${extra}steps:\n${steps}`;
+const scriptStep = (module: string, id = "s") =>
+  `  - id: ${id}\n    script: { module: ../scripts/${module} }\n`;
+
+Deno.test("escape: imports that would read or run what the workflow was not granted are refused", async (t) => {
+  const w = await world();
+  try {
+    const cases: [string, string, RegExp, string?][] = [
+      [
+        "static text import of the kubeconfig",
+        `import kc from "${"KUBECONFIG"}" with { type: "text" };\nexport default () => ({ kc });\n`,
+        /leak\.ts:1:16: .* is outside the workflow's repository/,
+      ],
+      [
+        "literal dynamic text import",
+        `export default async () => {\n  const m = await import("KUBECONFIG", { with: { type: "text" } });\n  return { kc: m.default };\n};\n`,
+        /leak\.ts:2:26: .* is outside the workflow's repository/,
+      ],
+      [
+        "json import of a file outside the repo",
+        `import kc from "KUBECONFIG" with { type: "json" };\nexport default () => ({ kc });\n`,
+        /leak\.ts:1:16: /,
+      ],
+      [
+        "bytes import through a file: URL",
+        `import kc from "file://KUBECONFIG" with { type: "bytes" };\nexport default () => ({ n: kc.length });\n`,
+        /leak\.ts:1:16: /,
+      ],
+      [
+        "plain import of a private key (its first line would be in a SyntaxError)",
+        `import "HOME/.ssh/id_rsa";\nexport default () => ({});\n`,
+        /leak\.ts:1:8: /,
+      ],
+      [
+        "remote import",
+        `import "http://127.0.0.1:9/p.js";\nexport default () => ({});\n`,
+        /leak\.ts:1:8: remote import/,
+      ],
+      [
+        "npm import",
+        `import lp from "npm:left-pad@1.3.0";\nexport default () => ({ lp });\n`,
+        /leak\.ts:1:16: npm: import/,
+      ],
+      [
+        "jsr import",
+        `export default async () => await import("jsr:@std/path");\n`,
+        /leak\.ts:1:41: jsr: import/,
+      ],
+      [
+        "data: import",
+        `import x from "data:text/javascript,export default 1";\nexport default () => ({ x });\n`,
+        /leak\.ts:1:15: data: import/,
+      ],
+      [
+        "computed import() (could name an npm: package)",
+        `export default async () => {\n  const n = ["npm:", "left-pad"].join("");\n  return await import(n);\n};\n`,
+        /leak\.ts:3:23: computed import\(\)/,
+      ],
+      [
+        "node:vm (code from strings)",
+        `import vm from "node:vm";\nexport default () => vm.runInThisContext("1");\n`,
+        /leak\.ts:1:16: "node:vm"/,
+      ],
+      [
+        "a helper module that imports the key",
+        `import { k } from "./lib/helper.ts";\nexport default () => ({ k });\n`,
+        /helper\.ts:1:15: /,
+        `import k from "HOME/.ssh/id_rsa" with { type: "text" };\nexport { k };\n`,
+      ],
+    ];
+    for (const [what, source, want, helper] of cases) {
+      await t.step(what, async () => {
+        const fill = (s: string) => s.replaceAll("KUBECONFIG", w.kubeconfig).replaceAll("HOME", w.home);
+        await w.write(".kodama/scripts/leak.ts", fill(source));
+        if (helper) await w.write(".kodama/scripts/lib/helper.ts", fill(helper));
+        await w.write(".kodama/workflows/leak.yaml", wf(scriptStep("leak.ts")));
+        const r = await w.run(["run", "leak"]);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, want);
+        assert(!r.stderr.includes("▶"), `a step ran:\n${r.stderr}`);
+        noLeak(r);
+      });
+    }
+
+    await t.step(
+      "a symlink in the repo that points at the kubeconfig is not a module of the repo",
+      async () => {
+        await Deno.symlink(w.kubeconfig, join(w.repo, "kubelink.json"));
+        await w.write(
+          ".kodama/scripts/leak.ts",
+          `import kc from "../../kubelink.json" with { type: "json" };\nexport default () => ({ kc });\n`,
+        );
+        await w.write(
+          ".kodama/workflows/leak.yaml",
+          wf(scriptStep("leak.ts"), "permissions: { read: [.] }\n"),
+        );
+        const r = await w.run(["run", "leak", "--trust"]);
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "is outside the workflow's repository");
+        noLeak(r);
+      },
+    );
+
+    await t.step("data inside the repo is importable only from permissions.read", async () => {
+      await w.write("data/d.json", `{ "n": 7 }`);
+      await w.write(
+        ".kodama/scripts/data.ts",
+        `import d from "../../data/d.json" with { type: "json" };\nexport default () => { console.log("n=" + d.n); return d; };\n`,
+      );
+      await w.write(".kodama/workflows/data.yaml", wf(scriptStep("data.ts")));
+      const denied = await w.run(["run", "data"]);
+      assertEquals(denied.code, 2, denied.stderr);
+      assertMatch(denied.stderr, /data\.ts:1:15: .*is imported as json but is not inside permissions\.read/);
+      await w.write(
+        ".kodama/workflows/data.yaml",
+        wf(scriptStep("data.ts"), "permissions: { read: [./data] }\n"),
+      );
+      const ok = await w.run(["run", "data", "--trust"]);
+      assertEquals(ok.code, 0, ok.stderr);
+      assertStringIncludes(ok.stdout, "n=7");
+    });
+
+    await t.step("eval, Function, Worker and Deno's internals cannot turn strings into code", async () => {
+      await w.write(
+        ".kodama/scripts/strings.ts",
+        `export default () => {
+  const tries: [string, () => unknown][] = [
+    ["eval", () => eval("1")],
+    ["Function", () => new Function("return 1")()],
+    ["AsyncFunction", () => (async () => {}).constructor("return 1")],
+    ["Worker", () => new Worker("data:text/javascript,1", { type: "module" })],
+    ["internal", () => (Deno as any)[(Deno as any).internal].core.evalContext("1")],
+    ["vm", () => (globalThis as any).process.getBuiltinModule("node:vm").runInThisContext("1")],
+  ];
+  const out: Record<string, string> = {};
+  for (const [n, f] of tries) {
+    try { f(); out[n] = "RAN"; } catch { out[n] = "refused"; }
+  }
+  console.log(JSON.stringify(out));
+  return out;
+};
+`,
+      );
+      await w.write(".kodama/workflows/strings.yaml", wf(scriptStep("strings.ts")));
+      const r = await w.run(["run", "strings"]);
+      assertEquals(r.code, 0, r.stderr);
+      assert(!r.stdout.includes("RAN"), r.stdout);
+      assertStringIncludes(r.stdout, `"eval":"refused"`);
+    });
+  } finally {
+    await Deno.remove(w.tmp, { recursive: true });
+  }
+});
+
+Deno.test("escape: errors are kodama's one line; script output carries no terminal control sequences", async (t) => {
+  const w = await world();
+  try {
+    await t.step(
+      "a script that fails while loading: one line with file:line:col, no Deno output",
+      async () => {
+        await w.write(
+          ".kodama/scripts/boom.ts",
+          `const x = 1;\nthrow new Error("boom at load");\nexport default () => x;\n`,
+        );
+        await w.write(".kodama/workflows/boom.yaml", wf(scriptStep("boom.ts")));
+        const r = await w.run(["run", "boom", "--no-color"]);
+        assertEquals(r.code, 1, r.stderr);
+        assertStringIncludes(r.stderr, "boom at load (at .kodama/scripts/boom.ts:2:7)");
+        assert(!r.stderr.includes("\x1b["), JSON.stringify(r.stderr));
+        assert(!r.stderr.includes("(in worker"), r.stderr);
+        noLeak(r);
+      },
+    );
+    await t.step("a refused read names the script line, never Deno's --allow advice", async () => {
+      await w.write(
+        ".kodama/scripts/env.ts",
+        `export default () => {\n  return { t: Deno.env.get("GITHUB_TOKEN") };\n};\n`,
+      );
+      await w.write(".kodama/workflows/env.yaml", wf(scriptStep("env.ts")));
+      const r = await w.run(["run", "env"]);
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        `denied: env access to "GITHUB_TOKEN" (add it to permissions.env) (at .kodama/scripts/env.ts:2:`,
+      );
+      noLeak(r);
+    });
+    await t.step("escape sequences in a script's output are stripped unless tty: true", async () => {
+      await w.write(
+        ".kodama/scripts/esc.ts",
+        `export default () => {\n  console.log("\\x1b]0;pwned\\x07title \\x1b[2J\\x1b[Hclear \\x1b[31mred\\x1b[0m \\u009b31m done");\n  console.error("\\x1b[1Aup");\n};\n`,
+      );
+      await w.write(".kodama/workflows/esc.yaml", wf(scriptStep("esc.ts")));
+      const r = await w.run(["run", "esc"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stdout, "title clear red 31m done\n");
+      // deno-lint-ignore no-control-regex
+      assert(!/[\x1b\x07\u009b]/.test(r.stdout + r.stderr), JSON.stringify(r));
+      await w.write(".kodama/workflows/esc.yaml", wf(scriptStep("esc.ts"), "tty: true\n"));
+      const raw = await w.run(["run", "esc"]);
+      assertEquals(raw.code, 0, raw.stderr);
+      assertStringIncludes(raw.stdout, "\x1b[31mred\x1b[0m");
+    });
+  } finally {
+    await Deno.remove(w.tmp, { recursive: true });
+  }
+});
+
+Deno.test("escape: trust covers every module a script imports and every workflow it calls", async (t) => {
+  const w = await world();
+  try {
+    await w.write(
+      ".kodama/scripts/main.ts",
+      `import { v } from "./lib/helper.ts";\nexport default () => { console.log("helper says " + v); };\n`,
+    );
+    await w.write(".kodama/scripts/lib/helper.ts", `export const v = "hello";\n`);
+    await w.write(
+      ".kodama/workflows/helper.yaml",
+      wf(scriptStep("main.ts"), "permissions: { env: [USER] }\n"),
+    );
+
+    await t.step("an edited helper module asks again", async () => {
+      const first = await w.run(["run", "helper", "--trust"]);
+      assertEquals(first.code, 0, first.stderr);
+      assertStringIncludes(first.stdout, "helper says hello");
+      // --trust without a TTY says what it trusted
+      assertMatch(
+        first.stderr,
+        /trusted helper: env: USER \(pinned: 1 workflow file\(s\), 1 script\(s\), 2 module\(s\)/,
+      );
+      await w.write(".kodama/scripts/lib/helper.ts", `export const v = "evil";\n`);
+      const r = await w.run(["run", "helper"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, "(changed since you trusted it)");
+      assert(!r.stdout.includes("evil"), r.stdout);
+    });
+
+    await t.step("a child workflow's permissions are shown and pinned with its parent's", async () => {
+      await w.write(
+        ".kodama/workflows/child.yaml",
+        `permissions: { run: [sh] }\nsteps:\n  - local: { command: [sh, -c, "echo child ran"] }\n`,
+      );
+      await w.write(".kodama/workflows/parent.yaml", `steps:\n  - workflow: { name: child }\n`);
+      const refused = await w.run(["run", "parent"]);
+      assertEquals(refused.code, 2, refused.stderr);
+      assertStringIncludes(refused.stderr, "asks for permissions: run: sh (with child, which it calls)");
+      assertEquals(refused.stdout, "");
+      const ok = await w.run(["run", "parent", "--trust"]);
+      assertEquals(ok.code, 0, ok.stderr);
+      assertStringIncludes(ok.stdout, "child ran");
+      assertStringIncludes(ok.stderr, "called: child (.kodama/workflows/child.yaml): run: sh");
+      // editing the child changes what the parent's pin covers
+      await w.write(
+        ".kodama/workflows/child.yaml",
+        `permissions: { run: [sh] }\nsteps:\n  - local: { command: [sh, -c, "echo edited"] }\n`,
+      );
+      const again = await w.run(["run", "parent"]);
+      assertEquals(again.code, 2, again.stderr);
+      assertStringIncludes(again.stderr, "changed since you trusted it");
+    });
+  } finally {
+    await Deno.remove(w.tmp, { recursive: true });
+  }
+});
