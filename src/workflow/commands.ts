@@ -14,6 +14,7 @@ import {
   stemOf,
 } from "./load.ts";
 import { runWorkflow } from "./engine.ts";
+import { redactingSink } from "./redact.ts";
 import { parseParamFlags } from "./params.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
@@ -36,9 +37,11 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   const lw = await loadWorkflowFile(ref.file, ref.source);
   const interactive = isTerminal("stdin") && isTerminal("stderr");
   const color = colorEnabled("stderr");
+  // values from the environment never reach the terminal in clear (see redact.ts)
+  const errSink = redactingSink(o.err ?? stderrSink);
   const display = createDisplay({
-    out: o.out ?? stdoutSink,
-    err: o.err ?? stderrSink,
+    out: redactingSink(o.out ?? stdoutSink),
+    err: errSink,
     live: isTerminal("stderr") && !o.dryRun && !Deno.env.get("CI"),
     color,
     stdoutIsTty: isTerminal("stdout"),
@@ -70,7 +73,7 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     display.close();
     if (stdoutClosed()) return ExitCode.OK;
     if (r.exitCode !== 0) {
-      (o.err ?? stderrSink).write(
+      errSink.write(
         `${red("error", color)}: workflow ${lw.name} failed at ${r.failure} (exit ${r.exitCode})\n` +
           (r.hint ? `  ${r.hint}\n` : ""),
       );

@@ -32,7 +32,10 @@ import type { Display } from "./display.ts";
 import { describePods, targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
 import { ensureTrusted } from "./trust.ts";
-import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow } from "./prepare.ts";
+import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
+import { addSecret } from "./redact.ts";
+import { safeLine, stripControl } from "../ui/color.ts";
+import type { Sink } from "../ui/sink.ts";
 import { scriptPath } from "./steps/script.ts";
 import { askParam, resolveParams } from "./params.ts";
 
@@ -88,6 +91,14 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
   // before the first step runs; a child reached from here was covered by its parent's check
   await prepareWorkflow(lw, { cwd: o.cwd });
+  if (!o.covered) {
+    // a grant of a never-grantable path (or through a link to one) stops the run before trust is asked
+    const { checkGrants } = await import("./sandbox/grants.ts");
+    const { kubeconfigFlag } = await import("./steps/common.ts");
+    for (const w of reachable(lw)) {
+      await checkGrants(w.workflow.permissions, w.baseDir, kubeconfigFlag(o.globalFlags ?? []));
+    }
+  }
   if (!o.dryRun && !o.covered) {
     await ensureTrusted(lw, {
       trust: o.trust,
@@ -121,10 +132,21 @@ class Run {
   private auto = 0;
   private readonly signal: AbortSignal;
   private readonly depth: number;
+  /**
+   * `env.*` in expressions: only the variables named in `permissions.env` (a permission: trusted
+   * like the others). Their values are secrets for every line kodama prints (redact.ts).
+   */
+  private readonly declaredEnv: Record<string, string | undefined> = {};
 
   constructor(readonly lw: LoadedWorkflow, readonly params: Record<string, unknown>, readonly o: RunOptions) {
     this.signal = o.signal ?? new AbortController().signal;
     this.depth = o.depth ?? 0;
+    for (const name of lw.workflow.permissions?.env ?? []) {
+      const v = Deno.env.get(name);
+      if (v === undefined) continue;
+      this.declaredEnv[name] = v;
+      addSecret(v);
+    }
   }
 
   // ------------------------------------------------------------------ running
@@ -228,6 +250,7 @@ class Run {
 
   private record(id: string, key: string, r: StepResult, continueOnError: boolean, ms: number) {
     const ignored = !r.ok && continueOnError;
+    if (r.error) r = { ...r, error: safeLine(r.error) };
     this.steps[id] = {
       outputs: r.outputs,
       outcome: r.ok ? "success" : "failure",
@@ -255,14 +278,15 @@ class Run {
   }
 
   private labelOf(step: Step, kind: string): string {
+    // a label is kodama's own display line: no control sequences from params or outputs
     if (step.name) {
       try {
-        return toStr(interpolate(step.name, this.exprContext()));
+        return safeLine(toStr(interpolate(step.name, this.exprContext())));
       } catch {
-        return step.name;
+        return safeLine(step.name);
       }
     }
-    return step.id ?? `${kind} ${shortSpec(step[kind])}`.trim();
+    return safeLine(step.id ?? `${kind} ${shortSpec(step[kind])}`.trim());
   }
 
   private envFor(step: Step, ctx: ExprContext): Record<string, string> {
@@ -280,7 +304,7 @@ class Run {
       params: this.params,
       steps: this.o.dryRun ? placeholderSteps(this.steps) : this.steps,
       targets: this.targetsView,
-      env: Deno.env.toObject(),
+      env: this.declaredEnv,
       workflow: { name: this.lw.name, file: this.lw.file, source: this.lw.source },
       status: { failed: this.failed },
     };
@@ -470,8 +494,14 @@ class Run {
 
   // ------------------------------------------------------------------ --dry-run
 
-  async plan(): Promise<RunResult> {
+  /** --dry-run's lines: resolved values are shown without terminal control sequences */
+  private planOut(): Sink {
     const out = this.o.display.out;
+    return { write: (s) => out.write(typeof s === "string" ? stripControl(s) : s) };
+  }
+
+  async plan(): Promise<RunResult> {
+    const out = this.planOut();
     const wf = this.lw.workflow;
     out.write(
       `workflow ${this.lw.name} (${this.lw.source}: ${this.lw.file}) — dry run, nothing is executed\n`,
@@ -502,7 +532,7 @@ class Run {
   }
 
   private async planSteps(steps: Step[], indent: number): Promise<void> {
-    const out = this.o.display.out;
+    const out = this.planOut();
     const pad = "  ".repeat(indent);
     for (const [i, step] of steps.entries()) {
       const kind = kindOf(step)!;

@@ -338,3 +338,147 @@ Deno.test("escape: trust covers every module a script imports and every workflow
     await Deno.remove(w.tmp, { recursive: true });
   }
 });
+
+Deno.test("escape: symlinks in granted paths and never-grantable paths are refused before a step runs", async (t) => {
+  const w = await world();
+  try {
+    await w.write(
+      ".kodama/scripts/rw.ts",
+      `export default async ({ inputs }: { inputs: Record<string, string> }) => {
+  if (inputs.read) console.log("read " + (await Deno.readTextFile(inputs.read)));
+  if (inputs.append) await Deno.writeTextFile(inputs.append, "forged: pin\\n", { append: true });
+  return {};
+};
+`,
+    );
+    await Deno.mkdir(join(w.repo, "data"), { recursive: true });
+    await Deno.mkdir(join(w.repo, "out"), { recursive: true });
+    await Deno.mkdir(join(w.env.KODAMA_HOME), { recursive: true });
+    await Deno.writeTextFile(join(w.env.KODAMA_HOME, "trust.yaml"), "workflows: {}\n");
+    const step = (inputs: string) =>
+      `  - id: s\n    script: { module: ../scripts/rw.ts, with: { ${inputs} } }\n`;
+
+    await t.step("a repo symlink to the kubeconfig inside a read grant", async () => {
+      await Deno.symlink(w.kubeconfig, join(w.repo, "data", "kubelink"));
+      await w.write(
+        ".kodama/workflows/sym.yaml",
+        wf(step(`read: ./data/kubelink`), "permissions: { read: [./data, ./out], write: [./out] }\n"),
+      );
+      const r = await w.run(["run", "sym", "--trust"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr, /permissions\.read: "\.\/data" (holds the symlink .*kubelink|contains)/);
+      assert(!r.stderr.includes("▶"), r.stderr);
+      noLeak(r);
+      await Deno.remove(join(w.repo, "data", "kubelink"));
+    });
+
+    await t.step("a symlink to the trust store inside a write grant", async () => {
+      await Deno.symlink(join(w.env.KODAMA_HOME, "trust.yaml"), join(w.repo, "out", "trustlink"));
+      await w.write(
+        ".kodama/workflows/sym.yaml",
+        wf(step(`append: ./out/trustlink`), "permissions: { write: [./out] }\n"),
+      );
+      const r = await w.run(["run", "sym", "--trust"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, "trustlink");
+      assertEquals(await Deno.readTextFile(join(w.env.KODAMA_HOME, "trust.yaml")), "workflows: {}\n");
+      await Deno.remove(join(w.repo, "out", "trustlink"));
+    });
+
+    await t.step("a granted directory that is itself a link to ~/.kube", async () => {
+      await Deno.symlink(join(w.home, ".kube"), join(w.repo, "kubedir"));
+      await w.write(
+        ".kodama/workflows/sym.yaml",
+        wf(step(`read: ./kubedir/config`), "permissions: { read: [./kubedir] }\n"),
+      );
+      const r = await w.run(["run", "sym", "--trust"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(
+        r.stderr,
+        /permissions\.read: "\.\/kubedir" contains .*\.kube\/config \(a kubeconfig file\)/,
+      );
+      noLeak(r);
+    });
+
+    for (
+      const [grant, want] of [
+        [`read: ["/"]`, /contains .* \(kodama's own state/],
+        [`read: ["~"]`, /permissions\.read: "~" contains/],
+        [`read: ["./data/../../home/.kube/config"]`, /is .*\.kube\/config \(a kubeconfig file\)/],
+        [`write: ["~/.kodama"]`, /is .*\.kodama \(kodama's own state/],
+        [`read: ["/proc/self"]`, /is \/proc/],
+        [`read: ["/dev/fd"]`, /\/dev\/fd|\/proc/],
+      ] as [string, RegExp][]
+    ) {
+      await t.step(`never grantable: ${grant}`, async () => {
+        await w.write(
+          ".kodama/workflows/broad.yaml",
+          wf(step(`read: /etc/hostname`), `permissions: { ${grant} }\n`),
+        );
+        const r = await w.run(["run", "broad", "--trust"]);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, want);
+        assert(!r.stderr.includes("▶"), r.stderr);
+        noLeak(r);
+      });
+    }
+
+    await t.step("links that stay inside the granted set are fine", async () => {
+      await w.write("data/real.txt", "inside\n");
+      await Deno.symlink(join(w.repo, "data", "real.txt"), join(w.repo, "data", "alias.txt"));
+      await w.write(
+        ".kodama/workflows/fine.yaml",
+        wf(step(`read: ./data/alias.txt`), "permissions: { read: [./data] }\n"),
+      );
+      const r = await w.run(["run", "fine", "--trust"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stdout, "read inside");
+    });
+  } finally {
+    await Deno.remove(w.tmp, { recursive: true });
+  }
+});
+
+Deno.test("escape: env in expressions holds only declared variables; --dry-run and logs redact them", async (t) => {
+  const w = await world();
+  try {
+    await t.step("toJSON(env) and an undeclared variable are empty", async () => {
+      await w.write(
+        ".kodama/workflows/env.yaml",
+        `steps:\n  - id: s\n    name: "token=\${{ env.GITHUB_TOKEN }} all=\${{ toJSON(env) }}"\n    script: { module: ../scripts/noop.ts, with: { t: "\${{ env.GITHUB_TOKEN }}" } }\n`,
+      );
+      await w.write(
+        ".kodama/scripts/noop.ts",
+        `export default ({ inputs }: { inputs: { t: string } }) => { console.log("got [" + inputs.t + "]"); };\n`,
+      );
+      const dry = await w.run(["run", "env", "--dry-run"]);
+      assertEquals(dry.code, 0, dry.stderr);
+      assertStringIncludes(dry.stdout, "token= all={}");
+      noLeak(dry);
+      const r = await w.run(["run", "env"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stdout, "got [undefined]");
+      noLeak(r);
+    });
+    await t.step("a declared variable needs trust, and is redacted wherever kodama prints it", async () => {
+      await w.write(
+        ".kodama/workflows/env.yaml",
+        `permissions: { env: [GITHUB_TOKEN] }\nsteps:\n  - id: s\n    name: "token=\${{ env.GITHUB_TOKEN }}"\n    script: { module: ../scripts/noop.ts, with: { t: "\${{ env.GITHUB_TOKEN }}" } }\n`,
+      );
+      const untrusted = await w.run(["run", "env"]);
+      assertEquals(untrusted.code, 2, untrusted.stderr);
+      assertStringIncludes(untrusted.stderr, "env: GITHUB_TOKEN");
+      const dry = await w.run(["run", "env", "--dry-run"]);
+      assertEquals(dry.code, 0, dry.stderr);
+      assertStringIncludes(dry.stdout, "token=***");
+      noLeak(dry);
+      const r = await w.run(["run", "env", "--trust"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stdout, "got [***]");
+      assertStringIncludes(r.stderr, "token=***");
+      noLeak(r);
+    });
+  } finally {
+    await Deno.remove(w.tmp, { recursive: true });
+  }
+});

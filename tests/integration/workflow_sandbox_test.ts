@@ -33,12 +33,12 @@ export default defineStep(async ({ inputs, host }) => {
 });
 `;
 
-function steps(url: string): string {
+function steps(url: string, home: string): string {
   const s = (id: string, probe: string, arg: string) =>
     `  - id: ${id}\n    if: always()\n    script: { module: ../scripts/probe.ts, with: { probe: ${probe}, arg: "${arg}" } }\n`;
   return "steps:\n" +
-    s("read-kube", "read", "${{ env.HOME }}/.kube/config") +
-    s("read-ssh", "readdir", "${{ env.HOME }}/.ssh") +
+    s("read-kube", "read", `${home}/.config/gcloud/credentials.json`) +
+    s("read-ssh", "readdir", `${home}/.ssh`) +
     s("read-env", "env", "SECRET_TOKEN") +
     s("fetch", "fetch", url) +
     s("spawn-curl", "spawn", "curl") +
@@ -81,17 +81,19 @@ Deno.test({
       await Deno.mkdir(join(home, ".kube"), { recursive: true });
       await Deno.mkdir(join(home, ".ssh"), { recursive: true });
       await Deno.copyFile(cluster.kubeconfig, join(home, ".kube", "config"));
+      await Deno.mkdir(join(home, ".config", "gcloud"), { recursive: true });
+      await Deno.writeTextFile(join(home, ".config", "gcloud", "credentials.json"), '{"token":"not real"}');
       await Deno.writeTextFile(join(home, ".ssh", "id_ed25519"), "not a real key\n");
       await Deno.mkdir(join(repo, ".git"), { recursive: true });
       await Deno.mkdir(join(repo, ".kodama", "workflows"), { recursive: true });
       await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
       await Deno.writeTextFile(join(repo, ".kodama", "scripts", "probe.ts"), PROBE);
       const targets = "targets:\n  drive: { namespace: weka-operator-system, match: drive, select: all }\n";
-      await Deno.writeTextFile(join(repo, ".kodama", "workflows", "denied.yaml"), targets + steps(url));
+      await Deno.writeTextFile(join(repo, ".kodama", "workflows", "denied.yaml"), targets + steps(url, home));
       const allowedFile = join(repo, ".kodama", "workflows", "allowed.yaml");
       const allowedText = targets +
-        `permissions:\n  read: ["~/.kube/config", "~/.ssh"]\n  env: [SECRET_TOKEN]\n  net: ["127.0.0.1:${port}"]\n  run: [curl]\n` +
-        steps(url);
+        `permissions:\n  read: ["~/.config/gcloud/credentials.json", "~/.ssh"]\n  env: [SECRET_TOKEN]\n  net: ["127.0.0.1:${port}"]\n  run: [curl]\n` +
+        steps(url, home);
       await Deno.writeTextFile(allowedFile, allowedText);
 
       await t.step("without permissions every probe is refused with a one-line step error", async () => {
@@ -99,7 +101,7 @@ Deno.test({
         assertEquals(r.code, 1, r.stderr);
         const want = [
           `✗ read-kube`,
-          `denied: read access to "${home}/.kube/config" (add it to permissions.read)`,
+          `denied: read access to "${home}/.config/gcloud/credentials.json" (add it to permissions.read)`,
           `✗ read-ssh`,
           `denied: read access to "${home}/.ssh" (add it to permissions.read)`,
           `✗ read-env`,
@@ -118,7 +120,7 @@ Deno.test({
         }
         assertStringIncludes(
           r.stderr,
-          `failed at step "read-kube": denied: read access to "${home}/.kube/config"`,
+          `failed at step "read-kube": denied: read access to "${home}/.config/gcloud/credentials.json"`,
         );
         // the cluster is reachable through the host API only, scoped to the workflow's targets
         assertStringIncludes(
@@ -137,7 +139,7 @@ Deno.test({
           assertEquals(r.code, 2, r.stderr);
           assertStringIncludes(
             r.stderr,
-            "is not trusted; it asks for permissions: read: ~/.kube/config, ~/.ssh; env: SECRET_TOKEN",
+            "is not trusted; it asks for permissions: read: ~/.config/gcloud/credentials.json, ~/.ssh; env: SECRET_TOKEN",
           );
           assertStringIncludes(r.stderr, "--trust");
           assertEquals(r.stdout, "");
@@ -147,7 +149,8 @@ Deno.test({
       await t.step("declared and trusted, the same probes succeed", async () => {
         const r = await runKodama(["run", "allowed", "--trust"], { env, cwd: repo });
         assertEquals(r.code, 0, r.stderr);
-        const kubeBytes = (await Deno.readTextFile(join(home, ".kube", "config"))).length;
+        const kubeBytes =
+          (await Deno.readTextFile(join(home, ".config", "gcloud", "credentials.json"))).length;
         assertStringIncludes(r.stdout, `read {"bytes":${kubeBytes}}`);
         assertStringIncludes(r.stdout, `readdir {"entries":1}`);
         assertStringIncludes(r.stdout, `env {"value":"s3cret"}`);

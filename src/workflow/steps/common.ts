@@ -58,3 +58,9 @@ export function shellQuote(a: string): string {
 export function argvText(argv: string[]): string {
   return argv.map(shellQuote).join(" ");
 }
+
+/** The run's `--kubeconfig`, from the flags handed to re-invoked kodama processes. */
+export function kubeconfigFlag(globalFlags: string[]): string | undefined {
+  const i = globalFlags.indexOf("--kubeconfig");
+  return i >= 0 ? globalFlags[i + 1] : undefined;
+}

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
-import { argvText, teeSink } from "./common.ts";
+import { argvText, kubeconfigFlag, teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
 
 export interface LocalSpec {
@@ -41,6 +41,9 @@ export const local: StepKind<LocalSpec> = {
   },
   async run(s, ctx) {
     const { runSandboxed } = await import("../sandbox/host.ts");
+    // links created since the run started count too: checked right before the worker starts
+    const { checkGrants } = await import("../sandbox/grants.ts");
+    await checkGrants(ctx.run.permissions, ctx.run.baseDir, kubeconfigFlag(ctx.run.globalFlags));
     const out = teeSink(ctx.out);
     const err = teeSink(ctx.err);
     const r = await runSandboxed({

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
-import { teeSink } from "./common.ts";
+import { kubeconfigFlag, teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
 
 export interface ScriptSpec {
@@ -38,6 +38,9 @@ export const script: StepKind<ScriptSpec> = {
     const { runSandboxed } = await import("../sandbox/host.ts");
     const { hostApi } = await import("../hostapi.ts");
     const script = await ctx.run.script(s.module);
+    // links created since the run started count too: checked right before the worker starts
+    const { checkGrants } = await import("../sandbox/grants.ts");
+    await checkGrants(ctx.run.permissions, ctx.run.baseDir, kubeconfigFlag(ctx.run.globalFlags));
     const targets: Record<string, { pods: unknown[] }> = {};
     for (const [name, t] of Object.entries(ctx.expr.targets ?? {})) targets[name] = t as { pods: unknown[] };
     const out = teeSink(ctx.out);
