@@ -4,7 +4,7 @@ import { help } from "./help.ts";
 import { notGiven, userConfig } from "./settings.ts";
 import { type Command, Option } from "@commander-js/extra-typings";
 import {
-  connectFromOpts,
+  connectAll,
   globalsOf,
   positiveInt,
   rawArgsOf,
@@ -40,6 +40,14 @@ export function register(program: Command) {
       ],
       ["One JSON object per pod", "kodama exec -n prod -l app=api --all -o json -- hostname"],
       [
+        "The same command in the api pods of two contexts (clusters); lines start with the context",
+        "kodama exec --context admin,dev -n dev -l app=api --all -- hostname",
+      ],
+      [
+        "Which pods have a different config file? Identical output is printed once, under its pods",
+        "kodama exec -n load --all --group -- md5sum /etc/hosts",
+      ],
+      [
         "A tmux pane per pod, typing into all of them at once",
         "kodama exec -n prod -m api --tmux --sync-panes",
       ],
@@ -64,11 +72,15 @@ export function register(program: Command) {
       "fan-out: per-pod time limit, e.g. 30s, 2m (a pod over it fails; exit 5 if only timeouts failed)",
     )
     .option("--no-prefix", "fan-out: no `pod | ` prefix on output lines")
+    .option(
+      "--group",
+      "fan-out: print each distinct output once, under the pods that printed it (like dshbak -c); = -o grouped",
+    )
     .addOption(
       new Option(
         "-o, --output <format>",
-        "fan-out output: text (prefixed lines) or json (one object per pod)",
-      ).choices(["text", "json"]).default("text"),
+        "fan-out output: text (prefixed lines), json (one object per pod) or grouped (= --group)",
+      ).choices(["text", "json", "grouped"]).default("text"),
     )
     .option("--include-not-ready", "also consider pods that are not Running")
     .option("--tmux", "open one tmux pane per pod with an interactive exec")
@@ -84,8 +96,8 @@ export function register(program: Command) {
       const { target, command } = splitExecArgs(first === undefined ? rest : [first, ...rest], rawArgsOf(c));
       const flags = targetFrom(c.optsWithGlobals(), target);
       const { execCommand } = await import("../pods/exec_cmd.ts");
-      const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
-      const code = await execCommand(kube, {
+      const [kubes, cfg] = await Promise.all([connectAll(g), userConfig()]);
+      const code = await execCommand(kubes, {
         ...flags,
         includeNotReady: !!opts.includeNotReady,
       }, {
@@ -101,6 +113,7 @@ export function register(program: Command) {
         timeout: opts.timeout,
         prefix: opts.prefix !== false,
         json: opts.output === "json",
+        group: !!opts.group || opts.output === "grouped",
         tmux: !!opts.tmux,
         layout: opts.layout,
         syncPanes: !!opts.syncPanes,

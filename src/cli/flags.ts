@@ -157,16 +157,41 @@ export function targetFrom(opts: Record<string, unknown>, arg?: string): TargetF
   };
 }
 
+/** The commands that run against several contexts at once (`--context a,b`, `--context '*'`). */
+const MULTI_CONTEXT_HINT =
+  "several contexts work with pods, exec --all, logs and wait; give one context here";
+
 /** Connect to the cluster named by the global flags (loads client-node lazily). */
 export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
-  const [{ Kube }, { userConfig }] = await Promise.all([
+  const [{ Kube }, { userConfig }, { isMultiContext }] = await Promise.all([
     import("../kube/client.ts"),
     import("./settings.ts"),
+    import("../kube/contexts.ts"),
   ]);
+  if (isMultiContext(opts.context)) {
+    throw usageError(`--context ${opts.context} names several contexts`, MULTI_CONTEXT_HINT);
+  }
   const cfg = await userConfig();
   return Kube.connect({
     kubeconfig: opts.kubeconfig,
     // config defaults sit between the flags and the kubeconfig context's own namespace
+    context: opts.context ?? cfg?.defaults.context,
+    namespace: opts.namespace ?? cfg?.defaults.namespace,
+  });
+}
+
+/**
+ * One Kube per context the global flags name: `--context a,b`, `--context '*'` or a glob select several
+ * (each with its own default namespace unless -n is given); a plain name or none, one.
+ */
+export async function connectAll(opts: GlobalOptions): Promise<Kube[]> {
+  const [{ connectContexts }, { userConfig }] = await Promise.all([
+    import("../kube/contexts.ts"),
+    import("./settings.ts"),
+  ]);
+  const cfg = await userConfig();
+  return await connectContexts({
+    kubeconfig: opts.kubeconfig,
     context: opts.context ?? cfg?.defaults.context,
     namespace: opts.namespace ?? cfg?.defaults.namespace,
   });

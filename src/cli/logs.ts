@@ -3,7 +3,7 @@ import { setExitCode } from "./exit.ts";
 import { help } from "./help.ts";
 import { notGiven, userConfig } from "./settings.ts";
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { collect, connectFromOpts, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
+import { collect, connectAll, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
 
 function nonNegInt(v: string): number {
   const n = Number(v);
@@ -23,6 +23,10 @@ export function register(program: Command) {
       [
         "Every pod of a Deployment (kubectl shows one), following new ones",
         "kodama logs -n prod deploy/api -f",
+      ],
+      [
+        "The api pods of every context whose name starts with prod",
+        "kodama logs --context 'prod*' -l app=api -f",
       ],
       [
         "The last 100 lines of the last 10 minutes of the drive pods",
@@ -86,8 +90,8 @@ export function register(program: Command) {
       // usage errors before connecting: a bad regex or -o json with --no-prefix
       resolveOutput(opts.output, opts.prefix === false);
       compileLineFilter(opts.include, opts.exclude);
-      const [kube, cfg] = await Promise.all([connectFromOpts(g), userConfig()]);
-      const code = await logsCommand(kube, targetFrom(c.optsWithGlobals(), target), {
+      const [kubes, cfg] = await Promise.all([connectAll(g), userConfig()]);
+      const code = await logsCommand(kubes, targetFrom(c.optsWithGlobals(), target), {
         container: opts.container,
         allContainers: !!opts.allContainers,
         follow: !!opts.follow,

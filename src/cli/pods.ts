@@ -2,7 +2,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
 import { help } from "./help.ts";
-import { connectFromOpts, globalsOf, outputOption, targetFrom, targetingOptions } from "./flags.ts";
+import { connectAll, globalsOf, outputOption, targetFrom, targetingOptions } from "./flags.ts";
 
 export function register(program: Command) {
   const cmd = help(program.command("pods").alias("po"), {
@@ -21,6 +21,10 @@ export function register(program: Command) {
         "kodama pods -n prod --regex '^api-[0-9a-f]+' -o name",
       ],
       ["The list, then a row per change until Ctrl-C", "kodama pods -n prod -w"],
+      [
+        "The api pods of two contexts (clusters), with a CONTEXT column",
+        "kodama pods --context admin,dev -A -l app=api",
+      ],
       [
         "Only changes, with an ADDED/MODIFIED/DELETED column",
         "kodama pods -A -m drive --watch-only --output-watch-events",
@@ -42,10 +46,10 @@ export function register(program: Command) {
     .action(async (target, _opts, command) => {
       const opts = globalsOf(command);
       const { listPodsCommand } = await import("../pods/list.ts");
-      const kube = await connectFromOpts(opts);
+      const kubes = await connectAll(opts);
       const o = command.opts();
       const code = await listPodsCommand(
-        kube,
+        kubes,
         { ...targetFrom(command.optsWithGlobals(), target), includeNotReady: !o.running },
         o.output,
         {

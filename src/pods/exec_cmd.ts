@@ -6,11 +6,13 @@
 import { resolve } from "node:path";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { colorEnabled } from "../ui/color.ts";
+import { colorEnabled, isTerminal } from "../ui/color.ts";
 import { parseDuration } from "../ui/duration.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { type ChoiceFlags, choosePods } from "./choose.ts";
-import { findPods, type TargetFlags } from "./target.ts";
+import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+import type { FanoutOptions } from "./fanout.ts";
 
 export interface ExecCommandOptions extends ChoiceFlags {
   command: string[];
@@ -22,6 +24,8 @@ export interface ExecCommandOptions extends ChoiceFlags {
   timeout?: string;
   prefix?: boolean;
   json?: boolean;
+  /** fold identical output into groups of pods (dshbak -c) */
+  group?: boolean;
   tmux?: boolean;
   layout?: string;
   syncPanes?: boolean;
@@ -33,10 +37,17 @@ async function readAll(r: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(await new Response(r).arrayBuffer());
 }
 
-export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOptions): Promise<number> {
-  if (o.tmux && (o.all || o.first || o.json)) {
-    throw usageError("--tmux cannot be combined with --all, --first or -o json");
+export async function execCommand(
+  kubes: Kube | Kube[],
+  t: TargetFlags,
+  o: ExecCommandOptions,
+): Promise<number> {
+  if (Array.isArray(kubes) && kubes.length > 1) return await execAcross(kubes, t, o);
+  const kube = Array.isArray(kubes) ? kubes[0] : kubes;
+  if (o.tmux && (o.all || o.first || o.json || o.group)) {
+    throw usageError("--tmux cannot be combined with --all, --first, --group or -o json");
   }
+  if (o.group && o.json) throw usageError("--group and -o json exclude each other", "-o grouped is --group");
   if (!o.tmux && o.command.length === 0) {
     throw usageError("no command given", "put the command after --, e.g. kodama exec -m api -- sh");
   }
@@ -46,7 +57,7 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
     validateLayout(o.layout);
   }
   // --all / -o json will fan out: load that code while the pod list is on its way (~15 ms)
-  const fanoutModule = o.all || o.json ? import("./fanout.ts") : undefined;
+  const fanoutModule = o.all || o.json || o.group ? import("./fanout.ts") : undefined;
   fanoutModule?.catch(() => {}); // awaited below; a failure surfaces there
   const pods = await findPods(kube, t);
   const chosen = await choosePods(kube, pods, t, {
@@ -73,7 +84,7 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
     });
   }
 
-  const fan = o.all || o.json || chosen.length > 1;
+  const fan = o.all || o.json || o.group || chosen.length > 1;
   if (fan) {
     if (o.tty) {
       throw usageError(
@@ -83,31 +94,87 @@ export async function execCommand(kube: Kube, t: TargetFlags, o: ExecCommandOpti
     }
     const stdin = o.stdin ? await readAll(Deno.stdin.readable) : undefined;
     const { fanout, fanoutExitCode } = await (fanoutModule ?? import("./fanout.ts"));
-    const ctrl = new AbortController();
-    const onInt = () => ctrl.abort();
-    Deno.addSignalListener("SIGINT", onInt);
-    try {
-      const totals = await fanout(kube, chosen, {
-        command: o.command,
-        container: o.container,
-        maxParallel: o.maxParallel,
-        timeoutMs,
-        failFast: o.failFast,
-        stdin,
-        prefix: o.prefix,
-        json: o.json,
-        out: stdoutSink,
-        err: stderrSink,
-        color: colorEnabled("stdout"),
-        signal: ctrl.signal,
-        allNamespaces: t.allNamespaces,
-      });
-      return fanoutExitCode(totals);
-    } finally {
-      Deno.removeSignalListener("SIGINT", onInt);
-    }
+    return await withInterrupt(async (signal) =>
+      fanoutExitCode(await fanout(kube, chosen, fanoutOptions(o, t, { timeoutMs, stdin, signal })))
+    );
   }
 
+  return await execSingle(kube, chosen[0], o, timeoutMs);
+}
+
+/** exec in several contexts: every matching pod of each, in one fan-out; a failed context is in the summary. */
+async function execAcross(kubes: Kube[], t: TargetFlags, o: ExecCommandOptions): Promise<number> {
+  if (!(o.all || o.json || o.group) || o.tmux || o.tty) {
+    throw usageError(
+      "several contexts need a fan-out: add --all (or --group, -o json)",
+      "--tmux and -t work in one context",
+    );
+  }
+  if (o.command.length === 0) {
+    throw usageError("no command given", "put the command after --, e.g. kodama exec --all -- hostname");
+  }
+  const timeoutMs = o.timeout ? parseDuration(o.timeout, "--timeout") : undefined;
+  const { findPodsAcross } = await import("./multi.ts");
+  const { found, failed } = await findPodsAcross(kubes, t);
+  const items = found.flatMap((f) => f.pods.map((pod) => ({ kube: f.kube, pod })));
+  if (!items.length && !failed.length) throw nothingMatched(t, kubes[0].namespace);
+  const stdin = o.stdin ? await readAll(Deno.stdin.readable) : undefined;
+  const { fanoutPods, fanoutExitCode } = await import("./fanout.ts");
+  return await withInterrupt(async (signal) =>
+    fanoutExitCode(
+      await fanoutPods(items, {
+        ...fanoutOptions(o, t, { timeoutMs, stdin, signal }),
+        clusterErrors: failed,
+      }),
+    )
+  );
+}
+
+/** The fan-out options exec's flags give (stdout/stderr, a live line on a terminal). */
+function fanoutOptions(
+  o: ExecCommandOptions,
+  t: TargetFlags,
+  x: { timeoutMs?: number; stdin?: Uint8Array; signal: AbortSignal },
+): FanoutOptions {
+  return {
+    command: o.command,
+    container: o.container,
+    maxParallel: o.maxParallel,
+    timeoutMs: x.timeoutMs,
+    failFast: o.failFast,
+    stdin: x.stdin,
+    prefix: o.prefix,
+    json: o.json,
+    group: o.group,
+    // a live done/total line, on a terminal only
+    progress: isTerminal("stderr"),
+    out: stdoutSink,
+    err: stderrSink,
+    color: colorEnabled("stdout"),
+    signal: x.signal,
+    allNamespaces: t.allNamespaces,
+  };
+}
+
+/** Run `fn` with an AbortSignal that Ctrl-C aborts. */
+async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctrl = new AbortController();
+  const onInt = () => ctrl.abort();
+  Deno.addSignalListener("SIGINT", onInt);
+  try {
+    return await fn(ctrl.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+  }
+}
+
+async function execSingle(
+  kube: Kube,
+  pod: V1Pod,
+  o: ExecCommandOptions,
+  timeoutMs: number | undefined,
+): Promise<number> {
+  const chosen = [pod];
   const { execOne } = await import("./exec.ts");
   const ctrl = new AbortController();
   const timer = timeoutMs ? setTimeout(() => ctrl.abort(), timeoutMs) : undefined;

@@ -1,6 +1,9 @@
 /**
  * Parallel exec across many pods: bounded concurrency, whole prefixed lines per pod (lines never
  * interleave mid-line), per-pod timeout, fail-fast, the same stdin to every pod, and a summary.
+ * The pods may come from several clusters (one Kube per context: the context joins the prefix), the
+ * output may be folded into groups of identical output (`group`, like dshbak -c), and a terminal gets a
+ * live `done/total` line on stderr until the summary replaces it.
  *
  * A pod's failure (non-zero exit, refused exec, dropped stream, timeout) is recorded in its result;
  * the other pods carry on. Aborting `signal` (Ctrl-C) cancels every stream and marks the run
@@ -12,13 +15,23 @@ import { execInPod } from "../kube/exec.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { chooseContainer } from "./target.ts";
-import { formatPrefix, PrefixedWriter, prefixShape, type PrefixTarget } from "./lines.ts";
-import { type FanoutTotals, formatSummary, type PodResult, resultJson, tally } from "./summary.ts";
+import { formatPrefix, PrefixedWriter, prefixLabel, prefixShape, type PrefixTarget } from "./lines.ts";
+import {
+  type ClusterError,
+  type FanoutTotals,
+  formatSummary,
+  type PodResult,
+  resultJson,
+  tally,
+} from "./summary.ts";
+import { formatGroups, groupResults } from "./group.ts";
+import { ProgressRenderer } from "../ui/progress.ts";
+import { bold, green, red } from "../ui/color.ts";
 import { concatBytes } from "../bytes.ts";
 import { forEachLimited } from "../limit.ts";
 
 export { fanoutExitCode, formatSummary } from "./summary.ts";
-export type { FanoutTotals, PodResult } from "./summary.ts";
+export type { ClusterError, FanoutTotals, PodResult } from "./summary.ts";
 
 export interface FanoutOptions {
   command: string[];
@@ -43,6 +56,18 @@ export interface FanoutOptions {
   allNamespaces?: boolean;
   /** write the summary to `err` at the end (default true) */
   summary?: boolean;
+  /** fold the output: each distinct output once, under the pods that printed it (dshbak -c) */
+  group?: boolean;
+  /** a live `done/total` line on `err` (a terminal) until the summary replaces it */
+  progress?: boolean;
+  /** contexts that could not be listed (unreachable, forbidden): reported in the summary */
+  clusterErrors?: ClusterError[];
+}
+
+/** One pod to run in, and the cluster it lives in. */
+export interface FanoutPod {
+  kube: Kube;
+  pod: V1Pod;
 }
 
 const dec = new TextDecoder();
@@ -53,9 +78,18 @@ export interface PodTarget extends PrefixTarget {
 }
 
 /** The namespace, name and container (`--container`, else the pod's default) of each pod. */
-export function podTargets(pods: V1Pod[], defaultNamespace: string, container?: string): PodTarget[] {
+export function podTargets(
+  pods: V1Pod[],
+  defaultNamespace: string,
+  container?: string,
+  context?: string,
+): PodTarget[] {
   return pods.map((p) => {
-    const t = { namespace: p.metadata?.namespace ?? defaultNamespace, pod: p.metadata?.name ?? "?" };
+    const t = {
+      namespace: p.metadata?.namespace ?? defaultNamespace,
+      pod: p.metadata?.name ?? "?",
+      ...(context !== undefined ? { context } : {}),
+    };
     try {
       return { ...t, container: chooseContainer(p, container) };
     } catch (e) {
@@ -64,11 +98,28 @@ export function podTargets(pods: V1Pod[], defaultNamespace: string, container?: 
   });
 }
 
-export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
-  const targets = podTargets(pods, kube.namespace, o.container);
+export function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
+  return fanoutPods(pods.map((pod) => ({ kube, pod })), o);
+}
+
+/** `fanout` over pods of one or several clusters (the context shows in prefixes when there are several). */
+export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<FanoutTotals> {
+  const contexts = new Set(items.map((i) => i.kube.contextName));
+  const multi = contexts.size > 1 || (o.clusterErrors?.length ?? 0) > 0;
+  const targets: PodTarget[] = items.map((i) =>
+    podTargets([i.pod], i.kube.namespace, o.container, multi ? i.kube.contextName : undefined)[0]
+  );
+  const contextOf = items.map((i) => i.kube.contextName);
   const shape = prefixShape(targets, { allNamespaces: o.allNamespaces, containerGiven: !!o.container });
-  const usePrefix = o.prefix !== false && !o.json;
+  const usePrefix = o.prefix !== false && !o.json && !o.group;
   const results: PodResult[] = new Array(targets.length);
+  const progress = o.progress ? new ProgressRenderer(o.err, true, Date.now(), { plain: false }) : undefined;
+  const out = progress ? progress.wrap(o.out) : o.out;
+  const err = progress ? progress.wrap(o.err) : o.err;
+  let finished = 0, bad = 0;
+  const showProgress = () =>
+    progress?.update(`${finished}/${targets.length} done${bad ? `, ${bad} failed` : ""}`);
+  showProgress();
   const stop = new AbortController(); // fail-fast and Ctrl-C
   let failFastTriggered = false;
   const onOuterAbort = () => stop.abort();
@@ -77,7 +128,8 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
 
   const runOne = async (idx: number): Promise<void> => {
     const t = targets[idx];
-    const base = { namespace: t.namespace, pod: t.pod, container: t.container };
+    const kube = items[idx].kube;
+    const base = { context: contextOf[idx], namespace: t.namespace, pod: t.pod, container: t.container };
     if (stop.signal.aborted) {
       results[idx] = { ...base, exitCode: null, durationMs: 0, status: "cancelled", error: "cancelled" };
       return;
@@ -95,8 +147,10 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
     const keep = o.json || o.capture;
     const outParts: Uint8Array[] = [];
     const errParts: Uint8Array[] = [];
-    const outW = new PrefixedWriter(prefix, (b) => o.out.write(b));
-    const errW = new PrefixedWriter(prefix, (b) => o.err.write(b));
+    const both: Uint8Array[] = []; // --group: stdout and stderr in the order they came
+    const stream = !o.json && !o.group;
+    const outW = new PrefixedWriter(prefix, (b) => out.write(b));
+    const errW = new PrefixedWriter(prefix, (b) => err.write(b));
     const podAbort = new AbortController();
     const onStop = () => podAbort.abort();
     stop.signal.addEventListener("abort", onStop, { once: true });
@@ -113,11 +167,13 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
         stdin: o.stdin,
         stdout: (c) => {
           if (keep) outParts.push(c.slice());
-          if (!o.json) outW.push(c);
+          if (o.group) both.push(c.slice());
+          if (stream) outW.push(c);
         },
         stderr: (c) => {
           if (keep) errParts.push(c.slice());
-          if (!o.json) errW.push(c);
+          if (o.group) both.push(c.slice());
+          if (stream) errW.push(c);
         },
         signal: podAbort.signal,
       });
@@ -143,7 +199,7 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
     } finally {
       clearTimeout(timer);
       stop.signal.removeEventListener("abort", onStop);
-      if (!o.json) {
+      if (stream) {
         outW.end();
         errW.end();
       }
@@ -152,8 +208,12 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
       r.stdout = dec.decode(concatBytes(outParts));
       r.stderr = dec.decode(concatBytes(errParts));
     }
+    if (o.group) r.output = dec.decode(concatBytes(both));
     results[idx] = r;
-    if (o.json) o.out.write(resultJson(r) + "\n");
+    finished++;
+    if (r.status !== "ok" && r.status !== "cancelled") bad++;
+    showProgress();
+    if (o.json) out.write(resultJson(r) + "\n");
     if (o.failFast && r.status !== "ok" && r.status !== "cancelled" && !stop.signal.aborted) {
       failFastTriggered = true;
       stop.abort();
@@ -164,14 +224,27 @@ export async function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promi
     await forEachLimited(targets.length, o.maxParallel ?? 32, runOne);
   } finally {
     o.signal?.removeEventListener("abort", onOuterAbort);
+    progress?.done();
   }
   const interrupted = !!o.signal?.aborted;
   if (failFastTriggered) {
     for (const r of results) if (r.status === "cancelled") r.error = "cancelled (--fail-fast)";
   }
+  const label = (r: PodResult) =>
+    prefixLabel({ ...r, context: multi ? r.context : undefined }, {
+      ...shape,
+      container: shape.container && !!r.container,
+    });
+  if (o.group) {
+    const color = !!o.color;
+    o.out.write(formatGroups(groupResults(results, label), {
+      header: (h, ok) => color ? bold(ok ? green(h) : red(h)) : h,
+    }));
+  }
   const totals = tally(results, interrupted);
+  if (o.clusterErrors?.length) totals.clusterErrors = o.clusterErrors;
   if (o.summary !== false) {
-    o.err.write(formatSummary(totals, { showNamespace: shape.namespace }));
+    o.err.write(formatSummary(totals, { label: (r) => label({ ...r, container: "" }) }));
   }
   return totals;
 }

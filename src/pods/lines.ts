@@ -99,6 +99,8 @@ export function prefixLines(block: Uint8Array, prefix: Uint8Array): Uint8Array {
 }
 
 export interface PrefixTarget {
+  /** the kubeconfig context, when pods come from several clusters */
+  context?: string;
   namespace: string;
   pod: string;
   container: string;
@@ -114,9 +116,10 @@ export interface PrefixOptions {
   color: boolean;
 }
 
-/** The plain label: `[ns/]pod[/container]`. */
+/** The plain label: `[context:][ns/]pod[/container]`. */
 export function prefixLabel(t: PrefixTarget, o: Pick<PrefixOptions, "namespace" | "container">): string {
-  return `${o.namespace ? `${t.namespace}/` : ""}${t.pod}${o.container ? `/${t.container}` : ""}`;
+  const ctx = t.context !== undefined ? `${t.context}:` : "";
+  return `${ctx}${o.namespace ? `${t.namespace}/` : ""}${t.pod}${o.container ? `/${t.container}` : ""}`;
 }
 
 /** The full prefix as text: label (padded, coloured by pod) + ` | `. */
@@ -124,7 +127,7 @@ export function formatPrefix(t: PrefixTarget, o: PrefixOptions): string {
   const label = prefixLabel(t, o);
   const padded = o.width && label.length < o.width ? label + " ".repeat(o.width - label.length) : label;
   if (!o.color) return `${padded} | `;
-  return `${colorFor(`${t.namespace}/${t.pod}`)(padded)} | `;
+  return `${colorFor(`${t.context ?? ""}/${t.namespace}/${t.pod}`)(padded)} | `;
 }
 
 /**
@@ -138,7 +141,7 @@ export function prefixShape(
 ): { namespace: boolean; container: boolean; width: number } {
   const namespaces = new Set(targets.map((t) => t.namespace));
   const containers = new Set(targets.map((t) => t.container));
-  const pods = new Set(targets.map((t) => `${t.namespace}/${t.pod}`));
+  const pods = new Set(targets.map((t) => `${t.context ?? ""}/${t.namespace}/${t.pod}`));
   const namespace = !!o.allNamespaces || namespaces.size > 1;
   const container = !!o.containerGiven || containers.size > 1 || pods.size < targets.length;
   let width = 0;

@@ -1,8 +1,12 @@
-/** `kodama pods` behaviour: find, then render in the requested format; exit 3 when nothing matched. */
+/**
+ * `kodama pods` behaviour: find, then render in the requested format; exit 3 when nothing matched.
+ * Over several contexts a CONTEXT column (and a `context` field in -o json/yaml) says where each pod is.
+ */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
-import { stdoutSink } from "../ui/sink.ts";
+import { type Columns, parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
+import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { usageError } from "../errors.ts";
 import { podColumns } from "./display.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 
@@ -10,11 +14,30 @@ export function withKind(p: V1Pod): V1Pod {
   return { apiVersion: "v1", kind: "Pod", ...p };
 }
 
-export function renderPods(pods: V1Pod[], format: string, allNamespaces: boolean, now?: number): string {
+export function renderPods(
+  pods: V1Pod[],
+  format: string,
+  allNamespaces: boolean,
+  now?: number,
+  contextOf?: (p: V1Pod) => string,
+): string {
   const cols = podColumns({ allNamespaces, now });
-  return renderItems(pods.map(withKind), parseOutputFormat(format), {
-    ...cols,
-    name: (p) => `pod/${p.metadata?.name}`,
+  if (!contextOf) {
+    return renderItems(pods.map(withKind), parseOutputFormat(format), {
+      ...cols,
+      name: (p) => `pod/${p.metadata?.name}`,
+    });
+  }
+  type InContext = V1Pod & { context: string };
+  const withContext = (c: Columns<V1Pod>): Columns<InContext> => ({
+    headers: ["CONTEXT", ...c.headers],
+    row: (p) => [p.context, ...c.row(p)],
+  });
+  const items: InContext[] = pods.map((p) => ({ ...withKind(p), context: contextOf(p) }));
+  return renderItems(items, parseOutputFormat(format), {
+    table: withContext(cols.table),
+    wide: withContext(cols.wide),
+    name: (p) => `${p.context}:pod/${p.metadata?.name}`,
   });
 }
 
@@ -27,13 +50,36 @@ export interface ListOptions {
   outputWatchEvents?: boolean;
 }
 
-/** Returns the exit code: 0, or 130 when a watch was ended by Ctrl-C. */
+/**
+ * Returns the exit code: 0, or 130 when a watch was ended by Ctrl-C. With several contexts, the pods of
+ * those that answered are listed and a failed one is an error line on stderr and the exit code
+ * (exit 3 only when no context failed and nothing matched).
+ */
 export async function listPodsCommand(
-  kube: Kube,
+  kubes: Kube | Kube[],
   t: TargetFlags,
   format: string,
   o: ListOptions = {},
 ): Promise<number> {
+  const all = Array.isArray(kubes) ? kubes : [kubes];
+  if (all.length > 1) {
+    if (o.watch || o.watchOnly) {
+      throw usageError("-w/--watch-only watch one context", "give --context one name");
+    }
+    await prepareOutput(parseOutputFormat(format));
+    const { findPodsAcross, formatClusterErrors, clusterExitCode } = await import("./multi.ts");
+    const { found, failed } = await findPodsAcross(all, t);
+    const ctx = new Map<V1Pod, string>();
+    const pods = found.flatMap((f) => f.pods.map((p) => (ctx.set(p, f.kube.contextName), p)));
+    if (pods.length) {
+      stdoutSink.write(renderPods(pods, format, Boolean(t.allNamespaces), undefined, (p) => ctx.get(p)!));
+    }
+    stderrSink.write(formatClusterErrors(failed));
+    if (failed.length) return clusterExitCode(failed);
+    if (!pods.length) throw nothingMatched(t, all[0].namespace);
+    return 0;
+  }
+  const kube = all[0];
   if (o.watch || o.watchOnly) {
     const { watchPodsCommand } = await import("./watch.ts");
     return await watchPodsCommand(kube, t, format, {

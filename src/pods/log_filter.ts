@@ -123,6 +123,7 @@ export function highlight(message: string, include: readonly RegExp[]): string {
 
 /** Where a line came from. */
 export interface LineSource {
+  context?: string;
   namespace: string;
   pod: string;
   container: string;
@@ -157,6 +158,7 @@ export interface RenderOptions {
 export function renderLine(src: LineSource, l: LogLine, o: RenderOptions): string {
   if (o.output === "json") {
     const obj: Record<string, string> = {
+      ...(src.context !== undefined ? { context: src.context } : {}),
       namespace: src.namespace,
       pod: src.pod,
       container: src.container,

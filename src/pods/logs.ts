@@ -46,6 +46,8 @@ export interface LogsOptions {
   /** follow pods that appear later, matched by these flags */
   watch?: TargetFlags;
   allNamespaces?: boolean;
+  /** the kubeconfig context, shown in prefixes when logs come from several clusters */
+  context?: string;
   /** re-open backoff (ms): first delay and cap */
   backoff?: { initial: number; max: number };
 }
@@ -94,13 +96,15 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
   const onOuter = () => stop.abort();
   if (o.signal?.aborted) return;
   o.signal?.addEventListener("abort", onOuter, { once: true });
-  const warn = (m: string) => o.err?.write(`warning: ${m}\n`);
+  const warn = (m: string) => o.err?.write(`warning: ${o.context ? `context ${o.context}: ` : ""}${m}\n`);
+  // several clusters: the context leads every prefix (and is a field of -o json)
+  const ctx = o.context !== undefined ? { context: o.context } : {};
   const initial: Target[] = [];
   for (const p of pods) {
     for (const c of containersOf(p, o)) {
       const ns = p.metadata?.namespace ?? kube.namespace;
       const name = p.metadata?.name ?? "?";
-      initial.push({ namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
+      initial.push({ ...ctx, namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
     }
   }
   if (initial.length > maxStreams) {
@@ -228,7 +232,7 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
         if (!containerStarted(pod, c)) continue;
         const ns = pod.metadata?.namespace ?? kube.namespace;
         const name = pod.metadata?.name ?? "?";
-        start({ namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
+        start({ ...ctx, namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
       }
     }, stop.signal).catch((e) => {
       warn(`watching for new pods stopped: ${(e as Error).message}`);

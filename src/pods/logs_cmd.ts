@@ -1,4 +1,8 @@
-/** The `kodama logs` feature: find pods (every phase), stream their logs; Ctrl-C exits 130. */
+/**
+ * The `kodama logs` feature: find pods (every phase), stream their logs; Ctrl-C exits 130. Over several
+ * contexts the streams run side by side, the context leading each prefix; a context that fails is an
+ * error line and the exit code, and the others keep streaming.
+ */
 import type { Kube } from "../kube/client.ts";
 import { colorEnabled } from "../ui/color.ts";
 import { parseDuration } from "../ui/duration.ts";
@@ -6,6 +10,9 @@ import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { streamLogs } from "./logs.ts";
 import { compileLineFilter, resolveOutput } from "./log_filter.ts";
 import { findPods, nothingMatched, resolveTarget, type TargetFlags } from "./target.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+import { ExitCode, KodamaError } from "../errors.ts";
+import type { ClusterError } from "./summary.ts";
 
 export interface LogsCommandOptions {
   container?: string;
@@ -24,18 +31,38 @@ export interface LogsCommandOptions {
   exclude?: string[];
 }
 
-export async function logsCommand(kube: Kube, target: TargetFlags, o: LogsCommandOptions): Promise<number> {
-  // deploy/api -> its selector, so pods the Deployment creates later are followed too
-  const t = await resolveTarget(kube, target);
+export async function logsCommand(
+  kubes: Kube | Kube[],
+  target: TargetFlags,
+  o: LogsCommandOptions,
+): Promise<number> {
+  const all = Array.isArray(kubes) ? kubes : [kubes];
   const sinceMs = o.since ? parseDuration(o.since, "--since") : undefined;
   const output = resolveOutput(o.output, o.prefix === false);
   const filter = compileLineFilter(o.include, o.exclude);
-  const pods = (await findPods(kube, { ...t, includeNotReady: true }))
-    // a pod whose containers never started has no logs yet; -f picks it up when it starts
-    .filter((p) =>
-      p.status?.phase !== "Pending" || (p.status?.containerStatuses ?? []).some((c) => c.state?.running)
-    );
-  if (pods.length === 0 && !o.follow) throw nothingMatched(t, kube.namespace);
+  const multi = all.length > 1;
+  // each context: deploy/api -> its selector (so pods it creates later are followed too), then its pods
+  const found = await Promise.allSettled(all.map(async (kube) => {
+    const t = await resolveTarget(kube, target);
+    const pods = (await findPods(kube, { ...t, includeNotReady: true }))
+      // a pod whose containers never started has no logs yet; -f picks it up when it starts
+      .filter((p) =>
+        p.status?.phase !== "Pending" || (p.status?.containerStatuses ?? []).some((c) => c.state?.running)
+      );
+    return { kube, t, pods };
+  }));
+  const { clusterError, formatClusterErrors, clusterExitCode } = await import("./multi.ts");
+  const failed: ClusterError[] = [];
+  const ready: { kube: Kube; t: TargetFlags; pods: V1Pod[] }[] = [];
+  found.forEach((f, i) => {
+    if (f.status === "fulfilled") ready.push(f.value);
+    else if (!multi || (f.reason instanceof KodamaError && f.reason.code === ExitCode.USAGE)) throw f.reason;
+    else failed.push(clusterError(all[i], f.reason));
+  });
+  stderrSink.write(formatClusterErrors(failed));
+  if (!failed.length && ready.every((r) => r.pods.length === 0) && !o.follow) {
+    throw nothingMatched(ready[0]?.t ?? target, all[0].namespace);
+  }
   const ctrl = new AbortController();
   let interrupted = false;
   const onInt = () => {
@@ -44,26 +71,35 @@ export async function logsCommand(kube: Kube, target: TargetFlags, o: LogsComman
   };
   Deno.addSignalListener("SIGINT", onInt);
   try {
-    await streamLogs(kube, pods, {
-      container: o.container,
-      allContainers: o.allContainers,
-      follow: o.follow,
-      sinceSeconds: sinceMs !== undefined ? sinceMs / 1000 : undefined,
-      tail: o.tail,
-      timestamps: o.timestamps,
-      previous: o.previous,
-      maxStreams: o.maxStreams,
-      output,
-      filter,
-      out: stdoutSink,
-      err: stderrSink,
-      color: colorEnabled("stdout"),
-      signal: ctrl.signal,
-      watch: o.follow ? t : undefined,
-      allNamespaces: t.allNamespaces,
+    const runs = await Promise.allSettled(ready.map(({ kube, t, pods }) =>
+      streamLogs(kube, pods, {
+        container: o.container,
+        allContainers: o.allContainers,
+        follow: o.follow,
+        sinceSeconds: sinceMs !== undefined ? sinceMs / 1000 : undefined,
+        tail: o.tail,
+        timestamps: o.timestamps,
+        previous: o.previous,
+        maxStreams: o.maxStreams,
+        output,
+        filter,
+        out: stdoutSink,
+        err: stderrSink,
+        color: colorEnabled("stdout"),
+        signal: ctrl.signal,
+        watch: o.follow ? t : undefined,
+        allNamespaces: t.allNamespaces,
+        context: multi ? kube.contextName : undefined,
+      })
+    ));
+    runs.forEach((r, i) => {
+      if (r.status === "fulfilled") return;
+      if (!multi) throw r.reason;
+      failed.push(clusterError(ready[i].kube, r.reason));
+      stderrSink.write(formatClusterErrors([failed[failed.length - 1]]));
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
   }
-  return interrupted ? 130 : 0;
+  return interrupted ? 130 : clusterExitCode(failed);
 }

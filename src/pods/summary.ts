@@ -2,6 +2,8 @@
 import { formatDuration } from "../ui/duration.ts";
 
 export interface PodResult {
+  /** the kubeconfig context the pod was found in */
+  context?: string;
   namespace: string;
   pod: string;
   container: string;
@@ -11,6 +13,8 @@ export interface PodResult {
   error?: string;
   stdout?: string;
   stderr?: string;
+  /** stdout and stderr together, in the order they came (for --group) */
+  output?: string;
   durationMs: number;
   /** ok | failed (non-zero exit) | error | timeout | cancelled */
   status: PodStatus;
@@ -18,12 +22,21 @@ export interface PodResult {
 
 export type PodStatus = "ok" | "failed" | "error" | "timeout" | "cancelled";
 
+/** A cluster that could not be reached or listed in a run over several contexts. */
+export interface ClusterError {
+  context: string;
+  message: string;
+  /** the exit code that error alone would have given (1 unreachable, 4 forbidden, …) */
+  code: number;
+}
+
 export interface FanoutTotals {
   results: PodResult[];
   ok: number;
   failed: number;
   cancelled: number;
   interrupted?: boolean;
+  clusterErrors?: ClusterError[];
 }
 
 export function tally(results: PodResult[], interrupted = false): FanoutTotals {
@@ -55,10 +68,10 @@ function describe(r: PodResult): string {
  */
 export function formatSummary(
   t: FanoutTotals,
-  o: { showNamespace?: boolean; maxCancelled?: number } = {},
+  o: { showNamespace?: boolean; maxCancelled?: number; label?: (r: PodResult) => string } = {},
 ): string {
   const rs = t.results;
-  const name = (r: PodResult) => (o.showNamespace ? `${r.namespace}/${r.pod}` : r.pod);
+  const name = o.label ?? ((r: PodResult) => (o.showNamespace ? `${r.namespace}/${r.pod}` : r.pod));
   const parts = [`${t.ok} ok`];
   if (t.failed || !t.cancelled) parts.push(`${t.failed} failed`);
   if (t.cancelled) parts.push(`${t.cancelled} cancelled`);
@@ -68,8 +81,12 @@ export function formatSummary(
     const slowest = finished.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
     head += ` (slowest ${name(slowest)} ${formatDuration(slowest.durationMs)})`;
   }
+  if (t.clusterErrors?.length) {
+    head += `; ${t.clusterErrors.length} context${t.clusterErrors.length === 1 ? "" : "s"} failed`;
+  }
   if (t.interrupted) head += " — interrupted";
   const lines = [head];
+  for (const c of t.clusterErrors ?? []) lines.push(`  ${c.context}: ${c.message}`);
   const bad = rs.filter((r) => r.status !== "ok" && r.status !== "cancelled")
     .sort((a, b) => name(a).localeCompare(name(b)));
   for (const r of bad) lines.push(`  ${name(r)}: ${describe(r)}`);
@@ -87,6 +104,9 @@ export function formatSummary(
 export function fanoutExitCode(t: FanoutTotals): number {
   if (t.interrupted) return 130;
   const bad = t.results.filter((r) => r.status !== "ok");
+  // a context that failed alone gives its own code (4 forbidden, 1 unreachable); with pod failures, 1
+  if (t.clusterErrors?.length && bad.length === 0) return Math.max(...t.clusterErrors.map((c) => c.code));
+  if (t.clusterErrors?.length) return 1;
   if (bad.length === 0) return 0;
   const real = bad.filter((r) => r.status !== "cancelled");
   if (real.length > 0 && real.every((r) => r.status === "timeout")) return 5;
@@ -96,6 +116,7 @@ export function fanoutExitCode(t: FanoutTotals): number {
 /** One JSON line per pod for `-o json`. */
 export function resultJson(r: PodResult): string {
   return JSON.stringify({
+    ...(r.context !== undefined ? { context: r.context } : {}),
     namespace: r.namespace,
     pod: r.pod,
     container: r.container,

@@ -18,7 +18,6 @@ import {
   targetNamespace,
 } from "./target.ts";
 import { formatDuration } from "../ui/duration.ts";
-import type { Sink } from "../ui/sink.ts";
 
 export type WaitFor = "ready" | "deleted" | `phase=${string}` | "exists";
 
@@ -221,55 +220,7 @@ export function formatWaitProgress(cond: WaitFor, p: WaitProgress, maxNames = 5)
   return `${head}: waiting for ${listNames(p.pending, maxNames)}`;
 }
 
-const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
-function columns(): number {
-  try {
-    return Deno.consoleSize().columns;
-  } catch {
-    return 100;
-  }
-}
-
-/** Live progress: in place on a terminal (spinner + elapsed), else one plain line per change. */
-export class ProgressRenderer {
-  private line = "";
-  private frame = 0;
-  private timer?: ReturnType<typeof setInterval>;
-  private drawn = false;
-
-  constructor(private err: Sink, private tty: boolean, private started = Date.now()) {
-    if (tty) this.timer = setInterval(() => this.draw(), 120);
-  }
-
-  update(line: string): void {
-    if (line === this.line) return;
-    this.line = line;
-    if (this.tty) this.draw();
-    else this.err.write(line + "\n");
-  }
-
-  private draw(): void {
-    if (!this.line) return;
-    const text = `${SPINNER[this.frame++ % SPINNER.length]} ${this.line} (${
-      formatDuration(Date.now() - this.started)
-    })`;
-    const max = Math.max(20, columns() - 1);
-    const cut = [...text].length > max ? [...text].slice(0, max - 1).join("") + "…" : text;
-    this.err.write(`\r\x1b[2K${cut}`);
-    this.drawn = true;
-  }
-
-  /** Stop animating; leave `final` (if any) as the last line. */
-  done(final?: string): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.tty) {
-      if (this.drawn) this.err.write("\r\x1b[2K");
-      if (final) this.err.write(final + "\n");
-    } else if (final && final !== this.line) this.err.write(final + "\n");
-  }
-}
+export { ProgressRenderer } from "../ui/progress.ts";
 
 export interface WaitOptions {
   for: WaitFor;

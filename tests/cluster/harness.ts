@@ -141,3 +141,27 @@ export async function kubectl(
     clearTimeout(timer);
   }
 }
+
+/**
+ * One kubeconfig with a context per test server (for several clusters at once): server `name`'s admin
+ * context is `name`, its dev user's is `name-dev` (namespace dev; forbidden elsewhere). Written to `path`.
+ */
+export async function mergedKubeconfig(servers: { name: string; cluster: TestCluster }[], path: string) {
+  // deno-lint-ignore no-explicit-any
+  const out: any = { apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] };
+  for (const { name, cluster } of servers) {
+    // deno-lint-ignore no-explicit-any
+    const kc: any = YAML.parse(await Deno.readTextFile(cluster.kubeconfig));
+    out.clusters.push({ name, cluster: kc.clusters[0].cluster });
+    for (const u of kc.users) out.users.push({ name: `${name}-${u.name}`, user: u.user });
+    // deno-lint-ignore no-explicit-any
+    for (const c of kc.contexts as any[]) {
+      out.contexts.push({
+        name: c.name === "admin" ? name : `${name}-${c.name}`,
+        context: { ...c.context, cluster: name, user: `${name}-${c.context.user}` },
+      });
+    }
+  }
+  out["current-context"] = servers[0].name;
+  await Deno.writeTextFile(path, YAML.stringify(out));
+}
