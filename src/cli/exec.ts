@@ -117,7 +117,6 @@ export function register(program: Command) {
         tmux: !!opts.tmux,
         layout: opts.layout,
         syncPanes: !!opts.syncPanes,
-        kubeconfig: g.kubeconfig,
       });
       setExitCode(code);
     });

@@ -4,7 +4,8 @@
  * Light on purpose: nothing here loads the Kubernetes client until a command runs.
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import type { Kube } from "../kube/client.ts";
+import type { Kube, KubeOptions } from "../kube/client.ts";
+import { parseDuration } from "../ui/duration.ts";
 import type { TargetFlags } from "../pods/target.ts";
 import { parseTargetArg, type ResourceRef, TARGET_TYPES } from "../pods/resource.ts";
 import { usageError } from "../errors.ts";
@@ -16,6 +17,17 @@ export interface GlobalOptions {
   logLevel?: string;
   logFormat?: string;
   color?: boolean;
+  // kubectl's generic flags (src/kube/overrides.ts)
+  as?: string;
+  asGroup?: string[];
+  asUid?: string;
+  requestTimeout?: string;
+  token?: string;
+  server?: string;
+  user?: string;
+  cluster?: string;
+  insecureSkipTlsVerify?: boolean;
+  certificateAuthority?: string;
 }
 
 export function collect(value: string, previous: string[] = []): string[] {
@@ -42,8 +54,31 @@ export type AnyCommand<A extends unknown[] = any[]> = Command<A, any, any>;
 export function globalOptions<A extends unknown[]>(program: AnyCommand<A>): AnyCommand<A> {
   return program
     .option("--kubeconfig <path>", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
-    .option("--context <name>", "the kubeconfig context to use")
-    .option("-n, --namespace <ns>", "namespace (default: the context's namespace, else default)")
+    .option("--context <name>", "the kubeconfig context to use (also: KODAMA_CONTEXT)")
+    .option(
+      "-n, --namespace <ns>",
+      "namespace (default: KODAMA_NAMESPACE, then the context's namespace, else default)",
+    )
+    .option("--cluster <name>", "the kubeconfig cluster to use")
+    .option("--user <name>", "the kubeconfig user to use")
+    .option("-s, --server <url>", "the address and port of the Kubernetes API server")
+    .option("--token <token>", "bearer token for authentication to the API server")
+    .option("--certificate-authority <path>", "path to a cert file for the certificate authority")
+    .option(
+      "--insecure-skip-tls-verify",
+      "do not check the server's certificate (makes your HTTPS connections insecure)",
+    )
+    .option(
+      "--as <user>",
+      "username to impersonate for the operation (a user, or system:serviceaccount:NS:NAME)",
+    )
+    .option("--as-group <group>", "group to impersonate (repeatable)", collect, [] as string[])
+    .option("--as-uid <uid>", "UID to impersonate")
+    .option(
+      "--request-timeout <duration>",
+      "give up on a single server request after this long, e.g. 1s, 2m (0 = no limit; streams: until connected)",
+      "0",
+    )
     .addOption(
       new Option("--log-level <level>", "log verbosity on stderr").choices([
         "debug",
@@ -160,24 +195,52 @@ export function targetFrom(opts: Record<string, unknown>, arg?: string): TargetF
 /** The commands that run against several contexts at once (`--context a,b`, `--context '*'`). */
 const MULTI_CONTEXT_HINT =
   "several contexts work with pods, exec --all, logs and wait; give one context here";
+/** A non-empty environment variable. */
+function envValue(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no env permission (a sandboxed caller)
+  }
+}
+
+/**
+ * The connection the global flags describe, without connecting: context and namespace with their
+ * precedence (flag > KODAMA_CONTEXT / KODAMA_NAMESPACE > config defaults > the kubeconfig), and kubectl's
+ * generic flags. Exported for the commands that only read the kubeconfig (completion, doctor).
+ */
+export async function kubeOptionsFrom(opts: GlobalOptions): Promise<KubeOptions> {
+  const { userConfig } = await import("./settings.ts");
+  const cfg = await userConfig();
+  const timeout = opts.requestTimeout;
+  return {
+    kubeconfig: opts.kubeconfig,
+    context: opts.context ?? envValue("KODAMA_CONTEXT") ?? cfg?.defaults.context,
+    namespace: opts.namespace ?? envValue("KODAMA_NAMESPACE") ?? cfg?.defaults.namespace,
+    cluster: opts.cluster,
+    user: opts.user,
+    server: opts.server,
+    token: opts.token,
+    certificateAuthority: opts.certificateAuthority,
+    insecureSkipTlsVerify: opts.insecureSkipTlsVerify,
+    as: opts.as,
+    asGroups: opts.asGroup?.length ? opts.asGroup : undefined,
+    asUid: opts.asUid,
+    requestTimeoutMs: timeout && timeout !== "0" ? parseDuration(timeout, "--request-timeout") : undefined,
+  };
+}
 
 /** Connect to the cluster named by the global flags (loads client-node lazily). */
 export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
-  const [{ Kube }, { userConfig }, { isMultiContext }] = await Promise.all([
+  const [{ Kube }, ko, { isMultiContext }] = await Promise.all([
     import("../kube/client.ts"),
-    import("./settings.ts"),
+    kubeOptionsFrom(opts),
     import("../kube/contexts.ts"),
   ]);
-  if (isMultiContext(opts.context)) {
-    throw usageError(`--context ${opts.context} names several contexts`, MULTI_CONTEXT_HINT);
+  if (isMultiContext(ko.context)) {
+    throw usageError(`--context ${ko.context} names several contexts`, MULTI_CONTEXT_HINT);
   }
-  const cfg = await userConfig();
-  return Kube.connect({
-    kubeconfig: opts.kubeconfig,
-    // config defaults sit between the flags and the kubeconfig context's own namespace
-    context: opts.context ?? cfg?.defaults.context,
-    namespace: opts.namespace ?? cfg?.defaults.namespace,
-  });
+  return Kube.connect(ko);
 }
 
 /**
@@ -185,14 +248,6 @@ export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
  * (each with its own default namespace unless -n is given); a plain name or none, one.
  */
 export async function connectAll(opts: GlobalOptions): Promise<Kube[]> {
-  const [{ connectContexts }, { userConfig }] = await Promise.all([
-    import("../kube/contexts.ts"),
-    import("./settings.ts"),
-  ]);
-  const cfg = await userConfig();
-  return await connectContexts({
-    kubeconfig: opts.kubeconfig,
-    context: opts.context ?? cfg?.defaults.context,
-    namespace: opts.namespace ?? cfg?.defaults.namespace,
-  });
+  const [{ connectContexts }, ko] = await Promise.all([import("../kube/contexts.ts"), kubeOptionsFrom(opts)]);
+  return await connectContexts(ko);
 }

@@ -1,8 +1,7 @@
 /** `kodama run NAME`: run a workflow found in the repo, ~/.kodama/workflows or the built-ins. */
-import { resolve } from "node:path";
 import { setExitCode } from "./exit.ts";
 import type { Command } from "@commander-js/extra-typings";
-import { collect, connectFromOpts, globalsOf } from "./flags.ts";
+import { collect, connectFromOpts, globalsOf, kubeOptionsFrom } from "./flags.ts";
 import { help } from "./help.ts";
 
 export function register(program: Command) {
@@ -39,12 +38,13 @@ export function register(program: Command) {
     .option("-y, --yes", "answer prompts with the default (select: pick / pick steps take the first match)")
     .action(async (name, opts, c) => {
       const g = globalsOf(c);
-      const { runCommand } = await import("../workflow/commands.ts");
-      // for the kodama processes a run starts (tmux panes): absolute, as their cwd may differ
-      const globalFlags = [
-        ...(g.kubeconfig ? ["--kubeconfig", resolve(g.kubeconfig)] : []),
-        ...(g.context ? ["--context", g.context] : []),
-      ];
+      const [{ runCommand }, { connectionFlags }] = await Promise.all([
+        import("../workflow/commands.ts"),
+        import("../kube/overrides.ts"),
+      ]);
+      // for the kodama processes a run starts (tmux panes): the same cluster and user, paths made
+      // absolute as their cwd may differ; never --token (process arguments are readable by anyone)
+      const globalFlags = connectionFlags(await kubeOptionsFrom(g));
       const code = await runCommand(name, {
         params: opts.param,
         dryRun: !!opts.dryRun,

@@ -1,4 +1,4 @@
-/** `kodama version`: client version, and the server's when a cluster is reachable (like kubectl version). */
+/** `kodama version`: client version, and the server's unless --client (like kubectl version). */
 import type { Command } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import { connectFromOpts, globalsOf } from "./flags.ts";
@@ -7,23 +7,34 @@ import { help } from "./help.ts";
 export function register(program: Command) {
   help(program.command("version"), {
     group: "Other",
-    summary: "Print the kodama version (and the server's with --server)",
+    summary: "Print the client and server version information",
+    long: "As kubectl version: the server's version is asked for unless --client is given.",
     examples: [
-      ["kodama's and Deno's versions", "kodama version"],
-      ["Also the API server's, as JSON", "kodama version --server -o json"],
+      ["kodama's, Deno's and the API server's versions", "kodama version"],
+      ["Only the client, without contacting a cluster", "kodama version --client"],
+      ["As JSON", "kodama version -o json"],
     ],
   })
-    .option("--server", "also ask the API server for its version")
+    .option("--client", "only the client version (no cluster needed)")
     .option("-o, --output <format>", "text or json", "text")
     .action(async (opts, command) => {
       const info: Record<string, string> = { kodama: VERSION, deno: Deno.version.deno };
-      if (opts.server) {
-        const kube = await connectFromOpts(globalsOf(command));
-        info.server = await kube.serverVersion();
+      const print = async () => {
+        const text = opts.output === "json"
+          ? JSON.stringify(info) + "\n"
+          : Object.entries(info).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
+        await Deno.stdout.write(new TextEncoder().encode(text));
+      };
+      if (!opts.client) {
+        try {
+          const kube = await connectFromOpts(globalsOf(command));
+          info.server = await kube.serverVersion();
+        } catch (e) {
+          // like kubectl: the client's version still goes out, then the error
+          await print();
+          throw e;
+        }
       }
-      const text = opts.output === "json"
-        ? JSON.stringify(info) + "\n"
-        : Object.entries(info).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
-      await Deno.stdout.write(new TextEncoder().encode(text));
+      await print();
     });
 }

@@ -22,6 +22,8 @@ import { type ApiWhat, toKodamaError } from "./errors.ts";
 import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
+import { formatDuration } from "../ui/duration.ts";
+import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -62,11 +64,43 @@ type HttpsOpts = Omit<https.RequestOptions, "headers"> & { headers: Record<strin
 
 /** Credentials are recomputed after this long (a service-account token file rotates; client-go re-reads it each minute). */
 const AUTH_TTL_MS = 60_000;
+/** Page size of list calls (kubectl's --chunk-size default). */
+export const LIST_CHUNK = 500;
+/** How often a request is retried when the server answers 429/5xx with Retry-After (client-go's default). */
+const MAX_RETRIES = 10;
+
+interface HttpFailure {
+  code: number;
+  body: string;
+  retryAfter?: number;
+}
+
+function retryAfterSeconds(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s || !/^\d+$/.test(s.trim())) return undefined;
+  return Number(s.trim());
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 export class Kube {
   readonly namespace: string;
   readonly contextName: string;
   readonly server: string;
+  /** the user requests are made as when impersonating (--as / the kubeconfig's `as`) */
+  readonly as?: string;
+  /** --request-timeout in ms; 0 = none */
+  readonly requestTimeoutMs: number;
   private opts?: Promise<HttpsOpts>;
   private optsAt = 0;
   private agent?: http.Agent;
@@ -74,17 +108,32 @@ export class Kube {
 
   private constructor(
     readonly kc: KubeConfigLite,
-    namespaceFlag?: string,
+    /** what the connection was made from (flags); see childFlags() */
+    readonly options: KubeOptions,
     private readonly authTtlMs = AUTH_TTL_MS,
   ) {
-    this.namespace = resolveNamespace(kc, namespaceFlag);
+    this.namespace = resolveNamespace(kc, options.namespace);
     this.contextName = kc.getCurrentContext();
     this.server = (kc.getCurrentCluster()?.server ?? "?").replace(/\/+$/, "");
+    this.as = kc.getCurrentUser()?.as;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
   }
 
   /** `internal` is for tests only (service-account dir, env); commands never pass it. */
   static connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
-    return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts.namespace, internal?.authTtlMs));
+    return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts, internal?.authTtlMs));
+  }
+
+  /**
+   * The global flags a kodama process started by this one (a tmux pane) needs to reach the same cluster
+   * as the same user. Never the token: a process's arguments are readable by every local user.
+   */
+  childFlags(): string[] {
+    return connectionFlags({
+      ...this.options,
+      context: this.contextName === FLAGS_CONTEXT ? undefined : this.contextName,
+      requestTimeoutMs: this.requestTimeoutMs,
+    });
   }
 
   /** Run any async operation with its errors mapped to KodamaError. */
@@ -167,6 +216,7 @@ export class Kube {
     path: string,
     o: RequestOptions,
     retried = false,
+    attempt = 0,
   ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
     const base = await this.call(what, () => this.httpsOptions(retried));
     const url = this.url(path, o.query);
@@ -184,46 +234,135 @@ export class Kube {
       });
     try {
       return await new Promise((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const req = mod.request(url, { ...base, method, headers, signal: o.signal }, (res) => {
+          clearTimeout(timer);
           done(res.statusCode);
           if ((res.statusCode ?? 0) >= 400) {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
-            res.on(
-              "end",
-              () => reject({ code: res.statusCode, body: Buffer.concat(chunks).toString("utf8") }),
-            );
+            res.on("end", () =>
+              reject(
+                {
+                  code: res.statusCode ?? 0,
+                  body: Buffer.concat(chunks).toString("utf8"),
+                  retryAfter: retryAfterSeconds(res.headers["retry-after"]),
+                } satisfies HttpFailure,
+              ));
             res.on("error", reject);
             return;
           }
           resolve({ res, req });
         });
+        // --request-timeout: until the response headers here; request() also bounds reading the body
+        if (this.requestTimeoutMs) {
+          timer = setTimeout(() => req.destroy(this.timeoutError(what, method, url)), this.requestTimeoutMs);
+        }
         req.on("error", (e) => {
+          clearTimeout(timer);
           done(undefined);
           reject(e);
         });
         req.end(body);
       });
     } catch (e) {
-      if ((e as { code?: unknown })?.code === 401 && !o.signal?.aborted) {
-        if (!retried) return await this.open(what, method, path, o, true);
+      const f = e as Partial<HttpFailure>;
+      if (f?.code === 401 && !o.signal?.aborted) {
+        if (!retried) return await this.open(what, method, path, o, true, attempt);
         this.optsAt = 0; // still refused: the next call re-reads the credentials again
+      }
+      // client-go: 429 and 5xx answers that carry Retry-After are retried after that many seconds
+      if (
+        typeof f?.code === "number" && (f.code === 429 || f.code >= 500) && f.retryAfter !== undefined &&
+        attempt < MAX_RETRIES && !o.signal?.aborted
+      ) {
+        if (enabled("debug")) {
+          log("debug", ["kube"], `${method} ${url.pathname}: ${f.code}, retrying after ${f.retryAfter}s`, {
+            attempt: attempt + 1,
+          });
+        }
+        await sleep(f.retryAfter * 1000, o.signal);
+        if (!o.signal?.aborted) return await this.open(what, method, path, o, retried, attempt + 1);
       }
       throw toKodamaError(e, what, this);
     }
   }
 
+  private timeoutError(what: ApiWhat, method: string, url: URL): KodamaError {
+    return new KodamaError(
+      `timeout: ${method} ${url.pathname} got no answer from ${this.server} within ${
+        formatDuration(this.requestTimeoutMs)
+      } (--request-timeout)`,
+      ExitCode.TIMEOUT,
+      `${what.verb} ${what.resource}${
+        what.namespace ? ` in namespace ${what.namespace}` : ""
+      }; raise --request-timeout or check the cluster`,
+    );
+  }
+
   /** A JSON request against the API server (errors mapped to KodamaError). */
   async request<T>(what: ApiWhat, method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    const { res } = await this.open(what, method, path, o);
+    const t0 = Date.now();
+    const { res, req } = await this.open(what, method, path, o);
     const text = await this.call(what, () =>
       new Promise<string>((resolve, reject) => {
+        const left = this.requestTimeoutMs ? Math.max(1, this.requestTimeoutMs - (Date.now() - t0)) : 0;
+        const timer = left
+          ? setTimeout(() => {
+            const e = this.timeoutError(what, method, this.url(path, o.query));
+            req.destroy(e);
+            reject(e);
+          }, left)
+          : undefined;
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-        res.on("error", reject);
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve(Buffer.concat(chunks).toString("utf8"));
+        });
+        res.on("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
       }));
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * A whole list, read in pages of LIST_CHUNK with `limit`/`continue` as kubectl does; the list's
+   * resourceVersion is the first page's (every page belongs to that snapshot). When the continue token
+   * has expired (410), the list is read again without paging, as client-go's pager does.
+   */
+  async listAll<T>(
+    what: ApiWhat,
+    path: string,
+    query: Record<string, string | undefined> = {},
+    signal?: AbortSignal,
+    chunk = LIST_CHUNK,
+  ): Promise<{ items: T[]; resourceVersion?: string }> {
+    type Page = { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
+    const items: T[] = [];
+    let resourceVersion: string | undefined;
+    let cont: string | undefined;
+    do {
+      let page: Page;
+      try {
+        page = await this.request<Page>(what, "GET", path, {
+          query: { ...query, limit: String(chunk), continue: cont },
+          signal,
+        });
+      } catch (e) {
+        if (cont && e instanceof KodamaError && /too old|expired|410/i.test(e.message)) {
+          const full = await this.request<Page>(what, "GET", path, { query, signal });
+          return { items: full.items ?? [], resourceVersion: full.metadata?.resourceVersion || undefined };
+        }
+        throw e;
+      }
+      items.push(...(page.items ?? []));
+      resourceVersion ??= page.metadata?.resourceVersion || undefined;
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
   }
 
   /** List pods in one namespace, or in all namespaces when `namespace` is undefined. */
@@ -236,13 +375,11 @@ export class Kube {
     namespace: string | undefined,
     q: PodQuery = {},
   ): Promise<{ items: V1Pod[]; resourceVersion?: string }> {
-    const list = await this.request<{ items: V1Pod[]; metadata?: { resourceVersion?: string } }>(
+    return await this.listAll<V1Pod>(
       { verb: "list", resource: "pods", namespace },
-      "GET",
       namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-      { query: { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector } },
+      { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector },
     );
-    return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion || undefined };
   }
 
   getPod(namespace: string, name: string): Promise<V1Pod> {

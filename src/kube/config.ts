@@ -16,11 +16,14 @@ import { load as parseYaml } from "js-yaml";
 import { existsSync, readFileSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
 
-export interface KubeOptions {
+export interface KubeOptions extends ConnectionOverrides {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
+  /** --request-timeout in ms (0 or undefined: none) */
+  requestTimeoutMs?: number;
 }
 
 export interface ClusterEntry {
@@ -53,6 +56,11 @@ export interface UserEntry {
   password?: string;
   exec?: ExecPlugin;
   authProvider?: { name: string; config?: Record<string, string> };
+  /** impersonation: `as`, `as-groups`, `as-uid`, `as-user-extra` (or the --as* flags) */
+  as?: string;
+  asGroups?: string[];
+  asUid?: string;
+  asUserExtra?: Record<string, string[]>;
 }
 
 export interface ContextEntry {
@@ -163,6 +171,7 @@ export class KubeConfigLite {
     if (user) {
       if (user.authProvider) {
         await this.applyViaClientNode(opts);
+        opts.headers = { ...(opts.headers as Record<string, string>), ...identityHeaders(user) };
         return;
       }
       if (user.certData) opts.cert = b64(user.certData);
@@ -180,7 +189,7 @@ export class KubeConfigLite {
         if (got.headers?.Authorization) headers.Authorization = got.headers.Authorization;
       }
     }
-    opts.headers = headers;
+    opts.headers = { ...headers, ...identityHeaders(user) };
   }
 
   /** client.authentication.k8s.io ExecCredential plugins (aws eks get-token, kubelogin, gke-gcloud-auth-plugin…). */
@@ -263,6 +272,10 @@ export class KubeConfigLite {
           password: u.password,
           exec: u.exec,
           "auth-provider": u.authProvider,
+          as: u.as,
+          "as-groups": u.asGroups,
+          "as-uid": u.asUid,
+          "as-user-extra": u.asUserExtra,
         },
       })),
       contexts: this.contexts.map((c) => ({
@@ -314,6 +327,10 @@ export function parseKubeConfig(text: string, path = "kubeconfig"): KubeConfigLi
       password: u.user?.password,
       exec: u.user?.exec,
       authProvider: u.user?.["auth-provider"],
+      as: u.user?.as || undefined,
+      asGroups: Array.isArray(u.user?.["as-groups"]) ? u.user["as-groups"].map(String) : undefined,
+      asUid: u.user?.["as-uid"] || undefined,
+      asUserExtra: u.user?.["as-user-extra"],
     })),
     list(raw.contexts).map((c) => ({
       name: String(c.name),
@@ -410,6 +427,8 @@ export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}
     const files = kubeconfigFiles(opts, env).filter((f) => existsSync(f));
     if (files.length > 0) {
       kc = files.length === 1 ? loadFile(files[0]) : mergeKubeConfigs(files.map(loadFile));
+    } else if (opts.server) {
+      kc = new KubeConfigLite(); // kubectl --server URL works without any kubeconfig
     } else if (env("KUBERNETES_SERVICE_HOST") && existsSync(`${saDir}/token`)) {
       // like client-go: in-cluster only when the service host is set and the token file exists
       kc = inClusterConfig(saDir, env);
@@ -437,6 +456,7 @@ export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}
     }
     kc.setCurrentContext(opts.context);
   }
+  if (hasOverrides(opts)) applyOverrides(kc, opts);
   if (!kc.getCurrentContext() || !kc.getCurrentCluster()?.server) {
     throw new KodamaError(
       "kubeconfig has no current context with a cluster server",

@@ -16,6 +16,8 @@ export interface ApiWhat {
 export interface ServerInfo {
   server: string;
   contextName: string;
+  /** the impersonated user (--as), named in forbidden messages */
+  as?: string;
 }
 
 interface StatusBody {
@@ -107,8 +109,18 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
           }; your token or certificate may have expired`,
         );
       case 403:
+        // the impersonation itself was refused (RBAC verb "impersonate" on users/groups/uids)
+        if (apiMsg && / cannot impersonate /.test(apiMsg)) {
+          return new KodamaError(
+            `forbidden: ${apiMsg}`,
+            ExitCode.FORBIDDEN,
+            "ask for a ClusterRole allowing impersonate on users (groups, uids), or drop --as/--as-group/--as-uid",
+          );
+        }
         return new KodamaError(
-          `forbidden: cannot ${what.verb} ${what.resource} ${scope(what)}`,
+          `forbidden: cannot ${what.verb} ${what.resource} ${scope(what)}${
+            server?.as ? ` (as ${server.as})` : ""
+          }`,
           ExitCode.FORBIDDEN,
           `ask for a Role allowing ${what.verb} on ${what.resource}` +
             (what.namespace ? `, or use -n with a namespace you can access` : ""),

@@ -131,8 +131,10 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
     const proxy = proxyFor(server, cluster.proxyUrl, context);
     if (proxy) options.agent = await proxyAgent(proxy, { context, cluster: cluster.name });
     let native: WsTarget["native"];
+    // Deno's WebSocket joins repeated headers into one line: several Impersonate-Group values need npm:ws
+    const repeatedHeaders = Object.values((opts.headers ?? {}) as object).some(Array.isArray);
     const nativeOk = !proxy && !cluster.skipTLSVerify && !cluster.tlsServerName && !opts.auth &&
-      !opts.pfx && Deno.env.get("KODAMA_EXEC_TRANSPORT") !== "ws";
+      !opts.pfx && !repeatedHeaders && Deno.env.get("KODAMA_EXEC_TRANSPORT") !== "ws";
     if (nativeOk) {
       try {
         const ca = text(opts.ca);

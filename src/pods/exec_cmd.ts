@@ -3,7 +3,6 @@
  * (interactive), fan out over several (prefixed lines + summary), or open tmux panes.
  * Returns the process exit code.
  */
-import { resolve } from "node:path";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { colorEnabled, isTerminal } from "../ui/color.ts";
@@ -13,6 +12,7 @@ import { type ChoiceFlags, choosePods } from "./choose.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FanoutOptions } from "./fanout.ts";
+import { assertChildrenCanConnect } from "../kube/overrides.ts";
 
 export interface ExecCommandOptions extends ChoiceFlags {
   command: string[];
@@ -29,8 +29,6 @@ export interface ExecCommandOptions extends ChoiceFlags {
   tmux?: boolean;
   layout?: string;
   syncPanes?: boolean;
-  /** --kubeconfig as given (passed on to tmux panes) */
-  kubeconfig?: string;
 }
 
 async function readAll(r: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -52,6 +50,7 @@ export async function execCommand(
     throw usageError("no command given", "put the command after --, e.g. kodama exec -m api -- sh");
   }
   const timeoutMs = o.timeout ? parseDuration(o.timeout, "--timeout") : undefined;
+  if (o.tmux) assertChildrenCanConnect(kube.options);
   if (o.tmux) {
     const { validateLayout } = await import("./tmux.ts");
     validateLayout(o.layout);
@@ -70,8 +69,8 @@ export async function execCommand(
   if (o.tmux) {
     const { tmuxFanout, paneEnv } = await import("./tmux.ts");
     const { selfCommand } = await import("./self.ts");
-    const globalFlags = ["--context", kube.contextName];
-    if (o.kubeconfig) globalFlags.unshift("--kubeconfig", resolve(o.kubeconfig));
+    // the panes reach the same cluster as the same user (kube.childFlags(): never the token)
+    const globalFlags = kube.childFlags();
     return await tmuxFanout(chosen, {
       command: o.command,
       layout: o.layout,

@@ -71,7 +71,7 @@ Deno.test("deno task install makes kodama a kubectl plugin (kubectl plugin list,
     .output();
   assertStringIncludes(new TextDecoder().decode(list.stdout), `${root}/bin/kubectl-kodama`);
   const v = await new Deno.Command("kubectl", {
-    args: ["kodama", "version"],
+    args: ["kodama", "version", "--client"],
     env,
     stdout: "piped",
     stderr: "piped",

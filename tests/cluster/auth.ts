@@ -6,6 +6,7 @@ import { ApiError } from "./status.ts";
 export interface User {
   name: string;
   groups: string[];
+  uid?: string;
 }
 
 export interface UserPolicy {
@@ -62,6 +63,74 @@ export class Authenticator {
       return true;
     }
     return false;
+  }
+
+  /**
+   * kube-apiserver's impersonation filter: `Impersonate-User`, `-Group` (repeated), `-Uid` and
+   * `-Extra-<key>` headers turn the request into one made by that user, when the requester may
+   * `impersonate` each of them (RBAC: users / serviceaccounts / groups in API group "", uids and
+   * userextras/<key> in authentication.k8s.io). Returns the user to authorize the request as.
+   */
+  impersonate(requester: User, req: IncomingMessage): User {
+    const all = (name: string): string[] => {
+      const out: string[] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        if (req.rawHeaders[i].toLowerCase() === name) out.push(req.rawHeaders[i + 1]);
+      }
+      return out;
+    };
+    const asUser = all("impersonate-user")[0];
+    const groups = all("impersonate-group");
+    const uid = all("impersonate-uid")[0];
+    const extraKeys = [
+      ...new Set(
+        req.rawHeaders.filter((_, i) => i % 2 === 0 && /^impersonate-extra-/i.test(req.rawHeaders[i]))
+          .map((h) => h.toLowerCase()),
+      ),
+    ];
+    if (asUser === undefined) {
+      if (groups.length || uid !== undefined || extraKeys.length) {
+        throw new ApiError(
+          500,
+          "InternalError",
+          "Internal error occurred: requested [" +
+            [...groups.map((g) => `{Group ${g}}`), ...(uid ? [`{UID ${uid}}`] : [])].join(" ") +
+            "] without impersonating a user",
+        );
+      }
+      return requester;
+    }
+    const checks: Attributes[] = [];
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(asUser);
+    checks.push(
+      sa
+        ? { verb: "impersonate", group: "", resource: "serviceaccounts", namespace: sa[1], name: sa[2] }
+        : { verb: "impersonate", group: "", resource: "users", name: asUser },
+    );
+    for (const g of groups) checks.push({ verb: "impersonate", group: "", resource: "groups", name: g });
+    if (uid !== undefined) {
+      checks.push({ verb: "impersonate", group: "authentication.k8s.io", resource: "uids", name: uid });
+    }
+    for (const k of extraKeys) {
+      const key = decodeURIComponent(k.slice("impersonate-extra-".length));
+      for (const v of all(k)) {
+        checks.push({
+          verb: "impersonate",
+          group: "authentication.k8s.io",
+          resource: "userextras",
+          subresource: key,
+          name: v,
+        });
+      }
+    }
+    for (const a of checks) if (!this.allowed(requester, a)) throw forbidden(requester, a);
+    const implied = sa ? ["system:serviceaccounts", `system:serviceaccounts:${sa[1]}`] : [];
+    const withAuth = asUser === "system:anonymous" ? [] : ["system:authenticated"];
+    return {
+      name: asUser,
+      groups: [...new Set([...groups, ...implied, ...withAuth])],
+      ...(uid !== undefined ? { uid } : {}),
+    };
   }
 
   /** Throw the Forbidden Status kube-apiserver returns. */

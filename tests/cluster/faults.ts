@@ -6,7 +6,11 @@ export interface Faults {
   /** Delay every response by `ms` (0 = off). */
   delay(ms: number): void;
   /** The next `n` API requests (optionally only those whose path contains `pathIncludes`) fail with `status`. */
-  failNext(n: number, status: number, opts?: { pathIncludes?: string; message?: string }): void;
+  failNext(
+    n: number,
+    status: number,
+    opts?: { pathIncludes?: string; message?: string; retryAfter?: number },
+  ): void;
   /** Close the server and every socket abruptly (pod processes keep running until stop()). */
   stopMidStream(): void;
   /** Turn every fault off. */
@@ -19,6 +23,8 @@ export class FaultState {
   failStatus = 500;
   failPath?: string;
   failMessage?: string;
+  /** seconds: sent as the Retry-After header and details.retryAfterSeconds (kube-apiserver's 429) */
+  failRetryAfter?: number;
   streamsDropped = false;
 
   /** Should this request fail? Consumes one of the N failures. */
@@ -48,6 +54,7 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
       faults.failNext(Number(body.n ?? 1), Number(body.status ?? 500), {
         pathIncludes: body.pathIncludes ? String(body.pathIncludes) : undefined,
         message: body.message ? String(body.message) : undefined,
+        retryAfter: body.retryAfter !== undefined ? Number(body.retryAfter) : undefined,
       });
       return `next ${Number(body.n ?? 1)} requests fail with ${Number(body.status ?? 500)}`;
     case "stopMidStream":

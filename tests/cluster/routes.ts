@@ -24,6 +24,8 @@ export interface RouteContext {
   faults: Faults;
   serverAddress: string;
   log: (msg: string) => void;
+  /** the requests served so far (server.ts), for `GET /_test/requests` */
+  requestLog: () => unknown[];
 }
 
 /** A parsed resource request path. */
@@ -91,7 +93,12 @@ export function sendJson(res: ServerResponse, code: number, body: unknown, conte
 }
 
 export function sendError(res: ServerResponse, e: unknown) {
-  if (e instanceof ApiError) return sendJson(res, e.code, e.toStatus());
+  if (e instanceof ApiError) {
+    // kube-apiserver sends Retry-After with 429 (and some 5xx) answers; clients wait that long and retry
+    const ra = e.details?.retryAfterSeconds;
+    if (ra !== undefined && !res.headersSent) res.setHeader("Retry-After", String(ra));
+    return sendJson(res, e.code, e.toStatus());
+  }
   const msg = (e as Error)?.message ?? String(e);
   sendJson(res, 500, statusObject(500, "InternalError", `Internal error occurred: ${msg}`));
 }
@@ -594,6 +601,9 @@ async function handleTest(
     } catch (e) {
       throw badRequest((e as Error).message);
     }
+  }
+  if (path === "/_test/requests" && method === "GET") {
+    return sendJson(res, 200, { requests: ctx.requestLog() });
   }
   if (path === "/_test/pids" && method === "GET") {
     return sendJson(res, 200, { pids: ctx.runtime()?.pids() ?? [], stateDir: ctx.api.stateDir });

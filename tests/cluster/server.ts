@@ -32,6 +32,32 @@ export interface ServerOptions {
 
 export const DEV_TOKEN_USER = "dev";
 
+/** One served request, as kube-apiserver's audit log would name it (the last REQUEST_LOG_MAX are kept). */
+export interface RequestRecord {
+  method: string;
+  /** path and query */
+  url: string;
+  /** every User-Agent header value, in order (a client may send several) */
+  userAgents: string[];
+  /** the authenticated user (before impersonation) */
+  user?: string;
+  /** the user the request was authorized as, when impersonating */
+  impersonated?: string;
+  /** true for exec/attach/port-forward upgrades */
+  upgrade: boolean;
+  status?: number;
+}
+
+const REQUEST_LOG_MAX = 5000;
+
+function userAgentsOf(req: IncomingMessage): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() === "user-agent") out.push(req.rawHeaders[i + 1]);
+  }
+  return out;
+}
+
 export interface TestServer {
   readonly server: string;
   readonly port: number;
@@ -44,6 +70,8 @@ export interface TestServer {
   readonly faults: Faults;
   /** bearer token of the `dev` user */
   readonly devToken: string;
+  /** the requests served so far, oldest first (also `GET /_test/requests`) */
+  requestLog(): RequestRecord[];
   stop(): Promise<void>;
 }
 
@@ -71,6 +99,27 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const faultState = new FaultState();
   const sockets = new Set<Socket>();
   const log = (m: string) => opts.verbose && console.error(`[cluster] ${m}`);
+  const requests: RequestRecord[] = [];
+  const record = (req: IncomingMessage, upgrade: boolean): RequestRecord => {
+    const r: RequestRecord = {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      userAgents: userAgentsOf(req),
+      upgrade,
+    };
+    requests.push(r);
+    if (requests.length > REQUEST_LOG_MAX) requests.splice(0, requests.length - REQUEST_LOG_MAX);
+    return r;
+  };
+  /** authenticate, then apply Impersonate-* headers (kube-apiserver's order) */
+  const identify = (req: IncomingMessage, r: RequestRecord): User => {
+    const user = auth.authenticate(req);
+    if (!user) throw unauthorized();
+    r.user = user.name;
+    const as = auth.impersonate(user, req);
+    if (as !== user) r.impersonated = as.name;
+    return as;
+  };
 
   const srv = https.createServer({
     key: certs.server.key,
@@ -107,6 +156,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       faultState.failStatus = status;
       faultState.failPath = o?.pathIncludes;
       faultState.failMessage = o?.message;
+      faultState.failRetryAfter = o?.retryAfter;
     },
     stopMidStream() {
       runtime.dropAllStreams();
@@ -125,6 +175,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const ctx: RouteContext = {
     api,
     auth,
+    requestLog: () => requests,
     runtime: () => runtime,
     faultState,
     faults,
@@ -138,23 +189,32 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     if (path.startsWith("/_test/")) return undefined;
     const code = faultState.takeFailure(path);
     if (code === undefined) return undefined;
+    const retryAfterSeconds = faultState.failRetryAfter;
     return new ApiError(
       code,
       reasonForCode(code),
-      faultState.failMessage ?? `injected failure (kodama test server fault injection): ${code}`,
+      faultState.failMessage ??
+        (code === 429
+          ? "Too many requests, please try again later."
+          : `injected failure (kodama test server fault injection): ${code}`),
+      retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined,
     );
   };
 
   srv.on("request", async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
-    res.on(
-      "finish",
-      () => log(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`),
-    );
+    const r = record(req, false);
+    res.on("finish", () => {
+      r.status = res.statusCode;
+      log(
+        `${req.method} ${req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms ${
+          JSON.stringify(r.userAgents.join(", "))
+        }${r.impersonated ? ` as ${r.impersonated}` : ""}`,
+      );
+    });
     try {
       await faultState.wait();
-      const user = auth.authenticate(req);
-      if (!user) throw unauthorized();
+      const user = identify(req, r);
       const path = new URL(req.url ?? "/", "https://x").pathname;
       const injected = injectedFailure(path);
       if (injected) throw injected;
@@ -168,11 +228,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   });
 
   srv.on("upgrade", async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    log(`UPGRADE ${req.method} ${req.url} (${req.headers.upgrade})`);
+    const r = record(req, true);
+    log(
+      `UPGRADE ${req.method} ${req.url} (${req.headers.upgrade}) ${JSON.stringify(r.userAgents.join(", "))}`,
+    );
     try {
       await faultState.wait();
-      const user: User | undefined = auth.authenticate(req);
-      if (!user) throw unauthorized();
+      const user: User = identify(req, r);
       const url = new URL(req.url ?? "/", "https://x");
       const injected = injectedFailure(url.pathname);
       if (injected) throw injected;
@@ -262,6 +324,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     runtime,
     faults,
     devToken,
+    requestLog: () => [...requests],
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { argvText, describePods } from "./common.ts";
+import { assertChildrenCanConnect } from "../../kube/overrides.ts";
 
 export interface TmuxSpec {
   target: string;
@@ -36,6 +37,7 @@ export const tmux: StepKind<TmuxSpec> = {
     // each pane is a new kodama process, possibly started by a tmux server with another environment
     // and cwd: hand it the same cluster (the run's --kubeconfig, made absolute by `kodama run`, this
     // run's context, and paneEnv's KUBECONFIG/KODAMA_HOME/proxy settings)
+    assertChildrenCanConnect(kube.options);
     const flags = [...ctx.run.globalFlags];
     if (!flags.includes("--context")) flags.push("--context", kube.contextName);
     let session = "";
