@@ -171,12 +171,20 @@ Deno.test({
           "-c",
           "echo go; sleep 30",
         ]);
-        const outP = child.output();
-        // wait until the pods are running, then interrupt
-        await new Promise((r) => setTimeout(r, 2500));
+        // interrupt once every pod has printed "go" (its command is running): a fixed delay could
+        // interrupt a loaded machine's kodama before it even listened for SIGINT
+        const errP = new Response(child.stderr).text();
+        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        let out = "";
+        while ((out.match(/\| go\n/g) ?? []).length < 10) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += value;
+        }
         child.kill("SIGINT");
-        const r = await outP;
-        const stderr = new TextDecoder().decode(r.stderr);
+        await reader.cancel();
+        const r = await child.status;
+        const stderr = await errP;
         assertEquals(r.code, 130, stderr);
         assertStringIncludes(stderr, "10 pods: 0 ok, 10 cancelled");
         assertStringIncludes(stderr, "interrupted");
