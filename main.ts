@@ -94,6 +94,12 @@ function debugEnabled(args: string[]): boolean {
 
 /** Run the CLI; returns the exit code instead of exiting (tests call this in-process). */
 export async function run(args: string[]): Promise<number> {
+  // a detached port-forward gets its credential flags through the environment, not its command line
+  const detached = Deno.env.get("KODAMA_DETACHED_ARGS");
+  if (detached) {
+    Deno.env.delete("KODAMA_DETACHED_ARGS");
+    args = [...args, ...JSON.parse(detached) as string[]];
+  }
   const program = await buildProgram();
   try {
     await program.parseAsync(args, { from: "user" });

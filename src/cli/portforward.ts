@@ -1,12 +1,7 @@
 /** `kodama port-forward`: forward local ports to a pod (or a service's pod), like kubectl. */
-import type { Command } from "@commander-js/extra-typings";
-import type { Kube } from "../kube/client.ts";
-import type { TargetFlags } from "../pods/target.ts";
-import type { ActiveForward, ForwardSpec, ForwardTarget } from "../pods/portforward.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
-import { isTerminal } from "../ui/color.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { type Command, Option } from "@commander-js/extra-typings";
+import { setExitCode } from "./exit.ts";
+import { connectFromOpts, globalsOf, rawArgsOf, targetFrom, targetingOptions } from "./flags.ts";
 import { help } from "./help.ts";
 
 export function register(program: Command) {
@@ -21,7 +16,12 @@ sts/, ds/, rs/, job/ or session/: a workload's pod is the one kubectl would choo
 workload targets follow their object to another ready pod when the pod goes away (--no-reconnect: stop).
 
 One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
-to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (exit 130).`,
+to learn an auto-picked port). On a terminal a live line per port shows active and total
+connections, bytes and rate each way, errors and the current pod; --stats-json FILE writes the same
+figures every second. Ctrl-C ends quietly with the traffic figures on stderr (exit 0, as kubectl).
+
+--detach runs the forward in the background (it outlives the terminal): it prints the forward's id,
+then its Forwarding lines. \`port-forward list\` shows the running forwards, \`port-forward stop\` ends them.`,
     examples: [
       [
         "The one api pod's port 8080 on localhost:8080",
@@ -43,6 +43,16 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
         "Keep forwarding to another api pod when the first goes away",
         "kodama port-forward -n prod -l app=api --first --reconnect 8080:8080",
       ],
+      [
+        "In the background: prints an id, then the Forwarding line",
+        "kodama port-forward -n prod svc/api :80 --detach",
+      ],
+      [
+        "Figures for a dashboard, rewritten every second",
+        "kodama port-forward -n prod svc/api 8080:80 --stats-json /tmp/pf.json",
+      ],
+      ["The forwards running on this machine, with traffic figures", "kodama port-forward list"],
+      ["End every background forward", "kodama port-forward stop --all"],
     ],
   })
     .argument("<target-or-ports...>", "[TYPE/NAME | NAME] then [LOCAL:]REMOTE ports")
@@ -64,13 +74,22 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
     .option("--first", "several pods match: take the first by name")
     .option("--pick", "choose the pod in the interactive picker")
     .option("--include-not-ready", "consider pods that are not Running")
-    .option("-v, --verbose", "log each connection on stderr (Handling connection for PORT)");
+    .option("-v, --verbose", "log each connection on stderr (Handling connection for PORT)")
+    .option("--detach", "run in the background; prints an id and the Forwarding lines (see list, stop)")
+    .option(
+      "--stats-json <file>",
+      "write the traffic figures to FILE every second (JSON, replaced atomically)",
+    )
+    .addOption(new Option("--daemon <id>", "internal: run as the background forward ID").hideHelp());
   targetingOptions(cmd)
     .action(async (args, _o, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const opts = command.opts();
-      const kube = await connectFromOpts(globalsOf(command));
-      await runPortForward(kube, args, {
+      const [kube, { runPortForward }] = await Promise.all([
+        connectFromOpts(globalsOf(command)),
+        import("../pods/pf_cmd.ts"),
+      ]);
+      const code = await runPortForward(kube, args, {
         target: { ...targetFrom(all), includeNotReady: opts.includeNotReady ? true : undefined },
         service: opts.service,
         address: opts.address,
@@ -78,136 +97,44 @@ to learn an auto-picked port); Ctrl-C stops and prints traffic stats on stderr (
         first: !!opts.first,
         pick: !!opts.pick,
         verbose: !!opts.verbose,
+        detach: !!opts.detach,
+        statsJson: opts.statsJson,
+        daemon: opts.daemon,
+        argv: rawArgsOf(command),
       });
+      setExitCode(code);
     });
-}
 
-export interface PortForwardCliOptions {
-  target: TargetFlags;
-  service?: string;
-  address?: string;
-  reconnect?: boolean;
-  first?: boolean;
-  pick?: boolean;
-  verbose?: boolean;
-  /** stop after this signal instead of SIGINT/SIGTERM (tests) */
-  signal?: AbortSignal;
-  /** live traffic line on stderr (default: stderr is a terminal) */
-  live?: boolean;
-}
-
-function hasTargeting(t: TargetFlags): boolean {
-  return !!(t.match?.length || t.regex || t.selector || t.fieldSelector || t.pod);
-}
-
-/** Split positional args into the target and the port specs (kubectl's `[TYPE/]NAME PORT...`). */
-export async function parseForwardArgs(
-  args: string[],
-  o: PortForwardCliOptions,
-  defaultNamespace: string,
-): Promise<{ target: ForwardTarget; specs: ForwardSpec[] }> {
-  const pf = await import("../pods/portforward.ts");
-  const rest = [...args];
-  const namespace = o.target.namespace ?? defaultNamespace;
-  let target: ForwardTarget | undefined;
-  const res = rest.length ? pf.parseResourceArg(rest[0]) : undefined;
-  if (res) {
-    rest.shift();
-    if (res.kind === "pod" || res.kind === "service") target = { kind: res.kind, namespace, name: res.name };
-    else {
-      // deploy/, sts/, ds/, rs/, job/, session/: one of its pods, chosen like kubectl
-      target = { kind: "select", flags: { ...o.target, namespace, resource: res }, choose: {} };
-    }
-  } else if (!o.service && !hasTargeting(o.target) && rest.length >= 2 && !pf.looksLikePortSpec(rest[0])) {
-    target = { kind: "pod", namespace, name: rest.shift()! }; // kubectl port-forward NAME PORT...
-  }
-  if (o.service) {
-    if (target) throw usageError(`give either --service ${o.service} or ${args[0]}, not both`);
-    target = { kind: "service", namespace, name: o.service };
-  }
-  if (target && hasTargeting(o.target)) {
-    throw usageError(
-      `${
-        o.service ? `--service ${o.service}` : args[0]
-      } and the targeting flags (-m, -l, --pod, --regex) exclude each other`,
-    );
-  }
-  if (o.target.allNamespaces && target) throw usageError(`-A cannot be used with ${args[0]}`);
-  if (!rest.length) {
-    throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080, :8080 (free local port)");
-  }
-  target ??= { kind: "select", flags: o.target, choose: { first: o.first, pick: o.pick } };
-  return { target, specs: rest.map(pf.parsePortSpec) };
-}
-
-/** The whole command: resolve, listen, print the Forwarding lines, run until Ctrl-C or the pod is lost. */
-export async function runPortForward(
-  kube: Kube,
-  args: string[],
-  o: PortForwardCliOptions,
-  out: Sink = stdoutSink,
-  err: Sink = stderrSink,
-): Promise<void> {
-  const pf = await import("../pods/portforward.ts");
-  const { isDebug } = await import("../ui/log.ts");
-  const { target, specs } = await parseForwardArgs(args, o, kube.namespace);
-  const verbose = o.verbose || isDebug();
-  const ac = new AbortController();
-  const stop = Promise.withResolvers<KodamaError>();
-  const onSignal = () => {
-    ac.abort();
-    stop.resolve(new KodamaError("interrupted", ExitCode.INTERRUPTED));
-  };
-  const signals: Deno.Signal[] = o.signal ? [] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  o.signal?.addEventListener("abort", onSignal, { once: true });
-  let forwards: ActiveForward[] = [];
-  const live = o.live ?? isTerminal("stderr");
-  let liveLine = "";
-  const clearLive = () => {
-    if (liveLine) err.write("\r\x1b[2K");
-    liveLine = "";
-  };
-  const drawLive = () => {
-    if (!live || !forwards.length) return;
-    const line = pf.formatLiveStats(pf.totalStats(forwards), forwards[0].pod);
-    if (line === liveLine) return;
-    err.write(`\r\x1b[2K${line}`);
-    liveLine = line;
-  };
-  const ticker = live ? setInterval(drawLive, 500) : undefined;
-  try {
-    const started = await pf.startPortForward(kube, target, specs, {
-      signal: ac.signal,
-      address: o.address,
-      reconnect: o.reconnect ?? pf.reconnectsByDefault(target),
-      onEvent: (e) => {
-        if (e.startsWith("lost connection")) return; // thrown below as the command's error
-        if (!verbose && (e.startsWith("Handling connection") || e.startsWith("Closed connection"))) return;
-        clearLive();
-        err.write(e + "\n");
-        drawLive();
-      },
-      onLost: (e) => stop.resolve(e),
+  help(cmd.command("list").alias("ls"), {
+    summary: "List the port-forwards running on this machine, with their traffic figures",
+    long: "Foreground and background (--detach) forwards alike; the figures are at most a second old.",
+    examples: [
+      [
+        "Id, target, ports, current pod, uptime, connections, bytes in and out, reconnects",
+        "kodama port-forward list",
+      ],
+      ["The same as JSON, with per-port figures and rates", "kodama port-forward list -o json"],
+    ],
+  })
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
+    )
+    .action(async (opts) => {
+      const { listForwards } = await import("../pods/pf_cmd.ts");
+      setExitCode(await listForwards(opts.output));
     });
-    forwards = started.forwards;
-    if (ac.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-    for (const f of forwards) out.write(pf.forwardingLine(f) + "\n");
-    drawLive();
-    const reason = await stop.promise;
-    ac.abort();
-    await Promise.all(forwards.map((f) => f.close()));
-    throw reason;
-  } finally {
-    if (ticker !== undefined) clearInterval(ticker);
-    clearLive();
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    if (forwards.length) {
-      const total = pf.totalStats(forwards);
-      const per = forwards.length > 1
-        ? " (" + forwards.map((f) => `${f.local}: ${pf.formatStats(f.stats())}`).join("; ") + ")"
-        : "";
-      err.write(`port-forward: ${pf.formatStats(total)}${per}\n`);
-    }
-  }
+
+  help(cmd.command("stop"), {
+    summary: "End port-forwards by id (a unique prefix will do), or all of them",
+    examples: [
+      ["End one forward", "kodama port-forward stop k3m9xq"],
+      ["End every forward on this machine", "kodama port-forward stop --all"],
+    ],
+  })
+    .argument("[id...]", "ids from `kodama port-forward list`")
+    .option("--all", "every running port-forward")
+    .action(async (ids, opts) => {
+      const { stopForwards } = await import("../pods/pf_cmd.ts");
+      setExitCode(await stopForwards(ids, !!opts.all));
+    });
 }

@@ -13,6 +13,9 @@ import type { Kube } from "../kube/client.ts";
 import { dialPortForward } from "../kube/portforward.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { findPods, nothingMatched, sortPods, type TargetFlags } from "./target.ts";
+import { formatBytes } from "../bytes.ts";
+
+export { formatBytes };
 import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
 import type { ChooseOptions } from "./choose.ts";
 
@@ -210,6 +213,8 @@ export interface ActiveForward {
   /** current pod port */
   readonly remote: number;
   readonly address: string;
+  /** times the forward moved to another pod (shared by the forward's listeners) */
+  readonly reconnects: number;
   close(): Promise<void>;
   stats(): ForwardStats;
 }
@@ -282,6 +287,7 @@ class Forwarder {
   closed = false;
   lostError?: KodamaError;
   listeners = new Set<Listener>();
+  reconnects = 0;
 
   constructor(
     readonly kube: Kube,
@@ -305,20 +311,27 @@ class Forwarder {
     this.watchAbort = ac;
     const name = podName(this.current.pod);
     const uid = this.current.pod.metadata?.uid;
-    this.kube.watchPods(this.namespace, { fieldSelector: `metadata.name=${name}` }, (type, pod) => {
-      if (ac.signal.aborted) return;
-      if (uid && pod.metadata?.uid && pod.metadata.uid !== uid && type !== "DELETED") {
-        // same name, new pod (StatefulSet-style re-creation): the old one is gone
-        this.lost(`pod ${name} was replaced`);
-        return;
-      }
-      const phase = pod.status?.phase;
-      if (type === "DELETED") this.lost(`pod ${name} was deleted`);
-      else if (pod.metadata?.deletionTimestamp) this.lost(`pod ${name} is terminating`);
-      else if (phase === "Succeeded" || phase === "Failed") {
-        this.lost(`pod ${name} has ${phase.toLowerCase()}`);
-      }
-    }, ac.signal).catch((e) => {
+    this.kube.watchPods(
+      this.namespace,
+      { fieldSelector: `metadata.name=${name}` },
+      (type, pod) => {
+        if (ac.signal.aborted) return;
+        if (uid && pod.metadata?.uid && pod.metadata.uid !== uid && type !== "DELETED") {
+          // same name, new pod (StatefulSet-style re-creation): the old one is gone
+          this.lost(`pod ${name} was replaced`);
+          return;
+        }
+        const phase = pod.status?.phase;
+        if (type === "DELETED") this.lost(`pod ${name} was deleted`);
+        else if (pod.metadata?.deletionTimestamp) this.lost(`pod ${name} is terminating`);
+        else if (phase === "Succeeded" || phase === "Failed") {
+          this.lost(`pod ${name} has ${phase.toLowerCase()}`);
+        }
+      },
+      ac.signal,
+      this.current.pod.metadata?.resourceVersion || undefined,
+    ).catch((e) => {
+      // from the pod's own resourceVersion: a deletion between reading the pod and the watch is not missed
       if (!ac.signal.aborted) this.event(`warning: cannot watch pod ${name}: ${(e as Error).message}`);
     });
   }
@@ -355,6 +368,7 @@ class Forwarder {
         }
         this.current = t;
         this.remotes = this.specs.map((s) => resolveSpec(t, s).remote);
+        this.reconnects++;
         this.event(`forwarding to pod/${podName(t.pod)} (was pod/${previous})`);
         this.watchPod();
         return;
@@ -414,6 +428,9 @@ class Listener implements ActiveForward {
   }
   get remote(): number {
     return this.f.remotes[this.index];
+  }
+  get reconnects(): number {
+    return this.f.reconnects;
   }
 
   async start(port: number): Promise<void> {
@@ -579,28 +596,11 @@ export function totalStats(fs: ActiveForward[]): ForwardStats {
   return t;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
-
 /** "3 connections, 1.2 KiB in, 340 B out" (+ ", 1 failed" when some failed) */
 export function formatStats(s: ForwardStats): string {
   return `${s.connections} connection${s.connections === 1 ? "" : "s"}, ${formatBytes(s.bytesIn)} in, ${
     formatBytes(s.bytesOut)
   } out${s.errors ? `, ${s.errors} failed` : ""}`;
-}
-
-/** The live status line on a terminal: "pod/api-1: 2 active, 14 connections, 1.2 MiB in, 3.4 KiB out". */
-export function formatLiveStats(s: ForwardStats, pod: string): string {
-  return `pod/${pod}: ${s.active ?? 0} active, ${formatStats(s)}`;
 }
 
 /** `Forwarding from 127.0.0.1:8080 -> pod/api-1:8080` (IPv6 addresses in brackets like kubectl). */

@@ -88,3 +88,48 @@ export class ProgressRenderer {
     } else if (final && final !== this.line && this.plain) this.err.write(final + "\n");
   }
 }
+
+/**
+ * Several live lines at the bottom of a terminal (one per forwarded port), redrawn in place; `print`
+ * puts a message above them. Each line is cut to the terminal's width so none wraps.
+ */
+export class LiveBlock {
+  private lines: string[] = [];
+  private drawn = 0;
+
+  constructor(private err: Sink) {}
+
+  private clear(): void {
+    if (!this.drawn) return;
+    this.err.write(`\r${this.drawn > 1 ? `\x1b[${this.drawn - 1}A` : ""}\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    if (!this.lines.length) return;
+    const max = Math.max(20, columns() - 1);
+    const cut = (l: string) => ([...l].length > max ? [...l].slice(0, max - 1).join("") + "…" : l);
+    this.err.write(this.lines.map(cut).join("\n"));
+    this.drawn = this.lines.length;
+  }
+
+  update(lines: string[]): void {
+    if (lines.join("\n") === this.lines.join("\n") && this.drawn) return;
+    this.clear();
+    this.lines = lines;
+    this.draw();
+  }
+
+  /** A message line above the live lines. */
+  print(line: string): void {
+    this.clear();
+    this.err.write(line + "\n");
+    this.draw();
+  }
+
+  /** Take the live lines away (the final figures are printed by the caller). */
+  done(): void {
+    this.clear();
+    this.lines = [];
+  }
+}
