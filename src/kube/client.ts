@@ -147,14 +147,14 @@ export class Kube {
 
   /**
    * TLS + auth options for this context (exec-plugin tokens are cached by the loader). Recomputed every
-   * AUTH_TTL_MS and after a 401 (`fresh`), so a rotated token file is picked up; the agent (direct, or a
+   * AUTH_TTL_MS and after a 401 (`stale`: the options that were refused), so a rotated token file is picked up; the agent (direct, or a
    * CONNECT tunnel through the cluster's proxy-url / HTTPS_PROXY) is made once.
    */
-  private httpsOptions(fresh = false): Promise<HttpsOpts> {
-    const age = Date.now() - this.optsAt;
-    // concurrent 401s (a fan-out) share one re-read
-    if (this.opts && (age > this.authTtlMs || (fresh && age > 1000))) {
-      if (fresh) this.kc.invalidateCredentials();
+  private httpsOptions(stale?: Promise<HttpsOpts>): Promise<HttpsOpts> {
+    // after a 401, re-read unless another request already did (a fan-out's 401s share one re-read)
+    const refused = stale !== undefined && stale === this.opts;
+    if (this.opts && (Date.now() - this.optsAt > this.authTtlMs || refused)) {
+      if (refused) this.kc.invalidateCredentials();
       this.opts = undefined;
     }
     if (!this.opts) {
@@ -215,10 +215,11 @@ export class Kube {
     method: string,
     path: string,
     o: RequestOptions,
-    retried = false,
+    refused?: Promise<HttpsOpts>,
     attempt = 0,
   ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
-    const base = await this.call(what, () => this.httpsOptions(retried));
+    const used = this.httpsOptions(refused);
+    const base = await this.call(what, () => used);
     const url = this.url(path, o.query);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const headers: Record<string, string> = { ...base.headers, Accept: "application/json" };
@@ -268,7 +269,7 @@ export class Kube {
     } catch (e) {
       const f = e as Partial<HttpFailure>;
       if (f?.code === 401 && !o.signal?.aborted) {
-        if (!retried) return await this.open(what, method, path, o, true, attempt);
+        if (!refused) return await this.open(what, method, path, o, used, attempt);
         this.optsAt = 0; // still refused: the next call re-reads the credentials again
       }
       // client-go: 429 and 5xx answers that carry Retry-After are retried after that many seconds
@@ -282,7 +283,12 @@ export class Kube {
           });
         }
         await sleep(f.retryAfter * 1000, o.signal);
-        if (!o.signal?.aborted) return await this.open(what, method, path, o, retried, attempt + 1);
+        if (!o.signal?.aborted) return await this.open(what, method, path, o, refused, attempt + 1);
+      }
+      // a failure below HTTP may come from a client certificate and key that do not belong together
+      if (typeof f?.code !== "number" && !o.signal?.aborted) {
+        const tls = await this.kc.diagnoseTls().catch(() => undefined);
+        if (tls) throw tls;
       }
       throw toKodamaError(e, what, this);
     }

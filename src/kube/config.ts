@@ -10,13 +10,14 @@
  * basic auth, and exec credential plugins are handled here; legacy `auth-provider` users (oidc, gcp,
  * azure) are delegated to client-node, loaded only then.
  */
-// js-yaml (already a client-node dependency) rather than npm:yaml here: it loads in ~5 ms against ~35 ms,
-// and every cluster command parses the kubeconfig before anything else.
-import { load as parseYaml } from "js-yaml";
 import { existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
+import { type ClusterEntry, type ContextEntry, decodeKubeconfig, type UserEntry } from "./kubeconfig.ts";
+import { ExecPluginRunner, validateExecPlugin } from "./execplugin.ts";
+
+export type { ClusterEntry, ContextEntry, ExecPlugin, UserEntry } from "./kubeconfig.ts";
 
 export interface KubeOptions extends ConnectionOverrides {
   kubeconfig?: string;
@@ -24,50 +25,6 @@ export interface KubeOptions extends ConnectionOverrides {
   namespace?: string;
   /** --request-timeout in ms (0 or undefined: none) */
   requestTimeoutMs?: number;
-}
-
-export interface ClusterEntry {
-  name: string;
-  server: string;
-  caData?: string;
-  caFile?: string;
-  skipTLSVerify?: boolean;
-  proxyUrl?: string;
-  tlsServerName?: string;
-}
-
-export interface ExecPlugin {
-  apiVersion?: string;
-  command: string;
-  args?: string[];
-  env?: { name: string; value: string }[];
-  provideClusterInfo?: boolean;
-}
-
-export interface UserEntry {
-  name: string;
-  certData?: string;
-  certFile?: string;
-  keyData?: string;
-  keyFile?: string;
-  token?: string;
-  tokenFile?: string;
-  username?: string;
-  password?: string;
-  exec?: ExecPlugin;
-  authProvider?: { name: string; config?: Record<string, string> };
-  /** impersonation: `as`, `as-groups`, `as-uid`, `as-user-extra` (or the --as* flags) */
-  as?: string;
-  asGroups?: string[];
-  asUid?: string;
-  asUserExtra?: Record<string, string[]>;
-}
-
-export interface ContextEntry {
-  name: string;
-  cluster: string;
-  user: string;
-  namespace?: string;
 }
 
 /** What HTTPS requests and WebSockets need, in node:https option shape. */
@@ -80,9 +37,6 @@ export interface TlsOptions {
   headers: Record<string, string>;
   auth?: string;
 }
-
-// deno-lint-ignore no-explicit-any
-type Raw = Record<string, any>;
 
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -122,9 +76,89 @@ function readTokenFile(path: string): string {
 const b64 = (s: string) =>
   new TextDecoder().decode(Uint8Array.from(atob(s.replace(/\s+/g, "")), (c) => c.charCodeAt(0)));
 
+/** Where a setting came from, for messages: `cluster "c" (kubeconfig /home/me/.kube/config)`. */
+function whose(kind: "cluster" | "user", e: { name: string; source?: string }): string {
+  return `${kind} "${e.name}"${e.source ? ` (kubeconfig ${e.source})` : ""}`;
+}
+
+/** Read a file a kubeconfig key names; a failure names the key, the entry and the path (exit 2). */
+function readKeyFile(path: string, key: string, owner: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+      ? "permission denied"
+      : code === "EISDIR"
+      ? "it is a directory"
+      : (e as Error).message.split("\n")[0];
+    throw new KodamaError(
+      `cannot read ${key} ${path} of ${owner}: ${why}`,
+      ExitCode.USAGE,
+      `fix ${key} in your kubeconfig, or put the file there`,
+    );
+  }
+}
+
+/** A PEM's first block type, or undefined when the text holds no PEM block. */
+function pemType(text: string): string | undefined {
+  return /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+}
+
+/**
+ * Why a client certificate and key cannot work, or undefined when they can. Garbage data or a key that
+ * does not belong to the certificate would otherwise surface as an opaque TLS error ("unsupported
+ * protocol"). Parsing costs ~20 ms, so connections run it only after a failure (see `diagnoseTls`).
+ */
+async function clientPairProblem(
+  cert: string,
+  key: string,
+  owner: string,
+  keys: [string, string],
+): Promise<KodamaError | undefined> {
+  const bad = (m: string) =>
+    new KodamaError(m, ExitCode.USAGE, "fix the client certificate/key of this user in your kubeconfig");
+  const { X509Certificate, createPrivateKey } = await import("node:crypto");
+  let x509;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (e) {
+    return bad(
+      `${keys[0]} of ${owner} cannot be read as a certificate: ${(e as Error).message.split("\n")[0]}`,
+    );
+  }
+  let pk;
+  try {
+    pk = createPrivateKey(key);
+  } catch (e) {
+    return bad(
+      `${keys[1]} of ${owner} cannot be read as a private key: ${(e as Error).message.split("\n")[0]}`,
+    );
+  }
+  if (!x509.checkPrivateKey(pk)) return bad(`${keys[1]} of ${owner} does not match its ${keys[0]}`);
+  return undefined;
+}
+
+/** The cheap part, before every connection: the data must at least be PEM of the right kind. */
+function checkPemKinds(cert: string, key: string, owner: string, keys: [string, string]): void {
+  const bad = (m: string): never => {
+    throw new KodamaError(
+      m,
+      ExitCode.USAGE,
+      "fix the client certificate/key of this user in your kubeconfig",
+    );
+  };
+  if (!pemType(cert)?.includes("CERTIFICATE")) bad(`${keys[0]} of ${owner} is not a PEM certificate`);
+  if (!pemType(key)?.includes("PRIVATE KEY")) bad(`${keys[1]} of ${owner} is not a PEM private key`);
+}
+
 /** A parsed, merged kubeconfig with a current context. Method names follow client-node's KubeConfig. */
 export class KubeConfigLite {
   currentContext = "";
+  /** the files it was read from (messages) */
+  files: string[] = [];
   constructor(
     public clusters: ClusterEntry[] = [],
     public users: UserEntry[] = [],
@@ -142,6 +176,7 @@ export class KubeConfigLite {
   }
   setCurrentContext(name: string): void {
     this.currentContext = name;
+    this.execRunner = undefined;
   }
   getCurrentCluster(): ClusterEntry | null {
     const ctx = this.getContextObject(this.currentContext);
@@ -152,11 +187,22 @@ export class KubeConfigLite {
     return (ctx && this.users.find((u) => u.name === ctx.user)) ?? null;
   }
 
-  private execCache?: { until: number; opts: Partial<TlsOptions> };
+  private execRunner?: ExecPluginRunner;
+  /** the client certificate and key last applied (for `diagnoseTls`) */
+  private clientPair?: { cert: string; key: string; owner: string; keys: [string, string] };
+
+  /**
+   * After a connection failed below HTTP: a clearer cause when the client certificate and key cannot
+   * work together (the TLS library's own words name neither), else undefined.
+   */
+  async diagnoseTls(): Promise<KodamaError | undefined> {
+    const p = this.clientPair;
+    return p && await clientPairProblem(p.cert, p.key, p.owner, p.keys);
+  }
 
   /** Forget cached exec-plugin credentials (after a 401); token files are read on every apply anyway. */
   invalidateCredentials(): void {
-    this.execCache = undefined;
+    this.execRunner?.invalidate();
   }
 
   /** Fill node:https-style options (CA, client cert, auth header) for the current context. */
@@ -165,7 +211,18 @@ export class KubeConfigLite {
     const user = this.getCurrentUser();
     const headers = { ...(opts.headers as Record<string, string> | undefined) };
     if (cluster?.caData) opts.ca = b64(cluster.caData);
-    else if (cluster?.caFile) opts.ca = readFileSync(cluster.caFile, "utf8");
+    else if (cluster?.caFile) {
+      opts.ca = readKeyFile(cluster.caFile, "certificate-authority", whose("cluster", cluster));
+    }
+    if (cluster && opts.ca !== undefined && !pemType(opts.ca as string)?.includes("CERTIFICATE")) {
+      throw new KodamaError(
+        `${cluster.caData ? "certificate-authority-data" : `certificate-authority ${cluster.caFile}`} of ${
+          whose("cluster", cluster)
+        } holds no PEM certificate`,
+        ExitCode.USAGE,
+        "put the cluster's CA certificate (PEM) there",
+      );
+    }
     if (cluster?.skipTLSVerify) opts.rejectUnauthorized = false;
     if (cluster?.tlsServerName) opts.servername = cluster.tlsServerName;
     if (user) {
@@ -174,65 +231,48 @@ export class KubeConfigLite {
         opts.headers = { ...(opts.headers as Record<string, string>), ...identityHeaders(user) };
         return;
       }
+      const owner = whose("user", user);
+      const certKey = user.certData ? "client-certificate-data" : "client-certificate";
+      const keyKey = user.keyData ? "client-key-data" : "client-key";
       if (user.certData) opts.cert = b64(user.certData);
-      else if (user.certFile) opts.cert = readFileSync(user.certFile, "utf8");
+      else if (user.certFile) opts.cert = readKeyFile(user.certFile, "client-certificate", owner);
       if (user.keyData) opts.key = b64(user.keyData);
-      else if (user.keyFile) opts.key = readFileSync(user.keyFile, "utf8");
+      else if (user.keyFile) opts.key = readKeyFile(user.keyFile, "client-key", owner);
+      if (opts.cert !== undefined || opts.key !== undefined) {
+        if (opts.cert === undefined) {
+          throw new KodamaError(`${owner} has a client key but no client certificate`, ExitCode.USAGE);
+        }
+        if (opts.key === undefined) {
+          throw new KodamaError(`${owner} has a client certificate but no client key`, ExitCode.USAGE);
+        }
+        checkPemKinds(opts.cert as string, opts.key as string, owner, [certKey, keyKey]);
+        this.clientPair = {
+          cert: opts.cert as string,
+          key: opts.key as string,
+          owner,
+          keys: [certKey, keyKey],
+        };
+      }
       if (user.token) headers.Authorization = `Bearer ${user.token}`;
       // read on every apply: the client re-applies each minute and after a 401, so a rotated token is seen
       else if (user.tokenFile) headers.Authorization = `Bearer ${readTokenFile(user.tokenFile)}`;
       if (user.username && user.password) opts.auth = `${user.username}:${user.password}`;
-      if (user.exec) {
-        const got = await this.runExecPlugin(user.exec, cluster);
-        if (got.cert) opts.cert = got.cert;
-        if (got.key) opts.key = got.key;
-        if (got.headers?.Authorization) headers.Authorization = got.headers.Authorization;
+      // client-go: a token or basic auth from the kubeconfig wins over the plugin, which then never runs
+      if (user.exec && !headers.Authorization && !opts.auth) {
+        this.execRunner ??= new ExecPluginRunner(user.exec, user.name, cluster);
+        const got = await this.execRunner.credentials();
+        if (got.cert && got.key) {
+          const pluginOwner = `the exec credential plugin of ${owner}`;
+          const keys: [string, string] = ["clientCertificateData", "clientKeyData"];
+          checkPemKinds(got.cert, got.key, pluginOwner, keys);
+          this.clientPair = { cert: got.cert, key: got.key, owner: pluginOwner, keys };
+          opts.cert = got.cert;
+          opts.key = got.key;
+        }
+        if (got.token) headers.Authorization = `Bearer ${got.token}`;
       }
     }
     opts.headers = { ...headers, ...identityHeaders(user) };
-  }
-
-  /** client.authentication.k8s.io ExecCredential plugins (aws eks get-token, kubelogin, gke-gcloud-auth-plugin…). */
-  private async runExecPlugin(p: ExecPlugin, cluster: ClusterEntry | null): Promise<Partial<TlsOptions>> {
-    if (this.execCache && Date.now() < this.execCache.until) return this.execCache.opts;
-    const env: Record<string, string> = {};
-    for (const e of p.env ?? []) env[e.name] = e.value;
-    if (p.provideClusterInfo || p.apiVersion) {
-      env.KUBERNETES_EXEC_INFO = JSON.stringify({
-        apiVersion: p.apiVersion ?? "client.authentication.k8s.io/v1",
-        kind: "ExecCredential",
-        spec: {
-          interactive: false,
-          ...(p.provideClusterInfo && cluster ? { cluster: { server: cluster.server } } : {}),
-        },
-      });
-    }
-    let out: Deno.CommandOutput;
-    try {
-      out = await new Deno.Command(p.command, { args: p.args ?? [], env, stdout: "piped", stderr: "piped" })
-        .output();
-    } catch (e) {
-      throw new KodamaError(
-        `credential plugin ${p.command} could not run: ${(e as Error).message}`,
-        ExitCode.FORBIDDEN,
-        "install it or fix users[].user.exec in your kubeconfig",
-      );
-    }
-    if (!out.success) {
-      const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-      throw new KodamaError(`credential plugin ${p.command} failed: ${err}`, ExitCode.FORBIDDEN);
-    }
-    const status = (JSON.parse(new TextDecoder().decode(out.stdout)) as Raw).status ?? {};
-    const opts: Partial<TlsOptions> = {
-      cert: status.clientCertificateData,
-      key: status.clientKeyData,
-      headers: status.token ? { Authorization: `Bearer ${status.token}` } : {},
-    };
-    const exp = status.expirationTimestamp
-      ? Date.parse(status.expirationTimestamp) - 30_000
-      : Date.now() + 5 * 60_000;
-    this.execCache = { until: exp, opts };
-    return opts;
   }
 
   private async applyViaClientNode(opts: Record<string, unknown>): Promise<void> {
@@ -243,7 +283,7 @@ export class KubeConfigLite {
   }
 
   /** Back to kubeconfig YAML/JSON shape (for the client-node fallback). */
-  toRaw(): Raw {
+  toRaw(): Record<string, unknown> {
     return {
       apiVersion: "v1",
       kind: "Config",
@@ -286,60 +326,12 @@ export class KubeConfigLite {
   }
 }
 
-function resolvePath(base: string, p: string | undefined): string | undefined {
-  if (!p) return undefined;
-  return isAbsolute(p) ? p : join(base, p);
-}
-
 /** Parse one kubeconfig document (relative file paths resolve against the file's directory). */
 export function parseKubeConfig(text: string, path = "kubeconfig"): KubeConfigLite {
-  let raw: Raw;
-  try {
-    raw = (parseYaml(text) ?? {}) as Raw;
-  } catch (e) {
-    throw new KodamaError(
-      `cannot load kubeconfig ${path}: ${(e as Error).message.split("\n")[0]}`,
-      ExitCode.USAGE,
-      `check the file with \`kubectl config view --kubeconfig ${path}\``,
-    );
-  }
-  const base = dirname(path);
-  const list = (v: unknown): Raw[] => Array.isArray(v) ? v.filter((x) => x && typeof x === "object") : [];
-  const kc = new KubeConfigLite(
-    list(raw.clusters).map((c) => ({
-      name: String(c.name),
-      server: String(c.cluster?.server ?? ""),
-      caData: c.cluster?.["certificate-authority-data"],
-      caFile: resolvePath(base, c.cluster?.["certificate-authority"]),
-      skipTLSVerify: Boolean(c.cluster?.["insecure-skip-tls-verify"]),
-      proxyUrl: c.cluster?.["proxy-url"],
-      tlsServerName: c.cluster?.["tls-server-name"],
-    })),
-    list(raw.users).map((u) => ({
-      name: String(u.name),
-      certData: u.user?.["client-certificate-data"],
-      certFile: resolvePath(base, u.user?.["client-certificate"]),
-      keyData: u.user?.["client-key-data"],
-      keyFile: resolvePath(base, u.user?.["client-key"]),
-      token: u.user?.token,
-      tokenFile: resolvePath(base, u.user?.tokenFile ?? u.user?.["token-file"]),
-      username: u.user?.username,
-      password: u.user?.password,
-      exec: u.user?.exec,
-      authProvider: u.user?.["auth-provider"],
-      as: u.user?.as || undefined,
-      asGroups: Array.isArray(u.user?.["as-groups"]) ? u.user["as-groups"].map(String) : undefined,
-      asUid: u.user?.["as-uid"] || undefined,
-      asUserExtra: u.user?.["as-user-extra"],
-    })),
-    list(raw.contexts).map((c) => ({
-      name: String(c.name),
-      cluster: String(c.context?.cluster ?? ""),
-      user: String(c.context?.user ?? ""),
-      namespace: c.context?.namespace,
-    })),
-  );
-  kc.currentContext = raw["current-context"] ?? "";
+  const doc = decodeKubeconfig(text, path, dirname(path));
+  const kc = new KubeConfigLite(doc.clusters, doc.users, doc.contexts);
+  kc.currentContext = doc.currentContext;
+  kc.files = [path];
   return kc;
 }
 
@@ -348,7 +340,12 @@ function loadFile(path: string): KubeConfigLite {
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    throw new KodamaError(`cannot read kubeconfig ${path}: ${(e as Error).message}`, ExitCode.USAGE);
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : (e as Error).message.split("\n")[0];
+    throw new KodamaError(`cannot read kubeconfig ${path}: ${why}`, ExitCode.USAGE);
   }
   return parseKubeConfig(text, path);
 }
@@ -366,6 +363,7 @@ export function mergeKubeConfigs(configs: KubeConfigLite[]): KubeConfigLite {
     first(configs.map((c) => c.contexts)),
   );
   merged.currentContext = configs.find((c) => c.currentContext)?.currentContext ?? "";
+  merged.files = configs.flatMap((c) => c.files);
   return merged;
 }
 
@@ -445,26 +443,73 @@ export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}
       );
     }
   }
-  if (opts.context) {
-    if (!kc.getContextObject(opts.context)) {
-      const known = kc.getContexts().map((c) => c.name).join(", ") || "none";
+  checkContext(kc, opts);
+  return kc;
+}
+
+/**
+ * The context to use must exist, with a cluster that has a server and a user that exists, and the user's
+ * exec plugin config must be valid — checked before any request, naming what is missing (exit 2).
+ */
+function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
+  const flag = opts.context;
+  const files = kc.files.join(", ") || "the kubeconfig";
+  const known = kc.getContexts().map((c) => c.name).join(", ") || "none";
+  if (flag) {
+    if (!kc.getContextObject(flag)) {
       throw new KodamaError(
-        `context "${opts.context}" does not exist`,
+        `context "${flag}" does not exist in ${files}`,
         ExitCode.USAGE,
         `known contexts: ${known}`,
       );
     }
-    kc.setCurrentContext(opts.context);
+    kc.setCurrentContext(flag);
   }
   if (hasOverrides(opts)) applyOverrides(kc, opts);
-  if (!kc.getCurrentContext() || !kc.getCurrentCluster()?.server) {
+  const name = kc.getCurrentContext();
+  if (!name) {
     throw new KodamaError(
-      "kubeconfig has no current context with a cluster server",
+      `${files} sets no current-context`,
       ExitCode.USAGE,
-      "pass --context NAME or run `kubectl config use-context NAME`",
+      `pass --context NAME or run \`kubectl config use-context NAME\` (known contexts: ${known})`,
     );
   }
-  return kc;
+  const ctx = kc.getContextObject(name);
+  if (!ctx) {
+    throw new KodamaError(
+      `current-context "${name}" is not a context in ${files}`,
+      ExitCode.USAGE,
+      `pass --context NAME or run \`kubectl config use-context NAME\` (known contexts: ${known})`,
+    );
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    throw new KodamaError(
+      `context "${name}" uses cluster "${ctx.cluster}", which is not in ${files}`,
+      ExitCode.USAGE,
+      "add the cluster, or fix contexts[].context.cluster",
+    );
+  }
+  if (!cluster.server) {
+    throw new KodamaError(`cluster "${cluster.name}" of context "${name}" has no server`, ExitCode.USAGE);
+  }
+  if (cluster.skipTLSVerify && (cluster.caData || cluster.caFile)) {
+    // kubectl refuses this too: which of the two was meant is not clear
+    throw new KodamaError(
+      `cluster "${cluster.name}" sets both a certificate-authority and insecure-skip-tls-verify: true`,
+      ExitCode.USAGE,
+      "remove one of them (kubectl refuses this combination as well)",
+    );
+  }
+  const user = kc.getCurrentUser();
+  if (ctx.user && !user) {
+    throw new KodamaError(
+      `context "${name}" uses user "${ctx.user}", which is not in ${files}`,
+      ExitCode.USAGE,
+      "add the user, or fix contexts[].context.user",
+    );
+  }
+  if (user?.exec) validateExecPlugin(user.exec, user.name);
 }
 
 /** The namespace to use: the flag, else the context's namespace, else "default". */
