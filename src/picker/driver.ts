@@ -139,14 +139,20 @@ export function toKey(k: ReadlineKey): Key | undefined {
 }
 
 function terminalSize(maxHeight?: number): { width: number; height: number } {
-  let columns = 80;
-  let rows = 24;
+  return liveTerminalSize(maxHeight) ?? { width: 79, height: Math.max(4, Math.min(maxHeight ?? 23, 23)) };
+}
+
+/** The picker's size for the terminal as it is now; undefined when there is no terminal to ask. */
+function liveTerminalSize(maxHeight?: number): { width: number; height: number } | undefined {
+  let size;
   try {
-    ({ columns, rows } = Deno.consoleSize());
-  } catch { /* not a terminal: defaults */ }
-  const height = Math.max(4, Math.min(maxHeight ?? rows - 1, rows - 1));
+    size = Deno.consoleSize();
+  } catch {
+    return undefined;
+  }
+  const height = Math.max(4, Math.min(maxHeight ?? size.rows - 1, size.rows - 1));
   // one column less than the terminal: writing into the last column makes some terminals wrap
-  return { width: Math.max(20, columns - 1), height };
+  return { width: Math.max(20, size.columns - 1), height };
 }
 
 interface Config<T> {
@@ -157,7 +163,7 @@ interface Config<T> {
 type Answer<T> = { items: PickerItem<T>[] } | { aborted: true };
 
 const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void): [string, string] => {
-  const [state, setState] = useState<PickerState<T>>(config.initial);
+  let [state, setState] = useState<PickerState<T>>(config.initial);
   const [finished, setFinished] = useState(false);
   const latest = useRef(state);
   latest.current = state;
@@ -259,6 +265,13 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
   });
 
   if (finished) return ["", ""];
+  // every frame is laid out for the terminal's size now, whatever triggered it: a frame for the old size
+  // drawn between a shrink and its SIGWINCH (a live-list update, a key) would wrap and leave rows behind
+  const now = liveTerminalSize(config.opts.maxHeight);
+  if (now && (now.width !== state.width || now.height !== state.height)) {
+    state = setViewport(state, now.width, now.height);
+    latest.current = state;
+  }
   const color = !!config.opts.color;
   // inquirer reads readline's line right after this function returns, to place the terminal cursor
   if (rlRef.current) syncLine(rlRef.current, state, color);

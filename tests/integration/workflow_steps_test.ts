@@ -298,7 +298,9 @@ steps:
 kind: Pod
 metadata: { name: waited, namespace: dev, labels: { app: waited } }
 spec:
-  terminationGracePeriodSeconds: 1
+  # it ignores SIGTERM, so it stays Terminating for the grace period: the "gone" step must find it
+  # still there when it starts (with sleep dying at once, a loaded machine let it vanish first)
+  terminationGracePeriodSeconds: 3
   initContainers: # Pending for a second: the wait step must not need a Running pod to start
     - name: init
       image: busybox:1.36
@@ -306,7 +308,7 @@ spec:
   containers:
     - name: main
       image: busybox:1.36
-      command: [sh, -c, "exec sleep 3600"]
+      command: [sh, -c, "trap '' TERM; exec sleep 3600"]
 `,
         );
         await write(
