@@ -8,7 +8,7 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
-import { globalOptions } from "./src/cli/flags.ts";
+import { type AnyCommand, globalOptions } from "./src/cli/flags.ts";
 import { help, useKubectlHelp } from "./src/cli/help.ts";
 import { takeExitCode } from "./src/cli/exit.ts";
 import { VERSION } from "./src/version.ts";
@@ -30,19 +30,27 @@ const COMMANDS: (() => Promise<Registrar>)[] = [
   () => import("./src/cli/run.ts"),
   () => import("./src/cli/workflow.ts"),
   () => import("./src/cli/config.ts"),
+  () => import("./src/cli/completion.ts"),
   () => import("./src/cli/version.ts"),
   () => import("./src/cli/options.ts"),
 ];
 
-export type InvokedAs = "kodama" | "kpod" | "kwekash";
+/** "complete" is `kubectl_complete-kodama`, which kubectl (1.26+) runs with the words to complete. */
+export type InvokedAs = "kodama" | "kpod" | "kwekash" | "complete";
 
 /** When compiled, the binary's own name tells which tool it is. */
 function invokedAs(): InvokedAs {
   const base = Deno.execPath().split(/[\\/]/).pop()?.replace(/\.exe$/, "") ?? "";
+  if (base === "kubectl_complete-kodama") return "complete";
   return base === "kpod" || base === "kwekash" ? base : "kodama";
 }
 
+const COMPLETE = ["__complete", "__completeNoDesc"];
+
 export function argvFor(as: InvokedAs, args: string[]): string[] {
+  if (as === "complete") return ["__complete", ...args];
+  // `kpod __complete WORDS` completes `kodama __complete exec WORDS`
+  if (COMPLETE.includes(args[0])) return [args[0], ...argvFor(as, args.slice(1))];
   if (as === "kpod") return ["exec", ...args];
   if (as === "kwekash") return ["run", "kwekash", ...args];
   return args;
@@ -101,6 +109,11 @@ export async function run(args: string[]): Promise<number> {
     args = [...args, ...JSON.parse(detached) as string[]];
   }
   const program = await buildProgram();
+  if (COMPLETE.includes(args[0])) {
+    // before commander: the words being completed are not kodama's flags
+    const { runComplete } = await import("./src/cli/completion.ts");
+    return await runComplete(program as unknown as AnyCommand, args.slice(1), args[0] === "__complete");
+  }
   try {
     await program.parseAsync(args, { from: "user" });
     return takeExitCode();
@@ -120,14 +133,16 @@ export async function run(args: string[]): Promise<number> {
 }
 
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {
+  const argv = argvFor(as, args);
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();
+    if (COMPLETE.includes(argv[0])) Deno.exit(ExitCode.OK); // completion never prints an error
     if (ev.reason instanceof Deno.errors.BrokenPipe) Deno.exit(ExitCode.OK);
     console.error(`error: ${formatError(ev.reason)}`);
     if (debugEnabled(args) && ev.reason instanceof Error) console.error(ev.reason.stack);
     Deno.exit(ev.reason instanceof KodamaError ? ev.reason.code : ExitCode.FAILED);
   });
-  const code = await run(argvFor(as, args));
+  const code = await run(argv);
   Deno.exit(code);
 }
 

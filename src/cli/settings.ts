@@ -16,6 +16,12 @@ function fileExists(path: string): boolean {
 }
 
 let cached: Promise<Config | undefined> | undefined;
+let quiet = false;
+
+/** Keep the config files' warnings off stderr (shell completion must print nothing there). */
+export function silenceConfigWarnings(): void {
+  quiet = true;
+}
 
 export function userConfig(): Promise<Config | undefined> {
   cached ??= (async () => {
@@ -25,7 +31,7 @@ export function userConfig(): Promise<Config | undefined> {
     const { loadConfig } = await import("../config/load.ts");
     const cfg = await loadConfig();
     // a misspelt key would otherwise be ignored without a word: say so, once, on stderr
-    for (const w of cfg.warnings) stderrSink.write(`warning: ${w}\n`);
+    if (!quiet) { for (const w of cfg.warnings) stderrSink.write(`warning: ${w}\n`); }
     return cfg.values;
   })();
   return cached;

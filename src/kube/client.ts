@@ -93,6 +93,28 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The kinds `listSummaries` reads: core/v1 ones by plural name, workloads by WORKLOAD_APIS' kind. */
+export type ListKind = "namespaces" | "pods" | "services" | "persistentvolumeclaims" | WorkloadKind;
+
+/** An object's name, namespace, labels and a short state (phase, or ready/desired for workloads). */
+export interface ObjectSummary {
+  name: string;
+  namespace?: string;
+  labels: Record<string, string>;
+  phase?: string;
+}
+
+function summaryPath(kind: ListKind, namespace: string | undefined): { path: string; resource: string } {
+  const ns = namespace !== undefined && kind !== "namespaces"
+    ? `/namespaces/${encodeURIComponent(namespace)}`
+    : "";
+  if (kind in WORKLOAD_APIS) {
+    const { group, resource } = WORKLOAD_APIS[kind as WorkloadKind];
+    return { path: `/apis/${group}/v1${ns}/${resource}`, resource: `${resource}.${group}` };
+  }
+  return { path: `/api/v1${ns}/${kind}`, resource: kind };
+}
+
 export class Kube {
   readonly namespace: string;
   readonly contextName: string;
@@ -386,6 +408,34 @@ export class Kube {
       namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
       { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector },
     );
+  }
+
+  /** Names, labels and a short state of every object of a kind (one paged list; completion, pickers). */
+  async listSummaries(
+    kind: ListKind,
+    namespace: string | undefined,
+    q: PodQuery = {},
+  ): Promise<ObjectSummary[]> {
+    type Obj = {
+      metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+      spec?: { replicas?: number };
+      status?: { phase?: string; readyReplicas?: number; replicas?: number };
+    };
+    const { path, resource } = summaryPath(kind, namespace);
+    const { items } = await this.listAll<Obj>({ verb: "list", resource, namespace }, path, {
+      labelSelector: q.labelSelector,
+      fieldSelector: q.fieldSelector,
+    });
+    return items.map((o) => {
+      const desired = o.spec?.replicas ?? o.status?.replicas;
+      return {
+        name: o.metadata?.name ?? "",
+        namespace: o.metadata?.namespace,
+        labels: o.metadata?.labels ?? {},
+        phase: o.status?.phase ??
+          (desired !== undefined ? `${o.status?.readyReplicas ?? 0}/${desired} ready` : undefined),
+      };
+    });
   }
 
   getPod(namespace: string, name: string): Promise<V1Pod> {

@@ -61,7 +61,9 @@ Deno.test("deno task install makes kodama a kubectl plugin (kubectl plugin list,
     stderr: "piped",
   }).output();
   assertEquals(inst.code, 0, new TextDecoder().decode(inst.stderr));
-  for (const n of ["kodama", "kubectl-kodama", "kpod", "kwekash"]) await Deno.stat(`${root}/bin/${n}`);
+  for (const n of ["kodama", "kubectl-kodama", "kpod", "kwekash", "kubectl_complete-kodama"]) {
+    await Deno.stat(`${root}/bin/${n}`);
+  }
   const list = await new Deno.Command("kubectl", {
     args: ["plugin", "list"],
     env,

@@ -58,7 +58,8 @@ export function invocations(text: string): string[][] {
     } else if (/\s/.test(ch)) {
       push();
       i++;
-    } else if (ch === "$" && line[i + 1] === "(") {
+    } else if ((ch === "$" || ch === "<") && line[i + 1] === "(") {
+      // $(…) and <(…): a command line of their own
       push();
       words.push("$(");
       i += 2;
@@ -110,6 +111,7 @@ Deno.test("invocations: finds kodama in pipes and command substitutions", () => 
     "a | b",
   ]]);
   assertEquals(invocations("printf 'a' | kwekash"), [["run", "kwekash"]]);
+  assertEquals(invocations("source <(kodama completion bash)"), [["completion", "bash"]]);
 });
 
 /** What is wrong with the help of every command in the tree (empty when all is well). */
