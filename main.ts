@@ -31,6 +31,7 @@ const COMMANDS: (() => Promise<Registrar>)[] = [
   () => import("./src/cli/workflow.ts"),
   () => import("./src/cli/config.ts"),
   () => import("./src/cli/completion.ts"),
+  () => import("./src/cli/doctor.ts"),
   () => import("./src/cli/version.ts"),
   () => import("./src/cli/options.ts"),
 ];

@@ -438,6 +438,38 @@ export class Kube {
     });
   }
 
+  /**
+   * SelfSubjectAccessReview: may the user (the impersonated one with --as) do this? `reason` is the
+   * authorizer's, when it gives one.
+   */
+  async accessReview(a: {
+    verb: string;
+    group?: string;
+    resource: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  }): Promise<{ allowed: boolean; reason?: string }> {
+    const r = await this.request<
+      { status?: { allowed?: boolean; reason?: string; evaluationError?: string } }
+    >(
+      { verb: "create", resource: "selfsubjectaccessreviews.authorization.k8s.io" },
+      "POST",
+      "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectAccessReview",
+          spec: { resourceAttributes: { ...a, group: a.group ?? "" } },
+        },
+      },
+    );
+    return {
+      allowed: r.status?.allowed === true,
+      reason: r.status?.reason || r.status?.evaluationError || undefined,
+    };
+  }
+
   getPod(namespace: string, name: string): Promise<V1Pod> {
     return this.request(
       { verb: "get", resource: "pods", namespace, name },

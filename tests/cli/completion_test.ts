@@ -137,15 +137,21 @@ steps:
             "app.kubernetes.io/managed-by": "kodama",
             "kodama.dev/session": s,
           });
+          // a namespace of its own: on a shared real cluster, dev may hold other people's sessions
+          const ns = `ux-complete-${crypto.randomUUID().slice(0, 8)}`;
+          const nsPath = "/api/v1/namespaces";
+          await kube.request({ verb: "create", resource: "namespaces" }, "POST", nsPath, {
+            body: { metadata: { name: ns } },
+          });
           try {
-            await kube.createPod("dev", {
+            await kube.createPod(ns, {
               ...busyboxPod("kodama-alpha"),
               metadata: { name: "kodama-alpha", labels: labels("alpha") },
             });
             await kube.request(
-              { verb: "create", resource: "persistentvolumeclaims", namespace: "dev" },
+              { verb: "create", resource: "persistentvolumeclaims", namespace: ns },
               "POST",
-              "/api/v1/namespaces/dev/persistentvolumeclaims",
+              `${nsPath}/${ns}/persistentvolumeclaims`,
               {
                 body: {
                   metadata: { name: "kodama-workspace-beta", labels: labels("beta") },
@@ -154,23 +160,18 @@ steps:
               },
             );
             // an ordinary pod is not a session
-            await kube.createPod("dev", busyboxPod("not-a-session"));
+            await kube.createPod(ns, busyboxPod("not-a-session"));
             const { buildProgram } = await import("../../main.ts");
             const root = await buildProgram();
             const has = root.commands.some((x) => x.name() === "attach");
             const r = has
-              ? await comp(["-n", "dev", "attach", ""])
-              : parse(await inProcessAttach(root, ["-n", "dev", "attach", ""], c.kubeconfig));
+              ? await comp(["-n", ns, "attach", ""])
+              : parse(await inProcessAttach(root, ["-n", ns, "attach", ""], c.kubeconfig));
             assertEquals(r.values.sort(), ["alpha", "beta"]);
             assertStringIncludes(r.lines.find((l) => l.startsWith("beta\t"))!, "stopped");
           } finally {
-            await kube.deletePod("dev", "kodama-alpha", { gracePeriodSeconds: 0 }).catch(() => {});
-            await kube.deletePod("dev", "not-a-session", { gracePeriodSeconds: 0 }).catch(() => {});
-            await kube.request(
-              { verb: "delete", resource: "persistentvolumeclaims", namespace: "dev" },
-              "DELETE",
-              "/api/v1/namespaces/dev/persistentvolumeclaims/kodama-workspace-beta",
-            ).catch(() => {});
+            await kube.request({ verb: "delete", resource: "namespaces" }, "DELETE", `${nsPath}/${ns}`)
+              .catch(() => {});
             kube.close();
           }
         },

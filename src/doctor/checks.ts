@@ -1,0 +1,281 @@
+/**
+ * `kodama doctor`: what kodama needs from a cluster and a machine, and a verdict (pure; src/doctor/run.ts
+ * asks the server and the machine). Permissions are asked per namespace with SelfSubjectAccessReview, one
+ * verb at a time, and named after the commands that need them.
+ */
+
+export interface Permission {
+  /** "" for core */
+  group: string;
+  resource: string;
+  subresource?: string;
+  verbs: string[];
+  /** checked at the cluster scope (e.g. pods -A), not in the namespace */
+  cluster?: boolean;
+  /** the commands that need it, for the table */
+  neededBy: string;
+  /** a missing optional permission only disables a feature; a missing required one fails doctor */
+  required: boolean;
+}
+
+/**
+ * Streams (exec, attach, port-forward) are WebSocket GETs: kube-apiserver before 1.30 authorizes them as
+ * "get" on the subresource, 1.30 and later as "create" (kubectl's SPDY POSTs always were "create").
+ */
+export function streamVerb(serverMinor: number | undefined): string {
+  return serverMinor !== undefined && serverMinor < 30 ? "get" : "create";
+}
+
+/** Everything kodama's commands ask the API server for, grouped by purpose. */
+export function permissions(serverMinor?: number): Permission[] {
+  const stream = streamVerb(serverMinor);
+  return [
+    {
+      group: "",
+      resource: "pods",
+      verbs: ["get", "list", "watch"],
+      neededBy: "pods, exec, logs, cp, pick, wait, port-forward, run, sessions",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "pods",
+      subresource: "exec",
+      verbs: [stream],
+      neededBy: "exec, cp, run (exec steps), attach",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "pods",
+      subresource: "log",
+      verbs: ["get"],
+      neededBy: "logs, run (logs steps)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "pods",
+      subresource: "portforward",
+      verbs: [stream],
+      neededBy: "port-forward, run (port-forward steps)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "pods",
+      verbs: ["create", "delete"],
+      neededBy: "start, stop, resume, delete (sessions)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "persistentvolumeclaims",
+      verbs: ["get", "list", "watch", "create", "delete", "patch"],
+      neededBy: "sessions (workspace and home volumes)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "secrets",
+      verbs: ["get", "create", "delete"],
+      neededBy: "sessions (env files)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "configmaps",
+      verbs: ["get", "create", "delete"],
+      neededBy: "sessions (editor configs)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "events",
+      verbs: ["list"],
+      neededBy: "sessions, wait (why a pod does not start)",
+      required: true,
+    },
+    {
+      group: "",
+      resource: "services",
+      verbs: ["get"],
+      neededBy: "port-forward svc/NAME, exec svc/NAME",
+      required: false,
+    },
+    {
+      group: "apps",
+      resource: "deployments",
+      verbs: ["get"],
+      neededBy: "deploy/NAME targets",
+      required: false,
+    },
+    {
+      group: "apps",
+      resource: "statefulsets",
+      verbs: ["get"],
+      neededBy: "sts/NAME targets",
+      required: false,
+    },
+    { group: "apps", resource: "daemonsets", verbs: ["get"], neededBy: "ds/NAME targets", required: false },
+    { group: "apps", resource: "replicasets", verbs: ["get"], neededBy: "rs/NAME targets", required: false },
+    { group: "batch", resource: "jobs", verbs: ["get"], neededBy: "job/NAME targets", required: false },
+    {
+      group: "",
+      resource: "pods",
+      verbs: ["list", "watch"],
+      cluster: true,
+      neededBy: "-A (every namespace)",
+      required: false,
+    },
+    {
+      group: "",
+      resource: "namespaces",
+      verbs: ["list"],
+      cluster: true,
+      neededBy: "completion of -n",
+      required: false,
+    },
+  ];
+}
+
+/** One SelfSubjectAccessReview's answer. */
+export interface VerbResult {
+  verb: string;
+  allowed: boolean;
+  /** the server's reason, or why it could not be asked */
+  reason?: string;
+  /** the review itself failed (not a denial) */
+  error?: string;
+}
+
+export interface PermissionResult extends Permission {
+  namespace?: string;
+  results: VerbResult[];
+  allowed: boolean;
+}
+
+export interface ToolResult {
+  name: string;
+  found: boolean;
+  version?: string;
+  /** what it is for */
+  neededBy: string;
+  required: boolean;
+  /** why it does not count (too old) */
+  problem?: string;
+}
+
+export interface Report {
+  ok: boolean;
+  kubeconfig: {
+    ok: boolean;
+    files: string[];
+    context?: string;
+    user?: string;
+    impersonating?: string;
+    error?: string;
+  };
+  server: { ok: boolean; url?: string; version?: string; latencyMs?: number; error?: string };
+  namespace?: string;
+  permissions: PermissionResult[];
+  tools: ToolResult[];
+}
+
+/** The verdict: everything required is there. */
+export function verdict(r: Omit<Report, "ok">): boolean {
+  return r.kubeconfig.ok && r.server.ok && r.permissions.every((p) => p.allowed || !p.required) &&
+    r.tools.every((t) => (t.found && !t.problem) || !t.required);
+}
+
+/** `create pods/exec`, `get,list,watch pods`, `get deployments.apps`. */
+export function permissionName(p: Permission): string {
+  const res = `${p.resource}${p.subresource ? `/${p.subresource}` : ""}${p.group ? `.${p.group}` : ""}`;
+  return `${p.verbs.join(",")} ${res}`;
+}
+
+/** Is `version` (x.y[.z], maybe with a prefix) at least `min`? */
+export function atLeast(version: string, min: string): boolean {
+  const a = (version.match(/\d+(?:\.\d+)*/)?.[0] ?? "0").split(".").map(Number);
+  const b = min.split(".").map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0, y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
+
+function status(ok: boolean, required: boolean): string {
+  return ok ? "ok" : required ? "MISSING" : "missing (optional)";
+}
+
+/** The text report: three tables and a last line with the verdict. */
+export function formatReport(r: Report, renderTable: (h: string[], rows: string[][]) => string): string {
+  const out: string[] = [];
+  const k = r.kubeconfig;
+  const head: string[][] = [
+    [
+      "kubeconfig",
+      k.ok ? "ok" : "FAILED",
+      k.ok
+        ? `${k.files.join(", ") || "in-cluster"}: context ${k.context}, user ${k.user}${
+          k.impersonating ? ` (as ${k.impersonating})` : ""
+        }`
+        : k.error ?? "",
+    ],
+    [
+      "server",
+      r.server.ok ? "ok" : "FAILED",
+      r.server.ok
+        ? `${r.server.url} ${r.server.version}, ${r.server.latencyMs} ms`
+        : `${r.server.url ?? ""} ${r.server.error ?? ""}`.trim(),
+    ],
+  ];
+  out.push(renderTable(["CHECK", "STATUS", "DETAIL"], head));
+  if (r.permissions.length) {
+    out.push(
+      `Permissions in namespace ${r.namespace}${
+        k.impersonating ? ` as ${k.impersonating}` : ""
+      } (SelfSubjectAccessReview):`,
+    );
+    out.push(renderTable(
+      ["PERMISSION", "STATUS", "NEEDED BY"],
+      r.permissions.map((p) => {
+        const denied = p.results.filter((v) => !v.allowed);
+        const err = p.results.find((v) => v.error)?.error;
+        const st = p.allowed
+          ? "ok"
+          : err
+          ? `unknown: ${err}`
+          : `${p.required ? "DENIED" : "denied (optional)"}${
+            denied.length < p.verbs.length ? `: ${denied.map((v) => v.verb).join(",")}` : ""
+          }`;
+        return [permissionName(p) + (p.cluster ? " (all namespaces)" : ""), st, p.neededBy];
+      }),
+    ));
+  }
+  out.push("Tools on this machine:");
+  out.push(renderTable(
+    ["TOOL", "STATUS", "VERSION", "NEEDED BY"],
+    r.tools.map((t) => [
+      t.name,
+      t.problem
+        ? (t.required ? `TOO OLD: ${t.problem}` : `too old (optional): ${t.problem}`)
+        : status(t.found, t.required),
+      t.version ?? "",
+      t.neededBy,
+    ]),
+  ));
+  const missing = r.permissions.filter((p) => !p.allowed && p.required).length;
+  out.push(
+    r.ok ? "Everything kodama needs is there." : `Not ready: ${
+      [
+        !k.ok ? "no usable kubeconfig" : "",
+        k.ok && !r.server.ok ? "the server cannot be reached" : "",
+        missing ? `${missing} required permission${missing === 1 ? " is" : "s are"} denied` : "",
+        r.tools.some((t) => t.required && (!t.found || t.problem)) ? "a required tool is missing" : "",
+      ].filter(Boolean).join("; ")
+    }.`,
+  );
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,166 @@
+/**
+ * `kodama doctor`: read the kubeconfig, reach the server (version, latency), ask it about every permission
+ * kodama's commands need (SelfSubjectAccessReview, a few at a time), and look for the local tools.
+ */
+import { Kube } from "../kube/client.ts";
+import { kubeconfigFiles, type KubeOptions, loadKubeConfig, resolveNamespace } from "../kube/config.ts";
+import { forEachLimited } from "../limit.ts";
+import {
+  atLeast,
+  type Permission,
+  type PermissionResult,
+  permissions,
+  type Report,
+  type ToolResult,
+  type VerbResult,
+  verdict,
+} from "./checks.ts";
+
+/** The oldest Deno kodama is built and tested with. */
+export const MIN_DENO = "2.9.0";
+
+async function version(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
+      .output();
+    if (!out.success) return undefined;
+    const text = new TextDecoder().decode(out.stdout) || new TextDecoder().decode(out.stderr);
+    return text.trim().split("\n")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** tmux, fzf and git (what the features use them for), and the Deno running kodama. */
+export async function checkTools(): Promise<ToolResult[]> {
+  const [tmux, fzf, git] = await Promise.all([
+    version("tmux", ["-V"]),
+    version("fzf", ["--version"]),
+    version("git", ["--version"]),
+  ]);
+  const deno = Deno.version.deno;
+  return [
+    {
+      name: "deno",
+      found: true,
+      version: deno,
+      neededBy: "kodama itself (and the workflow sandbox)",
+      required: true,
+      problem: atLeast(deno, MIN_DENO) ? undefined : `kodama needs Deno ${MIN_DENO} or later`,
+    },
+    {
+      name: "tmux",
+      found: !!tmux,
+      version: tmux?.replace(/^tmux /, ""),
+      neededBy: "exec --tmux, workflow tmux steps",
+      required: false,
+    },
+    {
+      name: "fzf",
+      found: !!fzf,
+      version: fzf?.split(" ")[0],
+      neededBy: "KODAMA_PICKER=fzf (the built-in picker needs none)",
+      required: false,
+    },
+    {
+      name: "git",
+      found: !!git,
+      version: git?.replace(/^git version /, ""),
+      neededBy: "sessions from a repo (remote and branch)",
+      required: false,
+    },
+  ];
+}
+
+/** Ask the server about each verb of each permission (8 reviews at a time). */
+export async function checkPermissions(
+  kube: Kube,
+  namespace: string,
+  minor?: number,
+): Promise<PermissionResult[]> {
+  const list = permissions(minor);
+  const asks = list.flatMap((p, i) => p.verbs.map((verb) => ({ i, p, verb })));
+  const answers: VerbResult[] = new Array(asks.length);
+  await forEachLimited(asks.length, 8, async (j) => {
+    const { p, verb } = asks[j];
+    try {
+      const r = await kube.accessReview({
+        verb,
+        group: p.group,
+        resource: p.resource,
+        subresource: p.subresource,
+        namespace: p.cluster ? undefined : namespace,
+      });
+      answers[j] = { verb, allowed: r.allowed, reason: r.reason };
+    } catch (e) {
+      answers[j] = { verb, allowed: false, error: (e as Error).message.split("\n")[0] };
+    }
+  });
+  return list.map((p: Permission, i) => {
+    const results = answers.filter((_, j) => asks[j].i === i);
+    return {
+      ...p,
+      namespace: p.cluster ? undefined : namespace,
+      results,
+      allowed: results.every((r) => r.allowed),
+    };
+  });
+}
+
+/** The whole report; it never throws for what it is meant to find out (a missing kubeconfig, a dead server). */
+export async function runDoctor(o: KubeOptions): Promise<Report> {
+  const tools = checkTools();
+  const files = kubeconfigFiles(o).filter((f) => {
+    try {
+      return Deno.statSync(f).isFile;
+    } catch {
+      return false;
+    }
+  });
+  const base: Omit<Report, "ok"> = {
+    kubeconfig: { ok: false, files },
+    server: { ok: false },
+    permissions: [],
+    tools: [],
+  };
+  let kube: Kube | undefined;
+  try {
+    const kc = loadKubeConfig(o);
+    base.kubeconfig = {
+      ok: true,
+      files,
+      context: kc.getCurrentContext(),
+      user: kc.getCurrentUser()?.name,
+      impersonating: kc.getCurrentUser()?.as,
+    };
+    base.namespace = resolveNamespace(kc, o.namespace);
+    kube = await Kube.connect({ ...o, requestTimeoutMs: o.requestTimeoutMs ?? 10_000 });
+    base.server.url = kube.server;
+    const t0 = performance.now();
+    const v = await kube.serverVersion();
+    base.server = { ok: true, url: kube.server, version: v, latencyMs: Math.round(performance.now() - t0) };
+    const minor = Number(/^v?\d+\.(\d+)/.exec(v)?.[1]);
+    base.permissions = await checkPermissions(
+      kube,
+      base.namespace,
+      Number.isFinite(minor) ? minor : undefined,
+    );
+  } catch (e) {
+    const msg = (e as Error).message.split("\n")[0];
+    if (!base.kubeconfig.ok) base.kubeconfig.error = msg;
+    else base.server.error = msg;
+  } finally {
+    kube?.close();
+  }
+  base.tools = await tools;
+  return { ok: verdict(base), ...base };
+}
+
+/** 0 ready; 2 no usable kubeconfig; 1 the server cannot be reached; 4 a required permission denied; 1 a tool. */
+export function exitCodeOf(r: Report): number {
+  if (r.ok) return 0;
+  if (!r.kubeconfig.ok) return 2;
+  if (!r.server.ok) return 1;
+  if (r.permissions.some((p) => p.required && !p.allowed)) return 4;
+  return 1;
+}
