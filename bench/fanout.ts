@@ -80,7 +80,7 @@ async function measure(argv: string[], env?: Record<string, string>): Promise<Me
   return { wallMs, cpuMs, maxRssKB, code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-async function startTestServer(pods: number): Promise<{ kubeconfig: string; stop(): Promise<void> }> {
+export async function startTestServer(pods: number): Promise<{ kubeconfig: string; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-bench-" });
   const kubeconfig = join(dir, "kubeconfig");
   const child = new Deno.Command(Deno.execPath(), {
@@ -121,7 +121,7 @@ async function startTestServer(pods: number): Promise<{ kubeconfig: string; stop
   };
 }
 
-function kodamaArgv(kubeconfig: string, extra: string[]): string[] {
+export function kodamaArgv(kubeconfig: string, extra: string[]): string[] {
   return [
     Deno.execPath(),
     "run",

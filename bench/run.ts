@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   picker: async () => (await import("./picker.ts")).benchPicker(),
   workflow: async () => (await import("./workflow.ts")).benchWorkflow(),
   fanout: async () => (await import("./fanout.ts")).benchFanoutForRun(),
+  portforward: async () => (await import("./portforward.ts")).benchPortforwardForRun(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
