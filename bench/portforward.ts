@@ -7,7 +7,9 @@
  * Also the CPU each forwarder process spent (from /proc) per GB moved. Ratios are kodama / kubectl
  * (above 1 = kodama faster).
  *
- *   deno run -A bench/portforward.ts [--runs 3] [--mb 200] [--requests 400]
+ *   deno run -A bench/portforward.ts [--runs 3] [--mb 200] [--requests 400] [--kubeconfig PATH --namespace NS]
+ *
+ * With --kubeconfig it measures against that (real) cluster instead, with a busybox httpd pod.
  */
 import * as http from "node:http";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
@@ -141,45 +143,77 @@ async function requestRate(port: number, n: number, parallel = 4): Promise<numbe
   return n / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * The pod to forward to: on the test server a Python server (its pods are local processes); on a real
+ * cluster (`--kubeconfig`) busybox httpd serving a file of that size from an emptyDir.
+ */
+function benchPod(bytes: number, real: boolean) {
+  const container = real
+    ? {
+      name: "web",
+      image: "busybox:latest",
+      command: [
+        "sh",
+        "-c",
+        `mkdir -p /www && dd if=/dev/zero of=/www/big bs=1048576 count=${bytes / 1048576} 2>/dev/null && ` +
+        "echo ok > /www/index.html && exec httpd -f -p 8080 -h /www",
+      ],
+    }
+    : {
+      name: "web",
+      image: "python:3-slim",
+      command: ["python3", "-c", SERVER_PY],
+      env: [{ name: "BIG_BYTES", value: String(bytes) }],
+    };
+  return {
+    metadata: { name: "pfbench" },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        ...container,
+        ports: [{ containerPort: 8080 }],
+        readinessProbe: { tcpSocket: { port: 8080 as unknown as never }, periodSeconds: 1 },
+      }],
+    },
+  };
+}
+
 export async function benchPortforward(
-  o: { runs?: number; mb?: number; requests?: number; log?: (s: string) => void } = {},
+  o: {
+    runs?: number;
+    mb?: number;
+    requests?: number;
+    log?: (s: string) => void;
+    /** a real cluster instead of the test server (the pod is made in `namespace`, and deleted after) */
+    kubeconfig?: string;
+    namespace?: string;
+  } = {},
 ): Promise<PortForwardBench> {
   const runs = o.runs ?? 3;
   const mb = o.mb ?? 200;
   const requests = o.requests ?? 400;
   const bytes = mb * 1024 * 1024;
   const log = o.log ?? ((s: string) => console.error(s));
-  const server = await startTestServer(0);
-  const kube = await Kube.connect({ kubeconfig: server.kubeconfig, namespace: "default" });
+  const ns = o.namespace ?? "default";
+  const server = o.kubeconfig ? undefined : await startTestServer(0);
+  const kubeconfig = o.kubeconfig ?? server!.kubeconfig;
+  const kube = await Kube.connect({ kubeconfig, namespace: ns });
   const forwarders: Forwarder[] = [];
   try {
-    await kube.createPod("default", {
-      metadata: { name: "pfbench" },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        containers: [{
-          name: "web",
-          image: "python:3-slim",
-          command: ["python3", "-c", SERVER_PY],
-          env: [{ name: "BIG_BYTES", value: String(bytes) }],
-          ports: [{ containerPort: 8080 }],
-          readinessProbe: { tcpSocket: { port: 8080 as unknown as never }, periodSeconds: 1 },
-        }],
-      },
-    });
-    await waitForPods(kube, { namespace: "default", pod: "pfbench" }, { for: "ready", timeoutMs: 60_000 });
+    await kube.createPod(ns, benchPod(bytes, !!o.kubeconfig));
+    await waitForPods(kube, { namespace: ns, pod: "pfbench" }, { for: "ready", timeoutMs: 120_000 });
     const kodama = await startForwarder(
-      kodamaArgv(server.kubeconfig, ["port-forward", "-n", "default", "pod/pfbench", ":8080"]),
+      kodamaArgv(kubeconfig, ["port-forward", "-n", ns, "pod/pfbench", ":8080"]),
       { KODAMA_HOME: await Deno.makeTempDir({ prefix: "kodama-bench-home-" }) },
     );
     forwarders.push(kodama);
     const kubectl = await startForwarder([
       "kubectl",
       "--kubeconfig",
-      server.kubeconfig,
+      kubeconfig,
       "port-forward",
       "-n",
-      "default",
+      ns,
       "pod/pfbench",
       ":8080",
     ]);
@@ -217,14 +251,15 @@ export async function benchPortforward(
     };
   } finally {
     for (const f of forwarders) await f.stop();
+    if (o.kubeconfig) await kube.deletePod(ns, "pfbench", { gracePeriodSeconds: 0 }).catch(() => {});
     kube.close();
-    await server.stop();
+    await server?.stop();
   }
 }
 
 export function formatPortforward(r: PortForwardBench): string[] {
   return [
-    `port-forward to one pod of the test server (median of ${r.runs}, interleaved)`,
+    `port-forward to one pod (median of ${r.runs}, interleaved)`,
     `  ${r.mb} MB download   kodama ${r.kodamaMBps.toFixed(0).padStart(5)} MB/s   kubectl ${
       r.kubectlMBps.toFixed(0).padStart(5)
     } MB/s   ratio ${(r.kodamaMBps / r.kubectlMBps).toFixed(2)}x`,

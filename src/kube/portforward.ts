@@ -1,5 +1,10 @@
 /**
- * Port-forward streams over WebSocket (the kubelet's `v4.channel.k8s.io` port-forward framing).
+ * Port-forward connections to a pod port: over one SPDY/3.1 connection per pod (kubectl's way, see
+ * spdy_portforward.ts: a new local connection is one more stream), or, when the server or a proxy in
+ * between will not upgrade to SPDY, over one WebSocket per connection (`KODAMA_PORT_FORWARD_TRANSPORT=ws`
+ * asks for that always).
+ *
+ * WebSocket framing: the kubelet's `v4.channel.k8s.io` port-forward framing.
  *
  * One WebSocket carries one TCP connection to one pod port, as kubectl does per accepted local
  * connection: `GET /api/v1/namespaces/NS/pods/NAME/portforward?ports=PORT` upgraded with the
@@ -19,6 +24,7 @@ import WebSocket from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import { frame, wsTarget } from "./exec.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { SpdyPortForwardSession, SpdyUpgradeError } from "./spdy_portforward.ts";
 
 export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
 
@@ -111,15 +117,120 @@ function upgradeError(status: number, message: string, namespace: string, pod: s
   return new KodamaError(`${what} failed: ${message || `HTTP ${status}`}`, ExitCode.FAILED);
 }
 
+/** Open SPDY connections per kubeconfig, by `namespace/pod`; a server that refused SPDY is remembered. */
+const sessions = new WeakMap<KubeConfig, Map<string, Promise<SpdyPortForwardSession>>>();
+const noSpdy = new WeakSet<KubeConfig>();
+
+function wantSpdy(kc: KubeConfig): boolean {
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("KODAMA_PORT_FORWARD_TRANSPORT");
+  } catch { /* no env permission */ }
+  return env !== "ws" && !noSpdy.has(kc);
+}
+
+/** The pod's SPDY connection (opened on first use, again after it closed). */
+function spdySession(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  signal?: AbortSignal,
+): Promise<SpdyPortForwardSession> {
+  let byPod = sessions.get(kc);
+  if (!byPod) sessions.set(kc, byPod = new Map());
+  const key = `${namespace}/${pod}`;
+  const cached = byPod.get(key);
+  if (cached) {
+    return cached.then((s): Promise<SpdyPortForwardSession> | SpdyPortForwardSession => {
+      if (s.usable) return s;
+      if (byPod!.get(key) === cached) byPod!.delete(key);
+      return spdySession(kc, namespace, pod, signal);
+    });
+  }
+  const p = (async () => {
+    const target = await wsTarget(kc);
+    const url = portForwardUrl(target.server, namespace, pod, 0).replace(/^ws/, "http").replace(/\?.*$/, "");
+    return await SpdyPortForwardSession.open(
+      url,
+      target.options as never,
+      (m) => new PortForwardStreamError(m),
+      signal,
+    );
+  })();
+  byPod.set(key, p);
+  p.catch(() => {
+    if (byPod!.get(key) === p) byPod!.delete(key);
+  });
+  return p;
+}
+
+/** Close the SPDY connections to `namespace/pod` (every pod of the kubeconfig without one). */
+export function closePortForwardSessions(kc: KubeConfig, namespace?: string, pod?: string): void {
+  const byPod = sessions.get(kc);
+  if (!byPod) return;
+  for (const [key, p] of [...byPod]) {
+    if (namespace !== undefined && key !== `${namespace}/${pod}`) continue;
+    byPod.delete(key);
+    p.then((s) => s.close(), () => {});
+  }
+}
+
 /**
  * Open one port-forward connection to `pod:port` and return it as a Node Duplex:
  * bytes written go to the pod's port, bytes read come from it. The duplex ends when the
  * remote side closes, and is destroyed with a `PortForwardStreamError` when the server sends
- * an error on the error channel. Destroying/ending the duplex closes the WebSocket.
+ * an error for it. Destroying the duplex ends that connection only.
  *
- * Rejects with a KodamaError when the upgrade fails (403 -> exit 4, 404 -> exit 3).
+ * Rejects with a KodamaError when the connection to the API server fails (403 -> exit 4, 404 -> exit 3).
  */
 export async function dialPortForward(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  port: number,
+  o: DialOptions = {},
+): Promise<Duplex> {
+  if (wantSpdy(kc)) {
+    try {
+      return (await spdySession(kc, namespace, pod, o.signal)).dial(port);
+    } catch (e) {
+      if (o.signal?.aborted) throw new KodamaError("port-forward cancelled", ExitCode.INTERRUPTED);
+      if (e instanceof SpdyUpgradeError) {
+        // the API server answers with a Status: its refusal is the answer (403, 404, pod not running)
+        if (isStatus(e.body)) throw upgradeError(e.statusCode, bodyMessage(e.body), namespace, pod);
+        // anything else (a proxy, a server without SPDY) does not speak SPDY: WebSockets from now on
+        noSpdy.add(kc);
+      } else if (e instanceof KodamaError) throw e;
+      else {
+        throw new KodamaError(
+          `port-forward to pod ${pod} in namespace ${namespace} failed: ${(e as Error).message}`,
+          ExitCode.FAILED,
+        );
+      }
+    }
+  }
+  return await dialWebSocket(kc, namespace, pod, port, o);
+}
+
+function isStatus(text: string): boolean {
+  try {
+    return JSON.parse(text)?.kind === "Status";
+  } catch {
+    return false;
+  }
+}
+
+/** The message of a Status body (or its first line). */
+function bodyMessage(text: string): string {
+  try {
+    const j = JSON.parse(text);
+    if (typeof j?.message === "string") return j.message;
+  } catch { /* not JSON */ }
+  return text.trim().split("\n")[0];
+}
+
+/** One WebSocket (`v4.channel.k8s.io`) per connection. */
+async function dialWebSocket(
   kc: KubeConfig,
   namespace: string,
   pod: string,

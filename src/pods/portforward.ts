@@ -10,7 +10,7 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { dialPortForward } from "../kube/portforward.ts";
+import { closePortForwardSessions, dialPortForward } from "../kube/portforward.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { findPods, nothingMatched, sortPods, type TargetFlags } from "./target.ts";
 import { formatBytes } from "../bytes.ts";
@@ -395,10 +395,14 @@ class Forwarder {
     return { pod: podName(this.current.pod), port: this.remotes[i] };
   }
 
+  /** the pods connections went to (their SPDY connections are closed with the forward) */
+  readonly usedPods = new Set<string>();
+
   async closeAll(): Promise<void> {
     this.closed = true;
     this.watchAbort.abort();
     await Promise.all([...this.listeners].map((l) => l.close()));
+    for (const pod of this.usedPods) closePortForwardSessions(this.kube.kc, this.namespace, pod);
   }
 }
 
@@ -438,6 +442,7 @@ class Listener implements ActiveForward {
   }
 
   private async handle(sock: net.Socket): Promise<void> {
+    sock.setNoDelay(true);
     this.counters.connections++;
     this.counters.active++;
     this.sockets.add(sock);
@@ -466,6 +471,7 @@ class Listener implements ActiveForward {
     let remote: Duplex | undefined;
     for (let attempt = 0; attempt < 2 && !remote; attempt++) {
       try {
+        this.f.usedPods.add(target.pod);
         remote = await dialPortForward(this.f.kube.kc, this.f.namespace, target.pod, target.port, {
           signal: this.f.o.signal,
         });

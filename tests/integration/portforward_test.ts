@@ -147,6 +147,43 @@ Deno.test({
         }
       });
 
+      await t.step("one SPDY connection carries every local connection; WebSockets when asked", async () => {
+        if (!cluster.testServer) return; // counts the test server's upgrades
+        const upgrades = () =>
+          cluster.testServer!.requestLog().filter((r) =>
+            r.upgrade && r.url.includes(`/pods/${api1}/portforward`)
+          )
+            .length;
+        const before = upgrades();
+        const { forwards } = await startPortForward(kube, { kind: "pod", namespace: "prod", name: api1 }, [
+          parsePortSpec(":8080"),
+        ]);
+        try {
+          const bodies = await Promise.all(Array.from({ length: 10 }, () => get(forwards[0].local)));
+          assert(bodies.every((b) => b.body.trim() === api1));
+          assertEquals(upgrades() - before, 1, "ten connections, one upgrade");
+        } finally {
+          for (const f of forwards) await f.close();
+        }
+        // KODAMA_PORT_FORWARD_TRANSPORT=ws: one WebSocket per connection, the same answers
+        const p = await readUntil(
+          spawnKodama([...kc, "port-forward", "-n", "prod", `pod/${api1}`, ":8080"], {
+            env: { KODAMA_PORT_FORWARD_TRANSPORT: "ws" },
+          }),
+          "kodama port-forward (ws)",
+          /Forwarding from 127\.0\.0\.1:(\d+) -> /,
+        );
+        try {
+          const start = upgrades();
+          for (let i = 0; i < 3; i++) assertEquals((await get(Number(p.match[1]))).body.trim(), api1);
+          assertEquals(upgrades() - start, 3);
+        } finally {
+          p.child.kill("SIGINT");
+          await p.child.status;
+          await p.stderr;
+        }
+      });
+
       await t.step("two ports at once (number and named port), each on its own free local port", async () => {
         const { forwards } = await startPortForward(
           kube,

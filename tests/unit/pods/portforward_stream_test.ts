@@ -59,6 +59,8 @@ interface FakeApi {
   /** pod name -> local backend port */
   pods: Map<string, number>;
   upgrades: string[];
+  /** SPDY upgrades asked for (this server speaks only WebSocket v4 and refuses them as a plain server would) */
+  spdy: string[];
   pushWatch(type: string, pod: V1Pod): void;
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ interface FakeApi {
 async function fakeApi(): Promise<FakeApi> {
   const pods = new Map<string, number>();
   const upgrades: string[] = [];
+  const spdy: string[] = [];
   const watchers = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const u = new URL(req.url!, "http://x");
@@ -87,6 +90,11 @@ async function fakeApi(): Promise<FakeApi> {
     const u = new URL(req.url!, "http://x");
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(u.pathname);
     const pod = m?.[2] ?? "";
+    if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      spdy.push(pod);
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      return;
+    }
     upgrades.push(`${pod}:${u.searchParams.get("ports")}`);
     if (!m || !pods.has(pod)) {
       socket.end(
@@ -156,6 +164,7 @@ current-context: fake
     kubeconfig,
     pods,
     upgrades,
+    spdy,
     pushWatch(type, pod) {
       for (const w of watchers) w.write(JSON.stringify({ type, object: pod }) + "\n");
     },
@@ -211,6 +220,10 @@ Deno.test("dialPortForward: bytes round-trip, the remote close ends the stream",
     d.write("quit");
     assertEquals(await all, "pod-a:hello");
     assertEquals(api.upgrades, ["pod-a:8080"]);
+    // SPDY first; a server that does not speak it is not asked again
+    assertEquals(api.spdy, ["pod-a"]);
+    await dialPortForward(kube.kc, "prod", "pod-a", 8080).then((d2) => d2.destroy());
+    assertEquals(api.spdy, ["pod-a"]);
   } finally {
     await b.close();
     await api.close();
