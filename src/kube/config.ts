@@ -276,10 +276,8 @@ export class KubeConfigLite {
   }
 
   private async applyViaClientNode(opts: Record<string, unknown>): Promise<void> {
-    const { KubeConfig } = await import("@kubernetes/client-node");
-    const kc = new KubeConfig();
-    kc.loadFromString(JSON.stringify(this.toRaw()));
-    await kc.applyToHTTPSOptions(opts as never);
+    const mod = await loadClientNode(this.getCurrentUser()?.authProvider?.name ?? "?");
+    await mod.applyToHTTPSOptions(this.toRaw(), opts);
   }
 
   /** Back to kubeconfig YAML/JSON shape (for the client-node fallback). */
@@ -327,6 +325,24 @@ export class KubeConfigLite {
 }
 
 /** Parse one kubeconfig document (relative file paths resolve against the file's directory). */
+/**
+ * client_node.ts by a computed URL: `deno compile` leaves it (and client-node) out unless the build asks
+ * for it (`deno task compile --auth-provider`); such a binary says so instead of failing obscurely.
+ */
+async function loadClientNode(provider: string): Promise<typeof import("./client_node.ts")> {
+  const url = new URL("./client_node.ts", import.meta.url).href;
+  try {
+    return await import(url);
+  } catch (e) {
+    throw new KodamaError(
+      `the kubeconfig user authenticates with the legacy auth-provider "${provider}", which this kodama binary was built without`,
+      ExitCode.FORBIDDEN,
+      "use an exec credential plugin (kubelogin, gke-gcloud-auth-plugin), or a binary built with `deno task compile --auth-provider`",
+      { cause: e },
+    );
+  }
+}
+
 export function parseKubeConfig(text: string, path = "kubeconfig"): KubeConfigLite {
   const doc = decodeKubeconfig(text, path, dirname(path));
   const kc = new KubeConfigLite(doc.clusters, doc.users, doc.contexts);

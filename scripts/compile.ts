@@ -1,0 +1,244 @@
+/**
+ * `deno task compile [--target NAME…] [--auth-provider] [--measure]`: kodama as one self-contained binary
+ * per platform, with `deno compile --target`, into dist/<platform>/kodama[.exe].
+ *
+ * deno compile glues kodama onto `denort`, Deno's runtime binary for the target. It takes it from
+ *   1. DENORT_BIN (a denort for the one target being built: give one --target), else
+ *   2. $DENO_DIR/dl/release/v<deno version>/denort-<target>.zip (pre-seeded, or downloaded by deno from
+ *      https://dl.deno.land — which needs the internet).
+ * Nothing else is fetched. `--measure` builds the host's binary on the running deno itself (a stand-in
+ * for denort, never run) only to report the size of kodama's payload; it needs no download.
+ *
+ * The payload: main.ts's module graph (static and literal dynamic imports) plus INCLUDES — files kodama
+ * reads or loads by a computed URL at run time (tests/unit/release_test.ts checks that every such URL in
+ * src/ is covered). deno compile embeds every npm package of the config's import map, used or not, so the
+ * build runs on a copy of deno.json (and of deno.lock) without @kubernetes/client-node, which only the
+ * legacy auth-provider fallback loads (by a computed URL: OPTIONAL below); --auth-provider keeps it.
+ * Type checking is `deno task check`'s job: the build itself uses --no-check (type-only imports of
+ * client-node's types then need no package).
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** kodama's platform names (also the release archives') and Rust target triples. */
+export const TARGETS: Record<
+  string,
+  { triple: string; os: "linux" | "darwin" | "windows"; arch: "amd64" | "arm64" }
+> = {
+  "linux-amd64": { triple: "x86_64-unknown-linux-gnu", os: "linux", arch: "amd64" },
+  "linux-arm64": { triple: "aarch64-unknown-linux-gnu", os: "linux", arch: "arm64" },
+  "darwin-amd64": { triple: "x86_64-apple-darwin", os: "darwin", arch: "amd64" },
+  "darwin-arm64": { triple: "aarch64-apple-darwin", os: "darwin", arch: "arm64" },
+  "windows-amd64": { triple: "x86_64-pc-windows-msvc", os: "windows", arch: "amd64" },
+};
+
+/** Files kodama reads, or loads by a computed URL, at run time: always in the binary. */
+export const INCLUDES = [
+  "workflows", // built-in workflows (src/workflow/discovery.ts)
+  "src/workflow/sandbox/worker.js", // the sandbox worker's bootstrap (src/workflow/sandbox/host.ts)
+  "src/complete/kodama.bash", // completion scripts (src/complete/scripts.ts)
+  "src/complete/kodama.zsh",
+  "src/complete/kodama.fish",
+];
+
+/** Computed-URL modules left out on purpose, with what adding them costs. */
+export const OPTIONAL: Record<string, { flag: string; why: string }> = {
+  "src/kube/client_node.ts": {
+    flag: "--auth-provider",
+    why: "legacy auth-provider users (oidc, gcp, azure); embeds @kubernetes/client-node, about 53 MB more",
+  },
+};
+
+export function binaryName(platform: string): string {
+  return TARGETS[platform].os === "windows" ? "kodama.exe" : "kodama";
+}
+
+/** npm packages only the OPTIONAL modules use: left out of the build config's import map without them. */
+export const OPTIONAL_PACKAGES = ["@kubernetes/client-node"];
+/** npm packages of the tooling (release packing, types), never of kodama itself. */
+export const DEV_PACKAGES = ["fflate", "@types/ws"];
+
+export const BUILD_CONFIG = join(ROOT, ".deno.compile.json");
+export const BUILD_LOCK = join(ROOT, ".deno.compile.lock");
+
+/** Write the build's copy of deno.json (and deno.lock); run `fn`; remove them. */
+export async function withBuildConfig<T>(authProvider: boolean, fn: () => Promise<T>): Promise<T> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  if (!authProvider) { for (const p of OPTIONAL_PACKAGES) delete config.imports[p]; }
+  delete config.tasks;
+  await Deno.writeTextFile(BUILD_CONFIG, JSON.stringify(config, null, 2));
+  await Deno.copyFile(join(ROOT, "deno.lock"), BUILD_LOCK);
+  try {
+    return await fn();
+  } finally {
+    await Deno.remove(BUILD_CONFIG).catch(() => {});
+    await Deno.remove(BUILD_LOCK).catch(() => {});
+  }
+}
+
+/** The `deno compile` arguments for one platform (run inside withBuildConfig). */
+export function compileArgs(platform: string, o: { authProvider?: boolean; output: string }): string[] {
+  const includes = [...INCLUDES, ...(o.authProvider ? Object.keys(OPTIONAL) : [])];
+  return [
+    "compile",
+    "-A",
+    "--no-prompt", // the sandbox needs Deno's prompts off (src/workflow/sandbox/host.ts)
+    "--no-check",
+    "--config",
+    BUILD_CONFIG,
+    "--lock",
+    BUILD_LOCK,
+    "--target",
+    TARGETS[platform].triple,
+    ...includes.flatMap((i) => ["--include", join(ROOT, i)]),
+    "--output",
+    o.output,
+    join(ROOT, "main.ts"),
+  ];
+}
+
+/** Where deno keeps (or looks for) the denort zip of a target. */
+export async function denortZip(triple: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  const denoDir = JSON.parse(new TextDecoder().decode(out.stdout)).denoDir as string;
+  return join(denoDir, "dl", "release", `v${Deno.version.deno}`, `denort-${triple}.zip`);
+}
+
+function exists(p: string): boolean {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function compile(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ ok: boolean; log: string }> {
+  const out = await new Deno.Command(Deno.execPath(), { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  const log = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  return { ok: out.success, log };
+}
+
+function parseArgs(argv: string[]): { targets: string[]; authProvider: boolean; measure: boolean } {
+  const targets: string[] = [];
+  let authProvider = false, measure = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--target") targets.push(argv[++i] ?? "");
+    else if (a.startsWith("--target=")) targets.push(a.slice(9));
+    else if (a === "--auth-provider") authProvider = true;
+    else if (a === "--measure") measure = true;
+    else {
+      console.error(
+        `compile: unknown argument ${a}\n  usage: deno task compile [--target ${
+          Object.keys(TARGETS).join("|")
+        }]… [--auth-provider] [--measure]`,
+      );
+      Deno.exit(2);
+    }
+  }
+  for (const t of targets) {
+    if (!TARGETS[t]) {
+      console.error(`compile: unknown target "${t}"; one of: ${Object.keys(TARGETS).join(", ")}`);
+      Deno.exit(2);
+    }
+  }
+  return { targets: targets.length ? targets : Object.keys(TARGETS), authProvider, measure };
+}
+
+function mib(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The host platform's name, e.g. linux-amd64. */
+export function hostPlatform(): string {
+  const arch = Deno.build.arch === "aarch64" ? "arm64" : "amd64";
+  return `${Deno.build.os}-${arch}`;
+}
+
+async function measure(authProvider: boolean): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-measure-" });
+  try {
+    const base = Deno.execPath();
+    const output = join(dir, "kodama");
+    const r = await withBuildConfig(
+      authProvider,
+      () => compile(compileArgs(hostPlatform(), { authProvider, output }), { DENORT_BIN: base }),
+    );
+    if (!r.ok) throw new Error(r.log);
+    const payload = Deno.statSync(output).size - Deno.statSync(base).size;
+    console.log(
+      `payload (${authProvider ? "with" : "without"} client-node): ${mib(payload)} — ${
+        r.log.match(/Files:\S*\s+(\S+)/)?.[1] ?? "?"
+      } of files`,
+    );
+    return payload;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const o = parseArgs(Deno.args);
+  if (o.measure) {
+    await measure(false);
+    await measure(true);
+    Deno.exit(0);
+  }
+  const denortBin = Deno.env.get("DENORT_BIN");
+  if (denortBin && o.targets.length !== 1) {
+    console.error(
+      "compile: DENORT_BIN is one denort, for one target: give exactly one --target (or pre-seed the zips in $DENO_DIR/dl)",
+    );
+    Deno.exit(2);
+  }
+  let failed = 0;
+  for (const platform of o.targets) {
+    const { triple } = TARGETS[platform];
+    const output = join(ROOT, "dist", platform, binaryName(platform));
+    if (!denortBin) {
+      const zip = await denortZip(triple);
+      if (!exists(zip)) {
+        console.error(
+          `${platform}: ${zip} is not there; deno will download it from https://dl.deno.land (needs the internet)`,
+        );
+      }
+    }
+    const r = await withBuildConfig(
+      o.authProvider,
+      () => compile(compileArgs(platform, { authProvider: o.authProvider, output })),
+    );
+    if (!r.ok) {
+      failed++;
+      await Deno.remove(dirname(output)).catch(() => {}); // only when deno left it empty
+      // deno's own words: the error and what caused it (the last lines of its output)
+      // deno-lint-ignore no-control-regex
+      const lines = r.log.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n").filter((l) => l.trim());
+      const from = lines.findIndex((l) => /^error/i.test(l));
+      console.error(`${platform}: FAILED:\n  ${lines.slice(from >= 0 ? from : -3).slice(0, 6).join("\n  ")}`);
+      if (/download|denort|dl\.deno\.land|dns|connect/i.test(r.log)) {
+        console.error(
+          `  no denort for ${triple}: with internet, run this once (deno fetches it); offline, copy denort-${triple}.zip\n` +
+            `  from https://dl.deno.land/release/v${Deno.version.deno}/denort-${triple}.zip into ${
+              dirname(await denortZip(triple))
+            }/,\n` +
+            `  or set DENORT_BIN to an unzipped denort and build this --target alone`,
+        );
+      }
+      continue;
+    }
+    console.log(`${platform}: ${output} (${mib(Deno.statSync(output).size)})`);
+  }
+  Deno.exit(failed ? 1 : 0);
+}
