@@ -106,9 +106,11 @@ steps:
 Deno.test("engine: parallel group honours its limit and every step's outputs are kept", async () => {
   const dir = await Deno.makeTempDir();
   try {
+    // each step waits (up to 5 s) for a partner to be running, then says how many others it saw: with a
+    // fixed sleep, a loaded machine started them too slowly to ever overlap
     const steps = Array.from({ length: 6 }, (_, i) => `
         - id: p${i}
-          local: { command: [sh, -c, 'n=$(ls ${dir} | wc -l); touch ${dir}/$$; echo $n; sleep 0.2; rm ${dir}/$$'] }`)
+          local: { command: [sh, -c, 'touch ${dir}/$$; i=0; while [ $(ls ${dir} | wc -l) -lt 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; n=$(ls ${dir} | wc -l); echo $((n-1)); rm ${dir}/$$'] }`)
       .join("");
     const r = await run(
       SH + `
