@@ -41,11 +41,15 @@ export const WORKLOAD_APIS: Record<WorkloadKind, { group: string; resource: stri
   job: { group: "batch", resource: "jobs" },
 };
 
-/** The part of a workload object kodama reads. */
+/** The part of a workload object kodama reads: its pod selector and its conditions. */
 export interface Workload {
   kind?: string;
-  metadata?: { name?: string; namespace?: string; uid?: string };
+  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number };
   spec?: { selector?: V1LabelSelector; replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
 }
 
 export interface PodQuery {

@@ -5,7 +5,8 @@
  * (WaitState) so it is unit-tested without a cluster.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { Kube, Workload } from "../kube/client.ts";
+import { isWorkloadKind, refString } from "./resource.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
 import {
   compileRegex,
@@ -18,29 +19,69 @@ import {
   targetNamespace,
 } from "./target.ts";
 import { formatDuration } from "../ui/duration.ts";
+import { evalJsonPath, type JsonPathCondition, parseJsonPathCondition } from "./jsonpath.ts";
 
 export type WaitFor = "ready" | "deleted" | `phase=${string}` | "exists";
+
+/** `--for condition=TYPE[=STATUS]` for any pod condition (type and status compared case-insensitively, as kubectl). */
+export interface ConditionWait {
+  kind: "condition";
+  type: string;
+  status: string;
+}
+
+/** `--for jsonpath='{.status.phase}'=Running` (or without a value: the field is set). */
+export interface JsonPathWait {
+  kind: "jsonpath";
+  jsonpath: JsonPathCondition;
+}
+
+/** Everything `--for` can ask for. */
+export type WaitCondition = WaitFor | ConditionWait | JsonPathWait;
 
 /** The pod phases of the API (capitalised as it spells them). */
 export const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
-/** Parse `--for`: ready, condition=Ready, delete(d), phase=running, exists, create. */
-export function parseWaitFor(s: string): WaitFor {
+const FOR_FORMS =
+  "use --for ready, deleted, exists, phase=Running, condition=Ready[=False], or jsonpath='{.status.phase}'=Running";
+
+/**
+ * Parse `--for` as kubectl reads it, plus kodama's short forms: ready, delete(d), exists/create,
+ * phase=running, `condition=TYPE[=STATUS]` (STATUS defaults to true), `jsonpath=EXPR[=VALUE]`.
+ */
+export function parseWaitFor(s: string): WaitCondition {
   const v = s.trim();
   const lower = v.toLowerCase();
-  if (lower === "ready" || lower === "condition=ready") return "ready";
+  if (lower === "ready") return "ready";
   if (lower === "delete" || lower === "deleted") return "deleted";
   if (lower === "exists" || lower === "exist" || lower === "create" || lower === "created") return "exists";
-  const m = /^(?:phase|jsonpath=\{\.status\.phase\})=(\w+)$/i.exec(v);
+  const m = /^phase=(\w+)$/i.exec(v);
   if (m) {
     const phase = PHASES.find((p) => p.toLowerCase() === m[1].toLowerCase());
     if (!phase) throw usageError(`unknown pod phase "${m[1]}" in --for ${s}`, `phases: ${PHASES.join(", ")}`);
     return `phase=${phase}`;
   }
-  throw usageError(
-    `invalid --for ${JSON.stringify(s)}`,
-    "use --for ready, --for deleted, --for phase=Running or --for exists",
-  );
+  if (v.startsWith("condition=")) {
+    // kubectl: the first '=' after the name separates the status; no status means true
+    const rest = v.slice("condition=".length);
+    const eq = rest.indexOf("=");
+    const type = (eq < 0 ? rest : rest.slice(0, eq)).trim();
+    const status = eq < 0 ? "true" : rest.slice(eq + 1).trim();
+    if (!type || !status) {
+      throw usageError(`invalid --for ${JSON.stringify(s)}: no condition type or status`, FOR_FORMS);
+    }
+    if (type.toLowerCase() === "ready" && status.toLowerCase() === "true") return "ready";
+    return { kind: "condition", type, status };
+  }
+  if (v.startsWith("jsonpath=")) {
+    const jsonpath = parseJsonPathCondition(v.slice("jsonpath=".length));
+    // the phase, as kodama always took it (case-insensitive, checked against the API's phases)
+    if (jsonpath.path === "$.status.phase" && jsonpath.value !== undefined) {
+      return parseWaitFor(`phase=${jsonpath.value}`);
+    }
+    return { kind: "jsonpath", jsonpath };
+  }
+  throw usageError(`invalid --for ${JSON.stringify(s)}`, FOR_FORMS);
 }
 
 export function isReady(p: V1Pod): boolean {
@@ -48,15 +89,36 @@ export function isReady(p: V1Pod): boolean {
   return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
-/** Does one pod satisfy the condition (deleted/exists are about the set, not one pod)? */
-export function podSatisfies(p: V1Pod, cond: WaitFor): boolean {
+/** A pod condition's status by type (case-insensitive, as kubectl compares), or undefined. */
+function conditionStatus(p: V1Pod, type: string): string | undefined {
+  return p.status?.conditions?.find((c) => c.type.toLowerCase() === type.toLowerCase())?.status;
+}
+
+/**
+ * Does one pod satisfy the condition (deleted/exists are about the set, not one pod)? A jsonpath that
+ * yields several values or an object is kubectl's error (exit 2).
+ */
+export function podSatisfies(p: V1Pod, cond: WaitCondition): boolean {
+  if (typeof cond !== "string") {
+    if (cond.kind === "condition") {
+      return conditionStatus(p, cond.type)?.toLowerCase() === cond.status.toLowerCase();
+    }
+    const r = evalJsonPath({ apiVersion: "v1", kind: "Pod", ...p }, cond.jsonpath);
+    if (r.error) throw usageError(`--for jsonpath=${cond.jsonpath.expr}: ${r.error}`, FOR_FORMS);
+    return r.met;
+  }
   if (cond === "ready") return isReady(p);
   if (cond.startsWith("phase=")) return p.status?.phase === cond.slice(6);
   return cond === "exists";
 }
 
-/** What a condition is called in messages: "ready", "deleted", "Running", "present". */
-export function condLabel(cond: WaitFor): string {
+/** What a condition is called in messages: "ready", "deleted", "Running", "present", "Ready=False", "{.x}=1". */
+export function condLabel(cond: WaitCondition): string {
+  if (typeof cond !== "string") {
+    if (cond.kind === "condition") return `${cond.type}=${cond.status}`;
+    const j = cond.jsonpath;
+    return j.value === undefined ? `with ${j.expr} set` : `${j.expr}=${j.value}`;
+  }
   if (cond.startsWith("phase=")) return cond.slice(6);
   return cond === "exists" ? "present" : cond;
 }
@@ -71,6 +133,8 @@ export interface WaitProgress {
   total: number;
   /** names (namespace/name with -A) still pending, sorted */
   pending: string[];
+  /** why each pending pod is not there yet (ImagePullBackOff, Unschedulable, Ready=True …), same order */
+  reasons?: string[];
   finished: boolean;
 }
 
@@ -88,7 +152,7 @@ export class WaitState {
   /** pods seen deleted (for `deleted` results) */
   readonly deleted: V1Pod[] = [];
 
-  constructor(readonly cond: WaitFor, readonly withNamespace = false) {}
+  constructor(readonly cond: WaitCondition, readonly withNamespace = false) {}
 
   private key(p: V1Pod): string {
     return p.metadata?.uid || `${p.metadata?.namespace}/${p.metadata?.name}`;
@@ -145,6 +209,7 @@ export class WaitState {
         done: total - pending.length,
         total,
         pending: sortNames(pending),
+        reasons: this.pendingPods().map((p) => shortReason(p, this.cond)),
         finished: pending.length === 0,
       };
     }
@@ -152,12 +217,13 @@ export class WaitState {
     if (this.cond === "exists") {
       return { done: all.length, total: all.length, pending: [], finished: all.length > 0 };
     }
-    const pending = all.filter((p) => !podSatisfies(p, this.cond)).map((p) => this.label(p));
+    const pendingPods = this.pendingPods();
     return {
-      done: all.length - pending.length,
+      done: all.length - pendingPods.length,
       total: all.length,
-      pending: sortNames(pending),
-      finished: all.length > 0 && pending.length === 0,
+      pending: pendingPods.map((p) => this.label(p)),
+      reasons: pendingPods.map((p) => shortReason(p, this.cond)),
+      finished: all.length > 0 && pendingPods.length === 0,
     };
   }
 
@@ -185,7 +251,13 @@ export class WaitState {
  * Why a pod is still pending, from its status: "Pending: ImagePullBackOff", "Running, not ready:
  * container web", "terminating", "phase Running" — so a timeout says what to look at.
  */
-export function pendingReason(p: V1Pod, cond: WaitFor): string {
+export function pendingReason(p: V1Pod, cond: WaitCondition): string {
+  if (typeof cond !== "string") {
+    const stuck = shortReason(p, "ready");
+    return `${currentValue(p, cond)}, phase ${p.status?.phase ?? "Unknown"}${
+      stuck === p.status?.phase || stuck === "NotReady" ? "" : `, ${stuck}`
+    }`;
+  }
   const phase = p.status?.phase ?? "Unknown";
   if (cond === "deleted") {
     return p.metadata?.deletionTimestamp ? "terminating" : `${phase}, not being deleted`;
@@ -201,14 +273,48 @@ export function pendingReason(p: V1Pod, cond: WaitFor): string {
   return notReady.length ? `Running, not ready: ${notReady.join(", ")}` : "Running, not ready";
 }
 
+/** What a condition/jsonpath wait sees on the pod now: `Ready=True`, `no Ready condition`, `{.x} is 3`. */
+function currentValue(p: V1Pod, cond: ConditionWait | JsonPathWait): string {
+  if (cond.kind === "condition") {
+    const st = conditionStatus(p, cond.type);
+    return st === undefined ? `no ${cond.type} condition` : `${cond.type}=${st}`;
+  }
+  const r = evalJsonPath({ apiVersion: "v1", kind: "Pod", ...p }, cond.jsonpath);
+  return r.current === undefined ? `${cond.jsonpath.expr} not set` : `${cond.jsonpath.expr} is ${r.current}`;
+}
+
+/**
+ * One word for the live progress: why this pod is not there yet — the waiting reason of a container
+ * (ContainerCreating, ErrImagePull, ImagePullBackOff, CrashLoopBackOff, PodInitializing, init ones as
+ * `Init:…`), Unschedulable, Terminating, else the phase, `NotReady`, or the condition's current value.
+ */
+export function shortReason(p: V1Pod, cond: WaitCondition): string {
+  if (p.metadata?.deletionTimestamp) return "Terminating";
+  if (cond === "deleted") return p.status?.phase ?? "Unknown";
+  if (typeof cond !== "string") return currentValue(p, cond);
+  for (const c of p.status?.initContainerStatuses ?? []) {
+    const w = c.state?.waiting?.reason;
+    if (w && w !== "PodInitializing") return `Init:${w}`;
+  }
+  for (const c of p.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting?.reason;
+    if (w) return w;
+  }
+  const sched = p.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  if (sched?.reason) return sched.reason;
+  const phase = p.status?.phase ?? "Unknown";
+  if (phase === "Running" && cond === "ready") return "NotReady";
+  return phase;
+}
+
 /** Names joined for a one-line message, at most `max` then "+N more". */
 export function listNames(names: string[], max = 5): string {
   if (names.length <= max) return names.join(", ");
   return `${names.slice(0, max).join(", ")} +${names.length - max} more`;
 }
 
-/** `3/5 ready: waiting for api-1, api-2` (the live progress line). */
-export function formatWaitProgress(cond: WaitFor, p: WaitProgress, maxNames = 5): string {
+/** `3/5 ready: waiting for api-1 (ImagePullBackOff), api-2 (ContainerCreating)` (the live progress line). */
+export function formatWaitProgress(cond: WaitCondition, p: WaitProgress, maxNames = 5): string {
   if (cond === "exists") {
     return p.finished
       ? `${p.total} pod${p.total === 1 ? "" : "s"} present`
@@ -217,17 +323,26 @@ export function formatWaitProgress(cond: WaitFor, p: WaitProgress, maxNames = 5)
   const head = `${p.done}/${p.total} ${condLabel(cond)}`;
   if (p.finished) return head;
   if (p.total === 0) return `${head}: waiting for matching pods`;
-  return `${head}: waiting for ${listNames(p.pending, maxNames)}`;
+  const named = p.reasons?.length === p.pending.length
+    ? p.pending.map((n, i) => `${n} (${p.reasons![i]})`)
+    : p.pending;
+  return `${head}: waiting for ${listNames(named, maxNames)}`;
 }
 
 export { ProgressRenderer } from "../ui/progress.ts";
 
 export interface WaitOptions {
-  for: WaitFor;
+  for: WaitCondition;
   timeoutMs: number;
   signal?: AbortSignal;
   /** called on every change; `finished` is WaitState's own verdict (never re-derived by callers) */
-  onProgress?: (done: number, total: number, pending: string[], finished: boolean) => void;
+  onProgress?: (
+    done: number,
+    total: number,
+    pending: string[],
+    finished: boolean,
+    reasons?: string[],
+  ) => void;
   /** safety-net re-list period (default 5 s) */
   relistMs?: number;
   /** what the timeout is called in hints (default `--timeout`; a workflow step says "the step's timeout") */
@@ -250,16 +365,16 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
   let lastSig = "";
   const report = (): WaitProgress => {
     const p = state.progress();
-    const sig = `${p.done}/${p.total}/${p.pending.join(",")}`;
+    const sig = `${p.done}/${p.total}/${p.pending.join(",")}/${p.reasons?.join(",")}`;
     if (sig !== lastSig) {
       lastSig = sig;
-      o.onProgress?.(p.done, p.total, p.pending, p.finished);
+      o.onProgress?.(p.done, p.total, p.pending, p.finished, p.reasons);
     }
     return p;
   };
 
   state.start(await findPods(kube, tt));
-  if (state.pods.size === 0 && (o.for === "ready" || o.for.startsWith("phase="))) {
+  if (state.pods.size === 0 && o.for !== "exists" && o.for !== "deleted") {
     throw nothingMatched(tt, kube.namespace, "use --for exists to wait for matching pods to appear");
   }
   let p = report();
@@ -286,7 +401,11 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
   const ac = new AbortController();
   const finished = Promise.withResolvers<V1Pod[]>();
   const check = () => {
-    p = report();
+    try {
+      p = report();
+    } catch (e) {
+      return finished.reject(e); // a jsonpath that cannot be compared (several values, an object)
+    }
     if (p.finished) finished.resolve(state.result());
   };
   // a caller's own timer (a workflow step's timeout) aborts with a timeout: report the pending pods too
@@ -338,5 +457,98 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
     clearInterval(relister);
     if (timer !== undefined) clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+// ------------------------------------------------------------------ a workload's own condition
+
+/** The condition types a pod has: any other type on a workload target is the workload's own (Available…). */
+const POD_CONDITION_TYPES = [
+  "podscheduled",
+  "podreadytostartcontainers",
+  "podhasnetwork",
+  "initialized",
+  "containersready",
+  "ready",
+  "disruptiontarget",
+];
+
+/**
+ * `wait deploy/api --for condition=Available` means the Deployment's condition, as in kubectl (pods have
+ * no such condition): the condition to wait for on the object, or undefined when the pods are meant.
+ */
+export function workloadCondition(t: TargetFlags, cond: WaitCondition): ConditionWait | undefined {
+  if (typeof cond === "string" || cond.kind !== "condition") return undefined;
+  if (!t.resource || !isWorkloadKind(t.resource.kind)) return undefined;
+  return POD_CONDITION_TYPES.includes(cond.type.toLowerCase()) ? undefined : cond;
+}
+
+/** kubectl's name for the object in `… condition met`: `deployment.apps/api`. */
+export function kubectlName(r: { kind: string; name: string }): string {
+  const group = r.kind === "job" ? "batch" : "apps";
+  return `${r.kind}.${group}/${r.name}`;
+}
+
+/** What the workload's condition says now (kubectl counts it only once the controller saw the latest spec). */
+export function workloadConditionState(
+  w: Workload,
+  cond: ConditionWait,
+): { met: boolean; line: string; message?: string } {
+  const status = w.status;
+  const gen = w.metadata?.generation;
+  const stale = gen !== undefined && status?.observedGeneration !== undefined &&
+    status.observedGeneration < gen;
+  const c = status?.conditions?.find((x) => x.type.toLowerCase() === cond.type.toLowerCase());
+  if (!c) return { met: false, line: `no ${cond.type} condition yet` };
+  const met = !stale && c.status.toLowerCase() === cond.status.toLowerCase();
+  return {
+    met,
+    line: `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${stale ? ", not observed yet" : ""}`,
+    message: c.message,
+  };
+}
+
+/**
+ * Wait until the workload named by `t.resource` has `cond` (read every second). Resolves with kubectl's
+ * name for it; exit 5 on timeout with the condition's last state and message; 130 when `signal` aborts.
+ */
+export async function waitForWorkload(
+  kube: Kube,
+  t: TargetFlags,
+  cond: ConditionWait,
+  o: { timeoutMs: number; signal?: AbortSignal; onProgress?: (line: string) => void; pollMs?: number },
+): Promise<string> {
+  const r = t.resource!;
+  if (!isWorkloadKind(r.kind)) throw usageError(`cannot wait for a condition of ${refString(r)}`);
+  const namespace = t.namespace ?? kube.namespace;
+  const started = Date.now();
+  let last = "";
+  let lastMessage: string | undefined;
+  for (;;) {
+    if (o.signal?.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    const w = await kube.getWorkload(r.kind, namespace, r.name);
+    const st = workloadConditionState(w, cond);
+    if (st.met) return kubectlName(r);
+    if (st.line !== last) o.onProgress?.(`${refString(r)}: ${st.line}`);
+    last = st.line;
+    lastMessage = st.message;
+    const left = o.timeoutMs < 0 ? Infinity : started + o.timeoutMs - Date.now();
+    if (left <= 0) {
+      throw timeoutError(
+        `timed out after ${formatDuration(Math.max(o.timeoutMs, 0))} waiting for ${refString(r)} ${
+          condLabel(cond)
+        }: ${last}${lastMessage ? `: ${lastMessage}` : ""}`,
+        "raise --timeout, or look at it with `kubectl describe " + `${r.kind} ${r.name} -n ${namespace}\``,
+      );
+    }
+    await new Promise<void>((res) => {
+      const timer = setTimeout(done, Math.min(o.pollMs ?? 1000, left));
+      function done() {
+        clearTimeout(timer);
+        o.signal?.removeEventListener("abort", done);
+        res();
+      }
+      o.signal?.addEventListener("abort", done, { once: true });
+    });
   }
 }

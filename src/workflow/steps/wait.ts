@@ -15,12 +15,13 @@ export interface WaitSpec {
 export const wait: StepKind<WaitSpec> = {
   name: "wait",
   summary:
-    "wait for a target's pods to be ready, deleted, exist, or reach a phase (step timeout, default 5m)",
+    "wait for a target's pods to be ready, deleted, exist, reach a phase, or meet a condition or jsonpath (step timeout, default 5m)",
   spec: () =>
     z.object({
       target: z.string().describe("a key of `targets`"),
-      for: z.string().regex(/^(ready|deleted|exists|phase=[A-Za-z]+)$/, {
-        error: "expected ready, deleted, exists or phase=NAME",
+      for: z.string().regex(/^(ready|deleted|exists|phase=[A-Za-z]+|condition=.+|jsonpath=.+)$/, {
+        error:
+          "expected ready, deleted, exists, phase=NAME, condition=TYPE[=STATUS] or jsonpath={EXPR}[=VALUE]",
       }),
     }).strict(),
   targets: (s) => [s.target],
@@ -28,9 +29,15 @@ export const wait: StepKind<WaitSpec> = {
   resolveTargets: false,
   check(s) {
     const m = /^phase=(.*)$/.exec(s.for);
-    return m && !PHASES.some((p) => p.toLowerCase() === m[1].toLowerCase())
-      ? [{ message: `unknown pod phase "${m[1]}": use one of ${PHASES.join(", ")}`, path: ["for"] }]
-      : [];
+    if (m && !PHASES.some((p) => p.toLowerCase() === m[1].toLowerCase())) {
+      return [{ message: `unknown pod phase "${m[1]}": use one of ${PHASES.join(", ")}`, path: ["for"] }];
+    }
+    try {
+      parseWaitFor(s.for); // a jsonpath that does not parse, an empty condition
+    } catch (e) {
+      return [{ message: (e as Error).message, path: ["for"] }];
+    }
+    return [];
   },
   plan(s, ctx) {
     const spec = ctx.run.targetSpec(s.target);

@@ -39,7 +39,18 @@ Deno.test("parseWaitFor: accepted spellings, bad ones are usage errors", () => {
   assertEquals(parseWaitFor("jsonpath={.status.phase}=Succeeded"), "phase=Succeeded");
   assertEquals(parseWaitFor("exists"), "exists");
   assertEquals(parseWaitFor("create"), "exists");
-  for (const bad of ["redy", "phase=Sleeping", "condition=Available", ""]) {
+  // kubectl's generic forms
+  assertEquals(parseWaitFor("condition=Ready=true"), "ready");
+  assertEquals(parseWaitFor("condition=Ready=False"), { kind: "condition", type: "Ready", status: "False" });
+  assertEquals(parseWaitFor("condition=PodScheduled"), {
+    kind: "condition",
+    type: "PodScheduled",
+    status: "true",
+  });
+  assertEquals(parseWaitFor("jsonpath='{.status.phase}'=Running"), "phase=Running");
+  const jp = parseWaitFor("jsonpath={.status.podIP}");
+  assert(typeof jp !== "string" && jp.kind === "jsonpath" && jp.jsonpath.value === undefined);
+  for (const bad of ["redy", "phase=Sleeping", "condition=", "condition==x", "jsonpath={.a}=", ""]) {
     const e = assertThrows(() => parseWaitFor(bad));
     assert(e instanceof KodamaError);
     assertEquals((e as KodamaError).code, 2, bad);
@@ -59,16 +70,23 @@ Deno.test("podSatisfies: ready needs the Ready condition, terminating pods are n
 Deno.test("WaitState ready: progress counts, new pods join, stale events are ignored", () => {
   const s = new WaitState("ready");
   s.start([pod("api-1", { ready: true }), pod("api-2"), pod("api-3")]);
-  assertEquals(s.progress(), { done: 1, total: 3, pending: ["api-2", "api-3"], finished: false });
+  assertEquals(s.progress(), {
+    done: 1,
+    total: 3,
+    pending: ["api-2", "api-3"],
+    reasons: ["NotReady", "NotReady"],
+    finished: false,
+  });
   s.apply("MODIFIED", pod("api-2", { ready: true, rv: 5 }));
   s.apply("MODIFIED", pod("api-2", { ready: false, rv: 4 })); // older: ignored
   assertEquals(s.progress().pending, ["api-3"]);
   s.apply("ADDED", pod("api-4", { rv: 6 }));
-  assertEquals(s.progress(), { done: 2, total: 4, pending: ["api-3", "api-4"], finished: false });
+  assertEquals(s.progress().pending, ["api-3", "api-4"]);
+  assertEquals(s.progress().done, 2);
   s.apply("MODIFIED", pod("api-3", { ready: true, rv: 7 }));
   s.apply("DELETED", pod("api-4", { rv: 8 }));
   s.apply("ADDED", pod("api-4", { rv: 6 })); // a stale re-list cannot resurrect it
-  assertEquals(s.progress(), { done: 3, total: 3, pending: [], finished: true });
+  assertEquals(s.progress(), { done: 3, total: 3, pending: [], reasons: [], finished: true });
   assertEquals(s.result().map((p) => p.metadata!.name), ["api-1", "api-2", "api-3"]);
 });
 
@@ -84,13 +102,20 @@ Deno.test("WaitState ready: an empty set is never finished", () => {
 Deno.test("WaitState deleted: tracks the pods present at the start by uid", () => {
   const s = new WaitState("deleted");
   s.start([pod("api-1"), pod("api-2")]);
-  assertEquals(s.progress(), { done: 0, total: 2, pending: ["api-1", "api-2"], finished: false });
+  assertEquals(s.progress(), {
+    done: 0,
+    total: 2,
+    pending: ["api-1", "api-2"],
+    reasons: ["Running", "Running"],
+    finished: false,
+  });
   s.apply("DELETED", pod("api-1"));
   // a replacement with the same name but a new uid does not count as the old pod
   s.apply("ADDED", pod("api-1", { uid: "new-uid", rv: 9 }));
-  assertEquals(s.progress(), { done: 1, total: 2, pending: ["api-2"], finished: false });
+  assertEquals(s.progress().pending, ["api-2"]);
+  assertEquals(s.progress().done, 1);
   s.relist([pod("api-1", { uid: "new-uid", rv: 9 })]); // api-2 missing from a re-list = gone
-  assertEquals(s.progress(), { done: 2, total: 2, pending: [], finished: true });
+  assertEquals(s.progress().finished, true);
   assertEquals(s.result().map((p) => p.metadata!.name), ["api-1", "api-2"]);
 });
 
@@ -109,6 +134,60 @@ Deno.test("WaitState phase and exists; names carry the namespace with -A", () =>
   assertEquals(e.progress().finished, false);
   e.apply("ADDED", pod("x"));
   assertEquals(e.progress(), { done: 1, total: 1, pending: [], finished: true });
+});
+
+Deno.test("condition and jsonpath waits: met, the current value in reasons, kubectl's errors", () => {
+  const notReady = pod("api-1");
+  const cond = parseWaitFor("condition=ready=false"); // type and status without regard to case
+  assert(podSatisfies(notReady, cond));
+  assert(!podSatisfies(pod("api-2", { ready: true }), cond));
+  const s = new WaitState(parseWaitFor("condition=ContainersReady"));
+  s.start([notReady]);
+  assertEquals(s.progress().reasons, ["no ContainersReady condition"]);
+  const ip = parseWaitFor("jsonpath={.status.podIP}");
+  assert(!podSatisfies(notReady, ip));
+  assert(podSatisfies({ ...notReady, status: { ...notReady.status, podIP: "10.0.0.1" } }, ip));
+  assertEquals(
+    pendingReason(notReady, parseWaitFor("jsonpath={.status.podIP}=10.0.0.9")),
+    "{.status.podIP} not set, phase Running",
+  );
+  const e = assertThrows(() => podSatisfies(notReady, parseWaitFor("jsonpath={.status}=x")));
+  assertEquals((e as KodamaError).code, 2);
+});
+
+Deno.test("per-pod reasons: the waiting reason, Unschedulable, terminating", () => {
+  const waiting = (reason: string, init = false): V1Pod => ({
+    metadata: { name: "w", uid: "u-w" },
+    status: {
+      phase: "Pending",
+      [init ? "initContainerStatuses" : "containerStatuses"]: [
+        { name: "c", ready: false, restartCount: 0, image: "x", imageID: "", state: { waiting: { reason } } },
+      ],
+    },
+  } as V1Pod);
+  const s = new WaitState("ready");
+  s.start([
+    waiting("ImagePullBackOff"),
+    { ...waiting("CrashLoopBackOff", true), metadata: { name: "v", uid: "u-v" } },
+    {
+      metadata: { name: "x", uid: "u-x" },
+      status: {
+        phase: "Pending",
+        conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable" }],
+      },
+    },
+    { metadata: { name: "y", uid: "u-y", deletionTimestamp: new Date() }, status: { phase: "Running" } },
+  ]);
+  assertEquals(s.progress().reasons, [
+    "Init:CrashLoopBackOff",
+    "ImagePullBackOff",
+    "Unschedulable",
+    "Terminating",
+  ]);
+  assertEquals(
+    formatWaitProgress("ready", s.progress()),
+    "0/4 ready: waiting for v (Init:CrashLoopBackOff), w (ImagePullBackOff), x (Unschedulable), y (Terminating)",
+  );
 });
 
 Deno.test("formatWaitProgress: the live line", () => {
