@@ -88,14 +88,18 @@ const FLAG_KINDS: Record<string, ValueKind | "files" | "dirs" | "none" | readonl
 };
 
 /** Arguments by name, where the name says what they are (`<target>`, `<key>`…). */
-const ARG_KINDS: Record<string, ValueKind | "files" | "yaml-files"> = {
+const ARG_KINDS: Record<string, ValueKind | "files" | "yaml-files" | readonly string[]> = {
   target: "targets",
   key: "config-keys",
   value: "config-values",
   files: "yaml-files",
   src: "cp-path",
   dst: "cp-path",
+  shell: ["bash", "zsh", "fish"],
 };
+
+/** Variadic arguments whose first word is a target and the rest something else (port-forward's ports). */
+const FIRST_IS_TARGET = new Set(["target-or-ports"]);
 
 const declared = new WeakMap<object, (ValueKind | "files" | "yaml-files" | "none")[]>();
 
@@ -126,7 +130,10 @@ function isSessionVerb(cmd: AnyCommand): boolean {
   return !!top && helpSpec(top)?.group === "Sessions";
 }
 
-function argKind(cmd: AnyCommand, index: number): ValueKind | "files" | "yaml-files" | "none" {
+function argKind(
+  cmd: AnyCommand,
+  index: number,
+): ValueKind | "files" | "yaml-files" | "none" | readonly string[] {
   const d = declared.get(cmd);
   if (d?.length) return d[Math.min(index, d.length - 1)];
   const args = cmd.registeredArguments ?? [];
@@ -134,6 +141,7 @@ function argKind(cmd: AnyCommand, index: number): ValueKind | "files" | "yaml-fi
   if (!arg || (index >= args.length && !arg.variadic)) return "none";
   const path = pathNames(cmd).join(" ");
   if (path === "run" || path === "workflow show") return "workflows";
+  if (FIRST_IS_TARGET.has(arg.name())) return index === 0 ? "targets" : "none";
   const byName = ARG_KINDS[arg.name()];
   if (byName) return byName;
   if (isSessionVerb(cmd) && cmd.name() !== "start" && /^(name|names|session|sessions)$/.test(arg.name())) {
@@ -202,6 +210,8 @@ function flagValue(
 export interface Plan {
   static?: Completion;
   request?: Request;
+  /** offered besides the provider's answer (a command's subcommands, next to its own arguments) */
+  extra?: Candidate[];
   /** prepended to every provided value (`--namespace=` for `--namespace=pr<TAB>`) */
   prefix?: string;
 }
@@ -238,26 +248,41 @@ export function plan(root: AnyCommand, words: string[], desc = true): Plan {
     };
   }
 
-  // a subcommand, where the command has some and none was given yet
+  // a subcommand, where the command has some and none was given yet; a command that also takes arguments
+  // itself (port-forward TARGET PORTS, or its list/stop) offers both
   const subs = visible(line.command);
-  if (subs.length && line.operands.length === 0) {
-    const candidates = subs.filter((c) => c.name().startsWith(toComplete)).map((c) => ({
+  const subCandidates = subs.length && line.operands.length === 0
+    ? subs.filter((c) => c.name().startsWith(toComplete)).map((c) => ({
       value: c.name(),
       description: desc ? c.description() : undefined,
-    }));
-    // a command that also takes arguments (none here yet) would add them; ours with subcommands do not
-    return { static: { candidates, directive: Directive.NoFileComp } };
+    }))
+    : undefined;
+  const ownArgs = (line.command.registeredArguments ?? []).length > 0;
+  if (subCandidates && !ownArgs) {
+    return { static: { candidates: subCandidates, directive: Directive.NoFileComp } };
   }
 
   const kind = argKind(line.command, line.operands.length);
-  if (kind === "none") return nothing;
+  if (Array.isArray(kind)) {
+    return {
+      static: {
+        candidates: kind.filter((v: string) => v.startsWith(toComplete)).map((value: string) => ({ value })),
+        directive: Directive.NoFileComp,
+      },
+    };
+  }
+  if (kind === "none") {
+    return subCandidates
+      ? { static: { candidates: subCandidates, directive: Directive.NoFileComp } }
+      : nothing;
+  }
   if (kind === "files") return { static: { candidates: [], directive: Directive.Default } };
   if (kind === "yaml-files") {
     return {
       static: { candidates: [{ value: "yaml" }, { value: "yml" }], directive: Directive.FilterFileExt },
     };
   }
-  return { request: { kind, toComplete, line } };
+  return { request: { kind: kind as ValueKind, toComplete, line }, extra: subCandidates };
 }
 
 /** Keep candidates that start with what was typed, once each, with or without descriptions. */
@@ -301,9 +326,12 @@ export async function complete(
   ) => (timer = setTimeout(() => r(undefined), o.deadlineMs ?? 1000)));
   try {
     const got = await Promise.race([providers[req.kind](req).catch(() => undefined), deadline]);
-    if (!got) return { candidates: [], directive: Directive.NoFileComp };
+    if (!got) return { candidates: p.extra ?? [], directive: Directive.NoFileComp };
     const c: Completion = Array.isArray(got) ? { candidates: got, directive: Directive.NoFileComp } : got;
-    return { candidates: finish(c.candidates, req.toComplete, desc, p.prefix), directive: c.directive };
+    return {
+      candidates: [...(p.extra ?? []), ...finish(c.candidates, req.toComplete, desc, p.prefix)],
+      directive: c.directive,
+    };
   } finally {
     clearTimeout(timer);
   }

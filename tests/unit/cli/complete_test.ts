@@ -121,3 +121,13 @@ Deno.test("a source slower than the deadline gives nothing (and the answer still
   const failing = { ...echo(), pods: () => Promise.reject(new Error("boom")) };
   assertEquals((await complete(await root(), ["exec", "--pod", ""], failing)).candidates, []);
 });
+
+Deno.test("a command with subcommands and arguments of its own offers both; fixed argument values", async () => {
+  // port-forward TARGET PORTS… and port-forward list|stop
+  const pf = await asked(["port-forward", ""]);
+  assert(pf.includes("list") && pf.includes("stop") && pf.includes("<targets>"), pf.join(" "));
+  // after the target come ports: nothing to offer
+  assertEquals(await asked(["port-forward", "svc/api", ""]), []);
+  assertEquals(await asked(["completion", ""]), ["bash", "zsh", "fish"]);
+  assertEquals(await asked(["completion", "z"]), ["zsh"]);
+});
