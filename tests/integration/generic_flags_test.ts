@@ -175,17 +175,8 @@ Deno.test({
             both.stderr,
             "specifying a root certificates file with the insecure flag is not allowed",
           );
-          const forbidden = await runKodama([
-            "--server",
-            c.server,
-            "--token",
-            token,
-            "--certificate-authority",
-            ca,
-            "pods",
-            "-n",
-            "prod",
-          ], { env });
+          const conn = ["--server", c.server, "--token", token, "--certificate-authority", ca];
+          const forbidden = await runKodama([...conn, "pods", "-n", "prod"], { env });
           assertEquals(forbidden.code, 4);
           // the token never shows up in what kodama prints
           for (const r of [withCa, skip, neither, both, forbidden]) {
@@ -193,18 +184,7 @@ Deno.test({
           }
           // kubectl agrees
           const kc = await new Deno.Command("kubectl", {
-            args: [
-              "--server",
-              c.server,
-              "--token",
-              token,
-              "--certificate-authority",
-              ca,
-              "get",
-              "pods",
-              "-n",
-              "prod",
-            ],
+            args: [...conn, "get", "pods", "-n", "prod"],
             env,
           }).output();
           assertStringIncludes(new TextDecoder().decode(kc.stderr), `User "dev" cannot list resource "pods"`);
