@@ -50,7 +50,9 @@ Deno.test({
           `pods is forbidden: User "dev" cannot list resource "pods" in API group "" in the namespace "prod"`,
         );
         // dev's own namespace works as dev; adding the system:masters group makes prod work again
-        assertEquals((await k(["pods", "--as", "dev", "-n", "dev"])).code, 3); // nothing there: exit 3
+        // dev's namespace answers (empty on the test server: exit 3; other people's pods on a real one: 0)
+        const own = await k(["pods", "--as", "dev", "-n", "dev"]);
+        assert([0, 3].includes(own.code), own.stderr);
         const g = await k([
           "pods",
           "--as",
