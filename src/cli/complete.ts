@@ -83,6 +83,9 @@ const FLAG_KINDS: Record<string, ValueKind | "files" | "dirs" | "none" | readonl
     "phase=Succeeded",
     "phase=Failed",
     "phase=Pending",
+    "condition=Ready",
+    "condition=Ready=False",
+    "jsonpath=",
   ],
   "--request-timeout": ["0", "5s", "30s", "1m"],
 };
