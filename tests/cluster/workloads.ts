@@ -317,6 +317,17 @@ function containerCells(o: Obj): [string, string] {
   return [cs.map((c) => c.name).join(","), cs.map((c) => c.image).join(",")];
 }
 
+/** The `-o wide` columns every workload printer ends with (StatefulSet's without Selector). */
+const WIDE_COLUMNS: PrinterColumn[] = [
+  { name: "Containers", priority: 1 },
+  { name: "Images", priority: 1 },
+  { name: "Selector", priority: 1 },
+];
+
+function wideCells(o: Obj): unknown[] {
+  return [...containerCells(o), formatLabelSelector(o.spec?.selector)];
+}
+
 function formatLabels(m: Record<string, string> | undefined): string {
   const e = Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return e.length ? e.map(([k, v]) => `${k}=${v}`).join(",") : "<none>";
@@ -334,9 +345,7 @@ export const WORKLOAD_COLUMNS: Record<
       { name: "Up-to-date", type: "integer" },
       { name: "Available", type: "integer" },
       { name: "Age" },
-      { name: "Containers", priority: 1 },
-      { name: "Images", priority: 1 },
-      { name: "Selector", priority: 1 },
+      ...WIDE_COLUMNS,
     ],
     row: (o, age) => [
       o.metadata.name,
@@ -344,8 +353,7 @@ export const WORKLOAD_COLUMNS: Record<
       o.status?.updatedReplicas ?? 0,
       o.status?.availableReplicas ?? 0,
       age,
-      ...containerCells(o),
-      formatLabelSelector(o.spec?.selector),
+      ...wideCells(o),
     ],
   },
   replicasets: {
@@ -355,9 +363,7 @@ export const WORKLOAD_COLUMNS: Record<
       { name: "Current", type: "integer" },
       { name: "Ready", type: "integer" },
       { name: "Age" },
-      { name: "Containers", priority: 1 },
-      { name: "Images", priority: 1 },
-      { name: "Selector", priority: 1 },
+      ...WIDE_COLUMNS,
     ],
     row: (o, age) => [
       o.metadata.name,
@@ -365,8 +371,7 @@ export const WORKLOAD_COLUMNS: Record<
       o.status?.replicas ?? 0,
       o.status?.readyReplicas ?? 0,
       age,
-      ...containerCells(o),
-      formatLabelSelector(o.spec?.selector),
+      ...wideCells(o),
     ],
   },
   statefulsets: {
@@ -374,8 +379,7 @@ export const WORKLOAD_COLUMNS: Record<
       { name: "Name" },
       { name: "Ready" },
       { name: "Age" },
-      { name: "Containers", priority: 1 },
-      { name: "Images", priority: 1 },
+      ...WIDE_COLUMNS.slice(0, 2),
     ],
     row: (o, age) => [
       o.metadata.name,
@@ -394,9 +398,7 @@ export const WORKLOAD_COLUMNS: Record<
       { name: "Available", type: "integer" },
       { name: "Node Selector" },
       { name: "Age" },
-      { name: "Containers", priority: 1 },
-      { name: "Images", priority: 1 },
-      { name: "Selector", priority: 1 },
+      ...WIDE_COLUMNS,
     ],
     row: (o, age) => [
       o.metadata.name,
@@ -407,8 +409,7 @@ export const WORKLOAD_COLUMNS: Record<
       o.status?.numberAvailable ?? 0,
       formatLabels(o.spec?.template?.spec?.nodeSelector),
       age,
-      ...containerCells(o),
-      formatLabelSelector(o.spec?.selector),
+      ...wideCells(o),
     ],
   },
   jobs: {
@@ -418,9 +419,7 @@ export const WORKLOAD_COLUMNS: Record<
       { name: "Completions" },
       { name: "Duration" },
       { name: "Age" },
-      { name: "Containers", priority: 1 },
-      { name: "Images", priority: 1 },
-      { name: "Selector", priority: 1 },
+      ...WIDE_COLUMNS,
     ],
     row: (o, age, human) => {
       const st = o.status ?? {};
@@ -451,8 +450,7 @@ export const WORKLOAD_COLUMNS: Record<
         completions,
         duration,
         age,
-        ...containerCells(o),
-        formatLabelSelector(o.spec?.selector),
+        ...wideCells(o),
       ];
     },
   },

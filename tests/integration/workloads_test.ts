@@ -195,7 +195,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a Job's and a DaemonSet's pods, found through their selectors",
+  name: "a Job's, a DaemonSet's and a session's pods, found through their selectors",
   ...opts,
   ignore: !!Deno.env.get("KODAMA_TEST_KUBECONFIG"),
   async fn() {
@@ -225,6 +225,29 @@ Deno.test({
         metadata: { name: "agent-node1", labels: agent },
         spec: { containers: [{ name: "a", image: "busybox:1.36", command: ["sleep", "3600"] }] },
       });
+      // session/NAME: the labels every kodama session pod carries
+      create(api, "pods", "dev", {
+        metadata: {
+          name: "session-fix-login",
+          labels: { "app.kubernetes.io/managed-by": "kodama", "kodama.dev/session": "fix-login" },
+        },
+        spec: { containers: [{ name: "agent", image: "busybox:1.36", command: ["sleep", "3600"] }] },
+      });
+      assertEquals(await podsOf(k, "dev", "session/fix-login"), ["session-fix-login"]);
+      const up = await k([
+        "wait",
+        "-n",
+        "dev",
+        "session/fix-login",
+        "--for",
+        "ready",
+        "--timeout",
+        "60s",
+        "-q",
+      ]);
+      assertEquals(up.code, 0, up.stderr);
+      const inSession = await k(["exec", "-n", "dev", "session/fix-login", "--", "hostname"]);
+      assertEquals(inSession.stdout, "session-fix-login\n", inSession.stderr);
       assertEquals(await podsOf(k, "dev", "job/etl"), ["etl-7xk2q"]);
       assertEquals(await podsOf(k, "dev", "ds/agent"), ["agent-node1"]);
       const done = await k([
