@@ -8,7 +8,7 @@
  * `Kube.connect` only reads the kubeconfig; the first request opens the connection — directly, or through
  * the cluster's proxy-url / HTTPS_PROXY (./proxy.ts), as kubectl does.
  */
-import type { V1LabelSelector, V1Pod, V1Service } from "@kubernetes/client-node";
+import type { CoreV1Event, V1LabelSelector, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import http from "node:http";
 import https from "node:https";
 import {
@@ -498,6 +498,30 @@ export class Kube {
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
       { query: { gracePeriodSeconds: o.gracePeriodSeconds?.toString() } },
     );
+  }
+
+  /**
+   * Events in a namespace, e.g. about one object with `fieldSelector: involvedObject.uid=…`
+   * (see podstatus.ts eventsAbout / explainPod for reading them).
+   */
+  async listEvents(namespace: string, q: { fieldSelector?: string } = {}): Promise<CoreV1Event[]> {
+    const list = await this.request<{ items?: CoreV1Event[] }>(
+      { verb: "list", resource: "events", namespace },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+      { query: { fieldSelector: q.fieldSelector } },
+    );
+    return list.items ?? [];
+  }
+
+  /** The PersistentVolumeClaims of a namespace (a pending one keeps a pod from being scheduled). */
+  async listClaims(namespace: string): Promise<V1PersistentVolumeClaim[]> {
+    const list = await this.request<{ items?: V1PersistentVolumeClaim[] }>(
+      { verb: "list", resource: "persistentvolumeclaims", namespace },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`,
+    );
+    return list.items ?? [];
   }
 
   getService(namespace: string, name: string): Promise<V1Service> {

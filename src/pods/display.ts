@@ -1,6 +1,7 @@
 /** How kubectl shows a pod: READY, STATUS (reason logic from kubectl's printPod), RESTARTS. Pure. */
 import type { V1Pod } from "@kubernetes/client-node";
 import { formatAge } from "../ui/table.ts";
+import { podStatusColumn } from "../kube/podstatus.ts";
 import type { Columns } from "../ui/output.ts";
 
 export function podReady(p: V1Pod): string {
@@ -23,41 +24,8 @@ export function podRestarts(p: V1Pod, now = Date.now()): string {
   return last && restarts ? `${restarts} (${formatAge(last, now)} ago)` : String(restarts);
 }
 
-export function podStatus(p: V1Pod): string {
-  let reason = p.status?.reason || p.status?.phase || "Unknown";
-  let initializing = false;
-  const inits = p.status?.initContainerStatuses ?? [];
-  inits.forEach((c, i) => {
-    if (initializing) return;
-    const t = c.state?.terminated;
-    if (t && t.exitCode === 0) return;
-    if (t) {
-      reason = t.reason
-        ? `Init:${t.reason}`
-        : t.signal
-        ? `Init:Signal:${t.signal}`
-        : `Init:ExitCode:${t.exitCode}`;
-    } else if (c.state?.waiting?.reason && c.state.waiting.reason !== "PodInitializing") {
-      reason = `Init:${c.state.waiting.reason}`;
-    } else reason = `Init:${i}/${p.spec?.initContainers?.length ?? inits.length}`;
-    initializing = true;
-  });
-  if (!initializing) {
-    let hasRunning = false;
-    for (const c of [...(p.status?.containerStatuses ?? [])].reverse()) {
-      if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
-      else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-      else if (c.state?.terminated) {
-        reason = c.state.terminated.signal
-          ? `Signal:${c.state.terminated.signal}`
-          : `ExitCode:${c.state.terminated.exitCode}`;
-      } else if (c.ready && c.state?.running) hasRunning = true;
-    }
-    if (reason === "Completed" && hasRunning) reason = "Running";
-  }
-  if (p.metadata?.deletionTimestamp) reason = "Terminating";
-  return reason;
-}
+/** kubectl's STATUS column; it lives with the other pod-status readings in src/kube/podstatus.ts. */
+export const podStatus: (p: V1Pod) => string = podStatusColumn;
 
 export function podContainers(p: V1Pod): string {
   return (p.spec?.containers ?? []).map((c) => c.name).join(",");
