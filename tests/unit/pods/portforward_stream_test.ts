@@ -215,8 +215,10 @@ Deno.test("dialPortForward: bytes round-trip, the remote close ends the stream",
     const kube = await Kube.connect({ kubeconfig: api.kubeconfig });
     const d = await dialPortForward(kube.kc, "prod", "pod-a", 8080);
     const all = readAll(d);
+    // "quit" goes only after the echo came back: sent together, the pod would read "helloquit" and never end
+    const echoed = new Promise((r) => d.once("data", r));
     d.write("hello");
-    await new Promise((r) => setTimeout(r, 50));
+    await echoed;
     d.write("quit");
     assertEquals(await all, "pod-a:hello");
     assertEquals(api.upgrades, ["pod-a:8080"]);
