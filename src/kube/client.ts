@@ -8,7 +8,13 @@
  * `Kube.connect` only reads the kubeconfig; the first request opens the connection — directly, or through
  * the cluster's proxy-url / HTTPS_PROXY (./proxy.ts), as kubectl does.
  */
-import type { CoreV1Event, V1LabelSelector, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
+import type {
+  CoreV1Event,
+  V1LabelSelector,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Service,
+} from "@kubernetes/client-node";
 import http from "node:http";
 import https from "node:https";
 import {
