@@ -1,4 +1,5 @@
 /** Defaults the API server fills in (pod spec, services, secrets' stringData, PVCs, namespaces) and small helpers. */
+import { defaultPullPolicy } from "./runtime/images.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import type { Obj } from "./store.ts";
 
@@ -47,10 +48,7 @@ export function applyDefaults(def: ResourceDef, o: Obj) {
       ];
       for (const c of [...(s.containers ?? []), ...(s.initContainers ?? [])]) {
         if (!c || typeof c !== "object") continue;
-        c.imagePullPolicy ??=
-          String(c.image ?? "").endsWith(":latest") || !String(c.image ?? "").includes(":")
-            ? "Always"
-            : "IfNotPresent";
+        c.imagePullPolicy ??= defaultPullPolicy(String(c.image ?? ""));
         c.terminationMessagePath ??= "/dev/termination-log";
         c.terminationMessagePolicy ??= "File";
         c.resources ??= {};

@@ -11,7 +11,7 @@ import type { Faults } from "./faults.ts";
 import { seed } from "./seed.ts";
 import { startServer, type TestServer } from "./server.ts";
 
-export { DEMO } from "./seed.ts";
+export { DEMO, KODAMA_TEST_IMAGE } from "./seed.ts";
 export type { Faults } from "./faults.ts";
 
 export interface TestCluster {
@@ -90,6 +90,41 @@ async function realCluster(path: string): Promise<TestCluster> {
     real: true,
     stop: () => Promise.resolve(),
     runtimePids: () => [],
+  };
+}
+
+/** Poll `cond` every 50 ms until it holds; throws `timed out waiting for <what>` after `ms`. */
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A namespace of one test's own (on a real cluster too); `remove()` deletes it without waiting. */
+export interface TempNamespace {
+  name: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Create a fresh namespace `<prefix>-<random>` for one test, so nothing it creates collides with
+ * another test or stays behind in a shared namespace: call `remove()` in `finally`.
+ */
+export async function tempNamespace(c: TestCluster, prefix: string): Promise<TempNamespace> {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const r = await kubectl(c, ["create", "namespace", name]);
+  if (r.code !== 0) throw new Error(`kubectl create namespace ${name}: ${r.stderr}`);
+  return {
+    name,
+    remove: async () => {
+      await kubectl(c, ["delete", "namespace", name, "--wait=false", "--ignore-not-found"]);
+    },
   };
 }
 

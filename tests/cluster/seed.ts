@@ -18,6 +18,14 @@ export const DEMO = {
   wekaVersion: "WEKA v4.4.2 (demo)",
 } as const;
 
+/**
+ * The one image tests give the pods they create: a busybox tag of the test server's catalogue
+ * (runtime/images.ts). Set KODAMA_TEST_IMAGE to what a real cluster can pull (the real-cluster
+ * README's cluster has `busybox:latest`). busybox's default command is `sh`, which exits at once:
+ * a pod that must stay up says what to run (`sleep 1d`).
+ */
+export const KODAMA_TEST_IMAGE: string = Deno.env.get("KODAMA_TEST_IMAGE") || "busybox:latest";
+
 const GROUPS: Record<string, string> = {
   deployments: "apps",
   replicasets: "apps",
@@ -125,8 +133,14 @@ export async function seed(api: ClusterApi, kind: "demo" | "none", loadPods = 0,
   if (loadPods > 0) {
     ns(api, "load");
     for (let i = 0; i < loadPods; i++) {
+      // as the real-cluster setup makes them (shared/real-cluster/rebuild.sh `load`)
       pod(api, "load", `load-${String(i).padStart(3, "0")}`, { app: "load" }, {
-        containers: [{ name: "main", image: "busybox:1.36" }],
+        containers: [{
+          name: "main",
+          image: KODAMA_TEST_IMAGE,
+          imagePullPolicy: "IfNotPresent",
+          command: ["sleep", "1d"],
+        }],
         terminationGracePeriodSeconds: 1,
       });
     }
@@ -183,7 +197,9 @@ function seedDemo(api: ClusterApi) {
       apiRs,
     );
   }
-  const webSpec = { containers: [http("web"), { name: "sidecar", image: "busybox:1.36" }] };
+  const webSpec = {
+    containers: [http("web"), { name: "sidecar", image: KODAMA_TEST_IMAGE, command: ["sleep", "1d"] }],
+  };
   const webRs = deployment(api, "prod", "web", "5c6d7f8b9", { app: "web" }, webSpec, 1);
   pod(api, "prod", DEMO.webPod, { app: "web", "pod-template-hash": "5c6d7f8b9" }, webSpec, {
     "kubectl.kubernetes.io/default-container": "web",

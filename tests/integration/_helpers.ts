@@ -1,8 +1,9 @@
 /** Small helpers shared by the integration tests. */
 import type { V1Pod } from "@kubernetes/client-node";
+import { KODAMA_TEST_IMAGE } from "../cluster/harness.ts";
 
 /**
- * A one-container busybox pod running `command` (default `sleep 3600`), gone 1 s after a delete;
+ * A one-container pod of the test image (busybox) running `command` (default `sleep 3600`), gone 1 s after a delete;
  * `neverReady` gives it a readiness probe on port 9, where nothing in the pod listens.
  */
 export function busyboxPod(
@@ -15,7 +16,7 @@ export function busyboxPod(
       terminationGracePeriodSeconds: 1,
       containers: [{
         name: "main",
-        image: "busybox:1.36",
+        image: KODAMA_TEST_IMAGE,
         command: o.command ?? ["sleep", "3600"],
         ...(o.neverReady
           ? { readinessProbe: { tcpSocket: { port: 9 as unknown as never }, periodSeconds: 1 } }
@@ -33,4 +34,27 @@ export async function tmux(sock: string, ...args: string[]): Promise<string> {
     stderr: "piped",
   }).output();
   return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * A pod serving HTTP on port 8080 (named `http`) with busybox `httpd`, every GET of `/` answered with
+ * the pod's name — as the demo world's api pods, on the test server and on a real cluster alike.
+ */
+export function httpPod(name: string, labels: Record<string, string> = {}): V1Pod {
+  return {
+    metadata: { name, labels },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "web",
+        image: KODAMA_TEST_IMAGE,
+        command: ["sh", "-c", 'echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+        env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+        ports: [{ name: "http", containerPort: 8080 }],
+        readinessProbe: { tcpSocket: { port: "http" as unknown as never }, periodSeconds: 1 },
+        volumeMounts: [{ name: "www", mountPath: "/www" }],
+      }],
+      volumes: [{ name: "www", emptyDir: {} }],
+    },
+  };
 }

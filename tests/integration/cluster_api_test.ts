@@ -6,7 +6,14 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import YAML from "yaml";
-import { DEMO, KUBECTL, kubectl, startCluster, type TestCluster } from "../cluster/harness.ts";
+import {
+  DEMO,
+  KODAMA_TEST_IMAGE,
+  KUBECTL,
+  kubectl,
+  startCluster,
+  type TestCluster,
+} from "../cluster/harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const suffix = () => Math.random().toString(36).slice(2, 7);
@@ -150,7 +157,7 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: main
-    image: busybox:1.36
+    image: ${KODAMA_TEST_IMAGE}
     command: [sh, -c, "echo started; exec sleep 3600"]
     volumeMounts: [{name: data, mountPath: /data}]
   volumes:
@@ -317,7 +324,7 @@ spec:
         );
         err = await fails(c, ["apply", "-n", "dev", "-f", "-"], {
           stdin:
-            `apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  containers: [{name: main, image: busybox}]\n`,
+            `apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  containers: [{name: main, image: ${KODAMA_TEST_IMAGE}}]\n`,
         });
         assertStringIncludes(
           err,
@@ -337,7 +344,7 @@ spec:
         );
         err = await fails(c, ["apply", "-n", "dev", "-f", "-"], {
           stdin:
-            `apiVersion: v1\nkind: Pod\nmetadata: {name: typo-${n}}\nspec:\n  containers: [{name: main, image: busybox, imagee: x}]\n`,
+            `apiVersion: v1\nkind: Pod\nmetadata: {name: typo-${n}}\nspec:\n  containers: [{name: main, image: ${KODAMA_TEST_IMAGE}, imagee: x}]\n`,
         });
         assertStringIncludes(err, `strict decoding error: unknown field "spec.containers[0].imagee"`);
         err = await fails(c, ["label", "pod", `app-${n}`, "-n", "dev", "bad=has space"]);
@@ -376,7 +383,7 @@ spec:
             `watched-${n}`,
             "-n",
             "dev",
-            "--image=busybox:1.36",
+            `--image=${KODAMA_TEST_IMAGE}`,
             "--restart=Never",
             "--",
             "sleep",
@@ -430,7 +437,7 @@ spec:
           "serviceaccount/default\n",
         );
         await ok(c, ["create", "configmap", "x", "-n", ns, "--from-literal=a=b"]);
-        await ok(c, ["run", "p", "-n", ns, "--image=busybox", "--", "sleep", "3600"]);
+        await ok(c, ["run", "p", "-n", ns, `--image=${KODAMA_TEST_IMAGE}`, "--", "sleep", "3600"]);
         await ok(c, ["delete", "namespace", ns, "--wait", "--timeout=20s"]);
         assertStringIncludes(await fails(c, ["get", "ns", ns]), `namespaces "${ns}" not found`);
         assertStringIncludes(await fails(c, ["get", "cm", "x", "-n", ns]), "not found");

@@ -12,6 +12,7 @@ import {
   onRealCluster,
   startCluster,
   type TestCluster,
+  waitUntil,
 } from "../cluster/harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
@@ -39,14 +40,6 @@ function processesUnder(dir: string): number[] {
     } catch { /* gone or not ours */ }
   }
   return alive(out);
-}
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function ready(c: TestCluster, ns: string) {

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import {
   DEMO,
+  KODAMA_TEST_IMAGE,
   KUBECTL,
   kubectl,
   needsTestServer,
@@ -195,7 +196,7 @@ Deno.test({
             "97",
             "-y",
             "29",
-            `${KUBECTL} --kubeconfig ${c.kubeconfig} run -n dev -it --rm --restart=Never --image=busybox attacher -- sh; echo "EXIT=$?"; sleep 60`,
+            `${KUBECTL} --kubeconfig ${c.kubeconfig} run -n dev -it --rm --restart=Never --image=${KODAMA_TEST_IMAGE} attacher -- sh; echo "EXIT=$?"; sleep 60`,
           );
           await waitFor(
             async () => (await pane()).includes("If you don't see a command prompt"),
@@ -229,7 +230,7 @@ Deno.test({
           spec: {
             containers: [{
               name: "main",
-              image: "busybox",
+              image: KODAMA_TEST_IMAGE,
               command: ["sh", "-c", "echo started; sleep 1.5; echo later; sleep 600"],
             }],
           },
@@ -296,7 +297,8 @@ Deno.test({
             spec: {
               containers: [{
                 name: "main",
-                image: "busybox",
+                image: KODAMA_TEST_IMAGE,
+                command: ["sleep", "1d"],
                 workingDir: "/workspace",
                 volumeMounts: [{ name: "ws", mountPath: "/workspace" }],
               }],

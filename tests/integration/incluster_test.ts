@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import YAML from "yaml";
-import { onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { KODAMA_TEST_IMAGE, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { execInPod } from "../../src/kube/exec.ts";
@@ -59,7 +59,7 @@ Deno.test("in-cluster config: service-account token, CA and namespace files", op
       assertEquals(kube.server, c.server);
       await kube.createPod("dev", {
         metadata: { name: "incluster-probe" },
-        spec: { containers: [{ name: "main", image: "busybox" }] },
+        spec: { containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sleep", "1d"] }] },
       });
       const pods = await kube.listPods(kube.namespace);
       assert(

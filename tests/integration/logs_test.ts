@@ -1,6 +1,6 @@
 /** `kodama logs`: multi-pod prefixed logs, following pods created later, Ctrl-C exit 130. */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { DEMO, kubectl, startCluster } from "../cluster/harness.ts";
+import { DEMO, KODAMA_TEST_IMAGE, kubectl, startCluster } from "../cluster/harness.ts";
 import { CONFIG, hasStackTrace, MAIN, runKodama, spawnKodama } from "../cli/_run.ts";
 import { join } from "node:path";
 import { busyboxPod, tmux } from "./_helpers.ts";
@@ -81,7 +81,7 @@ Deno.test({
               "api-third",
               "-n",
               "prod",
-              "--image=busybox",
+              `--image=${KODAMA_TEST_IMAGE}`,
               "--labels=app=api",
               "--restart=Never",
               "--",

@@ -5,7 +5,6 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
-import type { V1Pod } from "@kubernetes/client-node";
 import { startCluster } from "../cluster/harness.ts";
 import { DEMO } from "../cluster/seed.ts";
 import { Kube } from "../../src/kube/client.ts";
@@ -13,6 +12,7 @@ import { parsePortSpec, startPortForward } from "../../src/pods/portforward.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import type { KodamaError } from "../../src/errors.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
+import { httpPod } from "./_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -76,22 +76,6 @@ async function readUntil(
   } catch { /* gone */ }
   const status = await child.status;
   throw new Error(`${what} exited ${status.code} without ${re}:\n${out}\n${await stderr}`);
-}
-
-function echoPod(name: string, labels: Record<string, string>): V1Pod {
-  return {
-    metadata: { name, labels },
-    spec: {
-      terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: "web",
-        image: "registry.example.com/demo/http-echo:1.0",
-        command: ["http-echo"],
-        ports: [{ name: "http", containerPort: 8080 }],
-        readinessProbe: { tcpSocket: { port: "http" as unknown as never }, periodSeconds: 1 },
-      }],
-    },
-  };
 }
 
 Deno.test({
@@ -289,7 +273,7 @@ Deno.test({
 
       await t.step("--reconnect follows the selector to a new pod; without it the forward ends", async () => {
         for (const n of ["pf-a", "pf-b"]) {
-          await kube.createPod("dev", echoPod(n, { app: "pf" }));
+          await kube.createPod("dev", httpPod(n, { app: "pf" }));
         }
         await waitForPods(kube, { namespace: "dev", selector: "app=pf" }, {
           for: "ready",

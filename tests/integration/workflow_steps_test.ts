@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { join } from "node:path";
-import { DEMO, startCluster } from "../cluster/harness.ts";
+import { DEMO, KODAMA_TEST_IMAGE, startCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
 import { busyboxPod, tmux as tmuxOn } from "./_helpers.ts";
@@ -303,11 +303,11 @@ spec:
   terminationGracePeriodSeconds: 3
   initContainers: # Pending for a second: the wait step must not need a Running pod to start
     - name: init
-      image: busybox:1.36
+      image: ${KODAMA_TEST_IMAGE}
       command: [sleep, "1"]
   containers:
     - name: main
-      image: busybox:1.36
+      image: ${KODAMA_TEST_IMAGE}
       command: [sh, -c, "trap '' TERM; exec sleep 3600"]
 `,
         );

@@ -18,6 +18,17 @@ import {
 } from "./podfs.ts";
 import { Proc, type ProcExit } from "./proc.ts";
 import { mapArgv, pathMapFor } from "./pathmap.ts";
+import {
+  containerArgv,
+  type ImageConfig,
+  type KubeletEvent,
+  needsPull,
+  parseImage,
+  pullBackOff,
+  pullBackoffMs,
+  pullImage,
+} from "./images.ts";
+import { busyboxBinDir } from "./busybox.ts";
 import { GroupSet, type ProcessTable } from "./procs.ts";
 import { runProbe } from "./probes.ts";
 import {
@@ -235,19 +246,80 @@ export class PodRun {
     });
   }
 
+  /** Sleep `ms` for container `c`; a stop ends the wait early. */
+  private pause(c: ContainerRun, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        if (c.timer !== undefined) clearTimeout(c.timer);
+        c.timer = undefined;
+        c.exitWaiters.delete(done);
+        resolve();
+      };
+      c.timer = setTimeout(done, ms);
+      c.exitWaiters.add(done); // stop() resolves it early
+    });
+  }
+
+  private events(list: KubeletEvent[]): void {
+    for (const e of list) this.event(e.type, e.reason, e.message);
+  }
+
+  /**
+   * The kubelet's image step before a container starts (EnsureImageExists): the image's config
+   * once it is on the node, or undefined when the pod is stopping. Unpullable images cycle through
+   * ErrImagePull and ImagePullBackOff with the kubelet's events and a doubling back-off.
+   */
+  private async ensureImage(c: ContainerRun): Promise<ImageConfig | undefined> {
+    const image = String(c.spec.image ?? "");
+    let failures = 0;
+    for (;;) {
+      if (this.stopping) return undefined;
+      const started = Date.now();
+      // a pull from the node's registry takes a moment (the Pulled event says how long)
+      if (needsPull(image, c.spec.imagePullPolicy)) await this.pause(c, 5);
+      if (this.stopping) return undefined;
+      const out = pullImage(image, c.spec.imagePullPolicy, Date.now() - started);
+      this.events(out.events);
+      if (out.ok) return out.image;
+      c.state = { waiting: { reason: out.reason, message: out.message } };
+      this.publish();
+      if (out.reason !== "ErrImagePull") {
+        // Never / an invalid name: nothing changes until the pod does; the kubelet says so on each sync
+        await this.pause(c, 10_000);
+        continue;
+      }
+      failures++;
+      // the kubelet's next sync finds the image in back-off
+      await this.pause(c, 1000);
+      if (this.stopping) return undefined;
+      const bo = pullBackOff(image);
+      this.events(bo.events);
+      c.state = { waiting: { reason: bo.reason, message: bo.message } };
+      this.publish();
+      await this.pause(c, pullBackoffMs(failures));
+    }
+  }
+
   /** Run the container process once; resolves with its exit code. */
   private async runContainer(c: ContainerRun): Promise<number> {
     const spec = c.spec;
+    const image = await this.ensureImage(c);
+    if (!image) return 137; // stopped while waiting for the image
     const env = containerEnv(this.layout, this.podObject(), spec, this.host);
+    if (image.busybox) {
+      // a busybox image has busybox's commands (httpd, nc, ps, ...) behind the pod's own and the shared ones
+      const bb = busyboxBinDir(path.dirname(this.layout.sharedBin));
+      if (bb) {
+        const parts = env.PATH.split(":");
+        parts.splice(2, 0, bb);
+        env.PATH = parts.join(":");
+      }
+    }
     c.env = env;
     const cwd = this.cwd(c);
     const command: string[] = (spec.command ?? []).map((s: string) => expandVars(String(s), env));
     const args: string[] = (spec.args ?? []).map((s: string) => expandVars(String(s), env));
-    const argv = mapArgv(
-      pathMapFor(this.layout.root, spec),
-      command.length ? [...command, ...args] : args.length ? args : ["sleep", "infinity"],
-    );
-    this.event("Normal", "Pulled", `Container image "${spec.image}" already present on machine`);
+    const argv = mapArgv(pathMapFor(this.layout.root, spec), containerArgv(image, command, args));
     const startedAt = nowRFC3339();
     c.startedAtMs = Date.now();
     c.containerID = newContainerID();
@@ -423,7 +495,8 @@ export class PodRun {
     const view = (c: ContainerRun) =>
       containerStatus({
         name: c.name,
-        image: c.spec.image ?? "",
+        // containerd reports a created container's image fully qualified; before that the spec's name
+        image: c.containerID ? parseImage(c.spec.image ?? "")?.full ?? c.spec.image : c.spec.image ?? "",
         state: c.state,
         lastState: c.lastState,
         ready: c.ready,

@@ -1,5 +1,6 @@
 /** Pure builders for pod/container status objects (shapes as the kubelet reports them). */
 import { createHash } from "node:crypto";
+import { parseImage } from "./images.ts";
 
 export type ContainerState =
   | { waiting: { reason: string; message?: string } }
@@ -27,8 +28,9 @@ export interface ContainerView {
   containerID?: string;
 }
 
+/** containerd's image ID: the full repository and a digest (docker.io/library/busybox@sha256:…). */
 export function imageID(image: string): string {
-  const repo = image.split("@")[0].replace(/:[^/:]+$/, "");
+  const repo = parseImage(image)?.repo ?? image.split("@")[0].replace(/:[^/:]+$/, "");
   const digest = createHash("sha256").update(image).digest("hex");
   return `${repo}@sha256:${digest}`;
 }

@@ -66,10 +66,14 @@ function serveLogs(rt: RuntimeState, req: IncomingMessage, res: ServerResponse, 
   const run = rt.pod(ctx.namespace, podName);
   const c = run?.container(name);
   if (!run || !c || !c.log) {
-    throw new StreamError(
-      400,
-      `container "${name}" in pod "${podName}" is waiting to start: ContainerCreating`,
-    );
+    // the kubelet's words for a container that never started (validateContainerLogStatus)
+    const reason = c && "waiting" in c.state ? c.state.waiting.reason : "ContainerCreating";
+    const why = reason === "ErrImagePull"
+      ? "image can't be pulled"
+      : reason === "ImagePullBackOff"
+      ? "trying and failing to pull image"
+      : reason;
+    throw new StreamError(400, `container "${name}" in pod "${podName}" is waiting to start: ${why}`);
   }
   let file = c.log.file;
   const live = !c.log.closed;

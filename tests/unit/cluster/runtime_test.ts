@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import WebSocket from "ws";
 import { isReady, makePod, phaseIs, startRig, wsExec } from "./_runtime_helpers.ts";
+import { KODAMA_TEST_IMAGE } from "../../cluster/harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 // deno-lint-ignore no-explicit-any
@@ -20,7 +21,8 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       host.add(makePod("web", {
         containers: [{
           name: "main",
-          image: "busybox",
+          image: KODAMA_TEST_IMAGE,
+          command: ["sleep", "1d"],
           workingDir: "/workspace",
           env: [{ name: "GREETING", value: "hi $(POD_NAME)" }, {
             name: "SECRET_VAL",
@@ -149,7 +151,7 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
         restartPolicy: "Never",
         containers: [{
           name: "c",
-          image: "x",
+          image: KODAMA_TEST_IMAGE,
           stdin: true,
           command: ["sh", "-c", "echo ready; read l; echo got:$l"],
         }],
@@ -178,12 +180,12 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
         restartPolicy: "Never",
         initContainers: [{
           name: "init",
-          image: "busybox",
+          image: KODAMA_TEST_IMAGE,
           command: ["sh", "-c", "echo init-ran > $HOME/init"],
         }],
         containers: [{
           name: "c",
-          image: "busybox",
+          image: KODAMA_TEST_IMAGE,
           command: ["sh", "-c", "cat $HOME/init; echo oops >&2; exit 3"],
         }],
       }));
@@ -207,8 +209,8 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       async () => {
         host.add(makePod("crash", {
           containers: [
-            { name: "a", image: "busybox", command: ["sh", "-c", "echo run; exit 1"] },
-            { name: "b", image: "busybox" },
+            { name: "a", image: KODAMA_TEST_IMAGE, command: ["sh", "-c", "echo run; exit 1"] },
+            { name: "b", image: KODAMA_TEST_IMAGE, command: ["sleep", "1d"] },
           ],
         }));
         runtime.startPod(host.getPod("default", "crash")!);
@@ -240,7 +242,7 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
         restartPolicy: "Never",
         containers: [{
           name: "c",
-          image: "x",
+          image: KODAMA_TEST_IMAGE,
           command: ["sh", "-c", "echo 1; echo 2; echo 3; sleep 0.6; echo 4"],
         }],
       }));
@@ -297,7 +299,7 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       host.add(makePod("tree", {
         containers: [{
           name: "c",
-          image: "x",
+          image: KODAMA_TEST_IMAGE,
           command: ["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"],
         }],
       }));
