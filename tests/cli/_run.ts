@@ -1,4 +1,6 @@
 /** Run the CLI as a subprocess (black-box), the way a user runs it. */
+import { trackChild } from "../_timeout.ts"; // also: every test of a file using these helpers gets a time limit
+
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 export const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
@@ -28,7 +30,7 @@ export interface SpawnOptions {
 
 /** Start `kodama ...args` as a child process; the caller reads, signals and awaits it. */
 export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
+  return trackChild(new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", "--config", CONFIG, opts.entry ?? MAIN, ...args],
     // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...opts.env },
@@ -37,21 +39,38 @@ export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.Child
     stdin: opts.stdin ?? "null",
     stdout: opts.stdout ?? "piped",
     stderr: opts.stderr ?? "piped",
-  }).spawn();
+  }).spawn());
 }
 
 export async function runKodama(
   args: string[],
-  opts: Omit<SpawnOptions, "stdin" | "stdout" | "stderr"> & { stdin?: string | Uint8Array } = {},
+  opts: Omit<SpawnOptions, "stdin" | "stdout" | "stderr"> & {
+    stdin?: string | Uint8Array;
+    /** kill it and throw after this long (a hang fails with the command named, not the whole test) */
+    timeoutMs?: number;
+  } = {},
 ): Promise<RunResult> {
-  const { stdin, ...rest } = opts;
+  const { stdin, timeoutMs, ...rest } = opts;
   const child = spawnKodama(args, { ...rest, stdin: stdin === undefined ? "null" : "piped" });
+  let timedOut = false;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, timeoutMs);
+  // read the output while stdin is written: a command that echoes a large input (cat) fills its
+  // stdout pipe before it has read all of stdin, and would wait on us forever
+  const output = child.output();
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
-    await w.close();
+    try {
+      await w.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
+      await w.close();
+    } catch { /* it exited without reading all of it: its status says why */ }
   }
-  const out = await child.output();
+  const out = await output.finally(() => clearTimeout(timer));
+  if (timedOut) throw new Error(`kodama ${args.join(" ")} did not finish within ${timeoutMs! / 1000} s`);
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
