@@ -92,4 +92,6 @@ export interface RuntimeOptions {
   /** Root directory for pod working dirs, log files and PVC dirs. */
   stateDir: string;
   host: RuntimeHost;
+  /** "v4": serve exec/attach WebSockets without v5.channel.k8s.io, like Kubernetes before 1.30 */
+  execProtocols?: "v4" | "v5";
 }

@@ -11,6 +11,11 @@ export interface Faults {
     status: number,
     opts?: { pathIncludes?: string; message?: string; retryAfter?: number },
   ): void;
+  /**
+   * Refuse SPDY/3.1 upgrades (400, a plain-text body, no Status: like a proxy in front of the API
+   * server that only passes WebSockets). With `execProtocols: "v4"`, no exec can end its stdin.
+   */
+  refuseSpdy(on?: boolean): void;
   /** Close the server and every socket abruptly (pod processes keep running until stop()). */
   stopMidStream(): void;
   /** Turn every fault off. */
@@ -26,6 +31,7 @@ export class FaultState {
   /** seconds: sent as the Retry-After header and details.retryAfterSeconds (kube-apiserver's 429) */
   failRetryAfter?: number;
   streamsDropped = false;
+  spdyRefused = false;
 
   /** Should this request fail? Consumes one of the N failures. */
   takeFailure(path: string): number | undefined {
@@ -57,6 +63,9 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
         retryAfter: body.retryAfter !== undefined ? Number(body.retryAfter) : undefined,
       });
       return `next ${Number(body.n ?? 1)} requests fail with ${Number(body.status ?? 500)}`;
+    case "refuseSpdy":
+      faults.refuseSpdy(body.on !== false);
+      return `SPDY ${body.on === false ? "allowed" : "refused"}`;
     case "stopMidStream":
       setTimeout(() => faults.stopMidStream(), 10);
       return "stopping";
@@ -67,7 +76,7 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
       throw new Error(
         `unknown fault action ${
           JSON.stringify(action)
-        }: use dropStreams, delay, failNext, stopMidStream or reset`,
+        }: use dropStreams, delay, failNext, refuseSpdy, stopMidStream or reset`,
       );
   }
 }

@@ -7,6 +7,7 @@
  *   try { const r = await kubectl(c, ["get", "pods", "-A"]); ... } finally { await c.stop(); }
  */
 import YAML from "yaml";
+import { trackChild } from "../_timeout.ts"; // also: every test of a file using the harness gets a time limit
 import type { Faults } from "./faults.ts";
 import { seed } from "./seed.ts";
 import { startServer, type TestServer } from "./server.ts";
@@ -35,6 +36,11 @@ export interface StartOptions {
   pods?: number;
   /** log every request to stderr */
   verbose?: boolean;
+  /**
+   * "v4": the test server serves exec/attach without v5.channel.k8s.io, as Kubernetes before 1.30
+   * (SPDY/3.1 still works). On a real cluster this is what the cluster has; tests that need it say so.
+   */
+  execProtocols?: "v4" | "v5";
 }
 
 /** True when the suite runs against a real cluster (KODAMA_TEST_KUBECONFIG). Use as `Deno.test({ ignore: onRealCluster, ... })`. */
@@ -55,7 +61,7 @@ export function needsTestServer(c: TestCluster): boolean {
 export async function startCluster(opts: StartOptions = {}): Promise<TestCluster> {
   const realPath = Deno.env.get("KODAMA_TEST_KUBECONFIG");
   if (realPath) return realCluster(realPath);
-  const s = await startServer({ verbose: opts.verbose });
+  const s = await startServer({ verbose: opts.verbose, execProtocols: opts.execProtocols });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);
   } catch (e) {
@@ -86,7 +92,14 @@ async function realCluster(path: string): Promise<TestCluster> {
   return {
     kubeconfig: path,
     server: cluster?.server ?? "",
-    faults: { dropStreams: refuse, delay: refuse, failNext: refuse, stopMidStream: refuse, reset: refuse },
+    faults: {
+      dropStreams: refuse,
+      delay: refuse,
+      failNext: refuse,
+      refuseSpdy: refuse,
+      stopMidStream: refuse,
+      reset: refuse,
+    },
     real: true,
     stop: () => Promise.resolve(),
     runtimePids: () => [],
@@ -151,25 +164,29 @@ export async function kubectl(
     ...(opts.context ? ["--context", opts.context] : []),
     ...args,
   ];
-  const child = new Deno.Command(KUBECTL, {
+  const child = trackChild(new Deno.Command(KUBECTL, {
     args: full,
     stdin: opts.stdin !== undefined ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
     env: { KUBECONFIG: c.kubeconfig },
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
-    await w.close();
-  }
+  }).spawn());
   const timer = setTimeout(() => {
     try {
       child.kill("SIGKILL");
     } catch { /* exited */ }
   }, opts.timeoutMs ?? 30_000);
+  // read while stdin is written (a command echoing a large input would otherwise wait on us forever)
+  const output = child.output();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    try {
+      await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
+      await w.close();
+    } catch { /* it exited without reading all of it */ }
+  }
   try {
-    const out = await child.output();
+    const out = await output;
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   } finally {

@@ -1,5 +1,5 @@
 /**
- * `deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--verbose]`
+ * `deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--exec-protocols v4|v5] [--verbose]`
  *
  * Runs the Kubernetes API *test server* in the foreground (a test tool, not a cluster for real
  * workloads), writes the kubeconfig and prints exactly one line `ready <kubeconfig path>` on stdout
@@ -19,6 +19,8 @@ export interface ClusterCliOptions {
   seed: "demo" | "none";
   pods: number;
   verbose: boolean;
+  /** v4: no v5.channel.k8s.io for exec/attach, as on Kubernetes before 1.30 */
+  execProtocols: "v4" | "v5";
 }
 
 export function parseClusterArgs(args: string[]): ClusterCliOptions {
@@ -29,6 +31,7 @@ export function parseClusterArgs(args: string[]): ClusterCliOptions {
       kubeconfig: { type: "string", default: DEFAULT_KUBECONFIG },
       seed: { type: "string", default: "demo" },
       pods: { type: "string", default: "0" },
+      "exec-protocols": { type: "string", default: "v5" },
       verbose: { type: "boolean", short: "v", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -36,8 +39,10 @@ export function parseClusterArgs(args: string[]): ClusterCliOptions {
   });
   if (values.help) {
     console.log(
-      "usage: deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--verbose]\n" +
-        "Runs the kodama Kubernetes API test server (a local test tool, not a cluster for real workloads).",
+      "usage: deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--exec-protocols v4|v5]\n" +
+        "                         [--verbose]\n" +
+        "Runs the kodama Kubernetes API test server (a local test tool, not a cluster for real workloads).\n" +
+        "--exec-protocols v4 serves exec/attach WebSockets without v5.channel.k8s.io, like Kubernetes before 1.30.",
     );
     Deno.exit(0);
   }
@@ -50,12 +55,28 @@ export function parseClusterArgs(args: string[]): ClusterCliOptions {
   if (values.seed !== "demo" && values.seed !== "none") {
     throw new Error(`--seed must be demo or none, not ${values.seed}`);
   }
-  return { port, kubeconfig: values.kubeconfig!, seed: values.seed, pods, verbose: values.verbose! };
+  const execProtocols = values["exec-protocols"];
+  if (execProtocols !== "v4" && execProtocols !== "v5") {
+    throw new Error(`--exec-protocols must be v4 or v5, not ${execProtocols}`);
+  }
+  return {
+    port,
+    kubeconfig: values.kubeconfig!,
+    seed: values.seed,
+    pods,
+    verbose: values.verbose!,
+    execProtocols,
+  };
 }
 
 /** Start, seed, and stop on SIGINT/SIGTERM. `onReady` runs once serving. */
 export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) => void): Promise<void> {
-  const s = await startServer({ port: o.port, kubeconfigPath: o.kubeconfig, verbose: o.verbose });
+  const s = await startServer({
+    port: o.port,
+    kubeconfigPath: o.kubeconfig,
+    verbose: o.verbose,
+    execProtocols: o.execProtocols,
+  });
   let stopping = false;
   const done = Promise.withResolvers<void>();
   const stop = async () => {

@@ -28,6 +28,8 @@ export interface ServerOptions {
   stateDir?: string;
   /** log requests to stderr */
   verbose?: boolean;
+  /** "v4": exec/attach WebSockets without v5.channel.k8s.io, as on Kubernetes before 1.30 (SPDY still works) */
+  execProtocols?: "v4" | "v5";
 }
 
 export const DEV_TOKEN_USER = "dev";
@@ -90,7 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   );
   const api = new ClusterApi(stateDir);
   const runtimeStateDir = join(stateDir, "runtime");
-  const runtime = createRuntime({ stateDir: runtimeStateDir, host: api });
+  const runtime = createRuntime({ stateDir: runtimeStateDir, host: api, execProtocols: opts.execProtocols });
   api.runtime = runtime;
   for (const ns of SYSTEM_NAMESPACES) {
     api.create(findResource("", "v1", "namespaces")!, "", { metadata: { name: ns } });
@@ -158,6 +160,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       faultState.failMessage = o?.message;
       faultState.failRetryAfter = o?.retryAfter;
     },
+    refuseSpdy(on = true) {
+      faultState.spdyRefused = on;
+    },
     stopMidStream() {
       runtime.dropAllStreams();
       srv.close();
@@ -167,6 +172,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       faultState.delayMs = 0;
       faultState.failRemaining = 0;
       faultState.streamsDropped = false;
+      faultState.spdyRefused = false;
       api.setStreamsDropped(false);
     },
   };
@@ -256,13 +262,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       });
       const pod = api.get(p.def, p.namespace, p.name);
       const upgrade = String(req.headers.upgrade ?? "").toLowerCase();
-      // the runtime also speaks plain SPDY/3.1 for port-forward (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)
-      if (upgrade !== "websocket" && !(kind === "portforward" && upgrade === "spdy/3.1")) {
+      // WebSocket (channel protocols, or SPDY tunnelled for port-forward), or plain SPDY/3.1 as kubectl falls
+      // back to (exec/attach on servers without v5, port-forward with KUBECTL_PORT_FORWARD_WEBSOCKETS=false)
+      if (upgrade !== "websocket" && upgrade !== "spdy/3.1") {
         throw new ApiError(
           400,
           "BadRequest",
-          "the kodama test server only serves exec/attach/port-forward over WebSocket (v4/v5.channel.k8s.io), not SPDY",
+          `unable to upgrade: unsupported protocol ${JSON.stringify(upgrade)}`,
         );
+      }
+      if (upgrade === "spdy/3.1" && faultState.spdyRefused) {
+        // not the API server's own refusal (no Status): what a WebSocket-only proxy in front of it says
+        socket.end(
+          "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nSPDY upgrades not allowed\n",
+        );
+        return;
       }
       if (faultState.streamsDropped) {
         throw new ApiError(503, "ServiceUnavailable", "streams are dropped (fault injection)");

@@ -8,7 +8,13 @@ import { KODAMA_TEST_IMAGE } from "../cluster/harness.ts";
  */
 export function busyboxPod(
   name: string,
-  o: { labels?: Record<string, string>; command?: string[]; neverReady?: boolean } = {},
+  o: {
+    labels?: Record<string, string>;
+    command?: string[];
+    neverReady?: boolean;
+    /** mount an emptyDir here (a pod's own directory: never the shared host /tmp of the test server) */
+    dir?: string;
+  } = {},
 ): V1Pod {
   return {
     metadata: { name, labels: o.labels ?? {} },
@@ -21,7 +27,9 @@ export function busyboxPod(
         ...(o.neverReady
           ? { readinessProbe: { tcpSocket: { port: 9 as unknown as never }, periodSeconds: 1 } }
           : {}),
+        ...(o.dir ? { volumeMounts: [{ name: "data", mountPath: o.dir }] } : {}),
       }],
+      ...(o.dir ? { volumes: [{ name: "data", emptyDir: {} }] } : {}),
     },
   };
 }

@@ -13,6 +13,7 @@ import type { RuntimeState } from "../streams/common.ts";
 import { handleAttach, handleExec } from "../streams/exec.ts";
 import { handleLogs } from "../streams/logs.ts";
 import { handlePortForward } from "../streams/portforward.ts";
+import { EXEC_PROTOCOLS, EXEC_PROTOCOLS_V4 } from "../streams/channel.ts";
 
 export { podLayout, sharedBinDir } from "./podfs.ts";
 
@@ -23,7 +24,11 @@ class TestRuntime implements Runtime, RuntimeState {
   private ipSeq = 0;
   private usedIPs = new Set<string>();
 
-  constructor(private opts: RuntimeOptions) {}
+  readonly execProtocols: readonly string[];
+
+  constructor(private opts: RuntimeOptions) {
+    this.execProtocols = opts.execProtocols === "v4" ? EXEC_PROTOCOLS_V4 : EXEC_PROTOCOLS;
+  }
 
   private key(ns: string, name: string): string {
     return `${ns}/${name}`;

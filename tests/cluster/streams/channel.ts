@@ -23,6 +23,17 @@ export const EXEC_PROTOCOLS = [
   "base64.channel.k8s.io",
 ] as const;
 
+/** What the kubelet serves over SPDY/3.1 (remotecommand: no v5, which exists for WebSockets only). */
+export const SPDY_EXEC_PROTOCOLS = [
+  "v4.channel.k8s.io",
+  "v3.channel.k8s.io",
+  "v2.channel.k8s.io",
+  "channel.k8s.io",
+] as const;
+
+/** The WebSocket exec protocols of a server without v5.channel.k8s.io (Kubernetes before 1.30). */
+export const EXEC_PROTOCOLS_V4 = EXEC_PROTOCOLS.filter((p) => p !== "v5.channel.k8s.io");
+
 export const SPDY_TUNNEL_PREFIX = "SPDY/3.1+";
 export const PORTFORWARD_PROTOCOLS = [
   SPDY_TUNNEL_PREFIX + "portforward.k8s.io",

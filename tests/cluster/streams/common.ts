@@ -57,4 +57,6 @@ export interface RuntimeState {
   readonly streams: StreamRegistry;
   /** the runtime's process table */
   readonly table: ProcessTable;
+  /** the WebSocket exec/attach subprotocols served (EXEC_PROTOCOLS, or EXEC_PROTOCOLS_V4) */
+  readonly execProtocols: readonly string[];
 }

@@ -66,6 +66,7 @@ export function acceptWebSocket(
   socket: Duplex,
   head: Buffer,
   protocol: string,
+  o: { holdOpen?: boolean } = {},
 ): Promise<Accepted> {
   const r = req as Req;
   if (protocol) {
@@ -73,6 +74,7 @@ export function acceptWebSocket(
     r.headers["sec-websocket-protocol"] = "kodama";
   } else delete r.headers["sec-websocket-protocol"];
   skipSecondEnd(socket);
+  if (o.holdOpen) holdOpenAfterClose(socket);
   return new Promise((resolve, reject) => {
     socket.once("error", reject);
     try {
@@ -109,6 +111,25 @@ function skipSecondEnd(socket: Duplex): void {
   const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
   socket.end = ((...args: unknown[]) => {
     if (!socket.writableEnded) return end(...args);
+    const cb = args.find((a) => typeof a === "function") as (() => void) | undefined;
+    if (cb) queueMicrotask(cb);
+    return socket;
+  }) as Duplex["end"];
+}
+
+/**
+ * On a real cluster (kube-apiserver -> kubelet -> containerd's streaming server, v1.24) the TCP
+ * connection of an exec/attach WebSocket stays open after the server's close frame — even after the
+ * client has answered it and half-closed — until the client closes it: a client that waits for the
+ * server to close first (npm:ws does, for its 30 s close timeout) waits. Do the same: the server's
+ * own end() does nothing; the connection goes when the client destroys it, or after 35 s.
+ */
+function holdOpenAfterClose(socket: Duplex): void {
+  socket.end = ((...args: unknown[]) => {
+    if (!socket.destroyed) {
+      const t = setTimeout(() => socket.destroy(), 35_000);
+      socket.once("close", () => clearTimeout(t));
+    }
     const cb = args.find((a) => typeof a === "function") as (() => void) | undefined;
     if (cb) queueMicrotask(cb);
     return socket;
