@@ -53,7 +53,10 @@ export function register(program: Command) {
       ],
       ["Binary-safe stdin", "printf 'a\\0b' | kodama exec -n prod -i --pod api-6b7f9c8d4-k2x9p -- cat"],
     ],
-    notes: "Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeouts, 130 Ctrl-C.",
+    notes:
+      "Fan-out exit codes: 0 all ok, 1 any pod failed or errored, 5 only per-pod timeouts, 130 Ctrl-C.\n" +
+      "A command cut off (Ctrl-C, --timeout, --fail-fast, | head) is ended in its pod, and the summary says so.\n" +
+      "On clusters older than 1.30 a command reading stdin (-i) runs over SPDY, as kubectl does.",
   })
     .argument("[target]", "TYPE/NAME (deploy/api, sts/db, svc/web, pod/x, job/y, session/s) or a pod name")
     .argument("[command...]", "the command to run (after --)")

@@ -2,7 +2,10 @@
  * In-process exec over WebSocket — the only place that opens exec streams (no kubectl subprocess).
  *
  * We speak the Kubernetes channel protocol ourselves instead of using client-node's `Exec`:
- *  - `v5.channel.k8s.io` first (its close frame `255,0` lets the remote see stdin EOF), `v4` fallback;
+ *  - `v5.channel.k8s.io` first (its close frame `255,0` lets the remote see stdin EOF); `v4` when the
+ *    command reads no stdin. v4 cannot end stdin, so a command that must see stdin end (`cp` into a
+ *    pod, `exec -i` with piped stdin, fan-out with stdin) is offered v5 only, and on a server without it
+ *    (Kubernetes before 1.30) runs over SPDY/3.1 instead, as kubectl does (./spdy.ts; docs/exec-transport.md);
  *  - two transports behind one interface:
  *      native — Deno's built-in WebSocket with a `Deno.HttpClient` holding the kubeconfig's CA and
  *               client certificate (Rust TLS + framing: ~3x less CPU and memory per pod than npm:ws,
@@ -23,6 +26,7 @@ import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
+import { openSpdyExec, SpdyUpgradeError } from "./spdy.ts";
 import { KodamaError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
 
@@ -45,6 +49,12 @@ export interface ExecStreams {
   backpressure?: boolean;
   /** called once the stream is open (the command is starting) */
   onOpen?: (protocol: string) => void;
+  /**
+   * End the command in the pod when `signal` aborts (default true without a TTY): closing an exec
+   * stream does not stop the process on a real cluster. It runs under `sh -c` that reports its process
+   * group, and an abort kills that group over a second exec. A TTY session hangs up instead (SIGHUP).
+   */
+  endOnAbort?: boolean;
 }
 
 export interface ExecResult {
@@ -54,9 +64,17 @@ export interface ExecResult {
   error?: string;
   /** dropped: socket closed without a status; aborted: our signal; remote: the server reported a failure that is not an exit code */
   errorKind?: "dropped" | "aborted" | "remote";
+  /**
+   * After an abort: what became of the command in the pod. `ended` — its process group was killed
+   * over a second exec; `not started` — the stream never opened; `unknown` — it could not be ended
+   * (`endError` says why), it may still run.
+   */
+  remote?: "ended" | "not started" | "unknown";
+  endError?: string;
 }
 
-const PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+const V5 = "v5.channel.k8s.io";
+const PROTOCOLS = [V5, "v4.channel.k8s.io"];
 const STDIN = 0, STDOUT = 1, STDERR = 2, STATUS = 3, RESIZE = 4, CLOSE = 255;
 const CHUNK = 64 * 1024;
 const HIGH_WATER = 1 << 20;
@@ -70,6 +88,8 @@ interface WsTarget {
   options: WebSocketNode.ClientOptions;
   /** Deno's native client when the kubeconfig allows it */
   native?: { client: Deno.HttpClient; headers: Record<string, string> };
+  /** learnt from a refused v5-only handshake: this server has no v5.channel.k8s.io (use SPDY to end stdin) */
+  noV5?: boolean;
 }
 
 const targets = new WeakMap<KubeConfig, { at: number; p: Promise<WsTarget> }>();
@@ -308,10 +328,11 @@ function openNative(
   url: string,
   n: NonNullable<WsTarget["native"]>,
   h: Handlers,
+  protocols: string[],
   signal?: AbortSignal,
 ): Promise<Channel> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { protocols: PROTOCOLS, headers: n.headers, client: n.client });
+    const ws = new WebSocket(url, { protocols, headers: n.headers, client: n.client });
     ws.binaryType = "arraybuffer";
     const hs = handshake(h, () => ws.close(), resolve, reject, signal);
     const ch = channelOf({
@@ -336,10 +357,16 @@ function openNative(
 /** npm:ws, loaded only for the fallback transport (~5 ms of start-up otherwise). */
 let wsModule: Promise<typeof WebSocketNode> | undefined;
 
-async function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSignal): Promise<Channel> {
+async function openWs(
+  url: string,
+  t: WsTarget,
+  h: Handlers,
+  protocols: string[],
+  signal?: AbortSignal,
+): Promise<Channel> {
   const WS = await (wsModule ??= import("ws").then((m) => m.default));
   return new Promise((resolve, reject) => {
-    const ws = new WS(url, PROTOCOLS, t.options);
+    const ws = new WS(url, protocols, t.options);
     const hs = handshake(h, () => ws.terminate(), resolve, reject, signal);
     const ch = channelOf({
       protocol: () => ws.protocol,
@@ -371,15 +398,247 @@ async function openWs(url: string, t: WsTarget, h: Handlers, signal?: AbortSigna
   });
 }
 
+/** SPDY/3.1 (./spdy.ts) behind the same Channel; its stdin can be half-closed like v5's. */
+async function openSpdy(
+  url: string,
+  t: WsTarget,
+  h: Handlers,
+  o: { stdin: boolean; tty: boolean },
+  signal?: AbortSignal,
+): Promise<Channel> {
+  try {
+    const c = await openSpdyExec(
+      url.replace(/^ws(s?):/, "http$1:"),
+      t.options as never,
+      { stdin: o.stdin, stdout: true, stderr: true, tty: o.tty },
+      h,
+      signal,
+    );
+    return channelOf({
+      protocol: () => `SPDY/3.1+${c.protocol}`,
+      send: (b) => c.send(b),
+      buffered: () => c.buffered(),
+      isOpen: () => c.isOpen(),
+      terminate: () => c.terminate(),
+      pause: () => c.pause(),
+      resume: () => c.resume(),
+    });
+  } catch (e) {
+    if (e instanceof SpdyUpgradeError) throw new OpenError(e.message, e.statusCode, e.body);
+    throw e;
+  }
+}
+
+/** Is this handshake refusal the API server's own (a Status: auth, RBAC, not found), not a missing protocol? */
+function isApiStatus(e: unknown): boolean {
+  const body = (e as { body?: string })?.body;
+  if (typeof (e as { statusCode?: number })?.statusCode !== "number") return true; // no answer at all
+  try {
+    return JSON.parse(body ?? "")?.kind === "Status";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Open the stream. A command whose stdin must end (piped, no TTY) needs a half-close: v5 or SPDY.
+ * Such a command is offered v5 only — never v4, where it would start and then wait for an EOF that
+ * cannot be sent — and a server that refuses the handshake for another reason than an API Status
+ * (the kubelet of a pre-1.30 cluster answers 403 with no body) gets SPDY/3.1 instead, as kubectl's
+ * fallback does; the server is remembered, so a fan-out asks once.
+ */
+async function openChannel(
+  url: string,
+  target: WsTarget,
+  h: Handlers,
+  s: ExecStreams,
+): Promise<Channel> {
+  const halfClose = s.stdin !== undefined && !s.tty;
+  if (halfClose && target.noV5) return await openSpdy(url, target, h, { stdin: true, tty: false }, s.signal);
+  if (!halfClose) {
+    if (target.native && !s.backpressure) {
+      try {
+        return await openNative(url, target.native, h, PROTOCOLS, s.signal);
+      } catch (e) {
+        if (s.signal?.aborted) throw e;
+        // refused or failed: ask again over npm:ws, which reads the HTTP status and body for a precise error
+      }
+    }
+    return await openWs(url, target, h, PROTOCOLS, s.signal);
+  }
+  try {
+    return target.native && !s.backpressure
+      ? await openNative(url, target.native, h, [V5], s.signal)
+      : await openWs(url, target, h, [V5], s.signal);
+  } catch (e) {
+    // the native socket tells nothing about a refusal: SPDY's answer is precise (an API Status) when
+    // the request itself is wrong, and a working stream when only v5 was missing
+    if (s.signal?.aborted || (typeof (e as OpenError).statusCode === "number" && isApiStatus(e))) throw e;
+    const ch = await openSpdy(url, target, h, { stdin: true, tty: false }, s.signal).catch((spdyErr) => {
+      throw isApiStatus(spdyErr) ? spdyErr : new OpenError(
+        "this API server offers neither v5.channel.k8s.io nor SPDY/3.1 for exec, so stdin cannot be " +
+          `closed (WebSocket: ${describeOpenError(e)}; SPDY: ${describeOpenError(spdyErr)})`,
+        501,
+      );
+    });
+    target.noV5 = true;
+    return ch;
+  }
+}
+
+function describeOpenError(e: unknown): string {
+  const err = e as { statusCode?: number; body?: string; message?: string };
+  const body = (err.body ?? "").trim().split("\n")[0];
+  return err.statusCode
+    ? `HTTP ${err.statusCode}${body ? ` ${body.slice(0, 120)}` : ""}`
+    : err.message ?? String(e);
+}
+
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The first stdout line of a wrapped command: `\x1ekodama-pid <pid>`, or `\x1ekodama-notfound`. On
+ * stdout, so it is there before any output the command makes (an abort often follows its first lines).
+ */
+const MARK = "\x1ekodama-";
+/**
+ * The wrapper: report the shell's PID — after `exec` the command's, and its process group's, since an
+ * exec'd process leads its own session (runc, the test server) — and tag the environment with the
+ * run's id ($0), which every process the command starts inherits; then become the command. A command
+ * the container cannot find is reported as such instead of as sh's exit 127, so the message stays the
+ * container runtime's.
+ */
+const WRAPPER = `command -v -- "$1" >/dev/null 2>&1 || { printf '${MARK}notfound\\n'; exit 127; };` +
+  ` printf '${MARK}pid %s\\n' "$$"; export KODAMA_RUN="$0"; exec "$@"`;
+/**
+ * End a run: TERM to its process group ($2, "-" when unknown) and to every process whose environment
+ * carries its tag ($1: children that left the group, or a command cut off before its PID arrived),
+ * KILL after 3 s; prints how many processes it found. (`grep -F` is broken in busybox 1.35.)
+ */
+const KILLER = `tagged() { grep -l "KODAMA_RUN=$1" /proc/[0-9]*/environ 2>/dev/null; };` +
+  ` sig() { n=0; [ "$2" != - ] && kill -"$3" -"$2" 2>/dev/null && n=1;` +
+  ` for f in $(tagged "$1"); do p=\${f#/proc/}; kill -"$3" "\${p%/environ}" 2>/dev/null && n=$((n+1)); done; echo $n; };` +
+  ` found=$(sig "$1" "$2" TERM); i=0;` +
+  ` while [ -n "$(tagged "$1")" ] || { [ "$2" != - ] && kill -0 -"$2" 2>/dev/null; }; do` +
+  ` [ $i -ge 30 ] && { sig "$1" "$2" KILL >/dev/null; break; }; sleep 0.1; i=$((i+1)); done; echo "$found"`;
+
+/** pods/containers without a shell (distroless): their commands run unwrapped (cannot be ended remotely) */
+const noShell = new Set<string>();
+
+/** Splits the wrapper's first stdout line off; everything else goes to `next`. */
+class MarkerReader {
+  pid?: number;
+  notFound = false;
+  private head: Uint8Array[] = [];
+  private size = 0;
+  private done = false;
+  constructor(private next: OutputFn | undefined) {}
+
+  push(chunk: Uint8Array): void | Promise<void> {
+    if (this.done) return this.next?.(chunk);
+    this.head.push(chunk);
+    this.size += chunk.length;
+    const all = concatBytes(this.head);
+    const nl = all.indexOf(10);
+    if (nl < 0 && this.size < 256) return;
+    this.done = true;
+    this.head = [];
+    const line = new TextDecoder().decode(all.subarray(0, nl < 0 ? 0 : nl));
+    let rest = all;
+    if (nl >= 0 && line.startsWith(MARK)) {
+      rest = all.subarray(nl + 1);
+      const m = /^pid (\d+)$/.exec(line.slice(MARK.length));
+      if (m) this.pid = Number(m[1]);
+      else if (line === `${MARK}notfound`) this.notFound = true;
+    }
+    if (rest.length) return this.next?.(rest);
+  }
+
+  /** whatever is still held back (a stream that ended before the first newline) */
+  flush(): void {
+    if (this.done) return;
+    this.done = true;
+    const all = concatBytes(this.head);
+    if (all.length) this.next?.(all);
+  }
+}
 
 /**
  * Run `command` in a container and stream its I/O. Resolves with the exit code when the command
  * finishes, or with `error` when the stream dropped / was aborted after it opened; rejects with a
  * KodamaError when the stream could not be opened (auth -> 4, pod/container not found -> 3,
- * connection -> 1).
+ * connection -> 1). Without a TTY an aborted command is ended in the pod (`endOnAbort`).
  */
 export async function execInPod(
+  kube: Kube,
+  ns: string,
+  pod: string,
+  container: string,
+  command: string[],
+  s: ExecStreams = {},
+): Promise<ExecResult> {
+  const key = `${kube.server}/${ns}/${pod}/${container}`;
+  if (s.tty || s.endOnAbort === false || noShell.has(key) || command.length === 0) {
+    return await execRaw(kube, ns, pod, container, command, s);
+  }
+  if (s.signal?.aborted) {
+    return { exitCode: 1, error: "cancelled", errorKind: "aborted", remote: "not started" };
+  }
+  const marker = new MarkerReader(s.stdout);
+  const tag = `kodama-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const res = await execRaw(kube, ns, pod, container, ["sh", "-c", WRAPPER, tag, ...command], {
+    ...s,
+    stdout: (c) => marker.push(c),
+  });
+  marker.flush();
+  if (res.errorKind === "remote" && /exec: "sh": executable file not found/.test(res.error ?? "")) {
+    // no shell in this container: run the command as it is (it cannot be ended remotely then)
+    noShell.add(key);
+    return await execRaw(kube, ns, pod, container, command, s);
+  }
+  if (marker.notFound && res.exitCode === 127) {
+    return {
+      exitCode: 1,
+      errorKind: "remote",
+      error: `Internal error occurred: error executing command in container: exec: "${
+        command[0]
+      }": executable file not found in $PATH`,
+    };
+  }
+  if (res.errorKind !== "aborted" && res.errorKind !== "dropped") return res;
+  // the stream is gone, the command may not be (it may even be starting just now): end it in the pod
+  const end = await endRemote(kube, ns, pod, container, tag, marker.pid);
+  return { ...res, ...end };
+}
+
+/** End a cut-off run in the container over a second exec (bounded: 10 s). */
+async function endRemote(
+  kube: Kube,
+  ns: string,
+  pod: string,
+  container: string,
+  tag: string,
+  pid: number | undefined,
+): Promise<Pick<ExecResult, "remote" | "endError">> {
+  let out = "";
+  try {
+    const r = await execRaw(
+      kube,
+      ns,
+      pod,
+      container,
+      ["sh", "-c", KILLER, "kodama-stop", tag, pid === undefined ? "-" : String(pid)],
+      { signal: AbortSignal.timeout(10_000), stdout: (b) => void (out += new TextDecoder().decode(b)) },
+    );
+    if (r.error) return { remote: "unknown", endError: r.error };
+    return { remote: Number(out.trim()) > 0 || pid !== undefined ? "ended" : "not started" };
+  } catch (e) {
+    return { remote: "unknown", endError: (e as Error).message.split("\n")[0] };
+  }
+}
+
+/** One exec stream, exactly the command given (see execInPod). */
+async function execRaw(
   kube: Kube,
   ns: string,
   pod: string,
@@ -443,6 +702,11 @@ export async function execInPod(
           break;
         case STATUS:
           status = parseStatus(new TextDecoder().decode(body));
+          // the status is the last thing the server sends, so the command is over. Waiting for the
+          // server to close the TCP connection as well costs nothing on most servers, but a server
+          // behind kube-apiserver's proxy does not close it until we do, and npm:ws waits 30 s for it
+          handlers.close();
+          ch?.terminate();
           break;
         default: // CLOSE (v5) and unknown channels
           break;
@@ -465,17 +729,7 @@ export async function execInPod(
   };
 
   try {
-    if (target.native && !s.backpressure) {
-      try {
-        ch = await openNative(url, target.native, handlers, s.signal);
-      } catch (e) {
-        if (s.signal?.aborted) throw e;
-        // refused or failed: ask again over npm:ws, which reads the HTTP status and body for a precise error
-        ch = await openWs(url, target, handlers, s.signal);
-      }
-    } else {
-      ch = await openWs(url, target, handlers, s.signal);
-    }
+    ch = await openChannel(url, target, handlers, s);
   } catch (e) {
     if (s.signal?.aborted) return { exitCode: 1, error: "cancelled", errorKind: "aborted" };
     // a rotated token (token file, exec plugin): the next stream re-reads the credentials
@@ -491,9 +745,10 @@ export async function execInPod(
   }
   s.signal?.addEventListener("abort", onAbort, { once: true });
   s.onOpen?.(ch.protocol);
-  const v5 = ch.protocol === "v5.channel.k8s.io";
+  // v5 and SPDY can end stdin; v4 cannot (only a TTY session gets v4 with stdin, where EOF is a keystroke)
+  const canClose = ch.protocol === V5 || ch.protocol.startsWith("SPDY/");
   if (s.stdin !== undefined) {
-    pumpStdin(ch, s.stdin, v5).catch(() => {/* the close handler reports the stream's fate */});
+    pumpStdin(ch, s.stdin, canClose).catch(() => {/* the close handler reports the stream's fate */});
   }
   if (s.tty && s.resize) {
     const c = ch;
@@ -512,7 +767,7 @@ export async function execInPod(
 async function pumpStdin(
   ch: Channel,
   stdin: ReadableStream<Uint8Array> | Uint8Array,
-  v5: boolean,
+  canClose: boolean,
 ): Promise<void> {
   const sendAll = async (buf: Uint8Array) => {
     for (let off = 0; off < buf.length; off += CHUNK) {
@@ -536,8 +791,8 @@ async function pumpStdin(
       reader.releaseLock();
     }
   }
-  // EOF: v5 can half-close stdin; v4 cannot (the remote keeps waiting, as with kubectl)
-  if (v5 && ch.open) ch.send(new Uint8Array([CLOSE, STDIN]));
+  // EOF: v5 and SPDY half-close stdin
+  if (canClose && ch.open) ch.send(new Uint8Array([CLOSE, STDIN]));
 }
 
 function mapOpenError(
@@ -547,6 +802,9 @@ function mapOpenError(
   container: string,
 ): KodamaError {
   if (e instanceof KodamaError) return e;
+  if (e instanceof OpenError && e.statusCode === 501) {
+    return new KodamaError(`exec in pod ${what.name} (namespace ${what.namespace}) failed: ${e.message}`, 1);
+  }
   const err = e as { statusCode?: number; body?: string };
   if (err?.statusCode === 400 || err?.statusCode === 500) {
     let msg = "";

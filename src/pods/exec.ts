@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { execInPod, type TermSize } from "../kube/exec.ts";
+import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
 import { KodamaError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
 import { chooseContainer } from "./target.ts";
@@ -27,6 +27,8 @@ export interface ExecOneOptions {
     isTerminal(): boolean;
     setRaw?(mode: boolean, o?: { cbreak: boolean }): void;
   };
+  /** after a cut-off run: whether the command was ended in the pod (see ExecResult.remote) */
+  onRemote?: (remote: ExecResult["remote"]) => void;
 }
 
 /** A tiny async queue of terminal sizes fed by SIGWINCH. */
@@ -130,9 +132,14 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
       signal: done.signal,
     });
     restore();
+    if (res.remote === "unknown") {
+      o.err.write(`the command may still run in pod ${name}: it could not be ended (${res.endError})\n`);
+    }
+    o.onRemote?.(res.remote);
     if (res.errorKind === "aborted") return 130;
     if (res.error) {
-      throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}`, 1);
+      const note = res.remote === "ended" ? "; the command was ended in the pod" : "";
+      throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}${note}`, 1);
     }
     return res.exitCode;
   } finally {

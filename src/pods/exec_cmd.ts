@@ -7,9 +7,11 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { colorEnabled, isTerminal } from "../ui/color.ts";
 import { parseDuration } from "../ui/duration.ts";
-import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../ui/sink.ts";
 import { type ChoiceFlags, choosePods } from "./choose.ts";
-import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { chooseContainer, findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { noRunningPods, notRunningError } from "./notrunning.ts";
+import { podProblem } from "../kube/podstatus.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FanoutOptions } from "./fanout.ts";
 import { assertChildrenCanConnect } from "../kube/overrides.ts";
@@ -59,6 +61,10 @@ export async function execCommand(
   const fanoutModule = o.all || o.json || o.group ? import("./fanout.ts") : undefined;
   fanoutModule?.catch(() => {}); // awaited below; a failure surfaces there
   const pods = await findPods(kube, t);
+  // pods that exist but do not run: say which and why, not "no pods matched"
+  if (!pods.length && t.includeNotReady === false) {
+    throw await noRunningPods(kube, t, { container: o.container, what: "cannot exec" });
+  }
   const chosen = await choosePods(kube, pods, t, {
     ...o,
     // --tmux opens a pane per matching pod unless the user picks
@@ -129,6 +135,9 @@ async function execAcross(kubes: Kube[], t: TargetFlags, o: ExecCommandOptions):
   );
 }
 
+/** stderr, silent once stdout's reader went away (`| head` ends quietly; the summary would be noise) */
+const quietAfterStdoutClosed: Sink = { write: (c) => stdoutClosed() || stderrSink.write(c) };
+
 /** The fan-out options exec's flags give (stdout/stderr, a live line on a terminal). */
 function fanoutOptions(
   o: ExecCommandOptions,
@@ -148,22 +157,28 @@ function fanoutOptions(
     // a live done/total line, on a terminal only
     progress: isTerminal("stderr"),
     out: stdoutSink,
-    err: stderrSink,
+    err: quietAfterStdoutClosed,
     color: colorEnabled("stdout"),
     signal: x.signal,
     allNamespaces: t.allNamespaces,
   };
 }
 
-/** Run `fn` with an AbortSignal that Ctrl-C aborts. */
-async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Run a fan-out with an AbortSignal that Ctrl-C aborts — and a closed stdout (`exec --all … | head`),
+ * after which the commands are cut off (ended in their pods) and the exit code is 0.
+ */
+async function withInterrupt(fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const ctrl = new AbortController();
   const onInt = () => ctrl.abort();
   Deno.addSignalListener("SIGINT", onInt);
+  const offClosed = onStdoutClosed(() => ctrl.abort());
   try {
-    return await fn(ctrl.signal);
+    const code = await fn(ctrl.signal);
+    return stdoutClosed() ? ExitCode.OK : code;
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
+    offClosed();
   }
 }
 
@@ -174,9 +189,23 @@ async function execSingle(
   timeoutMs: number | undefined,
 ): Promise<number> {
   const chosen = [pod];
+  // the pod runs, but the chosen container may not (a sidecar in a crash loop)
+  const container = chooseContainer(pod, o.container);
+  if (podProblem(pod, { container })) {
+    throw await notRunningError(kube, [pod], { container, what: "cannot exec" });
+  }
   const { execOne } = await import("./exec.ts");
   const ctrl = new AbortController();
-  const timer = timeoutMs ? setTimeout(() => ctrl.abort(), timeoutMs) : undefined;
+  let timedOut = false;
+  const timer = timeoutMs
+    ? setTimeout(() => {
+      timedOut = true;
+      ctrl.abort();
+    }, timeoutMs)
+    : undefined;
+  // `kodama exec … | head`: the reader went away — cut the command off (it is ended in the pod), exit 0
+  const offClosed = onStdoutClosed(() => ctrl.abort());
+  let remote: string | undefined;
   try {
     const code = await execOne(kube, chosen[0], {
       command: o.command,
@@ -186,15 +215,20 @@ async function execSingle(
       out: stdoutSink,
       err: stderrSink,
       signal: ctrl.signal,
+      onRemote: (r) => (remote = r),
     });
-    if (code === 130 && timer && ctrl.signal.aborted) {
+    if (stdoutClosed()) return ExitCode.OK;
+    if (code === 130 && timedOut) {
       throw new KodamaError(
-        `timed out after ${o.timeout} in pod ${chosen[0].metadata?.name}`,
+        `timed out after ${o.timeout} in pod ${chosen[0].metadata?.name}${
+          remote === "ended" ? "; the command was ended in the pod" : ""
+        }`,
         ExitCode.TIMEOUT,
       );
     }
     return code;
   } finally {
     clearTimeout(timer);
+    offClosed();
   }
 }

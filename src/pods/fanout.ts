@@ -11,7 +11,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { execInPod } from "../kube/exec.ts";
+import { execInPod, type ExecResult } from "../kube/exec.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { chooseContainer } from "./target.ts";
@@ -96,6 +96,15 @@ export function podTargets(
       return { ...t, container: container ?? "?", containerError: (e as Error).message };
     }
   });
+}
+
+/** What became of a cut-off command in its pod, for the summary (undefined when it finished). */
+export function remoteNote(res: ExecResult): string | undefined {
+  if (res.remote === "ended") return "ended in the pod";
+  if (res.remote === "unknown") {
+    return `it may still run in the pod (not ended: ${res.endError ?? "unknown"})`;
+  }
+  return undefined;
 }
 
 export function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
@@ -193,6 +202,9 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
       } else {
         r = { ...base, exitCode: res.exitCode, durationMs, status: res.exitCode === 0 ? "ok" : "failed" };
       }
+      // a command cut off (timeout, cancel, a dropped stream) was ended in its pod, or may still run there
+      const note = remoteNote(res);
+      if (note) r = { ...r, error: `${r.error}; ${note}` };
     } catch (e) {
       const durationMs = performance.now() - started;
       r = { ...base, exitCode: null, durationMs, status: "error", error: (e as Error).message };
@@ -228,7 +240,11 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
   }
   const interrupted = !!o.signal?.aborted;
   if (failFastTriggered) {
-    for (const r of results) if (r.status === "cancelled") r.error = "cancelled (--fail-fast)";
+    for (const r of results) {
+      if (r.status === "cancelled") {
+        r.error = (r.error ?? "cancelled").replace(/^cancelled/, "cancelled (--fail-fast)");
+      }
+    }
   }
   const label = (r: PodResult) =>
     prefixLabel({ ...r, context: multi ? r.context : undefined }, {

@@ -42,6 +42,22 @@ Deno.test({
         assertEquals(await Deno.readTextFile(`${dir}/back/hello.txt`), "hello\n");
       });
 
+      await t.step("cp out and ws exec end with the stream, though the server keeps TCP open", async () => {
+        // kube-apiserver does not close an exec connection after the kubelet's close frame until the
+        // client does (the test server holds it too); npm:ws used to wait its 30 s close timeout for it
+        const down = await runKodama(
+          ["--kubeconfig", c.kubeconfig, "cp", "-n", ns, "weka-drive-0:/tmp/kodama-cp-test", `${dir}/again`],
+          { timeoutMs: 15_000 },
+        );
+        assertEquals(down.code, 0, down.stderr);
+        assertEquals(await Deno.readFile(`${dir}/again/nested/data.bin`), bin);
+        const ws = await runKodama(
+          ["--kubeconfig", c.kubeconfig, "exec", "-n", ns, "--pod", "weka-drive-0", "--", "echo", "over ws"],
+          { timeoutMs: 15_000, env: { KODAMA_EXEC_TRANSPORT: "ws" } },
+        );
+        assertEquals(ws.stdout, "over ws\n", ws.stderr);
+      });
+
       await t.step("a missing remote path is exit 3; two local paths is exit 2", async () => {
         const r = await k(["cp", "-n", ns, "weka-drive-0:/nonexistent/file", `${dir}/x`]);
         assertEquals(r.code, 3, r.stderr);
