@@ -366,8 +366,11 @@ export function eventsAbout(
     seen.add(k);
     return true;
   });
+  // warnings first; among them, the ones that say more than the reason itself ("Error: ErrImagePull")
+  const restates = (e: CoreV1Event) => /^Error: \w+$/.test((e.message ?? "").trim());
   const warnings = newest.filter((e) => e.type === "Warning");
-  const chosen = new Set([...warnings, ...newest].slice(0, max));
+  const ranked = [...warnings.filter((e) => !restates(e)), ...warnings.filter(restates), ...newest];
+  const chosen = new Set(ranked.slice(0, max));
   return newest.filter((e) => chosen.has(e));
 }
 

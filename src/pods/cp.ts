@@ -10,7 +10,9 @@ import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
-import { chooseContainer, findPods, nothingMatched } from "./target.ts";
+import { chooseContainer, findPods } from "./target.ts";
+import { noRunningPods, notRunningError } from "./notrunning.ts";
+import { podProblem } from "../kube/podstatus.ts";
 import { attachablePod, isTargetType, parseTargetArg, type ResourceRef } from "./resource.ts";
 import { extractTo, packPath } from "./tar.ts";
 import { formatSummary, type PodResult, tally } from "./summary.ts";
@@ -274,7 +276,7 @@ export async function copy(
     // deploy/api:/path — the pod kubectl would pick (findPods resolves the selector)
     const t = { namespace: o.namespace, resource: side.resource, includeNotReady: false };
     const pods = await findPods(kube, t);
-    if (!pods.length) throw nothingMatched(t, o.namespace);
+    if (!pods.length) throw await noRunningPods(kube, t, { container: o.container, what: "cannot copy" });
     side.pod = attachablePod(pods)!.metadata?.name;
   }
   if (!side.pod) {
@@ -284,6 +286,10 @@ export async function copy(
     );
   }
   const pod = await kube.getPod(side.namespace ?? o.namespace, side.pod);
+  // tar runs in the container: it must be running
+  if (podProblem(pod, { container: chooseContainer(pod, o.container) })) {
+    throw await notRunningError(kube, [pod], { container: o.container, what: "cannot copy" });
+  }
   if (s.kind === "local") {
     await stat(s.path).catch(() => {
       throw notFound(`${s.path}: no such file or directory`);

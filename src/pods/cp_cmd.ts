@@ -3,7 +3,8 @@ import type { Kube } from "../kube/client.ts";
 import { stderrSink } from "../ui/sink.ts";
 import { copy, parseCpSpec } from "./cp.ts";
 import { fanoutExitCode, tally } from "./summary.ts";
-import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { findPods, type TargetFlags } from "./target.ts";
+import { noRunningPods } from "./notrunning.ts";
 
 export async function cpCommand(
   kube: Kube,
@@ -24,7 +25,9 @@ export async function cpCommand(
       const resource = d.kind === "pod" ? d.resource : undefined;
       const tt = { ...t, ...(resource ? { resource } : {}), includeNotReady: false };
       pods = await findPods(kube, tt);
-      if (pods.length === 0) throw nothingMatched(tt, kube.namespace);
+      if (pods.length === 0) {
+        throw await noRunningPods(kube, tt, { container: o.container, what: "cannot copy" });
+      }
     }
     const r = await copy(kube, src, dst, {
       container: o.container,

@@ -44,16 +44,16 @@ export async function logsCommand(
   // each context: deploy/api -> its selector (so pods it creates later are followed too), then its pods
   const found = await Promise.allSettled(all.map(async (kube) => {
     const t = await resolveTarget(kube, target);
-    const pods = (await findPods(kube, { ...t, includeNotReady: true }))
-      // a pod whose containers never started has no logs yet; -f picks it up when it starts
-      .filter((p) =>
-        p.status?.phase !== "Pending" || (p.status?.containerStatuses ?? []).some((c) => c.state?.running)
-      );
-    return { kube, t, pods };
+    const every = await findPods(kube, { ...t, includeNotReady: true });
+    // a pod whose containers never started has no logs yet; -f picks it up when it starts
+    const pods = every.filter((p) =>
+      p.status?.phase !== "Pending" || (p.status?.containerStatuses ?? []).some((c) => c.state?.running)
+    );
+    return { kube, t, pods, waiting: every.filter((p) => !pods.includes(p)) };
   }));
   const { clusterError, formatClusterErrors, clusterExitCode } = await import("./multi.ts");
   const failed: ClusterError[] = [];
-  const ready: { kube: Kube; t: TargetFlags; pods: V1Pod[] }[] = [];
+  const ready: { kube: Kube; t: TargetFlags; pods: V1Pod[]; waiting: V1Pod[] }[] = [];
   found.forEach((f, i) => {
     if (f.status === "fulfilled") ready.push(f.value);
     else if (!multi || (f.reason instanceof KodamaError && f.reason.code === ExitCode.USAGE)) throw f.reason;
@@ -61,6 +61,15 @@ export async function logsCommand(
   });
   stderrSink.write(formatClusterErrors(failed));
   if (!failed.length && ready.every((r) => r.pods.length === 0) && !o.follow) {
+    // pods that never started have no logs: say which and why, not "no pods matched"
+    const waiting = ready.find((r) => r.waiting.length);
+    if (waiting) {
+      const { notRunningError } = await import("./notrunning.ts");
+      throw await notRunningError(waiting.kube, waiting.waiting, {
+        container: o.container,
+        what: "no logs yet",
+      });
+    }
     throw nothingMatched(ready[0]?.t ?? target, all[0].namespace);
   }
   const ctrl = new AbortController();

@@ -639,14 +639,14 @@ export function reconnectsByDefault(t: ForwardTarget): boolean {
     (t.kind === "select" && !!t.flags.resource && t.flags.resource.kind !== "pod");
 }
 
-function notRunning(p: V1Pod): KodamaError {
-  return new KodamaError(
-    `unable to forward: pod ${p.metadata?.name} is not running (phase ${p.status?.phase ?? "unknown"}${
-      p.metadata?.deletionTimestamp ? ", terminating" : ""
-    })`,
-    ExitCode.FAILED,
-    `wait for it with \`kodama wait -n ${p.metadata?.namespace} --pod ${p.metadata?.name} --for ready\``,
-  );
+/** Why a pod cannot be forwarded to (its status and latest event), and how to wait for it. */
+async function notRunning(kube: Kube, p: V1Pod): Promise<KodamaError> {
+  const { notRunningError } = await import("./notrunning.ts");
+  return await notRunningError(kube, [p], {
+    what: "unable to forward",
+    hint:
+      `wait for it with \`kodama wait -n ${p.metadata?.namespace} --pod ${p.metadata?.name} --for ready\``,
+  });
 }
 
 /** Resolve a target to one pod (and its service), choosing among matches like exec does. */
@@ -654,11 +654,15 @@ export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promis
   if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
   if (t.kind === "pod") {
     const pod = await kube.getPod(t.namespace, t.name);
-    if (pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp) throw notRunning(pod);
+    if (pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp) throw await notRunning(kube, pod);
     return { pod };
   }
   const flags: TargetFlags = { ...t.flags, includeNotReady: t.flags.includeNotReady ?? false };
   const pods = await findPods(kube, flags);
+  if (!pods.length && !flags.includeNotReady) {
+    const { noRunningPods } = await import("./notrunning.ts");
+    throw await noRunningPods(kube, flags, { what: "unable to forward" });
+  }
   const { choosePods } = await import("./choose.ts");
   let chosen: V1Pod[];
   try {
@@ -692,7 +696,7 @@ export function reresolver(kube: Kube, t: ForwardTarget): () => Promise<Resolved
     if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
     if (t.kind === "pod") {
       const pod = await kube.getPod(t.namespace, t.name);
-      if (!isPodReady(pod)) throw notRunning(pod);
+      if (!isPodReady(pod)) throw await notRunning(kube, pod);
       return { pod };
     }
     const pods = (await findPods(kube, { ...t.flags, includeNotReady: true })).filter(isPodReady);
