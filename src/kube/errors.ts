@@ -117,6 +117,19 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
             "ask for a ClusterRole allowing impersonate on users (groups, uids), or drop --as/--as-group/--as-uid",
           );
         }
+        // not RBAC: an admission plugin said no (a namespace being deleted, a quota, PodSecurity, …) —
+        // its message is the whole story, and a Role would not help
+        if (apiMsg && /is forbidden: (?!User ")/.test(apiMsg)) {
+          return new KodamaError(
+            `forbidden: ${apiMsg}`,
+            ExitCode.FORBIDDEN,
+            /because it is being terminated/.test(apiMsg)
+              ? `the namespace is being deleted: wait until it is gone${
+                what.namespace ? ` (\`kubectl get namespace ${what.namespace}\`)` : ""
+              }, or use another namespace`
+              : undefined,
+          );
+        }
         return new KodamaError(
           `forbidden: cannot ${what.verb} ${what.resource} ${scope(what)}${
             server?.as ? ` (as ${server.as})` : ""

@@ -158,7 +158,9 @@ export class ClusterApi implements RuntimeHost {
       throw new ApiError(
         403,
         "Forbidden",
-        `${def.name} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        `${def.name}${
+          name ? ` "${name}"` : ""
+        } is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
         {
           name,
           kind: def.name,
@@ -661,9 +663,13 @@ export class ClusterApi implements RuntimeHost {
     if (n.metadata.deletionTimestamp) return n;
     n.metadata.deletionTimestamp = now();
     n.metadata.deletionGracePeriodSeconds = 0;
+    n.spec = { ...(n.spec ?? {}), finalizers: ["kubernetes"] };
     n.status = { phase: "Terminating" };
     const updated = this.store.replace("namespaces", n);
     (async () => {
+      // the namespace controller gets to it a moment later (on a real cluster: about a second at best)
+      await new Promise((r) => setTimeout(r, 1000));
+      if (this.closed) return;
       const pods = this.store.list("pods", name);
       await Promise.all(
         pods.map((p) =>

@@ -17,6 +17,60 @@ Deno.test("403 names verb, resource and namespace, exit 4", () => {
   assertStringIncludes(e.hint ?? "", "-n");
 });
 
+Deno.test("a 403 that is not RBAC shows the API's message, not 'ask for a Role'", () => {
+  const rbac = toKodamaError(
+    {
+      code: 403,
+      body: JSON.stringify({
+        kind: "Status",
+        reason: "Forbidden",
+        message:
+          'pods is forbidden: User "dev" cannot list resource "pods" in API group "" in the namespace "prod"',
+      }),
+    },
+    { verb: "list", resource: "pods", namespace: "prod" },
+    server,
+  );
+  assertEquals(rbac.message, "forbidden: cannot list pods in namespace prod");
+  assertStringIncludes(rbac.hint ?? "", "ask for a Role");
+  const terminating = toKodamaError(
+    {
+      code: 403,
+      body: JSON.stringify({
+        kind: "Status",
+        reason: "Forbidden",
+        message:
+          'pods "x" is forbidden: unable to create new content in namespace dev-1 because it is being terminated',
+        details: { name: "x", kind: "pods", causes: [{ reason: "NamespaceTerminating" }] },
+      }),
+    },
+    { verb: "create", resource: "pods", namespace: "dev-1", name: "x" },
+    server,
+  );
+  assertEquals(terminating.code, 4);
+  assertEquals(
+    terminating.message,
+    'forbidden: pods "x" is forbidden: unable to create new content in namespace dev-1 because it is being terminated',
+  );
+  assertEquals(
+    terminating.hint,
+    "the namespace is being deleted: wait until it is gone (`kubectl get namespace dev-1`), or use another namespace",
+  );
+  const quota = toKodamaError(
+    {
+      code: 403,
+      body: {
+        kind: "Status",
+        message: 'pods "y" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2',
+      },
+    },
+    { verb: "create", resource: "pods", namespace: "dev", name: "y" },
+    server,
+  );
+  assertStringIncludes(quota.message, "exceeded quota");
+  assertEquals(quota.hint, undefined);
+});
+
 Deno.test("401 is an auth failure with exit 4", () => {
   const e = toKodamaError(
     { code: 401, body: "" },
