@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import YAML from "yaml";
 import { kubectl, startCluster } from "../cluster/harness.ts";
+import { runKodama } from "../cli/_run.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -90,9 +91,10 @@ Deno.test({
       });
 
       await t.step("401 for a bad token or no credentials", async () => {
-        const bad = await kubectl(c, ["get", "pods", "-n", "dev", "--token", "not-a-token"], {
-          context: "dev",
-        });
+        // a user with nothing but a bad token (the real cluster's dev user has a certificate too)
+        const onlyToken = await variant(c.kubeconfig, () => ({ token: "not-a-token" }));
+        const bad = await kubectl({ ...c, kubeconfig: onlyToken }, ["get", "pods", "-n", "dev"]);
+        await Deno.remove(onlyToken);
         assertEquals(bad.code, 1);
         assertStringIncludes(bad.stderr, "Unauthorized");
         if (c.real) return;
@@ -103,11 +105,42 @@ Deno.test({
         const body = await r.json();
         assertEquals([body.kind, body.reason, body.code], ["Status", "Unauthorized", 401]);
       });
+      await t.step(
+        "authentication is a union: a valid certificate wins over a bad token sent with it",
+        async () => {
+          const both = await variant(c.kubeconfig, (u) => ({ ...u, token: "not-a-token" }));
+          const admin = (await YAML.parse(await Deno.readTextFile(c.kubeconfig))).users
+            .find((u: { name: string }) => u.name === "admin").user;
+          if (!admin["client-certificate-data"]) return; // a cluster whose admin has no certificate
+          const r = await kubectl({ ...c, kubeconfig: both }, ["get", "namespaces", "-o", "name"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stdout, "namespace/default");
+          // kodama sends both as well
+          const k = await runKodama(["--kubeconfig", both, "pods", "-A", "-o", "name"]);
+          await Deno.remove(both);
+          assertEquals(k.code, 0, k.stderr);
+        },
+      );
     } finally {
       await c.stop();
     }
   },
 });
+
+/** A copy of the kubeconfig whose admin (current) user is `edit(user)`; the path of the copy. */
+async function variant(kubeconfig: string, edit: (user: Record<string, unknown>) => Record<string, unknown>) {
+  // deno-lint-ignore no-explicit-any
+  const kc: any = YAML.parse(await Deno.readTextFile(kubeconfig));
+  const admin = kc.contexts.find((x: { name: string }) => x.name === "admin").context.user;
+  for (const u of kc.users) {
+    if (u.name === admin) {
+      u.user = Object.fromEntries(Object.entries(edit(u.user)).filter(([, v]) => v !== undefined));
+    }
+  }
+  const path = await Deno.makeTempFile({ prefix: "kodama-kc-", suffix: ".yaml" });
+  await Deno.writeTextFile(path, YAML.stringify(kc));
+  return path;
+}
 
 async function caPem(kubeconfig: string): Promise<string> {
   // deno-lint-ignore no-explicit-any
