@@ -1,8 +1,9 @@
 /**
  * Container log files in the CRI format the kubelet reads:
  *   `<RFC3339Nano timestamp> <stdout|stderr> <F|P> <content>\n`
- * F = a full line (the newline was part of the output), P = a partial line (output without a
- * trailing newline, flushed after a short delay or at exit).
+ * F = a full line (the newline was part of the output), P = a partial line. As containerd writes
+ * them: an unterminated line is held back until its newline arrives, it reaches 16 KiB (containerd's
+ * max_container_log_line_size; the piece is written as P) or the container exits (then it is P).
  */
 import fs from "node:fs";
 import { Buffer } from "node:buffer";
@@ -50,10 +51,6 @@ export class ContainerLog {
   readonly file: string;
   private fd: number;
   private pending: Record<LogStream, Buffer | undefined> = { stdout: undefined, stderr: undefined };
-  private timers: Record<LogStream, ReturnType<typeof setTimeout> | undefined> = {
-    stdout: undefined,
-    stderr: undefined,
-  };
   private listeners = new Set<LogListener>();
   private endListeners = new Set<() => void>();
   closed = false;
@@ -72,21 +69,15 @@ export class ContainerLog {
       this.emit(stream, buf.subarray(0, nl), false);
       buf = buf.subarray(nl + 1);
     }
-    if (this.timers[stream] !== undefined) {
-      clearTimeout(this.timers[stream]);
-      this.timers[stream] = undefined;
+    while (buf.length >= 16384) {
+      this.emit(stream, buf.subarray(0, 16384), true);
+      buf = buf.subarray(16384);
     }
-    if (buf.length === 0) return;
-    if (buf.length >= 16384) {
-      this.emit(stream, buf, true);
-      return;
-    }
-    this.pending[stream] = Buffer.from(buf);
-    this.timers[stream] = setTimeout(() => this.flush(stream), 50);
+    if (buf.length) this.pending[stream] = Buffer.from(buf);
   }
 
+  /** What is held back of an unterminated line goes out as a partial one (the container exited). */
   private flush(stream: LogStream): void {
-    this.timers[stream] = undefined;
     const rest = this.pending[stream];
     this.pending[stream] = undefined;
     if (rest?.length) this.emit(stream, rest, true);
@@ -119,9 +110,6 @@ export class ContainerLog {
     if (this.closed) return;
     this.flush("stdout");
     this.flush("stderr");
-    for (const s of ["stdout", "stderr"] as const) {
-      if (this.timers[s] !== undefined) clearTimeout(this.timers[s]);
-    }
     this.closed = true;
     try {
       fs.closeSync(this.fd);

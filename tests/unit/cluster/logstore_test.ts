@@ -47,6 +47,29 @@ Deno.test("logstore: CRI lines with stream tags, partial lines, followers and cl
   }
 });
 
+Deno.test("logstore: an unterminated line is held back until its newline, 16 KiB, or the exit", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = new ContainerLog(path.join(dir, "c.0.log"));
+    log.write("stdout", Buffer.from("held"));
+    await new Promise((r) => setTimeout(r, 100)); // no timer lets it out early
+    assertEquals(readLog(log.file).length, 0, "nothing written before the newline");
+    log.write("stdout", Buffer.from(" back\n"));
+    assertEquals(readLog(log.file).map((l) => [l.partial, l.content.toString()]), [[false, "held back"]]);
+    log.write("stdout", Buffer.from("x".repeat(16384 + 10)));
+    const long = readLog(log.file).slice(1);
+    assertEquals(
+      long.map((l) => [l.partial, l.content.length]),
+      [[true, 16384]],
+      "a 16 KiB piece goes out as P",
+    );
+    log.close();
+    assertEquals(readLog(log.file).slice(2).map((l) => [l.partial, l.content.length]), [[true, 10]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("logstore: tailLines counts whole lines; sinceMs filters by time", () => {
   const mk = (ms: number, text: string, partial = false): LogLine => ({
     ts: new Date(ms).toISOString(),
