@@ -29,6 +29,21 @@ export interface TestCluster {
   runtimePids(): number[];
   /** the in-process server (undefined on a real cluster) */
   testServer?: TestServer;
+  /** how many load pods (`load-000`, … in namespace `load`) there are: what `startCluster({ pods })` asked
+   * for on the test server; REAL_LOAD_PODS on a real cluster. Tests count with this, never a literal. */
+  loadPods: number;
+}
+
+/**
+ * The load pods of a real cluster: its setup makes them (the real-cluster README's `rebuild.sh setup`:
+ * LOAD_PODS, default 100); `KODAMA_TEST_LOAD_PODS` says how many when it made another number. The one
+ * place the suite learns it.
+ */
+export const REAL_LOAD_PODS: number = Number(Deno.env.get("KODAMA_TEST_LOAD_PODS") || 100);
+
+/** `load-000` … the names of the first `n` load pods. */
+export function loadPodNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `load-${String(i).padStart(3, "0")}`);
 }
 
 export interface StartOptions {
@@ -76,6 +91,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     stop: () => s.stop(),
     runtimePids: () => s.runtime.pids(),
     testServer: s,
+    loadPods: opts.pods ?? 0,
   };
 }
 
@@ -103,6 +119,7 @@ async function realCluster(path: string): Promise<TestCluster> {
     real: true,
     stop: () => Promise.resolve(),
     runtimePids: () => [],
+    loadPods: REAL_LOAD_PODS,
   };
 }
 
@@ -117,6 +134,16 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Delete objects a test made under fixed names in a shared namespace (`pod/x`, `pvc/ws`, …), without
+ * waiting and without failing when they are gone: call it in `finally`, so nothing stays behind on a
+ * real cluster (the test server goes away anyway).
+ */
+export async function deleteObjects(c: TestCluster, namespace: string, ...refs: string[]): Promise<void> {
+  if (!refs.length || !c.real) return; // a test server's objects go with it
+  await kubectl(c, ["delete", "-n", namespace, ...refs, "--ignore-not-found", "--wait=false"]);
 }
 
 /** A namespace of one test's own (on a real cluster too); `remove()` deletes it without waiting. */

@@ -11,6 +11,7 @@ import {
   KODAMA_TEST_IMAGE,
   KUBECTL,
   kubectl,
+  loadPodNames,
   startCluster,
   type TestCluster,
 } from "../cluster/harness.ts";
@@ -106,7 +107,7 @@ Deno.test({
             "status.phase=Running,metadata.namespace=load",
           ]),
         );
-        assertEquals(running.length, 7);
+        assertEquals(running.length, c.loadPods);
         const one = rows(
           await ok(c, ["get", "pods", "-A", "--field-selector", `metadata.name=${DEMO.wekaPods[1]}`]),
         );
@@ -115,18 +116,10 @@ Deno.test({
           const onNode = rows(
             await ok(c, ["get", "pods", "-n", "load", "--field-selector", "spec.nodeName=kodama-test-node"]),
           );
-          assertEquals(onNode.length, 7);
+          assertEquals(onNode.length, c.loadPods);
         }
         const paged = rows(await ok(c, ["get", "pods", "-n", "load", "--chunk-size=3"])).map((r) => r[0]);
-        assertEquals(paged, [
-          "load-000",
-          "load-001",
-          "load-002",
-          "load-003",
-          "load-004",
-          "load-005",
-          "load-006",
-        ]);
+        assertEquals(paged, loadPodNames(c.loadPods));
         const err = await fails(c, ["get", "pods", "-n", "load", "--field-selector", "spec.bogus=1"]);
         assertStringIncludes(err, "field label not supported: spec.bogus");
       });

@@ -201,6 +201,7 @@ Deno.test({
         real: false,
         stop: () => Promise.resolve(),
         runtimePids: () => [],
+        loadPods: 3,
       };
       const ns = await kubectl(c, ["get", "ns", "-o", "name"]);
       assertEquals(ns.stdout.split("\n").filter(Boolean).sort(), [

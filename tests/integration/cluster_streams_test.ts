@@ -6,6 +6,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { createHash, randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import {
+  deleteObjects,
   DEMO,
   KODAMA_TEST_IMAGE,
   KUBECTL,
@@ -226,7 +227,7 @@ Deno.test({
         const manifest = JSON.stringify({
           apiVersion: "v1",
           kind: "Pod",
-          metadata: { name: "ticker", namespace: "dev" },
+          metadata: { name: "k-ticker", namespace: "dev" },
           spec: {
             containers: [{
               name: "main",
@@ -237,15 +238,15 @@ Deno.test({
         });
         const applied = await kubectl(c, ["apply", "-f", "-"], { stdin: manifest });
         assertEquals(applied.code, 0, applied.stderr);
-        await kubectl(c, ["wait", "--for=condition=Ready", "pod/ticker", "-n", "dev", "--timeout=20s"]);
-        const f = await kubectlUntil(c, ["logs", "-f", "-n", "dev", "ticker"], /later\n/);
+        await kubectl(c, ["wait", "--for=condition=Ready", "pod/k-ticker", "-n", "dev", "--timeout=20s"]);
+        const f = await kubectlUntil(c, ["logs", "-f", "-n", "dev", "k-ticker"], /later\n/);
         await f.stop();
         assertEquals(f.text, "started\nlater\n");
-        const tail = await kubectl(c, ["logs", "-n", "dev", "ticker", "--tail=1", "--timestamps"]);
+        const tail = await kubectl(c, ["logs", "-n", "dev", "k-ticker", "--tail=1", "--timestamps"]);
         assert(/^\d{4}-\d\d-\d\dT[\d:.]+Z later\n$/.test(tail.stdout), tail.stdout);
-        const none = await kubectl(c, ["logs", "-n", "dev", "ticker", "--previous"]);
+        const none = await kubectl(c, ["logs", "-n", "dev", "k-ticker", "--previous"]);
         assertEquals(none.code, 1);
-        assertStringIncludes(none.stderr, 'previous terminated container "main" in pod "ticker" not found');
+        assertStringIncludes(none.stderr, 'previous terminated container "main" in pod "k-ticker" not found');
       });
 
       await t.step("port-forward, then an HTTP GET through it answers with the pod name", async () => {
@@ -333,6 +334,9 @@ Deno.test({
         }
       });
 
+      // on a real cluster nothing stays behind (the test server is stopped next anyway)
+      await deleteObjects(c, "dev", "pod/k-ticker", "pod/session", "pvc/ws");
+
       if (needsTestServer(c)) {
         await t.step("stopping the server leaves no pod process behind", async () => {
           const pids = c.runtimePids();
@@ -350,6 +354,7 @@ Deno.test({
         });
       }
     } finally {
+      await deleteObjects(c, "dev", "pod/k-ticker", "pod/session", "pvc/ws");
       await c.stop();
     }
   },

@@ -1,42 +1,55 @@
-/** `kodama cp`: local -> pod, pod -> local (directories, binary), --all into every matched pod. */
+/**
+ * `kodama cp`: local -> pod, pod -> local (directories, binary), --all into every matched pod. The pods
+ * are the test's own, in its own namespace, and copy under their own /data (an emptyDir): never a path the
+ * test server's pods share with the host (its /tmp).
+ */
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { DEMO, startCluster } from "../cluster/harness.ts";
+import { startCluster, tempNamespace } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
+import { Kube } from "../../src/kube/client.ts";
+import { waitForPods } from "../../src/pods/wait.ts";
+import { busyboxPod } from "./_helpers.ts";
 
 Deno.test({
   name: "kodama cp",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const c = await startCluster({ seed: "demo" });
+    const c = await startCluster({ seed: "none" });
     const dir = await Deno.makeTempDir({ prefix: "kodama-cp-" });
     const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args]);
-    const ns = DEMO.wekaNamespace;
+    const space = await tempNamespace(c, "fidelity-cp");
+    const ns = space.name;
+    const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
     try {
+      for (const p of ["drive-0", "drive-1", "drive-2"]) {
+        await kube.createPod(ns, busyboxPod(p, { labels: { app: "cp" }, dir: "/data" }));
+      }
+      await waitForPods(kube, { namespace: ns, selector: "app=cp" }, { for: "ready", timeoutMs: 60_000 });
       const bin = new Uint8Array(3 << 20).map((_, i) => (i * 31 + (i >> 9)) & 255);
       await Deno.mkdir(`${dir}/src/nested`, { recursive: true });
       await Deno.writeFile(`${dir}/src/nested/data.bin`, bin);
       await Deno.writeTextFile(`${dir}/src/hello.txt`, "hello\n");
 
       await t.step("a directory into a pod and back again", async () => {
-        const up = await k(["cp", `${dir}/src`, `${ns}/weka-drive-0:/tmp/kodama-cp-test`]);
+        const up = await k(["cp", `${dir}/src`, `${ns}/drive-0:/data/kodama-cp-test`]);
         assertEquals(up.code, 0, up.stderr);
         const check = await k([
           "exec",
           "-n",
           ns,
           "--pod",
-          "weka-drive-0",
+          "drive-0",
           "--",
           "sh",
           "-c",
-          "cat /tmp/kodama-cp-test/hello.txt; wc -c < /tmp/kodama-cp-test/nested/data.bin",
+          "cat /data/kodama-cp-test/hello.txt; wc -c < /data/kodama-cp-test/nested/data.bin",
         ]);
         assertEquals(check.stdout.split("\n").map((l) => l.trim()).filter(Boolean), [
           "hello",
           String(bin.length),
         ]);
-        const down = await k(["cp", "-n", ns, "weka-drive-0:/tmp/kodama-cp-test", `${dir}/back`]);
+        const down = await k(["cp", "-n", ns, "drive-0:/data/kodama-cp-test", `${dir}/back`]);
         assertEquals(down.code, 0, down.stderr);
         assertEquals(await Deno.readFile(`${dir}/back/nested/data.bin`), bin);
         assertEquals(await Deno.readTextFile(`${dir}/back/hello.txt`), "hello\n");
@@ -46,20 +59,20 @@ Deno.test({
         // kube-apiserver does not close an exec connection after the kubelet's close frame until the
         // client does (the test server holds it too); npm:ws used to wait its 30 s close timeout for it
         const down = await runKodama(
-          ["--kubeconfig", c.kubeconfig, "cp", "-n", ns, "weka-drive-0:/tmp/kodama-cp-test", `${dir}/again`],
+          ["--kubeconfig", c.kubeconfig, "cp", "-n", ns, "drive-0:/data/kodama-cp-test", `${dir}/again`],
           { timeoutMs: 15_000 },
         );
         assertEquals(down.code, 0, down.stderr);
         assertEquals(await Deno.readFile(`${dir}/again/nested/data.bin`), bin);
         const ws = await runKodama(
-          ["--kubeconfig", c.kubeconfig, "exec", "-n", ns, "--pod", "weka-drive-0", "--", "echo", "over ws"],
+          ["--kubeconfig", c.kubeconfig, "exec", "-n", ns, "--pod", "drive-0", "--", "echo", "over ws"],
           { timeoutMs: 15_000, env: { KODAMA_EXEC_TRANSPORT: "ws" } },
         );
         assertEquals(ws.stdout, "over ws\n", ws.stderr);
       });
 
       await t.step("a missing remote path is exit 3; two local paths is exit 2", async () => {
-        const r = await k(["cp", "-n", ns, "weka-drive-0:/nonexistent/file", `${dir}/x`]);
+        const r = await k(["cp", "-n", ns, "drive-0:/nonexistent/file", `${dir}/x`]);
         assertEquals(r.code, 3, r.stderr);
         const u = await k(["cp", `${dir}/a`, `${dir}/b`]);
         assertEquals(u.code, 2);
@@ -74,8 +87,7 @@ Deno.test({
           "drive",
           "--all",
           `${dir}/src/hello.txt`,
-          // relative: lands in each pod's own working directory (the test server's pods share the host /tmp)
-          "kodama-cp-all/",
+          "/data/kodama-cp-all/",
         ]);
         assertEquals(r.code, 0, r.stderr);
         assertStringIncludes(r.stderr, "3 pods: 3 ok");
@@ -88,12 +100,14 @@ Deno.test({
           "--all",
           "--",
           "cat",
-          "kodama-cp-all/hello.txt",
+          "/data/kodama-cp-all/hello.txt",
         ]);
         assertEquals(check.code, 0, check.stderr);
         assertEquals(check.stdout.split("\n").filter((l) => l.endsWith("| hello")).length, 3);
       });
     } finally {
+      kube.close();
+      await space.remove();
       await c.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

@@ -13,7 +13,14 @@
  *   piped stdin or `Never` it gets none.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { KUBECTL, kubectl, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
+import {
+  KODAMA_TEST_IMAGE,
+  KUBECTL,
+  kubectl,
+  onRealCluster,
+  startCluster,
+  type TestCluster,
+} from "../cluster/harness.ts";
 import { CONFIG, hasStackTrace, MAIN, runKodama } from "../cli/_run.ts";
 import { HAVE_TMUX, Tmux } from "./picker_tmux.ts";
 import { startConnectProxy } from "./_connect_proxy.ts";
@@ -131,7 +138,7 @@ Deno.test("exec credential plugins behave as client-go runs them", opts, async (
         "dev",
         "-l",
         "app=plug",
-        "--image=busybox:1.36",
+        `--image=${KODAMA_TEST_IMAGE}`,
         "--",
         "sleep",
         "3600",

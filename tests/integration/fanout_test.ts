@@ -3,7 +3,7 @@
  * exactly, dropped streams as per-pod errors, -o json, --fail-fast, --timeout, Ctrl-C.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { needsTestServer, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { fanout } from "../../src/pods/fanout.ts";
@@ -25,11 +25,12 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const c: TestCluster = await startCluster({ seed: "none", pods: 100 });
+    const n = c.loadPods; // 100 here; what a real cluster's setup made there
     const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "load" });
     const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args]);
     try {
-      const pods = await waitRunning(kube, 100);
-      assertEquals(pods.length, 100);
+      const pods = await waitRunning(kube, n);
+      assertEquals(pods.length, n);
 
       await t.step("200 whole prefixed lines and '100 ok'", async () => {
         const r = await k([
@@ -44,16 +45,19 @@ Deno.test({
         ]);
         assertEquals(r.code, 0, r.stderr);
         const lines = r.stdout.split("\n").filter(Boolean);
-        assertEquals(lines.length, 200);
+        assertEquals(lines.length, 2 * n);
         const seen = new Map<string, string[]>();
         for (const l of lines) {
           const m = /^(load-\d{3}) \| (start|end)$/.exec(l);
           assert(m, `malformed line ${JSON.stringify(l)}`);
           seen.set(m[1], [...(seen.get(m[1]) ?? []), m[2]]);
         }
-        assertEquals(seen.size, 100);
+        assertEquals(seen.size, n);
         for (const [pod, words] of seen) assertEquals(words, ["start", "end"], pod);
-        assertMatch(r.stderr, /^100 pods: 100 ok, 0 failed \(slowest load-\d{3} [\d.]+m?s\)\n$/);
+        assertMatch(
+          r.stderr,
+          new RegExp(`^${n} pods: ${n} ok, 0 failed \\(slowest load-\\d{3} [\\d.]+m?s\\)\\n$`),
+        );
       });
 
       await t.step("3 failing pods are named exactly in the summary, exit 1", async () => {
@@ -71,7 +75,7 @@ Deno.test({
         assertEquals(r.code, 1);
         assertEquals(r.stdout.split("\n").filter(Boolean).length, 97);
         const summary = r.stderr.split("\n").filter((l) => !l.includes("| boom"));
-        assertStringIncludes(summary[0], "100 pods: 97 ok, 3 failed");
+        assertStringIncludes(summary[0], `${n} pods: ${n - 3} ok, 3 failed`);
         const failures = summary.filter((l) => l.startsWith("  ")).map((l) => l.trim());
         assertEquals(failures, bad.map((p) => `${p}: exit code 1`));
         // stderr lines are prefixed too
@@ -93,6 +97,7 @@ Deno.test({
       });
 
       await t.step("streams dropped halfway: those pods are errors, the rest complete", async () => {
+        if (!needsTestServer(c)) return; // fault injection
         const out = memorySink();
         const err = memorySink();
         const run = fanout(kube, pods, {
@@ -107,10 +112,10 @@ Deno.test({
         c.faults.dropStreams(true);
         c.faults.dropStreams(false);
         const totals = await run;
-        assertEquals(totals.results.length, 100);
+        assertEquals(totals.results.length, n);
         assert(totals.failed > 0, "some pods must have lost their stream");
         assert(totals.ok > 0, "pods started after the drop must complete");
-        assertEquals(totals.ok + totals.failed, 100);
+        assertEquals(totals.ok + totals.failed, n);
         for (const r of totals.results) {
           if (r.status === "ok") assertEquals(r.exitCode, 0);
           else {
@@ -118,7 +123,7 @@ Deno.test({
             assert(r.error && r.error.length > 0);
           }
         }
-        assertStringIncludes(err.text(), `100 pods: ${totals.ok} ok, ${totals.failed} failed`);
+        assertStringIncludes(err.text(), `${n} pods: ${totals.ok} ok, ${totals.failed} failed`);
       });
 
       await t.step("--fail-fast cancels the rest; --timeout fails slow pods", async () => {

@@ -12,7 +12,14 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dirname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
-import { KUBECTL, kubectl, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
+import {
+  KODAMA_TEST_IMAGE,
+  KUBECTL,
+  kubectl,
+  onRealCluster,
+  startCluster,
+  type TestCluster,
+} from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { type KubeConfigLite, loadKubeConfig } from "../../src/kube/config.ts";
 import { KodamaError } from "../../src/errors.ts";
@@ -468,7 +475,7 @@ Deno.test("kubeconfig fixtures resolve as kubectl resolves them (kubectl is the 
       "diff-probe",
       "-n",
       "dev",
-      "--image=busybox:1.36",
+      `--image=${KODAMA_TEST_IMAGE}`,
       "--",
       "sleep",
       "3600",

@@ -7,7 +7,8 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
 import YAML from "yaml";
-import { startCluster } from "../cluster/harness.ts";
+import { deleteObjects, startCluster } from "../cluster/harness.ts";
+import { httpPod } from "./_helpers.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
@@ -135,17 +136,7 @@ Deno.test({
           // deno-lint-ignore no-explicit-any
           const kc: any = YAML.parse(await Deno.readTextFile(c.kubeconfig));
           const token: string = kc.users.find((u: { name: string }) => u.name === "dev").user.token;
-          await kube.createPod("dev", {
-            metadata: { name: "echo" },
-            spec: {
-              terminationGracePeriodSeconds: 1,
-              containers: [{
-                name: "web",
-                image: "registry.example.com/demo/http-echo:1.0",
-                command: ["http-echo"],
-              }],
-            },
-          });
+          await kube.createPod("dev", httpPod("echo"));
           await waitForPods(kube, { namespace: "dev", pod: "echo" }, { for: "ready", timeoutMs: 30_000 });
           // the token alone authenticates (it replaces the kubeconfig's admin certificate)
           const r = await k(["port-forward", "--token", token, "-n", "dev", "pod/echo", ":8080", "--detach"]);
@@ -225,6 +216,7 @@ Deno.test({
       );
     } finally {
       await k(["port-forward", "stop", "--all"]);
+      await deleteObjects(c, "dev", "pod/echo");
       kube.close();
       await c.stop();
       await Deno.remove(home, { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
-import { startCluster } from "../cluster/harness.ts";
+import { deleteObjects, startCluster } from "../cluster/harness.ts";
 import { DEMO } from "../cluster/seed.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { parsePortSpec, startPortForward } from "../../src/pods/portforward.ts";
@@ -351,6 +351,7 @@ Deno.test({
         },
       );
     } finally {
+      await deleteObjects(cluster, "dev", "pod/pf-a", "pod/pf-b");
       await cluster.stop();
     }
   },

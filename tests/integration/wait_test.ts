@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
 import type { V1Pod } from "@kubernetes/client-node";
-import { startCluster } from "../cluster/harness.ts";
+import { deleteObjects, startCluster } from "../cluster/harness.ts";
 import { DEMO } from "../cluster/seed.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
@@ -133,6 +133,7 @@ Deno.test({
         },
       );
     } finally {
+      await deleteObjects(cluster, "dev", "pod/w-del", "pod/w-ok", "pod/w-never", "pod/w-late");
       await cluster.stop();
     }
   },

@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { join } from "node:path";
-import { DEMO, KODAMA_TEST_IMAGE, startCluster } from "../cluster/harness.ts";
+import { deleteObjects, DEMO, KODAMA_TEST_IMAGE, startCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
 import { busyboxPod, tmux as tmuxOn } from "./_helpers.ts";
@@ -551,6 +551,7 @@ steps:
         },
       );
     } finally {
+      await deleteObjects(cluster, "dev", "pod/logger", "pod/ticker", "pod/never-ready", "pod/waited");
       await cluster.stop();
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }

@@ -5,7 +5,13 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
-import { kubectl, needsTestServer, startCluster, type TestCluster } from "../cluster/harness.ts";
+import {
+  KODAMA_TEST_IMAGE,
+  kubectl,
+  needsTestServer,
+  startCluster,
+  type TestCluster,
+} from "../cluster/harness.ts";
 import { create } from "../cluster/seed.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 
@@ -84,7 +90,14 @@ Deno.test({
       );
       if (!needsTestServer(c)) return;
       // no controllers here: the kinds are read-only, with the API server's own refusal
-      const create = await kubectl(c, ["create", "deployment", "x", "--image=busybox:1.36", "-n", "dev"]);
+      const create = await kubectl(c, [
+        "create",
+        "deployment",
+        "x",
+        `--image=${KODAMA_TEST_IMAGE}`,
+        "-n",
+        "dev",
+      ]);
       assertEquals(create.code, 1);
       assertStringIncludes(create.stderr, "the server does not allow this method on the requested resource");
     });
@@ -202,7 +215,7 @@ Deno.test({
     await withCluster(async (c, k) => {
       const api = c.testServer!.api;
       const spec = {
-        containers: [{ name: "main", image: "busybox:1.36", command: ["sh", "-c", "echo done"] }],
+        containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sh", "-c", "echo done"] }],
       };
       const job = create(api, "jobs", "dev", { metadata: { name: "etl" }, spec: { template: { spec } } })!;
       const jobLabels = job.spec.template.metadata.labels;
@@ -217,13 +230,13 @@ Deno.test({
           selector: { matchLabels: agent },
           template: {
             metadata: { labels: agent },
-            spec: { containers: [{ name: "a", image: "busybox:1.36" }] },
+            spec: { containers: [{ name: "a", image: KODAMA_TEST_IMAGE }] },
           },
         },
       });
       create(api, "pods", "dev", {
         metadata: { name: "agent-node1", labels: agent },
-        spec: { containers: [{ name: "a", image: "busybox:1.36", command: ["sleep", "3600"] }] },
+        spec: { containers: [{ name: "a", image: KODAMA_TEST_IMAGE, command: ["sleep", "3600"] }] },
       });
       // session/NAME: the labels every kodama session pod carries
       create(api, "pods", "dev", {
