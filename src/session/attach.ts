@@ -63,7 +63,7 @@ export function notAttachable(v: SessionView): KodamaError | undefined {
       return new KodamaError(
         `session ${v.name} failed: ${v.reason ?? "its pod cannot run"}`,
         ExitCode.FAILED,
-        `look at it: kodama get ${v.name}`,
+        `look at it: kodama session get ${v.name}`,
       );
     default:
       return new KodamaError(

@@ -1,5 +1,5 @@
 /**
- * `kodama get NAME` (`session get`): a session's settings, its objects and their state (PVC sizes and
+ * `kodama session get NAME`: a session's settings, its objects and their state (PVC sizes and
  * phases, the pod and its conditions) and the last events — like `kubectl describe`; `-o yaml|json`
  * gives the Session object with the same detail. The picker's session preview lives here too.
  */
@@ -12,7 +12,7 @@ import { formatAge, renderTable } from "../ui/table.ts";
 import { podStatus } from "../pods/display.ts";
 import { requireSession } from "./cluster.ts";
 import { sessionObject, syncState } from "./list.ts";
-import { eventsTable, sortEvents } from "./progress.ts";
+import { eventsOf, eventsTable, sortEvents } from "./progress.ts";
 import { resourcesText } from "./quantity.ts";
 import { AGENT_HOME, namesOf } from "./spec.ts";
 import type { SessionView } from "./status.ts";
@@ -35,12 +35,12 @@ export async function describeSession(kube: Kube, namespace: string, name: strin
     kube.findObject<V1ConfigMap>("configmaps", namespace, n.editorConfigMap).catch(() => undefined),
     kube.listObjects<CoreV1Event>("events", namespace).then((l) => l.items).catch(() => [] as CoreV1Event[]),
   ]);
-  const mine = new Set([view.pod?.metadata?.name, ...view.pvcs.map((c) => c.metadata?.name)]);
+
   return {
     view,
     ...(secret ? { secret: { name: n.envSecret, keys: Object.keys(secret.data ?? {}).length } } : {}),
     ...(cm ? { configMap: { name: n.editorConfigMap, keys: Object.keys(cm.data ?? {}).sort() } } : {}),
-    events: sortEvents(events.filter((e) => mine.has(e.involvedObject?.name))).slice(-RECENT),
+    events: sortEvents(eventsOf(events, [view.pod, ...view.pvcs])).slice(-RECENT),
   };
 }
 

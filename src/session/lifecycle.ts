@@ -80,7 +80,7 @@ export async function resumeSession(
     throw new KodamaError(
       `cannot resume session ${name}: its volumes carry no recorded settings`,
       ExitCode.FAILED,
-      "was it made by kodama? `kodama get` shows its objects",
+      "was it made by kodama? `kodama session get` shows its objects",
     );
   }
   const spec: SessionSpec = { ...recorded, namespace };

@@ -56,6 +56,24 @@ export function sortEvents(events: CoreV1Event[]): CoreV1Event[] {
   return [...events].sort((a, b) => t(a).localeCompare(t(b)));
 }
 
+/**
+ * The events about these objects — this pod, these claims — and not about an earlier object of the
+ * same name (a session started again): matched by uid when the event has one.
+ */
+export function eventsOf(
+  events: CoreV1Event[],
+  objects: ({ metadata?: { name?: string; uid?: string } } | undefined)[],
+): CoreV1Event[] {
+  const byName = new Map<string, string | undefined>();
+  for (const o of objects) if (o?.metadata?.name) byName.set(o.metadata.name, o.metadata.uid);
+  return events.filter((e) => {
+    const name = e.involvedObject?.name ?? "";
+    if (!byName.has(name)) return false;
+    const uid = byName.get(name);
+    return !uid || !e.involvedObject?.uid || e.involvedObject.uid === uid;
+  });
+}
+
 /** Events as a table (TYPE REASON AGE OBJECT MESSAGE), like `kubectl describe` shows them. */
 export function eventsTable(events: CoreV1Event[], now = Date.now()): string {
   return renderTable(
@@ -110,10 +128,19 @@ export function verdict(
   }
   const unbound = pvcs.filter((c) => c.status?.phase !== "Bound");
   if (unbound.length) {
-    const why = unbound.map((c) => {
-      const p = claimProblem(c, events);
-      return `volume ${c.metadata?.name} is ${c.status?.phase ?? "Pending"}${p ? `: ${p}` : ""}`;
-    });
+    // volumes with the same problem (both claims name a missing class) are told once
+    const byProblem = new Map<string, string[]>();
+    for (const c of unbound) {
+      const key = `${c.status?.phase ?? "Pending"}${
+        claimProblem(c, events) ? `: ${claimProblem(c, events)}` : ""
+      }`;
+      byProblem.set(key, [...(byProblem.get(key) ?? []), c.metadata?.name ?? "?"]);
+    }
+    const why = [...byProblem].map(([problem, names]) =>
+      `${names.length > 1 ? "volumes" : "volume"} ${names.join(", ")} ${
+        names.length > 1 ? "are" : "is"
+      } ${problem}`
+    );
     return { ready: false, waiting: why.join("; ") };
   }
   const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");

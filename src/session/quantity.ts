@@ -71,12 +71,12 @@ export interface Resources {
 /**
  * Requests and limits for a session pod from the user's CPU and memory limits. The limits are what the
  * user asked for; the requests are a quarter of them (so a small node can hold several idle sessions),
- * never below the smallest unit (1m CPU, 1 byte) and never above the limit.
+ * rounded up, so never 0 (at least 1m CPU, 1 byte) and never above the limit.
  */
 export function sessionResources(cpu: string, memory: string): Resources {
   const c = checkedCpu(cpu, "--cpu");
   const m = checkedSize(memory, "--memory");
-  const cpuReq = c / 4n > 0n ? ceilDiv(c, 4n) : c;
+  const cpuReq = ceilDiv(c, 4n);
   const memReq = ceilDiv(m, 4n);
   return {
     requests: { cpu: formatCpu(cpuReq), memory: formatSize(memReq) },
@@ -93,10 +93,8 @@ export function checkedCpu(text: string, flag: string): bigint {
       "use cores or millicores, e.g. 2, 1.5, 500m",
     );
   }
-  const millis = cpuMillis(q);
   if (q.num <= 0n) throw usageError(`invalid ${flag} "${text}": must be greater than 0`);
-  if (millis < 1n) throw usageError(`invalid ${flag} "${text}": less than 1m, the smallest CPU unit`);
-  return millis;
+  return cpuMillis(q);
 }
 
 /** Bytes of a size flag value; exit 2 naming the flag when it is not a positive size. */

@@ -17,7 +17,7 @@ import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { durationValueMs, formatDuration, parseDuration } from "../ui/duration.ts";
-import { prepareOutput, renderList } from "../ui/output.ts";
+import { renderList } from "../ui/output.ts";
 import type { Sink } from "../ui/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
 import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
@@ -75,7 +75,6 @@ async function readEditorFiles(dir: string): Promise<Record<string, string>> {
 
 /** Everything `start` will create, checked before any request (exit 2 on bad input). */
 export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
-  if (o.sync !== undefined && o.noSync) throw usageError("--sync and --no-sync cannot be used together");
   // name and quantities first: they need nothing from the disk
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
   const cwd = io.cwd ?? Deno.cwd();
@@ -93,11 +92,18 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   return { spec, objects: buildSession(spec, { env: env.vars, editor }) };
 }
 
-/** `--dry-run`: the objects, Secret values redacted, as a v1 List. Creates nothing. */
+/**
+ * `--dry-run`: the objects, Secret values redacted, creating nothing — YAML as one document per object
+ * (what `kubectl apply -f -` reads best), JSON as a v1 List.
+ */
 export async function printDryRun(plan: SessionPlan, format: string, out: Sink): Promise<void> {
-  const f = format === "json" ? "json" : "yaml";
-  await prepareOutput(f);
-  out.write(renderList(redactedList(plan.objects), f));
+  const items = redactedList(plan.objects);
+  if (format === "json") {
+    out.write(renderList(items, "json"));
+    return;
+  }
+  const { stringify } = await import("yaml");
+  out.write(items.map((o) => stringify(o)).join("---\n"));
 }
 
 // ------------------------------------------------------------------------------------------ run
@@ -321,14 +327,14 @@ export async function waitReady(
   }
   if (res.events) o.io.err.write(`recent events:\n${res.events.replace(/^(?=.)/gm, "  ")}`);
   const left =
-    `the session is left as it is: look with \`kodama get ${spec.name}\`, remove with \`kodama delete ${spec.name}\``;
+    `the session is left as it is: look with \`kodama session get ${spec.name}\`, remove with \`kodama delete ${spec.name}\``;
   if (res.outcome === "failed") {
     throw new KodamaError(`session ${spec.name} did not ${o.verb}: ${res.message}`, ExitCode.FAILED, left);
   }
   throw new KodamaError(
     `timed out after ${
       formatDuration(o.timeoutMs)
-    } waiting for session ${spec.name}: waiting for ${res.message}`,
+    }: session ${spec.name} is still waiting for ${res.message}`,
     ExitCode.TIMEOUT,
     `raise --timeout (default session.readyTimeout); ${left}`,
   );

@@ -6,7 +6,7 @@
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { sessionSelector } from "./names.ts";
-import { eventsTable, type Phase, reachedPhases, sortEvents, verdict } from "./progress.ts";
+import { eventsOf, eventsTable, type Phase, reachedPhases, sortEvents, verdict } from "./progress.ts";
 
 export interface WaitResult {
   outcome: "ready" | "failed" | "timeout" | "interrupted";
@@ -57,12 +57,10 @@ export async function waitForSession(
     else if (v.failure) done.resolve({ failed: v.failure });
     return v;
   };
-  const names = () => new Set([pod?.metadata?.name, ...pvcs.keys()].filter((n): n is string => !!n));
   const fetchEvents = async () => {
     try {
       const all = (await kube.listObjects<CoreV1Event>("events", namespace)).items;
-      const mine = names();
-      events = all.filter((e) => mine.has(e.involvedObject?.name ?? ""));
+      events = eventsOf(all, [pod, ...pvcs.values()]);
     } catch { /* events are a nicety; a Role without them still starts sessions */ }
   };
   const selector = { labelSelector: sessionSelector(name) };

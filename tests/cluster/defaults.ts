@@ -89,7 +89,11 @@ export function applyDefaults(def: ResourceDef, o: Obj) {
     case "persistentvolumeclaims": {
       const s = o.spec ??= {};
       s.volumeMode ??= "Filesystem";
-      s.storageClassName ??= "standard";
+      break;
+    }
+    case "storageclasses": {
+      o.reclaimPolicy ??= "Delete";
+      o.volumeBindingMode ??= "Immediate";
       break;
     }
     case "namespaces": {

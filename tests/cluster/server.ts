@@ -18,6 +18,7 @@ import { buildKubeconfig } from "./kubeconfig.ts";
 import { handleRequest, parseResourcePath, refuseUpgrade, type RouteContext, sendError } from "./routes.ts";
 import { ApiError, reasonForCode, unauthorized } from "./status.ts";
 import { findResource } from "./resources.ts";
+import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 
 export interface ServerOptions {
   /** 0 = a free port */
@@ -95,6 +96,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   for (const ns of SYSTEM_NAMESPACES) {
     api.create(findResource("", "v1", "namespaces")!, "", { metadata: { name: ns } });
   }
+  // a cluster's default StorageClass: claims without a class get it and bind at once
+  api.create(findResource("storage.k8s.io", "v1", "storageclasses")!, "", {
+    metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },
+    provisioner: TEST_PROVISIONER,
+  });
 
   const faultState = new FaultState();
   const sockets = new Set<Socket>();
