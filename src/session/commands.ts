@@ -7,6 +7,7 @@ import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { attachSession } from "./attach.ts";
+import { getCommand as get } from "./get.ts";
 import { listCommand as list } from "./list.ts";
 import { deleteSession, pruneStates, resumeSession, stopSession } from "./lifecycle.ts";
 import { type StartIO, startSession } from "./start.ts";
@@ -128,4 +129,8 @@ export async function pruneCommand(
   f: { dryRun: boolean },
 ): Promise<number> {
   return await pruneStates(connect, { dryRun: f.dryRun, out: stdoutSink, err: stderrSink });
+}
+
+export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
+  return await get(kube, kube.namespace, name, format, stdoutSink);
 }

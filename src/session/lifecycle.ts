@@ -207,14 +207,15 @@ export async function deleteSession(
     configmaps: "configmap",
     persistentvolumeclaims: "persistentvolumeclaim",
   };
-  await del("pods", v.pod?.metadata?.name ?? n.pod);
-  await del("secrets", n.envSecret);
-  await del("configmaps", n.editorConfigMap);
+  // the volumes first: when they cannot be kept (or purged) nothing else has been removed yet
   if (o.purge) {
     for (const c of volumes) await del("persistentvolumeclaims", c.metadata!.name!);
   } else {
-    await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!), o.err);
+    await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
+  await del("pods", v.pod?.metadata?.name ?? n.pod);
+  await del("secrets", n.envSecret);
+  await del("configmaps", n.editorConfigMap);
   const removedState = !o.keepConfig && await removeState(name);
   o.out.write(`session/${name} deleted\n`);
   o.err.write(`removed ${gone.join(", ")}${removedState ? " and the local state" : ""}\n`);

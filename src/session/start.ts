@@ -259,14 +259,18 @@ function rollbackText(lead: string, r: { removed: string[]; kept: string[] }): s
   return `${lead}: ${removed}${r.kept.length ? `; kept PVCs ${r.kept.join(", ")}` : ""}`;
 }
 
-/** Mark volumes as kept from a session that is gone: `list` ignores them, a new `start` adopts them. */
-export async function retainVolumes(kube: Kube, ns: string, names: string[], err: Sink): Promise<void> {
+/**
+ * Mark volumes as kept from a session that is gone: `list` ignores them, a new `start` adopts them.
+ * Without `err` a failure throws (delete stops before removing anything); with it, it is a warning.
+ */
+export async function retainVolumes(kube: Kube, ns: string, names: string[], err?: Sink): Promise<void> {
   for (const v of names) {
     try {
       await kube.patchObject("persistentvolumeclaims", ns, v, {
         metadata: { labels: { [LABEL_RETAINED]: "true" } },
       });
     } catch (e) {
+      if (!err) throw e;
       err.write(`warning: could not mark PVC ${v} as kept: ${(e as Error).message}\n`);
     }
   }

@@ -22,10 +22,11 @@ export interface SessionWorld {
   cleanup(): Promise<void>;
 }
 
-export async function sessionWorld(c: TestCluster): Promise<SessionWorld> {
+/** `context`: the kubeconfig context kodama and kubectl use (default `dev`, whose namespace is `dev`). */
+export async function sessionWorld(c: TestCluster, context = "dev"): Promise<SessionWorld> {
   const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
   const cwd = await Deno.makeTempDir({ prefix: "kodama-project-" });
-  const base = (a: string[]) => ["--kubeconfig", c.kubeconfig, "--context", "dev", ...a];
+  const base = (a: string[]) => ["--kubeconfig", c.kubeconfig, "--context", context, ...a];
   return {
     c,
     home,
@@ -33,7 +34,7 @@ export async function sessionWorld(c: TestCluster): Promise<SessionWorld> {
     k: (args, o = {}) =>
       runKodama(base(args), { cwd, stdin: o.stdin, env: { KODAMA_HOME: o.home ?? home, ...o.env } }),
     spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: { KODAMA_HOME: o.home ?? home } }),
-    kc: (args) => kubectl(c, ["-n", "dev", ...args], { context: "dev" }),
+    kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
     cleanup: async () => {
       await Deno.remove(home, { recursive: true }).catch(() => {});
       await Deno.remove(cwd, { recursive: true }).catch(() => {});

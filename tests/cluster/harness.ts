@@ -8,6 +8,7 @@
  */
 import YAML from "yaml";
 import type { Faults } from "./faults.ts";
+import type { PolicyRule } from "./auth.ts";
 import { seed } from "./seed.ts";
 import { startServer, type TestServer } from "./server.ts";
 
@@ -35,6 +36,8 @@ export interface StartOptions {
   pods?: number;
   /** log every request to stderr */
   verbose?: boolean;
+  /** more users limited to a namespace and a Role's rules (test server only; see ServerOptions.users) */
+  users?: { name: string; namespace: string; rules?: PolicyRule[] }[];
 }
 
 /** True when the suite runs against a real cluster (KODAMA_TEST_KUBECONFIG). Use as `Deno.test({ ignore: onRealCluster, ... })`. */
@@ -55,7 +58,7 @@ export function needsTestServer(c: TestCluster): boolean {
 export async function startCluster(opts: StartOptions = {}): Promise<TestCluster> {
   const realPath = Deno.env.get("KODAMA_TEST_KUBECONFIG");
   if (realPath) return realCluster(realPath);
-  const s = await startServer({ verbose: opts.verbose });
+  const s = await startServer({ verbose: opts.verbose, users: opts.users });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);
   } catch (e) {

@@ -18,6 +18,9 @@ export const DEMO = {
   wekaVersion: "WEKA v4.4.2 (demo)",
 } as const;
 
+/** The image `deno task demo` configures for sessions (its KODAMA_HOME): one the test server runs. */
+export const DEMO_SESSION_IMAGE = "busybox:1.36";
+
 const GROUPS: Record<string, string> = {
   deployments: "apps",
   replicasets: "apps",
