@@ -54,6 +54,11 @@ export function applyDefaults(def: ResourceDef, o: Obj) {
         c.terminationMessagePath ??= "/dev/termination-log";
         c.terminationMessagePolicy ??= "File";
         c.resources ??= {};
+        // a limit without a request: the request is the limit (the API server's defaulting)
+        for (const [k, v] of Object.entries((c.resources.limits ?? {}) as Record<string, unknown>)) {
+          c.resources.requests ??= {};
+          c.resources.requests[k] ??= v;
+        }
         for (const p of c.ports ?? []) p.protocol ??= "TCP";
       }
       for (const v of s.volumes ?? []) {

@@ -94,9 +94,9 @@ export function claimsBlockScheduling(store: Store, pod: Obj): string | undefine
     const name = v.persistentVolumeClaim?.claimName;
     if (!name) continue;
     const c = store.get("persistentvolumeclaims", ns, name);
-    if (!c) return `0/1 nodes are available: persistentvolumeclaim "${name}" not found.`;
+    if (!c) return `0/1 nodes are available: 1 persistentvolumeclaim "${name}" not found.`;
     if (c.metadata.deletionTimestamp) {
-      return `0/1 nodes are available: persistentvolumeclaim "${name}" is being deleted.`;
+      return `0/1 nodes are available: 1 persistentvolumeclaim "${name}" is being deleted.`;
     }
   }
   for (const v of pod.spec?.volumes ?? []) {

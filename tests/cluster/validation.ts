@@ -402,7 +402,10 @@ export function quantityDecodeError(v: unknown): string | undefined {
   if (typeof v !== "string") return "quantities must be a string or a number";
   const m = QUANTITY_SPLIT.exec(v);
   if (!m) return `quantities must match the regular expression '${QUANTITY_SPLIT.source}'`;
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(m[1])) return "unable to parse numeric part of quantity";
+  // a malformed number ("1.2.3") is reported with the regular expression too, as kube-apiserver does
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(m[1])) {
+    return `quantities must match the regular expression '${QUANTITY_SPLIT.source}'`;
+  }
   if (!QUANTITY_SUFFIX.test(m[2])) return "unable to parse quantity's suffix";
   return undefined;
 }
@@ -456,7 +459,7 @@ function checkResources(e: Errors, base: string, r: Obj | undefined) {
   }
 }
 
-const FS_GROUP_POLICIES = ["OnRootMismatch", "Always"];
+const FS_GROUP_POLICIES = ["Always", "OnRootMismatch"];
 
 function checkPodSecurityContext(e: Errors, sc: Obj | undefined) {
   if (!sc) return;

@@ -166,6 +166,21 @@ Deno.test({
         lots.stderr,
         `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
       );
+      const dots = await dry(pod("q1b", '{limits: {cpu: "1.2.3"}}'));
+      assertStringIncludes(dots.stderr, "quantities must match the regular expression");
+      const suffix = await dry(pod("q1c", "{limits: {cpu: 1ki}}"));
+      assertStringIncludes(
+        suffix.stderr,
+        'Pod in version "v1" cannot be handled as a Pod: unable to parse quantity\'s suffix',
+      );
+      // a limit without a request: the request defaults to the limit
+      const limitOnly = await dev(
+        c,
+        ["apply", "--dry-run=server", "-o", "json", "-f", "-"],
+        pod("q1d", "{limits: {cpu: 100m}}"),
+      );
+      assertEquals(limitOnly.code, 0, limitOnly.stderr);
+      assertEquals(JSON.parse(limitOnly.stdout).spec.containers[0].resources.requests, { cpu: "100m" });
       const over = await dry(pod("q2", '{limits: {cpu: "1"}, requests: {cpu: "2"}}'));
       assertEquals(over.code, 1);
       assertMatch(
