@@ -34,6 +34,7 @@ const COMMANDS: (() => Promise<Registrar>)[] = [
   () => import("./src/cli/doctor.ts"),
   () => import("./src/cli/version.ts"),
   () => import("./src/cli/options.ts"),
+  () => import("./src/cli/session.ts"),
 ];
 
 /** "complete" is `kubectl_complete-kodama`, which kubectl (1.26+) runs with the words to complete. */

@@ -45,3 +45,14 @@ export function notGiven(
   const src = cmd.getOptionValueSource(key);
   return src === undefined || src === "default";
 }
+
+/**
+ * The effective settings, with every default applied, for commands that need them even without a config
+ * file (sessions): the files when present (warnings printed once), else the schema's defaults.
+ */
+export async function effectiveConfig(): Promise<Config> {
+  const cfg = await userConfig();
+  if (cfg) return cfg;
+  const { configSchema } = await import("../config/schema.ts");
+  return configSchema.parse({});
+}

@@ -94,10 +94,10 @@ const envVarName = () =>
 
 const resources = z.object({
   cpu: cpuQuantity().default("1").describe(
-    'CPU limit of a session pod, as a Kubernetes quantity ("2", "500m", "1.5"). Overridden by `start --cpu`.',
+    'CPU limit of a session pod, as a Kubernetes quantity ("2", "500m", "1.5"); the request is a quarter of it. Overridden by `start --cpu`.',
   ),
   memory: sizeQuantity().default("2Gi").describe(
-    'Memory limit of a session pod ("512Mi", "4Gi"). Overridden by `start --memory`.',
+    'Memory limit of a session pod ("512Mi", "4Gi"); the request is a quarter of it. Overridden by `start --memory`.',
   ),
   storage: sizeQuantity().optional().describe(
     'Ephemeral-storage limit of a session pod ("10Gi"); unset means no limit.',
@@ -106,13 +106,13 @@ const resources = z.object({
 
 const storage = z.object({
   workspace: sizeQuantity().default("10Gi").describe(
-    "Size of the workspace PVC (mounted at /workspace, where your code lives).",
+    "Size of the workspace PVC kodama-workspace-NAME (mounted at session.workdir, where your code lives). Overridden by `start --storage`.",
   ),
   claudeHome: sizeQuantity().default("1Gi").describe(
-    "Size of the agent home PVC (the coding agent's config and history, e.g. ~/.claude).",
+    "Size of the home PVC kodama-claude-home-NAME, mounted as HOME (/home/kodama): dotfiles, caches, the coding agent's config.",
   ),
   storageClass: str().optional().describe(
-    "StorageClass for session PVCs; unset uses the cluster's default StorageClass.",
+    "StorageClass for session PVCs; unset uses the cluster's default StorageClass. Overridden by `start --storage-class`.",
   ),
 }).strict().describe("Persistent volume sizes for sessions.");
 
@@ -144,7 +144,7 @@ const session = z.object({
     "Working directory inside the session pod (where the repo is cloned and files are synced).",
   ),
   shell: nonEmpty("a shell").default("/bin/bash").describe(
-    "Shell started by `attach` when no --command is given.",
+    "Shell started by `attach` when no --command is given, if the image has it (else bash, else sh); `zellij` joins the session's zellij session.",
   ),
 }).strict().describe("Session lifecycle settings.");
 
@@ -167,7 +167,7 @@ const git = z.object({
 
 const env = z.object({
   dotenvFiles: stringList().default([]).describe(
-    "Dotenv files (relative to the repo root) whose variables are injected into sessions as a Secret.",
+    "Dotenv files (relative to the git root) whose variables `start` injects as a Secret, before `--env-file` files; missing ones are skipped.",
   ),
   excludeVars: z.array(envVarName(), {
     error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])"),

@@ -63,6 +63,31 @@ export interface PodQuery {
   fieldSelector?: string;
 }
 
+/** The kinds kodama reads and writes, by their plural resource name. */
+export type Resource =
+  | "pods"
+  | "persistentvolumeclaims"
+  | "secrets"
+  | "configmaps"
+  | "events"
+  | "serviceaccounts"
+  | "storageclasses";
+
+/** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
+const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped: boolean }>> = {
+  storageclasses: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true },
+};
+
+/** `/api/v1/namespaces/NS/pods[/NAME]`, `/api/v1/pods` (all namespaces), `/apis/storage.k8s.io/v1/...`. */
+export function resourcePath(resource: Resource, namespace?: string, name?: string): string {
+  const g = GROUPED[resource];
+  const base = g?.prefix ?? "/api/v1";
+  const ns = namespace !== undefined && !g?.clusterScoped
+    ? `/namespaces/${encodeURIComponent(namespace)}`
+    : "";
+  return `${base}${ns}/${resource}${name !== undefined ? `/${encodeURIComponent(name)}` : ""}`;
+}
+
 interface RequestOptions {
   query?: Record<string, string | undefined>;
   body?: unknown;
@@ -567,17 +592,110 @@ export class Kube {
    * retry cannot fix (forbidden, not found, bad selector). `from` (a list's resourceVersion) starts
    * the watch after that list instead of replaying existing pods.
    */
-  async watchPods(
+  watchPods(
     namespace: string | undefined,
     q: PodQuery,
     onEvent: (type: WatchEventType, pod: V1Pod) => void,
     signal: AbortSignal,
     from?: string,
   ): Promise<void> {
-    const path = namespace === undefined
-      ? "/api/v1/pods"
-      : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
-    const what: ApiWhat = { verb: "watch", resource: "pods", namespace };
+    return this.watchObjects<V1Pod>("pods", namespace, q, onEvent, signal, from);
+  }
+
+  // ------------------------------------------------------------------ any served kind
+  // The same verbs for every kind kodama manages (pods, PVCs, Secrets, ConfigMaps, events, ...).
+
+  /** Create an object; `dryRun` asks the server to validate without persisting (`dryRun=All`). */
+  createObject<T>(resource: Resource, namespace: string, body: T, o: { dryRun?: boolean } = {}): Promise<T> {
+    const name = (body as { metadata?: { name?: string } }).metadata?.name;
+    return this.request(
+      { verb: "create", resource, namespace, name },
+      "POST",
+      resourcePath(resource, namespace),
+      { body, query: { dryRun: o.dryRun ? "All" : undefined } },
+    );
+  }
+
+  getObject<T>(resource: Resource, namespace: string, name: string): Promise<T> {
+    return this.request(
+      { verb: "get", resource, namespace, name },
+      "GET",
+      resourcePath(resource, namespace, name),
+    );
+  }
+
+  /** The object, or undefined when it does not exist (other errors still throw). */
+  async findObject<T>(resource: Resource, namespace: string, name: string): Promise<T | undefined> {
+    try {
+      return await this.getObject<T>(resource, namespace, name);
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return undefined;
+      throw e;
+    }
+  }
+
+  /** List in one namespace, or in all namespaces when `namespace` is undefined. */
+  async listObjects<T>(
+    resource: Resource,
+    namespace: string | undefined,
+    q: PodQuery = {},
+  ): Promise<{ items: T[]; resourceVersion?: string }> {
+    const list = await this.request<{ items: T[]; metadata?: { resourceVersion?: string } }>(
+      { verb: "list", resource, namespace },
+      "GET",
+      resourcePath(resource, namespace),
+      { query: { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector } },
+    );
+    return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion || undefined };
+  }
+
+  /** Delete; resolves `false` when the object was already gone. */
+  async deleteObject(
+    resource: Resource,
+    namespace: string,
+    name: string,
+    o: { gracePeriodSeconds?: number; dryRun?: boolean } = {},
+  ): Promise<boolean> {
+    try {
+      await this.request(
+        { verb: "delete", resource, namespace, name },
+        "DELETE",
+        resourcePath(resource, namespace, name),
+        {
+          query: {
+            gracePeriodSeconds: o.gracePeriodSeconds?.toString(),
+            dryRun: o.dryRun ? "All" : undefined,
+          },
+        },
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
+      throw e;
+    }
+  }
+
+  /** A JSON merge patch (RFC 7386); `resourceVersion` in the patch makes it conditional (409 when stale). */
+  patchObject<T>(resource: Resource, namespace: string, name: string, patch: unknown): Promise<T> {
+    return this.request(
+      { verb: "patch", resource, namespace, name },
+      "PATCH",
+      resourcePath(resource, namespace, name),
+      { body: patch, contentType: "application/merge-patch+json" },
+    );
+  }
+
+  /** Watch any kind; the semantics of `watchPods`. */
+  async watchObjects<T extends { metadata?: { resourceVersion?: string } }>(
+    resource: Resource,
+    namespace: string | undefined,
+    q: PodQuery,
+    onEvent: (type: WatchEventType, obj: T) => void,
+    signal: AbortSignal,
+    from?: string,
+  ): Promise<void> {
+    const path = resourcePath(resource, namespace);
+    const what: ApiWhat = { verb: "watch", resource, namespace };
     let resourceVersion: string | undefined = from;
     let backoff = 200;
     while (!signal.aborted) {
@@ -607,7 +725,7 @@ export class Kube {
               const line = buf.slice(0, nl).trim();
               buf = buf.slice(nl + 1);
               if (!line) continue;
-              let ev: { type: string; object: V1Pod & { code?: number } };
+              let ev: { type: string; object: T & { code?: number } };
               try {
                 ev = JSON.parse(line);
               } catch {

@@ -79,14 +79,50 @@ function plural(n: number, noun: string): string {
 }
 
 export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V1Pod[]> {
-  const noun = opts.noun ?? "pod";
   const showNamespace = !!(opts.allNamespaces || opts.showNamespace) ||
     new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
+  const watch = opts.watch;
+  return await pickItems(pods.map(podItem), {
+    ...opts,
+    showNamespace,
+    previewShown: opts.preview,
+    preview: async () => {
+      const { podPreview } = await import("./preview.ts");
+      return (it) => podPreview(it.payload);
+    },
+    live: watch
+      ? (push, signal) => {
+        watch((type, pod) => {
+          if (type === "DELETED") push({ type: "remove", ids: [podId(pod)] });
+          else push({ type: "upsert", items: [podItem(pod)] });
+        }, signal).catch(() => {/* the list just stops being live */});
+      }
+      : undefined,
+  });
+}
+
+export interface PickItemsOptions<T> extends Omit<PickOptions, "watch" | "preview"> {
+  /** loads the preview renderer (only when the picker opens) */
+  preview?: () => Promise<(item: PickerItem<T>) => string[]>;
+  /** show the preview panel (default: config `picker.preview`, true) */
+  previewShown?: boolean;
+  /** keep the list live: push updates until `signal` aborts */
+  live?: (push: (e: import("./driver.ts").LiveEvent<T>) => void, signal: AbortSignal) => void;
+}
+
+/**
+ * The picker over any items (pods, sessions, …): the rules of `pickPods` (--select-1, --exit-0, the
+ * no-terminal error naming `flagHint`, KODAMA_PICKER=fzf), with the caller's rows and preview.
+ */
+export async function pickItems<T>(items0: PickerItem<T>[], opts: PickItemsOptions<T> = {}): Promise<T[]> {
+  const noun = opts.noun ?? "pod";
+  const showNamespace = !!(opts.allNamespaces || opts.showNamespace) ||
+    new Set(items0.map((p) => p.namespace)).size > 1;
   const query = opts.query ?? "";
 
   // The picker's state is built once, up front: its matcher answers what the initial query matches
-  // (--select-1, --exit-0, the no-terminal error) and then serves the picker, one pass over the pods.
-  const state = createState(pods.map(podItem), {
+  // (--select-1, --exit-0, the no-terminal error) and then serves the picker, one pass over the items.
+  const state = createState(items0, {
     multi: opts.multi,
     query,
     showNamespace,
@@ -95,7 +131,7 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
   const items = state.items;
   const initial = Array.from(state.result.indices, (i) => items[i]);
 
-  if (initial.length === 0 && (opts.exit0 || (items.length === 0 && !opts.watch))) {
+  if (initial.length === 0 && (opts.exit0 || (items.length === 0 && !opts.live))) {
     throw new KodamaError(
       items.length === 0 ? `no ${noun}s to pick from` : `no ${noun} matches ${JSON.stringify(query)}`,
       ExitCode.NOT_FOUND,
@@ -129,19 +165,17 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
       prompt: opts.prompt ?? `${noun}> `,
     });
     const byId = new Map(items.map((it) => [it.id, it.payload]));
-    return ids.map((id) => byId.get(id)).filter((p): p is V1Pod => p !== undefined);
+    return ids.map((id) => byId.get(id)).filter((p): p is T => p !== undefined);
   }
 
-  const [{ drive }, { podPreview }] = await Promise.all([import("./driver.ts"), import("./preview.ts")]);
-  const preview = opts.preview ?? await previewDefault();
+  const { drive } = await import("./driver.ts");
+  const previewFn = opts.preview ? await opts.preview() : undefined;
+  const preview = previewFn !== undefined && (opts.previewShown ?? await previewDefault());
 
   const abort = new AbortController();
-  const live = opts.watch
-    ? (push: (e: import("./driver.ts").LiveEvent<V1Pod>) => void) => {
-      opts.watch!((type, pod) => {
-        if (type === "DELETED") push({ type: "remove", ids: [podId(pod)] });
-        else push({ type: "upsert", items: [podItem(pod)] });
-      }, abort.signal).catch(() => {/* the list just stops being live */});
+  const live = opts.live
+    ? (push: (e: import("./driver.ts").LiveEvent<T>) => void) => {
+      opts.live!(push, abort.signal);
       return () => abort.abort();
     }
     : undefined;
@@ -149,7 +183,7 @@ export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V
   try {
     const chosen = await drive(preview ? state : { ...state, previewPref: false }, {
       color: colorEnabled("stderr"),
-      preview: (it) => podPreview(it.payload),
+      preview: previewFn,
       live,
       // compile the matching hot paths while the user reads the first screen, a step per timer tick
       onIdle: items.length > 5000 ? () => warmUp(state.matcher) : undefined,

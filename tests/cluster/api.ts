@@ -11,6 +11,8 @@ import { alreadyExists, ApiError, badRequest, conflict, notFound } from "./statu
 import { type EventType, type Obj, Store, type StoreEvent } from "./store.ts";
 import {
   Errors,
+  quantityDecodeError,
+  quantityFields,
   validateConfigMap,
   validateGeneric,
   validateImmutableData,
@@ -22,7 +24,16 @@ import {
   validateSecret,
   validateService,
   validateServiceAccount,
+  validateStorageClass,
 } from "./validation.ts";
+import {
+  admitClaim,
+  bindProblem,
+  boundClaim,
+  claimsBlockScheduling,
+  pvcEvent,
+  unschedulableStatus,
+} from "./storage.ts";
 import YAML from "yaml";
 import {
   applyDefaults,
@@ -186,6 +197,14 @@ export class ClusterApi implements RuntimeHost {
         `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: the object kind ${b.kind} does not match ${def.kind}`,
       );
     }
+    for (const q of quantityFields(def.kind, b)) {
+      const why = quantityDecodeError(q.value);
+      if (why) {
+        throw badRequest(
+          `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${why}`,
+        );
+      }
+    }
     if (b.apiVersion !== undefined && b.apiVersion !== apiVersionOf(def)) {
       throw badRequest(
         `the API version in the data (${b.apiVersion}) does not match the expected API version (${
@@ -222,6 +241,9 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "serviceaccounts":
         validateServiceAccount(e, obj);
+        break;
+      case "storageclasses":
+        validateStorageClass(e, obj);
         break;
       default:
         validateGeneric(e, obj, def.namespaced);
@@ -289,6 +311,7 @@ export class ClusterApi implements RuntimeHost {
       o.metadata.namespace = ns;
     } else delete o.metadata.namespace;
     applyDefaults(def, o);
+    if (def.name === "persistentvolumeclaims") admitClaim(this.store, o);
     delete o.metadata.resourceVersion;
     delete o.metadata.deletionTimestamp;
     delete o.metadata.deletionGracePeriodSeconds;
@@ -310,9 +333,15 @@ export class ClusterApi implements RuntimeHost {
   private initialStatus(def: ResourceDef, o: Obj) {
     switch (def.name) {
       case "pods": {
+        const ts = now();
+        const blocked = o.spec.nodeName ? undefined : claimsBlockScheduling(this.store, o);
+        if (blocked) {
+          // the scheduler leaves it unplaced until its claims are bound (scheduleWaiting)
+          o.status = unschedulableStatus({ status: { qosClass: qosClass(o) } }, blocked, ts);
+          break;
+        }
         const ip = this.allocatePodIp();
         o.spec.nodeName ??= NODE_NAME;
-        const ts = now();
         o.status = {
           phase: "Pending",
           conditions: [
@@ -330,20 +359,11 @@ export class ClusterApi implements RuntimeHost {
         o.status = { phase: "Active" };
         break;
       case "persistentvolumeclaims":
-        o.spec.volumeName = `pvc-${o.metadata.uid}`;
-        o.metadata.annotations = {
-          ...(o.metadata.annotations ?? {}),
-          "pv.kubernetes.io/bind-completed": "yes",
-          "pv.kubernetes.io/bound-by-controller": "yes",
-        };
         o.metadata.finalizers = [
           ...new Set([...(o.metadata.finalizers ?? []), "kubernetes.io/pvc-protection"]),
         ];
-        o.status = {
-          phase: "Bound",
-          accessModes: o.spec.accessModes,
-          capacity: { storage: o.spec.resources?.requests?.storage },
-        };
+        if (bindProblem(this.store, o)) o.status = { phase: "Pending" };
+        else boundClaim(o);
         break;
       case "services":
         if (o.spec.type !== "ExternalName" && o.spec.clusterIP !== "None") {
@@ -379,12 +399,78 @@ export class ClusterApi implements RuntimeHost {
         }
         break;
       case "pods":
+        if (!o.spec.nodeName) {
+          this.recordEvent(
+            ns,
+            o.metadata.name,
+            "Warning",
+            "FailedScheduling",
+            o.status.conditions[0].message,
+          );
+          break;
+        }
         // the runtime records the Scheduled event (sourced to default-scheduler by recordEvent)
         this.runtime?.startPod(o as PodObject);
         break;
-      case "persistentvolumeclaims":
+      case "persistentvolumeclaims": {
+        const problem = bindProblem(this.store, o);
+        if (problem) {
+          pvcEvent(this.store, o, "Warning", problem.reason, problem.message);
+          break;
+        }
         this.pvcDir(ns, o.metadata.name);
+        this.scheduleWaiting(ns);
         break;
+      }
+      case "storageclasses":
+        this.bindWaitingClaims(o.metadata.name);
+        break;
+    }
+  }
+
+  /** The persistentvolume-controller: claims waiting for a class that now exists are bound. */
+  private bindWaitingClaims(className: string) {
+    const touched = new Set<string>();
+    for (const c of [...this.store.peek("persistentvolumeclaims")]) {
+      if (
+        c.status?.phase !== "Pending" || c.spec?.storageClassName !== className ||
+        c.metadata.deletionTimestamp
+      ) {
+        continue;
+      }
+      const next: Obj = clone(c) as Obj;
+      boundClaim(next);
+      this.store.replace("persistentvolumeclaims", next);
+      this.pvcDir(next.metadata.namespace, next.metadata.name);
+      touched.add(next.metadata.namespace);
+    }
+    for (const ns of touched) this.scheduleWaiting(ns);
+  }
+
+  /** The scheduler: pods left unplaced for their claims are placed (and started) once the claims are bound. */
+  private scheduleWaiting(ns: string) {
+    for (const p of [...this.store.peek("pods", ns)]) {
+      if (p.spec?.nodeName || p.metadata.deletionTimestamp) continue;
+      if (claimsBlockScheduling(this.store, p)) continue;
+      const pod: Obj = clone(p) as Obj;
+      const ip = this.allocatePodIp();
+      pod.spec.nodeName = NODE_NAME;
+      pod.status = {
+        phase: "Pending",
+        conditions: [{
+          type: "PodScheduled",
+          status: "True",
+          lastProbeTime: null,
+          lastTransitionTime: now(),
+        }],
+        hostIP: "127.0.0.1",
+        hostIPs: [{ ip: "127.0.0.1" }],
+        podIP: ip,
+        podIPs: [{ ip }],
+        qosClass: p.status?.qosClass ?? qosClass(pod),
+      };
+      this.store.replace("pods", pod);
+      this.runtime?.startPod(this.store.get("pods", ns, pod.metadata.name) as PodObject);
     }
   }
 

@@ -9,9 +9,29 @@ export interface User {
   uid?: string;
 }
 
+/** An RBAC PolicyRule (the resource form): `*` matches everything; `pods/exec` names a subresource. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
 export interface UserPolicy {
   /** null = every namespace and cluster-scoped resource */
   namespaces: string[] | null;
+  /**
+   * A Role bound in those namespaces: only these rules are allowed there (default: everything). Lets a
+   * test prove that a Role (e.g. examples/rbac.yaml) is enough for a command.
+   */
+  rules?: PolicyRule[];
+}
+
+function ruleAllows(r: PolicyRule, a: Attributes): boolean {
+  const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const has = (list: string[], v: string) => list.includes("*") || list.includes(v);
+  if (!has(r.apiGroups, a.group) || !has(r.resources, res) || !has(r.verbs, a.verb)) return false;
+  return !r.resourceNames?.length || (!!a.name && r.resourceNames.includes(a.name));
 }
 
 export interface Attributes {
@@ -57,7 +77,9 @@ export class Authenticator {
     if (!p) return false;
     if (p.namespaces === null) return true;
     if (a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews") return true;
-    if (a.namespace && p.namespaces.includes(a.namespace)) return true;
+    if (a.namespace && p.namespaces.includes(a.namespace)) {
+      return !p.rules || p.rules.some((r) => ruleAllows(r, a));
+    }
     // A namespace object itself: RBAC treats GET /api/v1/namespaces/NAME as namespace NAME.
     if (
       a.resource === "namespaces" && a.name && p.namespaces.includes(a.name) &&
@@ -152,7 +174,9 @@ export class Authenticator {
         resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
       },
     ];
-    if (all || ns.includes(namespace)) {
+    const own = this.policies.get(user.name)?.rules;
+    if (!all && own && ns.includes(namespace)) resourceRules.unshift(...own);
+    else if (all || ns.includes(namespace)) {
       resourceRules.unshift({ verbs: ["*"], apiGroups: ["*"], resources: ["*"] });
     }
     return {

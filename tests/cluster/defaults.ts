@@ -52,6 +52,11 @@ export function applyDefaults(def: ResourceDef, o: Obj) {
         c.terminationMessagePath ??= "/dev/termination-log";
         c.terminationMessagePolicy ??= "File";
         c.resources ??= {};
+        // a limit without a request: the request is the limit (the API server's defaulting)
+        for (const [k, v] of Object.entries((c.resources.limits ?? {}) as Record<string, unknown>)) {
+          c.resources.requests ??= {};
+          c.resources.requests[k] ??= v;
+        }
         for (const p of c.ports ?? []) p.protocol ??= "TCP";
       }
       for (const v of s.volumes ?? []) {
@@ -87,7 +92,11 @@ export function applyDefaults(def: ResourceDef, o: Obj) {
     case "persistentvolumeclaims": {
       const s = o.spec ??= {};
       s.volumeMode ??= "Filesystem";
-      s.storageClassName ??= "standard";
+      break;
+    }
+    case "storageclasses": {
+      o.reclaimPolicy ??= "Delete";
+      o.volumeBindingMode ??= "Immediate";
       break;
     }
     case "namespaces": {

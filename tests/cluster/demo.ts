@@ -2,15 +2,36 @@
  * `deno task demo`: start the kodama Kubernetes API *test server* with the demo world and print
  * what to try from another terminal. Ctrl-C stops it (and every pod process).
  */
+import { dirname, join } from "node:path";
 import { parseClusterArgs, runCluster } from "./main.ts";
+import { DEMO_SESSION_IMAGE } from "./seed.ts";
 
 const opts = parseClusterArgs(Deno.args);
 const useColor = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
 const b = (s: string) => (useColor ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (useColor ? `\x1b[2m${s}\x1b[0m` : s);
 
+/**
+ * A KODAMA_HOME for the demo: sessions there use an image the test server runs (busybox), so the README's
+ * sessions Quick Start works as written (`kodama start my-session`), and the demo's session state stays
+ * out of ~/.kodama.
+ */
+function demoHome(kubeconfig: string): string {
+  const home = join(dirname(kubeconfig), "kodama-home");
+  Deno.mkdirSync(home, { recursive: true });
+  Deno.writeTextFileSync(
+    join(home, "config.yaml"),
+    `# written by \`deno task demo\`: sessions on the demo test server use an image it runs
+defaults:
+  image: ${DEMO_SESSION_IMAGE}
+`,
+  );
+  return home;
+}
+
 await runCluster(opts, (s) => {
   const kc = s.kubeconfig;
+  const home = demoHome(kc);
   console.log(`
 ${b("kodama demo")} — the kodama Kubernetes API test server is running at ${s.server}
 ${dim("This is a local test server for kodama's tests and demos, not a cluster for real workloads:")}
@@ -18,10 +39,13 @@ ${dim("pods are local processes on this machine, and everything disappears when 
 
 Try, from another terminal in the repository root:
 
-  ${b(`export KUBECONFIG=${kc}`)}
+  ${b(`export KUBECONFIG=${kc} KODAMA_HOME=${home}`)}
   ${b("deno run -A main.ts pods -A")}                                         ${dim("# every demo pod")}
   ${b("deno run -A main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
   ${b("deno run -A main.ts run kwekash")}                                     ${dim("# a built-in workflow")}
+  ${b("deno run -A main.ts start my-session")}                                ${
+    dim("# a dev session (README: Sessions)")
+  }
 
 kubectl works too (${dim("kubectl get pods -A -o wide")}; context ${b("dev")} may only use namespace dev).
 Press Ctrl-C to stop.`);

@@ -33,6 +33,15 @@ const TOP: Record<string, string[]> = {
   Secret: ["data", "stringData", "type", "immutable"],
   ConfigMap: ["data", "binaryData", "immutable"],
   ServiceAccount: ["secrets", "imagePullSecrets", "automountServiceAccountToken"],
+  StorageClass: [
+    "provisioner",
+    "parameters",
+    "reclaimPolicy",
+    "mountOptions",
+    "allowVolumeExpansion",
+    "volumeBindingMode",
+    "allowedTopologies",
+  ],
   Endpoints: ["subsets"],
   Event: [
     "involvedObject",
@@ -122,6 +131,22 @@ const CONTAINER = [
   "tty",
 ];
 
+const POD_SECURITY_CONTEXT = [
+  "seLinuxOptions",
+  "windowsOptions",
+  "runAsUser",
+  "runAsGroup",
+  "runAsNonRoot",
+  "supplementalGroups",
+  "supplementalGroupsPolicy",
+  "fsGroup",
+  "sysctls",
+  "fsGroupChangePolicy",
+  "seccompProfile",
+  "appArmorProfile",
+  "seLinuxChangePolicy",
+];
+
 const PVC_SPEC = [
   "accessModes",
   "selector",
@@ -171,6 +196,7 @@ export function unknownFields(kind: string, o: Obj): string[] {
   check(o.metadata, META, "metadata", out);
   if (kind === "Pod") {
     check(o.spec, POD_SPEC, "spec", out);
+    check(o.spec?.securityContext, POD_SECURITY_CONTEXT, "spec.securityContext", out);
     for (const f of ["containers", "initContainers"]) {
       (Array.isArray(o.spec?.[f]) ? o.spec[f] : []).forEach((c: unknown, i: number) =>
         check(c, CONTAINER, `spec.${f}[${i}]`, out)

@@ -9,6 +9,7 @@
 import YAML from "yaml";
 import { trackChild } from "../_timeout.ts"; // also: every test of a file using the harness gets a time limit
 import type { Faults } from "./faults.ts";
+import type { PolicyRule } from "./auth.ts";
 import { seed } from "./seed.ts";
 import { startServer, type TestServer } from "./server.ts";
 
@@ -56,6 +57,8 @@ export interface StartOptions {
    * (SPDY/3.1 still works). On a real cluster this is what the cluster has; tests that need it say so.
    */
   execProtocols?: "v4" | "v5";
+  /** more users limited to a namespace and a Role's rules (test server only; see ServerOptions.users) */
+  users?: { name: string; namespace: string; rules?: PolicyRule[] }[];
 }
 
 /** True when the suite runs against a real cluster (KODAMA_TEST_KUBECONFIG). Use as `Deno.test({ ignore: onRealCluster, ... })`. */
@@ -76,7 +79,11 @@ export function needsTestServer(c: TestCluster): boolean {
 export async function startCluster(opts: StartOptions = {}): Promise<TestCluster> {
   const realPath = Deno.env.get("KODAMA_TEST_KUBECONFIG");
   if (realPath) return realCluster(realPath);
-  const s = await startServer({ verbose: opts.verbose, execProtocols: opts.execProtocols });
+  const s = await startServer({
+    verbose: opts.verbose,
+    execProtocols: opts.execProtocols,
+    users: opts.users,
+  });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);
   } catch (e) {

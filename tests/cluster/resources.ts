@@ -98,6 +98,16 @@ export const RESOURCES: ResourceDef[] = [
   workload("apps", "daemonsets", "daemonset", "DaemonSet", ["ds"]),
   workload("batch", "jobs", "job", "Job"),
   {
+    name: "storageclasses",
+    singularName: "storageclass",
+    kind: "StorageClass",
+    group: "storage.k8s.io",
+    version: "v1",
+    namespaced: false,
+    shortNames: ["sc"],
+    verbs: ALL,
+  },
+  {
     name: "selfsubjectaccessreviews",
     singularName: "selfsubjectaccessreview",
     kind: "SelfSubjectAccessReview",

@@ -26,6 +26,9 @@ export const DEMO = {
  */
 export const KODAMA_TEST_IMAGE: string = Deno.env.get("KODAMA_TEST_IMAGE") || "busybox:latest";
 
+/** The image `deno task demo` configures for sessions (its KODAMA_HOME): one the test server runs. */
+export const DEMO_SESSION_IMAGE = "busybox:1.36";
+
 const GROUPS: Record<string, string> = {
   deployments: "apps",
   replicasets: "apps",

@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import { ClusterApi, SYSTEM_NAMESPACES } from "./api.ts";
-import { Authenticator, type User } from "./auth.ts";
+import { Authenticator, type PolicyRule, type User, type UserPolicy } from "./auth.ts";
 import { generateCerts } from "./certs.ts";
 import type { Runtime, StreamContext } from "./contract.ts";
 import { createRuntime } from "./runtime/mod.ts";
@@ -18,6 +18,7 @@ import { buildKubeconfig } from "./kubeconfig.ts";
 import { handleRequest, parseResourcePath, refuseUpgrade, type RouteContext, sendError } from "./routes.ts";
 import { ApiError, reasonForCode, unauthorized } from "./status.ts";
 import { findResource } from "./resources.ts";
+import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 
 export interface ServerOptions {
   /** 0 = a free port */
@@ -30,6 +31,11 @@ export interface ServerOptions {
   verbose?: boolean;
   /** "v4": exec/attach WebSockets without v5.channel.k8s.io, as on Kubernetes before 1.30 (SPDY still works) */
   execProtocols?: "v4" | "v5";
+  /**
+   * More bearer-token users, each limited to one namespace and (optionally) to a Role's rules there; the
+   * kubeconfig gets a context named after each (with that namespace).
+   */
+  users?: { name: string; namespace: string; rules?: PolicyRule[] }[];
 }
 
 export const DEV_TOKEN_USER = "dev";
@@ -86,10 +92,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     dev: ["developers"],
   });
   const devToken = `kodama-test-dev-${crypto.randomUUID().replaceAll("-", "")}`;
-  const auth = new Authenticator(
-    new Map([[devToken, { name: "dev", groups: ["developers", "system:authenticated"] }]]),
-    new Map([["dev", { namespaces: ["dev"] }]]),
-  );
+  const extra = (opts.users ?? []).map((u) => ({
+    ...u,
+    token: `kodama-test-${u.name}-${crypto.randomUUID().replaceAll("-", "")}`,
+  }));
+  const tokens = new Map<string, User>([[devToken, {
+    name: "dev",
+    groups: ["developers", "system:authenticated"],
+  }]]);
+  const policies = new Map<string, UserPolicy>([["dev", { namespaces: ["dev"] }]]);
+  for (const u of extra) {
+    tokens.set(u.token, { name: u.name, groups: ["system:authenticated"] });
+    policies.set(u.name, { namespaces: [u.namespace], rules: u.rules });
+  }
+  const auth = new Authenticator(tokens, policies);
   const api = new ClusterApi(stateDir);
   const runtimeStateDir = join(stateDir, "runtime");
   const runtime = createRuntime({ stateDir: runtimeStateDir, host: api, execProtocols: opts.execProtocols });
@@ -97,6 +113,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   for (const ns of SYSTEM_NAMESPACES) {
     api.create(findResource("", "v1", "namespaces")!, "", { metadata: { name: ns } });
   }
+  // a cluster's default StorageClass: claims without a class get it and bind at once
+  api.create(findResource("storage.k8s.io", "v1", "storageclasses")!, "", {
+    metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },
+    provisioner: TEST_PROVISIONER,
+  });
 
   const faultState = new FaultState();
   const sockets = new Set<Socket>();
@@ -324,7 +345,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   await Deno.mkdir(join(kubeconfig, ".."), { recursive: true });
   await Deno.writeTextFile(
     kubeconfig,
-    buildKubeconfig(server, certs, [{ name: "admin" }, { name: "dev", token: devToken, namespace: "dev" }]),
+    buildKubeconfig(server, certs, [
+      { name: "admin" },
+      { name: "dev", token: devToken, namespace: "dev" },
+      ...extra.map((u) => ({ name: u.name, token: u.token, namespace: u.namespace })),
+    ]),
     { mode: 0o600 },
   );
 

@@ -273,6 +273,26 @@ const PRINTERS: Record<string, Printer> = {
       c.spec?.volumeMode ?? "Filesystem",
     ],
   },
+  storageclasses: {
+    columns: [
+      col("Name"),
+      col("Provisioner"),
+      col("ReclaimPolicy"),
+      col("VolumeBindingMode"),
+      col("AllowVolumeExpansion"),
+      col("Age"),
+    ],
+    row: (c) => [
+      c.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true"
+        ? `${c.metadata.name} (default)`
+        : c.metadata.name,
+      c.provisioner,
+      c.reclaimPolicy ?? "Delete",
+      c.volumeBindingMode ?? "Immediate",
+      c.allowVolumeExpansion === true,
+      age(c.metadata.creationTimestamp),
+    ],
+  },
   endpoints: {
     columns: [col("Name"), col("Endpoints"), col("Age")],
     row: (e) => [e.metadata.name, formatEndpoints(e), age(e.metadata.creationTimestamp)],

@@ -261,6 +261,12 @@ export function validatePod(e: Errors, p: Obj) {
   const names = new Set<string>();
   checkContainers(e, spec.containers, "spec.containers", true, names, volumes);
   checkContainers(e, spec.initContainers, "spec.initContainers", false, names, volumes);
+  for (const f of ["initContainers", "containers"]) {
+    (Array.isArray(spec[f]) ? spec[f] : []).forEach((c: Obj, i: number) =>
+      checkResources(e, `spec.${f}[${i}].resources`, c?.resources)
+    );
+  }
+  checkPodSecurityContext(e, spec.securityContext);
   if (spec.restartPolicy !== undefined && !["Always", "OnFailure", "Never"].includes(spec.restartPolicy)) {
     e.notSupported("spec.restartPolicy", spec.restartPolicy, ["Always", "OnFailure", "Never"]);
   }
@@ -322,6 +328,9 @@ export function validatePVC(e: Errors, c: Obj) {
   }
   const req = spec.resources?.requests?.storage;
   if (req === undefined) e.required("spec.resources[storage]");
+  else if (quantityValue(req) <= 0) {
+    e.invalid("spec.resources[storage]", String(req), "must be greater than zero");
+  }
 }
 
 export function validatePVCUpdate(e: Errors, oldC: Obj, newC: Obj) {
@@ -373,4 +382,107 @@ export function validateNamespace(e: Errors, n: Obj) {
 
 export function validateServiceAccount(e: Errors, s: Obj) {
   checkMetadata(e, s, "subdomain", true);
+}
+
+// ------------------------------------------------------------------------------------------- quantities
+
+/** The regular expression resource.ParseQuantity splits a quantity with (its error text quotes it). */
+export const QUANTITY_SPLIT = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+const QUANTITY_SUFFIX = /^(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+
+/**
+ * Why a quantity does not decode (the JSON decoder's error), or undefined when it does. kube-apiserver
+ * rejects such a body before validation, with 400 BadRequest "<Kind> in version "v1" cannot be
+ * handled as a <Kind>: <this>".
+ */
+export function quantityDecodeError(v: unknown): string | undefined {
+  if (typeof v === "number") {
+    return Number.isFinite(v) ? undefined : "unable to parse numeric part of quantity";
+  }
+  if (typeof v !== "string") return "quantities must be a string or a number";
+  const m = QUANTITY_SPLIT.exec(v);
+  if (!m) return `quantities must match the regular expression '${QUANTITY_SPLIT.source}'`;
+  // a malformed number ("1.2.3") is reported with the regular expression too, as kube-apiserver does
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(m[1])) {
+    return `quantities must match the regular expression '${QUANTITY_SPLIT.source}'`;
+  }
+  if (!QUANTITY_SUFFIX.test(m[2])) return "unable to parse quantity's suffix";
+  return undefined;
+}
+
+/** A decoded quantity as a number (enough for comparisons in validation). */
+export function quantityValue(v: unknown): number {
+  if (typeof v === "number") return v;
+  const m = QUANTITY_SPLIT.exec(String(v))!;
+  const n = Number(m[1]);
+  const bin: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
+  const dec: Record<string, number> = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+  if (m[2] in bin) return n * 1024 ** bin[m[2]];
+  if (m[2] in dec) return n * 10 ** dec[m[2]];
+  return n * 10 ** Number(m[2].slice(1));
+}
+
+/** Every quantity of a pod or claim with its field path (resources of containers, claim requests). */
+export function quantityFields(kind: string, o: Obj): { field: string; value: unknown }[] {
+  const out: { field: string; value: unknown }[] = [];
+  const collect = (base: string, r: Obj | undefined) => {
+    for (const part of ["limits", "requests"]) {
+      for (const [k, v] of Object.entries((r?.[part] ?? {}) as Obj)) {
+        out.push({ field: `${base}.${part}[${k}]`, value: v });
+      }
+    }
+  };
+  if (kind === "Pod") {
+    for (const f of ["initContainers", "containers"]) {
+      (o.spec?.[f] ?? []).forEach((c: Obj, i: number) => collect(`spec.${f}[${i}].resources`, c?.resources));
+    }
+  }
+  if (kind === "PersistentVolumeClaim") collect("spec.resources", o.spec?.resources);
+  return out;
+}
+
+/** Container resources as the API server validates them (after decoding). */
+function checkResources(e: Errors, base: string, r: Obj | undefined) {
+  const limits = (r?.limits ?? {}) as Obj;
+  const requests = (r?.requests ?? {}) as Obj;
+  for (const [part, map] of [["limits", limits], ["requests", requests]] as const) {
+    for (const [k, v] of Object.entries(map)) {
+      if (quantityValue(v) < 0) {
+        e.invalid(`${base}.${part}[${k}]`, String(v), "must be greater than or equal to 0");
+      }
+    }
+  }
+  for (const [k, v] of Object.entries(requests)) {
+    if (k in limits && quantityValue(v) > quantityValue(limits[k])) {
+      e.invalid(`${base}.requests`, String(v), `must be less than or equal to ${k} limit of ${limits[k]}`);
+    }
+  }
+}
+
+const FS_GROUP_POLICIES = ["Always", "OnRootMismatch"];
+
+function checkPodSecurityContext(e: Errors, sc: Obj | undefined) {
+  if (!sc) return;
+  for (const f of ["runAsUser", "runAsGroup", "fsGroup"]) {
+    const v = sc[f];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 2147483647)) {
+      e.invalid(`spec.securityContext.${f}`, v, "must be between 0 and 2147483647, inclusive");
+    }
+  }
+  if (sc.fsGroupChangePolicy !== undefined && !FS_GROUP_POLICIES.includes(sc.fsGroupChangePolicy)) {
+    e.notSupported("spec.securityContext.fsGroupChangePolicy", sc.fsGroupChangePolicy, FS_GROUP_POLICIES);
+  }
+}
+
+export function validateStorageClass(e: Errors, c: Obj) {
+  checkMetadata(e, c, "subdomain", false);
+  if (!c.provisioner) e.required("provisioner");
+  if (c.reclaimPolicy !== undefined && !["Delete", "Retain"].includes(c.reclaimPolicy)) {
+    e.notSupported("reclaimPolicy", c.reclaimPolicy, ["Delete", "Retain"]);
+  }
+  if (
+    c.volumeBindingMode !== undefined && !["Immediate", "WaitForFirstConsumer"].includes(c.volumeBindingMode)
+  ) {
+    e.notSupported("volumeBindingMode", c.volumeBindingMode, ["Immediate", "WaitForFirstConsumer"]);
+  }
 }

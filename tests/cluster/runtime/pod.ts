@@ -465,8 +465,10 @@ export class PodRun {
     const terminal = this.phase === "Succeeded" || this.phase === "Failed";
     const allReady = this.initialized && !terminal && this.containers.every((c) => c.ready);
     const notReady = this.containers.filter((c) => !c.ready).map((c) => c.name);
-    const notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
-    const notReadyMsg = terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`;
+    // PodCompleted once the containers ran to their end; a pod whose init failed never ran them
+    const completed = terminal && this.initialized;
+    const notReadyReason = completed ? "PodCompleted" : "ContainersNotReady";
+    const notReadyMsg = completed ? undefined : `containers with unready status: [${notReady.join(" ")}]`;
     const initPending = this.inits.filter((c) =>
       !("terminated" in c.state && c.state.terminated.exitCode === 0)
     );

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Buffer } from "node:buffer";
 import type { PodObject, RuntimeHost } from "../contract.ts";
+import { mapArg, pathMapFor } from "./pathmap.ts";
 
 export interface PodLayout {
   dir: string;
@@ -203,9 +204,11 @@ export function containerEnv(
       : undefined;
     for (const [k, v] of data ?? []) env[(src.prefix ?? "") + k] = v.toString("utf8");
   }
+  // a value that is one of the pod's own paths (HOME=/home/x on a mounted volume) names it under the pod root
+  const paths = pathMapFor(layout.root, container);
   for (const e of container.env ?? []) {
     if (typeof e?.name !== "string") continue;
-    if (e.value !== undefined) env[e.name] = expandVars(String(e.value), env);
+    if (e.value !== undefined) env[e.name] = mapArg(paths, expandVars(String(e.value), env));
     else if (e.valueFrom?.fieldRef?.fieldPath) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath);
     else if (e.valueFrom?.secretKeyRef) {
       const r = e.valueFrom.secretKeyRef;

@@ -1,0 +1,134 @@
+/**
+ * `kodama attach [NAME] [--command CMD]`: a shell in the session's workspace, or one command with its
+ * exit code. The TTY handling (raw mode, resize, restore) is the exec code's (`execOne`). Without a
+ * name the picker opens over the sessions.
+ *
+ * The shell is chosen in the pod, in one exec: `session.shell` when the image has it, else bash, else
+ * sh; a `session.shell` of zellij attaches to (or creates) the session's zellij session, so detaching
+ * keeps its panes running.
+ */
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { listSessions, requireSession } from "./cluster.ts";
+import { CONTAINER } from "./spec.ts";
+import type { SessionView } from "./status.ts";
+
+/** Runs in the pod as `sh -c SCRIPT kodama-attach SHELL`. */
+export const SHELL_SCRIPT = [
+  `want="$1"`,
+  `if [ "\${want##*/}" = zellij ] && command -v "$want" >/dev/null 2>&1; then`,
+  `  exec "$want" attach --create "kodama-\${KODAMA_SESSION:-session}"`,
+  `fi`,
+  `for s in "$want" bash sh; do`,
+  `  case "$s" in`,
+  `    */*) [ -x "$s" ] && exec "$s" ;;`,
+  `    *) command -v "$s" >/dev/null 2>&1 && exec "$s" ;;`,
+  `  esac`,
+  `done`,
+  `echo "kodama: no shell in this image (tried $want, bash, sh)" >&2`,
+  `exit 127`,
+].join("\n");
+
+/** The command line run in the pod. */
+export function attachArgv(o: { command?: string; shell: string }): string[] {
+  return o.command !== undefined
+    ? ["sh", "-c", o.command]
+    : ["sh", "-c", SHELL_SCRIPT, "kodama-attach", o.shell];
+}
+
+export interface AttachOptions {
+  command?: string;
+  /** false: never a TTY (--no-tty); undefined: a TTY when stdin and stdout are terminals */
+  tty?: boolean;
+  shell: string;
+  out: Sink;
+  err: Sink;
+  /** local terminal facts (tests override) */
+  stdinIsTerminal: boolean;
+  stdoutIsTerminal: boolean;
+}
+
+/** Why a session cannot be attached to, as an error with the command that fixes it. */
+export function notAttachable(v: SessionView): KodamaError | undefined {
+  if (v.status === "Running" && v.pod) return undefined;
+  switch (v.status) {
+    case "Stopped":
+      return new KodamaError(
+        `session ${v.name} is stopped`,
+        ExitCode.FAILED,
+        `resume it: kodama resume ${v.name}`,
+      );
+    case "Failed":
+      return new KodamaError(
+        `session ${v.name} failed: ${v.reason ?? "its pod cannot run"}`,
+        ExitCode.FAILED,
+        `look at it: kodama session get ${v.name}`,
+      );
+    default:
+      return new KodamaError(
+        `session ${v.name} is not ready yet (${v.status}${v.reason ? `: ${v.reason}` : ""})`,
+        ExitCode.FAILED,
+        `follow it with: kodama list -w`,
+      );
+  }
+}
+
+/** Choose a session with the picker (running ones only). */
+async function pickSession(kube: Kube, namespace: string): Promise<string> {
+  const { sessions } = await listSessions(kube, namespace);
+  const running = sessions.filter((v) => v.status === "Running");
+  if (running.length === 0) {
+    throw new KodamaError(
+      `no running sessions in namespace ${namespace}${
+        sessions.length ? ` (${sessions.length} not running)` : ""
+      }`,
+      ExitCode.NOT_FOUND,
+      sessions.length ? "see them with `kodama list`" : "start one: kodama start NAME",
+    );
+  }
+  const { pickItems } = await import("../picker/mod.ts");
+  const [chosen] = await pickItems(
+    running.map((v) => ({
+      id: `${v.namespace}/${v.name}`,
+      label: v.name,
+      namespace: v.namespace,
+      payload: v,
+    })),
+    {
+      noun: "session",
+      flagHint: "name the session: kodama attach NAME",
+      preview: async () => {
+        const { sessionPreview } = await import("./get.ts");
+        return (it) => sessionPreview(it.payload);
+      },
+    },
+  );
+  if (!chosen) throw new KodamaError("no session chosen", ExitCode.INTERRUPTED);
+  return chosen.name;
+}
+
+export async function attachSession(
+  kube: Kube,
+  namespace: string,
+  name: string | undefined,
+  o: AttachOptions,
+): Promise<number> {
+  const session = name ?? await pickSession(kube, namespace);
+  const v = await requireSession(kube, namespace, session);
+  const why = notAttachable(v);
+  if (why) throw why;
+  // an interactive shell needs a terminal on stdin; a command gets one when both ends are terminals
+  const tty = o.tty !== false &&
+    (o.command === undefined ? o.stdinIsTerminal : o.stdinIsTerminal && o.stdoutIsTerminal);
+  const { execOne } = await import("../pods/exec.ts");
+  return await execOne(kube, v.pod!, {
+    command: attachArgv({ command: o.command, shell: o.shell }),
+    container: CONTAINER,
+    // a shell reads stdin (a terminal or a script piped in); a command only with a terminal
+    stdin: o.command === undefined || tty,
+    tty,
+    out: o.out,
+    err: o.err,
+  });
+}

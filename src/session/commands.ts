@@ -1,0 +1,136 @@
+/**
+ * The session verbs as the CLI calls them: each takes the connected client and the parsed flags, sets
+ * up the terminal facts and sinks, and runs one feature function. Returns the exit code.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { isTerminal } from "../ui/color.ts";
+import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { attachSession } from "./attach.ts";
+import { getCommand as get } from "./get.ts";
+import { listCommand as list } from "./list.ts";
+import { deleteSession, pruneStates, resumeSession, stopSession } from "./lifecycle.ts";
+import { type StartIO, startSession } from "./start.ts";
+
+async function startIO(): Promise<StartIO> {
+  const { findRepo } = await import("../config/paths.ts");
+  const repo = await findRepo();
+  return { out: stdoutSink, err: stderrSink, tty: isTerminal("stderr"), repoRoot: repo.gitRoot };
+}
+
+export interface StartFlagValues {
+  image?: string;
+  cpu?: string;
+  memory?: string;
+  storage?: string;
+  storageClass?: string;
+  envFile: string[];
+  envExclude: string[];
+  sync?: string | boolean;
+  timeout?: string;
+  wait?: boolean;
+  dryRun?: boolean;
+  output?: string;
+}
+
+export async function startCommand(
+  kube: Kube,
+  name: string,
+  f: StartFlagValues,
+  cfg: Config,
+): Promise<number> {
+  return await startSession(
+    kube,
+    {
+      name,
+      namespace: kube.namespace,
+      image: f.image,
+      cpu: f.cpu,
+      memory: f.memory,
+      storage: f.storage,
+      storageClass: f.storageClass,
+      envFiles: f.envFile,
+      envExclude: f.envExclude,
+      sync: typeof f.sync === "string" ? f.sync : undefined,
+      noSync: f.sync === false,
+      timeout: f.timeout,
+      noWait: f.wait === false,
+      dryRun: f.dryRun,
+      output: f.output,
+    },
+    cfg,
+    await startIO(),
+  );
+}
+
+export async function listCommand(
+  kube: Kube,
+  f: { allNamespaces?: boolean; output?: string; watch?: boolean },
+): Promise<number> {
+  return await list(kube, f.allNamespaces ? undefined : kube.namespace, f.output ?? "table", {
+    watch: f.watch,
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function attachCommand(
+  kube: Kube,
+  name: string | undefined,
+  f: { command?: string; tty?: boolean },
+  cfg: Config,
+): Promise<number> {
+  return await attachSession(kube, kube.namespace, name, {
+    command: f.command,
+    tty: f.tty === false ? false : undefined,
+    shell: cfg.session.shell,
+    out: stdoutSink,
+    err: stderrSink,
+    stdinIsTerminal: isTerminal("stdin"),
+    stdoutIsTerminal: isTerminal("stdout"),
+  });
+}
+
+export async function stopCommand(kube: Kube, name: string, f: { wait: boolean }): Promise<number> {
+  return await stopSession(kube, kube.namespace, name, { wait: f.wait, out: stdoutSink, err: stderrSink });
+}
+
+export async function resumeCommand(
+  kube: Kube,
+  name: string,
+  f: { timeout?: string; noWait?: boolean },
+  cfg: Config,
+): Promise<number> {
+  return await resumeSession(kube, kube.namespace, name, f, cfg, await startIO());
+}
+
+export async function deleteCommand(
+  kube: Kube,
+  name: string,
+  f: { force?: boolean; purge?: boolean; keepConfig?: boolean },
+): Promise<number> {
+  return await deleteSession(kube, kube.namespace, name, {
+    ...f,
+    interactive: isTerminal("stdin") && isTerminal("stderr"),
+    confirm: async (message) => {
+      const [{ confirm }, { default: process }] = await Promise.all([
+        import("@inquirer/prompts"),
+        import("node:process"),
+      ]);
+      return await confirm({ message, default: false }, { output: process.stderr });
+    },
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function pruneCommand(
+  connect: (context: string) => Promise<Kube>,
+  f: { dryRun: boolean },
+): Promise<number> {
+  return await pruneStates(connect, { dryRun: f.dryRun, out: stdoutSink, err: stderrSink });
+}
+
+export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
+  return await get(kube, kube.namespace, name, format, stdoutSink);
+}

@@ -1,0 +1,147 @@
+/**
+ * Env files for a session: parsed with `dotenv` (its `parse` only), merged in order (the last file
+ * wins), then filtered so nothing that would break the container or shadow what Kubernetes sets is
+ * injected. Every dropped variable is reported by name; values never leave this module except as the
+ * Secret's data. `filterEnv` is pure.
+ */
+import { parse } from "dotenv";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+
+/** The Secret limit of the API server (1 MiB of data). */
+export const MAX_ENV_BYTES = 1024 * 1024;
+
+const NAME_RE = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Variables the container's OS or shell owns; injecting them from a laptop's .env breaks the pod. */
+export const SYSTEM_VARS = new Set([
+  "PATH",
+  "HOME",
+  "SHELL",
+  "USER",
+  "LOGNAME",
+  "HOSTNAME",
+  "PWD",
+  "OLDPWD",
+  "SHLVL",
+  "TERM",
+  "TMPDIR",
+  "IFS",
+  "PS1",
+  "PS2",
+  "PS4",
+  "MAIL",
+  "LD_PRELOAD",
+  "LD_LIBRARY_PATH",
+  "_",
+]);
+
+export type DropReason = "system" | "kubernetes" | "name" | "excluded";
+
+export interface Dropped {
+  name: string;
+  reason: DropReason;
+  /** the file it came from */
+  file: string;
+}
+
+export interface EnvSource {
+  /** a path as the user wrote it (for messages) */
+  file: string;
+  vars: Record<string, string>;
+}
+
+export interface FilteredEnv {
+  vars: Record<string, string>;
+  dropped: Dropped[];
+  /** bytes of data (names + values), what the Secret will hold */
+  bytes: number;
+}
+
+/**
+ * Service variables Kubernetes injects into every container (`KUBERNETES_*`, and for each Service
+ * `<SVC>_SERVICE_HOST`, `<SVC>_SERVICE_PORT[_<PORT>]`, `<SVC>_PORT_<N>_<PROTO>[_PROTO|_PORT|_ADDR]`,
+ * and `<SVC>_PORT=tcp://…`); a copy from elsewhere would point at the wrong cluster.
+ */
+export function isServiceVar(name: string, value: string): boolean {
+  if (name.startsWith("KUBERNETES_") || name === "KUBERNETES") return true;
+  if (/_SERVICE_HOST$/.test(name) || /_SERVICE_PORT(_[A-Z0-9_]+)?$/.test(name)) return true;
+  if (/_PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?$/.test(name)) return true;
+  return /_PORT$/.test(name) && /^(tcp|udp|sctp):\/\//.test(value);
+}
+
+/** Merge the sources in order (later wins) and drop what must not be injected, saying why. */
+export function filterEnv(sources: EnvSource[], exclude: Iterable<string> = []): FilteredEnv {
+  const excluded = new Set(exclude);
+  const merged = new Map<string, { value: string; file: string }>();
+  for (const s of sources) {
+    for (const [name, value] of Object.entries(s.vars)) merged.set(name, { value, file: s.file });
+  }
+  const vars: Record<string, string> = {};
+  const dropped: Dropped[] = [];
+  let bytes = 0;
+  for (const [name, { value, file }] of merged) {
+    const reason: DropReason | undefined = excluded.has(name)
+      ? "excluded"
+      : !NAME_RE.test(name)
+      ? "name"
+      : SYSTEM_VARS.has(name)
+      ? "system"
+      : isServiceVar(name, value)
+      ? "kubernetes"
+      : undefined;
+    if (reason) {
+      dropped.push({ name, reason, file });
+      continue;
+    }
+    vars[name] = value;
+    bytes += new TextEncoder().encode(name).length + new TextEncoder().encode(value).length;
+  }
+  return { vars, dropped, bytes };
+}
+
+const REASONS: Record<DropReason, string> = {
+  system: "a system variable the container sets itself",
+  kubernetes: "a Kubernetes service variable",
+  name: "not a valid name (expected [A-Z_][A-Z0-9_]*)",
+  excluded: "excluded by --env-exclude / env.excludeVars",
+};
+
+/** `warning: .env: PATH is not injected: a system variable the container sets itself` */
+export function dropWarning(d: Dropped): string {
+  return `${d.file}: ${d.name} is not injected: ${REASONS[d.reason]}`;
+}
+
+/** The 1 MiB check, as an error naming the files (exit 2). */
+export function checkEnvSize(env: FilteredEnv, files: string[]): void {
+  if (env.bytes > MAX_ENV_BYTES) {
+    throw usageError(
+      `the env files hold ${env.bytes} bytes of variables; a Secret holds at most ${MAX_ENV_BYTES} (1 MiB)`,
+      `trim ${files.join(", ")} or leave variables out with --env-exclude`,
+    );
+  }
+}
+
+/**
+ * Read env files: `required` ones (from --env-file) must exist (exit 2); optional ones (config
+ * `env.dotenvFiles`) are skipped when missing. Relative paths are resolved against `base`.
+ */
+export async function readEnvFiles(
+  files: { path: string; display: string; required: boolean }[],
+): Promise<EnvSource[]> {
+  const out: EnvSource[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(f.path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound && !f.required) continue;
+      if (e instanceof Deno.errors.NotFound) {
+        throw usageError(`env file ${f.display} not found`, "check the --env-file path");
+      }
+      if (e instanceof Deno.errors.IsADirectory) throw usageError(`env file ${f.display} is a directory`);
+      throw new KodamaError(`cannot read env file ${f.display}: ${(e as Error).message}`, ExitCode.USAGE);
+    }
+    out.push({ file: f.display, vars: parse(text) });
+  }
+  return out;
+}

@@ -1,0 +1,272 @@
+/**
+ * `stop`, `resume`, `delete` and `session prune`.
+ *
+ *   stop     deletes the pod; the volumes, the Secret and the ConfigMap stay
+ *   resume   recreates the pod from the settings recorded on the volumes, then waits as `start` does
+ *   delete   removes the pod, Secret, ConfigMap and local state; the volumes are kept (marked as kept,
+ *            so a later `start` of the same name reuses them) unless --purge
+ *   prune    removes local state files whose session no longer exists
+ */
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { durationValueMs, parseDuration } from "../ui/duration.ts";
+import type { Sink } from "../ui/sink.ts";
+import { waitForPods } from "../pods/wait.ts";
+import { findSession, notFoundError, requireSession } from "./cluster.ts";
+import { buildPod } from "./manifests.ts";
+import { objectNames } from "./names.ts";
+import { namesOf, type SessionSpec } from "./spec.ts";
+import { AFTER_READY, retainVolumes, type StartIO, waitReady } from "./start.ts";
+import { listStates, loadState, removeState, saveState, stateFromSpec, updateState } from "./state.ts";
+
+/** How long stop/resume wait for a pod to go away. */
+const POD_GONE_MS = 120_000;
+
+async function podGone(kube: Kube, namespace: string, pod: string): Promise<void> {
+  await waitForPods(kube, { namespace, pod, includeNotReady: true }, {
+    for: "deleted",
+    timeoutMs: POD_GONE_MS,
+  });
+}
+
+function volumeList(pvcs: V1PersistentVolumeClaim[]): string {
+  return pvcs.map((c) => {
+    const size = c.status?.capacity?.storage ?? c.spec?.resources?.requests?.storage;
+    return `${c.metadata?.name}${size ? ` (${size})` : ""}`;
+  }).join(", ");
+}
+
+export async function stopSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { wait: boolean; out: Sink; err: Sink },
+): Promise<number> {
+  const v = await requireSession(kube, namespace, name);
+  if (!v.pod) {
+    o.err.write(`session ${name} is already stopped\n`);
+    return ExitCode.OK;
+  }
+  const pod = v.pod.metadata!.name!;
+  await kube.deleteObject("pods", namespace, pod);
+  if (o.wait) await podGone(kube, namespace, pod);
+  await updateState(name, { status: "Stopped" });
+  o.out.write(`session/${name} stopped\n`);
+  o.err.write(`kept: ${volumeList(v.pvcs)}; resume with: kodama resume ${name}\n`);
+  return ExitCode.OK;
+}
+
+export interface ResumeOptions {
+  timeout?: string;
+  noWait?: boolean;
+}
+
+export async function resumeSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: ResumeOptions,
+  cfg: Config,
+  io: StartIO,
+): Promise<number> {
+  const waitMs = o.timeout !== undefined
+    ? parseDuration(o.timeout, "--timeout")
+    : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
+  const v = await requireSession(kube, namespace, name);
+  const recorded = v.spec;
+  if (!recorded) {
+    throw new KodamaError(
+      `cannot resume session ${name}: its volumes carry no recorded settings`,
+      ExitCode.FAILED,
+      "was it made by kodama? `kodama session get` shows its objects",
+    );
+  }
+  const spec: SessionSpec = { ...recorded, namespace };
+  if (v.pod) {
+    const podName = v.pod.metadata!.name!;
+    if (v.status === "Failed" || v.pod.metadata?.deletionTimestamp) {
+      // a pod that cannot run (or is going away) is replaced
+      if (!v.pod.metadata?.deletionTimestamp) await kube.deleteObject("pods", namespace, podName);
+      await podGone(kube, namespace, podName);
+    } else {
+      io.err.write(`session ${name} is already ${v.status.toLowerCase()}\n`);
+      return ExitCode.OK;
+    }
+  }
+  const ctrl = new AbortController();
+  let interrupted = false;
+  const onInt = () => {
+    interrupted = true;
+    ctrl.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInt);
+  const where = { context: kube.contextName, server: kube.server };
+  let created = false;
+  try {
+    await kube.createObject("pods", namespace, buildPod(spec));
+    created = true;
+    // resumed on another machine: this one now remembers the session too
+    if (await loadState(name)) await updateState(name, { status: "Starting" });
+    else await saveState(stateFromSpec(spec, where, "Starting"));
+    if (o.noWait) {
+      io.out.write(`session/${name} resuming\n`);
+      return ExitCode.OK;
+    }
+    if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    await waitReady(kube, spec, { timeoutMs: waitMs, signal: ctrl.signal, io, verb: "resume" });
+    for (const step of AFTER_READY) await step({ kube, spec, io, signal: ctrl.signal });
+    await updateState(name, { status: "Running" });
+    io.out.write(`session/${name} ready\n`);
+    return ExitCode.OK;
+  } catch (e) {
+    if (interrupted && created) {
+      // back to Stopped: the pod this run made goes, everything else stays
+      await kube.deleteObject("pods", namespace, namesOf(spec).pod, { gracePeriodSeconds: 1 }).catch(
+        () => {},
+      );
+      await updateState(name, { status: "Stopped" });
+      throw new KodamaError(
+        `interrupted: removed pod ${namesOf(spec).pod}; session ${name} is stopped`,
+        ExitCode.INTERRUPTED,
+      );
+    }
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+  }
+}
+
+export interface DeleteOptions {
+  force?: boolean;
+  purge?: boolean;
+  keepConfig?: boolean;
+  /** stdin and stderr are terminals (a question can be asked) */
+  interactive: boolean;
+  confirm: (message: string) => Promise<boolean>;
+  out: Sink;
+  err: Sink;
+}
+
+export async function deleteSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: DeleteOptions,
+): Promise<number> {
+  if (!o.force && !o.interactive) {
+    throw usageError(
+      `not deleting session ${name} without confirmation: no terminal to ask on`,
+      "add --force (-f) to delete without asking",
+    );
+  }
+  const f = await findSession(kube, namespace, name);
+  const n = objectNames(name);
+  if (!f.view) {
+    if (!(o.purge && f.retained.length)) throw notFoundError(name, namespace, f.retained);
+    // the session is gone; --purge removes the volumes it left
+    if (
+      !o.force &&
+      !await o.confirm(
+        `Delete the kept volumes ${volumeList(f.retained)} of session ${name}? Their data is lost.`,
+      )
+    ) {
+      o.err.write("not deleted\n");
+      return ExitCode.OK;
+    }
+    for (const c of f.retained) {
+      await kube.deleteObject("persistentvolumeclaims", namespace, c.metadata!.name!);
+    }
+    if (!o.keepConfig) await removeState(name);
+    o.out.write(`deleted ${f.retained.map((c) => `persistentvolumeclaim/${c.metadata?.name}`).join(", ")}\n`);
+    return ExitCode.OK;
+  }
+  const v = f.view;
+  const volumes = [...v.pvcs, ...f.retained];
+  if (!o.force) {
+    const what = o.purge
+      ? `its volumes ${volumeList(volumes)} are deleted too (their data is lost)`
+      : `its volumes ${volumeList(volumes)} are kept`;
+    if (
+      !await o.confirm(
+        `Delete session ${name} in namespace ${namespace}? The pod, Secret and ConfigMap go; ${what}.`,
+      )
+    ) {
+      o.err.write("not deleted\n");
+      return ExitCode.OK;
+    }
+  }
+  const gone: string[] = [];
+  const del = async (resource: "pods" | "secrets" | "configmaps" | "persistentvolumeclaims", obj: string) => {
+    if (await kube.deleteObject(resource, namespace, obj)) gone.push(`${kind[resource]}/${obj}`);
+  };
+  const kind = {
+    pods: "pod",
+    secrets: "secret",
+    configmaps: "configmap",
+    persistentvolumeclaims: "persistentvolumeclaim",
+  };
+  // the volumes first: when they cannot be kept (or purged) nothing else has been removed yet
+  if (o.purge) {
+    for (const c of volumes) await del("persistentvolumeclaims", c.metadata!.name!);
+  } else {
+    await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
+  }
+  await del("pods", v.pod?.metadata?.name ?? n.pod);
+  await del("secrets", n.envSecret);
+  await del("configmaps", n.editorConfigMap);
+  const removedState = !o.keepConfig && await removeState(name);
+  o.out.write(`session/${name} deleted\n`);
+  o.err.write(`removed ${gone.join(", ")}${removedState ? " and the local state" : ""}\n`);
+  if (!o.purge && volumes.length) {
+    const names = volumes.map((c) => c.metadata?.name).join(" ");
+    o.err.write(
+      `kept PVCs ${
+        volumeList(volumes)
+      }: \`kodama start ${name}\` reuses them; remove them with \`kodama delete ${name} --purge\` or \`kubectl delete pvc -n ${namespace} ${names}\`\n`,
+    );
+  }
+  return ExitCode.OK;
+}
+
+/** Remove state files whose session no longer exists (each checked on the context it was started on). */
+export async function pruneStates(
+  connect: (context: string) => Promise<Kube>,
+  o: { dryRun?: boolean; out: Sink; err: Sink },
+): Promise<number> {
+  const states = await listStates();
+  let removed = 0;
+  for (const s of states) {
+    let kube: Kube;
+    try {
+      kube = await connect(s.context);
+    } catch (e) {
+      o.err.write(
+        `kept ${s.name}: cannot use context ${s.context}: ${(e as Error).message.split("\n")[0]}\n`,
+      );
+      continue;
+    }
+    try {
+      if (kube.server !== s.server) {
+        o.err.write(`kept ${s.name}: context ${s.context} now points at ${kube.server}, not ${s.server}\n`);
+        continue;
+      }
+      const f = await findSession(kube, s.namespace, s.name);
+      if (f.view) continue;
+      if (!o.dryRun) await removeState(s.name);
+      removed++;
+      o.out.write(
+        `${
+          o.dryRun ? "would remove" : "removed"
+        } ${s.name} (namespace ${s.namespace}, context ${s.context})\n`,
+      );
+    } catch (e) {
+      o.err.write(`kept ${s.name}: ${(e as Error).message.split("\n")[0]}\n`);
+    } finally {
+      kube.close();
+    }
+  }
+  if (removed === 0) o.err.write("nothing to prune\n");
+  return ExitCode.OK;
+}

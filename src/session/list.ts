@@ -1,0 +1,249 @@
+/**
+ * `kodama list`: sessions from the cluster (any machine sees the same), as a table, `-o wide|json|
+ * yaml|name`, and `-w` (a row per change, like `kodama pods -w`). Local state files whose session is
+ * gone are mentioned on stderr (`kodama session prune` removes them).
+ */
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { Kube, WatchEventType } from "../kube/client.ts";
+import { ExitCode } from "../errors.ts";
+import {
+  type Columns,
+  type OutputFormat,
+  parseOutputFormat,
+  prepareOutput,
+  renderList,
+} from "../ui/output.ts";
+import type { Sink } from "../ui/sink.ts";
+import { formatAge, renderTable } from "../ui/table.ts";
+import { GrowingTable, sortKeys } from "../pods/watch.ts";
+import { isRetained, listSessions } from "./cluster.ts";
+import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
+import { listStates, type SessionState } from "./state.ts";
+import { type SessionView, sessionView } from "./status.ts";
+
+/** The SYNC column: the sync feature reports Active/Error here; without it a session is Inactive. */
+export function syncState(_v: SessionView): "Active" | "Inactive" | "Error" {
+  return "Inactive";
+}
+
+export function sessionColumns(
+  now = Date.now(),
+): { table: Columns<SessionView>; wide: Columns<SessionView> } {
+  const base = (v: SessionView) => [v.name, v.namespace, v.status, syncState(v), formatAge(v.createdAt, now)];
+  const headers = ["NAME", "NAMESPACE", "STATUS", "SYNC", "AGE"];
+  return {
+    table: { headers, row: base },
+    wide: {
+      headers: [...headers, "IMAGE", "CPU", "MEMORY", "NODE"],
+      row: (v) => [
+        ...base(v),
+        v.spec?.image ?? "<unknown>",
+        v.spec?.cpu ?? "<unknown>",
+        v.spec?.memory ?? "<unknown>",
+        v.pod?.spec?.nodeName ?? "<none>",
+      ],
+    },
+  };
+}
+
+/** A session as one object (`-o json|yaml`): settings in `spec`, what the cluster shows in `status`. */
+export function sessionObject(v: SessionView, deleted = false): Record<string, unknown> {
+  const { v: _v, name: _n, namespace: _ns, createdAt: _c, ...spec } = v.spec ??
+    ({} as Record<string, unknown>);
+  return {
+    apiVersion: "kodama.dev/v1",
+    kind: "Session",
+    metadata: {
+      name: v.name,
+      namespace: v.namespace,
+      ...(v.createdAt ? { creationTimestamp: v.createdAt } : {}),
+    },
+    spec,
+    status: {
+      phase: deleted ? "Deleted" : v.status,
+      ...(v.reason ? { reason: v.reason } : {}),
+      sync: syncState(v),
+      ...(v.pod
+        ? {
+          pod: {
+            name: v.pod.metadata?.name,
+            phase: v.pod.status?.phase,
+            ...(v.pod.spec?.nodeName ? { node: v.pod.spec.nodeName } : {}),
+            ...(v.pod.status?.podIP ? { podIP: v.pod.status.podIP } : {}),
+          },
+        }
+        : {}),
+      volumes: v.pvcs.map((c) => ({
+        name: c.metadata?.name,
+        phase: c.status?.phase ?? "Pending",
+        size: c.status?.capacity?.storage ?? c.spec?.resources?.requests?.storage,
+        ...(c.spec?.storageClassName ? { storageClass: c.spec.storageClassName } : {}),
+      })),
+    },
+  };
+}
+
+export function renderSessions(views: SessionView[], format: OutputFormat, now?: number): string {
+  switch (format) {
+    case "json":
+    case "yaml":
+      return renderList(views.map((v) => sessionObject(v)), format);
+    case "name":
+      return views.map((v) => `session/${v.name}\n`).join("");
+    default: {
+      const c = sessionColumns(now)[format === "wide" ? "wide" : "table"];
+      return renderTable(c.headers, views.map((v) => c.row(v)));
+    }
+  }
+}
+
+/** State files for sessions that are gone, among those this listing could see. */
+export async function staleStates(
+  kube: Kube,
+  namespace: string | undefined,
+  sessions: SessionView[],
+): Promise<SessionState[]> {
+  const seen = new Set(sessions.map((v) => `${v.namespace}/${v.name}`));
+  return (await listStates()).filter((s) =>
+    s.context === kube.contextName && s.server === kube.server &&
+    (namespace === undefined || s.namespace === namespace) && !seen.has(`${s.namespace}/${s.name}`)
+  );
+}
+
+export interface ListOptions {
+  watch?: boolean;
+  out: Sink;
+  err: Sink;
+  /** stop when aborted (tests); otherwise SIGINT ends a watch with 130 */
+  signal?: AbortSignal;
+}
+
+export async function listCommand(
+  kube: Kube,
+  namespace: string | undefined,
+  format: string,
+  o: ListOptions,
+): Promise<number> {
+  const fmt = parseOutputFormat(format);
+  await prepareOutput(fmt);
+  const listed = await listSessions(kube, namespace);
+  if (o.watch) return await watchSessions(kube, namespace, fmt, listed, o);
+  if (fmt === "table" || fmt === "wide") {
+    if (listed.sessions.length === 0) {
+      o.err.write(`No sessions found${namespace === undefined ? "" : ` in ${namespace} namespace`}.\n`);
+    } else o.out.write(renderSessions(listed.sessions, fmt));
+  } else o.out.write(renderSessions(listed.sessions, fmt));
+  const stale = await staleStates(kube, namespace, listed.sessions).catch(() => []);
+  if (stale.length) {
+    o.err.write(
+      `note: ${stale.length} local session file${
+        stale.length === 1 ? " has" : "s have"
+      } no session in the cluster (${
+        stale.map((s) => s.name).join(", ")
+      }); \`kodama session prune\` removes ${stale.length === 1 ? "it" : "them"}\n`,
+    );
+  }
+  return ExitCode.OK;
+}
+
+/** `list -w`: the list, then a row (or object) each time a session's row changes, until Ctrl-C. */
+async function watchSessions(
+  kube: Kube,
+  namespace: string | undefined,
+  fmt: OutputFormat,
+  listed: Awaited<ReturnType<typeof listSessions>>,
+  o: ListOptions,
+): Promise<number> {
+  const pods = new Map<string, V1Pod>();
+  const pvcs = new Map<string, Map<string, V1PersistentVolumeClaim>>();
+  const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
+  for (const v of listed.sessions) {
+    if (v.pod) pods.set(key(v.namespace, v.name), v.pod);
+    pvcs.set(key(v.namespace, v.name), new Map(v.pvcs.map((c) => [c.metadata?.name ?? "", c])));
+  }
+  const cols = sessionColumns()[fmt === "wide" ? "wide" : "table"];
+  const table = new GrowingTable(cols.headers);
+  const last = new Map<string, string>();
+  const { stringify } = fmt === "yaml" ? await import("yaml") : { stringify: undefined };
+  let docs = 0;
+  const print = (v: SessionView, deleted: boolean) => {
+    if (fmt === "table" || fmt === "wide") {
+      const row = cols.row(v);
+      if (deleted) row[2] = "Deleted";
+      return table.render([row]);
+    }
+    if (fmt === "name") return `session/${v.name}\n`;
+    const obj = sortKeys(sessionObject(v, deleted));
+    return fmt === "json" ? JSON.stringify(obj, null, 4) + "\n" : (docs++ ? "---\n" : "") + stringify!(obj);
+  };
+  const emit = (k: string, deleted = false) => {
+    const [ns, name] = [k.slice(0, k.indexOf("/")), k.slice(k.indexOf("/") + 1)];
+    const live = [...(pvcs.get(k)?.values() ?? [])];
+    const pod = pods.get(k);
+    if (!pod && !live.length) deleted = true;
+    const v = sessionView(name, ns, pod, live);
+    const sig = deleted ? "deleted" : JSON.stringify(cols.row(v).filter((_, i) => i !== 4));
+    if (last.get(k) === sig) return;
+    if (deleted && !last.has(k)) return;
+    if (deleted) last.delete(k);
+    else last.set(k, sig);
+    o.out.write(print(v, deleted));
+  };
+  const initial = listed.sessions;
+  for (const v of initial) {
+    last.set(
+      key(v.namespace, v.name),
+      JSON.stringify(cols.row(v).filter((_, i) => i !== 4)),
+    );
+  }
+  if (fmt === "table" || fmt === "wide") {
+    if (initial.length) o.out.write(table.render(initial.map((v) => cols.row(v))));
+  } else for (const v of initial) o.out.write(print(v, false));
+
+  const ac = new AbortController();
+  let interrupted = false;
+  const onInt = () => {
+    interrupted = true;
+    ac.abort();
+  };
+  if (o.signal) o.signal.addEventListener("abort", () => ac.abort(), { once: true });
+  else Deno.addSignalListener("SIGINT", onInt);
+  const sel = { labelSelector: SESSIONS_SELECTOR };
+  const sessionOf = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }) =>
+    key(obj.metadata?.namespace, obj.metadata?.labels?.[LABEL_SESSION] ?? "");
+  try {
+    await Promise.all([
+      kube.watchObjects<V1Pod>(
+        "pods",
+        namespace,
+        sel,
+        (type: WatchEventType, p) => {
+          const k = sessionOf(p);
+          if (type === "DELETED") pods.delete(k);
+          else pods.set(k, p);
+          emit(k);
+        },
+        ac.signal,
+        listed.podsRv,
+      ),
+      kube.watchObjects<V1PersistentVolumeClaim>(
+        "persistentvolumeclaims",
+        namespace,
+        sel,
+        (type, c) => {
+          const k = sessionOf(c);
+          const m = pvcs.get(k) ?? new Map();
+          pvcs.set(k, m);
+          if (type === "DELETED" || isRetained(c)) m.delete(c.metadata?.name ?? "");
+          else m.set(c.metadata?.name ?? "", c);
+          emit(k);
+        },
+        ac.signal,
+        listed.pvcsRv,
+      ),
+    ]);
+  } finally {
+    if (!o.signal) Deno.removeSignalListener("SIGINT", onInt);
+  }
+  return interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+}

@@ -1,0 +1,213 @@
+/**
+ * Pure manifest builders: a session's settings (and its env/editor data) -> the Kubernetes objects
+ * `start` creates. Unit-tested as data. Every object carries the kodama labels and the settings
+ * annotation; the pod is built from the settings alone, so `resume` can rebuild it on any machine.
+ *
+ * The pod's parts are separate builders (volumes, the main container, init containers, the keep-alive
+ * script) so later features add an init container, a Secret volume or a mount in one place.
+ */
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Secret,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+import { Buffer } from "node:buffer";
+import { ANNOTATION_SPEC, LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY } from "./names.ts";
+import { sessionResources } from "./quantity.ts";
+import {
+  AGENT_HOME,
+  CONTAINER,
+  EDITOR_FILES,
+  EDITOR_MOUNT,
+  FS_GROUP,
+  namesOf,
+  type SessionSpec,
+} from "./spec.ts";
+
+export interface SessionObjects {
+  pvcs: V1PersistentVolumeClaim[];
+  secret: V1Secret;
+  configMap?: V1ConfigMap;
+  pod: V1Pod;
+}
+
+/** The data `start` puts into the session's Secret and ConfigMap (never recorded anywhere else). */
+export interface SessionData {
+  env: Record<string, string>;
+  editor: Record<string, string>;
+}
+
+function metadata(spec: SessionSpec, name: string) {
+  return {
+    name,
+    namespace: spec.namespace,
+    labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name },
+    annotations: { [ANNOTATION_SPEC]: JSON.stringify(spec) },
+  };
+}
+
+export function buildPVC(spec: SessionSpec, which: "workspace" | "home"): V1PersistentVolumeClaim {
+  const n = namesOf(spec);
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: metadata(spec, which === "workspace" ? n.workspacePVC : n.homePVC),
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: {
+        requests: { storage: which === "workspace" ? spec.storage.workspace : spec.storage.home },
+      },
+      ...(spec.storage.storageClass ? { storageClassName: spec.storage.storageClass } : {}),
+    },
+  };
+}
+
+/** Base64 of the UTF-8 bytes (node:buffer: values may be up to 1 MiB). */
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+export function buildEnvSecret(spec: SessionSpec, env: Record<string, string>): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: metadata(spec, namesOf(spec).envSecret),
+    type: "Opaque",
+    data: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, b64(v)])),
+  };
+}
+
+export function buildEditorConfigMap(spec: SessionSpec, files: Record<string, string>): V1ConfigMap {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: metadata(spec, namesOf(spec).editorConfigMap),
+    data: { ...files },
+  };
+}
+
+/**
+ * The main process: link the editor configs into $HOME (when the repo has any), then wait to be
+ * stopped. Plain POSIX sh with `sleep` (busybox has both); an image without `sleep` blocks on the
+ * container's open stdin instead. TERM/INT end it at once, so `stop` is quick.
+ */
+export function keepAliveScript(spec: SessionSpec): string {
+  const lines = ["# kodama session: the pod stays up until `kodama stop`"];
+  const files = spec.editorFiles.filter((f) => f in EDITOR_FILES);
+  if (files.length) {
+    lines.push(
+      `for f in ${files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ")}; do`,
+      `  src=${EDITOR_MOUNT}/\${f%%:*}; dst="$HOME/\${f#*:}"`,
+      `  [ -f "$src" ] && mkdir -p "\${dst%/*}" && ln -sf "$src" "$dst"`,
+      `done`,
+    );
+  }
+  lines.push(
+    `trap 'exit 0' TERM INT`,
+    `if command -v sleep >/dev/null 2>&1; then`,
+    `  while :; do sleep 86400 & wait $!; done`,
+    `fi`,
+    // no sleep: block on stdin (the container keeps it open); should it ever close, say why
+    `while read -r _; do :; done`,
+    `echo "kodama: this image has no sleep and the container's stdin closed" >&2`,
+    `exit 1`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+export function podVolumes(spec: SessionSpec): V1Volume[] {
+  const n = namesOf(spec);
+  const vols: V1Volume[] = [
+    { name: "workspace", persistentVolumeClaim: { claimName: n.workspacePVC } },
+    { name: "home", persistentVolumeClaim: { claimName: n.homePVC } },
+  ];
+  if (spec.editorFiles.length) {
+    vols.push({ name: "editor-config", configMap: { name: n.editorConfigMap, optional: true } });
+  }
+  return vols;
+}
+
+export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
+  const mounts: V1VolumeMount[] = [
+    { name: "workspace", mountPath: spec.workdir },
+    { name: "home", mountPath: AGENT_HOME },
+  ];
+  if (spec.editorFiles.length) {
+    mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
+  }
+  return mounts;
+}
+
+export function mainContainer(spec: SessionSpec): V1Container {
+  const r = sessionResources(spec.cpu, spec.memory);
+  if (spec.ephemeralStorage) {
+    (r.limits as Record<string, string>)["ephemeral-storage"] = spec.ephemeralStorage;
+  }
+  return {
+    name: CONTAINER,
+    image: spec.image,
+    command: ["sh", "-c", keepAliveScript(spec)],
+    workingDir: spec.workdir,
+    env: [
+      { name: "HOME", value: AGENT_HOME },
+      { name: "KODAMA_SESSION", value: spec.name },
+      { name: "KODAMA_WORKSPACE", value: spec.workdir },
+    ],
+    // optional: a session whose Secret was removed (or never made) still starts
+    envFrom: [{ secretRef: { name: namesOf(spec).envSecret, optional: true } }],
+    resources: r,
+    volumeMounts: mainMounts(spec),
+    stdin: true,
+  };
+}
+
+/** Init containers (none yet; the git clone of a later feature goes here). */
+export function initContainers(_spec: SessionSpec): V1Container[] {
+  return [];
+}
+
+export function buildPod(spec: SessionSpec): V1Pod {
+  const inits = initContainers(spec);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: metadata(spec, namesOf(spec).pod),
+    spec: {
+      ...(inits.length ? { initContainers: inits } : {}),
+      containers: [mainContainer(spec)],
+      volumes: podVolumes(spec),
+      // volumes group-owned and group-writable for any image user; a big workspace is not re-chowned
+      securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
+      ...(spec.serviceAccount ? { serviceAccountName: spec.serviceAccount } : {}),
+      restartPolicy: "Always",
+      terminationGracePeriodSeconds: 10,
+    },
+  };
+}
+
+/** Everything `start` creates, in creation order. */
+export function buildSession(spec: SessionSpec, data: SessionData): SessionObjects {
+  return {
+    secret: buildEnvSecret(spec, data.env),
+    pvcs: [buildPVC(spec, "workspace"), buildPVC(spec, "home")],
+    ...(spec.editorFiles.length ? { configMap: buildEditorConfigMap(spec, data.editor) } : {}),
+    pod: buildPod(spec),
+  };
+}
+
+/** The objects as `--dry-run` prints them: in creation order, Secret values replaced by `<redacted>`. */
+export function redactedList(o: SessionObjects): Record<string, unknown>[] {
+  const { data, ...secret } = o.secret;
+  const redacted = {
+    ...secret,
+    stringData: Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, "<redacted>"])),
+  };
+  return [
+    redacted,
+    ...o.pvcs,
+    ...(o.configMap ? [o.configMap] : []),
+    o.pod,
+  ] as unknown as Record<string, unknown>[];
+}

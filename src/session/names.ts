@@ -1,0 +1,80 @@
+/**
+ * A session's name and the names of everything it owns, in one table, so every object name is derived
+ * (and validated) in one place. The names follow the Kodama contract (`kodama-<name>` pod,
+ * `kodama-workspace-<name>`, `kodama-claude-home-<name>`, `kodama-editor-config-<name>`) so its
+ * troubleshooting steps (`kubectl delete pvc kodama-workspace-<name>`) work as written.
+ * Pure: no I/O.
+ */
+import { usageError } from "../errors.ts";
+
+/** Labels every object of a session carries (so `list` works from any machine). */
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "kodama";
+export const LABEL_SESSION = "kodama.dev/session";
+/** On PVCs kept after their session was deleted (or a start was interrupted): not a live session. */
+export const LABEL_RETAINED = "kodama.dev/retained";
+
+/** The session's settings (JSON), on every object it owns: another machine resumes from them. */
+export const ANNOTATION_SPEC = "kodama.dev/spec";
+
+/** Selects every object kodama made for sessions; add `,kodama.dev/session=NAME` for one session. */
+export const SESSIONS_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_SESSION}`;
+
+export function sessionSelector(name: string): string {
+  return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_SESSION}=${name}`;
+}
+
+/** Names of a session's objects. Later features add theirs here (and they are validated with the rest). */
+export interface SessionObjectNames {
+  pod: string;
+  workspacePVC: string;
+  homePVC: string;
+  envSecret: string;
+  editorConfigMap: string;
+}
+
+export function objectNames(name: string): SessionObjectNames {
+  return {
+    pod: `kodama-${name}`,
+    workspacePVC: `kodama-workspace-${name}`,
+    homePVC: `kodama-claude-home-${name}`,
+    envSecret: `kodama-env-${name}`,
+    editorConfigMap: `kodama-editor-config-${name}`,
+  };
+}
+
+/** Kubernetes' limit for label values, and what kodama allows for every derived object name. */
+export const MAX_OBJECT_NAME = 63;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The longest session name whose derived names all fit in 63 characters. */
+export function maxSessionNameLength(): number {
+  const longest = Math.max(...Object.values(objectNames("")).map((n) => n.length));
+  return MAX_OBJECT_NAME - longest;
+}
+
+/**
+ * Check a session name before anything is sent: a DNS-1123 label (lowercase letters, digits, '-'),
+ * short enough that every derived object name stays within 63 characters. Exit 2 otherwise.
+ */
+export function validateSessionName(name: string | undefined): string {
+  if (name === undefined || name === "") {
+    throw usageError("a session name is required", "e.g. kodama start my-work");
+  }
+  if (!DNS_LABEL.test(name)) {
+    throw usageError(
+      `invalid session name "${name}": use lowercase letters, digits and '-', starting and ending with a letter or digit`,
+      "session names become Kubernetes object names (DNS-1123 labels), e.g. my-work",
+    );
+  }
+  const max = maxSessionNameLength();
+  const names = objectNames(name);
+  const tooLong = Object.values(names).find((n) => n.length > MAX_OBJECT_NAME);
+  if (tooLong) {
+    throw usageError(
+      `session name "${name}" is too long (${name.length} characters, at most ${max})`,
+      `it names the object ${tooLong} (${tooLong.length} characters; Kubernetes allows ${MAX_OBJECT_NAME})`,
+    );
+  }
+  return name;
+}

@@ -1,0 +1,185 @@
+/**
+ * How far a starting session got, and whether it can still get further — pure functions of the pod,
+ * its volumes and their events, so the waiting loop only fetches and the decisions are unit-tested.
+ *
+ * Phases, in order: objects created -> volumes bound -> scheduled -> image pulled -> ready.
+ */
+import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { formatAge, renderTable } from "../ui/table.ts";
+import { CONTAINER } from "./spec.ts";
+import { podProblem } from "./status.ts";
+
+export const PHASES = ["created", "bound", "scheduled", "pulled", "ready"] as const;
+export type Phase = typeof PHASES[number];
+
+export const PHASE_LABELS: Record<Phase, string> = {
+  created: "objects created",
+  bound: "volumes bound",
+  scheduled: "scheduled",
+  pulled: "image pulled",
+  ready: "ready",
+};
+
+function mainStatus(pod: V1Pod) {
+  return pod.status?.containerStatuses?.find((c) => c.name === CONTAINER) ??
+    pod.status?.containerStatuses?.[0];
+}
+
+/** Which phases the session has reached. */
+export function reachedPhases(pod: V1Pod | undefined, pvcs: V1PersistentVolumeClaim[]): Set<Phase> {
+  const out = new Set<Phase>();
+  if (!pod) return out;
+  out.add("created");
+  if (pvcs.length > 0 && pvcs.every((c) => c.status?.phase === "Bound")) out.add("bound");
+  const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (sched?.status === "True" || pod.spec?.nodeName) out.add("scheduled");
+  const c = mainStatus(pod);
+  if (c && (c.imageID || c.state?.running || c.state?.terminated)) out.add("pulled");
+  if (
+    pod.status?.phase === "Running" &&
+    pod.status.conditions?.some((x) => x.type === "Ready" && x.status === "True")
+  ) {
+    out.add("ready");
+  }
+  return out;
+}
+
+/** The first phase not reached yet (what we are waiting for), or undefined when ready. */
+export function nextPhase(reached: Set<Phase>): Phase | undefined {
+  return PHASES.find((p) => !reached.has(p));
+}
+
+/** Events of the pod and its claims, oldest first (by last time seen). */
+export function sortEvents(events: CoreV1Event[]): CoreV1Event[] {
+  const t = (e: CoreV1Event) =>
+    String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? "");
+  return [...events].sort((a, b) => t(a).localeCompare(t(b)));
+}
+
+/**
+ * The events about these objects — this pod, these claims — and not about an earlier object of the
+ * same name (a session started again): matched by uid when the event has one.
+ */
+export function eventsOf(
+  events: CoreV1Event[],
+  objects: ({ metadata?: { name?: string; uid?: string } } | undefined)[],
+): CoreV1Event[] {
+  const byName = new Map<string, string | undefined>();
+  for (const o of objects) if (o?.metadata?.name) byName.set(o.metadata.name, o.metadata.uid);
+  return events.filter((e) => {
+    const name = e.involvedObject?.name ?? "";
+    if (!byName.has(name)) return false;
+    const uid = byName.get(name);
+    return !uid || !e.involvedObject?.uid || e.involvedObject.uid === uid;
+  });
+}
+
+/** Events as a table (TYPE REASON AGE OBJECT MESSAGE), like `kubectl describe` shows them. */
+export function eventsTable(events: CoreV1Event[], now = Date.now()): string {
+  return renderTable(
+    ["TYPE", "REASON", "AGE", "OBJECT", "MESSAGE"],
+    events.map((e) => {
+      const kind = (e.involvedObject?.kind ?? "").toLowerCase().replace("persistentvolumeclaim", "pvc");
+      const count = (e.count ?? 1) > 1 ? ` (x${e.count})` : "";
+      const at = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+      return [
+        e.type ?? "Normal",
+        e.reason ?? "",
+        at ? formatAge(at as unknown as string, now) : "<unknown>",
+        `${kind}/${e.involvedObject?.name ?? "?"}`,
+        `${(e.message ?? "").trim().replace(/\s*\n\s*/g, " ")}${count}`,
+      ];
+    }),
+  );
+}
+
+export interface Verdict {
+  /** the pod is Running and Ready */
+  ready: boolean;
+  /** the session cannot start without a change: fail now */
+  failure?: string;
+  /** what it is waiting for, in words (for the progress line and a timeout) */
+  waiting?: string;
+}
+
+/** A volume's own problem, from its events (the provisioner's last word). */
+function claimProblem(claim: V1PersistentVolumeClaim, events: CoreV1Event[]): string | undefined {
+  const name = claim.metadata?.name;
+  const last = sortEvents(events.filter((e) => e.involvedObject?.name === name && e.type === "Warning")).at(
+    -1,
+  );
+  return last?.message?.trim();
+}
+
+/** Decide: ready, failed (and why), or still waiting (for what). */
+export function verdict(
+  pod: V1Pod | undefined,
+  pvcs: V1PersistentVolumeClaim[],
+  events: CoreV1Event[] = [],
+): Verdict {
+  if (!pod) return { ready: false, waiting: "the pod to appear" };
+  const reached = reachedPhases(pod, pvcs);
+  if (reached.has("ready")) return { ready: true };
+  if (pod.metadata?.deletionTimestamp) return { ready: false, failure: "the pod is being deleted" };
+  const problem = podProblem(pod);
+  // ErrImagePull is the first failed attempt: wait for the kubelet's back-off to confirm it
+  if (problem && problem !== "ErrImagePull" && problem !== "Init:ErrImagePull") {
+    return { ready: false, failure: describeProblem(pod, problem) };
+  }
+  const unbound = pvcs.filter((c) => c.status?.phase !== "Bound");
+  if (unbound.length) {
+    // volumes with the same problem (both claims name a missing class) are told once
+    const byProblem = new Map<string, string[]>();
+    for (const c of unbound) {
+      const key = `${c.status?.phase ?? "Pending"}${
+        claimProblem(c, events) ? `: ${claimProblem(c, events)}` : ""
+      }`;
+      byProblem.set(key, [...(byProblem.get(key) ?? []), c.metadata?.name ?? "?"]);
+    }
+    const why = [...byProblem].map(([problem, names]) =>
+      `${names.length > 1 ? "volumes" : "volume"} ${names.join(", ")} ${
+        names.length > 1 ? "are" : "is"
+      } ${problem}`
+    );
+    return { ready: false, waiting: why.join("; ") };
+  }
+  const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (!reached.has("scheduled")) {
+    return {
+      ready: false,
+      waiting: sched?.reason
+        ? `a node: ${sched.reason}${sched.message ? ` (${sched.message})` : ""}`
+        : "a node",
+    };
+  }
+  const c = mainStatus(pod);
+  const w = [...(pod.status?.initContainerStatuses ?? []), ...(c ? [c] : [])].find((x) => x.state?.waiting);
+  if (w?.state?.waiting?.reason && w.state.waiting.reason !== "PodInitializing") {
+    const msg = w.state.waiting.message ? `: ${w.state.waiting.message}` : "";
+    return { ready: false, waiting: `container ${w.name}: ${w.state.waiting.reason}${msg}` };
+  }
+  return { ready: false, waiting: PHASE_LABELS[nextPhase(reached) ?? "ready"] };
+}
+
+/** A failure in words, naming the image for pull errors and the exit for a crash. */
+export function describeProblem(pod: V1Pod, problem: string): string {
+  const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const bad = all.find((c) =>
+    c.state?.waiting?.reason && problem.endsWith(c.state.waiting.reason) ||
+    (c.state?.terminated && c.state.terminated.exitCode !== 0)
+  );
+  if (!bad) return problem;
+  const waiting = bad.state?.waiting;
+  if (waiting?.reason && /Image|ErrImage/.test(waiting.reason)) {
+    return `${waiting.reason}: image "${bad.image}" cannot be pulled${
+      waiting.message ? ` (${waiting.message})` : ""
+    }`;
+  }
+  const term = bad.state?.terminated ?? bad.lastState?.terminated;
+  const exit = term
+    ? ` (exit code ${term.exitCode}${term.reason ? `, ${term.reason}` : ""}${
+      term.message ? `: ${term.message.trim().split("\n")[0]}` : ""
+    })`
+    : "";
+  return `container ${bad.name}: ${problem}${exit}`;
+}

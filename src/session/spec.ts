@@ -1,0 +1,134 @@
+/**
+ * A session's settings: what `start` resolves from flags, the config files and the built-in defaults,
+ * validated before any request. The resolved `SessionSpec` is recorded (as JSON) in an annotation on
+ * every object of the session, so `resume`, `list` and `get` work from any machine. Pure.
+ */
+import type { Config } from "../config/schema.ts";
+import { usageError } from "../errors.ts";
+import { ANNOTATION_SPEC, objectNames, type SessionObjectNames, validateSessionName } from "./names.ts";
+import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
+
+/** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
+export const AGENT_HOME = "/home/kodama";
+/** Where the editor ConfigMap is mounted (read-only); the session links its files into $HOME/.config. */
+export const EDITOR_MOUNT = "/etc/kodama/editor";
+/** The group that owns the volumes (fsGroup), so a non-root image user can write to them. */
+export const FS_GROUP = 1000;
+/** The container in the session pod. */
+export const CONTAINER = "session";
+
+/** The editor files a repo may carry in `editor.configDir`, and where each tool reads it under $HOME. */
+export const EDITOR_FILES: Record<string, string> = {
+  "helix-config.toml": ".config/helix/config.toml",
+  "helix-languages.toml": ".config/helix/languages.toml",
+  "zellij-config.kdl": ".config/zellij/config.kdl",
+};
+
+export interface SessionSpec {
+  /** format version of this record */
+  v: 1;
+  name: string;
+  namespace: string;
+  image: string;
+  /** CPU and memory limits (canonical quantities) */
+  cpu: string;
+  memory: string;
+  /** ephemeral-storage limit, when configured */
+  ephemeralStorage?: string;
+  storage: { workspace: string; home: string; storageClass?: string };
+  workdir: string;
+  shell: string;
+  serviceAccount?: string;
+  /** names (never values) of the variables in the env Secret */
+  envVars: string[];
+  /** keys of the editor ConfigMap (file names from editor.configDir) */
+  editorFiles: string[];
+  createdAt: string;
+}
+
+/** What `start` takes from its flags (undefined = not given). */
+export interface StartFlags {
+  name: string;
+  namespace: string;
+  image?: string;
+  cpu?: string;
+  memory?: string;
+  storage?: string;
+  storageClass?: string;
+}
+
+function absolute(dir: string, what: string): string {
+  if (!dir.startsWith("/")) throw usageError(`${what} must be an absolute path in the pod, got "${dir}"`);
+  return dir.replace(/\/+$/, "") || "/";
+}
+
+/**
+ * Resolve and validate the settings of a new session (flags > config > defaults). Throws exit 2 for
+ * a bad name, a name too long for its objects, or a bad quantity — before any request is made.
+ */
+export function resolveSpec(
+  f: StartFlags,
+  cfg: Config,
+  extra: { envVars: string[]; editorFiles: string[]; now?: Date },
+): SessionSpec {
+  const name = validateSessionName(f.name);
+  const cpu = formatCpu(
+    checkedCpu(f.cpu ?? cfg.defaults.resources.cpu, f.cpu ? "--cpu" : "defaults.resources.cpu"),
+  );
+  const memory = formatSize(
+    checkedSize(
+      f.memory ?? cfg.defaults.resources.memory,
+      f.memory ? "--memory" : "defaults.resources.memory",
+    ),
+  );
+  const workspace = formatSize(
+    checkedSize(
+      f.storage ?? cfg.defaults.storage.workspace,
+      f.storage ? "--storage" : "defaults.storage.workspace",
+    ),
+  );
+  const home = formatSize(checkedSize(cfg.defaults.storage.claudeHome, "defaults.storage.claudeHome"));
+  const eph = cfg.defaults.resources.storage;
+  const storageClass = f.storageClass ?? cfg.defaults.storage.storageClass;
+  if (storageClass !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(storageClass)) {
+    throw usageError(
+      `invalid --storage-class "${storageClass}": StorageClass names are lowercase letters, digits, '-' and '.'`,
+    );
+  }
+  const image = (f.image ?? cfg.defaults.image).trim();
+  if (!image || /\s/.test(image)) throw usageError(`invalid --image "${f.image ?? cfg.defaults.image}"`);
+  return {
+    v: 1,
+    name,
+    namespace: f.namespace,
+    image,
+    cpu,
+    memory,
+    ...(eph ? { ephemeralStorage: formatSize(checkedSize(eph, "defaults.resources.storage")) } : {}),
+    storage: { workspace, home, ...(storageClass ? { storageClass } : {}) },
+    workdir: absolute(cfg.session.workdir, "session.workdir"),
+    shell: cfg.session.shell,
+    ...(cfg.defaults.serviceAccount ? { serviceAccount: cfg.defaults.serviceAccount } : {}),
+    envVars: [...extra.envVars].sort(),
+    editorFiles: [...extra.editorFiles].sort(),
+    createdAt: (extra.now ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z"),
+  };
+}
+
+export function namesOf(spec: { name: string }): SessionObjectNames {
+  return objectNames(spec.name);
+}
+
+/** The recorded spec of an object (undefined when missing or unreadable). */
+export function specOf(obj: { metadata?: { annotations?: Record<string, string> } } | undefined):
+  | SessionSpec
+  | undefined {
+  const raw = obj?.metadata?.annotations?.[ANNOTATION_SPEC];
+  if (!raw) return undefined;
+  try {
+    const s = JSON.parse(raw) as SessionSpec;
+    return s && s.v === 1 && typeof s.name === "string" && typeof s.image === "string" ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * `kodama start NAME`: a short list of named steps.
+ *
+ *   plan            settings, env files and editor configs -> objects (no request; every check first)
+ *   claimName       create the env Secret: the first object, so of two concurrent starts exactly one wins
+ *   createVolumes   the workspace and agent-home PVCs (or adopt the ones a deleted session kept)
+ *   createEditor    the editor ConfigMap, when the repo has editor configs
+ *   createPod       the pod
+ *   waitReady       watch until Running and Ready (phases shown), or fail with the reason and events
+ *   afterReady      what later features add (sync, agent runs)
+ *
+ * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { durationValueMs, formatDuration, parseDuration } from "../ui/duration.ts";
+import { renderList } from "../ui/output.ts";
+import type { Sink } from "../ui/sink.ts";
+import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
+import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
+import { ANNOTATION_SPEC, LABEL_RETAINED, LABEL_SESSION, sessionSelector } from "./names.ts";
+import { EDITOR_FILES, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
+import { saveState, stateFromSpec } from "./state.ts";
+import { sessionView } from "./status.ts";
+import { ProgressRenderer } from "../ui/progress.ts";
+import { PHASE_LABELS, PHASES } from "./progress.ts";
+import { waitForSession } from "./wait.ts";
+
+export interface StartOptions extends StartFlags {
+  envFiles: string[];
+  envExclude: string[];
+  /** accepted now; the sync feature gives them effect */
+  sync?: string;
+  noSync?: boolean;
+  timeout?: string;
+  noWait?: boolean;
+  dryRun?: boolean;
+  output?: string;
+}
+
+export interface StartIO {
+  out: Sink;
+  err: Sink;
+  /** stderr is a terminal: animated phases instead of one line per phase */
+  tty: boolean;
+  /** where relative paths and the repo are found (default: the current directory) */
+  cwd?: string;
+  /** the repository root for env.dotenvFiles and editor.configDir (default: the git root, else cwd) */
+  repoRoot?: string;
+}
+
+export interface SessionPlan {
+  spec: SessionSpec;
+  objects: SessionObjects;
+}
+
+// ------------------------------------------------------------------------------------------ plan
+
+async function readEditorFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of Object.keys(EDITOR_FILES)) {
+    try {
+      out[f] = await Deno.readTextFile(join(dir, f));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw usageError(`cannot read editor config ${join(dir, f)}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Everything `start` will create, checked before any request (exit 2 on bad input). */
+export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
+  // name and quantities first: they need nothing from the disk
+  let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
+  const cwd = io.cwd ?? Deno.cwd();
+  const root = io.repoRoot ?? cwd;
+  const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const files = [
+    ...cfg.env.dotenvFiles.map((p) => ({ path: abs(root, p), display: p, required: false })),
+    ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
+  ];
+  const env = filterEnv(await readEnvFiles(files), [...cfg.env.excludeVars, ...o.envExclude]);
+  for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
+  checkEnvSize(env, files.map((f) => f.display));
+  const editor = cfg.editor.enabled ? await readEditorFiles(abs(root, cfg.editor.configDir)) : {};
+  spec = { ...spec, envVars: Object.keys(env.vars).sort(), editorFiles: Object.keys(editor).sort() };
+  return { spec, objects: buildSession(spec, { env: env.vars, editor }) };
+}
+
+/**
+ * `--dry-run`: the objects, Secret values redacted, creating nothing — YAML as one document per object
+ * (what `kubectl apply -f -` reads best), JSON as a v1 List.
+ */
+export async function printDryRun(plan: SessionPlan, format: string, out: Sink): Promise<void> {
+  const items = redactedList(plan.objects);
+  if (format === "json") {
+    out.write(renderList(items, "json"));
+    return;
+  }
+  const { stringify } = await import("yaml");
+  out.write(items.map((o) => stringify(o)).join("---\n"));
+}
+
+// ------------------------------------------------------------------------------------------ run
+
+/** What this run created (or took over), so an interrupt removes exactly that. */
+class Created {
+  secret?: string;
+  configMap?: string;
+  pod?: string;
+  /** volumes created or adopted by this run: kept on an interrupt, marked as left over */
+  volumes: string[] = [];
+}
+
+interface Run {
+  kube: Kube;
+  plan: SessionPlan;
+  created: Created;
+  io: StartIO;
+  signal: AbortSignal;
+}
+
+function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
+  const hint = status === "Stopped"
+    ? `resume it with: kodama resume ${spec.name}   (or remove it first: kodama delete ${spec.name})`
+    : `attach with: kodama attach ${spec.name}   (or remove it first: kodama delete ${spec.name})`;
+  return new KodamaError(
+    `session "${spec.name}" already exists in namespace ${spec.namespace}${status ? ` (${status})` : ""}`,
+    ExitCode.USAGE,
+    hint,
+  );
+}
+
+function isConflict(e: unknown): boolean {
+  return e instanceof KodamaError && /already exists|AlreadyExists/i.test(e.message);
+}
+
+/** Refuse a name in use (a clear message for the common case; claimName settles races). */
+async function checkFree(r: Run): Promise<void> {
+  const { spec } = r.plan;
+  const sel = { labelSelector: sessionSelector(spec.name) };
+  const [pods, pvcs] = await Promise.all([
+    r.kube.listObjects<import("@kubernetes/client-node").V1Pod>("pods", spec.namespace, sel),
+    r.kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", spec.namespace, sel),
+  ]);
+  const live = pvcs.items.filter((c) => c.metadata?.labels?.[LABEL_RETAINED] === undefined);
+  if (pods.items.length || live.length) {
+    throw alreadyExists(spec, sessionView(spec.name, spec.namespace, pods.items[0], live).status);
+  }
+}
+
+async function claimName(r: Run): Promise<void> {
+  const s = r.plan.objects.secret;
+  try {
+    await r.kube.createObject("secrets", r.plan.spec.namespace, s);
+  } catch (e) {
+    if (isConflict(e)) throw alreadyExists(r.plan.spec);
+    throw e;
+  }
+  r.created.secret = s.metadata!.name!;
+}
+
+async function createVolumes(r: Run): Promise<void> {
+  const { spec } = r.plan;
+  for (const pvc of r.plan.objects.pvcs) {
+    if (r.signal.aborted) return;
+    const name = pvc.metadata!.name!;
+    try {
+      await r.kube.createObject("persistentvolumeclaims", spec.namespace, pvc);
+      r.created.volumes.push(name);
+      continue;
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
+    // a volume kept from an earlier session of the same name: take it over (its data is the point)
+    const old = await r.kube.getObject<V1PersistentVolumeClaim>(
+      "persistentvolumeclaims",
+      spec.namespace,
+      name,
+    );
+    const labels = old.metadata?.labels ?? {};
+    if (labels[LABEL_SESSION] !== spec.name || labels[LABEL_RETAINED] === undefined) {
+      throw new KodamaError(
+        `PersistentVolumeClaim ${name} already exists in namespace ${spec.namespace} and is not a volume kodama kept`,
+        ExitCode.USAGE,
+        "pick another session name, or remove that claim",
+      );
+    }
+    await r.kube.patchObject("persistentvolumeclaims", spec.namespace, name, {
+      metadata: {
+        resourceVersion: old.metadata?.resourceVersion,
+        labels: { [LABEL_RETAINED]: null },
+        annotations: { [ANNOTATION_SPEC]: JSON.stringify(spec) },
+      },
+    });
+    r.created.volumes.push(name);
+    const size = old.spec?.resources?.requests?.storage;
+    r.io.err.write(
+      `reusing volume ${name}${size ? ` (${size})` : ""}, kept from an earlier session ${spec.name}\n`,
+    );
+  }
+}
+
+async function createEditor(r: Run): Promise<void> {
+  const cm = r.plan.objects.configMap;
+  if (!cm) return;
+  await r.kube.createObject("configmaps", r.plan.spec.namespace, cm);
+  r.created.configMap = cm.metadata!.name!;
+}
+
+async function createPod(r: Run): Promise<void> {
+  await r.kube.createObject("pods", r.plan.spec.namespace, r.plan.objects.pod);
+  r.created.pod = r.plan.objects.pod.metadata!.name!;
+}
+
+const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
+  checkFree,
+  claimName,
+  createVolumes,
+  createEditor,
+  createPod,
+];
+
+/** Steps run once the pod is ready; later features (sync, agent runs) add theirs here. */
+export const AFTER_READY:
+  ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal }) => Promise<void>)[] = [];
+
+/** Undo a start that did not finish: delete what it created, keep (and mark) the volumes. */
+async function rollback(r: Run): Promise<{ removed: string[]; kept: string[] }> {
+  const ns = r.plan.spec.namespace;
+  const c = r.created;
+  const removed: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      removed.push(what);
+    } catch (e) {
+      r.io.err.write(`warning: could not remove ${what}: ${(e as Error).message}\n`);
+    }
+  };
+  if (c.pod) {
+    await attempt(`pod ${c.pod}`, () => r.kube.deleteObject("pods", ns, c.pod!, { gracePeriodSeconds: 1 }));
+  }
+  if (c.configMap) {
+    await attempt(`configmap ${c.configMap}`, () => r.kube.deleteObject("configmaps", ns, c.configMap!));
+  }
+  if (c.secret) await attempt(`secret ${c.secret}`, () => r.kube.deleteObject("secrets", ns, c.secret!));
+  await retainVolumes(r.kube, ns, c.volumes, r.io.err);
+  return { removed, kept: c.volumes };
+}
+
+function rollbackText(lead: string, r: { removed: string[]; kept: string[] }): string {
+  const removed = `removed ${r.removed.length ? r.removed.join(", ") : "nothing"}`;
+  return `${lead}: ${removed}${r.kept.length ? `; kept PVCs ${r.kept.join(", ")}` : ""}`;
+}
+
+/**
+ * Mark volumes as kept from a session that is gone: `list` ignores them, a new `start` adopts them.
+ * Without `err` a failure throws (delete stops before removing anything); with it, it is a warning.
+ */
+export async function retainVolumes(kube: Kube, ns: string, names: string[], err?: Sink): Promise<void> {
+  for (const v of names) {
+    try {
+      await kube.patchObject("persistentvolumeclaims", ns, v, {
+        metadata: { labels: { [LABEL_RETAINED]: "true" } },
+      });
+    } catch (e) {
+      if (!err) throw e;
+      err.write(`warning: could not mark PVC ${v} as kept: ${(e as Error).message}\n`);
+    }
+  }
+}
+
+function timeoutMs(o: StartOptions, cfg: Config): number {
+  return o.timeout !== undefined
+    ? parseDuration(o.timeout, "--timeout")
+    : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
+}
+
+/** Show the phases as they are reached (animated on a terminal, one line each otherwise). */
+export function phaseReporter(io: StartIO, started = Date.now()) {
+  const live = new ProgressRenderer(io.err, io.tty, started);
+  const lines = live.wrap(io.err);
+  const shown = new Set<string>();
+  return {
+    report(reached: Set<string>, waiting?: string) {
+      // phases in order, up to the last one reached (the test server reaches several at once)
+      const last = Math.max(-1, ...PHASES.map((p, i) => (reached.has(p) ? i : -1)));
+      for (let i = 0; i <= last; i++) {
+        const p = PHASES[i];
+        if (shown.has(p)) continue;
+        shown.add(p);
+        lines.write(`${io.tty ? "✓ " : ""}${PHASE_LABELS[p]} (${formatDuration(Date.now() - started)})\n`);
+      }
+      const next = PHASES.find((p) => !reached.has(p));
+      if (!next || next === "created") return;
+      const specific = waiting && waiting !== PHASE_LABELS[next];
+      // on a terminal the live line always says what is next; a log gets a line only for a real reason
+      if (io.tty || specific) live.update(`waiting for ${specific ? waiting : PHASE_LABELS[next]}`);
+    },
+    done: () => live.done(),
+  };
+}
+
+/** Wait for the pod and report the outcome; throws exit 1 (failed), 5 (timeout) or 130 (interrupted). */
+export async function waitReady(
+  kube: Kube,
+  spec: SessionSpec,
+  o: { timeoutMs: number; signal: AbortSignal; io: StartIO; started?: number; verb: string },
+): Promise<void> {
+  const phases = phaseReporter(o.io, o.started);
+  phases.report(new Set(["created"]));
+  let res;
+  try {
+    res = await waitForSession(kube, spec.namespace, spec.name, {
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+      onProgress: (reached, waiting) => phases.report(reached, waiting),
+    });
+  } finally {
+    phases.done();
+  }
+  if (res.outcome === "ready" || res.outcome === "interrupted") {
+    if (res.outcome === "interrupted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    return;
+  }
+  if (res.events) o.io.err.write(`recent events:\n${res.events.replace(/^(?=.)/gm, "  ")}`);
+  const left =
+    `the session is left as it is: look with \`kodama session get ${spec.name}\`, remove with \`kodama delete ${spec.name}\``;
+  if (res.outcome === "failed") {
+    throw new KodamaError(`session ${spec.name} did not ${o.verb}: ${res.message}`, ExitCode.FAILED, left);
+  }
+  throw new KodamaError(
+    `timed out after ${
+      formatDuration(o.timeoutMs)
+    }: session ${spec.name} is still waiting for ${res.message}`,
+    ExitCode.TIMEOUT,
+    `raise --timeout (default session.readyTimeout); ${left}`,
+  );
+}
+
+/** Run the steps; returns the exit code. */
+export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
+  const plan = await planSession(o, cfg, io);
+  const waitMs = timeoutMs(o, cfg);
+  if (o.dryRun) {
+    await printDryRun(plan, o.output ?? "yaml", io.out);
+    return ExitCode.OK;
+  }
+  if (o.sync !== undefined) io.err.write("note: file sync is not available yet; --sync is ignored\n");
+  const ctrl = new AbortController();
+  let interrupted = false;
+  const onInt = () => {
+    if (!interrupted) io.err.write("\ninterrupted: cleaning up…\n");
+    interrupted = true;
+    ctrl.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInt);
+  const run: Run = { kube, plan, created: new Created(), io, signal: ctrl.signal };
+  const { spec } = plan;
+  const where = { context: kube.contextName, server: kube.server };
+  const started = Date.now();
+  try {
+    for (const step of CREATE_STEPS) {
+      if (interrupted) break;
+      await step(run);
+    }
+    if (!interrupted) {
+      await saveState(stateFromSpec(spec, where, "Starting"));
+      if (o.noWait) {
+        io.out.write(`session/${spec.name} created\n`);
+        io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
+        return ExitCode.OK;
+      }
+      await waitReady(kube, spec, { timeoutMs: waitMs, signal: ctrl.signal, io, started, verb: "start" });
+      for (const step of AFTER_READY) {
+        if (interrupted) break;
+        await step({ kube, spec, io, signal: ctrl.signal });
+      }
+    }
+    if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    await saveState(stateFromSpec(spec, where, "Running"));
+    io.out.write(`session/${spec.name} ready\n`);
+    io.err.write(
+      `attach with: kodama attach ${spec.name}${
+        kube.namespace === spec.namespace ? "" : ` -n ${spec.namespace}`
+      }\n`,
+    );
+    return ExitCode.OK;
+  } catch (e) {
+    if (!interrupted) {
+      if (run.created.pod) {
+        // the session exists (failed or timed out): the state records it for prune/get
+        await saveState(stateFromSpec(spec, where, "Failed")).catch(() => {});
+      } else if (run.created.secret || run.created.volumes.length) {
+        // an error before the pod: do not leave half a session behind
+        io.err.write(`${rollbackText("cleaned up after the error", await rollback(run))}\n`);
+      }
+      throw e;
+    }
+    const msg = rollbackText("interrupted", await rollback(run));
+    const kept = run.created.volumes.length
+      ? `a new \`kodama start ${spec.name}\` reuses the kept PVCs; \`kodama delete ${spec.name} --purge\` removes them`
+      : undefined;
+    throw new KodamaError(msg, ExitCode.INTERRUPTED, kept);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+  }
+}

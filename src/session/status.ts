@@ -1,0 +1,148 @@
+/**
+ * A session as the cluster shows it, and its STATUS — a pure function of its objects, so every
+ * machine sees the same thing:
+ *
+ *   Pending   the pod waits for a node or a volume (unscheduled, a claim not bound)
+ *   Starting  scheduled; init containers, image pull, or the container is not ready yet
+ *   Running   the pod is Running and Ready
+ *   Stopped   volumes without a pod (`stop`), or the pod is being deleted
+ *   Failed    the pod cannot run: an image that cannot be pulled, a crashing container, phase Failed
+ */
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { LABEL_SESSION } from "./names.ts";
+import { type SessionSpec, specOf } from "./spec.ts";
+
+export const STATUSES = ["Pending", "Starting", "Running", "Stopped", "Failed"] as const;
+export type SessionStatus = typeof STATUSES[number];
+
+export interface SessionView {
+  name: string;
+  namespace: string;
+  status: SessionStatus;
+  /** why it is not Running (a waiting reason, an unbound claim, …) */
+  reason?: string;
+  /** the recorded settings (from the pod, else a volume) */
+  spec?: SessionSpec;
+  pod?: V1Pod;
+  pvcs: V1PersistentVolumeClaim[];
+  /** when the session was created (its settings, else its oldest object) */
+  createdAt?: string;
+}
+
+/** Waiting reasons that mean the container will not start without a change (or only after back-off). */
+const FAILING = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "CrashLoopBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+  "PreStartHookError",
+]);
+
+/** A reason the pod cannot run, or undefined while it may still become ready. */
+export function podProblem(pod: V1Pod): string | undefined {
+  const st = pod.status;
+  if (st?.phase === "Failed") return st.reason ?? "Failed";
+  if (st?.phase === "Succeeded") return "Completed";
+  for (const c of st?.initContainerStatuses ?? []) {
+    const w = c.state?.waiting?.reason;
+    if (w && FAILING.has(w)) return `Init:${w}`;
+    const t = c.state?.terminated;
+    if (t && t.exitCode !== 0) return `Init:${t.reason ?? `ExitCode:${t.exitCode}`}`;
+  }
+  for (const c of st?.containerStatuses ?? []) {
+    const w = c.state?.waiting?.reason;
+    if (w && FAILING.has(w)) return w;
+  }
+  return undefined;
+}
+
+function ready(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** STATUS (and a short reason) from the session's pod and volumes. */
+export function deriveStatus(
+  pod: V1Pod | undefined,
+  pvcs: V1PersistentVolumeClaim[],
+): { status: SessionStatus; reason?: string } {
+  if (!pod) return { status: "Stopped" };
+  if (pod.metadata?.deletionTimestamp) return { status: "Stopped", reason: "Terminating" };
+  const problem = podProblem(pod);
+  if (problem) return { status: "Failed", reason: problem };
+  if (pod.status?.phase === "Running" && ready(pod)) return { status: "Running" };
+  const unbound = pvcs.find((c) => c.status?.phase !== "Bound");
+  if (unbound) {
+    return {
+      status: "Pending",
+      reason: `volume ${unbound.metadata?.name} ${unbound.status?.phase ?? "Pending"}`,
+    };
+  }
+  const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (!pod.spec?.nodeName && sched?.status !== "True") {
+    return { status: "Pending", reason: sched?.reason ?? "not scheduled" };
+  }
+  const waiting = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+    .map((c) => c.state?.waiting?.reason).find((r) => r && r !== "PodInitializing");
+  return {
+    status: "Starting",
+    reason: waiting ?? (pod.status?.phase === "Running" ? "not ready" : undefined),
+  };
+}
+
+function oldest(times: (string | Date | undefined)[]): string | undefined {
+  const ts = times.map((t) => (t instanceof Date ? t.toISOString() : t)).filter((t): t is string => !!t)
+    .sort();
+  return ts[0];
+}
+
+/**
+ * Group pods and volumes by session (namespace + the `kodama.dev/session` label) into views, sorted
+ * by namespace then name. Objects without the label are ignored.
+ */
+export function groupSessions(pods: V1Pod[], pvcs: V1PersistentVolumeClaim[]): SessionView[] {
+  const byKey = new Map<
+    string,
+    { name: string; namespace: string; pod?: V1Pod; pvcs: V1PersistentVolumeClaim[] }
+  >();
+  const entry = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
+    const name = o.metadata?.labels?.[LABEL_SESSION];
+    if (!name) return undefined;
+    const namespace = o.metadata?.namespace ?? "";
+    const key = `${namespace}/${name}`;
+    let e = byKey.get(key);
+    if (!e) byKey.set(key, e = { name, namespace, pvcs: [] });
+    return e;
+  };
+  for (const p of pods) {
+    const e = entry(p);
+    if (e) e.pod = p;
+  }
+  for (const c of pvcs) entry(c)?.pvcs.push(c);
+  const views: SessionView[] = [];
+  for (const e of byKey.values()) views.push(sessionView(e.name, e.namespace, e.pod, e.pvcs));
+  return views.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+export function sessionView(
+  name: string,
+  namespace: string,
+  pod: V1Pod | undefined,
+  pvcs: V1PersistentVolumeClaim[],
+): SessionView {
+  const spec = specOf(pod) ?? pvcs.map((c) => specOf(c)).find((s) => s);
+  const sorted = [...pvcs].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  return {
+    name,
+    namespace,
+    ...deriveStatus(pod, sorted),
+    spec,
+    pod,
+    pvcs: sorted,
+    createdAt: spec?.createdAt ??
+      oldest([pod?.metadata?.creationTimestamp, ...pvcs.map((c) => c.metadata?.creationTimestamp)]),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Wait for a session's pod to become ready: watch the pod and its volumes, poll their events every
+ * couple of seconds while it is not ready, and let the pure `verdict` decide. Ends ready, failed (a
+ * reason and the recent events), timed out (what it was still waiting for), or interrupted.
+ */
+import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { sessionSelector } from "./names.ts";
+import { eventsOf, eventsTable, type Phase, reachedPhases, sortEvents, verdict } from "./progress.ts";
+
+export interface WaitResult {
+  outcome: "ready" | "failed" | "timeout" | "interrupted";
+  pod?: V1Pod;
+  /** the failure, or what it was still waiting for at the timeout */
+  message?: string;
+  /** recent events of the pod and its volumes, as a table (oldest first); "" when none */
+  events: string;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** called whenever the reached phases or the waiting reason change */
+  onProgress?: (reached: Set<Phase>, waiting?: string) => void;
+  /** how often events are fetched while waiting (default 2 s) */
+  eventsEveryMs?: number;
+}
+
+const RECENT_EVENTS = 8;
+
+export async function waitForSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: WaitOptions,
+): Promise<WaitResult> {
+  let pod: V1Pod | undefined;
+  const pvcs = new Map<string, V1PersistentVolumeClaim>();
+  let events: CoreV1Event[] = [];
+  const ac = new AbortController();
+  const done = Promise.withResolvers<WaitResult["outcome"] | { failed: string }>();
+  const onOuter = () => {
+    ac.abort();
+    done.resolve("interrupted");
+  };
+  o.signal.addEventListener("abort", onOuter, { once: true });
+  let lastSig = "";
+  const evaluate = () => {
+    const v = verdict(pod, [...pvcs.values()], events);
+    const reached = reachedPhases(pod, [...pvcs.values()]);
+    const sig = `${[...reached].join(",")}|${v.waiting ?? ""}`;
+    if (sig !== lastSig) {
+      lastSig = sig;
+      o.onProgress?.(reached, v.waiting);
+    }
+    if (v.ready) done.resolve("ready");
+    else if (v.failure) done.resolve({ failed: v.failure });
+    return v;
+  };
+  const fetchEvents = async () => {
+    try {
+      const all = (await kube.listObjects<CoreV1Event>("events", namespace)).items;
+      events = eventsOf(all, [pod, ...pvcs.values()]);
+    } catch { /* events are a nicety; a Role without them still starts sessions */ }
+  };
+  const selector = { labelSelector: sessionSelector(name) };
+  const watches = [
+    kube.watchObjects<V1Pod>("pods", namespace, selector, (type, p) => {
+      pod = type === "DELETED" ? undefined : p;
+      evaluate();
+    }, ac.signal),
+    kube.watchObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, selector, (type, c) => {
+      const key = c.metadata?.name ?? "";
+      if (type === "DELETED") pvcs.delete(key);
+      else pvcs.set(key, c);
+      evaluate();
+    }, ac.signal),
+  ];
+  for (const w of watches) w.catch((e) => done.reject(e));
+  const poll = setInterval(async () => {
+    await fetchEvents();
+    if (!ac.signal.aborted) evaluate();
+  }, o.eventsEveryMs ?? 2000);
+  const timer = setTimeout(() => done.resolve("timeout"), o.timeoutMs);
+  if (o.signal.aborted) done.resolve("interrupted");
+  try {
+    const r = await done.promise;
+    if (r === "ready" || r === "interrupted") return { outcome: r, pod, events: "" };
+    await fetchEvents();
+    const recent = sortEvents(events).slice(-RECENT_EVENTS);
+    const lines = recent.length ? eventsTable(recent) : "";
+    if (typeof r === "object") return { outcome: "failed", pod, message: r.failed, events: lines };
+    return {
+      outcome: "timeout",
+      pod,
+      message: verdict(pod, [...pvcs.values()], events).waiting,
+      events: lines,
+    };
+  } finally {
+    clearInterval(poll);
+    clearTimeout(timer);
+    ac.abort();
+    o.signal.removeEventListener("abort", onOuter);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Helpers for the session tests: every kodama call runs as the restricted `dev` user in namespace `dev`
+ * (context `dev`), with its own KODAMA_HOME and working directory.
+ */
+import { kubectl, type TestCluster } from "../cluster/harness.ts";
+import { runKodama, type RunResult, spawnKodama } from "./_run.ts";
+
+/** The image sessions use in tests: one the test server runs and a real test cluster can pull. */
+export const SESSION_IMAGE = Deno.env.get("KODAMA_TEST_IMAGE") ?? "busybox:1.36";
+
+export interface SessionWorld {
+  c: TestCluster;
+  /** KODAMA_HOME of this "machine" */
+  home: string;
+  /** the working directory kodama runs in (a project dir) */
+  cwd: string;
+  /** run `kodama --kubeconfig … --context dev ARGS` */
+  k(args: string[], o?: { home?: string; stdin?: string; env?: Record<string, string> }): Promise<RunResult>;
+  spawn(args: string[], o?: { home?: string }): Deno.ChildProcess;
+  /** run the real kubectl as dev in namespace dev */
+  kc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  cleanup(): Promise<void>;
+}
+
+/** `context`: the kubeconfig context kodama and kubectl use (default `dev`, whose namespace is `dev`). */
+export async function sessionWorld(c: TestCluster, context = "dev"): Promise<SessionWorld> {
+  const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
+  const cwd = await Deno.makeTempDir({ prefix: "kodama-project-" });
+  const base = (a: string[]) => ["--kubeconfig", c.kubeconfig, "--context", context, ...a];
+  return {
+    c,
+    home,
+    cwd,
+    k: (args, o = {}) =>
+      runKodama(base(args), { cwd, stdin: o.stdin, env: { KODAMA_HOME: o.home ?? home, ...o.env } }),
+    spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: { KODAMA_HOME: o.home ?? home } }),
+    kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
+    cleanup: async () => {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Remove a session and its volumes (best effort; tests call it in `finally`). */
+export async function purge(w: SessionWorld, name: string): Promise<void> {
+  await w.k(["delete", name, "--force", "--purge"]).catch(() => {});
+}
+
+/** Read a child's stderr until `pattern` shows up; returns everything read so far. */
+export async function readUntil(
+  stream: ReadableStream<Uint8Array>,
+  pattern: RegExp,
+): Promise<{ text: string; rest: ReadableStreamDefaultReader<Uint8Array> }> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  while (!pattern.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value, { stream: true });
+  }
+  return { text, rest: reader };
+}
+
+/** Drain a reader to the end (text). */
+export async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const dec = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += dec.decode(value, { stream: true });
+  }
+}

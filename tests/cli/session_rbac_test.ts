@@ -1,0 +1,103 @@
+/**
+ * examples/rbac.yaml is enough for every session command: the test server binds its Role's rules to a
+ * user in namespace dev (and nothing else), and the whole lifecycle runs as that user. Without one of
+ * its rules the matching command is refused (exit 4), so the check can fail.
+ */
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import { parse } from "yaml";
+import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
+import type { PolicyRule } from "../cluster/auth.ts";
+import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+
+const EXAMPLE = new URL("../../examples/rbac.yaml", import.meta.url);
+
+async function roleRules(): Promise<PolicyRule[]> {
+  const docs = (await Deno.readTextFile(EXAMPLE)).split(/^---$/m).map((d) => parse(d));
+  const role = docs.find((d) => d?.kind === "Role");
+  const binding = docs.find((d) => d?.kind === "RoleBinding");
+  assertEquals(binding.roleRef.name, role.metadata.name);
+  return role.rules;
+}
+
+Deno.test({
+  name: "examples/rbac.yaml: its Role is enough for start, list, get, attach, stop, resume, delete, prune",
+  ignore: onRealCluster,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const rules = await roleRules();
+    const c = await startCluster({ seed: "demo", users: [{ name: "alice", namespace: "dev", rules }] });
+    const w = await sessionWorld(c, "alice");
+    const ok = async (args: string[]) => {
+      const r = await w.k(args);
+      assertEquals(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      return r;
+    };
+    try {
+      await t.step("kubectl auth can-i agrees: the Role's verbs, and nothing more", async () => {
+        const can = (verb: string, res: string) =>
+          kubectl(c, ["auth", "can-i", verb, res, "-n", "dev"], { context: "alice" });
+        for (
+          const [verb, res] of [["create", "pods"], ["create", "pods/exec"], [
+            "patch",
+            "persistentvolumeclaims",
+          ], ["list", "events"]]
+        ) {
+          assertEquals((await can(verb, res)).stdout.trim(), "yes", `${verb} ${res}`);
+        }
+        for (const [verb, res] of [["list", "secrets"], ["create", "deployments"], ["delete", "events"]]) {
+          assertEquals((await can(verb, res)).stdout.trim(), "no", `${verb} ${res}`);
+        }
+      });
+
+      await t.step("the lifecycle runs with those rules only", async () => {
+        await Deno.writeTextFile(`${w.cwd}/.env`, "A=1\n");
+        await ok(["start", "r", "--image", SESSION_IMAGE, "--env-file", ".env"]);
+        assertStringIncludes((await ok(["list"])).stdout, "Running");
+        assertStringIncludes((await ok(["session", "get", "r"])).stdout, "kodama-env-r");
+        assertEquals((await ok(["attach", "r", "--command", "echo $A"])).stdout, "1\n");
+        await ok(["stop", "r"]);
+        await ok(["resume", "r"]);
+        await ok(["delete", "r", "--force"]);
+        assertStringIncludes((await ok(["start", "r", "--image", SESSION_IMAGE])).stderr, "reusing volume");
+        await ok(["delete", "r", "--force", "--purge"]);
+        await ok(["session", "prune"]);
+      });
+
+      await t.step("without its PVC patch rule, keeping volumes on delete is refused (exit 4)", async () => {
+        const c2 = await startCluster({
+          seed: "demo",
+          users: [{
+            name: "alice",
+            namespace: "dev",
+            rules: rules.map((r) =>
+              r.resources.includes("persistentvolumeclaims")
+                ? { ...r, verbs: r.verbs.filter((v) => v !== "patch") }
+                : r
+            ),
+          }],
+        });
+        const w2 = await sessionWorld(c2, "alice");
+        try {
+          const started = await w2.k(["start", "r2", "--image", SESSION_IMAGE]);
+          assertEquals(started.code, 0, started.stderr);
+          const d = await w2.k(["delete", "r2", "--force"]);
+          assertEquals(d.code, 4, d.stderr);
+          assertStringIncludes(d.stderr, "forbidden: cannot patch persistentvolumeclaims in namespace dev");
+          // refused before anything was removed
+          assertEquals(
+            (await w2.kc(["get", "pod", "kodama-r2", "-o", "name"])).stdout.trim(),
+            "pod/kodama-r2",
+          );
+        } finally {
+          await w2.cleanup();
+          await c2.stop();
+        }
+      });
+    } finally {
+      await purge(w, "r");
+      await w.cleanup();
+      await c.stop();
+    }
+  },
+});

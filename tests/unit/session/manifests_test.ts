@@ -1,0 +1,132 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { configSchema } from "../../../src/config/schema.ts";
+import { buildSession, keepAliveScript, redactedList } from "../../../src/session/manifests.ts";
+import { resolveSpec, specOf } from "../../../src/session/spec.ts";
+import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+
+const cfg = configSchema.parse({});
+const now = new Date("2026-01-15T14:30:00Z");
+
+function spec(
+  extra: Partial<Parameters<typeof resolveSpec>[0]> = {},
+  envVars: string[] = [],
+  editorFiles: string[] = [],
+) {
+  return resolveSpec({ name: "demo", namespace: "dev", ...extra }, cfg, { envVars, editorFiles, now });
+}
+
+Deno.test("settings: flags over config over defaults, canonical quantities", () => {
+  const s = spec({
+    cpu: "0.5",
+    memory: "1.5Gi",
+    image: "busybox:1.36",
+    storage: "20Gi",
+    storageClass: "fast",
+  });
+  assertEquals(s, {
+    v: 1,
+    name: "demo",
+    namespace: "dev",
+    image: "busybox:1.36",
+    cpu: "500m",
+    memory: "1536Mi",
+    storage: { workspace: "20Gi", home: "1Gi", storageClass: "fast" },
+    workdir: "/workspace",
+    shell: "/bin/bash",
+    envVars: [],
+    editorFiles: [],
+    createdAt: "2026-01-15T14:30:00Z",
+  });
+  const d = spec();
+  assertEquals([d.image, d.cpu, d.memory, d.storage.workspace], [cfg.defaults.image, "1", "2Gi", "10Gi"]);
+  const custom = configSchema.parse({
+    defaults: { resources: { cpu: "2", storage: "5Gi" }, serviceAccount: "agent" },
+  });
+  const c = resolveSpec({ name: "x", namespace: "dev" }, custom, { envVars: [], editorFiles: [], now });
+  assertEquals([c.cpu, c.ephemeralStorage, c.serviceAccount], ["2", "5Gi", "agent"]);
+});
+
+Deno.test("settings: bad input is exit 2 before anything else", () => {
+  for (
+    const f of [{ name: "Bad_Name" }, { cpu: "lots" }, { memory: "x" }, { storage: "0" }, {
+      storageClass: "No_Such",
+    }]
+  ) {
+    const e = assertThrows(() => spec(f)) as KodamaError;
+    assertEquals(e.code, ExitCode.USAGE, JSON.stringify(f));
+  }
+});
+
+Deno.test("objects: labels, the settings annotation, volumes, and a pod that runs in an image with only sh", () => {
+  const s = spec({ image: "busybox:1.36", cpu: "0.5" }, ["A", "B"], ["helix-config.toml"]);
+  const o = buildSession(s, { env: { A: "1", B: "é" }, editor: { "helix-config.toml": "theme = 'x'" } });
+  const all = [o.secret, ...o.pvcs, o.configMap!, o.pod];
+  for (const obj of all) {
+    assertEquals(obj.metadata?.labels, {
+      "app.kubernetes.io/managed-by": "kodama",
+      "kodama.dev/session": "demo",
+    });
+    assertEquals(specOf(obj), s);
+    assertEquals(obj.metadata?.namespace, "dev");
+  }
+  assertEquals(all.map((x) => `${x.kind}/${x.metadata?.name}`), [
+    "Secret/kodama-env-demo",
+    "PersistentVolumeClaim/kodama-workspace-demo",
+    "PersistentVolumeClaim/kodama-claude-home-demo",
+    "ConfigMap/kodama-editor-config-demo",
+    "Pod/kodama-demo",
+  ]);
+  assertEquals(o.secret.data, { A: "MQ==", B: "w6k=" });
+  assertEquals(o.pvcs[0].spec, {
+    accessModes: ["ReadWriteOnce"],
+    resources: { requests: { storage: "10Gi" } },
+  });
+  const pod = o.pod.spec!;
+  assertEquals(pod.securityContext, { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" });
+  const c = pod.containers[0];
+  assertEquals(c.workingDir, "/workspace");
+  assertEquals(c.command?.slice(0, 2), ["sh", "-c"]);
+  assertEquals(c.resources, {
+    requests: { cpu: "125m", memory: "512Mi" },
+    limits: { cpu: "500m", memory: "2Gi" },
+  });
+  assertEquals(c.envFrom, [{ secretRef: { name: "kodama-env-demo", optional: true } }]);
+  assertEquals(c.env?.find((e) => e.name === "HOME")?.value, "/home/kodama");
+  assertEquals(c.volumeMounts?.map((m) => `${m.name}:${m.mountPath}`), [
+    "workspace:/workspace",
+    "home:/home/kodama",
+    "editor-config:/etc/kodama/editor",
+  ]);
+  assertEquals(pod.volumes?.map((v) => v.persistentVolumeClaim?.claimName ?? v.configMap?.name), [
+    "kodama-workspace-demo",
+    "kodama-claude-home-demo",
+    "kodama-editor-config-demo",
+  ]);
+  assertEquals(pod.serviceAccountName, undefined);
+});
+
+Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into HOME only when the repo has them", () => {
+  const plain = keepAliveScript(spec());
+  assert(!plain.includes("helix"), plain);
+  assert(plain.includes("trap 'exit 0' TERM INT"));
+  assert(plain.includes("sleep 86400 & wait $!"));
+  const withEditor = keepAliveScript(spec({}, [], ["helix-config.toml", "zellij-config.kdl"]));
+  assert(
+    withEditor.includes(
+      "helix-config.toml:.config/helix/config.toml zellij-config.kdl:.config/zellij/config.kdl",
+    ),
+  );
+  assert(!withEditor.includes("languages.toml"));
+  // the script parses as POSIX sh
+  const r = new Deno.Command("sh", { args: ["-n", "-c", withEditor] }).outputSync();
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+});
+
+Deno.test("dry-run list: Secret values redacted, nothing else changed", () => {
+  const o = buildSession(spec({}, ["TOKEN"]), { env: { TOKEN: "s3cr3t-value" }, editor: {} });
+  const list = redactedList(o);
+  const text = JSON.stringify(list);
+  assert(!text.includes("s3cr3t-value") && !text.includes(btoa("s3cr3t-value")), text);
+  assertEquals((list[0] as { stringData: unknown }).stringData, { TOKEN: "<redacted>" });
+  assertEquals(list.length, 4);
+});
