@@ -12,8 +12,11 @@ import { forEachLimited } from "../limit.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { describeTarget, findPods, nothingMatched } from "../pods/target.ts";
 import {
+  boundedJson,
   evaluate,
   type ExprContext,
+  ExprError,
+  ExprLimitError,
   interpolate,
   type Node,
   parseCondition,
@@ -26,7 +29,8 @@ import {
 import { durationMs, kindOf, type Step, type Target } from "./schema.ts";
 import { KINDS } from "./steps/registry.ts";
 import { permSummary } from "./steps/script.ts";
-import type { LoadedWorkflow } from "./load.ts";
+import { flattenSteps, type LoadedWorkflow, type Path, pathText } from "./load.ts";
+import { MAX_STEP_CHARS, sizeText } from "./limits.ts";
 import type { ScriptModule } from "./sandbox/host.ts";
 import type { Display } from "./display.ts";
 import { describePods, targetFlags } from "./steps/common.ts";
@@ -137,10 +141,13 @@ class Run {
    * like the others). Their values are secrets for every line kodama prints (redact.ts).
    */
   private readonly declaredEnv: Record<string, string | undefined> = {};
+  /** where each step is written (run-time expression errors name file:line:col) */
+  private readonly paths = new Map<Step, Path>();
 
   constructor(readonly lw: LoadedWorkflow, readonly params: Record<string, unknown>, readonly o: RunOptions) {
     this.signal = o.signal ?? new AbortController().signal;
     this.depth = o.depth ?? 0;
+    for (const f of flattenSteps(lw.workflow.steps)) this.paths.set(f.step, f.path);
     for (const name of lw.workflow.permissions?.env ?? []) {
       const v = Deno.env.get(name);
       if (v === undefined) continue;
@@ -187,14 +194,21 @@ class Run {
       const ctx = this.exprContext();
       const env = this.envFor(step, ctx);
       const expr = { ...ctx, env: { ...ctx.env, ...env } };
-      const spec = checkSpec(kind, interpolateDeep(step[kind], expr, KINDS[kind].raw ?? []));
+      const spec = checkSpec(
+        kind,
+        this.resolve(step[kind], expr, [...this.pathOf(step), kind], KINDS[kind].raw),
+      );
       // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
       timeoutMs = durationMs(
-        typeof step.timeout === "string" ? toStr(interpolate(step.timeout, ctx)) : step.timeout,
+        typeof step.timeout === "string"
+          ? toStr(this.resolve(step.timeout, ctx, [...this.pathOf(step), "timeout"]))
+          : step.timeout,
         "timeout",
       );
       const coe: unknown = step["continue-on-error"];
-      if (typeof coe === "string") continueOnError = truthy(interpolate(coe, ctx));
+      if (typeof coe === "string") {
+        continueOnError = truthy(this.resolve(coe, ctx, [...this.pathOf(step), "continue-on-error"]));
+      }
       const ac = new AbortController();
       const onParent = () => ac.abort(parent.reason);
       parent.addEventListener("abort", onParent, { once: true });
@@ -273,7 +287,14 @@ class Run {
     if (typeof step.if === "boolean") return step.if && !this.failed;
     const node = parseCondition(step.if);
     await this.resolveTargetRefs(node);
-    const value = truthy(evaluate(node, this.exprContext()));
+    let value: boolean;
+    try {
+      value = truthy(evaluate(node, this.exprContext()));
+    } catch (e) {
+      const cond = step.if;
+      const lead = cond.trim().startsWith("${{") ? cond.indexOf("${{") + 3 : 0;
+      throw this.exprFailure(e, [...this.pathOf(step), "if"], lead);
+    }
     return usesStatusFunction(node) ? value : value && !this.failed;
   }
 
@@ -281,22 +302,56 @@ class Run {
     // a label is kodama's own display line: no control sequences from params or outputs
     if (step.name) {
       try {
-        return safeLine(toStr(interpolate(step.name, this.exprContext())));
+        return label(toStr(interpolate(step.name, this.exprContext())));
       } catch {
-        return safeLine(step.name);
+        return label(step.name);
       }
     }
-    return safeLine(step.id ?? `${kind} ${shortSpec(step[kind])}`.trim());
+    return label(step.id ?? `${kind} ${shortSpec(step[kind])}`.trim());
   }
 
   private envFor(step: Step, ctx: ExprContext): Record<string, string> {
     const out: Record<string, string> = {};
+    const budget = { left: MAX_STEP_CHARS };
     for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
+      const path = step.env && k in step.env ? [...this.pathOf(step), "env", k] : ["env", k];
       out[k] = typeof v === "string"
-        ? toStr(interpolate(v, { ...ctx, env: { ...ctx.env, ...out } }))
+        ? toStr(this.resolve(v, { ...ctx, env: { ...ctx.env, ...out } }, path, [], budget))
         : String(v);
     }
     return out;
+  }
+
+  private pathOf(step: Step): Path {
+    return this.paths.get(step) ?? ["steps"];
+  }
+
+  /**
+   * `interpolateDeep` of the value written at `path`: an expression that fails (or asks for more
+   * than kodama computes) is reported at its file:line:col.
+   */
+  private resolve(
+    v: unknown,
+    ctx: ExprContext,
+    path: Path,
+    skipKeys: string[] = [],
+    budget = { left: MAX_STEP_CHARS },
+  ): unknown {
+    return interpolateDeep(v, ctx, skipKeys, false, {
+      path,
+      budget,
+      fail: (e, at) => this.exprFailure(e, at),
+    });
+  }
+
+  /** An expression error at run time, as `file:line:col: path: message` (a limit is exit 2). */
+  private exprFailure(e: unknown, path: Path, lead = 0): unknown {
+    if (!(e instanceof ExprError)) return e;
+    const where = this.lw.exprPos?.(path, lead + e.column) ?? this.lw.pos?.(path);
+    const message = `${where ? `${this.lw.file}:${where.line}:${where.col}: ` : ""}${
+      pathText(path)
+    }: ${e.message}`;
+    return new KodamaError(message, e instanceof ExprLimitError ? ExitCode.USAGE : ExitCode.FAILED);
   }
 
   exprContext(): ExprContext {
@@ -334,7 +389,7 @@ class Run {
   targetSpec(name: string): Target {
     const spec = this.lw.workflow.targets?.[name];
     if (!spec) throw new KodamaError(`unknown target "${name}"`, ExitCode.USAGE);
-    const t = interpolateDeep(spec, this.exprContext(), []) as Target;
+    const t = this.resolve(spec, this.exprContext(), ["targets", name]) as Target;
     return this.o.namespace === undefined ? t : { ...t, namespace: this.o.namespace };
   }
 
@@ -540,7 +595,7 @@ class Run {
       let line: string;
       try {
         const ctx = this.exprContext();
-        const spec = interpolateDeep(step[kind], ctx, KINDS[kind].raw ?? []);
+        const spec = this.resolve(step[kind], ctx, [...this.pathOf(step), kind], KINDS[kind].raw);
         const sctx = {
           step,
           id,
@@ -618,6 +673,12 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal, kind: string): Promise
   });
 }
 
+/** A step's display label: one line, no control sequences, not longer than a line of a terminal or two. */
+function label(s: string): string {
+  const line = safeLine(s);
+  return line.length > 160 ? line.slice(0, 159) + "…" : line;
+}
+
 export function oneLine(e: unknown): string {
   return formatError(e).split("\n")[0];
 }
@@ -638,19 +699,54 @@ function stringsIn(v: unknown, skip: string[], top?: string, out: string[] = [])
   return out;
 }
 
+export interface ResolveOptions {
+  /** where `v` is written in the workflow */
+  path: Path;
+  /** characters all the values resolved together may still take (MAX_STEP_CHARS for one step) */
+  budget: { left: number };
+  /** turns an expression error at `path` into the error thrown */
+  fail: (e: unknown, path: Path) => unknown;
+}
+
 /**
  * Resolve every `${{ }}` inside a spec. Inside lists (e.g. `command:`) each element stays exactly
- * one string — a value is never split into several arguments.
+ * one string — a value is never split into several arguments. With `o`, errors name where the
+ * expression is written, and everything resolved counts against one budget: a step whose values
+ * together would be over MAX_STEP_CHARS (a big value used a thousand times) is refused.
  */
-export function interpolateDeep(v: unknown, ctx: ExprContext, skipKeys: string[], inList = false): unknown {
+export function interpolateDeep(
+  v: unknown,
+  ctx: ExprContext,
+  skipKeys: string[],
+  inList = false,
+  o?: ResolveOptions,
+): unknown {
+  const at = (k: string | number) => (o ? { ...o, path: [...o.path, k] } : undefined);
   if (typeof v === "string") {
-    const r = interpolate(v, ctx);
-    return inList ? toStr(r) : r;
+    try {
+      const r = interpolate(v, ctx);
+      const out = inList ? toStr(r) : r;
+      if (o && v.includes("${{")) {
+        o.budget.left -= typeof out === "string" ? out.length : boundedJson(out).length;
+        if (o.budget.left < 0) {
+          throw new ExprLimitError(
+            `the step's resolved values would be over ${sizeText(MAX_STEP_CHARS)} together`,
+            v.indexOf("${{") + 3,
+          );
+        }
+      }
+      return out;
+    } catch (e) {
+      if (o) throw o.fail(e, o.path);
+      throw e;
+    }
   }
-  if (Array.isArray(v)) return v.map((x) => interpolateDeep(x, ctx, [], true));
+  if (Array.isArray(v)) return v.map((x, i) => interpolateDeep(x, ctx, [], true, at(i)));
   if (v && typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = skipKeys.includes(k) ? x : interpolateDeep(x, ctx, []);
+    for (const [k, x] of Object.entries(v)) {
+      out[k] = skipKeys.includes(k) ? x : interpolateDeep(x, ctx, [], false, at(k));
+    }
     return out;
   }
   return v;

@@ -26,15 +26,10 @@
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { kodamaHome } from "../../config/paths.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { type Problem, WorkflowProblems } from "../problems.ts";
 import SDK_SOURCE from "../sdk.ts" with { type: "text" };
 
-export interface GraphProblem {
-  file: string;
-  line: number;
-  col: number;
-  message: string;
-}
+export type GraphProblem = Problem;
 
 export interface GraphModule {
   /** real path on disk */
@@ -64,13 +59,9 @@ export interface GraphOptions {
 }
 
 /** A graph that breaks the rules: exit 2, every problem as file:line:col. */
-export class GraphError extends KodamaError {
-  constructor(readonly problems: GraphProblem[]) {
-    super(
-      problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join("\n"),
-      ExitCode.USAGE,
-      "what scripts may import: docs/workflows.md#module-graph",
-    );
+export class GraphError extends WorkflowProblems {
+  constructor(problems: Problem[]) {
+    super(problems, "what scripts may import: docs/workflows.md#module-graph");
   }
 }
 
