@@ -8,7 +8,7 @@
  * `Kube.connect` only reads the kubeconfig; the first request opens the connection — directly, or through
  * the cluster's proxy-url / HTTPS_PROXY (./proxy.ts), as kubectl does.
  */
-import type { V1LabelSelector, V1Pod, V1Service } from "@kubernetes/client-node";
+import type { V1LabelSelector, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import http from "node:http";
 import https from "node:https";
 import {
@@ -497,6 +497,14 @@ export class Kube {
       "DELETE",
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
       { query: { gracePeriodSeconds: o.gracePeriodSeconds?.toString() } },
+    );
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret> {
+    return this.request(
+      { verb: "get", resource: "secrets", namespace, name },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
     );
   }
 

@@ -45,8 +45,9 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   const color = colorEnabled("stderr");
   // values from the environment never reach the terminal in clear (see redact.ts)
   const errSink = redactingSink(o.err ?? stderrSink);
+  const outSink = redactingSink(o.out ?? stdoutSink);
   const display = createDisplay({
-    out: redactingSink(o.out ?? stdoutSink),
+    out: outSink,
     err: errSink,
     live: isTerminal("stderr") && !o.dryRun && !Deno.env.get("CI"),
     color,
@@ -87,6 +88,8 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     return r.exitCode;
   } finally {
     display.close();
+    outSink.flush();
+    errSink.flush();
     Deno.removeSignalListener("SIGINT", onInt);
     offClosed();
   }

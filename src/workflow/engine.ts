@@ -37,7 +37,7 @@ import { describePods, targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
 import { ensureTrusted } from "./trust.ts";
 import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
-import { addSecret } from "./redact.ts";
+import { addSecret, redactingSink } from "./redact.ts";
 import { safeLine, stripControl } from "../ui/color.ts";
 import type { Sink } from "../ui/sink.ts";
 import { scriptPath } from "./steps/script.ts";
@@ -220,6 +220,10 @@ class Run {
         : undefined;
       display.start(key, label, this.depth);
       shown = true;
+      // one redactor per step and stream: a secret split across two writes of this step is still
+      // caught, and what is held back waiting for the rest of one is written when the step ends
+      const out = redactingSink(display.out);
+      const err = redactingSink(display.err);
       try {
         const sctx: StepContext = {
           step,
@@ -228,13 +232,15 @@ class Run {
           env,
           signal: ac.signal,
           timeoutMs,
-          out: display.out,
-          err: display.err,
+          out,
+          err,
           run: handle,
           expr,
         };
         result = await raceAbort(KINDS[kind].run(spec, sctx), ac.signal, kind);
       } finally {
+        out.flush();
+        err.flush();
         clearTimeout(timer);
         parent.removeEventListener("abort", onParent);
       }
@@ -429,7 +435,15 @@ class Run {
         );
       }
     }
+    await this.learnSecrets(pods);
     return this.publish({ name, namespace: pods[0].metadata?.namespace, container: spec.container, pods });
+  }
+
+  /** The values of the Secrets these pods use are redacted from here on (podsecrets.ts). */
+  private async learnSecrets(pods: V1Pod[]): Promise<void> {
+    if (this.o.dryRun) return; // a dry run prints nothing that comes from a pod
+    const { learnPodSecrets } = await import("./podsecrets.ts");
+    await learnPodSecrets(await this.kube(), pods, (line) => this.note(line));
   }
 
   private publish(t: ResolvedTarget): ResolvedTarget {
@@ -453,7 +467,7 @@ class Run {
       container: spec?.container,
       pods,
     });
-    this.targets.set(name, Promise.resolve(t));
+    this.targets.set(name, this.learnSecrets(pods).then(() => t));
   }
 
   resetTarget(name: string, found?: V1Pod[]) {

@@ -1,20 +1,31 @@
 /**
- * Values that came from your environment (the variables a workflow declared in `permissions.env`)
- * are secrets for everything kodama prints about a run: `--dry-run`, step names, errors, notes and
- * the step output it passes through. Each occurrence becomes `***`, as in GitHub Actions logs.
- * Values shorter than 4 characters are left alone (they would blank out ordinary words and numbers).
+ * Values a run must never print in clear — the variables a workflow declared in `permissions.env`
+ * and the values it read from Kubernetes Secrets — are secrets for everything kodama prints about a
+ * run: `--dry-run`, step names, errors, notes and the step output it passes through. Each
+ * occurrence becomes `***`, as in GitHub Actions logs. Values shorter than 4 characters are left
+ * alone (they would blank out ordinary words and numbers).
  */
 import type { Sink } from "../ui/sink.ts";
 
 const secrets = new Set<string>();
 let pattern: RegExp | undefined;
+/** the longest secret: how much of a stream may have to wait for the rest of one */
+let longest = 0;
 
 export function addSecret(value: string): void {
-  if (value.length < 4 || secrets.has(value)) return;
-  secrets.add(value);
+  // each line of a multi-line value (a key file, a certificate) may be printed on its own
+  const lines = value.includes("\n") ? value.split(/\r?\n/).filter((l) => l.trim().length >= 8) : [];
+  const forms = [value, ...lines];
   // a value may also appear JSON-escaped (toJSON, outputs printed as JSON)
-  const json = JSON.stringify(value).slice(1, -1);
-  if (json !== value) secrets.add(json);
+  forms.push(JSON.stringify(value).slice(1, -1));
+  let added = false;
+  for (const f of forms) {
+    if (f.length < 4 || secrets.has(f)) continue;
+    secrets.add(f);
+    longest = Math.max(longest, f.length);
+    added = true;
+  }
+  if (!added) return;
   const alts = [...secrets].sort((a, b) => b.length - a.length).map((s) =>
     s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
   );
@@ -25,16 +36,41 @@ export function redact(s: string): string {
   return pattern ? s.replace(pattern, "***") : s;
 }
 
+/** How many characters at the end of `s` could be the start of a secret whose rest is still to come. */
+function pendingTail(s: string): number {
+  for (let k = Math.min(longest - 1, s.length); k > 0; k--) {
+    const tail = s.slice(s.length - k);
+    for (const x of secrets) if (x.length > k && x.startsWith(tail)) return k;
+  }
+  return 0;
+}
+
+export interface RedactingSink extends Sink {
+  /** write what is held back (the stream ended: what is held cannot become a secret any more) */
+  flush(): void;
+}
+
 /**
- * A sink that redacts secrets in each write (bytes pass through untouched while there are none).
- * Limit: a secret split across two writes of a streaming command is not caught.
+ * A sink that redacts secrets in what passes through it, also when a secret is split across two
+ * writes of a streaming command: the end of a write that could be the start of a secret is held
+ * back until the next write shows whether it is one (or until `flush()`, at the end of the step).
+ * Bytes pass through untouched while there are no secrets.
  */
-export function redactingSink(next: Sink): Sink {
+export function redactingSink(next: Sink): RedactingSink {
   const dec = new TextDecoder();
+  let held = "";
   return {
     write(chunk) {
-      if (!pattern) return next.write(chunk);
-      next.write(redact(typeof chunk === "string" ? chunk : dec.decode(chunk, { stream: true })));
+      if (!pattern && !held) return next.write(chunk);
+      const text = redact(held + (typeof chunk === "string" ? chunk : dec.decode(chunk, { stream: true })));
+      const keep = pendingTail(text);
+      held = text.slice(text.length - keep);
+      if (text.length > keep) next.write(text.slice(0, text.length - keep));
+    },
+    flush() {
+      const rest = held + dec.decode();
+      held = "";
+      if (rest) next.write(redact(rest));
     },
   };
 }
