@@ -19,9 +19,9 @@ ${dim("pods are local processes on this machine, and everything disappears when 
 Try, from another terminal in the repository root:
 
   ${b(`export KUBECONFIG=${kc}`)}
-  ${b("deno run -A main.ts pods -A")}                                         ${dim("# every demo pod")}
-  ${b("deno run -A main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
-  ${b("deno run -A main.ts run kwekash")}                                     ${dim("# a built-in workflow")}
+  ${b("deno run -A --no-prompt main.ts pods -A")}                             ${dim("# every demo pod")}
+  ${b("deno run -A --no-prompt main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
+  ${b("deno run -A --no-prompt main.ts run kwekash")}                         ${dim("# a built-in workflow")}
 
 kubectl works too (${dim("kubectl get pods -A -o wide")}; context ${b("dev")} may only use namespace dev).
 Press Ctrl-C to stop.`);
