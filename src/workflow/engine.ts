@@ -558,7 +558,7 @@ class Run {
     if (!g) throw new KodamaError(`script ${module}: its module graph was not checked`, ExitCode.USAGE);
     const { snapshot } = await import("./sandbox/graph.ts");
     const s = await snapshot(g);
-    return { entryUrl: s.entryUrl, dir: s.dir, root: g.root };
+    return { entryUrl: s.entryUrl, dir: s.dir, root: g.root, usesNode: g.usesNode };
   }
 
   // ------------------------------------------------------------------ --dry-run

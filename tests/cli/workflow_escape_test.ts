@@ -138,6 +138,51 @@ Deno.test("escape: imports that would read or run what the workflow was not gran
         /leak\.ts:1:16: "node:vm"/,
       ],
       [
+        "an import() the lexer would take for a type (.valueOf()) of an npm package",
+        `export default async () => {\n  const p = import("npm:is-even@1.0.0").valueOf();\n  return { t: typeof (await p) };\n};\n`,
+        /leak\.ts:2:20: npm: import/,
+      ],
+      [
+        "an import() the lexer would take for a type, of the kubeconfig as text",
+        `export default async () => {\n  const p = import("KUBECONFIG", { with: { type: "text" } }).valueOf();\n  return { kc: (await p).default };\n};\n`,
+        /leak\.ts:2:20: .* is outside the workflow's repository/,
+      ],
+      [
+        "a data: module of code through a type-looking import()",
+        `export default () => { void import("data:text/javascript,export default 1").x; };\n`,
+        /leak\.ts:1:36: data: import/,
+      ],
+      [
+        "a re-export of the kubeconfig as text",
+        `export { default as kc } from "KUBECONFIG" with { type: "text" };\nexport default () => ({});\n`,
+        /leak\.ts:1:31: .* is outside the workflow's repository/,
+      ],
+      [
+        "a template-literal specifier",
+        'export default async () => (await import(`KUBECONFIG`, { with: { type: "text" } })).default;\n',
+        /leak\.ts:1:42: .* is outside the workflow's repository/,
+      ],
+      [
+        "a type-only import of a package",
+        `import type { X } from "npm:left-pad@1.3.0";\nexport default () => ({});\n`,
+        /leak\.ts:1:24: npm: import/,
+      ],
+      [
+        "node:process's named getBuiltinModule (a second way to node:vm)",
+        `import { getBuiltinModule } from "node:process";\nexport default () => (getBuiltinModule as any)(["node:", "vm"].join("")).runInThisContext("1");\n`,
+        /leak\.ts:1:34: import node:process only as `import process from "node:process"`/,
+      ],
+      [
+        "an npm: specifier kept in a string for later",
+        `const pkg = "npm:left-pad@1.3.0";\nexport default () => ({ pkg });\n`,
+        /leak\.ts:1:13: "npm:left-pad@1\.3\.0" can only name a module kodama does not allow/,
+      ],
+      [
+        "an import() inside what a regex-confused reader could take for a string",
+        `const re = /"/; export default async () => (await import("KUBECONFIG", { with: { type: "text" } })).default; // "\n`,
+        /leak\.ts:1:\d+: /,
+      ],
+      [
         "a helper module that imports the key",
         `import { k } from "./lib/helper.ts";\nexport default () => ({ k });\n`,
         /helper\.ts:1:15: /,
@@ -204,9 +249,10 @@ Deno.test("escape: imports that would read or run what the workflow was not gran
     ["eval", () => eval("1")],
     ["Function", () => new Function("return 1")()],
     ["AsyncFunction", () => (async () => {}).constructor("return 1")],
-    ["Worker", () => new Worker("data:text/javascript,1", { type: "module" })],
+    ["Worker", () => new Worker(["data:", "text/javascript,1"].join(""), { type: "module" })],
     ["internal", () => (Deno as any)[(Deno as any).internal].core.evalContext("1")],
-    ["vm", () => (globalThis as any).process.getBuiltinModule("node:vm").runInThisContext("1")],
+    ["vm", () => (globalThis as any).process.getBuiltinModule(["node:", "vm"].join("")).runInThisContext("1")],
+    ["vmScript", () => new ((globalThis as any).process.getBuiltinModule(["v", "m"].join("")).Script)("1")],
   ];
   const out: Record<string, string> = {};
   for (const [n, f] of tries) {
@@ -222,7 +268,36 @@ Deno.test("escape: imports that would read or run what the workflow was not gran
       assertEquals(r.code, 0, r.stderr);
       assert(!r.stdout.includes("RAN"), r.stdout);
       assertStringIncludes(r.stdout, `"eval":"refused"`);
+      assertStringIncludes(r.stdout, `"vm":"refused"`);
     });
+
+    await t.step(
+      "with node:process imported (locked before the script loads) node:vm is refused too",
+      async () => {
+        await w.write(
+          ".kodama/scripts/nodevm.ts",
+          `import process from "node:process";
+export default () => {
+  const vm = ["node:", "vm"].join("");
+  const tries: [string, () => unknown][] = [
+    ["getBuiltinModule", () => process.getBuiltinModule(vm)],
+    ["global", () => (globalThis as any).process.getBuiltinModule(vm)],
+    ["fs", () => typeof process.getBuiltinModule("node:fs").readFileSync],
+  ];
+  const out: Record<string, string> = {};
+  for (const [n, f] of tries) {
+    try { out[n] = String(f()); } catch { out[n] = "refused"; }
+  }
+  console.log(JSON.stringify(out));
+};
+`,
+        );
+        await w.write(".kodama/workflows/nodevm.yaml", wf(scriptStep("nodevm.ts")));
+        const r = await w.run(["run", "nodevm"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stdout, `{"getBuiltinModule":"refused","global":"refused","fs":"function"}`);
+      },
+    );
   } finally {
     await Deno.remove(w.tmp, { recursive: true });
   }

@@ -28,6 +28,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { kodamaHome } from "../../config/paths.ts";
 import { type Problem, WorkflowProblems } from "../problems.ts";
 import SDK_SOURCE from "../sdk.ts" with { type: "text" };
+import { crossCheck } from "./crosscheck.ts";
 
 export type GraphProblem = Problem;
 
@@ -49,6 +50,8 @@ export interface ScriptGraph {
   modules: GraphModule[];
   /** sha256 over every module's relative path and content */
   hash: string;
+  /** some module imports a `node:` built-in (the worker then locks Node's `process` down eagerly) */
+  usesNode: boolean;
 }
 
 export interface GraphOptions {
@@ -71,8 +74,10 @@ const SDK_SPECIFIER = "kodama/sdk";
 /** node built-ins that run code from strings or outside the worker (the worker blocks them too) */
 const BLOCKED_BUILTINS = /^node:(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/;
 const SDK_FILE = ".kodama-sdk.ts";
+/** `import process from "node:process"`: the only way a script may import it */
+const DEFAULT_IMPORT = /^import\s+[\p{ID_Start}$_][\p{ID_Continue}$]*\s+from\s*(["'])node:process\1/u;
 /** bump when the graph rules or the snapshot layout change: old manifests are then ignored */
-const GRAPH_VERSION = "2";
+const GRAPH_VERSION = "4";
 const MAX_MODULES = 2000;
 const MAX_BYTES = 32 << 20;
 
@@ -130,6 +135,7 @@ interface Manifest {
   hash: string;
   modules: ManifestEntry[];
   sdk: Record<string, [number, number][]>;
+  usesNode: boolean;
 }
 
 async function manifestFile(entry: string, o: GraphOptions): Promise<string> {
@@ -160,7 +166,7 @@ async function fromManifest(entry: string, o: GraphOptions): Promise<ScriptGraph
       return undefined;
     }
   }
-  return { entry, root: rootReal, modules, hash: m.hash };
+  return { entry, root: rootReal, modules, hash: m.hash, usesNode: m.usesNode !== false };
 }
 
 async function graphHash(modules: { rel: string; sha256: string }[]): Promise<string> {
@@ -170,7 +176,10 @@ async function graphHash(modules: { rel: string; sha256: string }[]): Promise<st
 }
 
 /** Classify a specifier written in `from`; returns the absolute target or a problem message. */
-function resolveSpecifier(spec: string, from: string): { target?: string; sdk?: boolean; problem?: string } {
+function resolveSpecifier(
+  spec: string,
+  from: string,
+): { target?: string; sdk?: boolean; node?: boolean; problem?: string } {
   if (spec === SDK_SPECIFIER) return { sdk: true };
   if (BLOCKED_BUILTINS.test(spec)) {
     return {
@@ -178,7 +187,7 @@ function resolveSpecifier(spec: string, from: string): { target?: string; sdk?: 
         `"${spec}" is not available to scripts (it runs code built from strings or outside the sandbox)`,
     };
   }
-  if (spec.startsWith("node:")) return {};
+  if (spec.startsWith("node:")) return { node: true };
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(spec)?.[1]?.toLowerCase();
   if (scheme === "http" || scheme === "https") {
     return { problem: `remote import "${spec}" is not allowed: vendor the module into the repository` };
@@ -231,6 +240,7 @@ async function analyze(
   const resolvedOf = new Map<string, string>();
   const queue: Edge[] = [{ target: entry, from: "", text: "", offset: 0 }];
   let total = 0;
+  let usesNode = false;
   const problemAt = (e: Edge, message: string) => {
     if (!e.from) problems.push({ file: entry, line: 1, col: 1, message });
     else problems.push({ file: e.from, ...lineCol(e.text, e.offset), message });
@@ -293,6 +303,7 @@ async function analyze(
         const wasm = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
         for (const spec of new Set(WebAssembly.Module.imports(wasm).map((i) => i.module))) {
           const r = resolveSpecifier(spec, shown);
+          usesNode ||= !!r.node;
           if (r.problem) problems.push({ file: shown, line: 1, col: 1, message: r.problem });
           else if (r.target) queue.push({ target: r.target, from: shown, text: "", offset: 0 });
         }
@@ -328,11 +339,27 @@ async function analyze(
       });
       continue;
     }
+    // a second tokenizer must agree with the lexer on where imports are (crosscheck.ts)
+    const sites = new Set<number>(), specifiers = new Set<number>();
+    for (const imp of imports) {
+      sites.add(imp.importStart);
+      specifiers.add(imp.start).add(imp.start - 1);
+    }
+    for (const p of crossCheck(text, sites, specifiers)) {
+      problems.push({ file: shown, ...lineCol(text, p.offset), message: p.message });
+    }
     for (const imp of imports) {
       // deno-lint-ignore no-explicit-any
       const i = imp as any;
       if (i.type === "import-meta") continue;
-      if (i.typeOnly || i.probablyTypeOnly) continue;
+      // a static `import type` is erased (its file is not needed), but it may not name a package
+      // either; an `import()` the lexer guesses is only a type (`import("x").valueOf()`) is not
+      // trusted to be one: it runs
+      if (i.typeOnly) {
+        const r = resolveSpecifier(String(i.specifier), shown);
+        if (r.problem) problemAt({ target: "", from: shown, text, offset: i.start - 1 }, r.problem);
+        continue;
+      }
       const spec: string | undefined = i.specifier ?? undefined;
       // point at the specifier's opening quote, as Deno's own messages do
       const quote = /["'`]/.test(text[i.start] ?? "")
@@ -365,6 +392,15 @@ async function analyze(
         problemAt(at, r.problem);
         continue;
       }
+      if (spec === "node:process" && !DEFAULT_IMPORT.test(text.slice(i.importStart, i.importStart + 200))) {
+        // its named export getBuiltinModule is a second, unlockable way to node:vm
+        problemAt(
+          at,
+          `import node:process only as \`import process from "node:process"\` (or use globalThis.process)`,
+        );
+        continue;
+      }
+      usesNode ||= !!r.node;
       if (r.sdk) {
         mod.sdk.push([i.start, i.end]);
         continue;
@@ -375,7 +411,10 @@ async function analyze(
   }
   if (problems.length) throw new GraphError(problems);
   const list = [...modules.values()];
-  return { graph: { entry, root: rootReal, modules: list, hash: await graphHash(list) }, resolvedOf };
+  return {
+    graph: { entry, root: rootReal, modules: list, hash: await graphHash(list), usesNode },
+    resolvedOf,
+  };
 }
 
 async function writeManifest(
@@ -394,6 +433,7 @@ async function writeManifest(
       sha256: x.sha256,
     })),
     sdk: Object.fromEntries(g.modules.filter((x) => x.sdk.length).map((x) => [x.rel, x.sdk])),
+    usesNode: g.usesNode,
   };
   const file = await manifestFile(entry, o);
   await Deno.mkdir(dirname(file), { recursive: true });
@@ -483,8 +523,8 @@ function escapeRe(s: string): string {
 export async function checkedScript(
   entry: string,
   o: GraphOptions,
-): Promise<{ entryUrl: string; dir: string; root: string }> {
+): Promise<{ entryUrl: string; dir: string; root: string; usesNode: boolean }> {
   const g = await scriptGraph(entry, o);
   const s = await snapshot(g);
-  return { entryUrl: s.entryUrl, dir: s.dir, root: g.root };
+  return { entryUrl: s.entryUrl, dir: s.dir, root: g.root, usesNode: g.usesNode };
 }

@@ -120,6 +120,18 @@ function loadError(e) {
 const NO_CODE = "is disabled in kodama's sandbox: scripts cannot run code built from strings";
 /** Node built-ins that run code from strings or start threads: refused however they are reached */
 const BLOCKED_BUILTINS = /^(node:)?(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/;
+/** node:vm's exports that turn a string into code */
+const VM_CODE = [
+  "runInThisContext",
+  "runInContext",
+  "runInNewContext",
+  "compileFunction",
+  "Script",
+  "createScript",
+  "SourceTextModule",
+  "SyntheticModule",
+  "Module",
+];
 
 /**
  * Before the script loads: every way to turn a string into code, or to start code outside this
@@ -129,7 +141,8 @@ const BLOCKED_BUILTINS = /^(node:)?(vm|worker_threads|inspector|inspector\/promi
  * `(async () => {}).constructor`), Worker, Deno's internal core (evalContext), node:vm and friends
  * (also through process.getBuiltinModule and require).
  */
-function lockDown() {
+/** @param {boolean} usesNode the script's graph imports a `node:` built-in */
+function lockDown(usesNode) {
   /** @param {string} what */
   const blocked = (what) =>
     function () {
@@ -147,20 +160,44 @@ function lockDown() {
     delete Deno[Deno.internal];
     seal(Deno, Deno.internal, undefined);
   } catch { /* already gone */ }
-  const proc = /** @type {any} */ (globalThis).process;
-  if (proc && typeof proc.getBuiltinModule === "function") {
-    const get = proc.getBuiltinModule.bind(proc);
-    seal(proc, "getBuiltinModule", (/** @type {string} */ id) => {
-      if (BLOCKED_BUILTINS.test(String(id))) throw new Error(`${id} ${NO_CODE}`);
-      return get(id);
+  /** @param {any} proc */
+  const lockProcess = (proc) => {
+    if (proc && typeof proc.getBuiltinModule === "function" && !locked.has(proc)) {
+      locked.add(proc);
+      const get = proc.getBuiltinModule.bind(proc);
+      seal(proc, "getBuiltinModule", (/** @type {string} */ id) => {
+        if (BLOCKED_BUILTINS.test(String(id))) throw new Error(`${id} ${NO_CODE}`);
+        return get(id);
+      });
+      // and node:vm itself, for any other way to it: every function that compiles a string
+      const vm = get("node:vm");
+      for (const k of VM_CODE) if (vm && k in vm) seal(vm, k, blocked(`node:vm ${k}`));
+    }
+    return proc;
+  };
+  const locked = new WeakSet();
+  // Touching `process` starts Deno's Node compatibility layer: most of a script step's start-up when
+  // the script never uses it. A graph that imports no `node:` module can reach `process` only through
+  // the global, so that getter locks it down on first use instead; otherwise it is locked now.
+  const d = Object.getOwnPropertyDescriptor(globalThis, "process");
+  if (usesNode || !d?.get) lockProcess(/** @type {any} */ (globalThis).process);
+  else {
+    const getter = d.get;
+    const setter = d.set;
+    Object.defineProperty(globalThis, "process", {
+      get: () => lockProcess(getter.call(globalThis)),
+      set: (v) => setter?.call(globalThis, v),
+      enumerable: d.enumerable,
+      configurable: false,
     });
   }
 }
 
 /**
  * @param {string | null} entry file URL of the script's snapshot entry module (script mode)
+ * @param {boolean} [usesNode] the script's graph imports a `node:` built-in
  */
-export function boot(entry) {
+export function boot(entry, usesNode = true) {
   self.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     fail(e.reason);
@@ -200,7 +237,7 @@ export function boot(entry) {
         return;
       }
       redirectConsole();
-      lockDown();
+      lockDown(usesNode);
       /** @type {Record<string, any>} */
       let mod;
       try {
