@@ -19,7 +19,7 @@ export interface CrossProblem {
 
 /** Specifiers no script may use, whatever they are written in. */
 const FORBIDDEN =
-  /^(?:npm|jsr):|^data:(?:text|application)\/(?:javascript|ecmascript|typescript|x-javascript|x-typescript|jsx|tsx|wasm)|^node:(?:vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/i;
+  /^(?:npm|jsr):|^data:(?:text|application)\/(?:javascript|ecmascript|typescript|x-javascript|x-typescript|jsx|tsx|wasm)|^node:(?:vm|worker_threads|inspector|inspector\/promises|repl|module|wasi|tty)$/i;
 
 const ID = /[\p{ID_Continue}$\u200c\u200d]/u;
 

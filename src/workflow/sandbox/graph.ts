@@ -72,12 +72,21 @@ const CODE_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/i;
 const DATA_TYPES = new Set(["json", "text", "bytes"]);
 const SDK_SPECIFIER = "kodama/sdk";
 /** node built-ins that run code from strings or outside the worker (the worker blocks them too) */
-const BLOCKED_BUILTINS = /^node:(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/;
+const BLOCKED_BUILTINS = /^node:(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi|tty)$/;
 const SDK_FILE = ".kodama-sdk.ts";
-/** `import process from "node:process"`: the only way a script may import it */
-const DEFAULT_IMPORT = /^import\s+[\p{ID_Start}$_][\p{ID_Continue}$]*\s+from\s*(["'])node:process\1/u;
+/**
+ * Node modules a script may import only as a default import (`import fs from "node:fs"`): the worker
+ * guards the functions of their default export (no terminal file descriptors, no node:vm).
+ */
+const DEFAULT_ONLY: Record<string, string> = {
+  "node:process": "process",
+  "node:fs": "fs",
+  "node:fs/promises": "fs",
+  "node:net": "net",
+};
+const DEFAULT_IMPORT = /^import\s+[\p{ID_Start}$_][\p{ID_Continue}$]*\s+from\s*(["'])M\1/u;
 /** bump when the graph rules or the snapshot layout change: old manifests are then ignored */
-const GRAPH_VERSION = "4";
+const GRAPH_VERSION = "5";
 const MAX_MODULES = 2000;
 const MAX_BYTES = 32 << 20;
 
@@ -392,11 +401,15 @@ async function analyze(
         problemAt(at, r.problem);
         continue;
       }
-      if (spec === "node:process" && !DEFAULT_IMPORT.test(text.slice(i.importStart, i.importStart + 200))) {
-        // its named export getBuiltinModule is a second, unlockable way to node:vm
+      const only = DEFAULT_ONLY[spec];
+      if (only && !DEFAULT_IMPORT.test(text.slice(i.importStart, i.importStart + 200).replace(spec, "M"))) {
+        // named exports are bindings kodama cannot reach to guard (getBuiltinModule -> node:vm,
+        // fs.writeSync(1, …) -> the terminal); the default export's functions it does guard
         problemAt(
           at,
-          `import node:process only as \`import process from "node:process"\` (or use globalThis.process)`,
+          `import ${spec} only as \`import ${only} from "${spec}"\` (${
+            spec === "node:process" ? "or use globalThis.process" : `then call ${only}.name(…)`
+          })`,
         );
         continue;
       }
