@@ -6,15 +6,12 @@ import { bold, colorEnabled, dim, isTerminal, red } from "../ui/color.ts";
 import { createDisplay } from "./display.ts";
 import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
 import {
-  baseDirOf,
   formatProblem,
-  type LoadedWorkflow,
   loadWorkflowFile,
   parseWorkflowText,
   type Problem,
   readWorkflowText,
   type Source,
-  stemOf,
   WorkflowProblems,
 } from "./load.ts";
 import { resolve } from "node:path";
@@ -198,32 +195,24 @@ export async function validateCommand(files: string[], o: { out?: Sink; err?: Si
 }
 
 async function validateOne(file: string, source: Source): Promise<Problem[]> {
-  const at1 = (message: string): Problem[] => [{ file, line: 1, col: 1, message }];
   try {
-    const path = file.startsWith("file:") ? new URL(file).pathname : file;
-    const text = await readWorkflowText(file);
-    const parsed = parseWorkflowText(text, path, { stem: stemOf(path), checkFiles: source !== "builtin" });
-    if (!parsed.workflow) return parsed.problems;
-    const lw: LoadedWorkflow = {
-      name: stemOf(path),
-      file: path,
-      source,
-      text,
-      workflow: parsed.workflow,
-      baseDir: baseDirOf(path, source),
-      pos: parsed.pos,
-      exprPos: parsed.exprPos,
-    };
+    const lw = await loadWorkflowFile(file, source);
     const { prepareWorkflow } = await import("./prepare.ts");
     await prepareWorkflow(lw, { missingIsProblem: true });
     return [];
   } catch (e) {
     // files reached through calls are named relative to the cwd when inside it
     if (e instanceof WorkflowProblems) {
-      return e.problems.map((p) => p.file === file ? p : { ...p, file: shownPath(p.file) });
+      return e.problems.map((p) => p.file === reportedPath(file) ? p : { ...p, file: shownPath(p.file) });
     }
-    return at1(e instanceof KodamaError ? e.message : `cannot check the file: ${(e as Error).message}`);
+    const message = e instanceof KodamaError ? e.message : `cannot check the file: ${(e as Error).message}`;
+    return [{ file, line: 1, col: 1, message }];
   }
+}
+
+/** The path a workflow file's problems are reported under (loadWorkflowFile turns file: URLs into paths). */
+function reportedPath(file: string): string {
+  return file.startsWith("file:") ? new URL(file).pathname : file;
 }
 
 /** `kodama workflow schema`: the JSON Schema of workflow files. */
