@@ -37,7 +37,7 @@ import { describePods, targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
 import { ensureTrusted } from "./trust.ts";
 import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
-import { addSecret, redactingSink } from "./redact.ts";
+import { addSecret, redactingSink } from "../ui/redact.ts";
 import { safeLine, stripControl } from "../ui/color.ts";
 import type { Sink } from "../ui/sink.ts";
 import { scriptPath } from "./steps/script.ts";

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { hasStackTrace, runKodama } from "./_run.ts";
+import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 
 const SECRET = "KUBE-SECRET-7f3a";
 const KODAMA_ROOT = new URL("../../", import.meta.url).pathname;
@@ -671,6 +671,17 @@ Deno.test("escape: env in expressions holds only declared variables; --dry-run a
       const r = await w.run(["run", "env"]);
       assertEquals(r.code, 0, r.stderr);
       assertStringIncludes(r.stdout, "got [undefined]");
+      noLeak(r);
+    });
+    await t.step("debug logs are redacted too (a declared value in a request's label selector)", async () => {
+      const { file } = await closedPortKubeconfig(w.tmp);
+      await w.write(
+        ".kodama/workflows/logged.yaml",
+        `permissions: { env: [GITHUB_TOKEN] }\ntargets:\n  t: { labels: { app: "\${{ env.GITHUB_TOKEN }}" } }\nsteps:\n  - exec: { target: t, command: [\"true\"] }\n`,
+      );
+      const r = await w.run(["run", "logged", "--trust", "--log-level", "debug", "--kubeconfig", file]);
+      assertEquals(r.code, 1, r.stderr);
+      assertMatch(r.stderr, /GET \/api\/v1\/namespaces\/[^ ]*\/pods\?labelSelector=app%3D\*\*\*/);
       noLeak(r);
     });
     await t.step("a local command's environment holds only the basics and what was declared", async () => {

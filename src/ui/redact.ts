@@ -1,11 +1,13 @@
 /**
- * Values a run must never print in clear — the variables a workflow declared in `permissions.env`
- * and the values it read from Kubernetes Secrets — are secrets for everything kodama prints about a
- * run: `--dry-run`, step names, errors, notes and the step output it passes through. Each
- * occurrence becomes `***`, as in GitHub Actions logs. Values shorter than 4 characters are left
- * alone (they would blank out ordinary words and numbers).
+ * Values kodama must never print in clear. A workflow run registers them — the variables it declared
+ * in `permissions.env` and the values of the Kubernetes Secrets its target pods use
+ * (workflow/podsecrets.ts) — and everything kodama prints about the run (`--dry-run`, step names,
+ * errors, notes, the step output it passes through) and every log record goes through `redact`:
+ * each occurrence becomes `***`, as in GitHub Actions logs. Values shorter than 4 characters are
+ * left alone (they would blank out ordinary words and numbers). A base module: it imports only
+ * the Sink type.
  */
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "./sink.ts";
 
 const secrets = new Set<string>();
 let pattern: RegExp | undefined;
