@@ -67,8 +67,13 @@ interface Session {
   checked: LoadedWorkflow[];
 }
 
+/** A workflow file as the call graph knows it: its real path (a symlink to a file is that file). */
 function key(file: string): string {
-  return resolve(file);
+  try {
+    return Deno.realPathSync(file);
+  } catch {
+    return resolve(file);
+  }
 }
 
 function at(lw: LoadedWorkflow, path: (string | number)[]): { file: string; line: number; col: number } {
