@@ -20,7 +20,6 @@
  * your rights — see docs/workflows.md#sandbox).
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { kodamaHome } from "../../config/paths.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
@@ -71,8 +70,8 @@ export function neverGrantable(kubeconfig?: string): [string, string][] {
 function codePaths(): [string, string][] {
   const out: [string, string][] = [[denoDir(), "code kodama runs (Deno's cache)"]];
   out.push([dirname(Deno.execPath()), "the Deno runtime kodama runs on"]);
-  const root = new URL("../../../", import.meta.url);
-  if (root.protocol === "file:") out.push([fileURLToPath(root), "kodama's own code"]);
+  // kodama's source tree (a path only: nothing is loaded from it here)
+  if (import.meta.dirname) out.push([resolve(import.meta.dirname, "../../.."), "kodama's own code"]);
   const installRoot = Deno.env.get("DENO_INSTALL_ROOT") ?? join(home(), ".deno");
   out.push([join(installRoot, "bin"), "the installed kodama commands"]);
   return out;
