@@ -122,10 +122,15 @@ function stdWriter(type) {
     post({ type, data: new Uint8Array(p) });
     return p.length;
   };
+  /** @type {WritableStream<Uint8Array> | undefined} */
+  let writable;
+  // streams are made on first use: creating them costs a script step's start-up time otherwise
   return Object.freeze({
     write: (/** @type {Uint8Array} */ p) => Promise.resolve(send(p)),
     writeSync: send,
-    writable: new WritableStream({ write: (chunk) => void send(chunk) }),
+    get writable() {
+      return writable ??= new WritableStream({ write: (chunk) => void send(chunk) });
+    },
     isTerminal: () => false,
     close: () => {},
     [Symbol.dispose]: () => {},
@@ -134,10 +139,14 @@ function stdWriter(type) {
 
 /** `Deno.stdin` for a script: at its end already. */
 function emptyReader() {
+  /** @type {ReadableStream<Uint8Array> | undefined} */
+  let readable;
   return Object.freeze({
     read: () => Promise.resolve(null),
     readSync: () => null,
-    readable: new ReadableStream({ start: (c) => c.close() }),
+    get readable() {
+      return readable ??= new ReadableStream({ start: (c) => c.close() });
+    },
     isTerminal: () => false,
     setRaw: () => {
       throw new Error("a script cannot set the terminal's mode");
