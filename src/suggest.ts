@@ -19,14 +19,17 @@ export function levenshtein(a: string, b: string): number {
 /** Closest candidate within a small edit distance (case-insensitive), for "did you mean". */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined, bestD = Infinity;
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  // nobody misspells a 64-character name; and the distance is at least the difference in length
+  if (word.length > 64) return undefined;
   const w = word.toLowerCase();
   for (const c of candidates) {
+    if (Math.abs(c.length - w.length) > limit) continue;
     const d = levenshtein(w, c.toLowerCase());
     if (d < bestD) {
       best = c;
       bestD = d;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 3));
   return bestD <= limit ? best : undefined;
 }

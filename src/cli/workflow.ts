@@ -42,7 +42,8 @@ export function register(program: Command) {
       await showCommand(name);
     });
   help(wf.command("validate"), {
-    summary: "Check workflow files; prints file:line:col: problem, exit 2 when any",
+    summary:
+      "Check workflow files, their scripts' imports and the workflows they call (cycles, depth); prints file:line:col: problem, exit 2 when any",
     usage: "[FILE...]",
     examples: [
       ["Every workflow kodama can find", "kodama workflow validate"],

@@ -13,6 +13,7 @@ import type {
   V1LabelSelector,
   V1PersistentVolumeClaim,
   V1Pod,
+  V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
 import http from "node:http";
@@ -553,6 +554,14 @@ export class Kube {
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`,
     );
     return list.items ?? [];
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret> {
+    return this.request(
+      { verb: "get", resource: "secrets", namespace, name },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+    );
   }
 
   getService(namespace: string, name: string): Promise<V1Service> {

@@ -6,6 +6,7 @@
 import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
 import { usageError } from "../errors.ts";
 import { stderrSink } from "./sink.ts";
+import { redact } from "./redact.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
@@ -45,7 +46,8 @@ function configured(): Promise<typeof import("@logtape/logtape")> {
       reset: true,
       sinks: {
         // every record goes to stderr, so stdout stays data
-        stderr: (record: LogRecord) => stderrSink.write(formatter(record)),
+        // and secrets a workflow run registered (ui/redact.ts) never reach it in clear
+        stderr: (record: LogRecord) => stderrSink.write(redact(formatter(record))),
       },
       loggers: [
         { category: "kodama", lowestLevel: level, sinks: ["stderr"] },

@@ -11,10 +11,13 @@ import {
   parseWorkflowText,
   type Problem,
   readWorkflowText,
-  stemOf,
+  type Source,
+  WorkflowProblems,
 } from "./load.ts";
+import { resolve } from "node:path";
+import { shownPath } from "./prepare.ts";
 import { runWorkflow } from "./engine.ts";
-import { redactingSink } from "./redact.ts";
+import { redactingSink } from "../ui/redact.ts";
 import { parseParamFlags } from "./params.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
@@ -39,8 +42,9 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   const color = colorEnabled("stderr");
   // values from the environment never reach the terminal in clear (see redact.ts)
   const errSink = redactingSink(o.err ?? stderrSink);
+  const outSink = redactingSink(o.out ?? stdoutSink);
   const display = createDisplay({
-    out: redactingSink(o.out ?? stdoutSink),
+    out: outSink,
     err: errSink,
     live: isTerminal("stderr") && !o.dryRun && !Deno.env.get("CI"),
     color,
@@ -81,6 +85,8 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     return r.exitCode;
   } finally {
     display.close();
+    outSink.flush();
+    errSink.flush();
     Deno.removeSignalListener("SIGINT", onInt);
     offClosed();
   }
@@ -150,27 +156,31 @@ export async function showCommand(name: string, o: { out?: Sink; err?: Sink } = 
   (o.out ?? stdoutSink).write(text.endsWith("\n") ? text : text + "\n");
 }
 
-/** `kodama workflow validate [FILES...]`: every problem as file:line:col; exit 2 when any. */
+/**
+ * `kodama workflow validate [FILES...]`: every problem as file:line:col; exit 2 when any. Each file
+ * is checked on its own — one that cannot be read or parsed does not stop the others — and with
+ * what it reaches: its scripts' module graphs and the workflows it calls (cycles, depth).
+ */
 export async function validateCommand(files: string[], o: { out?: Sink; err?: Sink } = {}): Promise<number> {
   const out = o.out ?? stdoutSink;
   const err = o.err ?? stderrSink;
-  const targets = files.length
-    ? files.map((f) => ({ file: f, builtin: false }))
-    : (await discover()).map((r) => ({ file: r.file, builtin: r.source === "builtin" }));
+  const targets: { file: string; source: Source }[] = files.length
+    ? files.map((f) => ({
+      file: f,
+      source: /[\\/]\.kodama[\\/]workflows[\\/]/.test(resolve(f)) ? "repo" : "file",
+    }))
+    : (await discover()).map((r) => ({ file: r.file, source: r.source }));
+  const seen = new Set<string>();
   const problems: Problem[] = [];
   let bad = 0;
   for (const t of targets) {
-    let text: string;
-    try {
-      text = await readWorkflowText(t.file);
-    } catch (e) {
-      problems.push({ file: t.file, line: 1, col: 1, message: (e as Error).message });
-      bad++;
-      continue;
+    const found = await validateOne(t.file, t.source);
+    if (found.length) bad++;
+    for (const p of found) {
+      const line = formatProblem(p);
+      if (!seen.has(line)) problems.push(p);
+      seen.add(line);
     }
-    const p = parseWorkflowText(text, t.file, { stem: stemOf(t.file), checkFiles: !t.builtin });
-    if (p.problems.length) bad++;
-    problems.push(...p.problems);
   }
   for (const p of problems) out.write(formatProblem(p) + "\n");
   const color = colorEnabled("stderr");
@@ -182,6 +192,27 @@ export async function validateCommand(files: string[], o: { out?: Sink; err?: Si
       : `${bold("ok", color)}: ${targets.length} workflow file(s) valid\n`,
   );
   return bad ? ExitCode.USAGE : ExitCode.OK;
+}
+
+async function validateOne(file: string, source: Source): Promise<Problem[]> {
+  try {
+    const lw = await loadWorkflowFile(file, source);
+    const { prepareWorkflow } = await import("./prepare.ts");
+    await prepareWorkflow(lw, { missingIsProblem: true });
+    return [];
+  } catch (e) {
+    // files reached through calls are named relative to the cwd when inside it
+    if (e instanceof WorkflowProblems) {
+      return e.problems.map((p) => p.file === reportedPath(file) ? p : { ...p, file: shownPath(p.file) });
+    }
+    const message = e instanceof KodamaError ? e.message : `cannot check the file: ${(e as Error).message}`;
+    return [{ file, line: 1, col: 1, message }];
+  }
+}
+
+/** The path a workflow file's problems are reported under (loadWorkflowFile turns file: URLs into paths). */
+function reportedPath(file: string): string {
+  return file.startsWith("file:") ? new URL(file).pathname : file;
 }
 
 /** `kodama workflow schema`: the JSON Schema of workflow files. */

@@ -12,8 +12,11 @@ import { forEachLimited } from "../limit.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { describeTarget, findPods, nothingMatched } from "../pods/target.ts";
 import {
+  boundedJson,
   evaluate,
   type ExprContext,
+  ExprError,
+  ExprLimitError,
   interpolate,
   type Node,
   parseCondition,
@@ -26,14 +29,15 @@ import {
 import { durationMs, kindOf, type Step, type Target } from "./schema.ts";
 import { KINDS } from "./steps/registry.ts";
 import { permSummary } from "./steps/script.ts";
-import type { LoadedWorkflow } from "./load.ts";
+import { flattenSteps, type LoadedWorkflow, type Path, pathText } from "./load.ts";
+import { MAX_STEP_CHARS, sizeText } from "./limits.ts";
 import type { ScriptModule } from "./sandbox/host.ts";
 import type { Display } from "./display.ts";
 import { describePods, targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
 import { ensureTrusted } from "./trust.ts";
 import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
-import { addSecret } from "./redact.ts";
+import { addSecret, redactingSink } from "../ui/redact.ts";
 import { safeLine, stripControl } from "../ui/color.ts";
 import type { Sink } from "../ui/sink.ts";
 import { scriptPath } from "./steps/script.ts";
@@ -137,10 +141,13 @@ class Run {
    * like the others). Their values are secrets for every line kodama prints (redact.ts).
    */
   private readonly declaredEnv: Record<string, string | undefined> = {};
+  /** where each step is written (run-time expression errors name file:line:col) */
+  private readonly paths = new Map<Step, Path>();
 
   constructor(readonly lw: LoadedWorkflow, readonly params: Record<string, unknown>, readonly o: RunOptions) {
     this.signal = o.signal ?? new AbortController().signal;
     this.depth = o.depth ?? 0;
+    for (const f of flattenSteps(lw.workflow.steps)) this.paths.set(f.step, f.path);
     for (const name of lw.workflow.permissions?.env ?? []) {
       const v = Deno.env.get(name);
       if (v === undefined) continue;
@@ -187,14 +194,21 @@ class Run {
       const ctx = this.exprContext();
       const env = this.envFor(step, ctx);
       const expr = { ...ctx, env: { ...ctx.env, ...env } };
-      const spec = checkSpec(kind, interpolateDeep(step[kind], expr, KINDS[kind].raw ?? []));
+      const spec = checkSpec(
+        kind,
+        this.resolve(step[kind], expr, [...this.pathOf(step), kind], KINDS[kind].raw),
+      );
       // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
       timeoutMs = durationMs(
-        typeof step.timeout === "string" ? toStr(interpolate(step.timeout, ctx)) : step.timeout,
+        typeof step.timeout === "string"
+          ? toStr(this.resolve(step.timeout, ctx, [...this.pathOf(step), "timeout"]))
+          : step.timeout,
         "timeout",
       );
       const coe: unknown = step["continue-on-error"];
-      if (typeof coe === "string") continueOnError = truthy(interpolate(coe, ctx));
+      if (typeof coe === "string") {
+        continueOnError = truthy(this.resolve(coe, ctx, [...this.pathOf(step), "continue-on-error"]));
+      }
       const ac = new AbortController();
       const onParent = () => ac.abort(parent.reason);
       parent.addEventListener("abort", onParent, { once: true });
@@ -206,6 +220,10 @@ class Run {
         : undefined;
       display.start(key, label, this.depth);
       shown = true;
+      // one redactor per step and stream: a secret split across two writes of this step is still
+      // caught, and what is held back waiting for the rest of one is written when the step ends
+      const out = redactingSink(display.out);
+      const err = redactingSink(display.err);
       try {
         const sctx: StepContext = {
           step,
@@ -214,13 +232,15 @@ class Run {
           env,
           signal: ac.signal,
           timeoutMs,
-          out: display.out,
-          err: display.err,
+          out,
+          err,
           run: handle,
           expr,
         };
         result = await raceAbort(KINDS[kind].run(spec, sctx), ac.signal, kind);
       } finally {
+        out.flush();
+        err.flush();
         clearTimeout(timer);
         parent.removeEventListener("abort", onParent);
       }
@@ -273,7 +293,14 @@ class Run {
     if (typeof step.if === "boolean") return step.if && !this.failed;
     const node = parseCondition(step.if);
     await this.resolveTargetRefs(node);
-    const value = truthy(evaluate(node, this.exprContext()));
+    let value: boolean;
+    try {
+      value = truthy(evaluate(node, this.exprContext()));
+    } catch (e) {
+      const cond = step.if;
+      const lead = cond.trim().startsWith("${{") ? cond.indexOf("${{") + 3 : 0;
+      throw this.exprFailure(e, [...this.pathOf(step), "if"], lead);
+    }
     return usesStatusFunction(node) ? value : value && !this.failed;
   }
 
@@ -281,22 +308,56 @@ class Run {
     // a label is kodama's own display line: no control sequences from params or outputs
     if (step.name) {
       try {
-        return safeLine(toStr(interpolate(step.name, this.exprContext())));
+        return label(toStr(interpolate(step.name, this.exprContext())));
       } catch {
-        return safeLine(step.name);
+        return label(step.name);
       }
     }
-    return safeLine(step.id ?? `${kind} ${shortSpec(step[kind])}`.trim());
+    return label(step.id ?? `${kind} ${shortSpec(step[kind])}`.trim());
   }
 
   private envFor(step: Step, ctx: ExprContext): Record<string, string> {
     const out: Record<string, string> = {};
+    const budget = { left: MAX_STEP_CHARS };
     for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
+      const path = step.env && k in step.env ? [...this.pathOf(step), "env", k] : ["env", k];
       out[k] = typeof v === "string"
-        ? toStr(interpolate(v, { ...ctx, env: { ...ctx.env, ...out } }))
+        ? toStr(this.resolve(v, { ...ctx, env: { ...ctx.env, ...out } }, path, [], budget))
         : String(v);
     }
     return out;
+  }
+
+  private pathOf(step: Step): Path {
+    return this.paths.get(step) ?? ["steps"];
+  }
+
+  /**
+   * `interpolateDeep` of the value written at `path`: an expression that fails (or asks for more
+   * than kodama computes) is reported at its file:line:col.
+   */
+  private resolve(
+    v: unknown,
+    ctx: ExprContext,
+    path: Path,
+    skipKeys: string[] = [],
+    budget = { left: MAX_STEP_CHARS },
+  ): unknown {
+    return interpolateDeep(v, ctx, skipKeys, false, {
+      path,
+      budget,
+      fail: (e, at) => this.exprFailure(e, at),
+    });
+  }
+
+  /** An expression error at run time, as `file:line:col: path: message` (a limit is exit 2). */
+  private exprFailure(e: unknown, path: Path, lead = 0): unknown {
+    if (!(e instanceof ExprError)) return e;
+    const where = this.lw.exprPos?.(path, lead + e.column) ?? this.lw.pos?.(path);
+    const message = `${where ? `${this.lw.file}:${where.line}:${where.col}: ` : ""}${
+      pathText(path)
+    }: ${e.message}`;
+    return new KodamaError(message, e instanceof ExprLimitError ? ExitCode.USAGE : ExitCode.FAILED);
   }
 
   exprContext(): ExprContext {
@@ -334,7 +395,7 @@ class Run {
   targetSpec(name: string): Target {
     const spec = this.lw.workflow.targets?.[name];
     if (!spec) throw new KodamaError(`unknown target "${name}"`, ExitCode.USAGE);
-    const t = interpolateDeep(spec, this.exprContext(), []) as Target;
+    const t = this.resolve(spec, this.exprContext(), ["targets", name]) as Target;
     return this.o.namespace === undefined ? t : { ...t, namespace: this.o.namespace };
   }
 
@@ -374,7 +435,15 @@ class Run {
         );
       }
     }
+    await this.learnSecrets(pods);
     return this.publish({ name, namespace: pods[0].metadata?.namespace, container: spec.container, pods });
+  }
+
+  /** The values of the Secrets these pods use are redacted from here on (podsecrets.ts). */
+  private async learnSecrets(pods: V1Pod[]): Promise<void> {
+    if (this.o.dryRun) return; // a dry run prints nothing that comes from a pod
+    const { learnPodSecrets } = await import("./podsecrets.ts");
+    await learnPodSecrets(await this.kube(), pods, (line) => this.note(line));
   }
 
   private publish(t: ResolvedTarget): ResolvedTarget {
@@ -398,7 +467,7 @@ class Run {
       container: spec?.container,
       pods,
     });
-    this.targets.set(name, Promise.resolve(t));
+    this.targets.set(name, this.learnSecrets(pods).then(() => t));
   }
 
   resetTarget(name: string, found?: V1Pod[]) {
@@ -489,7 +558,7 @@ class Run {
     if (!g) throw new KodamaError(`script ${module}: its module graph was not checked`, ExitCode.USAGE);
     const { snapshot } = await import("./sandbox/graph.ts");
     const s = await snapshot(g);
-    return { entryUrl: s.entryUrl, dir: s.dir, root: g.root };
+    return { entryUrl: s.entryUrl, dir: s.dir, root: g.root, usesNode: g.usesNode };
   }
 
   // ------------------------------------------------------------------ --dry-run
@@ -540,7 +609,7 @@ class Run {
       let line: string;
       try {
         const ctx = this.exprContext();
-        const spec = interpolateDeep(step[kind], ctx, KINDS[kind].raw ?? []);
+        const spec = this.resolve(step[kind], ctx, [...this.pathOf(step), kind], KINDS[kind].raw);
         const sctx = {
           step,
           id,
@@ -618,6 +687,12 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal, kind: string): Promise
   });
 }
 
+/** A step's display label: one line, no control sequences, not longer than a line of a terminal or two. */
+function label(s: string): string {
+  const line = safeLine(s);
+  return line.length > 160 ? line.slice(0, 159) + "…" : line;
+}
+
 export function oneLine(e: unknown): string {
   return formatError(e).split("\n")[0];
 }
@@ -638,19 +713,54 @@ function stringsIn(v: unknown, skip: string[], top?: string, out: string[] = [])
   return out;
 }
 
+export interface ResolveOptions {
+  /** where `v` is written in the workflow */
+  path: Path;
+  /** characters all the values resolved together may still take (MAX_STEP_CHARS for one step) */
+  budget: { left: number };
+  /** turns an expression error at `path` into the error thrown */
+  fail: (e: unknown, path: Path) => unknown;
+}
+
 /**
  * Resolve every `${{ }}` inside a spec. Inside lists (e.g. `command:`) each element stays exactly
- * one string — a value is never split into several arguments.
+ * one string — a value is never split into several arguments. With `o`, errors name where the
+ * expression is written, and everything resolved counts against one budget: a step whose values
+ * together would be over MAX_STEP_CHARS (a big value used a thousand times) is refused.
  */
-export function interpolateDeep(v: unknown, ctx: ExprContext, skipKeys: string[], inList = false): unknown {
+export function interpolateDeep(
+  v: unknown,
+  ctx: ExprContext,
+  skipKeys: string[],
+  inList = false,
+  o?: ResolveOptions,
+): unknown {
+  const at = (k: string | number) => (o ? { ...o, path: [...o.path, k] } : undefined);
   if (typeof v === "string") {
-    const r = interpolate(v, ctx);
-    return inList ? toStr(r) : r;
+    try {
+      const r = interpolate(v, ctx);
+      const out = inList ? toStr(r) : r;
+      if (o && v.includes("${{")) {
+        o.budget.left -= typeof out === "string" ? out.length : boundedJson(out).length;
+        if (o.budget.left < 0) {
+          throw new ExprLimitError(
+            `the step's resolved values would be over ${sizeText(MAX_STEP_CHARS)} together`,
+            v.indexOf("${{") + 3,
+          );
+        }
+      }
+      return out;
+    } catch (e) {
+      if (o) throw o.fail(e, o.path);
+      throw e;
+    }
   }
-  if (Array.isArray(v)) return v.map((x) => interpolateDeep(x, ctx, [], true));
+  if (Array.isArray(v)) return v.map((x, i) => interpolateDeep(x, ctx, [], true, at(i)));
   if (v && typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = skipKeys.includes(k) ? x : interpolateDeep(x, ctx, []);
+    for (const [k, x] of Object.entries(v)) {
+      out[k] = skipKeys.includes(k) ? x : interpolateDeep(x, ctx, [], false, at(k));
+    }
     return out;
   }
   return v;

@@ -6,6 +6,7 @@
  * context object and call the functions in FUNCTIONS.
  */
 import { suggest } from "../suggest.ts";
+import { MAX_EXPR_DEPTH, MAX_RESULT_CHARS, sizeText } from "./limits.ts";
 
 export class ExprError extends Error {
   override name = "ExprError";
@@ -13,7 +14,22 @@ export class ExprError extends Error {
   constructor(message: string, public readonly column: number) {
     super(message);
   }
+  /** the same error, `by` characters further into the text that holds the expression */
+  shifted(by: number): ExprError {
+    return new (this.constructor as typeof ExprError)(this.message, this.column + by);
+  }
 }
+
+/** A limit of the language was reached (nesting, size of a value): the workflow asks too much. */
+export class ExprLimitError extends ExprError {
+  override name = "ExprLimitError";
+}
+
+const TOO_DEEP = `the expression nests deeper than ${MAX_EXPR_DEPTH} levels`;
+const tooBig = (what: string) =>
+  `${what} would be over ${sizeText(MAX_RESULT_CHARS)}; an expression's value may be at most ${
+    sizeText(MAX_RESULT_CHARS)
+  }`;
 
 // ---------------------------------------------------------------------------------------------
 // tokenizer
@@ -128,6 +144,17 @@ export function parseExpression(src: string): Node {
   let p = 0;
   const peek = () => toks[p];
   const next = () => toks[p++];
+  // nesting is bounded twice: how deep the parser recurses (parentheses count) and how deep the
+  // tree is (a chain `a || b || …` is built without recursion but evaluated with it)
+  let level = 0;
+  const depth = new WeakMap<Node, number>();
+  const made = <N extends Node>(n: N, ...kids: Node[]): N => {
+    let d = 1;
+    for (const k of kids) d = Math.max(d, (depth.get(k) ?? 1) + 1);
+    if (d > MAX_EXPR_DEPTH) throw new ExprLimitError(TOO_DEEP, n.pos);
+    depth.set(n, d);
+    return n;
+  };
   const expect = (value: string) => {
     const t = next();
     if (t.value !== value || (t.kind !== "punct" && t.kind !== "op")) {
@@ -136,6 +163,7 @@ export function parseExpression(src: string): Node {
   };
 
   function parse(minPrec: number): Node {
+    if (++level > MAX_EXPR_DEPTH) throw new ExprLimitError(TOO_DEEP, peek().pos);
     let left = prefix();
     for (;;) {
       const t = peek();
@@ -143,8 +171,9 @@ export function parseExpression(src: string): Node {
       if (prec === undefined || prec < minPrec) break;
       next();
       const right = parse(prec + 1);
-      left = { type: "binary", op: t.value, left, right, pos: t.pos };
+      left = made({ type: "binary", op: t.value, left, right, pos: t.pos }, left, right);
     }
+    level--;
     return left;
   }
 
@@ -152,7 +181,8 @@ export function parseExpression(src: string): Node {
     const t = next();
     let node: Node;
     if (t.kind === "op" && t.value === "!") {
-      return { type: "unary", op: "!", arg: parse(5), pos: t.pos };
+      const arg = parse(5);
+      return made({ type: "unary", op: "!", arg, pos: t.pos }, arg);
     } else if (t.kind === "punct" && t.value === "(") {
       node = parse(0);
       expect(")");
@@ -194,7 +224,7 @@ export function parseExpression(src: string): Node {
             : `${fn.min}-${fn.max}`;
           throw new ExprError(`${t.value}() takes ${want} argument(s), got ${args.length}`, t.pos);
         }
-        node = { type: "call", name: t.value.toLowerCase(), args, pos: t.pos };
+        node = made({ type: "call", name: t.value.toLowerCase(), args, pos: t.pos }, ...args);
       } else node = { type: "ident", name: t.value, pos: t.pos };
     } else {
       throw new ExprError(
@@ -209,12 +239,12 @@ export function parseExpression(src: string): Node {
         next();
         const k = next();
         if (k.kind !== "ident") throw new ExprError(`expected a property name after '.'`, k.pos);
-        node = { type: "member", object: node, key: k.value, pos: k.pos };
+        node = made({ type: "member", object: node, key: k.value, pos: k.pos }, node);
       } else if (n.kind === "punct" && n.value === "[") {
         next();
         const key = parse(0);
         expect("]");
-        node = { type: "member", object: node, key, pos: n.pos };
+        node = made({ type: "member", object: node, key, pos: n.pos }, node, key);
       } else break;
     }
     return node;
@@ -266,30 +296,46 @@ const FUNCTIONS: Record<string, Fn> = {
   format: {
     min: 1,
     max: Infinity,
-    call: ([fmt, ...rest]) =>
-      toStr(fmt).replace(/\{\{|\}\}|\{(\d+)\}/g, (m, i) => {
-        if (m === "{{") return "{";
-        if (m === "}}") return "}";
-        return toStr(rest[Number(i)]);
-      }),
+    call: ([fmt, ...rest]) => {
+      // built piece by piece: `format('{0}{0}…', x)` is refused before it is over the limit
+      const out = new TextBuilder("format()");
+      const f = toStr(fmt);
+      const re = /\{\{|\}\}|\{(\d+)\}/g;
+      let last = 0;
+      for (let m = re.exec(f); m; m = re.exec(f)) {
+        out.add(f.slice(last, m.index));
+        out.add(m[0] === "{{" ? "{" : m[0] === "}}" ? "}" : toStr(rest[Number(m[1])]));
+        last = m.index + m[0].length;
+      }
+      out.add(f.slice(last));
+      return out.text();
+    },
   },
   join: {
     min: 1,
     max: 2,
-    call: (
-      [arr, sep],
-    ) => (Array.isArray(arr) ? arr.map(toStr).join(sep === undefined ? "," : toStr(sep)) : toStr(arr)),
+    call: ([arr, sep]) => {
+      if (!Array.isArray(arr)) return toStr(arr);
+      const s = sep === undefined ? "," : toStr(sep);
+      const out = new TextBuilder("join()");
+      arr.forEach((x, i) => out.add(i ? s + toStr(x) : toStr(x)));
+      return out.text();
+    },
   },
   trim: { min: 1, max: 1, call: ([s]) => toStr(s).trim() },
-  tojson: { min: 1, max: 1, call: ([v]) => JSON.stringify(v ?? null, null, 2) },
+  tojson: { min: 1, max: 1, call: ([v]) => boundedJson(v ?? null, 2) },
   fromjson: {
     min: 1,
     max: 1,
     call: ([s]) => {
+      const text = toStr(s);
+      if (jsonDepth(text) > MAX_DATA_DEPTH) {
+        throw new ExprLimitError(`fromJSON: the JSON nests deeper than ${MAX_DATA_DEPTH} levels`, 0);
+      }
       try {
-        return JSON.parse(toStr(s));
+        return JSON.parse(text);
       } catch {
-        throw new ExprError(`fromJSON: not valid JSON: ${toStr(s).slice(0, 40)}`, 0);
+        throw new ExprError(`fromJSON: not valid JSON: ${text.slice(0, 40)}`, 0);
       }
     },
   },
@@ -333,8 +379,16 @@ export function evaluate(node: Node, ctx: ExprContext): unknown {
       if (!Object.prototype.hasOwnProperty.call(obj, key)) return undefined;
       return (obj as Record<string | number, unknown>)[key];
     }
-    case "call":
-      return FUNCTIONS[node.name].call(node.args.map((a) => evaluate(a, ctx)), ctx);
+    case "call": {
+      const args = node.args.map((a) => evaluate(a, ctx));
+      try {
+        return FUNCTIONS[node.name].call(args, ctx);
+      } catch (e) {
+        // the function's own error (a bad argument, a limit) is where the call is written
+        if (e instanceof ExprError) throw new (e.constructor as typeof ExprError)(e.message, node.pos);
+        throw e;
+      }
+    }
     case "unary":
       return !truthy(evaluate(node.arg, ctx));
     case "binary": {
@@ -368,8 +422,106 @@ export function truthy(v: unknown): boolean {
 export function toStr(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "string") return v;
-  if (typeof v === "object") return JSON.stringify(v);
+  if (typeof v === "object") return boundedJson(v);
   return String(v);
+}
+
+/** Data an expression reads (outputs, fromJSON) is walked at most this deep. */
+export const MAX_DATA_DEPTH = 128;
+
+/** A string built from pieces, refused as soon as it would be over MAX_RESULT_CHARS. */
+class TextBuilder {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly what: string, private readonly column = 0) {}
+  add(s: string) {
+    this.size += s.length;
+    if (this.size > MAX_RESULT_CHARS) {
+      throw new ExprLimitError(tooBig(`the value of ${this.what}`), this.column);
+    }
+    this.parts.push(s);
+  }
+  text(): string {
+    return this.parts.join("");
+  }
+}
+
+/**
+ * `JSON.stringify(v, null, indent)` (0 or 2), refused as soon as the text would be over
+ * MAX_RESULT_CHARS or the data nests deeper than MAX_DATA_DEPTH — a step's outputs can be large.
+ */
+export function boundedJson(v: unknown, indent: 0 | 2 = 0): string {
+  const out = new TextBuilder("the JSON text");
+  const nl = (depth: number) => (indent ? "\n" + " ".repeat(indent * depth) : "");
+  const walk = (x: unknown, depth: number): void => {
+    if (depth > MAX_DATA_DEPTH) {
+      throw new ExprLimitError(`the data nests deeper than ${MAX_DATA_DEPTH} levels`, 0);
+    }
+    if (x && typeof x === "object" && typeof (x as { toJSON?: unknown }).toJSON === "function") {
+      x = (x as { toJSON: () => unknown }).toJSON();
+    }
+    if (x === null || typeof x === "number" || typeof x === "boolean" || typeof x === "string") {
+      out.add(JSON.stringify(x) ?? "null");
+    } else if (Array.isArray(x)) {
+      if (!x.length) return out.add("[]");
+      out.add("[");
+      x.forEach((item, i) => {
+        out.add((i ? "," : "") + nl(depth + 1));
+        if (item === undefined || typeof item === "function" || typeof item === "symbol") out.add("null");
+        else walk(item, depth + 1);
+      });
+      out.add(nl(depth) + "]");
+    } else if (typeof x === "object") {
+      const keys = Object.keys(x).filter((k) => {
+        const t = typeof (x as Record<string, unknown>)[k];
+        return t !== "undefined" && t !== "function" && t !== "symbol";
+      });
+      if (!keys.length) return out.add("{}");
+      out.add("{");
+      keys.forEach((k, i) => {
+        out.add((i ? "," : "") + nl(depth + 1) + JSON.stringify(k) + (indent ? ": " : ":"));
+        walk((x as Record<string, unknown>)[k], depth + 1);
+      });
+      out.add(nl(depth) + "}");
+    } else out.add("null"); // bigint cannot come from JSON or YAML data; undefined at the top
+  };
+  walk(v, 0);
+  return out.text();
+}
+
+/** How deep the brackets of a JSON text nest (outside strings): checked before parsing it. */
+function jsonDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+/** Structural equality of data (what `==` means for lists and maps), bounded like boundedJson. */
+function sameData(a: unknown, b: unknown, depth = 0): boolean {
+  if (depth > MAX_DATA_DEPTH) {
+    throw new ExprLimitError(`the data nests deeper than ${MAX_DATA_DEPTH} levels`, 0);
+  }
+  if (a === b) return true;
+  if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    return a.length === y.length && a.every((x, i) => sameData(x, y[i], depth + 1));
+  }
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length &&
+    ka.every((k, i) =>
+      k === kb[i] && sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)
+    );
 }
 
 function toNum(v: unknown): number {
@@ -385,7 +537,7 @@ export function looseEquals(a: unknown, b: unknown): boolean {
   if (a === undefined) a = null;
   if (b === undefined) b = null;
   if (typeof a === typeof b) {
-    if (a !== null && typeof a === "object") return JSON.stringify(a) === JSON.stringify(b);
+    if (a !== null && typeof a === "object") return sameData(a, b);
     return a === b;
   }
   if (a === null || b === null) return false;
@@ -473,8 +625,37 @@ export function hasExpression(s: string): boolean {
 export function interpolate(s: string, ctx: ExprContext): unknown {
   if (!hasExpression(s)) return s;
   const parts = parseTemplate(s);
-  if (parts.length === 1 && "expr" in parts[0]) return evaluate(parts[0].expr, ctx);
-  return parts.map((p) => ("text" in p ? p.text : toStr(evaluate(p.expr, ctx)))).join("");
+  if (parts.length === 1 && "expr" in parts[0]) return evaluateAt(parts[0], ctx);
+  const out = new TextBuilder("the string");
+  for (const p of parts) {
+    if ("text" in p) out.add(p.text);
+    else {
+      try {
+        out.add(toStr(evaluateAt(p, ctx)));
+      } catch (e) {
+        // the whole string is over the limit: the expression that took it there is named
+        if (e instanceof ExprLimitError && e.column === 0) throw e.shifted(p.offset);
+        throw e;
+      }
+    }
+  }
+  return out.text();
+}
+
+/** Evaluate one part of a template; errors carry their column in the whole string. */
+function evaluateAt(p: { expr: Node; offset: number }, ctx: ExprContext): unknown {
+  let v: unknown;
+  try {
+    v = evaluate(p.expr, ctx);
+  } catch (e) {
+    if (e instanceof ExprError) throw e.shifted(p.offset);
+    throw e;
+  }
+  if (typeof v === "string" && v.length > MAX_RESULT_CHARS) {
+    // a value read from the context (a step's output) — not built here, but not passed on either
+    throw new ExprLimitError(tooBig("the value"), p.offset + p.expr.pos);
+  }
+  return v;
 }
 
 /** `if:` conditions may be written with or without `${{ }}`. */

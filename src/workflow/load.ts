@@ -21,18 +21,31 @@ import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, ref
 import { suggest } from "../suggest.ts";
 import { scriptPath } from "./steps/script.ts";
 import { linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
+import { flowTooDeep, guardYaml } from "../yamlguard.ts";
+import {
+  MAX_ALIAS_NODES,
+  MAX_ALIASES,
+  MAX_FILE_BYTES,
+  MAX_PROBLEMS,
+  MAX_STEPS,
+  MAX_YAML_DEPTH,
+  sizeText,
+} from "./limits.ts";
 
 export type Path = (string | number)[];
 
-export interface Problem {
-  file: string;
-  line: number;
-  col: number;
-  message: string;
-}
+export { formatProblem, type Problem, WorkflowProblems } from "./problems.ts";
+import { type Problem, WorkflowProblems } from "./problems.ts";
 
-export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+function tooBig(file: string, size: number): WorkflowProblems {
+  return new WorkflowProblems([{
+    file,
+    line: 1,
+    col: 1,
+    message: `the workflow file is ${sizeText(size)}; a workflow file may be at most ${
+      sizeText(MAX_FILE_BYTES)
+    } (split it, or call other workflows)`,
+  }]);
 }
 
 export interface Parsed {
@@ -40,6 +53,8 @@ export interface Parsed {
   problems: Problem[];
   /** 1-based line/column of the node at `path` (or of its nearest existing ancestor) */
   pos(path: Path): { line: number; col: number };
+  /** 1-based line/column of the `column`-th character of the string at `path` */
+  exprPos(path: Path, column: number): { line: number; col: number };
 }
 
 export interface ParseOptions {
@@ -51,48 +66,111 @@ export interface ParseOptions {
 
 export function parseWorkflowText(text: string, file: string, opts: ParseOptions = {}): Parsed {
   const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(text, {
-    lineCounter,
-    keepSourceTokens: true,
-    uniqueKeys: true,
-    prettyErrors: false,
-  });
   const problems: Problem[] = [];
   const at = (offset: number) => linePos(lineCounter, offset);
-  const add = (offset: number, message: string) => problems.push({ file, ...at(offset), message });
-
+  let dropped = 0;
+  const add = (offset: number | (() => number), message: string) => {
+    if (problems.length >= MAX_PROBLEMS) dropped++;
+    else problems.push({ file, ...at(typeof offset === "number" ? offset : offset()), message });
+  };
+  const size = utf8Length(text);
+  if (size > MAX_FILE_BYTES) {
+    const start = () => ({ line: 1, col: 1 });
+    return { problems: tooBig(file, size).problems, pos: start, exprPos: start };
+  }
+  const deep = flowTooDeep(text, MAX_YAML_DEPTH);
+  if (deep !== undefined) {
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf("\n"); i >= 0 && i < deep; i = text.indexOf("\n", i + 1)) {
+      lineCounter.addNewLine(i + 1);
+    }
+    add(deep, `YAML: collections nest deeper than ${MAX_YAML_DEPTH} levels`);
+    return { problems, pos: () => at(0), exprPos: () => at(0) };
+  }
+  // uniqueKeys is checked by guardYaml: npm:yaml's own check compares every pair of keys
+  const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const pos = (path: Path) => at(nodeOffset(doc.contents as YNode, path, false));
-  const result: Parsed = { problems, pos };
+  const exprPos = (path: Path, column: number) => at(exprOffset(doc.contents as YNode, path, text, column));
+  const result: Parsed = { problems, pos, exprPos };
+  const finish = () => {
+    problems.sort((a, b) => a.line - b.line || a.col - b.col);
+    if (dropped || problems.length >= MAX_PROBLEMS) {
+      problems.push({
+        ...problems[problems.length - 1],
+        message: `stopped after ${MAX_PROBLEMS} problems; fix these first`,
+      });
+    }
+    return result;
+  };
 
   for (const e of doc.errors) {
-    const lp = e.linePos?.[0] ?? at(e.pos?.[0] ?? 0);
-    problems.push({ file, line: lp.line, col: lp.col, message: `YAML: ${e.message.split("\n")[0]}` });
+    const m = e.message.split("\n")[0];
+    // npm:yaml recurses into nested block collections: a stack overflow is a document nested too deep
+    add(e.pos?.[0] ?? 0, `YAML: ${/call stack/i.test(m) ? "the document nests too deeply" : m}`);
   }
-  if (problems.length) return result;
+  if (problems.length) return finish();
+  for (const p of guardYaml(doc, { maxAliases: MAX_ALIASES, maxAliasNodes: MAX_ALIAS_NODES })) {
+    add(p.offset, p.message);
+  }
+  if (problems.length) return finish();
 
-  const js = doc.toJS({ maxAliasCount: 100 });
+  // aliases were bounded above; yaml's own bound stays as a second line of defence
+  const js = doc.toJS({ maxAliasCount: MAX_ALIAS_NODES });
   if (!js || typeof js !== "object" || Array.isArray(js)) {
     add(
       0,
       "a workflow file is a YAML mapping with `steps` (and optionally name, description, params, targets, env, permissions)",
     );
-    return result;
+    return finish();
   }
 
   const ctx: Check = {
     js,
     problems,
     at: (path, message, which = "value") =>
-      add(nodeOffset(doc.contents as YNode, path, which === "key"), message),
-    exprAt: (path, column, message) => add(exprOffset(doc.contents as YNode, path, text, column), message),
+      add(() => nodeOffset(doc.contents as YNode, path, which === "key"), message),
+    exprAt: (path, column, message) =>
+      add(() => exprOffset(doc.contents as YNode, path, text, column), message),
+    full: () => problems.length >= MAX_PROBLEMS,
   };
+
+  // before anything walks every step: a file of 30,000 steps is refused at its 1,001st
+  const over = stepOverLimit(js.steps);
+  if (over) {
+    ctx.at(
+      over,
+      `more than ${MAX_STEPS} steps (counting the steps of parallel groups); split the workflow into workflows it calls`,
+    );
+    return finish();
+  }
 
   reportIssues(ctx, WorkflowTop.safeParse(js).error?.issues ?? [], [], WorkflowTop, TOP_KEYS);
   if (Array.isArray(js.steps)) checkSteps(ctx, js.steps, ["steps"]);
   if (problems.length === 0) semanticChecks(ctx, js as Workflow, opts, file);
-  problems.sort((a, b) => a.line - b.line || a.col - b.col);
   if (problems.length === 0) result.workflow = js as Workflow;
-  return result;
+  return finish();
+}
+
+function utf8Length(s: string): number {
+  if (s.length > MAX_FILE_BYTES) return s.length; // every UTF-16 unit is at least one byte
+  return new TextEncoder().encode(s).length;
+}
+
+/** The path of the step past MAX_STEPS (steps of parallel groups count), or undefined. */
+function stepOverLimit(steps: unknown): Path | undefined {
+  let n = 0;
+  const walk = (list: unknown, path: Path): Path | undefined => {
+    if (!Array.isArray(list)) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      if (++n > MAX_STEPS) return [...path, i];
+      // deno-lint-ignore no-explicit-any
+      const nested = (list[i] as any)?.parallel?.steps;
+      const r = walk(nested, [...path, i, "parallel", "steps"]);
+      if (r) return r;
+    }
+    return undefined;
+  };
+  return walk(steps, ["steps"]);
 }
 
 interface Check {
@@ -102,6 +180,8 @@ interface Check {
   at(path: Path, message: string, which?: "key" | "value"): void;
   /** a problem inside the string at `path`, `column` characters into its value */
   exprAt(path: Path, column: number, message: string): void;
+  /** MAX_PROBLEMS were reported: later checks (and their "did you mean" searches) are skipped */
+  full(): boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,17 +276,18 @@ function reportIssues(
 ) {
   // `tagret: x` reports "unknown key tagret (did you mean target?)"; "missing target" would only repeat it
   const meant = new Set<string>();
-  for (const issue of issues) {
+  for (const issue of issues.slice(0, MAX_PROBLEMS)) {
     if (issue.code !== "unrecognized_keys") continue;
     const known = issue.path.length === 0 && extraKeys.length
       ? extraKeys
       : keysAt(schema, issue.path as Path);
-    for (const k of issue.keys) {
+    for (const k of issue.keys.slice(0, MAX_PROBLEMS)) {
       const hint = suggest(k, known);
       if (hint) meant.add(pathText([...issue.path as Path, hint]));
     }
   }
   for (const issue of issues) {
+    if (c.full()) return;
     if (issue.code === "invalid_type" && meant.has(pathText(issue.path as Path))) continue;
     const rel = issue.path as Path;
     const path = [...base, ...rel];
@@ -218,7 +299,7 @@ function reportIssues(
     switch (issue.code) {
       case "unrecognized_keys": {
         const known = rel.length === 0 && extraKeys.length ? extraKeys : keysAt(schema, rel);
-        for (const k of issue.keys) {
+        for (const k of issue.keys.slice(0, MAX_PROBLEMS)) {
           const hint = suggest(k, known);
           c.at(
             [...path, k],
@@ -299,6 +380,7 @@ function article(t: string): string {
 
 function checkSteps(c: Check, steps: unknown[], path: Path) {
   steps.forEach((step, i) => {
+    if (c.full()) return;
     const p = [...path, i];
     if (!step || typeof step !== "object" || Array.isArray(step)) {
       c.at(p, `${pathText(p)}: a step is a mapping with one kind key (${KIND_NAMES.join(", ")})`);
@@ -384,7 +466,7 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
       `name "${wf.name}" does not match the file name "${opts.stem}" (kodama run uses the file name; rename one)`,
     );
   }
-  for (const [name, p] of Object.entries(wf.params ?? {})) checkParam(c, name, p);
+  for (const [name, p] of Object.entries(wf.params ?? {})) if (!c.full()) checkParam(c, name, p);
 
   const params = Object.keys(wf.params ?? {});
   const targets = Object.keys(wf.targets ?? {});
@@ -397,6 +479,7 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
     condPath?: Path,
   ) => {
     for (const { s, path } of items) {
+      if (c.full()) return;
       const isCond = condPath && path.length === condPath.length && path.every((x, i) => x === condPath[i]);
       let nodes: { node: Node; offset: number }[];
       try {
@@ -451,6 +534,7 @@ function semanticChecks(c: Check, wf: Workflow, opts: ParseOptions, file: string
 
   const earlier = new Set<string>();
   for (const { step, path, kind } of flat) {
+    if (c.full()) return;
     if (step.id) {
       const first = seen.get(step.id);
       if (first) c.at([...path, "id"], `duplicate step id "${step.id}" (first used at ${pathText(first)})`);
@@ -544,6 +628,10 @@ export interface LoadedWorkflow {
   workflow: Workflow;
   /** directory relative paths (cwd, permissions) resolve against */
   baseDir: string;
+  /** 1-based line/column of the node at a path of the workflow (for run-time messages) */
+  pos?: Parsed["pos"];
+  /** 1-based line/column of the `column`-th character of the string at a path */
+  exprPos?: Parsed["exprPos"];
 }
 
 export function stemOf(file: string): string {
@@ -558,21 +646,58 @@ export function baseDirOf(file: string, source: Source): string {
   return Deno.cwd();
 }
 
+/** The text of a workflow file, read only up to MAX_FILE_BYTES (a bigger file is refused unread). */
 export async function readWorkflowText(file: string): Promise<string> {
   if (/^(https?|data):/.test(file)) {
     const r = await fetch(file);
     if (!r.ok) throw new KodamaError(`cannot read ${file}: HTTP ${r.status}`, ExitCode.NOT_FOUND);
-    return await r.text();
+    return await readBounded(file, r.body);
   }
   const path = file.startsWith("file:") ? new URL(file).pathname : file;
+  let f: Deno.FsFile | undefined;
   try {
-    return await Deno.readTextFile(path);
+    f = await Deno.open(path);
+    const st = await f.stat();
+    if (st.isDirectory) throw new KodamaError(`${file} is a directory, not a workflow file`, ExitCode.USAGE);
+    if (st.size > MAX_FILE_BYTES) throw tooBig(path, st.size);
+    return await readBounded(path, f.readable);
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     if (e instanceof Deno.errors.NotFound) {
       throw new KodamaError(`workflow file not found: ${file}`, ExitCode.NOT_FOUND);
     }
     throw new KodamaError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.FAILED);
+  } finally {
+    try {
+      f?.close();
+    } catch { /* closed by its stream */ }
   }
+}
+
+/** Read a stream as UTF-8 text, refusing it (unread past the limit) once it is over MAX_FILE_BYTES. */
+async function readBounded(file: string, body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_FILE_BYTES) throw tooBig(file, size);
+      parts.push(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(all);
 }
 
 /** Read, parse and validate; throws a usage error (exit 2) listing every problem as file:line:col. */
@@ -580,16 +705,7 @@ export async function loadWorkflowFile(file: string, source: Source): Promise<Lo
   const path = file.startsWith("file:") ? new URL(file).pathname : file;
   const text = await readWorkflowText(file);
   const parsed = parseWorkflowText(text, path, { stem: stemOf(path), checkFiles: source !== "builtin" });
-  if (!parsed.workflow) {
-    const lines = parsed.problems.map(formatProblem);
-    throw new KodamaError(
-      lines.join("\n"),
-      ExitCode.USAGE,
-      `fix the workflow file (${parsed.problems.length} problem${
-        parsed.problems.length === 1 ? "" : "s"
-      }); check it with: kodama workflow validate ${path}`,
-    );
-  }
+  if (!parsed.workflow) throw new WorkflowProblems(parsed.problems, fixHint(parsed.problems, path));
   return {
     name: stemOf(path),
     file: path,
@@ -597,5 +713,13 @@ export async function loadWorkflowFile(file: string, source: Source): Promise<Lo
     text,
     workflow: parsed.workflow,
     baseDir: baseDirOf(path, source),
+    pos: parsed.pos,
+    exprPos: parsed.exprPos,
   };
+}
+
+function fixHint(problems: Problem[], path: string): string {
+  return `fix the workflow file (${problems.length} problem${
+    problems.length === 1 ? "" : "s"
+  }); check it with: kodama workflow validate ${path}`;
 }

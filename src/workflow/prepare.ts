@@ -8,13 +8,14 @@
 import { dirname, resolve } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { findRepo } from "../config/paths.ts";
-import { flattenSteps, type LoadedWorkflow } from "./load.ts";
+import { flattenSteps, type LoadedWorkflow, stemOf } from "./load.ts";
+import { formatProblem, type Problem, WorkflowProblems } from "./problems.ts";
+import { MAX_CALL_DEPTH } from "./limits.ts";
 import { scriptPath } from "./steps/script.ts";
 import { expandPath } from "./sandbox/permissions.ts";
-import { GraphError, type GraphProblem, type ScriptGraph, scriptGraph } from "./sandbox/graph.ts";
+import { type ScriptGraph, scriptGraph } from "./sandbox/graph.ts";
 
-/** Workflow calls nest at most this deep (the run itself is depth 0). */
-export const MAX_CALL_DEPTH = 8;
+export { MAX_CALL_DEPTH } from "./limits.ts";
 
 /** The repository a workflow's scripts must live in: the git root above the file, else its base dir. */
 export async function repoRootOf(lw: LoadedWorkflow): Promise<string> {
@@ -46,72 +47,149 @@ export function preparedOf(lw: LoadedWorkflow): Prepared | undefined {
   return prepared.get(lw);
 }
 
+export interface PrepareOptions {
+  cwd?: string;
+  /** `kodama workflow validate`: a called workflow that is not found is a problem too */
+  missingIsProblem?: boolean;
+}
+
+/** One check of a call graph: every file is loaded and checked once, however often it is called. */
+interface Session {
+  o: PrepareOptions;
+  problems: Problem[];
+  /** loaded child workflows by real file path */
+  files: Map<string, LoadedWorkflow>;
+  /** files whose check has started and not finished: calling one of them is a cycle */
+  open: Set<string>;
+  /** the longest chain of calls below each finished workflow, by file */
+  below: Map<string, string[]>;
+  /** workflows checked in this session (forgotten again when it finds problems) */
+  checked: LoadedWorkflow[];
+}
+
+/** A workflow file as the call graph knows it: its real path (a symlink to a file is that file). */
+function key(file: string): string {
+  try {
+    return Deno.realPathSync(file);
+  } catch {
+    return resolve(file);
+  }
+}
+
+function at(lw: LoadedWorkflow, path: (string | number)[]): { file: string; line: number; col: number } {
+  return { file: lw.file, ...(lw.pos?.(path) ?? { line: 1, col: 1 }) };
+}
+
 /**
- * Resolve and check everything reachable from `lw` (once per loaded workflow). Throws exit 2 for a
- * graph that breaks the rules (every problem as file:line:col), a call cycle, or calls nested deeper
- * than MAX_CALL_DEPTH.
+ * Resolve and check everything reachable from `lw` (once per loaded workflow): the module graph of
+ * every script, and the call graph through `workflow` steps — a cycle (A → B → A, a self-call, also
+ * through `parallel`) or a chain of calls deeper than MAX_CALL_DEPTH is refused where it is written.
+ * Throws WorkflowProblems (exit 2) listing every problem as file:line:col, those of called files too.
  */
-export async function prepareWorkflow(
-  lw: LoadedWorkflow,
-  o: { cwd?: string; stack?: LoadedWorkflow[] } = {},
-): Promise<Prepared> {
+export async function prepareWorkflow(lw: LoadedWorkflow, o: PrepareOptions = {}): Promise<Prepared> {
   const done = prepared.get(lw);
   if (done) return done;
-  const stack = [...(o.stack ?? []), lw];
+  const session: Session = {
+    o,
+    problems: [],
+    files: new Map(),
+    open: new Set(),
+    below: new Map(),
+    checked: [],
+  };
+  const p = await prepareOne(lw, session);
+  if (session.problems.length) {
+    for (const w of session.checked) prepared.delete(w);
+    const seen = new Set<string>();
+    const unique = session.problems.filter((x) => {
+      const k = formatProblem(x);
+      return !seen.has(k) && !!seen.add(k);
+    });
+    throw new WorkflowProblems(
+      unique,
+      "fix the files named above; check them with: kodama workflow validate",
+    );
+  }
+  return p;
+}
+
+async function prepareOne(lw: LoadedWorkflow, s: Session): Promise<Prepared> {
+  const done = prepared.get(lw);
+  if (done) return done;
+  const self = key(lw.file);
+  s.open.add(self);
   const root = await repoRootOf(lw);
   const graphs = new Map<string, ScriptGraph>();
   const children = new Map<string, LoadedWorkflow>();
   const missing = new Map<string, Error>();
-  const problems: GraphProblem[] = [];
   const readPaths = (lw.workflow.permissions?.read ?? []).map((p) => expandPath(p, lw.baseDir));
   const { findWorkflow } = await import("./discovery.ts");
   const { loadWorkflowFile } = await import("./load.ts");
-  for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
+  let longest: string[] = [];
+  for (const { step, kind, path } of flattenSteps(lw.workflow.steps)) {
     if (kind === "script") {
-      const path = scriptPath(lw.file, (step.script as { module: string }).module);
-      if (graphs.has(path)) continue;
+      const file = scriptPath(lw.file, (step.script as { module: string }).module);
+      if (graphs.has(file)) continue;
       try {
-        graphs.set(path, await scriptGraph(path, { root, readPaths }));
+        graphs.set(file, await scriptGraph(file, { root, readPaths }));
       } catch (e) {
-        if (e instanceof GraphError) problems.push(...e.problems);
+        if (e instanceof WorkflowProblems) s.problems.push(...e.problems);
         else throw e;
       }
-    } else if (kind === "workflow") {
-      const name = (step.workflow as { name: string }).name;
-      if (children.has(name) || missing.has(name)) continue;
-      let ref;
+      continue;
+    }
+    if (kind !== "workflow") continue;
+    const name = (step.workflow as { name: string }).name;
+    const namePath = [...path, "workflow", "name"];
+    if (children.has(name) || missing.has(name)) continue;
+    let ref;
+    try {
+      ref = await findWorkflow(name, callerCwd(lw, s.o.cwd));
+    } catch (e) {
+      if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;
+      missing.set(name, e);
+      if (s.o.missingIsProblem) s.problems.push({ ...at(lw, namePath), message: e.message });
+      continue;
+    }
+    const file = key(ref.file);
+    if (s.open.has(file)) {
+      const chain = [...s.open];
+      const names = [...chain.slice(chain.indexOf(file)), file].map((f) => stemOf(f));
+      s.problems.push({
+        ...at(lw, namePath),
+        message: `workflow ${lw.name} calls ${name}, which is already running above it: ${
+          names.join(" → ")
+        } (a cycle)`,
+      });
+      continue;
+    }
+    let child = s.files.get(file);
+    if (!child) {
       try {
-        ref = await findWorkflow(name, callerCwd(lw, o.cwd));
+        child = await loadWorkflowFile(ref.file, ref.source);
       } catch (e) {
-        if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;
-        missing.set(name, e);
+        if (e instanceof WorkflowProblems) s.problems.push(...e.problems);
+        else s.problems.push({ ...at(lw, namePath), message: `${name}: ${(e as Error).message}` });
         continue;
       }
-      const seen = stack.find((s) => resolve(s.file) === resolve(ref.file));
-      if (seen) {
-        throw new KodamaError(
-          `workflow ${lw.name} calls ${name}, which is already running above it: ${
-            [...stack.slice(stack.indexOf(seen)).map((s) => s.name), ref.name].join(" → ")
-          } (a cycle)`,
-          ExitCode.USAGE,
-        );
-      }
-      if (stack.length > MAX_CALL_DEPTH) {
-        throw new KodamaError(
-          `workflow calls nest more than ${MAX_CALL_DEPTH} deep: ${
-            [...stack.map((s) => s.name), name].join(" → ")
-          }`,
-          ExitCode.USAGE,
-        );
-      }
-      const child = await loadWorkflowFile(ref.file, ref.source);
-      await prepareWorkflow(child, { cwd: o.cwd, stack });
-      children.set(name, child);
+      s.files.set(file, child);
     }
+    await prepareOne(child, s);
+    children.set(name, child);
+    const below = [child.name, ...(s.below.get(file) ?? [])];
+    if (below.length > MAX_CALL_DEPTH) {
+      s.problems.push({
+        ...at(lw, namePath),
+        message: `workflow calls nest more than ${MAX_CALL_DEPTH} deep: ${[lw.name, ...below].join(" → ")}`,
+      });
+    }
+    if (below.length > longest.length) longest = below;
   }
-  if (problems.length) throw new GraphError(problems);
+  s.open.delete(self);
+  s.below.set(self, longest.slice(0, MAX_CALL_DEPTH + 1));
   const p = { graphs, children, missing, root };
   prepared.set(lw, p);
+  s.checked.push(lw);
   return p;
 }
 

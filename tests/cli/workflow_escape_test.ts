@@ -6,9 +6,10 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { hasStackTrace, runKodama } from "./_run.ts";
+import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 
 const SECRET = "KUBE-SECRET-7f3a";
+const KODAMA_ROOT = new URL("../../", import.meta.url).pathname;
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY----- SSH-SECRET-91bc";
 
 interface World {
@@ -138,6 +139,51 @@ Deno.test("escape: imports that would read or run what the workflow was not gran
         /leak\.ts:1:16: "node:vm"/,
       ],
       [
+        "an import() the lexer would take for a type (.valueOf()) of an npm package",
+        `export default async () => {\n  const p = import("npm:is-even@1.0.0").valueOf();\n  return { t: typeof (await p) };\n};\n`,
+        /leak\.ts:2:20: npm: import/,
+      ],
+      [
+        "an import() the lexer would take for a type, of the kubeconfig as text",
+        `export default async () => {\n  const p = import("KUBECONFIG", { with: { type: "text" } }).valueOf();\n  return { kc: (await p).default };\n};\n`,
+        /leak\.ts:2:20: .* is outside the workflow's repository/,
+      ],
+      [
+        "a data: module of code through a type-looking import()",
+        `export default () => { void import("data:text/javascript,export default 1").x; };\n`,
+        /leak\.ts:1:36: data: import/,
+      ],
+      [
+        "a re-export of the kubeconfig as text",
+        `export { default as kc } from "KUBECONFIG" with { type: "text" };\nexport default () => ({});\n`,
+        /leak\.ts:1:31: .* is outside the workflow's repository/,
+      ],
+      [
+        "a template-literal specifier",
+        'export default async () => (await import(`KUBECONFIG`, { with: { type: "text" } })).default;\n',
+        /leak\.ts:1:42: .* is outside the workflow's repository/,
+      ],
+      [
+        "a type-only import of a package",
+        `import type { X } from "npm:left-pad@1.3.0";\nexport default () => ({});\n`,
+        /leak\.ts:1:24: npm: import/,
+      ],
+      [
+        "node:process's named getBuiltinModule (a second way to node:vm)",
+        `import { getBuiltinModule } from "node:process";\nexport default () => (getBuiltinModule as any)(["node:", "vm"].join("")).runInThisContext("1");\n`,
+        /leak\.ts:1:34: import node:process only as `import process from "node:process"`/,
+      ],
+      [
+        "an npm: specifier kept in a string for later",
+        `const pkg = "npm:left-pad@1.3.0";\nexport default () => ({ pkg });\n`,
+        /leak\.ts:1:13: "npm:left-pad@1\.3\.0" can only name a module kodama does not allow/,
+      ],
+      [
+        "an import() inside what a regex-confused reader could take for a string",
+        `const re = /"/; export default async () => (await import("KUBECONFIG", { with: { type: "text" } })).default; // "\n`,
+        /leak\.ts:1:\d+: /,
+      ],
+      [
         "a helper module that imports the key",
         `import { k } from "./lib/helper.ts";\nexport default () => ({ k });\n`,
         /helper\.ts:1:15: /,
@@ -204,9 +250,10 @@ Deno.test("escape: imports that would read or run what the workflow was not gran
     ["eval", () => eval("1")],
     ["Function", () => new Function("return 1")()],
     ["AsyncFunction", () => (async () => {}).constructor("return 1")],
-    ["Worker", () => new Worker("data:text/javascript,1", { type: "module" })],
+    ["Worker", () => new Worker(["data:", "text/javascript,1"].join(""), { type: "module" })],
     ["internal", () => (Deno as any)[(Deno as any).internal].core.evalContext("1")],
-    ["vm", () => (globalThis as any).process.getBuiltinModule("node:vm").runInThisContext("1")],
+    ["vm", () => (globalThis as any).process.getBuiltinModule(["node:", "vm"].join("")).runInThisContext("1")],
+    ["vmScript", () => new ((globalThis as any).process.getBuiltinModule(["v", "m"].join("")).Script)("1")],
   ];
   const out: Record<string, string> = {};
   for (const [n, f] of tries) {
@@ -222,7 +269,36 @@ Deno.test("escape: imports that would read or run what the workflow was not gran
       assertEquals(r.code, 0, r.stderr);
       assert(!r.stdout.includes("RAN"), r.stdout);
       assertStringIncludes(r.stdout, `"eval":"refused"`);
+      assertStringIncludes(r.stdout, `"vm":"refused"`);
     });
+
+    await t.step(
+      "with node:process imported (locked before the script loads) node:vm is refused too",
+      async () => {
+        await w.write(
+          ".kodama/scripts/nodevm.ts",
+          `import process from "node:process";
+export default () => {
+  const vm = ["node:", "vm"].join("");
+  const tries: [string, () => unknown][] = [
+    ["getBuiltinModule", () => process.getBuiltinModule(vm)],
+    ["global", () => (globalThis as any).process.getBuiltinModule(vm)],
+    ["fs", () => typeof process.getBuiltinModule("node:fs").readFileSync],
+  ];
+  const out: Record<string, string> = {};
+  for (const [n, f] of tries) {
+    try { out[n] = String(f()); } catch { out[n] = "refused"; }
+  }
+  console.log(JSON.stringify(out));
+};
+`,
+        );
+        await w.write(".kodama/workflows/nodevm.yaml", wf(scriptStep("nodevm.ts")));
+        const r = await w.run(["run", "nodevm"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stdout, `{"getBuiltinModule":"refused","global":"refused","fs":"function"}`);
+      },
+    );
   } finally {
     await Deno.remove(w.tmp, { recursive: true });
   }
@@ -245,6 +321,36 @@ Deno.test("escape: errors are kodama's one line; script output carries no termin
         assert(!r.stderr.includes("\x1b["), JSON.stringify(r.stderr));
         assert(!r.stderr.includes("(in worker"), r.stderr);
         noLeak(r);
+      },
+    );
+    await t.step(
+      "Deno.exit, process.exit and self.close end the script, not the worker silently",
+      async () => {
+        await w.write(
+          ".kodama/scripts/exit0.ts",
+          `export default () => { console.log("bye"); Deno.exit(0); };\n`,
+        );
+        await w.write(
+          ".kodama/scripts/exit3.ts",
+          `export default () => (globalThis as any).process.exit(3);\n`,
+        );
+        await w.write(".kodama/scripts/close.ts", `export default () => { self.close(); };\n`);
+        await w.write(
+          ".kodama/workflows/exits.yaml",
+          wf(
+            scriptStep("exit0.ts", "a") + scriptStep("close.ts", "b") + scriptStep("exit3.ts", "c") +
+              `  - id: after\n    if: always()\n    script: { module: ../scripts/exit0.ts }\n`,
+          ),
+        );
+        // each would otherwise hang until the step's 5-minute timeout
+        const r = await w.run(["run", "exits"]);
+        assertEquals(r.code, 1, r.stderr);
+        assertStringIncludes(r.stderr, "✓ a");
+        assertStringIncludes(r.stderr, "✓ b");
+        assertStringIncludes(r.stderr, "c");
+        assertStringIncludes(r.stderr, "the script exited with code 3");
+        assertStringIncludes(r.stderr, "✓ after");
+        assertEquals(r.stdout, "bye\nbye\n");
       },
     );
     await t.step("a refused read names the script line, never Deno's --allow advice", async () => {
@@ -272,6 +378,56 @@ Deno.test("escape: errors are kodama's one line; script output carries no termin
       assertStringIncludes(r.stdout, "title clear red 31m done\n");
       // deno-lint-ignore no-control-regex
       assert(!/[\x1b\x07\u009b]/.test(r.stdout + r.stderr), JSON.stringify(r));
+      // every other way a script could reach the terminal goes through kodama too
+      await w.write(
+        ".kodama/scripts/raw.ts",
+        `import fs from "node:fs";
+export default () => {
+  const E = "\\x1b]0;pwned\\x07\\x1b[2J";
+  const enc = new TextEncoder();
+  Deno.stdout.writeSync(enc.encode("stdout.writeSync" + E + "\\n"));
+  Deno.stderr.writeSync(enc.encode("stderr.writeSync" + E + "\\n"));
+  console.dir("dir" + E);
+  console.trace("trace" + E);
+  console.assert(false, "assert" + E);
+  console.group("group" + E);
+  console.count("count" + E);
+  (globalThis as any).process.stdout.write("process.stdout" + E + "\\n");
+  const refused: string[] = [];
+  for (const [n, f] of [
+    ["fs.writeSync", () => fs.writeSync(1, "fd1" + E)],
+    ["fs.appendFileSync", () => fs.appendFileSync(2, "fd2" + E)],
+    ["fs.readSync", () => fs.readSync(0, new Uint8Array(8))],
+  ] as [string, () => unknown][]) {
+    try { f(); } catch { refused.push(n); }
+  }
+  console.log("refused " + refused.join(" "));
+  console.log("stdin is empty: " + (Deno.stdin.readSync(new Uint8Array(8)) === null));
+};
+`,
+      );
+      await w.write(".kodama/workflows/raw.yaml", wf(scriptStep("raw.ts")));
+      const all = await w.run(["run", "raw"]);
+      assertEquals(all.code, 0, all.stderr);
+      // deno-lint-ignore no-control-regex
+      assert(!/[\x1b\x07\u009b]/.test(all.stdout + all.stderr), JSON.stringify(all));
+      // the OSC title and the clear-screen are gone, the text around them is there
+      for (const s of ["stdout.writeSync\n", "dir\n", "process.stdout\n", "count: 1\n"]) {
+        assertStringIncludes(all.stdout, s);
+      }
+      assertStringIncludes(all.stderr, "stderr.writeSync\n");
+      assertStringIncludes(all.stderr, "Trace: trace\n");
+      assertStringIncludes(all.stdout, "refused fs.writeSync fs.appendFileSync fs.readSync\n");
+      assertStringIncludes(all.stdout, "stdin is empty: true");
+      // named imports of node:fs would bypass the guard: only the default import is allowed
+      await w.write(
+        ".kodama/scripts/named.ts",
+        `import { writeSync } from "node:fs";\nexport default () => writeSync(1, "x");\n`,
+      );
+      await w.write(".kodama/workflows/named.yaml", wf(scriptStep("named.ts")));
+      const named = await w.run(["run", "named"]);
+      assertEquals(named.code, 2, named.stderr);
+      assertStringIncludes(named.stderr, 'named.ts:1:27: import node:fs only as `import fs from "node:fs"`');
       await w.write(".kodama/workflows/esc.yaml", wf(scriptStep("esc.ts"), "tty: true\n"));
       const raw = await w.run(["run", "esc"]);
       assertEquals(raw.code, 0, raw.stderr);
@@ -333,6 +489,30 @@ Deno.test("escape: trust covers every module a script imports and every workflow
       const again = await w.run(["run", "parent"]);
       assertEquals(again.code, 2, again.stderr);
       assertStringIncludes(again.stderr, "changed since you trusted it");
+    });
+
+    await t.step("a grandchild reached through a parallel group is shown and pinned too", async () => {
+      await w.write(
+        ".kodama/workflows/grand.yaml",
+        `permissions: { read: [./data] }\nsteps:\n  - script: { module: ../scripts/main.ts }\n`,
+      );
+      await w.write(".kodama/workflows/middle.yaml", `steps:\n  - workflow: { name: grand }\n`);
+      await w.write(
+        ".kodama/workflows/top.yaml",
+        `steps:\n  - parallel:\n      steps:\n        - workflow: { name: middle }\n`,
+      );
+      const refused = await w.run(["run", "top"]);
+      assertEquals(refused.code, 2, refused.stderr);
+      assertStringIncludes(refused.stderr, "asks for permissions: read: ./data (with grand, which it calls)");
+      const ok = await w.run(["run", "top", "--trust"]);
+      assertEquals(ok.code, 0, ok.stderr);
+      assertStringIncludes(ok.stderr, "called: grand (.kodama/workflows/grand.yaml): read: ./data");
+      // the grandchild's script module is pinned by the top workflow's trust
+      await w.write(".kodama/scripts/lib/helper.ts", `export const v = "changed again";\n`);
+      const again = await w.run(["run", "top"]);
+      assertEquals(again.code, 2, again.stderr);
+      assertStringIncludes(again.stderr, "changed since you trusted it");
+      assert(!again.stdout.includes("changed again"), again.stdout);
     });
   } finally {
     await Deno.remove(w.tmp, { recursive: true });
@@ -406,8 +586,11 @@ Deno.test("escape: symlinks in granted paths and never-grantable paths are refus
         [`read: ["~"]`, /permissions\.read: "~" contains/],
         [`read: ["./data/../../home/.kube/config"]`, /is .*\.kube\/config \(a kubeconfig file\)/],
         [`write: ["~/.kodama"]`, /is .*\.kodama \(kodama's own state/],
-        [`read: ["/proc/self"]`, /is \/proc/],
+        [`read: ["/proc/self"]`, /lies inside \/proc/],
         [`read: ["/dev/fd"]`, /\/dev\/fd|\/proc/],
+        [`read: ["/dev/tty"]`, /is \/dev\/tty \(your terminal\)/],
+        [`write: ["${KODAMA_ROOT}src/workflow"]`, /lies inside .* \(kodama's own code\)/],
+        [`write: ["${Deno.execPath()}"]`, /lies inside .* \(the Deno runtime kodama runs on\)/],
       ] as [string, RegExp][]
     ) {
       await t.step(`never grantable: ${grant}`, async () => {
@@ -422,6 +605,36 @@ Deno.test("escape: symlinks in granted paths and never-grantable paths are refus
         noLeak(r);
       });
     }
+
+    await t.step("a symlink to ~/.ssh (a directory) inside a read grant", async () => {
+      await Deno.symlink(join(w.home, ".ssh"), join(w.repo, "data", "keys"));
+      await w.write(
+        ".kodama/workflows/sym.yaml",
+        wf(step(`read: ./data/keys/id_rsa`), "permissions: { read: [./data] }\n"),
+      );
+      const r = await w.run(["run", "sym", "--trust"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr, /holds the symlink .*data\/keys -> .*\.ssh, outside the granted read paths/);
+      noLeak(r);
+      await Deno.remove(join(w.repo, "data", "keys"));
+    });
+
+    await t.step("a symlink made by an earlier step is caught before the next step runs", async () => {
+      await w.write(
+        ".kodama/workflows/late.yaml",
+        `permissions: { read: [./data], run: [ln] }
+steps:
+  - local: { command: [ln, -s, "${w.kubeconfig}", ./data/late] }
+  - id: s
+    script: { module: ../scripts/rw.ts, with: { read: ./data/late } }
+`,
+      );
+      const r = await w.run(["run", "late", "--trust"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertMatch(r.stderr, /✗ s .*holds the symlink .*data\/late -> .*\.kube\/config/);
+      noLeak(r);
+      await Deno.remove(join(w.repo, "data", "late"));
+    });
 
     await t.step("links that stay inside the granted set are fine", async () => {
       await w.write("data/real.txt", "inside\n");
@@ -458,6 +671,29 @@ Deno.test("escape: env in expressions holds only declared variables; --dry-run a
       const r = await w.run(["run", "env"]);
       assertEquals(r.code, 0, r.stderr);
       assertStringIncludes(r.stdout, "got [undefined]");
+      noLeak(r);
+    });
+    await t.step("debug logs are redacted too (a declared value in a request's label selector)", async () => {
+      const { file } = await closedPortKubeconfig(w.tmp);
+      await w.write(
+        ".kodama/workflows/logged.yaml",
+        `permissions: { env: [GITHUB_TOKEN] }\ntargets:\n  t: { labels: { app: "\${{ env.GITHUB_TOKEN }}" } }\nsteps:\n  - exec: { target: t, command: [\"true\"] }\n`,
+      );
+      const r = await w.run(["run", "logged", "--trust", "--log-level", "debug", "--kubeconfig", file]);
+      assertEquals(r.code, 1, r.stderr);
+      assertMatch(r.stderr, /GET \/api\/v1\/namespaces\/[^ ]*\/pods\?labelSelector=app%3D\*\*\*/);
+      noLeak(r);
+    });
+    await t.step("a local command's environment holds only the basics and what was declared", async () => {
+      await w.write(
+        ".kodama/workflows/localenv.yaml",
+        `permissions: { run: [env] }\nenv: { T: "\${{ env.GITHUB_TOKEN }}" }\nsteps:\n  - local: { command: [env] }\n`,
+      );
+      const r = await w.run(["run", "localenv", "--trust"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, /^PATH=/m);
+      assertMatch(r.stdout, /^T=$/m);
+      assert(!/^(GITHUB_TOKEN|KUBECONFIG|KODAMA_HOME)=/m.test(r.stdout), r.stdout);
       noLeak(r);
     });
     await t.step("a declared variable needs trust, and is redacted wherever kodama prints it", async () => {

@@ -40,10 +40,10 @@ ${dim("pods are local processes on this machine, and everything disappears when 
 Try, from another terminal in the repository root:
 
   ${b(`export KUBECONFIG=${kc} KODAMA_HOME=${home}`)}
-  ${b("deno run -A main.ts pods -A")}                                         ${dim("# every demo pod")}
-  ${b("deno run -A main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
-  ${b("deno run -A main.ts run kwekash")}                                     ${dim("# a built-in workflow")}
-  ${b("deno run -A main.ts start my-session")}                                ${
+  ${b("deno run -A --no-prompt main.ts pods -A")}                             ${dim("# every demo pod")}
+  ${b("deno run -A --no-prompt main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
+  ${b("deno run -A --no-prompt main.ts run kwekash")}                         ${dim("# a built-in workflow")}
+  ${b("deno run -A --no-prompt main.ts start my-session")}                    ${
     dim("# a dev session (README: Sessions)")
   }
 

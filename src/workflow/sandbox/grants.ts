@@ -3,8 +3,10 @@
  *
  * - **never grantable**: kodama's state (`$KODAMA_HOME`: the trust store, sessions, the script
  *   snapshots), every kubeconfig file (`--kubeconfig`, each `KUBECONFIG` entry, `~/.kube/config`),
- *   `/proc` and `/dev/fd` (the process's memory, environment and open files), and for `write` also
- *   Deno's cache (`DENO_DIR`, code kodama itself runs). A grant that *is*, *contains* or *lies inside*
+ *   `/proc` and `/dev/fd` (the process's memory, environment and open files), the terminal (`/dev/tty`,
+ *   `/dev/pts`: writing skips kodama's stripping of control sequences, reading sniffs keys), and for
+ *   `write` also the code kodama runs: Deno's cache (`DENO_DIR`), the Deno runtime's directory,
+ *   kodama's own source tree and the installed commands (`~/.deno/bin`). A grant that *is*, *contains* or *lies inside*
  *   one of them is **refused** (not narrowed): `read: ["/"]` or `["~"]` would hand them over, and a
  *   silently narrowed grant would differ from what the trust prompt showed.
  * - **symlinks**: Deno checks the path as written, so a symlink inside a granted directory reaches
@@ -59,6 +61,19 @@ export function neverGrantable(kubeconfig?: string): [string, string][] {
   for (const f of (Deno.env.get("KUBECONFIG") ?? "").split(":").filter(Boolean)) kc.add(resolve(f));
   for (const f of kc) out.push([f, "a kubeconfig file"]);
   out.push(["/proc", "the process's memory and environment"], ["/dev/fd", "the process's open files"]);
+  // the terminal: writing to it skips kodama's stripping of control sequences, reading it sniffs keys
+  out.push(["/dev/tty", "your terminal"], ["/dev/pts", "your terminals"], ["/dev/console", "the console"]);
+  return out;
+}
+
+/** Paths no workflow may be granted `write` on: code kodama runs. */
+function codePaths(): [string, string][] {
+  const out: [string, string][] = [[denoDir(), "code kodama runs (Deno's cache)"]];
+  out.push([dirname(Deno.execPath()), "the Deno runtime kodama runs on"]);
+  // kodama's source tree (a path only: nothing is loaded from it here)
+  if (import.meta.dirname) out.push([resolve(import.meta.dirname, "../../.."), "kodama's own code"]);
+  const installRoot = Deno.env.get("DENO_INSTALL_ROOT") ?? join(home(), ".deno");
+  out.push([join(installRoot, "bin"), "the installed kodama commands"]);
   return out;
 }
 
@@ -108,27 +123,26 @@ export async function checkGrants(
     throw new KodamaError(
       `permissions.${g.kind}: "${g.written}" ${what}`,
       ExitCode.USAGE,
-      "kodama's state, kubeconfig files and /proc are never grantable; grant only the paths the workflow needs",
+      "kodama's state, kubeconfig files, /proc, the terminal and (for write) the code kodama runs are never grantable; grant only the paths the workflow needs",
     );
   };
   const protectedPaths: [string, string, string][] = [];
   for (const [path, why] of neverGrantable(kubeconfig)) protectedPaths.push([path, await landing(path), why]);
+  const writeProtected: [string, string, string][] = [];
+  if (grants.some((g) => g.kind === "write")) {
+    for (const [path, why] of codePaths()) writeProtected.push([path, await landing(path), why]);
+  }
   const files = new Map<string, string>();
   for (const [path, , why] of protectedPaths) {
     const id = await identity(path);
     if (id) files.set(id, `${path} (${why})`);
   }
   for (const g of grants) {
-    const list = g.kind === "write"
-      ? [
-        ...protectedPaths,
-        [denoDir(), await landing(denoDir()), "code kodama runs"] as [string, string, string],
-      ]
-      : protectedPaths;
+    const list = g.kind === "write" ? [...protectedPaths, ...writeProtected] : protectedPaths;
     for (const [path, real, why] of list) {
       for (const [a, b] of [[g.abs, path], [g.real, real], [g.abs, real], [g.real, path]]) {
         if (inside(a, b) || inside(b, a)) {
-          fail(g, `${inside(b, a) && a !== b ? "contains" : "is"} ${path} (${why})`);
+          fail(g, `${a === b ? "is" : inside(b, a) ? "contains" : "lies inside"} ${path} (${why})`);
         }
       }
     }

@@ -26,15 +26,11 @@
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { kodamaHome } from "../../config/paths.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { type Problem, WorkflowProblems } from "../problems.ts";
 import SDK_SOURCE from "../sdk.ts" with { type: "text" };
+import { crossCheck } from "./crosscheck.ts";
 
-export interface GraphProblem {
-  file: string;
-  line: number;
-  col: number;
-  message: string;
-}
+export type GraphProblem = Problem;
 
 export interface GraphModule {
   /** real path on disk */
@@ -54,6 +50,8 @@ export interface ScriptGraph {
   modules: GraphModule[];
   /** sha256 over every module's relative path and content */
   hash: string;
+  /** some module imports a `node:` built-in (the worker then locks Node's `process` down eagerly) */
+  usesNode: boolean;
 }
 
 export interface GraphOptions {
@@ -64,13 +62,9 @@ export interface GraphOptions {
 }
 
 /** A graph that breaks the rules: exit 2, every problem as file:line:col. */
-export class GraphError extends KodamaError {
-  constructor(readonly problems: GraphProblem[]) {
-    super(
-      problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join("\n"),
-      ExitCode.USAGE,
-      "what scripts may import: docs/workflows.md#module-graph",
-    );
+export class GraphError extends WorkflowProblems {
+  constructor(problems: Problem[]) {
+    super(problems, "what scripts may import: docs/workflows.md#module-graph");
   }
 }
 
@@ -78,10 +72,21 @@ const CODE_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/i;
 const DATA_TYPES = new Set(["json", "text", "bytes"]);
 const SDK_SPECIFIER = "kodama/sdk";
 /** node built-ins that run code from strings or outside the worker (the worker blocks them too) */
-const BLOCKED_BUILTINS = /^node:(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/;
+const BLOCKED_BUILTINS = /^node:(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi|tty)$/;
 const SDK_FILE = ".kodama-sdk.ts";
+/**
+ * Node modules a script may import only as a default import (`import fs from "node:fs"`): the worker
+ * guards the functions of their default export (no terminal file descriptors, no node:vm).
+ */
+const DEFAULT_ONLY: Record<string, string> = {
+  "node:process": "process",
+  "node:fs": "fs",
+  "node:fs/promises": "fs",
+  "node:net": "net",
+};
+const DEFAULT_IMPORT = /^import\s+[\p{ID_Start}$_][\p{ID_Continue}$]*\s+from\s*(["'])M\1/u;
 /** bump when the graph rules or the snapshot layout change: old manifests are then ignored */
-const GRAPH_VERSION = "2";
+const GRAPH_VERSION = "5";
 const MAX_MODULES = 2000;
 const MAX_BYTES = 32 << 20;
 
@@ -139,6 +144,7 @@ interface Manifest {
   hash: string;
   modules: ManifestEntry[];
   sdk: Record<string, [number, number][]>;
+  usesNode: boolean;
 }
 
 async function manifestFile(entry: string, o: GraphOptions): Promise<string> {
@@ -169,7 +175,7 @@ async function fromManifest(entry: string, o: GraphOptions): Promise<ScriptGraph
       return undefined;
     }
   }
-  return { entry, root: rootReal, modules, hash: m.hash };
+  return { entry, root: rootReal, modules, hash: m.hash, usesNode: m.usesNode !== false };
 }
 
 async function graphHash(modules: { rel: string; sha256: string }[]): Promise<string> {
@@ -179,7 +185,10 @@ async function graphHash(modules: { rel: string; sha256: string }[]): Promise<st
 }
 
 /** Classify a specifier written in `from`; returns the absolute target or a problem message. */
-function resolveSpecifier(spec: string, from: string): { target?: string; sdk?: boolean; problem?: string } {
+function resolveSpecifier(
+  spec: string,
+  from: string,
+): { target?: string; sdk?: boolean; node?: boolean; problem?: string } {
   if (spec === SDK_SPECIFIER) return { sdk: true };
   if (BLOCKED_BUILTINS.test(spec)) {
     return {
@@ -187,7 +196,7 @@ function resolveSpecifier(spec: string, from: string): { target?: string; sdk?: 
         `"${spec}" is not available to scripts (it runs code built from strings or outside the sandbox)`,
     };
   }
-  if (spec.startsWith("node:")) return {};
+  if (spec.startsWith("node:")) return { node: true };
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(spec)?.[1]?.toLowerCase();
   if (scheme === "http" || scheme === "https") {
     return { problem: `remote import "${spec}" is not allowed: vendor the module into the repository` };
@@ -240,6 +249,7 @@ async function analyze(
   const resolvedOf = new Map<string, string>();
   const queue: Edge[] = [{ target: entry, from: "", text: "", offset: 0 }];
   let total = 0;
+  let usesNode = false;
   const problemAt = (e: Edge, message: string) => {
     if (!e.from) problems.push({ file: entry, line: 1, col: 1, message });
     else problems.push({ file: e.from, ...lineCol(e.text, e.offset), message });
@@ -302,6 +312,7 @@ async function analyze(
         const wasm = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
         for (const spec of new Set(WebAssembly.Module.imports(wasm).map((i) => i.module))) {
           const r = resolveSpecifier(spec, shown);
+          usesNode ||= !!r.node;
           if (r.problem) problems.push({ file: shown, line: 1, col: 1, message: r.problem });
           else if (r.target) queue.push({ target: r.target, from: shown, text: "", offset: 0 });
         }
@@ -337,11 +348,27 @@ async function analyze(
       });
       continue;
     }
+    // a second tokenizer must agree with the lexer on where imports are (crosscheck.ts)
+    const sites = new Set<number>(), specifiers = new Set<number>();
+    for (const imp of imports) {
+      sites.add(imp.importStart);
+      specifiers.add(imp.start).add(imp.start - 1);
+    }
+    for (const p of crossCheck(text, sites, specifiers)) {
+      problems.push({ file: shown, ...lineCol(text, p.offset), message: p.message });
+    }
     for (const imp of imports) {
       // deno-lint-ignore no-explicit-any
       const i = imp as any;
       if (i.type === "import-meta") continue;
-      if (i.typeOnly || i.probablyTypeOnly) continue;
+      // a static `import type` is erased (its file is not needed), but it may not name a package
+      // either; an `import()` the lexer guesses is only a type (`import("x").valueOf()`) is not
+      // trusted to be one: it runs
+      if (i.typeOnly) {
+        const r = resolveSpecifier(String(i.specifier), shown);
+        if (r.problem) problemAt({ target: "", from: shown, text, offset: i.start - 1 }, r.problem);
+        continue;
+      }
       const spec: string | undefined = i.specifier ?? undefined;
       // point at the specifier's opening quote, as Deno's own messages do
       const quote = /["'`]/.test(text[i.start] ?? "")
@@ -374,6 +401,19 @@ async function analyze(
         problemAt(at, r.problem);
         continue;
       }
+      const only = DEFAULT_ONLY[spec];
+      if (only && !DEFAULT_IMPORT.test(text.slice(i.importStart, i.importStart + 200).replace(spec, "M"))) {
+        // named exports are bindings kodama cannot reach to guard (getBuiltinModule -> node:vm,
+        // fs.writeSync(1, …) -> the terminal); the default export's functions it does guard
+        problemAt(
+          at,
+          `import ${spec} only as \`import ${only} from "${spec}"\` (${
+            spec === "node:process" ? "or use globalThis.process" : `then call ${only}.name(…)`
+          })`,
+        );
+        continue;
+      }
+      usesNode ||= !!r.node;
       if (r.sdk) {
         mod.sdk.push([i.start, i.end]);
         continue;
@@ -384,7 +424,10 @@ async function analyze(
   }
   if (problems.length) throw new GraphError(problems);
   const list = [...modules.values()];
-  return { graph: { entry, root: rootReal, modules: list, hash: await graphHash(list) }, resolvedOf };
+  return {
+    graph: { entry, root: rootReal, modules: list, hash: await graphHash(list), usesNode },
+    resolvedOf,
+  };
 }
 
 async function writeManifest(
@@ -403,6 +446,7 @@ async function writeManifest(
       sha256: x.sha256,
     })),
     sdk: Object.fromEntries(g.modules.filter((x) => x.sdk.length).map((x) => [x.rel, x.sdk])),
+    usesNode: g.usesNode,
   };
   const file = await manifestFile(entry, o);
   await Deno.mkdir(dirname(file), { recursive: true });
@@ -492,8 +536,8 @@ function escapeRe(s: string): string {
 export async function checkedScript(
   entry: string,
   o: GraphOptions,
-): Promise<{ entryUrl: string; dir: string; root: string }> {
+): Promise<{ entryUrl: string; dir: string; root: string; usesNode: boolean }> {
   const g = await scriptGraph(entry, o);
   const s = await snapshot(g);
-  return { entryUrl: s.entryUrl, dir: s.dir, root: g.root };
+  return { entryUrl: s.entryUrl, dir: s.dir, root: g.root, usesNode: g.usesNode };
 }

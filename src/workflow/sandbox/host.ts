@@ -18,6 +18,8 @@ export interface ScriptModule {
   dir: string;
   /** the repository the snapshot was taken from: messages name its files, not the snapshot's */
   root: string;
+  /** the graph imports a `node:` built-in (false: Node's `process` is locked down only if touched) */
+  usesNode?: boolean;
 }
 
 export interface SandboxOptions {
@@ -53,7 +55,9 @@ const WORKER_URL = new URL("./worker.js", import.meta.url).href;
 function bootstrap(o: SandboxOptions): string {
   return [
     `import { boot } from ${JSON.stringify(WORKER_URL)};`,
-    `boot(${JSON.stringify(o.mode === "script" ? o.script?.entryUrl ?? null : null)});`,
+    `boot(${JSON.stringify(o.mode === "script" ? o.script?.entryUrl ?? null : null)}, ${
+      JSON.stringify(o.script?.usesNode !== false)
+    });`,
   ].join("\n");
 }
 
@@ -67,7 +71,9 @@ let promptsChecked: boolean | undefined;
  */
 export function promptsAreOff(): boolean {
   if (promptsChecked !== undefined) return promptsChecked;
-  let off = !(Deno.stdin.isTerminal() && Deno.stderr.isTerminal()) || !!Deno.env.get("DENO_NO_PROMPT");
+  // a `deno compile`d kodama never prompts (and the compile task bakes in --no-prompt as well)
+  let off = !(Deno.stdin.isTerminal() && Deno.stderr.isTerminal()) || !!Deno.env.get("DENO_NO_PROMPT") ||
+    (Deno.build as { standalone?: boolean }).standalone === true;
   if (!off) {
     try {
       const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");

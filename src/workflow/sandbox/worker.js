@@ -49,10 +49,111 @@ function fmt(args) {
   );
 }
 
-function redirectConsole() {
-  const out = (/** @type {unknown[]} */ ...a) => post({ type: "stdout", data: fmt(a) + "\n" });
-  const err = (/** @type {unknown[]} */ ...a) => post({ type: "stderr", data: fmt(a) + "\n" });
-  Object.assign(console, { log: out, info: out, debug: out, error: err, warn: err });
+/**
+ * Everything a script prints reaches the terminal only through the host, which strips control
+ * sequences (unless `tty: true`) and redacts secrets: every console method, `Deno.stdout`/`stderr`
+ * (a script's `Deno.stdin` is empty — the terminal's keys are not its to read), and Node's
+ * `process.stdout`/`stderr` (see lockProcess). The originals are not reachable afterwards.
+ */
+function redirectOutput() {
+  let indent = "";
+  /** @param {"stdout" | "stderr"} type */
+  const line = (type) => (/** @type {unknown[]} */ ...a) => {
+    const text = fmt(a);
+    post({ type, data: (indent ? text.replace(/^/gm, indent) : text) + "\n" });
+  };
+  const out = line("stdout"), err = line("stderr");
+  /** @type {Map<string, number>} */
+  const counts = new Map();
+  /** @type {Map<string, number>} */
+  const timers = new Map();
+  const elapsed = (/** @type {string} */ l) =>
+    `${l}: ${(performance.now() - (timers.get(l) ?? 0)).toFixed(3)}ms`;
+  /** @type {Record<string, (...a: any[]) => void>} */
+  const c = {
+    log: out,
+    info: out,
+    debug: out,
+    dir: (v) => out(v),
+    dirxml: out,
+    table: (v) => out(v),
+    error: err,
+    warn: err,
+    trace: (...a) => err("Trace:", ...a),
+    assert: (cond, ...a) => {
+      if (!cond) err("Assertion failed" + (a.length ? ":" : ""), ...a);
+    },
+    count: (l = "default") => {
+      counts.set(String(l), (counts.get(String(l)) ?? 0) + 1);
+      out(`${l}: ${counts.get(String(l))}`);
+    },
+    countReset: (l = "default") => void counts.delete(String(l)),
+    time: (l = "default") => void timers.set(String(l), performance.now()),
+    timeLog: (l = "default", ...a) => timers.has(String(l)) && out(elapsed(String(l)), ...a),
+    timeEnd: (l = "default") => {
+      if (timers.has(String(l))) out(elapsed(String(l)));
+      timers.delete(String(l));
+    },
+    group: (...a) => {
+      if (a.length) out(...a);
+      indent += "  ";
+    },
+    groupEnd: () => void (indent = indent.slice(2)),
+    clear: () => {},
+  };
+  c.groupCollapsed = c.group;
+  const quiet = () => {};
+  for (const k of Object.keys(console)) {
+    if (typeof (/** @type {any} */ (console))[k] === "function") c[k] ??= quiet;
+  }
+  const seal = (/** @type {object} */ o, /** @type {string} */ k, /** @type {unknown} */ value) =>
+    Object.defineProperty(o, k, { value, writable: false, configurable: false, enumerable: true });
+  // not frozen: Node's process binds its streams onto the console object when it starts
+  seal(globalThis, "console", c);
+  seal(Deno, "stdout", stdWriter("stdout"));
+  seal(Deno, "stderr", stdWriter("stderr"));
+  seal(Deno, "stdin", emptyReader());
+}
+
+/** `Deno.stdout`/`stderr` for a script: what it writes goes to the host. @param {"stdout" | "stderr"} type */
+function stdWriter(type) {
+  /** @param {Uint8Array} p */
+  const send = (p) => {
+    post({ type, data: new Uint8Array(p) });
+    return p.length;
+  };
+  /** @type {WritableStream<Uint8Array> | undefined} */
+  let writable;
+  // streams are made on first use: creating them costs a script step's start-up time otherwise
+  return Object.freeze({
+    write: (/** @type {Uint8Array} */ p) => Promise.resolve(send(p)),
+    writeSync: send,
+    get writable() {
+      return writable ??= new WritableStream({ write: (chunk) => void send(chunk) });
+    },
+    isTerminal: () => false,
+    close: () => {},
+    [Symbol.dispose]: () => {},
+  });
+}
+
+/** `Deno.stdin` for a script: at its end already. */
+function emptyReader() {
+  /** @type {ReadableStream<Uint8Array> | undefined} */
+  let readable;
+  return Object.freeze({
+    read: () => Promise.resolve(null),
+    readSync: () => null,
+    get readable() {
+      return readable ??= new ReadableStream({ start: (c) => c.close() });
+    },
+    isTerminal: () => false,
+    setRaw: () => {
+      throw new Error("a script cannot set the terminal's mode");
+    },
+    close: () => {},
+    [Symbol.dispose]: () => {},
+  });
 }
 
 /** @type {Deno.ChildProcess | undefined} */
@@ -119,7 +220,19 @@ function loadError(e) {
 
 const NO_CODE = "is disabled in kodama's sandbox: scripts cannot run code built from strings";
 /** Node built-ins that run code from strings or start threads: refused however they are reached */
-const BLOCKED_BUILTINS = /^(node:)?(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi)$/;
+const BLOCKED_BUILTINS = /^(node:)?(vm|worker_threads|inspector|inspector\/promises|repl|module|wasi|tty)$/;
+/** node:vm's exports that turn a string into code */
+const VM_CODE = [
+  "runInThisContext",
+  "runInContext",
+  "runInNewContext",
+  "compileFunction",
+  "Script",
+  "createScript",
+  "SourceTextModule",
+  "SyntheticModule",
+  "Module",
+];
 
 /**
  * Before the script loads: every way to turn a string into code, or to start code outside this
@@ -129,7 +242,55 @@ const BLOCKED_BUILTINS = /^(node:)?(vm|worker_threads|inspector|inspector\/promi
  * `(async () => {}).constructor`), Worker, Deno's internal core (evalContext), node:vm and friends
  * (also through process.getBuiltinModule and require).
  */
-function lockDown() {
+/**
+ * Replace every function of a Node module object with one that refuses the terminal's file
+ * descriptors (0, 1, 2) as its first argument or as an `fd` option.
+ * @param {any} mod @param {string} id
+ */
+function guardStdFds(mod, id) {
+  if (!mod || typeof mod !== "object" || guarded.has(mod)) return;
+  guarded.add(mod);
+  const std = (/** @type {unknown} */ v) => v === 0 || v === 1 || v === 2;
+  for (const k of Object.keys(mod)) {
+    const f = mod[k];
+    if (typeof f !== "function") continue;
+    /** @this {unknown} @param {unknown[]} args */
+    const g = function (...args) {
+      if (
+        std(args[0]) ||
+        args.some((a) => a !== null && typeof a === "object" && std(/** @type {any} */ (a).fd))
+      ) {
+        throw new Error(`${id} ${k}: file descriptors 0-2 are the terminal's; print with console.log`);
+      }
+      return new.target ? Reflect.construct(f, args, new.target) : f.apply(this, args);
+    };
+    g.prototype = f.prototype;
+    try {
+      Object.defineProperty(mod, k, { value: g, writable: false, configurable: false, enumerable: true });
+    } catch { /* a fixed property: left as it is */ }
+  }
+}
+const guarded = new WeakSet();
+
+/**
+ * `Deno.exit()`, `process.exit()`, `self.close()` in a worker end the worker silently: the host would
+ * wait for the step's timeout. They end the script instead — 0 as success, anything else as a
+ * failure naming the code — and stop the code that called them.
+ * @param {unknown} code
+ */
+function endScript(code = 0) {
+  const n = Number(code) || 0;
+  if (n === 0) {
+    if (!finished) {
+      finished = true;
+      post({ type: "done", outputs: {} });
+    }
+  } else fail(new Error(`the script exited with code ${n}`));
+  throw new Error("the script has ended");
+}
+
+/** @param {boolean} usesNode the script's graph imports a `node:` built-in */
+function lockDown(usesNode) {
   /** @param {string} what */
   const blocked = (what) =>
     function () {
@@ -143,24 +304,71 @@ function lockDown() {
   seal(globalThis, "eval", blocked("eval"));
   seal(globalThis, "Function", blocked("Function"));
   seal(globalThis, "Worker", blocked("Worker"));
+  seal(Deno, "exit", endScript);
+  seal(globalThis, "close", () => endScript(0));
   try {
     delete Deno[Deno.internal];
     seal(Deno, Deno.internal, undefined);
   } catch { /* already gone */ }
-  const proc = /** @type {any} */ (globalThis).process;
-  if (proc && typeof proc.getBuiltinModule === "function") {
-    const get = proc.getBuiltinModule.bind(proc);
-    seal(proc, "getBuiltinModule", (/** @type {string} */ id) => {
-      if (BLOCKED_BUILTINS.test(String(id))) throw new Error(`${id} ${NO_CODE}`);
-      return get(id);
+  /** @param {any} proc */
+  const lockProcess = (proc) => {
+    if (proc && typeof proc.getBuiltinModule === "function" && !locked.has(proc)) {
+      locked.add(proc);
+      const get = proc.getBuiltinModule.bind(proc);
+      seal(proc, "getBuiltinModule", (/** @type {string} */ id) => {
+        if (BLOCKED_BUILTINS.test(String(id))) throw new Error(`${id} ${NO_CODE}`);
+        return get(id);
+      });
+      for (const k of ["exit", "reallyExit", "abort"]) {
+        try {
+          seal(proc, k, k === "abort" ? () => endScript(134) : endScript);
+        } catch { /* a fixed property */ }
+      }
+      // and node:vm itself, for any other way to it: every function that compiles a string
+      const vm = get("node:vm");
+      for (const k of VM_CODE) if (vm && k in vm) seal(vm, k, blocked(`node:vm ${k}`));
+      // Node's own ways to the terminal: process.stdout/stderr, and the file descriptors 0-2 that
+      // node:fs (and net sockets) take as numbers — a script imports those modules only as a default
+      // import (graph.ts), whose functions are these guarded ones
+      for (const [k, type] of /** @type {const} */ ([["stdout", "stdout"], ["stderr", "stderr"]])) {
+        try {
+          const stream = proc[k];
+          const w = stdWriter(type);
+          seal(stream, "write", (/** @type {any} */ chunk, /** @type {any} */ enc, /** @type {any} */ cb) => {
+            w.writeSync(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+            (typeof enc === "function" ? enc : cb)?.();
+            return true;
+          });
+        } catch { /* no such stream */ }
+      }
+      for (const id of ["node:fs", "node:fs/promises", "node:net"]) guardStdFds(get(id), id);
+      guardStdFds(get("node:fs")?.promises, "node:fs/promises");
+    }
+    return proc;
+  };
+  const locked = new WeakSet();
+  // Touching `process` starts Deno's Node compatibility layer: most of a script step's start-up when
+  // the script never uses it. A graph that imports no `node:` module can reach `process` only through
+  // the global, so that getter locks it down on first use instead; otherwise it is locked now.
+  const d = Object.getOwnPropertyDescriptor(globalThis, "process");
+  if (usesNode || !d?.get) lockProcess(/** @type {any} */ (globalThis).process);
+  else {
+    const getter = d.get;
+    const setter = d.set;
+    Object.defineProperty(globalThis, "process", {
+      get: () => lockProcess(getter.call(globalThis)),
+      set: (v) => setter?.call(globalThis, v),
+      enumerable: d.enumerable,
+      configurable: false,
     });
   }
 }
 
 /**
  * @param {string | null} entry file URL of the script's snapshot entry module (script mode)
+ * @param {boolean} [usesNode] the script's graph imports a `node:` built-in
  */
-export function boot(entry) {
+export function boot(entry, usesNode = true) {
   self.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     fail(e.reason);
@@ -199,8 +407,8 @@ export function boot(entry) {
         post({ type: "done", outputs: r });
         return;
       }
-      redirectConsole();
-      lockDown();
+      redirectOutput();
+      lockDown(usesNode);
       /** @type {Record<string, any>} */
       let mod;
       try {

@@ -1,0 +1,25 @@
+/**
+ * A problem in a workflow file or one of its scripts, at file:line:col — the one shape the loader,
+ * the module-graph check, the call-graph check and `kodama workflow validate` report in.
+ */
+import { ExitCode, KodamaError } from "../errors.ts";
+
+export interface Problem {
+  file: string;
+  /** 1-based */
+  line: number;
+  /** 1-based */
+  col: number;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** Something that cannot be loaded or run as written: exit 2, every problem as file:line:col. */
+export class WorkflowProblems extends KodamaError {
+  constructor(readonly problems: Problem[], hint?: string) {
+    super(problems.map(formatProblem).join("\n"), ExitCode.USAGE, hint);
+  }
+}
