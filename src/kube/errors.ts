@@ -83,6 +83,19 @@ export const CONNECT_CODES: Record<string, string> = {
 
 const TLS_HINT = "check the cluster's certificate-authority in your kubeconfig";
 
+/** Errors that mean "the API server could not be reached" (refused, reset, DNS, TLS, timeouts). */
+const UNREACHABLE = new WeakSet<object>();
+
+/** Did this error come from not reaching the API server at all (no HTTP answer)? Retrying may help. */
+export function isUnreachable(e: unknown): boolean {
+  return typeof e === "object" && e !== null && UNREACHABLE.has(e);
+}
+
+function unreachable(e: KodamaError): KodamaError {
+  UNREACHABLE.add(e);
+  return e;
+}
+
 export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): KodamaError {
   if (e instanceof KodamaError) return e;
   const err = e as {
@@ -159,25 +172,31 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
   const { code, message } = rootCause(e);
   const where = server ? `${server.server} (context ${server.contextName})` : "the API server";
   if (code && CONNECT_CODES[code]) {
-    return new KodamaError(
-      `cannot reach ${where}: ${CONNECT_CODES[code]}`,
-      code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
-      `is the cluster running? try \`kubectl cluster-info${
-        server ? ` --context ${server.contextName}` : ""
-      }\``,
+    return unreachable(
+      new KodamaError(
+        `cannot reach ${where}: ${CONNECT_CODES[code]}`,
+        code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
+        `is the cluster running? try \`kubectl cluster-info${
+          server ? ` --context ${server.contextName}` : ""
+        }\``,
+      ),
     );
   }
   if (
     (code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) ||
     /certificate|self[- ]signed|TLS|SSL/i.test(message)
   ) {
-    return new KodamaError(`TLS handshake with ${where} failed: ${message}`, ExitCode.FAILED, TLS_HINT);
+    return unreachable(
+      new KodamaError(`TLS handshake with ${where} failed: ${message}`, ExitCode.FAILED, TLS_HINT),
+    );
   }
-  if (/fetch failed|network|connect|socket|bad port/i.test(message)) {
-    return new KodamaError(
-      `cannot reach ${where}: ${message}`,
-      ExitCode.FAILED,
-      "is the cluster running? try `kubectl cluster-info`",
+  if (/fetch failed|network|connect|socket|bad port|socket hang up/i.test(message)) {
+    return unreachable(
+      new KodamaError(
+        `cannot reach ${where}: ${message}`,
+        ExitCode.FAILED,
+        "is the cluster running? try `kubectl cluster-info`",
+      ),
     );
   }
   return new KodamaError(`${what.verb} ${objectName(what)} ${scope(what)} failed: ${message.split("\n")[0]}`);

@@ -48,6 +48,8 @@ export interface ListOptions {
   watchOnly?: boolean;
   /** with a watch: an EVENT column / {type, object} per event */
   outputWatchEvents?: boolean;
+  /** with a watch: how long to keep retrying an unreachable API server (default 5m) */
+  reconnectTimeout?: string;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function listPodsCommand(
     return await watchPodsCommand(kube, t, format, {
       watchOnly: o.watchOnly,
       outputWatchEvents: o.outputWatchEvents,
+      reconnectTimeout: o.reconnectTimeout,
     });
   }
   await prepareOutput(parseOutputFormat(format));

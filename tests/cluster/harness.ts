@@ -86,7 +86,14 @@ async function realCluster(path: string): Promise<TestCluster> {
   return {
     kubeconfig: path,
     server: cluster?.server ?? "",
-    faults: { dropStreams: refuse, delay: refuse, failNext: refuse, stopMidStream: refuse, reset: refuse },
+    faults: {
+      dropStreams: refuse,
+      delay: refuse,
+      failNext: refuse,
+      stopMidStream: refuse,
+      listenAgain: refuse,
+      reset: refuse,
+    },
     real: true,
     stop: () => Promise.resolve(),
     runtimePids: () => [],
