@@ -235,7 +235,9 @@ export async function kubeOptionsFrom(opts: GlobalOptions): Promise<KubeOptions>
     as: opts.as,
     asGroups: opts.asGroup?.length ? opts.asGroup : undefined,
     asUid: opts.asUid,
-    requestTimeoutMs: timeout && timeout !== "0" ? parseDuration(timeout, "--request-timeout") : undefined,
+    requestTimeoutMs: timeout && timeout !== "0"
+      ? parseDuration(timeout, "--request-timeout", { timer: true })
+      : undefined,
   };
 }
 

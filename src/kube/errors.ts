@@ -138,6 +138,27 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
           `ask for a Role allowing ${what.verb} on ${what.resource}` +
             (what.namespace ? `, or use -n with a namespace you can access` : ""),
         );
+      case 400:
+        // the server refused the request itself (a selector it cannot parse, a bad field label): bad input
+        return new KodamaError(
+          `${what.verb} ${objectName(what)} ${scope(what)}: ${apiMsg ?? "bad request"}`,
+          ExitCode.USAGE,
+          /selector|field label/i.test(apiMsg ?? "")
+            ? "check -l/--selector and --field-selector (e.g. app=api,tier!=cache; status.phase=Running)"
+            : undefined,
+        );
+      case 414:
+      case 431:
+        // a command line too long for a URL (exec arguments travel in the query string)
+        return new KodamaError(
+          `the request is too large for the API server (HTTP ${status}: ${
+            status === 414 ? "URI too long" : "request header fields too large"
+          }; ${what.verb} ${objectName(what)} ${scope(what)})`,
+          ExitCode.USAGE,
+          what.resource === "pods/exec"
+            ? "exec arguments travel in the URL: send long input on stdin instead (kodama exec -i … < file)"
+            : "shorten the selector or names in the request",
+        );
       case 404:
         return new KodamaError(
           apiMsg && /not found/.test(apiMsg)

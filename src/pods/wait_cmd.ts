@@ -35,7 +35,7 @@ export async function runWait(
   const cond: WaitCondition = w.parseWaitFor(o.for);
   // `deploy/api --for condition=Available`: the Deployment's own condition, as kubectl waits for it
   const onObject = w.workloadCondition(t, cond);
-  const timeoutMs = parseDuration(o.timeout, "--timeout");
+  const timeoutMs = parseDuration(o.timeout, "--timeout", { timer: true });
   const all = Array.isArray(kubes) ? kubes : [kubes];
   const multi = all.length > 1;
   const started = Date.now();

@@ -126,6 +126,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     ca: certs.ca.cert,
     requestCert: true,
     rejectUnauthorized: false,
+    // kube-apiserver reads up to 1 MiB of request line and headers (Go's MaxHeaderBytes = 1 << 20); node's
+    // default is 16 KiB, which refused a 120 KB exec argument with 431 that a real cluster runs
+    maxHeaderSize: 1 << 20,
   });
   srv.on("secureConnection", (s: Socket) => {
     sockets.add(s);
