@@ -517,6 +517,22 @@ export class Kube {
     };
   }
 
+  /** Does the namespace exist? (Forbidden to look: assume it does, as listing in it worked.) */
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.request(
+        { verb: "get", resource: "namespaces", name },
+        "GET",
+        `/api/v1/namespaces/${encodeURIComponent(name)}`,
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
+      if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return true;
+      throw e;
+    }
+  }
+
   getPod(namespace: string, name: string): Promise<V1Pod> {
     return this.request(
       { verb: "get", resource: "pods", namespace, name },
