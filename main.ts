@@ -116,6 +116,15 @@ export async function run(args: string[]): Promise<number> {
     const { runComplete } = await import("./src/cli/completion.ts");
     return await runComplete(program as unknown as AnyCommand, args.slice(1), args[0] === "__complete");
   }
+  if (args.includes("--help") || args.includes("-h")) {
+    // commander answers `kodama nosuch --help` with the top-level help and exit 0; an unknown command
+    // is an error whatever flags follow it
+    const unknown = await unknownCommand(program, args);
+    if (unknown) {
+      console.error(unknown);
+      return ExitCode.USAGE;
+    }
+  }
   try {
     await program.parseAsync(args, { from: "user" });
     return takeExitCode();
@@ -128,10 +137,29 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.USAGE;
     }
     if (e instanceof Deno.errors.BrokenPipe) return ExitCode.OK; // `kodama pods | head`: the reader is done
+    // Ctrl-C, Esc in the picker: the user stopped it and knows; end quietly with 130, as fzf and kubectl do
+    if (e instanceof KodamaError && e.code === ExitCode.INTERRUPTED && !debugEnabled(args)) {
+      return ExitCode.INTERRUPTED;
+    }
     console.error(`error: ${formatError(e)}`);
     if (debugEnabled(args) && e instanceof Error && e.stack) console.error(e.stack);
     return e instanceof KodamaError ? e.code : ExitCode.FAILED;
   }
+}
+
+/** `error: unknown command 'x'` (and what was meant) when the first operand names no command. */
+async function unknownCommand(program: Command, args: string[]): Promise<string | undefined> {
+  const [{ parseLine }, { suggest }] = await Promise.all([
+    import("./src/cli/argv.ts"),
+    import("./src/suggest.ts"),
+  ]);
+  const line = parseLine(program as unknown as Parameters<typeof parseLine>[0], args);
+  if (line.path.length > 1 || line.operands.length === 0) return undefined;
+  const word = line.operands[0];
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]).filter((n) => !n.startsWith("_"));
+  const near = suggest(word, names);
+  return `error: unknown command '${word}'${near ? ` (did you mean ${near}?)` : ""}\n` +
+    "  run 'kodama --help' for the commands";
 }
 
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {

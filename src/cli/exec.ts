@@ -65,7 +65,11 @@ export function register(program: Command) {
       "-i, --stdin",
       "pass local stdin to the command (binary-safe); with --all it is read once and sent to every pod",
     )
-    .option("-t, --tty", "allocate a TTY (raw local terminal, window size forwarded)")
+    .option(
+      "-t, --tty",
+      "allocate a TTY (raw local terminal, window size forwarded); automatic for a shell on a terminal",
+    )
+    .option("-T, --no-tty", "never allocate a TTY (not even for a shell on a terminal)")
     .option("--all", "run in every matching pod in parallel")
     .option("--first", "run in the first matching pod (by name)")
     .option("--max-parallel <n>", "fan-out: pods at a time", (v) => positiveInt(v, "--max-parallel"), 32)
@@ -107,7 +111,8 @@ export function register(program: Command) {
         command,
         container: opts.container ?? cfg?.exec.container,
         stdin: !!opts.stdin,
-        tty: !!opts.tty,
+        // true (-t), false (-T), or undefined: a shell on a terminal gets one, as with docker compose exec
+        tty: opts.tty as boolean | undefined,
         all: !!opts.all,
         first: !!opts.first,
         ...pickerFlags(opts),

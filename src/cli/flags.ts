@@ -110,6 +110,15 @@ export function targetingOptions<A extends unknown[]>(cmd: AnyCommand<A>): AnyCo
     .option("--pod <name>", "exactly this pod name");
 }
 
+/** `--reconnect-timeout`, for commands that keep a watch or stream open (logs -f, pods -w, wait). */
+export function reconnectOption<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
+  return cmd.option(
+    "--reconnect-timeout <duration>",
+    "while the API server cannot be reached, keep retrying this long, then exit 1 (0 = forever)",
+    "5m",
+  );
+}
+
 export function outputOption<A extends unknown[]>(
   cmd: AnyCommand<A>,
   formats = ["table", "wide", "json", "yaml", "name"],
@@ -226,7 +235,9 @@ export async function kubeOptionsFrom(opts: GlobalOptions): Promise<KubeOptions>
     as: opts.as,
     asGroups: opts.asGroup?.length ? opts.asGroup : undefined,
     asUid: opts.asUid,
-    requestTimeoutMs: timeout && timeout !== "0" ? parseDuration(timeout, "--request-timeout") : undefined,
+    requestTimeoutMs: timeout && timeout !== "0"
+      ? parseDuration(timeout, "--request-timeout", { timer: true })
+      : undefined,
   };
 }
 

@@ -3,7 +3,15 @@ import { setExitCode } from "./exit.ts";
 import { help } from "./help.ts";
 import { notGiven, userConfig } from "./settings.ts";
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { collect, connectAll, globalsOf, positiveInt, targetFrom, targetingOptions } from "./flags.ts";
+import {
+  collect,
+  connectAll,
+  globalsOf,
+  positiveInt,
+  reconnectOption,
+  targetFrom,
+  targetingOptions,
+} from "./flags.ts";
 
 function nonNegInt(v: string): number {
   const n = Number(v);
@@ -80,7 +88,7 @@ export function register(program: Command) {
         "default: pod | line; raw: just the line; json: one {namespace,pod,container,message[,timestamp]} per line",
       ).choices(["default", "raw", "json"]),
     );
-  targetingOptions(cmd)
+  reconnectOption(targetingOptions(cmd))
     .action(async (target, opts, c) => {
       const g = globalsOf(c);
       const [{ logsCommand }, { compileLineFilter, resolveOutput }] = await Promise.all([
@@ -104,6 +112,7 @@ export function register(program: Command) {
         output: opts.output,
         include: opts.include,
         exclude: opts.exclude,
+        reconnectTimeout: opts.reconnectTimeout,
       });
       setExitCode(code);
     });

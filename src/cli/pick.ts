@@ -1,5 +1,5 @@
 /** `kodama pick`: choose pods interactively and print `namespace/name` lines (for scripts). */
-import type { Command } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 import { pickerFlags, pickQueryOptions } from "./pick_flags.ts";
 import { help } from "./help.ts";
@@ -7,9 +7,10 @@ import { help } from "./help.ts";
 export function register(program: Command) {
   const cmd = help(program.command("pick"), {
     group: "Pods",
-    summary: "Choose pods interactively; prints namespace/name lines",
-    usage: "[-m MATCH | -l SELECTOR] [-n NS | -A] [--query Q] [--multi] [flags]",
-    long: `The picker draws on stderr; stdout gets one namespace/name line per chosen pod.
+    summary: "Choose pods interactively; prints namespace/name lines (-o name: bare names)",
+    usage: "[-m MATCH | -l SELECTOR] [-n NS | -A] [--query Q] [--multi] [-o ns-name|name|json] [flags]",
+    long: `The picker draws on stderr; stdout gets one namespace/name line per chosen pod (-o name: the bare
+name, when every chosen pod is in one namespace; -o json: the pods as a List).
 Keys: type to filter (fzf syntax), Up/Down/PgUp/PgDn/Home/End move, Enter accepts,
 Tab/Shift-Tab mark rows (--multi), Ctrl-A marks every match, ? toggles the preview,
 Left/Right (Ctrl-B/F, Alt-B/F by word) move the caret in the query, Ctrl-E to its end;
@@ -19,10 +20,8 @@ KODAMA_PICKER=fzf uses an installed fzf instead; KODAMA_NO_PICKER=1 (or no termi
 an ambiguous choice an error (exit 2).`,
     examples: [
       ["Open the picker on the drive pods", "kodama pick -n weka-operator-system --query drive"],
-      [
-        "Feed the chosen pod to another tool",
-        'kubectl logs -n prod "$(kodama pick -n prod -m api | cut -d/ -f2)"',
-      ],
+      ["Feed the chosen pod to another tool", "kubectl logs -n prod $(kodama pick -n prod -m api -o name)"],
+      ["The chosen pods as JSON", "kodama pick -A --multi -o json"],
       ["Choose several pods from every namespace", "kodama pick -A --multi --query '^api | ^web'"],
       [
         "Choose without a picker when exactly one pod matches; exit 3 when none does",
@@ -31,12 +30,21 @@ an ambiguous choice an error (exit 2).`,
     ],
   });
   pickQueryOptions(targetingOptions(cmd))
-    .action(async (_opts, command) => {
+    .addOption(
+      new Option(
+        "-o, --output <format>",
+        "ns-name: namespace/name lines; name: bare names (one namespace); json: the pods as a List",
+      ).choices(["ns-name", "name", "json"]).default("ns-name"),
+    )
+    .action(async (opts, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const kube = await connectFromOpts(globalsOf(command));
       const { pickCommand } = await import("../picker/command.ts");
       const f = pickerFlags(all);
-      const lines = await pickCommand(kube, targetFrom(all), f);
-      if (lines.length) await Deno.stdout.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+      const text = await pickCommand(kube, targetFrom(all), {
+        ...f,
+        output: opts.output as "ns-name" | "name" | "json",
+      });
+      if (text) await Deno.stdout.write(new TextEncoder().encode(text));
     });
 }

@@ -2,7 +2,14 @@
 import type { Command } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
 import { help } from "./help.ts";
-import { connectAll, globalsOf, outputOption, targetFrom, targetingOptions } from "./flags.ts";
+import {
+  connectAll,
+  globalsOf,
+  outputOption,
+  reconnectOption,
+  targetFrom,
+  targetingOptions,
+} from "./flags.ts";
 
 export function register(program: Command) {
   const cmd = help(program.command("pods").alias("po"), {
@@ -42,7 +49,7 @@ export function register(program: Command) {
     )
     .option("--watch-only", "print changes only, without the initial list")
     .option("--output-watch-events", "with -w/--watch-only: add an EVENT column (ADDED, MODIFIED, DELETED)");
-  outputOption(targetingOptions(cmd))
+  reconnectOption(outputOption(targetingOptions(cmd)))
     .action(async (target, _opts, command) => {
       const opts = globalsOf(command);
       const { listPodsCommand } = await import("../pods/list.ts");
@@ -56,6 +63,7 @@ export function register(program: Command) {
           watch: Boolean(o.watch),
           watchOnly: Boolean(o.watchOnly),
           outputWatchEvents: Boolean(o.outputWatchEvents),
+          reconnectTimeout: o.reconnectTimeout,
         },
       );
       if (code) setExitCode(code);

@@ -8,10 +8,14 @@ export function register(program: Command) {
   help(program.command("run"), {
     group: "Workflows",
     summary: "Run a workflow from the repo, ~/.kodama/workflows or the built-ins",
-    usage: "(NAME | FILE) [-p KEY=VALUE ...] [--dry-run] [flags]",
+    usage: "(NAME | FILE) [-p KEY=VALUE ...] [--dry-run] [flags] [-- CMD...]",
     examples: [
       ["The WEKA version from a drive pod (kwekash is the same as kodama run kwekash)", "kodama run kwekash"],
       ["Set a param", 'kodama run kwekash --param cmd="weka status"'],
+      [
+        "Words after the name are the workflow's cmd param (kwekash weka status)",
+        "kodama run kwekash weka status",
+      ],
       [
         "Probe every matching pod in parallel and summarise",
         "kodama run health --param namespace=prod --param match=api",
@@ -26,6 +30,10 @@ export function register(program: Command) {
 (bad params, untrusted workflow), 3 nothing matched, 5 a step timed out, 130 interrupted.`,
   })
     .argument("<name>", "workflow name (see `kodama workflow list`) or a path to a workflow file")
+    .argument(
+      "[cmd...]",
+      "for a workflow with a `cmd` param (kwekash): the command line; after -- when it has flags of its own",
+    )
     .option("-p, --param <name=value>", "set a workflow param (repeatable)", collect, [] as string[])
     .option(
       "--dry-run",
@@ -36,7 +44,7 @@ export function register(program: Command) {
       "trust this version of a repo workflow that asks for permissions (pinned by content hash)",
     )
     .option("-y, --yes", "answer prompts with the default (select: pick / pick steps take the first match)")
-    .action(async (name, opts, c) => {
+    .action(async (name, words, opts, c) => {
       const g = globalsOf(c);
       const [{ runCommand }, { connectionFlags }] = await Promise.all([
         import("../workflow/commands.ts"),
@@ -47,6 +55,7 @@ export function register(program: Command) {
       const globalFlags = connectionFlags(await kubeOptionsFrom(g));
       const code = await runCommand(name, {
         params: opts.param,
+        words,
         dryRun: !!opts.dryRun,
         trust: !!opts.trust,
         yes: !!opts.yes,

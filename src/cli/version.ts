@@ -1,5 +1,5 @@
 /** `kodama version`: client version, and the server's unless --client (like kubectl version). */
-import type { Command } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import { connectFromOpts, globalsOf } from "./flags.ts";
 import { help } from "./help.ts";
@@ -13,15 +13,22 @@ export function register(program: Command) {
       ["kodama's, Deno's and the API server's versions", "kodama version"],
       ["Only the client, without contacting a cluster", "kodama version --client"],
       ["As JSON", "kodama version -o json"],
+      ["As YAML", "kodama version -o yaml"],
     ],
   })
     .option("--client", "only the client version (no cluster needed)")
-    .option("-o, --output <format>", "text or json", "text")
+    .addOption(
+      new Option("-o, --output <format>", "text, json or yaml").choices(["text", "json", "yaml"]).default(
+        "text",
+      ),
+    )
     .action(async (opts, command) => {
       const info: Record<string, string> = { kodama: VERSION, deno: Deno.version.deno };
       const print = async () => {
         const text = opts.output === "json"
           ? JSON.stringify(info) + "\n"
+          : opts.output === "yaml"
+          ? (await import("yaml")).stringify(info)
           : Object.entries(info).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
         await Deno.stdout.write(new TextEncoder().encode(text));
       };

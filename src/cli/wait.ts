@@ -1,6 +1,6 @@
 /** `kodama wait`: block until matched pods (or a workload) meet `--for`, with live progress. */
 import type { Command } from "@commander-js/extra-typings";
-import { connectAll, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
+import { connectAll, globalsOf, reconnectOption, targetFrom, targetingOptions } from "./flags.ts";
 import { help } from "./help.ts";
 
 export function register(program: Command) {
@@ -59,7 +59,7 @@ matches, 5 on timeout naming each pending pod and its last reason, 130 on Ctrl-C
     )
     .option("--timeout <duration>", "give up after this long (exit 5); 0 checks once", "60s")
     .option("-q, --quiet", "no progress on stderr");
-  targetingOptions(cmd)
+  reconnectOption(targetingOptions(cmd))
     .action(async (target, _o, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const opts = command.opts();
@@ -69,6 +69,7 @@ matches, 5 on timeout naming each pending pod and its last reason, 130 on Ctrl-C
         for: opts.for,
         timeout: opts.timeout,
         quiet: !!opts.quiet,
+        reconnectTimeout: opts.reconnectTimeout,
       });
     });
 }

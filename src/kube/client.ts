@@ -25,7 +25,8 @@ import {
   loadKubeConfig,
   resolveNamespace,
 } from "./config.ts";
-import { type ApiWhat, toKodamaError } from "./errors.ts";
+import { type ApiWhat, isUnreachable, toKodamaError } from "./errors.ts";
+import { Reachability } from "./reach.ts";
 import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
@@ -164,22 +165,61 @@ export class Kube {
   private agent?: http.Agent;
   private agentP?: Promise<http.Agent>;
 
+  /** Is the API server reachable: fed by every request, watch and log stream; read by the retry loops. */
+  readonly reach: Reachability;
+  private current: KubeConfigLite;
+  private reloadedAt = 0;
+
   private constructor(
-    readonly kc: KubeConfigLite,
+    kc: KubeConfigLite,
     /** what the connection was made from (flags); see childFlags() */
     readonly options: KubeOptions,
     private readonly authTtlMs = AUTH_TTL_MS,
+    /** test-only loader knobs, kept to read the kubeconfig again */
+    private readonly internal?: LoaderInternals,
   ) {
+    this.current = kc;
     this.namespace = resolveNamespace(kc, options.namespace);
     this.contextName = kc.getCurrentContext();
     this.server = (kc.getCurrentCluster()?.server ?? "?").replace(/\/+$/, "");
     this.as = kc.getCurrentUser()?.as;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    this.reach = new Reachability(`the API server ${this.server} (context ${this.contextName})`);
+  }
+
+  /** The kubeconfig in use (replaced when a re-read after a failure finds the cluster or user changed). */
+  get kc(): KubeConfigLite {
+    return this.current;
   }
 
   /** `internal` is for tests only (service-account dir, env); commands never pass it. */
   static connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
-    return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts, internal?.authTtlMs));
+    return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts, internal?.authTtlMs, internal));
+  }
+
+  /**
+   * A request or stream could not reach the server: record it (the first failure is reported by the
+   * commands that retry), and read the kubeconfig again — a cluster rebuilt with a new CA, or moved, is
+   * reached once its kubeconfig is updated, without restarting `logs -f` or `pods -w`.
+   */
+  noteUnreachable(e: KodamaError): void {
+    this.reach.lost(e);
+    if (Date.now() - this.reloadedAt < 1000) return;
+    this.reloadedAt = Date.now();
+    let fresh: KubeConfigLite;
+    try {
+      fresh = loadKubeConfig({ ...this.options, context: this.contextName }, this.internal);
+    } catch {
+      return; // being rewritten, or broken: keep what works so far
+    }
+    const same = (a: KubeConfigLite, b: KubeConfigLite) =>
+      JSON.stringify([a.getCurrentCluster(), a.getCurrentUser()]) ===
+        JSON.stringify([b.getCurrentCluster(), b.getCurrentUser()]);
+    if (same(fresh, this.current)) return;
+    this.current = fresh;
+    this.opts = undefined;
+    this.agent?.destroy();
+    this.agent = this.agentP = undefined;
   }
 
   /**
@@ -297,6 +337,7 @@ export class Kube {
         const req = mod.request(url, { ...base, method, headers, signal: o.signal }, (res) => {
           clearTimeout(timer);
           done(res.statusCode);
+          this.reach.reached();
           if ((res.statusCode ?? 0) >= 400) {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
@@ -348,7 +389,9 @@ export class Kube {
         const tls = await this.kc.diagnoseTls().catch(() => undefined);
         if (tls) throw tls;
       }
-      throw toKodamaError(e, what, this);
+      const ke = toKodamaError(e, what, this);
+      if (isUnreachable(ke) && !o.signal?.aborted) this.noteUnreachable(ke);
+      throw ke;
     }
   }
 
@@ -504,6 +547,22 @@ export class Kube {
       allowed: r.status?.allowed === true,
       reason: r.status?.reason || r.status?.evaluationError || undefined,
     };
+  }
+
+  /** Does the namespace exist? (Forbidden to look: assume it does, as listing in it worked.) */
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.request(
+        { verb: "get", resource: "namespaces", name },
+        "GET",
+        `/api/v1/namespaces/${encodeURIComponent(name)}`,
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
+      if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return true;
+      throw e;
+    }
   }
 
   getPod(namespace: string, name: string): Promise<V1Pod> {
@@ -763,6 +822,8 @@ export class Kube {
         if ([ExitCode.FORBIDDEN, ExitCode.NOT_FOUND, ExitCode.USAGE].includes(ke.code as 2 | 3 | 4)) throw ke;
       }
       if (signal.aborted) return;
+      // unreachable for longer than --reconnect-timeout: give up (exit 1) rather than wait silently forever
+      this.reach.check();
       backoff = gotEvent ? 200 : Math.min(backoff * 2, 5000);
       // remove the abort listener after each pause: a long watch reconnects every few minutes
       await new Promise<void>((r) => {

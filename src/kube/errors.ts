@@ -83,6 +83,19 @@ export const CONNECT_CODES: Record<string, string> = {
 
 const TLS_HINT = "check the cluster's certificate-authority in your kubeconfig";
 
+/** Errors that mean "the API server could not be reached" (refused, reset, DNS, TLS, timeouts). */
+const UNREACHABLE = new WeakSet<object>();
+
+/** Did this error come from not reaching the API server at all (no HTTP answer)? Retrying may help. */
+export function isUnreachable(e: unknown): boolean {
+  return typeof e === "object" && e !== null && UNREACHABLE.has(e);
+}
+
+function unreachable(e: KodamaError): KodamaError {
+  UNREACHABLE.add(e);
+  return e;
+}
+
 export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): KodamaError {
   if (e instanceof KodamaError) return e;
   const err = e as {
@@ -138,6 +151,27 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
           `ask for a Role allowing ${what.verb} on ${what.resource}` +
             (what.namespace ? `, or use -n with a namespace you can access` : ""),
         );
+      case 400:
+        // the server refused the request itself (a selector it cannot parse, a bad field label): bad input
+        return new KodamaError(
+          `${what.verb} ${objectName(what)} ${scope(what)}: ${apiMsg ?? "bad request"}`,
+          ExitCode.USAGE,
+          /selector|field label/i.test(apiMsg ?? "")
+            ? "check -l/--selector and --field-selector (e.g. app=api,tier!=cache; status.phase=Running)"
+            : undefined,
+        );
+      case 414:
+      case 431:
+        // a command line too long for a URL (exec arguments travel in the query string)
+        return new KodamaError(
+          `the request is too large for the API server (HTTP ${status}: ${
+            status === 414 ? "URI too long" : "request header fields too large"
+          }; ${what.verb} ${objectName(what)} ${scope(what)})`,
+          ExitCode.USAGE,
+          what.resource === "pods/exec"
+            ? "exec arguments travel in the URL: send long input on stdin instead (kodama exec -i … < file)"
+            : "shorten the selector or names in the request",
+        );
       case 404:
         return new KodamaError(
           apiMsg && /not found/.test(apiMsg)
@@ -172,25 +206,31 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
   const { code, message } = rootCause(e);
   const where = server ? `${server.server} (context ${server.contextName})` : "the API server";
   if (code && CONNECT_CODES[code]) {
-    return new KodamaError(
-      `cannot reach ${where}: ${CONNECT_CODES[code]}`,
-      code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
-      `is the cluster running? try \`kubectl cluster-info${
-        server ? ` --context ${server.contextName}` : ""
-      }\``,
+    return unreachable(
+      new KodamaError(
+        `cannot reach ${where}: ${CONNECT_CODES[code]}`,
+        code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
+        `is the cluster running? try \`kubectl cluster-info${
+          server ? ` --context ${server.contextName}` : ""
+        }\``,
+      ),
     );
   }
   if (
     (code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) ||
     /certificate|self[- ]signed|TLS|SSL/i.test(message)
   ) {
-    return new KodamaError(`TLS handshake with ${where} failed: ${message}`, ExitCode.FAILED, TLS_HINT);
+    return unreachable(
+      new KodamaError(`TLS handshake with ${where} failed: ${message}`, ExitCode.FAILED, TLS_HINT),
+    );
   }
-  if (/fetch failed|network|connect|socket|bad port/i.test(message)) {
-    return new KodamaError(
-      `cannot reach ${where}: ${message}`,
-      ExitCode.FAILED,
-      "is the cluster running? try `kubectl cluster-info`",
+  if (/fetch failed|network|connect|socket|bad port|socket hang up/i.test(message)) {
+    return unreachable(
+      new KodamaError(
+        `cannot reach ${where}: ${message}`,
+        ExitCode.FAILED,
+        "is the cluster running? try `kubectl cluster-info`",
+      ),
     );
   }
   return new KodamaError(`${what.verb} ${objectName(what)} ${scope(what)} failed: ${message.split("\n")[0]}`);

@@ -27,7 +27,8 @@ import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { openSpdyExec, SpdyUpgradeError } from "./spdy.ts";
-import { KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { enabled, log } from "../ui/log.ts";
 import { concatBytes } from "../bytes.ts";
 
 export interface TermSize {
@@ -563,6 +564,12 @@ class MarkerReader {
   }
 }
 
+/** Why a command has no exit code when its stream ended early, whatever the transport said. */
+const STREAM_DROPPED = "stream dropped before the command finished (the connection closed)";
+
+/** The longest exec URL sent: kube-apiserver's 1 MiB header limit, less room for the headers themselves. */
+const MAX_EXEC_URL = (1 << 20) - 16 * 1024;
+
 /**
  * Run `command` in a container and stream its I/O. Resolves with the exit code when the command
  * finishes, or with `error` when the stream dropped / was aborted after it opened; rejects with a
@@ -656,6 +663,16 @@ async function execRaw(
   }
   const url = target.base +
     execPath(ns, pod, container, command, { tty: s.tty, stdin: s.stdin !== undefined });
+  // the arguments travel in the URL; kube-apiserver reads at most 1 MiB of request line and headers
+  if (url.length > MAX_EXEC_URL) {
+    throw new KodamaError(
+      `the command is too long to send: its arguments make a ${
+        Math.round(url.length / 1024)
+      } KiB request, and the API server reads at most 1 MiB`,
+      ExitCode.USAGE,
+      "send long input on stdin instead (kodama exec -i … < file)",
+    );
+  }
 
   let done = false;
   let status: { exitCode: number; error?: string } | undefined;
@@ -714,16 +731,15 @@ async function execRaw(
     },
     close() {
       if (status) finish(status.error ? { ...status, errorKind: "remote" } : status);
-      else {finish({
-          exitCode: 1,
-          error: "stream closed before the command finished (dropped)",
-          errorKind: "dropped",
-        });}
+      else finish({ exitCode: 1, error: STREAM_DROPPED, errorKind: "dropped" });
     },
     error(message) {
       if (!status) {
         ch?.terminate();
-        finish({ exitCode: 1, error: `stream error: ${message}`, errorKind: "dropped" });
+        // the TLS library's words ("peer closed connection without sending TLS close_notify: https://docs.rs/…")
+        // say nothing to a user; they go to the debug log
+        if (enabled("debug")) log("debug", ["kube"], `exec stream of ${pod}: ${message}`);
+        finish({ exitCode: 1, error: STREAM_DROPPED, errorKind: "dropped" });
       }
     },
   };

@@ -8,7 +8,7 @@ import type { IncomingMessage } from "node:http";
 import { Buffer } from "node:buffer";
 import type { Kube } from "./client.ts";
 import { wsTarget } from "./exec.ts";
-import { toKodamaError } from "./errors.ts";
+import { isUnreachable, toKodamaError } from "./errors.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 
 export interface LogQuery {
@@ -80,6 +80,7 @@ export async function streamLog(
       agent: o.agent as https.Agent | undefined,
       auth: o.auth as string | undefined,
     }, (res: IncomingMessage) => {
+      kube.reach.reached();
       if ((res.statusCode ?? 500) >= 300) {
         const parts: Uint8Array[] = [];
         res.on("data", (d: Uint8Array) => parts.push(d));
@@ -109,10 +110,13 @@ export async function streamLog(
       settle(() => resolve("aborted"));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    req.on(
-      "error",
-      (e) => settle(() => (signal?.aborted ? resolve("aborted") : reject(toKodamaError(e, what, kube)))),
-    );
+    req.on("error", (e) =>
+      settle(() => {
+        if (signal?.aborted) return resolve("aborted");
+        const ke = toKodamaError(e, what, kube);
+        if (isUnreachable(ke)) kube.noteUnreachable(ke);
+        reject(ke);
+      }));
     req.end();
   });
 }

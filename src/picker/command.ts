@@ -2,7 +2,12 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { filterPods, findPods, nothingMatched, type TargetFlags, targetNamespace } from "../pods/target.ts";
+import { usageError } from "../errors.ts";
 import { pickPods, podId } from "./mod.ts";
+
+/** What `kodama pick` prints per chosen pod: `ns-name` (namespace/name), `name`, or `json` (a List). */
+export type PickOutput = "ns-name" | "name" | "json";
+export const PICK_OUTPUTS: PickOutput[] = ["ns-name", "name", "json"];
 
 export interface PickCommandOptions {
   multi?: boolean;
@@ -11,8 +16,42 @@ export interface PickCommandOptions {
   exit0?: boolean;
 }
 
-/** The chosen pods as `namespace/name` lines. */
-export async function pickCommand(kube: Kube, t: TargetFlags, o: PickCommandOptions): Promise<string[]> {
+/** The chosen pods as stdout text in the requested form. */
+export async function pickCommand(
+  kube: Kube,
+  t: TargetFlags,
+  o: PickCommandOptions & { output?: PickOutput },
+): Promise<string> {
+  return await formatPicked(await pickPodsFor(kube, t, o), o.output ?? "ns-name");
+}
+
+/**
+ * `ns-name`: `namespace/name` lines; `name`: bare names, for `kubectl logs -n NS $(kodama pick -n NS -o name)`
+ * (only when every chosen pod is in one namespace: a bare name would be ambiguous otherwise); `json`: the
+ * chosen pods as a List, as `kodama pods -o json` prints them.
+ */
+export async function formatPicked(pods: V1Pod[], output: PickOutput): Promise<string> {
+  if (!pods.length) return "";
+  if (output === "json") {
+    const { renderPods } = await import("../pods/list.ts");
+    return renderPods(pods, "json", true);
+  }
+  if (output === "name") {
+    const nss = [...new Set(pods.map((p) => p.metadata?.namespace ?? ""))];
+    if (nss.length > 1) {
+      throw usageError(
+        `-o name: the chosen pods are in ${nss.length} namespaces (${
+          nss.join(", ")
+        }), so a bare name is ambiguous`,
+        "use -o ns-name (namespace/name), or -n NAMESPACE",
+      );
+    }
+    return pods.map((p) => `${p.metadata?.name}\n`).join("");
+  }
+  return pods.map((p) => podId(p) + "\n").join("");
+}
+
+async function pickPodsFor(kube: Kube, t: TargetFlags, o: PickCommandOptions): Promise<V1Pod[]> {
   const pods = await findPods(kube, t);
   if (pods.length === 0) throw nothingMatched(t, kube.namespace);
   const chosen = await pickPods(pods, {
@@ -32,5 +71,5 @@ export async function pickCommand(kube: Kube, t: TargetFlags, o: PickCommandOpti
         signal,
       ),
   });
-  return chosen.map(podId);
+  return chosen;
 }

@@ -120,7 +120,7 @@ async function toPod(
   if (dest.endsWith("/")) dest = dest + basename(localPath.replace(/\/+$/, ""));
   const destDir = posix.dirname(dest) || ".";
   const destBase = posix.basename(dest);
-  const gen = packPath(localPath, destBase, onBytes);
+  const gen = packPath(localPath, destBase, { onBytes, warn: (m) => o.err?.write(`warning: ${m}\n`) });
   const stdin = new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       const { value, done } = await gen.next();

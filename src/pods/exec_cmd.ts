@@ -51,7 +51,7 @@ export async function execCommand(
   if (!o.tmux && o.command.length === 0) {
     throw usageError("no command given", "put the command after --, e.g. kodama exec -m api -- sh");
   }
-  const timeoutMs = o.timeout ? parseDuration(o.timeout, "--timeout") : undefined;
+  const timeoutMs = o.timeout ? parseDuration(o.timeout, "--timeout", { timer: true }) : undefined;
   if (o.tmux) assertChildrenCanConnect(kube.options);
   if (o.tmux) {
     const { validateLayout } = await import("./tmux.ts");
@@ -118,7 +118,7 @@ async function execAcross(kubes: Kube[], t: TargetFlags, o: ExecCommandOptions):
   if (o.command.length === 0) {
     throw usageError("no command given", "put the command after --, e.g. kodama exec --all -- hostname");
   }
-  const timeoutMs = o.timeout ? parseDuration(o.timeout, "--timeout") : undefined;
+  const timeoutMs = o.timeout ? parseDuration(o.timeout, "--timeout", { timer: true }) : undefined;
   const { findPodsAcross } = await import("./multi.ts");
   const { found, failed } = await findPodsAcross(kubes, t);
   const items = found.flatMap((f) => f.pods.map((pod) => ({ kube: f.kube, pod })));
@@ -182,6 +182,40 @@ async function withInterrupt(fn: (signal: AbortSignal) => Promise<number>): Prom
   }
 }
 
+/** Shells that start an interactive session when run without a command (`-c`) or script. */
+const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "fish", "tcsh", "csh", "busybox"]);
+
+/** `bash`, `/bin/sh`, `bash -l`, `busybox sh` — a shell asked for a session, not a command. */
+export function isInteractiveShell(command: string[]): boolean {
+  const [cmd, ...args] = command;
+  const base = cmd?.split("/").pop() ?? "";
+  if (!SHELLS.has(base)) return false;
+  if (base === "busybox") return args.length === 1 && SHELLS.has(args[0]);
+  return args.every((a) => a.startsWith("-") && a !== "-c" && !/^-[a-z]*c/.test(a));
+}
+
+/**
+ * TTY and stdin for one pod, as `docker compose exec` decides: a shell on a terminal (stdin and stdout
+ * both terminals) gets a TTY and stdin without asking; -t forces one, -T never. -t without a terminal
+ * on stdin warns with kubectl's words and goes on without one.
+ */
+export function ttyChoice(
+  o: { tty?: boolean; stdin?: boolean; command: string[] },
+  term: { stdin: boolean; stdout: boolean },
+): { tty: boolean; stdin: boolean; warning?: string } {
+  const auto = o.tty === undefined && term.stdin && term.stdout && isInteractiveShell(o.command);
+  const tty = o.tty === true || auto;
+  const stdin = !!o.stdin || auto;
+  if (tty && !term.stdin) {
+    return {
+      tty: false,
+      stdin,
+      warning: "Unable to use a TTY - input is not a terminal or the right kind of file",
+    };
+  }
+  return { tty, stdin };
+}
+
 async function execSingle(
   kube: Kube,
   pod: V1Pod,
@@ -195,6 +229,8 @@ async function execSingle(
     throw await notRunningError(kube, [pod], { container, what: "cannot exec" });
   }
   const { execOne } = await import("./exec.ts");
+  const choice = ttyChoice(o, { stdin: Deno.stdin.isTerminal(), stdout: Deno.stdout.isTerminal() });
+  if (choice.warning) stderrSink.write(choice.warning + "\n");
   const ctrl = new AbortController();
   let timedOut = false;
   const timer = timeoutMs
@@ -210,8 +246,8 @@ async function execSingle(
     const code = await execOne(kube, chosen[0], {
       command: o.command,
       container: o.container,
-      stdin: o.stdin,
-      tty: o.tty,
+      stdin: choice.stdin,
+      tty: choice.tty,
       out: stdoutSink,
       err: stderrSink,
       signal: ctrl.signal,

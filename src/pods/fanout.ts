@@ -135,6 +135,8 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
   if (o.signal?.aborted) stop.abort();
   o.signal?.addEventListener("abort", onOuterAbort, { once: true });
 
+  /** -o json: the pods whose object is out (the rest — never started — follow at the end) */
+  const printed = new Set<number>();
   const runOne = async (idx: number): Promise<void> => {
     const t = targets[idx];
     const kube = items[idx].kube;
@@ -225,7 +227,10 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
     finished++;
     if (r.status !== "ok" && r.status !== "cancelled") bad++;
     showProgress();
-    if (o.json) out.write(resultJson(r) + "\n");
+    if (o.json) {
+      out.write(resultJson(r) + "\n");
+      printed.add(idx);
+    }
     if (o.failFast && r.status !== "ok" && r.status !== "cancelled" && !stop.signal.aborted) {
       failFastTriggered = true;
       stop.abort();
@@ -245,6 +250,23 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
         r.error = (r.error ?? "cancelled").replace(/^cancelled/, "cancelled (--fail-fast)");
       }
     }
+  }
+  // every pod gets its object, also those that never started (--fail-fast, Ctrl-C) or had no container
+  for (let idx = 0; idx < targets.length; idx++) {
+    if (!results[idx]) {
+      const t = targets[idx];
+      results[idx] = {
+        context: contextOf[idx],
+        namespace: t.namespace,
+        pod: t.pod,
+        container: t.container,
+        exitCode: null,
+        durationMs: 0,
+        status: "cancelled",
+        error: failFastTriggered ? "cancelled (--fail-fast)" : "cancelled",
+      };
+    }
+    if (o.json && !printed.has(idx)) o.out.write(resultJson(results[idx]) + "\n");
   }
   const label = (r: PodResult) =>
     prefixLabel({ ...r, context: multi ? r.context : undefined }, {

@@ -6,9 +6,9 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { type Columns, parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
-import { usageError } from "../errors.ts";
+import { notFound, usageError } from "../errors.ts";
 import { podColumns } from "./display.ts";
-import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { findPods, type TargetFlags } from "./target.ts";
 
 export function withKind(p: V1Pod): V1Pod {
   return { apiVersion: "v1", kind: "Pod", ...p };
@@ -48,6 +48,8 @@ export interface ListOptions {
   watchOnly?: boolean;
   /** with a watch: an EVENT column / {type, object} per event */
   outputWatchEvents?: boolean;
+  /** with a watch: how long to keep retrying an unreachable API server (default 5m) */
+  reconnectTimeout?: string;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function listPodsCommand(
     }
     stderrSink.write(formatClusterErrors(failed));
     if (failed.length) return clusterExitCode(failed);
-    if (!pods.length) throw nothingMatched(t, all[0].namespace);
+    if (!pods.length) emptyList(format, t.allNamespaces ? undefined : t.namespace ?? all[0].namespace);
     return 0;
   }
   const kube = all[0];
@@ -85,11 +87,33 @@ export async function listPodsCommand(
     return await watchPodsCommand(kube, t, format, {
       watchOnly: o.watchOnly,
       outputWatchEvents: o.outputWatchEvents,
+      reconnectTimeout: o.reconnectTimeout,
     });
   }
   await prepareOutput(parseOutputFormat(format));
   const pods = await findPods(kube, t);
-  if (!pods.length) throw nothingMatched(t, kube.namespace);
+  if (!pods.length) {
+    // as kubectl: a namespace that does not exist is NotFound (exit 3); an empty one is no error
+    const ns = t.allNamespaces ? undefined : t.namespace ?? kube.namespace;
+    if (ns !== undefined && !(await kube.namespaceExists(ns))) {
+      throw notFound(`namespaces "${ns}" not found`, "list namespaces with `kubectl get namespaces`");
+    }
+    emptyList(format, ns);
+    return 0;
+  }
   stdoutSink.write(renderPods(pods, format, Boolean(t.allNamespaces)));
   return 0;
+}
+
+/**
+ * Nothing to list, said as kubectl says it: `No resources found in NS namespace.` on stderr for tables,
+ * nothing for -o name, an empty List for -o json/yaml. Exit 0 (a listing that finds nothing did its job;
+ * commands that need a pod exit 3).
+ */
+function emptyList(format: string, namespace: string | undefined): void {
+  const f = parseOutputFormat(format);
+  if (f === "json" || f === "yaml") stdoutSink.write(renderPods([], format, false));
+  else if (f !== "name") {
+    stderrSink.write(namespace ? `No resources found in ${namespace} namespace.\n` : "No resources found\n");
+  }
 }

@@ -2,12 +2,17 @@
  * Multi-pod logs in stern's shape: a set of targets keyed `ns/pod/container`, one stream per
  * target, whole prefixed lines in a stable colour per pod. With `follow`:
  *  - pods that appear later (watch) get streams as soon as their container runs;
- *  - a stream that ends (EOF) while its container still runs is re-opened with backoff, resuming
- *    from the last line's timestamp (lines at or before it are dropped, so nothing repeats).
+ *  - a stream that ends (EOF, a dropped connection, an API-server outage) is re-opened with backoff
+ *    while its container runs, resuming where it left off (`sinceTime`, see ResumePoint): no line is
+ *    lost or shown twice, also across a container restart;
+ *  - while the API server cannot be reached every stream keeps retrying (the command says so once on
+ *    stderr, and again when it is back); after `kube.reach.giveUpMs` the whole command fails (exit 1).
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { streamLog } from "../kube/logs.ts";
+import { isUnreachable } from "../kube/errors.ts";
+import { ResumePoint } from "./resume.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatPrefix, LineBuffer, prefixShape, type PrefixTarget } from "./lines.ts";
@@ -60,14 +65,6 @@ const TS_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) /;
 export function splitTimestamp(line: string): { ts?: string; rest: string } {
   const m = TS_RE.exec(line);
   return m ? { ts: m[1], rest: line.slice(m[0].length) } : { rest: line };
-}
-
-/** Compare RFC3339Nano timestamps (same zone "Z"): by seconds, then the fraction as a decimal. */
-export function tsAfter(a: string, b: string): boolean {
-  const [as, af = ""] = a.replace(/Z$/, "").split(".");
-  const [bs, bf = ""] = b.replace(/Z$/, "").split(".");
-  if (as !== bs) return as > bs;
-  return af.padEnd(9, "0") > bf.padEnd(9, "0");
 }
 
 function containersOf(pod: V1Pod, o: LogsOptions): string[] {
@@ -126,6 +123,21 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
   const errors: KodamaError[] = [];
   let succeeded = 0;
   const backoff = o.backoff ?? { initial: 500, max: 10_000 };
+  /** where each target's stream resumes; kept when a target ends, for its container's restart */
+  const resumes = new Map<string, ResumePoint>();
+  /** an error that ends the whole command (the API server unreachable for too long) */
+  let fatal: KodamaError | undefined;
+  const fail = (e: KodamaError) => {
+    fatal ??= e;
+    stop.abort();
+  };
+  // when the server is back, every stream waiting out its backoff retries at once
+  let back = Promise.withResolvers<void>();
+  const offReach = kube.reach.subscribe((e) => {
+    if (e.type !== "back") return;
+    back.resolve();
+    back = Promise.withResolvers<void>();
+  });
 
   const runTarget = async (t: Target) => {
     const render: RenderOptions = {
@@ -134,12 +146,16 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
       prefix: output === "default" ? formatPrefix(t, { ...shape, color }) : "",
       highlight: color ? o.filter?.include : undefined,
     };
-    let lastTs: string | undefined;
+    let resume = resumes.get(t.key);
+    if (!resume) resumes.set(t.key, resume = new ResumePoint());
     let delay = backoff.initial;
-    let first = true;
+    // a target seen before (its container restarted) resumes where it was, not with --since/--tail
+    let first = !resume.started;
+    let counted = false;
     while (!stop.signal.aborted) {
       const buf = new LineBuffer();
       const started = Date.now();
+      const rp = resume;
       const emit = (block: Uint8Array) => {
         // one write per block of whole lines; drop lines already shown before a re-open
         const text = dec.decode(block);
@@ -151,52 +167,67 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
           const line = text.slice(start, nl + 1);
           start = nl + 1;
           const { ts, rest } = splitTimestamp(line);
-          if (ts) {
-            if (lastTs && !tsAfter(ts, lastTs)) continue;
-            lastTs = ts;
-          }
+          if (!rp.accept(ts, rest)) continue;
           const { message, eol } = cutLineEnding(rest);
           if (!keepLine(message, o.filter)) continue;
           out += renderLine(t, { ts, message, eol }, render);
         }
         if (out) o.out.write(enc.encode(out));
       };
+      let unreachable = false;
       try {
+        const sinceTime = first ? undefined : rp.resume();
         await streamLog(kube, t.namespace, t.pod, t.container, {
           follow: o.follow,
           timestamps: true,
           previous: o.previous,
           sinceSeconds: first ? o.sinceSeconds : undefined,
-          sinceTime: first ? undefined : lastTs,
-          tailLines: first ? o.tail : undefined,
+          sinceTime,
+          // nothing shown yet after an outage: the user's --tail still applies
+          tailLines: first || !sinceTime ? o.tail : undefined,
         }, (chunk) => {
           const block = buf.push(chunk);
           if (block) emit(block);
         }, stop.signal);
         const rest = buf.end();
         if (rest) emit(rest);
-        if (first) succeeded++;
+        if (!counted) {
+          counted = true;
+          succeeded++;
+        }
+        first = false;
       } catch (e) {
         const ke = e instanceof KodamaError ? e : new KodamaError(String((e as Error)?.message ?? e));
-        if (first) {
-          errors.push(ke);
-          if (initial.length > 1) warn(`${t.pod}/${t.container}: ${ke.message}`);
+        unreachable = isUnreachable(ke);
+        // refused (forbidden, no such container): that is this target's answer; unreachable: retry below
+        if (!unreachable || !o.follow) {
+          if (!counted) {
+            errors.push(ke);
+            if (initial.length > 1) warn(`${t.pod}/${t.container}: ${ke.message}`);
+          }
           return;
         }
-        // a re-open failed (pod gone?) — decide below whether to keep trying
       }
-      first = false;
       if (!o.follow || o.previous || stop.signal.aborted) return;
-      // EOF while following: re-open only if the container still runs
-      let pod: V1Pod | undefined;
-      try {
-        pod = await kube.getPod(t.namespace, t.pod);
-      } catch {
-        pod = undefined;
+      if (unreachable) {
+        const gaveUp = kube.reach.gaveUp();
+        if (gaveUp) return fail(gaveUp);
+      } else {
+        // EOF while following: re-open only if the container still runs (the watch brings it back when
+        // it restarts); an outage while asking means: try the stream again
+        let pod: V1Pod | undefined;
+        try {
+          pod = await kube.getPod(t.namespace, t.pod);
+        } catch (e) {
+          if (!isUnreachable(e)) return; // gone (404) or refused
+          const gaveUp = kube.reach.gaveUp();
+          if (gaveUp) return fail(gaveUp);
+          pod = undefined;
+        }
+        if (pod && !containerRunning(pod, t.container)) return;
       }
-      if (!containerRunning(pod, t.container)) return;
       if (Date.now() - started > 30_000) delay = backoff.initial;
-      await sleep(delay, stop.signal);
+      await sleep(delay, stop.signal, back.promise);
       delay = Math.min(delay * 2, backoff.max);
     }
   };
@@ -235,7 +266,8 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
         start({ ...ctx, namespace: ns, pod: name, container: c, key: `${ns}/${name}/${c}` });
       }
     }, stop.signal).catch((e) => {
-      warn(`watching for new pods stopped: ${(e as Error).message}`);
+      if (e instanceof KodamaError && kube.reach.gaveUp()) fail(e);
+      else warn(`watching for new pods stopped: ${(e as Error).message}`);
     });
   }
 
@@ -250,15 +282,18 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
     while (active.size) await Promise.all([...active.values()]);
   } finally {
     stop.abort();
+    offReach();
     o.signal?.removeEventListener("abort", onOuter);
     // don't let a watch that ignores its abort keep us here
     await Promise.race([watchDone, new Promise((r) => setTimeout(r, 300))]);
   }
+  if (fatal) throw fatal;
   // every stream refused (forbidden, not found, …): that is the command's error
   if (errors.length > 0 && succeeded === 0 && !o.signal?.aborted) throw errors[0];
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Wait `ms`, or less when `signal` aborts or `wake` resolves. */
+function sleep(ms: number, signal: AbortSignal, wake?: Promise<void>): Promise<void> {
   return new Promise((r) => {
     const t = setTimeout(done, ms);
     function done() {
@@ -267,5 +302,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       r();
     }
     signal.addEventListener("abort", done, { once: true });
+    wake?.then(done);
   });
 }

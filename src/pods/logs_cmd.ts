@@ -29,6 +29,8 @@ export interface LogsCommandOptions {
   /** regular expressions: show only lines matching one of `include` and none of `exclude` */
   include?: string[];
   exclude?: string[];
+  /** with -f: how long to keep retrying an unreachable API server (default 5m) */
+  reconnectTimeout?: string;
 }
 
 export async function logsCommand(
@@ -79,6 +81,14 @@ export async function logsCommand(
     ctrl.abort();
   };
   Deno.addSignalListener("SIGINT", onInt);
+  const { reportOutages } = await import("./reconnect.ts");
+  const offs = ready.map(({ kube }) =>
+    reportOutages(kube, {
+      reconnectTimeout: o.reconnectTimeout,
+      err: stderrSink,
+      prefix: multi ? `context ${kube.contextName}: ` : "",
+    })
+  );
   try {
     const runs = await Promise.allSettled(ready.map(({ kube, t, pods }) =>
       streamLogs(kube, pods, {
@@ -109,6 +119,7 @@ export async function logsCommand(
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
+    for (const off of offs) off();
   }
   return interrupted ? 130 : clusterExitCode(failed);
 }

@@ -1,9 +1,14 @@
 /**
- * A small streaming tar codec for `kodama cp` (ustar + PAX long names; reads GNU long names too).
+ * A small streaming tar codec for `kodama cp` and sync (ustar + PAX long names; reads GNU long names too).
  * Hand-written rather than npm:tar-stream because it plugs straight into the exec stream's
  * backpressure (async chunks in, awaited writes out) and needs no untyped streamx bridge.
+ *
+ * Entries: regular files, directories, symlinks and hard links (a file's second name is written as a
+ * link to its first, as GNU and busybox tar do, and extracted as a link again); FIFOs, sockets and
+ * devices are never copied, and both packing and extracting say so through `warn` — nothing is dropped
+ * silently.
  */
-import { lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { concatBytes } from "../bytes.ts";
 
@@ -13,12 +18,38 @@ const dec = new TextDecoder();
 
 export interface TarEntry {
   name: string;
-  type: "file" | "directory" | "symlink" | "other";
+  type: "file" | "directory" | "symlink" | "hardlink" | "fifo" | "chardev" | "blockdev" | "other";
   size: number;
   mode: number;
   mtime: number;
+  /** symlink: its target as written; hardlink: the archive name of the entry it is another name of */
   linkname?: string;
 }
+
+/** Typeflags by entry type, and back (`0`/`7`/NUL are files). */
+const TYPEFLAG: Record<string, string> = {
+  file: "0",
+  hardlink: "1",
+  symlink: "2",
+  chardev: "3",
+  blockdev: "4",
+  directory: "5",
+  fifo: "6",
+};
+
+function typeOf(flag: string): TarEntry["type"] {
+  if (flag === "0" || flag === "7" || flag === "\0") return "file";
+  const t = Object.entries(TYPEFLAG).find(([, f]) => f === flag)?.[0];
+  return (t as TarEntry["type"] | undefined) ?? "other";
+}
+
+/** How a kind of entry is named in warnings. */
+const KIND: Record<string, string> = {
+  fifo: "a FIFO",
+  chardev: "a character device",
+  blockdev: "a block device",
+  other: "an entry of a type tar copies but kodama does not",
+};
 
 function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, "0") + "\0";
@@ -71,7 +102,7 @@ function padding(size: number): Uint8Array {
 
 /** Header block(s) for an entry; long names/links get a PAX extended header first. */
 export function header(e: TarEntry): Uint8Array[] {
-  const typeflag = e.type === "directory" ? "5" : e.type === "symlink" ? "2" : "0";
+  const typeflag = TYPEFLAG[e.type] ?? "0";
   const name = e.type === "directory" && !e.name.endsWith("/") ? e.name + "/" : e.name;
   const out: Uint8Array[] = [];
   const long = enc.encode(name).length > 99 || enc.encode(e.linkname ?? "").length > 99 ||
@@ -98,18 +129,38 @@ export function header(e: TarEntry): Uint8Array[] {
 
 export const END_OF_ARCHIVE = new Uint8Array(BLOCK * 2);
 
+export interface PackOptions {
+  /** bytes of file content read so far (progress) */
+  onBytes?: (n: number) => void;
+  /** an entry that is not copied (a socket, a FIFO, a device): said here, never dropped silently */
+  warn?: (message: string) => void;
+}
+
 /**
  * Stream a local file or directory as tar, its top entry renamed to `asName`
- * (kubectl cp semantics: `cp ./dir pod:/tmp/x` makes /tmp/x with dir's contents).
+ * (kubectl cp semantics: `cp ./dir pod:/tmp/x` makes /tmp/x with dir's contents). A file with several
+ * names inside the tree is stored once; its other names become hard-link entries.
  */
 export async function* packPath(
   src: string,
   asName: string,
-  onBytes?: (n: number) => void,
+  o: PackOptions | ((n: number) => void) = {},
 ): AsyncGenerator<Uint8Array> {
+  const { onBytes, warn } = typeof o === "function" ? { onBytes: o, warn: undefined } : o;
+  /** `dev:ino` of files with several links -> the archive name they were first stored under */
+  const firstName = new Map<string, string>();
   const walk = async function* (abs: string, name: string): AsyncGenerator<Uint8Array> {
     const st = await lstat(abs);
     const mtime = st.mtimeMs / 1000;
+    if (st.isFile() && st.nlink > 1) {
+      const id = `${st.dev}:${st.ino}`;
+      const first = firstName.get(id);
+      if (first !== undefined) {
+        yield* header({ name, type: "hardlink", size: 0, mode: st.mode, mtime, linkname: first });
+        return;
+      }
+      firstName.set(id, name);
+    }
     if (st.isSymbolicLink()) {
       yield* header({ name, type: "symlink", size: 0, mode: st.mode, mtime, linkname: await readlink(abs) });
     } else if (st.isDirectory()) {
@@ -132,6 +183,17 @@ export async function* packPath(
         await fh.close();
       }
       yield padding(st.size);
+    } else {
+      const kind = st.isFIFO()
+        ? "a FIFO"
+        : st.isSocket()
+        ? "a socket"
+        : st.isCharacterDevice()
+        ? "a character device"
+        : st.isBlockDevice()
+        ? "a block device"
+        : "of an unknown type";
+      warn?.(`skipping ${abs}: it is ${kind}, which is not copied`);
     }
   };
   yield* walk(resolve(src), asName);
@@ -254,13 +316,7 @@ export class TarParser {
         const realSize = this.#pax.size ? Number(this.#pax.size) : size;
         this.#pax = {};
         this.#longName = this.#longLink = undefined;
-        const type = typeflag === "5"
-          ? "directory"
-          : typeflag === "2"
-          ? "symlink"
-          : typeflag === "0" || typeflag === "7"
-          ? "file"
-          : "other";
+        const type = typeOf(typeflag);
         if (type === "directory") name = name.replace(/\/+$/, "");
         this.#entry = {
           name,
@@ -271,6 +327,7 @@ export class TarParser {
           linkname,
         };
         this.#sink = await this.onEntry(this.#entry);
+        // only files (and unknown types, whose data must be skipped) carry data; a hard link carries none
         this.#left = type === "file" || type === "other" ? realSize : 0;
         this.#pad = padding(this.#left).length;
         this.#state = "data";
@@ -382,7 +439,23 @@ export function extractTo(dest: string, srcBase: string, warn: (m: string) => vo
       );
       return undefined;
     }
-    if (e.type !== "file") return undefined;
+    if (e.type === "hardlink") {
+      // another name of a file extracted earlier: link it, if that file is inside the destination
+      const to = localPathFor(e.linkname ?? "", srcBase, dest);
+      if (!to || await throughSymlink(dest, to)) {
+        warn(`skipping hard link ${e.name} -> ${e.linkname}: its target is outside the destination`);
+        return undefined;
+      }
+      await rm(target, { force: true });
+      await link(to, target).catch((err) =>
+        warn(`hard link ${relative(dest, target)} -> ${relative(dest, to)}: ${err.message}`)
+      );
+      return undefined;
+    }
+    if (e.type !== "file") {
+      warn(`skipping ${e.name}: it is ${KIND[e.type] ?? KIND.other}, which is not copied`);
+      return undefined;
+    }
     const fh = await open(target, "w", e.mode & 0o777 || 0o644);
     return {
       async write(b: Uint8Array) {

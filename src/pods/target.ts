@@ -161,7 +161,9 @@ export function describeTarget(t: TargetFlags, defaultNamespace?: string): strin
   );
   if (t.resource && t.resource.kind !== "pod") parts.push(refString(t.resource));
   if (t.pod) parts.push(`pod ${t.pod}`);
-  if (t.match?.length) parts.push(`name contains ${t.match.map((m) => JSON.stringify(m)).join(" and ")}`);
+  // an empty substring filters nothing (an empty `match:` param): not worth a `name contains ""`
+  const match = t.match?.filter((m) => m !== "");
+  if (match?.length) parts.push(`name contains ${match.map((m) => JSON.stringify(m)).join(" and ")}`);
   if (t.regex) parts.push(`name matches /${t.regex}/`);
   if (t.selector) parts.push(`labels ${t.selector}`);
   if (t.fieldSelector) parts.push(`fields ${t.fieldSelector}`);

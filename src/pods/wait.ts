@@ -383,6 +383,13 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
   /** `lead` is "timed out after 2m": ours, or the caller's when its own timer aborted `signal` */
   const timeoutMsg = (lead = `timed out after ${formatDuration(Math.max(o.timeoutMs, 0))}`) => {
     const q = state.progress();
+    // the server went away: that, not the pods, is why nothing happened
+    if (kube.reach.down) {
+      return timeoutError(
+        `${lead}: ${kube.reach.describe()}`,
+        "is the cluster running? try `kubectl cluster-info`",
+      );
+    }
     if (o.for === "exists") {
       return timeoutError(
         `${lead} waiting for pods to appear`,

@@ -21,6 +21,8 @@ export interface WaitCliOptions {
   /** render progress in place (default: stderr is a terminal) */
   tty?: boolean;
   signal?: AbortSignal;
+  /** how long to keep retrying an unreachable API server (default 5m) */
+  reconnectTimeout?: string;
 }
 
 export async function runWait(
@@ -33,7 +35,7 @@ export async function runWait(
   const cond: WaitCondition = w.parseWaitFor(o.for);
   // `deploy/api --for condition=Available`: the Deployment's own condition, as kubectl waits for it
   const onObject = w.workloadCondition(t, cond);
-  const timeoutMs = parseDuration(o.timeout, "--timeout");
+  const timeoutMs = parseDuration(o.timeout, "--timeout", { timer: true });
   const all = Array.isArray(kubes) ? kubes : [kubes];
   const multi = all.length > 1;
   const started = Date.now();
@@ -47,6 +49,16 @@ export async function runWait(
   const lines: string[] = all.map(() => "connecting");
   const show = () =>
     progress?.update(multi ? all.map((k, i) => `${k.contextName}: ${lines[i]}`).join("; ") : lines[0]);
+  // an outage is said as it happens (and when it is over), above the progress line
+  const { reportOutages } = await import("./reconnect.ts");
+  const offs = all.map((kube) =>
+    reportOutages(kube, {
+      reconnectTimeout: o.reconnectTimeout,
+      err,
+      note: progress ? (line) => progress.wrap(err).write(line + "\n") : undefined,
+      prefix: multi ? `context ${kube.contextName}: ` : "",
+    })
+  );
   try {
     const settled = await Promise.allSettled(all.map(async (kube, i): Promise<string[]> => {
       if (onObject) {
@@ -111,6 +123,7 @@ export async function runWait(
     progress?.done();
     throw e;
   } finally {
+    for (const off of offs) off();
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
 }

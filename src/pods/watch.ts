@@ -12,7 +12,7 @@ import type { Kube, WatchEventType } from "../kube/client.ts";
 import { ExitCode } from "../errors.ts";
 import { type OutputFormat, parseOutputFormat } from "../ui/output.ts";
 import { stripAnsi } from "../ui/color.ts";
-import { type Sink, stdoutSink } from "../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { podColumns } from "./display.ts";
 import { withKind } from "./list.ts";
 import {
@@ -38,6 +38,10 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** the clock for AGE (tests) */
   now?: () => number;
+  /** notes about API-server outages (default stderr) */
+  err?: Sink;
+  /** how long to keep retrying an unreachable API server (default 5m) */
+  reconnectTimeout?: string;
 }
 
 /**
@@ -188,6 +192,8 @@ export async function watchPodsCommand(
     yaml,
   });
   const filter = new EventFilter(clientMatcher(t));
+  const { reportOutages } = await import("./reconnect.ts");
+  const offOutages = reportOutages(kube, { reconnectTimeout: o.reconnectTimeout, err: o.err ?? stderrSink });
   const ac = new AbortController();
   let interrupted = false;
   const onInt = () => {
@@ -220,6 +226,7 @@ export async function watchPodsCommand(
       list.resourceVersion,
     );
   } finally {
+    offOutages();
     if (!o.signal) Deno.removeSignalListener("SIGINT", onInt);
     o.signal?.removeEventListener("abort", onAbort);
   }

@@ -9,6 +9,10 @@
  * - or a bare non-negative number, meaning seconds (`5`, `0.5`, `0`);
  * - surrounding white space is ignored. No signs, no spaces between parts.
  * Schemas additionally accept a non-negative YAML/JSON number, also meaning seconds.
+ *
+ * A duration that sets a timer (`--timeout`, a step's `timeout:`) is parsed with `{ timer: true }`: it is
+ * clamped to MAX_TIMER_MS (about 24.8 days), the longest delay a JavaScript timer takes — a longer one
+ * would fire at once (Node's TimeoutOverflowWarning), so `--timeout 1000h` would time out immediately.
  */
 import { usageError } from "../errors.ts";
 
@@ -39,6 +43,14 @@ export const DURATION_EXAMPLES_TEXT = `${DURATION_EXAMPLES.slice(0, -1).join(", 
   DURATION_EXAMPLES.at(-1)
 }`;
 
+/** The longest timer delay (2^31-1 ms = 24d20h31m); longer timeouts wait this long instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface DurationOptions {
+  /** it sets a timer: clamp to MAX_TIMER_MS */
+  timer?: boolean;
+}
+
 /** Milliseconds of a duration string, or undefined when it does not follow the grammar. */
 export function tryParseDuration(text: string): number | undefined {
   if (!DURATION_RE.test(text)) return undefined;
@@ -50,21 +62,28 @@ export function tryParseDuration(text: string): number | undefined {
 }
 
 /** Parse a duration into milliseconds; throws a usage error (exit 2) naming the flag or key on bad input. */
-export function parseDuration(text: string, flag = "duration"): number {
+export function parseDuration(text: string, flag = "duration", o: DurationOptions = {}): number {
   const ms = tryParseDuration(text);
-  if (ms !== undefined) return ms;
+  if (ms !== undefined) return o.timer ? Math.min(ms, MAX_TIMER_MS) : ms;
   const hint = `use a Go-style duration such as ${DURATION_EXAMPLES_TEXT}`;
   if (text.trim() === "") throw usageError(`invalid ${flag} "": empty`, hint);
   throw usageError(`invalid ${flag} "${text}"`, hint);
 }
 
 /** A schema-level duration (a string of the grammar, or a number of seconds) in milliseconds. */
-export function durationValueMs(value: string | number, what = "duration"): number {
-  return typeof value === "number" ? value * 1000 : parseDuration(value, what);
+export function durationValueMs(value: string | number, what = "duration", o: DurationOptions = {}): number {
+  if (typeof value === "string") return parseDuration(value, what, o);
+  return o.timer ? Math.min(value * 1000, MAX_TIMER_MS) : value * 1000;
 }
 
 /** Human form used in summaries: 850ms, 1.2s, 2m5s, 1h2m. */
 export function formatDuration(ms: number): string {
+  if (ms >= 86_400_000) {
+    const d = Math.floor(ms / 86_400_000);
+    const h = Math.floor((ms % 86_400_000) / 3_600_000);
+    const m = Math.floor((ms % 3_600_000) / 60_000);
+    return `${d}d${h}h${m}m`;
+  }
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) {
     const s = ms / 1000;

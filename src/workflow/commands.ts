@@ -24,6 +24,8 @@ import { displayPath } from "../config/paths.ts";
 
 export interface RunCommandOptions {
   params: string[];
+  /** words after the workflow's name: its `cmd` param (`kwekash weka status`) */
+  words?: string[];
   dryRun?: boolean;
   trust?: boolean;
   yes?: boolean;
@@ -57,7 +59,7 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   const offClosed = onStdoutClosed(() => ac.abort(new KodamaError("stdout closed", ExitCode.INTERRUPTED)));
   try {
     const r = await runWorkflow(lw, {
-      params: parseParamFlags(o.params),
+      params: withWords(lw, parseParamFlags(o.params), o.words ?? []),
       dryRun: o.dryRun,
       trust: o.trust,
       yes: o.yes,
@@ -76,9 +78,14 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     });
     display.close();
     if (stdoutClosed()) return ExitCode.OK;
-    if (r.exitCode !== 0) {
+    // Ctrl-C: the display already shows the interrupted step and what ran after it; end quietly with 130
+    if (r.exitCode !== 0 && r.exitCode !== ExitCode.INTERRUPTED) {
+      // `step "x": exit code 3` already says the code
+      const code = new RegExp(`\\bexit (code )?${r.exitCode}\\b`).test(r.failure ?? "")
+        ? ""
+        : ` (exit ${r.exitCode})`;
       errSink.write(
-        `${red("error", color)}: workflow ${lw.name} failed at ${r.failure} (exit ${r.exitCode})\n` +
+        `${red("error", color)}: workflow ${lw.name} failed at ${r.failure}${code}\n` +
           (r.hint ? `  ${r.hint}\n` : ""),
       );
     }
@@ -90,6 +97,36 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     Deno.removeSignalListener("SIGINT", onInt);
     offClosed();
   }
+}
+
+/**
+ * Words after the workflow's name are its `cmd` param, joined by spaces: `kwekash weka status` runs
+ * `weka status`, as the wrapper `kpod … -- bash -c "weka status"` did. A workflow without a `cmd` param
+ * takes no words; `--param cmd=…` and words together are ambiguous.
+ */
+function withWords(
+  lw: { name: string; workflow: { params?: Record<string, unknown> } },
+  params: Record<string, string>,
+  words: string[],
+): Record<string, string> {
+  if (words.length === 0) return params;
+  if (!lw.workflow.params || !("cmd" in lw.workflow.params)) {
+    throw new KodamaError(
+      `workflow ${lw.name} takes no words after its name (got: ${words.join(" ")})`,
+      ExitCode.USAGE,
+      "set its params with --param NAME=VALUE (see `kodama workflow show NAME`)",
+    );
+  }
+  if ("cmd" in params) {
+    throw new KodamaError(
+      `both --param cmd and words after the workflow name (${
+        words.join(" ")
+      }) give workflow ${lw.name} its cmd`,
+      ExitCode.USAGE,
+      "use one of them",
+    );
+  }
+  return { ...params, cmd: words.join(" ") };
 }
 
 /** `kodama workflow list` */

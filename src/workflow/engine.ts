@@ -165,7 +165,20 @@ class Run {
     } finally {
       await runCleanups(cleanups);
     }
+    // Ctrl-C ends the run with 130 whatever the step it hit made of it (a fan-out counts its pods
+    // "cancelled", a logs step ends quietly); always() steps have run by now
+    if (this.interrupted) return { ...this.result(), exitCode: ExitCode.INTERRUPTED };
+    return this.result();
+  }
+
+  private result(): RunResult {
     return { exitCode: this.exitCode, steps: this.steps, failure: this.failure, hint: this.hint };
+  }
+
+  /** The run was interrupted (Ctrl-C, a closed stdout): its signal aborted with exit 130. */
+  private get interrupted(): boolean {
+    const r = this.signal.reason;
+    return this.signal.aborted && (!(r instanceof KodamaError) || r.code === ExitCode.INTERRUPTED);
   }
 
   /** `parent` aborts the step: the run's signal, or a parallel group's (its timeout). */
@@ -176,6 +189,8 @@ class Run {
     let label = this.labelOf(step, kind);
     const display = this.o.display;
     const started = Date.now();
+    // a step that starts after Ctrl-C (an always() step) runs on its own terms
+    const interruptedBefore = this.interrupted;
 
     let result: StepResult;
     let timeoutMs: number | undefined;
@@ -204,6 +219,7 @@ class Run {
           ? toStr(this.resolve(step.timeout, ctx, [...this.pathOf(step), "timeout"]))
           : step.timeout,
         "timeout",
+        { timer: true },
       );
       const coe: unknown = step["continue-on-error"];
       if (typeof coe === "string") {
@@ -262,7 +278,11 @@ class Run {
         error: `timed out after ${formatDuration(timeoutMs!)}`,
       };
     }
-    if (!result.ok && this.signal.aborted) {
+    if (!interruptedBefore && this.interrupted) {
+      // interrupted while it ran: not a success, whatever the kind reported, and not ignorable
+      result = { ...result, ok: false, exitCode: ExitCode.INTERRUPTED, error: "interrupted" };
+      continueOnError = false;
+    } else if (!result.ok && this.signal.aborted && !interruptedBefore) {
       result = { ...result, exitCode: ExitCode.INTERRUPTED, error: "interrupted" };
     }
     this.record(id, key, result, continueOnError, Date.now() - started);

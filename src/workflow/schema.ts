@@ -5,7 +5,13 @@
  */
 import { z } from "zod";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
-import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE, durationValueMs } from "../ui/duration.ts";
+import {
+  DURATION_EXAMPLES,
+  DURATION_EXAMPLES_TEXT,
+  DURATION_RE,
+  type DurationOptions,
+  durationValueMs,
+} from "../ui/duration.ts";
 
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -130,9 +136,13 @@ export function kindOf(step: Step): string | undefined {
 }
 
 /** A `Duration` value in milliseconds (a number is seconds); a bad string is a usage error naming `what`. */
-export function durationMs(d: string | number | undefined, what = "duration"): number | undefined {
+export function durationMs(
+  d: string | number | undefined,
+  what = "duration",
+  o: DurationOptions = {},
+): number | undefined {
   if (d === undefined) return undefined;
-  return durationValueMs(d, what);
+  return durationValueMs(d, what, o);
 }
 
 /** JSON Schema for editors (schemas/workflow.schema.json). */

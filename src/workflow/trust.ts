@@ -10,7 +10,7 @@
  */
 import YAML from "yaml";
 import { join } from "node:path";
-import { kodamaHome } from "../config/paths.ts";
+import { displayPath, kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { LoadedWorkflow } from "./load.ts";
@@ -172,6 +172,8 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
         : ""
     }`,
     ExitCode.USAGE,
-    "read it, then run again with --trust to trust this version (pinned by content hash in ~/.kodama/trust.yaml)",
+    `read it, then run again with --trust to trust this version (pinned by content hash in ${
+      displayPath(trustFile())
+    })`,
   );
 }

@@ -1,6 +1,6 @@
 /** Foundation acceptance against the test cluster: `kodama pods` filtering, -o json, forbidden, nothing matched. */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { DEMO, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { DEMO, kubectl, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
 
 let cluster: TestCluster;
@@ -74,14 +74,43 @@ Deno.test({
         assert(!r.stdout.includes("name: weka-drive-1"));
       });
 
-      await t.step("nothing matched exits 3 naming the namespace and filters", async () => {
-        const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "nomatch"]);
-        assertEquals(r.code, 3);
-        assertStringIncludes(
-          r.stderr,
-          'no pods matched (namespace weka-operator-system, name contains "nomatch")',
-        );
-      });
+      await t.step(
+        "nothing listed is exit 0 with kubectl's words; a namespace that does not exist is 3",
+        async () => {
+          const r = await runKodama([...kc, "pods", "-n", "weka-operator-system", "-m", "nomatch"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(r.stdout, "");
+          assertEquals(r.stderr, "No resources found in weka-operator-system namespace.\n");
+          // as kubectl: the same words for an empty namespace, nothing with -o name, an empty List with -o json
+          const k = await kubectl(cluster, ["get", "pods", "-n", "dev"]);
+          const ours = await runKodama([...kc, "pods", "-n", "dev"]);
+          assertEquals([ours.code, ours.stdout, ours.stderr], [k.code, k.stdout, k.stderr]);
+          assertEquals((await runKodama([...kc, "pods", "-n", "dev", "-o", "name"])).stderr, "");
+          const json = await runKodama([...kc, "pods", "-n", "dev", "-o", "json"]);
+          assertEquals(JSON.parse(json.stdout).items, []);
+          const all = await runKodama([...kc, "pods", "-A", "-l", "app=nothing-has-this"]);
+          assertEquals([all.code, all.stderr], [0, "No resources found\n"]);
+          const gone = await runKodama([...kc, "pods", "-n", "no-such-namespace"]);
+          assertEquals(gone.code, 3, gone.stderr);
+          assertStringIncludes(gone.stderr, 'namespaces "no-such-namespace" not found');
+          // a command that needs a pod still exits 3
+          const ex = await runKodama([
+            ...kc,
+            "exec",
+            "-n",
+            "weka-operator-system",
+            "-m",
+            "nomatch",
+            "--",
+            "true",
+          ]);
+          assertEquals(ex.code, 3);
+          assertStringIncludes(
+            ex.stderr,
+            'no pods matched (namespace weka-operator-system, name contains "nomatch"',
+          );
+        },
+      );
 
       await t.step("the restricted user is refused elsewhere with exit 4 naming the namespace", async () => {
         const r = await runKodama([...kc, "--context", "dev", "pods", "-n", "prod"]);
@@ -90,7 +119,7 @@ Deno.test({
         assert(!hasStackTrace(r.stderr));
         assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
         const ok = await runKodama([...kc, "--context", "dev", "pods", "-n", "dev"]);
-        assert(ok.code === 0 || ok.code === 3, ok.stderr); // allowed: listed, or nothing there
+        assertEquals(ok.code, 0, ok.stderr); // allowed: listed, or "No resources found"
       });
 
       await t.step(
@@ -117,8 +146,8 @@ Deno.test({
         assertEquals(r.code, 0, r.stderr);
         assertEquals(r.stdout, "pod/weka-drive-0\npod/weka-drive-1\npod/weka-drive-2\n");
         const flag = await runKodama([...kc, "pods", "-n", "prod", "-m", "drive"], { env });
-        assertEquals(flag.code, 3);
-        assertStringIncludes(flag.stderr, "namespace prod");
+        assertEquals(flag.code, 0);
+        assertStringIncludes(flag.stderr, "No resources found in prod namespace.");
         await Deno.remove(home, { recursive: true });
       });
 

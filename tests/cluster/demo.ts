@@ -3,10 +3,10 @@
  * what to try from another terminal. Ctrl-C stops it (and every pod process).
  */
 import { dirname, join } from "node:path";
-import { parseClusterArgs, runCluster } from "./main.ts";
+import { DEMO_LOAD_PODS, parseClusterArgs, runCluster } from "./main.ts";
 import { DEMO_SESSION_IMAGE } from "./seed.ts";
 
-const opts = parseClusterArgs(Deno.args);
+const opts = parseClusterArgs(Deno.args, { pods: DEMO_LOAD_PODS });
 const useColor = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
 const b = (s: string) => (useColor ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (useColor ? `\x1b[2m${s}\x1b[0m` : s);
@@ -36,6 +36,8 @@ await runCluster(opts, (s) => {
 ${b("kodama demo")} — the kodama Kubernetes API test server is running at ${s.server}
 ${dim("This is a local test server for kodama's tests and demos, not a cluster for real workloads:")}
 ${dim("pods are local processes on this machine, and everything disappears when you stop it.")}
+${dim("Inside a pod, absolute paths other than its own volumes (/tmp, /etc, /var, …) are this machine's:")}
+${dim("writing there writes your own files. Shell prompts in demo pods show the pod's name.")}
 
 Try, from another terminal in the repository root:
 

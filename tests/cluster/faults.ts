@@ -18,6 +18,12 @@ export interface Faults {
   refuseSpdy(on?: boolean): void;
   /** Close the server and every socket abruptly (pod processes keep running until stop()). */
   stopMidStream(): void;
+  /**
+   * After stopMidStream(): serve again on the same port, with the same objects and pods (an API server
+   * restart). `newCa`: with a new CA and new certificates, and the kubeconfig rewritten (a rebuilt
+   * control plane); clients holding the old CA then fail TLS until they re-read the kubeconfig.
+   */
+  listenAgain(o?: { newCa?: boolean }): Promise<void>;
   /** Turn every fault off. */
   reset(): void;
 }
@@ -69,6 +75,19 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
     case "stopMidStream":
       setTimeout(() => faults.stopMidStream(), 10);
       return "stopping";
+    case "restart": {
+      // down for `downMs`, then back on the same port (with a new CA and kubeconfig when `newCa`)
+      const downMs = Number(body.downMs ?? 1000);
+      setTimeout(() => {
+        faults.stopMidStream();
+        setTimeout(() => {
+          faults.listenAgain({ newCa: body.newCa === true }).catch((e) =>
+            console.error(`[cluster] restart: ${(e as Error).message}`)
+          );
+        }, downMs);
+      }, 10);
+      return `restarting in ${downMs}ms${body.newCa === true ? " with a new CA" : ""}`;
+    }
     case "reset":
       faults.reset();
       return "reset";
@@ -76,7 +95,7 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
       throw new Error(
         `unknown fault action ${
           JSON.stringify(action)
-        }: use dropStreams, delay, failNext, refuseSpdy, stopMidStream or reset`,
+        }: use dropStreams, delay, failNext, refuseSpdy, stopMidStream, restart or reset`,
       );
   }
 }

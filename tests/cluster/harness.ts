@@ -121,6 +121,7 @@ async function realCluster(path: string): Promise<TestCluster> {
       failNext: refuse,
       refuseSpdy: refuse,
       stopMidStream: refuse,
+      listenAgain: refuse,
       reset: refuse,
     },
     real: true,

@@ -23,14 +23,17 @@ export interface ClusterCliOptions {
   execProtocols: "v4" | "v5";
 }
 
-export function parseClusterArgs(args: string[]): ClusterCliOptions {
+/** `deno task demo` also fills namespace `load` (the README's fan-out examples use it); `--pods N` overrides. */
+export const DEMO_LOAD_PODS = 10;
+
+export function parseClusterArgs(args: string[], defaults: { pods?: number } = {}): ClusterCliOptions {
   const { values } = parseArgs({
     args,
     options: {
       port: { type: "string", default: "0" },
       kubeconfig: { type: "string", default: DEFAULT_KUBECONFIG },
       seed: { type: "string", default: "demo" },
-      pods: { type: "string", default: "0" },
+      pods: { type: "string", default: String(defaults.pods ?? 0) },
       "exec-protocols": { type: "string", default: "v5" },
       verbose: { type: "boolean", short: "v", default: false },
       help: { type: "boolean", short: "h", default: false },

@@ -87,10 +87,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const ownState = !opts.stateDir;
   const stateDir = opts.stateDir ?? await Deno.makeTempDir({ prefix: "kodama-cluster-" });
   await Deno.mkdir(stateDir, { recursive: true });
-  const certs = await generateCerts(join(stateDir, "pki"), {
-    admin: ["system:masters"],
-    dev: ["developers"],
-  });
+  const USERS = { admin: ["system:masters"], dev: ["developers"] };
+  let certs = await generateCerts(join(stateDir, "pki"), USERS);
+  let caGeneration = 0;
   const devToken = `kodama-test-dev-${crypto.randomUUID().replaceAll("-", "")}`;
   const extra = (opts.users ?? []).map((u) => ({
     ...u,
@@ -150,6 +149,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     ca: certs.ca.cert,
     requestCert: true,
     rejectUnauthorized: false,
+    // kube-apiserver reads up to 1 MiB of request line and headers (Go's MaxHeaderBytes = 1 << 20); node's
+    // default is 16 KiB, which refused a 120 KB exec argument with 431 that a real cluster runs
+    maxHeaderSize: 1 << 20,
   });
   srv.on("secureConnection", (s: Socket) => {
     sockets.add(s);
@@ -188,6 +190,23 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       runtime.dropAllStreams();
       srv.close();
       killSockets();
+    },
+    async listenAgain(o = {}) {
+      if (stopped) throw new Error("the test server was stopped");
+      if (srv.listening) throw new Error("the test server is listening: call stopMidStream() first");
+      if (o.newCa) {
+        // a rebuilt control plane: a new CA, server and client certificates; the kubeconfig is rewritten
+        certs = await generateCerts(join(stateDir, `pki-${++caGeneration}`), USERS);
+        srv.setSecureContext({ key: certs.server.key, cert: certs.server.cert, ca: certs.ca.cert });
+        await writeKubeconfig();
+      }
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(port, "127.0.0.1", () => {
+          srv.off("error", reject);
+          resolve();
+        });
+      });
     },
     reset() {
       faultState.delayMs = 0;
@@ -343,15 +362,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   });
   const kubeconfig = opts.kubeconfigPath ?? join(stateDir, "kubeconfig");
   await Deno.mkdir(join(kubeconfig, ".."), { recursive: true });
-  await Deno.writeTextFile(
-    kubeconfig,
-    buildKubeconfig(server, certs, [
-      { name: "admin" },
-      { name: "dev", token: devToken, namespace: "dev" },
-      ...extra.map((u) => ({ name: u.name, token: u.token, namespace: u.namespace })),
-    ]),
-    { mode: 0o600 },
-  );
+  // written whole and renamed into place: a client that re-reads it never sees half a file
+  const writeKubeconfig = async () => {
+    const tmp = `${kubeconfig}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.writeTextFile(
+      tmp,
+      buildKubeconfig(server, certs, [
+        { name: "admin" },
+        { name: "dev", token: devToken, namespace: "dev" },
+        ...extra.map((u) => ({ name: u.name, token: u.token, namespace: u.namespace })),
+      ]),
+      { mode: 0o600 },
+    );
+    await Deno.rename(tmp, kubeconfig);
+  };
+  await writeKubeconfig();
 
   return {
     server,

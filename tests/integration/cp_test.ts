@@ -71,6 +71,48 @@ Deno.test({
         assertEquals(ws.stdout, "over ws\n", ws.stderr);
       });
 
+      await t.step(
+        "hard links arrive as links, both ways; a FIFO is reported, not dropped silently",
+        async () => {
+          const hl = `${dir}/hl`;
+          await Deno.mkdir(`${hl}/sub`, { recursive: true });
+          await Deno.writeTextFile(`${hl}/a`, "one file, two names\n");
+          await Deno.link(`${hl}/a`, `${hl}/sub/b`);
+          assertEquals((await new Deno.Command("mkfifo", { args: [`${hl}/pipe`] }).output()).code, 0);
+          const remote = `/data/kodama-cp-hl-${crypto.randomUUID().slice(0, 8)}`;
+          try {
+            const up = await k(["cp", hl, `${ns}/drive-0:${remote}`]);
+            assertEquals(up.code, 0, up.stderr);
+            assertStringIncludes(
+              up.stderr,
+              `warning: skipping ${hl}/pipe: it is a FIFO, which is not copied`,
+            );
+            // in the pod: one inode with two names (ls -i prints the inode first)
+            const inodes = await k([
+              "exec",
+              "-n",
+              ns,
+              "--pod",
+              "drive-0",
+              "--",
+              "sh",
+              "-c",
+              `ls -i ${remote}/a ${remote}/sub/b | awk '{print $1}'; cat ${remote}/sub/b`,
+            ]);
+            const [ia, ib, text] = inodes.stdout.trim().split("\n");
+            assertEquals(ia, ib, inodes.stdout);
+            assertEquals(text, "one file, two names");
+            const down = await k(["cp", "-n", ns, `drive-0:${remote}`, `${dir}/hl-back`]);
+            assertEquals(down.code, 0, down.stderr);
+            const [a, b] = [await Deno.stat(`${dir}/hl-back/a`), await Deno.stat(`${dir}/hl-back/sub/b`)];
+            assertEquals(a.ino, b.ino);
+            assertEquals(await Deno.readTextFile(`${dir}/hl-back/sub/b`), "one file, two names\n");
+          } finally {
+            await k(["exec", "-n", ns, "--pod", "drive-0", "--", "rm", "-rf", remote]);
+          }
+        },
+      );
+
       await t.step("a missing remote path is exit 3; two local paths is exit 2", async () => {
         const r = await k(["cp", "-n", ns, "drive-0:/nonexistent/file", `${dir}/x`]);
         assertEquals(r.code, 3, r.stderr);

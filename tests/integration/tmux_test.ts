@@ -3,7 +3,7 @@
  * (prompt, window size, resize, exit code, terminal restored), `--tmux` panes, and the picker
  * reached through `kodama exec`.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { DEMO, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { CONFIG, MAIN, spawnKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
@@ -147,6 +147,39 @@ Deno.test({
         }
       });
 
+      await t.step(
+        "kpod -- sh on a terminal gets a TTY without -it (docker compose exec); -T does not",
+        async () => {
+          const term = await Term.start(kodama(c, `exec -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`), {
+            width: 100,
+            height: 30,
+          });
+          try {
+            await term.waitFor((s) => /[$#] ?$/.test(s), "a shell prompt");
+            await term.type("echo tty-$((40+2)); tty\n");
+            const s = await term.waitFor((s) => s.includes("tty-42"), "the command's output");
+            assertMatch(s, /\/dev\/(pts\/\d+|tty\w*)/); // the shell's stdin is a terminal
+            await term.type("exit 4\n");
+            assertEquals(await term.exitCode(), 4);
+          } finally {
+            await term.stop();
+          }
+          // -T: no TTY and no stdin, so the shell reads nothing and ends at once, as `docker compose exec -T`
+          const plain = await Term.start(
+            kodama(c, `exec -T -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`),
+            {
+              width: 100,
+              height: 30,
+            },
+          );
+          try {
+            assertEquals(await plain.exitCode(), 0);
+          } finally {
+            await plain.stop();
+          }
+        },
+      );
+
       await t.step("--tmux outside tmux: a detached session, one pane per pod, titled", async () => {
         const sock = `kodama-test-${crypto.randomUUID().slice(0, 8)}`;
         const env = { ...Deno.env.toObject(), KODAMA_TMUX_SOCKET: sock, NO_COLOR: "1" };
@@ -184,17 +217,19 @@ Deno.test({
           const rows = list.trim().split("\n");
           assertEquals(rows.map((l) => l.split("|")[0]).sort(), [...DEMO.wekaPods].sort());
           for (const row of rows) assertStringIncludes(row, "|1|top");
-          // the panes run an interactive shell in their pod
-          const panes = (await tmux(sock, "list-panes", "-s", "-t", session, "-F", "#{pane_id}")).trim()
-            .split("\n");
+          // the panes run an interactive shell in their pod; on the test server its prompt names the pod
+          const panes =
+            (await tmux(sock, "list-panes", "-s", "-t", session, "-F", "#{pane_id}|#{pane_title}"))
+              .trim().split("\n").map((l) => l.split("|"));
           const end = Date.now() + 20_000;
           let screen = "";
           while (Date.now() < end) {
-            screen = await tmux(sock, "capture-pane", "-p", "-t", panes[0]);
+            screen = await tmux(sock, "capture-pane", "-p", "-t", panes[0][0]);
             if (/[$#] ?\s*$/.test(screen)) break;
             await new Promise((r) => setTimeout(r, 100));
           }
           assert(/[$#] ?\s*$/.test(screen), `no prompt in the first pane:\n${screen}`);
+          if (!c.real) assertStringIncludes(screen, `${panes[0][1]} $`);
         } finally {
           await tmux(sock, "kill-server");
         }

@@ -86,6 +86,12 @@ export function preparePodDir(layout: PodLayout, pod: PodObject): void {
   fs.writeFileSync(uidFile, pod.metadata.uid);
   const shim = path.join(layout.bin, "hostname");
   fs.writeFileSync(shim, `#!/bin/sh\necho ${shellQuote(pod.metadata.name)}\n`, { mode: 0o755 });
+  // a shell in a pod runs on this machine: its prompt names the pod, so it never looks like the host's
+  // own shell (bash reads $HOME/.bashrc after /etc/bash.bashrc's host prompt; sh/dash read $ENV, also
+  // after the root default "# "; plain text, as dash expands no escapes)
+  const rc = `PS1=${shellQuote(`${pod.metadata.name} $ `)}\n`;
+  fs.writeFileSync(path.join(layout.dir, ".bashrc"), rc);
+  fs.writeFileSync(path.join(layout.dir, ".shrc"), rc);
 }
 
 function shellQuote(s: string): string {
@@ -195,6 +201,9 @@ export function containerEnv(
     POD_IP: pod.status?.podIP ?? "",
     LANG: Deno.env.get("LANG") ?? "C.UTF-8",
     TERM: "xterm",
+    // interactive shells name the pod in their prompt (see preparePodDir)
+    PS1: `${pod.metadata.name} $ `,
+    ENV: path.join(layout.dir, ".shrc"),
   };
   for (const src of container.envFrom ?? []) {
     const data = src.secretRef?.name

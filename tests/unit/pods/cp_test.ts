@@ -102,3 +102,76 @@ Deno.test("extract refuses paths through symlinks (chained links cannot escape t
   assert(warnings.some((w) => w.includes("goes through a symlink")), warnings.join("\n"));
   await Deno.remove(base, { recursive: true });
 });
+
+Deno.test("tar: hard links survive both ways (ours -> system tar, system tar -> ours); a FIFO is named, not copied", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = `${dir}/src`;
+    await Deno.mkdir(`${src}/sub`, { recursive: true });
+    await Deno.writeTextFile(`${src}/a`, "one inode, two names\n");
+    await Deno.link(`${src}/a`, `${src}/sub/b`);
+    const mk = await new Deno.Command("mkfifo", { args: [`${src}/pipe`] }).output();
+    assertEquals(mk.code, 0);
+    // ours -> system tar: `b` arrives as a link to `a`, and the FIFO is reported
+    const packWarnings: string[] = [];
+    const archive = await collect(packPath(src, "src", { warn: (m) => packWarnings.push(m) }));
+    assertEquals(packWarnings, [`skipping ${src}/pipe: it is a FIFO, which is not copied`]);
+    await Deno.writeFile(`${dir}/a.tar`, archive);
+    const list = await new Deno.Command("tar", { args: ["-tvf", `${dir}/a.tar`], stdout: "piped" }).output();
+    assert(
+      /src\/sub\/b link to src\/a/.test(new TextDecoder().decode(list.stdout)),
+      "b is a hard-link entry",
+    );
+    await Deno.mkdir(`${dir}/x1`);
+    const r = await new Deno.Command("tar", { args: ["-xf", `${dir}/a.tar`, "-C", `${dir}/x1`] }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    const [s1, s2] = [await Deno.stat(`${dir}/x1/src/a`), await Deno.stat(`${dir}/x1/src/sub/b`)];
+    assertEquals([s1.ino, s1.nlink], [s2.ino, 2]);
+    // system tar (hard link + FIFO entries) -> ours
+    const t = await new Deno.Command("tar", { args: ["-cf", "-", "-C", dir, "src"], stdout: "piped" })
+      .output();
+    const warnings: string[] = [];
+    const parser = extractTo(`${dir}/x2`, "src", (m) => warnings.push(m));
+    for (let i = 0; i < t.stdout.length; i += 333) await parser.push(t.stdout.subarray(i, i + 333));
+    assert(parser.done);
+    const [a, b] = [await Deno.stat(`${dir}/x2/a`), await Deno.stat(`${dir}/x2/sub/b`)];
+    assertEquals(a.ino, b.ino);
+    assertEquals(await Deno.readTextFile(`${dir}/x2/sub/b`), "one inode, two names\n");
+    assertEquals(warnings, ["skipping src/pipe: it is a FIFO, which is not copied"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extract: a hard link to a file outside the destination is refused with a warning", async () => {
+  const { header } = await import("../../../src/pods/tar.ts");
+  const base = await Deno.makeTempDir();
+  const dest = `${base}/dest`;
+  await Deno.writeTextFile(`${base}/secret`, "host file\n");
+  const now = Date.now() / 1000;
+  const parts: Uint8Array[] = [];
+  parts.push(...header({ name: "src", type: "directory", size: 0, mode: 0o755, mtime: now }));
+  parts.push(
+    ...header({ name: "src/ln", type: "hardlink", size: 0, mode: 0o644, mtime: now, linkname: "../secret" }),
+  );
+  parts.push(
+    ...header({
+      name: "src/ln2",
+      type: "hardlink",
+      size: 0,
+      mode: 0o644,
+      mtime: now,
+      linkname: "/etc/passwd",
+    }),
+  );
+  parts.push(new Uint8Array(1024));
+  const warnings: string[] = [];
+  const p = extractTo(dest, "src", (m) => warnings.push(m));
+  for (const c of parts) await p.push(c);
+  await p.idle();
+  assert(!(await Deno.stat(`${dest}/ln`).then(() => true, () => false)));
+  assert(!(await Deno.stat(`${dest}/ln2`).then(() => true, () => false)));
+  assertEquals(warnings.length, 2, warnings.join("\n"));
+  assert(warnings.every((w) => w.includes("outside the destination")), warnings.join("\n"));
+  await Deno.remove(base, { recursive: true });
+});

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { formatDuration, parseDuration } from "../../../src/ui/duration.ts";
+import { durationValueMs, formatDuration, MAX_TIMER_MS, parseDuration } from "../../../src/ui/duration.ts";
 
 Deno.test("parseDuration: Go-style durations", () => {
   assertEquals(parseDuration("30s"), 30_000);
@@ -24,4 +24,13 @@ Deno.test("formatDuration", () => {
   assertEquals(formatDuration(12_400), "12s");
   assertEquals(formatDuration(125_000), "2m5s");
   assertEquals(formatDuration(3_720_000), "1h2m");
+});
+
+Deno.test("timer durations are clamped to the longest timer delay; others are not", () => {
+  // 1000h is over 2^31 ms: a timer that long fires at once, so `--timeout 1000h` timed out immediately
+  assertEquals(parseDuration("1000h", "--timeout", { timer: true }), MAX_TIMER_MS);
+  assertEquals(parseDuration("1000h", "--since"), 3_600_000_000);
+  assertEquals(parseDuration("24h", "--timeout", { timer: true }), 86_400_000);
+  assertEquals(durationValueMs(3_600_000, "timeout", { timer: true }), MAX_TIMER_MS);
+  assertEquals(formatDuration(MAX_TIMER_MS), "24d20h31m");
 });
