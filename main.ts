@@ -137,8 +137,12 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.USAGE;
     }
     if (e instanceof Deno.errors.BrokenPipe) return ExitCode.OK; // `kodama pods | head`: the reader is done
-    // Ctrl-C, Esc in the picker: the user stopped it and knows; end quietly with 130, as fzf and kubectl do
-    if (e instanceof KodamaError && e.code === ExitCode.INTERRUPTED && !debugEnabled(args)) {
+    // Ctrl-C, Esc in the picker: the user stopped it and knows; end quietly with 130, as fzf and kubectl do —
+    // unless the interruption has more to say (`interrupted: removed pod …; kept PVCs …` plus a hint)
+    if (
+      e instanceof KodamaError && e.code === ExitCode.INTERRUPTED && !e.hint && !e.message.includes(":") &&
+      !debugEnabled(args)
+    ) {
       return ExitCode.INTERRUPTED;
     }
     console.error(`error: ${formatError(e)}`);

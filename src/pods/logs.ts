@@ -199,8 +199,11 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
       } catch (e) {
         const ke = e instanceof KodamaError ? e : new KodamaError(String((e as Error)?.message ?? e));
         unreachable = isUnreachable(ke);
-        // refused (forbidden, no such container): that is this target's answer; unreachable: retry below
-        if (!unreachable || !o.follow) {
+        // refused (bad request, forbidden, no such container): that is this target's answer; unreachable or
+        // dropped mid-stream (a reset connection, a proxy timing out): retry below while following
+        const refused = ke.code === ExitCode.USAGE || ke.code === ExitCode.NOT_FOUND ||
+          ke.code === ExitCode.FORBIDDEN;
+        if (refused || !o.follow) {
           if (!counted) {
             errors.push(ke);
             if (initial.length > 1) warn(`${t.pod}/${t.container}: ${ke.message}`);

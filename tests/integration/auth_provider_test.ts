@@ -29,9 +29,11 @@ Deno.test({
       const file = `${dir}/kubeconfig`;
       await Deno.writeTextFile(file, YAML.stringify(kc));
       const env = { KODAMA_HOME: dir };
-      // authenticated as dev: its own namespace answers (nothing there: exit 3), prod is forbidden (exit 4)
+      // authenticated as dev: its own namespace answers (nothing there: kubectl's words, exit 0), prod is
+      // forbidden (exit 4)
       const own = await runKodama(["--kubeconfig", file, "--context", "gcp", "pods", "-n", "dev"], { env });
-      assertEquals(own.code, 3, own.stderr);
+      assertEquals(own.code, 0, own.stderr);
+      assertStringIncludes(own.stderr, "No resources found in dev namespace.");
       const prod = await runKodama(["--kubeconfig", file, "--context", "gcp", "pods", "-n", "prod"], { env });
       assertEquals(prod.code, 4, prod.stderr);
       assertStringIncludes(prod.stderr, "forbidden");
