@@ -7,6 +7,7 @@ import type { Kube } from "../kube/client.ts";
 import { type Columns, parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { usageError } from "../errors.ts";
+import { mark } from "../ui/timing.ts";
 import { podColumns } from "./display.ts";
 import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
 
@@ -89,7 +90,10 @@ export async function listPodsCommand(
   }
   await prepareOutput(parseOutputFormat(format));
   const pods = await findPods(kube, t);
+  mark("pods found");
   if (!pods.length) throw nothingMatched(t, kube.namespace);
-  stdoutSink.write(renderPods(pods, format, Boolean(t.allNamespaces)));
+  const out = renderPods(pods, format, Boolean(t.allNamespaces));
+  mark("output rendered");
+  stdoutSink.write(out);
   return 0;
 }
