@@ -4,37 +4,44 @@
  *   kpod                      `kodama exec`
  *   kwekash                   `kodama run kwekash`
  * This file builds the command tree and runs it. Command modules are light: each one imports its
- * implementation (and the Kubernetes client) only when it runs, so --help and --version stay fast.
+ * implementation (and the Kubernetes client) only when it runs, so --help stays fast. The tree itself
+ * (commander, and with it Deno's Node layer: ~45 ms of CPU) is imported only when there is a command
+ * line to parse: `kodama --version` answers without it.
  */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
-import { type AnyCommand, globalOptions } from "./src/cli/flags.ts";
-import { help, useKubectlHelp } from "./src/cli/help.ts";
-import { takeExitCode } from "./src/cli/exit.ts";
+import type { AnyCommand } from "./src/cli/flags.ts";
 import { VERSION } from "./src/version.ts";
+import { mark, startTiming, timingLines, timingOn } from "./src/ui/timing.ts";
+import { warmTls } from "./src/kube/warm.ts";
 
 type Registrar = { register(program: Command): void };
 
 /**
- * Every command module. Add one line per new `src/cli/<name>.ts`; declare its help with `help()` from
- * src/cli/help.ts (group, summary, usage, examples) — `kodama --help` lists commands by group, in this order.
+ * Every command module, with the names (and aliases) of the top-level commands it registers. Add one line
+ * per new `src/cli/<name>.ts`; declare its help with `help()` from src/cli/help.ts (group, summary, usage,
+ * examples) — `kodama --help` lists commands by group, in this order. A command line that names one of
+ * them loads only that module (tests/unit/cli/lazy_commands_test.ts checks the names).
  */
-const COMMANDS: (() => Promise<Registrar>)[] = [
-  () => import("./src/cli/pods.ts"),
-  () => import("./src/cli/exec.ts"),
-  () => import("./src/cli/pick.ts"),
-  () => import("./src/cli/logs.ts"),
-  () => import("./src/cli/cp.ts"),
-  () => import("./src/cli/portforward.ts"),
-  () => import("./src/cli/wait.ts"),
-  () => import("./src/cli/run.ts"),
-  () => import("./src/cli/workflow.ts"),
-  () => import("./src/cli/config.ts"),
-  () => import("./src/cli/completion.ts"),
-  () => import("./src/cli/doctor.ts"),
-  () => import("./src/cli/version.ts"),
-  () => import("./src/cli/options.ts"),
-  () => import("./src/cli/session.ts"),
+export const COMMANDS: [names: string[], load: () => Promise<Registrar>][] = [
+  [["pods", "po"], () => import("./src/cli/pods.ts")],
+  [["exec"], () => import("./src/cli/exec.ts")],
+  [["pick"], () => import("./src/cli/pick.ts")],
+  [["logs"], () => import("./src/cli/logs.ts")],
+  [["cp"], () => import("./src/cli/cp.ts")],
+  [["port-forward", "pf"], () => import("./src/cli/portforward.ts")],
+  [["wait"], () => import("./src/cli/wait.ts")],
+  [["run"], () => import("./src/cli/run.ts")],
+  [["workflow", "wf"], () => import("./src/cli/workflow.ts")],
+  [["config"], () => import("./src/cli/config.ts")],
+  [["completion", "__complete"], () => import("./src/cli/completion.ts")],
+  [["doctor"], () => import("./src/cli/doctor.ts")],
+  [["version"], () => import("./src/cli/version.ts")],
+  [["options"], () => import("./src/cli/options.ts")],
+  [
+    ["session", "start", "list", "ls", "attach", "stop", "resume", "delete"],
+    () => import("./src/cli/session.ts"),
+  ],
 ];
 
 /** "complete" is `kubectl_complete-kodama`, which kubectl (1.26+) runs with the words to complete. */
@@ -58,7 +65,58 @@ export function argvFor(as: InvokedAs, args: string[]): string[] {
   return args;
 }
 
-export async function buildProgram(): Promise<Command> {
+/** Global flags that take a value: the word after one is not the command. */
+const VALUED_FLAGS = new Set([
+  "--kubeconfig",
+  "--context",
+  "-n",
+  "--namespace",
+  "--cluster",
+  "--user",
+  "-s",
+  "--server",
+  "--token",
+  "--certificate-authority",
+  "--as",
+  "--as-group",
+  "--as-uid",
+  "--request-timeout",
+  "--log-level",
+  "--log-format",
+]);
+
+/** Commands that reach the cluster on every run (unless asked for --help; `run` unless --dry-run). */
+const CONNECTING = new Set(["pods", "po", "exec", "logs", "cp", "wait", "pick", "run"]);
+
+/**
+ * Will this command line connect to the cluster? Then its TLS set-up starts at once (src/kube/warm.ts),
+ * beside the module loading. A guess from the words before `--`; a miss only means the warm-up starts
+ * later, when the client is made.
+ */
+export function connectsSoon(args: string[]): boolean {
+  let command: string | undefined;
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    const a = args[i];
+    if (a === "-h" || a === "--help" || a === "--dry-run") return false;
+    if (a.startsWith("-")) {
+      if (VALUED_FLAGS.has(a)) i++;
+    } else command ??= a;
+  }
+  return command !== undefined && CONNECTING.has(command);
+}
+
+/**
+ * The command tree. Given the command line, and when its first operand names a command, only that
+ * command's module is loaded (~20 ms less than all of them); without one — `kodama --help`, an unknown
+ * command, completion — every command is there.
+ */
+export async function buildProgram(args?: string[]): Promise<Command> {
+  const [{ Command }, { globalOptions }, { help, useKubectlHelp }, { parseLine }] = await Promise.all([
+    import("@commander-js/extra-typings"),
+    import("./src/cli/flags.ts"),
+    import("./src/cli/help.ts"),
+    import("./src/cli/argv.ts"),
+  ]);
   const program = help(new Command().name("kodama"), {
     summary:
       "kodama reaches the right Kubernetes pods fast, runs checked-in workflows against them, and works in them",
@@ -90,8 +148,13 @@ export async function buildProgram(): Promise<Command> {
     else if (cfg && cfg.output.color !== "auto") setColor(cfg.output.color === "always");
     const { setupLogging } = await import("./src/ui/log.ts");
     await setupLogging({ level: o.logLevel, format: o.logFormat });
+    mark("config and logging set up");
   });
-  for (const load of COMMANDS) (await load()).register(program as unknown as Command);
+  const word = args && parseLine(program as unknown as AnyCommand, args).operands[0];
+  const named = COMMANDS.filter(([names]) => word !== undefined && names.includes(word));
+  const registered = named.length ? named : COMMANDS;
+  const modules = await Promise.all(registered.map(([, load]) => load()));
+  for (const m of modules) m.register(program as unknown as Command);
   for (const c of program.commands) c.exitOverride();
   useKubectlHelp(program as unknown as Command);
   return program;
@@ -110,7 +173,15 @@ export async function run(args: string[]): Promise<number> {
     Deno.env.delete("KODAMA_DETACHED_ARGS");
     args = [...args, ...JSON.parse(detached) as string[]];
   }
-  const program = await buildProgram();
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    // what commander prints for it, without loading commander
+    const { stdoutSink } = await import("./src/ui/sink.ts");
+    stdoutSink.write(`kodama ${VERSION}\n`);
+    return ExitCode.OK;
+  }
+  // completion completes any command: it needs them all
+  const program = await buildProgram(COMPLETE.includes(args[0]) ? undefined : args);
+  mark("command tree built");
   if (COMPLETE.includes(args[0])) {
     // before commander: the words being completed are not kodama's flags
     const { runComplete } = await import("./src/cli/completion.ts");
@@ -125,6 +196,10 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.USAGE;
     }
   }
+  const [{ CommanderError }, { takeExitCode }] = await Promise.all([
+    import("@commander-js/extra-typings"),
+    import("./src/cli/exit.ts"),
+  ]);
   try {
     await program.parseAsync(args, { from: "user" });
     return takeExitCode();
@@ -168,6 +243,8 @@ async function unknownCommand(program: Command, args: string[]): Promise<string 
 
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {
   const argv = argvFor(as, args);
+  if (debugEnabled(args)) startTiming();
+  if (connectsSoon(argv)) warmTls();
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();
     if (COMPLETE.includes(argv[0])) Deno.exit(ExitCode.OK); // completion never prints an error
@@ -177,6 +254,11 @@ export async function main(args: string[], as: InvokedAs = invokedAs()): Promise
     Deno.exit(ev.reason instanceof KodamaError ? ev.reason.code : ExitCode.FAILED);
   });
   const code = await run(argv);
+  if (timingOn()) {
+    mark("done");
+    const { log } = await import("./src/ui/log.ts");
+    for (const line of timingLines()) await log("debug", ["timing"], line);
+  }
   Deno.exit(code);
 }
 

@@ -5,6 +5,7 @@
 import type { BenchResult } from "./_util.ts";
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
+  everyday: async () => (await import("./everyday.ts")).benchEveryday(),
   startup: async () => (await import("./startup.ts")).benchStartup(),
   picker: async () => (await import("./picker.ts")).benchPicker(),
   workflow: async () => (await import("./workflow.ts")).benchWorkflow(),

@@ -68,6 +68,9 @@ export async function withBuildConfig<T>(authProvider: boolean, fn: () => Promis
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   if (!authProvider) { for (const p of OPTIONAL_PACKAGES) delete config.imports[p]; }
   delete config.tasks;
+  // `deno run` loads kodama's dynamic imports only when they run (start-up: bench/README.md); a binary must
+  // embed every one of them, so the build walks them all, as before
+  config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
   await Deno.writeTextFile(BUILD_CONFIG, JSON.stringify(config, null, 2));
   await Deno.copyFile(join(ROOT, "deno.lock"), BUILD_LOCK);
   try {

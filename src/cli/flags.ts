@@ -9,6 +9,7 @@ import { parseDuration } from "../ui/duration.ts";
 import type { TargetFlags } from "../pods/target.ts";
 import { parseTargetArg, type ResourceRef, TARGET_TYPES } from "../pods/resource.ts";
 import { usageError } from "../errors.ts";
+import { mark } from "../ui/timing.ts";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -260,5 +261,7 @@ export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
  */
 export async function connectAll(opts: GlobalOptions): Promise<Kube[]> {
   const [{ connectContexts }, ko] = await Promise.all([import("../kube/contexts.ts"), kubeOptionsFrom(opts)]);
-  return await connectContexts(ko);
+  const kubes = await connectContexts(ko);
+  mark("kubeconfig read");
+  return kubes;
 }

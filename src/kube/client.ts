@@ -31,6 +31,8 @@ import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
 import { formatDuration } from "../ui/duration.ts";
+import { mark } from "../ui/timing.ts";
+import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 
 export type { KubeOptions } from "./config.ts";
@@ -194,6 +196,7 @@ export class Kube {
 
   /** `internal` is for tests only (service-account dir, env); commands never pass it. */
   static connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
+    warmTls(); // the first handshake's DRBG seeding starts now, off the main thread (./warm.ts)
     return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts, internal?.authTtlMs, internal));
   }
 
@@ -338,6 +341,7 @@ export class Kube {
           clearTimeout(timer);
           done(res.statusCode);
           this.reach.reached();
+          mark("first response headers");
           if ((res.statusCode ?? 0) >= 400) {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
@@ -425,6 +429,7 @@ export class Kube {
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           clearTimeout(timer);
+          mark("first response body read");
           resolve(Buffer.concat(chunks).toString("utf8"));
         });
         res.on("error", (e) => {

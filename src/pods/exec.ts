@@ -10,6 +10,7 @@ import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
 import { KodamaError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
 import { chooseContainer } from "./target.ts";
+import { mark } from "../ui/timing.ts";
 
 export interface ExecOneOptions {
   command: string[];
@@ -130,7 +131,9 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
       tty,
       resize: tty ? terminalSizes(done.signal) : undefined,
       signal: done.signal,
+      onOpen: () => mark("exec stream open"),
     });
+    mark("exec finished");
     restore();
     if (res.remote === "unknown") {
       o.err.write(`the command may still run in pod ${name}: it could not be ended (${res.endError})\n`);

@@ -7,6 +7,7 @@ import type { Kube } from "../kube/client.ts";
 import { type Columns, parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { notFound, usageError } from "../errors.ts";
+import { mark } from "../ui/timing.ts";
 import { podColumns } from "./display.ts";
 import { findPods, type TargetFlags } from "./target.ts";
 
@@ -92,6 +93,7 @@ export async function listPodsCommand(
   }
   await prepareOutput(parseOutputFormat(format));
   const pods = await findPods(kube, t);
+  mark("pods found");
   if (!pods.length) {
     // as kubectl: a namespace that does not exist is NotFound (exit 3); an empty one is no error
     const ns = t.allNamespaces ? undefined : t.namespace ?? kube.namespace;
@@ -101,7 +103,9 @@ export async function listPodsCommand(
     emptyList(format, ns);
     return 0;
   }
-  stdoutSink.write(renderPods(pods, format, Boolean(t.allNamespaces)));
+  const out = renderPods(pods, format, Boolean(t.allNamespaces));
+  mark("output rendered");
+  stdoutSink.write(out);
   return 0;
 }
 

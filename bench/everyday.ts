@@ -1,0 +1,238 @@
+/**
+ * The everyday path, against kubectl in the same run (issue 15): one-pod `exec`, `pods -n load`,
+ * `pods -A`, `--version` and `run kwekash`, each a whole process, interleaved round by round (the
+ * order rotates each round, so neither side always runs on a warmer machine), medians of wall time,
+ * CPU (user+sys) and peak RSS, and kodama/kubectl ratios.
+ *
+ *   deno task bench everyday
+ *   deno run -A bench/everyday.ts [--runs 7] [--baseline DIR] [--only exec,pods]
+ *
+ * It starts the test server (demo world + 100 pods in `load`), and measures again against any cluster
+ * given by KODAMA_BENCH_KUBECONFIG (its current context; it needs pods in `load`, e.g. the real cluster's
+ * `load-000`). `--baseline DIR` adds a third column, the kodama checked out in DIR (e.g. /work/main), run
+ * in the same rounds: before/after figures from one run on a loaded machine. Kodama runs as the installed
+ * shim runs it: `deno run -A --no-prompt --config deno.json main.ts …`.
+ *
+ * `run kwekash` is compared with the `kubectl exec` it stands for. The built-in kwekash runs
+ * `bash -c "weka version"`; a cluster without bash in its drive pods (busybox) gets the same workflow with
+ * `sh -c` (a repo workflow named kwekash, which discovery prefers over the built-in).
+ */
+import { join } from "node:path";
+import { startCluster } from "../tests/cluster/harness.ts";
+import { type BenchResult, median } from "./_util.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+interface Sample {
+  wall: number;
+  cpu: number;
+  rssMB: number;
+}
+interface Case {
+  name: string;
+  kodama: string[];
+  kubectl: string[];
+  /** kodama's target ratio against kubectl */
+  target: number;
+}
+interface Subject {
+  name: string;
+  argv: (c: Case) => string[];
+}
+
+async function measure(argv: string[], env: Record<string, string>, cwd: string): Promise<Sample> {
+  const fmt = await Deno.makeTempFile({ prefix: "kodama-bench-time-" });
+  try {
+    const t0 = performance.now();
+    const out = await new Deno.Command("/usr/bin/time", {
+      args: ["-o", fmt, "-f", "%U %S %M", ...argv],
+      env,
+      cwd,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const wall = performance.now() - t0;
+    if (!out.success) {
+      throw new Error(
+        `${argv.join(" ")} failed (${out.code}): ${new TextDecoder().decode(out.stderr).slice(-400)}`,
+      );
+    }
+    const [u, s, m] = (await Deno.readTextFile(fmt)).trim().split("\n").pop()!.split(/\s+/).map(Number);
+    return { wall, cpu: (u + s) * 1000, rssMB: m / 1024 };
+  } finally {
+    await Deno.remove(fmt).catch(() => {});
+  }
+}
+
+function kodamaAt(root: string): (c: Case) => string[] {
+  const config = join(root, "deno.json"), main = join(root, "main.ts");
+  return (c) => [Deno.execPath(), "run", "-A", "--no-prompt", "--config", config, main, ...c.kodama];
+}
+
+const load = () => Deno.loadavg().map((l) => l.toFixed(2)).join(" ");
+
+export interface EverydayOptions {
+  runs?: number;
+  baseline?: string;
+  only?: string[];
+}
+
+/** One table of the everyday commands against the cluster in `kubeconfig`. */
+async function benchAgainst(
+  label: string,
+  kubeconfig: string,
+  pod: { ns: string; name: string; container: string },
+  bashInDrive: boolean,
+  o: EverydayOptions,
+): Promise<string[]> {
+  const runs = o.runs ?? 7;
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-bench-everyday-" });
+  try {
+    const env = { KUBECONFIG: kubeconfig, KODAMA_HOME: join(tmp, "home"), NO_COLOR: "1" };
+    const shell = bashInDrive ? "bash" : "sh";
+    if (!bashInDrive) {
+      // the built-in kwekash, with sh: a repo workflow, found from the bench's working directory
+      const kw = await Deno.readTextFile(join(ROOT, "workflows/kwekash.yaml"));
+      await Deno.mkdir(join(tmp, ".git"), { recursive: true });
+      await Deno.mkdir(join(tmp, ".kodama/workflows"), { recursive: true });
+      await Deno.writeTextFile(
+        join(tmp, ".kodama/workflows/kwekash.yaml"),
+        kw.replace('["bash", "-c"', '["sh", "-c"').replace("default: weka version", "default: 'true'"),
+      );
+    }
+    const kwCmd = bashInDrive ? "weka version" : "true";
+    const podArgs = ["-n", pod.ns, "--pod", pod.name, "-c", pod.container];
+    const cases: Case[] = [
+      {
+        name: `exec ${pod.name} -- true`,
+        kodama: ["exec", ...podArgs, "--", "true"],
+        kubectl: ["exec", "-n", pod.ns, pod.name, "-c", pod.container, "--", "true"],
+        target: 1.2,
+      },
+      {
+        name: "pods -n load",
+        kodama: ["pods", "-n", "load"],
+        kubectl: ["get", "pods", "-n", "load"],
+        target: 1.2,
+      },
+      { name: "pods -A", kodama: ["pods", "-A"], kubectl: ["get", "pods", "-A"], target: 1.2 },
+      { name: "--version", kodama: ["--version"], kubectl: ["version", "--client"], target: 1.2 },
+      {
+        name: "run kwekash",
+        kodama: ["run", "kwekash"],
+        kubectl: [
+          "exec",
+          "-n",
+          "weka-operator-system",
+          "weka-drive-0",
+          "-c",
+          "weka",
+          "--",
+          shell,
+          "-c",
+          kwCmd,
+        ],
+        target: 1.3,
+      },
+    ].filter((c) => !o.only || o.only.some((w) => c.name.startsWith(w)));
+    const subjects: Subject[] = [
+      { name: "kodama", argv: kodamaAt(ROOT) },
+      { name: "kubectl", argv: (c) => ["kubectl", ...c.kubectl] },
+    ];
+    if (o.baseline) subjects.push({ name: "before", argv: kodamaAt(o.baseline) });
+
+    const before = load();
+    const samples = new Map<string, Sample[]>();
+    const key = (c: Case, s: Subject) => `${c.name}\0${s.name}`;
+    // warm-up: Deno's module cache, kubectl's discovery cache, the server's first connections
+    for (const c of cases) for (const s of subjects) await measure(s.argv(c), env, tmp);
+    for (let r = 0; r < runs; r++) {
+      for (const c of cases) {
+        for (let i = 0; i < subjects.length; i++) {
+          const s = subjects[(i + r) % subjects.length];
+          const m = await measure(s.argv(c), env, tmp);
+          samples.set(key(c, s), [...samples.get(key(c, s)) ?? [], m]);
+        }
+      }
+    }
+    const stat = (c: Case, s: Subject) => {
+      const xs = samples.get(key(c, s))!;
+      return {
+        wall: median(xs.map((x) => x.wall)),
+        cpu: median(xs.map((x) => x.cpu)),
+        rss: median(xs.map((x) => x.rssMB)),
+      };
+    };
+    const cell = (x: { wall: number; cpu: number; rss: number }) =>
+      `${x.wall.toFixed(0).padStart(5)} ms ${x.cpu.toFixed(0).padStart(4)} ms cpu ${
+        x.rss.toFixed(0).padStart(3)
+      } MB`;
+    const lines = [
+      `## ${label} — median of ${runs} interleaved runs; load average ${before} -> ${load()} (${navigator.hardwareConcurrency} CPUs)`,
+      `${"command".padEnd(22)} ${"kodama".padEnd(26)} ${"kubectl".padEnd(26)} ratio (target)${
+        o.baseline ? "   before (--baseline)          ratio" : ""
+      }`,
+    ];
+    for (const c of cases) {
+      const k = stat(c, subjects[0]), p = stat(c, subjects[1]);
+      const ratio = k.wall / p.wall;
+      let line = `${c.name.padEnd(22)} ${cell(k)}  ${cell(p)}  ${ratio.toFixed(2)}x (<= ${c.target}x ${
+        ratio <= c.target ? "OK" : "MISSED"
+      })`;
+      if (o.baseline) {
+        const b = stat(c, subjects[2]);
+        line += `  ${cell(b)}  ${(b.wall / p.wall).toFixed(2)}x`;
+      }
+      lines.push(line);
+    }
+    return lines;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+export async function benchEveryday(o: EverydayOptions = {}): Promise<BenchResult> {
+  const lines: string[] = [];
+  const cluster = await startCluster({ seed: "demo", pods: 100 });
+  try {
+    lines.push(
+      ...await benchAgainst(
+        "test server",
+        cluster.kubeconfig,
+        { ns: "load", name: "load-000", container: "main" },
+        !cluster.real,
+        o,
+      ),
+    );
+  } finally {
+    await cluster.stop();
+  }
+  const other = Deno.env.get("KODAMA_BENCH_KUBECONFIG");
+  if (other) {
+    lines.push(
+      "",
+      ...await benchAgainst(
+        `KODAMA_BENCH_KUBECONFIG (${other})`,
+        other,
+        { ns: "load", name: "load-000", container: "main" },
+        false,
+        o,
+      ),
+    );
+  }
+  return { name: "everyday", lines };
+}
+
+function flag(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+if (import.meta.main) {
+  const r = await benchEveryday({
+    runs: Number(flag("--runs") ?? Deno.env.get("BENCH_RUNS") ?? 7),
+    baseline: flag("--baseline"),
+    only: flag("--only")?.split(","),
+  });
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}
