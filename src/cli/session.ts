@@ -53,12 +53,26 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start big --storage 50Gi --storage-class fast-ssd --timeout 10m",
       ],
       [
+        "Clone a repository onto a new branch kodama/api-fix-<UTC time> (token from GITHUB_TOKEN)",
+        "kodama start api-fix --repo https://github.com/acme/api.git --env-file .env",
+      ],
+      ["Clone this repository's origin on the branch checked out here", "kodama start review --repo ."],
+      [
+        "An existing branch, or a new one created from develop when the remote lacks it",
+        "kodama start feat --repo git@github.com:acme/api.git --branch feat/login --base-branch develop",
+      ],
+      [
         "See what would be created, checked by the API server, creating nothing",
         "kodama start my-work --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
     ],
     notes:
-      `Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
+      `With --repo, an init container (image git.image, default the session image) clones the repository into the
+workspace when it is empty (resume never clones again), checks out --branch or creates
+<defaults.branchPrefix>NAME-<UTC time> (git.autoBranch), and sets git.userName/userEmail. An https token comes
+from git.tokenEnv (GITHUB_TOKEN: the environment or the env files) and is kept in Secret kodama-git-NAME only,
+read by a credential helper; ssh uses the key in Secret git.secretName. A failed clone prints git's own error.
+Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
 exists, 5 timeout, 130 Ctrl-C.`,
   })
@@ -83,6 +97,18 @@ exists, 5 timeout, 130 Ctrl-C.`,
       "local directory to sync into the workspace (file sync is not available yet: ignored)",
     )
     .option("--no-sync", "do not sync a local directory")
+    .option(
+      "--repo <url>",
+      "clone this repository into the workspace (only when it is empty); . is this repository's origin and current branch",
+    )
+    .option(
+      "--branch <branch>",
+      "check out this branch (with --base-branch: created from it when the remote lacks it)",
+    )
+    .option(
+      "--base-branch <branch>",
+      "the branch a new branch starts from (default: the remote's default branch)",
+    )
     .option(
       "--timeout <duration>",
       "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",

@@ -163,6 +163,12 @@ const git = z.object({
   ),
   userName: str().optional().describe("git user.name configured inside session pods."),
   userEmail: str().optional().describe("git user.email configured inside session pods."),
+  image: str().optional().describe(
+    "Image of the init container that clones the repo; unset uses the session image (defaults.image or --image).",
+  ),
+  caFile: str().optional().describe(
+    "PEM file (relative to the git root) with the CA that signs an HTTPS git server's certificate; mounted in the pod and set as http.sslCAInfo.",
+  ),
 }).strict().describe("Git clone and authentication for sessions.");
 
 const env = z.object({

@@ -27,6 +27,9 @@ export interface StartFlagValues {
   envFile: string[];
   envExclude: string[];
   sync?: string | boolean;
+  repo?: string;
+  branch?: string;
+  baseBranch?: string;
   timeout?: string;
   wait?: boolean;
   dryRun?: boolean;
@@ -53,6 +56,9 @@ export async function startCommand(
       envExclude: f.envExclude,
       sync: typeof f.sync === "string" ? f.sync : undefined,
       noSync: f.sync === false,
+      repo: f.repo,
+      branch: f.branch,
+      baseBranch: f.baseBranch,
       timeout: f.timeout,
       noWait: f.wait === false,
       dryRun: f.dryRun,

@@ -108,6 +108,13 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
     );
     if (s.editorFiles.length) out += row("Editor", s.editorFiles.join(", "));
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
+    if (s.git) {
+      const g = s.git;
+      out += row("Repo", `${g.repo} (auth ${g.auth}${g.sshSecret ? `, Secret ${g.sshSecret}` : ""})`);
+      out += row("Branch", v.branch ?? "<none>");
+      out += row("Commit", v.commit ?? "<not cloned yet>");
+      if (g.image !== s.image) out += row("Git image", g.image);
+    }
   }
   const objects: string[][] = [];
   const pod = v.pod;

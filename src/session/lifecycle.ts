@@ -3,7 +3,7 @@
  *
  *   stop     deletes the pod; the volumes, the Secret and the ConfigMap stay
  *   resume   recreates the pod from the settings recorded on the volumes, then waits as `start` does
- *   delete   removes the pod, Secret, ConfigMap and local state; the volumes are kept (marked as kept,
+ *   delete   removes the pod, Secrets, ConfigMap and local state; the volumes are kept (marked as kept,
  *            so a later `start` of the same name reuses them) unless --purge
  *   prune    removes local state files whose session no longer exists
  */
@@ -215,6 +215,7 @@ export async function deleteSession(
   }
   await del("pods", v.pod?.metadata?.name ?? n.pod);
   await del("secrets", n.envSecret);
+  await del("secrets", n.gitSecret);
   await del("configmaps", n.editorConfigMap);
   const removedState = !o.keepConfig && await removeState(name);
   o.out.write(`session/${name} deleted\n`);

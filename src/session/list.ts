@@ -29,8 +29,15 @@ export function syncState(_v: SessionView): "Active" | "Inactive" | "Error" {
 export function sessionColumns(
   now = Date.now(),
 ): { table: Columns<SessionView>; wide: Columns<SessionView> } {
-  const base = (v: SessionView) => [v.name, v.namespace, v.status, syncState(v), formatAge(v.createdAt, now)];
-  const headers = ["NAME", "NAMESPACE", "STATUS", "SYNC", "AGE"];
+  const base = (v: SessionView) => [
+    v.name,
+    v.namespace,
+    v.status,
+    syncState(v),
+    v.branch ?? "<none>",
+    formatAge(v.createdAt, now),
+  ];
+  const headers = ["NAME", "NAMESPACE", "STATUS", "SYNC", "BRANCH", "AGE"];
   return {
     table: { headers, row: base },
     wide: {
@@ -63,6 +70,8 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       phase: deleted ? "Deleted" : v.status,
       ...(v.reason ? { reason: v.reason } : {}),
       sync: syncState(v),
+      ...(v.branch ? { branch: v.branch } : {}),
+      ...(v.commit ? { commit: v.commit } : {}),
       ...(v.pod
         ? {
           pod: {

@@ -16,6 +16,7 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import { Buffer } from "node:buffer";
+import { buildGitSecret, gitInitContainer, gitMounts, gitVolumes } from "./git.ts";
 import { ANNOTATION_SPEC, LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY } from "./names.ts";
 import { sessionResources } from "./quantity.ts";
 import {
@@ -32,6 +33,8 @@ export interface SessionObjects {
   pvcs: V1PersistentVolumeClaim[];
   secret: V1Secret;
   configMap?: V1ConfigMap;
+  /** the git credentials Secret (`start --repo` with a token or a CA) */
+  gitSecret?: V1Secret;
   pod: V1Pod;
 }
 
@@ -39,6 +42,8 @@ export interface SessionObjects {
 export interface SessionData {
   env: Record<string, string>;
   editor: Record<string, string>;
+  /** the git credentials Secret's data, when the session needs one */
+  git?: Record<string, string>;
 }
 
 function metadata(spec: SessionSpec, name: string) {
@@ -126,6 +131,7 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
   if (spec.editorFiles.length) {
     vols.push({ name: "editor-config", configMap: { name: n.editorConfigMap, optional: true } });
   }
+  vols.push(...gitVolumes(spec.git, n.gitSecret));
   return vols;
 }
 
@@ -137,6 +143,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
   if (spec.editorFiles.length) {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
+  mounts.push(...gitMounts(spec.git));
   return mounts;
 }
 
@@ -163,9 +170,21 @@ export function mainContainer(spec: SessionSpec): V1Container {
   };
 }
 
-/** Init containers (none yet; the git clone of a later feature goes here). */
-export function initContainers(_spec: SessionSpec): V1Container[] {
-  return [];
+/** Init containers: the git clone (`start --repo`), which clones only into an empty workspace. */
+export function initContainers(spec: SessionSpec): V1Container[] {
+  if (!spec.git) return [];
+  return [
+    gitInitContainer(spec.git, {
+      workdir: spec.workdir,
+      home: AGENT_HOME,
+      session: spec.name,
+      mounts: [
+        { name: "workspace", mountPath: spec.workdir },
+        { name: "home", mountPath: AGENT_HOME },
+      ],
+      resources: sessionResources(spec.cpu, spec.memory),
+    }),
+  ];
 }
 
 export function buildPod(spec: SessionSpec): V1Pod {
@@ -193,19 +212,22 @@ export function buildSession(spec: SessionSpec, data: SessionData): SessionObjec
     secret: buildEnvSecret(spec, data.env),
     pvcs: [buildPVC(spec, "workspace"), buildPVC(spec, "home")],
     ...(spec.editorFiles.length ? { configMap: buildEditorConfigMap(spec, data.editor) } : {}),
+    ...(spec.git?.credentialsFor && data.git
+      ? { gitSecret: buildGitSecret(metadata(spec, namesOf(spec).gitSecret), data.git) }
+      : {}),
     pod: buildPod(spec),
   };
 }
 
 /** The objects as `--dry-run` prints them: in creation order, Secret values replaced by `<redacted>`. */
 export function redactedList(o: SessionObjects): Record<string, unknown>[] {
-  const { data, ...secret } = o.secret;
-  const redacted = {
-    ...secret,
-    stringData: Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, "<redacted>"])),
+  const redact = (s: V1Secret) => {
+    const { data, ...rest } = s;
+    return { ...rest, stringData: Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, "<redacted>"])) };
   };
   return [
-    redacted,
+    redact(o.secret),
+    ...(o.gitSecret ? [redact(o.gitSecret)] : []),
     ...o.pvcs,
     ...(o.configMap ? [o.configMap] : []),
     o.pod,

@@ -31,6 +31,8 @@ export interface SessionObjectNames {
   homePVC: string;
   envSecret: string;
   editorConfigMap: string;
+  /** the git credentials Secret (a token's credential-store file, a CA) */
+  gitSecret: string;
 }
 
 export function objectNames(name: string): SessionObjectNames {
@@ -40,6 +42,7 @@ export function objectNames(name: string): SessionObjectNames {
     homePVC: `kodama-claude-home-${name}`,
     envSecret: `kodama-env-${name}`,
     editorConfigMap: `kodama-editor-config-${name}`,
+    gitSecret: `kodama-git-${name}`,
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Config } from "../config/schema.ts";
 import { usageError } from "../errors.ts";
 import { ANNOTATION_SPEC, objectNames, type SessionObjectNames, validateSessionName } from "./names.ts";
+import type { GitSpec } from "./git.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 
 /** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
@@ -43,6 +44,8 @@ export interface SessionSpec {
   envVars: string[];
   /** keys of the editor ConfigMap (file names from editor.configDir) */
   editorFiles: string[];
+  /** the repository cloned into the workspace (`start --repo`) */
+  git?: GitSpec;
   createdAt: string;
 }
 

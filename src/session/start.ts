@@ -3,11 +3,12 @@
  *
  *   plan            settings, env files and editor configs -> objects (no request; every check first)
  *   claimName       create the env Secret: the first object, so of two concurrent starts exactly one wins
+ *   createGitSecret the git credentials Secret (a token, a CA), when `--repo` needs one
  *   createVolumes   the workspace and agent-home PVCs (or adopt the ones a deleted session kept)
  *   createEditor    the editor ConfigMap, when the repo has editor configs
  *   createPod       the pod
  *   waitReady       watch until Running and Ready (phases shown), or fail with the reason and events
- *   afterReady      what later features add (sync, agent runs)
+ *   afterReady      record the cloned branch and commit; what later features add (sync, agent runs)
  *
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
@@ -22,6 +23,8 @@ import type { Sink } from "../ui/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
 import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
 import { ANNOTATION_SPEC, LABEL_RETAINED, LABEL_SESSION, sessionSelector } from "./names.ts";
+import { gitSecretData, resolveGit } from "./git.ts";
+import { cloneFailure, localRepo, recordClone } from "./gitrun.ts";
 import { EDITOR_FILES, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
 import { saveState, stateFromSpec } from "./state.ts";
 import { sessionView } from "./status.ts";
@@ -35,6 +38,10 @@ export interface StartOptions extends StartFlags {
   /** accepted now; the sync feature gives them effect */
   sync?: string;
   noSync?: boolean;
+  /** a repository to clone into the workspace (`.`: the local repository's origin) */
+  repo?: string;
+  branch?: string;
+  baseBranch?: string;
   timeout?: string;
   noWait?: boolean;
   dryRun?: boolean;
@@ -88,8 +95,61 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   checkEnvSize(env, files.map((f) => f.display));
   const editor = cfg.editor.enabled ? await readEditorFiles(abs(root, cfg.editor.configDir)) : {};
-  spec = { ...spec, envVars: Object.keys(env.vars).sort(), editorFiles: Object.keys(editor).sort() };
-  return { spec, objects: buildSession(spec, { env: env.vars, editor }) };
+  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err });
+  spec = {
+    ...spec,
+    envVars: Object.keys(env.vars).sort(),
+    editorFiles: Object.keys(editor).sort(),
+    ...(git ? { git: git.spec } : {}),
+  };
+  return {
+    spec,
+    objects: buildSession(spec, { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) }),
+  };
+}
+
+/**
+ * `--repo`: the repository and branch (`.` is the local repository's origin and current branch), the
+ * token (env files, else the local environment) and the CA. A token used for git is taken out of the
+ * env Secret: it lives in the credentials Secret only.
+ */
+async function planGit(
+  o: StartOptions,
+  cfg: Config,
+  x: { cwd: string; root: string; env: Record<string, string>; spec: SessionSpec; err: Sink },
+) {
+  let { repo, branch } = o;
+  if (repo === ".") {
+    const local = await localRepo(x.cwd);
+    repo = local.url;
+    branch ??= local.branch;
+  }
+  const tokenEnv = cfg.git.tokenEnv;
+  const token = x.env[tokenEnv] ?? Deno.env.get(tokenEnv) ?? undefined;
+  let ca: string | undefined;
+  if (repo !== undefined && cfg.git.caFile) {
+    const path = isAbsolute(cfg.git.caFile) ? cfg.git.caFile : resolve(x.root, cfg.git.caFile);
+    try {
+      ca = await Deno.readTextFile(path);
+    } catch (e) {
+      throw usageError(`cannot read git.caFile ${path}: ${(e as Error).message}`);
+    }
+  }
+  const spec = resolveGit({ repo, branch, baseBranch: o.baseBranch }, cfg, {
+    session: x.spec.name,
+    sessionImage: x.spec.image,
+    token: token || undefined,
+    ca,
+    now: new Date(x.spec.createdAt),
+  });
+  if (!spec) return undefined;
+  if (spec.auth === "token" && tokenEnv in x.env) {
+    delete x.env[tokenEnv];
+    x.err.write(
+      `note: ${tokenEnv} goes into the git credentials Secret only, not the session's environment\n`,
+    );
+  }
+  return { spec, data: gitSecretData(spec, { token, ca }) };
 }
 
 /**
@@ -111,6 +171,7 @@ export async function printDryRun(plan: SessionPlan, format: string, out: Sink):
 /** What this run created (or took over), so an interrupt removes exactly that. */
 class Created {
   secret?: string;
+  gitSecret?: string;
   configMap?: string;
   pod?: string;
   /** volumes created or adopted by this run: kept on an interrupt, marked as left over */
@@ -163,6 +224,13 @@ async function claimName(r: Run): Promise<void> {
     throw e;
   }
   r.created.secret = s.metadata!.name!;
+}
+
+async function createGitSecret(r: Run): Promise<void> {
+  const s = r.plan.objects.gitSecret;
+  if (!s) return;
+  await r.kube.createObject("secrets", r.plan.spec.namespace, s);
+  r.created.gitSecret = s.metadata!.name!;
 }
 
 async function createVolumes(r: Run): Promise<void> {
@@ -221,6 +289,7 @@ async function createPod(r: Run): Promise<void> {
 const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   checkFree,
   claimName,
+  createGitSecret,
   createVolumes,
   createEditor,
   createPod,
@@ -228,7 +297,10 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
 
 /** Steps run once the pod is ready; later features (sync, agent runs) add theirs here. */
 export const AFTER_READY:
-  ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal }) => Promise<void>)[] = [];
+  ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal }) => Promise<void>)[] = [
+    // what the clone container checked out (or that it kept the workspace), onto the workspace volume
+    async ({ kube, spec, io }) => void await recordClone(kube, spec, io),
+  ];
 
 /** Undo a start that did not finish: delete what it created, keep (and mark) the volumes. */
 async function rollback(r: Run): Promise<{ removed: string[]; kept: string[] }> {
@@ -248,6 +320,9 @@ async function rollback(r: Run): Promise<{ removed: string[]; kept: string[] }> 
   }
   if (c.configMap) {
     await attempt(`configmap ${c.configMap}`, () => r.kube.deleteObject("configmaps", ns, c.configMap!));
+  }
+  if (c.gitSecret) {
+    await attempt(`secret ${c.gitSecret}`, () => r.kube.deleteObject("secrets", ns, c.gitSecret!));
   }
   if (c.secret) await attempt(`secret ${c.secret}`, () => r.kube.deleteObject("secrets", ns, c.secret!));
   await retainVolumes(r.kube, ns, c.volumes, r.io.err);
@@ -333,7 +408,13 @@ export async function waitReady(
   const left =
     `the session is left as it is: look with \`kodama session get ${spec.name}\`, remove with \`kodama delete ${spec.name}\``;
   if (res.outcome === "failed") {
-    throw new KodamaError(`session ${spec.name} did not ${o.verb}: ${res.message}`, ExitCode.FAILED, left);
+    // a failed clone says why in git's own words (the init container's log)
+    const clone = res.pod ? await cloneFailure(kube, spec, res.pod).catch(() => undefined) : undefined;
+    throw new KodamaError(
+      `session ${spec.name} did not ${o.verb}: ${clone ?? res.message}`,
+      ExitCode.FAILED,
+      left,
+    );
   }
   throw new KodamaError(
     `timed out after ${

@@ -9,7 +9,8 @@
  *   Failed    the pod cannot run: an image that cannot be pulled, a crashing container, phase Failed
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { LABEL_SESSION } from "./names.ts";
+import { ANNOTATION_BRANCH, ANNOTATION_COMMIT } from "./git.ts";
+import { LABEL_SESSION, objectNames } from "./names.ts";
 import { type SessionSpec, specOf } from "./spec.ts";
 
 export const STATUSES = ["Pending", "Starting", "Running", "Stopped", "Failed"] as const;
@@ -27,6 +28,9 @@ export interface SessionView {
   pvcs: V1PersistentVolumeClaim[];
   /** when the session was created (its settings, else its oldest object) */
   createdAt?: string;
+  /** the git branch and the commit cloned (`start --repo`), as recorded on the workspace volume */
+  branch?: string;
+  commit?: string;
 }
 
 /** Waiting reasons that mean the container will not start without a change (or only after back-off). */
@@ -135,6 +139,10 @@ export function sessionView(
 ): SessionView {
   const spec = specOf(pod) ?? pvcs.map((c) => specOf(c)).find((s) => s);
   const sorted = [...pvcs].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  const ws = pvcs.find((c) => c.metadata?.name === objectNames(name).workspacePVC)?.metadata?.annotations;
+  // recorded after the clone; before that, the branch the session asked for
+  const branch = ws?.[ANNOTATION_BRANCH] ?? spec?.git?.branch ?? spec?.git?.newBranch;
+  const commit = ws?.[ANNOTATION_COMMIT];
   return {
     name,
     namespace,
@@ -144,5 +152,7 @@ export function sessionView(
     pvcs: sorted,
     createdAt: spec?.createdAt ??
       oldest([pod?.metadata?.creationTimestamp, ...pvcs.map((c) => c.metadata?.creationTimestamp)]),
+    ...(branch ? { branch } : {}),
+    ...(commit ? { commit } : {}),
   };
 }

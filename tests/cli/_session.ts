@@ -15,7 +15,10 @@ export interface SessionWorld {
   /** the working directory kodama runs in (a project dir) */
   cwd: string;
   /** run `kodama --kubeconfig … --context dev ARGS` */
-  k(args: string[], o?: { home?: string; stdin?: string; env?: Record<string, string> }): Promise<RunResult>;
+  k(
+    args: string[],
+    o?: { home?: string; stdin?: string; env?: Record<string, string>; cwd?: string },
+  ): Promise<RunResult>;
   spawn(args: string[], o?: { home?: string }): Deno.ChildProcess;
   /** run the real kubectl as dev in namespace dev */
   kc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -32,7 +35,11 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
     home,
     cwd,
     k: (args, o = {}) =>
-      runKodama(base(args), { cwd, stdin: o.stdin, env: { KODAMA_HOME: o.home ?? home, ...o.env } }),
+      runKodama(base(args), {
+        cwd: o.cwd ?? cwd,
+        stdin: o.stdin,
+        env: { KODAMA_HOME: o.home ?? home, ...o.env },
+      }),
     spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: { KODAMA_HOME: o.home ?? home } }),
     kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
     cleanup: async () => {

@@ -124,11 +124,14 @@ Deno.test({
 
       await t.step("list -o wide shows IMAGE CPU MEMORY NODE", async () => {
         const r = await w.k(["list", "-o", "wide"]);
-        assertMatch(r.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+AGE\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m);
+        assertMatch(
+          r.stdout,
+          /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+AGE\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
+        );
         assertMatch(
           r.stdout,
           new RegExp(
-            `^watched\\s+dev\\s+Running\\s+Inactive\\s+\\S+\\s+${
+            `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+\\S+\\s+${
               SESSION_IMAGE.replace(/[.]/g, "\\.")
             }\\s+250m\\s+512Mi\\s+\\S+$`,
             "m",

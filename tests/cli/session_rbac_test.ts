@@ -7,6 +7,7 @@ import { assertEquals, assertStringIncludes } from "@std/assert";
 import { parse } from "yaml";
 import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";
+import { makeTestRepo } from "./_git_server.ts";
 import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 
 const EXAMPLE = new URL("../../examples/rbac.yaml", import.meta.url);
@@ -63,6 +64,44 @@ Deno.test({
         await ok(["delete", "r", "--force", "--purge"]);
         await ok(["session", "prune"]);
       });
+
+      await t.step(
+        "start --repo with those rules: the clone's branch and commit are read and recorded",
+        async () => {
+          const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+          try {
+            const r = await ok([
+              "start",
+              "g",
+              "--repo",
+              repo.bare,
+              "--branch",
+              "feature",
+              "--image",
+              SESSION_IMAGE,
+            ]);
+            assertStringIncludes(
+              r.stderr,
+              `cloned ${repo.bare}: branch feature at ${repo.feature.slice(0, 12)}`,
+            );
+            assertStringIncludes((await ok(["list"])).stdout, "feature");
+            const bad = await w.k([
+              "start",
+              "gbad",
+              "--repo",
+              `${repo.dir}/nope.git`,
+              "--image",
+              SESSION_IMAGE,
+            ]);
+            assertEquals(bad.code, 1);
+            assertStringIncludes(bad.stderr, "does not exist");
+            await ok(["delete", "g", "--force", "--purge"]);
+            await ok(["delete", "gbad", "--force", "--purge"]);
+          } finally {
+            await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
+          }
+        },
+      );
 
       await t.step("without its PVC patch rule, keeping volumes on delete is refused (exit 4)", async () => {
         const c2 = await startCluster({

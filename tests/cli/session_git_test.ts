@@ -1,0 +1,303 @@
+/**
+ * `start --repo`, black-box, as the restricted `dev` user in namespace `dev`: a local bare repository
+ * (test-cluster pods are local processes, so its path reaches them) with `main` and `feature`, the
+ * automatic branch, `--branch`, resume without a second clone, `--repo .`, a failed clone with git's own
+ * words, and an HTTPS git server that requires the token from `.env` — which must be nowhere but the
+ * credentials Secret.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { onRealCluster, startCluster } from "../cluster/harness.ts";
+import { hasStackTrace } from "./_run.ts";
+import { gitIn, makeTestRepo, startGitHttps } from "./_git_server.ts";
+import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+
+const TOKEN = "ghp_test123";
+const b64 = (s: string) => btoa(s);
+
+Deno.test({
+  name: "sessions: start --repo clones onto an automatic branch, --branch, resume keeps the workspace",
+  ignore: onRealCluster,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    try {
+      await t.step("start s --repo: the clone is on kodama/s-<UTC timestamp> from main", async () => {
+        const r = await w.k(["start", "s", "--repo", repo.bare, "--image", SESSION_IMAGE]);
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /cloned .*repo\.git: branch kodama\/s-\d{14} at [0-9a-f]{12}/);
+        const b = await w.k(["attach", "s", "--command", "git branch --show-current"]);
+        assertEquals(b.code, 0, b.stderr);
+        assertMatch(b.stdout, /^kodama\/s-\d{14}\n$/);
+        const head = await w.k(["attach", "s", "--command", "git rev-parse HEAD; cat README.md"]);
+        assertEquals(head.stdout, `${repo.main}\nhello\n`);
+      });
+
+      await t.step("list shows BRANCH; get and -o json show branch and commit", async () => {
+        const l = await w.k(["list"]);
+        assertEquals(l.code, 0, l.stderr);
+        assertMatch(l.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+AGE$/m);
+        assertMatch(l.stdout, /^s\s+dev\s+Running\s+\S+\s+kodama\/s-\d{14}\s+/m);
+        const g = await w.k(["session", "get", "s"]);
+        assertStringIncludes(g.stdout, `Commit:      ${repo.main}`);
+        assertMatch(g.stdout, /Branch:\s+kodama\/s-\d{14}/);
+        const j = JSON.parse((await w.k(["list", "-o", "json"])).stdout);
+        assertEquals(j.items[0].status.commit, repo.main);
+        const ann = await w.kc([
+          "get",
+          "pvc",
+          "kodama-workspace-s",
+          "-o",
+          "jsonpath={.metadata.annotations.kodama\\.dev/commit}",
+        ]);
+        assertEquals(ann.stdout, repo.main);
+      });
+
+      await t.step("--branch feature checks out feature", async () => {
+        const r = await w.k([
+          "start",
+          "f",
+          "--repo",
+          repo.bare,
+          "--branch",
+          "feature",
+          "--image",
+          SESSION_IMAGE,
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        const b = await w.k(["attach", "f", "--command", "git branch --show-current; git rev-parse HEAD"]);
+        assertEquals(b.stdout, `feature\n${repo.feature}\n`);
+      });
+
+      await t.step(
+        "resume after stop does not clone again: a file survives, the log says skipped",
+        async () => {
+          const wr = await w.k([
+            "attach",
+            "f",
+            "--command",
+            "echo keep > keep.txt && git checkout -q -b mine",
+          ]);
+          assertEquals(wr.code, 0, wr.stderr);
+          assertEquals((await w.k(["stop", "f"])).code, 0);
+          const r = await w.k(["resume", "f"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stderr, "workspace kept (no new clone): branch mine");
+          const cat = await w.k(["attach", "f", "--command", "cat keep.txt; git branch --show-current"]);
+          assertEquals(cat.stdout, "keep\nmine\n");
+          const log = await w.kc(["logs", "kodama-f", "-c", "git-clone"]);
+          assertMatch(log.stdout, /kodama: \S*workspace is not empty: clone skipped/);
+          assert(!/cloning/.test(log.stdout), log.stdout);
+          const l = await w.k(["list"]);
+          assertMatch(l.stdout, /^f\s+dev\s+Running\s+\S+\s+mine\s+/m);
+        },
+      );
+
+      await t.step("--repo . is the local repository's origin and its current branch", async () => {
+        await gitIn(["checkout", "-q", "feature"], repo.work);
+        const r = await w.k(["start", "dot", "--repo", ".", "--image", SESSION_IMAGE], { cwd: repo.work });
+        assertEquals(r.code, 0, r.stderr);
+        const b = await w.k([
+          "attach",
+          "dot",
+          "--command",
+          "git branch --show-current; git remote get-url origin",
+        ]);
+        assertEquals(b.stdout, `feature\n${repo.bare}\n`);
+      });
+
+      await t.step("a repository that does not exist: exit 1 with git's own error", async () => {
+        const r = await w.k(["start", "bad", "--repo", join(repo.dir, "nope.git"), "--image", SESSION_IMAGE]);
+        assertEquals(r.code, 1, r.stderr);
+        assertMatch(r.stderr, /the clone of .*nope\.git failed \(container git-clone, exit code 128\)/);
+        assertMatch(r.stderr, /fatal: repository '.*nope\.git' does not exist/);
+        assert(!hasStackTrace(r.stderr));
+      });
+
+      await t.step("a branch the remote lacks: exit 1 with git's words", async () => {
+        const r = await w.k([
+          "start",
+          "nob",
+          "--repo",
+          repo.bare,
+          "--branch",
+          "nope",
+          "--image",
+          SESSION_IMAGE,
+        ]);
+        assertEquals(r.code, 1, r.stderr);
+        assertMatch(r.stderr, /Remote branch nope not found in upstream origin/);
+      });
+
+      await t.step("--branch missing on the remote with --base-branch: created from the base", async () => {
+        const r = await w.k([
+          "start",
+          "nb",
+          "--repo",
+          repo.bare,
+          "--branch",
+          "topic",
+          "--base-branch",
+          "feature",
+          "--image",
+          SESSION_IMAGE,
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        const b = await w.k(["attach", "nb", "--command", "git branch --show-current; git rev-parse HEAD"]);
+        assertEquals(b.stdout, `topic\n${repo.feature}\n`);
+      });
+
+      await t.step("bad input fails before any request: a URL with credentials, a bad branch", async () => {
+        const u = await w.k(["start", "x", "--repo", "https://me:pw@example.com/r.git"]);
+        assertEquals(u.code, 2);
+        assertMatch(u.stderr, /--repo must not carry credentials/);
+        const b = await w.k(["start", "x", "--repo", repo.bare, "--branch", "bad..name"]);
+        assertEquals(b.code, 2);
+        assertMatch(b.stderr, /invalid --branch "bad\.\.name"/);
+        const n = await w.k(["start", "x", "--branch", "main"]);
+        assertEquals(n.code, 2);
+        assertMatch(n.stderr, /--branch and --base-branch need --repo/);
+      });
+
+      await t.step("delete removes the session; the clone container is part of its pod", async () => {
+        for (const s of ["s", "f", "dot", "bad", "nob", "nb"]) await purge(w, s);
+        const left = await w.kc(["get", "pods,secrets,pvc", "-o", "name"]);
+        assert(!/kodama-/.test(left.stdout), left.stdout);
+      });
+    } finally {
+      for (const s of ["s", "f", "dot", "bad", "nob", "nb"]) await purge(w, s);
+      await w.cleanup();
+      await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
+      await c.stop();
+    }
+  },
+});
+
+/** Every process's command line, once. */
+async function psArgs(): Promise<string> {
+  const r = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped", stderr: "null" }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+Deno.test({
+  name: "sessions: an HTTPS clone with the token from .env; the token is in the credentials Secret only",
+  ignore: onRealCluster,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const dir = await Deno.makeTempDir({ prefix: "kodama-https-" });
+    const repo = await makeTestRepo(dir);
+    const server = await startGitHttps(dir, TOKEN, join(dir, "certs"));
+    const url = `${server.origin}/repo.git`;
+    try {
+      await Deno.writeTextFile(join(w.cwd, ".env"), `GITHUB_TOKEN=${TOKEN}\nOTHER=1\n`);
+      await Deno.writeTextFile(join(w.cwd, "ca.pem"), server.ca);
+      await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "git:\n  caFile: ca.pem\n");
+
+      await t.step("start --repo https://…: cloned with the token; no process ever shows it", async () => {
+        const child = w.spawn([
+          "--log-level",
+          "debug",
+          "start",
+          "h",
+          "--repo",
+          url,
+          "--env-file",
+          ".env",
+          "--image",
+          SESSION_IMAGE,
+        ]);
+        let running = true;
+        const seen: string[] = [];
+        const scan = (async () => {
+          while (running) seen.push(await psArgs());
+        })();
+        const out = await child.output();
+        running = false;
+        await scan;
+        const stderr = new TextDecoder().decode(out.stderr);
+        const stdout = new TextDecoder().decode(out.stdout);
+        assertEquals(out.code, 0, stderr);
+        assert(seen.length > 0);
+        for (const ps of seen) assert(!ps.includes(TOKEN), "the token is in a process's arguments");
+        assertStringIncludes(stderr, "note: GITHUB_TOKEN goes into the git credentials Secret only");
+        for (const text of [stdout, stderr]) {
+          assert(!text.includes(TOKEN) && !text.includes(b64(TOKEN)), "the token is in the output");
+        }
+        assert(server.requests.some((r) => r.auth === "ok"), JSON.stringify(server.requests));
+        const b = await w.k(["attach", "h", "--command", "git branch --show-current; cat README.md"]);
+        assertMatch(b.stdout, /^kodama\/h-\d{14}\nhello\n$/);
+      });
+
+      await t.step("the token is in the credentials Secret and nowhere else", async () => {
+        const cred = await w.kc(["get", "secret", "kodama-git-h", "-o", "jsonpath={.data.credentials}"]);
+        assertEquals(atob(cred.stdout), `https://x-access-token:${TOKEN}@${new URL(url).host}\n`);
+        const env = await w.kc(["get", "secret", "kodama-env-h", "-o", "json"]);
+        assertEquals(Object.keys(JSON.parse(env.stdout).data), ["OTHER"]);
+        const rest = await w.kc(["get", "pod,pvc,configmap", "-o", "yaml"]);
+        assert(!rest.stdout.includes(TOKEN) && !rest.stdout.includes(b64(TOKEN)));
+        const inPod = await w.k([
+          "attach",
+          "h",
+          "--command",
+          "cat .git/config; env; git config --global -l; ps -eo args 2>/dev/null || true",
+        ]);
+        assertEquals(inPod.code, 0, inPod.stderr);
+        assertStringIncludes(inPod.stdout, `url = ${url}`);
+        assert(!inPod.stdout.includes(TOKEN), "the token is in .git/config, the env or a process");
+        const state = await Deno.readTextFile(join(w.home, "sessions", "h.yaml"));
+        assert(!state.includes(TOKEN) && !state.includes(b64(TOKEN)), state);
+        const get = await w.k(["--log-level", "debug", "session", "get", "h", "-o", "yaml"]);
+        assert(!get.stdout.includes(TOKEN) && !get.stderr.includes(TOKEN));
+      });
+
+      await t.step("git in the session fetches with the token (the helper reads the Secret)", async () => {
+        const f = await w.k([
+          "attach",
+          "h",
+          "--command",
+          "git fetch origin feature && git log -1 --format=%H FETCH_HEAD",
+        ]);
+        assertEquals(f.code, 0, f.stderr);
+        assertEquals(f.stdout.trim(), repo.feature);
+      });
+
+      await t.step("--dry-run shows the credentials Secret with its values redacted", async () => {
+        const r = await w.k(["start", "dry", "--repo", url, "--env-file", ".env", "--dry-run", "-o", "yaml"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stdout, "name: kodama-git-dry");
+        assertStringIncludes(r.stdout, "credentials: <redacted>");
+        assert(!r.stdout.includes(TOKEN) && !r.stdout.includes(b64(TOKEN)));
+      });
+
+      await t.step("without the token the server refuses: exit 1 with git's words", async () => {
+        const r = await w.k(["start", "noauth", "--repo", url, "--image", SESSION_IMAGE], {
+          env: { GITHUB_TOKEN: "" },
+        });
+        assertEquals(r.code, 1, r.stderr);
+        assertMatch(r.stderr, /fatal: (could not read Username|Authentication failed)/);
+      });
+
+      await t.step("git.authMethod token without a token: exit 2 naming the variable", async () => {
+        await Deno.writeTextFile(
+          join(w.cwd, ".kodama.yaml"),
+          "git:\n  caFile: ca.pem\n  authMethod: token\n",
+        );
+        const r = await w.k(["start", "x", "--repo", url], { env: { GITHUB_TOKEN: "" } });
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /GITHUB_TOKEN is not set/);
+      });
+    } finally {
+      for (const s of ["h", "noauth"]) await purge(w, s);
+      await server.close();
+      await w.cleanup();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await c.stop();
+    }
+  },
+});

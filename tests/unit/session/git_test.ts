@@ -1,0 +1,208 @@
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { configSchema } from "../../../src/config/schema.ts";
+import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+import {
+  autoBranchName,
+  cloneErrorLines,
+  cloneScript,
+  credentialLine,
+  GIT_MOUNT,
+  gitSecretData,
+  type GitSpec,
+  parseCloneReport,
+  parseRepoUrl,
+  resolveGit,
+  RUN_MOUNT,
+  SSH_MOUNT,
+} from "../../../src/session/git.ts";
+import { buildSession, redactedList } from "../../../src/session/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec.ts";
+
+const now = new Date("2026-01-15T14:30:00.123Z");
+const cfgOf = (git: Record<string, unknown> = {}) => configSchema.parse({ git });
+const inputs = (o: Partial<Parameters<typeof resolveGit>[2]> = {}) => ({
+  session: "demo",
+  sessionImage: "img:1",
+  now,
+  ...o,
+});
+
+function code(fn: () => unknown): number {
+  try {
+    fn();
+  } catch (e) {
+    return (e as KodamaError).code;
+  }
+  return 0;
+}
+
+Deno.test("repo URLs: kinds, origins, and credentials inside a URL refused", () => {
+  assertEquals(parseRepoUrl("https://github.com/a/b.git"), { kind: "https", origin: "https://github.com" });
+  assertEquals(parseRepoUrl("https://git.local:8443/a"), { kind: "https", origin: "https://git.local:8443" });
+  assertEquals(parseRepoUrl("git@github.com:a/b.git").kind, "ssh");
+  assertEquals(parseRepoUrl("ssh://git@host:22/a.git").kind, "ssh");
+  assertEquals(parseRepoUrl("/srv/repo.git").kind, "path");
+  assertEquals(parseRepoUrl("file:///srv/repo.git").kind, "file");
+  assertEquals(parseRepoUrl("git://host/r.git").kind, "git");
+  assertEquals(code(() => parseRepoUrl("https://u:tok@github.com/a/b")), ExitCode.USAGE);
+  assertEquals(code(() => parseRepoUrl("https://tok@github.com/a/b")), ExitCode.USAGE);
+  assertEquals(code(() => parseRepoUrl("ftp://x/y")), ExitCode.USAGE);
+});
+
+Deno.test("automatic branch: <prefix><session>-<UTC timestamp>", () => {
+  assertEquals(autoBranchName("kodama/", "demo", now), "kodama/demo-20260115143000");
+  const g = resolveGit({ repo: "/r.git" }, cfgOf(), inputs())!;
+  assertEquals(g.newBranch, "kodama/demo-20260115143000");
+  assertEquals(resolveGit({ repo: "/r.git" }, cfgOf({ autoBranch: false }), inputs())!.newBranch, undefined);
+  assertEquals(resolveGit({ repo: "/r.git", branch: "feature" }, cfgOf(), inputs())!.newBranch, undefined);
+  assertEquals(resolveGit({}, cfgOf(), inputs()), undefined);
+  assertEquals(code(() => resolveGit({ branch: "x" }, cfgOf(), inputs())), ExitCode.USAGE);
+  for (const bad of ["a..b", "-x", "a b", "x.lock", "a~1", "/x", ".hidden"]) {
+    assertEquals(code(() => resolveGit({ repo: "/r", branch: bad }, cfgOf(), inputs())), ExitCode.USAGE, bad);
+  }
+});
+
+Deno.test("auth method: auto picks token for https with a token, ssh for ssh URLs with a Secret", () => {
+  const https = "https://github.com/a/b.git";
+  assertEquals(resolveGit({ repo: https }, cfgOf(), inputs({ token: "t" }))!.auth, "token");
+  assertEquals(resolveGit({ repo: https }, cfgOf(), inputs())!.auth, "none");
+  assertEquals(resolveGit({ repo: "git@h:a.git" }, cfgOf({ secretName: "k" }), inputs())!.auth, "ssh");
+  assertEquals(resolveGit({ repo: "git@h:a.git" }, cfgOf(), inputs())!.auth, "none");
+  assertEquals(
+    resolveGit({ repo: https }, cfgOf({ authMethod: "none" }), inputs({ token: "t" }))!.auth,
+    "none",
+  );
+  // asked for but impossible: exit 2 before any request
+  assertEquals(code(() => resolveGit({ repo: https }, cfgOf({ authMethod: "token" }), inputs())), 2);
+  assertEquals(
+    code(() => resolveGit({ repo: "/r" }, cfgOf({ authMethod: "token" }), inputs({ token: "t" }))),
+    2,
+  );
+  assertEquals(code(() => resolveGit({ repo: "git@h:a" }, cfgOf({ authMethod: "ssh" }), inputs())), 2);
+  const err = assertThrows(() =>
+    resolveGit({ repo: https }, cfgOf({ authMethod: "token", tokenEnv: "GL_TOKEN" }), inputs())
+  );
+  assertMatch((err as Error).message, /GL_TOKEN is not set/);
+  // the image: git.image, else the session image
+  assertEquals(resolveGit({ repo: https }, cfgOf(), inputs())!.image, "img:1");
+  assertEquals(resolveGit({ repo: https }, cfgOf({ image: "alpine/git" }), inputs())!.image, "alpine/git");
+});
+
+Deno.test("credentials: a credential-store line for the repo's host, the token URL-encoded", () => {
+  assertEquals(credentialLine("https://github.com", "ghp_x"), "https://x-access-token:ghp_x@github.com\n");
+  assertEquals(credentialLine("https://h:8443", "a/b@c"), "https://x-access-token:a%2Fb%40c@h:8443\n");
+  const g = resolveGit({ repo: "https://h:8443/r.git" }, cfgOf(), inputs({ token: "tok", ca: "PEM" }))!;
+  assertEquals(g.credentialsFor, "https://h:8443");
+  assertEquals(g.ca, true);
+  assertEquals(gitSecretData(g, { token: "tok", ca: "PEM" }), {
+    credentials: "https://x-access-token:tok@h:8443\n",
+    "ca.crt": "PEM",
+  });
+  const none = resolveGit({ repo: "/r.git" }, cfgOf(), inputs({ token: "tok" }))!;
+  assertEquals(gitSecretData(none, { token: "tok" }), undefined);
+});
+
+function session(git: GitSpec, data?: Record<string, string>) {
+  const spec = {
+    ...resolveSpec({ name: "demo", namespace: "dev" }, configSchema.parse({}), {
+      envVars: [],
+      editorFiles: [],
+      now,
+    }),
+    git,
+  };
+  return buildSession(spec, { env: { A: "1" }, editor: {}, git: data });
+}
+
+Deno.test("manifest, token: init container, credentials Secret mounted read-only, no token in the pod", () => {
+  const g = resolveGit(
+    { repo: "https://github.com/a/b.git" },
+    cfgOf({ userName: "Ann", userEmail: "a@x" }),
+    inputs({ token: "ghp_secret" }),
+  )!;
+  const o = session(g, gitSecretData(g, { token: "ghp_secret" }));
+  assertEquals(o.gitSecret?.metadata?.name, "kodama-git-demo");
+  assertEquals(atob(o.gitSecret!.data!.credentials), "https://x-access-token:ghp_secret@github.com\n");
+  const pod = JSON.stringify(o.pod);
+  assert(!pod.includes("ghp_secret") && !pod.includes(btoa("ghp_secret")));
+  const init = o.pod.spec!.initContainers![0];
+  assertEquals(init.name, "git-clone");
+  assertEquals(init.image, "img:1");
+  assertEquals(init.env?.find((e) => e.name === "GIT_TERMINAL_PROMPT")?.value, "0");
+  assert(!init.env?.some((e) => /TOKEN/.test(e.name)));
+  assertEquals(init.volumeMounts?.map((m) => m.mountPath), ["/workspace", "/home/kodama", GIT_MOUNT]);
+  assertEquals(o.pod.spec!.volumes!.find((v) => v.name === "git-credentials")?.secret, {
+    secretName: "kodama-git-demo",
+    defaultMode: 0o440,
+  });
+  const main = o.pod.spec!.containers[0];
+  assert(main.volumeMounts!.some((m) => m.mountPath === GIT_MOUNT && m.readOnly));
+  const script = init.command![2];
+  assertMatch(script, /credential\.https:\/\/github\.com\.helper/);
+  assertMatch(
+    script,
+    /test "\$1" = get && exec git credential-store --file=\/etc\/kodama\/git\/credentials get/,
+  );
+  assertMatch(script, /gc user\.name 'Ann'/);
+  assert(!script.includes("ghp_secret"));
+  // --dry-run: the credentials Secret is listed, its values redacted
+  const listed = JSON.stringify(redactedList(o));
+  assert(listed.includes("kodama-git-demo") && !listed.includes(btoa("https://x-access")));
+});
+
+Deno.test("manifest, ssh: the key Secret at mode 0400, a memory emptyDir for the 0600 copy, accept-new", () => {
+  const g = resolveGit({ repo: "git@github.com:a/b.git" }, cfgOf({ secretName: "my-key" }), inputs())!;
+  const o = session(g);
+  assertEquals(o.gitSecret, undefined);
+  const vols = o.pod.spec!.volumes!;
+  assertEquals(vols.find((v) => v.name === "git-ssh")?.secret, { secretName: "my-key", defaultMode: 0o400 });
+  assertEquals(vols.find((v) => v.name === "kodama-run")?.emptyDir?.medium, "Memory");
+  const init = o.pod.spec!.initContainers![0];
+  assertEquals(
+    init.volumeMounts!.filter((m) => m.mountPath === SSH_MOUNT || m.mountPath === RUN_MOUNT).map((
+      m,
+    ) => [m.mountPath, !!m.readOnly]),
+    [[SSH_MOUNT, true], [RUN_MOUNT, false]],
+  );
+  const script = init.command![2];
+  assertMatch(script, /cp \/etc\/kodama\/ssh\/ssh-privatekey \/run\/kodama\/ssh\/id && chmod 600/);
+  assertMatch(script, /if \[ -f \/etc\/kodama\/ssh\/known_hosts \]; then/);
+  assertMatch(script, /StrictHostKeyChecking=yes/);
+  assertMatch(script, /StrictHostKeyChecking=accept-new/);
+  assertMatch(script, /core\.sshCommand "ssh -i \/run\/kodama\/ssh\/id -o IdentitiesOnly=yes \$kh"/);
+});
+
+Deno.test("manifest, no git: no init container, no git volumes", () => {
+  const spec = resolveSpec({ name: "demo", namespace: "dev" }, configSchema.parse({}), {
+    envVars: [],
+    editorFiles: [],
+    now,
+  });
+  const o = buildSession(spec, { env: {}, editor: {} });
+  assertEquals(o.pod.spec!.initContainers, undefined);
+  assertEquals(o.gitSecret, undefined);
+  assert(!o.pod.spec!.volumes!.some((v) => v.name.startsWith("git")));
+});
+
+Deno.test("clone script: clones only into an empty workspace, branch logic, report line", () => {
+  const g = resolveGit({ repo: "/r.git", branch: "feat", baseBranch: "dev" }, cfgOf(), inputs())!;
+  const s = cloneScript(g, "/workspace");
+  assertMatch(s, /ls -A '\/workspace' \| grep -vx 'lost\+found'/);
+  assertMatch(s, /clone skipped/);
+  assertMatch(s, /git ls-remote --exit-code --heads "\$repo" 'refs\/heads\/feat'/);
+  assertMatch(s, /elif \[ \$rc -eq 2 \] && \[ -n "\$from" \]; then new='feat'/);
+  assertMatch(s, /\/\.kodama\/runs\//);
+  const quoted = cloneScript({ ...g, repo: "/it's.git" }, "/workspace");
+  assertMatch(quoted, /repo='\/it'\\''s\.git'/);
+});
+
+Deno.test("clone report and error lines from the init container's log", () => {
+  const log = "kodama: cloning x\nkodama-git: branch=kodama/s-1 commit=abc123\n";
+  assertEquals(parseCloneReport(log), { branch: "kodama/s-1", commit: "abc123" });
+  assertEquals(parseCloneReport("kodama-git: branch= commit=abc\n"), { commit: "abc" });
+  assertEquals(parseCloneReport("nothing\n"), undefined);
+  assertEquals(cloneErrorLines("kodama: cloning x\nfatal: repository 'x' does not exist\n\n"), [
+    "kodama: cloning x",
+    "fatal: repository 'x' does not exist",
+  ]);
+});
