@@ -16,8 +16,8 @@ import type {
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type https from "node:https";
 import {
   type KubeConfigLite,
   type KubeOptions,
@@ -34,6 +34,19 @@ import { formatDuration } from "../ui/duration.ts";
 import { mark } from "../ui/timing.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
+import { nativeClient } from "./exec.ts";
+
+/** node:http and node:https, loaded by the first request that needs them (not by a plain GET: nativeGet). */
+async function nodeHttp(): Promise<{ http: typeof http; https: typeof https }> {
+  const [h, s] = await Promise.all([import("node:http"), import("node:https")]);
+  return { http: h.default, https: s.default };
+}
+
+/** What a GET over Deno's own client needs: the client (CA, client certificate) and the headers. */
+interface NativeTarget {
+  client: Deno.HttpClient;
+  headers: Record<string, string>;
+}
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -166,6 +179,10 @@ export class Kube {
   private optsAt = 0;
   private agent?: http.Agent;
   private agentP?: Promise<http.Agent>;
+  /** requests made over Deno's own client (GETs, ./nativeGet) and over node:https, for tests and debugging */
+  readonly requestsBy = { native: 0, node: 0 };
+  private native?: Promise<NativeTarget | undefined>;
+  private nativeAt = 0;
 
   /** Is the API server reachable: fed by every request, watch and log stream; read by the retry loops. */
   readonly reach: Reachability;
@@ -257,6 +274,7 @@ export class Kube {
     if (this.opts && (Date.now() - this.optsAt > this.authTtlMs || refused)) {
       if (refused) this.kc.invalidateCredentials();
       this.opts = undefined;
+      this.native = undefined;
     }
     if (!this.opts) {
       this.optsAt = Date.now();
@@ -289,6 +307,7 @@ export class Kube {
             maxSockets: 64,
           });
         } else {
+          const { http, https } = await nodeHttp();
           const mod = this.server.startsWith("http:") ? http : https;
           this.agent = new mod.Agent({ keepAlive: true, maxSockets: 64 });
         }
@@ -325,7 +344,9 @@ export class Kube {
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const headers: Record<string, string> = { ...base.headers, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = o.contentType ?? "application/json";
+    const { http, https } = await nodeHttp();
     const mod = url.protocol === "http:" ? http : https;
+    this.requestsBy.node++;
     const t0 = performance.now();
     const debug = enabled("debug");
     const done = (status: number | undefined) =>
@@ -411,8 +432,144 @@ export class Kube {
     );
   }
 
+  /**
+   * Deno's own HTTP client for GETs, when the cluster needs nothing it lacks — the conditions of exec's
+   * native transport (src/kube/exec.ts), whose Deno.HttpClient it shares: no proxy, no
+   * insecure-skip-tls-verify, no tls-server-name, no basic auth or PKCS#12, no repeated header. Recomputed
+   * with the credentials (AUTH_TTL_MS, and after a 401 seen by the node path).
+   */
+  private nativeTarget(stale?: Promise<NativeTarget | undefined>): Promise<NativeTarget | undefined> {
+    // after a 401, re-read unless another request already did (a fan-out's 401s share one re-read)
+    const refused = stale !== undefined && stale === this.native;
+    if (refused) {
+      this.kc.invalidateCredentials();
+      this.opts = undefined;
+    }
+    if (this.native && (Date.now() - this.nativeAt > this.authTtlMs || refused)) this.native = undefined;
+    if (!this.native) {
+      this.nativeAt = Date.now();
+      this.native = (async () => {
+        const cluster = this.kc.getCurrentCluster();
+        if (
+          !this.server.startsWith("https:") || !cluster || cluster.skipTLSVerify || cluster.tlsServerName ||
+          Deno.env.get("KODAMA_API_TRANSPORT") === "node" ||
+          proxyFor(this.server, cluster.proxyUrl, this.contextName)
+        ) return undefined;
+        const o: Record<string, unknown> = {};
+        await this.kc.applyToHTTPSOptions(o);
+        const headers = (o.headers ?? {}) as Record<string, string | string[]>;
+        if (o.auth || o.pfx || Object.values(headers).some(Array.isArray)) return undefined;
+        const pem = (b: unknown) =>
+          b === undefined || b === null
+            ? undefined
+            : typeof b === "string"
+            ? b
+            : new TextDecoder().decode(b as Uint8Array);
+        let client: Deno.HttpClient;
+        try {
+          client = nativeClient(pem(o.ca), pem(o.cert), pem(o.key));
+        } catch {
+          return undefined; // e.g. a key format rustls does not read: node:https handles it
+        }
+        return { client, headers: { ...headers as Record<string, string>, Accept: "application/json" } };
+      })();
+      const p = this.native;
+      p.catch(() => {
+        if (this.native === p) this.native = undefined;
+      });
+    }
+    return this.native;
+  }
+
+  /**
+   * A GET over Deno's own client (no Node layer on the everyday path: bench/README.md), answering as the
+   * node path does: a 401 re-reads the credentials and tries once more, a 429/5xx with Retry-After is
+   * retried after it, any other status is mapped to its KodamaError, --request-timeout bounds it whole.
+   * `undefined` when this client cannot be used, or the request failed below HTTP (refused, reset, TLS):
+   * it is then made over node:https, whose path reports such failures in the words it always has.
+   */
+  private async nativeGet<T>(
+    what: ApiWhat,
+    path: string,
+    o: RequestOptions,
+    refused?: Promise<NativeTarget | undefined>,
+    attempt = 0,
+  ): Promise<{ value: T } | undefined> {
+    if (o.signal?.aborted) return undefined;
+    const used = this.nativeTarget(refused);
+    const t = await this.call(what, () => used);
+    if (!t) return undefined;
+    const url = this.url(path, o.query);
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    let timedOut = false;
+    const timer = this.requestTimeoutMs
+      ? setTimeout(() => {
+        timedOut = true;
+        ac.abort();
+      }, this.requestTimeoutMs)
+      : undefined;
+    const t0 = performance.now();
+    let failure: HttpFailure;
+    try {
+      this.requestsBy.native++;
+      const res = await fetch(url, { client: t.client, headers: t.headers, signal: ac.signal });
+      if (enabled("debug")) {
+        log("debug", ["kube"], `GET ${url.pathname}${url.search} -> ${res.status}`, {
+          ms: Math.round(performance.now() - t0),
+          context: this.contextName,
+        });
+      }
+      mark("first response headers");
+      const text = await res.text();
+      if (res.ok) {
+        mark("first response body read");
+        return { value: (text ? JSON.parse(text) : undefined) as T };
+      }
+      failure = {
+        code: res.status,
+        body: text,
+        retryAfter: retryAfterSeconds(res.headers.get("retry-after") ?? undefined),
+      };
+    } catch (e) {
+      if (timedOut) throw this.timeoutError(what, "GET", url);
+      if (e instanceof SyntaxError) throw e; // not JSON: as the node path would throw it
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+    }
+    if (failure.code === 401 && !o.signal?.aborted) {
+      if (!refused) return await this.nativeGet(what, path, o, used, attempt);
+      this.nativeAt = 0; // still refused: the next call re-reads the credentials again
+    }
+    if (
+      (failure.code === 429 || failure.code >= 500) && failure.retryAfter !== undefined &&
+      attempt < MAX_RETRIES && !o.signal?.aborted
+    ) {
+      if (enabled("debug")) {
+        log(
+          "debug",
+          ["kube"],
+          `GET ${url.pathname}: ${failure.code}, retrying after ${failure.retryAfter}s`,
+          {
+            attempt: attempt + 1,
+          },
+        );
+      }
+      await sleep(failure.retryAfter * 1000, o.signal);
+      if (!o.signal?.aborted) return await this.nativeGet(what, path, o, refused, attempt + 1);
+    }
+    throw toKodamaError(failure, what, this);
+  }
+
   /** A JSON request against the API server (errors mapped to KodamaError). */
   async request<T>(what: ApiWhat, method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    if (method === "GET") {
+      const got = await this.nativeGet<T>(what, path, o);
+      if (got) return got.value;
+    }
     const t0 = Date.now();
     const { res, req } = await this.open(what, method, path, o);
     const text = await this.call(what, () =>

@@ -110,7 +110,7 @@ const text = (b: unknown): string | undefined =>
  * so long-running forwards do not pile up clients (open streams may still hold the old one).
  */
 const clients = new Map<string, Deno.HttpClient>();
-function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
+export function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
   const id = `${ca ?? ""}\0${cert ?? ""}\0${key ?? ""}`;
   let client = clients.get(id);
   if (!client) {

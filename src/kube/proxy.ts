@@ -12,8 +12,8 @@
  * exec / port-forward WebSockets all go through it; `user:pass@` in the proxy URL becomes a Basic
  * `Proxy-Authorization` header and is redacted wherever the proxy is named.
  */
-import http from "node:http";
-import { isIP, type Socket } from "node:net";
+import type http from "node:http";
+import type { Socket } from "node:net";
 // type only: the module itself is loaded on first use (direct connections never load it)
 import type { HttpsProxyAgent as HttpsProxyAgentT } from "https-proxy-agent";
 import { ExitCode, KodamaError } from "../errors.ts";
@@ -109,6 +109,25 @@ export function proxyFor(
 // NO_PROXY matching (a port of golang.org/x/net/http/httpproxy's config.useProxy)
 
 type Matcher = (host: string, port: string, ip: number[] | undefined) => boolean;
+
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)";
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+/**
+ * 4 or 6 for an IPv4 or IPv6 address, else 0 (as node:net's isIP, without its zone ids, which Go's
+ * ParseIP refuses too). Written here so that no request pays for loading node:net (start-up: bench/README.md).
+ */
+function isIP(s: string): 0 | 4 | 6 {
+  if (IPV4.test(s)) return 4;
+  if (!s.includes(":") || /[^0-9a-fA-F:.]/.test(s)) return 0;
+  try {
+    new URL(`http://[${s}]/`); // the WHATWG IPv6 parser: 8 groups, one ::, an optional IPv4 tail
+  } catch {
+    return 0;
+  }
+  const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  return v4 && !IPV4.test(v4[1]) ? 0 : 6;
+}
 
 /** IPv4 -> 4 bytes, IPv6 -> 16 bytes (IPv4-mapped IPv6 -> its 4 IPv4 bytes), else undefined. */
 export function ipBytes(s: string): number[] | undefined {
@@ -258,7 +277,10 @@ export async function proxyAgent(
   o: { keepAlive?: boolean; maxSockets?: number; connectTimeoutMs?: number } = {},
 ): Promise<http.Agent> {
   const timeoutMs = o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-  const { HttpsProxyAgent } = await import("https-proxy-agent");
+  const [{ HttpsProxyAgent }, { STATUS_CODES }] = await Promise.all([
+    import("https-proxy-agent"),
+    import("node:http"),
+  ]);
   class KodamaProxyAgent extends HttpsProxyAgent<string> {
     override async connect(
       req: http.ClientRequest,
@@ -297,7 +319,7 @@ export async function proxyAgent(
           `proxy ${
             redactProxy(p.url)
           } (${p.source}) refused the tunnel to ${target} for context ${ctx.context}: ${status} ${
-            http.STATUS_CODES[status] ?? ""
+            STATUS_CODES[status] ?? ""
           }`.trim(),
           status === 407 || status === 403 ? ExitCode.FORBIDDEN : ExitCode.FAILED,
           status === 407 ? "check the user:password in the proxy URL" : proxyHint(p, ctx.cluster),

@@ -704,7 +704,21 @@ async function readBounded(file: string, body: ReadableStream<Uint8Array> | null
 export async function loadWorkflowFile(file: string, source: Source): Promise<LoadedWorkflow> {
   const path = file.startsWith("file:") ? new URL(file).pathname : file;
   const text = await readWorkflowText(file);
-  const parsed = parseWorkflowText(text, path, { stem: stemOf(path), checkFiles: source !== "builtin" });
+  const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
+  // a file that passed every check before is not checked again (./cache.ts)
+  const { cacheKey, cachedWorkflow, rememberWorkflow } = await import("./cache.ts");
+  const key = await cacheKey({ path, ...opts, text });
+  const hit = await cachedWorkflow(key);
+  if (hit) {
+    return { name: stemOf(path), file: path, source, text, workflow: hit, baseDir: baseDirOf(path, source) };
+  }
+  const parsed = parseWorkflowText(text, path, opts);
+  if (
+    parsed.workflow &&
+    !(opts.checkFiles && flattenSteps(parsed.workflow.steps).some((s) => s.kind === "script"))
+  ) {
+    await rememberWorkflow(key, parsed.workflow); // script modules are checked on disk: never cached
+  }
   if (!parsed.workflow) throw new WorkflowProblems(parsed.problems, fixHint(parsed.problems, path));
   return {
     name: stemOf(path),

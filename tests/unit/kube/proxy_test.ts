@@ -93,6 +93,22 @@ Deno.test("ipBytes parses IPv4, IPv6 and IPv4-mapped IPv6", () => {
   assertEquals(ipBytes("::1")?.length, 16);
   assertEquals(ipBytes("2001:db8::1")?.slice(0, 4), [0x20, 0x01, 0x0d, 0xb8]);
   assertEquals(ipBytes("example.com"), undefined);
+  assertEquals(ipBytes("1:2:3:4:5:6:1.2.3.4")?.slice(12), [1, 2, 3, 4]);
+  // what Go's net.ParseIP refuses (a NO_PROXY entry that is none of these is matched as a domain)
+  for (
+    const s of [
+      "256.1.1.1",
+      "1.2.3",
+      "1.2.3.04",
+      "1::2::3",
+      "1:2:3:4:5:6:7:8:9",
+      "gggg::1",
+      "fe80::1%eth0",
+      "",
+    ]
+  ) {
+    assertEquals(ipBytes(s), undefined, s);
+  }
 });
 
 Deno.test("socks5 and other schemes are refused with a usage error; credentials are redacted", () => {

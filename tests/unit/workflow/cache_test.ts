@@ -1,0 +1,92 @@
+/**
+ * The validated-workflow cache (src/workflow/cache.ts): a file checked once is served from the cache
+ * while its text is the same; a changed text, a file with problems and a workflow whose script modules
+ * live on disk are checked every time; a damaged entry is a miss.
+ */
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { join } from "node:path";
+import { loadWorkflowFile } from "../../../src/workflow/load.ts";
+import { cacheKey } from "../../../src/workflow/cache.ts";
+
+async function withHome(fn: (home: string, dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-wf-cache-test-" });
+  const home = join(dir, "home");
+  const before = Deno.env.get("KODAMA_HOME");
+  Deno.env.set("KODAMA_HOME", home);
+  try {
+    await fn(home, dir);
+  } finally {
+    if (before === undefined) Deno.env.delete("KODAMA_HOME");
+    else Deno.env.set("KODAMA_HOME", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const entries = async (home: string) => {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(home, "cache", "workflows"))) out.push(e.name);
+  } catch { /* no cache dir yet */ }
+  return out;
+};
+
+const ONE =
+  "targets:\n  d: { namespace: ns, pod: p }\nsteps:\n  - id: a\n    exec: { target: d, command: [echo, hi] }\n";
+
+Deno.test("a valid workflow is cached (0600) and served from the cache while its text is unchanged", async () => {
+  await withHome(async (home, dir) => {
+    const file = join(dir, "one.yaml");
+    await Deno.writeTextFile(file, ONE);
+    const first = await loadWorkflowFile(file, "file");
+    const names = await entries(home);
+    assertEquals(names.length, 1);
+    const entry = join(home, "cache", "workflows", names[0]);
+    assertEquals((await Deno.stat(entry)).mode! & 0o777, 0o600);
+    assertEquals(JSON.parse(await Deno.readTextFile(entry)), first.workflow);
+
+    // the second load reads the entry: prove it by planting a different (valid) workflow there
+    const planted = { ...first.workflow, description: "from the cache" };
+    await Deno.writeTextFile(entry, JSON.stringify(planted));
+    const second = await loadWorkflowFile(file, "file");
+    assertEquals(second.workflow, planted);
+    assertEquals(second.text, ONE);
+
+    // a damaged entry is a miss: the file is checked again
+    await Deno.writeTextFile(entry, "{not json");
+    assertEquals((await loadWorkflowFile(file, "file")).workflow, first.workflow);
+  });
+});
+
+Deno.test("a changed text is checked again; a file with problems is never cached", async () => {
+  await withHome(async (home, dir) => {
+    const file = join(dir, "one.yaml");
+    await Deno.writeTextFile(file, ONE);
+    await loadWorkflowFile(file, "file");
+    await Deno.writeTextFile(file, ONE.replace("target: d", "target: nosuch"));
+    await assertRejects(() => loadWorkflowFile(file, "file"), "nosuch");
+    assertEquals((await entries(home)).length, 1);
+  });
+});
+
+Deno.test("the key covers the text, the path and whether files are checked", async () => {
+  const base = { path: "/a/one.yaml", stem: "one", checkFiles: true, text: ONE };
+  const k = await cacheKey(base);
+  assertEquals(k, await cacheKey({ ...base }));
+  for (
+    const other of [{ text: ONE + "\n" }, { path: "/b/one.yaml" }, { checkFiles: false }, { stem: "two" }]
+  ) {
+    assert(k !== await cacheKey({ ...base, ...other }), JSON.stringify(other));
+  }
+});
+
+Deno.test("a workflow with a script step on disk is checked every time (its module may be gone)", async () => {
+  await withHome(async (home, dir) => {
+    const file = join(dir, "s.yaml");
+    await Deno.writeTextFile(join(dir, "mod.ts"), "export default () => ({});\n");
+    await Deno.writeTextFile(file, "steps:\n  - script: { module: mod.ts }\n");
+    await loadWorkflowFile(file, "file");
+    assertEquals(await entries(home), []);
+    await Deno.remove(join(dir, "mod.ts"));
+    await assertRejects(() => loadWorkflowFile(file, "file"), "mod.ts");
+  });
+});
