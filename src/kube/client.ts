@@ -238,6 +238,7 @@ export class Kube {
     if (same(fresh, this.current)) return;
     this.current = fresh;
     this.opts = undefined;
+    this.native = undefined; // Deno's client for GETs holds the old CA too
     this.agent?.destroy();
     this.agent = this.agentP = undefined;
   }
@@ -515,6 +516,7 @@ export class Kube {
     try {
       this.requestsBy.native++;
       const res = await fetch(url, { client: t.client, headers: t.headers, signal: ac.signal });
+      this.reach.reached(); // an answer, whatever it says: the server is there
       if (enabled("debug")) {
         log("debug", ["kube"], `GET ${url.pathname}${url.search} -> ${res.status}`, {
           ms: Math.round(performance.now() - t0),
