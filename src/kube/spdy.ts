@@ -11,22 +11,27 @@
  * channel 3 message when it ends; sending `[0, …]` writes stdin, `[255, 0]` half-closes it, `[4, …]`
  * resizes. So exec.ts runs every command the same way whatever the transport.
  *
- * The SPDY subset is the one moby/spdystream (the kubelet's side) speaks: SYN_STREAM/SYN_REPLY,
- * DATA with FIN, RST_STREAM, PING (echoed), GOAWAY; no flow control (spdystream has none). Header
- * blocks we send are zlib stored blocks (no dictionary needed to read them); the server's header
- * blocks are never read — nothing in them matters here.
+ * Frames and the upgrade: ./spdy_frames.ts (shared with port-forward).
  */
 import type { Socket } from "node:net";
-import https from "node:https";
-import http from "node:http";
+import type https from "node:https";
 import { Buffer } from "node:buffer";
+import {
+  controlFrame,
+  dataFrame,
+  FLAG_FIN,
+  FrameReader,
+  GOAWAY,
+  PING,
+  RST_STREAM,
+  type SpdyFrame,
+  spdyUpgrade,
+  StoredDeflater,
+  SYN_REPLY,
+  synStreamFrame,
+} from "./spdy_frames.ts";
 
-const SYN_STREAM = 1;
-const SYN_REPLY = 2;
-const RST_STREAM = 3;
-const PING = 6;
-const GOAWAY = 7;
-const FLAG_FIN = 0x01;
+export { SpdyUpgradeError } from "./spdy_frames.ts";
 
 /** The remotecommand protocols we offer, newest first (v4 carries a JSON Status on the error stream). */
 export const SPDY_EXEC_PROTOCOLS = [
@@ -37,94 +42,6 @@ export const SPDY_EXEC_PROTOCOLS = [
 ];
 
 const STDIN = 0, STDOUT = 1, STDERR = 2, STATUS = 3, RESIZE = 4, CLOSE = 255;
-
-function lp(s: string): Buffer {
-  const b = Buffer.alloc(4 + Buffer.byteLength(s, "latin1"));
-  b.writeUInt32BE(b.length - 4, 0);
-  b.write(s, 4, "latin1");
-  return b;
-}
-
-/** A SPDY/3 name/value header block. */
-export function headerBlock(headers: [string, string][]): Buffer {
-  const n = Buffer.alloc(4);
-  n.writeUInt32BE(headers.length, 0);
-  return Buffer.concat([n, ...headers.flatMap(([k, v]) => [lp(k.toLowerCase()), lp(v)])]);
-}
-
-/**
- * Our side of the connection's header zlib stream: the zlib header once, then each block as stored
- * (uncompressed) deflate blocks ending in a sync-flush marker — valid for any inflater, with or
- * without the SPDY dictionary, and what Go's reader needs to hand out a block at once.
- */
-export class StoredDeflater {
-  private started = false;
-  block(data: Buffer): Buffer {
-    const parts: Buffer[] = [];
-    if (!this.started) {
-      parts.push(Buffer.from([0x78, 0x01]));
-      this.started = true;
-    }
-    for (let off = 0; off < data.length; off += 0xffff) {
-      const chunk = data.subarray(off, off + 0xffff);
-      const h = Buffer.alloc(5);
-      h.writeUInt16LE(chunk.length, 1);
-      h.writeUInt16LE(~chunk.length & 0xffff, 3);
-      parts.push(h, chunk);
-    }
-    parts.push(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]));
-    return Buffer.concat(parts);
-  }
-}
-
-export function controlFrame(type: number, flags: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(((0x8000 | 3) << 16 | type) >>> 0, 0);
-  head.writeUInt32BE(((flags << 24) | payload.length) >>> 0, 4);
-  return Buffer.concat([head, payload]);
-}
-
-export function dataFrame(streamId: number, flags: number, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(8 + data.length);
-  out.writeUInt32BE(streamId & 0x7fffffff, 0);
-  out.writeUInt32BE(((flags << 24) | data.length) >>> 0, 4);
-  out.set(data, 8);
-  return out;
-}
-
-export type SpdyFrame =
-  | { control: true; type: number; flags: number; data: Buffer }
-  | { control: false; streamId: number; flags: number; data: Buffer };
-
-/** Incremental frame splitter. */
-export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
-  push(chunk: Uint8Array): SpdyFrame[] {
-    const c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : Buffer.from(c);
-    const out: SpdyFrame[] = [];
-    let off = 0;
-    while (this.buf.length - off >= 8) {
-      const len = this.buf.readUInt32BE(off + 4) & 0xffffff;
-      if (this.buf.length - off < 8 + len) break;
-      const first = this.buf.readUInt32BE(off);
-      const flags = this.buf[off + 4];
-      const data = this.buf.subarray(off + 8, off + 8 + len);
-      if (first & 0x80000000) out.push({ control: true, type: first & 0xffff, flags, data });
-      else out.push({ control: false, streamId: first & 0x7fffffff, flags, data });
-      off += 8 + len;
-    }
-    this.buf = off === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
-    return out;
-  }
-}
-
-/** The refusal of an upgrade: the HTTP status and body (a Status JSON from the API server, usually). */
-export class SpdyUpgradeError extends Error {
-  constructor(readonly statusCode: number, readonly body: string) {
-    super(`HTTP ${statusCode}`);
-  }
-}
 
 export interface SpdyHandlers {
   message(data: Uint8Array): void;
@@ -147,69 +64,33 @@ export interface SpdyChannel {
  * query, `options` the node:https options of the cluster (CA, client certificate, headers, proxy agent).
  * Resolves once every stream is acknowledged; rejects with SpdyUpgradeError when the server refuses.
  */
-export function openSpdyExec(
+export async function openSpdyExec(
   url: string,
   options: https.RequestOptions,
   o: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean },
   h: SpdyHandlers,
   signal?: AbortSignal,
 ): Promise<SpdyChannel> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
+  const up = await spdyUpgrade(url, options, SPDY_EXEC_PROTOCOLS, signal);
+  return await new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (e: unknown) => {
-      if (settled) return;
+    const settle = () => {
+      if (settled) return false;
       settled = true;
       signal?.removeEventListener("abort", onAbort);
-      reject(e);
+      return true;
     };
-    const mod = u.protocol === "http:" ? http : https;
-    const req = mod.request({
-      ...options,
-      method: "POST",
-      host: u.hostname.replace(/^\[|\]$/g, ""),
-      port: u.port || (u.protocol === "http:" ? 80 : 443),
-      path: u.pathname + u.search,
-      headers: {
-        ...(options.headers as Record<string, string> | undefined),
-        Connection: "Upgrade",
-        Upgrade: "SPDY/3.1",
-        "X-Stream-Protocol-Version": SPDY_EXEC_PROTOCOLS,
-      },
-    });
+    const fail = (e: unknown) => settle() && reject(e);
+    // cancelled while the streams are being acknowledged: the upgraded connection goes too
     const onAbort = () => {
-      req.destroy();
+      up.socket.destroy();
       fail(new Error("cancelled"));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    req.on("error", (e) => fail(e));
-    req.on("response", (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (d: Buffer) => parts.push(d));
-      res.on(
-        "end",
-        () => fail(new SpdyUpgradeError(res.statusCode ?? 500, Buffer.concat(parts).toString("utf8"))),
-      );
-      res.on("error", (e) => fail(e));
-    });
-    req.on("upgrade", (res, socket: Socket, head: Buffer) => {
-      const protocol = String(res.headers["x-stream-protocol-version"] ?? "");
-      const upgrade = String(res.headers.upgrade ?? "").toLowerCase();
-      if (upgrade !== "spdy/3.1") {
-        socket.destroy();
-        return fail(
-          new SpdyUpgradeError(502, `the server switched to ${upgrade || "nothing"}, not SPDY/3.1`),
-        );
-      }
-      const conn = new SpdyExecConnection(socket, protocol || "channel.k8s.io", o, h, () => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        resolve(conn);
-      }, fail);
-      if (head?.length) conn.feed(head);
-    });
-    req.end();
+    const conn = new SpdyExecConnection(up.socket, up.protocol || "channel.k8s.io", o, h, () => {
+      if (settle()) resolve(conn);
+    }, fail);
+    if (up.head?.length) conn.feed(up.head);
   });
 }
 
@@ -244,15 +125,7 @@ class SpdyExecConnection implements SpdyChannel {
     for (const t of types) {
       this.ids.set(t, id);
       this.byId.set(id, t);
-      const head = Buffer.alloc(10); // stream id, associated-to 0, priority 0, slot 0
-      head.writeUInt32BE(id, 0);
-      this.write(
-        controlFrame(
-          SYN_STREAM,
-          0,
-          Buffer.concat([head, this.deflater.block(headerBlock([["streamtype", t]]))]),
-        ),
-      );
+      this.write(synStreamFrame(this.deflater, id, [["streamtype", t]]));
       id += 2;
     }
     socket.on("data", (d: Buffer) => this.feed(d));

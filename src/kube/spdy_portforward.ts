@@ -7,122 +7,34 @@
  * a TLS handshake and an HTTP upgrade per connection (the WebSocket v4 way); that is what lets kubectl
  * answer ten times the requests per second.
  *
- * The SPDY subset is moby/spdystream's (the kubelet's and API server's side): SYN_STREAM/SYN_REPLY,
- * DATA with FIN, RST_STREAM, PING (echoed), GOAWAY; no flow control — a slow local reader pauses the
- * connection's socket, as Go's io.Copy does for kubectl. Header blocks we send are zlib stored blocks
- * (valid for any inflater, dictionary or not); the server's are never read.
+ * No flow control (spdystream has none): a slow local reader pauses the connection's socket, as Go's
+ * io.Copy does for kubectl. Frames and the upgrade: ./spdy_frames.ts (shared with exec).
  */
 import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
-import https from "node:https";
-import http from "node:http";
+import type https from "node:https";
 import { Buffer } from "node:buffer";
+import {
+  controlFrame,
+  dataFrame,
+  FLAG_FIN,
+  FrameReader,
+  GOAWAY,
+  PING,
+  RST_STREAM,
+  type SpdyFrame,
+  spdyUpgrade,
+  StoredDeflater,
+  SYN_REPLY,
+  synStreamFrame,
+} from "./spdy_frames.ts";
 
-const SYN_STREAM = 1;
-const SYN_REPLY = 2;
-const RST_STREAM = 3;
-const PING = 6;
-const GOAWAY = 7;
-const FLAG_FIN = 0x01;
+export { FrameReader, SpdyUpgradeError } from "./spdy_frames.ts";
+
 /** RST_STREAM status CANCEL: what kubectl's RemoveStreams sends when a connection is done */
 const CANCEL = 5;
 /** the largest DATA frame we send (spdystream reads any size up to 16 MiB) */
 const MAX_DATA = 64 * 1024;
-
-// ---------------------------------------------------------------------------------- framing
-
-function lp(s: string): Buffer {
-  const b = Buffer.alloc(4 + Buffer.byteLength(s, "latin1"));
-  b.writeUInt32BE(b.length - 4, 0);
-  b.write(s, 4, "latin1");
-  return b;
-}
-
-/** A SPDY/3 name/value header block (names lower-case). */
-export function headerBlock(headers: [string, string][]): Buffer {
-  const n = Buffer.alloc(4);
-  n.writeUInt32BE(headers.length, 0);
-  return Buffer.concat([n, ...headers.flatMap(([k, v]) => [lp(k.toLowerCase()), lp(v)])]);
-}
-
-/**
- * Our side of the connection's header zlib stream: the zlib header once, then each block as stored
- * deflate blocks ending in a sync-flush marker, readable by any inflater with or without the SPDY
- * dictionary.
- */
-export class StoredDeflater {
-  private started = false;
-  block(data: Buffer): Buffer {
-    const parts: Buffer[] = [];
-    if (!this.started) {
-      parts.push(Buffer.from([0x78, 0x01]));
-      this.started = true;
-    }
-    for (let off = 0; off < data.length; off += 0xffff) {
-      const chunk = data.subarray(off, off + 0xffff);
-      const h = Buffer.alloc(5);
-      h.writeUInt16LE(chunk.length, 1);
-      h.writeUInt16LE(~chunk.length & 0xffff, 3);
-      parts.push(h, chunk);
-    }
-    parts.push(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]));
-    return Buffer.concat(parts);
-  }
-}
-
-export function controlFrame(type: number, flags: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(((0x8000 | 3) << 16 | type) >>> 0, 0);
-  head.writeUInt32BE(((flags << 24) | payload.length) >>> 0, 4);
-  return Buffer.concat([head, payload]);
-}
-
-export function dataFrame(streamId: number, flags: number, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(8 + data.length);
-  out.writeUInt32BE(streamId & 0x7fffffff, 0);
-  out.writeUInt32BE(((flags << 24) | data.length) >>> 0, 4);
-  out.set(data, 8);
-  return out;
-}
-
-export type SpdyFrame =
-  | { control: true; type: number; flags: number; data: Buffer }
-  | { control: false; streamId: number; flags: number; data: Buffer };
-
-/**
- * Incremental frame splitter. Frames are views into the chunks given (no copy): a socket hands out a
- * fresh buffer per read, so they stay valid.
- */
-export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
-  push(chunk: Uint8Array): SpdyFrame[] {
-    const c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
-    const out: SpdyFrame[] = [];
-    let off = 0;
-    while (this.buf.length - off >= 8) {
-      const len = this.buf.readUInt32BE(off + 4) & 0xffffff;
-      if (this.buf.length - off < 8 + len) break;
-      const first = this.buf.readUInt32BE(off);
-      const flags = this.buf[off + 4];
-      const data = this.buf.subarray(off + 8, off + 8 + len);
-      if (first & 0x80000000) out.push({ control: true, type: first & 0xffff, flags, data });
-      else out.push({ control: false, streamId: first & 0x7fffffff, flags, data });
-      off += 8 + len;
-    }
-    this.buf = off === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(off);
-    return out;
-  }
-}
-
-// ---------------------------------------------------------------------------------- session
-
-/** The server refused the upgrade: its HTTP status and body (a Status JSON, usually). */
-export class SpdyUpgradeError extends Error {
-  constructor(readonly statusCode: number, readonly body: string) {
-    super(`HTTP ${statusCode}`);
-  }
-}
 
 interface Pair {
   data: number;
@@ -161,66 +73,16 @@ export class SpdyPortForwardSession {
    * Upgrade `url` (https://…/portforward) with the cluster's node:https options. Rejects with
    * SpdyUpgradeError when the server answers with anything but 101 SPDY/3.1.
    */
-  static open(
+  static async open(
     url: string,
     options: https.RequestOptions,
     onStreamError: (message: string) => Error,
     signal?: AbortSignal,
   ): Promise<SpdyPortForwardSession> {
-    const u = new URL(url);
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const fail = (e: unknown) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        reject(e);
-      };
-      const mod = u.protocol === "http:" ? http : https;
-      const req = mod.request({
-        ...options,
-        method: "POST",
-        host: u.hostname.replace(/^\[|\]$/g, ""),
-        port: u.port || (u.protocol === "http:" ? 80 : 443),
-        path: u.pathname + u.search,
-        headers: {
-          ...(options.headers as Record<string, string> | undefined),
-          Connection: "Upgrade",
-          Upgrade: "SPDY/3.1",
-          "X-Stream-Protocol-Version": "portforward.k8s.io",
-        },
-      });
-      const onAbort = () => {
-        req.destroy();
-        fail(new Error("cancelled"));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("error", (e) => fail(e));
-      req.on("response", (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (d: Buffer) => parts.push(d));
-        res.on(
-          "end",
-          () => fail(new SpdyUpgradeError(res.statusCode ?? 500, Buffer.concat(parts).toString("utf8"))),
-        );
-        res.on("error", (e) => fail(e));
-      });
-      req.on("upgrade", (res, socket: Socket, head: Buffer) => {
-        if (String(res.headers.upgrade ?? "").toLowerCase() !== "spdy/3.1") {
-          socket.destroy();
-          return fail(
-            new SpdyUpgradeError(502, `the server switched to ${res.headers.upgrade || "nothing"}`),
-          );
-        }
-        if (settled) return socket.destroy();
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        const s = new SpdyPortForwardSession(socket, onStreamError);
-        if (head?.length) s.feed(head);
-        resolve(s);
-      });
-      req.end();
-    });
+    const up = await spdyUpgrade(url, options, "portforward.k8s.io", signal);
+    const s = new SpdyPortForwardSession(up.socket, onStreamError);
+    if (up.head?.length) s.feed(up.head);
+    return s;
   }
 
   /** Is the connection still usable for new streams? */
@@ -235,9 +97,7 @@ export class SpdyPortForwardSession {
   }
 
   private syn(id: number, headers: [string, string][]): void {
-    const head = Buffer.alloc(10); // stream id, associated-to 0, priority 0, slot 0
-    head.writeUInt32BE(id, 0);
-    this.write(controlFrame(SYN_STREAM, 0, Buffer.concat([head, this.deflater.block(headerBlock(headers))])));
+    this.write(synStreamFrame(this.deflater, id, headers));
   }
 
   private rst(id: number): void {
