@@ -42,6 +42,7 @@ export const COMMANDS: [names: string[], load: () => Promise<Registrar>][] = [
     ["session", "start", "list", "ls", "attach", "stop", "resume", "delete"],
     () => import("./src/cli/session.ts"),
   ],
+  [["agent"], () => import("./src/cli/agent.ts")],
 ];
 
 /** "complete" is `kubectl_complete-kodama`, which kubectl (1.26+) runs with the words to complete. */

@@ -58,6 +58,10 @@ settings, so list, attach and resume work from any machine.`,
       ],
       ["Clone this repository's origin on the branch checked out here", "kodama start review --repo ."],
       [
+        "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f)",
+        "kodama start fix --repo . --prompt-file task.txt",
+      ],
+      [
         "An existing branch, or a new one created from develop when the remote lacks it",
         "kodama start feat --repo git@github.com:acme/api.git --branch feat/login --base-branch develop",
       ],
@@ -109,6 +113,8 @@ exists, 5 timeout, 130 Ctrl-C.`,
       "--base-branch <branch>",
       "the branch a new branch starts from (default: the remote's default branch)",
     )
+    .option("--prompt <text>", "once ready, start a coding-agent run with this prompt (see kodama agent)")
+    .option("--prompt-file <file>", "once ready, start a coding-agent run with the prompt in this file")
     .option(
       "--timeout <duration>",
       "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
@@ -250,6 +256,45 @@ const del: Verb = (parent, name) =>
       setExitCode(await deleteCommand(kube, session, opts));
     });
 
+const logs: Verb = (parent, name) =>
+  verb(parent, name, {
+    summary: "Print the latest coding-agent run's output; -f follows it until the run ends",
+    examples: [
+      ["The latest run's output", "kodama session logs my-work"],
+      ["Follow it until it ends", "kodama session logs my-work -f"],
+    ],
+    notes: "Other runs: kodama agent logs NAME RUN; the list: kodama agent status NAME.",
+  })
+    .argument("<name>", "session name")
+    .option("-f, --follow", "keep printing until the run ends")
+    .action(async (session, opts, c) => {
+      const [{ logsCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
+      setExitCode(await logsCommand(kube, session, { follow: !!opts.follow }));
+    });
+
+const fetch: Verb = (parent, name) =>
+  verb(parent, name, {
+    summary: "Bring a session's branch (the agent's commits) into this repository as kodama/NAME, over exec",
+    long: `Run it inside the local clone of the session's repository. The pod makes a git bundle of what this
+repository lacks and streams it over the exec stream: no remote, no push rights, no port-forward (pods/exec is
+the only permission it needs). The branch is updated to the session's commit (forced: it mirrors the session).`,
+    examples: [
+      ["Fetch the session's branch into kodama/my-work", "kodama session fetch my-work"],
+      [
+        "Into another local branch, then merge it",
+        "kodama session fetch my-work --branch review && git merge review",
+      ],
+      ["The session's changes since it was cloned, as a diff", "kodama session fetch my-work --diff"],
+    ],
+  })
+    .argument("<name>", "session name")
+    .option("--branch <local>", "local branch to create or update (default: kodama/NAME)")
+    .option("--diff", "print the diff of the session's branch against the commit it was cloned at instead")
+    .action(async (session, opts, c) => {
+      const [{ fetchCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
+      setExitCode(await fetchCommand(kube, session, opts));
+    });
+
 const prune: Verb = (parent, name) =>
   verb(parent, name, {
     summary: "Remove local state files (~/.kodama/sessions) whose session no longer exists",
@@ -289,6 +334,8 @@ export function register(program: Command) {
       [resume, "resume"],
       [del, "delete"],
       [prune, "prune"],
+      [logs, "logs"],
+      [fetch, "fetch"],
     ] as const
   ) v(group, name);
   (group.commands.find((c) => c.name() === "list") as AnyCommand).alias("ls");

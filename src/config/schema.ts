@@ -205,11 +205,11 @@ const agent = z.object({
     "-p",
   ])
     .describe(
-      "Coding agent command run inside the session for `--prompt`; the prompt is passed as the last argument.",
+      "Coding agent command run inside the session for `--prompt` and `agent run`; it reads the prompt on stdin (its file is in KODAMA_PROMPT_FILE). The default claude is installed with npm into the home volume when the image lacks it.",
     ),
   authEnv: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") })
     .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
-      "Environment variables that carry the agent's credentials; taken from dotenv files or the local env.",
+      "Environment variables that carry the agent's credentials; taken from dotenv files or the local env, and given to the agent through the env Secret only.",
     ),
 }).strict().describe("Coding agent runs.");
 

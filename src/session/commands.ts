@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { readPrompt } from "./agentcmd.ts";
 import { attachSession } from "./attach.ts";
 import { getCommand as get } from "./get.ts";
 import { listCommand as list } from "./list.ts";
@@ -30,6 +31,8 @@ export interface StartFlagValues {
   repo?: string;
   branch?: string;
   baseBranch?: string;
+  prompt?: string;
+  promptFile?: string;
   timeout?: string;
   wait?: boolean;
   dryRun?: boolean;
@@ -59,6 +62,7 @@ export async function startCommand(
       repo: f.repo,
       branch: f.branch,
       baseBranch: f.baseBranch,
+      prompt: await readPrompt(f),
       timeout: f.timeout,
       noWait: f.wait === false,
       dryRun: f.dryRun,
@@ -139,4 +143,23 @@ export async function pruneCommand(
 
 export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
   return await get(kube, kube.namespace, name, format, stdoutSink);
+}
+
+export async function logsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
+  const { agentLogs } = await import("./agentrun.ts");
+  return await agentLogs(kube, kube.namespace, name, { follow: f.follow, out: stdoutSink, err: stderrSink });
+}
+
+export async function fetchCommand(
+  kube: Kube,
+  name: string,
+  f: { branch?: string; diff?: boolean },
+): Promise<number> {
+  const { fetchSession } = await import("./fetch.ts");
+  return await fetchSession(kube, kube.namespace, name, {
+    ...f,
+    cwd: Deno.cwd(),
+    out: stdoutSink,
+    err: stderrSink,
+  });
 }

@@ -42,6 +42,8 @@ export interface StartOptions extends StartFlags {
   repo?: string;
   branch?: string;
   baseBranch?: string;
+  /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
+  prompt?: string;
   timeout?: string;
   noWait?: boolean;
   dryRun?: boolean;
@@ -84,6 +86,9 @@ async function readEditorFiles(dir: string): Promise<Record<string, string>> {
 export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
   // name and quantities first: they need nothing from the disk
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
+  if (o.prompt !== undefined && o.noWait && !o.dryRun) {
+    throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
+  }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
   const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
@@ -92,6 +97,13 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
   ];
   const env = filterEnv(await readEnvFiles(files), [...cfg.env.excludeVars, ...o.envExclude]);
+  // the agent's credentials reach it through the env Secret: from the env files, else this environment
+  for (const k of cfg.agent.authEnv) {
+    const v = Deno.env.get(k);
+    if (!(k in env.vars) && v && !cfg.env.excludeVars.includes(k) && !o.envExclude.includes(k)) {
+      env.vars[k] = v;
+    }
+  }
   for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   checkEnvSize(env, files.map((f) => f.display));
   const editor = cfg.editor.enabled ? await readEditorFiles(abs(root, cfg.editor.configDir)) : {};
@@ -467,6 +479,14 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
     await saveState(stateFromSpec(spec, where, "Running"));
     io.out.write(`session/${spec.name} ready\n`);
+    if (o.prompt !== undefined) {
+      const { agentRun } = await import("./agentrun.ts");
+      await agentRun(kube, spec.namespace, spec.name, {
+        prompt: o.prompt,
+        command: cfg.agent.command,
+        ...io,
+      });
+    }
     io.err.write(
       `attach with: kodama attach ${spec.name}${
         kube.namespace === spec.namespace ? "" : ` -n ${spec.namespace}`

@@ -19,7 +19,7 @@ export interface SessionWorld {
     args: string[],
     o?: { home?: string; stdin?: string; env?: Record<string, string>; cwd?: string },
   ): Promise<RunResult>;
-  spawn(args: string[], o?: { home?: string }): Deno.ChildProcess;
+  spawn(args: string[], o?: { home?: string; env?: Record<string, string> }): Deno.ChildProcess;
   /** run the real kubectl as dev in namespace dev */
   kc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   cleanup(): Promise<void>;
@@ -40,7 +40,7 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
         stdin: o.stdin,
         env: { KODAMA_HOME: o.home ?? home, ...o.env },
       }),
-    spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: { KODAMA_HOME: o.home ?? home } }),
+    spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: { KODAMA_HOME: o.home ?? home, ...o.env } }),
     kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
     cleanup: async () => {
       await Deno.remove(home, { recursive: true }).catch(() => {});

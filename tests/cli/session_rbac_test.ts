@@ -66,7 +66,7 @@ Deno.test({
       });
 
       await t.step(
-        "start --repo with those rules: the clone's branch and commit are read and recorded",
+        "start --repo, agent runs and session fetch with those rules",
         async () => {
           const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
           try {
@@ -85,6 +85,17 @@ Deno.test({
               `cloned ${repo.bare}: branch feature at ${repo.feature.slice(0, 12)}`,
             );
             assertStringIncludes((await ok(["list"])).stdout, "feature");
+            // agent runs and session fetch need nothing beyond the Role (pods/exec)
+            await Deno.writeTextFile(
+              `${w.cwd}/.kodama.yaml`,
+              `agent:\n  command: [sh, -c, "cat > /dev/null; echo agent-was-here > a.txt; git add a.txt; git -c user.name=A -c user.email=a@x commit -qm agent; echo done"]\n`,
+            );
+            assertEquals((await ok(["agent", "run", "g", "--prompt", "go"])).stdout, "1\n");
+            assertStringIncludes((await ok(["agent", "logs", "g", "-f"])).stdout, "done");
+            assertStringIncludes((await ok(["agent", "status", "g"])).stdout, "succeeded");
+            const f = await w.k(["session", "fetch", "g"], { cwd: repo.work });
+            assertEquals(f.code, 0, f.stderr);
+            assertStringIncludes((await ok(["session", "fetch", "g", "--diff"])).stdout, "+agent-was-here");
             const bad = await w.k([
               "start",
               "gbad",

@@ -1,0 +1,197 @@
+/**
+ * Coding-agent runs in a session, as pure functions: the shell scripts run in the pod (over exec) and
+ * the parsing of what they print. A run lives in the workspace under `.kodama/runs/<id>/`:
+ *
+ *   prompt    the prompt (written from the exec's stdin: never in any process's arguments), mode 0600
+ *   log       the agent's output (stdout and stderr)
+ *   pid       the run's process group (the runner is a session leader: `setsid`)
+ *   started   ended   exit   stopped      UTC times, the exit code, and a marker when `agent stop` ended it
+ *
+ * The runner is started with `nohup setsid`, detached from the exec, so it survives kodama exiting (a
+ * closed laptop). The agent reads the prompt on stdin, and its path is in KODAMA_PROMPT_FILE. Its
+ * credentials (`agent.authEnv`) are in the container's environment from the env Secret, as any exec gets.
+ */
+
+import { usageError } from "../errors.ts";
+
+/** Exit code of the start script when the agent command is missing and cannot be installed. */
+export const NO_AGENT_EXIT = 127;
+/** The package installed when the default `claude` is missing and npm is there. */
+export const CLAUDE_PACKAGE = "@anthropic-ai/claude-code";
+
+/** Where runs live, relative to the workspace. */
+export const RUNS_DIR = ".kodama/runs";
+
+/** Shared prologue: the runs directory and the PATH with the agent-home install. */
+const PROLOGUE = [
+  // a process that is gone or a zombie (ended, not yet reaped by the container's init) is not alive
+  `alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }`,
+  `ws="\${KODAMA_WORKSPACE:-$PWD}"`,
+  `runs="$ws/${RUNS_DIR}"`,
+  `export PATH="$HOME/.local/node_modules/.bin:$HOME/.local/bin:$PATH"`,
+];
+
+const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The detached runner: `sh -c RUNNER kodama-run RUNDIR CMD ARGS...`. */
+export const RUNNER_SCRIPT = [
+  `run="$1"; shift`,
+  `echo $$ > "$run/pid"`,
+  `cd "\${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true`,
+  `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run"`,
+  `"$@" < "$run/prompt" >> "$run/log" 2>&1`,
+  `code=$?`,
+  `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"`,
+  `echo "$code" > "$run/exit"`,
+].join("\n");
+
+/**
+ * Start a run: `sh -c START kodama-agent BYTES CMD ARGS...` with the prompt (BYTES long) on stdin. Prints the run id on
+ * stdout as its last line; install progress (npm) on stderr. Exits 127 with a message naming
+ * agent.command when the command is missing and cannot be installed.
+ */
+export const START_SCRIPT = [
+  `set -u`,
+  `bytes="$1"; shift`,
+  ...PROLOGUE,
+  `if ! command -v "$1" >/dev/null 2>&1; then`,
+  `  if [ "$1" = claude ] && command -v npm >/dev/null 2>&1; then`,
+  `    echo "kodama: claude is not in the image: installing ${CLAUDE_PACKAGE} into $HOME/.local (once; the home volume keeps it)" >&2`,
+  `    npm install --no-fund --no-audit --prefix "$HOME/.local" ${CLAUDE_PACKAGE} >&2 || { echo "kodama: npm install ${CLAUDE_PACKAGE} failed" >&2; exit ${NO_AGENT_EXIT}; }`,
+  `    command -v claude >/dev/null 2>&1 || { echo "kodama: claude is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
+  `  elif [ "$1" = claude ]; then`,
+  `    echo "kodama: agent.command: claude is not in the image, and npm is not there to install ${CLAUDE_PACKAGE}" >&2; exit ${NO_AGENT_EXIT}`,
+  `  else`,
+  `    echo "kodama: agent.command: $1 is not in the image (not on PATH)" >&2; exit ${NO_AGENT_EXIT}`,
+  `  fi`,
+  `fi`,
+  `mkdir -p "$runs" || exit 1`,
+  // the runs never get committed: the clone's local exclude (idempotent)
+  `if [ -d "$ws/.git" ]; then grep -qxF '/${RUNS_DIR}/' "$ws/.git/info/exclude" 2>/dev/null || { mkdir -p "$ws/.git/info" && echo '/${RUNS_DIR}/' >> "$ws/.git/info/exclude"; }; fi`,
+  `n=$(ls "$runs" | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
+  `n=$((\${n:-0} + 1))`,
+  `while ! mkdir "$runs/$n" 2>/dev/null; do n=$((n + 1)); done`,
+  `run="$runs/$n"`,
+  `umask 077`,
+  // exactly as many bytes as kodama sends: older exec protocols (v4) cannot signal the end of stdin
+  `head -c "$bytes" > "$run/prompt" || exit 1`,
+  `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/started"`,
+  `: > "$run/log"`,
+  // detached: its own session (survives the exec and kodama), no terminal, stdin the prompt
+  `if command -v setsid >/dev/null 2>&1; then detach="setsid"; else detach=""; fi`,
+  `runner=${q(RUNNER_SCRIPT)}`,
+  `nohup $detach sh -c "$runner" kodama-run "$run" "$@" > /dev/null 2>&1 < /dev/null &`,
+  `echo "$n"`,
+].join("\n");
+
+/** The command line that starts a run; the prompt (`promptBytes` long) goes on stdin. */
+export function startArgv(command: string[], promptBytes: number): string[] {
+  return ["sh", "-c", START_SCRIPT, "kodama-agent", String(promptBytes), ...command];
+}
+
+/** One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid`. */
+export const STATUS_SCRIPT = [
+  `set -u`,
+  ...PROLOGUE,
+  `[ -d "$runs" ] || exit 0`,
+  `for d in $(ls "$runs" | grep -E '^[0-9]+$' | sort -n); do`,
+  `  r="$runs/$d"; pid=$(cat "$r/pid" 2>/dev/null); code=$(cat "$r/exit" 2>/dev/null)`,
+  `  if [ -n "$code" ]; then st=exited`,
+  `  elif [ -f "$r/stopped" ]; then st=stopped`,
+  `  elif [ -n "$pid" ] && alive "$pid"; then st=running`,
+  `  elif [ -z "$pid" ]; then st=starting`,
+  `  else st=lost; fi`,
+  `  [ -f "$r/stopped" ] && st=stopped`,
+  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$d" "$st" "$code" "$(cat "$r/started" 2>/dev/null)" "$(cat "$r/ended" "$r/stopped" 2>/dev/null | head -n 1)" "$pid"`,
+  `done`,
+].join("\n");
+
+export type RunState = "running" | "succeeded" | "failed" | "stopped";
+
+export interface AgentRun {
+  id: string;
+  state: RunState;
+  exitCode?: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** seconds, up to now for a running run */
+  durationSeconds?: number;
+}
+
+/** Parse STATUS_SCRIPT's lines. */
+export function parseRuns(text: string, now = Date.now()): AgentRun[] {
+  const out: AgentRun[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const [id, raw, code, started, ended] = line.split("\t");
+    if (!/^\d+$/.test(id ?? "")) continue;
+    const exitCode = code && /^-?\d+$/.test(code) ? Number(code) : undefined;
+    const state: RunState = raw === "exited"
+      ? (exitCode === 0 ? "succeeded" : "failed")
+      : raw === "stopped"
+      ? "stopped"
+      : raw === "running" || raw === "starting"
+      ? "running"
+      : "failed"; // lost: the process is gone without an exit code (the pod restarted)
+    const s = started ? Date.parse(started) : NaN;
+    const e = ended ? Date.parse(ended) : NaN;
+    const end = Number.isNaN(e) ? (state === "running" ? now : NaN) : e;
+    out.push({
+      id,
+      state,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+      ...(started ? { startedAt: started } : {}),
+      ...(ended ? { endedAt: ended } : {}),
+      ...(!Number.isNaN(s) && !Number.isNaN(end)
+        ? { durationSeconds: Math.max(0, Math.round((end - s) / 1000)) }
+        : {}),
+    });
+  }
+  return out.sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+/** `sh -c LOGS kodama-logs RUN FOLLOW`: the run's log; with FOLLOW=1, until the run has ended. */
+export const LOGS_SCRIPT = [
+  `set -u`,
+  ...PROLOGUE,
+  `id="$1"; follow="$2"`,
+  `if [ "$id" = latest ]; then id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1); fi`,
+  `r="$runs/$id"`,
+  `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
+  `if [ "$follow" != 1 ]; then cat "$r/log"; exit 0; fi`,
+  `off=0`,
+  `while :; do`,
+  // the end is checked before reading, so the last bytes written before it are always printed
+  `  done_=0; { [ -f "$r/exit" ] || [ -f "$r/stopped" ]; } && done_=1`,
+  `  pid=$(cat "$r/pid" 2>/dev/null)`,
+  `  [ "$done_" = 0 ] && [ -n "$pid" ] && ! alive "$pid" && done_=1`,
+  `  size=$(wc -c < "$r/log")`,
+  `  if [ "$size" -gt "$off" ]; then tail -c +$((off + 1)) "$r/log" | head -c $((size - off)); off=$size; fi`,
+  `  [ "$done_" = 1 ] && break`,
+  `  sleep 1`,
+  `done`,
+].join("\n");
+
+/** `sh -c STOP kodama-stop RUN`: end a run's process group; prints the run id it stopped. */
+export const STOP_SCRIPT = [
+  `set -u`,
+  ...PROLOGUE,
+  `id="$1"`,
+  `if [ "$id" = latest ]; then id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1); fi`,
+  `r="$runs/$id"`,
+  `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
+  `if [ -f "$r/exit" ] || [ -f "$r/stopped" ]; then echo "kodama: agent run $id has already ended" >&2; echo "$id"; exit 0; fi`,
+  `pid=$(cat "$r/pid" 2>/dev/null)`,
+  `date -u +%Y-%m-%dT%H:%M:%SZ > "$r/stopped"`,
+  `if [ -n "$pid" ]; then kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi`,
+  `i=0; while [ -n "$pid" ] && alive "$pid" && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done`,
+  `[ -n "$pid" ] && alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }`,
+  `echo "$id"`,
+].join("\n");
+
+/** A run id given by a user: a number, or undefined for the latest. */
+export function checkRunId(id: string | undefined): string {
+  if (id === undefined) return "latest";
+  if (!/^\d+$/.test(id)) throw usageError(`invalid run id "${id}": runs are numbered 1, 2, …`);
+  return String(Number(id));
+}

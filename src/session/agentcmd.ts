@@ -1,0 +1,59 @@
+/** The agent verbs as the CLI calls them: flags in, one feature function, an exit code out. */
+import { resolve } from "node:path";
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { usageError } from "../errors.ts";
+import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
+
+/** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
+export async function readPrompt(
+  f: { prompt?: string; promptFile?: string },
+  cwd = Deno.cwd(),
+): Promise<string | undefined> {
+  if (f.prompt !== undefined && f.promptFile !== undefined) {
+    throw usageError("give either --prompt or --prompt-file, not both");
+  }
+  let text: string | undefined = f.prompt;
+  if (f.promptFile !== undefined) {
+    try {
+      text = f.promptFile === "-"
+        ? await new Response(Deno.stdin.readable).text()
+        : await Deno.readTextFile(resolve(cwd, f.promptFile));
+    } catch (e) {
+      throw usageError(`cannot read --prompt-file ${f.promptFile}: ${(e as Error).message}`);
+    }
+  }
+  if (text !== undefined && !text.trim()) throw usageError("the prompt is empty");
+  return text;
+}
+
+export async function runCommand(
+  kube: Kube,
+  name: string,
+  f: { prompt?: string; promptFile?: string },
+  cfg: Config,
+): Promise<number> {
+  const prompt = await readPrompt(f);
+  if (prompt === undefined) {
+    throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE");
+  }
+  return await agentRun(kube, kube.namespace, name, {
+    prompt,
+    command: cfg.agent.command,
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function statusCommand(kube: Kube, name: string, output: string): Promise<number> {
+  return await agentStatus(kube, kube.namespace, name, { output, out: stdoutSink, err: stderrSink });
+}
+
+export async function logsCommand(kube: Kube, name: string, run: string | undefined, follow: boolean) {
+  return await agentLogs(kube, kube.namespace, name, { run, follow, out: stdoutSink, err: stderrSink });
+}
+
+export async function stopCommand(kube: Kube, name: string, run: string | undefined) {
+  return await agentStop(kube, kube.namespace, name, { run, out: stdoutSink, err: stderrSink });
+}

@@ -1,0 +1,236 @@
+/**
+ * `kodama agent run|status|logs|stop` and `session logs`: the agent's runs in a session's pod, driven
+ * over exec with the scripts of `agent.ts`. The prompt goes to the pod on the exec's stdin, never in a
+ * process's arguments, here or there.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { concatBytes } from "../bytes.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { formatDuration } from "../ui/duration.ts";
+import { formatAge, renderTable } from "../ui/table.ts";
+import {
+  type AgentRun,
+  checkRunId,
+  LOGS_SCRIPT,
+  NO_AGENT_EXIT,
+  parseRuns,
+  RUNS_DIR,
+  startArgv,
+  STATUS_SCRIPT,
+  STOP_SCRIPT,
+} from "./agent.ts";
+import { notAttachable } from "./attach.ts";
+import { requireSession } from "./cluster.ts";
+import { CONTAINER } from "./spec.ts";
+
+const dec = new TextDecoder();
+
+/** The session's pod, when it is running (else the error that says what to do). */
+export async function runningPod(kube: Kube, namespace: string, name: string): Promise<V1Pod> {
+  const v = await requireSession(kube, namespace, name);
+  const why = notAttachable(v);
+  if (why) throw why;
+  return v.pod!;
+}
+
+interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command in the session container; stdout captured, stderr captured and optionally shown. */
+export async function execCapture(
+  kube: Kube,
+  pod: V1Pod,
+  argv: string[],
+  o: { stdin?: Uint8Array; err?: Sink; out?: Sink; signal?: AbortSignal } = {},
+): Promise<Captured> {
+  const { execInPod } = await import("../kube/exec.ts");
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const ns = pod.metadata?.namespace ?? kube.namespace;
+  const name = pod.metadata?.name ?? "?";
+  const res = await execInPod(kube, ns, name, CONTAINER, argv, {
+    stdin: o.stdin,
+    stdout: (c) => {
+      if (o.out) o.out.write(c);
+      else out.push(c);
+    },
+    stderr: (c) => {
+      err.push(c);
+      o.err?.write(c);
+    },
+    signal: o.signal,
+  });
+  if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+  if (res.error && res.errorKind !== undefined && res.errorKind !== "remote") {
+    throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}`, ExitCode.FAILED);
+  }
+  const join = (parts: Uint8Array[]) => dec.decode(concatBytes(parts));
+  return { code: res.exitCode, stdout: join(out), stderr: join(err) };
+}
+
+export interface RunOptions {
+  /** the prompt's text */
+  prompt: string;
+  /** agent.command */
+  command: string[];
+  out: Sink;
+  err: Sink;
+}
+
+/** Start a run; returns its id. */
+export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
+  if (!o.prompt.trim()) throw usageError("the prompt is empty");
+  const pod = await runningPod(kube, namespace, name);
+  const prompt = new TextEncoder().encode(o.prompt);
+  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length), {
+    stdin: prompt,
+    err: o.err,
+  });
+  if (r.code === NO_AGENT_EXIT) {
+    throw new KodamaError(
+      `cannot start the agent in session ${name}: ${o.command[0]} is not in the image`,
+      ExitCode.FAILED,
+      `set agent.command (now ${
+        JSON.stringify(o.command)
+      }) to a command the image has, or use an image with it (or with npm, to install Claude Code)`,
+    );
+  }
+  const id = r.stdout.trim().split("\n").at(-1) ?? "";
+  if (r.code !== 0 || !/^\d+$/.test(id)) {
+    throw new KodamaError(
+      `could not start the agent in session ${name} (exit code ${r.code})`,
+      ExitCode.FAILED,
+    );
+  }
+  return id;
+}
+
+/** `agent run` / `start --prompt`: start and say how to follow it. */
+export async function agentRun(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: RunOptions,
+): Promise<number> {
+  const id = await startRun(kube, namespace, name, o);
+  o.out.write(`${id}\n`);
+  o.err.write(
+    `agent run ${id} started in session ${name} (output: ${RUNS_DIR}/${id}/log in the workspace); follow it with: kodama agent logs ${name} ${id} -f\n`,
+  );
+  return ExitCode.OK;
+}
+
+export async function listRuns(kube: Kube, pod: V1Pod): Promise<AgentRun[]> {
+  const r = await execCapture(kube, pod, ["sh", "-c", STATUS_SCRIPT, "kodama-status"]);
+  if (r.code !== 0) {
+    throw new KodamaError(`cannot read the agent runs: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  }
+  return parseRuns(r.stdout);
+}
+
+export function renderRuns(runs: AgentRun[], now = Date.now()): string {
+  return renderTable(
+    ["RUN", "STATE", "EXIT", "STARTED", "DURATION"],
+    runs.map((r) => [
+      r.id,
+      r.state,
+      r.exitCode !== undefined ? String(r.exitCode) : "-",
+      r.startedAt ? `${formatAge(r.startedAt, now)} ago` : "-",
+      r.durationSeconds !== undefined ? formatDuration(r.durationSeconds * 1000) : "-",
+    ]),
+  );
+}
+
+export async function agentStatus(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { output: string; out: Sink; err: Sink },
+): Promise<number> {
+  const pod = await runningPod(kube, namespace, name);
+  const runs = await listRuns(kube, pod);
+  if (o.output === "json" || o.output === "yaml") {
+    const doc = {
+      apiVersion: "kodama.dev/v1",
+      kind: "AgentRunList",
+      metadata: { session: name, namespace },
+      items: runs,
+    };
+    o.out.write(
+      o.output === "json" ? JSON.stringify(doc, null, 2) + "\n" : (await import("yaml")).stringify(doc),
+    );
+    return ExitCode.OK;
+  }
+  if (!runs.length) {
+    o.err.write(`no agent runs in session ${name} yet: kodama agent run ${name} --prompt "…"\n`);
+    return ExitCode.OK;
+  }
+  o.out.write(renderRuns(runs));
+  return ExitCode.OK;
+}
+
+/** `agent logs NAME [RUN] [-f]`, `session logs NAME [-f]` (the latest run). */
+export async function agentLogs(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { run?: string; follow?: boolean; out: Sink; err: Sink },
+): Promise<number> {
+  const id = checkRunId(o.run);
+  const pod = await runningPod(kube, namespace, name);
+  const ctrl = new AbortController();
+  const onInt = () => ctrl.abort();
+  Deno.addSignalListener("SIGINT", onInt);
+  try {
+    const r = await execCapture(
+      kube,
+      pod,
+      ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, o.follow ? "1" : "0"],
+      {
+        out: o.out,
+        signal: ctrl.signal,
+      },
+    );
+    if (r.code === 3) {
+      throw new KodamaError(
+        id === "latest" ? `no agent runs in session ${name} yet` : `no agent run ${id} in session ${name}`,
+        ExitCode.NOT_FOUND,
+        `list them with: kodama agent status ${name}`,
+      );
+    }
+    if (r.code !== 0) {
+      throw new KodamaError(`cannot read the run's log: ${r.stderr.trim() || `exit code ${r.code}`}`);
+    }
+    return ExitCode.OK;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+  }
+}
+
+export async function agentStop(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { run?: string; out: Sink; err: Sink },
+): Promise<number> {
+  const id = checkRunId(o.run);
+  const pod = await runningPod(kube, namespace, name);
+  const r = await execCapture(kube, pod, ["sh", "-c", STOP_SCRIPT, "kodama-stop", id]);
+  if (r.code === 3) {
+    throw new KodamaError(
+      id === "latest" ? `no agent runs in session ${name} yet` : `no agent run ${id} in session ${name}`,
+      ExitCode.NOT_FOUND,
+      `list them with: kodama agent status ${name}`,
+    );
+  }
+  if (r.code !== 0) throw new KodamaError(`cannot stop the run: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  const stopped = r.stdout.trim().split("\n").at(-1);
+  if (r.stderr.includes("already ended")) o.err.write(`agent run ${stopped} had already ended\n`);
+  else o.out.write(`agent run ${stopped} stopped\n`);
+  return ExitCode.OK;
+}

@@ -1,0 +1,216 @@
+/**
+ * `kodama session fetch NAME [--branch LOCAL] [--diff]`: the session's branch, with the agent's commits,
+ * into the local repository — through the exec stream, as a `git bundle` made in the pod. No remote, no
+ * push rights, no port-forward: only `pods/exec`.
+ *
+ * The local repository sends the commits it has (its branch and remote tips) on the exec's stdin; the
+ * pod bundles only what is missing (`git bundle create - HEAD ^have…`), the bundle streams to a file in
+ * the local `.git`, and `git fetch` takes it into `kodama/NAME` (or --branch). `--diff` prints, instead,
+ * the diff of the session's branch against the commit it was cloned at.
+ */
+import { join } from "node:path";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { concatBytes, formatBytes } from "../bytes.ts";
+import { runningPod } from "./agentrun.ts";
+import { checkBranch } from "./git.ts";
+import { localGit } from "./gitrun.ts";
+import { CONTAINER } from "./spec.ts";
+
+/** At most this many local commits are offered as "already here" (the newest refs first). */
+const MAX_HAVES = 500;
+const MARK = "kodama-fetch:";
+
+/** `sh -c FETCH kodama-fetch N`: stdin N local haves; stdout the bundle; stderr a header line. */
+export const FETCH_SCRIPT = [
+  `set -u`,
+  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
+  `command -v git >/dev/null 2>&1 || { echo "kodama: git is not in the session image" >&2; exit 127; }`,
+  `git rev-parse --verify -q HEAD >/dev/null || { echo "kodama: the workspace has no git commits (was it started with --repo?)" >&2; exit 3; }`,
+  `not=""; left="$1"`,
+  // exactly as many lines as kodama sends: older exec protocols (v4) cannot signal the end of stdin
+  `while [ "$left" -gt 0 ] && read -r sha; do`,
+  `  left=$((left - 1))`,
+  `  case "$sha" in *[!0-9a-f]* | "") continue ;; esac`,
+  `  git cat-file -e "$sha^{commit}" 2>/dev/null && not="$not ^$sha"`,
+  `done`,
+  `printf '${MARK} branch=%s head=%s base=%s\\n' "$(git symbolic-ref --short -q HEAD)" "$(git rev-parse HEAD)" "$(git config kodama.base)" >&2`,
+  `n=$(git rev-list --count HEAD $not)`,
+  `echo "${MARK} new=$n" >&2`,
+  `[ "$n" = 0 ] && exit 0`,
+  `exec git bundle create - HEAD $not 2>/dev/null`,
+].join("\n");
+
+/** `sh -c DIFF kodama-diff`: the diff of HEAD against the commit the session was cloned at. */
+export const DIFF_SCRIPT = [
+  `set -u`,
+  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
+  `command -v git >/dev/null 2>&1 || { echo "kodama: git is not in the session image" >&2; exit 127; }`,
+  `base=$(git config kodama.base) || { echo "kodama: the session records no base commit (it was not cloned with --repo)" >&2; exit 3; }`,
+  `exec git diff "$base" HEAD`,
+].join("\n");
+
+export interface FetchHeader {
+  branch?: string;
+  head?: string;
+  base?: string;
+  newCommits?: number;
+}
+
+export function parseFetchHeader(stderr: string): FetchHeader {
+  const h: FetchHeader = {};
+  for (const line of stderr.split("\n")) {
+    const i = line.indexOf(MARK);
+    if (i < 0) continue;
+    for (const [, k, v] of line.slice(i + MARK.length).matchAll(/(\w+)=(\S*)/g)) {
+      if (k === "branch" && v) h.branch = v;
+      if (k === "head" && v) h.head = v;
+      if (k === "base" && v) h.base = v;
+      if (k === "new") h.newCommits = Number(v);
+    }
+  }
+  return h;
+}
+
+export interface FetchOptions {
+  branch?: string;
+  diff?: boolean;
+  cwd: string;
+  out: Sink;
+  err: Sink;
+}
+
+/** The local repository's root, or exit 2. */
+async function localRoot(cwd: string): Promise<string> {
+  const top = await localGit(["rev-parse", "--show-toplevel"], cwd);
+  if (!top.ok) {
+    throw usageError(
+      "session fetch runs inside a local clone of the session's repository",
+      `${cwd} is not in a git repository`,
+    );
+  }
+  return top.out;
+}
+
+export async function fetchSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: FetchOptions,
+): Promise<number> {
+  const local = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${name}`;
+  if (o.diff) return await printDiff(kube, namespace, name, o);
+  const root = await localRoot(o.cwd);
+  const gitDir = (await localGit(["rev-parse", "--absolute-git-dir"], root)).out;
+  const pod = await runningPod(kube, namespace, name);
+  // what we have: the tips of local branches and remote-tracking branches, newest first
+  const refs = await localGit(
+    [
+      "for-each-ref",
+      "--sort=-committerdate",
+      "--format=%(objectname)",
+      "refs/heads",
+      "refs/remotes",
+      "refs/tags",
+    ],
+    root,
+  );
+  const haves = [...new Set(refs.out.split("\n").filter((s) => /^[0-9a-f]{40,64}$/.test(s)))].slice(
+    0,
+    MAX_HAVES,
+  );
+  const bundle = join(gitDir, `kodama-fetch-${name}-${Date.now()}.bundle`);
+  const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
+  const errChunks: Uint8Array[] = [];
+  let bytes = 0;
+  const ctrl = new AbortController();
+  const onInt = () => ctrl.abort();
+  Deno.addSignalListener("SIGINT", onInt);
+  try {
+    const { execInPod } = await import("../kube/exec.ts");
+    let res;
+    try {
+      res = await execInPod(kube, namespace, pod.metadata!.name!, CONTAINER, [
+        "sh",
+        "-c",
+        FETCH_SCRIPT,
+        "kodama-fetch",
+        String(haves.length),
+      ], {
+        stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
+        stdout: async (c) => {
+          bytes += c.length;
+          let off = 0;
+          while (off < c.length) off += await file.write(c.subarray(off));
+        },
+        stderr: (c) => void errChunks.push(c),
+        backpressure: true,
+        signal: ctrl.signal,
+      });
+    } finally {
+      file.close();
+    }
+    const stderr = new TextDecoder().decode(concatBytes(errChunks));
+    if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    if (res.error && res.errorKind !== "remote") {
+      throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
+    }
+    const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
+    if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
+    if (res.exitCode !== 0) {
+      throw new KodamaError(
+        `session fetch: ${said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`}`,
+        ExitCode.FAILED,
+      );
+    }
+    const h = parseFetchHeader(stderr);
+    if (!h.head) {
+      throw new KodamaError("session fetch: the pod did not say which commit it has", ExitCode.FAILED);
+    }
+    const ref = `refs/heads/${local}`;
+    if (h.newCommits === 0) {
+      // everything is here already: point the branch at the session's commit
+      const u = await localGit(["update-ref", ref, h.head], root);
+      if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
+    } else {
+      const f = await localGit(["fetch", "--no-tags", "--quiet", bundle, `+HEAD:${ref}`], root);
+      if (!f.ok) {
+        throw new KodamaError(`git fetch from the session's bundle failed:\n${f.err}`, ExitCode.FAILED);
+      }
+    }
+    const ahead = h.base
+      ? (await localGit(["rev-list", "--count", `${h.base}..${h.head}`], root)).out
+      : undefined;
+    const subject = (await localGit(["log", "-1", "--format=%h %s", h.head], root)).out;
+    o.out.write(`${local}\n`);
+    o.err.write(
+      `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +
+        `${ahead ? ` (${ahead} commit${ahead === "1" ? "" : "s"} since it was cloned)` : ""}` +
+        `${
+          h.newCommits
+            ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec`
+            : ", nothing new to transfer"
+        }\n` +
+        `look with: git log ${local}   diff: git diff ${h.base ? h.base.slice(0, 12) : "HEAD"}...${local}\n`,
+    );
+    return ExitCode.OK;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+    await Deno.remove(bundle).catch(() => {});
+  }
+}
+
+async function printDiff(kube: Kube, namespace: string, name: string, o: FetchOptions): Promise<number> {
+  const pod = await runningPod(kube, namespace, name);
+  const { execCapture } = await import("./agentrun.ts");
+  const r = await execCapture(kube, pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"], { out: o.out });
+  if (r.code === 3) throw new KodamaError(r.stderr.trim().replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
+  if (r.code !== 0) {
+    throw new KodamaError(
+      `session fetch --diff: ${r.stderr.trim() || `exit code ${r.code}`}`,
+      ExitCode.FAILED,
+    );
+  }
+  return ExitCode.OK;
+}

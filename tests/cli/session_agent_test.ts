@@ -1,0 +1,276 @@
+/**
+ * Coding-agent runs, black-box, as `dev` in `dev`, with a fake agent (agent.command in .kodama.yaml)
+ * that reads the prompt on stdin, waits for a go-ahead file (so "running" is observed without timing),
+ * edits a file and commits: `start --prompt-file`, `agent status/logs -f/run/stop`, `session logs -f`,
+ * the prompt only in its file, the agent's credentials from the env Secret, a missing agent command.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { onRealCluster, startCluster } from "../cluster/harness.ts";
+import { hasStackTrace } from "./_run.ts";
+import { gitIn, makeTestRepo } from "./_git_server.ts";
+import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+
+const PROMPT = "Please add the marker line zq-prompt-4711 to AGENT.md";
+const API_KEY = "sk-ant-test-0815";
+
+/** The fake agent: `sh -c SCRIPT`, so only sh, cat, grep and git are needed. */
+export const FAKE_AGENT = [
+  `p=$(cat)`,
+  `echo "agent: read $(printf %s "$p" | wc -c | tr -d ' ') bytes from stdin; prompt file $KODAMA_PROMPT_FILE"`,
+  `echo "agent: key ${"$"}{ANTHROPIC_API_KEY:+present}"`,
+  `while [ ! -f .go ]; do sleep 0.2; done`,
+  `printf '%s\\n' "$p" >> AGENT.md`,
+  `git add AGENT.md && git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: edit AGENT.md"`,
+  `echo "agent: committed $(git rev-parse --short HEAD)"`,
+].join("\n");
+
+export function agentConfig(): string {
+  return `agent:\n  command: [sh, -c, ${JSON.stringify(FAKE_AGENT)}]\n`;
+}
+
+async function psArgs(): Promise<string> {
+  const r = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped", stderr: "null" }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+Deno.test({
+  name: "agent runs: start --prompt-file, status running -> succeeded, logs -f, a second run, stop",
+  ignore: onRealCluster,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    const env = { ANTHROPIC_API_KEY: API_KEY };
+    try {
+      await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), agentConfig());
+      await Deno.writeTextFile(join(w.cwd, "task.txt"), PROMPT + "\n");
+
+      await t.step(
+        "start --prompt-file: ready, run 1 started; the prompt never in a process list",
+        async () => {
+          const child = w.spawn([
+            "start",
+            "s",
+            "--repo",
+            repo.bare,
+            "--image",
+            SESSION_IMAGE,
+            "--prompt-file",
+            "task.txt",
+          ], {
+            env,
+          });
+          let running = true;
+          const seen: string[] = [];
+          const scan = (async () => {
+            while (running) seen.push(await psArgs());
+          })();
+          const out = await child.output();
+          running = false;
+          await scan;
+          const stdout = new TextDecoder().decode(out.stdout);
+          const stderr = new TextDecoder().decode(out.stderr);
+          assertEquals(out.code, 0, stderr);
+          assertEquals(stdout, "session/s ready\n1\n");
+          assertMatch(stderr, /agent run 1 started in session s .*kodama agent logs s 1 -f/);
+          assert(seen.length > 0);
+          for (const ps of seen) {
+            assert(!ps.includes("zq-prompt-4711"), "the prompt is in a process's arguments");
+          }
+          // while the agent waits, nothing on the machine shows the prompt either
+          assert(!(await psArgs()).includes("zq-prompt-4711"));
+        },
+      );
+
+      await t.step("the prompt is in the run's prompt file (mode 0600), under .kodama/runs", async () => {
+        const r = await w.k([
+          "attach",
+          "s",
+          "--command",
+          "cat .kodama/runs/1/prompt; ls -l .kodama/runs/1/prompt",
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stdout, PROMPT + "\n");
+        assertMatch(r.stdout, /^-rw------- /m);
+        const st = await w.k(["attach", "s", "--command", "git status --porcelain"]);
+        assertEquals(st.stdout, "", "the runs directory must never show up for git");
+      });
+
+      await t.step(
+        "status: running while the agent works (kodama has exited: the run is detached)",
+        async () => {
+          const r = await w.k(["agent", "status", "s"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertMatch(r.stdout, /^RUN\s+STATE\s+EXIT\s+STARTED\s+DURATION$/m);
+          assertMatch(r.stdout, /^1\s+running\s+-\s+/m);
+        },
+      );
+
+      await t.step(
+        "logs -f shows the output and ends when the run ends; then succeeded, exit 0",
+        async () => {
+          const follow = w.spawn(["agent", "logs", "s", "-f"]);
+          const go = await w.k(["attach", "s", "--command", "touch .go"]);
+          assertEquals(go.code, 0, go.stderr);
+          const out = await follow.output();
+          const text = new TextDecoder().decode(out.stdout);
+          assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+          assertStringIncludes(text, `agent: read ${PROMPT.length} bytes from stdin; prompt file `);
+          assertStringIncludes(text, "agent: key present");
+          assertMatch(text, /agent: committed [0-9a-f]+\n$/);
+          const j = JSON.parse((await w.k(["agent", "status", "s", "-o", "json"])).stdout);
+          assertEquals(j.items.length, 1);
+          assertEquals(j.items[0].id, "1");
+          assertEquals(j.items[0].state, "succeeded");
+          assertEquals(j.items[0].exitCode, 0);
+          assertMatch(j.items[0].startedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+          assert(typeof j.items[0].durationSeconds === "number");
+          const log = await w.k(["attach", "s", "--command", "git log -1 --format=%s; cat AGENT.md"]);
+          assertEquals(log.stdout, `agent: edit AGENT.md\n${PROMPT}\n`);
+        },
+      );
+
+      await t.step("session fetch s in the local clone: kodama/s holds the agent's commit", async () => {
+        const r = await w.k(["session", "fetch", "s"], { cwd: repo.work });
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout, "kodama/s\n");
+        assertMatch(
+          r.stderr,
+          /fetched session s's branch kodama\/s-\d{14} into kodama\/s: [0-9a-f]+ agent: edit AGENT\.md \(1 commit since it was cloned\), 1 new/,
+        );
+        const log = await gitIn(["log", "--format=%s", `${repo.main}..kodama/s`], repo.work);
+        assertEquals(log, "agent: edit AGENT.md");
+        assertEquals(await gitIn(["show", "kodama/s:AGENT.md"], repo.work), PROMPT);
+        // no remote was involved: the bare repository never saw the commit
+        assertEquals(await gitIn(["branch", "--list", "kodama/*"], repo.bare), "");
+        const again = await w.k(["session", "fetch", "s", "--branch", "review"], { cwd: repo.work });
+        assertEquals(again.code, 0, again.stderr);
+        assertStringIncludes(again.stderr, "nothing new to transfer");
+        assertEquals(
+          await gitIn(["rev-parse", "review"], repo.work),
+          await gitIn(["rev-parse", "kodama/s"], repo.work),
+        );
+      });
+
+      await t.step("session fetch --diff shows the change against the cloned commit", async () => {
+        const r = await w.k(["session", "fetch", "s", "--diff"], { cwd: repo.work });
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stdout, "+++ b/AGENT.md");
+        assertStringIncludes(r.stdout, `+${PROMPT}`);
+      });
+
+      await t.step("session fetch outside a repository: exit 2", async () => {
+        const r = await w.k(["session", "fetch", "s"]);
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "inside a local clone");
+      });
+
+      await t.step("the agent's key came from the env Secret, not the pod spec", async () => {
+        const sec = await w.kc(["get", "secret", "kodama-env-s", "-o", "jsonpath={.data.ANTHROPIC_API_KEY}"]);
+        assertEquals(atob(sec.stdout), API_KEY);
+        const pod = await w.kc(["get", "pod", "kodama-s", "-o", "yaml"]);
+        assert(!pod.stdout.includes(API_KEY));
+      });
+
+      await t.step("a second run gets a new id; session logs -f follows the latest", async () => {
+        await w.k(["attach", "s", "--command", "rm -f .go"]);
+        const r = await w.k(["agent", "run", "s", "--prompt", "second task"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout, "2\n");
+        const follow = w.spawn(["session", "logs", "s", "-f"]);
+        await w.k(["attach", "s", "--command", "touch .go"]);
+        const out = await follow.output();
+        assertEquals(out.code, 0);
+        assertStringIncludes(new TextDecoder().decode(out.stdout), "agent: read 11 bytes from stdin");
+        const first = await w.k(["agent", "logs", "s", "1"]);
+        assertStringIncludes(first.stdout, `read ${PROMPT.length} bytes`);
+      });
+
+      await t.step("agent stop ends a running run: stopped", async () => {
+        await w.k(["attach", "s", "--command", "rm -f .go"]);
+        assertEquals((await w.k(["agent", "run", "s", "--prompt", "third"])).stdout, "3\n");
+        const s = await w.k(["agent", "stop", "s", "3"]);
+        assertEquals(s.code, 0, s.stderr);
+        assertEquals(s.stdout, "agent run 3 stopped\n");
+        const st = await w.k(["agent", "status", "s"]);
+        assertMatch(st.stdout, /^3\s+stopped\s+/m);
+        const again = await w.k(["agent", "stop", "s", "3"]);
+        assertEquals(again.code, 0);
+        assertStringIncludes(again.stderr, "had already ended");
+      });
+
+      await t.step(
+        "errors: unknown run (3), bad run id (2), no prompt (2), unknown session (3)",
+        async () => {
+          const u = await w.k(["agent", "logs", "s", "9"]);
+          assertEquals(u.code, 3, u.stderr);
+          assertStringIncludes(u.stderr, "no agent run 9 in session s");
+          assertEquals((await w.k(["agent", "logs", "s", "x1"])).code, 2);
+          const np = await w.k(["agent", "run", "s"]);
+          assertEquals(np.code, 2);
+          assertStringIncludes(np.stderr, "--prompt");
+          const both = await w.k(["agent", "run", "s", "--prompt", "a", "--prompt-file", "task.txt"]);
+          assertEquals(both.code, 2);
+          const ns = await w.k(["agent", "status", "nope"]);
+          assertEquals(ns.code, 3);
+          for (const r of [u, np, both, ns]) assert(!hasStackTrace(r.stderr));
+        },
+      );
+
+      await t.step("an agent.command the image lacks: exit 1 naming agent.command", async () => {
+        await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "agent:\n  command: [no-such-agent-xyz, -p]\n");
+        const r = await w.k(["agent", "run", "s", "--prompt", "x"]);
+        assertEquals(r.code, 1, r.stderr);
+        assertStringIncludes(r.stderr, "agent.command");
+        assertStringIncludes(r.stderr, "no-such-agent-xyz");
+      });
+
+      await t.step(
+        "default agent.command: claude missing, npm present: installed once into the home volume",
+        async () => {
+          await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "{}\n");
+          // a fake npm (first on the runs' PATH) that "installs" a fake claude where npm --prefix puts it
+          const fakeNpm = [
+            `mkdir -p "$HOME/.local/bin"`,
+            `cat > "$HOME/.local/bin/npm" <<'EOF'`,
+            `#!/bin/sh`,
+            `echo "npm $*" >> "$HOME/npm-calls"`,
+            `echo "added 1 package in 1s"`,
+            `mkdir -p "$HOME/.local/node_modules/.bin"`,
+            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake claude $*"\\n' > "$HOME/.local/node_modules/.bin/claude"`,
+            `chmod +x "$HOME/.local/node_modules/.bin/claude"`,
+            `EOF`,
+            `chmod +x "$HOME/.local/bin/npm"`,
+          ].join("\n");
+          assertEquals((await w.k(["attach", "s", "--command", fakeNpm])).code, 0);
+          const r = await w.k(["agent", "run", "s", "--prompt", "hello"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(
+            r.stderr,
+            "claude is not in the image: installing @anthropic-ai/claude-code into",
+          );
+          assertStringIncludes(r.stderr, "added 1 package");
+          const id = r.stdout.trim();
+          await w.k(["agent", "logs", "s", id, "-f"]);
+          assertEquals((await w.k(["agent", "logs", "s", id])).stdout, "fake claude -p\n");
+          const calls = await w.k(["attach", "s", "--command", `cat "$HOME/npm-calls"`]);
+          assertMatch(
+            calls.stdout,
+            /^npm install --no-fund --no-audit --prefix \S+\/\.local @anthropic-ai\/claude-code\n$/,
+          );
+          const again = await w.k(["agent", "run", "s", "--prompt", "again"]);
+          assertEquals(again.code, 0, again.stderr);
+          assert(!again.stderr.includes("installing"), "installed only once");
+        },
+      );
+    } finally {
+      await purge(w, "s");
+      await w.cleanup();
+      await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
+      await c.stop();
+    }
+  },
+});

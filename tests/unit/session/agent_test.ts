@@ -1,0 +1,80 @@
+import { assertEquals, assertMatch, assertThrows } from "@std/assert";
+import {
+  checkRunId,
+  LOGS_SCRIPT,
+  parseRuns,
+  RUNNER_SCRIPT,
+  START_SCRIPT,
+  startArgv,
+  STOP_SCRIPT,
+} from "../../../src/session/agent.ts";
+import { parseFetchHeader } from "../../../src/session/fetch.ts";
+
+Deno.test("agent runs: states from the status lines, durations up to now for running ones", () => {
+  const now = Date.parse("2026-01-15T14:31:00Z");
+  const runs = parseRuns(
+    [
+      "2\trunning\t\t2026-01-15T14:30:00Z\t\t42",
+      "1\texited\t0\t2026-01-15T14:00:00Z\t2026-01-15T14:05:30Z\t7",
+      "3\texited\t2\t2026-01-15T14:30:00Z\t2026-01-15T14:30:05Z\t9",
+      "4\tstopped\t\t2026-01-15T14:30:00Z\t2026-01-15T14:30:10Z\t11",
+      "5\tlost\t\t2026-01-15T14:30:00Z\t\t12",
+      "junk line",
+    ].join("\n"),
+    now,
+  );
+  assertEquals(runs.map((r) => [r.id, r.state, r.exitCode, r.durationSeconds]), [
+    ["1", "succeeded", 0, 330],
+    ["2", "running", undefined, 60],
+    ["3", "failed", 2, 5],
+    ["4", "stopped", undefined, 10],
+    ["5", "failed", undefined, undefined],
+  ]);
+});
+
+Deno.test("agent runs: the prompt goes on stdin, never into the command line", () => {
+  const argv = startArgv(["claude", "-p"], 42);
+  assertEquals(argv.slice(0, 2), ["sh", "-c"]);
+  assertEquals(argv.slice(3), ["kodama-agent", "42", "claude", "-p"]);
+  // exactly the prompt's bytes: v4 exec streams cannot close stdin
+  assertMatch(START_SCRIPT, /head -c "\$bytes" > "\$run\/prompt"/);
+  assertMatch(START_SCRIPT, /umask 077/);
+  assertMatch(RUNNER_SCRIPT, /"\$@" < "\$run\/prompt" >> "\$run\/log" 2>&1/);
+  // detached: its own session, no terminal, survives the exec
+  assertMatch(
+    START_SCRIPT,
+    /nohup \$detach sh -c "\$runner" kodama-run "\$run" "\$@" > \/dev\/null 2>&1 < \/dev\/null &/,
+  );
+  assertMatch(START_SCRIPT, /command -v setsid/);
+});
+
+Deno.test("agent runs: claude is installed with npm into the home volume; otherwise agent.command is named", () => {
+  assertMatch(
+    START_SCRIPT,
+    /npm install --no-fund --no-audit --prefix "\$HOME\/\.local" @anthropic-ai\/claude-code/,
+  );
+  assertMatch(START_SCRIPT, /export PATH="\$HOME\/\.local\/node_modules\/\.bin:/);
+  assertMatch(START_SCRIPT, /agent\.command: claude is not in the image, and npm is not there/);
+  assertMatch(START_SCRIPT, /agent\.command: \$1 is not in the image/);
+  assertMatch(START_SCRIPT, /exit 127/);
+});
+
+Deno.test("agent runs: logs -f ends with the run; stop signals the process group", () => {
+  assertMatch(LOGS_SCRIPT, /\[ -f "\$r\/exit" \] \|\| \[ -f "\$r\/stopped" \]/);
+  assertMatch(STOP_SCRIPT, /kill -TERM -"\$pid"/);
+  assertMatch(STOP_SCRIPT, /kill -KILL -"\$pid"/);
+  assertEquals(checkRunId(undefined), "latest");
+  assertEquals(checkRunId("007"), "7");
+  assertThrows(() => checkRunId("x"));
+});
+
+Deno.test("session fetch: the header the pod prints", () => {
+  const h = parseFetchHeader(
+    "kodama-fetch: branch=kodama/s-1 head=abc base=def\nEnumerating objects\nkodama-fetch: new=3\n",
+  );
+  assertEquals(h, { branch: "kodama/s-1", head: "abc", base: "def", newCommits: 3 });
+  assertEquals(parseFetchHeader("kodama-fetch: branch= head=abc base=\nkodama-fetch: new=0\n"), {
+    head: "abc",
+    newCommits: 0,
+  });
+});

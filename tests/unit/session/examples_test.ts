@@ -1,0 +1,22 @@
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import { parse } from "yaml";
+import { configSchema } from "../../../src/config/schema.ts";
+import { parse as parseDotenv } from "dotenv";
+
+const ex = (p: string) => new URL(`../../../examples/${p}`, import.meta.url);
+
+Deno.test("examples/.kodama.yaml is a valid config for the walkthrough", async () => {
+  const cfg = configSchema.parse(parse(await Deno.readTextFile(ex(".kodama.yaml"))));
+  assertEquals(cfg.git.tokenEnv, "GITHUB_TOKEN");
+  assertEquals(cfg.env.dotenvFiles, [".env"]);
+  assertEquals(cfg.agent.command[0], "claude");
+});
+
+Deno.test("examples/.env.example names the token and the agent key, with no values", async () => {
+  const vars = parseDotenv(await Deno.readTextFile(ex(".env.example")));
+  assertEquals(vars, { GITHUB_TOKEN: "", ANTHROPIC_API_KEY: "" });
+  const readme = await Deno.readTextFile(ex("README.md"));
+  for (const f of [".kodama.yaml", ".env.example", "rbac.yaml", "session fetch", "--prompt-file"]) {
+    assertStringIncludes(readme, f);
+  }
+});
