@@ -16,6 +16,8 @@ import { usageError } from "../errors.ts";
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
 export const NO_AGENT_EXIT = 127;
+/** Exit code of the start script when installing Claude Code with npm failed. */
+export const INSTALL_FAILED_EXIT = 125;
 /** The package installed when the default `claude` is missing and npm is there. */
 export const CLAUDE_PACKAGE = "@anthropic-ai/claude-code";
 
@@ -57,7 +59,7 @@ export const START_SCRIPT = [
   `if ! command -v "$1" >/dev/null 2>&1; then`,
   `  if [ "$1" = claude ] && command -v npm >/dev/null 2>&1; then`,
   `    echo "kodama: claude is not in the image: installing ${CLAUDE_PACKAGE} into $HOME/.local (once; the home volume keeps it)" >&2`,
-  `    npm install --no-fund --no-audit --prefix "$HOME/.local" ${CLAUDE_PACKAGE} >&2 || { echo "kodama: npm install ${CLAUDE_PACKAGE} failed" >&2; exit ${NO_AGENT_EXIT}; }`,
+  `    npm install --no-fund --no-audit --prefix "$HOME/.local" ${CLAUDE_PACKAGE} >&2 || { echo "kodama: npm install ${CLAUDE_PACKAGE} failed" >&2; exit ${INSTALL_FAILED_EXIT}; }`,
   `    command -v claude >/dev/null 2>&1 || { echo "kodama: claude is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
   `  elif [ "$1" = claude ]; then`,
   `    echo "kodama: agent.command: claude is not in the image, and npm is not there to install ${CLAUDE_PACKAGE}" >&2; exit ${NO_AGENT_EXIT}`,

@@ -13,6 +13,7 @@ import { formatAge, renderTable } from "../ui/table.ts";
 import {
   type AgentRun,
   checkRunId,
+  INSTALL_FAILED_EXIT,
   LOGS_SCRIPT,
   NO_AGENT_EXIT,
   parseRuns,
@@ -91,6 +92,15 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
     stdin: prompt,
     err: o.err,
   });
+  if (r.code === INSTALL_FAILED_EXIT) {
+    throw new KodamaError(
+      `cannot start the agent in session ${name}: installing Claude Code with npm failed (npm's output is above)`,
+      ExitCode.FAILED,
+      `the pod needs to reach the npm registry; or use an image with claude, or set agent.command (now ${
+        JSON.stringify(o.command)
+      })`,
+    );
+  }
   if (r.code === NO_AGENT_EXIT) {
     throw new KodamaError(
       `cannot start the agent in session ${name}: ${o.command[0]} is not in the image`,

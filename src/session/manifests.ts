@@ -94,7 +94,7 @@ export function buildEditorConfigMap(spec: SessionSpec, files: Record<string, st
 }
 
 /**
- * The main process: link the editor configs into $HOME (when the repo has any), then wait to be
+ * The main process: copy the editor configs into $HOME (when the repo has any), then wait to be
  * stopped. Plain POSIX sh with `sleep` (busybox has both); an image without `sleep` blocks on the
  * container's open stdin instead. TERM/INT end it at once, so `stop` is quick.
  */
@@ -105,7 +105,8 @@ export function keepAliveScript(spec: SessionSpec): string {
     lines.push(
       `for f in ${files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ")}; do`,
       `  src=${EDITOR_MOUNT}/\${f%%:*}; dst="$HOME/\${f#*:}"`,
-      `  [ -f "$src" ] && mkdir -p "\${dst%/*}" && ln -sf "$src" "$dst"`,
+      // a copy on the home volume (editable in the session); the repo's version wins at each start
+      `  [ -f "$src" ] && mkdir -p "\${dst%/*}" && rm -f "$dst" && cp "$src" "$dst"`,
       `done`,
     );
   }

@@ -11,7 +11,7 @@ import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 
 /** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
 export const AGENT_HOME = "/home/kodama";
-/** Where the editor ConfigMap is mounted (read-only); the session links its files into $HOME/.config. */
+/** Where the editor ConfigMap is mounted (read-only); the session copies its files into $HOME/.config. */
 export const EDITOR_MOUNT = "/etc/kodama/editor";
 /** The group that owns the volumes (fsGroup), so a non-root image user can write to them. */
 export const FS_GROUP = 1000;

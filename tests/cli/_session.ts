@@ -80,3 +80,28 @@ export async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Pr
     text += dec.decode(value, { stream: true });
   }
 }
+
+/** Every process's command line on this machine, once (`ps -eo args`). */
+export async function psArgs(): Promise<string> {
+  const r = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped", stderr: "null" }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+/**
+ * Wait for a child while taking `ps` snapshots of the whole machine (test-cluster pods are local
+ * processes, so theirs too) until it ends: what a secret must never show up in.
+ */
+export async function runScanningPs(
+  child: Deno.ChildProcess,
+): Promise<{ code: number; stdout: string; stderr: string; snapshots: string[] }> {
+  let running = true;
+  const snapshots: string[] = [];
+  const scan = (async () => {
+    while (running) snapshots.push(await psArgs());
+  })();
+  const out = await child.output();
+  running = false;
+  await scan;
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr), snapshots };
+}

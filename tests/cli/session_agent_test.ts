@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { psArgs, purge, runScanningPs, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 
 const PROMPT = "Please add the marker line zq-prompt-4711 to AGENT.md";
 const API_KEY = "sk-ant-test-0815";
@@ -27,11 +27,6 @@ export const FAKE_AGENT = [
 
 export function agentConfig(): string {
   return `agent:\n  command: [sh, -c, ${JSON.stringify(FAKE_AGENT)}]\n`;
-}
-
-async function psArgs(): Promise<string> {
-  const r = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped", stderr: "null" }).output();
-  return new TextDecoder().decode(r.stdout);
 }
 
 Deno.test({
@@ -63,17 +58,8 @@ Deno.test({
           ], {
             env,
           });
-          let running = true;
-          const seen: string[] = [];
-          const scan = (async () => {
-            while (running) seen.push(await psArgs());
-          })();
-          const out = await child.output();
-          running = false;
-          await scan;
-          const stdout = new TextDecoder().decode(out.stdout);
-          const stderr = new TextDecoder().decode(out.stderr);
-          assertEquals(out.code, 0, stderr);
+          const { code, stdout, stderr, snapshots: seen } = await runScanningPs(child);
+          assertEquals(code, 0, stderr);
           assertEquals(stdout, "session/s ready\n1\n");
           assertMatch(stderr, /agent run 1 started in session s .*kodama agent logs s 1 -f/);
           assert(seen.length > 0);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo, startGitHttps } from "./_git_server.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, runScanningPs, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 
 const TOKEN = "ghp_test123";
 const b64 = (s: string) => btoa(s);
@@ -25,6 +25,10 @@ Deno.test({
     const w = await sessionWorld(c);
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     try {
+      await Deno.mkdir(join(w.cwd, ".kodama", "configs"), { recursive: true });
+      await Deno.writeTextFile(join(w.cwd, ".kodama/configs/helix-config.toml"), 'theme = "onedark"\n');
+      await Deno.writeTextFile(join(w.cwd, ".kodama/configs/helix-languages.toml"), "[[language]]\n");
+      await Deno.writeTextFile(join(w.cwd, ".kodama/configs/zellij-config.kdl"), "pane_frames false\n");
       await t.step("start s --repo: the clone is on kodama/s-<UTC timestamp> from main", async () => {
         const r = await w.k(["start", "s", "--repo", repo.bare, "--image", SESSION_IMAGE]);
         assertEquals(r.code, 0, r.stderr);
@@ -35,6 +39,20 @@ Deno.test({
         const head = await w.k(["attach", "s", "--command", "git rev-parse HEAD; cat README.md"]);
         assertEquals(head.stdout, `${repo.main}\nhello\n`);
       });
+
+      await t.step(
+        "editor configs land where Helix and Zellij look, as files on the home volume",
+        async () => {
+          const r = await w.k([
+            "attach",
+            "s",
+            "--command",
+            'cd "$HOME/.config" && for f in helix/config.toml helix/languages.toml zellij/config.kdl; do [ -f $f ] && [ ! -L $f ] && cat $f; done',
+          ]);
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(r.stdout, 'theme = "onedark"\n[[language]]\npane_frames false\n');
+        },
+      );
 
       await t.step("list shows BRANCH; get and -o json show branch and commit", async () => {
         const l = await w.k(["list"]);
@@ -176,12 +194,6 @@ Deno.test({
   },
 });
 
-/** Every process's command line, once. */
-async function psArgs(): Promise<string> {
-  const r = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped", stderr: "null" }).output();
-  return new TextDecoder().decode(r.stdout);
-}
-
 Deno.test({
   name: "sessions: an HTTPS clone with the token from .env; the token is in the credentials Secret only",
   ignore: onRealCluster,
@@ -212,17 +224,8 @@ Deno.test({
           "--image",
           SESSION_IMAGE,
         ]);
-        let running = true;
-        const seen: string[] = [];
-        const scan = (async () => {
-          while (running) seen.push(await psArgs());
-        })();
-        const out = await child.output();
-        running = false;
-        await scan;
-        const stderr = new TextDecoder().decode(out.stderr);
-        const stdout = new TextDecoder().decode(out.stdout);
-        assertEquals(out.code, 0, stderr);
+        const { code, stdout, stderr, snapshots: seen } = await runScanningPs(child);
+        assertEquals(code, 0, stderr);
         assert(seen.length > 0);
         for (const ps of seen) assert(!ps.includes(TOKEN), "the token is in a process's arguments");
         assertStringIncludes(stderr, "note: GITHUB_TOKEN goes into the git credentials Secret only");
