@@ -304,3 +304,107 @@ Deno.test({
     }
   },
 });
+
+/**
+ * A stand-in for the ssh transport (first on the pods' PATH): it records how git called it and the key
+ * file it was given (mode and contents), then runs the remote command here, as sshd would on the server.
+ * Everything kodama does for SSH — the Secret mounted, the key copied with mode 0600, core.sshCommand
+ * with accept-new or the Secret's known_hosts — is real; only the network hop is not.
+ */
+function fakeSsh(log: string): string {
+  return [
+    `#!/bin/sh`,
+    `key=""; prev=""`,
+    `for a in "$@"; do [ "$prev" = -i ] && key="$a"; prev="$a"; done`,
+    `for last in "$@"; do :; done`,
+    `{ echo "args: $*"; echo "mode: $(stat -c %a "$key")"; echo "key: $(cat "$key")"; } >> '${log}'`,
+    `exec sh -c "$last"`,
+  ].join("\n") + "\n";
+}
+
+Deno.test({
+  name: "sessions: an ssh clone with the key from git.secretName (mode 0600 copy, accept-new or known_hosts)",
+  ignore: onRealCluster,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    const log = join(repo.dir, "ssh.log");
+    const bin = join(c.testServer!.stateDir, "runtime", "bin");
+    try {
+      await Deno.mkdir(bin, { recursive: true });
+      await Deno.writeTextFile(join(bin, "ssh"), fakeSsh(log), { mode: 0o755 });
+      await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "git:\n  secretName: git-ssh\n");
+      const url = `git@git.example.com:${repo.bare}`;
+
+      await t.step("no known_hosts in the Secret: StrictHostKeyChecking=accept-new", async () => {
+        const s = await w.kc([
+          "create",
+          "secret",
+          "generic",
+          "git-ssh",
+          "--from-literal=ssh-privatekey=FAKE-KEY-4711",
+        ]);
+        assertEquals(s.code, 0, s.stderr);
+        const r = await w.k(["start", "k", "--repo", url, "--branch", "feature", "--image", SESSION_IMAGE]);
+        assertEquals(r.code, 0, r.stderr);
+        const seen = await Deno.readTextFile(log);
+        assertMatch(
+          seen,
+          /args: -i \S+\/run\/kodama\/ssh\/id -o IdentitiesOnly=yes -o UserKnownHostsFile=\S+\/\.ssh\/known_hosts -o StrictHostKeyChecking=accept-new .*git@git\.example\.com/,
+        );
+        assertMatch(seen, /^mode: 600$/m);
+        assertMatch(seen, /^key: FAKE-KEY-4711$/m);
+        const b = await w.k([
+          "attach",
+          "k",
+          "--command",
+          "git branch --show-current; git fetch -q origin main && echo fetched",
+        ]);
+        assertEquals(b.stdout, "feature\nfetched\n", b.stderr);
+        const pod = await w.kc(["get", "pod", "kodama-k", "-o", "json"]);
+        const spec = JSON.parse(pod.stdout).spec;
+        assert(!pod.stdout.includes("FAKE-KEY-4711"));
+        assertEquals(spec.volumes.find((v: { name: string }) => v.name === "git-ssh").secret, {
+          secretName: "git-ssh",
+          defaultMode: 0o400,
+        });
+      });
+
+      await t.step("known_hosts in the Secret: StrictHostKeyChecking=yes against it", async () => {
+        await Deno.remove(log);
+        await w.kc(["delete", "secret", "git-ssh"]);
+        const s = await w.kc([
+          "create",
+          "secret",
+          "generic",
+          "git-ssh",
+          "--from-literal=ssh-privatekey=FAKE-KEY-4711",
+          "--from-literal=known_hosts=git.example.com ssh-ed25519 AAAA",
+        ]);
+        assertEquals(s.code, 0, s.stderr);
+        const r = await w.k(["start", "kh", "--repo", url, "--image", SESSION_IMAGE]);
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(
+          await Deno.readTextFile(log),
+          /-o UserKnownHostsFile=\S+\/etc\/kodama\/ssh\/known_hosts -o StrictHostKeyChecking=yes /,
+        );
+      });
+
+      await t.step("git.authMethod ssh without git.secretName: exit 2 before any request", async () => {
+        await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "git:\n  authMethod: ssh\n");
+        const r = await w.k(["start", "x", "--repo", url]);
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "git.secretName is not set");
+      });
+    } finally {
+      for (const s of ["k", "kh"]) await purge(w, s);
+      await w.kc(["delete", "secret", "git-ssh"]).catch(() => {});
+      await w.cleanup();
+      await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
+      await c.stop();
+    }
+  },
+});
