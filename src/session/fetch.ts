@@ -207,10 +207,8 @@ async function printDiff(kube: Kube, namespace: string, name: string, o: FetchOp
   const r = await execCapture(kube, pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"], { out: o.out });
   if (r.code === 3) throw new KodamaError(r.stderr.trim().replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
   if (r.code !== 0) {
-    throw new KodamaError(
-      `session fetch --diff: ${r.stderr.trim() || `exit code ${r.code}`}`,
-      ExitCode.FAILED,
-    );
+    const said = r.stderr.trim().replace(/^kodama: /, "");
+    throw new KodamaError(`session fetch --diff: ${said || `exit code ${r.code}`}`, ExitCode.FAILED);
   }
   return ExitCode.OK;
 }

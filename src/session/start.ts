@@ -102,6 +102,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     const v = Deno.env.get(k);
     if (!(k in env.vars) && v && !cfg.env.excludeVars.includes(k) && !o.envExclude.includes(k)) {
       env.vars[k] = v;
+      io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
     }
   }
   for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);

@@ -62,6 +62,11 @@ Deno.test({
           assertEquals(code, 0, stderr);
           assertEquals(stdout, "session/s ready\n1\n");
           assertMatch(stderr, /agent run 1 started in session s .*kodama agent logs s 1 -f/);
+          assertStringIncludes(
+            stderr,
+            "note: ANTHROPIC_API_KEY (from this environment) goes into the env Secret",
+          );
+          assert(!stderr.includes(API_KEY) && !stdout.includes(API_KEY));
           assert(seen.length > 0);
           for (const ps of seen) {
             assert(!ps.includes("zq-prompt-4711"), "the prompt is in a process's arguments");
