@@ -31,6 +31,35 @@ async function podGone(kube: Kube, namespace: string, pod: string): Promise<void
   });
 }
 
+/**
+ * Wait until purged claims are gone. A claim a pod still uses stays Terminating (the
+ * kubernetes.io/pvc-protection finalizer) until that pod has stopped — on a real cluster seconds after
+ * `delete` returns — and a `start` of the same name meanwhile would meet it; `kubectl delete` waits too.
+ */
+export async function claimsGone(
+  kube: Kube,
+  namespace: string,
+  names: string[],
+  o: { err: Sink; timeoutMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + (o.timeoutMs ?? POD_GONE_MS);
+  let said = false;
+  for (;;) {
+    const left: string[] = [];
+    for (const n of names) {
+      if (await kube.findObject("persistentvolumeclaims", namespace, n)) left.push(n);
+    }
+    if (!left.length) return;
+    if (Date.now() > deadline) {
+      o.err.write(`still Terminating: ${left.join(", ")} (they go once nothing uses them)\n`);
+      return;
+    }
+    if (!said) o.err.write(`waiting for ${left.join(", ")} to be released (the pod is stopping)…\n`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 function volumeList(pvcs: V1PersistentVolumeClaim[]): string {
   return pvcs.map((c) => {
     const size = c.status?.capacity?.storage ?? c.spec?.resources?.requests?.storage;
@@ -178,6 +207,7 @@ export async function deleteSession(
     for (const c of f.retained) {
       await kube.deleteObject("persistentvolumeclaims", namespace, c.metadata!.name!);
     }
+    await claimsGone(kube, namespace, f.retained.map((c) => c.metadata!.name!), o);
     if (!o.keepConfig) await removeState(name);
     o.out.write(`deleted ${f.retained.map((c) => `persistentvolumeclaim/${c.metadata?.name}`).join(", ")}\n`);
     return ExitCode.OK;
@@ -217,6 +247,7 @@ export async function deleteSession(
   await del("secrets", n.envSecret);
   await del("secrets", n.gitSecret);
   await del("configmaps", n.editorConfigMap);
+  if (o.purge) await claimsGone(kube, namespace, volumes.map((c) => c.metadata!.name!), o);
   const removedState = !o.keepConfig && await removeState(name);
   o.out.write(`session/${name} deleted\n`);
   o.err.write(`removed ${gone.join(", ")}${removedState ? " and the local state" : ""}\n`);

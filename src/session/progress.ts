@@ -126,7 +126,9 @@ export function verdict(
   if (problem && problem !== "ErrImagePull" && problem !== "Init:ErrImagePull") {
     return { ready: false, failure: describeProblem(pod, problem) };
   }
-  const unbound = pvcs.filter((c) => c.status?.phase !== "Bound");
+  // by name: the order a watch delivers them in is no order
+  const unbound = pvcs.filter((c) => c.status?.phase !== "Bound")
+    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
   if (unbound.length) {
     // volumes with the same problem (both claims name a missing class) are told once
     const byProblem = new Map<string, string[]>();

@@ -223,6 +223,19 @@ async function checkFree(r: Run): Promise<void> {
     r.kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", spec.namespace, sel),
   ]);
   const live = pvcs.items.filter((c) => c.metadata?.labels?.[LABEL_RETAINED] === undefined);
+  const going = pvcs.items.filter((c) => c.metadata?.deletionTimestamp).map((c) => c.metadata?.name);
+  if (!pods.items.length && going.length && going.length === pvcs.items.length) {
+    // `delete --purge` a moment ago: the claims wait for the pod that used them to stop
+    throw new KodamaError(
+      `session "${spec.name}" is being deleted: ${
+        going.length > 1
+          ? `PersistentVolumeClaims ${going.join(", ")} are`
+          : `PersistentVolumeClaim ${going[0]} is`
+      } being deleted (Terminating until the pod that used ${going.length > 1 ? "them" : "it"} has stopped)`,
+      ExitCode.FAILED,
+      `try again in a moment; \`kubectl get pvc -n ${spec.namespace}\` shows when they are gone`,
+    );
+  }
   if (pods.items.length || live.length) {
     throw alreadyExists(spec, sessionView(spec.name, spec.namespace, pods.items[0], live).status);
   }
@@ -264,6 +277,14 @@ async function createVolumes(r: Run): Promise<void> {
       spec.namespace,
       name,
     );
+    if (old.metadata?.deletionTimestamp) {
+      // purged a moment ago and still held by a stopping pod: once it is gone, a new one can be made
+      throw new KodamaError(
+        `PersistentVolumeClaim ${name} is being deleted (Terminating until the pod that used it has stopped)`,
+        ExitCode.FAILED,
+        `try again in a moment; \`kubectl get pvc -n ${spec.namespace} ${name}\` shows when it is gone`,
+      );
+    }
     const labels = old.metadata?.labels ?? {};
     if (labels[LABEL_SESSION] !== spec.name || labels[LABEL_RETAINED] === undefined) {
       throw new KodamaError(

@@ -137,7 +137,13 @@ Deno.test({
       assertEquals(applied.code, 0, applied.stderr);
       assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
       // nothing was created, and no state written
-      assertEquals((await w.kc(["get", "pod,pvc,secret,configmap", "-o", "name"])).stdout.trim(), "");
+      // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
+      assertEquals(
+        (await w.kc(["get", "pod,pvc,secret,configmap", "-l", "kodama.dev/session=demo2", "-o", "name"]))
+          .stdout
+          .trim(),
+        "",
+      );
       const json = await w.k(["start", "demo2", "--dry-run", "-o", "json"]);
       assertEquals(JSON.parse(json.stdout).items.length, 5);
     } finally {
@@ -216,7 +222,14 @@ Deno.test({
         /interrupted: removed pod kodama-cc, secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
       );
       assert(!hasStackTrace(stderr));
-      const left = await w.kc(["get", "pod,secret,configmap,pvc", "-o", "name"]);
+      const left = await w.kc([
+        "get",
+        "pod,secret,configmap,pvc",
+        "-l",
+        "kodama.dev/session=cc",
+        "-o",
+        "name",
+      ]);
       assertEquals(left.stdout.trim().split("\n").sort(), [
         "persistentvolumeclaim/kodama-claude-home-cc",
         "persistentvolumeclaim/kodama-workspace-cc",
@@ -228,6 +241,70 @@ Deno.test({
       assertEquals((await w.kc(["get", "pvc", "-o", "name"])).stdout.trim(), "");
     } finally {
       await purge(w, "cc");
+      await w.cleanup();
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "delete --purge waits while a claim is still in use; a start meanwhile says the claim is being deleted",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    try {
+      const s = await w.k(["start", "tt", "--image", SESSION_IMAGE]);
+      assertEquals(s.code, 0, s.stderr);
+      // another pod holds the workspace claim and takes its time to stop: the pvc-protection finalizer keeps
+      // the claim Terminating until it is gone
+      const holder = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "holder-tt" },
+        spec: {
+          terminationGracePeriodSeconds: 30,
+          containers: [{
+            name: "main",
+            image: SESSION_IMAGE,
+            command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+            volumeMounts: [{ name: "ws", mountPath: "/ws" }],
+          }],
+          volumes: [{ name: "ws", persistentVolumeClaim: { claimName: "kodama-workspace-tt" } }],
+        },
+      };
+      const file = `${w.cwd}/holder.json`;
+      await Deno.writeTextFile(file, JSON.stringify(holder));
+      assertEquals((await w.kc(["apply", "-f", file])).code, 0);
+      assertEquals(
+        (await w.kc(["wait", "--for=condition=Ready", "pod/holder-tt", "--timeout=120s"])).code,
+        0,
+      );
+
+      const del = w.spawn(["delete", "tt", "--force", "--purge"]);
+      const out = drain(del.stdout.getReader());
+      const { text, rest } = await readUntil(del.stderr, /to be released/);
+      assertStringIncludes(text, "kodama-workspace-tt");
+
+      const again = await w.k(["start", "tt", "--image", SESSION_IMAGE]);
+      assertEquals(again.code, 1, again.stderr);
+      assertMatch(
+        again.stderr,
+        /PersistentVolumeClaims? (kodama-(workspace|claude-home)-tt(, )?)+ (is|are) being deleted/,
+      );
+      assert(!hasStackTrace(again.stderr));
+
+      assertEquals((await w.kc(["delete", "pod", "holder-tt", "--grace-period=1", "--wait=false"])).code, 0);
+      const stderr = text + await drain(rest);
+      assertEquals((await del.status).code, 0, stderr);
+      assertStringIncludes(await out, "session/tt deleted");
+      // delete returned: the claims are gone, so the same name starts afresh
+      assertEquals((await w.kc(["get", "pvc", "-o", "name"])).stdout.trim(), "");
+    } finally {
+      await w.kc(["delete", "pod", "holder-tt", "--grace-period=0", "--force", "--ignore-not-found"]);
+      await purge(w, "tt");
       await w.cleanup();
       await c.stop();
     }

@@ -112,8 +112,17 @@ async function realCluster(path: string): Promise<TestCluster> {
       "fault injection needs the kodama test server (KODAMA_TEST_KUBECONFIG points at a real cluster)",
     );
   };
+  // the suite's world: context `dev` works in namespace `dev`, as the test server's kubeconfig says; a real
+  // cluster's kubeconfig that leaves it out gets a copy that says it (the original is never written)
+  const dev = kc?.contexts?.find((c: { name: string }) => c.name === "dev")?.context;
+  let kubeconfig = path;
+  if (dev && !dev.namespace) {
+    dev.namespace = "dev";
+    kubeconfig = await Deno.makeTempFile({ prefix: "kodama-real-kubeconfig-" });
+    await Deno.writeTextFile(kubeconfig, YAML.stringify(kc), { mode: 0o600 });
+  }
   return {
-    kubeconfig: path,
+    kubeconfig,
     server: cluster?.server ?? "",
     faults: {
       dropStreams: refuse,
