@@ -710,7 +710,19 @@ export async function loadWorkflowFile(file: string, source: Source): Promise<Lo
   const key = await cacheKey({ path, ...opts, text });
   const hit = await cachedWorkflow(key);
   if (hit) {
-    return { name: stemOf(path), file: path, source, text, workflow: hit, baseDir: baseDirOf(path, source) };
+    // positions, for run-time messages, come from a parse made only if one is needed
+    let again: Parsed | undefined;
+    const parsedAgain = () => (again ??= parseWorkflowText(text, path, opts));
+    return {
+      name: stemOf(path),
+      file: path,
+      source,
+      text,
+      workflow: hit,
+      baseDir: baseDirOf(path, source),
+      pos: (p) => parsedAgain().pos(p),
+      exprPos: (p, column) => parsedAgain().exprPos(p, column),
+    };
   }
   const parsed = parseWorkflowText(text, path, opts);
   if (

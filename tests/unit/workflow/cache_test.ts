@@ -90,3 +90,20 @@ Deno.test("a workflow with a script step on disk is checked every time (its modu
     await assertRejects(() => loadWorkflowFile(file, "file"), "mod.ts");
   });
 });
+
+Deno.test("a workflow served from the cache still knows its positions (run-time messages)", async () => {
+  await withHome(async (home, dir) => {
+    const file = join(dir, "one.yaml");
+    await Deno.writeTextFile(
+      file,
+      "params:\n  x: { default: a }\n" + ONE.replace("[echo, hi]", '[echo, "${{ params.x }}"]'),
+    );
+    const first = await loadWorkflowFile(file, "file");
+    assertEquals((await entries(home)).length, 1);
+    const second = await loadWorkflowFile(file, "file");
+    const path = ["steps", 0, "exec", "command", 1];
+    assertEquals(second.pos!(path), first.pos!(path));
+    assertEquals(second.exprPos!(path, 4), first.exprPos!(path, 4));
+    assertEquals(first.pos!(path).line, 7);
+  });
+});
