@@ -128,7 +128,7 @@ function pathNames(cmd: AnyCommand): string[] {
 /** Is this a session verb (top level in the Sessions group, or under `kodama session`)? */
 function isSessionVerb(cmd: AnyCommand): boolean {
   const path = pathNames(cmd);
-  if (path[0] === "session" && path.length > 1) return true;
+  if ((path[0] === "session" || path[0] === "agent") && path.length > 1) return true;
   const top = (cmd.parent?.parent ? undefined : cmd) as AnyCommand | undefined;
   return !!top && helpSpec(top)?.group === "Sessions";
 }

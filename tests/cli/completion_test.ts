@@ -169,6 +169,14 @@ steps:
               : parse(await inProcessAttach(root, ["-n", ns, "attach", ""], c.kubeconfig));
             assertEquals(r.values.sort(), ["alpha", "beta"]);
             assertStringIncludes(r.lines.find((l) => l.startsWith("beta\t"))!, "stopped");
+            // the agent verbs and session fetch take a session name too
+            for (const words of [["agent", "logs"], ["agent", "run"], ["session", "fetch"]]) {
+              assertEquals(
+                (await comp(["-n", ns, ...words, ""])).values.sort(),
+                ["alpha", "beta"],
+                words.join(" "),
+              );
+            }
           } finally {
             await kube.request({ verb: "delete", resource: "namespaces" }, "DELETE", `${nsPath}/${ns}`)
               .catch(() => {});
