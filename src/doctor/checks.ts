@@ -42,7 +42,7 @@ export function permissions(serverMinor?: number): Permission[] {
       resource: "pods",
       subresource: "exec",
       verbs: [stream],
-      neededBy: "exec, cp, run (exec steps), attach",
+      neededBy: "exec, cp, run (exec steps), attach, agent runs, session fetch",
       required: true,
     },
     {
@@ -50,7 +50,7 @@ export function permissions(serverMinor?: number): Permission[] {
       resource: "pods",
       subresource: "log",
       verbs: ["get"],
-      neededBy: "logs, run (logs steps)",
+      neededBy: "logs, run (logs steps), start --repo (the clone's log)",
       required: true,
     },
     {
@@ -79,7 +79,7 @@ export function permissions(serverMinor?: number): Permission[] {
       group: "",
       resource: "secrets",
       verbs: ["get", "create", "delete"],
-      neededBy: "sessions (env files)",
+      neededBy: "sessions (env files, git credentials)",
       required: true,
     },
     {
