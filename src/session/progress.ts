@@ -6,6 +6,7 @@
  */
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { formatAge, renderTable } from "../ui/table.ts";
+import { GIT_CONTAINER } from "./git.ts";
 import { CONTAINER } from "./spec.ts";
 import { podProblem } from "./status.ts";
 
@@ -159,6 +160,16 @@ export function verdict(
   if (w?.state?.waiting?.reason && w.state.waiting.reason !== "PodInitializing") {
     const msg = w.state.waiting.message ? `: ${w.state.waiting.message}` : "";
     return { ready: false, waiting: `container ${w.name}: ${w.state.waiting.reason}${msg}` };
+  }
+  // an init container at work (the git clone): say so rather than "image pulled"
+  const init = pod.status?.initContainerStatuses?.find((x) => x.state?.running);
+  if (init) {
+    return {
+      ready: false,
+      waiting: init.name === GIT_CONTAINER
+        ? `the clone (init container ${init.name})`
+        : `init container ${init.name}`,
+    };
   }
   return { ready: false, waiting: PHASE_LABELS[nextPhase(reached) ?? "ready"] };
 }

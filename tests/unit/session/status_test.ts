@@ -140,3 +140,30 @@ Deno.test("start phases and verdicts: ready, wait with a reason, or fail naming 
     "container session: CrashLoopBackOff (exit code 127, Error: sh: not found)",
   );
 });
+
+Deno.test("start verdict: a clone at work is what the session waits for", () => {
+  const cloning = pod({
+    phase: "Pending",
+    conditions: [{ type: "PodScheduled", status: "True" }],
+    initContainerStatuses: [{
+      name: "git-clone",
+      image: "busybox:1.36",
+      imageID: "x",
+      ready: false,
+      restartCount: 0,
+      state: { running: {} },
+    }],
+    containerStatuses: [{
+      name: "session",
+      image: "busybox:1.36",
+      imageID: "",
+      ready: false,
+      restartCount: 0,
+      state: { waiting: { reason: "PodInitializing" } },
+    }],
+  }, { spec: { nodeName: "n1", containers: [] } });
+  assertEquals(verdict(cloning, [bound("a")]), {
+    ready: false,
+    waiting: "the clone (init container git-clone)",
+  });
+});
