@@ -156,7 +156,7 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
         return new KodamaError(
           `${what.verb} ${objectName(what)} ${scope(what)}: ${apiMsg ?? "bad request"}`,
           ExitCode.USAGE,
-          /selector|field label/i.test(apiMsg ?? "")
+          /selector|field label|requirement|expected: /i.test(apiMsg ?? "")
             ? "check -l/--selector and --field-selector (e.g. app=api,tier!=cache; status.phase=Running)"
             : undefined,
         );

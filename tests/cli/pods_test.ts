@@ -1,6 +1,6 @@
 /** Foundation acceptance against the test cluster: `kodama pods` filtering, -o json, forbidden, nothing matched. */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { DEMO, kubectl, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { DEMO, kubectl, startCluster, tempNamespace, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
 
 let cluster: TestCluster;
@@ -82,12 +82,18 @@ Deno.test({
           assertEquals(r.stdout, "");
           assertEquals(r.stderr, "No resources found in weka-operator-system namespace.\n");
           // as kubectl: the same words for an empty namespace, nothing with -o name, an empty List with -o json
-          const k = await kubectl(cluster, ["get", "pods", "-n", "dev"]);
-          const ours = await runKodama([...kc, "pods", "-n", "dev"]);
-          assertEquals([ours.code, ours.stdout, ours.stderr], [k.code, k.stdout, k.stderr]);
-          assertEquals((await runKodama([...kc, "pods", "-n", "dev", "-o", "name"])).stderr, "");
-          const json = await runKodama([...kc, "pods", "-n", "dev", "-o", "json"]);
-          assertEquals(JSON.parse(json.stdout).items, []);
+          // (a namespace of its own: on a real cluster `dev` has other tests' pods)
+          const empty = await tempNamespace(cluster, "pods-empty");
+          try {
+            const k = await kubectl(cluster, ["get", "pods", "-n", empty.name]);
+            const ours = await runKodama([...kc, "pods", "-n", empty.name]);
+            assertEquals([ours.code, ours.stdout, ours.stderr], [k.code, k.stdout, k.stderr]);
+            assertEquals((await runKodama([...kc, "pods", "-n", empty.name, "-o", "name"])).stderr, "");
+            const json = await runKodama([...kc, "pods", "-n", empty.name, "-o", "json"]);
+            assertEquals(JSON.parse(json.stdout).items, []);
+          } finally {
+            await empty.remove();
+          }
           const all = await runKodama([...kc, "pods", "-A", "-l", "app=nothing-has-this"]);
           assertEquals([all.code, all.stderr], [0, "No resources found\n"]);
           const gone = await runKodama([...kc, "pods", "-n", "no-such-namespace"]);

@@ -16,7 +16,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { dirname, join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
+import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { DEMO_LOAD_PODS } from "../cluster/main.ts";
 import { CONFIG, hasStackTrace, MAIN } from "./_run.ts";
 import { HAVE_TMUX } from "../integration/picker_tmux.ts";
@@ -68,6 +68,8 @@ const longRunning = (cmd: string) =>
 
 Deno.test({
   name: "README examples run against the demo world",
+  // the demo world's exact names, its weka command and the demo's KODAMA_HOME: `deno task demo` only
+  ignore: onRealCluster,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {

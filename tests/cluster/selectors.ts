@@ -27,8 +27,10 @@ export function parseLabelSelector(src: string | null | undefined): Requirement[
     while (i < s.length && /[A-Za-z0-9_.\-/]/.test(s[i])) i++;
     return s.slice(start, i);
   };
+  // kube-apiserver's words (apimachinery labels.Parse): a requirement that does not parse is
+  // "unable to parse requirement: …"; a selector that does not start a requirement is the bare lexer error
   const fail = (why: string): never => {
-    throw badRequest(`unable to parse requirement: ${why} in label selector "${src}"`);
+    throw badRequest(`unable to parse requirement: ${why}`);
   };
   while (true) {
     ws();
@@ -40,7 +42,7 @@ export function parseLabelSelector(src: string | null | undefined): Requirement[
       reqs.push({ key, op: "!" });
     } else {
       const key = word();
-      if (!key) fail(`unexpected character '${s[i]}'`);
+      if (!key) throw badRequest(`found '${s[i]}', expected: !, identifier, or 'end of string'`);
       ws();
       if (i >= s.length || s[i] === ",") {
         reqs.push({ key, op: "exists" });
@@ -77,7 +79,7 @@ export function parseLabelSelector(src: string | null | undefined): Requirement[
             i++;
             break;
           }
-          fail("found '" + (s[i] ?? "") + "', expected: ',', ')'");
+          fail("found '" + (s[i] ?? "") + "', expected: ',' or ')'");
         }
         reqs.push({
           key,

@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
 import YAML from "yaml";
-import { deleteObjects, startCluster } from "../cluster/harness.ts";
+import { deleteObjects, startCluster, tempNamespace } from "../cluster/harness.ts";
 import { httpPod } from "./_helpers.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
@@ -49,9 +49,28 @@ Deno.test({
     const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args], { env });
     const list = async () =>
       JSON.parse((await k(["port-forward", "list", "-o", "json"])).stdout) as ForwardRecord[];
-    const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "prod" });
+    // its own api pods and Service (it deletes one): on a real cluster the demo world's would come back
+    // under a new name and break the tests that run after it
+    const space = await tempNamespace(c, "podsplus-pf");
+    const NS = space.name;
+    const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: NS });
     try {
-      await waitForPods(kube, { namespace: "prod", selector: "app=api" }, {
+      for (const name of ["api-one", "api-two"]) await kube.createPod(NS, httpPod(name, { app: "api" }));
+      await kube.request(
+        { verb: "create", resource: "services", namespace: NS },
+        "POST",
+        `/api/v1/namespaces/${NS}/services`,
+        {
+          body: {
+            metadata: { name: "api" },
+            spec: {
+              selector: { app: "api" },
+              ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+            },
+          },
+        },
+      );
+      await waitForPods(kube, { namespace: NS, selector: "app=api" }, {
         for: "ready",
         timeoutMs: 60_000,
       });
@@ -59,7 +78,7 @@ Deno.test({
       let port = 0;
       let id = "";
       await t.step("--detach prints the id and the mapping; traffic shows in list -o json", async () => {
-        const r = await k(["port-forward", "-n", "prod", "svc/api", ":80", "--detach"]);
+        const r = await k(["port-forward", "-n", NS, "svc/api", ":80", "--detach"]);
         assertEquals(r.code, 0, r.stderr);
         const lines = r.stdout.trim().split("\n");
         assertMatch(lines[0], /^[a-z2-9]{6}$/);
@@ -95,7 +114,7 @@ Deno.test({
             while (!stop) answers.push(await get(port));
           })();
           await until("a few answers", () => Promise.resolve(answers.length >= 5 ? true : undefined));
-          await kube.deletePod("prod", before);
+          await kube.deletePod(NS, before);
           const moved = await until("the forward on the other pod", async () => {
             const rec = (await list()).find((x) => x.id === id);
             return rec && rec.pod !== before ? rec : undefined;
@@ -156,7 +175,7 @@ Deno.test({
       await t.step(
         "a background forward that cannot start: its error, exit 3, nothing left running",
         async () => {
-          const r = await k(["port-forward", "-n", "prod", "svc/nope", ":80", "--detach"]);
+          const r = await k(["port-forward", "-n", NS, "svc/nope", ":80", "--detach"]);
           assertEquals(r.code, 3, r.stderr);
           assertStringIncludes(r.stderr, `services "nope" not found`);
           assertEquals(await list(), []);
@@ -217,6 +236,7 @@ Deno.test({
     } finally {
       await k(["port-forward", "stop", "--all"]);
       await deleteObjects(c, "dev", "pod/echo");
+      await space.remove();
       kube.close();
       await c.stop();
       await Deno.remove(home, { recursive: true });

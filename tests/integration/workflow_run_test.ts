@@ -56,7 +56,7 @@ Deno.test({
         const dry = await runKodama(["run", "kwekash", "--dry-run", "--param", cmd], { env, cwd: tmp });
         assertEquals(dry.code, 0, dry.stderr);
         assertStringIncludes(dry.stdout, "drive → weka-drive-0 (first by name of 3 matches)");
-        assertStringIncludes(dry.stdout, `exec bash -c 'touch ${marker}' in drive → weka-drive-0`);
+        assertStringIncludes(dry.stdout, `exec sh -c 'touch ${marker}' in drive → weka-drive-0`);
         assertEquals(await exists(marker), false, "dry run executed the command");
         // the same command without --dry-run does create the marker (so the check above means something)
         const real = await runKodama(["run", "kwekash", "--param", cmd], { env, cwd: tmp });
