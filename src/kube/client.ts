@@ -397,18 +397,8 @@ export class Kube {
         if (!refused) return await this.open(what, method, path, o, used, attempt);
         this.optsAt = 0; // still refused: the next call re-reads the credentials again
       }
-      // client-go: 429 and 5xx answers that carry Retry-After are retried after that many seconds
-      if (
-        typeof f?.code === "number" && (f.code === 429 || f.code >= 500) && f.retryAfter !== undefined &&
-        attempt < MAX_RETRIES && !o.signal?.aborted
-      ) {
-        if (enabled("debug")) {
-          log("debug", ["kube"], `${method} ${url.pathname}: ${f.code}, retrying after ${f.retryAfter}s`, {
-            attempt: attempt + 1,
-          });
-        }
-        await sleep(f.retryAfter * 1000, o.signal);
-        if (!o.signal?.aborted) return await this.open(what, method, path, o, refused, attempt + 1);
+      if (await this.waitToRetry(f, method, url, attempt, o.signal)) {
+        return await this.open(what, method, path, o, refused, attempt + 1);
       }
       // a failure below HTTP may come from a client certificate and key that do not belong together
       if (typeof f?.code !== "number" && !o.signal?.aborted) {
@@ -419,6 +409,30 @@ export class Kube {
       if (isUnreachable(ke) && !o.signal?.aborted) this.noteUnreachable(ke);
       throw ke;
     }
+  }
+
+  /**
+   * client-go's rule: a 429 or 5xx answer that carries Retry-After is retried after that many seconds, at
+   * most MAX_RETRIES times. True when the caller should try again (the wait is over, nothing aborted).
+   */
+  private async waitToRetry(
+    f: Partial<HttpFailure>,
+    method: string,
+    url: URL,
+    attempt: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    if (
+      typeof f?.code !== "number" || !(f.code === 429 || f.code >= 500) || f.retryAfter === undefined ||
+      attempt >= MAX_RETRIES || signal?.aborted
+    ) return false;
+    if (enabled("debug")) {
+      log("debug", ["kube"], `${method} ${url.pathname}: ${f.code}, retrying after ${f.retryAfter}s`, {
+        attempt: attempt + 1,
+      });
+    }
+    await sleep(f.retryAfter * 1000, signal);
+    return !signal?.aborted;
   }
 
   private timeoutError(what: ApiWhat, method: string, url: URL): KodamaError {
@@ -546,22 +560,8 @@ export class Kube {
       if (!refused) return await this.nativeGet(what, path, o, used, attempt);
       this.nativeAt = 0; // still refused: the next call re-reads the credentials again
     }
-    if (
-      (failure.code === 429 || failure.code >= 500) && failure.retryAfter !== undefined &&
-      attempt < MAX_RETRIES && !o.signal?.aborted
-    ) {
-      if (enabled("debug")) {
-        log(
-          "debug",
-          ["kube"],
-          `GET ${url.pathname}: ${failure.code}, retrying after ${failure.retryAfter}s`,
-          {
-            attempt: attempt + 1,
-          },
-        );
-      }
-      await sleep(failure.retryAfter * 1000, o.signal);
-      if (!o.signal?.aborted) return await this.nativeGet(what, path, o, refused, attempt + 1);
+    if (await this.waitToRetry(failure, "GET", url, attempt, o.signal)) {
+      return await this.nativeGet(what, path, o, refused, attempt + 1);
     }
     throw toKodamaError(failure, what, this);
   }
