@@ -34,7 +34,7 @@ import { formatDuration } from "../ui/duration.ts";
 import { mark } from "../ui/timing.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
-import { nativeClient } from "./exec.ts";
+import { nativeClient } from "./native.ts";
 
 /** node:http and node:https, loaded by the first request that needs them (not by a plain GET: nativeGet). */
 async function nodeHttp(): Promise<{ http: typeof http; https: typeof https }> {

@@ -26,7 +26,7 @@ import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError } from "./errors.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
-import { openSpdyExec, SpdyUpgradeError } from "./spdy.ts";
+import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
 import { concatBytes } from "../bytes.ts";
@@ -103,25 +103,6 @@ const text = (b: unknown): string | undefined =>
     : typeof b === "string"
     ? b
     : new TextDecoder().decode(b as Uint8Array);
-
-/**
- * One Deno.HttpClient per distinct TLS material. The auth target is recomputed every TARGET_TTL_MS
- * (tokens rotate), but a new client is made only when the CA or client certificate really changed,
- * so long-running forwards do not pile up clients (open streams may still hold the old one).
- */
-const clients = new Map<string, Deno.HttpClient>();
-export function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
-  const id = `${ca ?? ""}\0${cert ?? ""}\0${key ?? ""}`;
-  let client = clients.get(id);
-  if (!client) {
-    client = Deno.createHttpClient({
-      ...(ca ? { caCerts: [ca] } : {}),
-      ...(cert && key ? { cert, key } : {}),
-    });
-    clients.set(id, client);
-  }
-  return client;
-}
 
 /** TLS + auth options for requests to the current cluster, cached per kubeconfig. */
 export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
@@ -407,6 +388,8 @@ async function openSpdy(
   o: { stdin: boolean; tty: boolean },
   signal?: AbortSignal,
 ): Promise<Channel> {
+  // loaded for this fallback only: the SPDY modules bring node:http and node:https
+  const { openSpdyExec, SpdyUpgradeError } = await import("./spdy.ts");
   try {
     const c = await openSpdyExec(
       url.replace(/^ws(s?):/, "http$1:"),

@@ -1,0 +1,20 @@
+/**
+ * One Deno.HttpClient per distinct TLS material, shared by exec's native WebSocket streams (./exec.ts)
+ * and GETs over Deno's own client (./client.ts). The auth target is recomputed as credentials rotate, but
+ * a new client is made only when the CA or client certificate really changed, so long-running forwards do
+ * not pile up clients (open streams may still hold the old one). A module of its own, so that neither
+ * user loads the other (exec.ts brings the SPDY fallback's Node modules on its first use).
+ */
+const clients = new Map<string, Deno.HttpClient>();
+export function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
+  const id = `${ca ?? ""}\0${cert ?? ""}\0${key ?? ""}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = Deno.createHttpClient({
+      ...(ca ? { caCerts: [ca] } : {}),
+      ...(cert && key ? { cert, key } : {}),
+    });
+    clients.set(id, client);
+  }
+  return client;
+}
