@@ -10,15 +10,6 @@ import { firstChunkThenClose, hasStackTrace, runKodama } from "../cli/_run.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "workflows: kwekash, --param, --dry-run, parallel fan-out over 20 pods",
   ...opts,
@@ -51,17 +42,33 @@ Deno.test({
       });
 
       await t.step("--dry-run resolves weka-drive-0 and executes nothing", async () => {
-        const marker = join(tmp, "dry-run-marker");
+        // the marker is the pod's own file, read back through exec (a real pod's /tmp is not this machine's)
+        const marker = `/tmp/kodama-dry-run-${crypto.randomUUID().slice(0, 8)}`;
         const cmd = `cmd=touch ${marker}`;
+        const inPod = async () =>
+          (await runKodama([
+            "exec",
+            "-n",
+            "weka-operator-system",
+            "--pod",
+            "weka-drive-0",
+            "-c",
+            "weka",
+            "--",
+            "test",
+            "-e",
+            marker,
+          ], { env, cwd: tmp })).code === 0;
         const dry = await runKodama(["run", "kwekash", "--dry-run", "--param", cmd], { env, cwd: tmp });
         assertEquals(dry.code, 0, dry.stderr);
         assertStringIncludes(dry.stdout, "drive → weka-drive-0 (first by name of 3 matches)");
         assertStringIncludes(dry.stdout, `exec sh -c 'touch ${marker}' in drive → weka-drive-0`);
-        assertEquals(await exists(marker), false, "dry run executed the command");
+        assertEquals(await inPod(), false, "dry run executed the command");
         // the same command without --dry-run does create the marker (so the check above means something)
         const real = await runKodama(["run", "kwekash", "--param", cmd], { env, cwd: tmp });
         assertEquals(real.code, 0, real.stderr);
-        assertEquals(await exists(marker), true);
+        assertEquals(await inPod(), true);
+        await runKodama(["run", "kwekash", "--param", `cmd=rm -f ${marker}`], { env, cwd: tmp });
       });
 
       await t.step("-n overrides the targets' namespace; nothing matching is exit 3", async () => {
@@ -130,7 +137,8 @@ steps:
       await t.step(
         "a reader that stops early (| head): the run unwinds, always() steps run, exit 0",
         async () => {
-          const marker = join(tmp, "cleanup-ran");
+          // the cleanup step's file is the pod's own, read back through exec
+          const marker = `/tmp/kodama-cleanup-ran-${crypto.randomUUID().slice(0, 8)}`;
           const file = join(tmp, "pipe.yaml");
           await Deno.writeTextFile(
             file,
@@ -150,7 +158,18 @@ steps:
           assertEquals(r.code, 0, r.stderr);
           assert(r.firstChunk.length > 0);
           assert(Date.now() - t0 < 15_000, "the run stopped instead of waiting for the flood step");
-          assert(await exists(marker), "the always() step ran after stdout closed");
+          const ran = await runKodama([
+            "exec",
+            "-n",
+            "weka-operator-system",
+            "--pod",
+            "weka-drive-0",
+            "--",
+            "sh",
+            "-c",
+            `test -e ${marker} && rm ${marker}`,
+          ], { env, cwd: tmp });
+          assertEquals(ran.code, 0, "the always() step ran after stdout closed");
           assert(!hasStackTrace(r.stderr), r.stderr);
         },
       );
