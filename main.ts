@@ -43,6 +43,7 @@ export const COMMANDS: [names: string[], load: () => Promise<Registrar>][] = [
     () => import("./src/cli/session.ts"),
   ],
   [["agent"], () => import("./src/cli/agent.ts")],
+  [["sync"], () => import("./src/cli/sync.ts")],
 ];
 
 /** "complete" is `kubectl_complete-kodama`, which kubectl (1.26+) runs with the words to complete. */

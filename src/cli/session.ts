@@ -97,8 +97,8 @@ exists, 5 timeout, 130 Ctrl-C.`,
     )
     .option("--env-exclude <name>", "leave this variable out (repeatable)", collect, [] as string[])
     .option(
-      "--sync <path>",
-      "local directory to sync into the workspace (file sync is not available yet: ignored)",
+      "--sync [path]",
+      "sync this local directory (default: the current one) into the workspace, then keep syncing in the background",
     )
     .option("--no-sync", "do not sync a local directory")
     .option(

@@ -186,9 +186,17 @@ const sync = z.object({
   enabled: bool().default(true).describe(
     "Sync the local directory into new sessions (`start --no-sync` turns it off).",
   ),
-  useGitignore: bool().default(true).describe("Skip files matched by .gitignore when syncing."),
+  useGitignore: bool().default(true).describe(
+    "Skip what .gitignore files (at every level) and .git/info/exclude ignore, as git does.",
+  ),
   excludePatterns: stringList().default([]).describe(
     "Extra gitignore-style patterns never synced (in addition to .kodamaignore).",
+  ),
+  git: oneOf(["auto", "always", "never"]).default("auto").describe(
+    "Sync the .git directory: auto = not when the session has a --repo (the pod has its own clone), else yes (the agent needs the history to commit).",
+  ),
+  watch: bool().default(true).describe(
+    "Keep syncing in the background after `start --sync` and `resume` (`kodama sync stop` ends it).",
   ),
 }).strict().describe("File synchronisation into sessions.");
 

@@ -57,7 +57,7 @@ export async function startCommand(
       storageClass: f.storageClass,
       envFiles: f.envFile,
       envExclude: f.envExclude,
-      sync: typeof f.sync === "string" ? f.sync : undefined,
+      sync: typeof f.sync === "string" ? f.sync : f.sync === true ? "." : undefined,
       noSync: f.sync === false,
       repo: f.repo,
       branch: f.branch,

@@ -79,6 +79,7 @@ export async function stopSession(
     return ExitCode.OK;
   }
   const pod = v.pod.metadata!.name!;
+  await (await import("../sync/session.ts")).syncSessionStop(name, o.err);
   await kube.deleteObject("pods", namespace, pod);
   if (o.wait) await podGone(kube, namespace, pod);
   await updateState(name, { status: "Stopped" });
@@ -146,6 +147,12 @@ export async function resumeSession(
     if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
     await waitReady(kube, spec, { timeoutMs: waitMs, signal: ctrl.signal, io, verb: "resume" });
     for (const step of AFTER_READY) await step({ kube, spec, io, signal: ctrl.signal });
+    if (cfg.sync.enabled) {
+      await (await import("../sync/session.ts")).syncSessionResume(kube, spec, cfg, {
+        ...io,
+        signal: ctrl.signal,
+      });
+    }
     await updateState(name, { status: "Running" });
     io.out.write(`session/${name} ready\n`);
     return ExitCode.OK;
@@ -243,6 +250,7 @@ export async function deleteSession(
   } else {
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
+  await (await import("../sync/session.ts")).syncSessionDelete(name);
   await del("pods", v.pod?.metadata?.name ?? n.pod);
   await del("secrets", n.envSecret);
   await del("secrets", n.gitSecret);

@@ -19,11 +19,12 @@ import { GrowingTable, sortKeys } from "../pods/watch.ts";
 import { isRetained, listSessions } from "./cluster.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
 import { listStates, type SessionState } from "./state.ts";
+import { syncColumn } from "../sync/column.ts";
 import { type SessionView, sessionView } from "./status.ts";
 
-/** The SYNC column: the sync feature reports Active/Error here; without it a session is Inactive. */
-export function syncState(_v: SessionView): "Active" | "Inactive" | "Error" {
-  return "Inactive";
+/** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */
+export function syncState(v: SessionView): "Active" | "Inactive" | "Error" {
+  return syncColumn(v.name, v.namespace);
 }
 
 export function sessionColumns(

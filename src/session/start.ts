@@ -35,7 +35,7 @@ import { waitForSession } from "./wait.ts";
 export interface StartOptions extends StartFlags {
   envFiles: string[];
   envExclude: string[];
-  /** accepted now; the sync feature gives them effect */
+  /** --sync [PATH]: the local directory synced into the workspace once the pod is ready */
   sync?: string;
   noSync?: boolean;
   /** a repository to clone into the workspace (`.`: the local repository's origin) */
@@ -467,7 +467,6 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }
-  if (o.sync !== undefined) io.err.write("note: file sync is not available yet; --sync is ignored\n");
   const ctrl = new AbortController();
   let interrupted = false;
   const onInt = () => {
@@ -496,6 +495,12 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       for (const step of AFTER_READY) {
         if (interrupted) break;
         await step({ kube, spec, io, signal: ctrl.signal });
+      }
+      if (o.sync !== undefined && !o.noSync && cfg.sync.enabled && !interrupted) {
+        await (await import("../sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
+          ...io,
+          signal: ctrl.signal,
+        });
       }
     }
     if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);

@@ -1,0 +1,219 @@
+/**
+ * One sync round trip: a batch of deletes and of new or changed paths applied in the pod by ONE exec.
+ *
+ * stdin of `sh -c APPLY_SCRIPT sh WORKDIR` is
+ *
+ *     <archive length>\n
+ *     <deleted path>\n ... \n      one line each (`\` and newline escaped as `\\` and `\n`)
+ *     \n                           an empty line ends the list
+ *     <tar archive>                the new and changed paths, padded to whole 10 KiB records
+ *
+ * The script removes the listed paths (in groups, `rm -rf`), then `tar -x`s the archive in the workdir.
+ * Only POSIX sh, rm, mkdir, printf, head and tar are used, with flags busybox's applets take. The shell's
+ * `read` consumes stdin one byte at a time on a pipe, so what follows starts exactly at the archive;
+ * `head -c LENGTH` hands tar the archive and then an EOF, so the batch ends without waiting for stdin's
+ * EOF (busybox tar reads its input to the end, and clusters before v1.30 cannot pass an EOF on a
+ * WebSocket exec).
+ *
+ * The archive is built in-process from the local tree: permissions (with `umask 0`: GNU tar would mask
+ * them), modification times, symlinks as links (never followed, wherever they point), hard links within
+ * the batch as links, empty directories, and any file name (PAX records for long or non-ASCII ones).
+ */
+import { join } from "node:path";
+import { END_OF_ARCHIVE, header, type TarEntry } from "../pods/tar.ts";
+import type { Entry, Tree } from "./scan.ts";
+
+/** busybox/GNU tar read 20-block records: pad the archive to a whole record. */
+export const RECORD = 10240;
+
+export const APPLY_SCRIPT = [
+  "umask 0",
+  "IFS= read -r n || exit 96",
+  'mkdir -p "$1" && cd "$1" || exit 97',
+  "set --",
+  "while IFS= read -r p; do",
+  '  [ -z "$p" ] && break',
+  "  case $p in *\\\\*) p=$(printf '%b_' \"$p\"); p=${p%_} ;; esac",
+  '  set -- "$@" "./$p"',
+  '  if [ $# -ge 200 ]; then rm -rf -- "$@" || exit 98; set --; fi',
+  "done",
+  'if [ $# -gt 0 ]; then rm -rf -- "$@" || exit 98; fi',
+  'head -c "$n" | tar -xof -',
+].join("\n");
+
+const enc = new TextEncoder();
+
+/** A delete list line: `\` -> `\\`, newline -> `\n` (the script decodes with printf %b). */
+export function encodeDeletes(paths: string[]): Uint8Array {
+  const lines = paths.map((p) => p.replaceAll("\\", "\\\\").replaceAll("\n", "\\n"));
+  return enc.encode(lines.map((l) => l + "\n").join("") + "\n");
+}
+
+export interface Batch {
+  /** paths to remove in the pod (before anything is extracted) */
+  deletes: string[];
+  /** paths to send, parents before children, with what was seen when the batch was made */
+  sends: [string, Entry][];
+}
+
+export interface PackStats {
+  files: number;
+  bytes: number;
+}
+
+/** Gather small pieces into chunks of about `size` bytes (one stdin frame each). */
+class Chunker {
+  #parts: Uint8Array[] = [];
+  #len = 0;
+  constructor(private size = 256 * 1024) {}
+  add(b: Uint8Array): Uint8Array | undefined {
+    if (b.length === 0) return undefined;
+    this.#parts.push(b);
+    this.#len += b.length;
+    return this.#len >= this.size ? this.flush() : undefined;
+  }
+  flush(): Uint8Array | undefined {
+    if (this.#len === 0) return undefined;
+    const out = this.#parts.length === 1 ? this.#parts[0] : new Uint8Array(this.#len);
+    if (this.#parts.length > 1) {
+      let off = 0;
+      for (const p of this.#parts) {
+        out.set(p, off);
+        off += p.length;
+      }
+    }
+    this.#parts = [];
+    this.#len = 0;
+    return out;
+  }
+}
+
+interface Planned {
+  rel: string;
+  headers: Uint8Array[];
+  /** content bytes to read (files only) */
+  size: number;
+  /** a file or a hard link (counted as a file sent) */
+  file: boolean;
+}
+
+/** The archive's entries with their headers, and its exact length (for `head -c`). */
+function planArchive(batch: Batch): { items: Planned[]; length: number } {
+  const items: Planned[] = [];
+  const firstName = new Map<string, string>(); // dev:ino -> first name in this archive
+  let length = 0;
+  for (const [rel, e] of batch.sends) {
+    const mtime = e.mtime / 1000;
+    let t: TarEntry;
+    if (e.kind === "dir") t = { name: rel, type: "directory", size: 0, mode: e.mode, mtime };
+    else if (e.kind === "symlink") {
+      t = { name: rel, type: "symlink", size: 0, mode: e.mode, mtime, linkname: e.link };
+    } else {
+      const key = `${e.dev}:${e.ino}`;
+      const first = e.nlink > 1 ? firstName.get(key) : undefined;
+      if (first !== undefined) t = { name: rel, type: "hardlink", size: 0, mode: e.mode, mtime, linkname: first };
+      else {
+        if (e.nlink > 1) firstName.set(key, rel);
+        t = { name: rel, type: "file", size: e.size, mode: e.mode, mtime };
+      }
+    }
+    const headers = header(t);
+    const size = t.type === "file" ? t.size : 0;
+    length += headers.reduce((n, h) => n + h.length, 0) + size + (size % 512 ? 512 - (size % 512) : 0);
+    items.push({ rel, headers, size, file: t.type === "file" || t.type === "hardlink" });
+  }
+  length += END_OF_ARCHIVE.length;
+  if (length % RECORD) length += RECORD - (length % RECORD);
+  return { items, length };
+}
+
+/**
+ * The batch's stdin: the archive's length, the delete list, then the archive. A file that shrank
+ * while being read is padded with zeros to the size in its header, one that grew is cut there (the
+ * watcher sees the write and the next batch sends it again), so the length announced stays exact.
+ * `stats` counts files and content bytes as they are read; `onBytes` reports progress.
+ */
+export async function* batchStream(
+  root: string,
+  batch: Batch,
+  stats: PackStats,
+  onBytes?: (n: number, file?: boolean) => void,
+): AsyncGenerator<Uint8Array> {
+  const ch = new Chunker();
+  let total = 0;
+  const emit = function* (b: Uint8Array) {
+    total += b.length;
+    const out = ch.add(b);
+    if (out) yield out;
+  };
+  const { items, length } = planArchive(batch);
+  yield* emit(enc.encode(`${length}\n`));
+  yield* emit(encodeDeletes(batch.deletes));
+  const archiveStart = total;
+  for (const it of items) {
+    for (const h of it.headers) yield* emit(h);
+    if (it.size === 0) {
+      if (it.file) {
+        stats.files++;
+        onBytes?.(0, true);
+      }
+      continue;
+    }
+    let fh: Deno.FsFile | undefined;
+    try {
+      fh = await Deno.open(join(root, it.rel), { read: true });
+    } catch {
+      fh = undefined; // gone since the scan: zeros now, the watcher's delete follows
+    }
+    let left = it.size;
+    try {
+      while (left > 0) {
+        const buf = new Uint8Array(Math.min(256 * 1024, left));
+        const n = fh ? await fh.read(buf) : null;
+        if (n === null || n === 0) {
+          yield* emit(new Uint8Array(left));
+          left = 0;
+          break;
+        }
+        left -= n;
+        stats.bytes += n;
+        onBytes?.(n);
+        yield* emit(n === buf.length ? buf : buf.subarray(0, n));
+      }
+    } finally {
+      fh?.close();
+    }
+    if (it.size % 512) yield* emit(new Uint8Array(512 - (it.size % 512)));
+    stats.files++;
+    onBytes?.(0, true);
+  }
+  yield* emit(END_OF_ARCHIVE);
+  const used = total - archiveStart;
+  if (used < length) yield* emit(new Uint8Array(length - used));
+  const last = ch.flush();
+  if (last) yield last;
+}
+
+/** A ReadableStream over an async generator (pull-driven: the exec's backpressure reaches the disk). */
+export function streamOf(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      const { value, done } = await gen.next();
+      if (done) ctrl.close();
+      else ctrl.enqueue(value);
+    },
+    async cancel() {
+      await gen.return(undefined);
+    },
+  });
+}
+
+/** Build a batch: what to delete and what to send, given paths and the tree they come from. */
+export function makeBatch(deletes: string[], changed: string[], now: Tree): Batch {
+  const sends: [string, Entry][] = [];
+  for (const p of changed) {
+    const e = now.get(p);
+    if (e) sends.push([p, e]);
+  }
+  return { deletes, sends };
+}

@@ -1,0 +1,127 @@
+/**
+ * Which local paths sync leaves out, decided the way git decides for `.gitignore`:
+ *
+ *  - every directory's `.gitignore` applies to the paths below it, relative to that directory; deeper
+ *    files override shallower ones and, inside one file, the last matching pattern wins (`!` re-includes);
+ *  - a path inside an ignored directory is ignored whatever a deeper rule says (git never looks inside);
+ *  - `.git/info/exclude` counts like a root `.gitignore`;
+ *  - `.kodamaignore` files (same syntax, any level) are read after the `.gitignore` of their directory, so
+ *    they can exclude more or re-include (`!build/`) what git ignores;
+ *  - `sync.excludePatterns` are root-level patterns applied last;
+ *  - the workspace's `.kodama/` directory is always left out, and `.git/` unless `syncGit`.
+ *
+ * `useGitignore: false` turns off `.gitignore` and `.git/info/exclude` only. Matching is done by the
+ * `ignore` package (the gitignore specification's semantics, also used by eslint and prettier).
+ */
+import ignore, { type Ignore } from "ignore";
+import { join } from "node:path";
+
+export interface IgnoreOptions {
+  useGitignore: boolean;
+  /** sync.excludePatterns */
+  excludePatterns: string[];
+  /** send `.git/` too (sync.syncGit resolved for this session) */
+  syncGit: boolean;
+}
+
+/** The patterns found in one directory (relative paths below it are matched). */
+interface Level {
+  dir: string; // relative to the root, "" for the root
+  ig: Ignore;
+}
+
+export const KODAMAIGNORE = ".kodamaignore";
+
+/** Read a file's text, or undefined when it does not exist or is not a file. */
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export class IgnoreRules {
+  readonly #root: string;
+  readonly #o: IgnoreOptions;
+  /** per directory (relative path): its level, or null when it has no pattern files */
+  readonly #levels = new Map<string, Level | null>();
+  readonly #final: Ignore;
+
+  constructor(root: string, o: IgnoreOptions) {
+    this.#root = root;
+    this.#o = o;
+    this.#final = ignore().add(o.excludePatterns);
+  }
+
+  /** The patterns of one directory, read once (call `forget(dir)` when a pattern file there changed). */
+  #level(dir: string): Level | null {
+    const hit = this.#levels.get(dir);
+    if (hit !== undefined) return hit;
+    const abs = join(this.#root, dir);
+    const texts: string[] = [];
+    if (this.#o.useGitignore) {
+      if (dir === "") {
+        const exclude = readText(join(abs, ".git", "info", "exclude"));
+        if (exclude) texts.push(exclude);
+      }
+      const gi = readText(join(abs, ".gitignore"));
+      if (gi) texts.push(gi);
+    }
+    const ki = readText(join(abs, KODAMAIGNORE));
+    if (ki) texts.push(ki);
+    const level = texts.length ? { dir, ig: ignore().add(texts.join("\n")) } : null;
+    this.#levels.set(dir, level);
+    return level;
+  }
+
+  /** Drop the cached patterns of a directory (its .gitignore or .kodamaignore changed). */
+  forget(dir: string): void {
+    this.#levels.delete(dir);
+  }
+
+  /** Forget every cached pattern file. */
+  reset(): void {
+    this.#levels.clear();
+  }
+
+  /** Is a pattern file (one whose change alters the rules)? */
+  static isPatternFile(rel: string): boolean {
+    const base = rel.slice(rel.lastIndexOf("/") + 1);
+    return base === ".gitignore" || base === KODAMAIGNORE || rel === ".git/info/exclude";
+  }
+
+  /**
+   * Is `rel` (a '/'-separated path relative to the root) left out by its own rules? The caller walks
+   * from the root and never asks about paths inside an ignored directory (`ignoredPath` does both).
+   */
+  ignoredHere(rel: string, isDir: boolean): boolean {
+    const top = rel.split("/", 1)[0];
+    if (top === ".kodama") return true;
+    if (top === ".git" && !this.#o.syncGit) return true;
+    const parts = rel.split("/");
+    let ignored = false;
+    for (let i = 0; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      const level = this.#level(dir);
+      if (!level) continue;
+      const sub = parts.slice(i).join("/") + (isDir ? "/" : "");
+      const r = level.ig.test(sub);
+      if (r.ignored) ignored = true;
+      else if (r.unignored) ignored = false;
+    }
+    const r = this.#final.test(rel + (isDir ? "/" : ""));
+    if (r.ignored) ignored = true;
+    else if (r.unignored) ignored = false;
+    return ignored;
+  }
+
+  /** Is `rel` left out, itself or through an ignored parent directory? */
+  ignoredPath(rel: string, isDir: boolean): boolean {
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      if (this.ignoredHere(parts.slice(0, i).join("/"), true)) return true;
+    }
+    return this.ignoredHere(rel, isDir);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * `kodama sync pull NAME [PATH]`: bring back what changed in the pod since the last sync.
+ *
+ * The pod's workspace is listed in one exec (size, mtime, mode of every path) and compared with the
+ * manifest — what the pod was last sent or last pulled from it. A path the pod changed (new, different
+ * size or mtime, different kind) comes back; a path the manifest knows that the pod no longer has is
+ * removed locally. When the local file changed too since the last sync, it is a conflict: listed, and
+ * left alone unless --force. Ignored paths never come back. Pulled files are written beside their
+ * target and renamed over it, with the pod's mode and mtime, and recorded in the manifest so that the
+ * background sync does not send them back.
+ */
+import { dirname, join } from "node:path";
+import type { Kube } from "../kube/client.ts";
+import { execInPod } from "../kube/exec.ts";
+import { concatBytes } from "../bytes.ts";
+import { ExitCode, KodamaError, notFound } from "../errors.ts";
+import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { TarParser } from "../pods/tar.ts";
+import { requireSession } from "../session/cluster.ts";
+import { rulesFor, targetOf } from "./push.ts";
+import { listRemote, type RemoteEntry } from "./remote.ts";
+import { type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
+import { loadConfig, loadManifest, type SyncConfig, updateManifest } from "./store.ts";
+
+export type Change = "added" | "modified" | "deleted";
+
+export interface PullItem {
+  path: string;
+  change: Change;
+  conflict: boolean;
+}
+
+const sec = (ms: number) => Math.floor(ms / 1000);
+
+/** Did the pod change this path since the manifest recorded it? Pure. */
+export function podChanged(r: RemoteEntry, m: Entry | undefined): Change | undefined {
+  if (!m) return "added";
+  if (m.kind !== r.kind) return "modified";
+  if (r.kind === "file" && (r.size !== m.size || r.mtime !== sec(m.mtime))) return "modified";
+  if (r.kind === "symlink" && r.mtime !== sec(m.mtime)) return "modified";
+  if (r.kind !== "symlink" && r.mode !== m.mode) return "modified";
+  return undefined;
+}
+
+/** Did the local side change this path since the manifest recorded it? Pure. */
+export function localChanged(l: Entry | undefined, m: Entry | undefined): boolean {
+  if (!m) return l !== undefined && l.kind !== "dir";
+  if (!l) return true;
+  return !sameEntry(l, m);
+}
+
+/**
+ * What a pull would do (files and links; directories are made as needed). `under` limits it to one
+ * path. Pure.
+ */
+export function planPull(
+  remote: Map<string, RemoteEntry>,
+  manifest: Tree,
+  local: Tree,
+  ignored: (rel: string, isDir: boolean) => boolean,
+  under?: string,
+): PullItem[] {
+  const inScope = (p: string) => !under || p === under || p.startsWith(under + "/");
+  const items: PullItem[] = [];
+  for (const [p, r] of remote) {
+    if (r.kind === "dir" || !inScope(p) || ignored(p, false)) continue;
+    const m = manifest.get(p);
+    const change = podChanged(r, m);
+    if (!change) continue;
+    const l = local.get(p);
+    // the same file made on both sides is only a conflict when they differ
+    const same = !m && l?.kind === r.kind && r.kind === "file" && l.size === r.size &&
+      sec(l.mtime) === r.mtime;
+    if (same) continue;
+    items.push({ path: p, change, conflict: localChanged(l, m) });
+  }
+  for (const [p, m] of manifest) {
+    if (m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false)) continue;
+    const l = local.get(p);
+    if (!l) continue; // gone on both sides
+    items.push({ path: p, change: "deleted", conflict: localChanged(l, m) });
+  }
+  return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+const MARK: Record<Change, string> = { added: "A", modified: "M", deleted: "D" };
+
+/** `A path`, `M path`, `D path`; conflicts as `C path (changed here and in the pod)`. */
+export function formatItems(items: PullItem[]): string {
+  return items.map((i) =>
+    i.conflict ? `C ${i.path} (${i.change} in the pod, changed here too)\n` : `${MARK[i.change]} ${i.path}\n`
+  ).join("");
+}
+
+/** True when writing `rel` would go through a local symlink (never write outside the tree). */
+async function throughLink(root: string, rel: string): Promise<boolean> {
+  const parts = rel.split("/");
+  let cur = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    cur = join(cur, parts[i]);
+    try {
+      if ((await Deno.lstat(cur)).isSymlink) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** Fetch `rels` from the pod with tar (in groups, one exec each) and write them locally. */
+async function fetchFiles(kube: Kube, c: SyncConfig, rels: string[], err: Sink): Promise<void> {
+  const t = targetOf(c);
+  const dec = new TextDecoder();
+  for (let i = 0; i < rels.length; i += 200) {
+    const group = rels.slice(i, i + 200);
+    const parser = new TarParser(async (e) => {
+      const rel = e.name.replace(/^\.\//, "");
+      if (!group.includes(rel) || rel.split("/").includes("..")) return undefined;
+      if (await throughLink(c.root, rel)) {
+        err.write(`warning: skipping ${rel}: its local path goes through a symlink\n`);
+        return undefined;
+      }
+      const target = join(c.root, rel);
+      await Deno.mkdir(dirname(target), { recursive: true });
+      const mtime = new Date(e.mtime * 1000);
+      if (e.type === "symlink") {
+        await Deno.remove(target).catch(() => {});
+        await Deno.symlink(e.linkname ?? "", target);
+        return undefined;
+      }
+      if (e.type !== "file") return undefined;
+      const tmp = join(dirname(target), `.kodama-pull-${crypto.randomUUID().slice(0, 8)}`);
+      const fh = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      return {
+        async write(b: Uint8Array) {
+          let off = 0;
+          while (off < b.length) off += await fh.write(b.subarray(off));
+        },
+        async close() {
+          fh.close();
+          await Deno.chmod(tmp, e.mode & 0o7777);
+          await Deno.utime(tmp, mtime, mtime);
+          const st = await Deno.lstat(target).catch(() => undefined);
+          if (st?.isDirectory) await Deno.remove(target, { recursive: true });
+          await Deno.rename(tmp, target);
+        },
+      };
+    });
+    const errParts: Uint8Array[] = [];
+    let writeErr: unknown;
+    const res = await execInPod(
+      kube,
+      t.namespace,
+      t.pod,
+      t.container,
+      ["sh", "-c", 'cd "$1" && shift && exec tar -cf - "$@"', "sh", t.workdir, ...group.map((g) => `./${g}`)],
+      {
+        backpressure: true,
+        stdout: async (chunk) => {
+          if (writeErr) return;
+          try {
+            await parser.push(chunk);
+          } catch (e) {
+            writeErr = e;
+          }
+        },
+        stderr: (chunk) => void errParts.push(chunk.slice()),
+      },
+    );
+    await parser.idle();
+    if (writeErr) throw new KodamaError(`writing pulled files failed: ${(writeErr as Error).message}`);
+    if (res.error || res.exitCode !== 0) {
+      throw new KodamaError(
+        `pulling from ${t.pod}:${t.workdir} failed: ${
+          dec.decode(concatBytes(errParts)).trim().split("\n").slice(-2).join("; ") || res.error
+        }`,
+      );
+    }
+  }
+}
+
+export async function pullCommand(
+  kube: Kube,
+  name: string,
+  path: string | undefined,
+  f: { dryRun?: boolean; force?: boolean },
+  out: Sink = stdoutSink,
+  err: Sink = stderrSink,
+): Promise<number> {
+  const c = await loadConfig(name);
+  if (!c || c.namespace !== kube.namespace) {
+    throw notFound(
+      `session ${name} is not synced from this machine`,
+      `pull compares with the last sync: start one with \`kodama sync push ${name} PATH\``,
+    );
+  }
+  const v = await requireSession(kube, kube.namespace, name);
+  if (v.status !== "Running") {
+    throw new KodamaError(`session ${name} is ${v.status.toLowerCase()}: pull needs its pod running`);
+  }
+  const under = path?.replace(/^\.\/+/, "").replace(/\/+$/, "") || undefined;
+  const rules = rulesFor(c);
+  const where = { root: c.root, workdir: c.workdir };
+  const [remote, manifest, local] = await Promise.all([
+    listRemote(kube, targetOf(c), { syncGit: c.syncGit }),
+    loadManifest(name, where),
+    scanTree(c.root, rules),
+  ]);
+  const items = planPull(remote, manifest, local, (p, d) => rules.ignoredPath(p, d), under);
+  out.write(formatItems(items));
+  const conflicts = items.filter((i) => i.conflict);
+  if (!items.length) {
+    err.write(`nothing changed in ${c.pod}:${c.workdir} since the last sync\n`);
+    return ExitCode.OK;
+  }
+  if (f.dryRun) {
+    err.write(
+      `${items.length} path(s) would change locally${
+        conflicts.length ? `, ${conflicts.length} conflict(s) (--force takes the pod's version)` : ""
+      }; nothing done (--dry-run)\n`,
+    );
+    return ExitCode.OK;
+  }
+  const todo = items.filter((i) => !i.conflict || f.force);
+  const fetch = sortWalk(todo.filter((i) => i.change !== "deleted").map((i) => i.path));
+  await fetchFiles(kube, c, fetch, err);
+  for (const i of todo.filter((i) => i.change === "deleted")) {
+    await Deno.remove(join(c.root, i.path)).catch(() => {});
+  }
+  // record what the local files are now: the pod has the same, so nothing is sent back
+  const now = new Map<string, Entry | undefined>();
+  for (const i of todo) now.set(i.path, await statPath(c.root, i.path));
+  await updateManifest(name, where, (t) => {
+    for (const [p, e] of now) {
+      if (e) {
+        t.set(p, e);
+        const parts = p.split("/");
+        for (let k = 1; k < parts.length; k++) {
+          const d = parts.slice(0, k).join("/");
+          const r = remote.get(d);
+          if (!t.has(d) && r?.kind === "dir") {
+            t.set(d, { kind: "dir", mode: r.mode, size: 0, mtime: r.mtime * 1000, ino: 0, dev: 0, nlink: 1 });
+          }
+        }
+      } else t.delete(p);
+    }
+  });
+  const left = conflicts.length && !f.force ? conflicts.length : 0;
+  err.write(
+    `pulled ${fetch.length} file(s), removed ${todo.length - fetch.length}${
+      left ? `; ${left} conflict(s) left alone (--force takes the pod's version)` : ""
+    }\n`,
+  );
+  return left ? ExitCode.FAILED : ExitCode.OK;
+}

@@ -1,0 +1,122 @@
+/**
+ * One-shot sync (`kodama sync push`, `start --sync`, `resume`): scan the tree, diff it against the
+ * manifest of what the pod was sent, send the difference in one batch, record it. The first push of a
+ * session sends everything; later ones only what changed (size, mtime, mode, kind or link target).
+ */
+import type { Kube } from "../kube/client.ts";
+import type { Sink } from "../ui/sink.ts";
+import { formatBytes } from "../bytes.ts";
+import { ProgressRenderer } from "../ui/progress.ts";
+import { makeBatch } from "./batch.ts";
+import { IgnoreRules } from "./ignore.ts";
+import { applyBatch, type SyncTarget } from "./remote.ts";
+import { diffTrees, scanTree, type Tree } from "./scan.ts";
+import { loadManifest, recordBatch, type SyncConfig, updateManifest } from "./store.ts";
+
+export function rulesFor(c: SyncConfig): IgnoreRules {
+  return new IgnoreRules(c.root, {
+    useGitignore: c.useGitignore,
+    excludePatterns: c.excludePatterns,
+    syncGit: c.syncGit,
+  });
+}
+
+export function targetOf(c: SyncConfig): SyncTarget {
+  return { namespace: c.namespace, pod: c.pod, container: c.container, workdir: c.workdir };
+}
+
+export interface PushResult {
+  files: number;
+  bytes: number;
+  deletes: number;
+  /** files looked at */
+  scanned: number;
+  ms: number;
+}
+
+export interface PushOptions {
+  home?: string;
+  signal?: AbortSignal;
+  /** ignore the manifest: send everything */
+  full?: boolean;
+  /** progress on this sink (a bar on a terminal) */
+  err?: Sink;
+  tty?: boolean;
+}
+
+/** The paths to delete in the pod: gone locally, but not merely ignored now (those stay in the pod). */
+export function deletable(deleted: string[], then: Tree, rules: IgnoreRules): string[] {
+  return deleted.filter((p) => !rules.ignoredPath(p, then.get(p)?.kind === "dir"));
+}
+
+/** A progress line: `syncing  1,234/5,000 files  12.3 MB/100.0 MB  [=====     ]  45.6 MB/s`. */
+export function progressLine(
+  files: number,
+  totalFiles: number,
+  bytes: number,
+  totalBytes: number,
+  elapsedMs: number,
+): string {
+  const frac = totalBytes > 0 ? bytes / totalBytes : totalFiles > 0 ? files / totalFiles : 1;
+  const w = 20;
+  const fill = Math.min(w, Math.round(frac * w));
+  const rate = bytes / Math.max(0.001, elapsedMs / 1000);
+  return `syncing ${files}/${totalFiles} files  ${formatBytes(bytes)}/${formatBytes(totalBytes)}  [${
+    "=".repeat(fill)
+  }${" ".repeat(w - fill)}] ${Math.floor(frac * 100)}%  ${formatBytes(rate)}/s`;
+}
+
+export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): Promise<PushResult> {
+  const started = performance.now();
+  const rules = rulesFor(c);
+  const where = { root: c.root, workdir: c.workdir };
+  const [now, then] = await Promise.all([
+    scanTree(c.root, rules),
+    o.full ? Promise.resolve(new Map() as Tree) : loadManifest(c.name, where, o.home),
+  ]);
+  const diff = diffTrees(then, now);
+  const batch = makeBatch(deletable(diff.deleted, then, rules), diff.changed, now);
+  const result: PushResult = { files: 0, bytes: 0, deletes: batch.deletes.length, scanned: now.size, ms: 0 };
+  if (batch.sends.length || batch.deletes.length) {
+    let totalFiles = 0, totalBytes = 0;
+    for (const [, e] of batch.sends) {
+      if (e.kind === "file") {
+        totalFiles++;
+        totalBytes += e.size;
+      }
+    }
+    const bar = o.err && o.tty ? new ProgressRenderer(o.err, true, Date.now(), { plain: false }) : undefined;
+    let files = 0, bytes = 0;
+    const t0 = performance.now();
+    let drawn = 0;
+    const draw = (force = false) => {
+      const t = performance.now();
+      if (!bar || (!force && t - drawn < 100)) return;
+      drawn = t;
+      bar.update(progressLine(files, totalFiles, bytes, totalBytes, t - t0));
+    };
+    draw(true);
+    try {
+      const stats = await applyBatch(kube, targetOf(c), c.root, batch, {
+        signal: o.signal,
+        onBytes: (n, file) => {
+          bytes += n;
+          if (file) files++;
+          draw();
+        },
+      });
+      result.files = stats.files;
+      result.bytes = stats.bytes;
+    } finally {
+      draw(true);
+      bar?.done();
+    }
+  }
+  // what is gone locally is forgotten even when it stays in the pod (ignored now)
+  await updateManifest(c.name, where, (t) => {
+    if (o.full) t.clear();
+    recordBatch(t, diff.deleted, batch.sends);
+  }, o.home);
+  result.ms = performance.now() - started;
+  return result;
+}

@@ -1,0 +1,194 @@
+/**
+ * The local side of sync: a walk of the tree under the ignore rules, and what one path is now.
+ * Symlinks are recorded as links (their target text), never followed, wherever they point.
+ */
+import { join } from "node:path";
+import type { IgnoreRules } from "./ignore.ts";
+
+export type Kind = "file" | "dir" | "symlink";
+
+/** One path as sync knows it (also the manifest's record of what the pod was sent). */
+export interface Entry {
+  kind: Kind;
+  /** permission bits (0o7777) */
+  mode: number;
+  size: number;
+  /** modification time, milliseconds */
+  mtime: number;
+  /** inode and device: a rename keeps them, hard links share them */
+  ino: number;
+  dev: number;
+  nlink: number;
+  /** symlink target */
+  link?: string;
+}
+
+/** '/'-separated path relative to the root -> entry. */
+export type Tree = Map<string, Entry>;
+
+export function entryOf(st: Deno.FileInfo, link?: string): Entry | undefined {
+  const kind: Kind | undefined = st.isSymlink
+    ? "symlink"
+    : st.isDirectory
+    ? "dir"
+    : st.isFile
+    ? "file"
+    : undefined;
+  if (!kind) return undefined; // sockets, fifos, devices are not synced
+  return {
+    kind,
+    mode: (st.mode ?? 0o644) & 0o7777,
+    size: kind === "file" ? st.size : 0,
+    mtime: st.mtime?.getTime() ?? 0,
+    ino: st.ino ?? 0,
+    dev: st.dev ?? 0,
+    nlink: st.nlink ?? 1,
+    ...(link !== undefined ? { link } : {}),
+  };
+}
+
+/** lstat one path; undefined when it is gone (or of a kind sync skips). */
+export async function statPath(root: string, rel: string): Promise<Entry | undefined> {
+  const abs = join(root, rel);
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(abs);
+  } catch {
+    return undefined;
+  }
+  let link: string | undefined;
+  if (st.isSymlink) {
+    try {
+      link = await Deno.readLink(abs);
+    } catch {
+      return undefined;
+    }
+  }
+  return entryOf(st, link);
+}
+
+export interface ScanOptions {
+  /** only below this directory (relative; "" = all) */
+  under?: string;
+  /** how many lstat calls run at once */
+  concurrency?: number;
+}
+
+/**
+ * Walk `root` (or one directory below it), leaving out what `rules` ignore. Directories come before
+ * their contents; the map's order is the walk's order.
+ */
+export async function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}): Promise<Tree> {
+  const out: Tree = new Map();
+  const start = o.under ?? "";
+  if (start) {
+    if (rules.ignoredPath(start, true)) return out;
+    const e = await statPath(root, start);
+    if (!e) return out;
+    out.set(start, e);
+    if (e.kind !== "dir") return out;
+  }
+  const walk = async (dir: string): Promise<void> => {
+    const names: string[] = [];
+    try {
+      for await (const d of Deno.readDir(join(root, dir))) names.push(d.name);
+    } catch {
+      return; // removed meanwhile, or unreadable
+    }
+    names.sort();
+    const rels = names.map((n) => (dir ? `${dir}/${n}` : n));
+    const entries = await Promise.all(rels.map((rel) => statPath(root, rel)));
+    const subdirs: string[] = [];
+    for (let i = 0; i < rels.length; i++) {
+      const e = entries[i];
+      if (!e || rules.ignoredHere(rels[i], e.kind === "dir")) continue;
+      out.set(rels[i], e);
+      if (e.kind === "dir") subdirs.push(rels[i]);
+    }
+    for (const s of subdirs) await walk(s);
+  };
+  await walk(start);
+  return out;
+}
+
+/** Same content as far as sync can tell without reading it (size, mtime, mode, kind, link). */
+export function sameEntry(a: Entry, b: Entry): boolean {
+  if (a.kind !== b.kind || a.mode !== b.mode) return false;
+  if (a.kind === "file") return a.size === b.size && a.mtime === b.mtime;
+  if (a.kind === "symlink") return a.link === b.link;
+  return true;
+}
+
+export interface TreeDiff {
+  /** new or changed paths (directories included), in walk order */
+  changed: string[];
+  /** paths the manifest had that are gone locally (or changed kind) */
+  deleted: string[];
+}
+
+/**
+ * What to send so the pod matches `now`, given what it was sent before (`then`). Only paths the
+ * manifest knows are deleted: files the pod made itself are left alone. A hard-linked file that
+ * changed brings its other names along (rewriting one name in the pod would split the link).
+ */
+export function diffTrees(then: Tree, now: Tree): TreeDiff {
+  const changed: string[] = [];
+  const deleted: string[] = [];
+  for (const [p, e] of then) {
+    const n = now.get(p);
+    if (!n || n.kind !== e.kind) deleted.push(p);
+  }
+  const seen = new Set<string>();
+  for (const [p, e] of now) {
+    const t = then.get(p);
+    if (!t || !sameEntry(t, e) || (e.kind === "file" && e.nlink > 1 && t.ino !== e.ino)) {
+      changed.push(p);
+      seen.add(p);
+    }
+  }
+  // hard links: every name of a changed multi-link inode is sent again
+  const byInode = new Map<string, string[]>();
+  for (const [p, e] of now) {
+    if (e.kind === "file" && e.nlink > 1) {
+      const k = `${e.dev}:${e.ino}`;
+      (byInode.get(k) ?? byInode.set(k, []).get(k)!).push(p);
+    }
+  }
+  for (const names of byInode.values()) {
+    if (names.some((n) => seen.has(n))) {
+      for (const n of names) {
+        if (!seen.has(n)) {
+          seen.add(n);
+          changed.push(n);
+        }
+      }
+    }
+  }
+  return { changed: sortWalk(changed), deleted: pruneNested(deleted) };
+}
+
+/** Parents before children ('/' sorts before any name character that matters here). */
+export function sortWalk(paths: string[]): string[] {
+  return [...paths].sort((a, b) => {
+    const pa = a.split("/"), pb = b.split("/");
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+    }
+    return pa.length - pb.length;
+  });
+}
+
+/** Drop paths inside another path of the list (removing the directory removes them). */
+export function pruneNested(paths: string[]): string[] {
+  const kept = new Set<string>();
+  const out: string[] = [];
+  for (const p of sortWalk(paths)) {
+    const parts = p.split("/");
+    let inside = false;
+    for (let i = 1; i < parts.length && !inside; i++) inside = kept.has(parts.slice(0, i).join("/"));
+    if (inside) continue;
+    out.push(p);
+    kept.add(p);
+  }
+  return out;
+}

@@ -1,0 +1,125 @@
+/**
+ * Sync as the session verbs use it — each hook is one call from `src/session/`:
+ *
+ *   start --sync PATH   syncSessionStart: forget old state, send the whole tree, start the background sync
+ *   resume              syncSessionResume: when this machine syncs the session, send what changed, restart
+ *   stop                syncSessionStop: end the background sync (the manifest stays for resume)
+ *   delete              syncSessionDelete: end it and forget the session's sync state
+ *   list (SYNC column)  syncColumn in column.ts (light: list loads it)
+ */
+import { resolve } from "node:path";
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { formatBytes } from "../bytes.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../ui/sink.ts";
+import { formatDuration } from "../ui/duration.ts";
+import { CONTAINER, namesOf, type SessionSpec } from "../session/spec.ts";
+import { spawnDaemon, stopDaemon } from "./daemon.ts";
+import { type PushResult, pushTree } from "./push.ts";
+import { loadConfig, paths, removeSyncState, saveConfig, type SyncConfig } from "./store.ts";
+
+export interface SyncIO {
+  err: Sink;
+  tty: boolean;
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+/** Whether `.git/` is sent: sync.git, where auto means "unless the session clones a repo itself". */
+export function syncGitFor(cfg: Config, spec: SessionSpec): boolean {
+  const mode = cfg.sync.git;
+  if (mode === "always") return true;
+  if (mode === "never") return false;
+  return !(spec as unknown as { repo?: unknown }).repo;
+}
+
+async function checkDir(path: string): Promise<string> {
+  const abs = resolve(path);
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(abs);
+  } catch {
+    throw new KodamaError(`--sync ${path}: no such directory`, ExitCode.NOT_FOUND);
+  }
+  if (!st.isDirectory) throw usageError(`--sync ${path}: not a directory`);
+  return abs;
+}
+
+export function configFor(kube: Kube, spec: SessionSpec, root: string, cfg: Config): SyncConfig {
+  return {
+    name: spec.name,
+    namespace: spec.namespace,
+    root,
+    workdir: spec.workdir,
+    pod: namesOf(spec).pod,
+    container: CONTAINER,
+    syncGit: syncGitFor(cfg, spec),
+    useGitignore: cfg.sync.useGitignore,
+    excludePatterns: cfg.sync.excludePatterns,
+    connection: kube.childFlags(),
+  };
+}
+
+export function pushSummary(r: PushResult): string {
+  const rate = r.bytes / Math.max(0.001, r.ms / 1000);
+  return `synced ${r.files} files (${formatBytes(r.bytes)})${r.deletes ? `, ${r.deletes} deleted` : ""} in ${
+    formatDuration(r.ms)
+  }${r.bytes > 1 << 20 ? `, ${formatBytes(rate)}/s` : ""}`;
+}
+
+/** `start --sync PATH`: the whole tree, then (sync.watch) the background sync. */
+export async function syncSessionStart(
+  kube: Kube,
+  spec: SessionSpec,
+  path: string,
+  cfg: Config,
+  io: SyncIO,
+): Promise<void> {
+  const root = await checkDir(resolve(io.cwd ?? Deno.cwd(), path));
+  await stopDaemon(spec.name);
+  await removeSyncState(spec.name); // a new session: nothing was sent to it yet
+  const c = configFor(kube, spec, root, cfg);
+  await saveConfig(c);
+  const r = await pushTree(kube, c, { full: true, err: io.err, tty: io.tty, signal: io.signal });
+  io.err.write(`${pushSummary(r)}: ${root} -> ${c.pod}:${c.workdir}\n`);
+  if (cfg.sync.watch) await startBackground(kube, c, io.err);
+}
+
+async function startBackground(kube: Kube, c: SyncConfig, err: Sink): Promise<void> {
+  const pid = await spawnDaemon(kube, c.name, c.namespace);
+  err.write(
+    `syncing in the background (pid ${pid}): \`kodama sync status ${c.name}\`, log ${paths(c.name).log}\n`,
+  );
+}
+
+/** `resume`: when this machine syncs the session, send what changed meanwhile and restart the sync. */
+export async function syncSessionResume(
+  kube: Kube,
+  spec: SessionSpec,
+  cfg: Config,
+  io: SyncIO,
+): Promise<void> {
+  const c = await loadConfig(spec.name);
+  if (!c || c.namespace !== spec.namespace) return;
+  try {
+    await Deno.stat(c.root);
+  } catch {
+    io.err.write(`warning: not syncing: ${c.root} is gone\n`);
+    return;
+  }
+  const r = await pushTree(kube, c, { err: io.err, tty: io.tty, signal: io.signal });
+  io.err.write(`${pushSummary(r)} (changes since the last sync)\n`);
+  if (cfg.sync.watch) await startBackground(kube, c, io.err);
+}
+
+/** `stop`: end the background sync; the manifest stays, so resume sends only what changed. */
+export async function syncSessionStop(name: string, err?: Sink): Promise<void> {
+  if (await stopDaemon(name)) err?.write(`stopped the background sync of ${name}\n`);
+}
+
+/** `delete`: end the background sync and forget what was sent. */
+export async function syncSessionDelete(name: string): Promise<void> {
+  await stopDaemon(name);
+  await removeSyncState(name);
+}

@@ -1,0 +1,182 @@
+/**
+ * Sync's local state, per session, in `$KODAMA_HOME/sync/NAME/` (directory 0700, files 0600, written
+ * atomically):
+ *
+ *   sync.json       what to sync where: the local root, the pod, its workdir, the connection flags
+ *   manifest.json   every path the pod was sent, as it was locally when sent (kind, mode, size, mtime,
+ *                   inode): what `resume` and reconnects diff against, what `pull` finds conflicts with
+ *   status.json     the background process: pid, state, last sync, files and bytes sent, pending, errors
+ *   sync.log        the background process's log
+ *
+ * No secret is written here: the connection is named by kubeconfig flags, never a token.
+ */
+import { join } from "node:path";
+import { acquireLock, atomicWrite } from "../config/atomic.ts";
+import { kodamaHome } from "../config/paths.ts";
+import type { Entry, Tree } from "./scan.ts";
+
+export interface SyncConfig {
+  name: string;
+  namespace: string;
+  /** absolute local directory */
+  root: string;
+  /** the pod's directory that mirrors it */
+  workdir: string;
+  pod: string;
+  container: string;
+  /** send .git/ too */
+  syncGit: boolean;
+  useGitignore: boolean;
+  excludePatterns: string[];
+  /** global flags a background process needs to reach the same cluster as the same user */
+  connection: string[];
+}
+
+export type SyncStateName = "starting" | "watching" | "syncing" | "error" | "stopped";
+
+export interface SyncStatus {
+  state: SyncStateName;
+  pid?: number;
+  /** /proc start time: with pid, one process for good */
+  procStart?: string;
+  startedAt?: string;
+  lastSync?: string;
+  filesSent: number;
+  bytesSent: number;
+  batches: number;
+  pending: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  reconnects: number;
+  lastReconnect?: string;
+  updatedAt?: string;
+}
+
+export function syncDir(name: string, home = kodamaHome()): string {
+  return join(home, "sync", name);
+}
+
+export const paths = (name: string, home?: string) => {
+  const d = syncDir(name, home);
+  return {
+    dir: d,
+    config: join(d, "sync.json"),
+    manifest: join(d, "manifest.json"),
+    status: join(d, "status.json"),
+    log: join(d, "sync.log"),
+  };
+};
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureDir(name: string, home?: string): Promise<void> {
+  await Deno.mkdir(syncDir(name, home), { recursive: true, mode: 0o700 });
+}
+
+export const loadConfig = (name: string, home?: string) => readJson<SyncConfig>(paths(name, home).config);
+
+export async function saveConfig(c: SyncConfig, home?: string): Promise<void> {
+  await ensureDir(c.name, home);
+  await atomicWrite(paths(c.name, home).config, JSON.stringify(c, null, 2) + "\n");
+}
+
+export const loadStatus = (name: string, home?: string) => readJson<SyncStatus>(paths(name, home).status);
+
+export async function saveStatus(name: string, s: SyncStatus, home?: string): Promise<void> {
+  await ensureDir(name, home);
+  await atomicWrite(
+    paths(name, home).status,
+    JSON.stringify({ ...s, updatedAt: new Date().toISOString() }, null, 2) + "\n",
+  );
+}
+
+interface ManifestFile {
+  v: 1;
+  root: string;
+  workdir: string;
+  entries: Record<string, Entry>;
+}
+
+/** The manifest's tree (empty when there is none, or it was made for another root or workdir). */
+export async function loadManifest(
+  name: string,
+  where: { root: string; workdir: string },
+  home?: string,
+): Promise<Tree> {
+  const m = await readJson<ManifestFile>(paths(name, home).manifest);
+  if (!m || m.v !== 1 || m.root !== where.root || m.workdir !== where.workdir) return new Map();
+  return new Map(Object.entries(m.entries));
+}
+
+/** The manifest file's modification time (ms), to notice another process's update. */
+export async function manifestStamp(name: string, home?: string): Promise<number> {
+  try {
+    return (await Deno.stat(paths(name, home).manifest)).mtime?.getTime() ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function saveManifest(
+  name: string,
+  where: { root: string; workdir: string },
+  tree: Tree,
+  home?: string,
+): Promise<void> {
+  await ensureDir(name, home);
+  const file: ManifestFile = { v: 1, ...where, entries: Object.fromEntries(tree) };
+  await atomicWrite(paths(name, home).manifest, JSON.stringify(file));
+}
+
+/**
+ * Change the manifest under its lock: read the newest file, let `fn` change the tree, write it back.
+ * Several processes (the background sync, `sync push`, `sync pull`) may do this one after the other.
+ */
+export async function updateManifest(
+  name: string,
+  where: { root: string; workdir: string },
+  fn: (t: Tree) => void,
+  home?: string,
+): Promise<Tree> {
+  await ensureDir(name, home);
+  const release = await acquireLock(paths(name, home).manifest);
+  try {
+    const t = await loadManifest(name, where, home);
+    fn(t);
+    await saveManifest(name, where, t, home);
+    return t;
+  } finally {
+    await release();
+  }
+}
+
+/** Forget a session's sync state (delete, or a new session of the same name). */
+export async function removeSyncState(name: string, home?: string): Promise<void> {
+  await Deno.remove(syncDir(name, home), { recursive: true }).catch(() => {});
+}
+
+/** Record what a batch sent: its deletes (and everything below them) are gone, its sends are as sent. */
+export function recordBatch(t: Tree, deletes: string[], sends: [string, Entry][]): void {
+  if (deletes.length) {
+    const del = new Set(deletes);
+    for (const k of [...t.keys()]) {
+      if (del.has(k)) {
+        t.delete(k);
+        continue;
+      }
+      for (let i = k.indexOf("/"); i >= 0; i = k.indexOf("/", i + 1)) {
+        if (del.has(k.slice(0, i))) {
+          t.delete(k);
+          break;
+        }
+      }
+    }
+  }
+  for (const [p, e] of sends) t.set(p, e);
+}

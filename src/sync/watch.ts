@@ -1,0 +1,283 @@
+/**
+ * Continuous sync: a recursive `Deno.watchFs` on the local root; events are coalesced (a batch goes
+ * out once the tree has been quiet for QUIET_MS, or MAX_WAIT_MS after the first event) and each batch
+ * is one exec (`batch.ts`). While a batch is in flight new events gather for the next one, so a burst of
+ * 10,000 changes (a `git checkout`) becomes a few batches.
+ *
+ * What a batch holds comes from the paths' state when it is made, compared with the manifest: a path
+ * that is gone and was sent is deleted, a new directory is scanned whole (files made in it before the
+ * watch reached it are not missed), a changed pattern file (.gitignore, .kodamaignore) or a lost event
+ * queue triggers a full rescan. A rename is a delete of the old path and a send of the new one.
+ *
+ * A failed batch (the stream dropped, the pod restarted, the pod is gone) is not recorded: the loop
+ * waits with back-off (0.5 s doubling to 15 s), checks the pod, and then re-syncs everything that
+ * differs from the manifest — the failed batch and whatever changed meanwhile — counting a reconnect.
+ * Idle, nothing runs: no timers, no polling; the process sleeps in inotify.
+ */
+import { relative, sep } from "node:path";
+import type { Kube } from "../kube/client.ts";
+import { formatBytes } from "../bytes.ts";
+import { type Batch, makeBatch } from "./batch.ts";
+import { IgnoreRules } from "./ignore.ts";
+import { deletable, rulesFor, targetOf } from "./push.ts";
+import { applyBatch, SyncConnectionError } from "./remote.ts";
+import { diffTrees, type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
+import {
+  loadManifest,
+  manifestStamp,
+  recordBatch,
+  type SyncConfig,
+  type SyncStatus,
+  updateManifest,
+} from "./store.ts";
+
+export const QUIET_MS = 25;
+export const MAX_WAIT_MS = 120;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+
+export interface WatchHooks {
+  status: SyncStatus;
+  /** persist `status` (called on every state change and after each batch) */
+  save(): Promise<void>;
+  log(line: string): void;
+  home?: string;
+  /** check the pod before a retry; throws when it is not there or not running */
+  checkPod?(): Promise<void>;
+}
+
+export class SyncLoop {
+  #pending = new Set<string>();
+  #full = true; // the first round diffs the whole tree (what changed while nobody watched)
+  #wake?: () => void;
+  #quiet?: ReturnType<typeof setTimeout>;
+  #firstAt = 0;
+  #manifest: Tree = new Map();
+  #stamp = -1;
+  readonly #rules: IgnoreRules;
+  readonly #where: { root: string; workdir: string };
+
+  constructor(private kube: Kube, private c: SyncConfig, private h: WatchHooks) {
+    this.#rules = rulesFor(c);
+    this.#where = { root: c.root, workdir: c.workdir };
+  }
+
+  /** Note a changed path (absolute) from the watcher. */
+  #note(abs: string): void {
+    const rel = relative(this.c.root, abs).split(sep).join("/");
+    if (rel === "" || rel.startsWith("..")) return;
+    if (rel === ".kodama" || rel.startsWith(".kodama/")) return;
+    if (IgnoreRules.isPatternFile(rel)) {
+      this.#rules.forget(rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "");
+      if (rel === ".git/info/exclude") this.#rules.forget("");
+      this.#full = true;
+    }
+    if (!this.c.syncGit && (rel === ".git" || rel.startsWith(".git/")) && rel !== ".git/info/exclude") return;
+    this.#pending.add(rel);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const now = Date.now();
+    if (!this.#quiet) this.#firstAt = now;
+    if (this.#quiet) clearTimeout(this.#quiet);
+    const wait = Math.max(0, Math.min(QUIET_MS, this.#firstAt + MAX_WAIT_MS - now));
+    this.#quiet = setTimeout(() => {
+      this.#quiet = undefined;
+      this.#wake?.();
+    }, wait);
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  async #refreshManifest(): Promise<void> {
+    const stamp = await manifestStamp(this.c.name, this.h.home);
+    if (stamp !== this.#stamp) {
+      this.#manifest = await loadManifest(this.c.name, this.#where, this.h.home);
+      this.#stamp = stamp;
+    }
+  }
+
+  /** The batch for the pending paths (or for the whole tree after a rescan request). */
+  async #makeBatch(): Promise<{ batch: Batch; forget: string[] }> {
+    await this.#refreshManifest();
+    const then = this.#manifest;
+    if (this.#full) {
+      this.#full = false;
+      this.#pending.clear();
+      const now = await scanTree(this.c.root, this.#rules);
+      const d = diffTrees(then, now);
+      return { batch: makeBatch(deletable(d.deleted, then, this.#rules), d.changed, now), forget: d.deleted };
+    }
+    const paths = sortWalk([...this.#pending]);
+    this.#pending.clear();
+    const sends = new Map<string, Entry>();
+    const deletes: string[] = [];
+    const forget: string[] = [];
+    const send = (p: string, e: Entry) => {
+      const t = then.get(p);
+      if (!t || !sameEntry(t, e) || (e.kind === "file" && e.nlink > 1)) sends.set(p, e);
+    };
+    for (const rel of paths) {
+      const e = await statPath(this.c.root, rel);
+      const t = then.get(rel);
+      if (!e) {
+        if (t) {
+          forget.push(rel);
+          if (!this.#rules.ignoredPath(rel, t.kind === "dir")) deletes.push(rel);
+        }
+        continue;
+      }
+      if (this.#rules.ignoredPath(rel, e.kind === "dir")) {
+        if (t) forget.push(rel); // ignored now: stays in the pod, forgotten here
+        continue;
+      }
+      if (t && t.kind !== e.kind) deletes.push(rel);
+      // parents the pod was never sent (a new directory whose own event is still to come)
+      const parts = rel.split("/");
+      for (let i = 1; i < parts.length; i++) {
+        const dir = parts.slice(0, i).join("/");
+        if (!then.has(dir) && !sends.has(dir)) {
+          const de = await statPath(this.c.root, dir);
+          if (de) sends.set(dir, de);
+        }
+      }
+      if (e.kind === "dir" && (!t || t.kind !== "dir")) {
+        for (const [p, pe] of await scanTree(this.c.root, this.#rules, { under: rel })) send(p, pe);
+      } else send(rel, e);
+      if (e.kind === "file" && e.nlink > 1) {
+        // the other names of a hard-linked file go along, so the pod keeps one inode
+        for (const [p, pe] of then) {
+          if (p !== rel && pe.kind === "file" && pe.ino === e.ino && pe.dev === e.dev) {
+            const cur = await statPath(this.c.root, p);
+            if (cur && cur.ino === e.ino) sends.set(p, cur);
+          }
+        }
+      }
+    }
+    const order = sortWalk([...sends.keys()]);
+    return { batch: { deletes: [...new Set(deletes)], sends: order.map((p) => [p, sends.get(p)!]) }, forget };
+  }
+
+  /** One round: make the batch, apply it, record it. Throws what applyBatch throws. */
+  async #round(signal: AbortSignal): Promise<void> {
+    const { batch, forget } = await this.#makeBatch();
+    if (!batch.sends.length && !batch.deletes.length) {
+      if (forget.length) await this.#record([], [], forget);
+      return;
+    }
+    const s = this.h.status;
+    s.state = "syncing";
+    s.pending = this.#pending.size + batch.sends.length + batch.deletes.length;
+    await this.h.save();
+    const t0 = performance.now();
+    try {
+      const stats = await applyBatch(this.kube, targetOf(this.c), this.c.root, batch, { signal });
+      await this.#record(batch.deletes, batch.sends, forget);
+      s.filesSent += stats.files;
+      s.bytesSent += stats.bytes;
+      s.batches++;
+      s.lastSync = new Date().toISOString();
+      this.h.log(
+        `sent ${stats.files} files (${formatBytes(stats.bytes)}), ${batch.deletes.length} deletes in ${
+          Math.round(performance.now() - t0)
+        } ms`,
+      );
+    } catch (e) {
+      // not recorded: the next round after a reconnect diffs the whole tree again
+      this.#full = true;
+      throw e;
+    }
+  }
+
+  async #record(deletes: string[], sends: [string, Entry][], forget: string[]): Promise<void> {
+    const all = [...new Set([...deletes, ...forget])];
+    recordBatch(this.#manifest, all, sends);
+    await updateManifest(this.c.name, this.#where, (t) => recordBatch(t, all, sends), this.h.home);
+    this.#stamp = await manifestStamp(this.c.name, this.h.home);
+  }
+
+  /** Watch and sync until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const watcher = Deno.watchFs(this.c.root, { recursive: true });
+    const s = this.h.status;
+    const events = (async () => {
+      try {
+        for await (const ev of watcher) {
+          if (ev.flag === "rescan") {
+            this.#full = true;
+            this.#schedule();
+          }
+          for (const p of ev.paths) this.#note(p);
+        }
+      } catch (e) {
+        if (!signal.aborted) this.h.log(`watcher ended: ${(e as Error).message}`);
+      }
+    })();
+    const onAbort = () => {
+      watcher.close();
+      this.#wake?.();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    let failures = 0;
+    try {
+      while (!signal.aborted) {
+        if (!this.#full && this.#pending.size === 0 || this.#quiet) {
+          if (s.state !== "watching" && failures === 0) {
+            s.state = "watching";
+            s.pending = this.#pending.size;
+            await this.h.save();
+          }
+          await new Promise<void>((r) => (this.#wake = r));
+          this.#wake = undefined;
+          continue;
+        }
+        try {
+          if (failures > 0) await this.h.checkPod?.();
+          await this.#round(signal);
+          if (failures > 0) {
+            s.reconnects++;
+            s.lastReconnect = new Date().toISOString();
+            this.h.log(`reconnected after ${failures} failed attempt(s); re-synced what changed meanwhile`);
+            failures = 0;
+          }
+          s.state = this.#pending.size ? "syncing" : "watching";
+          s.pending = this.#pending.size;
+          await this.h.save();
+        } catch (e) {
+          if (signal.aborted) break;
+          failures++;
+          this.#full = true;
+          const msg = (e as Error).message;
+          s.state = "error";
+          s.lastError = msg;
+          s.lastErrorAt = new Date().toISOString();
+          s.pending = this.#pending.size;
+          await this.h.save();
+          const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
+          this.h.log(
+            `${e instanceof SyncConnectionError ? "connection lost" : "batch failed"}: ${msg}; retry in ${
+              (wait / 1000).toFixed(1)
+            } s`,
+          );
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, wait);
+            signal.addEventListener("abort", () => {
+              clearTimeout(t);
+              r();
+            }, { once: true });
+          });
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      try {
+        watcher.close();
+      } catch { /* closed */ }
+      if (this.#quiet) clearTimeout(this.#quiet);
+      await events;
+    }
+  }
+}
