@@ -128,6 +128,16 @@ async function fetchFiles(kube: Kube, c: SyncConfig, rels: string[], err: Sink):
         await Deno.symlink(e.linkname ?? "", target);
         return undefined;
       }
+      if (e.type === "link") {
+        // a hard link to a file earlier in this archive: one inode again, as in the pod
+        const to = (e.linkname ?? "").replace(/^\.\//, "");
+        if (!to || to.split("/").includes("..") || await throughLink(c.root, to)) return undefined;
+        await Deno.remove(target).catch(() => {});
+        await Deno.link(join(c.root, to), target).catch((x) =>
+          err.write(`warning: link ${rel}: ${x.message}\n`)
+        );
+        return undefined;
+      }
       if (e.type !== "file") return undefined;
       const tmp = join(dirname(target), `.kodama-pull-${crypto.randomUUID().slice(0, 8)}`);
       const fh = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });

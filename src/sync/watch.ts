@@ -1,7 +1,7 @@
 /**
  * Continuous sync: a recursive `Deno.watchFs` on the local root; events are coalesced (a batch goes
- * out once the tree has been quiet for QUIET_MS, or MAX_WAIT_MS after the first event) and each batch
- * is one exec (`batch.ts`). While a batch is in flight new events gather for the next one, so a burst of
+ * out once the tree has been quiet for QUIET_MS, or MAX_WAIT_MS after the first event — BURST_WAIT_MS
+ * once hundreds of paths wait) and each batch is one exec (`batch.ts`). While a batch is in flight new events gather for the next one, so a burst of
  * 10,000 changes (a `git checkout`) becomes a few batches.
  *
  * What a batch holds comes from the paths' state when it is made, compared with the manifest: a path
@@ -33,6 +33,9 @@ import {
 
 export const QUIET_MS = 25;
 export const MAX_WAIT_MS = 120;
+/** once this many paths wait, it is a burst (a checkout, a build): gather up to BURST_WAIT_MS */
+const BURST_PATHS = 256;
+const BURST_WAIT_MS = 1000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 
@@ -81,7 +84,8 @@ export class SyncLoop {
     const now = Date.now();
     if (!this.#quiet) this.#firstAt = now;
     if (this.#quiet) clearTimeout(this.#quiet);
-    const wait = Math.max(0, Math.min(QUIET_MS, this.#firstAt + MAX_WAIT_MS - now));
+    const max = this.#pending.size >= BURST_PATHS ? BURST_WAIT_MS : MAX_WAIT_MS;
+    const wait = Math.max(0, Math.min(QUIET_MS, this.#firstAt + max - now));
     this.#quiet = setTimeout(() => {
       this.#quiet = undefined;
       this.#wake?.();

@@ -1,0 +1,270 @@
+/**
+ * File sync end to end, black-box, as the restricted `dev` user in namespace `dev`: `start --sync` of a
+ * tree with every kind of path and ignore rule arrives identical except the ignored paths (a checksum-and-
+ * mode listing of both sides); the background sync carries a create, a modify, a delete, a rename and a
+ * 10,000-file burst; a stream killed mid-batch is recovered with nothing missing or stale and the
+ * reconnect shows in `sync status`; stop then resume restarts it; `sync pull` finds the pod's changes and
+ * a conflict; delete ends it. Every wait polls for the expected state (no timed assertion).
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { startCluster } from "../cluster/harness.ts";
+import { LISTING, localListing, makeTree, withoutIgnored } from "../_sync_tree.ts";
+import { purge, SESSION_IMAGE, type SessionWorld, sessionWorld } from "./_session.ts";
+
+const NAME = "syncy";
+
+async function podListing(w: SessionWorld): Promise<string> {
+  const r = await w.k(["attach", NAME, "--command", `set -- /workspace\n${LISTING}`]);
+  assertEquals(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+/** Poll until the pod's listing equals the local one (minus ignored paths); fails after `ms`. */
+async function waitSame(w: SessionWorld, root: string, what: string, ms = 120_000): Promise<void> {
+  const until = Date.now() + ms;
+  let pod = "", local = "";
+  while (Date.now() < until) {
+    [pod, local] = await Promise.all([podListing(w), localListing(root).then((l) => withoutIgnored(l))]);
+    if (pod === local) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assertEquals(pod, local, `${what}: the pod never matched the local tree`);
+}
+
+interface Status {
+  state: string;
+  pid?: number;
+  reconnects: number;
+  filesSent: number;
+  batches: number;
+  lastError?: string;
+}
+
+async function status(w: SessionWorld): Promise<Status & { column: string }> {
+  const r = await w.k(["sync", "status", NAME, "-o", "json"]);
+  assertEquals(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+/** The status file as the background process writes it (cheap to poll). */
+async function statusFile(w: SessionWorld): Promise<Status | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${w.home}/sync/${NAME}/status.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\S+ \(.*\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "sync: start --sync, continuous sync, a dropped stream, stop/resume, pull, delete",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const root = `${w.cwd}/project`;
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(`${w.home}/config.yaml`, `sync:\n  excludePatterns: ["*.bak"]\n`);
+    let lastPid: number | undefined;
+    try {
+      await makeTree(root);
+
+      await t.step("start --sync: the tree arrives identical except the ignored paths", async () => {
+        const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /synced \d+ files/);
+        const local = withoutIgnored(await localListing(root));
+        assertEquals(await podListing(w), local);
+        // the link pointing out of the tree arrived as a link, not as the target's content
+        assertStringIncludes(local, "l - ../../../etc/hostname ./sub/link-out");
+        for (
+          const ignored of ["x.log", "build", "sub/secret.txt", "sub/deep/gen.out", "notes.tmp", "old.bak"]
+        ) {
+          assert(!local.includes(` ./${ignored}\n`), ignored);
+        }
+        assert(!local.includes(" ./.kodama/"));
+        const s = await status(w);
+        assert(["watching", "syncing", "starting"].includes(s.state), s.state);
+        lastPid = s.pid;
+        const l = await w.k(["list"]);
+        assertMatch(l.stdout, new RegExp(`${NAME}\\s+dev\\s+Running\\s+Active`));
+      });
+
+      await t.step("create, modify, delete and rename each reach the pod", async () => {
+        await Deno.writeTextFile(`${root}/created.txt`, "new\n");
+        await waitSame(w, root, "create");
+        await Deno.writeTextFile(`${root}/a.txt`, "modified\n"); // a.txt is hard-linked to hard.txt
+        await waitSame(w, root, "modify");
+        await Deno.remove(`${root}/run.sh`);
+        await waitSame(w, root, "delete");
+        await Deno.rename(`${root}/with space`, `${root}/renamed dir`);
+        await Deno.rename(`${root}/created.txt`, `${root}/sub/moved.txt`);
+        await waitSame(w, root, "rename");
+        await Deno.mkdir(`${root}/fresh/inner`, { recursive: true });
+        await Deno.writeTextFile(`${root}/fresh/inner/f.txt`, "in a new directory\n");
+        await waitSame(w, root, "new directory");
+      });
+
+      await t.step("a burst of 10,000 files arrives complete, in a few batches", async () => {
+        const before = (await statusFile(w))!.batches;
+        await Deno.mkdir(`${root}/burst`);
+        for (let d = 0; d < 20; d++) {
+          await Deno.mkdir(`${root}/burst/d${d}`);
+          await Promise.all(
+            Array.from(
+              { length: 500 },
+              (_, i) => Deno.writeTextFile(`${root}/burst/d${d}/f${i}.txt`, `${d}/${i}\n`),
+            ),
+          );
+        }
+        // names and contents of all 10,000 files, in one command on each side
+        const digest = 'cd "$1" && find . -type f | sort > /tmp/.kodama-burst-$$ && ' +
+          "wc -l < /tmp/.kodama-burst-$$ && xargs cat < /tmp/.kodama-burst-$$ | cksum && rm -f /tmp/.kodama-burst-$$";
+        const local = await new Deno.Command("sh", { args: ["-c", digest, "sh", `${root}/burst`] }).output();
+        const want = new TextDecoder().decode(local.stdout);
+        assertMatch(want, /^\s*10000\n/);
+        const podDigest = async () => {
+          const r = await w.k(["attach", NAME, "--command", `set -- /workspace/burst\n${digest}`]);
+          return r.stdout;
+        };
+        await until("all 10,000 files in the pod", async () => (await podDigest()) === want, 300_000);
+        const batches = (await statusFile(w))!.batches - before;
+        assert(batches >= 1 && batches <= 100, `${batches} batches for 10,000 files`);
+        // and removing them is one delete
+        await Deno.remove(`${root}/burst`, { recursive: true });
+        await waitSame(w, root, "the burst removed");
+      });
+
+      await t.step({
+        name: "a stream killed mid-batch is recovered: nothing missing or stale, the reconnect in status",
+        ignore: c.real,
+        fn: async () => {
+          const before = (await statusFile(w))!;
+          // big enough that the batch is still streaming when the streams are cut
+          const big = new Uint8Array(64 << 20);
+          for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+          await Deno.writeFile(`${root}/big.bin`, big);
+          await Deno.writeTextFile(`${root}/a.txt`, "changed before the drop\n");
+          await until("a batch in flight", async () => (await statusFile(w))?.state === "syncing");
+          c.faults.dropStreams(true);
+          await until("the error state", async () => (await statusFile(w))?.state === "error");
+          // changes while the pod is unreachable are re-synced after the reconnect too
+          await Deno.writeTextFile(`${root}/during.txt`, "written while disconnected\n");
+          await Deno.remove(`${root}/sub/moved.txt`);
+          c.faults.dropStreams(false);
+          await waitSame(w, root, "after the reconnect", 180_000);
+          const s = await status(w);
+          assert(s.reconnects > before.reconnects, JSON.stringify(s));
+          const text = (await w.k(["sync", "status", NAME])).stdout;
+          assertMatch(text, /Reconnects:\s+[1-9]/);
+          assertMatch(text, /Last error:\s+.*dropped|Last error:\s+.*reach/);
+        },
+      });
+
+      await t.step("stop ends the sync; resume sends what changed and restarts it", async () => {
+        const r = await w.k(["stop", NAME]);
+        assertEquals(r.code, 0, r.stderr);
+        const s = await status(w);
+        assertEquals(s.state, "stopped");
+        assert(lastPid && !alive(lastPid), "the background sync still runs after stop");
+        assertMatch((await w.k(["list"])).stdout, new RegExp(`${NAME}\\s+dev\\s+Stopped\\s+Inactive`));
+        await Deno.writeTextFile(`${root}/while-stopped.txt`, "made while stopped\n");
+        const res = await w.k(["resume", NAME]);
+        assertEquals(res.code, 0, res.stderr);
+        assertMatch(res.stderr, /synced 1 files .*changes since the last sync/);
+        const s2 = await status(w);
+        assert(s2.pid && s2.pid !== lastPid && alive(s2.pid), JSON.stringify(s2));
+        lastPid = s2.pid;
+        await waitSame(w, root, "after resume");
+        await Deno.writeTextFile(`${root}/after-resume.txt`, "synced by the restarted sync\n");
+        await waitSame(w, root, "a change after resume");
+      });
+
+      await t.step(
+        "sync pull: --dry-run lists exactly the pod's changes, a conflict is not overwritten",
+        async () => {
+          assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+          const pod = await w.k([
+            "attach",
+            NAME,
+            "--command",
+            [
+              "cd /workspace",
+              "echo from-the-pod > pod-made.txt",
+              "echo pod-edit >> private.txt",
+              "echo pod-side > a.txt",
+              "rm after-resume.txt",
+              "echo ignored > pod.log",
+            ].join(" && "),
+          ]);
+          assertEquals(pod.code, 0, pod.stderr);
+          await Deno.writeTextFile(`${root}/a.txt`, "local side\n");
+          const dry = await w.k(["sync", "pull", NAME, "--dry-run"]);
+          assertEquals(dry.code, 0, dry.stderr);
+          // a.txt and hard.txt are one inode: both changed on both sides
+          assertEquals(
+            dry.stdout,
+            [
+              "C a.txt (modified in the pod, changed here too)",
+              "D after-resume.txt",
+              "C hard.txt (modified in the pod, changed here too)",
+              "A pod-made.txt",
+              "M private.txt",
+              "",
+            ].join("\n"),
+          );
+          assertEquals(await Deno.readTextFile(`${root}/a.txt`), "local side\n");
+          const pull = await w.k(["sync", "pull", NAME]);
+          assertEquals(pull.code, 1, pull.stderr);
+          assertMatch(pull.stderr, /2 conflict\(s\) left alone/);
+          assertEquals(await Deno.readTextFile(`${root}/pod-made.txt`), "from-the-pod\n");
+          assertEquals(await Deno.readTextFile(`${root}/a.txt`), "local side\n");
+          assertEquals((await Deno.stat(`${root}/private.txt`)).mode! & 0o777, 0o600);
+          assert(!(await Deno.stat(`${root}/after-resume.txt`).catch(() => false)));
+          const force = await w.k(["sync", "pull", NAME, "--force"]);
+          assertEquals(force.code, 0, force.stderr);
+          assertEquals(await Deno.readTextFile(`${root}/a.txt`), "pod-side\n");
+          const again = await w.k(["sync", "pull", NAME, "--dry-run"]);
+          assertEquals(again.stdout, "");
+        },
+      );
+
+      await t.step("delete ends the background sync and forgets its state", async () => {
+        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+        const s = await status(w);
+        assert(s.pid && alive(s.pid));
+        const r = await w.k(["delete", NAME, "--force", "--purge"]);
+        assertEquals(r.code, 0, r.stderr);
+        await until("the background sync to end", () => Promise.resolve(!alive(s.pid!)));
+        const st = await w.k(["sync", "status", NAME]);
+        assertEquals(st.code, 3);
+        assertMatch(st.stderr, /not synced from this machine/);
+      });
+    } finally {
+      const s = await statusFile(w);
+      if (s?.pid && alive(s.pid)) Deno.kill(s.pid, "SIGKILL");
+      await purge(w, NAME);
+      await w.cleanup();
+      await c.stop();
+    }
+  },
+});
