@@ -47,6 +47,8 @@ export class IgnoreRules {
   /** per directory (relative path): its level, or null when it has no pattern files */
   readonly #levels = new Map<string, Level | null>();
   readonly #final: Ignore;
+  /** directories whose listing the walk saw: which pattern files they hold (no failed reads for the rest) */
+  readonly #listed = new Map<string, { gitignore: boolean; kodamaignore: boolean }>();
 
   constructor(root: string, o: IgnoreOptions) {
     this.#root = root;
@@ -60,29 +62,41 @@ export class IgnoreRules {
     if (hit !== undefined) return hit;
     const abs = join(this.#root, dir);
     const texts: string[] = [];
+    const has = this.#listed.get(dir);
     if (this.#o.useGitignore) {
       if (dir === "") {
         const exclude = readText(join(abs, ".git", "info", "exclude"));
         if (exclude) texts.push(exclude);
       }
-      const gi = readText(join(abs, ".gitignore"));
+      const gi = has && !has.gitignore ? undefined : readText(join(abs, ".gitignore"));
       if (gi) texts.push(gi);
     }
-    const ki = readText(join(abs, KODAMAIGNORE));
+    const ki = has && !has.kodamaignore ? undefined : readText(join(abs, KODAMAIGNORE));
     if (ki) texts.push(ki);
     const level = texts.length ? { dir, ig: ignore().add(texts.join("\n")) } : null;
     this.#levels.set(dir, level);
     return level;
   }
 
+  /** The walk read this directory: only the pattern files among `names` need reading. */
+  listed(dir: string, names: string[]): void {
+    if (this.#levels.has(dir)) return;
+    this.#listed.set(dir, {
+      gitignore: names.includes(".gitignore"),
+      kodamaignore: names.includes(KODAMAIGNORE),
+    });
+  }
+
   /** Drop the cached patterns of a directory (its .gitignore or .kodamaignore changed). */
   forget(dir: string): void {
     this.#levels.delete(dir);
+    this.#listed.delete(dir);
   }
 
   /** Forget every cached pattern file. */
   reset(): void {
     this.#levels.clear();
+    this.#listed.clear();
   }
 
   /** Is a pattern file (one whose change alters the rules)? */

@@ -127,3 +127,140 @@ export function parseStatListing(text: string): Map<string, RemoteEntry> {
   }
   return m;
 }
+
+/**
+ * The pod side of a kept-open batch channel: one exec that applies batch after batch, so a save costs
+ * one round trip on an open stream instead of a new exec (a new exec costs 100-400 ms on a real
+ * cluster). Each batch arrives as a line with N, then N lines of base64 (the shell's `read` takes a pipe
+ * one byte at a time, so it never reads past the batch); it is decoded to a temporary file and applied
+ * by APPLY_SCRIPT ($2), and the result goes back as `done CODE`. busybox: sh, mktemp, base64, printf.
+ */
+export const CHANNEL_SCRIPT = [
+  "tmp=$(mktemp) || exit 95",
+  "trap 'rm -f \"$tmp\"' EXIT",
+  "echo ready",
+  "while IFS= read -r n; do",
+  "  i=0",
+  '  while [ "$i" -lt "$n" ] && IFS= read -r l; do printf \'%s\\n\' "$l"; i=$((i+1)); done | base64 -d > "$tmp"',
+  '  sh -c "$2" sh "$1" < "$tmp"',
+  '  echo "done $?"',
+  "done",
+].join("\n");
+
+/** Batches up to this size (content bytes) go through the open channel; bigger ones get their own exec. */
+export const CHANNEL_MAX_BYTES = 48 * 1024;
+
+function base64Lines(data: Uint8Array): string[] {
+  let bin = "";
+  for (let i = 0; i < data.length; i += 0x8000) bin += String.fromCharCode(...data.subarray(i, i + 0x8000));
+  const b64 = btoa(bin);
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  return lines;
+}
+
+export class BatchChannel {
+  #ctrl?: ReadableStreamDefaultController<Uint8Array>;
+  #lines: string[] = [];
+  #waiters: ((line: string | undefined) => void)[] = [];
+  #buf = "";
+  #errText = "";
+  #closed = false;
+  #abort = new AbortController();
+  readonly ready: Promise<void>;
+
+  private constructor(kube: Kube, t: SyncTarget) {
+    const stdin = new ReadableStream<Uint8Array>({ start: (c) => void (this.#ctrl = c) });
+    const dec = new TextDecoder();
+    const done = execInPod(
+      kube,
+      t.namespace,
+      t.pod,
+      t.container,
+      ["sh", "-c", CHANNEL_SCRIPT, "sh", t.workdir, APPLY_SCRIPT],
+      {
+        stdin,
+        stdout: (c) => {
+          this.#buf += dec.decode(c, { stream: true });
+          let nl;
+          while ((nl = this.#buf.indexOf("\n")) >= 0) {
+            const line = this.#buf.slice(0, nl);
+            this.#buf = this.#buf.slice(nl + 1);
+            const w = this.#waiters.shift();
+            if (w) w(line);
+            else this.#lines.push(line);
+          }
+        },
+        stderr: (c) => void (this.#errText = (this.#errText + dec.decode(c)).slice(-2000)),
+        signal: this.#abort.signal,
+      },
+    );
+    const end = (r: unknown) => {
+      if (r instanceof Error) this.#errText ||= r.message;
+      else if ((r as { error?: string })?.error) this.#errText ||= (r as { error: string }).error;
+      this.#closed = true;
+      for (const w of this.#waiters.splice(0)) w(undefined);
+    };
+    done.then(end, end);
+    this.ready = this.#line().then((l) => {
+      if (l !== "ready") {
+        throw new SyncConnectionError(`cannot open a sync channel to ${t.pod}: ${this.#errText || "closed"}`);
+      }
+    });
+  }
+
+  static async open(kube: Kube, t: SyncTarget): Promise<BatchChannel> {
+    const ch = new BatchChannel(kube, t);
+    try {
+      await ch.ready;
+    } catch (e) {
+      ch.close();
+      throw e;
+    }
+    return ch;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #line(): Promise<string | undefined> {
+    const l = this.#lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.#closed) return Promise.resolve(undefined);
+    return new Promise((r) => this.#waiters.push(r));
+  }
+
+  /** Apply one batch (its whole stdin, as batchStream makes it); throws SyncConnectionError when the stream is gone. */
+  async apply(data: Uint8Array, pod: string): Promise<void> {
+    if (this.#closed || !this.#ctrl) throw new SyncConnectionError(`sync channel to ${pod} closed`);
+    const lines = base64Lines(data);
+    this.#errText = "";
+    this.#ctrl.enqueue(
+      new TextEncoder().encode(`${lines.length}\n${lines.join("\n")}${lines.length ? "\n" : ""}`),
+    );
+    const r = await this.#line();
+    if (r === undefined) throw new SyncConnectionError(`stream to ${pod} dropped mid-batch`);
+    const code = Number(r.replace(/^done /, ""));
+    if (code !== 0) {
+      throw new KodamaError(
+        `sync into ${pod} failed: ${this.#errText.trim().split("\n").slice(-3).join("; ") || `exit ${code}`}`,
+      );
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    try {
+      this.#ctrl?.close();
+    } catch { /* closed */ }
+    this.#abort.abort();
+  }
+}
+
+/** Collect a batch's stdin in memory (small batches only). */
+export async function batchBytes(root: string, batch: Batch, stats: PackStats): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of batchStream(root, batch, stats)) parts.push(c.slice());
+  return concatBytes(parts);
+}

@@ -47,19 +47,20 @@ export function entryOf(st: Deno.FileInfo, link?: string): Entry | undefined {
   };
 }
 
-/** lstat one path; undefined when it is gone (or of a kind sync skips). */
-export async function statPath(root: string, rel: string): Promise<Entry | undefined> {
+/** lstat one path; undefined when it is gone (or of a kind sync skips). Synchronous: many small calls
+ * are several times cheaper than async ones, and a walk does nothing else meanwhile. */
+export function statPathSync(root: string, rel: string): Entry | undefined {
   const abs = join(root, rel);
   let st: Deno.FileInfo;
   try {
-    st = await Deno.lstat(abs);
+    st = Deno.lstatSync(abs);
   } catch {
     return undefined;
   }
   let link: string | undefined;
   if (st.isSymlink) {
     try {
-      link = await Deno.readLink(abs);
+      link = Deno.readLinkSync(abs);
     } catch {
       return undefined;
     }
@@ -67,48 +68,50 @@ export async function statPath(root: string, rel: string): Promise<Entry | undef
   return entryOf(st, link);
 }
 
+export function statPath(root: string, rel: string): Promise<Entry | undefined> {
+  return Promise.resolve(statPathSync(root, rel));
+}
+
 export interface ScanOptions {
   /** only below this directory (relative; "" = all) */
   under?: string;
-  /** how many lstat calls run at once */
-  concurrency?: number;
 }
 
 /**
  * Walk `root` (or one directory below it), leaving out what `rules` ignore. Directories come before
  * their contents; the map's order is the walk's order.
  */
-export async function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}): Promise<Tree> {
+export function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}): Promise<Tree> {
   const out: Tree = new Map();
   const start = o.under ?? "";
   if (start) {
-    if (rules.ignoredPath(start, true)) return out;
-    const e = await statPath(root, start);
-    if (!e) return out;
+    if (rules.ignoredPath(start, true)) return Promise.resolve(out);
+    const e = statPathSync(root, start);
+    if (!e) return Promise.resolve(out);
     out.set(start, e);
-    if (e.kind !== "dir") return out;
+    if (e.kind !== "dir") return Promise.resolve(out);
   }
-  const walk = async (dir: string): Promise<void> => {
+  const walk = (dir: string): void => {
     const names: string[] = [];
     try {
-      for await (const d of Deno.readDir(join(root, dir))) names.push(d.name);
+      for (const d of Deno.readDirSync(join(root, dir))) names.push(d.name);
     } catch {
       return; // removed meanwhile, or unreadable
     }
     names.sort();
-    const rels = names.map((n) => (dir ? `${dir}/${n}` : n));
-    const entries = await Promise.all(rels.map((rel) => statPath(root, rel)));
+    rules.listed(dir, names);
     const subdirs: string[] = [];
-    for (let i = 0; i < rels.length; i++) {
-      const e = entries[i];
-      if (!e || rules.ignoredHere(rels[i], e.kind === "dir")) continue;
-      out.set(rels[i], e);
-      if (e.kind === "dir") subdirs.push(rels[i]);
+    for (const n of names) {
+      const rel = dir ? `${dir}/${n}` : n;
+      const e = statPathSync(root, rel);
+      if (!e || rules.ignoredHere(rel, e.kind === "dir")) continue;
+      out.set(rel, e);
+      if (e.kind === "dir") subdirs.push(rel);
     }
-    for (const s of subdirs) await walk(s);
+    for (const s of subdirs) walk(s);
   };
-  await walk(start);
-  return out;
+  walk(start);
+  return Promise.resolve(out);
 }
 
 /** Same content as far as sync can tell without reading it (size, mtime, mode, kind, link). */

@@ -31,7 +31,7 @@ export function syncGitFor(cfg: Config, spec: SessionSpec): boolean {
   const mode = cfg.sync.git;
   if (mode === "always") return true;
   if (mode === "never") return false;
-  return !(spec as unknown as { repo?: unknown }).repo;
+  return !spec.git;
 }
 
 async function checkDir(path: string): Promise<string> {

@@ -20,7 +20,8 @@ import { formatBytes } from "../bytes.ts";
 import { type Batch, makeBatch } from "./batch.ts";
 import { IgnoreRules } from "./ignore.ts";
 import { deletable, rulesFor, targetOf } from "./push.ts";
-import { applyBatch, SyncConnectionError } from "./remote.ts";
+import { applyBatch, batchBytes, BatchChannel, CHANNEL_MAX_BYTES, SyncConnectionError } from "./remote.ts";
+import type { PackStats } from "./batch.ts";
 import { diffTrees, type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
 import {
   loadManifest,
@@ -31,7 +32,7 @@ import {
   updateManifest,
 } from "./store.ts";
 
-export const QUIET_MS = 25;
+export const QUIET_MS = 15;
 export const MAX_WAIT_MS = 120;
 /** once this many paths wait, it is a burst (a checkout, a build): gather up to BURST_WAIT_MS */
 const BURST_PATHS = 256;
@@ -57,6 +58,7 @@ export class SyncLoop {
   #firstAt = 0;
   #manifest: Tree = new Map();
   #stamp = -1;
+  #channel?: BatchChannel;
   readonly #rules: IgnoreRules;
   readonly #where: { root: string; workdir: string };
 
@@ -178,7 +180,7 @@ export class SyncLoop {
     await this.h.save();
     const t0 = performance.now();
     try {
-      const stats = await applyBatch(this.kube, targetOf(this.c), this.c.root, batch, { signal });
+      const stats = await this.#apply(batch, signal);
       await this.#record(batch.deletes, batch.sends, forget);
       s.filesSent += stats.files;
       s.bytesSent += stats.bytes;
@@ -194,6 +196,31 @@ export class SyncLoop {
       this.#full = true;
       throw e;
     }
+  }
+
+  /**
+   * Small batches (a save) go through the kept-open channel: one round trip, no new exec; big ones (a
+   * rescan, a burst) get an exec of their own, streamed from disk.
+   */
+  async #apply(batch: Batch, signal: AbortSignal): Promise<PackStats> {
+    let bytes = 0;
+    for (const [, e] of batch.sends) bytes += e.kind === "file" ? e.size : 0;
+    if (bytes > CHANNEL_MAX_BYTES || batch.sends.length + batch.deletes.length > 200) {
+      return await applyBatch(this.kube, targetOf(this.c), this.c.root, batch, { signal });
+    }
+    if (!this.#channel || this.#channel.closed) {
+      this.#channel = await BatchChannel.open(this.kube, targetOf(this.c));
+    }
+    const stats: PackStats = { files: 0, bytes: 0 };
+    const data = await batchBytes(this.c.root, batch, stats);
+    try {
+      await this.#channel.apply(data, this.c.pod);
+    } catch (e) {
+      this.#channel.close();
+      this.#channel = undefined;
+      throw e;
+    }
+    return stats;
   }
 
   async #record(deletes: string[], sends: [string, Entry][], forget: string[]): Promise<void> {
@@ -281,6 +308,7 @@ export class SyncLoop {
         watcher.close();
       } catch { /* closed */ }
       if (this.#quiet) clearTimeout(this.#quiet);
+      this.#channel?.close();
       await events;
     }
   }

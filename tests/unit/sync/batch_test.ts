@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { APPLY_SCRIPT, type Batch, batchStream, encodeDeletes, RECORD } from "../../../src/sync/batch.ts";
+import { CHANNEL_SCRIPT } from "../../../src/sync/remote.ts";
 import { IgnoreRules } from "../../../src/sync/ignore.ts";
 import { diffTrees, scanTree } from "../../../src/sync/scan.ts";
 import { EXCLUDE_PATTERNS, localListing, makeTree, withoutIgnored } from "../../_sync_tree.ts";
@@ -125,3 +126,70 @@ Deno.test("batch: delete lines escape backslash and newline; the archive fills w
     await Deno.remove(src, { recursive: true });
   }
 });
+
+for (const shell of ["host", "busybox"] as const) {
+  Deno.test({
+    name: `channel: one kept-open script applies batch after batch (${shell} sh)`,
+    ignore: shell === "busybox" && !BUSYBOX,
+    async fn() {
+      const src = await Deno.makeTempDir({ prefix: "kodama-src-" });
+      const dest = await Deno.makeTempDir({ prefix: "kodama-dest-" });
+      const env: Record<string, string> = {};
+      let sh = "sh";
+      if (shell === "busybox") {
+        const bin = await busyboxPath();
+        for (const a of ["mktemp", "base64"]) await Deno.symlink(BUSYBOX!, `${bin}/${a}`);
+        env.PATH = bin;
+        sh = `${bin}/sh`;
+      }
+      const child = new Deno.Command(sh, {
+        args: ["-c", CHANNEL_SCRIPT, "sh", dest, APPLY_SCRIPT],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        env,
+      }).spawn();
+      const w = child.stdin.getWriter();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      const line = async () => {
+        while (!buf.includes("\n")) buf += (await reader.read()).value ?? "";
+        const i = buf.indexOf("\n");
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return l;
+      };
+      const rules = new IgnoreRules(src, { useGitignore: true, excludePatterns: [], syncGit: false });
+      try {
+        assertEquals(await line(), "ready");
+        for (let i = 0; i < 3; i++) {
+          await Deno.writeTextFile(`${src}/f${i}.txt`, `save ${i}\n`.repeat(i * 1000 + 1));
+          const now = await scanTree(src, rules);
+          const batch: Batch = {
+            deletes: i > 0 ? [`f${i - 1}.txt`] : [],
+            sends: [[`f${i}.txt`, now.get(`f${i}.txt`)!]],
+          };
+          const parts: Uint8Array[] = [];
+          for await (const c of batchStream(src, batch, { files: 0, bytes: 0 })) parts.push(c);
+          let bin = "";
+          for (const p of parts) for (const b of p) bin += String.fromCharCode(b);
+          const lines = btoa(bin).match(/.{1,76}/g)!;
+          await w.write(new TextEncoder().encode(`${lines.length}\n${lines.join("\n")}\n`));
+          assertEquals(await line(), "done 0");
+          assertEquals(
+            await Deno.readTextFile(`${dest}/f${i}.txt`),
+            await Deno.readTextFile(`${src}/f${i}.txt`),
+          );
+          if (i > 0) assert(!(await Deno.stat(`${dest}/f${i - 1}.txt`).catch(() => false)));
+        }
+      } finally {
+        await w.close().catch(() => {});
+        await reader.cancel().catch(() => {});
+        await child.status;
+        await child.stderr.cancel().catch(() => {});
+        await Deno.remove(src, { recursive: true });
+        await Deno.remove(dest, { recursive: true });
+      }
+    },
+  });
+}

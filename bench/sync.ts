@@ -1,0 +1,292 @@
+/**
+ * Sync benchmark, in one run against one session pod:
+ *
+ *   - initial sync of a tree of 5,000 files (100 MB, mixed sizes: many small text files, some large
+ *     binary ones) by `kodama sync push --full`, against `kubectl cp` of the same tree and against raw
+ *     `tar c | kubectl exec -i … tar x` (and the same with gzip, to decide whether compressing pays);
+ *     interleaved, the pod's copy removed before each run (not timed);
+ *   - save-to-present latency: with the background sync running, 100 saves one after the other; a
+ *     watcher in the pod (one `kubectl exec`, polling every 5 ms) prints each file's name the moment it
+ *     exists, and the time from the local write to that line arriving is the latency (p50/p95);
+ *   - the background sync's CPU over an idle period (from /proc/PID/stat), default 60 s.
+ *
+ *   deno run -A bench/sync.ts [--runs 3] [--files 5000] [--mb 100] [--saves 100] [--idle 60]
+ *                             [--kubeconfig PATH --context CTX --namespace NS --image IMAGE]
+ *
+ * Without --kubeconfig it starts the Kubernetes API test server. Targets: kodama >= 5x faster than
+ * kubectl cp, within 1.5x of raw tar over exec, p95 < 300 ms, idle CPU < 1%.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { kodamaArgv, startTestServer } from "./fanout.ts";
+import { type BenchResult, fmtMs, median, percentile } from "./_util.ts";
+
+const KUBECTL = "/usr/bin/kubectl";
+
+interface Opts {
+  runs: number;
+  files: number;
+  mb: number;
+  saves: number;
+  idle: number;
+  kubeconfig?: string;
+  context: string;
+  namespace: string;
+  image: string;
+}
+
+/** A deterministic pseudo-random byte source (xorshift), so every run sends the same tree. */
+function rng(seed: number) {
+  let x = seed || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+/** 5,000 files / 100 MB: 96% small text (0.5-16 KiB, 3 levels of directories), 4% large binary. */
+export async function makeBenchTree(root: string, files: number, mb: number): Promise<{ bytes: number }> {
+  const r = rng(42);
+  const large = Math.max(1, Math.round(files * 0.04));
+  const small = files - large;
+  const words = "const let function return import export async await value index result error data".split(
+    " ",
+  );
+  let bytes = 0;
+  const smallSizes = Array.from({ length: small }, () => 512 + Math.floor(r() * 16 * 1024));
+  const smallTotal = smallSizes.reduce((a, b) => a + b, 0);
+  const largeEach = Math.max(1, Math.floor((mb * 1e6 - smallTotal) / large));
+  for (let i = 0; i < small; i++) {
+    const dir = join(root, "src", `m${i % 20}`, `p${i % 7}`);
+    if (i < 140) await Deno.mkdir(dir, { recursive: true });
+    let text = "";
+    while (text.length < smallSizes[i]) text += `${words[Math.floor(r() * words.length)]} ${i} ${r()}\n`;
+    text = text.slice(0, smallSizes[i]);
+    await Deno.writeTextFile(join(dir, `file${i}.ts`), text);
+    bytes += text.length;
+  }
+  await Deno.mkdir(join(root, "assets"), { recursive: true });
+  for (let i = 0; i < large; i++) {
+    const buf = new Uint8Array(largeEach);
+    for (let k = 0; k < buf.length; k += 4) {
+      const v = (r() * 4294967296) >>> 0;
+      buf[k] = v & 255;
+      buf[k + 1] = (v >>> 8) & 255;
+      buf[k + 2] = (v >>> 16) & 255;
+      buf[k + 3] = v >>> 24;
+    }
+    await Deno.writeFile(join(root, "assets", `blob${i}.bin`), buf);
+    bytes += buf.length;
+  }
+  return { bytes };
+}
+
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.slice(0, 6).join(" ")}… failed: ${dec.decode(out.stderr)}`);
+  }
+  return dec.decode(out.stdout);
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function ticks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]); // utime + stime
+}
+
+export async function benchSync(o: Opts): Promise<BenchResult> {
+  const server = o.kubeconfig ? undefined : await startTestServer(0);
+  const kubeconfig = o.kubeconfig ?? server!.kubeconfig;
+  const home = await Deno.makeTempDir({ prefix: "kodama-bench-home-" });
+  const work = await Deno.makeTempDir({ prefix: "kodama-bench-sync-" });
+  const tree = join(work, "tree");
+  const env = { KODAMA_HOME: home, KUBECONFIG: kubeconfig, NO_COLOR: "1" };
+  const name = `bench-${crypto.randomUUID().slice(0, 6)}`;
+  const pod = `kodama-${name}`;
+  const g = ["--context", o.context, "-n", o.namespace];
+  const kodama = (args: string[]) => {
+    const argv = kodamaArgv(kubeconfig, [...g, ...args]);
+    return run(argv[0], argv.slice(1), env);
+  };
+  const kubectl = (args: string[], stdin?: string) =>
+    run(KUBECTL, ["--kubeconfig", kubeconfig, ...g, ...args], env, stdin);
+  const inPod = (script: string) => kubectl(["exec", pod, "-c", "session", "--", "sh", "-c", script]);
+  const lines: string[] = [];
+  try {
+    await Deno.mkdir(tree);
+    const { bytes } = await makeBenchTree(tree, o.files, o.mb);
+    lines.push(`tree: ${o.files} files, ${(bytes / 1e6).toFixed(1)} MB (96% small text, 4% large binary)`);
+    await kodama(["start", name, "--image", o.image, "--no-sync", "--storage", "2Gi"]);
+    const clean = () =>
+      inPod("rm -rf /workspace/* /workspace/.[!.]* 2>/dev/null; mkdir -p /workspace/kc /workspace/raw");
+    const times: Record<string, number[]> = { kodama: [], kubectl_cp: [], tar_exec: [], tar_gzip_exec: [] };
+    const exec =
+      `${KUBECTL} --kubeconfig ${kubeconfig} --context ${o.context} -n ${o.namespace} exec -i ${pod} -c session --`;
+    for (let i = 0; i < o.runs; i++) {
+      await clean();
+      times.kodama.push(await timed(() => kodama(["sync", "push", name, tree, "--full"])));
+      await clean();
+      times.kubectl_cp.push(
+        await timed(() => kubectl(["cp", tree, `${pod}:/workspace/kc`, "-c", "session"])),
+      );
+      await clean();
+      times.tar_exec.push(
+        await timed(() =>
+          run("sh", ["-c", `tar cf - -C '${tree}' . | ${exec} tar xf - -C /workspace/raw`], env)
+        ),
+      );
+      await clean();
+      times.tar_gzip_exec.push(
+        await timed(() =>
+          run("sh", ["-c", `tar czf - -C '${tree}' . | ${exec} tar xzf - -C /workspace/raw`], env)
+        ),
+      );
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    lines.push(
+      `initial sync (median of ${o.runs}): kodama sync push ${fmtMs(m.kodama)}, kubectl cp ${
+        fmtMs(m.kubectl_cp)
+      }, tar | kubectl exec -i tar x ${fmtMs(m.tar_exec)}, with gzip ${fmtMs(m.tar_gzip_exec)}`,
+      `  kubectl cp / kodama = ${(m.kubectl_cp / m.kodama).toFixed(2)}x faster (target >= 5x)`,
+      `  kodama / raw tar over exec = ${(m.kodama / m.tar_exec).toFixed(2)} (target <= 1.5)`,
+      `  gzip / raw tar over exec = ${
+        (m.tar_gzip_exec / m.tar_exec).toFixed(2)
+      } (above 1: compressing costs more than it saves)`,
+    );
+
+    // save-to-present latency, with the background sync running
+    await clean();
+    await kodama(["sync", "push", name, tree, "--full"]);
+    await kodama(["sync", "start", name]);
+    await Deno.mkdir(join(tree, "lat"));
+    const watcher = new Deno.Command(KUBECTL, {
+      args: [
+        "--kubeconfig",
+        kubeconfig,
+        ...g,
+        "exec",
+        pod,
+        "-c",
+        "session",
+        "--",
+        "sh",
+        "-c",
+        `cd /workspace && i=0; while [ $i -lt ${o.saves} ]; do while [ ! -f lat/f$i.txt ]; do sleep 0.005; done; echo $i; i=$((i+1)); done`,
+      ],
+      env,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = watcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    const nextLine = async () => {
+      while (!buf.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the pod watcher ended");
+        buf += value;
+      }
+      const i = buf.indexOf("\n");
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      return line;
+    };
+    await new Promise((r) => setTimeout(r, 1000)); // the watcher is polling
+    const lat: number[] = [];
+    for (let i = 0; i < o.saves; i++) {
+      const t0 = performance.now();
+      await Deno.writeTextFile(join(tree, "lat", `f${i}.txt`), `save ${i}\n`);
+      const got = await nextLine();
+      lat.push(performance.now() - t0);
+      if (got !== String(i)) throw new Error(`watcher said ${got}, expected ${i}`);
+      await new Promise((r) => setTimeout(r, 20 + (i % 5) * 20)); // typing between saves
+    }
+    await watcher.status;
+    lines.push(
+      `save-to-present latency over ${o.saves} saves: p50 ${fmtMs(median(lat))}, p95 ${
+        fmtMs(percentile(lat, 95))
+      }, max ${fmtMs(Math.max(...lat))} (target p95 < 300 ms)`,
+    );
+
+    // idle CPU of the background sync
+    const status = JSON.parse(await Deno.readTextFile(join(home, "sync", name, "status.json")));
+    const pid = status.pid as number;
+    await new Promise((r) => setTimeout(r, 2000)); // the last batch's bookkeeping is done
+    const t0 = ticks(pid);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, o.idle * 1000));
+    const cpuS = (ticks(pid) - t0) / 100;
+    const wallS = (performance.now() - w0) / 1000;
+    lines.push(
+      `background sync idle CPU over ${o.idle} s: ${((cpuS / wallS) * 100).toFixed(3)}% (${
+        (cpuS * 1000).toFixed(0)
+      } ms CPU; target < 1%)`,
+    );
+    await kodama(["sync", "stop", name]);
+  } finally {
+    await kodama(["delete", name, "--force", "--purge"]).catch(() => {});
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    await server?.stop();
+  }
+  return { name: `sync${o.kubeconfig ? " (real cluster)" : ""}`, lines };
+}
+
+export function parseSyncArgs(args: string[]): Opts {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runs: { type: "string", default: "3" },
+      files: { type: "string", default: "5000" },
+      mb: { type: "string", default: "100" },
+      saves: { type: "string", default: "100" },
+      idle: { type: "string", default: Deno.env.get("KODAMA_BENCH_IDLE") ?? "60" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      namespace: { type: "string" },
+      image: { type: "string", default: "busybox:1.36" },
+    },
+  });
+  return {
+    runs: Number(values.runs),
+    files: Number(values.files),
+    mb: Number(values.mb),
+    saves: Number(values.saves),
+    idle: Number(values.idle),
+    kubeconfig: values.kubeconfig,
+    context: values.context ?? "admin",
+    namespace: values.namespace ?? "default",
+    image: values.image,
+  };
+}
+
+if (import.meta.main) {
+  const r = await benchSync(parseSyncArgs(Deno.args));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}

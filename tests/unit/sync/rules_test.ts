@@ -1,0 +1,131 @@
+/** Pure parts of sync: ignore rules as git applies them, tree diffs, pull plans, status text. */
+import { assert, assertEquals } from "@std/assert";
+import { IgnoreRules } from "../../../src/sync/ignore.ts";
+import { diffTrees, type Entry, pruneNested, scanTree, sortWalk } from "../../../src/sync/scan.ts";
+import { formatItems, planPull } from "../../../src/sync/pull.ts";
+import { parseStatListing } from "../../../src/sync/remote.ts";
+import { recordBatch } from "../../../src/sync/store.ts";
+import { progressLine } from "../../../src/sync/push.ts";
+import { EXCLUDE_PATTERNS, IGNORED, makeTree } from "../../_sync_tree.ts";
+
+const file = (size: number, mtime: number, extra: Partial<Entry> = {}): Entry => ({
+  kind: "file",
+  mode: 0o644,
+  size,
+  mtime,
+  ino: 1,
+  dev: 1,
+  nlink: 1,
+  ...extra,
+});
+
+Deno.test("ignore: nested .gitignore, negations, .kodamaignore, excludePatterns, .kodama/ and .git/", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await makeTree(root);
+    await Deno.mkdir(`${root}/.git/info`, { recursive: true });
+    await Deno.writeTextFile(`${root}/.git/HEAD`, "ref: refs/heads/main\n");
+    await Deno.writeTextFile(`${root}/.git/info/exclude`, "local-only.txt\n");
+    await Deno.writeTextFile(`${root}/local-only.txt`, "x");
+    const rules = (o: Partial<{ useGitignore: boolean; syncGit: boolean }>) =>
+      new IgnoreRules(root, { useGitignore: true, excludePatterns: EXCLUDE_PATTERNS, syncGit: false, ...o });
+    const t = await scanTree(root, rules({}));
+    for (const p of [...IGNORED, "local-only.txt", ".git"]) assert(!t.has(p), `${p} should be ignored`);
+    for (
+      const p of ["sub/keep.log", "a.txt", "sub/link-out", "empty/nested-empty", "with space/a file name.txt"]
+    ) {
+      assert(t.has(p), `${p} should be synced`);
+    }
+    // a path inside an ignored directory stays ignored whatever a deeper rule says
+    await Deno.writeTextFile(`${root}/build/.gitignore`, "!out/\n");
+    assert(!(await scanTree(root, rules({}))).has("build/out/app"));
+    // .kodamaignore re-includes what git ignores
+    await Deno.writeTextFile(`${root}/.kodamaignore`, "*.tmp\n!x.log\n");
+    assert((await scanTree(root, rules({}))).has("x.log"));
+    // useGitignore: false keeps .kodamaignore, .kodama/ and excludePatterns
+    const all = await scanTree(root, rules({ useGitignore: false }));
+    for (const p of ["sub/secret.txt", "build/out/app", "local-only.txt"]) assert(all.has(p), p);
+    for (const p of ["notes.tmp", "old.bak", ".kodama"]) assert(!all.has(p), p);
+    // .git/ only when asked for
+    assert((await scanTree(root, rules({ syncGit: true }))).has(".git/HEAD"));
+    assert(IgnoreRules.isPatternFile("sub/.gitignore") && IgnoreRules.isPatternFile(".kodamaignore"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("diff: new, changed, deleted, kind changes; hard links travel together; deletes pruned", () => {
+  const then = new Map<string, Entry>([
+    ["a", file(1, 1)],
+    ["d", { ...file(0, 0), kind: "dir", mode: 0o755 }],
+    ["d/x", file(1, 1)],
+    ["d/y", file(1, 1)],
+    ["k", file(1, 1)],
+    ["h1", file(5, 5, { ino: 9, nlink: 2 })],
+    ["h2", file(5, 5, { ino: 9, nlink: 2 })],
+  ]);
+  const now = new Map<string, Entry>([
+    ["a", file(2, 1)], // size changed
+    ["k", { ...file(0, 0), kind: "dir", mode: 0o755 }], // file -> dir
+    ["n", file(1, 1)], // new
+    ["h1", file(6, 6, { ino: 9, nlink: 2 })], // one name of a hard-linked inode changed
+    ["h2", file(6, 5, { ino: 9, nlink: 2 })],
+  ]);
+  const d = diffTrees(then, now);
+  assertEquals(d.deleted, ["d", "k"]);
+  assertEquals(d.changed, ["a", "h1", "h2", "k", "n"]);
+  assertEquals(diffTrees(now, now), { changed: [], deleted: [] });
+  assertEquals(pruneNested(["a/b", "a", "c/d", "a/b/c", "ab"]), ["a", "ab", "c/d"]);
+  assertEquals(sortWalk(["b", "a/b", "a", "a-b"]), ["a", "a/b", "a-b", "b"]);
+  const t = new Map(then);
+  recordBatch(t, ["d"], [["n", file(1, 1)]]);
+  assertEquals([...t.keys()].sort(), ["a", "h1", "h2", "k", "n"]);
+});
+
+Deno.test("pull plan: exactly the pod's changes; both sides changed is a conflict; ignored never", () => {
+  const remote = parseStatListing(
+    [
+      "3 100 81a4 ./same.txt",
+      "9 200 81a4 ./pod-modified.txt",
+      "4 300 81a4 ./pod-new.txt",
+      "7 400 81a4 ./both.txt",
+      "1 500 81a4 ./ignored.log",
+      "4096 10 41ed ./dir",
+      "5 600 a1ff ./link",
+      "junk line",
+    ].join("\n"),
+  );
+  assertEquals(remote.get("dir")?.kind, "dir");
+  assertEquals(remote.get("link")?.kind, "symlink");
+  assertEquals(remote.get("same.txt")?.mode, 0o644);
+  const manifest = new Map<string, Entry>([
+    ["same.txt", file(3, 100_000)],
+    ["pod-modified.txt", file(3, 100_000)],
+    ["both.txt", file(3, 100_000)],
+    ["pod-deleted.txt", file(3, 100_000)],
+    ["gone-both.txt", file(3, 100_000)],
+    ["link", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
+  ]);
+  const local = new Map<string, Entry>([
+    ["same.txt", file(3, 100_000)],
+    ["pod-modified.txt", file(3, 100_000)],
+    ["both.txt", file(8, 999_000)],
+    ["pod-deleted.txt", file(3, 100_000)],
+    ["link", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
+  ]);
+  const items = planPull(remote, manifest, local, (p) => p.endsWith(".log"));
+  assertEquals(
+    formatItems(items),
+    "C both.txt (modified in the pod, changed here too)\nD pod-deleted.txt\nM pod-modified.txt\nA pod-new.txt\n",
+  );
+  assertEquals(planPull(remote, manifest, local, () => false, "pod-new.txt").map((i) => i.path), [
+    "pod-new.txt",
+  ]);
+});
+
+Deno.test("progress line: files, bytes, bar, rate", () => {
+  assertEquals(
+    progressLine(50, 100, 5 * 1024 * 1024, 10 * 1024 * 1024, 1000),
+    "syncing 50/100 files  5.0 MiB/10 MiB  [==========          ] 50%  5.0 MiB/s",
+  );
+});
