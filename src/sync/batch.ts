@@ -23,9 +23,6 @@ import { join } from "node:path";
 import { END_OF_ARCHIVE, header, type TarEntry } from "../pods/tar.ts";
 import type { Entry, Tree } from "./scan.ts";
 
-/** busybox/GNU tar read 20-block records: pad the archive to a whole record. */
-export const RECORD = 10240;
-
 export const APPLY_SCRIPT = [
   "umask 0",
   "IFS= read -r n || exit 96",
@@ -111,8 +108,9 @@ function planArchive(batch: Batch): { items: Planned[]; length: number } {
     } else {
       const key = `${e.dev}:${e.ino}`;
       const first = e.nlink > 1 ? firstName.get(key) : undefined;
-      if (first !== undefined) t = { name: rel, type: "hardlink", size: 0, mode: e.mode, mtime, linkname: first };
-      else {
+      if (first !== undefined) {
+        t = { name: rel, type: "hardlink", size: 0, mode: e.mode, mtime, linkname: first };
+      } else {
         if (e.nlink > 1) firstName.set(key, rel);
         t = { name: rel, type: "file", size: e.size, mode: e.mode, mtime };
       }
@@ -122,8 +120,8 @@ function planArchive(batch: Batch): { items: Planned[]; length: number } {
     length += headers.reduce((n, h) => n + h.length, 0) + size + (size % 512 ? 512 - (size % 512) : 0);
     items.push({ rel, headers, size, file: t.type === "file" || t.type === "hardlink" });
   }
+  // no padding to a whole 10 KiB record: `head -c` gives tar its EOF, and a save stays ~2 KiB on the wire
   length += END_OF_ARCHIVE.length;
-  if (length % RECORD) length += RECORD - (length % RECORD);
   return { items, length };
 }
 

@@ -37,8 +37,8 @@ export function podChanged(r: RemoteEntry, m: Entry | undefined): Change | undef
   if (!m) return "added";
   if (m.kind !== r.kind) return "modified";
   if (r.kind === "file" && (r.size !== m.size || r.mtime !== sec(m.mtime))) return "modified";
-  if (r.kind === "symlink" && r.mtime !== sec(m.mtime)) return "modified";
-  if (r.kind !== "symlink" && r.mode !== m.mode) return "modified";
+  if (r.kind === "symlink") return r.link !== undefined && r.link !== m.link ? "modified" : undefined;
+  if (r.mode !== m.mode) return "modified";
   return undefined;
 }
 
@@ -128,7 +128,7 @@ async function fetchFiles(kube: Kube, c: SyncConfig, rels: string[], err: Sink):
         await Deno.symlink(e.linkname ?? "", target);
         return undefined;
       }
-      if (e.type === "link") {
+      if (e.type === "hardlink") {
         // a hard link to a file earlier in this archive: one inode again, as in the pod
         const to = (e.linkname ?? "").replace(/^\.\//, "");
         if (!to || to.split("/").includes("..") || await throughLink(c.root, to)) return undefined;

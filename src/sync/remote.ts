@@ -77,6 +77,8 @@ export interface RemoteEntry {
   /** seconds */
   mtime: number;
   mode: number;
+  /** symlink target */
+  link?: string;
 }
 
 /**
@@ -92,8 +94,10 @@ export async function listRemote(
   const out: Uint8Array[] = [];
   const errParts: Uint8Array[] = [];
   const prune = o.syncGit ? "-path ./.kodama" : "\\( -path ./.kodama -o -path ./.git \\)";
+  // then each symlink's target (`L path<TAB>target`): busybox tar does not keep a link's own mtime
   const script =
-    `cd "$1" 2>/dev/null || exit 0; find . ${prune} -prune -o ! -name . -exec stat -c "%s %Y %f %n" {} +`;
+    `cd "$1" 2>/dev/null || exit 0; find . ${prune} -prune -o ! -name . -exec stat -c "%s %Y %f %n" {} + && ` +
+    `find . ${prune} -prune -o -type l -exec sh -c 'for l; do printf "L %s\\t%s\\n" "$l" "$(readlink "$l")"; done' sh {} +`;
   const res = await execInPod(kube, t.namespace, t.pod, t.container, ["sh", "-c", script, "sh", t.workdir], {
     stdout: (c) => void out.push(c.slice()),
     stderr: (c) => void errParts.push(c.slice()),
@@ -111,6 +115,12 @@ export async function listRemote(
 export function parseStatListing(text: string): Map<string, RemoteEntry> {
   const m = new Map<string, RemoteEntry>();
   for (const line of text.split("\n")) {
+    const l = /^L \.\/([^\t]*)\t(.*)$/.exec(line);
+    if (l) {
+      const e = m.get(l[1]);
+      if (e?.kind === "symlink") e.link = l[2];
+      continue;
+    }
     const r = /^(\d+) (\d+) ([0-9a-fA-F]+) \.\/(.*)$/.exec(line);
     if (!r) continue;
     const raw = parseInt(r[3], 16);

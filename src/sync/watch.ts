@@ -260,7 +260,9 @@ export class SyncLoop {
             s.state = "watching";
             s.pending = this.#pending.size;
             await this.h.save();
+            continue; // a timer may have fired meanwhile: look again before sleeping
           }
+          // no await between the check above and this: a wake-up cannot be lost
           await new Promise<void>((r) => (this.#wake = r));
           this.#wake = undefined;
           continue;

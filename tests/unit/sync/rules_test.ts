@@ -92,7 +92,10 @@ Deno.test("pull plan: exactly the pod's changes; both sides changed is a conflic
       "1 500 81a4 ./ignored.log",
       "4096 10 41ed ./dir",
       "5 600 a1ff ./link",
+      "5 999 a1ff ./relinked",
       "junk line",
+      "L ./link\tsame.txt",
+      "L ./relinked\tother.txt",
     ].join("\n"),
   );
   assertEquals(remote.get("dir")?.kind, "dir");
@@ -105,6 +108,7 @@ Deno.test("pull plan: exactly the pod's changes; both sides changed is a conflic
     ["pod-deleted.txt", file(3, 100_000)],
     ["gone-both.txt", file(3, 100_000)],
     ["link", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
+    ["relinked", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
   ]);
   const local = new Map<string, Entry>([
     ["same.txt", file(3, 100_000)],
@@ -116,7 +120,8 @@ Deno.test("pull plan: exactly the pod's changes; both sides changed is a conflic
   const items = planPull(remote, manifest, local, (p) => p.endsWith(".log"));
   assertEquals(
     formatItems(items),
-    "C both.txt (modified in the pod, changed here too)\nD pod-deleted.txt\nM pod-modified.txt\nA pod-new.txt\n",
+    "C both.txt (modified in the pod, changed here too)\nD pod-deleted.txt\nM pod-modified.txt\nA pod-new.txt\n" +
+      "C relinked (modified in the pod, changed here too)\n",
   );
   assertEquals(planPull(remote, manifest, local, () => false, "pod-new.txt").map((i) => i.path), [
     "pod-new.txt",
