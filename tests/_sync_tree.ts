@@ -49,7 +49,7 @@ export async function makeTree(root: string): Promise<void> {
 }
 
 /**
- * `find` + `cksum` + `stat` listing: one line per path, `type mode checksum-or-target path`, sorted.
+ * `find` + `md5sum` + `stat` listing (busybox has no cksum): one line per path, `type mode checksum-or-target path`, sorted.
  * POSIX/busybox tools only. Run with `sh -c LISTING sh DIR`.
  */
 export const LISTING = [
@@ -57,7 +57,7 @@ export const LISTING = [
   "find . ! -name . | sort | while IFS= read -r p; do",
   '  if [ -L "$p" ]; then echo "l - $(readlink "$p") $p";',
   '  elif [ -d "$p" ]; then echo "d $(stat -c %a "$p") - $p";',
-  '  else echo "f $(stat -c %a "$p") $(cksum < "$p" | cut -d" " -f1) $p"; fi',
+  '  else echo "f $(stat -c %a "$p") $(md5sum < "$p" | cut -d" " -f1) $p"; fi',
   "done",
 ].join("\n");
 

@@ -41,6 +41,10 @@ settings, so list, attach and resume work from any machine.`,
     examples: [
       ["Start a session with the defaults of ~/.kodama/config.yaml", "kodama start my-work"],
       [
+        "Sync the current directory into the workspace, then keep syncing it in the background",
+        "kodama start my-work --sync .",
+      ],
+      [
         "Another image and resources (fractional CPUs are fine)",
         "kodama start my-work --image busybox:1.36 --cpu 0.5 --memory 1Gi",
       ],

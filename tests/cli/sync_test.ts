@@ -138,7 +138,7 @@ Deno.test({
         }
         // names and contents of all 10,000 files, in one command on each side
         const digest = 'cd "$1" && find . -type f | sort > /tmp/.kodama-burst-$$ && ' +
-          "wc -l < /tmp/.kodama-burst-$$ && xargs cat < /tmp/.kodama-burst-$$ | cksum && rm -f /tmp/.kodama-burst-$$";
+          "wc -l < /tmp/.kodama-burst-$$ && xargs cat < /tmp/.kodama-burst-$$ | md5sum && rm -f /tmp/.kodama-burst-$$";
         const local = await new Deno.Command("sh", { args: ["-c", digest, "sh", `${root}/burst`] }).output();
         const want = new TextDecoder().decode(local.stdout);
         assertMatch(want, /^\s*10000\n/);
