@@ -198,8 +198,17 @@ Deno.test(
             await jsonpath(c, ns.name, "loop", ".status.containerStatuses[0].lastState.terminated.exitCode"),
             "0",
           );
-          const g = await kubectl(c, ["get", "pod", "loop", "-n", ns.name]);
-          assertStringIncludes(g.stdout, "CrashLoopBackOff");
+          // the STATUS column cycles (CrashLoopBackOff, then Completed while the next run ends): wait for it
+          let g = "";
+          await waitUntil(
+            async () => {
+              g = (await kubectl(c, ["get", "pod", "loop", "-n", ns.name])).stdout;
+              return g.includes("CrashLoopBackOff");
+            },
+            60_000,
+            "kubectl get pod loop to show CrashLoopBackOff",
+          );
+          assertStringIncludes(g, "CrashLoopBackOff");
         },
       );
     } finally {
