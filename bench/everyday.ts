@@ -14,8 +14,8 @@
  * shim runs it: `deno run -A --no-prompt --config deno.json main.ts …`.
  *
  * `run kwekash` is compared with the `kubectl exec` it stands for. The built-in kwekash runs
- * `bash -c "weka version"`; a cluster without bash in its drive pods (busybox) gets the same workflow with
- * `sh -c` (a repo workflow named kwekash, which discovery prefers over the built-in).
+ * `sh -c "weka version"`; a cluster whose drive pods have no bash (busybox) gets a repo copy of it that runs
+ * `true` (a repo workflow named kwekash, which discovery prefers over the built-in).
  */
 import { join } from "node:path";
 import { startCluster } from "../tests/cluster/harness.ts";
