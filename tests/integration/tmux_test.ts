@@ -157,7 +157,11 @@ Deno.test({
           try {
             await term.waitFor((s) => /[$#] ?$/.test(s), "a shell prompt");
             await term.type("echo tty-$((40+2)); tty\n");
-            const s = await term.waitFor((s) => s.includes("tty-42"), "the command's output");
+            // both lines: the echo's, then tty's answer (a terminal's name, or "not a tty")
+            const s = await term.waitFor(
+              (s) => /tty-42\s*\n[^]*(\/dev\/\S+|not a tty)/.test(s),
+              "the command's output",
+            );
             assertMatch(s, /\/dev\/(pts\/\d+|tty\w*)/); // the shell's stdin is a terminal
             await term.type("exit 4\n");
             assertEquals(await term.exitCode(), 4);
