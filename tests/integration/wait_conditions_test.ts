@@ -4,7 +4,7 @@
  * in the progress lines and the timeout summary.
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
+import { deleteObjects, startCluster } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { busyboxPod } from "./_helpers.ts";
@@ -155,6 +155,8 @@ Deno.test({
         },
       );
     } finally {
+      // fixed names in a shared namespace: gone before the next run (on a real cluster nothing else removes them)
+      await deleteObjects(c, "dev", "pod/never-ready", "pod/plain");
       kube.close();
       await c.stop();
     }
