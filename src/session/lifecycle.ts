@@ -16,7 +16,7 @@ import type { Sink } from "../ui/sink.ts";
 import { waitForPods } from "../pods/wait.ts";
 import { findSession, notFoundError, requireSession } from "./cluster.ts";
 import { buildPod } from "./manifests.ts";
-import { objectNames } from "./names.ts";
+import { LABEL_SESSION, objectNames } from "./names.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
 import { AFTER_READY, retainVolumes, type StartIO, waitReady } from "./start.ts";
 import { listStates, loadState, removeState, saveState, stateFromSpec, updateState } from "./state.ts";
@@ -36,19 +36,21 @@ async function podGone(kube: Kube, namespace: string, pod: string): Promise<void
  * kubernetes.io/pvc-protection finalizer) until that pod has stopped — on a real cluster seconds after
  * `delete` returns — and a `start` of the same name meanwhile would meet it; `kubectl delete` waits too.
  */
-export async function claimsGone(
+async function claimsGone(
   kube: Kube,
   namespace: string,
   names: string[],
   o: { err: Sink; timeoutMs?: number },
 ): Promise<void> {
   const deadline = Date.now() + (o.timeoutMs ?? POD_GONE_MS);
+  const wanted = new Set(names);
   let said = false;
   for (;;) {
-    const left: string[] = [];
-    for (const n of names) {
-      if (await kube.findObject("persistentvolumeclaims", namespace, n)) left.push(n);
-    }
+    // one list per look (the session's claims carry its label), not a GET per claim
+    const { items } = await kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, {
+      labelSelector: LABEL_SESSION,
+    });
+    const left = items.map((c) => c.metadata?.name ?? "").filter((n) => wanted.has(n));
     if (!left.length) return;
     if (Date.now() > deadline) {
       o.err.write(`still Terminating: ${left.join(", ")} (they go once nothing uses them)\n`);
