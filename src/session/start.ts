@@ -224,7 +224,9 @@ async function checkFree(r: Run): Promise<void> {
   ]);
   const live = pvcs.items.filter((c) => c.metadata?.labels?.[LABEL_RETAINED] === undefined);
   const going = pvcs.items.filter((c) => c.metadata?.deletionTimestamp).map((c) => c.metadata?.name);
-  if (!pods.items.length && going.length && going.length === pvcs.items.length) {
+  // the pod may still be stopping too (on a real node that takes seconds): being deleted, not in use
+  const stopping = pods.items.every((p) => p.metadata?.deletionTimestamp);
+  if (stopping && going.length && going.length === pvcs.items.length) {
     // `delete --purge` a moment ago: the claims wait for the pod that used them to stop
     throw new KodamaError(
       `session "${spec.name}" is being deleted: ${
