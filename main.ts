@@ -6,7 +6,8 @@
  * This file builds the command tree and runs it. Command modules are light: each one imports its
  * implementation (and the Kubernetes client) only when it runs, so --help stays fast. The tree itself
  * (commander, and with it Deno's Node layer: ~45 ms of CPU) is imported only when there is a command
- * line to parse: `kodama --version` answers without it.
+ * line it must read: `kodama --version` answers without it, and plain `exec`, `pods` and `run` lines are
+ * read by src/cli/fast.ts over the same option declarations.
  */
 import type { Command } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
@@ -139,18 +140,12 @@ export async function buildProgram(args?: string[]): Promise<Command> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   globalOptions(program);
-  program.hook("preAction", async (root, action) => {
-    const o = action.optsWithGlobals() as { logLevel?: string; logFormat?: string; color?: boolean };
-    const { userConfig, notGiven } = await import("./src/cli/settings.ts");
-    const cfg = await userConfig();
-    if (cfg && notGiven(root, "logLevel")) o.logLevel = cfg.log.level;
-    if (cfg && notGiven(root, "logFormat")) o.logFormat = cfg.log.format;
-    const { setColor } = await import("./src/ui/color.ts");
-    if (o.color === false) setColor(false);
-    else if (cfg && cfg.output.color !== "auto") setColor(cfg.output.color === "always");
-    const { setupLogging } = await import("./src/ui/log.ts");
-    await setupLogging({ level: o.logLevel, format: o.logFormat });
-    mark("config and logging set up");
+  program.hook("preAction", async (_root, action) => {
+    const { prepare } = await import("./src/cli/prepare.ts");
+    await prepare({
+      opts: action.optsWithGlobals(),
+      given: (key) => !["default", undefined].includes(action.getOptionValueSourceWithGlobals(key)),
+    });
   });
   const word = args && parseLine(program as unknown as AnyCommand, args).operands[0];
   const named = COMMANDS.filter(([names]) => word !== undefined && names.includes(word));
@@ -181,6 +176,19 @@ export async function run(args: string[]): Promise<number> {
     stdoutSink.write(`kodama ${VERSION}\n`);
     return ExitCode.OK;
   }
+  if (FAST_WORDS.some((w) => args.includes(w))) {
+    // `exec`, `pods` and `run` without commander, when the line is plain (src/cli/fast.ts)
+    const { fastLine } = await import("./src/cli/fast.ts");
+    const line = fastLine(args);
+    if (line) {
+      mark("command line read");
+      return await settle(args, async () => {
+        const { prepare } = await import("./src/cli/prepare.ts");
+        await prepare(line.inv);
+        await line.command.run(line.inv);
+      });
+    }
+  }
   // completion completes any command: it needs them all
   const program = await buildProgram(COMPLETE.includes(args[0]) ? undefined : args);
   mark("command tree built");
@@ -198,21 +206,36 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.USAGE;
     }
   }
-  const [{ CommanderError }, { takeExitCode }] = await Promise.all([
-    import("@commander-js/extra-typings"),
-    import("./src/cli/exit.ts"),
-  ]);
+  const { CommanderError } = await import("@commander-js/extra-typings");
+  return await settle(args, () => program.parseAsync(args, { from: "user" }), (e) => {
+    if (!(e instanceof CommanderError)) return undefined;
+    if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(e.code)) return 0;
+    if (e.code === "commander.executeSubCommandAsync") return e.exitCode;
+    // commander already printed "error: ..."; add where to look.
+    console.error("  run 'kodama --help' or 'kodama <command> --help' for usage");
+    return ExitCode.USAGE;
+  });
+}
+
+/** The words that may start a line src/cli/fast.ts reads (the commands it knows). */
+const FAST_WORDS = ["exec", "pods", "po", "run"];
+
+/**
+ * Run a parsed command line to its exit code: the code a command set, or the error it threw, printed the
+ * one way every command shares. `known` turns a reader's own errors (commander's) into a code first.
+ */
+async function settle(
+  args: string[],
+  go: () => Promise<unknown>,
+  known: (e: unknown) => number | undefined = () => undefined,
+): Promise<number> {
+  const { takeExitCode } = await import("./src/cli/exit.ts");
   try {
-    await program.parseAsync(args, { from: "user" });
+    await go();
     return takeExitCode();
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(e.code)) return 0;
-      if (e.code === "commander.executeSubCommandAsync") return e.exitCode;
-      // commander already printed "error: ..."; add where to look.
-      console.error("  run 'kodama --help' or 'kodama <command> --help' for usage");
-      return ExitCode.USAGE;
-    }
+    const code = known(e);
+    if (code !== undefined) return code;
     if (e instanceof Deno.errors.BrokenPipe) return ExitCode.OK; // `kodama pods | head`: the reader is done
     // Ctrl-C, Esc in the picker: the user stopped it and knows; end quietly with 130, as fzf and kubectl do —
     // unless the interruption has more to say (`interrupted: removed pod …; kept PVCs …` plus a hint)

@@ -1,18 +1,8 @@
 /** `kodama exec` (also `kpod`): run a command in the matching pod, in every matching pod, or in tmux panes. */
-import { setExitCode } from "./exit.ts";
+import type { Command } from "@commander-js/extra-typings";
 import { help } from "./help.ts";
-import { notGiven, userConfig } from "./settings.ts";
-import { type Command, Option } from "@commander-js/extra-typings";
-import {
-  connectAll,
-  globalsOf,
-  positiveInt,
-  rawArgsOf,
-  splitExecArgs,
-  targetFrom,
-  targetingOptions,
-} from "./flags.ts";
-import { pickerFlags, pickerOptions } from "./pick_flags.ts";
+import { addOptions, invocationOf } from "./flags.ts";
+import { EXEC_OPTIONS, execAction } from "./exec_action.ts";
 
 export function register(program: Command) {
   const cmd = help(program.command("exec"), {
@@ -59,73 +49,6 @@ export function register(program: Command) {
       "On clusters older than 1.30 a command reading stdin (-i) runs over SPDY, as kubectl does.",
   })
     .argument("[target]", "TYPE/NAME (deploy/api, sts/db, svc/web, pod/x, job/y, session/s) or a pod name")
-    .argument("[command...]", "the command to run (after --)")
-    .option("-c, --container <name>", "container (default: the default-container annotation, else the first)")
-    .option(
-      "-i, --stdin",
-      "pass local stdin to the command (binary-safe); with --all it is read once and sent to every pod",
-    )
-    .option(
-      "-t, --tty",
-      "allocate a TTY (raw local terminal, window size forwarded); automatic for a shell on a terminal",
-    )
-    .option("-T, --no-tty", "never allocate a TTY (not even for a shell on a terminal)")
-    .option("--all", "run in every matching pod in parallel")
-    .option("--first", "run in the first matching pod (by name)")
-    .option("--max-parallel <n>", "fan-out: pods at a time", (v) => positiveInt(v, "--max-parallel"), 32)
-    .option("--fail-fast", "fan-out: cancel the remaining pods on the first failure")
-    .option(
-      "--timeout <duration>",
-      "fan-out: per-pod time limit, e.g. 30s, 2m (a pod over it fails; exit 5 if only timeouts failed)",
-    )
-    .option("--no-prefix", "fan-out: no `pod | ` prefix on output lines")
-    .option(
-      "--group",
-      "fan-out: print each distinct output once, under the pods that printed it (like dshbak -c); = -o grouped",
-    )
-    .addOption(
-      new Option(
-        "-o, --output <format>",
-        "fan-out output: text (prefixed lines), json (one object per pod) or grouped (= --group)",
-      ).choices(["text", "json", "grouped"]).default("text"),
-    )
-    .option("--include-not-ready", "also consider pods that are not Running")
-    .option("--tmux", "open one tmux pane per pod with an interactive exec")
-    .option(
-      "--layout <layout>",
-      "with --tmux: tiled|even-horizontal|even-vertical|main-horizontal|main-vertical",
-      "tiled",
-    )
-    .option("--sync-panes", "with --tmux: type into every pane at once");
-  pickerOptions(targetingOptions(cmd))
-    .action(async (first, rest, opts, c) => {
-      const g = globalsOf(c);
-      const { target, command } = splitExecArgs(first === undefined ? rest : [first, ...rest], rawArgsOf(c));
-      const flags = targetFrom(c.optsWithGlobals(), target);
-      const { execCommand } = await import("../pods/exec_cmd.ts");
-      const [kubes, cfg] = await Promise.all([connectAll(g), userConfig()]);
-      const code = await execCommand(kubes, {
-        ...flags,
-        includeNotReady: !!opts.includeNotReady,
-      }, {
-        command,
-        container: opts.container ?? cfg?.exec.container,
-        stdin: !!opts.stdin,
-        // true (-t), false (-T), or undefined: a shell on a terminal gets one, as with docker compose exec
-        tty: opts.tty as boolean | undefined,
-        all: !!opts.all,
-        first: !!opts.first,
-        ...pickerFlags(opts),
-        maxParallel: cfg && notGiven(c, "maxParallel") ? cfg.exec.maxParallel : opts.maxParallel,
-        failFast: !!opts.failFast,
-        timeout: opts.timeout,
-        prefix: opts.prefix !== false,
-        json: opts.output === "json",
-        group: !!opts.group || opts.output === "grouped",
-        tmux: !!opts.tmux,
-        layout: opts.layout,
-        syncPanes: !!opts.syncPanes,
-      });
-      setExitCode(code);
-    });
+    .argument("[command...]", "the command to run (after --)");
+  addOptions(cmd, EXEC_OPTIONS).action((_first, _rest, _opts, c) => execAction(invocationOf(c)));
 }

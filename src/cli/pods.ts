@@ -1,15 +1,8 @@
 /** `kodama pods`: list pods with the shared targeting flags; -w/--watch-only keep printing changes. */
 import type { Command } from "@commander-js/extra-typings";
-import { setExitCode } from "./exit.ts";
 import { help } from "./help.ts";
-import {
-  connectAll,
-  globalsOf,
-  outputOption,
-  reconnectOption,
-  targetFrom,
-  targetingOptions,
-} from "./flags.ts";
+import { addOptions, invocationOf } from "./flags.ts";
+import { PODS_OPTIONS, podsAction } from "./pods_action.ts";
 
 export function register(program: Command) {
   const cmd = help(program.command("pods").alias("po"), {
@@ -41,31 +34,6 @@ export function register(program: Command) {
     .argument(
       "[target]",
       "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): its pods; or a pod name",
-    )
-    .option("--running", "only Running pods")
-    .option(
-      "-w, --watch",
-      "after listing, print a row for every change (like kubectl get pods -w); Ctrl-C ends",
-    )
-    .option("--watch-only", "print changes only, without the initial list")
-    .option("--output-watch-events", "with -w/--watch-only: add an EVENT column (ADDED, MODIFIED, DELETED)");
-  reconnectOption(outputOption(targetingOptions(cmd)))
-    .action(async (target, _opts, command) => {
-      const opts = globalsOf(command);
-      const { listPodsCommand } = await import("../pods/list.ts");
-      const kubes = await connectAll(opts);
-      const o = command.opts();
-      const code = await listPodsCommand(
-        kubes,
-        { ...targetFrom(command.optsWithGlobals(), target), includeNotReady: !o.running },
-        o.output,
-        {
-          watch: Boolean(o.watch),
-          watchOnly: Boolean(o.watchOnly),
-          outputWatchEvents: Boolean(o.outputWatchEvents),
-          reconnectTimeout: o.reconnectTimeout,
-        },
-      );
-      if (code) setExitCode(code);
-    });
+    );
+  addOptions(cmd, PODS_OPTIONS).action((_target, _opts, c) => podsAction(invocationOf(c)));
 }

@@ -1,11 +1,11 @@
 /** `kodama run NAME`: run a workflow found in the repo, ~/.kodama/workflows or the built-ins. */
-import { setExitCode } from "./exit.ts";
 import type { Command } from "@commander-js/extra-typings";
-import { collect, connectFromOpts, globalsOf, kubeOptionsFrom } from "./flags.ts";
+import { addOptions, invocationOf } from "./flags.ts";
 import { help } from "./help.ts";
+import { RUN_OPTIONS, runAction } from "./run_action.ts";
 
 export function register(program: Command) {
-  help(program.command("run"), {
+  const cmd = help(program.command("run"), {
     group: "Workflows",
     summary: "Run a workflow from the repo, ~/.kodama/workflows or the built-ins",
     usage: "(NAME | FILE) [-p KEY=VALUE ...] [--dry-run] [flags] [-- CMD...]",
@@ -33,36 +33,6 @@ export function register(program: Command) {
     .argument(
       "[cmd...]",
       "for a workflow with a `cmd` param (kwekash): the command line; after -- when it has flags of its own",
-    )
-    .option("-p, --param <name=value>", "set a workflow param (repeatable)", collect, [] as string[])
-    .option(
-      "--dry-run",
-      "print every step with expressions resolved and the pods each target matches; run nothing",
-    )
-    .option(
-      "--trust",
-      "trust this version of a repo workflow that asks for permissions (pinned by content hash)",
-    )
-    .option("-y, --yes", "answer prompts with the default (select: pick / pick steps take the first match)")
-    .action(async (name, words, opts, c) => {
-      const g = globalsOf(c);
-      const [{ runCommand }, { connectionFlags }] = await Promise.all([
-        import("../workflow/commands.ts"),
-        import("../kube/overrides.ts"),
-      ]);
-      // for the kodama processes a run starts (tmux panes): the same cluster and user, paths made
-      // absolute as their cwd may differ; never --token (process arguments are readable by anyone)
-      const globalFlags = connectionFlags(await kubeOptionsFrom(g));
-      const code = await runCommand(name, {
-        params: opts.param,
-        words,
-        dryRun: !!opts.dryRun,
-        trust: !!opts.trust,
-        yes: !!opts.yes,
-        namespace: g.namespace,
-        connect: () => connectFromOpts(g),
-        globalFlags,
-      });
-      setExitCode(code);
-    });
+    );
+  addOptions(cmd, RUN_OPTIONS).action((_name, _words, _opts, c) => runAction(invocationOf(c)));
 }

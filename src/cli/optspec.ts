@@ -1,0 +1,206 @@
+/**
+ * Option declarations as data, without commander: the global kubectl-style flags, pod targeting, the
+ * picker flags, -o and --reconnect-timeout. src/cli/flags.ts turns a list of them into commander options
+ * (help, completion, every command), and src/cli/fast.ts reads the everyday command lines (`exec`, `pods`)
+ * against the same lists without loading commander at all (~45 ms of CPU: commander is CommonJS and
+ * brings Deno's Node layer). One declaration, two readers: they cannot drift apart.
+ */
+
+/** One option, as commander's `.option(flags, description, parse, default)` takes it. */
+export interface OptSpec {
+  /** commander's flags string: `-c, --container <name>`, `--all`, `-T, --no-tty`, `--query <q>` */
+  flags: string;
+  description: string;
+  default?: unknown;
+  /** the allowed values (commander's `.choices()`) */
+  choices?: readonly string[];
+  /** turns the text into the value; `previous` is the value so far (the default first). Throws OptionValueError. */
+  parse?: (value: string, previous: unknown) => unknown;
+}
+
+/** A value an option cannot take; commander reports it as `option '…' argument '…' is invalid. <message>`. */
+export class OptionValueError extends Error {}
+
+/** The parts of a flags string commander reads: short and long flag, a value, `--no-` negation. */
+export interface FlagParts {
+  short?: string;
+  long?: string;
+  /** takes a value (`<value>`) */
+  required: boolean;
+  negate: boolean;
+  /** the key of the parsed options object: camelCase of the long flag without `--no-` */
+  attribute: string;
+}
+
+export function flagParts(flags: string): FlagParts {
+  const words = flags.split(/[ |,]+/).filter(Boolean);
+  let short: string | undefined;
+  let long: string | undefined;
+  for (const w of words) {
+    if (/^--[^-]/.test(w)) long = w;
+    else if (/^-[^-]$/.test(w)) short = w;
+  }
+  if (flags.includes("[")) throw new Error(`optional option values are not supported here: ${flags}`);
+  const name = (long ?? short ?? "").replace(/^--?/, "");
+  const negate = !!long && long.startsWith("--no-");
+  const attribute = name.replace(/^no-/, "").split("-").reduce((s, w) => s + w[0].toUpperCase() + w.slice(1));
+  return { short, long, required: flags.includes("<"), negate, attribute };
+}
+
+/** Repeatable option: each use appends. */
+export function collect(value: string, previous: unknown = []): string[] {
+  return [...(previous as string[]), value];
+}
+
+/** An integer >= 1 (`flag` names it in the message). */
+export function positiveCount(v: string, flag?: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new OptionValueError(`${flag ? `${flag} ` : ""}must be a positive integer`);
+  }
+  return n;
+}
+
+/** Global flags with kubectl's meaning; they may appear before or after the subcommand. */
+export const GLOBAL_OPTIONS: readonly OptSpec[] = [
+  {
+    flags: "--kubeconfig <path>",
+    description: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)",
+  },
+  { flags: "--context <name>", description: "the kubeconfig context to use (also: KODAMA_CONTEXT)" },
+  {
+    flags: "-n, --namespace <ns>",
+    description: "namespace (default: KODAMA_NAMESPACE, then the context's namespace, else default)",
+  },
+  { flags: "--cluster <name>", description: "the kubeconfig cluster to use" },
+  { flags: "--user <name>", description: "the kubeconfig user to use" },
+  { flags: "-s, --server <url>", description: "the address and port of the Kubernetes API server" },
+  { flags: "--token <token>", description: "bearer token for authentication to the API server" },
+  {
+    flags: "--certificate-authority <path>",
+    description: "path to a cert file for the certificate authority",
+  },
+  {
+    flags: "--insecure-skip-tls-verify",
+    description: "do not check the server's certificate (makes your HTTPS connections insecure)",
+  },
+  {
+    flags: "--as <user>",
+    description: "username to impersonate for the operation (a user, or system:serviceaccount:NS:NAME)",
+  },
+  {
+    flags: "--as-group <group>",
+    description: "group to impersonate (repeatable)",
+    parse: collect,
+    default: [],
+  },
+  { flags: "--as-uid <uid>", description: "UID to impersonate" },
+  {
+    flags: "--request-timeout <duration>",
+    description:
+      "give up on a single server request after this long, e.g. 1s, 2m (0 = no limit; streams: until connected)",
+    default: "0",
+  },
+  {
+    flags: "--log-level <level>",
+    description: "log verbosity on stderr",
+    choices: ["debug", "info", "warning", "error"],
+    default: "warning",
+  },
+  {
+    flags: "--log-format <format>",
+    description: "log line format",
+    choices: ["text", "json"],
+    default: "text",
+  },
+  { flags: "--no-color", description: "disable colours (also: NO_COLOR=1)" },
+];
+
+/** The targeting flags every pod command shares. */
+export const TARGETING_OPTIONS: readonly OptSpec[] = [
+  {
+    flags: "-m, --match <substr>",
+    description: "pod name contains SUBSTR (repeatable; all must match)",
+    parse: collect,
+    default: [],
+  },
+  { flags: "--regex <re>", description: "pod name matches this regular expression" },
+  { flags: "-l, --selector <selector>", description: "label selector, e.g. app=api,tier!=cache" },
+  {
+    flags: "--field-selector <selector>",
+    description: "field selector, e.g. status.phase=Running,spec.nodeName=n1",
+  },
+  { flags: "-A, --all-namespaces", description: "look in every namespace" },
+  { flags: "--pod <name>", description: "exactly this pod name" },
+];
+
+/** `--reconnect-timeout`, for commands that keep a watch or stream open (logs -f, pods -w, wait). */
+export const RECONNECT_OPTION: OptSpec = {
+  flags: "--reconnect-timeout <duration>",
+  description: "while the API server cannot be reached, keep retrying this long, then exit 1 (0 = forever)",
+  default: "5m",
+};
+
+/** `-o FORMAT`, the first format the default. */
+export function outputSpec(formats: readonly string[] = ["table", "wide", "json", "yaml", "name"]): OptSpec {
+  return {
+    flags: "-o, --output <format>",
+    description: "output format",
+    choices: formats,
+    default: formats[0],
+  };
+}
+
+/** --query, --select-1, --exit-0, --multi (every command that can open the picker; `kodama pick` too) */
+export const PICK_QUERY_OPTIONS: readonly OptSpec[] = [
+  {
+    flags: "--query <q>",
+    description: "start the picker with this query (fzf syntax: 'exact ^prefix suffix$ !not a|b)",
+  },
+  {
+    flags: "--select-1",
+    description: "choose automatically when exactly one pod matches the query (no picker)",
+  },
+  { flags: "--exit-0", description: "exit 3 at once when nothing matches the query" },
+  { flags: "--multi", description: "choose several pods (Tab marks a row, Ctrl-A marks every match)" },
+];
+
+/** --pick plus PICK_QUERY_OPTIONS */
+export const PICKER_OPTIONS: readonly OptSpec[] = [
+  { flags: "--pick", description: "choose in the interactive picker even when the match is unambiguous" },
+  ...PICK_QUERY_OPTIONS,
+];
+
+export interface PickerFlags {
+  pick: boolean;
+  multi: boolean;
+  query?: string;
+  selectOne: boolean;
+  exit0: boolean;
+}
+
+/** Parsed picker options as `pickPods` takes them. */
+export function pickerFlags(opts: Record<string, unknown>): PickerFlags {
+  return {
+    pick: !!opts.pick,
+    multi: !!opts.multi,
+    query: typeof opts.query === "string" ? opts.query : undefined,
+    selectOne: !!opts.select1,
+    exit0: !!opts.exit0,
+  };
+}
+
+/**
+ * A parsed command line as a command's action takes it, from either reader (commander's `invocationOf` in
+ * src/cli/flags.ts, or src/cli/fast.ts).
+ */
+export interface Invocation {
+  /** the command's options over the global ones, defaults filled in (commander's optsWithGlobals()) */
+  opts: Record<string, unknown>;
+  /** the command's operands, both sides of `--` */
+  args: string[];
+  /** the whole command line */
+  rawArgs: string[];
+  /** did the user give this option (not its default)? */
+  given(key: string): boolean;
+}

@@ -1,0 +1,21 @@
+/**
+ * What every command does once its line is read and before it runs: the config files' log and colour
+ * settings under the flags, then logging. Commander's preAction hook (main.ts) and the fast reader
+ * (src/cli/fast.ts) both call it.
+ */
+import type { Invocation } from "./optspec.ts";
+import { mark } from "../ui/timing.ts";
+
+export async function prepare(inv: Pick<Invocation, "opts" | "given">): Promise<void> {
+  const o = { ...inv.opts } as { logLevel?: string; logFormat?: string; color?: boolean };
+  const { userConfig } = await import("./settings.ts");
+  const cfg = await userConfig();
+  if (cfg && !inv.given("logLevel")) o.logLevel = cfg.log.level;
+  if (cfg && !inv.given("logFormat")) o.logFormat = cfg.log.format;
+  const { setColor } = await import("../ui/color.ts");
+  if (o.color === false) setColor(false);
+  else if (cfg && cfg.output.color !== "auto") setColor(cfg.output.color === "always");
+  const { setupLogging } = await import("../ui/log.ts");
+  await setupLogging({ level: o.logLevel, format: o.logFormat });
+  mark("config and logging set up");
+}

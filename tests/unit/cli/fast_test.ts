@@ -1,0 +1,167 @@
+/**
+ * src/cli/fast.ts reads `exec`, `pods` and `run` lines without commander. It must read every line it accepts
+ * exactly as commander does (the options and their sources, the operands), and leave to commander every
+ * line commander would refuse or answer with help. Each line below goes through both: commander's tree
+ * (main.ts buildProgram, with the command's action swapped for one that records what it was given) and the
+ * fast reader.
+ */
+import { assert, assertEquals } from "@std/assert";
+import { buildProgram, COMMANDS } from "../../../main.ts";
+import { FAST_COMMANDS, fastLine } from "../../../src/cli/fast.ts";
+import { invocationOf } from "../../../src/cli/flags.ts";
+import type { Invocation } from "../../../src/cli/optspec.ts";
+import type { Command } from "@commander-js/extra-typings";
+
+interface Read {
+  command: string;
+  opts: Record<string, unknown>;
+  args: string[];
+  given: string[];
+}
+
+const keysOf = (inv: Invocation) => Object.keys(inv.opts).concat(["maxParallel", "logLevel", "namespace"]);
+const summary = (command: string, inv: Invocation): Read => ({
+  command,
+  opts: inv.opts,
+  args: inv.args,
+  given: [...new Set(keysOf(inv).filter((k) => inv.given(k)))].sort(),
+});
+
+/** What commander makes of `args`: the invocation, or undefined when it refuses the line or prints help. */
+async function byCommander(args: string[]): Promise<Read | undefined> {
+  const program = await buildProgram(args) as unknown as Command;
+  let read: Read | undefined;
+  for (const c of program.commands) {
+    c.action((...a: unknown[]) => {
+      read = summary(c.name(), invocationOf(a[a.length - 1] as never));
+    });
+  }
+  (program as unknown as { _lifeCycleHooks: object })._lifeCycleHooks = {}; // no preAction: nothing to set up
+  const quiet = { writeOut: () => {}, writeErr: () => {}, outputError: () => {} };
+  program.configureOutput(quiet);
+  for (const c of program.commands) c.configureOutput(quiet);
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch {
+    return undefined;
+  }
+  return read;
+}
+
+function byFast(args: string[]): Read | undefined {
+  const line = fastLine(args);
+  return line && summary(line.command.names[0], line.inv);
+}
+
+const ACCEPTED: string[][] = [
+  ["exec", "-n", "load", "load-000", "--", "true"],
+  ["exec", "load-000", "--", "sh", "-c", "echo -n hi"],
+  ["-n", "prod", "exec", "-m", "api", "-it", "--", "sh"],
+  ["exec", "-n=prod", "-m", "api", "-m", "9p", "--all", "--", "hostname"],
+  ["exec", "--namespace=prod", "-l", "app=api", "--all", "-o", "json", "--", "hostname"],
+  [
+    "exec",
+    "-n",
+    "load",
+    "--all",
+    "--max-parallel",
+    "4",
+    "--fail-fast",
+    "--timeout",
+    "2s",
+    "--",
+    "sleep",
+    "1",
+  ],
+  ["exec", "-n", "load", "--all", "--max-parallel=7", "--no-prefix", "--group", "--", "true"],
+  ["exec", "-T", "-n", "prod", "deploy/api", "--", "ls"],
+  ["exec", "-ti", "-cmain", "--pod", "x", "--", "sh"],
+  ["exec", "deploy/api", "hostname"],
+  [
+    "exec",
+    "-n",
+    "prod",
+    "--context",
+    "dev",
+    "--as",
+    "jane",
+    "--as-group",
+    "a",
+    "--as-group",
+    "b",
+    "x",
+    "--",
+    "id",
+  ],
+  ["exec", "--regex", "^api-", "--pick", "--query", "api", "--select-1", "--exit-0", "--multi", "--", "x"],
+  ["exec", "--tmux", "--layout", "even-vertical", "--sync-panes", "-n", "prod", "-m", "api"],
+  ["exec", "--include-not-ready", "--first", "-A", "-m", "x", "--", "true"],
+  ["exec", "-n", "prod", "x", "--log-level", "debug", "--log-format", "json", "--no-color", "--", "true"],
+  ["exec", "x", "seq", "-5"],
+  ["exec", "x", "--", "-h", "--help", "-V"],
+  ["--kubeconfig", "/k", "--request-timeout", "5s", "exec", "x", "--", "true"],
+  ["exec", "-n", "-A", "x", "--", "true"],
+  ["exec", "--insecure-skip-tls-verify", "-s", "https://h:1", "--token", "t", "x", "--", "true"],
+  ["pods"],
+  ["po", "-n", "prod", "-o", "wide"],
+  ["pods", "-A", "-l", "app=api", "--running", "-o", "name"],
+  ["pods", "-n", "prod", "deploy/api"],
+  ["-n", "prod", "pods", "-w", "--reconnect-timeout", "10s"],
+  ["pods", "--watch-only", "--output-watch-events", "-Am", "drive"],
+  ["pods", "--field-selector", "status.phase=Running", "-oyaml"],
+  ["pods", "-n", "x", "--", "api"],
+  ["pods", "-w5"],
+  ["run", "kwekash"],
+  ["run", "kwekash", "weka", "status"],
+  ["run", "kwekash", "--", "sh", "-c", "x -y"],
+  ["-n", "prod", "run", "./ci/smoke.yaml", "--trust", "-y", "-p", "a=1", "--param", "b=2", "--dry-run"],
+  ["run", "health", "-pnamespace=prod", "--param=match=api", "--context", "dev"],
+];
+
+const REFUSED: string[][] = [
+  ["exec", "--help"],
+  ["exec", "-h"],
+  ["pods", "-V"],
+  ["-V", "pods"],
+  ["exec", "--bogus", "--", "true"],
+  ["exec", "-n"],
+  ["exec", "-o", "table", "--", "true"],
+  ["exec", "--max-parallel", "0", "--", "true"],
+  ["exec", "--max-parallel", "x", "--", "true"],
+  ["pods", "a", "b"],
+  ["pods", "-o", "bad"],
+  ["pods", "--log-level", "loud"],
+  ["pods", "-in", "x"],
+  ["-x", "pods"],
+  ["pods", "-wz"],
+  ["run"],
+  ["run", "-p", "a=1"],
+  ["run", "x", "--bogus"],
+  ["run", "--help"],
+];
+
+Deno.test("fast reader: reads each everyday line as commander does", async () => {
+  for (const args of ACCEPTED) {
+    const slow = await byCommander(args);
+    assert(slow, `commander refused ${args.join(" ")}`);
+    assertEquals(byFast(args), slow, args.join(" "));
+  }
+});
+
+Deno.test("fast reader: leaves help, --version and every line commander refuses to commander", async () => {
+  for (const args of REFUSED) {
+    assertEquals(byFast(args), undefined, `fast read ${args.join(" ")}`);
+    assertEquals(await byCommander(args), undefined, `commander ran ${args.join(" ")}`);
+  }
+});
+
+Deno.test("fast reader: knows only commands whose module registers them, with the same options", async () => {
+  for (const fast of FAST_COMMANDS) {
+    const entry = COMMANDS.find(([names]) => names.includes(fast.names[0]));
+    assert(entry, fast.names[0]);
+    assertEquals([...entry[0]].sort(), [...fast.names].sort());
+    const program = await buildProgram([fast.names[0]]) as unknown as Command;
+    const cmd = program.commands.find((c) => c.name() === fast.names[0])!;
+    assertEquals(cmd.options.map((o) => o.flags), fast.options.map((o) => o.flags));
+  }
+});
