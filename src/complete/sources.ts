@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import type { Kube, ListKind, ObjectSummary } from "../kube/client.ts";
 import { kubeconfigFiles, type KubeOptions, mergeKubeConfigs, parseKubeConfig } from "../kube/config.ts";
+import { withFullYaml } from "../kube/kubeconfig.ts";
 
 export interface Candidate {
   value: string;
@@ -14,9 +15,14 @@ export interface Candidate {
 }
 
 /** The kubeconfig's entries without connecting (a broken current context must not hide the others). */
-export function kubeconfigEntries(o: KubeOptions, what: "contexts" | "clusters" | "users"): Candidate[] {
+export async function kubeconfigEntries(
+  o: KubeOptions,
+  what: "contexts" | "clusters" | "users",
+): Promise<Candidate[]> {
   const files = kubeconfigFiles(o).filter((f) => existsSync(f));
-  const kc = mergeKubeConfigs(files.map((f) => parseKubeConfig(Deno.readTextFileSync(f), f)));
+  const kc = await withFullYaml(() =>
+    mergeKubeConfigs(files.map((f) => parseKubeConfig(Deno.readTextFileSync(f), f)))
+  );
   if (what === "contexts") {
     return kc.contexts.map((c) => ({
       value: c.name,
@@ -33,7 +39,7 @@ export async function namespaces(kube: Kube, o: KubeOptions): Promise<Candidate[
     const list = await kube.listSummaries("namespaces", undefined);
     return list.map((n) => ({ value: n.name }));
   } catch {
-    const kc = kubeconfigEntries(o, "contexts");
+    const kc = await kubeconfigEntries(o, "contexts");
     return kc.flatMap((c) => {
       const m = /namespace (\S+)$/.exec(c.description ?? "");
       return m ? [{ value: m[1] }] : [];

@@ -4,6 +4,7 @@
  */
 import { Kube } from "../kube/client.ts";
 import { kubeconfigFiles, type KubeOptions, loadKubeConfig, resolveNamespace } from "../kube/config.ts";
+import { withFullYaml } from "../kube/kubeconfig.ts";
 import { forEachLimited } from "../limit.ts";
 import {
   atLeast,
@@ -125,7 +126,7 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
   };
   let kube: Kube | undefined;
   try {
-    const kc = loadKubeConfig(o);
+    const kc = await withFullYaml(() => loadKubeConfig(o));
     base.kubeconfig = {
       ok: true,
       files,

@@ -25,6 +25,7 @@ import {
   loadKubeConfig,
   resolveNamespace,
 } from "./config.ts";
+import { withFullYaml } from "./kubeconfig.ts";
 import { type ApiWhat, isUnreachable, toKodamaError } from "./errors.ts";
 import { Reachability } from "./reach.ts";
 import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
@@ -212,9 +213,10 @@ export class Kube {
   }
 
   /** `internal` is for tests only (service-account dir, env); commands never pass it. */
-  static connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
+  static async connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
     warmTls(); // the first handshake's DRBG seeding starts now, off the main thread (./warm.ts)
-    return Promise.resolve(new Kube(loadKubeConfig(opts, internal), opts, internal?.authTtlMs, internal));
+    const kc = await withFullYaml(() => loadKubeConfig(opts, internal));
+    return new Kube(kc, opts, internal?.authTtlMs, internal);
   }
 
   /**

@@ -10,7 +10,7 @@
  * basic auth, and exec credential plugins are handled here; legacy `auth-provider` users (oidc, gcp,
  * azure) are delegated to client-node, loaded only then.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { exists, readFailure } from "./files.ts";
 import { delimiter, dirname, join } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
@@ -61,10 +61,10 @@ function homeDir(env: Env = denoEnv): string | undefined {
 
 function readTokenFile(path: string): string {
   try {
-    return readFileSync(path, "utf8").trim();
+    return Deno.readTextFileSync(path).trim();
   } catch (e) {
     throw new KodamaError(
-      `cannot read token file ${path}: ${(e as Error).message.split("\n")[0]}`,
+      `cannot read token file ${path}: ${readFailure(e)}`,
       ExitCode.FORBIDDEN,
       path.endsWith("serviceaccount/token")
         ? "mount the pod's service account token (automountServiceAccountToken) or pass --kubeconfig"
@@ -84,16 +84,9 @@ function whose(kind: "cluster" | "user", e: { name: string; source?: string }): 
 /** Read a file a kubeconfig key names; a failure names the key, the entry and the path (exit 2). */
 function readKeyFile(path: string, key: string, owner: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return Deno.readTextFileSync(path);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "ENOENT"
-      ? "no such file"
-      : code === "EACCES"
-      ? "permission denied"
-      : code === "EISDIR"
-      ? "it is a directory"
-      : (e as Error).message.split("\n")[0];
+    const why = readFailure(e);
     throw new KodamaError(
       `cannot read ${key} ${path} of ${owner}: ${why}`,
       ExitCode.USAGE,
@@ -397,7 +390,7 @@ export function inClusterConfig(dir = SA_DIR, env: Env = denoEnv): KubeConfigLit
       "set KUBECONFIG or pass --kubeconfig",
     );
   }
-  if (!existsSync(`${dir}/token`)) {
+  if (!exists(`${dir}/token`)) {
     throw new KodamaError(
       `in-cluster config: the service account token ${dir}/token is missing`,
       ExitCode.USAGE,
@@ -406,12 +399,12 @@ export function inClusterConfig(dir = SA_DIR, env: Env = denoEnv): KubeConfigLit
   }
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let namespace = env("POD_NAMESPACE") || undefined;
-  if (!namespace && existsSync(`${dir}/namespace`)) {
-    namespace = readFileSync(`${dir}/namespace`, "utf8").trim() || undefined;
+  if (!namespace && exists(`${dir}/namespace`)) {
+    namespace = Deno.readTextFileSync(`${dir}/namespace`).trim() || undefined;
   }
   const kc = new KubeConfigLite(
     // client-go goes on with the system roots when ca.crt is missing
-    [{ name: "in-cluster", server, caFile: existsSync(`${dir}/ca.crt`) ? `${dir}/ca.crt` : undefined }],
+    [{ name: "in-cluster", server, caFile: exists(`${dir}/ca.crt`) ? `${dir}/ca.crt` : undefined }],
     [{ name: "in-cluster", tokenFile: `${dir}/token` }],
     [{ name: "in-cluster", cluster: "in-cluster", user: "in-cluster", namespace }],
   );
@@ -433,17 +426,17 @@ export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}
   const saDir = internal.serviceAccountDir ?? SA_DIR;
   let kc: KubeConfigLite;
   if (opts.kubeconfig) {
-    if (!existsSync(opts.kubeconfig)) {
+    if (!exists(opts.kubeconfig)) {
       throw new KodamaError(`kubeconfig ${opts.kubeconfig} does not exist`, ExitCode.USAGE);
     }
     kc = loadFile(opts.kubeconfig);
   } else {
-    const files = kubeconfigFiles(opts, env).filter((f) => existsSync(f));
+    const files = kubeconfigFiles(opts, env).filter((f) => exists(f));
     if (files.length > 0) {
       kc = files.length === 1 ? loadFile(files[0]) : mergeKubeConfigs(files.map(loadFile));
     } else if (opts.server) {
       kc = new KubeConfigLite(); // kubectl --server URL works without any kubeconfig
-    } else if (env("KUBERNETES_SERVICE_HOST") && existsSync(`${saDir}/token`)) {
+    } else if (env("KUBERNETES_SERVICE_HOST") && exists(`${saDir}/token`)) {
       // like client-go: in-cluster only when the service host is set and the token file exists
       kc = inClusterConfig(saDir, env);
     } else {

@@ -4,6 +4,7 @@
  * kubectl.
  */
 import { type KubeOptions, loadKubeConfig } from "./config.ts";
+import { withFullYaml } from "./kubeconfig.ts";
 import { Kube } from "./client.ts";
 import { usageError } from "../errors.ts";
 
@@ -67,7 +68,8 @@ export function expandContexts(spec: string, known: string[]): string[] {
 /** One Kube per context `opts.context` selects (a single one for a plain name or none). */
 export async function connectContexts(opts: KubeOptions): Promise<Kube[]> {
   if (!isMultiContext(opts.context)) return [await Kube.connect(opts)];
-  const known = loadKubeConfig({ ...opts, context: undefined }).getContexts().map((c) => c.name);
+  const known = (await withFullYaml(() => loadKubeConfig({ ...opts, context: undefined }))).getContexts()
+    .map((c) => c.name);
   return await Promise.all(
     expandContexts(opts.context!, known).map((context) => Kube.connect({ ...opts, context })),
   );

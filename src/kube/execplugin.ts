@@ -12,7 +12,6 @@
  * - credentials are cached until `expirationTimestamp` (for the whole process when there is none) and the
  *   plugin runs again after a 401; concurrent callers share one run, so a prompt appears once.
  */
-import { readFileSync } from "node:fs";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { ClusterEntry, ExecPlugin } from "./kubeconfig.ts";
 
@@ -61,7 +60,7 @@ export function execClusterInfo(c: ClusterEntry): Record<string, unknown> {
   let ca = c.caData;
   if (!ca && c.caFile) {
     try {
-      ca = btoa(String.fromCharCode(...readFileSync(c.caFile)));
+      ca = btoa(String.fromCharCode(...Deno.readFileSync(c.caFile)));
     } catch { /* reported when the CA is used */ }
   }
   const info: Record<string, unknown> = { server: c.server };

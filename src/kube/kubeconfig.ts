@@ -12,17 +12,9 @@
  * Every error names the file and the key (`clusters[0].cluster.insecure-skip-tls-verify`), exit 2.
  * The differential tests (tests/integration/kubeconfig_diff_test.ts) check all of this against kubectl.
  */
-import {
-  boolYaml11Tag,
-  defineScalarTag,
-  FAILSAFE_SCHEMA,
-  loadAll,
-  mergeTag,
-  NOT_RESOLVED,
-  nullYaml11Tag,
-} from "js-yaml";
 import { isAbsolute, resolve } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { readSimpleYaml } from "./kubeyaml.ts";
 
 export interface ClusterEntry {
   name: string;
@@ -88,24 +80,35 @@ export interface KubeconfigDoc {
   currentContext: string;
 }
 
-/** go-yaml v2's numbers (ints in any base, with `_`; floats; .inf/.nan), no sexagesimal or timestamps. */
-const NUMBER_RE =
-  /^[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*|([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.(inf|Inf|INF))$|^\.(nan|NaN|NAN)$/;
-
 /** A plain scalar that go-yaml reads as a number; kept as text, so a message can quote it. */
 export class YamlNumber {
   constructor(readonly text: string) {}
 }
 
-const numberTag = defineScalarTag<YamlNumber>("tag:yaml.org,2002:int", {
-  implicit: true,
-  resolve: (s) => (NUMBER_RE.test(s) && /[0-9]|inf|nan/i.test(s) ? new YamlNumber(s) : NOT_RESOLVED),
-  identify: (d) => d instanceof YamlNumber,
-  represent: (d: YamlNumber) => d.text,
-});
+/**
+ * js-yaml, with go-yaml v2's reading of scalars (./kubeconfig_yaml.ts), for the kubeconfigs that
+ * ./kubeyaml.ts does not read itself. Loaded only when one of those is met (`withFullYaml`).
+ */
+let fullYaml: ((text: string) => unknown) | undefined;
 
-/** YAML 1.1 as go-yaml v2 reads it: strings, lists, maps, null, 1.1 booleans, numbers (as YamlNumber), `<<`. */
-const SCHEMA = FAILSAFE_SCHEMA.withTags(nullYaml11Tag, boolYaml11Tag, numberTag, mergeTag);
+/** A kubeconfig needs js-yaml, which is not loaded yet: run the loader through `withFullYaml`. */
+export class NeedsFullYaml extends Error {}
+
+/** Load js-yaml now, so that synchronous reads never need it later (tests, a re-read). */
+export async function loadFullYaml(): Promise<void> {
+  fullYaml ??= (await import("./kubeconfig_yaml.ts")).readYaml;
+}
+
+/** Run a synchronous kubeconfig read; if it needs js-yaml, load that and run it again. */
+export async function withFullYaml<T>(read: () => T): Promise<T> {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof NeedsFullYaml)) throw e;
+    await loadFullYaml();
+    return read();
+  }
+}
 
 // deno-lint-ignore no-explicit-any
 type Raw = Record<string, any>;
@@ -212,8 +215,12 @@ export function decodeKubeconfig(text: string, file: string, dir: string): Kubec
   let raw: unknown;
   try {
     // an empty file (or one with only comments) is an empty config; kubectl reads the first document
-    raw = loadAll(text, { schema: SCHEMA })[0];
+    const simple = readSimpleYaml(text);
+    if (simple) raw = simple.value;
+    else if (fullYaml) raw = fullYaml(text);
+    else throw new NeedsFullYaml(file);
   } catch (e) {
+    if (e instanceof NeedsFullYaml) throw e;
     throw new KodamaError(
       `cannot load kubeconfig ${file}: ${(e as Error).message.split("\n")[0]}`,
       ExitCode.USAGE,

@@ -5,7 +5,7 @@
  * stream carries: `User-Agent: kodama/<version> (<os>/<arch>)` and the Impersonate-* headers (from the
  * flags, else from the kubeconfig user's `as`, `as-groups`, `as-uid`, `as-user-extra`).
  */
-import { readFileSync } from "node:fs";
+import { readFailure } from "./files.ts";
 import { resolve } from "node:path";
 import { usageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
@@ -82,12 +82,12 @@ export function applyOverrides(kc: KubeConfigLite, o: ConnectionOverrides): void
   }
   if (cluster.caFile && o.certificateAuthority) {
     try {
-      readFileSync(cluster.caFile);
+      Deno.readFileSync(cluster.caFile);
     } catch (e) {
       throw usageError(
         `unable to read certificate-authority ${o.certificateAuthority} for ${
           cluster.name || cluster.server
-        } due to ${(e as Error).message.split("\n")[0]}`,
+        } due to open ${cluster.caFile}: ${readFailure(e)}`,
       );
     }
   }

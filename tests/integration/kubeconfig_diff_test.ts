@@ -23,6 +23,11 @@ import {
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { type KubeConfigLite, loadKubeConfig } from "../../src/kube/config.ts";
 import { KodamaError } from "../../src/errors.ts";
+import { loadFullYaml } from "../../src/kube/kubeconfig.ts";
+
+// the odd YAML below is js-yaml's to read (src/kube/kubeyaml.ts reads only the plain subset); loaded up front
+// because these tests call the synchronous loader directly
+await loadFullYaml();
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
 

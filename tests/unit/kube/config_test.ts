@@ -1,5 +1,9 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { loadKubeConfig, resolveNamespace } from "../../../src/kube/config.ts";
+import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
+
+// these kubeconfigs are flow-style YAML (js-yaml's to read), and the tests call the synchronous loader
+await loadFullYaml();
 
 function kc(name: string, ns: string | undefined, current: string | undefined, server: string): string {
   return `apiVersion: v1

@@ -1,6 +1,10 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { decodeKubeconfig } from "../../../src/kube/kubeconfig.ts";
 import { KodamaError } from "../../../src/errors.ts";
+import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
+
+// YAML 1.1 words, numbers and the like are js-yaml's to read; these tests call the synchronous decoder directly
+await loadFullYaml();
 
 const withSkip = (v: string) =>
   `clusters: [{ name: c, cluster: { server: "https://a:1", insecure-skip-tls-verify: ${v} } }]\n`;

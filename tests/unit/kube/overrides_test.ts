@@ -9,6 +9,10 @@ import {
   USER_AGENT,
 } from "../../../src/kube/overrides.ts";
 import type { KodamaError } from "../../../src/errors.ts";
+import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
+
+// these kubeconfigs are flow-style YAML (js-yaml's to read), and the tests call the synchronous loader
+await loadFullYaml();
 
 const KC = `apiVersion: v1
 kind: Config

@@ -1,0 +1,165 @@
+/**
+ * The YAML kubectl writes, read without a YAML library. Every kodama command that reaches the cluster
+ * reads the kubeconfig first; importing js-yaml and its first, cold parse cost ~20 ms of CPU per process,
+ * a fifth of a one-pod `exec`. Kubeconfigs are nearly always the plain block style `kubectl config`
+ * writes: maps, lists of maps, plain or quoted one-line strings, true/false. This reader takes exactly
+ * that and answers undefined for anything else — flow collections, anchors, tags, block or multi-line
+ * scalars, numbers, YAML 1.1 words such as `yes`, duplicate keys, tabs, several documents — and then
+ * src/kube/kubeconfig.ts reads the file with js-yaml, as before. tests/unit/kube/kubeyaml_test.ts checks
+ * that whatever this reader accepts, js-yaml (with kubeconfig.ts's schema) reads to the same value.
+ */
+
+interface Line {
+  indent: number;
+  text: string;
+}
+
+/** Not in the subset: give the file to js-yaml. */
+class Unsure extends Error {}
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+/** first characters a plain scalar may not start with (YAML indicators), or that may make it a number */
+const RISKY_START = /^([?:,[\]{}#&*!|>'"%@`0-9+.~]|-$|-[^A-Za-z-])/;
+const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
+const BOOLS: Record<string, boolean> = {
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+};
+/** YAML 1.1 booleans other than true/false: kubeconfig.ts's schema reads these; leave them to it */
+const OTHER_BOOLS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
+function scalar(text: string): unknown {
+  if (text.startsWith('"')) return doubleQuoted(text);
+  if (text.startsWith("'")) return singleQuoted(text);
+  if (text === "{}") return {};
+  if (text === "[]") return [];
+  // a comment after the value
+  const hash = text.indexOf(" #");
+  const plain = (hash >= 0 ? text.slice(0, hash) : text).trimEnd();
+  if (NULLS.has(plain)) return null;
+  if (Object.hasOwn(BOOLS, plain)) return BOOLS[plain];
+  if (RISKY_START.test(plain) || OTHER_BOOLS.test(plain)) throw new Unsure();
+  if (plain.includes(": ") || plain.endsWith(":") || plain.includes("\t")) throw new Unsure();
+  return plain;
+}
+
+function doubleQuoted(text: string): string {
+  const m = /^"((?:[^"\\]|\\["\\/nt])*)"(\s+#.*)?$/.exec(text);
+  if (!m) throw new Unsure();
+  return m[1].replace(/\\(["\\/nt])/g, (_, c) => (c === "n" ? "\n" : c === "t" ? "\t" : c));
+}
+
+function singleQuoted(text: string): string {
+  const m = /^'((?:[^']|'')*)'(\s+#.*)?$/.exec(text);
+  if (!m) throw new Unsure();
+  return m[1].replaceAll("''", "'");
+}
+
+/** The lines that carry content, with their indentation; comments and blank lines dropped. */
+function linesOf(text: string): Line[] {
+  if (text.includes("\t") || text.includes("\r") || text.charCodeAt(0) === 0xfeff) throw new Unsure();
+  const out: Line[] = [];
+  for (const raw of text.split("\n")) {
+    const body = raw.trimEnd();
+    const trimmed = body.trimStart();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    if (body.startsWith("---") || body.startsWith("...") || body.startsWith("%")) throw new Unsure();
+    out.push({ indent: body.length - trimmed.length, text: trimmed });
+  }
+  return out;
+}
+
+class Reader {
+  i = 0;
+  constructor(readonly lines: Line[]) {}
+
+  peek(): Line | undefined {
+    return this.lines[this.i];
+  }
+
+  /** The block that starts at the next line, at its indentation (deeper than `parent`). */
+  block(parent: number): unknown {
+    const l = this.peek();
+    if (!l || l.indent <= parent) return null;
+    return isItem(l.text) ? this.sequence(l.indent) : this.mapping(l.indent);
+  }
+
+  mapping(indent: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (let l = this.peek(); l && l.indent >= indent; l = this.peek()) {
+      if (l.indent > indent || isItem(l.text)) throw new Unsure();
+      const colon = l.text.indexOf(":");
+      if (colon <= 0 || (l.text.length > colon + 1 && l.text[colon + 1] !== " ")) throw new Unsure();
+      const key = l.text.slice(0, colon);
+      if (!PLAIN_KEY.test(key) || Object.hasOwn(out, key) || key === "__proto__") throw new Unsure();
+      // keys are scalars too: `yes:` is the key "true" to go-yaml
+      if (NULLS.has(key) || Object.hasOwn(BOOLS, key) || OTHER_BOOLS.test(key)) throw new Unsure();
+      const rest = l.text.slice(colon + 1).trim();
+      this.i++;
+      if (rest === "" || rest.startsWith("#")) {
+        const next = this.peek();
+        // kubectl writes a list under its key at the key's own indentation
+        out[key] = next && next.indent === indent && isItem(next.text)
+          ? this.sequence(indent)
+          : this.block(indent);
+      } else {
+        out[key] = scalar(rest);
+        const next = this.peek();
+        if (next && next.indent > indent) throw new Unsure(); // a multi-line plain scalar, or worse
+      }
+    }
+    return out;
+  }
+
+  sequence(indent: number): unknown[] {
+    const out: unknown[] = [];
+    for (let l = this.peek(); l && l.indent >= indent; l = this.peek()) {
+      if (l.indent > indent) throw new Unsure();
+      if (!isItem(l.text)) break; // the next key of the map this list belongs to
+      const after = l.text.slice(1);
+      const body = after.trimStart();
+      if (body === "" || body.startsWith("#")) {
+        this.i++;
+        out.push(this.block(indent));
+        continue;
+      }
+      if (isItem(body)) throw new Unsure();
+      const at = indent + 1 + (after.length - body.length);
+      if (/^[A-Za-z_][A-Za-z0-9_./-]*:( |$)/.test(body)) {
+        // `- key: value` opens a map whose keys line up with `key`
+        this.lines[this.i] = { indent: at, text: body };
+        out.push(this.mapping(at));
+      } else {
+        this.i++;
+        out.push(scalar(body));
+        const next = this.peek();
+        if (next && next.indent > indent) throw new Unsure();
+      }
+    }
+    return out;
+  }
+}
+
+const isItem = (text: string) => text === "-" || text.startsWith("- ");
+
+/**
+ * `{ value }` when the text is in the subset this reader knows (value undefined for a file with no
+ * content), else undefined: read it with js-yaml.
+ */
+export function readSimpleYaml(text: string): { value: unknown } | undefined {
+  try {
+    const lines = linesOf(text);
+    if (lines.length === 0) return { value: undefined };
+    const r = new Reader(lines);
+    if (lines[0].indent !== 0 || isItem(lines[0].text)) return undefined;
+    const value = r.mapping(0);
+    return r.i === lines.length ? { value } : undefined;
+  } catch (e) {
+    if (e instanceof Unsure) return undefined;
+    throw e;
+  }
+}
