@@ -249,7 +249,8 @@ const del: Verb = (parent, name) =>
       ["No question, and the workspace and home volumes go too", "kodama delete my-work --force --purge"],
       ["Keep the local state file", "kodama delete old -n testing -f --keep-config"],
     ],
-    notes: "Without a terminal, --force is required (exit 2 otherwise).",
+    notes: "Without a terminal, --force is required (exit 2 otherwise). It returns once the pod is gone\n" +
+      "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.",
   })
     .argument("<name>", "session name")
     .option("-f, --force", "do not ask (required without a terminal)")

@@ -253,10 +253,14 @@ export async function deleteSession(
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
   await (await import("../sync/session.ts")).syncSessionDelete(name);
-  await del("pods", v.pod?.metadata?.name ?? n.pod);
+  const podName = v.pod?.metadata?.name ?? n.pod;
+  await del("pods", podName);
   await del("secrets", n.envSecret);
   await del("secrets", n.gitSecret);
   await del("configmaps", n.editorConfigMap);
+  // as kubectl delete (and stop) do: return once the pod is gone. On a real node it takes its grace period
+  // to stop, and meanwhile `list` still shows the session and a `start` of the name would meet it.
+  if (v.pod) await podGone(kube, namespace, podName);
   if (o.purge) await claimsGone(kube, namespace, volumes.map((c) => c.metadata!.name!), o);
   const removedState = !o.keepConfig && await removeState(name);
   o.out.write(`session/${name} deleted\n`);

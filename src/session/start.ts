@@ -64,6 +64,8 @@ export interface StartIO {
 export interface SessionPlan {
   spec: SessionSpec;
   objects: SessionObjects;
+  /** absolute paths of the env files read (their values went into the env Secret): never synced */
+  envFiles: string[];
 }
 
 // ------------------------------------------------------------------------------------------ plan
@@ -118,6 +120,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   return {
     spec,
     objects: buildSession(spec, { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) }),
+    envFiles: files.map((f) => f.path),
   };
 }
 
@@ -502,6 +505,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         await (await import("../sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
           ...io,
           signal: ctrl.signal,
+          secretFiles: plan.envFiles,
         });
       }
     }

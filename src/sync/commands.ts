@@ -15,7 +15,15 @@ import { columnOf, running } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
 import { pushTree } from "./push.ts";
 import { configFor, pushSummary } from "./session.ts";
-import { loadConfig, loadStatus, paths, saveConfig, type SyncConfig, type SyncStatus } from "./store.ts";
+import {
+  emptyStatus,
+  loadConfig,
+  loadStatus,
+  paths,
+  saveConfig,
+  type SyncConfig,
+  type SyncStatus,
+} from "./store.ts";
 
 /**
  * The session's sync settings: the recorded ones, with the local root replaced when PATH is given
@@ -100,8 +108,7 @@ export async function stopCommand(name: string): Promise<number> {
 
 /** The status as shown and as `-o json` prints it: the file, with a dead process said plainly. */
 export function effectiveStatus(s: SyncStatus | undefined): SyncStatus & { column: string } {
-  const base: SyncStatus = s ??
-    { state: "stopped", filesSent: 0, bytesSent: 0, batches: 0, pending: 0, reconnects: 0 };
+  const base: SyncStatus = s ?? emptyStatus();
   if (base.state !== "stopped" && !running(base)) {
     return {
       ...base,

@@ -8,11 +8,18 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { isAlive, procStartTime } from "../pods/pf_state.ts";
 import { running } from "./column.ts";
-import { loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
+import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
 import { SyncLoop } from "./watch.ts";
 
 export function freshStatus(): SyncStatus {
-  return { state: "starting", filesSent: 0, bytesSent: 0, batches: 0, pending: 0, reconnects: 0 };
+  return emptyStatus("starting");
+}
+
+/** The totals of a status: the last sync, files, bytes and batches sent. */
+export function sentSoFar(
+  s: SyncStatus,
+): Pick<SyncStatus, "lastSync" | "filesSent" | "bytesSent" | "batches"> {
+  return { lastSync: s.lastSync, filesSent: s.filesSent, bytesSent: s.bytesSent, batches: s.batches };
 }
 
 /** The body of `sync __daemon NAME`: runs until SIGTERM/SIGINT. */
@@ -27,8 +34,11 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
       log.writeSync(enc.encode(`${new Date().toISOString()} ${line}\n`));
     } catch { /* disk full: keep syncing */ }
   };
+  // what earlier syncs of this session sent (start --sync, resume, sync push, an earlier run) still counts
+  const before = await loadStatus(name, home);
   const status: SyncStatus = {
     ...freshStatus(),
+    ...(before ? sentSoFar(before) : {}),
     pid: Deno.pid,
     procStart: procStartTime(Deno.pid),
     startedAt: new Date().toISOString(),

@@ -8,7 +8,8 @@
  *  - `.kodamaignore` files (same syntax, any level) are read after the `.gitignore` of their directory, so
  *    they can exclude more or re-include (`!build/`) what git ignores;
  *  - `sync.excludePatterns` are root-level patterns applied last;
- *  - the workspace's `.kodama/` directory is always left out, and `.git/` unless `syncGit`.
+ *  - the workspace's `.kodama/` directory is always left out, and `.git/` unless `syncGit`;
+ *  - so are the session's env files (`secretFiles`): their values reach the pod as a Secret, never as a file.
  *
  * `useGitignore: false` turns off `.gitignore` and `.git/info/exclude` only. Matching is done by the
  * `ignore` package (the gitignore specification's semantics, also used by eslint and prettier).
@@ -22,6 +23,8 @@ export interface IgnoreOptions {
   excludePatterns: string[];
   /** send `.git/` too (sync.syncGit resolved for this session) */
   syncGit: boolean;
+  /** root-relative paths never sent, whatever the rules say: the session's env files */
+  secretFiles?: string[];
 }
 
 /** The patterns found in one directory (relative paths below it are matched). */
@@ -113,6 +116,7 @@ export class IgnoreRules {
     const top = rel.split("/", 1)[0];
     if (top === ".kodama") return true;
     if (top === ".git" && !this.#o.syncGit) return true;
+    if (!isDir && this.#o.secretFiles?.includes(rel)) return true;
     const parts = rel.split("/");
     let ignored = false;
     for (let i = 0; i < parts.length; i++) {

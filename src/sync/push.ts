@@ -11,13 +11,22 @@ import { makeBatch } from "./batch.ts";
 import { IgnoreRules } from "./ignore.ts";
 import { applyBatch, type SyncTarget } from "./remote.ts";
 import { diffTrees, scanTree, type Tree } from "./scan.ts";
-import { loadManifest, recordBatch, type SyncConfig, updateManifest } from "./store.ts";
+import {
+  emptyStatus,
+  loadManifest,
+  loadStatus,
+  recordBatch,
+  saveStatus,
+  type SyncConfig,
+  updateManifest,
+} from "./store.ts";
 
 export function rulesFor(c: SyncConfig): IgnoreRules {
   return new IgnoreRules(c.root, {
     useGitignore: c.useGitignore,
     excludePatterns: c.excludePatterns,
     syncGit: c.syncGit,
+    secretFiles: c.secretFiles ?? [],
   });
 }
 
@@ -64,6 +73,21 @@ export function progressLine(
   return `syncing ${files}/${totalFiles} files  ${formatBytes(bytes)}/${formatBytes(totalBytes)}  [${
     "=".repeat(fill)
   }${" ".repeat(w - fill)}] ${Math.floor(frac * 100)}%  ${formatBytes(rate)}/s`;
+}
+
+/**
+ * Add a push to the session's sync totals (`sync status`: last sync, files and bytes sent), so the
+ * initial sync of `start --sync` and what `resume` sends are counted, not only the background sync's.
+ */
+async function countSent(name: string, r: PushResult, home?: string): Promise<void> {
+  const s = (await loadStatus(name, home)) ?? emptyStatus();
+  await saveStatus(name, {
+    ...s,
+    lastSync: new Date().toISOString(),
+    filesSent: s.filesSent + r.files,
+    bytesSent: s.bytesSent + r.bytes,
+    batches: s.batches + (r.files || r.deletes ? 1 : 0),
+  }, home);
 }
 
 export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): Promise<PushResult> {
@@ -117,6 +141,7 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
     if (o.full) t.clear();
     recordBatch(t, diff.deleted, batch.sends);
   }, o.home);
+  await countSent(c.name, result, o.home);
   result.ms = performance.now() - started;
   return result;
 }

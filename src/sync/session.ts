@@ -7,7 +7,7 @@
  *   delete              syncSessionDelete: end it and forget the session's sync state
  *   list (SYNC column)  syncColumn in column.ts (light: list loads it)
  */
-import { resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { formatBytes } from "../bytes.ts";
@@ -24,6 +24,8 @@ export interface SyncIO {
   tty: boolean;
   cwd?: string;
   signal?: AbortSignal;
+  /** files whose contents went into a Secret (the session's env files): never sent, wherever they are */
+  secretFiles?: string[];
 }
 
 /** Whether `.git/` is sent: sync.git, where auto means "unless the session clones a repo itself". */
@@ -46,7 +48,13 @@ async function checkDir(path: string): Promise<string> {
   return abs;
 }
 
-export function configFor(kube: Kube, spec: SessionSpec, root: string, cfg: Config): SyncConfig {
+export function configFor(
+  kube: Kube,
+  spec: SessionSpec,
+  root: string,
+  cfg: Config,
+  secretFiles: string[] = [],
+): SyncConfig {
   return {
     name: spec.name,
     namespace: spec.namespace,
@@ -57,6 +65,10 @@ export function configFor(kube: Kube, spec: SessionSpec, root: string, cfg: Conf
     syncGit: syncGitFor(cfg, spec),
     useGitignore: cfg.sync.useGitignore,
     excludePatterns: cfg.sync.excludePatterns,
+    secretFiles: secretFiles.flatMap((f) => {
+      const rel = relative(root, resolve(f)).replaceAll("\\", "/");
+      return rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel) ? [rel] : [];
+    }),
     connection: kube.childFlags(),
   };
 }
@@ -79,8 +91,15 @@ export async function syncSessionStart(
   const root = await checkDir(resolve(io.cwd ?? Deno.cwd(), path));
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
-  const c = configFor(kube, spec, root, cfg);
+  const c = configFor(kube, spec, root, cfg, io.secretFiles);
   await saveConfig(c);
+  if (c.secretFiles?.length) {
+    io.err.write(
+      `not syncing the env file${c.secretFiles.length > 1 ? "s" : ""} ${
+        c.secretFiles.join(", ")
+      }: the values are in the session's Secret\n`,
+    );
+  }
   const r = await pushTree(kube, c, { full: true, err: io.err, tty: io.tty, signal: io.signal });
   io.err.write(`${pushSummary(r)}: ${root} -> ${c.pod}:${c.workdir}\n`);
   if (cfg.sync.watch) await startBackground(kube, c, io.err);

@@ -28,6 +28,8 @@ export interface SyncConfig {
   syncGit: boolean;
   useGitignore: boolean;
   excludePatterns: string[];
+  /** root-relative paths never sent: the session's env files (their values are in its Secret) */
+  secretFiles?: string[];
   /** global flags a background process needs to reach the same cluster as the same user */
   connection: string[];
 }
@@ -50,6 +52,11 @@ export interface SyncStatus {
   reconnects: number;
   lastReconnect?: string;
   updatedAt?: string;
+}
+
+/** A status with nothing sent yet. */
+export function emptyStatus(state: SyncStateName = "stopped"): SyncStatus {
+  return { state, filesSent: 0, bytesSent: 0, batches: 0, pending: 0, reconnects: 0 };
 }
 
 export function syncDir(name: string, home = kodamaHome()): string {

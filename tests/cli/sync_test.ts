@@ -8,10 +8,13 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { startCluster } from "../cluster/harness.ts";
-import { LISTING, localListing, makeTree, withoutIgnored } from "../_sync_tree.ts";
+import { IGNORED, LISTING, localListing, makeTree, withoutIgnored as notIgnored } from "../_sync_tree.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, sessionWorld } from "./_session.ts";
 
 const NAME = "syncy";
+/** the session's env file, inside the synced tree: its values go into a Secret, the file never to the pod */
+const ENV_FILE = ".env.session";
+const withoutIgnored = (listing: string) => notIgnored(listing, [...IGNORED, ENV_FILE]);
 
 async function podListing(w: SessionWorld): Promise<string> {
   const r = await w.k(["attach", NAME, "--command", `set -- /workspace\n${LISTING}`]);
@@ -37,6 +40,7 @@ interface Status {
   reconnects: number;
   filesSent: number;
   batches: number;
+  lastSync?: string;
   lastError?: string;
 }
 
@@ -87,11 +91,26 @@ Deno.test({
     let lastPid: number | undefined;
     try {
       await makeTree(root);
+      await Deno.writeTextFile(`${root}/${ENV_FILE}`, "SYNC_TEST_TOKEN=s3cr3t-in-env-file\n");
 
       await t.step("start --sync: the tree arrives identical except the ignored paths", async () => {
-        const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
+        const r = await w.k([
+          "start",
+          NAME,
+          "--image",
+          SESSION_IMAGE,
+          "--sync",
+          "project",
+          "--env-file",
+          `project/${ENV_FILE}`,
+        ]);
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stderr, /synced \d+ files/);
+        assertStringIncludes(r.stderr, `not syncing the env file ${ENV_FILE}`);
+        // the value reached the session as an environment variable, the file did not reach the workspace
+        const env = await w.k(["attach", NAME, "--command", `echo "$SYNC_TEST_TOKEN"; ls -a /workspace`]);
+        assertStringIncludes(env.stdout, "s3cr3t-in-env-file");
+        assert(!env.stdout.includes(ENV_FILE), env.stdout);
         const local = withoutIgnored(await localListing(root));
         assertEquals(await podListing(w), local);
         // the link pointing out of the tree arrived as a link, not as the target's content
@@ -104,6 +123,8 @@ Deno.test({
         assert(!local.includes(" ./.kodama/"));
         const s = await status(w);
         assert(["watching", "syncing", "starting"].includes(s.state), s.state);
+        // the initial sync counts: what start sent is in the totals at once
+        assert(s.filesSent > 0 && s.batches > 0 && s.lastSync, JSON.stringify(s));
         lastPid = s.pid;
         const l = await w.k(["list"]);
         assertMatch(l.stdout, new RegExp(`${NAME}\\s+dev\\s+Running\\s+Active`));
