@@ -160,7 +160,17 @@ export async function waitUntil(
  */
 export async function deleteObjects(c: TestCluster, namespace: string, ...refs: string[]): Promise<void> {
   if (!refs.length || !c.real) return; // a test server's objects go with it
-  await kubectl(c, ["delete", "-n", namespace, ...refs, "--ignore-not-found", "--wait=false"]);
+  // waited for, with a short grace period: a pod still terminating (busybox `sleep` ignores SIGTERM for the
+  // whole 30 s) was seen by the next test (api-third in the picker's prod)
+  await kubectl(c, [
+    "delete",
+    "-n",
+    namespace,
+    ...refs,
+    "--ignore-not-found",
+    "--grace-period=1",
+    "--timeout=90s",
+  ]);
 }
 
 /** A namespace of one test's own (on a real cluster too); `remove()` deletes it without waiting. */

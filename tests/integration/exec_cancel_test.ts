@@ -6,7 +6,13 @@
  * Also: the exec-close semantics themselves — no kill without a TTY; a TTY hangs up (SIGHUP only).
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { startCluster, tempNamespace, type TestCluster, waitUntil } from "../cluster/harness.ts";
+import {
+  needsTestServer,
+  startCluster,
+  tempNamespace,
+  type TestCluster,
+  waitUntil,
+} from "../cluster/harness.ts";
 import { firstChunkThenClose, runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { execInPod } from "../../src/kube/exec.ts";
@@ -182,6 +188,9 @@ Deno.test("cut-off commands are ended in their pods, and the summary says so", o
     );
 
     await t.step("closing a TTY session hangs it up: SIGHUP, and no other signal", async () => {
+      // test server only: a v1.24 kubelet with containerd 1.6 keeps the pty open when the stream closes,
+      // so nothing is hung up there (the shell stays, as after kubectl exec -it); see tests/cluster/README.md
+      if (!needsTestServer(c)) return;
       const tk = token(7);
       const ac = new AbortController();
       const script = `trap 'echo hup > /data/hup-${tk}' HUP; echo trapped; while :; do sleep 1; done # ${tk}`;
