@@ -4,14 +4,15 @@
  *  - every directory's `.gitignore` applies to the paths below it, relative to that directory; deeper
  *    files override shallower ones and, inside one file, the last matching pattern wins (`!` re-includes);
  *  - a path inside an ignored directory is ignored whatever a deeper rule says (git never looks inside);
- *  - `.git/info/exclude` counts like a root `.gitignore`;
+ *  - `.git/info/exclude` counts like a root `.gitignore`, and so does git's global excludes file
+ *    (`core.excludesFile`, default `$XDG_CONFIG_HOME/git/ignore`), below both;
  *  - `.kodamaignore` files (same syntax, any level) are read after the `.gitignore` of their directory, so
  *    they can exclude more or re-include (`!build/`) what git ignores;
  *  - `sync.excludePatterns` are root-level patterns applied last;
  *  - the workspace's `.kodama/` directory is always left out, and `.git/` unless `syncGit`;
  *  - so are the session's env files (`secretFiles`): their values reach the pod as a Secret, never as a file.
  *
- * `useGitignore: false` turns off `.gitignore` and `.git/info/exclude` only. Matching is done by the
+ * `useGitignore: false` turns off `.gitignore`, `.git/info/exclude` and the global excludes file only. Matching is done by the
  * `ignore` package (the gitignore specification's semantics, also used by eslint and prettier).
  */
 import ignore, { type Ignore } from "ignore";
@@ -25,6 +26,31 @@ export interface IgnoreOptions {
   syncGit: boolean;
   /** root-relative paths never sent, whatever the rules say: the session's env files */
   secretFiles?: string[];
+  /** git's global excludes file (`globalExcludesFile()`), read with the root's patterns */
+  globalExcludes?: string;
+}
+
+/**
+ * git's global excludes file, as git finds it: `core.excludesFile` from git's config (with `~` expanded),
+ * else `$XDG_CONFIG_HOME/git/ignore` (`~/.config/git/ignore`). `env` is given to git (tests point
+ * GIT_CONFIG_GLOBAL and XDG_CONFIG_HOME elsewhere). Undefined when there is none to read.
+ */
+export function globalExcludesFile(cwd: string, env: Record<string, string> = {}): string | undefined {
+  const get = (k: string) => env[k] ?? Deno.env.get(k);
+  try {
+    const out = new Deno.Command("git", {
+      args: ["config", "--path", "--get", "core.excludesFile"],
+      cwd,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    const path = new TextDecoder().decode(out.stdout).trim();
+    if (out.success && path) return path;
+  } catch { /* no git: its default place still counts */ }
+  const base = get("XDG_CONFIG_HOME") || (get("HOME") ? `${get("HOME")}/.config` : undefined);
+  return base ? `${base}/git/ignore` : undefined;
 }
 
 /** The patterns found in one directory (relative paths below it are matched). */
@@ -68,6 +94,8 @@ export class IgnoreRules {
     const has = this.#listed.get(dir);
     if (this.#o.useGitignore) {
       if (dir === "") {
+        const global = this.#o.globalExcludes && readText(this.#o.globalExcludes);
+        if (global) texts.push(global);
         const exclude = readText(join(abs, ".git", "info", "exclude"));
         if (exclude) texts.push(exclude);
       }

@@ -8,7 +8,7 @@ import type { Sink } from "../ui/sink.ts";
 import { formatBytes } from "../bytes.ts";
 import { ProgressRenderer } from "../ui/progress.ts";
 import { makeBatch } from "./batch.ts";
-import { IgnoreRules } from "./ignore.ts";
+import { globalExcludesFile, IgnoreRules } from "./ignore.ts";
 import { applyBatch, type SyncTarget } from "./remote.ts";
 import { diffTrees, scanTree, type Tree } from "./scan.ts";
 import {
@@ -27,6 +27,7 @@ export function rulesFor(c: SyncConfig): IgnoreRules {
     excludePatterns: c.excludePatterns,
     syncGit: c.syncGit,
     secretFiles: c.secretFiles ?? [],
+    globalExcludes: c.useGitignore ? globalExcludesFile(c.root) : undefined,
   });
 }
 

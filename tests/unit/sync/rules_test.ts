@@ -1,6 +1,6 @@
 /** Pure parts of sync: ignore rules as git applies them, tree diffs, pull plans, status text. */
 import { assert, assertEquals } from "@std/assert";
-import { IgnoreRules } from "../../../src/sync/ignore.ts";
+import { globalExcludesFile, IgnoreRules } from "../../../src/sync/ignore.ts";
 import { diffTrees, type Entry, pruneNested, scanTree, sortWalk } from "../../../src/sync/scan.ts";
 import { formatItems, planPull } from "../../../src/sync/pull.ts";
 import { parseStatListing } from "../../../src/sync/remote.ts";
@@ -51,6 +51,38 @@ Deno.test("ignore: nested .gitignore, negations, .kodamaignore, excludePatterns,
     assert(IgnoreRules.isPatternFile("sub/.gitignore") && IgnoreRules.isPatternFile(".kodamaignore"));
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("ignore: git's global excludes file (core.excludesFile, else XDG's git/ignore), below the repo's own rules", async () => {
+  const root = await Deno.makeTempDir();
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/keep.swp`, "x");
+    await Deno.writeTextFile(`${root}/a.swp`, "x");
+    await Deno.writeTextFile(`${root}/.gitignore`, "!keep.swp\n");
+    // no core.excludesFile: git's default place under XDG_CONFIG_HOME
+    const noConfig = {
+      GIT_CONFIG_GLOBAL: `${home}/none`,
+      GIT_CONFIG_NOSYSTEM: "1",
+      XDG_CONFIG_HOME: `${home}/xdg`,
+    };
+    assertEquals(globalExcludesFile(root, noConfig), `${home}/xdg/git/ignore`);
+    // core.excludesFile set, with ~ expanded as git does
+    await Deno.writeTextFile(`${home}/gitconfig`, "[core]\n\texcludesFile = ~/my-ignore\n");
+    const withConfig = { GIT_CONFIG_GLOBAL: `${home}/gitconfig`, GIT_CONFIG_NOSYSTEM: "1", HOME: home };
+    const file = globalExcludesFile(root, withConfig);
+    assertEquals(file, `${home}/my-ignore`);
+    await Deno.writeTextFile(file!, "*.swp\n");
+    const rules = (globalExcludes?: string, useGitignore = true) =>
+      new IgnoreRules(root, { useGitignore, excludePatterns: [], syncGit: false, globalExcludes });
+    const t = await scanTree(root, rules(file));
+    assert(!t.has("a.swp"), "the global excludes file applies");
+    assert(t.has("keep.swp"), "the repo's .gitignore re-includes over it");
+    assert((await scanTree(root, rules(undefined))).has("a.swp"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(home, { recursive: true });
   }
 });
 
