@@ -182,7 +182,13 @@ export function wsExec(
     ws.on("message", (m: Buffer) => {
       if (m[0] === 1) out.push(m.subarray(1));
       else if (m[0] === 2) err.push(m.subarray(1));
-      else if (m[0] === 3) status += m.subarray(1).toString();
+      else if (m[0] === 3) {
+        status += m.subarray(1).toString();
+        // the status is the last frame of an exec: done. npm:ws would otherwise wait for the server's end of
+        // the TCP connection after the close handshake, which Deno's node:http upgrade socket never sends:
+        // its 30 s closeTimeout made each of these steps take 30 s
+        ws.terminate();
+      }
     });
     ws.on("error", reject);
     ws.on("unexpected-response", (_req, res) => {

@@ -93,7 +93,10 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       );
       const msgs: string[] = [];
       await new Promise((resolve, reject) => {
-        ws.on("message", (m: Buffer, isBinary: boolean) => msgs.push(isBinary ? "<binary>" : m.toString()));
+        ws.on("message", (m: Buffer, isBinary: boolean) => {
+          msgs.push(isBinary ? "<binary>" : m.toString());
+          if (!isBinary && m.toString().startsWith("3")) ws.terminate(); // the status: the last frame (as wsExec)
+        });
         ws.on("close", resolve);
         ws.on("error", reject);
       });
