@@ -128,7 +128,12 @@ export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Da
     ["Pod", `${c.pod}:${c.workdir}`],
     ["State", `${s.state}${s.pid && s.state !== "stopped" ? ` (pid ${s.pid})` : ""}`],
     ["Last sync", ago(s.lastSync)],
-    ["Sent", `${s.filesSent} files, ${formatBytes(s.bytesSent)} in ${s.batches} batches`],
+    [
+      "Sent",
+      `${s.filesSent} file${s.filesSent === 1 ? "" : "s"}, ${formatBytes(s.bytesSent)} in ${s.batches} batch${
+        s.batches === 1 ? "" : "es"
+      }`,
+    ],
     ["Pending", String(s.pending)],
     ["Reconnects", `${s.reconnects}${s.lastReconnect ? ` (last ${ago(s.lastReconnect)})` : ""}`],
     ["Last error", s.lastError ? `${s.lastError}${s.lastErrorAt ? ` (${ago(s.lastErrorAt)})` : ""}` : "none"],
