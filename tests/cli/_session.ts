@@ -30,6 +30,13 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
   const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
   const cwd = await Deno.makeTempDir({ prefix: "kodama-project-" });
   const base = (a: string[]) => ["--kubeconfig", c.kubeconfig, "--context", context, ...a];
+  // the developer's own git config (a global excludes file would change what sync sends) stays out
+  const env = (h: string | undefined, more?: Record<string, string>) => ({
+    KODAMA_HOME: h ?? home,
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    XDG_CONFIG_HOME: `${home}/xdg`,
+    ...more,
+  });
   return {
     c,
     home,
@@ -38,9 +45,9 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
       runKodama(base(args), {
         cwd: o.cwd ?? cwd,
         stdin: o.stdin,
-        env: { KODAMA_HOME: o.home ?? home, ...o.env },
+        env: env(o.home, o.env),
       }),
-    spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: { KODAMA_HOME: o.home ?? home, ...o.env } }),
+    spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: env(o.home, o.env) }),
     kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
     cleanup: async () => {
       await Deno.remove(home, { recursive: true }).catch(() => {});
