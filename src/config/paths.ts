@@ -5,7 +5,7 @@
  * - repo:   the nearest `.kodama.yaml` walking up from the cwd, stopping at the git root
  *           (the first directory containing `.git`) or at the filesystem root.
  */
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "../fspath.ts";
 
 export const GLOBAL_CONFIG_FILE = "config.yaml";
 export const REPO_CONFIG_FILE = ".kodama.yaml";

@@ -555,7 +555,8 @@ export class Kube {
       if (e instanceof SyntaxError) throw e; // not JSON: as the node path would throw it
       return undefined;
     } finally {
-      clearTimeout(timer);
+      // only when set: touching the global timer functions loads node:timers (~8 ms), see src/pods/exec_cmd.ts
+      if (timer !== undefined) clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
     }
     if (failure.code === 401 && !o.signal?.aborted) {

@@ -11,7 +11,7 @@
  * azure) are delegated to client-node, loaded only then.
  */
 import { exists, readFailure } from "./files.ts";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join } from "../fspath.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
 import { type ClusterEntry, type ContextEntry, decodeKubeconfig, type UserEntry } from "./kubeconfig.ts";

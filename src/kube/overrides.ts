@@ -6,7 +6,7 @@
  * flags, else from the kubeconfig user's `as`, `as-groups`, `as-uid`, `as-user-extra`).
  */
 import { readFailure } from "./files.ts";
-import { resolve } from "node:path";
+import { resolve } from "../fspath.ts";
 import { usageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import type { ClusterEntry, ContextEntry, KubeConfigLite, UserEntry } from "./config.ts";

@@ -264,7 +264,9 @@ async function execSingle(
     }
     return code;
   } finally {
-    clearTimeout(timer);
+    // only when a timer was set: the first touch of the global timer functions loads Deno's node:timers
+    // (~8 ms of CPU), which a plain one-pod exec otherwise never needs
+    if (timer !== undefined) clearTimeout(timer);
     offClosed();
   }
 }
