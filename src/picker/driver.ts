@@ -173,6 +173,10 @@ const prompt = createPrompt(<T>(config: Config<T>, done: (v: Answer<T>) => void)
   useEffect(() => {
     const onResize = () => {
       const { width, height } = terminalSize(config.opts.maxHeight);
+      // the terminal has re-wrapped the old frame for the new width (a 120-column row is two at 70), so
+      // it no longer spans the rows inquirer erases before the next frame: the rest stayed on screen. Clear
+      // the screen and draw the frame from the top, as a full-screen fzf does.
+      process.stderr.write("\x1b[2J\x1b[H");
       setState(setViewport(latest.current, width, height));
     };
     try {
