@@ -37,8 +37,8 @@ function checkerStamp(): string {
   return (checker = String(newest));
 }
 
-function dir(): string {
-  return join(kodamaHome(), "cache", "workflows");
+function dir(home = kodamaHome()): string {
+  return join(home, "cache", "workflows");
 }
 
 export interface CacheKeyParts {
@@ -58,9 +58,9 @@ export async function cacheKey(p: CacheKeyParts): Promise<string> {
 }
 
 /** The validated workflow stored under `key`, if there is one. */
-export async function cachedWorkflow(key: string): Promise<Workflow | undefined> {
+export async function cachedWorkflow(key: string, home?: string): Promise<Workflow | undefined> {
   try {
-    const wf = JSON.parse(await Deno.readTextFile(join(dir(), `${key}.json`)));
+    const wf = JSON.parse(await Deno.readTextFile(join(dir(home), `${key}.json`)));
     return wf && typeof wf === "object" && !Array.isArray(wf) && Array.isArray(wf.steps) ? wf : undefined;
   } catch {
     return undefined;
@@ -77,12 +77,12 @@ function plainJson(v: unknown): boolean {
 }
 
 /** Store a workflow that passed every check (best effort: a read-only home just means no cache). */
-export async function rememberWorkflow(key: string, wf: Workflow): Promise<void> {
+export async function rememberWorkflow(key: string, wf: Workflow, home?: string): Promise<void> {
   if (!plainJson(wf)) return;
-  const path = join(dir(), `${key}.json`);
+  const path = join(dir(home), `${key}.json`);
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {
-    await Deno.mkdir(dir(), { recursive: true, mode: 0o700 });
+    await Deno.mkdir(dir(home), { recursive: true, mode: 0o700 });
     await Deno.writeTextFile(tmp, JSON.stringify(wf), { mode: 0o600 });
     await Deno.rename(tmp, path);
   } catch {

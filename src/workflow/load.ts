@@ -700,15 +700,18 @@ async function readBounded(file: string, body: ReadableStream<Uint8Array> | null
   return new TextDecoder().decode(all);
 }
 
-/** Read, parse and validate; throws a usage error (exit 2) listing every problem as file:line:col. */
-export async function loadWorkflowFile(file: string, source: Source): Promise<LoadedWorkflow> {
+/**
+ * Read, parse and validate; throws a usage error (exit 2) listing every problem as file:line:col. `home`
+ * (default: kodamaHome()) holds the validated-form cache; tests give their own.
+ */
+export async function loadWorkflowFile(file: string, source: Source, home?: string): Promise<LoadedWorkflow> {
   const path = file.startsWith("file:") ? new URL(file).pathname : file;
   const text = await readWorkflowText(file);
   const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
   // a file that passed every check before is not checked again (./cache.ts)
   const { cacheKey, cachedWorkflow, rememberWorkflow } = await import("./cache.ts");
   const key = await cacheKey({ path, ...opts, text });
-  const hit = await cachedWorkflow(key);
+  const hit = await cachedWorkflow(key, home);
   if (hit) {
     // positions, for run-time messages, come from a parse made only if one is needed
     let again: Parsed | undefined;
@@ -729,7 +732,7 @@ export async function loadWorkflowFile(file: string, source: Source): Promise<Lo
     parsed.workflow &&
     !(opts.checkFiles && flattenSteps(parsed.workflow.steps).some((s) => s.kind === "script"))
   ) {
-    await rememberWorkflow(key, parsed.workflow); // script modules are checked on disk: never cached
+    await rememberWorkflow(key, parsed.workflow, home); // script modules are checked on disk: never cached
   }
   if (!parsed.workflow) throw new WorkflowProblems(parsed.problems, fixHint(parsed.problems, path));
   return {

@@ -11,13 +11,10 @@ import { cacheKey } from "../../../src/workflow/cache.ts";
 async function withHome(fn: (home: string, dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "kodama-wf-cache-test-" });
   const home = join(dir, "home");
-  const before = Deno.env.get("KODAMA_HOME");
-  Deno.env.set("KODAMA_HOME", home);
+  // the home is passed, never set in the process-wide environment (other test files run beside this one)
   try {
     await fn(home, dir);
   } finally {
-    if (before === undefined) Deno.env.delete("KODAMA_HOME");
-    else Deno.env.set("KODAMA_HOME", before);
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -37,7 +34,7 @@ Deno.test("a valid workflow is cached (0600) and served from the cache while its
   await withHome(async (home, dir) => {
     const file = join(dir, "one.yaml");
     await Deno.writeTextFile(file, ONE);
-    const first = await loadWorkflowFile(file, "file");
+    const first = await loadWorkflowFile(file, "file", home);
     const names = await entries(home);
     assertEquals(names.length, 1);
     const entry = join(home, "cache", "workflows", names[0]);
@@ -47,13 +44,13 @@ Deno.test("a valid workflow is cached (0600) and served from the cache while its
     // the second load reads the entry: prove it by planting a different (valid) workflow there
     const planted = { ...first.workflow, description: "from the cache" };
     await Deno.writeTextFile(entry, JSON.stringify(planted));
-    const second = await loadWorkflowFile(file, "file");
+    const second = await loadWorkflowFile(file, "file", home);
     assertEquals(second.workflow, planted);
     assertEquals(second.text, ONE);
 
     // a damaged entry is a miss: the file is checked again
     await Deno.writeTextFile(entry, "{not json");
-    assertEquals((await loadWorkflowFile(file, "file")).workflow, first.workflow);
+    assertEquals((await loadWorkflowFile(file, "file", home)).workflow, first.workflow);
   });
 });
 
@@ -61,9 +58,9 @@ Deno.test("a changed text is checked again; a file with problems is never cached
   await withHome(async (home, dir) => {
     const file = join(dir, "one.yaml");
     await Deno.writeTextFile(file, ONE);
-    await loadWorkflowFile(file, "file");
+    await loadWorkflowFile(file, "file", home);
     await Deno.writeTextFile(file, ONE.replace("target: d", "target: nosuch"));
-    await assertRejects(() => loadWorkflowFile(file, "file"), "nosuch");
+    await assertRejects(() => loadWorkflowFile(file, "file", home), "nosuch");
     assertEquals((await entries(home)).length, 1);
   });
 });
@@ -84,10 +81,10 @@ Deno.test("a workflow with a script step on disk is checked every time (its modu
     const file = join(dir, "s.yaml");
     await Deno.writeTextFile(join(dir, "mod.ts"), "export default () => ({});\n");
     await Deno.writeTextFile(file, "steps:\n  - script: { module: mod.ts }\n");
-    await loadWorkflowFile(file, "file");
+    await loadWorkflowFile(file, "file", home);
     assertEquals(await entries(home), []);
     await Deno.remove(join(dir, "mod.ts"));
-    await assertRejects(() => loadWorkflowFile(file, "file"), "mod.ts");
+    await assertRejects(() => loadWorkflowFile(file, "file", home), "mod.ts");
   });
 });
 
@@ -98,9 +95,9 @@ Deno.test("a workflow served from the cache still knows its positions (run-time 
       file,
       "params:\n  x: { default: a }\n" + ONE.replace("[echo, hi]", '[echo, "${{ params.x }}"]'),
     );
-    const first = await loadWorkflowFile(file, "file");
+    const first = await loadWorkflowFile(file, "file", home);
     assertEquals((await entries(home)).length, 1);
-    const second = await loadWorkflowFile(file, "file");
+    const second = await loadWorkflowFile(file, "file", home);
     const path = ["steps", 0, "exec", "command", 1];
     assertEquals(second.pos!(path), first.pos!(path));
     assertEquals(second.exprPos!(path, 4), first.exprPos!(path, 4));
