@@ -31,7 +31,9 @@ async function waitSame(w: SessionWorld, root: string, what: string, ms = 120_00
     if (pod === local) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  assertEquals(pod, local, `${what}: the pod never matched the local tree`);
+  // the background sync's own account of what it did, for whoever reads the failure
+  const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`).catch(() => "(no log)");
+  assertEquals(pod, local, `${what}: the pod never matched the local tree; sync.log:\n${log.slice(-3000)}`);
 }
 
 interface Status {
