@@ -114,12 +114,13 @@ export function connectsSoon(args: string[]): boolean {
  * command, completion — every command is there.
  */
 export async function buildProgram(args?: string[]): Promise<Command> {
-  const [{ Command }, { globalOptions }, { help, useKubectlHelp }, { parseLine }] = await Promise.all([
-    import("@commander-js/extra-typings"),
-    import("./src/cli/flags.ts"),
-    import("./src/cli/help.ts"),
-    import("./src/cli/argv.ts"),
-  ]);
+  const [{ Command }, { globalOptions, invocationOf }, { help, useKubectlHelp }, { parseLine }] =
+    await Promise.all([
+      import("@commander-js/extra-typings"),
+      import("./src/cli/flags.ts"),
+      import("./src/cli/help.ts"),
+      import("./src/cli/argv.ts"),
+    ]);
   const program = help(new Command().name("kodama"), {
     summary:
       "kodama reaches the right Kubernetes pods fast, runs checked-in workflows against them, and works in them",
@@ -142,10 +143,7 @@ export async function buildProgram(args?: string[]): Promise<Command> {
   globalOptions(program);
   program.hook("preAction", async (_root, action) => {
     const { prepare } = await import("./src/cli/prepare.ts");
-    await prepare({
-      opts: action.optsWithGlobals(),
-      given: (key) => !["default", undefined].includes(action.getOptionValueSourceWithGlobals(key)),
-    });
+    await prepare(invocationOf(action as unknown as AnyCommand));
   });
   const word = args && parseLine(program as unknown as AnyCommand, args).operands[0];
   const named = COMMANDS.filter(([names]) => word !== undefined && names.includes(word));
@@ -217,8 +215,11 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-/** The words that may start a line src/cli/fast.ts reads (the commands it knows). */
-const FAST_WORDS = ["exec", "pods", "po", "run"];
+/**
+ * The names of src/cli/fast.ts's commands, known here without importing it (tests/unit/cli/fast_test.ts
+ * checks the two lists agree).
+ */
+export const FAST_WORDS = ["exec", "pods", "po", "run"];
 
 /**
  * Run a parsed command line to its exit code: the code a command set, or the error it threw, printed the

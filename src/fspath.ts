@@ -16,18 +16,23 @@ export interface PathOps {
   resolve(...parts: string[]): string;
 }
 
-function posixNormalize(p: string): string {
-  if (p === "") return ".";
-  const abs = p.startsWith("/");
+/** Path segments with empty ones, `.` and `..` worked out (a `..` above an absolute root is dropped). */
+function withoutDots(segments: string[], absolute: boolean): string[] {
   const out: string[] = [];
-  for (const seg of p.split("/")) {
+  for (const seg of segments) {
     if (seg === "" || seg === ".") continue;
     if (seg === "..") {
       if (out.length && out[out.length - 1] !== "..") out.pop();
-      else if (!abs) out.push("..");
+      else if (!absolute) out.push("..");
     } else out.push(seg);
   }
-  const body = out.join("/");
+  return out;
+}
+
+function posixNormalize(p: string): string {
+  if (p === "") return ".";
+  const abs = p.startsWith("/");
+  const body = withoutDots(p.split("/"), abs).join("/");
   const trailing = p.endsWith("/");
   if (abs) return `/${body}${trailing && body ? "/" : ""}`;
   return (body || ".") + (trailing ? "/" : "");
@@ -83,15 +88,7 @@ function winRoot(p: string): { device: string; absolute: boolean; rest: string }
 
 function winNormalize(p: string): string {
   const { device, absolute, rest } = winRoot(p);
-  const out: string[] = [];
-  for (const seg of rest.split(/[\\/]/)) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") {
-      if (out.length && out[out.length - 1] !== "..") out.pop();
-      else if (!absolute) out.push("..");
-    } else out.push(seg);
-  }
-  let body = out.join("\\");
+  let body = withoutDots(rest.split(/[\\/]/), absolute).join("\\");
   // a first segment that reads as a drive is kept relative, as node does
   if (!device && !absolute && /^[a-zA-Z]:/.test(body)) body = `.\\${body}`;
   if (!body && !absolute) body = ".";

@@ -5,6 +5,7 @@
  * options is src/cli/connect.ts. Light on purpose: nothing here loads the Kubernetes client.
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import type { GlobalOptions } from "./connect.ts";
 import {
   GLOBAL_OPTIONS,
   type Invocation,
@@ -90,8 +91,8 @@ export function outputOption<A extends unknown[]>(
 }
 
 /** Global options of the command being run (commander merges the root's options in). */
-export function globalsOf(cmd: { optsWithGlobals(): unknown }): import("./connect.ts").GlobalOptions {
-  return cmd.optsWithGlobals() as import("./connect.ts").GlobalOptions;
+export function globalsOf(cmd: { optsWithGlobals(): unknown }): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
 }
 
 /** The whole command line as the root command received it (commander keeps it, untyped). */

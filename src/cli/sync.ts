@@ -9,6 +9,8 @@ import { help } from "./help.ts";
 
 const commands = () => import("../sync/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
+/** The sync commands, the cluster and the settings, loaded together. */
+const withSettings = (c: AnyCommand) => Promise.all([commands(), connectFromOpts(globalsOf(c)), settings()]);
 
 export function register(program: Command) {
   const root = program as unknown as AnyCommand;
@@ -44,11 +46,7 @@ state is in $KODAMA_HOME/sync/NAME/ (settings, manifest, status, log).`,
     .argument("[path]", "local directory (default: the recorded one, else the current directory)")
     .option("--full", "send every file, not only what changed since the last sync")
     .action(async (name, path, opts, c) => {
-      const [{ pushCommand }, kube, cfg] = await Promise.all([
-        commands(),
-        connectFromOpts(globalsOf(c)),
-        settings(),
-      ]);
+      const [{ pushCommand }, kube, cfg] = await withSettings(c);
       setExitCode(await pushCommand(kube, name, path, { full: opts.full }, cfg));
     });
 
@@ -66,11 +64,7 @@ If the stream drops or the pod restarts it reconnects with back-off and re-syncs
     .argument("<name>", "session name")
     .argument("[path]", "local directory (default: the recorded one, else the current directory)")
     .action(async (name, path, _opts, c) => {
-      const [{ startCommand }, kube, cfg] = await Promise.all([
-        commands(),
-        connectFromOpts(globalsOf(c)),
-        settings(),
-      ]);
+      const [{ startCommand }, kube, cfg] = await withSettings(c);
       setExitCode(await startCommand(kube, name, path, cfg));
     });
 

@@ -212,20 +212,20 @@ const EXEC_EXTENSION = "client.authentication.k8s.io/exec";
 
 /** Parse one kubeconfig document; relative paths resolve against `dir` (the file's directory). */
 export function decodeKubeconfig(text: string, file: string, dir: string): KubeconfigDoc {
-  let raw: unknown;
-  try {
-    // an empty file (or one with only comments) is an empty config; kubectl reads the first document
-    const simple = readSimpleYaml(text);
-    if (simple) raw = simple.value;
-    else if (fullYaml) raw = fullYaml(text);
-    else throw new NeedsFullYaml(file);
-  } catch (e) {
-    if (e instanceof NeedsFullYaml) throw e;
-    throw new KodamaError(
-      `cannot load kubeconfig ${file}: ${(e as Error).message.split("\n")[0]}`,
-      ExitCode.USAGE,
-      `check the file with \`kubectl config view --kubeconfig ${file}\``,
-    );
+  // an empty file (or one with only comments) is an empty config; kubectl reads the first document
+  const simple = readSimpleYaml(text);
+  if (!simple && !fullYaml) throw new NeedsFullYaml(file);
+  let raw = simple?.value;
+  if (!simple) {
+    try {
+      raw = fullYaml!(text);
+    } catch (e) {
+      throw new KodamaError(
+        `cannot load kubeconfig ${file}: ${(e as Error).message.split("\n")[0]}`,
+        ExitCode.USAGE,
+        `check the file with \`kubectl config view --kubeconfig ${file}\``,
+      );
+    }
   }
   const d = new Decoder(file);
   const top = d.map(raw, "the document");

@@ -6,7 +6,7 @@
  * fast reader.
  */
 import { assert, assertEquals } from "@std/assert";
-import { buildProgram, COMMANDS } from "../../../main.ts";
+import { buildProgram, COMMANDS, FAST_WORDS } from "../../../main.ts";
 import { FAST_COMMANDS, fastLine } from "../../../src/cli/fast.ts";
 import { invocationOf } from "../../../src/cli/flags.ts";
 import type { Invocation } from "../../../src/cli/optspec.ts";
@@ -164,4 +164,6 @@ Deno.test("fast reader: knows only commands whose module registers them, with th
     const cmd = program.commands.find((c) => c.name() === fast.names[0])!;
     assertEquals(cmd.options.map((o) => o.flags), fast.options.map((o) => o.flags));
   }
+  // main.ts imports the fast reader only for lines naming one of these
+  assertEquals([...FAST_WORDS].sort(), FAST_COMMANDS.flatMap((c) => c.names).sort());
 });
