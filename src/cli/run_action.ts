@@ -33,7 +33,7 @@ export async function runAction(inv: Invocation): Promise<void> {
   const opts = inv.opts;
   const [name, ...words] = inv.args;
   const [{ runCommand }, { connectionFlags }] = await Promise.all([
-    import("../workflow/commands.ts"),
+    import("../workflow/run.ts"),
     import("../kube/overrides.ts"),
   ]);
   // for the kodama processes a run starts (tmux panes): the same cluster and user, paths made

@@ -166,9 +166,10 @@ export async function sessions(kube: Kube, namespace: string | undefined): Promi
 
 /** Workflow names, nearest first (a shadowed one once), with their descriptions. */
 export async function workflows(): Promise<Candidate[]> {
-  const [{ discover }, { parseWorkflowText, readWorkflowText }] = await Promise.all([
+  const [{ discover }, { parseWorkflowText }, { readWorkflowText }] = await Promise.all([
     import("../workflow/discovery.ts"),
     import("../workflow/load.ts"),
+    import("../workflow/file.ts"),
   ]);
   const refs = (await discover()).filter((r) => !r.shadowedBy);
   return await Promise.all(refs.map(async (r) => {
@@ -183,9 +184,10 @@ export async function workflows(): Promise<Candidate[]> {
 
 /** `name=` for each param of a workflow (by name or file), described with its default. */
 export async function workflowParams(workflow: string): Promise<Candidate[]> {
-  const [{ findWorkflow }, { parseWorkflowText, readWorkflowText }] = await Promise.all([
+  const [{ findWorkflow }, { parseWorkflowText }, { readWorkflowText }] = await Promise.all([
     import("../workflow/discovery.ts"),
     import("../workflow/load.ts"),
+    import("../workflow/file.ts"),
   ]);
   const ref = await findWorkflow(workflow);
   const w = parseWorkflowText(await readWorkflowText(ref.file), ref.file).workflow;

@@ -2,20 +2,28 @@
  * The validated form of workflow files, cached by content hash: `kodama run` of a workflow it has run
  * before skips the YAML parse, the zod validation and the semantic checks (~45 ms of CPU; bench/README.md).
  *
- * An entry is `$KODAMA_HOME/cache/workflows/<sha256>.json` (mode 0600), the JSON of a workflow that passed
- * every check. The key covers everything the checks read: the text, the file's path and name, whether
+ * An entry is `$KODAMA_HOME/cache/workflows/<sha256>.json` (mode 0600): the JSON of a workflow that passed
+ * every check, where its nodes are written (positions.ts, for run-time messages) and where its steps
+ * take any string (load.ts `freeStringPaths`, for the engine's run-time check). The key covers everything the checks read: the text, the file's path and name, whether
  * script files are checked, kodama's version and the modification times of the checking code (so a changed
  * checker, even at the same version, never trusts an old verdict). Only files whose verdict depends on
  * nothing else are stored: a workflow whose script modules are checked on disk is always checked again.
  * Workflow files with problems are never cached (their positions come from a real parse). Anything
  * unreadable, unparsable or unwritable is a miss: the cache never changes what a run does.
  */
-import { join } from "node:path";
+import { join } from "../fspath.ts";
 import { VERSION } from "../version.ts";
 import { kodamaHome } from "../config/paths.ts";
-import type { Workflow } from "./schema.ts";
+import type { Workflow } from "./model.ts";
+import { isPosTable, type PosTable } from "./positions.ts";
 
-const FORMAT = 1;
+const FORMAT = 2;
+
+export interface CacheEntry {
+  workflow: Workflow;
+  positions: PosTable;
+  freeStrings: string[];
+}
 
 let checker: string | undefined;
 /** The checking code's identity: the newest modification time among the workflow modules. */
@@ -57,11 +65,17 @@ export async function cacheKey(p: CacheKeyParts): Promise<string> {
   return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The validated workflow stored under `key`, if there is one. */
-export async function cachedWorkflow(key: string, home?: string): Promise<Workflow | undefined> {
+/** The entry stored under `key`, if there is one. */
+export async function cachedEntry(key: string, home?: string): Promise<CacheEntry | undefined> {
   try {
-    const wf = JSON.parse(await Deno.readTextFile(join(dir(home), `${key}.json`)));
-    return wf && typeof wf === "object" && !Array.isArray(wf) && Array.isArray(wf.steps) ? wf : undefined;
+    const e = JSON.parse(await Deno.readTextFile(join(dir(home), `${key}.json`)));
+    const wf = e?.workflow;
+    return wf && typeof wf === "object" && !Array.isArray(wf) && Array.isArray(wf.steps) &&
+        isPosTable(e.positions) && Array.isArray(e.freeStrings) && e.freeStrings.every((k: unknown) =>
+          typeof k === "string"
+        )
+      ? e
+      : undefined;
   } catch {
     return undefined;
   }
@@ -77,13 +91,13 @@ function plainJson(v: unknown): boolean {
 }
 
 /** Store a workflow that passed every check (best effort: a read-only home just means no cache). */
-export async function rememberWorkflow(key: string, wf: Workflow, home?: string): Promise<void> {
-  if (!plainJson(wf)) return;
+export async function rememberEntry(key: string, entry: CacheEntry, home?: string): Promise<void> {
+  if (!plainJson(entry.workflow)) return;
   const path = join(dir(home), `${key}.json`);
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {
     await Deno.mkdir(dir(home), { recursive: true, mode: 0o700 });
-    await Deno.writeTextFile(tmp, JSON.stringify(wf), { mode: 0o600 });
+    await Deno.writeTextFile(tmp, JSON.stringify(entry), { mode: 0o600 });
     await Deno.rename(tmp, path);
   } catch {
     await Deno.remove(tmp).catch(() => {});

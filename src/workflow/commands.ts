@@ -1,133 +1,18 @@
-/** The feature functions behind `kodama run` and `kodama workflow …` (src/cli/* only parse flags and call these). */
-import type { Kube } from "../kube/client.ts";
+/**
+ * The feature functions behind `kodama workflow …` (src/cli/* only parse flags and call these);
+ * `kodama run` is run.ts.
+ */
 import { ExitCode, KodamaError } from "../errors.ts";
-import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../ui/sink.ts";
-import { bold, colorEnabled, dim, isTerminal, red } from "../ui/color.ts";
-import { createDisplay } from "./display.ts";
+import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { bold, colorEnabled, dim, red } from "../ui/color.ts";
 import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
-import {
-  formatProblem,
-  loadWorkflowFile,
-  parseWorkflowText,
-  type Problem,
-  readWorkflowText,
-  type Source,
-  WorkflowProblems,
-} from "./load.ts";
+import { formatProblem, parseWorkflowText, type Problem, WorkflowProblems } from "./load.ts";
+import { loadWorkflowFile, readWorkflowText } from "./file.ts";
+import type { Source } from "./model.ts";
 import { resolve } from "node:path";
 import { shownPath } from "./prepare.ts";
-import { runWorkflow } from "./engine.ts";
-import { redactingSink } from "../ui/redact.ts";
-import { parseParamFlags } from "./params.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
-
-export interface RunCommandOptions {
-  params: string[];
-  /** words after the workflow's name: its `cmd` param (`kwekash weka status`) */
-  words?: string[];
-  dryRun?: boolean;
-  trust?: boolean;
-  yes?: boolean;
-  namespace?: string;
-  connect: () => Promise<Kube>;
-  globalFlags: string[];
-  out?: Sink;
-  err?: Sink;
-}
-
-/** `kodama run NAME`: returns the exit code of the first failing step (0 when all passed). */
-export async function runCommand(name: string, o: RunCommandOptions): Promise<number> {
-  const ref = await findWorkflow(name);
-  const lw = await loadWorkflowFile(ref.file, ref.source);
-  const interactive = isTerminal("stdin") && isTerminal("stderr");
-  const color = colorEnabled("stderr");
-  // values from the environment never reach the terminal in clear (see redact.ts)
-  const errSink = redactingSink(o.err ?? stderrSink);
-  const outSink = redactingSink(o.out ?? stdoutSink);
-  const display = createDisplay({
-    out: outSink,
-    err: errSink,
-    live: isTerminal("stderr") && !o.dryRun && !Deno.env.get("CI"),
-    color,
-    stdoutIsTty: isTerminal("stdout"),
-  });
-  const ac = new AbortController();
-  const onInt = () => ac.abort(new KodamaError("interrupted", ExitCode.INTERRUPTED));
-  Deno.addSignalListener("SIGINT", onInt);
-  // `kodama run x | head`: stop like Ctrl-C so always() steps and cleanups run, then exit 0 quietly
-  const offClosed = onStdoutClosed(() => ac.abort(new KodamaError("stdout closed", ExitCode.INTERRUPTED)));
-  try {
-    const r = await runWorkflow(lw, {
-      params: withWords(lw, parseParamFlags(o.params), o.words ?? []),
-      dryRun: o.dryRun,
-      trust: o.trust,
-      yes: o.yes,
-      interactive,
-      connect: o.connect,
-      namespace: o.namespace,
-      display,
-      signal: ac.signal,
-      globalFlags: o.globalFlags,
-      confirm: async (message) => {
-        display.close();
-        const { confirm } = await import("@inquirer/prompts");
-        const { default: process } = await import("node:process");
-        return await confirm({ message, default: false }, { output: process.stderr });
-      },
-    });
-    display.close();
-    if (stdoutClosed()) return ExitCode.OK;
-    // Ctrl-C: the display already shows the interrupted step and what ran after it; end quietly with 130
-    if (r.exitCode !== 0 && r.exitCode !== ExitCode.INTERRUPTED) {
-      // `step "x": exit code 3` already says the code
-      const code = new RegExp(`\\bexit (code )?${r.exitCode}\\b`).test(r.failure ?? "")
-        ? ""
-        : ` (exit ${r.exitCode})`;
-      errSink.write(
-        `${red("error", color)}: workflow ${lw.name} failed at ${r.failure}${code}\n` +
-          (r.hint ? `  ${r.hint}\n` : ""),
-      );
-    }
-    return r.exitCode;
-  } finally {
-    display.close();
-    outSink.flush();
-    errSink.flush();
-    Deno.removeSignalListener("SIGINT", onInt);
-    offClosed();
-  }
-}
-
-/**
- * Words after the workflow's name are its `cmd` param, joined by spaces: `kwekash weka status` runs
- * `weka status`, as the wrapper `kpod … -- bash -c "weka status"` did. A workflow without a `cmd` param
- * takes no words; `--param cmd=…` and words together are ambiguous.
- */
-function withWords(
-  lw: { name: string; workflow: { params?: Record<string, unknown> } },
-  params: Record<string, string>,
-  words: string[],
-): Record<string, string> {
-  if (words.length === 0) return params;
-  if (!lw.workflow.params || !("cmd" in lw.workflow.params)) {
-    throw new KodamaError(
-      `workflow ${lw.name} takes no words after its name (got: ${words.join(" ")})`,
-      ExitCode.USAGE,
-      "set its params with --param NAME=VALUE (see `kodama workflow show NAME`)",
-    );
-  }
-  if ("cmd" in params) {
-    throw new KodamaError(
-      `both --param cmd and words after the workflow name (${
-        words.join(" ")
-      }) give workflow ${lw.name} its cmd`,
-      ExitCode.USAGE,
-      "use one of them",
-    );
-  }
-  return { ...params, cmd: words.join(" ") };
-}
 
 /** `kodama workflow list` */
 export async function listCommand(o: { output?: string; out?: Sink }): Promise<void> {

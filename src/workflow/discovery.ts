@@ -7,11 +7,11 @@
  *      `deno compile --include workflows`).
  * A name found earlier shadows the same name later; `kodama workflow list` shows both.
  */
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "../fspath.ts";
 import { findRepo, kodamaHome } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { suggest } from "../suggest.ts";
-import { type Source, stemOf as stem } from "./load.ts";
+import { type Source, stemOf as stem } from "./model.ts";
 
 /** Built-in workflow names; each is workflows/<name>.yaml (listed here so a compiled binary need not list a directory). */
 export const BUILTINS = ["kwekash", "health", "shell"] as const;

@@ -5,7 +5,6 @@
  * `if` asks for it (`always()`, `failure()`). `--dry-run` walks the same steps and prints the plan.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
 import { forEachLimited } from "../limit.ts";
@@ -26,21 +25,37 @@ import {
   truthy,
   usesStatusFunction,
 } from "./expr.ts";
-import { durationMs, kindOf, type Step, type Target } from "./schema.ts";
-import { KINDS } from "./steps/registry.ts";
-import { permSummary } from "./steps/script.ts";
-import { flattenSteps, type LoadedWorkflow, type Path, pathText } from "./load.ts";
+import {
+  durationMs,
+  flattenSteps,
+  hasPermissions,
+  kindOf,
+  type Path,
+  pathText,
+  permSummary,
+  scriptPath,
+  type Step,
+  type Target,
+} from "./model.ts";
+import { stepKind } from "./steps/kinds.ts";
+import type { LoadedWorkflow } from "./file.ts";
+import { pathKey } from "./positions.ts";
 import { MAX_STEP_CHARS, sizeText } from "./limits.ts";
 import type { ScriptModule } from "./sandbox/host.ts";
 import type { Display } from "./display.ts";
 import { describePods, targetFlags } from "./steps/common.ts";
-import { podView, type ResolvedTarget, type RunHandle, type StepContext, type StepResult } from "./types.ts";
-import { ensureTrusted } from "./trust.ts";
+import {
+  podView,
+  type ResolvedTarget,
+  type RunHandle,
+  type StepContext,
+  type StepKind,
+  type StepResult,
+} from "./types.ts";
 import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
 import { addSecret, redactingSink } from "../ui/redact.ts";
 import { safeLine, stripControl } from "../ui/color.ts";
 import type { Sink } from "../ui/sink.ts";
-import { scriptPath } from "./steps/script.ts";
 import { askParam, resolveParams } from "./params.ts";
 
 export interface RunOptions {
@@ -95,15 +110,18 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
   // before the first step runs; a child reached from here was covered by its parent's check
   await prepareWorkflow(lw, { cwd: o.cwd });
-  if (!o.covered) {
+  // what asks for no permissions needs neither check (nor their modules: a trust file, YAML)
+  const asking = o.covered ? [] : reachable(lw).filter((w) => hasPermissions(w.workflow.permissions));
+  if (asking.length) {
     // a grant of a never-grantable path (or through a link to one) stops the run before trust is asked
     const { checkGrants } = await import("./sandbox/grants.ts");
     const { kubeconfigFlag } = await import("./steps/common.ts");
-    for (const w of reachable(lw)) {
+    for (const w of asking) {
       await checkGrants(w.workflow.permissions, w.baseDir, kubeconfigFlag(o.globalFlags ?? []));
     }
   }
-  if (!o.dryRun && !o.covered) {
+  if (!o.dryRun && asking.length) {
+    const { ensureTrusted } = await import("./trust.ts");
     await ensureTrusted(lw, {
       trust: o.trust,
       interactive: !!o.interactive,
@@ -204,14 +222,18 @@ class Run {
         display.end(key, "skipped", 0);
         return;
       }
-      await this.resolveTargetsFor(step, kind);
+      const k = await stepKind(kind);
+      await this.resolveTargetsFor(step, k);
       label = this.labelOf(step, kind);
       const ctx = this.exprContext();
       const env = this.envFor(step, ctx);
       const expr = { ...ctx, env: { ...ctx.env, ...env } };
-      const spec = checkSpec(
-        kind,
-        this.resolve(step[kind], expr, [...this.pathOf(step), kind], KINDS[kind].raw),
+      const specPath = [...this.pathOf(step), kind];
+      const spec = await this.checkSpec(
+        k,
+        step[kind],
+        this.resolve(step[kind], expr, specPath, k.raw),
+        specPath,
       );
       // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
       timeoutMs = durationMs(
@@ -253,11 +275,12 @@ class Run {
           run: handle,
           expr,
         };
-        result = await raceAbort(KINDS[kind].run(spec, sctx), ac.signal, kind);
+        result = await raceAbort(k.run(spec, sctx), ac.signal, kind);
       } finally {
         out.flush();
         err.flush();
-        clearTimeout(timer);
+        // the global timer functions load Deno's node:timers on first use (~8 ms): only when one was set
+        if (timer !== undefined) clearTimeout(timer);
         parent.removeEventListener("abort", onParent);
       }
     } catch (e) {
@@ -370,6 +393,25 @@ class Run {
     });
   }
 
+  /**
+   * Fields written as `${{ }}` are type-checked here, once their values are known. Where every value
+   * an expression gave is a string in a place the kind's schema takes any string (the loader's
+   * `freeStrings`), the spec is as valid as the one the loader checked, and zod is not needed.
+   */
+  private async checkSpec(k: StepKind, raw: unknown, spec: unknown, path: Path): Promise<unknown> {
+    const free = this.lw.freeStrings;
+    if (free && onlyFreeStrings(raw, spec, path, free)) return spec;
+    const { specKit } = await import("./schema.ts");
+    const { z } = await import("zod");
+    const r = k.spec(specKit(z.any())).safeParse(spec);
+    if (r.success) return r.data;
+    const i = r.error.issues[0];
+    throw new KodamaError(
+      `${k.name}.${i.path.join(".")}: ${i.message.replace(/^Invalid input: /, "")}`,
+      ExitCode.USAGE,
+    );
+  }
+
   /** An expression error at run time, as `file:line:col: path: message` (a limit is exit 2). */
   private exprFailure(e: unknown, path: Path, lead = 0): unknown {
     if (!(e instanceof ExprError)) return e;
@@ -393,10 +435,9 @@ class Run {
 
   // ------------------------------------------------------------------ targets
 
-  private async resolveTargetsFor(step: Step, kind: string) {
-    const kindSpec = KINDS[kind];
-    const names = new Set(kindSpec.resolveTargets === false ? [] : kindSpec.targets?.(step[kind]) ?? []);
-    for (const s of stringsIn(step, KINDS[kind].raw ?? [], kind)) {
+  private async resolveTargetsFor(step: Step, k: StepKind) {
+    const names = new Set(k.resolveTargets === false ? [] : k.targets?.(step[k.name]) ?? []);
+    for (const s of stringsIn(step, k.raw ?? [], k.name)) {
       if (!s.includes("${{")) continue;
       for (const p of parseTemplate(s)) if ("expr" in p) { for (const n of targetRefs(p.expr)) names.add(n); }
     }
@@ -629,7 +670,8 @@ class Run {
       let line: string;
       try {
         const ctx = this.exprContext();
-        const spec = this.resolve(step[kind], ctx, [...this.pathOf(step), kind], KINDS[kind].raw);
+        const k = await stepKind(kind);
+        const spec = this.resolve(step[kind], ctx, [...this.pathOf(step), kind], k.raw);
         const sctx = {
           step,
           id,
@@ -641,7 +683,7 @@ class Run {
           run: this.handle([]),
           expr: ctx,
         };
-        line = await KINDS[kind].plan(spec, sctx as StepContext);
+        line = await k.plan(spec, sctx as StepContext);
       } catch (e) {
         line = `(cannot resolve yet: ${oneLine(e)})`;
       }
@@ -786,15 +828,33 @@ export function interpolateDeep(
   return v;
 }
 
-/** Fields written as `${{ }}` are type-checked here, once their values are known. */
-function checkSpec(kind: string, spec: unknown): unknown {
-  const r = KINDS[kind].spec(z.any()).safeParse(spec);
-  if (r.success) return r.data;
-  const i = r.error.issues[0];
-  throw new KodamaError(
-    `${kind}.${i.path.join(".")}: ${i.message.replace(/^Invalid input: /, "")}`,
-    ExitCode.USAGE,
-  );
+/**
+ * Does `spec` (`raw` resolved) differ from `raw` only where `raw` held a string with `${{ }}` and the
+ * schema takes any string there (`free`, keyed by pathKey), with a string? Everything else in it was
+ * checked by the loader; a list or mapping an expression gave, or a number, needs the schema.
+ */
+function onlyFreeStrings(raw: unknown, spec: unknown, path: Path, free: ReadonlySet<string>): boolean {
+  if (typeof raw === "string") {
+    if (!raw.includes("${{")) return raw === spec;
+    return typeof spec === "string" && free.has(pathKey(path));
+  }
+  if (raw === spec) return true; // not resolved (a kind's raw keys), or not a string
+  if (Array.isArray(raw)) {
+    return Array.isArray(spec) && spec.length === raw.length &&
+      raw.every((x, i) => onlyFreeStrings(x, spec[i], [...path, i], free));
+  }
+  if (raw && typeof raw === "object") {
+    if (!spec || typeof spec !== "object" || Array.isArray(spec)) return false;
+    const keys = Object.keys(raw);
+    return keys.length === Object.keys(spec).length &&
+      keys.every((key) =>
+        onlyFreeStrings((raw as Record<string, unknown>)[key], (spec as Record<string, unknown>)[key], [
+          ...path,
+          key,
+        ], free)
+      );
+  }
+  return false;
 }
 
 function shortSpec(spec: unknown): string {

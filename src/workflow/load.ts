@@ -5,22 +5,24 @@
  */
 import YAML, { isScalar, LineCounter } from "yaml";
 import { z } from "zod";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { specKit, stepSchemaFor, TOP_KEYS, WorkflowTop } from "./schema.ts";
 import {
   COMMON_KEYS,
-  kindOf,
+  flattenSteps,
+  isPureExpression,
+  KIND_NAMES,
   type Param,
+  type Path,
+  pathText,
+  scriptPath,
   type Step,
-  stepSchemaFor,
-  TOP_KEYS,
   type Workflow,
-  WorkflowTop,
-} from "./schema.ts";
-import { KIND_NAMES, KINDS } from "./steps/registry.ts";
+} from "./model.ts";
+import { KINDS } from "./steps/registry.ts";
 import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
 import { suggest } from "../suggest.ts";
-import { scriptPath } from "./steps/script.ts";
 import { linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
+import { exprOffsetIn, pathKey, type PosTable, valueAt } from "./positions.ts";
 import { flowTooDeep, guardYaml } from "../yamlguard.ts";
 import {
   MAX_ALIAS_NODES,
@@ -29,24 +31,12 @@ import {
   MAX_PROBLEMS,
   MAX_STEPS,
   MAX_YAML_DEPTH,
-  sizeText,
 } from "./limits.ts";
 
-export type Path = (string | number)[];
+export type { Path };
 
 export { formatProblem, type Problem, WorkflowProblems } from "./problems.ts";
-import { type Problem, WorkflowProblems } from "./problems.ts";
-
-function tooBig(file: string, size: number): WorkflowProblems {
-  return new WorkflowProblems([{
-    file,
-    line: 1,
-    col: 1,
-    message: `the workflow file is ${sizeText(size)}; a workflow file may be at most ${
-      sizeText(MAX_FILE_BYTES)
-    } (split it, or call other workflows)`,
-  }]);
-}
+import { type Problem, tooBig } from "./problems.ts";
 
 export interface Parsed {
   workflow?: Workflow;
@@ -55,6 +45,8 @@ export interface Parsed {
   pos(path: Path): { line: number; col: number };
   /** 1-based line/column of the `column`-th character of the string at `path` */
   exprPos(path: Path, column: number): { line: number; col: number };
+  /** what `pos` and `exprPos` answer for the workflow, as data (kept with its cached validated form) */
+  table(): PosTable;
 }
 
 export interface ParseOptions {
@@ -76,7 +68,7 @@ export function parseWorkflowText(text: string, file: string, opts: ParseOptions
   const size = utf8Length(text);
   if (size > MAX_FILE_BYTES) {
     const start = () => ({ line: 1, col: 1 });
-    return { problems: tooBig(file, size).problems, pos: start, exprPos: start };
+    return { problems: tooBig(file, size).problems, pos: start, exprPos: start, table: emptyTable };
   }
   const deep = flowTooDeep(text, MAX_YAML_DEPTH);
   if (deep !== undefined) {
@@ -85,13 +77,18 @@ export function parseWorkflowText(text: string, file: string, opts: ParseOptions
       lineCounter.addNewLine(i + 1);
     }
     add(deep, `YAML: collections nest deeper than ${MAX_YAML_DEPTH} levels`);
-    return { problems, pos: () => at(0), exprPos: () => at(0) };
+    return { problems, pos: () => at(0), exprPos: () => at(0), table: emptyTable };
   }
   // uniqueKeys is checked by guardYaml: npm:yaml's own check compares every pair of keys
   const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const pos = (path: Path) => at(nodeOffset(doc.contents as YNode, path, false));
   const exprPos = (path: Path, column: number) => at(exprOffset(doc.contents as YNode, path, text, column));
-  const result: Parsed = { problems, pos, exprPos };
+  const result: Parsed = {
+    problems,
+    pos,
+    exprPos,
+    table: () => positionTable(doc.contents as YNode, result.workflow),
+  };
   const finish = () => {
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     if (dropped || problems.length >= MAX_PROBLEMS) {
@@ -191,30 +188,32 @@ interface Check {
 function exprOffset(root: YNode | null, path: Path, text: string, column: number): number {
   const n = nodeAt(root, path);
   if (!n || !isScalar(n) || typeof n.value !== "string" || !n.range) return nodeOffset(root, path, false);
-  const value = n.value;
-  const [start, end] = n.range;
-  // align on the `${{` that precedes the column: quoting/escapes before it do not matter then
-  const markIndex = value.lastIndexOf("${{", column);
-  if (markIndex < 0) {
-    return start + (n.type === "QUOTE_DOUBLE" || n.type === "QUOTE_SINGLE" ? 1 : 0) + column;
-  }
-  const nth = countOccurrences(value.slice(0, markIndex), "${{");
-  let src = start;
-  for (let k = 0; k <= nth; k++) {
-    const f = text.indexOf("${{", k === 0 ? src : src + 3);
-    if (f < 0 || f > end) return start;
-    src = f;
-  }
-  return src + (column - markIndex);
+  const quoted = n.type === "QUOTE_DOUBLE" || n.type === "QUOTE_SINGLE";
+  return exprOffsetIn({ value: n.value, start: n.range[0], end: n.range[1], quoted }, text, column);
 }
 
-function countOccurrences(s: string, sub: string): number {
-  let n = 0, i = s.indexOf(sub);
-  while (i >= 0) {
-    n++;
-    i = s.indexOf(sub, i + sub.length);
-  }
-  return n;
+const emptyTable = (): PosTable => ({ nodes: {}, strings: {} });
+
+/**
+ * `pos` and `exprPos` for every path of the workflow, as data (positions.ts reads it back): the offset
+ * `nodeOffset` gives each path, and where and how each string scalar is written.
+ */
+function positionTable(root: YNode | null, workflow: unknown): PosTable {
+  const table = emptyTable();
+  const visit = (v: unknown, path: Path) => {
+    const key = pathKey(path);
+    table.nodes[key] = nodeOffset(root, path, false);
+    if (typeof v === "string") {
+      const n = nodeAt(root, path);
+      if (n && isScalar(n) && typeof n.value === "string" && n.range) {
+        const quoted = n.type === "QUOTE_DOUBLE" || n.type === "QUOTE_SINGLE";
+        table.strings[key] = [n.range[0], n.range[1], quoted ? 1 : 0];
+      }
+    } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...path, i]));
+    else if (v && typeof v === "object") { for (const [k, x] of Object.entries(v)) visit(x, [...path, k]); }
+  };
+  visit(workflow, []);
+  return table;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +229,51 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
     else break;
   }
   return cur;
+}
+
+/**
+ * The places in the workflow's step specs where a `${{ }}` string stands and the kind's schema takes
+ * any string (pathKey of each), for the engine's run-time check (`checkSpec`): an expression that gives
+ * a string there leaves the spec as valid as the one checked here. Anywhere else — a union, a string
+ * with a format, a number — the engine checks the resolved spec with the schema.
+ */
+export function freeStringPaths(wf: Workflow): string[] {
+  const out: string[] = [];
+  for (const { step, kind, path } of flattenSteps(wf.steps)) {
+    const schema = KINDS[kind].spec(specKit(z.any()));
+    const visit = (v: unknown, rel: Path) => {
+      if (typeof v === "string") {
+        if (v.includes("${{") && takesAnyString(schema, rel)) out.push(pathKey([...path, kind, ...rel]));
+      } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...rel, i]));
+      else if (v && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          if (!KINDS[kind].raw?.includes(k) || rel.length) visit(x, [...rel, k]);
+        }
+      }
+    };
+    visit(step[kind], []);
+  }
+  return out;
+}
+
+/** Does `schema` take any string at `path`, whatever the rest of the value is? */
+function takesAnyString(schema: z.ZodType, path: Path): boolean {
+  // deno-lint-ignore no-explicit-any
+  const checks = (s: any): string[] => (s?._zod?.def?.checks ?? []).map((c: any) => c._zod?.def?.check);
+  // deno-lint-ignore no-explicit-any
+  let s: any = unwrap(schema);
+  for (const seg of path) {
+    if (s instanceof z.ZodObject && checks(s).length === 0) s = s.shape[seg as string];
+    else if (s instanceof z.ZodRecord && checks(s).length === 0) s = s.valueType;
+    else if (
+      s instanceof z.ZodArray && typeof seg === "number" &&
+      checks(s).every((c) => c === "min_length" || c === "max_length" || c === "length_equals")
+    ) s = s.element;
+    else return false;
+    s = unwrap(s);
+  }
+  return (s instanceof z.ZodString && checks(s).length === 0) || s instanceof z.ZodAny ||
+    s instanceof z.ZodUnknown;
 }
 
 /** The keys an object schema at `path` accepts (for "did you mean"). */
@@ -252,19 +296,6 @@ function describeValue(v: unknown): string {
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return `a string ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + "…" : v)}`;
   return `${typeof v} ${String(v)}`;
-}
-
-// deno-lint-ignore no-explicit-any
-function getAt(js: any, path: Path): unknown {
-  let v = js;
-  for (const seg of path) v = v == null ? undefined : v[seg];
-  return v;
-}
-
-export function pathText(path: Path): string {
-  let s = "";
-  for (const seg of path) s += typeof seg === "number" ? `[${seg}]` : s ? `.${seg}` : seg;
-  return s;
 }
 
 function reportIssues(
@@ -293,7 +324,7 @@ function reportIssues(
     const path = [...base, ...rel];
     if (base.length === 0 && rel[0] === "steps" && rel.length > 1) continue; // steps are checked one by one
     const where = path.length ? `${pathText(path)}: ` : "";
-    const value = getAt(c.js, path);
+    const value = valueAt(c.js, path);
     // a field written as one `${{ expr }}` is type-checked after interpolation, at run time
     if (typeof value === "string" && isPureExpression(value) && issue.code !== "unrecognized_keys") continue;
     switch (issue.code) {
@@ -367,10 +398,6 @@ function reportIssues(
   }
 }
 
-export function isPureExpression(s: string): boolean {
-  return /^\s*\$\{\{[\s\S]*\}\}\s*$/.test(s) && s.indexOf("${{", s.indexOf("${{") + 3) < 0;
-}
-
 function article(t: string): string {
   return t === "array" ? "a list" : t === "object" ? "a mapping" : /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
@@ -423,24 +450,6 @@ function checkSteps(c: Check, steps: unknown[], path: Path) {
       if (kind === "parallel" && Array.isArray(nested)) checkSteps(c, nested, [...p, "parallel", "steps"]);
     }
   });
-}
-
-/** Steps in execution order with their paths (parallel groups flattened). */
-export function flattenSteps(
-  steps: Step[],
-  path: Path = ["steps"],
-): { step: Step; path: Path; kind: string }[] {
-  const out: { step: Step; path: Path; kind: string }[] = [];
-  steps.forEach((step, i) => {
-    const kind = kindOf(step)!;
-    out.push({ step, path: [...path, i], kind });
-    if (kind === "parallel") {
-      out.push(
-        ...flattenSteps((step.parallel as { steps: Step[] }).steps, [...path, i, "parallel", "steps"]),
-      );
-    }
-  });
-  return out;
 }
 
 /** Every string inside `v` with its path (skipping nested steps of parallel groups). */
@@ -612,143 +621,4 @@ function checkParam(c: Check, name: string, p: Param) {
       );
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// files
-
-export type Source = "repo" | "home" | "builtin" | "file";
-
-export interface LoadedWorkflow {
-  name: string;
-  /** file path (or URL for built-ins outside the file system) */
-  file: string;
-  source: Source;
-  text: string;
-  workflow: Workflow;
-  /** directory relative paths (cwd, permissions) resolve against */
-  baseDir: string;
-  /** 1-based line/column of the node at a path of the workflow (for run-time messages) */
-  pos?: Parsed["pos"];
-  /** 1-based line/column of the `column`-th character of the string at a path */
-  exprPos?: Parsed["exprPos"];
-}
-
-export function stemOf(file: string): string {
-  return file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
-}
-
-/** The directory holding `.kodama/` for repo workflows, else the current directory. */
-export function baseDirOf(file: string, source: Source): string {
-  const m = /^(.*)[\\/]\.kodama[\\/]workflows[\\/][^\\/]+$/.exec(file);
-  if (m && source === "repo") return m[1] || "/";
-  if (source === "file") return file.replace(/[\\/][^\\/]*$/, "") || ".";
-  return Deno.cwd();
-}
-
-/** The text of a workflow file, read only up to MAX_FILE_BYTES (a bigger file is refused unread). */
-export async function readWorkflowText(file: string): Promise<string> {
-  if (/^(https?|data):/.test(file)) {
-    const r = await fetch(file);
-    if (!r.ok) throw new KodamaError(`cannot read ${file}: HTTP ${r.status}`, ExitCode.NOT_FOUND);
-    return await readBounded(file, r.body);
-  }
-  const path = file.startsWith("file:") ? new URL(file).pathname : file;
-  let f: Deno.FsFile | undefined;
-  try {
-    f = await Deno.open(path);
-    const st = await f.stat();
-    if (st.isDirectory) throw new KodamaError(`${file} is a directory, not a workflow file`, ExitCode.USAGE);
-    if (st.size > MAX_FILE_BYTES) throw tooBig(path, st.size);
-    return await readBounded(path, f.readable);
-  } catch (e) {
-    if (e instanceof KodamaError) throw e;
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KodamaError(`workflow file not found: ${file}`, ExitCode.NOT_FOUND);
-    }
-    throw new KodamaError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.FAILED);
-  } finally {
-    try {
-      f?.close();
-    } catch { /* closed by its stream */ }
-  }
-}
-
-/** Read a stream as UTF-8 text, refusing it (unread past the limit) once it is over MAX_FILE_BYTES. */
-async function readBounded(file: string, body: ReadableStream<Uint8Array> | null): Promise<string> {
-  if (!body) return "";
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > MAX_FILE_BYTES) throw tooBig(file, size);
-      parts.push(value);
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new TextDecoder().decode(all);
-}
-
-/**
- * Read, parse and validate; throws a usage error (exit 2) listing every problem as file:line:col. `home`
- * (default: kodamaHome()) holds the validated-form cache; tests give their own.
- */
-export async function loadWorkflowFile(file: string, source: Source, home?: string): Promise<LoadedWorkflow> {
-  const path = file.startsWith("file:") ? new URL(file).pathname : file;
-  const text = await readWorkflowText(file);
-  const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
-  // a file that passed every check before is not checked again (./cache.ts)
-  const { cacheKey, cachedWorkflow, rememberWorkflow } = await import("./cache.ts");
-  const key = await cacheKey({ path, ...opts, text });
-  const hit = await cachedWorkflow(key, home);
-  if (hit) {
-    // positions, for run-time messages, come from a parse made only if one is needed
-    let again: Parsed | undefined;
-    const parsedAgain = () => (again ??= parseWorkflowText(text, path, opts));
-    return {
-      name: stemOf(path),
-      file: path,
-      source,
-      text,
-      workflow: hit,
-      baseDir: baseDirOf(path, source),
-      pos: (p) => parsedAgain().pos(p),
-      exprPos: (p, column) => parsedAgain().exprPos(p, column),
-    };
-  }
-  const parsed = parseWorkflowText(text, path, opts);
-  if (
-    parsed.workflow &&
-    !(opts.checkFiles && flattenSteps(parsed.workflow.steps).some((s) => s.kind === "script"))
-  ) {
-    await rememberWorkflow(key, parsed.workflow, home); // script modules are checked on disk: never cached
-  }
-  if (!parsed.workflow) throw new WorkflowProblems(parsed.problems, fixHint(parsed.problems, path));
-  return {
-    name: stemOf(path),
-    file: path,
-    source,
-    text,
-    workflow: parsed.workflow,
-    baseDir: baseDirOf(path, source),
-    pos: parsed.pos,
-    exprPos: parsed.exprPos,
-  };
-}
-
-function fixHint(problems: Problem[], path: string): string {
-  return `fix the workflow file (${problems.length} problem${
-    problems.length === 1 ? "" : "s"
-  }); check it with: kodama workflow validate ${path}`;
 }

@@ -5,15 +5,14 @@
  * permissions, and the engine then runs exactly these graphs and these child files — nothing is
  * looked up or read again between the check and the run.
  */
-import { dirname, resolve } from "node:path";
+import { dirname, resolve } from "../fspath.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { findRepo } from "../config/paths.ts";
-import { flattenSteps, type LoadedWorkflow, stemOf } from "./load.ts";
+import { flattenSteps, scriptPath, stemOf } from "./model.ts";
+import type { LoadedWorkflow } from "./file.ts";
 import { formatProblem, type Problem, WorkflowProblems } from "./problems.ts";
 import { MAX_CALL_DEPTH } from "./limits.ts";
-import { scriptPath } from "./steps/script.ts";
-import { expandPath } from "./sandbox/permissions.ts";
-import { type ScriptGraph, scriptGraph } from "./sandbox/graph.ts";
+import type { ScriptGraph } from "./sandbox/graph.ts";
 
 export { MAX_CALL_DEPTH } from "./limits.ts";
 
@@ -122,15 +121,21 @@ async function prepareOne(lw: LoadedWorkflow, s: Session): Promise<Prepared> {
   const graphs = new Map<string, ScriptGraph>();
   const children = new Map<string, LoadedWorkflow>();
   const missing = new Map<string, Error>();
-  const readPaths = (lw.workflow.permissions?.read ?? []).map((p) => expandPath(p, lw.baseDir));
+  let readPaths: string[] | undefined;
   const { findWorkflow } = await import("./discovery.ts");
-  const { loadWorkflowFile } = await import("./load.ts");
+  const { loadWorkflowFile } = await import("./file.ts");
   let longest: string[] = [];
   for (const { step, kind, path } of flattenSteps(lw.workflow.steps)) {
     if (kind === "script") {
       const file = scriptPath(lw.file, (step.script as { module: string }).module);
       if (graphs.has(file)) continue;
       try {
+        // the module-graph check (and its parser) only for workflows with scripts
+        const { scriptGraph } = await import("./sandbox/graph.ts");
+        if (!readPaths) {
+          const { expandPath } = await import("./sandbox/permissions.ts");
+          readPaths = (lw.workflow.permissions?.read ?? []).map((p) => expandPath(p, lw.baseDir));
+        }
         graphs.set(file, await scriptGraph(file, { root, readPaths }));
       } catch (e) {
         if (e instanceof WorkflowProblems) s.problems.push(...e.problems);

@@ -3,6 +3,7 @@
  * the module-graph check, the call-graph check and `kodama workflow validate` report in.
  */
 import { ExitCode, KodamaError } from "../errors.ts";
+import { MAX_FILE_BYTES, sizeText } from "./limits.ts";
 
 export interface Problem {
   file: string;
@@ -22,4 +23,16 @@ export class WorkflowProblems extends KodamaError {
   constructor(readonly problems: Problem[], hint?: string) {
     super(problems.map(formatProblem).join("\n"), ExitCode.USAGE, hint);
   }
+}
+
+/** A workflow file over MAX_FILE_BYTES, refused unread (or unparsed). */
+export function tooBig(file: string, size: number): WorkflowProblems {
+  return new WorkflowProblems([{
+    file,
+    line: 1,
+    col: 1,
+    message: `the workflow file is ${sizeText(size)}; a workflow file may be at most ${
+      sizeText(MAX_FILE_BYTES)
+    } (split it, or call other workflows)`,
+  }]);
 }

@@ -5,16 +5,9 @@
  */
 import { z } from "zod";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
-import {
-  DURATION_EXAMPLES,
-  DURATION_EXAMPLES_TEXT,
-  DURATION_RE,
-  type DurationOptions,
-  durationValueMs,
-} from "../ui/duration.ts";
-
-export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
-export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE } from "../ui/duration.ts";
+import { ID_RE, NAME_RE } from "./model.ts";
+import type { SpecKit } from "./types.ts";
 
 /** A duration in the shared grammar of `src/ui/duration.ts`, or a non-negative number of seconds. */
 export const Duration = z.union([
@@ -67,8 +60,6 @@ export const Permissions = z.object({
   "Deno permissions granted to local and script steps; nothing else is allowed. Non-empty permissions must be trusted.",
 );
 
-/** Fields every step has, whatever its kind. */
-export const COMMON_KEYS = ["id", "name", "if", "env", "timeout", "continue-on-error"] as const;
 const commonShape = {
   id: z.string().regex(ID_RE, { error: "step ids are letters, digits, '_' and '-', starting with a letter" })
     .optional().describe("how later steps refer to this one: steps.<id>.outputs"),
@@ -81,9 +72,14 @@ const commonShape = {
   "continue-on-error": z.boolean().optional().describe("a failure of this step does not fail the run"),
 };
 
+/** What step kinds build their spec schemas from; `step` is the schema used for nested steps. */
+export function specKit(step: z.ZodType): SpecKit {
+  return { z, step, Duration };
+}
+
 /** The strict schema of a step of one kind; `step` is the schema used for nested steps. */
 export function stepSchemaFor(kind: string, step: z.ZodType): z.ZodObject {
-  return z.object({ ...commonShape, [kind]: KINDS[kind].spec(step) }).strict().describe(
+  return z.object({ ...commonShape, [kind]: KINDS[kind].spec(specKit(step)) }).strict().describe(
     `${kind}: ${KINDS[kind].summary}`,
   );
 }
@@ -131,20 +127,6 @@ export type Workflow = Omit<z.infer<typeof WorkflowTop>, "steps"> & { steps: Ste
 
 export const TOP_KEYS = Object.keys(workflowShape);
 
-export function kindOf(step: Step): string | undefined {
-  return Object.keys(step).find((k) => k in KINDS);
-}
-
-/** A `Duration` value in milliseconds (a number is seconds); a bad string is a usage error naming `what`. */
-export function durationMs(
-  d: string | number | undefined,
-  what = "duration",
-  o: DurationOptions = {},
-): number | undefined {
-  if (d === undefined) return undefined;
-  return durationValueMs(d, what, o);
-}
-
 /** JSON Schema for editors (schemas/workflow.schema.json). */
 export function workflowJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(Workflow, {
@@ -161,8 +143,4 @@ export function workflowJsonSchema(): Record<string, unknown> {
     title: "kodama workflow",
     ...schema,
   };
-}
-
-export function hasPermissions(p: Permissions | undefined): boolean {
-  return !!p && Object.values(p).some((v) => Array.isArray(v) && v.length > 0);
 }

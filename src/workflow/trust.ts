@@ -13,9 +13,8 @@ import { join } from "node:path";
 import { displayPath, kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import type { LoadedWorkflow } from "./load.ts";
-import { hasPermissions, type Permissions } from "./schema.ts";
-import { permSummary } from "./steps/script.ts";
+import type { LoadedWorkflow } from "./file.ts";
+import { hasPermissions, type Permissions, permSummary } from "./model.ts";
 import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
 
 export interface TrustEntry {

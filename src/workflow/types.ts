@@ -87,12 +87,24 @@ export interface RunHandle {
   globalFlags: string[];
 }
 
+/** What a step kind builds its spec schema from (schema.ts `specKit`). */
+export interface SpecKit {
+  z: typeof z;
+  /** the (recursive) Step schema, for kinds that hold steps */
+  step: z.ZodType;
+  /** a duration: "30s", "5m", or a number of seconds */
+  Duration: z.ZodType<string | number>;
+}
+
 // deno-lint-ignore no-explicit-any
 export interface StepKind<S = any> {
   name: string;
   summary: string;
-  /** zod schema of the value under the kind key; `step` is the (recursive) Step schema */
-  spec(step: z.ZodType): z.ZodType<S>;
+  /**
+   * zod schema of the value under the kind key, built from the kit: the kinds do not import zod
+   * themselves, so a run of a workflow checked before loads none of it (model.ts)
+   */
+  spec(kit: SpecKit): z.ZodType<S>;
   /** keys of the spec the engine must not interpolate before run (nested steps) */
   raw?: string[];
   /** target names this spec refers to (validated to exist) */

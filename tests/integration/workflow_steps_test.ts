@@ -17,7 +17,7 @@ import { HAVE_TMUX } from "./picker_tmux.ts";
 import { busyboxPod, tmux as tmuxOn } from "./_helpers.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
-import { loadWorkflowFile } from "../../src/workflow/load.ts";
+import { loadWorkflowFile } from "../../src/workflow/file.ts";
 import { runWorkflow } from "../../src/workflow/engine.ts";
 import { createDisplay } from "../../src/workflow/display.ts";
 import { memorySink } from "../../src/ui/sink.ts";

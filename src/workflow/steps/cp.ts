@@ -1,5 +1,4 @@
 /** `cp`: copy files between this machine and the pod(s) of a target. `pod:/path` names a path in the pod. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { resolve } from "node:path";
@@ -16,7 +15,7 @@ const inPod = (p: string) => p.startsWith("pod:");
 export const cp: StepKind<CpSpec> = {
   name: "cp",
   summary: "copy files to or from a target's pods; write pod:/path for the pod side",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       target: z.string().describe("a key of `targets`"),
       from: z.string().describe("source: a local path, or pod:/path"),

@@ -1,5 +1,4 @@
 /** `exec`: run a command in the pod(s) of a target; one argv element per list item, never re-split. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { argvText, describePods } from "./common.ts";
 
@@ -16,7 +15,7 @@ export interface ExecSpec {
 export const exec: StepKind<ExecSpec> = {
   name: "exec",
   summary: "run a command in the pods of a target (all of them with select: all)",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       target: z.string().describe("a key of `targets`"),
       command: z.array(z.string()).min(1).describe(

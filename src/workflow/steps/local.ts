@@ -2,7 +2,6 @@
  * `local`: run a command on this machine. It is spawned from a sandbox Worker holding only the
  * workflow's permissions, so Deno itself refuses any binary not listed in `permissions.run`.
  */
-import { z } from "zod";
 import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
 import { argvText, kubeconfigFlag, teeSink } from "./common.ts";
@@ -27,7 +26,7 @@ export function localEnv(allowed: string[] | undefined, env: Record<string, stri
 export const local: StepKind<LocalSpec> = {
   name: "local",
   summary: "run a command on this machine (its binary must be listed in permissions.run)",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       command: z.array(z.string()).min(1).describe("argv; each item is one argument"),
       cwd: z.string().optional().describe("working directory (default: the repo root for repo workflows)"),

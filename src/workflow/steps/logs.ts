@@ -1,7 +1,6 @@
 /** `logs`: print recent logs of a target's pods (tail/since), or follow them until the step's timeout. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
-import { Duration, durationMs } from "../schema.ts";
+import { durationMs } from "../model.ts";
 import { describePods, teeSink } from "./common.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { compileLineFilter, patternError } from "../../pods/log_filter.ts";
@@ -21,7 +20,7 @@ export interface LogsSpec {
 export const logs: StepKind<LogsSpec> = {
   name: "logs",
   summary: "print logs of a target's pods: bounded by tail/since, or follow with the step's timeout",
-  spec: () =>
+  spec: ({ z, Duration }) =>
     z.object({
       target: z.string().describe("a key of `targets`"),
       container: z.string().optional(),

@@ -1,6 +1,6 @@
 /** `parallel`: run a group of steps concurrently, at most `limit` at once; cleanups close when the group ends. */
-import { z } from "zod";
-import type { Step } from "../schema.ts";
+import type { z } from "zod";
+import type { Step } from "../model.ts";
 import type { StepKind } from "../types.ts";
 
 export interface ParallelSpec {
@@ -11,7 +11,7 @@ export interface ParallelSpec {
 export const parallel: StepKind<ParallelSpec> = {
   name: "parallel",
   summary: "run the nested steps concurrently (at most `limit` at once)",
-  spec: (step) =>
+  spec: ({ z, step }) =>
     z.object({
       limit: z.number().int().positive().optional().describe(
         "at most this many steps at once (default: all)",

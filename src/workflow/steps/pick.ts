@@ -1,5 +1,4 @@
 /** `pick`: choose pods of a target interactively; later steps using the target get the chosen pods. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { describePods, podNames, targetFlags } from "./common.ts";
@@ -13,7 +12,7 @@ export interface PickSpec {
 export const pick: StepKind<PickSpec> = {
   name: "pick",
   summary: "choose pods of a target with the picker; sets the target's pods for later steps",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       target: z.string().describe("a key of `targets`"),
       multi: z.boolean().optional().describe("allow choosing several pods"),

@@ -1,5 +1,4 @@
 /** `port-forward`: forward local ports to a target's first pod for the steps that follow; closed afterwards. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { describePods } from "./common.ts";
 
@@ -12,7 +11,7 @@ export interface PortForwardSpec {
 export const portForward: StepKind<PortForwardSpec> = {
   name: "port-forward",
   summary: "forward local ports to a target's pod while the rest of the workflow (or its group) runs",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       target: z.string().describe("a key of `targets` (its first pod is used)"),
       ports: z.array(

@@ -1,23 +1,15 @@
 /**
  * The step registry: every step kind is one module exporting a `StepKind`; adding a kind means
- * writing that module and adding it here. The schema, the loader, `--dry-run` and the engine
- * all read this table.
+ * writing that module and adding it to kinds.ts and model.ts KIND_NAMES (a unit test keeps those
+ * equal). The schema and the loader read this table, with every kind loaded; the engine loads
+ * kinds one by one as steps need them (kinds.ts).
  */
 import type { StepKind } from "../types.ts";
-import { exec } from "./exec.ts";
-import { pick } from "./pick.ts";
-import { tmux } from "./tmux.ts";
-import { logs } from "./logs.ts";
-import { cp } from "./cp.ts";
-import { portForward } from "./port_forward.ts";
-import { wait } from "./wait.ts";
-import { local } from "./local.ts";
-import { script } from "./script.ts";
-import { workflow } from "./workflow.ts";
-import { parallel } from "./parallel.ts";
+import { KIND_NAMES } from "../model.ts";
+import { stepKind } from "./kinds.ts";
+
+export { KIND_NAMES };
 
 export const KINDS: Record<string, StepKind> = Object.fromEntries(
-  [exec, pick, tmux, logs, cp, portForward, wait, local, script, workflow, parallel].map((k) => [k.name, k]),
+  await Promise.all(KIND_NAMES.map(async (name) => [name, await stepKind(name)] as const)),
 );
-
-export const KIND_NAMES: string[] = Object.keys(KINDS);

@@ -2,9 +2,8 @@
  * `script`: run a TypeScript/JavaScript module from the repo in a sandbox Worker that holds exactly
  * the workflow's permissions and reaches the cluster only through the host API.
  */
-import { z } from "zod";
-import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
+import { permSummary } from "../model.ts";
 import { kubeconfigFlag, teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
 
@@ -22,7 +21,7 @@ export const script: StepKind<ScriptSpec> = {
   name: "script",
   summary:
     "run a TS/JS module in a Worker with only the workflow's permissions; its return value is the outputs",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       module: z.string().describe("path of the module, relative to the workflow file"),
       with: z.record(z.string(), z.unknown()).optional().describe(
@@ -72,13 +71,3 @@ export const script: StepKind<ScriptSpec> = {
       : { ok: false, exitCode: r.code, error: r.error, outputs: { stdout: out.text() } };
   },
 };
-
-/** The script path: relative to the workflow file's directory. */
-export function scriptPath(workflowFile: string, module: string): string {
-  return resolve(workflowFile.replace(/[\\/][^\\/]*$/, "") || ".", module);
-}
-
-export function permSummary(p: Record<string, string[] | undefined>): string {
-  const parts = Object.entries(p).filter(([, v]) => v && v.length).map(([k, v]) => `${k}: ${v!.join(", ")}`);
-  return parts.length ? parts.join("; ") : "none";
-}

@@ -1,5 +1,4 @@
 /** `tmux`: one tmux pane per pod of a target, each an interactive shell (or `command`). */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { argvText, describePods } from "./common.ts";
 import { assertChildrenCanConnect } from "../../kube/overrides.ts";
@@ -14,7 +13,7 @@ export interface TmuxSpec {
 export const tmux: StepKind<TmuxSpec> = {
   name: "tmux",
   summary: "open one tmux pane per pod of a target",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       target: z.string().describe("a key of `targets`"),
       command: z.array(z.string()).optional().describe("argv run in each pane (default: the pod's shell)"),

@@ -1,5 +1,4 @@
 /** `wait`: wait until a target's pods are ready / deleted / exist / in a phase, within the step's timeout. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 import { describeTarget } from "../../pods/target.ts";
 import { targetFlags } from "./common.ts";
@@ -16,7 +15,7 @@ export const wait: StepKind<WaitSpec> = {
   name: "wait",
   summary:
     "wait for a target's pods to be ready, deleted, exist, reach a phase, or meet a condition or jsonpath (step timeout, default 5m)",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       target: z.string().describe("a key of `targets`"),
       for: z.string().regex(/^(ready|deleted|exists|phase=[A-Za-z]+|condition=.+|jsonpath=.+)$/, {

@@ -1,5 +1,4 @@
 /** `workflow`: call another workflow by name with params; its steps' outputs become this step's outputs. */
-import { z } from "zod";
 import type { StepKind } from "../types.ts";
 
 export interface WorkflowSpec {
@@ -10,7 +9,7 @@ export interface WorkflowSpec {
 export const workflow: StepKind<WorkflowSpec> = {
   name: "workflow",
   summary: "run another workflow (found like `kodama run NAME`) with params",
-  spec: () =>
+  spec: ({ z }) =>
     z.object({
       name: z.string().describe("the workflow to call"),
       params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),

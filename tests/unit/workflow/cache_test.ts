@@ -5,8 +5,9 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { join } from "node:path";
-import { loadWorkflowFile } from "../../../src/workflow/load.ts";
+import { loadWorkflowFile } from "../../../src/workflow/file.ts";
 import { cacheKey } from "../../../src/workflow/cache.ts";
+import { pathKey } from "../../../src/workflow/positions.ts";
 
 async function withHome(fn: (home: string, dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "kodama-wf-cache-test-" });
@@ -39,14 +40,23 @@ Deno.test("a valid workflow is cached (0600) and served from the cache while its
     assertEquals(names.length, 1);
     const entry = join(home, "cache", "workflows", names[0]);
     assertEquals((await Deno.stat(entry)).mode! & 0o777, 0o600);
-    assertEquals(JSON.parse(await Deno.readTextFile(entry)), first.workflow);
+    const stored = JSON.parse(await Deno.readTextFile(entry));
+    assertEquals(stored.workflow, first.workflow);
+    assertEquals(
+      stored.positions.nodes[pathKey(["steps", 0, "exec", "target"])],
+      ONE.indexOf("target: d") + 8,
+    );
 
     // the second load reads the entry: prove it by planting a different (valid) workflow there
     const planted = { ...first.workflow, description: "from the cache" };
-    await Deno.writeTextFile(entry, JSON.stringify(planted));
+    await Deno.writeTextFile(entry, JSON.stringify({ ...stored, workflow: planted }));
     const second = await loadWorkflowFile(file, "file", home);
     assertEquals(second.workflow, planted);
     assertEquals(second.text, ONE);
+
+    // an entry of the earlier format (the workflow alone) is a miss
+    await Deno.writeTextFile(entry, JSON.stringify(planted));
+    assertEquals((await loadWorkflowFile(file, "file", home)).workflow, first.workflow);
 
     // a damaged entry is a miss: the file is checked again
     await Deno.writeTextFile(entry, "{not json");
@@ -102,5 +112,8 @@ Deno.test("a workflow served from the cache still knows its positions (run-time 
     assertEquals(second.pos!(path), first.pos!(path));
     assertEquals(second.exprPos!(path, 4), first.exprPos!(path, 4));
     assertEquals(first.pos!(path).line, 7);
+    // and where its expressions may give any string (the engine's run-time check without zod)
+    assertEquals([...second.freeStrings!], [pathKey(path)]);
+    assertEquals([...first.freeStrings!], [pathKey(path)]);
   });
 });

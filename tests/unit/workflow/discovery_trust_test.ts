@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { discover, findWorkflow } from "../../../src/workflow/discovery.ts";
-import { loadWorkflowFile } from "../../../src/workflow/load.ts";
+import { loadWorkflowFile } from "../../../src/workflow/file.ts";
 import { contentHash, ensureTrusted, isTrusted, needsTrust } from "../../../src/workflow/trust.ts";
 
 const WF = (desc: string, perms = "") =>

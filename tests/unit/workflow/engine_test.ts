@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { type LoadedWorkflow, parseWorkflowText } from "../../../src/workflow/load.ts";
+import { freeStringPaths, parseWorkflowText } from "../../../src/workflow/load.ts";
+import type { LoadedWorkflow } from "../../../src/workflow/file.ts";
 import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/ui/sink.ts";
@@ -292,5 +293,73 @@ steps:
   } finally {
     Deno.env.delete("KODAMA_HOME");
     await Deno.remove(repo, { recursive: true });
+  }
+});
+
+Deno.test("freeStringPaths: where a kind's schema takes any string, and nowhere else", () => {
+  const p = parseWorkflowText(
+    `
+params:
+  n: { type: number, default: 2 }
+  s: { default: x }
+targets:
+  d: { namespace: ns, pod: p }
+steps:
+  - id: a
+    local: { command: [sh, "\${{ params.s }}"], cwd: "\${{ params.s }}", stdin: "a \${{ params.s }}" }
+  - parallel:
+      limit: "\${{ params.n }}"
+      steps:
+        - { id: b, wait: { target: d, for: "\${{ params.s }}" } }
+        - { id: c, port-forward: { target: d, ports: ["\${{ params.n }}"] } }
+        - { id: e, exec: { target: d, command: [echo], parallel: "\${{ params.n }}", container: "c\${{ params.s }}" } }
+`,
+    "/tmp/t.yaml",
+  );
+  assert(p.workflow, p.problems.map((x) => x.message).join("; "));
+  const free = freeStringPaths(p.workflow).map((k) => k.split("\u0000").join("."));
+  assertEquals(free.sort(), [
+    "steps.0.local.command.1",
+    "steps.0.local.cwd",
+    "steps.0.local.stdin",
+    "steps.1.parallel.steps.2.exec.container",
+  ]);
+});
+
+/** A workflow as the file loader gives it: with the places expressions may give any string. */
+function wfFree(yaml: string): LoadedWorkflow {
+  const w = wf(yaml);
+  return { ...w, freeStrings: new Set(freeStringPaths(w.workflow)) };
+}
+
+Deno.test("engine: values from expressions are checked against the kind's schema, with or without zod", async () => {
+  const opts = () => {
+    const out = memorySink(), err = memorySink();
+    const display = createDisplay({ out, err, live: false, color: false });
+    return { out, err, o: { connect: () => Promise.reject(new Error("no cluster")), display } };
+  };
+  const yaml = (stdin: string) =>
+    SH + `
+params:
+  n: { type: number, default: 3 }
+  s: { default: "a b" }
+steps:
+  - parallel:
+      limit: "\${{ params.n }}"
+      steps:
+        - id: a
+          local: { command: [sh, -c, 'cat; printf "|%s|" "$1"', x, "\${{ params.s }}"], stdin: "${stdin}" }
+`;
+  // strings where strings go (no schema needed), and a number where the schema takes numbers (checked)
+  const ok = opts();
+  const r = await runWorkflow(wfFree(yaml("in \${{ params.s }}")), ok.o);
+  assertEquals(r.exitCode, 0, ok.err.text());
+  assertEquals(r.steps.a.outputs.stdout, "in a b|a b|");
+  // a number where the schema takes only strings: refused with the schema's words, as without the set
+  for (const load of [wfFree, wf]) {
+    const bad = opts();
+    const r2 = await runWorkflow(load(yaml("\${{ params.n }}")), bad.o);
+    assertEquals(r2.exitCode, 2, bad.err.text());
+    assertStringIncludes(r2.steps.a.error ?? "", "local.stdin: expected string, received number");
   }
 });

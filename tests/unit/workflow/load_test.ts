@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { formatProblem, parseWorkflowText, stemOf } from "../../../src/workflow/load.ts";
+import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
+import { stemOf } from "../../../src/workflow/model.ts";
 
 const dir = new URL("../../fixtures/workflows/invalid/", import.meta.url);
 

@@ -1,7 +1,9 @@
 import { assert, assertEquals } from "@std/assert";
 import { workflowJsonSchema } from "../../../src/workflow/schema.ts";
-import { formatProblem, parseWorkflowText, stemOf } from "../../../src/workflow/load.ts";
-import { KIND_NAMES } from "../../../src/workflow/steps/registry.ts";
+import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
+import { stemOf } from "../../../src/workflow/model.ts";
+import { KIND_NAMES, KINDS } from "../../../src/workflow/steps/registry.ts";
+import { LOADED_KIND_NAMES, stepKind } from "../../../src/workflow/steps/kinds.ts";
 
 const root = new URL("../../../", import.meta.url);
 
@@ -32,4 +34,13 @@ Deno.test("schema: built-ins and examples validate", async () => {
     }
   }
   assert(n >= 6, `only ${n} workflow files`);
+});
+
+Deno.test("step kinds: model.ts names, the lazy loaders and the registry agree", async () => {
+  assertEquals(Object.keys(KINDS), [...KIND_NAMES]);
+  assertEquals([...LOADED_KIND_NAMES], [...KIND_NAMES]);
+  for (const name of KIND_NAMES) {
+    assertEquals(KINDS[name].name, name);
+    assertEquals(await stepKind(name), KINDS[name]);
+  }
 });

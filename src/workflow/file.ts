@@ -1,0 +1,122 @@
+/**
+ * A workflow file, read and made ready to run: checked by the loader (load.ts: YAML, zod, the
+ * semantic checks) the first time, and read back from the validated-form cache (cache.ts) after
+ * that — without loading the YAML parser or zod at all, so a second `kodama run` starts like a
+ * `kodama exec` (bench/README.md). Both give the same LoadedWorkflow: positions for run-time
+ * messages come from the parse or from its table (positions.ts).
+ */
+import { ExitCode, KodamaError } from "../errors.ts";
+import { MAX_FILE_BYTES } from "./limits.ts";
+import { tooBig, WorkflowProblems } from "./problems.ts";
+import { baseDirOf, flattenSteps, type Source, stemOf, type Workflow } from "./model.ts";
+import { type Positions, positionsFrom, valueAt } from "./positions.ts";
+
+export interface LoadedWorkflow extends Partial<Positions> {
+  name: string;
+  /** file path (or URL for built-ins outside the file system) */
+  file: string;
+  source: Source;
+  text: string;
+  workflow: Workflow;
+  /** directory relative paths (cwd, permissions) resolve against */
+  baseDir: string;
+  /**
+   * where the kind's schema takes any string (pathKey of a path in a step's spec): an expression
+   * resolved to a string there needs no schema check at run time (engine.ts `checkSpec`)
+   */
+  freeStrings?: ReadonlySet<string>;
+}
+
+/** The text of a workflow file, read only up to MAX_FILE_BYTES (a bigger file is refused unread). */
+export async function readWorkflowText(file: string): Promise<string> {
+  if (/^(https?|data):/.test(file)) {
+    const r = await fetch(file);
+    if (!r.ok) throw new KodamaError(`cannot read ${file}: HTTP ${r.status}`, ExitCode.NOT_FOUND);
+    return await readBounded(file, r.body);
+  }
+  const path = file.startsWith("file:") ? new URL(file).pathname : file;
+  let f: Deno.FsFile | undefined;
+  try {
+    f = await Deno.open(path);
+    const st = await f.stat();
+    if (st.isDirectory) throw new KodamaError(`${file} is a directory, not a workflow file`, ExitCode.USAGE);
+    if (st.size > MAX_FILE_BYTES) throw tooBig(path, st.size);
+    return await readBounded(path, f.readable);
+  } catch (e) {
+    if (e instanceof KodamaError) throw e;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KodamaError(`workflow file not found: ${file}`, ExitCode.NOT_FOUND);
+    }
+    throw new KodamaError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.FAILED);
+  } finally {
+    try {
+      f?.close();
+    } catch { /* closed by its stream */ }
+  }
+}
+
+/** Read a stream as UTF-8 text, refusing it (unread past the limit) once it is over MAX_FILE_BYTES. */
+async function readBounded(file: string, body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_FILE_BYTES) throw tooBig(file, size);
+      parts.push(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/**
+ * Read, parse and validate; throws a usage error (exit 2) listing every problem as file:line:col. `home`
+ * (default: kodamaHome()) holds the validated-form cache; tests give their own.
+ */
+export async function loadWorkflowFile(file: string, source: Source, home?: string): Promise<LoadedWorkflow> {
+  const path = file.startsWith("file:") ? new URL(file).pathname : file;
+  const text = await readWorkflowText(file);
+  const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
+  const base = { name: stemOf(path), file: path, source, text, baseDir: baseDirOf(path, source) };
+  // a file that passed every check before is not checked again (./cache.ts)
+  const { cacheKey, cachedEntry, rememberEntry } = await import("./cache.ts");
+  const key = await cacheKey({ path, ...opts, text });
+  const hit = await cachedEntry(key, home);
+  if (hit) {
+    const { workflow } = hit;
+    return {
+      ...base,
+      workflow,
+      ...positionsFrom(hit.positions, text, (p) => valueAt(workflow, p)),
+      freeStrings: new Set(hit.freeStrings),
+    };
+  }
+  const { parseWorkflowText, freeStringPaths } = await import("./load.ts");
+  const parsed = parseWorkflowText(text, path, opts);
+  const workflow = parsed.workflow;
+  if (!workflow) throw new WorkflowProblems(parsed.problems, fixHint(parsed.problems.length, path));
+  const freeStrings = freeStringPaths(workflow);
+  // script modules are checked on disk: a workflow with script steps is never cached
+  if (!(opts.checkFiles && flattenSteps(workflow.steps).some((s) => s.kind === "script"))) {
+    await rememberEntry(key, { workflow, positions: parsed.table(), freeStrings }, home);
+  }
+  return { ...base, workflow, pos: parsed.pos, exprPos: parsed.exprPos, freeStrings: new Set(freeStrings) };
+}
+
+function fixHint(n: number, path: string): string {
+  return `fix the workflow file (${n} problem${
+    n === 1 ? "" : "s"
+  }); check it with: kodama workflow validate ${path}`;
+}
