@@ -31,6 +31,10 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
 import { concatBytes } from "../bytes.ts";
 
+// Deno loads its WebSocket implementation on first use: here, with this module, which a command
+// that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts `preloadExec`)
+void globalThis.WebSocket;
+
 export interface TermSize {
   cols: number;
   rows: number;

@@ -60,6 +60,9 @@ export async function execCommand(
   // --all / -o json will fan out: load that code while the pod list is on its way (~15 ms)
   const fanoutModule = o.all || o.json || o.group ? import("./fanout.ts") : undefined;
   fanoutModule?.catch(() => {}); // awaited below; a failure surfaces there
+  // one pod: its exec stream's code (and Deno's WebSocket) while the pod is read — the main thread
+  // waits there anyway, for the answer and, the first time, for TLS set-up (src/kube/warm.ts): ~8 ms
+  if (!fanoutModule && !o.tmux) preloadExec();
   const pods = await findPods(kube, t);
   // pods that exist but do not run: say which and why, not "no pods matched"
   if (!pods.length && t.includeNotReady === false) {
@@ -214,6 +217,11 @@ export function ttyChoice(
     };
   }
   return { tty, stdin };
+}
+
+/** Load what a single-pod exec needs next; awaited later by its own import (a failure surfaces there). */
+function preloadExec(): void {
+  import("./exec.ts").catch(() => {});
 }
 
 async function execSingle(

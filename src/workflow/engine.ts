@@ -223,6 +223,7 @@ class Run {
         return;
       }
       const k = await stepKind(kind);
+      if (!this.o.dryRun) k.preload?.();
       await this.resolveTargetsFor(step, k);
       label = this.labelOf(step, kind);
       const ctx = this.exprContext();
@@ -473,6 +474,7 @@ class Run {
     const spec = this.targetSpec(name);
     const flags = targetFlags(spec, this.o.namespace);
     const kube = await this.kube();
+    if (!this.o.dryRun) import("./podsecrets.ts").catch(() => {}); // loaded while the pods are listed
     let pods = this.pickedPods.get(name) ?? this.foundPods.get(name) ?? await findPods(kube, flags);
     if (pods.length === 0) {
       throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${this.lw.name}`);

@@ -41,7 +41,7 @@ export async function readWorkflowText(file: string): Promise<string> {
     const st = await f.stat();
     if (st.isDirectory) throw new KodamaError(`${file} is a directory, not a workflow file`, ExitCode.USAGE);
     if (st.size > MAX_FILE_BYTES) throw tooBig(path, st.size);
-    return await readBounded(path, f.readable);
+    return await readFileBounded(path, f, st.size);
   } catch (e) {
     if (e instanceof KodamaError) throw e;
     if (e instanceof Deno.errors.NotFound) {
@@ -53,6 +53,28 @@ export async function readWorkflowText(file: string): Promise<string> {
       f?.close();
     } catch { /* closed by its stream */ }
   }
+}
+
+/**
+ * Read an open file as UTF-8 text with plain reads (a file's first ReadableStream costs ~8 ms of CPU
+ * to set up), refusing it once it is over MAX_FILE_BYTES (it may have grown since its stat).
+ */
+async function readFileBounded(path: string, f: Deno.FsFile, size: number): Promise<string> {
+  let buf = new Uint8Array(size + 1);
+  let n = 0;
+  for (;;) {
+    if (n === buf.length) {
+      if (n > MAX_FILE_BYTES) throw tooBig(path, n);
+      const bigger = new Uint8Array(Math.min(buf.length * 2, MAX_FILE_BYTES + 1));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const r = await f.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  if (n > MAX_FILE_BYTES) throw tooBig(path, n);
+  return new TextDecoder().decode(buf.subarray(0, n));
 }
 
 /** Read a stream as UTF-8 text, refusing it (unread past the limit) once it is over MAX_FILE_BYTES. */

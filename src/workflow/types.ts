@@ -116,6 +116,11 @@ export interface StepKind<S = any> {
   resolveTargets?: boolean;
   /** static checks beyond the schema; return messages with an optional key path inside the spec */
   check?(spec: S, wf: Workflow): { message: string; path?: (string | number)[] }[];
+  /**
+   * start loading what `run` will import (called while the engine reads the step's targets: the main
+   * thread waits for the cluster there anyway); `run` still imports it itself
+   */
+  preload?(): void;
   /** one line for --dry-run */
   plan(spec: S, ctx: StepContext): Promise<string> | string;
   run(spec: S, ctx: StepContext): Promise<StepResult>;
