@@ -2,9 +2,11 @@
  * The YAML kubectl writes, read without a YAML library. Every kodama command that reaches the cluster
  * reads the kubeconfig first; importing js-yaml and its first, cold parse cost ~20 ms of CPU per process,
  * a fifth of a one-pod `exec`. Kubeconfigs are nearly always the plain block style `kubectl config`
- * writes: maps, lists of maps, plain or quoted one-line strings, true/false. This reader takes exactly
- * that and answers undefined for anything else — flow collections, anchors, tags, block or multi-line
- * scalars, numbers, YAML 1.1 words such as `yes`, duplicate keys, tabs, several documents — and then
+ * writes: maps, lists of maps, plain or quoted one-line strings, true/false — and one-line flow maps and
+ * lists of such strings (`context: {cluster: c, user: u}`, as kubeadm-style tooling writes). This reader
+ * takes exactly that and answers undefined for anything else — nested or multi-line flow collections,
+ * anchors, tags, block or multi-line scalars, numbers, YAML 1.1 words such as `yes`, duplicate keys,
+ * tabs, several documents — and then
  * src/kube/kubeconfig.ts reads the file with js-yaml, as before. tests/unit/kube/kubeyaml_test.ts checks
  * that whatever this reader accepts, js-yaml (with kubeconfig.ts's schema) reads to the same value.
  */
@@ -37,6 +39,7 @@ function scalar(text: string): unknown {
   if (text.startsWith("'")) return singleQuoted(text);
   if (text === "{}") return {};
   if (text === "[]") return [];
+  if (text.startsWith("{") || text.startsWith("[")) return flow(text);
   // a comment after the value
   const hash = text.indexOf(" #");
   const plain = (hash >= 0 ? text.slice(0, hash) : text).trimEnd();
@@ -45,6 +48,69 @@ function scalar(text: string): unknown {
   if (RISKY_START.test(plain) || OTHER_BOOLS.test(plain)) throw new Unsure();
   if (plain.includes(": ") || plain.endsWith(":") || plain.includes("\t")) throw new Unsure();
   return plain;
+}
+
+/**
+ * A one-line flow map of plain keys (`{a: b, c: "d"}`) or flow list (`[a, 'b']`) whose values are
+ * strings, null or booleans, optionally followed by a comment; nothing nested, no empty entries.
+ */
+function flow(text: string): unknown {
+  const close = text[0] === "{" ? "}" : "]";
+  const parts: string[] = [];
+  let start = 1, end = -1, quote = "", tokenStart = true;
+  for (let i = 1; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (quote === '"' && c === "\\") i++;
+      else if (c === quote) quote = "";
+      continue;
+    }
+    if (c === " ") continue;
+    if (c === '"' || c === "'") {
+      if (!tokenStart) throw new Unsure(); // a quote inside a plain scalar, or after a quoted one
+      quote = c;
+      tokenStart = false;
+      continue;
+    }
+    if (c === ",") {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+      tokenStart = true;
+      continue;
+    }
+    if (c === close) {
+      parts.push(text.slice(start, i));
+      end = i;
+      break;
+    }
+    if ("{}[]#".includes(c)) throw new Unsure(); // nested, mismatched, or a comment inside
+    tokenStart = c === ":" && text[i + 1] === " ";
+  }
+  if (end < 0 || quote) throw new Unsure();
+  const rest = text.slice(end + 1);
+  if (rest.trim() !== "" && !/^\s+#/.test(rest)) throw new Unsure();
+  if (close === "]") return parts.map((p) => flowScalar(p.trim()));
+  const out: Record<string, unknown> = {};
+  for (const part of parts) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_./-]*): (.*)$/.exec(part);
+    if (!m) throw new Unsure();
+    const key = m[1];
+    if (Object.hasOwn(out, key) || key === "__proto__") throw new Unsure();
+    if (NULLS.has(key) || Object.hasOwn(BOOLS, key) || OTHER_BOOLS.test(key)) throw new Unsure();
+    out[key] = flowScalar(m[2].trim());
+  }
+  return out;
+}
+
+/** A value inside a flow collection: a quoted string, or a plain string, null or boolean. */
+function flowScalar(text: string): unknown {
+  if (text === "") throw new Unsure(); // an empty entry, or a key without a value
+  if (text.startsWith('"') || text.startsWith("'")) {
+    if (!/^("(?:[^"\\]|\\["\\/nt])*"|'(?:[^']|'')*')$/.test(text)) throw new Unsure();
+    return text.startsWith('"') ? doubleQuoted(text) : singleQuoted(text);
+  }
+  if (/[:'"#,[\]{}]/.test(text) || text.includes(" ")) throw new Unsure();
+  return scalar(text);
 }
 
 function doubleQuoted(text: string): string {

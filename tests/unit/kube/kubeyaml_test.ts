@@ -102,6 +102,28 @@ contexts:
 current-context: gke
 `;
 
+/** As the real-cluster scripts (kubeadm-style tooling) write it: one-line flow maps for contexts. */
+const FLOWCTX = `apiVersion: v1
+kind: Config
+clusters:
+- name: real
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t
+users:
+- name: admin
+  user:
+    client-certificate-data: LS0tLS1CRUdJTg==
+    client-key-data: LS0tLS1CRUdJTg==
+contexts:
+- name: admin
+  context: {cluster: real, user: admin}
+- name: dev
+  context: { cluster: real, user: dev, namespace: 'team-a' }   # dev's
+- {name: ops, user: admin}
+current-context: admin
+`;
+
 /** Lines outside the subset: each must be left to js-yaml, whatever js-yaml makes of it. */
 const ODD = [
   "a: yes\n",
@@ -114,8 +136,27 @@ const ODD = [
   "a: !!str b\n",
   "a: |\n  text\n",
   "a: >\n  text\n",
-  "a: [b, c]\n",
-  "a: {b: c}\n",
+  "a: {b: {c: d}}\n",
+  "a: {b: c, }\n",
+  "a: {b: c\n",
+  "a: {b: c\n  d: e}\n",
+  'a: {b: "x" # c}\n',
+  "a: {b}\n",
+  "a: {b:c}\n",
+  "a: [b, [c]]\n",
+  "a: {b: 1}\n",
+  "a: [1, 2]\n",
+  "a: {b: yes}\n",
+  "a: {b: c d}\n",
+  'a: {"b": c}\n',
+  "a: {b: c, b: d}\n",
+  "a: {b: it's}\n",
+  "a: [b, c]x\n",
+  "a: {b: c}}\n",
+  "a: {b: https://x}\n",
+  "a: {b: 'x'y}\n",
+  "a: [b, ~x]\n",
+  "a: {b: *x}\n",
   "a: b\n  c\n",
   "a: b\na: c\n",
   "---\na: b\n",
@@ -158,6 +199,11 @@ const SIMPLE = [
   "a: --flag\nb: -x\n",
   "a: toString\nconstructor: x\n",
   "a: []\nb: {}\n",
+  "a: [b, c]\n",
+  "a: {b: c}\n",
+  'a: {b: c, d: \'e, f\', g: "h\\"i", j: null, k: true, l: ~}   # note\n',
+  "a:\n- [x, 'y']\n- {b: c}\n",
+
   "a: b   \n\n\nc: d\n",
 ];
 
@@ -179,13 +225,13 @@ function agree(text: string): boolean {
 }
 
 Deno.test("kubeyaml: kubeconfigs as kubectl, kind and EKS write them are read without js-yaml, to js-yaml's value", () => {
-  for (const text of [KUBECTL, EKS, ...SIMPLE]) {
+  for (const text of [KUBECTL, EKS, FLOWCTX, ...SIMPLE]) {
     assert(readSimpleYaml(text), `not read:\n${text}`);
     agree(text);
   }
 });
 
-Deno.test("kubeyaml: flow maps, folded lines, anchors, numbers and YAML 1.1 words are left to js-yaml", () => {
+Deno.test("kubeyaml: nested or multi-line flow, folded lines, anchors, numbers and YAML 1.1 words are left to js-yaml", () => {
   assertEquals(readSimpleYaml(GKE), undefined);
   for (const text of ODD) assertEquals(readSimpleYaml(text), undefined, JSON.stringify(text));
 });
@@ -225,10 +271,16 @@ Deno.test("kubeyaml: random edits of real kubeconfigs never read differently fro
     "null",
     "true",
     "x",
+    "{",
+    "}",
+    ",",
+    "[",
+    "]",
+    "{a: b}",
   ];
-  let accepted = 0;
+  let accepted = 0, acceptedFlow = 0;
   for (let round = 0; round < 5000; round++) {
-    const base = [KUBECTL, EKS, GKE, ...SIMPLE][rand(3 + SIMPLE.length)];
+    const base = [KUBECTL, EKS, GKE, FLOWCTX, ...SIMPLE][rand(4 + SIMPLE.length)];
     let text = base;
     for (let k = 0, edits = 1 + rand(3); k < edits; k++) {
       const at = rand(text.length + 1);
@@ -243,10 +295,14 @@ Deno.test("kubeyaml: random edits of real kubeconfigs never read differently fro
       }
     }
     agree(text);
-    if (readSimpleYaml(text)) accepted++;
+    if (readSimpleYaml(text)) {
+      accepted++;
+      if (/[{[][^\]}]/.test(text)) acceptedFlow++;
+    }
   }
   // the edits must leave many texts in the subset, or the comparison proves little
   assert(accepted > 300, `only ${accepted} edited texts were read by the fast reader`);
+  assert(acceptedFlow > 100, `only ${acceptedFlow} edited texts with flow collections were read`);
 });
 
 Deno.test("kubeyaml: a kubeconfig outside the subset loads js-yaml on the way (withFullYaml), not before", async () => {
@@ -258,7 +314,7 @@ Deno.test("kubeyaml: a kubeconfig outside the subset loads js-yaml on the way (w
   } catch (e) {
     needed = e instanceof NeedsFullYaml;
   }
-  assert(needed, "a flow-style kubeconfig was read without js-yaml");
+  assert(needed, "a kubeconfig with a folded line was read without js-yaml");
   const doc = await withFullYaml(() => decodeKubeconfig(GKE, "kc", "/d"));
   assertEquals(doc.contexts[0], {
     name: "gke",
