@@ -16,6 +16,10 @@
  * `run kwekash` is compared with the `kubectl exec` it stands for. The built-in kwekash runs
  * `sh -c "weka version"`; a cluster whose drive pods have no bash (busybox) gets a repo copy of it that runs
  * `true` (a repo workflow named kwekash, which discovery prefers over the built-in).
+ *
+ * Both execs are also run by bench/floor_exec.ts, the least a Deno program does for them (TLS warm-up
+ * first thing, the kubeconfig, the GET, one WebSocket): what kodama takes over it is kodama's own, what
+ * it takes over kubectl is Deno's (start-up, AWS-LC's seeding: bench/README.md).
  */
 import { join } from "node:path";
 import { startCluster } from "../tests/cluster/harness.ts";
@@ -32,6 +36,8 @@ interface Case {
   name: string;
   kodama: string[];
   kubectl: string[];
+  /** the same exec by bench/floor_exec.ts: the least any Deno program pays for it */
+  floor?: string[];
   /** kodama's target ratio against kubectl */
   target: number;
 }
@@ -107,6 +113,7 @@ async function benchAgainst(
         name: `exec ${pod.name} -- true`,
         kodama: ["exec", ...podArgs, "--", "true"],
         kubectl: ["exec", "-n", pod.ns, pod.name, "-c", pod.container, "--", "true"],
+        floor: [pod.ns, pod.name, pod.container, "true"],
         target: 1.2,
       },
       {
@@ -132,6 +139,7 @@ async function benchAgainst(
           "-c",
           kwCmd,
         ],
+        floor: ["weka-operator-system", "weka-drive-0", "weka", shell, "-c", kwCmd],
         target: 1.3,
       },
     ].filter((c) => !o.only || o.only.some((w) => c.name.startsWith(w)));
@@ -140,16 +148,34 @@ async function benchAgainst(
       { name: "kubectl", argv: (c) => ["kubectl", ...c.kubectl] },
     ];
     if (o.baseline) subjects.push({ name: "before", argv: kodamaAt(o.baseline) });
+    const floorScript = join(ROOT, "bench/floor_exec.ts");
+    const floor: Subject = {
+      name: "deno floor",
+      argv: (
+        c,
+      ) => [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-prompt",
+        "--config",
+        join(ROOT, "deno.json"),
+        floorScript,
+        ...c.floor!,
+      ],
+    };
 
     const before = load();
     const samples = new Map<string, Sample[]>();
     const key = (c: Case, s: Subject) => `${c.name}\0${s.name}`;
     // warm-up: Deno's module cache, kubectl's discovery cache, the server's first connections
-    for (const c of cases) for (const s of subjects) await measure(s.argv(c), env, tmp);
+    const subjectsOf = (c: Case) => (c.floor ? [...subjects, floor] : subjects);
+    for (const c of cases) for (const s of subjectsOf(c)) await measure(s.argv(c), env, tmp);
     for (let r = 0; r < runs; r++) {
       for (const c of cases) {
-        for (let i = 0; i < subjects.length; i++) {
-          const s = subjects[(i + r) % subjects.length];
+        const all = subjectsOf(c);
+        for (let i = 0; i < all.length; i++) {
+          const s = all[(i + r) % all.length];
           const m = await measure(s.argv(c), env, tmp);
           samples.set(key(c, s), [...samples.get(key(c, s)) ?? [], m]);
         }
@@ -184,6 +210,20 @@ async function benchAgainst(
         line += `  ${cell(b)}  ${(b.wall / p.wall).toFixed(2)}x`;
       }
       lines.push(line);
+    }
+    const floored = cases.filter((c) => c.floor);
+    if (floored.length) {
+      lines.push(
+        "the same exec by the least Deno program (bench/floor_exec.ts: warm-up, kubeconfig, GET, one WebSocket):",
+      );
+      for (const c of floored) {
+        const k = stat(c, subjects[0]), p = stat(c, subjects[1]), f = stat(c, floor);
+        lines.push(
+          `${c.name.padEnd(22)} ${cell(f)}  floor/kubectl ${
+            (f.wall / p.wall).toFixed(2)
+          }x, kodama over the floor ${(k.wall - f.wall).toFixed(0)} ms`,
+        );
+      }
     }
     return lines;
   } finally {
