@@ -402,7 +402,7 @@ class Run {
   private async checkSpec(k: StepKind, raw: unknown, spec: unknown, path: Path): Promise<unknown> {
     const free = this.lw.freeStrings;
     if (free && onlyFreeStrings(raw, spec, path, free)) return spec;
-    const { specKit } = await import("./schema.ts");
+    const { specKit } = await import("./speckit.ts");
     const { z } = await import("zod");
     const r = k.spec(specKit(z.any())).safeParse(spec);
     if (r.success) return r.data;

@@ -5,15 +5,10 @@
  */
 import { z } from "zod";
 import { KIND_NAMES, KINDS } from "./steps/registry.ts";
-import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE } from "../ui/duration.ts";
 import { ID_RE, NAME_RE } from "./model.ts";
-import type { SpecKit } from "./types.ts";
+import { Duration, specKit } from "./speckit.ts";
 
-/** A duration in the shared grammar of `src/ui/duration.ts`, or a non-negative number of seconds. */
-export const Duration = z.union([
-  z.string().regex(DURATION_RE, { error: `expected a duration such as ${DURATION_EXAMPLES_TEXT}` }),
-  z.number().nonnegative(),
-]).describe(`a duration: ${DURATION_EXAMPLES.join(", ")}, or a number of seconds`);
+export { Duration, specKit };
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const EnvMap = z.record(
@@ -71,11 +66,6 @@ const commonShape = {
   timeout: Duration.optional(),
   "continue-on-error": z.boolean().optional().describe("a failure of this step does not fail the run"),
 };
-
-/** What step kinds build their spec schemas from; `step` is the schema used for nested steps. */
-export function specKit(step: z.ZodType): SpecKit {
-  return { z, step, Duration };
-}
 
 /** The strict schema of a step of one kind; `step` is the schema used for nested steps. */
 export function stepSchemaFor(kind: string, step: z.ZodType): z.ZodObject {
