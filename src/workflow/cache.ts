@@ -17,7 +17,7 @@ import { kodamaHome } from "../config/paths.ts";
 import type { Workflow } from "./model.ts";
 import { isPosTable, type PosTable } from "./positions.ts";
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 export interface CacheEntry {
   workflow: Workflow;
@@ -71,7 +71,7 @@ export async function cachedEntry(key: string, home?: string): Promise<CacheEntr
     const e = JSON.parse(await Deno.readTextFile(join(dir(home), `${key}.json`)));
     const wf = e?.workflow;
     return wf && typeof wf === "object" && !Array.isArray(wf) && Array.isArray(wf.steps) &&
-        isPosTable(e.positions) && Array.isArray(e.freeStrings) && e.freeStrings.every((k: unknown) =>
+        isPosTable(e.positions, wf) && Array.isArray(e.freeStrings) && e.freeStrings.every((k: unknown) =>
           typeof k === "string"
         )
       ? e

@@ -9,7 +9,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { MAX_FILE_BYTES } from "./limits.ts";
 import { tooBig, WorkflowProblems } from "./problems.ts";
 import { baseDirOf, flattenSteps, type Source, stemOf, type Workflow } from "./model.ts";
-import { type Positions, positionsFrom, valueAt } from "./positions.ts";
+import { type Positions, positionsFrom } from "./positions.ts";
 
 export interface LoadedWorkflow extends Partial<Positions> {
   name: string;
@@ -121,7 +121,7 @@ export async function loadWorkflowFile(file: string, source: Source, home?: stri
     return {
       ...base,
       workflow,
-      ...positionsFrom(hit.positions, text, (p) => valueAt(workflow, p)),
+      ...positionsFrom(hit.positions, text, workflow),
       freeStrings: new Set(hit.freeStrings),
     };
   }

@@ -21,8 +21,8 @@ import {
 import { KINDS } from "./steps/registry.ts";
 import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
 import { suggest } from "../suggest.ts";
-import { linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
-import { exprOffsetIn, pathKey, type PosTable, valueAt } from "./positions.ts";
+import { childNode, linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
+import { children, exprOffsetIn, pathKey, type PosTable, valueAt } from "./positions.ts";
 import { flowTooDeep, guardYaml } from "../yamlguard.ts";
 import {
   MAX_ALIAS_NODES,
@@ -192,27 +192,31 @@ function exprOffset(root: YNode | null, path: Path, text: string, column: number
   return exprOffsetIn({ value: n.value, start: n.range[0], end: n.range[1], quoted }, text, column);
 }
 
-const emptyTable = (): PosTable => ({ nodes: {}, strings: {} });
+const emptyTable = (): PosTable => ({ offsets: [], strings: {} });
 
 /**
- * `pos` and `exprPos` for every path of the workflow, as data (positions.ts reads it back): the offset
- * `nodeOffset` gives each path, and where and how each string scalar is written.
+ * `pos` and `exprPos` for every node of the workflow, as data (positions.ts reads it back): the offset
+ * `nodeOffset` gives each node's path, and how each string scalar is written. One walk of the value
+ * beside the YAML nodes: a path that leaves the document (through an alias) keeps its ancestor's offset,
+ * as `nodeOffset` answers.
  */
 function positionTable(root: YNode | null, workflow: unknown): PosTable {
   const table = emptyTable();
-  const visit = (v: unknown, path: Path) => {
-    const key = pathKey(path);
-    table.nodes[key] = nodeOffset(root, path, false);
+  const visit = (v: unknown, n: YNode | undefined, offset: number) => {
+    const index = table.offsets.push(offset) - 1;
     if (typeof v === "string") {
-      const n = nodeAt(root, path);
       if (n && isScalar(n) && typeof n.value === "string" && n.range) {
         const quoted = n.type === "QUOTE_DOUBLE" || n.type === "QUOTE_SINGLE";
-        table.strings[key] = [n.range[0], n.range[1], quoted ? 1 : 0];
+        table.strings[index] = [n.range[1], quoted ? 1 : 0];
       }
-    } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...path, i]));
-    else if (v && typeof v === "object") { for (const [k, x] of Object.entries(v)) visit(x, [...path, k]); }
+      return;
+    }
+    for (const [k, x] of children(v)) {
+      const c = n ? childNode(n, k) : undefined;
+      visit(x, c?.value, c ? (c.value?.range?.[0] ?? c.key?.range?.[0] ?? offset) : offset);
+    }
   };
-  visit(workflow, []);
+  visit(workflow, root ?? undefined, root?.range?.[0] ?? 0);
   return table;
 }
 
@@ -239,8 +243,10 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
  */
 export function freeStringPaths(wf: Workflow): string[] {
   const out: string[] = [];
+  const schemas = new Map<string, z.ZodType>();
   for (const { step, kind, path } of flattenSteps(wf.steps)) {
-    const schema = KINDS[kind].spec(specKit(z.any()));
+    let schema = schemas.get(kind);
+    if (!schema) schemas.set(kind, schema = KINDS[kind].spec(specKit(z.any())));
     const visit = (v: unknown, rel: Path) => {
       if (typeof v === "string") {
         if (v.includes("${{") && takesAnyString(schema, rel)) out.push(pathKey([...path, kind, ...rel]));

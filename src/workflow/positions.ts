@@ -3,16 +3,55 @@
  * parse, when a file's validated form is cached (load.ts `positionTable`), and read back on a cache hit
  * so that run-time messages still name file:line:col (an expression that fails, a workflow a step
  * calls that is not found). The answers are the parse's own (`nodeOffset`, `exprOffset`), stored per
- * path: tests/unit/workflow/positions_test.ts compares both over many files.
+ * node: tests/unit/workflow/positions_test.ts compares both over many files.
+ *
+ * The table is compact (a few bytes a node): the workflow's nodes are numbered in a depth-first walk of
+ * the workflow value itself (a map's keys in their order, a list's items), which the cached JSON keeps,
+ * so a node needs no path written down. A lookup walks the value again — only for an error message.
  */
 import type { Path } from "./model.ts";
 
 /** Offsets into the file's text (UTF-16 code units, as the parser counts them). */
 export interface PosTable {
-  /** the offset of the node at each path of the workflow (key: `pathKey`) */
-  nodes: Record<string, number>;
-  /** string scalars: [start, end, 1 when quoted] */
-  strings: Record<string, [number, number, number]>;
+  /** the offset of each node of the workflow, depth-first, parents before their `children` */
+  offsets: number[];
+  /** string scalars, by their node's number: [end, 1 when quoted] (they start at their offset) */
+  strings: Record<string, [number, number]>;
+}
+
+/** A value's children in the order the table numbers them. */
+export function children(v: unknown): [string | number, unknown][] {
+  if (Array.isArray(v)) return v.map((x, i) => [i, x]);
+  if (v && typeof v === "object") return Object.entries(v);
+  return [];
+}
+
+function size(v: unknown): number {
+  let n = 1;
+  for (const [, x] of children(v)) n += size(x);
+  return n;
+}
+
+/**
+ * The number of the node at `path`, and whether the whole path exists (else: the nearest existing
+ * ancestor's). Numbers and numeric strings name the same list item, as in yamlpos.ts `childNode`.
+ */
+function numberOf(root: unknown, path: Path): { index: number; found: boolean } {
+  let index = 0, v = root;
+  for (const seg of path) {
+    let at = index + 1, hit = false;
+    for (const [k, x] of children(v)) {
+      if (String(k) === String(seg)) {
+        v = x;
+        hit = true;
+        break;
+      }
+      at += size(x);
+    }
+    if (!hit) return { index, found: false };
+    index = at;
+  }
+  return { index, found: true };
 }
 
 export interface Positions {
@@ -68,31 +107,27 @@ function countOccurrences(s: string, sub: string): number {
   return n;
 }
 
-/** The positions of a file read back from its table; `valueAt` gives the workflow's value at a path. */
-export function positionsFrom(table: PosTable, text: string, valueAt: (path: Path) => unknown): Positions {
-  const offsetOf = (path: Path): number => {
-    for (let n = path.length; n >= 0; n--) {
-      const o = table.nodes[pathKey(path.slice(0, n))];
-      if (o !== undefined) return o;
-    }
-    return 0;
-  };
+/** The positions of a file read back from its table, for the workflow value the table was made from. */
+export function positionsFrom(table: PosTable, text: string, workflow: unknown): Positions {
+  const offsetOf = (index: number) => table.offsets[index] ?? 0;
   return {
-    pos: (path) => lineCol(text, offsetOf(path)),
+    pos: (path) => lineCol(text, offsetOf(numberOf(workflow, path).index)),
     exprPos: (path, column) => {
-      const s = table.strings[pathKey(path)];
-      const value = valueAt(path);
-      if (!s || typeof value !== "string") return lineCol(text, offsetOf(path));
-      return lineCol(text, exprOffsetIn({ value, start: s[0], end: s[1], quoted: s[2] === 1 }, text, column));
+      const { index, found } = numberOf(workflow, path);
+      const s = found ? table.strings[index] : undefined;
+      const value = valueAt(workflow, path);
+      if (!s || typeof value !== "string") return lineCol(text, offsetOf(index));
+      const start = offsetOf(index);
+      return lineCol(text, exprOffsetIn({ value, start, end: s[0], quoted: s[1] === 1 }, text, column));
     },
   };
 }
 
-/** Is this a table as `positionTable` makes them (a cache entry read back from disk)? */
-export function isPosTable(v: unknown): v is PosTable {
+/** Is this a table as `positionTable` makes them, for this workflow (a cache entry read back from disk)? */
+export function isPosTable(v: unknown, workflow: unknown): v is PosTable {
   const t = v as PosTable | undefined;
-  return !!t && typeof t === "object" && !!t.nodes && typeof t.nodes === "object" && !!t.strings &&
-    typeof t.strings === "object";
+  return !!t && typeof t === "object" && Array.isArray(t.offsets) && t.offsets.length === size(workflow) &&
+    t.offsets.every((o) => Number.isInteger(o)) && !!t.strings && typeof t.strings === "object";
 }
 
 /** The value at `path` inside `root` (undefined where the path does not exist). */

@@ -117,7 +117,7 @@ Deno.test("positions from the table are the parse's, for every path and every co
     assert(parsed.workflow, `${name}: ${parsed.problems.map((p) => p.message).join("; ")}`);
     const wf = parsed.workflow;
     const table = JSON.parse(JSON.stringify(parsed.table())); // as stored on disk
-    const back = positionsFrom(table, text, (p) => valueAt(wf, p));
+    const back = positionsFrom(table, text, wf);
     let strings = 0;
     for (const p of paths(wf)) {
       for (const q of [p, [...p, "nosuch"], [...p, 99, "x"]]) {
