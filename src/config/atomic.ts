@@ -2,7 +2,7 @@
  * Atomic file writes under a lock file — for config and any other state in ~/.kodama
  * (e.g. session files). No yaml/zod imports: cheap to load.
  */
-import { dirname } from "node:path";
+import { dirname } from "../fspath.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { displayPath } from "./paths.ts";
 

@@ -110,7 +110,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
   // before the first step runs; a child reached from here was covered by its parent's check
   await prepareWorkflow(lw, { cwd: o.cwd });
-  // what asks for no permissions needs neither check (nor their modules: a trust file, YAML)
+  // a workflow without permissions grants nothing to check (and needs no grants module)
   const asking = o.covered ? [] : reachable(lw).filter((w) => hasPermissions(w.workflow.permissions));
   if (asking.length) {
     // a grant of a never-grantable path (or through a link to one) stops the run before trust is asked
@@ -120,7 +120,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
       await checkGrants(w.workflow.permissions, w.baseDir, kubeconfigFlag(o.globalFlags ?? []));
     }
   }
-  if (!o.dryRun && asking.length) {
+  if (!o.dryRun && !o.covered) {
     const { ensureTrusted } = await import("./trust.ts");
     await ensureTrusted(lw, {
       trust: o.trust,
@@ -230,11 +230,11 @@ class Run {
       const env = this.envFor(step, ctx);
       const expr = { ...ctx, env: { ...ctx.env, ...env } };
       const specPath = [...this.pathOf(step), kind];
+      const given: { path: Path; value: unknown }[] = [];
       const spec = await this.checkSpec(
         k,
-        step[kind],
-        this.resolve(step[kind], expr, specPath, k.raw),
-        specPath,
+        this.resolve(step[kind], expr, specPath, k.raw, undefined, given),
+        given,
       );
       // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
       timeoutMs = durationMs(
@@ -386,25 +386,30 @@ class Run {
     path: Path,
     skipKeys: string[] = [],
     budget = { left: MAX_STEP_CHARS },
+    given?: { path: Path; value: unknown }[],
   ): unknown {
     return interpolateDeep(v, ctx, skipKeys, false, {
       path,
       budget,
       fail: (e, at) => this.exprFailure(e, at),
+      resolved: given && ((at, value) => given.push({ path: at, value })),
     });
   }
 
   /**
-   * Fields written as `${{ }}` are type-checked here, once their values are known. Where every value
-   * an expression gave is a string in a place the kind's schema takes any string (the loader's
-   * `freeStrings`), the spec is as valid as the one the loader checked, and zod is not needed.
+   * Fields written as `${{ }}` are type-checked here, once their values are known (`given`: what each
+   * expression gave, where). Where each gave a string in a place the kind's schema takes any string
+   * (the loader's `freeStrings`), the spec is as valid as the one the loader checked: no zod needed.
    */
-  private async checkSpec(k: StepKind, raw: unknown, spec: unknown, path: Path): Promise<unknown> {
+  private async checkSpec(
+    k: StepKind,
+    spec: unknown,
+    given: { path: Path; value: unknown }[],
+  ): Promise<unknown> {
     const free = this.lw.freeStrings;
-    if (free && onlyFreeStrings(raw, spec, path, free)) return spec;
-    const { specKit } = await import("./speckit.ts");
-    const { z } = await import("zod");
-    const r = k.spec(specKit(z.any())).safeParse(spec);
+    if (free && given.every((g) => typeof g.value === "string" && free.has(pathKey(g.path)))) return spec;
+    const { kindSchema } = await import("./speckit.ts");
+    const r = kindSchema(k).safeParse(spec);
     if (r.success) return r.data;
     const i = r.error.issues[0];
     throw new KodamaError(
@@ -784,6 +789,8 @@ export interface ResolveOptions {
   budget: { left: number };
   /** turns an expression error at `path` into the error thrown */
   fail: (e: unknown, path: Path) => unknown;
+  /** told what each string with `${{ }}` resolved to, and where */
+  resolved?: (path: Path, value: unknown) => void;
 }
 
 /**
@@ -805,6 +812,7 @@ export function interpolateDeep(
       const r = interpolate(v, ctx);
       const out = inList ? toStr(r) : r;
       if (o && v.includes("${{")) {
+        o.resolved?.(o.path, out);
         o.budget.left -= typeof out === "string" ? out.length : boundedJson(out).length;
         if (o.budget.left < 0) {
           throw new ExprLimitError(
@@ -828,35 +836,6 @@ export function interpolateDeep(
     return out;
   }
   return v;
-}
-
-/**
- * Does `spec` (`raw` resolved) differ from `raw` only where `raw` held a string with `${{ }}` and the
- * schema takes any string there (`free`, keyed by pathKey), with a string? Everything else in it was
- * checked by the loader; a list or mapping an expression gave, or a number, needs the schema.
- */
-function onlyFreeStrings(raw: unknown, spec: unknown, path: Path, free: ReadonlySet<string>): boolean {
-  if (typeof raw === "string") {
-    if (!raw.includes("${{")) return raw === spec;
-    return typeof spec === "string" && free.has(pathKey(path));
-  }
-  if (raw === spec) return true; // not resolved (a kind's raw keys), or not a string
-  if (Array.isArray(raw)) {
-    return Array.isArray(spec) && spec.length === raw.length &&
-      raw.every((x, i) => onlyFreeStrings(x, spec[i], [...path, i], free));
-  }
-  if (raw && typeof raw === "object") {
-    if (!spec || typeof spec !== "object" || Array.isArray(spec)) return false;
-    const keys = Object.keys(raw);
-    return keys.length === Object.keys(spec).length &&
-      keys.every((key) =>
-        onlyFreeStrings((raw as Record<string, unknown>)[key], (spec as Record<string, unknown>)[key], [
-          ...path,
-          key,
-        ], free)
-      );
-  }
-  return false;
 }
 
 function shortSpec(spec: unknown): string {

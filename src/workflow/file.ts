@@ -10,6 +10,8 @@ import { MAX_FILE_BYTES } from "./limits.ts";
 import { tooBig, WorkflowProblems } from "./problems.ts";
 import { baseDirOf, flattenSteps, type Source, stemOf, type Workflow } from "./model.ts";
 import { type Positions, positionsFrom } from "./positions.ts";
+import { cachedEntry, cacheKey, rememberEntry } from "./cache.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface LoadedWorkflow extends Partial<Positions> {
   name: string;
@@ -94,13 +96,7 @@ async function readBounded(file: string, body: ReadableStream<Uint8Array> | null
   } finally {
     await reader.cancel().catch(() => {});
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(concatBytes(parts));
 }
 
 /**
@@ -113,7 +109,6 @@ export async function loadWorkflowFile(file: string, source: Source, home?: stri
   const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
   const base = { name: stemOf(path), file: path, source, text, baseDir: baseDirOf(path, source) };
   // a file that passed every check before is not checked again (./cache.ts)
-  const { cacheKey, cachedEntry, rememberEntry } = await import("./cache.ts");
   const key = await cacheKey({ path, ...opts, text });
   const hit = await cachedEntry(key, home);
   if (hit) {

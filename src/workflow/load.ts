@@ -5,7 +5,8 @@
  */
 import YAML, { isScalar, LineCounter } from "yaml";
 import { z } from "zod";
-import { specKit, stepSchemaFor, TOP_KEYS, WorkflowTop } from "./schema.ts";
+import { stepSchemaFor, TOP_KEYS, WorkflowTop } from "./schema.ts";
+import { kindSchema } from "./speckit.ts";
 import {
   COMMON_KEYS,
   flattenSteps,
@@ -22,7 +23,7 @@ import { KINDS } from "./steps/registry.ts";
 import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
 import { suggest } from "../suggest.ts";
 import { childNode, linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
-import { children, exprOffsetIn, pathKey, type PosTable, valueAt } from "./positions.ts";
+import { children, exprOffsetIn, pathKey, type Positions, type PosTable, valueAt } from "./positions.ts";
 import { flowTooDeep, guardYaml } from "../yamlguard.ts";
 import {
   MAX_ALIAS_NODES,
@@ -33,18 +34,12 @@ import {
   MAX_YAML_DEPTH,
 } from "./limits.ts";
 
-export type { Path };
-
 export { formatProblem, type Problem, WorkflowProblems } from "./problems.ts";
 import { type Problem, tooBig } from "./problems.ts";
 
-export interface Parsed {
+export interface Parsed extends Positions {
   workflow?: Workflow;
   problems: Problem[];
-  /** 1-based line/column of the node at `path` (or of its nearest existing ancestor) */
-  pos(path: Path): { line: number; col: number };
-  /** 1-based line/column of the `column`-th character of the string at `path` */
-  exprPos(path: Path, column: number): { line: number; col: number };
   /** what `pos` and `exprPos` answer for the workflow, as data (kept with its cached validated form) */
   table(): PosTable;
 }
@@ -246,18 +241,13 @@ export function freeStringPaths(wf: Workflow): string[] {
   const schemas = new Map<string, z.ZodType>();
   for (const { step, kind, path } of flattenSteps(wf.steps)) {
     let schema = schemas.get(kind);
-    if (!schema) schemas.set(kind, schema = KINDS[kind].spec(specKit(z.any())));
-    const visit = (v: unknown, rel: Path) => {
-      if (typeof v === "string") {
-        if (v.includes("${{") && takesAnyString(schema, rel)) out.push(pathKey([...path, kind, ...rel]));
-      } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...rel, i]));
-      else if (v && typeof v === "object") {
-        for (const [k, x] of Object.entries(v)) {
-          if (!KINDS[kind].raw?.includes(k) || rel.length) visit(x, [...rel, k]);
-        }
-      }
-    };
-    visit(step[kind], []);
+    if (!schema) schemas.set(kind, schema = kindSchema(KINDS[kind]));
+    const base = [...path, kind];
+    for (const { s, path: at } of strings(step[kind], base)) {
+      const rel = at.slice(base.length);
+      if (KINDS[kind].raw?.includes(rel[0] as string)) continue; // not resolved by the engine
+      if (s.includes("${{") && takesAnyString(schema, rel)) out.push(pathKey(at));
+    }
   }
   return out;
 }

@@ -19,20 +19,9 @@ export type Source = "repo" | "home" | "builtin" | "file";
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-/** The step kinds, in the registry's order (steps/registry.ts; a unit test keeps the two equal). */
-export const KIND_NAMES: readonly string[] = [
-  "exec",
-  "pick",
-  "tmux",
-  "logs",
-  "cp",
-  "port-forward",
-  "wait",
-  "local",
-  "script",
-  "workflow",
-  "parallel",
-];
+// the kinds' names come from their loaders (steps/kinds.ts imports nothing until a kind is loaded)
+import { KIND_NAMES } from "./steps/kinds.ts";
+export { KIND_NAMES };
 
 /** Fields every step has, whatever its kind. */
 export const COMMON_KEYS = ["id", "name", "if", "env", "timeout", "continue-on-error"] as const;

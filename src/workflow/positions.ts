@@ -36,7 +36,7 @@ function size(v: unknown): number {
  * The number of the node at `path`, and whether the whole path exists (else: the nearest existing
  * ancestor's). Numbers and numeric strings name the same list item, as in yamlpos.ts `childNode`.
  */
-function numberOf(root: unknown, path: Path): { index: number; found: boolean } {
+function numberOf(root: unknown, path: Path): { index: number; found: boolean; value: unknown } {
   let index = 0, v = root;
   for (const seg of path) {
     let at = index + 1, hit = false;
@@ -48,10 +48,10 @@ function numberOf(root: unknown, path: Path): { index: number; found: boolean } 
       }
       at += size(x);
     }
-    if (!hit) return { index, found: false };
+    if (!hit) return { index, found: false, value: undefined };
     index = at;
   }
-  return { index, found: true };
+  return { index, found: true, value: v };
 }
 
 export interface Positions {
@@ -113,9 +113,8 @@ export function positionsFrom(table: PosTable, text: string, workflow: unknown):
   return {
     pos: (path) => lineCol(text, offsetOf(numberOf(workflow, path).index)),
     exprPos: (path, column) => {
-      const { index, found } = numberOf(workflow, path);
+      const { index, found, value } = numberOf(workflow, path);
       const s = found ? table.strings[index] : undefined;
-      const value = valueAt(workflow, path);
       if (!s || typeof value !== "string") return lineCol(text, offsetOf(index));
       const start = offsetOf(index);
       return lineCol(text, exprOffsetIn({ value, start, end: s[0], quoted: s[1] === 1 }, text, column));

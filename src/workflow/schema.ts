@@ -8,8 +8,6 @@ import { KIND_NAMES, KINDS } from "./steps/registry.ts";
 import { ID_RE, NAME_RE } from "./model.ts";
 import { Duration, specKit } from "./speckit.ts";
 
-export { Duration, specKit };
-
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const EnvMap = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "not a valid environment variable name" }),

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE } from "../ui/duration.ts";
-import type { SpecKit } from "./types.ts";
+import type { SpecKit, StepKind } from "./types.ts";
 
 /** A duration in the shared grammar of `src/ui/duration.ts`, or a non-negative number of seconds. */
 export const Duration = z.union([
@@ -16,4 +16,9 @@ export const Duration = z.union([
 /** The kit; `step` is the schema used for nested steps. */
 export function specKit(step: z.ZodType): SpecKit {
   return { z, step, Duration };
+}
+
+/** A kind's spec schema, with nested steps taken as they are (they are checked one by one). */
+export function kindSchema(k: StepKind): z.ZodType {
+  return k.spec(specKit(z.any()));
 }

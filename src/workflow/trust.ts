@@ -8,8 +8,7 @@
  * (you installed them); a run that reaches no permissions needs no trust (it only uses steps kodama
  * implements).
  */
-import YAML from "yaml";
-import { join } from "node:path";
+import { join } from "../fspath.ts";
 import { displayPath, kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
@@ -70,7 +69,9 @@ export async function contentHash(lw: LoadedWorkflow): Promise<string> {
 
 export async function readTrust(): Promise<Record<string, TrustEntry>> {
   try {
-    const data = YAML.parse(await Deno.readTextFile(trustFile()));
+    const text = await Deno.readTextFile(trustFile());
+    const { default: YAML } = await import("yaml"); // only when there is a trust file to read
+    const data = YAML.parse(text);
     return (data?.workflows ?? {}) as Record<string, TrustEntry>;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return {};
@@ -93,6 +94,7 @@ export async function recordTrust(lw: LoadedWorkflow, sha256: string): Promise<v
       trustedAt: new Date().toISOString(),
       permissions: permSummary(unionPermissions(lw)),
     };
+    const { default: YAML } = await import("yaml");
     const text =
       "# workflows you trusted: path -> sha256 of the file and its scripts (kodama run --trust)\n" +
       YAML.stringify({ workflows: all });

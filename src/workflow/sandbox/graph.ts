@@ -29,6 +29,7 @@ import { kodamaHome } from "../../config/paths.ts";
 import { type Problem, WorkflowProblems } from "../problems.ts";
 import SDK_SOURCE from "../sdk.ts" with { type: "text" };
 import { crossCheck } from "./crosscheck.ts";
+import { lineCol } from "../positions.ts";
 
 export type GraphProblem = Problem;
 
@@ -111,15 +112,6 @@ async function realpathOrSelf(p: string): Promise<string> {
   } catch {
     return resolve(p);
   }
-}
-
-function lineCol(text: string, offset: number): { line: number; col: number } {
-  let line = 1, last = -1;
-  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) {
-    line++;
-    last = i;
-  }
-  return { line, col: offset - last };
 }
 
 interface Edge {

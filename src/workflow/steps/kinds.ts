@@ -19,8 +19,8 @@ const LOADERS: Record<string, () => Promise<StepKind>> = {
   parallel: () => import("./parallel.ts").then((m) => m.parallel),
 };
 
-/** The names kinds.ts can load (a unit test checks they are model.ts KIND_NAMES, in order). */
-export const LOADED_KIND_NAMES: readonly string[] = Object.keys(LOADERS);
+/** The step kinds, in the order `kodama workflow schema` and messages list them (model.ts re-exports it). */
+export const KIND_NAMES: readonly string[] = Object.keys(LOADERS);
 
 /** The step kind named `name` (one of model.ts KIND_NAMES). */
 export function stepKind(name: string): Promise<StepKind> {

@@ -1,12 +1,10 @@
 /**
  * The step registry: every step kind is one module exporting a `StepKind`; adding a kind means
- * writing that module and adding it to kinds.ts and model.ts KIND_NAMES (a unit test keeps those
- * equal). The schema and the loader read this table, with every kind loaded; the engine loads
- * kinds one by one as steps need them (kinds.ts).
+ * writing that module and adding its loader to kinds.ts. The schema and the loader read this table,
+ * with every kind loaded; the engine loads kinds one by one as steps need them (kinds.ts).
  */
 import type { StepKind } from "../types.ts";
-import { KIND_NAMES } from "../model.ts";
-import { stepKind } from "./kinds.ts";
+import { KIND_NAMES, stepKind } from "./kinds.ts";
 
 export { KIND_NAMES };
 

@@ -3,7 +3,7 @@ import { workflowJsonSchema } from "../../../src/workflow/schema.ts";
 import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
 import { stemOf } from "../../../src/workflow/model.ts";
 import { KIND_NAMES, KINDS } from "../../../src/workflow/steps/registry.ts";
-import { LOADED_KIND_NAMES, stepKind } from "../../../src/workflow/steps/kinds.ts";
+import { KIND_NAMES as LOADED_KIND_NAMES, stepKind } from "../../../src/workflow/steps/kinds.ts";
 
 const root = new URL("../../../", import.meta.url);
 
