@@ -15,6 +15,7 @@ import type { AnyCommand } from "./src/cli/flags.ts";
 import { VERSION } from "./src/version.ts";
 import { mark, startTiming, timingLines, timingOn } from "./src/ui/timing.ts";
 import { warmTls } from "./src/kube/warm.ts";
+import { flagParts, GLOBAL_OPTIONS } from "./src/cli/optspec.ts";
 
 type Registrar = { register(program: Command): void };
 
@@ -68,25 +69,10 @@ export function argvFor(as: InvokedAs, args: string[]): string[] {
   return args;
 }
 
-/** Global flags that take a value: the word after one is not the command. */
-const VALUED_FLAGS = new Set([
-  "--kubeconfig",
-  "--context",
-  "-n",
-  "--namespace",
-  "--cluster",
-  "--user",
-  "-s",
-  "--server",
-  "--token",
-  "--certificate-authority",
-  "--as",
-  "--as-group",
-  "--as-uid",
-  "--request-timeout",
-  "--log-level",
-  "--log-format",
-]);
+/** Global flags that take a value: the word after one is not the command (from their declarations). */
+const VALUED_FLAGS = new Set(
+  GLOBAL_OPTIONS.map((o) => flagParts(o.flags)).filter((p) => p.required).flatMap((p) => [p.short, p.long]),
+);
 
 /** Commands that reach the cluster on every run (unless asked for --help; `run` unless --dry-run). */
 const CONNECTING = new Set(["pods", "po", "exec", "logs", "cp", "wait", "pick", "run"]);

@@ -18,8 +18,8 @@
  * `true` (a repo workflow named kwekash, which discovery prefers over the built-in).
  *
  * Both execs are also run by bench/floor_exec.ts, the least a Deno program does for them (TLS warm-up
- * first thing, the kubeconfig, the GET, one WebSocket): what kodama takes over it is kodama's own, what
- * it takes over kubectl is Deno's (start-up, AWS-LC's seeding: bench/README.md).
+ * before anything else, the kubeconfig, the GET, one WebSocket): what kodama takes over it is kodama's
+ * own, what it takes over kubectl is Deno's (start-up, AWS-LC's seeding: bench/README.md).
  */
 import { join } from "node:path";
 import { startCluster } from "../tests/cluster/harness.ts";
@@ -70,10 +70,13 @@ async function measure(argv: string[], env: Record<string, string>, cwd: string)
   }
 }
 
-function kodamaAt(root: string): (c: Case) => string[] {
-  const config = join(root, "deno.json"), main = join(root, "main.ts");
-  return (c) => [Deno.execPath(), "run", "-A", "--no-prompt", "--config", config, main, ...c.kodama];
+/** `deno run` of `script` in the checkout at `root`, as the installed shim runs main.ts. */
+function denoRun(root: string, script: string, args: (c: Case) => string[]): (c: Case) => string[] {
+  const config = join(root, "deno.json"), file = join(root, script);
+  return (c) => [Deno.execPath(), "run", "-A", "--no-prompt", "--config", config, file, ...args(c)];
 }
+
+const kodamaAt = (root: string) => denoRun(root, "main.ts", (c) => c.kodama);
 
 const load = () => Deno.loadavg().map((l) => l.toFixed(2)).join(" ");
 
@@ -148,21 +151,9 @@ async function benchAgainst(
       { name: "kubectl", argv: (c) => ["kubectl", ...c.kubectl] },
     ];
     if (o.baseline) subjects.push({ name: "before", argv: kodamaAt(o.baseline) });
-    const floorScript = join(ROOT, "bench/floor_exec.ts");
     const floor: Subject = {
       name: "deno floor",
-      argv: (
-        c,
-      ) => [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--no-prompt",
-        "--config",
-        join(ROOT, "deno.json"),
-        floorScript,
-        ...c.floor!,
-      ],
+      argv: denoRun(ROOT, "bench/floor_exec.ts", (c) => c.floor!),
     };
 
     const before = load();

@@ -1,14 +1,16 @@
 /**
- * The least a Deno program does for `kubectl exec POD -c C -- CMD`: start the TLS seeding first thing
- * (src/kube/warm.ts), read the kubeconfig's current context (src/kube/kubeyaml.ts, nothing else),
+ * The least a Deno program does for `kubectl exec POD -c C -- CMD`: start the TLS seeding before anything
+ * else (src/kube/warm.ts, as kodama does), read the kubeconfig's current context (src/kube/kubeyaml.ts, nothing else),
  * GET the pod, run the command over one exec WebSocket, exit with its code. No options, no checks, no
  * messages. bench/everyday.ts runs it beside kodama and kubectl: kodama's time over this is kodama's own;
  * this over kubectl's is Deno's (its start-up and AWS-LC's seeding, bench/README.md).
  *
  *   deno run -A bench/floor_exec.ts NAMESPACE POD CONTAINER CMD...   (KUBECONFIG: one file)
  */
-crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]).catch(() => {});
+import { warmTls } from "../src/kube/warm.ts";
 import { readSimpleYaml } from "../src/kube/kubeyaml.ts";
+
+warmTls();
 
 type Doc = {
   "current-context": string;

@@ -176,7 +176,7 @@ export function pathOps(os: string, cwd: () => string = () => Deno.cwd()): PathO
 }
 
 const ops = pathOps(Deno.build.os);
-export const { delimiter, sep } = ops;
+export const { delimiter } = ops;
 export const isAbsolute = ops.isAbsolute;
 export const join = ops.join;
 export const dirname = ops.dirname;

@@ -133,9 +133,14 @@ export async function kubeOptionsFrom(opts: GlobalOptions): Promise<KubeOptions>
 
 /** Connect to the cluster named by the global flags (loads client-node lazily). */
 export async function connectFromOpts(opts: GlobalOptions): Promise<Kube> {
+  return await connectWith(kubeOptionsFrom(opts));
+}
+
+/** Connect with connection settings already made from the global flags (`kubeOptionsFrom`). */
+export async function connectWith(options: KubeOptions | Promise<KubeOptions>): Promise<Kube> {
   const [{ Kube }, ko, { isMultiContext }] = await Promise.all([
     import("../kube/client.ts"),
-    kubeOptionsFrom(opts),
+    options,
     import("../kube/contexts.ts"),
   ]);
   if (isMultiContext(ko.context)) {

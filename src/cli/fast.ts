@@ -12,9 +12,9 @@
  * agree on a corpus of lines.
  */
 import { type FlagParts, flagParts, GLOBAL_OPTIONS, type Invocation, type OptSpec } from "./optspec.ts";
-import { EXEC_OPTIONS } from "./exec_action.ts";
-import { PODS_OPTIONS } from "./pods_action.ts";
-import { RUN_OPTIONS } from "./run_action.ts";
+import { EXEC_OPTIONS, execAction } from "./exec_action.ts";
+import { PODS_OPTIONS, podsAction } from "./pods_action.ts";
+import { RUN_OPTIONS, runAction } from "./run_action.ts";
 
 export interface FastCommand {
   /** the command's name and aliases (as main.ts's COMMANDS lists them) */
@@ -32,21 +32,21 @@ export const FAST_COMMANDS: readonly FastCommand[] = [
     options: EXEC_OPTIONS,
     minArgs: 0,
     maxArgs: Infinity,
-    run: async (inv) => (await import("./exec_action.ts")).execAction(inv),
+    run: execAction,
   },
   {
     names: ["pods", "po"],
     options: PODS_OPTIONS,
     minArgs: 0,
     maxArgs: 1,
-    run: async (inv) => (await import("./pods_action.ts")).podsAction(inv),
+    run: podsAction,
   },
   {
     names: ["run"],
     options: RUN_OPTIONS,
     minArgs: 1,
     maxArgs: Infinity,
-    run: async (inv) => (await import("./run_action.ts")).runAction(inv),
+    run: runAction,
   },
 ];
 

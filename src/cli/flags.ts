@@ -11,7 +11,6 @@ import {
   type Invocation,
   OptionValueError,
   type OptSpec,
-  outputSpec,
   positiveCount,
   RECONNECT_OPTION,
   TARGETING_OPTIONS,
@@ -81,13 +80,6 @@ export function targetingOptions<A extends unknown[]>(cmd: AnyCommand<A>): AnyCo
 /** `--reconnect-timeout`, for commands that keep a watch or stream open (logs -f, pods -w, wait). */
 export function reconnectOption<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
   return addOptions(cmd, [RECONNECT_OPTION]);
-}
-
-export function outputOption<A extends unknown[]>(
-  cmd: AnyCommand<A>,
-  formats = ["table", "wide", "json", "yaml", "name"],
-): AnyCommand<A> {
-  return addOptions(cmd, [outputSpec(formats)]);
 }
 
 /** Global options of the command being run (commander merges the root's options in). */

@@ -1,9 +1,9 @@
 /**
  * Option declarations as data, without commander: the global kubectl-style flags, pod targeting, the
  * picker flags, -o and --reconnect-timeout. src/cli/flags.ts turns a list of them into commander options
- * (help, completion, every command), and src/cli/fast.ts reads the everyday command lines (`exec`, `pods`)
- * against the same lists without loading commander at all (~45 ms of CPU: commander is CommonJS and
- * brings Deno's Node layer). One declaration, two readers: they cannot drift apart.
+ * (help, completion, every command), and src/cli/fast.ts reads the everyday command lines (`exec`, `pods`,
+ * `run`) against the same lists without loading commander at all (~45 ms of CPU: commander is CommonJS
+ * and brings Deno's Node layer). One declaration, two readers: they cannot drift apart.
  */
 
 /** One option, as commander's `.option(flags, description, parse, default)` takes it. */

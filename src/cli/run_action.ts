@@ -3,7 +3,7 @@
  * command (help, examples) from these, and src/cli/fast.ts runs it straight from the command line.
  */
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions, kubeOptionsFrom } from "./connect.ts";
+import { connectWith, type GlobalOptions, kubeOptionsFrom } from "./connect.ts";
 import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 
 /** run's options, in the order `kodama run --help` lists them. */
@@ -29,8 +29,7 @@ export const RUN_OPTIONS: readonly OptSpec[] = [
 ];
 
 export async function runAction(inv: Invocation): Promise<void> {
-  const g = inv.opts as GlobalOptions;
-  const opts = inv.opts;
+  const opts = inv.opts as GlobalOptions & Record<string, unknown>;
   const [name, ...words] = inv.args;
   const [{ runCommand }, { connectionFlags }] = await Promise.all([
     import("../workflow/run.ts"),
@@ -38,15 +37,16 @@ export async function runAction(inv: Invocation): Promise<void> {
   ]);
   // for the kodama processes a run starts (tmux panes): the same cluster and user, paths made
   // absolute as their cwd may differ; never --token (process arguments are readable by anyone)
-  const globalFlags = connectionFlags(await kubeOptionsFrom(g));
+  const ko = await kubeOptionsFrom(opts);
+  const globalFlags = connectionFlags(ko);
   const code = await runCommand(name, {
     params: opts.param as string[],
     words,
     dryRun: !!opts.dryRun,
     trust: !!opts.trust,
     yes: !!opts.yes,
-    namespace: g.namespace,
-    connect: () => connectFromOpts(g),
+    namespace: opts.namespace,
+    connect: () => connectWith(ko),
     globalFlags,
   });
   setExitCode(code);

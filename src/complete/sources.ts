@@ -4,9 +4,13 @@
  * the config schema (keys, values). No command-line knowledge here: src/cli/complete.ts decides what is
  * being completed and calls one of these under a deadline.
  */
-import { existsSync } from "node:fs";
 import type { Kube, ListKind, ObjectSummary } from "../kube/client.ts";
-import { kubeconfigFiles, type KubeOptions, mergeKubeConfigs, parseKubeConfig } from "../kube/config.ts";
+import {
+  existingKubeconfigFiles,
+  type KubeOptions,
+  mergeKubeConfigs,
+  parseKubeConfig,
+} from "../kube/config.ts";
 import { withFullYaml } from "../kube/kubeconfig.ts";
 
 export interface Candidate {
@@ -19,7 +23,7 @@ export async function kubeconfigEntries(
   o: KubeOptions,
   what: "contexts" | "clusters" | "users",
 ): Promise<Candidate[]> {
-  const files = kubeconfigFiles(o).filter((f) => existsSync(f));
+  const files = existingKubeconfigFiles(o);
   const kc = await withFullYaml(() =>
     mergeKubeConfigs(files.map((f) => parseKubeConfig(Deno.readTextFileSync(f), f)))
   );

@@ -3,8 +3,7 @@
  * kodama's commands need (SelfSubjectAccessReview, a few at a time), and look for the local tools.
  */
 import { Kube } from "../kube/client.ts";
-import { kubeconfigFiles, type KubeOptions, loadKubeConfig, resolveNamespace } from "../kube/config.ts";
-import { withFullYaml } from "../kube/kubeconfig.ts";
+import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } from "../kube/config.ts";
 import { forEachLimited } from "../limit.ts";
 import {
   atLeast,
@@ -126,7 +125,7 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
   };
   let kube: Kube | undefined;
   try {
-    const kc = await withFullYaml(() => loadKubeConfig(o));
+    const kc = await readKubeConfig(o);
     base.kubeconfig = {
       ok: true,
       files,

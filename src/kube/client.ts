@@ -23,9 +23,9 @@ import {
   type KubeOptions,
   type LoaderInternals,
   loadKubeConfig,
+  readKubeConfig,
   resolveNamespace,
 } from "./config.ts";
-import { withFullYaml } from "./kubeconfig.ts";
 import { type ApiWhat, isUnreachable, toKodamaError } from "./errors.ts";
 import { Reachability } from "./reach.ts";
 import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
@@ -33,6 +33,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../ui/log.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { mark } from "../ui/timing.ts";
+import { clearTimer } from "../timer.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 import { nativeClient } from "./native.ts";
@@ -215,7 +216,7 @@ export class Kube {
   /** `internal` is for tests only (service-account dir, env); commands never pass it. */
   static async connect(opts: KubeOptions = {}, internal?: LoaderInternals): Promise<Kube> {
     warmTls(); // the first handshake's DRBG seeding starts now, off the main thread (./warm.ts)
-    const kc = await withFullYaml(() => loadKubeConfig(opts, internal));
+    const kc = await readKubeConfig(opts, internal);
     return new Kube(kc, opts, internal?.authTtlMs, internal);
   }
 
@@ -555,8 +556,7 @@ export class Kube {
       if (e instanceof SyntaxError) throw e; // not JSON: as the node path would throw it
       return undefined;
     } finally {
-      // only when set: touching the global timer functions loads node:timers (~8 ms), see src/pods/exec_cmd.ts
-      if (timer !== undefined) clearTimeout(timer);
+      clearTimer(timer);
       o.signal?.removeEventListener("abort", onAbort);
     }
     if (failure.code === 401 && !o.signal?.aborted) {

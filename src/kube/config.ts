@@ -14,7 +14,13 @@ import { exists, readFailure } from "./files.ts";
 import { delimiter, dirname, join } from "../fspath.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
-import { type ClusterEntry, type ContextEntry, decodeKubeconfig, type UserEntry } from "./kubeconfig.ts";
+import {
+  type ClusterEntry,
+  type ContextEntry,
+  decodeKubeconfig,
+  type UserEntry,
+  withFullYaml,
+} from "./kubeconfig.ts";
 import { ExecPluginRunner, validateExecPlugin } from "./execplugin.ts";
 
 export type { ClusterEntry, ContextEntry, ExecPlugin, UserEntry } from "./kubeconfig.ts";
@@ -421,6 +427,19 @@ export function kubeconfigFiles(opts: KubeOptions, getEnv: Env = denoEnv): strin
   return home ? [join(home, ".kube", "config")] : [];
 }
 
+/** The kubeconfig files that exist, of those `kubeconfigFiles` names. */
+export function existingKubeconfigFiles(opts: KubeOptions, getEnv: Env = denoEnv): string[] {
+  return kubeconfigFiles(opts, getEnv).filter((f) => exists(f));
+}
+
+/**
+ * `loadKubeConfig` for callers that can wait: a kubeconfig outside the fast reader's subset (kubeyaml.ts)
+ * loads js-yaml on the way instead of failing (`withFullYaml`).
+ */
+export function readKubeConfig(opts: KubeOptions, internal?: LoaderInternals): Promise<KubeConfigLite> {
+  return withFullYaml(() => loadKubeConfig(opts, internal));
+}
+
 export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}): KubeConfigLite {
   const env = internal.env ?? denoEnv;
   const saDir = internal.serviceAccountDir ?? SA_DIR;
@@ -431,7 +450,7 @@ export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}
     }
     kc = loadFile(opts.kubeconfig);
   } else {
-    const files = kubeconfigFiles(opts, env).filter((f) => exists(f));
+    const files = existingKubeconfigFiles(opts, env);
     if (files.length > 0) {
       kc = files.length === 1 ? loadFile(files[0]) : mergeKubeConfigs(files.map(loadFile));
     } else if (opts.server) {

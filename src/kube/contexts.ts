@@ -3,8 +3,7 @@
  * one Kube per context (stern's `--context` with several clusters). A plain name is one context, as in
  * kubectl.
  */
-import { type KubeOptions, loadKubeConfig } from "./config.ts";
-import { withFullYaml } from "./kubeconfig.ts";
+import { type KubeOptions, readKubeConfig } from "./config.ts";
 import { Kube } from "./client.ts";
 import { usageError } from "../errors.ts";
 
@@ -68,7 +67,7 @@ export function expandContexts(spec: string, known: string[]): string[] {
 /** One Kube per context `opts.context` selects (a single one for a plain name or none). */
 export async function connectContexts(opts: KubeOptions): Promise<Kube[]> {
   if (!isMultiContext(opts.context)) return [await Kube.connect(opts)];
-  const known = (await withFullYaml(() => loadKubeConfig({ ...opts, context: undefined }))).getContexts()
+  const known = (await readKubeConfig({ ...opts, context: undefined })).getContexts()
     .map((c) => c.name);
   return await Promise.all(
     expandContexts(opts.context!, known).map((context) => Kube.connect({ ...opts, context })),

@@ -19,7 +19,19 @@ interface Line {
 /** Not in the subset: give the file to js-yaml. */
 class Unsure extends Error {}
 
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+const KEY = "[A-Za-z_][A-Za-z0-9_./-]*";
+const PLAIN_KEY = new RegExp(`^${KEY}$`);
+/** `key: value`, one entry of a flow map */
+const FLOW_ENTRY = new RegExp(`^\\s*(${KEY}): (.*)$`);
+/** `- key: value`: a list item that opens a map */
+const ITEM_MAP = new RegExp(`^${KEY}:( |$)`);
+
+/** A key this reader takes in `out`: plain, new, and not a word go-yaml reads as null or a boolean. */
+function checkKey(out: Record<string, unknown>, key: string): void {
+  if (!PLAIN_KEY.test(key) || Object.hasOwn(out, key) || key === "__proto__") throw new Unsure();
+  // keys are scalars too: `yes:` is the key "true" to go-yaml
+  if (NULLS.has(key) || Object.hasOwn(BOOLS, key) || OTHER_BOOLS.test(key)) throw new Unsure();
+}
 /** first characters a plain scalar may not start with (YAML indicators), or that may make it a number */
 const RISKY_START = /^([?:,[\]{}#&*!|>'"%@`0-9+.~]|-$|-[^A-Za-z-])/;
 const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
@@ -92,11 +104,10 @@ function flow(text: string): unknown {
   if (close === "]") return parts.map((p) => flowScalar(p.trim()));
   const out: Record<string, unknown> = {};
   for (const part of parts) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_./-]*): (.*)$/.exec(part);
+    const m = FLOW_ENTRY.exec(part);
     if (!m) throw new Unsure();
     const key = m[1];
-    if (Object.hasOwn(out, key) || key === "__proto__") throw new Unsure();
-    if (NULLS.has(key) || Object.hasOwn(BOOLS, key) || OTHER_BOOLS.test(key)) throw new Unsure();
+    checkKey(out, key);
     out[key] = flowScalar(m[2].trim());
   }
   return out;
@@ -161,9 +172,7 @@ class Reader {
       const colon = l.text.indexOf(":");
       if (colon <= 0 || (l.text.length > colon + 1 && l.text[colon + 1] !== " ")) throw new Unsure();
       const key = l.text.slice(0, colon);
-      if (!PLAIN_KEY.test(key) || Object.hasOwn(out, key) || key === "__proto__") throw new Unsure();
-      // keys are scalars too: `yes:` is the key "true" to go-yaml
-      if (NULLS.has(key) || Object.hasOwn(BOOLS, key) || OTHER_BOOLS.test(key)) throw new Unsure();
+      checkKey(out, key);
       const rest = l.text.slice(colon + 1).trim();
       this.i++;
       if (rest === "" || rest.startsWith("#")) {
@@ -195,7 +204,7 @@ class Reader {
       }
       if (isItem(body)) throw new Unsure();
       const at = indent + 1 + (after.length - body.length);
-      if (/^[A-Za-z_][A-Za-z0-9_./-]*:( |$)/.test(body)) {
+      if (ITEM_MAP.test(body)) {
         // `- key: value` opens a map whose keys line up with `key`
         this.lines[this.i] = { indent: at, text: body };
         out.push(this.mapping(at));

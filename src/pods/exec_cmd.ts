@@ -3,6 +3,7 @@
  * (interactive), fan out over several (prefixed lines + summary), or open tmux panes.
  * Returns the process exit code.
  */
+import { clearTimer } from "../timer.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { colorEnabled, isTerminal } from "../ui/color.ts";
@@ -62,7 +63,8 @@ export async function execCommand(
   fanoutModule?.catch(() => {}); // awaited below; a failure surfaces there
   // one pod: its exec stream's code (and Deno's WebSocket) while the pod is read — the main thread
   // waits there anyway, for the answer and, the first time, for TLS set-up (src/kube/warm.ts): ~8 ms
-  if (!fanoutModule && !o.tmux) preloadExec();
+  const execModule = !fanoutModule && !o.tmux ? import("./exec.ts") : undefined;
+  execModule?.catch(() => {}); // awaited by execSingle; a failure surfaces there
   const pods = await findPods(kube, t);
   // pods that exist but do not run: say which and why, not "no pods matched"
   if (!pods.length && t.includeNotReady === false) {
@@ -107,7 +109,7 @@ export async function execCommand(
     );
   }
 
-  return await execSingle(kube, chosen[0], o, timeoutMs);
+  return await execSingle(kube, chosen[0], o, timeoutMs, execModule);
 }
 
 /** exec in several contexts: every matching pod of each, in one fan-out; a failed context is in the summary. */
@@ -219,16 +221,12 @@ export function ttyChoice(
   return { tty, stdin };
 }
 
-/** Load what a single-pod exec needs next; awaited later by its own import (a failure surfaces there). */
-function preloadExec(): void {
-  import("./exec.ts").catch(() => {});
-}
-
 async function execSingle(
   kube: Kube,
   pod: V1Pod,
   o: ExecCommandOptions,
   timeoutMs: number | undefined,
+  execModule?: Promise<typeof import("./exec.ts")>,
 ): Promise<number> {
   const chosen = [pod];
   // the pod runs, but the chosen container may not (a sidecar in a crash loop)
@@ -236,7 +234,7 @@ async function execSingle(
   if (podProblem(pod, { container })) {
     throw await notRunningError(kube, [pod], { container, what: "cannot exec" });
   }
-  const { execOne } = await import("./exec.ts");
+  const { execOne } = await (execModule ?? import("./exec.ts"));
   const choice = ttyChoice(o, { stdin: Deno.stdin.isTerminal(), stdout: Deno.stdout.isTerminal() });
   if (choice.warning) stderrSink.write(choice.warning + "\n");
   const ctrl = new AbortController();
@@ -272,9 +270,7 @@ async function execSingle(
     }
     return code;
   } finally {
-    // only when a timer was set: the first touch of the global timer functions loads Deno's node:timers
-    // (~8 ms of CPU), which a plain one-pod exec otherwise never needs
-    if (timer !== undefined) clearTimeout(timer);
+    clearTimer(timer);
     offClosed();
   }
 }

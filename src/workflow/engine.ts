@@ -9,6 +9,7 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
 import { forEachLimited } from "../limit.ts";
 import { formatDuration } from "../ui/duration.ts";
+import { clearTimer } from "../timer.ts";
 import { describeTarget, findPods, nothingMatched } from "../pods/target.ts";
 import {
   boundedJson,
@@ -280,8 +281,7 @@ class Run {
       } finally {
         out.flush();
         err.flush();
-        // the global timer functions load Deno's node:timers on first use (~8 ms): only when one was set
-        if (timer !== undefined) clearTimeout(timer);
+        clearTimer(timer);
         parent.removeEventListener("abort", onParent);
       }
     } catch (e) {
