@@ -45,7 +45,10 @@ async function ensureConfig(
   const st = await Deno.stat(root).catch(() => undefined);
   if (!st) throw notFound(`${path ?? "."}: no such directory`);
   if (!st.isDirectory) throw new KodamaError(`${path}: not a directory`, ExitCode.USAGE);
-  const c = configFor(kube, { ...v.spec, namespace: kube.namespace }, root, cfg);
+  // the session's env files stay out of the workspace whatever tree is synced now (they were recorded,
+  // relative to the tree synced before, by `start --sync`)
+  const secretFiles = (cur?.secretFiles ?? []).map((f) => resolve(cur!.root, f));
+  const c = configFor(kube, { ...v.spec, namespace: kube.namespace }, root, cfg, secretFiles);
   await saveConfig(c);
   return c;
 }

@@ -271,6 +271,17 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "sync push with a path rebuilds the settings and still leaves the env file out",
+        async () => {
+          const r = await w.k(["sync", "push", NAME, "project", "--full"]);
+          assertEquals(r.code, 0, r.stderr);
+          const ls = await w.k(["attach", NAME, "--command", "ls -a /workspace"]);
+          assert(!ls.stdout.includes(ENV_FILE), ls.stdout);
+          assertStringIncludes(ls.stdout, "pod-made.txt");
+        },
+      );
+
       await t.step("delete ends the background sync and forgets its state", async () => {
         assertEquals((await w.k(["sync", "start", NAME])).code, 0);
         const s = await status(w);
