@@ -33,8 +33,9 @@ async function podGone(kube: Kube, namespace: string, pod: string): Promise<void
 
 /**
  * Wait until purged claims are gone. A claim a pod still uses stays Terminating (the
- * kubernetes.io/pvc-protection finalizer) until that pod has stopped — on a real cluster seconds after
- * `delete` returns — and a `start` of the same name meanwhile would meet it; `kubectl delete` waits too.
+ * kubernetes.io/pvc-protection finalizer) until that pod has stopped — `delete` waits for its own pod
+ * first, so this matters for claims another pod still mounts — and a `start` of the same name meanwhile
+ * would meet it; `kubectl delete` waits too.
  */
 async function claimsGone(
   kube: Kube,

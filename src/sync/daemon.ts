@@ -11,17 +11,6 @@ import { running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
 import { SyncLoop } from "./watch.ts";
 
-export function freshStatus(): SyncStatus {
-  return emptyStatus("starting");
-}
-
-/** The totals of a status: the last sync, files, bytes and batches sent. */
-export function sentSoFar(
-  s: SyncStatus,
-): Pick<SyncStatus, "lastSync" | "filesSent" | "bytesSent" | "batches"> {
-  return { lastSync: s.lastSync, filesSent: s.filesSent, bytesSent: s.bytesSent, batches: s.batches };
-}
-
 /** The body of `sync __daemon NAME`: runs until SIGTERM/SIGINT. */
 export async function runDaemon(kube: Kube, name: string, home?: string): Promise<number> {
   const c = await loadConfig(name, home);
@@ -37,8 +26,15 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   // what earlier syncs of this session sent (start --sync, resume, sync push, an earlier run) still counts
   const before = await loadStatus(name, home);
   const status: SyncStatus = {
-    ...freshStatus(),
-    ...(before ? sentSoFar(before) : {}),
+    ...emptyStatus("starting"),
+    ...(before
+      ? {
+        lastSync: before.lastSync,
+        filesSent: before.filesSent,
+        bytesSent: before.bytesSent,
+        batches: before.batches,
+      }
+      : {}),
     pid: Deno.pid,
     procStart: procStartTime(Deno.pid),
     startedAt: new Date().toISOString(),

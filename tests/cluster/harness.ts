@@ -154,9 +154,9 @@ export async function waitUntil(
 }
 
 /**
- * Delete objects a test made under fixed names in a shared namespace (`pod/x`, `pvc/ws`, …), without
- * waiting and without failing when they are gone: call it in `finally`, so nothing stays behind on a
- * real cluster (the test server goes away anyway).
+ * Delete objects a test made under fixed names in a shared namespace (`pod/x`, `pvc/ws`, …), waiting
+ * until they are gone (a short grace period) and without failing when they already are: call it in
+ * `finally`, so nothing stays behind on a real cluster (the test server goes away anyway).
  */
 export async function deleteObjects(c: TestCluster, namespace: string, ...refs: string[]): Promise<void> {
   if (!refs.length || !c.real) return; // a test server's objects go with it
