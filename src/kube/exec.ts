@@ -161,6 +161,15 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
   return p;
 }
 
+/**
+ * Work out the cluster's stream target now (credentials, TLS client, proxy), while something else is
+ * awaited — the pod's GET, the TLS set-up — so that the stream opens as soon as it may. A failure is
+ * not reported here: the stream's own call to wsTarget reports it, in its words.
+ */
+export function prepareStreams(kube: Kube): void {
+  wsTarget(kube.kc).catch(() => {});
+}
+
 /** Parse the status channel payload into an exit code (or an error message). */
 export function parseStatus(body: string): { exitCode: number; error?: string } {
   let st: {

@@ -146,7 +146,14 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
 export async function findPods(kube: Kube, target: TargetFlags): Promise<V1Pod[]> {
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
   const t = await resolveTarget(kube, target);
-  const pods = await kube.listPods(targetNamespace(kube, t), {
+  const namespace = targetNamespace(kube, t);
+  if (t.pod !== undefined && namespace !== undefined && !t.selector && !t.fieldSelector) {
+    // one named pod: GET it, as kubectl does — the `get` right kubectl exec needs (not `list`), and the
+    // API server's cheapest read (a list, even narrowed to one name, filters the namespace's pods)
+    const pod = await kube.findObject<V1Pod>("pods", namespace, t.pod);
+    return filterPods(pod ? [pod] : [], t);
+  }
+  const pods = await kube.listPods(namespace, {
     labelSelector: t.selector,
     fieldSelector: fieldSelectorWith(t),
   });

@@ -224,7 +224,7 @@ class Run {
         return;
       }
       const k = await stepKind(kind);
-      if (!this.o.dryRun) k.preload?.();
+      if (!this.o.dryRun) k.preload?.(this);
       await this.resolveTargetsFor(step, k);
       label = this.labelOf(step, kind);
       const ctx = this.exprContext();

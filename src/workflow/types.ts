@@ -117,10 +117,10 @@ export interface StepKind<S = any> {
   /** static checks beyond the schema; return messages with an optional key path inside the spec */
   check?(spec: S, wf: Workflow): { message: string; path?: (string | number)[] }[];
   /**
-   * start loading what `run` will import (called while the engine reads the step's targets: the main
-   * thread waits for the cluster there anyway); `run` still imports it itself
+   * start loading what `run` will import, and preparing what it will need (called while the engine reads
+   * the step's targets: the main thread waits for the cluster there anyway); `run` still imports it itself
    */
-  preload?(): void;
+  preload?(run: Pick<RunHandle, "kube">): void;
   /** one line for --dry-run */
   plan(spec: S, ctx: StepContext): Promise<string> | string;
   run(spec: S, ctx: StepContext): Promise<StepResult>;
