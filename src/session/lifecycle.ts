@@ -259,11 +259,13 @@ export async function deleteSession(
   await del("secrets", n.envSecret);
   await del("secrets", n.gitSecret);
   await del("configmaps", n.editorConfigMap);
+  // everything is asked to go: the local state goes now, so a wait cut short (its timeout, Ctrl-C) leaves
+  // no record of a session that no longer exists
+  const removedState = !o.keepConfig && await removeState(name);
   // as kubectl delete (and stop) do: return once the pod is gone. On a real node it takes its grace period
   // to stop, and meanwhile `list` still shows the session and a `start` of the name would meet it.
   if (v.pod) await podGone(kube, namespace, podName);
   if (o.purge) await claimsGone(kube, namespace, volumes.map((c) => c.metadata!.name!), o);
-  const removedState = !o.keepConfig && await removeState(name);
   o.out.write(`session/${name} deleted\n`);
   o.err.write(`removed ${gone.join(", ")}${removedState ? " and the local state" : ""}\n`);
   if (!o.purge && volumes.length) {

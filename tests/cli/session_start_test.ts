@@ -3,7 +3,7 @@
  * validation, a volume that cannot bind (named, with its event), and Ctrl-C while waiting.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { kubectl, startCluster } from "../cluster/harness.ts";
+import { kubectl, startCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { drain, purge, readUntil, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 
@@ -305,6 +305,58 @@ Deno.test({
     } finally {
       await w.kc(["delete", "pod", "holder-tt", "--grace-period=0", "--force", "--ignore-not-found"]);
       await purge(w, "tt");
+      await w.cleanup();
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "delete: the local state goes with the objects, even when Ctrl-C cuts the wait for the pod short",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const hold = (finalizers: string[] | null) => JSON.stringify({ metadata: { finalizers } });
+    try {
+      const s = await w.k(["start", "hd", "--image", SESSION_IMAGE]);
+      assertEquals(s.code, 0, s.stderr);
+      const state = `${w.home}/sessions/hd.yaml`;
+      assert(await Deno.stat(state).then(() => true, () => false), "start wrote the local state");
+      // a finalizer (another controller's) keeps the pod Terminating after it is deleted: delete waits
+      assertEquals(
+        (await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(["example.com/hold"])])).code,
+        0,
+      );
+      const del = w.spawn(["delete", "hd", "--force"]);
+      const out = drain(del.stdout.getReader());
+      const err = drain(del.stderr.getReader());
+      await waitUntil(
+        async () =>
+          (await w.kc(["get", "pod", "kodama-hd", "-o", "jsonpath={.metadata.deletionTimestamp}"])).stdout !==
+            "",
+        30_000,
+        "the pod to be marked for deletion",
+      );
+      await new Promise((r) => setTimeout(r, 1000)); // delete is now waiting for the pod to go
+      del.kill("SIGINT");
+      const { code } = await del.status;
+      const stderr = await err;
+      await out;
+      assertEquals(code, 130, stderr);
+      assert(!hasStackTrace(stderr));
+      assert(!await Deno.stat(state).then(() => true, () => false), "the local state is gone");
+      // what delete asked for is done: only the held pod is left, and it goes with its finalizer
+      assertEquals(
+        (await w.kc(["get", "secret,configmap", "-l", "kodama.dev/session=hd", "-o", "name"])).stdout,
+        "",
+      );
+      assertEquals((await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)])).code, 0);
+      assertEquals((await w.kc(["wait", "--for=delete", "pod/kodama-hd", "--timeout=60s"])).code, 0);
+    } finally {
+      await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)]);
+      await purge(w, "hd");
       await w.cleanup();
       await c.stop();
     }

@@ -558,7 +558,23 @@ export class ClusterApi implements RuntimeHost {
         metadata: { ...o.metadata, resourceVersion: old.metadata.resourceVersion },
       });
     }
-    return this.store.replace(def.name, canonicalOrder(o));
+    return this.finalize(def, this.store.replace(def.name, canonicalOrder(o)));
+  }
+
+  /**
+   * kube-apiserver's rule for finalizers: an object being deleted (deletionTimestamp set) stays while
+   * it has any, and goes when an update removes the last one. Claims and namespaces have their own
+   * controllers here (deletePVC/releasePVCs, deleteNamespace); a pod whose processes are still being
+   * stopped goes when they are (stopPod).
+   */
+  private finalize(def: ResourceDef, o: Obj): Obj {
+    if (!o.metadata.deletionTimestamp || o.metadata.finalizers?.length) return o;
+    if (def.name === "persistentvolumeclaims" || def.name === "namespaces") return o;
+    const ns = o.metadata.namespace ?? "";
+    if (def.name === "pods" && this.pendingPodStops.has(`${ns}/${o.metadata.name}`)) return o;
+    this.store.remove(def.name, def.namespaced ? ns : "", o.metadata.name);
+    if (def.name === "pods") this.releasePVCs(ns);
+    return o;
   }
 
   patch(
@@ -648,6 +664,13 @@ export class ClusterApi implements RuntimeHost {
       case "persistentvolumeclaims":
         return this.deletePVC(o);
       default:
+        if (o.metadata.finalizers?.length) {
+          // marked, not removed: it goes when its finalizers are (finalize); the answer is the object
+          if (o.metadata.deletionTimestamp) return o;
+          o.metadata.deletionTimestamp = now();
+          o.metadata.deletionGracePeriodSeconds = 0;
+          return this.store.replace(def.name, o);
+        }
         this.store.remove(def.name, key, name);
         return statusSuccess(def, o);
     }
@@ -695,8 +718,10 @@ export class ClusterApi implements RuntimeHost {
       } catch (e) {
         console.error(`[cluster] stopPod ${k}: ${(e as Error).message}`);
       }
-      if (this.store.has("pods", ns, name)) this.store.remove("pods", ns, name);
       this.pendingPodStops.delete(k);
+      // its finalizers keep a stopped pod (Terminating) until an update removes them (finalize)
+      if (this.store.get("pods", ns, name)?.metadata.finalizers?.length) return;
+      if (this.store.has("pods", ns, name)) this.store.remove("pods", ns, name);
       this.releasePVCs(ns);
     })();
     this.pendingPodStops.set(k, p);

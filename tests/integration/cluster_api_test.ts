@@ -422,6 +422,28 @@ spec:
         assertMatch(svc, /^api\s+ClusterIP\s+\S+\s+<none>\s+80\/TCP/m);
       });
 
+      await t.step("a finalizer holds a deleted pod or configmap until it is removed", async () => {
+        const pod = `held-${n}`, cm = `held-${n}`;
+        await ok(c, ["run", pod, "-n", "dev", `--image=${KODAMA_TEST_IMAGE}`, "--", "sleep", "3600"]);
+        await ok(c, ["create", "configmap", cm, "-n", "dev", "--from-literal=a=b"]);
+        const hold = JSON.stringify({ metadata: { finalizers: ["example.com/hold"] } });
+        for (const k of [`pod/${pod}`, `cm/${cm}`]) {
+          await ok(c, ["patch", k, "-n", "dev", "--type", "merge", "-p", hold]);
+          await ok(c, ["delete", k, "-n", "dev", "--wait=false", "--grace-period=1"]);
+        }
+        // past the pod's grace period: both are still there, marked for deletion
+        await new Promise((r) => setTimeout(r, 3000));
+        for (const k of [`pod/${pod}`, `cm/${cm}`]) {
+          const ts = await ok(c, ["get", k, "-n", "dev", "-o", "jsonpath={.metadata.deletionTimestamp}"]);
+          assertMatch(ts, /^\d{4}-\d\d-\d\dT/, k);
+        }
+        for (const k of [`pod/${pod}`, `cm/${cm}`]) {
+          await ok(c, ["patch", k, "-n", "dev", "--type", "merge", "-p", '{"metadata":{"finalizers":null}}']);
+          await ok(c, ["wait", "--for=delete", k, "-n", "dev", "--timeout=60s"]);
+          assertStringIncludes(await fails(c, ["get", k, "-n", "dev"]), "not found");
+        }
+      });
+
       await t.step("delete PVC, secret, configmap; namespace deletion cascades", async () => {
         await ok(c, ["delete", "-n", "dev", "-f", "-", "--wait"], { stdin: manifest("two") });
         for (const k of [`pod/app-${n}`, `pvc/data-${n}`, `secret/creds-${n}`, `cm/cfg-${n}`]) {
