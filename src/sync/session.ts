@@ -7,7 +7,7 @@
  *   delete              syncSessionDelete: end it and forget the session's sync state
  *   list (SYNC column)  syncColumn in column.ts (light: list loads it)
  */
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { formatBytes } from "../bytes.ts";
@@ -75,9 +75,9 @@ export function configFor(
 
 export function pushSummary(r: PushResult): string {
   const rate = r.bytes / Math.max(0.001, r.ms / 1000);
-  return `synced ${r.files} files (${formatBytes(r.bytes)})${r.deletes ? `, ${r.deletes} deleted` : ""} in ${
-    formatDuration(r.ms)
-  }${r.bytes > 1 << 20 ? `, ${formatBytes(rate)}/s` : ""}`;
+  return `synced ${r.files} file${r.files === 1 ? "" : "s"} (${formatBytes(r.bytes)})${
+    r.deletes ? `, ${r.deletes} deleted` : ""
+  } in ${formatDuration(r.ms)}${r.bytes > 1 << 20 ? `, ${formatBytes(rate)}/s` : ""}`;
 }
 
 /** `start --sync PATH`: the whole tree, then (sync.watch) the background sync. */
@@ -93,10 +93,16 @@ export async function syncSessionStart(
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
   const c = configFor(kube, spec, root, cfg, io.secretFiles);
   await saveConfig(c);
-  if (c.secretFiles?.length) {
+  // every env file stays out, even an optional one that does not exist yet; the note names those read
+  const present = (await Promise.all(
+    (c.secretFiles ?? []).map(async (f) =>
+      (await Deno.stat(join(root, f)).then(() => true, () => false)) ? [f] : []
+    ),
+  )).flat();
+  if (present.length) {
     io.err.write(
-      `not syncing the env file${c.secretFiles.length > 1 ? "s" : ""} ${
-        c.secretFiles.join(", ")
+      `not syncing the env file${present.length > 1 ? "s" : ""} ${
+        present.join(", ")
       }: the values are in the session's Secret\n`,
     );
   }

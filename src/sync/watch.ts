@@ -187,7 +187,9 @@ export class SyncLoop {
       s.batches++;
       s.lastSync = new Date().toISOString();
       this.h.log(
-        `sent ${stats.files} files (${formatBytes(stats.bytes)}), ${batch.deletes.length} deletes in ${
+        `sent ${stats.files} file${stats.files === 1 ? "" : "s"} (${
+          formatBytes(stats.bytes)
+        }), ${batch.deletes.length} delete${batch.deletes.length === 1 ? "" : "s"} in ${
           Math.round(performance.now() - t0)
         } ms`,
       );

@@ -14,7 +14,9 @@ import { purge, SESSION_IMAGE, type SessionWorld, sessionWorld } from "./_sessio
 const NAME = "syncy";
 /** the session's env file, inside the synced tree: its values go into a Secret, the file never to the pod */
 const ENV_FILE = ".env.session";
-const withoutIgnored = (listing: string) => notIgnored(listing, [...IGNORED, ENV_FILE]);
+/** an optional env file (config env.dotenvFiles) that does not exist at start: kept out when it appears */
+const LATER_ENV = ".env.later";
+const withoutIgnored = (listing: string) => notIgnored(listing, [...IGNORED, ENV_FILE, LATER_ENV]);
 
 async function podListing(w: SessionWorld): Promise<string> {
   const r = await w.k(["attach", NAME, "--command", `set -- /workspace\n${LISTING}`]);
@@ -89,7 +91,10 @@ Deno.test({
     const w = await sessionWorld(c);
     const root = `${w.cwd}/project`;
     await Deno.mkdir(root);
-    await Deno.writeTextFile(`${w.home}/config.yaml`, `sync:\n  excludePatterns: ["*.bak"]\n`);
+    await Deno.writeTextFile(
+      `${w.home}/config.yaml`,
+      `sync:\n  excludePatterns: ["*.bak"]\nenv:\n  dotenvFiles: [project/${LATER_ENV}]\n`,
+    );
     let lastPid: number | undefined;
     try {
       await makeTree(root);
@@ -107,8 +112,10 @@ Deno.test({
           `project/${ENV_FILE}`,
         ]);
         assertEquals(r.code, 0, r.stderr);
-        assertMatch(r.stderr, /synced \d+ files/);
-        assertStringIncludes(r.stderr, `not syncing the env file ${ENV_FILE}`);
+        assertMatch(r.stderr, /synced \d+ files?/);
+        // the note names the env files read; the optional one that is not there yet is not named
+        assertStringIncludes(r.stderr, `not syncing the env file ${ENV_FILE}: `);
+        assert(!r.stderr.includes(LATER_ENV), r.stderr);
         // the value reached the session as an environment variable, the file did not reach the workspace
         const env = await w.k(["attach", NAME, "--command", `echo "$SYNC_TEST_TOKEN"; ls -a /workspace`]);
         assertStringIncludes(env.stdout, "s3cr3t-in-env-file");
@@ -144,7 +151,11 @@ Deno.test({
         await waitSame(w, root, "rename");
         await Deno.mkdir(`${root}/fresh/inner`, { recursive: true });
         await Deno.writeTextFile(`${root}/fresh/inner/f.txt`, "in a new directory\n");
+        // the optional env file appears now: it stays out of the pod like the others
+        await Deno.writeTextFile(`${root}/${LATER_ENV}`, "LATER_TOKEN=never-in-the-pod\n");
         await waitSame(w, root, "new directory");
+        const ls = await w.k(["attach", NAME, "--command", "ls -a /workspace"]);
+        assert(!ls.stdout.includes(LATER_ENV), ls.stdout);
       });
 
       await t.step("a burst of 10,000 files arrives complete, in a few batches", async () => {
@@ -213,7 +224,7 @@ Deno.test({
         await Deno.writeTextFile(`${root}/while-stopped.txt`, "made while stopped\n");
         const res = await w.k(["resume", NAME]);
         assertEquals(res.code, 0, res.stderr);
-        assertMatch(res.stderr, /synced 1 files .*changes since the last sync/);
+        assertMatch(res.stderr, /synced 1 file .*changes since the last sync/);
         const s2 = await status(w);
         assert(s2.pid && s2.pid !== lastPid && alive(s2.pid), JSON.stringify(s2));
         lastPid = s2.pid;
