@@ -40,7 +40,8 @@ state is in $KODAMA_HOME/sync/NAME/ (settings, manifest, status, log).`,
       ["Send again what changed in the recorded directory", "kodama sync push my-work"],
       ["Send everything, ignoring what was sent before", "kodama sync push my-work --full"],
     ],
-    notes: "Exit codes: 1 the pod refused the batch or is not running, 3 no such session or directory.",
+    notes: `A running background sync pauses for the push and goes on after it (from PATH, if given).
+            Exit codes: 1 the pod refused the batch or is not running, 3 no such session or directory.`,
   })
     .argument("<name>", "session name")
     .argument("[path]", "local directory (default: the recorded one, else the current directory)")

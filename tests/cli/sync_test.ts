@@ -285,8 +285,19 @@ Deno.test({
       await t.step(
         "sync push with a path rebuilds the settings and still leaves the env file out",
         async () => {
+          // with the background sync running: it pauses for the push, the push is counted, it goes on
+          assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+          const before = await status(w);
+          assert(before.pid && alive(before.pid), JSON.stringify(before));
           const r = await w.k(["sync", "push", NAME, "project", "--full"]);
           assertEquals(r.code, 0, r.stderr);
+          const sent = Number(/synced (\d+) files? /.exec(r.stdout)?.[1]);
+          assert(sent > 0, r.stdout);
+          assertMatch(r.stderr, /the background sync goes on \(pid \d+\)/);
+          const after = await status(w);
+          assert(after.pid && alive(after.pid) && after.pid !== before.pid, JSON.stringify(after));
+          assert(!alive(before.pid), "the paused background sync ended");
+          assertEquals(after.filesSent, before.filesSent + sent, JSON.stringify({ before, after }));
           const ls = await w.k(["attach", NAME, "--command", "ls -a /workspace"]);
           assert(!ls.stdout.includes(ENV_FILE), ls.stdout);
           assertStringIncludes(ls.stdout, "pod-made.txt");
