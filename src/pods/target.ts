@@ -180,6 +180,17 @@ export function describeTarget(t: TargetFlags, defaultNamespace?: string): strin
 
 /** Throw exit 3 with the target described, for "nothing matched". */
 export function nothingMatched(t: TargetFlags, defaultNamespace?: string, hint?: string): KodamaError {
+  if (
+    t.pod !== undefined && !t.allNamespaces && !t.match?.some((m) => m !== "") && !t.regex && !t.selector &&
+    !t.fieldSelector && (!t.resource || t.resource.kind === "pod") && t.includeNotReady !== false
+  ) {
+    // one pod, named: not found, as kubectl says it, with the namespace it looked in
+    const ns = t.namespace ?? defaultNamespace ?? "default";
+    return notFound(
+      `pod ${t.pod} not found in namespace ${ns}`,
+      hint ?? `list the namespace's pods with \`kodama pods -n ${ns}\`; -A looks in every namespace`,
+    );
+  }
   return notFound(
     `no pods matched (${describeTarget(t, defaultNamespace)})`,
     hint ??

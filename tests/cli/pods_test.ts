@@ -139,7 +139,7 @@ Deno.test({
           assertStringIncludes(pod.stderr, 'invalid pod name "Bad_Name"');
           const missing = await runKodama([...kc, "exec", "-n", "prod", "--pod", "nope-0", "--", "true"]);
           assertEquals(missing.code, 3);
-          assertStringIncludes(missing.stderr, "no pods matched (namespace prod, pod nope-0");
+          assertStringIncludes(missing.stderr, "pod nope-0 not found in namespace prod");
           for (const r of [ns, pod, missing]) assert(!hasStackTrace(r.stderr));
         },
       );

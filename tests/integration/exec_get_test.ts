@@ -1,7 +1,7 @@
 /**
  * A pod named with --pod (or pod/NAME) is read with one GET, as kubectl reads it: the `get` right is enough
  * where kubectl's is (a Role without `list`), the API server serves its cheapest read, and a missing pod is
- * still "no pods matched" (exit 3) — one that exists but does not run is named (not_running_test.ts).
+ * "not found" (exit 3) — one that exists but does not run is named (not_running_test.ts).
  * Filters by substring or label still list. The test server's RBAC is
  * checked against kubectl first, so the Role below means what it would on a real cluster.
  */
@@ -70,14 +70,17 @@ Deno.test({
         ]);
       });
 
-      await t.step("a missing pod: exit 3, as before, for admin and for the Role", async () => {
-        for (const context of [undefined, "getter"]) {
-          const r = await k(["exec", "-n", "prod", "--pod", "nope-0", "--", "true"], context);
-          assertEquals(r.code, 3, r.stderr);
-          assertStringIncludes(r.stderr, "no pods matched (namespace prod, pod nope-0");
-          assert(!hasStackTrace(r.stderr));
-        }
-      });
+      await t.step(
+        "a missing pod: exit 3, not found in the namespace, for admin and for the Role",
+        async () => {
+          for (const context of [undefined, "getter"]) {
+            const r = await k(["exec", "-n", "prod", "--pod", "nope-0", "--", "true"], context);
+            assertEquals(r.code, 3, r.stderr);
+            assertStringIncludes(r.stderr, "pod nope-0 not found in namespace prod");
+            assert(!hasStackTrace(r.stderr));
+          }
+        },
+      );
     } finally {
       await c.stop();
     }
