@@ -787,6 +787,11 @@ export class ClusterApi implements RuntimeHost {
           this.deletePod(p, undefined).then(() => this.pendingPodStops.get(`${name}/${p.metadata.name}`))
         ),
       );
+      // a pod a finalizer holds keeps the namespace Terminating until the finalizer is removed
+      while (!this.closed && this.store.list("pods", name).length) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (this.closed) return;
       for (const def of RESOURCES) {
         if (!def.namespaced || def.virtual || def.name === "pods") continue;
         for (const o of this.store.list(def.name, name)) {

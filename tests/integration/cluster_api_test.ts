@@ -458,7 +458,32 @@ spec:
         );
         await ok(c, ["create", "configmap", "x", "-n", ns, "--from-literal=a=b"]);
         await ok(c, ["run", "p", "-n", ns, `--image=${KODAMA_TEST_IMAGE}`, "--", "sleep", "3600"]);
-        await ok(c, ["delete", "namespace", ns, "--wait", "--timeout=20s"]);
+        // a pod a finalizer holds keeps its namespace Terminating until the finalizer goes
+        await ok(c, [
+          "patch",
+          "pod/p",
+          "-n",
+          ns,
+          "--type",
+          "merge",
+          "-p",
+          '{"metadata":{"finalizers":["example.com/hold"]}}',
+        ]);
+        await ok(c, ["delete", "namespace", ns, "--wait=false"]);
+        await new Promise((r) => setTimeout(r, 2500));
+        assertEquals(await ok(c, ["get", "ns", ns, "-o", "jsonpath={.status.phase}"]), "Terminating");
+        assertEquals(await ok(c, ["get", "pod", "p", "-n", ns, "-o", "name"]), "pod/p\n");
+        await ok(c, [
+          "patch",
+          "pod/p",
+          "-n",
+          ns,
+          "--type",
+          "merge",
+          "-p",
+          '{"metadata":{"finalizers":null}}',
+        ]);
+        await ok(c, ["wait", "--for=delete", `namespace/${ns}`, "--timeout=20s"]);
         assertStringIncludes(await fails(c, ["get", "ns", ns]), `namespaces "${ns}" not found`);
         assertStringIncludes(await fails(c, ["get", "cm", "x", "-n", ns]), "not found");
       });
