@@ -25,6 +25,36 @@ export class SyncConnectionError extends KodamaError {
 
 const dec = new TextDecoder();
 
+/**
+ * How long a sync stream may show no progress before it is given up as stalled and retried like a dropped
+ * one: a peer that went silent (a hung node, a NAT that forgot the connection) closes nothing, and the
+ * sync would otherwise wait on it for ever. 60 s; KODAMA_SYNC_STALL_MS changes it (tests shorten it).
+ */
+export function stallMs(): number {
+  const v = Number(Deno.env.get("KODAMA_SYNC_STALL_MS"));
+  return Number.isFinite(v) && v > 0 ? v : 60_000;
+}
+
+/** The pod applies what it got at 4 MiB/s at least: time it is given after the last byte went out. */
+const APPLY_BYTES_PER_MS = (4 << 20) / 1000;
+
+function stalled(pod: string, ms: number): SyncConnectionError {
+  return new SyncConnectionError(`stream to ${pod} stalled: nothing moved for ${Math.round(ms / 1000)} s`);
+}
+
+/** Resolve with `p`, or with `undefined` once `ms` pass first. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function lastLines(parts: Uint8Array[]): string {
   return dec.decode(concatBytes(parts)).trim().split("\n").slice(-3).join("; ");
 }
@@ -39,6 +69,23 @@ export async function applyBatch(
 ): Promise<PackStats> {
   const stats: PackStats = { files: 0, bytes: 0 };
   const errParts: Uint8Array[] = [];
+  // the stall watch: while sending, the stream must take the next chunk within `limit`; after the last
+  // one, the pod has `limit` plus the time to apply what it got
+  const limit = stallMs();
+  const stall = new AbortController();
+  let last = Date.now(), sending = true;
+  async function* watched(gen: AsyncGenerator<Uint8Array>) {
+    for await (const c of gen) {
+      last = Date.now();
+      yield c;
+    }
+    sending = false;
+    last = Date.now();
+  }
+  const watch = setInterval(() => {
+    const allowed = sending ? limit : limit + stats.bytes / APPLY_BYTES_PER_MS;
+    if (Date.now() - last > allowed) stall.abort();
+  }, Math.max(50, Math.min(1000, limit / 4)));
   let res;
   try {
     res = await execInPod(
@@ -48,10 +95,13 @@ export async function applyBatch(
       t.container,
       ["sh", "-c", APPLY_SCRIPT, "sh", t.workdir],
       {
-        stdin: streamOf(batchStream(root, batch, stats, o.onBytes)),
-        stdout: () => {},
-        stderr: (c) => void errParts.push(c.slice()),
-        signal: o.signal,
+        stdin: streamOf(watched(batchStream(root, batch, stats, o.onBytes))),
+        stdout: () => void (last = Date.now()),
+        stderr: (c) => {
+          last = Date.now();
+          errParts.push(c.slice());
+        },
+        signal: o.signal ? AbortSignal.any([o.signal, stall.signal]) : stall.signal,
       },
     );
   } catch (e) {
@@ -59,7 +109,10 @@ export async function applyBatch(
     const k = e as KodamaError;
     if (k.code === ExitCode.FORBIDDEN) throw e;
     throw new SyncConnectionError(`cannot reach ${t.pod}: ${k.message}`);
+  } finally {
+    clearInterval(watch);
   }
+  if (res.errorKind === "aborted" && stall.signal.aborted && !o.signal?.aborted) throw stalled(t.pod, limit);
   if (res.errorKind === "aborted") throw new KodamaError("sync interrupted", ExitCode.INTERRUPTED);
   if (res.errorKind === "dropped") throw new SyncConnectionError(`stream to ${t.pod} dropped mid-batch`);
   if (res.error || res.exitCode !== 0) {
@@ -212,9 +265,13 @@ export class BatchChannel {
       for (const w of this.#waiters.splice(0)) w(undefined);
     };
     done.then(end, end);
-    this.ready = this.#line().then((l) => {
+    this.ready = within(this.#line(), stallMs()).then((l) => {
       if (l !== "ready") {
-        throw new SyncConnectionError(`cannot open a sync channel to ${t.pod}: ${this.#errText || "closed"}`);
+        throw new SyncConnectionError(
+          `cannot open a sync channel to ${t.pod}: ${
+            this.#errText || (this.#closed ? "closed" : "no answer")
+          }`,
+        );
       }
     });
   }
@@ -249,7 +306,13 @@ export class BatchChannel {
     this.#ctrl.enqueue(
       new TextEncoder().encode(`${lines.length}\n${lines.join("\n")}${lines.length ? "\n" : ""}`),
     );
-    const r = await this.#line();
+    const limit = stallMs();
+    const r = await within(this.#line(), limit);
+    if (r === undefined && !this.#closed) {
+      // a small batch that got no answer: the channel hangs (its peer went silent); a new one is opened
+      this.close();
+      throw stalled(pod, limit);
+    }
     if (r === undefined) throw new SyncConnectionError(`stream to ${pod} dropped mid-batch`);
     const code = Number(r.replace(/^done /, ""));
     if (code !== 0) {

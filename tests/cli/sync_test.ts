@@ -214,6 +214,40 @@ Deno.test({
         },
       });
 
+      await t.step({
+        name:
+          "a stream that hangs (nothing moves, nothing closes) is given up after the stall time and retried",
+        ignore: c.real,
+        fn: async () => {
+          // the background sync again, with a 3 s stall time
+          assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+          const started = await w.k(["sync", "start", NAME], { env: { KODAMA_SYNC_STALL_MS: "3000" } });
+          assertEquals(started.code, 0, started.stderr);
+          const before = await status(w);
+          lastPid = before.pid;
+          // a small change opens the kept-open channel
+          await Deno.writeTextFile(`${root}/before-stall.txt`, "over the channel\n");
+          await waitSame(w, root, "a change before the stall");
+          // every open stream goes silent: the next small batch gets no answer on the channel
+          c.faults.stallStreams();
+          await Deno.writeTextFile(`${root}/after-stall.txt`, "sent again on a new stream\n");
+          await waitSame(w, root, "a change after the stall", 60_000);
+          const s = await status(w);
+          assert(s.reconnects > before.reconnects, JSON.stringify(s));
+          assertMatch(
+            await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`),
+            /stalled: nothing moved for 3 s/,
+          );
+          // a big batch that goes silent mid-stream: given up and sent again, nothing missing or stale
+          const big = new Uint8Array(32 << 20);
+          for (let i = 0; i < big.length; i += 4096) big[i] = (i >> 12) % 253;
+          await Deno.writeFile(`${root}/big2.bin`, big);
+          await until("a batch in flight", async () => (await statusFile(w))?.state === "syncing");
+          c.faults.stallStreams();
+          await waitSame(w, root, "the big file after a stall", 120_000);
+        },
+      });
+
       await t.step("stop ends the sync; resume sends what changed and restarts it", async () => {
         const r = await w.k(["stop", NAME]);
         assertEquals(r.code, 0, r.stderr);

@@ -84,6 +84,8 @@ export interface Runtime {
   handleLogs(req: IncomingMessage, res: ServerResponse, ctx: StreamContext): void;
   /** Close every open stream abruptly (fault injection "drop all streams" / "stop mid-stream"). */
   dropAllStreams(): void;
+  /** Make every open stream hang: stop reading from the client, close nothing. */
+  stallAllStreams(): void;
   /** PIDs of every live pod process (tests check none survive shutdown). */
   pids(): number[];
 }

@@ -3,6 +3,11 @@
 export interface Faults {
   /** Close every open exec/attach/port-forward/log stream and refuse new ones while on. */
   dropStreams(on?: boolean): void;
+  /**
+   * Make every open exec/attach/port-forward stream hang: the server stops reading from the client and
+   * closes nothing (a peer that went silent). New streams work.
+   */
+  stallStreams(): void;
   /** Delay every response by `ms` (0 = off). */
   delay(ms: number): void;
   /** The next `n` API requests (optionally only those whose path contains `pathIncludes`) fail with `status`. */
@@ -59,6 +64,9 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
     case "dropStreams":
       faults.dropStreams(body.on !== false);
       return `streams ${body.on === false ? "allowed" : "dropped"}`;
+    case "stallStreams":
+      faults.stallStreams();
+      return "open streams stalled";
     case "delay":
       faults.delay(Number(body.ms ?? 0));
       return `delay ${Number(body.ms ?? 0)}ms`;
@@ -95,7 +103,7 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
       throw new Error(
         `unknown fault action ${
           JSON.stringify(action)
-        }: use dropStreams, delay, failNext, refuseSpdy, stopMidStream, restart or reset`,
+        }: use dropStreams, stallStreams, delay, failNext, refuseSpdy, stopMidStream, restart or reset`,
       );
   }
 }

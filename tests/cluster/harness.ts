@@ -126,6 +126,7 @@ async function realCluster(path: string): Promise<TestCluster> {
     server: cluster?.server ?? "",
     faults: {
       dropStreams: refuse,
+      stallStreams: refuse,
       delay: refuse,
       failNext: refuse,
       refuseSpdy: refuse,

@@ -173,6 +173,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       api.setStreamsDropped(on);
       if (on) runtime.dropAllStreams();
     },
+    stallStreams() {
+      runtime.stallAllStreams();
+    },
     delay(ms) {
       faultState.delayMs = Math.max(0, ms);
     },

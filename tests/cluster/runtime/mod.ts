@@ -109,6 +109,10 @@ class TestRuntime implements Runtime, RuntimeState {
     this.streams.dropAll();
   }
 
+  stallAllStreams(): void {
+    this.streams.stallAll();
+  }
+
   pids(): number[] {
     return this.table.owned();
   }

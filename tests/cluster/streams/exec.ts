@@ -178,7 +178,7 @@ async function spdyWire(
     },
     () => socket.end(),
   );
-  const remove = rt.streams.add({ drop: () => socket.destroy() });
+  const remove = rt.streams.add({ drop: () => socket.destroy(), stall: () => socket.pause() });
   socket.on("data", (b: Buffer) => conn.feed(b));
   socket.on("error", () => {});
   socket.on("close", () => {

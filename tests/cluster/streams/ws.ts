@@ -19,9 +19,11 @@ const wss = new WebSocketServer({
   handleProtocols: (_offered, req) => (req as Req)[CHOSEN] || false,
 });
 
-/** Something that can be torn down abruptly. */
+/** Something that can be torn down abruptly, or made to hang. */
 export interface Droppable {
   drop(): void;
+  /** stop reading from the client, keeping the connection open (a hung peer: nothing moves, nothing closes) */
+  stall?(): void;
 }
 
 export class StreamRegistry {
@@ -32,6 +34,9 @@ export class StreamRegistry {
   }
   get size(): number {
     return this.open.size;
+  }
+  stallAll(): void {
+    for (const d of this.open) d.stall?.();
   }
   dropAll(): void {
     const all = [...this.open];
@@ -212,6 +217,7 @@ export function trackWebSocket(reg: StreamRegistry, ws: WebSocket, onDrop?: () =
       onDrop?.();
       ws.terminate();
     },
+    stall: () => rawSocket(ws)?.pause(),
   });
   ws.on("close", remove);
 }
