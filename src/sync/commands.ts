@@ -72,11 +72,11 @@ export async function pushCommand(
   cfg: Config,
 ): Promise<number> {
   await requireRunning(kube, name);
+  const c = await ensureConfig(kube, name, path, cfg);
   // the background sync owns the manifest and the totals while it runs: it pauses for the push (saving
   // what it counted), and starts again after it from what the push left (on the new root, if PATH is one)
   const daemon = running(await loadStatus(name));
   if (daemon) await stopDaemon(name);
-  const c = await ensureConfig(kube, name, path, cfg);
   try {
     const r = await pushTree(kube, c, { full: f.full, err: stderrSink, tty: isTerminal("stderr") });
     stdoutSink.write(`${pushSummary(r)}: ${c.root} -> ${c.pod}:${c.workdir}\n`);

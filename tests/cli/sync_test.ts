@@ -323,6 +323,11 @@ Deno.test({
           assertEquals((await w.k(["sync", "start", NAME])).code, 0);
           const before = await status(w);
           assert(before.pid && alive(before.pid), JSON.stringify(before));
+          // a PATH that is not there: exit 3, and the background sync is left as it was
+          const bad = await w.k(["sync", "push", NAME, "no-such-dir"]);
+          assertEquals(bad.code, 3, bad.stderr);
+          assertEquals((await status(w)).pid, before.pid);
+          assert(alive(before.pid));
           const r = await w.k(["sync", "push", NAME, "project", "--full"]);
           assertEquals(r.code, 0, r.stderr);
           const sent = Number(/synced (\d+) files? /.exec(r.stdout)?.[1]);
