@@ -7,3 +7,16 @@
 export function clearTimer(timer: Parameters<typeof clearTimeout>[0]): void {
   if (timer !== undefined) clearTimeout(timer);
 }
+
+/** `p`'s value, or `undefined` when `ms` pass first (`p` is left to settle on its own). */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

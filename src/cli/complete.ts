@@ -12,6 +12,7 @@ import type { Option } from "@commander-js/extra-typings";
 import { findOption, type ParsedLine, parseLine } from "./argv.ts";
 import type { AnyCommand } from "./flags.ts";
 import { helpSpec } from "./help.ts";
+import { within } from "../timer.ts";
 
 export const Directive = {
   Default: 0,
@@ -323,19 +324,11 @@ export async function complete(
   const p = plan(root, words, desc);
   if (p.static) return p.static;
   const req = p.request!;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<undefined>((
-    r,
-  ) => (timer = setTimeout(() => r(undefined), o.deadlineMs ?? 1000)));
-  try {
-    const got = await Promise.race([providers[req.kind](req).catch(() => undefined), deadline]);
-    if (!got) return { candidates: p.extra ?? [], directive: Directive.NoFileComp };
-    const c: Completion = Array.isArray(got) ? { candidates: got, directive: Directive.NoFileComp } : got;
-    return {
-      candidates: [...(p.extra ?? []), ...finish(c.candidates, req.toComplete, desc, p.prefix)],
-      directive: c.directive,
-    };
-  } finally {
-    clearTimeout(timer);
-  }
+  const got = await within(providers[req.kind](req).catch(() => undefined), o.deadlineMs ?? 1000);
+  if (!got) return { candidates: p.extra ?? [], directive: Directive.NoFileComp };
+  const c: Completion = Array.isArray(got) ? { candidates: got, directive: Directive.NoFileComp } : got;
+  return {
+    candidates: [...(p.extra ?? []), ...finish(c.candidates, req.toComplete, desc, p.prefix)],
+    directive: c.directive,
+  };
 }

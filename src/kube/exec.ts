@@ -32,7 +32,7 @@ import { enabled, log } from "../ui/log.ts";
 import { concatBytes } from "../bytes.ts";
 
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command
-// that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts `preloadExec`)
+// that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts, `execModule`)
 void globalThis.WebSocket;
 
 export interface TermSize {

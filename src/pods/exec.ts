@@ -7,7 +7,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
-export { prepareStreams } from "../kube/exec.ts";
 import { KodamaError } from "../errors.ts";
 import type { Sink } from "../ui/sink.ts";
 import { chooseContainer } from "./target.ts";

@@ -66,7 +66,7 @@ export async function execCommand(
   const execModule = !fanoutModule && !o.tmux ? import("./exec.ts") : undefined;
   execModule?.catch(() => {}); // awaited by execSingle; a failure surfaces there
   // and the streams' target (credentials, TLS client, proxy), so the first stream opens right after the GET
-  (fanoutModule ?? execModule)?.then((m) => m.prepareStreams(kube)).catch(() => {});
+  if (!o.tmux) import("../kube/exec.ts").then((m) => m.prepareStreams(kube)).catch(() => {});
   const pods = await findPods(kube, t);
   // pods that exist but do not run: say which and why, not "no pods matched"
   if (!pods.length && t.includeNotReady === false) {

@@ -32,7 +32,6 @@ import { concatBytes } from "../bytes.ts";
 import { forEachLimited } from "../limit.ts";
 
 export { fanoutExitCode, formatSummary } from "./summary.ts";
-export { prepareStreams } from "../kube/exec.ts";
 export type { ClusterError, FanoutTotals, PodResult } from "./summary.ts";
 
 export interface FanoutOptions {

@@ -14,6 +14,7 @@ import { closePortForwardSessions, dialPortForward } from "../kube/portforward.t
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { findPods, nothingMatched, sortPods, type TargetFlags } from "./target.ts";
 import { formatBytes } from "../bytes.ts";
+import { within } from "../timer.ts";
 
 export { formatBytes };
 import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
@@ -388,9 +389,7 @@ class Forwarder {
     while (this.resolving) {
       const left = deadline - Date.now();
       if (left <= 0) throw new KodamaError(`no pod to forward to after ${Math.round(maxWaitMs / 1000)}s`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.resolving, new Promise((r) => timer = setTimeout(r, left))]);
-      clearTimeout(timer);
+      await within(this.resolving, left);
     }
     return { pod: podName(this.current.pod), port: this.remotes[i] };
   }

@@ -5,6 +5,7 @@
 import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
 import { concatBytes } from "../bytes.ts";
+import { within } from "../timer.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf } from "./batch.ts";
 
@@ -40,19 +41,6 @@ const APPLY_BYTES_PER_MS = (4 << 20) / 1000;
 
 function stalled(pod: string, ms: number): SyncConnectionError {
   return new SyncConnectionError(`stream to ${pod} stalled: nothing moved for ${Math.round(ms / 1000)} s`);
-}
-
-/** Resolve with `p`, or with `undefined` once `ms` pass first. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function lastLines(parts: Uint8Array[]): string {

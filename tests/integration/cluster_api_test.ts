@@ -31,6 +31,20 @@ async function fails(c: TestCluster, args: string[], o: { context?: string; stdi
   return r.stderr;
 }
 
+/** Set (or with `null`, remove) an object's finalizers with kubectl. */
+async function finalizers(c: TestCluster, ref: string, ns: string, list: string[] | null) {
+  await ok(c, [
+    "patch",
+    ref,
+    "-n",
+    ns,
+    "--type",
+    "merge",
+    "-p",
+    JSON.stringify({ metadata: { finalizers: list } }),
+  ]);
+}
+
 const rows = (table: string) => table.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
 
 Deno.test({
@@ -426,9 +440,8 @@ spec:
         const pod = `held-${n}`, cm = `held-${n}`;
         await ok(c, ["run", pod, "-n", "dev", `--image=${KODAMA_TEST_IMAGE}`, "--", "sleep", "3600"]);
         await ok(c, ["create", "configmap", cm, "-n", "dev", "--from-literal=a=b"]);
-        const hold = JSON.stringify({ metadata: { finalizers: ["example.com/hold"] } });
         for (const k of [`pod/${pod}`, `cm/${cm}`]) {
-          await ok(c, ["patch", k, "-n", "dev", "--type", "merge", "-p", hold]);
+          await finalizers(c, k, "dev", ["example.com/hold"]);
           await ok(c, ["delete", k, "-n", "dev", "--wait=false", "--grace-period=1"]);
         }
         // past the pod's grace period: both are still there, marked for deletion
@@ -438,7 +451,7 @@ spec:
           assertMatch(ts, /^\d{4}-\d\d-\d\dT/, k);
         }
         for (const k of [`pod/${pod}`, `cm/${cm}`]) {
-          await ok(c, ["patch", k, "-n", "dev", "--type", "merge", "-p", '{"metadata":{"finalizers":null}}']);
+          await finalizers(c, k, "dev", null);
           await ok(c, ["wait", "--for=delete", k, "-n", "dev", "--timeout=60s"]);
           assertStringIncludes(await fails(c, ["get", k, "-n", "dev"]), "not found");
         }
@@ -459,30 +472,12 @@ spec:
         await ok(c, ["create", "configmap", "x", "-n", ns, "--from-literal=a=b"]);
         await ok(c, ["run", "p", "-n", ns, `--image=${KODAMA_TEST_IMAGE}`, "--", "sleep", "3600"]);
         // a pod a finalizer holds keeps its namespace Terminating until the finalizer goes
-        await ok(c, [
-          "patch",
-          "pod/p",
-          "-n",
-          ns,
-          "--type",
-          "merge",
-          "-p",
-          '{"metadata":{"finalizers":["example.com/hold"]}}',
-        ]);
+        await finalizers(c, "pod/p", ns, ["example.com/hold"]);
         await ok(c, ["delete", "namespace", ns, "--wait=false"]);
         await new Promise((r) => setTimeout(r, 2500));
         assertEquals(await ok(c, ["get", "ns", ns, "-o", "jsonpath={.status.phase}"]), "Terminating");
         assertEquals(await ok(c, ["get", "pod", "p", "-n", ns, "-o", "name"]), "pod/p\n");
-        await ok(c, [
-          "patch",
-          "pod/p",
-          "-n",
-          ns,
-          "--type",
-          "merge",
-          "-p",
-          '{"metadata":{"finalizers":null}}',
-        ]);
+        await finalizers(c, "pod/p", ns, null);
         await ok(c, ["wait", "--for=delete", `namespace/${ns}`, "--timeout=20s"]);
         assertStringIncludes(await fails(c, ["get", "ns", ns]), `namespaces "${ns}" not found`);
         assertStringIncludes(await fails(c, ["get", "cm", "x", "-n", ns]), "not found");

@@ -32,9 +32,11 @@ export const exec: StepKind<ExecSpec> = {
       "fail-fast": z.boolean().optional().describe("stop starting pods after the first failure"),
     }).strict(),
   targets: (s) => [s.target],
-  preload: (run) =>
-    void Promise.all([import("../../pods/fanout.ts"), run.kube()]).then(([m, kube]) => m.prepareStreams(kube))
-      .catch(() => {}),
+  preload: (run) => {
+    import("../../pods/fanout.ts").catch(() => {});
+    Promise.all([import("../../kube/exec.ts"), run.kube()]).then(([m, kube]) => m.prepareStreams(kube))
+      .catch(() => {});
+  },
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
     return `exec ${argvText(s.command)} in ${describePods(t)}${
