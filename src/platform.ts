@@ -1,0 +1,353 @@
+/**
+ * Every fact about the operating system that kodama's laptop side depends on, in one place: the OS,
+ * its path flavour, the home and temp directories, the path-list delimiter, Deno's directories, the
+ * signals that may be sent, the file-mode policy, which names a pulled file may have, how the local
+ * file system folds names, and how a file URL becomes a path.
+ *
+ * Every function takes a `Platform`, so a test on Linux can ask the Windows or macOS answer
+ * (tests/unit/platform_test.ts). `hostPlatform()` is this machine's. Cheap to import (no node:
+ * modules): the everyday commands load it.
+ *
+ * Outside this module, tests/unit/platform_lint_test.ts refuses `/proc`, `.pathname` of a file URL,
+ * `Deno.kill` with a signal other than SIGTERM/SIGKILL and `split(":")` on a path list.
+ */
+import { type PathOps, pathOps } from "./fspath.ts";
+
+export type OS = "linux" | "darwin" | "windows";
+export type Env = (name: string) => string | undefined;
+
+export interface Platform {
+  os: OS;
+  /** node's path operations of that OS (win32 for windows, posix otherwise) */
+  path: PathOps;
+  env: Env;
+}
+
+/** Any OS Deno names; every Unix but macOS behaves as linux here (POSIX paths, case-sensitive). */
+export function platformFor(os: string, env: Env = (n) => Deno.env.get(n), cwd?: () => string): Platform {
+  const o: OS = os === "windows" ? "windows" : os === "darwin" ? "darwin" : "linux";
+  return { os: o, path: pathOps(o, cwd), env };
+}
+
+/** This machine (read on each call: the OS-matrix harness replaces Deno.build before kodama loads). */
+export function hostPlatform(): Platform {
+  return platformFor(Deno.build.os);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// directories
+
+/**
+ * Every directory the OS may call the user's home, most likely first. On Windows that is USERPROFILE,
+ * then HOMEDRIVE+HOMEPATH, then HOME (Git Bash and MSYS set it; kubectl's client-go looks at all three).
+ */
+export function homeDirs(p: Platform): string[] {
+  const { env } = p;
+  const drivePath = env("HOMEDRIVE") && env("HOMEPATH") ? `${env("HOMEDRIVE")}${env("HOMEPATH")}` : undefined;
+  const all = p.os === "windows"
+    ? [env("USERPROFILE"), drivePath, env("HOME")]
+    : [env("HOME"), env("USERPROFILE")];
+  return [...new Set(all.filter((x): x is string => !!x))];
+}
+
+/** The user's home directory, or undefined when the environment names none. */
+export function homeDir(p: Platform): string | undefined {
+  return homeDirs(p)[0];
+}
+
+/** `~` and `~/x` (and `~\x` on Windows) under the home directory; other paths as they are. */
+export function expandHome(path: string, p: Platform): string {
+  const home = homeDir(p);
+  if (!home) return path;
+  if (path === "~") return home;
+  const m = p.os === "windows" ? /^~[\\/]/.exec(path) : /^~\//.exec(path);
+  return m ? p.path.join(home, path.slice(2)) : path;
+}
+
+/** A path list (KUBECONFIG, PATH): `;` on Windows (where `C:\x` holds a colon), `:` elsewhere. */
+export function splitPathList(value: string | undefined, p: Platform): string[] {
+  return (value ?? "").split(p.path.delimiter).filter((x) => x !== "");
+}
+
+/** The directory for temporary files. */
+export function tempDir(p: Platform): string {
+  const { env } = p;
+  if (p.os === "windows") {
+    return env("TEMP") || env("TMP") ||
+      p.path.join(env("LOCALAPPDATA") || p.path.join(homeDir(p) ?? "C:\\", "AppData", "Local"), "Temp");
+  }
+  return env("TMPDIR") || "/tmp";
+}
+
+/** Deno's cache (DENO_DIR, else the OS's cache directory + `deno`, as Deno itself decides). */
+export function denoDir(p: Platform): string {
+  const { env } = p;
+  const d = env("DENO_DIR");
+  if (d) return p.path.resolve(d);
+  const home = homeDir(p) ?? p.path.resolve(".");
+  if (p.os === "windows") {
+    return p.path.join(env("LOCALAPPDATA") || p.path.join(home, "AppData", "Local"), "deno");
+  }
+  if (p.os === "darwin") return p.path.join(home, "Library", "Caches", "deno");
+  return p.path.join(env("XDG_CACHE_HOME") || p.path.join(home, ".cache"), "deno");
+}
+
+/** Where `deno install -g` puts commands: `$DENO_INSTALL_ROOT/bin`, else `~/.deno/bin`. */
+export function denoBinDir(p: Platform): string {
+  const root = p.env("DENO_INSTALL_ROOT") || p.path.join(homeDir(p) ?? p.path.resolve("."), ".deno");
+  return p.path.join(root, "bin");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// file URLs
+
+/**
+ * The path a `file:` URL names. `URL.pathname` is not a path: it keeps `%20` for a space and gives
+ * `/C:/x` on Windows. A file URL with a host is a UNC path on Windows (`\\host\share\x`).
+ */
+export function fileUrlToPath(url: string | URL, p: Platform): string {
+  const u = typeof url === "string" ? new URL(url) : url;
+  if (u.protocol !== "file:") throw new TypeError(`not a file URL: ${u.href}`);
+  const raw = u.pathname;
+  if (/%2f/i.test(raw) || (p.os === "windows" && /%5c/i.test(raw))) {
+    throw new TypeError(`a file URL path must not hold an encoded separator: ${u.href}`);
+  }
+  const path = decodeURIComponent(raw);
+  if (p.os !== "windows") {
+    if (u.hostname !== "" && u.hostname !== "localhost") {
+      throw new TypeError(`file URL host must be empty: ${u.href}`);
+    }
+    return path;
+  }
+  const back = path.replaceAll("/", "\\");
+  if (u.hostname !== "") return `\\\\${u.hostname}${back}`;
+  if (!/^\\[A-Za-z]:(\\|$)/.test(back)) {
+    throw new TypeError(`a Windows file URL needs a drive letter: ${u.href}`);
+  }
+  return back.slice(1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// processes
+
+/** The only signals kodama sends to a process; on Windows both end it at once (TerminateProcess). */
+export type Signal = "SIGTERM" | "SIGKILL";
+
+export interface SignalPolicy {
+  /** ask to stop */
+  stop: Signal;
+  /** force */
+  kill: Signal;
+  /** does `stop` let the process clean up (false on Windows: no handler runs) */
+  graceful: boolean;
+}
+
+export function signals(p: Platform): SignalPolicy {
+  return { stop: "SIGTERM", kill: "SIGKILL", graceful: p.os !== "windows" };
+}
+
+/**
+ * This process's full command line (the runtime's flags included, which Deno.args leaves out), or
+ * undefined when it cannot be read. Linux reads /proc/self/cmdline; macOS asks `ps`; Windows asks
+ * PowerShell for Win32_Process.CommandLine. The last two are one token list split on spaces: good
+ * enough to find a flag such as `--no-prompt`, not to rebuild arguments.
+ */
+export function ownCommandLine(p: Platform): string[] | undefined {
+  try {
+    if (p.os === "linux") {
+      return Deno.readTextFileSync("/proc/self/cmdline").split("\0").filter((x) => x !== "");
+    }
+    const [cmd, args] = p.os === "darwin" ? ["ps", ["-ww", "-o", "args=", "-p", String(Deno.pid)]] : [
+      "powershell.exe",
+      [
+        "-NoProfile",
+        "-NonInteractive",
+        "-Command",
+        `(Get-CimInstance Win32_Process -Filter "ProcessId=${Deno.pid}").CommandLine`,
+      ],
+    ] as const;
+    const out = new Deno.Command(cmd, { args: [...args], stdin: "null", stdout: "piped", stderr: "null" })
+      .outputSync();
+    if (!out.success) return undefined;
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return text ? text.split(/\s+/) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The environment variables a local command needs to work at all, on top of those a workflow grants. */
+export function baseEnvNames(p: Platform): string[] {
+  const common = ["PATH", "LANG", "LC_ALL", "TERM", "TZ"];
+  if (p.os !== "windows") return [...common, "HOME", "USER", "TMPDIR"];
+  // without SystemRoot many programs (and Winsock) fail; PATHEXT finds `x` as x.exe / x.cmd
+  return [
+    ...common,
+    "SystemRoot",
+    "SystemDrive",
+    "windir",
+    "PATHEXT",
+    "COMSPEC",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+    "USERNAME",
+    "HOMEDRIVE",
+    "HOMEPATH",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "ProgramData",
+    "ProgramFiles",
+    "HOME",
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// file modes
+
+/** Can kodama set Unix permission bits on local files (Windows has no such bits: Deno.chmod fails)? */
+export function hasUnixModes(p: Platform): boolean {
+  return p.os !== "windows";
+}
+
+export interface ModeFacts {
+  /** what the local file system reports (on Windows only 0o666 or 0o444, a directory's bits mean nothing) */
+  local?: number | null;
+  isDir: boolean;
+  /** the mode the file had in the pod when both sides last agreed (the sync's ancestor) */
+  ancestor?: number;
+  /** git's executable bit for the file (`git ls-files -s`: 100755) */
+  gitExecutable?: boolean;
+}
+
+/**
+ * The permission bits a local file gets in the pod. POSIX: its own bits. Windows has none worth
+ * sending: the ancestor's mode when there is one, else 0o755 for a directory or an executable in git,
+ * else 0o644. Never world-writable on Windows, whatever the source says.
+ */
+export function podMode(f: ModeFacts, p: Platform): number {
+  if (hasUnixModes(p) && f.local !== undefined && f.local !== null) return f.local & 0o7777;
+  if (f.ancestor !== undefined) return f.ancestor & 0o7777 & ~0o002;
+  if (f.isDir) return 0o755;
+  return f.gitExecutable ? 0o755 : 0o644;
+}
+
+/**
+ * The bits to give a local file pulled from the pod, or undefined when the OS keeps none (Windows).
+ * setuid, setgid and sticky never come down.
+ */
+export function localMode(podBits: number, p: Platform): number | undefined {
+  return hasUnixModes(p) ? podBits & 0o777 : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// names that come from a pod
+
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+
+/**
+ * Why a name from the pod (a relative, `/`-separated path) must not be written on this machine, or
+ * undefined when it may be. Everywhere: empty, absolute, `.`/`..` segments, NUL. On Windows also
+ * `\` (a separator there), `:` (a drive letter, or an alternate data stream), `<>"|?*` and control
+ * characters, reserved device names (CON, NUL, COM1, `con.txt` …) and names ending in a dot or a space
+ * (Windows drops those, so the file would land under another name).
+ */
+export function pulledNameProblem(name: string, p: Platform): string | undefined {
+  if (name === "") return "an empty name";
+  if (name.includes("\0")) return "it holds a NUL character";
+  if (name.startsWith("/")) return "it is an absolute path";
+  const segments = name.split("/");
+  for (const s of segments) {
+    if (s === "..") return "it climbs out of the directory (`..`)";
+    if (s === "." || s === "") return "it holds an empty or `.` path segment";
+  }
+  if (p.os !== "windows") return undefined;
+  if (name.includes("\\")) return "it holds `\\`, a path separator on Windows";
+  if (/^[A-Za-z]:/.test(name)) return "it starts with a drive letter";
+  if (name.includes(":")) return "it holds `:`, which Windows reads as a drive or a data stream";
+  // deno-lint-ignore no-control-regex
+  if (/[<>"|?*\x00-\x1f]/.test(name)) {
+    return 'it holds a character Windows does not allow in names (<>"|?* or a control character)';
+  }
+  for (const s of segments) {
+    if (RESERVED.test(s) || RESERVED.test(s.replace(/[. ]+$/, ""))) {
+      return `"${s}" is a reserved device name on Windows`;
+    }
+    if (/[. ]$/.test(s)) return `"${s}" ends in a dot or a space, which Windows drops`;
+  }
+  return undefined;
+}
+
+/** A pod-relative name in the OS's own separators, for messages. */
+export function nativeName(name: string, p: Platform): string {
+  return p.os === "windows" ? name.replaceAll("/", "\\") : name;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// how the local file system folds names
+
+export interface Folding {
+  /** `Foo` and `foo` are one file (APFS and NTFS by default) */
+  caseInsensitive: boolean;
+  /** NFC and NFD spellings are one file (APFS, HFS+) */
+  normalizing: boolean;
+}
+
+/** What the OS's usual file system does; `probeFolding` asks the real one. */
+export function defaultFolding(p: Platform): Folding {
+  if (p.os === "darwin") return { caseInsensitive: true, normalizing: true };
+  if (p.os === "windows") return { caseInsensitive: true, normalizing: false };
+  return { caseInsensitive: false, normalizing: false };
+}
+
+/** The key under which a file system with these rules stores `name`: two names with one key are one file. */
+export function foldName(name: string, f: Folding): string {
+  let k = f.normalizing ? name.normalize("NFC") : name;
+  if (f.caseInsensitive) k = k.toLowerCase();
+  return k;
+}
+
+/** Groups of two or more names that fold to one (each group in the given order). */
+export function foldCollisions(names: Iterable<string>, f: Folding): string[][] {
+  if (!f.caseInsensitive && !f.normalizing) return [];
+  const by = new Map<string, string[]>();
+  for (const n of names) {
+    const k = foldName(n, f);
+    const g = by.get(k);
+    if (g) g.push(n);
+    else by.set(k, [n]);
+  }
+  return [...by.values()].filter((g) => g.length > 1);
+}
+
+/**
+ * How the file system holding `dir` folds names, found by creating one probe file (an NFC `é` and an
+ * upper-case letter in its name) and looking it up under its lower-case and NFD spellings. When `dir`
+ * cannot be written, the OS's default.
+ */
+export async function probeFolding(dir: string, p: Platform): Promise<Folding> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const name = `.kodama-probe-${tag}-A\u00e9`;
+  const path = p.path.join(dir, name);
+  const exists = async (n: string) => {
+    try {
+      await Deno.lstat(p.path.join(dir, n));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await Deno.writeFile(path, new Uint8Array(), { createNew: true });
+  } catch {
+    return defaultFolding(p);
+  }
+  try {
+    return {
+      caseInsensitive: await exists(`.kodama-probe-${tag}-a\u00e9`),
+      normalizing: await exists(`.kodama-probe-${tag}-Ae\u0301`),
+    };
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
+}
