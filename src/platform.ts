@@ -98,6 +98,22 @@ export function denoBinDir(p: Platform): string {
   return p.path.join(root, "bin");
 }
 
+/**
+ * System paths that expose this process or the person's terminal, never to be handed to a sandboxed
+ * workflow: [path, why]. Linux: /proc (memory, environment), /dev/fd, the terminals. macOS has no
+ * /proc but /dev/fd and /dev/tty; Windows has neither (its consoles are not paths Deno grants).
+ */
+export function privateSystemPaths(p: Platform): [string, string][] {
+  if (p.os === "windows") return [];
+  const out: [string, string][] = [];
+  if (p.os === "linux") out.push(["/proc", "the process's memory and environment"]);
+  out.push(["/dev/fd", "the process's open files"]);
+  // the terminal: writing to it skips kodama's stripping of control sequences, reading it sniffs keys
+  out.push(["/dev/tty", "your terminal"]);
+  if (p.os === "linux") out.push(["/dev/pts", "your terminals"], ["/dev/console", "the console"]);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // file URLs
 

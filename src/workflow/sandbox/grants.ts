@@ -24,6 +24,15 @@ import { kodamaHome } from "../../config/paths.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
+import {
+  denoBinDir,
+  denoDir,
+  homeDirs,
+  hostPlatform,
+  type Platform,
+  privateSystemPaths,
+  splitPathList,
+} from "../../platform.ts";
 
 const MAX_ENTRIES = 20_000;
 
@@ -43,47 +52,34 @@ async function landing(p: string): Promise<string> {
     } catch {
       const parent = dirname(head);
       if (parent === head) return resolve(p);
-      tail.push(head.slice(parent.length).replace(/^\//, ""));
+      tail.push(head.slice(parent.length).replace(/^[\\/]/, ""));
       head = parent;
     }
   }
 }
 
-function home(): string {
-  return Deno.env.get("HOME") ?? "/";
-}
-
-/** Paths no workflow may be granted: [path, why]. */
-export function neverGrantable(kubeconfig?: string): [string, string][] {
+/**
+ * Paths no workflow may be granted: [path, why]. On Windows the kubeconfig under each of USERPROFILE,
+ * HOMEDRIVE+HOMEPATH and HOME, and KUBECONFIG split on `;`.
+ */
+export function neverGrantable(kubeconfig?: string, p: Platform = hostPlatform()): [string, string][] {
   const out: [string, string][] = [[kodamaHome(), "kodama's own state (trust store, sessions)"]];
-  const kc = new Set<string>([join(home(), ".kube", "config")]);
-  if (kubeconfig) kc.add(resolve(kubeconfig));
-  for (const f of (Deno.env.get("KUBECONFIG") ?? "").split(":").filter(Boolean)) kc.add(resolve(f));
+  const kc = new Set<string>(homeDirs(p).map((h) => p.path.join(h, ".kube", "config")));
+  if (kubeconfig) kc.add(p.path.resolve(kubeconfig));
+  for (const f of splitPathList(p.env("KUBECONFIG"), p)) kc.add(p.path.resolve(f));
   for (const f of kc) out.push([f, "a kubeconfig file"]);
-  out.push(["/proc", "the process's memory and environment"], ["/dev/fd", "the process's open files"]);
-  // the terminal: writing to it skips kodama's stripping of control sequences, reading it sniffs keys
-  out.push(["/dev/tty", "your terminal"], ["/dev/pts", "your terminals"], ["/dev/console", "the console"]);
+  out.push(...privateSystemPaths(p));
   return out;
 }
 
 /** Paths no workflow may be granted `write` on: code kodama runs. */
-function codePaths(): [string, string][] {
-  const out: [string, string][] = [[denoDir(), "code kodama runs (Deno's cache)"]];
-  out.push([dirname(Deno.execPath()), "the Deno runtime kodama runs on"]);
+export function codePaths(p: Platform = hostPlatform()): [string, string][] {
+  const out: [string, string][] = [[denoDir(p), "code kodama runs (Deno's cache)"]];
+  out.push([p.path.dirname(Deno.execPath()), "the Deno runtime kodama runs on"]);
   // kodama's source tree (a path only: nothing is loaded from it here)
   if (import.meta.dirname) out.push([resolve(import.meta.dirname, "../../.."), "kodama's own code"]);
-  const installRoot = Deno.env.get("DENO_INSTALL_ROOT") ?? join(home(), ".deno");
-  out.push([join(installRoot, "bin"), "the installed kodama commands"]);
+  out.push([denoBinDir(p), "the installed kodama commands"]);
   return out;
-}
-
-function denoDir(): string {
-  const d = Deno.env.get("DENO_DIR");
-  if (d) return resolve(d);
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  return Deno.build.os === "darwin"
-    ? join(home(), "Library", "Caches", "deno")
-    : join(xdg || join(home(), ".cache"), "deno");
 }
 
 interface Grant {

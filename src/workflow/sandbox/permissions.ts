@@ -3,14 +3,13 @@
  * is denied ("none"/false); a worker can only narrow its parent's permissions, so kodama itself runs
  * with all permissions and every script/local step gets only what the workflow declared.
  */
-import { isAbsolute, join, resolve } from "node:path";
 import type { Permissions } from "../schema.ts";
+import { expandHome, hostPlatform, type Platform } from "../../platform.ts";
 
-export function expandPath(p: string, baseDir: string): string {
-  const home = Deno.env.get("HOME") ?? "/";
-  if (p === "~") return home;
-  if (p.startsWith("~/")) return join(home, p.slice(2));
-  return isAbsolute(p) ? p : resolve(baseDir, p);
+/** A granted path as Deno gets it: `~` is the home directory (USERPROFILE on Windows), relative is from baseDir. */
+export function expandPath(p: string, baseDir: string, plat: Platform = hostPlatform()): string {
+  const x = expandHome(p, plat);
+  return plat.path.isAbsolute(x) ? x : plat.path.resolve(baseDir, x);
 }
 
 export function denoPermissions(p: Permissions | undefined, baseDir: string): Deno.PermissionOptionsObject {
