@@ -164,16 +164,18 @@ export function signals(p: Platform): SignalPolicy {
 
 /**
  * This process's full command line (the runtime's flags included, which Deno.args leaves out), or
- * undefined when it cannot be read. Linux reads /proc/self/cmdline; macOS asks `ps`; Windows asks
+ * undefined when it cannot be read. Linux reads /proc/self/cmdline; macOS (and Linux without procfs) asks `ps`; Windows asks
  * PowerShell for Win32_Process.CommandLine. The last two are one token list split on spaces: good
  * enough to find a flag such as `--no-prompt`, not to rebuild arguments.
  */
 export function ownCommandLine(p: Platform): string[] | undefined {
-  try {
-    if (p.os === "linux") {
+  if (p.os === "linux") {
+    try {
       return Deno.readTextFileSync("/proc/self/cmdline").split("\0").filter((x) => x !== "");
-    }
-    const [cmd, args] = p.os === "darwin" ? ["ps", ["-ww", "-o", "args=", "-p", String(Deno.pid)]] : [
+    } catch { /* no procfs, or not readable: ps below */ }
+  }
+  try {
+    const [cmd, args] = p.os !== "windows" ? ["ps", ["-ww", "-o", "args=", "-p", String(Deno.pid)]] : [
       "powershell.exe",
       [
         "-NoProfile",

@@ -10,6 +10,7 @@ import { describeDenial } from "./permissions.ts";
 import { formatDuration } from "../../ui/duration.ts";
 import { safeLine, stripControl } from "../../ui/color.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
+import { hostPlatform, ownCommandLine } from "../../platform.ts";
 
 export interface ScriptModule {
   /** file URL of the entry module inside the snapshot */
@@ -75,11 +76,10 @@ export function promptsAreOff(): boolean {
   let off = !(Deno.stdin.isTerminal() && Deno.stderr.isTerminal()) || !!Deno.env.get("DENO_NO_PROMPT") ||
     (Deno.build as { standalone?: boolean }).standalone === true;
   if (!off) {
-    try {
-      const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-      const main = argv.findIndex((a, i) => i > 0 && !a.startsWith("-") && /\.(ts|js)$/.test(a));
-      off = argv.slice(0, main < 0 ? argv.length : main).includes("--no-prompt");
-    } catch { /* not Linux: unknown, so not off */ }
+    // the runtime's flags come before the main module; unreadable: unknown, so not off
+    const argv = ownCommandLine(hostPlatform()) ?? [];
+    const main = argv.findIndex((a, i) => i > 0 && !a.startsWith("-") && /\.(ts|js)$/.test(a));
+    off = argv.slice(0, main < 0 ? argv.length : main).includes("--no-prompt");
   }
   return promptsChecked = off;
 }
