@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { shownPath } from "./prepare.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
+import { fileUrlToPath, hostPlatform } from "../platform.ts";
 
 /** `kodama workflow list` */
 export async function listCommand(o: { output?: string; out?: Sink }): Promise<void> {
@@ -134,7 +135,7 @@ async function validateOne(file: string, source: Source): Promise<Problem[]> {
 
 /** The path a workflow file's problems are reported under (loadWorkflowFile turns file: URLs into paths). */
 function reportedPath(file: string): string {
-  return file.startsWith("file:") ? new URL(file).pathname : file;
+  return file.startsWith("file:") ? fileUrlToPath(file, hostPlatform()) : file;
 }
 
 /** `kodama workflow schema`: the JSON Schema of workflow files. */

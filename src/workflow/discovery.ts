@@ -10,6 +10,7 @@
 import { dirname, join, resolve } from "../fspath.ts";
 import { findRepo, kodamaHome } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { fileUrlToPath, hostPlatform } from "../platform.ts";
 import { suggest } from "../suggest.ts";
 import { type Source, stemOf as stem } from "./model.ts";
 
@@ -31,7 +32,7 @@ export function builtinUrl(name: string): URL {
 
 function builtinFile(name: string): string {
   const u = builtinUrl(name);
-  return u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
+  return u.protocol === "file:" ? fileUrlToPath(u, hostPlatform()) : u.href;
 }
 
 async function isDir(p: string): Promise<boolean> {

@@ -12,6 +12,7 @@ import { baseDirOf, flattenSteps, type Source, stemOf, type Workflow } from "./m
 import { type Positions, positionsFrom } from "./positions.ts";
 import { cachedEntry, cacheKey, rememberEntry } from "./cache.ts";
 import { concatBytes } from "../bytes.ts";
+import { fileUrlToPath, hostPlatform } from "../platform.ts";
 
 export interface LoadedWorkflow extends Partial<Positions> {
   name: string;
@@ -36,7 +37,7 @@ export async function readWorkflowText(file: string): Promise<string> {
     if (!r.ok) throw new KodamaError(`cannot read ${file}: HTTP ${r.status}`, ExitCode.NOT_FOUND);
     return await readBounded(file, r.body);
   }
-  const path = file.startsWith("file:") ? new URL(file).pathname : file;
+  const path = file.startsWith("file:") ? fileUrlToPath(file, hostPlatform()) : file;
   let f: Deno.FsFile | undefined;
   try {
     f = await Deno.open(path);
@@ -104,7 +105,7 @@ async function readBounded(file: string, body: ReadableStream<Uint8Array> | null
  * (default: kodamaHome()) holds the validated-form cache; tests give their own.
  */
 export async function loadWorkflowFile(file: string, source: Source, home?: string): Promise<LoadedWorkflow> {
-  const path = file.startsWith("file:") ? new URL(file).pathname : file;
+  const path = file.startsWith("file:") ? fileUrlToPath(file, hostPlatform()) : file;
   const text = await readWorkflowText(file);
   const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
   const base = { name: stemOf(path), file: path, source, text, baseDir: baseDirOf(path, source) };
