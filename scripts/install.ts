@@ -4,8 +4,13 @@
  * `deno install -g`, into $DENO_INSTALL_ROOT/bin or ~/.deno/bin.
  * Works offline once the npm dependencies are in Deno's cache (they are after any `deno task test`).
  */
+import { denoBinDir, fileUrlToPath, hostPlatform, splitPathList } from "../src/platform.ts";
+
+const platform = hostPlatform();
 const root = new URL("..", import.meta.url);
-const config = new URL("deno.json", root).pathname;
+// a path, not URL.pathname: that keeps %20 for a space (and gives /C:/… on Windows)
+const path = (u: URL) => fileUrlToPath(u, platform);
+const config = path(new URL("deno.json", root));
 const shims: [string, string][] = [
   ["kodama", "main.ts"],
   ["kubectl-kodama", "main.ts"],
@@ -27,7 +32,7 @@ for (const [name, entry] of shims) {
     "--name",
     name,
     ...extra,
-    new URL(entry, root).pathname,
+    path(new URL(entry, root)),
   ];
   const { code, stderr } = await new Deno.Command(Deno.execPath(), { args, stderr: "piped", stdout: "null" })
     .output();
@@ -36,10 +41,14 @@ for (const [name, entry] of shims) {
     Deno.exit(1);
   }
 }
-const bin = `${Deno.env.get("DENO_INSTALL_ROOT") ?? `${Deno.env.get("HOME")}/.deno`}/bin`;
+const bin = denoBinDir(platform);
 console.log(`installed ${shims.map(([n]) => n).join(", ")} into ${bin}`);
-if (!(Deno.env.get("PATH") ?? "").split(":").includes(bin)) {
-  console.log(`add it to your PATH:  export PATH="${bin}:$PATH"`);
+if (!splitPathList(Deno.env.get("PATH"), platform).includes(bin)) {
+  console.log(
+    platform.os === "windows"
+      ? `add it to your PATH:  setx PATH "%PATH%;${bin}"   (then open a new terminal)`
+      : `add it to your PATH:  export PATH="${bin}:$PATH"`,
+  );
 }
 console.log("check the kubectl plugin with:  kubectl plugin list && kubectl kodama version --client");
 console.log("shell completion:  source <(kodama completion bash)   (kubectl kodama <TAB> works already)");
