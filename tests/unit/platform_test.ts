@@ -69,7 +69,9 @@ Deno.test("expandHome: ~ and ~/x everywhere, ~\\x only on Windows", () => {
     ["windows", "D:\\x", "D:\\x"],
   ];
   for (const [os, input, want] of table) {
-    const env = os === "windows" ? { USERPROFILE: "C:\\Users\\me" } : { HOME: "/home/me" };
+    const env: Record<string, string> = os === "windows"
+      ? { USERPROFILE: "C:\\Users\\me" }
+      : { HOME: "/home/me" };
     assertEquals(expandHome(input, at(os, env)), want, `${os} ${input}`);
   }
 });
