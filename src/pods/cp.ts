@@ -5,7 +5,8 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { stat } from "node:fs/promises";
-import { basename, posix } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
+import { existsSync } from "node:fs";
 import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
@@ -19,6 +20,7 @@ import { formatSummary, type PodResult, tally } from "./summary.ts";
 import { podTargets } from "./fanout.ts";
 import { concatBytes } from "../bytes.ts";
 import { forEachLimited } from "../limit.ts";
+import { hostPlatform, type Platform, probeFolding } from "../platform.ts";
 
 export type CpSpec =
   | { kind: "local"; path: string }
@@ -28,11 +30,13 @@ export type CpSpec =
  * Parse one side of `kodama cp`. `pod:path` and `ns/pod:path` are pod sides, and so is `TYPE/NAME:path`
  * (`deploy/api:/etc/x`: one pod of it, chosen like kubectl; a TYPE word wins over a namespace of that
  * name); `:path` is a pod side without a pod (for --all); anything starting with `/`, `./`, `../` or `~`,
- * or without a colon, is local.
+ * or without a colon, is local. On Windows so is a drive (`C:\x`, `c:x`, `C:/x`), `\`, `.\` and `..\`:
+ * `C:\x` is never pod `C`.
  */
-export function parseCpSpec(s: string): CpSpec {
+export function parseCpSpec(s: string, p: Platform = hostPlatform()): CpSpec {
   if (s === "") throw usageError("empty path in kodama cp");
-  if (/^(\/|\.\.?\/|~)/.test(s) || !s.includes(":")) return { kind: "local", path: s };
+  const local = p.os === "windows" ? /^([\\/]|\.\.?[\\/]|~|[A-Za-z]:)/ : /^(\/|\.\.?\/|~)/;
+  if (local.test(s) || !s.includes(":")) return { kind: "local", path: s };
   const i = s.indexOf(":");
   const left = s.slice(0, i);
   const path = s.slice(i + 1);
@@ -154,6 +158,13 @@ async function toPod(
 }
 
 /** A path in a pod -> local. */
+/** The path itself or its nearest existing parent (where a probe file can be made). */
+function existingAncestor(path: string): string {
+  let d = path;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
 async function fromPod(
   kube: Kube,
   pod: V1Pod,
@@ -169,10 +180,13 @@ async function fromPod(
   const srcBase = posix.basename(clean);
   let dest = localPath;
   try {
-    if ((await stat(localPath)).isDirectory()) dest = `${localPath.replace(/\/+$/, "")}/${srcBase}`;
+    if ((await stat(localPath)).isDirectory()) dest = join(localPath, srcBase);
   } catch { /* does not exist: it is the new name */ }
   const warn = (m: string) => o.err?.write(`warning: ${m}\n`);
-  const parser = extractTo(dest, srcBase, warn);
+  // a case-insensitive or normalizing disk (APFS, NTFS) would let `foo` overwrite `Foo`
+  const platform = hostPlatform();
+  const folding = await probeFolding(existingAncestor(dest), platform);
+  const parser = extractTo(dest, srcBase, warn, { platform, folding });
   const bar = o.progress ? progressBar(o.err, undefined, `${name}:${remotePath}`) : undefined;
   // one awaited write at a time keeps the socket paused while the disk catches up
   const errParts: Uint8Array[] = [];

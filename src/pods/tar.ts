@@ -11,6 +11,14 @@
 import { link, lstat, mkdir, open, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { concatBytes } from "../bytes.ts";
+import {
+  type Folding,
+  foldName,
+  hostPlatform,
+  type Platform,
+  podMode,
+  pulledNameProblem,
+} from "../platform.ts";
 
 const BLOCK = 512;
 const enc = new TextEncoder();
@@ -134,6 +142,8 @@ export interface PackOptions {
   onBytes?: (n: number) => void;
   /** an entry that is not copied (a socket, a FIFO, a device): said here, never dropped silently */
   warn?: (message: string) => void;
+  /** whose mode policy applies (default this machine's: Windows sends 0o644/0o755, never its 0o666) */
+  platform?: Platform;
 }
 
 /**
@@ -146,7 +156,11 @@ export async function* packPath(
   asName: string,
   o: PackOptions | ((n: number) => void) = {},
 ): AsyncGenerator<Uint8Array> {
-  const { onBytes, warn } = typeof o === "function" ? { onBytes: o, warn: undefined } : o;
+  const { onBytes, warn, platform = hostPlatform() } = typeof o === "function"
+    ? { onBytes: o, warn: undefined, platform: undefined }
+    : o;
+  const modeOf = (st: { mode: number; isDirectory(): boolean }) =>
+    podMode({ local: st.mode, isDir: st.isDirectory() }, platform);
   /** `dev:ino` of files with several links -> the archive name they were first stored under */
   const firstName = new Map<string, string>();
   const walk = async function* (abs: string, name: string): AsyncGenerator<Uint8Array> {
@@ -156,7 +170,7 @@ export async function* packPath(
       const id = `${st.dev}:${st.ino}`;
       const first = firstName.get(id);
       if (first !== undefined) {
-        yield* header({ name, type: "hardlink", size: 0, mode: st.mode, mtime, linkname: first });
+        yield* header({ name, type: "hardlink", size: 0, mode: modeOf(st), mtime, linkname: first });
         return;
       }
       firstName.set(id, name);
@@ -164,10 +178,10 @@ export async function* packPath(
     if (st.isSymbolicLink()) {
       yield* header({ name, type: "symlink", size: 0, mode: st.mode, mtime, linkname: await readlink(abs) });
     } else if (st.isDirectory()) {
-      yield* header({ name, type: "directory", size: 0, mode: st.mode, mtime });
+      yield* header({ name, type: "directory", size: 0, mode: modeOf(st), mtime });
       for (const child of (await readdir(abs)).sort()) yield* walk(join(abs, child), `${name}/${child}`);
     } else if (st.isFile()) {
-      yield* header({ name, type: "file", size: st.size, mode: st.mode, mtime });
+      yield* header({ name, type: "file", size: st.size, mode: modeOf(st), mtime });
       const fh = await open(abs, "r");
       try {
         let left = st.size;
@@ -379,14 +393,43 @@ function checksumOk(h: Uint8Array): boolean {
  * Where an archive entry lands locally: `srcBase/...` is renamed to `dest/...`. Entries that
  * would escape `dest` (absolute paths, `..`) return undefined and are skipped.
  */
-export function localPathFor(entryName: string, srcBase: string, dest: string): string | undefined {
-  const parts = entryName.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.length === 0 || parts.includes("..") || entryName.startsWith("/")) return undefined;
-  if (parts[0] !== srcBase) return undefined;
-  const out = resolve(dest, ...parts.slice(1));
-  const root = resolve(dest);
-  if (out !== root && !out.startsWith(root + sep)) return undefined;
+export function localPathFor(
+  entryName: string,
+  srcBase: string,
+  dest: string,
+  p: Platform = hostPlatform(),
+): string | undefined {
+  return entryProblem(entryName, srcBase, p) ? undefined : landing(entryName, dest, p);
+}
+
+function landing(entryName: string, dest: string, p: Platform): string | undefined {
+  const parts = entryName.split("/").filter((x) => x !== "" && x !== ".");
+  const out = p.path.resolve(dest, ...parts.slice(1));
+  const root = p.path.resolve(dest);
+  if (out !== root && !out.startsWith(root.endsWith(p.path.sep) ? root : root + p.path.sep)) return undefined;
   return out;
+}
+
+/**
+ * Why an archive entry must not be written under the destination, or undefined: outside the copied
+ * tree, or (src/platform.ts) a name this OS cannot hold as written — on Windows `a\b`, `..\x`, `C:x`,
+ * `CON`, a trailing dot.
+ */
+export function entryProblem(
+  entryName: string,
+  srcBase: string,
+  p: Platform = hostPlatform(),
+): string | undefined {
+  const parts = entryName.split("/").filter((x) => x !== "" && x !== ".");
+  if (parts.length === 0 || parts.includes("..") || entryName.startsWith("/")) {
+    return "outside the destination";
+  }
+  if (parts[0] !== srcBase) return "outside the destination";
+  if (parts.length > 1) {
+    const why = pulledNameProblem(parts.slice(1).join("/"), p);
+    if (why) return why;
+  }
+  return undefined;
 }
 
 /** Write the entries of a tar stream under `dest` (the archive's top entry is `srcBase`). */
@@ -411,12 +454,39 @@ async function throughSymlink(dest: string, target: string): Promise<boolean> {
   return false;
 }
 
-export function extractTo(dest: string, srcBase: string, warn: (m: string) => void): TarParser {
+export interface ExtractOptions {
+  /** whose naming rules apply (default this machine's) */
+  platform?: Platform;
+  /**
+   * How the destination's file system folds names (src/platform.ts probeFolding): a second entry
+   * that folds onto an earlier one (`Foo` then `foo`, NFC then NFD) would overwrite it, so it is skipped
+   * with a warning instead.
+   */
+  folding?: Folding;
+}
+
+export function extractTo(
+  dest: string,
+  srcBase: string,
+  warn: (m: string) => void,
+  o: ExtractOptions = {},
+): TarParser {
+  const p = o.platform ?? hostPlatform();
+  const written = new Map<string, string>();
   return new TarParser(async (e) => {
-    const target = localPathFor(e.name, srcBase, dest);
+    const target = localPathFor(e.name, srcBase, dest, p);
     if (!target) {
-      warn(`skipping ${e.name}: outside the destination`);
+      warn(`skipping ${e.name}: ${entryProblem(e.name, srcBase, p) ?? "outside the destination"}`);
       return undefined;
+    }
+    if (o.folding && e.type !== "directory") {
+      const key = foldName(e.name.replace(/\/+$/, ""), o.folding);
+      const earlier = written.get(key);
+      if (earlier !== undefined && earlier !== e.name) {
+        warn(`skipping ${e.name}: this file system stores it as the same file as ${earlier}`);
+        return undefined;
+      }
+      written.set(key, e.name);
     }
     if (await throughSymlink(dest, target)) {
       warn(`skipping ${e.name}: its path goes through a symlink`);
@@ -441,7 +511,7 @@ export function extractTo(dest: string, srcBase: string, warn: (m: string) => vo
     }
     if (e.type === "hardlink") {
       // another name of a file extracted earlier: link it, if that file is inside the destination
-      const to = localPathFor(e.linkname ?? "", srcBase, dest);
+      const to = localPathFor(e.linkname ?? "", srcBase, dest, p);
       if (!to || await throughSymlink(dest, to)) {
         warn(`skipping hard link ${e.name} -> ${e.linkname}: its target is outside the destination`);
         return undefined;
