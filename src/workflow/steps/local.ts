@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
 import { argvText, kubeconfigFlag, teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
+import { baseEnvNames, hostPlatform, type Platform } from "../../platform.ts";
 
 export interface LocalSpec {
   command: string[];
@@ -13,11 +14,19 @@ export interface LocalSpec {
   stdin?: string;
 }
 
-/** The child's environment: a few basics, the names in permissions.env, and the workflow/step env. */
-export function localEnv(allowed: string[] | undefined, env: Record<string, string>): Record<string, string> {
+/**
+ * The child's environment: what a command needs to start on this OS (src/platform.ts baseEnvNames:
+ * on Windows SystemRoot, PATHEXT, TEMP, USERPROFILE …), the names in permissions.env, and the
+ * workflow/step env.
+ */
+export function localEnv(
+  allowed: string[] | undefined,
+  env: Record<string, string>,
+  p: Platform = hostPlatform(),
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TZ", "TMPDIR", ...(allowed ?? [])]) {
-    const v = Deno.env.get(k);
+  for (const k of [...baseEnvNames(p), ...(allowed ?? [])]) {
+    const v = p.env(k);
     if (v !== undefined) out[k] = v;
   }
   return { ...out, ...env };

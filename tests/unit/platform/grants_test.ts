@@ -79,3 +79,31 @@ Deno.test("expandPath: ~ is the OS's home; relative grants from the workflow's d
     assertEquals(expandPath(p, base, at(os, env)), want, `${os} ${p}`);
   }
 });
+
+Deno.test("localEnv: a local step on Windows keeps SystemRoot, PATHEXT, TEMP and USERPROFILE; step env wins", async () => {
+  const { localEnv } = await import("../../../src/workflow/steps/local.ts");
+  const env: Record<string, string> = {
+    PATH: "C:\\Windows\\system32",
+    SystemRoot: "C:\\Windows",
+    PATHEXT: ".COM;.EXE;.BAT;.CMD",
+    TEMP: "C:\\Users\\me\\AppData\\Local\\Temp",
+    USERPROFILE: "C:\\Users\\me",
+    HOME: "/home/me",
+    SECRET_TOKEN: "s3cr3t",
+    MINE: "granted",
+  };
+  const win = localEnv(["MINE"], { STEP: "1", PATH: "C:\\step" }, at("windows", env));
+  assertEquals(win.SystemRoot, "C:\\Windows");
+  assertEquals(win.PATHEXT, ".COM;.EXE;.BAT;.CMD");
+  assertEquals(win.TEMP, "C:\\Users\\me\\AppData\\Local\\Temp");
+  assertEquals(win.USERPROFILE, "C:\\Users\\me");
+  assertEquals([win.MINE, win.STEP, win.PATH], ["granted", "1", "C:\\step"]);
+  assertEquals(win.SECRET_TOKEN, undefined);
+  const lin = localEnv(undefined, {}, at("linux", env));
+  assertEquals([lin.PATH, lin.HOME, lin.SystemRoot, lin.SECRET_TOKEN], [
+    "C:\\Windows\\system32",
+    "/home/me",
+    undefined,
+    undefined,
+  ]);
+});
