@@ -41,6 +41,7 @@ export const INCLUDES = [
   "src/complete/kodama.bash", // completion scripts (src/complete/scripts.ts)
   "src/complete/kodama.zsh",
   "src/complete/kodama.fish",
+  "src/complete/kodama.ps1",
 ];
 
 /** Computed-URL modules left out on purpose, with what adding them costs. */

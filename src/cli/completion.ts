@@ -1,5 +1,5 @@
 /**
- * `kodama completion bash|zsh|fish` prints a shell's completion script; the hidden `kodama __complete
+ * `kodama completion bash|zsh|fish|powershell` prints a shell's completion script; the hidden `kodama __complete
  * WORDS…` answers it (and kubectl, through the `kubectl_complete-kodama` executable). main.ts sends
  * `__complete` here before commander parses anything, so no flag of the line being completed is read as
  * kodama's own.
@@ -12,12 +12,13 @@ import type { Request } from "./complete.ts";
 export function register(program: Command) {
   help(program.command("completion"), {
     group: "Settings",
-    summary: "Print the shell completion script for bash, zsh or fish",
-    usage: "(bash | zsh | fish)",
+    summary: "Print the shell completion script for bash, zsh, fish or PowerShell",
+    usage: "(bash | zsh | fish | powershell)",
     long: `The script completes kodama, kpod and kwekash: commands, flags, contexts, namespaces, pods in the
 namespace typed so far, containers, sessions, workflows and their --param keys, config keys. Values that
 need the cluster come within a second, or not at all. 'kubectl kodama <TAB>' needs no script of kodama's:
-kubectl (1.26+) asks the kubectl_complete-kodama executable that 'deno task install' installs.`,
+kubectl (1.26+) asks the kubectl_complete-kodama executable that 'deno task install' installs.
+The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
     examples: [
       ["Complete in this bash", "source <(kodama completion bash)"],
       [
@@ -26,9 +27,11 @@ kubectl (1.26+) asks the kubectl_complete-kodama executable that 'deno task inst
       ],
       ["zsh (with compinit loaded)", "source <(kodama completion zsh)"],
       ["fish", "kodama completion fish > ~/.config/fish/completions/kodama.fish"],
+      ["PowerShell (Windows PowerShell 5.1 or 7)", "kodama completion powershell | Out-String | Invoke-Expression"],
+      ["PowerShell, every new session", "kodama completion powershell >> $PROFILE"],
     ],
   })
-    .argument("<shell>", "bash, zsh or fish")
+    .argument("<shell>", "bash, zsh, fish or powershell")
     .action(async (shell) => {
       const { completionScript, SHELLS } = await import("../complete/scripts.ts");
       if (!(SHELLS as readonly string[]).includes(shell)) {

@@ -44,6 +44,7 @@ Deno.test({
       "src/complete/kodama.bash": "complete -o bashdefault -F __kodama_complete",
       "src/complete/kodama.zsh": "compdef _kodama kodama kpod kwekash",
       "src/complete/kodama.fish": "complete -c $c -f -a '(__kodama_complete)'",
+      "src/complete/kodama.ps1": "Register-ArgumentCompleter -Native",
     };
     for (const [file, line] of Object.entries(markers)) {
       assert(INCLUDES.some((i) => file.startsWith(i)), `${file} is not an include`);

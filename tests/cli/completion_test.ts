@@ -231,7 +231,7 @@ steps:
       });
 
       await t.step(
-        "completion bash|zsh|fish print scripts their shells accept; others are usage errors",
+        "completion bash|zsh|fish|powershell print scripts their shells accept; others are usage errors",
         async () => {
           for (const sh of ["bash", "zsh", "fish"]) {
             const r = await runKodama(["completion", sh], { env });
@@ -246,9 +246,13 @@ steps:
             assert(check.success, `${sh} -n: ${new TextDecoder().decode(check.stderr)}`);
             await Deno.remove(f);
           }
-          const bad = await runKodama(["completion", "powershell"], { env });
+          const ps = await runKodama(["completion", "powershell"], { env });
+          assertEquals(ps.code, 0, ps.stderr);
+          assertStringIncludes(ps.stdout, "Register-ArgumentCompleter -Native");
+          assertStringIncludes(ps.stdout, "__complete");
+          const bad = await runKodama(["completion", "tcsh"], { env });
           assertEquals(bad.code, 2);
-          assertStringIncludes(bad.stderr, "bash, zsh, fish");
+          assertStringIncludes(bad.stderr, "bash, zsh, fish, powershell");
         },
       );
     } finally {
