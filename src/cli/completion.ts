@@ -27,7 +27,10 @@ The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
       ],
       ["zsh (with compinit loaded)", "source <(kodama completion zsh)"],
       ["fish", "kodama completion fish > ~/.config/fish/completions/kodama.fish"],
-      ["PowerShell (Windows PowerShell 5.1 or 7)", "kodama completion powershell | Out-String | Invoke-Expression"],
+      [
+        "PowerShell (Windows PowerShell 5.1 or 7)",
+        "kodama completion powershell | Out-String | Invoke-Expression",
+      ],
       ["PowerShell, every new session", "kodama completion powershell >> $PROFILE"],
     ],
   })

@@ -82,7 +82,8 @@ async function parsePowerShell(text: string): Promise<string[]> {
   const spec = JSON.parse(await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)))
     .imports["tree-sitter-powershell"] as string;
   const version = spec.slice(spec.lastIndexOf("@") + 1);
-  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output();
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+    .output();
   const npmCache = JSON.parse(new TextDecoder().decode(info.stdout)).npmCache as string;
   const pkg = `${npmCache}/registry.npmjs.org/tree-sitter-powershell/${version}`;
   const wasm = `${pkg}/tree-sitter-powershell.wasm`;
