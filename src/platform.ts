@@ -194,6 +194,19 @@ export function ownCommandLine(p: Platform): string[] | undefined {
   }
 }
 
+/**
+ * Was `flag` given to the runtime, that is before the main module, in this command line (from
+ * ownCommandLine)? The main module is found by its file name, so a flag's own `.ts` value
+ * (`--preload x.ts`) is not taken for it, and a path split at its spaces still ends in that name.
+ */
+export function runtimeFlagGiven(argv: string[], flag: string, mainModule: string): boolean {
+  const base = decodeURIComponent(mainModule.slice(mainModule.search(/[^\\/]*$/)));
+  const isMain = (a: string) =>
+    a === mainModule || a === base || a.endsWith(`/${base}`) || a.endsWith(`\\${base}`);
+  const main = argv.findIndex((a, i) => i > 0 && isMain(a));
+  return argv.slice(0, main < 0 ? argv.length : main).includes(flag);
+}
+
 /** The environment variables a local command needs to work at all, on top of those a workflow grants. */
 export function baseEnvNames(p: Platform): string[] {
   const common = ["PATH", "LANG", "LC_ALL", "TERM", "TZ"];

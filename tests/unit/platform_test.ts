@@ -22,6 +22,7 @@ import {
   podMode,
   probeFolding,
   pulledNameProblem,
+  runtimeFlagGiven,
   signals,
   splitPathList,
   tempDir,
@@ -143,6 +144,27 @@ Deno.test("signals: only TERM and KILL; TERM is not graceful on Windows", () => 
     const s = signals(at(os));
     assertEquals([s.stop, s.kill], ["SIGTERM", "SIGKILL"]);
     assertEquals(s.graceful, os !== "windows", os);
+  }
+});
+
+Deno.test("runtimeFlagGiven: --no-prompt counts only before the main module, whatever other .ts flags say", () => {
+  const main = "file:///home/me/my%20checkout/main.ts";
+  const table: [string[], boolean][] = [
+    [["deno", "run", "-A", "--no-prompt", "/home/me/my checkout/main.ts", "run", "x"], true],
+    [["deno", "run", "-A", "/home/me/my checkout/main.ts", "--no-prompt"], false],
+    [
+      ["deno", "run", "--preload", "/t/preload.ts", "-A", "--no-prompt", "--config", "deno.json", "main.ts"],
+      true,
+    ],
+    // ps on macOS: one line split at spaces, so the path with a space comes in two tokens
+    [["deno", "run", "-A", "--no-prompt", "/home/me/my", "checkout/main.ts", "pods"], true],
+    [["deno", "run", "-A", "/home/me/my", "checkout/main.ts", "--no-prompt"], false],
+    [["C:\\deno\\deno.exe", "run", "-A", "--no-prompt", "C:\\src\\main.ts"], true],
+    [["deno", "run", "-A", "main.ts"], false],
+    [[], false],
+  ];
+  for (const [argv, want] of table) {
+    assertEquals(runtimeFlagGiven(argv, "--no-prompt", main), want, argv.join(" "));
   }
 });
 

@@ -10,7 +10,7 @@ import { describeDenial } from "./permissions.ts";
 import { formatDuration } from "../../ui/duration.ts";
 import { safeLine, stripControl } from "../../ui/color.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
-import { hostPlatform, ownCommandLine } from "../../platform.ts";
+import { hostPlatform, ownCommandLine, runtimeFlagGiven } from "../../platform.ts";
 
 export interface ScriptModule {
   /** file URL of the entry module inside the snapshot */
@@ -77,9 +77,7 @@ export function promptsAreOff(): boolean {
     (Deno.build as { standalone?: boolean }).standalone === true;
   if (!off) {
     // the runtime's flags come before the main module; unreadable: unknown, so not off
-    const argv = ownCommandLine(hostPlatform()) ?? [];
-    const main = argv.findIndex((a, i) => i > 0 && !a.startsWith("-") && /\.(ts|js)$/.test(a));
-    off = argv.slice(0, main < 0 ? argv.length : main).includes("--no-prompt");
+    off = runtimeFlagGiven(ownCommandLine(hostPlatform()) ?? [], "--no-prompt", Deno.mainModule);
   }
   return promptsChecked = off;
 }
