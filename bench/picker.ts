@@ -7,12 +7,14 @@
  * state machine, and each keystroke is timed up to a rendered 120x40 screen (highlights included).
  * The peer is Debian's `fzf --filter` on the same lines and the same queries, same run (skipped when fzf
  * is missing); its time includes process start and reading the 50,000 lines, which is what a script pays.
- * Match counts of both are compared as a correctness check.
+ * Match counts of both are compared as a correctness check, for the queries without anchored terms (in the
+ * -A picker `^pr` matches the pod name, which fzf on `namespace/name` lines has no single equivalent for).
  */
 import process from "node:process";
 import { type BenchResult, fmtMs, median, percentile } from "./_util.ts";
 import { createState, onKey, type PickerItem, setViewport } from "../src/picker/state.ts";
 import { render } from "../src/picker/render.ts";
+import { parseQuery } from "../src/picker/match.ts";
 
 const KEYS = ["a", "p", "i", "-", "backspace", " ", "^", "p", "r", " ", "!", "c"] as const;
 
@@ -217,7 +219,9 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
     const f: { ms: number; count: number }[] = [];
     for (const q of qs) f.push(await fzfFilter(input, q));
     const fms = f.map((r) => r.ms);
-    const mismatch = qs.filter((_, i) => f[i].count !== counts[i]);
+    const comparable = (q: string) => !parseQuery(q).flat().some((t) => t.anchored);
+    const mismatch = qs.filter((q, i) => comparable(q) && f[i].count !== counts[i]);
+    const compared = qs.filter(comparable).length;
     lines.push(
       `fzf --filter per query    p50 ${fmtMs(median(fms))}  p95 ${fmtMs(percentile(fms, 95))}  max ${
         fmtMs(Math.max(...fms))
@@ -225,7 +229,7 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
       `  each                    ${fms.map((t) => t.toFixed(1)).join(" ")} ms`,
       `match counts              ${
         mismatch.length === 0
-          ? `identical for all ${qs.length} queries (${counts.join(" ")})`
+          ? `identical for the ${compared} queries without anchored terms (${counts.join(" ")})`
           : `DIFFER for ${mismatch.map((q) => JSON.stringify(q)).join(", ")}: kodama ${
             counts.join(" ")
           } vs fzf ${f.map((r) => r.count).join(" ")}`

@@ -1,59 +1,72 @@
 /**
- * Allocation-free ports of fzf's v1 fuzzy, exact, prefix, suffix and equal matchers, with fzf's
- * `calculateScore`, for ASCII text only (pod names always are). They exist because calling the `npm:fzf`
- * algorithms costs ~0.5-1 µs per item (array slices, iterators, result objects), too slow for tens of
- * thousands of candidates per keystroke. Scores are identical to `npm:fzf`'s; this is checked against
- * the package in tests/unit/picker/match_test.ts on random names and queries.
- * Non-ASCII items and small candidate sets (fzf's v2 algorithm) still go through `npm:fzf` itself.
+ * The fast path of `algo.ts` for ASCII text (pod names always are): fzf 0.38's v1, v2, exact, prefix,
+ * suffix and equal scores, without allocations and without positions. The scans run on native
+ * indexOf/lastIndexOf over the folded text; v2's matrix is kept as two rolling rows. Scores are identical
+ * to `algo.ts` (checked on random names and queries in tests/unit/picker/match_test.ts).
+ *
+ * `folded` is the item, lower-cased when the term is case-insensitive; `pat` the term (ASCII).
+ * `bon[off + j]` is the bonus of the item's character j, precomputed per item by `bonuses` (it depends on
+ * the item only; reading one byte is cheaper than classifying two characters in every cell).
+ * `base` is where the matched text starts (the pod name in `ns/name` for anchored terms in the -A
+ * picker): the text before it is invisible, as for fzf's `--nth`.
  */
-import type { ParsedQuery, Term } from "./match.ts";
+import {
+  ASCII_CLASS,
+  BONUS,
+  BONUS_BOUNDARY,
+  BONUS_BOUNDARY_WHITE,
+  BONUS_CONSECUTIVE,
+  BONUS_FIRST_CHAR_MULTIPLIER,
+  SCORE_GAP_EXTENSION,
+  SCORE_GAP_START,
+  SCORE_MATCH,
+  SLAB_16,
+  WHITE,
+} from "./algo.ts";
+
+/** The bonus of each character of ASCII `text` (fzf's bonusFor of the previous and this character's class). */
+export function bonuses(text: string, out: Uint8Array, off: number): void {
+  let prev = WHITE;
+  for (let j = 0; j < text.length; j++) {
+    const cls = ASCII_CLASS[text.charCodeAt(j)];
+    out[off + j] = BONUS[prev * 7 + cls];
+    prev = cls;
+  }
+}
+
+/** The bonus of a character at the start of the text (case does not change it). */
+function startBonus(folded: string, j: number): number {
+  return BONUS[WHITE * 7 + ASCII_CLASS[folded.charCodeAt(j)]];
+}
 
 export const NO_MATCH = -0x80000000;
 
-const SCORE_MATCH = 16;
-const SCORE_GAP_START = -3;
-const SCORE_GAP_EXTENSION = -1;
-const BONUS_BOUNDARY = SCORE_MATCH / 2;
-const BONUS_NON_WORD = SCORE_MATCH / 2;
-const BONUS_CAMEL_123 = BONUS_BOUNDARY + SCORE_GAP_EXTENSION;
-const BONUS_CONSECUTIVE = -(SCORE_GAP_START + SCORE_GAP_EXTENSION);
-const BONUS_FIRST_CHAR_MULTIPLIER = 2;
-
-// char classes as in fzf: 0 non-word, 1 lower, 2 upper, 4 number (a table: this runs per character)
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  CLASS[c] = c >= 97 && c <= 122 ? 1 : c >= 65 && c <= 90 ? 2 : c >= 48 && c <= 57 ? 4 : 0;
-}
-function charClass(c: number): number {
-  return CLASS[c];
-}
-function bonusFor(prev: number, cur: number): number {
-  if (prev === 0 && cur !== 0) return BONUS_BOUNDARY;
-  if ((prev === 1 && cur === 2) || (prev !== 4 && cur === 4)) return BONUS_CAMEL_123;
-  if (cur === 0) return BONUS_NON_WORD;
-  return 0;
-}
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
-/** fzf's calculateScore; `folded` is `text` lower-cased unless case-sensitive (same length, ASCII). */
-function calculateScore(text: string, folded: string, pat: string, sidx: number, eidx: number): number {
+function calculateScore(
+  folded: string,
+  bon: Uint8Array,
+  off: number,
+  pat: string,
+  base: number,
+  sidx: number,
+  eidx: number,
+) {
   let pidx = 0;
   let score = 0;
   let inGap = false;
   let consecutive = 0;
   let firstBonus = 0;
-  let prevClass = sidx > 0 ? charClass(text.charCodeAt(sidx - 1)) : 0;
   for (let idx = sidx; idx < eidx; idx++) {
-    const cls = charClass(text.charCodeAt(idx));
     if (folded.charCodeAt(idx) === pat.charCodeAt(pidx)) {
       score += SCORE_MATCH;
-      let bonus = bonusFor(prevClass, cls);
+      let bonus = idx === base ? startBonus(folded, idx) : bon[off + idx];
       if (consecutive === 0) {
         firstBonus = bonus;
       } else {
-        if (bonus === BONUS_BOUNDARY) firstBonus = bonus;
+        if (bonus >= BONUS_BOUNDARY && bonus > firstBonus) firstBonus = bonus;
         if (firstBonus > bonus) bonus = firstBonus;
         if (BONUS_CONSECUTIVE > bonus) bonus = BONUS_CONSECUTIVE;
       }
@@ -67,20 +80,15 @@ function calculateScore(text: string, folded: string, pat: string, sidx: number,
       consecutive = 0;
       firstBonus = 0;
     }
-    prevClass = cls;
   }
   return score;
 }
 
-/**
- * fzf's fuzzyMatchV1 (forward) score, or NO_MATCH. `folded` is `text` lower-cased unless the pattern is
- * case-sensitive; the scans use native indexOf/lastIndexOf on it.
- */
-export function fuzzyV1(text: string, folded: string, pat: string): number {
+/** fzf's FuzzyMatchV1 score, or NO_MATCH. */
+export function fuzzyV1(folded: string, bon: Uint8Array, off: number, pat: string, base = 0): number {
   const m = pat.length;
-  let p = folded.indexOf(pat[0]);
+  let p = folded.indexOf(pat[0], base);
   if (p < 0) return NO_MATCH;
-  let sidx = p;
   for (let k = 1; k < m; k++) {
     p = folded.indexOf(pat[k], p + 1);
     if (p < 0) return NO_MATCH;
@@ -88,119 +96,197 @@ export function fuzzyV1(text: string, folded: string, pat: string): number {
   const eidx = p + 1;
   // backward: the shortest window ending at eidx
   for (let k = m - 2; k >= 0; k--) p = folded.lastIndexOf(pat[k], p - 1);
-  sidx = p;
-  return calculateScore(text, folded, pat, sidx, eidx);
+  return calculateScore(folded, bon, off, pat, base, p, eidx);
 }
 
-/** fzf's exactMatchNaive (forward) score, or NO_MATCH. */
-export function exact(text: string, folded: string, pat: string): number {
-  const n = text.length;
-  const m = pat.length;
-  if (n < m) return NO_MATCH;
-  let pidx = 0;
-  let bestPos = -1;
-  let bonus = 0;
-  let bestBonus = -1;
-  for (let i = 0; i < n; i++) {
-    if (folded.charCodeAt(i) === pat.charCodeAt(pidx)) {
-      if (pidx === 0) {
-        bonus = i === 0
-          ? BONUS_BOUNDARY
-          : bonusFor(charClass(text.charCodeAt(i - 1)), charClass(text.charCodeAt(i)));
+// v2's cells at the occurrences of a pattern character (one row of fzf's matrix): column, score, in-gap
+// flag and consecutive-run length, for the previous and the current row
+let E_POS = new Int32Array(64);
+let E_VAL = new Int32Array(64);
+let E_GAP = new Uint8Array(64);
+let E_RUN = new Int32Array(64);
+let F_POS = new Int32Array(64);
+let F_VAL = new Int32Array(64);
+let F_GAP = new Uint8Array(64);
+let F_RUN = new Int32Array(64);
+
+/**
+ * fzf's FuzzyMatchV2 score (forward), or NO_MATCH.
+ *
+ * fzf fills a matrix: a row per pattern character, a column per text character from the first match.
+ * Only the cells where a row's own character occurs can gain; between them a row decays in closed form
+ * (the last value minus 3, then 1 per column, down to 0, where a row that reached 0 is out of its gap).
+ * So this computes the cells at the occurrences only (found with indexOf), each with fzf's exact step,
+ * which costs the occurrences instead of (text length × pattern length).
+ */
+export function fuzzyV2(folded: string, bon: Uint8Array, off: number, pat: string, base = 0): number {
+  const M = pat.length;
+  const f0 = folded.indexOf(pat[0], base);
+  if (f0 < 0) return NO_MATCH;
+  if ((folded.length - base) * M > SLAB_16) return fuzzyV1(folded, bon, off, pat, base);
+  if (M === 1) {
+    // the best first-character bonus; fzf stops at the first one at a word boundary
+    let best = 0;
+    for (let p = f0; p >= 0; p = folded.indexOf(pat[0], p + 1)) {
+      const bonus = p === base ? startBonus(folded, p) : bon[off + p];
+      const score = SCORE_MATCH + bonus * BONUS_FIRST_CHAR_MULTIPLIER;
+      if (score > best) {
+        best = score;
+        if (bonus >= BONUS_BOUNDARY) break;
       }
-      pidx++;
-      if (pidx === m) {
-        if (bonus > bestBonus) {
-          bestPos = i;
-          bestBonus = bonus;
-        }
-        if (bonus === BONUS_BOUNDARY) break;
-        i -= pidx - 1;
-        pidx = 0;
-        bonus = 0;
-      }
-    } else {
-      i -= pidx;
-      pidx = 0;
-      bonus = 0;
     }
+    return best;
+  }
+  // the greedy occurrence decides that there is a match (and where each row starts: fzf's F)
+  let p = f0;
+  for (let k = 1; k < M; k++) {
+    p = folded.indexOf(pat[k], p + 1);
+    if (p < 0) return NO_MATCH;
+  }
+  const lastIdx = folded.lastIndexOf(pat[M - 1]);
+  if (E_POS.length <= lastIdx) {
+    const size = (lastIdx + 1) * 2;
+    E_POS = new Int32Array(size);
+    E_VAL = new Int32Array(size);
+    E_GAP = new Uint8Array(size);
+    E_RUN = new Int32Array(size);
+    F_POS = new Int32Array(size);
+    F_VAL = new Int32Array(size);
+    F_GAP = new Uint8Array(size);
+    F_RUN = new Int32Array(size);
+  }
+  let pPos = E_POS, pVal = E_VAL, pGap = E_GAP, pRun = E_RUN;
+  let cPos = F_POS, cVal = F_VAL, cGap = F_GAP, cRun = F_RUN;
+  // row 0: 16 + 2·bonus at each occurrence of the first character
+  let nPrev = 0;
+  for (let q = f0; q >= 0 && q <= lastIdx; q = folded.indexOf(pat[0], q + 1)) {
+    pPos[nPrev] = q;
+    pVal[nPrev] = SCORE_MATCH +
+      (q === base ? startBonus(folded, q) : bon[off + q]) * BONUS_FIRST_CHAR_MULTIPLIER;
+    pGap[nPrev] = 0;
+    pRun[nPrev++] = 1;
+  }
+  let maxScore = 0;
+  let f = f0;
+  for (let r = 1; r < M; r++) {
+    const ch = pat[r];
+    const last = r === M - 1;
+    f = folded.indexOf(ch, f + 1); // fzf's F[r]: the row starts here, 0 on its left, not in a gap
+    let lastPos = f - 1;
+    let lastVal = 0;
+    let lastGap = false;
+    let ptr = 0;
+    let n = 0;
+    for (let q = f; q >= 0 && q <= lastIdx; q = folded.indexOf(ch, q + 1)) {
+      // this row left of q
+      let left = lastVal;
+      let gapLeft = lastGap;
+      if (q - lastPos > 1) {
+        left = lastVal + (lastGap ? SCORE_GAP_EXTENSION : SCORE_GAP_START) +
+          (q - lastPos - 2) * SCORE_GAP_EXTENSION;
+        gapLeft = left > 0;
+        if (left < 0) left = 0;
+      }
+      // the previous row at q - 1 (its last cell at or before q - 1, decayed)
+      while (ptr + 1 < nPrev && pPos[ptr + 1] < q) ptr++;
+      const d = q - 1 - pPos[ptr];
+      let diag = pVal[ptr];
+      let run = 0;
+      if (d === 0) {
+        run = pRun[ptr];
+      } else {
+        diag += (pGap[ptr] ? SCORE_GAP_EXTENSION : SCORE_GAP_START) + (d - 1) * SCORE_GAP_EXTENSION;
+        if (diag < 0) diag = 0;
+      }
+      const s2: number = left + (gapLeft ? SCORE_GAP_EXTENSION : SCORE_GAP_START);
+      let s1 = diag + SCORE_MATCH;
+      const bq = q === base ? startBonus(folded, q) : bon[off + q];
+      let b = bq;
+      let consecutive = run + 1;
+      if (consecutive > 1) {
+        const start = q - consecutive + 1;
+        const fb = start === base ? startBonus(folded, start) : bon[off + start];
+        if (b >= BONUS_BOUNDARY && b > fb) {
+          consecutive = 1;
+        } else {
+          if (BONUS_CONSECUTIVE > b) b = BONUS_CONSECUTIVE;
+          if (fb > b) b = fb;
+        }
+      }
+      if (s1 + b < s2) {
+        s1 += bq;
+        consecutive = 0;
+      } else {
+        s1 += b;
+      }
+      let score = s1 > s2 ? s1 : s2;
+      if (score < 0) score = 0;
+      if (last && score > maxScore) maxScore = score;
+      cPos[n] = q;
+      cVal[n] = score;
+      cGap[n] = s1 < s2 ? 1 : 0;
+      cRun[n++] = consecutive;
+      lastPos = q;
+      lastVal = score;
+      lastGap = s1 < s2;
+    }
+    const tPos = pPos, tVal = pVal, tGap = pGap, tRun = pRun;
+    pPos = cPos;
+    pVal = cVal;
+    pGap = cGap;
+    pRun = cRun;
+    cPos = tPos;
+    cVal = tVal;
+    cGap = tGap;
+    cRun = tRun;
+    nPrev = n;
+  }
+  return maxScore;
+}
+
+/** fzf's ExactMatchNaive score, or NO_MATCH: the occurrence with the best bonus at its start. */
+export function exact(folded: string, bon: Uint8Array, off: number, pat: string, base = 0): number {
+  const m = pat.length;
+  let bestPos = -1;
+  let bestBonus = -1;
+  // occurrences left to right (fzf's naive scan visits them in this order too)
+  for (let i = folded.indexOf(pat, base); i >= 0; i = folded.indexOf(pat, i + 1)) {
+    const bonus = i === base ? BONUS_BOUNDARY_WHITE : bon[off + i];
+    if (bonus > bestBonus) {
+      bestPos = i;
+      bestBonus = bonus;
+    }
+    if (bonus >= BONUS_BOUNDARY) break;
   }
   if (bestPos < 0) return NO_MATCH;
-  return calculateScore(text, folded, pat, bestPos - m + 1, bestPos + 1);
+  return calculateScore(folded, bon, off, pat, base, bestPos, bestPos + m);
 }
 
-function same(folded: string, from: number, pat: string): boolean {
-  return folded.startsWith(pat, from);
+export function prefix(folded: string, bon: Uint8Array, off: number, pat: string, base = 0): number {
+  let t = base;
+  if (!isSpace(pat.charCodeAt(0))) { while (t < folded.length && isSpace(folded.charCodeAt(t))) t++; }
+  if (folded.length - t < pat.length || !folded.startsWith(pat, t)) return NO_MATCH;
+  return calculateScore(folded, bon, off, pat, base, t, t + pat.length);
 }
 
-export function prefix(text: string, folded: string, pat: string): number {
-  let t = 0;
-  if (!isSpace(pat.charCodeAt(0))) { while (t < text.length && isSpace(text.charCodeAt(t))) t++; }
-  if (text.length - t < pat.length || !same(folded, t, pat)) return NO_MATCH;
-  return calculateScore(text, folded, pat, t, t + pat.length);
-}
-
-export function suffix(text: string, folded: string, pat: string): number {
-  let end = text.length;
+export function suffix(folded: string, bon: Uint8Array, off: number, pat: string, base = 0): number {
+  let end = folded.length;
   if (!isSpace(pat.charCodeAt(pat.length - 1))) {
-    while (end > 0 && isSpace(text.charCodeAt(end - 1))) {
-      end--;
-    }
+    while (end > base && isSpace(folded.charCodeAt(end - 1))) end--;
   }
   const from = end - pat.length;
-  if (from < 0 || !same(folded, from, pat)) return NO_MATCH;
-  return calculateScore(text, folded, pat, from, end);
+  if (from < base || !folded.startsWith(pat, from)) return NO_MATCH;
+  return calculateScore(folded, bon, off, pat, base, from, end);
 }
 
-export function equal(text: string, folded: string, pat: string): number {
-  let t = 0;
-  let end = text.length;
-  if (!isSpace(pat.charCodeAt(0))) { while (t < end && isSpace(text.charCodeAt(t))) t++; }
+export function equal(folded: string, _bon: Uint8Array, _off: number, pat: string, base = 0): number {
+  let t = base;
+  let end = folded.length;
+  if (!isSpace(pat.charCodeAt(0))) { while (t < end && isSpace(folded.charCodeAt(t))) t++; }
   if (!isSpace(pat.charCodeAt(pat.length - 1))) {
-    while (end > t && isSpace(text.charCodeAt(end - 1))) {
-      end--;
-    }
+    while (end > t && isSpace(folded.charCodeAt(end - 1))) end--;
   }
-  if (end - t !== pat.length || !same(folded, t, pat)) return NO_MATCH;
-  return (SCORE_MATCH + BONUS_BOUNDARY) * pat.length + (BONUS_FIRST_CHAR_MULTIPLIER - 1) * BONUS_BOUNDARY;
-}
-
-function termScore(t: Term, text: string, lower: string): number {
-  const folded = t.caseSensitive ? text : lower;
-  switch (t.type) {
-    case "fuzzy":
-      return fuzzyV1(text, folded, t.text);
-    case "exact":
-      return exact(text, folded, t.text);
-    case "prefix":
-      return prefix(text, folded, t.text);
-    case "suffix":
-      return suffix(text, folded, t.text);
-    case "equal":
-      return equal(text, folded, t.text);
-  }
-}
-
-/** fzf's extended-match total score with the v1 fuzzy algorithm (computeExtendedMatch), or NO_MATCH. */
-export function extendedScoreV1(q: ParsedQuery, text: string, lower: string): number {
-  let total = 0;
-  for (const set of q) {
-    let matched = false;
-    let score = 0;
-    for (const t of set) {
-      const s = termScore(t, text, lower);
-      if (s !== NO_MATCH) {
-        if (t.inv) continue;
-        score = s;
-        matched = true;
-        break;
-      } else if (t.inv) {
-        score = 0;
-        matched = true;
-      }
-    }
-    if (!matched) return NO_MATCH;
-    total += score;
-  }
-  return total;
+  if (end - t !== pat.length || !folded.startsWith(pat, t)) return NO_MATCH;
+  return (SCORE_MATCH + BONUS_BOUNDARY_WHITE) * pat.length +
+    (BONUS_FIRST_CHAR_MULTIPLIER - 1) * BONUS_BOUNDARY_WHITE;
 }

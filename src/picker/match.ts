@@ -1,64 +1,47 @@
 /**
- * fzf-compatible matching for the picker, built on `npm:fzf` (fzf's own algorithms and scores).
+ * fzf-compatible matching for the picker and `kodama pick --filter`: same match set, same scores, same
+ * order as fzf 0.38.0 (Debian bookworm's, the one the differential test runs), with kodama's own port
+ * of fzf's algorithms (`algo.ts`, fast path `ascii.ts`; the constants and what later fzf versions
+ * changed are written down in `algo.ts`). npm:fzf was replaced because it ports an older fzf: no
+ * `bonusBoundaryWhite`/`bonusBoundaryDelimiter`, an older consecutive-run rule and another tiebreak.
  *
  * Query syntax is fzf's extended syntax: space-separated terms are ANDed, `|` ORs neighbouring terms,
  * `'exact`, `^prefix`, `suffix$`, `^equal$`, `!negate` (`!'x` = negated fuzzy); everything else is fuzzy.
- * Smart case: a term with an upper-case letter is case-sensitive.
- * Ranking: fzf score (descending); ties by shorter name, then name (then input order).
+ * Smart case: a term with an upper-case letter is case-sensitive. A term without diacritics matches
+ * letters with them (`cafe` matches `café`).
+ * Ranking (fzf's default `--tiebreak=length`): score, descending; then the shorter text (white space at
+ * either end aside); then input order. A query of negations only keeps input order, as fzf does.
+ * Items may name an `anchor` (the pod name in `ns/name`): `^`/`$` terms without a `/` then match from
+ * there, as fzf's `--nth` would; terms with a `/` match the whole text.
  *
  * Speed (50,000 items, each keystroke < 16 ms at p95) comes from these, none of which changes results:
- * 1. ASCII text (pod names always are) is matched and scored by an allocation-free port of fzf's v1
- *    algorithm (`ascii.ts`; tests check it against npm:fzf on random input); calling npm:fzf per item
- *    costs ~0.5-1 µs in allocations alone. Other text goes through a string prefilter and npm:fzf.
- * 2. When at most `v2Limit` items match, they are re-scored with npm:fzf's optimal v2 algorithm (same
- *    match set; better ranking and highlights). fzf itself falls back to v1 when v2's work would be large.
- * 3. Incremental filtering: when the new query can only narrow an earlier one (`ap` -> `api`), only that
+ * 1. ASCII text (pod names always are) is scored by `ascii.ts`, allocation-free, on native string scans.
+ * 2. Incremental filtering: when the new query can only narrow an earlier one (`ap` -> `api`), only that
  *    query's matches are scanned. Results are cached by parsed query, so Backspace, a trailing space or a
  *    lone `^` being typed are cache hits.
- * 4. Highlight positions are computed by npm:fzf lazily, for the rows on screen only (`positions`).
- * 5. Per-item work arrays are reused between keystrokes; ranks are precomputed, and the final order is a
- *    counting sort by score over a rank-ordered pass (no comparison sort per keystroke).
+ * 3. Highlight positions are computed lazily, for the rows on screen only (`positions`).
+ * 4. Per-item work arrays are reused between keystrokes; the (length, index) order is precomputed, and
+ *    the final order is a counting sort by score over a pass in that order.
  */
-import { extendedMatch, Fzf } from "fzf";
-import { extendedScoreV1, NO_MATCH } from "./ascii.ts";
+import {
+  type AlgoFn,
+  type AlgoMatch,
+  codePoints,
+  equalMatch,
+  exactMatch,
+  fuzzyV1,
+  fuzzyV2,
+  isSpace,
+  prefixMatch,
+  suffixMatch,
+} from "./algo.ts";
+import * as fast from "./ascii.ts";
+import { normalizeRune } from "./normalize.ts";
 
-type Rune = number;
-type AlgoResult = [{ start: number; end: number; score: number }, Set<number> | null];
-type AlgoFn = (
-  caseSensitive: boolean,
-  normalize: boolean,
-  forward: boolean,
-  input: Rune[],
-  pattern: Rune[],
-  withPos: boolean,
-  slab: { i16: Int16Array; i32: Int32Array } | null,
-) => AlgoResult;
+const NO_MATCH = fast.NO_MATCH;
 
+/** fzf's fuzzy algorithm: v2 (its default, optimal alignment) or v1 (`--algo=v1`, first occurrence). */
 export type Algo = "v1" | "v2";
-
-/**
- * The fzf package exports only its finders, so take its fuzzy algorithm functions from a finder.
- * Pinned to fzf@0.5.2 in deno.json; tests/unit/picker/match_test.ts checks that our results equal `Fzf.find`.
- */
-function algoFn(kind: Algo): AlgoFn {
-  const finder = (new Fzf([] as string[], { fuzzy: kind }) as unknown as { finder?: { algoFn?: AlgoFn } })
-    .finder;
-  if (typeof finder?.algoFn !== "function") {
-    throw new Error(`fzf package layout changed: no ${kind} algorithm`);
-  }
-  return finder.algoFn;
-}
-const ALGO: Record<Algo, AlgoFn> = { v1: algoFn("v1"), v2: algoFn("v2") };
-const SLAB = { i16: new Int16Array(100 * 1024), i32: new Int32Array(2048) };
-const FZF_OPTS = {
-  limit: Infinity,
-  selector: (v: unknown) => String(v),
-  casing: "smart-case" as const,
-  normalize: true,
-  tiebreakers: [],
-  sort: true,
-  forward: true,
-};
 
 // ---------------------------------------------------------------------------------------------
 // Query parsing (mirrors fzf's parseTerms; used for the prefilter and to pick the fast path)
@@ -67,32 +50,50 @@ export type TermType = "fuzzy" | "exact" | "prefix" | "suffix" | "equal";
 export interface Term {
   type: TermType;
   inv: boolean;
-  /** lower-cased unless caseSensitive */
+  /** lower-cased unless caseSensitive (normalized when `normalize`) */
   text: string;
   caseSensitive: boolean;
+  /** fzf's per-term normalization: on unless the term itself has letters with diacritics */
+  normalize: boolean;
+  /** the text as code points */
+  runes: Int32Array;
+  /** the text is ASCII (then the fast path scores ASCII items; otherwise no ASCII item can match) */
+  ascii: boolean;
+  /** `^`, `$` and `^…$` terms without a `/`: matched from an item's `anchor` (the pod name) */
+  anchored: boolean;
 }
 /** AND of OR-sets of terms. */
 export type ParsedQuery = Term[][];
 
-/** Trim the query the way fzf does (a trailing escaped space survives). */
+/** Trim the query as fzf's BuildPattern does: leading spaces; trailing ones unless escaped (`\ `). */
 function trimQuery(q: string): string {
-  q = q.trimStart();
-  const right = q.trimEnd();
-  return right.endsWith("\\") && q[right.length] === " " ? right + " " : right;
+  let i = 0;
+  while (q[i] === " ") i++;
+  q = q.substring(i);
+  while (q.endsWith(" ") && !q.endsWith("\\ ")) q = q.substring(0, q.length - 1);
+  return q;
 }
 
+function normalizeString(s: string): string {
+  let out = "";
+  for (const ch of s) out += String.fromCodePoint(normalizeRune(ch.codePointAt(0)!));
+  return out;
+}
+
+/** fzf 0.38's parseTerms (extended mode, smart case, normalization on). */
 export function parseQuery(query: string): ParsedQuery {
-  const tokens = trimQuery(query.normalize()).replace(/\\ /g, "\t").split(/ +/);
+  const tokens = trimQuery(query).replaceAll("\\ ", "\t").split(/ +/);
   const sets: Term[][] = [];
   let set: Term[] = [];
   let switchSet = false;
   let afterBar = false;
   for (const token of tokens) {
-    let text = token.replace(/\t/g, " ");
+    let text = token.replaceAll("\t", " ");
     let type: TermType = "fuzzy";
     let inv = false;
     const lower = text.toLowerCase();
     const caseSensitive = text !== lower;
+    const normalize = lower === normalizeString(lower);
     if (!caseSensitive) text = lower;
     if (set.length > 0 && !afterBar && text === "|") {
       switchSet = false;
@@ -121,7 +122,17 @@ export function parseQuery(query: string): ParsedQuery {
         sets.push(set);
         set = [];
       }
-      set.push({ type, inv, text, caseSensitive });
+      if (normalize) text = normalizeString(text);
+      set.push({
+        type,
+        inv,
+        text,
+        caseSensitive,
+        normalize,
+        runes: codePoints(text),
+        ascii: isAscii(text),
+        anchored: type !== "fuzzy" && type !== "exact" && !text.includes("/"),
+      });
       switchSet = true;
     }
   }
@@ -129,9 +140,15 @@ export function parseQuery(query: string): ParsedQuery {
   return sets;
 }
 
+/** fzf sorts only when the query has a term that is not a negation. */
+function sortable(q: ParsedQuery): boolean {
+  return q.some((set) => set.some((t) => !t.inv));
+}
+
 /**
  * True when every item matching `next` also matches `prev`, so `next` may search `prev`'s matches only.
- * Conservative: any `|` or escape disables it; extending a negation or a `suffix$` term does not narrow.
+ * Conservative: any `|` or escape disables it; extending a negation or a `suffix$` term does not narrow,
+ * nor does a term gaining a `/` (an anchored term then matches `ns/name` instead of the name).
  */
 export function narrows(prev: string, next: string): boolean {
   if (/[|\\]/.test(prev) || /[|\\]/.test(next)) return false;
@@ -146,6 +163,7 @@ export function narrows(prev: string, next: string): boolean {
   if (!now.startsWith(last)) return false;
   if (last.startsWith("!")) return last === "!";
   if (last.endsWith("$")) return false;
+  if (now.includes("/") && !last.includes("/")) return false;
   return true;
 }
 
@@ -156,62 +174,36 @@ function isAscii(s: string): boolean {
 
 /** A cache key: equal for queries that parse to the same terms. */
 function canonical(q: ParsedQuery): string {
-  return JSON.stringify(q.map((set) => set.map((t) => [t.type, t.inv, t.caseSensitive, t.text])));
+  return JSON.stringify(
+    q.map((set) => set.map((t) => [t.type, t.inv, t.caseSensitive, t.normalize, t.text])),
+  );
 }
 
-function inOrder(s: string, chars: string): boolean {
-  let p = 0;
-  for (let k = 0; k < chars.length; k++) {
-    p = s.indexOf(chars[k], p);
-    if (p < 0) return false;
-    p++;
+/** fzf's TrimLength: length in code points without white space at either end. */
+function trimLength(s: string): number {
+  if (isAscii(s)) {
+    let end = s.length;
+    while (end > 0 && isSpace(s.charCodeAt(end - 1))) end--;
+    let start = 0;
+    while (start < end && isSpace(s.charCodeAt(start))) start++;
+    return Math.min(end - start, 0xffff);
   }
-  return true;
+  const cps = codePoints(s);
+  let i = cps.length - 1;
+  while (i >= 0 && isSpace(cps[i])) i--;
+  if (i < 0) return 0;
+  let j = 0;
+  while (isSpace(cps[j])) j++;
+  return Math.min(i - j + 1, 0xffff);
 }
 
-/** May `t` match (superset of fzf's answer; ASCII text only). */
-function mayMatch(t: Term, s: string): boolean {
-  switch (t.type) {
-    case "fuzzy":
-      return inOrder(s, t.text);
-    case "prefix":
-      return s.charCodeAt(0) > 32 ? s.startsWith(t.text) : s.includes(t.text);
-    case "suffix":
-      return s.charCodeAt(s.length - 1) > 32 ? s.endsWith(t.text) : s.includes(t.text);
-    default:
-      return s.includes(t.text);
-  }
-}
-/** Does `t` certainly match (subset of fzf's answer; ASCII text only). */
-function surelyMatches(t: Term, s: string): boolean {
-  switch (t.type) {
-    case "fuzzy":
-      return inOrder(s, t.text);
-    case "exact":
-      return s.includes(t.text);
-    case "prefix":
-      return s.startsWith(t.text);
-    case "suffix":
-      return s.endsWith(t.text);
-    case "equal":
-      return s === t.text;
-  }
-}
-
-function prefilter(q: ParsedQuery, orig: string, lower: string): boolean {
-  for (const set of q) {
-    let ok = false;
-    for (const t of set) {
-      const s = t.caseSensitive ? orig : lower;
-      if (t.inv ? !surelyMatches(t, s) : mayMatch(t, s)) {
-        ok = true;
-        break;
-      }
-    }
-    if (!ok) return false;
-  }
-  return true;
-}
+const GENERIC: Record<TermType, AlgoFn | undefined> = {
+  fuzzy: undefined,
+  exact: exactMatch,
+  prefix: prefixMatch,
+  suffix: suffixMatch,
+  equal: equalMatch,
+};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -219,8 +211,8 @@ export interface MatchResult {
   query: string;
   /** matched item indices, best first */
   indices: Int32Array;
-  /** the fuzzy algorithm used (positions must be computed with the same one) */
-  algo: Algo;
+  /** scores of `indices` (fzf's, clamped to 0..65535 as fzf does); empty when `all` */
+  scores: Int32Array;
   /** true when the query has no terms: every item, in input order, nothing to highlight */
   all: boolean;
   /** memo of highlight positions per item index (filled lazily by `Matcher.positions`) */
@@ -228,43 +220,53 @@ export interface MatchResult {
 }
 
 export interface MatcherOptions {
-  /** when at most this many items match, rank them with fzf's v2 algorithm instead of v1 (default 200) */
-  v2Limit?: number;
+  /** fzf's fuzzy algorithm (default v2, as fzf's default) */
+  algo?: Algo;
   /** how many recent results to keep for incremental filtering and Backspace (default 64) */
   cacheSize?: number;
 }
 
-/** Items to match: `text` is matched; `name` (default: text) breaks score ties: shorter first, then by name. */
+/**
+ * Items to match: `text` is matched; `anchor` (default 0) is where `^`/`$` terms without a `/` start
+ * matching, in code points (the pod name in `ns/name`).
+ */
 export interface MatchEntry {
   text: string;
-  name?: string;
+  anchor?: number;
 }
 
 export class Matcher {
   /** matched text per item index (treat as read-only) */
   texts: string[];
-  private names: string[];
+  private anchors: number[];
   private lower: string[];
-  private runes: (Rune[] | undefined)[];
+  private runes: (Int32Array | undefined)[];
   private ascii: boolean[];
-  /** rank of each item index by (name length, name, text, index) */
-  private rank!: Int32Array;
-  /** item index for each rank */
+  private lengths: number[];
+  /** per-character bonuses of ASCII items (`ascii.ts`), item i's at `bonusAt[i]` */
+  private bonusBuf = new Uint8Array(0);
+  private bonusAt: number[];
+  private bonusUsed = 0;
+  /** flat copies of the ASCII texts for case-sensitive terms (built on the first such query) */
+  private flat: string[] | undefined;
+  /** item index for each rank by (trimmed length, index): fzf's tiebreak */
   private byRank!: Int32Array;
   private cache = new Map<string, MatchResult>();
-  readonly v2Limit: number;
+  readonly algo: Algo;
   private cacheSize: number;
 
   constructor(entries: readonly MatchEntry[], opts: MatcherOptions = {}) {
-    this.v2Limit = opts.v2Limit ?? 200;
+    this.algo = opts.algo ?? "v2";
     this.cacheSize = opts.cacheSize ?? 64;
     this.texts = [];
-    this.names = [];
+    this.anchors = [];
     this.lower = [];
     this.runes = [];
     this.ascii = [];
+    this.lengths = [];
+    this.bonusAt = [];
     this.push(entries);
-    this.computeRanks();
+    this.byRank = this.rankOrder();
   }
 
   get size(): number {
@@ -276,71 +278,57 @@ export class Matcher {
     const m = Object.create(Matcher.prototype) as Matcher;
     Object.assign(m, this);
     m.texts = this.texts.slice();
-    m.names = this.names.slice();
+    m.anchors = this.anchors.slice();
     m.lower = this.lower.slice();
     m.runes = this.runes.slice();
     m.ascii = this.ascii.slice();
+    m.lengths = this.lengths.slice();
+    m.bonusAt = this.bonusAt.slice();
+    m.flat = undefined;
     m.cache = new Map();
     m.scratchBufs = [];
-    const from = m.size;
     m.push(entries);
-    m.mergeRanks(from);
+    m.byRank = m.rankOrder();
     return m;
   }
 
   private push(entries: readonly MatchEntry[]): void {
+    let need = this.bonusUsed;
+    for (const e of entries) need += e.text.length;
+    if (need > this.bonusBuf.length) {
+      // grow by copying: a matcher this one was derived from keeps its own buffer
+      const grown = new Uint8Array(need + (need >> 2));
+      grown.set(this.bonusBuf.subarray(0, this.bonusUsed));
+      this.bonusBuf = grown;
+    }
     for (const e of entries) {
-      const text = e.text.normalize();
-      this.texts.push(text);
-      this.names.push(e.name ?? text);
-      this.lower.push(text.toLowerCase());
-      this.runes.push(undefined); // only npm:fzf calls need runes: built on first use
-      this.ascii.push(isAscii(text));
-    }
-  }
-
-  /** Tie-break order: shorter name, then name, then text, then index. */
-  private compare(a: number, b: number): number {
-    const { names, texts } = this;
-    return names[a].length - names[b].length || (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0) ||
-      (texts[a] < texts[b] ? -1 : texts[a] > texts[b] ? 1 : 0) || a - b;
-  }
-
-  private computeRanks(): void {
-    const n = this.texts.length;
-    const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((a, b) => this.compare(a, b));
-    this.setRanks(Int32Array.from(order));
-  }
-
-  /** Items from index `from` on are new: sort only them and merge them in (binary search + block copies). */
-  private mergeRanks(from: number): void {
-    const n = this.texts.length;
-    const fresh = Array.from({ length: n - from }, (_, k) => from + k).sort((a, b) => this.compare(a, b));
-    const old = this.byRank;
-    const merged = new Int32Array(n);
-    let copied = 0; // of old
-    let k = 0; // in merged
-    for (const f of fresh) {
-      let lo = copied, hi = old.length; // first old position ranking after f
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.compare(old[mid], f) < 0) lo = mid + 1;
-        else hi = mid;
+      const ascii = isAscii(e.text);
+      this.bonusAt.push(this.bonusUsed);
+      if (ascii) {
+        fast.bonuses(e.text, this.bonusBuf, this.bonusUsed);
+        this.bonusUsed += e.text.length;
       }
-      merged.set(old.subarray(copied, lo), k);
-      k += lo - copied;
-      copied = lo;
-      merged[k++] = f;
+      this.texts.push(e.text);
+      this.anchors.push(e.anchor ?? 0);
+      this.lower.push(ascii ? e.text.toLowerCase() : "");
+      this.runes.push(undefined); // built on first use (non-ASCII items, highlights)
+      this.ascii.push(ascii);
+      this.lengths.push(trimLength(e.text));
     }
-    merged.set(old.subarray(copied), k);
-    this.setRanks(merged);
   }
 
-  private setRanks(byRank: Int32Array): void {
-    this.byRank = byRank;
-    this.rank = new Int32Array(byRank.length);
-    for (let r = 0; r < byRank.length; r++) this.rank[byRank[r]] = r;
+  /** Items by (trimmed length, index): a counting sort by length, which keeps index order within a length. */
+  private rankOrder(): Int32Array {
+    const n = this.size;
+    const lengths = this.lengths;
+    let max = 0;
+    for (let i = 0; i < n; i++) if (lengths[i] > max) max = lengths[i];
+    const counts = new Int32Array(max + 2);
+    for (let i = 0; i < n; i++) counts[lengths[i] + 1]++;
+    for (let l = 1; l <= max + 1; l++) counts[l] += counts[l - 1];
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[counts[lengths[i]]++] = i;
+    return out;
   }
 
   /**
@@ -363,17 +351,6 @@ export class Matcher {
       if (i === real.length - 1) this.cache.clear();
       return true;
     }
-    // npm:fzf's v2 over small candidate sets, and highlight positions
-    if (i === real.length) {
-      const small = new Matcher(this.texts.slice(0, 300).map((text) => ({ text })), { v2Limit: 300 });
-      for (
-        const q of ["a", "ae", "e-", "^a e", "a !e", "'e | x$", "e-1", "ae1 !x", "s", "st", "t-", "^s !x"]
-      ) {
-        const r = small.match(q);
-        small.positions(r, Array.from(r.indices.subarray(0, 40)));
-      }
-      return true;
-    }
     return false;
   }
 
@@ -385,13 +362,14 @@ export class Matcher {
     return this.scratchBufs[k] = new Int32Array(this.size);
   }
 
-  /**
-   * The item as npm:fzf's "runes": UTF-16 units, because that is how npm:fzf splits the query too
-   * (`str.split("")`); real code points here would never match a query with an astral character.
-   */
-  private runesOf(i: number): Rune[] {
-    const text = this.texts[i];
-    return this.runes[i] ??= Array.from({ length: text.length }, (_, k) => text.charCodeAt(k));
+  /** The text as a flat string (texts built by concatenation are slow to index). */
+  private flatText(i: number): string {
+    this.flat ??= JSON.parse(JSON.stringify(this.texts)) as string[];
+    return this.flat[i];
+  }
+
+  private runesOf(i: number): Int32Array {
+    return this.runes[i] ??= codePoints(this.texts[i]);
   }
 
   /**
@@ -419,7 +397,7 @@ export class Matcher {
       return {
         query,
         indices: Int32Array.from({ length: this.size }, (_, i) => i),
-        algo: "v2",
+        scores: new Int32Array(0),
         all: true,
         positions: new Map(),
       };
@@ -444,72 +422,134 @@ export class Matcher {
       for (let k = 0; k < b.length; k++) mask[b[k]] = 1;
     }
     const scoreOf = this.scratch(0).fill(NO_MATCH);
-    // 1. ASCII items: the allocation-free port of fzf's v1 (exact match set, v1 scores);
-    //    other items: the string prefilter, then npm:fzf's v1
-    const others: number[] = [];
-    let matched = 0;
+    const one = parsed.length === 1 && parsed[0].length === 1 ? parsed[0][0] : undefined;
+    if (one && one.type === "fuzzy" && !one.inv && one.ascii && !one.caseSensitive) {
+      // the common case (one word being typed): the fast path without the extended-match loop
+      const fn = this.algo === "v2" ? fast.fuzzyV2 : fast.fuzzyV1;
+      const { lower, ascii, bonusBuf, bonusAt } = this;
+      const pat = one.text;
+      for (let i = 0; i < n; i++) {
+        if (mask && mask[i] === 0) continue;
+        if (!ascii[i]) {
+          scoreOf[i] = this.scoreGeneric(parsed, i);
+          continue;
+        }
+        const s = fn(lower[i], bonusBuf, bonusAt[i], pat, 0);
+        scoreOf[i] = s === NO_MATCH || s >= 0 ? s : 0;
+      }
+      return { query, ...this.collect(scoreOf, true), all: false, positions: new Map() };
+    }
     for (let i = 0; i < n; i++) {
       if (mask && mask[i] === 0) continue;
-      if (this.ascii[i]) {
-        const sc = extendedScoreV1(parsed, this.texts[i], this.lower[i]);
-        scoreOf[i] = sc;
-        if (sc !== NO_MATCH) matched++;
-      } else {
-        others.push(i);
+      scoreOf[i] = this.ascii[i] ? this.scoreFast(parsed, i) : this.scoreGeneric(parsed, i);
+    }
+    return { query, ...this.collect(scoreOf, sortable(parsed)), all: false, positions: new Map() };
+  }
+
+  /** fzf's extendedMatch total for an ASCII item (the fast path), or NO_MATCH. */
+  private scoreFast(q: ParsedQuery, i: number): number {
+    const lower = this.lower[i];
+    const anchor = this.anchors[i];
+    const v2 = this.algo === "v2";
+    const bon = this.bonusBuf;
+    const off = this.bonusAt[i];
+    let total = 0;
+    for (let k = 0; k < q.length; k++) {
+      const set = q[k];
+      let matched = false;
+      let score = 0;
+      for (let t = 0; t < set.length; t++) {
+        const term = set[t];
+        let s = NO_MATCH;
+        if (term.ascii) {
+          const folded = term.caseSensitive ? this.flatText(i) : lower;
+          const from = term.anchored ? anchor : 0;
+          switch (term.type) {
+            case "fuzzy":
+              s = v2
+                ? fast.fuzzyV2(folded, bon, off, term.text, from)
+                : fast.fuzzyV1(folded, bon, off, term.text, from);
+              break;
+            case "exact":
+              s = fast.exact(folded, bon, off, term.text, from);
+              break;
+            case "prefix":
+              s = fast.prefix(folded, bon, off, term.text, from);
+              break;
+            case "suffix":
+              s = fast.suffix(folded, bon, off, term.text, from);
+              break;
+            case "equal":
+              s = fast.equal(folded, bon, off, term.text, from);
+              break;
+          }
+        }
+        if (s !== NO_MATCH) {
+          if (term.inv) continue;
+          score = s;
+          matched = true;
+          break;
+        } else if (term.inv) {
+          score = 0;
+          matched = true;
+        }
       }
+      if (!matched) return NO_MATCH;
+      total += score;
     }
-    if (others.length > 0) matched += this.scoreExtended(query, Int32Array.from(others), "v1", scoreOf);
-    // 2. few matches: re-score them with npm:fzf's optimal v2 (same match set, better ranking and highlights)
-    let algo: Algo = "v1";
-    if (matched <= this.v2Limit) {
-      algo = "v2";
-      const hits = new Int32Array(matched);
-      let h = 0;
-      for (let i = 0; i < n && h < matched; i++) if (scoreOf[i] !== NO_MATCH) hits[h++] = i;
-      const t = parsed[0][0];
-      if (
-        parsed.length === 1 && parsed[0].length === 1 && t.type === "fuzzy" && !t.inv &&
-        isAscii(t.text)
-      ) {
-        this.scoreSimple(t, hits, algo, scoreOf);
-      } else {
-        this.scoreExtended(query, hits, algo, scoreOf);
+    return total < 0 ? 0 : total > 0xffff ? 0xffff : total;
+  }
+
+  /** One term against item `i` with the reference algorithms (any text), positions when asked. */
+  private termMatch(term: Term, i: number, withPos: boolean): AlgoMatch | null {
+    const all = this.runesOf(i);
+    const from = term.anchored ? this.anchors[i] : 0;
+    const input = from > 0 ? all.subarray(from) : all;
+    const fn = GENERIC[term.type] ?? (this.algo === "v2" ? fuzzyV2 : fuzzyV1);
+    const m = fn(term.caseSensitive, term.normalize, input, term.runes, withPos);
+    if (m && from > 0) {
+      m.start += from;
+      m.end += from;
+      if (m.pos) m.pos = m.pos.map((p) => p + from);
+    }
+    return m;
+  }
+
+  /** fzf's extendedMatch over item `i` with the reference algorithms: score (or NO_MATCH) and positions. */
+  private extended(q: ParsedQuery, i: number, withPos: boolean): { score: number; pos: number[] } {
+    let total = 0;
+    const pos: number[] = [];
+    for (const set of q) {
+      let matched = false;
+      let score = 0;
+      for (const term of set) {
+        const m = this.termMatch(term, i, withPos && !term.inv);
+        if (m) {
+          if (term.inv) continue;
+          score = m.score;
+          matched = true;
+          if (m.pos) pos.push(...m.pos);
+          break;
+        } else if (term.inv) {
+          score = 0;
+          matched = true;
+        }
       }
+      if (!matched) return { score: NO_MATCH, pos: [] };
+      total += score;
     }
-    return { query, indices: this.collect(scoreOf), algo, all: false, positions: new Map() };
+    return { score: total < 0 ? 0 : total > 0xffff ? 0xffff : total, pos };
   }
 
-  /** One positive fuzzy term: call fzf's algorithm directly, without positions. */
-  private scoreSimple(t: Term, items: Int32Array, algo: Algo, scoreOf: Int32Array): void {
-    const fn = ALGO[algo];
-    const pattern = Array.from(t.text, (c) => c.codePointAt(0)!);
-    for (let k = 0; k < items.length; k++) {
-      const i = items[k];
-      const [res] = fn(t.caseSensitive, true, true, this.runesOf(i), pattern, false, SLAB);
-      if (res.start >= 0) scoreOf[i] = res.score;
-    }
+  private scoreGeneric(q: ParsedQuery, i: number): number {
+    return this.extended(q, i, false).score;
   }
 
-  /** Anything else: fzf's own extendedMatch over `candidates` (prefiltered first); returns the match count. */
-  private scoreExtended(query: string, candidates: Int32Array, algo: Algo, scoreOf: Int32Array): number {
-    const parsed = parseQuery(query);
-    const items = Array.from(candidates).filter((i) =>
-      !this.ascii[i] || prefilter(parsed, this.texts[i], this.lower[i])
-    );
-    const finder = {
-      items,
-      runesList: items.map((i) => this.runesOf(i)),
-      opts: { ...FZF_OPTS, fuzzy: algo },
-      algoFn: ALGO[algo],
-    };
-    const res = (extendedMatch as (this: unknown, q: string) => { item: number; score: number }[])
-      .call(finder, query.normalize());
-    for (const r of res) scoreOf[r.item] = r.score;
-    return res.length;
-  }
-
-  /** Matched items by score (descending), ties in rank order: a rank-ordered pass, then a stable counting sort. */
-  private collect(scoreOf: Int32Array): Int32Array {
+  /**
+   * Matched items by score (descending), ties by (trimmed length, index): a pass in that order, then a
+   * stable counting sort by score. Unsortable queries (negations only) keep input order, as in fzf.
+   */
+  private collect(scoreOf: Int32Array, sort: boolean): { indices: Int32Array; scores: Int32Array } {
     const n = this.size;
     const idx = this.scratch(1);
     const scores = this.scratch(2);
@@ -517,7 +557,7 @@ export class Matcher {
     let max = -Infinity;
     let min = Infinity;
     for (let r = 0; r < n; r++) {
-      const i = this.byRank[r];
+      const i = sort ? this.byRank[r] : r;
       const s = scoreOf[i];
       if (s === NO_MATCH) continue;
       idx[m] = i;
@@ -525,6 +565,7 @@ export class Matcher {
       if (s > max) max = s;
       if (s < min) min = s;
     }
+    if (!sort) return { indices: idx.slice(0, m), scores: scores.slice(0, m) };
     return stableSortByScoreDesc(idx.subarray(0, m), scores.subarray(0, m), min, max);
   }
 
@@ -535,53 +576,38 @@ export class Matcher {
       for (const i of items) out.set(i, []);
       return out;
     }
-    const missing = items.filter((i) => !result.positions.has(i));
-    if (missing.length > 0) {
-      const finder = {
-        items: missing,
-        runesList: missing.map((i) => this.runesOf(i)),
-        opts: { ...FZF_OPTS, fuzzy: result.algo },
-        algoFn: ALGO[result.algo],
-      };
-      const res = (extendedMatch as (this: unknown, q: string) => { item: number; positions: Set<number> }[])
-        .call(finder, result.query.normalize());
-      for (const r of res) {
-        const units = [...r.positions].sort((a, b) => a - b);
-        result.positions.set(r.item, toCodePointIndices(this.texts[r.item], units));
+    const q = parseQuery(result.query);
+    for (const i of items) {
+      let p = result.positions.get(i);
+      if (!p) {
+        p = [...new Set(this.extended(q, i, true).pos)].sort((a, b) => a - b);
+        result.positions.set(i, p);
       }
-      for (const i of missing) if (!result.positions.has(i)) result.positions.set(i, []);
+      out.set(i, p);
     }
-    for (const i of items) out.set(i, result.positions.get(i)!);
     return out;
   }
 }
 
-/** npm:fzf's positions are UTF-16 indices; ours count code points (what the renderer walks). */
-function toCodePointIndices(text: string, units: number[]): number[] {
-  if (!/[\uD800-\uDBFF]/.test(text)) return units;
-  const cp: number[] = [];
-  let k = 0;
-  for (const ch of text) {
-    for (let u = 0; u < ch.length; u++) cp.push(k);
-    k++;
-  }
-  return [...new Set(units.map((u) => cp[u]))];
-}
-
 /** Counting sort by score, descending, keeping the input order within a score. */
-function stableSortByScoreDesc(idx: Int32Array, scores: Int32Array, min: number, max: number): Int32Array {
+function stableSortByScoreDesc(
+  idx: Int32Array,
+  scores: Int32Array,
+  min: number,
+  max: number,
+): { indices: Int32Array; scores: Int32Array } {
   const n = idx.length;
-  if (n === 0) return new Int32Array(0);
+  if (n === 0) return { indices: new Int32Array(0), scores: new Int32Array(0) };
   const range = max - min + 1;
-  if (range > 1 << 16) {
-    // unexpected score spread: fall back to a comparison sort on (score, position)
-    const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => scores[b] - scores[a] || a - b);
-    return Int32Array.from(order, (k) => idx[k]);
-  }
   const counts = new Int32Array(range + 1);
   for (let k = 0; k < n; k++) counts[max - scores[k] + 1]++;
   for (let b = 1; b <= range; b++) counts[b] += counts[b - 1];
   const out = new Int32Array(n);
-  for (let k = 0; k < n; k++) out[counts[max - scores[k]]++] = idx[k];
-  return out;
+  const outScores = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const at = counts[max - scores[k]]++;
+    out[at] = idx[k];
+    outScores[at] = scores[k];
+  }
+  return { indices: out, scores: outScores };
 }

@@ -22,7 +22,7 @@
  *   ?  or  Ctrl-/      toggle the preview. `?` never enters the query: pod names (DNS labels) and fzf's search
  *                      syntax never contain `?`, so binding it costs nothing (like fzf's `--bind ?:toggle-preview`).
  */
-import { Matcher, type MatchResult } from "./match.ts";
+import { type MatchEntry, Matcher, type MatchResult } from "./match.ts";
 
 export interface PickerItem<T = unknown> {
   /** stable identity; pods use `namespace/name` so a pod re-created under the same name comes back */
@@ -110,22 +110,27 @@ export interface CreateOptions {
   width?: number;
   height?: number;
   preview?: boolean;
-  v2Limit?: number;
+  /** fzf's fuzzy algorithm (default v2, fzf's default) */
+  algo?: "v1" | "v2";
 }
 
 /** Width from which the preview sits right of the list (and is shown by default). */
 export const WIDE = 100;
 
-function matchText(item: PickerItem<unknown>, showNamespace: boolean): string {
-  return showNamespace && item.namespace !== undefined ? `${item.namespace}/${item.label}` : item.label;
+/**
+ * What the matcher sees: `namespace/name` when namespaces are shown (the -A picker), else the name. Anchored
+ * terms (`^api`, `-0$`) match from the name, so `^api` finds api pods in every namespace; a term with a `/`
+ * matches all of `namespace/name` (`^prod/api`).
+ */
+export function matchEntry(item: PickerItem<unknown>, showNamespace: boolean): MatchEntry {
+  if (!showNamespace || item.namespace === undefined) return { text: item.label };
+  return { text: `${item.namespace}/${item.label}`, anchor: [...item.namespace].length + 1 };
 }
 
 export function createState<T>(items: readonly PickerItem<T>[], opts: CreateOptions = {}): PickerState<T> {
   const showNamespace = opts.showNamespace ?? new Set(items.map((i) => i.namespace ?? "")).size > 1;
   const unique = dedupe(items);
-  const matcher = new Matcher(unique.map((i) => ({ text: matchText(i, showNamespace), name: i.label })), {
-    v2Limit: opts.v2Limit,
-  });
+  const matcher = new Matcher(unique.map((i) => matchEntry(i, showNamespace)), { algo: opts.algo });
   const query = opts.query ?? "";
   return {
     items: unique,
@@ -475,7 +480,7 @@ export function addItems<T>(s: PickerState<T>, items: readonly PickerItem<T>[]):
   const byId = new Map(s.byId);
   fresh.forEach((it, k) => byId.set(it.id, s.items.length + k));
   const matcher = s.matcher.withAdded(
-    fresh.map((i) => ({ text: matchText(i, s.showNamespace), name: i.label })),
+    fresh.map((i) => matchEntry(i, s.showNamespace)),
   );
   return keepCursor(s, { ...s, items: all, removed, byId, matcher, result: matcher.match(s.query) });
 }

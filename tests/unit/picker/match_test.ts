@@ -1,6 +1,16 @@
 import { assert, assertEquals } from "@std/assert";
-import { extendedMatch, Fzf } from "fzf";
 import { Matcher, narrows, parseQuery } from "../../../src/picker/match.ts";
+import * as fast from "../../../src/picker/ascii.ts";
+import {
+  type AlgoFn,
+  codePoints,
+  equalMatch,
+  exactMatch,
+  fuzzyV1,
+  fuzzyV2,
+  prefixMatch,
+  suffixMatch,
+} from "../../../src/picker/algo.ts";
 
 const NAMES = [
   "api-7d9f8c6b5-x2k4p",
@@ -21,47 +31,27 @@ function names(m: Matcher, q: string): string[] {
   return Array.from(m.match(q).indices, (i) => m.texts[i]);
 }
 
-/** Reference: the fzf package's own finder with our tiebreak (shorter, then name). */
-function reference(list: string[], q: string, fuzzy: "v1" | "v2"): string[] {
-  const f = new Fzf(list, {
-    match: extendedMatch,
-    fuzzy,
-    tiebreakers: [
-      (a, b) => a.item.length - b.item.length || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0),
-    ],
-  });
-  return f.find(q).map((r) => r.item);
-}
-
-Deno.test("match: same results and order as fzf's own finder (v2 and v1)", () => {
-  const queries = [
-    "dr",
-    "drive",
-    "wd",
-    "a",
-    "api",
-    "'driv",
-    "^weka",
-    "0$",
-    "^weka-drive-1$",
-    "!compute weka",
-    "api | web",
-    "drv !1",
-    "P",
-    "pg",
-    "wk dr 2",
-    "'ka-d | ^spa",
-    "!'wk weka",
+Deno.test("match: the order fzf 0.38 gives (fzf --filter on the same lines)", () => {
+  const list = [
+    "db-api-7d9f8c6b5-x2k4p",
+    "api-db-7d9f8c6b5-q8zzt",
+    "api-drive-0",
+    "drive-db-0",
+    "drive-db-1",
+    "web-api-1",
+    "ApiGateway-0",
   ];
-  for (const v2Limit of [10_000, 0]) {
-    const m = new Matcher(NAMES.map((text) => ({ text })), { v2Limit });
-    for (const q of queries) {
-      assertEquals(
-        names(m, q),
-        reference(NAMES, q, v2Limit ? "v2" : "v1"),
-        `query ${JSON.stringify(q)} v2Limit=${v2Limit}`,
-      );
-    }
+  const expected: Record<string, string[]> = {
+    // a match at the start of the text beats one after a delimiter; ties: shorter, then input order
+    "api": ["api-drive-0", "ApiGateway-0", "api-db-7d9f8c6b5-q8zzt", "web-api-1", "db-api-7d9f8c6b5-x2k4p"],
+    "drv": ["drive-db-0", "drive-db-1", "api-drive-0"],
+    "^api | ^web": ["web-api-1", "api-drive-0", "ApiGateway-0", "api-db-7d9f8c6b5-q8zzt"],
+    "Api": ["ApiGateway-0"],
+    "'db-": ["db-api-7d9f8c6b5-x2k4p", "drive-db-0", "drive-db-1", "api-db-7d9f8c6b5-q8zzt"],
+  };
+  for (const algo of ["v2", "v1"] as const) {
+    const m = new Matcher(list.map((text) => ({ text })), { algo });
+    for (const [q, want] of Object.entries(expected)) assertEquals(names(m, q), want, `${algo} ${q}`);
   }
 });
 
@@ -78,21 +68,41 @@ Deno.test("match: extended syntax and smart case", () => {
   assertEquals(names(m, "zzzz"), []);
 });
 
-Deno.test("match: empty query keeps input order; ties broken by shorter name then name", () => {
-  const list = ["b-long-name", "a-x", "b-x", "c"];
+Deno.test("match: empty query keeps input order; ties broken by shorter text, then input order", () => {
+  const list = ["b-long-name", "b-x", "a-x", "c"];
   const m = new Matcher(list.map((text) => ({ text })));
   assertEquals(names(m, ""), list);
   assertEquals(names(m, "   "), list);
   assertEquals(names(m, "!"), list); // a lone "!" has no term
-  // "x" scores the same in a-x and b-x (after a delimiter): shorter first, then by name
-  assertEquals(names(m, "x"), ["a-x", "b-x"]);
-  // tiebreak by `name` when the matched text is namespace/name
-  const m2 = new Matcher([
-    { text: "zzz/pod-aa", name: "pod-aa" },
-    { text: "a/pod-aaaa", name: "pod-aaaa" },
-    { text: "b/pod-ab", name: "pod-ab" },
-  ]);
-  assertEquals(names(m2, "pod"), ["zzz/pod-aa", "b/pod-ab", "a/pod-aaaa"]);
+  // "x" scores the same in b-x and a-x (after a delimiter): same length, so input order
+  assertEquals(names(m, "x"), ["b-x", "a-x"]);
+  // negations only: fzf does not sort, input order
+  assertEquals(names(m, "!a"), ["b-x", "c"]);
+  assertEquals(names(m, "!a !b"), ["c"]);
+  // white space at either end does not count in the length
+  const m2 = new Matcher([{ text: "pod-aa   " }, { text: "  pod-a" }, { text: "pod-aaa" }]);
+  assertEquals(names(m2, "pod"), ["  pod-a", "pod-aa   ", "pod-aaa"]);
+});
+
+Deno.test("match: anchored terms match from the anchor (the pod name in ns/name), `/` terms the whole text", () => {
+  const entries = ["prod/api-1", "api/web-1", "staging/api-2", "prod/web-api"].map((text) => ({
+    text,
+    anchor: text.indexOf("/") + 1,
+  }));
+  const m = new Matcher(entries);
+  assertEquals(names(m, "^api"), ["prod/api-1", "staging/api-2"]);
+  assertEquals(names(m, "^api | ^web").sort(), ["api/web-1", "prod/api-1", "prod/web-api", "staging/api-2"]);
+  assertEquals(names(m, "^api/"), ["api/web-1"]);
+  assertEquals(names(m, "^prod/"), ["prod/api-1", "prod/web-api"]);
+  assertEquals(names(m, "^web-api$"), ["prod/web-api"]);
+  assertEquals(names(m, "^prod/web-api$"), ["prod/web-api"]);
+  assertEquals(names(m, "!^api web"), ["api/web-1", "prod/web-api"]);
+  assertEquals(names(m, "prod api").sort(), ["prod/api-1", "prod/web-api"]); // fuzzy: whole text
+  const r = m.match("^api");
+  assertEquals(m.positions(r, [0]).get(0), [5, 6, 7]);
+  // typing a `/` into an anchored term changes what it matches: not a narrowing
+  assertEquals(names(m, "^ap"), ["prod/api-1", "staging/api-2"]);
+  assertEquals(names(m, "^api/"), ["api/web-1"]);
 });
 
 Deno.test("match: highlight positions for visible rows", () => {
@@ -135,19 +145,29 @@ Deno.test("match: narrows() is conservative", () => {
 });
 
 Deno.test("match: parseQuery", () => {
-  assertEquals(parseQuery("^a b$ !c 'd | e ^f$ !'g"), [
-    [{ type: "prefix", inv: false, text: "a", caseSensitive: false }],
-    [{ type: "suffix", inv: false, text: "b", caseSensitive: false }],
-    [{ type: "exact", inv: true, text: "c", caseSensitive: false }],
-    [{ type: "exact", inv: false, text: "d", caseSensitive: false }, {
-      type: "fuzzy",
-      inv: false,
-      text: "e",
-      caseSensitive: false,
-    }],
-    [{ type: "equal", inv: false, text: "f", caseSensitive: false }],
-    [{ type: "fuzzy", inv: true, text: "g", caseSensitive: false }],
+  const brief = (q: string) =>
+    parseQuery(q).map((set) =>
+      set.map((t) => [t.type, t.inv, t.text, t.caseSensitive, t.normalize].join(" "))
+    );
+  assertEquals(brief("^a b$ !c 'd | e ^f$ !'g"), [
+    ["prefix false a false true"],
+    ["suffix false b false true"],
+    ["exact true c false true"],
+    ["exact false d false true", "fuzzy false e false true"],
+    ["equal false f false true"],
+    ["fuzzy true g false true"],
   ]);
+  // smart case; a term with a diacritic is not normalized; escaped spaces; fzf's trimming
+  assertEquals(brief("  Api café a\\ b  "), [
+    ["fuzzy false Api true true"],
+    ["fuzzy false café false false"],
+    [
+      "fuzzy false a b false true",
+    ],
+  ]);
+  assertEquals(brief("a\\ "), [["fuzzy false a  false true"]]);
+  assertEquals(parseQuery("^a b/ ^c/d")[0][0].anchored, true);
+  assertEquals(parseQuery("^a b/ ^c/d")[2][0].anchored, false);
 });
 
 Deno.test("match: withAdded keeps indices and re-ranks", () => {
@@ -158,32 +178,52 @@ Deno.test("match: withAdded keeps indices and re-ranks", () => {
   assertEquals(m2.texts, ["pod-bbbb", "pod-b"]);
 });
 
-Deno.test("match: the ASCII v1 port scores exactly like npm:fzf on random names and queries", () => {
+Deno.test("match: the ASCII fast path scores exactly like the reference algorithms on random input", () => {
   let seed = 42;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
   };
-  const alphabet = "abcdeABXyz0129-._/ ";
-  const word = (min: number, max: number) => {
+  const alphabet = "aabbcdeABXyz0129-._/: \t";
+  const word = (min: number, max: number, from = alphabet) => {
     let w = "";
-    for (let k = min + rand(max - min + 1); k > 0; k--) w += alphabet[rand(alphabet.length)];
+    for (let k = min + rand(max - min + 1); k > 0; k--) w += from[rand(from.length)];
     return w;
   };
-  const list = Array.from({ length: 400 }, () => word(1, 24));
-  const unique = [...new Set(list)];
-  const m = new Matcher(unique.map((text) => ({ text })), { v2Limit: 0 });
-  const decorate = ["", "'", "^", "!", "!'", "!^"];
-  for (let k = 0; k < 300; k++) {
-    const terms = Array.from({ length: 1 + rand(3) }, () => {
-      let t = decorate[rand(decorate.length)] + word(1, 3).replace(/ /g, "");
-      if (rand(4) === 0) t += "$";
-      return t;
-    });
-    const q = terms.join(rand(5) === 0 ? " | " : " ");
-    if (parseQuery(q).length === 0) continue; // no terms: input order (like Go fzf), npm:fzf sorts instead
-    assertEquals(names(m, q), reference(unique, q, "v1"), `query ${JSON.stringify(q)}`);
+  const REF: Record<string, AlgoFn> = {
+    v1: fuzzyV1,
+    v2: fuzzyV2,
+    exact: exactMatch,
+    prefix: prefixMatch,
+    suffix: suffixMatch,
+    equal: equalMatch,
+  };
+  const FAST = {
+    v1: fast.fuzzyV1,
+    v2: fast.fuzzyV2,
+    exact: fast.exact,
+    prefix: fast.prefix,
+    suffix: fast.suffix,
+    equal: fast.equal,
+  };
+  let matched = 0;
+  for (let k = 0; k < 20000; k++) {
+    const text = word(1, 30);
+    const base = rand(3) === 0 ? rand(text.length) : 0;
+    const caseSensitive = rand(3) === 0;
+    const pat = word(1, 4, caseSensitive ? "abAB-/ 0" : "ab-/ 0c");
+    const folded = caseSensitive ? text : text.toLowerCase();
+    const bon = new Uint8Array(text.length + 3);
+    fast.bonuses(text, bon, 3);
+    for (const kind of Object.keys(FAST) as (keyof typeof FAST)[]) {
+      const got = FAST[kind](folded, bon, 3, pat, base);
+      const ref = REF[kind](caseSensitive, true, codePoints(text).subarray(base), codePoints(pat), false);
+      const want = ref ? ref.score : fast.NO_MATCH;
+      if (ref) matched++;
+      assertEquals(got, want, `${kind} ${JSON.stringify(pat)} in ${JSON.stringify(text)} from ${base}`);
+    }
   }
+  assert(matched > 20000, `only ${matched} matches: the input does not exercise the scoring`);
 });
 
 Deno.test("match: withAdded merges new items into the tie-break order like a full sort", () => {
@@ -194,22 +234,25 @@ Deno.test("match: withAdded merges new items into the tie-break order like a ful
   for (const q of ["pod", "p", "-", "o c"]) assertEquals(names(merged, q), names(fresh, q), q);
 });
 
-Deno.test("match: non-ASCII items go through npm:fzf (diacritics normalized) and rank with the rest", () => {
+Deno.test("match: non-ASCII items: diacritics normalized, unicode classes, ranked with the rest", () => {
   const list = ["Zoë-api-1", "zoe-api-2", "blessèd-web", "api-ascii", "Ünïcode-é"];
-  for (const v2Limit of [10_000, 0]) {
-    const m = new Matcher(list.map((text) => ({ text })), { v2Limit });
-    for (const q of ["zoe", "api", "bless web", "'api !zoe", "uni", "é"]) {
-      assertEquals(names(m, q), reference(list, q, v2Limit ? "v2" : "v1"), `${q} v2Limit=${v2Limit}`);
-    }
-  }
+  const m = new Matcher(list.map((text) => ({ text })));
+  assertEquals(names(m, "zoe"), ["Zoë-api-1", "zoe-api-2"]); // same score and length: input order
+  assertEquals(names(m, "zoë"), ["Zoë-api-1"]); // a term with a diacritic matches it exactly
+  assertEquals(names(m, "uni"), ["Ünïcode-é"]);
+  assertEquals(names(m, "Üni"), []); // case-sensitive, and with a diacritic: not normalized, ï is not i
+  assertEquals(names(m, "Ünï"), ["Ünïcode-é"]);
+  assertEquals(names(m, "bless web"), ["blessèd-web"]);
+  assertEquals(names(m, "'api !zoe"), ["api-ascii"]);
+  assertEquals(names(m, "é"), ["Ünïcode-é"]);
 });
 
-Deno.test("match: characters outside the BMP match like npm:fzf and highlight by code point", () => {
+Deno.test("match: characters outside the BMP match and highlight by code point", () => {
   const list = ["café-😀-1", "café-2", "cafe-3"];
   const m = new Matcher(list.map((text) => ({ text })));
-  for (const q of ["😀", "é😀", "-😀-", "'😀-1"]) {
-    assertEquals(names(m, q), reference(list, q, "v2"), q);
-  }
+  assertEquals(names(m, "😀"), ["café-😀-1"]);
+  assertEquals(names(m, "-😀-"), ["café-😀-1"]);
+  assertEquals(names(m, "'😀-1"), ["café-😀-1"]);
   const r = m.match("é😀");
   // c a f é - 😀 - 1: é is code point 3, the emoji code point 5 (UTF-16 index 5 and 6)
   assertEquals(m.positions(r, [0]).get(0), [3, 5]);
