@@ -39,16 +39,8 @@ import {
   RateMeter,
   totalsOf,
 } from "./pf_stats.ts";
-import {
-  forwardsDir,
-  isAlive,
-  logPath,
-  newForwardId,
-  procStartTime,
-  readRecords,
-  removeRecord,
-  writeRecord,
-} from "./pf_state.ts";
+import { forwardsDir, logPath, newForwardId, readRecords, removeRecord, writeRecord } from "./pf_state.ts";
+import { claim, stopHolder } from "../liveness.ts";
 
 export interface PortForwardCliOptions {
   target: TargetFlags;
@@ -206,6 +198,11 @@ async function forward(
   const onHup = () => {};
   if (o.daemon) Deno.addSignalListener("SIGHUP", onHup);
   o.signal?.addEventListener("abort", onSignal, { once: true });
+  // alive exactly while this claim is held (list, stop); `stop` on Windows asks through a file
+  await Deno.mkdir(forwardsDir(), { recursive: true, mode: 0o700 });
+  const held = await claim(forwardsDir(), id);
+  if (!held) throw new KodamaError(`port-forward ${id} is already running`, ExitCode.USAGE);
+  held.stopRequested.addEventListener("abort", onSignal, { once: true });
   let forwards: ActiveForward[] = [];
   const live = o.live ?? isTerminal("stderr");
   const block = live ? new LiveBlock(err) : undefined;
@@ -221,7 +218,6 @@ async function forward(
     return {
       id,
       pid: Deno.pid,
-      procStart: procStartTime(Deno.pid),
       detached: !!o.daemon,
       target: describeForwardTarget(target),
       namespace: target.kind === "select" ? (target.flags.namespace ?? kube.namespace) : target.namespace,
@@ -305,6 +301,7 @@ async function forward(
     }
     await writing;
     await removeRecord(id);
+    held.release();
   }
 }
 
@@ -459,17 +456,9 @@ export async function stopForwards(ids: string[], all: boolean, out: Sink = stdo
     chosen.push(exact ?? hits[0]);
   }
   for (const r of all ? records : chosen) {
-    try {
-      Deno.kill(r.pid, "SIGTERM");
-    } catch { /* already gone */ }
-    // the forward closes its listeners and removes its record; wait for it, then make sure
-    for (let i = 0; i < 100 && isAlive(r); i++) await new Promise((res) => setTimeout(res, 50));
-    if (isAlive(r)) {
-      try {
-        Deno.kill(r.pid, "SIGKILL");
-      } catch { /* gone meanwhile */ }
-      for (let i = 0; i < 40 && isAlive(r); i++) await new Promise((res) => setTimeout(res, 50));
-    }
+    // the forward closes its listeners and removes its record; SIGKILL after 5 s. Only the process
+    // holding the forward's lock is signalled, never a pid the record names (it may be reused)
+    await stopHolder(forwardsDir(), r.id, { graceMs: 5000 });
     await removeRecord(r.id, { log: true });
     out.write(`stopped ${r.id} (${r.target} ${r.ports.map((p) => `:${p.local}`).join(" ")})\n`);
   }

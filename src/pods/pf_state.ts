@@ -3,11 +3,13 @@
  * `$KODAMA_HOME/port-forwards/ID.json` up to date (figures every second, written atomically) and removes
  * it when it ends; a background one logs to `ID.log` beside it. `list` reads them, skipping (and
  * removing) the files of processes that are gone; `stop` signals the process and waits for it to end.
+ * A forward is alive exactly while it holds `ID.lock` there (src/liveness.ts).
  */
 import { join } from "node:path";
 import { kodamaHome } from "../config/paths.ts";
 import { atomicWrite } from "../config/atomic.ts";
 import type { ForwardRecord } from "./pf_stats.ts";
+import { forgetClaim, isHeld } from "../liveness.ts";
 
 export function forwardsDir(home = kodamaHome()): string {
   return join(home, "port-forwards");
@@ -22,34 +24,11 @@ export function newForwardId(): string {
 }
 
 /**
- * Field 22 of /proc/PID/stat (start time in clock ticks): with the pid it names one process for good.
- * Undefined when there is no such process, or only its zombie (a background forward whose parent is
- * gone waits for init to reap it; it is not running).
+ * Is the forward that wrote `r` still running? Exactly while it holds its claim on its id in
+ * forwardsDir (src/liveness.ts): a pid alone is fooled by reuse, and Windows cannot probe one.
  */
-export function procStartTime(pid: number): string | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // the command name (field 2) may hold spaces and parentheses: count fields after its last ')'
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || fields[0] === "X") return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Is the process that wrote `r` still running (and not a new process that reuses its pid)? */
-export function isAlive(r: Pick<ForwardRecord, "pid" | "procStart">): boolean {
-  if (Deno.build.os === "linux") {
-    const now = procStartTime(r.pid);
-    return now !== undefined && (!r.procStart || now === r.procStart);
-  }
-  try {
-    Deno.kill(r.pid, "SIGCONT"); // no signal 0 in Deno; SIGCONT is harmless to a running process
-    return true;
-  } catch {
-    return false;
-  }
+export function isAlive(r: Pick<ForwardRecord, "id">, home?: string): boolean {
+  return isHeld(forwardsDir(home), r.id);
 }
 
 export function recordPath(id: string, home?: string): string {
@@ -66,6 +45,7 @@ export async function writeRecord(r: ForwardRecord, home?: string): Promise<void
 
 export async function removeRecord(id: string, o: { log?: boolean; home?: string } = {}): Promise<void> {
   await Deno.remove(recordPath(id, o.home)).catch(() => {});
+  forgetClaim(forwardsDir(o.home), id); // a dead forward's lock files (nothing while it runs)
   if (o.log) await Deno.remove(logPath(id, o.home)).catch(() => {});
 }
 
@@ -89,7 +69,7 @@ export async function readRecords(home?: string): Promise<ForwardRecord[]> {
       continue; // being replaced right now, or not ours
     }
     if (typeof r?.pid !== "number" || typeof r.id !== "string") continue;
-    if (!isAlive(r)) {
+    if (!isAlive(r, home)) {
       await removeRecord(r.id, { log: true, home });
       continue;
     }

@@ -3,18 +3,24 @@
  * machine): Active while the background sync runs, Error when it reports an error or died without
  * saying so, Inactive otherwise. Light on purpose: `list` loads it.
  */
-import { isAlive } from "../pods/pf_state.ts";
+import { isHeld } from "../liveness.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 
-/** Is the background process of this status running? */
-export function running(s: SyncStatus | undefined): boolean {
-  return !!s?.pid && s.state !== "stopped" && isAlive({ pid: s.pid, procStart: s.procStart } as never);
+/** The name the background sync claims in its directory (src/liveness.ts: `daemon.lock`). */
+export const DAEMON_CLAIM = "daemon";
+
+/**
+ * Is the background sync of session `name` running? Exactly when it holds its lock (src/liveness.ts):
+ * never a pid check, which a reused pid fools (macOS, Windows).
+ */
+export function running(name: string, home?: string): boolean {
+  return isHeld(paths(name, home).dir, DAEMON_CLAIM);
 }
 
-/** Active / Inactive / Error for a status (pure but for the process check). */
-export function columnOf(s: SyncStatus | undefined): "Active" | "Inactive" | "Error" {
+/** Active / Inactive / Error for a status and whether its process runs. */
+export function columnOf(s: SyncStatus | undefined, alive: boolean): "Active" | "Inactive" | "Error" {
   if (!s || s.state === "stopped") return "Inactive";
-  if (!running(s)) return "Error"; // it died without saying so
+  if (!alive) return "Error"; // it died without saying so
   return s.state === "error" ? "Error" : "Active";
 }
 
@@ -23,7 +29,7 @@ export function syncColumn(name: string, namespace: string): "Active" | "Inactiv
     const p = paths(name);
     const c = JSON.parse(Deno.readTextFileSync(p.config)) as SyncConfig;
     if (c.namespace !== namespace) return "Inactive";
-    return columnOf(JSON.parse(Deno.readTextFileSync(p.status)) as SyncStatus);
+    return columnOf(JSON.parse(Deno.readTextFileSync(p.status)) as SyncStatus, running(name));
   } catch {
     return "Inactive";
   }

@@ -75,7 +75,7 @@ export async function pushCommand(
   const c = await ensureConfig(kube, name, path, cfg);
   // the background sync owns the manifest and the totals while it runs: it pauses for the push (saving
   // what it counted), and starts again after it from what the push left (on the new root, if PATH is one)
-  const daemon = running(await loadStatus(name));
+  const daemon = running(name);
   if (daemon) await stopDaemon(name);
   try {
     const r = await pushTree(kube, c, { full: f.full, err: stderrSink, tty: isTerminal("stderr") });
@@ -98,11 +98,11 @@ export async function startCommand(
   await requireRunning(kube, name);
   const c = await ensureConfig(kube, name, path, cfg);
   const before = await loadStatus(name);
-  if (running(before) && path === undefined) {
+  if (running(name) && path === undefined) {
     stderrSink.write(`the background sync of ${name} is already running (pid ${before!.pid})\n`);
     return ExitCode.OK;
   }
-  if (running(before)) await stopDaemon(name); // a new root
+  if (running(name)) await stopDaemon(name); // a new root
   const pid = await spawnDaemon(kube, name, c.namespace);
   stdoutSink.write(`sync/${name} started\n`);
   stderrSink.write(
@@ -121,9 +121,9 @@ export async function stopCommand(name: string): Promise<number> {
 }
 
 /** The status as shown and as `-o json` prints it: the file, with a dead process said plainly. */
-export function effectiveStatus(s: SyncStatus | undefined): SyncStatus & { column: string } {
+export function effectiveStatus(s: SyncStatus | undefined, alive: boolean): SyncStatus & { column: string } {
   const base: SyncStatus = s ?? emptyStatus();
-  if (base.state !== "stopped" && !running(base)) {
+  if (base.state !== "stopped" && !alive) {
     return {
       ...base,
       state: "error",
@@ -131,7 +131,7 @@ export function effectiveStatus(s: SyncStatus | undefined): SyncStatus & { colum
       column: "Error",
     };
   }
-  return { ...base, column: columnOf(base) };
+  return { ...base, column: columnOf(base, alive) };
 }
 
 export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Date.now()): string {
@@ -169,7 +169,7 @@ export async function statusCommand(
       `start syncing with \`kodama sync start ${name} PATH\``,
     );
   }
-  const s = effectiveStatus(await loadStatus(name));
+  const s = effectiveStatus(await loadStatus(name), running(name));
   if (f.output === "json") {
     const { procStart: _p, ...rest } = s;
     out.write(

@@ -1,13 +1,15 @@
 /**
  * The background sync process of a session: `kodama sync start` (and `start --sync`, `resume`) run
  * `kodama … sync __daemon NAME` detached in its own session, so it outlives the command that started it;
- * `sync stop`, `stop` and `delete` end it with SIGTERM. It writes `status.json` on every state change and
- * after every batch, and logs to `sync.log` (both in `$KODAMA_HOME/sync/NAME/`).
+ * `sync stop`, `stop` and `delete` end it (src/liveness.ts: SIGTERM, or a stop file on Windows; SIGKILL after
+ * 10 s). It is alive exactly while it holds `daemon.lock` in its directory — never judged by its pid. It
+ * writes `status.json` on every state change and after every batch, and logs to `sync.log` (both in
+ * `$KODAMA_HOME/sync/NAME/`).
  */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { isAlive, procStartTime } from "../pods/pf_state.ts";
-import { running } from "./column.ts";
+import { claim, stopHolder } from "../liveness.ts";
+import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
 import { SyncLoop } from "./watch.ts";
 
@@ -16,6 +18,8 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   const c = await loadConfig(name, home);
   if (!c) throw new KodamaError(`no sync configured for session ${name}`, ExitCode.NOT_FOUND);
   const p = paths(name, home);
+  const held = await claim(p.dir, DAEMON_CLAIM);
+  if (!held) throw new KodamaError(`the background sync of ${name} is already running`, ExitCode.USAGE);
   const log = await Deno.open(p.log, { append: true, create: true, mode: 0o600 });
   const enc = new TextEncoder();
   const write = (line: string) => {
@@ -36,7 +40,6 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
       }
       : {}),
     pid: Deno.pid,
-    procStart: procStartTime(Deno.pid),
     startedAt: new Date().toISOString(),
   };
   let saving = Promise.resolve();
@@ -46,6 +49,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   const stop = () => ctrl.abort();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
+  held.stopRequested.addEventListener("abort", stop); // the stop file (Windows has no SIGTERM to catch)
   write(`sync started (pid ${Deno.pid}): ${c.root} -> ${c.namespace}/${c.pod}:${c.workdir}`);
   const loop = new SyncLoop(kube, c, {
     status,
@@ -73,6 +77,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
     await save();
     write("sync stopped");
     log.close();
+    held.release();
   }
   return ExitCode.OK;
 }
@@ -84,8 +89,7 @@ export async function spawnDaemon(
   namespace: string,
   home?: string,
 ): Promise<number> {
-  const cur = await loadStatus(name, home);
-  if (running(cur)) return cur!.pid!;
+  if (running(name, home)) return (await loadStatus(name, home))?.pid ?? 0;
   const { selfCommand } = await import("../pods/self.ts");
   const self = selfCommand();
   const args = [...self.slice(1), ...kube.childFlags(), "-n", namespace, "sync", "__daemon", name];
@@ -123,25 +127,14 @@ export async function spawnDaemon(
   return pid;
 }
 
-/** End the background process (SIGTERM, then SIGKILL after 10 s); true when one was running. */
+/**
+ * End the background process (SIGTERM, or the stop file on Windows; SIGKILL after 10 s); true when one
+ * was running. Only the process that holds the daemon lock is ever signalled: a pid left in status.json
+ * by a sync that died may belong to another program by now.
+ */
 export async function stopDaemon(name: string, home?: string): Promise<boolean> {
-  const s = await loadStatus(name, home);
-  if (!running(s)) {
-    if (s && s.state !== "stopped") await saveStatus(name, { ...s, state: "stopped" }, home);
-    return false;
-  }
-  const who = { pid: s!.pid!, procStart: s!.procStart } as never;
-  try {
-    Deno.kill(s!.pid!, "SIGTERM");
-  } catch { /* gone meanwhile */ }
-  const until = Date.now() + 10_000;
-  while (isAlive(who) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(who)) {
-    try {
-      Deno.kill(s!.pid!, "SIGKILL");
-    } catch { /* gone */ }
-  }
+  const r = await stopHolder(paths(name, home).dir, DAEMON_CLAIM);
   const after = await loadStatus(name, home);
   if (after && after.state !== "stopped") await saveStatus(name, { ...after, state: "stopped" }, home);
-  return true;
+  return r !== "none";
 }

@@ -39,7 +39,7 @@ export type SyncStateName = "starting" | "watching" | "syncing" | "error" | "sto
 export interface SyncStatus {
   state: SyncStateName;
   pid?: number;
-  /** /proc start time: with pid, one process for good */
+  /** written by older versions (a /proc start time); ignored: liveness is the daemon's lock (src/liveness.ts) */
   procStart?: string;
   startedAt?: string;
   lastSync?: string;

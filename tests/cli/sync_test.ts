@@ -73,13 +73,17 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Is `pid` a running process (not a zombie)? Through ps, which Linux and macOS both have: this test
+ * also runs "as darwin" with /proc denied (tests/os_matrix). */
 function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\S+ \(.*\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
+  const r = new Deno.Command("ps", {
+    args: ["-o", "stat=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .outputSync();
+  const state = new TextDecoder().decode(r.stdout).trim();
+  return r.success && state !== "" && !state.startsWith("Z");
 }
 
 Deno.test({

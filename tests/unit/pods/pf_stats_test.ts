@@ -9,14 +9,9 @@ import {
   RateMeter,
   totalsOf,
 } from "../../../src/pods/pf_stats.ts";
-import {
-  isAlive,
-  newForwardId,
-  procStartTime,
-  readRecords,
-  writeRecord,
-} from "../../../src/pods/pf_state.ts";
+import { isAlive, newForwardId, readRecords, writeRecord } from "../../../src/pods/pf_state.ts";
 import { describeForwardTarget, splitSecretArgs } from "../../../src/pods/pf_cmd.ts";
+import { claim } from "../../../src/liveness.ts";
 
 const l = (
   address: string,
@@ -130,15 +125,23 @@ Deno.test("state records: a live process is listed; a gone one's files are remov
       ports: [],
       totals: { connections: 0, active: 0, bytesIn: 0, bytesOut: 0, errors: 0 },
     };
-    const me = procStartTime(Deno.pid);
-    assert(me, "this process has a start time");
-    assert(isAlive({ pid: Deno.pid, procStart: me }));
-    assert(!isAlive({ pid: Deno.pid, procStart: "1" }), "a reused pid is not the same process");
-    await writeRecord({ ...base, id: "live01", pid: Deno.pid, procStart: me }, home);
-    await writeRecord({ ...base, id: "gone01", pid: 2 ** 22 + 7, procStart: "5" }, home);
+    // alive = the forward's claim is held (src/liveness.ts), whatever its record's pid says
+    const held = await claim(`${home}/port-forwards`, "live01");
+    assert(held);
+    assert(isAlive({ id: "live01" }, home));
+    assert(!isAlive({ id: "gone01" }, home));
+    await writeRecord({ ...base, id: "live01", pid: Deno.pid }, home);
+    // a record whose pid is a live process (this one), but whose forward holds no claim: gone
+    await writeRecord({ ...base, id: "gone01", pid: Deno.pid }, home);
     await Deno.writeTextFile(`${home}/port-forwards/gone01.log`, "x");
     assertEquals((await readRecords(home)).map((r) => r.id), ["live01"]);
-    assertEquals([...Deno.readDirSync(`${home}/port-forwards`)].map((e) => e.name).sort(), ["live01.json"]);
+    assertEquals(
+      [...Deno.readDirSync(`${home}/port-forwards`)].map((e) => e.name).filter((n) =>
+        !n.startsWith("live01.")
+      ),
+      [],
+    );
+    held.release();
   } finally {
     await Deno.remove(home, { recursive: true });
   }
