@@ -3,11 +3,11 @@
  *   kodama / kubectl-kodama   the full CLI
  *   kpod                      `kodama exec`
  *   kwekash                   `kodama run kwekash`
- * This file builds the command tree and runs it. Command modules are light: each one imports its
- * implementation (and the Kubernetes client) only when it runs, so --help stays fast. The tree itself
- * (commander, and with it Deno's Node layer: ~45 ms of CPU) is imported only when there is a command
- * line it must read: `kodama --version` answers without it, and plain `exec`, `pods` and `run` lines are
- * read by src/cli/fast.ts over the same option declarations.
+ * This file reads the command line and runs it. Each command is a table (src/cli/spec.ts) in a light module
+ * (src/cli/commands.ts lists them) that imports its implementation only when it runs. A plain line is read
+ * by src/cli/fast.ts from the command's table alone; commander (and with it Deno's Node layer: ~45 ms of
+ * CPU) is loaded only for the lines it must read: help, and a line with something wrong in it, which it
+ * words. `kodama --version` answers without either.
  */
 import type { Command } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
@@ -16,37 +16,10 @@ import { VERSION } from "./src/version.ts";
 import { mark, startTiming, timingLines, timingOn } from "./src/ui/timing.ts";
 import { warmTls } from "./src/kube/warm.ts";
 import { flagParts, GLOBAL_OPTIONS } from "./src/cli/optspec.ts";
+import { COMMANDS } from "./src/cli/commands.ts";
+import { specsOf } from "./src/cli/spec.ts";
 
-type Registrar = { register(program: Command): void };
-
-/**
- * Every command module, with the names (and aliases) of the top-level commands it registers. Add one line
- * per new `src/cli/<name>.ts`; declare its help with `help()` from src/cli/help.ts (group, summary, usage,
- * examples) — `kodama --help` lists commands by group, in this order. A command line that names one of
- * them loads only that module (tests/unit/cli/lazy_commands_test.ts checks the names).
- */
-export const COMMANDS: [names: string[], load: () => Promise<Registrar>][] = [
-  [["pods", "po"], () => import("./src/cli/pods.ts")],
-  [["exec"], () => import("./src/cli/exec.ts")],
-  [["pick"], () => import("./src/cli/pick.ts")],
-  [["logs"], () => import("./src/cli/logs.ts")],
-  [["cp"], () => import("./src/cli/cp.ts")],
-  [["port-forward", "pf"], () => import("./src/cli/portforward.ts")],
-  [["wait"], () => import("./src/cli/wait.ts")],
-  [["run"], () => import("./src/cli/run.ts")],
-  [["workflow", "wf"], () => import("./src/cli/workflow.ts")],
-  [["config"], () => import("./src/cli/config.ts")],
-  [["completion", "__complete"], () => import("./src/cli/completion.ts")],
-  [["doctor"], () => import("./src/cli/doctor.ts")],
-  [["version"], () => import("./src/cli/version.ts")],
-  [["options"], () => import("./src/cli/options.ts")],
-  [
-    ["session", "start", "list", "ls", "attach", "stop", "resume", "delete"],
-    () => import("./src/cli/session.ts"),
-  ],
-  [["agent"], () => import("./src/cli/agent.ts")],
-  [["sync"], () => import("./src/cli/sync.ts")],
-];
+export { COMMANDS } from "./src/cli/commands.ts";
 
 /** "complete" is `kubectl_complete-kodama`, which kubectl (1.26+) runs with the words to complete. */
 export type InvokedAs = "kodama" | "kpod" | "kwekash" | "complete";
@@ -100,13 +73,17 @@ export function connectsSoon(args: string[]): boolean {
  * command, completion — every command is there.
  */
 export async function buildProgram(args?: string[]): Promise<Command> {
-  const [{ Command }, { globalOptions, invocationOf }, { help, useKubectlHelp }, { parseLine }] =
-    await Promise.all([
-      import("@commander-js/extra-typings"),
-      import("./src/cli/flags.ts"),
-      import("./src/cli/help.ts"),
-      import("./src/cli/argv.ts"),
-    ]);
+  const [
+    { Command },
+    { globalOptions, invocationOf, registerSpec },
+    { help, useKubectlHelp },
+    { parseLine },
+  ] = await Promise.all([
+    import("@commander-js/extra-typings"),
+    import("./src/cli/flags.ts"),
+    import("./src/cli/help.ts"),
+    import("./src/cli/argv.ts"),
+  ]);
   const program = help(new Command().name("kodama"), {
     summary:
       "kodama reaches the right Kubernetes pods fast, runs checked-in workflows against them, and works in them",
@@ -135,7 +112,10 @@ export async function buildProgram(args?: string[]): Promise<Command> {
   const named = COMMANDS.filter(([names]) => word !== undefined && names.includes(word));
   const registered = named.length ? named : COMMANDS;
   const modules = await Promise.all(registered.map(([, load]) => load()));
-  for (const m of modules) m.register(program as unknown as Command);
+  for (const m of modules) {
+    if ("register" in m) m.register(program as unknown as Command);
+    else for (const spec of specsOf(m)) registerSpec(program as unknown as AnyCommand, spec);
+  }
   for (const c of program.commands) c.exitOverride();
   useKubectlHelp(program as unknown as Command);
   return program;
@@ -160,16 +140,17 @@ export async function run(args: string[]): Promise<number> {
     stdoutSink.write(`kodama ${VERSION}\n`);
     return ExitCode.OK;
   }
-  if (FAST_WORDS.some((w) => args.includes(w))) {
-    // `exec`, `pods` and `run` without commander, when the line is plain (src/cli/fast.ts)
+  if (!COMPLETE.includes(args[0])) {
+    // every command line is read from the command's option table without commander, when it is plain
+    // (src/cli/fast.ts); help and anything wrong with the line go to commander, for its words
     const { fastLine } = await import("./src/cli/fast.ts");
-    const line = fastLine(args);
+    const line = await fastLine(args);
     if (line) {
       mark("command line read");
       return await settle(args, async () => {
         const { prepare } = await import("./src/cli/prepare.ts");
         await prepare(line.inv);
-        await line.command.run(line.inv);
+        await line.spec.run!(line.inv);
       });
     }
   }
@@ -200,12 +181,6 @@ export async function run(args: string[]): Promise<number> {
     return ExitCode.USAGE;
   });
 }
-
-/**
- * The names of src/cli/fast.ts's commands, known here without importing it (tests/unit/cli/fast_test.ts
- * checks the two lists agree).
- */
-export const FAST_WORDS = ["exec", "pods", "po", "run"];
 
 /**
  * Run a parsed command line to its exit code: the code a command set, or the error it threw, printed the

@@ -1,6 +1,6 @@
 /**
  * The everyday path, against kubectl in the same run (issue 15): one-pod `exec`, `pods -n load`,
- * `pods -A`, `--version` and `run kwekash`, each a whole process, interleaved round by round (the
+ * `pods -A`, `--version`, `__complete exec -n load ''` (a Tab press) and `run kwekash`, each a whole process, interleaved round by round (the
  * order rotates each round, so neither side always runs on a warmer machine), medians of wall time,
  * CPU (user+sys) and peak RSS, and kodama/kubectl ratios.
  *
@@ -127,6 +127,13 @@ async function benchAgainst(
       },
       { name: "pods -A", kodama: ["pods", "-A"], kubectl: ["get", "pods", "-A"], target: 1.2 },
       { name: "--version", kodama: ["--version"], kubectl: ["version", "--client"], target: 1.2 },
+      {
+        // every Tab press: the pods of a namespace as exec's target (kubectl lists the same pods)
+        name: "__complete exec",
+        kodama: ["__complete", "exec", "-n", pod.ns, ""],
+        kubectl: ["__complete", "exec", "-n", pod.ns, ""],
+        target: 1.3,
+      },
       {
         name: "run kwekash",
         kodama: ["run", "kwekash"],

@@ -1,54 +1,18 @@
 /**
- * The everyday command lines — `exec` (and so `kpod`), `pods` and `run` (and so `kwekash`) — read without
- * commander. Commander is
+ * Command lines read without commander, from the commands' option tables (src/cli/spec.ts). Commander is
  * CommonJS and brings Deno's Node layer with it (node:fs, node:process, node:child_process): ~45 ms of CPU
  * in every process, a third of what `kodama exec POD -- true` costs. This reader follows commander's own
- * algorithm (lib/command.js `parseOptions`: the root reads its options anywhere before `--`, the first
- * unknown flag sends the rest on to the subcommand, `-abc` groups, `--flag=value`, `--no-x`, defaults,
- * choices, repeatable flags) over the same option declarations (src/cli/optspec.ts), and gives up —
- * returns undefined — on anything else: help, --version, an unknown flag, a missing or invalid value, too
- * many operands. Commander then reads the line again and says what is wrong in its usual words, so an
- * error never depends on which reader saw it first. tests/unit/cli/fast_test.ts checks that both readers
- * agree on a corpus of lines.
+ * algorithm (lib/command.js `parseOptions` and `_parseCommand`: the root reads its options anywhere before
+ * `--`, the first unknown flag sends the rest on to the subcommand, each level of subcommands reads its
+ * own, `-abc` groups, `--flag=value`, `--no-x`, `[optional]` values, defaults, choices, repeatable flags)
+ * over the same tables, and gives up — returns undefined — on anything else: help, --version, an unknown
+ * flag or command, a missing or invalid value, too few or too many operands. Commander then reads the line
+ * again and says what is wrong in its usual words, so an error never depends on which reader saw it first.
+ * tests/unit/cli/fast_test.ts checks that both readers agree on a corpus of lines.
  */
 import { type FlagParts, flagParts, GLOBAL_OPTIONS, type Invocation, type OptSpec } from "./optspec.ts";
-import { EXEC_OPTIONS, execAction } from "./exec_action.ts";
-import { PODS_OPTIONS, podsAction } from "./pods_action.ts";
-import { RUN_OPTIONS, runAction } from "./run_action.ts";
-
-export interface FastCommand {
-  /** the command's name and aliases (as main.ts's COMMANDS lists them) */
-  names: string[];
-  options: readonly OptSpec[];
-  /** how many operands it takes: at least (its required arguments), at most (commander refuses more) */
-  minArgs: number;
-  maxArgs: number;
-  run(inv: Invocation): Promise<void>;
-}
-
-export const FAST_COMMANDS: readonly FastCommand[] = [
-  {
-    names: ["exec"],
-    options: EXEC_OPTIONS,
-    minArgs: 0,
-    maxArgs: Infinity,
-    run: execAction,
-  },
-  {
-    names: ["pods", "po"],
-    options: PODS_OPTIONS,
-    minArgs: 0,
-    maxArgs: 1,
-    run: podsAction,
-  },
-  {
-    names: ["run"],
-    options: RUN_OPTIONS,
-    minArgs: 1,
-    maxArgs: Infinity,
-    run: runAction,
-  },
-];
+import { type CommandSpec, operandRange, specsOf } from "./spec.ts";
+import { moduleFor } from "./commands.ts";
 
 /** A line commander would read differently or refuse: leave it to commander. */
 class GiveUp extends Error {}
@@ -125,14 +89,15 @@ class Level {
           if (d.parts.required) {
             if (i >= args.length) throw new GiveUp(); // missing value
             this.give(d, args[i++]);
-          } else this.give(d);
+          } else if (d.parts.optional && i < args.length && !maybeOption(args[i])) this.give(d, args[i++]);
+          else this.give(d);
           continue;
         }
       }
       if (arg.length > 2 && arg[0] === "-" && arg[1] !== "-") {
         const d = this.find(`-${arg[1]}`);
         if (d) {
-          if (d.parts.required) this.give(d, arg.slice(2));
+          if (d.parts.required || d.parts.optional) this.give(d, arg.slice(2));
           else {
             this.give(d);
             group = `-${arg.slice(2)}`;
@@ -143,7 +108,7 @@ class Level {
       if (/^--[^=]+=/.test(arg)) {
         const eq = arg.indexOf("=");
         const d = this.find(arg.slice(0, eq));
-        if (d && d.parts.required) {
+        if (d && (d.parts.required || d.parts.optional)) {
           this.give(d, arg.slice(eq + 1));
           continue;
         }
@@ -156,25 +121,62 @@ class Level {
   }
 }
 
-/** The command and its invocation, when this reader is sure how commander would read `args`. */
-export function fastLine(args: readonly string[]): { command: FastCommand; inv: Invocation } | undefined {
+/** A command line read: the command it reaches (`path`: its names from the top) and its invocation. */
+export interface FastLine {
+  spec: CommandSpec;
+  path: string[];
+  inv: Invocation;
+}
+
+/**
+ * The command `args` reach and their invocation, when this reader is sure how commander would read them
+ * (undefined: leave the line to commander). Loads the one command module the line names.
+ */
+export async function fastLine(args: readonly string[]): Promise<FastLine | undefined> {
   try {
-    const root = new Level(GLOBAL_OPTIONS);
-    const top = root.parse(args, false);
-    const command = FAST_COMMANDS.find((c) => c.names.includes(top.operands[0]));
-    if (!command) return undefined;
-    const leaf = new Level(command.options);
-    const own = leaf.parse(top.unknown, true);
-    if (own.unknown.length) return undefined; // an unknown flag, -h/--help, -V/--version
-    const operands = [...top.operands.slice(1), ...own.operands];
-    if (operands.length < command.minArgs || operands.length > command.maxArgs) return undefined;
+    const levels = [new Level(GLOBAL_OPTIONS)];
+    const top = levels[0].parse(args, false);
+    const word = top.operands[0];
+    const load = moduleFor(word);
+    if (!load) return undefined;
+    const m = await load();
+    if (!("names" in m) && !("commands" in m)) return undefined; // a module not yet in the table style
+    let spec = specsOf(m).find((s) => s.names.includes(word))!;
+    const path = [spec.names[0]];
+    let operands = top.operands.slice(1);
+    let unknown = top.unknown;
+    for (;;) {
+      // commander's _parseCommand: this level reads its flags from what the one above left unknown
+      const subs = spec.subcommands ?? [];
+      const level = new Level(spec.options ?? []);
+      levels.push(level);
+      const own = level.parse(unknown, subs.length === 0);
+      operands = [...operands, ...own.operands];
+      unknown = own.unknown;
+      const sub = subs.find((s) => s.names.includes(operands[0]));
+      if (sub) {
+        spec = sub;
+        path.push(sub.names[0]);
+        operands = operands.slice(1);
+        continue;
+      }
+      if (subs.length && (operands[0] === "help" || !spec.run)) return undefined; // help, or an unknown command
+      break;
+    }
+    if (!spec.run || spec.unknownOptions) return undefined;
+    if (unknown.length) return undefined; // an unknown flag, -h/--help, -V/--version
+    const { min, max } = operandRange(spec);
+    if (operands.length < min || operands.length > max) return undefined;
+    // commander's optsWithGlobals(): the levels above overwrite the command's own
+    const opts: Record<string, unknown> = {};
+    for (const l of [...levels].reverse()) Object.assign(opts, l.values);
     const inv: Invocation = {
-      opts: { ...root.values, ...leaf.values },
+      opts,
       args: operands,
       rawArgs: [...args],
-      given: (key) => (root.sources.get(key) ?? leaf.sources.get(key)) === "cli",
+      given: (key) => levels.find((l) => l.sources.has(key))?.sources.get(key) === "cli",
     };
-    return { command, inv };
+    return { spec, path, inv };
   } catch (e) {
     if (e instanceof GiveUp) return undefined;
     throw e;

@@ -6,6 +6,8 @@
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { GlobalOptions } from "./connect.ts";
+import { addNotes, help } from "./help.ts";
+import type { CommandSpec } from "./spec.ts";
 import {
   GLOBAL_OPTIONS,
   type Invocation,
@@ -62,6 +64,7 @@ export function addOptions<A extends unknown[]>(
       });
     }
     if ("default" in s) o.default(s.default);
+    if (s.hidden) o.hideHelp();
     cmd.addOption(o);
   }
   return cmd;
@@ -105,4 +108,30 @@ export function invocationOf(cmd: AnyCommand): Invocation {
       return src !== undefined && src !== "default";
     },
   };
+}
+
+/**
+ * A command declared as data (src/cli/spec.ts) as a commander command under `parent`, with its subcommands:
+ * commander reads the lines src/cli/fast.ts leaves to it (help, errors) and renders help.
+ */
+export function registerSpec(parent: AnyCommand, spec: CommandSpec): AnyCommand {
+  const [name, ...aliases] = spec.names;
+  const cmd = help(parent.command(name), spec.help) as AnyCommand;
+  if (aliases.length) cmd.aliases(aliases);
+  for (const a of spec.args ?? []) {
+    const term = `${a.name}${a.variadic ? "..." : ""}`;
+    cmd.argument(a.required ? `<${term}>` : `[${term}]`, a.description);
+  }
+  addOptions(cmd, spec.options ?? []);
+  if (spec.unknownOptions) cmd.allowUnknownOption();
+  for (const sub of spec.subcommands ?? []) registerSpec(cmd, sub);
+  const more = spec.moreNotes;
+  if (more) {
+    parent.hook("preSubcommand", async (_p, sub) => {
+      if (sub === cmd) addNotes(cmd, await more());
+    });
+  }
+  const run = spec.run;
+  if (run) cmd.action((...a: unknown[]) => run(invocationOf(a[a.length - 1] as AnyCommand)));
+  return cmd;
 }

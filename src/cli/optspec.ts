@@ -1,8 +1,8 @@
 /**
  * Option declarations as data, without commander: the global kubectl-style flags, pod targeting, the
  * picker flags, -o and --reconnect-timeout. src/cli/flags.ts turns a list of them into commander options
- * (help, completion, every command), and src/cli/fast.ts reads the everyday command lines (`exec`, `pods`,
- * `run`) against the same lists without loading commander at all (~45 ms of CPU: commander is CommonJS
+ * (help and error wording), and src/cli/fast.ts reads every plain command line against the same lists
+ * without loading commander at all (~45 ms of CPU: commander is CommonJS
  * and brings Deno's Node layer). One declaration, two readers: they cannot drift apart.
  */
 
@@ -16,6 +16,8 @@ export interface OptSpec {
   choices?: readonly string[];
   /** turns the text into the value; `previous` is the value so far (the default first). Throws OptionValueError. */
   parse?: (value: string, previous: unknown) => unknown;
+  /** left out of help and completion (internal flags) */
+  hidden?: boolean;
 }
 
 /** A value an option cannot take; commander reports it as `option '…' argument '…' is invalid. <message>`. */
@@ -27,6 +29,8 @@ export interface FlagParts {
   long?: string;
   /** takes a value (`<value>`) */
   required: boolean;
+  /** may take a value (`[value]`): the next word, unless it looks like a flag */
+  optional: boolean;
   negate: boolean;
   /** the key of the parsed options object: camelCase of the long flag without `--no-` */
   attribute: string;
@@ -40,11 +44,10 @@ export function flagParts(flags: string): FlagParts {
     if (/^--[^-]/.test(w)) long = w;
     else if (/^-[^-]$/.test(w)) short = w;
   }
-  if (flags.includes("[")) throw new Error(`optional option values are not supported here: ${flags}`);
   const name = (long ?? short ?? "").replace(/^--?/, "");
   const negate = !!long && long.startsWith("--no-");
   const attribute = name.replace(/^no-/, "").split("-").reduce((s, w) => s + w[0].toUpperCase() + w.slice(1));
-  return { short, long, required: flags.includes("<"), negate, attribute };
+  return { short, long, required: flags.includes("<"), optional: flags.includes("["), negate, attribute };
 }
 
 /** Repeatable option: each use appends. */

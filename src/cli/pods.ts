@@ -1,39 +1,74 @@
 /** `kodama pods`: list pods with the shared targeting flags; -w/--watch-only keep printing changes. */
-import type { Command } from "@commander-js/extra-typings";
-import { help } from "./help.ts";
-import { addOptions, invocationOf } from "./flags.ts";
-import { PODS_OPTIONS, podsAction } from "./pods_action.ts";
+import type { HelpSpec } from "./help.ts";
+import { arg } from "./spec.ts";
+import { setExitCode } from "./exit.ts";
+import { connectAll, type GlobalOptions, targetFrom } from "./connect.ts";
+import { type Invocation, type OptSpec, outputSpec, RECONNECT_OPTION, TARGETING_OPTIONS } from "./optspec.ts";
 
-export function register(program: Command) {
-  const cmd = help(program.command("pods").alias("po"), {
-    group: "Pods",
-    summary: "List pods, filtered like every pod command",
-    usage: "[TYPE/NAME | NAME] [-m MATCH | --regex RE | -l SELECTOR] [-n NS | -A] [-o FORMAT] [-w] [flags]",
-    examples: [
-      ['Pods whose name contains "drive"', "kodama pods -n weka-operator-system -m drive"],
-      [
-        "The pods of a Deployment (also sts/, ds/, rs/, job/, svc/, session/)",
-        "kodama pods -n prod deploy/api",
-      ],
-      ["Every api pod in every namespace, with node, IP and containers", "kodama pods -A -l app=api -o wide"],
-      [
-        "Only the names of pods matching a regular expression",
-        "kodama pods -n prod --regex '^api-[0-9a-f]+' -o name",
-      ],
-      ["The list, then a row per change until Ctrl-C", "kodama pods -n prod -w"],
-      [
-        "The api pods of two contexts (clusters), with a CONTEXT column",
-        "kodama pods --context admin,dev -A -l app=api",
-      ],
-      [
-        "Only changes, with an ADDED/MODIFIED/DELETED column",
-        "kodama pods -A -m drive --watch-only --output-watch-events",
-      ],
+export const names = ["pods", "po"];
+
+export const help: HelpSpec = {
+  group: "Pods",
+  summary: "List pods, filtered like every pod command",
+  usage: "[TYPE/NAME | NAME] [-m MATCH | --regex RE | -l SELECTOR] [-n NS | -A] [-o FORMAT] [-w] [flags]",
+  examples: [
+    ['Pods whose name contains "drive"', "kodama pods -n weka-operator-system -m drive"],
+    [
+      "The pods of a Deployment (also sts/, ds/, rs/, job/, svc/, session/)",
+      "kodama pods -n prod deploy/api",
     ],
-  })
-    .argument(
-      "[target]",
-      "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): its pods; or a pod name",
-    );
-  addOptions(cmd, PODS_OPTIONS).action((_target, _opts, c) => podsAction(invocationOf(c)));
+    ["Every api pod in every namespace, with node, IP and containers", "kodama pods -A -l app=api -o wide"],
+    [
+      "Only the names of pods matching a regular expression",
+      "kodama pods -n prod --regex '^api-[0-9a-f]+' -o name",
+    ],
+    ["The list, then a row per change until Ctrl-C", "kodama pods -n prod -w"],
+    [
+      "The api pods of two contexts (clusters), with a CONTEXT column",
+      "kodama pods --context admin,dev -A -l app=api",
+    ],
+    [
+      "Only changes, with an ADDED/MODIFIED/DELETED column",
+      "kodama pods -A -m drive --watch-only --output-watch-events",
+    ],
+  ],
+};
+
+export const args = [
+  arg("[target]", "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): its pods; or a pod name"),
+];
+
+/** pods' options, in the order `kodama pods --help` lists them. */
+export const options: readonly OptSpec[] = [
+  { flags: "--running", description: "only Running pods" },
+  {
+    flags: "-w, --watch",
+    description: "after listing, print a row for every change (like kubectl get pods -w); Ctrl-C ends",
+  },
+  { flags: "--watch-only", description: "print changes only, without the initial list" },
+  {
+    flags: "--output-watch-events",
+    description: "with -w/--watch-only: add an EVENT column (ADDED, MODIFIED, DELETED)",
+  },
+  ...TARGETING_OPTIONS,
+  outputSpec(),
+  RECONNECT_OPTION,
+];
+
+export async function run(inv: Invocation): Promise<void> {
+  const o = inv.opts;
+  const { listPodsCommand } = await import("../pods/list.ts");
+  const kubes = await connectAll(o as GlobalOptions);
+  const code = await listPodsCommand(
+    kubes,
+    { ...targetFrom(o, inv.args[0]), includeNotReady: !o.running },
+    o.output as string,
+    {
+      watch: Boolean(o.watch),
+      watchOnly: Boolean(o.watchOnly),
+      outputWatchEvents: Boolean(o.outputWatchEvents),
+      reconnectTimeout: o.reconnectTimeout as string,
+    },
+  );
+  if (code) setExitCode(code);
 }

@@ -1,38 +1,87 @@
 /** `kodama run NAME`: run a workflow found in the repo, ~/.kodama/workflows or the built-ins. */
-import type { Command } from "@commander-js/extra-typings";
-import { addOptions, invocationOf } from "./flags.ts";
-import { help } from "./help.ts";
-import { RUN_OPTIONS, runAction } from "./run_action.ts";
+import type { HelpSpec } from "./help.ts";
+import { arg } from "./spec.ts";
+import { setExitCode } from "./exit.ts";
+import { connectWith, type GlobalOptions, kubeOptionsFrom } from "./connect.ts";
+import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 
-export function register(program: Command) {
-  const cmd = help(program.command("run"), {
-    group: "Workflows",
-    summary: "Run a workflow from the repo, ~/.kodama/workflows or the built-ins",
-    usage: "(NAME | FILE) [-p KEY=VALUE ...] [--dry-run] [flags] [-- CMD...]",
-    examples: [
-      ["The WEKA version from a drive pod (kwekash is the same as kodama run kwekash)", "kodama run kwekash"],
-      ["Set a param", 'kodama run kwekash --param cmd="weka status"'],
-      [
-        "Words after the name are the workflow's cmd param (kwekash weka status)",
-        "kodama run kwekash weka status",
-      ],
-      [
-        "Probe every matching pod in parallel and summarise",
-        "kodama run health --param namespace=prod --param match=api",
-      ],
-      ["Show the plan with every expression resolved; run nothing", "kodama run kwekash --dry-run"],
-      [
-        "A workflow file that asks for permissions, trusted without a prompt",
-        "kodama run ./ci/smoke.yaml --trust",
-      ],
+export const names = ["run"];
+
+export const help: HelpSpec = {
+  group: "Workflows",
+  summary: "Run a workflow from the repo, ~/.kodama/workflows or the built-ins",
+  usage: "(NAME | FILE) [-p KEY=VALUE ...] [--dry-run] [flags] [-- CMD...]",
+  examples: [
+    ["The WEKA version from a drive pod (kwekash is the same as kodama run kwekash)", "kodama run kwekash"],
+    ["Set a param", 'kodama run kwekash --param cmd="weka status"'],
+    [
+      "Words after the name are the workflow's cmd param (kwekash weka status)",
+      "kodama run kwekash weka status",
     ],
-    notes: `Exit codes: the first failing step's (one-pod exec / local: the command's own code), 2 usage
+    [
+      "Probe every matching pod in parallel and summarise",
+      "kodama run health --param namespace=prod --param match=api",
+    ],
+    ["Show the plan with every expression resolved; run nothing", "kodama run kwekash --dry-run"],
+    [
+      "A workflow file that asks for permissions, trusted without a prompt",
+      "kodama run ./ci/smoke.yaml --trust",
+    ],
+  ],
+  notes: `Exit codes: the first failing step's (one-pod exec / local: the command's own code), 2 usage
 (bad params, untrusted workflow), 3 nothing matched, 5 a step timed out, 130 interrupted.`,
-  })
-    .argument("<name>", "workflow name (see `kodama workflow list`) or a path to a workflow file")
-    .argument(
-      "[cmd...]",
-      "for a workflow with a `cmd` param (kwekash): the command line; after -- when it has flags of its own",
-    );
-  addOptions(cmd, RUN_OPTIONS).action((_name, _words, _opts, c) => runAction(invocationOf(c)));
+};
+
+export const args = [
+  arg("<name>", "workflow name (see `kodama workflow list`) or a path to a workflow file"),
+  arg(
+    "[cmd...]",
+    "for a workflow with a `cmd` param (kwekash): the command line; after -- when it has flags of its own",
+  ),
+];
+
+/** run's options, in the order `kodama run --help` lists them. */
+export const options: readonly OptSpec[] = [
+  {
+    flags: "-p, --param <name=value>",
+    description: "set a workflow param (repeatable)",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--dry-run",
+    description: "print every step with expressions resolved and the pods each target matches; run nothing",
+  },
+  {
+    flags: "--trust",
+    description: "trust this version of a repo workflow that asks for permissions (pinned by content hash)",
+  },
+  {
+    flags: "-y, --yes",
+    description: "answer prompts with the default (select: pick / pick steps take the first match)",
+  },
+];
+
+export async function run(inv: Invocation): Promise<void> {
+  const opts = inv.opts as GlobalOptions & Record<string, unknown>;
+  const [name, ...words] = inv.args;
+  const [{ runCommand }, { connectionFlags }] = await Promise.all([
+    import("../workflow/run.ts"),
+    import("../kube/overrides.ts"),
+  ]);
+  // for the kodama processes a run starts (tmux panes): the same cluster and user, paths made
+  // absolute as their cwd may differ; never --token (process arguments are readable by anyone)
+  const ko = await kubeOptionsFrom(opts);
+  const globalFlags = connectionFlags(ko);
+  const code = await runCommand(name, {
+    params: opts.param as string[],
+    words,
+    dryRun: !!opts.dryRun,
+    trust: !!opts.trust,
+    yes: !!opts.yes,
+    namespace: opts.namespace,
+    connect: () => connectWith(ko),
+    globalFlags,
+  });
+  setExitCode(code);
 }

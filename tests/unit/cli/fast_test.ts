@@ -1,15 +1,16 @@
 /**
- * src/cli/fast.ts reads `exec`, `pods` and `run` lines without commander. It must read every line it accepts
+ * src/cli/fast.ts reads every command line without commander, from the commands' option tables. It must read every line it accepts
  * exactly as commander does (the options and their sources, the operands), and leave to commander every
  * line commander would refuse or answer with help. Each line below goes through both: commander's tree
  * (main.ts buildProgram, with the command's action swapped for one that records what it was given) and the
  * fast reader.
  */
 import { assert, assertEquals } from "@std/assert";
-import { buildProgram, COMMANDS, FAST_WORDS } from "../../../main.ts";
-import { FAST_COMMANDS, fastLine } from "../../../src/cli/fast.ts";
-import { invocationOf } from "../../../src/cli/flags.ts";
+import { buildProgram, COMMANDS } from "../../../main.ts";
+import { fastLine } from "../../../src/cli/fast.ts";
+import { type AnyCommand, invocationOf } from "../../../src/cli/flags.ts";
 import type { Invocation } from "../../../src/cli/optspec.ts";
+import { type CommandSpec, specsOf } from "../../../src/cli/spec.ts";
 import type { Command } from "@commander-js/extra-typings";
 
 interface Read {
@@ -31,15 +32,24 @@ const summary = (command: string, inv: Invocation): Read => ({
 async function byCommander(args: string[]): Promise<Read | undefined> {
   const program = await buildProgram(args) as unknown as Command;
   let read: Read | undefined;
-  for (const c of program.commands) {
-    c.action((...a: unknown[]) => {
-      read = summary(c.name(), invocationOf(a[a.length - 1] as never));
-    });
-  }
+  const record = (c: AnyCommand, path: string[]) => {
+    const here = [...path, c.name()];
+    if ((c as unknown as { _actionHandler?: unknown })._actionHandler) {
+      c.action((...a: unknown[]) => {
+        read = summary(here.join(" "), invocationOf(a[a.length - 1] as never));
+      });
+    }
+    for (const sub of c.commands as AnyCommand[]) record(sub, here);
+  };
+  for (const c of program.commands) record(c as unknown as AnyCommand, []);
   (program as unknown as { _lifeCycleHooks: object })._lifeCycleHooks = {}; // no preAction: nothing to set up
   const quiet = { writeOut: () => {}, writeErr: () => {}, outputError: () => {} };
   program.configureOutput(quiet);
-  for (const c of program.commands) c.configureOutput(quiet);
+  const quietAll = (c: AnyCommand) => {
+    c.configureOutput(quiet);
+    for (const sub of c.commands as AnyCommand[]) quietAll(sub);
+  };
+  quietAll(program as unknown as AnyCommand);
   try {
     await program.parseAsync(args, { from: "user" });
   } catch {
@@ -48,9 +58,9 @@ async function byCommander(args: string[]): Promise<Read | undefined> {
   return read;
 }
 
-function byFast(args: string[]): Read | undefined {
-  const line = fastLine(args);
-  return line && summary(line.command.names[0], line.inv);
+async function byFast(args: string[]): Promise<Read | undefined> {
+  const line = await fastLine(args);
+  return line && summary(line.path.join(" "), line.inv);
 }
 
 const ACCEPTED: string[][] = [
@@ -144,26 +154,31 @@ Deno.test("fast reader: reads each everyday line as commander does", async () =>
   for (const args of ACCEPTED) {
     const slow = await byCommander(args);
     assert(slow, `commander refused ${args.join(" ")}`);
-    assertEquals(byFast(args), slow, args.join(" "));
+    assertEquals(await byFast(args), slow, args.join(" "));
   }
 });
 
 Deno.test("fast reader: leaves help, --version and every line commander refuses to commander", async () => {
   for (const args of REFUSED) {
-    assertEquals(byFast(args), undefined, `fast read ${args.join(" ")}`);
+    assertEquals(await byFast(args), undefined, `fast read ${args.join(" ")}`);
     assertEquals(await byCommander(args), undefined, `commander ran ${args.join(" ")}`);
   }
 });
 
-Deno.test("fast reader: knows only commands whose module registers them, with the same options", async () => {
-  for (const fast of FAST_COMMANDS) {
-    const entry = COMMANDS.find(([names]) => names.includes(fast.names[0]));
-    assert(entry, fast.names[0]);
-    assertEquals([...entry[0]].sort(), [...fast.names].sort());
-    const program = await buildProgram([fast.names[0]]) as unknown as Command;
-    const cmd = program.commands.find((c) => c.name() === fast.names[0])!;
-    assertEquals(cmd.options.map((o) => o.flags), fast.options.map((o) => o.flags));
+Deno.test("fast reader: reads the same tables commander is given, for every command", async () => {
+  const same = (spec: CommandSpec, cmd: AnyCommand) => {
+    assertEquals(cmd.options.map((o) => o.flags), (spec.options ?? []).map((o) => o.flags), spec.names[0]);
+    assertEquals([cmd.name(), ...cmd.aliases()], [...spec.names]);
+    const subs = cmd.commands as AnyCommand[];
+    assertEquals(subs.length, spec.subcommands?.length ?? 0, spec.names[0]);
+    spec.subcommands?.forEach((s, i) => same(s, subs[i]));
+  };
+  for (const [names, load] of COMMANDS) {
+    const m = await load();
+    if ("register" in m) continue;
+    const program = await buildProgram([names[0]]) as unknown as Command;
+    for (const spec of specsOf(m)) {
+      same(spec, program.commands.find((c) => c.name() === spec.names[0]) as unknown as AnyCommand);
+    }
   }
-  // main.ts imports the fast reader only for lines naming one of these
-  assertEquals([...FAST_WORDS].sort(), FAST_COMMANDS.flatMap((c) => c.names).sort());
 });
