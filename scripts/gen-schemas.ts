@@ -5,6 +5,7 @@
 import { configJsonSchema } from "../src/config/schema.ts";
 import { replaceGeneratedSection } from "../src/config/docs.ts";
 import { workflowJsonSchema } from "../src/workflow/schema.ts";
+import { fileUrlToPath, hostPlatform } from "../src/platform.ts";
 
 const root = new URL("..", import.meta.url);
 const write = async (rel: string, text: string) => {
@@ -17,7 +18,7 @@ const docs = new URL("docs/config.md", root);
 await write("docs/config.md", replaceGeneratedSection(await Deno.readTextFile(docs)));
 const fmt = await new Deno.Command(Deno.execPath(), {
   args: ["fmt", "schemas", "docs/config.md"],
-  cwd: root.pathname,
+  cwd: fileUrlToPath(root, hostPlatform()),
   stderr: "null",
 }).output();
 if (!fmt.success) console.error("deno fmt failed on the generated files");

@@ -5,16 +5,12 @@
  * it). Off unless `startTiming()` ran: `mark()` is then one boolean test, so normal runs pay nothing.
  * bench/README.md reads these marks to say where each millisecond of the everyday commands goes.
  */
+import { hostPlatform, threadCpuMs as cpuMs } from "../platform.ts";
+
 let on = false;
 const marks: { name: string; wall: number; cpu?: number }[] = [];
 
-function threadCpuMs(): number | undefined {
-  try {
-    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]) / 1e6;
-  } catch {
-    return undefined; // not Linux, or no read permission
-  }
-}
+const threadCpuMs = () => cpuMs(hostPlatform());
 
 /** Turn the marks on (main.ts, when the command line asks for debug logs). */
 export function startTiming(): void {
