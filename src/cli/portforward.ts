@@ -17,8 +17,9 @@ workload targets follow their object to another ready pod when the pod goes away
 
 One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
 to learn an auto-picked port). On a terminal a live line per port shows active and total
-connections, bytes and rate each way, errors and the current pod; --stats-json FILE writes the same
-figures every second. Ctrl-C ends quietly with the traffic figures on stderr (exit 0, as kubectl).
+connections, bytes and rate each way (over the last second), errors and the current pod;
+--stats-json FILE and \`port-forward list\` get the same figures, at most a second behind the traffic.
+Ctrl-C ends quietly with the traffic figures on stderr (exit 0, as kubectl).
 
 --detach runs the forward in the background (it outlives the terminal): it prints the forward's id,
 then its Forwarding lines. \`port-forward list\` shows the running forwards, \`port-forward stop\` ends them.`,
@@ -48,7 +49,7 @@ then its Forwarding lines. \`port-forward list\` shows the running forwards, \`p
         "kodama port-forward -n prod svc/api :80 --detach",
       ],
       [
-        "Figures for a dashboard, rewritten every second",
+        "Figures for a dashboard, at most a second behind the traffic",
         "kodama port-forward -n prod svc/api 8080:80 --stats-json /tmp/pf.json",
       ],
       ["The forwards running on this machine, with traffic figures", "kodama port-forward list"],
@@ -78,7 +79,7 @@ then its Forwarding lines. \`port-forward list\` shows the running forwards, \`p
     .option("--detach", "run in the background; prints an id and the Forwarding lines (see list, stop)")
     .option(
       "--stats-json <file>",
-      "write the traffic figures to FILE every second (JSON, replaced atomically)",
+      "write the traffic figures to FILE as they change, at most a second behind (JSON, replaced atomically)",
     )
     .addOption(new Option("--daemon <id>", "internal: run as the background forward ID").hideHelp());
   targetingOptions(cmd)

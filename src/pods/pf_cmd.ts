@@ -2,7 +2,7 @@
  * The `kodama port-forward` command: resolve the target, listen, print the Forwarding lines, and run until
  * Ctrl-C (a quiet end with the traffic figures and exit 0, as kubectl ends), `port-forward stop`, or the
  * pod going away without --reconnect. On a terminal a live line per port shows connections, bytes, rates
- * and errors; `--stats-json FILE` writes the same figures every second. Every forward registers itself
+ * and errors; `--stats-json FILE` gets the same figures, at most a second behind. Every forward registers itself
  * under $KODAMA_HOME/port-forwards (pf_state.ts), so `list` and `stop` see foreground and background ones.
  *
  * `--detach` starts the same command as a background process (its own session, so it outlives the
@@ -58,7 +58,7 @@ export interface PortForwardCliOptions {
   /** run in the background; `argv` is the command line to start it with */
   detach?: boolean;
   argv?: string[];
-  /** write the figures to this file every second */
+  /** write the figures to this file as they change (checked 4 times a second) */
   statsJson?: string;
   /** internal: this process is the background forward with this id */
   daemon?: string;
@@ -254,13 +254,14 @@ async function forward(
     });
     return writing;
   };
-  let tick = 0;
+  // 4 times a second: the live lines, and the state file (`port-forward list`) when a figure changed,
+  // so both are current within a second of the traffic
   const ticker = setInterval(() => {
     if (!forwards.length) return;
     const r = record();
     block?.update(r.ports.map(formatPortLine));
-    if (tick++ % 2 === 1) save(r);
-  }, 500);
+    save(r);
+  }, 250);
   try {
     const started = await startPortForward(kube, target, specs, {
       signal: ac.signal,

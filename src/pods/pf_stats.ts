@@ -56,20 +56,28 @@ export interface ForwardRecord {
   log?: string;
 }
 
-/** Bytes per second from successive totals: the rate over the last sample interval. */
+/**
+ * Bytes per second over the last second (a sliding window over successive totals, sampled a few times a
+ * second): a burst of requests shows as a rate for the second after it, then the rate falls to 0.
+ */
 export class RateMeter {
-  private last = new Map<string, { t: number; v: number; rate: number }>();
+  private samples = new Map<string, { t: number; v: number }[]>();
+  private last = new Map<string, number>();
+
+  constructor(private windowMs = 1000) {}
 
   rate(key: string, total: number, now: number): number {
-    const prev = this.last.get(key);
-    if (!prev) {
-      this.last.set(key, { t: now, v: total, rate: 0 });
-      return 0;
-    }
-    const dt = (now - prev.t) / 1000;
-    if (dt < 0.2) return prev.rate; // sampled again too soon: keep the last figure
-    const rate = Math.max(0, (total - prev.v) / dt);
-    this.last.set(key, { t: now, v: total, rate });
+    const s = this.samples.get(key) ?? [];
+    this.samples.set(key, s);
+    const prev = s.at(-1);
+    if (prev && now - prev.t < 200) return this.last.get(key) ?? 0; // sampled again too soon
+    s.push({ t: now, v: total });
+    // the base: the newest sample at least a window old (or the oldest there is)
+    while (s.length > 2 && now - s[1].t >= this.windowMs) s.shift();
+    const base = s[0];
+    const dt = (now - base.t) / 1000;
+    const rate = dt > 0 ? Math.max(0, (total - base.v) / dt) : 0;
+    this.last.set(key, rate);
     return rate;
   }
 }

@@ -146,3 +146,16 @@ Deno.test("state records: a live process is listed; a gone one's files are remov
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("rates are over the last second: a burst shows for a second, then 0", () => {
+  const meter = new RateMeter();
+  const at = (t: number, v: number) => meter.rate("p", v, t);
+  assertEquals(at(0, 0), 0);
+  assertEquals(at(250, 0), 0);
+  assertEquals(at(500, 1000), 2000, "1000 B since the first sample, 0.5 s ago");
+  assertEquals(at(750, 1000), 1000 / 0.75);
+  assertEquals(at(1000, 1000), 1000, "the burst is still within the last second");
+  assertEquals(at(1250, 1000), 1000, "over the second from 250 ms");
+  assertEquals(at(1500, 1000), 0, "a second of silence after the burst");
+  assertEquals(at(1750, 3000), 2000);
+});

@@ -1,0 +1,136 @@
+/**
+ * Port-forward figures are current: `port-forward list` (table and -o json) shows the connections and bytes
+ * of requests made a moment ago (within 1 s), and a live terminal line shows a non-zero rate while traffic
+ * flows, then the totals.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import * as http from "node:http";
+import { startCluster, tempNamespace } from "../cluster/harness.ts";
+import { httpPod } from "./_helpers.ts";
+import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
+import { Kube } from "../../src/kube/client.ts";
+import { waitForPods } from "../../src/pods/wait.ts";
+import type { ForwardRecord } from "../../src/pods/pf_stats.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (c) => body += c);
+      res.on("end", () => resolve(body.trim()));
+      res.on("error", (e) => resolve(`error: ${e.message}`));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => resolve(`error: ${e.message}`));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "port-forward figures: list shows requests made a second ago; the live line shows the rate",
+  ...opts,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const home = await Deno.makeTempDir();
+    const env = { KODAMA_HOME: home };
+    const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args], { env });
+    const space = await tempNamespace(c, "pf-figures");
+    const NS = space.name;
+    const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: NS });
+    try {
+      await kube.createPod(NS, httpPod("web"));
+      await waitForPods(kube, { namespace: NS, pod: "web" }, { for: "ready", timeoutMs: 60_000 });
+
+      await t.step("list: three requests show as 3 connections and their bytes within 1 s", async () => {
+        const r = await k(["port-forward", "-n", NS, "pod/web", ":8080", "--detach"]);
+        assertEquals(r.code, 0, r.stderr);
+        const [id, line] = r.stdout.trim().split("\n");
+        const port = Number(/:(\d+) ->/.exec(line)![1]);
+        for (let i = 0; i < 3; i++) assertEquals(await get(port), "web");
+        await sleep(250); // then `list` itself takes its start-up time: well within the second
+        const rec = (JSON.parse((await k(["port-forward", "list", "-o", "json"])).stdout) as ForwardRecord[])
+          .find((x) => x.id === id)!;
+        assertEquals(rec.totals.connections, 3, JSON.stringify(rec));
+        assert(rec.totals.bytesIn > 0 && rec.totals.bytesOut > 0, JSON.stringify(rec.totals));
+        for (let i = 0; i < 2; i++) assertEquals(await get(port), "web");
+        await sleep(250);
+        const table = (await k(["port-forward", "list"])).stdout;
+        const row = table.split("\n").find((l) => l.startsWith(id))!;
+        const cols = row.trim().split(/\s{2,}/);
+        assertEquals(cols[5], "5", table); // CONNS
+        assert(cols[6] !== "0 B" && cols[7] !== "0 B", table); // IN, OUT
+        assertEquals((await k(["port-forward", "stop", id])).code, 0);
+      });
+
+      await t.step("the live line (a terminal) shows the rate of requests made a moment ago", async () => {
+        if (!hasScript()) return console.log("util-linux script is not installed: skipped");
+        const cmd = [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--no-prompt",
+          "--config",
+          CONFIG,
+          MAIN,
+          "--kubeconfig",
+          c.kubeconfig,
+          "port-forward",
+          "-n",
+          NS,
+          "pod/web",
+          ":8080",
+        ].map((a) => `'${a}'`).join(" ");
+        const child = new Deno.Command("script", {
+          args: ["-qfec", `stty cols 200 rows 40; exec ${cmd}`, "/dev/null"],
+          env: { ...env, NO_COLOR: "1", TERM: "xterm", DENO_NO_UPDATE_CHECK: "1" },
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+        let screen = "";
+        const decoder = new TextDecoder();
+        const reading = (async () => {
+          for await (const chunk of child.stdout) screen += decoder.decode(chunk, { stream: true });
+        })();
+        try {
+          for (let i = 0; i < 300 && !/Forwarding from 127\.0\.0\.1:(\d+)/.test(screen); i++) await sleep(50);
+          const port = Number(/127\.0\.0\.1:(\d+)/.exec(screen)?.[1]);
+          assert(port, screen);
+          for (let i = 0; i < 5; i++) assertEquals(await get(port), "web");
+          const from = screen.length;
+          // the last redraw (4 a second) before the second after the requests is over: they still count
+          await sleep(900);
+          const lines = screen.slice(from).split(/\r|\n|\x1b\[[0-9;?]*[A-Za-z]/).filter((l) =>
+            l.includes(" active, ")
+          );
+          const last = lines.at(-1) ?? "";
+          assertMatch(
+            last,
+            / 5 total, in [\d.]+ (B|KiB) \([1-9][\d.]* (B|KiB)\/s\), out [\d.]+ (B|KiB) \([1-9][\d.]* (B|KiB)\/s\)/,
+          );
+        } finally {
+          child.kill("SIGINT");
+          await child.status;
+          await reading.catch(() => {});
+          await child.stdin.close().catch(() => {});
+        }
+      });
+    } finally {
+      await k(["port-forward", "stop", "--all"]);
+      await space.remove();
+      kube.close();
+    }
+  },
+});
