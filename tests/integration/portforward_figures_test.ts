@@ -112,6 +112,7 @@ Deno.test({
           const from = screen.length;
           // the last redraw (4 a second) before the second after the requests is over: they still count
           await sleep(900);
+          // deno-lint-ignore no-control-regex
           const lines = screen.slice(from).split(/\r|\n|\x1b\[[0-9;?]*[A-Za-z]/).filter((l) =>
             l.includes(" active, ")
           );
