@@ -15,6 +15,7 @@ import {
   foldName,
   homeDir,
   homeDirs,
+  hostPlatform,
   localMode,
   nativeName,
   type OS,
@@ -283,4 +284,17 @@ Deno.test("probeFolding: this Linux file system is neither case-insensitive nor 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("under the OS-matrix harness: this process is the OS it says, and /proc is out of reach", () => {
+  const as = Deno.env.get("KODAMA_TEST_AS_OS");
+  if (!as) return; // a plain run (tests/os_matrix/os_matrix_test.ts runs this file as darwin)
+  assertEquals(hostPlatform().os, as);
+  let denied = false;
+  try {
+    Deno.readTextFileSync("/proc/self/status");
+  } catch (e) {
+    denied = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.NotFound;
+  }
+  assert(denied, "/proc is readable: the harness did not deny it");
 });
