@@ -51,4 +51,8 @@ if (!splitPathList(Deno.env.get("PATH"), platform).includes(bin)) {
   );
 }
 console.log("check the kubectl plugin with:  kubectl plugin list && kubectl kodama version --client");
-console.log("shell completion:  source <(kodama completion bash)   (kubectl kodama <TAB> works already)");
+console.log(
+  platform.os === "windows"
+    ? "shell completion:  kodama completion powershell | Out-String | Invoke-Expression   (add it to $PROFILE)"
+    : "shell completion:  source <(kodama completion bash)   (or zsh, fish; kubectl kodama <TAB> works already)",
+);
