@@ -3,12 +3,15 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { connectFromOpts, globalsOf, targetFrom, targetingOptions } from "./flags.ts";
 import { pickerFlags, pickQueryOptions } from "./pick_flags.ts";
 import { help } from "./help.ts";
+import { setExitCode } from "./exit.ts";
+import { ExitCode } from "../errors.ts";
 
 export function register(program: Command) {
   const cmd = help(program.command("pick"), {
     group: "Pods",
     summary: "Choose pods interactively; prints namespace/name lines (-o name: bare names)",
-    usage: "[-m MATCH | -l SELECTOR] [-n NS | -A] [--query Q] [--multi] [-o ns-name|name|json] [flags]",
+    usage:
+      "[-m MATCH | -l SELECTOR] [-n NS | -A] [--query Q | -f QUERY] [--multi] [-o ns-name|name|json] [flags]",
     long: `The picker draws on stderr; stdout gets one namespace/name line per chosen pod (-o name: the bare
 name, when every chosen pod is in one namespace; -o json: the pods as a List).
 Keys: type to filter (fzf syntax), Up/Down/PgUp/PgDn/Home/End move, Enter accepts,
@@ -17,12 +20,17 @@ Left/Right (Ctrl-B/F, Alt-B/F by word) move the caret in the query, Ctrl-E to it
 Backspace/Delete, Ctrl-W (word), Ctrl-U/Ctrl-K (to start/end) delete;
 Esc/Ctrl-C, or Ctrl-D on an empty query, cancel (exit 130).
 KODAMA_PICKER=fzf uses an installed fzf instead; KODAMA_NO_PICKER=1 (or no terminal) makes
-an ambiguous choice an error (exit 2).`,
+an ambiguous choice an error (exit 2).
+Results come in fzf 0.38's order. With -A the matched line is namespace/name, and anchored terms
+(^api, -0$) match the pod name; a term with a / matches the whole line (^prod/api).
+-f/--filter QUERY is fzf's --filter: no picker and no terminal, every match printed best first;
+exit 1 when nothing matches (as fzf), 3 when there are no pods to filter.`,
     examples: [
       ["Open the picker on the drive pods", "kodama pick -n weka-operator-system --query drive"],
       ["Feed the chosen pod to another tool", "kubectl logs -n prod $(kodama pick -n prod -m api -o name)"],
       ["The chosen pods as JSON", "kodama pick -A --multi -o json"],
       ["Choose several pods from every namespace", "kodama pick -A --multi --query '^api | ^web'"],
+      ["Every api and web pod, best match first, for a script", "kodama pick -A --filter '^api | ^web'"],
       [
         "Choose without a picker when exactly one pod matches; exit 3 when none does",
         "kodama pick -n prod --query api-6b7f9c8d4-k2x9p --select-1 --exit-0",
@@ -30,6 +38,12 @@ an ambiguous choice an error (exit 2).`,
     ],
   });
   pickQueryOptions(targetingOptions(cmd))
+    .addOption(
+      new Option(
+        "-f, --filter <query>",
+        "no picker: print every pod matching QUERY, best first (fzf --filter); exit 1 when none does",
+      ),
+    )
     .addOption(
       new Option(
         "-o, --output <format>",
@@ -41,10 +55,14 @@ an ambiguous choice an error (exit 2).`,
       const kube = await connectFromOpts(globalsOf(command));
       const { pickCommand } = await import("../picker/command.ts");
       const f = pickerFlags(all);
+      const filter = typeof all.filter === "string" ? all.filter : undefined;
       const text = await pickCommand(kube, targetFrom(all), {
         ...f,
+        filter,
         output: opts.output as "ns-name" | "name" | "json",
       });
       if (text) await Deno.stdout.write(new TextEncoder().encode(text));
+      // fzf --filter's status: 1 when nothing matched (quietly: the empty output says it)
+      else if (filter !== undefined) setExitCode(ExitCode.FAILED);
     });
 }

@@ -3,7 +3,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { filterPods, findPods, nothingMatched, type TargetFlags, targetNamespace } from "../pods/target.ts";
 import { usageError } from "../errors.ts";
-import { pickPods, podId } from "./mod.ts";
+import { pickPods, podId, rankPods } from "./mod.ts";
 
 /** What `kodama pick` prints per chosen pod: `ns-name` (namespace/name), `name`, or `json` (a List). */
 export type PickOutput = "ns-name" | "name" | "json";
@@ -14,6 +14,8 @@ export interface PickCommandOptions {
   query?: string;
   selectOne?: boolean;
   exit0?: boolean;
+  /** --filter QUERY: print the matches in fzf's order, no picker (fzf's --filter) */
+  filter?: string;
 }
 
 /** The chosen pods as stdout text in the requested form. */
@@ -52,8 +54,15 @@ export async function formatPicked(pods: V1Pod[], output: PickOutput): Promise<s
 }
 
 async function pickPodsFor(kube: Kube, t: TargetFlags, o: PickCommandOptions): Promise<V1Pod[]> {
+  if (o.filter !== undefined && (o.query !== undefined || o.selectOne || o.exit0)) {
+    throw usageError(
+      "--filter does not open a picker: --query, --select-1 and --exit-0 do not apply",
+      "give the query to --filter alone",
+    );
+  }
   const pods = await findPods(kube, t);
   if (pods.length === 0) throw nothingMatched(t, kube.namespace);
+  if (o.filter !== undefined) return rankPods(pods, o.filter, { allNamespaces: t.allNamespaces });
   const chosen = await pickPods(pods, {
     multi: o.multi,
     query: o.query,

@@ -15,7 +15,8 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { createState, type PickerItem } from "./state.ts";
+import { createState, matchEntry, type PickerItem } from "./state.ts";
+import { Matcher } from "./match.ts";
 
 export type WatchEvent = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -70,6 +71,22 @@ export function podId(p: V1Pod): string {
   return `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`;
 }
 
+/** Namespaces are shown (and matched, as `namespace/name`) with -A or when the pods span namespaces. */
+function showsNamespace(pods: V1Pod[], allNamespaces?: boolean): boolean {
+  return !!allNamespaces || new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
+}
+
+/**
+ * `kodama pick --filter QUERY`: the pods matching `query`, best first, exactly as the picker ranks them
+ * (fzf's order; `namespace/name` with -A, anchored terms on the name). No terminal involved.
+ */
+export function rankPods(pods: V1Pod[], query: string, opts: { allNamespaces?: boolean } = {}): V1Pod[] {
+  const show = showsNamespace(pods, opts.allNamespaces);
+  const items = pods.map(podItem);
+  const m = new Matcher(items.map((it) => matchEntry(it, show)), { cacheSize: 1 });
+  return Array.from(m.match(query).indices, (i) => items[i].payload);
+}
+
 function podItem(p: V1Pod): PickerItem<V1Pod> {
   return { id: podId(p), label: p.metadata?.name ?? "?", namespace: p.metadata?.namespace, payload: p };
 }
@@ -79,8 +96,7 @@ function plural(n: number, noun: string): string {
 }
 
 export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V1Pod[]> {
-  const showNamespace = !!(opts.allNamespaces || opts.showNamespace) ||
-    new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
+  const showNamespace = showsNamespace(pods, opts.allNamespaces || opts.showNamespace);
   const watch = opts.watch;
   return await pickItems(pods.map(podItem), {
     ...opts,
