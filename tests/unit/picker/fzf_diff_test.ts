@@ -196,6 +196,9 @@ Deno.test("fzf differential: same matches and order as the fzf binary", async (t
     return;
   }
   assert(QUERIES.length >= 40);
+  // kodama ranks as fzf 0.38 does; another fzf (its scores changed in 0.43) is held to the match sets only
+  const sameVersion = /^0\.38\./.test(version);
+  if (!sameVersion) console.log(`fzf ${version} is not 0.38: comparing match sets only`);
   const items = corpus();
   assert(items.length >= 5000);
   for (const form of FORMS) {
@@ -227,6 +230,7 @@ Deno.test("fzf differential: same matches and order as the fzf binary", async (t
         }
       }
       console.log(`${form.name}: ${compared} queries against ${version}, top 10 identical for ${top10}`);
+      if (!sameVersion) return;
       assert(top10 >= Math.ceil(compared * 0.95), `top-10 order identical for only ${top10} of ${compared}`);
       assertEquals(diffs, [], "order differs from fzf");
     });
