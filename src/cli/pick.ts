@@ -53,7 +53,7 @@ exit 1 when nothing matches (as fzf), 3 when there are no pods to filter.`,
     .action(async (opts, command) => {
       const all = command.optsWithGlobals() as Record<string, unknown>;
       const kube = await connectFromOpts(globalsOf(command));
-      const { pickCommand } = await import("../picker/command.ts");
+      const { pickCommand } = await import("../pods/pick_cmd.ts");
       const f = pickerFlags(all);
       const filter = typeof all.filter === "string" ? all.filter : undefined;
       const text = await pickCommand(kube, targetFrom(all), {

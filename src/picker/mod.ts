@@ -1,52 +1,28 @@
 /**
- * Public API of the picker for commands and workflow steps:
+ * The picker as a widget over any items (pods, sessions, …), for commands and workflow steps:
  *
  * ```ts
- * import { pickPods } from "../picker/mod.ts";
- * const chosen = await pickPods(pods, { multi: true, query: "api", flagHint: "use --all, --first or a narrower -m" });
+ * import { pickItems } from "../picker/mod.ts";
+ * const [chosen] = await pickItems(items, { noun: "session", flagHint: "name the session: kodama attach NAME" });
  * ```
  *
- * - `selectOne` (--select-1): exactly one pod matches the initial query -> it is returned without opening.
+ * - `selectOne` (--select-1): exactly one item matches the initial query -> it is returned without opening.
  * - `exit0` (--exit-0): nothing matches the initial query -> exit 3 at once.
- * - `KODAMA_PICKER=fzf`: an installed `fzf` is used instead, fed `namespace/name` lines.
+ * - `KODAMA_PICKER=fzf`: an installed `fzf` is used instead, fed the items' ids.
  * - `KODAMA_NO_PICKER=1`, or stdin/stderr not a terminal: a single candidate is returned; several are
- *   exit 2 naming the flags that decide (`flagHint`) and listing up to 10 candidates.
+ *   exit 2 naming the flags that decide (`flagHint`) and listing up to 10 candidates (src/picker/choice.ts).
  * - Esc / Ctrl-C: KodamaError("picker aborted", 130).
+ *
+ * Pods are picked with `pickPods` (src/pods/choose.ts), which builds pod rows and a pod preview on this.
+ * Nothing here knows what a pod is.
  */
-import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { choiceNeeded } from "./choice.ts";
 import { createState, matchEntry, type PickerItem } from "./state.ts";
 import { Matcher } from "./match.ts";
+import type { LiveEvent } from "./driver.ts";
 
-export type WatchEvent = "ADDED" | "MODIFIED" | "DELETED";
-
-export interface PickOptions {
-  multi?: boolean;
-  /** initial query (fzf syntax) */
-  query?: string;
-  /** --select-1: auto-accept a single match of the initial query without opening */
-  selectOne?: boolean;
-  /** --exit-0: exit 3 when nothing matches the initial query */
-  exit0?: boolean;
-  /** -A: show (and match) the namespace column; also on when the pods span namespaces */
-  allNamespaces?: boolean;
-  /** alias of allNamespaces */
-  showNamespace?: boolean;
-  /** keep the list live while the picker is open (e.g. `(on, signal) => kube.watchPods(ns, q, on, signal)`) */
-  watch?: (onEvent: (type: WatchEvent, pod: V1Pod) => void, signal: AbortSignal) => Promise<void>;
-  /** what is being picked, for messages and the prompt (default "pod") */
-  noun?: string;
-  /** the flags that make the choice without a terminal, e.g. "use --all, --first, --pick or a narrower -m" */
-  flagHint?: string;
-  /** prompt text (default "<noun>> ") */
-  prompt?: string;
-  /** show the preview panel (default: config `picker.preview`, true) */
-  preview?: boolean;
-  /** override terminal detection (default: `isInteractive()`) */
-  interactive?: boolean;
-}
-
-const MAX_CANDIDATES = 10;
+export type { LiveEvent, PickerItem };
 
 /** Can a picker be shown: stdin and stderr are terminals and KODAMA_NO_PICKER is not set. */
 export function isInteractive(): boolean {
@@ -67,71 +43,50 @@ function env(name: string): string | undefined {
   }
 }
 
-export function podId(p: V1Pod): string {
-  return `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`;
-}
-
-/** Namespaces are shown (and matched, as `namespace/name`) with -A or when the pods span namespaces. */
-function showsNamespace(pods: V1Pod[], allNamespaces?: boolean): boolean {
-  return !!allNamespaces || new Set(pods.map((p) => p.metadata?.namespace)).size > 1;
-}
-
 /**
- * `kodama pick --filter QUERY`: the pods matching `query`, best first, exactly as the picker ranks them
- * (fzf's order; `namespace/name` with -A, anchored terms on the name). No terminal involved.
+ * The items matching `query`, best first, exactly as the picker ranks them (fzf's order; with
+ * `showNamespace` the matched text is `namespace/label`, anchored terms on the label). No terminal involved:
+ * `kodama pick --filter QUERY`.
  */
-export function rankPods(pods: V1Pod[], query: string, opts: { allNamespaces?: boolean } = {}): V1Pod[] {
-  const show = showsNamespace(pods, opts.allNamespaces);
-  const items = pods.map(podItem);
-  const m = new Matcher(items.map((it) => matchEntry(it, show)), { cacheSize: 1 });
+export function rankItems<T>(items: PickerItem<T>[], query: string, showNamespace: boolean): T[] {
+  const m = new Matcher(items.map((it) => matchEntry(it, showNamespace)), { cacheSize: 1 });
   return Array.from(m.match(query).indices, (i) => items[i].payload);
 }
 
-function podItem(p: V1Pod): PickerItem<V1Pod> {
-  return { id: podId(p), label: p.metadata?.name ?? "?", namespace: p.metadata?.namespace, payload: p };
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-export async function pickPods(pods: V1Pod[], opts: PickOptions = {}): Promise<V1Pod[]> {
-  const showNamespace = showsNamespace(pods, opts.allNamespaces || opts.showNamespace);
-  const watch = opts.watch;
-  return await pickItems(pods.map(podItem), {
-    ...opts,
-    showNamespace,
-    previewShown: opts.preview,
-    preview: async () => {
-      const { podPreview } = await import("./preview.ts");
-      return (it) => podPreview(it.payload);
-    },
-    live: watch
-      ? (push, signal) => {
-        watch((type, pod) => {
-          if (type === "DELETED") push({ type: "remove", ids: [podId(pod)] });
-          else push({ type: "upsert", items: [podItem(pod)] });
-        }, signal).catch(() => {/* the list just stops being live */});
-      }
-      : undefined,
-  });
-}
-
-export interface PickItemsOptions<T> extends Omit<PickOptions, "watch" | "preview"> {
+export interface PickItemsOptions<T> {
+  multi?: boolean;
+  /** initial query (fzf syntax) */
+  query?: string;
+  /** --select-1: auto-accept a single match of the initial query without opening */
+  selectOne?: boolean;
+  /** --exit-0: exit 3 when nothing matches the initial query */
+  exit0?: boolean;
+  /** -A: show (and match) the namespace column; also on when the items span namespaces */
+  allNamespaces?: boolean;
+  /** alias of allNamespaces */
+  showNamespace?: boolean;
+  /** what is being picked, for messages and the prompt (default "item") */
+  noun?: string;
+  /** the flags that make the choice without a terminal, e.g. "use --all, --first, --pick or a narrower -m" */
+  flagHint?: string;
+  /** prompt text (default "<noun>> ") */
+  prompt?: string;
+  /** override terminal detection (default: `isInteractive()`) */
+  interactive?: boolean;
   /** loads the preview renderer (only when the picker opens) */
   preview?: () => Promise<(item: PickerItem<T>) => string[]>;
   /** show the preview panel (default: config `picker.preview`, true) */
   previewShown?: boolean;
   /** keep the list live: push updates until `signal` aborts */
-  live?: (push: (e: import("./driver.ts").LiveEvent<T>) => void, signal: AbortSignal) => void;
+  live?: (push: (e: LiveEvent<T>) => void, signal: AbortSignal) => void;
 }
 
 /**
- * The picker over any items (pods, sessions, …): the rules of `pickPods` (--select-1, --exit-0, the
- * no-terminal error naming `flagHint`, KODAMA_PICKER=fzf), with the caller's rows and preview.
+ * The picker over any items (pods, sessions, …): --select-1, --exit-0, the no-terminal error naming
+ * `flagHint`, KODAMA_PICKER=fzf, with the caller's rows and preview.
  */
 export async function pickItems<T>(items0: PickerItem<T>[], opts: PickItemsOptions<T> = {}): Promise<T[]> {
-  const noun = opts.noun ?? "pod";
+  const noun = opts.noun ?? "item";
   const showNamespace = !!(opts.allNamespaces || opts.showNamespace) ||
     new Set(items0.map((p) => p.namespace)).size > 1;
   const query = opts.query ?? "";
@@ -160,18 +115,14 @@ export async function pickItems<T>(items0: PickerItem<T>[], opts: PickItemsOptio
 
   const picker = env("KODAMA_PICKER");
   if (!interactive) {
-    const names = initial.slice(0, MAX_CANDIDATES).map((it) => showNamespace ? it.id : it.label);
-    const more = initial.length > MAX_CANDIDATES ? `, … (${initial.length - MAX_CANDIDATES} more)` : "";
     const why = env("KODAMA_NO_PICKER")
       ? "the picker is disabled (KODAMA_NO_PICKER)"
       : "no terminal to pick on";
-    throw new KodamaError(
-      `${plural(initial.length, noun)} match${initial.length === 1 ? "es" : ""}${
-        query ? ` ${JSON.stringify(query)}` : ""
-      } and a choice is needed: ${names.join(", ")}${more}`,
-      ExitCode.USAGE,
-      `${why}; ${opts.flagHint ?? `narrow the match so that one ${noun} is left`}`,
-    );
+    throw choiceNeeded(initial.map((it) => showNamespace ? it.id : it.label), {
+      noun,
+      query,
+      hint: `${why}; ${opts.flagHint ?? `narrow the match so that one ${noun} is left`}`,
+    });
   }
   if (picker === "fzf") {
     const { fzfPick } = await import("./fzf.ts");
@@ -190,7 +141,7 @@ export async function pickItems<T>(items0: PickerItem<T>[], opts: PickItemsOptio
 
   const abort = new AbortController();
   const live = opts.live
-    ? (push: (e: import("./driver.ts").LiveEvent<T>) => void) => {
+    ? (push: (e: LiveEvent<T>) => void) => {
       opts.live!(push, abort.signal);
       return () => abort.abort();
     }

@@ -4,6 +4,11 @@ import { formatAge } from "../ui/table.ts";
 import { podStatusColumn } from "../kube/podstatus.ts";
 import type { Columns } from "../ui/output.ts";
 
+/** A pod as -o json/yaml print it: with apiVersion and kind, as kubectl shows a listed pod. */
+export function withKind(p: V1Pod): V1Pod {
+  return { apiVersion: "v1", kind: "Pod", ...p };
+}
+
 export function podReady(p: V1Pod): string {
   const total = p.spec?.containers?.length ?? 0;
   const ready = (p.status?.containerStatuses ?? []).filter((c) => c.ready).length;

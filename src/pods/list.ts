@@ -8,12 +8,8 @@ import { type Columns, parseOutputFormat, prepareOutput, renderItems } from "../
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { notFound, usageError } from "../errors.ts";
 import { mark } from "../ui/timing.ts";
-import { podColumns } from "./display.ts";
+import { podColumns, withKind } from "./display.ts";
 import { findPods, type TargetFlags } from "./target.ts";
-
-export function withKind(p: V1Pod): V1Pod {
-  return { apiVersion: "v1", kind: "Pod", ...p };
-}
 
 export function renderPods(
   pods: V1Pod[],

@@ -663,20 +663,14 @@ export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promis
     throw await noRunningPods(kube, flags, { what: "unable to forward" });
   }
   const { choosePods } = await import("./choose.ts");
-  let chosen: V1Pod[];
-  try {
-    chosen = await choosePods(kube, pods, flags, { ...t.choose, all: false, multi: false, selectOne: true });
-  } catch (e) {
-    // exec's hint offers --all; a port-forward needs exactly one pod
-    if (e instanceof KodamaError && e.code === ExitCode.USAGE && / pods match: /.test(e.message)) {
-      throw new KodamaError(
-        e.message,
-        e.code,
-        "narrow it with -m/--pod/-l, or choose: --first (first by name), --pick (interactive picker)",
-      );
-    }
-    throw e;
-  }
+  // exec's hint offers --all; a port-forward needs exactly one pod
+  const chosen = await choosePods(kube, pods, flags, {
+    ...t.choose,
+    all: false,
+    multi: false,
+    selectOne: true,
+    flagHint: "narrow it with -m/--pod/-l, or choose: --first (first by name), --pick (interactive picker)",
+  });
   if (chosen.length !== 1) {
     throw usageError(
       `port-forward needs exactly one pod, ${chosen.length} were chosen`,

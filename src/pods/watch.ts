@@ -13,8 +13,7 @@ import { ExitCode } from "../errors.ts";
 import { type OutputFormat, parseOutputFormat } from "../ui/output.ts";
 import { stripAnsi } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
-import { podColumns } from "./display.ts";
-import { withKind } from "./list.ts";
+import { podColumns, withKind } from "./display.ts";
 import {
   compileRegex,
   fieldSelectorWith,

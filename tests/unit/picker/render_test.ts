@@ -9,7 +9,7 @@ import {
   removeItems,
 } from "../../../src/picker/state.ts";
 import { queryView, render, truncate } from "../../../src/picker/render.ts";
-import { podPreview } from "../../../src/picker/preview.ts";
+import { podPreview } from "../../../src/pods/preview.ts";
 import { stripAnsi } from "../../../src/ui/color.ts";
 
 const NOW = Date.parse("2026-01-02T12:00:00Z");

@@ -33,7 +33,9 @@ Deno.test("several matches without a TTY: exit 2, up to 10 candidates, names the
   assertEquals(e.code, 2);
   assertEquals(
     e.message,
-    `12 pods match: ${pods.slice(0, 10).map((p) => p.metadata!.name).join(", ")}, … (2 more)`,
+    `12 pods match and a choice is needed: ${
+      pods.slice(0, 10).map((p) => p.metadata!.name).join(", ")
+    }, … (2 more)`,
   );
   for (const f of ["--all", "--first", "--pick"]) assertEquals(e.hint!.includes(f), true);
 });

@@ -1,7 +1,7 @@
 /** The picker's preview panel for a pod (pure; plain text lines, truncated by the renderer). */
 import type { V1Pod } from "@kubernetes/client-node";
 import { formatAge } from "../ui/table.ts";
-import { podReady, podStatus } from "../pods/display.ts";
+import { podReady, podStatus } from "./display.ts";
 
 export function podPreview(pod: V1Pod, now = Date.now()): string[] {
   const md = pod.metadata ?? {};

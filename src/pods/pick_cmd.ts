@@ -1,9 +1,10 @@
 /** `kodama pick`: find pods with the targeting flags, let the user choose (live list), return the choice. */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { filterPods, findPods, nothingMatched, type TargetFlags, targetNamespace } from "../pods/target.ts";
+import { filterPods, findPods, nothingMatched, type TargetFlags, targetNamespace } from "./target.ts";
 import { usageError } from "../errors.ts";
-import { pickPods, podId, rankPods } from "./mod.ts";
+import { rankItems } from "../picker/mod.ts";
+import { pickPods, podId, podItem, showsNamespace } from "./choose.ts";
 
 /** What `kodama pick` prints per chosen pod: `ns-name` (namespace/name), `name`, or `json` (a List). */
 export type PickOutput = "ns-name" | "name" | "json";
@@ -35,7 +36,7 @@ export async function pickCommand(
 export async function formatPicked(pods: V1Pod[], output: PickOutput): Promise<string> {
   if (!pods.length) return "";
   if (output === "json") {
-    const { renderPods } = await import("../pods/list.ts");
+    const { renderPods } = await import("./list.ts");
     return renderPods(pods, "json", true);
   }
   if (output === "name") {
@@ -62,7 +63,7 @@ async function pickPodsFor(kube: Kube, t: TargetFlags, o: PickCommandOptions): P
   }
   const pods = await findPods(kube, t);
   if (pods.length === 0) throw nothingMatched(t, kube.namespace);
-  if (o.filter !== undefined) return rankPods(pods, o.filter, { allNamespaces: t.allNamespaces });
+  if (o.filter !== undefined) return rankPods(pods, o.filter, t.allNamespaces);
   const chosen = await pickPods(pods, {
     multi: o.multi,
     query: o.query,
@@ -81,4 +82,12 @@ async function pickPodsFor(kube: Kube, t: TargetFlags, o: PickCommandOptions): P
       ),
   });
   return chosen;
+}
+
+/**
+ * `kodama pick --filter QUERY`: the pods matching `query`, best first, exactly as the picker ranks them
+ * (fzf's order; `namespace/name` with -A, anchored terms on the name). No terminal involved.
+ */
+export function rankPods(pods: V1Pod[], query: string, allNamespaces?: boolean): V1Pod[] {
+  return rankItems(pods.map(podItem), query, showsNamespace(pods, allNamespaces));
 }

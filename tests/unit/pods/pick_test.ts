@@ -2,7 +2,7 @@ import { assertEquals, assertStringIncludes } from "@std/assert";
 import { Command } from "@commander-js/extra-typings";
 import type { V1Pod } from "@kubernetes/client-node";
 import { KodamaError } from "../../../src/errors.ts";
-import { pickPods } from "../../../src/picker/mod.ts";
+import { pickPods } from "../../../src/pods/choose.ts";
 import { pickerFlags, pickerOptions } from "../../../src/cli/pick_flags.ts";
 
 const pod = (ns: string, name: string): V1Pod => ({ metadata: { namespace: ns, name } });
