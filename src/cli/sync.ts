@@ -100,7 +100,10 @@ If the stream drops or the pod restarts it reconnects with back-off and re-syncs
     long:
       `Lists the pod's workspace, compares it with what was last synced, and copies back new and changed files
 (and removes local files deleted in the pod). A file changed on both sides is a conflict: reported, and
-left alone unless --force (the pod's version wins). Ignored paths are never pulled.`,
+left alone unless --force (the pod's version wins). Ignored paths are never pulled. What the pod sends is
+untrusted: nothing is ever written inside .git, names that climb out (..), are absolute or go through a local
+symlink are refused, setuid/setgid/sticky and world-write bits are dropped, and a local directory the pod
+replaced with a file stays unless --force (and even then its ignored files, and so the directory, stay).`,
     examples: [
       ["What would come back", "kodama sync pull my-work --dry-run"],
       ["Bring back the changes under src/", "kodama sync pull my-work src"],

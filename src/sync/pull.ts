@@ -17,7 +17,9 @@ import { ExitCode, KodamaError, notFound } from "../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
 import { TarParser } from "../pods/tar.ts";
 import { requireSession } from "../session/cluster.ts";
+import type { IgnoreRules } from "./ignore.ts";
 import { rulesFor, targetOf } from "./push.ts";
+import { inGitDir, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
 import { listRemote, type RemoteEntry } from "./remote.ts";
 import { type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
 import { loadConfig, loadManifest, type SyncConfig, updateManifest } from "./store.ts";
@@ -63,7 +65,7 @@ export function planPull(
   const inScope = (p: string) => !under || p === under || p.startsWith(under + "/");
   const items: PullItem[] = [];
   for (const [p, r] of remote) {
-    if (r.kind === "dir" || !inScope(p) || ignored(p, false)) continue;
+    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || pulledPathProblem(p)) continue;
     const m = manifest.get(p);
     const change = podChanged(r, m);
     if (!change) continue;
@@ -75,7 +77,9 @@ export function planPull(
     items.push({ path: p, change, conflict: localChanged(l, m) });
   }
   for (const [p, m] of manifest) {
-    if (m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false)) continue;
+    if (m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) || pulledPathProblem(p)) {
+      continue;
+    }
     const l = local.get(p);
     if (!l) continue; // gone on both sides
     items.push({ path: p, change: "deleted", conflict: localChanged(l, m) });
@@ -92,49 +96,77 @@ export function formatItems(items: PullItem[]): string {
   ).join("");
 }
 
-/** True when writing `rel` would go through a local symlink (never write outside the tree). */
-async function throughLink(root: string, rel: string): Promise<boolean> {
-  const parts = rel.split("/");
-  let cur = root;
-  for (let i = 0; i < parts.length - 1; i++) {
-    cur = join(cur, parts[i]);
-    try {
-      if ((await Deno.lstat(cur)).isSymlink) return true;
-    } catch {
-      return false;
-    }
+/**
+ * Make room for a pulled file where a local directory is: never without --force, and with it only the
+ * paths the rules do not ignore go (ignored files the pod never had are kept, and so is the directory
+ * then). True when the directory is gone.
+ */
+async function clearDir(
+  root: string,
+  rel: string,
+  rules: IgnoreRules,
+  force: boolean,
+  err: Sink,
+): Promise<boolean> {
+  if (!force) {
+    err.write(
+      `warning: not pulling ${rel}: it is a directory here and a file in the pod (--force replaces it)\n`,
+    );
+    return false;
   }
-  return false;
+  const local = await scanTree(root, rules, { under: rel });
+  for (const p of sortWalk([...local.keys()]).reverse()) {
+    if (p === rel) continue;
+    await Deno.remove(join(root, p)).catch(() => {});
+  }
+  try {
+    await Deno.remove(join(root, rel));
+    return true;
+  } catch {
+    err.write(`warning: not pulling ${rel}: the directory here holds ignored files, which are kept\n`);
+    return false;
+  }
 }
 
 /** Fetch `rels` from the pod with tar (in groups, one exec each) and write them locally. */
-async function fetchFiles(kube: Kube, c: SyncConfig, rels: string[], err: Sink): Promise<void> {
+async function fetchFiles(
+  kube: Kube,
+  c: SyncConfig,
+  rels: string[],
+  err: Sink,
+  o: { rules: IgnoreRules; force: boolean },
+): Promise<string[]> {
+  const written: string[] = [];
   const t = targetOf(c);
   const dec = new TextDecoder();
   for (let i = 0; i < rels.length; i += 200) {
     const group = rels.slice(i, i + 200);
     const parser = new TarParser(async (e) => {
       const rel = e.name.replace(/^\.\//, "");
-      if (!group.includes(rel) || rel.split("/").includes("..")) return undefined;
-      if (await throughLink(c.root, rel)) {
+      if (!group.includes(rel) || pulledPathProblem(rel)) return undefined;
+      if (throughLink(c.root, rel)) {
         err.write(`warning: skipping ${rel}: its local path goes through a symlink\n`);
         return undefined;
       }
       const target = join(c.root, rel);
       await Deno.mkdir(dirname(target), { recursive: true });
       const mtime = new Date(e.mtime * 1000);
+      const cur = await Deno.lstat(target).catch(() => undefined);
+      if (cur?.isDirectory && !(await clearDir(c.root, rel, o.rules, o.force, err))) return undefined;
       if (e.type === "symlink") {
         await Deno.remove(target).catch(() => {});
+        written.push(rel);
         await Deno.symlink(e.linkname ?? "", target);
         return undefined;
       }
       if (e.type === "hardlink") {
         // a hard link to a file earlier in this archive: one inode again, as in the pod
         const to = (e.linkname ?? "").replace(/^\.\//, "");
-        if (!to || to.split("/").includes("..") || await throughLink(c.root, to)) return undefined;
+        if (!to || pulledPathProblem(to) || throughLink(c.root, to)) return undefined;
         await Deno.remove(target).catch(() => {});
-        await Deno.link(join(c.root, to), target).catch((x) =>
-          err.write(`warning: link ${rel}: ${x.message}\n`)
+        await Deno.link(join(c.root, to), target).then(
+          () => void written.push(rel),
+          (x) => err.write(`warning: link ${rel}: ${x.message}\n`),
         );
         return undefined;
       }
@@ -148,11 +180,11 @@ async function fetchFiles(kube: Kube, c: SyncConfig, rels: string[], err: Sink):
         },
         async close() {
           fh.close();
-          await Deno.chmod(tmp, e.mode & 0o7777);
+          const mode = pulledMode(e.mode);
+          if (mode !== undefined) await Deno.chmod(tmp, mode);
           await Deno.utime(tmp, mtime, mtime);
-          const st = await Deno.lstat(target).catch(() => undefined);
-          if (st?.isDirectory) await Deno.remove(target, { recursive: true });
           await Deno.rename(tmp, target);
+          written.push(rel);
         },
       };
     });
@@ -187,6 +219,7 @@ async function fetchFiles(kube: Kube, c: SyncConfig, rels: string[], err: Sink):
       );
     }
   }
+  return written;
 }
 
 export async function pullCommand(
@@ -233,13 +266,21 @@ export async function pullCommand(
   }
   const todo = items.filter((i) => !i.conflict || f.force);
   const fetch = sortWalk(todo.filter((i) => i.change !== "deleted").map((i) => i.path));
-  await fetchFiles(kube, c, fetch, err);
+  for (const p of remote.keys()) {
+    const why = inGitDir(p) ? undefined : pulledPathProblem(p); // .git is never pulled: no need to say so
+    if (why) err.write(`warning: not pulling ${JSON.stringify(p)}: ${why}\n`);
+  }
+  const written = new Set(await fetchFiles(kube, c, fetch, err, { rules, force: !!f.force }));
   for (const i of todo.filter((i) => i.change === "deleted")) {
+    if (throughLink(c.root, i.path)) continue; // never remove through a local symlink
     await Deno.remove(join(c.root, i.path)).catch(() => {});
   }
   // record what the local files are now: the pod has the same, so nothing is sent back
   const now = new Map<string, Entry | undefined>();
-  for (const i of todo) now.set(i.path, await statPath(c.root, i.path));
+  for (const i of todo) {
+    if (i.change !== "deleted" && !written.has(i.path)) continue; // refused: stays as it was
+    now.set(i.path, await statPath(c.root, i.path));
+  }
   await updateManifest(name, where, (t) => {
     for (const [p, e] of now) {
       if (e) {

@@ -1,0 +1,106 @@
+/**
+ * What a pod sends back is untrusted (#26 class 10): `sync pull` of a session whose pod planted a
+ * `.git/config` with `core.fsmonitor`, a hook, a setuid file, a world-writable file and a file where the
+ * local tree has a directory (holding an ignored file the pod never had). The local `.git` stays byte for
+ * byte as it was, no special or world-write bit comes down, the directory stays without --force, and with
+ * --force only its ignored file stays (and so the directory).
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { startCluster } from "../cluster/harness.ts";
+import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+
+const NAME = "sync-pull-safety";
+
+/** Every path under dir with its bytes (or link target) and mode: a byte-for-byte picture. */
+async function picture(dir: string): Promise<string> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${dir}/${rel}`)) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const st = await Deno.lstat(`${dir}/${p}`);
+      if (e.isDirectory) {
+        out.push(`d ${(st.mode! & 0o7777).toString(8)} ${p}`);
+        await walk(p);
+      } else if (e.isSymlink) out.push(`l ${await Deno.readLink(`${dir}/${p}`)} ${p}`);
+      else {out.push(
+          `f ${(st.mode! & 0o7777).toString(8)} ${
+            btoa(String.fromCharCode(...await Deno.readFile(`${dir}/${p}`)))
+          } ${p}`,
+        );}
+    }
+  };
+  await walk("");
+  return out.sort().join("\n");
+}
+
+Deno.test({
+  name: "sync pull: never writes .git, strips special and world-write bits, keeps a replaced directory",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const root = `${w.cwd}/project`;
+    await Deno.mkdir(`${root}/gen`, { recursive: true });
+    try {
+      const git = (...args: string[]) =>
+        new Deno.Command("git", { args, cwd: root, stdout: "null", stderr: "null" }).outputSync();
+      git("init", "-q");
+      await Deno.writeTextFile(`${root}/.gitignore`, "*.cache\n");
+      await Deno.writeTextFile(`${root}/a.txt`, "a\n");
+      await Deno.writeTextFile(`${root}/gen/out.txt`, "generated\n");
+      await Deno.writeTextFile(`${root}/gen/local.cache`, "ignored, never in the pod\n");
+      git("add", "-A");
+      git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one");
+      const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+      await Deno.writeTextFile(`${root}/gen/local-only.txt`, "made here after the sync\n");
+      const marker = `${w.cwd}/pwned`;
+      const before = await picture(`${root}/.git`);
+      const pod = await w.k([
+        "attach",
+        NAME,
+        "--command",
+        [
+          "cd /workspace",
+          "mkdir -p .git/hooks",
+          "printf '[core]\\n\\tfsmonitor = touch ${marker}\\n' > .git/config",
+          "printf '#!/bin/sh\\ntouch ${marker}\\n' > .git/hooks/post-checkout && chmod 755 .git/hooks/post-checkout",
+          "echo suid > suid.sh && chmod 4755 suid.sh",
+          "echo open > open.txt && chmod 777 open.txt",
+          "rm -rf gen && echo now-a-file > gen",
+        ].join(" && "),
+      ]);
+      assertEquals(pod.code, 0, pod.stderr);
+
+      const dry = await w.k(["sync", "pull", NAME, "--dry-run"]);
+      assertEquals(dry.code, 0, dry.stderr);
+      assert(!dry.stdout.includes(".git"), dry.stdout);
+
+      const pull = await w.k(["sync", "pull", NAME]);
+      assertEquals(await picture(`${root}/.git`), before, "sync pull changed .git");
+      assertEquals((await Deno.stat(`${root}/suid.sh`)).mode! & 0o7777, 0o755);
+      assertEquals((await Deno.stat(`${root}/open.txt`)).mode! & 0o7777, 0o775);
+      // the directory the pod replaced with a file stays without --force, with what the pod did not delete
+      assert((await Deno.stat(`${root}/gen`)).isDirectory);
+      assertEquals(await Deno.readTextFile(`${root}/gen/local-only.txt`), "made here after the sync\n");
+      assertEquals(await Deno.readTextFile(`${root}/gen/local.cache`), "ignored, never in the pod\n");
+      assertMatch(pull.stderr, /not pulling gen: it is a directory here and a file in the pod \(--force/);
+
+      const force = await w.k(["sync", "pull", NAME, "--force"]);
+      assertEquals(await picture(`${root}/.git`), before, "sync pull --force changed .git");
+      // --force removes what is not ignored, keeps the ignored file (and so the directory)
+      assert(!(await Deno.stat(`${root}/gen/local-only.txt`).catch(() => false)));
+      assertEquals(await Deno.readTextFile(`${root}/gen/local.cache`), "ignored, never in the pod\n");
+      assertMatch(force.stderr, /not pulling gen: the directory here holds ignored files, which are kept/);
+      // local git still works and ran nothing of the pod's
+      git("status");
+      assert(!(await Deno.stat(marker).catch(() => false)), "a command from the pod ran locally");
+    } finally {
+      await purge(w, NAME);
+      await w.cleanup();
+      await c.stop();
+    }
+  },
+});
