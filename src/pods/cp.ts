@@ -71,6 +71,8 @@ export interface CopyOptions {
   signal?: AbortSignal;
   err?: Sink;
   maxParallel?: number;
+  /** downloads: why a local path must not be written (tar.ts ExtractOptions.refuse) */
+  refuse?: (target: string) => string | undefined;
 }
 
 const dec = new TextDecoder();
@@ -186,7 +188,7 @@ async function fromPod(
   // a case-insensitive or normalizing disk (APFS, NTFS) would let `foo` overwrite `Foo`
   const platform = hostPlatform();
   const folding = await probeFolding(existingAncestor(dest), platform);
-  const parser = extractTo(dest, srcBase, warn, { platform, folding });
+  const parser = extractTo(dest, srcBase, warn, { platform, folding, refuse: o.refuse });
   const bar = o.progress ? progressBar(o.err, undefined, `${name}:${remotePath}`) : undefined;
   // one awaited write at a time keeps the socket paused while the disk catches up
   const errParts: Uint8Array[] = [];

@@ -463,6 +463,8 @@ export interface ExtractOptions {
    * with a warning instead.
    */
   folding?: Folding;
+  /** why a local path must not be written (a workflow never writes `.git`), or undefined */
+  refuse?: (target: string) => string | undefined;
 }
 
 export function extractTo(
@@ -487,6 +489,11 @@ export function extractTo(
         return undefined;
       }
       written.set(key, e.name);
+    }
+    const refused = o.refuse?.(target);
+    if (refused) {
+      warn(`skipping ${e.name}: ${refused}`);
+      return undefined;
     }
     if (await throughSymlink(dest, target)) {
       warn(`skipping ${e.name}: its path goes through a symlink`);

@@ -79,6 +79,12 @@ export interface RunOptions {
   depth?: number;
   /** internal: a child workflow whose trust the calling run already covered */
   covered?: boolean;
+  /**
+   * internal: the repository of an untrusted caller (a repo or file workflow up the call chain). A
+   * home or built-in workflow it calls runs with the caller's trust: its local paths are confined
+   * to this repository and the granted paths, like the caller's.
+   */
+  confineRoot?: string;
 }
 
 export interface StepRecord {
@@ -121,8 +127,13 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
       await checkGrants(w.workflow.permissions, w.baseDir, kubeconfigFlag(o.globalFlags ?? []));
     }
   }
+  const { ensureTrusted, shadowed } = await import("./trust.ts");
+  // `kodama run kwekash` in a repo that has its own kwekash.yaml: say which file runs
+  const shadows = await shadowed(lw);
+  if (shadows) {
+    o.display.note(`${lw.name}: running ${lw.file} (${lw.source} workflow), which replaces ${shadows}`);
+  }
   if (!o.dryRun && !o.covered) {
-    const { ensureTrusted } = await import("./trust.ts");
     await ensureTrusted(lw, {
       trust: o.trust,
       interactive: !!o.interactive,
@@ -567,10 +578,29 @@ class Run {
       resetTarget: (n, p) => this.resetTarget(n, p),
       targetSpec: (n) => this.targetSpec(n),
       runSteps: (steps, opt) => this.runGroup(steps, opt.signal, opt.limit),
+      confine: (path, access, what) => this.confine(path, access, what),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
       onCleanup: (fn) => cleanups.push(fn),
       note: (line) => this.note(line),
     };
+  }
+
+  /** Is this run confined to its repository (sandbox/confine.ts)? */
+  private get untrusted(): boolean {
+    return this.o.confineRoot !== undefined || this.lw.source === "repo" || this.lw.source === "file";
+  }
+
+  private async confine(path: string, access: "read" | "write", what: string): Promise<string> {
+    const { confine } = await import("./sandbox/confine.ts");
+    const { kubeconfigFlag } = await import("./steps/common.ts");
+    const root = this.o.confineRoot ?? preparedOf(this.lw)?.root ?? this.lw.baseDir;
+    return await confine(path, access, {
+      confined: this.untrusted,
+      root,
+      permissions: this.lw.workflow.permissions ?? {},
+      baseDir: this.lw.baseDir,
+      kubeconfig: kubeconfigFlag(this.o.globalFlags ?? []),
+    }, what);
   }
 
   /** parallel group: at most `limit` steps at once; its port-forwards close when the group ends */
@@ -604,6 +634,7 @@ class Run {
       signal,
       depth: this.depth + 1,
       covered: true,
+      confineRoot: this.untrusted ? this.o.confineRoot ?? prep?.root ?? this.lw.baseDir : undefined,
     });
     const outputs = Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, v.outputs]));
     return {

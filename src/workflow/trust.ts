@@ -5,15 +5,18 @@
  * step, and every child workflow reachable through `workflow` steps (the same, recursively), in
  * `$KODAMA_HOME/trust.yaml`; any edit asks again. The prompt (and the refusal without a TTY) shows
  * the union of the permissions of everything reachable. Built-in and home workflows are trusted
- * (you installed them); a run that reaches no permissions needs no trust (it only uses steps kodama
- * implements).
+ * (you installed them) — unless an untrusted workflow calls them: a call runs with the caller's
+ * trust, so a home workflow's permissions reached from a repo workflow are asked for like the
+ * repo's own. A repo workflow that takes the name of a built-in or home workflow needs trust whatever
+ * it asks for. A run that reaches no permissions needs no trust (it only uses steps kodama
+ * implements, confined to the repository: sandbox/confine.ts).
  */
 import { join } from "../fspath.ts";
 import { displayPath, kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { LoadedWorkflow } from "./file.ts";
-import { hasPermissions, type Permissions, permSummary } from "./model.ts";
+import { hasPermissions, type Permissions, permSummary, stemOf } from "./model.ts";
 import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
 
 export interface TrustEntry {
@@ -26,24 +29,67 @@ export function trustFile(): string {
   return join(kodamaHome(), "trust.yaml");
 }
 
-function asksForPermissions(lw: LoadedWorkflow): boolean {
-  return (lw.source === "repo" || lw.source === "file") && hasPermissions(lw.workflow.permissions);
+const untrustedSource = (w: LoadedWorkflow) => w.source === "repo" || w.source === "file";
+
+/** One workflow of a run that needs the person's trust, and why. */
+interface Ask {
+  w: LoadedWorkflow;
+  /** a repo workflow taking the name of a built-in or home workflow: which one */
+  shadows?: string;
 }
 
-/** The workflows of a run that ask for permissions and are not trusted by where they come from. */
-function asking(lw: LoadedWorkflow): LoadedWorkflow[] {
-  return (preparedOf(lw) ? reachable(lw) : [lw]).filter(asksForPermissions);
+/**
+ * The name a repo (or file) workflow takes from a workflow the person trusts: a built-in, or a
+ * workflow in their home. `kodama run NAME` then runs the repo's file instead.
+ */
+export async function shadowed(w: LoadedWorkflow): Promise<string | undefined> {
+  if (!untrustedSource(w)) return undefined;
+  const { BUILTINS } = await import("./discovery.ts");
+  for (const name of new Set([w.name, stemOf(w.file)])) {
+    if ((BUILTINS as readonly string[]).includes(name)) return `the built-in ${name}`;
+    for (const ext of ["yaml", "yml"]) {
+      const f = join(kodamaHome(), "workflows", `${name}.${ext}`);
+      try {
+        if ((await Deno.stat(f)).isFile) return `your home workflow ${name} (${displayPath(f)})`;
+      } catch { /* not there */ }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The workflows of a run that need trust: those that ask for permissions and are not trusted by
+ * where they come from — a repo or file workflow, and any home or built-in workflow called (directly
+ * or not) from one: a call from untrusted code runs with the caller's trust, never the callee's —
+ * and a repo workflow that shadows a built-in or home workflow (whatever it asks for).
+ */
+async function askingOf(lw: LoadedWorkflow): Promise<Ask[]> {
+  const out: Ask[] = [];
+  const seen = new Map<LoadedWorkflow, boolean>();
+  const visit = async (w: LoadedWorkflow, untrustedAbove: boolean) => {
+    const untrusted = untrustedAbove || untrustedSource(w);
+    const before = seen.get(w);
+    if (before === true || (before === false && !untrusted)) return;
+    seen.set(w, untrusted);
+    const shadows = await shadowed(w);
+    if (!out.some((a) => a.w === w) && (shadows || (untrusted && hasPermissions(w.workflow.permissions)))) {
+      out.push({ w, shadows });
+    }
+    for (const c of preparedOf(w)?.children.values() ?? []) await visit(c, untrusted);
+  };
+  await visit(lw, false);
+  return out;
 }
 
 /** Does running `lw` need trust? (call prepareWorkflow first to include what it calls) */
-export function needsTrust(lw: LoadedWorkflow): boolean {
-  return asking(lw).length > 0;
+export async function needsTrust(lw: LoadedWorkflow): Promise<boolean> {
+  return (await askingOf(lw)).length > 0;
 }
 
-/** The union of the permissions of everything reachable that asks for some. */
-export function unionPermissions(lw: LoadedWorkflow): Permissions {
+/** The union of the permissions of everything that needs trust. */
+function unionOf(asks: Ask[]): Permissions {
   const out: Record<string, string[]> = {};
-  for (const w of asking(lw)) {
+  for (const { w } of asks) {
     for (const [k, v] of Object.entries(w.workflow.permissions ?? {})) {
       for (const x of v ?? []) if (!(out[k] ??= []).includes(x)) out[k].push(x);
     }
@@ -84,7 +130,7 @@ export async function readTrust(): Promise<Record<string, TrustEntry>> {
 }
 
 /** Read-modify-write under the state lock, so concurrent trusts (parallel `workflow` steps) all land. */
-export async function recordTrust(lw: LoadedWorkflow, sha256: string): Promise<void> {
+export async function recordTrust(lw: LoadedWorkflow, sha256: string, permissions: string): Promise<void> {
   await Deno.mkdir(kodamaHome(), { recursive: true });
   const release = await acquireLock(trustFile());
   try {
@@ -92,7 +138,7 @@ export async function recordTrust(lw: LoadedWorkflow, sha256: string): Promise<v
     all[lw.file] = {
       sha256,
       trustedAt: new Date().toISOString(),
-      permissions: permSummary(unionPermissions(lw)),
+      permissions,
     };
     const { default: YAML } = await import("yaml");
     const text =
@@ -120,25 +166,25 @@ export interface TrustOptions {
 }
 
 /** What a workflow and the workflows it calls ask for, one line each (prompt and --trust). */
-function describeAsks(lw: LoadedWorkflow): string[] {
-  const lines: string[] = [];
-  for (const w of asking(lw)) {
+function describeAsks(lw: LoadedWorkflow, asks: Ask[]): string[] {
+  return asks.map(({ w, shadows }) => {
     const who = w === lw
       ? `workflow ${w.name} (${shownPath(w.file)})`
-      : `  called: ${w.name} (${shownPath(w.file)})`;
-    lines.push(`${who}: ${permSummary(w.workflow.permissions ?? {})}`);
-  }
-  return lines;
+      : `  called: ${w.name} (${untrustedSource(w) ? "" : `${w.source}: `}${shownPath(w.file)})`;
+    return `${who}: ${permSummary(w.workflow.permissions ?? {})}${shadows ? `; it replaces ${shadows}` : ""}`;
+  });
 }
 
 /** Make sure the workflow may run; throws exit 2 naming --trust when it may not. */
 export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promise<void> {
   await prepareWorkflow(lw);
-  if (!needsTrust(lw)) return;
+  const asks = await askingOf(lw);
+  if (!asks.length) return;
   const sha = await contentHash(lw);
   const entry = (await readTrust())[lw.file];
   if (entry?.sha256 === sha) return;
-  const perms = permSummary(unionPermissions(lw));
+  const union = unionOf(asks);
+  const perms = permSummary(union);
   const changed = entry ? " (changed since you trusted it)" : "";
   const scripts = reachable(lw).reduce((n, w) => n + (preparedOf(w)?.graphs.size ?? 0), 0);
   const modules = reachable(lw).reduce(
@@ -147,31 +193,31 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
   );
   const pinned = `${reachable(lw).length} workflow file(s), ${scripts} script(s), ${modules} module(s)`;
   if (o.trust) {
-    await recordTrust(lw, sha);
+    await recordTrust(lw, sha, perms);
     // --trust without a terminal says what it trusted: nothing is trusted silently
     o.note?.(`trusted ${lw.name}${changed}: ${perms} (pinned: ${pinned}, sha256 ${sha.slice(0, 12)})`);
-    for (const l of describeAsks(lw)) o.note?.(`  ${l}`);
+    for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
     return;
   }
   if (o.interactive && o.confirm) {
-    o.note?.(`workflow ${lw.name} (${lw.file})${changed} asks for permissions:`);
-    for (const [k, v] of Object.entries(unionPermissions(lw))) {
+    o.note?.(`workflow ${lw.name} (${lw.file})${changed} asks for trust:`);
+    for (const [k, v] of Object.entries(union)) {
       if (v?.length) o.note?.(`  ${k}: ${v.join(", ")}`);
     }
-    for (const l of describeAsks(lw)) o.note?.(`  ${l}`);
+    for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
     o.note?.(`  (pins ${pinned})`);
     if (await o.confirm(`Trust this version of ${lw.name} and run it?`)) {
-      await recordTrust(lw, sha);
+      await recordTrust(lw, sha, perms);
       return;
     }
     throw new KodamaError(`workflow ${lw.name} not trusted; nothing was run`, ExitCode.USAGE);
   }
+  const others = asks.filter((a) => a.w !== lw).map((a) => a.w.name);
+  const shadow = asks.find((a) => a.w === lw)?.shadows;
   throw new KodamaError(
-    `workflow ${lw.name} (${lw.file}) is not trusted${changed}; it asks for permissions: ${perms}${
-      asking(lw).some((w) => w !== lw)
-        ? ` (with ${asking(lw).filter((w) => w !== lw).map((w) => w.name).join(", ")}, which it calls)`
-        : ""
-    }`,
+    `workflow ${lw.name} (${lw.file}) is not trusted${changed}; ${
+      shadow ? `it replaces ${shadow}; ` : ""
+    }it asks for permissions: ${perms}${others.length ? ` (with ${others.join(", ")}, which it calls)` : ""}`,
     ExitCode.USAGE,
     `read it, then run again with --trust to trust this version (pinned by content hash in ${
       displayPath(trustFile())

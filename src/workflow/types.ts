@@ -77,6 +77,11 @@ export interface RunHandle {
   targetSpec(name: string): Target;
   /** run nested steps (parallel groups) with the engine's own logic */
   runSteps(steps: Step[], o: { limit?: number; signal: AbortSignal }): Promise<void>;
+  /**
+   * A local path a step uses, as an absolute path, if this workflow may use it for `access`
+   * (sandbox/confine.ts); else throws naming `what` and the path.
+   */
+  confine(path: string, access: "read" | "write", what: string): Promise<string>;
   /** call another workflow by name */
   callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult>;
   /** cleanups (port-forwards) are run when the enclosing scope ends */

@@ -1,7 +1,7 @@
 /** `cp`: copy files between this machine and the pod(s) of a target. `pod:/path` names a path in the pod. */
 import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
-import { resolve } from "node:path";
+import { sep } from "node:path";
 import { describePods, podNames } from "./common.ts";
 
 export interface CpSpec {
@@ -41,8 +41,18 @@ export const cp: StepKind<CpSpec> = {
     const pod = t.pods[0];
     const namespace = pod.metadata?.namespace ?? kube.namespace;
     const remote = (p: string) => `${namespace}/${pod.metadata?.name}:${p.slice(4)}`;
-    const local = (p: string) => resolve(ctx.run.baseDir, p);
     const upload = inPod(s.to);
+    // the local side: inside the repository or a granted path, after symlinks (sandbox/confine.ts);
+    // what is sent to a pod is read, what comes back is written
+    const localPath = await ctx.run.confine(
+      upload ? s.from : s.to,
+      upload ? "read" : "write",
+      `cp ${upload ? "from" : "to"}`,
+    );
+    const local = (_p: string) => localPath;
+    // a pod's archive never lands in a .git directory (hooks and config there run code locally)
+    const refuse = (target: string) =>
+      target.split(sep).includes(".git") ? "a workflow never writes into .git" : undefined;
     if (upload && t.pods.length > 1) {
       // into every pod of the target
       const r = await copy(kube, local(s.from), s.to.slice(4), {
@@ -64,7 +74,13 @@ export const cp: StepKind<CpSpec> = {
     // downloads (and single-pod uploads) use the target's first pod
     const src = upload ? local(s.from) : remote(s.from);
     const dst = upload ? remote(s.to) : local(s.to);
-    await copy(kube, src, dst, { container: t.container, namespace, signal: ctx.signal });
+    await copy(kube, src, dst, {
+      container: t.container,
+      namespace,
+      signal: ctx.signal,
+      err: ctx.err,
+      refuse,
+    });
     // outputs name the sides as written (pod:/path), local paths absolute, and the pod(s) used
     return {
       ok: true,

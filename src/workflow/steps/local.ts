@@ -2,7 +2,6 @@
  * `local`: run a command on this machine. It is spawned from a sandbox Worker holding only the
  * workflow's permissions, so Deno itself refuses any binary not listed in `permissions.run`.
  */
-import { resolve } from "node:path";
 import type { StepKind } from "../types.ts";
 import { argvText, kubeconfigFlag, teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
@@ -52,6 +51,7 @@ export const local: StepKind<LocalSpec> = {
     // links created since the run started count too: checked right before the worker starts
     const { checkGrants } = await import("../sandbox/grants.ts");
     await checkGrants(ctx.run.permissions, ctx.run.baseDir, kubeconfigFlag(ctx.run.globalFlags));
+    const cwd = await ctx.run.confine(s.cwd ?? ".", "read", "local cwd");
     const out = teeSink(ctx.out);
     const err = teeSink(ctx.err);
     const r = await runSandboxed({
@@ -61,7 +61,7 @@ export const local: StepKind<LocalSpec> = {
       start: {
         local: {
           command: s.command,
-          cwd: resolve(ctx.run.baseDir, s.cwd ?? "."),
+          cwd,
           env: localEnv(ctx.run.permissions.env, ctx.env),
           stdin: s.stdin,
         },

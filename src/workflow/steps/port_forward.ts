@@ -1,6 +1,40 @@
 /** `port-forward`: forward local ports to a target's first pod for the steps that follow; closed afterwards. */
 import type { StepKind } from "../types.ts";
 import { describePods } from "./common.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
+
+/** 127.0.0.0/8, ::1 (also written IPv4-mapped or in full), localhost: reachable only from this machine. */
+export function isLoopback(address: string): boolean {
+  const a = address.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (a === "localhost") return true;
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255 && !/^0\d/.test(o)) && v4[1] === "127";
+  return a === "::1" || /^(0{1,4}:){7}0{0,3}1$/.test(a) || a === "0:0:0:0:0:0:0:1";
+}
+
+/**
+ * A listener beyond loopback lets other machines reach the pod: each such address must be granted in
+ * `permissions.net` (as `ADDRESS` or `ADDRESS:PORT`), which makes a repo workflow ask for trust.
+ */
+export function checkListenAddress(address: string | undefined, ports: (string | number)[], net: string[]) {
+  for (const raw of (address ?? "127.0.0.1").split(",").map((x) => x.trim()).filter(Boolean)) {
+    if (isLoopback(raw)) continue;
+    const host = raw.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    const locals = ports.map((p) => String(p).includes(":") ? String(p).split(":")[0] : String(p));
+    const ok = net.some((g) => {
+      const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(g.trim().toLowerCase());
+      if (!m || m[1] !== host) return false;
+      return m[2] === undefined || locals.every((l) => l === m[2]);
+    });
+    if (!ok) {
+      throw new KodamaError(
+        `port-forward: listening on ${raw} opens the pod to other machines, and permissions.net does not grant it`,
+        ExitCode.FORBIDDEN,
+        `add "${raw}" to permissions.net (the trust prompt shows it), or use the default 127.0.0.1`,
+      );
+    }
+  }
+}
 
 export interface PortForwardSpec {
   target: string;
@@ -25,9 +59,18 @@ export const portForward: StepKind<PortForwardSpec> = {
   targets: (s) => [s.target],
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
-    return `port-forward ${s.ports.join(", ")} to ${describePods({ ...t, pods: t.pods.slice(0, 1) })}`;
+    let refused = "";
+    try {
+      checkListenAddress(s.address, s.ports, ctx.run.permissions.net ?? []);
+    } catch (e) {
+      refused = `  (${(e as Error).message}: will be refused)`;
+    }
+    return `port-forward ${s.ports.join(", ")}${s.address ? ` on ${s.address}` : ""} to ${
+      describePods({ ...t, pods: t.pods.slice(0, 1) })
+    }${refused}`;
   },
   async run(s, ctx) {
+    checkListenAddress(s.address, s.ports, ctx.run.permissions.net ?? []);
     const t = await ctx.run.target(s.target);
     const kube = await ctx.run.kube();
     const { portForward, parsePortSpec, containerPortByName } = await import("../../pods/portforward.ts");

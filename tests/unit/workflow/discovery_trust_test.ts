@@ -72,7 +72,7 @@ Deno.test("trust: repo workflows with permissions need --trust once; an edit (wo
       WF("needs run", "permissions: { run: [echo] }\n") + "  - script: { module: ../../s.ts }\n",
     );
     let lw = await loadWorkflowFile(file, "repo");
-    assert(needsTrust(lw));
+    assert(await needsTrust(lw));
     const e = await assertRejects(() => ensureTrusted(lw, { interactive: false }));
     assertStringIncludes(e.message, "is not trusted; it asks for permissions: run: echo");
     assertStringIncludes((e as { hint?: string }).hint ?? "", "--trust");
@@ -103,8 +103,8 @@ Deno.test("trust: repo workflows with permissions need --trust once; an edit (wo
     assert(await isTrusted(lw));
 
     // built-in / home workflows and workflows without permissions need no trust
-    assertEquals(needsTrust({ ...lw, source: "home" }), false);
-    assertEquals(needsTrust({ ...lw, workflow: { ...lw.workflow, permissions: { run: [] } } }), false);
+    assertEquals(await needsTrust({ ...lw, source: "home" }), false);
+    assertEquals(await needsTrust({ ...lw, workflow: { ...lw.workflow, permissions: { run: [] } } }), false);
   } finally {
     Deno.env.delete("KODAMA_HOME");
     await Deno.remove(d.root, { recursive: true });

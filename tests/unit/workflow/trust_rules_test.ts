@@ -1,0 +1,47 @@
+/** Issue 26 rules that need no cluster: which listen addresses are loopback, what a net grant allows. */
+import { assertEquals, assertThrows } from "@std/assert";
+import { checkListenAddress, isLoopback } from "../../../src/workflow/steps/port_forward.ts";
+
+Deno.test("port-forward: only loopback addresses are free; others need a net grant", () => {
+  for (
+    const a of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "localhost",
+      "LOCALHOST",
+      "::1",
+      "[::1]",
+      "0:0:0:0:0:0:0:1",
+      "::ffff:127.0.0.1",
+    ]
+  ) {
+    assertEquals(isLoopback(a), true, a);
+  }
+  for (
+    const a of [
+      "0.0.0.0",
+      "::",
+      "[::]",
+      "0",
+      "192.168.1.5",
+      "10.0.0.1",
+      "127.0.0.1.nip.io",
+      "128.0.0.1",
+      "127.0.0.256",
+      "example.com",
+      "",
+      "::ffff:0.0.0.0",
+    ]
+  ) {
+    assertEquals(isLoopback(a), false, a);
+  }
+  checkListenAddress(undefined, [8080], []);
+  checkListenAddress("localhost,127.0.0.1", [8080], []);
+  assertThrows(() => checkListenAddress("0.0.0.0", [8080], []), "permissions.net");
+  assertThrows(() => checkListenAddress("127.0.0.1,0.0.0.0", [8080], []), "0.0.0.0");
+  assertThrows(() => checkListenAddress("[::]", [8080], ["0.0.0.0"]), "::");
+  checkListenAddress("0.0.0.0", [8080], ["0.0.0.0"]);
+  checkListenAddress("0.0.0.0", ["8080:80"], ["0.0.0.0:8080"]);
+  assertThrows(() => checkListenAddress("0.0.0.0", ["9090:80"], ["0.0.0.0:8080"]), "permissions.net");
+  checkListenAddress("::", [8080], ["[::]:8080"]);
+});
