@@ -1,13 +1,13 @@
 /**
  * `kodama sync push|start|stop|status|pull NAME`: file sync between a local directory and a session's
- * workspace. Each verb declares its flags and calls one function in `src/sync/commands.ts`.
+ * workspace. Each verb declares its flags and calls one function in `src/session/sync/commands.ts`.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
 import { type AnyCommand, connectFromOpts, globalsOf } from "./flags.ts";
 import { help } from "./help.ts";
 
-const commands = () => import("../sync/commands.ts");
+const commands = () => import("../session/sync/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 /** The sync commands, the cluster and the settings, loaded together. */
 const withSettings = (c: AnyCommand) => Promise.all([commands(), connectFromOpts(globalsOf(c)), settings()]);
@@ -117,7 +117,7 @@ replaced with a file stays unless --force (and even then its ignored files, and 
     .option("--force", "overwrite local changes with the pod's version (conflicts)")
     .action(async (name, path, opts, c) => {
       const [{ pullCommand }, kube] = await Promise.all([
-        import("../sync/pull.ts"),
+        import("../session/sync/pull.ts"),
         connectFromOpts(globalsOf(c)),
       ]);
       setExitCode(await pullCommand(kube, name, path, opts));

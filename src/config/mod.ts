@@ -2,7 +2,7 @@
  * Public API of the config feature for other features:
  *
  * ```ts
- * import { loadConfig } from "../config/mod.ts";
+ * import { loadConfig } from "./mod.ts";
  * const cfg = await loadConfig({ flags: { "defaults.namespace": opts.namespace, "defaults.resources.cpu": opts.cpu } });
  * cfg.values.defaults.resources.cpu;      // "2" (typed, defaults applied)
  * cfg.sources["defaults.resources.cpu"];  // "flag" | "repo" | "global" | "default"

@@ -2,7 +2,7 @@
  * The picker as a widget over any items (pods, sessions, …), for commands and workflow steps:
  *
  * ```ts
- * import { pickItems } from "../picker/mod.ts";
+ * import { pickItems } from "./mod.ts";
  * const [chosen] = await pickItems(items, { noun: "session", flagHint: "name the session: kodama attach NAME" });
  * ```
  *

@@ -82,7 +82,7 @@ export async function stopSession(
     return ExitCode.OK;
   }
   const pod = v.pod.metadata!.name!;
-  await (await import("../sync/session.ts")).syncSessionStop(name, o.err);
+  await (await import("./sync/session.ts")).syncSessionStop(name, o.err);
   await kube.deleteObject("pods", namespace, pod);
   if (o.wait) await podGone(kube, namespace, pod);
   await updateState(name, { status: "Stopped" });
@@ -151,7 +151,7 @@ export async function resumeSession(
     await waitReady(kube, spec, { timeoutMs: waitMs, signal: ctrl.signal, io, verb: "resume" });
     for (const step of AFTER_READY) await step({ kube, spec, io, signal: ctrl.signal });
     if (cfg.sync.enabled) {
-      await (await import("../sync/session.ts")).syncSessionResume(kube, spec, cfg, {
+      await (await import("./sync/session.ts")).syncSessionResume(kube, spec, cfg, {
         ...io,
         signal: ctrl.signal,
       });
@@ -253,7 +253,7 @@ export async function deleteSession(
   } else {
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
-  await (await import("../sync/session.ts")).syncSessionDelete(name);
+  await (await import("./sync/session.ts")).syncSessionDelete(name);
   const podName = v.pod?.metadata?.name ?? n.pod;
   await del("pods", podName);
   await del("secrets", n.envSecret);

@@ -19,7 +19,7 @@ import { GrowingTable, sortKeys } from "../pods/watch.ts";
 import { isRetained, listSessions } from "./cluster.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
 import { listStates, type SessionState } from "./state.ts";
-import { syncColumn } from "../sync/column.ts";
+import { syncColumn } from "./sync/column.ts";
 import { type SessionView, sessionView } from "./status.ts";
 
 /** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */

@@ -502,7 +502,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         await step({ kube, spec, io, signal: ctrl.signal });
       }
       if (o.sync !== undefined && !o.noSync && cfg.sync.enabled && !interrupted) {
-        await (await import("../sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
+        await (await import("./sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
           ...io,
           signal: ctrl.signal,
           secretFiles: plan.envFiles,

@@ -4,7 +4,7 @@
  *
  * ```ts
  * // .kodama/scripts/count.ts
- * import { defineStep } from "../../src/workflow/sdk.ts"; // or copy the types: the import is optional
+ * import { defineStep } from "./sdk.ts"; // or copy the types: the import is optional
  * export default defineStep(async ({ host, params }) => {
  *   const pods = await host.listPods("drive");
  *   return { count: pods.length };

@@ -3,7 +3,7 @@
  * process holds the claim (the OS drops its locks when it is SIGKILLed), and a process that merely
  * has the pid a record names is never signalled.
  */
-import { assert, assertEquals } from "./../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import { claim, holderPid, isHeld, signalHolder, stopHolder } from "../../src/liveness.ts";
 
 const LIVENESS = new URL("../../src/liveness.ts", import.meta.url).href;

@@ -10,7 +10,7 @@
  * Code that runs inside the pod (shell scripts kodama sends there) may assume Linux: each such use is
  * listed below with its reason. Like the lazy-commands test, it reads the sources, not the running code.
  */
-import { assert, assertEquals } from "./../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 

@@ -3,14 +3,14 @@
  * runs one feature function, and returns the exit code.
  */
 import { resolve } from "node:path";
-import type { Config } from "../config/schema.ts";
-import type { Kube } from "../kube/client.ts";
-import { formatBytes } from "../bytes.ts";
-import { ExitCode, KodamaError, notFound } from "../errors.ts";
-import { isTerminal } from "../ui/color.ts";
-import { formatAge } from "../ui/table.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
-import { requireSession } from "../session/cluster.ts";
+import type { Config } from "../../config/schema.ts";
+import type { Kube } from "../../kube/client.ts";
+import { formatBytes } from "../../bytes.ts";
+import { ExitCode, KodamaError, notFound } from "../../errors.ts";
+import { isTerminal } from "../../ui/color.ts";
+import { formatAge } from "../../ui/table.ts";
+import { type Sink, stderrSink, stdoutSink } from "../../ui/sink.ts";
+import { requireSession } from "../cluster.ts";
 import { columnOf, running } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
 import { pushTree } from "./push.ts";

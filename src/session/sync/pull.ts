@@ -10,13 +10,13 @@
  * background sync does not send them back.
  */
 import { dirname, join } from "node:path";
-import type { Kube } from "../kube/client.ts";
-import { execInPod } from "../kube/exec.ts";
-import { concatBytes } from "../bytes.ts";
-import { ExitCode, KodamaError, notFound } from "../errors.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
-import { TarParser } from "../pods/tar.ts";
-import { requireSession } from "../session/cluster.ts";
+import type { Kube } from "../../kube/client.ts";
+import { execInPod } from "../../kube/exec.ts";
+import { concatBytes } from "../../bytes.ts";
+import { ExitCode, KodamaError, notFound } from "../../errors.ts";
+import { type Sink, stderrSink, stdoutSink } from "../../ui/sink.ts";
+import { TarParser } from "../../pods/tar.ts";
+import { requireSession } from "../cluster.ts";
 import type { IgnoreRules } from "./ignore.ts";
 import { rulesFor, targetOf } from "./push.ts";
 import { inGitDir, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";

@@ -11,7 +11,7 @@
  *  - setuid, setgid and sticky bits and world-writable permissions never come down.
  */
 import { join } from "node:path";
-import { hostPlatform, localMode, type Platform, pulledNameProblem } from "../platform.ts";
+import { hostPlatform, localMode, type Platform, pulledNameProblem } from "../../platform.ts";
 
 /** Is `rel` (a '/'-separated relative path) `.git` or inside a `.git` directory, at any depth? */
 export function inGitDir(rel: string): boolean {

@@ -21,7 +21,7 @@ import {
   type SnapTree,
   SYNC_MODES,
   type SyncMode,
-} from "../../../src/sync/plan.ts";
+} from "../../../../src/session/sync/plan.ts";
 
 const file = (text: string, mode = 0o644): Snap => ({
   kind: "file",

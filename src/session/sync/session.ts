@@ -8,13 +8,13 @@
  *   list (SYNC column)  syncColumn in column.ts (light: list loads it)
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
-import type { Config } from "../config/schema.ts";
-import type { Kube } from "../kube/client.ts";
-import { formatBytes } from "../bytes.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
-import { formatDuration } from "../ui/duration.ts";
-import { CONTAINER, namesOf, type SessionSpec } from "../session/spec.ts";
+import type { Config } from "../../config/schema.ts";
+import type { Kube } from "../../kube/client.ts";
+import { formatBytes } from "../../bytes.ts";
+import { ExitCode, KodamaError, usageError } from "../../errors.ts";
+import type { Sink } from "../../ui/sink.ts";
+import { formatDuration } from "../../ui/duration.ts";
+import { CONTAINER, namesOf, type SessionSpec } from "../spec.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import { type PushResult, pushTree } from "./push.ts";
 import { loadConfig, paths, removeSyncState, saveConfig, type SyncConfig } from "./store.ts";

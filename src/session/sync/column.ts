@@ -3,7 +3,7 @@
  * machine): Active while the background sync runs, Error when it reports an error or died without
  * saying so, Inactive otherwise. Light on purpose: `list` loads it.
  */
-import { isHeld } from "../liveness.ts";
+import { isHeld } from "../../liveness.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 
 /** The name the background sync claims in its directory (src/liveness.ts: `daemon.lock`). */

@@ -2,11 +2,11 @@
  * The pod side of sync, over the exec stream of `src/kube/exec.ts`: apply a batch (one exec), and list
  * what the workspace holds (for `sync pull`).
  */
-import type { Kube } from "../kube/client.ts";
-import { execInPod } from "../kube/exec.ts";
-import { concatBytes } from "../bytes.ts";
-import { within } from "../timer.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import type { Kube } from "../../kube/client.ts";
+import { execInPod } from "../../kube/exec.ts";
+import { concatBytes } from "../../bytes.ts";
+import { within } from "../../timer.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
 import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf } from "./batch.ts";
 
 export interface SyncTarget {

@@ -20,7 +20,7 @@
  * the batch as links, empty directories, and any file name (PAX records for long or non-ASCII ones).
  */
 import { join } from "node:path";
-import { END_OF_ARCHIVE, header, type TarEntry } from "../pods/tar.ts";
+import { END_OF_ARCHIVE, header, type TarEntry } from "../../pods/tar.ts";
 import type { Entry, Tree } from "./scan.ts";
 
 export const APPLY_SCRIPT = [

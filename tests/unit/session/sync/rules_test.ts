@@ -1,12 +1,12 @@
 /** Pure parts of sync: ignore rules as git applies them, tree diffs, pull plans, status text. */
 import { assert, assertEquals } from "@std/assert";
-import { globalExcludesFile, IgnoreRules } from "../../../src/sync/ignore.ts";
-import { diffTrees, type Entry, pruneNested, scanTree, sortWalk } from "../../../src/sync/scan.ts";
-import { formatItems, planPull } from "../../../src/sync/pull.ts";
-import { parseStatListing } from "../../../src/sync/remote.ts";
-import { recordBatch } from "../../../src/sync/store.ts";
-import { progressLine } from "../../../src/sync/push.ts";
-import { EXCLUDE_PATTERNS, IGNORED, makeTree } from "../../_sync_tree.ts";
+import { globalExcludesFile, IgnoreRules } from "../../../../src/session/sync/ignore.ts";
+import { diffTrees, type Entry, pruneNested, scanTree, sortWalk } from "../../../../src/session/sync/scan.ts";
+import { formatItems, planPull } from "../../../../src/session/sync/pull.ts";
+import { parseStatListing } from "../../../../src/session/sync/remote.ts";
+import { recordBatch } from "../../../../src/session/sync/store.ts";
+import { progressLine } from "../../../../src/session/sync/push.ts";
+import { EXCLUDE_PATTERNS, IGNORED, makeTree } from "../../../_sync_tree.ts";
 
 const file = (size: number, mtime: number, extra: Partial<Entry> = {}): Entry => ({
   kind: "file",

@@ -15,8 +15,8 @@
  * Idle, nothing runs: no timers, no polling; the process sleeps in inotify.
  */
 import { relative, sep } from "node:path";
-import type { Kube } from "../kube/client.ts";
-import { formatBytes } from "../bytes.ts";
+import type { Kube } from "../../kube/client.ts";
+import { formatBytes } from "../../bytes.ts";
 import { type Batch, makeBatch } from "./batch.ts";
 import { IgnoreRules } from "./ignore.ts";
 import { deletable, rulesFor, targetOf } from "./push.ts";

@@ -4,11 +4,11 @@
  * test images' tools), and both sides' checksum-and-mode listings are compared.
  */
 import { assert, assertEquals } from "@std/assert";
-import { APPLY_SCRIPT, type Batch, batchStream, encodeDeletes } from "../../../src/sync/batch.ts";
-import { CHANNEL_SCRIPT } from "../../../src/sync/remote.ts";
-import { IgnoreRules } from "../../../src/sync/ignore.ts";
-import { diffTrees, scanTree } from "../../../src/sync/scan.ts";
-import { EXCLUDE_PATTERNS, localListing, makeTree, withoutIgnored } from "../../_sync_tree.ts";
+import { APPLY_SCRIPT, type Batch, batchStream, encodeDeletes } from "../../../../src/session/sync/batch.ts";
+import { CHANNEL_SCRIPT } from "../../../../src/session/sync/remote.ts";
+import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
+import { diffTrees, scanTree } from "../../../../src/session/sync/scan.ts";
+import { EXCLUDE_PATTERNS, localListing, makeTree, withoutIgnored } from "../../../_sync_tree.ts";
 
 const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
   try {

@@ -6,9 +6,9 @@
  * writes `status.json` on every state change and after every batch, and logs to `sync.log` (both in
  * `$KODAMA_HOME/sync/NAME/`).
  */
-import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { claim, stopHolder } from "../liveness.ts";
+import type { Kube } from "../../kube/client.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
+import { claim, stopHolder } from "../../liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
 import { SyncLoop } from "./watch.ts";
@@ -90,7 +90,7 @@ export async function spawnDaemon(
   home?: string,
 ): Promise<number> {
   if (running(name, home)) return (await loadStatus(name, home))?.pid ?? 0;
-  const { selfCommand } = await import("../pods/self.ts");
+  const { selfCommand } = await import("../../pods/self.ts");
   const self = selfCommand();
   const args = [...self.slice(1), ...kube.childFlags(), "-n", namespace, "sync", "__daemon", name];
   const proc = new Deno.Command(self[0], {

@@ -3,10 +3,10 @@
  * manifest of what the pod was sent, send the difference in one batch, record it. The first push of a
  * session sends everything; later ones only what changed (size, mtime, mode, kind or link target).
  */
-import type { Kube } from "../kube/client.ts";
-import type { Sink } from "../ui/sink.ts";
-import { formatBytes } from "../bytes.ts";
-import { ProgressRenderer } from "../ui/progress.ts";
+import type { Kube } from "../../kube/client.ts";
+import type { Sink } from "../../ui/sink.ts";
+import { formatBytes } from "../../bytes.ts";
+import { ProgressRenderer } from "../../ui/progress.ts";
 import { makeBatch } from "./batch.ts";
 import { globalExcludesFile, IgnoreRules } from "./ignore.ts";
 import { applyBatch, type SyncTarget } from "./remote.ts";
