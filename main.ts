@@ -113,8 +113,7 @@ export async function buildProgram(args?: string[]): Promise<Command> {
   const registered = named.length ? named : COMMANDS;
   const modules = await Promise.all(registered.map(([, load]) => load()));
   for (const m of modules) {
-    if ("register" in m) m.register(program as unknown as Command);
-    else for (const spec of specsOf(m)) registerSpec(program as unknown as AnyCommand, spec);
+    for (const spec of specsOf(m)) registerSpec(program as unknown as AnyCommand, spec);
   }
   for (const c of program.commands) c.exitOverride();
   useKubectlHelp(program as unknown as Command);
@@ -154,14 +153,18 @@ export async function run(args: string[]): Promise<number> {
       });
     }
   }
-  // completion completes any command: it needs them all
-  const program = await buildProgram(COMPLETE.includes(args[0]) ? undefined : args);
-  mark("command tree built");
   if (COMPLETE.includes(args[0])) {
-    // before commander: the words being completed are not kodama's flags
-    const { runComplete } = await import("./src/cli/completion.ts");
-    return await runComplete(program as unknown as AnyCommand, args.slice(1), args[0] === "__complete");
+    // every command's table, without commander: the words being completed are not kodama's flags
+    const [{ commandTree }, { runComplete }] = await Promise.all([
+      import("./src/cli/tree.ts"),
+      import("./src/cli/completion.ts"),
+    ]);
+    const tree = await commandTree();
+    mark("command tree built");
+    return await runComplete(tree, args.slice(1), args[0] === "__complete");
   }
+  const program = await buildProgram(args);
+  mark("command tree built");
   if (args.includes("--help") || args.includes("-h")) {
     // commander answers `kodama nosuch --help` with the top-level help and exit 0; an unknown command
     // is an error whatever flags follow it

@@ -4,8 +4,7 @@
  * Shell completion uses it to know where the cursor is; the help test uses it to check that every example
  * in `--help` names real flags. Pure: no I/O.
  */
-import type { Option } from "@commander-js/extra-typings";
-import type { AnyCommand } from "./flags.ts";
+import type { CmdLike as AnyCommand, OptLike as Option } from "./tree.ts";
 
 export interface FoundOption {
   option: Option;
@@ -34,15 +33,15 @@ export interface ParsedLine {
 
 /** The option `flag` (`-n`, `--namespace`, `--no-color`) on `cmd` or an ancestor. */
 export function findOption(cmd: AnyCommand, flag: string): FoundOption | undefined {
-  for (let c: AnyCommand | null = cmd; c; c = c.parent as AnyCommand | null) {
-    const option = (c.options as Option[]).find((o) => o.short === flag || o.long === flag);
+  for (let c: AnyCommand | null = cmd; c; c = c.parent) {
+    const option = c.options.find((o) => o.short === flag || o.long === flag);
     if (option) return { option, owner: c };
   }
   return undefined;
 }
 
 export function findSubcommand(cmd: AnyCommand, name: string): AnyCommand | undefined {
-  return (cmd.commands as AnyCommand[]).find((c) => c.name() === name || c.aliases().includes(name));
+  return cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
 }
 
 const takesValue = (o: Option) => o.required || o.optional;

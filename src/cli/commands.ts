@@ -4,9 +4,9 @@
  * group, in this order. A command line that names one of them loads only that module
  * (tests/unit/cli/lazy_commands_test.ts checks the names against each module's specs).
  */
-import type { CommandModule, LegacyModule } from "./spec.ts";
+import type { CommandModule } from "./spec.ts";
 
-export const COMMANDS: [names: string[], load: () => Promise<CommandModule | LegacyModule>][] = [
+export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
   [["pods", "po"], () => import("./pods.ts")],
   [["exec"], () => import("./exec.ts")],
   [["pick"], () => import("./pick.ts")],
@@ -32,6 +32,6 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule | Leg
 /** The module that declares top-level command `word`, if any. */
 export function moduleFor(
   word: string | undefined,
-): (() => Promise<CommandModule | LegacyModule>) | undefined {
+): (() => Promise<CommandModule>) | undefined {
   return word === undefined ? undefined : COMMANDS.find(([names]) => names.includes(word))?.[1];
 }

@@ -8,9 +8,8 @@
  * which kind of argument sits under the cursor); the values that need the cluster or the disk come from
  * `Providers` (./providers.ts), each bounded by a deadline, so a slow server yields nothing, quickly.
  */
-import type { Option } from "@commander-js/extra-typings";
 import { findOption, type ParsedLine, parseLine } from "./argv.ts";
-import type { AnyCommand } from "./flags.ts";
+import type { CmdLike as AnyCommand, OptLike as Option } from "./tree.ts";
 import { helpSpec } from "./help.ts";
 import { within } from "../timer.ts";
 

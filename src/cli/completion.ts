@@ -4,13 +4,16 @@
  * `__complete` here before commander parses anything, so no flag of the line being completed is read as
  * kodama's own.
  */
-import type { Command } from "@commander-js/extra-typings";
-import type { AnyCommand, GlobalOptions } from "./flags.ts";
-import { help } from "./help.ts";
+import type { GlobalOptions } from "./connect.ts";
+import type { CmdLike } from "./tree.ts";
+import type { HelpSpec } from "./help.ts";
 import type { Request } from "./complete.ts";
+import type { Invocation } from "./optspec.ts";
+import { arg, type CommandSpec } from "./spec.ts";
 
-export function register(program: Command) {
-  help(program.command("completion"), {
+const completion: CommandSpec = {
+  names: ["completion"],
+  help: {
     group: "Settings",
     summary: "Print the shell completion script for bash, zsh, fish or PowerShell",
     usage: "(bash | zsh | fish | powershell)",
@@ -33,22 +36,32 @@ The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
       ],
       ["PowerShell, every new session", "kodama completion powershell >> $PROFILE"],
     ],
-  })
-    .argument("<shell>", "bash, zsh, fish or powershell")
-    .action(async (shell) => {
-      const { completionScript, SHELLS } = await import("../complete/scripts.ts");
-      if (!(SHELLS as readonly string[]).includes(shell)) {
-        const { usageError } = await import("../errors.ts");
-        throw usageError(`unsupported shell "${shell}"`, `use one of: ${SHELLS.join(", ")}`);
-      }
-      await Deno.stdout.write(new TextEncoder().encode(await completionScript(shell as "bash")));
-    });
-  help(program.command("__complete"), {
+  },
+  args: [arg("<shell>", "bash, zsh, fish or powershell")],
+  run: async (inv: Invocation) => {
+    const shell = inv.args[0];
+    const { completionScript, SHELLS } = await import("../complete/scripts.ts");
+    if (!(SHELLS as readonly string[]).includes(shell)) {
+      const { usageError } = await import("../errors.ts");
+      throw usageError(`unsupported shell "${shell}"`, `use one of: ${SHELLS.join(", ")}`);
+    }
+    await Deno.stdout.write(new TextEncoder().encode(await completionScript(shell as "bash")));
+  },
+};
+
+/** main.ts answers `__complete` before any reader sees the line; declared here for the tree and help. */
+const complete: CommandSpec = {
+  names: ["__complete"],
+  help: {
     internal: true,
     summary: "Answer shell completion (Cobra's protocol): kodama __complete WORDS… ''",
     examples: [],
-  }).allowUnknownOption().argument("[words...]");
-}
+  },
+  args: [arg("[words...]")],
+  unknownOptions: true,
+};
+
+export const commands: CommandSpec[] = [completion, complete];
 
 /** Global flags typed on the line being completed (`--context dev -n prod`), for the cluster lookups. */
 function globalsFromLine(values: Record<string, string[]>): GlobalOptions {
@@ -70,7 +83,7 @@ function globalsFromLine(values: Record<string, string[]>): GlobalOptions {
 }
 
 /** `kodama __complete WORDS…` (`__completeNoDesc`: without descriptions). Prints; returns the exit code. */
-export async function runComplete(root: AnyCommand, words: string[], desc: boolean): Promise<number> {
+export async function runComplete(root: CmdLike, words: string[], desc: boolean): Promise<number> {
   await Deno.stdout.write(new TextEncoder().encode(await completeLine(root, words, desc)));
   return 0;
 }
@@ -79,7 +92,7 @@ export async function runComplete(root: AnyCommand, words: string[], desc: boole
  * The answer to `__complete WORDS…`, as text. Whatever needs the cluster must answer within 1 s of the
  * process start (KODAMA_COMPLETION_TIMEOUT_MS changes it), or is left out.
  */
-export async function completeLine(root: AnyCommand, words: string[], desc: boolean): Promise<string> {
+export async function completeLine(root: CmdLike, words: string[], desc: boolean): Promise<string> {
   const [{ complete, format }, sources, { kubeOptionsFrom }, { silenceConfigWarnings }] = await Promise.all([
     import("./complete.ts"),
     import("../complete/sources.ts"),

@@ -1,41 +1,50 @@
 /** `kodama doctor`: is this machine and this cluster ready for kodama? */
-import { type Command, Option } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
-import { globalsOf, kubeOptionsFrom } from "./flags.ts";
-import { help } from "./help.ts";
+import { type GlobalOptions, kubeOptionsFrom } from "./connect.ts";
+import type { HelpSpec } from "./help.ts";
+import type { Invocation, OptSpec } from "./optspec.ts";
 
-export function register(program: Command) {
-  help(program.command("doctor"), {
-    group: "Settings",
-    summary: "Check the kubeconfig, the server, your permissions and local tools",
-    usage: "[-n NAMESPACE] [-o text|json] [flags]",
-    long: `Reads the kubeconfig and its context, reaches the server (version and latency), asks the server
+export const names = ["doctor"];
+
+export const help: HelpSpec = {
+  group: "Settings",
+  summary: "Check the kubeconfig, the server, your permissions and local tools",
+  usage: "[-n NAMESPACE] [-o text|json] [flags]",
+  long: `Reads the kubeconfig and its context, reaches the server (version and latency), asks the server
 (SelfSubjectAccessReview) for every permission kodama's commands need in the namespace — as the user kodama
 would act as, including --as — and looks for tmux, fzf, git and a recent enough Deno.`,
-    examples: [
-      ["Check the current context and namespace", "kodama doctor"],
-      ["What may the dev context do in prod?", "kodama doctor --context dev -n prod"],
-      [
-        "The same report as JSON, for a script",
-        "kodama doctor -n dev -o json | jq '.permissions[] | select(.allowed | not)'",
-      ],
-      ["Check on behalf of another user (needs impersonation rights)", "kodama doctor --as jane -n team-a"],
+  examples: [
+    ["Check the current context and namespace", "kodama doctor"],
+    ["What may the dev context do in prod?", "kodama doctor --context dev -n prod"],
+    [
+      "The same report as JSON, for a script",
+      "kodama doctor -n dev -o json | jq '.permissions[] | select(.allowed | not)'",
     ],
-    notes: `Exit codes: 0 everything required is there, 1 the server cannot be reached (or a required tool is
+    ["Check on behalf of another user (needs impersonation rights)", "kodama doctor --as jane -n team-a"],
+  ],
+  notes: `Exit codes: 0 everything required is there, 1 the server cannot be reached (or a required tool is
 missing), 2 no usable kubeconfig, 4 a required permission is denied. Optional items only warn.`,
-  })
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (opts, command) => {
-      const [{ runDoctor, exitCodeOf }, { formatReport }, { renderTable }] = await Promise.all([
-        import("../doctor/run.ts"),
-        import("../doctor/checks.ts"),
-        import("../ui/table.ts"),
-      ]);
-      const report = await runDoctor(await kubeOptionsFrom(globalsOf(command)));
-      const text = opts.output === "json"
-        ? JSON.stringify(report, null, 2) + "\n"
-        : formatReport(report, renderTable);
-      await Deno.stdout.write(new TextEncoder().encode(text));
-      setExitCode(exitCodeOf(report));
-    });
+};
+
+export const options: readonly OptSpec[] = [
+  {
+    flags: "-o, --output <format>",
+    description: "output format",
+    choices: ["text", "json"],
+    default: "text",
+  },
+];
+
+export async function run(inv: Invocation): Promise<void> {
+  const [{ runDoctor, exitCodeOf }, { formatReport }, { renderTable }] = await Promise.all([
+    import("../doctor/run.ts"),
+    import("../doctor/checks.ts"),
+    import("../ui/table.ts"),
+  ]);
+  const report = await runDoctor(await kubeOptionsFrom(inv.opts as GlobalOptions));
+  const text = inv.opts.output === "json"
+    ? JSON.stringify(report, null, 2) + "\n"
+    : formatReport(report, renderTable);
+  await Deno.stdout.write(new TextEncoder().encode(text));
+  setExitCode(exitCodeOf(report));
 }

@@ -140,7 +140,6 @@ export async function fastLine(args: readonly string[]): Promise<FastLine | unde
     const load = moduleFor(word);
     if (!load) return undefined;
     const m = await load();
-    if (!("names" in m) && !("commands" in m)) return undefined; // a module not yet in the table style
     let spec = specsOf(m).find((s) => s.names.includes(word))!;
     const path = [spec.names[0]];
     let operands = top.operands.slice(1);

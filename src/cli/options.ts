@@ -1,19 +1,28 @@
 /** `kodama options`: the global flags every command accepts (as `kubectl options`). */
-import type { Command, Help } from "@commander-js/extra-typings";
-import type { AnyCommand } from "./flags.ts";
-import { formatGlobalOptions, help } from "./help.ts";
+import type { HelpSpec } from "./help.ts";
+import type { Invocation } from "./optspec.ts";
 
-export function register(program: Command) {
-  help(program.command("options"), {
-    group: "Other",
-    summary: "Print the list of flags inherited by all commands",
-    usage: "",
-    examples: [["Print the flags every command accepts", "kodama options"]],
-  })
-    .action(async (_o, command) => {
-      const root = command.parent as AnyCommand;
-      const helper = root.createHelp() as Help;
-      helper.prepareContext({ helpWidth: root.configureOutput().getOutHelpWidth?.() });
-      await Deno.stdout.write(new TextEncoder().encode(formatGlobalOptions(root, helper)));
-    });
+export const names = ["options"];
+
+export const help: HelpSpec = {
+  group: "Other",
+  summary: "Print the list of flags inherited by all commands",
+  usage: "",
+  examples: [["Print the flags every command accepts", "kodama options"]],
+};
+
+export async function run(_inv: Invocation): Promise<void> {
+  // commander's help layout (wrapping to the terminal's width), over the global flags' table
+  const [{ Command }, { globalOptions }, { formatGlobalOptions }, { VERSION }] = await Promise.all([
+    import("@commander-js/extra-typings"),
+    import("./flags.ts"),
+    import("./help.ts"),
+    import("../version.ts"),
+  ]);
+  const root = globalOptions(
+    new Command().name("kodama").version(`kodama ${VERSION}`, "-V, --version", "print the version"),
+  );
+  const helper = root.createHelp();
+  helper.prepareContext({ helpWidth: root.configureOutput().getOutHelpWidth?.() });
+  await Deno.stdout.write(new TextEncoder().encode(formatGlobalOptions(root, helper)));
 }

@@ -1,15 +1,19 @@
 /** `kodama port-forward`: forward local ports to a pod (or a service's pod), like kubectl. */
-import { type Command, Option } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, globalsOf, rawArgsOf, targetFrom, targetingOptions } from "./flags.ts";
-import { help } from "./help.ts";
+import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
+import type { HelpSpec } from "./help.ts";
+import { type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
+import { arg, type CommandSpec } from "./spec.ts";
 
-export function register(program: Command) {
-  const cmd = help(program.command("port-forward").alias("pf"), {
-    group: "Pods",
-    summary: "Forward local ports to a pod, or to a ready pod behind a service",
-    usage: "(TYPE/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags]",
-    long: `Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
+const pf = () => import("../pods/pf_cmd.ts");
+
+export const names = ["port-forward", "pf"];
+
+export const help: HelpSpec = {
+  group: "Pods",
+  summary: "Forward local ports to a pod, or to a ready pod behind a service",
+  usage: "(TYPE/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags]",
+  long: `Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
 REMOTE may be a named container port (http). For services, REMOTE is a service port
 (number or name) and is mapped to its targetPort on the chosen pod. TYPE/NAME is pod/, svc/, deploy/,
 sts/, ds/, rs/, job/ or session/: a workload's pod is the one kubectl would choose, and svc/ and
@@ -23,119 +27,138 @@ Ctrl-C ends quietly with the traffic figures on stderr (exit 0, as kubectl).
 
 --detach runs the forward in the background (it outlives the terminal): it prints the forward's id,
 then its Forwarding lines. \`port-forward list\` shows the running forwards, \`port-forward stop\` ends them.`,
-    examples: [
-      [
-        "The one api pod's port 8080 on localhost:8080",
-        "kodama port-forward -n prod -m api-6b7f9c8d4-k2x9p 8080",
-      ],
-      [
-        "Service port 80 (mapped to its targetPort) on a free local port",
-        "kodama port-forward -n prod svc/api :80",
-      ],
-      [
-        "A ready pod of a Deployment; when it goes away, the forward moves to another",
-        "kodama port-forward -n prod deploy/api :8080",
-      ],
-      [
-        "A named container port on local port 9000",
-        "kodama port-forward -n prod --pod api-6b7f9c8d4-k2x9p 9000:http",
-      ],
-      [
-        "Keep forwarding to another api pod when the first goes away",
-        "kodama port-forward -n prod -l app=api --first --reconnect 8080:8080",
-      ],
-      [
-        "In the background: prints an id, then the Forwarding line",
-        "kodama port-forward -n prod svc/api :80 --detach",
-      ],
-      [
-        "Figures for a dashboard, at most a second behind the traffic",
-        "kodama port-forward -n prod svc/api 8080:80 --stats-json /tmp/pf.json",
-      ],
-      ["The forwards running on this machine, with traffic figures", "kodama port-forward list"],
-      ["End every background forward", "kodama port-forward stop --all"],
+  examples: [
+    [
+      "The one api pod's port 8080 on localhost:8080",
+      "kodama port-forward -n prod -m api-6b7f9c8d4-k2x9p 8080",
     ],
-  })
-    .argument("<target-or-ports...>", "[TYPE/NAME | NAME] then [LOCAL:]REMOTE ports")
-    .option("--service <name>", "forward to a ready pod of this service (ports are service ports)")
-    .option(
-      "--address <addr>",
-      "local address(es) to listen on, comma-separated (localhost = both loopbacks)",
-      "127.0.0.1",
-    )
-    .option(
-      "--reconnect",
-      "when the pod goes away, keep listening and forward to a new pod of the same target " +
-        "(default for svc/ and workload targets such as deploy/)",
-    )
-    .option(
-      "--no-reconnect",
-      "end when the pod goes away, as kubectl does, even for svc/ and workload targets",
-    )
-    .option("--first", "several pods match: take the first by name")
-    .option("--pick", "choose the pod in the interactive picker")
-    .option("--include-not-ready", "consider pods that are not Running")
-    .option("-v, --verbose", "log each connection on stderr (Handling connection for PORT)")
-    .option("--detach", "run in the background; prints an id and the Forwarding lines (see list, stop)")
-    .option(
-      "--stats-json <file>",
+    [
+      "Service port 80 (mapped to its targetPort) on a free local port",
+      "kodama port-forward -n prod svc/api :80",
+    ],
+    [
+      "A ready pod of a Deployment; when it goes away, the forward moves to another",
+      "kodama port-forward -n prod deploy/api :8080",
+    ],
+    [
+      "A named container port on local port 9000",
+      "kodama port-forward -n prod --pod api-6b7f9c8d4-k2x9p 9000:http",
+    ],
+    [
+      "Keep forwarding to another api pod when the first goes away",
+      "kodama port-forward -n prod -l app=api --first --reconnect 8080:8080",
+    ],
+    [
+      "In the background: prints an id, then the Forwarding line",
+      "kodama port-forward -n prod svc/api :80 --detach",
+    ],
+    [
+      "Figures for a dashboard, at most a second behind the traffic",
+      "kodama port-forward -n prod svc/api 8080:80 --stats-json /tmp/pf.json",
+    ],
+    ["The forwards running on this machine, with traffic figures", "kodama port-forward list"],
+    ["End every background forward", "kodama port-forward stop --all"],
+  ],
+};
+
+export const args = [arg("<target-or-ports...>", "[TYPE/NAME | NAME] then [LOCAL:]REMOTE ports")];
+
+export const options: readonly OptSpec[] = [
+  {
+    flags: "--service <name>",
+    description: "forward to a ready pod of this service (ports are service ports)",
+  },
+  {
+    flags: "--address <addr>",
+    description: "local address(es) to listen on, comma-separated (localhost = both loopbacks)",
+    default: "127.0.0.1",
+  },
+  {
+    flags: "--reconnect",
+    description: "when the pod goes away, keep listening and forward to a new pod of the same target " +
+      "(default for svc/ and workload targets such as deploy/)",
+  },
+  {
+    flags: "--no-reconnect",
+    description: "end when the pod goes away, as kubectl does, even for svc/ and workload targets",
+  },
+  { flags: "--first", description: "several pods match: take the first by name" },
+  { flags: "--pick", description: "choose the pod in the interactive picker" },
+  { flags: "--include-not-ready", description: "consider pods that are not Running" },
+  { flags: "-v, --verbose", description: "log each connection on stderr (Handling connection for PORT)" },
+  {
+    flags: "--detach",
+    description: "run in the background; prints an id and the Forwarding lines (see list, stop)",
+  },
+  {
+    flags: "--stats-json <file>",
+    description:
       "write the traffic figures to FILE as they change, at most a second behind (JSON, replaced atomically)",
-    )
-    .addOption(new Option("--daemon <id>", "internal: run as the background forward ID").hideHelp());
-  targetingOptions(cmd)
-    .action(async (args, _o, command) => {
-      const all = command.optsWithGlobals() as Record<string, unknown>;
-      const opts = command.opts();
-      const [kube, { runPortForward }] = await Promise.all([
-        connectFromOpts(globalsOf(command)),
-        import("../pods/pf_cmd.ts"),
-      ]);
-      const code = await runPortForward(kube, args, {
-        target: { ...targetFrom(all), includeNotReady: opts.includeNotReady ? true : undefined },
-        service: opts.service,
-        address: opts.address,
-        reconnect: opts.reconnect as boolean | undefined,
-        first: !!opts.first,
-        pick: !!opts.pick,
-        verbose: !!opts.verbose,
-        detach: !!opts.detach,
-        statsJson: opts.statsJson,
-        daemon: opts.daemon,
-        argv: rawArgsOf(command),
-      });
-      setExitCode(code);
-    });
+  },
+  { flags: "--daemon <id>", description: "internal: run as the background forward ID", hidden: true },
+  ...TARGETING_OPTIONS,
+];
 
-  help(cmd.command("list").alias("ls"), {
-    summary: "List the port-forwards running on this machine, with their traffic figures",
-    long: "Foreground and background (--detach) forwards alike; the figures are at most a second old.",
-    examples: [
-      [
-        "Id, target, ports, current pod, uptime, connections, bytes in and out, reconnects",
-        "kodama port-forward list",
-      ],
-      ["The same as JSON, with per-port figures and rates", "kodama port-forward list -o json"],
-    ],
-  })
-    .addOption(
-      new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
-    )
-    .action(async (opts) => {
-      const { listForwards } = await import("../pods/pf_cmd.ts");
-      setExitCode(await listForwards(opts.output));
-    });
-
-  help(cmd.command("stop"), {
-    summary: "End port-forwards by id (a unique prefix will do), or all of them",
-    examples: [
-      ["End one forward", "kodama port-forward stop k3m9xq"],
-      ["End every forward on this machine", "kodama port-forward stop --all"],
-    ],
-  })
-    .argument("[id...]", "ids from `kodama port-forward list`")
-    .option("--all", "every running port-forward")
-    .action(async (ids, opts) => {
-      const { stopForwards } = await import("../pods/pf_cmd.ts");
-      setExitCode(await stopForwards(ids, !!opts.all));
-    });
+export async function run(inv: Invocation): Promise<void> {
+  const opts = inv.opts;
+  const [kube, { runPortForward }] = await Promise.all([connectFromOpts(opts as GlobalOptions), pf()]);
+  const code = await runPortForward(kube, inv.args, {
+    target: { ...targetFrom(opts), includeNotReady: opts.includeNotReady ? true : undefined },
+    service: opts.service as string | undefined,
+    address: opts.address as string,
+    reconnect: opts.reconnect as boolean | undefined,
+    first: !!opts.first,
+    pick: !!opts.pick,
+    verbose: !!opts.verbose,
+    detach: !!opts.detach,
+    statsJson: opts.statsJson as string | undefined,
+    daemon: opts.daemon as string | undefined,
+    argv: inv.rawArgs,
+  });
+  setExitCode(code);
 }
+
+export const subcommands: CommandSpec[] = [
+  {
+    names: ["list", "ls"],
+    help: {
+      summary: "List the port-forwards running on this machine, with their traffic figures",
+      long: "Foreground and background (--detach) forwards alike; the figures are at most a second old.",
+      examples: [
+        [
+          "Id, target, ports, current pod, uptime, connections, bytes in and out, reconnects",
+          "kodama port-forward list",
+        ],
+        ["The same as JSON, with per-port figures and rates", "kodama port-forward list -o json"],
+      ],
+    },
+    options: [
+      {
+        flags: "-o, --output <format>",
+        description: "output format",
+        choices: ["table", "json"],
+        default: "table",
+      },
+    ],
+    run: async (inv) => {
+      const { listForwards } = await pf();
+      setExitCode(await listForwards(inv.opts.output as "table" | "json"));
+    },
+  },
+  {
+    names: ["stop"],
+    help: {
+      summary: "End port-forwards by id (a unique prefix will do), or all of them",
+      examples: [
+        ["End one forward", "kodama port-forward stop k3m9xq"],
+        ["End every forward on this machine", "kodama port-forward stop --all"],
+      ],
+    },
+    args: [arg("[id...]", "ids from `kodama port-forward list`")],
+    options: [{ flags: "--all", description: "every running port-forward" }],
+    run: async (inv) => {
+      const { stopForwards } = await pf();
+      setExitCode(await stopForwards(inv.args, !!inv.opts.all));
+    },
+  },
+];

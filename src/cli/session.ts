@@ -1,36 +1,41 @@
 /**
- * Sessions: `kodama session start|list|get|attach|stop|resume|delete|prune` (`session` alone lists),
- * and the contract's top-level forms `kodama start|list|ls|attach|stop|resume|delete`. Each verb's
- * flags and help are declared once and attached to both places; every action calls one function.
+ * Sessions: `kodama session start|list|get|attach|stop|resume|delete|prune|logs|fetch` (`session` alone
+ * lists), and the contract's top-level forms `kodama start|list|ls|attach|stop|resume|delete`. Each verb's
+ * table (flags, help, run) is declared once and appears in both places; every run calls one function.
  */
-import { type Command, Option } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
-import { type AnyCommand, collect, connectFromOpts, globalsOf } from "./flags.ts";
-import { type Example, help } from "./help.ts";
-
-/** Declare one verb under `parent` (the root or `session`). */
-type Verb = (parent: AnyCommand, name: string) => AnyCommand;
+import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import type { Example, HelpSpec } from "./help.ts";
+import { collect, type Invocation, type OptSpec } from "./optspec.ts";
+import { arg, type CommandSpec } from "./spec.ts";
 
 const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const commands = () => import("../session/commands.ts");
+const impl = () => import("../session/commands.ts");
+const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const NAME = arg("<name>", "session name");
 
-/** Help is declared as for the top-level form; under `session` its examples say `kodama session VERB`. */
-function verb(
-  parent: AnyCommand,
-  name: string,
-  spec: { summary: string; examples: Example[]; notes?: string; usage?: string; long?: string },
-) {
-  const path = parent.parent ? `kodama ${parent.name()} ${name}` : `kodama ${name}`;
-  const examples = spec.examples.map(([comment, line]) =>
-    [comment, line.replace(new RegExp(`^kodama ${name}\\b`), path)] as Example
+/** A verb, as declared for the top-level form (`kodama start`): its help's examples say `kodama start`. */
+type Verb = Omit<CommandSpec, "help"> & { help: Omit<HelpSpec, "group"> };
+
+/** The verb under `kodama session`: the same table, its examples saying `kodama session VERB`. */
+function underSession(v: Verb): CommandSpec {
+  const name = v.names[0];
+  const examples = v.help.examples.map(([comment, line]) =>
+    [comment, line.replace(new RegExp(`^kodama ${name}\\b`), `kodama session ${name}`)] as Example
   );
-  return help(parent.command(name), { ...(parent.parent ? {} : { group: "Sessions" }), ...spec, examples });
+  return { ...v, help: { ...v.help, examples } };
 }
 
-const start: Verb = (parent, name) =>
-  verb(parent, name, {
+/** The verb at the top level (`kodama start`), listed under Sessions in `kodama --help`. */
+function topLevel(v: Verb): CommandSpec {
+  return { ...v, help: { group: "Sessions", ...v.help } };
+}
+
+const start: Verb = {
+  names: ["start"],
+  help: {
     summary: "Start a session: workspace and home volumes, an env Secret, and a pod",
     long:
       `Creates PVCs kodama-workspace-NAME (mounted at session.workdir, /workspace) and kodama-claude-home-NAME
@@ -83,60 +88,106 @@ read by a credential helper; ssh uses the key in Secret git.secretName. A failed
 Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
 exists, 5 timeout, 130 Ctrl-C.`,
-  })
-    .argument("<name>", "session name (lowercase letters, digits, '-'; at most 42 characters)")
-    .option("--image <image>", "container image (default: defaults.image)")
-    .option("--cpu <cpu>", "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)")
-    .option("--memory <size>", "memory limit, e.g. 4Gi (default: defaults.resources.memory)")
-    .option("--storage <size>", "workspace volume size, e.g. 20Gi (default: defaults.storage.workspace)")
-    .option(
-      "--storage-class <class>",
-      "StorageClass of the volumes (default: defaults.storage.storageClass, else the cluster's default)",
-    )
-    .option(
-      "--env-file <path>",
-      "inject the variables of a dotenv file (repeatable; the last file wins)",
-      collect,
-      [] as string[],
-    )
-    .option("--env-exclude <name>", "leave this variable out (repeatable)", collect, [] as string[])
-    .option(
-      "--sync [path]",
-      "sync this local directory (default: the current one) into the workspace, then keep syncing in the background",
-    )
-    .option("--no-sync", "do not sync a local directory")
-    .option(
-      "--repo <url>",
-      "clone this repository into the workspace (only when it is empty); . is this repository's origin and current branch",
-    )
-    .option(
-      "--branch <branch>",
-      "check out this branch (with --base-branch: created from it when the remote lacks it)",
-    )
-    .option(
-      "--base-branch <branch>",
-      "the branch a new branch starts from (default: the remote's default branch)",
-    )
-    .option("--prompt <text>", "once ready, start a coding-agent run with this prompt (see kodama agent)")
-    .option("--prompt-file <file>", "once ready, start a coding-agent run with the prompt in this file")
-    .option(
-      "--timeout <duration>",
-      "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
-    )
-    .option("--no-wait", "return once the objects are created")
-    .option("--dry-run", "print the objects (Secret values redacted) and create nothing")
-    .addOption(new Option("-o, --output <format>", "with --dry-run: yaml or json").choices(["yaml", "json"]))
-    .action(async (session, opts, c) => {
-      const [{ startCommand }, kube, cfg] = await Promise.all([
-        commands(),
-        connectFromOpts(globalsOf(c)),
-        settings(),
-      ]);
-      setExitCode(await startCommand(kube, session, opts, cfg));
-    });
+  },
+  args: [arg("<name>", "session name (lowercase letters, digits, '-'; at most 42 characters)")],
+  options: [
+    { flags: "--image <image>", description: "container image (default: defaults.image)" },
+    { flags: "--cpu <cpu>", description: "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)" },
+    { flags: "--memory <size>", description: "memory limit, e.g. 4Gi (default: defaults.resources.memory)" },
+    {
+      flags: "--storage <size>",
+      description: "workspace volume size, e.g. 20Gi (default: defaults.storage.workspace)",
+    },
+    {
+      flags: "--storage-class <class>",
+      description:
+        "StorageClass of the volumes (default: defaults.storage.storageClass, else the cluster's default)",
+    },
+    {
+      flags: "--env-file <path>",
+      description: "inject the variables of a dotenv file (repeatable; the last file wins)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--env-exclude <name>",
+      description: "leave this variable out (repeatable)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--sync [path]",
+      description:
+        "sync this local directory (default: the current one) into the workspace, then keep syncing in the background",
+    },
+    { flags: "--no-sync", description: "do not sync a local directory" },
+    {
+      flags: "--repo <url>",
+      description:
+        "clone this repository into the workspace (only when it is empty); . is this repository's origin and current branch",
+    },
+    {
+      flags: "--branch <branch>",
+      description: "check out this branch (with --base-branch: created from it when the remote lacks it)",
+    },
+    {
+      flags: "--base-branch <branch>",
+      description: "the branch a new branch starts from (default: the remote's default branch)",
+    },
+    {
+      flags: "--prompt <text>",
+      description: "once ready, start a coding-agent run with this prompt (see kodama agent)",
+    },
+    {
+      flags: "--prompt-file <file>",
+      description: "once ready, start a coding-agent run with the prompt in this file",
+    },
+    {
+      flags: "--timeout <duration>",
+      description: "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
+    },
+    { flags: "--no-wait", description: "return once the objects are created" },
+    { flags: "--dry-run", description: "print the objects (Secret values redacted) and create nothing" },
+    {
+      flags: "-o, --output <format>",
+      description: "with --dry-run: yaml or json",
+      choices: ["yaml", "json"],
+    },
+  ] satisfies OptSpec[],
+  run: async (inv) => {
+    const [{ startCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    const o = inv.opts;
+    const str = (v: unknown) => v as string | undefined;
+    // the flags, once, as the session's start options (src/session/start.ts resolves them over the config)
+    setExitCode(
+      await startCommand(kube, {
+        name: inv.args[0],
+        image: str(o.image),
+        cpu: str(o.cpu),
+        memory: str(o.memory),
+        storage: str(o.storage),
+        storageClass: str(o.storageClass),
+        envFiles: o.envFile as string[],
+        envExclude: o.envExclude as string[],
+        sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
+        noSync: o.sync === false,
+        repo: str(o.repo),
+        branch: str(o.branch),
+        baseBranch: str(o.baseBranch),
+        prompt: str(o.prompt),
+        promptFile: str(o.promptFile),
+        timeout: str(o.timeout),
+        noWait: o.wait === false,
+        dryRun: o.dryRun as boolean | undefined,
+        output: str(o.output),
+      }, cfg),
+    );
+  },
+};
 
-const list: Verb = (parent, name) =>
-  verb(parent, name, {
+const list: Verb = {
+  names: ["list"],
+  help: {
     summary: "List sessions (read from the cluster: works from any machine)",
     examples: [
       ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC AGE", "kodama list"],
@@ -144,36 +195,55 @@ const list: Verb = (parent, name) =>
       ["Session objects (status.phase: Pending, Starting, Running, Stopped, Failed)", "kodama list -o json"],
       ["The list, then a row per change until Ctrl-C", "kodama list -w"],
     ],
-  })
-    .option("-A, --all-namespaces", "sessions in every namespace")
-    .addOption(new Option("-o, --output <format>", "output format").choices(LIST_FORMATS).default("table"))
-    .option("-w, --watch", "after listing, print a row for every change (like kodama pods -w); Ctrl-C ends")
-    .action(async (opts, c) => {
-      const [{ listCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await listCommand(kube, opts));
-    });
+  },
+  options: [
+    { flags: "-A, --all-namespaces", description: "sessions in every namespace" },
+    { flags: "-o, --output <format>", description: "output format", choices: LIST_FORMATS, default: "table" },
+    {
+      flags: "-w, --watch",
+      description: "after listing, print a row for every change (like kodama pods -w); Ctrl-C ends",
+    },
+  ],
+  run: async (inv) => {
+    const [{ listCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    const o = inv.opts;
+    setExitCode(
+      await listCommand(kube, {
+        allNamespaces: o.allNamespaces as boolean | undefined,
+        output: o.output as string,
+        watch: o.watch as boolean | undefined,
+      }),
+    );
+  },
+};
 
-const get: Verb = (parent, name) =>
-  verb(parent, name, {
+const get: Verb = {
+  names: ["get"],
+  help: {
     summary: "Show a session: settings, objects and their state, pod conditions, recent events",
     examples: [
       ["Describe a session", "kodama session get my-work"],
       ["The same as a Session object", "kodama session get my-work -o yaml"],
     ],
-  })
-    .argument("<name>", "session name")
-    .addOption(
-      new Option("-o, --output <format>", "output format").choices(["describe", "yaml", "json"]).default(
-        "describe",
-      ),
-    )
-    .action(async (session, opts, c) => {
-      const [{ getCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await getCommand(kube, session, opts.output));
-    });
+  },
+  args: [NAME],
+  options: [
+    {
+      flags: "-o, --output <format>",
+      description: "output format",
+      choices: ["describe", "yaml", "json"],
+      default: "describe",
+    },
+  ],
+  run: async (inv) => {
+    const [{ getCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    setExitCode(await getCommand(kube, inv.args[0], inv.opts.output as string));
+  },
+};
 
-const attach: Verb = (parent, name) =>
-  verb(parent, name, {
+const attach: Verb = {
+  names: ["attach"],
+  help: {
     summary: "Open a shell in a session's workspace, or run one command there",
     long: `The shell is session.shell when the image has it, else bash, else sh, started in the workspace with
 HOME on the session's home volume. With session.shell set to zellij (and zellij in the image) attach joins the
@@ -185,61 +255,79 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
       ["Run one command", 'kodama attach my-work --command "ls -la /workspace"'],
       ["Use the exit code", 'kodama attach my-work --command "npm test" && echo passed'],
     ],
-  })
-    .argument("[name]", "session name (default: pick one)")
-    .option("--command <cmd>", "run this (with sh -c) instead of a shell; exits with its exit code")
-    .option("--no-tty", "never allocate a terminal (default: when stdin and stdout are terminals)")
-    .action(async (session, opts, c) => {
-      const [{ attachCommand }, kube, cfg] = await Promise.all([
-        commands(),
-        connectFromOpts(globalsOf(c)),
-        settings(),
-      ]);
-      setExitCode(await attachCommand(kube, session, { command: opts.command, tty: opts.tty }, cfg));
-    });
+  },
+  args: [arg("[name]", "session name (default: pick one)")],
+  options: [
+    {
+      flags: "--command <cmd>",
+      description: "run this (with sh -c) instead of a shell; exits with its exit code",
+    },
+    {
+      flags: "--no-tty",
+      description: "never allocate a terminal (default: when stdin and stdout are terminals)",
+    },
+  ],
+  run: async (inv) => {
+    const [{ attachCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    const o = inv.opts;
+    setExitCode(
+      await attachCommand(kube, inv.args[0], {
+        command: o.command as string | undefined,
+        tty: o.tty as boolean,
+      }, cfg),
+    );
+  },
+};
 
-const stop: Verb = (parent, name) =>
-  verb(parent, name, {
+const stop: Verb = {
+  names: ["stop"],
+  help: {
     summary: "Stop a session: delete its pod, keep its volumes, Secret and settings",
     examples: [
       ["Stop a session (resume brings back the same volumes in a new pod)", "kodama stop my-work"],
       ["Return without waiting for the pod to be gone", "kodama stop my-work --no-wait"],
     ],
-  })
-    .argument("<name>", "session name")
-    .option("--no-wait", "return without waiting for the pod to be gone")
-    .action(async (session, opts, c) => {
-      const [{ stopCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await stopCommand(kube, session, { wait: opts.wait !== false }));
-    });
+  },
+  args: [NAME],
+  options: [{ flags: "--no-wait", description: "return without waiting for the pod to be gone" }],
+  run: async (inv) => {
+    const [{ stopCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    setExitCode(await stopCommand(kube, inv.args[0], { wait: inv.opts.wait !== false }));
+  },
+};
 
-const resume: Verb = (parent, name) =>
-  verb(parent, name, {
+const resume: Verb = {
+  names: ["resume"],
+  help: {
     summary: "Resume a stopped session: a new pod from the recorded settings, waited for as start does",
     examples: [
       ["Resume a session", "kodama resume my-work"],
       ["In another namespace, waiting up to 10 minutes", "kodama resume my-work -n team --timeout 10m"],
     ],
-  })
-    .argument("<name>", "session name")
-    .option(
-      "--timeout <duration>",
-      "how long to wait for the pod to be ready (default: session.readyTimeout)",
-    )
-    .option("--no-wait", "return once the pod is created")
-    .action(async (session, opts, c) => {
-      const [{ resumeCommand }, kube, cfg] = await Promise.all([
-        commands(),
-        connectFromOpts(globalsOf(c)),
-        settings(),
-      ]);
-      setExitCode(
-        await resumeCommand(kube, session, { timeout: opts.timeout, noWait: opts.wait === false }, cfg),
-      );
-    });
+  },
+  args: [NAME],
+  options: [
+    {
+      flags: "--timeout <duration>",
+      description: "how long to wait for the pod to be ready (default: session.readyTimeout)",
+    },
+    { flags: "--no-wait", description: "return once the pod is created" },
+  ],
+  run: async (inv) => {
+    const [{ resumeCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    const o = inv.opts;
+    setExitCode(
+      await resumeCommand(kube, inv.args[0], {
+        timeout: o.timeout as string | undefined,
+        noWait: o.wait === false,
+      }, cfg),
+    );
+  },
+};
 
-const del: Verb = (parent, name) =>
-  verb(parent, name, {
+const del: Verb = {
+  names: ["delete"],
+  help: {
     summary: "Delete a session: pod, Secret, ConfigMap and local state; the volumes are kept unless --purge",
     examples: [
       [
@@ -251,34 +339,47 @@ const del: Verb = (parent, name) =>
     ],
     notes: "Without a terminal, --force is required (exit 2 otherwise). It returns once the pod is gone\n" +
       "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.",
-  })
-    .argument("<name>", "session name")
-    .option("-f, --force", "do not ask (required without a terminal)")
-    .option("--purge", "also delete the volumes (workspace and home): their data is lost")
-    .option("--keep-config", "keep the local state file (~/.kodama/sessions/NAME.yaml)")
-    .action(async (session, opts, c) => {
-      const [{ deleteCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await deleteCommand(kube, session, opts));
-    });
+  },
+  args: [NAME],
+  options: [
+    { flags: "-f, --force", description: "do not ask (required without a terminal)" },
+    { flags: "--purge", description: "also delete the volumes (workspace and home): their data is lost" },
+    { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
+  ],
+  run: async (inv) => {
+    const [{ deleteCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    const o = inv.opts;
+    setExitCode(
+      await deleteCommand(kube, inv.args[0], {
+        force: o.force as boolean | undefined,
+        purge: o.purge as boolean | undefined,
+        keepConfig: o.keepConfig as boolean | undefined,
+      }),
+    );
+  },
+};
 
-const logs: Verb = (parent, name) =>
-  verb(parent, name, {
+const logs: Verb = {
+  names: ["logs"],
+  help: {
     summary: "Print the latest coding-agent run's output; -f follows it until the run ends",
     examples: [
       ["The latest run's output", "kodama session logs my-work"],
       ["Follow it until it ends", "kodama session logs my-work -f"],
     ],
     notes: "Other runs: kodama agent logs NAME RUN; the list: kodama agent status NAME.",
-  })
-    .argument("<name>", "session name")
-    .option("-f, --follow", "keep printing until the run ends")
-    .action(async (session, opts, c) => {
-      const [{ logsCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await logsCommand(kube, session, { follow: !!opts.follow }));
-    });
+  },
+  args: [NAME],
+  options: [{ flags: "-f, --follow", description: "keep printing until the run ends" }],
+  run: async (inv) => {
+    const [{ logsCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    setExitCode(await logsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
+  },
+};
 
-const fetch: Verb = (parent, name) =>
-  verb(parent, name, {
+const fetch: Verb = {
+  names: ["fetch"],
+  help: {
     summary: "Bring a session's branch (the agent's commits) into this repository as kodama/NAME, over exec",
     long: `Run it inside the local clone of the session's repository. The pod makes a git bundle of what this
 repository lacks and streams it over the exec stream: no remote, no push rights, no port-forward (pods/exec is
@@ -291,69 +392,86 @@ the only permission it needs). The branch is updated to the session's commit (fo
       ],
       ["The session's changes since it was cloned, as a diff", "kodama session fetch my-work --diff"],
     ],
-  })
-    .argument("<name>", "session name")
-    .option("--branch <local>", "local branch to create or update (default: kodama/NAME)")
-    .option("--diff", "print the diff of the session's branch against the commit it was cloned at instead")
-    .action(async (session, opts, c) => {
-      const [{ fetchCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await fetchCommand(kube, session, opts));
-    });
+  },
+  args: [NAME],
+  options: [
+    { flags: "--branch <local>", description: "local branch to create or update (default: kodama/NAME)" },
+    {
+      flags: "--diff",
+      description: "print the diff of the session's branch against the commit it was cloned at instead",
+    },
+  ],
+  run: async (inv) => {
+    const [{ fetchCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    const o = inv.opts;
+    setExitCode(
+      await fetchCommand(kube, inv.args[0], {
+        branch: o.branch as string | undefined,
+        diff: o.diff as boolean | undefined,
+      }),
+    );
+  },
+};
 
-const prune: Verb = (parent, name) =>
-  verb(parent, name, {
+const prune: Verb = {
+  names: ["prune"],
+  help: {
     summary: "Remove local state files (~/.kodama/sessions) whose session no longer exists",
     examples: [
       ["See what would go", "kodama session prune --dry-run"],
       ["Remove them", "kodama session prune"],
     ],
-  })
-    .option("--dry-run", "only say what would be removed")
-    .action(async (opts, c) => {
-      const { pruneCommand } = await commands();
-      const g = globalsOf(c);
-      setExitCode(
-        await pruneCommand((context) => connectFromOpts({ ...g, context }), { dryRun: !!opts.dryRun }),
-      );
-    });
+  },
+  options: [{ flags: "--dry-run", description: "only say what would be removed" }],
+  run: async (inv) => {
+    const { pruneCommand } = await impl();
+    const g = inv.opts as GlobalOptions;
+    setExitCode(
+      await pruneCommand((context) => connectFromOpts({ ...g, context }), { dryRun: !!inv.opts.dryRun }),
+    );
+  },
+};
 
-export function register(program: Command) {
-  const root = program as unknown as AnyCommand;
-  const group = verb(root, "session", {
-    summary: "Coding-agent dev sessions in pods (start, list, attach, stop, resume, delete, …)",
-    usage: "[command] [flags]",
-    examples: [
-      ["Start a session with the variables of .env", "kodama session start my-work --env-file .env"],
-      ["The same as kodama session list", "kodama session"],
-      ["Describe a session", "kodama session get my-work"],
-      ["Forget local state of sessions that are gone", "kodama session prune"],
-    ],
-  });
-  for (
-    const [v, name] of [
-      [start, "start"],
-      [list, "list"],
-      [get, "get"],
-      [attach, "attach"],
-      [stop, "stop"],
-      [resume, "resume"],
-      [del, "delete"],
-      [prune, "prune"],
-      [logs, "logs"],
-      [fetch, "fetch"],
-    ] as const
-  ) v(group, name);
-  (group.commands.find((c) => c.name() === "list") as AnyCommand).alias("ls");
+const session: CommandSpec = {
+  names: ["session"],
+  help: {
+    group: "Sessions",
+    ...{
+      summary: "Coding-agent dev sessions in pods (start, list, attach, stop, resume, delete, …)",
+      usage: "[command] [flags]",
+      examples: [
+        ["Start a session with the variables of .env", "kodama session start my-work --env-file .env"],
+        ["The same as kodama session list", "kodama session"],
+        ["Describe a session", "kodama session get my-work"],
+        ["Forget local state of sessions that are gone", "kodama session prune"],
+      ],
+    },
+  },
+  subcommands: [
+    start,
+    { ...list, names: ["list", "ls"] },
+    get,
+    attach,
+    stop,
+    resume,
+    del,
+    prune,
+    logs,
+    fetch,
+  ].map(underSession),
   // `kodama session` alone lists
-  group.action(async (...args: unknown[]) => {
-    const c = args.at(-1) as AnyCommand;
-    const [{ listCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
+  run: async (inv) => {
+    const [{ listCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     setExitCode(await listCommand(kube, { output: "table" }));
-  });
-  start(root, "start");
-  list(root, "list").alias("ls");
-  attach(root, "attach");
-  stop(root, "stop");
-  resume(root, "resume");
-  del(root, "delete");
-}
+  },
+};
+
+export const commands: CommandSpec[] = [
+  session,
+  topLevel(start),
+  topLevel({ ...list, names: ["list", "ls"] }),
+  topLevel(attach),
+  topLevel(stop),
+  topLevel(resume),
+  topLevel(del),
+];

@@ -68,10 +68,6 @@ export interface CommandSpec {
 /** A command module: one command's fields, or a list of commands. */
 export type CommandModule = CommandSpec | { readonly commands: readonly CommandSpec[] };
 
-/** A module that still registers itself on commander (being moved to the table style). */
-// deno-lint-ignore no-explicit-any
-export type LegacyModule = { register(program: any): void };
-
 export function specsOf(m: CommandModule): readonly CommandSpec[] {
   return "commands" in m ? m.commands : [m];
 }

@@ -2,131 +2,159 @@
  * `kodama sync push|start|stop|status|pull NAME`: file sync between a local directory and a session's
  * workspace. Each verb declares its flags and calls one function in `src/session/sync/commands.ts`.
  */
-import { type Command, Option } from "@commander-js/extra-typings";
 import { setExitCode } from "./exit.ts";
-import { type AnyCommand, connectFromOpts, globalsOf } from "./flags.ts";
-import { help } from "./help.ts";
+import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import type { HelpSpec } from "./help.ts";
+import type { Invocation } from "./optspec.ts";
+import { arg, type CommandSpec } from "./spec.ts";
 
 const commands = () => import("../session/sync/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
+const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
 /** The sync commands, the cluster and the settings, loaded together. */
-const withSettings = (c: AnyCommand) => Promise.all([commands(), connectFromOpts(globalsOf(c)), settings()]);
+const withSettings = (inv: Invocation) => Promise.all([commands(), connect(inv), settings()]);
+const NAME = arg("<name>", "session name");
+const DIR = arg("[path]", "local directory (default: the recorded one, else the current directory)");
 
-export function register(program: Command) {
-  const root = program as unknown as AnyCommand;
-  const sync = help(root.command("sync"), {
-    group: "Sessions",
-    summary: "Sync a local directory with a session's workspace (push, background sync, pull)",
-    long:
-      `kodama start --sync PATH sends PATH into the session's workspace and keeps it in sync in the background;
+export const names = ["sync"];
+
+export const help: HelpSpec = {
+  group: "Sessions",
+  summary: "Sync a local directory with a session's workspace (push, background sync, pull)",
+  long:
+    `kodama start --sync PATH sends PATH into the session's workspace and keeps it in sync in the background;
 these verbs do the same for a running session and report on it. Left out: what .gitignore files ignore (at
 every level, as git does; sync.useGitignore: false turns that off), .kodamaignore files (same syntax),
 sync.excludePatterns, the .kodama/ directory, and .git/ unless sync.git says so. Sync is per machine: its
 state is in $KODAMA_HOME/sync/NAME/ (settings, manifest, status, log).`,
-    usage: "COMMAND NAME [flags]",
-    examples: [
-      ["Send the current directory to session my-work once", "kodama sync push my-work ."],
-      ["Keep syncing it in the background", "kodama sync start my-work"],
-      ["How the background sync is doing", "kodama sync status my-work"],
-      ["See what changed in the pod, then bring it back", "kodama sync pull my-work --dry-run"],
-    ],
-  });
+  usage: "COMMAND NAME [flags]",
+  examples: [
+    ["Send the current directory to session my-work once", "kodama sync push my-work ."],
+    ["Keep syncing it in the background", "kodama sync start my-work"],
+    ["How the background sync is doing", "kodama sync status my-work"],
+    ["See what changed in the pod, then bring it back", "kodama sync pull my-work --dry-run"],
+  ],
+};
 
-  help(sync.command("push"), {
-    summary:
-      "Send the local directory to the session now (what changed since the last sync; all the first time)",
-    examples: [
-      ["Send the current directory (it becomes the session's sync directory)", "kodama sync push my-work ."],
-      ["Send again what changed in the recorded directory", "kodama sync push my-work"],
-      ["Send everything, ignoring what was sent before", "kodama sync push my-work --full"],
-    ],
-    notes: `A running background sync pauses for the push and goes on after it (from PATH, if given).
+export const subcommands: CommandSpec[] = [
+  {
+    names: ["push"],
+    help: {
+      summary:
+        "Send the local directory to the session now (what changed since the last sync; all the first time)",
+      examples: [
+        [
+          "Send the current directory (it becomes the session's sync directory)",
+          "kodama sync push my-work .",
+        ],
+        ["Send again what changed in the recorded directory", "kodama sync push my-work"],
+        ["Send everything, ignoring what was sent before", "kodama sync push my-work --full"],
+      ],
+      notes: `A running background sync pauses for the push and goes on after it (from PATH, if given).
             Exit codes: 1 the pod refused the batch or is not running, 3 no such session or directory.`,
-  })
-    .argument("<name>", "session name")
-    .argument("[path]", "local directory (default: the recorded one, else the current directory)")
-    .option("--full", "send every file, not only what changed since the last sync")
-    .action(async (name, path, opts, c) => {
-      const [{ pushCommand }, kube, cfg] = await withSettings(c);
-      setExitCode(await pushCommand(kube, name, path, { full: opts.full }, cfg));
-    });
-
-  help(sync.command("start"), {
-    summary: "Sync in the background: every local change reaches the pod within a moment",
-    long:
-      `Starts a background process (it outlives this command; stop, delete and sync stop end it). It first sends
+    },
+    args: [NAME, DIR],
+    options: [{ flags: "--full", description: "send every file, not only what changed since the last sync" }],
+    run: async (inv) => {
+      const [{ pushCommand }, kube, cfg] = await withSettings(inv);
+      setExitCode(await pushCommand(kube, inv.args[0], inv.args[1], { full: !!inv.opts.full }, cfg));
+    },
+  },
+  {
+    names: ["start"],
+    help: {
+      summary: "Sync in the background: every local change reaches the pod within a moment",
+      long:
+        `Starts a background process (it outlives this command; stop, delete and sync stop end it). It first sends
 what changed since the last sync, then watches the directory and sends each burst of changes as one batch.
 If the stream drops or the pod restarts it reconnects with back-off and re-syncs what changed meanwhile.`,
-    examples: [
-      ["Sync the current directory into session my-work in the background", "kodama sync start my-work ."],
-      ["Restart the background sync of the recorded directory", "kodama sync start my-work"],
-    ],
-  })
-    .argument("<name>", "session name")
-    .argument("[path]", "local directory (default: the recorded one, else the current directory)")
-    .action(async (name, path, _opts, c) => {
-      const [{ startCommand }, kube, cfg] = await withSettings(c);
-      setExitCode(await startCommand(kube, name, path, cfg));
-    });
-
-  help(sync.command("stop"), {
-    summary: "Stop the background sync of a session (what was sent is remembered)",
-    examples: [["Stop syncing my-work", "kodama sync stop my-work"]],
-  })
-    .argument("<name>", "session name")
-    .action(async (name) => {
+      examples: [
+        ["Sync the current directory into session my-work in the background", "kodama sync start my-work ."],
+        ["Restart the background sync of the recorded directory", "kodama sync start my-work"],
+      ],
+    },
+    args: [NAME, DIR],
+    run: async (inv) => {
+      const [{ startCommand }, kube, cfg] = await withSettings(inv);
+      setExitCode(await startCommand(kube, inv.args[0], inv.args[1], cfg));
+    },
+  },
+  {
+    names: ["stop"],
+    help: {
+      summary: "Stop the background sync of a session (what was sent is remembered)",
+      examples: [["Stop syncing my-work", "kodama sync stop my-work"]],
+    },
+    args: [NAME],
+    run: async (inv) => {
       const { stopCommand } = await commands();
-      setExitCode(await stopCommand(name));
-    });
-
-  help(sync.command("status"), {
-    summary:
-      "Show the background sync: state, last sync, files and bytes sent, pending, reconnects, last error",
-    examples: [
-      ["State of the sync of my-work", "kodama sync status my-work"],
-      ["The same as JSON", "kodama sync status my-work -o json"],
+      setExitCode(await stopCommand(inv.args[0]));
+    },
+  },
+  {
+    names: ["status"],
+    help: {
+      summary:
+        "Show the background sync: state, last sync, files and bytes sent, pending, reconnects, last error",
+      examples: [
+        ["State of the sync of my-work", "kodama sync status my-work"],
+        ["The same as JSON", "kodama sync status my-work -o json"],
+      ],
+      notes: "States: starting, watching, syncing, error (retrying with back-off), stopped.",
+    },
+    args: [NAME],
+    options: [
+      {
+        flags: "-o, --output <format>",
+        description: "output format",
+        choices: ["text", "json"],
+        default: "text",
+      },
     ],
-    notes: "States: starting, watching, syncing, error (retrying with back-off), stopped.",
-  })
-    .argument("<name>", "session name")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (name, opts) => {
+    run: async (inv) => {
       const { statusCommand } = await commands();
-      setExitCode(await statusCommand(name, opts));
-    });
-
-  help(sync.command("pull"), {
-    summary: "Bring files changed in the pod since the last sync back to the local directory",
-    long:
-      `Lists the pod's workspace, compares it with what was last synced, and copies back new and changed files
+      setExitCode(await statusCommand(inv.args[0], { output: inv.opts.output as string }));
+    },
+  },
+  {
+    names: ["pull"],
+    help: {
+      summary: "Bring files changed in the pod since the last sync back to the local directory",
+      long:
+        `Lists the pod's workspace, compares it with what was last synced, and copies back new and changed files
 (and removes local files deleted in the pod). A file changed on both sides is a conflict: reported, and
 left alone unless --force (the pod's version wins). Ignored paths are never pulled. What the pod sends is
 untrusted: nothing is ever written inside .git, names that climb out (..), are absolute or go through a local
 symlink are refused, setuid/setgid/sticky and world-write bits are dropped, and a local directory the pod
 replaced with a file stays unless --force (and even then its ignored files, and so the directory, stay).`,
-    examples: [
-      ["What would come back", "kodama sync pull my-work --dry-run"],
-      ["Bring back the changes under src/", "kodama sync pull my-work src"],
-      ["Take the pod's version of conflicting files too", "kodama sync pull my-work --force"],
+      examples: [
+        ["What would come back", "kodama sync pull my-work --dry-run"],
+        ["Bring back the changes under src/", "kodama sync pull my-work src"],
+        ["Take the pod's version of conflicting files too", "kodama sync pull my-work --force"],
+      ],
+      notes: "Exit codes: 0 done (or nothing to do), 1 conflicts were left alone, 3 not synced from here.",
+    },
+    args: [NAME, arg("[path]", "only this file or directory (relative to the sync directory)")],
+    options: [
+      { flags: "--dry-run", description: "list what would change locally, change nothing" },
+      { flags: "--force", description: "overwrite local changes with the pod's version (conflicts)" },
     ],
-    notes: "Exit codes: 0 done (or nothing to do), 1 conflicts were left alone, 3 not synced from here.",
-  })
-    .argument("<name>", "session name")
-    .argument("[path]", "only this file or directory (relative to the sync directory)")
-    .option("--dry-run", "list what would change locally, change nothing")
-    .option("--force", "overwrite local changes with the pod's version (conflicts)")
-    .action(async (name, path, opts, c) => {
-      const [{ pullCommand }, kube] = await Promise.all([
-        import("../session/sync/pull.ts"),
-        connectFromOpts(globalsOf(c)),
-      ]);
-      setExitCode(await pullCommand(kube, name, path, opts));
-    });
-
-  help(sync.command("__daemon"), { summary: "the background sync process", examples: [], internal: true })
-    .argument("<name>", "session name")
-    .action(async (name, _opts, c) => {
-      const [{ daemonCommand }, kube] = await Promise.all([commands(), connectFromOpts(globalsOf(c))]);
-      setExitCode(await daemonCommand(kube, name));
-    });
-}
+    run: async (inv) => {
+      const [{ pullCommand }, kube] = await Promise.all([import("../session/sync/pull.ts"), connect(inv)]);
+      const f = {
+        dryRun: inv.opts.dryRun as boolean | undefined,
+        force: inv.opts.force as boolean | undefined,
+      };
+      setExitCode(await pullCommand(kube, inv.args[0], inv.args[1], f));
+    },
+  },
+  {
+    names: ["__daemon"],
+    help: { summary: "the background sync process", examples: [], internal: true },
+    args: [NAME],
+    run: async (inv) => {
+      const [{ daemonCommand }, kube] = await Promise.all([commands(), connect(inv)]);
+      setExitCode(await daemonCommand(kube, inv.args[0]));
+    },
+  },
+];

@@ -11,7 +11,7 @@ import { attachSession } from "./attach.ts";
 import { getCommand as get } from "./get.ts";
 import { listCommand as list } from "./list.ts";
 import { deleteSession, pruneStates, resumeSession, stopSession } from "./lifecycle.ts";
-import { type StartIO, startSession } from "./start.ts";
+import { type StartIO, type StartOptions, startSession } from "./start.ts";
 
 async function startIO(): Promise<StartIO> {
   const { findRepo } = await import("../config/paths.ts");
@@ -19,55 +19,19 @@ async function startIO(): Promise<StartIO> {
   return { out: stdoutSink, err: stderrSink, tty: isTerminal("stderr"), repoRoot: repo.gitRoot };
 }
 
-export interface StartFlagValues {
-  image?: string;
-  cpu?: string;
-  memory?: string;
-  storage?: string;
-  storageClass?: string;
-  envFile: string[];
-  envExclude: string[];
-  sync?: string | boolean;
-  repo?: string;
-  branch?: string;
-  baseBranch?: string;
-  prompt?: string;
-  promptFile?: string;
-  timeout?: string;
-  wait?: boolean;
-  dryRun?: boolean;
-  output?: string;
-}
-
+/**
+ * `kodama start`: the flags come as the start options themselves (src/cli/session.ts maps them once);
+ * the namespace is the client's, and a --prompt-file is read here.
+ */
 export async function startCommand(
   kube: Kube,
-  name: string,
-  f: StartFlagValues,
+  o: Omit<StartOptions, "namespace"> & { promptFile?: string },
   cfg: Config,
 ): Promise<number> {
+  const { promptFile: _, ...rest } = o;
   return await startSession(
     kube,
-    {
-      name,
-      namespace: kube.namespace,
-      image: f.image,
-      cpu: f.cpu,
-      memory: f.memory,
-      storage: f.storage,
-      storageClass: f.storageClass,
-      envFiles: f.envFile,
-      envExclude: f.envExclude,
-      sync: typeof f.sync === "string" ? f.sync : f.sync === true ? "." : undefined,
-      noSync: f.sync === false,
-      repo: f.repo,
-      branch: f.branch,
-      baseBranch: f.baseBranch,
-      prompt: await readPrompt(f),
-      timeout: f.timeout,
-      noWait: f.wait === false,
-      dryRun: f.dryRun,
-      output: f.output,
-    },
+    { ...rest, namespace: kube.namespace, prompt: await readPrompt(o) },
     cfg,
     await startIO(),
   );

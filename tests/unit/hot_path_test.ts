@@ -9,10 +9,29 @@ import { assertEquals } from "@std/assert";
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** Modules of the everyday path: what main.ts imports, and what each of these commands loads first. */
+/**
+ * Modules of the everyday path: what main.ts imports, every command's table (the fast reader loads the
+ * one a line names; completion loads them all), and what the everyday commands load first.
+ */
 const HOT = [
   "main.ts",
   "src/cli/fast.ts",
+  "src/cli/tree.ts",
+  "src/cli/completion.ts",
+  "src/cli/complete.ts",
+  "src/cli/agent.ts",
+  "src/cli/config.ts",
+  "src/cli/cp.ts",
+  "src/cli/doctor.ts",
+  "src/cli/logs.ts",
+  "src/cli/options.ts",
+  "src/cli/pick.ts",
+  "src/cli/portforward.ts",
+  "src/cli/session.ts",
+  "src/cli/sync.ts",
+  "src/cli/version.ts",
+  "src/cli/wait.ts",
+  "src/cli/workflow.ts",
   "src/cli/prepare.ts",
   "src/cli/connect.ts",
   "src/cli/commands.ts",
