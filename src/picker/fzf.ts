@@ -52,3 +52,19 @@ export async function fzfPick(lines: string[], opts: FzfOptions = {}): Promise<s
       );
   }
 }
+
+/**
+ * The query for fzf over `namespace/name` lines that matches what kodama's picker matches: there an
+ * anchored term without a `/` matches the name (`^api`, `^web-1$`), which on fzf's whole line is the text
+ * right after the only `/`: `^api` -> `'/api`, `^api$` -> `/api$`, negated alike. Other terms are fzf's own.
+ */
+export function nsNameQuery(query: string): string {
+  return query.split(/(?<!\\) /).map((token) => {
+    const inv = token.startsWith("!");
+    const t = inv ? token.slice(1) : token;
+    if (!t.startsWith("^") || t.includes("/") || t.length < 2 || t === "^$") return token;
+    const rest = t.slice(1);
+    if (rest.endsWith("$") && rest.length > 1) return `${inv ? "!" : ""}/${rest}`;
+    return inv ? `!/${rest}` : `'/${rest}`;
+  }).join(" ");
+}

@@ -125,10 +125,12 @@ export async function pickItems<T>(items0: PickerItem<T>[], opts: PickItemsOptio
     });
   }
   if (picker === "fzf") {
-    const { fzfPick } = await import("./fzf.ts");
+    const { fzfPick, nsNameQuery } = await import("./fzf.ts");
+    // namespace/name lines: anchored terms as kodama matches them (on the name)
+    const nsName = showNamespace && items.every((it) => it.id === `${it.namespace}/${it.label}`);
     const ids = await fzfPick(items.map((it) => it.id), {
       multi: opts.multi,
-      query,
+      query: nsName ? nsNameQuery(query) : query,
       prompt: opts.prompt ?? `${noun}> `,
     });
     const byId = new Map(items.map((it) => [it.id, it.payload]));

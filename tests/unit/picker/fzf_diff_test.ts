@@ -236,3 +236,32 @@ Deno.test("fzf differential: same matches and order as the fzf binary", async (t
     });
   }
 });
+
+Deno.test("KODAMA_PICKER=fzf with -A: the query given to fzf matches the same pods as kodama's picker", async () => {
+  if (!(await fzfVersion())) return;
+  const { nsNameQuery } = await import("../../../src/picker/fzf.ts");
+  const items = corpus(3000);
+  const entries = items.map((p) => ({
+    text: `${p.namespace}/${p.name}`,
+    anchor: [...p.namespace].length + 1,
+  }));
+  const lines = entries.map((e) => e.text);
+  const m = new Matcher(entries, { cacheSize: 0 });
+  for (
+    const q of [
+      "^api",
+      "^web-1$",
+      "!^api api",
+      "^api | ^web",
+      "^redis !-0$",
+      "!^api$ ^api",
+      "^prod/api",
+      "'^api",
+    ]
+  ) {
+    const want = Array.from(m.match(q).indices, (i) => m.texts[i]).sort();
+    const got = (await fzfFilter(lines, nsNameQuery(q), [])).sort();
+    assertEquals(got, want, `${q} -> ${nsNameQuery(q)}`);
+  }
+  assertEquals(nsNameQuery("^api | !^web-1$ x\\ ^y"), "'/api | !/web-1$ x\\ ^y");
+});
