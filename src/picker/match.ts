@@ -284,6 +284,8 @@ export class Matcher {
     m.ascii = this.ascii.slice();
     m.lengths = this.lengths.slice();
     m.bonusAt = this.bonusAt.slice();
+    // its own bonus buffer: two matchers derived from this one must not write into the same free space
+    m.bonusBuf = this.bonusBuf.slice(0, this.bonusUsed);
     m.flat = undefined;
     m.cache = new Map();
     m.scratchBufs = [];
@@ -296,7 +298,7 @@ export class Matcher {
     let need = this.bonusUsed;
     for (const e of entries) need += e.text.length;
     if (need > this.bonusBuf.length) {
-      // grow by copying: a matcher this one was derived from keeps its own buffer
+      // grow by copying
       const grown = new Uint8Array(need + (need >> 2));
       grown.set(this.bonusBuf.subarray(0, this.bonusUsed));
       this.bonusBuf = grown;

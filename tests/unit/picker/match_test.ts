@@ -257,3 +257,16 @@ Deno.test("match: characters outside the BMP match and highlight by code point",
   // c a f é - 😀 - 1: é is code point 3, the emoji code point 5 (UTF-16 index 5 and 6)
   assertEquals(m.positions(r, [0]).get(0), [3, 5]);
 });
+
+Deno.test("match: two matchers derived from one keep their own items", () => {
+  // (40 characters leave room in the matcher's buffers for a short item or two)
+  const m = new Matcher([{ text: "pod-a".padEnd(40, "a") }]);
+  const a = m.withAdded([{ text: "x-api-1" }]);
+  const b = m.withAdded([{ text: "Zzzzzzz" }]);
+  assertEquals(names(a, "api"), ["x-api-1"]);
+  assertEquals(names(b, "zz"), ["Zzzzzzz"]);
+  assertEquals(names(m, "pod").length, 1);
+  // and their own scores (the bonuses of b's item must not land on a's)
+  const fresh = new Matcher([{ text: "pod-a".padEnd(40, "a") }, { text: "x-api-1" }]);
+  assertEquals(Array.from(a.match("i-1").scores), Array.from(fresh.match("i-1").scores));
+});
