@@ -18,11 +18,14 @@
  *   v1 takes the first occurrence, shortened from its end. fzf itself uses v1 when text length times
  *   pattern length exceeds its 100 KiB slab.
  *
- * What fzf changed after 0.38 (kodama follows 0.38, the oracle it is tested against; see README):
- * - 0.43: a non-word character right after white space or a delimiter gets the boundary bonus, and a
- *   delimiter character itself gets `bonusNonWord` (0.38 gives it 0 after a letter);
- * - v1's backward scan normalizes diacritics (0.38 does not);
- * - new term types (`'word'` for a word-boundary exact match) and speed-only fast paths.
+ * The constants above are still current fzf's (v0.74, checked in its source). What fzf changed after 0.38,
+ * which kodama does not follow because it matches the fzf it is tested against (see README):
+ * - 0.47.0: a delimiter character (`/,:;|`) itself gets `bonusNonWord` (0.38 gives it 0 after a letter);
+ * - 0.55.0: a new term type, `'word'`, an exact match on word boundaries;
+ * - 0.59.0: `--scheme=path` ranks by file name first (not the default scheme);
+ * - 0.60.1: v1's backward scan normalizes diacritics too;
+ * - 0.73.0: a non-word character right after white space or a delimiter gets the boundary bonus;
+ * - and speed-only fast paths (one- and two-character patterns, a narrower matrix) with the same scores.
  */
 import { normalizeRune } from "./normalize.ts";
 
