@@ -1,3 +1,4 @@
+import { escapeControl } from "./escape.ts";
 /**
  * The one error type every layer throws for conditions a user can act on.
  * `main.ts` prints `message` (and `hint` on a second line) and exits with `code`;
@@ -46,8 +47,14 @@ export function interrupted(message = "interrupted"): KodamaError {
 }
 
 /** Format a caught value for a person: KodamaError message + hint, or the first line of anything else. */
+/**
+ * An error as kodama prints it: its message (and hint), with control characters made visible
+ * (escape.ts): a workflow name, a pod's output or a file name inside a message cannot rewrite the
+ * terminal.
+ */
 export function formatError(e: unknown): string {
-  if (e instanceof KodamaError) return e.hint ? `${e.message}\n  ${e.hint}` : e.message;
-  if (e instanceof Error) return e.message.split("\n")[0];
-  return String(e);
+  const safe = (s: string) => escapeControl(s, { newlines: true });
+  if (e instanceof KodamaError) return e.hint ? `${safe(e.message)}\n  ${safe(e.hint)}` : safe(e.message);
+  if (e instanceof Error) return escapeControl(e.message.split("\n")[0]);
+  return escapeControl(String(e));
 }

@@ -14,6 +14,7 @@ import { shownPath } from "./prepare.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
 import { fileUrlToPath, hostPlatform } from "../platform.ts";
+import { escapeControl as esc } from "../escape.ts";
 
 /** `kodama workflow list` */
 export async function listCommand(o: { output?: string; out?: Sink }): Promise<void> {
@@ -37,13 +38,19 @@ export async function listCommand(o: { output?: string; out?: Sink }): Promise<v
     return;
   }
   if (o.output === "name") {
-    for (const r of rows) if (!r.shadowedBy) out.write(r.name + "\n");
+    for (const r of rows) if (!r.shadowedBy) out.write(esc(r.name) + "\n");
     return;
   }
   const table = [["NAME", "SOURCE", "DESCRIPTION", "FILE"]];
   for (const r of rows) {
     const src = r.shadowedBy ? `${r.source} (shadowed by ${r.shadowedBy.source})` : r.source;
-    table.push([r.name, src, r.description, r.source === "builtin" ? "(built in)" : displayPath(r.file)]);
+    // names, descriptions and file names come from the repo: nothing in them may rewrite the terminal
+    table.push([
+      esc(r.name),
+      src,
+      esc(r.description),
+      r.source === "builtin" ? "(built in)" : esc(displayPath(r.file)),
+    ]);
   }
   const w = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table) {
@@ -70,13 +77,15 @@ export async function showCommand(name: string, o: { out?: Sink; err?: Sink } = 
   const color = colorEnabled("stderr");
   (o.err ?? stderrSink).write(
     dim(
-      `# ${ref.name} — ${ref.source}: ${ref.file}${
-        hidden.map((h) => `\n# shadows ${h.source}: ${h.file}`).join("")
+      `# ${esc(ref.name)} — ${ref.source}: ${esc(ref.file)}${
+        hidden.map((h) => `\n# shadows ${h.source}: ${esc(h.file)}`).join("")
       }`,
       color,
     ) + "\n",
   );
-  (o.out ?? stdoutSink).write(text.endsWith("\n") ? text : text + "\n");
+  // a valid YAML file holds no control characters: any there are shown, not obeyed
+  const shown = esc(text, { newlines: true });
+  (o.out ?? stdoutSink).write(shown.endsWith("\n") ? shown : shown + "\n");
 }
 
 /**
@@ -105,7 +114,7 @@ export async function validateCommand(files: string[], o: { out?: Sink; err?: Si
       seen.add(line);
     }
   }
-  for (const p of problems) out.write(formatProblem(p) + "\n");
+  for (const p of problems) out.write(esc(formatProblem(p), { newlines: true }) + "\n");
   const color = colorEnabled("stderr");
   err.write(
     bad

@@ -6,6 +6,10 @@
 import type { Sink } from "../ui/sink.ts";
 import { bold, dim, green, red, yellow } from "../ui/color.ts";
 import { formatDuration } from "../ui/duration.ts";
+import { escapeControl } from "../escape.ts";
+
+/** A note as shown: one or more lines of kodama's, with what came from a workflow or pod made visible. */
+const noteText = (line: string) => escapeControl(line.replace(/\n$/, ""), { newlines: true }) + "\n";
 
 export type StepStatus = "ok" | "failed" | "skipped" | "ignored";
 
@@ -78,7 +82,7 @@ function plainDisplay(o: DisplayOptions): Display {
         o.err.write(endLine(l.label, status, ms, detail, o.color, l.depth));
       }
     },
-    note: (line) => o.err.write(line.endsWith("\n") ? line : line + "\n"),
+    note: (line) => o.err.write(noteText(line)),
     out: o.out,
     err: o.err,
     close() {},
@@ -150,7 +154,7 @@ function liveDisplay(o: DisplayOptions): Display {
         o.err.write(endLine(l.label, status, ms, detail, o.color, l.depth));
       });
     },
-    note: (line) => above(() => o.err.write(line.endsWith("\n") ? line : line + "\n")),
+    note: (line) => above(() => o.err.write(noteText(line))),
     out: lineSink(o.out, o.stdoutIsTty ?? true, "out"),
     err: lineSink(o.err, true, "err"),
     close() {

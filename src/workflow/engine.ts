@@ -55,7 +55,7 @@ import {
 } from "./types.ts";
 import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
 import { addSecret, redactingSink } from "../ui/redact.ts";
-import { safeLine, stripControl } from "../ui/color.ts";
+import { escapeControl } from "../escape.ts";
 import type { Sink } from "../ui/sink.ts";
 import { askParam, resolveParams } from "./params.ts";
 
@@ -325,7 +325,7 @@ class Run {
 
   private record(id: string, key: string, r: StepResult, continueOnError: boolean, ms: number) {
     const ignored = !r.ok && continueOnError;
-    if (r.error) r = { ...r, error: safeLine(r.error) };
+    if (r.error) r = { ...r, error: escapeControl(r.error) };
     this.steps[id] = {
       outputs: r.outputs,
       outcome: r.ok ? "success" : "failure",
@@ -665,7 +665,10 @@ class Run {
   /** --dry-run's lines: resolved values are shown without terminal control sequences */
   private planOut(): Sink {
     const out = this.o.display.out;
-    return { write: (s) => out.write(typeof s === "string" ? stripControl(s) : s) };
+    return {
+      write: (s) =>
+        out.write(escapeControl(typeof s === "string" ? s : new TextDecoder().decode(s), { newlines: true })),
+    };
   }
 
   async plan(): Promise<RunResult> {
@@ -789,7 +792,7 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal, kind: string): Promise
 
 /** A step's display label: one line, no control sequences, not longer than a line of a terminal or two. */
 function label(s: string): string {
-  const line = safeLine(s);
+  const line = escapeControl(s);
   return line.length > 160 ? line.slice(0, 159) + "…" : line;
 }
 

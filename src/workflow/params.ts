@@ -97,11 +97,16 @@ export async function resolveParams(
 /** Terminal prompt for a missing param (loaded lazily: @inquirer/prompts is not small). */
 export async function askParam(name: string, p: Param): Promise<string | boolean> {
   const { input, select, confirm } = await import("@inquirer/prompts");
-  const message = p.description ? `${name} (${p.description})` : name;
+  const { escapeControl } = await import("../escape.ts");
+  // name, description and choices come from the workflow file: shown, never obeyed by the terminal
+  const message = escapeControl(p.description ? `${name} (${p.description})` : name);
   const { default: process } = await import("node:process");
   const output = process.stderr;
   if (p.type === "enum") {
-    return await select({ message, choices: (p.values ?? []).map((v) => ({ value: v, name: v })) }, {
+    return await select({
+      message,
+      choices: (p.values ?? []).map((v) => ({ value: v, name: escapeControl(v) })),
+    }, {
       output,
     });
   }

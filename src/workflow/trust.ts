@@ -15,6 +15,7 @@ import { join } from "../fspath.ts";
 import { displayPath, kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { escapeControl } from "../escape.ts";
 import type { LoadedWorkflow } from "./file.ts";
 import { hasPermissions, type Permissions, permSummary, stemOf } from "./model.ts";
 import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
@@ -200,13 +201,17 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
     return;
   }
   if (o.interactive && o.confirm) {
-    o.note?.(`workflow ${lw.name} (${lw.file})${changed} asks for trust:`);
+    o.note?.(
+      `workflow ${lw.name} (${lw.file})${changed} asks for ${
+        asks.some((a) => a.shadows) ? "trust" : "permissions"
+      }:`,
+    );
     for (const [k, v] of Object.entries(union)) {
       if (v?.length) o.note?.(`  ${k}: ${v.join(", ")}`);
     }
     for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
     o.note?.(`  (pins ${pinned})`);
-    if (await o.confirm(`Trust this version of ${lw.name} and run it?`)) {
+    if (await o.confirm(`Trust this version of ${escapeControl(lw.name)} and run it?`)) {
       await recordTrust(lw, sha, perms);
       return;
     }
