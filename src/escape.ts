@@ -6,12 +6,9 @@
  * bidirectional overrides and isolates, zero-width marks and the line/paragraph separators. A forged
  * prompt then shows as `\x1b[1A\x1b[2K…` instead of erasing the line above it.
  */
-// deno-lint-ignore no-control-regex
-const UNSAFE =
-  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-// deno-lint-ignore no-control-regex
-const UNSAFE_KEEP_NL =
-  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const BIDI = "\\u061c\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ufeff";
+const UNSAFE = new RegExp(`[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f${BIDI}]`, "g");
+const UNSAFE_KEEP_NL = new RegExp(`[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f${BIDI}]`, "g");
 
 function visible(c: string): string {
   const n = c.codePointAt(0)!;
