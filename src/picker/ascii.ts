@@ -109,6 +109,7 @@ let F_POS = new Int32Array(64);
 let F_VAL = new Int32Array(64);
 let F_GAP = new Uint8Array(64);
 let F_RUN = new Int32Array(64);
+let ROW_START = new Int32Array(16);
 
 /**
  * fzf's FuzzyMatchV2 score (forward), or NO_MATCH.
@@ -137,11 +138,14 @@ export function fuzzyV2(folded: string, bon: Uint8Array, off: number, pat: strin
     }
     return best;
   }
-  // the greedy occurrence decides that there is a match (and where each row starts: fzf's F)
+  // the greedy occurrence decides that there is a match, and where each row starts (fzf's F)
+  if (ROW_START.length < M) ROW_START = new Int32Array(M * 2);
+  const F = ROW_START;
   let p = f0;
   for (let k = 1; k < M; k++) {
     p = folded.indexOf(pat[k], p + 1);
     if (p < 0) return NO_MATCH;
+    F[k] = p;
   }
   const lastIdx = folded.lastIndexOf(pat[M - 1]);
   if (E_POS.length <= lastIdx) {
@@ -159,7 +163,7 @@ export function fuzzyV2(folded: string, bon: Uint8Array, off: number, pat: strin
   let cPos = F_POS, cVal = F_VAL, cGap = F_GAP, cRun = F_RUN;
   // row 0: 16 + 2·bonus at each occurrence of the first character
   let nPrev = 0;
-  for (let q = f0; q >= 0 && q <= lastIdx; q = folded.indexOf(pat[0], q + 1)) {
+  for (let q = f0; q >= 0 && q < lastIdx; q = folded.indexOf(pat[0], q + 1)) {
     pPos[nPrev] = q;
     pVal[nPrev] = SCORE_MATCH +
       (q === base ? startBonus(folded, q) : bon[off + q]) * BONUS_FIRST_CHAR_MULTIPLIER;
@@ -167,17 +171,18 @@ export function fuzzyV2(folded: string, bon: Uint8Array, off: number, pat: strin
     pRun[nPrev++] = 1;
   }
   let maxScore = 0;
-  let f = f0;
   for (let r = 1; r < M; r++) {
     const ch = pat[r];
     const last = r === M - 1;
-    f = folded.indexOf(ch, f + 1); // fzf's F[r]: the row starts here, 0 on its left, not in a gap
+    const f = F[r]; // the row starts here, with 0 on its left, not in a gap
+    // the cells that matter: the next row reads this one up to the column before its last
+    const end = last ? lastIdx : lastIdx - 1;
     let lastPos = f - 1;
     let lastVal = 0;
     let lastGap = false;
     let ptr = 0;
     let n = 0;
-    for (let q = f; q >= 0 && q <= lastIdx; q = folded.indexOf(ch, q + 1)) {
+    for (let q = f; q >= 0 && q <= end; q = q < end ? folded.indexOf(ch, q + 1) : -1) {
       // this row left of q
       let left = lastVal;
       let gapLeft = lastGap;
