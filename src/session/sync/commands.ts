@@ -14,7 +14,7 @@ import { requireSession } from "../cluster.ts";
 import { columnOf, running } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
 import { pushTree } from "./push.ts";
-import { configFor, pushSummary } from "./session.ts";
+import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
   emptyStatus,
   loadConfig,
@@ -103,6 +103,8 @@ export async function startCommand(
     return ExitCode.OK;
   }
   if (running(name)) await stopDaemon(name); // a new root
+  const crlf = await autocrlfWarning(c.root);
+  if (crlf) stderrSink.write(crlf);
   const pid = await spawnDaemon(kube, name, c.namespace);
   stdoutSink.write(`sync/${name} started\n`);
   stderrSink.write(

@@ -10,7 +10,8 @@ import { ProgressRenderer } from "../../ui/progress.ts";
 import { makeBatch } from "./batch.ts";
 import { globalExcludesFile, IgnoreRules } from "./ignore.ts";
 import { applyBatch, type SyncTarget } from "./remote.ts";
-import { diffTrees, scanTree, type Tree } from "./scan.ts";
+import { adoptModes, diffTrees, gitExecutables, scanTree, type Tree } from "./scan.ts";
+import { hasUnixModes, hostPlatform } from "../../platform.ts";
 import {
   emptyStatus,
   loadManifest,
@@ -95,10 +96,10 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
   const started = performance.now();
   const rules = rulesFor(c);
   const where = { root: c.root, workdir: c.workdir };
-  const [now, then] = await Promise.all([
-    scanTree(c.root, rules),
-    o.full ? Promise.resolve(new Map() as Tree) : loadManifest(c.name, where, o.home),
-  ]);
+  const [now, manifest] = await Promise.all([scanTree(c.root, rules), loadManifest(c.name, where, o.home)]);
+  const then = o.full ? new Map() as Tree : manifest;
+  // Windows keeps no modes: the pod keeps what it had (the manifest), git's executable bit, or 0644/0755
+  if (!hasUnixModes(hostPlatform())) adoptModes(now, manifest, hostPlatform(), await gitExecutables(c.root));
   const diff = diffTrees(then, now);
   const batch = makeBatch(deletable(diff.deleted, then, rules), diff.changed, now);
   const result: PushResult = { files: 0, bytes: 0, deletes: batch.deletes.length, scanned: now.size, ms: 0 };

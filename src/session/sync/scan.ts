@@ -4,6 +4,17 @@
  */
 import { join } from "node:path";
 import type { IgnoreRules } from "./ignore.ts";
+import { type Folding, hasUnixModes, hostPlatform, type Platform, podMode } from "../../platform.ts";
+
+/**
+ * What a scan reads of the local file system (Deno's own functions by default). Tests put a
+ * case-folding in-memory file system behind it (tests/unit/platform/folding_fs.ts).
+ */
+export interface ScanFs {
+  readDirSync(path: string): Iterable<{ name: string }>;
+  lstatSync(path: string): Deno.FileInfo;
+  readLinkSync(path: string): string;
+}
 
 export type Kind = "file" | "dir" | "symlink";
 
@@ -26,7 +37,7 @@ export interface Entry {
 /** '/'-separated path relative to the root -> entry. */
 export type Tree = Map<string, Entry>;
 
-export function entryOf(st: Deno.FileInfo, link?: string): Entry | undefined {
+export function entryOf(st: Deno.FileInfo, link?: string, p: Platform = hostPlatform()): Entry | undefined {
   const kind: Kind | undefined = st.isSymlink
     ? "symlink"
     : st.isDirectory
@@ -37,7 +48,8 @@ export function entryOf(st: Deno.FileInfo, link?: string): Entry | undefined {
   if (!kind) return undefined; // sockets, fifos, devices are not synced
   return {
     kind,
-    mode: (st.mode ?? 0o644) & 0o7777,
+    // Windows reports 0o666 or 0o444, which must never reach the pod: adoptModes picks the real ones
+    mode: hasUnixModes(p) ? (st.mode ?? 0o644) & 0o7777 : podMode({ local: null, isDir: kind === "dir" }, p),
     size: kind === "file" ? st.size : 0,
     mtime: st.mtime?.getTime() ?? 0,
     ino: st.ino ?? 0,
@@ -47,20 +59,32 @@ export function entryOf(st: Deno.FileInfo, link?: string): Entry | undefined {
   };
 }
 
-/** lstat one path; undefined when it is gone (or of a kind sync skips). Synchronous: many small calls
- * are several times cheaper than async ones, and a walk does nothing else meanwhile. */
-export function statPathSync(root: string, rel: string): Entry | undefined {
+/**
+ * lstat one path; undefined when it is gone (or of a kind sync skips). Synchronous: many small calls
+ * are several times cheaper than async ones, and a walk does nothing else meanwhile. On a disk that
+ * folds names (`folding`), lstat finds `Foo.ts` after a rename to `foo.ts`: the name counts only when
+ * its directory lists it spelled exactly so.
+ */
+export function statPathSync(
+  root: string,
+  rel: string,
+  fs: ScanFs = Deno,
+  folding?: Folding,
+): Entry | undefined {
   const abs = join(root, rel);
   let st: Deno.FileInfo;
   try {
-    st = Deno.lstatSync(abs);
+    st = fs.lstatSync(abs);
   } catch {
+    return undefined;
+  }
+  if (folding && (folding.caseInsensitive || folding.normalizing) && !listedExactly(root, rel, fs)) {
     return undefined;
   }
   let link: string | undefined;
   if (st.isSymlink) {
     try {
-      link = Deno.readLinkSync(abs);
+      link = fs.readLinkSync(abs);
     } catch {
       return undefined;
     }
@@ -68,13 +92,92 @@ export function statPathSync(root: string, rel: string): Entry | undefined {
   return entryOf(st, link);
 }
 
-export function statPath(root: string, rel: string): Promise<Entry | undefined> {
-  return Promise.resolve(statPathSync(root, rel));
+/** Does each directory on the way list the next name of `rel` spelled exactly as `rel` spells it? */
+function listedExactly(root: string, rel: string, fs: ScanFs): boolean {
+  const parts = rel.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    try {
+      const names = [...fs.readDirSync(join(root, ...parts.slice(0, i)))].map((d) => d.name);
+      if (!names.includes(parts[i])) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function statPath(
+  root: string,
+  rel: string,
+  fs?: ScanFs,
+  folding?: Folding,
+): Promise<Entry | undefined> {
+  return Promise.resolve(statPathSync(root, rel, fs, folding));
+}
+
+/**
+ * The mode to send for a local entry where the OS keeps no Unix modes (Windows): the ancestor's (what
+ * the pod was last sent, or pulled from it), else 0755 for a file git marks executable, else 0644 /
+ * 0755 — never world-writable (src/platform.ts podMode). Elsewhere the entry is left as it is.
+ */
+export function adoptMode(
+  rel: string,
+  e: Entry,
+  ancestor: Entry | undefined,
+  p: Platform = hostPlatform(),
+  gitExecutable?: Set<string>,
+): Entry {
+  if (hasUnixModes(p) || e.kind === "symlink") return e;
+  const mode = podMode({
+    local: null,
+    isDir: e.kind === "dir",
+    ancestor: ancestor?.kind === e.kind ? ancestor.mode : undefined,
+    gitExecutable: gitExecutable?.has(rel),
+  }, p);
+  return mode === e.mode ? e : { ...e, mode };
+}
+
+/** adoptMode for every entry of `now`, against the manifest `then` (in place; returns it). */
+export function adoptModes(
+  now: Tree,
+  then: Tree,
+  p: Platform = hostPlatform(),
+  gitExecutable?: Set<string>,
+): Tree {
+  if (hasUnixModes(p)) return now;
+  for (const [rel, e] of now) now.set(rel, adoptMode(rel, e, then.get(rel), p, gitExecutable));
+  return now;
+}
+
+/**
+ * The files git records as executable (mode 100755) under `root`, as root-relative paths; empty when
+ * `root` is not in a git work tree or git is missing. Windows loses the bit on disk; git keeps it.
+ */
+export async function gitExecutables(root: string): Promise<Set<string>> {
+  try {
+    const r = await new Deno.Command("git", {
+      args: ["-C", root, "ls-files", "-s", "-z"],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    if (!r.success) return new Set();
+    const out = new Set<string>();
+    for (const rec of new TextDecoder().decode(r.stdout).split("\0")) {
+      const tab = rec.indexOf("\t");
+      if (tab > 0 && rec.startsWith("100755 ")) out.add(rec.slice(tab + 1));
+    }
+    return out;
+  } catch {
+    return new Set();
+  }
 }
 
 export interface ScanOptions {
   /** only below this directory (relative; "" = all) */
   under?: string;
+  /** the file system to read (default Deno's) */
+  fs?: ScanFs;
 }
 
 /**
@@ -84,9 +187,10 @@ export interface ScanOptions {
 export function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}): Promise<Tree> {
   const out: Tree = new Map();
   const start = o.under ?? "";
+  const fs = o.fs ?? Deno;
   if (start) {
     if (rules.ignoredPath(start, true)) return Promise.resolve(out);
-    const e = statPathSync(root, start);
+    const e = statPathSync(root, start, fs);
     if (!e) return Promise.resolve(out);
     out.set(start, e);
     if (e.kind !== "dir") return Promise.resolve(out);
@@ -94,7 +198,7 @@ export function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}):
   const walk = (dir: string): void => {
     const names: string[] = [];
     try {
-      for (const d of Deno.readDirSync(join(root, dir))) names.push(d.name);
+      for (const d of fs.readDirSync(join(root, dir))) names.push(d.name);
     } catch {
       return; // removed meanwhile, or unreadable
     }
@@ -103,7 +207,7 @@ export function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}):
     const subdirs: string[] = [];
     for (const n of names) {
       const rel = dir ? `${dir}/${n}` : n;
-      const e = statPathSync(root, rel);
+      const e = statPathSync(root, rel, fs);
       if (!e || rules.ignoredHere(rel, e.kind === "dir")) continue;
       out.set(rel, e);
       if (e.kind === "dir") subdirs.push(rel);

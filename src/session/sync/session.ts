@@ -73,6 +73,27 @@ export function configFor(
   };
 }
 
+/**
+ * The one-line warning for a tree whose git turns LF into CRLF on checkout (`core.autocrlf=true`, Git
+ * for Windows' default): sync sends files as they are on disk, so the pod gets CRLF. Undefined when git
+ * says otherwise, or the tree is not in a git work tree.
+ */
+export async function autocrlfWarning(root: string): Promise<string | undefined> {
+  try {
+    const r = await new Deno.Command("git", {
+      args: ["-C", root, "config", "--get", "core.autocrlf"],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    if (!r.success || new TextDecoder().decode(r.stdout).trim().toLowerCase() !== "true") return undefined;
+  } catch {
+    return undefined; // no git
+  }
+  return "warning: git's core.autocrlf is true here: files go to the pod as they are on disk, with CRLF line " +
+    "endings (set core.autocrlf=input, or `* text=auto eol=lf` in .gitattributes, for LF)\n";
+}
+
 export function pushSummary(r: PushResult): string {
   const rate = r.bytes / Math.max(0.001, r.ms / 1000);
   return `synced ${r.files} file${r.files === 1 ? "" : "s"} (${formatBytes(r.bytes)})${
@@ -106,6 +127,8 @@ export async function syncSessionStart(
       }: the values are in the session's Secret\n`,
     );
   }
+  const crlf = await autocrlfWarning(root);
+  if (crlf) io.err.write(crlf);
   const r = await pushTree(kube, c, { full: true, err: io.err, tty: io.tty, signal: io.signal });
   io.err.write(`${pushSummary(r)}: ${root} -> ${c.pod}:${c.workdir}\n`);
   if (cfg.sync.watch) await startBackground(kube, c, io.err);

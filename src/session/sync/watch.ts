@@ -14,7 +14,7 @@
  * differs from the manifest — the failed batch and whatever changed meanwhile — counting a reconnect.
  * Idle, nothing runs: no timers, no polling; the process sleeps in inotify.
  */
-import { relative, sep } from "node:path";
+import { isAbsolute, relative, sep } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { formatBytes } from "../../bytes.ts";
 import { type Batch, makeBatch } from "./batch.ts";
@@ -22,7 +22,19 @@ import { IgnoreRules } from "./ignore.ts";
 import { deletable, rulesFor, targetOf } from "./push.ts";
 import { applyBatch, batchBytes, BatchChannel, CHANNEL_MAX_BYTES, SyncConnectionError } from "./remote.ts";
 import type { PackStats } from "./batch.ts";
-import { diffTrees, type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
+import {
+  adoptMode,
+  adoptModes,
+  diffTrees,
+  type Entry,
+  gitExecutables,
+  sameEntry,
+  scanTree,
+  sortWalk,
+  statPath,
+  type Tree,
+} from "./scan.ts";
+import { type Folding, hasUnixModes, hostPlatform, probeFolding } from "../../platform.ts";
 import {
   loadManifest,
   manifestStamp,
@@ -50,6 +62,18 @@ export interface WatchHooks {
   checkPod?(): Promise<void>;
 }
 
+/**
+ * A watcher's absolute path as a root-relative `/` path ("" for the root, `..…` when outside). FSEvents
+ * (macOS) reports canonical paths, so a root reached through a symlink (`/tmp` is `/private/tmp`,
+ * `/var/folders`, the user's own links) is matched by its real path too. Pure.
+ */
+export function eventPath(abs: string, root: string, realRoot?: string): string {
+  const rel = relative(root, abs);
+  const outside = rel.startsWith("..") || isAbsolute(rel);
+  const r = outside && realRoot ? relative(realRoot, abs) : rel;
+  return r.split(sep).join("/");
+}
+
 export class SyncLoop {
   #pending = new Set<string>();
   #full = true; // the first round diffs the whole tree (what changed while nobody watched)
@@ -61,6 +85,12 @@ export class SyncLoop {
   #channel?: BatchChannel;
   readonly #rules: IgnoreRules;
   readonly #where: { root: string; workdir: string };
+  /** the root with every symlink resolved: macOS's FSEvents reports canonical paths (/private/tmp/…) */
+  #realRoot?: string;
+  /** how the local disk folds names (a case-only rename must delete the old spelling in the pod) */
+  #folding?: Folding;
+  /** Windows only: files git marks executable (the disk keeps no such bit) */
+  #gitExec?: Set<string>;
 
   constructor(private kube: Kube, private c: SyncConfig, private h: WatchHooks) {
     this.#rules = rulesFor(c);
@@ -69,7 +99,7 @@ export class SyncLoop {
 
   /** Note a changed path (absolute) from the watcher. */
   #note(abs: string): void {
-    const rel = relative(this.c.root, abs).split(sep).join("/");
+    const rel = eventPath(abs, this.c.root, this.#realRoot);
     if (rel === "" || rel.startsWith("..")) return;
     if (rel === ".kodama" || rel.startsWith(".kodama/")) return;
     if (IgnoreRules.isPatternFile(rel)) {
@@ -114,6 +144,10 @@ export class SyncLoop {
       this.#full = false;
       this.#pending.clear();
       const now = await scanTree(this.c.root, this.#rules);
+      if (!hasUnixModes(hostPlatform())) {
+        this.#gitExec = await gitExecutables(this.c.root);
+        adoptModes(now, then, hostPlatform(), this.#gitExec);
+      }
       const d = diffTrees(then, now);
       return { batch: makeBatch(deletable(d.deleted, then, this.#rules), d.changed, now), forget: d.deleted };
     }
@@ -127,8 +161,9 @@ export class SyncLoop {
       if (!t || !sameEntry(t, e) || (e.kind === "file" && e.nlink > 1)) sends.set(p, e);
     };
     for (const rel of paths) {
-      const e = await statPath(this.c.root, rel);
       const t = then.get(rel);
+      const found = await statPath(this.c.root, rel, undefined, this.#folding);
+      const e = found && adoptMode(rel, found, t, hostPlatform(), this.#gitExec);
       if (!e) {
         if (t) {
           forget.push(rel);
@@ -146,18 +181,19 @@ export class SyncLoop {
       for (let i = 1; i < parts.length; i++) {
         const dir = parts.slice(0, i).join("/");
         if (!then.has(dir) && !sends.has(dir)) {
-          const de = await statPath(this.c.root, dir);
+          const de = await statPath(this.c.root, dir, undefined, this.#folding);
           if (de) sends.set(dir, de);
         }
       }
       if (e.kind === "dir" && (!t || t.kind !== "dir")) {
-        for (const [p, pe] of await scanTree(this.c.root, this.#rules, { under: rel })) send(p, pe);
+        const below = await scanTree(this.c.root, this.#rules, { under: rel });
+        for (const [p, pe] of adoptModes(below, then, hostPlatform(), this.#gitExec)) send(p, pe);
       } else send(rel, e);
       if (e.kind === "file" && e.nlink > 1) {
         // the other names of a hard-linked file go along, so the pod keeps one inode
         for (const [p, pe] of then) {
           if (p !== rel && pe.kind === "file" && pe.ino === e.ino && pe.dev === e.dev) {
-            const cur = await statPath(this.c.root, p);
+            const cur = await statPath(this.c.root, p, undefined, this.#folding);
             if (cur && cur.ino === e.ino) sends.set(p, cur);
           }
         }
@@ -234,6 +270,16 @@ export class SyncLoop {
 
   /** Watch and sync until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
+    this.#realRoot = await Deno.realPath(this.c.root).catch(() => undefined);
+    this.#folding = await probeFolding(this.c.root, hostPlatform());
+    if (this.#folding.caseInsensitive || this.#folding.normalizing) {
+      this.h.log(
+        `the local disk folds names (${
+          [this.#folding.caseInsensitive && "case", this.#folding.normalizing && "Unicode normalization"]
+            .filter(Boolean).join(", ")
+        }): a case-only rename replaces the old name in the pod`,
+      );
+    }
     const watcher = Deno.watchFs(this.c.root, { recursive: true });
     const s = this.h.status;
     const events = (async () => {
