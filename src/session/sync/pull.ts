@@ -23,6 +23,15 @@ import { inGitDir, pulledMode, pulledPathProblem, throughLink } from "./safety.t
 import { listRemote, type RemoteEntry } from "./remote.ts";
 import { type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
 import { loadConfig, loadManifest, type SyncConfig, updateManifest } from "./store.ts";
+import {
+  type Folding,
+  foldName,
+  hasUnixModes,
+  hostPlatform,
+  nativeName,
+  type Platform,
+  probeFolding,
+} from "../../platform.ts";
 
 export type Change = "added" | "modified" | "deleted";
 
@@ -30,6 +39,8 @@ export interface PullItem {
   path: string;
   change: Change;
   conflict: boolean;
+  /** the local name it would land on, on a case-insensitive or normalizing disk (a conflict) */
+  foldsOnto?: string;
 }
 
 const sec = (ms: number) => Math.floor(ms / 1000);
@@ -61,11 +72,18 @@ export function planPull(
   local: Tree,
   ignored: (rel: string, isDir: boolean) => boolean,
   under?: string,
+  o: {
+    /** how the local disk folds names (src/platform.ts probeFolding of the sync root) */
+    folding?: Folding;
+    /** whose naming rules apply (default this machine's) */
+    platform?: Platform;
+  } = {},
 ): PullItem[] {
+  const { folding, platform = hostPlatform() } = o;
   const inScope = (p: string) => !under || p === under || p.startsWith(under + "/");
   const items: PullItem[] = [];
   for (const [p, r] of remote) {
-    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || pulledPathProblem(p)) continue;
+    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || pulledPathProblem(p, platform)) continue;
     const m = manifest.get(p);
     const change = podChanged(r, m);
     if (!change) continue;
@@ -77,23 +95,82 @@ export function planPull(
     items.push({ path: p, change, conflict: localChanged(l, m) });
   }
   for (const [p, m] of manifest) {
-    if (m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) || pulledPathProblem(p)) {
+    if (
+      m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) || pulledPathProblem(p, platform)
+    ) {
       continue;
     }
     const l = local.get(p);
     if (!l) continue; // gone on both sides
     items.push({ path: p, change: "deleted", conflict: localChanged(l, m) });
   }
+  if (folding && (folding.caseInsensitive || folding.normalizing)) markFolded(items, remote, local, folding);
   return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * On a disk that folds names (APFS, NTFS: `Foo` and `foo` are one file; APFS: NFC and NFD too), a pod
+ * name is a conflict — never an overwrite — when it, or one of its directories, would land on a local
+ * name spelled differently, or when another pod name lands on the same local name. Pure.
+ */
+export function markFolded(
+  items: PullItem[],
+  remote: Map<string, RemoteEntry>,
+  local: Tree,
+  f: Folding,
+): void {
+  const localByKey = new Map<string, string>();
+  for (const name of local.keys()) localByKey.set(foldName(name, f), name);
+  const podByKey = new Map<string, string[]>();
+  for (const [name, r] of remote) {
+    if (r.kind === "dir") continue;
+    const k = foldName(name, f);
+    (podByKey.get(k) ?? podByKey.set(k, []).get(k)!).push(name);
+  }
+  for (const i of items) {
+    if (i.change === "deleted") continue;
+    const parts = i.path.split("/");
+    for (let n = 1; n <= parts.length && i.foldsOnto === undefined; n++) {
+      const prefix = parts.slice(0, n).join("/");
+      if (local.has(prefix)) continue;
+      i.foldsOnto = localByKey.get(foldName(prefix, f));
+    }
+    const twins = (podByKey.get(foldName(i.path, f)) ?? []).filter((x) => x !== i.path);
+    if (i.foldsOnto === undefined && twins.length) i.foldsOnto = twins[0];
+    if (i.foldsOnto !== undefined) i.conflict = true;
+  }
 }
 
 const MARK: Record<Change, string> = { added: "A", modified: "M", deleted: "D" };
 
-/** `A path`, `M path`, `D path`; conflicts as `C path (changed here and in the pod)`. */
+/**
+ * `A path`, `M path`, `D path`; conflicts as `C path (changed here and in the pod)`, or `C path (this
+ * disk stores it as the same file as X)` on a folding disk.
+ */
 export function formatItems(items: PullItem[]): string {
   return items.map((i) =>
-    i.conflict ? `C ${i.path} (${i.change} in the pod, changed here too)\n` : `${MARK[i.change]} ${i.path}\n`
+    i.foldsOnto !== undefined
+      ? `C ${i.path} (this disk stores it as the same file as ${i.foldsOnto})\n`
+      : i.conflict
+      ? `C ${i.path} (${i.change} in the pod, changed here too)\n`
+      : `${MARK[i.change]} ${i.path}\n`
   ).join("");
+}
+
+/**
+ * Where a pulled hard link may point: a regular file of this same pull (`group`), inside the tree, not
+ * through a symlink — never a local file the pod did not send (a secret linked under another name would
+ * be pushed back to the pod), never outside (macOS's link(2) follows a symlink). The absolute path, or
+ * undefined.
+ */
+export function hardLinkSource(root: string, to: string, group: string[]): string | undefined {
+  if (!to || !group.includes(to) || pulledPathProblem(to) || throughLink(root, to)) return undefined;
+  const abs = join(root, to);
+  try {
+    return Deno.lstatSync(abs).isFile ? abs : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -155,16 +232,24 @@ async function fetchFiles(
       if (cur?.isDirectory && !(await clearDir(c.root, rel, o.rules, o.force, err))) return undefined;
       if (e.type === "symlink") {
         await Deno.remove(target).catch(() => {});
-        written.push(rel);
-        await Deno.symlink(e.linkname ?? "", target);
+        // Windows makes symlinks only with Developer Mode (or as admin): one link must not end the pull
+        await Deno.symlink(e.linkname ?? "", target).then(
+          () => void written.push(rel),
+          (x) =>
+            err.write(`warning: skipping the symlink ${nativeName(rel, hostPlatform())}: ${x.message}\n`),
+        );
         return undefined;
       }
       if (e.type === "hardlink") {
         // a hard link to a file earlier in this archive: one inode again, as in the pod
         const to = (e.linkname ?? "").replace(/^\.\//, "");
-        if (!to || pulledPathProblem(to) || throughLink(c.root, to)) return undefined;
+        const source = hardLinkSource(c.root, to, group);
+        if (!source) {
+          err.write(`warning: skipping the hard link ${rel}: ${to} is not a file this pull wrote\n`);
+          return undefined;
+        }
         await Deno.remove(target).catch(() => {});
-        await Deno.link(join(c.root, to), target).then(
+        await Deno.link(source, target).then(
           () => void written.push(rel),
           (x) => err.write(`warning: link ${rel}: ${x.message}\n`),
         );
@@ -249,7 +334,9 @@ export async function pullCommand(
     loadManifest(name, where),
     scanTree(c.root, rules),
   ]);
-  const items = planPull(remote, manifest, local, (p, d) => rules.ignoredPath(p, d), under);
+  // a case-insensitive or normalizing disk (APFS, NTFS) turns two pod names into one file: a conflict
+  const folding = await probeFolding(c.root, hostPlatform());
+  const items = planPull(remote, manifest, local, (p, d) => rules.ignoredPath(p, d), under, { folding });
   out.write(formatItems(items));
   const conflicts = items.filter((i) => i.conflict);
   if (!items.length) {
@@ -264,7 +351,8 @@ export async function pullCommand(
     );
     return ExitCode.OK;
   }
-  const todo = items.filter((i) => !i.conflict || f.force);
+  // --force takes the pod's version of a conflict, never of a name this disk would fold onto another
+  const todo = items.filter((i) => i.foldsOnto === undefined && (!i.conflict || f.force));
   const fetch = sortWalk(todo.filter((i) => i.change !== "deleted").map((i) => i.path));
   for (const p of remote.keys()) {
     const why = inGitDir(p) ? undefined : pulledPathProblem(p); // .git is never pulled: no need to say so
@@ -279,7 +367,13 @@ export async function pullCommand(
   const now = new Map<string, Entry | undefined>();
   for (const i of todo) {
     if (i.change !== "deleted" && !written.has(i.path)) continue; // refused: stays as it was
-    now.set(i.path, await statPath(c.root, i.path));
+    const e = await statPath(c.root, i.path);
+    // Windows keeps no modes: the manifest keeps the pod's, so the next push sends them back unchanged
+    const podBits = remote.get(i.path)?.mode;
+    now.set(
+      i.path,
+      e && !hasUnixModes(hostPlatform()) && podBits !== undefined ? { ...e, mode: podBits & 0o7777 } : e,
+    );
   }
   await updateManifest(name, where, (t) => {
     for (const [p, e] of now) {
@@ -296,7 +390,7 @@ export async function pullCommand(
       } else t.delete(p);
     }
   });
-  const left = conflicts.length && !f.force ? conflicts.length : 0;
+  const left = conflicts.filter((i) => !f.force || i.foldsOnto !== undefined).length;
   err.write(
     `pulled ${fetch.length} file(s), removed ${todo.length - fetch.length}${
       left ? `; ${left} conflict(s) left alone (--force takes the pod's version)` : ""
