@@ -34,6 +34,9 @@ export const AS_DARWIN = [
   // the platform module with the host's defaults
   "tests/unit/platform_test.ts",
   "tests/unit/platform/hostile_names_test.ts",
+  "tests/unit/platform/folding_sync_test.ts",
+  "tests/unit/platform/pull_links_test.ts",
+  "tests/cli/sync_pull_safety_test.ts",
 ];
 
 const hasScript = (() => {
