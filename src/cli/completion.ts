@@ -96,7 +96,7 @@ export async function completeLine(root: CmdLike, words: string[], desc: boolean
   const [{ complete, format }, sources, { kubeOptionsFrom }, { silenceConfigWarnings }] = await Promise.all([
     import("./complete.ts"),
     import("../complete/sources.ts"),
-    import("./flags.ts"),
+    import("./connect.ts"),
     import("./settings.ts"),
   ]);
   silenceConfigWarnings(); // nothing may reach the terminal while the user types
