@@ -2,15 +2,14 @@
  * The step engine: a short loop over named steps. For each step: decide `if`, resolve the targets
  * and expressions it uses, run its kind with a timeout, record outputs and status. The first
  * failing step (without continue-on-error) sets the run's exit code; later steps run only if their
- * `if` asks for it (`always()`, `failure()`). `--dry-run` walks the same steps and prints the plan.
+ * `if` asks for it (`always()`, `failure()`). Targets are resolved by targets.ts; `--dry-run` walks the
+ * same steps and prints the plan (plan.ts).
  */
-import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
 import { forEachLimited } from "../limit.ts";
 import { formatDuration } from "../ui/duration.ts";
 import { clearTimer } from "../timer.ts";
-import { describeTarget, findPods, nothingMatched } from "../pods/target.ts";
 import {
   boundedJson,
   evaluate,
@@ -18,10 +17,7 @@ import {
   ExprError,
   ExprLimitError,
   interpolate,
-  type Node,
   parseCondition,
-  parseTemplate,
-  references,
   toStr,
   truthy,
   usesStatusFunction,
@@ -33,7 +29,6 @@ import {
   kindOf,
   type Path,
   pathText,
-  permSummary,
   scriptPath,
   type Step,
   type Target,
@@ -44,16 +39,10 @@ import { pathKey } from "./positions.ts";
 import { MAX_STEP_CHARS, sizeText } from "./limits.ts";
 import type { ScriptModule } from "./sandbox/host.ts";
 import type { Display } from "./display.ts";
-import { describePods, targetFlags } from "./steps/common.ts";
-import {
-  podView,
-  type ResolvedTarget,
-  type RunHandle,
-  type StepContext,
-  type StepKind,
-  type StepResult,
-} from "./types.ts";
-import { MAX_CALL_DEPTH, preparedOf, prepareWorkflow, reachable } from "./prepare.ts";
+import type { RunHandle, StepContext, StepKind, StepResult } from "./types.ts";
+import { MAX_CALL_DEPTH, type Prepared, prepareWorkflow, reachable } from "./prepare.ts";
+import { Targets } from "./targets.ts";
+import { type PlanHost, planRun } from "./plan.ts";
 import { addSecret, redactingSink } from "../ui/redact.ts";
 import { escapeControl } from "../escape.ts";
 import type { Sink } from "../ui/sink.ts";
@@ -116,7 +105,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   }
   // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
   // before the first step runs; a child reached from here was covered by its parent's check
-  await prepareWorkflow(lw, { cwd: o.cwd });
+  const prepared = await prepareWorkflow(lw, { cwd: o.cwd });
   // a workflow without permissions grants nothing to check (and needs no grants module)
   const asking = o.covered ? [] : reachable(lw).filter((w) => hasPermissions(w.workflow.permissions));
   if (asking.length) {
@@ -145,26 +134,22 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
     interactive: !!o.interactive,
     ask: askParam,
   });
-  const run = new Run(lw, params, o);
-  return o.dryRun ? await run.plan() : await run.execute();
+  const run = new Run(lw, prepared, params, o);
+  if (!o.dryRun) return await run.execute();
+  await planRun(run);
+  return { exitCode: 0, steps: run.steps };
 }
 
-class Run {
+class Run implements PlanHost {
   readonly steps: Record<string, StepRecord> = {};
-  readonly targetsView: Record<string, unknown> = {};
-  private targets = new Map<string, Promise<ResolvedTarget>>();
-  private pickedPods = new Map<string, V1Pod[]>();
-  /** pods a step found for a target (`wait`), used instead of a list; `select` still applies */
-  private foundPods = new Map<string, V1Pod[]>();
-  /** how many pods matched a `select: one` target before the first was taken */
-  private matched = new Map<string, number>();
+  readonly targets: Targets;
   private kubeP?: Promise<Kube>;
   private failed = false;
   private exitCode = 0;
   private failure?: string;
   private hint?: string;
   private auto = 0;
-  private readonly signal: AbortSignal;
+  readonly signal: AbortSignal;
   private readonly depth: number;
   /**
    * `env.*` in expressions: only the variables named in `permissions.env` (a permission: trusted
@@ -174,8 +159,21 @@ class Run {
   /** where each step is written (run-time expression errors name file:line:col) */
   private readonly paths = new Map<Step, Path>();
 
-  constructor(readonly lw: LoadedWorkflow, readonly params: Record<string, unknown>, readonly o: RunOptions) {
+  constructor(
+    readonly lw: LoadedWorkflow,
+    /** what prepareWorkflow checked before the run: script graphs, child workflows, the repository root */
+    private readonly prepared: Prepared,
+    readonly params: Record<string, unknown>,
+    readonly o: RunOptions,
+  ) {
     this.signal = o.signal ?? new AbortController().signal;
+    this.targets = new Targets({
+      lw,
+      o,
+      kube: () => this.kube(),
+      resolveSpec: (spec, name) => this.resolve(spec, this.exprContext(), ["targets", name]) as Target,
+      note: (line) => this.note(line),
+    });
     this.depth = o.depth ?? 0;
     for (const f of flattenSteps(lw.workflow.steps)) this.paths.set(f.step, f.path);
     for (const name of lw.workflow.permissions?.env ?? []) {
@@ -214,7 +212,7 @@ class Run {
   /** `parent` aborts the step: the run's signal, or a parallel group's (its timeout). */
   private async runStep(step: Step, handle: RunHandle, parent: AbortSignal = this.signal): Promise<void> {
     const kind = kindOf(step)!;
-    const id = step.id ?? `${kind}-${++this.auto}`;
+    const id = this.stepId(step, kind);
     const key = `${id}#${++displayKeys}`;
     let label = this.labelOf(step, kind);
     const display = this.o.display;
@@ -236,7 +234,7 @@ class Run {
       }
       const k = await stepKind(kind);
       if (!this.o.dryRun) k.preload?.(this);
-      await this.resolveTargetsFor(step, k);
+      await this.targets.forStep(step, k);
       label = this.labelOf(step, kind);
       const ctx = this.exprContext();
       const env = this.envFor(step, ctx);
@@ -347,7 +345,7 @@ class Run {
     if (step.if === undefined) return !this.failed;
     if (typeof step.if === "boolean") return step.if && !this.failed;
     const node = parseCondition(step.if);
-    await this.resolveTargetRefs(node);
+    await this.targets.forExpr(node);
     let value: boolean;
     try {
       value = truthy(evaluate(node, this.exprContext()));
@@ -359,7 +357,12 @@ class Run {
     return usesStatusFunction(node) ? value : value && !this.failed;
   }
 
-  private labelOf(step: Step, kind: string): string {
+  /** the step's id, or one made up from its kind (`exec-2`) */
+  stepId(step: Step, kind: string): string {
+    return step.id ?? `${kind}-${++this.auto}`;
+  }
+
+  labelOf(step: Step, kind: string): string {
     // a label is kodama's own display line: no control sequences from params or outputs
     if (step.name) {
       try {
@@ -371,7 +374,7 @@ class Run {
     return label(step.id ?? `${kind} ${shortSpec(step[kind])}`.trim());
   }
 
-  private envFor(step: Step, ctx: ExprContext): Record<string, string> {
+  envFor(step: Step, ctx: ExprContext): Record<string, string> {
     const out: Record<string, string> = {};
     const budget = { left: MAX_STEP_CHARS };
     for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
@@ -383,7 +386,7 @@ class Run {
     return out;
   }
 
-  private pathOf(step: Step): Path {
+  pathOf(step: Step): Path {
     return this.paths.get(step) ?? ["steps"];
   }
 
@@ -391,7 +394,7 @@ class Run {
    * `interpolateDeep` of the value written at `path`: an expression that fails (or asks for more
    * than kodama computes) is reported at its file:line:col.
    */
-  private resolve(
+  resolve(
     v: unknown,
     ctx: ExprContext,
     path: Path,
@@ -443,124 +446,20 @@ class Run {
     return {
       params: this.params,
       steps: this.o.dryRun ? placeholderSteps(this.steps) : this.steps,
-      targets: this.targetsView,
+      targets: this.targets.view,
       env: this.declaredEnv,
       workflow: { name: this.lw.name, file: this.lw.file, source: this.lw.source },
       status: { failed: this.failed },
     };
   }
 
-  // ------------------------------------------------------------------ targets
-
-  private async resolveTargetsFor(step: Step, k: StepKind) {
-    const names = new Set(k.resolveTargets === false ? [] : k.targets?.(step[k.name]) ?? []);
-    for (const s of stringsIn(step, k.raw ?? [], k.name)) {
-      if (!s.includes("${{")) continue;
-      for (const p of parseTemplate(s)) if ("expr" in p) { for (const n of targetRefs(p.expr)) names.add(n); }
-    }
-    for (const n of names) if (this.lw.workflow.targets?.[n]) await this.target(n);
-  }
-
-  private async resolveTargetRefs(node: Node) {
-    for (const n of targetRefs(node)) if (this.lw.workflow.targets?.[n]) await this.target(n);
-  }
-
   kube(): Promise<Kube> {
     return this.kubeP ??= this.o.connect();
   }
 
-  /** The target as resolved for this run: expressions interpolated, `-n` applied (steps like wait/pick read it). */
-  targetSpec(name: string): Target {
-    const spec = this.lw.workflow.targets?.[name];
-    if (!spec) throw new KodamaError(`unknown target "${name}"`, ExitCode.USAGE);
-    const t = this.resolve(spec, this.exprContext(), ["targets", name]) as Target;
-    return this.o.namespace === undefined ? t : { ...t, namespace: this.o.namespace };
-  }
-
-  target(name: string): Promise<ResolvedTarget> {
-    let p = this.targets.get(name);
-    if (!p) {
-      p = this.resolveTarget(name);
-      this.targets.set(name, p);
-    }
-    return p;
-  }
-
-  private async resolveTarget(name: string): Promise<ResolvedTarget> {
-    const spec = this.targetSpec(name);
-    const flags = targetFlags(spec, this.o.namespace);
-    const kube = await this.kube();
-    if (!this.o.dryRun) import("./podsecrets.ts").catch(() => {}); // loaded while the pods are listed
-    let pods = this.pickedPods.get(name) ?? this.foundPods.get(name) ?? await findPods(kube, flags);
-    if (pods.length === 0) {
-      throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${this.lw.name}`);
-    }
-    const select = spec.select ?? "one";
-    if (!this.pickedPods.has(name) && pods.length > 1 && select !== "all") {
-      if (select === "one" || this.o.dryRun) {
-        if (select === "one") {
-          this.matched.set(name, pods.length);
-          pods = pods.slice(0, 1);
-        }
-      } else if (this.o.interactive) {
-        const { choosePods } = await import("../pods/choose.ts");
-        pods = await choosePods(kube, pods, flags, { pick: true, interactive: true });
-      } else if (this.o.yes) pods = pods.slice(0, 1);
-      else {
-        throw new KodamaError(
-          `target ${name}: ${pods.length} pods match and select: pick needs a terminal`,
-          ExitCode.USAGE,
-          "run it on a TTY, or pass --yes to take the first match by name",
-        );
-      }
-    }
-    await this.learnSecrets(pods);
-    return this.publish({ name, namespace: pods[0].metadata?.namespace, container: spec.container, pods });
-  }
-
-  /** The values of the Secrets these pods use are redacted from here on (podsecrets.ts). */
-  private async learnSecrets(pods: V1Pod[]): Promise<void> {
-    if (this.o.dryRun) return; // a dry run prints nothing that comes from a pod
-    const { learnPodSecrets } = await import("./podsecrets.ts");
-    await learnPodSecrets(await this.kube(), pods, (line) => this.note(line));
-  }
-
-  private publish(t: ResolvedTarget): ResolvedTarget {
-    const views = t.pods.map((p) => podView(p, t.container));
-    this.targetsView[t.name] = {
-      namespace: t.namespace,
-      container: t.container,
-      pods: views,
-      pod: views[0],
-      names: views.map((v) => v.name),
-    };
-    return t;
-  }
-
-  setTargetPods(name: string, pods: V1Pod[]) {
-    this.pickedPods.set(name, pods);
-    const spec = this.lw.workflow.targets?.[name];
-    const t = this.publish({
-      name,
-      namespace: pods[0]?.metadata?.namespace,
-      container: spec?.container,
-      pods,
-    });
-    this.targets.set(name, this.learnSecrets(pods).then(() => t));
-  }
-
-  resetTarget(name: string, found?: V1Pod[]) {
-    this.targets.delete(name);
-    this.pickedPods.delete(name);
-    this.matched.delete(name);
-    delete this.targetsView[name];
-    if (found?.length) this.foundPods.set(name, found);
-    else this.foundPods.delete(name);
-  }
-
   // ------------------------------------------------------------------ handle for step kinds
 
-  private handle(cleanups: (() => Promise<void> | void)[]): RunHandle {
+  handle(cleanups: (() => Promise<void> | void)[] = []): RunHandle {
     return {
       workflow: this.lw.workflow,
       file: this.lw.file,
@@ -573,10 +472,10 @@ class Run {
       yes: !!this.o.yes,
       globalFlags: this.o.globalFlags ?? [],
       kube: () => this.kube(),
-      target: (n) => this.target(n),
-      setTargetPods: (n, p) => this.setTargetPods(n, p),
-      resetTarget: (n, p) => this.resetTarget(n, p),
-      targetSpec: (n) => this.targetSpec(n),
+      target: (n) => this.targets.get(n),
+      setTargetPods: (n, p) => this.targets.setPods(n, p),
+      resetTarget: (n, p) => this.targets.reset(n, p),
+      targetSpec: (n) => this.targets.spec(n),
       runSteps: (steps, opt) => this.runGroup(steps, opt.signal, opt.limit),
       confine: (path, access, what) => this.confine(path, access, what),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
@@ -593,7 +492,7 @@ class Run {
   private async confine(path: string, access: "read" | "write", what: string): Promise<string> {
     const { confine } = await import("./sandbox/confine.ts");
     const { kubeconfigFlag } = await import("./steps/common.ts");
-    const root = this.o.confineRoot ?? preparedOf(this.lw)?.root ?? this.lw.baseDir;
+    const root = this.o.confineRoot ?? this.prepared.root ?? this.lw.baseDir;
     return await confine(path, access, {
       confined: this.untrusted,
       root,
@@ -620,10 +519,10 @@ class Run {
     signal: AbortSignal,
   ): Promise<StepResult> {
     // the child resolved, loaded and checked before the run started: the very file trust covered
-    const prep = preparedOf(this.lw);
-    const missing = prep?.missing.get(name);
+    const prep = this.prepared;
+    const missing = prep.missing.get(name);
     if (missing) throw missing;
-    const child = prep?.children.get(name);
+    const child = prep.children.get(name);
     if (!child) {
       throw new KodamaError(`workflow ${this.lw.name}: no checked child workflow "${name}"`, ExitCode.USAGE);
     }
@@ -634,7 +533,7 @@ class Run {
       signal,
       depth: this.depth + 1,
       covered: true,
-      confineRoot: this.untrusted ? this.o.confineRoot ?? prep?.root ?? this.lw.baseDir : undefined,
+      confineRoot: this.untrusted ? this.o.confineRoot ?? prep.root ?? this.lw.baseDir : undefined,
     });
     const outputs = Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, v.outputs]));
     return {
@@ -652,111 +551,16 @@ class Run {
   /** The checked graph of a script step, as a snapshot in kodama's cache (what the worker loads). */
   private async scriptModule(module: string): Promise<ScriptModule> {
     const path = scriptPath(this.lw.file, module);
-    const p = preparedOf(this.lw) ?? await prepareWorkflow(this.lw, { cwd: this.o.cwd });
-    const g = p.graphs.get(path);
+    const g = this.prepared.graphs.get(path);
     if (!g) throw new KodamaError(`script ${module}: its module graph was not checked`, ExitCode.USAGE);
     const { snapshot } = await import("./sandbox/graph.ts");
     const s = await snapshot(g);
     return { entryUrl: s.entryUrl, dir: s.dir, root: g.root, usesNode: g.usesNode };
   }
 
-  // ------------------------------------------------------------------ --dry-run
-
-  /** --dry-run's lines: resolved values are shown without terminal control sequences */
-  private planOut(): Sink {
-    const out = this.o.display.out;
-    return {
-      write: (s) =>
-        out.write(escapeControl(typeof s === "string" ? s : new TextDecoder().decode(s), { newlines: true })),
-    };
-  }
-
-  async plan(): Promise<RunResult> {
-    const out = this.planOut();
-    const wf = this.lw.workflow;
-    out.write(
-      `workflow ${this.lw.name} (${this.lw.source}: ${this.lw.file}) — dry run, nothing is executed\n`,
-    );
-    if (Object.keys(this.params).length) {
-      out.write(
-        `params:\n${Object.entries(this.params).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}\n`).join("")}`,
-      );
-    }
-    if (wf.targets && Object.keys(wf.targets).length) {
-      out.write("targets:\n");
-      for (const name of Object.keys(wf.targets)) {
-        const spec = this.targetSpec(name);
-        const how = `${describeTarget(targetFlags(spec, this.o.namespace))}; select: ${spec.select ?? "one"}`;
-        try {
-          const t = await this.target(name);
-          const n = this.matched.get(name);
-          out.write(`  ${describePods(t)}${n ? ` (first by name of ${n} matches)` : ""}   (${how})\n`);
-        } catch (e) {
-          out.write(`  ${name} → ${oneLine(e)}   (${how})\n`);
-        }
-      }
-    }
-    out.write(`permissions: ${permSummary(wf.permissions ?? {})}\n`);
-    out.write("steps:\n");
-    await this.planSteps(wf.steps, 1);
-    return { exitCode: 0, steps: this.steps };
-  }
-
-  private async planSteps(steps: Step[], indent: number): Promise<void> {
-    const out = this.planOut();
-    const pad = "  ".repeat(indent);
-    for (const [i, step] of steps.entries()) {
-      const kind = kindOf(step)!;
-      const id = step.id ?? `${kind}-${++this.auto}`;
-      let line: string;
-      try {
-        const ctx = this.exprContext();
-        const k = await stepKind(kind);
-        const spec = this.resolve(step[kind], ctx, [...this.pathOf(step), kind], k.raw);
-        const sctx = {
-          step,
-          id,
-          label: id,
-          env: {},
-          signal: this.signal,
-          out,
-          err: out,
-          run: this.handle([]),
-          expr: ctx,
-        };
-        line = await k.plan(spec, sctx as StepContext);
-      } catch (e) {
-        line = `(cannot resolve yet: ${oneLine(e)})`;
-      }
-      out.write(`${pad}${i + 1}. ${this.labelOf(step, kind)}: ${line}\n`);
-      if (step.if !== undefined) out.write(`${pad}   if: ${step.if}${this.conditionPreview(step.if)}\n`);
-      if (step.timeout !== undefined) out.write(`${pad}   timeout: ${step.timeout}\n`);
-      if (step["continue-on-error"]) out.write(`${pad}   continue-on-error: true\n`);
-      const env = { ...step.env };
-      if (Object.keys(env).length) {
-        out.write(
-          `${pad}   env: ${
-            Object.entries(this.envFor({ env } as Step, this.exprContext())).map(([k, v]) => `${k}=${v}`)
-              .join(" ")
-          }\n`,
-        );
-      }
-      this.steps[id] = { outputs: {}, outcome: "success", conclusion: "success", durationMs: 0 };
-      if (kind === "parallel") await this.planSteps((step.parallel as { steps: Step[] }).steps, indent + 2);
-    }
-  }
-
-  private conditionPreview(cond: string | boolean): string {
-    if (typeof cond === "boolean") return "";
-    try {
-      const node = parseCondition(cond);
-      if (references(node).some((r) => r.root === "steps") || usesStatusFunction(node)) {
-        return "   (decided at run time)";
-      }
-      return `   → ${truthy(evaluate(node, this.exprContext()))}`;
-    } catch (e) {
-      return `   (${oneLine(e)})`;
-    }
+  /** where --dry-run prints the plan */
+  out(): Sink {
+    return this.o.display.out;
   }
 }
 
@@ -798,22 +602,6 @@ function label(s: string): string {
 
 export function oneLine(e: unknown): string {
   return formatError(e).split("\n")[0];
-}
-
-function targetRefs(node: Node): string[] {
-  return references(node).filter((r) => r.root === "targets" && r.key).map((r) => r.key!);
-}
-
-function stringsIn(v: unknown, skip: string[], top?: string, out: string[] = []): string[] {
-  if (typeof v === "string") out.push(v);
-  else if (Array.isArray(v)) v.forEach((x) => stringsIn(x, skip, undefined, out));
-  else if (v && typeof v === "object") {
-    for (const [k, x] of Object.entries(v)) {
-      if (top === undefined && skip.includes(k)) continue;
-      stringsIn(x, skip, k === top ? undefined : top, out);
-    }
-  }
-  return out;
 }
 
 export interface ResolveOptions {
