@@ -102,14 +102,15 @@ export async function pickItems<T>(items0: PickerItem<T>[], opts: PickItemsOptio
   const items = state.items;
   const initial = Array.from(state.result.indices, (i) => items[i]);
 
-  if (initial.length === 0 && (opts.exit0 || (items.length === 0 && !opts.live))) {
+  const interactive = opts.interactive ?? isInteractive();
+  // nothing matches: --exit-0 says so at once, and so does a run without a terminal (no picker to type in)
+  if (initial.length === 0 && (opts.exit0 || !interactive || (items.length === 0 && !opts.live))) {
     throw new KodamaError(
       items.length === 0 ? `no ${noun}s to pick from` : `no ${noun} matches ${JSON.stringify(query)}`,
       ExitCode.NOT_FOUND,
       items.length === 0 ? "check the namespace (-n, -A) and filters (-m, -l)" : "try a shorter --query",
     );
   }
-  const interactive = opts.interactive ?? isInteractive();
   // one candidate: --select-1 takes it; without a terminal there is no choice to make either
   if (initial.length === 1 && (opts.selectOne || !interactive)) return [initial[0].payload];
 

@@ -58,6 +58,16 @@ Deno.test({
         assertStringIncludes(r.stderr, `no pod matches "nomatch"`);
       });
 
+      await t.step(
+        "no terminal and a query matching nothing -> exit 3, not a choice among 0 pods",
+        async () => {
+          const r = await runKodama([...kc, "pick", "-n", NS, "--query", "nomatch"]);
+          assertEquals(r.code, 3);
+          assertStringIncludes(r.stderr, `no pod matches "nomatch"`);
+          assert(!r.stderr.includes("choice is needed"), r.stderr);
+        },
+      );
+
       await t.step("nothing matched by the targeting flags -> exit 3 naming the target", async () => {
         const r = await runKodama([...kc, "pick", "-n", NS, "-m", "nothing-like-this"]);
         assertEquals(r.code, 3);
