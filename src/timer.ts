@@ -8,15 +8,23 @@ export function clearTimer(timer: Parameters<typeof clearTimeout>[0]): void {
   if (timer !== undefined) clearTimeout(timer);
 }
 
-/** `p`'s value, or `undefined` when `ms` pass first (`p` is left to settle on its own). */
+/**
+ * `p`'s value, or `undefined` when `ms` pass first (`p` is left to settle on its own). The deadline is an
+ * `AbortSignal.timeout`, whose timer is Deno's own: no global timer, so no Node layer (shell completion
+ * bounds every cluster lookup with it, on every Tab press).
+ */
 export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = AbortSignal.timeout(ms);
+  let onTimeout = () => {};
   try {
     return await Promise.race([
       p,
-      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+      new Promise<undefined>((r) => {
+        onTimeout = () => r(undefined);
+        deadline.addEventListener("abort", onTimeout, { once: true });
+      }),
     ]);
   } finally {
-    clearTimeout(timer);
+    deadline.removeEventListener("abort", onTimeout);
   }
 }
