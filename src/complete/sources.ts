@@ -12,6 +12,7 @@ import {
   parseKubeConfig,
 } from "../kube/config.ts";
 import { withFullYaml } from "../kube/kubeconfig.ts";
+import { readTextBoundedSync } from "../boundedread.ts";
 
 export interface Candidate {
   value: string;
@@ -25,7 +26,11 @@ export async function kubeconfigEntries(
 ): Promise<Candidate[]> {
   const files = existingKubeconfigFiles(o);
   const kc = await withFullYaml(() =>
-    mergeKubeConfigs(files.map((f) => parseKubeConfig(Deno.readTextFileSync(f), f)))
+    mergeKubeConfigs(
+      files.map((f) =>
+        parseKubeConfig(readTextBoundedSync(f, { what: "kubeconfig", kind: "kubeconfig" }), f)
+      ),
+    )
   );
   if (what === "contexts") {
     return kc.contexts.map((c) => ({

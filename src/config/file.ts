@@ -10,6 +10,7 @@ import { displayPath } from "./paths.ts";
 import { acquireLock, atomicWrite } from "./atomic.ts";
 import { findOffset, posSuffix } from "../yamlpos.ts";
 import { configSchema } from "./schema.ts";
+import { readTextBounded } from "../boundedread.ts";
 
 export interface ConfigFile {
   path: string;
@@ -45,7 +46,17 @@ export function parseConfigText(
       } prints its path)`,
     );
   }
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    // yaml refuses an alias bomb ("Excessive alias count ..."): say which file
+    throw new KodamaError(
+      `${shown}: invalid YAML: ${(e as Error).message.split("\n")[0]}`,
+      ExitCode.USAGE,
+      "a config file needs no more than a few aliases (*name); write the values out",
+    );
+  }
   if (raw !== null && raw !== undefined && (typeof raw !== "object" || Array.isArray(raw))) {
     throw usageError(
       `${shown}${
@@ -124,8 +135,9 @@ export async function readConfigFile(path: string, opts: { validate?: boolean } 
   let text = "";
   let exists = true;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextBounded(path, { what: "config file", kind: "config", display: displayPath(path) });
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     if (e instanceof Deno.errors.NotFound) exists = false;
     else if (e instanceof Deno.errors.PermissionDenied) {
       throw new KodamaError(`cannot read ${displayPath(path)}: permission denied`, ExitCode.FAILED);

@@ -5,7 +5,14 @@
 import { z } from "zod";
 import { usageError } from "../errors.ts";
 import { levenshtein } from "../suggest.ts";
-import { configSchema, type FormatHint, formatHintOf, unwrapSchema } from "./schema.ts";
+import {
+  configSchema,
+  type FormatHint,
+  formatHintOf,
+  type RepoRule,
+  repoRuleOf,
+  unwrapSchema,
+} from "./schema.ts";
 
 export type KeyKind = "string" | "integer" | "number" | "boolean" | "enum" | "list";
 
@@ -23,6 +30,8 @@ export interface KeyInfo {
   max?: number;
   /** the leaf schema without optional/default wrappers: validates one value */
   schema: z.ZodType;
+  /** what a repo's .kodama.yaml may do with it (schema.ts RepoRule); undefined = anything */
+  repoRule?: RepoRule;
 }
 
 export interface SectionInfo {
@@ -58,6 +67,8 @@ function build(): Registry {
     if (def !== undefined) info.default = def;
     const hint = formatHintOf(inner);
     if (hint) info.hint = hint;
+    const rule = repoRuleOf(inner);
+    if (rule) info.repoRule = rule;
     if (inner instanceof z.ZodNumber) {
       info.kind = inner.isInt ? "integer" : "number";
       if (inner.minValue !== null && Number.isFinite(inner.minValue)) info.min = inner.minValue;

@@ -3,9 +3,11 @@
  * > built-in defaults, remembering where each value came from.
  */
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { allKeys, hasIn, lookupKey, setIn, validateValue } from "./keys.ts";
+import { readTextBounded } from "../boundedread.ts";
+import { allKeys, hasIn, type KeyInfo, lookupKey, setIn, validateValue } from "./keys.ts";
 import { displayPath, findRepo, globalConfigPath } from "./paths.ts";
 import { type Config, configSchema } from "./schema.ts";
+import { dirname } from "../fspath.ts";
 
 export type ConfigSource = "flag" | "repo" | "global" | "default";
 
@@ -17,6 +19,21 @@ export interface ResolvedConfig {
   files: { global: string; repo?: string; gitRoot?: string };
   /** unknown keys found in the files, one line each; callers may print them to stderr */
   warnings: string[];
+  /** what the repo's .kodama.yaml set and kodama kept, by key (`start` shows these) */
+  fromRepo: Record<string, unknown>;
+  /** what it set and kodama ignored (schema.ts RepoRule), with the reason; also in `warnings` */
+  refused: { key: string; value: unknown; why: string }[];
+}
+
+/**
+ * Where a Config came from: `originOf(cfg)` for the values loadConfig returned (a repo-sourced value is
+ * marked as such, so a feature can show it and hold it to the repo's rules). Values built otherwise
+ * (defaults only) have no origin.
+ */
+const origins = new WeakMap<object, Omit<ResolvedConfig, "values">>();
+
+export function originOf(values: Config): Omit<ResolvedConfig, "values"> | undefined {
+  return origins.get(values);
 }
 
 export interface LoadConfigOptions {
@@ -36,6 +53,13 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
   const globalPath = globalConfigPath(opts.home);
   const [global, repoLoc] = await Promise.all([readLight(globalPath), findRepo(opts.cwd)]);
   const repo = repoLoc.configFile ? await readLight(repoLoc.configFile) : undefined;
+  const held = repo
+    ? await holdRepo(
+      repo.data,
+      repoLoc.gitRoot ?? dirname(repoLoc.configFile!),
+      displayPath(repoLoc.configFile!),
+    )
+    : { fromRepo: {}, refused: [], warnings: [] };
 
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(opts.flags ?? {})) {
@@ -56,12 +80,80 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     else if (hasIn(global.data, k.path)) sources[k.key] = "global";
     else if (k.default !== undefined) sources[k.key] = "default";
   }
-  return {
-    values,
+  const origin = {
     sources,
     files: { global: globalPath, repo: repoLoc.configFile, gitRoot: repoLoc.gitRoot },
-    warnings: [...global.warnings, ...(repo?.warnings ?? [])],
+    warnings: [...global.warnings, ...(repo?.warnings ?? []), ...held.warnings],
+    fromRepo: held.fromRepo,
+    refused: held.refused,
   };
+  origins.set(values, origin);
+  return { values, ...origin };
+}
+
+function getIn(obj: Record<string, unknown>, path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return cur;
+}
+
+function deleteIn(obj: Record<string, unknown>, path: string[]): void {
+  const parent = getIn(obj, path.slice(0, -1)) as Record<string, unknown> | undefined;
+  if (parent) delete parent[path[path.length - 1]];
+}
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
+
+/** Why a repo may not set this value (schema.ts RepoRule), or undefined when it may. */
+async function repoProblem(k: KeyInfo, value: unknown, root: string): Promise<string | undefined> {
+  switch (k.repoRule) {
+    case "userOnly":
+      return "a repository cannot choose which local environment variables leave this machine; set it in ~/.kodama/config.yaml or by a flag";
+    case "loopback":
+      return LOOPBACK.test(String(value))
+        ? undefined
+        : "a repository can only make kodama listen on a loopback address; set another in ~/.kodama/config.yaml or by a flag";
+    case "repoPath": {
+      const { confine } = await import("./confine.ts");
+      for (const p of Array.isArray(value) ? value : [value]) {
+        const c = await confine(root, String(p));
+        if (c.outside) {
+          return `${JSON.stringify(p)} ${c.outside}; a repository may only name files inside it`;
+        }
+      }
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Hold the repo's settings to the repo rules: a value a repo may not set is taken out (the user's or the
+ * default applies) with a warning naming the file and key; what is kept is listed for `start` to show.
+ */
+async function holdRepo(
+  data: Record<string, unknown>,
+  root: string,
+  shown: string,
+): Promise<Pick<ResolvedConfig, "fromRepo" | "refused" | "warnings">> {
+  const out: Pick<ResolvedConfig, "fromRepo" | "refused" | "warnings"> = {
+    fromRepo: {},
+    refused: [],
+    warnings: [],
+  };
+  for (const k of allKeys()) {
+    if (!hasIn(data, k.path)) continue;
+    const value = getIn(data, k.path);
+    const why = await repoProblem(k, value, root);
+    if (why === undefined) {
+      out.fromRepo[k.key] = value;
+      continue;
+    }
+    deleteIn(data, k.path);
+    out.refused.push({ key: k.key, value, why });
+    out.warnings.push(`${shown}: ${k.key} ignored: ${why}`);
+  }
+  return out;
 }
 
 interface Loaded {
@@ -73,13 +165,14 @@ interface Loaded {
 async function readLight(path: string): Promise<Loaded> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextBounded(path, { what: "config file", kind: "config", display: displayPath(path) });
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     if (e instanceof Deno.errors.NotFound) return { data: {}, warnings: [] };
     if (e instanceof Deno.errors.PermissionDenied) {
       throw new KodamaError(`cannot read ${displayPath(path)}: permission denied`, ExitCode.FAILED);
     }
-    throw e;
+    throw new KodamaError(`cannot read ${displayPath(path)}: ${(e as Error).message}`, ExitCode.FAILED);
   }
   if (!text.trim()) return { data: {}, warnings: [] };
   const { parseConfigText } = await import("./file.ts");

@@ -24,6 +24,29 @@ export function formatHintOf(schema: z.ZodType): FormatHint | undefined {
   return hints.get(schema);
 }
 
+/**
+ * What a repo's `.kodama.yaml` may do with a key (docs/security.md). A repo is untrusted input:
+ * - `repoPath`: a local path (or list of them) read and sent to the cluster: from a repo it must lead
+ *   inside the repository after resolving symlinks, else the repo's value is ignored with a warning;
+ * - `userOnly`: a choice only the user makes (which local environment variables leave the machine):
+ *   a repo's value is ignored with a warning; set it in ~/.kodama/config.yaml or by a flag;
+ * - `loopback`: a listen address: from a repo only a loopback address.
+ * Keys without a rule may come from a repo; `start` shows every value a repo set.
+ */
+export type RepoRule = "repoPath" | "userOnly" | "loopback";
+
+const repoRules = new WeakMap<z.ZodType, RepoRule>();
+
+/** The rule a repo's config is held to for this leaf (unwrapping nothing: pass the inner schema). */
+export function repoRuleOf(schema: z.ZodType): RepoRule | undefined {
+  return repoRules.get(schema);
+}
+
+function fromRepo<T extends z.ZodType>(rule: RepoRule, schema: T): T {
+  repoRules.set(schema, rule);
+  return schema;
+}
+
 function show(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
@@ -152,8 +175,8 @@ const git = z.object({
   authMethod: oneOf(["auto", "token", "ssh", "none"]).default("auto").describe(
     "How sessions authenticate git: `token` (a token from the env or dotenv files), `ssh` (the key in git.secretName), `none`, or `auto` (token for https URLs when one is available, ssh for ssh URLs).",
   ),
-  tokenEnv: envVarName().default("GITHUB_TOKEN").describe(
-    "Environment variable (local env or dotenv files) holding the git token for HTTPS clones.",
+  tokenEnv: fromRepo("userOnly", envVarName()).default("GITHUB_TOKEN").describe(
+    "Environment variable (local env or dotenv files) holding the git token for HTTPS clones. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
   ),
   secretName: str().optional().describe(
     "Kubernetes Secret with an `ssh-privatekey` key used for SSH git URLs.",
@@ -166,14 +189,14 @@ const git = z.object({
   image: str().optional().describe(
     "Image of the init container that clones the repo; unset uses the session image (defaults.image or --image).",
   ),
-  caFile: str().optional().describe(
-    "PEM file (relative to the git root) with the CA that signs an HTTPS git server's certificate; mounted in the pod and set as http.sslCAInfo.",
+  caFile: fromRepo("repoPath", str()).optional().describe(
+    "PEM file (relative to the git root) with the CA that signs an HTTPS git server's certificate; mounted in the pod and set as http.sslCAInfo. In a repo's .kodama.yaml it must lead inside the repository.",
   ),
 }).strict().describe("Git clone and authentication for sessions.");
 
 const env = z.object({
-  dotenvFiles: stringList().default([]).describe(
-    "Dotenv files (relative to the git root) whose variables `start` injects as a Secret, before `--env-file` files; missing ones are skipped.",
+  dotenvFiles: fromRepo("repoPath", stringList()).default([]).describe(
+    "Dotenv files (relative to the git root) whose variables `start` injects as a Secret, before `--env-file` files; missing ones are skipped. Files a repo names (and relative paths) must lead inside the repository, after symlinks.",
   ),
   excludeVars: z.array(envVarName(), {
     error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])"),
@@ -202,8 +225,8 @@ const sync = z.object({
 
 const editor = z.object({
   enabled: bool().default(true).describe("Mount editor configs (Helix, Zellij) into session pods."),
-  configDir: nonEmpty("a directory").default(".kodama/configs").describe(
-    "Repo directory with editor overrides (helix-config.toml, helix-languages.toml, zellij-config.kdl).",
+  configDir: fromRepo("repoPath", nonEmpty("a directory")).default(".kodama/configs").describe(
+    "Repo directory with editor overrides (helix-config.toml, helix-languages.toml, zellij-config.kdl); it and the files in it must lead inside the repository, after symlinks.",
   ),
 }).strict().describe("Editor configuration for sessions.");
 
@@ -215,9 +238,12 @@ const agent = z.object({
     .describe(
       "Coding agent command run inside the session for `--prompt` and `agent run`; it reads the prompt on stdin (its file is in KODAMA_PROMPT_FILE). The default claude is installed with npm into the home volume when the image lacks it.",
     ),
-  authEnv: z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") })
+  authEnv: fromRepo(
+    "userOnly",
+    z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }),
+  )
     .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
-      "Environment variables that carry the agent's credentials; taken from dotenv files or the local env, and given to the agent through the env Secret only.",
+      "Environment variables that carry the agent's credentials; taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
     ),
 }).strict().describe("Coding agent runs.");
 
@@ -251,12 +277,14 @@ const logs = z.object({
 }).strict().describe("Multi-pod logs.");
 
 const portForward = z.object({
-  address: nonEmpty("an address").default("127.0.0.1").describe("Local address port-forwards listen on."),
+  address: fromRepo("loopback", nonEmpty("an address")).default("127.0.0.1").describe(
+    "Local address port-forwards listen on; a repo's .kodama.yaml may only name a loopback address.",
+  ),
 }).strict().describe("Port forwarding.");
 
 const workflows = z.object({
-  paths: stringList().default([]).describe(
-    "Extra directories searched for workflow files, before ~/.kodama/workflows and the built-in workflows.",
+  paths: fromRepo("repoPath", stringList()).default([]).describe(
+    "Extra directories searched for workflow files, before ~/.kodama/workflows and the built-in workflows; from a repo's .kodama.yaml only directories inside the repository.",
   ),
 }).strict().describe("Workflow discovery.");
 

@@ -13,6 +13,7 @@
 import { exists, readFailure } from "./files.ts";
 import { delimiter, dirname, join } from "../fspath.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { readTextBoundedSync } from "../boundedread.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
 import {
   type ClusterEntry,
@@ -67,8 +68,10 @@ function homeDir(env: Env = denoEnv): string | undefined {
 
 function readTokenFile(path: string): string {
   try {
-    return Deno.readTextFileSync(path).trim();
+    return readTextBoundedSync(path, { what: "token file", kind: "kubeconfig", exitCode: ExitCode.FORBIDDEN })
+      .trim();
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     throw new KodamaError(
       `cannot read token file ${path}: ${readFailure(e)}`,
       ExitCode.FORBIDDEN,
@@ -90,8 +93,9 @@ function whose(kind: "cluster" | "user", e: { name: string; source?: string }): 
 /** Read a file a kubeconfig key names; a failure names the key, the entry and the path (exit 2). */
 function readKeyFile(path: string, key: string, owner: string): string {
   try {
-    return Deno.readTextFileSync(path);
+    return readTextBoundedSync(path, { what: `${key} of ${owner}`, kind: "kubeconfig" });
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     const why = readFailure(e);
     throw new KodamaError(
       `cannot read ${key} ${path} of ${owner}: ${why}`,
@@ -353,8 +357,9 @@ export function parseKubeConfig(text: string, path = "kubeconfig"): KubeConfigLi
 function loadFile(path: string): KubeConfigLite {
   let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    text = readTextBoundedSync(path, { what: "kubeconfig", kind: "kubeconfig" });
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     const why = e instanceof Deno.errors.PermissionDenied
       ? "permission denied"
       : e instanceof Deno.errors.IsADirectory

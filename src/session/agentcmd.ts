@@ -2,7 +2,26 @@
 import { resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { usageError } from "../errors.ts";
+import { KodamaError, usageError } from "../errors.ts";
+import { formatLimit, READ_LIMITS, readTextBounded } from "../boundedread.ts";
+
+/** `--prompt-file -`: stdin, refused once it passes the prompt limit. */
+async function readStdinBounded(): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of Deno.stdin.readable) {
+    size += c.length;
+    if (size > READ_LIMITS.prompt) {
+      throw usageError(
+        `cannot read --prompt-file -: stdin is larger than ${
+          formatLimit(READ_LIMITS.prompt)
+        }, the most kodama reads as a prompt`,
+      );
+    }
+    parts.push(c);
+  }
+  return await new Blob(parts as BlobPart[]).text();
+}
 import { stderrSink, stdoutSink } from "../ui/sink.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 
@@ -16,11 +35,13 @@ export async function readPrompt(
   }
   let text: string | undefined = f.prompt;
   if (f.promptFile !== undefined) {
+    const o = { what: "--prompt-file", kind: "prompt" as const, display: f.promptFile };
     try {
       text = f.promptFile === "-"
-        ? await new Response(Deno.stdin.readable).text()
-        : await Deno.readTextFile(resolve(cwd, f.promptFile));
+        ? await readStdinBounded()
+        : await readTextBounded(resolve(cwd, f.promptFile), o);
     } catch (e) {
+      if (e instanceof KodamaError) throw e;
       throw usageError(`cannot read --prompt-file ${f.promptFile}: ${(e as Error).message}`);
     }
   }

@@ -16,7 +16,11 @@ import { type StartIO, type StartOptions, startSession } from "./start.ts";
 async function startIO(): Promise<StartIO> {
   const { findRepo } = await import("../config/paths.ts");
   const repo = await findRepo();
-  return { out: stdoutSink, err: stderrSink, tty: isTerminal("stderr"), repoRoot: repo.gitRoot };
+  // the repository's files (env.dotenvFiles, editor.configDir) resolve, and must stay, under its root:
+  // the git root, else the directory of its .kodama.yaml
+  const { dirname } = await import("../fspath.ts");
+  const repoRoot = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : undefined);
+  return { out: stdoutSink, err: stderrSink, tty: isTerminal("stderr"), repoRoot };
 }
 
 /**

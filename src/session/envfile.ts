@@ -6,6 +6,8 @@
  */
 import { parse } from "dotenv";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { readTextBounded } from "../boundedread.ts";
+import { readRepoFile } from "../config/confine.ts";
 
 /** The Secret limit of the API server (1 MiB of data). */
 export const MAX_ENV_BYTES = 1024 * 1024;
@@ -48,6 +50,37 @@ export interface EnvSource {
   /** a path as the user wrote it (for messages) */
   file: string;
   vars: Record<string, string>;
+  /** lines that are not `NAME=value`, a comment or blank: `.env:3: ...` (warnings, not variables) */
+  problems?: string[];
+}
+
+const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+\s*(?:=|:\s|:$)/;
+
+/**
+ * The lines of an env file that are not an assignment, a comment, a blank line or the continuation of a
+ * quoted multi-line value: `FILE:LINE: "FOO" is not NAME=value: ignored`. dotenv drops them silently.
+ */
+export function envFileProblems(text: string, file: string): string[] {
+  const out: string[] = [];
+  let open: string | undefined; // the quote of a multi-line value still open
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (open) {
+      if (line.includes(open)) open = undefined;
+      return;
+    }
+    const t = line.trim();
+    if (!t || t.startsWith("#")) return;
+    const m = ASSIGNMENT.exec(line);
+    if (!m) {
+      const shown = JSON.stringify(t.length > 40 ? t.slice(0, 40) + "…" : t);
+      out.push(`${file}:${i + 1}: ${shown} is not NAME=value: ignored`);
+      return;
+    }
+    const value = line.slice(m[0].length).trimStart();
+    const q = value[0];
+    if ((q === '"' || q === "'" || q === "`") && !value.slice(1).includes(q)) open = q;
+  });
+  return out;
 }
 
 export interface FilteredEnv {
@@ -123,25 +156,27 @@ export function checkEnvSize(env: FilteredEnv, files: string[]): void {
 
 /**
  * Read env files: `required` ones (from --env-file) must exist (exit 2); optional ones (config
- * `env.dotenvFiles`) are skipped when missing. Relative paths are resolved against `base`.
+ * `env.dotenvFiles`) are skipped when missing. A file with a `root` is a repository's: it must lead inside it.
  */
 export async function readEnvFiles(
-  files: { path: string; display: string; required: boolean }[],
+  files: { path: string; display: string; required: boolean; root?: string }[],
 ): Promise<EnvSource[]> {
   const out: EnvSource[] = [];
   for (const f of files) {
     let text: string;
+    const o = { what: "env file", kind: "envFile" as const, display: f.display };
     try {
-      text = await Deno.readTextFile(f.path);
+      // a file of the repository (`root`) must stay inside it after symlinks (config/confine.ts)
+      text = f.root !== undefined ? await readRepoFile(f.root, f.path, o) : await readTextBounded(f.path, o);
     } catch (e) {
+      if (e instanceof KodamaError) throw e;
       if (e instanceof Deno.errors.NotFound && !f.required) continue;
       if (e instanceof Deno.errors.NotFound) {
         throw usageError(`env file ${f.display} not found`, "check the --env-file path");
       }
-      if (e instanceof Deno.errors.IsADirectory) throw usageError(`env file ${f.display} is a directory`);
       throw new KodamaError(`cannot read env file ${f.display}: ${(e as Error).message}`, ExitCode.USAGE);
     }
-    out.push({ file: f.display, vars: parse(text) });
+    out.push({ file: f.display, vars: parse(text), problems: envFileProblems(text, f.display) });
   }
   return out;
 }

@@ -15,6 +15,9 @@
 import { isAbsolute, join, resolve } from "node:path";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
+import { originOf } from "../config/load.ts";
+import { readRepoFile } from "../config/confine.ts";
+import { readTextBounded } from "../boundedread.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { durationValueMs, formatDuration, parseDuration } from "../ui/duration.ts";
@@ -70,18 +73,34 @@ export interface SessionPlan {
 
 // ------------------------------------------------------------------------------------------ plan
 
-async function readEditorFiles(dir: string): Promise<Record<string, string>> {
+async function readEditorFiles(root: string, dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of Object.keys(EDITOR_FILES)) {
     try {
-      out[f] = await Deno.readTextFile(join(dir, f));
+      // repo content: a committed symlink out of the repository is refused (exit 4), not shipped
+      out[f] = await readRepoFile(root, join(dir, f), { what: "editor config", kind: "repoFile" });
     } catch (e) {
+      if (e instanceof KodamaError) throw e;
       if (!(e instanceof Deno.errors.NotFound)) {
         throw usageError(`cannot read editor config ${join(dir, f)}: ${(e as Error).message}`);
       }
     }
   }
   return out;
+}
+
+/**
+ * A local path a setting names, read for the cluster. A repo's own values and every relative path
+ * (it resolves inside the repository, whoever wrote it) must lead inside the repository after symlinks
+ * (config/confine.ts); an absolute path from the user's own config or flags is the user's choice.
+ */
+function localFile(root: string, p: string, fromRepo: boolean): { path: string; root?: string } {
+  return { path: isAbsolute(p) ? p : resolve(root, p), ...(fromRepo || !isAbsolute(p) ? { root } : {}) };
+}
+
+/** What the repository's config set (as `start` shows it): `  key = value`, control characters escaped. */
+export function repoSettingsLines(fromRepo: Record<string, unknown>): string[] {
+  return Object.entries(fromRepo).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}`);
 }
 
 /** Everything `start` will create, checked before any request (exit 2 on bad input). */
@@ -93,24 +112,36 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
+  const origin = originOf(cfg);
+  const fromRepo = (key: string) => origin?.sources[key] === "repo";
   const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const files = [
-    ...cfg.env.dotenvFiles.map((p) => ({ path: abs(root, p), display: p, required: false })),
+    ...cfg.env.dotenvFiles.map((p) => ({
+      ...localFile(root, p, fromRepo("env.dotenvFiles")),
+      display: p,
+      required: false,
+    })),
     ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
   ];
-  const env = filterEnv(await readEnvFiles(files), [...cfg.env.excludeVars, ...o.envExclude]);
-  // the agent's credentials reach it through the env Secret: from the env files, else this environment
-  for (const k of cfg.agent.authEnv) {
+  const sources = await readEnvFiles(files);
+  for (const s of sources) for (const p of s.problems ?? []) io.err.write(`warning: ${p}\n`);
+  const env = filterEnv(sources, [...cfg.env.excludeVars, ...o.envExclude]);
+  // the agent's credentials reach it through the env Secret: from the env files, else this environment.
+  // Which names: the user's config or the default only (a repo's agent.authEnv is ignored on load).
+  const fromHere: string[] = [];
+  for (const k of fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv) {
     const v = Deno.env.get(k);
     if (!(k in env.vars) && v && !cfg.env.excludeVars.includes(k) && !o.envExclude.includes(k)) {
       env.vars[k] = v;
+      fromHere.push(k);
       io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
     }
   }
   for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   checkEnvSize(env, files.map((f) => f.display));
-  const editor = cfg.editor.enabled ? await readEditorFiles(abs(root, cfg.editor.configDir)) : {};
-  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err });
+  const editor = cfg.editor.enabled ? await readEditorFiles(root, abs(root, cfg.editor.configDir)) : {};
+  showRepoSettings(io.err, origin, sources, Object.keys(editor), cfg.editor.configDir);
+  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo });
   spec = {
     ...spec,
     envVars: Object.keys(env.vars).sort(),
@@ -125,6 +156,39 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
 }
 
 /**
+ * The confirmation `start` prints of what the repository adds: every setting its .kodama.yaml made (and
+ * the ones kodama ignored are warnings already), which variables each env file puts in the env Secret,
+ * and the editor configs from the repository that go into the ConfigMap. On stderr; values escaped.
+ */
+function showRepoSettings(
+  err: Sink,
+  origin: ReturnType<typeof originOf>,
+  envSources: { file: string; vars: Record<string, string> }[],
+  editorFiles: string[],
+  editorDir: string,
+): void {
+  const lines: string[] = [];
+  if (origin && Object.keys(origin.fromRepo).length) {
+    lines.push(`settings from the repository's ${origin.files.repo ?? ".kodama.yaml"}:`);
+    lines.push(...repoSettingsLines(origin.fromRepo));
+  }
+  for (const s of envSources) {
+    const names = Object.keys(s.vars);
+    if (names.length) {
+      lines.push(`env file ${JSON.stringify(s.file)}: ${names.sort().join(", ")} (names only)`);
+    }
+  }
+  if (editorFiles.length) {
+    lines.push(
+      `editor configs from ${JSON.stringify(editorDir)}: ${
+        editorFiles.sort().join(", ")
+      } (into the ConfigMap)`,
+    );
+  }
+  if (lines.length) err.write(lines.join("\n") + "\n");
+}
+
+/**
  * `--repo`: the repository and branch (`.` is the local repository's origin and current branch), the
  * token (env files, else the local environment) and the CA. A token used for git is taken out of the
  * env Secret: it lives in the credentials Secret only.
@@ -132,7 +196,14 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
 async function planGit(
   o: StartOptions,
   cfg: Config,
-  x: { cwd: string; root: string; env: Record<string, string>; spec: SessionSpec; err: Sink },
+  x: {
+    cwd: string;
+    root: string;
+    env: Record<string, string>;
+    spec: SessionSpec;
+    err: Sink;
+    fromRepo: (key: string) => boolean;
+  },
 ) {
   let { repo, branch } = o;
   if (repo === ".") {
@@ -140,15 +211,18 @@ async function planGit(
     repo = local.url;
     branch ??= local.branch;
   }
-  const tokenEnv = cfg.git.tokenEnv;
+  // which local variable holds the token: the user's config or the default, never the repo's
+  const tokenEnv = x.fromRepo("git.tokenEnv") ? "GITHUB_TOKEN" : cfg.git.tokenEnv;
   const token = x.env[tokenEnv] ?? Deno.env.get(tokenEnv) ?? undefined;
   let ca: string | undefined;
   if (repo !== undefined && cfg.git.caFile) {
-    const path = isAbsolute(cfg.git.caFile) ? cfg.git.caFile : resolve(x.root, cfg.git.caFile);
+    const f = localFile(x.root, cfg.git.caFile, x.fromRepo("git.caFile"));
+    const o = { what: "git.caFile", kind: "repoFile" as const, display: cfg.git.caFile };
     try {
-      ca = await Deno.readTextFile(path);
+      ca = f.root !== undefined ? await readRepoFile(f.root, f.path, o) : await readTextBounded(f.path, o);
     } catch (e) {
-      throw usageError(`cannot read git.caFile ${path}: ${(e as Error).message}`);
+      if (e instanceof KodamaError) throw e;
+      throw usageError(`cannot read git.caFile ${f.path}: ${(e as Error).message}`);
     }
   }
   const spec = resolveGit({ repo, branch, baseBranch: o.baseBranch }, cfg, {

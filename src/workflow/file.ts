@@ -40,6 +40,15 @@ export async function readWorkflowText(file: string): Promise<string> {
   const path = file.startsWith("file:") ? fileUrlToPath(file, hostPlatform()) : file;
   let f: Deno.FsFile | undefined;
   try {
+    // opening a named FIFO blocks until a writer comes, and a device never ends: only regular files, and
+    // the already-open pipe of a process substitution (`kodama run -f <(generate)`, /dev/fd/N)
+    const pre = await Deno.stat(path);
+    if (!pre.isFile && !pre.isDirectory && !(pre.isFifo && /^\/dev\/fd\/\d+$/.test(path))) {
+      throw new KodamaError(
+        `cannot read ${file}: it is not a regular file (a FIFO, device or socket)`,
+        ExitCode.USAGE,
+      );
+    }
     f = await Deno.open(path);
     const st = await f.stat();
     if (st.isDirectory) throw new KodamaError(`${file} is a directory, not a workflow file`, ExitCode.USAGE);

@@ -84,3 +84,24 @@ Deno.test("more than 1 MiB of variables is a usage error", () => {
   assert(e.message.includes("1 MiB") && e.hint!.includes(".env"));
   checkEnvSize(filterEnv([{ file: ".env", vars: { OK: "x".repeat(1000) } }]), [".env"]);
 });
+
+Deno.test("env file: a line that is not NAME=value is a warning with its line number, not a variable", async () => {
+  const { envFileProblems } = await import("../../../src/session/envfile.ts");
+  const text = [
+    "A=1",
+    "# a comment",
+    "",
+    "FOO",
+    "export B=2",
+    'C="multi',
+    "line NOT A PROBLEM",
+    'end"',
+    "D: yaml-ish",
+    "just some words",
+    "E=",
+  ].join("\n");
+  assertEquals(envFileProblems(text, ".env"), [
+    '.env:4: "FOO" is not NAME=value: ignored',
+    '.env:10: "just some words" is not NAME=value: ignored',
+  ]);
+});

@@ -3,7 +3,7 @@
  * across reads included), and never more than MAX_FILE_BYTES of it — also from a pipe, whose size is
  * unknown until it ends (`kodama run -f <(generate)`), where the stat check cannot refuse it up front.
  */
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { join } from "node:path";
 import { readWorkflowText } from "../../../src/workflow/file.ts";
 import { MAX_FILE_BYTES } from "../../../src/workflow/limits.ts";
@@ -17,23 +17,6 @@ async function withDir(fn: (dir: string) => Promise<void>) {
   }
 }
 
-/** A FIFO at `path` fed `data` by a writer that runs beside the reader (`done` when it has finished). */
-async function fifo(path: string, data: Uint8Array): Promise<{ done: Promise<void> }> {
-  const made = await new Deno.Command("mkfifo", { args: [path] }).output();
-  if (!made.success) throw new Error("mkfifo failed");
-  const done = (async () => {
-    const w = await Deno.open(path, { write: true });
-    try {
-      for (let i = 0; i < data.length; i += 65536) await w.write(data.subarray(i, i + 65536));
-    } catch {
-      // the reader stopped early (over the limit): nothing more to write
-    } finally {
-      w.close();
-    }
-  })();
-  return { done };
-}
-
 Deno.test("readWorkflowText: the file's text, multi-byte characters included", async () => {
   await withDir(async (dir) => {
     const text = "name: é\nsteps:\n  - local: { command: [echo, '🙂'] }\n".repeat(500);
@@ -43,19 +26,43 @@ Deno.test("readWorkflowText: the file's text, multi-byte characters included", a
 });
 
 Deno.test({
-  name: "readWorkflowText: a pipe is read to its end, and refused once it is over the limit",
+  name: "readWorkflowText: a process substitution's pipe is read to its end, and refused once over the limit",
   ignore: Deno.build.os === "windows",
   fn: async () => {
     await withDir(async (dir) => {
+      const script = join(dir, "read.ts");
+      const mod = new URL("../../../src/workflow/file.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        script,
+        `import { readWorkflowText } from ${JSON.stringify(mod)};\n` +
+          `try { const t = await readWorkflowText(Deno.args[0]); console.log(Deno.args[0], t.length); }\n` +
+          `catch (e) { console.log(Deno.args[0], (e as Error).message); }\n`,
+      );
+      const run = async (gen: string) => {
+        const out = await new Deno.Command("bash", {
+          args: ["-c", `"$0" run -A --no-check "$1" <(${gen})`, Deno.execPath(), script],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        return new TextDecoder().decode(out.stdout).trim();
+      };
       const small = "steps:\n  - local: { command: [echo, 'ü'] }\n".repeat(3000); // > 64 KiB, < 1 MiB
-      const writing = await fifo(join(dir, "small"), new TextEncoder().encode(small));
-      assertEquals(await readWorkflowText(join(dir, "small")), small);
-      await writing.done;
+      await Deno.writeTextFile(join(dir, "small"), small);
+      assertMatch(await run(`cat ${join(dir, "small")}`), new RegExp(`^/dev/fd/\\d+ ${small.length}$`));
+      assertMatch(await run(`head -c ${MAX_FILE_BYTES + 100_000} /dev/zero`), /may be at most 1 MiB/);
+    });
+  },
+});
 
-      const big = new Uint8Array(MAX_FILE_BYTES + 100_000).fill(0x61);
-      const writingBig = await fifo(join(dir, "big"), big);
-      await assertRejects(() => readWorkflowText(join(dir, "big")), "may be at most 1 MiB");
-      await writingBig.done;
+Deno.test({
+  name: "readWorkflowText: a named FIFO or a device is refused, not waited on (#26)",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await withDir(async (dir) => {
+      const made = await new Deno.Command("mkfifo", { args: [join(dir, "fifo")] }).output();
+      assertEquals(made.success, true);
+      await assertRejects(() => readWorkflowText(join(dir, "fifo")), "not a regular file");
+      await assertRejects(() => readWorkflowText("/dev/zero"), "not a regular file");
     });
   },
 });

@@ -1,0 +1,147 @@
+/**
+ * A repo's .kodama.yaml is untrusted input (#26 class 9): the config loader marks every value it set,
+ * and holds it to the key's rule (schema.ts RepoRule) — local paths must lead inside the repository
+ * after symlinks, the local env vars that leave the machine are the user's choice only, listeners stay
+ * on loopback. Each rule with several variants: absolute, `../`, `~`, a symlink at the file, a symlink at
+ * a parent, a dangling link, and the values that are fine.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { loadConfig, originOf } from "../../../src/config/load.ts";
+import { allKeys } from "../../../src/config/keys.ts";
+import { confine } from "../../../src/config/confine.ts";
+
+async function world() {
+  const root = await Deno.makeTempDir({ prefix: "kodama-reporules-" });
+  const home = join(root, "home");
+  const repo = join(root, "repo");
+  await Deno.mkdir(join(home, ".ssh"), { recursive: true });
+  await Deno.writeTextFile(join(home, ".ssh", "id_rsa"), "PLANTED-KEY\n");
+  await Deno.mkdir(join(repo, ".git"), { recursive: true });
+  await Deno.mkdir(join(repo, "sub"), { recursive: true });
+  await Deno.writeTextFile(join(repo, "sub", "ok.env"), "A=1\n");
+  return {
+    root,
+    home,
+    repo,
+    load: async (yaml: string, global = "") => {
+      await Deno.writeTextFile(join(repo, ".kodama.yaml"), yaml);
+      if (global) await Deno.writeTextFile(join(home, "config.yaml"), global);
+      return await loadConfig({ home, cwd: join(repo, "sub") });
+    },
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+  };
+}
+
+Deno.test("every key that names a local path, a local env var or a listen address has a repo rule", () => {
+  const rules = Object.fromEntries(allKeys().filter((k) => k.repoRule).map((k) => [k.key, k.repoRule]));
+  assertEquals(rules, {
+    "git.tokenEnv": "userOnly",
+    "git.caFile": "repoPath",
+    "env.dotenvFiles": "repoPath",
+    "editor.configDir": "repoPath",
+    "agent.authEnv": "userOnly",
+    "portForward.address": "loopback",
+    "workflows.paths": "repoPath",
+  });
+});
+
+Deno.test("repo paths leading outside the repository are ignored with a warning naming file and key", async () => {
+  await using w = await world();
+  await Deno.symlink(join(w.home, ".ssh"), join(w.repo, "docs"));
+  await Deno.symlink(join(w.home, ".ssh", "id_rsa"), join(w.repo, "key.pem"));
+  await Deno.symlink(join(w.home, "nothing-yet"), join(w.repo, "dangling.env"));
+  const outside = [
+    join(w.home, ".ssh", "id_rsa"), // absolute
+    "../home/.ssh/id_rsa", // ../
+    "sub/../../home/.ssh/id_rsa",
+    "key.pem", // a committed symlink at the file
+    "docs/id_rsa", // a committed symlink at a parent
+    "docs", // a directory that is a link out
+    "dangling.env", // a link to nothing (could be made to point anywhere)
+  ];
+  for (const p of outside) {
+    for (const key of ["env.dotenvFiles", "git.caFile", "editor.configDir", "workflows.paths"]) {
+      const [section, leaf] = key.split(".");
+      const list = key === "env.dotenvFiles" || key === "workflows.paths";
+      const value = list ? `[sub/ok.env, ${JSON.stringify(p)}]` : JSON.stringify(p);
+      const cfg = await w.load(`${section}:\n  ${leaf}: ${value}\n`);
+      assertEquals(cfg.sources[key] === "repo", false, `${key}: ${p}`);
+      assertEquals(cfg.refused.map((r) => r.key), [key], `${key}: ${p}`);
+      assert(
+        cfg.warnings.some((x) => x.includes(".kodama.yaml: " + key + " ignored")),
+        cfg.warnings.join("\n"),
+      );
+      assertEquals(originOf(cfg.values)?.fromRepo[key], undefined);
+    }
+  }
+  // the user's own value survives: a refused repo value falls back to it, not to nothing
+  const cfg = await w.load(
+    `env:\n  dotenvFiles: [../home/.ssh/id_rsa]\n`,
+    `env:\n  dotenvFiles: [/etc/my.env]\n`,
+  );
+  assertEquals(cfg.values.env.dotenvFiles, ["/etc/my.env"]);
+  assertEquals(cfg.sources["env.dotenvFiles"], "global");
+});
+
+Deno.test("repo paths inside the repository are kept, marked as the repo's", async () => {
+  await using w = await world();
+  await Deno.symlink(join(w.repo, "sub", "ok.env"), join(w.repo, "inner-link.env"));
+  const cfg = await w.load(
+    `env:\n  dotenvFiles: [sub/ok.env, inner-link.env, missing.env, ${join(w.repo, "sub", "ok.env")}]\n` +
+      `git:\n  caFile: certs/ca.pem\neditor:\n  configDir: .kodama/configs\ndefaults:\n  image: busybox\n`,
+  );
+  assertEquals(cfg.refused, []);
+  assertEquals(cfg.sources["env.dotenvFiles"], "repo");
+  const origin = originOf(cfg.values)!;
+  assertEquals(Object.keys(origin.fromRepo).sort(), [
+    "defaults.image",
+    "editor.configDir",
+    "env.dotenvFiles",
+    "git.caFile",
+  ]);
+});
+
+Deno.test("which local env vars leave the machine is never the repo's choice", async () => {
+  await using w = await world();
+  const cfg = await w.load(
+    `agent:\n  authEnv: [AWS_SECRET_ACCESS_KEY]\ngit:\n  tokenEnv: AWS_SECRET_ACCESS_KEY\n`,
+    `agent:\n  authEnv: [MY_AGENT_KEY]\n`,
+  );
+  assertEquals(cfg.values.agent.authEnv, ["MY_AGENT_KEY"]);
+  assertEquals(cfg.values.git.tokenEnv, "GITHUB_TOKEN");
+  assertEquals(cfg.refused.map((r) => r.key).sort(), ["agent.authEnv", "git.tokenEnv"]);
+  for (const r of cfg.refused) assertStringIncludes(r.why, "~/.kodama/config.yaml or by a flag");
+  // from the user's own config it is fine
+  await Deno.remove(join(w.repo, ".kodama.yaml"));
+  const mine = await loadConfig({ home: w.home, cwd: w.repo });
+  assertEquals(mine.refused, []);
+  assertEquals(mine.values.agent.authEnv, ["MY_AGENT_KEY"]);
+});
+
+Deno.test("a repo may make port-forwards listen on loopback only", async () => {
+  await using w = await world();
+  for (const bad of ["0.0.0.0", "::", "192.168.1.10", "example.com", "127.0.0.1.evil.example"]) {
+    const cfg = await w.load(`portForward:\n  address: ${JSON.stringify(bad)}\n`);
+    assertEquals(cfg.values.portForward.address, "127.0.0.1", bad);
+    assertEquals(cfg.refused.map((r) => r.key), ["portForward.address"], bad);
+  }
+  for (const ok of ["127.0.0.1", "127.0.0.2", "::1", "localhost"]) {
+    const cfg = await w.load(`portForward:\n  address: ${JSON.stringify(ok)}\n`);
+    assertEquals(cfg.values.portForward.address, ok);
+    assertEquals(cfg.refused, []);
+  }
+});
+
+Deno.test("confine: real paths, relative to the root, links at any level", async () => {
+  await using w = await world();
+  await Deno.symlink(join(w.home, ".ssh"), join(w.repo, "docs"));
+  assertEquals((await confine(w.repo, "sub/ok.env")).outside, undefined);
+  assertEquals((await confine(w.repo, "sub/not/yet/there.env")).outside, undefined);
+  assertStringIncludes((await confine(w.repo, "docs/id_rsa")).outside!, "outside the repository");
+  assertStringIncludes((await confine(w.repo, "docs/new-file")).outside!, "outside the repository");
+  assertStringIncludes((await confine(w.repo, "/etc/passwd")).outside!, "leads to /etc/passwd");
+  // a repository reached through a symlink is still itself
+  await Deno.symlink(w.repo, join(w.root, "repo-link"));
+  assertEquals((await confine(join(w.root, "repo-link"), "sub/ok.env")).outside, undefined);
+});
