@@ -17,6 +17,7 @@ import { runningPod } from "./agentrun.ts";
 import { checkBranch } from "./git.ts";
 import { localGit } from "./gitrun.ts";
 import { CONTAINER } from "./spec.ts";
+import { safeLine } from "../ui/color.ts";
 
 /** At most this many local commits are offered as "already here" (the newest refs first). */
 const MAX_HAVES = 500;
@@ -51,6 +52,9 @@ export const DIFF_SCRIPT = [
   `exec git diff "$base" HEAD`,
 ].join("\n");
 
+/** A full object id (SHA-1 or SHA-256), lowercase hex: the only form a pod's commit id is taken in. */
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 export interface FetchHeader {
   branch?: string;
   head?: string;
@@ -58,16 +62,22 @@ export interface FetchHeader {
   newCommits?: number;
 }
 
+/**
+ * The header the pod sends on stderr. Everything in it is the pod's to choose (a `git config kodama.base`
+ * of `--output=~/.bashrc`, a branch named with terminal escapes): commit ids are kept only as full
+ * lowercase hex object ids, the count only as a number, and the branch only for display (control
+ * characters removed). Nothing from it is ever a local command's option (#26 class 10).
+ */
 export function parseFetchHeader(stderr: string): FetchHeader {
   const h: FetchHeader = {};
   for (const line of stderr.split("\n")) {
     const i = line.indexOf(MARK);
     if (i < 0) continue;
     for (const [, k, v] of line.slice(i + MARK.length).matchAll(/(\w+)=(\S*)/g)) {
-      if (k === "branch" && v) h.branch = v;
-      if (k === "head" && v) h.head = v;
-      if (k === "base" && v) h.base = v;
-      if (k === "new") h.newCommits = Number(v);
+      if (k === "branch" && v) h.branch = safeLine(v).slice(0, 255);
+      if (k === "head" && OBJECT_ID.test(v)) h.head = v;
+      if (k === "base" && OBJECT_ID.test(v)) h.base = v;
+      if (k === "new" && /^\d{1,9}$/.test(v)) h.newCommits = Number(v);
     }
   }
   return h;
@@ -166,23 +176,61 @@ export async function fetchSession(
     }
     const h = parseFetchHeader(stderr);
     if (!h.head) {
-      throw new KodamaError("session fetch: the pod did not say which commit it has", ExitCode.FAILED);
+      throw new KodamaError(
+        "session fetch: the pod did not send a commit id (40 or 64 hex digits) for its HEAD",
+        ExitCode.FAILED,
+      );
     }
     const ref = `refs/heads/${local}`;
+    // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
     if (h.newCommits === 0) {
-      // everything is here already: point the branch at the session's commit
-      const u = await localGit(["update-ref", ref, h.head], root);
+      // everything is here already: point the branch at the session's commit (which must exist here)
+      const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
+      if (!has.ok) {
+        throw new KodamaError(
+          `session fetch: the pod said nothing is new, but commit ${h.head} is not in this repository`,
+          ExitCode.FAILED,
+        );
+      }
+      const u = await localGit(["update-ref", "--end-of-options", ref, h.head], root);
       if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
     } else {
-      const f = await localGit(["fetch", "--no-tags", "--quiet", bundle, `+HEAD:${ref}`], root);
+      const f = await localGit(
+        [
+          "fetch",
+          "--no-tags",
+          "--no-write-fetch-head",
+          "--quiet",
+          "--end-of-options",
+          bundle,
+          `+HEAD:${ref}`,
+        ],
+        root,
+      );
       if (!f.ok) {
-        throw new KodamaError(`git fetch from the session's bundle failed:\n${f.err}`, ExitCode.FAILED);
+        throw new KodamaError(
+          `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
+          ExitCode.FAILED,
+        );
+      }
+      // the branch must now be the commit the pod announced; a bundle whose HEAD is another is refused
+      const got = await localGit(["rev-parse", "--verify", "-q", "--end-of-options", ref], root);
+      if (got.out !== h.head) {
+        throw new KodamaError(
+          `session fetch: the bundle's HEAD (${
+            got.out || "none"
+          }) is not the commit the pod announced (${h.head})`,
+          ExitCode.FAILED,
+        );
       }
     }
     const ahead = h.base
-      ? (await localGit(["rev-list", "--count", `${h.base}..${h.head}`], root)).out
+      ? (await localGit(["rev-list", "--count", "--end-of-options", `${h.base}..${h.head}`], root)).out
       : undefined;
-    const subject = (await localGit(["log", "-1", "--format=%h %s", h.head], root)).out;
+    // the subject is the pod's text: shown without control characters
+    const subject = safeLine(
+      (await localGit(["log", "-1", "--format=%h %s", "--end-of-options", h.head], root)).out,
+    );
     o.out.write(`${local}\n`);
     o.err.write(
       `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +

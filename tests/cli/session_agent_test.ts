@@ -153,6 +153,31 @@ Deno.test({
         assertStringIncludes(r.stdout, `+${PROMPT}`);
       });
 
+      await t.step(
+        "session fetch from a hostile pod: its git config and text never become local options",
+        async () => {
+          const victim = join(w.cwd, "victim.txt");
+          await Deno.writeTextFile(victim, "keep me\n");
+          const evil = await w.k([
+            "attach",
+            "s",
+            "--command",
+            `git config kodama.base "--output=${victim}" && ` +
+            `git -c user.name=A -c user.email=a@example.com commit -q --allow-empty -m "$(printf 'evil\\033]0;pwned\\007\\033[2J')"`,
+          ]);
+          assertEquals(evil.code, 0, evil.stderr);
+          const r = await w.k(["session", "fetch", "s", "--branch", "hostile"], { cwd: repo.work });
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(await Deno.readTextFile(victim), "keep me\n");
+          assert(!r.stderr.includes("\x1b") && !r.stderr.includes("\x07"), JSON.stringify(r.stderr));
+          assertMatch(r.stderr, /into hostile: [0-9a-f]+ evil, 1 new/);
+          assertEquals(
+            await gitIn(["log", "-1", "--format=%s", "hostile"], repo.work),
+            "evil\x1b]0;pwned\x07\x1b[2J",
+          );
+        },
+      );
+
       await t.step("session fetch outside a repository: exit 2", async () => {
         const r = await w.k(["session", "fetch", "s"]);
         assertEquals(r.code, 2, r.stderr);

@@ -68,13 +68,46 @@ Deno.test("agent runs: logs -f ends with the run; stop signals the process group
   assertThrows(() => checkRunId("x"));
 });
 
+const A = "a".repeat(40);
+const B = "b".repeat(40);
+
 Deno.test("session fetch: the header the pod prints", () => {
   const h = parseFetchHeader(
-    "kodama-fetch: branch=kodama/s-1 head=abc base=def\nEnumerating objects\nkodama-fetch: new=3\n",
+    `kodama-fetch: branch=kodama/s-1 head=${A} base=${B}\nEnumerating objects\nkodama-fetch: new=3\n`,
   );
-  assertEquals(h, { branch: "kodama/s-1", head: "abc", base: "def", newCommits: 3 });
-  assertEquals(parseFetchHeader("kodama-fetch: branch= head=abc base=\nkodama-fetch: new=0\n"), {
-    head: "abc",
+  assertEquals(h, { branch: "kodama/s-1", head: A, base: B, newCommits: 3 });
+  assertEquals(parseFetchHeader(`kodama-fetch: branch= head=${A} base=\nkodama-fetch: new=0\n`), {
+    head: A,
     newCommits: 0,
   });
+  // SHA-256 repositories
+  const long = "0123456789abcdef".repeat(4);
+  assertEquals(parseFetchHeader(`kodama-fetch: head=${long}\n`).head, long);
+});
+
+Deno.test("session fetch: pod-chosen values that could become local git options are not taken (#26)", () => {
+  for (
+    const evil of [
+      "--output=/home/me/.bashrc",
+      "--output=x..HEAD",
+      "-oFILE",
+      "HEAD",
+      "main",
+      "abc",
+      A.toUpperCase(),
+      A + "0",
+      `${A}..${B}`,
+      "@{-1}",
+    ]
+  ) {
+    const h = parseFetchHeader(
+      `kodama-fetch: branch=x head=${evil} base=${evil}\nkodama-fetch: new=${evil}\n`,
+    );
+    assertEquals(h.head, undefined, evil);
+    assertEquals(h.base, undefined, evil);
+    assertEquals(h.newCommits, undefined, evil);
+  }
+  // a branch is only displayed, never with its terminal escapes
+  const h = parseFetchHeader(`kodama-fetch: branch=ok\x1b]0;pwned\x07\x1b[2J head=${A}\n`);
+  assertEquals(h.branch, "ok");
 });
