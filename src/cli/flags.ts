@@ -1,42 +1,11 @@
 /**
- * The shared flags on commander: the global kubectl-style flags (on the root program), pod targeting, the
- * picker, -o and --reconnect-timeout. Their declarations are data in src/cli/optspec.ts (the fast reader
- * of the everyday commands, src/cli/fast.ts, reads the same ones); what reaches the cluster from parsed
- * options is src/cli/connect.ts. Light on purpose: nothing here loads the Kubernetes client.
+ * Commander, built from the commands' tables (src/cli/spec.ts) for what it still does: help text and the
+ * wording of errors in a command line the fast reader (src/cli/fast.ts) leaves to it. Loaded only then.
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import type { GlobalOptions } from "./connect.ts";
 import { addNotes, help } from "./help.ts";
 import type { CommandSpec } from "./spec.ts";
-import {
-  GLOBAL_OPTIONS,
-  type Invocation,
-  OptionValueError,
-  type OptSpec,
-  positiveCount,
-  RECONNECT_OPTION,
-  TARGETING_OPTIONS,
-} from "./optspec.ts";
-
-export { collect } from "./optspec.ts";
-export {
-  connectAll,
-  connectFromOpts,
-  type GlobalOptions,
-  kubeOptionsFrom,
-  parseTarget,
-  splitExecArgs,
-  targetFrom,
-} from "./connect.ts";
-
-/** Option parser for a count flag: an integer >= 1 (`flag` names it in the message). */
-export function positiveInt(v: string, flag?: string): number {
-  try {
-    return positiveCount(v, flag);
-  } catch (e) {
-    throw e instanceof OptionValueError ? new InvalidArgumentError(e.message) : e;
-  }
-}
+import { GLOBAL_OPTIONS, type Invocation, OptionValueError, type OptSpec } from "./optspec.ts";
 
 /**
  * Any command. The helpers below take and return this loose type on purpose: letting TypeScript infer
@@ -75,23 +44,8 @@ export function globalOptions<A extends unknown[]>(program: AnyCommand<A>): AnyC
   return addOptions(program, GLOBAL_OPTIONS);
 }
 
-/** The targeting flags every pod command shares. */
-export function targetingOptions<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
-  return addOptions(cmd, TARGETING_OPTIONS);
-}
-
-/** `--reconnect-timeout`, for commands that keep a watch or stream open (logs -f, pods -w, wait). */
-export function reconnectOption<A extends unknown[]>(cmd: AnyCommand<A>): AnyCommand<A> {
-  return addOptions(cmd, [RECONNECT_OPTION]);
-}
-
-/** Global options of the command being run (commander merges the root's options in). */
-export function globalsOf(cmd: { optsWithGlobals(): unknown }): GlobalOptions {
-  return cmd.optsWithGlobals() as GlobalOptions;
-}
-
 /** The whole command line as the root command received it (commander keeps it, untyped). */
-export function rawArgsOf(cmd: { parent: unknown }): string[] {
+function rawArgsOf(cmd: { parent: unknown }): string[] {
   let c = cmd as { parent?: unknown; rawArgs?: string[] };
   while (c.parent) c = c.parent as typeof c;
   return c.rawArgs ?? [];

@@ -8,7 +8,7 @@ import {
   parseTargetArg,
   refString,
 } from "../../../src/pods/resource.ts";
-import { parseTarget, splitExecArgs } from "../../../src/cli/flags.ts";
+import { parseTarget, splitExecArgs } from "../../../src/cli/connect.ts";
 import { parseCpSpec } from "../../../src/pods/cp.ts";
 import { describeTarget } from "../../../src/pods/target.ts";
 import type { KodamaError } from "../../../src/errors.ts";
