@@ -6,7 +6,6 @@
  */
 import type { GlobalOptions } from "./connect.ts";
 import type { CmdLike } from "./tree.ts";
-import type { HelpSpec } from "./help.ts";
 import type { Request } from "./complete.ts";
 import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { buildProgram, COMMANDS, connectsSoon } from "../../../main.ts";
-import { Command } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { specsOf } from "../../../src/cli/spec.ts";
 
 const namesOf = (cmd: Command) => cmd.commands.flatMap((c) => [c.name(), ...c.aliases()]);
