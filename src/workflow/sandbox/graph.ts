@@ -87,7 +87,7 @@ const DEFAULT_ONLY: Record<string, string> = {
 };
 const DEFAULT_IMPORT = /^import\s+[\p{ID_Start}$_][\p{ID_Continue}$]*\s+from\s*(["'])M\1/u;
 /** bump when the graph rules or the snapshot layout change: old manifests are then ignored */
-const GRAPH_VERSION = "5";
+const GRAPH_VERSION = "6";
 const MAX_MODULES = 2000;
 const MAX_BYTES = 32 << 20;
 
@@ -207,6 +207,9 @@ function resolveSpecifier(
     }
   }
   if (scheme) return { problem: `${scheme}: import "${spec}" is not allowed (only files of the repository)` };
+  if (spec.startsWith("//") || spec.startsWith("\\")) {
+    return { problem: `"${spec}" names another host: scripts may import only files of the repository` };
+  }
   if (spec.startsWith("/")) return { target: resolve(spec) };
   if (spec.startsWith("./") || spec.startsWith("../")) return { target: resolve(dirname(from), spec) };
   return {
@@ -223,6 +226,38 @@ function dynamicType(src: string, argStart: number, end: number): { type?: strin
   if (opts === "") return {};
   const m = /^\{\s*(?:with|assert)\s*:\s*\{\s*type\s*:\s*(["'])(\w+)\1\s*,?\s*\}\s*,?\s*\}$/.exec(opts);
   return m ? { type: m[2] } : { computed: true };
+}
+
+/**
+ * Specifiers Deno takes from places other than import statements — each can make it fetch, install or
+ * load code, and none is seen by a module lexer: JSX pragmas (`@jsxImportSource X` loads
+ * `X/jsx-runtime`; `@jsxImportSourceTypes`), triple-slash references (`types=`, `path=`), type
+ * directives (`@deno-types=`, `@ts-types=`), JSDoc `@import … from "X"` and `import("X")` types, and
+ * `require("X")` (TS `import x = require()`, CommonJS). The whole text is searched, comments and
+ * strings alike: a false match costs a refusal only when it names something a script may not use.
+ */
+const PRAGMAS: { re: RegExp; kind: "jsx" | "types" | "path" | "code" }[] = [
+  { re: /@jsxImportSource\s+([^\s*]+)/gi, kind: "jsx" },
+  { re: /@jsxImportSourceTypes\s+([^\s*]+)/gi, kind: "types" },
+  { re: /<reference\s+types\s*=\s*["']([^"']*)["']/gi, kind: "types" },
+  { re: /<reference\s+path\s*=\s*["']([^"']*)["']/gi, kind: "path" },
+  { re: /@(?:deno|ts)-types\s*=\s*["']?([^"'\s*]+)/gi, kind: "types" },
+  { re: /@import\b[^"'\n]*?\bfrom\s*["']([^"']*)["']/g, kind: "types" },
+  { re: /\bimport\s*\(\s*["'`]([^"'`]*)["'`]\s*\)/g, kind: "types" },
+  { re: /\brequire\s*\(\s*["'`]([^"'`]*)["'`]\s*\)/g, kind: "code" },
+];
+
+export function pragmaSpecifiers(text: string): { spec: string; offset: number; kind: string }[] {
+  const out: { spec: string; offset: number; kind: string }[] = [];
+  for (const { re, kind } of PRAGMAS) {
+    re.lastIndex = 0;
+    for (let m; (m = re.exec(text));) {
+      // @jsxImportSource also matches the start of @jsxImportSourceTypes: that one is listed on its own
+      if (kind === "jsx" && /^types\b/i.test(text.slice(m.index + 16))) continue;
+      out.push({ spec: m[1], offset: m.index + m[0].lastIndexOf(m[1]), kind });
+    }
+  }
+  return out;
 }
 
 let lexer: typeof import("es-module-lexer") | undefined;
@@ -348,6 +383,32 @@ async function analyze(
     }
     for (const p of crossCheck(text, sites, specifiers)) {
       problems.push({ file: shown, ...lineCol(text, p.offset), message: p.message });
+    }
+    const seenByLexer = (offset: number) =>
+      imports.some((imp) => imp.start - 1 <= offset && offset <= imp.end + 1);
+    for (const p of pragmaSpecifiers(text)) {
+      if (seenByLexer(p.offset)) continue;
+      const at: Edge = { target: "", from: shown, text, offset: p.offset };
+      // `/// <reference path="x.ts" />` is relative without ./
+      const spec = p.kind === "path" && !/^([a-zA-Z][a-zA-Z0-9+.-]*:|\.{0,2}\/)/.test(p.spec)
+        ? `./${p.spec}`
+        : p.spec;
+      const r = resolveSpecifier(spec, shown);
+      if (r.problem) {
+        problemAt(at, r.problem);
+        continue;
+      }
+      if (!r.target) continue;
+      const target = p.kind === "jsx" ? join(r.target, "jsx-runtime") : r.target;
+      // a type-only reference to a file that is not there loads nothing; one that is there is checked
+      if (p.kind !== "jsx" && p.kind !== "code") {
+        try {
+          await Deno.lstat(target);
+        } catch {
+          continue;
+        }
+      }
+      queue.push({ ...at, target });
     }
     for (const imp of imports) {
       // deno-lint-ignore no-explicit-any
