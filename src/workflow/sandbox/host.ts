@@ -135,7 +135,31 @@ function cleanSink(next: Sink, tty: boolean | undefined): Sink {
   };
 }
 
+/**
+ * Put back any variable a sandboxed step changed. The worker refuses Deno.env.set/delete (worker.js),
+ * so this is the second wall: PATH, LD_PRELOAD, DYLD_*, KUBECONFIG, HOME, DENO_DIR, NODE_OPTIONS …
+ * stay what they were when the step started.
+ */
+export function restoreEnv(envBefore: Record<string, string>): string[] {
+  const changed: string[] = [];
+  const now = Deno.env.toObject();
+  for (const [k, v] of Object.entries(envBefore)) {
+    if (now[k] !== v) {
+      Deno.env.set(k, v);
+      changed.push(k);
+    }
+  }
+  for (const k of Object.keys(now)) {
+    if (!(k in envBefore)) {
+      Deno.env.delete(k);
+      changed.push(k);
+    }
+  }
+  return changed;
+}
+
 export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
+  const envBefore = Deno.env.toObject();
   if (!promptsAreOff()) {
     return Promise.reject(
       new KodamaError(
@@ -162,6 +186,14 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
       o.signal.removeEventListener("abort", onAbort);
       worker.terminate();
       URL.revokeObjectURL(url);
+      const changed = restoreEnv(envBefore);
+      if (changed.length && r.ok) {
+        r = {
+          ok: false,
+          outputs: r.outputs,
+          error: `the step changed kodama's environment (${changed.join(", ")}); it was put back`,
+        };
+      }
       resolve(r);
     };
     const failWith = (message: string, code?: number) =>

@@ -32,6 +32,16 @@ export function denoPermissions(p: Permissions | undefined, baseDir: string): De
  * a workflow author can act on. Returns undefined for anything that is not a permission refusal.
  */
 export function describeDenial(message: string): string | undefined {
+  // already described (a refusal passes through more than one layer): never wrapped twice
+  if (/^(cannot load the script: )?denied: /.test(message)) return message;
+  const envRun = /Requires --allow-run permissions to spawn subprocess with (\S+) environment variable/.exec(
+    message,
+  );
+  if (envRun) {
+    return `denied: a command started with ${
+      envRun[1]
+    } set can load any code, so it needs run access to everything (remove ${envRun[1]} from permissions.env)`;
+  }
   const m = /Requires (\w+) access to (?:"([^"]*)"|(\S+?))(?:,|\s|$)/.exec(message);
   if (m) {
     const kind = m[1];

@@ -289,6 +289,52 @@ function endScript(code = 0) {
   throw new Error("the script has ended");
 }
 
+const ENV_MESSAGE =
+  "a script cannot change the environment: it is kodama's and every later step's (pass `env` to Deno.Command for a child)";
+
+/**
+ * A refusal for signals a script must not send: to kodama itself (which would skip the run's
+ * `always()` steps and cleanups), to its parent, or to a whole process group (pid 0 or negative).
+ * @param {(pid: number, sig?: any) => any} kill
+ */
+function guardedKill(kill) {
+  return (/** @type {unknown} */ pid, /** @type {any} */ sig) => {
+    const n = Number(pid);
+    if (!Number.isInteger(n) || n <= 0 || n === Deno.pid || n === Deno.ppid) {
+      throw new Error(
+        `a script cannot signal ${n <= 0 ? "a process group" : "kodama or its parent"} (pid ${pid})`,
+      );
+    }
+    return kill(n, sig);
+  };
+}
+
+/**
+ * The process environment is kodama's own: what kodama and every later step resolves tools with
+ * (PATH), loads code with (LD_PRELOAD, DYLD_*, NODE_OPTIONS, DENO_DIR) and reaches the cluster with
+ * (KUBECONFIG, HOME). A script reads the variables `permissions.env` grants, and sets none of them
+ * (`process.env.X = …` goes through Deno.env too). `Deno.kill` refuses kodama's own pid.
+ * @param {(o: object, k: PropertyKey, v: unknown) => void} seal
+ */
+function lockEnvAndSignals(seal) {
+  const env = Deno.env;
+  const refuse = () => {
+    throw new Error(ENV_MESSAGE);
+  };
+  seal(
+    Deno,
+    "env",
+    Object.freeze({
+      get: (/** @type {string} */ k) => env.get(k),
+      has: (/** @type {string} */ k) => env.has(k),
+      toObject: () => env.toObject(),
+      set: refuse,
+      delete: refuse,
+    }),
+  );
+  seal(Deno, "kill", guardedKill(Deno.kill.bind(Deno)));
+}
+
 /** @param {boolean} usesNode the script's graph imports a `node:` built-in */
 function lockDown(usesNode) {
   /** @param {string} what */
@@ -305,6 +351,7 @@ function lockDown(usesNode) {
   seal(globalThis, "Function", blocked("Function"));
   seal(globalThis, "Worker", blocked("Worker"));
   seal(Deno, "exit", endScript);
+  lockEnvAndSignals(seal);
   seal(globalThis, "close", () => endScript(0));
   try {
     delete Deno[Deno.internal];
@@ -319,6 +366,9 @@ function lockDown(usesNode) {
         if (BLOCKED_BUILTINS.test(String(id))) throw new Error(`${id} ${NO_CODE}`);
         return get(id);
       });
+      try {
+        seal(proc, "kill", guardedKill(proc.kill.bind(proc)));
+      } catch { /* a fixed property */ }
       for (const k of ["exit", "reallyExit", "abort"]) {
         try {
           seal(proc, k, k === "abort" ? () => endScript(134) : endScript);

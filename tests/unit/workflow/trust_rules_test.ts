@@ -45,3 +45,20 @@ Deno.test("port-forward: only loopback addresses are free; others need a net gra
   assertThrows(() => checkListenAddress("0.0.0.0", ["9090:80"], ["0.0.0.0:8080"]), "permissions.net");
   checkListenAddress("::", [8080], ["[::]:8080"]);
 });
+
+Deno.test("describeDenial: a refusal is described once, however many layers it passes", async () => {
+  const { describeDenial } = await import("../../../src/workflow/sandbox/permissions.ts");
+  const raw = 'NotCapable: Requires run access to "tmux", run again with the --allow-run flag';
+  const once = describeDenial(raw)!;
+  assertEquals(once, 'denied: run access to "tmux" (add it to permissions.run)');
+  assertEquals(describeDenial(once), once);
+  assertEquals(describeDenial(`cannot load the script: ${once}`), `cannot load the script: ${once}`);
+  const env = describeDenial(
+    "NotCapable: Requires --allow-run permissions to spawn subprocess with LD_PRELOAD environment variable.",
+  )!;
+  assertEquals(describeDenial(env), env);
+  assertEquals(env.match(/denied:/g)?.length, 1);
+  const all = describeDenial("Requires --allow-run permissions to spawn subprocess")!;
+  assertEquals(describeDenial(all), all);
+  assertEquals(all.match(/denied:/g)?.length, 1);
+});
