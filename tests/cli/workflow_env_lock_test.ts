@@ -60,10 +60,10 @@ Deno.test("a script cannot change kodama's environment or signal kodama", async 
         );
         await Deno.writeTextFile(
           join(scripts, "say.ts"),
-        `export default ({ inputs }) => { console.log(inputs.line); };\n`,
-      );
-      await Deno.writeTextFile(
-        join(wfs, "envset.yaml"),
+          `export default ({ inputs }) => { console.log(inputs.line); };\n`,
+        );
+        await Deno.writeTextFile(
+          join(wfs, "envset.yaml"),
           `${perms}steps:
   - id: before
     script: { module: ../scripts/get.ts }
