@@ -42,7 +42,7 @@ import type { Display } from "./display.ts";
 import type { RunHandle, StepContext, StepKind, StepResult } from "./types.ts";
 import { MAX_CALL_DEPTH, type Prepared, prepareWorkflow, reachable } from "./prepare.ts";
 import { Targets } from "./targets.ts";
-import { type PlanHost, planRun } from "./plan.ts";
+import type { PlanHost } from "./plan.ts";
 import { addSecret, redactingSink } from "../ui/redact.ts";
 import { escapeControl } from "../escape.ts";
 import type { Sink } from "../ui/sink.ts";
@@ -136,6 +136,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   });
   const run = new Run(lw, prepared, params, o);
   if (!o.dryRun) return await run.execute();
+  const { planRun } = await import("./plan.ts"); // only a dry run prints a plan
   await planRun(run);
   return { exitCode: 0, steps: run.steps };
 }
