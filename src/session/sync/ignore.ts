@@ -15,6 +15,7 @@
  * `useGitignore: false` turns off `.gitignore`, `.git/info/exclude` and the global excludes file only. Matching is done by the
  * `ignore` package (the gitignore specification's semantics, also used by eslint and prettier).
  */
+import { defaultFolding, hostPlatform } from "../../platform.ts";
 import ignore, { type Ignore } from "ignore";
 import { join } from "node:path";
 
@@ -28,6 +29,11 @@ export interface IgnoreOptions {
   secretFiles?: string[];
   /** git's global excludes file (`globalExcludesFile()`), read with the root's patterns */
   globalExcludes?: string;
+  /**
+   * Match patterns without regard to letter case, as git does with core.ignoreCase — which git sets on
+   * case-insensitive disks (APFS, NTFS) and leaves off elsewhere. Default: this OS's usual disk.
+   */
+  ignoreCase?: boolean;
 }
 
 /**
@@ -76,13 +82,15 @@ export class IgnoreRules {
   /** per directory (relative path): its level, or null when it has no pattern files */
   readonly #levels = new Map<string, Level | null>();
   readonly #final: Ignore;
+  readonly #ignorecase: boolean;
   /** directories whose listing the walk saw: which pattern files they hold (no failed reads for the rest) */
   readonly #listed = new Map<string, { gitignore: boolean; kodamaignore: boolean }>();
 
   constructor(root: string, o: IgnoreOptions) {
     this.#root = root;
     this.#o = o;
-    this.#final = ignore().add(o.excludePatterns);
+    this.#ignorecase = o.ignoreCase ?? defaultFolding(hostPlatform()).caseInsensitive;
+    this.#final = ignore({ ignorecase: this.#ignorecase }).add(o.excludePatterns);
   }
 
   /** The patterns of one directory, read once (call `forget(dir)` when a pattern file there changed). */
@@ -104,7 +112,9 @@ export class IgnoreRules {
     }
     const ki = has && !has.kodamaignore ? undefined : readText(join(abs, KODAMAIGNORE));
     if (ki) texts.push(ki);
-    const level = texts.length ? { dir, ig: ignore().add(texts.join("\n")) } : null;
+    const level = texts.length
+      ? { dir, ig: ignore({ ignorecase: this.#ignorecase }).add(texts.join("\n")) }
+      : null;
     this.#levels.set(dir, level);
     return level;
   }

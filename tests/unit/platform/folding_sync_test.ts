@@ -127,3 +127,24 @@ Deno.test("watch: FSEvents' canonical paths map into a root reached through a sy
   // without the real root, every canonical event fell outside the tree and was dropped
   assert(eventPath("/private/tmp/proj/src/a.ts", "/tmp/proj").startsWith(".."));
 });
+
+Deno.test("ignore rules match letter case as git does: exactly on ext4, either case where the disk folds", async () => {
+  const { hostPlatform } = await import("../../../src/platform.ts");
+  const rulesWith = (ignoreCase?: boolean) =>
+    new IgnoreRules("/nonexistent-kodama-root", {
+      useGitignore: false,
+      excludePatterns: ["build/", "*.LOG"],
+      syncGit: false,
+      ignoreCase,
+    });
+  const sensitive = rulesWith(false), insensitive = rulesWith(true);
+  assertEquals([sensitive.ignoredPath("build", true), sensitive.ignoredPath("Build", true)], [true, false]);
+  assertEquals([sensitive.ignoredPath("x.LOG", false), sensitive.ignoredPath("x.log", false)], [true, false]);
+  assertEquals([insensitive.ignoredPath("Build", true), insensitive.ignoredPath("x.log", false)], [
+    true,
+    true,
+  ]);
+  // by default, this OS's usual disk: Linux exact, macOS and Windows either case (run as darwin by tests/os_matrix)
+  const folds = defaultFolding(hostPlatform()).caseInsensitive;
+  assertEquals(rulesWith().ignoredPath("Build", true), folds);
+});
