@@ -12,6 +12,7 @@
  * the init container copies it to a memory-backed emptyDir with mode 0600, since ssh refuses a key
  * that fsGroup made group-readable.
  */
+import { safeLine } from "../ui/color.ts";
 import type { V1Container, V1Secret, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { Buffer } from "node:buffer";
 import type { Config } from "../config/schema.ts";
@@ -403,7 +404,10 @@ export function parseCloneReport(log: string): { branch?: string; commit?: strin
   if (!line) return undefined;
   const m = /branch=(\S*)\s+commit=(\S*)/.exec(line.slice(line.indexOf(REPORT_PREFIX)));
   if (!m) return undefined;
-  return { ...(m[1] ? { branch: m[1] } : {}), ...(m[2] ? { commit: m[2] } : {}) };
+  // the pod's words: a branch is shown and recorded without control characters, a commit only as hex
+  const branch = safeLine(m[1]).slice(0, 255);
+  const commit = /^[0-9a-f]{1,64}$/.test(m[2]) ? m[2] : "";
+  return { ...(branch ? { branch } : {}), ...(commit ? { commit } : {}) };
 }
 
 /** Git's own lines from a failed clone's log (without kodama's report lines), for the error. */

@@ -201,6 +201,10 @@ Deno.test("clone report and error lines from the init container's log", () => {
   assertEquals(parseCloneReport(log), { branch: "kodama/s-1", commit: "abc123" });
   assertEquals(parseCloneReport("kodama-git: branch= commit=abc\n"), { commit: "abc" });
   assertEquals(parseCloneReport("nothing\n"), undefined);
+  // the pod's words (#26 class 10): no terminal escapes in a shown branch, a commit only as hex
+  assertEquals(parseCloneReport("kodama-git: branch=x\x1b]0;pwned\x07y commit=--output=/tmp/f\n"), {
+    branch: "xy",
+  });
   assertEquals(cloneErrorLines("kodama: cloning x\nfatal: repository 'x' does not exist\n\n"), [
     "kodama: cloning x",
     "fatal: repository 'x' does not exist",
