@@ -479,6 +479,7 @@ class Run implements PlanHost {
       targetSpec: (n) => this.targets.spec(n),
       runSteps: (steps, opt) => this.runGroup(steps, opt.signal, opt.limit),
       confine: (path, access, what) => this.confine(path, access, what),
+      checkPins: async () => (await import("./sandbox/pins.ts")).checkPins(this.lw),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
       onCleanup: (fn) => cleanups.push(fn),
       note: (line) => this.note(line),

@@ -104,9 +104,15 @@ function unionOf(asks: Ask[]): Permissions {
  */
 export async function contentHash(lw: LoadedWorkflow): Promise<string> {
   const p = await prepareWorkflow(lw);
+  const { pinsOf, pinText, rememberPins } = await import("./sandbox/pins.ts");
   const parts: string[] = [];
   for (const w of reachable(lw)) {
     parts.push(`workflow\0${w.file}\0${w.text}`);
+    // what its grants land on and the repo files its commands run (sandbox/pins.ts)
+    const root = preparedOf(w)?.root ?? p.root;
+    const pins = await pinsOf(w, root);
+    rememberPins(w, root, pins);
+    parts.push(`pins\0${w.file}\0${pinText(pins)}`);
     const graphs = [...(preparedOf(w)?.graphs ?? p.graphs).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     for (const [path, g] of graphs) parts.push(`script\0${path}\0${g.root}\0${g.hash}`);
   }
@@ -166,6 +172,33 @@ export interface TrustOptions {
   note?: (line: string) => void;
 }
 
+/**
+ * The grants that land somewhere else than they read (through a symlink) and the repo files that
+ * run, as the prompt shows them: trust is given to these real paths and contents.
+ */
+async function pinLinesOf(asks: Ask[]): Promise<string[]> {
+  const { pinsOf, shownGrant } = await import("./sandbox/pins.ts");
+  const { inside, landing } = await import("./sandbox/confine.ts");
+  const lines: string[] = [];
+  for (const { w } of asks) {
+    const root = preparedOf(w)?.root ?? w.baseDir;
+    const rootReal = await landing(root);
+    for (const pin of await pinsOf(w, root)) {
+      if (pin.kind === "read" || pin.kind === "write") {
+        const shown = shownGrant(pin, w.baseDir);
+        if (shown !== pin.written) {
+          lines.push(
+            `${pin.kind}: ${shown}${
+              inside(pin.real, rootReal) ? "" : " (outside the repository, through a symlink)"
+            }`,
+          );
+        }
+      } else lines.push(`runs ${pin.written} (${pin.real}, sha256 ${pin.sha256?.slice(0, 12)})`);
+    }
+  }
+  return [...new Set(lines)];
+}
+
 /** What a workflow and the workflows it calls ask for, one line each (prompt and --trust). */
 function describeAsks(lw: LoadedWorkflow, asks: Ask[]): string[] {
   return asks.map(({ w, shadows }) => {
@@ -193,11 +226,13 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
     0,
   );
   const pinned = `${reachable(lw).length} workflow file(s), ${scripts} script(s), ${modules} module(s)`;
+  const pinLines = await pinLinesOf(asks);
   if (o.trust) {
     await recordTrust(lw, sha, perms);
     // --trust without a terminal says what it trusted: nothing is trusted silently
     o.note?.(`trusted ${lw.name}${changed}: ${perms} (pinned: ${pinned}, sha256 ${sha.slice(0, 12)})`);
     for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
+    for (const l of pinLines) o.note?.(`  ${l}`);
     return;
   }
   if (o.interactive && o.confirm) {
@@ -210,6 +245,7 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
       if (v?.length) o.note?.(`  ${k}: ${v.join(", ")}`);
     }
     for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
+    for (const l of pinLines) o.note?.(`  ${l}`);
     o.note?.(`  (pins ${pinned})`);
     if (await o.confirm(`Trust this version of ${escapeControl(lw.name)} and run it?`)) {
       await recordTrust(lw, sha, perms);
@@ -222,7 +258,9 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
   throw new KodamaError(
     `workflow ${lw.name} (${lw.file}) is not trusted${changed}; ${
       shadow ? `it replaces ${shadow}; ` : ""
-    }it asks for permissions: ${perms}${others.length ? ` (with ${others.join(", ")}, which it calls)` : ""}`,
+    }it asks for permissions: ${perms}${others.length ? ` (with ${others.join(", ")}, which it calls)` : ""}${
+      pinLines.length ? `\n  ${pinLines.join("\n  ")}` : ""
+    }`,
     ExitCode.USAGE,
     `read it, then run again with --trust to trust this version (pinned by content hash in ${
       displayPath(trustFile())

@@ -82,6 +82,8 @@ export interface RunHandle {
    * (sandbox/confine.ts); else throws naming `what` and the path.
    */
   confine(path: string, access: "read" | "write", what: string): Promise<string>;
+  /** the grants and repo files the run was trusted with are unchanged (sandbox/pins.ts), else throws */
+  checkPins(): Promise<void>;
   /** call another workflow by name */
   callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult>;
   /** cleanups (port-forwards) are run when the enclosing scope ends */

@@ -42,6 +42,8 @@ export const cp: StepKind<CpSpec> = {
     const namespace = pod.metadata?.namespace ?? kube.namespace;
     const remote = (p: string) => `${namespace}/${pod.metadata?.name}:${p.slice(4)}`;
     const upload = inPod(s.to);
+    // the grants still land where they did when the run was trusted (sandbox/pins.ts)
+    await ctx.run.checkPins();
     // the local side: inside the repository or a granted path, after symlinks (sandbox/confine.ts);
     // what is sent to a pod is read, what comes back is written
     const localPath = await ctx.run.confine(

@@ -51,6 +51,8 @@ export const local: StepKind<LocalSpec> = {
     // links created since the run started count too: checked right before the worker starts
     const { checkGrants } = await import("../sandbox/grants.ts");
     await checkGrants(ctx.run.permissions, ctx.run.baseDir, kubeconfigFlag(ctx.run.globalFlags));
+    // and what the grants name is still what was trusted (a link re-pointed, a script edited: refused)
+    await ctx.run.checkPins();
     const cwd = await ctx.run.confine(s.cwd ?? ".", "read", "local cwd");
     const out = teeSink(ctx.out);
     const err = teeSink(ctx.err);

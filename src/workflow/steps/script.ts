@@ -40,6 +40,8 @@ export const script: StepKind<ScriptSpec> = {
     // links created since the run started count too: checked right before the worker starts
     const { checkGrants } = await import("../sandbox/grants.ts");
     await checkGrants(ctx.run.permissions, ctx.run.baseDir, kubeconfigFlag(ctx.run.globalFlags));
+    // and what the grants name is still what was trusted (a link re-pointed, a script edited: refused)
+    await ctx.run.checkPins();
     const targets: Record<string, { pods: unknown[] }> = {};
     for (const [name, t] of Object.entries(ctx.expr.targets ?? {})) targets[name] = t as { pods: unknown[] };
     const out = teeSink(ctx.out);

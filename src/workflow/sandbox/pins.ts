@@ -1,0 +1,120 @@
+/**
+ * What a grant names, pinned (issue 26 class 2). Trust is given to what the prompt showed, so the
+ * trust hash covers not only the workflow's text but what its grants and commands resolve to:
+ *
+ * - every `read`/`write` grant as the real path it lands on (symlinks at the path or any parent
+ *   resolved): a committed `docs -> ~/.ssh` shows as `./docs → /home/you/.ssh`, and re-pointing the
+ *   link after trust changes the hash (a new prompt);
+ * - every repo file a `local` step or a `run` grant executes — a `run: [./build.sh]` entry, or a
+ *   command argument that is a file of the repository (`sh ./build.sh`, `python3 tool.py`) — by its
+ *   real path and sha256: an edited script is a new prompt.
+ *
+ * The pins are taken again right before each `local` and `script` step: anything re-targeted or
+ * edited since the run was trusted (by an earlier step, or by anyone) stops the step.
+ */
+import { relative } from "node:path";
+import { ExitCode, KodamaError } from "../../errors.ts";
+import type { LoadedWorkflow } from "../file.ts";
+import { flattenSteps } from "../model.ts";
+import { inside, landing } from "./confine.ts";
+import { expandPath } from "./permissions.ts";
+
+export interface Pin {
+  /** what kind of thing is pinned: a grant, or a file that runs */
+  kind: "read" | "write" | "run" | "file";
+  /** as written in the workflow */
+  written: string;
+  /** the real path it lands on */
+  real: string;
+  /** sha256 of the file (files that run) */
+  sha256?: string;
+}
+
+async function sha256File(path: string): Promise<string | undefined> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.isFile || st.size > 64 << 20) {
+      return st.isFile ? `size:${st.size}:${st.mtime?.getTime()}` : undefined;
+    }
+    const d = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+    return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+  } catch {
+    return undefined;
+  }
+}
+
+const looksLikePath = (s: string) => /[\\/]/.test(s) || /^\.\.?$/.test(s);
+
+/** The pins of one workflow: its grants' real paths and the repo files its commands run. */
+export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
+  const out: Pin[] = [];
+  const p = lw.workflow.permissions ?? {};
+  for (const kind of ["read", "write"] as const) {
+    for (const written of p[kind] ?? []) {
+      out.push({ kind, written, real: await landing(expandPath(written, lw.baseDir)) });
+    }
+  }
+  const rootReal = await landing(root);
+  const runFile = async (kind: "run" | "file", written: string, base: string) => {
+    if (written.includes("${{")) return;
+    const real = await landing(expandPath(written, base));
+    if (!inside(real, rootReal)) return; // the person's own programs are not the repo's to change
+    const sha256 = await sha256File(real);
+    if (sha256 !== undefined) out.push({ kind, written, real, sha256 });
+  };
+  for (const r of p.run ?? []) if (looksLikePath(r)) await runFile("run", r, lw.baseDir);
+  for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
+    if (kind !== "local") continue;
+    const spec = step.local as { command?: unknown[]; cwd?: string };
+    const cwd = typeof spec.cwd === "string" && !spec.cwd.includes("${{")
+      ? expandPath(spec.cwd, lw.baseDir)
+      : lw.baseDir;
+    for (const a of spec.command ?? []) {
+      if (typeof a === "string" && a && !a.startsWith("-")) await runFile("file", a, cwd);
+    }
+  }
+  return out;
+}
+
+export function pinText(pins: Pin[]): string {
+  return pins.map((x) => `${x.kind}\0${x.written}\0${x.real}\0${x.sha256 ?? ""}`).sort().join("\n");
+}
+
+/** A grant for the trust prompt: `./docs → /home/you/.ssh` when it lands elsewhere than it reads. */
+export function shownGrant(pin: Pin, baseDir: string): string {
+  const abs = expandPath(pin.written, baseDir);
+  return abs === pin.real ? pin.written : `${pin.written} → ${pin.real}`;
+}
+
+/** The pins a run was trusted with, by workflow (set when trust is checked). */
+const trustedPins = new WeakMap<LoadedWorkflow, { root: string; text: string; pins: Pin[] }>();
+
+export function rememberPins(lw: LoadedWorkflow, root: string, pins: Pin[]): void {
+  trustedPins.set(lw, { root, text: pinText(pins), pins });
+}
+
+/**
+ * Right before a `local` or `script` step: the grants and files the run was trusted with must still
+ * be what they were (exit 4 naming what changed).
+ */
+export async function checkPins(lw: LoadedWorkflow): Promise<void> {
+  const was = trustedPins.get(lw);
+  if (!was) return;
+  const now = await pinsOf(lw, was.root);
+  if (pinText(now) === was.text) return;
+  // what was pinned must be unchanged; a file that did not exist then (a build's output) is new, not changed
+  const current = new Map(now.map((x) => [`${x.kind}\0${x.written}`, x]));
+  const moved = was.pins.map((b) =>
+    current.get(`${b.kind}\0${b.written}`) ?? { ...b, real: "(gone)", sha256: "" }
+  )
+    .find((x, i) => x.real !== was.pins[i].real || x.sha256 !== was.pins[i].sha256);
+  if (!moved) return;
+  const what = moved.kind === "read" || moved.kind === "write"
+    ? `permissions.${moved.kind} "${moved.written}" now lands on ${moved.real}`
+    : `"${moved.written}" (${relative(was.root, moved.real) || moved.real}) was changed`;
+  throw new KodamaError(
+    `workflow ${lw.name}: ${what} since the run was trusted; nothing more runs`,
+    ExitCode.FORBIDDEN,
+    "run it again to see (and trust) what it names now",
+  );
+}
