@@ -101,7 +101,7 @@ export const GLOBAL_OPTIONS: readonly OptSpec[] = [
   {
     flags: "--request-timeout <duration>",
     description:
-      "give up on a single server request after this long, e.g. 1s, 2m (0 = no limit; streams: until connected)",
+      "give up on a single server request after this long, e.g. 1s, 2m (streams: until connected); 0 = only the default: 30s for the server to answer",
     default: "0",
   },
   {

@@ -122,6 +122,13 @@ export const LIST_CHUNK = 500;
 /** How often a request is retried when the server answers 429/5xx with Retry-After (client-go's default). */
 const MAX_RETRIES = 10;
 
+/**
+ * Without --request-timeout, how long a call waits for the server's answer (dial, TLS handshake and the
+ * response headers; a stream until it is connected): a server that accepts TCP but never answers must
+ * not hang `pods` or `exec` silently. Reading a long list's body is not bounded by it. docs/limits.md.
+ */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
+
 interface HttpFailure {
   code: number;
   body: string;
@@ -360,7 +367,6 @@ export class Kube {
       });
     try {
       return await new Promise((resolve, reject) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
         const req = mod.request(url, { ...base, method, headers, signal: o.signal }, (res) => {
           clearTimeout(timer);
           done(res.statusCode);
@@ -382,10 +388,12 @@ export class Kube {
           }
           resolve({ res, req });
         });
-        // --request-timeout: until the response headers here; request() also bounds reading the body
-        if (this.requestTimeoutMs) {
-          timer = setTimeout(() => req.destroy(this.timeoutError(what, method, url)), this.requestTimeoutMs);
-        }
+        // --request-timeout (else the default answer timeout): until the response headers here;
+        // request() also bounds reading the body with --request-timeout
+        const timer = setTimeout(
+          () => req.destroy(this.timeoutError(what, method, url)),
+          this.answerTimeoutMs,
+        );
         req.on("error", (e) => {
           clearTimeout(timer);
           done(undefined);
@@ -437,15 +445,24 @@ export class Kube {
     return !signal?.aborted;
   }
 
-  private timeoutError(what: ApiWhat, method: string, url: URL): KodamaError {
+  /** --request-timeout, else DEFAULT_ANSWER_TIMEOUT_MS: how long to wait for an answer */
+  get answerTimeoutMs(): number {
+    return this.requestTimeoutMs || DEFAULT_ANSWER_TIMEOUT_MS;
+  }
+
+  /** A server that did not answer in time, named as kubectl names it (exit 5). */
+  timeoutError(what: ApiWhat, method: string, url: URL): KodamaError {
+    const given = this.requestTimeoutMs > 0;
     return new KodamaError(
-      `timeout: ${method} ${url.pathname} got no answer from ${this.server} within ${
-        formatDuration(this.requestTimeoutMs)
-      } (--request-timeout)`,
+      `timeout: no answer from ${this.server} (context ${this.contextName}) within ${
+        formatDuration(this.answerTimeoutMs)
+      }${given ? " (--request-timeout)" : ""}: ${method} ${url.pathname}`,
       ExitCode.TIMEOUT,
-      `${what.verb} ${what.resource}${
-        what.namespace ? ` in namespace ${what.namespace}` : ""
-      }; raise --request-timeout or check the cluster`,
+      `${what.verb} ${what.resource}${what.namespace ? ` in namespace ${what.namespace}` : ""}; ${
+        given
+          ? "raise --request-timeout or check the cluster"
+          : "is the server up and reachable? (--request-timeout sets how long to wait)"
+      }`,
     );
   }
 
@@ -521,18 +538,22 @@ export class Kube {
     const onAbort = () => ac.abort();
     o.signal?.addEventListener("abort", onAbort, { once: true });
     let timedOut = false;
-    // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (~8 ms; src/timer.ts)
-    const limit = this.requestTimeoutMs ? AbortSignal.timeout(this.requestTimeoutMs) : undefined;
+    // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (~8 ms; src/timer.ts).
+    // --request-timeout bounds the whole call; without it, the default bounds the wait for the headers
+    const limit = AbortSignal.timeout(this.answerTimeoutMs);
+    let answered = false;
     const onLimit = () => {
+      if (answered && !this.requestTimeoutMs) return;
       timedOut = true;
       ac.abort();
     };
-    limit?.addEventListener("abort", onLimit, { once: true });
+    limit.addEventListener("abort", onLimit, { once: true });
     const t0 = performance.now();
     let failure: HttpFailure;
     try {
       this.requestsBy.native++;
       const res = await fetch(url, { client: t.client, headers: t.headers, signal: ac.signal });
+      answered = true;
       this.reach.reached(); // an answer, whatever it says: the server is there
       if (enabled("debug")) {
         log("debug", ["kube"], `GET ${url.pathname}${url.search} -> ${res.status}`, {
@@ -556,7 +577,7 @@ export class Kube {
       if (e instanceof SyntaxError) throw e; // not JSON: as the node path would throw it
       return undefined;
     } finally {
-      limit?.removeEventListener("abort", onLimit);
+      limit.removeEventListener("abort", onLimit);
       o.signal?.removeEventListener("abort", onAbort);
     }
     if (failure.code === 401 && !o.signal?.aborted) {

@@ -740,9 +740,21 @@ async function execRaw(
     },
   };
 
+  // a server that never answers the upgrade: give up after the answer timeout, naming it (exit 5)
+  const limit = AbortSignal.timeout(kube.answerTimeoutMs);
+  let onLimit = () => {};
+  const silent = new Promise<never>((_, reject) => {
+    onLimit = () => reject(kube.timeoutError(what, "GET", new URL(url.replace(/^ws/, "http"))));
+    limit.addEventListener("abort", onLimit, { once: true });
+  });
+  const opening = openChannel(url, target, handlers, s);
   try {
-    ch = await openChannel(url, target, handlers, s);
+    ch = await Promise.race([opening, silent]);
   } catch (e) {
+    if (limit.aborted && e instanceof KodamaError) {
+      opening.then((c) => c.terminate(), () => {}); // it may still open later: close it then
+      throw e;
+    }
     if (s.signal?.aborted) return { exitCode: 1, error: "cancelled", errorKind: "aborted" };
     // a rotated token (token file, exec plugin): the next stream re-reads the credentials
     if ((e as { statusCode?: number })?.statusCode === 401) {
@@ -750,6 +762,8 @@ async function execRaw(
       targets.delete(kube.kc);
     }
     throw mapOpenError(e, what, kube, container);
+  } finally {
+    limit.removeEventListener("abort", onLimit);
   }
   if (s.signal?.aborted) {
     ch.terminate();

@@ -62,7 +62,9 @@ export async function streamLog(
   const o = target.options as Record<string, unknown>;
   return await new Promise((resolve, reject) => {
     let settled = false;
+    const timer: { silent?: ReturnType<typeof setTimeout> } = {};
     const settle = (f: () => void) => {
+      clearTimeout(timer.silent);
       if (!settled) {
         settled = true;
         signal?.removeEventListener("abort", onAbort);
@@ -80,6 +82,7 @@ export async function streamLog(
       agent: o.agent as https.Agent | undefined,
       auth: o.auth as string | undefined,
     }, (res: IncomingMessage) => {
+      clearTimeout(timer.silent);
       kube.reach.reached();
       if ((res.statusCode ?? 500) >= 300) {
         const parts: Uint8Array[] = [];
@@ -110,6 +113,8 @@ export async function streamLog(
       settle(() => resolve("aborted"));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    // a server that never answers: give up after the answer timeout, naming it (exit 5)
+    timer.silent = setTimeout(() => req.destroy(kube.timeoutError(what, "GET", url)), kube.answerTimeoutMs);
     req.on("error", (e) =>
       settle(() => {
         if (signal?.aborted) return resolve("aborted");

@@ -1,0 +1,78 @@
+/**
+ * A server that accepts TCP but never answers (#26 robustness): `pods`, `version` and `exec` must not hang.
+ * Without --request-timeout, every call is bounded until the server answers (DEFAULT_ANSWER_TIMEOUT_MS:
+ * dial, TLS handshake and the response headers), and the error names the server that did not answer, as
+ * kubectl's "Unable to connect to the server: ... timeout" does. The silent server listens on loopback;
+ * the kubeconfig is the test server's own (its CA and client certificate), pointed at it.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { startCluster } from "../cluster/harness.ts";
+import { hasStackTrace, runKodama } from "./_run.ts";
+
+/** Accept connections and hold them open, never writing a byte; `close()` ends them all. */
+function silentServer(): { port: number; close(): void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    try {
+      for await (const c of l) held.push(c);
+    } catch { /* closed */ }
+  })();
+  return {
+    port: (l.addr as Deno.NetAddr).port,
+    close() {
+      l.close();
+      for (const c of held) {
+        try {
+          c.close();
+        } catch { /* gone */ }
+      }
+    },
+  };
+}
+
+Deno.test({
+  name: "a server that accepts TCP but never answers: pods, version and exec give up naming it (exit 5)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const c = await startCluster({ seed: "demo" });
+    const silent = silentServer();
+    const dir = await Deno.makeTempDir({ prefix: "kodama-silent-" });
+    try {
+      const kc = `${dir}/kubeconfig`;
+      const text = await Deno.readTextFile(c.kubeconfig);
+      await Deno.writeTextFile(kc, text.replace(/server: *\S+/g, `server: https://127.0.0.1:${silent.port}`));
+      const server = `https://127.0.0.1:${silent.port}`;
+      const t0 = Date.now();
+      const runs = await Promise.all(
+        [["pods"], ["version"], ["exec", "web-1", "--", "true"], ["--insecure-skip-tls-verify", "pods"]].map((
+          a,
+        ) => runKodama(["--kubeconfig", kc, ...a], { timeoutMs: 90_000, env: { KODAMA_HOME: dir } })),
+      );
+      const took = Date.now() - t0;
+      for (const r of runs) {
+        assertEquals(r.code, 5, r.stderr);
+        assertMatch(
+          r.stderr,
+          new RegExp(`no answer from ${server.replace(/\./g, "\\.")} \\(context admin\\) within 30s`),
+        );
+        assert(!hasStackTrace(r.stderr), r.stderr);
+        assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+      }
+      // bounded: the default, not forever (the parallel runs share a busy machine)
+      assert(took < 80_000, `took ${took} ms`);
+      // a user's own --request-timeout still wins
+      const quick = await runKodama(["--kubeconfig", kc, "--request-timeout", "1s", "pods"], {
+        timeoutMs: 30_000,
+        env: { KODAMA_HOME: dir },
+      });
+      assertEquals(quick.code, 5, quick.stderr);
+      assertMatch(quick.stderr, /within 1s \(--request-timeout\)/);
+    } finally {
+      silent.close();
+      await Deno.remove(dir, { recursive: true });
+      await c.stop();
+    }
+  },
+});
