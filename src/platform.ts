@@ -55,6 +55,44 @@ export function homeDir(p: Platform): string | undefined {
   return homeDirs(p)[0];
 }
 
+/**
+ * The home whose `.kube/config` kubectl reads, by client-go's own rule (homedir.HomeDir). Unix: HOME.
+ * Windows: the first of HOME, HOMEDRIVE+HOMEPATH, USERPROFILE that holds `.kube\config`; else the first
+ * of HOME, USERPROFILE, HOMEDRIVE+HOMEPATH that is a writable directory, else the first that exists, else
+ * the first that is set. `stat` is injected for tests (default Deno.statSync).
+ */
+export function kubeHomeDir(
+  p: Platform,
+  stat: (path: string) => { isFile: boolean; isDirectory: boolean; mode: number | null } | undefined = (
+    path,
+  ) => {
+    try {
+      return Deno.statSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+): string | undefined {
+  const { env } = p;
+  if (p.os !== "windows") return env("HOME") ?? env("USERPROFILE");
+  const home = env("HOME") || undefined;
+  const drivePath = env("HOMEDRIVE") && env("HOMEPATH") ? `${env("HOMEDRIVE")}${env("HOMEPATH")}` : undefined;
+  const profile = env("USERPROFILE") || undefined;
+  for (const d of [home, drivePath, profile]) {
+    if (d && stat(p.path.join(d, ".kube", "config"))?.isFile) return d;
+  }
+  let firstExisting: string | undefined;
+  const order = [home, profile, drivePath].filter((d): d is string => !!d);
+  for (const d of order) {
+    const st = stat(d);
+    if (!st) continue;
+    firstExisting ??= d;
+    // writable by its owner; Windows reports 0o666 for a writable directory (0o444 read-only)
+    if (st.isDirectory && ((st.mode ?? 0o666) & 0o200) !== 0) return d;
+  }
+  return firstExisting ?? order[0];
+}
+
 /** `~` and `~/x` (and `~\x` on Windows) under the home directory; other paths as they are. */
 export function expandHome(path: string, p: Platform): string {
   const home = homeDir(p);

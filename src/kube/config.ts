@@ -11,7 +11,8 @@
  * azure) are delegated to client-node, loaded only then.
  */
 import { exists, readFailure } from "./files.ts";
-import { delimiter, dirname, join } from "../fspath.ts";
+import { dirname, join } from "../fspath.ts";
+import { kubeHomeDir, platformFor, splitPathList } from "../platform.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { readTextBoundedSync } from "../boundedread.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
@@ -62,8 +63,10 @@ export interface LoaderInternals {
   authTtlMs?: number;
 }
 
+/** The home of `~/.kube/config`, as kubectl finds it (src/platform.ts kubeHomeDir: on Windows HOME,
+ * HOMEDRIVE+HOMEPATH or USERPROFILE, whichever holds a kubeconfig). */
 function homeDir(env: Env = denoEnv): string | undefined {
-  return env("HOME") ?? env("USERPROFILE");
+  return kubeHomeDir(platformFor(Deno.build.os, env));
 }
 
 function readTokenFile(path: string): string {
@@ -427,7 +430,7 @@ export function inClusterConfig(dir = SA_DIR, env: Env = denoEnv): KubeConfigLit
 export function kubeconfigFiles(opts: KubeOptions, getEnv: Env = denoEnv): string[] {
   if (opts.kubeconfig) return [opts.kubeconfig];
   const env = getEnv("KUBECONFIG");
-  if (env) return env.split(delimiter).filter(Boolean);
+  if (env) return splitPathList(env, platformFor(Deno.build.os, getEnv));
   const home = homeDir(getEnv);
   return home ? [join(home, ".kube", "config")] : [];
 }

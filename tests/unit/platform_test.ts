@@ -16,6 +16,7 @@ import {
   homeDir,
   homeDirs,
   hostPlatform,
+  kubeHomeDir,
   localMode,
   nativeName,
   type OS,
@@ -297,4 +298,41 @@ Deno.test("under the OS-matrix harness: this process is the OS it says, and /pro
     denied = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.NotFound;
   }
   assert(denied, "/proc is readable: the harness did not deny it");
+});
+
+Deno.test("kubeHomeDir: kubectl's (client-go's) rule for the home of .kube/config, per OS", () => {
+  type St = { isFile: boolean; isDirectory: boolean; mode: number | null };
+  const fsOf = (files: string[], dirs: Record<string, number>) => (p: string): St | undefined =>
+    files.includes(p)
+      ? { isFile: true, isDirectory: false, mode: 0o666 }
+      : p in dirs
+      ? { isFile: false, isDirectory: true, mode: dirs[p] }
+      : undefined;
+  const env = { HOME: "H:\\home", HOMEDRIVE: "D:", HOMEPATH: "\\me", USERPROFILE: "C:\\Users\\me" };
+  const table: [string, Record<string, string>, string[], Record<string, number>, string | undefined][] = [
+    // the first of HOME, HOMEDRIVE+HOMEPATH, USERPROFILE that holds .kube\config
+    ["profile holds it", env, ["C:\\Users\\me\\.kube\\config"], { "H:\\home": 0o666 }, "C:\\Users\\me"],
+    [
+      "drive path before profile",
+      env,
+      ["D:\\me\\.kube\\config", "C:\\Users\\me\\.kube\\config"],
+      {},
+      "D:\\me",
+    ],
+    ["HOME first", env, ["H:\\home\\.kube\\config", "D:\\me\\.kube\\config"], {}, "H:\\home"],
+    // none holds one: HOME, USERPROFILE, HOMEDRIVE+HOMEPATH — the first writable directory
+    ["a Git Bash HOME that is no Windows path", { ...env, HOME: "/c/Users/me" }, [], {
+      "C:\\Users\\me": 0o666,
+      "D:\\me": 0o666,
+    }, "C:\\Users\\me"],
+    ["read-only HOME skipped", env, [], { "H:\\home": 0o444, "C:\\Users\\me": 0o666 }, "C:\\Users\\me"],
+    ["only existing", env, [], { "D:\\me": 0o444 }, "D:\\me"],
+    ["only set", { USERPROFILE: "C:\\Users\\me" }, [], {}, "C:\\Users\\me"],
+    ["nothing", {}, [], {}, undefined],
+  ];
+  for (const [what, e, files, dirs, want] of table) {
+    assertEquals(kubeHomeDir(at("windows", e), fsOf(files, dirs)), want, what);
+  }
+  assertEquals(kubeHomeDir(at("linux", { HOME: "/home/me", USERPROFILE: "/x" })), "/home/me");
+  assertEquals(kubeHomeDir(at("darwin", { HOME: "/Users/me" })), "/Users/me");
 });
