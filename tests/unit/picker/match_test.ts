@@ -182,7 +182,7 @@ Deno.test("match: the ASCII fast path scores exactly like the reference algorith
   let seed = 42;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
+    return (seed >>> 8) % n; // the low bits of this generator repeat with a short period
   };
   const alphabet = "aabbcdeABXyz0129-._/: \t";
   const word = (min: number, max: number, from = alphabet) => {
@@ -207,7 +207,7 @@ Deno.test("match: the ASCII fast path scores exactly like the reference algorith
     equal: fast.equal,
   };
   let matched = 0;
-  for (let k = 0; k < 20000; k++) {
+  for (let k = 0; k < 40000; k++) {
     const text = word(1, 30);
     const base = rand(3) === 0 ? rand(text.length) : 0;
     const caseSensitive = rand(3) === 0;
@@ -223,7 +223,7 @@ Deno.test("match: the ASCII fast path scores exactly like the reference algorith
       assertEquals(got, want, `${kind} ${JSON.stringify(pat)} in ${JSON.stringify(text)} from ${base}`);
     }
   }
-  assert(matched > 20000, `only ${matched} matches: the input does not exercise the scoring`);
+  assert(matched > 16000, `only ${matched} matches: the input does not exercise the scoring`);
 });
 
 Deno.test("match: withAdded merges new items into the tie-break order like a full sort", () => {
