@@ -13,7 +13,7 @@ import type { Command } from "@commander-js/extra-typings";
 import { ExitCode, formatError, KodamaError } from "./src/errors.ts";
 import type { AnyCommand } from "./src/cli/flags.ts";
 import { VERSION } from "./src/version.ts";
-import { mark, startTiming, timingLines, timingOn } from "./src/ui/timing.ts";
+import { mark, startTiming, timingLines, timingOn } from "./src/base/timing.ts";
 import { warmTls } from "./src/kube/warm.ts";
 import { flagParts, GLOBAL_OPTIONS } from "./src/cli/optspec.ts";
 import { COMMANDS } from "./src/cli/commands.ts";
@@ -135,7 +135,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     // what commander prints for it, without loading commander
-    const { stdoutSink } = await import("./src/ui/sink.ts");
+    const { stdoutSink } = await import("./src/base/sink.ts");
     stdoutSink.write(`kodama ${VERSION}\n`);
     return ExitCode.OK;
   }
@@ -246,7 +246,7 @@ export async function main(args: string[], as: InvokedAs = invokedAs()): Promise
   const code = await run(argv);
   if (timingOn()) {
     mark("done");
-    const { log } = await import("./src/ui/log.ts");
+    const { log } = await import("./src/base/log.ts");
     for (const line of timingLines()) await log("debug", ["timing"], line);
   }
   Deno.exit(code);

@@ -14,7 +14,7 @@ import { startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
 import { runSandboxed } from "../src/workflow/sandbox/host.ts";
 import { denoPermissions } from "../src/workflow/sandbox/permissions.ts";
-import { memorySink } from "../src/ui/sink.ts";
+import { memorySink } from "../src/base/sink.ts";
 import { checkedScript } from "../src/workflow/sandbox/graph.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

@@ -4,11 +4,11 @@
  * src/cli/flags.ts, and the fast one for the everyday commands, src/cli/fast.ts).
  */
 import type { Kube, KubeOptions } from "../kube/client.ts";
-import { parseDuration } from "../ui/duration.ts";
+import { parseDuration } from "../base/duration.ts";
 import type { TargetFlags } from "../pods/target.ts";
 import { parseTargetArg, type ResourceRef, TARGET_TYPES } from "../pods/resource.ts";
 import { usageError } from "../errors.ts";
-import { mark } from "../ui/timing.ts";
+import { mark } from "../base/timing.ts";
 
 export interface GlobalOptions {
   kubeconfig?: string;

@@ -4,7 +4,7 @@
  * (src/cli/fast.ts) both call it.
  */
 import type { Invocation } from "./optspec.ts";
-import { mark } from "../ui/timing.ts";
+import { mark } from "../base/timing.ts";
 
 export async function prepare(inv: Pick<Invocation, "opts" | "given">): Promise<void> {
   const o = { ...inv.opts } as { logLevel?: string; logFormat?: string; color?: boolean };
@@ -15,7 +15,7 @@ export async function prepare(inv: Pick<Invocation, "opts" | "given">): Promise<
   const { setColor } = await import("../ui/color.ts");
   if (o.color === false) setColor(false);
   else if (cfg && cfg.output.color !== "auto") setColor(cfg.output.color === "always");
-  const { setupLogging } = await import("../ui/log.ts");
+  const { setupLogging } = await import("../base/log.ts");
   await setupLogging({ level: o.logLevel, format: o.logFormat });
   mark("config and logging set up");
 }

@@ -5,7 +5,7 @@
  * keys in those files are reported on stderr as warnings (with file:line:col and a did-you-mean).
  */
 import type { Config } from "../config/schema.ts";
-import { stderrSink } from "../ui/sink.ts";
+import { stderrSink } from "../base/sink.ts";
 
 function fileExists(path: string): boolean {
   try {

@@ -7,7 +7,7 @@
  * human-readable format hint used by `kodama config set` to coerce and explain values.
  */
 import { z } from "zod";
-import { DURATION_EXAMPLES, DURATION_RE } from "../ui/duration.ts";
+import { DURATION_EXAMPLES, DURATION_RE } from "../base/duration.ts";
 
 /** What `config set` needs to know about a leaf beyond its zod type. */
 export interface FormatHint {
@@ -82,7 +82,7 @@ export const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const cpuQuantity = () => quantity(CPU_HINT, CPU_RE);
 const sizeQuantity = () => quantity(SIZE_HINT, SIZE_RE);
-/** The shared duration grammar of src/ui/duration.ts; a YAML number is seconds. */
+/** The shared duration grammar of src/base/duration.ts; a YAML number is seconds. */
 const duration = () => quantity(DURATION_HINT, DURATION_RE, { zero: true });
 const namespaceName = () => {
   const msg = (iss: { input?: unknown }) =>

@@ -28,7 +28,7 @@ import { toKodamaError } from "./errors.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { enabled, log } from "../ui/log.ts";
+import { enabled, log } from "../base/log.ts";
 import { concatBytes } from "../bytes.ts";
 
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command

@@ -5,7 +5,7 @@
  * while it is down and give up with exit 1 once it has been down for `giveUpMs` (`--reconnect-timeout`).
  */
 import { ExitCode, KodamaError } from "../errors.ts";
-import { formatDuration } from "../ui/duration.ts";
+import { formatDuration } from "../base/duration.ts";
 
 export type ReachEvent =
   | { type: "lost"; error: KodamaError; giveUpMs: number }

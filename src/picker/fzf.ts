@@ -1,5 +1,6 @@
 /** `KODAMA_PICKER=fzf`: hand the choice to an installed fzf binary (it draws on /dev/tty; we read stdout). */
 import { ExitCode, KodamaError } from "../errors.ts";
+import { spawnTool } from "../proc.ts";
 
 export interface FzfOptions {
   multi?: boolean;
@@ -16,19 +17,12 @@ export async function fzfPick(lines: string[], opts: FzfOptions = {}): Promise<s
   if (opts.multi) args.push("--multi");
   if (opts.query) args.push("--query", opts.query);
   if (opts.prompt) args.push("--prompt", opts.prompt);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(bin, { args, stdin: "piped", stdout: "piped", stderr: "inherit" }).spawn();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KodamaError(
-        "KODAMA_PICKER=fzf is set but fzf is not installed",
-        ExitCode.USAGE,
-        "install fzf (e.g. apt-get install fzf) or unset KODAMA_PICKER to use the built-in picker",
-      );
-    }
-    throw e;
-  }
+  const child = spawnTool(
+    bin,
+    args,
+    "KODAMA_PICKER=fzf asks for it: install fzf (e.g. apt-get install fzf), or unset KODAMA_PICKER to use the built-in picker",
+    { stdin: "piped", stdout: "piped", stderr: "inherit" },
+  );
   const stdout = new Response(child.stdout).text();
   const writer = child.stdin.getWriter();
   try {

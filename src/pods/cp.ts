@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { chooseContainer, findPods } from "./target.ts";
 import { noRunningPods, notRunningError } from "./notrunning.ts";
 import { podProblem } from "../kube/podstatus.ts";

@@ -1,10 +1,11 @@
 /** The `kodama cp` feature: one copy, or --all into every matching Running pod. */
 import type { Kube } from "../kube/client.ts";
-import { stderrSink } from "../ui/sink.ts";
+import { stderrSink } from "../base/sink.ts";
 import { copy, parseCpSpec } from "./cp.ts";
 import { fanoutExitCode, tally } from "./summary.ts";
 import { findPods, type TargetFlags } from "./target.ts";
 import { noRunningPods } from "./notrunning.ts";
+import { withInterrupt } from "../proc.ts";
 
 export async function cpCommand(
   kube: Kube,
@@ -13,10 +14,7 @@ export async function cpCommand(
   dst: string,
   o: { container?: string; all?: boolean; progress?: boolean },
 ): Promise<number> {
-  const ctrl = new AbortController();
-  const onInt = () => ctrl.abort();
-  Deno.addSignalListener("SIGINT", onInt);
-  try {
+  return await withInterrupt(async (signal) => {
     const namespace = t.namespace ?? kube.namespace;
     let pods;
     if (o.all) {
@@ -34,12 +32,10 @@ export async function cpCommand(
       namespace,
       pods,
       progress: !!o.progress && Deno.stderr.isTerminal(),
-      signal: ctrl.signal,
+      signal,
       err: stderrSink,
     });
-    if (ctrl.signal.aborted) return 130;
+    if (signal.aborted) return 130;
     return r ? fanoutExitCode(tally(r.results)) : 0;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-  }
+  });
 }

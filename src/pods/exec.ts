@@ -8,9 +8,10 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
 import { KodamaError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { chooseContainer } from "./target.ts";
-import { mark } from "../ui/timing.ts";
+import { mark } from "../base/timing.ts";
+import { withInterrupt } from "../proc.ts";
 
 export interface ExecOneOptions {
   command: string[];
@@ -94,9 +95,6 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
     o.err.write("Unable to use a TTY - input is not a terminal or the right kind of file\n");
     tty = false;
   }
-  const done = new AbortController();
-  const onOuter = () => done.abort();
-  o.signal?.addEventListener("abort", onOuter, { once: true });
   let raw = false;
   const restore = () => {
     if (raw) {
@@ -106,54 +104,39 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
       } catch { /* terminal gone */ }
     }
   };
-  const onTerm = () => {
-    restore();
-    done.abort();
-  };
-  const sigs: Deno.Signal[] = ["SIGTERM", "SIGHUP"];
-  for (const s of sigs) {
+  // SIGTERM/SIGHUP end the stream and leave the terminal as it was; without a TTY, Ctrl-C cancels the
+  // stream too (with one, it is a byte for the remote)
+  const signals: Deno.Signal[] = tty ? ["SIGTERM", "SIGHUP"] : ["SIGTERM", "SIGHUP", "SIGINT"];
+  return await withInterrupt(async (signal, done) => {
     try {
-      Deno.addSignalListener(s, onTerm);
-    } catch { /* unsupported */ }
-  }
-  // without a TTY, Ctrl-C cancels the stream; with one, it is a byte for the remote
-  const onInt = () => done.abort();
-  if (!tty) Deno.addSignalListener("SIGINT", onInt);
-  try {
-    if (tty) {
-      input.setRaw?.(true);
-      raw = true;
+      if (tty) {
+        input.setRaw?.(true);
+        raw = true;
+      }
+      const res = await execInPod(kube, ns, name, container, o.command, {
+        stdin: o.stdin ? input.readable : undefined,
+        stdout: (c) => o.out.write(c),
+        stderr: (c) => o.err.write(c),
+        tty,
+        resize: tty ? terminalSizes(signal) : undefined,
+        signal,
+        onOpen: () => mark("exec stream open"),
+      });
+      mark("exec finished");
+      restore();
+      if (res.remote === "unknown") {
+        o.err.write(`the command may still run in pod ${name}: it could not be ended (${res.endError})\n`);
+      }
+      o.onRemote?.(res.remote);
+      if (res.errorKind === "aborted") return 130;
+      if (res.error) {
+        const note = res.remote === "ended" ? "; the command was ended in the pod" : "";
+        throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}${note}`, 1);
+      }
+      return res.exitCode;
+    } finally {
+      restore();
+      done.abort();
     }
-    const res = await execInPod(kube, ns, name, container, o.command, {
-      stdin: o.stdin ? input.readable : undefined,
-      stdout: (c) => o.out.write(c),
-      stderr: (c) => o.err.write(c),
-      tty,
-      resize: tty ? terminalSizes(done.signal) : undefined,
-      signal: done.signal,
-      onOpen: () => mark("exec stream open"),
-    });
-    mark("exec finished");
-    restore();
-    if (res.remote === "unknown") {
-      o.err.write(`the command may still run in pod ${name}: it could not be ended (${res.endError})\n`);
-    }
-    o.onRemote?.(res.remote);
-    if (res.errorKind === "aborted") return 130;
-    if (res.error) {
-      const note = res.remote === "ended" ? "; the command was ended in the pod" : "";
-      throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}${note}`, 1);
-    }
-    return res.exitCode;
-  } finally {
-    restore();
-    done.abort();
-    o.signal?.removeEventListener("abort", onOuter);
-    for (const s of sigs) {
-      try {
-        Deno.removeSignalListener(s, onTerm);
-      } catch { /* ignore */ }
-    }
-    if (!tty) Deno.removeSignalListener("SIGINT", onInt);
-  }
+  }, { signal: o.signal, signals, onSignal: restore });
 }

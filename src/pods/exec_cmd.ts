@@ -7,8 +7,8 @@ import { clearTimer } from "../timer.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { colorEnabled, isTerminal } from "../ui/color.ts";
-import { parseDuration } from "../ui/duration.ts";
-import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../ui/sink.ts";
+import { parseDuration } from "../base/duration.ts";
+import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../base/sink.ts";
 import { type ChoiceFlags, choosePods } from "./choose.ts";
 import { chooseContainer, findPods, nothingMatched, type TargetFlags } from "./target.ts";
 import { noRunningPods, notRunningError } from "./notrunning.ts";
@@ -16,6 +16,7 @@ import { podProblem } from "../kube/podstatus.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FanoutOptions } from "./fanout.ts";
 import { assertChildrenCanConnect } from "../kube/overrides.ts";
+import { withInterrupt } from "../proc.ts";
 
 export interface ExecCommandOptions extends ChoiceFlags {
   command: string[];
@@ -81,7 +82,7 @@ export async function execCommand(
 
   if (o.tmux) {
     const { tmuxFanout, paneEnv } = await import("./tmux.ts");
-    const { selfCommand } = await import("./self.ts");
+    const { selfCommand } = await import("../proc.ts");
     // the panes reach the same cluster as the same user (kube.childFlags(): never the token)
     const globalFlags = kube.childFlags();
     return await tmuxFanout(chosen, {
@@ -106,7 +107,7 @@ export async function execCommand(
     }
     const stdin = o.stdin ? await readAll(Deno.stdin.readable) : undefined;
     const { fanout, fanoutExitCode } = await (fanoutModule ?? import("./fanout.ts"));
-    return await withInterrupt(async (signal) =>
+    return await untilInterrupted(async (signal) =>
       fanoutExitCode(await fanout(kube, chosen, fanoutOptions(o, t, { timeoutMs, stdin, signal })))
     );
   }
@@ -132,7 +133,7 @@ async function execAcross(kubes: Kube[], t: TargetFlags, o: ExecCommandOptions):
   if (!items.length && !failed.length) throw nothingMatched(t, kubes[0].namespace);
   const stdin = o.stdin ? await readAll(Deno.stdin.readable) : undefined;
   const { fanoutPods, fanoutExitCode } = await import("./fanout.ts");
-  return await withInterrupt(async (signal) =>
+  return await untilInterrupted(async (signal) =>
     fanoutExitCode(
       await fanoutPods(items, {
         ...fanoutOptions(o, t, { timeoutMs, stdin, signal }),
@@ -175,18 +176,11 @@ function fanoutOptions(
  * Run a fan-out with an AbortSignal that Ctrl-C aborts — and a closed stdout (`exec --all … | head`),
  * after which the commands are cut off (ended in their pods) and the exit code is 0.
  */
-async function withInterrupt(fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
-  const ctrl = new AbortController();
-  const onInt = () => ctrl.abort();
-  Deno.addSignalListener("SIGINT", onInt);
-  const offClosed = onStdoutClosed(() => ctrl.abort());
-  try {
-    const code = await fn(ctrl.signal);
+async function untilInterrupted(fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  return await withInterrupt(async (signal) => {
+    const code = await fn(signal);
     return stdoutClosed() ? ExitCode.OK : code;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    offClosed();
-  }
+  }, { also: (abort) => onStdoutClosed(() => abort()) });
 }
 
 /** Shells that start an interactive session when run without a command (`-c`) or script. */

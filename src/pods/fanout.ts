@@ -13,8 +13,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execInPod, type ExecResult } from "../kube/exec.ts";
 import { clearTimer } from "../timer.ts";
-import type { Sink } from "../ui/sink.ts";
-import { formatDuration } from "../ui/duration.ts";
+import type { Sink } from "../base/sink.ts";
+import { formatDuration } from "../base/duration.ts";
 import { chooseContainer } from "./target.ts";
 import { formatPrefix, PrefixedWriter, prefixLabel, prefixShape, type PrefixTarget } from "./lines.ts";
 import {

@@ -14,7 +14,7 @@ import { streamLog } from "../kube/logs.ts";
 import { isUnreachable } from "../kube/errors.ts";
 import { ResumePoint } from "./resume.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { formatPrefix, LineBuffer, prefixShape, type PrefixTarget } from "./lines.ts";
 import {
   cutLineEnding,

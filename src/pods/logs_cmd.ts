@@ -5,13 +5,14 @@
  */
 import type { Kube } from "../kube/client.ts";
 import { colorEnabled } from "../ui/color.ts";
-import { parseDuration } from "../ui/duration.ts";
-import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { parseDuration } from "../base/duration.ts";
+import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { streamLogs } from "./logs.ts";
 import { compileLineFilter, resolveOutput } from "./log_filter.ts";
 import { findPods, nothingMatched, resolveTarget, type TargetFlags } from "./target.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { withInterrupt } from "../proc.ts";
 import type { ClusterError } from "./summary.ts";
 
 export interface LogsCommandOptions {
@@ -74,52 +75,46 @@ export async function logsCommand(
     }
     throw nothingMatched(ready[0]?.t ?? target, all[0].namespace);
   }
-  const ctrl = new AbortController();
-  let interrupted = false;
-  const onInt = () => {
-    interrupted = true;
-    ctrl.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInt);
-  const { reportOutages } = await import("./reconnect.ts");
-  const offs = ready.map(({ kube }) =>
-    reportOutages(kube, {
-      reconnectTimeout: o.reconnectTimeout,
-      err: stderrSink,
-      prefix: multi ? `context ${kube.contextName}: ` : "",
-    })
-  );
-  try {
-    const runs = await Promise.allSettled(ready.map(({ kube, t, pods }) =>
-      streamLogs(kube, pods, {
-        container: o.container,
-        allContainers: o.allContainers,
-        follow: o.follow,
-        sinceSeconds: sinceMs !== undefined ? sinceMs / 1000 : undefined,
-        tail: o.tail,
-        timestamps: o.timestamps,
-        previous: o.previous,
-        maxStreams: o.maxStreams,
-        output,
-        filter,
-        out: stdoutSink,
+  return await withInterrupt(async (signal, it) => {
+    const { reportOutages } = await import("./reconnect.ts");
+    const offs = ready.map(({ kube }) =>
+      reportOutages(kube, {
+        reconnectTimeout: o.reconnectTimeout,
         err: stderrSink,
-        color: colorEnabled("stdout"),
-        signal: ctrl.signal,
-        watch: o.follow ? t : undefined,
-        allNamespaces: t.allNamespaces,
-        context: multi ? kube.contextName : undefined,
+        prefix: multi ? `context ${kube.contextName}: ` : "",
       })
-    ));
-    runs.forEach((r, i) => {
-      if (r.status === "fulfilled") return;
-      if (!multi) throw r.reason;
-      failed.push(clusterError(ready[i].kube, r.reason));
-      stderrSink.write(formatClusterErrors([failed[failed.length - 1]]));
-    });
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    for (const off of offs) off();
-  }
-  return interrupted ? 130 : clusterExitCode(failed);
+    );
+    try {
+      const runs = await Promise.allSettled(ready.map(({ kube, t, pods }) =>
+        streamLogs(kube, pods, {
+          container: o.container,
+          allContainers: o.allContainers,
+          follow: o.follow,
+          sinceSeconds: sinceMs !== undefined ? sinceMs / 1000 : undefined,
+          tail: o.tail,
+          timestamps: o.timestamps,
+          previous: o.previous,
+          maxStreams: o.maxStreams,
+          output,
+          filter,
+          out: stdoutSink,
+          err: stderrSink,
+          color: colorEnabled("stdout"),
+          signal,
+          watch: o.follow ? t : undefined,
+          allNamespaces: t.allNamespaces,
+          context: multi ? kube.contextName : undefined,
+        })
+      ));
+      runs.forEach((r, i) => {
+        if (r.status === "fulfilled") return;
+        if (!multi) throw r.reason;
+        failed.push(clusterError(ready[i].kube, r.reason));
+        stderrSink.write(formatClusterErrors([failed[failed.length - 1]]));
+      });
+    } finally {
+      for (const off of offs) off();
+    }
+    return it.interrupted ? 130 : clusterExitCode(failed);
+  });
 }

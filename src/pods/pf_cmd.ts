@@ -10,7 +10,7 @@
  */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { isTerminal } from "../ui/color.ts";
 import { LiveBlock } from "../ui/progress.ts";
 import { renderTable } from "../ui/table.ts";
@@ -183,7 +183,7 @@ async function forward(
   err: Sink,
   onReady: (r: ForwardRecord) => void,
 ): Promise<number> {
-  const { isDebug } = await import("../ui/log.ts");
+  const { isDebug } = await import("../base/log.ts");
   const verbose = o.verbose || isDebug();
   const ac = new AbortController();
   /** undefined: ended by a signal or `stop` (quiet, exit 0); else why the forward could not go on */
@@ -328,7 +328,7 @@ async function detach(kube: Kube, o: PortForwardCliOptions, out: Sink, err: Sink
       "use --first or narrow the target",
     );
   }
-  const { selfCommand } = await import("./self.ts");
+  const { selfCommand } = await import("../proc.ts");
   const id = newForwardId();
   const argv = [...(o.argv ?? []).filter((a) => a !== "--detach"), "--daemon", id];
   // the same cluster even if the kubeconfig's current context changes later (none when --server made it)

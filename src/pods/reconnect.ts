@@ -5,8 +5,8 @@
  */
 import type { Kube } from "../kube/client.ts";
 import { describeReachEvent, type ReachEvent } from "../kube/reach.ts";
-import { parseDuration } from "../ui/duration.ts";
-import type { Sink } from "../ui/sink.ts";
+import { parseDuration } from "../base/duration.ts";
+import type { Sink } from "../base/sink.ts";
 
 /**
  * Apply `--reconnect-timeout` (undefined keeps the default) and report outages: each note goes to `note`

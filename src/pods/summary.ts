@@ -1,5 +1,5 @@
 /** The per-pod result of a fan-out and the summary printed on stderr at the end. */
-import { formatDuration } from "../ui/duration.ts";
+import { formatDuration } from "../base/duration.ts";
 
 export interface PodResult {
   /** the kubeconfig context the pod was found in */

@@ -9,7 +9,7 @@
  */
 import { delimiter, resolve } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { shJoin } from "./self.ts";
+import { shJoin, spawnTool } from "../proc.ts";
 
 export const LAYOUTS = [
   "tiled",
@@ -195,26 +195,13 @@ export function tmuxBase(env: { get(k: string): string | undefined } = Deno.env)
 }
 
 async function runTmux(base: string[], args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let cmd: Deno.Command;
-  try {
-    cmd = new Deno.Command(base[0], {
-      args: [...base.slice(1), ...args],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    });
-    const r = await cmd.output();
-    return { code: r.code, out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr) };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KodamaError(
-        "tmux is not installed (needed for --tmux)",
-        ExitCode.USAGE,
-        "install tmux (apt install tmux / brew install tmux), or use --all for prefixed parallel output",
-      );
-    }
-    throw e;
-  }
+  const r = await spawnTool(
+    base[0],
+    [...base.slice(1), ...args],
+    "--tmux needs it: install tmux (apt install tmux / brew install tmux), or use --all for prefixed parallel output",
+    { stdout: "piped", stderr: "piped", stdin: "null" },
+  ).output();
+  return { code: r.code, out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr) };
 }
 
 /**

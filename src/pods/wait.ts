@@ -18,7 +18,7 @@ import {
   type TargetFlags,
   targetNamespace,
 } from "./target.ts";
-import { formatDuration } from "../ui/duration.ts";
+import { formatDuration } from "../base/duration.ts";
 import { evalJsonPath, type JsonPathCondition, parseJsonPathCondition } from "./jsonpath.ts";
 
 export type WaitFor = "ready" | "deleted" | `phase=${string}` | "exists";

@@ -9,8 +9,8 @@ import type { TargetFlags } from "./target.ts";
 import { refString } from "./resource.ts";
 import * as w from "./wait.ts";
 import type { WaitCondition } from "./wait.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
-import { formatDuration, parseDuration } from "../ui/duration.ts";
+import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
+import { formatDuration, parseDuration } from "../base/duration.ts";
 import { isTerminal } from "../ui/color.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
 

@@ -10,9 +10,10 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube, WatchEventType } from "../kube/client.ts";
 import { ExitCode } from "../errors.ts";
+import { withInterrupt } from "../proc.ts";
 import { type OutputFormat, parseOutputFormat } from "../ui/output.ts";
 import { stripAnsi } from "../ui/color.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { podColumns, withKind } from "./display.ts";
 import {
   compileRegex,
@@ -193,41 +194,33 @@ export async function watchPodsCommand(
   const filter = new EventFilter(clientMatcher(t));
   const { reportOutages } = await import("./reconnect.ts");
   const offOutages = reportOutages(kube, { reconnectTimeout: o.reconnectTimeout, err: o.err ?? stderrSink });
-  const ac = new AbortController();
-  let interrupted = false;
-  const onInt = () => {
-    interrupted = true;
-    ac.abort();
-  };
-  const onAbort = () => ac.abort();
-  o.signal?.addEventListener("abort", onAbort, { once: true });
-  if (!o.signal) Deno.addSignalListener("SIGINT", onInt);
-  try {
-    const ns = targetNamespace(kube, t);
-    const q = { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) };
-    // Ctrl-C during a slow list ends at once
-    const aborted = new Promise<undefined>((r) => ac.signal.addEventListener("abort", () => r(undefined)));
-    const list = await Promise.race([kube.listPodsAt(ns, q), aborted]);
-    if (!list || ac.signal.aborted) return interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
-    const initial = sortPods(list.items.filter(clientMatcher(t)));
-    filter.seed(initial);
-    if (!o.watchOnly) out.write(printer.render(initial.map((p) => ["ADDED", p]), now()));
-    await kube.watchPods(
-      ns,
-      q,
-      (type, pod) => {
-        if (ac.signal.aborted) return;
-        const shown = filter.accept(type, pod);
-        // one write per event: a row is never split, whatever stops us
-        if (shown) out.write(printer.render([[shown, pod]], now()));
-      },
-      ac.signal,
-      list.resourceVersion,
-    );
-  } finally {
-    offOutages();
-    if (!o.signal) Deno.removeSignalListener("SIGINT", onInt);
-    o.signal?.removeEventListener("abort", onAbort);
-  }
-  return interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+  // a caller's signal (tests) replaces Ctrl-C
+  return await withInterrupt(async (signal, it) => {
+    try {
+      const ns = targetNamespace(kube, t);
+      const q = { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) };
+      // Ctrl-C during a slow list ends at once
+      const aborted = new Promise<undefined>((r) => signal.addEventListener("abort", () => r(undefined)));
+      const list = await Promise.race([kube.listPodsAt(ns, q), aborted]);
+      if (!list || signal.aborted) return it.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+      const initial = sortPods(list.items.filter(clientMatcher(t)));
+      filter.seed(initial);
+      if (!o.watchOnly) out.write(printer.render(initial.map((p) => ["ADDED", p]), now()));
+      await kube.watchPods(
+        ns,
+        q,
+        (type, pod) => {
+          if (signal.aborted) return;
+          const shown = filter.accept(type, pod);
+          // one write per event: a row is never split, whatever stops us
+          if (shown) out.write(printer.render([[shown, pod]], now()));
+        },
+        signal,
+        list.resourceVersion,
+      );
+    } finally {
+      offOutages();
+    }
+    return it.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+  }, { signal: o.signal, signals: o.signal ? [] : ["SIGINT"] });
 }

@@ -22,7 +22,7 @@ async function readStdinBounded(): Promise<string> {
   }
   return await new Blob(parts as BlobPart[]).text();
 }
-import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */

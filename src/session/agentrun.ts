@@ -7,8 +7,9 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { concatBytes } from "../bytes.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
-import { formatDuration } from "../ui/duration.ts";
+import { withInterrupt } from "../proc.ts";
+import type { Sink } from "../base/sink.ts";
+import { formatDuration } from "../base/duration.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
 import {
   type AgentRun,
@@ -193,17 +194,14 @@ export async function agentLogs(
 ): Promise<number> {
   const id = checkRunId(o.run);
   const pod = await runningPod(kube, namespace, name);
-  const ctrl = new AbortController();
-  const onInt = () => ctrl.abort();
-  Deno.addSignalListener("SIGINT", onInt);
-  try {
+  return await withInterrupt(async (signal) => {
     const r = await execCapture(
       kube,
       pod,
       ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, o.follow ? "1" : "0"],
       {
         out: o.out,
-        signal: ctrl.signal,
+        signal,
       },
     );
     if (r.code === 3) {
@@ -217,9 +215,7 @@ export async function agentLogs(
       throw new KodamaError(`cannot read the run's log: ${r.stderr.trim() || `exit code ${r.code}`}`);
     }
     return ExitCode.OK;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-  }
+  });
 }
 
 export async function agentStop(

@@ -9,7 +9,7 @@
  */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { listSessions, requireSession } from "./cluster.ts";
 import { CONTAINER } from "./spec.ts";
 import type { SessionView } from "./status.ts";

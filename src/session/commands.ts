@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
-import { stderrSink, stdoutSink } from "../ui/sink.ts";
+import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { readPrompt } from "./agentcmd.ts";
 import { attachSession } from "./attach.ts";
 import { getCommand as get } from "./get.ts";

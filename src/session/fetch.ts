@@ -11,7 +11,8 @@
 import { join } from "node:path";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
+import { withInterrupt } from "../proc.ts";
+import type { Sink } from "../base/sink.ts";
 import { concatBytes, formatBytes } from "../bytes.ts";
 import { runningPod } from "./agentrun.ts";
 import { checkBranch } from "./git.ts";
@@ -134,119 +135,121 @@ export async function fetchSession(
   const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
   const errChunks: Uint8Array[] = [];
   let bytes = 0;
-  const ctrl = new AbortController();
-  const onInt = () => ctrl.abort();
-  Deno.addSignalListener("SIGINT", onInt);
-  try {
-    const { execInPod } = await import("../kube/exec.ts");
-    let res;
+  return await withInterrupt(async (signal) => {
     try {
-      res = await execInPod(kube, namespace, pod.metadata!.name!, CONTAINER, [
-        "sh",
-        "-c",
-        FETCH_SCRIPT,
-        "kodama-fetch",
-        String(haves.length),
-      ], {
-        stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
-        stdout: async (c) => {
-          bytes += c.length;
-          let off = 0;
-          while (off < c.length) off += await file.write(c.subarray(off));
-        },
-        stderr: (c) => void errChunks.push(c),
-        backpressure: true,
-        signal: ctrl.signal,
-      });
+      const { execInPod } = await import("../kube/exec.ts");
+      let res;
+      try {
+        res = await execInPod(kube, namespace, pod.metadata!.name!, CONTAINER, [
+          "sh",
+          "-c",
+          FETCH_SCRIPT,
+          "kodama-fetch",
+          String(haves.length),
+        ], {
+          stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
+          stdout: async (c) => {
+            bytes += c.length;
+            let off = 0;
+            while (off < c.length) off += await file.write(c.subarray(off));
+          },
+          stderr: (c) => void errChunks.push(c),
+          backpressure: true,
+          signal,
+        });
+      } finally {
+        file.close();
+      }
+      const stderr = new TextDecoder().decode(concatBytes(errChunks));
+      if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+      if (res.error && res.errorKind !== "remote") {
+        throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
+      }
+      const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
+      if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
+      if (res.exitCode !== 0) {
+        throw new KodamaError(
+          `session fetch: ${
+            said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`
+          }`,
+          ExitCode.FAILED,
+        );
+      }
+      const h = parseFetchHeader(stderr);
+      if (!h.head) {
+        throw new KodamaError(
+          "session fetch: the pod did not send a commit id (40 or 64 hex digits) for its HEAD",
+          ExitCode.FAILED,
+        );
+      }
+      const ref = `refs/heads/${local}`;
+      // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
+      if (h.newCommits === 0) {
+        // everything is here already: point the branch at the session's commit (which must exist here)
+        const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
+        if (!has.ok) {
+          throw new KodamaError(
+            `session fetch: the pod said nothing is new, but commit ${h.head} is not in this repository`,
+            ExitCode.FAILED,
+          );
+        }
+        const u = await localGit(["update-ref", "--end-of-options", ref, h.head], root);
+        if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
+      } else {
+        const f = await localGit(
+          [
+            "fetch",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--quiet",
+            "--end-of-options",
+            bundle,
+            `+HEAD:${ref}`,
+          ],
+          root,
+        );
+        if (!f.ok) {
+          throw new KodamaError(
+            `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
+            ExitCode.FAILED,
+          );
+        }
+        // the branch must now be the commit the pod announced; a bundle whose HEAD is another is refused
+        const got = await localGit(["rev-parse", "--verify", "-q", "--end-of-options", ref], root);
+        if (got.out !== h.head) {
+          throw new KodamaError(
+            `session fetch: the bundle's HEAD (${
+              got.out || "none"
+            }) is not the commit the pod announced (${h.head})`,
+            ExitCode.FAILED,
+          );
+        }
+      }
+      const ahead = h.base
+        ? (await localGit(["rev-list", "--count", "--end-of-options", `${h.base}..${h.head}`], root)).out
+        : undefined;
+      // the subject is the pod's text: shown without control characters
+      const subject = safeLine(
+        (await localGit(["log", "-1", "--format=%h %s", "--end-of-options", h.head], root)).out,
+      );
+      o.out.write(`${local}\n`);
+      o.err.write(
+        `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +
+          `${ahead ? ` (${ahead} commit${ahead === "1" ? "" : "s"} since it was cloned)` : ""}` +
+          `${
+            h.newCommits
+              ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec`
+              : ", nothing new to transfer"
+          }\n` +
+          `look with: git log ${local}   diff: git diff ${
+            h.base ? h.base.slice(0, 12) : "HEAD"
+          }...${local}\n`,
+      );
+      return ExitCode.OK;
     } finally {
-      file.close();
+      await Deno.remove(bundle).catch(() => {});
     }
-    const stderr = new TextDecoder().decode(concatBytes(errChunks));
-    if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-    if (res.error && res.errorKind !== "remote") {
-      throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
-    }
-    const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
-    if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
-    if (res.exitCode !== 0) {
-      throw new KodamaError(
-        `session fetch: ${said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`}`,
-        ExitCode.FAILED,
-      );
-    }
-    const h = parseFetchHeader(stderr);
-    if (!h.head) {
-      throw new KodamaError(
-        "session fetch: the pod did not send a commit id (40 or 64 hex digits) for its HEAD",
-        ExitCode.FAILED,
-      );
-    }
-    const ref = `refs/heads/${local}`;
-    // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
-    if (h.newCommits === 0) {
-      // everything is here already: point the branch at the session's commit (which must exist here)
-      const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
-      if (!has.ok) {
-        throw new KodamaError(
-          `session fetch: the pod said nothing is new, but commit ${h.head} is not in this repository`,
-          ExitCode.FAILED,
-        );
-      }
-      const u = await localGit(["update-ref", "--end-of-options", ref, h.head], root);
-      if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
-    } else {
-      const f = await localGit(
-        [
-          "fetch",
-          "--no-tags",
-          "--no-write-fetch-head",
-          "--quiet",
-          "--end-of-options",
-          bundle,
-          `+HEAD:${ref}`,
-        ],
-        root,
-      );
-      if (!f.ok) {
-        throw new KodamaError(
-          `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
-          ExitCode.FAILED,
-        );
-      }
-      // the branch must now be the commit the pod announced; a bundle whose HEAD is another is refused
-      const got = await localGit(["rev-parse", "--verify", "-q", "--end-of-options", ref], root);
-      if (got.out !== h.head) {
-        throw new KodamaError(
-          `session fetch: the bundle's HEAD (${
-            got.out || "none"
-          }) is not the commit the pod announced (${h.head})`,
-          ExitCode.FAILED,
-        );
-      }
-    }
-    const ahead = h.base
-      ? (await localGit(["rev-list", "--count", "--end-of-options", `${h.base}..${h.head}`], root)).out
-      : undefined;
-    // the subject is the pod's text: shown without control characters
-    const subject = safeLine(
-      (await localGit(["log", "-1", "--format=%h %s", "--end-of-options", h.head], root)).out,
-    );
-    o.out.write(`${local}\n`);
-    o.err.write(
-      `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +
-        `${ahead ? ` (${ahead} commit${ahead === "1" ? "" : "s"} since it was cloned)` : ""}` +
-        `${
-          h.newCommits
-            ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec`
-            : ", nothing new to transfer"
-        }\n` +
-        `look with: git log ${local}   diff: git diff ${h.base ? h.base.slice(0, 12) : "HEAD"}...${local}\n`,
-    );
-    return ExitCode.OK;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    await Deno.remove(bundle).catch(() => {});
-  }
+  });
 }
 
 async function printDiff(kube: Kube, namespace: string, name: string, o: FetchOptions): Promise<number> {

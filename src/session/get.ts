@@ -7,7 +7,7 @@ import type { CoreV1Event, V1ConfigMap, V1Secret } from "@kubernetes/client-node
 import type { Kube } from "../kube/client.ts";
 import { ExitCode } from "../errors.ts";
 import { prepareOutput } from "../ui/output.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
 import { podStatus } from "../pods/display.ts";
 import { requireSession } from "./cluster.ts";

@@ -7,7 +7,8 @@ import { isAbsolute, resolve } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { usageError } from "../errors.ts";
-import type { Sink } from "../ui/sink.ts";
+import { spawnTool } from "../proc.ts";
+import type { Sink } from "../base/sink.ts";
 import {
   ANNOTATION_BRANCH,
   ANNOTATION_COMMIT,
@@ -22,17 +23,14 @@ export async function localGit(
   args: string[],
   cwd: string,
 ): Promise<{ ok: boolean; out: string; err: string }> {
-  try {
-    const r = await new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped", stdin: "null" })
-      .output();
-    const dec = new TextDecoder();
-    return { ok: r.success, out: dec.decode(r.stdout).trim(), err: dec.decode(r.stderr).trim() };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw usageError("git is not installed on this machine (needed for --repo . and session fetch)");
-    }
-    throw e;
-  }
+  const r = await spawnTool("git", args, "--repo . and session fetch need it: install git", {
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { ok: r.success, out: dec.decode(r.stdout).trim(), err: dec.decode(r.stderr).trim() };
 }
 
 /**

@@ -11,8 +11,9 @@ import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { durationValueMs, parseDuration } from "../ui/duration.ts";
-import type { Sink } from "../ui/sink.ts";
+import { withInterrupt } from "../proc.ts";
+import { durationValueMs, parseDuration } from "../base/duration.ts";
+import type { Sink } from "../base/sink.ts";
 import { waitForPods } from "../pods/wait.ts";
 import { findSession, notFoundError, requireSession } from "./cluster.ts";
 import { buildPod } from "./manifests.ts";
@@ -128,53 +129,46 @@ export async function resumeSession(
       return ExitCode.OK;
     }
   }
-  const ctrl = new AbortController();
-  let interrupted = false;
-  const onInt = () => {
-    interrupted = true;
-    ctrl.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInt);
-  const where = { context: kube.contextName, server: kube.server };
-  let created = false;
-  try {
-    await kube.createObject("pods", namespace, buildPod(spec));
-    created = true;
-    // resumed on another machine: this one now remembers the session too
-    if (await loadState(name)) await updateState(name, { status: "Starting" });
-    else await saveState(stateFromSpec(spec, where, "Starting"));
-    if (o.noWait) {
-      io.out.write(`session/${name} resuming\n`);
+  return await withInterrupt(async (signal, it) => {
+    const where = { context: kube.contextName, server: kube.server };
+    let created = false;
+    try {
+      await kube.createObject("pods", namespace, buildPod(spec));
+      created = true;
+      // resumed on another machine: this one now remembers the session too
+      if (await loadState(name)) await updateState(name, { status: "Starting" });
+      else await saveState(stateFromSpec(spec, where, "Starting"));
+      if (o.noWait) {
+        io.out.write(`session/${name} resuming\n`);
+        return ExitCode.OK;
+      }
+      if (it.interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+      await waitReady(kube, spec, { timeoutMs: waitMs, signal, io, verb: "resume" });
+      for (const step of AFTER_READY) await step({ kube, spec, io, signal });
+      if (cfg.sync.enabled) {
+        await (await import("./sync/session.ts")).syncSessionResume(kube, spec, cfg, {
+          ...io,
+          signal,
+        });
+      }
+      await updateState(name, { status: "Running" });
+      io.out.write(`session/${name} ready\n`);
       return ExitCode.OK;
+    } catch (e) {
+      if (it.interrupted && created) {
+        // back to Stopped: the pod this run made goes, everything else stays
+        await kube.deleteObject("pods", namespace, namesOf(spec).pod, { gracePeriodSeconds: 1 }).catch(
+          () => {},
+        );
+        await updateState(name, { status: "Stopped" });
+        throw new KodamaError(
+          `interrupted: removed pod ${namesOf(spec).pod}; session ${name} is stopped`,
+          ExitCode.INTERRUPTED,
+        );
+      }
+      throw e;
     }
-    if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-    await waitReady(kube, spec, { timeoutMs: waitMs, signal: ctrl.signal, io, verb: "resume" });
-    for (const step of AFTER_READY) await step({ kube, spec, io, signal: ctrl.signal });
-    if (cfg.sync.enabled) {
-      await (await import("./sync/session.ts")).syncSessionResume(kube, spec, cfg, {
-        ...io,
-        signal: ctrl.signal,
-      });
-    }
-    await updateState(name, { status: "Running" });
-    io.out.write(`session/${name} ready\n`);
-    return ExitCode.OK;
-  } catch (e) {
-    if (interrupted && created) {
-      // back to Stopped: the pod this run made goes, everything else stays
-      await kube.deleteObject("pods", namespace, namesOf(spec).pod, { gracePeriodSeconds: 1 }).catch(
-        () => {},
-      );
-      await updateState(name, { status: "Stopped" });
-      throw new KodamaError(
-        `interrupted: removed pod ${namesOf(spec).pod}; session ${name} is stopped`,
-        ExitCode.INTERRUPTED,
-      );
-    }
-    throw e;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-  }
+  });
 }
 
 export interface DeleteOptions {

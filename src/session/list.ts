@@ -6,6 +6,7 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube, WatchEventType } from "../kube/client.ts";
 import { ExitCode } from "../errors.ts";
+import { withInterrupt } from "../proc.ts";
 import {
   type Columns,
   type OutputFormat,
@@ -13,7 +14,7 @@ import {
   prepareOutput,
   renderList,
 } from "../ui/output.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
 import { GrowingTable, sortKeys } from "../pods/watch.ts";
 import { isRetained, listSessions } from "./cluster.ts";
@@ -210,18 +211,11 @@ async function watchSessions(
     if (initial.length) o.out.write(table.render(initial.map((v) => cols.row(v))));
   } else for (const v of initial) o.out.write(print(v, false));
 
-  const ac = new AbortController();
-  let interrupted = false;
-  const onInt = () => {
-    interrupted = true;
-    ac.abort();
-  };
-  if (o.signal) o.signal.addEventListener("abort", () => ac.abort(), { once: true });
-  else Deno.addSignalListener("SIGINT", onInt);
-  const sel = { labelSelector: SESSIONS_SELECTOR };
-  const sessionOf = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }) =>
-    key(obj.metadata?.namespace, obj.metadata?.labels?.[LABEL_SESSION] ?? "");
-  try {
+  // a caller's signal (tests) replaces Ctrl-C
+  return await withInterrupt(async (signal, it) => {
+    const sel = { labelSelector: SESSIONS_SELECTOR };
+    const sessionOf = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }) =>
+      key(obj.metadata?.namespace, obj.metadata?.labels?.[LABEL_SESSION] ?? "");
     await Promise.all([
       kube.watchObjects<V1Pod>(
         "pods",
@@ -233,7 +227,7 @@ async function watchSessions(
           else pods.set(k, p);
           emit(k);
         },
-        ac.signal,
+        signal,
         listed.podsRv,
       ),
       kube.watchObjects<V1PersistentVolumeClaim>(
@@ -248,12 +242,10 @@ async function watchSessions(
           else m.set(c.metadata?.name ?? "", c);
           emit(k);
         },
-        ac.signal,
+        signal,
         listed.pvcsRv,
       ),
     ]);
-  } finally {
-    if (!o.signal) Deno.removeSignalListener("SIGINT", onInt);
-  }
-  return interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+    return it.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+  }, { signal: o.signal, signals: o.signal ? [] : ["SIGINT"] });
 }

@@ -20,9 +20,10 @@ import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { durationValueMs, formatDuration, parseDuration } from "../ui/duration.ts";
+import { withInterrupt } from "../proc.ts";
+import { durationValueMs, formatDuration, parseDuration } from "../base/duration.ts";
 import { renderList } from "../ui/output.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
 import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
 import { ANNOTATION_SPEC, LABEL_RETAINED, LABEL_SESSION, sessionSelector } from "./names.ts";
@@ -546,77 +547,70 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }
-  const ctrl = new AbortController();
-  let interrupted = false;
-  const onInt = () => {
-    if (!interrupted) io.err.write("\ninterrupted: cleaning up…\n");
-    interrupted = true;
-    ctrl.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInt);
-  const run: Run = { kube, plan, created: new Created(), io, signal: ctrl.signal };
-  const { spec } = plan;
-  const where = { context: kube.contextName, server: kube.server };
-  const started = Date.now();
-  try {
-    for (const step of CREATE_STEPS) {
-      if (interrupted) break;
-      await step(run);
-    }
-    if (!interrupted) {
-      await saveState(stateFromSpec(spec, where, "Starting"));
-      if (o.noWait) {
-        io.out.write(`session/${spec.name} created\n`);
-        io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
-        return ExitCode.OK;
+  const onSignal = () => io.err.write("\ninterrupted: cleaning up…\n");
+  return await withInterrupt(async (signal, it) => {
+    const run: Run = { kube, plan, created: new Created(), io, signal };
+    const { spec } = plan;
+    const where = { context: kube.contextName, server: kube.server };
+    const started = Date.now();
+    try {
+      for (const step of CREATE_STEPS) {
+        if (it.interrupted) break;
+        await step(run);
       }
-      await waitReady(kube, spec, { timeoutMs: waitMs, signal: ctrl.signal, io, started, verb: "start" });
-      for (const step of AFTER_READY) {
-        if (interrupted) break;
-        await step({ kube, spec, io, signal: ctrl.signal });
+      if (!it.interrupted) {
+        await saveState(stateFromSpec(spec, where, "Starting"));
+        if (o.noWait) {
+          io.out.write(`session/${spec.name} created\n`);
+          io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
+          return ExitCode.OK;
+        }
+        await waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start" });
+        for (const step of AFTER_READY) {
+          if (it.interrupted) break;
+          await step({ kube, spec, io, signal });
+        }
+        if (o.sync !== undefined && !o.noSync && cfg.sync.enabled && !it.interrupted) {
+          await (await import("./sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
+            ...io,
+            signal,
+            secretFiles: plan.envFiles,
+          });
+        }
       }
-      if (o.sync !== undefined && !o.noSync && cfg.sync.enabled && !interrupted) {
-        await (await import("./sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
+      if (it.interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+      await saveState(stateFromSpec(spec, where, "Running"));
+      io.out.write(`session/${spec.name} ready\n`);
+      if (o.prompt !== undefined) {
+        const { agentRun } = await import("./agentrun.ts");
+        await agentRun(kube, spec.namespace, spec.name, {
+          prompt: o.prompt,
+          command: cfg.agent.command,
           ...io,
-          signal: ctrl.signal,
-          secretFiles: plan.envFiles,
         });
       }
-    }
-    if (interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-    await saveState(stateFromSpec(spec, where, "Running"));
-    io.out.write(`session/${spec.name} ready\n`);
-    if (o.prompt !== undefined) {
-      const { agentRun } = await import("./agentrun.ts");
-      await agentRun(kube, spec.namespace, spec.name, {
-        prompt: o.prompt,
-        command: cfg.agent.command,
-        ...io,
-      });
-    }
-    io.err.write(
-      `attach with: kodama attach ${spec.name}${
-        kube.namespace === spec.namespace ? "" : ` -n ${spec.namespace}`
-      }\n`,
-    );
-    return ExitCode.OK;
-  } catch (e) {
-    if (!interrupted) {
-      if (run.created.pod) {
-        // the session exists (failed or timed out): the state records it for prune/get
-        await saveState(stateFromSpec(spec, where, "Failed")).catch(() => {});
-      } else if (run.created.secret || run.created.volumes.length) {
-        // an error before the pod: do not leave half a session behind
-        io.err.write(`${rollbackText("cleaned up after the error", await rollback(run))}\n`);
+      io.err.write(
+        `attach with: kodama attach ${spec.name}${
+          kube.namespace === spec.namespace ? "" : ` -n ${spec.namespace}`
+        }\n`,
+      );
+      return ExitCode.OK;
+    } catch (e) {
+      if (!it.interrupted) {
+        if (run.created.pod) {
+          // the session exists (failed or timed out): the state records it for prune/get
+          await saveState(stateFromSpec(spec, where, "Failed")).catch(() => {});
+        } else if (run.created.secret || run.created.volumes.length) {
+          // an error before the pod: do not leave half a session behind
+          io.err.write(`${rollbackText("cleaned up after the error", await rollback(run))}\n`);
+        }
+        throw e;
       }
-      throw e;
+      const msg = rollbackText("interrupted", await rollback(run));
+      const kept = run.created.volumes.length
+        ? `a new \`kodama start ${spec.name}\` reuses the kept PVCs; \`kodama delete ${spec.name} --purge\` removes them`
+        : undefined;
+      throw new KodamaError(msg, ExitCode.INTERRUPTED, kept);
     }
-    const msg = rollbackText("interrupted", await rollback(run));
-    const kept = run.created.volumes.length
-      ? `a new \`kodama start ${spec.name}\` reuses the kept PVCs; \`kodama delete ${spec.name} --purge\` removes them`
-      : undefined;
-    throw new KodamaError(msg, ExitCode.INTERRUPTED, kept);
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-  }
+  }, { onSignal });
 }

@@ -4,8 +4,8 @@
  * Output written through `wrap(sink)` clears the line first and the line comes back on the next tick,
  * so streamed output and the live line never mix on one row.
  */
-import { formatDuration } from "./duration.ts";
-import type { Sink } from "./sink.ts";
+import { formatDuration } from "../base/duration.ts";
+import type { Sink } from "../base/sink.ts";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 

@@ -3,7 +3,7 @@
  * `kodama run` is run.ts.
  */
 import { ExitCode, KodamaError } from "../errors.ts";
-import { type Sink, stderrSink, stdoutSink } from "../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { bold, colorEnabled, dim, red } from "../ui/color.ts";
 import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
 import { formatProblem, parseWorkflowText, type Problem, WorkflowProblems } from "./load.ts";

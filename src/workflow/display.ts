@@ -3,9 +3,9 @@
  * clock, finished steps as permanent lines with status and duration. Without a TTY: one plain line
  * when a step starts and one when it ends. Always on stderr; step stdout passes through to stdout.
  */
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { bold, dim, green, red, yellow } from "../ui/color.ts";
-import { formatDuration } from "../ui/duration.ts";
+import { formatDuration } from "../base/duration.ts";
 import { escapeControl } from "../escape.ts";
 
 /** A note as shown: one or more lines of kodama's, with what came from a workflow or pod made visible. */

@@ -8,7 +8,7 @@
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
 import { forEachLimited } from "../limit.ts";
-import { formatDuration } from "../ui/duration.ts";
+import { formatDuration } from "../base/duration.ts";
 import { clearTimer } from "../timer.ts";
 import {
   boundedJson,
@@ -43,9 +43,9 @@ import type { RunHandle, StepContext, StepKind, StepResult } from "./types.ts";
 import { MAX_CALL_DEPTH, type Prepared, prepareWorkflow, reachable } from "./prepare.ts";
 import { Targets } from "./targets.ts";
 import type { PlanHost } from "./plan.ts";
-import { addSecret, redactingSink } from "../ui/redact.ts";
+import { addSecret, redactingSink } from "../base/redact.ts";
 import { escapeControl } from "../escape.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import { askParam, resolveParams } from "./params.ts";
 
 export interface RunOptions {

@@ -6,7 +6,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { RunHandle } from "./types.ts";
 import { podView } from "./types.ts";
-import { memorySink } from "../ui/sink.ts";
+import { memorySink } from "../base/sink.ts";
 
 export function hostApi(
   run: RunHandle,

@@ -5,7 +5,7 @@
  * schema library (~95 ms of CPU: bench/README.md). schema.ts holds the zod schemas these mirror.
  */
 import { resolve } from "../fspath.ts";
-import { type DurationOptions, durationValueMs } from "../ui/duration.ts";
+import { type DurationOptions, durationValueMs } from "../base/duration.ts";
 import type { Permissions, Step } from "./schema.ts";
 
 export type { Param, Permissions, Step, StepCommon, Target, Workflow } from "./schema.ts";

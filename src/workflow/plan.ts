@@ -21,7 +21,7 @@ import type { Targets } from "./targets.ts";
 import { oneLine, type StepRecord } from "./engine.ts";
 import { describeTarget } from "../pods/target.ts";
 import { escapeControl } from "../escape.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 
 /** What the planner reads from its run (engine.ts's Run). */
 export interface PlanHost {

@@ -10,7 +10,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { forEachLimited } from "../limit.ts";
-import { addSecret } from "../ui/redact.ts";
+import { addSecret } from "../base/redact.ts";
 
 /** `namespace/name` of every Secret a pod's containers read. Pure. */
 export function secretRefs(pod: V1Pod): string[] {

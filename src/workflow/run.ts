@@ -1,13 +1,14 @@
 /** `kodama run NAME`: find the workflow, load it (checked, or from the validated-form cache), run it. */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../ui/sink.ts";
+import { withInterrupt } from "../proc.ts";
+import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../base/sink.ts";
 import { colorEnabled, isTerminal, red } from "../ui/color.ts";
 import { createDisplay } from "./display.ts";
 import { findWorkflow } from "./discovery.ts";
 import { loadWorkflowFile } from "./file.ts";
 import { runWorkflow } from "./engine.ts";
-import { redactingSink } from "../ui/redact.ts";
+import { redactingSink } from "../base/redact.ts";
 import { parseParamFlags } from "./params.ts";
 
 export interface RunCommandOptions {
@@ -40,51 +41,50 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     color,
     stdoutIsTty: isTerminal("stdout"),
   });
-  const ac = new AbortController();
-  const onInt = () => ac.abort(new KodamaError("interrupted", ExitCode.INTERRUPTED));
-  Deno.addSignalListener("SIGINT", onInt);
-  // `kodama run x | head`: stop like Ctrl-C so always() steps and cleanups run, then exit 0 quietly
-  const offClosed = onStdoutClosed(() => ac.abort(new KodamaError("stdout closed", ExitCode.INTERRUPTED)));
-  try {
-    const r = await runWorkflow(lw, {
-      params: withWords(lw, parseParamFlags(o.params), o.words ?? []),
-      dryRun: o.dryRun,
-      trust: o.trust,
-      yes: o.yes,
-      interactive,
-      connect: o.connect,
-      namespace: o.namespace,
-      display,
-      signal: ac.signal,
-      globalFlags: o.globalFlags,
-      confirm: async (message) => {
-        display.close();
-        const { confirm } = await import("@inquirer/prompts");
-        const { default: process } = await import("node:process");
-        return await confirm({ message, default: false }, { output: process.stderr });
-      },
-    });
-    display.close();
-    if (stdoutClosed()) return ExitCode.OK;
-    // Ctrl-C: the display already shows the interrupted step and what ran after it; end quietly with 130
-    if (r.exitCode !== 0 && r.exitCode !== ExitCode.INTERRUPTED) {
-      // `step "x": exit code 3` already says the code
-      const code = new RegExp(`\\bexit (code )?${r.exitCode}\\b`).test(r.failure ?? "")
-        ? ""
-        : ` (exit ${r.exitCode})`;
-      errSink.write(
-        `${red("error", color)}: workflow ${lw.name} failed at ${r.failure}${code}\n` +
-          (r.hint ? `  ${r.hint}\n` : ""),
-      );
+  // Ctrl-C, and `kodama run x | head`: stop so always() steps and cleanups run (then exit 0 quietly)
+  return await withInterrupt(async (signal) => {
+    try {
+      const r = await runWorkflow(lw, {
+        params: withWords(lw, parseParamFlags(o.params), o.words ?? []),
+        dryRun: o.dryRun,
+        trust: o.trust,
+        yes: o.yes,
+        interactive,
+        connect: o.connect,
+        namespace: o.namespace,
+        display,
+        signal,
+        globalFlags: o.globalFlags,
+        confirm: async (message) => {
+          display.close();
+          const { confirm } = await import("@inquirer/prompts");
+          const { default: process } = await import("node:process");
+          return await confirm({ message, default: false }, { output: process.stderr });
+        },
+      });
+      display.close();
+      if (stdoutClosed()) return ExitCode.OK;
+      // Ctrl-C: the display already shows the interrupted step and what ran after it; end quietly with 130
+      if (r.exitCode !== 0 && r.exitCode !== ExitCode.INTERRUPTED) {
+        // `step "x": exit code 3` already says the code
+        const code = new RegExp(`\\bexit (code )?${r.exitCode}\\b`).test(r.failure ?? "")
+          ? ""
+          : ` (exit ${r.exitCode})`;
+        errSink.write(
+          `${red("error", color)}: workflow ${lw.name} failed at ${r.failure}${code}\n` +
+            (r.hint ? `  ${r.hint}\n` : ""),
+        );
+      }
+      return r.exitCode;
+    } finally {
+      display.close();
+      outSink.flush();
+      errSink.flush();
     }
-    return r.exitCode;
-  } finally {
-    display.close();
-    outSink.flush();
-    errSink.flush();
-    Deno.removeSignalListener("SIGINT", onInt);
-    offClosed();
-  }
+  }, {
+    reason: () => new KodamaError("interrupted", ExitCode.INTERRUPTED),
+    also: (abort) => onStdoutClosed(() => abort(new KodamaError("stdout closed", ExitCode.INTERRUPTED))),
+  });
 }
 
 /**

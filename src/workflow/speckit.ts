@@ -4,10 +4,10 @@
  * this, not the whole workflow schema and every step kind with it.
  */
 import { z } from "zod";
-import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE } from "../ui/duration.ts";
+import { DURATION_EXAMPLES, DURATION_EXAMPLES_TEXT, DURATION_RE } from "../base/duration.ts";
 import type { SpecKit, StepKind } from "./types.ts";
 
-/** A duration in the shared grammar of `src/ui/duration.ts`, or a non-negative number of seconds. */
+/** A duration in the shared grammar of `src/base/duration.ts`, or a non-negative number of seconds. */
 export const Duration = z.union([
   z.string().regex(DURATION_RE, { error: `expected a duration such as ${DURATION_EXAMPLES_TEXT}` }),
   z.number().nonnegative(),

@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import type { Sink } from "../ui/sink.ts";
+import type { Sink } from "../base/sink.ts";
 import type { ExprContext } from "./expr.ts";
 import type { Permissions, Step, Target, Workflow } from "./schema.ts";
 import type { Pod } from "./sdk.ts";

@@ -8,7 +8,7 @@ import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { fanout } from "../../src/pods/fanout.ts";
 import { findPods } from "../../src/pods/target.ts";
-import { memorySink } from "../../src/ui/sink.ts";
+import { memorySink } from "../../src/base/sink.ts";
 
 async function waitRunning(kube: Kube, n: number) {
   for (let i = 0; i < 200; i++) {

@@ -123,7 +123,7 @@ Deno.test({
           if (!needsTestServer(c)) return; // drops the streams (fault injection)
           const { Kube } = await import("../../src/kube/client.ts");
           const { streamLogs } = await import("../../src/pods/logs.ts");
-          const { memorySink } = await import("../../src/ui/sink.ts");
+          const { memorySink } = await import("../../src/base/sink.ts");
           const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "prod" });
           const pod = await kube.getPod("prod", "api-third");
           const out = memorySink();

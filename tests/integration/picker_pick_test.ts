@@ -183,7 +183,7 @@ Deno.test({
         });
         try {
           assertEquals(await tm.exitCode(), 2);
-          assertStringIncludes(await tm.screen(), "KODAMA_PICKER=fzf is set but fzf is not installed");
+          assertStringIncludes(await tm.screen(), "fzf is not installed");
         } finally {
           await tm.stop();
         }

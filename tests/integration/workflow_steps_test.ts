@@ -20,7 +20,7 @@ import { waitForPods } from "../../src/pods/wait.ts";
 import { loadWorkflowFile } from "../../src/workflow/file.ts";
 import { runWorkflow } from "../../src/workflow/engine.ts";
 import { createDisplay } from "../../src/workflow/display.ts";
-import { memorySink } from "../../src/ui/sink.ts";
+import { memorySink } from "../../src/base/sink.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const [API0] = DEMO.apiPods;

@@ -9,7 +9,7 @@ import { formatBytes } from "../../bytes.ts";
 import { ExitCode, KodamaError, notFound } from "../../errors.ts";
 import { isTerminal } from "../../ui/color.ts";
 import { formatAge } from "../../ui/table.ts";
-import { type Sink, stderrSink, stdoutSink } from "../../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
 import { columnOf, running } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";

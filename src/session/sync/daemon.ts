@@ -8,6 +8,7 @@
  */
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
+import { withInterrupt } from "../../proc.ts";
 import { claim, stopHolder } from "../../liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
@@ -45,41 +46,37 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   let saving = Promise.resolve();
   const save = () => (saving = saving.then(() => saveStatus(name, status, home)).catch(() => {}));
   await save();
-  const ctrl = new AbortController();
-  const stop = () => ctrl.abort();
-  Deno.addSignalListener("SIGTERM", stop);
-  Deno.addSignalListener("SIGINT", stop);
-  held.stopRequested.addEventListener("abort", stop); // the stop file (Windows has no SIGTERM to catch)
-  write(`sync started (pid ${Deno.pid}): ${c.root} -> ${c.namespace}/${c.pod}:${c.workdir}`);
-  const loop = new SyncLoop(kube, c, {
-    status,
-    save,
-    log: write,
-    home,
-    checkPod: async () => {
-      const pod = await kube.getPod(c.namespace, c.pod);
-      const phase = pod.status?.phase;
-      const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
-      if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
-        throw new KodamaError(`pod ${c.pod} is not running (${phase ?? "unknown"})`);
-      }
-    },
-  });
-  // the parent waits for this line: the watch is being set up, the process is on its own now
-  console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
-  try {
-    await loop.run(ctrl.signal);
-  } finally {
-    Deno.removeSignalListener("SIGTERM", stop);
-    Deno.removeSignalListener("SIGINT", stop);
-    status.state = "stopped";
-    status.pending = loop.pending;
-    await save();
-    write("sync stopped");
-    log.close();
-    held.release();
-  }
-  return ExitCode.OK;
+  // SIGTERM, SIGINT, or the stop file (Windows has no SIGTERM to catch) end the loop
+  return await withInterrupt(async (signal) => {
+    write(`sync started (pid ${Deno.pid}): ${c.root} -> ${c.namespace}/${c.pod}:${c.workdir}`);
+    const loop = new SyncLoop(kube, c, {
+      status,
+      save,
+      log: write,
+      home,
+      checkPod: async () => {
+        const pod = await kube.getPod(c.namespace, c.pod);
+        const phase = pod.status?.phase;
+        const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
+        if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
+          throw new KodamaError(`pod ${c.pod} is not running (${phase ?? "unknown"})`);
+        }
+      },
+    });
+    // the parent waits for this line: the watch is being set up, the process is on its own now
+    console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
+    try {
+      await loop.run(signal);
+    } finally {
+      status.state = "stopped";
+      status.pending = loop.pending;
+      await save();
+      write("sync stopped");
+      log.close();
+      held.release();
+    }
+    return ExitCode.OK;
+  }, { signals: ["SIGTERM", "SIGINT"], signal: held.stopRequested });
 }
 
 /** Start the background process (unless one runs); resolves once it is on its own. */
@@ -90,7 +87,7 @@ export async function spawnDaemon(
   home?: string,
 ): Promise<number> {
   if (running(name, home)) return (await loadStatus(name, home))?.pid ?? 0;
-  const { selfCommand } = await import("../../pods/self.ts");
+  const { selfCommand } = await import("../../proc.ts");
   const self = selfCommand();
   const args = [...self.slice(1), ...kube.childFlags(), "-n", namespace, "sync", "__daemon", name];
   const proc = new Deno.Command(self[0], {

@@ -14,7 +14,7 @@ import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { ExitCode, KodamaError, notFound } from "../../errors.ts";
-import { type Sink, stderrSink, stdoutSink } from "../../ui/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { TarParser } from "../../pods/tar.ts";
 import { requireSession } from "../cluster.ts";
 import type { IgnoreRules } from "./ignore.ts";

@@ -4,7 +4,7 @@
  * session sends everything; later ones only what changed (size, mtime, mode, kind or link target).
  */
 import type { Kube } from "../../kube/client.ts";
-import type { Sink } from "../../ui/sink.ts";
+import type { Sink } from "../../base/sink.ts";
 import { formatBytes } from "../../bytes.ts";
 import { ProgressRenderer } from "../../ui/progress.ts";
 import { makeBatch } from "./batch.ts";

@@ -5,9 +5,9 @@
  */
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Sink } from "../../ui/sink.ts";
+import type { Sink } from "../../base/sink.ts";
 import { describeDenial } from "./permissions.ts";
-import { formatDuration } from "../../ui/duration.ts";
+import { formatDuration } from "../../base/duration.ts";
 import { safeLine, stripControl } from "../../ui/color.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { hostPlatform, ownCommandLine, runtimeFlagGiven } from "../../platform.ts";

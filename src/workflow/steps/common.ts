@@ -1,6 +1,6 @@
 /** Small helpers shared by step kinds. */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Sink } from "../../ui/sink.ts";
+import type { Sink } from "../../base/sink.ts";
 import type { ResolvedTarget } from "../types.ts";
 import type { TargetFlags } from "../../pods/target.ts";
 import type { Target } from "../schema.ts";

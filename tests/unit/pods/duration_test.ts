@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { durationValueMs, formatDuration, MAX_TIMER_MS, parseDuration } from "../../../src/ui/duration.ts";
+import { durationValueMs, formatDuration, MAX_TIMER_MS, parseDuration } from "../../../src/base/duration.ts";
 
 Deno.test("parseDuration: Go-style durations", () => {
   assertEquals(parseDuration("30s"), 30_000);

@@ -59,7 +59,7 @@ Deno.test("fzfPick: a missing fzf binary is a clear usage error", async () => {
   const { fzfPick } = await import("../../../src/picker/fzf.ts");
   const [c, msg] = await code(fzfPick(["a/b"], { bin: "/nonexistent/fzf-not-here" }));
   assertEquals(c, 2);
-  assertStringIncludes(msg, "KODAMA_PICKER=fzf is set but fzf is not installed");
+  assertStringIncludes(msg, "fzf-not-here is not installed\nKODAMA_PICKER=fzf asks for it");
 });
 
 Deno.test("pickerOptions / pickerFlags parse the shared picker flags", () => {

@@ -9,7 +9,7 @@ import {
   ProgressRenderer,
   WaitState,
 } from "../../../src/pods/wait.ts";
-import { memorySink } from "../../../src/ui/sink.ts";
+import { memorySink } from "../../../src/base/sink.ts";
 import { KodamaError } from "../../../src/errors.ts";
 
 function pod(

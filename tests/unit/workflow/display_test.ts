@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { createDisplay, endLine } from "../../../src/workflow/display.ts";
-import { memorySink } from "../../../src/ui/sink.ts";
+import { memorySink } from "../../../src/base/sink.ts";
 import { stripAnsi } from "../../../src/ui/color.ts";
 
 Deno.test("display (plain): one line at start, one at end, on stderr; step output on stdout", () => {

@@ -3,7 +3,7 @@ import { freeStringPaths, parseWorkflowText } from "../../../src/workflow/load.t
 import type { LoadedWorkflow } from "../../../src/workflow/file.ts";
 import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
-import { memorySink } from "../../../src/ui/sink.ts";
+import { memorySink } from "../../../src/base/sink.ts";
 
 function wf(yaml: string, file = "/tmp/kodama-engine-test/t.yaml"): LoadedWorkflow {
   const p = parseWorkflowText(yaml, file);

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { addSecret, redact, redactingSink } from "../../../src/ui/redact.ts";
+import { addSecret, redact, redactingSink } from "../../../src/base/redact.ts";
 import { secretRefs } from "../../../src/workflow/podsecrets.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 

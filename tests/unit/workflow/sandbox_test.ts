@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
 import { runSandboxed, type SandboxOptions } from "../../../src/workflow/sandbox/host.ts";
 import { denoPermissions, describeDenial } from "../../../src/workflow/sandbox/permissions.ts";
-import { memorySink } from "../../../src/ui/sink.ts";
+import { memorySink } from "../../../src/base/sink.ts";
 import type { Permissions } from "../../../src/workflow/schema.ts";
 import { checkedScript } from "../../../src/workflow/sandbox/graph.ts";
 import { fileURLToPath } from "node:url";

@@ -46,7 +46,7 @@ function configured(): Promise<typeof import("@logtape/logtape")> {
       reset: true,
       sinks: {
         // every record goes to stderr, so stdout stays data
-        // and secrets a workflow run registered (ui/redact.ts) never reach it in clear
+        // and secrets a workflow run registered (base/redact.ts) never reach it in clear
         stderr: (record: LogRecord) => stderrSink.write(redact(formatter(record))),
       },
       loggers: [
