@@ -146,3 +146,25 @@ Deno.test("a holder that ignores the stop request is killed after the grace peri
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("forgetClaim: a dead holder's files go; a live holder's stay", async () => {
+  const { forgetClaim } = await import("../../src/liveness.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const n of ["dead.lock", "dead.4242.lock", "dead.4243.lock.tmp", "dead.stop", "dead.json", "deadx.lock"]
+    ) {
+      await Deno.writeTextFile(`${dir}/${n}`, "");
+    }
+    forgetClaim(dir, "dead");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["dead.json", "deadx.lock"]);
+    const c = await claim(dir, "live");
+    assert(c);
+    forgetClaim(dir, "live");
+    assertEquals(isHeld(dir, "live"), true);
+    assertEquals(holderPid(dir, "live"), Deno.pid);
+    c.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
