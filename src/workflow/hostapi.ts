@@ -56,6 +56,19 @@ export function hostApi(
     );
   };
 
+  /**
+   * An option that must be a whole number from `min` up (undefined when not given): a negative or zero
+   * `timeoutMs` would fire at once (Node warns on stderr), a zero `parallel` would run nothing.
+   */
+  const whole = (o: Record<string, unknown>, key: string, min: number, max: number): number | undefined => {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new Error(`exec: ${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+    }
+    return v;
+  };
+
   const execIn = async (
     pods: V1Pod[],
     container: string | undefined,
@@ -65,13 +78,21 @@ export function hostApi(
     if (!Array.isArray(command) || command.some((c) => typeof c !== "string") || command.length === 0) {
       throw new Error("exec: command must be a non-empty array of strings");
     }
+    if (o === null || typeof o !== "object" || Array.isArray(o)) {
+      throw new Error("exec: options must be an object ({ timeoutMs, parallel, container, stdin })");
+    }
+    const parallel = whole(o, "parallel", 1, 1000);
+    const timeoutMs = whole(o, "timeoutMs", 1, 2_147_483_647);
+    if (o.container !== undefined && typeof o.container !== "string") {
+      throw new Error("exec: container must be a string");
+    }
     const { fanout } = await import("../pods/fanout.ts");
     const kube = await run.kube();
     const r = await fanout(kube, pods, {
       command: command as string[],
       container: (o.container as string) ?? container,
-      maxParallel: (o.parallel as number) ?? 16,
-      timeoutMs: o.timeoutMs as number | undefined,
+      maxParallel: parallel ?? 16,
+      timeoutMs,
       stdin: typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : undefined,
       out: memorySink(),
       err: memorySink(),
@@ -107,6 +128,9 @@ export function hostApi(
       case "logs": {
         const { pod, container } = await findPod(args[0]);
         const o = (args[1] ?? {}) as { tail?: number; container?: string };
+        if (o.tail !== undefined && (typeof o.tail !== "number" || !Number.isInteger(o.tail) || o.tail < 0)) {
+          throw new Error(`logs: tail must be a whole number from 0 (got ${JSON.stringify(o.tail)})`);
+        }
         const { streamLogs } = await import("../pods/logs.ts");
         const out = memorySink();
         await streamLogs(await run.kube(), [pod], {

@@ -42,13 +42,15 @@ export interface Host {
   exec(
     pod: string | Pod,
     command: string[],
+    /** timeoutMs: a whole number of milliseconds from 1 (anything else is refused) */
     opts?: { container?: string; stdin?: string; timeoutMs?: number },
   ): Promise<ExecResult>;
   /** run argv in every pod of a target */
   execAll(
     target: string,
     command: string[],
-    opts?: { container?: string; parallel?: number },
+    /** parallel: pods at once, 1 to 1000 (default 16); timeoutMs: per pod, from 1 */
+    opts?: { container?: string; parallel?: number; timeoutMs?: number; stdin?: string },
   ): Promise<ExecResult[]>;
   /** recent log lines of a pod of one of the workflow's targets */
   logs(pod: string | Pod, opts?: { tail?: number; container?: string }): Promise<string>;

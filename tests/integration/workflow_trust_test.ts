@@ -241,6 +241,41 @@ Deno.test({
         }
       });
 
+      await t.step(
+        "host API: negative or zero timeoutMs/parallel are clear errors, never Node's warning",
+        async () => {
+          await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
+          await Deno.writeTextFile(
+            join(repo, ".kodama", "scripts", "bad.ts"),
+            `export default async ({ host }) => {
+  const pods = await host.listPods("d");
+  const out = [];
+  for (const o of [{ timeoutMs: -1 }, { timeoutMs: 0 }, { timeoutMs: 1.5 }, { timeoutMs: "5" }, { parallel: 0 }, { parallel: -3 }, { parallel: Infinity }]) {
+    try { await host.exec(pods[0], ["true"], o); out.push("accepted " + JSON.stringify(o)); }
+    catch (e) { out.push(e.message); }
+  }
+  const ok = await host.execAll("d", ["echo", "fine"], { timeoutMs: 20000, parallel: 2 });
+  return { out: out.join("|"), ok: ok[0].stdout.trim() };
+};
+`,
+          );
+          await write(
+            "hostbad",
+            `${target}steps:
+  - id: s
+    script: { module: ../scripts/bad.ts }
+  - exec: { target: d, command: [echo, "\${{ steps.s.outputs.out }}", "\${{ steps.s.outputs.ok }}"] }
+`,
+          );
+          const r = await run(["hostbad"]);
+          assertEquals(r.code, 0, r.stderr);
+          assert(!r.stdout.includes("accepted"), r.stdout);
+          assertEquals(r.stdout.match(/must be a whole number/g)?.length, 7, r.stdout);
+          assertStringIncludes(r.stdout, "fine");
+          assert(!/Warning|TimeoutNegative/.test(r.stderr), r.stderr);
+        },
+      );
+
       await t.step("nothing from the fake HOME reached a pod, Secret, ConfigMap or any output", async () => {
         const found = await grepTree(cluster.testServer!.runtimeStateDir, MARKERS);
         assertEquals(found, []);
