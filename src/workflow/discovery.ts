@@ -2,15 +2,19 @@
  * Where workflows come from, nearest first:
  *   1. the repo: `.kodama/workflows/*.yaml|yml` in the current directory and every parent up to the
  *      git root (the first directory holding `.git`; without one, only the current directory);
- *   2. the user's home: `$KODAMA_HOME/workflows/` (default `~/.kodama/workflows/`);
- *   3. the built-ins shipped with kodama (`workflows/` beside the sources, embedded by
+ *   2. the directories of the `workflows.paths` setting: from `~/.kodama/config.yaml` they are yours
+ *      (trusted like home workflows); from a repo's `.kodama.yaml` they must lie inside the repository
+ *      (config/load.ts refuses others, and they are checked here again after symlinks) and their
+ *      workflows are repo workflows: untrusted, confined, asked for like `.kodama/workflows/`;
+ *   3. the user's home: `$KODAMA_HOME/workflows/` (default `~/.kodama/workflows/`);
+ *   4. the built-ins shipped with kodama (`workflows/` beside the sources, embedded by
  *      `deno compile --include workflows`).
  * A name found earlier shadows the same name later; `kodama workflow list` shows both.
  */
 import { dirname, join, resolve } from "../fspath.ts";
-import { findRepo, kodamaHome } from "../config/paths.ts";
+import { findRepo, globalConfigPath, kodamaHome } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { fileUrlToPath, hostPlatform } from "../platform.ts";
+import { expandHome, fileUrlToPath, hostPlatform } from "../platform.ts";
 import { suggest } from "../suggest.ts";
 import { type Source, stemOf as stem } from "./model.ts";
 
@@ -82,11 +86,60 @@ async function yamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Does a config file mention `workflows` at all? (the config loader and its schema cost ~100 ms) */
+async function mentionsWorkflows(file: string | undefined): Promise<boolean> {
+  if (!file) return false;
+  try {
+    const st = await Deno.stat(file);
+    if (!st.isFile || st.size > 1 << 20) return st.isFile; // let the loader say what is wrong with it
+    return /(^|[\s{,])workflows\s*:/m.test(await Deno.readTextFile(file));
+  } catch {
+    return false;
+  }
+}
+
+/** The `workflows.paths` directories, with the trust of the file that named them. */
+export async function configDirs(cwd: string): Promise<{ dir: string; source: Source }[]> {
+  const repo = await findRepo(cwd);
+  const [g, r] = await Promise.all([
+    mentionsWorkflows(globalConfigPath()),
+    mentionsWorkflows(repo.configFile),
+  ]);
+  if (!g && !r) return [];
+  const { loadConfig } = await import("../config/load.ts");
+  let cfg;
+  try {
+    cfg = await loadConfig({ cwd });
+  } catch {
+    return []; // a broken config file is reported by the commands that read it (`kodama config …`)
+  }
+  const list = cfg.values.workflows?.paths ?? [];
+  const fromRepo = Object.entries(cfg.sources).some(([k, v]) =>
+    k.startsWith("workflows.paths") && v === "repo"
+  );
+  const root = cfg.files.gitRoot ?? (cfg.files.repo ? dirname(cfg.files.repo) : cwd);
+  const base = fromRepo ? root : dirname(cfg.files.global);
+  const out: { dir: string; source: Source }[] = [];
+  for (const p of list) {
+    const dir = resolve(base, expandHome(p, hostPlatform()));
+    if (fromRepo) {
+      // inside the repository after symlinks, or not used at all (the loader checked it when it read it)
+      const { inside, landing } = await import("./sandbox/confine.ts");
+      if (!inside(await landing(dir), await landing(root))) continue;
+    }
+    if (await isDir(dir)) out.push({ dir, source: fromRepo ? "repo" : "home" });
+  }
+  return out;
+}
+
 /** Every workflow, nearest first, with shadowed entries marked. */
 export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
   const refs: WorkflowRef[] = [];
   for (const dir of await repoDirs(cwd)) {
     for (const f of await yamlFiles(dir)) refs.push({ name: stem(f), file: f, source: "repo" });
+  }
+  for (const { dir, source } of await configDirs(cwd)) {
+    for (const f of await yamlFiles(dir)) refs.push({ name: stem(f), file: f, source });
   }
   for (const f of await yamlFiles(join(kodamaHome(), "workflows"))) {
     refs.push({ name: stem(f), file: f, source: "home" });

@@ -81,7 +81,8 @@ export function stemOf(file: string): string {
 export function baseDirOf(file: string, source: Source): string {
   const m = /^(.*)[\\/]\.kodama[\\/]workflows[\\/][^\\/]+$/.exec(file);
   if (m && source === "repo") return m[1] || "/";
-  if (source === "file") return file.replace(/[\\/][^\\/]*$/, "") || ".";
+  // a file run by path, or a repo workflow from a `workflows.paths` directory: beside the file
+  if (source === "file" || source === "repo") return file.replace(/[\\/][^\\/]*$/, "") || ".";
   return Deno.cwd();
 }
 
