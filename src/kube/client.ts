@@ -36,6 +36,7 @@ import { mark } from "../base/timing.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 import { nativeClient } from "./native.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** node:http and node:https, loaded by the first request that needs them (not by a plain GET: nativeGet). */
 async function nodeHttp(): Promise<{ http: typeof http; https: typeof https }> {
@@ -128,6 +129,29 @@ const MAX_RETRIES = 10;
  * not hang `pods` or `exec` silently. Reading a long list's body is not bounded by it. docs/limits.md.
  */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * A response body read whole, giving up (`onIdle`) when no byte arrives for `idleMs`: a server that sends
+ * the headers and then stalls cannot hang a call, while a long list that keeps coming is never cut.
+ */
+async function readBodyIdle(res: Response, idleMs: number, onIdle: () => void): Promise<string> {
+  if (!res.body) return await res.text();
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  for (;;) {
+    // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (src/timer.ts)
+    const idle = AbortSignal.timeout(idleMs);
+    idle.addEventListener("abort", onIdle, { once: true });
+    try {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    } finally {
+      idle.removeEventListener("abort", onIdle);
+    }
+  }
+  return new TextDecoder().decode(parts.length === 1 ? parts[0] : concatBytes(parts));
+}
 
 interface HttpFailure {
   code: number;
@@ -562,7 +586,13 @@ export class Kube {
         });
       }
       mark("first response headers");
-      const text = await res.text();
+      // --request-timeout bounds the whole call (limit); without it, a body that stalls for the default
+      const text = this.requestTimeoutMs
+        ? await res.text()
+        : await readBodyIdle(res, this.answerTimeoutMs, () => {
+          timedOut = true;
+          ac.abort();
+        });
       if (res.ok) {
         mark("first response body read");
         return { value: (text ? JSON.parse(text) : undefined) as T };
@@ -609,14 +639,32 @@ export class Kube {
           }, left)
           : undefined;
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        // without --request-timeout: a body that stalls for the default answer timeout gives up
+        let idle: ReturnType<typeof setTimeout> | undefined;
+        const stalled = () => {
+          const e = this.timeoutError(what, method, this.url(path, o.query));
+          req.destroy(e);
+          reject(e);
+        };
+        const rearm = () => {
+          if (left) return;
+          clearTimeout(idle);
+          idle = setTimeout(stalled, this.answerTimeoutMs);
+        };
+        rearm();
+        res.on("data", (c: Buffer) => {
+          chunks.push(c);
+          rearm();
+        });
         res.on("end", () => {
           clearTimeout(timer);
+          clearTimeout(idle);
           mark("first response body read");
           resolve(Buffer.concat(chunks).toString("utf8"));
         });
         res.on("error", (e) => {
           clearTimeout(timer);
+          clearTimeout(idle);
           reject(e);
         });
       }));

@@ -13,6 +13,7 @@
  *   plugin runs again after a 401; concurrent callers share one run, so a prompt appears once.
  */
 import { ExitCode, KodamaError } from "../errors.ts";
+import { readTextBoundedSync } from "../boundedread.ts";
 import type { ClusterEntry, ExecPlugin } from "./kubeconfig.ts";
 
 export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
@@ -60,7 +61,8 @@ export function execClusterInfo(c: ClusterEntry): Record<string, unknown> {
   let ca = c.caData;
   if (!ca && c.caFile) {
     try {
-      ca = btoa(String.fromCharCode(...Deno.readFileSync(c.caFile)));
+      const pem = readTextBoundedSync(c.caFile, { what: "certificate-authority", kind: "kubeconfig" });
+      ca = btoa(String.fromCharCode(...new TextEncoder().encode(pem)));
     } catch { /* reported when the CA is used */ }
   }
   const info: Record<string, unknown> = { server: c.server };

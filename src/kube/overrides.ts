@@ -7,7 +7,8 @@
  */
 import { readFailure } from "./files.ts";
 import { resolve } from "../fspath.ts";
-import { usageError } from "../errors.ts";
+import { KodamaError, usageError } from "../errors.ts";
+import { readTextBoundedSync } from "../boundedread.ts";
 import { VERSION } from "../version.ts";
 import type { ClusterEntry, ContextEntry, KubeConfigLite, UserEntry } from "./config.ts";
 
@@ -82,8 +83,9 @@ export function applyOverrides(kc: KubeConfigLite, o: ConnectionOverrides): void
   }
   if (cluster.caFile && o.certificateAuthority) {
     try {
-      Deno.readFileSync(cluster.caFile);
+      readTextBoundedSync(cluster.caFile, { what: "--certificate-authority", kind: "kubeconfig" });
     } catch (e) {
+      if (e instanceof KodamaError) throw e;
       throw usageError(
         `unable to read certificate-authority ${o.certificateAuthority} for ${
           cluster.name || cluster.server

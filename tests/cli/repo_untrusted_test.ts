@@ -108,7 +108,7 @@ Deno.test({
             "--log-level",
             "debug",
             "start",
-            "hostile",
+            "repo-hostile",
             "--repo",
             "https://git.example.invalid/acme/api.git",
             "--no-wait",
@@ -140,7 +140,7 @@ Deno.test({
             "get",
             "secrets,configmaps,pods",
             "-l",
-            "kodama.dev/session=hostile",
+            "kodama.dev/session=repo-hostile",
             "-o",
             "json",
           ]);
@@ -161,7 +161,7 @@ Deno.test({
             join(home, ".ssh", "id_rsa"),
             join(w.cwd, ".kodama", "configs", "helix-config.toml"),
           );
-          const r = await w.k(["start", "hostile2", "--no-wait"], { env });
+          const r = await w.k(["start", "repo-hostile2", "--no-wait"], { env });
           assertEquals(r.code, 4, r.stderr);
           assertStringIncludes(r.stderr, "refusing to read editor config");
           assertStringIncludes(r.stderr, "outside the repository");
@@ -171,7 +171,7 @@ Deno.test({
             "get",
             "secrets,configmaps,pods",
             "-l",
-            "kodama.dev/session=hostile2",
+            "kodama.dev/session=repo-hostile2",
             "-o",
             "name",
           ]);
@@ -184,14 +184,14 @@ Deno.test({
         async () => {
           await Deno.writeTextFile(join(w.home, "config.yaml"), "env:\n  dotenvFiles: [.env]\n");
           await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "");
-          const r = await w.k(["start", "hostile3", "--dry-run"], { env });
+          const r = await w.k(["start", "repo-hostile3", "--dry-run"], { env });
           assertEquals(r.code, 4, r.stderr);
           assertStringIncludes(r.stderr, "refusing to read env file .env: it leads to");
           assertEquals(leaks(r.stdout + r.stderr), []);
         },
       );
     } finally {
-      await purge(w, "hostile");
+      await purge(w, "repo-hostile");
       await w.cleanup();
       await Deno.remove(home, { recursive: true }).catch(() => {});
       await c.stop();
@@ -229,6 +229,11 @@ Deno.test({
         async () => {
           check(await run(["--kubeconfig", "/dev/zero", "pods"]), 2, "kubeconfig /dev/zero: it is a device");
           check(await run(["--kubeconfig", fifo, "version"]), 2, `kubeconfig ${fifo}: it is a FIFO`);
+          check(
+            await run(["--certificate-authority", "/dev/zero", "pods"]),
+            2,
+            "--certificate-authority /dev/zero: it is a device",
+          );
           check(
             await run(["pods"], { env: { KUBECONFIG: `/dev/zero` } }),
             2,

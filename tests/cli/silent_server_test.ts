@@ -2,7 +2,8 @@
  * A server that accepts TCP but never answers (#26 robustness): `pods`, `version` and `exec` must not hang.
  * Without --request-timeout, every call is bounded until the server answers (DEFAULT_ANSWER_TIMEOUT_MS:
  * dial, TLS handshake and the response headers), and the error names the server that did not answer, as
- * kubectl's "Unable to connect to the server: ... timeout" does. The silent server listens on loopback;
+ * kubectl's "Unable to connect to the server: ... timeout" does; a body that stalls after the headers is given
+ * up on after the same time without a byte. The silent servers listen on loopback;
  * the kubeconfig is the test server's own (its CA and client certificate), pointed at it.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
@@ -31,6 +32,35 @@ function silentServer(): { port: number; close(): void } {
   };
 }
 
+/** Answer every request with headers and the start of a body, then say nothing more. */
+function stallingServer(): { port: number; close(): void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    try {
+      for await (const c of l) {
+        held.push(c);
+        (async () => {
+          await c.read(new Uint8Array(65536)).catch(() => null);
+          const head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n";
+          await c.write(new TextEncoder().encode(head + '{"kind":"PodList","items":[')).catch(() => {});
+        })();
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    port: (l.addr as Deno.NetAddr).port,
+    close() {
+      l.close();
+      for (const c of held) {
+        try {
+          c.close();
+        } catch { /* gone */ }
+      }
+    },
+  };
+}
+
 Deno.test({
   name: "a server that accepts TCP but never answers: pods, version and exec give up naming it (exit 5)",
   sanitizeResources: false,
@@ -38,19 +68,34 @@ Deno.test({
   async fn() {
     const c = await startCluster({ seed: "demo" });
     const silent = silentServer();
+    const stalling = stallingServer();
     const dir = await Deno.makeTempDir({ prefix: "kodama-silent-" });
     try {
       const kc = `${dir}/kubeconfig`;
       const text = await Deno.readTextFile(c.kubeconfig);
       await Deno.writeTextFile(kc, text.replace(/server: *\S+/g, `server: https://127.0.0.1:${silent.port}`));
       const server = `https://127.0.0.1:${silent.port}`;
+      const stallKc = `${dir}/stall-kubeconfig`;
+      await Deno.writeTextFile(
+        stallKc,
+        `apiVersion: v1\nkind: Config\nclusters: [{ name: s, cluster: { server: "http://127.0.0.1:${stalling.port}" } }]\n` +
+          `users: [{ name: u, user: { token: abc } }]\ncontexts: [{ name: stall, context: { cluster: s, user: u } }]\ncurrent-context: stall\n`,
+      );
       const t0 = Date.now();
+      // headers, then a body that stops: the same bound, while the other runs wait
+      const stalled = runKodama(["--kubeconfig", stallKc, "pods"], {
+        timeoutMs: 90_000,
+        env: { KODAMA_HOME: dir },
+      });
       const runs = await Promise.all(
         [["pods"], ["version"], ["exec", "web-1", "--", "true"], ["--insecure-skip-tls-verify", "pods"]].map((
           a,
         ) => runKodama(["--kubeconfig", kc, ...a], { timeoutMs: 90_000, env: { KODAMA_HOME: dir } })),
       );
       const took = Date.now() - t0;
+      const st = await stalled;
+      assertEquals(st.code, 5, st.stderr);
+      assertMatch(st.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+ \(context stall\) within 30s/);
       for (const r of runs) {
         assertEquals(r.code, 5, r.stderr);
         assertMatch(
@@ -71,6 +116,7 @@ Deno.test({
       assertMatch(quick.stderr, /within 1s \(--request-timeout\)/);
     } finally {
       silent.close();
+      stalling.close();
       await Deno.remove(dir, { recursive: true });
       await c.stop();
     }
