@@ -564,7 +564,9 @@ export class Kube {
     let timedOut = false;
     // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (~8 ms; src/timer.ts).
     // --request-timeout bounds the whole call; without it, the default bounds the wait for the headers
-    const limit = AbortSignal.timeout(this.answerTimeoutMs);
+    // listened to through AbortSignal.any: a listener on the timeout signal itself keeps the process alive
+    // until it fires, even once removed (Deno 2.9); one on a signal that follows it does not
+    const limit = AbortSignal.any([AbortSignal.timeout(this.answerTimeoutMs)]);
     let answered = false;
     const onLimit = () => {
       if (answered && !this.requestTimeoutMs) return;

@@ -1,8 +1,9 @@
 /**
  * src/timer.ts: `within` bounds a wait without Deno's global timers, whose first use loads the Node layer
- * (node:timers, ~8 ms of CPU) — every Tab press (`__complete`) bounds its cluster lookups with it.
+ * (node:timers, ~8 ms of CPU) — every Tab press (`__complete`) bounds its cluster lookups with it — and
+ * leaves nothing behind that keeps a process alive once the wait is over.
  */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { clearTimer, within } from "../../src/timer.ts";
 
 /** Run `fn` with the global setTimeout/clearTimeout replaced by functions that count their calls. */
@@ -27,7 +28,7 @@ Deno.test("within: the value when it comes first, undefined at the deadline; no 
     const t0 = performance.now();
     assertEquals(await within(never, 30), undefined);
     const waited = performance.now() - t0;
-    assertEquals(waited >= 25, true, `gave up after ${waited} ms`);
+    assert(waited >= 25, `gave up after ${waited} ms`);
     clearTimer(undefined);
   });
   assertEquals(calls, 0);
@@ -41,4 +42,20 @@ Deno.test("within: a rejection comes through", async () => {
     caught = e;
   }
   assertEquals((caught as Error).message, "boom");
+});
+
+Deno.test("within: once the value is there, its deadline does not keep the process alive", async () => {
+  // a 10-minute deadline: a process held by it would still be running when the test gives up on it
+  const code = `import { within } from ${JSON.stringify(new URL("../../src/timer.ts", import.meta.url).href)};
+console.log(await within(Promise.resolve("done"), 600_000));`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const out = await child.output();
+  clearTimeout(killer);
+  assertEquals(new TextDecoder().decode(out.stdout).trim(), "done");
+  assertEquals(out.code, 0, "the process was still waiting for the deadline");
 });
