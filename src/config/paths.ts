@@ -6,12 +6,15 @@
  *           (the first directory containing `.git`) or at the filesystem root.
  */
 import { dirname, join, resolve } from "../fspath.ts";
+import { homeDir as platformHome, hostPlatform } from "../platform.ts";
 
 export const GLOBAL_CONFIG_FILE = "config.yaml";
 export const REPO_CONFIG_FILE = ".kodama.yaml";
 
+/** The user's home (src/platform.ts: HOME on Unix; USERPROFILE first on Windows, so Git Bash — which sets
+ * HOME — and cmd or PowerShell share one ~/.kodama). */
 function homeDir(): string {
-  return Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? Deno.cwd();
+  return platformHome(hostPlatform()) ?? Deno.cwd();
 }
 
 /** kodama's state directory: `$KODAMA_HOME`, else `~/.kodama`. */
@@ -64,7 +67,8 @@ export async function findRepo(cwd: string = Deno.cwd()): Promise<RepoLocation> 
 /** A path for people: `~` for the home directory. */
 export function displayPath(path: string): string {
   const home = homeDir();
-  return home && home !== "/" && (path === home || path.startsWith(home + "/"))
+  return home && home !== "/" &&
+      (path === home || path.startsWith(home + "/") || path.startsWith(home + "\\"))
     ? "~" + path.slice(home.length)
     : path;
 }
