@@ -112,12 +112,14 @@ export async function prepareWorkflow(lw: LoadedWorkflow, o: PrepareOptions = {}
   return p;
 }
 
-async function prepareOne(lw: LoadedWorkflow, s: Session): Promise<Prepared> {
+async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): Promise<Prepared> {
   const done = prepared.get(lw);
   if (done) return done;
   const self = key(lw.file);
   s.open.add(self);
   const root = await repoRootOf(lw);
+  // an untrusted workflow (and whatever it calls) names workflow files by path only inside its repository
+  const confined = confineTo ?? (lw.source === "repo" || lw.source === "file" ? root : undefined);
   const graphs = new Map<string, ScriptGraph>();
   const children = new Map<string, LoadedWorkflow>();
   const missing = new Map<string, Error>();
@@ -147,6 +149,20 @@ async function prepareOne(lw: LoadedWorkflow, s: Session): Promise<Prepared> {
     const name = (step.workflow as { name: string }).name;
     const namePath = [...path, "workflow", "name"];
     if (children.has(name) || missing.has(name)) continue;
+    if (confined && (/\.ya?ml$/.test(name) || /[\\/]/.test(name))) {
+      // a path is a local file read: it may not lead out of the repository (nor be probed by parsing it)
+      const { inside, landing } = await import("./sandbox/confine.ts");
+      const real = await landing(resolve(callerCwd(lw, s.o.cwd), name));
+      if (!inside(real, await landing(confined))) {
+        s.problems.push({
+          ...at(lw, namePath),
+          message: `workflow "${name}" is outside the workflow's repository${
+            real === resolve(callerCwd(lw, s.o.cwd), name) ? "" : ` (${real})`
+          }: a repo workflow calls files of its repository, or workflows by name`,
+        });
+        continue;
+      }
+    }
     let ref;
     try {
       ref = await findWorkflow(name, callerCwd(lw, s.o.cwd));
@@ -179,7 +195,7 @@ async function prepareOne(lw: LoadedWorkflow, s: Session): Promise<Prepared> {
       }
       s.files.set(file, child);
     }
-    await prepareOne(child, s);
+    await prepareOne(child, s, confined);
     children.set(name, child);
     const below = [child.name, ...(s.below.get(file) ?? [])];
     if (below.length > MAX_CALL_DEPTH) {

@@ -217,6 +217,28 @@ Deno.test({
         assertEquals(r2.code, 4, r2.stderr);
       });
 
+      await t.step("a workflow step names workflow files only inside the repo", async () => {
+        await Deno.writeTextFile(
+          join(home, ".aws", "w.yaml"),
+          `steps:\n  - local: { command: [x] }\n# ${CRED}\n`,
+        );
+        await Deno.symlink(join(home, ".aws", "w.yaml"), join(repo, "wlink.yaml"));
+        for (
+          const [i, name] of [
+            join(home, ".aws", "credentials"),
+            join(home, ".aws", "w.yaml"),
+            "../../../home/.aws/w.yaml",
+            "../../wlink.yaml",
+            "../../sub/.aws/w.yaml",
+          ].entries()
+        ) {
+          await write(`call${i}`, `steps:\n  - workflow: { name: "${name}" }\n`);
+          const r = await run([`call${i}`]);
+          assertEquals(r.code, 2, `${name}: ${r.stderr}`);
+          assertStringIncludes(r.stderr, "outside the workflow's repository");
+        }
+      });
+
       await t.step("a repo kwekash needs trust and says which file runs", async () => {
         await write("kwekash", `${target}steps:\n  - exec: { target: d, command: [echo, repo-kwekash] }\n`);
         const r = await run(["kwekash"]);
