@@ -412,12 +412,13 @@ export class Kube {
           }
           resolve({ res, req });
         });
-        // --request-timeout (else the default answer timeout): until the response headers here;
-        // request() also bounds reading the body with --request-timeout
-        const timer = setTimeout(
-          () => req.destroy(this.timeoutError(what, method, url)),
-          this.answerTimeoutMs,
-        );
+        // --request-timeout (else, but not for a watch, the default answer timeout): until the response
+        // headers here; request() also bounds reading the body. A watch's headers may come with its first
+        // event (as a kubelet's log stream's do), so only --request-timeout bounds it.
+        const ms = o.query?.watch === "true" ? this.requestTimeoutMs : this.answerTimeoutMs;
+        const timer = ms
+          ? setTimeout(() => req.destroy(this.timeoutError(what, method, url)), ms)
+          : undefined;
         req.on("error", (e) => {
           clearTimeout(timer);
           done(undefined);

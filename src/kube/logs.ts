@@ -113,8 +113,14 @@ export async function streamLog(
       settle(() => resolve("aborted"));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    // a server that never answers: give up after the answer timeout, naming it (exit 5)
-    timer.silent = setTimeout(() => req.destroy(kube.timeoutError(what, "GET", url)), kube.answerTimeoutMs);
+    // --request-timeout: until the stream answers. Not by default: a kubelet sends a log stream's headers
+    // with its first bytes, so a quiet container's `logs -f` would be cut (the pod lookup before it is bounded)
+    if (kube.requestTimeoutMs) {
+      timer.silent = setTimeout(
+        () => req.destroy(kube.timeoutError(what, "GET", url)),
+        kube.requestTimeoutMs,
+      );
+    }
     req.on("error", (e) =>
       settle(() => {
         if (signal?.aborted) return resolve("aborted");
