@@ -249,6 +249,8 @@ export interface TmuxFanoutOptions {
   attach?: boolean;
   /** where the session name goes when not attaching */
   print?: (line: string) => void;
+  /** the tmux program by absolute path (a workflow resolves it before any step runs) */
+  tmux?: string;
 }
 
 /** Run the plan; returns the exit code (0, or tmux attach's code). */
@@ -256,7 +258,8 @@ export async function tmuxFanout(
   pods: { metadata?: { name?: string; namespace?: string } }[],
   o: TmuxFanoutOptions,
 ): Promise<number> {
-  const base = tmuxBase();
+  const found = tmuxBase();
+  const base = o.tmux ? [o.tmux, ...found.slice(1)] : found;
   const insideTmux = !!Deno.env.get("TMUX");
   await runTmux(base, ["-V"]);
   let per = o.panesPerWindow;

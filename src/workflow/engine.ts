@@ -74,6 +74,8 @@ export interface RunOptions {
    * to this repository and the granted paths, like the caller's.
    */
   confineRoot?: string;
+  /** internal: the tools the top run resolved before its first step (a called workflow uses the same) */
+  tools?: Map<string, Promise<string | undefined>>;
 }
 
 export interface StepRecord {
@@ -189,6 +191,9 @@ class Run implements PlanHost {
 
   async execute(): Promise<RunResult> {
     const cleanups: (() => Promise<void> | void)[] = [];
+    // the programs built-in steps start are found now, with the PATH kodama started with, and run by
+    // that path: no later step can put another `tmux` in front of them
+    if (flattenSteps(this.lw.workflow.steps).some((f) => f.kind === "tmux")) await this.tool("tmux");
     try {
       for (const step of this.lw.workflow.steps) await this.runStep(step, this.handle(cleanups));
     } finally {
@@ -479,11 +484,26 @@ class Run implements PlanHost {
       targetSpec: (n) => this.targets.spec(n),
       runSteps: (steps, opt) => this.runGroup(steps, opt.signal, opt.limit),
       confine: (path, access, what) => this.confine(path, access, what),
+      tool: (name) => this.tool(name),
       checkPins: async () => (await import("./sandbox/pins.ts")).checkPins(this.lw),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
       onCleanup: (fn) => cleanups.push(fn),
       note: (line) => this.note(line),
     };
+  }
+
+  /** tools the steps start, resolved on PATH before the first step (see execute) */
+  private get tools(): Map<string, Promise<string | undefined>> {
+    return this.o.tools ??= new Map();
+  }
+
+  tool(name: string): Promise<string | undefined> {
+    let t = this.tools.get(name);
+    if (!t) {
+      t = import("./tools.ts").then((m) => m.resolveTool(name));
+      this.tools.set(name, t);
+    }
+    return t;
   }
 
   /** Is this run confined to its repository (sandbox/confine.ts)? */
@@ -535,6 +555,7 @@ class Run implements PlanHost {
       signal,
       depth: this.depth + 1,
       covered: true,
+      tools: this.tools,
       confineRoot: this.untrusted ? this.o.confineRoot ?? prep.root ?? this.lw.baseDir : undefined,
     });
     const outputs = Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, v.outputs]));

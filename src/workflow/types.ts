@@ -84,6 +84,8 @@ export interface RunHandle {
   confine(path: string, access: "read" | "write", what: string): Promise<string>;
   /** the grants and repo files the run was trusted with are unchanged (sandbox/pins.ts), else throws */
   checkPins(): Promise<void>;
+  /** a local tool's absolute path, found on PATH when the run started (tools.ts) */
+  tool(name: string): Promise<string | undefined>;
   /** call another workflow by name */
   callWorkflow(name: string, params: Record<string, unknown>, signal: AbortSignal): Promise<StepResult>;
   /** cleanups (port-forwards) are run when the enclosing scope ends */

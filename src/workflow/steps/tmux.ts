@@ -48,6 +48,7 @@ export const tmux: StepKind<TmuxSpec> = {
       kodamaArgv: selfCommand(),
       globalFlags: flags,
       env: paneEnv(),
+      tmux: await ctx.run.tool("tmux"),
       // without a terminal the new session is left detached: its name is data (stdout) and an output
       print: (line) => {
         session = line;

@@ -62,3 +62,24 @@ Deno.test("describeDenial: a refusal is described once, however many layers it p
   assertEquals(describeDenial(all), all);
   assertEquals(all.match(/denied:/g)?.length, 1);
 });
+
+Deno.test("resolveTool: the first executable on PATH, by absolute path; relative entries never count", async () => {
+  const { resolveTool } = await import("../../../src/workflow/tools.ts");
+  const { platformFor } = await import("../../../src/platform.ts");
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-tools-" });
+  try {
+    for (const d of ["a", "b", "rel"]) await Deno.mkdir(`${tmp}/${d}`);
+    await Deno.writeTextFile(`${tmp}/a/tmux`, "not executable");
+    await Deno.writeTextFile(`${tmp}/b/tmux`, "#!/bin/sh\n");
+    await Deno.chmod(`${tmp}/b/tmux`, 0o755);
+    await Deno.writeTextFile(`${tmp}/rel/tmux`, "#!/bin/sh\n");
+    await Deno.chmod(`${tmp}/rel/tmux`, 0o755);
+    const env = { PATH: `rel:${tmp}/a:${tmp}/b` } as Record<string, string>;
+    const p = platformFor("linux", (n) => env[n], () => tmp);
+    assertEquals(await resolveTool("tmux", p), `${tmp}/b/tmux`);
+    assertEquals(await resolveTool("nope", p), undefined);
+    assertEquals(await resolveTool("/usr/bin/x", p), "/usr/bin/x");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
