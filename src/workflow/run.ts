@@ -1,5 +1,6 @@
 /** `kodama run NAME`: find the workflow, load it (checked, or from the validated-form cache), run it. */
 import type { Kube } from "../kube/client.ts";
+import { escapeControl } from "../escape.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../base/sink.ts";
@@ -71,8 +72,8 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
           ? ""
           : ` (exit ${r.exitCode})`;
         errSink.write(
-          `${red("error", color)}: workflow ${lw.name} failed at ${r.failure}${code}\n` +
-            (r.hint ? `  ${r.hint}\n` : ""),
+          `${red("error", color)}: ${escapeControl(`workflow ${lw.name} failed at ${r.failure}${code}`)}\n` +
+            (r.hint ? `  ${escapeControl(r.hint)}\n` : ""),
         );
       }
       return r.exitCode;
