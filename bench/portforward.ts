@@ -200,7 +200,7 @@ export async function benchPortforward(
   const kube = await Kube.connect({ kubeconfig, namespace: ns });
   const forwarders: Forwarder[] = [];
   try {
-    await kube.createPod(ns, benchPod(bytes, !!o.kubeconfig));
+    await kube.createObject("pods", ns, benchPod(bytes, !!o.kubeconfig));
     await waitForPods(kube, { namespace: ns, pod: "pfbench" }, { for: "ready", timeoutMs: 120_000 });
     const kodama = await startForwarder(
       kodamaArgv(kubeconfig, ["port-forward", "-n", ns, "pod/pfbench", ":8080"]),
@@ -251,7 +251,9 @@ export async function benchPortforward(
     };
   } finally {
     for (const f of forwarders) await f.stop();
-    if (o.kubeconfig) await kube.deletePod(ns, "pfbench", { gracePeriodSeconds: 0 }).catch(() => {});
+    if (o.kubeconfig) {
+      await kube.deleteObject("pods", ns, "pfbench", { gracePeriodSeconds: 0 }).catch(() => {});
+    }
     kube.close();
     await server?.stop();
   }

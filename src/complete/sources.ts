@@ -13,6 +13,7 @@ import {
 } from "../kube/config.ts";
 import { withFullYaml } from "../kube/kubeconfig.ts";
 import { readTextBoundedSync } from "../boundedread.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 
 export interface Candidate {
   value: string;
@@ -77,7 +78,7 @@ export async function containers(
   pod: { name?: string; labelSelector?: string; match?: string[] },
 ): Promise<Candidate[]> {
   const list = pod.name
-    ? [await kube.getPod(namespace, pod.name)]
+    ? [await kube.getObject<V1Pod>("pods", namespace, pod.name)]
     : (await kube.listPods(namespace, { labelSelector: pod.labelSelector })).filter((p) =>
       (pod.match ?? []).every((m) => p.metadata?.name?.includes(m))
     );

@@ -301,7 +301,7 @@ export async function copy(
       "write pod:path, or use --all with targeting flags",
     );
   }
-  const pod = await kube.getPod(side.namespace ?? o.namespace, side.pod);
+  const pod = await kube.getObject<V1Pod>("pods", side.namespace ?? o.namespace, side.pod);
   // tar runs in the container: it must be running
   if (podProblem(pod, { container: chooseContainer(pod, o.container) })) {
     throw await notRunningError(kube, [pod], { container: o.container, what: "cannot copy" });

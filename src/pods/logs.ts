@@ -220,7 +220,7 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
         // it restarts); an outage while asking means: try the stream again
         let pod: V1Pod | undefined;
         try {
-          pod = await kube.getPod(t.namespace, t.pod);
+          pod = await kube.getObject<V1Pod>("pods", t.namespace, t.pod);
         } catch (e) {
           if (!isUnreachable(e)) return; // gone (404) or refused
           const gaveUp = kube.reach.gaveUp();

@@ -4,7 +4,7 @@
  * from its status (src/kube/podstatus.ts), a single pod also with its most telling recent event.
  * Exit 1: the pods exist; something in the cluster keeps them from running.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { explainPod, podProblem } from "../kube/podstatus.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
@@ -25,11 +25,11 @@ export async function notRunningError(
     const p = pods[0];
     const prob = podProblem(p, { container: o.container }) ??
       { reason: p.status?.phase ?? "Unknown", message: `pod is ${p.status?.phase ?? "not running"}` };
-    let events: Awaited<ReturnType<Kube["listEvents"]>> = [];
+    let events: CoreV1Event[] = [];
     try {
-      events = await kube.listEvents(p.metadata?.namespace ?? kube.namespace, {
+      events = (await kube.listObjects<CoreV1Event>("events", p.metadata?.namespace ?? kube.namespace, {
         fieldSelector: `involvedObject.name=${p.metadata?.name}`,
-      });
+      })).items;
     } catch { /* events are a bonus: no right to list them, or they are gone */ }
     const [first, ...rest] = explainPod(p, prob, events, { withNamespace: withNs, maxEvents: 1 });
     const detail = rest[0]?.trim();

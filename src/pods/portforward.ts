@@ -186,7 +186,7 @@ export async function servicePod(kube: Kube, namespace: string, svc: V1Service):
 
 /** Resolve `svc/NAME` to the service and one ready pod behind it. */
 export async function resolveService(kube: Kube, namespace: string, name: string): Promise<ResolvedTarget> {
-  const service = await kube.getService(namespace, name);
+  const service = await kube.getObject<V1Service>("services", namespace, name);
   return { service, pod: await servicePod(kube, namespace, service) };
 }
 
@@ -652,7 +652,7 @@ async function notRunning(kube: Kube, p: V1Pod): Promise<KodamaError> {
 export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promise<ResolvedTarget> {
   if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
   if (t.kind === "pod") {
-    const pod = await kube.getPod(t.namespace, t.name);
+    const pod = await kube.getObject<V1Pod>("pods", t.namespace, t.name);
     if (pod.status?.phase !== "Running" || pod.metadata?.deletionTimestamp) throw await notRunning(kube, pod);
     return { pod };
   }
@@ -688,7 +688,7 @@ export function reresolver(kube: Kube, t: ForwardTarget): () => Promise<Resolved
   return async () => {
     if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
     if (t.kind === "pod") {
-      const pod = await kube.getPod(t.namespace, t.name);
+      const pod = await kube.getObject<V1Pod>("pods", t.namespace, t.name);
       if (!isPodReady(pod)) throw await notRunning(kube, pod);
       return { pod };
     }

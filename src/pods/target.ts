@@ -3,8 +3,8 @@
  * match), a regex, label and field selectors, an exact pod name, a `TYPE/NAME` object whose selector
  * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
-import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import { type Kube, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
 import {
   isWorkloadKind,
@@ -124,7 +124,7 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
   } else if (r.kind === "session") {
     selector = sessionSelector(r.name);
   } else if (r.kind === "service") {
-    const svc = await kube.getService(namespace, r.name);
+    const svc = await kube.getObject<V1Service>("services", namespace, r.name);
     selector = mapSelector(svc.spec?.selector);
     if (!selector) {
       throw notFound(
@@ -133,7 +133,7 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
       );
     }
   } else if (isWorkloadKind(r.kind)) {
-    const w = await kube.getWorkload(r.kind, namespace, r.name);
+    const w = await kube.getObject<Workload>(WORKLOAD_APIS[r.kind].resource, namespace, r.name);
     selector = labelSelectorString(w.spec?.selector);
     if (!selector) throw notFound(`${refString(r)} in namespace ${namespace} has an empty selector`);
   } else {

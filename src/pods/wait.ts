@@ -5,7 +5,7 @@
  * (WaitState) so it is unit-tested without a cluster.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube, Workload } from "../kube/client.ts";
+import { type Kube, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import { isWorkloadKind, refString } from "./resource.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
 import {
@@ -533,7 +533,7 @@ export async function waitForWorkload(
   let lastMessage: string | undefined;
   for (;;) {
     if (o.signal?.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-    const w = await kube.getWorkload(r.kind, namespace, r.name);
+    const w = await kube.getObject<Workload>(WORKLOAD_APIS[r.kind].resource, namespace, r.name);
     const st = workloadConditionState(w, cond);
     if (st.met) return kubectlName(r);
     if (st.line !== last) o.onProgress?.(`${refString(r)}: ${st.line}`);

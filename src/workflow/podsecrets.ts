@@ -7,7 +7,7 @@
  * yaml` shows it) is printed as `***` from then on (redact.ts). A Secret your credentials cannot
  * read is named once on stderr: its values are not known, so they cannot be redacted.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { forEachLimited } from "../limit.ts";
 import { addSecret } from "../base/redact.ts";
@@ -64,7 +64,7 @@ export async function learnPodSecrets(
       p = (async () => {
         const [ns, name] = ref.split("/", 2);
         try {
-          const s = await kube.getSecret(ns, name);
+          const s = await kube.getObject<V1Secret>("secrets", ns, name);
           for (const b64 of Object.values(s.data ?? {})) {
             addSecret(b64);
             const text = decode(b64);

@@ -144,7 +144,7 @@ steps:
             body: { metadata: { name: ns } },
           });
           try {
-            await kube.createPod(ns, {
+            await kube.createObject("pods", ns, {
               ...busyboxPod("kodama-alpha"),
               metadata: { name: "kodama-alpha", labels: labels("alpha") },
             });
@@ -160,7 +160,7 @@ steps:
               },
             );
             // an ordinary pod is not a session
-            await kube.createPod(ns, busyboxPod("not-a-session"));
+            await kube.createObject("pods", ns, busyboxPod("not-a-session"));
             const { buildProgram } = await import("../../main.ts");
             const root = await buildProgram();
             const has = root.commands.some((x) => x.name() === "attach");

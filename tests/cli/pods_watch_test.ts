@@ -95,11 +95,11 @@ Deno.test({
           await kctl.waitFor((p) => p.out.includes("spark-driver"), "kubectl's initial list");
           for (const p of [plain, events, only]) await p.waitFor(watching, "the watch to open");
 
-          await kube.createPod("staging", busyboxPod("w-new"));
-          await kube.createPod("staging", busyboxPod("w-other"));
+          await kube.createObject("pods", "staging", busyboxPod("w-new"));
+          await kube.createObject("pods", "staging", busyboxPod("w-other"));
           await plain.waitFor((p) => statusSeq(p.out, "w-new").includes("1/1 Running"), "w-new Running");
-          await kube.deletePod("staging", "w-new");
-          await kube.deletePod("staging", "w-other");
+          await kube.deleteObject("pods", "staging", "w-new");
+          await kube.deleteObject("pods", "staging", "w-other");
           await events.waitFor((p) => p.out.includes("DELETED"), "the DELETED event");
           for (const p of [plain, kctl]) {
             await p.waitFor(
@@ -189,10 +189,10 @@ Deno.test({
       await t.step("a reader that goes away ends the watch quietly with 0", async () => {
         const child = spawnKodama([...kc, "pods", "-n", "dev", "-w", "-o", "name"]);
         const reader = child.stdout.getReader();
-        await kube.createPod("dev", busyboxPod("w-pipe"));
+        await kube.createObject("pods", "dev", busyboxPod("w-pipe"));
         await reader.read(); // pod/w-pipe
         await reader.cancel();
-        await kube.deletePod("dev", "w-pipe"); // the next row finds the pipe closed
+        await kube.deleteObject("pods", "dev", "w-pipe"); // the next row finds the pipe closed
         const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
         const { code } = await child.status;
         clearTimeout(timer);

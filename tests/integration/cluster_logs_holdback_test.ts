@@ -19,7 +19,11 @@ Deno.test("logs: half a line is held back until its newline", {
     // prints a whole line, then half of one, and finishes it only once the test says so
     const script =
       "echo start; printf held; while [ ! -f /data/go ]; do sleep 0.2; done; echo ' back'; exec sleep 1d";
-    await kube.createPod(ns.name, busyboxPod("half", { command: ["sh", "-c", script], dir: "/data" }));
+    await kube.createObject(
+      "pods",
+      ns.name,
+      busyboxPod("half", { command: ["sh", "-c", script], dir: "/data" }),
+    );
     await waitForPods(kube, { namespace: ns.name, pod: "half" }, { for: "ready", timeoutMs: 60_000 });
     const logs = async () => (await kubectl(c, ["logs", "half", "-n", ns.name])).stdout;
     await waitUntil(async () => (await logs()).includes("start\n"), 30_000, "the first line");

@@ -22,7 +22,7 @@ Deno.test("a namespace being deleted: Terminating, and a create in it is the rea
     // a pod that takes its grace period to go keeps the namespace Terminating long enough to look at
     const slow = busyboxPod("slow", { command: ["sh", "-c", "trap '' TERM; exec sleep 1d"] });
     slow.spec!.terminationGracePeriodSeconds = 5;
-    await kube.createPod(ns.name, slow);
+    await kube.createObject("pods", ns.name, slow);
     await waitForPods(kube, { namespace: ns.name, pod: "slow" }, { for: "ready", timeoutMs: 60_000 });
     const del = await kubectl(c, ["delete", "namespace", ns.name, "--wait=false"]);
     assertEquals(del.code, 0, del.stderr);
@@ -47,7 +47,7 @@ Deno.test("a namespace being deleted: Terminating, and a create in it is the rea
     // kodama says what the API server said, and what to do — not "ask for a Role"
     let err: unknown;
     try {
-      await kube.createPod(ns.name, busyboxPod("late-kodama"));
+      await kube.createObject("pods", ns.name, busyboxPod("late-kodama"));
     } catch (e) {
       err = e;
     }

@@ -23,7 +23,7 @@ Deno.test({
     const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
     try {
       for (const p of ["drive-0", "drive-1", "drive-2"]) {
-        await kube.createPod(ns, busyboxPod(p, { labels: { app: "cp" }, dir: "/data" }));
+        await kube.createObject("pods", ns, busyboxPod(p, { labels: { app: "cp" }, dir: "/data" }));
       }
       await waitForPods(kube, { namespace: ns, selector: "app=cp" }, { for: "ready", timeoutMs: 60_000 });
       const bin = new Uint8Array(3 << 20).map((_, i) => (i * 31 + (i >> 9)) & 255);

@@ -55,7 +55,7 @@ Deno.test("cut-off commands are ended in their pods, and the summary says so", o
   const token = (n: number) => `${1000 + n}.${Math.floor(Math.random() * 1e6)}`;
   try {
     for (const p of pods) {
-      await kube.createPod(ns.name, busyboxPod(p, { labels: { app: "cut" }, dir: "/data" }));
+      await kube.createObject("pods", ns.name, busyboxPod(p, { labels: { app: "cut" }, dir: "/data" }));
     }
     await waitForPods(kube, { namespace: ns.name, selector: "app=cut" }, { for: "ready", timeoutMs: 60_000 });
 

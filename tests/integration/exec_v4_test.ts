@@ -29,7 +29,7 @@ Deno.test({
     const k = (args: string[], stdin?: string) => runKodama(args, { env, stdin });
     try {
       for (const name of ["v4-a", "v4-b"]) {
-        await kube.createPod(ns.name, busyboxPod(name, { labels: { app: "v4" }, dir: "/data" }));
+        await kube.createObject("pods", ns.name, busyboxPod(name, { labels: { app: "v4" }, dir: "/data" }));
       }
       await waitForPods(kube, { namespace: ns.name, selector: "app=v4" }, {
         for: "ready",

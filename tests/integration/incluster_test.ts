@@ -11,6 +11,7 @@ import { Kube } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { execInPod } from "../../src/kube/exec.ts";
 import { KodamaError } from "../../src/errors.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 
 async function rejectsKodama(fn: () => Promise<unknown>): Promise<KodamaError> {
   const e = await assertRejects(fn);
@@ -57,7 +58,7 @@ Deno.test("in-cluster config: service-account token, CA and namespace files", op
       assertEquals(kube.namespace, "dev");
       assertEquals(kube.contextName, "in-cluster");
       assertEquals(kube.server, c.server);
-      await kube.createPod("dev", {
+      await kube.createObject("pods", "dev", {
         metadata: { name: "incluster-probe" },
         spec: { containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sleep", "1d"] }] },
       });
@@ -89,7 +90,7 @@ Deno.test("in-cluster config: service-account token, CA and namespace files", op
       await kube.call({ verb: "get", resource: "pods" }, async () => {
         // wait until the probe pod runs (created in the first step)
         for (let i = 0; i < 100; i++) {
-          const p = await kube.getPod("dev", "incluster-probe");
+          const p = await kube.getObject<V1Pod>("pods", "dev", "incluster-probe");
           if (p.status?.phase === "Running") return;
           await new Promise((r) => setTimeout(r, 100));
         }

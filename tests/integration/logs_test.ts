@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { busyboxPod, tmux } from "./_helpers.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
 import { HIGHLIGHT_OFF, HIGHLIGHT_ON } from "../../src/pods/log_filter.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 
 /** a colour/attribute escape (deno itself may write cursor/erase sequences to the terminal) */
 // deno-lint-ignore no-control-regex
@@ -125,7 +126,7 @@ Deno.test({
           const { streamLogs } = await import("../../src/pods/logs.ts");
           const { memorySink } = await import("../../src/base/sink.ts");
           const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "prod" });
-          const pod = await kube.getPod("prod", "api-third");
+          const pod = await kube.getObject<V1Pod>("pods", "prod", "api-third");
           const out = memorySink();
           const ctrl = new AbortController();
           const run = streamLogs(kube, [pod], {
@@ -160,7 +161,7 @@ Deno.test({
         const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "dev" });
         const lfPod = busyboxPod("lf", { command: ["sh", "-c", LF_SCRIPT] });
         lfPod.spec!.restartPolicy = "Never"; // it ends, and its logs (the last line too) stay
-        await kube.createPod("dev", lfPod);
+        await kube.createObject("pods", "dev", lfPod);
         let all = await lf("-o", "raw");
         for (let i = 0; i < 100 && !all.stdout.includes("tail alpha"); i++) {
           await new Promise((res) => setTimeout(res, 100));

@@ -32,7 +32,8 @@ Deno.test({
       );
       for (const c of clusters) {
         const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "load" });
-        await kube.createPod(
+        await kube.createObject(
+          "pods",
           "load",
           busyboxPod("talker", { command: ["sh", "-c", "echo hello; sleep 3600"] }),
         );

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { KodamaError } from "../../src/errors.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
 
@@ -66,7 +67,10 @@ Deno.test("GET over Deno's client answers as node:https does", opts, async (t) =
     await t.step("objects, 404 and 403 alike; each GET is made once", async () => {
       const cases: [string, () => Promise<unknown>][] = [
         ["list", async () => (await (await fresh()).listPods("prod")).map((p) => p.metadata?.name).sort()],
-        ["get", async () => (await (await fresh()).getPod("prod", "nosuch")).metadata?.name],
+        [
+          "get",
+          async () => (await (await fresh()).getObject<V1Pod>("pods", "prod", "nosuch")).metadata?.name,
+        ],
         ["403", async () => (await (await fresh({ context: "dev" })).listPods("prod")).length],
       ];
       for (const [name, fn] of cases) {

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { KODAMA_TEST_IMAGE, startCluster, tempNamespace, waitUntil } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 
 Deno.test("exec, logs, cp and port-forward name a pod that is not running, and why", {
   sanitizeOps: false,
@@ -17,18 +18,19 @@ Deno.test("exec, logs, cp and port-forward name a pod that is not running, and w
   const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
   const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, "-n", ns.name, ...args]);
   try {
-    await kube.createPod(ns.name, {
+    await kube.createObject("pods", ns.name, {
       metadata: { name: "badimg" },
       spec: {
         containers: [{ name: "main", image: "registry.example/does-not-exist:1", command: ["sleep", "1d"] }],
       },
     });
-    await kube.createPod(ns.name, {
+    await kube.createObject("pods", ns.name, {
       metadata: { name: "crashy" },
       spec: { containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sh", "-c", "exit 2"] }] },
     });
     const reason = async (pod: string) =>
-      (await kube.getPod(ns.name, pod)).status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      (await kube.getObject<V1Pod>("pods", ns.name, pod)).status?.containerStatuses?.[0]?.state?.waiting
+        ?.reason;
     await waitUntil(
       async () => /ImagePull/.test(await reason("badimg") ?? ""),
       90_000,

@@ -55,7 +55,9 @@ Deno.test({
     const NS = space.name;
     const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: NS });
     try {
-      for (const name of ["api-one", "api-two"]) await kube.createPod(NS, httpPod(name, { app: "api" }));
+      for (const name of ["api-one", "api-two"]) {
+        await kube.createObject("pods", NS, httpPod(name, { app: "api" }));
+      }
       await kube.request(
         { verb: "create", resource: "services", namespace: NS },
         "POST",
@@ -114,7 +116,7 @@ Deno.test({
             while (!stop) answers.push(await get(port));
           })();
           await until("a few answers", () => Promise.resolve(answers.length >= 5 ? true : undefined));
-          await kube.deletePod(NS, before);
+          await kube.deleteObject("pods", NS, before);
           const moved = await until("the forward on the other pod", async () => {
             const rec = (await list()).find((x) => x.id === id);
             return rec && rec.pod !== before ? rec : undefined;
@@ -155,7 +157,7 @@ Deno.test({
           // deno-lint-ignore no-explicit-any
           const kc: any = YAML.parse(await Deno.readTextFile(c.kubeconfig));
           const token: string = kc.users.find((u: { name: string }) => u.name === "dev").user.token;
-          await kube.createPod("dev", httpPod("echo"));
+          await kube.createObject("pods", "dev", httpPod("echo"));
           await waitForPods(kube, { namespace: "dev", pod: "echo" }, { for: "ready", timeoutMs: 30_000 });
           // the token alone authenticates (it replaces the kubeconfig's admin certificate)
           const r = await k(["port-forward", "--token", token, "-n", "dev", "pod/echo", ":8080", "--detach"]);

@@ -50,7 +50,7 @@ Deno.test({
     const NS = space.name;
     const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: NS });
     try {
-      await kube.createPod(NS, httpPod("web"));
+      await kube.createObject("pods", NS, httpPod("web"));
       await waitForPods(kube, { namespace: NS, pod: "web" }, { for: "ready", timeoutMs: 60_000 });
 
       await t.step("list: three requests show as 3 connections and their bytes within 1 s", async () => {

@@ -273,7 +273,7 @@ Deno.test({
 
       await t.step("--reconnect follows the selector to a new pod; without it the forward ends", async () => {
         for (const n of ["pf-a", "pf-b"]) {
-          await kube.createPod("dev", httpPod(n, { app: "pf" }));
+          await kube.createObject("pods", "dev", httpPod(n, { app: "pf" }));
         }
         await waitForPods(kube, { namespace: "dev", selector: "app=pf" }, {
           for: "ready",
@@ -290,7 +290,7 @@ Deno.test({
           const port = forwards[0].local;
           assertEquals((await get(port)).body.trim(), "pf-a");
           await new Promise((r) => setTimeout(r, 300)); // the pod watch is up
-          await kube.deletePod("dev", "pf-a");
+          await kube.deleteObject("pods", "dev", "pf-a");
           for (let i = 0; i < 200 && forwards[0].pod !== "pf-b"; i++) {
             await new Promise((r) => setTimeout(r, 25));
           }
@@ -311,7 +311,7 @@ Deno.test({
         );
         assertEquals((await get(second.forwards[0].local)).body.trim(), "pf-b");
         await new Promise((r) => setTimeout(r, 300));
-        await kube.deletePod("dev", "pf-b");
+        await kube.deleteObject("pods", "dev", "pf-b");
         const e = await lost.promise;
         assertStringIncludes(e.message, "lost connection to pod: pod pf-b");
         // the listener closes right after onLost; a connection racing that close may be reset instead

@@ -18,8 +18,8 @@ Deno.test({
     const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "dev" });
     const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args]);
     try {
-      await kube.createPod("dev", busyboxPod("never-ready", { neverReady: true }));
-      await kube.createPod("dev", busyboxPod("plain"));
+      await kube.createObject("pods", "dev", busyboxPod("never-ready", { neverReady: true }));
+      await kube.createObject("pods", "dev", busyboxPod("plain"));
 
       await t.step("condition=Ready=False is met by a pod that never gets ready", async () => {
         const r = await k([

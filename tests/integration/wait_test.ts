@@ -61,7 +61,7 @@ Deno.test({
       });
 
       await t.step("--for deleted while the test deletes the pod", async () => {
-        await kube.createPod("dev", busyboxPod("w-del", { labels: { app: "w-del" } }));
+        await kube.createObject("pods", "dev", busyboxPod("w-del", { labels: { app: "w-del" } }));
         await waitForPods(kube, { namespace: "dev", pod: "w-del" }, { for: "ready", timeoutMs: 30_000 });
         const progress: string[] = [];
         const waiting = waitForPods(kube, { namespace: "dev", pod: "w-del" }, {
@@ -71,13 +71,13 @@ Deno.test({
         });
         await new Promise((r) => setTimeout(r, 200));
         const started = Date.now();
-        await kube.deletePod("dev", "w-del");
+        await kube.deleteObject("pods", "dev", "w-del");
         const gone = await waiting;
         assertEquals(names(gone), ["w-del"]);
         assertEquals(progress[0], "0/1 w-del");
         assertEquals(progress.at(-1), "1/1 ");
         assert(Date.now() - started < 10_000);
-        await assertRejects(() => kube.getPod("dev", "w-del"));
+        await assertRejects(() => kube.getObject<V1Pod>("pods", "dev", "w-del"));
         // nothing left to delete: done at once
         const r = await runKodama([
           ...kc,
@@ -95,8 +95,12 @@ Deno.test({
       });
 
       await t.step("timeout: exit 5 naming only the pods still pending", async () => {
-        await kube.createPod("dev", busyboxPod("w-ok", { labels: { app: "w-mix" } }));
-        await kube.createPod("dev", busyboxPod("w-never", { labels: { app: "w-mix" }, neverReady: true }));
+        await kube.createObject("pods", "dev", busyboxPod("w-ok", { labels: { app: "w-mix" } }));
+        await kube.createObject(
+          "pods",
+          "dev",
+          busyboxPod("w-never", { labels: { app: "w-mix" }, neverReady: true }),
+        );
         await waitForPods(kube, { namespace: "dev", pod: "w-ok" }, { for: "ready", timeoutMs: 30_000 });
         const started = Date.now();
         const e = await assertRejects(() =>
@@ -128,7 +132,7 @@ Deno.test({
             timeoutMs: 30_000,
           });
           await new Promise((r) => setTimeout(r, 300));
-          await kube.createPod("dev", busyboxPod("w-late", { labels: { app: "late" } }));
+          await kube.createObject("pods", "dev", busyboxPod("w-late", { labels: { app: "late" } }));
           assertEquals(names(await appearing), ["w-late"]);
         },
       );

@@ -55,7 +55,7 @@ Deno.test({
       }];
       p.spec!.containers[0].volumeMounts = [{ name: "creds", mountPath: "/etc/creds", readOnly: true }];
       p.spec!.volumes = [{ name: "creds", secret: { secretName: secret } }];
-      await kube.createPod(NS, p);
+      await kube.createObject("pods", NS, p);
       await waitForPods(kube, { namespace: NS, selector: "test=workflow-secrets" }, {
         for: "ready",
         timeoutMs: 60_000,
@@ -132,7 +132,7 @@ steps:
           name: "X",
           valueFrom: { secretKeyRef: { name: missing, key: "x", optional: true } },
         }];
-        await kube.createPod(NS, other);
+        await kube.createObject("pods", NS, other);
         await waitForPods(kube, { namespace: NS, selector: "test=workflow-secrets-opt" }, {
           for: "ready",
           timeoutMs: 60_000,
@@ -148,7 +148,7 @@ steps:
       });
     } finally {
       for (const name of [podName, `${podName}-opt`]) {
-        await kube.deletePod(NS, name, { gracePeriodSeconds: 0 }).catch(() => {});
+        await kube.deleteObject("pods", NS, name, { gracePeriodSeconds: 0 }).catch(() => {});
       }
       await kube.request(
         { verb: "delete", resource: "secrets", namespace: NS, name: secret },

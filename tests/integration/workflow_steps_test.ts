@@ -70,11 +70,13 @@ Deno.test({
       await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
       await Deno.writeTextFile(join(repo, ".kodama", "scripts", "fetch.ts"), FETCH);
       // pods with known logs, in namespace dev
-      await kube.createPod(
+      await kube.createObject(
+        "pods",
         "dev",
         pod("logger", `for i in 1 2 3 4 5 6; do echo "line $i of logger"; done; exec sleep 3600`),
       );
-      await kube.createPod(
+      await kube.createObject(
+        "pods",
         "dev",
         pod("ticker", `i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done`),
       );
@@ -380,7 +382,9 @@ steps:
       await t.step(
         "wait that cannot be satisfied: exit 5 within its timeout, naming the pending pod",
         async () => {
-          await kube.createPod("dev", { ...pod("never-ready", "exec sleep 3600", { neverReady: true }) });
+          await kube.createObject("pods", "dev", {
+            ...pod("never-ready", "exec sleep 3600", { neverReady: true }),
+          });
           await write(
             "never",
             `targets:
@@ -414,7 +418,7 @@ steps:
               "timed out after 1s waiting for pods to appear\n",
           );
           assert(took < 13_000, `took ${took} ms`);
-          await kube.deletePod("dev", "never-ready", { gracePeriodSeconds: 0 });
+          await kube.deleteObject("pods", "dev", "never-ready", { gracePeriodSeconds: 0 });
         },
       );
 

@@ -6,7 +6,7 @@
  * writes `status.json` on every state change and after every batch, and logs to `sync.log` (both in
  * `$KODAMA_HOME/sync/NAME/`).
  */
-import type { Kube } from "../../kube/client.ts";
+import type { Kube, V1Pod } from "../../kube/client.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { withInterrupt } from "../../proc.ts";
 import { claim, stopHolder } from "../../liveness.ts";
@@ -55,7 +55,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
       log: write,
       home,
       checkPod: async () => {
-        const pod = await kube.getPod(c.namespace, c.pod);
+        const pod = await kube.getObject<V1Pod>("pods", c.namespace, c.pod);
         const phase = pod.status?.phase;
         const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
         if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
