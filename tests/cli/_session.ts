@@ -4,6 +4,7 @@
  */
 import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { runKodama, type RunResult, spawnKodama } from "./_run.ts";
+import { clusterTest, type ClusterTestOptions } from "../cluster/fixture.ts";
 
 /** The image sessions use in tests: one the test server runs and a real test cluster can pull. */
 export const SESSION_IMAGE = Deno.env.get("KODAMA_TEST_IMAGE") ?? "busybox:1.36";
@@ -111,4 +112,25 @@ export async function runScanningPs(
   await scan;
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr), snapshots };
+}
+
+/**
+ * `withSessionWorld(name, { seed }, fn)`: a test with its own cluster (clusterTest) and a session world on
+ * it, whose home and project directories are removed when `fn` ends, however it ends. `context` as in
+ * `sessionWorld`.
+ */
+export function withSessionWorld(
+  name: string,
+  o: ClusterTestOptions & { context?: string },
+  fn: (t: Deno.TestContext, w: SessionWorld) => Promise<void>,
+): void {
+  const { context, ...start } = o;
+  clusterTest(name, start, async (t, c) => {
+    const w = await sessionWorld(c, context);
+    try {
+      await fn(t, w);
+    } finally {
+      await w.cleanup();
+    }
+  });
 }

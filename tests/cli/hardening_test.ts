@@ -4,14 +4,13 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { DEMO, needsTestServer, startCluster } from "../cluster/harness.ts";
+import { DEMO, needsTestServer } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const [API0] = DEMO.apiPods;
 
-Deno.test("exit codes, long durations and messages", opts, async (t) => {
-  const c = await startCluster({ seed: "demo" });
+clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (t, c) => {
   const tmp = await Deno.makeTempDir({ prefix: "kodama-hardening-" });
   const env = { KODAMA_HOME: join(tmp, "home") };
   const k = (args: string[], o: { env?: Record<string, string>; cwd?: string } = {}) =>
@@ -264,7 +263,6 @@ Deno.test("exit codes, long durations and messages", opts, async (t) => {
       },
     );
   } finally {
-    await c.stop();
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 });

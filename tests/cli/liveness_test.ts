@@ -6,8 +6,8 @@
  * Runs "as darwin" too (tests/os_matrix), where the old pid probe (SIGCONT) took any live pid for ours.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
 const NAME = "plat-live";
 
@@ -34,12 +34,10 @@ async function gone(pid: number): Promise<void> {
   throw new Error(`process ${pid} did not end`);
 }
 
-Deno.test({
-  name: "liveness: a SIGKILLed background sync's pid, now another process's, is never signalled by stop",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "liveness: a SIGKILLed background sync's pid, now another process's, is never signalled by stop",
+  { seed: "demo" },
+  async (t, c) => {
     const w = await sessionWorld(c);
     const root = `${w.cwd}/project`;
     await Deno.mkdir(root);
@@ -131,7 +129,6 @@ Deno.test({
         await o.status;
       }
       await purge(w, NAME);
-      await c.stop();
     }
   },
-});
+);

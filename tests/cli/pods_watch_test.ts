@@ -3,12 +3,11 @@
  * the real `kubectl get pods -w` on the same events: same rows (AGE aside), same widths, same STATUS sequence.
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { KUBECTL, startCluster } from "../cluster/harness.ts";
+import { KUBECTL } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { busyboxPod } from "../integration/_helpers.ts";
 import { closedPortKubeconfig, hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { clusterTest } from "../cluster/fixture.ts";
 
 /** A running child whose output is collected as it comes, so a test can wait for lines. */
 class Proc {
@@ -58,11 +57,10 @@ const statusSeq = (out: string, name: string, col = 0) =>
     `${c[col + 1]} ${c[col + 2]}`
   );
 
-Deno.test({
-  name: "kodama pods -w against the test cluster, next to kubectl get pods -w",
-  ...opts,
-  async fn(t) {
-    const cluster = await startCluster({ seed: "demo" });
+clusterTest(
+  "kodama pods -w against the test cluster, next to kubectl get pods -w",
+  { seed: "demo" },
+  async (t, cluster) => {
     const kc = ["--kubeconfig", cluster.kubeconfig];
     const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
     const procs: Proc[] = [];
@@ -220,7 +218,6 @@ Deno.test({
     } finally {
       for (const p of procs) await p.end("SIGKILL");
       kube.close();
-      await cluster.stop();
     }
   },
-});
+);

@@ -6,9 +6,8 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
 import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const PLANTED = [
   "PLANTED-PRIVATE-KEY-7f3a",
@@ -62,13 +61,10 @@ async function walkText(dir: string): Promise<string> {
   return out;
 }
 
-Deno.test({
-  name: "start with a hostile .kodama.yaml: nothing from a planted HOME reaches the cluster, output or state",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "start with a hostile .kodama.yaml: nothing from a planted HOME reaches the cluster, output or state",
+  { seed: "demo" },
+  async (t, w) => {
     const home = await fakeHome();
     const env = {
       HOME: home,
@@ -192,12 +188,10 @@ Deno.test({
       );
     } finally {
       await purge(w, "repo-hostile");
-      await w.cleanup();
       await Deno.remove(home, { recursive: true }).catch(() => {});
-      await c.stop();
     }
   },
-});
+);
 
 Deno.test({
   name:

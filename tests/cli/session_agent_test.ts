@@ -6,10 +6,10 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { onRealCluster, startCluster } from "../cluster/harness.ts";
+import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
-import { psArgs, purge, runScanningPs, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const PROMPT = "Please add the marker line zq-prompt-4711 to AGENT.md";
 const API_KEY = "sk-ant-test-0815";
@@ -29,14 +29,13 @@ export function agentConfig(): string {
   return `agent:\n  command: [sh, -c, ${JSON.stringify(FAKE_AGENT)}]\n`;
 }
 
-Deno.test({
-  name: "agent runs: start --prompt-file, status running -> succeeded, logs -f, a second run, stop",
-  ignore: onRealCluster,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "agent runs: start --prompt-file, status running -> succeeded, logs -f, a second run, stop",
+  {
+    seed: "demo",
+    ignore: onRealCluster,
+  },
+  async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const env = { ANTHROPIC_API_KEY: API_KEY };
     try {
@@ -284,9 +283,7 @@ Deno.test({
       );
     } finally {
       await purge(w, "s");
-      await w.cleanup();
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
-      await c.stop();
     }
   },
-});
+);

@@ -5,23 +5,20 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { parse } from "yaml";
-import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import type { TestCluster } from "../cluster/harness.ts";
 import { HAVE_TMUX, Tmux } from "../integration/picker_tmux.ts";
 import { CONFIG, MAIN } from "./_run.ts";
-import { purge, readUntil, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 function kodamaLine(c: TestCluster, home: string, args: string): string {
   return `env KODAMA_HOME=${home} ${Deno.execPath()} run -A --config ${CONFIG} ${MAIN} --kubeconfig ${c.kubeconfig} --context dev ${args}`;
 }
 
-Deno.test({
-  name: "attach: an interactive shell in tmux (workspace, size forwarded, terminal restored); the picker",
-  ignore: !HAVE_TMUX,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "attach: an interactive shell in tmux (workspace, size forwarded, terminal restored); the picker",
+  { seed: "demo", ignore: !HAVE_TMUX },
+  async (t, w) => {
+    const c = w.c;
     try {
       for (const name of ["tty-a", "tty-b"]) {
         const r = await w.k(["start", name, "--image", SESSION_IMAGE]);
@@ -41,7 +38,9 @@ Deno.test({
               // (ESC[6n) and redraws its prompt with ESC[J after it
               // deno-lint-ignore no-control-regex
               const text = (await tm.read("stdout")).slice(from).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
-              if (re.test(text)) return text;
+              if (re.test(text)) {
+                return text;
+              }
               if (Date.now() > end) throw new Error(`timed out waiting for ${what}; output:\n${text}`);
               await new Promise((r) => setTimeout(r, 50));
             }
@@ -99,111 +98,102 @@ Deno.test({
     } finally {
       await purge(w, "tty-a");
       await purge(w, "tty-b");
-      await w.cleanup();
-      await c.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "sessions: list -w follows a stop, get -o yaml, prune, and attach's errors",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
-    try {
-      const started = await w.k([
-        "start",
-        "watched",
-        "--image",
-        SESSION_IMAGE,
-        "--cpu",
-        "250m",
-        "--memory",
-        "512Mi",
-      ]);
-      assertEquals(started.code, 0, started.stderr);
+withSessionWorld("sessions: list -w follows a stop, get -o yaml, prune, and attach's errors", {
+  seed: "demo",
+}, async (t, w) => {
+  try {
+    const started = await w.k([
+      "start",
+      "watched",
+      "--image",
+      SESSION_IMAGE,
+      "--cpu",
+      "250m",
+      "--memory",
+      "512Mi",
+    ]);
+    assertEquals(started.code, 0, started.stderr);
 
-      await t.step("list -o wide shows IMAGE CPU MEMORY NODE", async () => {
-        const r = await w.k(["list", "-o", "wide"]);
-        assertMatch(
-          r.stdout,
-          /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+AGE\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
-        );
-        assertMatch(
-          r.stdout,
-          new RegExp(
-            `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+\\S+\\s+${
-              SESSION_IMAGE.replace(/[.]/g, "\\.")
-            }\\s+250m\\s+512Mi\\s+\\S+$`,
-            "m",
-          ),
-        );
-        assertEquals((await w.k(["list", "-o", "name"])).stdout, "session/watched\n");
-        const mask = (t: string) => t.replace(/\b\d+(s|m\d*s?)\b/g, "AGE");
-        assertEquals(mask((await w.k(["session"])).stdout), mask((await w.k(["list"])).stdout));
-      });
-
-      await t.step("list -w prints the list, then a row when the session stops", async () => {
-        const child = w.spawn(["list", "-w"]);
-        const first = await readUntil(child.stdout, /watched\s+dev\s+Running/);
-        const stop = await w.k(["stop", "watched"]);
-        assertEquals(stop.code, 0, stop.stderr);
-        let text = first.text;
-        const dec = new TextDecoder();
-        while (!/watched\s+dev\s+Stopped/.test(text)) {
-          const { value, done } = await first.rest.read();
-          if (done) break;
-          text += dec.decode(value);
-        }
-        child.kill("SIGINT");
-        await first.rest.cancel();
-        const { code } = await child.status;
-        assertEquals(code, 130);
-        assertMatch(text, /^NAME\s+NAMESPACE\s+STATUS/m);
-        assertMatch(text, /watched\s+dev\s+Stopped/);
-      });
-
-      await t.step("attach to a stopped session names resume; get -o yaml shows the Session", async () => {
-        const a = await w.k(["attach", "watched", "--command", "true"]);
-        assertEquals(a.code, 1);
-        assertStringIncludes(a.stderr, "session watched is stopped");
-        assertStringIncludes(a.stderr, "kodama resume watched");
-        const g = await w.k(["session", "get", "watched", "-o", "yaml"]);
-        assertEquals(g.code, 0, g.stderr);
-        const obj = parse(g.stdout);
-        assertEquals([obj.kind, obj.metadata.name, obj.status.phase], ["Session", "watched", "Stopped"]);
-        assertEquals(obj.spec.cpu, "250m");
-        assertEquals(obj.status.volumes.map((v: { name: string }) => v.name).sort(), [
-          "kodama-claude-home-watched",
-          "kodama-workspace-watched",
-        ]);
-        const missing = await w.k(["attach", "nosuch", "--command", "true"]);
-        assertEquals(missing.code, 3);
-        assertStringIncludes(missing.stderr, 'session "nosuch" not found in namespace dev');
-      });
-
-      await t.step(
-        "prune removes state files whose session is gone; list says when there are some",
-        async () => {
-          const d = await w.k(["delete", "watched", "--force", "--purge", "--keep-config"]);
-          assertEquals(d.code, 0, d.stderr);
-          const l = await w.k(["list"]);
-          assertStringIncludes(l.stderr, "1 local session file has no session in the cluster (watched)");
-          assertStringIncludes(l.stderr, "kodama session prune");
-          const dry = await w.k(["session", "prune", "--dry-run"]);
-          assertStringIncludes(dry.stdout, "would remove watched");
-          await Deno.stat(`${w.home}/sessions/watched.yaml`);
-          const p = await w.k(["session", "prune"]);
-          assertStringIncludes(p.stdout, "removed watched (namespace dev, context dev)");
-          assert(!(await w.k(["list"])).stderr.includes("local session file"));
-        },
+    await t.step("list -o wide shows IMAGE CPU MEMORY NODE", async () => {
+      const r = await w.k(["list", "-o", "wide"]);
+      assertMatch(
+        r.stdout,
+        /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+AGE\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
       );
-    } finally {
-      await purge(w, "watched");
-      await w.cleanup();
-      await c.stop();
-    }
-  },
+      assertMatch(
+        r.stdout,
+        new RegExp(
+          `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+\\S+\\s+${
+            SESSION_IMAGE.replace(/[.]/g, "\\.")
+          }\\s+250m\\s+512Mi\\s+\\S+$`,
+          "m",
+        ),
+      );
+      assertEquals((await w.k(["list", "-o", "name"])).stdout, "session/watched\n");
+      const mask = (t: string) => t.replace(/\b\d+(s|m\d*s?)\b/g, "AGE");
+      assertEquals(mask((await w.k(["session"])).stdout), mask((await w.k(["list"])).stdout));
+    });
+
+    await t.step("list -w prints the list, then a row when the session stops", async () => {
+      const child = w.spawn(["list", "-w"]);
+      const first = await readUntil(child.stdout, /watched\s+dev\s+Running/);
+      const stop = await w.k(["stop", "watched"]);
+      assertEquals(stop.code, 0, stop.stderr);
+      let text = first.text;
+      const dec = new TextDecoder();
+      while (!/watched\s+dev\s+Stopped/.test(text)) {
+        const { value, done } = await first.rest.read();
+        if (done) break;
+        text += dec.decode(value);
+      }
+      child.kill("SIGINT");
+      await first.rest.cancel();
+      const { code } = await child.status;
+      assertEquals(code, 130);
+      assertMatch(text, /^NAME\s+NAMESPACE\s+STATUS/m);
+      assertMatch(text, /watched\s+dev\s+Stopped/);
+    });
+
+    await t.step("attach to a stopped session names resume; get -o yaml shows the Session", async () => {
+      const a = await w.k(["attach", "watched", "--command", "true"]);
+      assertEquals(a.code, 1);
+      assertStringIncludes(a.stderr, "session watched is stopped");
+      assertStringIncludes(a.stderr, "kodama resume watched");
+      const g = await w.k(["session", "get", "watched", "-o", "yaml"]);
+      assertEquals(g.code, 0, g.stderr);
+      const obj = parse(g.stdout);
+      assertEquals([obj.kind, obj.metadata.name, obj.status.phase], ["Session", "watched", "Stopped"]);
+      assertEquals(obj.spec.cpu, "250m");
+      assertEquals(obj.status.volumes.map((v: { name: string }) => v.name).sort(), [
+        "kodama-claude-home-watched",
+        "kodama-workspace-watched",
+      ]);
+      const missing = await w.k(["attach", "nosuch", "--command", "true"]);
+      assertEquals(missing.code, 3);
+      assertStringIncludes(missing.stderr, 'session "nosuch" not found in namespace dev');
+    });
+
+    await t.step(
+      "prune removes state files whose session is gone; list says when there are some",
+      async () => {
+        const d = await w.k(["delete", "watched", "--force", "--purge", "--keep-config"]);
+        assertEquals(d.code, 0, d.stderr);
+        const l = await w.k(["list"]);
+        assertStringIncludes(l.stderr, "1 local session file has no session in the cluster (watched)");
+        assertStringIncludes(l.stderr, "kodama session prune");
+        const dry = await w.k(["session", "prune", "--dry-run"]);
+        assertStringIncludes(dry.stdout, "would remove watched");
+        await Deno.stat(`${w.home}/sessions/watched.yaml`);
+        const p = await w.k(["session", "prune"]);
+        assertStringIncludes(p.stdout, "removed watched (namespace dev, context dev)");
+        assert(!(await w.k(["list"])).stderr.includes("local session file"));
+      },
+    );
+  } finally {
+    await purge(w, "watched");
+  }
 });

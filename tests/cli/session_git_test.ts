@@ -7,22 +7,21 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { onRealCluster, startCluster } from "../cluster/harness.ts";
+import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo, startGitHttps } from "./_git_server.ts";
-import { purge, runScanningPs, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const TOKEN = "ghp_test123";
 const b64 = (s: string) => btoa(s);
 
-Deno.test({
-  name: "sessions: start --repo clones onto an automatic branch, --branch, resume keeps the workspace",
-  ignore: onRealCluster,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "sessions: start --repo clones onto an automatic branch, --branch, resume keeps the workspace",
+  {
+    seed: "demo",
+    ignore: onRealCluster,
+  },
+  async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     try {
       await Deno.mkdir(join(w.cwd, ".kodama", "configs"), { recursive: true });
@@ -187,21 +186,15 @@ Deno.test({
       });
     } finally {
       for (const s of ["s", "f", "dot", "bad", "nob", "nb"]) await purge(w, s);
-      await w.cleanup();
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
-      await c.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "sessions: an HTTPS clone with the token from .env; the token is in the credentials Secret only",
-  ignore: onRealCluster,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "sessions: an HTTPS clone with the token from .env; the token is in the credentials Secret only",
+  { seed: "demo", ignore: onRealCluster },
+  async (t, w) => {
     const dir = await Deno.makeTempDir({ prefix: "kodama-https-" });
     const repo = await makeTestRepo(dir);
     const server = await startGitHttps(dir, TOKEN, join(dir, "certs"));
@@ -227,7 +220,9 @@ Deno.test({
         const { code, stdout, stderr, snapshots: seen } = await runScanningPs(child);
         assertEquals(code, 0, stderr);
         assert(seen.length > 0);
-        for (const ps of seen) assert(!ps.includes(TOKEN), "the token is in a process's arguments");
+        for (const ps of seen) {
+          assert(!ps.includes(TOKEN), "the token is in a process's arguments");
+        }
         assertStringIncludes(stderr, "note: GITHUB_TOKEN goes into the git credentials Secret only");
         for (const text of [stdout, stderr]) {
           assert(!text.includes(TOKEN) && !text.includes(b64(TOKEN)), "the token is in the output");
@@ -298,12 +293,10 @@ Deno.test({
     } finally {
       for (const s of ["h", "noauth"]) await purge(w, s);
       await server.close();
-      await w.cleanup();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      await c.stop();
     }
   },
-});
+);
 
 /**
  * A stand-in for the ssh transport (first on the pods' PATH): it records how git called it and the key
@@ -322,14 +315,11 @@ function fakeSsh(log: string): string {
   ].join("\n") + "\n";
 }
 
-Deno.test({
-  name: "sessions: an ssh clone with the key from git.secretName (mode 0600 copy, accept-new or known_hosts)",
-  ignore: onRealCluster,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "sessions: an ssh clone with the key from git.secretName (mode 0600 copy, accept-new or known_hosts)",
+  { seed: "demo", ignore: onRealCluster },
+  async (t, w) => {
+    const c = w.c;
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const log = join(repo.dir, "ssh.log");
     const bin = join(c.testServer!.stateDir, "runtime", "bin");
@@ -367,10 +357,13 @@ Deno.test({
         const pod = await w.kc(["get", "pod", "kodama-k", "-o", "json"]);
         const spec = JSON.parse(pod.stdout).spec;
         assert(!pod.stdout.includes("FAKE-KEY-4711"));
-        assertEquals(spec.volumes.find((v: { name: string }) => v.name === "git-ssh").secret, {
-          secretName: "git-ssh",
-          defaultMode: 0o400,
-        });
+        assertEquals(
+          spec.volumes.find((v: { name: string }) => v.name === "git-ssh").secret,
+          {
+            secretName: "git-ssh",
+            defaultMode: 0o400,
+          },
+        );
       });
 
       await t.step("known_hosts in the Secret: StrictHostKeyChecking=yes against it", async () => {
@@ -402,9 +395,7 @@ Deno.test({
     } finally {
       for (const s of ["k", "kh"]) await purge(w, s);
       await w.kc(["delete", "secret", "git-ssh"]).catch(() => {});
-      await w.cleanup();
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
-      await c.stop();
     }
   },
-});
+);

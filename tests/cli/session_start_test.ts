@@ -3,9 +3,9 @@
  * validation, a volume that cannot bind (named, with its event), and Ctrl-C while waiting.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { kubectl, startCluster, waitUntil } from "../cluster/harness.ts";
+import { kubectl, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
-import { drain, purge, readUntil, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { drain, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 Deno.test({
   name: "start: a bad name, a bad quantity or a name too long fail before any request is sent",
@@ -66,195 +66,161 @@ current-context: dev
   },
 });
 
-Deno.test({
-  name: "start: two concurrent starts of one name make one session and one AlreadyExists (exit 2)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
-    try {
-      const args = ["start", "same", "--image", SESSION_IMAGE];
-      const [a, b] = await Promise.all([w.k(args), w.k(args)]);
-      const codes = [a.code, b.code].sort();
-      assertEquals(codes, [0, 2], `${a.stderr}\n---\n${b.stderr}`);
-      const loser = a.code === 2 ? a : b;
-      assertMatch(loser.stderr, /session "same" already exists in namespace dev/);
-      assert(!hasStackTrace(loser.stderr));
-      const pods = await w.kc(["get", "pods", "-l", "kodama.dev/session=same", "-o", "name"]);
-      assertEquals(pods.stdout.trim(), "pod/kodama-same");
-      const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
-      assertEquals(pvcs.stdout.trim().split("\n").length, 2);
-      // the winner's session works
-      const r = await w.k(["attach", "same", "--command", "echo ok"]);
-      assertEquals(r.stdout, "ok\n");
-      // a third start names the state and what to do
-      const again = await w.k(args);
-      assertEquals(again.code, 2);
-      assertStringIncludes(again.stderr, "(Running)");
-      assertStringIncludes(again.stderr, "kodama attach same");
-    } finally {
-      await purge(w, "same");
-      await w.cleanup();
-      await c.stop();
-    }
-  },
+withSessionWorld("start: two concurrent starts of one name make one session and one AlreadyExists (exit 2)", {
+  seed: "demo",
+}, async (_t, w) => {
+  try {
+    const args = ["start", "same", "--image", SESSION_IMAGE];
+    const [a, b] = await Promise.all([w.k(args), w.k(args)]);
+    const codes = [a.code, b.code].sort();
+    assertEquals(codes, [0, 2], `${a.stderr}\n---\n${b.stderr}`);
+    const loser = a.code === 2 ? a : b;
+    assertMatch(loser.stderr, /session "same" already exists in namespace dev/);
+    assert(!hasStackTrace(loser.stderr));
+    const pods = await w.kc(["get", "pods", "-l", "kodama.dev/session=same", "-o", "name"]);
+    assertEquals(pods.stdout.trim(), "pod/kodama-same");
+    const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
+    assertEquals(pvcs.stdout.trim().split("\n").length, 2);
+    // the winner's session works
+    const r = await w.k(["attach", "same", "--command", "echo ok"]);
+    assertEquals(r.stdout, "ok\n");
+    // a third start names the state and what to do
+    const again = await w.k(args);
+    assertEquals(again.code, 2);
+    assertStringIncludes(again.stderr, "(Running)");
+    assertStringIncludes(again.stderr, "kodama attach same");
+  } finally {
+    await purge(w, "same");
+  }
 });
 
-Deno.test({
-  name: "start --dry-run -o yaml passes the API server's dry-run and holds no secret value",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
-    try {
-      await Deno.writeTextFile(`${w.cwd}/.env`, "API_KEY=sk-very-secret-123\n");
-      await Deno.mkdir(`${w.cwd}/.kodama/configs`, { recursive: true });
-      await Deno.writeTextFile(`${w.cwd}/.kodama/configs/helix-config.toml`, 'theme = "onedark"\n');
-      const r = await w.k([
-        "start",
-        "demo2",
-        "--dry-run",
-        "-o",
-        "yaml",
-        "--env-file",
-        ".env",
-        "--cpu",
-        "1.5",
-      ]);
-      assertEquals(r.code, 0, r.stderr);
-      assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
-      assertStringIncludes(r.stdout, "API_KEY: <redacted>");
-      for (const kind of ["Secret", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
-        assertStringIncludes(r.stdout, `kind: ${kind}`);
-      }
-      assertStringIncludes(r.stdout, "cpu: 1500m");
-      const applied = await kubectl(c, ["apply", "--dry-run=server", "-f", "-"], {
-        context: "dev",
-        stdin: r.stdout,
-      });
-      assertEquals(applied.code, 0, applied.stderr);
-      assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
-      // nothing was created, and no state written
-      // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
-      assertEquals(
-        (await w.kc(["get", "pod,pvc,secret,configmap", "-l", "kodama.dev/session=demo2", "-o", "name"]))
-          .stdout
-          .trim(),
-        "",
-      );
-      const json = await w.k(["start", "demo2", "--dry-run", "-o", "json"]);
-      assertEquals(JSON.parse(json.stdout).items.length, 5);
-    } finally {
-      await w.cleanup();
-      await c.stop();
-    }
-  },
+withSessionWorld("start --dry-run -o yaml passes the API server's dry-run and holds no secret value", {
+  seed: "demo",
+}, async (_t, w) => {
+  const c = w.c;
+  await Deno.writeTextFile(`${w.cwd}/.env`, "API_KEY=sk-very-secret-123\n");
+  await Deno.mkdir(`${w.cwd}/.kodama/configs`, { recursive: true });
+  await Deno.writeTextFile(`${w.cwd}/.kodama/configs/helix-config.toml`, 'theme = "onedark"\n');
+  const r = await w.k([
+    "start",
+    "demo2",
+    "--dry-run",
+    "-o",
+    "yaml",
+    "--env-file",
+    ".env",
+    "--cpu",
+    "1.5",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
+  assertStringIncludes(r.stdout, "API_KEY: <redacted>");
+  for (const kind of ["Secret", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
+    assertStringIncludes(r.stdout, `kind: ${kind}`);
+  }
+  assertStringIncludes(r.stdout, "cpu: 1500m");
+  const applied = await kubectl(c, ["apply", "--dry-run=server", "-f", "-"], {
+    context: "dev",
+    stdin: r.stdout,
+  });
+  assertEquals(applied.code, 0, applied.stderr);
+  assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
+  // nothing was created, and no state written
+  // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
+  assertEquals(
+    (await w.kc(["get", "pod,pvc,secret,configmap", "-l", "kodama.dev/session=demo2", "-o", "name"]))
+      .stdout
+      .trim(),
+    "",
+  );
+  const json = await w.k(["start", "demo2", "--dry-run", "-o", "json"]);
+  assertEquals(JSON.parse(json.stdout).items.length, 5);
 });
 
-Deno.test({
-  name: "start --storage-class nope: times out naming the pending PVC and the provisioner's event",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
-    try {
-      const r = await w.k([
-        "start",
-        "x",
-        "--image",
-        SESSION_IMAGE,
-        "--storage-class",
-        "nope",
-        "--timeout",
-        "5s",
-      ]);
-      assertEquals(r.code, 5, r.stderr);
-      assertMatch(
-        r.stderr,
-        /timed out after 5s: session x is still waiting for volumes kodama-claude-home-x, kodama-workspace-x are Pending/,
-      );
-      assertStringIncludes(r.stderr, 'storageclass.storage.k8s.io "nope" not found');
-      assertStringIncludes(r.stderr, "ProvisioningFailed");
-      assert(!hasStackTrace(r.stderr));
-      const get = await w.k(["session", "get", "x"]);
-      assertStringIncludes(get.stdout, "Pending");
-    } finally {
-      await purge(w, "x");
-      await w.cleanup();
-      await c.stop();
-    }
-  },
+withSessionWorld("start --storage-class nope: times out naming the pending PVC and the provisioner's event", {
+  seed: "demo",
+}, async (_t, w) => {
+  try {
+    const r = await w.k([
+      "start",
+      "x",
+      "--image",
+      SESSION_IMAGE,
+      "--storage-class",
+      "nope",
+      "--timeout",
+      "5s",
+    ]);
+    assertEquals(r.code, 5, r.stderr);
+    assertMatch(
+      r.stderr,
+      /timed out after 5s: session x is still waiting for volumes kodama-claude-home-x, kodama-workspace-x are Pending/,
+    );
+    assertStringIncludes(r.stderr, 'storageclass.storage.k8s.io "nope" not found');
+    assertStringIncludes(r.stderr, "ProvisioningFailed");
+    assert(!hasStackTrace(r.stderr));
+    const get = await w.k(["session", "get", "x"]);
+    assertStringIncludes(get.stdout, "Pending");
+  } finally {
+    await purge(w, "x");
+  }
 });
 
-Deno.test({
-  name: "start: Ctrl-C while waiting removes what it created except the PVCs, says so, exit 130",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
-    try {
-      await Deno.writeTextFile(`${w.cwd}/.env`, "A=1\n");
-      const child = w.spawn([
-        "start",
-        "cc",
-        "--image",
-        SESSION_IMAGE,
-        "--storage-class",
-        "nope",
-        "--env-file",
-        ".env",
-      ]);
-      const out = drain(child.stdout.getReader());
-      // the waiting phase: the volumes cannot bind, so it waits until interrupted
-      const { text, rest } = await readUntil(child.stderr, /waiting for volume/);
-      assertStringIncludes(text, "objects created");
-      child.kill("SIGINT");
-      const stderr = text + await drain(rest);
-      const { code } = await child.status;
-      await out;
-      assertEquals(code, 130, stderr);
-      assertMatch(
-        stderr,
-        /interrupted: removed pod kodama-cc, secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
-      );
-      assert(!hasStackTrace(stderr));
-      const left = await w.kc([
-        "get",
-        "pod,secret,configmap,pvc",
-        "-l",
-        "kodama.dev/session=cc",
-        "-o",
-        "name",
-      ]);
-      assertEquals(left.stdout.trim().split("\n").sort(), [
-        "persistentvolumeclaim/kodama-claude-home-cc",
-        "persistentvolumeclaim/kodama-workspace-cc",
-      ]);
-      // the kept volumes are not a session; delete --purge removes them
-      assertEquals(JSON.parse((await w.k(["list", "-o", "json"])).stdout).items.length, 0);
-      const d = await w.k(["delete", "cc", "--purge", "--force"]);
-      assertEquals(d.code, 0, d.stderr);
-      assertEquals((await w.kc(["get", "pvc", "-o", "name"])).stdout.trim(), "");
-    } finally {
-      await purge(w, "cc");
-      await w.cleanup();
-      await c.stop();
-    }
-  },
+withSessionWorld("start: Ctrl-C while waiting removes what it created except the PVCs, says so, exit 130", {
+  seed: "demo",
+}, async (_t, w) => {
+  try {
+    await Deno.writeTextFile(`${w.cwd}/.env`, "A=1\n");
+    const child = w.spawn([
+      "start",
+      "cc",
+      "--image",
+      SESSION_IMAGE,
+      "--storage-class",
+      "nope",
+      "--env-file",
+      ".env",
+    ]);
+    const out = drain(child.stdout.getReader());
+    // the waiting phase: the volumes cannot bind, so it waits until interrupted
+    const { text, rest } = await readUntil(child.stderr, /waiting for volume/);
+    assertStringIncludes(text, "objects created");
+    child.kill("SIGINT");
+    const stderr = text + await drain(rest);
+    const { code } = await child.status;
+    await out;
+    assertEquals(code, 130, stderr);
+    assertMatch(
+      stderr,
+      /interrupted: removed pod kodama-cc, secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
+    );
+    assert(!hasStackTrace(stderr));
+    const left = await w.kc([
+      "get",
+      "pod,secret,configmap,pvc",
+      "-l",
+      "kodama.dev/session=cc",
+      "-o",
+      "name",
+    ]);
+    assertEquals(left.stdout.trim().split("\n").sort(), [
+      "persistentvolumeclaim/kodama-claude-home-cc",
+      "persistentvolumeclaim/kodama-workspace-cc",
+    ]);
+    // the kept volumes are not a session; delete --purge removes them
+    assertEquals(JSON.parse((await w.k(["list", "-o", "json"])).stdout).items.length, 0);
+    const d = await w.k(["delete", "cc", "--purge", "--force"]);
+    assertEquals(d.code, 0, d.stderr);
+    assertEquals((await w.kc(["get", "pvc", "-o", "name"])).stdout.trim(), "");
+  } finally {
+    await purge(w, "cc");
+  }
 });
 
-Deno.test({
-  name:
-    "delete --purge waits while a claim is still in use; a start meanwhile says the claim is being deleted",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "delete --purge waits while a claim is still in use; a start meanwhile says the claim is being deleted",
+  { seed: "demo" },
+  async (_t, w) => {
     try {
       const s = await w.k(["start", "tt", "--image", SESSION_IMAGE]);
       assertEquals(s.code, 0, s.stderr);
@@ -305,19 +271,14 @@ Deno.test({
     } finally {
       await w.kc(["delete", "pod", "holder-tt", "--grace-period=0", "--force", "--ignore-not-found"]);
       await purge(w, "tt");
-      await w.cleanup();
-      await c.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "delete: the local state goes with the objects, even when Ctrl-C cuts the wait for the pod short",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "delete: the local state goes with the objects, even when Ctrl-C cuts the wait for the pod short",
+  { seed: "demo" },
+  async (_t, w) => {
     const hold = (finalizers: string[] | null) => JSON.stringify({ metadata: { finalizers } });
     try {
       const s = await w.k(["start", "hd", "--image", SESSION_IMAGE]);
@@ -357,8 +318,6 @@ Deno.test({
     } finally {
       await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)]);
       await purge(w, "hd");
-      await w.cleanup();
-      await c.stop();
     }
   },
-});
+);

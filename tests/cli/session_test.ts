@@ -4,21 +4,16 @@
  * volumes, and a second start reusing kept volumes.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const SECRET = "s3cr3t-value-4711";
 const b64 = (s: string) => btoa(s);
 
-Deno.test({
-  name:
-    "sessions: start with an env file, attach, stop/resume keeps files, list from another machine, delete",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "sessions: start with an env file, attach, stop/resume keeps files, list from another machine, delete",
+  { seed: "demo" },
+  async (t, w) => {
     const other = await Deno.makeTempDir({ prefix: "kodama-home2-" });
     const listElsewhere = async () => {
       const r = await w.k(["list", "-o", "json"], { home: other });
@@ -157,12 +152,10 @@ Deno.test({
       });
     } finally {
       await purge(w, "demo");
-      await w.cleanup();
       await Deno.remove(other, { recursive: true }).catch(() => {});
-      await c.stop();
     }
   },
-});
+);
 
 async function assertGone(path: string) {
   try {

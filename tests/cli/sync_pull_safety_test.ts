@@ -6,8 +6,7 @@
  * --force only its ignored file stays (and so the directory).
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const NAME = "sync-pull-safety";
 
@@ -33,13 +32,12 @@ async function picture(dir: string): Promise<string> {
   return out.sort().join("\n");
 }
 
-Deno.test({
-  name: "sync pull: never writes .git, strips special and world-write bits, keeps a replaced directory",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "sync pull: never writes .git, strips special and world-write bits, keeps a replaced directory",
+  {
+    seed: "demo",
+  },
+  async (_t, w) => {
     const root = `${w.cwd}/project`;
     await Deno.mkdir(`${root}/gen`, { recursive: true });
     try {
@@ -99,8 +97,6 @@ Deno.test({
       assert(!(await Deno.stat(marker).catch(() => false)), "a command from the pod ran locally");
     } finally {
       await purge(w, NAME);
-      await w.cleanup();
-      await c.stop();
     }
   },
-});
+);

@@ -9,13 +9,11 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import {
   KODAMA_TEST_IMAGE,
   kubectl,
-  startCluster,
   tempNamespace,
   type TestCluster,
   waitUntil,
 } from "../cluster/harness.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { clusterTest } from "../cluster/fixture.ts";
 
 interface Ev {
   type: string;
@@ -49,171 +47,167 @@ const has = (evs: Ev[], type: string, reason: string, message: string | RegExp) 
     (typeof message === "string" ? e.message === message : message.test(e.message))
   );
 
-Deno.test(
-  "images: pull failures, pull policies and default commands, as a kubelet reports them",
-  opts,
-  async (t) => {
-    const c = await startCluster({ seed: "none" });
-    const ns = await tempNamespace(c, "fidelity-images");
-    const run = async (args: string[]) => {
-      const r = await kubectl(c, ["run", "-n", ns.name, ...args]);
-      assertEquals(r.code, 0, r.stderr);
-    };
-    try {
-      await t.step(
-        "an image that does not exist: ErrImagePull, then ImagePullBackOff, with the events",
-        async () => {
-          const image = "registry.example/does-not-exist:1";
-          await run(["bad", `--image=${image}`, "--", "sleep", "1d"]);
-          const reasons = new Set<string>();
-          await waitUntil(
-            async () => {
-              reasons.add(
-                await jsonpath(c, ns.name, "bad", ".status.containerStatuses[0].state.waiting.reason"),
-              );
-              return reasons.has("ImagePullBackOff");
-            },
-            90_000,
-            "ImagePullBackOff",
-          );
-          const evs = await events(c, ns.name, "bad");
-          assert(has(evs, "Normal", "Pulling", `Pulling image "${image}"`), JSON.stringify(evs));
-          assert(has(evs, "Warning", "Failed", new RegExp(`^Failed to pull image "${image}": rpc error: `)));
-          assert(has(evs, "Warning", "Failed", "Error: ErrImagePull"));
-          assert(has(evs, "Normal", "BackOff", `Back-off pulling image "${image}"`));
-          assert(has(evs, "Warning", "Failed", "Error: ImagePullBackOff"));
-          assertEquals(await jsonpath(c, ns.name, "bad", ".status.phase"), "Pending");
-          const d = await kubectl(c, ["describe", "pod", "bad", "-n", ns.name]);
-          assertEquals(d.code, 0, d.stderr);
-          // it keeps cycling (the back-off is short on the test server): either reason may be current
-          assertMatch(d.stdout, /State: +Waiting\n +Reason: +(ImagePullBackOff|ErrImagePull)\n/);
-          assertStringIncludes(d.stdout, `Back-off pulling image "${image}"`);
-          const l = await kubectl(c, ["logs", "bad", "-n", ns.name]);
-          assertEquals(l.code, 1);
-          // either, as the reason cycles
-          assertMatch(
-            l.stderr,
-            /container "bad" in pod "bad" is waiting to start: (trying and failing to pull image|image can't be pulled)/,
-          );
-        },
-      );
+clusterTest("images: pull failures, pull policies and default commands, as a kubelet reports them", {
+  seed: "none",
+}, async (t, c) => {
+  const ns = await tempNamespace(c, "fidelity-images");
+  const run = async (args: string[]) => {
+    const r = await kubectl(c, ["run", "-n", ns.name, ...args]);
+    assertEquals(r.code, 0, r.stderr);
+  };
+  try {
+    await t.step(
+      "an image that does not exist: ErrImagePull, then ImagePullBackOff, with the events",
+      async () => {
+        const image = "registry.example/does-not-exist:1";
+        await run(["bad", `--image=${image}`, "--", "sleep", "1d"]);
+        const reasons = new Set<string>();
+        await waitUntil(
+          async () => {
+            reasons.add(
+              await jsonpath(c, ns.name, "bad", ".status.containerStatuses[0].state.waiting.reason"),
+            );
+            return reasons.has("ImagePullBackOff");
+          },
+          90_000,
+          "ImagePullBackOff",
+        );
+        const evs = await events(c, ns.name, "bad");
+        assert(has(evs, "Normal", "Pulling", `Pulling image "${image}"`), JSON.stringify(evs));
+        assert(has(evs, "Warning", "Failed", new RegExp(`^Failed to pull image "${image}": rpc error: `)));
+        assert(has(evs, "Warning", "Failed", "Error: ErrImagePull"));
+        assert(has(evs, "Normal", "BackOff", `Back-off pulling image "${image}"`));
+        assert(has(evs, "Warning", "Failed", "Error: ImagePullBackOff"));
+        assertEquals(await jsonpath(c, ns.name, "bad", ".status.phase"), "Pending");
+        const d = await kubectl(c, ["describe", "pod", "bad", "-n", ns.name]);
+        assertEquals(d.code, 0, d.stderr);
+        // it keeps cycling (the back-off is short on the test server): either reason may be current
+        assertMatch(d.stdout, /State: +Waiting\n +Reason: +(ImagePullBackOff|ErrImagePull)\n/);
+        assertStringIncludes(d.stdout, `Back-off pulling image "${image}"`);
+        const l = await kubectl(c, ["logs", "bad", "-n", ns.name]);
+        assertEquals(l.code, 1);
+        // either, as the reason cycles
+        assertMatch(
+          l.stderr,
+          /container "bad" in pod "bad" is waiting to start: (trying and failing to pull image|image can't be pulled)/,
+        );
+      },
+    );
 
-      await t.step("imagePullPolicy: Never without the image, IfNotPresent and Always with it", async () => {
-        await run(["never", "--image=mine:dev", "--image-pull-policy=Never", "--", "sleep", "1d"]);
-        await run([
-          "present",
-          `--image=${KODAMA_TEST_IMAGE}`,
-          "--image-pull-policy=IfNotPresent",
-          "--",
-          "sleep",
-          "1d",
-        ]);
-        await run([
-          "always",
-          `--image=${KODAMA_TEST_IMAGE}`,
-          "--image-pull-policy=Always",
-          "--",
-          "sleep",
-          "1d",
-        ]);
+    await t.step("imagePullPolicy: Never without the image, IfNotPresent and Always with it", async () => {
+      await run(["never", "--image=mine:dev", "--image-pull-policy=Never", "--", "sleep", "1d"]);
+      await run([
+        "present",
+        `--image=${KODAMA_TEST_IMAGE}`,
+        "--image-pull-policy=IfNotPresent",
+        "--",
+        "sleep",
+        "1d",
+      ]);
+      await run([
+        "always",
+        `--image=${KODAMA_TEST_IMAGE}`,
+        "--image-pull-policy=Always",
+        "--",
+        "sleep",
+        "1d",
+      ]);
+      await waitUntil(
+        async () =>
+          (await jsonpath(c, ns.name, "never", ".status.containerStatuses[0].state.waiting.reason")) ===
+            "ErrImageNeverPull",
+        60_000,
+        "ErrImageNeverPull",
+      );
+      const never = await events(c, ns.name, "never");
+      assert(
+        has(
+          never,
+          "Warning",
+          "ErrImageNeverPull",
+          'Container image "mine:dev" is not present with pull policy of Never',
+        ),
+        JSON.stringify(never),
+      );
+      assert(has(never, "Warning", "Failed", "Error: ErrImageNeverPull"));
+      const w = await kubectl(c, [
+        "wait",
+        "--for=condition=Ready",
+        "pod/present",
+        "pod/always",
+        "-n",
+        ns.name,
+        "--timeout=60s",
+      ]);
+      assertEquals(w.code, 0, w.stderr);
+      const present = await events(c, ns.name, "present");
+      assert(
+        has(
+          present,
+          "Normal",
+          "Pulled",
+          `Container image "${KODAMA_TEST_IMAGE}" already present on machine`,
+        ),
+        JSON.stringify(present),
+      );
+      assert(
+        !present.some((e) => e.reason === "Pulling"),
+        "IfNotPresent does not pull an image the node has",
+      );
+      const always = await events(c, ns.name, "always");
+      assert(
+        has(always, "Normal", "Pulling", `Pulling image "${KODAMA_TEST_IMAGE}"`),
+        JSON.stringify(always),
+      );
+      assert(
+        has(
+          always,
+          "Normal",
+          "Pulled",
+          new RegExp(`^Successfully pulled image "${KODAMA_TEST_IMAGE}" in \\d`),
+        ),
+      );
+    });
+
+    await t.step(
+      "no command: busybox runs sh, which ends at once (Completed, then a crash loop)",
+      async () => {
+        await run(["once", `--image=${KODAMA_TEST_IMAGE}`, "--restart=Never"]);
+        await run(["loop", `--image=${KODAMA_TEST_IMAGE}`]);
+        await waitUntil(
+          async () => (await jsonpath(c, ns.name, "once", ".status.phase")) === "Succeeded",
+          60_000,
+          "pod once to succeed",
+        );
+        assertEquals(
+          await jsonpath(c, ns.name, "once", ".status.containerStatuses[0].state.terminated.reason"),
+          "Completed",
+        );
         await waitUntil(
           async () =>
-            (await jsonpath(c, ns.name, "never", ".status.containerStatuses[0].state.waiting.reason")) ===
-              "ErrImageNeverPull",
+            (await jsonpath(c, ns.name, "loop", ".status.containerStatuses[0].state.waiting.reason")) ===
+              "CrashLoopBackOff",
           60_000,
-          "ErrImageNeverPull",
+          "CrashLoopBackOff",
         );
-        const never = await events(c, ns.name, "never");
-        assert(
-          has(
-            never,
-            "Warning",
-            "ErrImageNeverPull",
-            'Container image "mine:dev" is not present with pull policy of Never',
-          ),
-          JSON.stringify(never),
+        assertEquals(
+          await jsonpath(c, ns.name, "loop", ".status.containerStatuses[0].lastState.terminated.exitCode"),
+          "0",
         );
-        assert(has(never, "Warning", "Failed", "Error: ErrImageNeverPull"));
-        const w = await kubectl(c, [
-          "wait",
-          "--for=condition=Ready",
-          "pod/present",
-          "pod/always",
-          "-n",
-          ns.name,
-          "--timeout=60s",
-        ]);
-        assertEquals(w.code, 0, w.stderr);
-        const present = await events(c, ns.name, "present");
-        assert(
-          has(
-            present,
-            "Normal",
-            "Pulled",
-            `Container image "${KODAMA_TEST_IMAGE}" already present on machine`,
-          ),
-          JSON.stringify(present),
+        // the STATUS column cycles (CrashLoopBackOff, then Completed while the next run ends): wait for it
+        let g = "";
+        await waitUntil(
+          async () => {
+            g = (await kubectl(c, ["get", "pod", "loop", "-n", ns.name])).stdout;
+            return g.includes("CrashLoopBackOff");
+          },
+          60_000,
+          "kubectl get pod loop to show CrashLoopBackOff",
         );
-        assert(
-          !present.some((e) => e.reason === "Pulling"),
-          "IfNotPresent does not pull an image the node has",
-        );
-        const always = await events(c, ns.name, "always");
-        assert(
-          has(always, "Normal", "Pulling", `Pulling image "${KODAMA_TEST_IMAGE}"`),
-          JSON.stringify(always),
-        );
-        assert(
-          has(
-            always,
-            "Normal",
-            "Pulled",
-            new RegExp(`^Successfully pulled image "${KODAMA_TEST_IMAGE}" in \\d`),
-          ),
-        );
-      });
-
-      await t.step(
-        "no command: busybox runs sh, which ends at once (Completed, then a crash loop)",
-        async () => {
-          await run(["once", `--image=${KODAMA_TEST_IMAGE}`, "--restart=Never"]);
-          await run(["loop", `--image=${KODAMA_TEST_IMAGE}`]);
-          await waitUntil(
-            async () => (await jsonpath(c, ns.name, "once", ".status.phase")) === "Succeeded",
-            60_000,
-            "pod once to succeed",
-          );
-          assertEquals(
-            await jsonpath(c, ns.name, "once", ".status.containerStatuses[0].state.terminated.reason"),
-            "Completed",
-          );
-          await waitUntil(
-            async () =>
-              (await jsonpath(c, ns.name, "loop", ".status.containerStatuses[0].state.waiting.reason")) ===
-                "CrashLoopBackOff",
-            60_000,
-            "CrashLoopBackOff",
-          );
-          assertEquals(
-            await jsonpath(c, ns.name, "loop", ".status.containerStatuses[0].lastState.terminated.exitCode"),
-            "0",
-          );
-          // the STATUS column cycles (CrashLoopBackOff, then Completed while the next run ends): wait for it
-          let g = "";
-          await waitUntil(
-            async () => {
-              g = (await kubectl(c, ["get", "pod", "loop", "-n", ns.name])).stdout;
-              return g.includes("CrashLoopBackOff");
-            },
-            60_000,
-            "kubectl get pod loop to show CrashLoopBackOff",
-          );
-          assertStringIncludes(g, "CrashLoopBackOff");
-        },
-      );
-    } finally {
-      await ns.remove();
-      await c.stop();
-    }
-  },
-);
+        assertStringIncludes(g, "CrashLoopBackOff");
+      },
+    );
+  } finally {
+    await ns.remove();
+  }
+});

@@ -14,6 +14,7 @@ import {
   type TestCluster,
   waitUntil,
 } from "../cluster/harness.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
 const MAIN = new URL("../cluster/main.ts", import.meta.url).pathname;
@@ -47,88 +48,79 @@ async function ready(c: TestCluster, ns: string) {
   assertEquals(r.code, 0, r.stderr);
 }
 
-Deno.test({
-  name: "cluster: fault injection",
-  ...opts,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    try {
-      if (!needsTestServer(c)) return;
-      await ready(c, DEMO.wekaNamespace);
+clusterTest("cluster: fault injection", { seed: "demo", ignore: onRealCluster }, async (t, c) => {
+  if (!needsTestServer(c)) return;
+  await ready(c, DEMO.wekaNamespace);
 
-      await t.step("failNext: the next N matching requests get that status", async () => {
-        c.faults.failNext(1, 500, { pathIncludes: "/api/v1/namespaces" });
-        const r = await kubectl(c, ["get", "ns"]);
-        assertEquals(r.code, 1);
-        assertStringIncludes(r.stderr, "Error from server (InternalError)");
-        assertStringIncludes(r.stderr, "injected failure");
-        assertEquals((await kubectl(c, ["get", "ns"])).code, 0);
-      });
+  await t.step("failNext: the next N matching requests get that status", async () => {
+    c.faults.failNext(1, 500, { pathIncludes: "/api/v1/namespaces" });
+    const r = await kubectl(c, ["get", "ns"]);
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "Error from server (InternalError)");
+    assertStringIncludes(r.stderr, "injected failure");
+    assertEquals((await kubectl(c, ["get", "ns"])).code, 0);
+  });
 
-      await t.step("over HTTP: POST /_test/faults (admin only)", async () => {
-        const body = JSON.stringify({ action: "failNext", n: 2, status: 503, pathIncludes: "/pods" });
-        const set = await kubectl(c, ["create", "--raw", "/_test/faults", "-f", "-"], { stdin: body });
-        assertEquals(set.code, 0, set.stderr);
-        assertStringIncludes(set.stdout, "next 2 requests fail with 503");
-        for (let i = 0; i < 2; i++) {
-          const r = await kubectl(c, ["get", "--raw", "/api/v1/namespaces/prod/pods"]);
-          assertEquals(r.code, 1);
-          assertStringIncludes(r.stderr, "ServiceUnavailable");
-        }
-        assertEquals((await kubectl(c, ["get", "--raw", "/api/v1/namespaces/prod/pods"])).code, 0);
-        const dev = await kubectl(c, ["create", "--raw", "/_test/faults", "-f", "-"], {
-          stdin: body,
-          context: "dev",
-        });
-        assertEquals(dev.code, 1);
-        assertStringIncludes(dev.stderr, "Forbidden");
-        const pids = JSON.parse((await kubectl(c, ["get", "--raw", "/_test/pids"])).stdout);
-        assert(pids.pids.length >= DEMO.wekaPods.length, "pod pids listed");
-      });
-
-      await t.step("delay: every response waits", async () => {
-        c.faults.delay(300);
-        const t0 = performance.now();
-        assertEquals((await kubectl(c, ["get", "--raw", "/api/v1/namespaces/dev"])).code, 0);
-        const slow = performance.now() - t0;
-        c.faults.delay(0);
-        assert(slow >= 300, `took ${slow}ms`);
-      });
-
-      await t.step("dropStreams: exec refused while on, works again when off", async () => {
-        const exec = ["exec", "-n", DEMO.wekaNamespace, DEMO.wekaPods[0], "--", "weka", "version"];
-        const long = new Deno.Command(KUBECTL, {
-          args: [
-            "--kubeconfig",
-            c.kubeconfig,
-            "exec",
-            "-n",
-            DEMO.wekaNamespace,
-            DEMO.wekaPods[1],
-            "--",
-            "sleep",
-            "30",
-          ],
-          stdout: "null",
-          stderr: "null",
-        }).spawn();
-        await new Promise((r) => setTimeout(r, 700));
-        const t0 = performance.now();
-        c.faults.dropStreams(true);
-        const st = await long.status;
-        assert(performance.now() - t0 < 5000, "open exec stream was dropped");
-        assert(!st.success, "kubectl exec failed when its stream was dropped");
-        const refused = await kubectl(c, exec);
-        assert(refused.code !== 0, "exec refused while streams are dropped");
-        c.faults.dropStreams(false);
-        const r = await kubectl(c, exec);
-        assertEquals(r.code, 0, r.stderr);
-        assertEquals(r.stdout.trim(), DEMO.wekaVersion);
-      });
-    } finally {
-      await c.stop();
+  await t.step("over HTTP: POST /_test/faults (admin only)", async () => {
+    const body = JSON.stringify({ action: "failNext", n: 2, status: 503, pathIncludes: "/pods" });
+    const set = await kubectl(c, ["create", "--raw", "/_test/faults", "-f", "-"], { stdin: body });
+    assertEquals(set.code, 0, set.stderr);
+    assertStringIncludes(set.stdout, "next 2 requests fail with 503");
+    for (let i = 0; i < 2; i++) {
+      const r = await kubectl(c, ["get", "--raw", "/api/v1/namespaces/prod/pods"]);
+      assertEquals(r.code, 1);
+      assertStringIncludes(r.stderr, "ServiceUnavailable");
     }
-  },
+    assertEquals((await kubectl(c, ["get", "--raw", "/api/v1/namespaces/prod/pods"])).code, 0);
+    const dev = await kubectl(c, ["create", "--raw", "/_test/faults", "-f", "-"], {
+      stdin: body,
+      context: "dev",
+    });
+    assertEquals(dev.code, 1);
+    assertStringIncludes(dev.stderr, "Forbidden");
+    const pids = JSON.parse((await kubectl(c, ["get", "--raw", "/_test/pids"])).stdout);
+    assert(pids.pids.length >= DEMO.wekaPods.length, "pod pids listed");
+  });
+
+  await t.step("delay: every response waits", async () => {
+    c.faults.delay(300);
+    const t0 = performance.now();
+    assertEquals((await kubectl(c, ["get", "--raw", "/api/v1/namespaces/dev"])).code, 0);
+    const slow = performance.now() - t0;
+    c.faults.delay(0);
+    assert(slow >= 300, `took ${slow}ms`);
+  });
+
+  await t.step("dropStreams: exec refused while on, works again when off", async () => {
+    const exec = ["exec", "-n", DEMO.wekaNamespace, DEMO.wekaPods[0], "--", "weka", "version"];
+    const long = new Deno.Command(KUBECTL, {
+      args: [
+        "--kubeconfig",
+        c.kubeconfig,
+        "exec",
+        "-n",
+        DEMO.wekaNamespace,
+        DEMO.wekaPods[1],
+        "--",
+        "sleep",
+        "30",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await new Promise((r) => setTimeout(r, 700));
+    const t0 = performance.now();
+    c.faults.dropStreams(true);
+    const st = await long.status;
+    assert(performance.now() - t0 < 5000, "open exec stream was dropped");
+    assert(!st.success, "kubectl exec failed when its stream was dropped");
+    const refused = await kubectl(c, exec);
+    assert(refused.code !== 0, "exec refused while streams are dropped");
+    c.faults.dropStreams(false);
+    const r = await kubectl(c, exec);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim(), DEMO.wekaVersion);
+  });
 });
 
 Deno.test({
@@ -232,39 +224,34 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "cluster: harness uses KODAMA_TEST_KUBECONFIG as a real cluster",
-  ...opts,
-  async fn() {
-    const c = await startCluster({ seed: "none" });
-    try {
-      const harness = new URL("../cluster/harness.ts", import.meta.url).href;
-      const code = `
+clusterTest(
+  "cluster: harness uses KODAMA_TEST_KUBECONFIG as a real cluster",
+  { seed: "none", ignore: onRealCluster },
+  async (_t, c) => {
+    const harness = new URL("../cluster/harness.ts", import.meta.url).href;
+    const code = `
         const h = await import(${JSON.stringify(harness)});
         const c = await h.startCluster();
         let threw = false;
         try { c.faults.delay(1); } catch { threw = true; }
         const r = await h.kubectl(c, ["get", "ns", "default", "-o", "name"]);
         console.log(JSON.stringify({ real: c.real, server: c.server, threw, skip: !h.needsTestServer(c), onReal: h.onRealCluster, out: r.stdout.trim() }));`;
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["eval", code],
-        env: { KODAMA_TEST_KUBECONFIG: c.kubeconfig },
-        stdout: "piped",
-        stderr: "piped",
-        cwd: new URL("../..", import.meta.url).pathname,
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-      assertEquals(JSON.parse(text), {
-        real: true,
-        server: c.server,
-        threw: true,
-        skip: true,
-        onReal: true,
-        out: "namespace/default",
-      });
-    } finally {
-      await c.stop();
-    }
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { KODAMA_TEST_KUBECONFIG: c.kubeconfig },
+      stdout: "piped",
+      stderr: "piped",
+      cwd: new URL("../..", import.meta.url).pathname,
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    assertEquals(JSON.parse(text), {
+      real: true,
+      server: c.server,
+      threw: true,
+      skip: true,
+      onReal: true,
+      out: "namespace/default",
+    });
   },
-});
+);

@@ -3,16 +3,13 @@
  * containerd writes container logs: `kubectl logs` never shows half a line. Runs on a real cluster too.
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { kubectl, startCluster, tempNamespace, waitUntil } from "../cluster/harness.ts";
+import { kubectl, tempNamespace, waitUntil } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import { busyboxPod } from "./_helpers.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-Deno.test("logs: half a line is held back until its newline", {
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const c = await startCluster({ seed: "none" });
+clusterTest("logs: half a line is held back until its newline", { seed: "none" }, async (_t, c) => {
   const ns = await tempNamespace(c, "fidelity-logs");
   const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
   try {
@@ -39,6 +36,5 @@ Deno.test("logs: half a line is held back until its newline", {
   } finally {
     kube.close();
     await ns.remove();
-    await c.stop();
   }
 });

@@ -6,10 +6,9 @@
  * Everything runs as `dev` in namespace `dev` except creating a StorageClass (admin).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { kubectl, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { SESSION_IMAGE } from "../cli/_session.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { clusterTest } from "../cluster/fixture.ts";
 
 async function until(what: string, ms: number, fn: () => Promise<boolean>) {
   const deadline = Date.now() + ms;
@@ -24,11 +23,10 @@ const dev = (c: TestCluster, args: string[], stdin?: string) =>
 
 const unique = () => crypto.randomUUID().slice(0, 6);
 
-Deno.test({
-  name: "cluster: a default StorageClass; a claim naming a missing class stays Pending, its pod unscheduled",
-  ...opts,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "cluster: a default StorageClass; a claim naming a missing class stays Pending, its pod unscheduled",
+  { seed: "demo" },
+  async (_t, c) => {
     const id = unique();
     const cls = `nope-${id}`;
     try {
@@ -106,16 +104,14 @@ spec:
     } finally {
       await dev(c, ["delete", `pod/user-${id}`, `pvc/claim-${id}`, "--wait=false"]);
       if (!c.real) await kubectl(c, ["delete", "storageclass", cls, "--ignore-not-found"]);
-      await c.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "cluster: a claim without a class gets the default one and binds",
-  ...opts,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "cluster: a claim without a class gets the default one and binds",
+  { seed: "demo" },
+  async (_t, c) => {
     const id = unique();
     try {
       const r = await dev(
@@ -145,88 +141,81 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
       );
     } finally {
       await dev(c, ["delete", `pvc/plain-${id}`, "--wait=false"]);
-      await c.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "cluster: quantities are decoded (400) and validated (422) with kube-apiserver's messages; fsGroup",
-  ...opts,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "cluster: quantities are decoded (400) and validated (422) with kube-apiserver's messages; fsGroup",
+  { seed: "demo" },
+  async (_t, c) => {
     const pod = (name: string, resources: string, securityContext = "") =>
       `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n${securityContext}  containers: [{name: m, image: ${SESSION_IMAGE}, resources: ${resources}}]\n`;
     const dry = (manifest: string) => dev(c, ["apply", "--dry-run=server", "-f", "-"], manifest);
-    try {
-      const lots = await dry(pod("q1", "{limits: {cpu: lots}}"));
-      assertEquals(lots.code, 1);
-      assertStringIncludes(lots.stderr, "Error from server (BadRequest)");
-      assertStringIncludes(
-        lots.stderr,
-        `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
-      );
-      const dots = await dry(pod("q1b", '{limits: {cpu: "1.2.3"}}'));
-      assertStringIncludes(dots.stderr, "quantities must match the regular expression");
-      const suffix = await dry(pod("q1c", "{limits: {cpu: 1ki}}"));
-      assertStringIncludes(
-        suffix.stderr,
-        'Pod in version "v1" cannot be handled as a Pod: unable to parse quantity\'s suffix',
-      );
-      // a limit without a request: the request defaults to the limit
-      const limitOnly = await dev(
-        c,
-        ["apply", "--dry-run=server", "-o", "json", "-f", "-"],
-        pod("q1d", "{limits: {cpu: 100m}}"),
-      );
-      assertEquals(limitOnly.code, 0, limitOnly.stderr);
-      assertEquals(JSON.parse(limitOnly.stdout).spec.containers[0].resources.requests, { cpu: "100m" });
-      const over = await dry(pod("q2", '{limits: {cpu: "1"}, requests: {cpu: "2"}}'));
-      assertEquals(over.code, 1);
-      assertMatch(
-        over.stderr,
-        /spec\.containers\[0\]\.resources\.requests: Invalid value: "2": must be less than or equal to cpu limit/,
-      );
-      const neg = await dry(pod("q3", '{requests: {memory: "-1"}}'));
-      assertMatch(
-        neg.stderr,
-        /spec\.containers\[0\]\.resources\.requests\[memory\]: Invalid value: "-1": must be greater than or equal to 0/,
-      );
-      const ok = await dry(
-        pod(
-          "q4",
-          "{limits: {cpu: 500m, memory: 1Gi}, requests: {cpu: 125m, memory: 256Mi}}",
-          "  securityContext: {fsGroup: 1000, fsGroupChangePolicy: OnRootMismatch}\n",
-        ),
-      );
-      assertEquals(ok.code, 0, ok.stderr);
-      const bad = await dry(
-        pod("q5", "{}", "  securityContext: {fsGroup: 1000, fsGroupChangePolicy: Sometimes}\n"),
-      );
-      assertEquals(bad.code, 1);
-      assertStringIncludes(
-        bad.stderr,
-        'spec.securityContext.fsGroupChangePolicy: Unsupported value: "Sometimes"',
-      );
-      const zero = await dry(
-        `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: z}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: "0"}}}\n`,
-      );
-      assertEquals(zero.code, 1);
-      assertStringIncludes(
-        zero.stderr,
-        'spec.resources[storage]: Invalid value: "0": must be greater than zero',
-      );
-    } finally {
-      await c.stop();
-    }
+    const lots = await dry(pod("q1", "{limits: {cpu: lots}}"));
+    assertEquals(lots.code, 1);
+    assertStringIncludes(lots.stderr, "Error from server (BadRequest)");
+    assertStringIncludes(
+      lots.stderr,
+      `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+    );
+    const dots = await dry(pod("q1b", '{limits: {cpu: "1.2.3"}}'));
+    assertStringIncludes(dots.stderr, "quantities must match the regular expression");
+    const suffix = await dry(pod("q1c", "{limits: {cpu: 1ki}}"));
+    assertStringIncludes(
+      suffix.stderr,
+      'Pod in version "v1" cannot be handled as a Pod: unable to parse quantity\'s suffix',
+    );
+    // a limit without a request: the request defaults to the limit
+    const limitOnly = await dev(
+      c,
+      ["apply", "--dry-run=server", "-o", "json", "-f", "-"],
+      pod("q1d", "{limits: {cpu: 100m}}"),
+    );
+    assertEquals(limitOnly.code, 0, limitOnly.stderr);
+    assertEquals(JSON.parse(limitOnly.stdout).spec.containers[0].resources.requests, { cpu: "100m" });
+    const over = await dry(pod("q2", '{limits: {cpu: "1"}, requests: {cpu: "2"}}'));
+    assertEquals(over.code, 1);
+    assertMatch(
+      over.stderr,
+      /spec\.containers\[0\]\.resources\.requests: Invalid value: "2": must be less than or equal to cpu limit/,
+    );
+    const neg = await dry(pod("q3", '{requests: {memory: "-1"}}'));
+    assertMatch(
+      neg.stderr,
+      /spec\.containers\[0\]\.resources\.requests\[memory\]: Invalid value: "-1": must be greater than or equal to 0/,
+    );
+    const ok = await dry(
+      pod(
+        "q4",
+        "{limits: {cpu: 500m, memory: 1Gi}, requests: {cpu: 125m, memory: 256Mi}}",
+        "  securityContext: {fsGroup: 1000, fsGroupChangePolicy: OnRootMismatch}\n",
+      ),
+    );
+    assertEquals(ok.code, 0, ok.stderr);
+    const bad = await dry(
+      pod("q5", "{}", "  securityContext: {fsGroup: 1000, fsGroupChangePolicy: Sometimes}\n"),
+    );
+    assertEquals(bad.code, 1);
+    assertStringIncludes(
+      bad.stderr,
+      'spec.securityContext.fsGroupChangePolicy: Unsupported value: "Sometimes"',
+    );
+    const zero = await dry(
+      `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: z}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: "0"}}}\n`,
+    );
+    assertEquals(zero.code, 1);
+    assertStringIncludes(
+      zero.stderr,
+      'spec.resources[storage]: Invalid value: "0": must be greater than zero',
+    );
   },
-});
+);
 
-Deno.test({
-  name: "cluster: init containers that fail show Init:Error (restartPolicy Never) and Init:CrashLoopBackOff",
-  ...opts,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "cluster: init containers that fail show Init:Error (restartPolicy Never) and Init:CrashLoopBackOff",
+  { seed: "demo" },
+  async (_t, c) => {
     const id = unique();
     const pod = (name: string, policy: string) =>
       `apiVersion: v1
@@ -262,7 +251,6 @@ spec:
       assertMatch(ev.stdout, /BackOff\s+pod\/always-\S+\s+Back-off restarting failed container/);
     } finally {
       await dev(c, ["delete", "pod", `never-${id}`, `always-${id}`, "--wait=false"]);
-      await c.stop();
     }
   },
-});
+);

@@ -5,20 +5,17 @@
  * carries the summary and nothing else.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
 import { CONFIG, MAIN } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import { tmux } from "./_helpers.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-Deno.test({
-  name:
-    "exec --all --group over the load pods: one group, then the odd pod in its own; the live line on a terminal",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "none", pods: 20 });
+clusterTest(
+  "exec --all --group over the load pods: one group, then the odd pod in its own; the live line on a terminal",
+  { seed: "none", pods: 20 },
+  async (t, c) => {
     const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "load" });
     const n = c.loadPods;
     const last = String(n - 1).padStart(3, "0");
@@ -127,7 +124,6 @@ Deno.test({
       });
     } finally {
       kube.close();
-      await c.stop();
     }
   },
-});
+);

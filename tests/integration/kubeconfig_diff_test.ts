@@ -12,24 +12,16 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dirname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
-import {
-  KODAMA_TEST_IMAGE,
-  KUBECTL,
-  kubectl,
-  onRealCluster,
-  startCluster,
-  type TestCluster,
-} from "../cluster/harness.ts";
+import { KODAMA_TEST_IMAGE, KUBECTL, kubectl, onRealCluster, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { type KubeConfigLite, loadKubeConfig } from "../../src/kube/config.ts";
 import { KodamaError } from "../../src/errors.ts";
 import { loadFullYaml } from "../../src/kube/kubeconfig.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
 // the odd YAML below is js-yaml's to read (src/kube/kubeyaml.ts reads only the plain subset); loaded up front
 // because these tests call the synchronous loader directly
 await loadFullYaml();
-
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
 
 interface Case {
   name: string;
@@ -471,88 +463,90 @@ async function kubectlIn(dir: string, args: string[], env: Record<string, string
 
 // --------------------------------------------------------------------------------------------- tests
 
-Deno.test("kubeconfig fixtures resolve as kubectl resolves them (kubectl is the oracle)", opts, async (t) => {
-  const c = await startCluster({ seed: "demo" });
-  const env = await setup(c);
-  try {
-    const made = await kubectl(c, [
-      "run",
-      "diff-probe",
-      "-n",
-      "dev",
-      `--image=${KODAMA_TEST_IMAGE}`,
-      "--",
-      "sleep",
-      "3600",
-    ]);
-    assertEquals(made.code, 0, made.stderr);
-    for (const [i, k] of CASES.entries()) {
-      await t.step(k.name, async () => {
-        const { dir, files } = await writeCase(env, k, i);
-        const inv = invocation(k);
-        const view = await kubectlIn(
-          dir,
-          ["config", "view", "--minify", "--raw", "-o", "json", ...inv.args],
-          inv.env,
-        );
-        // kodama, in-process: the same files (absolute), the same context flag
-        let ours: KubeConfigLite | undefined;
-        let loadErr: unknown;
-        try {
-          ours = loadKubeConfig(
-            { kubeconfig: k.list ? undefined : files[0], context: k.context },
-            { env: (n) => (n === "KUBECONFIG" ? (k.list ? files.join(":") : undefined) : undefined) },
+clusterTest(
+  "kubeconfig fixtures resolve as kubectl resolves them (kubectl is the oracle)",
+  { seed: "demo", ignore: onRealCluster },
+  async (t, c) => {
+    const env = await setup(c);
+    try {
+      const made = await kubectl(c, [
+        "run",
+        "diff-probe",
+        "-n",
+        "dev",
+        `--image=${KODAMA_TEST_IMAGE}`,
+        "--",
+        "sleep",
+        "3600",
+      ]);
+      assertEquals(made.code, 0, made.stderr);
+      for (const [i, k] of CASES.entries()) {
+        await t.step(k.name, async () => {
+          const { dir, files } = await writeCase(env, k, i);
+          const inv = invocation(k);
+          const view = await kubectlIn(
+            dir,
+            ["config", "view", "--minify", "--raw", "-o", "json", ...inv.args],
+            inv.env,
           );
-        } catch (e) {
-          loadErr = e;
-        }
-        if (k.loadError) {
-          assert(view.code !== 0, `kubectl loaded a file the case says it refuses: ${view.stdout}`);
-          assert(loadErr instanceof KodamaError, `kodama loaded it: ${loadErr}`);
-          assertEquals(loadErr.code, 2);
-          assertMatch(loadErr.message, k.loadError);
-          return;
-        }
-        if (view.code === 0 && !loadErr) {
-          // kubectl resolved a context: kodama must resolve the same one, to the same values
-          assertEquals(fromKodama(ours!), fromKubectl(JSON.parse(view.stdout), files));
-        } else {
-          // kubectl cannot resolve the context (it names a missing cluster), or refuses it on use (a CA
-          // with insecure-skip-tls-verify): kodama refuses it up front; the live run below must agree
-          assert(k.live instanceof RegExp, `kubectl: ${view.stderr}; kodama: ${loadErr}`);
-          if (loadErr) assert(loadErr instanceof KodamaError && loadErr.code === 2, String(loadErr));
-          else throw new Error(`kodama resolved a context kubectl cannot: ${view.stderr}`);
-        }
-        if (!k.live) {
-          if (loadErr) throw loadErr;
-          return;
-        }
-        // both against the test server
-        const kctl = await kubectlIn(
-          dir,
-          ["get", "pods", "-n", "dev", "-o", "name", "--request-timeout", "10s", ...inv.args],
-          inv.env,
-        );
-        const kod = await runKodama(["pods", "-n", "dev", "-o", "name", ...inv.args], {
-          cwd: dir,
-          env: { KUBECONFIG: inv.env.KUBECONFIG ?? "", KODAMA_HOME: `${dir}/.kodama` },
+          // kodama, in-process: the same files (absolute), the same context flag
+          let ours: KubeConfigLite | undefined;
+          let loadErr: unknown;
+          try {
+            ours = loadKubeConfig(
+              { kubeconfig: k.list ? undefined : files[0], context: k.context },
+              { env: (n) => (n === "KUBECONFIG" ? (k.list ? files.join(":") : undefined) : undefined) },
+            );
+          } catch (e) {
+            loadErr = e;
+          }
+          if (k.loadError) {
+            assert(view.code !== 0, `kubectl loaded a file the case says it refuses: ${view.stdout}`);
+            assert(loadErr instanceof KodamaError, `kodama loaded it: ${loadErr}`);
+            assertEquals(loadErr.code, 2);
+            assertMatch(loadErr.message, k.loadError);
+            return;
+          }
+          if (view.code === 0 && !loadErr) {
+            // kubectl resolved a context: kodama must resolve the same one, to the same values
+            assertEquals(fromKodama(ours!), fromKubectl(JSON.parse(view.stdout), files));
+          } else {
+            // kubectl cannot resolve the context (it names a missing cluster), or refuses it on use (a CA
+            // with insecure-skip-tls-verify): kodama refuses it up front; the live run below must agree
+            assert(k.live instanceof RegExp, `kubectl: ${view.stderr}; kodama: ${loadErr}`);
+            if (loadErr) assert(loadErr instanceof KodamaError && loadErr.code === 2, String(loadErr));
+            else throw new Error(`kodama resolved a context kubectl cannot: ${view.stderr}`);
+          }
+          if (!k.live) {
+            if (loadErr) throw loadErr;
+            return;
+          }
+          // both against the test server
+          const kctl = await kubectlIn(
+            dir,
+            ["get", "pods", "-n", "dev", "-o", "name", "--request-timeout", "10s", ...inv.args],
+            inv.env,
+          );
+          const kod = await runKodama(["pods", "-n", "dev", "-o", "name", ...inv.args], {
+            cwd: dir,
+            env: { KUBECONFIG: inv.env.KUBECONFIG ?? "", KODAMA_HOME: `${dir}/.kodama` },
+          });
+          assert(!hasStackTrace(kod.stderr), kod.stderr);
+          if (k.live === "ok") {
+            assertEquals(kctl.code, 0, `kubectl: ${kctl.stderr}`);
+            assertEquals(kctl.stdout.trim(), "pod/diff-probe");
+            assertEquals(kod.code, 0, `kodama: ${kod.stderr}`);
+            assertEquals(kod.stdout.trim(), "pod/diff-probe");
+          } else {
+            assert(kctl.code !== 0, `kubectl succeeded where the case expects a failure: ${kctl.stdout}`);
+            assert(kod.code !== 0, `kodama succeeded where kubectl fails: ${kod.stdout}`);
+            assertMatch(kod.stderr, k.live);
+            assert(kod.stderr.trim().split("\n").length <= 2, `more than two lines: ${kod.stderr}`);
+          }
         });
-        assert(!hasStackTrace(kod.stderr), kod.stderr);
-        if (k.live === "ok") {
-          assertEquals(kctl.code, 0, `kubectl: ${kctl.stderr}`);
-          assertEquals(kctl.stdout.trim(), "pod/diff-probe");
-          assertEquals(kod.code, 0, `kodama: ${kod.stderr}`);
-          assertEquals(kod.stdout.trim(), "pod/diff-probe");
-        } else {
-          assert(kctl.code !== 0, `kubectl succeeded where the case expects a failure: ${kctl.stdout}`);
-          assert(kod.code !== 0, `kodama succeeded where kubectl fails: ${kod.stdout}`);
-          assertMatch(kod.stderr, k.live);
-          assert(kod.stderr.trim().split("\n").length <= 2, `more than two lines: ${kod.stderr}`);
-        }
-      });
+      }
+    } finally {
+      await Deno.remove(env.root, { recursive: true }).catch(() => {});
     }
-  } finally {
-    await c.stop();
-    await Deno.remove(env.root, { recursive: true }).catch(() => {});
-  }
-});
+  },
+);

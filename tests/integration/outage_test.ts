@@ -9,10 +9,9 @@
  * - each gives up with exit 1 naming the server once it has been unreachable for --reconnect-timeout.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { kubectl, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { kubectl, onRealCluster, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, spawnKodama } from "../cli/_run.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
+import { clusterTest } from "../cluster/fixture.ts";
 
 /** A running kodama whose stdout and stderr are collected as they arrive. */
 class Running {
@@ -70,10 +69,10 @@ function consecutive(ns: number[]): void {
   }
 }
 
-Deno.test("streams survive an API-server outage: logs -f, pods -w, wait --for exists", opts, async (t) => {
-  const c = await startCluster({ seed: "demo" });
-  try {
-    // several lines a second, numbered: a gap or a repeat shows in the sequence
+clusterTest(
+  "streams survive an API-server outage: logs -f, pods -w, wait --for exists",
+  { seed: "demo", ignore: onRealCluster },
+  async (t, c) => { // several lines a second, numbered: a gap or a repeat shows in the sequence
     const made = await kubectl(c, [
       "run",
       "ticker",
@@ -237,7 +236,5 @@ Deno.test("streams survive an API-server outage: logs -f, pods -w, wait --for ex
         }
       },
     );
-  } finally {
-    await c.stop();
-  }
-});
+  },
+);

@@ -7,14 +7,13 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import * as http from "node:http";
 import YAML from "yaml";
-import { deleteObjects, startCluster, tempNamespace } from "../cluster/harness.ts";
+import { deleteObjects, tempNamespace } from "../cluster/harness.ts";
 import { httpPod } from "./_helpers.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import type { ForwardRecord } from "../../src/pods/pf_stats.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { clusterTest } from "../cluster/fixture.ts";
 
 /** One GET on a fresh connection: the body, or the error's text. */
 function get(port: number): Promise<string> {
@@ -39,11 +38,10 @@ async function until<T>(what: string, f: () => Promise<T | undefined>): Promise<
   throw new Error(`never: ${what}`);
 }
 
-Deno.test({
-  name: "port-forward --detach, list, stop; it follows svc/api to the other pod; --stats-json; quiet Ctrl-C",
-  ...opts,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "port-forward --detach, list, stop; it follows svc/api to the other pod; --stats-json; quiet Ctrl-C",
+  { seed: "demo" },
+  async (t, c) => {
     const home = await Deno.makeTempDir();
     const env = { KODAMA_HOME: home };
     const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args], { env });
@@ -247,8 +245,7 @@ Deno.test({
       await deleteObjects(c, "dev", "pod/echo");
       await space.remove();
       kube.close();
-      await c.stop();
       await Deno.remove(home, { recursive: true });
     }
   },
-});
+);

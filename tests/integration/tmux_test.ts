@@ -4,10 +4,11 @@
  * reached through `kodama exec`.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { DEMO, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { DEMO, type TestCluster } from "../cluster/harness.ts";
 import { CONFIG, MAIN, spawnKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
 import { tmux } from "./_helpers.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -111,185 +112,177 @@ function kodama(c: TestCluster, args: string): string {
   } ${args}`;
 }
 
-Deno.test({
-  name: "TTY: exec -it, --tmux panes, picker through exec",
-  ignore: !HAVE_TMUX,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    try {
-      await t.step("exec -it: prompt, stty size, resize seen, exit 3, terminal restored", async () => {
-        const term = await Term.start(
-          kodama(c, `exec -it -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`),
+clusterTest(
+  "TTY: exec -it, --tmux panes, picker through exec",
+  { seed: "demo", ignore: !HAVE_TMUX },
+  async (t, c) => {
+    await t.step("exec -it: prompt, stty size, resize seen, exit 3, terminal restored", async () => {
+      const term = await Term.start(
+        kodama(c, `exec -it -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`),
+        {
+          width: 100,
+          height: 30,
+        },
+      );
+      try {
+        await term.waitFor((s) => /[$#] ?$/.test(s), "a shell prompt");
+        await term.type("stty size\n");
+        await term.waitFor((s) => s.includes("30 100"), "stty size = 30 100");
+        await term.tmux("resize-window", "-x", "80", "-y", "20");
+        await new Promise((r) => setTimeout(r, 300));
+        await term.type("stty size\n");
+        await term.waitFor((s) => s.includes("20 80"), "stty size after resize = 20 80");
+        await term.type("exit 3\n");
+        assertEquals(await term.exitCode(), 3);
+        // every mode restored (the size line differs: we resized the window)
+        const modes = (s: string) => s.split("\n").slice(1).join("\n");
+        const before = await term.read("stty.before");
+        assert(before.includes("icanon") && before.includes("echo"), before);
+        assertEquals(modes(await term.read("stty.after")), modes(before));
+      } finally {
+        await term.stop();
+      }
+    });
+
+    await t.step(
+      "kpod -- sh on a terminal gets a TTY without -it (docker compose exec); -T does not",
+      async () => {
+        const term = await Term.start(kodama(c, `exec -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`), {
+          width: 100,
+          height: 30,
+        });
+        try {
+          await term.waitFor((s) => /[$#] ?$/.test(s), "a shell prompt");
+          await term.type("echo tty-$((40+2)); tty\n");
+          // both lines: the echo's, then tty's answer (a terminal's name, or "not a tty")
+          const s = await term.waitFor(
+            (s) => /tty-42\s*\n[^]*(\/dev\/\S+|not a tty)/.test(s),
+            "the command's output",
+          );
+          assertMatch(s, /\/dev\/(pts\/\d+|tty\w*)/); // the shell's stdin is a terminal
+          await term.type("exit 4\n");
+          assertEquals(await term.exitCode(), 4);
+        } finally {
+          await term.stop();
+        }
+        // -T: no TTY and no stdin, so the shell reads nothing and ends at once, as `docker compose exec -T`
+        const plain = await Term.start(
+          kodama(c, `exec -T -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`),
           {
             width: 100,
             height: 30,
           },
         );
         try {
-          await term.waitFor((s) => /[$#] ?$/.test(s), "a shell prompt");
-          await term.type("stty size\n");
-          await term.waitFor((s) => s.includes("30 100"), "stty size = 30 100");
-          await term.tmux("resize-window", "-x", "80", "-y", "20");
-          await new Promise((r) => setTimeout(r, 300));
-          await term.type("stty size\n");
-          await term.waitFor((s) => s.includes("20 80"), "stty size after resize = 20 80");
-          await term.type("exit 3\n");
-          assertEquals(await term.exitCode(), 3);
-          // every mode restored (the size line differs: we resized the window)
-          const modes = (s: string) => s.split("\n").slice(1).join("\n");
-          const before = await term.read("stty.before");
-          assert(before.includes("icanon") && before.includes("echo"), before);
-          assertEquals(modes(await term.read("stty.after")), modes(before));
+          assertEquals(await plain.exitCode(), 0);
         } finally {
-          await term.stop();
+          await plain.stop();
         }
-      });
+      },
+    );
 
-      await t.step(
-        "kpod -- sh on a terminal gets a TTY without -it (docker compose exec); -T does not",
-        async () => {
-          const term = await Term.start(kodama(c, `exec -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`), {
-            width: 100,
-            height: 30,
-          });
-          try {
-            await term.waitFor((s) => /[$#] ?$/.test(s), "a shell prompt");
-            await term.type("echo tty-$((40+2)); tty\n");
-            // both lines: the echo's, then tty's answer (a terminal's name, or "not a tty")
-            const s = await term.waitFor(
-              (s) => /tty-42\s*\n[^]*(\/dev\/\S+|not a tty)/.test(s),
-              "the command's output",
-            );
-            assertMatch(s, /\/dev\/(pts\/\d+|tty\w*)/); // the shell's stdin is a terminal
-            await term.type("exit 4\n");
-            assertEquals(await term.exitCode(), 4);
-          } finally {
-            await term.stop();
-          }
-          // -T: no TTY and no stdin, so the shell reads nothing and ends at once, as `docker compose exec -T`
-          const plain = await Term.start(
-            kodama(c, `exec -T -n ${DEMO.wekaNamespace} --pod weka-drive-0 -- sh`),
-            {
-              width: 100,
-              height: 30,
-            },
-          );
-          try {
-            assertEquals(await plain.exitCode(), 0);
-          } finally {
-            await plain.stop();
-          }
-        },
-      );
-
-      await t.step("--tmux outside tmux: a detached session, one pane per pod, titled", async () => {
-        const sock = `kodama-test-${crypto.randomUUID().slice(0, 8)}`;
-        const env = { ...Deno.env.toObject(), KODAMA_TMUX_SOCKET: sock, NO_COLOR: "1" };
-        delete (env as Record<string, string>).TMUX;
-        try {
-          const r = await spawnKodama(
-            [
-              "--kubeconfig",
-              c.kubeconfig,
-              "exec",
-              "-n",
-              DEMO.wekaNamespace,
-              "-m",
-              "weka",
-              "--tmux",
-              "--sync-panes",
-              "--",
-              "sh",
-            ],
-            { env, clearEnv: true },
-          ).output();
-          const stderr = new TextDecoder().decode(r.stderr);
-          assertEquals(r.code, 0, stderr);
-          const session = new TextDecoder().decode(r.stdout).trim();
-          assert(session.startsWith("kodama-"), session);
-          const list = await tmux(
-            sock,
-            "list-panes",
-            "-s",
-            "-t",
-            session,
-            "-F",
-            "#{pane_title}|#{synchronize-panes}|#{pane-border-status}",
-          );
-          const rows = list.trim().split("\n");
-          assertEquals(rows.map((l) => l.split("|")[0]).sort(), [...DEMO.wekaPods].sort());
-          for (const row of rows) assertStringIncludes(row, "|1|top");
-          // the panes run an interactive shell in their pod; on the test server its prompt names the pod
-          const panes =
-            (await tmux(sock, "list-panes", "-s", "-t", session, "-F", "#{pane_id}|#{pane_title}"))
-              .trim().split("\n").map((l) => l.split("|"));
-          const end = Date.now() + 20_000;
-          let screen = "";
-          while (Date.now() < end) {
-            screen = await tmux(sock, "capture-pane", "-p", "-t", panes[0][0]);
-            if (/[$#] ?\s*$/.test(screen)) break;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-          assert(/[$#] ?\s*$/.test(screen), `no prompt in the first pane:\n${screen}`);
-          if (!c.real) assertStringIncludes(screen, `${panes[0][1]} $`);
-        } finally {
-          await tmux(sock, "kill-server");
+    await t.step("--tmux outside tmux: a detached session, one pane per pod, titled", async () => {
+      const sock = `kodama-test-${crypto.randomUUID().slice(0, 8)}`;
+      const env = { ...Deno.env.toObject(), KODAMA_TMUX_SOCKET: sock, NO_COLOR: "1" };
+      delete (env as Record<string, string>).TMUX;
+      try {
+        const r = await spawnKodama(
+          [
+            "--kubeconfig",
+            c.kubeconfig,
+            "exec",
+            "-n",
+            DEMO.wekaNamespace,
+            "-m",
+            "weka",
+            "--tmux",
+            "--sync-panes",
+            "--",
+            "sh",
+          ],
+          { env, clearEnv: true },
+        ).output();
+        const stderr = new TextDecoder().decode(r.stderr);
+        assertEquals(r.code, 0, stderr);
+        const session = new TextDecoder().decode(r.stdout).trim();
+        assert(session.startsWith("kodama-"), session);
+        const list = await tmux(
+          sock,
+          "list-panes",
+          "-s",
+          "-t",
+          session,
+          "-F",
+          "#{pane_title}|#{synchronize-panes}|#{pane-border-status}",
+        );
+        const rows = list.trim().split("\n");
+        assertEquals(rows.map((l) => l.split("|")[0]).sort(), [...DEMO.wekaPods].sort());
+        for (const row of rows) assertStringIncludes(row, "|1|top");
+        // the panes run an interactive shell in their pod; on the test server its prompt names the pod
+        const panes = (await tmux(sock, "list-panes", "-s", "-t", session, "-F", "#{pane_id}|#{pane_title}"))
+          .trim().split("\n").map((l) => l.split("|"));
+        const end = Date.now() + 20_000;
+        let screen = "";
+        while (Date.now() < end) {
+          screen = await tmux(sock, "capture-pane", "-p", "-t", panes[0][0]);
+          if (/[$#] ?\s*$/.test(screen)) break;
+          await new Promise((r) => setTimeout(r, 100));
         }
-      });
+        assert(/[$#] ?\s*$/.test(screen), `no prompt in the first pane:\n${screen}`);
+        if (!c.real) assertStringIncludes(screen, `${panes[0][1]} $`);
+      } finally {
+        await tmux(sock, "kill-server");
+      }
+    });
 
-      await t.step("--tmux inside tmux: a new window with a pane per pod", async () => {
-        const term = await Term.start(kodama(c, `exec -n ${DEMO.wekaNamespace} -m weka --tmux -- sh`), {
-          width: 160,
-          height: 48,
-        });
-        try {
-          assertEquals(await term.exitCode(), 0);
-          const rows = (await term.tmux("list-panes", "-a", "-F", "#{window_name}|#{pane_title}")).trim()
-            .split("\n");
-          const ours = rows.filter((r) => r.startsWith("kodama|")).map((r) => r.split("|")[1]).sort();
-          assertEquals(ours, [...DEMO.wekaPods].sort());
-        } finally {
-          await term.stop();
-        }
+    await t.step("--tmux inside tmux: a new window with a pane per pod", async () => {
+      const term = await Term.start(kodama(c, `exec -n ${DEMO.wekaNamespace} -m weka --tmux -- sh`), {
+        width: 160,
+        height: 48,
       });
+      try {
+        assertEquals(await term.exitCode(), 0);
+        const rows = (await term.tmux("list-panes", "-a", "-F", "#{window_name}|#{pane_title}")).trim()
+          .split("\n");
+        const ours = rows.filter((r) => r.startsWith("kodama|")).map((r) => r.split("|")[1]).sort();
+        assertEquals(ours, [...DEMO.wekaPods].sort());
+      } finally {
+        await term.stop();
+      }
+    });
 
-      await t.step("picker through exec: 2 rows, typing narrows, Enter runs there", async () => {
-        const term = await Term.start(kodama(c, "exec -n prod -m api -- hostname"), {
-          width: 120,
-          height: 30,
-        });
-        try {
-          await term.waitFor((s) => DEMO.apiPods.every((p) => s.includes(p)), "both api pods in the picker");
-          await term.type("q7m4t");
-          await term.waitFor((s) => !s.includes(DEMO.apiPods[0]), "one row left");
-          await term.keys("Enter");
-          assertEquals(await term.exitCode(), 0);
-          const s = await term.screen();
-          assertStringIncludes(s, DEMO.apiPods[1]);
-        } finally {
-          await term.stop();
-        }
+    await t.step("picker through exec: 2 rows, typing narrows, Enter runs there", async () => {
+      const term = await Term.start(kodama(c, "exec -n prod -m api -- hostname"), {
+        width: 120,
+        height: 30,
       });
+      try {
+        await term.waitFor((s) => DEMO.apiPods.every((p) => s.includes(p)), "both api pods in the picker");
+        await term.type("q7m4t");
+        await term.waitFor((s) => !s.includes(DEMO.apiPods[0]), "one row left");
+        await term.keys("Enter");
+        assertEquals(await term.exitCode(), 0);
+        const s = await term.screen();
+        assertStringIncludes(s, DEMO.apiPods[1]);
+      } finally {
+        await term.stop();
+      }
+    });
 
-      await t.step("picker --pick --multi: Tab Tab Enter fans out to both", async () => {
-        const term = await Term.start(kodama(c, "exec -n prod -m api --pick --multi -- hostname"), {
-          width: 120,
-          height: 30,
-        });
-        try {
-          await term.waitFor((s) => DEMO.apiPods.every((p) => s.includes(p)), "both api pods in the picker");
-          await term.keys("Tab", "Tab", "Enter");
-          assertEquals(await term.exitCode(), 0);
-          const s = await term.waitFor((x) => x.includes("2 pods: 2 ok"), "the fan-out summary");
-          for (const p of DEMO.apiPods) assertStringIncludes(s, `${p} | ${p}`);
-        } finally {
-          await term.stop();
-        }
+    await t.step("picker --pick --multi: Tab Tab Enter fans out to both", async () => {
+      const term = await Term.start(kodama(c, "exec -n prod -m api --pick --multi -- hostname"), {
+        width: 120,
+        height: 30,
       });
-    } finally {
-      await c.stop();
-    }
+      try {
+        await term.waitFor((s) => DEMO.apiPods.every((p) => s.includes(p)), "both api pods in the picker");
+        await term.keys("Tab", "Tab", "Enter");
+        assertEquals(await term.exitCode(), 0);
+        const s = await term.waitFor((x) => x.includes("2 pods: 2 ok"), "the fan-out summary");
+        for (const p of DEMO.apiPods) assertStringIncludes(s, `${p} | ${p}`);
+      } finally {
+        await term.stop();
+      }
+    });
   },
-});
+);

@@ -5,10 +5,10 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { DEMO, startCluster } from "../cluster/harness.ts";
+import { DEMO } from "../cluster/harness.ts";
 import { hasStackTrace, spawnKodama } from "../cli/_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const [API0] = DEMO.apiPods;
 
 /** The step under test, by kind: each blocks for far longer than the test waits. */
@@ -26,34 +26,36 @@ const BLOCKING: Record<string, string> = {
         - local: { command: [sleep, "60"] }`,
 };
 
-Deno.test("Ctrl-C in every step kind ends kodama run with 130; always() steps still run", opts, async (t) => {
-  const cluster = await startCluster({ seed: "demo" });
-  const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-int-" });
-  const repo = join(tmp, "repo");
-  const wfDir = join(repo, ".kodama", "workflows");
-  const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home") };
-  try {
-    await Deno.mkdir(join(repo, ".git"), { recursive: true });
-    await Deno.mkdir(wfDir, { recursive: true });
-    await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
-    await Deno.writeTextFile(
-      join(repo, ".kodama", "scripts", "hang.ts"),
-      "export default () => new Promise(() => {});\n",
-    );
-    await Deno.writeTextFile(
-      join(wfDir, "child.yaml"),
-      `targets:
+clusterTest(
+  "Ctrl-C in every step kind ends kodama run with 130; always() steps still run",
+  { seed: "demo" },
+  async (t, cluster) => {
+    const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-int-" });
+    const repo = join(tmp, "repo");
+    const wfDir = join(repo, ".kodama", "workflows");
+    const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home") };
+    try {
+      await Deno.mkdir(join(repo, ".git"), { recursive: true });
+      await Deno.mkdir(wfDir, { recursive: true });
+      await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
+      await Deno.writeTextFile(
+        join(repo, ".kodama", "scripts", "hang.ts"),
+        "export default () => new Promise(() => {});\n",
+      );
+      await Deno.writeTextFile(
+        join(wfDir, "child.yaml"),
+        `targets:
   one: { namespace: prod, pod: ${API0} }
 steps:
   - exec: { target: one, command: [sleep, "60"] }
 `,
-    );
-    for (const [kind, step] of Object.entries(BLOCKING)) {
-      await t.step(kind, async () => {
-        const name = `int-${kind.replace(/\W+/g, "-").replace(/-$/, "")}`;
-        await Deno.writeTextFile(
-          join(wfDir, `${name}.yaml`),
-          `targets:
+      );
+      for (const [kind, step] of Object.entries(BLOCKING)) {
+        await t.step(kind, async () => {
+          const name = `int-${kind.replace(/\W+/g, "-").replace(/-$/, "")}`;
+          await Deno.writeTextFile(
+            join(wfDir, `${name}.yaml`),
+            `targets:
   one: { namespace: prod, pod: ${API0} }
   all: { namespace: prod, match: api, select: all }
 permissions:
@@ -67,39 +69,39 @@ steps:
     if: always()
     exec: { target: one, command: [echo, cleanup-ran] }
 `,
-        );
-        const child = spawnKodama(["run", name, "--trust"], { env, cwd: repo });
-        const errText = (async () => {
-          let s = "";
-          for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-            s += c;
-            // the step is under way: Ctrl-C now
-            if (s.includes("▶ long") && !s.includes("\u0000sent")) {
-              s += "\u0000sent";
-              setTimeout(() => child.kill("SIGINT"), 300);
+          );
+          const child = spawnKodama(["run", name, "--trust"], { env, cwd: repo });
+          const errText = (async () => {
+            let s = "";
+            for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
+              s += c;
+              // the step is under way: Ctrl-C now
+              if (s.includes("▶ long") && !s.includes("\u0000sent")) {
+                s += "\u0000sent";
+                setTimeout(() => child.kill("SIGINT"), 300);
+              }
             }
-          }
-          return s.replace("\u0000sent", "");
-        })();
-        const out = new Response(child.stdout).text();
-        const { code } = await child.status;
-        const stderr = await errText;
-        const stdout = await out;
-        assertEquals(code, 130, stderr);
-        assertStringIncludes(stdout, "cleanup-ran");
-        assert(!stdout.includes("after-ran"), stdout);
-        assertStringIncludes(stderr, "✗ long");
-        assertStringIncludes(stderr, "interrupted");
-        assert(!stderr.includes("✓ long"), stderr);
-        assertStringIncludes(stderr, "- after skipped");
-        assertStringIncludes(stderr, "✓ cleanup");
-        // quiet: no error line repeating what the display shows, no stack trace
-        assert(!/^error: workflow/m.test(stderr), stderr);
-        assert(!hasStackTrace(stderr), stderr);
-      });
+            return s.replace("\u0000sent", "");
+          })();
+          const out = new Response(child.stdout).text();
+          const { code } = await child.status;
+          const stderr = await errText;
+          const stdout = await out;
+          assertEquals(code, 130, stderr);
+          assertStringIncludes(stdout, "cleanup-ran");
+          assert(!stdout.includes("after-ran"), stdout);
+          assertStringIncludes(stderr, "✗ long");
+          assertStringIncludes(stderr, "interrupted");
+          assert(!stderr.includes("✓ long"), stderr);
+          assertStringIncludes(stderr, "- after skipped");
+          assertStringIncludes(stderr, "✓ cleanup");
+          // quiet: no error line repeating what the display shows, no stack trace
+          assert(!/^error: workflow/m.test(stderr), stderr);
+          assert(!hasStackTrace(stderr), stderr);
+        });
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
-  } finally {
-    await cluster.stop();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
-});
+  },
+);

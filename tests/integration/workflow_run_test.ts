@@ -5,103 +5,100 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
 import { firstChunkThenClose, hasStackTrace, runKodama } from "../cli/_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+clusterTest("workflows: kwekash, --param, --dry-run, parallel fan-out over 20 pods", {
+  seed: "demo",
+  pods: 20,
+}, async (t, cluster) => {
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-run-" });
+  const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home") };
+  try {
+    await t.step("kodama run kwekash prints the demo WEKA version", async () => {
+      const r = await runKodama(["run", "kwekash"], { env, cwd: tmp });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, "WEKA v4.4.2 (demo)\n");
+      assertStringIncludes(r.stderr, "✓ weka version");
+    });
 
-Deno.test({
-  name: "workflows: kwekash, --param, --dry-run, parallel fan-out over 20 pods",
-  ...opts,
-  async fn(t) {
-    const cluster = await startCluster({ seed: "demo", pods: 20 });
-    const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-run-" });
-    const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home") };
-    try {
-      await t.step("kodama run kwekash prints the demo WEKA version", async () => {
-        const r = await runKodama(["run", "kwekash"], { env, cwd: tmp });
-        assertEquals(r.code, 0, r.stderr);
-        assertEquals(r.stdout, "WEKA v4.4.2 (demo)\n");
-        assertStringIncludes(r.stderr, "✓ weka version");
-      });
+    await t.step('--param cmd="weka status" runs the other command, in weka-drive-0', async () => {
+      const r = await runKodama(["run", "kwekash", "--param", "cmd=weka status"], { env, cwd: tmp });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, "WEKA v4.4.2 (demo) cluster kodama-demo: OK, host weka-drive-0\n");
+    });
 
-      await t.step('--param cmd="weka status" runs the other command, in weka-drive-0', async () => {
-        const r = await runKodama(["run", "kwekash", "--param", "cmd=weka status"], { env, cwd: tmp });
-        assertEquals(r.code, 0, r.stderr);
-        assertEquals(r.stdout, "WEKA v4.4.2 (demo) cluster kodama-demo: OK, host weka-drive-0\n");
-      });
+    await t.step("a failing command's exit code is the run's exit code", async () => {
+      const r = await runKodama(["run", "kwekash", "--param", "cmd=weka nonsense"], { env, cwd: tmp });
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(r.stderr, "weka (demo): unknown command: nonsense");
+      assertStringIncludes(r.stderr, 'failed at step "weka"');
+      const r2 = await runKodama(["run", "kwekash", "--param", "cmd=exit 42"], { env, cwd: tmp });
+      assertEquals(r2.code, 42, r2.stderr);
+      assert(!hasStackTrace(r2.stderr));
+    });
 
-      await t.step("a failing command's exit code is the run's exit code", async () => {
-        const r = await runKodama(["run", "kwekash", "--param", "cmd=weka nonsense"], { env, cwd: tmp });
-        assertEquals(r.code, 1, r.stderr);
-        assertStringIncludes(r.stderr, "weka (demo): unknown command: nonsense");
-        assertStringIncludes(r.stderr, 'failed at step "weka"');
-        const r2 = await runKodama(["run", "kwekash", "--param", "cmd=exit 42"], { env, cwd: tmp });
-        assertEquals(r2.code, 42, r2.stderr);
-        assert(!hasStackTrace(r2.stderr));
-      });
+    await t.step("--dry-run resolves weka-drive-0 and executes nothing", async () => {
+      // the marker is the pod's own file, read back through exec (a real pod's /tmp is not this machine's)
+      const marker = `/tmp/kodama-dry-run-${crypto.randomUUID().slice(0, 8)}`;
+      const cmd = `cmd=touch ${marker}`;
+      const inPod = async () =>
+        (await runKodama([
+          "exec",
+          "-n",
+          "weka-operator-system",
+          "--pod",
+          "weka-drive-0",
+          "-c",
+          "weka",
+          "--",
+          "test",
+          "-e",
+          marker,
+        ], { env, cwd: tmp })).code === 0;
+      const dry = await runKodama(["run", "kwekash", "--dry-run", "--param", cmd], { env, cwd: tmp });
+      assertEquals(dry.code, 0, dry.stderr);
+      assertStringIncludes(dry.stdout, "drive → weka-drive-0 (first by name of 3 matches)");
+      assertStringIncludes(dry.stdout, `exec sh -c 'touch ${marker}' in drive → weka-drive-0`);
+      assertEquals(await inPod(), false, "dry run executed the command");
+      // the same command without --dry-run does create the marker (so the check above means something)
+      const real = await runKodama(["run", "kwekash", "--param", cmd], { env, cwd: tmp });
+      assertEquals(real.code, 0, real.stderr);
+      assertEquals(await inPod(), true);
+      await runKodama(["run", "kwekash", "--param", `cmd=rm -f ${marker}`], { env, cwd: tmp });
+    });
 
-      await t.step("--dry-run resolves weka-drive-0 and executes nothing", async () => {
-        // the marker is the pod's own file, read back through exec (a real pod's /tmp is not this machine's)
-        const marker = `/tmp/kodama-dry-run-${crypto.randomUUID().slice(0, 8)}`;
-        const cmd = `cmd=touch ${marker}`;
-        const inPod = async () =>
-          (await runKodama([
-            "exec",
-            "-n",
-            "weka-operator-system",
-            "--pod",
-            "weka-drive-0",
-            "-c",
-            "weka",
-            "--",
-            "test",
-            "-e",
-            marker,
-          ], { env, cwd: tmp })).code === 0;
-        const dry = await runKodama(["run", "kwekash", "--dry-run", "--param", cmd], { env, cwd: tmp });
-        assertEquals(dry.code, 0, dry.stderr);
-        assertStringIncludes(dry.stdout, "drive → weka-drive-0 (first by name of 3 matches)");
-        assertStringIncludes(dry.stdout, `exec sh -c 'touch ${marker}' in drive → weka-drive-0`);
-        assertEquals(await inPod(), false, "dry run executed the command");
-        // the same command without --dry-run does create the marker (so the check above means something)
-        const real = await runKodama(["run", "kwekash", "--param", cmd], { env, cwd: tmp });
-        assertEquals(real.code, 0, real.stderr);
-        assertEquals(await inPod(), true);
-        await runKodama(["run", "kwekash", "--param", `cmd=rm -f ${marker}`], { env, cwd: tmp });
-      });
+    await t.step("-n overrides the targets' namespace; nothing matching is exit 3", async () => {
+      const r = await runKodama(["run", "kwekash", "-n", "prod"], { env, cwd: tmp });
+      assertEquals(r.code, 3, r.stderr);
+      assertStringIncludes(r.stderr, "no pods matched (namespace prod");
+    });
 
-      await t.step("-n overrides the targets' namespace; nothing matching is exit 3", async () => {
-        const r = await runKodama(["run", "kwekash", "-n", "prod"], { env, cwd: tmp });
-        assertEquals(r.code, 3, r.stderr);
-        assertStringIncludes(r.stderr, "no pods matched (namespace prod");
-      });
-
-      await t.step(
-        "select: pick without a terminal is exit 2 naming --yes; --yes takes the first by name",
-        async () => {
-          const file = join(tmp, "pick.yaml");
-          await Deno.writeTextFile(
-            file,
-            "targets:\n  d: { namespace: weka-operator-system, match: drive, select: pick }\n" +
-              "steps:\n  - exec: { target: d, command: [hostname] }\n",
-          );
-          const r = await runKodama(["run", file], { env, cwd: tmp });
-          assertEquals(r.code, 2, r.stderr);
-          assertStringIncludes(r.stderr, "target d: 3 pods match and select: pick needs a terminal");
-          assertStringIncludes(r.stderr, "--yes");
-          const y = await runKodama(["run", file, "--yes"], { env, cwd: tmp });
-          assertEquals(y.code, 0, y.stderr);
-          assertEquals(y.stdout, "weka-drive-0\n");
-        },
-      );
-      await t.step(
-        "select: all + parallel group over 20 pods; a later if reads per-pod outputs",
-        async () => {
-          const file = join(tmp, "fan.yaml");
-          await Deno.writeTextFile(
-            file,
-            `
+    await t.step(
+      "select: pick without a terminal is exit 2 naming --yes; --yes takes the first by name",
+      async () => {
+        const file = join(tmp, "pick.yaml");
+        await Deno.writeTextFile(
+          file,
+          "targets:\n  d: { namespace: weka-operator-system, match: drive, select: pick }\n" +
+            "steps:\n  - exec: { target: d, command: [hostname] }\n",
+        );
+        const r = await runKodama(["run", file], { env, cwd: tmp });
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "target d: 3 pods match and select: pick needs a terminal");
+        assertStringIncludes(r.stderr, "--yes");
+        const y = await runKodama(["run", file, "--yes"], { env, cwd: tmp });
+        assertEquals(y.code, 0, y.stderr);
+        assertEquals(y.stdout, "weka-drive-0\n");
+      },
+    );
+    await t.step(
+      "select: all + parallel group over 20 pods; a later if reads per-pod outputs",
+      async () => {
+        const file = join(tmp, "fan.yaml");
+        await Deno.writeTextFile(
+          file,
+          `
 targets:
   load: { namespace: load, regex: "^load-0[01][0-9]$", select: all }
 steps:
@@ -119,30 +116,30 @@ steps:
     if: steps.host.outputs.pods['load-007'].stdout == 'nope'
     exec: { target: load, command: [hostname] }
 `,
-          );
-          const r = await runKodama(["run", file], { env, cwd: tmp });
-          assertEquals(r.code, 0, r.stderr);
-          const lines = r.stdout.trimEnd().split("\n");
-          for (let i = 0; i < 20; i++) {
-            const pod = `load-${String(i).padStart(3, "0")}`;
-            assert(lines.includes(`${pod} | ${pod}`), `missing ${pod} hostname line`);
-            assert(lines.includes(`${pod} | n=20`), `missing ${pod} echo line`);
-          }
-          assertEquals(lines.filter((l) => l === "checked 20").length, 20);
-          assertStringIncludes(r.stderr, "- never skipped");
-          assertStringIncludes(r.stderr, "20 pods: 20 ok, 0 failed");
-        },
-      );
+        );
+        const r = await runKodama(["run", file], { env, cwd: tmp });
+        assertEquals(r.code, 0, r.stderr);
+        const lines = r.stdout.trimEnd().split("\n");
+        for (let i = 0; i < 20; i++) {
+          const pod = `load-${String(i).padStart(3, "0")}`;
+          assert(lines.includes(`${pod} | ${pod}`), `missing ${pod} hostname line`);
+          assert(lines.includes(`${pod} | n=20`), `missing ${pod} echo line`);
+        }
+        assertEquals(lines.filter((l) => l === "checked 20").length, 20);
+        assertStringIncludes(r.stderr, "- never skipped");
+        assertStringIncludes(r.stderr, "20 pods: 20 ok, 0 failed");
+      },
+    );
 
-      await t.step(
-        "a reader that stops early (| head): the run unwinds, always() steps run, exit 0",
-        async () => {
-          // the cleanup step's file is the pod's own, read back through exec
-          const marker = `/tmp/kodama-cleanup-ran-${crypto.randomUUID().slice(0, 8)}`;
-          const file = join(tmp, "pipe.yaml");
-          await Deno.writeTextFile(
-            file,
-            `
+    await t.step(
+      "a reader that stops early (| head): the run unwinds, always() steps run, exit 0",
+      async () => {
+        // the cleanup step's file is the pod's own, read back through exec
+        const marker = `/tmp/kodama-cleanup-ran-${crypto.randomUUID().slice(0, 8)}`;
+        const file = join(tmp, "pipe.yaml");
+        await Deno.writeTextFile(
+          file,
+          `
 targets:
   drive: { namespace: weka-operator-system, match: drive-0 }
 steps:
@@ -152,30 +149,28 @@ steps:
     if: always()
     exec: { target: drive, command: [touch, "${marker}"] }
 `,
-          );
-          const t0 = Date.now();
-          const r = await firstChunkThenClose(["run", file], { env, cwd: tmp });
-          assertEquals(r.code, 0, r.stderr);
-          assert(r.firstChunk.length > 0);
-          assert(Date.now() - t0 < 15_000, "the run stopped instead of waiting for the flood step");
-          const ran = await runKodama([
-            "exec",
-            "-n",
-            "weka-operator-system",
-            "--pod",
-            "weka-drive-0",
-            "--",
-            "sh",
-            "-c",
-            `test -e ${marker} && rm ${marker}`,
-          ], { env, cwd: tmp });
-          assertEquals(ran.code, 0, "the always() step ran after stdout closed");
-          assert(!hasStackTrace(r.stderr), r.stderr);
-        },
-      );
-    } finally {
-      await cluster.stop();
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+        );
+        const t0 = Date.now();
+        const r = await firstChunkThenClose(["run", file], { env, cwd: tmp });
+        assertEquals(r.code, 0, r.stderr);
+        assert(r.firstChunk.length > 0);
+        assert(Date.now() - t0 < 15_000, "the run stopped instead of waiting for the flood step");
+        const ran = await runKodama([
+          "exec",
+          "-n",
+          "weka-operator-system",
+          "--pod",
+          "weka-drive-0",
+          "--",
+          "sh",
+          "-c",
+          `test -e ${marker} && rm ${marker}`,
+        ], { env, cwd: tmp });
+        assertEquals(ran.code, 0, "the always() step ran after stdout closed");
+        assert(!hasStackTrace(r.stderr), r.stderr);
+      },
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });

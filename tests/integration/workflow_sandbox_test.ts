@@ -5,10 +5,8 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { clusterTest } from "../cluster/fixture.ts";
 
 const PROBE = `import { defineStep } from "kodama/sdk";
 export default defineStep(async ({ inputs, host }) => {
@@ -55,11 +53,10 @@ async function denoDir(): Promise<string> {
   return JSON.parse(new TextDecoder().decode(o.stdout)).denoDir;
 }
 
-Deno.test({
-  name: "workflows: sandboxed script and local steps, permissions and trust",
-  ...opts,
-  async fn(t) {
-    const cluster = await startCluster({ seed: "demo" });
+clusterTest(
+  "workflows: sandboxed script and local steps, permissions and trust",
+  { seed: "demo" },
+  async (t, cluster) => {
     const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-sandbox-" });
     const home = join(tmp, "home");
     const repo = join(tmp, "repo");
@@ -178,8 +175,7 @@ Deno.test({
     } finally {
       ac.abort();
       await server.finished;
-      await cluster.stop();
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+);

@@ -6,22 +6,20 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { busyboxPod } from "./_helpers.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const PASSWORD = "S3cr3t-Pa55-9f1e";
 const TOKEN = "tok-ABCDEF-123456";
 const NS = "dev";
 
-Deno.test({
-  name: "workflow output: values of the Secrets the target pods use are redacted, also split across writes",
-  ...opts,
-  async fn(t) {
-    const cluster = await startCluster({ seed: "demo" });
+clusterTest(
+  "workflow output: values of the Secrets the target pods use are redacted, also split across writes",
+  { seed: "demo" },
+  async (t, cluster) => {
     const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
     const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-secrets-" });
     const repo = join(tmp, "repo");
@@ -156,8 +154,7 @@ steps:
         `/api/v1/namespaces/${NS}/secrets/${secret}`,
       ).catch(() => {});
       kube.close();
-      await cluster.stop();
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   },
-});
+);

@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { join } from "node:path";
-import { deleteObjects, DEMO, KODAMA_TEST_IMAGE, startCluster } from "../cluster/harness.ts";
+import { deleteObjects, DEMO, KODAMA_TEST_IMAGE } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";
 import { busyboxPod, tmux as tmuxOn } from "./_helpers.ts";
@@ -21,8 +21,8 @@ import { loadWorkflowFile } from "../../src/workflow/file.ts";
 import { runWorkflow } from "../../src/workflow/engine.ts";
 import { createDisplay } from "../../src/workflow/display.ts";
 import { memorySink } from "../../src/base/sink.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const [API0] = DEMO.apiPods;
 const DRIVES = DEMO.wekaPods.filter((p) => p.startsWith("weka-drive-"));
 
@@ -52,43 +52,41 @@ const FETCH = `export default async ({ inputs }) => {
 };
 `;
 
-Deno.test({
-  name: "workflow steps against the test cluster: logs, cp, port-forward, wait, tmux, outputs",
-  ...opts,
-  async fn(t) {
-    const cluster = await startCluster({ seed: "demo" });
-    const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
-    const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-steps-" });
-    const repo = join(tmp, "repo");
-    const wfDir = join(repo, ".kodama", "workflows");
-    const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home") };
-    const write = (name: string, text: string) => Deno.writeTextFile(join(wfDir, `${name}.yaml`), text);
-    const run = (args: string[]) => runKodama(["run", ...args], { env, cwd: repo });
-    try {
-      await Deno.mkdir(join(repo, ".git"), { recursive: true });
-      await Deno.mkdir(wfDir, { recursive: true });
-      await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
-      await Deno.writeTextFile(join(repo, ".kodama", "scripts", "fetch.ts"), FETCH);
-      // pods with known logs, in namespace dev
-      await kube.createObject(
-        "pods",
-        "dev",
-        pod("logger", `for i in 1 2 3 4 5 6; do echo "line $i of logger"; done; exec sleep 3600`),
-      );
-      await kube.createObject(
-        "pods",
-        "dev",
-        pod("ticker", `i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done`),
-      );
-      await waitForPods(kube, { namespace: "dev", selector: "test=workflow-steps" }, {
-        for: "ready",
-        timeoutMs: 20_000,
-      });
+clusterTest("workflow steps against the test cluster: logs, cp, port-forward, wait, tmux, outputs", {
+  seed: "demo",
+}, async (t, cluster) => {
+  const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-steps-" });
+  const repo = join(tmp, "repo");
+  const wfDir = join(repo, ".kodama", "workflows");
+  const env = { KUBECONFIG: cluster.kubeconfig, KODAMA_HOME: join(tmp, "home") };
+  const write = (name: string, text: string) => Deno.writeTextFile(join(wfDir, `${name}.yaml`), text);
+  const run = (args: string[]) => runKodama(["run", ...args], { env, cwd: repo });
+  try {
+    await Deno.mkdir(join(repo, ".git"), { recursive: true });
+    await Deno.mkdir(wfDir, { recursive: true });
+    await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
+    await Deno.writeTextFile(join(repo, ".kodama", "scripts", "fetch.ts"), FETCH);
+    // pods with known logs, in namespace dev
+    await kube.createObject(
+      "pods",
+      "dev",
+      pod("logger", `for i in 1 2 3 4 5 6; do echo "line $i of logger"; done; exec sleep 3600`),
+    );
+    await kube.createObject(
+      "pods",
+      "dev",
+      pod("ticker", `i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done`),
+    );
+    await waitForPods(kube, { namespace: "dev", selector: "test=workflow-steps" }, {
+      for: "ready",
+      timeoutMs: 20_000,
+    });
 
-      await t.step("logs: the pods' real lines, prefixed, bounded by tail; outputs.stdout", async () => {
-        await write(
-          "recent",
-          `targets:
+    await t.step("logs: the pods' real lines, prefixed, bounded by tail; outputs.stdout", async () => {
+      await write(
+        "recent",
+        `targets:
   logger: { namespace: dev, pod: logger }
   api: { namespace: prod, match: api, select: all }
 steps:
@@ -100,28 +98,28 @@ steps:
     if: contains(steps.tail.outputs.stdout, 'line 6 of logger') && !contains(steps.tail.outputs.stdout, 'line 4')
     exec: { target: logger, command: [echo, "tail ok"] }
 `,
-        );
-        const r = await run(["recent"]);
-        assertEquals(r.code, 0, r.stderr);
-        const lines = r.stdout.trimEnd().split("\n");
-        // one pod: no prefix, exactly the last 2 of its 6 lines
-        assertEquals(lines.slice(0, 2), ["line 5 of logger", "line 6 of logger"]);
-        // several pods: one line each (tail 1), prefixed with the pod name: the api pods' listen line
-        const apiLines = lines.filter((l) => l.startsWith("api-"));
-        assertEquals(apiLines.length, DEMO.apiPods.length, r.stdout);
-        for (const p of DEMO.apiPods) {
-          const l = apiLines.find((x) => x.startsWith(p));
-          assert(l, `no line of ${p}:\n${r.stdout}`);
-          // the test server's http-echo logs "serving NAME on IP:PORT" first (a real cluster's image differs)
-          assertMatch(l, new RegExp(cluster.real ? `^${p} +\\| \\S` : `^${p} +\\| serving ${p} on 127\\.`));
-        }
-        assertEquals(lines.at(-1), "tail ok");
-      });
+      );
+      const r = await run(["recent"]);
+      assertEquals(r.code, 0, r.stderr);
+      const lines = r.stdout.trimEnd().split("\n");
+      // one pod: no prefix, exactly the last 2 of its 6 lines
+      assertEquals(lines.slice(0, 2), ["line 5 of logger", "line 6 of logger"]);
+      // several pods: one line each (tail 1), prefixed with the pod name: the api pods' listen line
+      const apiLines = lines.filter((l) => l.startsWith("api-"));
+      assertEquals(apiLines.length, DEMO.apiPods.length, r.stdout);
+      for (const p of DEMO.apiPods) {
+        const l = apiLines.find((x) => x.startsWith(p));
+        assert(l, `no line of ${p}:\n${r.stdout}`);
+        // the test server's http-echo logs "serving NAME on IP:PORT" first (a real cluster's image differs)
+        assertMatch(l, new RegExp(cluster.real ? `^${p} +\\| \\S` : `^${p} +\\| serving ${p} on 127\\.`));
+      }
+      assertEquals(lines.at(-1), "tail ok");
+    });
 
-      await t.step("logs follow: ends at the step timeout as a success, with the lines seen", async () => {
-        await write(
-          "follow",
-          `targets:
+    await t.step("logs follow: ends at the step timeout as a success, with the lines seen", async () => {
+      await write(
+        "follow",
+        `targets:
   ticker: { namespace: dev, pod: ticker }
 steps:
   - id: follow
@@ -131,54 +129,54 @@ steps:
     if: steps.follow.outcome == 'success' && contains(steps.follow.outputs.stdout, 'tick')
     exec: { target: ticker, command: [echo, "followed ok"] }
 `,
+      );
+      const started = Date.now();
+      const r = await run(["follow"]);
+      const took = Date.now() - started;
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stderr, "✓ follow");
+      const ticks = r.stdout.split("\n").filter((l) => /^tick \d+$/.test(l));
+      // 1.5 s of a line every 0.2 s, starting from now (tail 0): a handful of fresh lines
+      assert(ticks.length >= 2 && ticks.length <= 12, r.stdout);
+      const n = ticks.map((l) => Number(l.split(" ")[1]));
+      assert(n.every((x, i) => i === 0 || x === n[i - 1] + 1), `lines out of order: ${n}`);
+      assertStringIncludes(r.stdout, "followed ok\n");
+      assert(took < 15_000, `took ${took} ms`);
+      // a bounded read (tail) cut short by its timeout is a timeout failure, not a quiet success
+      if (!cluster.real) {
+        await write(
+          "slow-tail",
+          `targets:\n  logger: { namespace: dev, pod: logger }\nsteps:\n  - id: slow\n    logs: { target: logger, tail: 2 }\n    timeout: 300ms\n`,
         );
-        const started = Date.now();
-        const r = await run(["follow"]);
-        const took = Date.now() - started;
-        assertEquals(r.code, 0, r.stderr);
-        assertStringIncludes(r.stderr, "✓ follow");
-        const ticks = r.stdout.split("\n").filter((l) => /^tick \d+$/.test(l));
-        // 1.5 s of a line every 0.2 s, starting from now (tail 0): a handful of fresh lines
-        assert(ticks.length >= 2 && ticks.length <= 12, r.stdout);
-        const n = ticks.map((l) => Number(l.split(" ")[1]));
-        assert(n.every((x, i) => i === 0 || x === n[i - 1] + 1), `lines out of order: ${n}`);
-        assertStringIncludes(r.stdout, "followed ok\n");
-        assert(took < 15_000, `took ${took} ms`);
-        // a bounded read (tail) cut short by its timeout is a timeout failure, not a quiet success
-        if (!cluster.real) {
-          await write(
-            "slow-tail",
-            `targets:\n  logger: { namespace: dev, pod: logger }\nsteps:\n  - id: slow\n    logs: { target: logger, tail: 2 }\n    timeout: 300ms\n`,
-          );
-          cluster.faults.delay(1500);
-          let slow;
-          try {
-            slow = await run(["slow-tail"]);
-          } finally {
-            cluster.faults.reset();
-          }
-          assertEquals(slow.code, 5, slow.stderr);
-          assertStringIncludes(slow.stderr, 'failed at step "slow": timed out after 300ms');
+        cluster.faults.delay(1500);
+        let slow;
+        try {
+          slow = await run(["slow-tail"]);
+        } finally {
+          cluster.faults.reset();
         }
-        // follow without a timeout is refused by validation (it would never end)
-        await write(
-          "follow-forever",
-          `targets:\n  ticker: { namespace: dev, pod: ticker }\nsteps:\n  - logs: { target: ticker, follow: true }\n`,
-        );
-        const v = await run(["follow-forever"]);
-        assertEquals(v.code, 2, v.stderr);
-        assertStringIncludes(v.stderr, "following logs needs a step `timeout`");
-      });
+        assertEquals(slow.code, 5, slow.stderr);
+        assertStringIncludes(slow.stderr, 'failed at step "slow": timed out after 300ms');
+      }
+      // follow without a timeout is refused by validation (it would never end)
+      await write(
+        "follow-forever",
+        `targets:\n  ticker: { namespace: dev, pod: ticker }\nsteps:\n  - logs: { target: ticker, follow: true }\n`,
+      );
+      const v = await run(["follow-forever"]);
+      assertEquals(v.code, 2, v.stderr);
+      assertStringIncludes(v.stderr, "following logs needs a step `timeout`");
+    });
 
-      await t.step("cp: into every pod of a target and back out, byte-identical", async () => {
-        const data = new Uint8Array(200_000);
-        for (let i = 0; i < data.length; i += 65_536) crypto.getRandomValues(data.subarray(i, i + 65_536));
-        await Deno.writeFile(join(repo, "payload.bin"), data);
-        const sum = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", data)))
-          .map((b) => b.toString(16).padStart(2, "0")).join("");
-        await write(
-          "copy",
-          `targets:
+    await t.step("cp: into every pod of a target and back out, byte-identical", async () => {
+      const data = new Uint8Array(200_000);
+      for (let i = 0; i < data.length; i += 65_536) crypto.getRandomValues(data.subarray(i, i + 65_536));
+      await Deno.writeFile(join(repo, "payload.bin"), data);
+      const sum = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", data)))
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+      await write(
+        "copy",
+        `targets:
   drives: { namespace: ${DEMO.wekaNamespace}, match: drive, select: all }
 steps:
   - id: up
@@ -197,27 +195,27 @@ steps:
       command: [echo, "\${{ join(steps.up.outputs.pods, ',') }}|\${{ steps.down.outputs.to }}|\${{ steps.check.outputs.ok }}"]
       parallel: 1
 `,
-        );
-        await Deno.mkdir(join(repo, "out"), { recursive: true });
-        const r = await run(["copy"]);
-        assertEquals(r.code, 0, r.stderr);
-        for (const p of DRIVES) assertStringIncludes(r.stdout, `${p} | ${sum}\n`);
-        const back = await Deno.readFile(join(repo, "out", "back.bin"));
-        assertEquals(back.length, data.length);
-        assert(back.every((b, i) => b === data[i]), "downloaded file differs");
-        assertStringIncludes(
-          r.stdout,
-          `${DRIVES.join(",")}|${join(repo, "out", "back.bin")}|${DRIVES.length}\n`,
-        );
-        assert(!hasStackTrace(r.stderr), r.stderr);
-      });
+      );
+      await Deno.mkdir(join(repo, "out"), { recursive: true });
+      const r = await run(["copy"]);
+      assertEquals(r.code, 0, r.stderr);
+      for (const p of DRIVES) assertStringIncludes(r.stdout, `${p} | ${sum}\n`);
+      const back = await Deno.readFile(join(repo, "out", "back.bin"));
+      assertEquals(back.length, data.length);
+      assert(back.every((b, i) => b === data[i]), "downloaded file differs");
+      assertStringIncludes(
+        r.stdout,
+        `${DRIVES.join(",")}|${join(repo, "out", "back.bin")}|${DRIVES.length}\n`,
+      );
+      assert(!hasStackTrace(r.stderr), r.stderr);
+    });
 
-      await t.step(
-        "port-forward: a sandboxed script fetches through it; outputs; closed after the run",
-        async () => {
-          await write(
-            "forward",
-            `targets:
+    await t.step(
+      "port-forward: a sandboxed script fetches through it; outputs; closed after the run",
+      async () => {
+        await write(
+          "forward",
+          `targets:
   api: { namespace: prod, match: api }
 permissions:
   net: ["127.0.0.1"]
@@ -230,29 +228,29 @@ steps:
     if: steps.get.outputs.body == targets.api.pod.name && steps.fwd.outputs.ports.http == steps.fwd.outputs.port && steps.fwd.outputs.ports['8080'] == steps.fwd.outputs.port
     exec: { target: api, command: [echo, "port \${{ steps.fwd.outputs.port }} answered \${{ steps.get.outputs.body }}"] }
 `,
-          );
-          const untrusted = await run(["forward"]);
-          assertEquals(untrusted.code, 2, untrusted.stderr);
-          const r = await run(["forward", "--trust"]);
-          assertEquals(r.code, 0, r.stderr);
-          const m = /^port (\d+) answered (\S+)$/m.exec(r.stdout);
-          assert(m, `the check step did not run:\n${r.stdout}\n${r.stderr}`);
-          assertEquals(m[2], API0);
-          assertMatch(r.stderr, new RegExp(`forwarding 127\\.0\\.0\\.1:${m[1]} -> ${API0}:8080`));
-          assertEquals(await portOpen(Number(m[1])), false, "the forwarded port is still open");
-        },
-      );
+        );
+        const untrusted = await run(["forward"]);
+        assertEquals(untrusted.code, 2, untrusted.stderr);
+        const r = await run(["forward", "--trust"]);
+        assertEquals(r.code, 0, r.stderr);
+        const m = /^port (\d+) answered (\S+)$/m.exec(r.stdout);
+        assert(m, `the check step did not run:\n${r.stdout}\n${r.stderr}`);
+        assertEquals(m[2], API0);
+        assertMatch(r.stderr, new RegExp(`forwarding 127\\.0\\.0\\.1:${m[1]} -> ${API0}:8080`));
+        assertEquals(await portOpen(Number(m[1])), false, "the forwarded port is still open");
+      },
+    );
 
-      await t.step(
-        "port-forward in-process: open for the steps that follow, closed when the run (or its group) ends",
-        async () => {
-          const dir = join(tmp, "inproc");
-          await Deno.mkdir(dir, { recursive: true });
-          await Deno.writeTextFile(join(dir, "fetch.ts"), FETCH);
-          const file = join(dir, "forward-scopes.yaml");
-          await Deno.writeTextFile(
-            file,
-            `targets:
+    await t.step(
+      "port-forward in-process: open for the steps that follow, closed when the run (or its group) ends",
+      async () => {
+        const dir = join(tmp, "inproc");
+        await Deno.mkdir(dir, { recursive: true });
+        await Deno.writeTextFile(join(dir, "fetch.ts"), FETCH);
+        const file = join(dir, "forward-scopes.yaml");
+        await Deno.writeTextFile(
+          file,
+          `targets:
   api: { namespace: prod, match: api }
 permissions:
   net: ["127.0.0.1"]
@@ -270,33 +268,33 @@ steps:
   - id: inner-closed
     script: { module: ./fetch.ts, with: { url: "\${{ steps.inner.outputs.url }}" } }
 `,
-          );
-          // a home workflow is trusted (nothing pinned): the run needs no trust store
-          const lw = await loadWorkflowFile(file, "home");
-          const out = memorySink();
-          const err = memorySink();
-          const r = await runWorkflow(lw, {
-            connect: () => Kube.connect({ kubeconfig: cluster.kubeconfig }),
-            display: createDisplay({ out, err, live: false, color: false }),
-          });
-          assertEquals(r.exitCode, 0, err.text());
-          const o = (id: string) => r.steps[id].outputs as Record<string, unknown>;
-          const port = Number(o("fwd").port);
-          const inner = Number(o("inner").port);
-          assert(port > 0 && inner > 0 && port !== inner, JSON.stringify(r.steps));
-          assertEquals(o("during").body, API0);
-          assertEquals(o("outer-still-open").body, API0);
-          assertMatch(String(o("inner-closed").error), /refused/i);
-          // runWorkflow returned: every forward of the run is closed (this process is still alive)
-          assertEquals(await portOpen(port), false, "the run's forward is still open");
-          assertEquals(await portOpen(inner), false, "the group's forward is still open");
-        },
-      );
+        );
+        // a home workflow is trusted (nothing pinned): the run needs no trust store
+        const lw = await loadWorkflowFile(file, "home");
+        const out = memorySink();
+        const err = memorySink();
+        const r = await runWorkflow(lw, {
+          connect: () => Kube.connect({ kubeconfig: cluster.kubeconfig }),
+          display: createDisplay({ out, err, live: false, color: false }),
+        });
+        assertEquals(r.exitCode, 0, err.text());
+        const o = (id: string) => r.steps[id].outputs as Record<string, unknown>;
+        const port = Number(o("fwd").port);
+        const inner = Number(o("inner").port);
+        assert(port > 0 && inner > 0 && port !== inner, JSON.stringify(r.steps));
+        assertEquals(o("during").body, API0);
+        assertEquals(o("outer-still-open").body, API0);
+        assertMatch(String(o("inner-closed").error), /refused/i);
+        // runWorkflow returned: every forward of the run is closed (this process is still alive)
+        assertEquals(await portOpen(port), false, "the run's forward is still open");
+        assertEquals(await portOpen(inner), false, "the group's forward is still open");
+      },
+    );
 
-      await t.step("wait: a pod created by a local step becomes ready; phase; deleted; outputs", async () => {
-        await Deno.writeTextFile(
-          join(repo, "waited.yaml"),
-          `apiVersion: v1
+    await t.step("wait: a pod created by a local step becomes ready; phase; deleted; outputs", async () => {
+      await Deno.writeTextFile(
+        join(repo, "waited.yaml"),
+        `apiVersion: v1
 kind: Pod
 metadata: { name: waited, namespace: dev, labels: { app: waited } }
 spec:
@@ -312,10 +310,10 @@ spec:
       image: ${KODAMA_TEST_IMAGE}
       command: [sh, -c, "trap '' TERM; exec sleep 3600"]
 `,
-        );
-        await write(
-          "waiting",
-          `targets:
+      );
+      await write(
+        "waiting",
+        `targets:
   waited: { namespace: dev, labels: { app: waited } }
 permissions:
   run: [kubectl]
@@ -341,22 +339,22 @@ steps:
     if: steps.gone.outputs.pods[0] == 'waited'
     local: { command: [kubectl, version, --client=true, -o, json] }
 `,
-        );
-        const r = await run(["waiting", "--trust"]);
-        assertEquals(r.code, 0, r.stderr);
-        assertStringIncludes(r.stdout, "pod/waited created");
-        assertStringIncludes(r.stdout, "\nwaited\n"); // hostname in the pod, once it was ready
-        assertStringIncludes(r.stderr, "✓ gone");
-        assertStringIncludes(r.stdout, `"clientVersion"`, r.stdout + r.stderr); // the report step ran: outputs.pods of deleted
-        const left = await kube.listPods("dev", { labelSelector: "app=waited" });
-        assertEquals(left.length, 0);
-      });
+      );
+      const r = await run(["waiting", "--trust"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stdout, "pod/waited created");
+      assertStringIncludes(r.stdout, "\nwaited\n"); // hostname in the pod, once it was ready
+      assertStringIncludes(r.stderr, "✓ gone");
+      assertStringIncludes(r.stdout, `"clientVersion"`, r.stdout + r.stderr); // the report step ran: outputs.pods of deleted
+      const left = await kube.listPods("dev", { labelSelector: "app=waited" });
+      assertEquals(left.length, 0);
+    });
 
-      await t.step(
-        "wait keeps the target's select: pick asks (or --yes takes the first), all takes every pod",
-        async () => {
-          const wf = (select: string) =>
-            `targets:
+    await t.step(
+      "wait keeps the target's select: pick asks (or --yes takes the first), all takes every pod",
+      async () => {
+        const wf = (select: string) =>
+          `targets:
   pair: { namespace: dev, labels: { test: workflow-steps }, select: ${select} }
 steps:
   - id: ready
@@ -365,29 +363,29 @@ steps:
   - id: where
     exec: { target: pair, command: [hostname], prefix: false }
 `;
-          await write("pair-pick", wf("pick"));
-          await write("pair-all", wf("all"));
-          const noTty = await run(["pair-pick"]);
-          assertEquals(noTty.code, 2, noTty.stderr);
-          assertStringIncludes(noTty.stderr, "select: pick needs a terminal");
-          const yes = await run(["pair-pick", "--yes"]);
-          assertEquals(yes.code, 0, yes.stderr);
-          assertEquals(yes.stdout, "logger\n");
-          const all = await run(["pair-all"]);
-          assertEquals(all.code, 0, all.stderr);
-          assertEquals(all.stdout.split("\n").filter(Boolean).sort(), ["logger", "ticker"]);
-        },
-      );
+        await write("pair-pick", wf("pick"));
+        await write("pair-all", wf("all"));
+        const noTty = await run(["pair-pick"]);
+        assertEquals(noTty.code, 2, noTty.stderr);
+        assertStringIncludes(noTty.stderr, "select: pick needs a terminal");
+        const yes = await run(["pair-pick", "--yes"]);
+        assertEquals(yes.code, 0, yes.stderr);
+        assertEquals(yes.stdout, "logger\n");
+        const all = await run(["pair-all"]);
+        assertEquals(all.code, 0, all.stderr);
+        assertEquals(all.stdout.split("\n").filter(Boolean).sort(), ["logger", "ticker"]);
+      },
+    );
 
-      await t.step(
-        "wait that cannot be satisfied: exit 5 within its timeout, naming the pending pod",
-        async () => {
-          await kube.createObject("pods", "dev", {
-            ...pod("never-ready", "exec sleep 3600", { neverReady: true }),
-          });
-          await write(
-            "never",
-            `targets:
+    await t.step(
+      "wait that cannot be satisfied: exit 5 within its timeout, naming the pending pod",
+      async () => {
+        await kube.createObject("pods", "dev", {
+          ...pod("never-ready", "exec sleep 3600", { neverReady: true }),
+        });
+        await write(
+          "never",
+          `targets:
   never: { namespace: dev, pod: never-ready }
   ghost: { namespace: dev, match: no-such-pod }
 steps:
@@ -403,41 +401,41 @@ steps:
     if: always() && steps.w.outcome == 'failure'
     exec: { target: never, command: [echo, "wait failed: \${{ steps.w.error }} / \${{ steps.absent.error }}"] }
 `,
-          );
-          const started = Date.now();
-          const r = await run(["never"]);
-          const took = Date.now() - started;
-          assertEquals(r.code, 5, r.stderr);
-          assertStringIncludes(
-            r.stderr,
-            'failed at step "w": timed out after 2s: 1 of 1 pods not ready: never-ready',
-          );
-          assertStringIncludes(
-            r.stdout,
-            "wait failed: timed out after 2s: 1 of 1 pods not ready: never-ready (Running, not ready: main) / " +
-              "timed out after 1s waiting for pods to appear\n",
-          );
-          assert(took < 13_000, `took ${took} ms`);
-          await kube.deleteObject("pods", "dev", "never-ready", { gracePeriodSeconds: 0 });
-        },
-      );
+        );
+        const started = Date.now();
+        const r = await run(["never"]);
+        const took = Date.now() - started;
+        assertEquals(r.code, 5, r.stderr);
+        assertStringIncludes(
+          r.stderr,
+          'failed at step "w": timed out after 2s: 1 of 1 pods not ready: never-ready',
+        );
+        assertStringIncludes(
+          r.stdout,
+          "wait failed: timed out after 2s: 1 of 1 pods not ready: never-ready (Running, not ready: main) / " +
+            "timed out after 1s waiting for pods to appear\n",
+        );
+        assert(took < 13_000, `took ${took} ms`);
+        await kube.deleteObject("pods", "dev", "never-ready", { gracePeriodSeconds: 0 });
+      },
+    );
 
-      await t.step({
-        name: "tmux: panes titled with the pod names in a private tmux server, running in the pods",
-        ignore: !HAVE_TMUX,
-        fn: async () => {
-          const sock = `kodama-wf-${crypto.randomUUID().slice(0, 8)}`;
-          const tmux = (...args: string[]) => tmuxOn(sock, ...args);
-          // the test's own server, started with a kubeconfig that does not exist: the panes only reach
-          // the cluster if the step hands them the run's cluster
-          await new Deno.Command("tmux", {
-            args: ["-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "base", "sleep 600"],
-            env: { KUBECONFIG: join(tmp, "nope"), TMUX: "" },
-          }).output();
-          try {
-            await write(
-              "panes",
-              `targets:
+    await t.step({
+      name: "tmux: panes titled with the pod names in a private tmux server, running in the pods",
+      ignore: !HAVE_TMUX,
+      fn: async () => {
+        const sock = `kodama-wf-${crypto.randomUUID().slice(0, 8)}`;
+        const tmux = (...args: string[]) => tmuxOn(sock, ...args);
+        // the test's own server, started with a kubeconfig that does not exist: the panes only reach
+        // the cluster if the step hands them the run's cluster
+        await new Deno.Command("tmux", {
+          args: ["-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "base", "sleep 600"],
+          env: { KUBECONFIG: join(tmp, "nope"), TMUX: "" },
+        }).output();
+        try {
+          await write(
+            "panes",
+            `targets:
   drives: { namespace: ${DEMO.wekaNamespace}, match: drive, select: all }
 steps:
   - id: panes
@@ -446,51 +444,51 @@ steps:
     if: startsWith(steps.panes.outputs.session, 'kodama-') && length(steps.panes.outputs.pods) == 3
     exec: { target: drives, command: [echo, "session \${{ steps.panes.outputs.session }}"], parallel: 1, prefix: false }
 `,
-            );
-            const r = await runKodama(["run", "panes"], {
-              env: { ...env, KODAMA_TMUX_SOCKET: sock, TMUX: "" },
-              cwd: repo,
-            });
-            assertEquals(r.code, 0, r.stderr);
-            const session = r.stdout.split("\n")[0];
-            assertMatch(session, /^kodama-weka-operator-system-\w+$/);
-            assertStringIncludes(r.stdout, `session ${session}\n`);
-            const rows = (await tmux("list-panes", "-s", "-t", session, "-F", "#{pane_id}|#{pane_title}"))
-              .trim().split("\n");
-            assertEquals(rows.map((x) => x.split("|")[1]).sort(), DRIVES);
-            // each pane is a shell in its pod: `hostname` there prints the pod's name
-            for (const row of rows) {
-              const [id, title] = row.split("|");
-              let screen = "";
-              const end = Date.now() + 20_000;
-              let typed = false;
-              while (Date.now() < end) {
-                screen = await tmux("capture-pane", "-p", "-t", id);
-                if (!typed && /[$#] ?\s*$/.test(screen)) {
-                  await tmux("send-keys", "-t", id, "-l", "hostname\n");
-                  typed = true;
-                }
-                if (typed && screen.split("\n").some((l) => l.trim() === title)) break;
-                await new Promise((res) => setTimeout(res, 100));
+          );
+          const r = await runKodama(["run", "panes"], {
+            env: { ...env, KODAMA_TMUX_SOCKET: sock, TMUX: "" },
+            cwd: repo,
+          });
+          assertEquals(r.code, 0, r.stderr);
+          const session = r.stdout.split("\n")[0];
+          assertMatch(session, /^kodama-weka-operator-system-\w+$/);
+          assertStringIncludes(r.stdout, `session ${session}\n`);
+          const rows = (await tmux("list-panes", "-s", "-t", session, "-F", "#{pane_id}|#{pane_title}"))
+            .trim().split("\n");
+          assertEquals(rows.map((x) => x.split("|")[1]).sort(), DRIVES);
+          // each pane is a shell in its pod: `hostname` there prints the pod's name
+          for (const row of rows) {
+            const [id, title] = row.split("|");
+            let screen = "";
+            const end = Date.now() + 20_000;
+            let typed = false;
+            while (Date.now() < end) {
+              screen = await tmux("capture-pane", "-p", "-t", id);
+              if (!typed && /[$#] ?\s*$/.test(screen)) {
+                await tmux("send-keys", "-t", id, "-l", "hostname\n");
+                typed = true;
               }
-              assert(screen.split("\n").some((l) => l.trim() === title), `pane ${title}:\n${screen}`);
+              if (typed && screen.split("\n").some((l) => l.trim() === title)) break;
+              await new Promise((res) => setTimeout(res, 100));
             }
-          } finally {
-            const socketPath = (await tmux("display-message", "-p", "#{socket_path}")).trim();
-            await tmux("kill-server");
-            if (socketPath) await Deno.remove(socketPath).catch(() => {}); // tmux leaves the file behind
+            assert(screen.split("\n").some((l) => l.trim() === title), `pane ${title}:\n${screen}`);
           }
-        },
-      });
+        } finally {
+          const socketPath = (await tmux("display-message", "-p", "#{socket_path}")).trim();
+          await tmux("kill-server");
+          if (socketPath) await Deno.remove(socketPath).catch(() => {}); // tmux leaves the file behind
+        }
+      },
+    });
 
-      await t.step(
-        "host API: exec finds pods only in resolved targets, and lists no other target",
-        async () => {
-          const dir = join(tmp, "hostapi");
-          await Deno.mkdir(dir, { recursive: true });
-          await Deno.writeTextFile(
-            join(dir, "probe.ts"),
-            `export default async ({ host, targets }) => {
+    await t.step(
+      "host API: exec finds pods only in resolved targets, and lists no other target",
+      async () => {
+        const dir = join(tmp, "hostapi");
+        await Deno.mkdir(dir, { recursive: true });
+        await Deno.writeTextFile(
+          join(dir, "probe.ts"),
+          `export default async ({ host, targets }) => {
   const first = await host.exec(${JSON.stringify(API0)}, ["hostname"]);
   let refused = "";
   try {
@@ -503,12 +501,12 @@ steps:
   return { first: first.stdout.trim(), refused, later: later.stdout.trim(), seen: Object.keys(targets) };
 };
 `,
-          );
-          const file = join(dir, "scoped.yaml");
-          // "other" and "picky" come first: the old lookup resolved every declared target in order
-          await Deno.writeTextFile(
-            file,
-            `targets:
+        );
+        const file = join(dir, "scoped.yaml");
+        // "other" and "picky" come first: the old lookup resolved every declared target in order
+        await Deno.writeTextFile(
+          file,
+          `targets:
   other: { namespace: staging, match: spark }
   picky: { namespace: ${DEMO.wekaNamespace}, match: weka, select: pick }
   drive: { namespace: ${DEMO.wekaNamespace}, match: drive, select: all }
@@ -519,45 +517,43 @@ steps:
   - id: probe
     script: { module: ./probe.ts }
 `,
-          );
-          const lists: string[] = [];
-          const counted = (k: Kube): Kube =>
-            new Proxy(k, {
-              get(target, prop, receiver) {
-                const v = Reflect.get(target, prop, receiver);
-                if (prop === "listPods") {
-                  return (ns: string | undefined, ...rest: unknown[]) => {
-                    lists.push(ns ?? "(all)");
-                    return (v as (...a: unknown[]) => unknown).call(target, ns, ...rest);
-                  };
-                }
-                return typeof v === "function" ? v.bind(target) : v;
-              },
-            });
-          const lw = await loadWorkflowFile(file, "home");
-          const err = memorySink();
-          const r = await runWorkflow(lw, {
-            connect: async () => counted(await Kube.connect({ kubeconfig: cluster.kubeconfig })),
-            display: createDisplay({ out: memorySink(), err, live: false, color: false }),
+        );
+        const lists: string[] = [];
+        const counted = (k: Kube): Kube =>
+          new Proxy(k, {
+            get(target, prop, receiver) {
+              const v = Reflect.get(target, prop, receiver);
+              if (prop === "listPods") {
+                return (ns: string | undefined, ...rest: unknown[]) => {
+                  lists.push(ns ?? "(all)");
+                  return (v as (...a: unknown[]) => unknown).call(target, ns, ...rest);
+                };
+              }
+              return typeof v === "function" ? v.bind(target) : v;
+            },
           });
-          assertEquals(r.exitCode, 0, err.text());
-          const o = r.steps.probe.outputs as Record<string, unknown>;
-          assertEquals(o.first, API0);
-          assertEquals(o.seen, ["api"]);
-          assertEquals(
-            o.refused,
-            'pod "weka-drive-1" is not in a resolved target of this workflow (resolved: api); ' +
-              'call listPods("other") first to use another target',
-          );
-          assertEquals(o.later, "weka-drive-1");
-          // api (warm step) and drive (the script's listPods): nothing for "other" or "picky"
-          assertEquals(lists.sort(), ["prod", DEMO.wekaNamespace]);
-        },
-      );
-    } finally {
-      await deleteObjects(cluster, "dev", "pod/logger", "pod/ticker", "pod/never-ready", "pod/waited");
-      await cluster.stop();
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
-  },
+        const lw = await loadWorkflowFile(file, "home");
+        const err = memorySink();
+        const r = await runWorkflow(lw, {
+          connect: async () => counted(await Kube.connect({ kubeconfig: cluster.kubeconfig })),
+          display: createDisplay({ out: memorySink(), err, live: false, color: false }),
+        });
+        assertEquals(r.exitCode, 0, err.text());
+        const o = r.steps.probe.outputs as Record<string, unknown>;
+        assertEquals(o.first, API0);
+        assertEquals(o.seen, ["api"]);
+        assertEquals(
+          o.refused,
+          'pod "weka-drive-1" is not in a resolved target of this workflow (resolved: api); ' +
+            'call listPods("other") first to use another target',
+        );
+        assertEquals(o.later, "weka-drive-1");
+        // api (warm step) and drive (the script's listPods): nothing for "other" or "picky"
+        assertEquals(lists.sort(), ["prod", DEMO.wekaNamespace]);
+      },
+    );
+  } finally {
+    await deleteObjects(cluster, "dev", "pod/logger", "pod/ticker", "pod/never-ready", "pod/waited");
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
 });

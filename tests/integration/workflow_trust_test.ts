@@ -11,10 +11,10 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { DEMO, startCluster } from "../cluster/harness.ts";
+import { DEMO } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const KEY = `-----BEGIN OPENSSH PRIVATE KEY----- PLANTED-KEY-${crypto.randomUUID().slice(0, 8)}`;
 const CRED = `aws_secret_access_key = PLANTED-CRED-${crypto.randomUUID().slice(0, 8)}`;
 const MARKERS = [KEY.split(" ").at(-1)!, CRED.split(" ").at(-1)!];
@@ -48,11 +48,10 @@ async function grepTree(dir: string, needles: string[], found: string[] = []): P
   return found;
 }
 
-Deno.test({
-  name: "trust: a repo workflow touches local files only inside its repo or grants; nothing from HOME leaks",
-  ...opts,
-  async fn(t) {
-    const cluster = await startCluster({ seed: "demo" });
+clusterTest(
+  "trust: a repo workflow touches local files only inside its repo or grants; nothing from HOME leaks",
+  { seed: "demo" },
+  async (t, cluster) => {
     const tmp = await Deno.makeTempDir({ prefix: "kodama-trust-" });
     const home = join(tmp, "home");
     const repo = join(tmp, "repo");
@@ -314,8 +313,7 @@ Deno.test({
         }
       });
     } finally {
-      await cluster.stop();
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   },
-});
+);

@@ -1,0 +1,43 @@
+/**
+ * `clusterTest(name, { seed }, fn)`: a Deno test with its own test cluster (or the real one, with
+ * KODAMA_TEST_KUBECONFIG), stopped when `fn` ends however it ends. It replaces
+ * `Deno.test({ sanitizeOps: false, sanitizeResources: false, … })` + `startCluster` + `try/finally stop`:
+ *
+ *   clusterTest("wait against the test cluster", { seed: "demo" }, async (t, cluster) => {
+ *     const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
+ *     await t.step("…", async () => { … });
+ *   });
+ *
+ * The sanitizers are off: the cluster's server, its pods' processes and the client's keep-alive sockets
+ * outlive single steps by design.
+ */
+import { startCluster, type StartOptions, type TestCluster } from "./harness.ts";
+
+export interface ClusterTestOptions extends StartOptions {
+  /** skip the test (e.g. `onRealCluster` for a test that needs the test server) */
+  ignore?: boolean;
+  only?: boolean;
+}
+
+export function clusterTest(
+  name: string,
+  o: ClusterTestOptions,
+  fn: (t: Deno.TestContext, cluster: TestCluster) => Promise<void>,
+): void {
+  const { ignore, only, ...start } = o;
+  Deno.test({
+    name,
+    ignore,
+    only,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      const cluster = await startCluster(start);
+      try {
+        await fn(t, cluster);
+      } finally {
+        await cluster.stop();
+      }
+    },
+  });
+}
