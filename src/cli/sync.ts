@@ -140,7 +140,7 @@ replaced with a file stays unless --force (and even then its ignored files, and 
       { flags: "--force", description: "overwrite local changes with the pod's version (conflicts)" },
     ],
     run: async (inv) => {
-      const [{ pullCommand }, kube] = await Promise.all([import("../session/sync/pull.ts"), connect(inv)]);
+      const [{ pullCommand }, kube] = await Promise.all([commands(), connect(inv)]);
       const f = {
         dryRun: inv.opts.dryRun as boolean | undefined,
         force: inv.opts.force as boolean | undefined,

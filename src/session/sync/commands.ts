@@ -25,6 +25,9 @@ import {
   type SyncStatus,
 } from "./store.ts";
 
+/** `sync pull` (./pull.ts): front ends import src/session/sync through this module only. */
+export { pullCommand } from "./pull.ts";
+
 /**
  * The session's sync settings: the recorded ones, with the local root replaced when PATH is given
  * (a new root starts a new manifest). A session never synced from here needs PATH (default: `.`).

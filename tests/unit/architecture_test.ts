@@ -1,0 +1,135 @@
+/**
+ * The import rules of docs/architecture.md, read from the sources (static, dynamic and type imports):
+ *
+ * - a lower floor never imports a higher one: base < ui < config | kube < picker < pods <
+ *   session | workflow | complete | doctor < cli;
+ * - src/picker imports nothing from src/pods (it is a widget over any items);
+ * - nothing in src/kube imports src/ui (and nothing in src/base imports either);
+ * - nothing outside src/session imports src/session/sync, except its front door, commands.ts;
+ * - session and workflow do not import each other.
+ *
+ * A failure names the file, the line and the rule; the fix is to move the code down a floor (or the
+ * import up), never to add an exception here.
+ */
+import { assertEquals } from "@std/assert";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** The floors, lowest first. A folder of src/ not listed here fails the test (say where it belongs). */
+const FLOORS: Record<string, number> = {
+  base: 0, // src/base/ and the files at the root of src/ (errors, proc, platform, liveness, …)
+  ui: 1,
+  config: 2,
+  kube: 2,
+  picker: 3,
+  pods: 4,
+  session: 5,
+  workflow: 5,
+  complete: 5,
+  doctor: 5,
+  cli: 6,
+};
+
+/** The one module of src/session/sync that code outside src/session may import. */
+const SYNC_FRONT_DOOR = "src/session/sync/commands.ts";
+
+/** The folder a source file belongs to: `kube`, `session`, `base` (src/base/ or the root of src/), `cli` (main.ts). */
+export function folderOf(path: string): string {
+  if (path === "main.ts") return "cli";
+  const parts = path.split("/");
+  if (parts[0] !== "src") return parts[0];
+  if (parts.length === 2) return "base";
+  return parts[1];
+}
+
+function resolve(from: string, spec: string): string {
+  const out = from.split("/").slice(0, -1);
+  for (const seg of spec.split("/")) {
+    if (seg === "..") out.pop();
+    else if (seg !== ".") out.push(seg);
+  }
+  return out.join("/");
+}
+
+/** Every relative import of a file (`import … from`, `export … from`, `import()`, `import type`), by line. */
+export function importsOf(path: string, text: string): { line: number; target: string }[] {
+  const out: { line: number; target: string }[] = [];
+  text.split("\n").forEach((l, i) => {
+    const t = l.trimStart();
+    if (t.startsWith("//") || t.startsWith("*")) return;
+    for (const m of l.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+      out.push({ line: i + 1, target: resolve(path, m[1]) });
+    }
+  });
+  return out;
+}
+
+/** The rules a single import breaks (empty: fine). Pure, so the rules themselves are tested below. */
+export function broken(from: string, to: string): string[] {
+  const a = folderOf(from), b = folderOf(to);
+  if (!to.startsWith("src/") || a === b) return [];
+  const out: string[] = [];
+  const fa = FLOORS[a], fb = FLOORS[b];
+  if (fa === undefined) out.push(`src/${a} has no floor in tests/unit/architecture_test.ts`);
+  else if (fb !== undefined && fb > fa) out.push(`${a} (floor ${fa}) imports ${b} (floor ${fb})`);
+  if (a === "picker" && b === "pods") out.push("src/picker imports nothing from src/pods");
+  if (a === "kube" && b === "ui") out.push("nothing in src/kube imports src/ui");
+  if (to.startsWith("src/session/sync/") && a !== "session" && to !== SYNC_FRONT_DOOR) {
+    out.push(`outside src/session only ${SYNC_FRONT_DOOR} of src/session/sync may be imported`);
+  }
+  if ((a === "session" && b === "workflow") || (a === "workflow" && b === "session")) {
+    out.push("session and workflow do not import each other");
+  }
+  return out;
+}
+
+async function sources(): Promise<string[]> {
+  const out = ["main.ts"];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(new URL(rel, ROOT))) {
+      const p = `${rel}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else if (e.name.endsWith(".ts")) out.push(p);
+    }
+  };
+  await walk("src");
+  return out.sort();
+}
+
+Deno.test("architecture: every import in src/ keeps the floors and the folder rules", async () => {
+  const found: string[] = [];
+  let imports = 0;
+  for (const file of await sources()) {
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    for (const { line, target } of importsOf(file, text)) {
+      imports++;
+      for (const rule of broken(file, target)) found.push(`${file}:${line} -> ${target}: ${rule}`);
+    }
+  }
+  assertEquals(found, []);
+  // the scan really read the imports (a broken pattern would make this pass vacuously)
+  assertEquals(imports > 500, true, `only ${imports} imports found`);
+});
+
+Deno.test("architecture: the rules catch what they are meant to", () => {
+  assertEquals(broken("src/picker/mod.ts", "src/pods/choose.ts").length, 2);
+  assertEquals(broken("src/kube/client.ts", "src/ui/color.ts"), ["nothing in src/kube imports src/ui"]);
+  assertEquals(broken("src/kube/client.ts", "src/base/log.ts"), []);
+  assertEquals(broken("src/base/log.ts", "src/ui/color.ts"), ["base (floor 0) imports ui (floor 1)"]);
+  assertEquals(broken("src/errors.ts", "src/kube/errors.ts"), ["base (floor 0) imports kube (floor 2)"]);
+  assertEquals(broken("src/pods/exec.ts", "src/session/start.ts"), [
+    "pods (floor 4) imports session (floor 5)",
+  ]);
+  assertEquals(broken("src/cli/sync.ts", "src/session/sync/commands.ts"), []);
+  assertEquals(broken("src/cli/sync.ts", "src/session/sync/pull.ts").length, 1);
+  assertEquals(broken("src/session/start.ts", "src/session/sync/session.ts"), []);
+  assertEquals(broken("src/workflow/run.ts", "src/session/start.ts").length, 1);
+  assertEquals(broken("main.ts", "src/cli/main.ts"), []);
+  assertEquals(broken("src/newthing/x.ts", "src/errors.ts"), [
+    "src/newthing has no floor in tests/unit/architecture_test.ts",
+  ]);
+  assertEquals(
+    importsOf("src/pods/x.ts", `import { a } from "../kube/client.ts";\nconst m = await import("./y.ts");`),
+    [{ line: 1, target: "src/kube/client.ts" }, { line: 2, target: "src/pods/y.ts" }],
+  );
+});
