@@ -7,8 +7,8 @@
  * the kubeconfig is the test server's own (its CA and client certificate), pointed at it.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
 /** Accept connections and hold them open, never writing a byte; `close()` ends them all. */
 function silentServer(): { port: number; close(): void } {
@@ -61,12 +61,10 @@ function stallingServer(): { port: number; close(): void } {
   };
 }
 
-Deno.test({
-  name: "a server that accepts TCP but never answers: pods, version and exec give up naming it (exit 5)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
+clusterTest(
+  "a server that accepts TCP but never answers: pods, version and exec give up naming it (exit 5)",
+  { seed: "demo" },
+  async (_t, c) => {
     const silent = silentServer();
     const stalling = stallingServer();
     const dir = await Deno.makeTempDir({ prefix: "kodama-silent-" });
@@ -118,7 +116,6 @@ Deno.test({
       silent.close();
       stalling.close();
       await Deno.remove(dir, { recursive: true });
-      await c.stop();
     }
   },
-});
+);
