@@ -15,6 +15,8 @@
  * `useGitignore: false` turns off `.gitignore`, `.git/info/exclude` and the global excludes file only. Matching is done by the
  * `ignore` package (the gitignore specification's semantics, also used by eslint and prettier).
  */
+import { readTextBoundedSync } from "../../boundedread.ts";
+import { KodamaError } from "../../errors.ts";
 import { defaultFolding, hostPlatform } from "../../platform.ts";
 import ignore, { type Ignore } from "ignore";
 import { join } from "node:path";
@@ -67,11 +69,16 @@ interface Level {
 
 export const KODAMAIGNORE = ".kodamaignore";
 
-/** Read a file's text, or undefined when it does not exist or is not a file. */
+/**
+ * Read a file's text, or undefined when it does not exist or is not a regular file (a FIFO would block, a
+ * device never end). One over the size limit is an error: ignoring its patterns would sync what it hides.
+ */
 function readText(path: string): string | undefined {
   try {
-    return Deno.readTextFileSync(path);
-  } catch {
+    if (!Deno.statSync(path).isFile) return undefined;
+    return readTextBoundedSync(path, { what: "ignore file", kind: "envFile" });
+  } catch (e) {
+    if (e instanceof KodamaError) throw e;
     return undefined;
   }
 }

@@ -166,3 +166,31 @@ Deno.test("progress line: files, bytes, bar, rate", () => {
     "syncing 50/100 files  5.0 MiB/10 MiB  [==========          ] 50%  5.0 MiB/s",
   );
 });
+
+Deno.test("ignore: a pattern file that is a FIFO or a device is skipped, not waited on; one too big is an error (#26)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/a.txt`, "a");
+    await new Deno.Command("mkfifo", { args: [`${root}/.kodamaignore`] }).output();
+    await Deno.symlink("/dev/zero", `${root}/.gitignore`);
+    const rules = new IgnoreRules(root, { useGitignore: true, excludePatterns: [], syncGit: false });
+    const t = await scanTree(root, rules);
+    assert(t.has("a.txt"));
+    await Deno.remove(`${root}/.kodamaignore`);
+    const f = await Deno.open(`${root}/.kodamaignore`, { write: true, create: true });
+    await f.truncate(5 * 1024 * 1024);
+    f.close();
+    let refused = "";
+    try {
+      await scanTree(
+        root,
+        new IgnoreRules(root, { useGitignore: true, excludePatterns: [], syncGit: false }),
+      );
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    assert(refused.includes(".kodamaignore: it is larger than 4 MiB"), refused);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
