@@ -85,9 +85,12 @@ workspace when it is empty (resume never clones again), checks out --branch or c
 <defaults.branchPrefix>NAME-<UTC time> (git.autoBranch), and sets git.userName/userEmail. An https token comes
 from git.tokenEnv (GITHUB_TOKEN: the environment or the env files) and is kept in Secret kodama-git-NAME only,
 read by a credential helper; ssh uses the key in Secret git.secretName. A failed clone prints git's own error.
+A repo's .kodama.yaml is untrusted: its paths must stay inside the repository (after symlinks), it cannot
+choose which local variables leave the machine (agent.authEnv, git.tokenEnv), and start prints every setting
+it made and the variable names each env file adds (docs/security.md).
 Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
-exists, 5 timeout, 130 Ctrl-C.`,
+exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.`,
   },
   args: [arg("<name>", "session name (lowercase letters, digits, '-'; at most 42 characters)")],
   options: [
