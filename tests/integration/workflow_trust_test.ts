@@ -298,8 +298,20 @@ clusterTest(
       );
 
       await t.step("nothing from the fake HOME reached a pod, Secret, ConfigMap or any output", async () => {
-        const found = await grepTree(cluster.testServer!.runtimeStateDir, MARKERS);
-        assertEquals(found, []);
+        // the test server's pods are local directories: search every file they hold
+        if (cluster.testServer) assertEquals(await grepTree(cluster.testServer.runtimeStateDir, MARKERS), []);
+        // and, on any cluster, the pods' /tmp (where the refused copies would have landed), from inside
+        const grep = `cat /tmp/leak* /tmp/k 2>/dev/null | grep -e ${MARKERS[0]} -e ${
+          MARKERS[1]
+        }; ls /tmp/leak* /tmp/k 2>/dev/null; echo scanned`;
+        await write(
+          "scan",
+          `targets:\n  all: { namespace: ${DEMO.wekaNamespace}, match: drive, select: all }\nsteps:\n  - exec: { target: all, command: [sh, -c, "${grep}"] }\n`,
+        );
+        const scan = await run(["scan"]);
+        assertEquals(scan.code, 0, scan.stderr);
+        assertStringIncludes(scan.stdout, "scanned");
+        assert(!scan.stdout.includes("/tmp/") && !scan.stdout.includes("PLANTED"), scan.stdout);
         const kc = await new Deno.Command("kubectl", {
           args: ["--kubeconfig", cluster.kubeconfig, "get", "secrets,configmaps,pods", "-A", "-o", "yaml"],
           stdout: "piped",
