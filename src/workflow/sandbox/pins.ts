@@ -45,6 +45,38 @@ async function sha256File(path: string): Promise<string | undefined> {
 
 const looksLikePath = (s: string) => /[\\/]/.test(s) || /^\.\.?$/.test(s);
 
+/** Programs that run the file named by their first operand (`sh build.sh`, `python3 tool.py`). */
+const INTERPRETER =
+  /^(sh|bash|dash|zsh|ksh|fish|busybox|python[0-9.]*|node|nodejs|deno|bun|ruby|perl|php|lua|tclsh|pwsh|powershell|cmd|env|xargs|make|gmake|just|task)(\.exe)?$/i;
+
+/**
+ * The words of a `local` command that name code that runs: the program itself (when written as a path),
+ * and an interpreter's script — its first operand, unless code is given inline (`-c`, `-e`) — and, for
+ * `env`/`xargs`, whatever program follows.
+ */
+export function programsIn(argv: string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const prog = argv[i];
+    if (looksLikePath(prog) || i > 0) out.push(prog);
+    const base = prog.replace(/^.*[\\/]/, "");
+    if (!INTERPRETER.test(base)) break;
+    i++;
+    // options of the interpreter; inline code means no script file
+    let inline = false;
+    while (i < argv.length && argv[i].startsWith("-")) {
+      if (/^-(c|e|-eval|-command|Command)$/i.test(argv[i])) inline = true;
+      if (/^-(f|-file|-makefile)$/i.test(argv[i]) && i + 1 < argv.length) out.push(argv[i + 1]);
+      i++;
+    }
+    if (inline || i >= argv.length) break;
+    // env VAR=x prog …: skip assignments
+    while (i < argv.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i])) i++;
+  }
+  return out;
+}
+
 /** The pins of one workflow: its grants' real paths and the repo files its commands run. */
 export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
   const out: Pin[] = [];
@@ -69,9 +101,8 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
     const cwd = typeof spec.cwd === "string" && !spec.cwd.includes("${{")
       ? expandPath(spec.cwd, lw.baseDir)
       : lw.baseDir;
-    for (const a of spec.command ?? []) {
-      if (typeof a === "string" && a && !a.startsWith("-")) await runFile("file", a, cwd);
-    }
+    const argv = (spec.command ?? []).filter((a): a is string => typeof a === "string");
+    for (const a of programsIn(argv)) await runFile("file", a, cwd);
   }
   return out;
 }

@@ -83,3 +83,16 @@ Deno.test("resolveTool: the first executable on PATH, by absolute path; relative
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("programsIn: the words of a local command that name code that runs", async () => {
+  const { programsIn } = await import("../../../src/workflow/sandbox/pins.ts");
+  assertEquals(programsIn(["./build.sh", "arg"]), ["./build.sh"]);
+  assertEquals(programsIn(["sh", "tool.sh", "x"]), ["tool.sh"]);
+  assertEquals(programsIn(["bash", "-eu", "scripts/ci.sh"]), ["scripts/ci.sh"]);
+  assertEquals(programsIn(["sh", "-c", "echo hi"]), []);
+  assertEquals(programsIn(["python3", "-u", "tool.py"]), ["tool.py"]);
+  assertEquals(programsIn(["env", "A=1", "node", "x.js"]), ["node", "x.js"]);
+  assertEquals(programsIn(["kubectl", "apply", "-f", "deploy.yaml"]), []);
+  assertEquals(programsIn(["cat", "README.md"]), []);
+  assertEquals(programsIn(["make", "-f", "ci.mk"]).includes("ci.mk"), true);
+});
