@@ -12,11 +12,14 @@
  * outlive single steps by design.
  */
 import { startCluster, type StartOptions, type TestCluster } from "./harness.ts";
+import { TIMEOUT } from "../_timeout.ts";
 
 export interface ClusterTestOptions extends StartOptions {
   /** skip the test (e.g. `onRealCluster` for a test that needs the test server) */
   ignore?: boolean;
   only?: boolean;
+  /** this test's own time limit in ms (default: tests/_timeout.ts's) */
+  timeoutMs?: number;
 }
 
 export function clusterTest(
@@ -24,11 +27,12 @@ export function clusterTest(
   o: ClusterTestOptions,
   fn: (t: Deno.TestContext, cluster: TestCluster) => Promise<void>,
 ): void {
-  const { ignore, only, ...start } = o;
+  const { ignore, only, timeoutMs, ...start } = o;
   Deno.test({
     name,
     ignore,
     only,
+    ...(timeoutMs ? { [TIMEOUT]: timeoutMs } : {}),
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {

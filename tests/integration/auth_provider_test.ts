@@ -5,41 +5,37 @@
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import YAML from "yaml";
-import { startCluster } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
-Deno.test({
-  name: "an auth-provider user authenticates through client-node",
-  ignore: !!Deno.env.get("KODAMA_TEST_KUBECONFIG"), // needs the dev user's token, which only the test server has
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const c = await startCluster({ seed: "demo" });
-    const dir = await Deno.makeTempDir({ prefix: "kodama-authprovider-" });
-    try {
-      const kc = YAML.parse(await Deno.readTextFile(c.kubeconfig));
-      const expiry = new Date(Date.now() + 3_600_000).toISOString();
-      kc.users.push({
-        name: "gcp-user",
-        user: {
-          "auth-provider": { name: "gcp", config: { "access-token": c.testServer!.devToken, expiry } },
-        },
-      });
-      kc.contexts.push({ name: "gcp", context: { cluster: kc.clusters[0].name, user: "gcp-user" } });
-      const file = `${dir}/kubeconfig`;
-      await Deno.writeTextFile(file, YAML.stringify(kc));
-      const env = { KODAMA_HOME: dir };
-      // authenticated as dev: its own namespace answers (nothing there: kubectl's words, exit 0), prod is
-      // forbidden (exit 4)
-      const own = await runKodama(["--kubeconfig", file, "--context", "gcp", "pods", "-n", "dev"], { env });
-      assertEquals(own.code, 0, own.stderr);
-      assertStringIncludes(own.stderr, "No resources found in dev namespace.");
-      const prod = await runKodama(["--kubeconfig", file, "--context", "gcp", "pods", "-n", "prod"], { env });
-      assertEquals(prod.code, 4, prod.stderr);
-      assertStringIncludes(prod.stderr, "forbidden");
-    } finally {
-      await c.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+// needs the dev user's token, which only the test server has
+clusterTest("an auth-provider user authenticates through client-node", {
+  seed: "demo",
+  ignore: !!Deno.env.get("KODAMA_TEST_KUBECONFIG"),
+}, async (_t, c) => {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-authprovider-" });
+  try {
+    const kc = YAML.parse(await Deno.readTextFile(c.kubeconfig));
+    const expiry = new Date(Date.now() + 3_600_000).toISOString();
+    kc.users.push({
+      name: "gcp-user",
+      user: {
+        "auth-provider": { name: "gcp", config: { "access-token": c.testServer!.devToken, expiry } },
+      },
+    });
+    kc.contexts.push({ name: "gcp", context: { cluster: kc.clusters[0].name, user: "gcp-user" } });
+    const file = `${dir}/kubeconfig`;
+    await Deno.writeTextFile(file, YAML.stringify(kc));
+    const env = { KODAMA_HOME: dir };
+    // authenticated as dev: its own namespace answers (nothing there: kubectl's words, exit 0), prod is
+    // forbidden (exit 4)
+    const own = await runKodama(["--kubeconfig", file, "--context", "gcp", "pods", "-n", "dev"], { env });
+    assertEquals(own.code, 0, own.stderr);
+    assertStringIncludes(own.stderr, "No resources found in dev namespace.");
+    const prod = await runKodama(["--kubeconfig", file, "--context", "gcp", "pods", "-n", "prod"], { env });
+    assertEquals(prod.code, 4, prod.stderr);
+    assertStringIncludes(prod.stderr, "forbidden");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

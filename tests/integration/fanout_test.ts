@@ -3,12 +3,13 @@
  * exactly, dropped streams as per-pod errors, -o json, --fail-fast, --timeout, Ctrl-C.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { needsTestServer, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { needsTestServer } from "../cluster/harness.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { fanout } from "../../src/pods/fanout.ts";
 import { findPods } from "../../src/pods/target.ts";
 import { memorySink } from "../../src/base/sink.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 
 async function waitRunning(kube: Kube, n: number) {
   for (let i = 0; i < 200; i++) {
@@ -19,182 +20,172 @@ async function waitRunning(kube: Kube, n: number) {
   throw new Error("load pods did not all start");
 }
 
-Deno.test({
-  name: "fan-out over 100 pods",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const c: TestCluster = await startCluster({ seed: "none", pods: 100 });
-    const n = c.loadPods; // 100 here; what a real cluster's setup made there
-    const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "load" });
-    const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args]);
-    try {
-      const pods = await waitRunning(kube, n);
-      assertEquals(pods.length, n);
+clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) => {
+  const n = c.loadPods; // 100 here; what a real cluster's setup made there
+  const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "load" });
+  const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args]);
+  const pods = await waitRunning(kube, n);
+  assertEquals(pods.length, n);
 
-      await t.step("200 whole prefixed lines and '100 ok'", async () => {
-        const r = await k([
-          "exec",
-          "-n",
-          "load",
-          "--all",
-          "--",
-          "sh",
-          "-c",
-          "echo start; sleep 0.2; echo end",
-        ]);
-        assertEquals(r.code, 0, r.stderr);
-        const lines = r.stdout.split("\n").filter(Boolean);
-        assertEquals(lines.length, 2 * n);
-        const seen = new Map<string, string[]>();
-        for (const l of lines) {
-          const m = /^(load-\d{3}) \| (start|end)$/.exec(l);
-          assert(m, `malformed line ${JSON.stringify(l)}`);
-          seen.set(m[1], [...(seen.get(m[1]) ?? []), m[2]]);
-        }
-        assertEquals(seen.size, n);
-        for (const [pod, words] of seen) assertEquals(words, ["start", "end"], pod);
-        assertMatch(
-          r.stderr,
-          new RegExp(`^${n} pods: ${n} ok, 0 failed \\(slowest load-\\d{3} [\\d.]+m?s\\)\\n$`),
-        );
-      });
-
-      await t.step("3 failing pods are named exactly in the summary, exit 1", async () => {
-        const bad = ["load-007", "load-042", "load-099"];
-        const r = await k([
-          "exec",
-          "-n",
-          "load",
-          "--all",
-          "--",
-          "sh",
-          "-c",
-          `case "$(hostname)" in ${bad.join("|")}) echo boom >&2; exit 1;; esac; echo fine`,
-        ]);
-        assertEquals(r.code, 1);
-        assertEquals(r.stdout.split("\n").filter(Boolean).length, 97);
-        const summary = r.stderr.split("\n").filter((l) => !l.includes("| boom"));
-        assertStringIncludes(summary[0], `${n} pods: ${n - 3} ok, 3 failed`);
-        const failures = summary.filter((l) => l.startsWith("  ")).map((l) => l.trim());
-        assertEquals(failures, bad.map((p) => `${p}: exit code 1`));
-        // stderr lines are prefixed too
-        assertEquals(r.stderr.split("\n").filter((l) => /^load-\d{3} \| boom$/.test(l)).length, 3);
-      });
-
-      await t.step("-o json: one object per pod", async () => {
-        const r = await k(["exec", "-n", "load", "-m", "load-00", "--all", "-o", "json", "--", "hostname"]);
-        assertEquals(r.code, 0, r.stderr);
-        const objs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-        assertEquals(objs.length, 10);
-        for (const o of objs) {
-          assertEquals(o.stdout, `${o.pod}\n`);
-          assertEquals(o.exitCode, 0);
-          assertEquals(o.namespace, "load");
-          assertEquals(o.error, null);
-          assert(typeof o.durationMs === "number");
-        }
-      });
-
-      await t.step("streams dropped halfway: those pods are errors, the rest complete", async () => {
-        if (!needsTestServer(c)) return; // fault injection
-        const out = memorySink();
-        const err = memorySink();
-        const run = fanout(kube, pods, {
-          command: ["sh", "-c", "echo a; sleep 0.6; echo b"],
-          maxParallel: 50,
-          out,
-          err,
-        });
-        // drop while streams are surely open: once the first pod has printed "a" (a fixed delay was
-        // too short on a loaded machine, where no stream had opened yet)
-        while (!/\| a\n/.test(out.text())) await new Promise((r) => setTimeout(r, 10));
-        c.faults.dropStreams(true);
-        c.faults.dropStreams(false);
-        const totals = await run;
-        assertEquals(totals.results.length, n);
-        assert(totals.failed > 0, "some pods must have lost their stream");
-        assert(totals.ok > 0, "pods started after the drop must complete");
-        assertEquals(totals.ok + totals.failed, n);
-        for (const r of totals.results) {
-          if (r.status === "ok") assertEquals(r.exitCode, 0);
-          else {
-            assertEquals(r.status, "error");
-            assert(r.error && r.error.length > 0);
-          }
-        }
-        assertStringIncludes(err.text(), `${n} pods: ${totals.ok} ok, ${totals.failed} failed`);
-      });
-
-      await t.step("--fail-fast cancels the rest; --timeout fails slow pods", async () => {
-        const some = pods.slice(0, 20);
-        const ff = await fanout(kube, some, {
-          command: ["sh", "-c", `[ "$(hostname)" = load-000 ] && exit 3; sleep 2`],
-          maxParallel: 4,
-          failFast: true,
-          out: memorySink(),
-          err: memorySink(),
-        });
-        assertEquals(ff.results.find((r) => r.pod === "load-000")?.exitCode, 3);
-        assert(ff.cancelled >= 15, `cancelled ${ff.cancelled}`);
-        const to = await fanout(kube, some.slice(0, 3), {
-          command: ["sh", "-c", `[ "$(hostname)" = load-001 ] && sleep 5; true`],
-          timeoutMs: 700,
-          out: memorySink(),
-          err: memorySink(),
-        });
-        assertEquals(to.results.map((r) => r.status), ["ok", "timeout", "ok"]);
-        assertStringIncludes(to.results[1].error!, "timed out after 700ms");
-      });
-
-      await t.step("--stdin-style: the same bytes reach every pod", async () => {
-        const out = memorySink();
-        const r = await fanout(kube, pods.slice(0, 5), {
-          command: ["sh", "-c", "wc -c"],
-          stdin: new TextEncoder().encode("hello\n"),
-          out,
-          err: memorySink(),
-          prefix: false,
-        });
-        assertEquals(r.ok, 5);
-        assertEquals(out.text().split("\n").filter(Boolean).map((l) => l.trim()), ["6", "6", "6", "6", "6"]);
-      });
-
-      await t.step("Ctrl-C: partial summary, exit 130", async () => {
-        const child = spawnKodama([
-          "--kubeconfig",
-          c.kubeconfig,
-          "exec",
-          "-n",
-          "load",
-          "-m",
-          "load-01",
-          "--all",
-          "--",
-          "sh",
-          "-c",
-          "echo go; sleep 30",
-        ]);
-        // interrupt once every pod has printed "go" (its command is running): a fixed delay could
-        // interrupt a loaded machine's kodama before it even listened for SIGINT
-        const errP = new Response(child.stderr).text();
-        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let out = "";
-        while ((out.match(/\| go\n/g) ?? []).length < 10) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          out += value;
-        }
-        child.kill("SIGINT");
-        while (!(await reader.read()).done) { /* drain: a closed stdout would end kodama quietly instead */ }
-        const r = await child.status;
-        const stderr = await errP;
-        assertEquals(r.code, 130, stderr);
-        assertStringIncludes(stderr, "10 pods: 0 ok, 10 cancelled");
-        assertStringIncludes(stderr, "interrupted");
-      });
-    } finally {
-      await c.stop();
+  await t.step("200 whole prefixed lines and '100 ok'", async () => {
+    const r = await k([
+      "exec",
+      "-n",
+      "load",
+      "--all",
+      "--",
+      "sh",
+      "-c",
+      "echo start; sleep 0.2; echo end",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n").filter(Boolean);
+    assertEquals(lines.length, 2 * n);
+    const seen = new Map<string, string[]>();
+    for (const l of lines) {
+      const m = /^(load-\d{3}) \| (start|end)$/.exec(l);
+      assert(m, `malformed line ${JSON.stringify(l)}`);
+      seen.set(m[1], [...(seen.get(m[1]) ?? []), m[2]]);
     }
-  },
+    assertEquals(seen.size, n);
+    for (const [pod, words] of seen) assertEquals(words, ["start", "end"], pod);
+    assertMatch(
+      r.stderr,
+      new RegExp(`^${n} pods: ${n} ok, 0 failed \\(slowest load-\\d{3} [\\d.]+m?s\\)\\n$`),
+    );
+  });
+
+  await t.step("3 failing pods are named exactly in the summary, exit 1", async () => {
+    const bad = ["load-007", "load-042", "load-099"];
+    const r = await k([
+      "exec",
+      "-n",
+      "load",
+      "--all",
+      "--",
+      "sh",
+      "-c",
+      `case "$(hostname)" in ${bad.join("|")}) echo boom >&2; exit 1;; esac; echo fine`,
+    ]);
+    assertEquals(r.code, 1);
+    assertEquals(r.stdout.split("\n").filter(Boolean).length, 97);
+    const summary = r.stderr.split("\n").filter((l) => !l.includes("| boom"));
+    assertStringIncludes(summary[0], `${n} pods: ${n - 3} ok, 3 failed`);
+    const failures = summary.filter((l) => l.startsWith("  ")).map((l) => l.trim());
+    assertEquals(failures, bad.map((p) => `${p}: exit code 1`));
+    // stderr lines are prefixed too
+    assertEquals(r.stderr.split("\n").filter((l) => /^load-\d{3} \| boom$/.test(l)).length, 3);
+  });
+
+  await t.step("-o json: one object per pod", async () => {
+    const r = await k(["exec", "-n", "load", "-m", "load-00", "--all", "-o", "json", "--", "hostname"]);
+    assertEquals(r.code, 0, r.stderr);
+    const objs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(objs.length, 10);
+    for (const o of objs) {
+      assertEquals(o.stdout, `${o.pod}\n`);
+      assertEquals(o.exitCode, 0);
+      assertEquals(o.namespace, "load");
+      assertEquals(o.error, null);
+      assert(typeof o.durationMs === "number");
+    }
+  });
+
+  await t.step("streams dropped halfway: those pods are errors, the rest complete", async () => {
+    if (!needsTestServer(c)) return; // fault injection
+    const out = memorySink();
+    const err = memorySink();
+    const run = fanout(kube, pods, {
+      command: ["sh", "-c", "echo a; sleep 0.6; echo b"],
+      maxParallel: 50,
+      out,
+      err,
+    });
+    // drop while streams are surely open: once the first pod has printed "a" (a fixed delay was
+    // too short on a loaded machine, where no stream had opened yet)
+    while (!/\| a\n/.test(out.text())) await new Promise((r) => setTimeout(r, 10));
+    c.faults.dropStreams(true);
+    c.faults.dropStreams(false);
+    const totals = await run;
+    assertEquals(totals.results.length, n);
+    assert(totals.failed > 0, "some pods must have lost their stream");
+    assert(totals.ok > 0, "pods started after the drop must complete");
+    assertEquals(totals.ok + totals.failed, n);
+    for (const r of totals.results) {
+      if (r.status === "ok") assertEquals(r.exitCode, 0);
+      else {
+        assertEquals(r.status, "error");
+        assert(r.error && r.error.length > 0);
+      }
+    }
+    assertStringIncludes(err.text(), `${n} pods: ${totals.ok} ok, ${totals.failed} failed`);
+  });
+
+  await t.step("--fail-fast cancels the rest; --timeout fails slow pods", async () => {
+    const some = pods.slice(0, 20);
+    const ff = await fanout(kube, some, {
+      command: ["sh", "-c", `[ "$(hostname)" = load-000 ] && exit 3; sleep 2`],
+      maxParallel: 4,
+      failFast: true,
+      out: memorySink(),
+      err: memorySink(),
+    });
+    assertEquals(ff.results.find((r) => r.pod === "load-000")?.exitCode, 3);
+    assert(ff.cancelled >= 15, `cancelled ${ff.cancelled}`);
+    const to = await fanout(kube, some.slice(0, 3), {
+      command: ["sh", "-c", `[ "$(hostname)" = load-001 ] && sleep 5; true`],
+      timeoutMs: 700,
+      out: memorySink(),
+      err: memorySink(),
+    });
+    assertEquals(to.results.map((r) => r.status), ["ok", "timeout", "ok"]);
+    assertStringIncludes(to.results[1].error!, "timed out after 700ms");
+  });
+
+  await t.step("--stdin-style: the same bytes reach every pod", async () => {
+    const out = memorySink();
+    const r = await fanout(kube, pods.slice(0, 5), {
+      command: ["sh", "-c", "wc -c"],
+      stdin: new TextEncoder().encode("hello\n"),
+      out,
+      err: memorySink(),
+      prefix: false,
+    });
+    assertEquals(r.ok, 5);
+    assertEquals(out.text().split("\n").filter(Boolean).map((l) => l.trim()), ["6", "6", "6", "6", "6"]);
+  });
+
+  await t.step("Ctrl-C: partial summary, exit 130", async () => {
+    const child = spawnKodama([
+      "--kubeconfig",
+      c.kubeconfig,
+      "exec",
+      "-n",
+      "load",
+      "-m",
+      "load-01",
+      "--all",
+      "--",
+      "sh",
+      "-c",
+      "echo go; sleep 30",
+    ]);
+    // interrupt once every pod has printed "go" (its command is running): a fixed delay could
+    // interrupt a loaded machine's kodama before it even listened for SIGINT
+    const errP = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while ((out.match(/\| go\n/g) ?? []).length < 10) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    child.kill("SIGINT");
+    while (!(await reader.read()).done) { /* drain: a closed stdout would end kodama quietly instead */ }
+    const r = await child.status;
+    const stderr = await errP;
+    assertEquals(r.code, 130, stderr);
+    assertStringIncludes(stderr, "10 pods: 0 ok, 10 cancelled");
+    assertStringIncludes(stderr, "interrupted");
+  });
 });

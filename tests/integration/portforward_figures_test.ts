@@ -5,14 +5,13 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import * as http from "node:http";
-import { startCluster, tempNamespace } from "../cluster/harness.ts";
+import { tempNamespace } from "../cluster/harness.ts";
+import { clusterTest } from "../cluster/fixture.ts";
 import { httpPod } from "./_helpers.ts";
 import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import type { ForwardRecord } from "../../src/pods/pf_stats.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 function get(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -38,107 +37,104 @@ function hasScript(): boolean {
   }
 }
 
-Deno.test({
-  name: "port-forward figures: list shows requests made a second ago; the live line shows the rate",
-  ...opts,
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const home = await Deno.makeTempDir();
-    const env = { KODAMA_HOME: home };
-    const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args], { env });
-    const space = await tempNamespace(c, "pf-figures");
-    const NS = space.name;
-    const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: NS });
-    try {
-      await kube.createObject("pods", NS, httpPod("web"));
-      await waitForPods(kube, { namespace: NS, pod: "web" }, { for: "ready", timeoutMs: 60_000 });
+clusterTest("port-forward figures: list shows requests made a second ago; the live line shows the rate", {
+  seed: "demo",
+}, async (t, c) => {
+  const home = await Deno.makeTempDir();
+  const env = { KODAMA_HOME: home };
+  const k = (args: string[]) => runKodama(["--kubeconfig", c.kubeconfig, ...args], { env });
+  const space = await tempNamespace(c, "pf-figures");
+  const NS = space.name;
+  const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: NS });
+  try {
+    await kube.createObject("pods", NS, httpPod("web"));
+    await waitForPods(kube, { namespace: NS, pod: "web" }, { for: "ready", timeoutMs: 60_000 });
 
-      await t.step("list: three requests show as 3 connections and their bytes within 1 s", async () => {
-        const r = await k(["port-forward", "-n", NS, "pod/web", ":8080", "--detach"]);
-        assertEquals(r.code, 0, r.stderr);
-        const [id, line] = r.stdout.trim().split("\n");
-        const port = Number(/:(\d+) ->/.exec(line)![1]);
-        for (let i = 0; i < 3; i++) assertEquals(await get(port), "web");
-        await sleep(250); // then `list` itself takes its start-up time: well within the second
-        const rec = (JSON.parse((await k(["port-forward", "list", "-o", "json"])).stdout) as ForwardRecord[])
-          .find((x) => x.id === id)!;
-        assertEquals(rec.totals.connections, 3, JSON.stringify(rec));
-        assert(rec.totals.bytesIn > 0 && rec.totals.bytesOut > 0, JSON.stringify(rec.totals));
-        for (let i = 0; i < 2; i++) assertEquals(await get(port), "web");
-        await sleep(250);
-        const table = (await k(["port-forward", "list"])).stdout;
-        const row = table.split("\n").find((l) => l.startsWith(id))!;
-        const cols = row.trim().split(/\s{2,}/);
-        assertEquals(cols[5], "5", table); // CONNS
-        assert(cols[6] !== "0 B" && cols[7] !== "0 B", table); // IN, OUT
-        assertEquals((await k(["port-forward", "stop", id])).code, 0);
-      });
+    await t.step("list: three requests show as 3 connections and their bytes within 1 s", async () => {
+      const r = await k(["port-forward", "-n", NS, "pod/web", ":8080", "--detach"]);
+      assertEquals(r.code, 0, r.stderr);
+      const [id, line] = r.stdout.trim().split("\n");
+      const port = Number(/:(\d+) ->/.exec(line)![1]);
+      for (let i = 0; i < 3; i++) assertEquals(await get(port), "web");
+      await sleep(250); // then `list` itself takes its start-up time: well within the second
+      const rec = (JSON.parse((await k(["port-forward", "list", "-o", "json"])).stdout) as ForwardRecord[])
+        .find((x) => x.id === id)!;
+      assertEquals(rec.totals.connections, 3, JSON.stringify(rec));
+      assert(rec.totals.bytesIn > 0 && rec.totals.bytesOut > 0, JSON.stringify(rec.totals));
+      for (let i = 0; i < 2; i++) assertEquals(await get(port), "web");
+      await sleep(250);
+      const table = (await k(["port-forward", "list"])).stdout;
+      const row = table.split("\n").find((l) => l.startsWith(id))!;
+      const cols = row.trim().split(/\s{2,}/);
+      assertEquals(cols[5], "5", table); // CONNS
+      assert(cols[6] !== "0 B" && cols[7] !== "0 B", table); // IN, OUT
+      assertEquals((await k(["port-forward", "stop", id])).code, 0);
+    });
 
-      await t.step("the live line (a terminal) shows the rate of requests made a moment ago", async () => {
-        if (!hasScript()) return console.log("util-linux script is not installed: skipped");
-        const cmd = [
-          Deno.execPath(),
-          "run",
-          "-A",
-          "--no-prompt",
-          "--config",
-          CONFIG,
-          MAIN,
-          "--kubeconfig",
-          c.kubeconfig,
-          "port-forward",
-          "-n",
-          NS,
-          "pod/web",
-          ":8080",
-        ].map((a) => `'${a}'`).join(" ");
-        const child = new Deno.Command("script", {
-          args: ["-qfec", `stty cols 200 rows 40; exec ${cmd}`, "/dev/null"],
-          env: { ...env, NO_COLOR: "1", TERM: "xterm", DENO_NO_UPDATE_CHECK: "1" },
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "null",
-        }).spawn();
-        let screen = "";
-        const decoder = new TextDecoder();
-        const reading = (async () => {
-          for await (const chunk of child.stdout) screen += decoder.decode(chunk, { stream: true });
-        })();
-        try {
-          for (let i = 0; i < 300 && !/Forwarding from 127\.0\.0\.1:(\d+)/.test(screen); i++) await sleep(50);
-          const port = Number(/127\.0\.0\.1:(\d+)/.exec(screen)?.[1]);
-          assert(port, screen);
-          for (let i = 0; i < 5; i++) assertEquals(await get(port), "web");
-          // the live lines drawn in the second after the requests, with when they arrived
-          const t0 = performance.now();
-          let seen = screen.length;
-          const drawn: { ms: number; line: string }[] = [];
-          while (performance.now() - t0 < 950) {
-            await sleep(25);
-            const fresh = screen.slice(seen);
-            seen = screen.length;
-            // deno-lint-ignore no-control-regex
-            for (const line of fresh.split(/\r|\n|\x1b\[[0-9;?]*[A-Za-z]/)) {
-              if (line.includes(" 5 total,")) drawn.push({ ms: performance.now() - t0, line });
-            }
+    await t.step("the live line (a terminal) shows the rate of requests made a moment ago", async () => {
+      if (!hasScript()) return console.log("util-linux script is not installed: skipped");
+      const cmd = [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-prompt",
+        "--config",
+        CONFIG,
+        MAIN,
+        "--kubeconfig",
+        c.kubeconfig,
+        "port-forward",
+        "-n",
+        NS,
+        "pod/web",
+        ":8080",
+      ].map((a) => `'${a}'`).join(" ");
+      const child = new Deno.Command("script", {
+        args: ["-qfec", `stty cols 200 rows 40; exec ${cmd}`, "/dev/null"],
+        env: { ...env, NO_COLOR: "1", TERM: "xterm", DENO_NO_UPDATE_CHECK: "1" },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let screen = "";
+      const decoder = new TextDecoder();
+      const reading = (async () => {
+        for await (const chunk of child.stdout) screen += decoder.decode(chunk, { stream: true });
+      })();
+      try {
+        for (let i = 0; i < 300 && !/Forwarding from 127\.0\.0\.1:(\d+)/.test(screen); i++) await sleep(50);
+        const port = Number(/127\.0\.0\.1:(\d+)/.exec(screen)?.[1]);
+        assert(port, screen);
+        for (let i = 0; i < 5; i++) assertEquals(await get(port), "web");
+        // the live lines drawn in the second after the requests, with when they arrived
+        const t0 = performance.now();
+        let seen = screen.length;
+        const drawn: { ms: number; line: string }[] = [];
+        while (performance.now() - t0 < 950) {
+          await sleep(25);
+          const fresh = screen.slice(seen);
+          seen = screen.length;
+          // deno-lint-ignore no-control-regex
+          for (const line of fresh.split(/\r|\n|\x1b\[[0-9;?]*[A-Za-z]/)) {
+            if (line.includes(" 5 total,")) drawn.push({ ms: performance.now() - t0, line });
           }
-          assert(drawn.length > 0, `no live line after the requests: ${JSON.stringify(screen.slice(-300))}`);
-          const rate =
-            / in [\d.]+ (B|KiB) \([1-9][\d.]* (B|KiB)\/s\), out [\d.]+ (B|KiB) \([1-9][\d.]* (B|KiB)\/s\)/;
-          for (const d of drawn) assertMatch(d.line, rate, `drawn ${Math.round(d.ms)} ms after the requests`);
-          // still there half a second on (a rate over the last 500 ms tick would read 0 B/s by then)
-          assert(drawn.some((d) => d.ms >= 500), drawn.map((d) => `${Math.round(d.ms)} ms`).join(", "));
-        } finally {
-          child.kill("SIGINT");
-          await child.status;
-          await reading.catch(() => {});
-          await child.stdin.close().catch(() => {});
         }
-      });
-    } finally {
-      await k(["port-forward", "stop", "--all"]);
-      await space.remove();
-      kube.close();
-    }
-  },
+        assert(drawn.length > 0, `no live line after the requests: ${JSON.stringify(screen.slice(-300))}`);
+        const rate =
+          / in [\d.]+ (B|KiB) \([1-9][\d.]* (B|KiB)\/s\), out [\d.]+ (B|KiB) \([1-9][\d.]* (B|KiB)\/s\)/;
+        for (const d of drawn) assertMatch(d.line, rate, `drawn ${Math.round(d.ms)} ms after the requests`);
+        // still there half a second on (a rate over the last 500 ms tick would read 0 B/s by then)
+        assert(drawn.some((d) => d.ms >= 500), drawn.map((d) => `${Math.round(d.ms)} ms`).join(", "));
+      } finally {
+        child.kill("SIGINT");
+        await child.status;
+        await reading.catch(() => {});
+        await child.stdin.close().catch(() => {});
+      }
+    });
+  } finally {
+    await k(["port-forward", "stop", "--all"]);
+    await space.remove();
+    kube.close();
+  }
 });
