@@ -28,6 +28,7 @@ const FLOORS: Record<string, number> = {
   complete: 5,
   doctor: 5,
   cli: 6,
+  web: 6, // a front end beside the CLI (DESIGN.md: `cli (| web)`); it calls the same feature functions
 };
 
 /** The one module of src/session/sync that code outside src/session may import. */
