@@ -65,7 +65,10 @@ settings, so list, attach and resume work from any machine.`,
         "Clone a repository onto a new branch kodama/api-fix-<UTC time> (token from GITHUB_TOKEN)",
         "kodama start api-fix --repo https://github.com/acme/api.git --env-file .env",
       ],
-      ["Clone this repository's origin on the branch checked out here", "kodama start review --repo ."],
+      [
+        "Send this repository (every branch and tag) into the pod, on a new branch off the one checked out here",
+        "kodama start review --repo . --sync .",
+      ],
       [
         "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f)",
         "kodama start fix --repo . --prompt-file task.txt",
@@ -84,10 +87,13 @@ settings, so list, attach and resume work from any machine.`,
 workspace when it is empty (resume never clones again), checks out --branch or creates
 <defaults.branchPrefix>NAME-<UTC time> (git.autoBranch), and sets git.userName/userEmail. An https token comes
 from git.tokenEnv (GITHUB_TOKEN: the environment or the env files) and is kept in Secret kodama-git-NAME only,
-read by a credential helper; ssh uses the key in Secret git.secretName. A failed clone prints git's own error.
-A repo's .kodama.yaml is untrusted: its paths must stay inside the repository (after symlinks), it cannot
-choose which local variables leave the machine (agent.authEnv, git.tokenEnv), and start prints every setting
-it made and the variable names each env file adds (docs/security.md).
+read by a credential helper; ssh uses the key in Secret git.secretName. A repository on this machine (--repo .,
+a path, file://) is sent to the pod as a git bundle over exec (every branch, tag and remote-tracking branch);
+its upstream URL becomes the pod's origin when it is one a pod can reach. A failed clone prints git's own error
+and fails once (no restart loop). A start that fails removes what it created, its PVCs too unless
+--keep-on-failure. A repo's .kodama.yaml is untrusted: its paths must stay inside the repository (after
+symlinks), it cannot choose which local variables leave the machine (agent.authEnv, git.tokenEnv), and start
+prints every setting it made and the variable names each env file adds (docs/security.md).
 Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
 exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.`,
@@ -127,7 +133,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     {
       flags: "--repo <url>",
       description:
-        "clone this repository into the workspace (only when it is empty); . is this repository's origin and current branch",
+        "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin",
     },
     {
       flags: "--branch <branch>",
@@ -138,7 +144,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       description: "the branch a new branch starts from (default: the remote's default branch)",
     },
     {
-      flags: "--prompt <text>",
+      flags: "-p, --prompt <text>",
       description: "once ready, start a coding-agent run with this prompt (see kodama agent)",
     },
     {
@@ -150,6 +156,10 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       description: "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
     },
     { flags: "--no-wait", description: "return once the objects are created" },
+    {
+      flags: "--keep-on-failure",
+      description: "a start that fails keeps the PVCs it made (a new start reuses them); all else is removed",
+    },
     { flags: "--dry-run", description: "print the objects (Secret values redacted) and create nothing" },
     {
       flags: "-o, --output <format>",
@@ -181,6 +191,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         promptFile: str(o.promptFile),
         timeout: str(o.timeout),
         noWait: o.wait === false,
+        keepOnFailure: o.keepOnFailure as boolean | undefined,
         dryRun: o.dryRun as boolean | undefined,
         output: str(o.output),
       }, cfg),

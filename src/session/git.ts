@@ -57,6 +57,13 @@ export interface GitSpec {
   credentialsFor?: string;
   /** the credentials Secret carries `ca.crt` */
   ca?: boolean;
+  /**
+   * `local`: a repository on this machine (`--repo .`, a path, `file://`). A pod cannot reach it, so
+   * `start` sends it as a git bundle over exec (every branch and tag) and the init container waits for it.
+   */
+  source?: "local";
+  /** local source: the repository's upstream URL, the pod clone's `origin` */
+  origin?: string;
 }
 
 export type RepoKind = "https" | "http" | "ssh" | "git" | "file" | "path";
@@ -129,6 +136,8 @@ export interface GitFlags {
 }
 
 export interface GitInputs {
+  /** a local repository's upstream URL (its credentials and origin) */
+  upstream?: string;
   session: string;
   sessionImage: string;
   /** the token's value (from the env files or the local environment), when there is one */
@@ -154,18 +163,31 @@ export function resolveGit(f: GitFlags, cfg: Config, inp: GitInputs): GitSpec | 
   }
   const g = cfg.git;
   const repo = f.repo.trim();
-  const url = parseRepoUrl(repo, g.tokenEnv);
+  const given = parseRepoUrl(repo, g.tokenEnv);
+  const local = given.kind === "path" || given.kind === "file";
+  // a local repository is sent to the pod; only its upstream (the pod's origin) is ever fetched over the network
+  const url: RepoUrl = local
+    ? (inp.upstream ? parseRepoUrl(inp.upstream, g.tokenEnv) : { kind: "path" })
+    : given;
   const branch = f.branch !== undefined ? checkBranch(f.branch, "--branch") : undefined;
   const base = f.baseBranch !== undefined ? checkBranch(f.baseBranch, "--base-branch") : undefined;
   const https = url.kind === "https";
   let auth: GitAuth;
   switch (g.authMethod) {
     case "token":
+      if (local && !https) {
+        auth = "none";
+        break;
+      }
       if (!https) {
         throw usageError(
           `git.authMethod is token, but ${repo} is not an https URL`,
           "tokens are sent only over https; use git.authMethod ssh for ssh URLs",
         );
+      }
+      if (!inp.token && local) {
+        auth = "none";
+        break;
       }
       if (!inp.token) {
         throw usageError(
@@ -176,6 +198,10 @@ export function resolveGit(f: GitFlags, cfg: Config, inp: GitInputs): GitSpec | 
       auth = "token";
       break;
     case "ssh":
+      if (!g.secretName && local) {
+        auth = "none";
+        break;
+      }
       if (!g.secretName) {
         throw usageError(
           "git.authMethod is ssh, but git.secretName is not set",
@@ -207,7 +233,26 @@ export function resolveGit(f: GitFlags, cfg: Config, inp: GitInputs): GitSpec | 
     ...(auth === "ssh" ? { sshSecret: g.secretName } : {}),
     ...(credentialsFor ? { credentialsFor } : {}),
     ...(credentialsFor && inp.ca ? { ca: true } : {}),
+    ...(local ? { source: "local" as const } : {}),
+    ...(local && inp.upstream ? { origin: inp.upstream } : {}),
   };
+}
+
+/** Where `start` puts a local repository's bundle in the workspace (the clone removes it). */
+export function bundlePath(workdir: string): string {
+  return `${workdir.replace(/\/+$/, "")}/.kodama-clone.bundle`;
+}
+
+/** The exec command that writes exactly `size` bytes of stdin to the bundle (v4 exec cannot end stdin). */
+export function receiveBundleCommand(workdir: string, size: number): string[] {
+  return [
+    "sh",
+    "-c",
+    `head -c "$1" > "$2.part" && [ "$(wc -c < "$2.part")" -eq "$1" ] && mv "$2.part" "$2"`,
+    "kodama-receive",
+    String(size),
+    bundlePath(workdir),
+  ];
 }
 
 /** The credential-store line for a token: `https://x-access-token:TOKEN@host[:port]`. */
@@ -296,6 +341,7 @@ export function gitSetupScript(git: GitSpec, workdir: string): string {
  */
 export function cloneScript(git: GitSpec, workdir: string): string {
   const ws = q(workdir);
+  if (git.source === "local") return localCloneScript(git, workdir);
   return [
     `set -u`,
     `say() { printf 'kodama: %s\\n' "$*"; }`,
@@ -338,6 +384,55 @@ export function cloneScript(git: GitSpec, workdir: string): string {
     `cd ${ws} || exit 1`,
     `if [ -n "$new" ]; then git checkout -q -b "$new" || exit 1; say "created branch $new"; fi`,
     // the run logs and prompts under .kodama/runs never get committed
+    `grep -qxF '/${KODAMA_DIR}/runs/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/${KODAMA_DIR}/runs/' >> .git/info/exclude; }`,
+    `base=$(git rev-parse -q --verify HEAD) && git config kodama.base "$base"`,
+    `report`,
+  ].join("\n") + "\n";
+}
+
+/**
+ * The init script for a local repository: when the workspace is empty, wait for the bundle `start`
+ * sends over exec, take every branch and tag from it, check out the branch (or create the session's
+ * branch from it), and point `origin` at the repository's upstream.
+ */
+function localCloneScript(git: GitSpec, workdir: string): string {
+  const ws = q(workdir);
+  const bundle = q(bundlePath(workdir));
+  const from = git.branch ?? git.base ?? "";
+  return [
+    `set -u`,
+    `say() { printf 'kodama: %s\\n' "$*"; }`,
+    `die() { printf 'kodama: %s\\n' "$*" >&2; exit 1; }`,
+    `command -v git >/dev/null 2>&1 || die "git is not in image ${git.image}: set git.image to an image with git"`,
+    gitSetupScript(git, workdir),
+    `report() { printf '${REPORT_PREFIX} branch=%s commit=%s\\n' "$(git -C ${ws} symbolic-ref --short -q HEAD)" "$(git -C ${ws} rev-parse -q --verify HEAD)"; }`,
+    `mkdir -p ${ws}`,
+    `if [ -n "$(ls -A ${ws} | grep -vx -e 'lost+found' -e '.kodama-clone.bundle' -e '.kodama-clone.bundle.part')" ]; then`,
+    `  say "${workdir} is not empty: clone skipped"`,
+    `  rm -f ${bundle} ${bundle}.part`,
+    `  git -C ${ws} rev-parse --git-dir >/dev/null 2>&1 && report`,
+    `  exit 0`,
+    `fi`,
+    `say "waiting for ${git.repo} from kodama start"`,
+    `n=0`,
+    `while [ ! -f ${bundle} ]; do`,
+    `  n=$((n + 1))`,
+    `  [ $n -gt 3000 ] && die "the repository never arrived (kodama start sends it over exec): start the session again"`,
+    `  sleep 0.2 2>/dev/null || sleep 1`,
+    `done`,
+    `cd ${ws} || exit 1`,
+    `git init -q . || exit 1`,
+    `git fetch -q --update-head-ok ${bundle} '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*' '+refs/remotes/*:refs/remotes/*' || exit 1`,
+    `rm -f ${bundle}`,
+    `from=${q(from)}`,
+    `new=${q(git.newBranch ?? "")}`,
+    `say "cloned ${git.repo}\${from:+ (branch $from)}"`,
+    `if [ -n "$new" ]; then git checkout -q -b "$new" \${from:+"$from"} || exit 1; say "created branch $new"`,
+    `elif [ -n "$from" ]; then git checkout -q "$from" || exit 1`,
+    `fi`,
+    ...(git.origin
+      ? [`git remote add origin ${q(git.origin)} 2>/dev/null || git remote set-url origin ${q(git.origin)}`]
+      : []),
     `grep -qxF '/${KODAMA_DIR}/runs/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/${KODAMA_DIR}/runs/' >> .git/info/exclude; }`,
     `base=$(git rev-parse -q --verify HEAD) && git config kodama.base "$base"`,
     `report`,

@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { spawnTool } from "../proc.ts";
 import type { Sink } from "../base/sink.ts";
 import {
@@ -15,6 +15,7 @@ import {
   cloneErrorLines,
   GIT_CONTAINER,
   parseCloneReport,
+  receiveBundleCommand,
 } from "./git.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
 
@@ -33,27 +34,132 @@ export async function localGit(
   return { ok: r.success, out: dec.decode(r.stdout).trim(), err: dec.decode(r.stderr).trim() };
 }
 
+/** A repository on this machine, as `start` sends it to the pod. */
+export interface LocalSource {
+  /** the repository (work tree root, or the git dir of a bare one): where git runs */
+  root: string;
+  /** the branch checked out (HEAD), or its commit when detached */
+  head?: string;
+  /** the upstream's URL when it is one a pod can reach (not a path on this machine) */
+  upstream?: string;
+}
+
+const isPathUrl = (u: string) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(u) && !/^[^/:\\]+:/.test(u);
+
 /**
- * `--repo .`: the local repository's `origin` URL (a relative path made absolute) and its current
- * branch. Exit 2 outside a repository, without an origin, or on a detached HEAD without --branch.
+ * `--repo .`, `--repo PATH`, `--repo file://…`: the local repository, its current branch and its upstream
+ * (the remote of the current branch, else `origin`). Exit 2 when it is not a repository or has no commit.
  */
-export async function localRepo(cwd: string): Promise<{ url: string; branch?: string; root: string }> {
-  const top = await localGit(["rev-parse", "--show-toplevel"], cwd);
-  if (!top.ok) throw usageError("--repo . needs a git repository here", `${cwd} is not inside one`);
-  const origin = await localGit(["remote", "get-url", "origin"], top.out);
-  if (!origin.ok || !origin.out) {
+export async function localSource(repo: string, cwd: string): Promise<LocalSource> {
+  let dir = repo;
+  if (/^file:\/\//i.test(dir)) {
+    const { fileUrlToPath, hostPlatform } = await import("../platform.ts");
+    dir = fileUrlToPath(dir, hostPlatform());
+  }
+  dir = isAbsolute(dir) ? dir : resolve(cwd, dir);
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new Error();
+  } catch {
     throw usageError(
-      `--repo .: the repository ${top.out} has no remote "origin"`,
-      "add one (git remote add origin URL) or give the URL: --repo URL",
+      `--repo ${repo}: no such directory ${dir}`,
+      "give a git repository on this machine, or a URL",
     );
   }
-  let url = origin.out;
-  // a local path origin (/srv/repo.git, ../repo.git) is taken as seen from here
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/:]+:/.test(url) && !isAbsolute(url)) {
-    url = resolve(top.out, url);
+  const top = await localGit(["rev-parse", "--show-toplevel"], dir);
+  const gitDir = top.ok && top.out ? undefined : await localGit(["rev-parse", "--absolute-git-dir"], dir);
+  if (!(top.ok && top.out) && !gitDir?.ok) {
+    throw usageError(`--repo ${repo}: ${dir} is not a git repository`, "run git init there, or give a URL");
   }
-  const branch = await localGit(["symbolic-ref", "--short", "-q", "HEAD"], top.out);
-  return { url, ...(branch.ok && branch.out ? { branch: branch.out } : {}), root: top.out };
+  const root = top.ok && top.out ? top.out : gitDir!.out;
+  const head = await localGit(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root);
+  if (!head.ok) {
+    throw usageError(`--repo ${repo}: the repository ${root} has no commits yet`, "commit something first");
+  }
+  const branch = await localGit(["symbolic-ref", "--short", "-q", "HEAD"], root);
+  const cur = branch.ok && branch.out ? branch.out : undefined;
+  const remote = (cur && (await localGit(["config", `branch.${cur}.remote`], root)).out) || "origin";
+  const url = await localGit(["remote", "get-url", remote], root);
+  return {
+    root,
+    head: cur ?? head.out,
+    ...(url.ok && url.out && !isPathUrl(url.out) ? { upstream: url.out } : {}),
+  };
+}
+
+/** Does the local repository have this branch? */
+export async function hasLocalBranch(root: string, branch: string): Promise<boolean> {
+  return (await localGit(["rev-parse", "-q", "--verify", `refs/heads/${branch}^{commit}`], root)).ok;
+}
+
+/** A commit-ish (a branch, `origin/x`, a tag) the local repository resolves? */
+export async function resolvesLocally(root: string, rev: string): Promise<boolean> {
+  return (await localGit(["rev-parse", "-q", "--verify", `${rev}^{commit}`], root)).ok;
+}
+
+/** `origin/BRANCH` (or another remote's) when only a remote-tracking branch has that name, as git checkout finds it. */
+export async function trackingBranch(root: string, branch: string): Promise<string | undefined> {
+  const r = await localGit(["for-each-ref", "--format=%(refname:short)", `refs/remotes/*/${branch}`], root);
+  const all = r.ok ? r.out.split("\n").filter(Boolean) : [];
+  return all.find((x) => x.startsWith("origin/")) ?? all[0];
+}
+
+/**
+ * Send a local repository to the clone container of a starting session: a bundle with every branch, tag
+ * and HEAD, written to a temporary file (its size goes first: older exec protocols cannot end stdin)
+ * and streamed over exec once the init container runs. Resolves when sent, or at once when the
+ * container is past the clone (a workspace kept from before). Rejects when it cannot be sent.
+ */
+export async function sendLocalRepo(
+  kube: Kube,
+  spec: SessionSpec,
+  root: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const n = namesOf(spec);
+  const tmp = await Deno.makeTempFile({ prefix: "kodama-bundle-" });
+  try {
+    const made = await localGit(["bundle", "create", tmp, "--branches", "--tags", "--remotes", "HEAD"], root);
+    if (!made.ok) {
+      throw new KodamaError(`cannot bundle ${root}: ${made.err.split("\n").pop()}`, ExitCode.FAILED);
+    }
+    const size = (await Deno.stat(tmp)).size;
+    for (;;) {
+      if (signal.aborted) return;
+      const pod = await kube.getObject<V1Pod>("pods", spec.namespace, n.pod).catch(() => undefined);
+      const st = pod?.status?.initContainerStatuses?.find((c) => c.name === GIT_CONTAINER);
+      if (st?.state?.terminated || pod?.status?.phase === "Failed" || pod?.status?.phase === "Running") {
+        return;
+      }
+      if (st?.state?.running) break;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const { execInPod } = await import("../kube/exec.ts");
+    const file = await Deno.open(tmp);
+    const err: string[] = [];
+    const res = await execInPod(
+      kube,
+      spec.namespace,
+      n.pod,
+      GIT_CONTAINER,
+      receiveBundleCommand(spec.workdir, size),
+      {
+        stdin: file.readable,
+        stderr: (c) => void err.push(new TextDecoder().decode(c)),
+        signal,
+      },
+    );
+    if (res.errorKind === "aborted") return;
+    if (res.error || res.exitCode !== 0) {
+      throw new KodamaError(
+        `could not send ${root} to the pod: ${
+          (res.error ?? err.join("").trim()) || `exit code ${res.exitCode}`
+        }`,
+        ExitCode.FAILED,
+      );
+    }
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
 }
 
 /** The clone container's log (the last run's when it is restarting); "" when it cannot be read. */

@@ -201,7 +201,9 @@ export function buildPod(spec: SessionSpec): V1Pod {
       // volumes group-owned and group-writable for any image user; a big workspace is not re-chowned
       securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
       ...(spec.serviceAccount ? { serviceAccountName: spec.serviceAccount } : {}),
-      restartPolicy: "Always",
+      // a failed clone fails the pod once (Failed, with the reason) instead of restarting it forever;
+      // the session container only ends when stopped (resume makes a new pod)
+      restartPolicy: "Never",
       terminationGracePeriodSeconds: 10,
     },
   };

@@ -27,8 +27,16 @@ import type { Sink } from "../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
 import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
 import { ANNOTATION_SPEC, LABEL_RETAINED, LABEL_SESSION, sessionSelector } from "./names.ts";
-import { gitSecretData, resolveGit } from "./git.ts";
-import { cloneFailure, localRepo, recordClone } from "./gitrun.ts";
+import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
+import {
+  cloneFailure,
+  hasLocalBranch,
+  localSource,
+  recordClone,
+  resolvesLocally,
+  sendLocalRepo,
+  trackingBranch,
+} from "./gitrun.ts";
 import { EDITOR_FILES, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
 import { saveState, stateFromSpec } from "./state.ts";
 import { sessionView } from "./status.ts";
@@ -50,6 +58,8 @@ export interface StartOptions extends StartFlags {
   prompt?: string;
   timeout?: string;
   noWait?: boolean;
+  /** a failed start keeps the volumes it created (else they are deleted with the rest) */
+  keepOnFailure?: boolean;
   dryRun?: boolean;
   output?: string;
 }
@@ -206,11 +216,35 @@ async function planGit(
     fromRepo: (key: string) => boolean;
   },
 ) {
-  let { repo, branch } = o;
-  if (repo === ".") {
-    const local = await localRepo(x.cwd);
-    repo = local.url;
-    branch ??= local.branch;
+  let { repo, branch, baseBranch } = o;
+  if (branch !== undefined) checkBranch(branch, "--branch");
+  if (baseBranch !== undefined) checkBranch(baseBranch, "--base-branch");
+  let local: Awaited<ReturnType<typeof localSource>> | undefined;
+  let create: string | undefined;
+  const kind = repo === undefined ? undefined : parseRepoUrl(repo, cfg.git.tokenEnv).kind;
+  if (repo !== undefined && (kind === "path" || kind === "file")) {
+    // a repository on this machine: sent to the pod as a bundle, so its branches are known here
+    local = await localSource(repo, x.cwd);
+    repo = local.root;
+    if (branch !== undefined && !(await hasLocalBranch(local.root, branch))) {
+      create = branch;
+      // only `origin/BRANCH` here: the session's BRANCH starts from it, as `git checkout BRANCH` would
+      if (baseBranch === undefined) baseBranch = await trackingBranch(local.root, branch);
+      if (baseBranch === undefined) {
+        throw usageError(
+          `--repo ${o.repo}: the repository ${local.root} has no branch ${branch}`,
+          `create it (git branch ${branch}), or start it from another: --branch ${branch} --base-branch BASE`,
+        );
+      }
+    }
+    if (baseBranch !== undefined && !(await resolvesLocally(local.root, baseBranch))) {
+      throw usageError(`--repo ${o.repo}: the repository ${local.root} has no branch ${baseBranch}`);
+    }
+    // the session's branch starts from the branch checked out here (autoBranch), or is that branch
+    if (branch === undefined) {
+      if (cfg.git.autoBranch) baseBranch ??= local.head;
+      else branch = local.head;
+    }
   }
   // which local variable holds the token: the user's config or the default, never the repo's
   const tokenEnv = x.fromRepo("git.tokenEnv") ? "GITHUB_TOKEN" : cfg.git.tokenEnv;
@@ -226,7 +260,8 @@ async function planGit(
       throw usageError(`cannot read git.caFile ${f.path}: ${(e as Error).message}`);
     }
   }
-  const spec = resolveGit({ repo, branch, baseBranch: o.baseBranch }, cfg, {
+  const spec = resolveGit({ repo, branch, baseBranch }, cfg, {
+    ...(local?.upstream ? { upstream: local.upstream } : {}),
     session: x.spec.name,
     sessionImage: x.spec.image,
     token: token || undefined,
@@ -234,6 +269,11 @@ async function planGit(
     now: new Date(x.spec.createdAt),
   });
   if (!spec) return undefined;
+  if (create !== undefined) {
+    // --branch missing here, with a base: the clone creates it from the base
+    delete spec.branch;
+    spec.newBranch = create;
+  }
   if (spec.auth === "token" && tokenEnv in x.env) {
     delete x.env[tokenEnv];
     x.err.write(
@@ -267,6 +307,8 @@ class Created {
   pod?: string;
   /** volumes created or adopted by this run: kept on an interrupt, marked as left over */
   volumes: string[] = [];
+  /** of those, the ones kept from an earlier session: never deleted (their data is the point) */
+  adopted: string[] = [];
 }
 
 interface Run {
@@ -280,6 +322,8 @@ interface Run {
 function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
   const hint = status === "Stopped"
     ? `resume it with: kodama resume ${spec.name}   (or remove it first: kodama delete ${spec.name})`
+    : status === "Failed"
+    ? `it cannot run: remove it with \`kodama delete ${spec.name}\` (add --purge for its volumes), then start it again`
     : `attach with: kodama attach ${spec.name}   (or remove it first: kodama delete ${spec.name})`;
   return new KodamaError(
     `session "${spec.name}" already exists in namespace ${spec.namespace}${status ? ` (${status})` : ""}`,
@@ -381,6 +425,7 @@ async function createVolumes(r: Run): Promise<void> {
       },
     });
     r.created.volumes.push(name);
+    r.created.adopted.push(name);
     const size = old.spec?.resources?.requests?.storage;
     r.io.err.write(
       `reusing volume ${name}${size ? ` (${size})` : ""}, kept from an earlier session ${spec.name}\n`,
@@ -417,7 +462,7 @@ export const AFTER_READY:
   ];
 
 /** Undo a start that did not finish: delete what it created, keep (and mark) the volumes. */
-async function rollback(r: Run): Promise<{ removed: string[]; kept: string[] }> {
+async function rollback(r: Run, dropVolumes = false): Promise<{ removed: string[]; kept: string[] }> {
   const ns = r.plan.spec.namespace;
   const c = r.created;
   const removed: string[] = [];
@@ -439,8 +484,14 @@ async function rollback(r: Run): Promise<{ removed: string[]; kept: string[] }> 
     await attempt(`secret ${c.gitSecret}`, () => r.kube.deleteObject("secrets", ns, c.gitSecret!));
   }
   if (c.secret) await attempt(`secret ${c.secret}`, () => r.kube.deleteObject("secrets", ns, c.secret!));
-  await retainVolumes(r.kube, ns, c.volumes, r.io.err);
-  return { removed, kept: c.volumes };
+  const kept = dropVolumes ? c.volumes.filter((v) => c.adopted.includes(v)) : c.volumes;
+  for (const v of c.volumes) {
+    if (!kept.includes(v)) {
+      await attempt(`pvc ${v}`, () => r.kube.deleteObject("persistentvolumeclaims", ns, v));
+    }
+  }
+  await retainVolumes(r.kube, ns, kept, r.io.err);
+  return { removed, kept };
 }
 
 function rollbackText(lead: string, r: { removed: string[]; kept: string[] }): string {
@@ -565,7 +616,13 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
           return ExitCode.OK;
         }
-        await waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start" });
+        await Promise.race([
+          waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start" }),
+          // a local repository goes to the clone container over exec; only its failure ends the wait
+          ...(spec.git?.source === "local"
+            ? [sendLocalRepo(kube, spec, spec.git.repo, signal).then(() => new Promise<never>(() => {}))]
+            : []),
+        ]);
         for (const step of AFTER_READY) {
           if (it.interrupted) break;
           await step({ kube, spec, io, signal });
@@ -597,12 +654,25 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       return ExitCode.OK;
     } catch (e) {
       if (!it.interrupted) {
-        if (run.created.pod) {
-          // the session exists (failed or timed out): the state records it for prune/get
-          await saveState(stateFromSpec(spec, where, "Failed")).catch(() => {});
-        } else if (run.created.secret || run.created.volumes.length) {
-          // an error before the pod: do not leave half a session behind
-          io.err.write(`${rollbackText("cleaned up after the error", await rollback(run))}\n`);
+        if (run.created.secret || run.created.volumes.length || run.created.pod) {
+          // a session that never ran leaves nothing behind (its volumes only with --keep-on-failure); the
+          // reason (and a clone's own lines) is in the error
+          const r = await rollback(run, !o.keepOnFailure);
+          io.err.write(`${rollbackText("start failed, cleaned up", r)}\n`);
+          if (e instanceof KodamaError && r.kept.length) {
+            throw new KodamaError(
+              e.message,
+              e.code,
+              `a new \`kodama start ${spec.name}\` reuses the kept PVCs; \`kodama delete ${spec.name} --purge\` removes them`,
+            );
+          }
+          if (e instanceof KodamaError && /left as it is/.test(e.hint ?? "")) {
+            throw new KodamaError(
+              e.message,
+              e.code,
+              o.keepOnFailure ? undefined : "keep the volumes of a failed start with --keep-on-failure",
+            );
+          }
         }
         throw e;
       }

@@ -11,6 +11,7 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo, startGitHttps } from "./_git_server.ts";
 import { purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podFsInfo } from "../cluster/runtime/podns.ts";
 
 const TOKEN = "ghp_test123";
 const b64 = (s: string) => btoa(s);
@@ -113,28 +114,82 @@ withSessionWorld(
         },
       );
 
-      await t.step("--repo . is the local repository's origin and its current branch", async () => {
-        await gitIn(["checkout", "-q", "feature"], repo.work);
-        const r = await w.k(["start", "dot", "--repo", ".", "--image", SESSION_IMAGE], { cwd: repo.work });
+      await t.step(
+        "--repo . sends this repository (all branches and tags) and branches off the current one",
+        async () => {
+          // the pod cannot see this machine's paths: the repository travels over exec as a bundle
+          await gitIn(["checkout", "-q", "feature"], repo.work);
+          await gitIn(["tag", "v-dot"], repo.work);
+          const r = await w.k(["start", "dot", "--repo", ".", "--image", SESSION_IMAGE], { cwd: repo.work });
+          assertEquals(r.code, 0, r.stderr);
+          const b = await w.k([
+            "attach",
+            "dot",
+            "--command",
+            "git branch --show-current; git rev-parse HEAD; git branch --list main feature --format='%(refname:short)'; git tag; git remote",
+          ]);
+          const [branch, head, ...rest] = b.stdout.trim().split("\n");
+          assertMatch(branch, /^kodama\/dot-\d{14}$/);
+          assertEquals(head, repo.feature);
+          // the upstream is a path on this machine: no origin a pod could use
+          assertEquals(rest, ["feature", "main", "v-dot"]);
+          const f = await w.k(["session", "fetch", "dot"], { cwd: repo.work });
+          assertEquals(f.code, 0, f.stderr);
+        },
+      );
+
+      await t.step("--repo PATH with an https upstream: that is the pod's origin", async () => {
+        const other = join(repo.dir, "other");
+        await gitIn(["clone", "-q", repo.bare, other], repo.dir);
+        await gitIn(["remote", "set-url", "origin", "https://git.example.com/team/r.git"], other);
+        const r = await w.k([
+          "start",
+          "up",
+          "--repo",
+          other,
+          "--branch",
+          "feature",
+          "--image",
+          SESSION_IMAGE,
+        ]);
         assertEquals(r.code, 0, r.stderr);
         const b = await w.k([
           "attach",
-          "dot",
+          "up",
           "--command",
           "git branch --show-current; git remote get-url origin",
         ]);
-        assertEquals(b.stdout, `feature\n${repo.bare}\n`);
+        assertEquals(b.stdout, "feature\nhttps://git.example.com/team/r.git\n");
       });
 
-      await t.step("a repository that does not exist: exit 1 with git's own error", async () => {
+      await t.step("a repository that does not exist: exit 2 before any request", async () => {
         const r = await w.k(["start", "bad", "--repo", join(repo.dir, "nope.git"), "--image", SESSION_IMAGE]);
-        assertEquals(r.code, 1, r.stderr);
-        assertMatch(r.stderr, /the clone of .*nope\.git failed \(container git-clone, exit code 128\)/);
-        assertMatch(r.stderr, /fatal: repository '.*nope\.git' does not exist/);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /no such directory .*nope\.git/);
         assert(!hasStackTrace(r.stderr));
       });
 
-      await t.step("a branch the remote lacks: exit 1 with git's words", async () => {
+      await t.step("a clone that fails: exit 1 with git's words, once; nothing left behind", async () => {
+        const r = await w.k([
+          "start",
+          "bad",
+          "--repo",
+          "git://127.0.0.1:9/nope.git",
+          "--image",
+          SESSION_IMAGE,
+        ]);
+        assertEquals(r.code, 1, r.stderr);
+        assertMatch(
+          r.stderr,
+          /the clone of git:\/\/127\.0\.0\.1:9\/nope\.git failed \(container git-clone, exit code 128\)/,
+        );
+        assertMatch(r.stderr, /fatal: unable to connect/);
+        assert(!hasStackTrace(r.stderr));
+        const left = await w.kc(["get", "pods,secrets,pvc", "-l", "kodama.dev/session=bad", "-o", "name"]);
+        assertEquals(left.stdout.trim(), "");
+      });
+
+      await t.step("a branch the local repository lacks: exit 2 before any request", async () => {
         const r = await w.k([
           "start",
           "nob",
@@ -145,8 +200,8 @@ withSessionWorld(
           "--image",
           SESSION_IMAGE,
         ]);
-        assertEquals(r.code, 1, r.stderr);
-        assertMatch(r.stderr, /Remote branch nope not found in upstream origin/);
+        assertEquals(r.code, 2, r.stderr);
+        assertMatch(r.stderr, /has no branch nope/);
       });
 
       await t.step("--branch missing on the remote with --base-branch: created from the base", async () => {
@@ -180,12 +235,12 @@ withSessionWorld(
       });
 
       await t.step("delete removes the session; the clone container is part of its pod", async () => {
-        for (const s of ["s", "f", "dot", "bad", "nob", "nb"]) await purge(w, s);
+        for (const s of ["s", "f", "dot", "up", "bad", "nob", "nb"]) await purge(w, s);
         const left = await w.kc(["get", "pods,secrets,pvc", "-o", "name"]);
         assert(!/kodama-/.test(left.stdout), left.stdout);
       });
     } finally {
-      for (const s of ["s", "f", "dot", "bad", "nob", "nb"]) await purge(w, s);
+      for (const s of ["s", "f", "dot", "up", "bad", "nob", "nb"]) await purge(w, s);
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
     }
   },
@@ -310,7 +365,7 @@ function fakeSsh(log: string): string {
     `key=""; prev=""`,
     `for a in "$@"; do [ "$prev" = -i ] && key="$a"; prev="$a"; done`,
     `for last in "$@"; do :; done`,
-    `{ echo "args: $*"; echo "mode: $(stat -c %a "$key")"; echo "key: $(cat "$key")"; } >> '${log}'`,
+    `{ echo "args: $*"; echo "mode: $(stat -c %a "$key")"; echo "key: $(cat "$key")"; } >> "$HOME/${log}"`,
     `exec sh -c "$last"`,
   ].join("\n") + "\n";
 }
@@ -321,13 +376,20 @@ withSessionWorld(
   async (t, w) => {
     const c = w.c;
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
-    const log = join(repo.dir, "ssh.log");
+    // the fake ssh logs into the home volume, which the clone container and the session share
+    const log = "ssh.log";
     const bin = join(c.testServer!.stateDir, "runtime", "bin");
+    const readLog = async (s: string) => (await w.k(["attach", s, "--command", `cat "$HOME/${log}"`])).stdout;
     try {
       await Deno.mkdir(bin, { recursive: true });
       await Deno.writeTextFile(join(bin, "ssh"), fakeSsh(log), { mode: 0o755 });
       await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "git:\n  secretName: git-ssh\n");
-      const url = `git@git.example.com:${repo.bare}`;
+      // the "server" side runs in the pod: the repository must be where a pod sees it (the shared bin dir)
+      await gitIn(["clone", "-q", "--bare", repo.bare, join(bin, "repo.git")], repo.dir);
+      const served = podFsInfo().mode === "namespace"
+        ? "/.kodama/shared-bin/repo.git"
+        : join(bin, "repo.git");
+      const url = `git@git.example.com:${served}`;
 
       await t.step("no known_hosts in the Secret: StrictHostKeyChecking=accept-new", async () => {
         const s = await w.kc([
@@ -340,10 +402,10 @@ withSessionWorld(
         assertEquals(s.code, 0, s.stderr);
         const r = await w.k(["start", "k", "--repo", url, "--branch", "feature", "--image", SESSION_IMAGE]);
         assertEquals(r.code, 0, r.stderr);
-        const seen = await Deno.readTextFile(log);
+        const seen = await readLog("k");
         assertMatch(
           seen,
-          /args: -i \S+\/run\/kodama\/ssh\/id -o IdentitiesOnly=yes -o UserKnownHostsFile=\S+\/\.ssh\/known_hosts -o StrictHostKeyChecking=accept-new .*git@git\.example\.com/,
+          /args: -i \S*\/run\/kodama\/ssh\/id -o IdentitiesOnly=yes -o UserKnownHostsFile=\S+\/\.ssh\/known_hosts -o StrictHostKeyChecking=accept-new .*git@git\.example\.com/,
         );
         assertMatch(seen, /^mode: 600$/m);
         assertMatch(seen, /^key: FAKE-KEY-4711$/m);
@@ -367,7 +429,6 @@ withSessionWorld(
       });
 
       await t.step("known_hosts in the Secret: StrictHostKeyChecking=yes against it", async () => {
-        await Deno.remove(log);
         await w.kc(["delete", "secret", "git-ssh"]);
         const s = await w.kc([
           "create",
@@ -381,8 +442,8 @@ withSessionWorld(
         const r = await w.k(["start", "kh", "--repo", url, "--image", SESSION_IMAGE]);
         assertEquals(r.code, 0, r.stderr);
         assertMatch(
-          await Deno.readTextFile(log),
-          /-o UserKnownHostsFile=\S+\/etc\/kodama\/ssh\/known_hosts -o StrictHostKeyChecking=yes /,
+          await readLog("kh"),
+          /-o UserKnownHostsFile=\S*\/etc\/kodama\/ssh\/known_hosts -o StrictHostKeyChecking=yes /,
         );
       });
 

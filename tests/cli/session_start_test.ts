@@ -159,8 +159,12 @@ withSessionWorld("start --storage-class nope: times out naming the pending PVC a
     assertStringIncludes(r.stderr, 'storageclass.storage.k8s.io "nope" not found');
     assertStringIncludes(r.stderr, "ProvisioningFailed");
     assert(!hasStackTrace(r.stderr));
+    // a start that never ran leaves nothing behind: pod, Secret and the volumes it made are gone
+    assertMatch(r.stderr, /start failed, cleaned up: removed pod kodama-x, .*pvc kodama-workspace-x/);
     const get = await w.k(["session", "get", "x"]);
-    assertStringIncludes(get.stdout, "Pending");
+    assertEquals(get.code, 3, get.stdout + get.stderr);
+    const left = await w.kc(["get", "pods,secrets,pvc", "-l", "kodama.dev/session=x", "-o", "name"]);
+    assertEquals(left.stdout.trim(), "");
   } finally {
     await purge(w, "x");
   }

@@ -114,7 +114,7 @@ class TestRuntime implements Runtime, RuntimeState {
   }
 
   pids(): number[] {
-    return this.table.owned();
+    return this.table.owned().filter((p) => !this.table.infra.has(p));
   }
 }
 

@@ -15,9 +15,11 @@ import {
   podLayout,
   preparePodDir,
   resolveExecutable,
+  volumeSources,
 } from "./podfs.ts";
 import { Proc, type ProcExit } from "./proc.ts";
 import { mapArgv, pathMapFor } from "./pathmap.ts";
+import { ContainerView, podFsInfo, VIEW_BUSYBOX, VIEW_SHARED_BIN, type ViewMount } from "./podns.ts";
 import {
   containerArgv,
   type ImageConfig,
@@ -64,6 +66,8 @@ export class ContainerRun {
   timer?: ReturnType<typeof setTimeout>;
   probeGen = 0;
   done = false;
+  /** namespace mode: the container's own filesystem view (podns.ts) */
+  view?: ContainerView;
   constructor(readonly spec: Spec, readonly init: boolean, waitingReason: string) {
     this.state = { waiting: { reason: waitingReason } };
   }
@@ -138,11 +142,52 @@ export class PodRun {
 
   /** The container's environment: fixed when its current run started, like a real container's. */
   env(c: ContainerRun): Record<string, string> {
-    return c.env ?? containerEnv(this.layout, this.podObject(), c.spec, this.host);
+    return c.env ?? containerEnv(this.layout, this.podObject(), c.spec, this.host, !!c.view);
   }
 
+  /** The container's working dir: a pod path in namespace mode (made on demand), else a host path. */
   cwd(c: ContainerRun): string {
-    return containerCwd(this.layout, c.spec);
+    if (!c.view) return containerCwd(this.layout, c.spec);
+    const wd = typeof c.spec.workingDir === "string" && c.spec.workingDir.startsWith("/")
+      ? path.posix.normalize(c.spec.workingDir)
+      : "/";
+    const host = c.view.hostPath(wd);
+    try {
+      Deno.mkdirSync(host, { recursive: true });
+    } catch { /* a read-only host dir: the command fails as a runtime would */ }
+    return wd;
+  }
+
+  /**
+   * How to start `argv` (as given in the pod) in container `c`: the host command line, or undefined when
+   * argv[0] is not found on the container's PATH.
+   */
+  command(
+    c: ContainerRun,
+    argv: string[],
+    env: Record<string, string>,
+  ): { file: string; args: string[]; cwd: string } | undefined {
+    const cwd = this.cwd(c);
+    if (c.view) {
+      const file = c.view.resolve(argv[0], env.PATH ?? "", cwd);
+      return file ? c.view.command(file, argv.slice(1), cwd) : undefined;
+    }
+    const podArgv = mapArgv(pathMapFor(this.layout.root, c.spec), argv);
+    const file = resolveExecutable(podArgv[0], env.PATH ?? "", cwd);
+    return file ? { file, args: podArgv.slice(1), cwd } : undefined;
+  }
+
+  /** Namespace mode: the container's root dir, its volumes and the test server's command dirs. */
+  private makeView(c: ContainerRun): ContainerView {
+    const extra: ViewMount[] = [{ target: VIEW_SHARED_BIN, source: this.layout.sharedBin, readOnly: true }];
+    const bb = busyboxBinDir(path.dirname(this.layout.sharedBin));
+    if (bb) extra.push({ target: VIEW_BUSYBOX, source: bb, readOnly: true });
+    const vols = volumeSources(this.layout, this.pod, c.spec, this.host).map((v) => ({
+      target: v.mountPath,
+      source: v.source,
+      readOnly: v.readOnly,
+    }));
+    return new ContainerView(path.join(this.layout.dir, "rootfs", c.name), vols, this.name, extra);
   }
 
   addExecGroup(pgid: number): void {
@@ -170,8 +215,10 @@ export class PodRun {
   private async run(): Promise<void> {
     if (this.stopping) return;
     preparePodDir(this.layout, this.pod);
+    const namespaced = podFsInfo().mode === "namespace";
     for (const c of [...this.inits, ...this.containers]) {
-      mountVolumes(this.layout, this.pod, c.spec, this.host);
+      if (namespaced) c.view = this.makeView(c);
+      else mountVolumes(this.layout, this.pod, c.spec, this.host);
     }
     for (const init of this.inits) {
       for (;;) {
@@ -305,28 +352,31 @@ export class PodRun {
     const spec = c.spec;
     const image = await this.ensureImage(c);
     if (!image) return 137; // stopped while waiting for the image
-    const env = containerEnv(this.layout, this.podObject(), spec, this.host);
+    let viewError: string | undefined;
+    if (c.view) await c.view.start(this.table).catch((e) => (viewError = String(e?.message ?? e)));
+    if (this.stopping) return 137;
+    const env = containerEnv(this.layout, this.podObject(), spec, this.host, !!c.view);
     if (image.busybox) {
       // a busybox image has busybox's commands (httpd, nc, ps, ...) behind the pod's own and the shared ones
-      const bb = busyboxBinDir(path.dirname(this.layout.sharedBin));
-      if (bb) {
+      const bb = c.view ? VIEW_BUSYBOX : busyboxBinDir(path.dirname(this.layout.sharedBin));
+      if (bb && (!c.view || c.view.mounts.some((m) => m.target === VIEW_BUSYBOX))) {
         const parts = env.PATH.split(":");
-        parts.splice(2, 0, bb);
+        parts.splice(c.view ? 1 : 2, 0, bb);
         env.PATH = parts.join(":");
       }
     }
     c.env = env;
-    const cwd = this.cwd(c);
     const command: string[] = (spec.command ?? []).map((s: string) => expandVars(String(s), env));
     const args: string[] = (spec.args ?? []).map((s: string) => expandVars(String(s), env));
-    const argv = mapArgv(pathMapFor(this.layout.root, spec), containerArgv(image, command, args));
+    const argv = containerArgv(image, command, args);
     const startedAt = nowRFC3339();
     c.startedAtMs = Date.now();
     c.containerID = newContainerID();
-    const file = resolveExecutable(argv[0], env.PATH, cwd);
-    if (!file) {
-      const message =
-        `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${
+    const cmd = viewError ? undefined : this.command(c, argv, env);
+    if (!cmd) {
+      const message = viewError
+        ? `failed to create containerd task: ${viewError}`
+        : `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${
           argv[0]
         }": executable file not found in $PATH: unknown`;
       c.state = {
@@ -346,9 +396,9 @@ export class PodRun {
     this.event("Normal", "Created", `Created container ${c.name}`);
     c.log = new ContainerLog(c.logFile(this.layout));
     const proc = new Proc({
-      file,
-      args: argv.slice(1),
-      cwd,
+      file: cmd.file,
+      args: cmd.args,
+      cwd: cmd.cwd,
       env,
       stdin: !!spec.stdin,
       stdout: true,
@@ -371,7 +421,7 @@ export class PodRun {
     c.ready = !spec.readinessProbe && !c.init;
     if (!c.init && this.phase === "Pending") this.phase = "Running";
     this.event("Normal", "Started", `Started container ${c.name}`);
-    if (spec.readinessProbe && !c.init) this.probeLoop(c, env, cwd);
+    if (spec.readinessProbe && !c.init) this.probeLoop(c, env);
     this.publish();
     const exit: ProcExit = await proc.exited;
     c.probeGen++;
@@ -396,13 +446,18 @@ export class PodRun {
     return exit.code;
   }
 
-  private probeLoop(c: ContainerRun, env: Record<string, string>, cwd: string): void {
+  private probeLoop(c: ContainerRun, env: Record<string, string>): void {
     const probe = c.spec.readinessProbe;
     const gen = ++c.probeGen;
     const period = Math.max(1, Number(probe.periodSeconds ?? 10));
     const tick = async () => {
       if (gen !== c.probeGen || this.stopping) return;
-      const ok = await runProbe(probe, { podIP: this.podIP, container: c.spec, env, cwd });
+      const ok = await runProbe(probe, {
+        podIP: this.podIP,
+        container: c.spec,
+        env,
+        command: (argv) => this.command(c, argv, env),
+      });
       if (gen !== c.probeGen || this.stopping) return;
       if (ok !== c.ready) {
         c.ready = ok;
@@ -432,6 +487,7 @@ export class PodRun {
         this.event("Normal", "Killing", `Stopping container ${c.name}`);
         groups.push(...c.proc.groups);
       }
+      groups.push(...(c.view?.groups() ?? []));
     }
     for (const e of this.execs) groups.push(...e.groups);
     groups.push(...this.execGroups);

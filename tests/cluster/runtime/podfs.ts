@@ -13,6 +13,7 @@ import path from "node:path";
 import { Buffer } from "node:buffer";
 import type { PodObject, RuntimeHost } from "../contract.ts";
 import { mapArg, pathMapFor } from "./pathmap.ts";
+import { IMAGE_PATH, VIEW_SHARED_BIN } from "./podns.ts";
 
 export interface PodLayout {
   dir: string;
@@ -98,29 +99,40 @@ function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Materialise the pod's volumes and the container's mounts under the pod root. */
-export function mountVolumes(
+/** One volume mount of a container: the host dir (or file) `source` appears at pod path `mountPath`. */
+export interface VolumeSource {
+  mountPath: string;
+  source: string;
+  readOnly: boolean;
+}
+
+/** The container's volume mounts with their host sources (secret/configMap contents written out). */
+export function volumeSources(
   layout: PodLayout,
   pod: PodObject,
   // deno-lint-ignore no-explicit-any
   container: Record<string, any>,
   host: RuntimeHost,
-): void {
+): VolumeSource[] {
   const ns = pod.metadata.namespace;
   // deno-lint-ignore no-explicit-any
   const volumes = new Map<string, Record<string, any>>();
   for (const v of pod.spec.volumes ?? []) volumes.set(v.name, v);
+  const out: VolumeSource[] = [];
   for (const m of container.volumeMounts ?? []) {
     const vol = volumes.get(m.name);
     if (!vol || typeof m.mountPath !== "string") continue;
-    const target = mapPath(layout, m.mountPath);
     let source: string;
+    let readOnly = !!m.readOnly;
     if (vol.persistentVolumeClaim?.claimName) {
       source = host.pvcDir(ns, vol.persistentVolumeClaim.claimName);
+      readOnly ||= !!vol.persistentVolumeClaim.readOnly;
     } else if (vol.hostPath?.path) {
       source = vol.hostPath.path;
     } else {
       source = path.join(layout.volumes, vol.name);
+      // the kubelet mounts Secrets and ConfigMaps read-only
+      if (vol.secret || vol.configMap) readOnly = true;
       if (!fs.existsSync(source)) {
         fs.mkdirSync(source, { recursive: true });
         const data = vol.secret?.secretName
@@ -141,13 +153,28 @@ export function mountVolumes(
       }
     }
     if (m.subPath) source = path.join(source, m.subPath);
-    fs.mkdirSync(source, { recursive: true });
+    if (!fs.statSync(source, { throwIfNoEntry: false })?.isFile()) fs.mkdirSync(source, { recursive: true });
+    out.push({ mountPath: path.posix.normalize(m.mountPath).replace(/(.)\/+$/, "$1"), source, readOnly });
+  }
+  return out;
+}
+
+/** Path mode: materialise the container's mounts under the pod root as symlinks. */
+export function mountVolumes(
+  layout: PodLayout,
+  pod: PodObject,
+  // deno-lint-ignore no-explicit-any
+  container: Record<string, any>,
+  host: RuntimeHost,
+): void {
+  for (const v of volumeSources(layout, pod, container, host)) {
+    const target = mapPath(layout, v.mountPath);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     try {
       fs.lstatSync(target);
       continue; // already mounted (another container, same path)
     } catch { /* not yet */ }
-    fs.symlinkSync(source, target);
+    fs.symlinkSync(v.source, target);
   }
 }
 
@@ -190,21 +217,35 @@ export function containerEnv(
   // deno-lint-ignore no-explicit-any
   container: Record<string, any>,
   host: RuntimeHost,
+  /** namespace mode: the container sees its own root (podns.ts), so pod paths are real paths */
+  view = false,
 ): Record<string, string> {
   const ns = pod.metadata.namespace;
-  const env: Record<string, string> = {
-    PATH: [layout.bin, layout.sharedBin, Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
-    HOME: layout.dir,
-    HOSTNAME: pod.metadata.name,
-    POD_NAME: pod.metadata.name,
-    POD_NAMESPACE: ns,
-    POD_IP: pod.status?.podIP ?? "",
-    LANG: Deno.env.get("LANG") ?? "C.UTF-8",
-    TERM: "xterm",
-    // interactive shells name the pod in their prompt (see preparePodDir)
-    PS1: `${pod.metadata.name} $ `,
-    ENV: path.join(layout.dir, ".shrc"),
-  };
+  const env: Record<string, string> = view
+    ? {
+      // as a container runtime builds it: the image's PATH and HOME, the pod's identity; no host paths
+      PATH: [VIEW_SHARED_BIN, IMAGE_PATH].join(":"),
+      HOME: "/root",
+      HOSTNAME: pod.metadata.name,
+      POD_NAME: pod.metadata.name,
+      POD_NAMESPACE: ns,
+      POD_IP: pod.status?.podIP ?? "",
+      LANG: Deno.env.get("LANG") ?? "C.UTF-8",
+      TERM: "xterm",
+    }
+    : {
+      PATH: [layout.bin, layout.sharedBin, Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin"].join(":"),
+      HOME: layout.dir,
+      HOSTNAME: pod.metadata.name,
+      POD_NAME: pod.metadata.name,
+      POD_NAMESPACE: ns,
+      POD_IP: pod.status?.podIP ?? "",
+      LANG: Deno.env.get("LANG") ?? "C.UTF-8",
+      TERM: "xterm",
+      // interactive shells name the pod in their prompt (see preparePodDir)
+      PS1: `${pod.metadata.name} $ `,
+      ENV: path.join(layout.dir, ".shrc"),
+    };
   for (const src of container.envFrom ?? []) {
     const data = src.secretRef?.name
       ? objectData(host, "secrets", ns, src.secretRef.name)
@@ -214,7 +255,7 @@ export function containerEnv(
     for (const [k, v] of data ?? []) env[(src.prefix ?? "") + k] = v.toString("utf8");
   }
   // a value that is one of the pod's own paths (HOME=/home/x on a mounted volume) names it under the pod root
-  const paths = pathMapFor(layout.root, container);
+  const paths = pathMapFor(layout.root, view ? {} : container);
   for (const e of container.env ?? []) {
     if (typeof e?.name !== "string") continue;
     if (e.value !== undefined) env[e.name] = mapArg(paths, expandVars(String(e.value), env));

@@ -2,14 +2,14 @@
 import net from "node:net";
 import http from "node:http";
 import { spawn } from "node:child_process";
-import { resolveExecutable } from "./podfs.ts";
 
 export interface ProbeTarget {
   podIP: string;
   // deno-lint-ignore no-explicit-any
   container: Record<string, any>;
   env: Record<string, string>;
-  cwd: string;
+  /** the host command for argv run in the container (undefined: not found) */
+  command: (argv: string[]) => { file: string; args: string[]; cwd: string } | undefined;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -56,11 +56,10 @@ export function runProbe(probe: Record<string, any>, t: ProbeTarget): Promise<bo
     });
   }
   if (probe.exec?.command?.length) {
-    const [cmd, ...args] = probe.exec.command as string[];
-    const file = resolveExecutable(cmd, t.env.PATH ?? "", t.cwd);
-    if (!file) return Promise.resolve(false);
+    const cmd = t.command(probe.exec.command as string[]);
+    if (!cmd) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const p = spawn(file, args, { cwd: t.cwd, env: t.env, stdio: "ignore", timeout: timeoutMs });
+      const p = spawn(cmd.file, cmd.args, { cwd: cmd.cwd, env: t.env, stdio: "ignore", timeout: timeoutMs });
       p.on("error", () => resolve(false));
       p.on("exit", (code) => resolve(code === 0));
     });

@@ -106,6 +106,8 @@ export class ProcessTable {
   readonly token = crypto.randomUUID();
   private watchdog?: ChildProcess;
   private readonly needle = `${TOKEN_ENV}=${this.token}\0`;
+  /** our processes that are runtime plumbing, not pod processes (the pods' namespace holders) */
+  readonly infra = new Set<number>();
   /** group leaders that are our (unreaped) children: their ids cannot have been reused */
   private leaders = new Map<number, ChildProcess>();
   /** process groups we created (leaders we spawned, PTY children's sessions) */

@@ -10,8 +10,6 @@ import type { WebSocket } from "ws";
 import type { StreamContext } from "../contract.ts";
 import type { ContainerRun, OutputListener, PodRun } from "../runtime/pod.ts";
 import { Proc } from "../runtime/proc.ts";
-import { resolveExecutable } from "../runtime/podfs.ts";
-import { mapArgv, pathMapFor } from "../runtime/pathmap.ts";
 import {
   CLOSE,
   type Codec,
@@ -305,7 +303,6 @@ export async function handleExec(
   const { s, wire } = started;
   const argv = ctx.query.getAll("command");
   const env = s.run.env(s.container);
-  const cwd = s.run.cwd(s.container);
 
   // deno-lint-ignore prefer-const -- assigned once, after the handlers that read it are installed
   let proc: Proc | undefined;
@@ -351,9 +348,13 @@ export async function handleExec(
     }
   });
 
-  const podArgv = mapArgv(pathMapFor(s.run.layout.root, s.container.spec), argv);
-  const file = resolveExecutable(podArgv[0], env.PATH ?? "", cwd);
-  if (!file) {
+  let cmd: { file: string; args: string[]; cwd: string } | undefined;
+  try {
+    cmd = s.run.command(s.container, argv, env);
+  } catch (e) {
+    return wire.finish(internalErrorStatus(`error executing command in container: ${(e as Error).message}`));
+  }
+  if (!cmd) {
     return wire.finish(
       internalErrorStatus(
         `error executing command in container: failed to exec in container: failed to start exec "${
@@ -368,9 +369,9 @@ export async function handleExec(
   if (closed) return;
 
   proc = new Proc({
-    file,
-    args: podArgv.slice(1),
-    cwd,
+    file: cmd.file,
+    args: cmd.args,
+    cwd: cmd.cwd,
     env,
     stdin: s.stdin,
     stdout: s.stdout,

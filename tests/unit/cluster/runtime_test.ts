@@ -8,6 +8,9 @@ import { Buffer } from "node:buffer";
 import WebSocket from "ws";
 import { isReady, makePod, phaseIs, startRig, wsExec } from "./_runtime_helpers.ts";
 import { KODAMA_TEST_IMAGE } from "../../cluster/harness.ts";
+import { podFsInfo } from "../../cluster/runtime/podns.ts";
+
+const namespaced = podFsInfo().mode === "namespace";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 // deno-lint-ignore no-explicit-any
@@ -59,7 +62,8 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
       const [hn, env, cwd] = r.stdout.toString().trim().split("\n");
       assertEquals(hn, "web");
       assertEquals(env, `hi web|s3cret|${pod.status!.podIP}`);
-      assertEquals(cwd, fs.realpathSync(host.pvcDir("default", "data")));
+      // with its own filesystem view the pod sees its mount path, as a real pod does; the fallback the host's
+      assertEquals(cwd, namespaced ? "/workspace" : fs.realpathSync(host.pvcDir("default", "data")));
       assertEquals(fs.readFileSync(path.join(host.pvcDir("default", "data"), "f.txt"), "utf8"), "x\n");
       assertEquals(r.protocol, "v5.channel.k8s.io");
       assertEquals(JSON.parse(r.status), { metadata: {}, status: "Success" });
@@ -181,15 +185,19 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
     await t.step("restartPolicy Never: Failed with the exit code; logs keep stdout and stderr", async () => {
       host.add(makePod("job", {
         restartPolicy: "Never",
+        // containers share files only through a volume, as in a real pod
+        volumes: [{ name: "shared", emptyDir: {} }],
         initContainers: [{
           name: "init",
           image: KODAMA_TEST_IMAGE,
-          command: ["sh", "-c", "echo init-ran > $HOME/init"],
+          command: ["sh", "-c", "echo init-ran > /shared/init"],
+          volumeMounts: [{ name: "shared", mountPath: "/shared" }],
         }],
         containers: [{
           name: "c",
           image: KODAMA_TEST_IMAGE,
-          command: ["sh", "-c", "cat $HOME/init; echo oops >&2; exit 3"],
+          command: ["sh", "-c", "cat /shared/init; echo oops >&2; exit 3"],
+          volumeMounts: [{ name: "shared", mountPath: "/shared" }],
         }],
       }));
       runtime.startPod(host.getPod("default", "job")!);

@@ -1,0 +1,339 @@
+/**
+ * A container's own filesystem view, as close to a real pod's as a host process can get.
+ *
+ * Mode "namespace" (Linux with util-linux `unshare`, `nsenter`, `mount`, `chroot`): each container gets a
+ * root directory `<pod dir>/rootfs/<container>/` and a holder process started by
+ * `unshare --mount --uts [--map-root-user]` that bind-mounts the host's /usr, /etc (and /bin, /lib*, /sbin
+ * where they are real dirs) read-only, /dev and /proc, the container's volumes at their real mount paths
+ * (/workspace, the home volume, ConfigMaps, Secrets) and the test server's command dirs under /.kodama/,
+ * sets the hostname to the pod name and `chroot`s into the root. Every process of the container (main
+ * process, exec, probes) enters that view with `nsenter --root`, so `ls /workspace`, `cd /workspace` in a
+ * script, the shell prompt and `kubectl cp` behave as in a real pod, and nothing the pod writes lands
+ * outside its directories. Mounts live only in the holder's private mount namespace: the host never sees
+ * them, and they vanish with the holder. As root no user namespace is needed; otherwise `--map-root-user`
+ * makes one (root inside, the caller's uid outside).
+ *
+ * Mode "paths" (anything else, or `KODAMA_TEST_PODFS=paths`): the fallback in pathmap.ts — pod paths are
+ * rewritten in argv, `sh -c` scripts and env values only.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import type { ProcessTable } from "./procs.ts";
+
+export type PodFsMode = "namespace" | "paths";
+
+export interface PodFsInfo {
+  mode: PodFsMode;
+  /** namespace mode as a non-root user: a user namespace maps the caller to root */
+  userns: boolean;
+  /** why namespaces are not used (paths mode) */
+  why?: string;
+}
+
+const TOOLS = ["unshare", "nsenter", "mount", "chroot", "hostname", "sleep", "env"] as const;
+type Tools = Record<(typeof TOOLS)[number], string>;
+
+function which(cmd: string): string | undefined {
+  for (const d of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+    const f = path.join(d, cmd);
+    try {
+      if ((fs.statSync(f).mode & 0o111) !== 0) return f;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
+let cached: { info: PodFsInfo; tools?: Tools } | undefined;
+
+/** Host dirs every container sees read-only at the same path. */
+const HOST_DIRS = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+/** Which mode this machine gives pods (probed once: a real namespace is made and entered). */
+export function podFsInfo(): PodFsInfo {
+  return probe().info;
+}
+
+function probe(): { info: PodFsInfo; tools?: Tools } {
+  if (cached) return cached;
+  const forced = Deno.env.get("KODAMA_TEST_PODFS");
+  const uid = typeof Deno.uid === "function" ? Deno.uid() : null;
+  const paths = (why: string) => (cached = { info: { mode: "paths", userns: false, why } });
+  if (forced === "paths") return paths("KODAMA_TEST_PODFS=paths");
+  if (Deno.build.os !== "linux") return paths(`no Linux namespaces on ${Deno.build.os}`);
+  const tools: Partial<Tools> = {};
+  for (const t of TOOLS) {
+    const f = which(t);
+    if (!f) return paths(`${t} (util-linux/coreutils) not found`);
+    tools[t] = f;
+  }
+  const userns = uid !== 0;
+  // a real trial: make a namespace with a read-only bind mount, a hostname and a chroot, as pods will
+  const dir = fs.mkdtempSync(path.join(Deno.env.get("TMPDIR") ?? "/tmp", "kodama-podfs-probe-"));
+  try {
+    fs.mkdirSync(path.join(dir, "usr"));
+    for (const l of ["bin", "lib", "lib64"]) {
+      if (fs.lstatSync("/" + l, { throwIfNoEntry: false })?.isSymbolicLink()) {
+        fs.symlinkSync(fs.readlinkSync("/" + l), path.join(dir, l));
+      }
+    }
+    const r = spawnSync(tools.unshare!, [
+      "--mount",
+      "--uts",
+      ...(userns ? ["--map-root-user"] : []),
+      "--propagation",
+      "private",
+      "/bin/sh",
+      "-c",
+      `set -e; ${tools.mount} --bind -o ro /usr "$0/usr"; ${tools.hostname} kodama-probe; ${tools.chroot} "$0" /usr/bin/env true`,
+      dir,
+    ], { stdio: ["ignore", "ignore", "pipe"], timeout: 5000 });
+    if (r.status !== 0) {
+      const err = (r.stderr?.toString() ?? "").trim().split("\n").pop() || `exit ${r.status}`;
+      if (forced === "namespace") throw new Error(`KODAMA_TEST_PODFS=namespace, but: ${err}`);
+      return paths(`namespaces unavailable: ${err}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  cached = { info: { mode: "namespace", userns }, tools: tools as Tools };
+  return cached;
+}
+
+/** One mount of a container view: `source` (host path) appears at `target` (absolute pod path). */
+export interface ViewMount {
+  target: string;
+  source: string;
+  readOnly?: boolean;
+  /** recursive bind (/dev, /proc) */
+  recursive?: boolean;
+}
+
+/** Where the test server's own command dirs appear in a namespaced pod. */
+export const VIEW_BIN = "/.kodama/bin";
+export const VIEW_SHARED_BIN = "/.kodama/shared-bin";
+export const VIEW_BUSYBOX = "/.kodama/busybox";
+/** A Debian image's PATH (the default of kodama-dev and node images). */
+export const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * A container's filesystem view in namespace mode: the holder process that owns the mount namespace and
+ * the way every process of the container enters it.
+ */
+export class ContainerView {
+  private holder?: { pid: number; done: Promise<void> };
+  /** host dirs given as a dir of links, since a volume is mounted inside them */
+  private readonly farmed: string[] = [];
+  private starting?: Promise<void>;
+  readonly mounts: ViewMount[];
+
+  constructor(
+    readonly rootfs: string,
+    volumeMounts: ViewMount[],
+    readonly hostname: string,
+    extra: ViewMount[],
+  ) {
+    const host: ViewMount[] = [];
+    for (const d of HOST_DIRS) {
+      const st = fs.lstatSync(d, { throwIfNoEntry: false });
+      if (!st || st.isSymbolicLink() || !st.isDirectory()) continue;
+      if (volumeMounts.some((m) => m.target.startsWith(d + "/"))) {
+        // a volume inside it (/etc/kodama/editor): the dir is the container's own, its entries link to
+        // the host's (read-only at /.kodama/host/etc), as an image layer plus a mount point would be
+        this.farmed.push(d);
+        host.push({ target: `/.kodama/host${d}`, source: d, readOnly: true });
+      } else host.push({ target: d, source: d, readOnly: true });
+    }
+    host.push({ target: "/dev", source: "/dev", recursive: true });
+    host.push({ target: "/proc", source: "/proc", recursive: true });
+    host.push({ target: "/sys", source: "/sys", recursive: true, readOnly: true });
+    // parents before children, so a volume at /etc/foo lands on top of the host's /etc
+    this.mounts = [...host, ...extra, ...volumeMounts];
+  }
+
+  /** The host path behind an absolute pod path (to resolve executables before spawning). */
+  hostPath(p: string): string {
+    p = path.posix.normalize(p);
+    let best: ViewMount | undefined;
+    for (const m of this.mounts) {
+      if (
+        (p === m.target || p.startsWith(m.target + "/")) && (!best || m.target.length > best.target.length)
+      ) {
+        best = m;
+      }
+    }
+    if (best) return best.source + p.slice(best.target.length);
+    // symlinked top-level dirs of the host (/bin -> usr/bin) are mirrored in the root
+    const top = "/" + p.split("/")[1];
+    const lt = fs.lstatSync(top, { throwIfNoEntry: false });
+    if (lt?.isSymbolicLink() && HOST_DIRS.includes(top)) return p;
+    return path.join(this.rootfs, p);
+  }
+
+  /** Resolve a command as execvp would inside the view; returns the pod path, or undefined. */
+  resolve(cmd: string, envPath: string, cwd: string): string | undefined {
+    const ok = (podPath: string) => {
+      const st = fs.statSync(this.hostPath(podPath), { throwIfNoEntry: false });
+      return !!st && st.isFile() && (st.mode & 0o111) !== 0;
+    };
+    if (cmd.includes("/")) {
+      const p = path.posix.resolve(cwd, cmd);
+      return ok(p) ? p : undefined;
+    }
+    for (const d of envPath.split(":")) {
+      if (!d.startsWith("/")) continue;
+      const p = path.posix.join(d, cmd);
+      if (ok(p)) return p;
+    }
+    return undefined;
+  }
+
+  /** Make the root dir and mount points, start the holder; resolves once the view is ready. */
+  start(table: ProcessTable): Promise<void> {
+    if (this.holder) return Promise.resolve();
+    this.starting ??= this.startHolder(table).finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  get running(): boolean {
+    return !!this.holder;
+  }
+
+  /** Process groups of the holder (stopped with the pod). */
+  groups(): number[] {
+    return this.holder ? [this.holder.pid] : [];
+  }
+
+  private prepareRoot(): void {
+    const r = this.rootfs;
+    fs.mkdirSync(r, { recursive: true, mode: 0o755 });
+    for (const d of HOST_DIRS) {
+      const st = fs.lstatSync(d, { throwIfNoEntry: false });
+      const at = path.join(r, d);
+      if (st?.isSymbolicLink() && !fs.lstatSync(at, { throwIfNoEntry: false })) {
+        fs.symlinkSync(fs.readlinkSync(d), at);
+      }
+    }
+    for (const d of ["root", "home", "var/tmp", "run", "opt", "srv", "mnt"]) {
+      fs.mkdirSync(path.join(r, d), { recursive: true });
+    }
+    for (const d of ["tmp", "var/tmp"]) {
+      fs.mkdirSync(path.join(r, d), { recursive: true });
+      fs.chmodSync(path.join(r, d), 0o1777);
+    }
+    fs.chmodSync(path.join(r, "root"), 0o700);
+    const targets = this.mounts.map((m) => m.target);
+    const farm = (hostDir: string) => {
+      const at = path.join(r, hostDir);
+      fs.mkdirSync(at, { recursive: true });
+      for (const e of fs.readdirSync(hostDir)) {
+        const h = path.posix.join(hostDir, e);
+        if (fs.lstatSync(path.join(at, e), { throwIfNoEntry: false })) continue;
+        if (targets.includes(h)) continue; // the mount point itself
+        const inside = targets.some((t) => t.startsWith(h + "/"));
+        if (inside && fs.lstatSync(h, { throwIfNoEntry: false })?.isDirectory()) farm(h);
+        else fs.symlinkSync(`/.kodama/host${h}`, path.join(at, e));
+      }
+    };
+    for (const d of this.farmed) if (!fs.lstatSync(path.join(r, d), { throwIfNoEntry: false })) farm(d);
+    for (const m of this.mounts) {
+      const at = path.join(r, m.target);
+      let isFile = false;
+      try {
+        isFile = fs.statSync(m.source).isFile();
+      } catch { /* made below */ }
+      if (!isFile) fs.mkdirSync(m.source, { recursive: true });
+      if (fs.lstatSync(at, { throwIfNoEntry: false })) continue;
+      fs.mkdirSync(path.dirname(at), { recursive: true });
+      if (isFile) fs.writeFileSync(at, "");
+      else fs.mkdirSync(at, { recursive: true });
+    }
+  }
+
+  private async startHolder(table: ProcessTable): Promise<void> {
+    const { info, tools } = probe();
+    if (info.mode !== "namespace" || !tools) throw new Error("pod namespaces are not available here");
+    this.prepareRoot();
+    const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const lines = ["set -e", `R=${q(this.rootfs)}`];
+    for (const m of this.mounts) {
+      const at = `"$R"${q(m.target)}`;
+      lines.push(`${tools.mount} ${m.recursive ? "--rbind" : "--bind"} ${q(m.source)} ${at}`);
+      if (m.readOnly) {
+        lines.push(
+          m.recursive
+            ? `${tools.mount} -o remount,bind,ro ${at} 2>/dev/null || true`
+            : `${tools.mount} -o remount,bind,ro ${at}`,
+        );
+      }
+    }
+    lines.push(`${tools.hostname} ${q(this.hostname)}`);
+    // "ready" comes from inside the chroot: nsenter --root takes the holder's root, so it must be the view
+    lines.push(
+      `exec ${tools.chroot} "$R" /bin/sh -c 'echo ready; exec sleep infinity </dev/null >/dev/null 2>&1'`,
+    );
+    const child = table.spawn(tools.unshare, [
+      "--mount",
+      "--uts",
+      ...(info.userns ? ["--map-root-user"] : []),
+      "--propagation",
+      "private",
+      "/bin/sh",
+      "-c",
+      lines.join("\n"),
+    ], { cwd: "/", env: { PATH: IMAGE_PATH }, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr?.on("data", (d) => (err += String(d)));
+    const done = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      child.stdout?.on("data", (d) => {
+        out += String(d);
+        if (out.includes("ready\n")) resolve();
+      });
+      child.on("error", reject);
+      child.on(
+        "exit",
+        (code) =>
+          reject(
+            new Error(
+              `pod filesystem setup failed (exit ${code}): ${
+                err.trim().split("\n").find((l) => l.trim()) ?? ""
+              }`,
+            ),
+          ),
+      );
+    });
+    const pid = child.pid!;
+    table.infra.add(pid);
+    this.holder = { pid, done };
+    done.then(() => {
+      this.holder = undefined;
+      table.infra.delete(pid);
+    });
+  }
+
+  /** The host command that runs `file args` (pod paths) in the view, in pod directory `cwd`. */
+  command(file: string, args: string[], cwd: string): { file: string; args: string[]; cwd: string } {
+    const { info, tools } = probe();
+    if (!this.holder || !tools) throw new Error("the container's filesystem view is not running");
+    return {
+      file: tools.nsenter,
+      args: [
+        "-t",
+        String(this.holder.pid),
+        ...(info.userns ? ["--user", "--preserve-credentials"] : []),
+        "--mount",
+        "--uts",
+        "--root",
+        "--",
+        "/usr/bin/env",
+        "-C",
+        cwd,
+        file,
+        ...args,
+      ],
+      cwd: "/",
+    };
+  }
+}
