@@ -11,6 +11,7 @@ import {
   type GitSpec,
   parseCloneReport,
   parseRepoUrl,
+  receiveBundleCommand,
   resolveGit,
   RUN_MOUNT,
   SSH_MOUNT,
@@ -75,9 +76,25 @@ Deno.test("auth method: auto picks token for https with a token, ssh for ssh URL
   // asked for but impossible: exit 2 before any request
   assertEquals(code(() => resolveGit({ repo: https }, cfgOf({ authMethod: "token" }), inputs())), 2);
   assertEquals(
-    code(() => resolveGit({ repo: "/r" }, cfgOf({ authMethod: "token" }), inputs({ token: "t" }))),
+    code(() => resolveGit({ repo: "ssh://h/r" }, cfgOf({ authMethod: "token" }), inputs({ token: "t" }))),
     2,
   );
+  // a repository on this machine is sent over exec: a token only ever serves its https upstream (the pod's origin)
+  assertEquals(
+    resolveGit({ repo: "/r" }, cfgOf({ authMethod: "token" }), inputs({ token: "t" }))!.auth,
+    "none",
+  );
+  const up = resolveGit(
+    { repo: "/r" },
+    cfgOf(),
+    inputs({ token: "t", upstream: "https://github.com/a/b.git" }),
+  )!;
+  assertEquals([up.auth, up.source, up.origin, up.credentialsFor], [
+    "token",
+    "local",
+    "https://github.com/a/b.git",
+    "https://github.com",
+  ]);
   assertEquals(code(() => resolveGit({ repo: "git@h:a" }, cfgOf({ authMethod: "ssh" }), inputs())), 2);
   const err = assertThrows(() =>
     resolveGit({ repo: https }, cfgOf({ authMethod: "token", tokenEnv: "GL_TOKEN" }), inputs())
@@ -185,7 +202,7 @@ Deno.test("manifest, no git: no init container, no git volumes", () => {
 });
 
 Deno.test("clone script: clones only into an empty workspace, branch logic, report line", () => {
-  const g = resolveGit({ repo: "/r.git", branch: "feat", baseBranch: "dev" }, cfgOf(), inputs())!;
+  const g = resolveGit({ repo: "git://h/r.git", branch: "feat", baseBranch: "dev" }, cfgOf(), inputs())!;
   const s = cloneScript(g, "/workspace");
   assertMatch(s, /ls -A '\/workspace' \| grep -vx 'lost\+found'/);
   assertMatch(s, /clone skipped/);
@@ -194,6 +211,29 @@ Deno.test("clone script: clones only into an empty workspace, branch logic, repo
   assertMatch(s, /\/\.kodama\/runs\//);
   const quoted = cloneScript({ ...g, repo: "/it's.git" }, "/workspace");
   assertMatch(quoted, /repo='\/it'\\''s\.git'/);
+});
+
+Deno.test("clone script for a local repository: waits for the bundle, every branch and tag, origin = upstream", () => {
+  const g = resolveGit(
+    { repo: "/home/me/api", baseBranch: "main" },
+    cfgOf(),
+    inputs({ upstream: "https://github.com/a/api.git" }),
+  )!;
+  assertEquals(g.source, "local");
+  assertMatch(g.newBranch!, /^kodama\/demo-\d{14}$/);
+  const s = cloneScript(g, "/workspace");
+  assertMatch(s, /while \[ ! -f '\/workspace\/\.kodama-clone\.bundle' \]/);
+  assertMatch(s, /'\+refs\/heads\/\*:refs\/heads\/\*' '\+refs\/tags\/\*:refs\/tags\/\*'/);
+  assertMatch(s, /git checkout -q -b "\$new" \$\{from:\+"\$from"\}/);
+  assertMatch(s, /git remote add origin 'https:\/\/github\.com\/a\/api\.git'/);
+  assert(!/ls-remote|git "\$@" -- "\$repo"/.test(s), "a local repository is never fetched from its path");
+  // a bundle left from an earlier try does not make the workspace count as used
+  assertMatch(s, /grep -vx -e 'lost\+found' -e '\.kodama-clone\.bundle'/);
+  assertEquals(receiveBundleCommand("/workspace", 42).slice(3), [
+    "kodama-receive",
+    "42",
+    "/workspace/.kodama-clone.bundle",
+  ]);
 });
 
 Deno.test("clone report and error lines from the init container's log", () => {
