@@ -50,7 +50,7 @@ export const help: HelpSpec = {
   summary: "View and change kodama settings (global and per repo)",
   long: `Files and precedence (highest first):
   command-line flags  >  .kodama.yaml (nearest, walking up to the git root)  >  ~/.kodama/config.yaml  >  defaults
-  Set KODAMA_HOME to use another directory than ~/.kodama.`,
+  Set KODAMA_CONFIG_DIR (or its alias KODAMA_HOME) to use another directory than ~/.kodama.`,
   examples: [
     ["CPU limit for new sessions", "kodama config set defaults.resources.cpu 2"],
     [

@@ -71,6 +71,14 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
   }
 
   const merged = deepMerge(deepMerge(global.data, repo?.data ?? {}), flags);
+  // env.excludeVars (`defaults.env.excludeVars` in the contract's spelling) is a union: what the global
+  // config keeps out stays out, whatever a repo's own list says
+  const excl = (d: Record<string, unknown> | undefined) =>
+    ((d?.env as Record<string, unknown> | undefined)?.excludeVars ?? []) as unknown[];
+  const union = [...new Set([...excl(global.data), ...excl(repo?.data), ...excl(flags)])];
+  if (union.length && Array.isArray(union) && union.every((v) => typeof v === "string")) {
+    merged.env = { ...(merged.env as Record<string, unknown> ?? {}), excludeVars: union };
+  }
   const values = configSchema.parse(merged);
 
   const sources: Record<string, ConfigSource> = {};

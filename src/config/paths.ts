@@ -1,7 +1,7 @@
 /**
  * Where config lives. Cheap: no zod, no yaml — only env lookups and a few stat calls.
  *
- * - global: `$KODAMA_HOME/config.yaml`, default `~/.kodama/config.yaml`
+ * - global: `$KODAMA_CONFIG_DIR/config.yaml` (alias `$KODAMA_HOME`), default `~/.kodama/config.yaml`
  * - repo:   the nearest `.kodama.yaml` walking up from the cwd, stopping at the git root
  *           (the first directory containing `.git`) or at the filesystem root.
  */
@@ -17,9 +17,12 @@ function homeDir(): string {
   return platformHome(hostPlatform()) ?? Deno.cwd();
 }
 
-/** kodama's state directory: `$KODAMA_HOME`, else `~/.kodama`. */
+/**
+ * kodama's config directory (config, sessions, all state): `$KODAMA_CONFIG_DIR` (the contract's name), else
+ * its alias `$KODAMA_HOME`, else `~/.kodama`.
+ */
 export function kodamaHome(): string {
-  const h = Deno.env.get("KODAMA_HOME");
+  const h = Deno.env.get("KODAMA_CONFIG_DIR") || Deno.env.get("KODAMA_HOME");
   return h ? resolve(h) : join(homeDir(), ".kodama");
 }
 

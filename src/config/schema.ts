@@ -201,7 +201,7 @@ const env = z.object({
   excludeVars: z.array(envVarName(), {
     error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])"),
   }).default([]).describe(
-    "Variable names never injected from dotenv files (system variables like PATH and HOME are always excluded).",
+    "Variable names never injected from dotenv files (system variables like PATH and HOME are always excluded). Also spelled defaults.env.excludeVars; the global list and a repo's are merged (both apply).",
   ),
 }).strict().describe("Environment variables injected into sessions.");
 

@@ -215,7 +215,7 @@ export function paneEnv(
   get: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of ["KUBECONFIG", "KODAMA_HOME", "NO_COLOR", ...PROXY_ENV]) {
+  for (const name of ["KUBECONFIG", "KODAMA_HOME", "KODAMA_CONFIG_DIR", "NO_COLOR", ...PROXY_ENV]) {
     const v = get(name);
     if (!v) continue;
     // tmux puts -e values on its command line, readable in /proc by anyone: never a proxy password

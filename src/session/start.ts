@@ -136,13 +136,15 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   ];
   const sources = await readEnvFiles(files);
   for (const s of sources) for (const p of s.problems ?? []) io.err.write(`warning: ${p}\n`);
-  const env = filterEnv(sources, [...cfg.env.excludeVars, ...o.envExclude]);
+  // the global defaults.env.excludeVars and the repo's env.excludeVars both apply (the contract's merge)
+  const excluded = [...cfg.env.excludeVars, ...o.envExclude];
+  const env = filterEnv(sources, excluded);
   // the agent's credentials reach it through the env Secret: from the env files, else this environment.
   // Which names: the user's config or the default only (a repo's agent.authEnv is ignored on load).
   const fromHere: string[] = [];
   for (const k of fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv) {
     const v = Deno.env.get(k);
-    if (!(k in env.vars) && v && !cfg.env.excludeVars.includes(k) && !o.envExclude.includes(k)) {
+    if (!(k in env.vars) && v && !excluded.includes(k)) {
       env.vars[k] = v;
       fromHere.push(k);
       io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);

@@ -3,7 +3,8 @@
  * what to try from another terminal. Ctrl-C stops it (and every pod process).
  */
 import { dirname, join } from "node:path";
-import { DEMO_LOAD_PODS, parseClusterArgs, runCluster } from "./main.ts";
+import { AlreadyRunning, DEMO_LOAD_PODS, parseClusterArgs, runCluster } from "./main.ts";
+import { podFsInfo } from "./runtime/podns.ts";
 import { DEMO_SESSION_IMAGE } from "./seed.ts";
 
 const opts = parseClusterArgs(Deno.args, { pods: DEMO_LOAD_PODS });
@@ -29,15 +30,36 @@ defaults:
   return home;
 }
 
-await runCluster(opts, (s) => {
-  const kc = s.kubeconfig;
-  const home = demoHome(kc);
-  console.log(`
+/** What a pod's filesystem is here: its own (namespaces), or this machine's with rewritten paths. */
+function podFsLines(): string {
+  const fs = podFsInfo();
+  if (fs.mode === "namespace") {
+    return `${
+      dim(
+        `Pods have their own filesystem view (mount namespace + chroot${
+          fs.userns ? ", user namespace" : ""
+        }):`,
+      )
+    }
+${dim("/workspace, /tmp and / are the pod's; this machine's /usr and /etc are visible read-only.")}`;
+  }
+  return `${dim(`Pods share this machine's filesystem (path-rewriting fallback: ${fs.why}):`)}
+${
+    dim(
+      "only their own volumes (/workspace, …) are theirs; other absolute paths (/tmp, /etc) are this machine's.",
+    )
+  }`;
+}
+
+try {
+  await runCluster(opts, (s) => {
+    const kc = s.kubeconfig;
+    const home = demoHome(kc);
+    console.log(`
 ${b("kodama demo")} — the kodama Kubernetes API test server is running at ${s.server}
 ${dim("This is a local test server for kodama's tests and demos, not a cluster for real workloads:")}
 ${dim("pods are local processes on this machine, and everything disappears when you stop it.")}
-${dim("Inside a pod, absolute paths other than its own volumes (/tmp, /etc, /var, …) are this machine's:")}
-${dim("writing there writes your own files. Shell prompts in demo pods show the pod's name.")}
+${podFsLines()}
 
 Try, from another terminal in the repository root:
 
@@ -46,10 +68,15 @@ Try, from another terminal in the repository root:
   ${b("deno run -A --no-prompt main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
   ${b("deno run -A --no-prompt main.ts run kwekash")}                         ${dim("# a built-in workflow")}
   ${b("deno run -A --no-prompt main.ts start my-session")}                    ${
-    dim("# a dev session (README: Sessions)")
-  }
+      dim("# a dev session (README: Sessions)")
+    }
 
 kubectl works too (${dim("kubectl get pods -A -o wide")}; context ${b("dev")} may only use namespace dev).
 Press Ctrl-C to stop.`);
-});
+  });
+} catch (e) {
+  if (!(e instanceof AlreadyRunning)) throw e;
+  console.error(`error: ${e.message}`);
+  Deno.exit(2);
+}
 Deno.exit(0);

@@ -72,8 +72,23 @@ export function parseClusterArgs(args: string[], defaults: { pods?: number } = {
   };
 }
 
+/** A server already serves this kubeconfig (exit 2, one line). */
+export class AlreadyRunning extends Error {}
+
 /** Start, seed, and stop on SIGINT/SIGTERM. `onReady` runs once serving. */
 export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) => void): Promise<void> {
+  // one server per kubeconfig: a second would overwrite it (new port, new CA) and orphan the first's users
+  const { claim, holderPid } = await import("../../src/liveness.ts");
+  const stateDir = dirname(o.kubeconfig);
+  const held = await claim(stateDir, "server");
+  if (!held) {
+    const pid = holderPid(stateDir, "server");
+    throw new AlreadyRunning(
+      `a test server (deno task demo or cluster) is already running with ${o.kubeconfig}${
+        pid ? ` (pid ${pid})` : ""
+      }: use it (export KUBECONFIG=${o.kubeconfig}), stop it with Ctrl-C there, or start another one with --kubeconfig OTHER_DIR/kubeconfig`,
+    );
+  }
   const s = await startServer({
     port: o.port,
     kubeconfigPath: o.kubeconfig,
@@ -87,6 +102,7 @@ export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) 
     stopping = true;
     console.error("stopping the test server and its pod processes ...");
     await s.stop();
+    held.release();
     done.resolve();
   };
   Deno.addSignalListener("SIGINT", stop);
@@ -95,6 +111,7 @@ export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) 
     await seed(s.api, o.seed, o.pods, s.runtimeStateDir);
   } catch (e) {
     await s.stop();
+    held.release();
     throw e;
   }
   onReady(s);
@@ -114,6 +131,10 @@ if (import.meta.main) {
   try {
     await runCluster(opts, (s) => console.log(`ready ${s.kubeconfig}`));
   } catch (e) {
+    if (e instanceof AlreadyRunning) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(2);
+    }
     console.error(`error: the test server could not start: ${(e as Error).message}`);
     Deno.exit(1);
   }

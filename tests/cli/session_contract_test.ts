@@ -1,0 +1,81 @@
+/**
+ * The sessions contract's flags and keys (seeds/002, #27): `-p` for `--prompt`, `defaults.env.excludeVars`
+ * merged with a repo's `env.excludeVars`, and `KODAMA_CONFIG_DIR` as the config directory (`KODAMA_HOME` its
+ * alias) for config and sessions alike.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { startCluster } from "../cluster/harness.ts";
+import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { hasStackTrace } from "./_run.ts";
+
+Deno.test({
+  name:
+    "contract: -p is --prompt; defaults.env.excludeVars and env.excludeVars both apply; KODAMA_CONFIG_DIR",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const dir = await Deno.makeTempDir({ prefix: "kodama-config-dir-" });
+    try {
+      await t.step("-p is --prompt (and so cannot go with --no-wait)", async () => {
+        const r = await w.k(["start", "px", "-p", "fix it", "--no-wait", "--image", SESSION_IMAGE]);
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "--prompt needs the session ready");
+        assert(!hasStackTrace(r.stderr));
+      });
+
+      await t.step(
+        "the global defaults.env.excludeVars and the repo's env.excludeVars are merged",
+        async () => {
+          await Deno.writeTextFile(
+            join(w.home, "config.yaml"),
+            "defaults:\n  env:\n    excludeVars: [GLOBAL_SECRET]\n",
+          );
+          await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "env:\n  excludeVars: [REPO_SECRET]\n");
+          await Deno.writeTextFile(join(w.cwd, ".env"), "GLOBAL_SECRET=1\nREPO_SECRET=2\nKEPT=3\n");
+          const r = await w.k([
+            "start",
+            "ex",
+            "--env-file",
+            ".env",
+            "--dry-run",
+            "-o",
+            "json",
+            "--image",
+            SESSION_IMAGE,
+          ]);
+          assertEquals(r.code, 0, r.stderr);
+          const list = JSON.parse(r.stdout);
+          // deno-lint-ignore no-explicit-any
+          const secret = list.items.find((o: any) =>
+            o.kind === "Secret" && o.metadata.name === "kodama-env-ex"
+          );
+          assertEquals(Object.keys(secret.data ?? secret.stringData ?? {}).sort(), ["KEPT"]);
+          await Deno.remove(join(w.cwd, ".kodama.yaml"));
+          await Deno.remove(join(w.home, "config.yaml"));
+        },
+      );
+
+      await t.step("KODAMA_CONFIG_DIR holds config and sessions; KODAMA_HOME is its alias", async () => {
+        await Deno.writeTextFile(join(dir, "config.yaml"), `defaults:\n  image: ${SESSION_IMAGE}\n`);
+        // KODAMA_HOME (the world's own) is set too: KODAMA_CONFIG_DIR wins
+        const r = await w.k(["start", "cd"], { env: { KODAMA_CONFIG_DIR: dir } });
+        assertEquals(r.code, 0, r.stderr);
+        const state = await Deno.readTextFile(join(dir, "sessions", "cd.yaml"));
+        assertStringIncludes(state, SESSION_IMAGE);
+        const v = await w.k(["config", "get", "defaults.image"], { env: { KODAMA_CONFIG_DIR: dir } });
+        assertEquals(v.stdout.trim(), SESSION_IMAGE);
+        // the alias alone: the same directory
+        const a = await w.k(["config", "get", "defaults.image"], { home: dir });
+        assertEquals(a.stdout.trim(), SESSION_IMAGE);
+      });
+    } finally {
+      await purge(w, "cd");
+      await w.cleanup();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await c.stop();
+    }
+  },
+});
