@@ -174,6 +174,11 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.USAGE;
     }
   }
+  const wrong = await unknownSubcommand(program, args);
+  if (wrong) {
+    console.error(wrong);
+    return ExitCode.USAGE;
+  }
   const { CommanderError } = await import("@commander-js/extra-typings");
   return await settle(args, () => program.parseAsync(args, { from: "user" }), (e) => {
     if (!(e instanceof CommanderError)) return undefined;
@@ -214,6 +219,50 @@ async function settle(
     if (debugEnabled(args) && e instanceof Error && e.stack) console.error(e.stack);
     return e instanceof KodamaError ? e.code : ExitCode.FAILED;
   }
+}
+
+/** Words people type for a verb kodama spells otherwise (as kubectl's users do: `status` for get). */
+const SYNONYMS: Record<string, string[]> = {
+  status: ["get", "status"],
+  show: ["view", "get"],
+  describe: ["get"],
+  info: ["get"],
+  ls: ["list"],
+  rm: ["delete"],
+  remove: ["delete"],
+  del: ["delete"],
+  create: ["start"],
+  new: ["start"],
+  kill: ["stop"],
+  restart: ["resume"],
+  continue: ["resume"],
+  cat: ["view", "get"],
+};
+
+/**
+ * One line, as kubectl says it, when a command with subcommands is given a word that names none of them
+ * (and it takes no operands of its own): `error: unknown command "status" for "kodama session"; did you
+ * mean get?`. Undefined when the line is not that case.
+ */
+async function unknownSubcommand(program: Command, args: string[]): Promise<string | undefined> {
+  const [{ parseLine }, { suggest }] = await Promise.all([
+    import("./src/cli/argv.ts"),
+    import("./src/suggest.ts"),
+  ]);
+  const line = parseLine(program as unknown as Parameters<typeof parseLine>[0], args);
+  const cmd = line.command as unknown as Command;
+  if (line.path.length < 2 || cmd.commands.length === 0 || line.operands.length === 0) return undefined;
+  const own = (cmd as unknown as { registeredArguments: { variadic: boolean }[] }).registeredArguments;
+  if (own.some((a) => a.variadic) || line.operands.length <= own.length) return undefined;
+  const word = line.operands[0];
+  const names = cmd.commands.flatMap((c) => [c.name(), ...c.aliases()]).filter((n) => !n.startsWith("_"));
+  if (names.includes(word)) return undefined;
+  const near = (SYNONYMS[word.toLowerCase()] ?? []).find((n) => names.includes(n)) ?? suggest(word, names);
+  return `error: unknown command "${word}" for "${["kodama", ...line.path.slice(1)].join(" ")}"${
+    near
+      ? `; did you mean ${near}?`
+      : `; run 'kodama ${line.path.slice(1).join(" ")} --help' for its commands`
+  }`;
 }
 
 /** `error: unknown command 'x'` (and what was meant) when the first operand names no command. */

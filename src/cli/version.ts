@@ -9,9 +9,10 @@ export const names = ["version"];
 export const help: HelpSpec = {
   group: "Other",
   summary: "Print the client and server version information",
-  long: "As kubectl version: the server's version is asked for unless --client is given.",
+  long:
+    "As kubectl version: Client Version and Server Version (plus the Deno runtime); -o json|yaml gives clientVersion and serverVersion objects. The server's version is asked for unless --client is given.",
   examples: [
-    ["kodama's, Deno's and the API server's versions", "kodama version"],
+    ["Client Version (kodama), Deno Version and Server Version, as kubectl prints them", "kodama version"],
     ["Only the client, without contacting a cluster", "kodama version --client"],
     ["As JSON", "kodama version -o json"],
     ["As YAML", "kodama version -o yaml"],
@@ -30,19 +31,33 @@ export const options: readonly OptSpec[] = [
 
 export async function run(inv: Invocation): Promise<void> {
   const opts = inv.opts;
-  const info: Record<string, string> = { kodama: VERSION, deno: Deno.version.deno };
+  // as kubectl version: clientVersion (kodama's, with the Deno runtime it runs on) and serverVersion
+  const client = {
+    gitVersion: `v${VERSION}`,
+    denoVersion: Deno.version?.deno || "unknown",
+    platform: `${Deno.build.os}/${
+      ({ x86_64: "amd64", aarch64: "arm64" } as Record<string, string>)[Deno.build.arch] ?? Deno.build.arch
+    }`,
+  };
+  const info: { clientVersion: typeof client; serverVersion?: Record<string, unknown> } = {
+    clientVersion: client,
+  };
   const print = async () => {
     const text = opts.output === "json"
-      ? JSON.stringify(info) + "\n"
+      ? JSON.stringify(info, null, 2) + "\n"
       : opts.output === "yaml"
       ? (await import("yaml")).stringify(info)
-      : Object.entries(info).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
+      : [
+        `Client Version: ${client.gitVersion}`,
+        `Deno Version: ${client.denoVersion}`,
+        ...(info.serverVersion ? [`Server Version: ${info.serverVersion.gitVersion}`] : []),
+      ].join("\n") + "\n";
     await Deno.stdout.write(new TextEncoder().encode(text));
   };
   if (!opts.client) {
     try {
       const kube = await connectFromOpts(opts as GlobalOptions);
-      info.server = await kube.serverVersion();
+      info.serverVersion = await kube.serverVersionInfo();
     } catch (e) {
       // like kubectl: the client's version still goes out, then the error
       await print();

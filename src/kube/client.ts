@@ -345,12 +345,16 @@ export class Kube {
   }
 
   async serverVersion(): Promise<string> {
-    const v = await this.request<{ gitVersion: string }>(
+    return (await this.serverVersionInfo()).gitVersion;
+  }
+
+  /** The API server's `/version` object (gitVersion, major, minor, platform, ...). */
+  async serverVersionInfo(): Promise<{ gitVersion: string } & Record<string, unknown>> {
+    return await this.request<{ gitVersion: string } & Record<string, unknown>>(
       { verb: "get", resource: "version" },
       "GET",
       "/version",
     );
-    return v.gitVersion;
   }
 
   /**

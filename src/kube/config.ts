@@ -12,7 +12,7 @@
  */
 import { exists, readFailure } from "./files.ts";
 import { dirname, join } from "../fspath.ts";
-import { kubeHomeDir, platformFor, splitPathList } from "../platform.ts";
+import { fileUrlToPath, hostPlatform, kubeHomeDir, platformFor, splitPathList } from "../platform.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { readTextBoundedSync } from "../boundedread.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
@@ -448,6 +448,24 @@ export function readKubeConfig(opts: KubeOptions, internal?: LoaderInternals): P
   return withFullYaml(() => loadKubeConfig(opts, internal));
 }
 
+/**
+ * Running from kodama's own source tree, in it (someone trying the repository): only then does
+ * `deno task demo` mean something. An installed binary, or a run from another directory, never hears of it.
+ */
+function inSourceTree(): boolean {
+  try {
+    const p = hostPlatform();
+    const root = fileUrlToPath(new URL("../../", import.meta.url), p);
+    Deno.statSync(join(root, "tests", "cluster", "demo.ts"));
+    Deno.statSync(join(root, "deno.json"));
+    const norm = (x: string) => p.path.resolve(x).replaceAll("\\", "/").replace(/\/+$/, "");
+    const [r, cwd] = [norm(root), norm(Deno.cwd())];
+    return cwd === r || cwd.startsWith(r + "/");
+  } catch {
+    return false;
+  }
+}
+
 export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}): KubeConfigLite {
   const env = internal.env ?? denoEnv;
   const saDir = internal.serviceAccountDir ?? SA_DIR;
@@ -475,7 +493,9 @@ export function loadKubeConfig(opts: KubeOptions, internal: LoaderInternals = {}
         ExitCode.USAGE,
         env("KUBERNETES_SERVICE_HOST")
           ? "mount the pod's service account token (automountServiceAccountToken: true), or set KUBECONFIG / pass --kubeconfig"
-          : "set KUBECONFIG or pass --kubeconfig; try `deno task demo` for a local test server",
+          : `set KUBECONFIG or pass --kubeconfig${
+            inSourceTree() ? "; try `deno task demo` for a local test server" : ""
+          }`,
       );
     }
   }

@@ -80,6 +80,6 @@ Deno.test("deno task install makes kodama a kubectl plugin (kubectl plugin list,
   })
     .output();
   assertEquals(v.code, 0, new TextDecoder().decode(v.stderr));
-  assertMatch(new TextDecoder().decode(v.stdout), /^kodama: \d+\.\d+\.\d+/);
+  assertMatch(new TextDecoder().decode(v.stdout), /^Client Version: v\d+\.\d+\.\d+/);
   await Deno.remove(root, { recursive: true });
 });

@@ -254,9 +254,20 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
         assertMatch(s.stderr, /^error: unknown command 'sesion'/);
         const y = await k(["version", "--client", "-o", "yaml"]);
         assertEquals(y.code, 0, y.stderr);
-        assertMatch(y.stdout, /^kodama: \S+\ndeno: \S+\n$/);
+        assertMatch(
+          y.stdout,
+          /^clientVersion:\n  gitVersion: v\d+\.\d+\.\d+\n  denoVersion: \d+\.\d+\.\d+\n/,
+        );
         const j = await k(["version", "--client", "-o", "json"]);
-        assertEquals(Object.keys(JSON.parse(j.stdout)), ["kodama", "deno"]);
+        assertEquals(Object.keys(JSON.parse(j.stdout)), ["clientVersion"]);
+        // kubectl's words and shape: the server's too unless --client
+        const t = await k(["version"]);
+        assertMatch(
+          t.stdout,
+          /^Client Version: v\d+\.\d+\.\d+\nDeno Version: \d+\.\d+\.\d+\nServer Version: v\S+\n$/,
+        );
+        const sj = JSON.parse((await k(["version", "-o", "json"])).stdout);
+        assertMatch(sj.serverVersion.gitVersion, /^v\d+\.\d+/);
         const x = await k(["version", "--client", "-o", "xml"]);
         assertEquals(x.code, 2);
         assertStringIncludes(x.stderr, "Allowed choices are text, json, yaml");

@@ -49,7 +49,7 @@ Deno.test({
         stderr: "piped",
       }).output();
       assertEquals(run.code, 0, new TextDecoder().decode(run.stderr));
-      assertStringIncludes(new TextDecoder().decode(run.stdout), "kodama");
+      assertStringIncludes(new TextDecoder().decode(run.stdout), "Client Version: v");
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }
