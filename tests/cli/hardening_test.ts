@@ -256,7 +256,7 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
         assertEquals(y.code, 0, y.stderr);
         assertMatch(
           y.stdout,
-          /^clientVersion:\n  gitVersion: v\d+\.\d+\.\d+\n  denoVersion: \d+\.\d+\.\d+\n/,
+          /^clientVersion:\n {2}gitVersion: v\d+\.\d+\.\d+\n {2}denoVersion: \d+\.\d+\.\d+\n/,
         );
         const j = await k(["version", "--client", "-o", "json"]);
         assertEquals(Object.keys(JSON.parse(j.stdout)), ["clientVersion"]);
