@@ -29,7 +29,7 @@ export const FETCH_SCRIPT = [
   `set -u`,
   `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
   `command -v git >/dev/null 2>&1 || { echo "kodama: git is not in the session image" >&2; exit 127; }`,
-  `git rev-parse --verify -q HEAD >/dev/null || { echo "kodama: the workspace has no git commits (was it started with --repo?)" >&2; exit 3; }`,
+  `git rev-parse --verify -q HEAD >/dev/null 2>&1 || { echo "kodama: the workspace has no git commits (was it started with --repo?)" >&2; exit 3; }`,
   `not=""; left="$1"`,
   // exactly as many lines as kodama sends: older exec protocols (v4) cannot signal the end of stdin
   `while [ "$left" -gt 0 ] && read -r sha; do`,

@@ -71,6 +71,19 @@ Deno.test({
         const a = await w.k(["config", "get", "defaults.image"], { home: dir });
         assertEquals(a.stdout.trim(), SESSION_IMAGE);
       });
+
+      await t.step(
+        "session fetch of a session without a repository: kodama's line only, no raw git",
+        async () => {
+          const git = (args: string[]) =>
+            new Deno.Command("git", { args, cwd: w.cwd, stdout: "null", stderr: "null" }).output();
+          await git(["init", "-q"]);
+          const r = await w.k(["session", "fetch", "cd"], { env: { KODAMA_CONFIG_DIR: dir } });
+          assert(r.code !== 0, r.stderr);
+          assert(!/fatal:/.test(r.stderr), r.stderr);
+          assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, r.stderr);
+        },
+      );
     } finally {
       await purge(w, "cd");
       await w.cleanup();
