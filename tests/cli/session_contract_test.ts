@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";
 import { hasStackTrace } from "./_run.ts";
 
 Deno.test({
@@ -92,3 +92,53 @@ Deno.test({
     }
   },
 });
+
+withSessionWorld(
+  "a clone that fails with --no-wait: Failed once (no restart loop); a new start says delete",
+  {
+    seed: "demo",
+  },
+  async (t, w) => {
+    try {
+      await t.step("the pod fails once: phase Failed, the clone container not restarted", async () => {
+        const r = await w.k([
+          "start",
+          "nw",
+          "--repo",
+          "git://127.0.0.1:9/nope.git",
+          "--no-wait",
+          "--image",
+          SESSION_IMAGE,
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        let phase = "";
+        for (let i = 0; i < 100 && phase !== "Failed"; i++) {
+          await new Promise((res) => setTimeout(res, 200));
+          phase = (await w.kc(["get", "pod", "kodama-nw", "-o", "jsonpath={.status.phase}"])).stdout;
+        }
+        assertEquals(phase, "Failed");
+        await new Promise((res) => setTimeout(res, 2500));
+        const restarts = await w.kc([
+          "get",
+          "pod",
+          "kodama-nw",
+          "-o",
+          "jsonpath={.status.initContainerStatuses[0].restartCount}",
+        ]);
+        assertEquals(restarts.stdout, "0");
+        const l = await w.k(["list"]);
+        assertStringIncludes(l.stdout, "Failed");
+      });
+
+      await t.step("start of the Failed name: exit 2, the hint says kodama delete (not attach)", async () => {
+        const r = await w.k(["start", "nw", "--image", SESSION_IMAGE]);
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "(Failed)");
+        assertStringIncludes(r.stderr, "kodama delete nw");
+        assert(!r.stderr.includes("attach"), r.stderr);
+      });
+    } finally {
+      await purge(w, "nw");
+    }
+  },
+);
