@@ -157,6 +157,11 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     },
     { flags: "--no-wait", description: "return once the objects are created" },
     {
+      flags: "--replace",
+      description:
+        "a session of this name (a Failed one) is deleted first; its volumes are kept and reused by the new start",
+    },
+    {
       flags: "--keep-on-failure",
       description: "a start that fails keeps the PVCs it made (a new start reuses them); all else is removed",
     },
@@ -192,6 +197,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         timeout: str(o.timeout),
         noWait: o.wait === false,
         keepOnFailure: o.keepOnFailure as boolean | undefined,
+        replace: o.replace as boolean | undefined,
         dryRun: o.dryRun as boolean | undefined,
         output: str(o.output),
       }, cfg),

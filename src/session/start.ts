@@ -60,6 +60,8 @@ export interface StartOptions extends StartFlags {
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
   keepOnFailure?: boolean;
+  /** delete a session of the name first (its volumes kept and taken over) */
+  replace?: boolean;
   dryRun?: boolean;
   output?: string;
 }
@@ -325,7 +327,7 @@ function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
   const hint = status === "Stopped"
     ? `resume it with: kodama resume ${spec.name}   (or remove it first: kodama delete ${spec.name})`
     : status === "Failed"
-    ? `it cannot run: remove it with \`kodama delete ${spec.name}\` (add --purge for its volumes), then start it again`
+    ? `it cannot run: \`kodama start ${spec.name} --replace\` makes it anew on its volumes, or remove it with \`kodama delete ${spec.name}\``
     : `attach with: kodama attach ${spec.name}   (or remove it first: kodama delete ${spec.name})`;
   return new KodamaError(
     `session "${spec.name}" already exists in namespace ${spec.namespace}${status ? ` (${status})` : ""}`,
@@ -592,6 +594,26 @@ export async function waitReady(
   );
 }
 
+/**
+ * `--replace`: a session of the name (a Failed one, typically) is deleted first — pod, Secrets, ConfigMap —
+ * and its volumes kept, so the new start takes them over: the work in them is never lost.
+ */
+async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Promise<void> {
+  const { findSession } = await import("./cluster.ts");
+  const f = await findSession(kube, spec.namespace, spec.name);
+  if (!f.view) return;
+  io.err.write(`replacing session ${spec.name} (${f.view.status}): its volumes are kept and reused\n`);
+  const { deleteSession } = await import("./lifecycle.ts");
+  await deleteSession(kube, spec.namespace, spec.name, {
+    force: true,
+    keepConfig: true,
+    interactive: false,
+    confirm: () => Promise.resolve(true),
+    out: io.err,
+    err: io.err,
+  });
+}
+
 /** Run the steps; returns the exit code. */
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
   const plan = await planSession(o, cfg, io);
@@ -600,6 +622,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }
+  if (o.replace) await replaceExisting(kube, plan.spec, io);
   const onSignal = () => io.err.write("\ninterrupted: cleaning up…\n");
   return await withInterrupt(async (signal, it) => {
     const run: Run = { kube, plan, created: new Created(), io, signal };

@@ -135,8 +135,21 @@ withSessionWorld(
         assertEquals(r.code, 2, r.stderr);
         assertStringIncludes(r.stderr, "(Failed)");
         assertStringIncludes(r.stderr, "kodama delete nw");
+        assertStringIncludes(r.stderr, "kodama start nw --replace");
         assert(!r.stderr.includes("attach"), r.stderr);
       });
+
+      await t.step(
+        "start --replace: the Failed session goes, its volumes are reused, the new one runs",
+        async () => {
+          const r = await w.k(["start", "nw", "--replace", "--image", SESSION_IMAGE]);
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stderr, "replacing session nw (Failed)");
+          assertStringIncludes(r.stderr, "reusing volume kodama-workspace-nw");
+          const a = await w.k(["attach", "nw", "--command", "echo ok"]);
+          assertEquals(a.stdout, "ok\n");
+        },
+      );
     } finally {
       await purge(w, "nw");
     }
