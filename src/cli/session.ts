@@ -50,6 +50,10 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start my-work --sync .",
       ],
       [
+        "Start without sync (without --sync, a project directory — .git, .kodama.yaml or .kodamaignore — is synced)",
+        "kodama start my-work --no-sync",
+      ],
+      [
         "Another image and resources (fractional CPUs are fine)",
         "kodama start my-work --image busybox:1.36 --cpu 0.5 --memory 1Gi",
       ],
@@ -131,6 +135,12 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     },
     { flags: "--no-sync", description: "do not sync a local directory" },
     {
+      flags: "--sync-mode <mode>",
+      description:
+        "two-way (default: sync.mode), one-way-local (the pod follows) or one-way-pod (this tree follows)",
+      choices: ["two-way", "one-way-local", "one-way-pod"],
+    },
+    {
       flags: "--repo <url>",
       description:
         "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin",
@@ -189,6 +199,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         envExclude: o.envExclude as string[],
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
         noSync: o.sync === false,
+        syncMode: str(o.syncMode),
         repo: str(o.repo),
         branch: str(o.branch),
         baseBranch: str(o.baseBranch),

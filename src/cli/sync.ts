@@ -65,18 +65,31 @@ export const subcommands: CommandSpec[] = [
     help: {
       summary: "Sync in the background: every local change reaches the pod within a moment",
       long:
-        `Starts a background process (it outlives this command; stop, delete and sync stop end it). It first sends
-what changed since the last sync, then watches the directory and sends each burst of changes as one batch.
-If the stream drops or the pod restarts it reconnects with back-off and re-syncs what changed meanwhile.`,
+        `Starts a background process (it outlives this command; stop, delete and sync stop end it). It syncs both
+ways (sync.mode two-way): the local directory is watched, the pod's workspace is watched by a small POSIX sh
+loop in the pod (find -newer), and each cycle compares both sides with the state they last agreed on (the
+common ancestor). A change on one side goes to the other; a path changed differently on both sides is a
+conflict, left alone on both sides and listed by sync status. If the stream drops or the pod restarts it
+reconnects with back-off and reconciles what changed meanwhile. .git is never synced after start.`,
       examples: [
         ["Sync the current directory into session my-work in the background", "kodama sync start my-work ."],
         ["Restart the background sync of the recorded directory", "kodama sync start my-work"],
       ],
     },
     args: [NAME, DIR],
+    options: [
+      {
+        flags: "--sync-mode <mode>",
+        description:
+          "two-way (default: sync.mode), one-way-local (the pod follows) or one-way-pod (this tree follows)",
+        choices: ["two-way", "one-way-local", "one-way-pod"],
+      },
+    ],
     run: async (inv) => {
       const [{ startCommand }, kube, cfg] = await withSettings(inv);
-      setExitCode(await startCommand(kube, inv.args[0], inv.args[1], cfg));
+      setExitCode(
+        await startCommand(kube, inv.args[0], inv.args[1], cfg, inv.opts.syncMode as string | undefined),
+      );
     },
   },
   {
@@ -100,7 +113,10 @@ If the stream drops or the pod restarts it reconnects with back-off and re-syncs
         ["State of the sync of my-work", "kodama sync status my-work"],
         ["The same as JSON", "kodama sync status my-work -o json"],
       ],
-      notes: "States: starting, watching, syncing, error (retrying with back-off), stopped.",
+      notes:
+        `States: starting, watching, syncing, error (retrying with back-off), stopped. Also: the mode, the
+            last change's direction, what is pending each way, and each conflict with both versions' size and
+            time. Exit codes: 0 no conflict, 1 conflicts remain (like git diff --exit-code), 3 not synced from here.`,
     },
     args: [NAME],
     options: [
@@ -146,6 +162,50 @@ replaced with a file stays unless --force (and even then its ignored files, and 
         force: inv.opts.force as boolean | undefined,
       };
       setExitCode(await pullCommand(kube, inv.args[0], inv.args[1], f));
+    },
+  },
+  {
+    names: ["resolve"],
+    help: {
+      summary: "Settle conflicts: keep the local or the pod's version of each named path (or --all)",
+      long:
+        `A conflict is a path changed differently on both sides since they last agreed: the two-way sync leaves both
+versions where they are. resolve takes one side for the named paths (a directory covers what is below it) and
+copies it over the other, then the background sync goes on.`,
+      examples: [
+        ["Keep the local version of src/a.ts", "kodama sync resolve my-work src/a.ts --keep local"],
+        ["Take the pod's version of every conflict", "kodama sync resolve my-work --all --keep pod"],
+      ],
+      notes:
+        "Exit codes: 0 resolved, 1 conflicts remain (--all), 2 no --keep or no path, 3 not synced from here.",
+    },
+    args: [NAME, arg("[paths...]", "conflicting paths (relative to the sync directory)")],
+    options: [
+      { flags: "--keep <side>", description: "which version wins: local or pod", choices: ["local", "pod"] },
+      { flags: "--all", description: "every conflict" },
+    ],
+    run: async (inv) => {
+      const [{ resolveCommand }, kube] = await Promise.all([commands(), connect(inv)]);
+      const rest = inv.args.slice(1);
+      setExitCode(
+        await resolveCommand(kube, inv.args[0], rest, {
+          keep: inv.opts.keep as string | undefined,
+          all: !!inv.opts.all,
+        }),
+      );
+    },
+  },
+  {
+    names: ["diff"],
+    help: {
+      summary: "Show how the local version of a file differs from the pod's (a unified diff)",
+      examples: [["What the pod changed in src/a.ts", "kodama sync diff my-work src/a.ts"]],
+      notes: "Exit codes: 0 the same, 1 they differ, 3 the path is on neither side or not synced from here.",
+    },
+    args: [NAME, arg("<path>", "a file, relative to the sync directory")],
+    run: async (inv) => {
+      const [{ diffCommand }, kube] = await Promise.all([commands(), connect(inv)]);
+      setExitCode(await diffCommand(kube, inv.args[0], inv.args[1]));
     },
   },
   {

@@ -221,6 +221,12 @@ const sync = z.object({
   watch: bool().default(true).describe(
     "Keep syncing in the background after `start --sync` and `resume` (`kodama sync stop` ends it).",
   ),
+  mode: oneOf(["two-way", "one-way-local", "one-way-pod"]).default("two-way").describe(
+    "two-way: changes go both ways, a path changed on both sides is a conflict (both kept); one-way-local: the pod follows the local tree; one-way-pod: the local tree follows the pod (the one-way modes keep a copy of what they replace). `--sync-mode` overrides it.",
+  ),
+  maxFiles: int(1, 10_000_000).default(50_000).describe(
+    "`start` without --sync syncs the current directory only when it is a project with at most this many files.",
+  ),
 }).strict().describe("File synchronisation into sessions.");
 
 const editor = z.object({

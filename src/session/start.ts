@@ -50,6 +50,8 @@ export interface StartOptions extends StartFlags {
   /** --sync [PATH]: the local directory synced into the workspace once the pod is ready */
   sync?: string;
   noSync?: boolean;
+  /** --sync-mode: two-way, one-way-local, one-way-pod (default sync.mode) */
+  syncMode?: string;
   /** a repository to clone into the workspace (`.`: the local repository's origin) */
   repo?: string;
   branch?: string;
@@ -618,6 +620,16 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
   const plan = await planSession(o, cfg, io);
   const waitMs = timeoutMs(o, cfg);
+  // sync: --sync PATH, else the current directory when it is a project (said in one line when refused)
+  let syncDir = o.noSync || !cfg.sync.enabled ? undefined : o.sync;
+  if (syncDir === undefined && !o.noSync && cfg.sync.enabled) {
+    const d = await (await import("./sync/session.ts")).defaultSyncDir(
+      io.cwd ?? Deno.cwd(),
+      cfg.sync.maxFiles,
+    );
+    if ("reason" in d && d.reason) io.err.write(`${d.reason}\n`);
+    if ("dir" in d) syncDir = d.dir;
+  }
   if (o.dryRun) {
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
@@ -652,8 +664,11 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           if (it.interrupted) break;
           await step({ kube, spec, io, signal });
         }
-        if (o.sync !== undefined && !o.noSync && cfg.sync.enabled && !it.interrupted) {
-          await (await import("./sync/session.ts")).syncSessionStart(kube, spec, o.sync, cfg, {
+        if (syncDir !== undefined && !it.interrupted) {
+          const syncCfg = o.syncMode
+            ? { ...cfg, sync: { ...cfg.sync, mode: o.syncMode as Config["sync"]["mode"] } }
+            : cfg;
+          await (await import("./sync/session.ts")).syncSessionStart(kube, spec, syncDir, syncCfg, {
             ...io,
             signal,
             secretFiles: plan.envFiles,

@@ -49,7 +49,7 @@ interface Status {
 
 async function status(w: SessionWorld): Promise<Status & { column: string }> {
   const r = await w.k(["sync", "status", NAME, "-o", "json"]);
-  assertEquals(r.code, 0, r.stderr);
+  assert(r.code === 0 || r.code === 1, r.stderr); // 1: conflicts remain
   return JSON.parse(r.stdout);
 }
 
@@ -258,7 +258,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       await Deno.writeTextFile(`${root}/while-stopped.txt`, "made while stopped\n");
       const res = await w.k(["resume", NAME]);
       assertEquals(res.code, 0, res.stderr);
-      assertMatch(res.stderr, /synced 1 file .*changes since the last sync/);
+      assertMatch(res.stderr, /synced changes since the last sync: 1 to the pod, 0 back/);
       const s2 = await status(w);
       assert(s2.pid && s2.pid !== lastPid && alive(s2.pid), JSON.stringify(s2));
       lastPid = s2.pid;
@@ -288,7 +288,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
         await Deno.writeTextFile(`${root}/a.txt`, "local side\n");
         const dry = await w.k(["sync", "pull", NAME, "--dry-run"]);
         assertEquals(dry.code, 0, dry.stderr);
-        // a.txt and hard.txt are one inode: both changed on both sides
+        // (a.txt and hard.txt are one inode here; the pod got them as two files: only a.txt conflicts)
         assertEquals(
           dry.stdout,
           [
@@ -303,7 +303,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
         assertEquals(await Deno.readTextFile(`${root}/a.txt`), "local side\n");
         const pull = await w.k(["sync", "pull", NAME]);
         assertEquals(pull.code, 1, pull.stderr);
-        assertMatch(pull.stderr, /2 conflict\(s\) left alone/);
+        assertMatch(pull.stderr, /1 conflict\(s\) left alone/);
         assertEquals(await Deno.readTextFile(`${root}/pod-made.txt`), "from-the-pod\n");
         assertEquals(await Deno.readTextFile(`${root}/a.txt`), "local side\n");
         assertEquals((await Deno.stat(`${root}/private.txt`)).mode! & 0o777, 0o600);

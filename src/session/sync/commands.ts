@@ -2,18 +2,22 @@
  * `kodama sync push|start|stop|status|pull NAME`: each takes the connected client and parsed flags,
  * runs one feature function, and returns the exit code.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
 import { formatBytes } from "../../bytes.ts";
-import { ExitCode, KodamaError, notFound } from "../../errors.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../../errors.ts";
 import { isTerminal } from "../../ui/color.ts";
 import { formatAge } from "../../ui/table.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
 import { columnOf, running } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
-import { pushTree } from "./push.ts";
+import { pushTree, targetOf } from "./push.ts";
+import { reconcileOnce } from "./twoway.ts";
+import type { Conflict } from "./twoway.ts";
+import { execInPod } from "../../kube/exec.ts";
+import { concatBytes } from "../../bytes.ts";
 import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
   emptyStatus,
@@ -21,6 +25,7 @@ import {
   loadStatus,
   paths,
   saveConfig,
+  saveStatus,
   type SyncConfig,
   type SyncStatus,
 } from "./store.ts";
@@ -97,11 +102,17 @@ export async function startCommand(
   name: string,
   path: string | undefined,
   cfg: Config,
+  mode?: string,
 ): Promise<number> {
   await requireRunning(kube, name);
   const c = await ensureConfig(kube, name, path, cfg);
+  const modeChanged = mode !== undefined && mode !== (c.mode ?? "two-way");
+  if (modeChanged) {
+    c.mode = mode as SyncConfig["mode"];
+    await saveConfig(c);
+  }
   const before = await loadStatus(name);
-  if (running(name) && path === undefined) {
+  if (running(name) && path === undefined && !modeChanged) {
     stderrSink.write(`the background sync of ${name} is already running (pid ${before!.pid})\n`);
     return ExitCode.OK;
   }
@@ -145,6 +156,7 @@ export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Da
     ["Session", `${c.name} (namespace ${c.namespace})`],
     ["Local", c.root],
     ["Pod", `${c.pod}:${c.workdir}`],
+    ["Mode", c.mode ?? "two-way"],
     ["State", `${s.state}${s.pid && s.state !== "stopped" ? ` (pid ${s.pid})` : ""}`],
     ["Last sync", ago(s.lastSync)],
     [
@@ -153,13 +165,27 @@ export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Da
         s.batches === 1 ? "" : "es"
       }`,
     ],
-    ["Pending", String(s.pending)],
+    ["Received", `${s.filesReceived ?? 0} change${s.filesReceived === 1 ? "" : "s"} from the pod`],
+    ["Last change", s.lastDirection ?? "none"],
+    ["Pending", `${s.pendingToPod ?? s.pending} to the pod, ${s.pendingToLocal ?? 0} from the pod`],
+    ["Conflicts", String(s.conflicts?.length ?? 0)],
     ["Reconnects", `${s.reconnects}${s.lastReconnect ? ` (last ${ago(s.lastReconnect)})` : ""}`],
     ["Last error", s.lastError ? `${s.lastError}${s.lastErrorAt ? ` (${ago(s.lastErrorAt)})` : ""}` : "none"],
     ["Log", log],
   ];
   const w = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return rows.map(([k, v]) => `${(k + ":").padEnd(w)}${v}`).join("\n") + "\n";
+  let text = rows.map(([k, v]) => `${(k + ":").padEnd(w)}${v}`).join("\n") + "\n";
+  if (s.conflicts?.length) text += "\n" + formatConflicts(s.conflicts, c.name);
+  return text;
+}
+
+/** One line per conflict with both versions' size and time, then how to resolve. */
+export function formatConflicts(list: Conflict[], name: string): string {
+  const side = (v: Conflict["local"]) =>
+    v ? `${v.kind === "file" ? formatBytes(v.size) : v.kind}${v.mtime ? ` ${v.mtime}` : ""}` : "deleted";
+  const lines = list.map((k) => `  ${k.path}  here: ${side(k.local)}  pod: ${side(k.pod)}  (${k.why})`);
+  return `Conflicts (both versions kept, nothing synced for these paths):\n${lines.join("\n")}\n` +
+    `resolve with \`kodama sync resolve ${name} PATH --keep local|pod\` (or --all); see one with \`kodama sync diff ${name} PATH\`\n`;
 }
 
 export async function statusCommand(
@@ -182,7 +208,84 @@ export async function statusCommand(
         "\n",
     );
   } else out.write(formatStatus(c, s, paths(name).log));
-  return ExitCode.OK;
+  // like `git diff --exit-code`: a script can wait for a clean state
+  return s.conflicts?.length ? ExitCode.FAILED : ExitCode.OK;
+}
+
+/** `sync resolve NAME PATH... --keep local|pod` (or --all): take one side for conflicting paths. */
+export async function resolveCommand(
+  kube: Kube,
+  name: string,
+  pathsIn: string[],
+  f: { keep?: string; all?: boolean },
+): Promise<number> {
+  if (f.keep !== "local" && f.keep !== "pod") {
+    throw usageError("sync resolve needs --keep local or --keep pod");
+  }
+  if (!f.all && !pathsIn.length) throw usageError("name the conflicting paths to resolve, or give --all");
+  const c = await loadConfig(name);
+  if (!c || c.namespace !== kube.namespace) throw notFound(`session ${name} is not synced from this machine`);
+  await requireRunning(kube, name);
+  const want = f.all
+    ? "all" as const
+    : new Set(pathsIn.map((p) => p.replace(/^\.\/+/, "").replace(/\/+$/, "")));
+  const daemon = await running(name);
+  if (daemon) await stopDaemon(name);
+  try {
+    const r = await reconcileOnce(kube, c, { force: { paths: want, keep: f.keep } });
+    const st = (await loadStatus(name)) ?? emptyStatus();
+    await saveStatus(name, { ...st, conflicts: r.conflicts });
+    const left = r.conflicts.length;
+    stdoutSink.write(
+      `resolved with the ${f.keep === "local" ? "local" : "pod's"} version: ${
+        f.keep === "local" ? r.toPod : r.toLocal
+      } path(s)${left ? `; ${left} conflict(s) left` : ""}\n`,
+    );
+    if (want !== "all") {
+      const still = r.conflicts.filter((k) => want.has(k.path));
+      if (still.length) stderrSink.write(`still in conflict: ${still.map((k) => k.path).join(", ")}\n`);
+    }
+    return left && want === "all" ? ExitCode.FAILED : ExitCode.OK;
+  } finally {
+    if (daemon) await spawnDaemon(kube, name, c.namespace);
+  }
+}
+
+/** `sync diff NAME PATH`: the local version against the pod's, as a unified diff. */
+export async function diffCommand(
+  kube: Kube,
+  name: string,
+  path: string,
+  out: Sink = stdoutSink,
+): Promise<number> {
+  const c = await loadConfig(name);
+  if (!c || c.namespace !== kube.namespace) throw notFound(`session ${name} is not synced from this machine`);
+  await requireRunning(kube, name);
+  const rel = path.replace(/^\.\/+/, "").replace(/\/+$/, "");
+  if (!rel || rel.split("/").includes("..")) throw usageError(`${path}: a path inside the synced directory`);
+  const t = targetOf(c);
+  const parts: Uint8Array[] = [];
+  const res = await execInPod(kube, t.namespace, t.pod, t.container, [
+    "sh",
+    "-c",
+    'cd "$1" && if [ -f "./$2" ]; then cat -- "./$2"; elif [ -e "./$2" ] || [ -L "./$2" ]; then exit 4; else exit 3; fi',
+    "sh",
+    t.workdir,
+    rel,
+  ], { stdout: (b) => void parts.push(b.slice()) });
+  if (res.error) throw new KodamaError(`cannot read ${rel} in ${t.pod}: ${res.error}`);
+  const podText = res.exitCode === 0 ? new TextDecoder().decode(concatBytes(parts)) : undefined;
+  const localText = await Deno.readTextFile(join(c.root, rel)).catch(() => undefined);
+  if (podText === undefined && localText === undefined) throw notFound(`${rel}: neither here nor in the pod`);
+  const { createTwoFilesPatch } = await import("diff");
+  const patch = createTwoFilesPatch(
+    localText === undefined ? "/dev/null" : `local/${rel}`,
+    podText === undefined ? "/dev/null" : `pod/${rel}`,
+    localText ?? "",
+    podText ?? "",
+  );
+  out.write(patch.split("\n").slice(1).join("\n"));
+  return localText === podText ? ExitCode.OK : ExitCode.FAILED;
 }
 
 export async function daemonCommand(kube: Kube, name: string): Promise<number> {

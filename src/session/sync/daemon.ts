@@ -12,7 +12,7 @@ import { withInterrupt } from "../../proc.ts";
 import { claim, stopHolder } from "../../liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
-import { SyncLoop } from "./watch.ts";
+import { TwoWayLoop } from "./twoway.ts";
 
 /** The body of `sync __daemon NAME`: runs until SIGTERM/SIGINT. */
 export async function runDaemon(kube: Kube, name: string, home?: string): Promise<number> {
@@ -48,8 +48,12 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   await save();
   // SIGTERM, SIGINT, or the stop file (Windows has no SIGTERM to catch) end the loop
   return await withInterrupt(async (signal) => {
-    write(`sync started (pid ${Deno.pid}): ${c.root} -> ${c.namespace}/${c.pod}:${c.workdir}`);
-    const loop = new SyncLoop(kube, c, {
+    write(
+      `sync started (pid ${Deno.pid}, ${
+        c.mode ?? "two-way"
+      }): ${c.root} -> ${c.namespace}/${c.pod}:${c.workdir}`,
+    );
+    const loop = new TwoWayLoop(kube, c, {
       status,
       save,
       log: write,

@@ -190,7 +190,11 @@ export function planSync(
       if (dx.op !== "conflict" && blocked.some((b) => isBelow(d, b))) acts.delete(d);
     }
   }
-  const all = [...acts.values()];
+  return orderActions([...acts.values()]);
+}
+
+/** Deletes deepest first, then copies parents first, then agreements and conflicts. Pure. */
+export function orderActions(all: Action[]): Action[] {
   const dels = all.filter((x) => x.op === "delete").sort((a, b) =>
     depth(b.path) - depth(a.path) || cmp(a.path, b.path)
   );

@@ -1,37 +1,32 @@
 /**
- * `kodama sync pull NAME [PATH]`: bring back what changed in the pod since the last sync.
+ * `kodama sync pull NAME [PATH]`: bring back what changed in the pod since both sides last agreed.
  *
- * The pod's workspace is listed in one exec (size, mtime, mode of every path) and compared with the
- * manifest — what the pod was last sent or last pulled from it. A path the pod changed (new, different
- * size or mtime, different kind) comes back; a path the manifest knows that the pod no longer has is
- * removed locally. When the local file changed too since the last sync, it is a conflict: listed, and
- * left alone unless --force. Ignored paths never come back. Pulled files are written beside their
- * target and renamed over it, with the pod's mode and mtime, and recorded in the manifest so that the
- * background sync does not send them back.
+ * The same three-way plan as the two-way sync (plan.ts), against the same common ancestor, with only
+ * the pod -> local half applied: a path the pod changed comes back, a path the pod deleted goes, a path
+ * changed on both sides is a conflict, left alone unless --force (the pod's version wins). Nothing is
+ * sent to the pod. What the pod sends is untrusted (safety.ts): never written inside .git, never through
+ * a local symlink, no special or world-write bits; a local directory the pod replaced with a file stays
+ * unless --force, and even then its ignored files (and so the directory) stay.
+ *
+ * planPull / markFolded / hardLinkSource are the manifest-based pull planner with the folding rules of
+ * #36 (case-insensitive and normalizing disks); they are kept for their tests until the folding rules
+ * move into the two-way planner.
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
-import { execInPod } from "../../kube/exec.ts";
-import { concatBytes } from "../../bytes.ts";
 import { ExitCode, KodamaError, notFound } from "../../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
-import { TarParser } from "../../pods/tar.ts";
 import { requireSession } from "../cluster.ts";
-import type { IgnoreRules } from "./ignore.ts";
-import { rulesFor, targetOf } from "./push.ts";
-import { inGitDir, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
-import { listRemote, type RemoteEntry } from "./remote.ts";
-import { type Entry, sameEntry, scanTree, sortWalk, statPath, type Tree } from "./scan.ts";
-import { loadConfig, loadManifest, type SyncConfig, updateManifest } from "./store.ts";
-import {
-  type Folding,
-  foldName,
-  hasUnixModes,
-  hostPlatform,
-  nativeName,
-  type Platform,
-  probeFolding,
-} from "../../platform.ts";
+import { rulesFor } from "./push.ts";
+import { pulledPathProblem, throughLink } from "./safety.ts";
+import type { RemoteEntry } from "./remote.ts";
+import { type Entry, sameEntry, type Tree } from "./scan.ts";
+import { emptyStatus, loadConfig, loadStatus, saveStatus } from "./store.ts";
+import { running } from "./column.ts";
+import { spawnDaemon, stopDaemon } from "./daemon.ts";
+import type { Action, SnapTree } from "./plan.ts";
+import { listPod, runCycle } from "./twoway.ts";
+import { type Folding, foldName, hostPlatform, type Platform } from "../../platform.ts";
 
 export type Change = "added" | "modified" | "deleted";
 
@@ -173,138 +168,23 @@ export function hardLinkSource(root: string, to: string, group: string[]): strin
   }
 }
 
-/**
- * Make room for a pulled file where a local directory is: never without --force, and with it only the
- * paths the rules do not ignore go (ignored files the pod never had are kept, and so is the directory
- * then). True when the directory is gone.
- */
-async function clearDir(
-  root: string,
-  rel: string,
-  rules: IgnoreRules,
-  force: boolean,
-  err: Sink,
-): Promise<boolean> {
-  if (!force) {
-    err.write(
-      `warning: not pulling ${rel}: it is a directory here and a file in the pod (--force replaces it)\n`,
-    );
-    return false;
-  }
-  const local = await scanTree(root, rules, { under: rel });
-  for (const p of sortWalk([...local.keys()]).reverse()) {
-    if (p === rel) continue;
-    await Deno.remove(join(root, p)).catch(() => {});
-  }
-  try {
-    await Deno.remove(join(root, rel));
-    return true;
-  } catch {
-    err.write(`warning: not pulling ${rel}: the directory here holds ignored files, which are kept\n`);
-    return false;
-  }
-}
-
-/** Fetch `rels` from the pod with tar (in groups, one exec each) and write them locally. */
-async function fetchFiles(
-  kube: Kube,
-  c: SyncConfig,
-  rels: string[],
-  err: Sink,
-  o: { rules: IgnoreRules; force: boolean },
-): Promise<string[]> {
-  const written: string[] = [];
-  const t = targetOf(c);
-  const dec = new TextDecoder();
-  for (let i = 0; i < rels.length; i += 200) {
-    const group = rels.slice(i, i + 200);
-    const parser = new TarParser(async (e) => {
-      const rel = e.name.replace(/^\.\//, "");
-      if (!group.includes(rel) || pulledPathProblem(rel)) return undefined;
-      if (throughLink(c.root, rel)) {
-        err.write(`warning: skipping ${rel}: its local path goes through a symlink\n`);
-        return undefined;
-      }
-      const target = join(c.root, rel);
-      await Deno.mkdir(dirname(target), { recursive: true });
-      const mtime = new Date(e.mtime * 1000);
-      const cur = await Deno.lstat(target).catch(() => undefined);
-      if (cur?.isDirectory && !(await clearDir(c.root, rel, o.rules, o.force, err))) return undefined;
-      if (e.type === "symlink") {
-        await Deno.remove(target).catch(() => {});
-        // Windows makes symlinks only with Developer Mode (or as admin): one link must not end the pull
-        await Deno.symlink(e.linkname ?? "", target).then(
-          () => void written.push(rel),
-          (x) =>
-            err.write(`warning: skipping the symlink ${nativeName(rel, hostPlatform())}: ${x.message}\n`),
-        );
-        return undefined;
-      }
-      if (e.type === "hardlink") {
-        // a hard link to a file earlier in this archive: one inode again, as in the pod
-        const to = (e.linkname ?? "").replace(/^\.\//, "");
-        const source = hardLinkSource(c.root, to, group);
-        if (!source) {
-          err.write(`warning: skipping the hard link ${rel}: ${to} is not a file this pull wrote\n`);
-          return undefined;
-        }
-        await Deno.remove(target).catch(() => {});
-        await Deno.link(source, target).then(
-          () => void written.push(rel),
-          (x) => err.write(`warning: link ${rel}: ${x.message}\n`),
-        );
-        return undefined;
-      }
-      if (e.type !== "file") return undefined;
-      const tmp = join(dirname(target), `.kodama-pull-${crypto.randomUUID().slice(0, 8)}`);
-      const fh = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-      return {
-        async write(b: Uint8Array) {
-          let off = 0;
-          while (off < b.length) off += await fh.write(b.subarray(off));
-        },
-        async close() {
-          fh.close();
-          const mode = pulledMode(e.mode);
-          if (mode !== undefined) await Deno.chmod(tmp, mode);
-          await Deno.utime(tmp, mtime, mtime);
-          await Deno.rename(tmp, target);
-          written.push(rel);
-        },
-      };
-    });
-    const errParts: Uint8Array[] = [];
-    let writeErr: unknown;
-    const res = await execInPod(
-      kube,
-      t.namespace,
-      t.pod,
-      t.container,
-      ["sh", "-c", 'cd "$1" && shift && exec tar -cf - "$@"', "sh", t.workdir, ...group.map((g) => `./${g}`)],
-      {
-        backpressure: true,
-        stdout: async (chunk) => {
-          if (writeErr) return;
-          try {
-            await parser.push(chunk);
-          } catch (e) {
-            writeErr = e;
-          }
-        },
-        stderr: (chunk) => void errParts.push(chunk.slice()),
-      },
-    );
-    await parser.idle();
-    if (writeErr) throw new KodamaError(`writing pulled files failed: ${(writeErr as Error).message}`);
-    if (res.error || res.exitCode !== 0) {
-      throw new KodamaError(
-        `pulling from ${t.pod}:${t.workdir} failed: ${
-          dec.decode(concatBytes(errParts)).trim().split("\n").slice(-2).join("; ") || res.error
-        }`,
-      );
+/** The pod -> local half of a plan as A/M/D/C items (directories are made as needed, not listed). Pure. */
+export function pullItems(plan: Action[], anc: SnapTree): PullItem[] {
+  const items: PullItem[] = [];
+  for (const a of plan) {
+    if (a.op === "conflict") {
+      items.push({
+        path: a.path,
+        change: !a.pod ? "deleted" : !a.ancestor ? "added" : "modified",
+        conflict: true,
+      });
+    } else if (a.op === "delete" && a.on === "local" && anc.get(a.path)?.kind !== "dir") {
+      items.push({ path: a.path, change: "deleted", conflict: false });
+    } else if (a.op === "copy" && a.to === "local" && a.entry.kind !== "dir") {
+      items.push({ path: a.path, change: anc.has(a.path) ? "modified" : "added", conflict: false });
     }
   }
-  return written;
+  return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 export async function pullCommand(
@@ -326,75 +206,55 @@ export async function pullCommand(
   if (v.status !== "Running") {
     throw new KodamaError(`session ${name} is ${v.status.toLowerCase()}: pull needs its pod running`);
   }
-  const under = path?.replace(/^\.\/+/, "").replace(/\/+$/, "") || undefined;
-  const rules = rulesFor(c);
-  const where = { root: c.root, workdir: c.workdir };
-  const [remote, manifest, local] = await Promise.all([
-    listRemote(kube, targetOf(c), { syncGit: c.syncGit }),
-    loadManifest(name, where),
-    scanTree(c.root, rules),
-  ]);
-  // a case-insensitive or normalizing disk (APFS, NTFS) turns two pod names into one file: a conflict
-  const folding = await probeFolding(c.root, hostPlatform());
-  const items = planPull(remote, manifest, local, (p, d) => rules.ignoredPath(p, d), under, { folding });
-  out.write(formatItems(items));
-  const conflicts = items.filter((i) => i.conflict);
-  if (!items.length) {
-    err.write(`nothing changed in ${c.pod}:${c.workdir} since the last sync\n`);
-    return ExitCode.OK;
-  }
-  if (f.dryRun) {
-    err.write(
-      `${items.length} path(s) would change locally${
-        conflicts.length ? `, ${conflicts.length} conflict(s) (--force takes the pod's version)` : ""
-      }; nothing done (--dry-run)\n`,
-    );
-    return ExitCode.OK;
-  }
-  // --force takes the pod's version of a conflict, never of a name this disk would fold onto another
-  const todo = items.filter((i) => i.foldsOnto === undefined && (!i.conflict || f.force));
-  const fetch = sortWalk(todo.filter((i) => i.change !== "deleted").map((i) => i.path));
-  for (const p of remote.keys()) {
-    const why = inGitDir(p) ? undefined : pulledPathProblem(p); // .git is never pulled: no need to say so
-    if (why) err.write(`warning: not pulling ${JSON.stringify(p)}: ${why}\n`);
-  }
-  const written = new Set(await fetchFiles(kube, c, fetch, err, { rules, force: !!f.force }));
-  for (const i of todo.filter((i) => i.change === "deleted")) {
-    if (throughLink(c.root, i.path)) continue; // never remove through a local symlink
-    await Deno.remove(join(c.root, i.path)).catch(() => {});
-  }
-  // record what the local files are now: the pod has the same, so nothing is sent back
-  const now = new Map<string, Entry | undefined>();
-  for (const i of todo) {
-    if (i.change !== "deleted" && !written.has(i.path)) continue; // refused: stays as it was
-    const e = await statPath(c.root, i.path);
-    // Windows keeps no modes: the manifest keeps the pod's, so the next push sends them back unchanged
-    const podBits = remote.get(i.path)?.mode;
-    now.set(
-      i.path,
-      e && !hasUnixModes(hostPlatform()) && podBits !== undefined ? { ...e, mode: podBits & 0o7777 } : e,
-    );
-  }
-  await updateManifest(name, where, (t) => {
-    for (const [p, e] of now) {
-      if (e) {
-        t.set(p, e);
-        const parts = p.split("/");
-        for (let k = 1; k < parts.length; k++) {
-          const d = parts.slice(0, k).join("/");
-          const r = remote.get(d);
-          if (!t.has(d) && r?.kind === "dir") {
-            t.set(d, { kind: "dir", mode: r.mode, size: 0, mtime: r.mtime * 1000, ino: 0, dev: 0, nlink: 1 });
-          }
-        }
-      } else t.delete(p);
+  const under = path?.replace(/^\.\/+/, "").replace(/\/+$/, "") || "";
+  // the background sync owns the ancestor while it runs: it pauses for the pull
+  const daemon = !f.dryRun && running(name);
+  if (daemon) await stopDaemon(name);
+  try {
+    const cc = { ...c, syncGit: false };
+    const pod = await listPod(kube, cc);
+    let items: PullItem[] = [];
+    const r = await runCycle({
+      kube,
+      c: cc,
+      rules: rulesFor(cc),
+      mode: "two-way",
+      pod,
+      memo: new Map(),
+      pullOnly: { under },
+      clearDirs: !!f.force,
+      force: f.force ? { paths: under ? new Set([under]) : "all", keep: "pod" } : undefined,
+      log: (line) => err.write(`warning: ${line}\n`),
+      onPlan: (plan, anc) => {
+        items = pullItems(plan, anc);
+        out.write(formatItems(items));
+        return !f.dryRun && items.length > 0;
+      },
+    });
+    const conflicts = f.force ? [] : items.filter((i) => i.conflict);
+    if (!items.length) {
+      err.write(`nothing changed in ${c.pod}:${c.workdir} since the last sync\n`);
+      return ExitCode.OK;
     }
-  });
-  const left = conflicts.filter((i) => !f.force || i.foldsOnto !== undefined).length;
-  err.write(
-    `pulled ${fetch.length} file(s), removed ${todo.length - fetch.length}${
-      left ? `; ${left} conflict(s) left alone (--force takes the pod's version)` : ""
-    }\n`,
-  );
-  return left ? ExitCode.FAILED : ExitCode.OK;
+    if (f.dryRun) {
+      err.write(
+        `${items.length} path(s) would change locally${
+          conflicts.length ? `, ${conflicts.length} conflict(s) (--force takes the pod's version)` : ""
+        }; nothing done (--dry-run)\n`,
+      );
+      return ExitCode.OK;
+    }
+    const left = r.conflicts.length;
+    if (!under) {
+      await saveStatus(name, { ...((await loadStatus(name)) ?? emptyStatus()), conflicts: r.conflicts });
+    }
+    err.write(
+      `pulled ${r.toLocal} change(s)${
+        left ? `; ${left} conflict(s) left alone (--force takes the pod's version)` : ""
+      }${r.skipped ? `; ${r.skipped} skipped (changed meanwhile, or refused)` : ""}\n`,
+    );
+    return left || r.skipped ? ExitCode.FAILED : ExitCode.OK;
+  } finally {
+    if (daemon) await spawnDaemon(kube, name, c.namespace);
+  }
 }

@@ -220,7 +220,7 @@ export class BatchChannel {
   #abort = new AbortController();
   readonly ready: Promise<void>;
 
-  private constructor(kube: Kube, t: SyncTarget) {
+  private constructor(kube: Kube, t: SyncTarget, script: string) {
     const stdin = new ReadableStream<Uint8Array>({ start: (c) => void (this.#ctrl = c) });
     const dec = new TextDecoder();
     const done = execInPod(
@@ -228,7 +228,7 @@ export class BatchChannel {
       t.namespace,
       t.pod,
       t.container,
-      ["sh", "-c", CHANNEL_SCRIPT, "sh", t.workdir, APPLY_SCRIPT],
+      ["sh", "-c", CHANNEL_SCRIPT, "sh", t.workdir, script],
       {
         stdin,
         stdout: (c) => {
@@ -264,8 +264,9 @@ export class BatchChannel {
     });
   }
 
-  static async open(kube: Kube, t: SyncTarget): Promise<BatchChannel> {
-    const ch = new BatchChannel(kube, t);
+  /** `script` applies one batch (stdin); APPLY_SCRIPT, or the two-way sync's APPLY2_SCRIPT */
+  static async open(kube: Kube, t: SyncTarget, script = APPLY_SCRIPT): Promise<BatchChannel> {
+    const ch = new BatchChannel(kube, t, script);
     try {
       await ch.ready;
     } catch (e) {
@@ -287,7 +288,7 @@ export class BatchChannel {
   }
 
   /** Apply one batch (its whole stdin, as batchStream makes it); throws SyncConnectionError when the stream is gone. */
-  async apply(data: Uint8Array, pod: string): Promise<void> {
+  async apply(data: Uint8Array, pod: string): Promise<string[]> {
     if (this.#closed || !this.#ctrl) throw new SyncConnectionError(`sync channel to ${pod} closed`);
     const lines = base64Lines(data);
     this.#errText = "";
@@ -295,18 +296,29 @@ export class BatchChannel {
       new TextEncoder().encode(`${lines.length}\n${lines.join("\n")}${lines.length ? "\n" : ""}`),
     );
     const limit = stallMs();
-    const r = await within(this.#line(), limit);
-    if (r === undefined && !this.#closed) {
-      // a small batch that got no answer: the channel hangs (its peer went silent); a new one is opened
-      this.close();
-      throw stalled(pod, limit);
-    }
-    if (r === undefined) throw new SyncConnectionError(`stream to ${pod} dropped mid-batch`);
-    const code = Number(r.replace(/^done /, ""));
-    if (code !== 0) {
-      throw new KodamaError(
-        `sync into ${pod} failed: ${this.#errText.trim().split("\n").slice(-3).join("; ") || `exit ${code}`}`,
-      );
+    // what the script prints comes first (the two-way apply reports skipped paths), then `done CODE`
+    const said: string[] = [];
+    for (;;) {
+      const r = await within(this.#line(), limit);
+      if (r === undefined && !this.#closed) {
+        // a small batch that got no answer: the channel hangs (its peer went silent); a new one is opened
+        this.close();
+        throw stalled(pod, limit);
+      }
+      if (r === undefined) throw new SyncConnectionError(`stream to ${pod} dropped mid-batch`);
+      if (!/^done \d+$/.test(r)) {
+        said.push(r);
+        continue;
+      }
+      const code = Number(r.replace(/^done /, ""));
+      if (code !== 0) {
+        throw new KodamaError(
+          `sync into ${pod} failed: ${
+            this.#errText.trim().split("\n").slice(-3).join("; ") || `exit ${code}`
+          }`,
+        );
+      }
+      return said;
     }
   }
 

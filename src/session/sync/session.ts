@@ -16,6 +16,7 @@ import type { Sink } from "../../base/sink.ts";
 import { formatDuration } from "../../base/duration.ts";
 import { CONTAINER, namesOf, type SessionSpec } from "../spec.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
+import { reconcileOnce, recordPushed } from "./twoway.ts";
 import { type PushResult, pushTree } from "./push.ts";
 import { loadConfig, paths, removeSyncState, saveConfig, type SyncConfig } from "./store.ts";
 
@@ -70,6 +71,7 @@ export function configFor(
       return rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel) ? [rel] : [];
     }),
     connection: kube.childFlags(),
+    mode: cfg.sync.mode,
   };
 }
 
@@ -92,6 +94,69 @@ export async function autocrlfWarning(root: string): Promise<string | undefined>
   }
   return "warning: git's core.autocrlf is true here: files go to the pod as they are on disk, with CRLF line " +
     "endings (set core.autocrlf=input, or `* text=auto eol=lf` in .gitattributes, for LF)\n";
+}
+
+const PROJECT_MARKERS = [".git", ".kodama.yaml", ".kodamaignore"];
+
+/**
+ * What `start` without --sync syncs: the current directory when it is a project (it has .git,
+ * .kodama.yaml or .kodamaignore), never $HOME or / and never a tree of more than `maxFiles` files.
+ * A refusal comes with one line saying why and how to choose; a directory that is no project is
+ * simply not synced.
+ */
+export async function defaultSyncDir(
+  cwd: string,
+  maxFiles: number,
+): Promise<{ dir: string } | { reason?: string }> {
+  const abs = resolve(cwd);
+  const how = "choose with --sync PATH, or --no-sync";
+  const { homeDir, hostPlatform } = await import("../../platform.ts");
+  const home = homeDir(hostPlatform());
+  if (abs === resolve(abs, "..")) {
+    return { reason: `not syncing ${abs}: it is the file system's root (${how})` };
+  }
+  if (home && resolve(home) === abs) {
+    return { reason: `not syncing ${abs}: it is your home directory (${how})` };
+  }
+  const marked = await Promise.all(
+    PROJECT_MARKERS.map((m) => Deno.lstat(join(abs, m)).then(() => true, () => false)),
+  );
+  if (!marked.some(Boolean)) return {};
+  // count what would be synced (ignored paths left out), stopping once over the limit
+  const { IgnoreRules, globalExcludesFile } = await import("./ignore.ts");
+  const rules = new IgnoreRules(abs, {
+    useGitignore: true,
+    excludePatterns: [],
+    syncGit: false,
+    globalExcludes: globalExcludesFile(abs),
+  });
+  let n = 0;
+  const walk = (dir: string): boolean => {
+    let names: string[];
+    try {
+      names = [...Deno.readDirSync(join(abs, dir))].map((d) => d.name);
+    } catch {
+      return true;
+    }
+    rules.listed(dir, names);
+    for (const name of names) {
+      const rel = dir ? `${dir}/${name}` : name;
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.lstatSync(join(abs, rel));
+      } catch {
+        continue;
+      }
+      if (rules.ignoredHere(rel, st.isDirectory)) continue;
+      if (++n > maxFiles) return false;
+      if (st.isDirectory && !walk(rel)) return false;
+    }
+    return true;
+  };
+  if (!walk("")) {
+    return { reason: `not syncing ${abs}: it holds more than ${maxFiles} files (sync.maxFiles; ${how})` };
+  }
+  return { dir: abs };
 }
 
 export function pushSummary(r: PushResult): string {
@@ -130,6 +195,8 @@ export async function syncSessionStart(
   const crlf = await autocrlfWarning(root);
   if (crlf) io.err.write(crlf);
   const r = await pushTree(kube, c, { full: true, err: io.err, tty: io.tty, signal: io.signal });
+  // both sides hold the local tree now: the common ancestor the two-way sync starts from
+  await recordPushed(c);
   io.err.write(`${pushSummary(r)}: ${root} -> ${c.pod}:${c.workdir}\n`);
   if (cfg.sync.watch) await startBackground(kube, c, io.err);
 }
@@ -156,8 +223,16 @@ export async function syncSessionResume(
     io.err.write(`warning: not syncing: ${c.root} is gone\n`);
     return;
   }
-  const r = await pushTree(kube, c, { err: io.err, tty: io.tty, signal: io.signal });
-  io.err.write(`${pushSummary(r)} (changes since the last sync)\n`);
+  // both sides may have changed while the session was stopped (here, and in the pod before the stop):
+  // a three-way cycle against the common ancestor reconciles them, conflicts kept on both sides
+  const r = await reconcileOnce(kube, c);
+  io.err.write(
+    `synced changes since the last sync: ${r.toPod} to the pod, ${r.toLocal} back${
+      r.conflicts.length
+        ? `; ${r.conflicts.length} conflict(s) left on both sides: \`kodama sync status ${c.name}\``
+        : ""
+    }\n`,
+  );
   if (cfg.sync.watch) await startBackground(kube, c, io.err);
 }
 

@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { acquireLock, atomicWrite } from "../../config/atomic.ts";
 import { kodamaHome } from "../../config/paths.ts";
 import type { Entry, Tree } from "./scan.ts";
+import type { SyncMode } from "./plan.ts";
+import type { Conflict } from "./twoway.ts";
 
 export interface SyncConfig {
   name: string;
@@ -32,6 +34,8 @@ export interface SyncConfig {
   secretFiles?: string[];
   /** global flags a background process needs to reach the same cluster as the same user */
   connection: string[];
+  /** two-way (default), one-way-local (the pod follows), one-way-pod (the local tree follows) */
+  mode?: SyncMode;
 }
 
 export type SyncStateName = "starting" | "watching" | "syncing" | "error" | "stopped";
@@ -52,6 +56,14 @@ export interface SyncStatus {
   reconnects: number;
   lastReconnect?: string;
   updatedAt?: string;
+  /** changes brought back from the pod */
+  filesReceived?: number;
+  /** the last change's direction: to pod, from pod, both */
+  lastDirection?: string;
+  pendingToPod?: number;
+  pendingToLocal?: number;
+  /** paths changed differently on both sides: left alone until `sync resolve` */
+  conflicts?: Conflict[];
 }
 
 /** A status with nothing sent yet. */

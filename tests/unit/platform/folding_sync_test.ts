@@ -112,7 +112,7 @@ Deno.test("pull with Windows' rules: hostile pod names never reach the plan; Lin
 });
 
 Deno.test("watch: FSEvents' canonical paths map into a root reached through a symlink (/tmp is /private/tmp)", async () => {
-  const { eventPath } = await import("../../../src/session/sync/watch.ts");
+  const { eventPath } = await import("../../../src/session/sync/twoway.ts");
   const table: [string, string, string | undefined, string][] = [
     ["/private/tmp/proj/src/a.ts", "/tmp/proj", "/private/tmp/proj", "src/a.ts"],
     ["/tmp/proj/src/a.ts", "/tmp/proj", "/private/tmp/proj", "src/a.ts"],

@@ -2,8 +2,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { globalExcludesFile, IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 import { diffTrees, type Entry, pruneNested, scanTree, sortWalk } from "../../../../src/session/sync/scan.ts";
-import { formatItems, planPull } from "../../../../src/session/sync/pull.ts";
-import { parseStatListing } from "../../../../src/session/sync/remote.ts";
 import { recordBatch } from "../../../../src/session/sync/store.ts";
 import { progressLine } from "../../../../src/session/sync/push.ts";
 import { EXCLUDE_PATTERNS, IGNORED, makeTree } from "../../../_sync_tree.ts";
@@ -112,52 +110,6 @@ Deno.test("diff: new, changed, deleted, kind changes; hard links travel together
   const t = new Map(then);
   recordBatch(t, ["d"], [["n", file(1, 1)]]);
   assertEquals([...t.keys()].sort(), ["a", "h1", "h2", "k", "n"]);
-});
-
-Deno.test("pull plan: exactly the pod's changes; both sides changed is a conflict; ignored never", () => {
-  const remote = parseStatListing(
-    [
-      "3 100 81a4 ./same.txt",
-      "9 200 81a4 ./pod-modified.txt",
-      "4 300 81a4 ./pod-new.txt",
-      "7 400 81a4 ./both.txt",
-      "1 500 81a4 ./ignored.log",
-      "4096 10 41ed ./dir",
-      "5 600 a1ff ./link",
-      "5 999 a1ff ./relinked",
-      "junk line",
-      "L ./link\tsame.txt",
-      "L ./relinked\tother.txt",
-    ].join("\n"),
-  );
-  assertEquals(remote.get("dir")?.kind, "dir");
-  assertEquals(remote.get("link")?.kind, "symlink");
-  assertEquals(remote.get("same.txt")?.mode, 0o644);
-  const manifest = new Map<string, Entry>([
-    ["same.txt", file(3, 100_000)],
-    ["pod-modified.txt", file(3, 100_000)],
-    ["both.txt", file(3, 100_000)],
-    ["pod-deleted.txt", file(3, 100_000)],
-    ["gone-both.txt", file(3, 100_000)],
-    ["link", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
-    ["relinked", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
-  ]);
-  const local = new Map<string, Entry>([
-    ["same.txt", file(3, 100_000)],
-    ["pod-modified.txt", file(3, 100_000)],
-    ["both.txt", file(8, 999_000)],
-    ["pod-deleted.txt", file(3, 100_000)],
-    ["link", { ...file(0, 600_000), kind: "symlink", mode: 0o777, link: "same.txt" }],
-  ]);
-  const items = planPull(remote, manifest, local, (p) => p.endsWith(".log"));
-  assertEquals(
-    formatItems(items),
-    "C both.txt (modified in the pod, changed here too)\nD pod-deleted.txt\nM pod-modified.txt\nA pod-new.txt\n" +
-      "C relinked (modified in the pod, changed here too)\n",
-  );
-  assertEquals(planPull(remote, manifest, local, () => false, "pod-new.txt").map((i) => i.path), [
-    "pod-new.txt",
-  ]);
 });
 
 Deno.test("progress line: files, bytes, bar, rate", () => {

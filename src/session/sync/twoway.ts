@@ -1,0 +1,934 @@
+/**
+ * One two-way sync cycle, and the loop that runs cycles (the background process's body).
+ *
+ *   local scan (+ md5 of what moved)     pod state (watcher rounds, + md5 of what moved)
+ *                 \                        /
+ *                  planSync(ancestor, local, pod, mode)        (plan.ts, pure)
+ *                 /                        \
+ *   pod-bound ops: one batch, each op          local-bound ops: fetched with tar, each path checked
+ *   checked against the pod state the plan     against the local state the plan saw, written to a
+ *   saw, renamed into place per file           temporary name and renamed
+ *                  \                        /
+ *          new ancestor = old + what was done on both sides, written atomically
+ *
+ * A path changed on either side after the plan was made is skipped by the check and planned again next
+ * cycle, so a race never overwrites a version. Conflicts are left alone and reported (status, log).
+ */
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import type { Kube } from "../../kube/client.ts";
+import { execInPod } from "../../kube/exec.ts";
+import { concatBytes } from "../../bytes.ts";
+import { KodamaError } from "../../errors.ts";
+import { TarParser } from "../../pods/tar.ts";
+import {
+  type Ancestor,
+  type AncestorEntry,
+  hashBytes,
+  hashFile,
+  loadAncestor,
+  saveAncestor,
+} from "./ancestor.ts";
+import { IgnoreRules } from "./ignore.ts";
+import { type Action, orderActions, planSync, type Snap, type SnapTree, type SyncMode } from "./plan.ts";
+import {
+  APPLY2_SCRIPT,
+  applyInput,
+  keyOf,
+  mergeRound,
+  parseApplyOutput,
+  parseRound,
+  type PodEntry,
+  podHashes,
+  type PodOp,
+  type StagedFile,
+  WATCH_SCRIPT,
+} from "./podside.ts";
+import { rulesFor, targetOf } from "./push.ts";
+import { BatchChannel, SyncConnectionError } from "./remote.ts";
+import { pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
+import { type Entry, scanTree } from "./scan.ts";
+import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
+
+export const TMP_PREFIX = ".kodama-pull-";
+
+export interface Conflict {
+  path: string;
+  why: string;
+  local?: { kind: string; size: number; mtime?: string };
+  pod?: { kind: string; size: number; mtime?: string };
+}
+
+export interface CycleResult {
+  toPod: number;
+  toLocal: number;
+  skipped: number;
+  conflicts: Conflict[];
+  kept: string[];
+}
+
+/** What one cycle needs besides the trees. */
+export interface CycleContext {
+  kube: Kube;
+  c: SyncConfig;
+  rules: IgnoreRules;
+  mode: SyncMode;
+  home?: string;
+  /** the pod's state (from the watcher or a listing) */
+  pod: Map<string, PodEntry>;
+  /** local md5 memo: rel -> [statKey, hash] */
+  memo: Map<string, [string, string]>;
+  channel?: () => Promise<BatchChannel>;
+  log?: (line: string) => void;
+  /** resolve: take this side for these paths whatever the plan says */
+  force?: { paths: Set<string> | "all"; keep: "local" | "pod" };
+  /** `sync pull`: only bring changes back (nothing is sent), only below this path ("" = all) */
+  pullOnly?: { under: string };
+  /** paths changed in the pod -> when the change was done (the loop's watcher discounts older rounds) */
+  touched?: Map<string, number>;
+  /** `sync pull --force`: a local directory a pulled file replaces loses what is not ignored */
+  clearDirs?: boolean;
+  /** the plan as made (for `sync pull --dry-run`): nothing is applied when this returns false */
+  onPlan?: (plan: Action[], anc: Ancestor, local: SnapTree, pod: SnapTree) => boolean;
+}
+
+const lkey = (e: Entry) => `${e.size}:${e.mtime}`;
+const pkey = (e: PodEntry) => e.key;
+
+/** The local tree as the planner compares it (hashing only what moved since it was last hashed). */
+export async function localSnaps(
+  root: string,
+  rules: IgnoreRules,
+  anc: Ancestor,
+  memo: Map<string, [string, string]>,
+): Promise<{ snaps: SnapTree; entries: Map<string, Entry> }> {
+  const tree = await scanTree(root, rules);
+  const snaps: SnapTree = new Map();
+  const entries = new Map<string, Entry>();
+  for (const [p, e] of tree) {
+    const base = p.slice(p.lastIndexOf("/") + 1);
+    if (base.startsWith(TMP_PREFIX)) continue;
+    entries.set(p, e);
+    if (e.kind === "file") {
+      const k = lkey(e);
+      const m = memo.get(p);
+      const a = anc.get(p);
+      let hash = m && m[0] === k ? m[1] : a?.lk === k ? a.hash : undefined;
+      if (!hash) {
+        hash = await hashFile(join(root, p));
+        if (!hash) continue; // gone meanwhile
+      }
+      memo.set(p, [k, hash]);
+      snaps.set(p, { kind: "file", mode: e.mode, size: e.size, hash });
+    } else if (e.kind === "symlink") snaps.set(p, { kind: "symlink", mode: 0o777, size: 0, link: e.link });
+    else snaps.set(p, { kind: "dir", mode: e.mode, size: 0 });
+  }
+  return { snaps, entries };
+}
+
+/** The pod tree as the planner compares it; files whose hash is unknown are hashed in the pod. */
+export async function podSnaps(
+  kube: Kube,
+  c: SyncConfig,
+  rules: IgnoreRules,
+  pod: Map<string, PodEntry>,
+  anc: Ancestor,
+): Promise<SnapTree> {
+  const want: string[] = [];
+  const usable = (p: string, e: PodEntry) =>
+    !rules.ignoredPath(p, e.kind === "dir") && !pulledPathProblem(p) &&
+    !p.slice(p.lastIndexOf("/") + 1).startsWith(TMP_PREFIX);
+  for (const [p, e] of pod) {
+    if (e.kind !== "file" || e.hash || !usable(p, e)) continue;
+    const a = anc.get(p);
+    if (a?.pk === e.key && a.hash) e.hash = a.hash;
+    else want.push(p);
+  }
+  if (want.length) {
+    const got = await podHashes(kube, targetOf(c), want);
+    for (const [p, h] of got) {
+      const e = pod.get(p);
+      if (e) e.hash = h;
+    }
+  }
+  const snaps: SnapTree = new Map();
+  for (const [p, e] of pod) {
+    if (!usable(p, e)) continue;
+    if (e.kind === "file") {
+      if (!e.hash) continue; // vanished while being hashed: next round
+      snaps.set(p, { kind: "file", mode: e.mode, size: e.size, hash: e.hash });
+    } else if (e.kind === "symlink") snaps.set(p, { kind: "symlink", mode: 0o777, size: 0, link: e.link });
+    else snaps.set(p, { kind: "dir", mode: e.mode, size: 0 });
+  }
+  return snaps;
+}
+
+/** The pod's whole workspace in one exec (the watcher's full round, once). */
+export async function listPod(
+  kube: Kube,
+  c: SyncConfig,
+  signal?: AbortSignal,
+): Promise<Map<string, PodEntry>> {
+  const t = targetOf(c);
+  const script = WATCH_SCRIPT.replace("while :; do", "for once in 1; do").replace("sleep 1;", "").replace(
+    "i=$((i+1)); sleep $tick",
+    ":",
+  );
+  const parts: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const res = await execInPod(kube, t.namespace, t.pod, t.container, [
+    "sh",
+    "-c",
+    script,
+    "sh",
+    t.workdir,
+    "1",
+    "0",
+    c.syncGit ? "1" : "0",
+  ], {
+    stdout: (b) => void parts.push(b.slice()),
+    stderr: (b) => void err.push(b.slice()),
+    signal,
+  });
+  if (res.error) throw new SyncConnectionError(`cannot list ${t.pod}:${t.workdir}: ${res.error}`);
+  if (res.exitCode === 97) return new Map(); // no workdir yet
+  const lines = new TextDecoder().decode(concatBytes(parts)).split("\n");
+  const state = new Map<string, PodEntry>();
+  mergeRound(state, parseRound(lines, true));
+  return state;
+}
+
+function info(s: Snap | undefined, mtime?: number): Conflict["local"] {
+  return s
+    ? { kind: s.kind, size: s.size, ...(mtime ? { mtime: new Date(mtime).toISOString() } : {}) }
+    : undefined;
+}
+
+/** Fetch files and links from the pod (tar, one exec per 200). */
+async function fetchPod(
+  kube: Kube,
+  c: SyncConfig,
+  rels: string[],
+): Promise<
+  Map<string, { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number }>
+> {
+  const t = targetOf(c);
+  const got = new Map<
+    string,
+    { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number }
+  >();
+  for (let i = 0; i < rels.length; i += 200) {
+    const group = new Set(rels.slice(i, i + 200));
+    const parser = new TarParser((e) => {
+      const rel = e.name.replace(/^\.\//, "");
+      if (!group.has(rel)) return Promise.resolve(undefined);
+      if (e.type === "symlink") {
+        got.set(rel, { kind: "symlink", link: e.linkname ?? "", mode: 0o777, mtime: e.mtime });
+        return Promise.resolve(undefined);
+      }
+      if (e.type !== "file") return Promise.resolve(undefined);
+      const parts: Uint8Array[] = [];
+      return Promise.resolve({
+        write(b: Uint8Array) {
+          parts.push(b.slice());
+          return Promise.resolve();
+        },
+        close() {
+          got.set(rel, { kind: "file", data: concatBytes(parts), mode: e.mode & 0o7777, mtime: e.mtime });
+          return Promise.resolve();
+        },
+      });
+    });
+    const res = await execInPod(
+      kube,
+      t.namespace,
+      t.pod,
+      t.container,
+      // a path gone meanwhile makes tar complain and go on: that path is then simply not fetched
+      [
+        "sh",
+        "-c",
+        'cd "$1" && shift && tar -cf - "$@" 2>/dev/null; exit 0',
+        "sh",
+        t.workdir,
+        ...[...group].map((g) => `./${g}`),
+      ],
+      {
+        backpressure: true,
+        stdout: async (chunk) => await parser.push(chunk),
+      },
+    );
+    await parser.idle();
+    if (res.error) throw new SyncConnectionError(`cannot fetch from ${t.pod}: ${res.error}`);
+  }
+  return got;
+}
+
+/** Keep a copy of a version a one-way mode replaces: `$KODAMA_HOME/sync/NAME/kept/STAMP/PATH`. */
+async function keepCopy(
+  c: SyncConfig,
+  home: string | undefined,
+  stamp: string,
+  rel: string,
+  data: Uint8Array | string,
+): Promise<string> {
+  const to = join(paths(c.name, home).dir, "kept", stamp, rel);
+  await Deno.mkdir(dirname(to), { recursive: true, mode: 0o700 });
+  if (typeof data === "string") await Deno.symlink(data, to).catch(() => {});
+  else await Deno.writeFile(to, data, { mode: 0o600 });
+  return to;
+}
+
+/** Is the local path still what the plan saw? */
+function localStill(root: string, rel: string, seen: Entry | undefined): boolean {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(join(root, rel));
+  } catch {
+    return seen === undefined;
+  }
+  if (!seen) return false;
+  const kind = st.isSymlink ? "symlink" : st.isDirectory ? "dir" : "file";
+  if (kind !== seen.kind) return false;
+  if (kind === "file") return st.size === seen.size && (st.mtime?.getTime() ?? 0) === seen.mtime;
+  return true;
+}
+
+/**
+ * A pulled file where a local directory is: without `clear`, only an empty directory makes room; with it
+ * (`sync pull --force`) what the rules do not ignore goes, and ignored files keep the directory.
+ */
+async function makeRoom(
+  root: string,
+  rel: string,
+  rules: IgnoreRules,
+  clear: boolean,
+  log?: (line: string) => void,
+): Promise<boolean> {
+  if (clear) {
+    const below = [...(await scanTree(root, rules, { under: rel })).keys()].filter((p) => p !== rel);
+    for (const p of below.sort().reverse()) await Deno.remove(join(root, p)).catch(() => {});
+  }
+  try {
+    await Deno.remove(join(root, rel));
+    return true;
+  } catch {
+    log?.(
+      clear
+        ? `not pulling ${rel}: the directory here holds ignored files, which are kept`
+        : `not pulling ${rel}: it is a directory here and a file in the pod (--force replaces it)`,
+    );
+    return false;
+  }
+}
+
+/** Write one pulled file or link: temp name in the same directory, mode, mtime, rename. */
+async function writeLocal(
+  root: string,
+  rel: string,
+  f: { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number },
+): Promise<void> {
+  const target = join(root, rel);
+  await Deno.mkdir(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `${TMP_PREFIX}${crypto.randomUUID().slice(0, 8)}`);
+  if (f.kind === "symlink") {
+    await Deno.symlink(f.link ?? "", tmp);
+  } else {
+    await Deno.writeFile(tmp, f.data!, { createNew: true, mode: 0o600 });
+    const mode = pulledMode(f.mode);
+    if (mode !== undefined) await Deno.chmod(tmp, mode);
+    const mt = new Date(f.mtime * 1000);
+    await Deno.utime(tmp, mt, mt);
+  }
+  const cur = await Deno.lstat(target).catch(() => undefined);
+  if (cur?.isDirectory) await Deno.remove(target); // empty only: a directory with anything left stays
+  await Deno.rename(tmp, target);
+}
+
+/**
+ * One cycle: plan and apply both ways, write the new ancestor. The ancestor is written last: a crash
+ * before that leaves both sides with what was applied, which the next cycle finds in agreement.
+ */
+export async function runCycle(x: CycleContext): Promise<CycleResult> {
+  const { c, rules, kube } = x;
+  const where = { root: c.root, workdir: c.workdir };
+  const anc = await loadAncestor(c.name, where, x.home);
+  const [{ snaps: local, entries }, pod] = await Promise.all([
+    localSnaps(c.root, rules, anc, x.memo),
+    podSnaps(kube, c, rules, x.pod, anc),
+  ]);
+  let plan = planSync(anc, local, pod, x.mode);
+  if (x.force) {
+    const f = x.force;
+    const hit = (p: string) =>
+      f.paths === "all" || f.paths.has(p) || [...f.paths].some((q) => p.startsWith(q + "/"));
+    const forced = planSync(new Map(), local, pod, f.keep === "local" ? "one-way-local" : "one-way-pod");
+    const conflicted = plan.filter((a) => a.op === "conflict" && hit(a.path)).map((a) => a.path);
+    const within = (p: string) => conflicted.some((q) => p === q || p.startsWith(q + "/"));
+    plan = orderActions([
+      ...plan.filter((a) => !within(a.path)),
+      ...forced.filter((a) => within(a.path)).map((a) => ({ ...a, keep: false }) as Action),
+    ]);
+  }
+  if (x.pullOnly) {
+    const u = x.pullOnly.under;
+    plan = plan.filter((a) =>
+      (!u || a.path === u || a.path.startsWith(u + "/")) &&
+      !((a.op === "copy" && a.to === "pod") || (a.op === "delete" && a.on === "pod"))
+    );
+  }
+  if (x.onPlan && !x.onPlan(plan, anc, local, pod)) {
+    return { toPod: 0, toLocal: 0, skipped: 0, conflicts: [], kept: [] };
+  }
+  const done = new Set<Action>();
+  const stamp = new Date().toISOString().replaceAll(":", "-");
+  const kept: string[] = [];
+  // ---- the pod's side
+  const podActs = plan.filter((a) =>
+    (a.op === "copy" && a.to === "pod") || (a.op === "delete" && a.on === "pod")
+  );
+  const podKeep = podActs.filter((a) => (a as { keep?: boolean }).keep && x.pod.get(a.path)?.kind !== "dir")
+    .map((a) => a.path);
+  if (podKeep.length) {
+    for (const [p, f] of await fetchPod(kube, c, podKeep)) {
+      kept.push(await keepCopy(c, x.home, stamp, p, f.data ?? f.link ?? ""));
+    }
+  }
+  if (podActs.length) {
+    const ops: PodOp[] = [];
+    const files: StagedFile[] = [];
+    const byPath = new Map<string, Action>();
+    for (const a of podActs) {
+      const cur = x.pod.get(a.path);
+      byPath.set(a.path, a);
+      if (a.op === "delete") {
+        ops.push({ op: "R", path: a.path, expect: cur?.kind === "dir" ? "*" : keyOf(cur) });
+        continue;
+      }
+      if (a.op !== "copy") continue;
+      const expect = cur?.kind === "dir" && a.entry.kind === "dir" ? "*" : keyOf(cur);
+      if (a.entry.kind === "dir") {
+        ops.push({ op: "D", path: a.path, expect, mode: a.entry.mode });
+        continue;
+      }
+      const le = entries.get(a.path);
+      if (a.entry.kind === "symlink") {
+        files.push({
+          path: a.path,
+          kind: "symlink",
+          mode: 0o777,
+          link: a.entry.link,
+          mtimeMs: le?.mtime ?? Date.now(),
+        });
+      } else {
+        let data: Uint8Array;
+        try {
+          data = await Deno.readFile(join(c.root, a.path));
+        } catch {
+          continue; // gone since the scan: next cycle
+        }
+        if (hashBytes(data) !== a.entry.hash) continue; // changed since the scan: next cycle
+        files.push({
+          path: a.path,
+          kind: "file",
+          mode: a.entry.mode,
+          data,
+          mtimeMs: le?.mtime ?? Date.now(),
+        });
+      }
+      ops.push({ op: "F", path: a.path, expect });
+    }
+    const input = applyInput(ops, files);
+    let out: string;
+    if (x.channel && input.length < 256 * 1024) {
+      out = (await (await x.channel()).apply(input, c.pod)).join("\n");
+    } else {
+      const t = targetOf(c);
+      const parts: Uint8Array[] = [];
+      const err: Uint8Array[] = [];
+      const res = await execInPod(kube, t.namespace, t.pod, t.container, [
+        "sh",
+        "-c",
+        APPLY2_SCRIPT,
+        "sh",
+        t.workdir,
+      ], {
+        stdin: input,
+        stdout: (b) => void parts.push(b.slice()),
+        stderr: (b) => void err.push(b.slice()),
+      });
+      if (res.errorKind === "dropped") throw new SyncConnectionError(`stream to ${t.pod} dropped mid-batch`);
+      if (res.error || res.exitCode !== 0) {
+        throw new KodamaError(
+          `sync into ${t.pod}:${t.workdir} failed: ${
+            new TextDecoder().decode(concatBytes(err)).trim().split("\n").slice(-2).join("; ") || res.error ||
+            `exit ${res.exitCode}`
+          }`,
+        );
+      }
+      out = new TextDecoder().decode(concatBytes(parts));
+    }
+    const skipped = parseApplyOutput(out);
+    const sent = new Set(ops.map((o) => o.path));
+    for (const a of podActs) if (sent.has(a.path) && !skipped.has(a.path)) done.add(a);
+    // the pod state is the watcher's last round: make it say what was just done there, so the next cycle
+    // (before the watcher's next round) does not take a path just deleted in the pod for one it made
+    const at = Date.now();
+    for (const a of podActs) {
+      if (!done.has(a)) continue;
+      x.touched?.set(a.path, at);
+      if (a.op === "delete") {
+        for (const p of [...x.pod.keys()]) if (p === a.path || p.startsWith(a.path + "/")) x.pod.delete(p);
+      } else if (a.op === "copy") {
+        const e = a.entry;
+        x.pod.set(a.path, {
+          kind: e.kind,
+          mode: e.mode,
+          size: e.size,
+          mtime: 0,
+          link: e.link,
+          hash: e.hash,
+          key: "?",
+        });
+      }
+    }
+  }
+  // ---- the local side
+  const localActs = plan.filter((a) =>
+    (a.op === "copy" && a.to === "local") || (a.op === "delete" && a.on === "local")
+  );
+  const safe = (p: string) => !pulledPathProblem(p) && !throughLink(c.root, p);
+  const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && safe(a.path)).map((a) =>
+    a.path
+  );
+  const fetched = want.length ? await fetchPod(kube, c, want) : new Map();
+  const writtenKeys = new Map<string, string>();
+  const writtenHash = new Map<string, string>();
+  for (const a of localActs) {
+    if (!safe(a.path)) {
+      x.log?.(
+        `not writing ${JSON.stringify(a.path)} locally: ${
+          pulledPathProblem(a.path) ?? "it goes through a symlink"
+        }`,
+      );
+      continue;
+    }
+    const seen = entries.get(a.path);
+    if (!localStill(c.root, a.path, seen)) continue; // changed since the scan: next cycle
+    const abs = join(c.root, a.path);
+    try {
+      if ((a as { keep?: boolean }).keep && seen && seen.kind !== "dir") {
+        kept.push(
+          await keepCopy(
+            c,
+            x.home,
+            stamp,
+            a.path,
+            seen.kind === "symlink" ? seen.link ?? "" : await Deno.readFile(abs),
+          ),
+        );
+      }
+      if (a.op === "delete") {
+        await Deno.remove(abs); // a directory only when empty (ignored files keep it)
+      } else if (a.op === "copy" && a.entry.kind === "dir") {
+        if (seen && seen.kind !== "dir") await Deno.remove(abs);
+        await Deno.mkdir(abs, { recursive: true });
+        const m = pulledMode(a.entry.mode);
+        if (m !== undefined) await Deno.chmod(abs, m);
+      } else if (a.op === "copy") {
+        const f = fetched.get(a.path);
+        if (!f) continue; // gone in the pod meanwhile
+        if (seen?.kind === "dir" && !(await makeRoom(c.root, a.path, rules, !!x.clearDirs, x.log))) continue;
+        await writeLocal(c.root, a.path, f);
+        if (f.kind === "file") writtenHash.set(a.path, hashBytes(f.data!));
+        const st = Deno.lstatSync(abs);
+        writtenKeys.set(a.path, `${st.size}:${st.mtime?.getTime() ?? 0}`);
+      }
+      done.add(a);
+    } catch (e) {
+      x.log?.(`could not apply ${a.op} ${a.path} locally: ${(e as Error).message}`);
+    }
+  }
+  // ---- the new ancestor: what both sides now agree on
+  const next: Ancestor = new Map(anc);
+  for (const a of plan) {
+    if (a.op === "conflict") continue;
+    if ((a.op === "copy" || a.op === "delete") && !done.has(a)) continue;
+    if (a.op === "delete" || (a.op === "agree" && !a.entry)) {
+      next.delete(a.path);
+      continue;
+    }
+    const entry = a.op === "copy" ? a.entry : a.entry!;
+    const le = entries.get(a.path), pe = x.pod.get(a.path);
+    const rec: AncestorEntry = { ...entry };
+    if (a.op === "copy" && a.to === "local") {
+      if (writtenHash.has(a.path)) rec.hash = writtenHash.get(a.path);
+      rec.lk = writtenKeys.get(a.path);
+      if (pe) rec.pk = pkey(pe);
+    } else if (a.op === "copy") {
+      if (le) rec.lk = lkey(le);
+    } else {
+      if (le) rec.lk = lkey(le);
+      if (pe) rec.pk = pkey(pe);
+    }
+    next.set(a.path, rec);
+  }
+  // an unchanged path keeps its record; a record for a path now gone on both sides is dropped
+  for (const p of [...next.keys()]) {
+    if (!local.has(p) && !pod.has(p) && !plan.some((a) => a.path === p)) next.delete(p);
+  }
+  await saveAncestor(c.name, where, next, x.home);
+  const conflicts: Conflict[] = plan.filter((a) => a.op === "conflict").map((a) => {
+    const k = a as Extract<Action, { op: "conflict" }>;
+    return {
+      path: k.path,
+      why: k.why,
+      local: info(k.local, entries.get(k.path)?.mtime),
+      pod: info(k.pod, (x.pod.get(k.path)?.mtime ?? 0) * 1000),
+    };
+  });
+  let toPod = 0, toLocal = 0;
+  const moved: string[] = [];
+  for (const a of done) {
+    if ((a.op === "copy" && a.to === "pod") || (a.op === "delete" && a.on === "pod")) toPod++;
+    else toLocal++;
+    if (moved.length < 5) {
+      moved.push(`${a.op === "delete" ? "-" : a.op === "copy" && a.to === "pod" ? ">" : "<"}${a.path}`);
+    }
+  }
+  if (moved.length) {
+    x.log?.(
+      `applied: ${moved.join(" ")}${done.size > moved.length ? ` (+${done.size - moved.length})` : ""}`,
+    );
+  }
+  const moving = plan.filter((a) => a.op === "copy" || a.op === "delete");
+  return { toPod, toLocal, skipped: moving.length - done.size, conflicts, kept };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the loop
+
+export const QUIET_MS = 15;
+export const TICK_S = 0.5;
+/** a full listing every this many ticks (catches a chmod or an mtime-preserving copy in the pod) */
+export const FULL_EVERY = 20;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+
+export interface LoopHooks {
+  status: SyncStatus;
+  save(): Promise<void>;
+  log(line: string): void;
+  home?: string;
+  checkPod?(): Promise<void>;
+}
+
+/**
+ * A watcher's absolute path as a root-relative `/` path ("" for the root, `..…` when outside). FSEvents
+ * (macOS) reports canonical paths, so a root reached through a symlink (`/tmp` is `/private/tmp`,
+ * `/var/folders`, the user's own links) is matched by its real path too. Pure.
+ */
+export function eventPath(abs: string, root: string, realRoot?: string): string {
+  const rel = relative(root, abs);
+  const outside = rel.startsWith("..") || isAbsolute(rel);
+  const r = outside && realRoot ? relative(realRoot, abs) : rel;
+  return r.split(sep).join("/");
+}
+
+export class TwoWayLoop {
+  #realRoot?: string;
+  #dirty = true;
+  #wake?: () => void;
+  #timer?: ReturnType<typeof setTimeout>;
+  #pod = new Map<string, PodEntry>();
+  #podReady = false;
+  #memo = new Map<string, [string, string]>();
+  #channel?: BatchChannel;
+  #known = new Set<string>();
+  /** paths this process changed in the pod, and when: a watcher round begun before that is stale for them */
+  #touched = new Map<string, number>();
+  readonly #rules: IgnoreRules;
+
+  constructor(private kube: Kube, private c: SyncConfig, private h: LoopHooks) {
+    // .git went to the pod once, at start: after that it is the pod's, and the local one is this machine's
+    this.c = { ...c, syncGit: false };
+    this.#rules = rulesFor(this.c);
+  }
+
+  get pending(): number {
+    return this.#dirty ? 1 : 0;
+  }
+
+  #poke(delay = QUIET_MS): void {
+    this.#dirty = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#wake?.();
+    }, delay);
+  }
+
+  #noteLocal(abs: string): void {
+    const rel = eventPath(abs, this.c.root, this.#realRoot);
+    if (rel === "" || rel.startsWith("..")) return;
+    const top = rel.split("/", 1)[0];
+    if (top === ".kodama") return;
+    if (rel.slice(rel.lastIndexOf("/") + 1).startsWith(TMP_PREFIX)) return;
+    if (IgnoreRules.isPatternFile(rel)) this.#rules.reset();
+    if (top === ".git" && rel !== ".git/info/exclude") return;
+    this.#poke();
+  }
+
+  /** The pod watcher: one exec printing rounds; returns when it ends. */
+  async #watchPod(signal: AbortSignal): Promise<void> {
+    const t = targetOf(this.c);
+    let buf = "";
+    let lines: string[] = [];
+    let full = false;
+    let began = 0;
+    const dec = new TextDecoder();
+    const res = await execInPod(
+      this.kube,
+      t.namespace,
+      t.pod,
+      t.container,
+      [
+        "sh",
+        "-c",
+        WATCH_SCRIPT,
+        "sh",
+        t.workdir,
+        String(FULL_EVERY),
+        String(TICK_S),
+        this.c.syncGit ? "1" : "0",
+      ],
+      {
+        signal,
+        stdout: (chunk) => {
+          buf += dec.decode(chunk, { stream: true });
+          let nl;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line === "@full" || line === "@since") {
+              full = line === "@full";
+              began = Date.now();
+              lines = [];
+            } else if (line === "@end") {
+              const since = began;
+              for (const [p, at] of this.#touched) if (at < since - 10_000) this.#touched.delete(p);
+              const stale = (p: string) => (this.#touched.get(p) ?? 0) >= since;
+              const changed = mergeRound(this.#pod, parseRound(lines, full), stale);
+              const first = !this.#podReady;
+              this.#podReady = true;
+              if (
+                first || changed.some((p) => !this.#rules.ignoredPath(p, this.#pod.get(p)?.kind === "dir"))
+              ) {
+                this.#poke(0);
+              }
+            } else lines.push(line);
+          }
+        },
+      },
+    );
+    if (!signal.aborted) {
+      throw new SyncConnectionError(
+        `the pod watcher on ${t.pod} ended: ${res.error ?? `exit ${res.exitCode}`}`,
+      );
+    }
+  }
+
+  async #cycle(): Promise<void> {
+    const s = this.h.status;
+    this.#dirty = false;
+    const r = await runCycle({
+      kube: this.kube,
+      c: this.c,
+      rules: this.#rules,
+      mode: this.c.mode ?? "two-way",
+      home: this.h.home,
+      pod: this.#pod,
+      memo: this.#memo,
+      log: this.h.log,
+      touched: this.#touched,
+      channel: async () => {
+        if (!this.#channel || this.#channel.closed) {
+          this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT);
+        }
+        return this.#channel;
+      },
+    });
+    if (r.toPod || r.toLocal) {
+      s.lastSync = new Date().toISOString();
+      s.batches++;
+      s.filesSent += r.toPod;
+      s.filesReceived = (s.filesReceived ?? 0) + r.toLocal;
+      s.lastDirection = r.toPod && r.toLocal ? "both" : r.toPod ? "to pod" : "from pod";
+      this.h.log(`sent ${r.toPod} change(s) to the pod, brought ${r.toLocal} back`);
+    }
+    for (const k of r.kept) {
+      this.h.log(`kept a copy of an unsynced edit the ${this.c.mode} mode replaced: ${k}`);
+    }
+    s.conflicts = r.conflicts;
+    const now = new Set(r.conflicts.map((k) => k.path));
+    for (const k of r.conflicts) {
+      if (!this.#known.has(k.path)) this.h.log(`conflict: ${k.path} (${k.why}); both versions kept`);
+    }
+    this.#known = now;
+    s.pendingToPod = 0;
+    s.pendingToLocal = 0;
+    if (r.skipped) {
+      s.pendingToPod = r.skipped;
+      this.#poke(300); // changed under us: plan again once the watcher saw it
+    }
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const s = this.h.status;
+    this.#realRoot = await Deno.realPath(this.c.root).catch(() => undefined);
+    const watcher = Deno.watchFs(this.c.root, { recursive: true });
+    const events = (async () => {
+      try {
+        for await (const ev of watcher) for (const p of ev.paths) this.#noteLocal(p);
+      } catch (e) {
+        if (!signal.aborted) this.h.log(`watcher ended: ${(e as Error).message}`);
+      }
+    })();
+    const onAbort = () => {
+      watcher.close();
+      this.#wake?.();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    let failures = 0;
+    let podCtrl: AbortController | undefined;
+    let podDone: Promise<void> | undefined;
+    let podError: Error | undefined;
+    const startPod = () => {
+      podCtrl = new AbortController();
+      this.#podReady = false;
+      podError = undefined;
+      podDone = this.#watchPod(AbortSignal.any([signal, podCtrl.signal])).catch((e) => {
+        podError = e as Error;
+        this.#wake?.();
+      });
+    };
+    try {
+      startPod();
+      while (!signal.aborted) {
+        if (podError) {
+          const e = podError;
+          podError = undefined;
+          failures++;
+          await this.#failed(e, failures, signal);
+          if (signal.aborted) break;
+          try {
+            await this.h.checkPod?.();
+          } catch (e2) {
+            this.h.log(`pod check: ${(e2 as Error).message}`);
+            podError = e2 as Error;
+            continue;
+          }
+          startPod();
+          continue;
+        }
+        if (!this.#dirty || !this.#podReady || this.#timer) {
+          if (s.state !== "watching" && failures === 0 && this.#podReady) {
+            s.state = "watching";
+            await this.h.save();
+            continue;
+          }
+          await new Promise<void>((r) => (this.#wake = r));
+          this.#wake = undefined;
+          continue;
+        }
+        try {
+          s.state = "syncing";
+          s.pending = 1;
+          await this.h.save();
+          await this.#cycle();
+          if (failures > 0) {
+            s.reconnects++;
+            s.lastReconnect = new Date().toISOString();
+            this.h.log(`reconnected after ${failures} failed attempt(s); reconciled both sides`);
+            failures = 0;
+          }
+          s.state = "watching";
+          await this.h.save();
+        } catch (e) {
+          if (signal.aborted) break;
+          failures++;
+          this.#channel?.close();
+          this.#channel = undefined;
+          await this.#failed(e as Error, failures, signal);
+          this.#dirty = true;
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      try {
+        watcher.close();
+      } catch { /* closed */ }
+      if (this.#timer) clearTimeout(this.#timer);
+      podCtrl?.abort();
+      this.#channel?.close();
+      await events;
+      await podDone;
+    }
+  }
+
+  async #failed(e: Error, failures: number, signal: AbortSignal): Promise<void> {
+    const s = this.h.status;
+    s.state = "error";
+    s.lastError = e.message;
+    s.lastErrorAt = new Date().toISOString();
+    await this.h.save();
+    const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
+    this.h.log(
+      `${e instanceof SyncConnectionError ? "connection lost" : "cycle failed"}: ${e.message}; retry in ${
+        (wait / 1000).toFixed(1)
+      } s`,
+    );
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, wait);
+      signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        r();
+      }, { once: true });
+    });
+  }
+}
+
+/** Record the local tree as the ancestor after a full push (start): both sides hold it now. */
+export async function recordPushed(c: SyncConfig, home?: string): Promise<void> {
+  const rules = rulesFor({ ...c, syncGit: false });
+  const { snaps, entries } = await localSnaps(c.root, rules, new Map(), new Map());
+  const a: Ancestor = new Map();
+  for (const [p, s] of snaps) {
+    const e = entries.get(p)!;
+    a.set(p, { ...s, ...(e.kind === "file" ? { lk: lkey(e) } : {}) });
+  }
+  await saveAncestor(c.name, { root: c.root, workdir: c.workdir }, a, home);
+}
+
+/**
+ * One cycle now, without the background process (resume, `sync resolve`): the pod listed in one exec,
+ * then planned and applied like the loop does.
+ */
+export async function reconcileOnce(
+  kube: Kube,
+  c: SyncConfig,
+  o: { home?: string; force?: CycleContext["force"]; log?: (line: string) => void } = {},
+): Promise<CycleResult> {
+  const cc = { ...c, syncGit: false };
+  const pod = await listPod(kube, cc);
+  return await runCycle({
+    kube,
+    c: cc,
+    rules: rulesFor(cc),
+    mode: c.mode ?? "two-way",
+    home: o.home,
+    pod,
+    memo: new Map(),
+    force: o.force,
+    log: o.log,
+  });
+}

@@ -1,0 +1,196 @@
+/**
+ * The two-way sync end to end (#25), black-box against the test server: a pod-side save comes back, a
+ * local save goes out, a save on both sides is a conflict that `sync status` lists (exit 1) with both
+ * versions kept, `sync diff` shows it, `sync resolve` settles it; offline edits on both sides are
+ * reconciled by `resume`; SIGKILL of the background process mid-batch loses nothing and resurrects
+ * nothing; `.git` is never synced after start.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { startCluster } from "../cluster/harness.ts";
+import { purge, SESSION_IMAGE, type SessionWorld, sessionWorld } from "./_session.ts";
+
+const NAME = Deno.env.get("KODAMA_TEST_SYNC_NAME") ?? "sync-twoway";
+
+async function podCat(w: SessionWorld, rel: string): Promise<string | undefined> {
+  const r = await w.k(["attach", NAME, "--command", `cat /workspace/${rel} 2>/dev/null || echo @@absent`]);
+  return r.stdout.includes("@@absent") ? undefined : r.stdout;
+}
+
+async function pod(w: SessionWorld, script: string): Promise<void> {
+  const r = await w.k(["attach", NAME, "--command", `cd /workspace && ${script}`]);
+  assertEquals(r.code, 0, r.stderr);
+}
+
+const readLocal = (p: string) => Deno.readTextFile(p).catch(() => undefined);
+
+async function until(w: SessionWorld, what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`).catch(() => "(no log)");
+  throw new Error(`timed out waiting for ${what}; sync.log:\n${log.slice(-3000)}`);
+}
+
+/** md5 listing of every file (what "no lost version" is checked with). */
+async function sums(w: SessionWorld, root: string): Promise<{ local: string; pod: string }> {
+  const script =
+    `cd "$1" && find . \\( -path ./.git -o -path ./.kodama \\) -prune -o -type f ! -name '.kodama-pull-*' -exec md5sum {} + | sort`;
+  const l = new Deno.Command("sh", { args: ["-c", script, "sh", root], stdout: "piped" }).outputSync();
+  const p = await w.k(["attach", NAME, "--command", `set -- /workspace\n${script}`]);
+  return { local: new TextDecoder().decode(l.stdout), pod: p.stdout };
+}
+
+Deno.test({
+  name: "sync two-way: both directions, conflicts, resolve, diff, offline edits, SIGKILL, .git",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const c = await startCluster({ seed: "demo" });
+    const w = await sessionWorld(c);
+    const root = `${w.cwd}/project`;
+    await Deno.mkdir(`${root}/src`, { recursive: true });
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args, cwd: root, stdout: "null", stderr: "null" }).outputSync();
+    try {
+      git("init", "-q");
+      await Deno.writeTextFile(`${root}/src/a.txt`, "a\n");
+      await Deno.writeTextFile(`${root}/src/b.txt`, "b\n");
+      git("add", "-A");
+      git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one");
+
+      await t.step("start from the repo syncs it by default (no --sync)", async () => {
+        const r = await w.k(["start", NAME, "--image", SESSION_IMAGE], { cwd: root });
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /synced \d+ files?/);
+        assertEquals(await podCat(w, "src/a.txt"), "a\n");
+      });
+
+      await t.step("a pod-side save comes back; a local save goes out", async () => {
+        await pod(w, "echo pod-made > src/p.txt && echo pod-edit >> src/b.txt");
+        await until(
+          w,
+          "the pod's edits locally",
+          async () =>
+            (await readLocal(`${root}/src/p.txt`)) === "pod-made\n" &&
+            (await readLocal(`${root}/src/b.txt`)) === "b\npod-edit\n",
+        );
+        await Deno.writeTextFile(`${root}/src/a.txt`, "a\nlocal-edit\n");
+        await until(
+          w,
+          "the local edit in the pod",
+          async () => (await podCat(w, "src/a.txt")) === "a\nlocal-edit\n",
+        );
+        // the issue's first case: a pod edit, then a local save of the same file
+        await pod(w, "echo pod-line >> src/b.txt");
+        await until(
+          w,
+          "b.txt back",
+          async () => (await readLocal(`${root}/src/b.txt`)) === "b\npod-edit\npod-line\n",
+        );
+        await Deno.writeTextFile(`${root}/src/b.txt`, "b\npod-edit\npod-line\nlocal-line\n");
+        await until(
+          w,
+          "b.txt out",
+          async () => (await podCat(w, "src/b.txt")) === "b\npod-edit\npod-line\nlocal-line\n",
+        );
+      });
+
+      await t.step(
+        "a save on both sides is a conflict: both kept, status exit 1, diff, resolve",
+        async () => {
+          assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+          await pod(w, "echo pod-version > src/c.txt");
+          await Deno.writeTextFile(`${root}/src/c.txt`, "local-version\n");
+          assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+          await until(
+            w,
+            "the conflict in status",
+            async () => (await w.k(["sync", "status", NAME])).code === 1,
+          );
+          const st = await w.k(["sync", "status", NAME]);
+          assertStringIncludes(st.stdout, "src/c.txt");
+          assertMatch(st.stdout, /here: 14 B .*pod: 12 B/);
+          const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`);
+          assertMatch(log, /conflict: src\/c\.txt/);
+          assertEquals(await readLocal(`${root}/src/c.txt`), "local-version\n");
+          assertEquals(await podCat(w, "src/c.txt"), "pod-version\n");
+          const d = await w.k(["sync", "diff", NAME, "src/c.txt"]);
+          assertEquals(d.code, 1, d.stderr);
+          assertStringIncludes(d.stdout, "-local-version\n+pod-version");
+          const r = await w.k(["sync", "resolve", NAME, "src/c.txt", "--keep", "pod"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(await readLocal(`${root}/src/c.txt`), "pod-version\n");
+          await until(w, "status clean", async () => (await w.k(["sync", "status", NAME])).code === 0);
+        },
+      );
+
+      await t.step("a deletion never wins against a modification", async () => {
+        assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+        await pod(w, "echo pod-kept >> src/a.txt");
+        await Deno.remove(`${root}/src/a.txt`);
+        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+        await until(
+          w,
+          "a.txt restored locally",
+          async () => (await readLocal(`${root}/src/a.txt`)) === "a\nlocal-edit\npod-kept\n",
+        );
+      });
+
+      await t.step("offline edits on both sides are reconciled on resume", async () => {
+        await pod(w, "echo pod-offline > src/po.txt");
+        assertEquals((await w.k(["stop", NAME])).code, 0);
+        await Deno.writeTextFile(`${root}/src/lo.txt`, "local-offline\n");
+        const r = await w.k(["resume", NAME]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(await readLocal(`${root}/src/po.txt`), "pod-offline\n");
+        await until(
+          w,
+          "lo.txt in the pod",
+          async () => (await podCat(w, "src/lo.txt")) === "local-offline\n",
+        );
+      });
+
+      await t.step("SIGKILL mid-batch loses nothing and resurrects nothing", async () => {
+        const s = JSON.parse(await Deno.readTextFile(`${w.home}/sync/${NAME}/status.json`));
+        await Deno.remove(`${root}/src/lo.txt`);
+        for (let i = 0; i < 300; i++) {
+          await Deno.writeTextFile(`${root}/src/k${i}.txt`, `k${i}\n`.repeat(200));
+        }
+        await new Promise((r) => setTimeout(r, 150));
+        Deno.kill(s.pid, "SIGKILL");
+        await pod(w, "echo after-kill > src/pk.txt");
+        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+        await until(w, "both sides equal", async () => {
+          const x = await sums(w, root);
+          return x.local === x.pod && x.local.includes("src/pk.txt") && x.local.includes("src/k299.txt");
+        }, 60_000);
+        assert(!(await readLocal(`${root}/src/lo.txt`)), "a deleted file came back");
+        assertEquals(await podCat(w, "src/lo.txt"), undefined);
+      });
+
+      await t.step(".git is never synced after start", async () => {
+        git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "local commit");
+        await new Promise((r) => setTimeout(r, 1500));
+        const r = await w.k([
+          "attach",
+          NAME,
+          "--command",
+          "cd /workspace && git log --oneline 2>/dev/null | wc -l; ls .git/refs/heads",
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        const local = new TextDecoder().decode(
+          new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: root, stdout: "piped" }).outputSync()
+            .stdout,
+        ).trim();
+        const podHead = await podCat(w, ".git/refs/heads/main") ?? await podCat(w, ".git/refs/heads/master");
+        assert(podHead && podHead.trim() !== local, "the local commit reached the pod's .git");
+      });
+    } finally {
+      await purge(w, NAME);
+      await w.cleanup();
+      await c.stop();
+    }
+  },
+});
