@@ -294,7 +294,6 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
           [
             "C a.txt (modified in the pod, changed here too)",
             "D after-resume.txt",
-            "C hard.txt (modified in the pod, changed here too)",
             "A pod-made.txt",
             "M private.txt",
             "",
