@@ -130,9 +130,12 @@ export async function podSnaps(
   kube: Kube,
   c: SyncConfig,
   rules: IgnoreRules,
-  pod: Map<string, PodEntry>,
+  podIn: Map<string, PodEntry>,
   anc: Ancestor,
+  unknown: Set<string> = new Set(),
 ): Promise<SnapTree> {
+  // a copy: the watcher may replace entries while this waits for hashes
+  const pod = new Map(podIn);
   const want: string[] = [];
   const usable = (p: string, e: PodEntry) =>
     !rules.ignoredPath(p, e.kind === "dir") && !pulledPathProblem(p) &&
@@ -147,14 +150,22 @@ export async function podSnaps(
     const got = await podHashes(kube, targetOf(c), want);
     for (const [p, h] of got) {
       const e = pod.get(p);
-      if (e) e.hash = h;
+      if (e) {
+        pod.set(p, { ...e, hash: h });
+        const live = podIn.get(p);
+        if (live && live.key === e.key) live.hash = h;
+      }
     }
   }
   const snaps: SnapTree = new Map();
   for (const [p, e] of pod) {
     if (!usable(p, e)) continue;
     if (e.kind === "file") {
-      if (!e.hash) continue; // vanished while being hashed: next round
+      if (!e.hash) {
+        // not hashed (it vanished meanwhile, or md5sum failed): unknown — never taken for a deletion
+        unknown.add(p);
+        continue;
+      }
       snaps.set(p, { kind: "file", mode: e.mode, size: e.size, hash: e.hash });
     } else if (e.kind === "symlink") snaps.set(p, { kind: "symlink", mode: 0o777, size: 0, link: e.link });
     else snaps.set(p, { kind: "dir", mode: e.mode, size: 0 });
@@ -328,7 +339,11 @@ async function writeLocal(
   f: { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number },
 ): Promise<void> {
   const target = join(root, rel);
-  await Deno.mkdir(dirname(target), { recursive: true });
+  // the parent must be there: a directory removed here meanwhile (an `rm -r` in progress) is never made
+  // again behind the user's back; a new one is made by its own, earlier step of the plan
+  if (!(await Deno.lstat(dirname(target)).then((st) => st.isDirectory, () => false))) {
+    throw new Error("its directory is gone here");
+  }
   const tmp = join(dirname(target), `${TMP_PREFIX}${crypto.randomUUID().slice(0, 8)}`);
   if (f.kind === "symlink") {
     await Deno.symlink(f.link ?? "", tmp);
@@ -352,11 +367,14 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const { c, rules, kube } = x;
   const where = { root: c.root, workdir: c.workdir };
   const anc = await loadAncestor(c.name, where, x.home);
+  const unknown = new Set<string>();
   const [{ snaps: local, entries }, pod] = await Promise.all([
     localSnaps(c.root, rules, anc, x.memo),
-    podSnaps(kube, c, rules, x.pod, anc),
+    podSnaps(kube, c, rules, x.pod, anc, unknown),
   ]);
-  let plan = planSync(anc, local, pod, x.mode);
+  // a pod file whose content is not known this cycle is left out of the plan on every side
+  const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
+  let plan = planSync(known(anc), known(local), pod, x.mode);
   if (x.force) {
     const f = x.force;
     const hit = (p: string) =>
@@ -531,7 +549,12 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
         await Deno.remove(abs); // a directory only when empty (ignored files keep it)
       } else if (a.op === "copy" && a.entry.kind === "dir") {
         if (seen && seen.kind !== "dir") await Deno.remove(abs);
-        await Deno.mkdir(abs, { recursive: true });
+        if (!(await Deno.lstat(dirname(abs)).then((st) => st.isDirectory, () => false))) {
+          throw new Error("its directory is gone here");
+        }
+        await Deno.mkdir(abs).catch((e) => {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        });
         const m = pulledMode(a.entry.mode);
         if (m !== undefined) await Deno.chmod(abs, m);
       } else if (a.op === "copy") {
@@ -574,7 +597,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   }
   // an unchanged path keeps its record; a record for a path now gone on both sides is dropped
   for (const p of [...next.keys()]) {
-    if (!local.has(p) && !pod.has(p) && !plan.some((a) => a.path === p)) next.delete(p);
+    if (!unknown.has(p) && !local.has(p) && !pod.has(p) && !plan.some((a) => a.path === p)) next.delete(p);
   }
   await saveAncestor(c.name, where, next, x.home);
   const conflicts: Conflict[] = plan.filter((a) => a.op === "conflict").map((a) => {
@@ -601,7 +624,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
     );
   }
   const moving = plan.filter((a) => a.op === "copy" || a.op === "delete");
-  return { toPod, toLocal, skipped: moving.length - done.size, conflicts, kept };
+  return { toPod, toLocal, skipped: moving.length - done.size + unknown.size, conflicts, kept };
 }
 
 // ---------------------------------------------------------------------------------------------------
