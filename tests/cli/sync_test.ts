@@ -335,7 +335,8 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
         const after = await status(w);
         assert(after.pid && alive(after.pid) && after.pid !== before.pid, JSON.stringify(after));
         assert(!alive(before.pid), "the paused background sync ended");
-        assertEquals(after.filesSent, before.filesSent + sent, JSON.stringify({ before, after }));
+        // the push is counted (the restarted two-way sync may have sent a change of its own since)
+        assert(after.filesSent >= before.filesSent + sent, JSON.stringify({ before, after }));
         const ls = await w.k(["attach", NAME, "--command", "ls -a /workspace"]);
         assert(!ls.stdout.includes(ENV_FILE), ls.stdout);
         assertStringIncludes(ls.stdout, "pod-made.txt");
