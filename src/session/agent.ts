@@ -62,9 +62,10 @@ export const START_SCRIPT = [
   `    npm install --no-fund --no-audit --prefix "$HOME/.local" ${CLAUDE_PACKAGE} >&2 || { echo "kodama: npm install ${CLAUDE_PACKAGE} failed" >&2; exit ${INSTALL_FAILED_EXIT}; }`,
   `    command -v claude >/dev/null 2>&1 || { echo "kodama: claude is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
   `  elif [ "$1" = claude ]; then`,
-  `    echo "kodama: agent.command: claude is not in the image, and npm is not there to install ${CLAUDE_PACKAGE}" >&2; exit ${NO_AGENT_EXIT}`,
+  // kodama says it (one line): nothing of its own on stderr first
+  `    exit ${NO_AGENT_EXIT}`,
   `  else`,
-  `    echo "kodama: agent.command: $1 is not in the image (not on PATH)" >&2; exit ${NO_AGENT_EXIT}`,
+  `    exit ${NO_AGENT_EXIT}`,
   `  fi`,
   `fi`,
   `mkdir -p "$runs" || exit 1`,

@@ -241,6 +241,8 @@ withSessionWorld(
         assertEquals(r.code, 1, r.stderr);
         assertStringIncludes(r.stderr, "agent.command");
         assertStringIncludes(r.stderr, "no-such-agent-xyz");
+        // kodama's line (and its hint), never the pod script's own words stacked above it (#27)
+        assertEquals(r.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("  ")).length, 1, r.stderr);
       });
 
       await t.step(
