@@ -12,6 +12,7 @@ import { formatAge, renderTable } from "../ui/table.ts";
 import { podStatus } from "../pods/display.ts";
 import { requireSession } from "./cluster.ts";
 import { sessionObject, syncState } from "./list.ts";
+import { syncDetail } from "./sync/column.ts";
 import { eventsOf, eventsTable, sortEvents } from "./progress.ts";
 import { resourcesText } from "./quantity.ts";
 import { AGENT_HOME, namesOf } from "./spec.ts";
@@ -87,7 +88,8 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
   out += row("Name", v.name);
   out += row("Namespace", v.namespace);
   out += row("Status", `${v.status}${v.reason ? ` (${v.reason})` : ""}`);
-  out += row("Sync", syncState(v));
+  const detail = syncDetail(v.name, v.namespace);
+  out += row("Sync", `${syncState(v)}${detail ? ` — ${detail}` : ""}`);
   out += row("Created", v.createdAt ? `${v.createdAt} (${formatAge(v.createdAt, now)} ago)` : undefined);
   if (s) {
     out += row("Image", s.image);

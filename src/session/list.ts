@@ -24,7 +24,7 @@ import { syncColumn } from "./sync/column.ts";
 import { type SessionView, sessionView } from "./status.ts";
 
 /** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */
-export function syncState(v: SessionView): "Active" | "Inactive" | "Error" {
+export function syncState(v: SessionView): string {
   return syncColumn(v.name, v.namespace);
 }
 

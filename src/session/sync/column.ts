@@ -24,13 +24,31 @@ export function columnOf(s: SyncStatus | undefined, alive: boolean): "Active" | 
   return s.state === "error" ? "Error" : "Active";
 }
 
-export function syncColumn(name: string, namespace: string): "Active" | "Inactive" | "Error" {
+/** The SYNC column: Active / Inactive / Error, with the number of conflicts when there are any. */
+export function syncColumn(name: string, namespace: string): string {
   try {
     const p = paths(name);
     const c = JSON.parse(Deno.readTextFileSync(p.config)) as SyncConfig;
     if (c.namespace !== namespace) return "Inactive";
-    return columnOf(JSON.parse(Deno.readTextFileSync(p.status)) as SyncStatus, running(name));
+    const s = JSON.parse(Deno.readTextFileSync(p.status)) as SyncStatus;
+    const n = s.conflicts?.length ?? 0;
+    return columnOf(s, running(name)) + (n ? ` (${n} conflict${n === 1 ? "" : "s"})` : "");
   } catch {
     return "Inactive";
+  }
+}
+
+/** `get`'s Sync detail: mode, the last change's direction, pending each way, conflicts. */
+export function syncDetail(name: string, namespace: string): string | undefined {
+  try {
+    const p = paths(name);
+    const c = JSON.parse(Deno.readTextFileSync(p.config)) as SyncConfig;
+    if (c.namespace !== namespace) return undefined;
+    const s = JSON.parse(Deno.readTextFileSync(p.status)) as SyncStatus;
+    return `${c.mode ?? "two-way"}, last change ${s.lastDirection ?? "none"}, pending ${
+      s.pendingToPod ?? s.pending ?? 0
+    } to the pod / ${s.pendingToLocal ?? 0} back, ${s.conflicts?.length ?? 0} conflict(s)`;
+  } catch {
+    return undefined;
   }
 }
