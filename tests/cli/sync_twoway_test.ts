@@ -112,6 +112,11 @@ Deno.test({
           const st = await w.k(["sync", "status", NAME]);
           assertStringIncludes(st.stdout, "src/c.txt");
           assertMatch(st.stdout, /here: 14 B .*pod: 12 B/);
+          assertMatch(
+            (await w.k(["list"])).stdout,
+            new RegExp(`${NAME}\\s+dev\\s+Running\\s+Active \\(1 conflict\\)`),
+          );
+          assertMatch((await w.k(["session", "get", NAME])).stdout, /two-way, last change .*1 conflict\(s\)/);
           const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`);
           assertMatch(log, /conflict: src\/c\.txt/);
           assertEquals(await readLocal(`${root}/src/c.txt`), "local-version\n");
