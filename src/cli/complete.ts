@@ -12,6 +12,7 @@ import { findOption, type ParsedLine, parseLine } from "./argv.ts";
 import type { CmdLike as AnyCommand, OptLike as Option } from "./tree.ts";
 import { helpSpec } from "./help.ts";
 import { within } from "../timer.ts";
+import type { ArgKind } from "./spec.ts";
 
 export const Directive = {
   Default: 0,
@@ -33,22 +34,8 @@ export interface Completion {
   directive: number;
 }
 
-/** What kind of value sits under the cursor. */
-export type ValueKind =
-  | "namespaces"
-  | "contexts"
-  | "clusters"
-  | "users"
-  | "pods"
-  | "containers"
-  | "labels"
-  | "targets"
-  | "sessions"
-  | "workflows"
-  | "params"
-  | "config-keys"
-  | "config-values"
-  | "cp-path";
+/** What kind of value sits under the cursor: the kinds a table's argument or flag may name. */
+export type ValueKind = Exclude<ArgKind, "files" | "yaml-files" | "none">;
 
 /** Everything a provider may look at: the line read so far and the word being completed. */
 export interface Request {

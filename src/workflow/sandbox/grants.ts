@@ -24,6 +24,7 @@ import { kodamaHome } from "../../config/paths.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
+import { landing } from "./confine.ts";
 import {
   denoBinDir,
   denoDir,
@@ -39,23 +40,6 @@ const MAX_ENTRIES = 20_000;
 function inside(path: string, dir: string): boolean {
   const r = relative(dir, path);
   return r === "" || (!r.startsWith("..") && !isAbsolute(r));
-}
-
-/** realpath of the longest existing prefix, plus the rest: where a path would land. */
-async function landing(p: string): Promise<string> {
-  let head = resolve(p);
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      const real = await Deno.realPath(head);
-      return tail.length ? join(real, ...tail.reverse()) : real;
-    } catch {
-      const parent = dirname(head);
-      if (parent === head) return resolve(p);
-      tail.push(head.slice(parent.length).replace(/^[\\/]/, ""));
-      head = parent;
-    }
-  }
 }
 
 /**
