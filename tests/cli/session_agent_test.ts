@@ -85,8 +85,12 @@ withSessionWorld(
         assertEquals(r.code, 0, r.stderr);
         assertStringIncludes(r.stdout, PROMPT + "\n");
         assertMatch(r.stdout, /^-rw------- /m);
-        const st = await w.k(["attach", "s", "--command", "git status --porcelain"]);
-        assertEquals(st.stdout, "", "the runs directory must never show up for git");
+        // (this directory is a project, so start synced its .kodama.yaml and task.txt into the clone: those
+        // may show; the runs directory never may)
+        const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
+        assertEquals(st.code, 0, st.stderr);
+        assertMatch(st.stdout, /task\.txt/);
+        assert(!/\.kodama\//.test(st.stdout), `the runs directory must never show up for git:\n${st.stdout}`);
       });
 
       await t.step(

@@ -104,10 +104,11 @@ Deno.test({
               "--image",
               SESSION_IMAGE,
             ]);
-            assertEquals(bad.code, 1);
-            assertStringIncludes(bad.stderr, "does not exist");
+            // a local repository path that does not exist is refused here, before anything is created
+            assertEquals(bad.code, 2, bad.stderr);
+            assertStringIncludes(bad.stderr, "no such directory");
+            assertEquals((await w.k(["session", "get", "gbad"])).code, 3);
             await ok(["delete", "g", "--force", "--purge"]);
-            await ok(["delete", "gbad", "--force", "--purge"]);
           } finally {
             await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
           }
