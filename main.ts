@@ -174,7 +174,7 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.USAGE;
     }
   }
-  const wrong = await unknownSubcommand(program, args);
+  const wrong = await unknownCommand(program, args) ?? await unknownSubcommand(program, args);
   if (wrong) {
     console.error(wrong);
     return ExitCode.USAGE;
@@ -265,7 +265,10 @@ async function unknownSubcommand(program: Command, args: string[]): Promise<stri
   }`;
 }
 
-/** `error: unknown command 'x'` (and what was meant) when the first operand names no command. */
+/**
+ * The same line for the top level: `error: unknown command "get" for "kodama"; did you mean session get?`
+ * (a word that names a session verb points there). Undefined when the first operand is a command.
+ */
 async function unknownCommand(program: Command, args: string[]): Promise<string | undefined> {
   const [{ parseLine }, { suggest }] = await Promise.all([
     import("./src/cli/argv.ts"),
@@ -274,10 +277,19 @@ async function unknownCommand(program: Command, args: string[]): Promise<string 
   const line = parseLine(program as unknown as Parameters<typeof parseLine>[0], args);
   if (line.path.length > 1 || line.operands.length === 0) return undefined;
   const word = line.operands[0];
-  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]).filter((n) => !n.startsWith("_"));
-  const near = suggest(word, names);
-  return `error: unknown command '${word}'${near ? ` (did you mean ${near}?)` : ""}\n` +
-    "  run 'kodama --help' for the commands";
+  if (word === "help") return undefined; // commander's own `kodama help CMD`
+  const namesOf = (c: Command) =>
+    c.commands.flatMap((s) => [s.name(), ...s.aliases()]).filter((n) => !n.startsWith("_"));
+  const names = namesOf(program);
+  const session = program.commands.find((c) => c.name() === "session");
+  const verbs = session ? namesOf(session as unknown as Command) : [];
+  const meant = SYNONYMS[word.toLowerCase()] ?? [word.toLowerCase()];
+  const near = meant.find((n) => names.includes(n)) ??
+    (meant.find((n) => verbs.includes(n)) ? `session ${meant.find((n) => verbs.includes(n))}` : undefined) ??
+    suggest(word, names);
+  return `error: unknown command "${word}" for "kodama"${
+    near ? `; did you mean ${near}?` : "; run 'kodama --help' for the commands"
+  }`;
 }
 
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {

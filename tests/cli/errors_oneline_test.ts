@@ -17,6 +17,9 @@ Deno.test("an unknown subcommand: one line, kubectl's words, a did-you-mean; exi
       ],
       [["sync", "statsu", "x"], 'error: unknown command "statsu" for "kodama sync"; did you mean status?'],
       [["config", "show"], 'error: unknown command "show" for "kodama config"; did you mean view?'],
+      [["get", "foo"], 'error: unknown command "get" for "kodama"; did you mean session get?'],
+      [["podz"], 'error: unknown command "podz" for "kodama"; did you mean pods?'],
+      [["xyzzy"], 'error: unknown command "xyzzy" for "kodama"; run \'kodama --help\' for the commands'],
       [
         ["agent", "nope"],
         'error: unknown command "nope" for "kodama agent"; run \'kodama agent --help\' for its commands',

@@ -19,7 +19,7 @@ Deno.test("unknown flags and commands are usage errors (exit 2) without a stack 
   assert(!hasStackTrace(r.stderr));
   const c = await runKodama(["podz"]);
   assertEquals(c.code, 2);
-  assertStringIncludes(c.stderr, "unknown command 'podz'");
+  assertStringIncludes(c.stderr, 'unknown command "podz" for "kodama"');
   assertStringIncludes(c.stderr, "pods"); // suggestion
   const o = await runKodama(["pods", "-o", "xml"]);
   assertEquals(o.code, 2);

@@ -251,7 +251,7 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
         const s = await k(["sesion", "--help"]);
         assertEquals(s.code, 2, s.stdout);
         assertEquals(s.stdout, "");
-        assertMatch(s.stderr, /^error: unknown command 'sesion'/);
+        assertMatch(s.stderr, /^error: unknown command "sesion" for "kodama"; did you mean session\?/);
         const y = await k(["version", "--client", "-o", "yaml"]);
         assertEquals(y.code, 0, y.stderr);
         assertMatch(
