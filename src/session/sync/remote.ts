@@ -3,7 +3,7 @@
  * what the workspace holds (for `sync pull`).
  */
 import type { Kube } from "../../kube/client.ts";
-import { execInPod } from "../../kube/exec.ts";
+import { execInPod, type ExecResult, type ExecStreams } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { within } from "../../timer.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
@@ -41,6 +41,54 @@ const APPLY_BYTES_PER_MS = (4 << 20) / 1000;
 
 function stalled(pod: string, ms: number): SyncConnectionError {
   return new SyncConnectionError(`stream to ${pod} stalled: nothing moved for ${Math.round(ms / 1000)} s`);
+}
+
+/**
+ * `execInPod` with the stall watch, for the two-way cycle's one-shot streams (listing, fetching,
+ * applying): any byte the pod sends counts as progress; before its first one the pod gets the stall time
+ * plus the time to take in and apply `stdin` (its bytes, and `ops` file operations at 25 ms each). A
+ * stream on which nothing moves for longer is ended (the command in the pod too) and reported as a
+ * connection error, so the sync loop reconnects and tries again instead of waiting for ever.
+ */
+export async function execWatched(
+  kube: Kube,
+  t: { namespace: string; pod: string; container: string },
+  command: string[],
+  s: ExecStreams,
+  ops = 0,
+): Promise<ExecResult> {
+  const limit = stallMs();
+  const bytes = s.stdin instanceof Uint8Array ? s.stdin.length : 0;
+  const first = limit + bytes / APPLY_BYTES_PER_MS + ops * 25;
+  const stall = new AbortController();
+  let last = Date.now(), answered = false;
+  const seen = () => {
+    last = Date.now();
+    answered = true;
+  };
+  const watch = setInterval(() => {
+    if (Date.now() - last > (answered ? limit : first)) stall.abort();
+  }, Math.max(50, Math.min(1000, limit / 4)));
+  try {
+    const res = await execInPod(kube, t.namespace, t.pod, t.container, command, {
+      ...s,
+      stdout: (b) => {
+        seen();
+        return s.stdout?.(b);
+      },
+      stderr: (b) => {
+        seen();
+        return s.stderr?.(b);
+      },
+      signal: s.signal ? AbortSignal.any([s.signal, stall.signal]) : stall.signal,
+    });
+    if (res.errorKind === "aborted" && stall.signal.aborted && !s.signal?.aborted) {
+      throw stalled(t.pod, limit);
+    }
+    return res;
+  } finally {
+    clearInterval(watch);
+  }
 }
 
 function lastLines(parts: Uint8Array[]): string {

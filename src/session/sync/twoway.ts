@@ -44,7 +44,7 @@ import {
   WATCH_SCRIPT,
 } from "./podside.ts";
 import { rulesFor, targetOf } from "./push.ts";
-import { BatchChannel, SyncConnectionError } from "./remote.ts";
+import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
 import { pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
 import { type Entry, scanTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
@@ -186,7 +186,7 @@ export async function listPod(
   );
   const parts: Uint8Array[] = [];
   const err: Uint8Array[] = [];
-  const res = await execInPod(kube, t.namespace, t.pod, t.container, [
+  const res = await execWatched(kube, t, [
     "sh",
     "-c",
     script,
@@ -249,11 +249,9 @@ async function fetchPod(
         },
       });
     });
-    const res = await execInPod(
+    const res = await execWatched(
       kube,
-      t.namespace,
-      t.pod,
-      t.container,
+      t,
       // a path gone meanwhile makes tar complain and go on: that path is then simply not fetched
       [
         "sh",
@@ -463,17 +461,11 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       const t = targetOf(c);
       const parts: Uint8Array[] = [];
       const err: Uint8Array[] = [];
-      const res = await execInPod(kube, t.namespace, t.pod, t.container, [
-        "sh",
-        "-c",
-        APPLY2_SCRIPT,
-        "sh",
-        t.workdir,
-      ], {
+      const res = await execWatched(kube, t, ["sh", "-c", APPLY2_SCRIPT, "sh", t.workdir], {
         stdin: input,
         stdout: (b) => void parts.push(b.slice()),
         stderr: (b) => void err.push(b.slice()),
-      });
+      }, ops.length);
       if (res.errorKind === "dropped") throw new SyncConnectionError(`stream to ${t.pod} dropped mid-batch`);
       if (res.error || res.exitCode !== 0) {
         throw new KodamaError(
