@@ -19,7 +19,7 @@
  * the target, so a sandboxed script cannot make new ones; a `run`-granted command can (it runs with
  * your rights — see docs/workflows.md#sandbox).
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { kodamaHome } from "../../config/paths.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
