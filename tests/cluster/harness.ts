@@ -86,6 +86,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
   });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);
+    await settled(s);
   } catch (e) {
     await s.stop();
     throw e;
@@ -101,6 +102,38 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     loadPods: opts.pods ?? 0,
   };
 }
+
+/**
+ * Wait until the seeded world looks as the real cluster's long-lived one does: no pod still being created
+ * and every started container with a readiness probe ready. Without it a test's first step met pods in
+ * ContainerCreating under a loaded CI machine (exec refused; `pods -w` printed a different first table
+ * from kubectl's a moment later). Pods meant to stay broken (image pull back-off, crash loops) count as
+ * settled once they leave ContainerCreating.
+ */
+async function settled(s: TestServer, ms = 60_000): Promise<void> {
+  const creating = (pod: Obj) => {
+    const st = (pod.status ?? {}) as Obj;
+    const all = [...asList(st.initContainerStatuses), ...asList(st.containerStatuses)];
+    if (!all.length) {
+      return !pod.metadata?.deletionTimestamp && st.phase !== "Failed" && st.phase !== "Succeeded";
+    }
+    const spec = [...asList((pod.spec as Obj)?.initContainers), ...asList((pod.spec as Obj)?.containers)];
+    return all.some((c) => {
+      const reason = c.state?.waiting?.reason;
+      if (reason === "ContainerCreating" || reason === "PodInitializing") return true;
+      const probe = spec.find((x) => x.name === c.name)?.readinessProbe;
+      return !!(probe && c.state?.running && !c.ready);
+    });
+  };
+  const deadline = Date.now() + ms;
+  while (s.api.store.list("pods").some(creating) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+type Obj = Record<string, any>;
+const asList = (v: unknown): Obj[] => (Array.isArray(v) ? v : []);
 
 async function realCluster(path: string): Promise<TestCluster> {
   // deno-lint-ignore no-explicit-any
