@@ -9,7 +9,7 @@ import {
   configSchema,
   type FormatHint,
   formatHintOf,
-  type RepoRule,
+  type RepoRuleInfo,
   repoRuleOf,
   unwrapSchema,
 } from "./schema.ts";
@@ -31,7 +31,7 @@ export interface KeyInfo {
   /** the leaf schema without optional/default wrappers: validates one value */
   schema: z.ZodType;
   /** what a repo's .kodama.yaml may do with it (schema.ts RepoRule); undefined = anything */
-  repoRule?: RepoRule;
+  repoRule?: RepoRuleInfo;
 }
 
 export interface SectionInfo {

@@ -114,9 +114,17 @@ const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
 
 /** Why a repo may not set this value (schema.ts RepoRule), or undefined when it may. */
 async function repoProblem(k: KeyInfo, value: unknown, root: string): Promise<string | undefined> {
-  switch (k.repoRule) {
+  switch (k.repoRule?.rule) {
     case "userOnly":
-      return "a repository cannot choose which local environment variables leave this machine; set it in ~/.kodama/config.yaml or by a flag";
+      return `${k.repoRule.why ?? "only you choose this"}; set it in ~/.kodama/config.yaml or by a flag`;
+    case "keepsLocal": {
+      const allowed = k.repoRule.allowed ?? [];
+      return allowed.includes(value)
+        ? undefined
+        : `a repository may only set ${
+          allowed.map((v) => JSON.stringify(v)).join(" or ")
+        } (another value could overwrite local files or send more of them); set it in ~/.kodama/config.yaml or by a flag`;
+    }
     case "loopback":
       return LOOPBACK.test(String(value))
         ? undefined

@@ -28,24 +28,38 @@ export function formatHintOf(schema: z.ZodType): FormatHint | undefined {
  * What a repo's `.kodama.yaml` may do with a key (docs/security.md). A repo is untrusted input:
  * - `repoPath`: a local path (or list of them) read and sent to the cluster: from a repo it must lead
  *   inside the repository after resolving symlinks, else the repo's value is ignored with a warning;
- * - `userOnly`: a choice only the user makes (which local environment variables leave the machine):
- *   a repo's value is ignored with a warning; set it in ~/.kodama/config.yaml or by a flag;
- * - `loopback`: a listen address: from a repo only a loopback address.
- * Keys without a rule may come from a repo; `start` shows every value a repo set.
+ * - `userOnly`: a choice only the user makes (which local environment variables leave the machine,
+ *   which of the kubeconfig's clusters and credentials kodama uses): a repo's value is ignored with a
+ *   warning; set it in ~/.kodama/config.yaml or by a flag;
+ * - `loopback`: a listen address: from a repo only a loopback address;
+ * - `keepsLocal`: from a repo only the values that never make kodama overwrite or delete local files,
+ *   or send more of them than the user's settings do (`sync.mode: one-way-pod` is refused).
+ * Keys without a rule may come from a repo (tests/unit/config/repo_rules_test.ts holds the decision for
+ * every key); `start` shows every value a repo set.
  */
-export type RepoRule = "repoPath" | "userOnly" | "loopback";
+export type RepoRule = "repoPath" | "userOnly" | "loopback" | "keepsLocal";
 
-const repoRules = new WeakMap<z.ZodType, RepoRule>();
+export interface RepoRuleInfo {
+  rule: RepoRule;
+  /** `keepsLocal`: the values a repo may set */
+  allowed?: readonly unknown[];
+  /** `userOnly`: why only the user chooses it (one clause, shown in the warning) */
+  why?: string;
+}
+
+const repoRules = new WeakMap<z.ZodType, RepoRuleInfo>();
 
 /** The rule a repo's config is held to for this leaf (unwrapping nothing: pass the inner schema). */
-export function repoRuleOf(schema: z.ZodType): RepoRule | undefined {
+export function repoRuleOf(schema: z.ZodType): RepoRuleInfo | undefined {
   return repoRules.get(schema);
 }
 
-function fromRepo<T extends z.ZodType>(rule: RepoRule, schema: T): T {
-  repoRules.set(schema, rule);
+function fromRepo<T extends z.ZodType>(rule: RepoRule, schema: T, more: Omit<RepoRuleInfo, "rule"> = {}): T {
+  repoRules.set(schema, { rule, ...more });
   return schema;
 }
+
+const LOCAL_ENV = "a repository cannot choose which local environment variables leave this machine";
 
 function show(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : String(v);
@@ -143,8 +157,10 @@ const defaults = z.object({
   namespace: namespaceName().optional().describe(
     "Namespace used when -n/--namespace is not given; unset falls back to the kubeconfig context's namespace, then `default`.",
   ),
-  context: nonEmpty("a context name").optional().describe(
-    "Kubeconfig context used when --context is not given; unset uses the kubeconfig's current-context.",
+  context: fromRepo("userOnly", nonEmpty("a context name"), {
+    why: "a repository cannot choose which of your kubeconfig's clusters and credentials kodama uses",
+  }).optional().describe(
+    "Kubeconfig context used when --context is not given; unset uses the kubeconfig's current-context. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
   ),
   image: nonEmpty("an image reference").default("ghcr.io/illumination-k/kodama-claude:latest").describe(
     "Container image for session pods; it should contain git, a shell and the coding agent CLI.",
@@ -175,7 +191,7 @@ const git = z.object({
   authMethod: oneOf(["auto", "token", "ssh", "none"]).default("auto").describe(
     "How sessions authenticate git: `token` (a token from the env or dotenv files), `ssh` (the key in git.secretName), `none`, or `auto` (token for https URLs when one is available, ssh for ssh URLs).",
   ),
-  tokenEnv: fromRepo("userOnly", envVarName()).default("GITHUB_TOKEN").describe(
+  tokenEnv: fromRepo("userOnly", envVarName(), { why: LOCAL_ENV }).default("GITHUB_TOKEN").describe(
     "Environment variable (local env or dotenv files) holding the git token for HTTPS clones. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
   ),
   secretName: str().optional().describe(
@@ -209,8 +225,8 @@ const sync = z.object({
   enabled: bool().default(true).describe(
     "Sync the local directory into new sessions (`start --no-sync` turns it off).",
   ),
-  useGitignore: bool().default(true).describe(
-    "Skip what .gitignore files (at every level) and .git/info/exclude ignore, as git does.",
+  useGitignore: fromRepo("keepsLocal", bool(), { allowed: [true] }).default(true).describe(
+    "Skip what .gitignore files (at every level) and .git/info/exclude ignore, as git does. A repo's .kodama.yaml cannot turn it off (that would send ignored files such as .env to the pod).",
   ),
   excludePatterns: stringList().default([]).describe(
     "Extra gitignore-style patterns never synced (in addition to .kodamaignore).",
@@ -221,8 +237,10 @@ const sync = z.object({
   watch: bool().default(true).describe(
     "Keep syncing in the background after `start --sync` and `resume` (`kodama sync stop` ends it).",
   ),
-  mode: oneOf(["two-way", "one-way-local", "one-way-pod"]).default("two-way").describe(
-    "two-way: changes go both ways, a path changed on both sides is a conflict (both kept); one-way-local: the pod follows the local tree; one-way-pod: the local tree follows the pod (the one-way modes keep a copy of what they replace). `--sync-mode` overrides it.",
+  mode: fromRepo("keepsLocal", oneOf(["two-way", "one-way-local", "one-way-pod"]), {
+    allowed: ["two-way", "one-way-local"],
+  }).default("two-way").describe(
+    "two-way: changes go both ways, a path changed on both sides is a conflict (both kept); one-way-local: the pod follows the local tree; one-way-pod: the local tree follows the pod (the one-way modes keep a copy of what they replace). `--sync-mode` overrides it. A repo's .kodama.yaml cannot choose one-way-pod (the pod would overwrite local files).",
   ),
   maxFiles: int(1, 10_000_000).default(50_000).describe(
     "`start` without --sync syncs the current directory only when it is a project with at most this many files.",
@@ -247,6 +265,7 @@ const agent = z.object({
   authEnv: fromRepo(
     "userOnly",
     z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }),
+    { why: LOCAL_ENV },
   )
     .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
       "Environment variables that carry the agent's credentials; taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",

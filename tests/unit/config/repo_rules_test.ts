@@ -33,17 +33,113 @@ async function world() {
   };
 }
 
-Deno.test("every key that names a local path, a local env var or a listen address has a repo rule", () => {
-  const rules = Object.fromEntries(allKeys().filter((k) => k.repoRule).map((k) => [k.key, k.repoRule]));
-  assertEquals(rules, {
-    "git.tokenEnv": "userOnly",
-    "git.caFile": "repoPath",
-    "env.dotenvFiles": "repoPath",
-    "editor.configDir": "repoPath",
-    "agent.authEnv": "userOnly",
-    "portForward.address": "loopback",
-    "workflows.paths": "repoPath",
-  });
+/**
+ * The decision for EVERY config key: what a repository's .kodama.yaml may do with it. A key added to
+ * the schema without a decision here fails this test: decide whether a repo may set it (it names no
+ * local path, no local env var, no listen address, no cluster credential, and cannot make kodama
+ * overwrite or send more local files) or give it a rule in src/config/schema.ts.
+ */
+const DECISIONS: Record<string, string> = {
+  // which cluster, and so which of the kubeconfig's credentials, kodama uses: the user's choice
+  "defaults.context": "userOnly",
+  // the rest of defaults shapes what runs in the pod (the pod is untrusted anyway): shown by `start`
+  "defaults.namespace": "repo",
+  "defaults.image": "repo",
+  "defaults.resources.cpu": "repo",
+  "defaults.resources.memory": "repo",
+  "defaults.resources.storage": "repo",
+  "defaults.storage.workspace": "repo",
+  "defaults.storage.claudeHome": "repo",
+  "defaults.storage.storageClass": "repo",
+  "defaults.branchPrefix": "repo",
+  "defaults.serviceAccount": "repo",
+  "session.readyTimeout": "repo",
+  "session.workdir": "repo",
+  "session.shell": "repo",
+  "git.authMethod": "repo",
+  "git.tokenEnv": "userOnly",
+  "git.secretName": "repo",
+  "git.autoBranch": "repo",
+  "git.userName": "repo",
+  "git.userEmail": "repo",
+  "git.image": "repo",
+  "git.caFile": "repoPath",
+  "env.dotenvFiles": "repoPath",
+  // a repo's list only adds to the user's (a union): it can keep more variables back, never send more
+  "env.excludeVars": "repo",
+  "sync.enabled": "repo",
+  // off would send what .gitignore keeps out (a local .env) to the pod
+  "sync.useGitignore": "keepsLocal",
+  // patterns only ever leave more out
+  "sync.excludePatterns": "repo",
+  "sync.git": "repo",
+  "sync.watch": "repo",
+  // one-way-pod makes the pod overwrite local files
+  "sync.mode": "keepsLocal",
+  "sync.maxFiles": "repo",
+  "editor.enabled": "repo",
+  "editor.configDir": "repoPath",
+  "agent.command": "repo",
+  "agent.authEnv": "userOnly",
+  "exec.maxParallel": "repo",
+  "exec.shell": "repo",
+  "exec.container": "repo",
+  "picker.preview": "repo",
+  "output.color": "repo",
+  "logs.maxStreams": "repo",
+  "logs.timestamps": "repo",
+  "portForward.address": "loopback",
+  "workflows.paths": "repoPath",
+  "log.level": "repo",
+  "log.format": "repo",
+};
+
+Deno.test("every config key has a decision on what a repository may set", () => {
+  const actual = Object.fromEntries(allKeys().map((k) => [k.key, k.repoRule?.rule ?? "repo"]));
+  const missing = Object.keys(actual).filter((k) => !(k in DECISIONS));
+  assertEquals(missing, [], `keys without a decision (add them to DECISIONS): ${missing.join(", ")}`);
+  assertEquals(actual, DECISIONS);
+});
+
+Deno.test("a repo cannot make sync overwrite local files or send ignored ones", async () => {
+  await using w = await world();
+  const cfg = await w.load(`sync:\n  mode: one-way-pod\n  useGitignore: false\n`);
+  assertEquals(cfg.values.sync.mode, "two-way");
+  assertEquals(cfg.values.sync.useGitignore, true);
+  assertEquals(cfg.refused.map((r) => r.key).sort(), ["sync.mode", "sync.useGitignore"]);
+  for (const r of cfg.refused) assertStringIncludes(r.why, "~/.kodama/config.yaml or by a flag");
+  assert(cfg.warnings.some((x) => x.includes(".kodama.yaml: sync.mode ignored")), cfg.warnings.join("\n"));
+  // the user's own one-way-pod is what applies when the repo's is refused, and the safe values pass
+  const mine = await w.load(`sync:\n  mode: one-way-pod\n`, `sync:\n  mode: one-way-local\n`);
+  assertEquals(mine.values.sync.mode, "one-way-local");
+  for (const ok of ["two-way", "one-way-local"]) {
+    const c = await w.load(`sync:\n  mode: ${ok}\n  useGitignore: true\n`);
+    assertEquals(c.refused, [], ok);
+    assertEquals(c.sources["sync.mode"], "repo");
+  }
+  await Deno.remove(join(w.repo, ".kodama.yaml"));
+  await Deno.writeTextFile(
+    join(w.home, "config.yaml"),
+    `sync:\n  mode: one-way-pod\n  useGitignore: false\n`,
+  );
+  const user = await loadConfig({ home: w.home, cwd: w.repo });
+  assertEquals([user.values.sync.mode, user.values.sync.useGitignore, user.refused], [
+    "one-way-pod",
+    false,
+    [],
+  ]);
+});
+
+Deno.test("a repo cannot choose the kubeconfig context (the cluster and the credentials sent to it)", async () => {
+  await using w = await world();
+  const cfg = await w.load(
+    `defaults:\n  context: prod-admin\n  namespace: team-a\n`,
+    `defaults:\n  context: dev\n`,
+  );
+  assertEquals(cfg.values.defaults.context, "dev");
+  assertEquals(cfg.values.defaults.namespace, "team-a");
+  assertEquals(cfg.refused.map((r) => r.key), ["defaults.context"]);
+  assertStringIncludes(cfg.refused[0].why, "credentials");
 });
 
 Deno.test("repo paths leading outside the repository are ignored with a warning naming file and key", async () => {
