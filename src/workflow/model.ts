@@ -7,6 +7,7 @@
 import { resolve } from "../fspath.ts";
 import { type DurationOptions, durationValueMs } from "../base/duration.ts";
 import type { Permissions, Step } from "./schema.ts";
+import { escapeControl } from "../escape.ts";
 
 export type { Param, Permissions, Step, StepCommon, Target, Workflow } from "./schema.ts";
 
@@ -92,6 +93,9 @@ export function scriptPath(workflowFile: string, module: string): string {
 }
 
 export function permSummary(p: Record<string, string[] | undefined>): string {
-  const parts = Object.entries(p).filter(([, v]) => v && v.length).map(([k, v]) => `${k}: ${v!.join(", ")}`);
+  // the values come from the workflow file: one field each, a newline in one cannot start a forged line
+  const parts = Object.entries(p).filter(([, v]) => v && v.length).map(([k, v]) =>
+    `${k}: ${v!.map((x) => escapeControl(String(x))).join(", ")}`
+  );
   return parts.length ? parts.join("; ") : "none";
 }

@@ -1,6 +1,12 @@
 /** Workflow params: `--param k=v` values checked and converted by type; missing required ones prompted on a TTY. */
 import { ExitCode, KodamaError } from "../errors.ts";
 import { suggest } from "../suggest.ts";
+import { escapeControl } from "../escape.ts";
+
+/** A workflow's text in a prompt or an error: at most 200 characters, so it cannot push the question away. */
+function shorten(s: string, max = 200): string {
+  return s.length > max ? s.slice(0, max) + `… (${s.length - max} more characters)` : s;
+}
 import type { Param, Workflow } from "./schema.ts";
 
 export function parseParamFlags(flags: string[]): Record<string, string> {
@@ -85,7 +91,9 @@ export async function resolveParams(
     else if (o.interactive && o.ask) out[name] = convertParam(name, p, await o.ask(name, p));
     else {
       throw new KodamaError(
-        `missing required param "${name}"${p.description ? ` (${p.description})` : ""}`,
+        `missing required param "${escapeControl(name)}"${
+          p.description ? ` (${escapeControl(shorten(p.description))})` : ""
+        }`,
         ExitCode.USAGE,
         `pass --param ${name}=${p.type === "enum" ? (p.values ?? []).join("|") : "VALUE"}`,
       );
@@ -97,15 +105,16 @@ export async function resolveParams(
 /** Terminal prompt for a missing param (loaded lazily: @inquirer/prompts is not small). */
 export async function askParam(name: string, p: Param): Promise<string | boolean> {
   const { input, select, confirm } = await import("@inquirer/prompts");
-  const { escapeControl } = await import("../escape.ts");
   // name, description and choices come from the workflow file: shown, never obeyed by the terminal
-  const message = escapeControl(p.description ? `${name} (${p.description})` : name);
+  const message = escapeControl(
+    p.description ? `${shorten(name)} (${shorten(p.description)})` : shorten(name),
+  );
   const { default: process } = await import("node:process");
   const output = process.stderr;
   if (p.type === "enum") {
     return await select({
       message,
-      choices: (p.values ?? []).map((v) => ({ value: v, name: escapeControl(v) })),
+      choices: (p.values ?? []).map((v) => ({ value: v, name: escapeControl(shorten(v)) })),
     }, {
       output,
     });

@@ -45,10 +45,18 @@ export interface PlanHost {
 export async function planRun(h: PlanHost): Promise<void> {
   const out = planOut(h);
   const wf = h.lw.workflow;
-  out.write(`workflow ${h.lw.name} (${h.lw.source}: ${h.lw.file}) — dry run, nothing is executed\n`);
+  out.write(
+    `workflow ${escapeControl(h.lw.name)} (${h.lw.source}: ${
+      escapeControl(h.lw.file)
+    }) — dry run, nothing is executed\n`,
+  );
   if (Object.keys(h.params).length) {
     out.write(
-      `params:\n${Object.entries(h.params).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}\n`).join("")}`,
+      `params:\n${
+        Object.entries(h.params).map(([k, v]) =>
+          `  ${escapeControl(k)} = ${escapeControl(JSON.stringify(v))}\n`
+        ).join("")
+      }`,
     );
   }
   if (wf.targets && Object.keys(wf.targets).length) {
@@ -105,15 +113,23 @@ async function planSteps(h: PlanHost, steps: Step[], indent: number): Promise<vo
     } catch (e) {
       line = `(cannot resolve yet: ${oneLine(e)})`;
     }
-    out.write(`${pad}${i + 1}. ${h.labelOf(step, kind)}: ${line}\n`);
-    if (step.if !== undefined) out.write(`${pad}   if: ${step.if}${conditionPreview(h, step.if)}\n`);
-    if (step.timeout !== undefined) out.write(`${pad}   timeout: ${step.timeout}\n`);
+    // each field from the workflow is one line: a newline in a command or a name cannot forge a step
+    out.write(`${pad}${i + 1}. ${escapeControl(h.labelOf(step, kind))}: ${escapeControl(line)}\n`);
+    if (step.if !== undefined) {
+      out.write(
+        `${pad}   if: ${escapeControl(String(step.if))}${escapeControl(conditionPreview(h, step.if))}\n`,
+      );
+    }
+    if (step.timeout !== undefined) out.write(`${pad}   timeout: ${escapeControl(String(step.timeout))}\n`);
     if (step["continue-on-error"]) out.write(`${pad}   continue-on-error: true\n`);
     const env = { ...step.env };
     if (Object.keys(env).length) {
       out.write(
         `${pad}   env: ${
-          Object.entries(h.envFor({ env } as Step, h.exprContext())).map(([k, v]) => `${k}=${v}`).join(" ")
+          Object.entries(h.envFor({ env } as Step, h.exprContext())).map(([k, v]) =>
+            escapeControl(`${k}=${v}`)
+          )
+            .join(" ")
         }\n`,
       );
     }

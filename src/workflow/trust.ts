@@ -16,6 +16,9 @@ import { displayPath, kodamaHome } from "../config/paths.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { escapeControl } from "../escape.ts";
+
+/** One field from a workflow or the repo, as one line: its own newline cannot start a forged line. */
+const esc = (s: string) => escapeControl(s);
 import type { LoadedWorkflow } from "./file.ts";
 import { hasPermissions, type Permissions, permSummary, stemOf } from "./model.ts";
 import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
@@ -188,12 +191,12 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
         const shown = shownGrant(pin, w.baseDir);
         if (shown !== pin.written) {
           lines.push(
-            `${pin.kind}: ${shown}${
+            `${pin.kind}: ${esc(shown)}${
               inside(pin.real, rootReal) ? "" : " (outside the repository, through a symlink)"
             }`,
           );
         }
-      } else lines.push(`runs ${pin.written} (${pin.real}, sha256 ${pin.sha256?.slice(0, 12)})`);
+      } else lines.push(`runs ${esc(pin.written)} (${esc(pin.real)}, sha256 ${pin.sha256?.slice(0, 12)})`);
     }
   }
   return [...new Set(lines)];
@@ -203,9 +206,11 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
 function describeAsks(lw: LoadedWorkflow, asks: Ask[]): string[] {
   return asks.map(({ w, shadows }) => {
     const who = w === lw
-      ? `workflow ${w.name} (${shownPath(w.file)})`
-      : `  called: ${w.name} (${untrustedSource(w) ? "" : `${w.source}: `}${shownPath(w.file)})`;
-    return `${who}: ${permSummary(w.workflow.permissions ?? {})}${shadows ? `; it replaces ${shadows}` : ""}`;
+      ? `workflow ${esc(w.name)} (${esc(shownPath(w.file))})`
+      : `  called: ${esc(w.name)} (${untrustedSource(w) ? "" : `${w.source}: `}${esc(shownPath(w.file))})`;
+    return `${who}: ${permSummary(w.workflow.permissions ?? {})}${
+      shadows ? `; it replaces ${esc(shadows)}` : ""
+    }`;
   });
 }
 
@@ -230,19 +235,19 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
   if (o.trust) {
     await recordTrust(lw, sha, perms);
     // --trust without a terminal says what it trusted: nothing is trusted silently
-    o.note?.(`trusted ${lw.name}${changed}: ${perms} (pinned: ${pinned}, sha256 ${sha.slice(0, 12)})`);
+    o.note?.(`trusted ${esc(lw.name)}${changed}: ${perms} (pinned: ${pinned}, sha256 ${sha.slice(0, 12)})`);
     for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
     for (const l of pinLines) o.note?.(`  ${l}`);
     return;
   }
   if (o.interactive && o.confirm) {
     o.note?.(
-      `workflow ${lw.name} (${lw.file})${changed} asks for ${
+      `workflow ${esc(lw.name)} (${esc(lw.file)})${changed} asks for ${
         asks.some((a) => a.shadows) ? "trust" : "permissions"
       }:`,
     );
     for (const [k, v] of Object.entries(union)) {
-      if (v?.length) o.note?.(`  ${k}: ${v.join(", ")}`);
+      if (v?.length) o.note?.(`  ${k}: ${v.map(esc).join(", ")}`);
     }
     for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
     for (const l of pinLines) o.note?.(`  ${l}`);
@@ -251,13 +256,13 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
       await recordTrust(lw, sha, perms);
       return;
     }
-    throw new KodamaError(`workflow ${lw.name} not trusted; nothing was run`, ExitCode.USAGE);
+    throw new KodamaError(`workflow ${esc(lw.name)} not trusted; nothing was run`, ExitCode.USAGE);
   }
-  const others = asks.filter((a) => a.w !== lw).map((a) => a.w.name);
+  const others = asks.filter((a) => a.w !== lw).map((a) => esc(a.w.name));
   const shadow = asks.find((a) => a.w === lw)?.shadows;
   throw new KodamaError(
-    `workflow ${lw.name} (${lw.file}) is not trusted${changed}; ${
-      shadow ? `it replaces ${shadow}; ` : ""
+    `workflow ${esc(lw.name)} (${esc(lw.file)}) is not trusted${changed}; ${
+      shadow ? `it replaces ${esc(shadow)}; ` : ""
     }it asks for permissions: ${perms}${others.length ? ` (with ${others.join(", ")}, which it calls)` : ""}${
       pinLines.length ? `\n  ${pinLines.join("\n  ")}` : ""
     }`,

@@ -85,6 +85,42 @@ steps:
       await run(["workflow", "validate"]);
       await Deno.remove(raw);
     });
+    await t.step(
+      "a newline in a field cannot start a line of its own (refusal, --trust, --dry-run)",
+      async () => {
+        await Deno.writeTextFile(
+          join(wf, "nl.yaml"),
+          `params:
+  p: { default: "v\\nFORGED-PARAM", description: "d\\nFORGED-DESC" }
+permissions:
+  read: ["./a\\n  net: (none) FORGED-READ"]
+  run: ["sh\\nFORGED-RUN"]
+steps:
+  - name: "step\\nFORGED-STEP"
+    if: "'x\\nFORGED-IF' != ''"
+    env: { X: "1\\nFORGED-ENV" }
+    local: { command: ["sh\\nFORGED-RUN", "-c", "echo one\\nFORGED-CMD"] }
+`,
+        );
+        const forged = (label: string, out: string) => {
+          for (const line of out.split("\n")) {
+            assert(!/^\s*FORGED/.test(line), `${label}: forged line in:\n${out}`);
+          }
+        };
+        const refused = await run(["run", "nl"]);
+        assertEquals(refused.code, 2, refused.stderr);
+        assertStringIncludes(refused.stderr, "./a\\n  net: (none) FORGED-READ");
+        forged("refusal", refused.stderr);
+        const dry = await run(["run", "nl", "--dry-run"]);
+        assertEquals(dry.code, 0, dry.stderr);
+        assertStringIncludes(dry.stdout, "echo one\\nFORGED-CMD");
+        forged("--dry-run", dry.stdout + dry.stderr);
+        const trusted = await run(["run", "nl", "--trust"]);
+        assertStringIncludes(trusted.stderr, "trusted nl");
+        forged("--trust", trusted.stderr);
+        await Deno.remove(join(wf, "nl.yaml"));
+      },
+    );
     await t.step("errors: a param value and an unknown workflow name", async () => {
       const r = await run(["run", "nope\x1b[2K"]);
       assertEquals(r.code, 3, r.stderr);

@@ -122,6 +122,14 @@ export class Tmux {
     Deno.kill(Number((await Deno.readTextFile(`${this.dir}/pid`)).trim()), signal);
   }
 
+  /**
+   * Copy every byte the program writes to the terminal into `file` (tmux pipe-pane): what a screen
+   * capture cannot show, such as an OSC 52 clipboard write or a bidi override, is there raw.
+   */
+  async record(file: string): Promise<void> {
+    await this.tmux("pipe-pane", "-o", `cat >> ${shq(file)}`);
+  }
+
   read(name: "stdout" | "stty.before" | "stty.after"): Promise<string> {
     return Deno.readTextFile(`${this.dir}/${name}`).catch(() => "");
   }
