@@ -27,6 +27,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   ],
   [["agent"], () => import("./agent.ts")],
   [["sync"], () => import("./sync.ts")],
+  [["ui"], () => import("./ui.ts")],
 ];
 
 /** The module that declares top-level command `word`, if any. */

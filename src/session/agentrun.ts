@@ -190,10 +190,11 @@ export async function agentLogs(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { run?: string; follow?: boolean; out: Sink; err: Sink },
+  o: { run?: string; follow?: boolean; out: Sink; err: Sink; signal?: AbortSignal },
 ): Promise<number> {
   const id = checkRunId(o.run);
   const pod = await runningPod(kube, namespace, name);
+  // a caller's signal (the web UI) replaces Ctrl-C
   return await withInterrupt(async (signal) => {
     const r = await execCapture(
       kube,
@@ -215,7 +216,7 @@ export async function agentLogs(
       throw new KodamaError(`cannot read the run's log: ${r.stderr.trim() || `exit code ${r.code}`}`);
     }
     return ExitCode.OK;
-  });
+  }, { signal: o.signal, signals: o.signal ? [] : ["SIGINT"] });
 }
 
 export async function agentStop(

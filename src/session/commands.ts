@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
-import { stderrSink, stdoutSink } from "../base/sink.ts";
+import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { readPrompt } from "./agentcmd.ts";
 import { attachSession } from "./attach.ts";
 import { getCommand as get } from "./get.ts";
@@ -13,14 +13,25 @@ import { listCommand as list } from "./list.ts";
 import { deleteSession, pruneStates, resumeSession, stopSession } from "./lifecycle.ts";
 import { type StartIO, type StartOptions, startSession } from "./start.ts";
 
-async function startIO(): Promise<StartIO> {
+/** The IO of a start or resume: the repository around `cwd` (default the current directory) and the sinks. */
+export async function startIO(
+  cwd?: string,
+  out: Sink = stdoutSink,
+  err: Sink = stderrSink,
+): Promise<StartIO> {
   const { findRepo } = await import("../config/paths.ts");
-  const repo = await findRepo();
+  const repo = await findRepo(cwd);
   // the repository's files (env.dotenvFiles, editor.configDir) resolve, and must stay, under its root:
   // the git root, else the directory of its .kodama.yaml
   const { dirname } = await import("../fspath.ts");
   const repoRoot = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : undefined);
-  return { out: stdoutSink, err: stderrSink, tty: isTerminal("stderr"), repoRoot };
+  return {
+    out,
+    err,
+    tty: out === stdoutSink && isTerminal("stderr"),
+    repoRoot,
+    ...(cwd !== undefined ? { cwd } : {}),
+  };
 }
 
 /**

@@ -8,7 +8,7 @@
  *   repository root (so `./README.md` exists), with its own KODAMA_HOME; a trailing `# comment` is not
  *   part of the command, pipes are (`| jq …`);
  * - it must exit 0, print no `error:` line and no stack trace;
- * - an example that keeps running (`-f`/`--follow`, `-w`/`--watch`, `port-forward` without `--detach`)
+ * - an example that keeps running (`-f`/`--follow`, `-w`/`--watch`, `port-forward` without `--detach`, `ui`)
  *   must print something on stdout, then end quietly with Ctrl-C (exit 0 or 130);
  * - `--tmux` runs against a private tmux server (a detached session); `--detach` forwards are stopped after;
  * - a line whose comment contains `[not in the demo]` (it needs several contexts, a real image, …) or
@@ -64,7 +64,7 @@ export function readmeExamples(text: string): Example[] {
 
 const longRunning = (cmd: string) =>
   /(^|\s)(-f|--follow|-w|--watch|--watch-only)(\s|$)/.test(cmd) ||
-  (/\sport-forward\s/.test(cmd) && !/--detach/.test(cmd));
+  (/\sport-forward\s/.test(cmd) && !/--detach/.test(cmd)) || /^kodama ui(\s|$)/.test(cmd);
 
 Deno.test({
   name: "README examples run against the demo world",

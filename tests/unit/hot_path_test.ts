@@ -29,6 +29,7 @@ const HOT = [
   "src/cli/portforward.ts",
   "src/cli/session.ts",
   "src/cli/sync.ts",
+  "src/cli/ui.ts",
   "src/cli/version.ts",
   "src/cli/wait.ts",
   "src/cli/workflow.ts",

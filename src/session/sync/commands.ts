@@ -11,6 +11,7 @@ import { isTerminal } from "../../ui/color.ts";
 import { formatAge } from "../../ui/table.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
+import { kodamaHome } from "../../config/paths.ts";
 import { columnOf, running } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
 import { pushTree, targetOf } from "./push.ts";
@@ -218,6 +219,8 @@ export async function resolveCommand(
   name: string,
   pathsIn: string[],
   f: { keep?: string; all?: boolean },
+  out: Sink = stdoutSink,
+  err: Sink = stderrSink,
 ): Promise<number> {
   if (f.keep !== "local" && f.keep !== "pod") {
     throw usageError("sync resolve needs --keep local or --keep pod");
@@ -236,14 +239,14 @@ export async function resolveCommand(
     const st = (await loadStatus(name)) ?? emptyStatus();
     await saveStatus(name, { ...st, conflicts: r.conflicts });
     const left = r.conflicts.length;
-    stdoutSink.write(
+    out.write(
       `resolved with the ${f.keep === "local" ? "local" : "pod's"} version: ${
         f.keep === "local" ? r.toPod : r.toLocal
       } path(s)${left ? `; ${left} conflict(s) left` : ""}\n`,
     );
     if (want !== "all") {
       const still = r.conflicts.filter((k) => want.has(k.path));
-      if (still.length) stderrSink.write(`still in conflict: ${still.map((k) => k.path).join(", ")}\n`);
+      if (still.length) err.write(`still in conflict: ${still.map((k) => k.path).join(", ")}\n`);
     }
     return left && want === "all" ? ExitCode.FAILED : ExitCode.OK;
   } finally {
@@ -251,18 +254,19 @@ export async function resolveCommand(
   }
 }
 
-/** `sync diff NAME PATH`: the local version against the pod's, as a unified diff. */
-export async function diffCommand(
+/** A path's text here and in the pod (undefined: not a file on that side), for `sync diff` and the web UI. */
+export async function bothVersions(
   kube: Kube,
   name: string,
   path: string,
-  out: Sink = stdoutSink,
-): Promise<number> {
+): Promise<{ path: string; local?: string; pod?: string }> {
   const c = await loadConfig(name);
   if (!c || c.namespace !== kube.namespace) throw notFound(`session ${name} is not synced from this machine`);
   await requireRunning(kube, name);
   const rel = path.replace(/^\.\/+/, "").replace(/\/+$/, "");
-  if (!rel || rel.split("/").includes("..")) throw usageError(`${path}: a path inside the synced directory`);
+  if (!rel || rel.split("/").includes("..") || rel.startsWith("/")) {
+    throw usageError(`${path}: a path inside the synced directory`);
+  }
   const t = targetOf(c);
   const parts: Uint8Array[] = [];
   const res = await execInPod(kube, t.namespace, t.pod, t.container, [
@@ -277,6 +281,21 @@ export async function diffCommand(
   const podText = res.exitCode === 0 ? new TextDecoder().decode(concatBytes(parts)) : undefined;
   const localText = await Deno.readTextFile(join(c.root, rel)).catch(() => undefined);
   if (podText === undefined && localText === undefined) throw notFound(`${rel}: neither here nor in the pod`);
+  return {
+    path: rel,
+    ...(localText !== undefined ? { local: localText } : {}),
+    ...(podText !== undefined ? { pod: podText } : {}),
+  };
+}
+
+/** `sync diff NAME PATH`: the local version against the pod's, as a unified diff. */
+export async function diffCommand(
+  kube: Kube,
+  name: string,
+  path: string,
+  out: Sink = stdoutSink,
+): Promise<number> {
+  const { path: rel, local: localText, pod: podText } = await bothVersions(kube, name, path);
   const { createTwoFilesPatch } = await import("diff");
   const patch = createTwoFilesPatch(
     localText === undefined ? "/dev/null" : `local/${rel}`,
@@ -288,6 +307,38 @@ export async function diffCommand(
   return localText === podText ? ExitCode.OK : ExitCode.FAILED;
 }
 
+/**
+ * A session's sync from this machine as data (the web UI): where, which mode, the status with its
+ * conflicts. Nothing secret: the connection flags a background process uses stay out.
+ */
+export async function syncData(name: string, namespace: string): Promise<Record<string, unknown>> {
+  const c = await loadConfig(name);
+  if (!c || c.namespace !== namespace) return { synced: false };
+  const { procStart: _p, pid: _pid, ...status } = effectiveStatus(await loadStatus(name), running(name));
+  return { synced: true, root: c.root, workdir: c.workdir, mode: c.mode ?? "two-way", status };
+}
+
 export async function daemonCommand(kube: Kube, name: string): Promise<number> {
   return await runDaemon(kube, name);
+}
+
+/**
+ * Call `onChange` whenever a sync status file of this machine changes (conflicts found or resolved, an
+ * error, the daemon starting or stopping), until `signal` aborts: file events, not polling.
+ */
+export async function watchSyncStatus(onChange: () => void, signal: AbortSignal): Promise<void> {
+  const dir = join(kodamaHome(), "sync");
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => {});
+  let w: Deno.FsWatcher;
+  try {
+    w = Deno.watchFs(dir, { recursive: true });
+  } catch {
+    return; // no file events here: the list still follows the cluster
+  }
+  signal.addEventListener("abort", () => w.close(), { once: true });
+  try {
+    for await (const ev of w) {
+      if (ev.paths.some((p) => /status\.json$|daemon/.test(p))) onChange();
+    }
+  } catch { /* closed */ }
 }

@@ -1,0 +1,298 @@
+/**
+ * The UI's JSON API: each route calls one feature function of src/session (or src/pods, src/workflow)
+ * with sinks that capture its output, the same functions the CLI's commands call. Long work (start, stop,
+ * resume, delete, fetch, resolve) runs as an operation whose output and result reach the page over the
+ * event stream; live lists are watch-driven and pushed as they change (./live.ts).
+ */
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, formatError, KodamaError, usageError } from "../errors.ts";
+import { memorySink, type Sink } from "../base/sink.ts";
+import { errorResponse, json, plain } from "./server.ts";
+import { stripAnsi } from "../ui/color.ts";
+import { Hub } from "./live.ts";
+import { terminalSocket } from "./terminal.ts";
+
+export interface ApiOptions {
+  cfg: Config;
+  cwd: string;
+  signal: AbortSignal;
+}
+
+/** A session name as kodama accepts it (src/session/names.ts checks it fully). */
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function name(s: string | undefined): string {
+  const n = decodeURIComponent(s ?? "");
+  if (!NAME.test(n) || n.length > 63) throw usageError(`not a session name: ${JSON.stringify(n)}`);
+  return n;
+}
+
+async function body(req: Request): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (!text) return {};
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch { /* below */ }
+  throw usageError("the request body is not a JSON object");
+}
+
+const str = (v: unknown): string | undefined =>
+  typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
+const strs = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === "string" && x.trim() !== "").map((x) => x.trim())
+    : [];
+
+export class Api {
+  readonly hub: Hub;
+  constructor(readonly kube: Kube, readonly o: ApiOptions) {
+    this.hub = new Hub(kube, o.signal);
+  }
+
+  close(): void {
+    this.hub.close();
+  }
+
+  async handle(req: Request, url: URL, upgrade: boolean): Promise<Response> {
+    const parts = url.pathname.split("/").slice(2); // ["sessions", NAME, ...]
+    const m = req.method;
+    const [area, id, verb, ...rest] = parts;
+    if (area === "info" && m === "GET") {
+      return json({
+        context: this.kube.contextName,
+        namespace: this.kube.namespace,
+        cwd: this.o.cwd,
+      });
+    }
+    if (area === "events" && m === "GET") return this.hub.stream(req);
+    if (area === "sessions") {
+      if (id === undefined || id === "") {
+        if (m === "POST") return this.start(await body(req));
+        return plain(405, "method not allowed");
+      }
+      const s = name(id);
+      if (verb === "terminal" && upgrade) return terminalSocket(req, this.kube, s, this.o.cfg.session.shell);
+      if (m === "POST") return await this.sessionVerb(s, verb, await body(req));
+      if (m === "GET") return await this.sessionGet(req, s, verb, rest);
+    }
+    return plain(404, "not found");
+  }
+
+  /** Run `fn` as an operation: 202 with its id now; its output and end go to every page as `op` events. */
+  private op(title: string, fn: (out: Sink) => Promise<number>): Response {
+    const op = this.hub.newOp(title);
+    (async () => {
+      let code: number;
+      let error: string | undefined;
+      try {
+        code = await fn(op.sink);
+      } catch (e) {
+        code = e instanceof KodamaError ? e.code : ExitCode.FAILED;
+        error = stripAnsi(formatError(e)).trim();
+      }
+      this.hub.endOp(op.id, code, error);
+    })();
+    return json({ op: op.id }, 202);
+  }
+
+  private start(b: Record<string, unknown>): Response {
+    const n = name(str(b.name));
+    const sync = str(b.sync);
+    return this.op(`start ${n}`, async (out) => {
+      const [{ startSession }, { startIO }] = await Promise.all([
+        import("../session/start.ts"),
+        import("../session/commands.ts"),
+      ]);
+      return await startSession(
+        this.kube,
+        {
+          name: n,
+          namespace: this.kube.namespace,
+          image: str(b.image),
+          cpu: str(b.cpu),
+          memory: str(b.memory),
+          storage: str(b.storage),
+          storageClass: str(b.storageClass),
+          envFiles: strs(b.envFiles),
+          envExclude: strs(b.envExclude),
+          repo: str(b.repo),
+          branch: str(b.branch),
+          baseBranch: str(b.baseBranch),
+          prompt: str(b.prompt),
+          // the UI syncs only what it is told to: the server's directory is not the page's project
+          ...(sync ? { sync } : { noSync: true }),
+        },
+        this.o.cfg,
+        await startIO(this.o.cwd, out, out),
+      );
+    });
+  }
+
+  private async sessionVerb(
+    s: string,
+    verb: string | undefined,
+    b: Record<string, unknown>,
+  ): Promise<Response> {
+    const k = this.kube;
+    const life = () => import("../session/lifecycle.ts");
+    switch (verb) {
+      case "stop":
+        return this.op(
+          `stop ${s}`,
+          async (out) => await (await life()).stopSession(k, k.namespace, s, { wait: true, out, err: out }),
+        );
+      case "resume":
+        return this.op(`resume ${s}`, async (out) => {
+          const { startIO } = await import("../session/commands.ts");
+          return await (await life()).resumeSession(
+            k,
+            k.namespace,
+            s,
+            {},
+            this.o.cfg,
+            await startIO(this.o.cwd, out, out),
+          );
+        });
+      case "delete":
+        // the page asked the user (its dialog names what goes); this is the confirmed request
+        return this.op(`delete ${s}`, async (out) =>
+          await (await life()).deleteSession(k, k.namespace, s, {
+            force: true,
+            purge: b.purge === true,
+            interactive: false,
+            confirm: () => Promise.resolve(false),
+            out,
+            err: out,
+          }));
+      case "fetch":
+        return this.op(`fetch ${s}`, async (out) => {
+          const { fetchSession } = await import("../session/fetch.ts");
+          return await fetchSession(k, k.namespace, s, {
+            branch: str(b.branch),
+            cwd: this.o.cwd,
+            out,
+            err: out,
+          });
+        });
+      case "agent": {
+        const prompt = str(b.prompt);
+        if (!prompt) throw usageError("the prompt is empty");
+        const { startRun } = await import("../session/agentrun.ts");
+        const err = memorySink();
+        const run = await startRun(k, k.namespace, s, {
+          prompt,
+          command: this.o.cfg.agent.command,
+          out: err,
+          err,
+        });
+        this.hub.refreshAgent(s);
+        return json({ run });
+      }
+      case "resolve": {
+        const keep = str(b.keep);
+        const paths = strs(b.paths);
+        return this.op(`resolve ${paths.join(", ") || "all"} in ${s}: keep ${keep}`, async (out) => {
+          const { resolveCommand } = await import("../session/sync/commands.ts");
+          const code = await resolveCommand(k, s, paths, { keep, all: b.all === true }, out);
+          this.hub.touchSync();
+          return code;
+        });
+      }
+    }
+    return plain(404, "not found");
+  }
+
+  private async sessionGet(
+    req: Request,
+    s: string,
+    verb: string | undefined,
+    rest: string[],
+  ): Promise<Response> {
+    const k = this.kube;
+    switch (verb) {
+      case undefined:
+      case "": {
+        const [{ requireSession }, { sessionRow }] = await Promise.all([
+          import("../session/cluster.ts"),
+          import("../session/live.ts"),
+        ]);
+        return json(sessionRow(await requireSession(k, k.namespace, s)));
+      }
+      case "runs": {
+        if (rest[0] !== undefined && rest[1] === "log") return this.runLog(req, s, rest[0]);
+        const { runningPod, listRuns } = await import("../session/agentrun.ts");
+        return json(await listRuns(k, await runningPod(k, k.namespace, s)));
+      }
+      case "diff": {
+        const { fetchSession } = await import("../session/fetch.ts");
+        const out = memorySink();
+        try {
+          await fetchSession(k, k.namespace, s, { diff: true, cwd: this.o.cwd, out, err: out });
+        } catch (e) {
+          if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) {
+            return json({ diff: "", note: e.message });
+          }
+          throw e;
+        }
+        return json({ diff: out.text() });
+      }
+      case "sync": {
+        const { syncData, bothVersions } = await import("../session/sync/commands.ts");
+        const path = new URL(req.url).searchParams.get("path");
+        if (path !== null) return json(await bothVersions(k, s, path));
+        return json(await syncData(s, k.namespace));
+      }
+    }
+    return plain(404, "not found");
+  }
+
+  /** A run's log as server-sent events: what is there, then each chunk as it is written, until the run ends. */
+  private runLog(req: Request, s: string, run: string): Response {
+    const k = this.kube;
+    const enc = new TextEncoder();
+    const abort = new AbortController();
+    req.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    this.o.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    const hub = this.hub;
+    const stream = new ReadableStream<Uint8Array>({
+      start: async (ctl) => {
+        const send = (event: string, data: unknown) => {
+          try {
+            ctl.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+          } catch { /* the page went away */ }
+        };
+        const dec = new TextDecoder();
+        try {
+          const { agentLogs } = await import("../session/agentrun.ts");
+          await agentLogs(k, k.namespace, s, {
+            run,
+            follow: true,
+            signal: abort.signal,
+            out: { write: (c) => send("log", typeof c === "string" ? c : dec.decode(c, { stream: true })) },
+            err: { write: () => {} },
+          });
+          send("end", {});
+        } catch (e) {
+          send("failed", { error: stripAnsi(formatError(e)).trim() });
+        } finally {
+          hub.refreshAgent(s);
+          try {
+            ctl.close();
+          } catch { /* closed */ }
+        }
+      },
+      cancel: () => abort.abort(),
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+}
+
+export { errorResponse };

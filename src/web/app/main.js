@@ -1,0 +1,144 @@
+// kodama ui: the page. Routes are hash paths (#/sessions, #/sessions/NAME/TAB, #/pods, #/workflows).
+import "@xterm/xterm/css/xterm.css";
+import "diff2html/bundles/css/diff2html.min.css";
+import "./app.css";
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { html } from "./html.js";
+import { get, listen } from "./api.js";
+import { SessionsPage } from "./sessions.js";
+import { SessionPage } from "./session.js";
+
+function route() {
+  const parts = (location.hash.replace(/^#\/?/, "") || "sessions").split("/").map(decodeURIComponent);
+  return parts;
+}
+
+function Ops({ ops, dismiss }) {
+  const shown = ops.filter((o) => !o.dismissed);
+  if (!shown.length) return null;
+  return html`<div class="ops">${
+    shown.slice(-4).map((o) =>
+      html`<div key=${o.id} class=${`op ${
+        o.done ? (o.code === 0 ? "ok" : "bad") : "busy"
+      }`} data-op=${o.title}>
+      <div class="op-head"><span class="op-dot"></span><strong>${o.title}</strong>
+        <span class="muted">${
+        o.done ? (o.code === 0 ? "done" : `failed (exit ${o.code})`) : "running…"
+      }</span>
+        <button class="x" title="Dismiss" onClick=${() => dismiss(o.id)}>×</button></div>
+      ${o.error && html`<div class="op-error">${o.error}</div>`}
+      ${o.text && html`<pre class="op-text">${o.text.split("\n").slice(-6).join("\n")}</pre>`}
+    </div>`
+    )
+  }</div>`;
+}
+
+function App() {
+  const [r, setR] = useState(route());
+  const [sessions, setSessions] = useState([]);
+  const [listError, setListError] = useState(null);
+  const [info, setInfo] = useState({});
+  const [live, setLive] = useState(false);
+  const [ops, setOps] = useState([]);
+  const [toast, setToast] = useState(null);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const on = () => setR(route());
+    addEventListener("hashchange", on);
+    get("/api/info").then(setInfo).catch(() => {});
+    const stop = listen("/api/events", {
+      open: () => setLive(true),
+      error: () => setLive(false),
+      sessions: (d) => {
+        setSessions(d.items);
+        setListError(d.error ?? null);
+        setLive(true);
+      },
+      op: (o) => {
+        // a finished operation that went well leaves after a few seconds; a failed one stays until dismissed
+        if (o.done && o.code === 0) {
+          setTimeout(
+            () => setOps((prev) => prev.map((p) => (p.id === o.id ? { ...p, dismissed: true } : p))),
+            6000,
+          );
+        }
+        setOps((prev) => {
+          const i = prev.findIndex((p) => p.id === o.id);
+          const next = i >= 0 ? prev.map((p) => (p.id === o.id ? { ...p, ...o } : p)) : [...prev, o];
+          return next;
+        });
+      },
+    });
+    // ages only: the data itself is pushed by the server
+    const t = setInterval(() => setNow(Date.now()), 10_000);
+    return () => {
+      removeEventListener("hashchange", on);
+      stop();
+      clearInterval(t);
+    };
+  }, []);
+  const go = (h) => (location.hash = h);
+  const onError = (e) => setToast({ message: e.message, hint: e.hint, at: Date.now() });
+  useEffect(() => {
+    if (!toast) return;
+    const t = setTimeout(() => setToast(null), 8000);
+    return () => clearTimeout(t);
+  }, [toast]);
+  const [area, name, tab] = r;
+  let body;
+  if (area === "sessions" && name) {
+    body = html`
+      <${SessionPage} name=${name} tab=${tab} session=${sessions.find((s) => s.name === name)}
+        go=${go} onError=${onError} now=${now} />
+    `;
+  } else if (area === "pods" || area === "workflows") {
+    body = html`<${Lazy} area=${area} onError=${onError} info=${info} />`;
+  } else {
+    body =
+      html`<${SessionsPage} sessions=${sessions} error=${listError} now=${now} go=${go} onError=${onError} />`;
+  }
+  return html`<div class="shell">
+    <header>
+      <a class="logo" href="#/sessions"><span class="mark">k</span> kodama</a>
+      <nav>${
+    [["sessions", "Sessions"], ["pods", "Pods"], ["workflows", "Workflows"]].map(([a, l]) =>
+      html`<a key=${a} href=${`#/${a}`} class=${
+        area === a || (a === "sessions" && !area) ? "active" : ""
+      }>${l}</a>`
+    )
+  }</nav>
+      <span class="spacer"></span>
+      <span class="ctx" title="kubeconfig context / namespace">${info.context ?? ""}${
+    info.namespace
+      ? html`
+        <span class="muted">/</span> ${info.namespace}
+      `
+      : ""
+  }</span>
+      <span class=${`live ${live ? "on" : "off"}`} title=${
+    live ? "live: changes are pushed" : "reconnecting"
+  }>${live ? "live" : "offline"}</span>
+    </header>
+    <main>${body}</main>
+    <${Ops} ops=${ops} dismiss=${(id) =>
+    setOps(ops.map((o) => (o.id === id ? { ...o, dismissed: true } : o)))} />
+    ${
+    toast &&
+    html`<div class="toast bad" role="alert" onClick=${() => setToast(null)}>${toast.message}${
+      toast.hint && html`<br /><small>${toast.hint}</small>`
+    }</div>`
+  }
+  </div>`;
+}
+
+// pods and workflows pages load with the rest (one bundle), but render only when visited
+import { PodsPage } from "./pods.js";
+import { WorkflowsPage } from "./workflows.js";
+function Lazy({ area, onError, info }) {
+  return area === "pods"
+    ? html`<${PodsPage} onError=${onError} info=${info} />`
+    : html`<${WorkflowsPage} onError=${onError} />`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

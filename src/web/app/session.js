@@ -1,0 +1,302 @@
+// One session: its terminal, agent runs with live logs, the diff of the agent's work, sync and conflicts.
+import { html } from "./html.js";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Diff2HtmlUI } from "diff2html/lib-esm/ui/js/diff2html-ui-slim.js";
+import { age, get, listen, post } from "./api.js";
+import { Term } from "./terminal.js";
+import { AgentCell, DeleteDialog, StatusPill, SyncCell } from "./sessions.js";
+
+const TABS = [["terminal", "Terminal"], ["agent", "Agent"], ["diff", "Diff"], ["sync", "Sync"]];
+
+export function SessionPage({ name, tab, session, go, onError, now }) {
+  const [deleting, setDeleting] = useState(false);
+  tab = TABS.some(([t]) => t === tab) ? tab : "terminal";
+  if (!session) {
+    return html`
+      <section class="page">
+        <div class="crumbs"><a href="#/sessions">Sessions</a> / ${name}</div>
+        <div class="empty">Session ${name} is not in this namespace (any more).</div>
+      </section>
+    `;
+  }
+  const act = (verb, body) => post(`/api/sessions/${name}/${verb}`, body).catch(onError);
+  const running = session.status === "Running";
+  return html`<section class="page session">
+    <div class="crumbs"><a href="#/sessions">Sessions</a> / <span>${name}</span></div>
+    <div class="session-head">
+      <h1>${name}</h1>
+      <${StatusPill} status=${session.status} reason=${session.reason} />
+      ${session.reason && html`<span class="reason">${session.reason}</span>`}
+      <span class="spacer"></span>
+      ${
+    session.status === "Stopped"
+      ? html`<button onClick=${() => act("resume")}>Resume</button>`
+      : html`<button onClick=${() => act("stop")}>Stop</button>`
+  }
+      <button class="danger" onClick=${() => setDeleting(true)}>Delete</button>
+    </div>
+    <dl class="facts">
+      <div><dt>Branch</dt><dd class="mono">${session.branch ?? "—"}</dd></div>
+      <div><dt>Agent</dt><dd><${AgentCell} agent=${session.agent} /></dd></div>
+      <div><dt>Sync</dt><dd><${SyncCell} sync=${session.sync} /></dd></div>
+      <div><dt>Image</dt><dd class="mono">${session.image ?? "—"}</dd></div>
+      <div><dt>Resources</dt><dd>${session.cpu ?? "?"} CPU · ${session.memory ?? "?"}</dd></div>
+      <div><dt>Repository</dt><dd class="mono">${session.repo ?? "—"}</dd></div>
+      <div><dt>Pod</dt><dd class="mono">${session.pod ?? "—"}${
+    session.node ? ` on ${session.node}` : ""
+  }</dd></div>
+      <div><dt>Age</dt><dd>${age(session.createdAt, now)}</dd></div>
+    </dl>
+    <nav class="tabs">${
+    TABS.map(([t, label]) =>
+      html`<a key=${t} class=${
+        t === tab ? "active" : ""
+      } data-tab=${t} href=${`#/sessions/${name}/${t}`}>${label}${
+        t === "sync" && session.sync?.includes("conflict")
+          ? html`
+            <span class="badge warn">!</span>
+          `
+          : ""
+      }</a>`
+    )
+  }</nav>
+    <div class="tab-body">
+      ${
+    !running && tab !== "sync"
+      ? html`<div class="empty">The session is ${session.status.toLowerCase()}: ${
+        session.status === "Stopped"
+          ? "resume it to use its terminal, agent and diff."
+          : "wait until it is running."
+      }</div>`
+      : tab === "terminal"
+      ? html`<${Term} path=${`/api/sessions/${name}/terminal`} label=${`${name}: shell in the workspace`} />`
+      : tab === "agent"
+      ? html`<${AgentTab} name=${name} agent=${session.agent} onError=${onError} />`
+      : tab === "diff"
+      ? html`<${DiffTab} name=${name} agent=${session.agent} onError=${onError} />`
+      : html`<${SyncTab} name=${name} sync=${session.sync} onError=${onError} />`
+  }
+    </div>
+    ${
+    deleting && html`
+      <${DeleteDialog} name=${name} close=${() => setDeleting(false)} onError=${onError}
+        after=${() => go("#/sessions")} />
+    `
+  }
+  </section>`;
+}
+
+function AgentTab({ name, agent, onError }) {
+  const [runs, setRuns] = useState(null);
+  const [sel, setSel] = useState(null);
+  const [prompt, setPrompt] = useState("");
+  const [busy, setBusy] = useState(false);
+  const key = agent ? `${agent.run}:${agent.state}` : "";
+  useEffect(() => {
+    get(`/api/sessions/${name}/runs`).then((r) => {
+      setRuns(r);
+      if (r.length && (sel === null || !r.some((x) => x.id === sel))) setSel(r.at(-1).id);
+    }).catch(onError);
+  }, [name, key]);
+  const run = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const r = await post(`/api/sessions/${name}/agent`, { prompt });
+      setPrompt("");
+      setSel(r.run);
+      setRuns(await get(`/api/sessions/${name}/runs`));
+    } catch (x) {
+      onError(x);
+    }
+    setBusy(false);
+  };
+  return html`
+    <div class="agent-tab">
+      <div class="runs">
+          <form class="prompt" onSubmit=${run}>
+            <textarea id="agent-prompt" rows="3" placeholder="A task for the coding agent" value=${prompt}
+              onInput=${(e) => setPrompt(e.target.value)}></textarea>
+            <button class="primary" id="run-agent" disabled=${busy || !prompt.trim()}>Run agent</button>
+          </form>
+          <table class="grid">
+            <thead><tr><th>Run</th><th>State</th><th class="num">Exit</th><th class="num">Started</th></tr></thead>
+            <tbody>${(runs ?? []).slice().reverse().map((r) =>
+              html`
+                <tr key=${r.id} class=${r.id === sel ? "selected" : ""} onClick=${() => setSel(r.id)}>
+                  <td>${r.id}</td>
+                  <td><span class=${`agent a-${r.state}`}>${r.state}</span></td>
+                  <td class="num">${r.exitCode ?? "—"}</td>
+                  <td class="num muted">${r.startedAt ? age(r.startedAt) + " ago" : "—"}</td>
+                </tr>
+              `
+            )}</tbody>
+          </table>
+          ${runs && runs.length === 0 && html`<div class="empty small">No agent runs yet.</div>`}
+        </div>
+      <div class="log-pane">${sel ? html`<${RunLog} key=${sel} name=${name} run=${sel} />` : ""}</div>
+    </div>
+  `;
+}
+
+function RunLog({ name, run }) {
+  const [text, setText] = useState("");
+  const [state, setState] = useState("following");
+  const pre = useRef(null);
+  useEffect(() => {
+    let acc = "";
+    const stop = listen(`/api/sessions/${name}/runs/${run}/log`, {
+      log: (t) => {
+        acc += t;
+        setText(acc);
+      },
+      end: () => {
+        setState("ended");
+        stop();
+      },
+      failed: (e) => {
+        setState(`failed: ${e.error}`);
+        stop();
+      },
+    });
+    return stop;
+  }, [name, run]);
+  useEffect(() => {
+    const el = pre.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [text]);
+  return html`
+    <div class="log">
+      <div class="log-head">Run ${run} <span class="muted">${state}</span></div>
+      <pre ref=${pre} id="run-log">${text}</pre>
+    </div>
+  `;
+}
+
+function DiffTab({ name, agent, onError }) {
+  const [d, setD] = useState(null);
+  const [gen, setGen] = useState(0);
+  const box = useRef(null);
+  const key = agent ? `${agent.run}:${agent.state}` : "";
+  useEffect(() => {
+    get(`/api/sessions/${name}/diff`).then(setD).catch(onError);
+  }, [name, key, gen]);
+  useEffect(() => {
+    if (!d?.diff || !box.current) return;
+    const ui = new Diff2HtmlUI(box.current, d.diff, {
+      drawFileList: true,
+      matching: "lines",
+      outputFormat: "line-by-line",
+      highlight: true,
+      colorScheme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
+      fileListToggle: false,
+      fileContentToggle: false,
+    });
+    ui.draw();
+    ui.highlightCode();
+  }, [d]);
+  return html`<div class="diff-tab">
+    <div class="toolbar sub">
+      <span class="muted">The agent's work since the clone (<code>git diff</code> of the recorded base against HEAD).</span>
+      <span class="spacer"></span>
+      <button onClick=${() => setGen(gen + 1)}>Refresh</button>
+      <button class="primary" id="fetch" onClick=${() => post(`/api/sessions/${name}/fetch`).catch(onError)}
+        title="kodama session fetch: the pod's commits onto branch kodama/NAME of the local repository">Fetch into local repo</button>
+    </div>
+    ${d === null ? html`<div class="empty small">Loading…</div>` : ""}
+    ${d && !d.diff && html`<div class="empty small">${d.note ?? "No changes since the clone."}</div>`}
+    <div class="diff" ref=${box} id="diff"></div>
+  </div>`;
+}
+
+function SyncTab({ name, sync, onError }) {
+  const [d, setD] = useState(null);
+  const [open, setOpen] = useState(null);
+  useEffect(() => {
+    get(`/api/sessions/${name}/sync`).then(setD).catch(onError);
+  }, [name, sync]);
+  if (!d) return html`<div class="empty small">Loading…</div>`;
+  if (!d.synced) {
+    return html`<div class="empty">This session is not synced from this machine. Start a sync with
+      <code>kodama sync start ${name} PATH</code>, or start a session with a sync directory.</div>`;
+  }
+  const st = d.status;
+  const conflicts = st.conflicts ?? [];
+  const resolve = (path, keep) =>
+    post(`/api/sessions/${name}/resolve`, { paths: [path], keep }).then(() => setOpen(null)).catch(onError);
+  return html`<div class="sync-tab">
+    <dl class="facts">
+      <div><dt>State</dt><dd><${SyncCell} sync=${st.column} /> ${
+    st.lastError && html`<span class="bad">${st.lastError}</span>`
+  }</dd></div>
+      <div><dt>Local</dt><dd class="mono">${d.root}</dd></div>
+      <div><dt>Pod</dt><dd class="mono">${d.workdir}</dd></div>
+      <div><dt>Mode</dt><dd>${d.mode}</dd></div>
+      <div><dt>Pending</dt><dd>${st.pendingToPod ?? st.pending ?? 0} to the pod · ${
+    st.pendingToLocal ?? 0
+  } from the pod</dd></div>
+      <div><dt>Last sync</dt><dd>${st.lastSync ? age(st.lastSync) + " ago" : "never"}</dd></div>
+    </dl>
+    <h3>Conflicts <span class="count">${conflicts.length}</span></h3>
+    ${
+    conflicts.length === 0 ? html`<div class="empty small" id="no-conflicts">No conflicts.</div>` : html`
+      <table class="grid conflicts">
+        <thead>
+          <tr>
+            <th>Path</th>
+            <th>Why</th>
+            <th>Here</th>
+            <th>Pod</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>${conflicts.map((c) =>
+          html`
+            <tr key=${c.path} data-conflict=${c.path}>
+              <td class="mono">${c.path}</td>
+              <td class="muted">${c.why}</td>
+              <td>${c.local ? `${c.local.kind} ${c.local.size} B` : "deleted"}</td>
+              <td>${c.pod ? `${c.pod.kind} ${c.pod.size} B` : "deleted"}</td>
+              <td class="actions"><button class="small" onClick=${() =>
+                setOpen(c.path)}>View both</button></td>
+            </tr>
+          `
+        )}</tbody>
+      </table>
+    `
+  }
+    ${
+    open && html`<${ConflictView} name=${name} path=${open} close=${() =>
+      setOpen(null)} resolve=${resolve} onError=${onError} />`
+  }
+  </div>`;
+}
+
+function ConflictView({ name, path, close, resolve, onError }) {
+  const [v, setV] = useState(null);
+  useEffect(() => {
+    get(`/api/sessions/${name}/sync?path=${encodeURIComponent(path)}`).then(setV).catch(onError);
+  }, [name, path]);
+  return html`
+    <div class="modal-back" onClick=${(e) => e.target === e.currentTarget && close()}>
+      <div class="modal wide" id="conflict-view">
+        <h2>Conflict: <span class="mono">${path}</span></h2>
+        <div class="both">
+          <div>
+            <h4>Here (local)</h4>
+            <pre class="version" id="local-version">${v ? v.local ?? "(deleted)" : "Loading…"}</pre>
+          </div>
+          <div>
+            <h4>In the pod</h4>
+            <pre class="version" id="pod-version">${v ? v.pod ?? "(deleted)" : "Loading…"}</pre>
+          </div>
+        </div>
+        <div class="buttons">
+          <button type="button" onClick=${close}>Cancel</button>
+          <button id="keep-local" onClick=${() => resolve(path, "local")}>Keep local</button>
+          <button id="keep-pod" onClick=${() => resolve(path, "pod")}>Keep pod</button>
+        </div>
+      </div>
+    </div>
+  `;
+}

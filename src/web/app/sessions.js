@@ -1,0 +1,197 @@
+// The sessions list and the start / delete dialogs.
+import { html } from "./html.js";
+import { useState } from "preact/hooks";
+import { age, post } from "./api.js";
+
+export function StatusPill({ status, reason }) {
+  return html`<span class=${`pill s-${(status ?? "").toLowerCase()}`} title=${reason ?? ""}>${status}</span>`;
+}
+
+export function AgentCell({ agent }) {
+  if (!agent) return html`<span class="muted">—</span>`;
+  return html`<span class=${`agent a-${agent.state}`}>run ${agent.run} · ${agent.state}</span>`;
+}
+
+export function SyncCell({ sync }) {
+  const cls = sync?.startsWith("Active") ? "ok" : sync?.startsWith("Error") ? "bad" : "muted";
+  return html`<span class=${`sync ${cls} ${sync?.includes("conflict") ? "warn" : ""}`}>${sync}</span>`;
+}
+
+export function SessionsPage({ sessions, error, now, go, onError }) {
+  const [filter, setFilter] = useState("");
+  const [starting, setStarting] = useState(false);
+  const [deleting, setDeleting] = useState(null);
+  const f = filter.trim().toLowerCase();
+  const shown = f
+    ? sessions.filter((s) => [s.name, s.status, s.branch, s.image].some((x) => x?.toLowerCase().includes(f)))
+    : sessions;
+  const act = (name, verb) => post(`/api/sessions/${name}/${verb}`).catch(onError);
+  return html`<section class="page">
+    <div class="toolbar">
+      <h1>Sessions <span class="count">${sessions.length}</span></h1>
+      <input class="filter" placeholder="Filter sessions" value=${filter} onInput=${(e) =>
+    setFilter(e.target.value)} />
+      <button class="primary" id="new-session" onClick=${() => setStarting(true)}>New session</button>
+    </div>
+    ${error && html`<div class="banner bad">${error}</div>`}
+    ${
+    sessions.length === 0
+      ? html`<div class="empty">No sessions in this namespace yet. <a href="#" onClick=${(e) => {
+        e.preventDefault();
+        setStarting(true);
+      }}>Start one</a>.</div>`
+      : html`
+        <table class="grid sessions">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Status</th>
+              <th>Agent</th>
+              <th>Sync</th>
+              <th>Branch</th>
+              <th>Image</th>
+              <th class="num">Age</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>${shown.map((s) =>
+            html`
+              <tr key=${s.name} data-session=${s.name}>
+                <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
+                <td><${StatusPill} status=${s.status} reason=${s.reason} />${s.reason &&
+                  html`<span class="reason">${s.reason}</span>`}</td>
+                <td>
+                  <${AgentCell} agent=${s.agent} />
+                </td>
+                <td>
+                  <${SyncCell} sync=${s.sync} />
+                </td>
+                <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
+                <td class="mono muted">${s.image}</td>
+                <td class="num muted">${age(s.createdAt, now)}</td>
+                <td class="actions">
+                        ${s.status === "Stopped"
+                          ? html`<button class="small" onClick=${() => act(s.name, "resume")}>Resume</button>`
+                          : html`<button class="small" onClick=${() => act(s.name, "stop")}>Stop</button>`}
+                        <button class="small" onClick=${() =>
+                          go(`#/sessions/${s.name}/terminal`)} disabled=${s.status !==
+                          "Running"}>Terminal</button>
+                        <button class="small danger" data-action="delete" onClick=${() =>
+                          setDeleting(s.name)}>Delete</button>
+                      </td>
+              </tr>
+            `
+          )}</tbody>
+        </table>
+      `
+  }
+    ${starting && html`<${StartDialog} close=${() => setStarting(false)} />`}
+    ${
+    deleting && html`<${DeleteDialog} name=${deleting} close=${() => setDeleting(null)} onError=${onError} />`
+  }
+  </section>`;
+}
+
+const FIELDS = [
+  ["name", "Name", "my-work", "lowercase letters, digits and '-'"],
+  ["repo", "Repository", "https://github.com/acme/api.git or a local path", "cloned into the workspace"],
+  ["branch", "Branch", "default: a new kodama/NAME-<time> branch", ""],
+  ["baseBranch", "Base branch", "when the branch is new", ""],
+  ["image", "Image", "default from config", ""],
+  ["cpu", "CPU", "e.g. 2 or 500m", ""],
+  ["memory", "Memory", "e.g. 4Gi", ""],
+  ["storage", "Workspace size", "e.g. 20Gi", ""],
+  [
+    "envFiles",
+    "Env files",
+    ".env, .env.local (values stay in a Secret)",
+    "comma-separated, relative to where kodama ui runs",
+  ],
+  [
+    "sync",
+    "Sync directory",
+    "e.g. . (leave empty: no sync)",
+    "a local directory kept in sync with the workspace",
+  ],
+];
+
+export function StartDialog({ close }) {
+  const [v, setV] = useState({});
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    try {
+      const envFiles = (v.envFiles ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+      await post("/api/sessions", { ...v, envFiles });
+      close();
+    } catch (x) {
+      setErr(x);
+      setBusy(false);
+    }
+  };
+  return html`
+    <div class="modal-back" onClick=${(e) => e.target === e.currentTarget && close()}>
+      <form class="modal" id="start-form" onSubmit=${submit}>
+          <h2>Start a session</h2>
+          <p class="muted">The same options as <code>kodama start</code>.</p>
+          <div class="form-grid">
+            ${FIELDS.map(([k, label, ph, help]) =>
+              html`
+                <label
+                  key=${k}><span>${label}</span><input name=${k} placeholder=${ph} required=${k === "name"}
+                          value=${v[k] ?? ""} onInput=${(e) =>
+                            setV({ ...v, [k]: e.target.value })} />${help &&
+                            html`<small>${help}</small>`}</label>
+              `
+            )}
+            <label class="wide"><span>Prompt</span><textarea name="prompt" rows="3" placeholder="optional: a task for the coding agent once the session is ready"
+              value=${v.prompt ?? ""} onInput=${(e) =>
+                setV({ ...v, prompt: e.target.value })}></textarea></label>
+          </div>
+          ${err &&
+            html`<div class="banner bad">${err.message}${
+              err.hint && html`<br /><small>${err.hint}</small>`
+            }</div>`}
+          <div class="buttons">
+            <button type="button" onClick=${close}>Cancel</button>
+            <button class="primary" type="submit" disabled=${busy}>${busy ? "Starting…" : "Start"}</button>
+          </div>
+        </form>
+    </div>
+  `;
+}
+
+export function DeleteDialog({ name, close, onError, after }) {
+  const [purge, setPurge] = useState(false);
+  const go = async () => {
+    try {
+      await post(`/api/sessions/${name}/delete`, { purge });
+      close();
+      after?.();
+    } catch (e) {
+      onError(e);
+    }
+  };
+  return html`
+    <div class="modal-back" onClick=${(e) => e.target === e.currentTarget && close()}>
+      <div class="modal narrow" id="delete-dialog">
+        <h2>Delete session ${name}?</h2>
+        <p>Its pod, env Secret and ConfigMap are deleted. ${purge
+          ? html`<strong class="bad">Its volumes are deleted too: the workspace and home data are lost.</strong>`
+          : "Its volumes are kept: starting a session of the same name reuses them."}</p>
+        <label
+          class="check"><input type="checkbox" name="purge" checked=${purge} onChange=${(e) =>
+            setPurge(e.target.checked)} /> Also delete its volumes (purge)</label>
+        <div class="buttons">
+          <button type="button" onClick=${close}>Cancel</button>
+          <button class="danger" id="confirm-delete" onClick=${go}>Delete${purge
+            ? " with volumes"
+            : ""}</button>
+        </div>
+      </div>
+    </div>
+  `;
+}

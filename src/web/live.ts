@@ -1,0 +1,220 @@
+/**
+ * The page's live data over one server-sent event stream per page (`/api/events`): the session list, pushed
+ * whenever a watch (the cluster's pods and volumes, this machine's sync status files) says something
+ * changed; never polled. Operations (start, stop, …) report their output and end on the same stream.
+ */
+import type { Kube } from "../kube/client.ts";
+import type { Sink } from "../base/sink.ts";
+import { stripAnsi } from "../ui/color.ts";
+import type { SessionRow } from "../session/live.ts";
+import type { SessionView } from "../session/status.ts";
+
+interface Op {
+  id: number;
+  title: string;
+  text: string;
+  done: boolean;
+  code?: number;
+  error?: string;
+  sink: Sink;
+}
+
+interface AgentState {
+  state: string;
+  run: string;
+}
+
+const enc = new TextEncoder();
+const MAX_OP_TEXT = 64 * 1024;
+
+export class Hub {
+  private clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  private views: SessionView[] = [];
+  private rows: (SessionRow & { agent?: AgentState })[] = [];
+  private agents = new Map<string, AgentState>();
+  private running = new Set<string>();
+  private watching = false;
+  private ready: Promise<void> | undefined;
+  private ops = new Map<number, Op>();
+  private nextOp = 1;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private error: string | undefined;
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly kube: Kube, readonly signal: AbortSignal) {}
+
+  close(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.keepAlive);
+    for (const c of this.clients) {
+      try {
+        c.close();
+      } catch { /* gone */ }
+    }
+    this.clients.clear();
+  }
+
+  private send(c: ReadableStreamDefaultController<Uint8Array>, event: string, data: unknown): void {
+    try {
+      c.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+    } catch {
+      this.clients.delete(c);
+    }
+  }
+
+  private broadcast(event: string, data: unknown): void {
+    for (const c of this.clients) this.send(c, event, data);
+  }
+
+  /** One page's stream: the current list at once, then every change. */
+  stream(req: Request): Response {
+    let me: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start: (ctl) => {
+        me = ctl;
+        this.clients.add(ctl);
+        this.ensureWatch().then(() => {
+          this.send(ctl, "sessions", { items: this.rows, ...(this.error ? { error: this.error } : {}) });
+          for (const op of this.ops.values()) this.send(ctl, "op", this.opData(op));
+        });
+      },
+      cancel: () => void this.clients.delete(me),
+    });
+    req.signal.addEventListener("abort", () => this.clients.delete(me), { once: true });
+    // a comment now and then keeps proxies and idle timers from closing the stream (it carries no data)
+    this.keepAlive ??= setInterval(() => {
+      for (const c of this.clients) {
+        try {
+          c.enqueue(enc.encode(": keep-alive\n\n"));
+        } catch {
+          this.clients.delete(c);
+        }
+      }
+    }, 15_000);
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /** The watches start with the first page and run until the server stops. */
+  private ensureWatch(): Promise<void> {
+    if (this.ready) return this.ready;
+    this.ready = new Promise<void>((resolve) => {
+      (async () => {
+        const [{ watchSessionViews }, { watchSyncStatus }] = await Promise.all([
+          import("../session/live.ts"),
+          import("../session/sync/commands.ts"),
+        ]);
+        this.watching = true;
+        watchSyncStatus(() => this.changed(), this.signal);
+        while (!this.signal.aborted) {
+          try {
+            await watchSessionViews(this.kube, this.kube.namespace, (views) => {
+              this.error = undefined;
+              this.views = views;
+              this.noticeRunning(views);
+              this.changed();
+              resolve();
+            }, this.signal);
+          } catch (e) {
+            this.error = (e as Error).message;
+            this.changed();
+            resolve();
+            await new Promise((r) => setTimeout(r, 2000));
+          }
+        }
+      })();
+    });
+    return this.ready;
+  }
+
+  /** A session that has just become Running: read its agent runs once (an exec, not a poll). */
+  private noticeRunning(views: SessionView[]): void {
+    const now = new Set(views.filter((v) => v.status === "Running").map((v) => v.name));
+    for (const n of now) if (!this.running.has(n)) this.refreshAgent(n);
+    for (const n of this.running) if (!now.has(n)) this.agents.delete(n);
+    this.running = now;
+  }
+
+  /** Read a session's latest agent run (after a run starts or its log ends, and when the pod becomes ready). */
+  refreshAgent(name: string): void {
+    (async () => {
+      const { runningPod, listRuns } = await import("../session/agentrun.ts");
+      try {
+        const runs = await listRuns(this.kube, await runningPod(this.kube, this.kube.namespace, name));
+        const last = runs.at(-1);
+        if (last) this.agents.set(name, { state: last.state, run: last.id });
+        else this.agents.delete(name);
+      } catch {
+        this.agents.delete(name);
+      }
+      this.changed();
+    })();
+  }
+
+  /** The sync files changed (or an operation resolved a conflict). */
+  touchSync(): void {
+    this.changed();
+  }
+
+  /** Push the list soon, once for a burst of events. */
+  private changed(): void {
+    if (!this.watching || this.timer !== undefined) return;
+    this.timer = setTimeout(async () => {
+      this.timer = undefined;
+      const { sessionRow } = await import("../session/live.ts");
+      this.rows = this.views.map((v) => {
+        const a = this.agents.get(v.name);
+        return { ...sessionRow(v), ...(a ? { agent: a } : {}) };
+      });
+      this.broadcast("sessions", { items: this.rows, ...(this.error ? { error: this.error } : {}) });
+    }, 25);
+  }
+
+  private opData(op: Op) {
+    return {
+      id: op.id,
+      title: op.title,
+      text: op.text,
+      done: op.done,
+      ...(op.code !== undefined ? { code: op.code } : {}),
+      ...(op.error ? { error: op.error } : {}),
+    };
+  }
+
+  newOp(title: string): Op {
+    const id = this.nextOp++;
+    const dec = new TextDecoder();
+    const op: Op = {
+      id,
+      title,
+      text: "",
+      done: false,
+      sink: {
+        write: (c) => {
+          const t = stripAnsi(typeof c === "string" ? c : dec.decode(c, { stream: true }));
+          op.text = (op.text + t).slice(-MAX_OP_TEXT);
+          this.broadcast("op", this.opData(op));
+        },
+      },
+    };
+    this.ops.set(id, op);
+    // the last 20 operations are kept for pages opened later
+    for (const k of this.ops.keys()) if (this.ops.size > 20) this.ops.delete(k);
+    this.broadcast("op", this.opData(op));
+    return op;
+  }
+
+  endOp(id: number, code: number, error?: string): void {
+    const op = this.ops.get(id);
+    if (!op) return;
+    op.done = true;
+    op.code = code;
+    op.error = error;
+    this.broadcast("op", this.opData(op));
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * `kodama ui`: a local web server, a second front end over the same feature functions as the CLI.
+ * Its security model is Jupyter's:
+ *
+ * - it binds 127.0.0.1 (another address only when asked, with a warning); every request needs the token
+ *   printed in the URL, or the cookie the first request with it sets (HttpOnly, SameSite=Strict);
+ * - the Host header must name this server (DNS rebinding), and an Origin, when sent, must be this server's
+ *   (cross-site requests); a WebSocket upgrade must carry this server's Origin;
+ * - a mutating request (POST, PUT, PATCH, DELETE) needs the CSRF token the page carries, in a header;
+ * - files come from the bundled assets only (src/web/assets.ts), by exact name: no path reaches the disk;
+ * - nothing secret is sent (rows built by src/session/live.ts hold names of variables, never values).
+ */
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import type { Sink } from "../base/sink.ts";
+import { Api } from "./api.ts";
+
+export interface UIOptions {
+  port?: number;
+  /** the address to bind (default 127.0.0.1) */
+  address?: string;
+  cfg: Config;
+  /** where a fetch lands and relative paths (env files, workflows) resolve; default the current directory */
+  cwd?: string;
+  err: Sink;
+  /** the token (tests); default a fresh random one */
+  token?: string;
+}
+
+export interface UIServer {
+  url: string;
+  /** the URL with the token, as printed */
+  loginUrl: string;
+  port: number;
+  token: string;
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+function randomHex(bytes = 24): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+/** Equal strings in time independent of where they differ. */
+export function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return d === 0;
+}
+
+function cookieOf(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.get("cookie") ?? "").split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
+export function plain(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return new Response(text + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...headers },
+  });
+}
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...SECURITY_HEADERS },
+  });
+}
+
+function page(csrf: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="${csrf}">
+<title>kodama</title>
+<link rel="stylesheet" href="/assets/app.css">
+</head>
+<body>
+<div id="app"></div>
+<script type="module" src="/assets/app.js"></script>
+</body>
+</html>
+`;
+}
+
+/** The hosts this server answers to: loopback names, and the bound address, each with the port. */
+export function allowedHosts(address: string, port: number): Set<string> {
+  const names = new Set(LOOPBACK);
+  names.add(address.includes(":") && !address.startsWith("[") ? `[${address}]` : address);
+  const out = new Set<string>();
+  for (const n of names) if (!n.includes(":") || n.startsWith("[")) out.add(`${n}:${port}`);
+  return out;
+}
+
+export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
+  const address = o.address ?? "127.0.0.1";
+  const token = o.token ?? randomHex();
+  const csrf = randomHex();
+  const { ASSETS } = await import("./assets.ts");
+  const controller = new AbortController();
+  let port = 0;
+  let hosts = new Set<string>();
+  let cookie = "";
+  const api = new Api(kube, { cfg: o.cfg, cwd: o.cwd ?? Deno.cwd(), signal: controller.signal });
+
+  const handle = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    const host = req.headers.get("host") ?? "";
+    if (!hosts.has(host.toLowerCase())) return plain(403, "forbidden: unknown Host header");
+    const origin = req.headers.get("origin");
+    const upgrade = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+    if (origin !== null && origin !== `http://${host}`) return plain(403, "forbidden: cross-origin request");
+    if (upgrade && origin === null) return plain(403, "forbidden: a WebSocket needs this page's Origin");
+    if (req.headers.get("sec-fetch-site") === "cross-site") {
+      return plain(403, "forbidden: cross-site request");
+    }
+
+    const given = url.searchParams.get("token");
+    if (given !== null && req.method === "GET" && !upgrade) {
+      if (!sameSecret(given, token)) return plain(401, "unauthorized: wrong token");
+      // the token leaves the address bar and history: the cookie carries it from now on
+      url.searchParams.delete("token");
+      return new Response(null, {
+        status: 303,
+        headers: {
+          location: url.pathname + url.search,
+          "set-cookie": `${cookie}=${token}; Path=/; HttpOnly; SameSite=Strict`,
+          ...SECURITY_HEADERS,
+        },
+      });
+    }
+    const have = cookieOf(req, cookie);
+    if (have === undefined || !sameSecret(have, token)) {
+      return plain(401, "unauthorized: open the URL `kodama ui` printed (it carries the token)");
+    }
+    if (MUTATING.has(req.method)) {
+      const c = req.headers.get("x-csrf-token") ?? "";
+      if (!sameSecret(c, csrf)) return plain(403, "forbidden: missing or wrong CSRF token");
+    }
+
+    const path = url.pathname;
+    if (path === "/" || path === "/index.html" || /^\/(sessions|pods|workflows)(\/|$)/.test(path)) {
+      if (req.method !== "GET") return plain(405, "method not allowed");
+      return new Response(page(csrf), {
+        headers: { "content-type": "text/html; charset=utf-8", ...SECURITY_HEADERS },
+      });
+    }
+    if (path.startsWith("/assets/")) {
+      const a = Object.hasOwn(ASSETS, path.slice(8)) ? ASSETS[path.slice(8)] : undefined;
+      if (!a || req.method !== "GET") return plain(404, "not found");
+      return new Response(a.body, {
+        headers: {
+          "content-type": `${a.type}; charset=utf-8`,
+          ...SECURITY_HEADERS,
+          "cache-control": "no-cache",
+        },
+      });
+    }
+    if (path.startsWith("/api/")) {
+      try {
+        return await api.handle(req, url, upgrade);
+      } catch (e) {
+        return errorResponse(e);
+      }
+    }
+    return plain(404, "not found");
+  };
+
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: address,
+      port: o.port ?? 0,
+      signal: controller.signal,
+      onListen: () => {},
+      onError: (e) => errorResponse(e),
+    }, handle);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new KodamaError(
+        `port ${o.port} is in use`,
+        ExitCode.USAGE,
+        "choose another with --port, or omit it",
+      );
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
+      throw new KodamaError(
+        `cannot listen on ${address}:${o.port ?? 0}: ${(e as Error).message}`,
+        ExitCode.USAGE,
+      );
+    }
+    throw e;
+  }
+  port = (server.addr as Deno.NetAddr).port;
+  hosts = allowedHosts(address, port);
+  cookie = `kodama-ui-${port}`;
+  const shown = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
+  const base = `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+  return {
+    url: base + "/",
+    loginUrl: `${base}/?token=${token}`,
+    port,
+    token,
+    finished: server.finished,
+    shutdown: async () => {
+      controller.abort();
+      api.close();
+      await server.finished.catch(() => {});
+    },
+  };
+}
+
+const STATUS_OF: Record<number, number> = {
+  [ExitCode.USAGE]: 400,
+  [ExitCode.NOT_FOUND]: 404,
+  [ExitCode.FORBIDDEN]: 403,
+  [ExitCode.TIMEOUT]: 504,
+};
+
+/** A feature's error as JSON: its one-line message and hint, a status from its exit code; never a stack. */
+export function errorResponse(e: unknown): Response {
+  if (e instanceof KodamaError) {
+    return json({ error: e.message, ...(e.hint ? { hint: e.hint } : {}) }, STATUS_OF[e.code] ?? 502);
+  }
+  return json({ error: e instanceof Error ? e.message : String(e) }, 500);
+}

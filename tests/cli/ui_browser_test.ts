@@ -1,0 +1,324 @@
+/**
+ * `kodama ui` against the test server, as a user would use it: the security rules over plain HTTP (token,
+ * cookie, Host, Origin, CSRF, WebSocket Origin, path traversal, no secrets), then in one headless Chromium
+ * (Debian's chromium, driven by puppeteer-core): start a session, see it reach Running, type `echo hi` in
+ * its terminal, run a (fake) agent and read its log and diff, resolve a sync conflict, delete the session.
+ * Screenshots of each page go to $KODAMA_SCREENSHOTS (default: a temporary directory the test prints).
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { onRealCluster } from "../cluster/harness.ts";
+import { makeTestRepo } from "./_git_server.ts";
+import { readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+
+// functions handed to the page run there, where these exist
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+type Element = { textContent: string | null };
+
+const CHROMIUM = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+const NAME = "webui";
+const SECRET = "s3cr3t-value-never-in-the-browser-7781";
+
+/** The fake agent: reads the prompt, prints, edits a file and commits (sh, cat, git only). */
+const FAKE_AGENT = [
+  `p=$(cat)`,
+  `echo "agent: working on: $p"`,
+  `printf '%s\\n' "$p" >> AGENT.md`,
+  `git add AGENT.md && git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: edit AGENT.md"`,
+  `echo "agent: committed $(git rev-parse --short HEAD)"`,
+].join("\n");
+
+/** A raw HTTP request (headers as given, path as written): what a browser or an attacker could send. */
+async function raw(port: number, lines: string[]): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"));
+    const buf = new Uint8Array(65536);
+    let text = "";
+    const dec = new TextDecoder();
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n));
+      const end = text.indexOf("\r\n\r\n");
+      if (end < 0) continue;
+      // a short body follows its headers: read until it is all there
+      const m = /content-length: (\d+)/i.exec(text.slice(0, end));
+      if (m && text.length - end - 4 < Number(m[1])) continue;
+      break;
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
+}
+
+withSessionWorld(
+  "kodama ui: security over HTTP, then sessions in Chromium (start, terminal, agent, diff, conflict, delete)",
+  { seed: "demo", ignore: onRealCluster || !hasChromium, timeoutMs: 300_000 },
+  async (t, w) => {
+    const shots = Deno.env.get("KODAMA_SCREENSHOTS") ??
+      await Deno.makeTempDir({ prefix: "kodama-ui-shots-" });
+    await Deno.mkdir(shots, { recursive: true });
+    console.log(`screenshots: ${shots}`);
+    const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    await Deno.writeTextFile(
+      join(w.cwd, ".kodama.yaml"),
+      `agent:\n  command: [sh, -c, ${JSON.stringify(FAKE_AGENT)}]\n`,
+    );
+    await Deno.writeTextFile(join(w.cwd, ".env"), `API_TOKEN=${SECRET}\n`);
+    const ui = w.spawn(["ui"]);
+    const { text: first, rest } = await readUntil(ui.stdout, /\n/);
+    rest.releaseLock();
+    const loginUrl = first.trim();
+    assertMatch(loginUrl, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+    const base = new URL(loginUrl);
+    const port = Number(base.port);
+    const origin = `http://127.0.0.1:${port}`;
+    const token = base.searchParams.get("token")!;
+    let cookie = "";
+    // deno-lint-ignore no-explicit-any
+    let browser: any;
+    try {
+      await t.step("every request needs the token: none or a wrong one gets 401", async () => {
+        for (const path of ["/", "/api/info", "/assets/app.js", "/api/events"]) {
+          const r = await fetch(origin + path);
+          assertEquals(r.status, 401, path);
+          await r.body?.cancel();
+        }
+        const wrong = await fetch(`${origin}/?token=${"0".repeat(48)}`, { redirect: "manual" });
+        assertEquals(wrong.status, 401);
+        await wrong.body?.cancel();
+      });
+
+      await t.step("the token sets an HttpOnly, SameSite=Strict cookie and leaves the URL", async () => {
+        const r = await fetch(loginUrl, { redirect: "manual" });
+        assertEquals(r.status, 303);
+        assertEquals(r.headers.get("location"), "/");
+        const set = r.headers.get("set-cookie") ?? "";
+        assertMatch(set, /HttpOnly/);
+        assertMatch(set, /SameSite=Strict/);
+        cookie = set.split(";")[0];
+        await r.body?.cancel();
+        const page = await fetch(origin + "/", { headers: { cookie } });
+        assertEquals(page.status, 200);
+        assertStringIncludes(await page.text(), '<script type="module" src="/assets/app.js">');
+      });
+
+      await t.step("Host and Origin are checked (DNS rebinding, cross-site requests)", async () => {
+        const evilHost = await raw(port, [
+          "GET / HTTP/1.1",
+          "Host: evil.example:" + port,
+          `Cookie: ${cookie}`,
+        ]);
+        assertMatch(evilHost, /^HTTP\/1\.1 403/);
+        const r = await fetch(origin + "/api/info", { headers: { cookie, origin: "http://evil.example" } });
+        assertEquals(r.status, 403);
+        await r.body?.cancel();
+        const ok = await fetch(origin + "/api/info", { headers: { cookie, origin } });
+        assertEquals(ok.status, 200);
+        assertEquals((await ok.json()).namespace, "dev");
+      });
+
+      await t.step("a mutating request needs the CSRF token", async () => {
+        const r = await fetch(`${origin}/api/sessions/${NAME}/stop`, {
+          method: "POST",
+          headers: { cookie, origin, "content-type": "application/json" },
+          body: "{}",
+        });
+        assertEquals(r.status, 403);
+        assertStringIncludes(await r.text(), "CSRF");
+        const bad = await fetch(`${origin}/api/sessions/${NAME}/stop`, {
+          method: "POST",
+          headers: { cookie, origin, "x-csrf-token": "f".repeat(48) },
+        });
+        assertEquals(bad.status, 403);
+        await bad.body?.cancel();
+      });
+
+      await t.step(
+        "a WebSocket with a foreign Origin (or none) is refused; this page's is accepted",
+        async () => {
+          const ws = (o?: string) =>
+            raw(port, [
+              `GET /api/sessions/${NAME}/terminal HTTP/1.1`,
+              `Host: 127.0.0.1:${port}`,
+              `Cookie: ${cookie}`,
+              "Upgrade: websocket",
+              "Connection: Upgrade",
+              "Sec-WebSocket-Version: 13",
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+              ...(o ? [`Origin: ${o}`] : []),
+            ]);
+          assertMatch(await ws("http://evil.example"), /^HTTP\/1\.1 403/);
+          assertMatch(await ws(`http://localhost.evil.example:${port}`), /^HTTP\/1\.1 403/);
+          assertMatch(await ws(), /^HTTP\/1\.1 403/);
+          assertMatch(await ws(origin), /^HTTP\/1\.1 101/);
+        },
+      );
+
+      await t.step("only bundled assets are served: path traversal gets 404", async () => {
+        for (
+          const path of [
+            "/assets/../../../../etc/passwd",
+            "/assets/..%2f..%2f..%2fetc%2fpasswd",
+            "/assets/%2e%2e/%2e%2e/deno.json",
+            "/assets/../server.ts",
+            "/../../etc/passwd",
+            "/assets/",
+            "/assets/constructor",
+            "/src/web/server.ts",
+          ]
+        ) {
+          const r = await raw(port, [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, `Cookie: ${cookie}`]);
+          assertMatch(r, /^HTTP\/1\.1 404/, path);
+          assert(!r.includes("root:") && !r.includes('"imports"'), path);
+        }
+        const js = await fetch(origin + "/assets/app.js", { headers: { cookie } });
+        assertEquals(js.status, 200);
+        assertMatch(js.headers.get("content-type") ?? "", /javascript/);
+        await js.body?.cancel();
+      });
+
+      const puppeteer = (await import("puppeteer-core")).default;
+      browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+      });
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1360, height: 860 });
+      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+      const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+      const waitText = (sel: string, re: RegExp, timeout = 120_000) =>
+        page.waitForFunction(
+          (s: string, src: string) => new RegExp(src).test(document.querySelector(s)?.textContent ?? ""),
+          { timeout, polling: 100 },
+          sel,
+          re.source,
+        );
+
+      await t.step("the page opens with the token; the list is live", async () => {
+        await page.goto(loginUrl);
+        assertEquals(new URL(page.url()).search, "", "the token left the address bar");
+        await page.waitForSelector(".live.on");
+        await waitText("main", /No sessions in this namespace/);
+        await shot("01-sessions-empty");
+      });
+
+      await t.step("start a session from the dialog; it reaches Running", async () => {
+        await page.click("#new-session");
+        await page.type("input[name=name]", NAME);
+        await page.type("input[name=repo]", repo.bare);
+        await page.type("input[name=image]", SESSION_IMAGE);
+        await page.type("input[name=envFiles]", ".env");
+        await page.type("input[name=sync]", ".");
+        await shot("02-start-dialog");
+        await page.click("#start-form button[type=submit]");
+        await page.waitForSelector(`tr[data-session=${NAME}]`, { timeout: 60_000 });
+        await waitText(`tr[data-session=${NAME}] .pill`, /^Running$/, 180_000);
+        await waitText(`tr[data-session=${NAME}]`, /Active/, 60_000);
+        await shot("03-sessions-running");
+      });
+
+      await t.step("no secret value reaches the browser", async () => {
+        const html = await page.content();
+        assert(!html.includes(SECRET));
+        // the token lives in the HttpOnly cookie only: not in the page, and not readable by its scripts
+        assert(!html.includes(token));
+        assertEquals(await page.evaluate("document.cookie"), "");
+        for (const p of [`/api/sessions/${NAME}`, `/api/sessions/${NAME}/sync`, "/api/info"]) {
+          const body = await (await fetch(origin + p, { headers: { cookie } })).text();
+          assert(!body.includes(SECRET), p);
+        }
+        const one = await (await fetch(`${origin}/api/sessions/${NAME}`, { headers: { cookie } })).json();
+        assertEquals(one.envVars, ["API_TOKEN"]);
+      });
+
+      await t.step("its terminal: type `echo hi`, read hi back", async () => {
+        await page.click(`tr[data-session=${NAME}] a.name`);
+        await page.waitForSelector(".term[data-state=connected]", { timeout: 60_000 });
+        await page.click(".term");
+        await page.keyboard.type("echo h''i\n");
+        await page.waitForFunction(
+          () =>
+            [...document.querySelectorAll(".xterm-rows > div")].some((r: Element) =>
+              r.textContent?.trim() === "hi"
+            ),
+          { timeout: 30_000, polling: 100 },
+        );
+        await shot("04-terminal");
+      });
+
+      await t.step("run the (fake) agent: its log streams, its diff shows the file", async () => {
+        await page.click("a[data-tab=agent]");
+        await page.type("#agent-prompt", "add the line zq-ui-4711");
+        await page.click("#run-agent");
+        await waitText("#run-log", /agent: committed [0-9a-f]+/, 60_000);
+        assertStringIncludes(
+          await page.$eval("#run-log", (e: Element) => e.textContent),
+          "working on: add the line",
+        );
+        await waitText(`.agent`, /succeeded/, 60_000);
+        await shot("05-agent");
+        await page.click("a[data-tab=diff]");
+        await waitText("#diff", /AGENT\.md/, 60_000);
+        await waitText("#diff", /zq-ui-4711/);
+        await shot("06-diff");
+      });
+
+      await t.step("a sync conflict: view both versions, keep the pod's", async () => {
+        assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+        const r = await w.k(["attach", NAME, "--command", "echo pod-version > c.txt"]);
+        assertEquals(r.code, 0, r.stderr);
+        await Deno.writeTextFile(join(w.cwd, "c.txt"), "local-version\n");
+        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+        await page.click("a[data-tab=sync]");
+        await page.waitForSelector('tr[data-conflict="c.txt"]', { timeout: 60_000 });
+        await shot("07-sync-conflict");
+        await page.click('tr[data-conflict="c.txt"] button');
+        await waitText("#local-version", /local-version/, 30_000);
+        await waitText("#pod-version", /pod-version/, 30_000);
+        await shot("08-conflict-both");
+        await page.click("#keep-pod");
+        await page.waitForSelector("#no-conflicts", { timeout: 60_000 });
+        assertEquals(await Deno.readTextFile(join(w.cwd, "c.txt")), "pod-version\n");
+      });
+
+      await t.step("delete it with confirmation (and its volumes): it leaves the list", async () => {
+        await page.click("a[href='#/sessions']");
+        await page.waitForSelector(`tr[data-session=${NAME}]`);
+        await page.click(`tr[data-session=${NAME}] button[data-action=delete]`);
+        await page.waitForSelector("#delete-dialog");
+        await page.click("#delete-dialog input[name=purge]");
+        await shot("09-delete-dialog");
+        await page.click("#confirm-delete");
+        await page.waitForFunction(
+          (n: string) => !document.querySelector(`tr[data-session=${n}]`),
+          { timeout: 120_000, polling: 100 },
+          NAME,
+        );
+        const pvcs = await w.kc(["get", "pvc", "-o", "name"]);
+        assert(!pvcs.stdout.includes(`workspace-${NAME}`), pvcs.stdout);
+      });
+    } finally {
+      await browser?.close().catch(() => {});
+      try {
+        ui.kill("SIGINT");
+      } catch { /* exited */ }
+      const st = await ui.status;
+      assertEquals(st.code, 0, "kodama ui ends cleanly on Ctrl-C");
+      await ui.stderr.cancel().catch(() => {});
+      await w.k(["delete", NAME, "--force", "--purge"]).catch(() => {});
+    }
+  },
+);
