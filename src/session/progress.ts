@@ -112,6 +112,27 @@ function claimProblem(claim: V1PersistentVolumeClaim, events: CoreV1Event[]): st
   return last?.message?.trim();
 }
 
+/** The claims not Bound yet, in words (grouped by problem, names sorted), or undefined when all are. */
+export function unboundText(pvcs: V1PersistentVolumeClaim[], events: CoreV1Event[] = []): string | undefined {
+  // by name: the order a watch delivers them in is no order
+  const unbound = pvcs.filter((c) => c.status?.phase !== "Bound")
+    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  if (!unbound.length) return undefined;
+  // volumes with the same problem (both claims name a missing class) are told once
+  const byProblem = new Map<string, string[]>();
+  for (const c of unbound) {
+    const key = `${c.status?.phase ?? "Pending"}${
+      claimProblem(c, events) ? `: ${claimProblem(c, events)}` : ""
+    }`;
+    byProblem.set(key, [...(byProblem.get(key) ?? []), c.metadata?.name ?? "?"]);
+  }
+  return [...byProblem].map(([problem, names]) =>
+    `${names.length > 1 ? "volumes" : "volume"} ${names.join(", ")} ${
+      names.length > 1 ? "are" : "is"
+    } ${problem}`
+  ).join("; ");
+}
+
 /** Decide: ready, failed (and why), or still waiting (for what). */
 export function verdict(
   pod: V1Pod | undefined,
@@ -127,25 +148,8 @@ export function verdict(
   if (problem && problem !== "ErrImagePull" && problem !== "Init:ErrImagePull") {
     return { ready: false, failure: describeProblem(pod, problem) };
   }
-  // by name: the order a watch delivers them in is no order
-  const unbound = pvcs.filter((c) => c.status?.phase !== "Bound")
-    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
-  if (unbound.length) {
-    // volumes with the same problem (both claims name a missing class) are told once
-    const byProblem = new Map<string, string[]>();
-    for (const c of unbound) {
-      const key = `${c.status?.phase ?? "Pending"}${
-        claimProblem(c, events) ? `: ${claimProblem(c, events)}` : ""
-      }`;
-      byProblem.set(key, [...(byProblem.get(key) ?? []), c.metadata?.name ?? "?"]);
-    }
-    const why = [...byProblem].map(([problem, names]) =>
-      `${names.length > 1 ? "volumes" : "volume"} ${names.join(", ")} ${
-        names.length > 1 ? "are" : "is"
-      } ${problem}`
-    );
-    return { ready: false, waiting: why.join("; ") };
-  }
+  const unbound = unboundText(pvcs, events);
+  if (unbound) return { ready: false, waiting: unbound };
   const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
   if (!reached.has("scheduled")) {
     return {

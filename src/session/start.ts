@@ -42,7 +42,7 @@ import { saveState, stateFromSpec } from "./state.ts";
 import { sessionView } from "./status.ts";
 import { ProgressRenderer } from "../ui/progress.ts";
 import { PHASE_LABELS, PHASES } from "./progress.ts";
-import { waitForSession } from "./wait.ts";
+import { waitForClaimsBound, waitForSession } from "./wait.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -315,6 +315,8 @@ class Created {
   volumes: string[] = [];
   /** of those, the ones kept from an earlier session: never deleted (their data is the point) */
   adopted: string[] = [];
+  /** the claims as the API server returned them (their class, whether already Bound) */
+  claims: V1PersistentVolumeClaim[] = [];
 }
 
 interface Run {
@@ -323,6 +325,12 @@ interface Run {
   created: Created;
   io: StartIO;
   signal: AbortSignal;
+  /** the phase lines, shared by the volume wait and the pod wait */
+  phases: ReturnType<typeof phaseReporter>;
+  /** the start's time limit (ms) */
+  waitMs: number;
+  /** `--no-wait`: nothing is waited for, the pod goes with its claims */
+  noWait?: boolean;
 }
 
 function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
@@ -395,7 +403,7 @@ async function createVolumes(r: Run): Promise<void> {
     if (r.signal.aborted) return;
     const name = pvc.metadata!.name!;
     try {
-      await r.kube.createObject("persistentvolumeclaims", spec.namespace, pvc);
+      r.created.claims.push(await r.kube.createObject("persistentvolumeclaims", spec.namespace, pvc));
       r.created.volumes.push(name);
       continue;
     } catch (e) {
@@ -432,11 +440,68 @@ async function createVolumes(r: Run): Promise<void> {
     });
     r.created.volumes.push(name);
     r.created.adopted.push(name);
+    r.created.claims.push(old);
     const size = old.spec?.resources?.requests?.storage;
     r.io.err.write(
       `reusing volume ${name}${size ? ` (${size})` : ""}, kept from an earlier session ${spec.name}\n`,
     );
   }
+}
+
+/**
+ * How the claims bind, from their StorageClasses when this user may read them: `immediate` (the
+ * default mode: they bind on their own, so the pod waits for them), `consumer` (`WaitForFirstConsumer`:
+ * they bind only for a pod, so they go together), or `unknown` (a class not readable or missing: the
+ * claims' own events tell, see waitForClaimsBound). Pure.
+ */
+export function bindingMode(
+  claims: V1PersistentVolumeClaim[],
+  classes: Map<string, { volumeBindingMode?: string } | undefined>,
+): "immediate" | "consumer" | "unknown" {
+  let mode: "immediate" | "consumer" | "unknown" = "immediate";
+  for (const c of claims) {
+    if (c.status?.phase === "Bound") continue;
+    const name = c.spec?.storageClassName;
+    const cls = name ? classes.get(name) : undefined;
+    if (cls?.volumeBindingMode === "WaitForFirstConsumer") return "consumer";
+    if (!cls) mode = "unknown";
+  }
+  return mode;
+}
+
+/**
+ * Start at the floor: claims that bind on their own are watched until Bound and only then is the pod
+ * created, so the scheduler places it on its first try instead of parking it behind its back-off.
+ */
+async function volumesBound(r: Run): Promise<void> {
+  const { spec } = r.plan;
+  const claims = r.created.claims;
+  if (r.noWait || !claims.length || claims.every((c) => c.status?.phase === "Bound")) return;
+  const names = [...new Set(claims.map((c) => c.spec?.storageClassName).filter((n): n is string => !!n))];
+  const classes = new Map<string, { volumeBindingMode?: string } | undefined>();
+  await Promise.all(names.map(async (n) => {
+    // most users may not read StorageClasses (cluster-scoped): then the claims' events tell
+    const cls = await r.kube.getObject<{ volumeBindingMode?: string }>("storageclasses", "", n)
+      .catch(() => undefined);
+    classes.set(n, cls);
+  }));
+  const mode = bindingMode(claims, classes);
+  if (mode === "consumer") return;
+  const res = await waitForClaimsBound(r.kube, spec.namespace, spec.name, r.created.volumes, {
+    timeoutMs: r.waitMs,
+    signal: r.signal,
+    immediate: mode === "immediate",
+    onWaiting: (w) => r.phases.report(new Set(["created"]), w),
+  });
+  if (res.outcome === "timeout") {
+    if (res.events) r.io.err.write(`recent events:\n${res.events.replace(/^(?=.)/gm, "  ")}`);
+    throw new KodamaError(
+      `timed out after ${formatDuration(r.waitMs)}: session ${spec.name} is still waiting for ${res.waiting}`,
+      ExitCode.TIMEOUT,
+      `raise --timeout (default session.readyTimeout); \`kubectl describe pvc -n ${spec.namespace}\` shows the provisioner's events`,
+    );
+  }
+  if (res.outcome === "bound") r.phases.report(new Set(["created", "bound"]));
 }
 
 async function createEditor(r: Run): Promise<void> {
@@ -457,6 +522,7 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   createGitSecret,
   createVolumes,
   createEditor,
+  volumesBound,
   createPod,
 ];
 
@@ -557,9 +623,17 @@ export function phaseReporter(io: StartIO, started = Date.now()) {
 export async function waitReady(
   kube: Kube,
   spec: SessionSpec,
-  o: { timeoutMs: number; signal: AbortSignal; io: StartIO; started?: number; verb: string },
+  o: {
+    timeoutMs: number;
+    signal: AbortSignal;
+    io: StartIO;
+    started?: number;
+    verb: string;
+    /** the reporter the steps before already wrote to (its lines are not repeated) */
+    phases?: ReturnType<typeof phaseReporter>;
+  },
 ): Promise<void> {
-  const phases = phaseReporter(o.io, o.started);
+  const phases = o.phases ?? phaseReporter(o.io, o.started);
   phases.report(new Set(["created"]));
   let res;
   try {
@@ -637,10 +711,11 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   if (o.replace) await replaceExisting(kube, plan.spec, io);
   const onSignal = () => io.err.write("\ninterrupted: cleaning up…\n");
   return await withInterrupt(async (signal, it) => {
-    const run: Run = { kube, plan, created: new Created(), io, signal };
+    const started = Date.now();
+    const phases = phaseReporter(io, started);
+    const run: Run = { kube, plan, created: new Created(), io, signal, phases, waitMs, noWait: o.noWait };
     const { spec } = plan;
     const where = { context: kube.contextName, server: kube.server };
-    const started = Date.now();
     try {
       for (const step of CREATE_STEPS) {
         if (it.interrupted) break;
@@ -649,12 +724,13 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       if (!it.interrupted) {
         await saveState(stateFromSpec(spec, where, "Starting"));
         if (o.noWait) {
+          phases.done();
           io.out.write(`session/${spec.name} created\n`);
           io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
           return ExitCode.OK;
         }
         await Promise.race([
-          waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start" }),
+          waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start", phases }),
           // a local repository goes to the clone container over exec; only its failure ends the wait
           ...(spec.git?.source === "local"
             ? [sendLocalRepo(kube, spec, spec.git.repo, signal).then(() => new Promise<never>(() => {}))]
@@ -693,6 +769,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       );
       return ExitCode.OK;
     } catch (e) {
+      phases.done();
       if (!it.interrupted) {
         if (run.created.secret || run.created.volumes.length || run.created.pod) {
           // a session that never ran leaves nothing behind (its volumes only with --keep-on-failure); the

@@ -6,7 +6,15 @@
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { sessionSelector } from "./names.ts";
-import { eventsOf, eventsTable, type Phase, reachedPhases, sortEvents, verdict } from "./progress.ts";
+import {
+  eventsOf,
+  eventsTable,
+  type Phase,
+  reachedPhases,
+  sortEvents,
+  unboundText,
+  verdict,
+} from "./progress.ts";
 
 export interface WaitResult {
   outcome: "ready" | "failed" | "timeout" | "interrupted";
@@ -103,3 +111,82 @@ export async function waitForSession(
     o.signal.removeEventListener("abort", onOuter);
   }
 }
+
+/**
+ * Wait (a watch, not a poll) until the named claims are all Bound — what `start` does before it creates
+ * the pod when they bind on their own (`Immediate`): a pod made earlier is parked by the scheduler ("pod
+ * has unbound immediate PersistentVolumeClaims") and tried again only after its back-off. The claims'
+ * events (watched too) end the wait early when waiting cannot help: `consumer` (a
+ * `WaitForFirstConsumer` claim binds only for a pod), `stuck` (the controller's warning: a missing class,
+ * no volume), `unknown` (events are not readable here, so neither can be told). `onWaiting` gets what is
+ * still unbound, with the provisioner's last word.
+ */
+export async function waitForClaimsBound(
+  kube: Kube,
+  namespace: string,
+  session: string,
+  names: string[],
+  o: {
+    timeoutMs: number;
+    signal: AbortSignal;
+    onWaiting?: (waiting: string) => void;
+    /** the class is known to bind at once: only Bound, a timeout or Ctrl-C end the wait */
+    immediate?: boolean;
+  },
+): Promise<{ outcome: ClaimsOutcome; waiting?: string; events: string }> {
+  const claims = new Map<string, V1PersistentVolumeClaim>();
+  const events = new Map<string, CoreV1Event>();
+  const ac = new AbortController();
+  const done = Promise.withResolvers<ClaimsOutcome>();
+  const onOuter = () => done.resolve("interrupted");
+  o.signal.addEventListener("abort", onOuter, { once: true });
+  let last = "";
+  const ours = () => eventsOf([...events.values()], [...claims.values()]);
+  const waiting = () => unboundText([...claims.values()], ours()) ?? "the volumes to appear";
+  const evaluate = () => {
+    if (names.every((n) => claims.get(n)?.status?.phase === "Bound")) return done.resolve("bound");
+    if (!o.immediate) {
+      const ev = ours().filter((e) => names.includes(e.involvedObject?.name ?? ""));
+      if (ev.some((e) => e.reason === "WaitForFirstConsumer")) return done.resolve("consumer");
+      if (ev.some((e) => e.type === "Warning")) return done.resolve("stuck");
+    }
+    if (!names.every((n) => claims.has(n))) return; // the watch's first events: not all seen yet
+    const w = waiting();
+    if (w !== last) o.onWaiting?.(last = w);
+  };
+  const selector = { labelSelector: sessionSelector(session) };
+  kube.watchObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, selector, (type, c) => {
+    const key = c.metadata?.name ?? "";
+    if (!names.includes(key)) return;
+    if (type === "DELETED") claims.delete(key);
+    else claims.set(key, c);
+    evaluate();
+  }, ac.signal).catch((e) => done.reject(e));
+  kube.watchObjects<CoreV1Event>(
+    "events",
+    namespace,
+    { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" },
+    (type, e) => {
+      const key = e.metadata?.name ?? "";
+      if (type === "DELETED") events.delete(key);
+      else events.set(key, e);
+      evaluate();
+    },
+    ac.signal,
+    // events unreadable (RBAC): with the class unknown too, nothing tells WaitForFirstConsumer apart
+  ).catch(() => o.immediate || done.resolve("unknown"));
+  const timer = setTimeout(() => done.resolve("timeout"), o.timeoutMs);
+  if (o.signal.aborted) done.resolve("interrupted");
+  try {
+    const r = await done.promise;
+    if (r !== "timeout") return { outcome: r, events: "" };
+    const recent = sortEvents(ours()).slice(-RECENT_EVENTS);
+    return { outcome: r, waiting: waiting(), events: recent.length ? eventsTable(recent) : "" };
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+    o.signal.removeEventListener("abort", onOuter);
+  }
+}
+
+export type ClaimsOutcome = "bound" | "consumer" | "stuck" | "unknown" | "timeout" | "interrupted";

@@ -186,8 +186,9 @@ withSessionWorld("start: Ctrl-C while waiting removes what it created except the
       ".env",
     ]);
     const out = drain(child.stdout.getReader());
-    // the waiting phase: the volumes cannot bind, so it waits until interrupted
-    const { text, rest } = await readUntil(child.stderr, /waiting for volume/);
+    // the waiting phase: the volumes cannot bind (the class is missing, so the pod is made too: waiting for
+    // the claims would not help), so it waits until interrupted
+    const { text, rest } = await readUntil(child.stderr, /waiting for volume.*"nope" not found/);
     assertStringIncludes(text, "objects created");
     child.kill("SIGINT");
     const stderr = text + await drain(rest);

@@ -31,8 +31,14 @@ import {
   bindProblem,
   boundClaim,
   claimsBlockScheduling,
+  classOf,
+  consumerClaims,
+  provisionDelayMs,
   pvcEvent,
+  SELECTED_NODE,
+  TEST_PROVISIONER,
   unschedulableStatus,
+  waitsForConsumer,
 } from "./storage.ts";
 import YAML from "yaml";
 import {
@@ -47,6 +53,9 @@ import {
 } from "./defaults.ts";
 import { syncEndpoints } from "./endpoints.ts";
 import { recordEvent } from "./events.ts";
+
+/** kube-scheduler's podInitialBackoffSeconds: a pod it could not place is tried again no sooner. */
+const SCHEDULER_BACKOFF_MS = 1000;
 import {
   isWorkload,
   syncWorkloads,
@@ -91,6 +100,10 @@ export class ClusterApi implements RuntimeHost {
   private readonly pendingPodStops = new Map<string, Promise<void>>();
   private readonly endpointsQueue = new Set<string>();
   private closed = false;
+  /** provisioning and scheduler back-off timers (cleared on close) */
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  /** when the scheduler last failed to place a pod (ns/name -> ms): its back-off runs from there */
+  private parkedAt = new Map<string, number>();
 
   constructor(readonly stateDir: string) {
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
@@ -340,6 +353,11 @@ export class ClusterApi implements RuntimeHost {
           o.status = unschedulableStatus({ status: { qosClass: qosClass(o) } }, blocked, ts);
           break;
         }
+        if (!o.spec.nodeName && consumerClaims(this.store, o).length) {
+          // WaitForFirstConsumer: placed, its claims being provisioned (the scheduler's binding step)
+          o.status = { phase: "Pending", qosClass: qosClass(o) };
+          break;
+        }
         const ip = this.allocatePodIp();
         o.spec.nodeName ??= NODE_NAME;
         o.status = {
@@ -362,8 +380,12 @@ export class ClusterApi implements RuntimeHost {
         o.metadata.finalizers = [
           ...new Set([...(o.metadata.finalizers ?? []), "kubernetes.io/pvc-protection"]),
         ];
-        if (bindProblem(this.store, o)) o.status = { phase: "Pending" };
-        else boundClaim(o);
+        if (
+          bindProblem(this.store, o) || waitsForConsumer(this.store, o) ||
+          provisionDelayMs(classOf(this.store, o)) > 0
+        ) {
+          o.status = { phase: "Pending" };
+        } else boundClaim(o);
         break;
       case "services":
         if (o.spec.type !== "ExternalName" && o.spec.clusterIP !== "None") {
@@ -400,13 +422,23 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "pods":
         if (!o.spec.nodeName) {
-          this.recordEvent(
-            ns,
-            o.metadata.name,
-            "Warning",
-            "FailedScheduling",
-            o.status.conditions[0].message,
-          );
+          if (o.status.conditions?.length) {
+            this.parkedAt.set(`${ns}/${o.metadata.name}`, Date.now());
+            this.recordEvent(
+              ns,
+              o.metadata.name,
+              "Warning",
+              "FailedScheduling",
+              o.status.conditions[0].message,
+            );
+            break;
+          }
+          for (const c of consumerClaims(this.store, o)) {
+            if (c.metadata.annotations?.[SELECTED_NODE]) continue;
+            const next: Obj = clone(c) as Obj;
+            next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [SELECTED_NODE]: NODE_NAME };
+            this.provision(this.store.replace("persistentvolumeclaims", next));
+          }
           break;
         }
         // the runtime records the Scheduled event (sourced to default-scheduler by recordEvent)
@@ -416,6 +448,18 @@ export class ClusterApi implements RuntimeHost {
         const problem = bindProblem(this.store, o);
         if (problem) {
           pvcEvent(this.store, o, "Warning", problem.reason, problem.message);
+          break;
+        }
+        if (o.status?.phase !== "Bound") {
+          if (waitsForConsumer(this.store, o)) {
+            pvcEvent(
+              this.store,
+              o,
+              "Normal",
+              "WaitForFirstConsumer",
+              "waiting for first consumer to be created before binding",
+            );
+          } else this.provision(o);
           break;
         }
         this.pvcDir(ns, o.metadata.name);
@@ -447,11 +491,73 @@ export class ClusterApi implements RuntimeHost {
     for (const ns of touched) this.scheduleWaiting(ns);
   }
 
-  /** The scheduler: pods left unplaced for their claims are placed (and started) once the claims are bound. */
+  /**
+   * The test provisioner: the claim stays Pending with the controller's and the provisioner's events for
+   * the class's `provisionDelay`, then is bound to a new volume and waiting pods are placed.
+   */
+  private provision(claim: Obj) {
+    const ns = claim.metadata.namespace;
+    const { name, uid } = claim.metadata;
+    pvcEvent(
+      this.store,
+      claim,
+      "Normal",
+      "ExternalProvisioning",
+      `waiting for a volume to be created, either by external provisioner "${TEST_PROVISIONER}" or manually created by system administrator`,
+    );
+    pvcEvent(
+      this.store,
+      claim,
+      "Normal",
+      "Provisioning",
+      `External provisioner is provisioning volume for claim "${ns}/${name}"`,
+      `${TEST_PROVISIONER}_${NODE_NAME}`,
+    );
+    const finish = () => {
+      const cur = this.store.get("persistentvolumeclaims", ns, name);
+      if (this.closed || !cur || cur.metadata.uid !== uid || cur.status?.phase === "Bound") return;
+      if (cur.metadata.deletionTimestamp) return;
+      const next: Obj = clone(cur) as Obj;
+      boundClaim(next);
+      const bound = this.store.replace("persistentvolumeclaims", next);
+      pvcEvent(
+        this.store,
+        bound,
+        "Normal",
+        "ProvisioningSucceeded",
+        `Successfully provisioned volume ${bound.spec.volumeName}`,
+        `${TEST_PROVISIONER}_${NODE_NAME}`,
+      );
+      this.pvcDir(ns, name);
+      this.scheduleWaiting(ns);
+    };
+    const delay = provisionDelayMs(classOf(this.store, claim));
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      finish();
+    }, delay);
+    this.timers.add(t);
+  }
+
+  /**
+   * The scheduler: pods left unplaced for their claims are placed (and started) once the claims are bound
+   * — a pod it failed to place no sooner than its back-off (kube-scheduler's initial 1 s) after that try.
+   */
   private scheduleWaiting(ns: string) {
     for (const p of [...this.store.peek("pods", ns)]) {
       if (p.spec?.nodeName || p.metadata.deletionTimestamp) continue;
-      if (claimsBlockScheduling(this.store, p)) continue;
+      if (claimsBlockScheduling(this.store, p) || consumerClaims(this.store, p).length) continue;
+      const key = `${ns}/${p.metadata.name}`;
+      const parked = this.parkedAt.get(key);
+      if (parked !== undefined && Date.now() - parked < SCHEDULER_BACKOFF_MS) {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          if (!this.closed) this.scheduleWaiting(ns);
+        }, SCHEDULER_BACKOFF_MS - (Date.now() - parked));
+        this.timers.add(t);
+        continue;
+      }
+      this.parkedAt.delete(key);
       const pod: Obj = clone(p) as Obj;
       const ip = this.allocatePodIp();
       pod.spec.nodeName = NODE_NAME;
@@ -835,6 +941,8 @@ export class ClusterApi implements RuntimeHost {
 
   close() {
     this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
   }
 
   // ---------------------------------------------------------------- watch

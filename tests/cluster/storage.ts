@@ -65,7 +65,14 @@ export function boundClaim(claim: Obj): void {
   };
 }
 
-export function pvcEvent(store: Store, claim: Obj, type: string, reason: string, message: string): void {
+export function pvcEvent(
+  store: Store,
+  claim: Obj,
+  type: string,
+  reason: string,
+  message: string,
+  component = "persistentvolume-controller",
+): void {
   recordEvent(
     store,
     claim.metadata.namespace,
@@ -80,9 +87,36 @@ export function pvcEvent(store: Store, claim: Obj, type: string, reason: string,
     type,
     reason,
     message,
-    "persistentvolume-controller",
+    component,
   );
 }
+
+/** The claim's StorageClass object, when it names one that exists. */
+export function classOf(store: Store, claim: Obj): Obj | undefined {
+  const cls = claim.spec?.storageClassName;
+  return cls ? store.get("storageclasses", "", cls) : undefined;
+}
+
+/**
+ * The test provisioner's one parameter: `parameters.provisionDelay` (`10s`, `500ms`) on a StorageClass
+ * makes it take that long per volume, as a cloud disk does; the claim stays Pending with the
+ * provisioner's events meanwhile. 0 when unset or unreadable.
+ */
+export function provisionDelayMs(cls: Obj | undefined): number {
+  const v = cls?.provisioner === TEST_PROVISIONER ? cls.parameters?.provisionDelay : undefined;
+  const m = typeof v === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(v.trim()) : null;
+  if (!m) return 0;
+  return Math.round(Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000));
+}
+
+/** A `WaitForFirstConsumer` claim no pod has asked for yet (the scheduler sets `selected-node`). */
+export function waitsForConsumer(store: Store, claim: Obj): boolean {
+  return classOf(store, claim)?.volumeBindingMode === "WaitForFirstConsumer" &&
+    !claim.metadata.annotations?.[SELECTED_NODE];
+}
+
+/** Set by the scheduler on a `WaitForFirstConsumer` claim once a pod using it is placed. */
+export const SELECTED_NODE = "volume.kubernetes.io/selected-node";
 
 /**
  * The scheduler's verdict for a pod's claims: undefined when every claim exists and is bound, else the
@@ -101,11 +135,29 @@ export function claimsBlockScheduling(store: Store, pod: Obj): string | undefine
   }
   for (const v of pod.spec?.volumes ?? []) {
     const name = v.persistentVolumeClaim?.claimName;
-    if (name && store.get("persistentvolumeclaims", ns, name)?.status?.phase !== "Bound") {
+    const c = name ? store.get("persistentvolumeclaims", ns, name) : undefined;
+    if (c && c.status?.phase !== "Bound" && classOf(store, c)?.volumeBindingMode !== "WaitForFirstConsumer") {
       return "0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims.";
     }
   }
   return undefined;
+}
+
+/**
+ * The pod's `WaitForFirstConsumer` claims not bound yet: the scheduler picks the node, marks them
+ * (`selected-node`) and waits in its binding step until they are provisioned; the pod gets no
+ * FailedScheduling meanwhile.
+ */
+export function consumerClaims(store: Store, pod: Obj): Obj[] {
+  const out: Obj[] = [];
+  for (const v of pod.spec?.volumes ?? []) {
+    const name = v.persistentVolumeClaim?.claimName;
+    const c = name ? store.get("persistentvolumeclaims", pod.metadata.namespace, name) : undefined;
+    if (c && c.status?.phase !== "Bound" && classOf(store, c)?.volumeBindingMode === "WaitForFirstConsumer") {
+      out.push(c);
+    }
+  }
+  return out;
 }
 
 /** The status of a pod the scheduler could not place. */

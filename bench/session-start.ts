@@ -1,0 +1,242 @@
+/**
+ * Session start against the floor (issue 34): one bare pod made and waited for by kubectl
+ * (`kubectl run … --restart=Never` + `kubectl wait --for=condition=Ready`, the same image) against
+ * `kodama start --no-sync` (cold: new volumes), `kodama resume` (volumes exist), `kodama start --repo`
+ * and eight starts at once, in the same run, rounds interleaved. Medians and ratios against the bare pod.
+ *
+ *   deno run -A bench/session-start.ts [--runs 3] [--slow 10s]
+ *
+ * It runs on the test server (the demo world, image busybox:1.36) and, when KODAMA_BENCH_KUBECONFIG is set,
+ * on that cluster too (context `dev`, namespace `dev`, image KODAMA_BENCH_IMAGE, default
+ * kodama-dev:bookworm; KODAMA_BENCH_REPO a git URL the pods can clone, else `--repo` is skipped there).
+ * On the test server `--slow` also makes a StorageClass whose provisioner takes that long per volume
+ * (the test provisioner's `provisionDelay`) and times a cold start on it.
+ *
+ * Targets: cold start <= 1.5x the bare pod, resume <= 1.2x, 8 starts at once <= 2x one start.
+ */
+import { join } from "node:path";
+import { kubectl as kubectlOn, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
+import { type BenchResult, fmtMs, median } from "./_util.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+interface Target {
+  label: string;
+  kubeconfig: string;
+  context: string;
+  image: string;
+  /** a URL for `start --repo` (a local path on the test server, whose pods are local processes) */
+  repo?: string;
+  cluster?: TestCluster;
+  /** a StorageClass with a slow provisioner (test server) */
+  slowClass?: string;
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string>, cwd?: string): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(cmd, { args, env, cwd, stdout: "null", stderr: "piped" }).output();
+  const dt = performance.now() - t0;
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.slice(-6).join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+  return dt;
+}
+
+function kodamaArgv(t: Target, args: string[]): string[] {
+  return [
+    "run",
+    "-A",
+    "--no-prompt",
+    "--config",
+    join(ROOT, "deno.json"),
+    join(ROOT, "main.ts"),
+    "--kubeconfig",
+    t.kubeconfig,
+    "--context",
+    t.context,
+    ...args,
+  ];
+}
+
+function kubectlArgv(t: Target, args: string[]): string[] {
+  return ["--kubeconfig", t.kubeconfig, "--context", t.context, "-n", "dev", ...args];
+}
+
+class Bench {
+  home = Deno.makeTempDirSync({ prefix: "kodama-bench-home-" });
+  cwd = Deno.makeTempDirSync({ prefix: "kodama-bench-cwd-" });
+  env: Record<string, string>;
+  constructor(readonly t: Target) {
+    this.env = { ...Deno.env.toObject(), KODAMA_HOME: this.home, NO_COLOR: "1" };
+  }
+  kodama(args: string[]): Promise<number> {
+    return run(Deno.execPath(), kodamaArgv(this.t, args), this.env, this.cwd);
+  }
+  kubectl(args: string[]): Promise<number> {
+    return run("kubectl", kubectlArgv(this.t, args), this.env);
+  }
+  async bare(name: string): Promise<number> {
+    const t0 = performance.now();
+    await this.kubectl([
+      "run",
+      name,
+      "--image",
+      this.t.image,
+      "--restart=Never",
+      "--command",
+      "--",
+      "sleep",
+      "3600",
+    ]);
+    await this.kubectl(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=180s"]);
+    const dt = performance.now() - t0;
+    await this.kubectl(["delete", "pod", name, "--grace-period=0", "--force", "--wait=false"]).catch(() => 0);
+    return dt;
+  }
+  start(name: string, extra: string[] = []): Promise<number> {
+    return this.kodama(["start", name, "--image", this.t.image, "--no-sync", ...extra]);
+  }
+  async purge(name: string): Promise<void> {
+    await this.kodama(["delete", name, "--force", "--purge"]).catch(() => 0);
+  }
+}
+
+const ratio = (a: number, b: number, target: number) => {
+  const r = a / b;
+  return `${r.toFixed(2)}x (target <= ${target}x) ${r <= target ? "OK" : "MISSED"}`;
+};
+
+async function benchTarget(t: Target, runs: number): Promise<string[]> {
+  const b = new Bench(t);
+  const tag = `bs${Date.now().toString(36).slice(-4)}`;
+  const bare: number[] = [], cold: number[] = [], resume: number[] = [], repo: number[] = [];
+  // warm the module cache and the image
+  await b.bare(`${tag}-warm`);
+  await b.start(`${tag}-warm`);
+  await b.purge(`${tag}-warm`);
+  for (let i = 0; i < runs; i++) {
+    bare.push(await b.bare(`${tag}-bare${i}`));
+    const name = `${tag}-c${i}`;
+    cold.push(await b.start(name));
+    await b.kodama(["stop", name]);
+    resume.push(await b.kodama(["resume", name]));
+    await b.purge(name);
+    if (t.repo) {
+      const r = `${tag}-r${i}`;
+      repo.push(await b.start(r, ["--repo", t.repo]));
+      await b.purge(r);
+    }
+  }
+  // eight at once, against one start measured just before
+  const one = await b.start(`${tag}-one`);
+  await b.purge(`${tag}-one`);
+  const t0 = performance.now();
+  await Promise.all([...Array(8).keys()].map((i) => b.start(`${tag}-p${i}`)));
+  const eight = performance.now() - t0;
+  await Promise.all([...Array(8).keys()].map((i) => b.purge(`${tag}-p${i}`)));
+  const lines = [
+    `[${t.label}] image ${t.image}, ${runs} rounds, medians`,
+    `  bare pod (kubectl run + wait)     ${fmtMs(median(bare))}`,
+    `  kodama start (cold, new volumes)  ${fmtMs(median(cold))}   ${ratio(median(cold), median(bare), 1.5)}`,
+    `  kodama resume                     ${fmtMs(median(resume))}   ${
+      ratio(median(resume), median(bare), 1.2)
+    }`,
+    repo.length
+      ? `  kodama start --repo               ${fmtMs(median(repo))}   ${
+        (median(repo) / median(bare)).toFixed(2)
+      }x`
+      : `  kodama start --repo               not measured (no repository the pods can reach)`,
+    `  8 starts at once                  ${fmtMs(eight)} against one start ${fmtMs(one)}   ${
+      ratio(eight, one, 2)
+    }`,
+  ];
+  if (t.slowClass) {
+    const s = await b.start(`${tag}-slow`, ["--storage-class", t.slowClass]);
+    await b.purge(`${tag}-slow`);
+    lines.push(
+      `  kodama start on a slow provisioner (${t.slowClass})  ${fmtMs(s)}   ${
+        (s / median(bare)).toFixed(2)
+      }x`,
+    );
+  }
+  await Deno.remove(b.home, { recursive: true }).catch(() => {});
+  await Deno.remove(b.cwd, { recursive: true }).catch(() => {});
+  return lines;
+}
+
+async function localRepo(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-bench-repo-" });
+  const git = (args: string[]) =>
+    new Deno.Command("git", {
+      args,
+      cwd: dir,
+      env: {
+        GIT_CONFIG_GLOBAL: "/dev/null",
+        GIT_AUTHOR_NAME: "b",
+        GIT_AUTHOR_EMAIL: "b@x",
+        GIT_COMMITTER_NAME: "b",
+        GIT_COMMITTER_EMAIL: "b@x",
+      },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  await git(["init", "-q", "-b", "main"]);
+  await Deno.writeTextFile(join(dir, "README.md"), "bench\n");
+  await git(["add", "."]);
+  await git(["commit", "-qm", "init"]);
+  return dir;
+}
+
+export async function benchSessionStart(runs = 3, slow = "10s"): Promise<BenchResult> {
+  const lines: string[] = [];
+  const cluster = await startCluster({ seed: "demo" });
+  try {
+    const slowClass = `slow-${slow}`.replace(/[^a-z0-9-]/g, "");
+    const mk = await kubectlOn(cluster, ["apply", "-f", "-"], {
+      stdin: JSON.stringify({
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: slowClass },
+        provisioner: "kodama.dev/test-hostpath",
+        parameters: { provisionDelay: slow },
+      }),
+    });
+    if (mk.code !== 0) throw new Error(mk.stderr);
+    lines.push(
+      ...await benchTarget({
+        label: "test server",
+        kubeconfig: cluster.kubeconfig,
+        context: "dev",
+        image: "busybox:1.36",
+        repo: await localRepo(),
+        cluster,
+        slowClass,
+      }, runs),
+    );
+  } finally {
+    await cluster.stop();
+  }
+  const real = Deno.env.get("KODAMA_BENCH_KUBECONFIG");
+  if (real) {
+    lines.push(
+      ...await benchTarget({
+        label: "cluster",
+        kubeconfig: real,
+        context: "dev",
+        image: Deno.env.get("KODAMA_BENCH_IMAGE") ?? "kodama-dev:bookworm",
+        repo: Deno.env.get("KODAMA_BENCH_REPO"),
+      }, runs),
+    );
+  }
+  return { name: "session-start", lines };
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const at = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
+  const r = await benchSessionStart(Number(at("--runs") ?? 3), at("--slow") ?? "10s");
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  Deno.exit(0);
+}
