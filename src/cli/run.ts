@@ -57,6 +57,11 @@ export const options: readonly OptSpec[] = [
     description: "trust this version of a repo workflow that asks for permissions (pinned by content hash)",
   },
   {
+    flags: "--trust-hash <sha256>",
+    description:
+      "trust only the version with this content hash (`kodama workflow show NAME -o json` prints it); a changed file is refused",
+  },
+  {
     flags: "-y, --yes",
     description: "answer prompts with the default (select: pick / pick steps take the first match)",
   },
@@ -78,6 +83,7 @@ export async function run(inv: Invocation): Promise<void> {
     words,
     dryRun: !!opts.dryRun,
     trust: !!opts.trust,
+    trustHash: opts.trustHash as string | undefined,
     yes: !!opts.yes,
     namespace: opts.namespace,
     connect: () => connectWith(ko),

@@ -48,12 +48,24 @@ export const subcommands: CommandSpec[] = [
       examples: [
         ["The built-in kwekash workflow", "kodama workflow show kwekash"],
         ["A copy to start your own from", "kodama workflow show health > .kodama/workflows/my-health.yaml"],
+        [
+          "Its params and whether running it needs trust (what it may touch), for editors",
+          "kodama workflow show kwekash -o json",
+        ],
       ],
     },
     args: [arg("<name>", "workflow name or file")],
+    options: [
+      {
+        flags: "-o, --output <format>",
+        description: "yaml: the file itself; json: name, source, file, params and the trust question",
+        choices: ["yaml", "json"],
+        default: "yaml",
+      },
+    ],
     run: async (inv) => {
       const { showCommand } = await commands();
-      await showCommand(inv.args[0]);
+      await showCommand(inv.args[0], { output: inv.opts.output as string });
     },
   },
   {

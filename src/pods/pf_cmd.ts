@@ -330,7 +330,11 @@ async function detach(kube: Kube, o: PortForwardCliOptions, out: Sink, err: Sink
   }
   const { selfCommand } = await import("../proc.ts");
   const id = newForwardId();
-  const argv = [...(o.argv ?? []).filter((a) => a !== "--detach"), "--daemon", id];
+  // `--daemon ID` goes before a `--`: after it, it would be read as ports (`port-forward … --detach -- :8080`)
+  const given = o.argv ?? [];
+  const dd = given.indexOf("--");
+  const before = (dd < 0 ? given : given.slice(0, dd)).filter((a) => a !== "--detach");
+  const argv = [...before, "--daemon", id, ...(dd < 0 ? [] : given.slice(dd))];
   // the same cluster even if the kubeconfig's current context changes later (none when --server made it)
   const child = kube.childFlags();
   const ctx = child.indexOf("--context");

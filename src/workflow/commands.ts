@@ -68,8 +68,43 @@ async function describe(r: WorkflowRef): Promise<string> {
   }
 }
 
-/** `kodama workflow show NAME`: the file itself on stdout; where it came from on stderr. */
-export async function showCommand(name: string, o: { out?: Sink; err?: Sink } = {}): Promise<void> {
+/**
+ * `kodama workflow show NAME -o json`: what a front end needs to run it — name, source, file,
+ * description, params (type, default, required, enum values) and the trust question (trust.ts's
+ * TrustStatus: whether running it needs trust, the lines naming what it may touch, the hash to pin).
+ */
+export async function showJson(name: string): Promise<Record<string, unknown>> {
+  const ref = await findWorkflow(name);
+  const lw = await loadWorkflowFile(ref.file, ref.source);
+  const { trustStatus } = await import("./trust.ts");
+  const w = lw.workflow;
+  return {
+    name: lw.name,
+    source: ref.source,
+    file: ref.file,
+    description: w.description ?? "",
+    params: Object.entries(w.params ?? {}).map(([pname, p]) => ({
+      name: pname,
+      type: p.type ?? "string",
+      ...(p.description !== undefined ? { description: p.description } : {}),
+      ...(p.default !== undefined ? { default: p.default } : {}),
+      required: !!p.required,
+      ...(p.values ? { values: p.values } : {}),
+    })),
+    permissions: w.permissions ?? {},
+    trust: await trustStatus(lw),
+  };
+}
+
+/** `kodama workflow show NAME`: the file itself on stdout; where it came from on stderr (-o json: showJson). */
+export async function showCommand(
+  name: string,
+  o: { out?: Sink; err?: Sink; output?: string } = {},
+): Promise<void> {
+  if (o.output === "json") {
+    (o.out ?? stdoutSink).write(JSON.stringify(await showJson(name), null, 2) + "\n");
+    return;
+  }
   const ref = await findWorkflow(name);
   const text = await readWorkflowText(ref.file);
   const all = await discover();

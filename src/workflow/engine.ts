@@ -52,6 +52,8 @@ export interface RunOptions {
   params?: Record<string, string | number | boolean>;
   dryRun?: boolean;
   trust?: boolean;
+  /** --trust-hash: trust only the version whose content hash is this (as `workflow show -o json` gave it) */
+  trustHash?: string;
   yes?: boolean;
   /** stdin and stderr are terminals: prompts and the picker may be used */
   interactive?: boolean;
@@ -127,6 +129,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   if (!o.dryRun && !o.covered) {
     await ensureTrusted(lw, {
       trust: o.trust,
+      trustHash: o.trustHash,
       interactive: !!o.interactive,
       confirm: o.confirm,
       note: o.display.note,

@@ -18,6 +18,7 @@ export interface RunCommandOptions {
   words?: string[];
   dryRun?: boolean;
   trust?: boolean;
+  trustHash?: string;
   yes?: boolean;
   namespace?: string;
   connect: () => Promise<Kube>;
@@ -49,6 +50,7 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
         params: withWords(lw, parseParamFlags(o.params), o.words ?? []),
         dryRun: o.dryRun,
         trust: o.trust,
+        trustHash: o.trustHash,
         yes: o.yes,
         interactive,
         connect: o.connect,

@@ -168,6 +168,8 @@ export async function isTrusted(lw: LoadedWorkflow): Promise<boolean> {
 export interface TrustOptions {
   /** --trust given */
   trust?: boolean;
+  /** --trust-hash: trust only this version (its sha256 as trustStatus gave it); any other is refused */
+  trustHash?: string;
   interactive: boolean;
   /** asks the person; resolves true to trust */
   confirm?: (message: string) => Promise<boolean>;
@@ -214,6 +216,40 @@ function describeAsks(lw: LoadedWorkflow, asks: Ask[]): string[] {
   });
 }
 
+/** What `workflow show -o json` tells a front end (the VS Code extension's modal dialog) about trust. */
+export interface TrustStatus {
+  /** running it needs the person's trust (it or a workflow it calls asks for permissions) */
+  needed: boolean;
+  /** this version is trusted already (pinned by content hash) */
+  trusted: boolean;
+  /** it was trusted, and has changed since */
+  changed: boolean;
+  /** the union of the permissions asked for, by kind (run, read, write, net, env) */
+  permissions: Record<string, string[]>;
+  /** the same lines the terminal prompt shows: each workflow, what it asks for, the pinned files */
+  lines: string[];
+  /** the content hash to pass to `run --trust-hash` (trust exactly the version shown) */
+  sha256?: string;
+}
+
+/** The trust question for a run of `lw`, as data; records nothing. */
+export async function trustStatus(lw: LoadedWorkflow): Promise<TrustStatus> {
+  await prepareWorkflow(lw);
+  const asks = await askingOf(lw);
+  if (!asks.length) return { needed: false, trusted: true, changed: false, permissions: {}, lines: [] };
+  const sha = await contentHash(lw);
+  const entry = (await readTrust())[lw.file];
+  const union = unionOf(asks) as Record<string, string[]>;
+  return {
+    needed: true,
+    trusted: entry?.sha256 === sha,
+    changed: !!entry && entry.sha256 !== sha,
+    permissions: Object.fromEntries(Object.entries(union).filter(([, v]) => v?.length)),
+    lines: [...describeAsks(lw, asks), ...(await pinLinesOf(asks))],
+    sha256: sha,
+  };
+}
+
 /** Make sure the workflow may run; throws exit 2 naming --trust when it may not. */
 export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promise<void> {
   await prepareWorkflow(lw);
@@ -232,7 +268,16 @@ export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promis
   );
   const pinned = `${reachable(lw).length} workflow file(s), ${scripts} script(s), ${modules} module(s)`;
   const pinLines = await pinLinesOf(asks);
-  if (o.trust) {
+  if (o.trustHash !== undefined && o.trustHash.toLowerCase() !== sha) {
+    throw new KodamaError(
+      `workflow ${lw.name} (${lw.file}) is not the version shown to you: its content hash is now ${
+        sha.slice(0, 12)
+      }, not ${o.trustHash.slice(0, 12)}; nothing was run`,
+      ExitCode.USAGE,
+      "it (or a file it runs) changed since it was shown to you: read it again, then trust the new version",
+    );
+  }
+  if (o.trust || o.trustHash !== undefined) {
     await recordTrust(lw, sha, perms);
     // --trust without a terminal says what it trusted: nothing is trusted silently
     o.note?.(`trusted ${esc(lw.name)}${changed}: ${perms} (pinned: ${pinned}, sha256 ${sha.slice(0, 12)})`);

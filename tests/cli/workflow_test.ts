@@ -105,3 +105,92 @@ Deno.test("run: unknown workflow exit 3 with did-you-mean; param errors exit 2 n
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("workflow show -o json: params and the trust question; run --trust-hash trusts only that version", async () => {
+  const repo = await Deno.makeTempDir();
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(repo, ".git"));
+    await Deno.mkdir(join(repo, ".kodama/workflows"), { recursive: true });
+    const file = join(repo, ".kodama/workflows/greet.yaml");
+    const text = `name: greet
+description: Say hello locally
+params:
+  who: { required: true, description: whom }
+  loud: { type: boolean, default: false }
+permissions: { run: [echo] }
+steps:
+  - local: { command: [echo, "hello", "\${{ params.who }}"] }
+`;
+    await Deno.writeTextFile(file, text);
+    const env = { KODAMA_HOME: home };
+    const builtin = JSON.parse(
+      (await runKodama(["workflow", "show", "kwekash", "-o", "json"], { env }))
+        .stdout,
+    );
+    assertEquals(builtin.source, "builtin");
+    assertEquals(builtin.params[0].name, "cmd");
+    assertEquals(builtin.trust.needed, false);
+    const show = await runKodama(["workflow", "show", "-o", "json", "greet"], {
+      cwd: repo,
+      env,
+    });
+    assertEquals(show.code, 0, show.stderr);
+    const info = JSON.parse(show.stdout);
+    assertEquals(info.params, [
+      { name: "who", type: "string", description: "whom", required: true },
+      { name: "loud", type: "boolean", default: false, required: false },
+    ]);
+    assertEquals(info.trust.needed, true);
+    assertEquals(info.trust.trusted, false);
+    assertEquals(info.trust.permissions, { run: ["echo"] });
+    assertStringIncludes(
+      info.trust.lines.join("\n"),
+      "workflow greet (.kodama/workflows/greet.yaml): run: echo",
+    );
+    assert(/^[0-9a-f]{64}$/.test(info.trust.sha256));
+    // another hash: refused, nothing trusted, nothing run
+    const wrong = await runKodama([
+      "run",
+      "greet",
+      "-p",
+      "who=x",
+      "--trust-hash",
+      "0".repeat(64),
+    ], { cwd: repo, env });
+    assertEquals(wrong.code, 2);
+    assertStringIncludes(wrong.stderr, "is not the version shown to you");
+    assert(!wrong.stdout.includes("hello"));
+    assert(!hasStackTrace(wrong.stderr));
+    // the hash shown: trusted and run; show now says trusted
+    const ok = await runKodama([
+      "run",
+      "greet",
+      "-p",
+      "who=x",
+      "--trust-hash",
+      info.trust.sha256,
+    ], { cwd: repo, env });
+    assertEquals(ok.code, 0, ok.stderr);
+    assertStringIncludes(ok.stdout + ok.stderr, "hello x");
+    const again = JSON.parse(
+      (await runKodama(["workflow", "show", "-o", "json", "greet"], {
+        cwd: repo,
+        env,
+      })).stdout,
+    );
+    assertEquals([again.trust.trusted, again.trust.changed], [true, false]);
+    // edited: no longer trusted, and marked changed
+    await Deno.writeTextFile(file, text + "# edit\n");
+    const edited = JSON.parse(
+      (await runKodama(["workflow", "show", "-o", "json", "greet"], {
+        cwd: repo,
+        env,
+      })).stdout,
+    );
+    assertEquals([edited.trust.trusted, edited.trust.changed], [false, true]);
+  } finally {
+    await Deno.remove(repo, { recursive: true });
+    await Deno.remove(home, { recursive: true });
+  }
+});
