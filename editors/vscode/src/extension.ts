@@ -1,0 +1,241 @@
+/**
+ * The VS Code side: registers the commands, the status bar item, the CodeLens and the tree view, and
+ * hands the real `vscode` API to the handlers (handlers.ts), which run the kodama CLI. Nothing here
+ * talks to Kubernetes.
+ */
+import * as vscode from "vscode";
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import type { Api } from "./api.ts";
+import * as argv from "./argv.ts";
+import type { CliConfig } from "./cli.ts";
+import { errorText } from "./cli.ts";
+import * as h from "./handlers.ts";
+import { JsonStream } from "./jsonstream.ts";
+import { isWorkflowFile, workflowNameLines } from "./lens.ts";
+import { phaseIcon, SessionModel, type SessionRow } from "./tree.ts";
+
+const CONN_KEY = "kodama.connection";
+
+export function activate(context: vscode.ExtensionContext): void {
+  const api = vscode as unknown as Api;
+  let conn: argv.Conn = context.workspaceState.get<argv.Conn>(CONN_KEY) ?? {};
+  const folder = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+
+  const cli = (): CliConfig => {
+    const cfg = vscode.workspace.getConfiguration("kodama");
+    const path = cfg.get<string>("path") || "kodama";
+    const kubeconfig = cfg.get<string>("kubeconfig") || undefined;
+    return {
+      command: path,
+      cwd: folder(),
+      ...(kubeconfig ? { env: { KUBECONFIG: kubeconfig } } : {}),
+    };
+  };
+  const ctx = (): h.Ctx => {
+    const ed = vscode.window.activeTextEditor;
+    return {
+      api,
+      cli: cli(),
+      conn,
+      state: context.globalState,
+      cwd: folder(),
+      editor: ed
+        ? {
+          text: ed.document.getText(),
+          offset: ed.document.offsetAt(ed.selection.active),
+          fileName: ed.document.fileName,
+        }
+        : undefined,
+    };
+  };
+
+  // errors: one line from kodama's own message; Escape is not an error
+  const guard = <A extends unknown[]>(fn: (...a: A) => Promise<unknown>) => async (...a: A) => {
+    try {
+      await fn(...a);
+    } catch (e) {
+      if (e instanceof h.Cancelled) return;
+      void vscode.window.showErrorMessage(`kodama: ${(e as Error).message}`);
+    }
+  };
+  const presetOf = (
+    node?: { pod?: { namespace: string; name: string }; session?: SessionRow },
+  ) =>
+    node?.pod ??
+      (node?.session ? { namespace: node.session.namespace, name: node.session.name } : undefined);
+
+  // the status bar: context / namespace; a click switches them
+  const status = vscode.window.createStatusBarItem(
+    vscode.StatusBarAlignment.Left,
+    50,
+  );
+  status.command = "kodama.switchConnection";
+  const showStatus = () => {
+    status.text = `$(cloud) ${conn.context ?? "kube"}${conn.namespace ? ` / ${conn.namespace}` : ""}`;
+    status.tooltip = `kodama: context ${conn.context ?? "(kubeconfig's current)"}, namespace ${
+      conn.namespace ?? "(the context's)"
+    } — click to switch`;
+    status.show();
+  };
+  showStatus();
+
+  // the tree: sessions from `kodama list -o json -w`, and recent pods
+  const sessions = new SessionModel();
+  const changed = new vscode.EventEmitter<void>();
+  let watcher: ChildProcess | undefined;
+  let watchError: string | undefined;
+  const startWatch = () => {
+    watcher?.kill();
+    const c = cli();
+    const child = spawn(c.command, [
+      ...(c.prefix ?? []),
+      ...argv.sessionListArgs(conn, true),
+    ], {
+      cwd: c.cwd,
+      env: c.env ? { ...process.env, ...c.env } : undefined,
+      shell: false,
+      windowsHide: true,
+    });
+    watcher = child;
+    sessions.reset([]);
+    watchError = undefined;
+    const js = new JsonStream();
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      let any = false;
+      for (const o of js.push(d)) {
+        any = sessions.apply(o as h.SessionObj) || any;
+      }
+      if (any) changed.fire();
+    });
+    child.stderr?.setEncoding("utf8").on(
+      "data",
+      (d: string) => (stderr += d).length > 65536 && (stderr = ""),
+    );
+    child.on("error", (e) => {
+      watchError = e.message;
+      changed.fire();
+    });
+    child.on("exit", (code) => {
+      if (watcher !== child) return;
+      watcher = undefined;
+      if (code) {
+        watchError = errorText(stderr, `kodama list -w ended (exit ${code})`);
+      }
+      changed.fire();
+      // the watch ended (a dropped connection): start again after a pause
+      setTimeout(() => !watcher && startWatch(), code ? 30_000 : 2_000);
+    });
+  };
+  type Node = {
+    kind: "group" | "session" | "pod" | "error";
+    label: string;
+    session?: SessionRow;
+    pod?: { namespace: string; name: string };
+  };
+  const provider: vscode.TreeDataProvider<Node> = {
+    onDidChangeTreeData: changed.event,
+    getChildren: (node?: Node): Node[] => {
+      if (!node) {
+        return [{ kind: "group", label: "Sessions" }, {
+          kind: "group",
+          label: "Recent Pods",
+        }];
+      }
+      if (node.label === "Sessions") {
+        const rows = sessions.rows().map((s): Node => ({
+          kind: "session",
+          label: s.name,
+          session: s,
+        }));
+        return watchError ? [{ kind: "error", label: watchError }, ...rows] : rows;
+      }
+      if (node.label === "Recent Pods") {
+        return h.recentPods(context.globalState).map((p): Node => ({
+          kind: "pod",
+          label: p.name,
+          pod: p,
+        }));
+      }
+      return [];
+    },
+    getTreeItem: (node: Node): vscode.TreeItem => {
+      const item = new vscode.TreeItem(
+        node.label,
+        node.kind === "group"
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.None,
+      );
+      if (node.session) {
+        item.description = `${node.session.phase}  ${node.session.namespace}${
+          node.session.branch ? `  ${node.session.branch}` : ""
+        }`;
+        item.iconPath = new vscode.ThemeIcon(phaseIcon(node.session.phase));
+        item.contextValue = `session.${node.session.phase.toLowerCase()}`;
+      } else if (node.pod) {
+        item.description = node.pod.namespace;
+        item.iconPath = new vscode.ThemeIcon("server-process");
+        item.contextValue = "pod";
+      } else if (node.kind === "error") {
+        item.iconPath = new vscode.ThemeIcon("warning");
+      }
+      return item;
+    },
+  };
+
+  const reg = (id: string, fn: (...a: never[]) => Promise<unknown>) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, guard(fn)));
+  reg(
+    "kodama.execInPod",
+    (node?: Node) => h.execInPod(ctx(), presetOf(node)).finally(() => changed.fire()),
+  );
+  reg("kodama.execInAll", () => h.execInAll(ctx()));
+  reg(
+    "kodama.logs",
+    (node?: Node) => h.logs(ctx(), presetOf(node)).finally(() => changed.fire()),
+  );
+  reg("kodama.portForward", () => h.portForward(ctx()));
+  reg("kodama.stopPortForward", () => h.stopPortForward(ctx()));
+  reg(
+    "kodama.runWorkflow",
+    (file?: string) => h.runWorkflow(ctx(), typeof file === "string" ? file : undefined),
+  );
+  reg("kodama.startSession", () => h.startSession(ctx()));
+  for (const verb of ["attach", "stop", "resume", "delete", "fetch"] as const) {
+    reg(
+      `kodama.${verb}Session`,
+      (node?: Node) => h.sessionVerb(ctx(), verb, presetOf(node)),
+    );
+  }
+  reg("kodama.refresh", () => Promise.resolve(startWatch()));
+  reg("kodama.switchConnection", async () => {
+    conn = await h.switchConnection(ctx());
+    await context.workspaceState.update(CONN_KEY, conn);
+    showStatus();
+    startWatch();
+  });
+
+  context.subscriptions.push(
+    status,
+    changed,
+    vscode.window.registerTreeDataProvider("kodama.view", provider),
+    vscode.languages.registerCodeLensProvider({ language: "yaml" }, {
+      provideCodeLenses: (doc: vscode.TextDocument) =>
+        isWorkflowFile(doc.fileName)
+          ? workflowNameLines(doc.getText()).map(({ line }) =>
+            new vscode.CodeLens(new vscode.Range(line, 0, line, 0), {
+              title: "$(play) Run workflow",
+              command: "kodama.runWorkflow",
+              arguments: [doc.fileName],
+            })
+          )
+          : [],
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("kodama") && startWatch()),
+    { dispose: () => watcher?.kill() },
+  );
+  startWatch();
+}
+
+export function deactivate(): void {}
