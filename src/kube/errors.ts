@@ -91,7 +91,8 @@ export function isUnreachable(e: unknown): boolean {
   return typeof e === "object" && e !== null && UNREACHABLE.has(e);
 }
 
-function unreachable(e: KodamaError): KodamaError {
+/** Mark `e` as "the API server could not be reached" (a stream's dial that never finished, too). */
+export function unreachable(e: KodamaError): KodamaError {
   UNREACHABLE.add(e);
   return e;
 }

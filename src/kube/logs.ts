@@ -8,7 +8,8 @@ import type { IncomingMessage } from "node:http";
 import { Buffer } from "node:buffer";
 import type { Kube } from "./client.ts";
 import { wsTarget } from "./exec.ts";
-import { isUnreachable, toKodamaError } from "./errors.ts";
+import { boundDial } from "./transport.ts";
+import { isUnreachable, toKodamaError, unreachable } from "./errors.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 
 export interface LogQuery {
@@ -115,12 +116,11 @@ export async function streamLog(
     signal?.addEventListener("abort", onAbort, { once: true });
     // --request-timeout: until the stream answers. Not by default: a kubelet sends a log stream's headers
     // with its first bytes, so a quiet container's `logs -f` would be cut (the pod lookup before it is bounded)
-    if (kube.requestTimeoutMs) {
-      timer.silent = setTimeout(
-        () => req.destroy(kube.timeoutError(what, "GET", url)),
-        kube.requestTimeoutMs,
-      );
-    }
+    // no answer in time is a server that cannot be reached: `logs -f` retries it until --reconnect-timeout
+    const noAnswer = () => req.destroy(unreachable(kube.timeoutError(what, "GET", url)));
+    if (kube.requestTimeoutMs) timer.silent = setTimeout(noAnswer, kube.requestTimeoutMs);
+    // without it, the dial and the TLS handshake are bounded all the same (the answer itself is not)
+    else boundDial(req, kube.answerTimeoutMs, noAnswer);
     req.on("error", (e) =>
       settle(() => {
         if (signal?.aborted) return resolve("aborted");

@@ -81,9 +81,10 @@ export class Reachability {
     if (this.downSince === undefined || this.giveUpMs <= 0 || this.downFor() < this.giveUpMs) {
       return undefined;
     }
+    // a server that never answered in time (a dial or handshake that did not finish): a timeout, exit 5
     return new KodamaError(
       `gave up: ${this.describe()}`,
-      ExitCode.FAILED,
+      this.lastError?.code === ExitCode.TIMEOUT ? ExitCode.TIMEOUT : ExitCode.FAILED,
       "is the cluster running? raise --reconnect-timeout to wait longer (0 waits forever)",
     );
   }

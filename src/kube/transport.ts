@@ -8,7 +8,7 @@
 import type http from "node:http";
 import type https from "node:https";
 import { type KubeConfigLite, type KubeOptions, type LoaderInternals, loadKubeConfig } from "./config.ts";
-import { type ApiWhat, isUnreachable, toKodamaError } from "./errors.ts";
+import { type ApiWhat, isUnreachable, toKodamaError, unreachable } from "./errors.ts";
 import { Reachability } from "./reach.ts";
 import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
@@ -50,6 +50,27 @@ const MAX_RETRIES = 10;
  * not hang `pods` or `exec` silently. Reading a long list's body is not bounded by it. docs/limits.md.
  */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * Bound the dial and the TLS handshake of a request whose answer may take as long as it likes — a watch, a
+ * followed log, whose headers may come with the first event — by `ms`: a server that accepts TCP and never
+ * finishes the handshake (or a dial that never completes) calls `onTimeout` instead of hanging for ever.
+ * The clock stops once the socket is connected and, for TLS, secured (a reused keep-alive socket at once;
+ * a proxy agent hands the socket over only once it is both, so its dial is bounded too).
+ */
+export function boundDial(req: http.ClientRequest, ms: number, onTimeout: () => void): void {
+  const timer = setTimeout(onTimeout, ms);
+  const clear = () => clearTimeout(timer);
+  req.once("socket", (s) => {
+    const sock = s as typeof s & { encrypted?: boolean };
+    if (!sock.connecting) return clear();
+    sock.once(sock.encrypted ? "secureConnect" : "connect", clear);
+  });
+  req.once("response", clear);
+  req.once("upgrade", clear);
+  req.once("close", clear);
+  req.once("error", clear);
+}
 
 /**
  * A response body read whole, giving up (`onIdle`) when no byte arrives for `idleMs`: a server that sends
@@ -293,10 +314,17 @@ export class Transport {
         // --request-timeout (else, but not for a watch, the default answer timeout): until the response
         // headers here; request() also bounds reading the body. A watch's headers may come with its first
         // event (as a kubelet's log stream's do), so only --request-timeout bounds it.
-        const ms = o.query?.watch === "true" ? this.requestTimeoutMs : this.answerTimeoutMs;
-        const timer = ms
-          ? setTimeout(() => req.destroy(this.timeoutError(what, method, url)), ms)
-          : undefined;
+        const watch = o.query?.watch === "true";
+        const ms = watch ? this.requestTimeoutMs : this.answerTimeoutMs;
+        // a watch that got no answer in time is a server that cannot be reached: the watch retries it
+        // until --reconnect-timeout, as it would a refused connection (never silently for ever)
+        const noAnswer = () => {
+          const e = this.timeoutError(what, method, url);
+          return watch ? unreachable(e) : e;
+        };
+        const timer = ms ? setTimeout(() => req.destroy(noAnswer()), ms) : undefined;
+        // a watch without --request-timeout: its dial and TLS handshake are still bounded
+        if (watch && !ms) boundDial(req, this.answerTimeoutMs, () => req.destroy(noAnswer()));
         req.on("error", (e) => {
           clearTimeout(timer);
           done(undefined);

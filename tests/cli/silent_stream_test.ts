@@ -1,0 +1,129 @@
+/**
+ * Watch and log streams against a server that never finishes the TLS handshake (#26 robustness): their
+ * answer may take as long as it likes (a watch's headers may come with its first event, a quiet
+ * container's log with its first line), but the dial and the handshake are bounded all the same — the
+ * default answer timeout (30 s) or --request-timeout — and the error names the server, exit 5. Like a
+ * server that went away, a stream that cannot connect is retried until --reconnect-timeout (1 s here).
+ *
+ * The relay in front of the test server passes every connection that offers HTTP/2 in its TLS
+ * ClientHello (Deno's own client: the pod list and lookups before the stream) and holds every other one
+ * silent (node:https, which opens the watch and the log stream): so the list before the watch succeeds
+ * and only the stream's handshake hangs.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { hasStackTrace, runKodama } from "./_run.ts";
+import { clusterTest } from "../cluster/fixture.ts";
+import { DEMO } from "../cluster/seed.ts";
+
+const NS = ["-n", DEMO.wekaNamespace];
+const POD = DEMO.wekaPods[0];
+
+function relay(target: { hostname: string; port: number }): { port: number; close(): void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open: Deno.Conn[] = [];
+  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
+    try {
+      await from.readable.pipeTo(to.writable);
+    } catch { /* either side closed */ }
+  };
+  (async () => {
+    try {
+      for await (const c of l) {
+        open.push(c);
+        (async () => {
+          const buf = new Uint8Array(16384);
+          const n = await c.read(buf).catch(() => null);
+          if (!n) return;
+          const hello = buf.subarray(0, n);
+          // the ALPN list holds the length-prefixed "h2": Deno's client; node:https offers none
+          if (!new TextDecoder("latin1").decode(hello).includes("\x02h2")) return; // held: never answered
+          const up = await Deno.connect(target);
+          open.push(up);
+          await up.write(hello);
+          await Promise.all([pipe(c, up), pipe(up, c)]);
+        })();
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    port: (l.addr as Deno.NetAddr).port,
+    close() {
+      l.close();
+      for (const c of open) {
+        try {
+          c.close();
+        } catch { /* gone */ }
+      }
+    },
+  };
+}
+
+clusterTest(
+  "a watch and a followed log whose TLS handshake never finishes give up naming the server (exit 5)",
+  { seed: "demo", timeoutMs: 240_000 },
+  async (_t, c) => {
+    const text = await Deno.readTextFile(c.kubeconfig);
+    const server = new URL(/server: *(\S+)/.exec(text)![1]);
+    const r = relay({
+      hostname: server.hostname === "localhost" ? "127.0.0.1" : server.hostname,
+      port: Number(server.port),
+    });
+    const dir = await Deno.makeTempDir({ prefix: "kodama-silent-stream-" });
+    try {
+      const kc = `${dir}/kubeconfig`;
+      await Deno.writeTextFile(kc, text.replace(/server: *\S+/g, `server: https://127.0.0.1:${r.port}`));
+      const env = { KODAMA_HOME: dir };
+      // the lookups before each stream pass: a plain GET through the relay answers
+      const ok = await runKodama(["--kubeconfig", kc, "pods", ...NS], { timeoutMs: 90_000, env });
+      assertEquals(ok.code, 0, ok.stderr);
+      assertStringIncludes(ok.stdout, POD);
+      const t0 = Date.now();
+      const [watch, logs, quick] = await Promise.all([
+        runKodama(["--kubeconfig", kc, "pods", "-w", "--reconnect-timeout", "1s", ...NS], {
+          timeoutMs: 150_000,
+          env,
+        }),
+        runKodama(["--kubeconfig", kc, "logs", "-f", "--reconnect-timeout", "1s", ...NS, POD], {
+          timeoutMs: 150_000,
+          env,
+        }),
+        runKodama([
+          "--kubeconfig",
+          kc,
+          "--request-timeout",
+          "2s",
+          "logs",
+          "-f",
+          "--reconnect-timeout",
+          "1s",
+          ...NS,
+          POD,
+        ], {
+          timeoutMs: 150_000,
+          env,
+        }),
+      ]);
+      const took = Date.now() - t0;
+      const named = new RegExp(
+        `no answer from https://127\\.0\\.0\\.1:${r.port} \\(context \\w+\\) within 30s`,
+      );
+      assertEquals(watch.code, 5, watch.stderr);
+      assertStringIncludes(watch.stdout, POD); // the list before the watch was shown
+      assertMatch(watch.stderr, named);
+      assertEquals(logs.code, 5, logs.stderr);
+      assertMatch(logs.stderr, named);
+      assertMatch(logs.stderr, new RegExp(`GET /api/v1/namespaces/[^/]+/pods/${POD}/log`));
+      assertEquals(quick.code, 5, quick.stderr);
+      assertMatch(quick.stderr, /within 2s \(--request-timeout\)/);
+      for (const x of [watch, logs, quick]) {
+        assert(!hasStackTrace(x.stderr), x.stderr);
+        assert(x.stderr.trim().split("\n").length <= 4, x.stderr);
+      }
+      // bounded by the default, not for ever (the runs share a busy machine)
+      assert(took < 120_000, `took ${took} ms`);
+    } finally {
+      r.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
