@@ -28,6 +28,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   [["agent"], () => import("./agent.ts")],
   [["sync"], () => import("./sync.ts")],
   [["ui"], () => import("./ui.ts")],
+  [["mcp"], () => import("./mcp.ts")],
 ];
 
 /** The module that declares top-level command `word`, if any. */

@@ -6,7 +6,9 @@
 import type { Kube, KubeOptions } from "../kube/client.ts";
 import { parseDuration } from "../base/duration.ts";
 import type { TargetFlags } from "../pods/target.ts";
-import { parseTargetArg, type ResourceRef, TARGET_TYPES } from "../pods/resource.ts";
+import { parseTarget, parseTargetArg } from "../pods/resource.ts";
+
+export { parseTarget };
 import { usageError } from "../errors.ts";
 import { mark } from "../base/timing.ts";
 
@@ -28,21 +30,6 @@ export interface GlobalOptions {
   cluster?: string;
   insecureSkipTlsVerify?: boolean;
   certificateAuthority?: string;
-}
-
-/**
- * A positional target: `TYPE/NAME` (deploy/api, svc/web, pod/x, session/y) or a bare pod NAME, as
- * kubectl takes them.
- */
-export function parseTarget(arg: string | undefined): ResourceRef | undefined {
-  if (arg === undefined || arg === "") return undefined;
-  const r = parseTargetArg(arg);
-  if (r) return r;
-  if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(arg)) return { kind: "pod", name: arg };
-  throw usageError(
-    `cannot read ${JSON.stringify(arg)} as a target`,
-    `give TYPE/NAME (TYPE: ${TARGET_TYPES}) or a pod name; -m matches part of a name`,
-  );
 }
 
 /**

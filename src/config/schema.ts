@@ -313,6 +313,14 @@ const workflows = z.object({
   ),
 }).strict().describe("Workflow discovery.");
 
+const mcp = z.object({
+  contexts: fromRepo("userOnly", stringList(), {
+    why: "a repository cannot choose which clusters kodama mcp lets an agent reach with your credentials",
+  }).default([]).describe(
+    "Kubeconfig contexts `kodama mcp` may use (names or globs; the first is its default); empty: any context, unless --context pins them. Only ~/.kodama/config.yaml may set it.",
+  ),
+}).strict().describe("The MCP server (`kodama mcp`).");
+
 const log = z.object({
   level: oneOf(["debug", "info", "warning", "error"]).default("warning").describe(
     "Log level used when --log-level is not given.",
@@ -335,6 +343,7 @@ export const configSchema = z.object({
   logs: logs.prefault({}),
   portForward: portForward.prefault({}),
   workflows: workflows.prefault({}),
+  mcp: mcp.prefault({}),
   log: log.prefault({}),
 }).strict().describe("kodama configuration (~/.kodama/config.yaml and a repo's .kodama.yaml)");
 

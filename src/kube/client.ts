@@ -457,7 +457,11 @@ export class Kube {
     );
   }
 
-  /** Watch any kind; the semantics of `watchPods`. */
+  /**
+   * Watch any kind; the semantics of `watchPods`. `onExpired` is told when the resourceVersion expired
+   * (410 Gone) and the watch starts over, replaying ADDED without the DELETED it missed: a cache of the
+   * objects must be rebuilt then.
+   */
   async watchObjects<T extends { metadata?: { resourceVersion?: string } }>(
     resource: Resource,
     namespace: string | undefined,
@@ -465,6 +469,7 @@ export class Kube {
     onEvent: (type: WatchEventType, obj: T) => void,
     signal: AbortSignal,
     from?: string,
+    onExpired?: () => void,
   ): Promise<void> {
     const path = resourcePath(resource, namespace);
     const what: ApiWhat = { verb: "watch", resource: resourceName(resource), namespace };
@@ -505,7 +510,10 @@ export class Kube {
               }
               gotEvent = true;
               if (ev.type === "ERROR") {
-                if (ev.object?.code === 410) resourceVersion = undefined;
+                if (ev.object?.code === 410) {
+                  resourceVersion = undefined;
+                  onExpired?.();
+                }
                 continue;
               }
               resourceVersion = ev.object?.metadata?.resourceVersion ?? resourceVersion;

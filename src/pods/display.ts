@@ -60,3 +60,32 @@ export function podColumns(opts: { allNamespaces?: boolean; now?: number }): {
     },
   };
 }
+
+/** A pod as data, with the columns of `kodama pods -o wide` (the MCP server's and web UI's pod rows). */
+export interface PodSummary {
+  namespace: string;
+  name: string;
+  ready: string;
+  status: string;
+  restarts: number;
+  age: string;
+  ip?: string;
+  node?: string;
+  containers: string[];
+  labels: Record<string, string>;
+}
+
+export function podSummary(p: V1Pod, now = Date.now()): PodSummary {
+  return {
+    namespace: p.metadata?.namespace ?? "",
+    name: p.metadata?.name ?? "",
+    ready: podReady(p),
+    status: podStatus(p),
+    restarts: (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0),
+    age: formatAge(p.metadata?.creationTimestamp, now),
+    ...(p.status?.podIP ? { ip: p.status.podIP } : {}),
+    ...(p.spec?.nodeName ? { node: p.spec.nodeName } : {}),
+    containers: (p.spec?.containers ?? []).map((c) => c.name),
+    labels: p.metadata?.labels ?? {},
+  };
+}

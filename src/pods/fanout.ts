@@ -53,6 +53,11 @@ export interface FanoutOptions {
   signal?: AbortSignal;
   /** keep stdout/stderr per pod in the results */
   capture?: boolean;
+  /** with capture/json: keep at most this many bytes of a pod's output (stdout and stderr together); the
+   * rest is counted in its result's `droppedBytes` */
+  captureLimit?: number;
+  /** called as each pod finishes (progress for callers that are not a terminal) */
+  onPodDone?: (r: PodResult, done: number, total: number) => void;
   /** show `ns/` in prefixes (e.g. -A) */
   allNamespaces?: boolean;
   /** write the summary to `err` at the end (default true) */
@@ -160,6 +165,17 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
     const outParts: Uint8Array[] = [];
     const errParts: Uint8Array[] = [];
     const both: Uint8Array[] = []; // --group: stdout and stderr in the order they came
+    let room = o.captureLimit ?? Infinity, dropped = 0;
+    const kept = (c: Uint8Array): Uint8Array => {
+      if (c.length <= room) {
+        room -= c.length;
+        return c.slice();
+      }
+      const part = c.slice(0, Math.max(0, room));
+      dropped += c.length - part.length;
+      room = 0;
+      return part;
+    };
     const stream = !o.json && !o.group;
     const outW = new PrefixedWriter(prefix, (b) => out.write(b));
     const errW = new PrefixedWriter(prefix, (b) => err.write(b));
@@ -178,12 +194,12 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
       const res = await execInPod(kube, t.namespace, t.pod, t.container, o.command, {
         stdin: o.stdin,
         stdout: (c) => {
-          if (keep) outParts.push(c.slice());
+          if (keep) outParts.push(kept(c));
           if (o.group) both.push(c.slice());
           if (stream) outW.push(c);
         },
         stderr: (c) => {
-          if (keep) errParts.push(c.slice());
+          if (keep) errParts.push(kept(c));
           if (o.group) both.push(c.slice());
           if (stream) errW.push(c);
         },
@@ -222,12 +238,14 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
     if (keep) {
       r.stdout = dec.decode(concatBytes(outParts));
       r.stderr = dec.decode(concatBytes(errParts));
+      if (dropped) r.droppedBytes = dropped;
     }
     if (o.group) r.output = dec.decode(concatBytes(both));
     results[idx] = r;
     finished++;
     if (r.status !== "ok" && r.status !== "cancelled") bad++;
     showProgress();
+    o.onPodDone?.(r, finished, targets.length);
     if (o.json) {
       out.write(resultJson(r) + "\n");
       printed.add(idx);

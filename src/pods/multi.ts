@@ -5,7 +5,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../errors.ts";
-import { findPods, type TargetFlags } from "./target.ts";
+import { findPods, type PodLister, type TargetFlags } from "./target.ts";
 import type { ClusterError } from "./summary.ts";
 
 export interface ContextPods {
@@ -26,8 +26,9 @@ export function clusterError(kube: Kube, e: unknown): ClusterError {
 export async function findPodsAcross(
   kubes: Kube[],
   t: TargetFlags,
+  listerOf?: (kube: Kube) => PodLister,
 ): Promise<{ found: ContextPods[]; failed: ClusterError[] }> {
-  const settled = await Promise.allSettled(kubes.map((k) => findPods(k, t)));
+  const settled = await Promise.allSettled(kubes.map((k) => findPods(k, t, listerOf?.(k))));
   const found: ContextPods[] = [];
   const failed: ClusterError[] = [];
   settled.forEach((s, i) => {

@@ -209,3 +209,18 @@ export function compareAttachable(a: V1Pod, b: V1Pod): number {
 export function attachablePod(pods: V1Pod[]): V1Pod | undefined {
   return [...pods].sort(compareAttachable)[0];
 }
+
+/**
+ * A positional target: `TYPE/NAME` (deploy/api, svc/web, pod/x, session/y) or a bare pod NAME, as
+ * kubectl takes them.
+ */
+export function parseTarget(arg: string | undefined): ResourceRef | undefined {
+  if (arg === undefined || arg === "") return undefined;
+  const r = parseTargetArg(arg);
+  if (r) return r;
+  if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(arg)) return { kind: "pod", name: arg };
+  throw usageError(
+    `cannot read ${JSON.stringify(arg)} as a target`,
+    `give TYPE/NAME (TYPE: ${TARGET_TYPES}) or a pod name; -m matches part of a name`,
+  );
+}

@@ -13,6 +13,8 @@ export interface PodResult {
   error?: string;
   stdout?: string;
   stderr?: string;
+  /** output bytes left out of stdout/stderr (FanoutOptions.captureLimit) */
+  droppedBytes?: number;
   /** stdout and stderr together, in the order they came (for --group) */
   output?: string;
   durationMs: number;

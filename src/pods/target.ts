@@ -142,11 +142,21 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
   return { ...t, namespace, resource: { ...r, selector }, selector: joinSelectors(selector, t.selector) };
 }
 
+/**
+ * Where findPods gets a namespace's pods (undefined: every namespace) for the selectors: the API server
+ * by default; a caller holding a watch-backed cache (the MCP server) passes its own.
+ */
+export type PodLister = (
+  namespace: string | undefined,
+  q: { labelSelector?: string; fieldSelector?: string },
+) => Promise<V1Pod[]>;
+
 /** List and filter pods for a target; sorted by namespace/name. Never throws for "nothing matched". */
-export async function findPods(kube: Kube, target: TargetFlags): Promise<V1Pod[]> {
+export async function findPods(kube: Kube, target: TargetFlags, list?: PodLister): Promise<V1Pod[]> {
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
   const t = await resolveTarget(kube, target);
   const namespace = targetNamespace(kube, t);
+  if (list) return filterPods(await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) }), t);
   if (t.pod !== undefined && namespace !== undefined && !t.selector && !t.fieldSelector) {
     // one named pod: GET it, as kubectl does — the `get` right kubectl exec needs (not `list`), and the
     // API server's cheapest read (a list, even narrowed to one name, filters the namespace's pods)

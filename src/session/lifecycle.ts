@@ -168,7 +168,7 @@ export async function resumeSession(
       }
       throw e;
     }
-  });
+  }, { signal: io.signal });
 }
 
 export interface DeleteOptions {

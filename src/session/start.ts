@@ -77,6 +77,8 @@ export interface StartIO {
   cwd?: string;
   /** the repository root for env.dotenvFiles and editor.configDir (default: the git root, else cwd) */
   repoRoot?: string;
+  /** a caller's cancellation (the MCP server's): it ends the start as Ctrl-C does, cleaning up */
+  signal?: AbortSignal;
 }
 
 export interface SessionPlan {
@@ -799,5 +801,5 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         : undefined;
       throw new KodamaError(msg, ExitCode.INTERRUPTED, kept);
     }
-  }, { onSignal });
+  }, { onSignal, signal: io.signal });
 }

@@ -17,9 +17,9 @@ import { fileUrlToPath, hostPlatform } from "../platform.ts";
 import { escapeControl as esc } from "../escape.ts";
 
 /** `kodama workflow list` */
-export async function listCommand(o: { output?: string; out?: Sink }): Promise<void> {
+export async function listCommand(o: { output?: string; out?: Sink; cwd?: string }): Promise<void> {
   const out = o.out ?? stdoutSink;
-  const refs = await discover();
+  const refs = await discover(o.cwd);
   const rows = await Promise.all(refs.map(async (r) => ({ ...r, description: await describe(r) })));
   if (o.output === "json") {
     out.write(

@@ -29,6 +29,7 @@ const FLOORS: Record<string, number> = {
   doctor: 5,
   cli: 6,
   web: 6, // a front end beside the CLI (DESIGN.md: `cli (| web)`); it calls the same feature functions
+  mcp: 6, // the MCP server, a front end beside the CLI: it calls the same feature functions
 };
 
 /** The one module of src/session/sync that code outside src/session may import. */

@@ -1,0 +1,108 @@
+/** `kodama mcp`: serve kodama's pods, sessions and workflows to a coding agent over MCP (stdio). */
+import type { HelpSpec } from "./help.ts";
+import { setExitCode } from "./exit.ts";
+import type { GlobalOptions } from "./connect.ts";
+import { type Invocation, type OptSpec, OptionValueError } from "./optspec.ts";
+import { usageError } from "../errors.ts";
+
+export const names = ["mcp"];
+
+export const help: HelpSpec = {
+  group: "Other",
+  summary: "Serve pods, sessions and workflows to a coding agent over MCP (stdio)",
+  long:
+    "A Model Context Protocol server on stdin/stdout for Claude Code, Codex, Cursor and other agents. Tools: " +
+    "pods_list, pods_exec, pods_logs. The default tier changes things but never " +
+    "destroys work; --read-only offers only tools that change nothing; --allow-destructive adds the ones that " +
+    "may. --context pins the contexts the server may use (also: mcp.contexts in ~/.kodama/config.yaml). " +
+    "Workflows run only when you have trusted them yourself: no tool can grant trust.",
+  usage: "[--read-only | --allow-destructive] [--context NAME[,NAME...]] [flags]",
+  examples: [
+    ["The server an agent starts (it reads requests on stdin until the agent closes it)", "kodama mcp"],
+    ["A server that can only look: list, logs, status", "kodama mcp --read-only"],
+    ["Pinned to two contexts (the first is the default)", "kodama mcp --context admin,dev"],
+    ["Also offer session_delete", "kodama mcp --allow-destructive"],
+    ["Keep up to 256 KiB of output per pod", "kodama mcp --max-output 256KiB"],
+  ],
+  notes: "Register it with your agent: claude mcp add kodama -- kodama mcp\n" +
+    "Other agents: {\"mcpServers\": {\"kodama\": {\"command\": \"kodama\", \"args\": [\"mcp\"]}}}\n" +
+    "The server ends when its client closes stdin. docs/mcp.md lists every tool and its arguments.",
+};
+
+/** `64KiB`, `1MiB`, `65536`: a byte count. */
+export function parseSize(v: string): number {
+  const m = /^(\d+)\s*(B|K|KB|KiB|M|MB|MiB)?$/i.exec(v.trim());
+  if (!m) throw new OptionValueError("give a size such as 64KiB, 1MiB or a byte count");
+  const unit = (m[2] ?? "B").toUpperCase();
+  const n = Number(m[1]) * (unit.startsWith("M") ? 1 << 20 : unit.startsWith("K") ? 1024 : 1);
+  if (n < 1024) throw new OptionValueError("at least 1KiB");
+  return n;
+}
+
+export const options: readonly OptSpec[] = [
+  { flags: "--read-only", description: "offer only the tools that change nothing" },
+  {
+    flags: "--allow-destructive",
+    description: "also offer the tools that may destroy work (session_delete, purge)",
+  },
+  {
+    flags: "--max-output <size>",
+    description: "output kept per pod in a result; the rest is left out, marked",
+    parse: parseSize,
+    default: 64 * 1024,
+  },
+  {
+    flags: "--call-timeout <duration>",
+    description: "the longest one tool call may take; what it started in pods is ended",
+    default: "10m",
+  },
+];
+
+export async function run(inv: Invocation): Promise<void> {
+  const o = inv.opts;
+  if (o.readOnly && o.allowDestructive) {
+    throw usageError("--read-only and --allow-destructive contradict each other", "give one of them");
+  }
+  const [{ parseDuration }, { kubeOptionsFrom }, { userConfig }, { McpEnv }, { serveMcp }, { TOOLS }, {
+    tiersFor,
+  }] = await Promise.all([
+    import("../base/duration.ts"),
+    import("./connect.ts"),
+    import("./settings.ts"),
+    import("../mcp/env.ts"),
+    import("../mcp/server.ts"),
+    import("../mcp/tools.ts"),
+    import("../mcp/tool.ts"),
+  ]);
+  const callTimeoutMs = parseDuration(String(o.callTimeout), "--call-timeout", { timer: true });
+  const ko = await kubeOptionsFrom({ ...(o as GlobalOptions), context: undefined });
+  const cfg = await userConfig();
+  // the pinned contexts: --context (names, a,b, globs), else mcp.contexts; the first is the default
+  const spec = (o.context as string | undefined) ?? (cfg?.mcp.contexts.length ? cfg.mcp.contexts.join(",") : undefined);
+  let pinned: string[] | undefined;
+  let defaultContext = ko.context;
+  if (spec) {
+    const [{ expandContexts }, { readKubeConfig }] = await Promise.all([
+      import("../kube/contexts.ts"),
+      import("../kube/config.ts"),
+    ]);
+    const known = (await readKubeConfig({ ...ko, context: undefined })).getContexts().map((c) => c.name);
+    pinned = expandContexts(spec, known);
+    if (!pinned.length) throw usageError(`--context ${spec} names no context of the kubeconfig`);
+    defaultContext = pinned[0];
+  }
+  const env = new McpEnv({
+    kube: { ...ko, context: undefined },
+    pinned,
+    defaultContext,
+    maxOutput: o.maxOutput as number,
+    callTimeoutMs,
+    cwd: Deno.cwd(),
+  });
+  const code = await serveMcp({
+    tiers: tiersFor({ readOnly: !!o.readOnly, allowDestructive: !!o.allowDestructive }),
+    env,
+    tools: TOOLS,
+  });
+  if (code) setExitCode(code);
+}

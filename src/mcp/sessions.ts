@@ -1,0 +1,414 @@
+/**
+ * The session tools: list, status, start, stop, resume, delete, fetch, agent runs and their logs, sync
+ * status. Each calls the session feature's own functions (src/session/), with sinks that keep what they
+ * print for the text, and reads the session back (describeSession) for the structured result.
+ */
+import { z } from "zod";
+import type { Kube } from "../kube/client.ts";
+import type { Config } from "../config/schema.ts";
+import { KodamaError, usageError } from "../errors.ts";
+import type { Call } from "./env.ts";
+import { anyObject, capture, contextArg, namespaceArg, READS_CLUSTER, tool } from "./tool.ts";
+
+const sessionName = z.string().min(1).describe("the session's name");
+const cwdArg = z.string().min(1).optional().describe(
+  "the local directory whose repository and .kodama.yaml apply (default: where the server was started)",
+);
+
+/** The client of the call's context, and the namespace: the call's, else the context's. */
+async function kubeFor(call: Call, a: { context?: string; namespace?: string }): Promise<[Kube, string]> {
+  const kube = await call.env.kube(a.context);
+  if (a.namespace !== undefined) {
+    const { validateTarget } = await import("../pods/target.ts");
+    validateTarget({ namespace: a.namespace });
+  }
+  return [kube, a.namespace ?? kube.namespace];
+}
+
+function cwdOf(call: Call, a: { cwd?: string }): string {
+  return a.cwd ?? call.env.o.cwd;
+}
+
+/** The settings (~/.kodama/config.yaml and the repository's .kodama.yaml at `cwd`), defaults applied. */
+async function settings(cwd: string): Promise<Config> {
+  const { loadConfig } = await import("../config/load.ts");
+  return (await loadConfig({ cwd })).values;
+}
+
+/** A feature function's exit code that is not 0, as the tool error it is. */
+function check(code: number, what: string, text: string): void {
+  if (code === 0) return;
+  const last = text.trim().split("\n").at(-1) ?? "";
+  throw new KodamaError(`${what} failed${last ? `: ${last}` : ""}`, code);
+}
+
+async function sessionDetail(kube: Kube, ns: string, name: string): Promise<Record<string, unknown>> {
+  const { describeSession, detailObject } = await import("../session/get.ts");
+  return detailObject(await describeSession(kube, ns, name));
+}
+
+const sessionOut = { session: anyObject.describe("the Session object, as `kodama session get -o json` gives it") };
+
+export const sessionsList = tool({
+  name: "sessions_list",
+  title: "List sessions",
+  description: "The coding-agent sessions in a namespace (or all): phase, sync state, branch, pod and volumes.",
+  tier: "read",
+  annotations: READS_CLUSTER,
+  input: {
+    context: contextArg,
+    namespace: namespaceArg,
+    allNamespaces: z.boolean().optional().describe("sessions in every namespace"),
+  },
+  output: { sessions: z.array(anyObject), count: z.number() },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const [{ listSessions }, { sessionObject, renderSessions }] = await Promise.all([
+      import("../session/cluster.ts"),
+      import("../session/list.ts"),
+    ]);
+    const { sessions } = await listSessions(kube, a.allNamespaces ? undefined : ns);
+    return {
+      data: { sessions: sessions.map((v) => sessionObject(v)), count: sessions.length },
+      text: sessions.length ? renderSessions(sessions, "table") : "No sessions found.\n",
+    };
+  },
+});
+
+export const sessionStatus = tool({
+  name: "session_status",
+  title: "Show a session",
+  description:
+    "One session in detail (`kodama session get`): settings, objects, pod conditions, recent events, and its agent runs when it is running.",
+  tier: "read",
+  annotations: READS_CLUSTER,
+  input: { name: sessionName, context: contextArg, namespace: namespaceArg },
+  output: { ...sessionOut, agentRuns: z.array(anyObject).optional() },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const { describeSession, detailObject, renderDetail } = await import("../session/get.ts");
+    const d = await describeSession(kube, ns, a.name);
+    let runs: Record<string, unknown>[] | undefined;
+    let runsText = "";
+    if (d.view.pod && d.view.status === "Running") {
+      const { listRuns, renderRuns } = await import("../session/agentrun.ts");
+      const list = await listRuns(kube, d.view.pod).catch(() => undefined);
+      if (list) {
+        runs = list as unknown as Record<string, unknown>[];
+        if (list.length) runsText = `\nAgent runs:\n${renderRuns(list)}`;
+      }
+    }
+    return {
+      data: { session: detailObject(d), ...(runs ? { agentRuns: runs } : {}) },
+      text: renderDetail(d) + runsText,
+    };
+  },
+});
+
+export const sessionStart = tool({
+  name: "session_start",
+  title: "Start a session",
+  description:
+    "Start a coding-agent session in a pod (`kodama start`): volumes for the workspace and home, an optional " +
+    "repository cloned on a new branch, an optional prompt run by the agent once it is ready. Progress is reported " +
+    "as it goes; a cancelled call cleans up what it created.",
+  tier: "write",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  input: {
+    name: sessionName,
+    context: contextArg,
+    namespace: namespaceArg,
+    image: z.string().optional().describe("container image (default: defaults.image)"),
+    cpu: z.string().optional().describe("CPU limit, e.g. 2, 500m"),
+    memory: z.string().optional().describe("memory limit, e.g. 4Gi"),
+    storage: z.string().optional().describe("workspace volume size, e.g. 10Gi"),
+    storageClass: z.string().optional().describe("storage class of the volumes"),
+    envFile: z.array(z.string()).optional().describe("dotenv files (relative to cwd) whose variables the session gets, in a Secret"),
+    envExclude: z.array(z.string()).optional().describe("variables never sent"),
+    sync: z.string().optional().describe("a local directory synced into the workspace (default: cwd when it is a project)"),
+    noSync: z.boolean().optional().describe("do not sync a local directory"),
+    syncMode: z.enum(["two-way", "one-way-local", "one-way-pod"]).optional(),
+    repo: z.string().optional().describe("a repository to clone into the workspace (`.`: the local repository's origin)"),
+    branch: z.string().optional().describe("the branch the session works on (default: kodama/NAME-…)"),
+    baseBranch: z.string().optional().describe("the branch to start from"),
+    prompt: z.string().optional().describe("a prompt the agent runs once the session is ready"),
+    timeout: z.string().optional().describe("how long to wait for the pod to be ready, e.g. 5m"),
+    noWait: z.boolean().optional().describe("return once the objects are created"),
+    replace: z.boolean().optional().describe("a Failed session of the name is deleted first (its volumes kept and taken over)"),
+    keepOnFailure: z.boolean().optional().describe("a failed start keeps the volumes it created"),
+    cwd: cwdArg,
+  },
+  output: { ...sessionOut, agentRun: z.string().optional().describe("the id of the agent run the prompt started") },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const cwd = cwdOf(call, a);
+    const cfg = await settings(cwd);
+    const { findRepo } = await import("../config/paths.ts");
+    const { dirname } = await import("../fspath.ts");
+    const repo = await findRepo(cwd);
+    const repoRoot = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : undefined);
+    const out = capture(), err = capture();
+    let step = 0;
+    const progressErr = {
+      write(c: Uint8Array | string) {
+        err.write(c);
+        const line = (typeof c === "string" ? c : new TextDecoder().decode(c)).trim().split("\n").at(-1);
+        if (line) call.progress(++step, undefined, line);
+      },
+    };
+    const { startSession } = await import("../session/start.ts");
+    const code = await startSession(kube, {
+      name: a.name,
+      namespace: ns,
+      image: a.image,
+      cpu: a.cpu,
+      memory: a.memory,
+      storage: a.storage,
+      storageClass: a.storageClass,
+      envFiles: a.envFile ?? [],
+      envExclude: a.envExclude ?? [],
+      sync: a.sync,
+      noSync: a.noSync,
+      syncMode: a.syncMode,
+      repo: a.repo,
+      branch: a.branch,
+      baseBranch: a.baseBranch,
+      prompt: a.prompt,
+      timeout: a.timeout,
+      noWait: a.noWait,
+      replace: a.replace,
+      keepOnFailure: a.keepOnFailure,
+    }, cfg, { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal });
+    check(code, `session_start ${a.name}`, err.text());
+    const run = a.prompt !== undefined ? /^(\d+)$/m.exec(out.text())?.[1] : undefined;
+    return {
+      data: { session: await sessionDetail(kube, ns, a.name), ...(run ? { agentRun: run } : {}) },
+      text: out.text() + err.text(),
+    };
+  },
+});
+
+export const sessionStop = tool({
+  name: "session_stop",
+  title: "Stop a session",
+  description:
+    "Stop a session (`kodama stop`): its pod is deleted, its volumes — the workspace and home — are kept; session_resume starts it again. A running agent run ends.",
+  tier: "write",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: { name: sessionName, context: contextArg, namespace: namespaceArg },
+  output: sessionOut,
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const out = capture(), err = capture();
+    const { stopSession } = await import("../session/lifecycle.ts");
+    check(await stopSession(kube, ns, a.name, { wait: true, out, err }), "session_stop", err.text());
+    return { data: { session: await sessionDetail(kube, ns, a.name) }, text: out.text() + err.text() };
+  },
+});
+
+export const sessionResume = tool({
+  name: "session_resume",
+  title: "Resume a session",
+  description: "Start a stopped session's pod again on its kept volumes (`kodama resume`), and wait until it is ready.",
+  tier: "write",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: {
+    name: sessionName,
+    context: contextArg,
+    namespace: namespaceArg,
+    timeout: z.string().optional().describe("how long to wait for the pod to be ready, e.g. 5m"),
+    noWait: z.boolean().optional().describe("return once the pod is created"),
+    cwd: cwdArg,
+  },
+  output: sessionOut,
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const cwd = cwdOf(call, a);
+    const out = capture(), err = capture();
+    const { resumeSession } = await import("../session/lifecycle.ts");
+    const code = await resumeSession(kube, ns, a.name, { timeout: a.timeout, noWait: a.noWait }, await settings(cwd), {
+      out,
+      err,
+      tty: false,
+      cwd,
+      signal: call.signal,
+    });
+    check(code, "session_resume", err.text());
+    return { data: { session: await sessionDetail(kube, ns, a.name) }, text: out.text() + err.text() };
+  },
+});
+
+export const sessionDelete = tool({
+  name: "session_delete",
+  title: "Delete a session",
+  description:
+    "Delete a session (`kodama delete --force`): its pod, Secret and config; its volumes are kept unless purge is " +
+    "given — then the workspace and home are deleted and their data is lost.",
+  tier: "destructive",
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  input: {
+    name: sessionName,
+    context: contextArg,
+    namespace: namespaceArg,
+    purge: z.boolean().optional().describe("also delete the volumes (workspace and home): their data is lost"),
+    keepConfig: z.boolean().optional().describe("keep the local state file"),
+  },
+  output: { deleted: z.string(), purged: z.boolean() },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const out = capture(), err = capture();
+    const { deleteSession } = await import("../session/lifecycle.ts");
+    const code = await deleteSession(kube, ns, a.name, {
+      force: true,
+      purge: a.purge,
+      keepConfig: a.keepConfig,
+      interactive: false,
+      confirm: () => Promise.resolve(false),
+      out,
+      err,
+    });
+    check(code, "session_delete", err.text());
+    return { data: { deleted: a.name, purged: !!a.purge }, text: out.text() + err.text() };
+  },
+});
+
+export const sessionFetch = tool({
+  name: "session_fetch",
+  title: "Fetch a session's work",
+  description:
+    "Bring a session's commits back into the local repository at cwd as a branch (`kodama session fetch`; default " +
+    "kodama/NAME), never touching the checked-out branch or the working tree; diff adds the change against the base.",
+  tier: "write",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  input: {
+    name: sessionName,
+    context: contextArg,
+    namespace: namespaceArg,
+    branch: z.string().optional().describe("local branch to create or update (default: kodama/NAME)"),
+    diff: z.boolean().optional().describe("also show the diff against the branch the session started from"),
+    cwd: cwdArg,
+  },
+  output: { branch: z.string().optional(), output: z.string(), truncated: z.boolean() },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const out = capture(), err = capture();
+    const { fetchSession } = await import("../session/fetch.ts");
+    call.progress(0, undefined, `fetching session ${a.name}`);
+    const code = await fetchSession(kube, ns, a.name, {
+      branch: a.branch,
+      diff: a.diff,
+      cwd: cwdOf(call, a),
+      out,
+      err,
+    });
+    check(code, "session_fetch", err.text());
+    const { text, truncated } = cap(out.text() + err.text(), call.env.o.maxOutput);
+    const branch = a.branch ?? /\b(kodama\/[^\s:]+)/.exec(text)?.[1];
+    return { data: { ...(branch ? { branch } : {}), output: text, truncated }, text };
+  },
+});
+
+/** The first `max` bytes of a text, marked when cut. */
+export function cap(text: string, max: number, keep: "head" | "tail" = "head"): { text: string; truncated: boolean } {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= max) return { text, truncated: false };
+  const dec = new TextDecoder();
+  const left = bytes.length - max;
+  return keep === "head"
+    ? { text: dec.decode(bytes.slice(0, max)) + `\n[… ${left} more bytes left out]\n`, truncated: true }
+    : { text: `[… ${left} earlier bytes left out]\n` + dec.decode(bytes.slice(left)), truncated: true };
+}
+
+export const agentRunTool = tool({
+  name: "agent_run",
+  title: "Run the coding agent in a session",
+  description:
+    "Start a run of the session's coding agent with a prompt (`kodama agent run`); it runs in the pod in the " +
+    "background. Returns its id: read it with agent_logs, see it in session_status.",
+  tier: "write",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  input: {
+    name: sessionName,
+    context: contextArg,
+    namespace: namespaceArg,
+    prompt: z.string().min(1).describe("the prompt"),
+    cwd: cwdArg,
+  },
+  output: { run: z.string(), session: z.string() },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    if (!a.prompt.trim()) throw usageError("the prompt is empty");
+    const cfg = await settings(cwdOf(call, a));
+    const err = capture();
+    const { startRun } = await import("../session/agentrun.ts");
+    const id = await startRun(kube, ns, a.name, {
+      prompt: a.prompt,
+      command: cfg.agent.command,
+      out: capture(),
+      err,
+    });
+    return {
+      data: { run: id, session: a.name },
+      text: `agent run ${id} started in session ${a.name}; read it with agent_logs {"name": "${a.name}", "run": "${id}"}\n`,
+    };
+  },
+});
+
+export const agentLogsTool = tool({
+  name: "agent_logs",
+  title: "Read an agent run's output",
+  description:
+    "The output of an agent run in a session (`kodama agent logs`; default the latest run), up to the server's cap (the newest part).",
+  tier: "read",
+  annotations: READS_CLUSTER,
+  input: {
+    name: sessionName,
+    context: contextArg,
+    namespace: namespaceArg,
+    run: z.string().regex(/^(\d+|latest)$/, { message: "a run id (a number) or latest" }).optional()
+      .describe("the run's id (default: the latest)"),
+  },
+  output: { run: z.string(), output: z.string(), truncated: z.boolean() },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const out = capture(), err = capture();
+    const { agentLogs } = await import("../session/agentrun.ts");
+    check(await agentLogs(kube, ns, a.name, { run: a.run, out, err }), "agent_logs", err.text());
+    const { text, truncated } = cap(out.text(), call.env.o.maxOutput, "tail");
+    return { data: { run: a.run ?? "latest", output: text, truncated }, text: text || "(no output yet)\n" };
+  },
+});
+
+export const syncStatus = tool({
+  name: "sync_status",
+  title: "Show a session's file sync",
+  description:
+    "The background file sync of a session from this machine (`kodama sync status`): state, last sync, pending " +
+    "changes each way and conflicts.",
+  tier: "read",
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: { name: sessionName },
+  output: { status: anyObject, conflicts: z.number() },
+  async run(a) {
+    const json = capture(), text = capture();
+    const { statusCommand } = await import("../session/sync/commands.ts");
+    await statusCommand(a.name, { output: "json" }, json);
+    await statusCommand(a.name, {}, text);
+    const status = JSON.parse(json.text()) as Record<string, unknown>;
+    const conflicts = Array.isArray(status.conflicts) ? status.conflicts.length : 0;
+    return { data: { status, conflicts }, text: text.text() };
+  },
+});
+
+export const SESSION_TOOLS = [
+  sessionsList,
+  sessionStatus,
+  sessionStart,
+  sessionStop,
+  sessionResume,
+  sessionDelete,
+  sessionFetch,
+  agentRunTool,
+  agentLogsTool,
+  syncStatus,
+];

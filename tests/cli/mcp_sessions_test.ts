@@ -1,0 +1,164 @@
+/**
+ * `kodama mcp`'s session and workflow tools through the SDK's client, as the restricted `dev` user in
+ * namespace `dev`: start (with progress), list, status, an agent run and its logs, stop, resume, fetch and
+ * sync_status refusing plainly, delete (only with --allow-destructive); workflows_list, and workflow_run
+ * refusing an untrusted and a changed workflow with the command the user must run, running it once the
+ * user trusted it — whatever arguments the agent adds.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { clusterTest } from "../cluster/fixture.ts";
+import { runKodama } from "./_run.ts";
+import { SESSION_IMAGE } from "./_session.ts";
+import { startMcp } from "./_mcp.ts";
+
+clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, resume, fetch, delete", {
+  seed: "demo",
+  timeoutMs: 10 * 60_000,
+}, async (t, cluster) => {
+  const home = await Deno.makeTempDir({ prefix: "kodama-mcp-home-" });
+  const cwd = await Deno.makeTempDir({ prefix: "kodama-mcp-project-" });
+  await Deno.writeTextFile(
+    join(cwd, ".kodama.yaml"),
+    `agent:\n  command: [sh, -c, ${JSON.stringify('p=$(cat); echo "agent got: $p"')}]\n`,
+  );
+  const name = `mcp-${crypto.randomUUID().slice(0, 6)}`;
+  const m = await startMcp(cluster.kubeconfig, ["--context", "dev", "--allow-destructive"], {
+    env: { KODAMA_HOME: home, GIT_CONFIG_GLOBAL: "/dev/null" },
+    cwd,
+  });
+  try {
+    await t.step("session_start: ready, with progress, the Session object back", async () => {
+      const progress: string[] = [];
+      const r = await m.call("session_start", { name, image: SESSION_IMAGE, noSync: true }, {
+        onprogress: (p) => p.message && progress.push(p.message),
+      });
+      assert(!r.isError, r.text);
+      assertEquals(r.data.session.metadata.name, name);
+      assertEquals(r.data.session.status.phase, "Running");
+      assertStringIncludes(r.text, `session/${name} ready`);
+      assert(progress.length >= 1, "progress notifications during the start");
+    });
+
+    await t.step("sessions_list and session_status", async () => {
+      const l = await m.call("sessions_list", {});
+      assert(l.data.sessions.some((s: { metadata: { name: string } }) => s.metadata.name === name), l.text);
+      const s = await m.call("session_status", { name });
+      assertEquals(s.data.session.metadata.name, name);
+      assertEquals(s.data.agentRuns, []);
+      const missing = await m.call("session_status", { name: "no-such-session" });
+      assert(missing.isError);
+      assertMatch(missing.text, /session "no-such-session" not found in namespace dev \(exit 3\)/);
+    });
+
+    await t.step("agent_run and agent_logs", async () => {
+      const r = await m.call("agent_run", { name, prompt: "hello from mcp" });
+      assert(!r.isError, r.text);
+      assertMatch(r.data.run, /^\d+$/);
+      const deadline = Date.now() + 60_000;
+      let out = "";
+      while (Date.now() < deadline && !out.includes("agent got: hello from mcp")) {
+        out = (await m.call("agent_logs", { name, run: r.data.run })).data.output;
+      }
+      assertStringIncludes(out, "agent got: hello from mcp");
+      const bad = await m.call("agent_logs", { name, run: "x; rm -rf /" });
+      assert(bad.isError);
+      assertMatch(bad.text, /run/);
+    });
+
+    await t.step("session_fetch outside a repository and sync_status of an unsynced session: plain errors", async () => {
+      const f = await m.call("session_fetch", { name });
+      assert(f.isError);
+      assertMatch(f.text, /session fetch runs inside a local clone/);
+      const s = await m.call("sync_status", { name });
+      assert(s.isError);
+      assertMatch(s.text, /not synced from this machine \(exit 3\)/);
+    });
+
+    await t.step("session_stop keeps the volumes; session_resume brings it back", async () => {
+      const s = await m.call("session_stop", { name });
+      assert(!s.isError, s.text);
+      assertEquals(s.data.session.status.phase, "Stopped");
+      assert(s.data.session.status.volumes.length >= 1);
+      const r = await m.call("session_resume", { name });
+      assert(!r.isError, r.text);
+      assertEquals(r.data.session.status.phase, "Running");
+    });
+
+    await t.step("session_delete with purge (offered only with --allow-destructive)", async () => {
+      const d = await m.call("session_delete", { name, purge: true });
+      assert(!d.isError, d.text);
+      assertEquals(d.data, { deleted: name, purged: true });
+      const gone = await m.call("session_status", { name });
+      assert(gone.isError);
+    });
+  } finally {
+    await m.call("session_delete", { name, purge: true }).catch(() => {});
+    await m.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("mcp: workflows — listed with their trust; an untrusted or changed one refused, whatever the agent adds", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-mcp-wf-" });
+  const home = join(tmp, "kodama");
+  const repo = join(tmp, "repo");
+  await Deno.mkdir(join(repo, ".git"), { recursive: true });
+  await Deno.mkdir(join(repo, "data"), { recursive: true });
+  await Deno.mkdir(join(repo, ".kodama", "workflows"), { recursive: true });
+  await Deno.mkdir(join(repo, ".kodama", "scripts"), { recursive: true });
+  await Deno.writeTextFile(join(repo, "data", "x.txt"), "payload-42\n");
+  await Deno.writeTextFile(
+    join(repo, ".kodama", "scripts", "read.ts"),
+    `export default async ({ inputs }) => ({ text: await Deno.readTextFile(String(inputs.path)) });\n`,
+  );
+  const wf = join(repo, ".kodama", "workflows", "readit.yaml");
+  const body = (extra = "") =>
+    `description: read a file\npermissions: { read: ["./data"] }\nsteps:\n  - id: r\n    script: { module: ../scripts/read.ts, with: { path: data/x.txt } }\n${extra}`;
+  await Deno.writeTextFile(wf, body());
+  const kc = join(tmp, "kc");
+  await Deno.writeTextFile(kc, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  const env = { KODAMA_HOME: home };
+  const m = await startMcp(kc, [], { env, cwd: repo });
+  try {
+    await t.step("workflows_list: the repo's workflow, needing trust, not trusted", async () => {
+      const r = await m.call("workflows_list", {});
+      assert(!r.isError, r.text);
+      const w = r.data.workflows.find((x: { name: string }) => x.name === "readit");
+      assertEquals([w.source, w.needsTrust, w.trusted], ["repo", true, false]);
+      assert(r.data.workflows.some((x: { name: string }) => x.name === "health"), "built-ins listed");
+    });
+
+    await t.step("workflow_run: untrusted is refused naming the user's command; trust/yes/force are unknown arguments", async () => {
+      const r = await m.call("workflow_run", { name: "readit" });
+      assert(r.isError);
+      assertMatch(r.text, /^error: workflow readit .*is not trusted/);
+      assertStringIncludes(r.text, "kodama run readit --trust");
+      assertStringIncludes(r.text, "trust cannot be given over MCP");
+      for (const extra of [{ trust: true }, { yes: true }, { force: true }]) {
+        const x = await m.call("workflow_run", { name: "readit", ...extra });
+        assert(x.isError);
+        assertMatch(x.text, /Unrecognized key/);
+      }
+      const dry = await m.call("workflow_run", { name: "readit", dryRun: true });
+      assert(!dry.isError, dry.text);
+    });
+
+    await t.step("once the user trusts it, it runs; changed after, it is refused again", async () => {
+      const trusted = await runKodama(["run", "readit", "--trust"], { env: { ...env, KUBECONFIG: kc }, cwd: repo });
+      assertEquals(trusted.code, 0, trusted.stderr);
+      const r = await m.call("workflow_run", { name: "readit" });
+      assert(!r.isError, r.text);
+      assertEquals(r.data.exitCode, 0);
+      assertEquals(r.data.steps.r.outcome, "success");
+      await Deno.writeTextFile(wf, body("  - id: s\n    script: { module: ../scripts/read.ts, with: { path: data/x.txt } }\n"));
+      const again = await m.call("workflow_run", { name: "readit" });
+      assert(again.isError);
+      assertMatch(again.text, /changed since you trusted it/);
+    });
+  } finally {
+    await m.close();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+});
