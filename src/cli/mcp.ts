@@ -2,7 +2,7 @@
 import type { HelpSpec } from "./help.ts";
 import { setExitCode } from "./exit.ts";
 import type { GlobalOptions } from "./connect.ts";
-import { type Invocation, type OptSpec, OptionValueError } from "./optspec.ts";
+import { type Invocation, OptionValueError, type OptSpec } from "./optspec.ts";
 import { usageError } from "../errors.ts";
 
 export const names = ["mcp"];
@@ -25,7 +25,7 @@ export const help: HelpSpec = {
     ["Keep up to 256 KiB of output per pod", "kodama mcp --max-output 256KiB"],
   ],
   notes: "Register it with your agent: claude mcp add kodama -- kodama mcp\n" +
-    "Other agents: {\"mcpServers\": {\"kodama\": {\"command\": \"kodama\", \"args\": [\"mcp\"]}}}\n" +
+    'Other agents: {"mcpServers": {"kodama": {"command": "kodama", "args": ["mcp"]}}}\n' +
     "The server ends when its client closes stdin. docs/mcp.md lists every tool and its arguments.",
 };
 
@@ -78,7 +78,8 @@ export async function run(inv: Invocation): Promise<void> {
   const ko = await kubeOptionsFrom({ ...(o as GlobalOptions), context: undefined });
   const cfg = await userConfig();
   // the pinned contexts: --context (names, a,b, globs), else mcp.contexts; the first is the default
-  const spec = (o.context as string | undefined) ?? (cfg?.mcp.contexts.length ? cfg.mcp.contexts.join(",") : undefined);
+  const spec = (o.context as string | undefined) ??
+    (cfg?.mcp.contexts.length ? cfg.mcp.contexts.join(",") : undefined);
   let pinned: string[] | undefined;
   let defaultContext = ko.context;
   if (spec) {

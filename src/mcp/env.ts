@@ -34,7 +34,9 @@ export class McpEnv {
     const name = context ?? this.o.defaultContext;
     if (name !== undefined && this.o.pinned && !this.o.pinned.includes(name)) {
       throw new KodamaError(
-        `context ${JSON.stringify(name)} is not allowed: this server is pinned to ${this.o.pinned.join(", ")}`,
+        `context ${JSON.stringify(name)} is not allowed: this server is pinned to ${
+          this.o.pinned.join(", ")
+        }`,
         ExitCode.FORBIDDEN,
         "the user chooses the contexts with `kodama mcp --context NAME,...` or mcp.contexts in ~/.kodama/config.yaml",
       );

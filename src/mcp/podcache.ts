@@ -8,7 +8,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { podSelector } from "../pods/selector.ts";
-import { type PodLister, podKey } from "../pods/target.ts";
+import { podKey, type PodLister } from "../pods/target.ts";
 
 interface Entry {
   pods: Map<string, V1Pod>;

@@ -131,7 +131,11 @@ export const podsList = tool({
       )
       : "No resources found.\n";
     return {
-      data: { pods, count: pods.length, ...(found.contextErrors.length ? { contextErrors: found.contextErrors } : {}) },
+      data: {
+        pods,
+        count: pods.length,
+        ...(found.contextErrors.length ? { contextErrors: found.contextErrors } : {}),
+      },
       text: text + contextErrorText(found.contextErrors),
     };
   },
@@ -159,7 +163,7 @@ export const podsExec = tool({
   name: "pods_exec",
   title: "Run a command in pods",
   description:
-    "Run a command (an argv array, no shell unless you give one: [\"sh\",\"-c\",\"...\"]) in the one matching " +
+    'Run a command (an argv array, no shell unless you give one: ["sh","-c","..."]) in the one matching ' +
     "Running pod, in the first (first: true), or in every matching pod in parallel (all: true), like " +
     "`kodama exec`. Output is kept per pod up to the server's cap (64 KiB by default), marked when cut. A " +
     "cancelled call ends the command in its pods.",
@@ -183,7 +187,9 @@ export const podsExec = tool({
     ok: z.number(),
     failed: z.number(),
     cancelled: z.number(),
-    exitCode: z.number().describe("kodama exec's exit code: 0 all ok, 1 any failed, 5 only timeouts, 130 cancelled"),
+    exitCode: z.number().describe(
+      "kodama exec's exit code: 0 all ok, 1 any failed, 5 only timeouts, 130 cancelled",
+    ),
     contextErrors: contextErrorsOut,
   },
   async run(a, call) {
@@ -228,7 +234,10 @@ export const podsExec = tool({
         : undefined,
       onPodDone: (r, done, total) => call.progress(done, total, `${r.pod}: ${r.status}`),
     });
-    const marker = (n: number) => `\n[… ${formatBytes(n)} more output left out: the per-pod cap is ${formatBytes(call.env.o.maxOutput)}]\n`;
+    const marker = (n: number) =>
+      `\n[… ${formatBytes(n)} more output left out: the per-pod cap is ${
+        formatBytes(call.env.o.maxOutput)
+      }]\n`;
     const pods = totals.results.map((r) => ({
       ...(found.multi ? { context: r.context } : {}),
       namespace: r.namespace,
@@ -268,15 +277,26 @@ async function learnSecrets(items: { kube: Kube; pod: V1Pod }[]): Promise<void> 
 /** One pod: its output and exit; several: the summary, then each distinct output once under its pods. */
 async function execText(
   totals: import("../pods/summary.ts").FanoutTotals,
-  pods: { pod: string; namespace: string; context?: string; stdout: string; stderr: string; status: string; exitCode: number | null; error?: string }[],
+  pods: {
+    pod: string;
+    namespace: string;
+    context?: string;
+    stdout: string;
+    stderr: string;
+    status: string;
+    exitCode: number | null;
+    error?: string;
+  }[],
   multi: boolean,
 ): Promise<string> {
   if (pods.length === 1) {
     const p = pods[0];
-    const end = p.status === "ok" || p.status === "failed" ? `exit code ${p.exitCode}` : `${p.status}: ${p.error}`;
-    return `${p.stdout}${p.stderr ? `${p.stdout && !p.stdout.endsWith("\n") ? "\n" : ""}[stderr]\n${p.stderr}` : ""}${
-      p.stdout || p.stderr ? "\n" : ""
-    }(${p.namespace}/${p.pod}: ${end})`;
+    const end = p.status === "ok" || p.status === "failed"
+      ? `exit code ${p.exitCode}`
+      : `${p.status}: ${p.error}`;
+    return `${p.stdout}${
+      p.stderr ? `${p.stdout && !p.stdout.endsWith("\n") ? "\n" : ""}[stderr]\n${p.stderr}` : ""
+    }${p.stdout || p.stderr ? "\n" : ""}(${p.namespace}/${p.pod}: ${end})`;
   }
   const { formatSummary } = await import("../pods/summary.ts");
   const { groupResults, formatGroups } = await import("../pods/group.ts");
@@ -309,7 +329,9 @@ export const podsLogs = tool({
     container: z.string().optional().describe("container (default: the pod's default container)"),
     allContainers: z.boolean().optional().describe("every container of each pod"),
     since: z.string().optional().describe("only lines newer than this, e.g. 5m, 1h"),
-    tail: z.number().int().min(-1).optional().describe("last N lines of each container (-1 = all; default all)"),
+    tail: z.number().int().min(-1).optional().describe(
+      "last N lines of each container (-1 = all; default all)",
+    ),
     timestamps: z.boolean().optional().describe("start each line with its timestamp"),
     previous: z.boolean().optional().describe("the previous (crashed) container instance"),
     include: z.array(z.string()).optional().describe("only lines matching one of these regular expressions"),
@@ -344,7 +366,19 @@ export const podsLogs = tool({
     await learnSecrets(items);
     const { streamLogs } = await import("../pods/logs.ts");
     const cap = call.env.o.maxOutput;
-    const streams = new Map<string, { context?: string; namespace: string; pod: string; container: string; parts: string[]; bytes: number; lines: number; dropped: boolean }>();
+    const streams = new Map<
+      string,
+      {
+        context?: string;
+        namespace: string;
+        pod: string;
+        container: string;
+        parts: string[];
+        bytes: number;
+        lines: number;
+        dropped: boolean;
+      }
+    >();
     const dec = new TextDecoder();
     let pending = "";
     const sink = {
@@ -355,11 +389,27 @@ export const podsLogs = tool({
           const line = pending.slice(0, nl);
           pending = pending.slice(nl + 1);
           if (!line) continue;
-          const l = JSON.parse(line) as { context?: string; namespace: string; pod: string; container: string; message: string; timestamp?: string };
+          const l = JSON.parse(line) as {
+            context?: string;
+            namespace: string;
+            pod: string;
+            container: string;
+            message: string;
+            timestamp?: string;
+          };
           const key = `${l.context ?? ""}/${l.namespace}/${l.pod}/${l.container}`;
           let s = streams.get(key);
           if (!s) {
-            s = { context: l.context, namespace: l.namespace, pod: l.pod, container: l.container, parts: [], bytes: 0, lines: 0, dropped: false };
+            s = {
+              context: l.context,
+              namespace: l.namespace,
+              pod: l.pod,
+              container: l.container,
+              parts: [],
+              bytes: 0,
+              lines: 0,
+              dropped: false,
+            };
             streams.set(key, s);
           }
           const text = `${l.timestamp ? `${l.timestamp} ` : ""}${l.message}\n`;
@@ -400,12 +450,15 @@ export const podsLogs = tool({
       namespace: s.namespace,
       pod: s.pod,
       container: s.container,
-      text: (s.dropped ? `[… older lines left out: the per-pod cap is ${formatBytes(cap)}]\n` : "") + s.parts.join(""),
+      text: (s.dropped ? `[… older lines left out: the per-pod cap is ${formatBytes(cap)}]\n` : "") +
+        s.parts.join(""),
       lines: s.lines,
       truncated: s.dropped,
     }));
     const several = out.length > 1;
-    const text = out.map((s) => (several ? `==> ${s.namespace}/${s.pod}/${s.container} <==\n` : "") + s.text).join("") ||
+    const text = out.map((s) =>
+      (several ? `==> ${s.namespace}/${s.pod}/${s.container} <==\n` : "") + s.text
+    ).join("") ||
       "(no log lines)\n";
     return {
       data: { streams: out, ...(found.contextErrors.length ? { contextErrors: found.contextErrors } : {}) },

@@ -11,7 +11,7 @@ import { redact } from "../base/redact.ts";
 import { formatDuration } from "../base/duration.ts";
 import { VERSION } from "../version.ts";
 import type { Call, McpEnv } from "./env.ts";
-import { type Tier, type Tool } from "./tool.ts";
+import type { Tier, Tool } from "./tool.ts";
 
 export const INSTRUCTIONS =
   "kodama: pods (list, exec in one or many pods in parallel, logs), coding-agent sessions in pods (start, " +
@@ -39,7 +39,9 @@ export function errorText(e: unknown): string {
 interface Extra {
   signal: AbortSignal;
   _meta?: { progressToken?: string | number };
-  sendNotification: (n: { method: "notifications/progress"; params: Record<string, unknown> }) => Promise<void>;
+  sendNotification: (
+    n: { method: "notifications/progress"; params: Record<string, unknown> },
+  ) => Promise<void>;
 }
 
 /** Run one call: deadline, cancellation, progress, redaction, errors as tool errors. */

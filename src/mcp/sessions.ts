@@ -47,12 +47,15 @@ async function sessionDetail(kube: Kube, ns: string, name: string): Promise<Reco
   return detailObject(await describeSession(kube, ns, name));
 }
 
-const sessionOut = { session: anyObject.describe("the Session object, as `kodama session get -o json` gives it") };
+const sessionOut = {
+  session: anyObject.describe("the Session object, as `kodama session get -o json` gives it"),
+};
 
 export const sessionsList = tool({
   name: "sessions_list",
   title: "List sessions",
-  description: "The coding-agent sessions in a namespace (or all): phase, sync state, branch, pod and volumes.",
+  description:
+    "The coding-agent sessions in a namespace (or all): phase, sync state, branch, pod and volumes.",
   tier: "read",
   annotations: READS_CLUSTER,
   input: {
@@ -123,22 +126,33 @@ export const sessionStart = tool({
     memory: z.string().optional().describe("memory limit, e.g. 4Gi"),
     storage: z.string().optional().describe("workspace volume size, e.g. 10Gi"),
     storageClass: z.string().optional().describe("storage class of the volumes"),
-    envFile: z.array(z.string()).optional().describe("dotenv files (relative to cwd) whose variables the session gets, in a Secret"),
+    envFile: z.array(z.string()).optional().describe(
+      "dotenv files (relative to cwd) whose variables the session gets, in a Secret",
+    ),
     envExclude: z.array(z.string()).optional().describe("variables never sent"),
-    sync: z.string().optional().describe("a local directory synced into the workspace (default: cwd when it is a project)"),
+    sync: z.string().optional().describe(
+      "a local directory synced into the workspace (default: cwd when it is a project)",
+    ),
     noSync: z.boolean().optional().describe("do not sync a local directory"),
     syncMode: z.enum(["two-way", "one-way-local", "one-way-pod"]).optional(),
-    repo: z.string().optional().describe("a repository to clone into the workspace (`.`: the local repository's origin)"),
+    repo: z.string().optional().describe(
+      "a repository to clone into the workspace (`.`: the local repository's origin)",
+    ),
     branch: z.string().optional().describe("the branch the session works on (default: kodama/NAME-…)"),
     baseBranch: z.string().optional().describe("the branch to start from"),
     prompt: z.string().optional().describe("a prompt the agent runs once the session is ready"),
     timeout: z.string().optional().describe("how long to wait for the pod to be ready, e.g. 5m"),
     noWait: z.boolean().optional().describe("return once the objects are created"),
-    replace: z.boolean().optional().describe("a Failed session of the name is deleted first (its volumes kept and taken over)"),
+    replace: z.boolean().optional().describe(
+      "a Failed session of the name is deleted first (its volumes kept and taken over)",
+    ),
     keepOnFailure: z.boolean().optional().describe("a failed start keeps the volumes it created"),
     cwd: cwdArg,
   },
-  output: { ...sessionOut, agentRun: z.string().optional().describe("the id of the agent run the prompt started") },
+  output: {
+    ...sessionOut,
+    agentRun: z.string().optional().describe("the id of the agent run the prompt started"),
+  },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const cwd = cwdOf(call, a);
@@ -157,28 +171,33 @@ export const sessionStart = tool({
       },
     };
     const { startSession } = await import("../session/start.ts");
-    const code = await startSession(kube, {
-      name: a.name,
-      namespace: ns,
-      image: a.image,
-      cpu: a.cpu,
-      memory: a.memory,
-      storage: a.storage,
-      storageClass: a.storageClass,
-      envFiles: a.envFile ?? [],
-      envExclude: a.envExclude ?? [],
-      sync: a.sync,
-      noSync: a.noSync,
-      syncMode: a.syncMode,
-      repo: a.repo,
-      branch: a.branch,
-      baseBranch: a.baseBranch,
-      prompt: a.prompt,
-      timeout: a.timeout,
-      noWait: a.noWait,
-      replace: a.replace,
-      keepOnFailure: a.keepOnFailure,
-    }, cfg, { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal });
+    const code = await startSession(
+      kube,
+      {
+        name: a.name,
+        namespace: ns,
+        image: a.image,
+        cpu: a.cpu,
+        memory: a.memory,
+        storage: a.storage,
+        storageClass: a.storageClass,
+        envFiles: a.envFile ?? [],
+        envExclude: a.envExclude ?? [],
+        sync: a.sync,
+        noSync: a.noSync,
+        syncMode: a.syncMode,
+        repo: a.repo,
+        branch: a.branch,
+        baseBranch: a.baseBranch,
+        prompt: a.prompt,
+        timeout: a.timeout,
+        noWait: a.noWait,
+        replace: a.replace,
+        keepOnFailure: a.keepOnFailure,
+      },
+      cfg,
+      { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal },
+    );
     check(code, `session_start ${a.name}`, err.text());
     const run = a.prompt !== undefined ? /^(\d+)$/m.exec(out.text())?.[1] : undefined;
     return {
@@ -209,7 +228,8 @@ export const sessionStop = tool({
 export const sessionResume = tool({
   name: "session_resume",
   title: "Resume a session",
-  description: "Start a stopped session's pod again on its kept volumes (`kodama resume`), and wait until it is ready.",
+  description:
+    "Start a stopped session's pod again on its kept volumes (`kodama resume`), and wait until it is ready.",
   tier: "write",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: {
@@ -226,13 +246,20 @@ export const sessionResume = tool({
     const cwd = cwdOf(call, a);
     const out = capture(), err = capture();
     const { resumeSession } = await import("../session/lifecycle.ts");
-    const code = await resumeSession(kube, ns, a.name, { timeout: a.timeout, noWait: a.noWait }, await settings(cwd), {
-      out,
-      err,
-      tty: false,
-      cwd,
-      signal: call.signal,
-    });
+    const code = await resumeSession(
+      kube,
+      ns,
+      a.name,
+      { timeout: a.timeout, noWait: a.noWait },
+      await settings(cwd),
+      {
+        out,
+        err,
+        tty: false,
+        cwd,
+        signal: call.signal,
+      },
+    );
     check(code, "session_resume", err.text());
     return { data: { session: await sessionDetail(kube, ns, a.name) }, text: out.text() + err.text() };
   },
@@ -250,7 +277,9 @@ export const sessionDelete = tool({
     name: sessionName,
     context: contextArg,
     namespace: namespaceArg,
-    purge: z.boolean().optional().describe("also delete the volumes (workspace and home): their data is lost"),
+    purge: z.boolean().optional().describe(
+      "also delete the volumes (workspace and home): their data is lost",
+    ),
     keepConfig: z.boolean().optional().describe("keep the local state file"),
   },
   output: { deleted: z.string(), purged: z.boolean() },
@@ -309,7 +338,11 @@ export const sessionFetch = tool({
 });
 
 /** The first `max` bytes of a text, marked when cut. */
-export function cap(text: string, max: number, keep: "head" | "tail" = "head"): { text: string; truncated: boolean } {
+export function cap(
+  text: string,
+  max: number,
+  keep: "head" | "tail" = "head",
+): { text: string; truncated: boolean } {
   const bytes = new TextEncoder().encode(text);
   if (bytes.length <= max) return { text, truncated: false };
   const dec = new TextDecoder();
@@ -349,7 +382,8 @@ export const agentRunTool = tool({
     });
     return {
       data: { run: id, session: a.name },
-      text: `agent run ${id} started in session ${a.name}; read it with agent_logs {"name": "${a.name}", "run": "${id}"}\n`,
+      text:
+        `agent run ${id} started in session ${a.name}; read it with agent_logs {"name": "${a.name}", "run": "${id}"}\n`,
     };
   },
 });

@@ -30,7 +30,12 @@ export const workflowsList = tool({
     const { listCommand } = await import("../workflow/commands.ts");
     await listCommand({ output: "json", out: json, cwd });
     await listCommand({ out: table, cwd });
-    const rows = JSON.parse(json.text()) as { name: string; source: string; file: string; shadowedBy?: unknown }[];
+    const rows = JSON.parse(json.text()) as {
+      name: string;
+      source: string;
+      file: string;
+      shadowedBy?: unknown;
+    }[];
     const { loadWorkflowFile } = await import("../workflow/file.ts");
     const { prepareWorkflow } = await import("../workflow/prepare.ts");
     const { needsTrust, isTrusted } = await import("../workflow/trust.ts");

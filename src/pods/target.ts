@@ -156,7 +156,12 @@ export async function findPods(kube: Kube, target: TargetFlags, list?: PodLister
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
   const t = await resolveTarget(kube, target);
   const namespace = targetNamespace(kube, t);
-  if (list) return filterPods(await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) }), t);
+  if (list) {
+    return filterPods(
+      await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) }),
+      t,
+    );
+  }
   if (t.pod !== undefined && namespace !== undefined && !t.selector && !t.fieldSelector) {
     // one named pod: GET it, as kubectl does — the `get` right kubectl exec needs (not `list`), and the
     // API server's cheapest read (a list, even narrowed to one name, filters the namespace's pods)

@@ -24,7 +24,12 @@ export interface McpHandle {
 
 export interface ListedTool {
   name: string;
-  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
+  annotations?: {
+    readOnlyHint?: boolean;
+    destructiveHint?: boolean;
+    idempotentHint?: boolean;
+    openWorldHint?: boolean;
+  };
   outputSchema?: unknown;
   inputSchema: unknown;
 }

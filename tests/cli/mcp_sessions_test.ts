@@ -66,14 +66,17 @@ clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, re
       assertMatch(bad.text, /run/);
     });
 
-    await t.step("session_fetch outside a repository and sync_status of an unsynced session: plain errors", async () => {
-      const f = await m.call("session_fetch", { name });
-      assert(f.isError);
-      assertMatch(f.text, /session fetch runs inside a local clone/);
-      const s = await m.call("sync_status", { name });
-      assert(s.isError);
-      assertMatch(s.text, /not synced from this machine \(exit 3\)/);
-    });
+    await t.step(
+      "session_fetch outside a repository and sync_status of an unsynced session: plain errors",
+      async () => {
+        const f = await m.call("session_fetch", { name });
+        assert(f.isError);
+        assertMatch(f.text, /session fetch runs inside a local clone/);
+        const s = await m.call("sync_status", { name });
+        assert(s.isError);
+        assertMatch(s.text, /not synced from this machine \(exit 3\)/);
+      },
+    );
 
     await t.step("session_stop keeps the volumes; session_resume brings it back", async () => {
       const s = await m.call("session_stop", { name });
@@ -130,29 +133,38 @@ Deno.test("mcp: workflows — listed with their trust; an untrusted or changed o
       assert(r.data.workflows.some((x: { name: string }) => x.name === "health"), "built-ins listed");
     });
 
-    await t.step("workflow_run: untrusted is refused naming the user's command; trust/yes/force are unknown arguments", async () => {
-      const r = await m.call("workflow_run", { name: "readit" });
-      assert(r.isError);
-      assertMatch(r.text, /^error: workflow readit .*is not trusted/);
-      assertStringIncludes(r.text, "kodama run readit --trust");
-      assertStringIncludes(r.text, "trust cannot be given over MCP");
-      for (const extra of [{ trust: true }, { yes: true }, { force: true }]) {
-        const x = await m.call("workflow_run", { name: "readit", ...extra });
-        assert(x.isError);
-        assertMatch(x.text, /Unrecognized key/);
-      }
-      const dry = await m.call("workflow_run", { name: "readit", dryRun: true });
-      assert(!dry.isError, dry.text);
-    });
+    await t.step(
+      "workflow_run: untrusted is refused naming the user's command; trust/yes/force are unknown arguments",
+      async () => {
+        const r = await m.call("workflow_run", { name: "readit" });
+        assert(r.isError);
+        assertMatch(r.text, /^error: workflow readit .*is not trusted/);
+        assertStringIncludes(r.text, "kodama run readit --trust");
+        assertStringIncludes(r.text, "trust cannot be given over MCP");
+        for (const extra of [{ trust: true }, { yes: true }, { force: true }]) {
+          const x = await m.call("workflow_run", { name: "readit", ...extra });
+          assert(x.isError);
+          assertMatch(x.text, /Unrecognized key/);
+        }
+        const dry = await m.call("workflow_run", { name: "readit", dryRun: true });
+        assert(!dry.isError, dry.text);
+      },
+    );
 
     await t.step("once the user trusts it, it runs; changed after, it is refused again", async () => {
-      const trusted = await runKodama(["run", "readit", "--trust"], { env: { ...env, KUBECONFIG: kc }, cwd: repo });
+      const trusted = await runKodama(["run", "readit", "--trust"], {
+        env: { ...env, KUBECONFIG: kc },
+        cwd: repo,
+      });
       assertEquals(trusted.code, 0, trusted.stderr);
       const r = await m.call("workflow_run", { name: "readit" });
       assert(!r.isError, r.text);
       assertEquals(r.data.exitCode, 0);
       assertEquals(r.data.steps.r.outcome, "success");
-      await Deno.writeTextFile(wf, body("  - id: s\n    script: { module: ../scripts/read.ts, with: { path: data/x.txt } }\n"));
+      await Deno.writeTextFile(
+        wf,
+        body("  - id: s\n    script: { module: ../scripts/read.ts, with: { path: data/x.txt } }\n"),
+      );
       const again = await m.call("workflow_run", { name: "readit" });
       assert(again.isError);
       assertMatch(again.text, /changed since you trusted it/);

@@ -44,31 +44,38 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
   pods: 100,
   timeoutMs: 10 * 60_000,
 }, async (t, cluster) => {
-  await t.step("tiers: --read-only, the default and --allow-destructive offer their tools, annotated truly", async () => {
-    const sets: [string[], string[]][] = [
-      [["--read-only"], READ],
-      [[], [...READ, ...WRITE]],
-      [["--allow-destructive"], [...READ, ...WRITE, ...DESTRUCTIVE]],
-    ];
-    for (const [flags, expected] of sets) {
-      const m = await startMcp(cluster.kubeconfig, flags);
-      try {
-        const { tools } = await m.listTools();
-        assertEquals(tools.map((x) => x.name).sort(), [...expected].sort(), flags.join(" "));
-        for (const x of tools) {
-          const a = x.annotations!;
-          assert(x.outputSchema, `${x.name} has an outputSchema`);
-          assertEquals(a.readOnlyHint, READ.includes(x.name), `${x.name} readOnlyHint`);
-          if (a.readOnlyHint) assertEquals(a.destructiveHint, false, `${x.name}: read-only is not destructive`);
-          if (DESTRUCTIVE.includes(x.name)) assertEquals(a.destructiveHint, true, x.name);
-          assertEquals(typeof a.idempotentHint, "boolean");
-          assertEquals(typeof a.openWorldHint, "boolean");
+  await t.step(
+    "tiers: --read-only, the default and --allow-destructive offer their tools, annotated truly",
+    async () => {
+      const sets: [string[], string[]][] = [
+        [["--read-only"], READ],
+        [[], [...READ, ...WRITE]],
+        [["--allow-destructive"], [...READ, ...WRITE, ...DESTRUCTIVE]],
+      ];
+      for (const [flags, expected] of sets) {
+        const m = await startMcp(cluster.kubeconfig, flags);
+        try {
+          const { tools } = await m.listTools();
+          assertEquals(tools.map((x) => x.name).sort(), [...expected].sort(), flags.join(" "));
+          for (const x of tools) {
+            const a = x.annotations!;
+            assert(x.outputSchema, `${x.name} has an outputSchema`);
+            assertEquals(a.readOnlyHint, READ.includes(x.name), `${x.name} readOnlyHint`);
+            if (a.readOnlyHint) {
+              assertEquals(a.destructiveHint, false, `${x.name}: read-only is not destructive`);
+            }
+            if (DESTRUCTIVE.includes(x.name)) {
+              assertEquals(a.destructiveHint, true, x.name);
+            }
+            assertEquals(typeof a.idempotentHint, "boolean");
+            assertEquals(typeof a.openWorldHint, "boolean");
+          }
+        } finally {
+          await m.close();
         }
-      } finally {
-        await m.close();
       }
-    }
-  });
+    },
+  );
 
   const m = await startMcp(cluster.kubeconfig);
   try {
@@ -89,55 +96,66 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
       assertMatch(missing.text, /namespaces "no-such-ns" not found \(exit 3\)/);
     });
 
-    await t.step("pods_list: a pod created after the first call is seen (the cache follows the watch)", async () => {
-      const { Kube } = await import("../../src/kube/client.ts");
-      const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
-      const name = `mcp-late-${crypto.randomUUID().slice(0, 6)}`;
-      await kube.createObject("pods", "load", {
-        metadata: { name, labels: { app: "mcp-late" } },
-        spec: {
-          containers: [{ name: "main", image: "busybox:latest", command: ["sleep", "1d"] }],
-          terminationGracePeriodSeconds: 0,
-        },
-      });
-      try {
-        await until("the new pod in pods_list", async () => {
-          const r = await m.call("pods_list", { namespace: "load", selector: "app=mcp-late" });
-          return r.data.count === 1 ? true : undefined;
+    await t.step(
+      "pods_list: a pod created after the first call is seen (the cache follows the watch)",
+      async () => {
+        const { Kube } = await import("../../src/kube/client.ts");
+        const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
+        const name = `mcp-late-${crypto.randomUUID().slice(0, 6)}`;
+        await kube.createObject("pods", "load", {
+          metadata: { name, labels: { app: "mcp-late" } },
+          spec: {
+            containers: [{ name: "main", image: "busybox:latest", command: ["sleep", "1d"] }],
+            terminationGracePeriodSeconds: 0,
+          },
         });
-      } finally {
-        await kube.deleteObject("pods", "load", name, { gracePeriodSeconds: 0 });
-      }
-      await until("the deleted pod gone from pods_list", async () => {
-        const r = await m.call("pods_list", { namespace: "load", selector: "app=mcp-late" });
-        return r.data.count === 0 ? true : undefined;
-      });
-      kube.close();
-    });
+        try {
+          await until("the new pod in pods_list", async () => {
+            const r = await m.call("pods_list", { namespace: "load", selector: "app=mcp-late" });
+            return r.data.count === 1 ? true : undefined;
+          });
+        } finally {
+          await kube.deleteObject("pods", "load", name, { gracePeriodSeconds: 0 });
+        }
+        await until("the deleted pod gone from pods_list", async () => {
+          const r = await m.call("pods_list", { namespace: "load", selector: "app=mcp-late" });
+          return r.data.count === 0 ? true : undefined;
+        });
+        kube.close();
+      },
+    );
 
-    await t.step("pods_exec: one pod, its exit code, stdout and stderr apart; several matches need all/first", async () => {
-      const r = await m.call("pods_exec", {
-        namespace: "load",
-        pod: "load-003",
-        command: ["sh", "-c", "echo out; echo err >&2; exit 3"],
-      });
-      assert(!r.isError, r.text);
-      assertEquals(r.data.pods.length, 1);
-      assertEquals(r.data.pods[0].exitCode, 3);
-      assertEquals(r.data.pods[0].stdout, "out\n");
-      assertEquals(r.data.pods[0].stderr, "err\n");
-      assertEquals(r.data.exitCode, 1);
-      const amb = await m.call("pods_exec", { namespace: "load", command: ["true"] });
-      assert(amb.isError);
-      assertMatch(amb.text, new RegExp(`^error: ${cluster.loadPods} pods match: load-000, `));
-      const first = await m.call("pods_exec", { namespace: "load", first: true, command: ["hostname"] });
-      assertEquals(first.data.pods.map((p: { pod: string }) => p.pod), ["load-000"]);
-      const stdin = await m.call("pods_exec", { namespace: "load", pod: "load-001", stdin: "a\nb\n", command: ["wc", "-l"] });
-      assertEquals(stdin.data.pods[0].stdout.trim(), "2");
-      const nothing = await m.call("pods_exec", { namespace: "load", match: ["zzz"], command: ["true"] });
-      assert(nothing.isError);
-      assertMatch(nothing.text, /no pods matched .*\(exit 3\)/);
-    });
+    await t.step(
+      "pods_exec: one pod, its exit code, stdout and stderr apart; several matches need all/first",
+      async () => {
+        const r = await m.call("pods_exec", {
+          namespace: "load",
+          pod: "load-003",
+          command: ["sh", "-c", "echo out; echo err >&2; exit 3"],
+        });
+        assert(!r.isError, r.text);
+        assertEquals(r.data.pods.length, 1);
+        assertEquals(r.data.pods[0].exitCode, 3);
+        assertEquals(r.data.pods[0].stdout, "out\n");
+        assertEquals(r.data.pods[0].stderr, "err\n");
+        assertEquals(r.data.exitCode, 1);
+        const amb = await m.call("pods_exec", { namespace: "load", command: ["true"] });
+        assert(amb.isError);
+        assertMatch(amb.text, new RegExp(`^error: ${cluster.loadPods} pods match: load-000, `));
+        const first = await m.call("pods_exec", { namespace: "load", first: true, command: ["hostname"] });
+        assertEquals(first.data.pods.map((p: { pod: string }) => p.pod), ["load-000"]);
+        const stdin = await m.call("pods_exec", {
+          namespace: "load",
+          pod: "load-001",
+          stdin: "a\nb\n",
+          command: ["wc", "-l"],
+        });
+        assertEquals(stdin.data.pods[0].stdout.trim(), "2");
+        const nothing = await m.call("pods_exec", { namespace: "load", match: ["zzz"], command: ["true"] });
+        assert(nothing.isError);
+        assertMatch(nothing.text, /no pods matched .*\(exit 3\)/);
+      },
+    );
 
     await t.step("pods_exec: a fan-out over every load pod, with progress notifications", async () => {
       const progress: number[] = [];
@@ -160,7 +178,11 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
       const r = await m.call("pods_exec", {
         namespace: "load",
         pod: "load-002",
-        command: ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789012345678; i=$((i+1)); done"],
+        command: [
+          "sh",
+          "-c",
+          "i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789012345678; i=$((i+1)); done",
+        ],
       });
       const p = r.data.pods[0];
       assertEquals(p.truncated, true);
@@ -178,7 +200,11 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
         command: ["sh", "-c", `echo $$ > /tmp/${mark}; exec sleep 300`],
       }, { signal: ctl.signal }).catch((e) => e as Error);
       const pid = await until("the command to start", async () => {
-        const r = await m.call("pods_exec", { namespace: "load", pod: "load-004", command: ["sh", "-c", `cat /tmp/${mark} 2>/dev/null`] });
+        const r = await m.call("pods_exec", {
+          namespace: "load",
+          pod: "load-004",
+          command: ["sh", "-c", `cat /tmp/${mark} 2>/dev/null`],
+        });
         return r.data.pods[0].stdout.trim() || undefined;
       });
       ctl.abort();
@@ -197,8 +223,16 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
       const cases: [string, Record<string, unknown>, RegExp][] = [
         ["pods_exec", { namespace: "load", command: "hostname" }, /command/],
         ["pods_exec", { namespace: "load", command: [] }, /command/],
-        ["pods_exec", { namespace: "load", pod: "load-000", command: ["true"], yes: true }, /Unrecognized key.*yes/],
-        ["pods_exec", { namespace: "load", pod: "load-000", command: ["true"], timeout: "soon" }, /invalid timeout "soon"/],
+        [
+          "pods_exec",
+          { namespace: "load", pod: "load-000", command: ["true"], yes: true },
+          /Unrecognized key.*yes/,
+        ],
+        [
+          "pods_exec",
+          { namespace: "load", pod: "load-000", command: ["true"], timeout: "soon" },
+          /invalid timeout "soon"/,
+        ],
         ["pods_list", { namespace: "load", regex: "(" }, /invalid --regex/],
         ["pods_list", { namespace: "Not_A_Namespace" }, /invalid namespace/],
         ["pods_list", { target: "nosuchkind/x" }, /target/],
@@ -272,29 +306,32 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
     await m.close();
   }
 
-  await t.step("pinning: --context admin refuses dev; several contexts at once within the pinned ones", async () => {
-    const p = await startMcp(cluster.kubeconfig, ["--context", "admin"]);
-    try {
-      const r = await p.call("pods_list", { context: "dev", namespace: "load" });
-      assert(r.isError);
-      assertMatch(r.text, /context "dev" is not allowed: this server is pinned to admin \(exit 4\)/);
-      const ok = await p.call("pods_list", { namespace: "load", pod: "load-000" });
-      assertEquals(ok.data.count, 1);
-    } finally {
-      await p.close();
-    }
-    const both = await startMcp(cluster.kubeconfig, ["--context", "admin,dev"]);
-    try {
-      // dev may only read its own namespace: its context fails, and the result says so beside admin's pods
-      const r = await both.call("pods_list", { context: "admin,dev", namespace: "load", pod: "load-000" });
-      assert(!r.isError, r.text);
-      assertEquals(r.data.pods.map((x: { context: string }) => x.context), ["admin"]);
-      assertEquals(r.data.contextErrors.map((x: { context: string }) => x.context), ["dev"]);
-      assertMatch(r.text, /error: context dev: /);
-    } finally {
-      await both.close();
-    }
-  });
+  await t.step(
+    "pinning: --context admin refuses dev; several contexts at once within the pinned ones",
+    async () => {
+      const p = await startMcp(cluster.kubeconfig, ["--context", "admin"]);
+      try {
+        const r = await p.call("pods_list", { context: "dev", namespace: "load" });
+        assert(r.isError);
+        assertMatch(r.text, /context "dev" is not allowed: this server is pinned to admin \(exit 4\)/);
+        const ok = await p.call("pods_list", { namespace: "load", pod: "load-000" });
+        assertEquals(ok.data.count, 1);
+      } finally {
+        await p.close();
+      }
+      const both = await startMcp(cluster.kubeconfig, ["--context", "admin,dev"]);
+      try {
+        // dev may only read its own namespace: its context fails, and the result says so beside admin's pods
+        const r = await both.call("pods_list", { context: "admin,dev", namespace: "load", pod: "load-000" });
+        assert(!r.isError, r.text);
+        assertEquals(r.data.pods.map((x: { context: string }) => x.context), ["admin"]);
+        assertEquals(r.data.contextErrors.map((x: { context: string }) => x.context), ["dev"]);
+        assertMatch(r.text, /error: context dev: /);
+      } finally {
+        await both.close();
+      }
+    },
+  );
 
   await t.step("no kubeconfig credential in any result", async () => {
     const { Kube } = await import("../../src/kube/client.ts");
@@ -306,6 +343,8 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
       k.close();
     }
     assert(transcript.length > 20);
-    for (const c of creds) assert(!transcript.some((x) => x.includes(c)), "a credential leaked into a result");
+    for (const c of creds) {
+      assert(!transcript.some((x) => x.includes(c)), "a credential leaked into a result");
+    }
   });
 });

@@ -42,6 +42,8 @@ async function world() {
 const DECISIONS: Record<string, string> = {
   // which cluster, and so which of the kubeconfig's credentials, kodama uses: the user's choice
   "defaults.context": "userOnly",
+  // which clusters `kodama mcp` lets an agent reach with the user's credentials
+  "mcp.contexts": "userOnly",
   // the rest of defaults shapes what runs in the pod (the pod is untrusted anyway): shown by `start`
   "defaults.namespace": "repo",
   "defaults.image": "repo",
