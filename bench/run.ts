@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   workflow: async () => (await import("./workflow.ts")).benchWorkflow(),
   fanout: async () => (await import("./fanout.ts")).benchFanoutForRun(),
   portforward: async () => (await import("./portforward.ts")).benchPortforwardForRun(),
+  mcp: async () => (await import("./mcp.ts")).benchMcp(),
   // KODAMA_BENCH_IDLE=10 shortens the 60 s idle-CPU measurement for a quick run
   sync: async () => {
     const m = await import("./sync.ts");
