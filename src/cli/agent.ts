@@ -44,6 +44,10 @@ export const subcommands: CommandSpec[] = [
           "A prompt from a file (it never shows in a process list)",
           "kodama agent run my-work --prompt-file task.txt",
         ],
+        [
+          "Run the tests in the workspace when the agent has ended (kodama agent status shows the result)",
+          'kodama agent run my-work --prompt-file task.txt --check "npm test"',
+        ],
       ],
       notes:
         `When agent.command is claude and the image lacks it but has npm, Claude Code is installed once into the
@@ -53,12 +57,18 @@ home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm'
     options: [
       { flags: "--prompt <text>", description: "the prompt" },
       { flags: "--prompt-file <file>", description: "read the prompt from a file (- for stdin)" },
+      {
+        flags: "--check <cmd>",
+        description:
+          "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check)",
+      },
     ],
     run: async (inv) => {
       const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
       const f = {
         prompt: inv.opts.prompt as string | undefined,
         promptFile: inv.opts.promptFile as string | undefined,
+        check: inv.opts.check as string | undefined,
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },

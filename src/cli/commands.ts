@@ -25,6 +25,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
     ["session", "start", "list", "ls", "attach", "stop", "resume", "delete"],
     () => import("./session.ts"),
   ],
+  [["compare", "adopt"], () => import("./group.ts")],
   [["agent"], () => import("./agent.ts")],
   [["sync"], () => import("./sync.ts")],
   [["ui"], () => import("./ui.ts")],

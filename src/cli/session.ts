@@ -85,6 +85,14 @@ settings, so list, attach and resume work from any machine.`,
         "See what would be created, checked by the API server, creating nothing",
         "kodama start my-work --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
+      [
+        "Best of 3: three sessions fix-1..fix-3 on their own branches, the same task, the tests run when each ends",
+        'kodama start fix --repo . --prompt-file task.txt --replicas 3 --check "npm test"',
+      ],
+      [
+        "Replica 2 runs another agent command (compare agents, not only samples)",
+        'kodama start fix --repo . --prompt-file task.txt --replicas 2 --agent-variant 2="claude -p --model opus"',
+      ],
     ],
     notes:
       `With --repo, an init container (image git.image, default the session image) clones the repository into the
@@ -99,6 +107,10 @@ and fails once (no restart loop). A start that fails removes what it created, it
 symlinks), it cannot choose which local variables leave the machine (agent.authEnv, git.tokenEnv), and start
 prints every setting it made and the variable names each env file adds (docs/security.md).
 Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
+--replicas N (at most 16) starts sessions NAME-1 … NAME-N in parallel, each with every option given, the
+label kodama.dev/group=NAME and its own branch kodama/NAME-i-<UTC time>; a replica that fails is reported
+and the others go on (exit 1 when one failed). Then: kodama compare NAME, kodama adopt NAME-i,
+kodama delete NAME --group. --check (or agent.check) runs in the workspace when the agent has ended.
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
 exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.`,
   },
@@ -162,6 +174,23 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       description: "once ready, start a coding-agent run with the prompt in this file",
     },
     {
+      flags: "--check <cmd>",
+      description:
+        "with a prompt: run this shell command in the workspace when the agent has ended (e.g. npm test); its exit code and output are recorded with the run (default: agent.check)",
+    },
+    {
+      flags: "--replicas <n>",
+      description:
+        "start N sessions NAME-1 … NAME-N (at most 16) in parallel, each on its own branch: best of N (see kodama compare)",
+    },
+    {
+      flags: "--agent-variant <i=command>",
+      description:
+        'with --replicas: replica i runs this agent command instead of agent.command, e.g. 2="claude -p --model opus" (repeatable)',
+      parse: collect,
+      default: [],
+    },
+    {
       flags: "--timeout <duration>",
       description: "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
     },
@@ -205,6 +234,9 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         baseBranch: str(o.baseBranch),
         prompt: str(o.prompt),
         promptFile: str(o.promptFile),
+        check: str(o.check),
+        replicas: str(o.replicas),
+        variants: o.agentVariant as string[],
         timeout: str(o.timeout),
         noWait: o.wait === false,
         keepOnFailure: o.keepOnFailure as boolean | undefined,
@@ -367,13 +399,22 @@ const del: Verb = {
       ],
       ["No question, and the workspace and home volumes go too", "kodama delete my-work --force --purge"],
       ["Keep the local state file", "kodama delete old -n testing -f --keep-config"],
+      ["A whole group but the replica kept (best of N)", "kodama delete fix --group --keep fix-2"],
     ],
     notes: "Without a terminal, --force is required (exit 2 otherwise). It returns once the pod is gone\n" +
-      "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.",
+      "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.\n" +
+      "--group: NAME is a group (start --replicas); one question covers every replica but those --keep names.",
   },
   args: [NAME],
   options: [
     { flags: "-f, --force", description: "do not ask (required without a terminal)" },
+    { flags: "--group", description: "NAME is a group (start --replicas): delete its replicas" },
+    {
+      flags: "--keep <replica>",
+      description: "with --group: spare this replica, e.g. --keep fix-2 (repeatable)",
+      parse: collect,
+      default: [],
+    },
     { flags: "--purge", description: "also delete the volumes (workspace and home): their data is lost" },
     { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
   ],
@@ -385,6 +426,8 @@ const del: Verb = {
         force: o.force as boolean | undefined,
         purge: o.purge as boolean | undefined,
         keepConfig: o.keepConfig as boolean | undefined,
+        group: o.group as boolean | undefined,
+        keep: o.keep as string[],
       }),
     );
   },

@@ -270,6 +270,10 @@ const agent = z.object({
     .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
       "Environment variables that carry the agent's credentials; taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
     ),
+  // a repo may set it: it runs in the session's pod only (like agent.command), never on this machine
+  check: nonEmpty("a shell command").optional().describe(
+    "Shell command run in the session's workspace, in the pod, when an agent run has ended (e.g. npm test); its exit code and output are recorded with the run and shown by `kodama compare`. A repository's .kodama.yaml may set it: it only ever runs in the pod, never on this machine.",
+  ),
 }).strict().describe("Coding agent runs.");
 
 const exec = z.object({

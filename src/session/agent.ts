@@ -6,6 +6,11 @@
  *   log       the agent's output (stdout and stderr)
  *   pid       the run's process group (the runner is a session leader: `setsid`)
  *   started   ended   exit   stopped      UTC times, the exit code, and a marker when `agent stop` ended it
+ *   check     the check command (`start --check`, `agent.check`), run with sh in the workspace when the
+ *             agent has ended; its output goes to `check.log` and its exit code to `check-exit`
+ *   summary   the agent's final message, when it writes one (its path is in KODAMA_SUMMARY_FILE)
+ *
+ * `exit` is written last (after the check), so a run with a check is "running" until the check is done.
  *
  * The runner is started with `nohup setsid`, detached from the exec, so it survives kodama exiting (a
  * closed laptop). The agent reads the prompt on stdin, and its path is in KODAMA_PROMPT_FILE. Its
@@ -40,32 +45,34 @@ export const RUNNER_SCRIPT = [
   `run="$1"; shift`,
   `echo $$ > "$run/pid"`,
   `cd "\${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true`,
-  `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run"`,
+  `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"`,
   `"$@" < "$run/prompt" >> "$run/log" 2>&1`,
   `code=$?`,
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"`,
+  // the check (a script file, never an argument): when the agent has ended, whatever its exit code
+  `if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi`,
   `echo "$code" > "$run/exit"`,
 ].join("\n");
 
 /**
- * Start a run: `sh -c START kodama-agent BYTES CMD ARGS...` with the prompt (BYTES long) on stdin. Prints the run id on
+ * Start a run: `sh -c START kodama-agent BYTES[+CHECK] CMD ARGS...` with the check command (CHECK bytes,
+ * when given) and then the prompt (BYTES long) on stdin. Prints the run id on
  * stdout as its last line; install progress (npm) on stderr. Exits 127 with a message naming
  * agent.command when the command is missing and cannot be installed.
  */
 export const START_SCRIPT = [
   `set -u`,
-  `bytes="$1"; shift`,
+  `bytes="$1"; shift; cb=0; missing=0`,
+  `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
   ...PROLOGUE,
   `if ! command -v "$1" >/dev/null 2>&1; then`,
   `  if [ "$1" = claude ] && command -v npm >/dev/null 2>&1; then`,
   `    echo "kodama: claude is not in the image: installing ${CLAUDE_PACKAGE} into $HOME/.local (once; the home volume keeps it)" >&2`,
   `    npm install --no-fund --no-audit --prefix "$HOME/.local" ${CLAUDE_PACKAGE} >&2 || { echo "kodama: npm install ${CLAUDE_PACKAGE} failed" >&2; exit ${INSTALL_FAILED_EXIT}; }`,
   `    command -v claude >/dev/null 2>&1 || { echo "kodama: claude is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
-  `  elif [ "$1" = claude ]; then`,
-  // kodama says it (one line): nothing of its own on stderr first
-  `    exit ${NO_AGENT_EXIT}`,
   `  else`,
-  `    exit ${NO_AGENT_EXIT}`,
+  // kodama says it (one line): nothing of its own on stderr first; the run is recorded as failed (127)
+  `    missing=1`,
   `  fi`,
   `fi`,
   `mkdir -p "$runs" || exit 1`,
@@ -76,10 +83,16 @@ export const START_SCRIPT = [
   `while ! mkdir "$runs/$n" 2>/dev/null; do n=$((n + 1)); done`,
   `run="$runs/$n"`,
   `umask 077`,
+  // the check first, byte by byte (dd reads no further than asked: the prompt follows on the same stdin)
+  `if [ "$cb" -gt 0 ]; then dd bs=1 count="$cb" of="$run/check" 2>/dev/null || exit 1; fi`,
   // exactly as many bytes as kodama sends: older exec protocols (v4) cannot signal the end of stdin
   `head -c "$bytes" > "$run/prompt" || exit 1`,
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/started"`,
   `: > "$run/log"`,
+  `if [ "$missing" = 1 ]; then`,
+  `  echo "kodama: $1 is not in the image (agent.command)" > "$run/log"`,
+  `  date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"; echo ${NO_AGENT_EXIT} > "$run/exit"; echo "$n"; exit ${NO_AGENT_EXIT}`,
+  `fi`,
   // detached: its own session (survives the exec and kodama), no terminal, stdin the prompt
   `if command -v setsid >/dev/null 2>&1; then detach="setsid"; else detach=""; fi`,
   `runner=${q(RUNNER_SCRIPT)}`,
@@ -87,12 +100,19 @@ export const START_SCRIPT = [
   `echo "$n"`,
 ].join("\n");
 
-/** The command line that starts a run; the prompt (`promptBytes` long) goes on stdin. */
-export function startArgv(command: string[], promptBytes: number): string[] {
-  return ["sh", "-c", START_SCRIPT, "kodama-agent", String(promptBytes), ...command];
+/**
+ * The command line that starts a run; the check (`checkBytes` long, if any) and then the prompt
+ * (`promptBytes` long) go on stdin.
+ */
+export function startArgv(command: string[], promptBytes: number, checkBytes = 0): string[] {
+  const sizes = checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes);
+  return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 
-/** One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid`. */
+/**
+ * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit`, where
+ * check is 1 when the run has a check command.
+ */
 export const STATUS_SCRIPT = [
   `set -u`,
   ...PROLOGUE,
@@ -105,11 +125,21 @@ export const STATUS_SCRIPT = [
   `  elif [ -z "$pid" ]; then st=starting`,
   `  else st=lost; fi`,
   `  [ -f "$r/stopped" ] && st=stopped`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$d" "$st" "$code" "$(cat "$r/started" 2>/dev/null)" "$(cat "$r/ended" "$r/stopped" 2>/dev/null | head -n 1)" "$pid"`,
+  `  ck=0; [ -s "$r/check" ] && ck=1`,
+  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$d" "$st" "$code" "$(cat "$r/started" 2>/dev/null)" "$(cat "$r/ended" "$r/stopped" 2>/dev/null | head -n 1)" "$pid" "$ck" "$(cat "$r/check-exit" 2>/dev/null)"`,
   `done`,
 ].join("\n");
 
 export type RunState = "running" | "succeeded" | "failed" | "stopped";
+
+/**
+ * A run's check: pending (the agent still runs), running, passed, failed, or skipped (the run was
+ * stopped or lost before the check could run).
+ */
+export interface RunCheck {
+  state: "pending" | "running" | "passed" | "failed" | "skipped";
+  exitCode?: number;
+}
 
 export interface AgentRun {
   id: string;
@@ -117,8 +147,25 @@ export interface AgentRun {
   exitCode?: number;
   startedAt?: string;
   endedAt?: string;
-  /** seconds, up to now for a running run */
+  /** seconds, up to now for a running run (the agent's own time: the check is not counted) */
   durationSeconds?: number;
+  /** the run's check, when it has one */
+  check?: RunCheck;
+}
+
+function checkOf(
+  has: string | undefined,
+  raw: string,
+  code: string | undefined,
+  ended: boolean,
+): RunCheck | undefined {
+  if (has !== "1") return undefined;
+  if (code && /^-?\d+$/.test(code)) {
+    const exitCode = Number(code);
+    return { state: exitCode === 0 ? "passed" : "failed", exitCode };
+  }
+  if (raw === "running") return { state: ended ? "running" : "pending" };
+  return { state: raw === "starting" ? "pending" : "skipped" };
 }
 
 /** Parse STATUS_SCRIPT's lines. */
@@ -126,7 +173,7 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
   const out: AgentRun[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [id, raw, code, started, ended] = line.split("\t");
+    const [id, raw, code, started, ended, _pid, hasCheck, checkCode] = line.split("\t");
     if (!/^\d+$/.test(id ?? "")) continue;
     const exitCode = code && /^-?\d+$/.test(code) ? Number(code) : undefined;
     const state: RunState = raw === "exited"
@@ -149,6 +196,8 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
         ? { durationSeconds: Math.max(0, Math.round((end - s) / 1000)) }
         : {}),
     });
+    const check = checkOf(hasCheck, raw, checkCode, Boolean(ended));
+    if (check) out[out.length - 1].check = check;
   }
   return out.sort((a, b) => Number(a.id) - Number(b.id));
 }

@@ -52,7 +52,7 @@ export async function readPrompt(
 export async function runCommand(
   kube: Kube,
   name: string,
-  f: { prompt?: string; promptFile?: string },
+  f: { prompt?: string; promptFile?: string; check?: string },
   cfg: Config,
 ): Promise<number> {
   const prompt = await readPrompt(f);
@@ -62,6 +62,7 @@ export async function runCommand(
   return await agentRun(kube, kube.namespace, name, {
     prompt,
     command: cfg.agent.command,
+    check: f.check ?? cfg.agent.check,
     out: stdoutSink,
     err: stderrSink,
   });

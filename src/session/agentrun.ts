@@ -80,6 +80,8 @@ export interface RunOptions {
   prompt: string;
   /** agent.command */
   command: string[];
+  /** a check command run in the workspace when the agent has ended (`--check`, agent.check) */
+  check?: string;
   out: Sink;
   err: Sink;
 }
@@ -88,9 +90,14 @@ export interface RunOptions {
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
   const pod = await runningPod(kube, namespace, name);
-  const prompt = new TextEncoder().encode(o.prompt);
-  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length), {
-    stdin: prompt,
+  const enc = new TextEncoder();
+  const prompt = enc.encode(o.prompt);
+  const check = enc.encode(o.check?.trim() ? o.check.trim() + "\n" : "");
+  const stdin = new Uint8Array(check.length + prompt.length);
+  stdin.set(check);
+  stdin.set(prompt, check.length);
+  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length, check.length), {
+    stdin,
     err: o.err,
   });
   if (r.code === INSTALL_FAILED_EXIT) {
@@ -144,15 +151,23 @@ export async function listRuns(kube: Kube, pod: V1Pod): Promise<AgentRun[]> {
   return parseRuns(r.stdout);
 }
 
+/** A run's check as one word: `passed`, `failed (2)`, `running`, `-` when it has none. */
+export function checkWord(c: AgentRun["check"]): string {
+  if (!c) return "-";
+  return c.state === "failed" ? `failed (${c.exitCode})` : c.state;
+}
+
 export function renderRuns(runs: AgentRun[], now = Date.now()): string {
+  const checks = runs.some((r) => r.check);
   return renderTable(
-    ["RUN", "STATE", "EXIT", "STARTED", "DURATION"],
+    ["RUN", "STATE", "EXIT", "STARTED", "DURATION", ...(checks ? ["CHECK"] : [])],
     runs.map((r) => [
       r.id,
       r.state,
       r.exitCode !== undefined ? String(r.exitCode) : "-",
       r.startedAt ? `${formatAge(r.startedAt, now)} ago` : "-",
       r.durationSeconds !== undefined ? formatDuration(r.durationSeconds * 1000) : "-",
+      ...(checks ? [checkWord(r.check)] : []),
     ]),
   );
 }

@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
+import { usageError } from "../errors.ts";
 import { readPrompt } from "./agentcmd.ts";
 import { attachSession } from "./attach.ts";
 import { getCommand as get } from "./get.ts";
@@ -40,16 +41,20 @@ export async function startIO(
  */
 export async function startCommand(
   kube: Kube,
-  o: Omit<StartOptions, "namespace"> & { promptFile?: string },
+  o: Omit<StartOptions, "namespace"> & { promptFile?: string; replicas?: string; variants?: string[] },
   cfg: Config,
 ): Promise<number> {
-  const { promptFile: _, ...rest } = o;
-  return await startSession(
-    kube,
-    { ...rest, namespace: kube.namespace, prompt: await readPrompt(o) },
-    cfg,
-    await startIO(),
-  );
+  const { promptFile: _, replicas, variants = [], ...rest } = o;
+  const opts = { ...rest, namespace: kube.namespace, prompt: await readPrompt(o) };
+  if (replicas === undefined) {
+    if (variants.length) throw usageError("--agent-variant needs --replicas");
+    return await startSession(kube, opts, cfg, await startIO());
+  }
+  if (!/^\d+$/.test(replicas)) {
+    throw usageError(`--replicas must be a whole number from 1 to 16, got "${replicas}"`);
+  }
+  const { startGroup } = await import("./group.ts");
+  return await startGroup(kube, { ...opts, replicas: Number(replicas), variants }, cfg, await startIO());
 }
 
 export async function listCommand(
@@ -96,18 +101,57 @@ export async function resumeCommand(
 export async function deleteCommand(
   kube: Kube,
   name: string,
-  f: { force?: boolean; purge?: boolean; keepConfig?: boolean },
+  f: { force?: boolean; purge?: boolean; keepConfig?: boolean; group?: boolean; keep?: string[] },
 ): Promise<number> {
-  return await deleteSession(kube, kube.namespace, name, {
-    ...f,
+  const { group, keep = [], ...rest } = f;
+  const o = {
+    ...rest,
     interactive: isTerminal("stdin") && isTerminal("stderr"),
-    confirm: async (message) => {
+    confirm: async (message: string) => {
       const [{ confirm }, { default: process }] = await Promise.all([
         import("@inquirer/prompts"),
         import("node:process"),
       ]);
       return await confirm({ message, default: false }, { output: process.stderr });
     },
+    out: stdoutSink,
+    err: stderrSink,
+  };
+  if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
+  if (group) {
+    const { deleteGroup } = await import("./group.ts");
+    return await deleteGroup(kube, kube.namespace, name, { ...o, keep });
+  }
+  return await deleteSession(kube, kube.namespace, name, o);
+}
+
+export async function compareCommand(
+  kube: Kube,
+  group: string,
+  f: { output?: string; diff?: string[]; watch?: boolean; wait?: boolean; timeout?: string },
+): Promise<number> {
+  const [{ compareGroup }, { parseDuration }] = await Promise.all([
+    import("./compare.ts"),
+    import("../base/duration.ts"),
+  ]);
+  return await compareGroup(kube, kube.namespace, group, {
+    ...f,
+    ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
+    tty: isTerminal("stdout"),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function adoptCommand(
+  kube: Kube,
+  name: string,
+  f: { branch?: string; force?: boolean },
+): Promise<number> {
+  const { adoptReplica } = await import("./group.ts");
+  return await adoptReplica(kube, kube.namespace, name, {
+    ...f,
+    cwd: Deno.cwd(),
     out: stdoutSink,
     err: stderrSink,
   });

@@ -21,25 +21,31 @@ import { isRetained, listSessions } from "./cluster.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
 import { listStates, type SessionState } from "./state.ts";
 import { syncColumn } from "./sync/column.ts";
-import { type SessionView, sessionView } from "./status.ts";
+import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
 
 /** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */
 export function syncState(v: SessionView): string {
   return syncColumn(v.name, v.namespace);
 }
 
+/**
+ * The columns; with `grouped` (some session is a replica of `start --replicas`) a GROUP column follows
+ * NAME. Watch keys skip the BRANCH column by its index (`branchIndex`).
+ */
 export function sessionColumns(
   now = Date.now(),
+  grouped = false,
 ): { table: Columns<SessionView>; wide: Columns<SessionView> } {
   const base = (v: SessionView) => [
     v.name,
+    ...(grouped ? [groupOf(v) ?? "<none>"] : []),
     v.namespace,
     v.status,
     syncState(v),
     v.branch ?? "<none>",
     formatAge(v.createdAt, now),
   ];
-  const headers = ["NAME", "NAMESPACE", "STATUS", "SYNC", "BRANCH", "AGE"];
+  const headers = ["NAME", ...(grouped ? ["GROUP"] : []), "NAMESPACE", "STATUS", "SYNC", "BRANCH", "AGE"];
   return {
     table: { headers, row: base },
     wide: {
@@ -70,6 +76,7 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
     spec,
     status: {
       phase: deleted ? "Deleted" : v.status,
+      ...(groupOf(v) ? { group: groupOf(v), replica: replicaOf(v) } : {}),
       ...(v.reason ? { reason: v.reason } : {}),
       sync: syncState(v),
       ...(v.branch ? { branch: v.branch } : {}),
@@ -94,7 +101,19 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
   };
 }
 
+/** Replicas of a group listed together, under the group's name, in replica order; the rest by name. */
+export function groupedOrder(views: SessionView[]): SessionView[] {
+  const key = (v: SessionView) => groupOf(v) ?? v.name;
+  return [...views].sort((a, b) =>
+    a.namespace.localeCompare(b.namespace) || key(a).localeCompare(key(b)) ||
+    (groupOf(a) ? 1 : 0) - (groupOf(b) ? 1 : 0) || replicaOf(a) - replicaOf(b) ||
+    a.name.localeCompare(b.name)
+  );
+}
+
 export function renderSessions(views: SessionView[], format: OutputFormat, now?: number): string {
+  const grouped = views.some((v) => groupOf(v));
+  if (grouped) views = groupedOrder(views);
   switch (format) {
     case "json":
     case "yaml":
@@ -102,7 +121,7 @@ export function renderSessions(views: SessionView[], format: OutputFormat, now?:
     case "name":
       return views.map((v) => `session/${v.name}\n`).join("");
     default: {
-      const c = sessionColumns(now)[format === "wide" ? "wide" : "table"];
+      const c = sessionColumns(now, grouped)[format === "wide" ? "wide" : "table"];
       return renderTable(c.headers, views.map((v) => c.row(v)));
     }
   }
@@ -172,7 +191,10 @@ async function watchSessions(
     if (v.pod) pods.set(key(v.namespace, v.name), v.pod);
     pvcs.set(key(v.namespace, v.name), new Map(v.pvcs.map((c) => [c.metadata?.name ?? "", c])));
   }
-  const cols = sessionColumns()[fmt === "wide" ? "wide" : "table"];
+  const grouped = listed.sessions.some((v) => groupOf(v));
+  const cols = sessionColumns(Date.now(), grouped)[fmt === "wide" ? "wide" : "table"];
+  const branchAt = cols.headers.indexOf("BRANCH");
+  const statusAt = cols.headers.indexOf("STATUS");
   const table = new GrowingTable(cols.headers);
   const last = new Map<string, string>();
   const { stringify } = fmt === "yaml" ? await import("yaml") : { stringify: undefined };
@@ -180,7 +202,7 @@ async function watchSessions(
   const print = (v: SessionView, deleted: boolean) => {
     if (fmt === "table" || fmt === "wide") {
       const row = cols.row(v);
-      if (deleted) row[2] = "Deleted";
+      if (deleted) row[statusAt] = "Deleted";
       return table.render([row]);
     }
     if (fmt === "name") return `session/${v.name}\n`;
@@ -193,18 +215,18 @@ async function watchSessions(
     const pod = pods.get(k);
     if (!pod && !live.length) deleted = true;
     const v = sessionView(name, ns, pod, live);
-    const sig = deleted ? "deleted" : JSON.stringify(cols.row(v).filter((_, i) => i !== 4));
+    const sig = deleted ? "deleted" : JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt));
     if (last.get(k) === sig) return;
     if (deleted && !last.has(k)) return;
     if (deleted) last.delete(k);
     else last.set(k, sig);
     o.out.write(print(v, deleted));
   };
-  const initial = listed.sessions;
+  const initial = grouped ? groupedOrder(listed.sessions) : listed.sessions;
   for (const v of initial) {
     last.set(
       key(v.namespace, v.name),
-      JSON.stringify(cols.row(v).filter((_, i) => i !== 4)),
+      JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt)),
     );
   }
   if (fmt === "table" || fmt === "wide") {

@@ -17,7 +17,14 @@ import type {
 } from "@kubernetes/client-node";
 import { Buffer } from "node:buffer";
 import { buildGitSecret, gitInitContainer, gitMounts, gitVolumes } from "./git.ts";
-import { ANNOTATION_SPEC, LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY } from "./names.ts";
+import {
+  ANNOTATION_SPEC,
+  LABEL_GROUP,
+  LABEL_MANAGED_BY,
+  LABEL_REPLICA,
+  LABEL_SESSION,
+  MANAGED_BY,
+} from "./names.ts";
 import { sessionResources } from "./quantity.ts";
 import {
   AGENT_HOME,
@@ -50,7 +57,11 @@ function metadata(spec: SessionSpec, name: string) {
   return {
     name,
     namespace: spec.namespace,
-    labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name },
+    labels: {
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      [LABEL_SESSION]: spec.name,
+      ...(spec.group ? { [LABEL_GROUP]: spec.group.name, [LABEL_REPLICA]: String(spec.group.replica) } : {}),
+    },
     annotations: { [ANNOTATION_SPEC]: JSON.stringify(spec) },
   };
 }
@@ -162,6 +173,13 @@ export function mainContainer(spec: SessionSpec): V1Container {
       { name: "HOME", value: AGENT_HOME },
       { name: "KODAMA_SESSION", value: spec.name },
       { name: "KODAMA_WORKSPACE", value: spec.workdir },
+      // a replica of a group (best of N): an agent or a check may tell the replicas apart
+      ...(spec.group
+        ? [
+          { name: "KODAMA_GROUP", value: spec.group.name },
+          { name: "KODAMA_REPLICA", value: String(spec.group.replica) },
+        ]
+        : []),
     ],
     // optional: a session whose Secret was removed (or never made) still starts
     envFrom: [{ secretRef: { name: namesOf(spec).envSecret, optional: true } }],

@@ -11,6 +11,10 @@ import { usageError } from "../errors.ts";
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "kodama";
 export const LABEL_SESSION = "kodama.dev/session";
+/** On every object of a replica of `start --replicas` (best of N): the group's name. */
+export const LABEL_GROUP = "kodama.dev/group";
+/** On every object of a replica: its number in the group (1…N). */
+export const LABEL_REPLICA = "kodama.dev/replica";
 /** On PVCs kept after their session was deleted (or a start was interrupted): not a live session. */
 export const LABEL_RETAINED = "kodama.dev/retained";
 

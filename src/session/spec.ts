@@ -46,6 +46,8 @@ export interface SessionSpec {
   editorFiles: string[];
   /** the repository cloned into the workspace (`start --repo`) */
   git?: GitSpec;
+  /** a replica of `start --replicas`: its group's name and its number in it (1…N) */
+  group?: { name: string; replica: number };
   createdAt: string;
 }
 
@@ -58,6 +60,8 @@ export interface StartFlags {
   memory?: string;
   storage?: string;
   storageClass?: string;
+  /** a replica of a group (`start --replicas`) */
+  group?: { name: string; replica: number };
 }
 
 function absolute(dir: string, what: string): string {
@@ -114,6 +118,7 @@ export function resolveSpec(
     ...(cfg.defaults.serviceAccount ? { serviceAccount: cfg.defaults.serviceAccount } : {}),
     envVars: [...extra.envVars].sort(),
     editorFiles: [...extra.editorFiles].sort(),
+    ...(f.group ? { group: f.group } : {}),
     createdAt: (extra.now ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z"),
   };
 }

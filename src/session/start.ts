@@ -58,6 +58,10 @@ export interface StartOptions extends StartFlags {
   baseBranch?: string;
   /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
   prompt?: string;
+  /** the agent command of that run (a group's `--agent-variant`; default agent.command) */
+  agentCommand?: string[];
+  /** run in the workspace when that run's agent has ended (`--check`; default agent.check) */
+  check?: string;
   timeout?: string;
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
@@ -126,6 +130,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
   if (o.prompt !== undefined && o.noWait && !o.dryRun) {
     throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
+  }
+  if (o.check !== undefined && o.prompt === undefined) {
+    throw usageError("--check runs when the agent has ended: it needs --prompt or --prompt-file");
   }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
@@ -718,6 +725,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     const run: Run = { kube, plan, created: new Created(), io, signal, phases, waitMs, noWait: o.noWait };
     const { spec } = plan;
     const where = { context: kube.contextName, server: kube.server };
+    let ready = false;
     try {
       for (const step of CREATE_STEPS) {
         if (it.interrupted) break;
@@ -756,11 +764,13 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       if (it.interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
       await saveState(stateFromSpec(spec, where, "Running"));
       io.out.write(`session/${spec.name} ready\n`);
+      ready = true;
       if (o.prompt !== undefined) {
         const { agentRun } = await import("./agentrun.ts");
         await agentRun(kube, spec.namespace, spec.name, {
           prompt: o.prompt,
-          command: cfg.agent.command,
+          command: o.agentCommand ?? cfg.agent.command,
+          check: o.check ?? cfg.agent.check,
           ...io,
         });
       }
@@ -772,6 +782,16 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       return ExitCode.OK;
     } catch (e) {
       phases.done();
+      // the session is ready and stays (its clone is work): only the agent run did not start
+      if (ready && e instanceof KodamaError) {
+        throw new KodamaError(
+          e.message,
+          e.code,
+          `${
+            e.hint ? `${e.hint}; ` : ""
+          }session ${spec.name} is ready: kodama agent run ${spec.name} tries again`,
+        );
+      }
       if (!it.interrupted) {
         if (run.created.secret || run.created.volumes.length || run.created.pod) {
           // a session that never ran leaves nothing behind (its volumes only with --keep-on-failure); the

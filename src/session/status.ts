@@ -10,7 +10,7 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT } from "./git.ts";
-import { LABEL_SESSION, objectNames } from "./names.ts";
+import { LABEL_GROUP, LABEL_SESSION, objectNames } from "./names.ts";
 import { type SessionSpec, specOf } from "./spec.ts";
 
 export const STATUSES = ["Pending", "Starting", "Running", "Stopped", "Failed"] as const;
@@ -155,4 +155,16 @@ export function sessionView(
     ...(branch ? { branch } : {}),
     ...(commit ? { commit } : {}),
   };
+}
+
+/** The group a session belongs to (`start --replicas`): its label, else its recorded settings. */
+export function groupOf(v: SessionView): string | undefined {
+  return v.pod?.metadata?.labels?.[LABEL_GROUP] ??
+    v.pvcs.find((c) => c.metadata?.labels?.[LABEL_GROUP])?.metadata?.labels?.[LABEL_GROUP] ??
+    v.spec?.group?.name;
+}
+
+/** A replica's number in its group (0 when it is none). */
+export function replicaOf(v: SessionView): number {
+  return v.spec?.group?.replica ?? (Number(/-(\d+)$/.exec(v.name)?.[1]) || 0);
 }

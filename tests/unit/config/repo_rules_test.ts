@@ -82,6 +82,8 @@ const DECISIONS: Record<string, string> = {
   "editor.enabled": "repo",
   "editor.configDir": "repoPath",
   "agent.command": "repo",
+  // like agent.command, it runs in the session's pod only (never on this machine): shown by `start`
+  "agent.check": "repo",
   "agent.authEnv": "userOnly",
   "exec.maxParallel": "repo",
   "exec.shell": "repo",

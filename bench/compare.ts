@@ -1,0 +1,178 @@
+/**
+ * Best-of-N benchmark (#29), in one run:
+ *
+ *   start     `kodama start NAME --replicas 8` against `kodama start NAME` (one session), same image and
+ *             repository: the group must take at most 1.5x the single start (its requests run in parallel,
+ *             PVCs and pods are created together)
+ *   compare   `kodama compare NAME` over the 8 replicas, each having run a fake agent and a check: it must
+ *             answer in under 1.5 s; its peer is one `kubectl exec` into one replica (the floor of a
+ *             per-replica read), measured in the same run
+ *
+ *   deno run -A bench/compare.ts [--runs 3] [--replicas 8]
+ *                                [--kubeconfig PATH --context CTX --namespace NS --image IMAGE]
+ *
+ * Without --kubeconfig it starts the Kubernetes API test server.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { type BenchResult, fmtMs, median } from "./_util.ts";
+import { kodamaArgv, startTestServer } from "./fanout.ts";
+
+const KUBECTL = "kubectl";
+
+interface Opts {
+  runs: number;
+  replicas: number;
+  kubeconfig?: string;
+  context: string;
+  namespace: string;
+  image: string;
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string>, cwd?: string): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, cwd, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw new Error(
+      `${args.slice(-8).join(" ")} failed (${out.code}): ${dec.decode(out.stderr).slice(-400)}`,
+    );
+  }
+  return dec.decode(out.stdout);
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function git(args: string[], cwd: string) {
+  await run("git", args, {
+    ...Deno.env.toObject(),
+    GIT_AUTHOR_NAME: "b",
+    GIT_AUTHOR_EMAIL: "b@example.com",
+    GIT_COMMITTER_NAME: "b",
+    GIT_COMMITTER_EMAIL: "b@example.com",
+  }, cwd);
+}
+
+/** The fake agent: a change of its own per replica, committed; the check passes for odd replicas. */
+const AGENT = [
+  `cat > /dev/null`,
+  `echo "answer $KODAMA_REPLICA" > answer.txt`,
+  `git add answer.txt && git -c user.name=a -c user.email=a@example.com commit -qm "replica $KODAMA_REPLICA"`,
+  `echo "done: replica $KODAMA_REPLICA"`,
+].join("\n");
+
+export async function benchCompare(o: Opts): Promise<BenchResult> {
+  const server = o.kubeconfig ? undefined : await startTestServer(0);
+  const kubeconfig = o.kubeconfig ?? server!.kubeconfig;
+  const home = await Deno.makeTempDir({ prefix: "kodama-bench-home-" });
+  const work = await Deno.makeTempDir({ prefix: "kodama-bench-group-" });
+  const env = { ...Deno.env.toObject(), KODAMA_HOME: home, KUBECONFIG: kubeconfig, NO_COLOR: "1" };
+  const g = ["--context", o.context, "-n", o.namespace];
+  const kodama = (args: string[]) => {
+    const argv = kodamaArgv(kubeconfig, [...g, ...args]);
+    return run(argv[0], argv.slice(1), env, work);
+  };
+  const lines: string[] = [];
+  const made: string[] = [];
+  try {
+    await git(["init", "-q", "-b", "main"], work);
+    await Deno.writeTextFile(join(work, "README.md"), "bench\n");
+    await Deno.writeTextFile(join(work, ".git", "info", "exclude"), ".kodama.yaml\n");
+    await git(["add", "README.md"], work);
+    await git(["commit", "-qm", "init"], work);
+    await Deno.writeTextFile(
+      join(work, ".kodama.yaml"),
+      `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n  check: "[ $((KODAMA_REPLICA % 2)) = 1 ]"\n`,
+    );
+    const start = ["--repo", ".", "--image", o.image, "--no-sync", "--prompt", "bench task"];
+    const times = {
+      one: [] as number[],
+      group: [] as number[],
+      compare: [] as number[],
+      exec: [] as number[],
+    };
+    for (let i = 0; i < o.runs; i++) {
+      const one = `b1-${i}-${crypto.randomUUID().slice(0, 4)}`;
+      const grp = `bg-${i}-${crypto.randomUUID().slice(0, 4)}`;
+      made.push(one);
+      times.one.push(await timed(() => kodama(["start", one, ...start])));
+      made.push(...Array.from({ length: o.replicas }, (_, k) => `${grp}-${k + 1}`));
+      times.group.push(await timed(() => kodama(["start", grp, "--replicas", String(o.replicas), ...start])));
+      await kodama(["compare", grp, "--wait", "--timeout", "2m"]);
+      for (let j = 0; j < 3; j++) {
+        times.compare.push(await timed(() => kodama(["compare", grp])));
+        times.exec.push(
+          await timed(() =>
+            run(KUBECTL, [
+              "--kubeconfig",
+              kubeconfig,
+              ...g,
+              "exec",
+              `kodama-${grp}-1`,
+              "-c",
+              "session",
+              "--",
+              "sh",
+              "-c",
+              "git rev-parse HEAD",
+            ], env)
+          ),
+        );
+      }
+      const table = await kodama(["compare", grp]);
+      if (i === 0) lines.push(...table.trimEnd().split("\n").map((l) => `  ${l}`));
+      for (const n of [one, grp]) {
+        await kodama(
+          n === one ? ["delete", n, "--force", "--purge"] : ["delete", n, "--group", "--force", "--purge"],
+        );
+      }
+      made.length = 0;
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    lines.unshift(
+      `start (median of ${o.runs}): ${o.replicas} replicas ${fmtMs(m.group)}, one session ${fmtMs(m.one)}: ` +
+        `${(m.group / m.one).toFixed(2)}x (target <= 1.5x)`,
+      `compare over ${o.replicas} replicas (median of ${times.compare.length}): ${fmtMs(m.compare)} ` +
+        `(target < 1.5 s); one kubectl exec into one replica ${fmtMs(m.exec)}: ${
+          (m.compare / m.exec).toFixed(2)
+        }x`,
+      `a compare table of the first run:`,
+    );
+    return { name: "compare", lines };
+  } finally {
+    for (const n of made) await kodama(["delete", n, "--force", "--purge"]).catch(() => {});
+    await server?.stop();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+export function parseCompareArgs(args: string[]): Opts {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runs: { type: "string", default: "3" },
+      replicas: { type: "string", default: "8" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      namespace: { type: "string" },
+      image: { type: "string", default: "busybox:1.36" },
+    },
+  });
+  return {
+    runs: Number(values.runs),
+    replicas: Number(values.replicas),
+    kubeconfig: values.kubeconfig,
+    context: values.context ?? "admin",
+    namespace: values.namespace ?? "default",
+    image: values.image!,
+  };
+}
+
+if (import.meta.main) {
+  const r = await benchCompare(parseCompareArgs(Deno.args));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}

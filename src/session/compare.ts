@@ -1,0 +1,431 @@
+/**
+ * `kodama compare NAME`: a group's replicas side by side — agent state and duration, commits, diffstat,
+ * check result and a short summary — gathered with one exec per replica, all at once.
+ *
+ *   -o json|yaml    the same rows for machines
+ *   --diff          each replica's diff against the commit it was cloned at, one after another
+ *   --diff A B      where A's and B's changes differ: every file either changed, A's version against B's
+ *   -w              the table again whenever it changes, until every agent (and its check) has ended
+ *   --wait          print once every agent (and its check) has ended (workflows' `session: wait`)
+ *
+ * Everything read from a pod is the pod's to choose: numbers are kept only as numbers, text is shown
+ * without control characters.
+ */
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../base/sink.ts";
+import { formatDuration } from "../base/duration.ts";
+import { renderTable } from "../ui/table.ts";
+import { safeLine } from "../ui/color.ts";
+import { withInterrupt } from "../proc.ts";
+import { type AgentRun, parseRuns, STATUS_SCRIPT } from "./agent.ts";
+import { execCapture } from "./agentrun.ts";
+import { DIFF_SCRIPT } from "./fetch.ts";
+import { groupMembers, replicaOf } from "./group.ts";
+import type { SessionView } from "./status.ts";
+
+const TAIL_BYTES = 2000;
+
+/** `sh -c GATHER kodama-compare`: the runs, the git facts, the latest run's check tail and summary. */
+export const GATHER_SCRIPT = [
+  `(`,
+  STATUS_SCRIPT,
+  `)`,
+  `ws="\${KODAMA_WORKSPACE:-$PWD}"; runs="$ws/.kodama/runs"`,
+  `cd "$ws" 2>/dev/null || exit 0`,
+  `id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
+  `echo "@@git"`,
+  `if command -v git >/dev/null 2>&1 && git rev-parse --verify -q HEAD >/dev/null 2>&1; then`,
+  `  base=$(git config kodama.base)`,
+  `  echo "branch=$(git symbolic-ref --short -q HEAD)"`,
+  `  echo "head=$(git rev-parse HEAD)"`,
+  `  echo "base=$base"`,
+  `  [ -n "$base" ] && echo "commits=$(git rev-list --count "$base..HEAD" 2>/dev/null)"`,
+  `  echo "dirty=$(git status --porcelain 2>/dev/null | wc -l | tr -d ' ')"`,
+  `  echo "@@numstat"`,
+  `  [ -n "$base" ] && git diff --numstat "$base" HEAD 2>/dev/null`,
+  `fi`,
+  `echo "@@check"`,
+  `[ -n "$id" ] && [ -f "$runs/$id/check.log" ] && tail -c ${TAIL_BYTES} "$runs/$id/check.log" | tail -n 5`,
+  `echo "@@summary"`,
+  `if [ -n "$id" ] && [ -s "$runs/$id/summary" ]; then tail -c ${TAIL_BYTES} "$runs/$id/summary"`,
+  `elif [ -n "$id" ]; then tail -c ${TAIL_BYTES} "$runs/$id/log" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 3; fi`,
+  `echo "@@end"`,
+].join("\n");
+
+export interface ReplicaRow {
+  name: string;
+  replica: number;
+  /** the session's state (Running, Stopped, Failed, …) */
+  status: string;
+  branch?: string;
+  head?: string;
+  base?: string;
+  agent?: {
+    run: string;
+    /** running, checking (its check runs), succeeded, failed, stopped */
+    state: string;
+    exitCode?: number;
+    durationSeconds?: number;
+  };
+  check?: { state: string; exitCode?: number; tail?: string };
+  commits?: number;
+  diffstat?: { files: number; insertions: number; deletions: number; paths: string[] };
+  /** files changed in the workspace and not committed (adopt brings commits only) */
+  uncommitted?: number;
+  summary?: string;
+  /** why the replica could not be read */
+  error?: string;
+}
+
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** Parse GATHER_SCRIPT's output into the row's fields. Pure. */
+export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" | "status"> {
+  const sections: Record<string, string[]> = { runs: [] };
+  let cur = "runs";
+  for (const line of text.split("\n")) {
+    const m = /^@@(\w+)$/.exec(line);
+    if (m) {
+      cur = m[1];
+      sections[cur] = [];
+    } else (sections[cur] ??= []).push(line);
+  }
+  const out: Omit<ReplicaRow, "name" | "replica" | "status"> = {};
+  const runs: AgentRun[] = parseRuns(sections.runs.join("\n"));
+  const last = runs.at(-1);
+  if (last) {
+    const checking = last.state === "running" && last.check?.state === "running";
+    out.agent = {
+      run: last.id,
+      state: checking ? "checking" : last.state,
+      ...(last.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
+      ...(last.durationSeconds !== undefined ? { durationSeconds: last.durationSeconds } : {}),
+    };
+    if (last.check) {
+      const tail = (sections.check ?? []).map(safeLine).join("\n").trim();
+      out.check = { ...last.check, ...(tail ? { tail } : {}) };
+    }
+  }
+  const paths: string[] = [];
+  let ins = 0;
+  let del = 0;
+  for (const l of sections.git ?? []) {
+    const [k, v] = [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)];
+    if (k === "branch" && v) out.branch = safeLine(v).slice(0, 255);
+    if ((k === "head" || k === "base") && OBJECT_ID.test(v)) out[k] = v;
+    if (k === "commits" && /^\d{1,9}$/.test(v)) out.commits = Number(v);
+    if (k === "dirty" && /^\d{1,9}$/.test(v)) out.uncommitted = Number(v);
+  }
+  for (const l of sections.numstat ?? []) {
+    const m = /^(\d+|-)\t(\d+|-)\t(.+)$/.exec(l);
+    if (!m) continue;
+    ins += m[1] === "-" ? 0 : Number(m[1]);
+    del += m[2] === "-" ? 0 : Number(m[2]);
+    paths.push(m[3]);
+  }
+  if (out.base) out.diffstat = { files: paths.length, insertions: ins, deletions: del, paths };
+  const summary = (sections.summary ?? []).map(safeLine).join("\n").trim();
+  if (summary) out.summary = summary;
+  return out;
+}
+
+/** Gather one replica (one exec; nothing when it is not running). */
+async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
+  const row: ReplicaRow = {
+    name: v.name,
+    replica: replicaOf(v),
+    status: v.status,
+    ...(v.branch ? { branch: v.branch } : {}),
+  };
+  if (v.status !== "Running" || !v.pod) return row;
+  try {
+    const r = await execCapture(kube, v.pod, ["sh", "-c", GATHER_SCRIPT, "kodama-compare"]);
+    if (r.code !== 0) row.error = safeLine(r.stderr.trim()) || `exit code ${r.code}`;
+    Object.assign(row, parseGather(r.stdout));
+  } catch (e) {
+    row.error = (e as Error).message.split("\n")[0];
+  }
+  return row;
+}
+
+/** Every replica of the group, gathered in parallel. */
+export async function gatherGroup(kube: Kube, namespace: string, group: string): Promise<ReplicaRow[]> {
+  const members = await groupMembers(kube, namespace, group);
+  return await Promise.all(members.map((v) => gatherOne(kube, v)));
+}
+
+/** A row's agent cell: `succeeded`, `failed (1)`, `running`, `-` without a run. */
+function agentCell(r: ReplicaRow): string {
+  if (!r.agent) return r.status === "Running" ? "no run" : r.status;
+  const a = r.agent;
+  return a.state === "failed" && a.exitCode !== undefined ? `failed (${a.exitCode})` : a.state;
+}
+
+function checkCell(r: ReplicaRow): string {
+  const c = r.check;
+  if (!c) return "-";
+  return c.state === "failed" ? `failed (${c.exitCode})` : c.state;
+}
+
+const oneLine = (s: string | undefined, max = 60) => {
+  const l = (s ?? "").split("\n").filter((x) => x.trim()).at(-1)?.trim() ?? "";
+  return l.length > max ? l.slice(0, max - 1) + "…" : l || "-";
+};
+
+export function renderComparison(rows: ReplicaRow[]): string {
+  return renderTable(
+    ["REPLICA", "AGENT", "DURATION", "COMMITS", "FILES", "+/-", "CHECK", "SUMMARY"],
+    rows.map((r) => [
+      r.name,
+      agentCell(r),
+      r.agent?.durationSeconds !== undefined ? formatDuration(r.agent.durationSeconds * 1000) : "-",
+      r.commits !== undefined
+        ? String(r.commits) + (r.uncommitted ? ` (+${r.uncommitted} uncommitted)` : "")
+        : "-",
+      r.diffstat ? String(r.diffstat.files) : "-",
+      r.diffstat ? `+${r.diffstat.insertions}/-${r.diffstat.deletions}` : "-",
+      checkCell(r),
+      r.error ? `error: ${oneLine(r.error)}` : oneLine(r.summary),
+    ]),
+  );
+}
+
+/** Every agent (and its check) has ended, or cannot run (the session is not running). */
+export function settled(rows: ReplicaRow[]): boolean {
+  return rows.every((r) =>
+    r.status === "Failed" || r.status === "Stopped" ||
+    (r.status === "Running" && !r.error &&
+      (!r.agent || (r.agent.state !== "running" && r.agent.state !== "checking")))
+  );
+}
+
+export interface CompareOptions {
+  output?: string;
+  /** --diff: undefined (no diff), [] (every replica's), [A, B] */
+  diff?: string[];
+  watch?: boolean;
+  wait?: boolean;
+  /** --timeout of -w/--wait (ms) */
+  timeoutMs?: number;
+  /** tests: how often -w/--wait look again (default 2 s) */
+  intervalMs?: number;
+  out: Sink;
+  err: Sink;
+  tty?: boolean;
+  signal?: AbortSignal;
+}
+
+function document(group: string, namespace: string, rows: ReplicaRow[]) {
+  return {
+    apiVersion: "kodama.dev/v1",
+    kind: "GroupComparison",
+    metadata: { name: group, namespace },
+    items: rows,
+  };
+}
+
+async function render(group: string, namespace: string, rows: ReplicaRow[], format: string) {
+  if (format === "json") return JSON.stringify(document(group, namespace, rows), null, 2) + "\n";
+  if (format === "yaml") return (await import("yaml")).stringify(document(group, namespace, rows));
+  return renderComparison(rows);
+}
+
+export async function compareGroup(
+  kube: Kube,
+  namespace: string,
+  group: string,
+  o: CompareOptions,
+): Promise<number> {
+  const format = o.output ?? "table";
+  if (!["table", "json", "yaml"].includes(format)) {
+    throw usageError(`unknown output format "${format}": use table, json or yaml`);
+  }
+  if (o.diff) {
+    if (o.diff.length === 0) return await diffEach(kube, namespace, group, o);
+    if (o.diff.length === 2) return await diffTwo(kube, namespace, group, o.diff as [string, string], o);
+    throw usageError("--diff takes no replica (every replica's diff) or two (where they differ)");
+  }
+  if (!o.watch && !o.wait) {
+    const rows = await gatherGroup(kube, namespace, group);
+    o.out.write(await render(group, namespace, rows, format));
+    return ExitCode.OK;
+  }
+  const deadline = o.timeoutMs ? Date.now() + o.timeoutMs : Infinity;
+  return await withInterrupt(async (signal, it) => {
+    let last = "";
+    let drawn = 0;
+    for (;;) {
+      const rows = await gatherGroup(kube, namespace, group);
+      const done = settled(rows);
+      if (o.watch) {
+        const text = await render(group, namespace, rows, format);
+        if (text !== last) {
+          // on a terminal the table is redrawn in place; otherwise each new table follows the last
+          if (o.tty && format === "table" && drawn) o.out.write(`\x1b[${drawn}A\x1b[J`);
+          else if (last && format === "table") o.out.write("\n");
+          o.out.write(text);
+          drawn = text.split("\n").length - 1;
+          last = text;
+        }
+      }
+      if (done) {
+        if (!o.watch) o.out.write(await render(group, namespace, rows, format));
+        return ExitCode.OK;
+      }
+      if (Date.now() > deadline) {
+        if (!o.watch) o.out.write(await render(group, namespace, rows, format));
+        throw new KodamaError(
+          `timed out: agents of group ${group} still running (${
+            rows.filter((r) => r.agent?.state === "running" || r.agent?.state === "checking").map((r) =>
+              r.name
+            )
+              .join(", ")
+          })`,
+          ExitCode.TIMEOUT,
+        );
+      }
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, o.intervalMs ?? 2000);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          res();
+        }, { once: true });
+      });
+      if (signal.aborted) return it.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
+    }
+  }, { signal: o.signal });
+}
+
+/** `--diff`: each running replica's diff against its base, one after another, in parallel. */
+async function diffEach(kube: Kube, namespace: string, group: string, o: CompareOptions): Promise<number> {
+  const members = await groupMembers(kube, namespace, group);
+  const diffs = await Promise.all(members.map(async (v) => {
+    if (v.status !== "Running" || !v.pod) return { v, text: "", note: `not running (${v.status})` };
+    const r = await execCapture(kube, v.pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"]).catch((e) => ({
+      code: 1,
+      stdout: "",
+      stderr: (e as Error).message,
+    }));
+    if (r.code !== 0) return { v, text: "", note: safeLine(r.stderr.trim()).replace(/^kodama: /, "") };
+    return { v, text: r.stdout, note: r.stdout ? "" : "no changes" };
+  }));
+  for (const d of diffs) {
+    o.out.write(`==> ${d.v.name}${d.v.branch ? ` (${d.v.branch})` : ""} <==\n`);
+    if (d.note) o.out.write(`(${d.note})\n`);
+    o.out.write(d.text);
+    if (d.text && !d.text.endsWith("\n")) o.out.write("\n");
+  }
+  return ExitCode.OK;
+}
+
+/**
+ * `sh -c FILES kodama-files N` with N paths on stdin: each file at HEAD, framed as `@@file SIZE` + bytes +
+ * newline, or `@@none` when HEAD lacks it.
+ */
+export const FILES_SCRIPT = [
+  `set -u`,
+  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
+  `left="$1"`,
+  `while [ "$left" -gt 0 ] && IFS= read -r p; do`,
+  `  left=$((left - 1))`,
+  `  if git cat-file -e "HEAD:$p" 2>/dev/null; then echo "@@file $(git cat-file -s "HEAD:$p")"; git cat-file blob "HEAD:$p"; echo; else echo "@@none"; fi`,
+  `done`,
+].join("\n");
+
+/** Parse FILES_SCRIPT's output (byte counts, so any content passes). Pure. */
+export function parseFiles(bytes: Uint8Array, n: number): (string | undefined)[] {
+  const dec = new TextDecoder();
+  const out: (string | undefined)[] = [];
+  let off = 0;
+  while (out.length < n && off < bytes.length) {
+    const nl = bytes.indexOf(10, off);
+    if (nl < 0) break;
+    const head = dec.decode(bytes.subarray(off, nl));
+    off = nl + 1;
+    const m = /^@@file (\d+)$/.exec(head);
+    if (m) {
+      const size = Number(m[1]);
+      out.push(dec.decode(bytes.subarray(off, off + size)));
+      off += size + 1;
+    } else out.push(undefined);
+  }
+  return out;
+}
+
+async function filesAt(kube: Kube, v: SessionView, paths: string[]): Promise<(string | undefined)[]> {
+  const { execInPod } = await import("../kube/exec.ts");
+  const { concatBytes } = await import("../bytes.ts");
+  const { CONTAINER } = await import("./spec.ts");
+  const chunks: Uint8Array[] = [];
+  const res = await execInPod(
+    kube,
+    v.namespace,
+    v.pod!.metadata!.name!,
+    CONTAINER,
+    ["sh", "-c", FILES_SCRIPT, "kodama-files", String(paths.length)],
+    {
+      stdin: new TextEncoder().encode(paths.map((p) => p + "\n").join("")),
+      stdout: (c) => void chunks.push(c),
+      stderr: () => {},
+    },
+  );
+  if (res.exitCode !== 0 || (res.error && res.errorKind !== "remote")) {
+    throw new KodamaError(`cannot read ${v.name}'s files: ${res.error ?? `exit code ${res.exitCode}`}`);
+  }
+  return parseFiles(concatBytes(chunks), paths.length);
+}
+
+/** `--diff A B`: every file either replica changed, A's version at its HEAD against B's. */
+async function diffTwo(
+  kube: Kube,
+  namespace: string,
+  group: string,
+  [a, b]: [string, string],
+  o: CompareOptions,
+): Promise<number> {
+  const members = await groupMembers(kube, namespace, group);
+  const find = (n: string) => {
+    const v = members.find((m) => m.name === n || String(replicaOf(m)) === n);
+    if (!v) {
+      throw usageError(
+        `--diff ${n}: not a replica of group ${group} (its replicas: ${
+          members.map((m) => m.name).join(", ")
+        })`,
+      );
+    }
+    if (v.status !== "Running" || !v.pod) {
+      throw new KodamaError(`replica ${v.name} is not running (${v.status})`, ExitCode.FAILED);
+    }
+    return v;
+  };
+  const [va, vb] = [find(a), find(b)];
+  const [ga, gb] = await Promise.all([gatherOne(kube, va), gatherOne(kube, vb)]);
+  const paths = [...new Set([...(ga.diffstat?.paths ?? []), ...(gb.diffstat?.paths ?? [])])].sort();
+  if (!paths.length) {
+    o.err.write(`neither ${va.name} nor ${vb.name} changed a file\n`);
+    return ExitCode.OK;
+  }
+  const [fa, fb] = await Promise.all([filesAt(kube, va, paths), filesAt(kube, vb, paths)]);
+  const { createTwoFilesPatch } = await import("diff");
+  let same = 0;
+  paths.forEach((p, i) => {
+    if (fa[i] === fb[i]) {
+      same++;
+      return;
+    }
+    const patch = createTwoFilesPatch(
+      fa[i] === undefined ? "/dev/null" : `${va.name}/${p}`,
+      fb[i] === undefined ? "/dev/null" : `${vb.name}/${p}`,
+      fa[i] ?? "",
+      fb[i] ?? "",
+    );
+    o.out.write(`diff ${va.name}/${p} ${vb.name}/${p}\n${patch.split("\n").slice(1).join("\n")}`);
+  });
+  o.err.write(
+    `${paths.length - same} of ${paths.length} changed file${
+      paths.length === 1 ? "" : "s"
+    } differ between ${va.name} and ${vb.name}\n`,
+  );
+  return ExitCode.OK;
+}

@@ -1,0 +1,450 @@
+/**
+ * Best of N: one task given to several agents at once.
+ *
+ *   startGroup    `start NAME --replicas N`: sessions NAME-1 … NAME-N started in parallel (the single
+ *                 start, each with the group's labels and its own branch kodama/NAME-i-<ts>); one progress
+ *                 line per replica; a replica that fails is reported while the others go on
+ *   groupMembers  the replicas of a group, from the cluster (their `kodama.dev/group` label)
+ *   deleteGroup   `delete NAME --group [--keep NAME-i]`: one question, then every replica but the kept ones
+ *   adoptReplica  `adopt NAME-i`: the replica's branch into the local repository as kodama/NAME
+ *
+ * `compare` is compare.ts.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../base/sink.ts";
+import { LiveBlock } from "../ui/progress.ts";
+import { safeLine } from "../ui/color.ts";
+import { listSessions } from "./cluster.ts";
+import { validateSessionName } from "./names.ts";
+import { groupOf, replicaOf, type SessionView } from "./status.ts";
+
+export { groupOf, replicaOf };
+import { type StartIO, type StartOptions, startSession } from "./start.ts";
+
+/** The most replicas one group may have. */
+export const MAX_REPLICAS = 16;
+
+export interface GroupStartOptions extends StartOptions {
+  replicas: number;
+  /** `--agent-variant i=COMMAND...`: replica i runs another agent command */
+  variants: string[];
+}
+
+/** Split a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
+export function splitWords(s: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let has = false;
+  let q: string | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (q) {
+      if (c === q) q = undefined;
+      else if (c === "\\" && q === '"' && i + 1 < s.length) cur += s[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      q = c;
+      has = true;
+    } else if (c === "\\" && i + 1 < s.length) {
+      cur += s[++i];
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has) out.push(cur);
+      cur = "";
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (q) throw usageError(`unterminated ${q} in "${s}"`);
+  if (has) out.push(cur);
+  return out;
+}
+
+/** `--agent-variant` values -> replica number -> agent command; exit 2 on a bad one. */
+export function parseVariants(values: string[], replicas: number): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const v of values) {
+    const m = /^(\d+)=(.*)$/s.exec(v);
+    if (!m) {
+      throw usageError(
+        `invalid --agent-variant "${v}": expected REPLICA=COMMAND`,
+        `e.g. --agent-variant 2="claude -p --model opus"`,
+      );
+    }
+    const i = Number(m[1]);
+    if (i < 1 || i > replicas) {
+      throw usageError(`--agent-variant ${i}: there are replicas 1 to ${replicas} (--replicas ${replicas})`);
+    }
+    if (out.has(i)) throw usageError(`--agent-variant ${i} is given twice`);
+    const words = splitWords(m[2]);
+    if (!words.length) throw usageError(`--agent-variant ${i}: the command is empty`);
+    out.set(i, words);
+  }
+  return out;
+}
+
+/** Checks of `start --replicas` before anything is made (exit 2). */
+export function checkGroupOptions(o: GroupStartOptions): Map<number, string[]> {
+  const n = o.replicas;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    throw usageError(`--replicas must be a whole number from 1 to ${MAX_REPLICAS}, got ${n}`);
+  }
+  validateSessionName(o.name);
+  validateSessionName(`${o.name}-${n}`);
+  if (o.sync !== undefined) {
+    throw usageError(
+      "--sync cannot be used with --replicas: each replica works on its own branch",
+      "start without --sync, then sync the replica you keep: kodama sync start NAME-i",
+    );
+  }
+  if (o.branch !== undefined) {
+    throw usageError(
+      "--branch cannot be used with --replicas: each replica gets its own branch kodama/NAME-i-<time>",
+      "start them from a branch with --base-branch",
+    );
+  }
+  if (o.variants.length && o.prompt === undefined && !o.dryRun) {
+    throw usageError("--agent-variant needs --prompt or --prompt-file: it is the command of that run");
+  }
+  return parseVariants(o.variants, n);
+}
+
+/**
+ * The replicas' lines on stderr: on a terminal one live line per replica (its latest phase), warnings
+ * above them; without one, every line prefixed with the replica's name.
+ */
+class GroupProgress {
+  private block?: LiveBlock;
+  private status: string[];
+  private said = new Set<string>();
+
+  constructor(private err: Sink, private names: string[], tty: boolean) {
+    this.status = names.map(() => "starting");
+    if (tty) {
+      this.block = new LiveBlock(err);
+      this.draw();
+    }
+  }
+
+  private draw(): void {
+    const w = Math.max(...this.names.map((n) => n.length));
+    this.block?.update(this.names.map((n, i) => `${n.padEnd(w)}  ${this.status[i]}`));
+  }
+
+  line(i: number, text: string): void {
+    const t = safeLine(text);
+    if (!t.trim()) return;
+    // what the repository's config and the env files add is the same for every replica: said once
+    if (/^(settings from|env file|editor configs|note:| {2}\S)/.test(t)) {
+      if (this.said.has(t)) return;
+      this.said.add(t);
+      if (this.block) this.block.print(t);
+      else this.err.write(`${t}\n`);
+      return;
+    }
+    if (!this.block) {
+      this.err.write(`${this.names[i]}: ${t}\n`);
+      return;
+    }
+    if (/^(warning|error|hint|recent events| {2})/.test(t)) this.block.print(`${this.names[i]}: ${t}`);
+    else {
+      this.status[i] = t;
+      this.draw();
+    }
+  }
+
+  set(i: number, text: string): void {
+    this.status[i] = text;
+    if (this.block) this.draw();
+  }
+
+  done(): void {
+    this.block?.done();
+  }
+
+  /** A sink that turns written chunks into lines of replica i. */
+  sink(i: number): Sink {
+    let buf = "";
+    const dec = new TextDecoder();
+    return {
+      write: (c) => {
+        buf += typeof c === "string" ? c : dec.decode(c, { stream: true });
+        let nl;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          this.line(i, buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      },
+    };
+  }
+}
+
+interface ReplicaResult {
+  name: string;
+  ok: boolean;
+  run?: string;
+  error?: KodamaError | Error;
+}
+
+/** `start NAME --replicas N`: returns 0 when every replica started, else 1 (or the one code all failed with). */
+export async function startGroup(
+  kube: Kube,
+  o: GroupStartOptions,
+  cfg: Config,
+  io: StartIO,
+): Promise<number> {
+  const variants = checkGroupOptions(o);
+  const names = Array.from({ length: o.replicas }, (_, k) => `${o.name}-${k + 1}`);
+  const { replicas: _r, variants: _v, ...single } = o;
+  const optionsOf = (k: number): StartOptions => ({
+    ...single,
+    name: names[k],
+    group: { name: o.name, replica: k + 1 },
+    noSync: true,
+    sync: undefined,
+    ...(variants.has(k + 1) ? { agentCommand: variants.get(k + 1) } : {}),
+  });
+  if (o.dryRun) return await groupDryRun(o, names.map((_, k) => optionsOf(k)), cfg, io);
+  if (!o.replace) {
+    const { sessions } = await listSessions(kube, o.namespace);
+    const taken = sessions.filter((v) => v.spec?.group?.name === o.name || names.includes(v.name));
+    if (taken.length) {
+      throw new KodamaError(
+        `group "${o.name}" already exists in namespace ${o.namespace}: ${
+          taken.map((v) => v.name).join(", ")
+        }`,
+        ExitCode.USAGE,
+        `compare it with \`kodama compare ${o.name}\`, or remove it first: kodama delete ${o.name} --group`,
+      );
+    }
+  }
+  io.err.write(
+    `starting ${o.replicas} replica${o.replicas === 1 ? "" : "s"} of ${o.name} in namespace ${o.namespace}: ${
+      names.join(", ")
+    }\n`,
+  );
+  const progress = new GroupProgress(io.err, names, io.tty);
+  const results = await Promise.all(names.map(async (name, k): Promise<ReplicaResult> => {
+    const res: ReplicaResult = { name, ok: false };
+    const out: Sink = {
+      write: (c) => {
+        for (const l of String(typeof c === "string" ? c : new TextDecoder().decode(c)).split("\n")) {
+          if (/^\d+$/.test(l)) {
+            res.run = l;
+            progress.set(k, `ready, agent run ${l} started`);
+          } else if (/ ready$/.test(l)) progress.set(k, "ready");
+        }
+      },
+    };
+    const err = progress.sink(k);
+    try {
+      await startSession(kube, optionsOf(k), cfg, { ...io, out, err, tty: false });
+      res.ok = true;
+      progress.set(k, res.run ? `ready, agent run ${res.run} started` : o.noWait ? "created" : "ready");
+    } catch (e) {
+      res.error = e as Error;
+      progress.set(k, `failed: ${(e as Error).message.split("\n")[0]}`);
+      if (!io.tty) err.write(`failed: ${(e as Error).message}\n`);
+    }
+    return res;
+  }));
+  progress.done();
+  const w = Math.max(...names.map((n) => n.length));
+  for (const r of results) {
+    const e = r.error;
+    const what = r.ok
+      ? `${o.noWait ? "created" : "ready"}${r.run ? `, agent run ${r.run} started` : ""}`
+      : `FAILED: ${safeLine(e?.message ?? "")}${
+        e instanceof KodamaError && e.hint ? ` (${safeLine(e.hint)})` : ""
+      }`;
+    io.err.write(`${r.name.padEnd(w)}  ${what}\n`);
+    if (r.ok) io.out.write(`session/${r.name} ${o.noWait ? "created" : "ready"}\n`);
+  }
+  const failed = results.filter((r) => !r.ok);
+  if (!failed.length) {
+    io.err.write(
+      `${o.prompt !== undefined ? "follow them with" : "see them with"}: kodama compare ${o.name}${
+        o.prompt !== undefined ? " -w" : ""
+      }\n`,
+    );
+    return ExitCode.OK;
+  }
+  io.err.write(`${failed.length} of ${results.length} replicas failed\n`);
+  const codes = new Set(failed.map((r) => r.error instanceof KodamaError ? r.error.code : ExitCode.FAILED));
+  return failed.length === results.length && codes.size === 1 ? [...codes][0] : ExitCode.FAILED;
+}
+
+/** `--dry-run` of a group: every replica's objects, one YAML stream (or one JSON List). */
+async function groupDryRun(o: GroupStartOptions, each: StartOptions[], cfg: Config, io: StartIO) {
+  const { planSession } = await import("./start.ts");
+  const { redactedList } = await import("./manifests.ts");
+  const items = [];
+  for (const r of each) items.push(...redactedList((await planSession(r, cfg, io)).objects));
+  if ((o.output ?? "yaml") === "json") {
+    const { renderList } = await import("../ui/output.ts");
+    io.out.write(renderList(items, "json"));
+  } else {
+    const { stringify } = await import("yaml");
+    io.out.write(items.map((x) => stringify(x)).join("---\n"));
+  }
+  return ExitCode.OK;
+}
+
+/** The group's replicas (sorted by number); exit 3 when there are none. */
+export async function groupMembers(kube: Kube, namespace: string, group: string): Promise<SessionView[]> {
+  const { sessions } = await listSessions(kube, namespace);
+  const found = sessions.filter((v) => groupOf(v) === group).sort((a, b) => replicaOf(a) - replicaOf(b));
+  if (!found.length) {
+    const single = sessions.find((v) => v.name === group);
+    throw new KodamaError(
+      `group "${group}" not found in namespace ${namespace}`,
+      ExitCode.NOT_FOUND,
+      single
+        ? `${group} is a single session, not a group (start a group with kodama start ${group} --replicas N)`
+        : "list sessions and their groups with `kodama list`",
+    );
+  }
+  return found;
+}
+
+export interface GroupDeleteOptions {
+  force?: boolean;
+  purge?: boolean;
+  keepConfig?: boolean;
+  keep: string[];
+  interactive: boolean;
+  confirm: (message: string) => Promise<boolean>;
+  out: Sink;
+  err: Sink;
+}
+
+/** `delete NAME --group [--keep NAME-i]`: asks once, then deletes the replicas one by one (each as `delete`). */
+export async function deleteGroup(
+  kube: Kube,
+  namespace: string,
+  group: string,
+  o: GroupDeleteOptions,
+): Promise<number> {
+  if (!o.force && !o.interactive) {
+    throw usageError(
+      `not deleting group ${group} without confirmation: no terminal to ask on`,
+      "add --force (-f) to delete without asking",
+    );
+  }
+  const members = await groupMembers(kube, namespace, group);
+  for (const k of o.keep) {
+    if (!members.some((v) => v.name === k)) {
+      throw usageError(
+        `--keep ${k}: not a replica of group ${group} (its replicas: ${
+          members.map((v) => v.name).join(", ")
+        })`,
+      );
+    }
+  }
+  const going = members.filter((v) => !o.keep.includes(v.name));
+  if (!going.length) {
+    o.err.write(`nothing to delete: every replica of ${group} is kept\n`);
+    return ExitCode.OK;
+  }
+  if (!o.force) {
+    const vols = o.purge ? "their volumes are deleted too (their data is lost)" : "their volumes are kept";
+    const kept = o.keep.length ? `; ${o.keep.join(", ")} stays` : "";
+    if (
+      !await o.confirm(
+        `Delete ${going.length} session${going.length === 1 ? "" : "s"} of group ${group} (${
+          going.map((v) => v.name).join(", ")
+        }) in namespace ${namespace}? ${vols}${kept}.`,
+      )
+    ) {
+      o.err.write("not deleted\n");
+      return ExitCode.OK;
+    }
+  }
+  const { deleteSession } = await import("./lifecycle.ts");
+  const results = await Promise.allSettled(
+    going.map((v) => deleteSession(kube, namespace, v.name, { ...o, force: true, interactive: false })),
+  );
+  let code: number = ExitCode.OK;
+  results.forEach((r, i) => {
+    if (r.status === "rejected") {
+      code = ExitCode.FAILED;
+      o.err.write(`error: could not delete ${going[i].name}: ${(r.reason as Error).message}\n`);
+    }
+  });
+  if (o.keep.length) o.err.write(`kept ${o.keep.join(", ")}\n`);
+  return code;
+}
+
+/**
+ * `adopt NAME-i`: `session fetch` of the replica (into its own kodama/NAME-i), then the local branch
+ * kodama/GROUP (or --branch) points at it. A branch that has commits the replica lacks (work done on an
+ * earlier adoption, another replica) is not moved unless --force: nothing local is lost by surprise.
+ */
+export async function adoptReplica(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { branch?: string; force?: boolean; cwd: string; out: Sink; err: Sink },
+): Promise<number> {
+  const { requireSession } = await import("./cluster.ts");
+  const v = await requireSession(kube, namespace, name);
+  const group = groupOf(v);
+  if (!group) {
+    throw usageError(
+      `session ${name} is not a replica of a group`,
+      `fetch its branch with: kodama session fetch ${name}`,
+    );
+  }
+  const { checkBranch } = await import("./git.ts");
+  const target = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${group}`;
+  const fetched = `kodama/${name}`;
+  if (target === fetched) throw usageError(`--branch ${target} is where the replica is fetched to first`);
+  const { fetchSession } = await import("./fetch.ts");
+  const code = await fetchSession(kube, namespace, name, {
+    branch: fetched,
+    cwd: o.cwd,
+    out: { write: () => {} },
+    err: o.err,
+  });
+  if (code !== ExitCode.OK) return code;
+  const { localGit } = await import("./gitrun.ts");
+  const git = (args: string[]) => localGit(args, o.cwd);
+  const head = (await git(["rev-parse", "--verify", "-q", `refs/heads/${fetched}`])).out;
+  const old = (await git(["rev-parse", "--verify", "-q", `refs/heads/${target}`])).out;
+  if (old && old !== head && !o.force) {
+    const ff = await git(["merge-base", "--is-ancestor", old, head]);
+    if (!ff.ok) {
+      throw new KodamaError(
+        `${target} has commits that ${name}'s branch lacks (${old.slice(0, 12)}): not moved`,
+        ExitCode.USAGE,
+        `keep both: --branch OTHER; or move it anyway with --force (its commits stay in git reflog ${target})`,
+      );
+    }
+  }
+  const current = (await git(["symbolic-ref", "-q", "--short", "HEAD"])).out;
+  if (current === target && old !== head) {
+    throw usageError(
+      `${target} is checked out here: switch to another branch first (git switch -), then adopt again`,
+    );
+  }
+  const u = await git([
+    "update-ref",
+    "-m",
+    `kodama adopt ${name}`,
+    `refs/heads/${target}`,
+    head,
+    ...(old ? [old] : []),
+  ]);
+  if (!u.ok) throw new KodamaError(`git update-ref ${target}: ${u.err}`, ExitCode.FAILED);
+  o.out.write(`${target}\n`);
+  o.err.write(
+    `adopted ${name}: ${target} is at ${
+      head.slice(0, 12)
+    }; remove the other replicas with: kodama delete ${group} --group --keep ${name}\n`,
+  );
+  return ExitCode.OK;
+}

@@ -1,0 +1,220 @@
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { join } from "node:path";
+import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/session/agent.ts";
+import {
+  parseFiles,
+  parseGather,
+  renderComparison,
+  type ReplicaRow,
+  settled,
+} from "../../../src/session/compare.ts";
+import { parseVariants, splitWords } from "../../../src/session/group.ts";
+import { buildSession } from "../../../src/session/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec.ts";
+import { configSchema } from "../../../src/config/schema.ts";
+
+Deno.test("agent runs with a check: pending, running, passed, failed, skipped", () => {
+  const now = Date.parse("2026-01-15T14:31:00Z");
+  const runs = parseRuns(
+    [
+      "1\texited\t0\t2026-01-15T14:00:00Z\t2026-01-15T14:05:30Z\t7\t1\t0",
+      "2\texited\t0\t2026-01-15T14:00:00Z\t2026-01-15T14:00:10Z\t7\t1\t2",
+      "3\trunning\t\t2026-01-15T14:30:00Z\t\t42\t1\t",
+      "4\trunning\t\t2026-01-15T14:30:00Z\t2026-01-15T14:30:20Z\t42\t1\t",
+      "5\tstopped\t\t2026-01-15T14:30:00Z\t2026-01-15T14:30:10Z\t11\t1\t",
+      "6\texited\t0\t2026-01-15T14:00:00Z\t2026-01-15T14:00:10Z\t7\t0\t",
+    ].join("\n"),
+    now,
+  );
+  assertEquals(runs.map((r) => r.check), [
+    { state: "passed", exitCode: 0 },
+    { state: "failed", exitCode: 2 },
+    { state: "pending" },
+    { state: "running" },
+    { state: "skipped" },
+    undefined,
+  ]);
+  // while the check runs, the agent's duration is its own (up to its end), not the check's
+  assertEquals(runs[3].durationSeconds, 20);
+});
+
+Deno.test("agent runs: the check goes on stdin before the prompt, never into the command line", () => {
+  assertEquals(startArgv(["claude", "-p"], 42, 9).slice(3), ["kodama-agent", "42+9", "claude", "-p"]);
+  assertEquals(startArgv(["claude", "-p"], 42).slice(3), ["kodama-agent", "42", "claude", "-p"]);
+  assertMatch(START_SCRIPT, /dd bs=1 count="\$cb" of="\$run\/check"/);
+});
+
+Deno.test({
+  name: "agent runs: the start script splits check and prompt, runs the check after the agent, records both",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-run-" });
+    try {
+      const check = new TextEncoder().encode("echo checked; cat answer; exit 3\n");
+      const prompt = new TextEncoder().encode("the prompt, with 'quotes'");
+      const stdin = new Uint8Array([...check, ...prompt]);
+      const child = new Deno.Command("sh", {
+        args: startArgv(
+          ["sh", "-c", 'cat > answer; echo done; echo final > "$KODAMA_SUMMARY_FILE"'],
+          prompt.length,
+          check.length,
+        ).slice(1),
+        env: { KODAMA_WORKSPACE: ws },
+        cwd: ws,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(stdin);
+      await w.close();
+      const out = await child.output();
+      assertEquals(new TextDecoder().decode(out.stdout).trim(), "1", new TextDecoder().decode(out.stderr));
+      const run = join(ws, ".kodama/runs/1");
+      const deadline = Date.now() + 30_000;
+      // `exit` is written last: the run has ended once it holds the code
+      while (!(await Deno.readTextFile(join(run, "exit")).catch(() => "")).trim()) {
+        assert(Date.now() < deadline, "the run did not end");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals(await Deno.readTextFile(join(ws, "answer")), "the prompt, with 'quotes'");
+      assertEquals(await Deno.readTextFile(join(run, "check")), "echo checked; cat answer; exit 3\n");
+      assertEquals(await Deno.readTextFile(join(run, "check.log")), "checked\nthe prompt, with 'quotes'");
+      assertEquals((await Deno.readTextFile(join(run, "check-exit"))).trim(), "3");
+      assertEquals((await Deno.readTextFile(join(run, "exit"))).trim(), "0");
+      assertEquals(await Deno.readTextFile(join(run, "summary")), "final\n");
+      const st = await new Deno.Command("sh", {
+        args: ["-c", STATUS_SCRIPT, "kodama-status"],
+        env: { KODAMA_WORKSPACE: ws },
+        stdout: "piped",
+      }).output();
+      const [r] = parseRuns(new TextDecoder().decode(st.stdout));
+      assertEquals([r.state, r.check], ["succeeded", { state: "failed", exitCode: 3 }]);
+    } finally {
+      await Deno.remove(ws, { recursive: true });
+    }
+  },
+});
+
+Deno.test("--agent-variant: REPLICA=COMMAND split into words; bad ones are usage errors", () => {
+  assertEquals(splitWords(`claude -p --model "opus 4" 'a b' c\\ d`), [
+    "claude",
+    "-p",
+    "--model",
+    "opus 4",
+    "a b",
+    "c d",
+  ]);
+  assertEquals(splitWords(`x ""`), ["x", ""]);
+  assertThrows(() => splitWords(`x "open`), "unterminated");
+  const v = parseVariants(["2=claude -p --model opus", "3=codex exec"], 3);
+  assertEquals(v.get(2), ["claude", "-p", "--model", "opus"]);
+  assertEquals(v.get(3), ["codex", "exec"]);
+  assertThrows(() => parseVariants(["4=x"], 3), "there are replicas 1 to 3");
+  assertThrows(() => parseVariants(["0=x"], 3), "there are replicas 1 to 3");
+  assertThrows(() => parseVariants(["1=x", "1=y"], 3), "given twice");
+  assertThrows(() => parseVariants(["1= "], 3), "the command is empty");
+  assertThrows(() => parseVariants(["model=opus"], 3), "expected REPLICA=COMMAND");
+});
+
+Deno.test("a replica's objects carry the group's labels and its number in the environment", () => {
+  const cfg = configSchema.parse({});
+  const spec = resolveSpec({ name: "fix-2", namespace: "dev", group: { name: "fix", replica: 2 } }, cfg, {
+    envVars: [],
+    editorFiles: [],
+  });
+  const o = buildSession(spec, { env: {}, editor: {} });
+  for (const x of [o.pod, o.secret, ...o.pvcs]) {
+    assertEquals(x.metadata?.labels?.["kodama.dev/group"], "fix");
+    assertEquals(x.metadata?.labels?.["kodama.dev/replica"], "2");
+  }
+  const env = o.pod.spec!.containers[0].env!;
+  assertEquals(env.find((e) => e.name === "KODAMA_REPLICA")?.value, "2");
+  assertEquals(env.find((e) => e.name === "KODAMA_GROUP")?.value, "fix");
+  const single = buildSession(
+    resolveSpec({ name: "one", namespace: "dev" }, cfg, { envVars: [], editorFiles: [] }),
+    {
+      env: {},
+      editor: {},
+    },
+  );
+  assertEquals(single.pod.metadata?.labels?.["kodama.dev/group"], undefined);
+});
+
+const HEAD = "a".repeat(40);
+const BASE = "b".repeat(40);
+
+Deno.test("compare: the gather output parsed; numbers only as numbers, text without control characters", () => {
+  const text = [
+    "1\texited\t0\t2026-01-15T14:00:00Z\t2026-01-15T14:05:30Z\t7\t1\t1",
+    "@@git",
+    "branch=kodama/fix-1-20260115140000\x1b[31m",
+    `head=${HEAD}`,
+    `base=${BASE}`,
+    "commits=2",
+    "dirty=1",
+    "@@numstat",
+    "3\t1\tsrc/a.ts",
+    "-\t-\tlogo.png",
+    "10\t0\tnew file.txt",
+    "@@check",
+    "FAIL test/a.test.ts",
+    "1 failed",
+    "@@summary",
+    "Fixed the parser.\x07",
+    "@@end",
+  ].join("\n");
+  const g = parseGather(text);
+  assertEquals(g.agent, { run: "1", state: "succeeded", exitCode: 0, durationSeconds: 330 });
+  assertEquals(g.check, { state: "failed", exitCode: 1, tail: "FAIL test/a.test.ts\n1 failed" });
+  assertEquals(g.commits, 2);
+  assertEquals(g.uncommitted, 1);
+  assertEquals(g.diffstat, {
+    files: 3,
+    insertions: 13,
+    deletions: 1,
+    paths: ["src/a.ts", "logo.png", "new file.txt"],
+  });
+  assert(!g.branch!.includes("\x1b"));
+  assertEquals(g.summary, "Fixed the parser.");
+  // a forged head or count is dropped
+  const forged = parseGather("@@git\nhead=--output=/etc/passwd\ncommits=lots\n@@end");
+  assertEquals([forged.head, forged.commits], [undefined, undefined]);
+});
+
+Deno.test("compare: a table row per replica; settled once every agent and check has ended", () => {
+  const rows: ReplicaRow[] = [
+    {
+      name: "fix-1",
+      replica: 1,
+      status: "Running",
+      agent: { run: "1", state: "succeeded", exitCode: 0, durationSeconds: 75 },
+      check: { state: "passed", exitCode: 0 },
+      commits: 1,
+      diffstat: { files: 2, insertions: 10, deletions: 3, paths: [] },
+      summary: "line one\nDone: all tests pass",
+    },
+    {
+      name: "fix-2",
+      replica: 2,
+      status: "Running",
+      agent: { run: "1", state: "checking" },
+      check: { state: "running" },
+    },
+    { name: "fix-3", replica: 3, status: "Failed" },
+  ];
+  const t = renderComparison(rows).split("\n");
+  assertMatch(t[1], /^fix-1\s+succeeded\s+1m15s\s+1\s+2\s+\+10\/-3\s+passed\s+Done: all tests pass$/);
+  assertMatch(t[2], /^fix-2\s+checking\s+-\s+-\s+-\s+-\s+running\s+-$/);
+  assertMatch(t[3], /^fix-3\s+Failed\s+/);
+  assert(!settled(rows));
+  rows[1].agent!.state = "failed";
+  assert(settled(rows));
+});
+
+Deno.test("compare --diff A B: files framed by size, any content, missing ones", () => {
+  const enc = new TextEncoder();
+  const bytes = enc.encode("@@file 5\nab\ncd\n@@none\n@@file 0\n\n");
+  assertEquals(parseFiles(bytes, 3), ["ab\ncd", undefined, ""]);
+  assertEquals(parseFiles(enc.encode("@@file 3\n@@n\n"), 1), ["@@n"]);
+});
