@@ -12,6 +12,7 @@ import { errorResponse, json, plain } from "./server.ts";
 import { stripAnsi } from "../ui/color.ts";
 import { Hub } from "./live.ts";
 import { terminalSocket } from "./terminal.ts";
+import { sse } from "./sse.ts";
 
 export interface ApiOptions {
   cfg: Config;
@@ -67,6 +68,11 @@ export class Api {
       });
     }
     if (area === "events" && m === "GET") return this.hub.stream(req);
+    if (area === "workflows") return await this.workflows(req, id, verb);
+    if (area === "pods" || area === "forwards") {
+      const { podsRoute } = await import("./pods.ts");
+      return await podsRoute(this.kube, req, url, parts, upgrade, this.o.signal);
+    }
     if (area === "sessions") {
       if (id === undefined || id === "") {
         if (m === "POST") return this.start(await body(req));
@@ -81,7 +87,7 @@ export class Api {
   }
 
   /** Run `fn` as an operation: 202 with its id now; its output and end go to every page as `op` events. */
-  private op(title: string, fn: (out: Sink) => Promise<number>): Response {
+  op(title: string, fn: (out: Sink) => Promise<number>): Response {
     const op = this.hub.newOp(title);
     (async () => {
       let code: number;
@@ -248,49 +254,63 @@ export class Api {
     return plain(404, "not found");
   }
 
+  /**
+   * Workflows: the list; a run. A workflow that asks for permissions and is not trusted in this version
+   * answers 409 with the trust question (what it may touch, as `kodama run` lists it); the page shows it as
+   * a dialog and runs it only when the person confirms, sending back the content hash they accepted.
+   */
+  private async workflows(req: Request, id: string | undefined, verb: string | undefined): Promise<Response> {
+    const data = await import("../workflow/data.ts");
+    if (!id && req.method === "GET") return json(await data.workflowInfos(this.o.cwd));
+    const wf = decodeURIComponent(id ?? "");
+    if (!/^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(wf)) {
+      throw usageError(`not a workflow name: ${JSON.stringify(wf)}`);
+    }
+    if (verb === "run" && req.method === "POST") {
+      const b = await body(req);
+      const params: Record<string, string> = {};
+      if (b.params && typeof b.params === "object") {
+        for (const [k, v] of Object.entries(b.params as Record<string, unknown>)) {
+          if (typeof v === "string" && v !== "") params[k] = v;
+        }
+      }
+      const trustedSha = str(b.trustedSha);
+      if (trustedSha === undefined) {
+        const q = await data.trustQuestion(wf, this.o.cwd);
+        if (q) return json({ error: `workflow ${wf} is not trusted`, trust: q }, 409);
+      }
+      return this.op(`run ${wf}`, async (out) =>
+        await data.runWorkflowData(wf, {
+          params,
+          trustedSha,
+          cwd: this.o.cwd,
+          connect: () => Promise.resolve(this.kube),
+          globalFlags: this.kube.childFlags(),
+          out,
+          signal: this.o.signal,
+        }));
+    }
+    return plain(404, "not found");
+  }
+
   /** A run's log as server-sent events: what is there, then each chunk as it is written, until the run ends. */
   private runLog(req: Request, s: string, run: string): Response {
     const k = this.kube;
-    const enc = new TextEncoder();
-    const abort = new AbortController();
-    req.signal.addEventListener("abort", () => abort.abort(), { once: true });
-    this.o.signal.addEventListener("abort", () => abort.abort(), { once: true });
-    const hub = this.hub;
-    const stream = new ReadableStream<Uint8Array>({
-      start: async (ctl) => {
-        const send = (event: string, data: unknown) => {
-          try {
-            ctl.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-          } catch { /* the page went away */ }
-        };
-        const dec = new TextDecoder();
-        try {
-          const { agentLogs } = await import("../session/agentrun.ts");
-          await agentLogs(k, k.namespace, s, {
-            run,
-            follow: true,
-            signal: abort.signal,
-            out: { write: (c) => send("log", typeof c === "string" ? c : dec.decode(c, { stream: true })) },
-            err: { write: () => {} },
-          });
-          send("end", {});
-        } catch (e) {
-          send("failed", { error: stripAnsi(formatError(e)).trim() });
-        } finally {
-          hub.refreshAgent(s);
-          try {
-            ctl.close();
-          } catch { /* closed */ }
-        }
-      },
-      cancel: () => abort.abort(),
-    });
-    return new Response(stream, {
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-store",
-        "x-accel-buffering": "no",
-      },
+    return sse(req, this.o.signal, async (send, signal) => {
+      const dec = new TextDecoder();
+      try {
+        const { agentLogs } = await import("../session/agentrun.ts");
+        await agentLogs(k, k.namespace, s, {
+          run,
+          follow: true,
+          signal,
+          out: { write: (c) => send("log", typeof c === "string" ? c : dec.decode(c, { stream: true })) },
+          err: { write: () => {} },
+        });
+        send("end", {});
+      } finally {
+        this.hub.refreshAgent(s);
+      }
     });
   }
 }

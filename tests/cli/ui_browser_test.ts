@@ -76,6 +76,14 @@ withSessionWorld(
       `agent:\n  command: [sh, -c, ${JSON.stringify(FAKE_AGENT)}]\n`,
     );
     await Deno.writeTextFile(join(w.cwd, ".env"), `API_TOKEN=${SECRET}\n`);
+    await Deno.mkdir(join(w.cwd, ".kodama", "workflows"), { recursive: true });
+    await Deno.writeTextFile(
+      join(w.cwd, ".kodama", "workflows", "greet.yaml"),
+      "description: greet someone from this machine\n" +
+        "params:\n  who: { required: true, description: whom to greet }\n" +
+        "permissions: { run: [echo] }\n" +
+        'steps:\n  - id: hello\n    local: { command: [echo, "hello ${{ params.who }}"] }\n',
+    );
     const ui = w.spawn(["ui"]);
     const { text: first, rest } = await readUntil(ui.stdout, /\n/);
     rest.releaseLock();
@@ -292,6 +300,97 @@ withSessionWorld(
         await page.click("#keep-pod");
         await page.waitForSelector("#no-conflicts", { timeout: 60_000 });
         assertEquals(await Deno.readTextFile(join(w.cwd, "c.txt")), "pod-version\n");
+      });
+
+      const search = async (q: string) => {
+        await page.click("#pod-search");
+        await page.keyboard.down("Control");
+        await page.keyboard.press("a");
+        await page.keyboard.up("Control");
+        await page.keyboard.press("Backspace");
+        await page.type("#pod-search", q);
+      };
+      await t.step(
+        "pods: fzf search with the picker's matcher, logs, an exec terminal, a port-forward",
+        async () => {
+          await page.click("a[href='#/pods']");
+          await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
+          // user dev may list pods in dev only: every namespace is refused, in one clear line
+          await page.click("input[type=checkbox]");
+          await waitText(".banner.bad", /forbidden/i, 30_000);
+          await page.click("input[type=checkbox]");
+          await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
+          // fzf's syntax and scoring: a fuzzy term, a negation; then an anchored term that matches nothing
+          await search("kdwbu !zzz");
+          await page.waitForFunction(
+            (n: string) =>
+              document.querySelectorAll("tbody tr[data-pod]").length === 1 &&
+              !!document.querySelector(`tr[data-pod=kodama-${n}] mark`),
+            { timeout: 10_000, polling: 50 },
+            NAME,
+          );
+          assertEquals(
+            await page.$$eval(
+              `tr[data-pod=kodama-${NAME}] mark`,
+              (ms: Element[]) => ms.map((m) => m.textContent).join(""),
+            ),
+            "kdwbu",
+          );
+          await shot("10-pods-search");
+          await search("^webui");
+          await waitText("main", /Nothing matches/, 10_000);
+          await search(`'kodama-${NAME}$`);
+          await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 10_000 });
+          await page.click(`tr[data-pod=kodama-${NAME}]`);
+          await page.waitForSelector("#pod-log");
+          await page.click("#pod-panel a[data-tab=exec]");
+          await page.waitForSelector("#pod-panel .term[data-state=connected]", { timeout: 30_000 });
+          await page.click("#pod-panel .term");
+          await page.keyboard.type("echo p''od-$((6*7))\n");
+          await page.waitForFunction(
+            () =>
+              [...document.querySelectorAll("#pod-panel .xterm-rows > div")].some((r: Element) =>
+                r.textContent?.trim() === "pod-42"
+              ),
+            { timeout: 30_000, polling: 100 },
+          );
+          await shot("11-pod-exec");
+          await page.click("#pod-panel a[data-tab=forward]");
+          await page.type("#pf-ports", ":8080");
+          await page.click(".forward-form button");
+          await page.waitForSelector("#forwards tr[data-forward]", { timeout: 30_000 });
+          await shot("12-pod-forward");
+          const list = await w.k(["port-forward", "list", "-o", "json"]);
+          assertEquals(JSON.parse(list.stdout).length, 1, list.stdout);
+          await page.click("#forwards tr[data-forward] button");
+          await page.waitForFunction(() => !document.querySelector("#forwards tr[data-forward]"), {
+            timeout: 30_000,
+            polling: 100,
+          });
+        },
+      );
+
+      await t.step("workflows: an untrusted one runs only after the trust dialog is confirmed", async () => {
+        await page.click("a[href='#/workflows']");
+        await page.waitForSelector("button[data-workflow=greet]", { timeout: 30_000 });
+        await page.click("button[data-workflow=greet]");
+        await page.type("input[name=who]", "web");
+        await page.click("#run-workflow");
+        await page.waitForSelector("#trust-dialog");
+        await waitText("#trust-lines", /run: echo/);
+        await shot("13-workflow-trust");
+        await page.click("#trust-cancel");
+        assertEquals(await page.$("#workflow-output"), null, "nothing ran without the confirmation");
+        await page.click("#run-workflow");
+        await page.waitForSelector("#trust-accept");
+        await page.click("#trust-accept");
+        await waitText("#workflow-output", /hello web/, 60_000);
+        await waitText(".run-out .log-head", /succeeded/, 60_000);
+        await shot("14-workflow-run");
+        // trusted now: the next run asks nothing
+        await page.click("#run-workflow");
+        await waitText(".run-out .log-head", /running|succeeded/, 30_000);
+        assertEquals(await page.$("#trust-dialog"), null);
       });
 
       await t.step("delete it with confirmation (and its volumes): it leaves the list", async () => {

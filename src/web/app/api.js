@@ -3,10 +3,11 @@
 const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
 
 export class ApiError extends Error {
-  constructor(message, hint, status) {
+  constructor(message, hint, status, data) {
     super(message);
     this.hint = hint;
     this.status = status;
+    this.data = data;
   }
 }
 
@@ -27,7 +28,9 @@ export async function call(method, path, body) {
   } catch {
     data = { error: text.trim() };
   }
-  if (!res.ok) throw new ApiError(data.error ?? `${res.status} ${res.statusText}`, data.hint, res.status);
+  if (!res.ok) {
+    throw new ApiError(data.error ?? `${res.status} ${res.statusText}`, data.hint, res.status, data);
+  }
   return data;
 }
 

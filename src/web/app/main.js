@@ -8,6 +8,8 @@ import { html } from "./html.js";
 import { get, listen } from "./api.js";
 import { SessionsPage } from "./sessions.js";
 import { SessionPage } from "./session.js";
+import { PodsPage } from "./pods.js";
+import { WorkflowsPage } from "./workflows.js";
 
 function route() {
   const parts = (location.hash.replace(/^#\/?/, "") || "sessions").split("/").map(decodeURIComponent);
@@ -93,7 +95,9 @@ function App() {
         go=${go} onError=${onError} now=${now} />
     `;
   } else if (area === "pods" || area === "workflows") {
-    body = html`<${Lazy} area=${area} onError=${onError} info=${info} />`;
+    body = area === "pods"
+      ? html`<${PodsPage} onError=${onError} />`
+      : html`<${WorkflowsPage} onError=${onError} ops=${ops} />`;
   } else {
     body =
       html`<${SessionsPage} sessions=${sessions} error=${listError} now=${now} go=${go} onError=${onError} />`;
@@ -130,15 +134,6 @@ function App() {
     }</div>`
   }
   </div>`;
-}
-
-// pods and workflows pages load with the rest (one bundle), but render only when visited
-import { PodsPage } from "./pods.js";
-import { WorkflowsPage } from "./workflows.js";
-function Lazy({ area, onError, info }) {
-  return area === "pods"
-    ? html`<${PodsPage} onError=${onError} info=${info} />`
-    : html`<${WorkflowsPage} onError=${onError} />`;
 }
 
 render(html`<${App} />`, document.getElementById("app"));

@@ -1,11 +1,281 @@
-// The pods page (search with the picker's fzf matcher, logs, exec, port-forwards).
+// The pods page: search with the picker's fzf syntax and scoring (src/picker/match.ts, the same matcher the
+// terminal picker uses), a pod's logs followed live, an exec terminal, and port-forwards with live figures.
 import { html } from "./html.js";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { Matcher } from "../../picker/match.ts";
+import { age, listen, post } from "./api.js";
+import { Term } from "./terminal.js";
 
-export function PodsPage() {
+/** At most this many rows are drawn; the search narrows the rest (as fzf shows a window of matches). */
+const SHOWN = 200;
+
+function statusClass(s) {
+  if (/^(Running|Completed|Succeeded)$/.test(s)) return "s-running";
+  if (/Pending|ContainerCreating|PodInitializing|Init:|Terminating/.test(s)) return "s-pending";
+  return "s-failed";
+}
+
+/** The name with the matched characters marked (positions are code points of `ns/name`). */
+function Marked({ text, from, pos }) {
+  if (!pos || !pos.length) return text;
+  const set = new Set(pos.map((p) => p - from));
+  const cps = [...text];
+  const out = [];
+  let run = "", marked = false;
+  cps.forEach((c, i) => {
+    const m = set.has(i);
+    if (m !== marked && run) {
+      out.push(marked ? html`<mark>${run}</mark>` : run);
+      run = "";
+    }
+    marked = m;
+    run += c;
+  });
+  if (run) out.push(marked ? html`<mark>${run}</mark>` : run);
+  return out;
+}
+
+export function PodsPage({ onError }) {
+  const [all, setAll] = useState(false);
+  const [pods, setPods] = useState(new Map());
+  const [version, setVersion] = useState(0);
+  const [query, setQuery] = useState("");
+  const [sel, setSel] = useState(null);
+  const [err, setErr] = useState(null);
+  const [forwards, setForwards] = useState([]);
+  useEffect(() => {
+    const m = new Map();
+    const key = (r) => `${r.namespace}/${r.name}`;
+    setPods(new Map());
+    const stop = listen(`/api/pods/events${all ? "?all=1" : ""}`, {
+      pods: (d) => {
+        m.clear();
+        for (const r of d.items) m.set(key(r), r);
+        setPods(new Map(m));
+        setVersion((v) => v + 1);
+        setErr(null);
+      },
+      pod: ({ type, row }) => {
+        const had = m.has(key(row));
+        if (type === "DELETED") m.delete(key(row));
+        else m.set(key(row), row);
+        setPods(new Map(m));
+        // the matcher is rebuilt only when the set of names changes, not for a status change
+        if (had !== (type !== "DELETED")) setVersion((v) => v + 1);
+      },
+      failed: (e) => setErr(e.error),
+    });
+    return stop;
+  }, [all]);
+  useEffect(() => listen("/api/forwards/events", { forwards: (d) => setForwards(d.items) }), []);
+  const keys = useMemo(() => [...pods.keys()].sort(), [version]);
+  const matcher = useMemo(
+    () => new Matcher(keys.map((k) => ({ text: k, anchor: k.indexOf("/") + 1 }))),
+    [keys],
+  );
+  const result = useMemo(() => matcher.match(query), [matcher, query]);
+  const shownIdx = [...result.indices.subarray(0, SHOWN)];
+  const positions = result.all ? new Map() : matcher.positions(result, shownIdx);
+  const total = result.indices.length;
+  const selected = sel ? pods.get(sel) : undefined;
+  return html`<section class="page pods">
+    <div class="toolbar">
+      <h1>Pods <span class="count">${
+    total === keys.length ? keys.length : `${total} / ${keys.length}`
+  }</span></h1>
+      <input class="filter wide" id="pod-search" autofocus placeholder="Search: fzf syntax ('exact ^prefix suffix$ !not a | b)"
+        value=${query} onInput=${(e) => setQuery(e.target.value)} />
+      <label class="check inline"><input type="checkbox" checked=${all} onChange=${(e) =>
+    setAll(e.target.checked)} /> All namespaces</label>
+    </div>
+    ${err && html`<div class="banner bad">${err}</div>`}
+    <div class=${`split ${selected ? "with-panel" : ""}`}>
+      <div class="list">
+        <table class="grid pods-table">
+          <thead><tr>${
+    all ? html`<th>Namespace</th>` : ""
+  }<th>Name</th><th>Ready</th><th>Status</th><th class="num">Restarts</th><th class="num">Age</th><th>Node</th></tr></thead>
+          <tbody>${
+    shownIdx.map((i) => {
+      const k = keys[i];
+      const p = pods.get(k);
+      if (!p) return "";
+      const from = p.namespace.length + 1;
+      return html`<tr key=${k} data-pod=${p.name} class=${sel === k ? "selected" : ""} onClick=${() =>
+        setSel(k)}>
+              ${all ? html`<td class="muted">${p.namespace}</td>` : ""}
+              <td class="mono name"><${Marked} text=${p.name} from=${from} pos=${positions.get(i)} /></td>
+              <td>${p.ready}</td>
+              <td><span class=${`st ${statusClass(p.status)}`}>${p.status}</span></td>
+              <td class="num">${p.restarts}</td>
+              <td class="num muted">${age(p.createdAt)}</td>
+              <td class="muted">${p.node ?? ""}</td>
+            </tr>`;
+    })
+  }</tbody>
+        </table>
+        ${total > SHOWN && html`<div class="more muted">${total - SHOWN} more: refine the search</div>`}
+        ${
+    total === 0 && html`<div class="empty small">${keys.length ? "Nothing matches." : "No pods."}</div>`
+  }
+      </div>
+      ${
+    selected &&
+    html`<${PodPanel} key=${sel} pod=${selected} close=${() => setSel(null)} onError=${onError} />`
+  }
+    </div>
+    <${Forwards} items=${forwards} onError=${onError} />
+  </section>`;
+}
+
+function PodPanel({ pod, close, onError }) {
+  const [tab, setTab] = useState("logs");
+  const [container, setContainer] = useState(pod.defaultContainer);
+  const base = `/api/pods/${pod.namespace}/${pod.name}`;
+  return html`<aside class="panel" id="pod-panel">
+    <div class="panel-head">
+      <div><div class="mono strong">${pod.name}</div><div class="muted small">${pod.namespace} · ${pod.status} · ${
+    pod.ip ?? "no IP"
+  }</div></div>
+      <span class="spacer"></span>
+      ${
+    pod.containers.length > 1 &&
+    html`<select id="container" value=${container} onChange=${(e) => setContainer(e.target.value)}>${
+      pod.containers.map((c) => html`<option value=${c}>${c}</option>`)
+    }</select>`
+  }
+      <button class="x" title="Close" onClick=${close}>×</button>
+    </div>
+    <nav class="tabs">${
+    [["logs", "Logs"], ["exec", "Exec"], ["forward", "Port-forward"]].map(([t, l]) =>
+      html`<a href="#/pods" data-tab=${t} class=${tab === t ? "active" : ""} onClick=${(e) => {
+        e.preventDefault();
+        setTab(t);
+      }}>${l}</a>`
+    )
+  }</nav>
+    ${
+    tab === "logs"
+      ? html`<${PodLogs} key=${container} path=${`${base}/logs?container=${container}`} />`
+      : tab === "exec"
+      ? html`<${Term} key=${container} path=${`${base}/exec?container=${container}`} label=${`${pod.name} (${container})`} />`
+      : html`<${StartForward} pod=${pod} onError=${onError} />`
+  }
+  </aside>`;
+}
+
+function PodLogs({ path }) {
+  const [text, setText] = useState("");
+  const [state, setState] = useState("following");
+  const pre = useRef(null);
+  useEffect(() => {
+    let acc = "";
+    const stop = listen(path, {
+      log: (t) => {
+        acc += t;
+        // the last 400 KB stay on the page
+        if (acc.length > 400_000) acc = acc.slice(acc.indexOf("\n", acc.length - 400_000) + 1);
+        setText(acc);
+      },
+      end: () => {
+        setState("ended");
+        stop();
+      },
+      failed: (e) => {
+        setState(`failed: ${e.error}`);
+        stop();
+      },
+    });
+    return stop;
+  }, [path]);
+  useEffect(() => {
+    const el = pre.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+  }, [text]);
   return html`
-    <section class="page">
-      <h1>Pods</h1>
-      <div class="empty">Coming in the next step.</div>
-    </section>
+    <div class="log">
+      <div class="log-head">Logs <span class="muted">${state}</span></div>
+      <pre ref=${pre} id="pod-log">${text}</pre>
+    </div>
   `;
+}
+
+function StartForward({ pod, onError }) {
+  const [ports, setPorts] = useState("");
+  const [msg, setMsg] = useState(null);
+  const go = async (e) => {
+    e.preventDefault();
+    try {
+      const r = await post("/api/forwards", { namespace: pod.namespace, pod: pod.name, ports });
+      setMsg(r.text);
+    } catch (x) {
+      onError(x);
+    }
+  };
+  return html`<form class="forward-form" onSubmit=${go}>
+    <p class="muted">A background forward, as <code>kodama port-forward pod/${pod.name} PORTS --detach</code>: it keeps
+      running when this page closes; stop it below.</p>
+    <div class="row"><input id="pf-ports" placeholder="LOCAL:REMOTE, REMOTE or :REMOTE (e.g. 8080:80)" value=${ports}
+      onInput=${(e) => setPorts(e.target.value)} /><button class="primary" disabled=${!ports
+    .trim()}>Forward</button></div>
+    ${msg && html`<pre class="op-text">${msg}</pre>`}
+  </form>`;
+}
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function Forwards({ items, onError }) {
+  return html`<div class="forwards">
+    <h3>Port-forwards <span class="count">${items.length}</span></h3>
+    ${
+    items.length === 0
+      ? html`
+        <div
+          class="empty small">No port-forwards on this machine. Start one from a pod's Port-forward tab, or with <code>kodama pf … --detach</code>.</div>
+      `
+      : html`
+        <table class="grid" id="forwards">
+          <thead>
+            <tr>
+              <th>ID</th>
+              <th>Target</th>
+              <th>Ports</th>
+              <th>Pod</th>
+              <th class="num">Uptime</th>
+              <th class="num">Conns</th>
+              <th class="num">In</th>
+              <th class="num">Out</th>
+              <th class="num">Rate</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>${items.map((f) =>
+            html`
+              <tr key=${f.id} data-forward=${f.id}>
+                <td class="mono">${f.id}</td>
+                <td class="mono">${f.target}</td>
+                <td class="mono">${f.ports.map((p) =>
+                  `${p.addresses[0] ?? "127.0.0.1"}:${p.local}→${p.remote}`
+                ).join(", ")}</td>
+                <td class="mono muted">${f.pod}</td>
+                <td class="num">${f.uptimeSeconds}s</td>
+                <td class="num">${f.totals.connections}${f.totals.active
+                  ? ` (${f.totals.active} open)`
+                  : ""}</td>
+                <td class="num">${bytes(f.totals.bytesIn)}</td>
+                <td class="num">${bytes(f.totals.bytesOut)}</td>
+                <td class="num muted">${bytes(f.ports.reduce((a, p) => a + p.rateIn + p.rateOut, 0))}/s</td>
+                <td class="actions"><button class="small danger" onClick=${() =>
+                  post(`/api/forwards/${f.id}/stop`).catch(onError)}>Stop</button></td>
+              </tr>
+            `
+          )}</tbody>
+        </table>
+      `
+  }
+  </div>`;
 }
