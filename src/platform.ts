@@ -360,6 +360,24 @@ export function pulledNameProblem(name: string, p: Platform): string | undefined
   return undefined;
 }
 
+/** Code points HFS+ ignores in names (git's is_hfs_dotgit): on a Mac `.g\u200cit` is the `.git` directory. */
+const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * Is this one path segment `.git` as some file system reads it: in any letter case, with code points
+ * HFS+ ignores, with the trailing dots and spaces Windows drops, with an NTFS stream suffix
+ * (`.git::$INDEX_ALLOCATION`), or as NTFS's short name `GIT~1` (git's own is_ntfs_dotgit and
+ * is_hfs_dotgit). Hooks and config there run code at the next local `git` command, so nothing a pod or a
+ * repository sends is written there, whatever the OS of the machine the name came from.
+ */
+export function isDotGit(segment: string): boolean {
+  let s = segment.replace(HFS_IGNORED, "").toLowerCase();
+  const colon = s.indexOf(":");
+  if (colon >= 0) s = s.slice(0, colon);
+  s = s.replace(/[. ]+$/, "");
+  return s === ".git" || s === "git~1";
+}
+
 /** A pod-relative name in the OS's own separators, for messages. */
 export function nativeName(name: string, p: Platform): string {
   return p.os === "windows" ? name.replaceAll("/", "\\") : name;

@@ -3,7 +3,8 @@
  * `.git/config` with `core.fsmonitor`, a hook, a setuid file, a world-writable file and a file where the
  * local tree has a directory (holding an ignored file the pod never had). The local `.git` stays byte for
  * byte as it was, no special or world-write bit comes down, the directory stays without --force, and with
- * --force only its ignored file stays (and so the directory).
+ * --force only its ignored file stays (and so the directory). Also `.GIT` and `git~1` (the git directory
+ * on a case-insensitive disk, and NTFS's short name) and symlinks that lead out of the tree are not made.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
@@ -68,6 +69,10 @@ withSessionWorld(
           "echo suid > suid.sh && chmod 4755 suid.sh",
           "echo open > open.txt && chmod 777 open.txt",
           "rm -rf gen && echo now-a-file > gen",
+          // other spellings of .git (a Mac or Windows disk reads them as the git directory)
+          "mkdir -p .GIT/hooks git~1 && echo x > .GIT/hooks/post-checkout && echo x > git~1/config",
+          // symlinks: out of the tree (absolute, and `..` past the root) and one inside it
+          `ln -s ${marker}-target out-link && ln -s ../../etc up-link && ln -s a.txt in-link`,
         ].join(" && "),
       ]);
       assertEquals(pod.code, 0, pod.stderr);
@@ -80,6 +85,10 @@ withSessionWorld(
       assertEquals(await picture(`${root}/.git`), before, "sync pull changed .git");
       assertEquals((await Deno.stat(`${root}/suid.sh`)).mode! & 0o7777, 0o755);
       assertEquals((await Deno.stat(`${root}/open.txt`)).mode! & 0o7777, 0o775);
+      for (const p of [".GIT", "git~1", "out-link", "up-link"]) {
+        assert(!(await Deno.lstat(`${root}/${p}`).catch(() => false)), `sync pull made ${p}`);
+      }
+      assertEquals(await Deno.readLink(`${root}/in-link`), "a.txt");
       // the directory the pod replaced with a file stays without --force, with what the pod did not delete
       assert((await Deno.stat(`${root}/gen`)).isDirectory);
       assertEquals(await Deno.readTextFile(`${root}/gen/local-only.txt`), "made here after the sync\n");

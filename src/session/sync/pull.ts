@@ -18,7 +18,7 @@ import { ExitCode, KodamaError, notFound } from "../../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
 import { rulesFor } from "./push.ts";
-import { pulledPathProblem, throughLink } from "./safety.ts";
+import { pulledLinkProblem, pulledPathProblem, throughLink } from "./safety.ts";
 import type { RemoteEntry } from "./remote.ts";
 import { type Entry, sameEntry, type Tree } from "./scan.ts";
 import { emptyStatus, loadConfig, loadStatus, saveStatus } from "./store.ts";
@@ -79,6 +79,7 @@ export function planPull(
   const items: PullItem[] = [];
   for (const [p, r] of remote) {
     if (r.kind === "dir" || !inScope(p) || ignored(p, false) || pulledPathProblem(p, platform)) continue;
+    if (r.kind === "symlink" && pulledLinkProblem(p, r.link)) continue; // a link out is never made here
     const m = manifest.get(p);
     const change = podChanged(r, m);
     if (!change) continue;

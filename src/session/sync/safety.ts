@@ -11,11 +11,33 @@
  *  - setuid, setgid and sticky bits and world-writable permissions never come down.
  */
 import { join } from "node:path";
-import { hostPlatform, localMode, type Platform, pulledNameProblem } from "../../platform.ts";
+import { hostPlatform, isDotGit, localMode, type Platform, pulledNameProblem } from "../../platform.ts";
 
-/** Is `rel` (a '/'-separated relative path) `.git` or inside a `.git` directory, at any depth? */
+/**
+ * Is `rel` (a '/'-separated relative path) `.git` or inside a `.git` directory, at any depth, in any
+ * spelling a file system reads as `.git` (platform.ts isDotGit: `.GIT`, `.git.`, `git~1`, `.g\u200cit`)?
+ */
 export function inGitDir(rel: string): boolean {
-  return rel.split("/").some((s) => s.toLowerCase() === ".git");
+  return rel.split("/").some(isDotGit);
+}
+
+/**
+ * Why a symlink the pod made at `rel` may not be made locally: its target leads outside the sync root
+ * (absolute, a drive, or `..` past the root). A local editor or tool writing through such a link would
+ * write wherever the pod chose (`notes.md -> ~/.ssh/authorized_keys`). Links inside the tree are kept.
+ */
+export function pulledLinkProblem(rel: string, link: string | undefined): string | undefined {
+  if (link === undefined) return undefined;
+  if (link === "") return "it is a symlink to nothing";
+  if (/^[\\/]/.test(link) || /^[A-Za-z]:/.test(link)) return `it is a symlink out of the tree (to ${link})`;
+  const at = rel.split("/").slice(0, -1);
+  for (const s of link.split(/[\\/]/)) {
+    if (s === "..") {
+      if (!at.length) return `it is a symlink out of the tree (to ${link})`;
+      at.pop();
+    } else if (s !== "." && s !== "") at.push(s);
+  }
+  return undefined;
 }
 
 /** Why a pod's path may not be written locally, or undefined when it may. */

@@ -45,7 +45,7 @@ import {
 } from "./podside.ts";
 import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
-import { pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
+import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
 import { type Entry, scanTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 
@@ -506,20 +506,21 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const localActs = plan.filter((a) =>
     (a.op === "copy" && a.to === "local") || (a.op === "delete" && a.on === "local")
   );
-  const safe = (p: string) => !pulledPathProblem(p) && !throughLink(c.root, p);
-  const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && safe(a.path)).map((a) =>
+  // why a pod's path is not written here: a name no local file may have, a parent that is a link, a
+  // symlink whose target leads out of the tree
+  const problem = (a: (typeof localActs)[number]) =>
+    pulledPathProblem(a.path) ?? (throughLink(c.root, a.path) ? "it goes through a symlink" : undefined) ??
+      (a.op === "copy" && a.entry.kind === "symlink" ? pulledLinkProblem(a.path, a.entry.link) : undefined);
+  const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && !problem(a)).map((a) =>
     a.path
   );
   const fetched = want.length ? await fetchPod(kube, c, want) : new Map();
   const writtenKeys = new Map<string, string>();
   const writtenHash = new Map<string, string>();
   for (const a of localActs) {
-    if (!safe(a.path)) {
-      x.log?.(
-        `not writing ${JSON.stringify(a.path)} locally: ${
-          pulledPathProblem(a.path) ?? "it goes through a symlink"
-        }`,
-      );
+    const why = problem(a);
+    if (why) {
+      x.log?.(`not writing ${JSON.stringify(a.path)} locally: ${why}`);
       continue;
     }
     const seen = entries.get(a.path);

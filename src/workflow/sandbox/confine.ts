@@ -16,6 +16,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
+import { isDotGit } from "../../platform.ts";
 
 export type Access = "read" | "write";
 
@@ -77,7 +78,7 @@ export async function confine(
       refuse(`is ${why}`, "no workflow step may read or write it");
     }
   }
-  if (access === "write" && real.split(sep).includes(".git")) {
+  if (access === "write" && real.split(sep).some(isDotGit)) {
     refuse(
       "is inside a git directory (hooks and config there run code)",
       "write somewhere else; a workflow never writes .git",

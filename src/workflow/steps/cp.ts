@@ -3,6 +3,7 @@ import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { sep } from "node:path";
 import { describePods, podNames } from "./common.ts";
+import { isDotGit } from "../../platform.ts";
 
 export interface CpSpec {
   target: string;
@@ -54,7 +55,7 @@ export const cp: StepKind<CpSpec> = {
     const local = (_p: string) => localPath;
     // a pod's archive never lands in a .git directory (hooks and config there run code locally)
     const refuse = (target: string) =>
-      target.split(sep).includes(".git") ? "a workflow never writes into .git" : undefined;
+      target.split(sep).some(isDotGit) ? "a workflow never writes into .git" : undefined;
     if (upload && t.pods.length > 1) {
       // into every pod of the target
       const r = await copy(kube, local(s.from), s.to.slice(4), {

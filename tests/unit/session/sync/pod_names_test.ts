@@ -1,0 +1,87 @@
+/**
+ * What a pod sends back is untrusted (#26 class 10): every spelling of `.git` a file system reads as the
+ * git directory is never written locally (sync pull, two-way sync, a workflow's cp), and a symlink the pod
+ * made whose target leads out of the tree is never made locally — an editor writing through it would
+ * write where the pod chose. Hidden-style variants of each.
+ */
+import { assert, assertEquals } from "../../../_assert.ts";
+import { isDotGit } from "../../../../src/platform.ts";
+import { inGitDir, pulledLinkProblem, pulledPathProblem } from "../../../../src/session/sync/safety.ts";
+import { planPull } from "../../../../src/session/sync/pull.ts";
+import type { RemoteEntry } from "../../../../src/session/sync/remote.ts";
+
+Deno.test("every spelling a file system reads as .git is .git", () => {
+  const git = [
+    ".git",
+    ".GIT",
+    ".Git",
+    ".git.", // Windows drops trailing dots
+    ".git ", // and spaces
+    ".git. . ",
+    "git~1", // NTFS short name
+    "GIT~1",
+    ".git::$INDEX_ALLOCATION", // an NTFS stream of the directory
+    ".g\u200cit", // HFS+ ignores these code points
+    "\u200e.git",
+    ".gi\ufefft",
+    ".G\u200dI\u202eT",
+  ];
+  for (const s of git) assert(isDotGit(s), JSON.stringify(s));
+  for (const s of [".gitignore", ".github", "git", ".gitx", "x.git", "..git", ".git~1", "git~2", ".kodama"]) {
+    assert(!isDotGit(s), JSON.stringify(s));
+  }
+  for (const p of [".GIT/hooks/pre-commit", "sub/.git./config", "a/GIT~1/config", "m/.g\u200cit/hooks/x"]) {
+    assert(inGitDir(p), p);
+    assert(pulledPathProblem(p)?.includes(".git"), p);
+  }
+  assert(!inGitDir("src/.github/workflows/ci.yml"));
+});
+
+Deno.test("a pod's symlink may point inside the tree, never out of it", () => {
+  const out: [string, string][] = [
+    ["notes.md", "/home/me/.ssh/authorized_keys"],
+    ["a/b/link", "../../../etc/passwd"],
+    ["link", ".."],
+    ["link", "../repo-sibling/file"],
+    ["a/link", "./../../x"],
+    ["a/link", "b/../../../x"],
+    ["w", "C:/Users/me/.aws/credentials"],
+    ["w", "c:relative-to-drive"],
+    ["w", "\\\\server\\share\\x"],
+    ["w", "..\\..\\x"],
+    ["e", ""],
+  ];
+  for (const [rel, link] of out) assert(pulledLinkProblem(rel, link), `${rel} -> ${link}`);
+  const inside: [string, string][] = [
+    ["a/link", "../b/file"],
+    ["a/b/link", "../../top"],
+    ["link", "docs/readme.md"],
+    ["link", "./x/../y"],
+    ["a/link", "."],
+  ];
+  for (const [rel, link] of inside) {
+    assertEquals(pulledLinkProblem(rel, link), undefined, `${rel} -> ${link}`);
+  }
+});
+
+Deno.test("sync pull plans no link out of the tree and nothing in any spelling of .git", () => {
+  const f: RemoteEntry = { kind: "file", size: 1, mtime: 1_700_000_100, mode: 0o644 };
+  const link = (to: string): RemoteEntry => ({
+    kind: "symlink",
+    size: 0,
+    mtime: 1_700_000_100,
+    mode: 0o777,
+    link: to,
+  });
+  const remote = new Map<string, RemoteEntry>([
+    ["ok.txt", f],
+    ["inside", link("ok.txt")],
+    ["notes.md", link("/home/me/.ssh/authorized_keys")],
+    ["up", link("../../.bashrc")],
+    [".GIT/hooks/post-checkout", f],
+    ["git~1/config", f],
+    [".g\u200cit/config", f],
+  ]);
+  const planned = planPull(remote, new Map(), new Map(), () => false).map((i) => i.path);
+  assertEquals(planned, ["inside", "ok.txt"]);
+});
