@@ -17,6 +17,7 @@ const LOADERS: Record<string, () => Promise<StepKind>> = {
   script: () => import("./script.ts").then((m) => m.script),
   workflow: () => import("./workflow.ts").then((m) => m.workflow),
   parallel: () => import("./parallel.ts").then((m) => m.parallel),
+  session: () => import("./session.ts").then((m) => m.session),
 };
 
 /** The step kinds, in the order `kodama workflow schema` and messages list them (model.ts re-exports it). */
