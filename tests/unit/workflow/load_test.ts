@@ -104,6 +104,6 @@ Deno.test("load: non-mapping documents and non-mapping steps", () => {
   const r = parseWorkflowText("steps:\n  - just a string\n", "s.yaml");
   assertEquals(
     formatProblem(r.problems[0]),
-    "s.yaml:2:5: steps[0]: a step is a mapping with one kind key (exec, pick, tmux, logs, cp, port-forward, wait, local, script, workflow, parallel)",
+    "s.yaml:2:5: steps[0]: a step is a mapping with one kind key (exec, pick, tmux, logs, cp, port-forward, wait, local, script, workflow, parallel, session)",
   );
 });
