@@ -34,9 +34,12 @@ export async function kubeconfigEntries(
     )
   );
   if (what === "contexts") {
+    // "current" first: shells show it, and the VS Code extension's status bar reads it
     return kc.contexts.map((c) => ({
       value: c.name,
-      description: `cluster ${c.cluster}, user ${c.user}${c.namespace ? `, namespace ${c.namespace}` : ""}`,
+      description: `${c.name === kc.currentContext ? "current, " : ""}cluster ${c.cluster}, user ${c.user}${
+        c.namespace ? `, namespace ${c.namespace}` : ""
+      }`,
     }));
   }
   if (what === "clusters") return kc.clusters.map((c) => ({ value: c.name, description: c.server }));

@@ -470,21 +470,31 @@ clusterTest(
           "--",
           "mine",
         ]);
-        w.fake.answer("my-sess");
+        w.fake.answer("my-sess", "");
+        await h.startSession(w.ctx());
+        assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), ["session", "start", "--", "my-sess"]);
+        assertEquals(w.fake.terminals.at(-1)!.cwd, w.repo);
+        w.fake.answer("other", "fix the $(flaky) test");
         await h.startSession(w.ctx());
         assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), [
           "session",
           "start",
+          "--prompt=fix the $(flaky) test",
           "--",
-          "my-sess",
+          "other",
         ]);
-        assertEquals(w.fake.terminals.at(-1)!.cwd, w.repo);
       },
     );
 
     await t.step(
       "the status bar: contexts from the kubeconfig; a namespace QuickPick",
       async () => {
+        // before any choice: the kubeconfig's current context and its namespace
+        assertEquals(await h.shownConnection(w.ctx()), { context: "admin", namespace: "default" });
+        assertEquals(await h.shownConnection({ ...w.ctx(), conn: { context: "dev" } }), {
+          context: "dev",
+          namespace: "dev",
+        });
         w.fake.answer("Switch context…", "dev");
         const conn = await h.switchConnection(w.ctx());
         assertEquals(labels(w.fake.shown.at(-1)!.items), ["admin", "dev"]);

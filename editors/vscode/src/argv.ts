@@ -182,9 +182,10 @@ export function sessionArgs(
 export function startArgs(
   c: Conn,
   name: string,
-  o: { repo?: string; image?: string; namespace?: string } = {},
+  o: { repo?: string; image?: string; namespace?: string; prompt?: string } = {},
 ): string[] {
   const out = ["session", "start", ...connArgs(c), ...nsArgs(c, o.namespace)];
+  if (o.prompt) out.push(`--prompt=${o.prompt}`);
   if (o.repo) out.push(`--repo=${o.repo}`);
   if (o.image) out.push(`--image=${o.image}`);
   return [...out, "--", name];
@@ -220,6 +221,21 @@ export function parseCompletion(
     );
   }
   return items;
+}
+
+/**
+ * What the status bar shows: the chosen context, else the kubeconfig's current one (its completion line says
+ * "current"); the chosen namespace, else that context's, else "default".
+ */
+export function shownConnection(
+  contexts: { value: string; description?: string }[],
+  c: Conn,
+): { context?: string; namespace: string } {
+  const ctx = c.context
+    ? contexts.find((x) => x.value === c.context)
+    : contexts.find((x) => /^current\b/.test(x.description ?? ""));
+  const ns = /\bnamespace ([^,\s]+)/.exec(ctx?.description ?? "")?.[1];
+  return { context: c.context ?? ctx?.value, namespace: c.namespace ?? ns ?? "default" };
 }
 
 const SHELL_SPECIAL = /[|&;<>()$`\\"'*?[\]#~=%{}!\n]/;

@@ -71,14 +71,21 @@ export function activate(context: vscode.ExtensionContext): void {
     50,
   );
   status.command = "kodama.switchConnection";
-  const showStatus = () => {
+  const showStatus = async () => {
     status.text = `$(cloud) ${conn.context ?? "kube"}${conn.namespace ? ` / ${conn.namespace}` : ""}`;
-    status.tooltip = `kodama: context ${conn.context ?? "(kubeconfig's current)"}, namespace ${
-      conn.namespace ?? "(the context's)"
-    } — click to switch`;
+    status.tooltip = "kodama: the context and namespace of its commands — click to switch";
     status.show();
+    try {
+      const shown = await h.shownConnection(ctx());
+      status.text = `$(cloud) ${shown.context ?? "no context"} / ${shown.namespace}`;
+      status.tooltip =
+        `kodama: context ${shown.context ?? "(none)"}${conn.context ? "" : " (the kubeconfig's current)"}, ` +
+        `namespace ${shown.namespace}${conn.namespace ? "" : " (the context's)"} — click to switch`;
+    } catch (e) {
+      status.tooltip = `kodama: ${(e as Error).message}`;
+    }
   };
-  showStatus();
+  void showStatus();
 
   // the tree: sessions from `kodama list -o json -w`, and recent pods
   const sessions = new SessionModel();
@@ -212,7 +219,7 @@ export function activate(context: vscode.ExtensionContext): void {
   reg("kodama.switchConnection", async () => {
     conn = await h.switchConnection(ctx());
     await context.workspaceState.update(CONN_KEY, conn);
-    showStatus();
+    void showStatus();
     startWatch();
   });
 
@@ -232,7 +239,11 @@ export function activate(context: vscode.ExtensionContext): void {
           )
           : [],
     }),
-    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("kodama") && startWatch()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration("kodama")) return;
+      void showStatus();
+      startWatch();
+    }),
     { dispose: () => watcher?.kill() },
   );
   startWatch();

@@ -577,7 +577,14 @@ export async function startSession(ctx: Ctx): Promise<string[]> {
       ) => (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) ? undefined : "lowercase letters, digits and '-'"),
     }),
   );
-  const args = argv.startArgs(ctx.conn, name);
+  const prompt = need(
+    await ctx.api.window.showInputBox({
+      title: `Start Session ${name}`,
+      prompt: "a task for the coding agent once the session is ready (optional; Enter to skip)",
+      value: "",
+    }),
+  ).trim();
+  const args = argv.startArgs(ctx.conn, name, { prompt: prompt || undefined });
   terminal(ctx, args);
   return args;
 }
@@ -607,6 +614,16 @@ export async function sessionVerb(
   const args = argv.sessionArgs(ctx.conn, verb, s.name, s.namespace);
   terminal(ctx, args);
   return args;
+}
+
+/** The context and namespace the status bar shows (the kubeconfig's current ones until the user picks). */
+export async function shownConnection(ctx: Ctx): Promise<{ context?: string; namespace: string }> {
+  const contexts = argv.parseCompletion(
+    await runCli(ctx.cli, argv.completeArgs({ kubeconfig: ctx.conn.kubeconfig }, "context"), {
+      env: argv.COMPLETE_ENV,
+    }),
+  );
+  return argv.shownConnection(contexts, ctx.conn);
 }
 
 /** The status bar's menu: switch context or namespace (the extension's own choice; kubeconfig is not written). */

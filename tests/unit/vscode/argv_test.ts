@@ -13,6 +13,7 @@ import {
   podsArgs,
   runArgs,
   sessionArgs,
+  shownConnection,
   terminalName,
 } from "../../../editors/vscode/src/argv.ts";
 import { runCli, terminalSpec } from "../../../editors/vscode/src/cli.ts";
@@ -131,6 +132,20 @@ Deno.test("the command box: plain words run directly, shell syntax through the p
     "echo $(hostname)",
   ]);
   assertEquals(podCommand('echo "a b"'), ["sh", "-c", 'echo "a b"']);
+});
+
+Deno.test("the status bar: the chosen context, else the current one; its namespace, else default", () => {
+  const contexts = [
+    { value: "admin", description: "current, cluster c, user admin" },
+    { value: "dev", description: "cluster c, user dev, namespace team-a" },
+  ];
+  assertEquals(shownConnection(contexts, {}), { context: "admin", namespace: "default" });
+  assertEquals(shownConnection(contexts, { context: "dev" }), { context: "dev", namespace: "team-a" });
+  assertEquals(shownConnection(contexts, { context: "dev", namespace: "x" }), {
+    context: "dev",
+    namespace: "x",
+  });
+  assertEquals(shownConnection([], {}), { context: undefined, namespace: "default" });
 });
 
 Deno.test("completion lines and terminal names", () => {
