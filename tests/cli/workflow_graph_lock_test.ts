@@ -40,7 +40,8 @@ Deno.test("a script's JSX/types pragmas never make kodama fetch code or write it
       assert(!hasStackTrace(r.stderr), r.stderr);
     }
     assertEquals(await Deno.readTextFile(LOCK), lockBefore, "deno.lock changed");
-    assert(!lockBefore.includes("npm:preact"));
+    // the version the pragma names was never locked (kodama itself may depend on another preact: the web UI)
+    assert(!lockBefore.includes("npm:preact@10.19.2"));
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
