@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   fanout: async () => (await import("./fanout.ts")).benchFanoutForRun(),
   portforward: async () => (await import("./portforward.ts")).benchPortforwardForRun(),
   mcp: async () => (await import("./mcp.ts")).benchMcp(),
+  ui: async () => (await import("./ui.ts")).benchUi(),
   // KODAMA_BENCH_IDLE=10 shortens the 60 s idle-CPU measurement for a quick run
   sync: async () => {
     const m = await import("./sync.ts");

@@ -122,13 +122,17 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
   const controller = new AbortController();
   let port = 0;
   let hosts = new Set<string>();
+  const anyHost = address === "0.0.0.0" || address === "::" || address === "[::]";
   let cookie = "";
   const api = new Api(kube, { cfg: o.cfg, cwd: o.cwd ?? Deno.cwd(), signal: controller.signal });
 
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const host = req.headers.get("host") ?? "";
-    if (!hosts.has(host.toLowerCase())) return plain(403, "forbidden: unknown Host header");
+    // bound to every address (--address 0.0.0.0), the names it is reached by are not known: any Host with
+    // its port; the token is still required and the cookie is bound to the host that got it
+    const hostOk = anyHost ? host.endsWith(`:${port}`) : hosts.has(host.toLowerCase());
+    if (!hostOk) return plain(403, "forbidden: unknown Host header");
     const origin = req.headers.get("origin");
     const upgrade = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
     if (origin !== null && origin !== `http://${host}`) return plain(403, "forbidden: cross-origin request");

@@ -1,6 +1,7 @@
 // The pods page: search with the picker's fzf syntax and scoring (src/picker/match.ts, the same matcher the
 // terminal picker uses), a pod's logs followed live, an exec terminal, and port-forwards with live figures.
 import { html } from "./html.js";
+import { Component } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Matcher } from "../../picker/match.ts";
 import { age, listen, post } from "./api.js";
@@ -33,6 +34,26 @@ function Marked({ text, from, pos }) {
   });
   if (run) out.push(marked ? html`<mark>${run}</mark>` : run);
   return out;
+}
+
+/** One row, drawn again only when its pod, its marks or its selection changed (a keystroke redraws few). */
+class PodRowView extends Component {
+  shouldComponentUpdate(n) {
+    const o = this.props;
+    return n.p !== o.p || n.selected !== o.selected || n.all !== o.all ||
+      String(n.pos ?? "") !== String(o.pos ?? "");
+  }
+  render({ k, p, all, selected, pos, onSel }) {
+    return html`<tr data-pod=${p.name} class=${selected ? "selected" : ""} onClick=${() => onSel(k)}>
+      ${all ? html`<td class="muted">${p.namespace}</td>` : ""}
+      <td class="mono name"><${Marked} text=${p.name} from=${p.namespace.length + 1} pos=${pos} /></td>
+      <td>${p.ready}</td>
+      <td><span class=${`st ${statusClass(p.status)}`}>${p.status}</span></td>
+      <td class="num">${p.restarts}</td>
+      <td class="num muted">${age(p.createdAt)}</td>
+      <td class="muted">${p.node ?? ""}</td>
+    </tr>`;
+  }
 }
 
 export function PodsPage({ onError }) {
@@ -99,18 +120,12 @@ export function PodsPage({ onError }) {
     shownIdx.map((i) => {
       const k = keys[i];
       const p = pods.get(k);
-      if (!p) return "";
-      const from = p.namespace.length + 1;
-      return html`<tr key=${k} data-pod=${p.name} class=${sel === k ? "selected" : ""} onClick=${() =>
-        setSel(k)}>
-              ${all ? html`<td class="muted">${p.namespace}</td>` : ""}
-              <td class="mono name"><${Marked} text=${p.name} from=${from} pos=${positions.get(i)} /></td>
-              <td>${p.ready}</td>
-              <td><span class=${`st ${statusClass(p.status)}`}>${p.status}</span></td>
-              <td class="num">${p.restarts}</td>
-              <td class="num muted">${age(p.createdAt)}</td>
-              <td class="muted">${p.node ?? ""}</td>
-            </tr>`;
+      return p
+        ? html`
+          <${PodRowView} key=${k} k=${k} p=${p} all=${all} selected=${sel === k} pos=${positions.get(i)}
+            onSel=${setSel} />
+        `
+        : "";
     })
   }</tbody>
         </table>

@@ -1,5 +1,6 @@
 // The sessions list and the start / delete dialogs.
 import { html } from "./html.js";
+import { Component } from "preact";
 import { useState } from "preact/hooks";
 import { age, post } from "./api.js";
 
@@ -15,6 +16,40 @@ export function AgentCell({ agent }) {
 export function SyncCell({ sync }) {
   const cls = sync?.startsWith("Active") ? "ok" : sync?.startsWith("Error") ? "bad" : "muted";
   return html`<span class=${`sync ${cls} ${sync?.includes("conflict") ? "warn" : ""}`}>${sync}</span>`;
+}
+
+/** One row, drawn again only when its session (or the clock for its age) changed. */
+class SessionRowView extends Component {
+  shouldComponentUpdate(n) {
+    return n.s !== this.props.s || n.now !== this.props.now;
+  }
+  render({ s, now, act, go, del }) {
+    return html`
+      <tr key=${s.name} data-session=${s.name}>
+        <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
+        <td><${StatusPill} status=${s.status} reason=${s.reason} />${s.reason &&
+          html`<span class="reason">${s.reason}</span>`}</td>
+        <td>
+          <${AgentCell} agent=${s.agent} />
+        </td>
+        <td>
+          <${SyncCell} sync=${s.sync} />
+        </td>
+        <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
+        <td class="mono muted">${s.image}</td>
+        <td class="num muted">${age(s.createdAt, now)}</td>
+        <td class="actions">
+                ${s.status === "Stopped"
+                  ? html`<button class="small" onClick=${() => act(s.name, "resume")}>Resume</button>`
+                  : html`<button class="small" onClick=${() => act(s.name, "stop")}>Stop</button>`}
+                <button class="small" onClick=${() =>
+                  go(`#/sessions/${s.name}/terminal`)} disabled=${s.status !==
+                  "Running"}>Terminal</button>
+                <button class="small danger" data-action="delete" onClick=${() => del(s.name)}>Delete</button>
+              </td>
+      </tr>
+    `;
+  }
 }
 
 export function SessionsPage({ sessions, error, now, go, onError }) {
@@ -55,32 +90,7 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
             </tr>
           </thead>
           <tbody>${shown.map((s) =>
-            html`
-              <tr key=${s.name} data-session=${s.name}>
-                <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
-                <td><${StatusPill} status=${s.status} reason=${s.reason} />${s.reason &&
-                  html`<span class="reason">${s.reason}</span>`}</td>
-                <td>
-                  <${AgentCell} agent=${s.agent} />
-                </td>
-                <td>
-                  <${SyncCell} sync=${s.sync} />
-                </td>
-                <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
-                <td class="mono muted">${s.image}</td>
-                <td class="num muted">${age(s.createdAt, now)}</td>
-                <td class="actions">
-                        ${s.status === "Stopped"
-                          ? html`<button class="small" onClick=${() => act(s.name, "resume")}>Resume</button>`
-                          : html`<button class="small" onClick=${() => act(s.name, "stop")}>Stop</button>`}
-                        <button class="small" onClick=${() =>
-                          go(`#/sessions/${s.name}/terminal`)} disabled=${s.status !==
-                          "Running"}>Terminal</button>
-                        <button class="small danger" data-action="delete" onClick=${() =>
-                          setDeleting(s.name)}>Delete</button>
-                      </td>
-              </tr>
-            `
+            html`<${SessionRowView} key=${s.name} s=${s} now=${now} act=${act} go=${go} del=${setDeleting} />`
           )}</tbody>
         </table>
       `

@@ -1,0 +1,272 @@
+/**
+ * `kodama ui` in headless Chromium against the test server, with 200 sessions and 2,000 pods in namespace
+ * `bench`: the first page usable (the whole session list drawn), a session's state change reaching the list,
+ * terminal keystroke echo, and filtering the lists in the page. Each is printed with its target and beside a
+ * peer measured in the same run: `kubectl get pvc -n bench` (the CLI way to see the same sessions) for the
+ * first page and the watch, the same terminal's WebSocket round trip without a browser for the echo.
+ *
+ *   deno run -A bench/ui.ts [--runs N]
+ */
+import puppeteer from "puppeteer-core";
+import { kubectl, startCluster } from "../tests/cluster/harness.ts";
+import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const CHROMIUM = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
+const SESSIONS = 200, PODS = 2000;
+
+// functions handed to the page run there
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+declare const requestAnimationFrame: (cb: () => void) => number;
+
+function session(i: number): unknown {
+  const name = `bench-s${String(i).padStart(3, "0")}`;
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: {
+      name: `kodama-workspace-${name}`,
+      labels: { "app.kubernetes.io/managed-by": "kodama", "kodama.dev/session": name },
+    },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  };
+}
+
+/** A pod that never starts (its claim does not exist): a list row without a process on this machine. */
+function pod(i: number): unknown {
+  const tiers = ["api", "web", "worker", "cache", "db", "batch", "ingest", "search"];
+  const name = `${tiers[i % tiers.length]}-${(i * 2654435761 % 0xfffff).toString(36)}-${i}`;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels: { app: tiers[i % tiers.length] } },
+    spec: {
+      containers: [{ name: "main", image: "busybox:1.36", command: ["sleep", "3600"] }],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "missing-claim" } }],
+    },
+  };
+}
+
+export async function benchUi(runs = 20): Promise<BenchResult> {
+  const lines: string[] = [];
+  const c = await startCluster({ seed: "demo" });
+  const home = await Deno.makeTempDir({ prefix: "kodama-bench-ui-" });
+  const env = { ...Deno.env.toObject(), KUBECONFIG: c.kubeconfig, KODAMA_HOME: home, NO_COLOR: "1" };
+  // deno-lint-ignore no-explicit-any
+  let browser: any;
+  let ui: Deno.ChildProcess | undefined;
+  try {
+    await kubectl(c, ["create", "namespace", "bench"]);
+    const items = [
+      ...Array.from({ length: SESSIONS }, (_, i) => session(i)),
+      ...Array.from({ length: PODS }, (_, i) => pod(i)),
+    ];
+    const made = await kubectl(c, ["create", "--validate=false", "-n", "bench", "-f", "-"], {
+      stdin: JSON.stringify({ apiVersion: "v1", kind: "List", items }),
+      timeoutMs: 300_000,
+    });
+    if (made.code !== 0) throw new Error(made.stderr);
+    // one running pod for the terminal
+    await kubectl(c, ["run", "-n", "bench", "shell", "--image", "busybox:1.36", "--", "sleep", "3600"]);
+    await kubectl(c, ["wait", "-n", "bench", "pod/shell", "--for", "condition=Ready", "--timeout", "120s"]);
+
+    ui = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", "--config", CONFIG, MAIN, "ui", "-n", "bench"],
+      env,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = ui.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let first = "";
+    while (!first.includes("\n")) first += (await reader.read()).value ?? "";
+    reader.releaseLock();
+    const loginUrl = first.trim();
+    const origin = new URL(loginUrl).origin;
+
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu"],
+    });
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1360, height: 860 });
+    const kEnv = { KUBECONFIG: c.kubeconfig, PATH: Deno.env.get("PATH") ?? "" };
+    const kList = ["get", "pvc", "-n", "bench", "-l", "kodama.dev/session"];
+
+    // 1. first page usable: from navigation to the 200 rows drawn (a fresh page each time)
+    const firstPage: number[] = [], peerList: number[] = [];
+    await page.goto(loginUrl); // sets the cookie
+    for (let i = 0; i < Math.min(runs, 10); i++) {
+      const t0 = performance.now();
+      await page.goto(origin + "/#/sessions");
+      await page.waitForFunction((n: number) => document.querySelectorAll("tr[data-session]").length === n, {
+        polling: "raf",
+        timeout: 60_000,
+      }, SESSIONS);
+      firstPage.push(performance.now() - t0);
+      peerList.push(await timeCommand("kubectl", kList, kEnv));
+    }
+
+    // 2. a state change in the list: a new session's volume appears, then goes
+    const change: number[] = [];
+    for (let i = 0; i < Math.min(runs, 10); i++) {
+      const name = `bench-new${i}`;
+      const obj = JSON.stringify({
+        ...session(0) as object,
+        metadata: {
+          name: `kodama-workspace-${name}`,
+          labels: { "app.kubernetes.io/managed-by": "kodama", "kodama.dev/session": name },
+        },
+      });
+      const wait = page.waitForFunction((n: string) => !!document.querySelector(`tr[data-session=${n}]`), {
+        polling: "raf",
+        timeout: 30_000,
+      }, name);
+      const r = await kubectl(c, ["create", "--validate=false", "-n", "bench", "-f", "-"], { stdin: obj });
+      const created = performance.now();
+      if (r.code !== 0) throw new Error(r.stderr);
+      await wait;
+      // from the object's creation (kubectl returned) to the row on the page
+      change.push(performance.now() - created);
+    }
+
+    // 3. filtering the 200 sessions, then the 2,000 pods: keystroke to the table updated (and laid out)
+    const filterIn = async (selector: string, rows: string, queries: string[]) =>
+      await page.evaluate(
+        async (sel: string, rowSel: string, qs: string[]) => {
+          const input = document.querySelector(sel);
+          const body = document.querySelector(rowSel);
+          const out: number[] = [];
+          // after the input event, Preact renders in a microtask: a message-channel task runs after it
+          const task = () =>
+            new Promise<void>((resolve) => {
+              const ch = new MessageChannel();
+              ch.port1.onmessage = () => resolve();
+              ch.port2.postMessage(0);
+            });
+          for (const q of qs) {
+            const t0 = performance.now();
+            input.value = q;
+            input.dispatchEvent(new Event("input", { bubbles: true }));
+            await task();
+            void body.offsetHeight; // layout included
+            out.push(performance.now() - t0);
+          }
+          return out;
+        },
+        selector,
+        rows,
+        queries,
+      );
+    const typing = (word: string) =>
+      [...word].map((_, i) => word.slice(0, i + 1)).concat(
+        [...word].map((_, i) => word.slice(0, word.length - i - 1)),
+      );
+    const sessFilter = await filterIn(".toolbar .filter", "table.sessions tbody", [
+      ...typing("bench-s1"),
+      ...typing("s19"),
+      ...typing("new"),
+    ]);
+    await page.goto(origin + "/#/pods");
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-pod]").length === 200, {
+      polling: "raf",
+      timeout: 60_000,
+    });
+    const podFilter = await filterIn("#pod-search", "table.pods-table tbody", [
+      ...typing("api"),
+      ...typing("wrk"),
+      ...typing("^db 1$"),
+      ...typing("'cache !7"),
+      ...typing("ingest | search"),
+    ]);
+
+    // 4. keystroke echo in the pod's terminal: a key typed to its character drawn
+    const setSearch = async (q: string) => {
+      await page.click("#pod-search", { clickCount: 3 });
+      await page.keyboard.press("Backspace");
+      await page.type("#pod-search", q);
+    };
+    await setSearch("'shell$");
+    await page.waitForSelector("tr[data-pod=shell]");
+    await page.click("tr[data-pod=shell]");
+    await page.click("#pod-panel a[data-tab=exec]");
+    await page.waitForSelector("#pod-panel .term[data-state=connected]", { timeout: 30_000 });
+    await page.click("#pod-panel .term");
+    await page.waitForFunction(
+      () => /[#$] $/.test(document.querySelector("#pod-panel .xterm-rows")?.textContent ?? ""),
+      {
+        polling: 50,
+        timeout: 30_000,
+      },
+    ).catch(() => {});
+    // typed in the page (a keypress on xterm's input, as a keyboard gives it) to the echo drawn: no driver
+    // round trip in the figure
+    const echo: number[] = await page.evaluate(async (n: number) => {
+      const ta = document.querySelector("#pod-panel .xterm-helper-textarea");
+      const rows = document.querySelector("#pod-panel .xterm-rows");
+      const out: number[] = [];
+      const chars = "abcdefghijklmnopqrstuvwxyz";
+      for (let i = 0; i < n; i++) {
+        const ch = chars[i % chars.length];
+        const before = rows.textContent;
+        const drawn = new Promise<void>((resolve) => {
+          const check = () => rows.textContent !== before ? resolve() : requestAnimationFrame(check);
+          requestAnimationFrame(check);
+        });
+        const t0 = performance.now();
+        const code = ch.charCodeAt(0);
+        ta.dispatchEvent(new KeyboardEvent("keydown", { key: ch, keyCode: code - 32, bubbles: true }));
+        ta.dispatchEvent(
+          new KeyboardEvent("keypress", { key: ch, charCode: code, keyCode: code, bubbles: true }),
+        );
+        await Promise.race([drawn, new Promise((r) => setTimeout(r, 5000))]);
+        out.push(performance.now() - t0);
+      }
+      return out;
+    }, Math.max(runs, 30));
+
+    const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ")).split(" ")[0];
+    const p95 = (s: number[]) => percentile(s, 95);
+    const ok = (v: number, t: number) => (v < t ? "OK" : "MISSED");
+    lines.push(
+      `test server, ${SESSIONS} sessions and ${PODS} pods in namespace bench; load average ${load}`,
+      `first page usable (200 rows drawn)     median ${fmtMs(median(firstPage)).padStart(8)}  p95 ${
+        fmtMs(p95(firstPage))
+      }  target < 300 ms ${ok(median(firstPage), 300)}`,
+      `  peer: kubectl get pvc (a process)    median ${fmtMs(median(peerList)).padStart(8)}  ratio ${
+        (median(firstPage) / median(peerList)).toFixed(2)
+      }x`,
+      `state change to the list             median ${fmtMs(median(change)).padStart(8)}  p95 ${
+        fmtMs(p95(change))
+      }  target < 1 s ${ok(p95(change), 1000)}`,
+      `filter 200 sessions (per keystroke)  median ${fmtMs(median(sessFilter)).padStart(8)}  p95 ${
+        fmtMs(p95(sessFilter))
+      }  target p95 < 16 ms ${ok(p95(sessFilter), 16)}`,
+      `filter 2,000 pods, fzf (keystroke)   median ${fmtMs(median(podFilter)).padStart(8)}  p95 ${
+        fmtMs(p95(podFilter))
+      }  target p95 < 16 ms ${ok(p95(podFilter), 16)}`,
+      `terminal keystroke echo              median ${fmtMs(median(echo)).padStart(8)}  p95 ${
+        fmtMs(p95(echo))
+      }  target p95 < 50 ms ${ok(p95(echo), 50)}`,
+    );
+  } finally {
+    await browser?.close().catch(() => {});
+    if (ui) {
+      try {
+        ui.kill("SIGINT");
+      } catch { /* gone */ }
+      await ui.status;
+    }
+    await c.stop();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+  return { name: "ui", lines };
+}
+
+if (import.meta.main) {
+  const i = Deno.args.indexOf("--runs");
+  const r = await benchUi(i >= 0 ? Number(Deno.args[i + 1]) : 20);
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}
