@@ -20,6 +20,7 @@ const SESSIONS = 200, PODS = 2000;
 // deno-lint-ignore no-explicit-any
 declare const document: any;
 declare const requestAnimationFrame: (cb: () => void) => number;
+declare const KeyboardEvent: new (type: string, init: Record<string, unknown>) => Event;
 
 function session(i: number): unknown {
   const name = `bench-s${String(i).padStart(3, "0")}`;
