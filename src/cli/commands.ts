@@ -22,7 +22,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   [["version"], () => import("./version.ts")],
   [["options"], () => import("./options.ts")],
   [
-    ["session", "start", "list", "ls", "attach", "stop", "resume", "delete"],
+    ["session", "start", "list", "ls", "attach", "stop", "resume", "delete", "gc"],
     () => import("./session.ts"),
   ],
   [["compare", "adopt"], () => import("./group.ts")],

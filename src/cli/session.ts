@@ -82,6 +82,10 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start feat --repo git@github.com:acme/api.git --branch feat/login --base-branch develop",
       ],
       [
+        "Stop by itself after 30 minutes without use (attach --resume brings it back), and expire in 2 days",
+        "kodama start my-work --idle-stop 30m --ttl 2d",
+      ],
+      [
         "See what would be created, checked by the API server, creating nothing",
         "kodama start my-work --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
@@ -127,6 +131,16 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       flags: "--storage-class <class>",
       description:
         "StorageClass of the volumes (default: defaults.storage.storageClass, else the cluster's default)",
+    },
+    {
+      flags: "--idle-stop <duration>",
+      description:
+        "stop by itself after this long without activity (a process started through exec, a write under the workspace), e.g. 30m; at least 10s, 0 never (default: defaults.idleStop)",
+    },
+    {
+      flags: "--ttl <duration|time>",
+      description:
+        "record an expiry, e.g. 8h, 2d or 2026-12-01T18:00:00Z: list warns once it passes, kodama gc deletes (default: defaults.ttl)",
     },
     {
       flags: "--env-file <path>",
@@ -224,6 +238,8 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         memory: str(o.memory),
         storage: str(o.storage),
         storageClass: str(o.storageClass),
+        idleStop: str(o.idleStop),
+        ttl: str(o.ttl),
         envFiles: o.envFile as string[],
         envExclude: o.envExclude as string[],
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
@@ -254,7 +270,7 @@ const list: Verb = {
     summary: "List sessions (read from the cluster: works from any machine)",
     examples: [
       ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC AGE", "kodama list"],
-      ["Every namespace, with IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],
+      ["Every namespace, with EXPIRES IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],
       ["Session objects (status.phase: Pending, Starting, Running, Stopped, Failed)", "kodama list -o json"],
       ["The list, then a row per change until Ctrl-C", "kodama list -w"],
     ],
@@ -317,6 +333,10 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
       ["Pick a running session", "kodama attach"],
       ["Run one command", 'kodama attach my-work --command "ls -la /workspace"'],
       ["Use the exit code", 'kodama attach my-work --command "npm test" && echo passed'],
+      [
+        "Resume a session that stopped itself (idle stop), then open the shell",
+        "kodama attach my-work --resume",
+      ],
     ],
   },
   args: [arg("[name]", "session name (default: pick one)")],
@@ -329,6 +349,10 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
       flags: "--no-tty",
       description: "never allocate a terminal (default: when stdin and stdout are terminals)",
     },
+    {
+      flags: "--resume",
+      description: "resume a stopped session first, without asking (on a terminal attach asks)",
+    },
   ],
   run: async (inv) => {
     const [{ attachCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
@@ -337,6 +361,7 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
       await attachCommand(kube, inv.args[0], {
         command: o.command as string | undefined,
         tty: o.tty as boolean,
+        resume: o.resume as boolean | undefined,
       }, cfg),
     );
   },
@@ -506,6 +531,38 @@ const prune: Verb = {
   },
 };
 
+const gc: Verb = {
+  names: ["gc"],
+  help: {
+    summary: "Delete the sessions whose --ttl has passed (volumes kept unless --purge)",
+    examples: [
+      ["See which sessions have expired, changing nothing", "kodama gc --dry-run"],
+      ["Delete them without a question (volumes kept)", "kodama gc --force"],
+      ["In every namespace, with their volumes", "kodama gc -A --force --purge"],
+    ],
+    notes: "On a terminal it lists them and asks; without one, --force is required (exit 2 otherwise).\n" +
+      "Exit codes: 1 a deletion failed, 2 no terminal and no --force, 4 the namespace cannot be listed.",
+  },
+  options: [
+    { flags: "-A, --all-namespaces", description: "expired sessions in every namespace" },
+    { flags: "--dry-run", description: "only list the expired sessions" },
+    { flags: "-f, --force", description: "do not ask (required without a terminal)" },
+    { flags: "--purge", description: "also delete their volumes (workspace and home): the data is lost" },
+  ],
+  run: async (inv) => {
+    const [{ gcCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    const o = inv.opts;
+    setExitCode(
+      await gcCommand(kube, {
+        allNamespaces: o.allNamespaces as boolean | undefined,
+        dryRun: o.dryRun as boolean | undefined,
+        force: o.force as boolean | undefined,
+        purge: o.purge as boolean | undefined,
+      }),
+    );
+  },
+};
+
 const session: CommandSpec = {
   names: ["session"],
   help: {
@@ -530,6 +587,7 @@ const session: CommandSpec = {
     resume,
     del,
     prune,
+    gc,
     logs,
     fetch,
   ].map(underSession),
@@ -548,4 +606,5 @@ export const commands: CommandSpec[] = [
   topLevel(stop),
   topLevel(resume),
   topLevel(del),
+  topLevel(gc),
 ];

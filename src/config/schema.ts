@@ -173,6 +173,12 @@ const defaults = z.object({
   serviceAccount: str().optional().describe(
     "ServiceAccount for session pods; unset uses the namespace's default ServiceAccount.",
   ),
+  idleStop: duration().optional().describe(
+    "Stop a session by itself after this long without activity (a process started through exec, a write under the workspace); its volumes and settings stay and `resume`/`attach` bring it back. At least 10s; 0 or unset: never. Overridden by `start --idle-stop`.",
+  ),
+  ttl: duration().optional().describe(
+    "Record an expiry this long after a session starts: `list` shows it (EXPIRES, -o wide) and warns once it has passed, `kodama gc` deletes expired sessions. Unset: none. Overridden by `start --ttl`.",
+  ),
 }).strict().describe("Defaults for sessions and pod commands.");
 
 const session = z.object({

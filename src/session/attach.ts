@@ -47,6 +47,13 @@ export interface AttachOptions {
   /** local terminal facts (tests override) */
   stdinIsTerminal: boolean;
   stdoutIsTerminal: boolean;
+  /** `--resume`: a stopped session is resumed without a question */
+  resume?: boolean;
+  /** a question can be asked (stdin and stderr are terminals) */
+  interactive?: boolean;
+  confirm?: (message: string) => Promise<boolean>;
+  /** resume the session (as `kodama resume` does); attach then goes on */
+  bringBack?: (name: string) => Promise<number>;
 }
 
 /** Why a session cannot be attached to, as an error with the command that fixes it. */
@@ -55,9 +62,11 @@ export function notAttachable(v: SessionView): KodamaError | undefined {
   switch (v.status) {
     case "Stopped":
       return new KodamaError(
-        `session ${v.name} is stopped`,
+        `session ${v.name} is stopped${
+          v.reason && v.stoppedAt ? ` (${v.reason}, since ${v.stoppedAt})` : ""
+        }`,
         ExitCode.FAILED,
-        `resume it: kodama resume ${v.name}`,
+        `resume it: kodama resume ${v.name}   (or attach with --resume, which resumes it first)`,
       );
     case "Failed":
       return new KodamaError(
@@ -115,7 +124,18 @@ export async function attachSession(
   o: AttachOptions,
 ): Promise<number> {
   const session = name ?? await pickSession(kube, namespace);
-  const v = await requireSession(kube, namespace, session);
+  let v = await requireSession(kube, namespace, session);
+  if (v.status === "Stopped" && !v.pod?.metadata?.deletionTimestamp && o.bringBack) {
+    // a stopped session (idle stop, `stop`) comes back: --resume, or yes to the question on a terminal
+    const yes = o.resume ||
+      (o.interactive && o.confirm &&
+        await o.confirm(`session ${session} is stopped${v.reason ? ` (${v.reason})` : ""}; resume it?`));
+    if (yes) {
+      const code = await o.bringBack(session);
+      if (code !== ExitCode.OK) return code;
+      v = await requireSession(kube, namespace, session);
+    }
+  }
   const why = notAttachable(v);
   if (why) throw why;
   // an interactive shell needs a terminal on stdin; a command gets one when both ends are terminals

@@ -71,7 +71,7 @@ export async function listCommand(
 export async function attachCommand(
   kube: Kube,
   name: string | undefined,
-  f: { command?: string; tty?: boolean },
+  f: { command?: string; tty?: boolean; resume?: boolean },
   cfg: Config,
 ): Promise<number> {
   return await attachSession(kube, kube.namespace, name, {
@@ -82,7 +82,21 @@ export async function attachCommand(
     err: stderrSink,
     stdinIsTerminal: isTerminal("stdin"),
     stdoutIsTerminal: isTerminal("stdout"),
+    resume: f.resume,
+    interactive: isTerminal("stdin") && isTerminal("stderr"),
+    confirm: (message) => ask(message, true),
+    // the session comes back on stderr (its phases), stdout stays the command's
+    bringBack: async (n) =>
+      await resumeSession(kube, kube.namespace, n, {}, cfg, { ...await startIO(), out: stderrSink }),
   });
+}
+
+async function ask(message: string, dflt: boolean): Promise<boolean> {
+  const [{ confirm }, { default: process }] = await Promise.all([
+    import("@inquirer/prompts"),
+    import("node:process"),
+  ]);
+  return await confirm({ message, default: dflt }, { output: process.stderr });
 }
 
 export async function stopCommand(kube: Kube, name: string, f: { wait: boolean }): Promise<number> {
@@ -152,6 +166,20 @@ export async function adoptCommand(
   return await adoptReplica(kube, kube.namespace, name, {
     ...f,
     cwd: Deno.cwd(),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function gcCommand(
+  kube: Kube,
+  f: { allNamespaces?: boolean; dryRun?: boolean; force?: boolean; purge?: boolean },
+): Promise<number> {
+  const { gcSessions } = await import("./gc.ts");
+  return await gcSessions(kube, f.allNamespaces ? undefined : kube.namespace, {
+    ...f,
+    interactive: isTerminal("stdin") && isTerminal("stderr"),
+    confirm: (message) => ask(message, false),
     out: stdoutSink,
     err: stderrSink,
   });

@@ -10,6 +10,7 @@ import { prepareOutput } from "../ui/output.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
 import { podStatus } from "../pods/display.ts";
+import { formatDuration } from "../base/duration.ts";
 import { requireSession } from "./cluster.ts";
 import { sessionObject, syncState } from "./list.ts";
 import { syncDetail } from "./sync/column.ts";
@@ -87,7 +88,21 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
   let out = "";
   out += row("Name", v.name);
   out += row("Namespace", v.namespace);
-  out += row("Status", `${v.status}${v.reason ? ` (${v.reason})` : ""}`);
+  out += row(
+    "Status",
+    `${v.status}${v.reason ? ` (${v.reason})` : ""}${
+      v.stoppedAt ? ` since ${v.stoppedAt} (${formatAge(v.stoppedAt, now)} ago)` : ""
+    }`,
+  );
+  if (s?.idleStop) out += row("Idle stop", `after ${formatDuration(s.idleStop * 1000)} without activity`);
+  if (s?.expiresAt) {
+    out += row(
+      "Expires",
+      `${s.expiresAt} (${
+        Date.parse(s.expiresAt) <= now ? `expired ${formatAge(s.expiresAt, now)} ago` : "not yet"
+      })`,
+    );
+  }
   const detail = syncDetail(v.name, v.namespace);
   out += row("Sync", `${syncState(v)}${detail ? ` — ${detail}` : ""}`);
   out += row("Created", v.createdAt ? `${v.createdAt} (${formatAge(v.createdAt, now)} ago)` : undefined);

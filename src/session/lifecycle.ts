@@ -120,8 +120,8 @@ export async function resumeSession(
   const spec: SessionSpec = { ...recorded, namespace };
   if (v.pod) {
     const podName = v.pod.metadata!.name!;
-    if (v.status === "Failed" || v.pod.metadata?.deletionTimestamp) {
-      // a pod that cannot run (or is going away) is replaced
+    if (v.status === "Failed" || v.status === "Stopped" || v.pod.metadata?.deletionTimestamp) {
+      // a pod that cannot run, that ended by itself (idle stop), or that is going away is replaced
       if (!v.pod.metadata?.deletionTimestamp) await kube.deleteObject("pods", namespace, podName);
       await podGone(kube, namespace, podName);
     } else {

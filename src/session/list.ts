@@ -28,6 +28,28 @@ export function syncState(v: SessionView): string {
   return syncColumn(v.name, v.namespace);
 }
 
+/** STATUS as the table shows it: a session that stopped itself says why and when (`Stopped (idle, 5m ago)`). */
+export function statusText(v: SessionView, now = Date.now()): string {
+  if (v.status !== "Stopped" || !v.stoppedAt || !v.reason) return v.status;
+  return `${v.status} (${v.reason}, ${formatAge(v.stoppedAt, now)} ago)`;
+}
+
+/** EXPIRES: `in 3h`, `expired 2h ago`, or `<none>` (`start --ttl`). */
+export function expiresText(v: SessionView, now = Date.now()): string {
+  const at = v.spec?.expiresAt;
+  if (!at) return "<none>";
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) return "<unknown>";
+  return t <= now
+    ? `expired ${formatAge(at, now)} ago`
+    : `in ${formatAge(new Date(now - (t - now)).toISOString(), now)}`;
+}
+
+/** Sessions whose `--ttl` has passed. */
+export function expiredSessions(views: SessionView[], now = Date.now()): SessionView[] {
+  return views.filter((v) => v.spec?.expiresAt && Date.parse(v.spec.expiresAt) <= now);
+}
+
 /**
  * The columns; with `grouped` (some session is a replica of `start --replicas`) a GROUP column follows
  * NAME. Watch keys skip the BRANCH column by its index (`branchIndex`).
@@ -40,7 +62,7 @@ export function sessionColumns(
     v.name,
     ...(grouped ? [groupOf(v) ?? "<none>"] : []),
     v.namespace,
-    v.status,
+    statusText(v, now),
     syncState(v),
     v.branch ?? "<none>",
     formatAge(v.createdAt, now),
@@ -49,9 +71,10 @@ export function sessionColumns(
   return {
     table: { headers, row: base },
     wide: {
-      headers: [...headers, "IMAGE", "CPU", "MEMORY", "NODE"],
+      headers: [...headers, "EXPIRES", "IMAGE", "CPU", "MEMORY", "NODE"],
       row: (v) => [
         ...base(v),
+        expiresText(v, now),
         v.spec?.image ?? "<unknown>",
         v.spec?.cpu ?? "<unknown>",
         v.spec?.memory ?? "<unknown>",
@@ -78,6 +101,7 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       phase: deleted ? "Deleted" : v.status,
       ...(groupOf(v) ? { group: groupOf(v), replica: replicaOf(v) } : {}),
       ...(v.reason ? { reason: v.reason } : {}),
+      ...(v.stoppedAt ? { stoppedAt: v.stoppedAt } : {}),
       sync: syncState(v),
       ...(v.branch ? { branch: v.branch } : {}),
       ...(v.commit ? { commit: v.commit } : {}),
@@ -163,6 +187,14 @@ export async function listCommand(
       o.err.write(`No sessions found${namespace === undefined ? "" : ` in ${namespace} namespace`}.\n`);
     } else o.out.write(renderSessions(listed.sessions, fmt));
   } else o.out.write(renderSessions(listed.sessions, fmt));
+  const expired = expiredSessions(listed.sessions);
+  if (expired.length) {
+    o.err.write(
+      `warning: ${expired.length} session${expired.length === 1 ? " has" : "s have"} expired (${
+        expired.map((v) => v.name).join(", ")
+      }): \`kodama gc\` deletes ${expired.length === 1 ? "it" : "them"} (\`--dry-run\` lists)\n`,
+    );
+  }
   const stale = await staleStates(kube, namespace, listed.sessions).catch(() => []);
   if (stale.length) {
     o.err.write(

@@ -26,6 +26,7 @@ import {
   MANAGED_BY,
 } from "./names.ts";
 import { sessionResources } from "./quantity.ts";
+import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import {
   AGENT_HOME,
   CONTAINER,
@@ -124,6 +125,7 @@ export function keepAliveScript(spec: SessionSpec): string {
   lines.push(
     `trap 'exit 0' TERM INT`,
     `if command -v sleep >/dev/null 2>&1; then`,
+    ...(spec.idleStop ? watchdogLines(spec.idleStop).map((l) => `  ${l}`) : []),
     `  while :; do sleep 86400 & wait $!; done`,
     `fi`,
     // no sleep: block on stdin (the container keeps it open); should it ever close, say why
@@ -167,7 +169,11 @@ export function mainContainer(spec: SessionSpec): V1Container {
   return {
     name: CONTAINER,
     image: spec.image,
-    command: ["sh", "-c", keepAliveScript(spec)],
+    // with idle stop, the main process (and all it runs) carries KODAMA_IDLE_IGNORE=1 in its environment,
+    // so the watchdog tells its own processes from those started through exec (which never have it)
+    command: spec.idleStop
+      ? ["sh", "-c", 'KODAMA_IDLE_IGNORE=1 exec sh -c "$0"', keepAliveScript(spec)]
+      : ["sh", "-c", keepAliveScript(spec)],
     workingDir: spec.workdir,
     env: [
       { name: "HOME", value: AGENT_HOME },
@@ -180,7 +186,11 @@ export function mainContainer(spec: SessionSpec): V1Container {
           { name: "KODAMA_REPLICA", value: String(spec.group.replica) },
         ]
         : []),
+      ...(spec.idleStop
+        ? [{ name: "KODAMA_POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } }]
+        : []),
     ],
+    ...(spec.idleStop ? { terminationMessagePath: TERMINATION_LOG } : {}),
     // optional: a session whose Secret was removed (or never made) still starts
     envFrom: [{ secretRef: { name: namesOf(spec).envSecret, optional: true } }],
     resources: r,

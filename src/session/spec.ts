@@ -8,6 +8,7 @@ import { usageError } from "../errors.ts";
 import { ANNOTATION_SPEC, objectNames, type SessionObjectNames, validateSessionName } from "./names.ts";
 import type { GitSpec } from "./git.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
+import { resolveIdleStop, resolveTtl } from "./lifetime.ts";
 
 /** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
 export const AGENT_HOME = "/home/kodama";
@@ -48,6 +49,10 @@ export interface SessionSpec {
   git?: GitSpec;
   /** a replica of `start --replicas`: its group's name and its number in it (1…N) */
   group?: { name: string; replica: number };
+  /** idle stop: the pod ends itself after this many seconds without activity (lifetime.ts) */
+  idleStop?: number;
+  /** when the session expires (`--ttl`): `list` warns, `kodama gc` deletes it */
+  expiresAt?: string;
   createdAt: string;
 }
 
@@ -62,6 +67,10 @@ export interface StartFlags {
   storageClass?: string;
   /** a replica of a group (`start --replicas`) */
   group?: { name: string; replica: number };
+  /** `--idle-stop DURATION` (0: never) */
+  idleStop?: string;
+  /** `--ttl DURATION|TIME` */
+  ttl?: string;
 }
 
 function absolute(dir: string, what: string): string {
@@ -102,6 +111,16 @@ export function resolveSpec(
       `invalid --storage-class "${storageClass}": StorageClass names are lowercase letters, digits, '-' and '.'`,
     );
   }
+  const now = extra.now ?? new Date();
+  const idleStop = resolveIdleStop(
+    f.idleStop ?? cfg.defaults.idleStop,
+    f.idleStop !== undefined ? "--idle-stop" : "defaults.idleStop",
+  );
+  const expiresAt = resolveTtl(
+    f.ttl ?? cfg.defaults.ttl,
+    f.ttl !== undefined ? "--ttl" : "defaults.ttl",
+    now,
+  );
   const image = (f.image ?? cfg.defaults.image).trim();
   if (!image || /\s/.test(image)) throw usageError(`invalid --image "${f.image ?? cfg.defaults.image}"`);
   return {
@@ -119,7 +138,9 @@ export function resolveSpec(
     envVars: [...extra.envVars].sort(),
     editorFiles: [...extra.editorFiles].sort(),
     ...(f.group ? { group: f.group } : {}),
-    createdAt: (extra.now ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z"),
+    ...(idleStop ? { idleStop } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+    createdAt: now.toISOString().replace(/\.\d+Z$/, "Z"),
   };
 }
 

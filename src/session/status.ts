@@ -5,13 +5,15 @@
  *   Pending   the pod waits for a node or a volume (unscheduled, a claim not bound)
  *   Starting  scheduled; init containers, image pull, or the container is not ready yet
  *   Running   the pod is Running and Ready
- *   Stopped   volumes without a pod (`stop`), or the pod is being deleted
+ *   Stopped   volumes without a pod (`stop`), the pod is being deleted, or its main process ended
+ *             cleanly (idle stop: reason `idle`, `stoppedAt` when)
  *   Failed    the pod cannot run: an image that cannot be pulled, a crashing container, phase Failed
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT } from "./git.ts";
 import { LABEL_GROUP, LABEL_SESSION, objectNames } from "./names.ts";
-import { type SessionSpec, specOf } from "./spec.ts";
+import { CONTAINER, type SessionSpec, specOf } from "./spec.ts";
+import { IDLE_MESSAGE } from "./lifetime.ts";
 
 export const STATUSES = ["Pending", "Starting", "Running", "Stopped", "Failed"] as const;
 export type SessionStatus = typeof STATUSES[number];
@@ -28,6 +30,8 @@ export interface SessionView {
   pvcs: V1PersistentVolumeClaim[];
   /** when the session was created (its settings, else its oldest object) */
   createdAt?: string;
+  /** when a pod that ended by itself stopped (idle stop) */
+  stoppedAt?: string;
   /** the git branch and the commit cloned (`start --repo`), as recorded on the workspace volume */
   branch?: string;
   commit?: string;
@@ -64,6 +68,22 @@ export function podProblem(pod: V1Pod): string | undefined {
   return undefined;
 }
 
+/**
+ * A pod whose main process ended cleanly (phase Succeeded): the session stopped itself — `idle` when the
+ * watchdog said so in the termination message (lifetime.ts), else `exited`. Resume makes a new pod.
+ */
+export function endedByItself(pod: V1Pod): { reason: string; stoppedAt?: string } | undefined {
+  if (pod.status?.phase !== "Succeeded") return undefined;
+  const c = pod.status.containerStatuses?.find((x) => x.name === CONTAINER) ??
+    pod.status.containerStatuses?.[0];
+  const t = c?.state?.terminated;
+  const at = t?.finishedAt as unknown as string | Date | undefined;
+  return {
+    reason: t?.message?.startsWith(IDLE_MESSAGE) ? "idle" : "exited",
+    ...(at ? { stoppedAt: at instanceof Date ? at.toISOString() : String(at) } : {}),
+  };
+}
+
 function ready(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
@@ -72,9 +92,11 @@ function ready(pod: V1Pod): boolean {
 export function deriveStatus(
   pod: V1Pod | undefined,
   pvcs: V1PersistentVolumeClaim[],
-): { status: SessionStatus; reason?: string } {
+): { status: SessionStatus; reason?: string; stoppedAt?: string } {
   if (!pod) return { status: "Stopped" };
   if (pod.metadata?.deletionTimestamp) return { status: "Stopped", reason: "Terminating" };
+  const ended = endedByItself(pod);
+  if (ended) return { status: "Stopped", ...ended };
   const problem = podProblem(pod);
   if (problem) return { status: "Failed", reason: problem };
   if (pod.status?.phase === "Running" && ready(pod)) return { status: "Running" };

@@ -41,6 +41,9 @@ export interface PodEntry {
 const STAT = "stat -c '%s %Y %f %n'";
 
 export const WATCH_SCRIPT = [
+  // it only looks: not activity for a session's idle stop (session/lifetime.ts), nor is what it runs
+  "# kodama-idle-ignore",
+  "export KODAMA_IDLE_IGNORE=1",
   'cd "$1" 2>/dev/null || exit 97',
   "d=$(mktemp -d) || exit 95",
   "trap 'rm -rf \"$d\"' EXIT",

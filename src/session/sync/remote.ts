@@ -235,6 +235,8 @@ export function parseStatListing(text: string): Map<string, RemoteEntry> {
  * by APPLY_SCRIPT ($2), and the result goes back as `done CODE`. busybox: sh, mktemp, base64, printf.
  */
 export const CHANNEL_SCRIPT = [
+  // waiting for batches is not activity for a session's idle stop (session/lifetime.ts); applying one is
+  "# kodama-idle-ignore",
   "tmp=$(mktemp) || exit 95",
   "trap 'rm -f \"$tmp\"' EXIT",
   "echo ready",

@@ -2,6 +2,7 @@
  * One pod's life: schedule -> init containers in order -> containers as local processes ->
  * restarts per restartPolicy -> stop. Reports status through RuntimeHost.updatePodStatus.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Buffer } from "node:buffer";
 import type { PodObject, RuntimeHost } from "../contract.ts";
@@ -10,6 +11,7 @@ import {
   containerCwd,
   containerEnv,
   expandVars,
+  mapPath,
   mountVolumes,
   type PodLayout,
   podLayout,
@@ -429,11 +431,13 @@ export class PodRun {
     c.proc = undefined;
     c.ready = false;
     c.started = false;
+    const message = this.terminationMessage(c);
     c.state = {
       terminated: {
         exitCode: exit.code,
         ...(exit.signal ? { signal: exit.code - 128 } : {}),
         reason: exit.code === 0 ? "Completed" : "Error",
+        ...(message ? { message } : {}),
         startedAt,
         finishedAt: nowRFC3339(),
         containerID: c.containerID,
@@ -444,6 +448,28 @@ export class PodRun {
     for (const w of waiters) w();
     this.publish();
     return exit.code;
+  }
+
+  /**
+   * The kubelet's termination message: what the container wrote to its terminationMessagePath (at most
+   * 4096 bytes). Under /dev the test server's containers see the host's /dev, so such a path is not read.
+   */
+  private terminationMessage(c: ContainerRun): string | undefined {
+    const p = String(c.spec.terminationMessagePath ?? "/dev/termination-log");
+    if (!p.startsWith("/") || p.startsWith("/dev/")) return undefined;
+    try {
+      const host = c.view ? c.view.hostPath(p) : mapPath(this.layout, p);
+      const fd = fs.openSync(host, "r");
+      try {
+        const buf = new Uint8Array(4096);
+        const n = fs.readSync(fd, buf, 0, buf.length, 0);
+        return n > 0 ? new TextDecoder().decode(buf.subarray(0, n)) : undefined;
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return undefined;
+    }
   }
 
   private probeLoop(c: ContainerRun, env: Record<string, string>): void {
