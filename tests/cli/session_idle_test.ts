@@ -39,42 +39,42 @@ withSessionWorld(
   },
   async (_t, w) => {
     try {
-      const s = await w.k(["start", "idl", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
+      const s = await w.k(["start", "pool-idl", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
       assertEquals(s.code, 0, s.stderr);
-      const put = await w.k(["attach", "idl", "--command", "echo kept > /workspace/f.txt"]);
+      const put = await w.k(["attach", "pool-idl", "--command", "echo kept > /workspace/f.txt"]);
       assertEquals(put.code, 0, put.stderr);
-      const st = await stoppedIdle(w, "idl");
+      const st = await stoppedIdle(w, "pool-idl");
       assert(typeof st.stoppedAt === "string", JSON.stringify(st));
       // the pod ended cleanly: phase Succeeded, restartPolicy Never; volumes and the Secret stay
-      const pod = await w.kc(["get", "pod", "kodama-idl", "-o", "jsonpath={.status.phase}"]);
+      const pod = await w.kc(["get", "pod", "kodama-pool-idl", "-o", "jsonpath={.status.phase}"]);
       assertEquals(pod.stdout, "Succeeded");
-      const kept = await w.kc(["get", "pvc,secret", "-l", "kodama.dev/session=idl", "-o", "name"]);
-      assertStringIncludes(kept.stdout, "persistentvolumeclaim/kodama-workspace-idl");
-      assertStringIncludes(kept.stdout, "secret/kodama-env-idl");
+      const kept = await w.kc(["get", "pvc,secret", "-l", "kodama.dev/session=pool-idl", "-o", "name"]);
+      assertStringIncludes(kept.stdout, "persistentvolumeclaim/kodama-workspace-pool-idl");
+      assertStringIncludes(kept.stdout, "secret/kodama-env-pool-idl");
       const list = await w.k(["list"]);
-      assertMatch(list.stdout, /idl\s+dev\s+Stopped \(idle, \S+ ago\)/);
-      const get = await w.k(["session", "get", "idl"]);
+      assertMatch(list.stdout, /pool-idl\s+dev\s+Stopped \(idle, \S+ ago\)/);
+      const get = await w.k(["session", "get", "pool-idl"]);
       assertMatch(get.stdout, /Status:\s+Stopped \(idle\) since \S+ \(\S+ ago\)/);
       // no terminal: a clear error naming --resume, nothing changed
-      const a = await w.k(["attach", "idl", "--command", "cat /workspace/f.txt"]);
+      const a = await w.k(["attach", "pool-idl", "--command", "cat /workspace/f.txt"]);
       assertEquals(a.code, 1, a.stderr);
-      assertMatch(a.stderr, /session idl is stopped \(idle, since /);
+      assertMatch(a.stderr, /session pool-idl is stopped \(idle, since /);
       assertStringIncludes(a.stderr, "--resume");
       assert(!hasStackTrace(a.stderr));
       // --resume: a new pod on the same volumes, then the command
-      const r = await w.k(["attach", "idl", "--resume", "--command", "cat /workspace/f.txt"]);
+      const r = await w.k(["attach", "pool-idl", "--resume", "--command", "cat /workspace/f.txt"]);
       assertEquals(r.code, 0, r.stderr);
       assertEquals(r.stdout, "kept\n");
       assertMatch(r.stderr, /ready/);
-      assertEquals((await sessionJson(w, "idl")).status.phase, "Running");
+      assertEquals((await sessionJson(w, "pool-idl")).status.phase, "Running");
       // and it stops again when left alone: resume keeps the setting (it is in the recorded settings)
-      await stoppedIdle(w, "idl");
-      const res = await w.k(["resume", "idl"]);
+      await stoppedIdle(w, "pool-idl");
+      const res = await w.k(["resume", "pool-idl"]);
       assertEquals(res.code, 0, res.stderr);
-      const again = await w.k(["attach", "idl", "--command", "cat /workspace/f.txt"]);
+      const again = await w.k(["attach", "pool-idl", "--command", "cat /workspace/f.txt"]);
       assertEquals(again.stdout, "kept\n");
     } finally {
-      await purge(w, "idl");
+      await purge(w, "pool-idl");
     }
   },
 );
