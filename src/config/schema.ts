@@ -176,8 +176,8 @@ const defaults = z.object({
   idleStop: duration().optional().describe(
     "Stop a session by itself after this long without activity (a process started through exec, a write under the workspace); its volumes and settings stay and `resume`/`attach` bring it back. At least 10s; 0 or unset: never. Overridden by `start --idle-stop`.",
   ),
-  ttl: duration().optional().describe(
-    "Record an expiry this long after a session starts: `list` shows it (EXPIRES, -o wide) and warns once it has passed, `kodama gc` deletes expired sessions. Unset: none. Overridden by `start --ttl`.",
+  ttl: fromRepo("userOnly", duration()).optional().describe(
+    "Record an expiry this long after a session starts: `list` shows it (EXPIRES, -o wide) and warns once it has passed, `kodama gc` deletes expired sessions. Unset: none. Overridden by `start --ttl`. Only ~/.kodama/config.yaml sets it: a repo's value is ignored (an expiry is the user's call).",
   ),
 }).strict().describe("Defaults for sessions and pod commands.");
 

@@ -118,16 +118,16 @@ withSessionWorld("sessions: list -w follows a stop, get -o yaml, prune, and atta
     ]);
     assertEquals(started.code, 0, started.stderr);
 
-    await t.step("list -o wide shows IMAGE CPU MEMORY NODE", async () => {
+    await t.step("list -o wide shows EXPIRES IMAGE CPU MEMORY NODE", async () => {
       const r = await w.k(["list", "-o", "wide"]);
       assertMatch(
         r.stdout,
-        /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+AGE\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
+        /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+AGE\s+EXPIRES\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
       );
       assertMatch(
         r.stdout,
         new RegExp(
-          `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+\\S+\\s+${
+          `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+\\S+\\s+<none>\\s+${
             SESSION_IMAGE.replace(/[.]/g, "\\.")
           }\\s+250m\\s+512Mi\\s+\\S+$`,
           "m",

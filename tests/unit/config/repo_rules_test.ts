@@ -55,6 +55,10 @@ const DECISIONS: Record<string, string> = {
   "defaults.storage.storageClass": "repo",
   "defaults.branchPrefix": "repo",
   "defaults.serviceAccount": "repo",
+  // an idle stop saves cost and loses nothing (the pod ends cleanly, resume brings it back)
+  "defaults.idleStop": "repo",
+  // an expiry decides what `kodama gc` deletes: the user's call
+  "defaults.ttl": "userOnly",
   "session.readyTimeout": "repo",
   "session.workdir": "repo",
   "session.shell": "repo",
