@@ -12,10 +12,13 @@ export const help: HelpSpec = {
   summary: "Serve pods, sessions and workflows to a coding agent over MCP (stdio)",
   long:
     "A Model Context Protocol server on stdin/stdout for Claude Code, Codex, Cursor and other agents. Tools: " +
-    "pods_list, pods_exec, pods_logs. The default tier changes things but never " +
+    "pods_list, pods_exec, pods_logs; sessions_list, session_status, session_start (replicas: best of N), " +
+    "session_stop, session_resume, session_delete, session_fetch; agent_run, agent_logs; sync_status, " +
+    "sync_resolve; compare, adopt; workflows_list, workflow_run. The default tier changes things but never " +
     "destroys work; --read-only offers only tools that change nothing; --allow-destructive adds the ones that " +
-    "may. --context pins the contexts the server may use (also: mcp.contexts in ~/.kodama/config.yaml). " +
-    "Workflows run only when you have trusted them yourself: no tool can grant trust.",
+    "may (session_delete, sync_resolve, adopt with force). --context pins the contexts the server may use " +
+    "(also: mcp.contexts in ~/.kodama/config.yaml). Workflows run only when you have trusted them yourself: no " +
+    "tool can grant trust.",
   usage: "[--read-only | --allow-destructive] [--context NAME[,NAME...]] [flags]",
   examples: [
     ["The server an agent starts (it reads requests on stdin until the agent closes it)", "kodama mcp"],
@@ -43,7 +46,7 @@ export const options: readonly OptSpec[] = [
   { flags: "--read-only", description: "offer only the tools that change nothing" },
   {
     flags: "--allow-destructive",
-    description: "also offer the tools that may destroy work (session_delete, purge)",
+    description: "also offer the tools that may destroy work (session_delete, sync_resolve, adopt --force)",
   },
   {
     flags: "--max-output <size>",

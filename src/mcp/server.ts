@@ -104,7 +104,8 @@ export async function serveMcp(o: ServeOptions): Promise<number> {
     { name: "kodama", title: "kodama", version: VERSION },
     { instructions: INSTRUCTIONS },
   );
-  for (const t of o.tools.filter((t) => o.tiers.includes(t.tier))) {
+  const { offered } = await import("./tools.ts");
+  for (const t of offered(o.tools, o.tiers)) {
     server.registerTool(
       t.name,
       {

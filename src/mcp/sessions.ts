@@ -147,10 +147,20 @@ export const sessionStart = tool({
       "a Failed session of the name is deleted first (its volumes kept and taken over)",
     ),
     keepOnFailure: z.boolean().optional().describe("a failed start keeps the volumes it created"),
+    check: z.string().optional().describe(
+      "with a prompt: a shell command run in the workspace when the agent has ended (e.g. npm test), recorded with the run",
+    ),
+    replicas: z.number().int().min(1).max(16).optional().describe(
+      "best of N: start sessions NAME-1 … NAME-N in parallel on the same task (then compare, adopt)",
+    ),
+    agentVariant: z.array(z.string()).optional().describe(
+      'with replicas: replica i runs another agent command, e.g. 2="claude -p --model opus"',
+    ),
     cwd: cwdArg,
   },
   output: {
-    ...sessionOut,
+    session: anyObject.optional().describe("the Session object, as `kodama session get -o json` gives it"),
+    replicas: z.array(anyObject).optional().describe("with replicas: each replica's Session object"),
     agentRun: z.string().optional().describe("the id of the agent run the prompt started"),
   },
   async run(a, call) {
@@ -171,33 +181,45 @@ export const sessionStart = tool({
       },
     };
     const { startSession } = await import("../session/start.ts");
-    const code = await startSession(
-      kube,
-      {
-        name: a.name,
-        namespace: ns,
-        image: a.image,
-        cpu: a.cpu,
-        memory: a.memory,
-        storage: a.storage,
-        storageClass: a.storageClass,
-        envFiles: a.envFile ?? [],
-        envExclude: a.envExclude ?? [],
-        sync: a.sync,
-        noSync: a.noSync,
-        syncMode: a.syncMode,
-        repo: a.repo,
-        branch: a.branch,
-        baseBranch: a.baseBranch,
-        prompt: a.prompt,
-        timeout: a.timeout,
-        noWait: a.noWait,
-        replace: a.replace,
-        keepOnFailure: a.keepOnFailure,
-      },
-      cfg,
-      { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal },
-    );
+    const opts = {
+      name: a.name,
+      namespace: ns,
+      image: a.image,
+      cpu: a.cpu,
+      memory: a.memory,
+      storage: a.storage,
+      storageClass: a.storageClass,
+      envFiles: a.envFile ?? [],
+      envExclude: a.envExclude ?? [],
+      sync: a.sync,
+      noSync: a.noSync,
+      syncMode: a.syncMode,
+      repo: a.repo,
+      branch: a.branch,
+      baseBranch: a.baseBranch,
+      prompt: a.prompt,
+      timeout: a.timeout,
+      noWait: a.noWait,
+      replace: a.replace,
+      keepOnFailure: a.keepOnFailure,
+      check: a.check,
+    };
+    const io = { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal };
+    if (a.replicas !== undefined) {
+      const { startGroup, groupMembers } = await import("../session/group.ts");
+      const code = await startGroup(
+        kube,
+        { ...opts, replicas: a.replicas, variants: a.agentVariant ?? [] },
+        cfg,
+        io,
+      );
+      check(code, `session_start ${a.name} (replicas)`, err.text());
+      const { sessionObject } = await import("../session/list.ts");
+      const members = await groupMembers(kube, ns, a.name);
+      return { data: { replicas: members.map((v) => sessionObject(v)) }, text: out.text() + err.text() };
+    }
+    if (a.agentVariant?.length) throw usageError("agentVariant needs replicas");
+    const code = await startSession(kube, opts, cfg, io);
     check(code, `session_start ${a.name}`, err.text());
     const run = a.prompt !== undefined ? /^(\d+)$/m.exec(out.text())?.[1] : undefined;
     return {

@@ -3,5 +3,14 @@ import type { Tool } from "./tool.ts";
 import { POD_TOOLS } from "./pods.ts";
 import { SESSION_TOOLS } from "./sessions.ts";
 import { WORKFLOW_TOOLS } from "./workflows.ts";
+import { GROUP_TOOLS } from "./group.ts";
 
-export const TOOLS: Tool[] = [...POD_TOOLS, ...SESSION_TOOLS, ...WORKFLOW_TOOLS];
+/** A name may appear twice (adopt): the later entry is the same tool with more power, for a higher tier. */
+export const TOOLS: Tool[] = [...POD_TOOLS, ...SESSION_TOOLS, ...WORKFLOW_TOOLS, ...GROUP_TOOLS];
+
+/** The tools a server of these tiers offers: for a name given twice, the last one the tiers allow. */
+export function offered(tools: Tool[], tiers: string[]): Tool[] {
+  const byName = new Map<string, Tool>();
+  for (const t of tools) if (tiers.includes(t.tier)) byName.set(t.name, t);
+  return [...byName.values()];
+}

@@ -88,6 +88,45 @@ clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, re
       assertEquals(r.data.session.status.phase, "Running");
     });
 
+    await t.step(
+      "best of N: session_start replicas, compare (wait), adopt and sync_resolve refusing plainly",
+      async () => {
+        const g = `${name}-g`;
+        try {
+          const r = await m.call("session_start", {
+            name: g,
+            image: SESSION_IMAGE,
+            noSync: true,
+            replicas: 2,
+            prompt: "best of two",
+          });
+          assert(!r.isError, r.text);
+          assertEquals(r.data.replicas.map((x: { metadata: { name: string } }) => x.metadata.name).sort(), [
+            `${g}-1`,
+            `${g}-2`,
+          ]);
+          const c = await m.call("compare", { name: g, wait: true, timeout: "3m" });
+          assert(!c.isError, c.text);
+          assertEquals(c.data.count, 2);
+          for (const row of c.data.replicas) assertEquals(row.agent.state, "succeeded", c.text);
+          const none = await m.call("compare", { name: "no-such-group" });
+          assert(none.isError);
+          assertMatch(none.text, /group "no-such-group" not found in namespace dev \(exit 3\)/);
+          const notReplica = await m.call("adopt", { name });
+          assert(notReplica.isError);
+          assertMatch(notReplica.text, /is not a replica of a group/);
+          const noRepo = await m.call("adopt", { name: `${g}-1` });
+          assert(noRepo.isError);
+          assertMatch(noRepo.text, /session fetch runs inside a local clone/);
+          const res = await m.call("sync_resolve", { name, keep: "local", all: true });
+          assert(res.isError);
+          assertMatch(res.text, /not synced from this machine/);
+        } finally {
+          for (const i of [1, 2]) await m.call("session_delete", { name: `${g}-${i}`, purge: true });
+        }
+      },
+    );
+
     await t.step("session_delete with purge (offered only with --allow-destructive)", async () => {
       const d = await m.call("session_delete", { name, purge: true });
       assert(!d.isError, d.text);

@@ -17,6 +17,7 @@ export const READ = [
   "agent_logs",
   "sync_status",
   "workflows_list",
+  "compare",
 ];
 export const WRITE = [
   "pods_exec",
@@ -26,8 +27,9 @@ export const WRITE = [
   "session_fetch",
   "agent_run",
   "workflow_run",
+  "adopt",
 ];
-export const DESTRUCTIVE = ["session_delete"];
+export const DESTRUCTIVE = ["session_delete", "sync_resolve"];
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -69,6 +71,13 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
             }
             assertEquals(typeof a.idempotentHint, "boolean");
             assertEquals(typeof a.openWorldHint, "boolean");
+          }
+          // adopt may overwrite the local branch (force) only on a server that allows destruction
+          const adopt = tools.find((x) => x.name === "adopt");
+          if (adopt) {
+            const force = "force" in ((adopt.inputSchema as { properties: object }).properties);
+            assertEquals(force, flags.includes("--allow-destructive"));
+            assertEquals(adopt.annotations!.destructiveHint, force);
           }
         } finally {
           await m.close();

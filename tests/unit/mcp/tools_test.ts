@@ -1,15 +1,21 @@
 /** The tool table: the issue's names, tiers true to the annotations, and docs/mcp.md naming every argument. */
 import { assert, assertEquals } from "@std/assert";
-import { TOOLS } from "../../../src/mcp/tools.ts";
+import { offered, TOOLS } from "../../../src/mcp/tools.ts";
 import { tiersFor } from "../../../src/mcp/tool.ts";
 import { errorText, redactDeep } from "../../../src/mcp/server.ts";
 import { addSecret } from "../../../src/base/redact.ts";
 import { KodamaError } from "../../../src/errors.ts";
 
-Deno.test("mcp tools: exactly the public names, each once", () => {
-  assertEquals(TOOLS.map((t) => t.name).sort(), [
+Deno.test("mcp tools: exactly the public names, each once in every tier", () => {
+  for (const tiers of [["read"], ["read", "write"], ["read", "write", "destructive"]]) {
+    const names = offered(TOOLS, tiers).map((t) => t.name);
+    assertEquals(names.length, new Set(names).size, tiers.join(","));
+  }
+  assertEquals([...new Set(TOOLS.map((t) => t.name))].sort(), [
+    "adopt",
     "agent_logs",
     "agent_run",
+    "compare",
     "pods_exec",
     "pods_list",
     "pods_logs",
@@ -20,6 +26,7 @@ Deno.test("mcp tools: exactly the public names, each once", () => {
     "session_status",
     "session_stop",
     "sessions_list",
+    "sync_resolve",
     "sync_status",
     "workflow_run",
     "workflows_list",
@@ -37,9 +44,21 @@ Deno.test("mcp tools: a read tool is read-only and not destructive; a destructiv
   assertEquals(tiersFor({ allowDestructive: true }), ["read", "write", "destructive"]);
 });
 
+Deno.test("mcp tools: adopt may force only with --allow-destructive", () => {
+  const adopt = (tiers: string[]) => offered(TOOLS, tiers).find((t) => t.name === "adopt")!;
+  assert(!("force" in adopt(["read", "write"]).input));
+  assertEquals(adopt(["read", "write"]).annotations.destructiveHint, false);
+  assert("force" in adopt(["read", "write", "destructive"]).input);
+  assertEquals(adopt(["read", "write", "destructive"]).annotations.destructiveHint, true);
+  assertEquals(adopt(["read"]), undefined);
+});
+
 Deno.test("mcp tools: no argument can grant trust or skip a question", () => {
   for (const t of TOOLS) {
-    for (const k of Object.keys(t.input)) assert(!["trust", "yes", "force"].includes(k), `${t.name}.${k}`);
+    for (const k of Object.keys(t.input)) {
+      assert(!["trust", "yes"].includes(k), `${t.name}.${k}`);
+      if (k === "force") assertEquals(t.tier, "destructive", `${t.name}.force`);
+    }
   }
 });
 
