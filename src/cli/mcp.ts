@@ -24,7 +24,10 @@ export const help: HelpSpec = {
     ["The server an agent starts (it reads requests on stdin until the agent closes it)", "kodama mcp"],
     ["A server that can only look: list, logs, status", "kodama mcp --read-only"],
     ["Pinned to two contexts (the first is the default)", "kodama mcp --context admin,dev"],
-    ["Also offer session_delete", "kodama mcp --allow-destructive"],
+    [
+      "Also offer what may destroy work: session_delete, sync_resolve, adopt with force",
+      "kodama mcp --allow-destructive",
+    ],
     ["Keep up to 256 KiB of output per pod", "kodama mcp --max-output 256KiB"],
   ],
   notes: "Register it with your agent: claude mcp add kodama -- kodama mcp\n" +
