@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { clusterTest } from "../cluster/fixture.ts";
-import { loadPodNames } from "../cluster/harness.ts";
+import { KODAMA_TEST_IMAGE, loadPodNames } from "../cluster/harness.ts";
 import { startMcp, transcript } from "./_mcp.ts";
 
 /** The tools each tier offers: public API (the issue names them). */
@@ -118,7 +118,7 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
         await kube.createObject("pods", "load", {
           metadata: { name, labels: { app: "mcp-late" } },
           spec: {
-            containers: [{ name: "main", image: "busybox:latest", command: ["sleep", "1d"] }],
+            containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sleep", "1d"] }],
             terminationGracePeriodSeconds: 0,
           },
         });
@@ -294,7 +294,7 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
         spec: {
           containers: [{
             name: "main",
-            image: "busybox:latest",
+            image: KODAMA_TEST_IMAGE,
             command: ["sh", "-c", 'echo "token is $TOKEN"; exec sleep 1d'],
             env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: `mcp-secret-${id}`, key: "TOKEN" } } }],
           }],
