@@ -38,10 +38,12 @@ export const FETCH_SCRIPT = [
   `  git cat-file -e "$sha^{commit}" 2>/dev/null && not="$not ^$sha"`,
   `done`,
   `printf '${MARK} branch=%s head=%s base=%s\\n' "$(git symbolic-ref --short -q HEAD)" "$(git rev-parse HEAD)" "$(git config kodama.base)" >&2`,
-  `n=$(git rev-list --count HEAD $not)`,
+  // every branch, not only HEAD's: an agent may commit on a branch of its own and switch back
+  `git for-each-ref --format='${MARK} ref=%(objectname) %(refname)' refs/heads >&2`,
+  `n=$(git rev-list --count HEAD --branches $not)`,
   `echo "${MARK} new=$n" >&2`,
   `[ "$n" = 0 ] && exit 0`,
-  `exec git bundle create - HEAD $not 2>/dev/null`,
+  `exec git bundle create - HEAD --branches $not 2>/dev/null`,
 ].join("\n");
 
 /** `sh -c DIFF kodama-diff`: the diff of HEAD against the commit the session was cloned at. */
@@ -61,6 +63,8 @@ export interface FetchHeader {
   head?: string;
   base?: string;
   newCommits?: number;
+  /** the pod's branches: name (below refs/heads/) -> commit id */
+  branches: Map<string, string>;
 }
 
 /**
@@ -70,10 +74,17 @@ export interface FetchHeader {
  * characters removed). Nothing from it is ever a local command's option (#26 class 10).
  */
 export function parseFetchHeader(stderr: string): FetchHeader {
-  const h: FetchHeader = {};
+  const h: FetchHeader = { branches: new Map() };
   for (const line of stderr.split("\n")) {
     const i = line.indexOf(MARK);
     if (i < 0) continue;
+    const ref = /^ ref=([0-9a-f]+) refs\/heads\/(.+)$/.exec(line.slice(i + MARK.length));
+    if (ref) {
+      // a branch name is checked by git (check-ref-format) before it names a local ref
+      // deno-lint-ignore no-control-regex
+      if (OBJECT_ID.test(ref[1]) && !/[\x00-\x20\x7f]/.test(ref[2])) h.branches.set(ref[2], ref[1]);
+      continue;
+    }
     for (const [, k, v] of line.slice(i + MARK.length).matchAll(/(\w+)=(\S*)/g)) {
       if (k === "branch" && v) h.branch = safeLine(v).slice(0, 255);
       if (k === "head" && OBJECT_ID.test(v)) h.head = v;
@@ -183,6 +194,15 @@ export async function fetchSession(
         );
       }
       const ref = `refs/heads/${local}`;
+      // the pod's other branches go to refs/remotes/kodama/NAME/BRANCH (`git log kodama/NAME/BRANCH`)
+      const tracking = `refs/remotes/kodama/${name}/`;
+      const others: [string, string][] = [];
+      for (const [b, sha] of h.branches) {
+        // the name starts with refs/ here, so it is never read as an option
+        if ((await localGit(["check-ref-format", `${tracking}${b}`], root)).ok) {
+          others.push([b, sha]);
+        }
+      }
       // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
       if (h.newCommits === 0) {
         // everything is here already: point the branch at the session's commit (which must exist here)
@@ -195,7 +215,15 @@ export async function fetchSession(
         }
         const u = await localGit(["update-ref", "--end-of-options", ref, h.head], root);
         if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
+        for (const [b, sha] of others) {
+          if ((await localGit(["cat-file", "-e", "--end-of-options", `${sha}^{commit}`], root)).ok) {
+            await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
+          }
+        }
       } else {
+        // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
+        const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
+        const headIn = heads.ok && /^[0-9a-f]+ HEAD$/m.test(heads.out);
         const f = await localGit(
           [
             "fetch",
@@ -204,10 +232,18 @@ export async function fetchSession(
             "--quiet",
             "--end-of-options",
             bundle,
-            `+HEAD:${ref}`,
+            ...(headIn ? [`+HEAD:${ref}`] : []),
+            ...(others.length ? [`+refs/heads/*:${tracking}*`] : []),
           ],
           root,
         );
+        if (!headIn && !others.length) {
+          throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
+        }
+        if (f.ok && !headIn) {
+          const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
+          if (has.ok) await localGit(["update-ref", "--end-of-options", ref, h.head], root);
+        }
         if (!f.ok) {
           throw new KodamaError(
             `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
@@ -241,6 +277,11 @@ export async function fetchSession(
               ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec`
               : ", nothing new to transfer"
           }\n` +
+          (others.some(([b]) => b !== h.branch)
+            ? `the pod's branches are in kodama/${name}/BRANCH: ${
+              others.slice(0, 6).map(([b]) => safeLine(b)).join(", ")
+            }${others.length > 6 ? `, ... (${others.length})` : ""}\n`
+            : "") +
           `look with: git log ${local}   diff: git diff ${
             h.base ? h.base.slice(0, 12) : "HEAD"
           }...${local}\n`,

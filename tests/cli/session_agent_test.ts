@@ -149,6 +149,33 @@ withSessionWorld(
         );
       });
 
+      await t.step("session fetch brings commits made on any pod branch, not only HEAD's", async () => {
+        const side = await w.k([
+          "attach",
+          "s",
+          "--command",
+          "git checkout -q -b agent/side && echo side > SIDE.md && git add SIDE.md && " +
+          "git -c user.name=A -c user.email=a@example.com commit -qm 'agent: side work' && git checkout -q -",
+        ]);
+        assertEquals(side.code, 0, side.stderr);
+        const r = await w.k(["session", "fetch", "s"], { cwd: repo.work });
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /1 new/);
+        assertMatch(r.stderr, /the pod's branches are in kodama\/s\/BRANCH: .*agent\/side/);
+        assertEquals(
+          await gitIn(["log", "-1", "--format=%s", "kodama/s/agent/side"], repo.work),
+          "agent: side work",
+        );
+        assertEquals(await gitIn(["show", "kodama/s/agent/side:SIDE.md"], repo.work), "side");
+        // HEAD's branch is still the session's branch
+        assertEquals(
+          await gitIn(["log", "-1", "--format=%s", "kodama/s"], repo.work),
+          "agent: edit AGENT.md",
+        );
+        const again = await w.k(["session", "fetch", "s"], { cwd: repo.work });
+        assertStringIncludes(again.stderr, "nothing new to transfer");
+      });
+
       await t.step("session fetch --diff shows the change against the cloned commit", async () => {
         const r = await w.k(["session", "fetch", "s", "--diff"], { cwd: repo.work });
         assertEquals(r.code, 0, r.stderr);

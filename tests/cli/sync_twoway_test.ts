@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { startCluster } from "../cluster/harness.ts";
+import { TIMEOUT } from "../_timeout.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, sessionWorld } from "./_session.ts";
 
 const NAME = Deno.env.get("KODAMA_TEST_SYNC_NAME") ?? "sync-twoway";
@@ -46,6 +47,8 @@ Deno.test({
   name: "sync two-way: both directions, conflicts, resolve, diff, offline edits, SIGKILL, .git",
   sanitizeResources: false,
   sanitizeOps: false,
+  // a dozen steps, each waiting for both sides; under a loaded CI the 5 min default is too short
+  ...{ [TIMEOUT]: 12 * 60_000 },
   async fn(t) {
     const c = await startCluster({ seed: "demo" });
     const w = await sessionWorld(c);
@@ -131,6 +134,43 @@ Deno.test({
         },
       );
 
+      await t.step("sync resolve on a path that is not in conflict: exit 3, nothing changed", async () => {
+        const r = await w.k(["sync", "resolve", NAME, "src/a.txt", "--keep", "pod"]);
+        assertEquals(r.code, 3, r.stderr);
+        assertMatch(r.stderr, /"src\/a\.txt" is not in conflict/);
+        assertEquals(r.stderr.trim().split("\n").length <= 2, true, r.stderr);
+        assertEquals(await readLocal(`${root}/src/a.txt`), "a\nlocal-edit\n");
+      });
+
+      await t.step("a chmod in the pod comes back without waiting for the full listing", async () => {
+        // the full listing is pushed out of reach: only the change rounds can see the chmod
+        assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+        const st = await w.k(["sync", "start", NAME], { env: { KODAMA_SYNC_FULL_EVERY: "100000" } });
+        assertEquals(st.code, 0, st.stderr);
+        await until(
+          w,
+          "watching",
+          async () => (await w.k(["sync", "status", NAME])).stdout.includes("watching"),
+        );
+        await pod(w, "chmod 755 src/b.txt");
+        await until(
+          w,
+          "the mode locally",
+          async () => ((await Deno.stat(`${root}/src/b.txt`)).mode! & 0o777) === 0o755,
+        );
+      });
+
+      await t.step("hard links made in the pod come back as files", async () => {
+        await pod(w, "echo linked > src/h1.txt && ln src/h1.txt src/h2.txt");
+        await until(
+          w,
+          "both names locally",
+          async () =>
+            (await readLocal(`${root}/src/h1.txt`)) === "linked\n" &&
+            (await readLocal(`${root}/src/h2.txt`)) === "linked\n",
+        );
+      });
+
       await t.step("a deletion never wins against a modification", async () => {
         assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
         await pod(w, "echo pod-kept >> src/a.txt");
@@ -191,6 +231,19 @@ Deno.test({
         ).trim();
         const podHead = await podCat(w, ".git/refs/heads/main") ?? await podCat(w, ".git/refs/heads/master");
         assert(podHead && podHead.trim() !== local, "the local commit reached the pod's .git");
+      });
+      await t.step("the background sync ends by itself once its session's settings are gone", async () => {
+        const s = JSON.parse(await Deno.readTextFile(`${w.home}/sync/${NAME}/status.json`));
+        const alive = () =>
+          new Deno.Command("kill", { args: ["-0", String(s.pid)], stderr: "null" }).outputSync().success;
+        assert(alive(), "the background sync is not running");
+        await Deno.remove(`${w.home}/sync/${NAME}/sync.json`);
+        await until(w, "the background sync to end", () => Promise.resolve(!alive()), 90_000);
+        assertMatch(
+          await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`),
+          /giving up: the sync settings/,
+        );
+        assert(!(await Deno.lstat(`${w.home}/sync/${NAME}/sync.json`).catch(() => undefined)));
       });
     } finally {
       await purge(w, NAME);

@@ -235,7 +235,7 @@ export async function resolveCommand(
   const daemon = await running(name);
   if (daemon) await stopDaemon(name);
   try {
-    const r = await reconcileOnce(kube, c, { force: { paths: want, keep: f.keep } });
+    const r = await reconcileOnce(kube, c, { force: { paths: want, keep: f.keep, strict: true } });
     const st = (await loadStatus(name)) ?? emptyStatus();
     await saveStatus(name, { ...st, conflicts: r.conflicts });
     const left = r.conflicts.length;

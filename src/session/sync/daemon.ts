@@ -44,7 +44,10 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
     startedAt: new Date().toISOString(),
   };
   let saving = Promise.resolve();
-  const save = () => (saving = saving.then(() => saveStatus(name, status, home)).catch(() => {}));
+  // never made again once the session's directory is gone (deleted here): nothing is left behind
+  const save = () => (saving = saving.then(async () => {
+    if (await Deno.lstat(p.config).then(() => true, () => false)) await saveStatus(name, status, home);
+  }).catch(() => {}));
   await save();
   // SIGTERM, SIGINT, or the stop file (Windows has no SIGTERM to catch) end the loop
   return await withInterrupt(async (signal) => {
@@ -66,12 +69,21 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
           throw new KodamaError(`pod ${c.pod} is not running (${phase ?? "unknown"})`);
         }
       },
+      giveUp: (e, downMs) => giveUpReason(name, c.pod, e, downMs, home),
     });
     // the parent waits for this line: the watch is being set up, the process is on its own now
     console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
+    // a session deleted here (or a test's KODAMA_HOME removed) while the cluster still answers: end too
+    const orphan = new AbortController();
+    const watchdog = setInterval(async () => {
+      if (orphan.signal.aborted || (await loadConfig(name, home).catch(() => undefined))) return;
+      write(`giving up: the sync settings of ${name} are gone (${p.dir}): the session was deleted here`);
+      orphan.abort();
+    }, 30_000);
     try {
-      await loop.run(signal);
+      await loop.run(AbortSignal.any([signal, orphan.signal]));
     } finally {
+      clearInterval(watchdog);
       status.state = "stopped";
       status.pending = loop.pending;
       await save();
@@ -81,6 +93,48 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
     }
     return ExitCode.OK;
   }, { signals: ["SIGTERM", "SIGINT"], signal: held.stopRequested });
+}
+
+/** How long a pod that is gone (404) is waited for before the background sync ends: 2 min. */
+const GONE_MS = 2 * 60_000;
+/** How long an unreachable cluster is retried before the background sync ends: 6 h. */
+const OFFLINE_MS = 6 * 3600_000;
+
+function envMs(name: string, dflt: number): number {
+  const v = Number(Deno.env.get(name));
+  return Number.isFinite(v) && v >= 0 && Deno.env.get(name) ? v : dflt;
+}
+
+/**
+ * Why the background sync should end instead of retrying, or undefined. Its own settings gone (the session
+ * was deleted here, or a test's KODAMA_HOME removed): at once. The pod not found for 2 min
+ * (KODAMA_SYNC_GONE_MS): the session was deleted. No answer from the cluster for 6 h
+ * (KODAMA_SYNC_OFFLINE_MS). `sync start` or `resume` start it again; nothing is lost, the ancestor stays.
+ */
+export async function giveUpReason(
+  name: string,
+  pod: string,
+  e: Error,
+  downMs: number,
+  home?: string,
+): Promise<string | undefined> {
+  if (!(await loadConfig(name, home).catch(() => undefined))) {
+    return `the sync settings of ${name} are gone (${paths(name, home).dir}): the session was deleted here`;
+  }
+  const min = (ms: number) =>
+    ms >= 2 * 3600_000 ? `${Math.round(ms / 3600_000)} h` : `${Math.round(ms / 60_000)} min`;
+  const gone = envMs("KODAMA_SYNC_GONE_MS", GONE_MS);
+  if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND && downMs >= gone) {
+    return `pod ${pod} has not been found for ${min(downMs)} (was the session deleted?); ` +
+      `\`kodama sync start ${name}\` starts the sync again`;
+  }
+  const offline = envMs("KODAMA_SYNC_OFFLINE_MS", OFFLINE_MS);
+  if (downMs >= offline) {
+    return `the cluster has not answered for ${
+      min(downMs)
+    }; \`kodama sync start ${name}\` starts the sync again`;
+  }
+  return undefined;
 }
 
 /** Start the background process (unless one runs); resolves once it is on its own. */

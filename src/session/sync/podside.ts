@@ -20,7 +20,9 @@ import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { KodamaError } from "../../errors.ts";
-import { END_OF_ARCHIVE, header, type TarEntry } from "../../pods/tar.ts";
+import { createHash } from "node:crypto";
+import { END_OF_ARCHIVE, header } from "../../pods/tar.ts";
+import { hashFile } from "./ancestor.ts";
 import type { Kind } from "./plan.ts";
 import type { SyncTarget } from "./remote.ts";
 
@@ -52,13 +54,17 @@ export const WATCH_SCRIPT = [
   'pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; ' +
   'else find . \\( -path ./.kodama -o -path ./.git \\) -prune -o "$@"; fi; }',
   'links() { while IFS= read -r l; do printf \'L %s\\t%s\\n\' "$l" "$(readlink "$l")"; done; }',
+  // a chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
+  // marker (-cnewer); busybox's find has no -cnewer, so what changed in the last minute is listed (-cmin)
+  'if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \\( -newer "$d/m0" -o -cnewer "$d/m0" \\) "$@"; }; ' +
+  'else ch() { pr \\( -newer "$d/m0" -o -cmin -1 \\) "$@"; }; fi',
   "while :; do",
   "  if [ $((i % full)) -eq 0 ]; then",
   "    echo @full || exit 0",
   `    $(pr_placeholder)`,
   "  else",
   "    echo @since || exit 0",
-  `    pr -newer "$d/m0" ! -name . -exec ${STAT} {} +`,
+  `    ch ! -name . -exec ${STAT} {} +`,
   '    pr -newer "$d/m0" -type f -exec md5sum {} +',
   '    pr -newer "$d/m0" -type l -print | links',
   '    pr -newer "$d/m0" -type d -print | while IFS= read -r dir; do',
@@ -221,39 +227,77 @@ export async function podHashes(kube: Kube, t: SyncTarget, rels: string[]): Prom
   return out;
 }
 
-export const APPLY2_SCRIPT = [
-  "umask 0",
-  "IFS= read -r n || exit 96",
-  'mkdir -p "$1" && cd "$1" || exit 97',
-  "st=.kodama/sync-stage",
-  "[ -d .kodama ] || { mkdir .kodama && : > .kodama/.made-by-sync; } || exit 97",
-  'rm -rf "$st" "$st.ops"; (umask 077; mkdir -p "$st") || exit 97',
-  ': > "$st.ops"',
-  'while IFS= read -r l; do [ -z "$l" ] && break; printf \'%s\\n\' "$l" >> "$st.ops"; done',
-  'head -c "$n" | (cd "$st" && tar -xof -) || exit 99',
-  'cur() { if [ -e "$1" ] || [ -L "$1" ]; then stat -c \'%s %Y %f\' -- "$1"; else echo -; fi; }',
-  "tab=$(printf '\\t')",
-  "while IFS= read -r l; do",
-  '  op=${l%%"$tab"*}; r=${l#*"$tab"}; exp=${r%%"$tab"*}; p=${r#*"$tab"}',
-  "  case $p in *\\\\*) p=$(printf '%b_' \"$p\"); p=${p%_} ;; esac",
-  '  c=$(cur "./$p")',
-  '  if [ "$exp" != "*" ] && [ "$c" != "$exp" ]; then printf \'skip %s\\n\' "$p"; continue; fi',
-  "  case $op in",
-  "    F)",
-  '      if [ -d "./$p" ] && [ ! -L "./$p" ]; then rmdir "./$p" 2>/dev/null || { printf \'skip %s\\n\' "$p"; continue; }; fi',
-  '      mv -f "$st/$p" "./$p" || printf \'fail %s\\n\' "$p" ;;',
-  "    D*)",
-  '      if [ -L "./$p" ] || { [ -e "./$p" ] && [ ! -d "./$p" ]; }; then rm -f "./$p"; fi',
-  '      mkdir -p "./$p" && chmod "${op#D}" "./$p" || printf \'fail %s\\n\' "$p" ;;',
-  "    R)",
-  '      if [ -d "./$p" ] && [ ! -L "./$p" ]; then rmdir "./$p" 2>/dev/null || printf \'skip %s\\n\' "$p"',
-  '      else rm -f "./$p" || printf \'fail %s\\n\' "$p"; fi ;;',
-  "  esac",
-  'done < "$st.ops"',
-  'rm -rf "$st" "$st.ops"',
-  "[ -f .kodama/.made-by-sync ] && rm -f .kodama/.made-by-sync && rmdir .kodama 2>/dev/null",
-  "exit 0",
-].join("\n");
+/**
+ * The two-way apply (one exec, or the kept-open channel). stdin is `LENGTH\n` and a tar archive of that
+ * length: the files and links to put in place at their paths, and last `.kodama/ops` (a workspace path
+ * never holds `.kodama/`, so it cannot collide), one operation a line: `OP<TAB>EXPECT<TAB>PATH`.
+ *
+ * The archive is extracted into `.kodama/sync-stage` (made 0700 whatever the umask; `.kodama` too when
+ * the sync makes it), then every path an operation expects a state of is `stat`-ed in groups of 200, and
+ * awk joins the keys with the operations: an operation runs only when its path is still what the plan saw
+ * (`-` absent, `*` whatever). Files of one directory are renamed into place by one `mv` (atomic per file:
+ * a rename on the same file system), removed files by one `rm -f`: a batch of 10,000 files costs a few
+ * hundred processes, not 30,000. `X` is an operation the sender dropped while streaming (the local file
+ * changed under it). Skipped and failed paths are reported (`skip PATH`, `fail PATH`).
+ */
+export const APPLY2_SCRIPT = String.raw`umask 0
+IFS= read -r n || exit 96
+mkdir -p "$1" && cd "$1" || exit 97
+st=.kodama/sync-stage
+(umask 077; [ -d .kodama ] || { mkdir .kodama && : > .kodama/.made-by-sync; }) || exit 97
+rm -rf "$st" && (umask 077 && mkdir "$st") || exit 97
+head -c "$n" | (cd "$st" && tar -xof -) || exit 99
+o="$st/.kodama/ops"; k="$st/.kodama/keys"
+[ -f "$o" ] || exit 99
+tab=$(printf '\t')
+: > "$k"
+set --
+while IFS= read -r l; do
+  r=%{l#*"$tab"}; e=%{r%%"$tab"*}; p=%{r#*"$tab"}
+  case $e in '*') continue ;; esac
+  case $p in *\\*) continue ;; esac
+  set -- "$@" "./$p"
+  if [ $# -ge 200 ]; then stat -c '%s %Y %f %n' "$@" >> "$k" 2>/dev/null; set --; fi
+done < "$o"
+if [ $# -gt 0 ]; then stat -c '%s %Y %f %n' "$@" >> "$k" 2>/dev/null; fi
+awk -F "$tab" 'FILENAME == ARGV[1] { if (match($0, /^[0-9]+ [0-9]+ [0-9a-fA-F]+ \.\//)) key[substr($0, RLENGTH + 1)] = substr($0, 1, RLENGTH - 3); next }
+{ p = $0; sub(/^[^\t]*\t[^\t]*\t/, "", p)
+  if ($2 == "*") v = "ok"; else if (index(p, "\\")) v = "chk"; else { c = (p in key) ? key[p] : "-"; v = (c == $2) ? "ok" : "skip" }
+  print v "\t" $1 "\t" $2 "\t" p }' "$k" "$o" > "$st/.kodama/plan" || exit 98
+cur() { if [ -e "$1" ] || [ -L "$1" ]; then stat -c '%s %Y %f' "$1"; else echo -; fi; }
+fl() {
+  [ $# -gt 0 ] || return 0
+  if [ "$gk" = R ]; then rm -f "$@" 2>/dev/null; else mv -f "$@" "./$g" 2>/dev/null; fi
+  for s; do if [ -e "$s" ] || [ -L "$s" ]; then s=%{s#"$st/"}; printf 'fail %s\n' "%{s#./}"; fi; done
+}
+g=; gk=; set --
+while IFS= read -r l; do
+  v=%{l%%"$tab"*}; r=%{l#*"$tab"}; op=%{r%%"$tab"*}; r=%{r#*"$tab"}; e=%{r%%"$tab"*}; p=%{r#*"$tab"}
+  if [ "$v" = chk ]; then
+    p=$(printf '%b_' "$p"); p=%{p%_}
+    [ "$e" = "*" ] || [ "$(cur "./$p")" = "$e" ] || v=skip
+  fi
+  if [ "$v" = skip ] || [ "$op" = X ]; then printf 'skip %s\n' "$p"; continue; fi
+  case $p in */*) d=%{p%/*}/ ;; *) d= ;; esac
+  if [ "$op" = F ] && [ -d "./$p" ] && [ ! -L "./$p" ]; then
+    fl "$@"; set --
+    rmdir "./$p" 2>/dev/null || { printf 'skip %s\n' "$p"; continue; }
+  fi
+  if [ "$op" = R ] && [ -d "./$p" ] && [ ! -L "./$p" ]; then op=RD; fi
+  if [ $# -gt 0 ] && { [ "$op" != "$gk" ] || [ "$d" != "$g" ] || [ $# -ge 200 ]; }; then fl "$@"; set --; fi
+  case $op in
+    F) gk=F; g=$d; set -- "$@" "$st/$p" ;;
+    R) gk=R; g=$d; set -- "$@" "./$p" ;;
+    RD) rmdir "./$p" 2>/dev/null || printf 'skip %s\n' "$p" ;;
+    D*)
+      if [ -L "./$p" ] || { [ -e "./$p" ] && [ ! -d "./$p" ]; }; then rm -f "./$p"; fi
+      mkdir -p "./$p" && chmod "%{op#D}" "./$p" || printf 'fail %s\n' "$p" ;;
+  esac
+done < "$st/.kodama/plan"
+fl "$@"
+rm -rf "$st"
+[ -f .kodama/.made-by-sync ] && rm -f .kodama/.made-by-sync && rmdir .kodama 2>/dev/null
+exit 0`.replaceAll("%{", "${"); // %{ stands for ${ (not a template placeholder here)
 
 export interface PodOp {
   op: "F" | "D" | "R";
@@ -267,38 +311,129 @@ export interface PodOp {
 const enc = new TextEncoder();
 const escape = (p: string) => p.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
 
-/** The archive (files and links the F ops rename into place, read now from the local tree). */
+/** A file or link the F ops rename into place: its bytes, or the local file read while streaming. */
 export interface StagedFile {
   path: string;
   kind: "file" | "symlink";
   mode: number;
   data?: Uint8Array;
+  /** a file read while the archive streams: its absolute path, and the size and md5 the plan saw */
+  abs?: string;
+  size?: number;
+  hash?: string;
   link?: string;
   mtimeMs: number;
 }
 
-/** The stdin of APPLY2_SCRIPT for these operations and files. Pure. */
-export function applyInput(ops: PodOp[], files: StagedFile[]): Uint8Array {
-  const tar: Uint8Array[] = [];
-  for (const f of files) {
-    const t: TarEntry = f.kind === "symlink"
-      ? { name: f.path, type: "symlink", size: 0, mode: f.mode, mtime: f.mtimeMs / 1000, linkname: f.link }
-      : { name: f.path, type: "file", size: f.data!.length, mode: f.mode, mtime: f.mtimeMs / 1000 };
-    tar.push(...header(t));
-    if (f.kind === "file" && f.data!.length) {
-      tar.push(f.data!);
-      const pad = f.data!.length % 512;
-      if (pad) tar.push(new Uint8Array(512 - pad));
+/** The archive as it streams: its exact length up front, and the F ops dropped (filled in while streaming). */
+export interface ApplyStream {
+  length: number;
+  chunks: AsyncGenerator<Uint8Array>;
+  /** paths whose local file no longer matched the plan when read (sent as `X`: the pod skips them) */
+  dropped: Set<string>;
+}
+
+const BLOCK = 512;
+const padTo = (n: number) => (n % BLOCK ? BLOCK - (n % BLOCK) : 0);
+const lenOf = (parts: Uint8Array[]) => parts.reduce((s, b) => s + b.length, 0);
+
+function opLine(o: PodOp): string {
+  return `${o.op}${o.op === "D" ? (o.mode ?? 0o755).toString(8).padStart(4, "0") : ""}\t${o.expect}\t${
+    escape(o.path)
+  }\n`;
+}
+
+/**
+ * The stdin of APPLY2_SCRIPT, streamed: `LENGTH\n`, then each file's header and content read in 1 MiB
+ * pieces (never the whole batch in memory), then the operations. A file whose bytes no longer hash to
+ * what the plan saw is still sent at its planned length (the archive's length is fixed) but its op
+ * becomes `X`, so the pod skips it and the next cycle plans it again.
+ */
+export function applyStream(ops: PodOp[], files: StagedFile[]): ApplyStream {
+  const entries = files.map((f) => {
+    const size = f.kind === "symlink" ? 0 : f.data ? f.data.length : f.size ?? 0;
+    const h = header(
+      f.kind === "symlink"
+        ? { name: f.path, type: "symlink", size: 0, mode: f.mode, mtime: f.mtimeMs / 1000, linkname: f.link }
+        : { name: f.path, type: "file", size, mode: f.mode, mtime: f.mtimeMs / 1000 },
+    );
+    return { f, size, h };
+  });
+  const lines = ops.map(opLine);
+  const opsBytes = enc.encode(lines.join(""));
+  const opsHeader = header({
+    name: ".kodama/ops",
+    type: "file",
+    size: opsBytes.length,
+    mode: 0o600,
+    mtime: Date.now() / 1000,
+  });
+  let length = lenOf(opsHeader) + opsBytes.length + padTo(opsBytes.length) + END_OF_ARCHIVE.length;
+  for (const e of entries) length += lenOf(e.h) + e.size + padTo(e.size);
+  const dropped = new Set<string>();
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    yield enc.encode(`${length}\n`);
+    for (const { f, size, h } of entries) {
+      yield* h;
+      if (f.kind !== "file" || size === 0) {
+        if (f.kind === "file" && f.hash && f.abs && (await hashFile(f.abs)) !== f.hash) dropped.add(f.path);
+        continue;
+      }
+      if (f.data) yield f.data;
+      else yield* readExactly(f, size, dropped);
+      if (padTo(size)) yield new Uint8Array(padTo(size));
     }
+    const text = dropped.size
+      ? enc.encode(
+        lines.map((l, i) => (ops[i].op === "F" && dropped.has(ops[i].path) ? "X" + l.slice(1) : l)).join(""),
+      )
+      : opsBytes;
+    yield* opsHeader;
+    yield text;
+    if (padTo(text.length)) yield new Uint8Array(padTo(text.length));
+    yield END_OF_ARCHIVE;
   }
-  tar.push(END_OF_ARCHIVE);
-  const archive = concatBytes(tar);
-  const lines = ops.map((o) =>
-    `${o.op}${o.op === "D" ? (o.mode ?? 0o755).toString(8).padStart(4, "0") : ""}\t${o.expect}\t${
-      escape(o.path)
-    }\n`
-  ).join("");
-  return concatBytes([enc.encode(`${archive.length}\n${lines}\n`), archive]);
+  return { length, chunks: chunks(), dropped };
+}
+
+/** `size` bytes of a local file (zeros after an early end), its md5 checked against the plan's. */
+async function* readExactly(f: StagedFile, size: number, dropped: Set<string>): AsyncGenerator<Uint8Array> {
+  const h = createHash("md5");
+  let left = size;
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(f.abs!);
+  } catch {
+    dropped.add(f.path);
+  }
+  try {
+    while (left > 0 && file) {
+      const buf = new Uint8Array(Math.min(left, 1 << 20));
+      const n = await file.read(buf);
+      if (n === null) break;
+      h.update(buf.subarray(0, n));
+      left -= n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    file?.close();
+  }
+  if (left > 0) {
+    dropped.add(f.path);
+    for (; left > 0; left -= Math.min(left, 1 << 20)) yield new Uint8Array(Math.min(left, 1 << 20));
+  } else if (f.hash && h.digest("hex") !== f.hash) dropped.add(f.path);
+}
+
+/** The whole stdin in memory (small batches, the kept-open channel; tests). */
+export async function applyBytes(s: ApplyStream): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of s.chunks) parts.push(c.slice());
+  return concatBytes(parts);
+}
+
+/** The stdin of APPLY2_SCRIPT for these operations and files, in memory. */
+export function applyInput(ops: PodOp[], files: StagedFile[]): Promise<Uint8Array> {
+  return applyBytes(applyStream(ops, files));
 }
 
 /** The paths an apply skipped or failed (from its output). Pure. */

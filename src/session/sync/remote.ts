@@ -56,9 +56,10 @@ export async function execWatched(
   command: string[],
   s: ExecStreams,
   ops = 0,
+  stdinBytes?: number,
 ): Promise<ExecResult> {
   const limit = stallMs();
-  const bytes = s.stdin instanceof Uint8Array ? s.stdin.length : 0;
+  const bytes = s.stdin instanceof Uint8Array ? s.stdin.length : stdinBytes ?? 0;
   const first = limit + bytes / APPLY_BYTES_PER_MS + ops * 25;
   const stall = new AbortController();
   let last = Date.now(), answered = false;

@@ -18,7 +18,7 @@ import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
-import { KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
 import { TarParser } from "../../pods/tar.ts";
 import {
   type Ancestor,
@@ -32,7 +32,8 @@ import { IgnoreRules } from "./ignore.ts";
 import { type Action, orderActions, planSync, type Snap, type SnapTree, type SyncMode } from "./plan.ts";
 import {
   APPLY2_SCRIPT,
-  applyInput,
+  applyBytes,
+  applyStream,
   keyOf,
   mergeRound,
   parseApplyOutput,
@@ -45,6 +46,7 @@ import {
 } from "./podside.ts";
 import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
+import { streamOf } from "./batch.ts";
 import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
 import { type Entry, scanTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
@@ -80,7 +82,7 @@ export interface CycleContext {
   channel?: () => Promise<BatchChannel>;
   log?: (line: string) => void;
   /** resolve: take this side for these paths whatever the plan says */
-  force?: { paths: Set<string> | "all"; keep: "local" | "pod" };
+  force?: { paths: Set<string> | "all"; keep: "local" | "pod"; strict?: boolean };
   /** `sync pull`: only bring changes back (nothing is sent), only below this path ("" = all) */
   pullOnly?: { under: string };
   /** paths changed in the pod -> when the change was done (the loop's watcher discounts older rounds) */
@@ -236,6 +238,13 @@ async function fetchPod(
         got.set(rel, { kind: "symlink", link: e.linkname ?? "", mode: 0o777, mtime: e.mtime });
         return Promise.resolve(undefined);
       }
+      if (e.type === "hardlink") {
+        // tar sends a second name of one inode as a link to the first (always earlier in this archive):
+        // it is a file of its own here (the pod's hard link is not made locally)
+        const first = got.get((e.linkname ?? "").replace(/^\.\//, ""));
+        if (first?.kind === "file") got.set(rel, { ...first, mode: e.mode & 0o7777 || first.mode });
+        return Promise.resolve(undefined);
+      }
       if (e.type !== "file") return Promise.resolve(undefined);
       const parts: Uint8Array[] = [];
       return Promise.resolve({
@@ -379,6 +388,23 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       f.paths === "all" || f.paths.has(p) || [...f.paths].some((q) => p.startsWith(q + "/"));
     const forced = planSync(new Map(), local, pod, f.keep === "local" ? "one-way-local" : "one-way-pod");
     const conflicted = plan.filter((a) => a.op === "conflict" && hit(a.path)).map((a) => a.path);
+    if (f.paths !== "all" && f.strict) {
+      // a named path must be (in, or hold) a conflict: taking a side there would overwrite a version
+      const all = plan.filter((a) => a.op === "conflict").map((a) => a.path);
+      const none = [...f.paths].filter((p) =>
+        !all.some((q) => q === p || q.startsWith(p + "/") || p.startsWith(q + "/"))
+      );
+      if (none.length) {
+        throw new KodamaError(
+          `${none.map((p) => JSON.stringify(p)).join(", ")} ${
+            none.length === 1 ? "is" : "are"
+          } not in conflict${
+            all.length ? ` (in conflict: ${all.slice(0, 5).join(", ")}${all.length > 5 ? ", ..." : ""})` : ""
+          }; nothing was changed`,
+          ExitCode.NOT_FOUND,
+        );
+      }
+    }
     const within = (p: string) => conflicted.some((q) => p === q || p.startsWith(q + "/"));
     plan = orderActions([
       ...plan.filter((a) => !within(a.path)),
@@ -436,36 +462,39 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
           mtimeMs: le?.mtime ?? Date.now(),
         });
       } else {
-        let data: Uint8Array;
-        try {
-          data = await Deno.readFile(join(c.root, a.path));
-        } catch {
-          continue; // gone since the scan: next cycle
-        }
-        if (hashBytes(data) !== a.entry.hash) continue; // changed since the scan: next cycle
+        // read while the archive streams; a file that changed since the scan is dropped there (`X`)
         files.push({
           path: a.path,
           kind: "file",
           mode: a.entry.mode,
-          data,
+          abs: join(c.root, a.path),
+          size: a.entry.size,
+          hash: a.entry.hash,
           mtimeMs: le?.mtime ?? Date.now(),
         });
       }
       ops.push({ op: "F", path: a.path, expect });
     }
-    const input = applyInput(ops, files);
+    const stream = applyStream(ops, files);
     let out: string;
-    if (x.channel && input.length < 256 * 1024) {
-      out = (await (await x.channel()).apply(input, c.pod)).join("\n");
+    if (x.channel && stream.length < 256 * 1024) {
+      out = (await (await x.channel()).apply(await applyBytes(stream), c.pod)).join("\n");
     } else {
       const t = targetOf(c);
       const parts: Uint8Array[] = [];
       const err: Uint8Array[] = [];
-      const res = await execWatched(kube, t, ["sh", "-c", APPLY2_SCRIPT, "sh", t.workdir], {
-        stdin: input,
-        stdout: (b) => void parts.push(b.slice()),
-        stderr: (b) => void err.push(b.slice()),
-      }, ops.length);
+      const res = await execWatched(
+        kube,
+        t,
+        ["sh", "-c", APPLY2_SCRIPT, "sh", t.workdir],
+        {
+          stdin: streamOf(stream.chunks),
+          stdout: (b) => void parts.push(b.slice()),
+          stderr: (b) => void err.push(b.slice()),
+        },
+        ops.length,
+        stream.length,
+      );
       if (res.errorKind === "dropped") throw new SyncConnectionError(`stream to ${t.pod} dropped mid-batch`);
       if (res.error || res.exitCode !== 0) {
         throw new KodamaError(
@@ -478,6 +507,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       out = new TextDecoder().decode(concatBytes(parts));
     }
     const skipped = parseApplyOutput(out);
+    for (const p of stream.dropped) skipped.add(p);
     const sent = new Set(ops.map((o) => o.path));
     for (const a of podActs) if (sent.has(a.path) && !skipped.has(a.path)) done.add(a);
     // the pod state is the watcher's last round: make it say what was just done there, so the next cycle
@@ -627,6 +657,11 @@ export const QUIET_MS = 15;
 export const TICK_S = 0.5;
 /** a full listing every this many ticks (catches a chmod or an mtime-preserving copy in the pod) */
 export const FULL_EVERY = 20;
+/** FULL_EVERY, or KODAMA_SYNC_FULL_EVERY (tests push the full listing out of reach) */
+function fullEvery(): number {
+  const v = Number(Deno.env.get("KODAMA_SYNC_FULL_EVERY"));
+  return Number.isInteger(v) && v > 0 ? v : FULL_EVERY;
+}
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 
@@ -636,7 +671,15 @@ export interface LoopHooks {
   log(line: string): void;
   home?: string;
   checkPod?(): Promise<void>;
+  /**
+   * After a failure, with how long the sync has been failing (a gap of more than 5 min between two
+   * attempts — a laptop asleep — starts the count again): a reason to give up, or undefined to retry.
+   */
+  giveUp?(e: Error, downMs: number): Promise<string | undefined>;
 }
+
+/** A longer pause than this between two attempts is a machine that slept: the failing time starts again. */
+const ASLEEP_MS = 5 * 60_000;
 
 /**
  * A watcher's absolute path as a root-relative `/` path ("" for the root, `..…` when outside). FSEvents
@@ -713,7 +756,7 @@ export class TwoWayLoop {
         WATCH_SCRIPT,
         "sh",
         t.workdir,
-        String(FULL_EVERY),
+        String(fullEvery()),
         String(TICK_S),
         this.c.syncGit ? "1" : "0",
       ],
@@ -815,6 +858,25 @@ export class TwoWayLoop {
     };
     signal.addEventListener("abort", onAbort, { once: true });
     let failures = 0;
+    let downSince = 0, lastTry = 0;
+    /** the failure is recorded; true when the loop is to end for good */
+    const fail = async (e: Error): Promise<boolean> => {
+      const now = Date.now();
+      if (failures === 0 || now - lastTry > ASLEEP_MS) downSince = now;
+      lastTry = now;
+      failures++;
+      const why = await this.h.giveUp?.(e, now - downSince).catch(() => undefined);
+      if (why) {
+        s.state = "stopped";
+        s.lastError = `gave up: ${why}`;
+        s.lastErrorAt = new Date().toISOString();
+        await this.h.save();
+        this.h.log(`giving up: ${why} (last error: ${e.message})`);
+        return true;
+      }
+      await this.#failed(e, failures, signal);
+      return false;
+    };
     let podCtrl: AbortController | undefined;
     let podDone: Promise<void> | undefined;
     let podError: Error | undefined;
@@ -833,8 +895,7 @@ export class TwoWayLoop {
         if (podError) {
           const e = podError;
           podError = undefined;
-          failures++;
-          await this.#failed(e, failures, signal);
+          if (await fail(e)) break;
           if (signal.aborted) break;
           try {
             await this.h.checkPod?.();
@@ -871,10 +932,9 @@ export class TwoWayLoop {
           await this.h.save();
         } catch (e) {
           if (signal.aborted) break;
-          failures++;
           this.#channel?.close();
           this.#channel = undefined;
-          await this.#failed(e as Error, failures, signal);
+          if (await fail(e as Error)) break;
           this.#dirty = true;
         }
       }

@@ -75,11 +75,19 @@ Deno.test("session fetch: the header the pod prints", () => {
   const h = parseFetchHeader(
     `kodama-fetch: branch=kodama/s-1 head=${A} base=${B}\nEnumerating objects\nkodama-fetch: new=3\n`,
   );
-  assertEquals(h, { branch: "kodama/s-1", head: A, base: B, newCommits: 3 });
+  assertEquals(h, { branch: "kodama/s-1", head: A, base: B, newCommits: 3, branches: new Map() });
   assertEquals(parseFetchHeader(`kodama-fetch: branch= head=${A} base=\nkodama-fetch: new=0\n`), {
     head: A,
     newCommits: 0,
+    branches: new Map(),
   });
+  // every pod branch with its commit (commits on any branch come back, not only HEAD's)
+  const b = parseFetchHeader(
+    `kodama-fetch: ref=${A} refs/heads/main\nkodama-fetch: ref=${B} refs/heads/agent/wip\n` +
+      `kodama-fetch: ref=--output=x refs/heads/evil\nkodama-fetch: ref=${A} refs/heads/bad\x1b[2J name\n` +
+      `kodama-fetch: ref=${A} refs/tags/v1\n`,
+  );
+  assertEquals([...b.branches], [["main", A], ["agent/wip", B]]);
   // SHA-256 repositories
   const long = "0123456789abcdef".repeat(4);
   assertEquals(parseFetchHeader(`kodama-fetch: head=${long}\n`).head, long);
