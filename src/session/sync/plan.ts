@@ -233,3 +233,52 @@ export function summarize(actions: Action[]): { toPod: number; toLocal: number; 
   }
   return { toPod, toLocal, conflicts };
 }
+
+/**
+ * On a local disk that folds names (APFS, NTFS: `Foo` and `foo` are one file; APFS: NFC and NFD too), a
+ * pod -> local copy is a **conflict**, never an overwrite, when its path or one of its directories would
+ * land on a local name spelled differently (one the plan does not remove first), or when another pod name
+ * folds onto the same local name. A case-only rename in the pod (a local delete, then the copy) still
+ * goes through. `fold` is src/platform.ts foldName with the disk's rules. Pure.
+ */
+export function foldConflicts(
+  plan: Action[],
+  local: SnapTree,
+  pod: SnapTree,
+  ancestor: SnapTree,
+  fold: (name: string) => string,
+): Action[] {
+  const goneHere = new Set(plan.filter((x) => x.op === "delete" && x.on === "local").map((x) => x.path));
+  const goneThere = new Set(plan.filter((x) => x.op === "delete" && x.on === "pod").map((x) => x.path));
+  const localBy = new Map<string, string>();
+  for (const name of local.keys()) if (!goneHere.has(name)) localBy.set(fold(name), name);
+  const podBy = new Map<string, string[]>();
+  for (const [name, s] of pod) {
+    if (s.kind === "dir" || goneThere.has(name)) continue;
+    const k = fold(name);
+    (podBy.get(k) ?? podBy.set(k, []).get(k)!).push(name);
+  }
+  return plan.map((x) => {
+    if (x.op !== "copy" || x.to !== "local") return x;
+    const parts = x.path.split("/");
+    let onto: string | undefined;
+    for (let n = 1; n <= parts.length && onto === undefined; n++) {
+      const prefix = parts.slice(0, n).join("/");
+      if (local.has(prefix) && !goneHere.has(prefix)) continue;
+      const q = localBy.get(fold(prefix));
+      if (q !== undefined && q !== prefix) onto = q;
+    }
+    if (onto === undefined && x.entry.kind !== "dir") {
+      onto = (podBy.get(fold(x.path)) ?? []).find((t) => t !== x.path);
+    }
+    if (onto === undefined) return x;
+    return {
+      op: "conflict",
+      path: x.path,
+      local: local.get(x.path),
+      pod: pod.get(x.path),
+      ancestor: ancestor.get(x.path),
+      why: `this disk stores it as the same file as ${onto}`,
+    };
+  });
+}

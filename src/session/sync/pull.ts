@@ -9,8 +9,8 @@
  * unless --force, and even then its ignored files (and so the directory) stay.
  *
  * planPull / markFolded / hardLinkSource are the manifest-based pull planner with the folding rules of
- * #36 (case-insensitive and normalizing disks); they are kept for their tests until the folding rules
- * move into the two-way planner.
+ * #36 (case-insensitive and normalizing disks); the two-way plan applies the same rule (plan.ts
+ * foldConflicts), with the root's folding probed.
  */
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
@@ -26,7 +26,7 @@ import { running } from "./column.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import type { Action, SnapTree } from "./plan.ts";
 import { listPod, runCycle } from "./twoway.ts";
-import { type Folding, foldName, hostPlatform, type Platform } from "../../platform.ts";
+import { type Folding, foldName, hostPlatform, type Platform, probeFolding } from "../../platform.ts";
 
 export type Change = "added" | "modified" | "deleted";
 
@@ -174,10 +174,12 @@ export function pullItems(plan: Action[], anc: SnapTree): PullItem[] {
   const items: PullItem[] = [];
   for (const a of plan) {
     if (a.op === "conflict") {
+      const onto = /^this disk stores it as the same file as (.*)$/.exec(a.why)?.[1];
       items.push({
         path: a.path,
         change: !a.pod ? "deleted" : !a.ancestor ? "added" : "modified",
         conflict: true,
+        ...(onto !== undefined ? { foldsOnto: onto } : {}),
       });
     } else if (a.op === "delete" && a.on === "local" && anc.get(a.path)?.kind !== "dir") {
       items.push({ path: a.path, change: "deleted", conflict: false });
@@ -226,6 +228,7 @@ export async function pullCommand(
       clearDirs: !!f.force,
       force: f.force ? { paths: under ? new Set([under]) : "all", keep: "pod" } : undefined,
       log: (line) => err.write(`warning: ${line}\n`),
+      folding: await probeFolding(c.root, hostPlatform()),
       onPlan: (plan, anc) => {
         items = pullItems(plan, anc);
         out.write(formatItems(items));

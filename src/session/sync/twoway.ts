@@ -29,7 +29,24 @@ import {
   saveAncestor,
 } from "./ancestor.ts";
 import { IgnoreRules } from "./ignore.ts";
-import { type Action, orderActions, planSync, type Snap, type SnapTree, type SyncMode } from "./plan.ts";
+import {
+  type Action,
+  foldConflicts,
+  orderActions,
+  planSync,
+  type Snap,
+  type SnapTree,
+  type SyncMode,
+} from "./plan.ts";
+import {
+  type Folding,
+  foldName,
+  hasUnixModes,
+  hostPlatform,
+  type Platform,
+  podMode,
+  probeFolding,
+} from "../../platform.ts";
 import {
   APPLY2_SCRIPT,
   applyBytes,
@@ -48,7 +65,7 @@ import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
 import { streamOf } from "./batch.ts";
 import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
-import { type Entry, scanTree } from "./scan.ts";
+import { type Entry, gitExecutables, scanTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 
 export const TMP_PREFIX = ".kodama-pull-";
@@ -89,6 +106,8 @@ export interface CycleContext {
   touched?: Map<string, number>;
   /** `sync pull --force`: a local directory a pulled file replaces loses what is not ignored */
   clearDirs?: boolean;
+  /** how the local disk folds names (probeFolding of the root): names that fold together conflict */
+  folding?: Folding;
   /** the plan as made (for `sync pull --dry-run`): nothing is applied when this returns false */
   onPlan?: (plan: Action[], anc: Ancestor, local: SnapTree, pod: SnapTree) => boolean;
 }
@@ -102,8 +121,23 @@ export async function localSnaps(
   rules: IgnoreRules,
   anc: Ancestor,
   memo: Map<string, [string, string]>,
+  plat: Platform = hostPlatform(),
 ): Promise<{ snaps: SnapTree; entries: Map<string, Entry> }> {
   const tree = await scanTree(root, rules);
+  // Windows keeps no modes: a path's mode is the ancestor's (what both sides last agreed on), else git's
+  // executable bit, else 0644/0755 — so the OS's 0666 never reads as a chmod, nor reaches the pod
+  const unix = hasUnixModes(plat);
+  const gitExec = unix ? undefined : await gitExecutables(root);
+  const modeOf = (p: string, e: Entry) => {
+    if (unix) return e.mode;
+    const a = anc.get(p);
+    return podMode({
+      local: null,
+      isDir: e.kind === "dir",
+      ancestor: a?.kind === e.kind ? a.mode : undefined,
+      gitExecutable: gitExec?.has(p),
+    }, plat);
+  };
   const snaps: SnapTree = new Map();
   const entries = new Map<string, Entry>();
   for (const [p, e] of tree) {
@@ -120,9 +154,9 @@ export async function localSnaps(
         if (!hash) continue; // gone meanwhile
       }
       memo.set(p, [k, hash]);
-      snaps.set(p, { kind: "file", mode: e.mode, size: e.size, hash });
+      snaps.set(p, { kind: "file", mode: modeOf(p, e), size: e.size, hash });
     } else if (e.kind === "symlink") snaps.set(p, { kind: "symlink", mode: 0o777, size: 0, link: e.link });
-    else snaps.set(p, { kind: "dir", mode: e.mode, size: 0 });
+    else snaps.set(p, { kind: "dir", mode: modeOf(p, e), size: 0 });
   }
   return { snaps, entries };
 }
@@ -382,16 +416,20 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   // a pod file whose content is not known this cycle is left out of the plan on every side
   const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
   let plan = planSync(known(anc), known(local), pod, x.mode);
+  const f = x.folding;
+  if (f && (f.caseInsensitive || f.normalizing)) {
+    plan = orderActions(foldConflicts(plan, known(local), pod, known(anc), (n) => foldName(n, f)));
+  }
   if (x.force) {
-    const f = x.force;
+    const force = x.force;
     const hit = (p: string) =>
-      f.paths === "all" || f.paths.has(p) || [...f.paths].some((q) => p.startsWith(q + "/"));
-    const forced = planSync(new Map(), local, pod, f.keep === "local" ? "one-way-local" : "one-way-pod");
+      force.paths === "all" || force.paths.has(p) || [...force.paths].some((q) => p.startsWith(q + "/"));
+    const forced = planSync(new Map(), local, pod, force.keep === "local" ? "one-way-local" : "one-way-pod");
     const conflicted = plan.filter((a) => a.op === "conflict" && hit(a.path)).map((a) => a.path);
-    if (f.paths !== "all" && f.strict) {
+    if (force.paths !== "all" && force.strict) {
       // a named path must be (in, or hold) a conflict: taking a side there would overwrite a version
       const all = plan.filter((a) => a.op === "conflict").map((a) => a.path);
-      const none = [...f.paths].filter((p) =>
+      const none = [...force.paths].filter((p) =>
         !all.some((q) => q === p || q.startsWith(p + "/") || p.startsWith(q + "/"))
       );
       if (none.length) {
@@ -695,6 +733,7 @@ export function eventPath(abs: string, root: string, realRoot?: string): string 
 
 export class TwoWayLoop {
   #realRoot?: string;
+  #folding?: Folding;
   #dirty = true;
   #wake?: () => void;
   #timer?: ReturnType<typeof setTimeout>;
@@ -809,6 +848,7 @@ export class TwoWayLoop {
       memo: this.#memo,
       log: this.h.log,
       touched: this.#touched,
+      folding: this.#folding,
       channel: async () => {
         if (!this.#channel || this.#channel.closed) {
           this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT);
@@ -844,6 +884,7 @@ export class TwoWayLoop {
   async run(signal: AbortSignal): Promise<void> {
     const s = this.h.status;
     this.#realRoot = await Deno.realPath(this.c.root).catch(() => undefined);
+    this.#folding = await probeFolding(this.c.root, hostPlatform());
     const watcher = Deno.watchFs(this.c.root, { recursive: true });
     const events = (async () => {
       try {
@@ -1006,5 +1047,6 @@ export async function reconcileOnce(
     memo: new Map(),
     force: o.force,
     log: o.log,
+    folding: await probeFolding(c.root, hostPlatform()),
   });
 }
