@@ -13,6 +13,10 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   portforward: async () => (await import("./portforward.ts")).benchPortforwardForRun(),
   mcp: async () => (await import("./mcp.ts")).benchMcp(),
   ui: async () => (await import("./ui.ts")).benchUi(),
+  compare: async () => {
+    const m = await import("./compare.ts");
+    return m.benchCompare(m.parseCompareArgs([]));
+  },
   // KODAMA_BENCH_IDLE=10 shortens the 60 s idle-CPU measurement for a quick run
   sync: async () => {
     const m = await import("./sync.ts");

@@ -28,17 +28,19 @@ const TAIL_BYTES = 2000;
 
 /** `sh -c GATHER kodama-compare`: the runs, the git facts, the latest run's check tail and summary. */
 export const GATHER_SCRIPT = [
-  `(`,
-  STATUS_SCRIPT,
-  `)`,
   `ws="\${KODAMA_WORKSPACE:-$PWD}"; runs="$ws/.kodama/runs"`,
-  `cd "$ws" 2>/dev/null || exit 0`,
   `id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
+  // the status lines of the latest run only (few processes: eight replicas are read at once)
+  `latest="$id"`,
+  `(`,
+  STATUS_SCRIPT.replace(/for d in \$\(ls [^\n]*; do/, `for d in $latest; do`),
+  `)`,
+  `cd "$ws" 2>/dev/null || exit 0`,
   `echo "@@git"`,
-  `if command -v git >/dev/null 2>&1 && git rev-parse --verify -q HEAD >/dev/null 2>&1; then`,
+  `if command -v git >/dev/null 2>&1 && head=$(git rev-parse --verify -q HEAD 2>/dev/null); then`,
   `  base=$(git config kodama.base)`,
   `  echo "branch=$(git symbolic-ref --short -q HEAD)"`,
-  `  echo "head=$(git rev-parse HEAD)"`,
+  `  echo "head=$head"`,
   `  echo "base=$base"`,
   `  [ -n "$base" ] && echo "commits=$(git rev-list --count "$base..HEAD" 2>/dev/null)"`,
   `  echo "dirty=$(git status --porcelain 2>/dev/null | wc -l | tr -d ' ')"`,
@@ -179,7 +181,9 @@ export function renderComparison(rows: ReplicaRow[]): string {
     rows.map((r) => [
       r.name,
       agentCell(r),
-      r.agent?.durationSeconds !== undefined ? formatDuration(r.agent.durationSeconds * 1000) : "-",
+      r.agent?.durationSeconds !== undefined
+        ? (r.agent.durationSeconds ? formatDuration(r.agent.durationSeconds * 1000) : "0s")
+        : "-",
       r.commits !== undefined
         ? String(r.commits) + (r.uncommitted ? ` (+${r.uncommitted} uncommitted)` : "")
         : "-",

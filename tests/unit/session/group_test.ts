@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/session/agent.ts";
 import {
+  GATHER_SCRIPT,
   parseFiles,
   parseGather,
   renderComparison,
@@ -143,6 +144,11 @@ Deno.test("a replica's objects carry the group's labels and its number in the en
 
 const HEAD = "a".repeat(40);
 const BASE = "b".repeat(40);
+
+Deno.test("compare: one exec per replica reads the latest run only", () => {
+  assertMatch(GATHER_SCRIPT, /for d in \$latest; do/);
+  assert(!/for d in \$\(ls/.test(GATHER_SCRIPT));
+});
 
 Deno.test("compare: the gather output parsed; numbers only as numbers, text without control characters", () => {
   const text = [
