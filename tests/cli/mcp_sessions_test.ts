@@ -213,3 +213,80 @@ Deno.test("mcp: workflows — listed with their trust; an untrusted or changed o
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 });
+
+clusterTest(
+  "mcp: best of N with a repository — start replicas, compare, session_fetch and adopt bring the work home",
+  {
+    seed: "demo",
+    timeoutMs: 10 * 60_000,
+  },
+  async (t, cluster) => {
+    const { gitIn, makeTestRepo } = await import("./_git_server.ts");
+    const home = await Deno.makeTempDir({ prefix: "kodama-mcp-home-" });
+    const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-mcp-repo-" }));
+    // the fake agent appends the prompt to AGENT.md and commits
+    const agent = [
+      "p=$(cat)",
+      'printf "%s\\n" "$p" >> AGENT.md',
+      "git add AGENT.md && git -c user.name=Agent -c user.email=agent@example.com commit -qm agent",
+      'echo "agent committed"',
+    ].join("\n");
+    await Deno.writeTextFile(
+      join(repo.work, ".kodama.yaml"),
+      `agent:\n  command: [sh, -c, ${JSON.stringify(agent)}]\n`,
+    );
+    const g = `mcpg-${crypto.randomUUID().slice(0, 5)}`;
+    const m = await startMcp(cluster.kubeconfig, ["--context", "dev", "--allow-destructive"], {
+      env: { KODAMA_HOME: home, GIT_CONFIG_GLOBAL: "/dev/null" },
+      cwd: repo.work,
+    });
+    try {
+      await t.step("session_start replicas 2 from the local repository, with a prompt", async () => {
+        const r = await m.call("session_start", {
+          name: g,
+          repo: ".",
+          image: SESSION_IMAGE,
+          replicas: 2,
+          prompt: "zq-mcp-marker",
+        });
+        assert(!r.isError, r.text);
+        assertEquals(r.data.replicas.length, 2);
+      });
+      await t.step("compare waits for both agents; each made one commit", async () => {
+        const c = await m.call("compare", { name: g, wait: true, timeout: "3m" });
+        assert(!c.isError, c.text);
+        for (const row of c.data.replicas) {
+          assertEquals(row.agent.state, "succeeded", c.text);
+          assertEquals(row.commits, 1, c.text);
+        }
+      });
+      await t.step("session_fetch: the replica's branch, locally", async () => {
+        const f = await m.call("session_fetch", { name: `${g}-2` });
+        assert(!f.isError, f.text);
+        const log = await gitIn(["log", "-1", "--format=%s", `kodama/${g}-2`], repo.work);
+        assertEquals(log, "agent");
+      });
+      await t.step(
+        "adopt: kodama/GROUP points at replica 1's commit; the working tree is untouched",
+        async () => {
+          const before = await gitIn(["status", "--porcelain"], repo.work);
+          const a = await m.call("adopt", { name: `${g}-1` });
+          assert(!a.isError, a.text);
+          assertEquals(a.data.branch, `kodama/${g}`);
+          const show = await gitIn(["show", `kodama/${g}:AGENT.md`], repo.work);
+          assertStringIncludes(show, "zq-mcp-marker");
+          assertEquals(await gitIn(["status", "--porcelain"], repo.work), before);
+        },
+      );
+    } finally {
+      for (const i of [1, 2]) {
+        await m.call("session_delete", { name: `${g}-${i}`, purge: true }).catch(
+          () => {},
+        );
+      }
+      await m.close();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
+    }
+  },
+);
