@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { clusterTest } from "../cluster/fixture.ts";
+import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { runKodama } from "./_run.ts";
 import { SESSION_IMAGE } from "./_session.ts";
 import { startMcp } from "./_mcp.ts";
@@ -290,3 +291,61 @@ clusterTest(
     }
   },
 );
+
+clusterTest("mcp: a cancelled session_start cleans up what it created", {
+  seed: "demo",
+  ignore: onRealCluster, // a StorageClass whose volumes take 10 minutes: the test server's provisioner
+  timeoutMs: 6 * 60_000,
+}, async (_t, cluster) => {
+  const slow = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: { name: mcp-slow }
+provisioner: kodama.dev/test-hostpath
+parameters: { provisionDelay: "600s" }
+`;
+  const mk = await kubectl(cluster, ["apply", "-f", "-"], { stdin: slow });
+  assertEquals(mk.code, 0, mk.stderr);
+  const home = await Deno.makeTempDir({ prefix: "kodama-mcp-home-" });
+  const m = await startMcp(cluster.kubeconfig, ["--context", "dev"], { env: { KODAMA_HOME: home } });
+  const name = `mcpc-${crypto.randomUUID().slice(0, 5)}`;
+  try {
+    const ctl = new AbortController();
+    const created = Promise.withResolvers<void>();
+    const call = m.call("session_start", {
+      name,
+      image: SESSION_IMAGE,
+      noSync: true,
+      storageClass: "mcp-slow",
+    }, {
+      signal: ctl.signal,
+      onprogress: (p) => {
+        if (/objects created|waiting for volume/.test(p.message ?? "")) created.resolve();
+      },
+    }).catch((e) => e as Error);
+    await created.promise;
+    ctl.abort();
+    assert((await call) instanceof Error, "the call was cancelled");
+    // the session's objects go: no session, no claims left behind
+    const deadline = Date.now() + 120_000;
+    let gone = false;
+    while (Date.now() < deadline && !gone) {
+      const s = await m.call("session_status", { name });
+      const pvcs = await kubectl(cluster, [
+        "get",
+        "pvc",
+        "-n",
+        "dev",
+        "-l",
+        `kodama.dev/session=${name}`,
+        "-o",
+        "name",
+      ]);
+      gone = !!s.isError && /not found/.test(s.text) && pvcs.stdout.trim() === "";
+      if (!gone) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert(gone, "the cancelled start left nothing behind");
+  } finally {
+    await m.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+});
