@@ -11,6 +11,8 @@ import { formatDuration } from "../../base/duration.ts";
 import { safeLine, stripControl } from "../../ui/color.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { hostPlatform, ownCommandLine, runtimeFlagGiven } from "../../platform.ts";
+import { canRelay, childWorker, type WorkerLike } from "./child.ts";
+import { kodamaHome } from "../../config/paths.ts";
 
 export interface ScriptModule {
   /** file URL of the entry module inside the snapshot */
@@ -56,9 +58,10 @@ const WORKER_URL = new URL("./worker.js", import.meta.url).href;
 function bootstrap(o: SandboxOptions): string {
   return [
     `import { boot } from ${JSON.stringify(WORKER_URL)};`,
+    // kodama's pid and its parent's: a worker in a process of its own (child.ts) refuses to signal them too
     `boot(${JSON.stringify(o.mode === "script" ? o.script?.entryUrl ?? null : null)}, ${
       JSON.stringify(o.script?.usesNode !== false)
-    });`,
+    }, ${JSON.stringify([Deno.pid, Deno.ppid])});`,
   ].join("\n");
 }
 
@@ -169,10 +172,19 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
       ),
     );
   }
-  const url = URL.createObjectURL(new Blob([bootstrap(o)], { type: "application/javascript" }));
-  const worker = new Worker(url, { type: "module", deno: { permissions: workerPermissions(o) } });
   const out = cleanSink(o.out, o.tty);
   const err = cleanSink(o.err, o.tty);
+  // a script's Worker lives in a process of its own (child.ts): what Deno compiles and caches of the
+  // repository's code goes under $KODAMA_HOME, never into the user's Deno cache
+  const own = o.mode === "script" && canRelay();
+  const url = own ? "" : URL.createObjectURL(new Blob([bootstrap(o)], { type: "application/javascript" }));
+  const worker: WorkerLike = own
+    ? childWorker(bootstrap(o), workerPermissions(o), {
+      home: kodamaHome(),
+      memoryMb: o.memoryMb,
+      err: (text) => err.write(text),
+    })
+    : new Worker(url, { type: "module", deno: { permissions: workerPermissions(o) } });
   const rssBase = Deno.memoryUsage().rss;
   return new Promise<SandboxResult>((resolve) => {
     let done = false;
@@ -185,7 +197,7 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
       clearInterval(memTimer);
       o.signal.removeEventListener("abort", onAbort);
       worker.terminate();
-      URL.revokeObjectURL(url);
+      if (url) URL.revokeObjectURL(url);
       const changed = restoreEnv(envBefore);
       if (changed.length && r.ok) {
         r = {
@@ -213,7 +225,7 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
       timers.push(setTimeout(() => stop(`timed out after ${formatDuration(o.timeoutMs!)}`, 5), o.timeoutMs));
     }
     const memTimer = setInterval(() => {
-      if (!o.memoryMb) return;
+      if (!o.memoryMb || own) return; // a script's own process guards its memory itself (relay.js)
       const grown = (Deno.memoryUsage().rss - rssBase) / (1 << 20);
       if (grown > o.memoryMb) failWith(`exceeded the memory limit of ${o.memoryMb} MB`);
     }, 250);

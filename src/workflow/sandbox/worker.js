@@ -292,6 +292,10 @@ function endScript(code = 0) {
 const ENV_MESSAGE =
   "a script cannot change the environment: it is kodama's and every later step's (pass `env` to Deno.Command for a child)";
 
+/** kodama's pid and its parent's, when this worker runs in a process of its own (child.ts) */
+/** @type {number[]} */
+let kodamaPids = [];
+
 /**
  * A refusal for signals a script must not send: to kodama itself (which would skip the run's
  * `always()` steps and cleanups), to its parent, or to a whole process group (pid 0 or negative).
@@ -300,7 +304,7 @@ const ENV_MESSAGE =
 function guardedKill(kill) {
   return (/** @type {unknown} */ pid, /** @type {any} */ sig) => {
     const n = Number(pid);
-    if (!Number.isInteger(n) || n <= 0 || n === Deno.pid || n === Deno.ppid) {
+    if (!Number.isInteger(n) || n <= 0 || n === Deno.pid || n === Deno.ppid || kodamaPids.includes(n)) {
       throw new Error(
         `a script cannot signal ${n <= 0 ? "a process group" : "kodama or its parent"} (pid ${pid})`,
       );
@@ -417,8 +421,10 @@ function lockDown(usesNode) {
 /**
  * @param {string | null} entry file URL of the script's snapshot entry module (script mode)
  * @param {boolean} [usesNode] the script's graph imports a `node:` built-in
+ * @param {number[]} [protect] more pids a script may not signal (kodama's, from a child process)
  */
-export function boot(entry, usesNode = true) {
+export function boot(entry, usesNode = true, protect = []) {
+  kodamaPids = protect;
   self.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     fail(e.reason);
