@@ -229,7 +229,9 @@ export class Api {
       case "runs": {
         if (rest[0] !== undefined && rest[1] === "log") return this.runLog(req, s, rest[0]);
         const { runningPod, listRuns } = await import("../session/agentrun.ts");
-        return json(await listRuns(k, await runningPod(k, k.namespace, s)));
+        const runs = await listRuns(k, await runningPod(k, k.namespace, s));
+        this.hub.noteRuns(s, runs);
+        return json(runs);
       }
       case "diff": {
         const { fetchSession } = await import("../session/fetch.ts");

@@ -145,14 +145,51 @@ export class Hub {
     (async () => {
       const { runningPod, listRuns } = await import("../session/agentrun.ts");
       try {
-        const runs = await listRuns(this.kube, await runningPod(this.kube, this.kube.namespace, name));
-        const last = runs.at(-1);
-        if (last) this.agents.set(name, { state: last.state, run: last.id });
-        else this.agents.delete(name);
+        this.noteRuns(
+          name,
+          await listRuns(this.kube, await runningPod(this.kube, this.kube.namespace, name)),
+        );
       } catch {
         this.agents.delete(name);
+        this.changed();
       }
-      this.changed();
+    })();
+  }
+
+  /** What a read of a session's runs found (here, or by a page's request): the list shows its latest. */
+  noteRuns(name: string, runs: { id: string; state: string }[]): void {
+    const last = runs.at(-1);
+    const before = this.agents.get(name);
+    if (last) this.agents.set(name, { state: last.state, run: last.id });
+    else this.agents.delete(name);
+    if (last?.state === "running") this.followRun(name, last.id);
+    if (before?.state !== last?.state || before?.run !== last?.id) this.changed();
+  }
+
+  private following = new Set<string>();
+
+  /**
+   * A running agent run is followed (its log, as `agent logs -f` reads it, to nothing) so the list learns
+   * the moment it ends, whoever started it: an event, not a poll.
+   */
+  private followRun(name: string, run: string): void {
+    const key = `${name}/${run}`;
+    // a run is followed once: a log that ended while the status still said running is not re-read in a loop
+    if (this.following.has(key) || this.signal.aborted) return;
+    this.following.add(key);
+    (async () => {
+      try {
+        const { agentLogs } = await import("../session/agentrun.ts");
+        const none = { write: () => {} };
+        await agentLogs(this.kube, this.kube.namespace, name, {
+          run,
+          follow: true,
+          signal: this.signal,
+          out: none,
+          err: none,
+        });
+      } catch { /* the pod went away: the watch says so */ }
+      if (!this.signal.aborted) this.refreshAgent(name);
     })();
   }
 

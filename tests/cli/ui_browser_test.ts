@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
-import { makeTestRepo } from "./_git_server.ts";
+import { gitIn, makeTestRepo } from "./_git_server.ts";
 import { readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 // functions handed to the page run there, where these exist
@@ -71,6 +71,8 @@ withSessionWorld(
     await Deno.mkdir(shots, { recursive: true });
     console.log(`screenshots: ${shots}`);
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    // the directory kodama ui runs in is a clone of the session's repository: session fetch lands there
+    await gitIn(["clone", "-q", repo.bare, "."], w.cwd);
     await Deno.writeTextFile(
       join(w.cwd, ".kodama.yaml"),
       `agent:\n  command: [sh, -c, ${JSON.stringify(FAKE_AGENT)}]\n`,
@@ -282,6 +284,13 @@ withSessionWorld(
         await waitText("#diff", /AGENT\.md/, 60_000);
         await waitText("#diff", /zq-ui-4711/);
         await shot("06-diff");
+        // one button: session fetch, the pod's commits onto kodama/NAME of the local clone
+        await page.click("#fetch");
+        await page.waitForSelector(`.op.ok[data-op="fetch ${NAME}"]`, { timeout: 60_000 });
+        assertEquals(
+          await gitIn(["log", "-1", "--format=%s", `kodama/${NAME}`], w.cwd),
+          "agent: edit AGENT.md",
+        );
       });
 
       await t.step("a sync conflict: view both versions, keep the pod's", async () => {
