@@ -518,3 +518,43 @@ clusterTest(
     );
   },
 );
+
+clusterTest("vscode tree: `kodama list -o json -w` keeps the session rows current, without polling", {
+  seed: "demo",
+  timeoutMs: 240_000,
+}, async (_t, c) => {
+  const { Kube } = await import("../../src/kube/client.ts");
+  const { busyboxPod } = await import("./_helpers.ts");
+  const { SessionModel, watchSessions } = await import("../../editors/vscode/src/tree.ts");
+  const w = await world(c.kubeconfig);
+  const model = new SessionModel();
+  let changes = 0;
+  const watch = watchSessions(w.ctx().cli, { namespace: "dev" }, model, () => changes++);
+  const kube = await Kube.connect({ kubeconfig: c.kubeconfig, namespace: "dev" });
+  const name = `vscode-tree-${crypto.randomUUID().slice(0, 6)}`;
+  const until = async (what: string, f: () => boolean) => {
+    for (let i = 0; i < 600 && !f(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert(f(), `never: ${what} (rows: ${JSON.stringify(model.rows())})`);
+  };
+  try {
+    // a session's pod (what `kodama list` reads: the managed-by and session labels)
+    await kube.createObject(
+      "pods",
+      "dev",
+      busyboxPod(name, {
+        labels: { "app.kubernetes.io/managed-by": "kodama", "kodama.dev/session": name },
+        command: ["sleep", "3600"],
+      }),
+    );
+    await until("the session row", () => model.rows().some((r) => r.name === name));
+    await until("Running", () => model.rows().find((r) => r.name === name)?.phase === "Running");
+    assertEquals(model.rows().find((r) => r.name === name)?.namespace, "dev");
+    assert(changes >= 1);
+    await kube.deleteObject("pods", "dev", name, { gracePeriodSeconds: 0 });
+    await until("the row gone", () => !model.rows().some((r) => r.name === name));
+  } finally {
+    watch.stop();
+    await kube.deleteObject("pods", "dev", name, { gracePeriodSeconds: 0 }).catch(() => {});
+  }
+  assertEquals(await watch.ended, undefined);
+});

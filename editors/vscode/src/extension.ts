@@ -4,16 +4,12 @@
  * talks to Kubernetes.
  */
 import * as vscode from "vscode";
-import { type ChildProcess, spawn } from "node:child_process";
-import process from "node:process";
 import type { Api } from "./api.ts";
 import * as argv from "./argv.ts";
 import type { CliConfig } from "./cli.ts";
-import { errorText } from "./cli.ts";
 import * as h from "./handlers.ts";
-import { JsonStream } from "./jsonstream.ts";
 import { isWorkflowFile, workflowNameLines } from "./lens.ts";
-import { phaseIcon, SessionModel, type SessionRow } from "./tree.ts";
+import { phaseIcon, SessionModel, type SessionRow, type SessionWatch, watchSessions } from "./tree.ts";
 
 const CONN_KEY = "kodama.connection";
 
@@ -90,49 +86,22 @@ export function activate(context: vscode.ExtensionContext): void {
   // the tree: sessions from `kodama list -o json -w`, and recent pods
   const sessions = new SessionModel();
   const changed = new vscode.EventEmitter<void>();
-  let watcher: ChildProcess | undefined;
+  let watch: SessionWatch | undefined;
   let watchError: string | undefined;
   const startWatch = () => {
-    watcher?.kill();
-    const c = cli();
-    const child = spawn(c.command, [
-      ...(c.prefix ?? []),
-      ...argv.sessionListArgs(conn, true),
-    ], {
-      cwd: c.cwd,
-      env: c.env ? { ...process.env, ...c.env } : undefined,
-      shell: false,
-      windowsHide: true,
-    });
-    watcher = child;
+    watch?.stop();
     sessions.reset([]);
     watchError = undefined;
-    const js = new JsonStream();
-    let stderr = "";
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      let any = false;
-      for (const o of js.push(d)) {
-        any = sessions.apply(o as h.SessionObj) || any;
-      }
-      if (any) changed.fire();
-    });
-    child.stderr?.setEncoding("utf8").on(
-      "data",
-      (d: string) => (stderr += d).length > 65536 && (stderr = ""),
-    );
-    child.on("error", (e) => {
-      watchError = e.message;
+    changed.fire();
+    const w = watchSessions(cli(), conn, sessions, () => changed.fire());
+    watch = w;
+    void w.ended.then((end) => {
+      if (!end || watch !== w) return;
+      watch = undefined;
+      watchError = end.error;
       changed.fire();
-    });
-    child.on("exit", (code) => {
-      if (watcher !== child) return;
-      watcher = undefined;
-      if (code) {
-        watchError = errorText(stderr, `kodama list -w ended (exit ${code})`);
-      }
-      changed.fire();
-      // the watch ended (a dropped connection): start again after a pause
-      setTimeout(() => !watcher && startWatch(), code ? 30_000 : 2_000);
+      // the watch ended (a dropped connection, a broken kubeconfig): start again after a pause
+      setTimeout(() => !watch && startWatch(), end.code ? 30_000 : 2_000);
     });
   };
   type Node = {
@@ -244,7 +213,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void showStatus();
       startWatch();
     }),
-    { dispose: () => watcher?.kill() },
+    { dispose: () => watch?.stop() },
   );
   startWatch();
 }
