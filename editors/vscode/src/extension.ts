@@ -5,7 +5,7 @@
  */
 import * as vscode from "vscode";
 import type { Api } from "./api.ts";
-import * as argv from "./argv.ts";
+import type * as argv from "./argv.ts";
 import type { CliConfig } from "./cli.ts";
 import * as h from "./handlers.ts";
 import { isWorkflowFile, workflowNameLines } from "./lens.ts";
