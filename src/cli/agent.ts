@@ -48,6 +48,10 @@ export const subcommands: CommandSpec[] = [
           "Run the tests in the workspace when the agent has ended (kodama agent status shows the result)",
           'kodama agent run my-work --prompt-file task.txt --check "npm test"',
         ],
+        [
+          "After the pod ended mid-run (agent status: interrupted), pick up the last conversation",
+          "kodama agent run my-work --continue",
+        ],
       ],
       notes:
         `When agent.command is claude and the image lacks it but has npm, Claude Code is installed once into the
@@ -57,6 +61,11 @@ home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm'
     options: [
       { flags: "--prompt <text>", description: "the prompt" },
       { flags: "--prompt-file <file>", description: "read the prompt from a file (- for stdin)" },
+      {
+        flags: "--continue",
+        description:
+          "continue the agent's last conversation (agent.continueArgs, default Claude Code's --continue); the prompt is optional",
+      },
       {
         flags: "--check <cmd>",
         description:
@@ -69,6 +78,7 @@ home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm'
         prompt: inv.opts.prompt as string | undefined,
         promptFile: inv.opts.promptFile as string | undefined,
         check: inv.opts.check as string | undefined,
+        continue: inv.opts.continue as boolean | undefined,
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },
@@ -77,7 +87,7 @@ home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm'
     names: ["status"],
     help: {
       summary:
-        "List a session's agent runs: state (running, succeeded, failed, stopped), exit code, start, duration",
+        "List a session's agent runs: state (running, succeeded, failed, stopped, interrupted), exit code, start, duration, the run it continues",
       examples: [
         ["The runs as a table", "kodama agent status my-work"],
         ["As JSON", "kodama agent status my-work -o json"],

@@ -280,6 +280,9 @@ const agent = z.object({
   check: nonEmpty("a shell command").optional().describe(
     "Shell command run in the session's workspace, in the pod, when an agent run has ended (e.g. npm test); its exit code and output are recorded with the run and shown by `kodama compare`. A repository's .kodama.yaml may set it: it only ever runs in the pod, never on this machine.",
   ),
+  continueArgs: stringList().default(["--continue"]).describe(
+    "Arguments added to agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (Claude Code's own --continue).",
+  ),
 }).strict().describe("Coding agent runs.");
 
 const exec = z.object({

@@ -9,6 +9,9 @@
  *   check     the check command (`start --check`, `agent.check`), run with sh in the workspace when the
  *             agent has ended; its output goes to `check.log` and its exit code to `check-exit`
  *   summary   the agent's final message, when it writes one (its path is in KODAMA_SUMMARY_FILE)
+ *   pod       the uid of the pod it ran in (KODAMA_POD_UID): a run without an end whose pod is gone was
+ *             interrupted (eviction, node loss, a stop) — `agent run --continue` picks it up
+ *   continues the run it continued (`agent run --continue`: agent.continueArgs, Claude Code's --continue)
  *
  * `exit` is written last (after the check), so a run with a check is "running" until the check is done.
  *
@@ -55,14 +58,16 @@ export const RUNNER_SCRIPT = [
 ].join("\n");
 
 /**
- * Start a run: `sh -c START kodama-agent BYTES[+CHECK] CMD ARGS...` with the check command (CHECK bytes,
- * when given) and then the prompt (BYTES long) on stdin. Prints the run id on
+ * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c] CMD ARGS...` with the check command (CHECK bytes,
+ * when given) and then the prompt (BYTES long) on stdin; `:c` records that it continues the latest run
+ * (`agent run --continue`). Prints the run id on
  * stdout as its last line; install progress (npm) on stderr. Exits 127 with a message naming
  * agent.command when the command is missing and cannot be installed.
  */
 export const START_SCRIPT = [
   `set -u`,
-  `bytes="$1"; shift; cb=0; missing=0`,
+  `bytes="$1"; shift; cb=0; missing=0; cont=0`,
+  `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
   `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
   ...PROLOGUE,
   `if ! command -v "$1" >/dev/null 2>&1; then`,
@@ -79,6 +84,7 @@ export const START_SCRIPT = [
   // the runs never get committed: the clone's local exclude (idempotent)
   `if [ -d "$ws/.git" ]; then grep -qxF '/${RUNS_DIR}/' "$ws/.git/info/exclude" 2>/dev/null || { mkdir -p "$ws/.git/info" && echo '/${RUNS_DIR}/' >> "$ws/.git/info/exclude"; }; fi`,
   `n=$(ls "$runs" | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
+  `prev="\${n:-}"`,
   `n=$((\${n:-0} + 1))`,
   `while ! mkdir "$runs/$n" 2>/dev/null; do n=$((n + 1)); done`,
   `run="$runs/$n"`,
@@ -88,6 +94,8 @@ export const START_SCRIPT = [
   // exactly as many bytes as kodama sends: older exec protocols (v4) cannot signal the end of stdin
   `head -c "$bytes" > "$run/prompt" || exit 1`,
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/started"`,
+  `printf '%s\\n' "\${KODAMA_POD_UID:-}" > "$run/pod"`,
+  `if [ "$cont" = 1 ] && [ -n "$prev" ]; then echo "$prev" > "$run/continues"; fi`,
   `: > "$run/log"`,
   `if [ "$missing" = 1 ]; then`,
   `  echo "kodama: $1 is not in the image (agent.command)" > "$run/log"`,
@@ -104,14 +112,14 @@ export const START_SCRIPT = [
  * The command line that starts a run; the check (`checkBytes` long, if any) and then the prompt
  * (`promptBytes` long) go on stdin.
  */
-export function startArgv(command: string[], promptBytes: number, checkBytes = 0): string[] {
-  const sizes = checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes);
+export function startArgv(command: string[], promptBytes: number, checkBytes = 0, cont = false): string[] {
+  const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 
 /**
- * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit`, where
- * check is 1 when the run has a check command.
+ * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues`,
+ * where check is 1 when the run has a check command.
  */
 export const STATUS_SCRIPT = [
   `set -u`,
@@ -119,18 +127,21 @@ export const STATUS_SCRIPT = [
   `[ -d "$runs" ] || exit 0`,
   `for d in $(ls "$runs" | grep -E '^[0-9]+$' | sort -n); do`,
   `  r="$runs/$d"; pid=$(cat "$r/pid" 2>/dev/null); code=$(cat "$r/exit" 2>/dev/null)`,
+  `  rpod=$(cat "$r/pod" 2>/dev/null)`,
   `  if [ -n "$code" ]; then st=exited`,
   `  elif [ -f "$r/stopped" ]; then st=stopped`,
+  // started in another pod (this one is new: the old one was evicted, lost or stopped): its pid means nothing here
+  `  elif [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then st=interrupted`,
   `  elif [ -n "$pid" ] && alive "$pid"; then st=running`,
   `  elif [ -z "$pid" ]; then st=starting`,
   `  else st=lost; fi`,
   `  [ -f "$r/stopped" ] && st=stopped`,
   `  ck=0; [ -s "$r/check" ] && ck=1`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$d" "$st" "$code" "$(cat "$r/started" 2>/dev/null)" "$(cat "$r/ended" "$r/stopped" 2>/dev/null | head -n 1)" "$pid" "$ck" "$(cat "$r/check-exit" 2>/dev/null)"`,
+  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$d" "$st" "$code" "$(cat "$r/started" 2>/dev/null)" "$(cat "$r/ended" "$r/stopped" 2>/dev/null | head -n 1)" "$pid" "$ck" "$(cat "$r/check-exit" 2>/dev/null)" "$(cat "$r/continues" 2>/dev/null)"`,
   `done`,
 ].join("\n");
 
-export type RunState = "running" | "succeeded" | "failed" | "stopped";
+export type RunState = "running" | "succeeded" | "failed" | "stopped" | "interrupted";
 
 /**
  * A run's check: pending (the agent still runs), running, passed, failed, or skipped (the run was
@@ -151,6 +162,8 @@ export interface AgentRun {
   durationSeconds?: number;
   /** the run's check, when it has one */
   check?: RunCheck;
+  /** the run this one continued (`agent run --continue`) */
+  continues?: string;
 }
 
 function checkOf(
@@ -173,7 +186,7 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
   const out: AgentRun[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [id, raw, code, started, ended, _pid, hasCheck, checkCode] = line.split("\t");
+    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues] = line.split("\t");
     if (!/^\d+$/.test(id ?? "")) continue;
     const exitCode = code && /^-?\d+$/.test(code) ? Number(code) : undefined;
     const state: RunState = raw === "exited"
@@ -182,6 +195,8 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
       ? "stopped"
       : raw === "running" || raw === "starting"
       ? "running"
+      : raw === "interrupted"
+      ? "interrupted"
       : "failed"; // lost: the process is gone without an exit code (the pod restarted)
     const s = started ? Date.parse(started) : NaN;
     const e = ended ? Date.parse(ended) : NaN;
@@ -198,6 +213,7 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
     });
     const check = checkOf(hasCheck, raw, checkCode, Boolean(ended));
     if (check) out[out.length - 1].check = check;
+    if (continues && /^\d+$/.test(continues.trim())) out[out.length - 1].continues = continues.trim();
   }
   return out.sort((a, b) => Number(a.id) - Number(b.id));
 }
@@ -215,7 +231,9 @@ export const LOGS_SCRIPT = [
   `while :; do`,
   // the end is checked before reading, so the last bytes written before it are always printed
   `  done_=0; { [ -f "$r/exit" ] || [ -f "$r/stopped" ]; } && done_=1`,
-  `  pid=$(cat "$r/pid" 2>/dev/null)`,
+  `  pid=$(cat "$r/pid" 2>/dev/null); rpod=$(cat "$r/pod" 2>/dev/null)`,
+  // a run of an earlier pod (interrupted): its pid may be another process's here
+  `  [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ] && done_=1`,
   `  [ "$done_" = 0 ] && [ -n "$pid" ] && ! alive "$pid" && done_=1`,
   `  size=$(wc -c < "$r/log")`,
   `  if [ "$size" -gt "$off" ]; then tail -c +$((off + 1)) "$r/log" | head -c $((size - off)); off=$size; fi`,
@@ -233,6 +251,9 @@ export const STOP_SCRIPT = [
   `r="$runs/$id"`,
   `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
   `if [ -f "$r/exit" ] || [ -f "$r/stopped" ]; then echo "kodama: agent run $id has already ended" >&2; echo "$id"; exit 0; fi`,
+  `rpod=$(cat "$r/pod" 2>/dev/null)`,
+  // a run of an earlier pod was interrupted already; its pid may be another process's here: never signalled
+  `if [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then echo "kodama: agent run $id has already ended (interrupted)" >&2; echo "$id"; exit 0; fi`,
   `pid=$(cat "$r/pid" 2>/dev/null)`,
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$r/stopped"`,
   `if [ -n "$pid" ]; then kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi`,

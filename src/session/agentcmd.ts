@@ -49,19 +49,25 @@ export async function readPrompt(
   return text;
 }
 
+/** What `agent run --continue` tells the agent when no prompt is given. */
+export const CONTINUE_PROMPT =
+  "Continue the task from your last conversation where it stopped: the previous run was interrupted before it finished.";
+
 export async function runCommand(
   kube: Kube,
   name: string,
-  f: { prompt?: string; promptFile?: string; check?: string },
+  f: { prompt?: string; promptFile?: string; check?: string; continue?: boolean },
   cfg: Config,
 ): Promise<number> {
-  const prompt = await readPrompt(f);
+  const prompt = (await readPrompt(f)) ?? (f.continue ? CONTINUE_PROMPT : undefined);
   if (prompt === undefined) {
-    throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE");
+    throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE (or --continue)");
   }
   return await agentRun(kube, kube.namespace, name, {
     prompt,
-    command: cfg.agent.command,
+    // Claude Code's --continue: its last conversation, kept on the home volume, goes on
+    command: f.continue ? [...cfg.agent.command, ...cfg.agent.continueArgs] : cfg.agent.command,
+    continues: f.continue,
     check: f.check ?? cfg.agent.check,
     out: stdoutSink,
     err: stderrSink,

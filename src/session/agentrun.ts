@@ -82,6 +82,8 @@ export interface RunOptions {
   command: string[];
   /** a check command run in the workspace when the agent has ended (`--check`, agent.check) */
   check?: string;
+  /** it continues the latest run (the command has agent.continueArgs); recorded with the run */
+  continues?: boolean;
   out: Sink;
   err: Sink;
 }
@@ -96,7 +98,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   const stdin = new Uint8Array(check.length + prompt.length);
   stdin.set(check);
   stdin.set(prompt, check.length);
-  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length, check.length), {
+  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length, check.length, o.continues), {
     stdin,
     err: o.err,
   });
@@ -159,8 +161,18 @@ export function checkWord(c: AgentRun["check"]): string {
 
 export function renderRuns(runs: AgentRun[], now = Date.now()): string {
   const checks = runs.some((r) => r.check);
+  // CONTINUES once some run continued another (`agent run --continue`)
+  const continued = runs.some((r) => r.continues);
   return renderTable(
-    ["RUN", "STATE", "EXIT", "STARTED", "DURATION", ...(checks ? ["CHECK"] : [])],
+    [
+      "RUN",
+      "STATE",
+      "EXIT",
+      "STARTED",
+      "DURATION",
+      ...(checks ? ["CHECK"] : []),
+      ...(continued ? ["CONTINUES"] : []),
+    ],
     runs.map((r) => [
       r.id,
       r.state,
@@ -168,6 +180,7 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
       r.startedAt ? `${formatAge(r.startedAt, now)} ago` : "-",
       r.durationSeconds !== undefined ? formatDuration(r.durationSeconds * 1000) : "-",
       ...(checks ? [checkWord(r.check)] : []),
+      ...(continued ? [r.continues ? `run ${r.continues}` : "-"] : []),
     ]),
   );
 }
@@ -252,7 +265,11 @@ export async function agentStop(
   }
   if (r.code !== 0) throw new KodamaError(`cannot stop the run: ${r.stderr.trim() || `exit code ${r.code}`}`);
   const stopped = r.stdout.trim().split("\n").at(-1);
-  if (r.stderr.includes("already ended")) o.err.write(`agent run ${stopped} had already ended\n`);
-  else o.out.write(`agent run ${stopped} stopped\n`);
+  if (r.stderr.includes("already ended")) {
+    // a run of an earlier pod was cut off by that pod's end: never signalled here
+    o.err.write(
+      `agent run ${stopped} had already ended${r.stderr.includes("(interrupted)") ? " (interrupted)" : ""}\n`,
+    );
+  } else o.out.write(`agent run ${stopped} stopped\n`);
   return ExitCode.OK;
 }

@@ -186,9 +186,9 @@ export function mainContainer(spec: SessionSpec): V1Container {
           { name: "KODAMA_REPLICA", value: String(spec.group.replica) },
         ]
         : []),
-      ...(spec.idleStop
-        ? [{ name: "KODAMA_POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } }]
-        : []),
+      // which pod this is: agent runs record it (a run of an earlier pod was interrupted), and the idle
+      // watchdog knows the pod's processes by it (every exec gets the container's environment)
+      { name: "KODAMA_POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
     ],
     ...(spec.idleStop ? { terminationMessagePath: TERMINATION_LOG } : {}),
     // optional: a session whose Secret was removed (or never made) still starts

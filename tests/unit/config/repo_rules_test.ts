@@ -88,6 +88,8 @@ const DECISIONS: Record<string, string> = {
   "agent.command": "repo",
   // like agent.command, it runs in the session's pod only (never on this machine): shown by `start`
   "agent.check": "repo",
+  // arguments of agent.command, run in the pod only, as agent.command is
+  "agent.continueArgs": "repo",
   "agent.authEnv": "userOnly",
   "exec.maxParallel": "repo",
   "exec.shell": "repo",

@@ -6,6 +6,7 @@ import {
   RUNNER_SCRIPT,
   START_SCRIPT,
   startArgv,
+  STATUS_SCRIPT,
   STOP_SCRIPT,
 } from "../../../src/session/agent.ts";
 import { parseFetchHeader } from "../../../src/session/fetch.ts";
@@ -118,4 +119,24 @@ Deno.test("session fetch: pod-chosen values that could become local git options 
   // a branch is only displayed, never with its terminal escapes
   const h = parseFetchHeader(`kodama-fetch: branch=ok\x1b]0;pwned\x07\x1b[2J head=${A}\n`);
   assertEquals(h.branch, "ok");
+});
+
+Deno.test("agent runs: a run of an earlier pod is interrupted; --continue is recorded and parsed", () => {
+  const runs = parseRuns(
+    [
+      "1\tinterrupted\t\t2026-11-23T10:00:00Z\t\t12\t0\t\t",
+      "2\trunning\t\t2026-11-23T10:05:00Z\t\t40\t0\t\t1",
+    ].join("\n"),
+    Date.parse("2026-11-23T10:06:00Z"),
+  );
+  assertEquals(runs.map((r) => [r.id, r.state, r.continues]), [["1", "interrupted", undefined], [
+    "2",
+    "running",
+    "1",
+  ]]);
+  assertEquals(startArgv(["claude", "-p", "--continue"], 42, 0, true).slice(3, 5), ["kodama-agent", "42:c"]);
+  assertEquals(startArgv(["claude", "-p"], 42, 7, true)[4], "42+7:c");
+  // the status and stop scripts know a run of another pod (its pid means nothing in this one)
+  assertMatch(STATUS_SCRIPT, /"\$rpod" != "\$\{KODAMA_POD_UID:-\}" \]; then st=interrupted/);
+  assertMatch(STOP_SCRIPT, /has already ended \(interrupted\)/);
 });
