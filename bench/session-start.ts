@@ -56,6 +56,8 @@ function kodamaArgv(t: Target, args: string[]): string[] {
     t.kubeconfig,
     "--context",
     t.context,
+    "-n",
+    "dev",
     ...args,
   ];
 }
@@ -163,6 +165,8 @@ async function benchTarget(t: Target, runs: number): Promise<string[]> {
   }
   await Deno.remove(b.home, { recursive: true }).catch(() => {});
   await Deno.remove(b.cwd, { recursive: true }).catch(() => {});
+  // each target's figures as soon as they are known (a later target may fail)
+  console.error(lines.join("\n"));
   return lines;
 }
 
