@@ -7,6 +7,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
 import { podSelector } from "../pods/selector.ts";
 import { podKey, type PodLister } from "../pods/target.ts";
 
@@ -32,6 +33,8 @@ export class PodCache {
         await e.ready;
       } catch (err) {
         this.#drop(key, e);
+        // may not list (or watch) pods here, yet perhaps get one by name: findPods asks as the CLI does
+        if (err instanceof KodamaError && err.code === ExitCode.FORBIDDEN) return undefined;
         throw err;
       }
       return [...e.pods.values()].filter(match);

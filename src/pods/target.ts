@@ -144,12 +144,13 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
 
 /**
  * Where findPods gets a namespace's pods (undefined: every namespace) for the selectors: the API server
- * by default; a caller holding a watch-backed cache (the MCP server) passes its own.
+ * by default; a caller holding a watch-backed cache (the MCP server) passes its own. Undefined: it cannot
+ * serve this one (e.g. the user may get a pod but not list them), and findPods asks the API server as usual.
  */
 export type PodLister = (
   namespace: string | undefined,
   q: { labelSelector?: string; fieldSelector?: string },
-) => Promise<V1Pod[]>;
+) => Promise<V1Pod[] | undefined>;
 
 /** List and filter pods for a target; sorted by namespace/name. Never throws for "nothing matched". */
 export async function findPods(kube: Kube, target: TargetFlags, list?: PodLister): Promise<V1Pod[]> {
@@ -157,10 +158,8 @@ export async function findPods(kube: Kube, target: TargetFlags, list?: PodLister
   const t = await resolveTarget(kube, target);
   const namespace = targetNamespace(kube, t);
   if (list) {
-    return filterPods(
-      await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) }),
-      t,
-    );
+    const pods = await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) });
+    if (pods) return filterPods(pods, t);
   }
   if (t.pod !== undefined && namespace !== undefined && !t.selector && !t.fieldSelector) {
     // one named pod: GET it, as kubectl does — the `get` right kubectl exec needs (not `list`), and the

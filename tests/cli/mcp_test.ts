@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { clusterTest } from "../cluster/fixture.ts";
-import { KODAMA_TEST_IMAGE, loadPodNames } from "../cluster/harness.ts";
+import { KODAMA_TEST_IMAGE, loadPodNames, onRealCluster } from "../cluster/harness.ts";
 import { startMcp, transcript } from "./_mcp.ts";
 
 /** The tools each tier offers: public API (the issue names them). */
@@ -401,4 +401,30 @@ clusterTest("mcp: tiers, pod tools, fan-out, cancellation, bad arguments, caps, 
       assert(!transcript.some((x) => x.includes(c)), "a credential leaked into a result");
     }
   });
+});
+
+clusterTest("mcp: a user who may get a pod but not list them still runs pods_exec on it by name", {
+  seed: "none",
+  pods: 3,
+  ignore: onRealCluster, // a user with exactly these rights: the test server's
+  users: [{
+    name: "getter",
+    namespace: "load",
+    rules: [
+      { apiGroups: [""], resources: ["pods"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+    ],
+  }],
+}, async (_t, cluster) => {
+  const m = await startMcp(cluster.kubeconfig, ["--context", "getter"]);
+  try {
+    const r = await m.call("pods_exec", { namespace: "load", pod: "load-001", command: ["hostname"] });
+    assert(!r.isError, r.text);
+    assertEquals(r.data.pods[0].stdout.trim(), "load-001");
+    const l = await m.call("pods_list", { namespace: "load" });
+    assert(l.isError);
+    assertMatch(l.text, /\(exit 4\)/);
+  } finally {
+    await m.close();
+  }
 });
