@@ -1,0 +1,276 @@
+/**
+ * The VS Code extension in a real VS Code: the packaged .vsix installed into code-server, driven in headless
+ * Chromium. It opens a Deployment manifest, puts the cursor in it, runs "Kodama: Exec in Pod…" from the
+ * Command Palette, checks the QuickPick offers exactly that Deployment's pods, picks one, types a command
+ * and reads its output in the terminal.
+ *
+ * Opt-in: KODAMA_VSCODE_E2E=1. It needs editors/vscode/kodama.vsix (`npm run package`) and code-server
+ * (`editors/vscode/scripts/e2e-setup.sh` installs Node 24 and code-server into editors/vscode/.e2e, minutes
+ * of native builds; KODAMA_CODE_SERVER names another code-server), and Debian's chromium (KODAMA_CHROMIUM).
+ * KODAMA_VSCODE_SCREENSHOT=PATH saves the QuickPick as a PNG (docs/img/vscode-exec.png).
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { clusterTest } from "../cluster/fixture.ts";
+import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
+
+// functions handed to the page run there, where this exists
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+
+const ON = Deno.env.get("KODAMA_VSCODE_E2E") === "1";
+const EXT = new URL("../../editors/vscode/", import.meta.url);
+const CHROMIUM = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
+
+const MANIFEST = `# the api Deployment of the demo world
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: api-settings, namespace: prod }
+data: { level: debug }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: prod
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: api
+  template:
+    metadata:
+      labels:
+        app: api
+    spec:
+      containers:
+        - name: api
+          image: registry.example.com/demo/http-echo:1.0
+`;
+
+async function codeServer(): Promise<string> {
+  const given = Deno.env.get("KODAMA_CODE_SERVER");
+  if (given) return given;
+  const setup = new URL("scripts/e2e-setup.sh", EXT).pathname;
+  const r = await new Deno.Command("bash", { args: [setup], stdout: "piped", stderr: "inherit" }).output();
+  if (r.code !== 0) throw new Error(`e2e-setup.sh failed (exit ${r.code})`);
+  return new TextDecoder().decode(r.stdout).trim().split("\n").at(-1)!;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
+  seed: "demo",
+  ignore: !ON,
+  timeoutMs: 1_200_000,
+}, async (t, c) => {
+  const vsix = new URL("kodama.vsix", EXT).pathname;
+  assert(
+    await Deno.stat(vsix).then(() => true, () => false),
+    `${vsix} missing: cd editors/vscode && npm run package`,
+  );
+  const cs = await codeServer();
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-vscode-e2e-" });
+  const ws = `${tmp}/workspace`;
+  const userData = `${tmp}/user`;
+  const exts = `${tmp}/extensions`;
+  await Deno.mkdir(ws, { recursive: true });
+  await Deno.mkdir(`${userData}/User`, { recursive: true });
+  await Deno.writeTextFile(`${ws}/deploy.yaml`, MANIFEST);
+  // kodama as the extension finds it: a wrapper for `deno run main.ts` (kodama.path)
+  const wrapper = `${tmp}/kodama`;
+  await Deno.writeTextFile(
+    wrapper,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run -A --no-prompt --config "${CONFIG}" "${MAIN}" "$@"\n`,
+  );
+  await Deno.chmod(wrapper, 0o755);
+  await Deno.writeTextFile(
+    `${userData}/User/settings.json`,
+    JSON.stringify({
+      "kodama.path": wrapper,
+      "kodama.kubeconfig": c.kubeconfig,
+      "workbench.startupEditor": "none",
+      "workbench.tips.enabled": false,
+      "security.workspace.trust.enabled": false,
+      "terminal.integrated.gpuAcceleration": "off",
+      "editor.minimap.enabled": false,
+      "telemetry.telemetryLevel": "off",
+      "extensions.autoCheckUpdates": false,
+      "update.mode": "none",
+      "workbench.colorTheme": "Default Dark Modern",
+    }),
+  );
+  const env = { KODAMA_HOME: `${tmp}/home`, KUBECONFIG: c.kubeconfig, NO_COLOR: "1" };
+  const apiPods = (await runKodama(["pods", "-n", "prod", "-l", "app=api", "-o", "name"], { env })).stdout
+    .trim().split("\n").map((l) => l.replace(/^pod\//, "")).sort();
+  assertEquals(apiPods.length, 2);
+
+  await t.step("the .vsix installs into code-server", async () => {
+    const r = await new Deno.Command(cs, {
+      args: ["--extensions-dir", exts, "--user-data-dir", userData, "--install-extension", vsix],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr));
+    const list = await new Deno.Command(cs, {
+      args: ["--extensions-dir", exts, "--user-data-dir", userData, "--list-extensions"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assertStringIncludes(new TextDecoder().decode(list.stdout), "kodama.kodama");
+  });
+
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const server = new Deno.Command(cs, {
+    args: [
+      "--auth",
+      "none",
+      "--bind-addr",
+      `127.0.0.1:${port}`,
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--extensions-dir",
+      exts,
+      "--user-data-dir",
+      userData,
+      ws,
+    ],
+    env,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const puppeteer = (await import("puppeteer-core")).default;
+  // deno-lint-ignore no-explicit-any
+  let browser: any;
+  try {
+    await until("code-server to answer", async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok);
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`, {
+      waitUntil: "domcontentloaded",
+      timeout: 180_000,
+    });
+    await page.waitForSelector(".monaco-workbench", { timeout: 180_000 });
+
+    await t.step(
+      "the extension is active: its status bar shows the kubeconfig's context / namespace",
+      async () => {
+        // "admin / default": the test cluster's current context, read through the CLI (shownConnection)
+        await until(
+          "the kodama status bar item",
+          () =>
+            page.evaluate(() =>
+              [...document.querySelectorAll(".statusbar-item")].some((e: { textContent: string | null }) =>
+                (e.textContent ?? "").includes("admin / default")
+              )
+            ),
+          300_000,
+        );
+      },
+    );
+
+    await t.step("open deploy.yaml and put the cursor in the Deployment", async () => {
+      // the Explorer's row (Quick Open searches files with ripgrep, which code-server's install fetches
+      // from the internet; it is not there on machines that reach only the npm registry)
+      const row = await page.waitForSelector(".monaco-list-row[aria-label='deploy.yaml']", {
+        timeout: 120_000,
+      });
+      await row!.click();
+      await until(
+        "the editor to show the manifest",
+        () =>
+          page.evaluate(() =>
+            document.querySelector(".monaco-editor .view-lines")?.textContent?.replace(/\u00a0/g, " ")
+              .includes("kind: Deployment")
+          ),
+        180_000,
+      );
+      // a click on `  name: api`, in the Deployment document (the file's second)
+      const lines = await page.$$(".monaco-editor .view-line");
+      let clicked = false;
+      for (const l of lines) {
+        const text: string = await l.evaluate((e: { textContent: string }) => e.textContent);
+        if (text.replace(/\u00a0/g, " ") === "  name: api") {
+          await l.click();
+          clicked = true;
+        }
+      }
+      assert(clicked, "no `  name: api` line in the editor");
+    });
+
+    await t.step("Kodama: Exec in Pod… offers the Deployment's pods; pick one, run hostname", async () => {
+      await page.keyboard.press("F1");
+      await page.waitForSelector(".quick-input-widget:not([style*='display: none']) input", {
+        timeout: 30_000,
+      });
+      await page.keyboard.type("Kodama: Exec in Pod");
+      await until(
+        "the command in the palette",
+        () =>
+          page.evaluate(() =>
+            document.querySelector(".quick-input-list")?.textContent?.includes("Exec in Pod")
+          ),
+      );
+      await page.keyboard.press("Enter");
+      const rows = await until("the pods QuickPick", async () => {
+        const r: { title: string; labels: string[] } = await page.evaluate(() => ({
+          title: (document.querySelector(".quick-input-title")?.textContent ?? "").replace(/\u00a0/g, " "),
+          labels: [...document.querySelectorAll(".quick-input-list .monaco-list-row .label-name")].map((e) =>
+            e.textContent ?? ""
+          ),
+        }));
+        return r.title.includes("Exec in Pod") && r.labels.length ? r : undefined;
+      });
+      assertStringIncludes(rows.title, "Deployment api (app=api) in prod");
+      assertEquals([...rows.labels].sort(), apiPods);
+      const shot = Deno.env.get("KODAMA_VSCODE_SCREENSHOT");
+      if (shot) await page.screenshot({ path: shot });
+      const picked = rows.labels[0];
+      await page.keyboard.press("Enter");
+      await until(
+        "the command box",
+        () =>
+          page.evaluate(() =>
+            document.querySelector(".quick-input-title")?.textContent?.includes("Exec in ")
+          ),
+      );
+      await page.keyboard.type("hostname");
+      await page.keyboard.press("Enter");
+      const text = await until("the pod's hostname in the terminal", async () => {
+        const s: string = await page.evaluate(() =>
+          [...document.querySelectorAll(".xterm-rows, .xterm-accessibility-tree")].map((e) => e.textContent)
+            .join("\n")
+        );
+        return s.includes(picked) ? s : undefined;
+      });
+      assertStringIncludes(text, picked);
+    });
+  } finally {
+    await browser?.close().catch(() => {});
+    try {
+      server.kill("SIGTERM");
+    } catch { /* gone */ }
+    await server.status;
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+});
