@@ -192,29 +192,28 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
     await t.step("open deploy.yaml and put the cursor in the Deployment", async () => {
       // the Explorer's row (Quick Open searches files with ripgrep, which code-server's install fetches
       // from the internet; it is not there on machines that reach only the npm registry)
-      const row = await page.waitForSelector(".monaco-list-row[aria-label='deploy.yaml']", {
-        timeout: 120_000,
-      });
-      await row!.click();
-      await until(
-        "the editor to show the manifest",
-        () =>
-          page.evaluate(() =>
-            document.querySelector(".monaco-editor .view-lines")?.textContent?.replace(/\u00a0/g, " ")
-              .includes("kind: Deployment")
-          ),
-        180_000,
-      );
+      // the Explorer re-renders its rows while the workbench loads: find and click again until it opens
+      const editorText = () =>
+        page.evaluate(() =>
+          (document.querySelector(".monaco-editor .view-lines")?.textContent ?? "").replace(/\u00a0/g, " ")
+        ) as Promise<string>;
+      await until("the editor to show the manifest", async () => {
+        if ((await editorText()).includes("kind: Deployment")) return true;
+        const row = await page.$(".monaco-list-row[aria-label='deploy.yaml']");
+        await row?.click().catch(() => {});
+        return false;
+      }, 300_000);
       // a click on `  name: api`, in the Deployment document (the file's second)
-      const lines = await page.$$(".monaco-editor .view-line");
-      let clicked = false;
-      for (const l of lines) {
-        const text: string = await l.evaluate((e: { textContent: string }) => e.textContent);
-        if (text.replace(/\u00a0/g, " ") === "  name: api") {
-          await l.click();
-          clicked = true;
+      const clicked = await until("a click on `  name: api`", async () => {
+        for (const l of await page.$$(".monaco-editor .view-line")) {
+          const text: string = await l.evaluate((e: { textContent: string }) => e.textContent);
+          if (text.replace(/\u00a0/g, " ") === "  name: api") {
+            await l.click();
+            return true;
+          }
         }
-      }
+        return false;
+      }, 60_000);
       assert(clicked, "no `  name: api` line in the editor");
     });
 
