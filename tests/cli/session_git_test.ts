@@ -21,6 +21,8 @@ withSessionWorld(
   {
     seed: "demo",
     ignore: onRealCluster,
+    // fifteen starts and resumes: ~2.5 min on a quiet machine, over 5 min at load 30 (the mid-session run)
+    timeoutMs: 12 * 60_000,
   },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
