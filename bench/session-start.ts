@@ -97,8 +97,12 @@ class Bench {
     await this.kubectl(["delete", "pod", name, "--grace-period=0", "--force", "--wait=false"]).catch(() => 0);
     return dt;
   }
+  /** sessions this run made, purged at the end however it ends */
+  made = new Set<string>();
   start(name: string, extra: string[] = []): Promise<number> {
-    return this.kodama(["start", name, "--image", this.t.image, "--no-sync", ...extra]);
+    this.made.add(name);
+    // a small CPU limit (its request is a quarter): eight sessions fit on a two-core node, as the bare pods do
+    return this.kodama(["start", name, "--image", this.t.image, "--no-sync", "--cpu", "0.5", ...extra]);
   }
   async purge(name: string): Promise<void> {
     await this.kodama(["delete", name, "--force", "--purge"]).catch(() => 0);
@@ -112,6 +116,14 @@ const ratio = (a: number, b: number, target: number) => {
 
 async function benchTarget(t: Target, runs: number): Promise<string[]> {
   const b = new Bench(t);
+  try {
+    return await measureTarget(b, t, runs);
+  } finally {
+    await Promise.all([...b.made].map((n) => b.purge(n)));
+  }
+}
+
+async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[]> {
   const tag = `bs${Date.now().toString(36).slice(-4)}`;
   const bare: number[] = [], cold: number[] = [], resume: number[] = [], repo: number[] = [];
   // warm the module cache and the image
