@@ -237,3 +237,37 @@ export function makeBatch(deletes: string[], changed: string[], now: Tree): Batc
   }
   return { deletes, sends };
 }
+
+/** Each file costs about this much besides its bytes (headers, an open, a create in the pod). */
+const PER_FILE_BYTES = 16 * 1024;
+
+/**
+ * Split a batch's sends into at most `k` archives of about equal cost (bytes plus a per-file share), for
+ * that many exec streams in parallel: every archive carries all the directories (parents first, so each
+ * stream makes what it needs with the right modes; a directory made twice is harmless), the files and
+ * links are dealt out biggest first to the lightest shard, and hard links of one inode stay together (tar
+ * links only within one archive). Deletes are not split: the caller runs them first. Pure.
+ */
+export function shardBatch(batch: Batch, k: number): Batch[] {
+  const dirs = batch.sends.filter(([, e]) => e.kind === "dir");
+  const groups = new Map<string, [number, string, Entry][]>();
+  batch.sends.forEach(([rel, e], i) => {
+    if (e.kind === "dir") return;
+    const key = e.kind === "file" && e.nlink > 1 ? `${e.dev}:${e.ino}` : `#${i}`;
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push([i, rel, e]);
+  });
+  const cost = (g: [number, string, Entry][]) => g.reduce((n, [, , e]) => n + e.size + PER_FILE_BYTES, 0);
+  const sorted = [...groups.values()].sort((a, b) => cost(b) - cost(a));
+  const n = Math.max(1, Math.min(k, sorted.length));
+  const shards = Array.from({ length: n }, () => ({ load: 0, items: [] as [number, string, Entry][] }));
+  for (const g of sorted) {
+    let best = shards[0];
+    for (const s of shards) if (s.load < best.load) best = s;
+    best.load += cost(g);
+    best.items.push(...g);
+  }
+  return shards.map((s) => ({
+    deletes: [],
+    sends: [...dirs, ...s.items.sort((a, b) => a[0] - b[0]).map(([, rel, e]) => [rel, e] as [string, Entry])],
+  }));
+}

@@ -4,7 +4,13 @@
  * test images' tools), and both sides' checksum-and-mode listings are compared.
  */
 import { assert, assertEquals } from "@std/assert";
-import { APPLY_SCRIPT, type Batch, batchStream, encodeDeletes } from "../../../../src/session/sync/batch.ts";
+import {
+  APPLY_SCRIPT,
+  type Batch,
+  batchStream,
+  encodeDeletes,
+  shardBatch,
+} from "../../../../src/session/sync/batch.ts";
 import { CHANNEL_SCRIPT } from "../../../../src/session/sync/remote.ts";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 import { diffTrees, scanTree } from "../../../../src/session/sync/scan.ts";
@@ -98,6 +104,51 @@ for (const shell of ["host", "busybox"] as const) {
         };
         await apply(src, batch, `${dest}/ws`, shell);
         assertEquals(await localListing(`${dest}/ws`), withoutIgnored(await localListing(src)));
+      } finally {
+        await Deno.remove(src, { recursive: true });
+        await Deno.remove(dest, { recursive: true });
+      }
+    },
+  });
+}
+
+for (const shell of ["host", "busybox"] as const) {
+  Deno.test({
+    name: `batch: a tree sharded over 4 parallel streams arrives identical (${shell} sh + tar)`,
+    ignore: shell === "busybox" && !BUSYBOX,
+    async fn() {
+      const src = await Deno.makeTempDir({ prefix: "kodama-src-" });
+      const dest = await Deno.makeTempDir({ prefix: "kodama-dest-" });
+      try {
+        await makeTree(src);
+        for (let i = 0; i < 40; i++) {
+          await Deno.mkdir(`${src}/many/d${i % 5}`, { recursive: true });
+          await Deno.writeTextFile(`${src}/many/d${i % 5}/f${i}.txt`, "y".repeat(i * 300));
+        }
+        const rules = new IgnoreRules(src, {
+          useGitignore: true,
+          excludePatterns: EXCLUDE_PATTERNS,
+          syncGit: true,
+        });
+        const now = await scanTree(src, rules);
+        const d = diffTrees(new Map(), now);
+        const whole: Batch = { deletes: [], sends: d.changed.map((p) => [p, now.get(p)!]) };
+        const shards = shardBatch(whole, 4);
+        assertEquals(shards.length, 4);
+        // every file once, every directory in every shard, hard links of one inode in one shard
+        const files = shards.flatMap((b) => b.sends.filter(([, e]) => e.kind !== "dir").map(([p]) => p))
+          .sort();
+        assertEquals(files, whole.sends.filter(([, e]) => e.kind !== "dir").map(([p]) => p).sort());
+        const dirs = whole.sends.filter(([, e]) => e.kind === "dir").map(([p]) => p);
+        for (const b of shards) {
+          assertEquals(b.sends.filter(([, e]) => e.kind === "dir").map(([p]) => p), dirs);
+        }
+        const holder = (p: string) => shards.findIndex((b) => b.sends.some(([q]) => q === p));
+        assertEquals(holder("a.txt"), holder("hard.txt"));
+        await Promise.all(shards.map((b) => apply(src, b, `${dest}/ws`, shell)));
+        assertEquals(await localListing(`${dest}/ws`), withoutIgnored(await localListing(src)));
+        const a = await Deno.lstat(`${dest}/ws/a.txt`), h = await Deno.lstat(`${dest}/ws/hard.txt`);
+        assertEquals(a.ino, h.ino);
       } finally {
         await Deno.remove(src, { recursive: true });
         await Deno.remove(dest, { recursive: true });
