@@ -137,7 +137,8 @@ class GroupProgress {
 
   line(i: number, text: string): void {
     const t = safeLine(text);
-    if (!t.trim()) return;
+    // each replica's own "attach with" hint: the summary names them all
+    if (!t.trim() || /^attach with: /.test(t)) return;
     // what the repository's config and the env files add is the same for every replica: said once
     if (/^(settings from|env file|editor configs|note:| {2}\S)/.test(t)) {
       if (this.said.has(t)) return;

@@ -190,6 +190,7 @@ export class Api {
         const run = await startRun(k, k.namespace, s, {
           prompt,
           command: this.o.cfg.agent.command,
+          check: this.o.cfg.agent.check,
           out: err,
           err,
         });
