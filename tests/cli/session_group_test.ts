@@ -35,7 +35,7 @@ const CHECK = "cat result.txt; grep -q good result.txt";
 
 withSessionWorld(
   "best of N: start --replicas, compare, --diff, adopt, list, delete --group --keep, a failed replica",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 600_000 },
+  { seed: "demo", ignore: onRealCluster, timeoutMs: 900_000 },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const cwd = repo.work;
@@ -182,6 +182,11 @@ withSessionWorld(
         );
         assertMatch(table, /^g-2\s+succeeded\s+\S+\s+1\s+2\s+\+3\/-0\s+failed \(1\)\s+/m);
         assertMatch(table, /^g-3\s+succeeded\s+\S+\s+2\s+1\s+\+1\/-0\s+passed\s+chose the final answer$/m);
+        // -w: the table, then again on each change, until every agent and check has ended (here: at once)
+        const watch = await k(["compare", "g", "-w", "--timeout", "1m"]);
+        assertEquals(watch.code, 0, watch.stderr);
+        assertEquals(watch.stdout.match(/^REPLICA /gm)?.length, 1);
+        assertEquals(watch.stdout, table);
         const yaml = await k(["compare", "g", "-o", "yaml"]);
         assertStringIncludes(yaml.stdout, "kind: GroupComparison");
       });
