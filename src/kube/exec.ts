@@ -24,7 +24,8 @@
 import type WebSocketNode from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
-import { toKodamaError } from "./errors.ts";
+import { toKodamaError, unreachable } from "./errors.ts";
+import type { UpgradeLimit } from "./spdy_frames.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
@@ -400,6 +401,7 @@ async function openSpdy(
   h: Handlers,
   o: { stdin: boolean; tty: boolean },
   signal?: AbortSignal,
+  limit?: UpgradeLimit,
 ): Promise<Channel> {
   // loaded for this fallback only: the SPDY modules bring node:http and node:https
   const { openSpdyExec, SpdyUpgradeError } = await import("./spdy.ts");
@@ -410,6 +412,7 @@ async function openSpdy(
       { stdin: o.stdin, stdout: true, stderr: true, tty: o.tty },
       h,
       signal,
+      limit,
     );
     return channelOf({
       protocol: () => `SPDY/3.1+${c.protocol}`,
@@ -449,9 +452,11 @@ async function openChannel(
   target: WsTarget,
   h: Handlers,
   s: ExecStreams,
+  limit?: UpgradeLimit,
 ): Promise<Channel> {
   const halfClose = s.stdin !== undefined && !s.tty;
-  if (halfClose && target.noV5) return await openSpdy(url, target, h, { stdin: true, tty: false }, s.signal);
+  const viaSpdy = () => openSpdy(url, target, h, { stdin: true, tty: false }, s.signal, limit);
+  if (halfClose && target.noV5) return await viaSpdy();
   if (!halfClose) {
     if (target.native && !s.backpressure) {
       try {
@@ -471,7 +476,7 @@ async function openChannel(
     // the native socket tells nothing about a refusal: SPDY's answer is precise (an API Status) when
     // the request itself is wrong, and a working stream when only v5 was missing
     if (s.signal?.aborted || (typeof (e as OpenError).statusCode === "number" && isApiStatus(e))) throw e;
-    const ch = await openSpdy(url, target, h, { stdin: true, tty: false }, s.signal).catch((spdyErr) => {
+    const ch = await viaSpdy().catch((spdyErr) => {
       throw isApiStatus(spdyErr) ? spdyErr : new OpenError(
         "this API server offers neither v5.channel.k8s.io nor SPDY/3.1 for exec, so stdin cannot be " +
           `closed (WebSocket: ${describeOpenError(e)}; SPDY: ${describeOpenError(spdyErr)})`,
@@ -747,7 +752,11 @@ async function execRaw(
     onLimit = () => reject(kube.timeoutError(what, "GET", new URL(url.replace(/^ws/, "http"))));
     limit.addEventListener("abort", onLimit, { once: true });
   });
-  const opening = openChannel(url, target, handlers, s);
+  // the SPDY fallback's own bound (same limit): it closes that socket if the server never answers the upgrade
+  const opening = openChannel(url, target, handlers, s, {
+    ms: kube.answerTimeoutMs,
+    error: () => unreachable(kube.timeoutError(what, "POST", new URL(url.replace(/^ws/, "http")))),
+  });
   try {
     ch = await Promise.race([opening, silent]);
   } catch (e) {

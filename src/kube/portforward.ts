@@ -25,6 +25,9 @@ import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import { frame, wsTarget } from "./exec.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { SpdyPortForwardSession, SpdyUpgradeError } from "./spdy_portforward.ts";
+import { DEFAULT_ANSWER_TIMEOUT_MS } from "./transport.ts";
+import { unreachable } from "./errors.ts";
+import { formatDuration } from "../base/duration.ts";
 
 export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
 
@@ -36,6 +39,12 @@ export class PortForwardStreamError extends Error {
 export interface DialOptions {
   /** WebSocket handshake timeout (default 10 s). */
   handshakeTimeoutMs?: number;
+  /**
+   * How long the SPDY upgrade (dial, TLS handshake, the 101 answer) may take — the Kube's answerTimeoutMs:
+   * 30 s, or --request-timeout — and the error it fails with then (the Kube's timeoutError).
+   */
+  answerTimeoutMs?: number;
+  timeoutError?: (method: string, url: URL) => KodamaError;
   signal?: AbortSignal;
 }
 
@@ -134,7 +143,7 @@ function spdySession(
   kc: KubeConfig,
   namespace: string,
   pod: string,
-  signal?: AbortSignal,
+  o: DialOptions,
 ): Promise<SpdyPortForwardSession> {
   let byPod = sessions.get(kc);
   if (!byPod) sessions.set(kc, byPod = new Map());
@@ -144,17 +153,30 @@ function spdySession(
     return cached.then((s): Promise<SpdyPortForwardSession> | SpdyPortForwardSession => {
       if (s.usable) return s;
       if (byPod!.get(key) === cached) byPod!.delete(key);
-      return spdySession(kc, namespace, pod, signal);
+      return spdySession(kc, namespace, pod, o);
     });
   }
   const p = (async () => {
     const target = await wsTarget(kc);
     const url = portForwardUrl(target.server, namespace, pod, 0).replace(/^ws/, "http").replace(/\?.*$/, "");
+    // a server that accepts TCP and never answers: given up on like the other streams (exit 5, unreachable)
+    const timeoutError = o.timeoutError ??
+      ((method: string, u: URL) =>
+        new KodamaError(
+          `timeout: no answer from ${target.server} within ${
+            formatDuration(o.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS)
+          }: ${method} ${u.pathname}`,
+          ExitCode.TIMEOUT,
+        ));
     return await SpdyPortForwardSession.open(
       url,
       target.options as never,
       (m) => new PortForwardStreamError(m),
-      signal,
+      o.signal,
+      {
+        ms: o.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
+        error: () => unreachable(timeoutError("POST", new URL(url))),
+      },
     );
   })();
   byPod.set(key, p);
@@ -192,7 +214,7 @@ export async function dialPortForward(
 ): Promise<Duplex> {
   if (wantSpdy(kc)) {
     try {
-      return (await spdySession(kc, namespace, pod, o.signal)).dial(port);
+      return (await spdySession(kc, namespace, pod, o)).dial(port);
     } catch (e) {
       if (o.signal?.aborted) throw new KodamaError("port-forward cancelled", ExitCode.INTERRUPTED);
       if (e instanceof SpdyUpgradeError) {

@@ -29,6 +29,7 @@ import {
   StoredDeflater,
   SYN_REPLY,
   synStreamFrame,
+  type UpgradeLimit,
 } from "./spdy_frames.ts";
 
 export { SpdyUpgradeError } from "./spdy_frames.ts";
@@ -70,8 +71,9 @@ export async function openSpdyExec(
   o: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean },
   h: SpdyHandlers,
   signal?: AbortSignal,
+  limit?: UpgradeLimit,
 ): Promise<SpdyChannel> {
-  const up = await spdyUpgrade(url, options, SPDY_EXEC_PROTOCOLS, signal);
+  const up = await spdyUpgrade(url, options, SPDY_EXEC_PROTOCOLS, signal, limit);
   return await new Promise((resolve, reject) => {
     let settled = false;
     const settle = () => {

@@ -126,24 +126,35 @@ export interface SpdyUpgrade {
   protocol: string;
 }
 
+/** How long an upgrade may take (dial, TLS handshake, the 101 answer) and the error it fails with then. */
+export interface UpgradeLimit {
+  ms: number;
+  error: () => Error;
+}
+
 /**
  * `POST url` with `Upgrade: SPDY/3.1` and the offered `X-Stream-Protocol-Version`s, over the cluster's
  * node:https options (CA, client certificate, headers, proxy agent). Resolves with the upgraded socket;
  * rejects with SpdyUpgradeError when the server answers with anything but 101 SPDY/3.1, with
- * Error("cancelled") when `signal` aborts first.
+ * Error("cancelled") when `signal` aborts first, with `limit.error()` when the dial, the TLS handshake
+ * and the 101 answer together take longer than `limit.ms` (the socket is closed then: a server that
+ * accepts TCP and never answers cannot hang a caller).
  */
 export function spdyUpgrade(
   url: string,
   options: https.RequestOptions,
   protocols: string | string[],
   signal?: AbortSignal,
+  limit?: UpgradeLimit,
 ): Promise<SpdyUpgrade> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       reject(e);
     };
@@ -167,6 +178,13 @@ export function spdyUpgrade(
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
+    if (limit && limit.ms > 0) {
+      timer = setTimeout(() => {
+        const e = limit.error();
+        fail(e);
+        req.destroy(e);
+      }, limit.ms);
+    }
     req.on("error", (e) => fail(e));
     req.on("response", (res) => {
       const parts: Buffer[] = [];
@@ -187,6 +205,7 @@ export function spdyUpgrade(
       }
       if (settled) return socket.destroy();
       settled = true;
+      clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       resolve({ socket, head, protocol: String(res.headers["x-stream-protocol-version"] ?? "") });
     });

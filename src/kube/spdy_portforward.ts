@@ -27,6 +27,7 @@ import {
   StoredDeflater,
   SYN_REPLY,
   synStreamFrame,
+  type UpgradeLimit,
 } from "./spdy_frames.ts";
 
 export { FrameReader, SpdyUpgradeError } from "./spdy_frames.ts";
@@ -78,8 +79,9 @@ export class SpdyPortForwardSession {
     options: https.RequestOptions,
     onStreamError: (message: string) => Error,
     signal?: AbortSignal,
+    limit?: UpgradeLimit,
   ): Promise<SpdyPortForwardSession> {
-    const up = await spdyUpgrade(url, options, "portforward.k8s.io", signal);
+    const up = await spdyUpgrade(url, options, "portforward.k8s.io", signal, limit);
     const s = new SpdyPortForwardSession(up.socket, onStreamError);
     if (up.head?.length) s.feed(up.head);
     return s;

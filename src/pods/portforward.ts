@@ -471,8 +471,17 @@ class Listener implements ActiveForward {
     for (let attempt = 0; attempt < 2 && !remote; attempt++) {
       try {
         this.f.usedPods.add(target.pod);
-        remote = await dialPortForward(this.f.kube.kc, this.f.namespace, target.pod, target.port, {
+        const kube = this.f.kube;
+        const what = {
+          verb: "create",
+          resource: "pods/portforward",
+          namespace: this.f.namespace,
+          name: target.pod,
+        };
+        remote = await dialPortForward(kube.kc, this.f.namespace, target.pod, target.port, {
           signal: this.f.o.signal,
+          answerTimeoutMs: kube.answerTimeoutMs,
+          timeoutError: (method, url) => kube.timeoutError(what, method, url),
         });
       } catch (e) {
         const ke = e instanceof KodamaError ? e : new KodamaError(String(e));
