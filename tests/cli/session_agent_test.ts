@@ -34,6 +34,8 @@ withSessionWorld(
   {
     seed: "demo",
     ignore: onRealCluster,
+    // fourteen steps with starts, runs and stops: over 300 s at load 25, every step passing
+    timeoutMs: 12 * 60_000,
   },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
