@@ -194,10 +194,16 @@ export interface SignalPolicy {
   kill: Signal;
   /** does `stop` let the process clean up (false on Windows: no handler runs) */
   graceful: boolean;
+  /**
+   * what a Ctrl-C in its terminal would send, for a kodama child that cleans up on Ctrl-C (withInterrupt
+   * listens to SIGINT): SIGINT on Linux and macOS; Windows has no such signal to send, so it is TERM there
+   */
+  interrupt: "SIGINT" | Signal;
 }
 
 export function signals(p: Platform): SignalPolicy {
-  return { stop: "SIGTERM", kill: "SIGKILL", graceful: p.os !== "windows" };
+  const windows = p.os === "windows";
+  return { stop: "SIGTERM", kill: "SIGKILL", graceful: !windows, interrupt: windows ? "SIGTERM" : "SIGINT" };
 }
 
 /**

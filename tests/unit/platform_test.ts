@@ -141,11 +141,12 @@ Deno.test("fileUrlToPath: decodes %20, gives drive paths and UNC on Windows; agr
   }
 });
 
-Deno.test("signals: only TERM and KILL; TERM is not graceful on Windows", () => {
+Deno.test("signals: only TERM and KILL (and INT for a Ctrl-C, not on Windows); TERM is not graceful on Windows", () => {
   for (const os of OSES) {
     const s = signals(at(os));
     assertEquals([s.stop, s.kill], ["SIGTERM", "SIGKILL"]);
     assertEquals(s.graceful, os !== "windows", os);
+    assertEquals(s.interrupt, os === "windows" ? "SIGTERM" : "SIGINT", os);
   }
 });
 

@@ -100,9 +100,10 @@ async function runKodama(
   ctx: StepContext,
   stdin?: string,
 ): Promise<{ code: number; stdout: string }> {
-  const [{ selfCommand }, { assertChildrenCanConnect }] = await Promise.all([
+  const [{ selfCommand }, { assertChildrenCanConnect }, { hostPlatform, signals }] = await Promise.all([
     import("../../proc.ts"),
     import("../../kube/overrides.ts"),
+    import("../../platform.ts"),
   ]);
   const kube = await ctx.run.kube();
   assertChildrenCanConnect(kube.options);
@@ -120,7 +121,7 @@ async function runKodama(
   // Ctrl-C or the step's timeout: the child cleans up as it does on Ctrl-C
   const stop = () => {
     try {
-      child.kill("SIGINT");
+      child.kill(signals(hostPlatform()).interrupt);
     } catch { /* gone */ }
   };
   ctx.signal.addEventListener("abort", stop, { once: true });
