@@ -40,7 +40,7 @@ const start: Verb = {
     long:
       `Creates PVCs kodama-workspace-NAME (mounted at session.workdir, /workspace) and kodama-claude-home-NAME
 (HOME, /home/kodama), Secret kodama-env-NAME (the env files' variables), ConfigMap kodama-editor-config-NAME
-(when the repo has .kodama/configs/), and pod kodama-NAME, then waits until the pod is ready. Every object
+(default Helix + Zellij configs; the repo's .kodama/configs/ override them), and pod kodama-NAME, then waits until the pod is ready. Every object
 carries the labels app.kubernetes.io/managed-by=kodama and kodama.dev/session=NAME and the session's
 settings, so list, attach and resume work from any machine.`,
     examples: [

@@ -254,7 +254,9 @@ const sync = z.object({
 }).strict().describe("File synchronisation into sessions.");
 
 const editor = z.object({
-  enabled: bool().default(true).describe("Mount editor configs (Helix, Zellij) into session pods."),
+  enabled: bool().default(true).describe(
+    "Give sessions the editor ConfigMap: default Helix and Zellij configs (a repo file in configDir replaces one), in ~/.config/helix and ~/.config/zellij.",
+  ),
   configDir: fromRepo("repoPath", nonEmpty("a directory")).default(".kodama/configs").describe(
     "Repo directory with editor overrides (helix-config.toml, helix-languages.toml, zellij-config.kdl); it and the files in it must lead inside the repository, after symlinks.",
   ),

@@ -7,6 +7,12 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { LABEL_RETAINED, SESSIONS_SELECTOR, sessionSelector } from "./names.ts";
 import { groupSessions, type SessionView, sessionView } from "./status.ts";
+import { observeSessions } from "./state.ts";
+
+/** What a command saw goes into this machine's session files (status, branch, commit, updatedAt). */
+function observed(kube: Kube, views: SessionView[]): Promise<void> {
+  return observeSessions({ context: kube.contextName, server: kube.server }, views);
+}
 
 export interface Found {
   view?: SessionView;
@@ -26,7 +32,9 @@ export async function findSession(kube: Kube, namespace: string, name: string): 
   const live = pvcs.items.filter((c) => !isRetained(c));
   const retained = pvcs.items.filter(isRetained);
   if (!pods.items.length && !live.length) return { retained };
-  return { view: sessionView(name, namespace, pods.items[0], live), retained };
+  const view = sessionView(name, namespace, pods.items[0], live);
+  await observed(kube, [view]);
+  return { view, retained };
 }
 
 /** Like findSession, but a missing session is exit 3 (naming kept volumes when there are some). */
@@ -66,8 +74,10 @@ export async function listSessions(kube: Kube, namespace: string | undefined): P
     kube.listObjects<V1Pod>("pods", namespace, sel),
     kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, sel),
   ]);
+  const sessions = groupSessions(pods.items, pvcs.items.filter((c) => !isRetained(c)));
+  await observed(kube, sessions);
   return {
-    sessions: groupSessions(pods.items, pvcs.items.filter((c) => !isRetained(c))),
+    sessions,
     podsRv: pods.resourceVersion,
     pvcsRv: pvcs.resourceVersion,
   };

@@ -123,7 +123,14 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
         ? `${s.envVars.length} from Secret ${namesOf(s).envSecret}: ${s.envVars.join(", ")}`
         : "none",
     );
-    if (s.editorFiles.length) out += row("Editor", s.editorFiles.join(", "));
+    if (s.editor || s.editorFiles.length) {
+      out += row(
+        "Editor",
+        `${s.editor ? "Helix + Zellij defaults" : ""}${s.editor && s.editorFiles.length ? "; " : ""}${
+          s.editorFiles.length ? `from the repository: ${s.editorFiles.join(", ")}` : ""
+        } (~/.config/helix, ~/.config/zellij)`,
+      );
+    }
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
     if (s.git) {
       const g = s.git;

@@ -19,7 +19,7 @@ import { formatAge, renderTable } from "../ui/table.ts";
 import { GrowingTable, sortKeys } from "../pods/watch.ts";
 import { isRetained, listSessions } from "./cluster.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
-import { listStates, type SessionState } from "./state.ts";
+import { listStates, observeSessions, type SessionState } from "./state.ts";
 import { syncColumn } from "./sync/column.ts";
 import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
 
@@ -251,7 +251,10 @@ async function watchSessions(
     if (last.get(k) === sig) return;
     if (deleted && !last.has(k)) return;
     if (deleted) last.delete(k);
-    else last.set(k, sig);
+    else {
+      last.set(k, sig);
+      void observeSessions({ context: kube.contextName, server: kube.server }, [v]);
+    }
     o.out.write(print(v, deleted));
   };
   const initial = grouped ? groupedOrder(listed.sessions) : listed.sessions;

@@ -33,6 +33,7 @@ import {
   EDITOR_FILES,
   EDITOR_MOUNT,
   FS_GROUP,
+  hasEditor,
   namesOf,
   type SessionSpec,
 } from "./spec.ts";
@@ -106,22 +107,30 @@ export function buildEditorConfigMap(spec: SessionSpec, files: Record<string, st
 }
 
 /**
- * The main process: copy the editor configs into $HOME (when the repo has any), then wait to be
- * stopped. Plain POSIX sh with `sleep` (busybox has both); an image without `sleep` blocks on the
- * container's open stdin instead. TERM/INT end it at once, so `stop` is quick.
+ * The main process: copy the editor configs into $HOME, then wait to be stopped. A repository's file
+ * replaces the copy at each start; a default only fills a missing file, so edits made in the session stay.
+ * Plain POSIX sh with `sleep` (busybox has both); an image without `sleep` blocks on the container's open
+ * stdin instead. TERM/INT end it at once, so `stop` is quick.
  */
 export function keepAliveScript(spec: SessionSpec): string {
   const lines = ["# kodama session: the pod stays up until `kodama stop`"];
-  const files = spec.editorFiles.filter((f) => f in EDITOR_FILES);
-  if (files.length) {
+  const repo = spec.editorFiles.filter((f) => f in EDITOR_FILES);
+  const defaults = spec.editor ? Object.keys(EDITOR_FILES).filter((f) => !repo.includes(f)) : [];
+  const copy = (files: string[], replace: boolean) => {
+    if (!files.length) return;
     lines.push(
       `for f in ${files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ")}; do`,
       `  src=${EDITOR_MOUNT}/\${f%%:*}; dst="$HOME/\${f#*:}"`,
-      // a copy on the home volume (editable in the session); the repo's version wins at each start
-      `  [ -f "$src" ] && mkdir -p "\${dst%/*}" && rm -f "$dst" && cp "$src" "$dst"`,
+      replace
+        // a copy on the home volume (editable in the session); the repo's version wins at each start
+        ? `  [ -f "$src" ] && mkdir -p "\${dst%/*}" && rm -f "$dst" && cp "$src" "$dst"`
+        // a default never replaces what is there (a file edited in the session, a link, a directory)
+        : `  [ -f "$src" ] && [ ! -e "$dst" ] && [ ! -L "$dst" ] && mkdir -p "\${dst%/*}" && cp "$src" "$dst"`,
       `done`,
     );
-  }
+  };
+  copy(repo, true);
+  copy(defaults, false);
   lines.push(
     `trap 'exit 0' TERM INT`,
     `if command -v sleep >/dev/null 2>&1; then`,
@@ -142,7 +151,7 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
     { name: "workspace", persistentVolumeClaim: { claimName: n.workspacePVC } },
     { name: "home", persistentVolumeClaim: { claimName: n.homePVC } },
   ];
-  if (spec.editorFiles.length) {
+  if (hasEditor(spec)) {
     vols.push({ name: "editor-config", configMap: { name: n.editorConfigMap, optional: true } });
   }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
@@ -154,7 +163,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
     { name: "workspace", mountPath: spec.workdir },
     { name: "home", mountPath: AGENT_HOME },
   ];
-  if (spec.editorFiles.length) {
+  if (hasEditor(spec)) {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
   mounts.push(...gitMounts(spec.git));
@@ -242,7 +251,7 @@ export function buildSession(spec: SessionSpec, data: SessionData): SessionObjec
   return {
     secret: buildEnvSecret(spec, data.env),
     pvcs: [buildPVC(spec, "workspace"), buildPVC(spec, "home")],
-    ...(spec.editorFiles.length ? { configMap: buildEditorConfigMap(spec, data.editor) } : {}),
+    ...(hasEditor(spec) ? { configMap: buildEditorConfigMap(spec, data.editor) } : {}),
     ...(spec.git?.credentialsFor && data.git
       ? { gitSecret: buildGitSecret(metadata(spec, namesOf(spec).gitSecret), data.git) }
       : {}),

@@ -19,6 +19,11 @@ export const FS_GROUP = 1000;
 /** The container in the session pod. */
 export const CONTAINER = "session";
 
+/** The session has an editor ConfigMap (the defaults, or a repository's files from before the defaults). */
+export function hasEditor(spec: { editor?: boolean; editorFiles: string[] }): boolean {
+  return spec.editor === true || spec.editorFiles.length > 0;
+}
+
 /** The editor files a repo may carry in `editor.configDir`, and where each tool reads it under $HOME. */
 export const EDITOR_FILES: Record<string, string> = {
   "helix-config.toml": ".config/helix/config.toml",
@@ -43,8 +48,10 @@ export interface SessionSpec {
   serviceAccount?: string;
   /** names (never values) of the variables in the env Secret */
   envVars: string[];
-  /** keys of the editor ConfigMap (file names from editor.configDir) */
+  /** keys of the editor ConfigMap the repository set (file names from editor.configDir) */
   editorFiles: string[];
+  /** the editor ConfigMap holds the default Helix and Zellij configs too (editor.enabled) */
+  editor?: boolean;
   /** the repository cloned into the workspace (`start --repo`) */
   git?: GitSpec;
   /** a replica of `start --replicas`: its group's name and its number in it (1…N) */
@@ -53,6 +60,8 @@ export interface SessionSpec {
   idleStop?: number;
   /** when the session expires (`--ttl`): `list` warns, `kodama gc` deletes it */
   expiresAt?: string;
+  /** who started it: the user the API server reports, else the client certificate's CN */
+  owner?: string;
   createdAt: string;
 }
 

@@ -5,7 +5,7 @@
  *   claimName       create the env Secret: the first object, so of two concurrent starts exactly one wins
  *   createGitSecret the git credentials Secret (a token, a CA), when `--repo` needs one
  *   createVolumes   the workspace and agent-home PVCs (or adopt the ones a deleted session kept)
- *   createEditor    the editor ConfigMap, when the repo has editor configs
+ *   createEditor    the editor ConfigMap (default Helix + Zellij configs, the repo's override them)
  *   createPod       the pod
  *   waitReady       watch until Running and Ready (phases shown), or fail with the reason and events
  *   afterReady      record the cloned branch and commit; what later features add (sync, agent runs)
@@ -25,6 +25,7 @@ import { durationValueMs, formatDuration, parseDuration } from "../base/duration
 import { renderList } from "../ui/output.ts";
 import type { Sink } from "../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
+import { editorData } from "./editor.ts";
 import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
 import { ANNOTATION_SPEC, LABEL_RETAINED, LABEL_SESSION, sessionSelector } from "./names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
@@ -38,7 +39,7 @@ import {
   trackingBranch,
 } from "./gitrun.ts";
 import { EDITOR_FILES, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
-import { saveState, stateFromSpec } from "./state.ts";
+import { saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
 import { ProgressRenderer } from "../ui/progress.ts";
 import { PHASE_LABELS, PHASES } from "./progress.ts";
@@ -165,13 +166,16 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   }
   for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   checkEnvSize(env, files.map((f) => f.display));
-  const editor = cfg.editor.enabled ? await readEditorFiles(root, abs(root, cfg.editor.configDir)) : {};
-  showRepoSettings(io.err, origin, sources, Object.keys(editor), cfg.editor.configDir);
+  const repoEditor = cfg.editor.enabled ? await readEditorFiles(root, abs(root, cfg.editor.configDir)) : {};
+  showRepoSettings(io.err, origin, sources, Object.keys(repoEditor), cfg.editor.configDir);
+  // the default Helix and Zellij configs, each replaced by the repository's file of the name
+  const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
   const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo });
   spec = {
     ...spec,
     envVars: Object.keys(env.vars).sort(),
-    editorFiles: Object.keys(editor).sort(),
+    editorFiles: Object.keys(repoEditor).sort(),
+    ...(cfg.editor.enabled ? { editor: true } : {}),
     ...(git ? { git: git.spec } : {}),
   };
   return {
@@ -539,7 +543,15 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
 export const AFTER_READY:
   ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal }) => Promise<void>)[] = [
     // what the clone container checked out (or that it kept the workspace), onto the workspace volume
-    async ({ kube, spec, io }) => void await recordClone(kube, spec, io),
+    async ({ kube, spec, io }) => {
+      const rep = await recordClone(kube, spec, io);
+      if (rep?.branch || rep?.commit) {
+        await updateState(spec.name, {
+          ...(rep.branch ? { branch: rep.branch } : {}),
+          ...(rep.commit ? { commitHash: rep.commit } : {}),
+        }).catch(() => {});
+      }
+    },
   ];
 
 /** Undo a start that did not finish: delete what it created, keep (and mark) the volumes. */
@@ -762,7 +774,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         }
       }
       if (it.interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-      await saveState(stateFromSpec(spec, where, "Running"));
+      await updateState(spec.name, { status: "Running" });
       io.out.write(`session/${spec.name} ready\n`);
       ready = true;
       if (o.prompt !== undefined) {

@@ -26,10 +26,26 @@ export interface SessionState {
   envSecret: string;
   /** names only */
   envVars: string[];
+  /** the repository cloned into the workspace (`start --repo`; a local one: its path on this machine) */
+  repo?: string;
+  /** the session's branch (the clone's report once known, else the one asked for or made) */
+  branch?: string;
+  /** the branch a new branch starts from (`--base-branch`; unset: the remote's default) */
+  baseBranch?: string;
+  /** the session's branch is one kodama made for it (git.autoBranch, no `--branch`) */
+  autoBranch: boolean;
+  /** the commit the clone checked out */
+  commitHash?: string;
+  /** this machine's file sync of the session */
+  sync: { enabled: boolean; localPath?: string; mode?: string };
+  /** who started it (the user the API server reports, else the client certificate's CN) */
+  owner?: string;
   status: SessionStatus;
   createdAt: string;
   updatedAt: string;
 }
+
+const stamp = (d = new Date()) => d.toISOString().replace(/\.\d+Z$/, "Z");
 
 export function sessionsDir(home = kodamaHome()): string {
   return join(home, "sessions");
@@ -58,9 +74,27 @@ export function stateFromSpec(
     claudeHomePVC: n.homePVC,
     envSecret: n.envSecret,
     envVars: spec.envVars,
+    ...gitFields(spec),
+    sync: { enabled: false },
+    ...(spec.owner ? { owner: spec.owner } : {}),
     status,
     createdAt: spec.createdAt,
-    updatedAt: now.toISOString().replace(/\.\d+Z$/, "Z"),
+    updatedAt: stamp(now),
+  };
+}
+
+/** repo, branch, baseBranch and autoBranch from the recorded git settings (the clone's report comes later). */
+export function gitFields(
+  spec: SessionSpec,
+): Pick<SessionState, "repo" | "branch" | "baseBranch" | "autoBranch"> {
+  const g = spec.git;
+  if (!g) return { autoBranch: false };
+  const branch = g.newBranch ?? g.branch;
+  return {
+    repo: g.repo,
+    ...(branch ? { branch } : {}),
+    ...(g.base ? { baseBranch: g.base } : {}),
+    autoBranch: g.newBranch !== undefined && g.branch === undefined,
   };
 }
 
@@ -83,7 +117,44 @@ export async function saveState(s: SessionState, home?: string): Promise<void> {
 export async function updateState(name: string, patch: Partial<SessionState>, home?: string): Promise<void> {
   const cur = await loadState(name, home);
   if (!cur) return;
-  await saveState({ ...cur, ...patch, updatedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z") }, home);
+  await saveState({ ...cur, ...patch, updatedAt: stamp() }, home);
+}
+
+/**
+ * A command saw sessions in the cluster: the state files of those that live where this machine
+ * started them get the status, branch and commit seen, and a fresh `updatedAt`. Best effort: a state
+ * file that cannot be written never fails the command that looked.
+ */
+export async function observeSessions(
+  where: { context: string; server: string },
+  views: { name: string; namespace: string; status: SessionStatus; branch?: string; commit?: string }[],
+  home?: string,
+): Promise<void> {
+  if (!views.length) return;
+  try {
+    await Deno.stat(sessionsDir(home));
+  } catch {
+    return;
+  }
+  await Promise.all(views.map(async (v) => {
+    try {
+      const cur = await loadState(v.name, home);
+      if (
+        !cur || cur.namespace !== v.namespace || cur.context !== where.context || cur.server !== where.server
+      ) {
+        return;
+      }
+      await saveState({
+        ...cur,
+        status: v.status,
+        ...(v.branch ? { branch: v.branch } : {}),
+        ...(v.commit ? { commitHash: v.commit } : {}),
+        updatedAt: stamp(),
+      }, home);
+    } catch {
+      // a cache: the next command that looks tries again
+    }
+  }));
 }
 
 export async function loadState(name: string, home?: string): Promise<SessionState | undefined> {

@@ -197,7 +197,7 @@ withSessionWorld("start: Ctrl-C while waiting removes what it created except the
     assertEquals(code, 130, stderr);
     assertMatch(
       stderr,
-      /interrupted: removed pod kodama-cc, secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
+      /interrupted: removed pod kodama-cc, configmap kodama-editor-config-cc, secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
     );
     assert(!hasStackTrace(stderr));
     const left = await w.kc([

@@ -25,6 +25,7 @@ import {
   loadConfig,
   loadStatus,
   paths,
+  recordSync,
   saveConfig,
   saveStatus,
   type SyncConfig,
@@ -132,6 +133,7 @@ export async function stopCommand(name: string): Promise<number> {
   const c = await loadConfig(name);
   if (!c) throw notFound(`session ${name} is not synced from this machine`);
   const was = await stopDaemon(name);
+  await recordSync(c, false);
   stdoutSink.write(`sync/${name} stopped\n`);
   if (!was) stderrSink.write(`(it was not running)\n`);
   return ExitCode.OK;

@@ -103,6 +103,16 @@ export const loadConfig = (name: string, home?: string) => readJson<SyncConfig>(
 export async function saveConfig(c: SyncConfig, home?: string): Promise<void> {
   await ensureDir(c.name, home);
   await atomicWrite(paths(c.name, home).config, JSON.stringify(c, null, 2) + "\n");
+  await recordSync(c, true, home);
+}
+
+/** The session file's `sync` (enabled, localPath, mode) follows this machine's sync of the session. */
+export async function recordSync(c: SyncConfig, enabled: boolean, home?: string): Promise<void> {
+  const { loadState, updateState } = await import("../state.ts");
+  const cur = await loadState(c.name, home).catch(() => undefined);
+  if (!cur || cur.namespace !== c.namespace) return;
+  await updateState(c.name, { sync: { enabled, localPath: c.root, mode: c.mode ?? "two-way" } }, home)
+    .catch(() => {});
 }
 
 export const loadStatus = (name: string, home?: string) => readJson<SyncStatus>(paths(name, home).status);

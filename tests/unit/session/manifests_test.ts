@@ -130,3 +130,32 @@ Deno.test("dry-run list: Secret values redacted, nothing else changed", () => {
   assertEquals((list[0] as { stringData: unknown }).stringData, { TOKEN: "<redacted>" });
   assertEquals(list.length, 4);
 });
+
+Deno.test("editor defaults: the ConfigMap has all three files; defaults only fill, repo files replace", async () => {
+  const { editorData, EDITOR_DEFAULTS } = await import("../../../src/session/editor.ts");
+  const s = { ...spec({}, [], ["helix-config.toml"]), editor: true };
+  const data = editorData({ "helix-config.toml": "theme = 'repo'\n" });
+  assertEquals(Object.keys(data).sort(), ["helix-config.toml", "helix-languages.toml", "zellij-config.kdl"]);
+  assertEquals(data["helix-config.toml"], "theme = 'repo'\n");
+  assertEquals(data["zellij-config.kdl"], EDITOR_DEFAULTS["zellij-config.kdl"]);
+  const o = buildSession(s, { env: {}, editor: data });
+  assertEquals(o.configMap?.data, data);
+  const script = keepAliveScript(s);
+  // the repository's file: replaced at each start
+  assert(script.includes("for f in helix-config.toml:.config/helix/config.toml; do"), script);
+  assert(script.includes('rm -f "$dst" && cp'), script);
+  // the defaults: only where nothing is
+  assert(
+    script.includes(
+      "for f in helix-languages.toml:.config/helix/languages.toml zellij-config.kdl:.config/zellij/config.kdl; do",
+    ),
+    script,
+  );
+  assert(script.includes('[ ! -e "$dst" ] && [ ! -L "$dst" ]'), script);
+  const r = new Deno.Command("sh", { args: ["-n", "-c", script] }).outputSync();
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  // editor.enabled false: no ConfigMap, no mount
+  const off = buildSession(spec(), { env: {}, editor: {} });
+  assertEquals(off.configMap, undefined);
+  assert(!off.pod.spec!.volumes!.some((v) => v.configMap), "an editor volume without a ConfigMap");
+});
