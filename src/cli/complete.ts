@@ -60,6 +60,7 @@ const FLAG_KINDS: Record<string, ValueKind | "files" | "dirs" | "none" | readonl
   "--kubeconfig": "files",
   "--certificate-authority": "files",
   "--env-file": "files",
+  "--template": "templates",
   "--stats-json": "files",
   "--layout": ["tiled", "even-horizontal", "even-vertical", "main-horizontal", "main-vertical"],
   "--for": [
@@ -131,6 +132,8 @@ function argKind(
   if (!arg || (index >= args.length && !arg.variadic)) return "none";
   const path = pathNames(cmd).join(" ");
   if (path === "run" || path === "workflow show") return "workflows";
+  if (path === "template show" || path === "templates show") return "templates";
+  if (path === "template validate" || path === "templates validate") return "files";
   if (FIRST_IS_TARGET.has(arg.name())) return index === 0 ? "targets" : "none";
   const byName = ARG_KINDS[arg.name()];
   if (byName) return byName;

@@ -156,6 +156,7 @@ export async function completeLine(root: CmdLike, words: string[], desc: boolean
       }
       return await sources.workflows();
     },
+    templates: () => sources.templates(),
     params: async (r) => {
       const wf = operand(r, 0);
       if (!wf) return [];

@@ -86,6 +86,14 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start my-work --idle-stop 30m --ttl 2d",
       ],
       [
+        "From a template (kodama template list), with a flag over one of its values",
+        "kodama start web --template node --memory 8Gi",
+      ],
+      [
+        "A database beside the session (attach -c db, logs -c db and pf reach it)",
+        "kodama start api --sidecar db=postgres:16,port=5432",
+      ],
+      [
         "See what would be created, checked by the API server, creating nothing",
         "kodama start my-work --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
@@ -120,6 +128,17 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
   },
   args: [arg("<name>", "session name (lowercase letters, digits, '-'; at most 42 characters)")],
   options: [
+    {
+      flags: "--template <name>",
+      description: "start from this template (kodama template list); a flag given here wins over its value",
+    },
+    {
+      flags: "--sidecar <name=image>",
+      description:
+        "add a container beside the session's, e.g. db=postgres:16,port=5432 (repeatable; replaces a template's of the name)",
+      parse: collect,
+      default: [],
+    },
     { flags: "--image <image>", description: "container image (default: defaults.image)" },
     { flags: "--cpu <cpu>", description: "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)" },
     { flags: "--memory <size>", description: "memory limit, e.g. 4Gi (default: defaults.resources.memory)" },
@@ -233,6 +252,8 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     setExitCode(
       await startCommand(kube, {
         name: inv.args[0],
+        template: str(o.template),
+        sidecars: o.sidecar as string[],
         image: str(o.image),
         cpu: str(o.cpu),
         memory: str(o.memory),
@@ -269,7 +290,7 @@ const list: Verb = {
   help: {
     summary: "List sessions (read from the cluster: works from any machine)",
     examples: [
-      ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC AGE", "kodama list"],
+      ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC BRANCH READY AGE", "kodama list"],
       ["Every namespace, with EXPIRES IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],
       ["Session objects (status.phase: Pending, Starting, Running, Stopped, Failed)", "kodama list -o json"],
       ["The list, then a row per change until Ctrl-C", "kodama list -w"],
@@ -337,6 +358,7 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
         "Resume a session that stopped itself (idle stop), then open the shell",
         "kodama attach my-work --resume",
       ],
+      ["A shell in the session's sidecar db", "kodama attach my-work -c db"],
     ],
   },
   args: [arg("[name]", "session name (default: pick one)")],
@@ -353,12 +375,17 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
       flags: "--resume",
       description: "resume a stopped session first, without asking (on a terminal attach asks)",
     },
+    {
+      flags: "-c, --container <name>",
+      description: "a sidecar of the session instead of its session container",
+    },
   ],
   run: async (inv) => {
     const [{ attachCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
     const o = inv.opts;
     setExitCode(
       await attachCommand(kube, inv.args[0], {
+        container: o.container as string | undefined,
         command: o.command as string | undefined,
         tty: o.tty as boolean,
         resume: o.resume as boolean | undefined,

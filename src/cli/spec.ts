@@ -24,6 +24,7 @@ export type ArgKind =
   | "targets"
   | "sessions"
   | "workflows"
+  | "templates"
   | "params"
   | "config-keys"
   | "config-values"

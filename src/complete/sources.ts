@@ -195,6 +195,16 @@ export async function workflows(): Promise<Candidate[]> {
   }));
 }
 
+/** Session template names, nearest first, with their descriptions (nothing when one is invalid). */
+export async function templates(): Promise<Candidate[]> {
+  const { validateTemplates } = await import("../session/template.ts");
+  const set = await validateTemplates({ cwd: Deno.cwd() });
+  return set.templates.map((t) => ({
+    value: t.name,
+    description: `${t.description?.split("\n")[0] ?? ""} (${t.source})`.trim(),
+  }));
+}
+
 /** `name=` for each param of a workflow (by name or file), described with its default. */
 export async function workflowParams(workflow: string): Promise<Candidate[]> {
   const [{ findWorkflow }, { parseWorkflowText }, { readWorkflowText }] = await Promise.all([

@@ -99,7 +99,8 @@ export function parseConfigText(
 
 /**
  * Keep only known keys; drop `null` leaves (`key:` with no value means unset); map the README's
- * `defaults.env.*` spelling onto `env.*`. Unknown keys are reported through `unknown`.
+ * `defaults.env.*` spelling onto `env.*`. Unknown keys are reported through `unknown`. The `templates:`
+ * section is not a setting: src/session/template.ts reads and checks it.
  */
 function normalize(
   raw: Record<string, unknown>,
@@ -113,6 +114,8 @@ function normalize(
     src.env = { ...(defaults.env as Record<string, unknown>), ...env };
     delete defaults.env;
   }
+  // `templates:` is read by the session templates (src/session/template.ts), with its own schema
+  delete src.templates;
   const walk = (obj: Record<string, unknown>, prefix: string[]): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {

@@ -25,7 +25,7 @@ import {
 } from "./agent.ts";
 import { notAttachable } from "./attach.ts";
 import { requireSession } from "./cluster.ts";
-import { CONTAINER } from "./spec.ts";
+import { CONTAINER, specOf } from "./spec.ts";
 
 const dec = new TextDecoder();
 
@@ -92,6 +92,8 @@ export interface RunOptions {
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
   const pod = await runningPod(kube, namespace, name);
+  // a session started from a template with agent.command runs that agent
+  o = { ...o, command: specOf(pod)?.agentCommand ?? o.command };
   const enc = new TextEncoder();
   const prompt = enc.encode(o.prompt);
   const check = enc.encode(o.check?.trim() ? o.check.trim() + "\n" : "");

@@ -39,6 +39,8 @@ export function attachArgv(o: { command?: string; shell: string }): string[] {
 
 export interface AttachOptions {
   command?: string;
+  /** `-c`: a sidecar instead of the session container */
+  container?: string;
   /** false: never a TTY (--no-tty); undefined: a TTY when stdin and stdout are terminals */
   tty?: boolean;
   shell: string;
@@ -141,10 +143,19 @@ export async function attachSession(
   // an interactive shell needs a terminal on stdin; a command gets one when both ends are terminals
   const tty = o.tty !== false &&
     (o.command === undefined ? o.stdinIsTerminal : o.stdinIsTerminal && o.stdoutIsTerminal);
+  const container = o.container ?? CONTAINER;
+  const names = (v.pod!.spec?.containers ?? []).map((c) => c.name);
+  if (!names.includes(container)) {
+    throw new KodamaError(
+      `session ${v.name} has no container ${container}`,
+      ExitCode.NOT_FOUND,
+      `its containers: ${names.join(", ")}`,
+    );
+  }
   const { execOne } = await import("../pods/exec.ts");
   return await execOne(kube, v.pod!, {
     command: attachArgv({ command: o.command, shell: o.shell }),
-    container: CONTAINER,
+    container,
     // a shell reads stdin (a terminal or a script piped in); a command only with a terminal
     stdin: o.command === undefined || tty,
     tty,

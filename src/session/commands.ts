@@ -71,11 +71,12 @@ export async function listCommand(
 export async function attachCommand(
   kube: Kube,
   name: string | undefined,
-  f: { command?: string; tty?: boolean; resume?: boolean },
+  f: { command?: string; tty?: boolean; resume?: boolean; container?: string },
   cfg: Config,
 ): Promise<number> {
   return await attachSession(kube, kube.namespace, name, {
     command: f.command,
+    ...(f.container !== undefined ? { container: f.container } : {}),
     tty: f.tty === false ? false : undefined,
     shell: cfg.session.shell,
     out: stdoutSink,

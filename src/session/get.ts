@@ -12,7 +12,7 @@ import { formatAge, renderTable } from "../ui/table.ts";
 import { podStatus } from "../pods/display.ts";
 import { formatDuration } from "../base/duration.ts";
 import { requireSession } from "./cluster.ts";
-import { sessionObject, syncState } from "./list.ts";
+import { containerStates, sessionObject, syncState } from "./list.ts";
 import { syncDetail } from "./sync/column.ts";
 import { eventsOf, eventsTable, sortEvents } from "./progress.ts";
 import { resourcesText } from "./quantity.ts";
@@ -103,6 +103,7 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       })`,
     );
   }
+  if (v.pod) out += row("Containers", containerStates(v).map((c) => `${c.name} (${c.state})`).join(", "));
   const detail = syncDetail(v.name, v.namespace);
   out += row("Sync", `${syncState(v)}${detail ? ` — ${detail}` : ""}`);
   out += row("Created", v.createdAt ? `${v.createdAt} (${formatAge(v.createdAt, now)} ago)` : undefined);
@@ -132,6 +133,14 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       );
     }
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
+    if (s.template) out += row("Template", s.template);
+    for (const c of s.sidecars ?? []) {
+      out += row(
+        "Sidecar",
+        `${c.name}: ${c.image}${c.ports?.length ? ` (ports ${c.ports.join(", ")})` : ""}`,
+      );
+    }
+    if (s.ports?.length) out += row("Ports", s.ports.join(", "));
     if (s.git) {
       const g = s.git;
       out += row("Repo", `${g.repo} (auth ${g.auth}${g.sshSecret ? `, Secret ${g.sshSecret}` : ""})`);

@@ -50,6 +50,32 @@ export function expiredSessions(views: SessionView[], now = Date.now()): Session
   return views.filter((v) => v.spec?.expiresAt && Date.parse(v.spec.expiresAt) <= now);
 }
 
+/** READY: ready containers / containers of the session's pod (the session container and its sidecars). */
+export function readyColumn(v: SessionView): string {
+  const total = v.pod?.spec?.containers?.length;
+  if (!v.pod || !total) return "-";
+  const ready = (v.pod.status?.containerStatuses ?? []).filter((c) => c.ready).length;
+  return `${ready}/${total}`;
+}
+
+/** Each container of the session's pod with its state: `session (ready), db (waiting: ImagePullBackOff)`. */
+export function containerStates(v: SessionView): { name: string; ready: boolean; state: string }[] {
+  const statuses = new Map((v.pod?.status?.containerStatuses ?? []).map((c) => [c.name, c]));
+  return (v.pod?.spec?.containers ?? []).map((c) => {
+    const st = statuses.get(c.name);
+    const state = st?.ready
+      ? "ready"
+      : st?.state?.waiting
+      ? `waiting: ${st.state.waiting.reason ?? "?"}`
+      : st?.state?.terminated
+      ? `terminated: ${st.state.terminated.reason ?? `exit ${st.state.terminated.exitCode}`}`
+      : st?.state?.running
+      ? "running, not ready"
+      : "not started";
+    return { name: c.name, ready: !!st?.ready, state };
+  });
+}
+
 /**
  * The columns; with `grouped` (some session is a replica of `start --replicas`) a GROUP column follows
  * NAME. Watch keys skip the BRANCH column by its index (`branchIndex`).
@@ -65,9 +91,19 @@ export function sessionColumns(
     statusText(v, now),
     syncState(v),
     v.branch ?? "<none>",
+    readyColumn(v),
     formatAge(v.createdAt, now),
   ];
-  const headers = ["NAME", ...(grouped ? ["GROUP"] : []), "NAMESPACE", "STATUS", "SYNC", "BRANCH", "AGE"];
+  const headers = [
+    "NAME",
+    ...(grouped ? ["GROUP"] : []),
+    "NAMESPACE",
+    "STATUS",
+    "SYNC",
+    "BRANCH",
+    "READY",
+    "AGE",
+  ];
   return {
     table: { headers, row: base },
     wide: {
@@ -83,6 +119,9 @@ export function sessionColumns(
     },
   };
 }
+
+/** The BRANCH column's index: a branch recorded later is not a change worth a row in `list -w`. */
+const BRANCH_COLUMN = 4;
 
 /** A session as one object (`-o json|yaml`): settings in `spec`, what the cluster shows in `status`. */
 export function sessionObject(v: SessionView, deleted = false): Record<string, unknown> {
@@ -103,6 +142,7 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       ...(v.reason ? { reason: v.reason } : {}),
       ...(v.stoppedAt ? { stoppedAt: v.stoppedAt } : {}),
       sync: syncState(v),
+      ...(v.pod ? { containers: containerStates(v) } : {}),
       ...(v.branch ? { branch: v.branch } : {}),
       ...(v.commit ? { commit: v.commit } : {}),
       ...(v.pod
@@ -247,7 +287,9 @@ async function watchSessions(
     const pod = pods.get(k);
     if (!pod && !live.length) deleted = true;
     const v = sessionView(name, ns, pod, live);
-    const sig = deleted ? "deleted" : JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt));
+    const sig = deleted
+      ? "deleted"
+      : JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt && i !== branchAt + 1));
     if (last.get(k) === sig) return;
     if (deleted && !last.has(k)) return;
     if (deleted) last.delete(k);
@@ -261,7 +303,7 @@ async function watchSessions(
   for (const v of initial) {
     last.set(
       key(v.namespace, v.name),
-      JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt)),
+      JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt && i !== branchAt + 1)),
     );
   }
   if (fmt === "table" || fmt === "wide") {

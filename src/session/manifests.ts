@@ -25,7 +25,8 @@ import {
   LABEL_SESSION,
   MANAGED_BY,
 } from "./names.ts";
-import { sessionResources } from "./quantity.ts";
+import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from "./quantity.ts";
+import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import {
   AGENT_HOME,
@@ -59,7 +60,9 @@ function metadata(spec: SessionSpec, name: string) {
   return {
     name,
     namespace: spec.namespace,
+    // a template's labels first: kodama's own always win (the template schema refuses them anyway)
     labels: {
+      ...spec.labels,
       [LABEL_MANAGED_BY]: MANAGED_BY,
       [LABEL_SESSION]: spec.name,
       ...(spec.group ? { [LABEL_GROUP]: spec.group.name, [LABEL_REPLICA]: String(spec.group.replica) } : {}),
@@ -185,6 +188,8 @@ export function mainContainer(spec: SessionSpec): V1Container {
       : ["sh", "-c", keepAliveScript(spec)],
     workingDir: spec.workdir,
     env: [
+      // a template's plain variables, then kodama's (HOME and KODAMA_* are the session's own)
+      ...Object.entries(spec.vars ?? {}).map(([name, value]) => ({ name, value })),
       { name: "HOME", value: AGENT_HOME },
       { name: "KODAMA_SESSION", value: spec.name },
       { name: "KODAMA_WORKSPACE", value: spec.workdir },
@@ -208,6 +213,31 @@ export function mainContainer(spec: SessionSpec): V1Container {
   };
 }
 
+/**
+ * A sidecar (`--sidecar`, a template's `sidecars:`): its image's own entrypoint unless a command is
+ * given, its ports declared (so `pf` and Services see them), limits only when asked for. It mounts none
+ * of the session's volumes: the workspace and agent home belong to the session container.
+ */
+export function sidecarContainer(s: Sidecar): V1Container {
+  const limits = {
+    ...(s.resources?.cpu ? { cpu: formatCpu(checkedCpu(s.resources.cpu, `sidecar ${s.name} cpu`)) } : {}),
+    ...(s.resources?.memory
+      ? { memory: formatSize(checkedSize(s.resources.memory, `sidecar ${s.name} memory`)) }
+      : {}),
+  };
+  return {
+    name: s.name,
+    image: s.image,
+    ...(s.command?.length ? { command: s.command } : {}),
+    ...(s.args?.length ? { args: s.args } : {}),
+    ...(s.env && Object.keys(s.env).length
+      ? { env: Object.entries(s.env).map(([name, value]) => ({ name, value })) }
+      : {}),
+    ...(s.ports?.length ? { ports: s.ports.map((p) => ({ containerPort: p, protocol: "TCP" })) } : {}),
+    ...(Object.keys(limits).length ? { resources: { limits } } : {}),
+  };
+}
+
 /** Init containers: the git clone (`start --repo`), which clones only into an empty workspace. */
 export function initContainers(spec: SessionSpec): V1Container[] {
   if (!spec.git) return [];
@@ -225,15 +255,25 @@ export function initContainers(spec: SessionSpec): V1Container[] {
   ];
 }
 
+/** With sidecars, kubectl (and kodama's pod commands) default to the session container too. */
+function podMetadata(spec: SessionSpec) {
+  const m = metadata(spec, namesOf(spec).pod);
+  if (spec.sidecars?.length) {
+    (m.annotations as Record<string, string>)["kubectl.kubernetes.io/default-container"] = CONTAINER;
+  }
+  return m;
+}
+
 export function buildPod(spec: SessionSpec): V1Pod {
   const inits = initContainers(spec);
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: metadata(spec, namesOf(spec).pod),
+    metadata: podMetadata(spec),
     spec: {
       ...(inits.length ? { initContainers: inits } : {}),
-      containers: [mainContainer(spec)],
+      // the session container first: it is the default for exec, attach and logs
+      containers: [mainContainer(spec), ...(spec.sidecars ?? []).map(sidecarContainer)],
       volumes: podVolumes(spec),
       // volumes group-owned and group-writable for any image user; a big workspace is not re-chowned
       securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },

@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.ts";
 import { usageError } from "../errors.ts";
 import { ANNOTATION_SPEC, objectNames, type SessionObjectNames, validateSessionName } from "./names.ts";
 import type { GitSpec } from "./git.ts";
+import type { Sidecar } from "./template.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 import { resolveIdleStop, resolveTtl } from "./lifetime.ts";
 
@@ -62,6 +63,22 @@ export interface SessionSpec {
   expiresAt?: string;
   /** who started it: the user the API server reports, else the client certificate's CN */
   owner?: string;
+  /** the template it was started from (`start --template`) */
+  template?: string;
+  /** containers beside the session container (a database, a cache); the agent and sync never use them */
+  sidecars?: Sidecar[];
+  /** run once in the session container, in the workspace, when `start` has it ready (a template's init) */
+  init?: string | string[];
+  /** the coding agent's command for this session (a template's agent.command; else agent.command) */
+  agentCommand?: string[];
+  /** ports the session serves: `kodama pf NAME` forwards them when no port is given */
+  ports?: number[];
+  /** extra labels on every object of the session (a template's labels) */
+  labels?: Record<string, string>;
+  /** plain variables of the session container (a template's env.vars; never secrets) */
+  vars?: Record<string, string>;
+  /** extra sync exclude patterns (a template's sync.exclude) */
+  syncExclude?: string[];
   createdAt: string;
 }
 
@@ -80,6 +97,8 @@ export interface StartFlags {
   idleStop?: string;
   /** `--ttl DURATION|TIME` */
   ttl?: string;
+  /** the agent-home volume's size (a template's storage.claudeHome) */
+  homeStorage?: string;
 }
 
 function absolute(dir: string, what: string): string {
@@ -112,7 +131,9 @@ export function resolveSpec(
       f.storage ? "--storage" : "defaults.storage.workspace",
     ),
   );
-  const home = formatSize(checkedSize(cfg.defaults.storage.claudeHome, "defaults.storage.claudeHome"));
+  const home = formatSize(
+    checkedSize(f.homeStorage ?? cfg.defaults.storage.claudeHome, "defaults.storage.claudeHome"),
+  );
   const eph = cfg.defaults.resources.storage;
   const storageClass = f.storageClass ?? cfg.defaults.storage.storageClass;
   if (storageClass !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(storageClass)) {

@@ -38,7 +38,8 @@ import {
   sendLocalRepo,
   trackingBranch,
 } from "./gitrun.ts";
-import { EDITOR_FILES, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
+import { parseSidecarFlag, type Template, templateEnvFile, templateSettings } from "./template.ts";
+import { EDITOR_FILES, namesOf, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
 import { saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
 import { ProgressRenderer } from "../ui/progress.ts";
@@ -71,6 +72,14 @@ export interface StartOptions extends StartFlags {
   replace?: boolean;
   dryRun?: boolean;
   output?: string;
+  /** `--template T`: a named start recipe (src/session/template.ts); flags win over it */
+  template?: string;
+  /** `--sidecar NAME=IMAGE[,port=N]` (repeatable): a container beside the session's */
+  sidecars?: string[];
+  /** the template, once found (startSession sets it) */
+  tpl?: Template;
+  /** the agent-home volume's size (a template's storage.claudeHome) */
+  homeStorage?: string;
 }
 
 export interface StartIO {
@@ -146,12 +155,14 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       display: p,
       required: false,
     })),
+    // a template's env files: optional, and a repository's must lead inside the repository
+    ...(o.tpl?.env?.files ?? []).map((p) => ({ ...templateEnvFile(o.tpl!, p), display: p, required: false })),
     ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
   ];
   const sources = await readEnvFiles(files);
   for (const s of sources) for (const p of s.problems ?? []) io.err.write(`warning: ${p}\n`);
   // the global defaults.env.excludeVars and the repo's env.excludeVars both apply (the contract's merge)
-  const excluded = [...cfg.env.excludeVars, ...o.envExclude];
+  const excluded = [...cfg.env.excludeVars, ...(o.tpl?.env?.exclude ?? []), ...o.envExclude];
   const env = filterEnv(sources, excluded);
   // the agent's credentials reach it through the env Secret: from the env files, else this environment.
   // Which names: the user's config or the default only (a repo's agent.authEnv is ignored on load).
@@ -171,8 +182,18 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
   const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo });
+  const settings: Partial<SessionSpec> = o.tpl ? templateSettings(o.tpl) : {};
+  // --sidecar flags add containers, or replace the template's of the same name
+  const flagged = (o.sidecars ?? []).map(parseSidecarFlag);
+  const sidecars = [
+    ...(settings.sidecars ?? []).filter((s) => !flagged.some((f) => f.name === s.name)),
+    ...flagged,
+  ];
+  checkSidecarNames(sidecars);
   spec = {
     ...spec,
+    ...settings,
+    ...(sidecars.length ? { sidecars } : {}),
     envVars: Object.keys(env.vars).sort(),
     editorFiles: Object.keys(repoEditor).sort(),
     ...(cfg.editor.enabled ? { editor: true } : {}),
@@ -183,6 +204,28 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     objects: buildSession(spec, { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) }),
     envFiles: files.map((f) => f.path),
   };
+}
+
+function checkSidecarNames(sidecars: { name: string }[]): void {
+  const seen = new Set<string>();
+  for (const s of sidecars) {
+    if (seen.has(s.name)) throw usageError(`two sidecars are named ${s.name}`);
+    seen.add(s.name);
+  }
+}
+
+/**
+ * `--template T`: find it, put its values under the flags, and say where it came from. A repository's
+ * template is shown in full (what it runs in the pod), as the repository's other settings are.
+ */
+async function applyTemplate(o: StartOptions, io: StartIO): Promise<StartOptions> {
+  if (o.template === undefined) return o;
+  const { findTemplate, withTemplate, describeTemplate } = await import("./template.ts");
+  const t = await findTemplate(o.template, { cwd: io.cwd ?? Deno.cwd() });
+  io.err.write(`template ${t.name} (${t.source}${t.file ? `, ${t.file}` : ""})\n`);
+  if (t.source === "repo") io.err.write((await describeTemplate(t)).replace(/^/gm, "  ") + "\n");
+  for (const i of t.ignored ?? []) io.err.write(`warning: template ${t.name}: not used: ${i}\n`);
+  return { ...withTemplate(o, t), tpl: t };
 }
 
 /**
@@ -711,8 +754,39 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
   });
 }
 
+/**
+ * A template's init command (a devcontainer's postCreateCommand): once, in the session container, in the
+ * workspace, after the clone and the first sync. Its output goes to stderr. When it fails the session
+ * stays (nothing in it is lost) and start exits 1 saying how to run it again.
+ */
+async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: AbortSignal): Promise<void> {
+  const { execCapture } = await import("./agentrun.ts");
+  const pod = await kube.getObject<import("@kubernetes/client-node").V1Pod>(
+    "pods",
+    spec.namespace,
+    namesOf(spec).pod,
+  );
+  const line = typeof spec.init === "string" ? spec.init : spec.init!.map(shellQuote).join(" ");
+  io.err.write(`running the init command: ${line}\n`);
+  const r = await execCapture(kube, pod, ["sh", "-c", `cd "$KODAMA_WORKSPACE" && ${line}`], {
+    out: io.err,
+    err: io.err,
+    signal,
+  });
+  if (r.code !== 0) {
+    throw new KodamaError(
+      `session ${spec.name} is running, but its init command failed (exit code ${r.code})`,
+      ExitCode.FAILED,
+      `run it again with: kodama attach ${spec.name} --command ${shellQuote(line)}`,
+    );
+  }
+}
+
+const shellQuote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+
 /** Run the steps; returns the exit code. */
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
+  o = await applyTemplate(o, io);
   const plan = await planSession(o, cfg, io);
   const waitMs = timeoutMs(o, cfg);
   // sync: --sync PATH, else the current directory when it is a project (said in one line when refused)
@@ -775,13 +849,15 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       }
       if (it.interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
       await updateState(spec.name, { status: "Running" });
-      io.out.write(`session/${spec.name} ready\n`);
+      // from here on the session is ready: a failure (the init command, the agent) never removes it
       ready = true;
+      if (spec.init !== undefined) await runInit(kube, spec, io, signal);
+      io.out.write(`session/${spec.name} ready\n`);
       if (o.prompt !== undefined) {
         const { agentRun } = await import("./agentrun.ts");
         await agentRun(kube, spec.namespace, spec.name, {
           prompt: o.prompt,
-          command: o.agentCommand ?? cfg.agent.command,
+          command: o.agentCommand ?? spec.agentCommand ?? cfg.agent.command,
           check: o.check ?? cfg.agent.check,
           ...io,
         });
@@ -804,6 +880,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           }session ${spec.name} is ready: kodama agent run ${spec.name} tries again`,
         );
       }
+      if (ready) throw e;
       if (!it.interrupted) {
         if (run.created.secret || run.created.volumes.length || run.created.pod) {
           // a session that never ran leaves nothing behind (its volumes only with --keep-on-failure); the

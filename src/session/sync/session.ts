@@ -65,7 +65,8 @@ export function configFor(
     container: CONTAINER,
     syncGit: syncGitFor(cfg, spec),
     useGitignore: cfg.sync.useGitignore,
-    excludePatterns: cfg.sync.excludePatterns,
+    // a template's excludes (recorded with the session) come on top of the config's
+    excludePatterns: [...new Set([...cfg.sync.excludePatterns, ...(spec.syncExclude ?? [])])],
     secretFiles: secretFiles.flatMap((f) => {
       const rel = relative(root, resolve(f)).replaceAll("\\", "/");
       return rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel) ? [rel] : [];
