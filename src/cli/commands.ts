@@ -28,6 +28,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   [["compare", "adopt"], () => import("./group.ts")],
   [["agent"], () => import("./agent.ts")],
   [["template", "templates"], () => import("./template.ts")],
+  [["snapshot", "snapshots", "restore", "clone"], () => import("./snapshot.ts")],
   [["sync"], () => import("./sync.ts")],
   [["ui"], () => import("./ui.ts")],
   [["mcp"], () => import("./mcp.ts")],

@@ -139,6 +139,10 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       parse: collect,
       default: [],
     },
+    {
+      flags: "--from-snapshot <snap>",
+      description: "the new volumes start with this snapshot's workspace and home (kodama snapshot list)",
+    },
     { flags: "--image <image>", description: "container image (default: defaults.image)" },
     { flags: "--cpu <cpu>", description: "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)" },
     { flags: "--memory <size>", description: "memory limit, e.g. 4Gi (default: defaults.resources.memory)" },
@@ -253,6 +257,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       await startCommand(kube, {
         name: inv.args[0],
         template: str(o.template),
+        fromSnapshot: str(o.fromSnapshot),
         sidecars: o.sidecar as string[],
         image: str(o.image),
         cpu: str(o.cpu),

@@ -215,3 +215,102 @@ export async function fetchCommand(
     err: stderrSink,
   });
 }
+
+const confirmOnStderr = async (message: string) => {
+  const [{ confirm }, { default: process }] = await Promise.all([
+    import("@inquirer/prompts"),
+    import("node:process"),
+  ]);
+  return await confirm({ message, default: false }, { output: process.stderr });
+};
+
+async function copyTimeout(cfg: Config, timeout?: string): Promise<number> {
+  const { durationValueMs, parseDuration } = await import("../base/duration.ts");
+  return timeout !== undefined
+    ? parseDuration(timeout, "--timeout")
+    : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
+}
+
+/** `snapshot create NAME [SNAP] [--to-file FILE] [--force]`. */
+export async function snapshotCreateCommand(
+  kube: Kube,
+  name: string,
+  snap: string | undefined,
+  f: { toFile?: string; force?: boolean; timeout?: string },
+  cfg: Config,
+): Promise<number> {
+  const { createSnapshot } = await import("./snapshot.ts");
+  return await createSnapshot(kube, kube.namespace, name, {
+    ...(snap !== undefined ? { snapshot: snap } : {}),
+    ...f,
+    timeoutMs: await copyTimeout(cfg, f.timeout),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function snapshotListCommand(
+  kube: Kube,
+  f: { allNamespaces?: boolean; output: string; session?: string },
+): Promise<number> {
+  const { listSnapshots } = await import("./snapshot.ts");
+  return await listSnapshots(kube, f.allNamespaces ? undefined : kube.namespace, {
+    output: f.output,
+    ...(f.session ? { session: f.session } : {}),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function snapshotDeleteCommand(kube: Kube, snaps: string[]): Promise<number> {
+  const { deleteSnapshots } = await import("./snapshot.ts");
+  return await deleteSnapshots(kube, kube.namespace, snaps, { out: stdoutSink });
+}
+
+/** `restore NAME SNAP|FILE [--force]`: stops a running session for the copy and resumes it after. */
+export async function restoreCommand(
+  kube: Kube,
+  name: string,
+  from: string,
+  f: { force?: boolean; timeout?: string },
+  cfg: Config,
+): Promise<number> {
+  const { restoreSnapshot } = await import("./snapshot.ts");
+  return await restoreSnapshot(
+    kube,
+    kube.namespace,
+    name,
+    from,
+    {
+      force: f.force,
+      interactive: isTerminal("stdin") && isTerminal("stderr"),
+      confirm: confirmOnStderr,
+      timeoutMs: await copyTimeout(cfg, f.timeout),
+      out: stdoutSink,
+      err: stderrSink,
+    },
+    async () => await resumeSession(kube, kube.namespace, name, f, cfg, await startIO()),
+    async () =>
+      await stopSession(kube, kube.namespace, name, { wait: true, out: stderrSink, err: stderrSink }),
+  );
+}
+
+/**
+ * `clone SRC DST [--branch B]`: a snapshot of SRC, a new session DST started from it with SRC's settings, on
+ * its own new branch; the snapshot made for it is removed afterwards.
+ */
+export async function cloneCommand(
+  kube: Kube,
+  src: string,
+  dst: string,
+  f: { branch?: string; timeout?: string; keepSnapshot?: boolean },
+  cfg: Config,
+): Promise<number> {
+  const { cloneSession } = await import("./clone.ts");
+  return await cloneSession(kube, kube.namespace, src, dst, {
+    ...f,
+    timeoutMs: await copyTimeout(cfg, f.timeout),
+    cfg,
+    io: await startIO(),
+  });
+}

@@ -120,9 +120,6 @@ export function sessionColumns(
   };
 }
 
-/** The BRANCH column's index: a branch recorded later is not a change worth a row in `list -w`. */
-const BRANCH_COLUMN = 4;
-
 /** A session as one object (`-o json|yaml`): settings in `spec`, what the cluster shows in `status`. */
 export function sessionObject(v: SessionView, deleted = false): Record<string, unknown> {
   const { v: _v, name: _n, namespace: _ns, createdAt: _c, ...spec } = v.spec ??
@@ -265,6 +262,7 @@ async function watchSessions(
   }
   const grouped = listed.sessions.some((v) => groupOf(v));
   const cols = sessionColumns(Date.now(), grouped)[fmt === "wide" ? "wide" : "table"];
+  // BRANCH (recorded later) and READY (it moves with STATUS, which says it) print no row of their own
   const branchAt = cols.headers.indexOf("BRANCH");
   const statusAt = cols.headers.indexOf("STATUS");
   const table = new GrowingTable(cols.headers);

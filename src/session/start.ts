@@ -76,6 +76,8 @@ export interface StartOptions extends StartFlags {
   template?: string;
   /** `--sidecar NAME=IMAGE[,port=N]` (repeatable): a container beside the session's */
   sidecars?: string[];
+  /** `--from-snapshot SNAP`: the new volumes start with the snapshot's contents */
+  fromSnapshot?: string;
   /** the template, once found (startSession sets it) */
   tpl?: Template;
   /** the agent-home volume's size (a template's storage.claudeHome) */
@@ -100,6 +102,8 @@ export interface SessionPlan {
   objects: SessionObjects;
   /** absolute paths of the env files read (their values went into the env Secret): never synced */
   envFiles: string[];
+  /** `--from-snapshot`: unpacked into the new volumes before the pod is created */
+  fromSnapshot?: string;
 }
 
 // ------------------------------------------------------------------------------------------ plan
@@ -202,6 +206,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   return {
     spec,
     objects: buildSession(spec, { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) }),
+    ...(o.fromSnapshot ? { fromSnapshot: o.fromSnapshot } : {}),
     envFiles: files.map((f) => f.path),
   };
 }
@@ -567,6 +572,13 @@ async function createEditor(r: Run): Promise<void> {
   r.created.configMap = cm.metadata!.name!;
 }
 
+/** `--from-snapshot`: the snapshot's files into the new volumes, by a copy pod, before the session pod. */
+async function restoreSnapshot(r: Run): Promise<void> {
+  if (!r.plan.fromSnapshot || r.signal.aborted) return;
+  const { restoreIntoNew } = await import("./snapshot.ts");
+  await restoreIntoNew(r.kube, r.plan.spec, r.plan.fromSnapshot, { timeoutMs: r.waitMs, err: r.io.err });
+}
+
 async function createPod(r: Run): Promise<void> {
   await r.kube.createObject("pods", r.plan.spec.namespace, r.plan.objects.pod);
   r.created.pod = r.plan.objects.pod.metadata!.name!;
@@ -579,6 +591,7 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   createVolumes,
   createEditor,
   volumesBound,
+  restoreSnapshot,
   createPod,
 ];
 
@@ -788,6 +801,10 @@ const shellQuote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
   o = await applyTemplate(o, io);
   const plan = await planSession(o, cfg, io);
+  if (o.fromSnapshot !== undefined && !o.dryRun) {
+    // exit 3 for a snapshot that is not there (or not complete) before anything is created
+    await (await import("./snapshot.ts")).requireSnapshot(kube, plan.spec.namespace, o.fromSnapshot);
+  }
   const waitMs = timeoutMs(o, cfg);
   // sync: --sync PATH, else the current directory when it is a project (said in one line when refused)
   let syncDir = o.noSync || !cfg.sync.enabled ? undefined : o.sync;

@@ -1,0 +1,180 @@
+/**
+ * `kodama snapshot create|list|delete`, `kodama restore NAME SNAP|FILE` and `kodama clone SRC DST`: copies
+ * of a session's volumes (src/session/snapshot.ts, src/session/clone.ts).
+ */
+import { setExitCode } from "./exit.ts";
+import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import type { Invocation } from "./optspec.ts";
+import { arg, type CommandSpec } from "./spec.ts";
+
+const impl = () => import("../session/commands.ts");
+const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
+const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const TIMEOUT = {
+  flags: "--timeout <duration>",
+  description: "how long to wait for the copy pod to run (default: session.readyTimeout)",
+};
+
+const snapshot: CommandSpec = {
+  names: ["snapshot", "snapshots"],
+  help: {
+    group: "Sessions",
+    summary: "Snapshots of a session's workspace and home: create, list, delete",
+    examples: [
+      ["A snapshot of my-work, named my-work-<UTC time>", "kodama snapshot create my-work"],
+      ["Every snapshot in the namespace", "kodama snapshot list"],
+    ],
+    notes:
+      `A snapshot is a tar of the session's workspace and agent-home volumes, written by a short-lived copy
+pod (the session's image, on the session pod's node) into a PVC kodama-snap-SNAP (labels
+app.kubernetes.io/managed-by=kodama, kodama.dev/snapshot=SNAP, kodama.dev/snapshot-of=NAME), or with
+--to-file into a local file. It works on any cluster. Restore with \`kodama restore NAME SNAP\`, or start a new
+session from it with \`kodama start NEW --from-snapshot SNAP\`.`,
+  },
+  subcommands: [
+    {
+      names: ["create"],
+      help: {
+        summary: "Snapshot a session's workspace and home into a snapshot PVC (or a local file)",
+        examples: [
+          ["Named after the session and the time", "kodama snapshot create my-work"],
+          ["A name of your own", "kodama snapshot create my-work before-refactor"],
+          [
+            "Into a local tar file (workspace/ and home/)",
+            "kodama snapshot create my-work --to-file my-work.tar",
+          ],
+        ],
+      },
+      args: [arg("<name>", "session name"), arg("[snapshot]", "snapshot name (default: NAME-<UTC time>)")],
+      options: [
+        {
+          flags: "--to-file <file>",
+          description: "write the tar to this local file instead of a snapshot PVC",
+        },
+        { flags: "--force", description: "with --to-file: replace an existing file" },
+        TIMEOUT,
+      ],
+      run: async (inv) => {
+        const [{ snapshotCreateCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+        const o = inv.opts;
+        setExitCode(
+          await snapshotCreateCommand(kube, inv.args[0], inv.args[1] as string | undefined, {
+            toFile: o.toFile as string | undefined,
+            force: o.force as boolean | undefined,
+            timeout: o.timeout as string | undefined,
+          }, cfg),
+        );
+      },
+    },
+    {
+      names: ["list", "ls"],
+      help: {
+        summary: "List snapshots: NAME SESSION STATUS SIZE AGE",
+        examples: [
+          ["Snapshots in the current namespace", "kodama snapshot list"],
+          ["Only my-work's, as JSON", "kodama snapshot list --session my-work -o json"],
+        ],
+      },
+      options: [
+        { flags: "-A, --all-namespaces", description: "snapshots in every namespace" },
+        { flags: "--session <name>", description: "only the snapshots of this session" },
+        {
+          flags: "-o, --output <format>",
+          description: "output format",
+          choices: ["table", "json", "name"],
+          default: "table",
+        },
+      ],
+      run: async (inv) => {
+        const [{ snapshotListCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+        const o = inv.opts;
+        setExitCode(
+          await snapshotListCommand(kube, {
+            allNamespaces: o.allNamespaces as boolean | undefined,
+            output: o.output as string,
+            session: o.session as string | undefined,
+          }),
+        );
+      },
+    },
+    {
+      names: ["delete", "rm"],
+      help: {
+        summary: "Delete snapshots (only snapshot PVCs kodama made)",
+        examples: [["Delete one", "kodama snapshot delete before-refactor"]],
+      },
+      args: [arg("<snapshots...>", "snapshot names")],
+      run: async (inv) => {
+        const [{ snapshotDeleteCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+        setExitCode(await snapshotDeleteCommand(kube, inv.args as string[]));
+      },
+    },
+  ],
+};
+
+const restore: CommandSpec = {
+  names: ["restore"],
+  help: {
+    group: "Sessions",
+    summary:
+      "Replace a session's workspace and home with a snapshot's (asks first; --force without a terminal)",
+    examples: [
+      [
+        "Back to a snapshot (a running session is stopped for the copy and resumed)",
+        "kodama restore my-work before-refactor",
+      ],
+      ["From a file made with snapshot create --to-file", "kodama restore my-work ./my-work.tar --force"],
+    ],
+    notes: `What is in the session's workspace and home now is lost: take a snapshot first. Exit codes: 2 no
+terminal to ask and no --force, 3 no such session or snapshot.`,
+  },
+  args: [arg("<name>", "session name"), arg("<snapshot>", "snapshot name, or a tar file from --to-file")],
+  options: [{ flags: "--force", description: "do not ask" }, TIMEOUT],
+  run: async (inv) => {
+    const [{ restoreCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    setExitCode(
+      await restoreCommand(kube, inv.args[0], inv.args[1], {
+        force: inv.opts.force as boolean | undefined,
+        timeout: inv.opts.timeout as string | undefined,
+      }, cfg),
+    );
+  },
+};
+
+const clone: CommandSpec = {
+  names: ["clone"],
+  help: {
+    group: "Sessions",
+    summary: "A new session with a copy of another's volumes, on its own new branch",
+    examples: [
+      ["Try another approach beside my-work", "kodama clone my-work my-work-b"],
+      ["On a branch of your choice", "kodama clone my-work spike --branch spike/cache"],
+    ],
+    notes:
+      `DST gets SRC's image, resources, volume sizes and sidecars, and a copy of its workspace and home (made
+through a snapshot that is removed afterwards, --keep-snapshot keeps it); its workspace then checks out
+--branch, else <defaults.branchPrefix>DST-<UTC time>. SRC is only read. The env Secret is made from your env
+files, as for a new start.`,
+  },
+  args: [arg("<src>", "the session to copy"), arg("<dst>", "the new session's name")],
+  options: [
+    {
+      flags: "--branch <branch>",
+      description: "the clone's new branch (default: <defaults.branchPrefix>DST-<UTC time>)",
+    },
+    { flags: "--keep-snapshot", description: "keep the snapshot the copy went through" },
+    TIMEOUT,
+  ],
+  run: async (inv) => {
+    const [{ cloneCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    setExitCode(
+      await cloneCommand(kube, inv.args[0], inv.args[1], {
+        branch: inv.opts.branch as string | undefined,
+        keepSnapshot: inv.opts.keepSnapshot as boolean | undefined,
+        timeout: inv.opts.timeout as string | undefined,
+      }, cfg),
+    );
+  },
+};
+
+export const commands: CommandSpec[] = [snapshot, restore, clone];

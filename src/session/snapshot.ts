@@ -1,0 +1,497 @@
+/**
+ * Snapshots of a session's volumes, and restoring them. The portable path, which works on any cluster:
+ * a short-lived copy pod (the session's image, on the session pod's node, since the volumes are
+ * ReadWriteOnce) mounts the workspace and agent-home claims and writes one tar — `workspace/` and `home/`
+ * — into a snapshot PVC `kodama-snap-SNAP`, or streams it over exec into a local file (`--to-file`).
+ *
+ *   snapshot create NAME [SNAP]   the tar into a new snapshot PVC (labels: managed-by kodama, snapshot, of)
+ *   snapshot list | delete SNAP   only claims kodama made as snapshots are listed or deleted
+ *   restore NAME SNAP|FILE        stop the session, empty its volumes, unpack, resume it (asks; --force)
+ *   start NEW --from-snapshot     an init container unpacks the snapshot into the new, empty volumes
+ *
+ * Nothing here deletes what it did not make: a failed create removes only its own claim and pod.
+ */
+import type { V1Container, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../base/sink.ts";
+import { renderTable } from "../ui/table.ts";
+import { formatAge } from "../ui/table.ts";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "./names.ts";
+import { checkedSize, formatSize } from "./quantity.ts";
+import { FS_GROUP, namesOf, type SessionSpec } from "./spec.ts";
+import { requireSession } from "./cluster.ts";
+
+export const LABEL_SNAPSHOT = "kodama.dev/snapshot";
+export const LABEL_SNAPSHOT_OF = "kodama.dev/snapshot-of";
+/** set once the tar is complete: a snapshot without it is in progress or failed */
+export const ANNOTATION_SNAPSHOT_DONE = "kodama.dev/snapshot-complete";
+export const SNAPSHOT_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_SNAPSHOT}`;
+/** where the copy pod mounts things, and the tar's name in a snapshot claim */
+const SRC = "/kodama-src";
+const SNAP = "/kodama-snap";
+export const TAR = "snapshot.tar";
+
+export const snapshotClaim = (snap: string) => `kodama-snap-${snap}`;
+
+/** A snapshot name: a DNS label short enough for its claim and pods (default NAME-<UTC time>). */
+export function snapshotName(session: string, given: string | undefined, now = new Date()): string {
+  const name = given ??
+    `${session}-${now.toISOString().replace(/[-:T]/g, "").slice(0, 14)}`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 50) {
+    throw usageError(
+      `invalid snapshot name "${name}": lowercase letters, digits and '-', at most 50 characters`,
+    );
+  }
+  return name;
+}
+
+/**
+ * The snapshot claim: the workspace's requested size (the tar of a workspace that is not nearly full, and of
+ * the small agent home, fits; a sum of both would not fit the fixed-size volumes many clusters offer).
+ */
+export function buildSnapshotPVC(
+  spec: SessionSpec,
+  snap: string,
+  storageClass: string | undefined,
+  now = new Date(),
+): V1PersistentVolumeClaim {
+  const size = formatSize(checkedSize(spec.storage.workspace, "workspace"));
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: {
+      name: snapshotClaim(snap),
+      namespace: spec.namespace,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SNAPSHOT]: snap, [LABEL_SNAPSHOT_OF]: spec.name },
+      annotations: { "kodama.dev/snapshot-created": now.toISOString().replace(/\.\d+Z$/, "Z") },
+    },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: size } },
+      ...(storageClass ? { storageClassName: storageClass } : {}),
+    },
+  };
+}
+
+/**
+ * The copy pod: the session's volumes at SRC/workspace and SRC/home (read-only to take a snapshot), the
+ * snapshot claim at SNAP when there is one; it only waits, the work is done over exec.
+ */
+export function buildCopyPod(
+  spec: SessionSpec,
+  o: { name: string; snapshotClaim?: string; write: boolean; node?: string; labels: Record<string, string> },
+): V1Pod {
+  const n = namesOf(spec);
+  const mounts = [
+    { name: "workspace", mountPath: `${SRC}/workspace`, readOnly: !o.write },
+    { name: "home", mountPath: `${SRC}/home`, readOnly: !o.write },
+    ...(o.snapshotClaim ? [{ name: "snap", mountPath: SNAP, readOnly: o.write }] : []),
+  ];
+  const container: V1Container = {
+    name: "copy",
+    image: spec.image,
+    command: ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"],
+    volumeMounts: mounts,
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: o.name,
+      namespace: spec.namespace,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY, ...o.labels },
+    },
+    spec: {
+      containers: [container],
+      volumes: [
+        { name: "workspace", persistentVolumeClaim: { claimName: n.workspacePVC, readOnly: !o.write } },
+        { name: "home", persistentVolumeClaim: { claimName: n.homePVC, readOnly: !o.write } },
+        ...(o.snapshotClaim
+          ? [{ name: "snap", persistentVolumeClaim: { claimName: o.snapshotClaim, readOnly: o.write } }]
+          : []),
+      ],
+      securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
+      // the session's claims are ReadWriteOnce: a running session's node is the only one that may mount them
+      ...(o.node ? { nodeName: o.node } : {}),
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 1,
+    },
+  };
+}
+
+/** The shell that empties a volume (keeping lost+found), then unpacks the tar from `from` (a file or -). */
+export function unpackScript(from: string): string {
+  return [
+    `set -e`,
+    `for d in ${SRC}/workspace ${SRC}/home; do`,
+    `  find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +`,
+    `done`,
+    `tar -xf ${from} -C ${SRC}`,
+  ].join("\n");
+}
+
+/** `start --from-snapshot`: unpack into the new volumes only while the workspace is empty (never over data). */
+export function restoreIntoEmptyScript(): string {
+  return [
+    `set -e`,
+    `if [ -n "$(ls -A ${SRC}/workspace | grep -vx 'lost+found')" ]; then`,
+    `  echo "kodama: the workspace is not empty: the snapshot was not unpacked" >&2; exit 0`,
+    `fi`,
+    `tar -xf ${SNAP}/${TAR} -C ${SRC}`,
+  ].join("\n");
+}
+
+// ------------------------------------------------------------------------------------------ cluster
+
+async function waitPodRunning(kube: Kube, ns: string, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await kube.findObject<V1Pod>("pods", ns, name);
+    const phase = p?.status?.phase;
+    if (phase === "Running" && p?.status?.containerStatuses?.every((c) => c.ready)) return;
+    const waiting = p?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+    if (phase === "Failed" || phase === "Succeeded" || /ErrImage|BackOff|Invalid/.test(waiting ?? "")) {
+      throw new KodamaError(
+        `copy pod ${name} cannot run: ${waiting ?? phase}`,
+        ExitCode.FAILED,
+        `kubectl describe pod -n ${ns} ${name}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new KodamaError(
+        `timed out waiting for copy pod ${name} (${waiting ?? phase ?? "not created"})`,
+        ExitCode.TIMEOUT,
+        `kubectl describe pod -n ${ns} ${name}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Delete a copy pod and wait (up to a minute) until it is gone, so its volumes are free again. */
+async function deletePod(kube: Kube, ns: string, name: string): Promise<void> {
+  await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 1 }).catch(() => {});
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && await kube.findObject<V1Pod>("pods", ns, name).catch(() => undefined)) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function runIn(
+  kube: Kube,
+  ns: string,
+  pod: string,
+  script: string,
+  o: { stdout?: (c: Uint8Array) => void | Promise<void>; stdin?: ReadableStream<Uint8Array>; what: string },
+): Promise<void> {
+  const { execInPod } = await import("../kube/exec.ts");
+  const err: string[] = [];
+  const dec = new TextDecoder();
+  const r = await execInPod(kube, ns, pod, "copy", ["sh", "-c", script], {
+    ...(o.stdout ? { stdout: o.stdout } : {}),
+    ...(o.stdin ? { stdin: o.stdin } : {}),
+    stderr: (c) => void err.push(dec.decode(c)),
+    ...(o.stdout ? { backpressure: true } : {}),
+  });
+  if (r.exitCode !== 0 || r.error) {
+    const detail = (r.error ?? err.join("").trim().split("\n").slice(-3).join("; ")) || `exit ${r.exitCode}`;
+    throw new KodamaError(`${o.what} failed in pod ${pod}: ${detail}`, ExitCode.FAILED);
+  }
+}
+
+export interface SnapshotIO {
+  out: Sink;
+  err: Sink;
+  timeoutMs: number;
+}
+
+/** A copy pod for the session, running; `fn` works in it; the pod is always removed. */
+async function withCopyPod<T>(
+  kube: Kube,
+  spec: SessionSpec,
+  o: { name: string; snapshotClaim?: string; write: boolean; node?: string; timeoutMs: number },
+  fn: (pod: string) => Promise<T>,
+): Promise<T> {
+  const pod = buildCopyPod(spec, { ...o, labels: { "kodama.dev/copy-of": spec.name } });
+  await kube.deleteObject("pods", spec.namespace, o.name, { gracePeriodSeconds: 0 }).catch(() => {});
+  await kube.createObject("pods", spec.namespace, pod);
+  try {
+    await waitPodRunning(kube, spec.namespace, o.name, o.timeoutMs);
+    return await fn(o.name);
+  } finally {
+    await deletePod(kube, spec.namespace, o.name);
+  }
+}
+
+/**
+ * `start NEW --from-snapshot SNAP`: between creating the volumes and the pod, a copy pod unpacks the snapshot
+ * into them (it also binds WaitForFirstConsumer claims, next to the snapshot's volume). The session pod
+ * never mounts the snapshot claim, so the snapshot can be deleted while the session runs.
+ */
+export async function restoreIntoNew(
+  kube: Kube,
+  spec: SessionSpec,
+  snap: string,
+  o: { timeoutMs: number; err: Sink },
+): Promise<void> {
+  o.err.write(`unpacking snapshot ${snap} into the new volumes…\n`);
+  await withCopyPod(
+    kube,
+    spec,
+    {
+      name: `kodama-restore-${spec.name}`,
+      snapshotClaim: snapshotClaim(snap),
+      write: true,
+      timeoutMs: o.timeoutMs,
+    },
+    (pod) => runIn(kube, spec.namespace, pod, restoreIntoEmptyScript(), { what: "unpacking the snapshot" }),
+  );
+}
+
+/** `snapshot create NAME [SNAP] [--to-file F]`. */
+export async function createSnapshot(
+  kube: Kube,
+  ns: string,
+  session: string,
+  o: SnapshotIO & { snapshot?: string; toFile?: string; force?: boolean },
+): Promise<number> {
+  const v = await requireSession(kube, ns, session);
+  if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
+  const spec = { ...v.spec, namespace: ns };
+  const node = v.pod && !v.pod.metadata?.deletionTimestamp ? v.pod.spec?.nodeName : undefined;
+  const snap = snapshotName(session, o.snapshot);
+  const podName = `kodama-copy-${snap}`.slice(0, 63).replace(/-+$/, "");
+  if (o.toFile !== undefined) {
+    const { resolve } = await import("node:path");
+    const path = resolve(o.toFile);
+    if (!o.force && await Deno.stat(path).then(() => true, () => false)) {
+      throw usageError(`${o.toFile} exists`, "pass --force to replace it");
+    }
+    const tmp = `${path}.kodama-partial`;
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+    try {
+      await withCopyPod(
+        kube,
+        spec,
+        { name: podName, write: false, node, timeoutMs: o.timeoutMs },
+        (pod) =>
+          runIn(kube, ns, pod, `tar -cf - -C ${SRC} workspace home`, {
+            what: "the snapshot",
+            stdout: async (c) => {
+              let off = 0;
+              while (off < c.length) off += await f.write(c.subarray(off));
+            },
+          }),
+      );
+      f.close();
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      try {
+        f.close();
+      } catch { /* closed */ }
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    const size = (await Deno.stat(path)).size;
+    o.out.write(`snapshot of ${session} written to ${o.toFile} (${formatSize(BigInt(size))})\n`);
+    return ExitCode.OK;
+  }
+  const claim = buildSnapshotPVC(spec, snap, spec.storage.storageClass);
+  try {
+    await kube.createObject("persistentvolumeclaims", ns, claim);
+  } catch (e) {
+    if (e instanceof KodamaError && /already exists/i.test(e.message)) {
+      throw usageError(`snapshot ${snap} already exists`, "name another: kodama snapshot create NAME SNAP");
+    }
+    throw e;
+  }
+  try {
+    o.err.write(`copying ${session}'s workspace and home into ${snapshotClaim(snap)}…\n`);
+    await withCopyPod(
+      kube,
+      spec,
+      { name: podName, snapshotClaim: snapshotClaim(snap), write: false, node, timeoutMs: o.timeoutMs },
+      (pod) =>
+        runIn(
+          kube,
+          ns,
+          pod,
+          `set -e; tar -cf ${SNAP}/${TAR}.part -C ${SRC} workspace home; mv ${SNAP}/${TAR}.part ${SNAP}/${TAR}; du -k ${SNAP}/${TAR}`,
+          {
+            what: "the snapshot",
+          },
+        ),
+    );
+    await kube.patchObject("persistentvolumeclaims", ns, snapshotClaim(snap), {
+      metadata: { annotations: { [ANNOTATION_SNAPSHOT_DONE]: "true" } },
+    });
+  } catch (e) {
+    // only what this run made goes
+    await kube.deleteObject("persistentvolumeclaims", ns, snapshotClaim(snap)).catch(() => {});
+    throw e;
+  }
+  o.out.write(`snapshot/${snap} created\n`);
+  return ExitCode.OK;
+}
+
+/** Snapshot claims (kodama's only), optionally of one session. */
+export async function listSnapshotClaims(kube: Kube, ns: string | undefined, of?: string) {
+  const sel = `${SNAPSHOT_SELECTOR}${of ? `,${LABEL_SNAPSHOT_OF}=${of}` : ""}`;
+  return (await kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, {
+    labelSelector: sel,
+  }))
+    .items;
+}
+
+export async function listSnapshots(
+  kube: Kube,
+  ns: string | undefined,
+  o: { out: Sink; err: Sink; output: string; session?: string },
+): Promise<number> {
+  const items = await listSnapshotClaims(kube, ns, o.session);
+  const rows = items.map((c) => ({
+    name: c.metadata?.labels?.[LABEL_SNAPSHOT] ?? "",
+    namespace: c.metadata?.namespace ?? "",
+    session: c.metadata?.labels?.[LABEL_SNAPSHOT_OF] ?? "",
+    status: c.metadata?.deletionTimestamp
+      ? "Terminating"
+      : c.metadata?.annotations?.[ANNOTATION_SNAPSHOT_DONE] === "true"
+      ? "Ready"
+      : "InProgress",
+    size: c.status?.capacity?.storage ?? c.spec?.resources?.requests?.storage ?? "",
+    claim: c.metadata?.name ?? "",
+    created: c.metadata?.annotations?.["kodama.dev/snapshot-created"] ?? c.metadata?.creationTimestamp,
+  })).sort((a, b) => a.name.localeCompare(b.name));
+  if (o.output === "json") {
+    o.out.write(JSON.stringify({ items: rows }, null, 2) + "\n");
+  } else if (o.output === "name") {
+    o.out.write(rows.map((r) => `snapshot/${r.name}\n`).join(""));
+  } else if (!rows.length) {
+    o.err.write(`No snapshots found${ns ? ` in ${ns} namespace` : ""}.\n`);
+  } else {
+    o.out.write(renderTable(
+      ["NAME", "SESSION", "STATUS", "SIZE", "AGE"],
+      rows.map((r) => [r.name, r.session, r.status, r.size, r.created ? formatAge(String(r.created)) : ""]),
+    ));
+  }
+  return ExitCode.OK;
+}
+
+/** A snapshot claim kodama made, or exit 3. */
+export async function requireSnapshot(
+  kube: Kube,
+  ns: string,
+  snap: string,
+): Promise<V1PersistentVolumeClaim> {
+  const c = await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, snapshotClaim(snap));
+  if (
+    !c || c.metadata?.labels?.[LABEL_SNAPSHOT] !== snap ||
+    c.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY
+  ) {
+    throw new KodamaError(
+      `snapshot "${snap}" not found in namespace ${ns}`,
+      ExitCode.NOT_FOUND,
+      "list them with `kodama snapshot list`",
+    );
+  }
+  if (c.metadata?.annotations?.[ANNOTATION_SNAPSHOT_DONE] !== "true") {
+    throw new KodamaError(
+      `snapshot ${snap} is not complete (its copy failed or is still running)`,
+      ExitCode.FAILED,
+    );
+  }
+  return c;
+}
+
+export async function deleteSnapshots(
+  kube: Kube,
+  ns: string,
+  snaps: string[],
+  o: { out: Sink },
+): Promise<number> {
+  for (const s of snaps) {
+    const c = await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, snapshotClaim(s));
+    // only what kodama made as a snapshot: a claim of that name without the labels is not touched
+    if (
+      !c || c.metadata?.labels?.[LABEL_SNAPSHOT] !== s ||
+      c.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY
+    ) {
+      throw new KodamaError(`snapshot "${s}" not found in namespace ${ns}`, ExitCode.NOT_FOUND);
+    }
+  }
+  for (const s of snaps) {
+    await kube.deleteObject("persistentvolumeclaims", ns, snapshotClaim(s));
+    o.out.write(`snapshot/${s} deleted\n`);
+  }
+  return ExitCode.OK;
+}
+
+/**
+ * `restore NAME SNAP|FILE`: replaces the session's workspace and home with the snapshot's. It asks first
+ * (or needs --force): what is there now is gone afterwards. A running session is stopped for the copy and
+ * resumed after it.
+ */
+export async function restoreSnapshot(
+  kube: Kube,
+  ns: string,
+  session: string,
+  from: string,
+  o: SnapshotIO & { force?: boolean; confirm: (q: string) => Promise<boolean>; interactive: boolean },
+  resume: () => Promise<number>,
+  stop: () => Promise<number>,
+): Promise<number> {
+  const v = await requireSession(kube, ns, session);
+  if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
+  const spec = { ...v.spec, namespace: ns };
+  const file = await localFile(from);
+  if (!file) await requireSnapshot(kube, ns, from);
+  if (!o.force) {
+    const q = `replace the workspace and home of session ${session} with ${
+      file ? `the file ${from}` : `snapshot ${from}`
+    }? What is in them now is lost.`;
+    if (!o.interactive) {
+      throw usageError(
+        `restore replaces the workspace and home of session ${session}: what is in them now is lost`,
+        `snapshot it first (kodama snapshot create ${session}), then pass --force`,
+      );
+    }
+    if (!await o.confirm(q)) {
+      o.err.write("nothing restored\n");
+      return ExitCode.OK;
+    }
+  }
+  const wasRunning = !!v.pod && !v.pod.metadata?.deletionTimestamp;
+  if (wasRunning) await stop();
+  const podName = `kodama-restore-${session}`;
+  await withCopyPod(
+    kube,
+    spec,
+    {
+      name: podName,
+      write: true,
+      ...(file ? {} : { snapshotClaim: snapshotClaim(from) }),
+      timeoutMs: o.timeoutMs,
+    },
+    async (pod) => {
+      if (file) {
+        const f = await Deno.open(file);
+        await runIn(kube, ns, pod, unpackScript("-"), { what: "the restore", stdin: f.readable });
+      } else {
+        await runIn(kube, ns, pod, unpackScript(`${SNAP}/${TAR}`), { what: "the restore" });
+      }
+    },
+  );
+  o.out.write(`session/${session} restored from ${file ? from : `snapshot ${from}`}\n`);
+  return wasRunning ? await resume() : ExitCode.OK;
+}
+
+async function localFile(from: string): Promise<string | undefined> {
+  if (!/[\\/.]/.test(from)) return undefined;
+  const { resolve } = await import("node:path");
+  const p = resolve(from);
+  const st = await Deno.stat(p).catch(() => undefined);
+  if (st?.isFile) return p;
+  if (/[\\/]|\.tar$/.test(from)) throw new KodamaError(`${from}: no such file`, ExitCode.NOT_FOUND);
+  return undefined;
+}
