@@ -295,7 +295,7 @@ const list: Verb = {
   help: {
     summary: "List sessions (read from the cluster: works from any machine)",
     examples: [
-      ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC BRANCH READY AGE", "kodama list"],
+      ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC BRANCH READY OWNER AGE", "kodama list"],
       ["Every namespace, with EXPIRES IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],
       ["Session objects (status.phase: Pending, Starting, Running, Stopped, Failed)", "kodama list -o json"],
       ["The list, then a row per change until Ctrl-C", "kodama list -w"],

@@ -328,6 +328,45 @@ export class Kube {
     };
   }
 
+  /**
+   * Who the API server says this user is (SelfSubjectReview, Kubernetes 1.26+), else the client
+   * certificate's CN (what a server of any version authenticates a certificate user as), else the
+   * impersonated user (--as); undefined when none can be told (a token on an old server).
+   */
+  async whoAmI(): Promise<string | undefined> {
+    if (this.as) return this.as;
+    for (const v of ["v1", "v1beta1", "v1alpha1"]) {
+      try {
+        const r = await this.request<{ status?: { userInfo?: { username?: string } } }>(
+          { verb: "create", resource: "selfsubjectreviews.authentication.k8s.io" },
+          "POST",
+          `/apis/authentication.k8s.io/${v}/selfsubjectreviews`,
+          { body: { apiVersion: `authentication.k8s.io/${v}`, kind: "SelfSubjectReview" } },
+        );
+        const name = r.status?.userInfo?.username;
+        if (name) return name;
+      } catch {
+        // not served by this version (404), or not allowed: the next one, then the certificate
+      }
+    }
+    const user = this.kc.getCurrentUser();
+    let pem: string | undefined;
+    try {
+      if (user?.certData) pem = atob(user.certData.replace(/\s+/g, ""));
+      else if (user?.certFile) pem = await Deno.readTextFile(user.certFile);
+    } catch {
+      return undefined;
+    }
+    if (!pem) return undefined;
+    try {
+      const { X509Certificate } = await import("node:crypto");
+      const cn = /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(pem).subject)?.[1];
+      return cn?.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Does the namespace exist? (Forbidden to look: assume it does, as listing in it worked.) */
   async namespaceExists(name: string): Promise<boolean> {
     try {

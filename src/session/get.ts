@@ -133,6 +133,7 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       );
     }
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
+    if (s.owner) out += row("Owner", s.owner);
     if (s.template) out += row("Template", s.template);
     for (const c of s.sidecars ?? []) {
       out += row(

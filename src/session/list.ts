@@ -92,6 +92,7 @@ export function sessionColumns(
     syncState(v),
     v.branch ?? "<none>",
     readyColumn(v),
+    v.spec?.owner ?? "<unknown>",
     formatAge(v.createdAt, now),
   ];
   const headers = [
@@ -102,6 +103,7 @@ export function sessionColumns(
     "SYNC",
     "BRANCH",
     "READY",
+    "OWNER",
     "AGE",
   ];
   return {

@@ -76,6 +76,8 @@ export interface StartOptions extends StartFlags {
   template?: string;
   /** `--sidecar NAME=IMAGE[,port=N]` (repeatable): a container beside the session's */
   sidecars?: string[];
+  /** who starts it (kube.whoAmI), recorded with the settings: `list` shows it as OWNER */
+  owner?: string;
   /** `--from-snapshot SNAP`: the new volumes start with the snapshot's contents */
   fromSnapshot?: string;
   /** the template, once found (startSession sets it) */
@@ -197,6 +199,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   spec = {
     ...spec,
     ...settings,
+    ...(o.owner ? { owner: o.owner } : {}),
     ...(sidecars.length ? { sidecars } : {}),
     envVars: Object.keys(env.vars).sort(),
     editorFiles: Object.keys(repoEditor).sort(),
@@ -797,14 +800,20 @@ async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: Abort
 
 const shellQuote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Put the owner into the settings and into the settings annotation of every object of the plan. */
+function recordOwner(plan: SessionPlan, owner: string): void {
+  plan.spec = { ...plan.spec, owner };
+  const o = plan.objects;
+  for (const obj of [o.secret, o.gitSecret, o.configMap, o.pod, ...o.pvcs]) {
+    const a = obj?.metadata?.annotations;
+    if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(plan.spec);
+  }
+}
+
 /** Run the steps; returns the exit code. */
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
   o = await applyTemplate(o, io);
   const plan = await planSession(o, cfg, io);
-  if (o.fromSnapshot !== undefined && !o.dryRun) {
-    // exit 3 for a snapshot that is not there (or not complete) before anything is created
-    await (await import("./snapshot.ts")).requireSnapshot(kube, plan.spec.namespace, o.fromSnapshot);
-  }
   const waitMs = timeoutMs(o, cfg);
   // sync: --sync PATH, else the current directory when it is a project (said in one line when refused)
   let syncDir = o.noSync || !cfg.sync.enabled ? undefined : o.sync;
@@ -819,6 +828,15 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   if (o.dryRun) {
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
+  }
+  if (o.fromSnapshot !== undefined && !o.dryRun) {
+    // exit 3 for a snapshot that is not there (or not complete) before anything is created
+    await (await import("./snapshot.ts")).requireSnapshot(kube, plan.spec.namespace, o.fromSnapshot);
+  }
+  // every check is done (no request before it): now who starts it, recorded with the settings
+  if (!o.dryRun && o.owner === undefined) {
+    const owner = await kube.whoAmI().catch(() => undefined);
+    if (owner) recordOwner(plan, owner);
   }
   if (o.replace) await replaceExisting(kube, plan.spec, io);
   const onSignal = () => io.err.write("\ninterrupted: cleaning up…\n");

@@ -122,12 +122,12 @@ withSessionWorld("sessions: list -w follows a stop, get -o yaml, prune, and atta
       const r = await w.k(["list", "-o", "wide"]);
       assertMatch(
         r.stdout,
-        /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+AGE\s+EXPIRES\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
+        /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE\s+EXPIRES\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
       );
       assertMatch(
         r.stdout,
         new RegExp(
-          `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+1/1\\s+\\S+\\s+<none>\\s+${
+          `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+1/1\\s+dev\\s+\\S+\\s+<none>\\s+${
             SESSION_IMAGE.replace(/[.]/g, "\\.")
           }\\s+250m\\s+512Mi\\s+\\S+$`,
           "m",

@@ -59,7 +59,7 @@ withSessionWorld(
       await t.step("list shows BRANCH; get and -o json show branch and commit", async () => {
         const l = await w.k(["list"]);
         assertEquals(l.code, 0, l.stderr);
-        assertMatch(l.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+AGE$/m);
+        assertMatch(l.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE$/m);
         assertMatch(l.stdout, /^s\s+dev\s+Running\s+\S+\s+kodama\/s-\d{14}\s+/m);
         const g = await w.k(["session", "get", "s"]);
         assertStringIncludes(g.stdout, `Commit:      ${repo.main}`);

@@ -56,6 +56,14 @@ withSessionWorld(
         assertEquals(s.sync, { enabled: true, localPath: synced, mode: "one-way-local" });
         assertEquals(s.status, "Running");
         assertEquals(s.resources, { cpu: "500m", memory: "1Gi" });
+        // who started it, as the API server says (SelfSubjectReview), else the client certificate's CN
+        assertEquals(s.owner, "dev");
+        const l = await w.k(["list"]);
+        assertMatch(l.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE$/m);
+        assertMatch(l.stdout, /^st\s+dev\s+Running\s+.*\s1\/1\s+dev\s+\S+$/m);
+        // the test server answers as kube-apiserver does: the real kubectl agrees
+        const who = await w.kc(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+        assertEquals(who.stdout, "dev", who.stderr);
         assertMatch(s.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assertMatch(s.updatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assert(s.updatedAt >= s.createdAt);

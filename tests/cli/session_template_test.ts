@@ -105,7 +105,7 @@ sync: { enabled: false }
         assertEquals(g.code, 0, g.stderr);
         assertMatch(g.stdout, /Containers:\s+session \(ready\), cache \(ready\)/);
         const l = await w.k(["list"]);
-        assertMatch(l.stdout, /^tw\s+dev\s+Running\s+\S+\s+<none>\s+2\/2\s/m);
+        assertMatch(l.stdout, /^tw\s+dev\s+Running\s+\S+\s+<none>\s+2\/2\s+dev\s/m);
       });
 
       await t.step("resume keeps the sidecar and does not run init again", async () => {

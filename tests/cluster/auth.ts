@@ -76,7 +76,10 @@ export class Authenticator {
     const p = this.policies.get(user.name);
     if (!p) return false;
     if (p.namespaces === null) return true;
-    if (a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews") return true;
+    if (
+      a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews" ||
+      a.resource === "selfsubjectreviews"
+    ) return true;
     if (a.namespace && p.namespaces.includes(a.namespace)) {
       return !p.rules || p.rules.some((r) => ruleAllows(r, a));
     }
@@ -173,6 +176,7 @@ export class Authenticator {
         apiGroups: ["authorization.k8s.io"],
         resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
       },
+      { verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"] },
     ];
     const own = this.policies.get(user.name)?.rules;
     if (!all && own && ns.includes(namespace)) resourceRules.unshift(...own);

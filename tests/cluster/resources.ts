@@ -118,6 +118,17 @@ export const RESOURCES: ResourceDef[] = [
     virtual: true,
   },
   {
+    // GA since 1.28: who am I, as the API server authenticated me (`kubectl auth whoami`)
+    name: "selfsubjectreviews",
+    singularName: "selfsubjectreview",
+    kind: "SelfSubjectReview",
+    group: "authentication.k8s.io",
+    version: "v1",
+    namespaced: false,
+    verbs: ["create"],
+    virtual: true,
+  },
+  {
     name: "selfsubjectrulesreviews",
     singularName: "selfsubjectrulesreview",
     kind: "SelfSubjectRulesReview",

@@ -536,6 +536,17 @@ async function handleReview(
     }
   } else body = (parseBody(await readBody(req), ct) ?? {}) as Obj;
   const spec = body.spec ?? {};
+  if (p.def.name === "selfsubjectreviews") {
+    // as kube-apiserver answers it: the authenticated user, never the request's own claims
+    return sendJson(res, 201, {
+      kind: "SelfSubjectReview",
+      apiVersion: "authentication.k8s.io/v1",
+      metadata: { creationTimestamp: null },
+      status: {
+        userInfo: { username: user.name, groups: [...new Set([...user.groups, "system:authenticated"])] },
+      },
+    });
+  }
   if (p.def.name === "selfsubjectaccessreviews") {
     let allowed: boolean;
     const ra = spec.resourceAttributes;
