@@ -232,19 +232,22 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
       );
       await page.keyboard.press("Enter");
       const rows = await until("the pods QuickPick", async () => {
-        const r: { title: string; labels: string[] } = await page.evaluate(() => ({
+        const r: { title: string; rows: string[] } = await page.evaluate(() => ({
           title: (document.querySelector(".quick-input-title")?.textContent ?? "").replace(/\u00a0/g, " "),
-          labels: [...document.querySelectorAll(".quick-input-list .monaco-list-row .label-name")].map((e) =>
-            e.textContent ?? ""
-          ),
+          rows: [...document.querySelectorAll(".quick-input-list .monaco-list-row")].map((
+            e: { textContent: string | null },
+          ) => (e.textContent ?? "").replace(/\u00a0/g, " ")),
         }));
-        return r.title.includes("Exec in Pod") && r.labels.length ? r : undefined;
+        return r.title.includes("Exec in Pod") && r.rows.length ? r : undefined;
       });
       assertStringIncludes(rows.title, "Deployment api (app=api) in prod");
-      assertEquals([...rows.labels].sort(), apiPods);
+      // a row's text is its label (the pod's name) and its description (ready, phase)
+      assertEquals(rows.rows.length, apiPods.length, rows.rows.join(" | "));
+      const labels = rows.rows.map((r) => apiPods.find((p) => r.startsWith(p)));
+      assertEquals([...labels].sort(), apiPods);
       const shot = Deno.env.get("KODAMA_VSCODE_SCREENSHOT");
       if (shot) await page.screenshot({ path: shot });
-      const picked = rows.labels[0];
+      const picked = labels[0]!;
       await page.keyboard.press("Enter");
       await until(
         "the command box",
