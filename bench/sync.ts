@@ -152,14 +152,14 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     const exec =
       `${KUBECTL} --kubeconfig ${kubeconfig} --context ${o.context} -n ${o.namespace} exec -i ${pod} -c session --`;
     for (let i = 0; i < o.runs; i++) {
-      // the parallel-stream curve (KODAMA_SYNC_STREAMS); the default (4) is the `kodama` column
+      // the parallel-stream curve (KODAMA_SYNC_STREAMS); the default (1) is the `kodama` column
       for (const k of STREAMS) {
         await clean();
         const ms = await timed(() =>
           kodama(["sync", "push", name, tree, "--full"], { KODAMA_SYNC_STREAMS: String(k) })
         );
         times[`streams_${k}`].push(ms);
-        if (k === 4) times.kodama.push(ms);
+        if (k === 1) times.kodama.push(ms);
       }
       await clean();
       times.kubectl_cp.push(
