@@ -223,14 +223,17 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
         timeout: 30_000,
       });
       await page.keyboard.type("Kodama: Exec in Pod");
-      await until(
-        "the command in the palette",
-        () =>
-          page.evaluate(() =>
-            document.querySelector(".quick-input-list")?.textContent?.includes("Exec in Pod")
-          ),
-      );
-      await page.keyboard.press("Enter");
+      // click the row itself: Enter takes the palette's first match, which may be "Exec in All Matching Pods…"
+      await until("Kodama: Exec in Pod… in the palette, clicked", async () => {
+        for (const row of await page.$$(".quick-input-list .monaco-list-row")) {
+          const text: string = await row.evaluate((e: { textContent: string }) => e.textContent);
+          if (text.replace(/\u00a0/g, " ").startsWith("Kodama: Exec in Pod…")) {
+            await row.click();
+            return true;
+          }
+        }
+        return false;
+      });
       const rows = await until("the pods QuickPick", async () => {
         const r: { title: string; rows: string[] } = await page.evaluate(() => ({
           title: (document.querySelector(".quick-input-title")?.textContent ?? "").replace(/\u00a0/g, " "),
