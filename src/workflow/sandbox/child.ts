@@ -31,16 +31,34 @@ export function childDenoDir(home: string): string {
   return join(home, "cache", "deno");
 }
 
+// What postMessage's structured clone keeps and JSON would not: bytes (base64 in 32 KiB pieces: one spread
+// of a large array overflows the stack) and the numbers JSON writes as null (Infinity, NaN: a host API check
+// must see them as they were sent, not as "not given"). relay.js holds the same two functions.
 const encode = (v: unknown) =>
-  JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? { $u8: btoa(String.fromCharCode(...x)) } : x);
+  JSON.stringify(
+    v,
+    (_k, x) =>
+      x instanceof Uint8Array
+        ? { $u8: base64(x) }
+        : typeof x === "number" && !Number.isFinite(x)
+        ? { $num: String(x) }
+        : x,
+  );
 const decode = (s: string) =>
   JSON.parse(
     s,
     (_k, x) =>
       x && typeof x === "object" && typeof x.$u8 === "string"
         ? Uint8Array.from(atob(x.$u8), (c) => c.charCodeAt(0))
+        : x && typeof x === "object" && typeof x.$num === "string"
+        ? Number(x.$num)
         : x,
   );
+function base64(u8: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+  return btoa(s);
+}
 
 /**
  * Start the relay holding a Worker of `bootstrap` with `permissions`; `err` gets what the child's Deno

@@ -9,9 +9,18 @@
  */
 // Plain JavaScript for the same reason as worker.js: nothing here is type-checked again per process.
 
+// The same codec as child.ts: bytes as base64 in 32 KiB pieces, Infinity and NaN kept (JSON would write null).
 /** @param {unknown} v */
 const encode = (v) =>
-  JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? { $u8: btoa(String.fromCharCode(...x)) } : x);
+  JSON.stringify(
+    v,
+    (_k, x) =>
+      x instanceof Uint8Array
+        ? { $u8: base64(x) }
+        : typeof x === "number" && !Number.isFinite(x)
+        ? { $num: String(x) }
+        : x,
+  );
 /** @param {string} s */
 const decode = (s) =>
   JSON.parse(
@@ -19,8 +28,16 @@ const decode = (s) =>
     (_k, x) =>
       x && typeof x === "object" && typeof x.$u8 === "string"
         ? Uint8Array.from(atob(x.$u8), (c) => c.charCodeAt(0))
+        : x && typeof x === "object" && typeof x.$num === "string"
+        ? Number(x.$num)
         : x,
   );
+/** @param {Uint8Array} u8 */
+function base64(u8) {
+  let s = "";
+  for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+  return btoa(s);
+}
 
 const out = Deno.stdout.writable.getWriter();
 /** @param {unknown} m */
