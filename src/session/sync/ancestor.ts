@@ -64,18 +64,32 @@ export function snapsOf(a: Ancestor): SnapTree {
 
 /** md5 of a local file (hex), read in one piece below 8 MiB, streamed above. */
 export async function hashFile(abs: string): Promise<string | undefined> {
+  return (await hashFileSized(abs))?.hash;
+}
+
+/**
+ * md5 of a local file and the number of bytes it was taken over: a file being written while it is read
+ * (a save, an unpacking tool) has another size than its stat said a moment before, and the two must
+ * describe the same bytes, or a torn snapshot (size 0, the later content's hash) reaches the plan.
+ */
+export async function hashFileSized(abs: string): Promise<{ hash: string; size: number } | undefined> {
   try {
     const st = await Deno.stat(abs);
-    if (st.size <= 8 << 20) return createHash("md5").update(await Deno.readFile(abs)).digest("hex");
+    if (st.size <= 8 << 20) {
+      const b = await Deno.readFile(abs);
+      return { hash: createHash("md5").update(b).digest("hex"), size: b.length };
+    }
     const h = createHash("md5");
+    let size = 0;
     using f = await Deno.open(abs);
     const buf = new Uint8Array(1 << 20);
     for (;;) {
       const n = await f.read(buf);
       if (n === null) break;
       h.update(buf.subarray(0, n));
+      size += n;
     }
-    return h.digest("hex");
+    return { hash: h.digest("hex"), size };
   } catch {
     return undefined;
   }

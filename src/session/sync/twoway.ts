@@ -24,7 +24,7 @@ import {
   type Ancestor,
   type AncestorEntry,
   hashBytes,
-  hashFile,
+  hashFileSized,
   loadAncestor,
   saveAncestor,
 } from "./ancestor.ts";
@@ -149,12 +149,18 @@ export async function localSnaps(
       const m = memo.get(p);
       const a = anc.get(p);
       let hash = m && m[0] === k ? m[1] : a?.lk === k ? a.hash : undefined;
+      let size = e.size;
+      let key = k;
       if (!hash) {
-        hash = await hashFile(join(root, p));
-        if (!hash) continue; // gone meanwhile
+        const got = await hashFileSized(join(root, p));
+        if (!got) continue; // gone meanwhile
+        hash = got.hash;
+        // written while it was read: the snapshot is the bytes that were hashed (their size, never the
+        // stat's), and the memo's key matches no stat, so the next scan hashes it again
+        if (got.size !== e.size) [size, key] = [got.size, `~${k}`];
       }
-      memo.set(p, [k, hash]);
-      snaps.set(p, { kind: "file", mode: modeOf(p, e), size: e.size, hash });
+      memo.set(p, [key, hash]);
+      snaps.set(p, { kind: "file", mode: modeOf(p, e), size, hash });
     } else if (e.kind === "symlink") snaps.set(p, { kind: "symlink", mode: 0o777, size: 0, link: e.link });
     else snaps.set(p, { kind: "dir", mode: modeOf(p, e), size: 0 });
   }
