@@ -24,7 +24,10 @@ withSessionWorld("gc: expired sessions are listed, warned about, and deleted (vo
     await waitUntil(() => Date.now() - started > 4000, 10_000, "the ttl to pass");
     const list = await w.k(["list", "-o", "wide"]);
     assertEquals(list.code, 0, list.stderr);
-    assertMatch(list.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE\s+EXPIRES\s+IMAGE/m);
+    assertMatch(
+      list.stdout,
+      /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE\s+EXPIRES\s+IMAGE/m,
+    );
     assertMatch(list.stdout, /^old1\s.*\sexpired \S+ ago\s/m);
     assertMatch(list.stdout, /^keep\s.*\sin (59m|1h)\s/m);
     assertMatch(list.stderr, /^warning: 2 sessions have expired \(old1, old2\): `kodama gc` deletes them/m);
