@@ -415,6 +415,9 @@ async function* readExactly(f: StagedFile, size: number, dropped: Set<string>): 
       left -= n;
       yield buf.subarray(0, n);
     }
+    // a file that grew since the plan (still being written) is not the planned file, though its first
+    // `size` bytes may hash as planned: drop it, and plan it again
+    if (left === 0 && file && (await file.read(new Uint8Array(1))) !== null) dropped.add(f.path);
   } finally {
     file?.close();
   }
