@@ -113,7 +113,7 @@ function deleteIn(obj: Record<string, unknown>, path: string[]): void {
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
 
 /** Why a repo may not set this value (schema.ts RepoRule), or undefined when it may. */
-async function repoProblem(k: KeyInfo, value: unknown, root: string): Promise<string | undefined> {
+export async function repoProblem(k: KeyInfo, value: unknown, root: string): Promise<string | undefined> {
   switch (k.repoRule?.rule) {
     case "userOnly":
       return `${k.repoRule.why ?? "only you choose this"}; set it in ~/.kodama/config.yaml or by a flag`;

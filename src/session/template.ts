@@ -166,6 +166,46 @@ async function checkTemplate(
   );
 }
 
+/**
+ * The template keys that are also config keys, each held to that key's repository rule (config/keys.ts):
+ * a repository's template can no more choose `sync.mode: one-way-pod` (the pod would overwrite local
+ * files) than its .kodama.yaml can. Its env files are confined to the repository where they are read.
+ */
+const CONFIG_TWINS: [string[], string][] = [[["sync", "mode"], "sync.mode"]];
+
+/** A repository's template: exit 2 at file:line:col when it sets what a repository may not. */
+async function checkRepoTemplate(
+  t: TemplateBody,
+  where: {
+    file: string;
+    name: string;
+    doc?: import("yaml").Document;
+    lc?: import("yaml").LineCounter;
+    path: string[];
+  },
+  root: string,
+): Promise<void> {
+  const { keyInfo } = await import("../config/keys.ts");
+  const { repoProblem } = await import("../config/load.ts");
+  for (const [path, key] of CONFIG_TWINS) {
+    let v: unknown = t;
+    for (const p of path) v = (v as Record<string, unknown> | undefined)?.[p];
+    const info = keyInfo(key);
+    if (v === undefined || !info) continue;
+    const why = await repoProblem(info, v, root);
+    if (!why) continue;
+    const { nodeOffset } = await import("../yamlpos.ts");
+    const at = positioned(
+      where.file,
+      where.lc,
+      where.doc ? nodeOffset(where.doc.contents, [...where.path, ...path]) : undefined,
+    );
+    throw usageError(
+      `${at}: template ${JSON.stringify(where.name)} (${path.join(".")}: ${JSON.stringify(v)}): ${why}`,
+    );
+  }
+}
+
 async function parseYaml(file: string, text: string) {
   const { parseDocument, LineCounter } = await import("yaml");
   const lc = new LineCounter();
@@ -198,6 +238,9 @@ async function fromConfigFile(file: string, text: string, source: TemplateSource
   for (const [name, body] of Object.entries(all as Record<string, unknown>)) {
     checkName(name, () => positioned(file, lc, undefined));
     const t = await checkTemplate(body, { file, name, doc, lc, path: ["templates", name] });
+    if (source === "repo") {
+      await checkRepoTemplate(t, { file, name, doc, lc, path: ["templates", name] }, base);
+    }
     const { nodeOffset } = await import("../yamlpos.ts");
     out.push({
       ...t,
@@ -249,6 +292,7 @@ export async function templateFile(file: string, root: string): Promise<Template
   checkName(name, () => displayPath(file));
   const { doc, lc, data } = await parseYaml(file, text);
   const t = await checkTemplate(data, { file, name, doc, lc, path: [] });
+  await checkRepoTemplate(t, { file, name, doc, lc, path: [] }, root);
   return [{ ...t, name, source: "repo", file: displayPath(file), base: root }];
 }
 

@@ -192,6 +192,41 @@ sync: { enabled: false }
           assertStringIncludes(s.stderr, "outside the repository");
           assert(!s.stdout.includes("STOLEN"));
           await Deno.remove(secret);
+          await Deno.remove(join(w.cwd, ".kodama/templates/leak.yaml"));
+        },
+      );
+
+      await t.step(
+        "a repository's template may not choose sync.mode one-way-pod (file or .kodama.yaml), as its config may not",
+        async () => {
+          const file = join(w.cwd, ".kodama/templates/podwins.yaml");
+          await Deno.writeTextFile(file, `image: ${SESSION_IMAGE}\nsync:\n  mode: one-way-pod\n`);
+          const s = await w.k(["start", "pw", "--template", "podwins", "--dry-run"]);
+          assertEquals(s.code, 2, s.stderr);
+          assertMatch(
+            s.stderr,
+            /podwins\.yaml:3:9: template "podwins" \(sync\.mode: "one-way-pod"\): a repository may only set/,
+          );
+          const v = await w.k(["template", "validate"]);
+          assertEquals(v.code, 2);
+          assertStringIncludes(v.stderr, "podwins.yaml:3:9");
+          await Deno.remove(file);
+          // the same inside .kodama.yaml's templates:, while one-way-local stays allowed
+          const cfgFile = join(w.cwd, ".kodama.yaml");
+          const before = await Deno.readTextFile(cfgFile).catch(() => "");
+          await Deno.writeTextFile(
+            cfgFile,
+            `${before}\ntemplates:\n  pw2:\n    sync:\n      mode: one-way-pod\n  ok2:\n    sync:\n      mode: one-way-local\n`,
+          );
+          try {
+            const c = await w.k(["start", "pw", "--template", "ok2", "--dry-run"]);
+            assertEquals(c.code, 2, c.stdout);
+            assertMatch(c.stderr, /\.kodama\.yaml:\d+:\d+: template "pw2" \(sync\.mode: "one-way-pod"\)/);
+          } finally {
+            await Deno.writeTextFile(cfgFile, before);
+          }
+          const ok = await w.k(["template", "validate"]);
+          assertEquals(ok.code, 0, ok.stderr);
         },
       );
     } finally {
