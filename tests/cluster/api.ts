@@ -52,6 +52,14 @@ import {
   SYSTEM_NAMESPACES,
 } from "./defaults.ts";
 import { syncEndpoints } from "./endpoints.ts";
+import {
+  populate,
+  snapshotDeleted,
+  type SnapshotHost,
+  takeSnapshot,
+  validateDataSource,
+  validateVolumeSnapshot,
+} from "./snapshots.ts";
 import { recordEvent } from "./events.ts";
 
 /** kube-scheduler's podInitialBackoffSeconds: a pod it could not place is tried again no sooner. */
@@ -91,6 +99,8 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 export class ClusterApi implements RuntimeHost {
   readonly store = new Store();
+  /** optional kinds this server serves (ServerOptions.snapshots: "snapshots") */
+  readonly features = new Set<string>();
   runtime?: Runtime;
   private nextIp = 0;
   // random: parallel test files may run in workers of one process (same pid, separate module state)
@@ -108,6 +118,28 @@ export class ClusterApi implements RuntimeHost {
   constructor(readonly stateDir: string) {
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
     this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
+  }
+
+  /** what the snapshot controller and the CSI provisioner (snapshots.ts) use of the server */
+  private get snapshotHost(): SnapshotHost {
+    return {
+      store: this.store,
+      stateDir: this.stateDir,
+      closed: () => this.closed,
+      later: (ms, fn) => {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          if (!this.closed) fn();
+        }, ms);
+        this.timers.add(t);
+      },
+      pvcDir: (ns, name) => this.pvcDir(ns, name),
+    };
+  }
+
+  /** the provisioner named by a claim's class (the test provisioner when it has none) */
+  private provisionerOf(claim: Obj): string {
+    return classOf(this.store, claim)?.provisioner ?? TEST_PROVISIONER;
   }
 
   // ---------------------------------------------------------------- RuntimeHost
@@ -244,7 +276,12 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "persistentvolumeclaims":
         validatePVC(e, obj);
+        validateDataSource(e, obj.spec ?? {});
         if (old) validatePVCUpdate(e, old, obj);
+        break;
+      case "volumesnapshots":
+        validateGeneric(e, obj, true);
+        validateVolumeSnapshot(e, obj, old);
         break;
       case "services":
         validateService(e, obj);
@@ -382,10 +419,11 @@ export class ClusterApi implements RuntimeHost {
         ];
         if (
           bindProblem(this.store, o) || waitsForConsumer(this.store, o) ||
-          provisionDelayMs(classOf(this.store, o)) > 0
+          provisionDelayMs(classOf(this.store, o)) > 0 || o.spec?.dataSource || o.spec?.dataSourceRef
         ) {
+          // a claim with a dataSource is populated by its provisioner first (snapshots.ts)
           o.status = { phase: "Pending" };
-        } else boundClaim(o);
+        } else boundClaim(o, this.provisionerOf(o));
         break;
       case "services":
         if (o.spec.type !== "ExternalName" && o.spec.clusterIP !== "None") {
@@ -469,6 +507,9 @@ export class ClusterApi implements RuntimeHost {
       case "storageclasses":
         this.bindWaitingClaims(o.metadata.name);
         break;
+      case "volumesnapshots":
+        takeSnapshot(this.snapshotHost, o);
+        break;
     }
   }
 
@@ -482,8 +523,12 @@ export class ClusterApi implements RuntimeHost {
       ) {
         continue;
       }
+      if (c.spec?.dataSource || c.spec?.dataSourceRef) {
+        this.provision(c);
+        continue;
+      }
       const next: Obj = clone(c) as Obj;
-      boundClaim(next);
+      boundClaim(next, this.provisionerOf(next));
       this.store.replace("persistentvolumeclaims", next);
       this.pvcDir(next.metadata.namespace, next.metadata.name);
       touched.add(next.metadata.namespace);
@@ -503,7 +548,9 @@ export class ClusterApi implements RuntimeHost {
       claim,
       "Normal",
       "ExternalProvisioning",
-      `waiting for a volume to be created, either by external provisioner "${TEST_PROVISIONER}" or manually created by system administrator`,
+      `waiting for a volume to be created, either by external provisioner "${
+        this.provisionerOf(claim)
+      }" or manually created by system administrator`,
     );
     pvcEvent(
       this.store,
@@ -511,14 +558,39 @@ export class ClusterApi implements RuntimeHost {
       "Normal",
       "Provisioning",
       `External provisioner is provisioning volume for claim "${ns}/${name}"`,
-      `${TEST_PROVISIONER}_${NODE_NAME}`,
+      `${this.provisionerOf(claim)}_${NODE_NAME}`,
     );
-    const finish = () => {
+    const finish = async () => {
       const cur = this.store.get("persistentvolumeclaims", ns, name);
       if (this.closed || !cur || cur.metadata.uid !== uid || cur.status?.phase === "Bound") return;
       if (cur.metadata.deletionTimestamp) return;
-      const next: Obj = clone(cur) as Obj;
-      boundClaim(next);
+      if (cur.spec?.dataSource || cur.spec?.dataSourceRef) {
+        const p = await populate(this.snapshotHost, cur).catch((e) => ({
+          outcome: "wait" as const,
+          message: `failed to provision volume: ${(e as Error).message}`,
+        }));
+        if (p.outcome === "wait") {
+          // the external-provisioner retries with a back-off; the claim stays Pending meanwhile
+          pvcEvent(
+            this.store,
+            cur,
+            "Warning",
+            "ProvisioningFailed",
+            p.message,
+            `${this.provisionerOf(cur)}_${NODE_NAME}`,
+          );
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            void finish();
+          }, 500);
+          this.timers.add(t);
+          return;
+        }
+      }
+      const again = this.store.get("persistentvolumeclaims", ns, name);
+      if (this.closed || !again || again.metadata.uid !== uid || again.metadata.deletionTimestamp) return;
+      const next: Obj = clone(again) as Obj;
+      boundClaim(next, this.provisionerOf(next));
       const bound = this.store.replace("persistentvolumeclaims", next);
       pvcEvent(
         this.store,
@@ -526,7 +598,7 @@ export class ClusterApi implements RuntimeHost {
         "Normal",
         "ProvisioningSucceeded",
         `Successfully provisioned volume ${bound.spec.volumeName}`,
-        `${TEST_PROVISIONER}_${NODE_NAME}`,
+        `${this.provisionerOf(bound)}_${NODE_NAME}`,
       );
       this.pvcDir(ns, name);
       this.scheduleWaiting(ns);
@@ -534,7 +606,7 @@ export class ClusterApi implements RuntimeHost {
     const delay = provisionDelayMs(classOf(this.store, claim));
     const t = setTimeout(() => {
       this.timers.delete(t);
-      finish();
+      void finish();
     }, delay);
     this.timers.add(t);
   }
@@ -778,6 +850,7 @@ export class ClusterApi implements RuntimeHost {
           return this.store.replace(def.name, o);
         }
         this.store.remove(def.name, key, name);
+        if (def.name === "volumesnapshots") snapshotDeleted(this.snapshotHost, o);
         return statusSuccess(def, o);
     }
   }

@@ -71,8 +71,20 @@ export class Authenticator {
     return m ? this.tokens.get(m[1].trim()) : undefined;
   }
 
+  /**
+   * cluster-scoped kinds every authenticated user may get/list/watch (a ClusterRole bound to
+   * system:authenticated, as clusters with CSI storage often have: ServerOptions.csi)
+   */
+  readonly clusterReadable = new Set<string>();
+
   allowed(user: User, a: Attributes): boolean {
     if (user.groups.includes("system:masters")) return true;
+    if (
+      !a.namespace && this.clusterReadable.has(a.resource) && ["get", "list", "watch"].includes(a.verb) &&
+      user.groups.includes("system:authenticated")
+    ) {
+      return true;
+    }
     const p = this.policies.get(user.name);
     if (!p) return false;
     if (p.namespaces === null) return true;

@@ -1,5 +1,5 @@
 /** Discovery documents: /version, /api, /api/v1, /apis, /apis/GROUP[/VERSION]. */
-import { RESOURCES, SUBRESOURCES } from "./resources.ts";
+import { type Features, RESOURCES, served, SUBRESOURCES } from "./resources.ts";
 
 export const VERSION = {
   major: "1",
@@ -21,10 +21,10 @@ export function apiVersions(serverAddress: string) {
   };
 }
 
-function groups(): Map<string, string[]> {
+function groups(features: Features): Map<string, string[]> {
   const m = new Map<string, string[]>();
   for (const r of RESOURCES) {
-    if (!r.group) continue;
+    if (!r.group || !served(r, features)) continue;
     const v = m.get(r.group) ?? [];
     if (!v.includes(r.version)) v.push(r.version);
     m.set(r.group, v);
@@ -37,23 +37,23 @@ function apiGroup(name: string, versions: string[]) {
   return { name, versions: vs, preferredVersion: vs[0] };
 }
 
-export function apiGroupList() {
+export function apiGroupList(features: Features = new Set()) {
   return {
     kind: "APIGroupList",
     apiVersion: "v1",
-    groups: [...groups()].map(([name, versions]) => apiGroup(name, versions)),
+    groups: [...groups(features)].map(([name, versions]) => apiGroup(name, versions)),
   };
 }
 
-export function apiGroupDoc(group: string) {
-  const v = groups().get(group);
+export function apiGroupDoc(group: string, features: Features = new Set()) {
+  const v = groups(features).get(group);
   if (!v) return undefined;
   return { kind: "APIGroup", apiVersion: "v1", ...apiGroup(group, v) };
 }
 
 /** APIResourceList for a group/version ("" = core). */
-export function resourceList(group: string, version: string) {
-  const rs = RESOURCES.filter((r) => r.group === group && r.version === version);
+export function resourceList(group: string, version: string, features: Features = new Set()) {
+  const rs = RESOURCES.filter((r) => r.group === group && r.version === version && served(r, features));
   if (rs.length === 0) return undefined;
   const resources: Record<string, unknown>[] = [];
   for (const r of rs) {

@@ -59,6 +59,10 @@ export interface StartOptions {
   execProtocols?: "v4" | "v5";
   /** more users limited to a namespace and a Role's rules (test server only; see ServerOptions.users) */
   users?: { name: string; namespace: string; rules?: PolicyRule[] }[];
+  /** CSI storage classes `csi-hostpath` and `csi-nocopy` (test server only; see ServerOptions.csi) */
+  csi?: boolean;
+  /** serve the VolumeSnapshot API (test server only; see ServerOptions.snapshots) */
+  snapshots?: boolean;
 }
 
 /** True when the suite runs against a real cluster (KODAMA_TEST_KUBECONFIG). Use as `Deno.test({ ignore: onRealCluster, ... })`. */
@@ -83,6 +87,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     verbose: opts.verbose,
     execProtocols: opts.execProtocols,
     users: opts.users,
+    csi: opts.csi,
+    snapshots: opts.snapshots,
   });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);

@@ -8,7 +8,7 @@
  *  - /openapi/v2 is not served (404): kubectl asks for it in protobuf and copes with its absence.
  * Schemas are minimal (kind + description), enough for `kubectl explain pods` to name the kind.
  */
-import { type ResourceDef, RESOURCES } from "./resources.ts";
+import { type Features, type ResourceDef, RESOURCES, served } from "./resources.ts";
 
 const HASH = "kodama-test-1";
 
@@ -16,9 +16,10 @@ function gvPath(r: ResourceDef): string {
   return r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`;
 }
 
-export function openapiV3Index(): Record<string, unknown> {
+export function openapiV3Index(features: Features = new Set()): Record<string, unknown> {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const r of RESOURCES) {
+    if (!served(r, features)) continue;
     const p = gvPath(r);
     paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${HASH}` };
   }
@@ -38,8 +39,11 @@ const param = (name: string, description: string) => ({
   schema: { type: "string", uniqueItems: true },
 });
 
-export function openapiV3Path(path: string): Record<string, unknown> | undefined {
-  const rs = RESOURCES.filter((r) => gvPath(r) === path);
+export function openapiV3Path(
+  path: string,
+  features: Features = new Set(),
+): Record<string, unknown> | undefined {
+  const rs = RESOURCES.filter((r) => gvPath(r) === path && served(r, features));
   if (rs.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
   const schemas: Record<string, unknown> = {};

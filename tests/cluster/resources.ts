@@ -18,6 +18,32 @@ export interface ResourceDef {
    * run. Objects come from the seed (or `ClusterApi.create` in-process); writes over HTTP get a 405.
    */
   readOnly?: boolean;
+  /**
+   * served only when the server was started with this feature (`ServerOptions.snapshots`): otherwise it is
+   * absent from discovery and its paths are 404, as on a cluster without the CRDs installed
+   */
+  feature?: "snapshots";
+}
+
+/** The snapshot CRDs (external-snapshotter's `snapshot.storage.k8s.io/v1`), as `kubectl get crd` would serve them. */
+function snapshotKind(
+  name: string,
+  singularName: string,
+  kind: string,
+  namespaced: boolean,
+  shortNames: string[],
+): ResourceDef {
+  return {
+    name,
+    singularName,
+    kind,
+    group: "snapshot.storage.k8s.io",
+    version: "v1",
+    namespaced,
+    shortNames,
+    verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+    feature: "snapshots",
+  };
 }
 
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -108,6 +134,25 @@ export const RESOURCES: ResourceDef[] = [
     verbs: ALL,
   },
   {
+    // every cluster since 1.18 serves CSIDriver: a CSI driver's registration (name = the provisioner)
+    name: "csidrivers",
+    singularName: "csidriver",
+    kind: "CSIDriver",
+    group: "storage.k8s.io",
+    version: "v1",
+    namespaced: false,
+    verbs: ALL,
+  },
+  snapshotKind("volumesnapshots", "volumesnapshot", "VolumeSnapshot", true, ["vs"]),
+  snapshotKind("volumesnapshotcontents", "volumesnapshotcontent", "VolumeSnapshotContent", false, [
+    "vsc",
+    "vscs",
+  ]),
+  snapshotKind("volumesnapshotclasses", "volumesnapshotclass", "VolumeSnapshotClass", false, [
+    "vsclass",
+    "vsclasses",
+  ]),
+  {
     name: "selfsubjectaccessreviews",
     singularName: "selfsubjectaccessreview",
     kind: "SelfSubjectAccessReview",
@@ -151,6 +196,8 @@ export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
   { name: "pods/status", kind: "Pod", verbs: ["get", "patch", "update"] },
   { name: "persistentvolumeclaims/status", kind: "PersistentVolumeClaim", verbs: ["get", "patch", "update"] },
   { name: "services/status", kind: "Service", verbs: ["get", "patch", "update"] },
+  { name: "volumesnapshots/status", kind: "VolumeSnapshot", verbs: ["get", "patch", "update"] },
+  { name: "volumesnapshotcontents/status", kind: "VolumeSnapshotContent", verbs: ["get", "patch", "update"] },
   { name: "deployments/status", kind: "Deployment", verbs: ["get"] },
   { name: "replicasets/status", kind: "ReplicaSet", verbs: ["get"] },
   { name: "statefulsets/status", kind: "StatefulSet", verbs: ["get"] },
@@ -160,6 +207,14 @@ export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
 
 export function findResource(group: string, version: string, name: string): ResourceDef | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.name === name);
+}
+
+/** The features a server was started with (e.g. "snapshots"): which optional kinds it serves. */
+export type Features = ReadonlySet<string>;
+
+/** Is this kind served by a server with these features? */
+export function served(def: ResourceDef, features: Features): boolean {
+  return !def.feature || features.has(def.feature);
 }
 
 export function resourceByKind(kind: string): ResourceDef | undefined {

@@ -8,7 +8,7 @@ import type { Runtime, StreamContext } from "./contract.ts";
 import { apiGroupDoc, apiGroupList, apiVersions, resourceList, VERSION } from "./discovery.ts";
 import { applyFaultRequest, type Faults, type FaultState } from "./faults.ts";
 import { openapiV3Index, openapiV3Path } from "./openapi.ts";
-import { findResource, type ResourceDef } from "./resources.ts";
+import { type Features, findResource, type ResourceDef, served } from "./resources.ts";
 import { unknownFields } from "./fields.ts";
 import { decodeObject, decodeReview } from "./proto.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
@@ -36,7 +36,10 @@ export interface ResourcePath {
   subresource?: string;
 }
 
-export function parseResourcePath(path: string): ResourcePath | undefined | "unknown" {
+export function parseResourcePath(
+  path: string,
+  features: Features = new Set(),
+): ResourcePath | undefined | "unknown" {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let group = "";
   let version: string;
@@ -55,7 +58,7 @@ export function parseResourcePath(path: string): ResourcePath | undefined | "unk
     rest = rest.slice(2);
   }
   const def = findResource(group, version, rest[0]);
-  if (!def || rest.length > 3) return "unknown";
+  if (!def || rest.length > 3 || !served(def, features)) return "unknown";
   if (namespace !== undefined && !def.namespaced) return "unknown";
   return { def, namespace, name: rest[1], subresource: rest[2] };
 }
@@ -250,36 +253,36 @@ export async function handleRequest(
       case "/api":
         return sendJson(res, 200, apiVersions(ctx.serverAddress));
       case "/apis":
-        return sendJson(res, 200, apiGroupList());
+        return sendJson(res, 200, apiGroupList(ctx.api.features));
       case "/openapi/v3":
-        return sendJson(res, 200, openapiV3Index());
+        return sendJson(res, 200, openapiV3Index(ctx.api.features));
     }
     if (path.startsWith("/openapi/v3/")) {
-      const doc = openapiV3Path(path.slice("/openapi/v3/".length));
+      const doc = openapiV3Path(path.slice("/openapi/v3/".length), ctx.api.features);
       return doc ? sendJson(res, 200, doc) : sendError(res, notFound("openapi", path));
     }
     const parts = path.split("/").filter(Boolean);
     if (parts[0] === "api" && parts.length === 2) {
-      const l = resourceList("", parts[1]);
+      const l = resourceList("", parts[1], ctx.api.features);
       return l
         ? sendJson(res, 200, l)
         : sendError(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
     }
     if (parts[0] === "apis" && parts.length === 2) {
-      const g = apiGroupDoc(parts[1]);
+      const g = apiGroupDoc(parts[1], ctx.api.features);
       return g
         ? sendJson(res, 200, g)
         : sendError(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
     }
     if (parts[0] === "apis" && parts.length === 3) {
-      const l = resourceList(parts[1], parts[2]);
+      const l = resourceList(parts[1], parts[2], ctx.api.features);
       return l
         ? sendJson(res, 200, l)
         : sendError(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
     }
   }
 
-  const p = parseResourcePath(path);
+  const p = parseResourcePath(path, ctx.api.features);
   if (!p || p === "unknown") {
     throw new ApiError(404, "NotFound", "the server could not find the requested resource");
   }

@@ -18,6 +18,7 @@ import { buildKubeconfig } from "./kubeconfig.ts";
 import { handleRequest, parseResourcePath, refuseUpgrade, type RouteContext, sendError } from "./routes.ts";
 import { ApiError, reasonForCode, unauthorized } from "./status.ts";
 import { findResource } from "./resources.ts";
+import { csiObjects, STORAGE_READABLE } from "./snapshots.ts";
 import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 
 export interface ServerOptions {
@@ -36,6 +37,17 @@ export interface ServerOptions {
    * kubeconfig gets a context named after each (with that namespace).
    */
   users?: { name: string; namespace: string; rules?: PolicyRule[] }[];
+  /**
+   * CSI storage (tests/cluster/snapshots.ts): the classes `csi-hostpath` (clones and restores a claim's
+   * `dataSource`) and `csi-nocopy` (a CSI driver that ignores it), their CSIDrivers, and read access to
+   * StorageClasses, CSIDrivers and VolumeSnapshotClasses for every authenticated user.
+   */
+  csi?: boolean;
+  /**
+   * serve `snapshot.storage.k8s.io/v1` with the snapshot controller and a default VolumeSnapshotClass for
+   * `csi-hostpath` (implies `csi`). Without it the group is absent from discovery, as on most clusters.
+   */
+  snapshots?: boolean;
 }
 
 export const DEV_TOKEN_USER = "dev";
@@ -106,6 +118,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   }
   const auth = new Authenticator(tokens, policies);
   const api = new ClusterApi(stateDir);
+  if (opts.snapshots) api.features.add("snapshots");
   const runtimeStateDir = join(stateDir, "runtime");
   const runtime = createRuntime({ stateDir: runtimeStateDir, host: api, execProtocols: opts.execProtocols });
   api.runtime = runtime;
@@ -117,6 +130,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },
     provisioner: TEST_PROVISIONER,
   });
+  if (opts.csi || opts.snapshots) {
+    for (const o of csiObjects(!!opts.snapshots)) {
+      api.create(findResource(o.group, "v1", o.resource)!, "", o.obj);
+    }
+    for (const r of STORAGE_READABLE) auth.clusterReadable.add(r);
+  }
 
   const faultState = new FaultState();
   const sockets = new Set<Socket>();
@@ -287,7 +306,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       const url = new URL(req.url ?? "/", "https://x");
       const injected = injectedFailure(url.pathname);
       if (injected) throw injected;
-      const p = parseResourcePath(url.pathname);
+      const p = parseResourcePath(url.pathname, api.features);
       if (!p || p === "unknown" || p.def.name !== "pods" || !p.name || !p.namespace) {
         throw new ApiError(404, "NotFound", "the server could not find the requested resource");
       }

@@ -49,14 +49,14 @@ export function bindProblem(store: Store, claim: Obj): { reason: string; message
 }
 
 /** The status of a bound claim (and the volume name the provisioner gave it). */
-export function boundClaim(claim: Obj): void {
+export function boundClaim(claim: Obj, provisioner = TEST_PROVISIONER): void {
   claim.spec.volumeName ??= `pvc-${claim.metadata.uid}`;
   claim.metadata.annotations = {
     ...(claim.metadata.annotations ?? {}),
     "pv.kubernetes.io/bind-completed": "yes",
     "pv.kubernetes.io/bound-by-controller": "yes",
-    "volume.beta.kubernetes.io/storage-provisioner": TEST_PROVISIONER,
-    "volume.kubernetes.io/storage-provisioner": TEST_PROVISIONER,
+    "volume.beta.kubernetes.io/storage-provisioner": provisioner,
+    "volume.kubernetes.io/storage-provisioner": provisioner,
   };
   claim.status = {
     phase: "Bound",
