@@ -1,14 +1,14 @@
 /**
  * Sessions as data, live: the list once, then the whole list again each time a session's pod or volume
- * changes (watch-driven, no polling). Front ends other than the CLI's `list -w` (the web UI, MCP) use it;
- * `sessionRow` is one session as a plain object with nothing secret in it.
+ * changes (watch-driven, no polling). Every front end uses it: `list -w`, the web UI, MCP; `sessionRow` is
+ * one session as a plain object with nothing secret in it.
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube, WatchEventType } from "../kube/client.ts";
 import { isRetained, listSessions } from "./cluster.ts";
 import { syncState } from "./list.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
-import { type SessionView, sessionView } from "./status.ts";
+import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
 
 export interface SessionRow {
   name: string;
@@ -28,6 +28,9 @@ export interface SessionRow {
   node?: string;
   /** names (never values) of the variables in the env Secret */
   envVars: string[];
+  /** the group of a replica (`start --replicas`) and its number in it */
+  group?: string;
+  replica?: number;
 }
 
 /** A URL's user-info (`https://user:token@host/…`) is a secret: it never leaves the machine. */
@@ -53,6 +56,7 @@ export function sessionRow(v: SessionView): SessionRow {
     ...(v.pod?.metadata?.name ? { pod: v.pod.metadata.name } : {}),
     ...(v.pod?.spec?.nodeName ? { node: v.pod.spec.nodeName } : {}),
     envVars: s?.envVars ?? [],
+    ...(groupOf(v) ? { group: groupOf(v), replica: replicaOf(v) } : {}),
   };
 }
 
@@ -65,8 +69,10 @@ export async function watchSessionViews(
   namespace: string | undefined,
   onChange: (views: SessionView[]) => void,
   signal: AbortSignal,
+  /** the list the caller has already read (its resourceVersions start the watches) */
+  listed?: Awaited<ReturnType<typeof listSessions>>,
 ): Promise<void> {
-  const listed = await listSessions(kube, namespace);
+  listed ??= await listSessions(kube, namespace);
   const pods = new Map<string, V1Pod>();
   const pvcs = new Map<string, Map<string, V1PersistentVolumeClaim>>();
   const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;

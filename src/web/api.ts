@@ -73,6 +73,7 @@ export class Api {
       const { podsRoute } = await import("./pods.ts");
       return await podsRoute(this.kube, req, url, parts, upgrade, this.o.signal);
     }
+    if (area === "groups" && id) return await this.group(req, name(id), verb);
     if (area === "sessions") {
       if (id === undefined || id === "") {
         if (m === "POST") return this.start(await body(req));
@@ -172,6 +173,12 @@ export class Api {
             out,
             err: out,
           }));
+      case "adopt":
+        // `kodama adopt NAME-i`: the replica's branch into the local repository as kodama/GROUP
+        return this.op(`adopt ${s}`, async (out) => {
+          const { adoptReplica } = await import("../session/group.ts");
+          return await adoptReplica(k, k.namespace, s, { cwd: this.o.cwd, out, err: out });
+        });
       case "fetch":
         return this.op(`fetch ${s}`, async (out) => {
           const { fetchSession } = await import("../session/fetch.ts");
@@ -253,6 +260,47 @@ export class Api {
         if (path !== null) return json(await bothVersions(k, s, path));
         return json(await syncData(s, k.namespace));
       }
+    }
+    return plain(404, "not found");
+  }
+
+  /**
+   * A group of replicas (`start --replicas`): its comparison, the rows `kodama compare` prints (one exec per
+   * replica, all at once); `delete` removes the group as `kodama delete NAME --group [--keep NAME-i]` does
+   * (the page asked first: its dialog names what goes and what stays).
+   */
+  private async group(req: Request, g: string, verb: string | undefined): Promise<Response> {
+    const k = this.kube;
+    if (req.method === "GET" && !verb) {
+      const { gatherGroup } = await import("../session/compare.ts");
+      const items = await gatherGroup(k, k.namespace, g);
+      // what was read tells the list too: a running agent (started from the CLI, say) is followed to its end
+      for (const r of items) {
+        if (r.agent) {
+          const state = r.agent.state === "checking" ? "running" : r.agent.state;
+          this.hub.noteRuns(r.name, [{ id: r.agent.run, state }]);
+        }
+      }
+      return json({ group: g, namespace: k.namespace, items });
+    }
+    if (req.method === "POST" && verb === "delete") {
+      const b = await body(req);
+      const keep = strs(b.keep).map((x) => name(x));
+      return this.op(
+        `delete group ${g}${keep.length ? ` (keep ${keep.join(", ")})` : ""}`,
+        async (out) => {
+          const { deleteGroup } = await import("../session/group.ts");
+          return await deleteGroup(k, k.namespace, g, {
+            force: true,
+            purge: b.purge === true,
+            keep,
+            interactive: false,
+            confirm: () => Promise.resolve(false),
+            out,
+            err: out,
+          });
+        },
+      );
     }
     return plain(404, "not found");
   }

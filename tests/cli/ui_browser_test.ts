@@ -2,7 +2,9 @@
  * `kodama ui` against the test server, as a user would use it: the security rules over plain HTTP (token,
  * cookie, Host, Origin, CSRF, WebSocket Origin, path traversal, no secrets), then in one headless Chromium
  * (Debian's chromium, driven by puppeteer-core): start a session, see it reach Running, type `echo hi` in
- * its terminal, run a (fake) agent and read its log and diff, resolve a sync conflict, delete the session.
+ * its terminal, run a (fake) agent and read its log and diff, resolve a sync conflict, the pods and
+ * workflows pages, a group of 3 replicas side by side (diffstat, check, diff, adopt, keep one), delete the
+ * session.
  * Screenshots of each page go to $KODAMA_SCREENSHOTS (default: a temporary directory the test prints).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
@@ -36,6 +38,26 @@ const FAKE_AGENT = [
   `git add AGENT.md && git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: edit AGENT.md"`,
   `echo "agent: committed $(git rev-parse --short HEAD)"`,
 ].join("\n");
+
+/**
+ * The group's fake agent (`start --replicas 3`): replica 1 writes "good 1" (1 file, +1), replica 2 "bad 2" and
+ * extra.txt (2 files, +3), replica 3 "good 3" and a final message. Each waits for .go first, so the page is
+ * seen with its agents running, then follows them to the end without a reload.
+ */
+const GROUP_AGENT = [
+  `p=$(cat)`,
+  `echo "agent $KODAMA_REPLICA of $KODAMA_GROUP: $p"`,
+  `echo .go >> .git/info/exclude`,
+  `while [ ! -f .go ]; do sleep 0.2; done`,
+  `case "$KODAMA_REPLICA" in`,
+  `1) echo "good 1" > result.txt ;;`,
+  `2) echo "bad 2" > result.txt; printf 'x\\ny\\n' > extra.txt ;;`,
+  `*) echo "good $KODAMA_REPLICA" > result.txt; echo "chose the final answer" > "$KODAMA_SUMMARY_FILE" ;;`,
+  `esac`,
+  `git add -A . && git -c user.name=Agent -c user.email=agent@example.com commit -qm "replica $KODAMA_REPLICA"`,
+].join("\n");
+const GROUP_CHECK = "cat result.txt; grep -q good result.txt";
+const GROUP = "webgrp";
 
 /** A raw HTTP request (headers as given, path as written): what a browser or an attacker could send. */
 async function raw(port: number, lines: string[]): Promise<string> {
@@ -402,6 +424,111 @@ withSessionWorld(
         assertEquals(await page.$("#trust-dialog"), null);
       });
 
+      await t.step(
+        "a group of 3: grouped in the list; side by side with diffstat and check, live; diff; adopt; keep one",
+        async () => {
+          const k = (args: string[]) => w.k(args, { cwd: repo.work });
+          await Deno.writeTextFile(join(repo.work, ".git", "info", "exclude"), ".go\n.kodama.yaml\n");
+          await Deno.writeTextFile(
+            join(repo.work, ".kodama.yaml"),
+            `agent:\n  command: [sh, -c, ${JSON.stringify(GROUP_AGENT)}]\n  check: ${
+              JSON.stringify(GROUP_CHECK)
+            }\n`,
+          );
+          const started = await k([
+            "start",
+            GROUP,
+            "--repo",
+            repo.bare,
+            "--image",
+            SESSION_IMAGE,
+            "--replicas",
+            "3",
+            "--prompt",
+            "make result.txt good",
+          ]);
+          assertEquals(started.code, 0, started.stderr);
+          await page.click("a[href='#/sessions']");
+          await page.waitForSelector(`tr.group-row[data-group=${GROUP}]`, { timeout: 60_000 });
+          // the replicas follow their group's row, in replica order
+          await page.waitForFunction(
+            (g: string) =>
+              [...document.querySelectorAll("tbody tr")].map((r: { dataset: Record<string, string> }) =>
+                r.dataset.group ?? r.dataset.session
+              ).join(" ").includes(`${g} ${g}-1 ${g}-2 ${g}-3`),
+            { timeout: 30_000, polling: 100 },
+            GROUP,
+          );
+          await waitText(`tr.group-row[data-group=${GROUP}]`, /3 replicas/, 60_000);
+          await shot("15-sessions-group");
+          await page.click(`tr.group-row[data-group=${GROUP}] a.button`);
+          await page.waitForFunction(() => document.querySelectorAll("article.replica").length === 3, {
+            timeout: 30_000,
+            polling: 100,
+          });
+          const card = (i: number) => `article[data-replica=${GROUP}-${i}]`;
+          for (const i of [1, 2, 3]) {
+            await waitText(`${card(i)} [data-field=agent]`, /^running/, 60_000);
+            await waitText(`${card(i)} [data-field=check]`, /^pending$/, 60_000);
+          }
+          const go = await Promise.all(
+            [1, 2, 3].map((i) => k(["attach", `${GROUP}-${i}`, "--command", "touch .go"])),
+          );
+          for (const r of go) assertEquals(r.code, 0, r.stderr);
+          // pushed, not reloaded: each card reaches its result
+          const field = (i: number, f: string) =>
+            page.$eval(
+              `${card(i)} [data-field=${f}]`,
+              (e: Element) => e.textContent?.replace(/\s+/g, " ").trim(),
+            );
+          for (const i of [1, 2, 3]) {
+            await waitText(`${card(i)} [data-field=check]`, /passed|failed/, 120_000);
+          }
+          assertEquals(await field(1, "check"), "passed");
+          assertEquals(await field(2, "check"), "failed (1)");
+          assertEquals(await field(3, "check"), "passed");
+          assertEquals(await field(1, "diffstat"), "1 file +1 −0");
+          assertEquals(await field(2, "diffstat"), "2 files +3 −0");
+          assertEquals(await field(3, "diffstat"), "1 file +1 −0");
+          assertMatch((await field(2, "agent"))!, /^succeeded · \d+s$/);
+          assertEquals(await field(3, "commits"), "1");
+          await waitText(`${card(2)} pre.tail`, /^bad 2$/);
+          await waitText(`${card(3)} pre.summary`, /^chose the final answer$/);
+          await shot("16-group");
+          // a replica's diff, drawn per file
+          await page.click(`${card(2)} button[data-action=diff]`);
+          await waitText("#group-diff", /extra\.txt/, 30_000);
+          await waitText("#group-diff", /bad 2/);
+          await shot("17-group-diff");
+          // adopt: the same function as `kodama adopt`, into the directory kodama ui runs in
+          await page.click(`${card(3)} button[data-action=adopt]`);
+          await page.waitForSelector(`.op.ok[data-op="adopt ${GROUP}-3"]`, { timeout: 60_000 });
+          assertEquals(await gitIn(["log", "-1", "--format=%s", `kodama/${GROUP}`], w.cwd), "replica 3");
+          assertEquals(await gitIn(["show", `kodama/${GROUP}:result.txt`], w.cwd), "good 3");
+          // keep one: a dialog names what goes, then `delete --group --keep`
+          await page.click(`${card(3)} button[data-action=keep]`);
+          await page.waitForSelector("#group-delete-dialog");
+          await waitText("#group-delete-dialog h2", new RegExp(`^Delete 2 sessions of group ${GROUP}\\?$`));
+          await waitText("#group-delete-dialog p", new RegExp(`${GROUP}-1, ${GROUP}-2 go`));
+          await shot("18-group-delete-dialog");
+          await page.click("#confirm-group-delete");
+          await page.waitForSelector(`.op.ok[data-op="delete group ${GROUP} (keep ${GROUP}-3)"]`, {
+            timeout: 120_000,
+          });
+          // the kept replica's page; the others leave the cluster (waited for, not slept on)
+          await waitText(".session-head h1", new RegExp(`^${GROUP}-3$`), 30_000);
+          const deadline = Date.now() + 120_000;
+          let pods = "";
+          for (;;) {
+            pods = (await w.kc(["get", "pods", "-o", "name"])).stdout;
+            if (!/kodama-webgrp-[12]\b/.test(pods) || Date.now() > deadline) break;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          assert(!/kodama-webgrp-[12]\b/.test(pods), pods);
+          assertStringIncludes(pods, `pod/kodama-${GROUP}-3`);
+        },
+      );
+
       await t.step("delete it with confirmation (and its volumes): it leaves the list", async () => {
         await page.click("a[href='#/sessions']");
         await page.waitForSelector(`tr[data-session=${NAME}]`);
@@ -427,6 +554,7 @@ withSessionWorld(
       assertEquals(st.code, 0, "kodama ui ends cleanly on Ctrl-C");
       await ui.stderr.cancel().catch(() => {});
       await w.k(["delete", NAME, "--force", "--purge"]).catch(() => {});
+      await w.k(["delete", GROUP, "--group", "--force", "--purge"]).catch(() => {});
     }
   },
 );

@@ -8,6 +8,7 @@ import { html } from "./html.js";
 import { get, listen } from "./api.js";
 import { SessionsPage } from "./sessions.js";
 import { SessionPage } from "./session.js";
+import { GroupPage } from "./group.js";
 import { PodsPage } from "./pods.js";
 import { WorkflowsPage } from "./workflows.js";
 
@@ -94,6 +95,8 @@ function App() {
       <${SessionPage} name=${name} tab=${tab} session=${sessions.find((s) => s.name === name)}
         go=${go} onError=${onError} now=${now} />
     `;
+  } else if (area === "groups" && name) {
+    body = html`<${GroupPage} name=${name} sessions=${sessions} go=${go} onError=${onError} now=${now} />`;
   } else if (area === "pods" || area === "workflows") {
     body = area === "pods"
       ? html`<${PodsPage} onError=${onError} />`
@@ -108,7 +111,7 @@ function App() {
       <nav>${
     [["sessions", "Sessions"], ["pods", "Pods"], ["workflows", "Workflows"]].map(([a, l]) =>
       html`<a key=${a} href=${`#/${a}`} class=${
-        area === a || (a === "sessions" && !area) ? "active" : ""
+        area === a || (a === "sessions" && (!area || area === "groups")) ? "active" : ""
       }>${l}</a>`
     )
   }</nav>

@@ -36,6 +36,15 @@ export function SessionPage({ name, tab, session, go, onError, now }) {
       <button class="danger" onClick=${() => setDeleting(true)}>Delete</button>
     </div>
     <dl class="facts">
+      ${
+    session.group && html`
+      <div>
+        <dt>Group</dt>
+        <dd><a href=${`#/groups/${session.group}`}>${session.group}</a>
+              <span class="muted">· replica ${session.replica}</span></dd>
+      </div>
+    `
+  }
       <div><dt>Branch</dt><dd class="mono">${session.branch ?? "—"}</dd></div>
       <div><dt>Agent</dt><dd><${AgentCell} agent=${session.agent} /></dd></div>
       <div><dt>Sync</dt><dd><${SyncCell} sync=${session.sync} /></dd></div>
@@ -176,25 +185,10 @@ function RunLog({ name, run }) {
 function DiffTab({ name, agent, onError }) {
   const [d, setD] = useState(null);
   const [gen, setGen] = useState(0);
-  const box = useRef(null);
   const key = agent ? `${agent.run}:${agent.state}` : "";
   useEffect(() => {
     get(`/api/sessions/${name}/diff`).then(setD).catch(onError);
   }, [name, key, gen]);
-  useEffect(() => {
-    if (!d?.diff || !box.current) return;
-    const ui = new Diff2HtmlUI(box.current, d.diff, {
-      drawFileList: true,
-      matching: "lines",
-      outputFormat: "line-by-line",
-      highlight: true,
-      colorScheme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
-      fileListToggle: false,
-      fileContentToggle: false,
-    });
-    ui.draw();
-    ui.highlightCode();
-  }, [d]);
   return html`<div class="diff-tab">
     <div class="toolbar sub">
       <span class="muted">The agent's work since the clone (<code>git diff</code> of the recorded base against HEAD).</span>
@@ -205,8 +199,30 @@ function DiffTab({ name, agent, onError }) {
     </div>
     ${d === null ? html`<div class="empty small">Loading…</div>` : ""}
     ${d && !d.diff && html`<div class="empty small">${d.note ?? "No changes since the clone."}</div>`}
-    <div class="diff" ref=${box} id="diff"></div>
+    <${DiffView} diff=${d?.diff} id="diff" />
   </div>`;
+}
+
+/** A unified diff drawn per file with syntax highlighting (diff2html). */
+export function DiffView({ diff, id }) {
+  const box = useRef(null);
+  useEffect(() => {
+    if (!box.current) return;
+    box.current.textContent = "";
+    if (!diff) return;
+    const ui = new Diff2HtmlUI(box.current, diff, {
+      drawFileList: true,
+      matching: "lines",
+      outputFormat: "line-by-line",
+      highlight: true,
+      colorScheme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
+      fileListToggle: false,
+      fileContentToggle: false,
+    });
+    ui.draw();
+    ui.highlightCode();
+  }, [diff]);
+  return html`<div class="diff" ref=${box} id=${id}></div>`;
 }
 
 function SyncTab({ name, sync, onError }) {

@@ -1,7 +1,7 @@
 // The sessions list and the start / delete dialogs.
 import { html } from "./html.js";
 import { Component } from "preact";
-import { useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { age, post } from "./api.js";
 
 export function StatusPill({ status, reason }) {
@@ -25,7 +25,7 @@ class SessionRowView extends Component {
   }
   render({ s, now, act, go, del }) {
     return html`
-      <tr key=${s.name} data-session=${s.name}>
+      <tr key=${s.name} data-session=${s.name} class=${s.group ? "member" : ""}>
         <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
         <td><${StatusPill} status=${s.status} reason=${s.reason} />${s.reason &&
           html`<span class="reason">${s.reason}</span>`}</td>
@@ -52,15 +52,71 @@ class SessionRowView extends Component {
   }
 }
 
+/** Replicas of a group together under the group's name, in replica order; the rest by name (as `kodama list`). */
+export function groupedOrder(sessions) {
+  const key = (s) => s.group ?? s.name;
+  const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...sessions].sort((a, b) =>
+    cmp(key(a), key(b)) || (a.group ? 1 : 0) - (b.group ? 1 : 0) || (a.replica ?? 0) - (b.replica ?? 0) ||
+    cmp(a.name, b.name)
+  );
+}
+
+/** A group's heading row in the list: its name, how its replicas stand, the way to compare them. */
+class GroupRowView extends Component {
+  shouldComponentUpdate(n) {
+    return n.sig !== this.props.sig;
+  }
+  render({ group, members }) {
+    const by = (st) => members.filter((s) => s.agent?.state === st).length;
+    const parts = [
+      `${members.length} replica${members.length === 1 ? "" : "s"}`,
+      ...["running", "succeeded", "failed"].map((st) => (by(st) ? `${by(st)} ${st}` : "")),
+    ].filter(Boolean);
+    return html`
+      <tr class="group-row" data-group=${group}>
+        <td colspan="7"><a class="name" href=${`#/groups/${group}`}>${group}</a>
+              <span class="tag">group</span> <span class="muted">${parts.join(" · ")}</span></td>
+        <td class="actions"><a class="button small" href=${`#/groups/${group}`}>Compare</a></td>
+      </tr>
+    `;
+  }
+}
+
 export function SessionsPage({ sessions, error, now, go, onError }) {
   const [filter, setFilter] = useState("");
   const [starting, setStarting] = useState(false);
   const [deleting, setDeleting] = useState(null);
+  // sorted and lowercased once per list, not once per keystroke
+  const indexed = useMemo(() => {
+    const members = new Map();
+    for (const s of sessions) if (s.group) members.set(s.group, [...(members.get(s.group) ?? []), s]);
+    return {
+      members,
+      rows: groupedOrder(sessions).map((s) => ({
+        s,
+        hay: [s.name, s.status, s.branch, s.image, s.group].filter(Boolean).join("\n").toLowerCase(),
+      })),
+    };
+  }, [sessions]);
   const f = filter.trim().toLowerCase();
-  const shown = f
-    ? sessions.filter((s) => [s.name, s.status, s.branch, s.image].some((x) => x?.toLowerCase().includes(f)))
-    : sessions;
+  const shown = f ? indexed.rows.filter((r) => r.hay.includes(f)) : indexed.rows;
   const act = (name, verb) => post(`/api/sessions/${name}/${verb}`).catch(onError);
+  const body = [];
+  let lastGroup;
+  for (const { s } of shown) {
+    if (s.group && s.group !== lastGroup) {
+      const members = indexed.members.get(s.group);
+      const sig = members.map((m) => `${m.name}:${m.agent?.state}`).join("|");
+      body.push(
+        html`<${GroupRowView} key=${`group:${s.group}`} group=${s.group} members=${members} sig=${sig} />`,
+      );
+    }
+    lastGroup = s.group;
+    body.push(
+      html`<${SessionRowView} key=${s.name} s=${s} now=${now} act=${act} go=${go} del=${setDeleting} />`,
+    );
+  }
   return html`<section class="page">
     <div class="toolbar">
       <h1>Sessions <span class="count">${sessions.length}</span></h1>
@@ -89,9 +145,7 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
               <th></th>
             </tr>
           </thead>
-          <tbody>${shown.map((s) =>
-            html`<${SessionRowView} key=${s.name} s=${s} now=${now} act=${act} go=${go} del=${setDeleting} />`
-          )}</tbody>
+          <tbody>${body}</tbody>
         </table>
       `
   }
