@@ -3,8 +3,7 @@
  * yaml|name`, and `-w` (a row per change, like `kodama pods -w`). Local state files whose session is
  * gone are mentioned on stderr (`kodama session prune` removes them).
  */
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import type { Kube, WatchEventType } from "../kube/client.ts";
+import type { Kube } from "../kube/client.ts";
 import { ExitCode } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import {
@@ -17,8 +16,7 @@ import {
 import type { Sink } from "../base/sink.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
 import { GrowingTable, sortKeys } from "../pods/watch.ts";
-import { isRetained, listSessions } from "./cluster.ts";
-import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
+import { listSessions } from "./cluster.ts";
 import { listStates, observeSessions, type SessionState } from "./state.ts";
 import { syncColumn } from "./sync/column.ts";
 import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
@@ -255,13 +253,7 @@ async function watchSessions(
   listed: Awaited<ReturnType<typeof listSessions>>,
   o: ListOptions,
 ): Promise<number> {
-  const pods = new Map<string, V1Pod>();
-  const pvcs = new Map<string, Map<string, V1PersistentVolumeClaim>>();
-  const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
-  for (const v of listed.sessions) {
-    if (v.pod) pods.set(key(v.namespace, v.name), v.pod);
-    pvcs.set(key(v.namespace, v.name), new Map(v.pvcs.map((c) => [c.metadata?.name ?? "", c])));
-  }
+  const key = (v: SessionView) => `${v.namespace}/${v.name}`;
   const grouped = listed.sessions.some((v) => groupOf(v));
   const cols = sessionColumns(Date.now(), grouped)[fmt === "wide" ? "wide" : "table"];
   // BRANCH (recorded later) and READY (it moves with STATUS, which says it) print no row of their own
@@ -281,70 +273,49 @@ async function watchSessions(
     const obj = sortKeys(sessionObject(v, deleted));
     return fmt === "json" ? JSON.stringify(obj, null, 4) + "\n" : (docs++ ? "---\n" : "") + stringify!(obj);
   };
-  const emit = (k: string, deleted = false) => {
-    const [ns, name] = [k.slice(0, k.indexOf("/")), k.slice(k.indexOf("/") + 1)];
-    const live = [...(pvcs.get(k)?.values() ?? [])];
-    const pod = pods.get(k);
-    if (!pod && !live.length) deleted = true;
-    const v = sessionView(name, ns, pod, live);
-    const sig = deleted
-      ? "deleted"
-      : JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt && i !== branchAt + 1));
-    if (last.get(k) === sig) return;
-    if (deleted && !last.has(k)) return;
-    if (deleted) last.delete(k);
-    else {
-      last.set(k, sig);
-      void observeSessions({ context: kube.contextName, server: kube.server }, [v]);
-    }
-    o.out.write(print(v, deleted));
-  };
+  const sig = (v: SessionView) =>
+    JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt && i !== branchAt + 1));
   const initial = grouped ? groupedOrder(listed.sessions) : listed.sessions;
-  for (const v of initial) {
-    last.set(
-      key(v.namespace, v.name),
-      JSON.stringify(cols.row(v).filter((_, i) => i !== branchAt && i !== branchAt + 1)),
-    );
-  }
+  for (const v of initial) last.set(key(v), sig(v));
   if (fmt === "table" || fmt === "wide") {
     if (initial.length) o.out.write(table.render(initial.map((v) => cols.row(v))));
   } else for (const v of initial) o.out.write(print(v, false));
 
-  // a caller's signal (tests) replaces Ctrl-C
+  /** Each change: a row for every session whose row changed, and one for every session that is gone. */
+  const changed = (views: SessionView[]) => {
+    const now = new Set<string>();
+    for (const v of views) {
+      const k = key(v);
+      now.add(k);
+      const s = sig(v);
+      if (last.get(k) === s) continue;
+      last.set(k, s);
+      void observeSessions({ context: kube.contextName, server: kube.server }, [v]);
+      o.out.write(print(v, false));
+    }
+    for (const k of [...last.keys()]) {
+      if (now.has(k)) continue;
+      last.delete(k);
+      const i = k.indexOf("/");
+      o.out.write(print(sessionView(k.slice(i + 1), k.slice(0, i), undefined, []), true));
+    }
+  };
+
+  // the same watch as the web UI and MCP (src/session/live.ts); a caller's signal (tests) replaces Ctrl-C
+  const { watchSessionViews } = await import("./live.ts");
   return await withInterrupt(async (signal, it) => {
-    const sel = { labelSelector: SESSIONS_SELECTOR };
-    const sessionOf = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }) =>
-      key(obj.metadata?.namespace, obj.metadata?.labels?.[LABEL_SESSION] ?? "");
-    await Promise.all([
-      kube.watchObjects<V1Pod>(
-        "pods",
-        namespace,
-        sel,
-        (type: WatchEventType, p) => {
-          const k = sessionOf(p);
-          if (type === "DELETED") pods.delete(k);
-          else pods.set(k, p);
-          emit(k);
-        },
-        signal,
-        listed.podsRv,
-      ),
-      kube.watchObjects<V1PersistentVolumeClaim>(
-        "persistentvolumeclaims",
-        namespace,
-        sel,
-        (type, c) => {
-          const k = sessionOf(c);
-          const m = pvcs.get(k) ?? new Map();
-          pvcs.set(k, m);
-          if (type === "DELETED" || isRetained(c)) m.delete(c.metadata?.name ?? "");
-          else m.set(c.metadata?.name ?? "", c);
-          emit(k);
-        },
-        signal,
-        listed.pvcsRv,
-      ),
-    ]);
+    let first = true;
+    await watchSessionViews(
+      kube,
+      namespace,
+      (views) => {
+        // the first call is the list printed above
+        if (first) first = false;
+        else changed(views);
+      },
+      signal,
+      listed,
+    );
     return it.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
   }, { signal: o.signal, signals: o.signal ? [] : ["SIGINT"] });
 }
