@@ -17,6 +17,7 @@ import {
   parseCloneReport,
   receiveBundleCommand,
 } from "./git.ts";
+import type { Shared } from "./shared.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
 
 /** Run git locally; stdout trimmed, or undefined when it fails. Never given a secret. */
@@ -103,26 +104,40 @@ export async function trackingBranch(root: string, branch: string): Promise<stri
   return all.find((x) => x.startsWith("origin/")) ?? all[0];
 }
 
+/** A bundle of a local repository with every branch, tag and HEAD, in a temporary file. */
+async function makeBundle(root: string): Promise<{ path: string; size: number }> {
+  const path = await Deno.makeTempFile({ prefix: "kodama-bundle-" });
+  const made = await localGit(["bundle", "create", path, "--branches", "--tags", "--remotes", "HEAD"], root);
+  if (!made.ok) {
+    await Deno.remove(path).catch(() => {});
+    throw new KodamaError(`cannot bundle ${root}: ${made.err.split("\n").pop()}`, ExitCode.FAILED);
+  }
+  return { path, size: (await Deno.stat(path)).size };
+}
+
 /**
  * Send a local repository to the clone container of a starting session: a bundle with every branch, tag
  * and HEAD, written to a temporary file (its size goes first: older exec protocols cannot end stdin)
  * and streamed over exec once the init container runs. Resolves when sent, or at once when the
- * container is past the clone (a workspace kept from before). Rejects when it cannot be sent.
+ * container is past the clone (a workspace kept from before). Rejects when it cannot be sent. The
+ * replicas of a group share one bundle (made once, removed when the group's start is done).
  */
 export async function sendLocalRepo(
   kube: Kube,
   spec: SessionSpec,
   root: string,
   signal: AbortSignal,
+  shared?: Shared,
 ): Promise<void> {
   const n = namesOf(spec);
-  const tmp = await Deno.makeTempFile({ prefix: "kodama-bundle-" });
+  const bundle = shared
+    ? await shared.once(`bundle\0${root}`, async () => {
+      const b = await makeBundle(root);
+      shared.onClose(() => Deno.remove(b.path));
+      return b;
+    })
+    : await makeBundle(root);
   try {
-    const made = await localGit(["bundle", "create", tmp, "--branches", "--tags", "--remotes", "HEAD"], root);
-    if (!made.ok) {
-      throw new KodamaError(`cannot bundle ${root}: ${made.err.split("\n").pop()}`, ExitCode.FAILED);
-    }
-    const size = (await Deno.stat(tmp)).size;
     for (;;) {
       if (signal.aborted) return;
       const pod = await kube.getObject<V1Pod>("pods", spec.namespace, n.pod).catch(() => undefined);
@@ -134,14 +149,14 @@ export async function sendLocalRepo(
       await new Promise((r) => setTimeout(r, 150));
     }
     const { execInPod } = await import("../kube/exec.ts");
-    const file = await Deno.open(tmp);
+    const file = await Deno.open(bundle.path);
     const err: string[] = [];
     const res = await execInPod(
       kube,
       spec.namespace,
       n.pod,
       GIT_CONTAINER,
-      receiveBundleCommand(spec.workdir, size),
+      receiveBundleCommand(spec.workdir, bundle.size),
       {
         stdin: file.readable,
         stderr: (c) => void err.push(new TextDecoder().decode(c)),
@@ -158,7 +173,7 @@ export async function sendLocalRepo(
       );
     }
   } finally {
-    await Deno.remove(tmp).catch(() => {});
+    if (!shared) await Deno.remove(bundle.path).catch(() => {});
   }
 }
 

@@ -22,6 +22,7 @@ import { groupOf, replicaOf, type SessionView } from "./status.ts";
 
 export { groupOf, replicaOf };
 import { type StartIO, type StartOptions, startSession } from "./start.ts";
+import { Shared } from "./shared.ts";
 
 /** The most replicas one group may have. */
 export const MAX_REPLICAS = 16;
@@ -201,8 +202,11 @@ export async function startGroup(
   const variants = checkGroupOptions(o);
   const names = Array.from({ length: o.replicas }, (_, k) => `${o.name}-${k + 1}`);
   const { replicas: _r, variants: _v, ...single } = o;
+  // what the replicas have in common (the local repository and its bundle, the owner) is done once
+  const shared = new Shared();
   const optionsOf = (k: number): StartOptions => ({
     ...single,
+    shared,
     name: names[k],
     group: { name: o.name, replica: k + 1 },
     noSync: true,
@@ -222,6 +226,8 @@ export async function startGroup(
         `compare it with \`kodama compare ${o.name}\`, or remove it first: kodama delete ${o.name} --group`,
       );
     }
+    // that list is each replica's check that its name is free (racing starts: its Secret settles them)
+    shared.namesFree = true;
   }
   io.err.write(
     `starting ${o.replicas} replica${o.replicas === 1 ? "" : "s"} of ${o.name} in namespace ${o.namespace}: ${
@@ -252,7 +258,7 @@ export async function startGroup(
       if (!io.tty) err.write(`failed: ${(e as Error).message}\n`);
     }
     return res;
-  }));
+  })).finally(() => shared.close());
   progress.done();
   const w = Math.max(...names.map((n) => n.length));
   for (const r of results) {

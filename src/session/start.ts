@@ -45,6 +45,7 @@ import { sessionView } from "./status.ts";
 import { ProgressRenderer } from "../ui/progress.ts";
 import { PHASE_LABELS, PHASES } from "./progress.ts";
 import { waitForClaimsBound, waitForSession } from "./wait.ts";
+import { once, type Shared } from "./shared.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -84,6 +85,8 @@ export interface StartOptions extends StartFlags {
   tpl?: Template;
   /** the agent-home volume's size (a template's storage.claudeHome) */
   homeStorage?: string;
+  /** a group's replicas: what they have in common, done once (./shared.ts) */
+  shared?: Shared;
 }
 
 export interface StartIO {
@@ -294,7 +297,8 @@ async function planGit(
   const kind = repo === undefined ? undefined : parseRepoUrl(repo, cfg.git.tokenEnv).kind;
   if (repo !== undefined && (kind === "path" || kind === "file")) {
     // a repository on this machine: sent to the pod as a bundle, so its branches are known here
-    local = await localSource(repo, x.cwd);
+    // a group's replicas read it once
+    local = await once(o.shared, `local\0${repo}\0${x.cwd}`, () => localSource(repo!, x.cwd));
     repo = local.root;
     if (branch !== undefined && !(await hasLocalBranch(local.root, branch))) {
       create = branch;
@@ -307,7 +311,11 @@ async function planGit(
         );
       }
     }
-    if (baseBranch !== undefined && !(await resolvesLocally(local.root, baseBranch))) {
+    const base = baseBranch;
+    if (
+      base !== undefined &&
+      !(await once(o.shared, `base\0${local.root}\0${base}`, () => resolvesLocally(local!.root, base)))
+    ) {
       throw usageError(`--repo ${o.repo}: the repository ${local.root} has no branch ${baseBranch}`);
     }
     // the session's branch starts from the branch checked out here (autoBranch), or is that branch
@@ -395,6 +403,8 @@ interface Run {
   waitMs: number;
   /** `--no-wait`: nothing is waited for, the pod goes with its claims */
   noWait?: boolean;
+  /** a group's replicas: what they have in common, done once */
+  shared?: Shared;
 }
 
 function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
@@ -416,6 +426,8 @@ function isConflict(e: unknown): boolean {
 
 /** Refuse a name in use (a clear message for the common case; claimName settles races). */
 async function checkFree(r: Run): Promise<void> {
+  // a group looked up every replica's name with one list before starting them
+  if (r.shared?.namesFree) return;
   const { spec } = r.plan;
   const sel = { labelSelector: sessionSelector(spec.name) };
   const [pods, pvcs] = await Promise.all([
@@ -545,8 +557,11 @@ async function volumesBound(r: Run): Promise<void> {
   const classes = new Map<string, { volumeBindingMode?: string } | undefined>();
   await Promise.all(names.map(async (n) => {
     // most users may not read StorageClasses (cluster-scoped): then the claims' events tell
-    const cls = await r.kube.getObject<{ volumeBindingMode?: string }>("storageclasses", "", n)
-      .catch(() => undefined);
+    const cls = await once(
+      r.shared,
+      `storageclass\0${n}`,
+      () => r.kube.getObject<{ volumeBindingMode?: string }>("storageclasses", "", n).catch(() => undefined),
+    );
     classes.set(n, cls);
   }));
   const mode = bindingMode(claims, classes);
@@ -835,7 +850,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   }
   // every check is done (no request before it): now who starts it, recorded with the settings
   if (!o.dryRun && o.owner === undefined) {
-    const owner = await kube.whoAmI().catch(() => undefined);
+    const owner = await once(o.shared, "owner", () => kube.whoAmI().catch(() => undefined));
     if (owner) recordOwner(plan, owner);
   }
   if (o.replace) await replaceExisting(kube, plan.spec, io);
@@ -843,7 +858,17 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   return await withInterrupt(async (signal, it) => {
     const started = Date.now();
     const phases = phaseReporter(io, started);
-    const run: Run = { kube, plan, created: new Created(), io, signal, phases, waitMs, noWait: o.noWait };
+    const run: Run = {
+      kube,
+      plan,
+      created: new Created(),
+      io,
+      signal,
+      phases,
+      waitMs,
+      noWait: o.noWait,
+      shared: o.shared,
+    };
     const { spec } = plan;
     const where = { context: kube.contextName, server: kube.server };
     let ready = false;
@@ -864,7 +889,11 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start", phases }),
           // a local repository goes to the clone container over exec; only its failure ends the wait
           ...(spec.git?.source === "local"
-            ? [sendLocalRepo(kube, spec, spec.git.repo, signal).then(() => new Promise<never>(() => {}))]
+            ? [
+              sendLocalRepo(kube, spec, spec.git.repo, signal, o.shared).then(() =>
+                new Promise<never>(() => {})
+              ),
+            ]
             : []),
         ]);
         for (const step of AFTER_READY) {
