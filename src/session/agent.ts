@@ -118,16 +118,14 @@ export function startArgv(command: string[], promptBytes: number, checkBytes = 0
 }
 
 /**
- * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues`,
- * where check is 1 when the run has a check command.
+ * `run_status ID`: the status line of one run, its files read with the shell's own `read` (no process
+ * per file: `compare` reads eight replicas at once). `rd VAR FILE` sets VAR to FILE's first line, or ""
+ * when there is none.
  */
-export const STATUS_SCRIPT = [
-  `set -u`,
-  ...PROLOGUE,
-  `[ -d "$runs" ] || exit 0`,
-  `for d in $(ls "$runs" | grep -E '^[0-9]+$' | sort -n); do`,
-  `  r="$runs/$d"; pid=$(cat "$r/pid" 2>/dev/null); code=$(cat "$r/exit" 2>/dev/null)`,
-  `  rpod=$(cat "$r/pod" 2>/dev/null)`,
+const RUN_STATUS = [
+  `rd() { eval "$1="; { IFS= read -r "$1" < "$2"; } 2>/dev/null; :; }`,
+  `run_status() {`,
+  `  r="$runs/$1"; rd pid "$r/pid"; rd code "$r/exit"; rd rpod "$r/pod"`,
   `  if [ -n "$code" ]; then st=exited`,
   `  elif [ -f "$r/stopped" ]; then st=stopped`,
   // started in another pod (this one is new: the old one was evicted, lost or stopped): its pid means nothing here
@@ -137,8 +135,38 @@ export const STATUS_SCRIPT = [
   `  else st=lost; fi`,
   `  [ -f "$r/stopped" ] && st=stopped`,
   `  ck=0; [ -s "$r/check" ] && ck=1`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$d" "$st" "$code" "$(cat "$r/started" 2>/dev/null)" "$(cat "$r/ended" "$r/stopped" 2>/dev/null | head -n 1)" "$pid" "$ck" "$(cat "$r/check-exit" 2>/dev/null)" "$(cat "$r/continues" 2>/dev/null)"`,
+  `  rd started "$r/started"; rd ended "$r/ended"; [ -n "$ended" ] || rd ended "$r/stopped"`,
+  `  rd ckexit "$r/check-exit"; rd cont "$r/continues"`,
+  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont"`,
+  `}`,
+];
+
+/**
+ * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues`,
+ * where check is 1 when the run has a check command.
+ */
+export const STATUS_SCRIPT = [
+  `set -u`,
+  ...PROLOGUE,
+  ...RUN_STATUS,
+  `[ -d "$runs" ] || exit 0`,
+  `for d in $(ls "$runs" | grep -E '^[0-9]+$' | sort -n); do run_status "$d"; done`,
+].join("\n");
+
+/**
+ * STATUS_SCRIPT's line of the latest run only (none without runs), found without a process; its id is
+ * left in `$id` for what follows (`compare`'s gather script).
+ */
+export const LATEST_STATUS_SCRIPT = [
+  ...PROLOGUE,
+  ...RUN_STATUS,
+  `id=""`,
+  `for d in "$runs"/*; do`,
+  `  d="\${d##*/}"`,
+  `  case "$d" in "" | *[!0-9]*) continue ;; esac`,
+  `  if [ -z "$id" ] || [ "$d" -gt "$id" ] 2>/dev/null; then id="$d"; fi`,
   `done`,
+  `if [ -n "$id" ]; then run_status "$id"; fi`,
 ].join("\n");
 
 export type RunState = "running" | "succeeded" | "failed" | "stopped" | "interrupted";

@@ -18,7 +18,7 @@ import { formatDuration } from "../base/duration.ts";
 import { renderTable } from "../ui/table.ts";
 import { safeLine } from "../ui/color.ts";
 import { withInterrupt } from "../proc.ts";
-import { type AgentRun, parseRuns, STATUS_SCRIPT } from "./agent.ts";
+import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns } from "./agent.ts";
 import { execCapture } from "./agentrun.ts";
 import { DIFF_SCRIPT } from "./fetch.ts";
 import { groupMembers, replicaOf } from "./group.ts";
@@ -26,32 +26,47 @@ import type { SessionView } from "./status.ts";
 
 const TAIL_BYTES = 2000;
 
-/** `sh -c GATHER kodama-compare`: the runs, the git facts, the latest run's check tail and summary. */
+/**
+ * `sh -c GATHER kodama-compare`: the latest run's status line, the git facts, the latest run's check tail
+ * and summary. Eight replicas are read at once, so it is cheap: files are read with the shell's `read`,
+ * git runs four times (status gives the branch, HEAD and the uncommitted count in one), and the tails are
+ * cut to lines here (parseGather), not by more processes in the pod. Each section ends with a newline of
+ * its own, so a log without one cannot swallow the next marker.
+ */
 export const GATHER_SCRIPT = [
-  `ws="\${KODAMA_WORKSPACE:-$PWD}"; runs="$ws/.kodama/runs"`,
-  `id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
-  // the status lines of the latest run only (few processes: eight replicas are read at once)
-  `latest="$id"`,
-  `(`,
-  STATUS_SCRIPT.replace(/for d in \$\(ls [^\n]*; do/, `for d in $latest; do`),
-  `)`,
+  // the latest run's status line; it leaves the run's id in $id and the runs directory in $runs
+  LATEST_STATUS_SCRIPT,
   `cd "$ws" 2>/dev/null || exit 0`,
   `echo "@@git"`,
-  `if command -v git >/dev/null 2>&1 && head=$(git rev-parse --verify -q HEAD 2>/dev/null); then`,
-  `  base=$(git config kodama.base)`,
-  `  echo "branch=$(git symbolic-ref --short -q HEAD)"`,
-  `  echo "head=$head"`,
-  `  echo "base=$base"`,
-  `  [ -n "$base" ] && echo "commits=$(git rev-list --count "$base..HEAD" 2>/dev/null)"`,
-  `  echo "dirty=$(git status --porcelain 2>/dev/null | wc -l | tr -d ' ')"`,
-  `  echo "@@numstat"`,
-  `  [ -n "$base" ] && git diff --numstat "$base" HEAD 2>/dev/null`,
+  `if command -v git >/dev/null 2>&1; then`,
+  `  head=""; branch=""; dirty=0`,
+  `  while IFS= read -r l; do`,
+  `    case "$l" in`,
+  `      "# branch.oid "*) head="\${l#"# branch.oid "}" ;;`,
+  `      "# branch.head "*) branch="\${l#"# branch.head "}" ;;`,
+  `      "#"* | "") ;;`,
+  `      *) dirty=$((dirty + 1)) ;;`,
+  `    esac`,
+  `  done <<EOF`,
+  `$(git status --porcelain=v2 --branch 2>/dev/null)`,
+  `EOF`,
+  `  if [ -n "$head" ] && [ "$head" != "(initial)" ]; then`,
+  `    [ "$branch" = "(detached)" ] && branch=""`,
+  `    base=$(git config kodama.base)`,
+  `    echo "branch=$branch"`,
+  `    echo "head=$head"`,
+  `    echo "base=$base"`,
+  `    [ -n "$base" ] && echo "commits=$(git rev-list --count "$base..HEAD" 2>/dev/null)"`,
+  `    echo "dirty=$dirty"`,
+  `    echo "@@numstat"`,
+  `    [ -n "$base" ] && git diff --numstat "$base" HEAD 2>/dev/null`,
+  `  fi`,
   `fi`,
+  // the last TAIL_BYTES of the check's output and of the summary (else the log): cut to lines by parseGather
   `echo "@@check"`,
-  `[ -n "$id" ] && [ -f "$runs/$id/check.log" ] && tail -c ${TAIL_BYTES} "$runs/$id/check.log" | tail -n 5`,
-  `echo "@@summary"`,
-  `if [ -n "$id" ] && [ -s "$runs/$id/summary" ]; then tail -c ${TAIL_BYTES} "$runs/$id/summary"`,
-  `elif [ -n "$id" ]; then tail -c ${TAIL_BYTES} "$runs/$id/log" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 3; fi`,
+  `[ -n "$id" ] && [ -f "$runs/$id/check.log" ] && tail -c ${TAIL_BYTES} "$runs/$id/check.log" && echo`,
+  `if [ -n "$id" ] && [ -s "$runs/$id/summary" ]; then echo "@@summary"; tail -c ${TAIL_BYTES} "$runs/$id/summary"; echo`,
+  `elif [ -n "$id" ]; then echo "@@log"; tail -c ${TAIL_BYTES} "$runs/$id/log" 2>/dev/null; echo; fi`,
   `echo "@@end"`,
 ].join("\n");
 
@@ -82,6 +97,13 @@ export interface ReplicaRow {
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
+/** The last n lines (as `tail -n`), blank lines at the end left out. */
+function lastLines(lines: string[], n: number): string[] {
+  let end = lines.length;
+  while (end > 0 && !lines[end - 1].trim()) end--;
+  return lines.slice(Math.max(0, end - n), end);
+}
+
 /** Parse GATHER_SCRIPT's output into the row's fields. Pure. */
 export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" | "status"> {
   const sections: Record<string, string[]> = { runs: [] };
@@ -105,7 +127,7 @@ export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" |
       ...(last.durationSeconds !== undefined ? { durationSeconds: last.durationSeconds } : {}),
     };
     if (last.check) {
-      const tail = (sections.check ?? []).map(safeLine).join("\n").trim();
+      const tail = lastLines(sections.check ?? [], 5).map(safeLine).join("\n").trim();
       out.check = { ...last.check, ...(tail ? { tail } : {}) };
     }
   }
@@ -127,7 +149,9 @@ export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" |
     paths.push(m[3]);
   }
   if (out.base) out.diffstat = { files: paths.length, insertions: ins, deletions: del, paths };
-  const summary = (sections.summary ?? []).map(safeLine).join("\n").trim();
+  // the agent's final message, else the last lines of its output that say something
+  const summary = (sections.summary ?? lastLines((sections.log ?? []).filter((l) => l.trim()), 3))
+    .map(safeLine).join("\n").trim();
   if (summary) out.summary = summary;
   return out;
 }

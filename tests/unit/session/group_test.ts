@@ -145,9 +145,123 @@ Deno.test("a replica's objects carry the group's labels and its number in the en
 const HEAD = "a".repeat(40);
 const BASE = "b".repeat(40);
 
-Deno.test("compare: one exec per replica reads the latest run only", () => {
-  assertMatch(GATHER_SCRIPT, /for d in \$latest; do/);
-  assert(!/for d in \$\(ls/.test(GATHER_SCRIPT));
+/** Run a pod-side script in `sh` with the tools it may call wrapped, so that each process it starts is counted. */
+async function runCounted(script: string, name: string, cwd: string, env: Record<string, string> = {}) {
+  const bin = await Deno.makeTempDir({ prefix: "kodama-bin-" });
+  const log = join(bin, "calls");
+  for (const t of ["git", "tail", "cat", "ls", "grep", "sort", "sed", "cut", "wc", "tr", "head"]) {
+    const real = new TextDecoder().decode(
+      (await new Deno.Command("sh", { args: ["-c", `command -v ${t}`], stdout: "piped" }).output()).stdout,
+    ).trim();
+    await Deno.writeTextFile(join(bin, t), `#!/bin/sh\necho ${t} >> "${log}"\nexec "${real}" "$@"\n`);
+    await Deno.chmod(join(bin, t), 0o755);
+  }
+  try {
+    const out = await new Deno.Command("sh", {
+      args: ["-c", script, name],
+      cwd,
+      env: { ...env, PATH: `${bin}:${Deno.env.get("PATH")}` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const calls = (await Deno.readTextFile(log).catch(() => "")).split("\n").filter(Boolean);
+    return {
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+      calls,
+    };
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "compare: one cheap gather per replica: the latest run, git four times, two tails, nothing else",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-gather-" });
+    const git = (...args: string[]) =>
+      new Deno.Command("git", {
+        args: ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args],
+        cwd: ws,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    try {
+      await git("init", "-q", "-b", "main");
+      await Deno.writeTextFile(join(ws, "a.txt"), "one\n");
+      await git("add", "a.txt");
+      await git("commit", "-qm", "base");
+      const base = new TextDecoder().decode(
+        (await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: ws, stdout: "piped" }).output())
+          .stdout,
+      ).trim();
+      await git("config", "kodama.base", base);
+      await git("checkout", "-qb", "kodama/fix-1-20260115140000");
+      await Deno.writeTextFile(join(ws, "a.txt"), "one\ntwo\nthree\n");
+      await Deno.writeTextFile(join(ws, "b.txt"), "b\n");
+      await git("add", "a.txt", "b.txt");
+      await git("commit", "-qm", "change");
+      await Deno.writeTextFile(join(ws, "untracked.txt"), "u\n");
+      await Deno.writeTextFile(join(ws, ".git", "info", "exclude"), ".kodama/\n");
+      // runs 2 and 10: the latest is 10 (by number, not by name); its check log has no final newline
+      for (const id of ["2", "10"]) {
+        const r = join(ws, ".kodama", "runs", id);
+        await Deno.mkdir(r, { recursive: true });
+        await Deno.writeTextFile(join(r, "started"), "2026-01-15T14:00:00Z\n");
+        await Deno.writeTextFile(join(r, "ended"), "2026-01-15T14:01:40Z\n");
+        await Deno.writeTextFile(join(r, "exit"), "0\n");
+        await Deno.writeTextFile(join(r, "pid"), "7\n");
+        await Deno.writeTextFile(join(r, "check"), "npm test\n");
+        await Deno.writeTextFile(join(r, "check-exit"), `${id === "10" ? 1 : 0}\n`);
+        await Deno.writeTextFile(join(r, "check.log"), "l1\nl2\nl3\nl4\nl5\nl6\nFAIL: 1 test");
+        await Deno.writeTextFile(join(r, "log"), `working\n\nstep ${id}\n\ndone\n\n\n`);
+      }
+      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws });
+      assertEquals(r.stderr, "");
+      const g = parseGather(r.stdout);
+      assertEquals(g.agent, { run: "10", state: "succeeded", exitCode: 0, durationSeconds: 100 });
+      assertEquals(g.check, { state: "failed", exitCode: 1, tail: "l3\nl4\nl5\nl6\nFAIL: 1 test" });
+      assertEquals(g.branch, "kodama/fix-1-20260115140000");
+      assertEquals(g.base, base);
+      assertMatch(g.head!, /^[0-9a-f]{40}$/);
+      assertEquals([g.commits, g.uncommitted], [1, 1]);
+      assertEquals(g.diffstat, { files: 2, insertions: 3, deletions: 0, paths: ["a.txt", "b.txt"] });
+      assertEquals(g.summary, "working\nstep 10\ndone");
+      // the processes it starts in the pod: eight replicas are read at once
+      assertEquals(r.calls.sort(), ["git", "git", "git", "git", "tail", "tail"]);
+      // the agent's own summary wins over its log; the status script reads every run with no process per file
+      await Deno.writeTextFile(join(ws, ".kodama", "runs", "10", "summary"), "Fixed it.\n");
+      assertEquals(
+        parseGather((await runCounted(GATHER_SCRIPT, "kodama-compare", ws)).stdout).summary,
+        "Fixed it.",
+      );
+      const st = await runCounted(STATUS_SCRIPT, "kodama-status", ws, { KODAMA_WORKSPACE: ws });
+      assertEquals(parseRuns(st.stdout).map((x) => [x.id, x.state, x.check?.state]), [
+        ["2", "succeeded", "passed"],
+        ["10", "succeeded", "failed"],
+      ]);
+      assertEquals(st.calls.sort(), ["grep", "ls", "sort"]);
+    } finally {
+      await Deno.remove(ws, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "compare: a workspace without runs or commits gathers to an empty row",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-gather-" });
+    try {
+      await new Deno.Command("git", { args: ["init", "-q"], cwd: ws }).output();
+      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws });
+      assertEquals(r.stderr, "");
+      assertEquals(parseGather(r.stdout), {});
+    } finally {
+      await Deno.remove(ws, { recursive: true });
+    }
+  },
 });
 
 Deno.test("compare: the gather output parsed; numbers only as numbers, text without control characters", () => {
