@@ -343,18 +343,7 @@ export function cloneScript(git: GitSpec, workdir: string): string {
   const ws = q(workdir);
   if (git.source === "local") return localCloneScript(git, workdir);
   return [
-    `set -u`,
-    `say() { printf 'kodama: %s\\n' "$*"; }`,
-    `die() { printf 'kodama: %s\\n' "$*" >&2; exit 1; }`,
-    `command -v git >/dev/null 2>&1 || die "git is not in image ${git.image}: set git.image to an image with git"`,
-    gitSetupScript(git, workdir),
-    `report() { printf '${REPORT_PREFIX} branch=%s commit=%s\\n' "$(git -C ${ws} symbolic-ref --short -q HEAD)" "$(git -C ${ws} rev-parse -q --verify HEAD)"; }`,
-    `mkdir -p ${ws}`,
-    `if [ -n "$(ls -A ${ws} | grep -vx 'lost+found')" ]; then`,
-    `  say "${workdir} is not empty: clone skipped"`,
-    `  git -C ${ws} rev-parse --git-dir >/dev/null 2>&1 && report`,
-    `  exit 0`,
-    `fi`,
+    ...cloneHead(git, workdir, `grep -vx 'lost+found'`, []),
     `repo=${q(git.repo)}`,
     `from=${q(git.base ?? "")}`,
     `new=${q(git.newBranch ?? "")}`,
@@ -383,12 +372,39 @@ export function cloneScript(git: GitSpec, workdir: string): string {
     `rmdir "$tmp"`,
     `cd ${ws} || exit 1`,
     `if [ -n "$new" ]; then git checkout -q -b "$new" || exit 1; say "created branch $new"; fi`,
-    // the run logs and prompts under .kodama/runs never get committed
-    `grep -qxF '/${KODAMA_DIR}/runs/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/${KODAMA_DIR}/runs/' >> .git/info/exclude; }`,
-    `base=$(git rev-parse -q --verify HEAD) && git config kodama.base "$base"`,
-    `report`,
+    ...CLONE_TAIL,
   ].join("\n") + "\n";
 }
+
+/**
+ * Both clone scripts' start: git set up, `report` defined, and a workspace that is not empty (`others`
+ * filters out what does not count) kept as it is, after `onSkip`.
+ */
+function cloneHead(git: GitSpec, workdir: string, others: string, onSkip: string[]): string[] {
+  const ws = q(workdir);
+  return [
+    `set -u`,
+    `say() { printf 'kodama: %s\\n' "$*"; }`,
+    `die() { printf 'kodama: %s\\n' "$*" >&2; exit 1; }`,
+    `command -v git >/dev/null 2>&1 || die "git is not in image ${git.image}: set git.image to an image with git"`,
+    gitSetupScript(git, workdir),
+    `report() { printf '${REPORT_PREFIX} branch=%s commit=%s\\n' "$(git -C ${ws} symbolic-ref --short -q HEAD)" "$(git -C ${ws} rev-parse -q --verify HEAD)"; }`,
+    `mkdir -p ${ws}`,
+    `if [ -n "$(ls -A ${ws} | ${others})" ]; then`,
+    `  say "${workdir} is not empty: clone skipped"`,
+    ...onSkip,
+    `  git -C ${ws} rev-parse --git-dir >/dev/null 2>&1 && report`,
+    `  exit 0`,
+    `fi`,
+  ];
+}
+
+/** Both clone scripts' end, in the workspace: the run logs and prompts under .kodama/runs never get committed; the base recorded. */
+const CLONE_TAIL = [
+  `grep -qxF '/${KODAMA_DIR}/runs/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/${KODAMA_DIR}/runs/' >> .git/info/exclude; }`,
+  `base=$(git rev-parse -q --verify HEAD) && git config kodama.base "$base"`,
+  `report`,
+];
 
 /**
  * The init script for a local repository: when the workspace is empty, wait for the bundle `start`
@@ -400,19 +416,14 @@ function localCloneScript(git: GitSpec, workdir: string): string {
   const bundle = q(bundlePath(workdir));
   const from = git.branch ?? git.base ?? "";
   return [
-    `set -u`,
-    `say() { printf 'kodama: %s\\n' "$*"; }`,
-    `die() { printf 'kodama: %s\\n' "$*" >&2; exit 1; }`,
-    `command -v git >/dev/null 2>&1 || die "git is not in image ${git.image}: set git.image to an image with git"`,
-    gitSetupScript(git, workdir),
-    `report() { printf '${REPORT_PREFIX} branch=%s commit=%s\\n' "$(git -C ${ws} symbolic-ref --short -q HEAD)" "$(git -C ${ws} rev-parse -q --verify HEAD)"; }`,
-    `mkdir -p ${ws}`,
-    `if [ -n "$(ls -A ${ws} | grep -vx -e 'lost+found' -e '.kodama-clone.bundle' -e '.kodama-clone.bundle.part')" ]; then`,
-    `  say "${workdir} is not empty: clone skipped"`,
-    `  rm -f ${bundle} ${bundle}.part`,
-    `  git -C ${ws} rev-parse --git-dir >/dev/null 2>&1 && report`,
-    `  exit 0`,
-    `fi`,
+    ...cloneHead(
+      git,
+      workdir,
+      `grep -vx -e 'lost+found' -e '.kodama-clone.bundle' -e '.kodama-clone.bundle.part'`,
+      [
+        `  rm -f ${bundle} ${bundle}.part`,
+      ],
+    ),
     `say "waiting for ${git.repo} from kodama start"`,
     `n=0`,
     `while [ ! -f ${bundle} ]; do`,
@@ -433,9 +444,7 @@ function localCloneScript(git: GitSpec, workdir: string): string {
     ...(git.origin
       ? [`git remote add origin ${q(git.origin)} 2>/dev/null || git remote set-url origin ${q(git.origin)}`]
       : []),
-    `grep -qxF '/${KODAMA_DIR}/runs/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/${KODAMA_DIR}/runs/' >> .git/info/exclude; }`,
-    `base=$(git rev-parse -q --verify HEAD) && git config kodama.base "$base"`,
-    `report`,
+    ...CLONE_TAIL,
   ].join("\n") + "\n";
 }
 
