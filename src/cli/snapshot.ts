@@ -25,20 +25,28 @@ const snapshot: CommandSpec = {
       ["Every snapshot in the namespace", "kodama snapshot list"],
     ],
     notes:
-      `A snapshot is a tar of the session's workspace and agent-home volumes, written by a short-lived copy
-pod (the session's image, on the session pod's node) into a PVC kodama-snap-SNAP (labels
-app.kubernetes.io/managed-by=kodama, kodama.dev/snapshot=SNAP, kodama.dev/snapshot-of=NAME), or with
---to-file into a local file. It works on any cluster. Restore with \`kodama restore NAME SNAP\`, or start a new
-session from it with \`kodama start NEW --from-snapshot SNAP\`.`,
+      `When the cluster serves snapshot.storage.k8s.io/v1 and has a VolumeSnapshotClass whose driver provisions
+the session's volumes, a snapshot is two VolumeSnapshots, kodama-snap-SNAP (workspace) and
+kodama-snap-SNAP-home, waited on until readyToUse. Otherwise (or with --portable) it is a tar of the
+workspace and agent-home volumes, written by a short-lived copy pod (the session's image, on the session
+pod's node) into a PVC kodama-snap-SNAP, or with --to-file into a local file: that works on any cluster.
+Both carry the labels app.kubernetes.io/managed-by=kodama, kodama.dev/snapshot=SNAP and
+kodama.dev/snapshot-of=NAME; list and delete touch nothing without them. Restore with
+\`kodama restore NAME SNAP\`, or start a new session from it with \`kodama start NEW --from-snapshot SNAP\`
+(VolumeSnapshots: new claims with that dataSource).`,
   },
   subcommands: [
     {
       names: ["create"],
       help: {
-        summary: "Snapshot a session's workspace and home into a snapshot PVC (or a local file)",
+        summary: "Snapshot a session's workspace and home: VolumeSnapshots, or a snapshot PVC, or a file",
         examples: [
           ["Named after the session and the time", "kodama snapshot create my-work"],
           ["A name of your own", "kodama snapshot create my-work before-refactor"],
+          [
+            "A tar in a snapshot PVC even where VolumeSnapshots exist",
+            "kodama snapshot create my-work --portable",
+          ],
           [
             "Into a local tar file (workspace/ and home/)",
             "kodama snapshot create my-work --to-file my-work.tar",
@@ -52,6 +60,10 @@ session from it with \`kodama start NEW --from-snapshot SNAP\`.`,
           description: "write the tar to this local file instead of a snapshot PVC",
         },
         { flags: "--force", description: "with --to-file: replace an existing file" },
+        {
+          flags: "--portable",
+          description: "a tar in a snapshot PVC, even where VolumeSnapshots can be used",
+        },
         TIMEOUT,
       ],
       run: async (inv) => {
@@ -61,6 +73,7 @@ session from it with \`kodama start NEW --from-snapshot SNAP\`.`,
           await snapshotCreateCommand(kube, inv.args[0], inv.args[1] as string | undefined, {
             toFile: o.toFile as string | undefined,
             force: o.force as boolean | undefined,
+            portable: o.portable as boolean | undefined,
             timeout: o.timeout as string | undefined,
           }, cfg),
         );
@@ -69,7 +82,7 @@ session from it with \`kodama start NEW --from-snapshot SNAP\`.`,
     {
       names: ["list", "ls"],
       help: {
-        summary: "List snapshots: NAME SESSION STATUS SIZE AGE",
+        summary: "List snapshots: NAME SESSION STATUS KIND (VolumeSnapshot or portable) SIZE AGE",
         examples: [
           ["Snapshots in the current namespace", "kodama snapshot list"],
           ["Only my-work's, as JSON", "kodama snapshot list --session my-work -o json"],
@@ -100,7 +113,7 @@ session from it with \`kodama start NEW --from-snapshot SNAP\`.`,
     {
       names: ["delete", "rm"],
       help: {
-        summary: "Delete snapshots (only snapshot PVCs kodama made)",
+        summary: "Delete snapshots (only the VolumeSnapshots and snapshot PVCs kodama made)",
         examples: [["Delete one", "kodama snapshot delete before-refactor"]],
       },
       args: [arg("<snapshots...>", "snapshot names")],
@@ -125,8 +138,11 @@ const restore: CommandSpec = {
       ],
       ["From a file made with snapshot create --to-file", "kodama restore my-work ./my-work.tar --force"],
     ],
-    notes: `What is in the session's workspace and home now is lost: take a snapshot first. Exit codes: 2 no
-terminal to ask and no --force, 3 no such session or snapshot.`,
+    notes:
+      `What is in the session's workspace and home now is lost: take a snapshot first. From VolumeSnapshots,
+new claims are made from them (dataSource) and their contents copied over the session's once a copy pod
+has them mounted; the session keeps its own claims. Exit codes: 2 no terminal to ask and no --force, 3 no
+such session or snapshot.`,
   },
   args: [arg("<name>", "session name"), arg("<snapshot>", "snapshot name, or a tar file from --to-file")],
   options: [{ flags: "--force", description: "do not ask" }, TIMEOUT],
@@ -149,12 +165,20 @@ const clone: CommandSpec = {
     examples: [
       ["Try another approach beside my-work", "kodama clone my-work my-work-b"],
       ["On a branch of your choice", "kodama clone my-work spike --branch spike/cache"],
+      [
+        "Always copy through a pod (never the storage driver's clone)",
+        "kodama clone my-work my-work-c --portable",
+      ],
     ],
     notes:
-      `DST gets SRC's image, resources, volume sizes and sidecars, and a copy of its workspace and home (made
-through a snapshot that is removed afterwards, --keep-snapshot keeps it); its workspace then checks out
---branch, else <defaults.branchPrefix>DST-<UTC time>. SRC is only read. The env Secret is made from your env
-files, as for a new start.`,
+      `DST gets SRC's image, resources, volume sizes and sidecars, and a copy of its workspace and home. When
+SRC runs and its volumes' provisioner is a CSI driver (a CSIDriver object exists), the copy is the driver's
+clone (claims with dataSource: SRC's claims), checked for a marker kodama writes into SRC just before: a
+driver that hands out empty volumes is caught, and the copy goes through a pod instead. Otherwise (or with
+--portable) it goes through a portable snapshot that is removed afterwards (--keep-snapshot keeps it). The
+workspace keeps SRC's git remote and settings, and checks out a new branch at SRC's HEAD: --branch, else
+<defaults.branchPrefix>DST-<UTC time>; \`kodama session fetch DST\` brings its commits home. SRC is only
+read. The env Secret is made from your env files, as for a new start.`,
   },
   args: [arg("<src>", "the session to copy"), arg("<dst>", "the new session's name")],
   options: [
@@ -163,6 +187,7 @@ files, as for a new start.`,
       description: "the clone's new branch (default: <defaults.branchPrefix>DST-<UTC time>)",
     },
     { flags: "--keep-snapshot", description: "keep the snapshot the copy went through" },
+    { flags: "--portable", description: "copy through a pod, never the storage driver's clone" },
     TIMEOUT,
   ],
   run: async (inv) => {
@@ -170,6 +195,7 @@ files, as for a new start.`,
     setExitCode(
       await cloneCommand(kube, inv.args[0], inv.args[1], {
         branch: inv.opts.branch as string | undefined,
+        portable: inv.opts.portable as boolean | undefined,
         keepSnapshot: inv.opts.keepSnapshot as boolean | undefined,
         timeout: inv.opts.timeout as string | undefined,
       }, cfg),

@@ -74,11 +74,24 @@ export type Resource =
   | "configmaps"
   | "events"
   | "serviceaccounts"
-  | "storageclasses";
+  | "storageclasses"
+  | "csidrivers"
+  | "volumesnapshots"
+  | "volumesnapshotclasses";
 
 /** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
 const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolean; name?: string }>> = {
   storageclasses: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true },
+  csidrivers: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true, name: "csidrivers.storage.k8s.io" },
+  volumesnapshots: {
+    prefix: "/apis/snapshot.storage.k8s.io/v1",
+    name: "volumesnapshots.snapshot.storage.k8s.io",
+  },
+  volumesnapshotclasses: {
+    prefix: "/apis/snapshot.storage.k8s.io/v1",
+    clusterScoped: true,
+    name: "volumesnapshotclasses.snapshot.storage.k8s.io",
+  },
   ...Object.fromEntries(
     Object.values(WORKLOAD_APIS).map(({ group, resource }) => [
       resource,
@@ -379,6 +392,20 @@ export class Kube {
     } catch (e) {
       if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
       if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return true;
+      throw e;
+    }
+  }
+
+  /**
+   * Does the server serve this API group version (`snapshot.storage.k8s.io/v1`)? Discovery's answer: a
+   * 404 is no; other errors (forbidden, unreachable) throw.
+   */
+  async servesGroupVersion(groupVersion: string): Promise<boolean> {
+    try {
+      await this.request({ verb: "get", resource: "discovery" }, "GET", `/apis/${groupVersion}`);
+      return true;
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
       throw e;
     }
   }

@@ -1,29 +1,158 @@
 /**
  * `kodama clone SRC DST [--branch B]`: a new session with a copy of SRC's volumes, on its own new branch.
- * The copy goes through a snapshot of SRC (the portable path: a short-lived copy pod, so it works on any
- * cluster), DST starts from it with SRC's image, resources, sizes and sidecars, then its workspace checks out
- * a new branch (`--branch`, else `<defaults.branchPrefix>DST-<UTC time>`). The snapshot made for the clone is
- * removed afterwards (`--keep-snapshot` keeps it). SRC is only read.
+ *
+ * Two ways to copy, the first that applies:
+ *  - the storage driver: when SRC's claims are provisioned by a CSI driver (a CSIDriver object of the
+ *    provisioner's name exists) and SRC is running, a random marker is written into SRC's workspace and home
+ *    volumes, DST's claims are made with `dataSource: {kind: PersistentVolumeClaim}` naming SRC's, and a
+ *    short-lived pod checks DST's volumes for the marker before DST's pod is created. A provisioner that
+ *    ignores dataSource binds EMPTY volumes: the check catches it, DST's claims are removed and the copy goes
+ *    the portable way. A user never gets an empty clone.
+ *  - a snapshot of SRC (the portable path: a copy pod, so it works on any cluster) that DST starts from;
+ *    the snapshot is removed afterwards (`--keep-snapshot` keeps it).
+ *
+ * DST runs SRC's image, resources, sizes and sidecars; its workspace is SRC's, git settings included (the
+ * remote, the bookkeeping `session fetch` reads), on a new branch (`--branch`, else
+ * `<defaults.branchPrefix>DST-<UTC time>`) starting at SRC's HEAD. SRC is only read (the marker is removed).
  */
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { memorySink } from "../base/sink.ts";
+import { memorySink, type Sink } from "../base/sink.ts";
 import { requireSession } from "./cluster.ts";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT, autoBranchName, checkBranch } from "./git.ts";
 import { validateSessionName } from "./names.ts";
-import { createSnapshot, snapshotClaim } from "./snapshot.ts";
-import { namesOf } from "./spec.ts";
-import { type StartIO, startSession } from "./start.ts";
-import { updateState } from "./state.ts";
+import { createSnapshot, runIn, snapshotClaim, withCopyPod } from "./snapshot.ts";
+import { AGENT_HOME, namesOf, type SessionSpec } from "./spec.ts";
+import { type CloneSource, type StartIO, type StartOptions, startSession } from "./start.ts";
+import { loadState, updateState } from "./state.ts";
 import type { Template } from "./template.ts";
+import { isCsiDriver, provisionerOf } from "./volsnap.ts";
 
 export interface CloneOptions {
   branch?: string;
   keepSnapshot?: boolean;
+  /** always copy through a pod (never the storage driver's clone) */
+  portable?: boolean;
   timeoutMs: number;
   cfg: Config;
   io: StartIO;
+}
+
+/** DST's volumes came up without SRC's marker: the storage driver did not copy them. */
+export class CloneNotCopied extends KodamaError {
+  constructor(detail: string) {
+    super(`the storage driver did not copy the volumes (${detail})`, ExitCode.FAILED);
+  }
+}
+
+const MARKER = ".kodama-clone-marker";
+
+/** The marker's places: the workspace's git dir when there is one (out of `git status`), else its root; home. */
+export function markerScript(
+  token: string,
+  root: { workspace: string; home: string },
+  action: "write" | "check" | "remove",
+): string {
+  const ws = root.workspace, home = root.home;
+  const pick =
+    `if [ -d "${ws}/.git" ]; then w="${ws}/.git/kodama-clone-marker"; else w="${ws}/${MARKER}"; fi`;
+  if (action === "write") {
+    return [
+      `set -e`,
+      pick,
+      `printf %s '${token}' > "$w"`,
+      `printf %s '${token}' > "${home}/${MARKER}"`,
+      `sync`,
+    ].join("\n");
+  }
+  if (action === "remove") return [pick, `rm -f "$w" "${home}/${MARKER}"`].join("\n");
+  return [
+    pick,
+    `[ "$(cat "$w" 2>/dev/null)" = '${token}' ] || { echo "kodama-clone: the workspace volume does not have the source's marker" >&2; exit 9; }`,
+    `[ "$(cat "${home}/${MARKER}" 2>/dev/null)" = '${token}' ] || { echo "kodama-clone: the home volume does not have the source's marker" >&2; exit 9; }`,
+    `rm -f "$w" "${home}/${MARKER}"`,
+  ].join("\n");
+}
+
+/** Before DST's pod: its cloned volumes must carry SRC's marker (start.ts calls it). */
+export async function verifyClone(
+  kube: Kube,
+  spec: SessionSpec,
+  token: string,
+  o: { timeoutMs: number; err: Sink },
+): Promise<void> {
+  o.err.write(`checking the cloned volumes…\n`);
+  try {
+    await withCopyPod(
+      kube,
+      spec,
+      { name: `kodama-restore-${spec.name}`, write: true, timeoutMs: o.timeoutMs },
+      (pod) =>
+        runIn(
+          kube,
+          spec.namespace,
+          pod,
+          markerScript(token, { workspace: "/kodama-src/workspace", home: "/kodama-src/home" }, "check"),
+          {
+            what: "checking the clone",
+          },
+        ),
+    );
+  } catch (e) {
+    const m = e instanceof Error ? /kodama-clone: ([^;\n]+)/.exec(e.message) : null;
+    if (m) throw new CloneNotCopied(m[1]);
+    throw e;
+  }
+}
+
+/** SRC's claims, when the storage driver can clone them: SRC running, both claims of one CSI driver. */
+async function driverClone(
+  kube: Kube,
+  ns: string,
+  pod: V1Pod | undefined,
+  spec: SessionSpec,
+): Promise<
+  { workspace: V1PersistentVolumeClaim; home: V1PersistentVolumeClaim; driver: string } | undefined
+> {
+  if (!pod || pod.metadata?.deletionTimestamp || pod.status?.phase !== "Running") return undefined;
+  const n = namesOf(spec);
+  const [workspace, home] = await Promise.all(
+    [n.workspacePVC, n.homePVC].map((c) =>
+      kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, c)
+    ),
+  );
+  if (!workspace || !home) return undefined;
+  const driver = provisionerOf(workspace);
+  if (!driver || provisionerOf(home) !== driver) return undefined;
+  if (workspace.spec?.storageClassName !== home.spec?.storageClassName) return undefined;
+  return (await isCsiDriver(kube, driver)) ? { workspace, home, driver } : undefined;
+}
+
+async function inSource(kube: Kube, pod: V1Pod, script: string): Promise<number> {
+  const { execCapture } = await import("./agentrun.ts");
+  return (await execCapture(kube, pod, ["sh", "-c", script], {})).code;
+}
+
+/** Wait (a minute at most) until DST's claims are gone after a start that did not copy. */
+async function claimsGone(kube: Kube, ns: string, dst: string): Promise<void> {
+  const n = namesOf({ name: dst });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const left = await Promise.all(
+      [n.workspacePVC, n.homePVC].map((c) =>
+        kube.findObject("persistentvolumeclaims", ns, c).catch(() => undefined)
+      ),
+    );
+    if (left.every((c) => !c)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new KodamaError(
+    `the volumes of ${dst} from the storage driver's clone are still there`,
+    ExitCode.FAILED,
+    `kubectl get pvc -n ${ns} ${n.workspacePVC} ${n.homePVC}`,
+  );
 }
 
 export async function cloneSession(
@@ -38,45 +167,69 @@ export async function cloneSession(
   const v = await requireSession(kube, ns, src);
   if (!v.spec) throw new KodamaError(`session ${src} carries no recorded settings`, ExitCode.FAILED);
   const spec = v.spec;
+  // SRC's settings as a template: what runs in the pod comes along, not its init (the files are there)
+  const tpl: Template = {
+    name: spec.template ?? `clone of ${src}`,
+    source: "user",
+    ...(spec.sidecars?.length ? { sidecars: spec.sidecars } : {}),
+    ...(spec.agentCommand ? { agent: { command: spec.agentCommand } } : {}),
+    ...(spec.labels ? { labels: spec.labels } : {}),
+    ...(spec.ports ? { ports: spec.ports } : {}),
+    ...(spec.vars ? { env: { vars: spec.vars } } : {}),
+    ...(spec.syncExclude ? { sync: { exclude: spec.syncExclude } } : {}),
+  };
+  const base: StartOptions = {
+    name: dst,
+    namespace: ns,
+    image: spec.image,
+    cpu: spec.cpu,
+    memory: spec.memory,
+    storage: spec.storage.workspace,
+    homeStorage: spec.storage.home,
+    ...(spec.storage.storageClass ? { storageClass: spec.storage.storageClass } : {}),
+    envFiles: [],
+    envExclude: [],
+    noSync: true,
+    tpl,
+    timeout: `${Math.ceil(o.timeoutMs / 1000)}s`,
+  };
+
+  const direct = o.portable ? undefined : await driverClone(kube, ns, v.pod, spec);
+  if (direct && v.pod) {
+    const token = crypto.randomUUID().replaceAll("-", "");
+    const roots = { workspace: "$KODAMA_WORKSPACE", home: AGENT_HOME };
+    if (await inSource(kube, v.pod, markerScript(token, roots, "write")) === 0) {
+      o.io.err.write(`cloning ${src}'s volumes with the storage driver (${direct.driver})…\n`);
+      try {
+        const cloneFrom: CloneSource = { workspace: direct.workspace, home: direct.home, marker: token };
+        const code = await startSession(kube, { ...base, cloneFrom }, o.cfg, o.io);
+        if (code !== ExitCode.OK) return code;
+        await afterClone(kube, ns, src, dst, o);
+        return ExitCode.OK;
+      } catch (e) {
+        if (!(e instanceof CloneNotCopied)) throw e;
+        o.io.err.write(`${e.message}: copying through a pod instead\n`);
+        await claimsGone(kube, ns, dst);
+      } finally {
+        await inSource(kube, v.pod, markerScript(token, roots, "remove")).catch(() => {});
+      }
+    }
+  }
+
   const snap = `${dst}-clone-${Date.now().toString(36)}`.slice(0, 50).replace(/-+$/, "");
   const quiet = memorySink();
   o.io.err.write(`copying ${src}'s volumes (snapshot ${snap})…\n`);
-  await createSnapshot(kube, ns, src, { snapshot: snap, timeoutMs: o.timeoutMs, out: quiet, err: quiet });
+  await createSnapshot(kube, ns, src, {
+    snapshot: snap,
+    timeoutMs: o.timeoutMs,
+    out: quiet,
+    err: quiet,
+    portable: true,
+  });
   try {
-    // SRC's settings as a template: what runs in the pod comes along, not its init (the files are there)
-    const tpl: Template = {
-      name: spec.template ?? `clone of ${src}`,
-      source: "user",
-      ...(spec.sidecars?.length ? { sidecars: spec.sidecars } : {}),
-      ...(spec.agentCommand ? { agent: { command: spec.agentCommand } } : {}),
-      ...(spec.labels ? { labels: spec.labels } : {}),
-      ...(spec.ports ? { ports: spec.ports } : {}),
-      ...(spec.vars ? { env: { vars: spec.vars } } : {}),
-      ...(spec.syncExclude ? { sync: { exclude: spec.syncExclude } } : {}),
-    };
-    const code = await startSession(
-      kube,
-      {
-        name: dst,
-        namespace: ns,
-        image: spec.image,
-        cpu: spec.cpu,
-        memory: spec.memory,
-        storage: spec.storage.workspace,
-        homeStorage: spec.storage.home,
-        ...(spec.storage.storageClass ? { storageClass: spec.storage.storageClass } : {}),
-        envFiles: [],
-        envExclude: [],
-        noSync: true,
-        fromSnapshot: snap,
-        tpl,
-        timeout: `${Math.ceil(o.timeoutMs / 1000)}s`,
-      },
-      o.cfg,
-      o.io,
-    );
+    const code = await startSession(kube, { ...base, fromSnapshot: snap }, o.cfg, o.io);
     if (code !== ExitCode.OK) return code;
-    await newBranch(kube, ns, dst, o);
+    await afterClone(kube, ns, src, dst, o);
     return ExitCode.OK;
   } finally {
     if (!o.keepSnapshot) {
@@ -85,21 +238,23 @@ export async function cloneSession(
   }
 }
 
-/** The clone's own branch, checked out in its workspace (when it is a git work tree). */
-async function newBranch(kube: Kube, ns: string, dst: string, o: CloneOptions): Promise<void> {
+/**
+ * The clone's own branch, checked out in its workspace (when it is a git work tree) at SRC's HEAD, which
+ * becomes its base (`session fetch --diff`, `compare`). SRC's remote and git config come with the volume;
+ * the session file records SRC's repository and SRC's branch as the base branch.
+ */
+async function afterClone(kube: Kube, ns: string, src: string, dst: string, o: CloneOptions): Promise<void> {
   const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
   const { execCapture } = await import("./agentrun.ts");
-  const pod = await kube.getObject<import("@kubernetes/client-node").V1Pod>(
-    "pods",
-    ns,
-    namesOf({ name: dst }).pod,
-  );
+  const pod = await kube.getObject<V1Pod>("pods", ns, namesOf({ name: dst }).pod);
   const r = await execCapture(kube, pod, [
     "sh",
     "-c",
     `cd "$KODAMA_WORKSPACE" || exit 3
 git rev-parse --git-dir >/dev/null 2>&1 || exit 10
-git checkout -q -b "$1" && git symbolic-ref --short HEAD && git rev-parse HEAD`,
+from=$(git symbolic-ref --short -q HEAD || true)
+git checkout -q -b "$1" && git config kodama.base "$(git rev-parse HEAD)" &&
+git symbolic-ref --short HEAD && git rev-parse HEAD && printf '%s\\n' "$from"`,
     "kodama-clone",
     branch,
   ]);
@@ -116,10 +271,19 @@ git checkout -q -b "$1" && git symbolic-ref --short HEAD && git rev-parse HEAD`,
       `kodama attach ${dst} --command "git checkout -b ${branch}"`,
     );
   }
-  const [b, commit] = r.stdout.trim().split("\n");
+  const [b, commit, from] = r.stdout.trim().split("\n");
+  const hex = /^[0-9a-f]{40,64}$/.test(commit ?? "") ? commit : undefined;
   await kube.patchObject("persistentvolumeclaims", ns, namesOf({ name: dst }).workspacePVC, {
-    metadata: { annotations: { [ANNOTATION_BRANCH]: b, [ANNOTATION_COMMIT]: commit ?? null } },
+    metadata: { annotations: { [ANNOTATION_BRANCH]: b, [ANNOTATION_COMMIT]: hex ?? null } },
   }).catch(() => {});
-  await updateState(dst, { branch: b, ...(commit ? { commitHash: commit } : {}) }).catch(() => {});
+  const srcState = await loadState(src).catch(() => undefined);
+  const repo = srcState?.repo;
+  await updateState(dst, {
+    branch: b,
+    autoBranch: o.branch === undefined,
+    ...(hex ? { commitHash: hex } : {}),
+    ...(repo ? { repo } : {}),
+    ...(from && /^[\w./-]+$/.test(from) ? { baseBranch: from } : {}),
+  }).catch(() => {});
   o.io.err.write(`clone ${dst} is on its own branch ${b}\n`);
 }

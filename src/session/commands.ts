@@ -236,7 +236,7 @@ export async function snapshotCreateCommand(
   kube: Kube,
   name: string,
   snap: string | undefined,
-  f: { toFile?: string; force?: boolean; timeout?: string },
+  f: { toFile?: string; force?: boolean; timeout?: string; portable?: boolean },
   cfg: Config,
 ): Promise<number> {
   const { createSnapshot } = await import("./snapshot.ts");
@@ -296,14 +296,14 @@ export async function restoreCommand(
 }
 
 /**
- * `clone SRC DST [--branch B]`: a snapshot of SRC, a new session DST started from it with SRC's settings, on
- * its own new branch; the snapshot made for it is removed afterwards.
+ * `clone SRC DST [--branch B]`: a new session DST with a copy of SRC's volumes (the storage driver's clone,
+ * else through a portable snapshot) and SRC's settings, on its own new branch.
  */
 export async function cloneCommand(
   kube: Kube,
   src: string,
   dst: string,
-  f: { branch?: string; timeout?: string; keepSnapshot?: boolean },
+  f: { branch?: string; timeout?: string; keepSnapshot?: boolean; portable?: boolean },
   cfg: Config,
 ): Promise<number> {
   const { cloneSession } = await import("./clone.ts");

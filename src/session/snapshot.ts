@@ -1,5 +1,7 @@
 /**
- * Snapshots of a session's volumes, and restoring them. The portable path, which works on any cluster:
+ * Snapshots of a session's volumes, and restoring them. When the cluster serves VolumeSnapshots and has a
+ * VolumeSnapshotClass for the claims' driver, a snapshot is two VolumeSnapshots (volsnap.ts), restored as
+ * claims with a `dataSource`. Otherwise, the portable path, which works on any cluster:
  * a short-lived copy pod (the session's image, on the session pod's node, since the volumes are
  * ReadWriteOnce) mounts the workspace and agent-home claims and writes one tar — `workspace/` and `home/`
  * — into a snapshot PVC `kodama-snap-SNAP`, or streams it over exec into a local file (`--to-file`).
@@ -21,6 +23,17 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from "./names.ts";
 import { checkedSize, formatSize } from "./quantity.ts";
 import { FS_GROUP, namesOf, type SessionSpec } from "./spec.ts";
 import { requireSession } from "./cluster.ts";
+import {
+  buildVolumeSnapshot,
+  claimFromSnapshot,
+  listVolumeSnapshots,
+  snapshotClassFor,
+  type Volume,
+  VOLUMES,
+  type VolumeSnapshot,
+  volumeSnapshotName,
+  waitSnapshotsReady,
+} from "./volsnap.ts";
 
 export const LABEL_SNAPSHOT = "kodama.dev/snapshot";
 export const LABEL_SNAPSHOT_OF = "kodama.dev/snapshot-of";
@@ -80,13 +93,24 @@ export function buildSnapshotPVC(
  */
 export function buildCopyPod(
   spec: SessionSpec,
-  o: { name: string; snapshotClaim?: string; write: boolean; node?: string; labels: Record<string, string> },
+  o: {
+    name: string;
+    snapshotClaim?: string;
+    /** claims restored from VolumeSnapshots, mounted read-only at SNAP/workspace and SNAP/home */
+    restored?: Record<Volume, string>;
+    write: boolean;
+    node?: string;
+    labels: Record<string, string>;
+  },
 ): V1Pod {
   const n = namesOf(spec);
   const mounts = [
     { name: "workspace", mountPath: `${SRC}/workspace`, readOnly: !o.write },
     { name: "home", mountPath: `${SRC}/home`, readOnly: !o.write },
     ...(o.snapshotClaim ? [{ name: "snap", mountPath: SNAP, readOnly: o.write }] : []),
+    ...(o.restored
+      ? VOLUMES.map((v) => ({ name: `restored-${v}`, mountPath: `${SNAP}/${v}`, readOnly: true }))
+      : []),
   ];
   const container: V1Container = {
     name: "copy",
@@ -110,6 +134,12 @@ export function buildCopyPod(
         ...(o.snapshotClaim
           ? [{ name: "snap", persistentVolumeClaim: { claimName: o.snapshotClaim, readOnly: o.write } }]
           : []),
+        ...(o.restored
+          ? VOLUMES.map((v) => ({
+            name: `restored-${v}`,
+            persistentVolumeClaim: { claimName: o.restored![v], readOnly: true },
+          }))
+          : []),
       ],
       securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
       // the session's claims are ReadWriteOnce: a running session's node is the only one that may mount them
@@ -124,10 +154,29 @@ export function buildCopyPod(
 export function unpackScript(from: string): string {
   return [
     `set -e`,
+    // a snapshot tar that cannot be read must not cost the volumes their contents
+    ...(from === "-" ? [] : [`tar -tf ${from} >/dev/null`]),
     `for d in ${SRC}/workspace ${SRC}/home; do`,
     `  find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +`,
     `done`,
     `tar -xf ${from} -C ${SRC}`,
+  ].join("\n");
+}
+
+/**
+ * Restore from VolumeSnapshots: the restored claims (SNAP/workspace, SNAP/home) are checked to be mounted
+ * first; then each session volume is emptied (keeping lost+found) and gets the restored one's entries.
+ */
+export function copyBackScript(): string {
+  return [
+    `set -e`,
+    `for d in workspace home; do`,
+    `  mountpoint -q ${SNAP}/$d 2>/dev/null || [ -d ${SNAP}/$d ] || { echo "the restored $d volume is not mounted" >&2; exit 1; }`,
+    `done`,
+    `for d in workspace home; do`,
+    `  find ${SRC}/$d -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +`,
+    `  (cd ${SNAP}/$d && find . -mindepth 1 -maxdepth 1 ! -name lost+found -exec cp -a {} ${SRC}/$d/ \\;)`,
+    `done`,
   ].join("\n");
 }
 
@@ -178,7 +227,7 @@ async function deletePod(kube: Kube, ns: string, name: string): Promise<void> {
   }
 }
 
-async function runIn(
+export async function runIn(
   kube: Kube,
   ns: string,
   pod: string,
@@ -207,10 +256,17 @@ export interface SnapshotIO {
 }
 
 /** A copy pod for the session, running; `fn` works in it; the pod is always removed. */
-async function withCopyPod<T>(
+export async function withCopyPod<T>(
   kube: Kube,
   spec: SessionSpec,
-  o: { name: string; snapshotClaim?: string; write: boolean; node?: string; timeoutMs: number },
+  o: {
+    name: string;
+    snapshotClaim?: string;
+    restored?: Record<Volume, string>;
+    write: boolean;
+    node?: string;
+    timeoutMs: number;
+  },
   fn: (pod: string) => Promise<T>,
 ): Promise<T> {
   const pod = buildCopyPod(spec, { ...o, labels: { "kodama.dev/copy-of": spec.name } });
@@ -254,7 +310,7 @@ export async function createSnapshot(
   kube: Kube,
   ns: string,
   session: string,
-  o: SnapshotIO & { snapshot?: string; toFile?: string; force?: boolean },
+  o: SnapshotIO & { snapshot?: string; toFile?: string; force?: boolean; portable?: boolean },
 ): Promise<number> {
   const v = await requireSession(kube, ns, session);
   if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
@@ -297,6 +353,24 @@ export async function createSnapshot(
     o.out.write(`snapshot of ${session} written to ${o.toFile} (${formatSize(BigInt(size))})\n`);
     return ExitCode.OK;
   }
+  if (await findSnapshot(kube, ns, snap)) {
+    throw usageError(`snapshot ${snap} already exists`, "name another: kodama snapshot create NAME SNAP");
+  }
+  if (!o.portable) {
+    const n = namesOf(spec);
+    const claims = await Promise.all(
+      [n.workspacePVC, n.homePVC].map((c) =>
+        kube.getObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, c)
+      ),
+    );
+    const path = await snapshotClassFor(kube, claims);
+    if ("className" in path) {
+      return await createVolumeSnapshots(kube, ns, session, snap, claims, path.className, o);
+    }
+    if (!/does not serve/.test(path.why)) {
+      o.err.write(`not a VolumeSnapshot: ${path.why}; a portable snapshot instead\n`);
+    }
+  }
   const claim = buildSnapshotPVC(spec, snap, spec.storage.storageClass);
   try {
     await kube.createObject("persistentvolumeclaims", ns, claim);
@@ -335,6 +409,66 @@ export async function createSnapshot(
   return ExitCode.OK;
 }
 
+/** The VolumeSnapshot path of `snapshot create`: one per volume, waited on until readyToUse. */
+async function createVolumeSnapshots(
+  kube: Kube,
+  ns: string,
+  session: string,
+  snap: string,
+  claims: V1PersistentVolumeClaim[],
+  className: string,
+  o: SnapshotIO,
+): Promise<number> {
+  const made: string[] = [];
+  try {
+    o.err.write(`taking VolumeSnapshots of ${session}'s workspace and home (class ${className})…\n`);
+    for (const [i, volume] of VOLUMES.entries()) {
+      const vs = buildVolumeSnapshot({ namespace: ns, session, snap, volume, claim: claims[i], className });
+      try {
+        await kube.createObject("volumesnapshots", ns, vs);
+      } catch (e) {
+        if (e instanceof KodamaError && /already exists/i.test(e.message)) {
+          throw usageError(
+            `snapshot ${snap} already exists`,
+            "name another: kodama snapshot create NAME SNAP",
+          );
+        }
+        throw e;
+      }
+      made.push(vs.metadata!.name!);
+    }
+    const ready = await waitSnapshotsReady(kube, ns, made, o.timeoutMs);
+    o.out.write(`snapshot/${snap} created (VolumeSnapshot, ${ready[0].status?.restoreSize ?? "?"})\n`);
+    return ExitCode.OK;
+  } catch (e) {
+    // only what this run made goes
+    for (const n of made) await kube.deleteObject("volumesnapshots", ns, n).catch(() => {});
+    throw e;
+  }
+}
+
+/** A snapshot of either kind, found by name and label-checked; undefined when there is none. */
+export type SnapshotRef =
+  | { kind: "portable"; claim: V1PersistentVolumeClaim }
+  | { kind: "volume"; volumes: Record<Volume, VolumeSnapshot> };
+
+const ours = (o: { metadata?: { labels?: Record<string, string> } } | undefined, snap: string) =>
+  o?.metadata?.labels?.[LABEL_SNAPSHOT] === snap && o?.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
+
+async function findSnapshot(kube: Kube, ns: string, snap: string): Promise<SnapshotRef | undefined> {
+  const c = await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, snapshotClaim(snap));
+  if (ours(c, snap)) return { kind: "portable", claim: c! };
+  const vs = (await listVolumeSnapshots(kube, ns)).filter((v) => ours(v, snap));
+  const by = (v: Volume) =>
+    vs.find((x) =>
+      x.metadata?.name === volumeSnapshotName(snap, v) &&
+      x.metadata?.labels?.["kodama.dev/snapshot-volume"] === v
+    );
+  const ws = by("workspace"), home = by("home");
+  if (ws && home) return { kind: "volume", volumes: { workspace: ws, home } };
+  return undefined;
+}
+
 /** Snapshot claims (kodama's only), optionally of one session. */
 export async function listSnapshotClaims(kube: Kube, ns: string | undefined, of?: string) {
   const sel = `${SNAPSHOT_SELECTOR}${of ? `,${LABEL_SNAPSHOT_OF}=${of}` : ""}`;
@@ -349,20 +483,50 @@ export async function listSnapshots(
   ns: string | undefined,
   o: { out: Sink; err: Sink; output: string; session?: string },
 ): Promise<number> {
-  const items = await listSnapshotClaims(kube, ns, o.session);
+  const [items, vss] = await Promise.all([
+    listSnapshotClaims(kube, ns, o.session),
+    listVolumeSnapshots(kube, ns, o.session),
+  ]);
   const rows = items.map((c) => ({
     name: c.metadata?.labels?.[LABEL_SNAPSHOT] ?? "",
     namespace: c.metadata?.namespace ?? "",
     session: c.metadata?.labels?.[LABEL_SNAPSHOT_OF] ?? "",
+    kind: "portable",
     status: c.metadata?.deletionTimestamp
       ? "Terminating"
       : c.metadata?.annotations?.[ANNOTATION_SNAPSHOT_DONE] === "true"
       ? "Ready"
       : "InProgress",
     size: c.status?.capacity?.storage ?? c.spec?.resources?.requests?.storage ?? "",
-    claim: c.metadata?.name ?? "",
+    objects: [c.metadata?.name ?? ""],
     created: c.metadata?.annotations?.["kodama.dev/snapshot-created"] ?? c.metadata?.creationTimestamp,
-  })).sort((a, b) => a.name.localeCompare(b.name));
+  }));
+  // VolumeSnapshots: one row per snapshot (its workspace and home objects)
+  const groups = new Map<string, VolumeSnapshot[]>();
+  for (const v of vss) {
+    const key = `${v.metadata?.namespace}/${v.metadata?.labels?.[LABEL_SNAPSHOT]}`;
+    groups.set(key, [...(groups.get(key) ?? []), v]);
+  }
+  for (const vs of groups.values()) {
+    const ws = vs.find((v) => v.metadata?.labels?.["kodama.dev/snapshot-volume"] === "workspace") ?? vs[0];
+    rows.push({
+      name: ws.metadata?.labels?.[LABEL_SNAPSHOT] ?? "",
+      namespace: ws.metadata?.namespace ?? "",
+      session: ws.metadata?.labels?.[LABEL_SNAPSHOT_OF] ?? "",
+      kind: "VolumeSnapshot",
+      status: vs.some((v) => v.metadata?.deletionTimestamp)
+        ? "Terminating"
+        : vs.length === 2 && vs.every((v) => v.status?.readyToUse === true)
+        ? "Ready"
+        : vs.some((v) => v.status?.error?.message)
+        ? "Failed"
+        : "InProgress",
+      size: ws.status?.restoreSize ?? "",
+      objects: vs.map((v) => v.metadata?.name ?? "").sort(),
+      created: ws.metadata?.annotations?.["kodama.dev/snapshot-created"] ?? ws.metadata?.creationTimestamp,
+    });
+  }
+  rows.sort((a, b) => a.name.localeCompare(b.name));
   if (o.output === "json") {
     o.out.write(JSON.stringify({ items: rows }, null, 2) + "\n");
   } else if (o.output === "name") {
@@ -371,37 +535,35 @@ export async function listSnapshots(
     o.err.write(`No snapshots found${ns ? ` in ${ns} namespace` : ""}.\n`);
   } else {
     o.out.write(renderTable(
-      ["NAME", "SESSION", "STATUS", "SIZE", "AGE"],
-      rows.map((r) => [r.name, r.session, r.status, r.size, r.created ? formatAge(String(r.created)) : ""]),
+      ["NAME", "SESSION", "STATUS", "KIND", "SIZE", "AGE"],
+      rows.map((
+        r,
+      ) => [r.name, r.session, r.status, r.kind, r.size, r.created ? formatAge(String(r.created)) : ""]),
     ));
   }
   return ExitCode.OK;
 }
 
-/** A snapshot claim kodama made, or exit 3. */
-export async function requireSnapshot(
-  kube: Kube,
-  ns: string,
-  snap: string,
-): Promise<V1PersistentVolumeClaim> {
-  const c = await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, snapshotClaim(snap));
-  if (
-    !c || c.metadata?.labels?.[LABEL_SNAPSHOT] !== snap ||
-    c.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY
-  ) {
+/** A complete snapshot kodama made (either kind), or exit 3 (missing) / 1 (not complete). */
+export async function requireSnapshot(kube: Kube, ns: string, snap: string): Promise<SnapshotRef> {
+  const ref = await findSnapshot(kube, ns, snap);
+  if (!ref) {
     throw new KodamaError(
       `snapshot "${snap}" not found in namespace ${ns}`,
       ExitCode.NOT_FOUND,
       "list them with `kodama snapshot list`",
     );
   }
-  if (c.metadata?.annotations?.[ANNOTATION_SNAPSHOT_DONE] !== "true") {
+  const done = ref.kind === "portable"
+    ? ref.claim.metadata?.annotations?.[ANNOTATION_SNAPSHOT_DONE] === "true"
+    : VOLUMES.every((v) => ref.volumes[v].status?.readyToUse === true);
+  if (!done) {
     throw new KodamaError(
       `snapshot ${snap} is not complete (its copy failed or is still running)`,
       ExitCode.FAILED,
     );
   }
-  return c;
+  return ref;
 }
 
 export async function deleteSnapshots(
@@ -410,18 +572,18 @@ export async function deleteSnapshots(
   snaps: string[],
   o: { out: Sink },
 ): Promise<number> {
+  // only what kodama made as a snapshot: an object of that name without the labels is not touched
+  const refs: [string, SnapshotRef][] = [];
   for (const s of snaps) {
-    const c = await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, snapshotClaim(s));
-    // only what kodama made as a snapshot: a claim of that name without the labels is not touched
-    if (
-      !c || c.metadata?.labels?.[LABEL_SNAPSHOT] !== s ||
-      c.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY
-    ) {
-      throw new KodamaError(`snapshot "${s}" not found in namespace ${ns}`, ExitCode.NOT_FOUND);
-    }
+    const ref = await findSnapshot(kube, ns, s);
+    if (!ref) throw new KodamaError(`snapshot "${s}" not found in namespace ${ns}`, ExitCode.NOT_FOUND);
+    refs.push([s, ref]);
   }
-  for (const s of snaps) {
-    await kube.deleteObject("persistentvolumeclaims", ns, snapshotClaim(s));
+  for (const [s, ref] of refs) {
+    if (ref.kind === "portable") await kube.deleteObject("persistentvolumeclaims", ns, snapshotClaim(s));
+    else {for (const v of VOLUMES) {
+        await kube.deleteObject("volumesnapshots", ns, ref.volumes[v].metadata!.name!);
+      }}
     o.out.write(`snapshot/${s} deleted\n`);
   }
   return ExitCode.OK;
@@ -445,7 +607,7 @@ export async function restoreSnapshot(
   if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
   const spec = { ...v.spec, namespace: ns };
   const file = await localFile(from);
-  if (!file) await requireSnapshot(kube, ns, from);
+  const ref = file ? undefined : await requireSnapshot(kube, ns, from);
   if (!o.force) {
     const q = `replace the workspace and home of session ${session} with ${
       file ? `the file ${from}` : `snapshot ${from}`
@@ -462,6 +624,11 @@ export async function restoreSnapshot(
     }
   }
   const wasRunning = !!v.pod && !v.pod.metadata?.deletionTimestamp;
+  if (ref?.kind === "volume") {
+    await restoreFromVolumeSnapshots(kube, spec, ref.volumes, { ...o, wasRunning, stop });
+    o.out.write(`session/${session} restored from snapshot ${from} (VolumeSnapshot)\n`);
+    return wasRunning ? await resume() : ExitCode.OK;
+  }
   if (wasRunning) await stop();
   const podName = `kodama-restore-${session}`;
   await withCopyPod(
@@ -484,6 +651,58 @@ export async function restoreSnapshot(
   );
   o.out.write(`session/${session} restored from ${file ? from : `snapshot ${from}`}\n`);
   return wasRunning ? await resume() : ExitCode.OK;
+}
+
+/**
+ * Restore over a session from VolumeSnapshots: new claims are made from the snapshots (dataSource), the
+ * session is stopped, and a copy pod mounting both checks that the restored volumes are there before it
+ * replaces the session volumes' contents with theirs. The session keeps its own claims (and so its
+ * name-bound settings); the restored claims are removed after, whatever happened.
+ */
+async function restoreFromVolumeSnapshots(
+  kube: Kube,
+  spec: SessionSpec,
+  volumes: Record<Volume, VolumeSnapshot>,
+  o: SnapshotIO & { wasRunning: boolean; stop: () => Promise<number> },
+): Promise<void> {
+  const ns = spec.namespace;
+  const names = {
+    workspace: `kodama-restore-${spec.name}`.slice(0, 63),
+    home: `kodama-restore-${spec.name}`.slice(0, 58) + "-home",
+  };
+  const made: string[] = [];
+  try {
+    for (const v of VOLUMES) {
+      const base: V1PersistentVolumeClaim = {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: {
+          name: names[v],
+          namespace: ns,
+          labels: { [LABEL_MANAGED_BY]: MANAGED_BY, "kodama.dev/restore-of": spec.name },
+        },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          resources: {
+            requests: { storage: v === "workspace" ? spec.storage.workspace : spec.storage.home },
+          },
+        },
+      };
+      await kube.deleteObject("persistentvolumeclaims", ns, names[v]).catch(() => {});
+      await kube.createObject("persistentvolumeclaims", ns, claimFromSnapshot(base, volumes[v]));
+      made.push(names[v]);
+    }
+    if (o.wasRunning) await o.stop();
+    o.err.write(`copying the restored volumes into ${spec.name}'s…\n`);
+    await withCopyPod(
+      kube,
+      spec,
+      { name: `kodama-restore-${spec.name}`, restored: names, write: true, timeoutMs: o.timeoutMs },
+      (pod) => runIn(kube, ns, pod, copyBackScript(), { what: "the restore" }),
+    );
+  } finally {
+    for (const n of made) await kube.deleteObject("persistentvolumeclaims", ns, n).catch(() => {});
+  }
 }
 
 async function localFile(from: string): Promise<string | undefined> {

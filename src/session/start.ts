@@ -81,12 +81,24 @@ export interface StartOptions extends StartFlags {
   owner?: string;
   /** `--from-snapshot SNAP`: the new volumes start with the snapshot's contents */
   fromSnapshot?: string;
+  /**
+   * `kodama clone` on a CSI driver: the new claims are clones of these (dataSource), and must show the
+   * marker written into the source just before, or the start fails with CloneNotCopied (no empty clone)
+   */
+  cloneFrom?: CloneSource;
   /** the template, once found (startSession sets it) */
   tpl?: Template;
   /** the agent-home volume's size (a template's storage.claudeHome) */
   homeStorage?: string;
   /** a group's replicas: what they have in common, done once (./shared.ts) */
   shared?: Shared;
+}
+
+export interface CloneSource {
+  workspace: V1PersistentVolumeClaim;
+  home: V1PersistentVolumeClaim;
+  /** the token written into the source volumes (clone.ts) */
+  marker: string;
 }
 
 export interface StartIO {
@@ -107,8 +119,10 @@ export interface SessionPlan {
   objects: SessionObjects;
   /** absolute paths of the env files read (their values went into the env Secret): never synced */
   envFiles: string[];
-  /** `--from-snapshot`: unpacked into the new volumes before the pod is created */
+  /** `--from-snapshot` (a portable snapshot): unpacked into the new volumes before the pod is created */
   fromSnapshot?: string;
+  /** the new claims are PVC clones: checked for this marker before the pod is created */
+  cloneMarker?: string;
 }
 
 // ------------------------------------------------------------------------------------------ plan
@@ -485,6 +499,14 @@ async function createVolumes(r: Run): Promise<void> {
     } catch (e) {
       if (!isConflict(e)) throw e;
     }
+    if (pvc.spec?.dataSource) {
+      // a kept volume would not get the snapshot's or the source's content
+      throw new KodamaError(
+        `PersistentVolumeClaim ${name} already exists: the new session's volumes must be new to start from a snapshot or a clone`,
+        ExitCode.USAGE,
+        `remove the kept volumes first: kodama delete ${spec.name} --purge`,
+      );
+    }
     // a volume kept from an earlier session of the same name: take it over (its data is the point)
     const old = await r.kube.getObject<V1PersistentVolumeClaim>(
       "persistentvolumeclaims",
@@ -592,6 +614,10 @@ async function createEditor(r: Run): Promise<void> {
 
 /** `--from-snapshot`: the snapshot's files into the new volumes, by a copy pod, before the session pod. */
 async function restoreSnapshot(r: Run): Promise<void> {
+  if (r.plan.cloneMarker && !r.signal.aborted) {
+    const { verifyClone } = await import("./clone.ts");
+    await verifyClone(r.kube, r.plan.spec, r.plan.cloneMarker, { timeoutMs: r.waitMs, err: r.io.err });
+  }
   if (!r.plan.fromSnapshot || r.signal.aborted) return;
   const { restoreIntoNew } = await import("./snapshot.ts");
   await restoreIntoNew(r.kube, r.plan.spec, r.plan.fromSnapshot, { timeoutMs: r.waitMs, err: r.io.err });
@@ -846,7 +872,28 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   }
   if (o.fromSnapshot !== undefined && !o.dryRun) {
     // exit 3 for a snapshot that is not there (or not complete) before anything is created
-    await (await import("./snapshot.ts")).requireSnapshot(kube, plan.spec.namespace, o.fromSnapshot);
+    const ref = await (await import("./snapshot.ts")).requireSnapshot(
+      kube,
+      plan.spec.namespace,
+      o.fromSnapshot,
+    );
+    if (ref.kind === "volume") {
+      // VolumeSnapshots: the new claims are made from them (dataSource); no copy pod
+      const { claimFromSnapshot } = await import("./volsnap.ts");
+      const n = namesOf(plan.spec);
+      plan.objects.pvcs = plan.objects.pvcs.map((p) =>
+        claimFromSnapshot(p, ref.volumes[p.metadata?.name === n.workspacePVC ? "workspace" : "home"])
+      );
+      delete plan.fromSnapshot;
+    }
+  }
+  if (o.cloneFrom && !o.dryRun) {
+    const { claimFromClaim } = await import("./volsnap.ts");
+    const n = namesOf(plan.spec);
+    plan.objects.pvcs = plan.objects.pvcs.map((p) =>
+      claimFromClaim(p, p.metadata?.name === n.workspacePVC ? o.cloneFrom!.workspace : o.cloneFrom!.home)
+    );
+    plan.cloneMarker = o.cloneFrom.marker;
   }
   // every check is done (no request before it): now who starts it, recorded with the settings
   if (!o.dryRun && o.owner === undefined) {

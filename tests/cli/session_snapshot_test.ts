@@ -1,7 +1,8 @@
 /**
  * Snapshots, restore and clone on the portable path (a copy pod and a snapshot PVC, or a local tar file),
  * black-box as the restricted `dev` user: write, snapshot, change, restore — the file is back; the same into a
- * new session with --from-snapshot; a clone has the files and its own branch; restore never replaces work
+ * new session with --from-snapshot; a clone has the files and its own branch, and session fetch brings its
+ * commits home; restore never replaces work
  * without being asked; snapshot delete touches only what kodama made. Runs on the real cluster too
  * (KODAMA_TEST_KUBECONFIG, KODAMA_TEST_IMAGE=kodama-dev:bookworm).
  */
@@ -101,6 +102,27 @@ withSessionWorld(
         assertEquals(await sh(S, "git branch --show-current"), "main\n");
         const snaps = await w.k(["snapshot", "list", "-o", "name"]);
         assert(!snaps.stdout.includes(`${C}-clone`), "the clone's snapshot was left behind");
+      });
+
+      await t.step("the clone's git settings came along: session fetch brings its commits home", async () => {
+        assertEquals(await sh(C, "git config kodama.base >/dev/null && echo base-set"), "base-set\n");
+        await sh(
+          C,
+          "echo c > c.txt && git add c.txt && git -c user.email=t@t -c user.name=t commit -qm 'work in C'",
+        );
+        const head = (await sh(C, "git rev-parse HEAD")).trim();
+        const local = join(w.home, "local");
+        await Deno.mkdir(local);
+        const git = (args: string[]) =>
+          new Deno.Command("git", { args, cwd: local, env: { GIT_CONFIG_GLOBAL: "/dev/null" } }).output();
+        assert((await git(["init", "-q", "-b", "main"])).success);
+        const f = await w.k(["session", "fetch", C], { cwd: local });
+        assertEquals(f.code, 0, f.stderr);
+        const got = await git(["rev-parse", `kodama/${C}`]);
+        assertEquals(new TextDecoder().decode(got.stdout).trim(), head);
+        const state = await Deno.readTextFile(join(w.home, "sessions", `${C}.yaml`));
+        assertMatch(state, /^branch: try-b$/m);
+        assertMatch(state, /^baseBranch: main$/m);
       });
 
       await t.step("snapshot delete: only kodama's snapshot claims", async () => {
