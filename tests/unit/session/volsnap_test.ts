@@ -7,6 +7,7 @@ import {
   claimFromSnapshot,
   pickSnapshotClass,
   provisionerOf,
+  type VolumeSnapshotClass,
   volumeSnapshotName,
 } from "../../../src/session/volsnap.ts";
 import { copyBackScript, unpackScript } from "../../../src/session/snapshot.ts";
@@ -39,7 +40,7 @@ Deno.test("provisionerOf: the controller's annotation (beta as well), else unkno
 });
 
 Deno.test("pickSnapshotClass: the driver's default, else its only class; never another driver's", () => {
-  const c = (name: string, driver: string, def = false) => ({
+  const c = (name: string, driver: string, def = false): VolumeSnapshotClass => ({
     metadata: {
       name,
       annotations: def ? { "snapshot.storage.kubernetes.io/is-default-class": "true" } : {},
