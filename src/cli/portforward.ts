@@ -4,6 +4,7 @@ import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
 import { type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
+import { usageError } from "../errors.ts";
 
 const pf = () => import("../pods/pf_cmd.ts");
 
@@ -12,12 +13,14 @@ export const names = ["port-forward", "pf"];
 export const help: HelpSpec = {
   group: "Pods",
   summary: "Forward local ports to a pod, or to a ready pod behind a service",
-  usage: "(TYPE/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags]",
+  usage: "(TYPE/NAME | NAME | -m MATCH | -l SELECTOR) [LOCAL:]REMOTE [...[LOCAL:]REMOTE] [flags] | SESSION",
   long: `Ports: REMOTE (same local port), LOCAL:REMOTE, :REMOTE or 0:REMOTE (a free local port),
 REMOTE may be a named container port (http). For services, REMOTE is a service port
 (number or name) and is mapped to its targetPort on the chosen pod. TYPE/NAME is pod/, svc/, deploy/,
 sts/, ds/, rs/, job/ or session/: a workload's pod is the one kubectl would choose, and svc/ and
 workload targets follow their object to another ready pod when the pod goes away (--no-reconnect: stop).
+A session's name without ports forwards the ports the session declares (its template's ports or
+devcontainer forwardPorts, its sidecars' port=N), each on the same local port.
 
 One "Forwarding from ADDRESS:LOCAL -> pod/NAME:REMOTE" line per port goes to stdout (parse it
 to learn an auto-picked port). On a terminal a live line per port shows active and total
@@ -28,6 +31,7 @@ Ctrl-C ends quietly with the traffic figures on stderr (exit 0, as kubectl).
 --detach runs the forward in the background (it outlives the terminal): it prints the forward's id,
 then its Forwarding lines. \`port-forward list\` shows the running forwards, \`port-forward stop\` ends them.`,
   examples: [
+    ["The ports session my-work declares (template ports, sidecars' port=N)", "kodama pf my-work"],
     [
       "The one api pod's port 8080 on localhost:8080",
       "kodama port-forward -n prod -m api-6b7f9c8d4-k2x9p 8080",
@@ -99,10 +103,48 @@ export const options: readonly OptSpec[] = [
   ...TARGETING_OPTIONS,
 ];
 
+/** A lone word that may be a session's name (not a port, not TYPE/NAME): `pf NAME` forwards its ports. */
+const SESSION_WORD = /^(?:session\/)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
+
+/**
+ * `kodama pf NAME` (or `session/NAME`) without ports: the ports the session declares — its template's
+ * `ports` (devcontainer forwardPorts) and its sidecars' `port=N` — each on the same local port. Undefined
+ * when the word names no session (kubectl's rules then apply, with their error).
+ */
+async function sessionPorts(
+  kube: import("../kube/client.ts").Kube,
+  ns: string,
+  args: string[],
+): Promise<string[] | undefined> {
+  const m = args.length === 1 ? SESSION_WORD.exec(args[0]) : null;
+  if (!m || /^\d+$/.test(m[1])) return undefined;
+  const { findSession } = await import("../session/cluster.ts");
+  const f = await findSession(kube, ns, m[1]).catch(() => undefined);
+  const spec = f?.view?.spec;
+  if (!f?.view) return undefined;
+  const ports = [
+    ...new Set([...(spec?.ports ?? []), ...(spec?.sidecars ?? []).flatMap((s) => s.ports ?? [])]),
+  ];
+  if (!ports.length) {
+    throw usageError(
+      `session ${m[1]} declares no ports to forward`,
+      `name them: kodama pf ${
+        m[1]
+      } 8080 (a template's ports, devcontainer forwardPorts or --sidecar NAME=IMAGE,port=N declare them)`,
+    );
+  }
+  return [`session/${m[1]}`, ...ports.map(String)];
+}
+
 export async function run(inv: Invocation): Promise<void> {
   const opts = inv.opts;
   const [kube, { runPortForward }] = await Promise.all([connectFromOpts(opts as GlobalOptions), pf()]);
-  const code = await runPortForward(kube, inv.args, {
+  const t = targetFrom(opts);
+  const plain = !opts.service && !t.match?.length && !t.regex && !t.selector && !t.fieldSelector && !t.pod &&
+    !t.allNamespaces;
+  const args = (plain ? await sessionPorts(kube, t.namespace ?? kube.namespace, inv.args) : undefined) ??
+    inv.args;
+  const code = await runPortForward(kube, args, {
     target: { ...targetFrom(opts), includeNotReady: opts.includeNotReady ? true : undefined },
     service: opts.service as string | undefined,
     address: opts.address as string,
