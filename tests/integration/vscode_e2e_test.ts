@@ -2,12 +2,15 @@
  * The VS Code extension in a real VS Code: the packaged .vsix installed into code-server, driven in headless
  * Chromium. It opens a Deployment manifest, puts the cursor in it, runs "Kodama: Exec in Pod…" from the
  * Command Palette, checks the QuickPick offers exactly that Deployment's pods, picks one, types a command
- * and reads its output in the terminal.
+ * and reads its output in the terminal, which stays after the command ends (a task terminal: "Press any key to
+ * close").
  *
  * Opt-in: KODAMA_VSCODE_E2E=1. It needs editors/vscode/kodama.vsix (`npm run package`) and code-server
  * (`editors/vscode/scripts/e2e-setup.sh` installs Node 24 and code-server into editors/vscode/.e2e, minutes
  * of native builds; KODAMA_CODE_SERVER names another code-server), and Debian's chromium (KODAMA_CHROMIUM).
- * KODAMA_VSCODE_SCREENSHOT=PATH saves the QuickPick as a PNG (docs/img/vscode-exec.png).
+ * KODAMA_VSCODE_SCREENSHOT=PATH saves the pods QuickPick as a PNG (docs/img/vscode-exec.png),
+ * KODAMA_VSCODE_TERMINAL_SCREENSHOT=PATH the terminal with the output (docs/img/vscode-exec-terminal.png), and
+ * KODAMA_VSCODE_SHOTS=DIR a screenshot after each step and at the end, pass or fail (to diagnose a failure).
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { clusterTest } from "../cluster/fixture.ts";
@@ -110,6 +113,8 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
       "extensions.autoCheckUpdates": false,
       "update.mode": "none",
       "workbench.colorTheme": "Default Dark Modern",
+      "workbench.secondarySideBar.defaultVisibility": "hidden",
+      "chat.disableAIFeatures": true,
     }),
   );
   const env = { KODAMA_HOME: `${tmp}/home`, KUBECONFIG: c.kubeconfig, NO_COLOR: "1" };
@@ -157,6 +162,7 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
   const puppeteer = (await import("puppeteer-core")).default;
   // deno-lint-ignore no-explicit-any
   let browser: any;
+  let snap = async (_name: string) => {};
   try {
     await until("code-server to answer", async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok);
     browser = await puppeteer.launch({
@@ -166,6 +172,11 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
     });
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 800 });
+    const shots = Deno.env.get("KODAMA_VSCODE_SHOTS");
+    let n = 0;
+    snap = async (name: string) => {
+      if (shots) await page.screenshot({ path: `${shots}/${String(++n).padStart(2, "0")}-${name}.png` });
+    };
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`, {
       waitUntil: "domcontentloaded",
       timeout: 180_000,
@@ -215,6 +226,7 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
         return false;
       }, 60_000);
       assert(clicked, "no `  name: api` line in the editor");
+      await snap("manifest");
     });
 
     await t.step("Kodama: Exec in Pod… offers the Deployment's pods; pick one, run hostname", async () => {
@@ -252,25 +264,52 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
       if (shot) await page.screenshot({ path: shot });
       const picked = labels[0]!;
       await page.keyboard.press("Enter");
+      // the command box: wait until its input has the focus (keys typed before that reach the editor)
       await until(
-        "the command box",
+        "the command box, focused",
         () =>
-          page.evaluate(() =>
-            document.querySelector(".quick-input-title")?.textContent?.includes("Exec in ")
-          ),
+          page.evaluate(() => {
+            const a = document.activeElement;
+            return a?.tagName === "INPUT" &&
+              (a.getAttribute("placeholder") ?? "").startsWith("command to run") &&
+              (document.querySelector(".quick-input-title")?.textContent ?? "").includes("Exec in ");
+          }),
       );
       await page.keyboard.type("hostname");
+      await until(
+        "`hostname` in the command box",
+        () => page.evaluate(() => document.activeElement?.value === "hostname"),
+      );
+      await snap("command");
       await page.keyboard.press("Enter");
-      const text = await until("the pod's hostname in the terminal", async () => {
-        const s: string = await page.evaluate(() =>
-          [...document.querySelectorAll(".xterm-rows, .xterm-accessibility-tree")].map((e) => e.textContent)
-            .join("\n")
+      // the terminal's rows (the DOM renderer: gpuAcceleration off), one string per row
+      const terminalRows = (): Promise<string[]> =>
+        page.evaluate(() =>
+          [...document.querySelectorAll(".xterm-rows > div")].map((e) =>
+            (e.textContent ?? "").replace(/\u00a0/g, " ").trimEnd()
+          )
         );
-        return s.includes(picked) ? s : undefined;
+      await until(
+        "the pod's hostname alone on a terminal row",
+        async () => (await terminalRows()).includes(picked),
+      );
+      // the command has ended and its output stayed: the task terminal waits for a key to close
+      const lines = await until("the terminal kept after the command ended", async () => {
+        const rows = await terminalRows();
+        return rows.some((r) => /press any key to close/i.test(r)) ? rows : undefined;
       });
-      assertStringIncludes(text, picked);
+      assert(lines.includes(picked), lines.join("\n"));
+      // the task's echo of its argv (rows wrap: joined without a separator)
+      assertStringIncludes(lines.join(""), `exec --namespace=prod --pod=${picked} --stdin --tty -- hostname`);
+      await snap("output");
+      const out = Deno.env.get("KODAMA_VSCODE_TERMINAL_SCREENSHOT");
+      if (out) await page.screenshot({ path: out });
+      // the manifest is as it was: nothing typed reached the editor
+      const dirty = await page.evaluate(() => !!document.querySelector(".tab.dirty"));
+      assertEquals(dirty, false, "deploy.yaml was edited");
     });
   } finally {
+    await snap("last").catch(() => {});
     await browser?.close().catch(() => {});
     try {
       server.kill("SIGTERM");

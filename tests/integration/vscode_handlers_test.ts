@@ -9,6 +9,7 @@ import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
 import { type Fake, fakeVscode, runTerminal } from "./_fake_vscode.ts";
 import * as h from "../../editors/vscode/src/handlers.ts";
 import type { CliConfig } from "../../editors/vscode/src/cli.ts";
+import { SESSION_IMAGE } from "../cli/_session.ts";
 
 const PREFIX = ["run", "-A", "--no-prompt", "--config", CONFIG, MAIN];
 
@@ -158,6 +159,8 @@ clusterTest(
         ]);
         assertEquals(args, kodamaArgv(term));
         assertEquals(term.cwd, w.repo);
+        // a command's output stays after it ends (VS Code runs it as a task)
+        assertEquals(term.hold, true);
         const r = await runTerminal(term);
         assertEquals(r.code, 0, r.out);
         assertStringIncludes(r.out, apiPods[1]);
@@ -196,6 +199,8 @@ clusterTest(
         const drives = await podNames(w, "weka-operator-system");
         w.fake.answer("weka-operator-system", drives[0], "");
         await h.execInPod(w.ctx());
+        // an empty command is a shell: the terminal closes when the user leaves it
+        assertEquals(w.fake.terminals.at(-1)!.hold, false);
         const [ns, pods] = w.fake.shown.slice(-3);
         assert(
           labels(ns.items).includes("prod") &&
@@ -470,6 +475,17 @@ clusterTest(
           "--",
           "mine",
         ]);
+        assertEquals(w.fake.terminals.at(-1)!.hold, true);
+        await h.sessionVerb(w.ctx(), "attach", { namespace: "dev", name: "mine" });
+        assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), [
+          "session",
+          "attach",
+          "--namespace=dev",
+          "--",
+          "mine",
+        ]);
+        // attached: tmux's detach ends it, as a terminal does
+        assertEquals(w.fake.terminals.at(-1)!.hold, false);
         w.fake.answer("my-sess", "");
         await h.startSession(w.ctx());
         assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), ["session", "start", "--", "my-sess"]);
@@ -557,4 +573,115 @@ clusterTest("vscode tree: `kodama list -o json -w` keeps the session rows curren
     await kube.deleteObject("pods", "dev", name, { gracePeriodSeconds: 0 }).catch(() => {});
   }
   assertEquals(await watch.ended, undefined);
+});
+
+clusterTest("vscode handlers: a real session — Stop, Resume, Fetch and Delete pick it by its phase and run", {
+  seed: "demo",
+  timeoutMs: 420_000,
+}, async (t, c) => {
+  const w = await world(c.kubeconfig);
+  // the session's own folder (the workspace): no repository, the test cluster's busybox image
+  const ws = await Deno.makeTempDir({ prefix: "kodama-vscode-session-" });
+  await Deno.writeTextFile(`${w.home}/config.yaml`, `defaults:\n  image: ${SESSION_IMAGE}\n`);
+  const name = `vsc-${crypto.randomUUID().slice(0, 6)}`;
+  const ctx = () => ({ ...w.ctx(), conn: { context: "dev" }, cwd: ws });
+  const run = async (what: string) => {
+    const term = w.fake.terminals.at(-1)!;
+    assertEquals(term.cwd, ws);
+    const r = await runTerminal(term);
+    assertEquals(r.code, 0, `${what}: ${r.out}`);
+    return r.out;
+  };
+  const phase = async () => {
+    const r = await runKodama(["list", "--context=dev", "-o", "json"], {
+      env: { KUBECONFIG: c.kubeconfig, KODAMA_HOME: w.home },
+    });
+    // deno-lint-ignore no-explicit-any
+    return JSON.parse(r.stdout).items.find((s: any) => s.metadata.name === name)?.status.phase as
+      | string
+      | undefined;
+  };
+  try {
+    await t.step("Start Session runs `session start` in the workspace folder", async () => {
+      w.fake.answer(name, "");
+      await h.startSession(ctx());
+      assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), ["session", "start", "--context=dev", "--", name]);
+      assertEquals(w.fake.terminals.at(-1)!.hold, true);
+      await run("start");
+      assertEquals(await phase(), "Running");
+    });
+
+    await t.step("Stop offers the running session; its terminal stops it", async () => {
+      w.fake.answer(name);
+      await h.sessionVerb(ctx(), "stop");
+      assertEquals(labels(w.fake.shown.at(-1)!.items), [name]);
+      assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), [
+        "session",
+        "stop",
+        "--context=dev",
+        "--namespace=dev",
+        "--",
+        name,
+      ]);
+      await run("stop");
+      assertEquals(await phase(), "Stopped");
+      // nothing running now: Stop and Attach say so instead of offering a stopped session
+      const err = await h.sessionVerb(ctx(), "attach").catch((e) => e);
+      assert(err instanceof h.Cancelled);
+      assertStringIncludes(w.fake.shown.at(-1)!.message!, "no running sessions");
+    });
+
+    await t.step("Resume offers the stopped session; its terminal resumes it", async () => {
+      w.fake.answer(name);
+      await h.sessionVerb(ctx(), "resume");
+      assertEquals(labels(w.fake.shown.at(-1)!.items), [name]);
+      await run("resume");
+      assertEquals(await phase(), "Running");
+    });
+
+    await t.step("Fetch Session Branch: `session fetch` in the workspace folder", async () => {
+      w.fake.answer(name);
+      await h.sessionVerb(ctx(), "fetch");
+      assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), [
+        "session",
+        "fetch",
+        "--context=dev",
+        "--namespace=dev",
+        "--",
+        name,
+      ]);
+      assertEquals(w.fake.terminals.at(-1)!.cwd, ws);
+      // no repository here: kodama's one line, not a stack trace
+      const r = await runTerminal(w.fake.terminals.at(-1)!);
+      assert(r.code !== 0);
+      assert(!/\n\s+at /.test(r.out), r.out);
+    });
+
+    await t.step(
+      "Delete: the session from the list; without a TTY to ask on, kodama refuses and deletes nothing",
+      async () => {
+        w.fake.answer(name);
+        await h.sessionVerb(ctx(), "delete");
+        assertEquals(labels(w.fake.shown.at(-1)!.items), [name]);
+        assertEquals(kodamaArgv(w.fake.terminals.at(-1)!), [
+          "session",
+          "delete",
+          "--context=dev",
+          "--namespace=dev",
+          "--",
+          name,
+        ]);
+        // in VS Code the terminal is a TTY and kodama asks there; with none (here) it refuses, exit 2
+        const r = await runTerminal(w.fake.terminals.at(-1)!);
+        assertEquals(r.code, 2, r.out);
+        assertStringIncludes(r.out, "without confirmation");
+        assertEquals(await phase(), "Running");
+      },
+    );
+  } finally {
+    await runKodama(["delete", "--context=dev", name, "--force", "--purge"], {
+      env: { KUBECONFIG: c.kubeconfig, KODAMA_HOME: w.home },
+    }).catch(() => {});
+    await Deno.remove(ws, { recursive: true }).catch(() => {});
+  }
 });

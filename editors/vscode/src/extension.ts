@@ -4,7 +4,7 @@
  * talks to Kubernetes.
  */
 import * as vscode from "vscode";
-import type { Api } from "./api.ts";
+import type { Api, Terminal, TerminalOptions } from "./api.ts";
 import type * as argv from "./argv.ts";
 import type { CliConfig } from "./cli.ts";
 import * as h from "./handlers.ts";
@@ -14,7 +14,10 @@ import { phaseIcon, SessionModel, type SessionRow, type SessionWatch, watchSessi
 const CONN_KEY = "kodama.connection";
 
 export function activate(context: vscode.ExtensionContext): void {
-  const api = vscode as unknown as Api;
+  // VS Code's window, but a terminal that must keep its output runs as a task (see TerminalOptions.hold)
+  const api = {
+    window: Object.assign(Object.create(vscode.window), { createTerminal: openTerminal }),
+  } as Api;
   let conn: argv.Conn = context.workspaceState.get<argv.Conn>(CONN_KEY) ?? {};
   const folder = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 
@@ -216,6 +219,39 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => watch?.stop() },
   );
   startWatch();
+}
+
+let runs = 0;
+
+/**
+ * `kodama ...` in a terminal. With `hold`, as a task (ProcessExecution: the program and its argv, no shell),
+ * whose terminal keeps the output and the exit status until a key is pressed; an extension's own terminal
+ * closes the moment its process exits. Each run is its own task (a unique definition), so two runs of the
+ * same command never meet VS Code's "task is already active".
+ */
+function openTerminal(o: TerminalOptions): Terminal {
+  if (!o.hold) return vscode.window.createTerminal(o);
+  const task = new vscode.Task(
+    { type: "kodama", run: `${Date.now()}.${++runs}` },
+    vscode.workspace.workspaceFolders?.[0] ?? vscode.TaskScope.Workspace,
+    o.name,
+    "kodama",
+    new vscode.ProcessExecution(o.shellPath, o.shellArgs, {
+      ...(o.cwd ? { cwd: o.cwd } : {}),
+      ...(o.env ? { env: o.env } : {}),
+    }),
+  );
+  task.presentationOptions = {
+    reveal: vscode.TaskRevealKind.Always,
+    focus: true,
+    panel: vscode.TaskPanelKind.New,
+    echo: true,
+    clear: false,
+    showReuseMessage: true,
+  };
+  // no task system (an editor without one): a plain terminal, which closes when the command ends
+  vscode.tasks.executeTask(task).then(undefined, () => vscode.window.createTerminal(o).show());
+  return { show() {} };
 }
 
 export function deactivate(): void {}

@@ -57,10 +57,12 @@ function need<T>(v: T | undefined): T {
   return v;
 }
 
-function terminal(ctx: Ctx, args: string[], cwd?: string): void {
-  ctx.api.window.createTerminal(
-    terminalSpec(ctx.cli, argv.terminalName(args), args, cwd ?? ctx.cwd),
-  ).show();
+/** A terminal running `kodama ...args`; it stays with its output after the command ends unless `hold` is false. */
+function terminal(ctx: Ctx, args: string[], o: { hold?: boolean } = {}): void {
+  ctx.api.window.createTerminal({
+    ...terminalSpec(ctx.cli, argv.terminalName(args), args, ctx.cwd),
+    hold: o.hold ?? true,
+  }).show();
 }
 
 /** The manifest under the cursor, when the active editor holds one. */
@@ -276,7 +278,8 @@ export async function execInPod(
     argv.podCommand(cmd),
   );
   await remember(ctx, pod);
-  terminal(ctx, args);
+  // a shell ends when the user leaves it; a command's output stays
+  terminal(ctx, args, { hold: cmd !== "" });
   return args;
 }
 
@@ -612,7 +615,7 @@ export async function sessionVerb(
       VERB_PHASES[verb],
     )).metadata;
   const args = argv.sessionArgs(ctx.conn, verb, s.name, s.namespace);
-  terminal(ctx, args);
+  terminal(ctx, args, { hold: verb !== "attach" });
   return args;
 }
 

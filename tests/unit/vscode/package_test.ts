@@ -54,6 +54,10 @@ Deno.test("vscode package.json: workflow schema association, the tree view, sett
   assertEquals(pkg.contributes.views.explorer[0].id, "kodama.view");
   assert(ext.includes('registerTreeDataProvider("kodama.view"'));
   assert(pkg.contributes.configuration.properties["kodama.path"]);
+  // the task type the extension runs commands whose output must stay as (extension.ts openTerminal)
+  assertEquals(pkg.contributes.taskDefinitions[0].type, "kodama");
+  assertEquals(pkg.contributes.taskDefinitions[0].required, ["run"]);
+  assert(ext.includes('{ type: "kodama", run: '));
   // exact versions (no ^ or ~), and a lockfile
   for (const [name, v] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
     assert(/^\d+\.\d+\.\d+$/.test(v as string), `${name}@${v} is not pinned`);
