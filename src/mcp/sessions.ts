@@ -7,10 +7,31 @@ import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
 import { KodamaError, usageError } from "../errors.ts";
+import type { Sink } from "../base/sink.ts";
 import type { Call } from "./env.ts";
-import { anyObject, capture, contextArg, namespaceArg, READS_CLUSTER, tool } from "./tool.ts";
+import {
+  anyObject,
+  capture,
+  contextArg,
+  namespaceArg,
+  READS_CLUSTER,
+  tool,
+  type ToolAnnotations,
+} from "./tool.ts";
 
 const sessionName = z.string().min(1).describe("the session's name");
+/** A tool's session: its name, the context and the namespace. */
+const sessionArgs = { name: sessionName, context: contextArg, namespace: namespaceArg };
+
+/** A tool that changes the cluster and can be called again to the same end (stop, resume, fetch). */
+const WRITES: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+/** One that makes something new each time (start, agent run). */
+const CREATES: ToolAnnotations = { ...WRITES, idempotentHint: false };
 const cwdArg = z.string().min(1).optional().describe(
   "the local directory whose repository and .kodama.yaml apply (default: where the server was started)",
 );
@@ -40,6 +61,19 @@ function check(code: number, what: string, text: string): void {
   if (code === 0) return;
   const last = text.trim().split("\n").at(-1) ?? "";
   throw new KodamaError(`${what} failed${last ? `: ${last}` : ""}`, code);
+}
+
+/**
+ * A session feature run with what it prints kept (`out` its stdout, `text` both); an exit code that is
+ * not 0 is the tool's error, with the feature's last line of stderr.
+ */
+async function captured(
+  what: string,
+  fn: (io: { out: Sink; err: Sink }) => Promise<number>,
+): Promise<{ out: string; text: string }> {
+  const out = capture(), err = capture();
+  check(await fn({ out, err }), what, err.text());
+  return { out: out.text(), text: out.text() + err.text() };
 }
 
 async function sessionDetail(kube: Kube, ns: string, name: string): Promise<Record<string, unknown>> {
@@ -85,7 +119,7 @@ export const sessionStatus = tool({
     "One session in detail (`kodama session get`): settings, objects, pod conditions, recent events, and its agent runs when it is running.",
   tier: "read",
   annotations: READS_CLUSTER,
-  input: { name: sessionName, context: contextArg, namespace: namespaceArg },
+  input: sessionArgs,
   output: { ...sessionOut, agentRuns: z.array(anyObject).optional() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
@@ -116,11 +150,9 @@ export const sessionStart = tool({
     "repository cloned on a new branch, an optional prompt run by the agent once it is ready. Progress is reported " +
     "as it goes; a cancelled call cleans up what it created.",
   tier: "write",
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  annotations: CREATES,
   input: {
-    name: sessionName,
-    context: contextArg,
-    namespace: namespaceArg,
+    ...sessionArgs,
     image: z.string().optional().describe("container image (default: defaults.image)"),
     cpu: z.string().optional().describe("CPU limit, e.g. 2, 500m"),
     memory: z.string().optional().describe("memory limit, e.g. 4Gi"),
@@ -235,15 +267,17 @@ export const sessionStop = tool({
   description:
     "Stop a session (`kodama stop`): its pod is deleted, its volumes — the workspace and home — are kept; session_resume starts it again. A running agent run ends.",
   tier: "write",
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  input: { name: sessionName, context: contextArg, namespace: namespaceArg },
+  annotations: WRITES,
+  input: sessionArgs,
   output: sessionOut,
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const out = capture(), err = capture();
     const { stopSession } = await import("../session/lifecycle.ts");
-    check(await stopSession(kube, ns, a.name, { wait: true, out, err }), "session_stop", err.text());
-    return { data: { session: await sessionDetail(kube, ns, a.name) }, text: out.text() + err.text() };
+    const { text } = await captured(
+      "session_stop",
+      (io) => stopSession(kube, ns, a.name, { wait: true, ...io }),
+    );
+    return { data: { session: await sessionDetail(kube, ns, a.name) }, text };
   },
 });
 
@@ -253,11 +287,9 @@ export const sessionResume = tool({
   description:
     "Start a stopped session's pod again on its kept volumes (`kodama resume`), and wait until it is ready.",
   tier: "write",
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: WRITES,
   input: {
-    name: sessionName,
-    context: contextArg,
-    namespace: namespaceArg,
+    ...sessionArgs,
     timeout: z.string().optional().describe("how long to wait for the pod to be ready, e.g. 5m"),
     noWait: z.boolean().optional().describe("return once the pod is created"),
     cwd: cwdArg,
@@ -266,24 +298,19 @@ export const sessionResume = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const cwd = cwdOf(call, a);
-    const out = capture(), err = capture();
+    const cfg = await settings(cwd);
     const { resumeSession } = await import("../session/lifecycle.ts");
-    const code = await resumeSession(
-      kube,
-      ns,
-      a.name,
-      { timeout: a.timeout, noWait: a.noWait },
-      await settings(cwd),
-      {
-        out,
-        err,
-        tty: false,
-        cwd,
-        signal: call.signal,
-      },
+    const { text } = await captured(
+      "session_resume",
+      (io) =>
+        resumeSession(kube, ns, a.name, { timeout: a.timeout, noWait: a.noWait }, cfg, {
+          ...io,
+          tty: false,
+          cwd,
+          signal: call.signal,
+        }),
     );
-    check(code, "session_resume", err.text());
-    return { data: { session: await sessionDetail(kube, ns, a.name) }, text: out.text() + err.text() };
+    return { data: { session: await sessionDetail(kube, ns, a.name) }, text };
   },
 });
 
@@ -296,9 +323,7 @@ export const sessionDelete = tool({
   tier: "destructive",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   input: {
-    name: sessionName,
-    context: contextArg,
-    namespace: namespaceArg,
+    ...sessionArgs,
     purge: z.boolean().optional().describe(
       "also delete the volumes (workspace and home): their data is lost",
     ),
@@ -307,19 +332,17 @@ export const sessionDelete = tool({
   output: { deleted: z.string(), purged: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const out = capture(), err = capture();
     const { deleteSession } = await import("../session/lifecycle.ts");
-    const code = await deleteSession(kube, ns, a.name, {
-      force: true,
-      purge: a.purge,
-      keepConfig: a.keepConfig,
-      interactive: false,
-      confirm: () => Promise.resolve(false),
-      out,
-      err,
-    });
-    check(code, "session_delete", err.text());
-    return { data: { deleted: a.name, purged: !!a.purge }, text: out.text() + err.text() };
+    const { text } = await captured("session_delete", (io) =>
+      deleteSession(kube, ns, a.name, {
+        force: true,
+        purge: a.purge,
+        keepConfig: a.keepConfig,
+        interactive: false,
+        confirm: () => Promise.resolve(false),
+        ...io,
+      }));
+    return { data: { deleted: a.name, purged: !!a.purge }, text };
   },
 });
 
@@ -330,11 +353,9 @@ export const sessionFetch = tool({
     "Bring a session's commits back into the local repository at cwd as a branch (`kodama session fetch`; default " +
     "kodama/NAME), never touching the checked-out branch or the working tree; diff adds the change against the base.",
   tier: "write",
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: WRITES,
   input: {
-    name: sessionName,
-    context: contextArg,
-    namespace: namespaceArg,
+    ...sessionArgs,
     branch: z.string().optional().describe("local branch to create or update (default: kodama/NAME)"),
     diff: z.boolean().optional().describe("also show the diff against the branch the session started from"),
     cwd: cwdArg,
@@ -342,18 +363,13 @@ export const sessionFetch = tool({
   output: { branch: z.string().optional(), output: z.string(), truncated: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const out = capture(), err = capture();
     const { fetchSession } = await import("../session/fetch.ts");
     call.progress(0, undefined, `fetching session ${a.name}`);
-    const code = await fetchSession(kube, ns, a.name, {
-      branch: a.branch,
-      diff: a.diff,
-      cwd: cwdOf(call, a),
-      out,
-      err,
-    });
-    check(code, "session_fetch", err.text());
-    const { text, truncated } = cap(out.text() + err.text(), call.env.o.maxOutput);
+    const all = await captured(
+      "session_fetch",
+      (io) => fetchSession(kube, ns, a.name, { branch: a.branch, diff: a.diff, cwd: cwdOf(call, a), ...io }),
+    );
+    const { text, truncated } = cap(all.text, call.env.o.maxOutput);
     const branch = a.branch ?? /\b(kodama\/[^\s:]+)/.exec(text)?.[1];
     return { data: { ...(branch ? { branch } : {}), output: text, truncated }, text };
   },
@@ -381,11 +397,9 @@ export const agentRunTool = tool({
     "Start a run of the session's coding agent with a prompt (`kodama agent run`); it runs in the pod in the " +
     "background. Returns its id: read it with agent_logs, see it in session_status.",
   tier: "write",
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  annotations: CREATES,
   input: {
-    name: sessionName,
-    context: contextArg,
-    namespace: namespaceArg,
+    ...sessionArgs,
     prompt: z.string().min(1).describe("the prompt"),
     cwd: cwdArg,
   },
@@ -418,19 +432,16 @@ export const agentLogsTool = tool({
   tier: "read",
   annotations: READS_CLUSTER,
   input: {
-    name: sessionName,
-    context: contextArg,
-    namespace: namespaceArg,
+    ...sessionArgs,
     run: z.string().regex(/^(\d+|latest)$/, { message: "a run id (a number) or latest" }).optional()
       .describe("the run's id (default: the latest)"),
   },
   output: { run: z.string(), output: z.string(), truncated: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const out = capture(), err = capture();
     const { agentLogs } = await import("../session/agentrun.ts");
-    check(await agentLogs(kube, ns, a.name, { run: a.run, out, err }), "agent_logs", err.text());
-    const { text, truncated } = cap(out.text(), call.env.o.maxOutput, "tail");
+    const { out } = await captured("agent_logs", (io) => agentLogs(kube, ns, a.name, { run: a.run, ...io }));
+    const { text, truncated } = cap(out, call.env.o.maxOutput, "tail");
     return { data: { run: a.run ?? "latest", output: text, truncated }, text: text || "(no output yet)\n" };
   },
 });
