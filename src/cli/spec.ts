@@ -41,6 +41,14 @@ export interface ArgSpec {
   variadic: boolean;
 }
 
+/** `-o table|json|name`: the output of a `list` subcommand (templates, workflows). */
+export const LIST_OUTPUT: OptSpec = {
+  flags: "-o, --output <format>",
+  description: "output format",
+  choices: ["table", "json", "name"],
+  default: "table",
+};
+
 /** `arg("<name>", "…")`, `arg("[cmd...]", "…")`: commander's argument syntax. */
 export function arg(term: string, description = ""): ArgSpec {
   const m = /^([<[])([^>\]]+?)(\.\.\.)?[>\]]$/.exec(term);

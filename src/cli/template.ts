@@ -2,7 +2,7 @@
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
 import type { Invocation } from "./optspec.ts";
-import { arg, type CommandSpec } from "./spec.ts";
+import { arg, type CommandSpec, LIST_OUTPUT } from "./spec.ts";
 
 const commands = () => import("../session/template_cmd.ts");
 const io = async () => {
@@ -42,14 +42,7 @@ export const subcommands: CommandSpec[] = [
         ["Only the names, for scripts", "kodama template list -o name"],
       ],
     },
-    options: [
-      {
-        flags: "-o, --output <format>",
-        description: "output format",
-        choices: ["table", "json", "name"],
-        default: "table",
-      },
-    ],
+    options: [LIST_OUTPUT],
     run: async (inv: Invocation) => {
       const { listTemplates } = await commands();
       setExitCode(await listTemplates(await io(), inv.opts.output as string));

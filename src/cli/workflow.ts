@@ -2,7 +2,7 @@
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
 import type { Invocation } from "./optspec.ts";
-import { arg, type CommandSpec } from "./spec.ts";
+import { arg, type CommandSpec, LIST_OUTPUT } from "./spec.ts";
 
 const commands = () => import("../workflow/commands.ts");
 
@@ -27,14 +27,7 @@ export const subcommands: CommandSpec[] = [
         ["Only the names, for scripts", "kodama workflow list -o name"],
       ],
     },
-    options: [
-      {
-        flags: "-o, --output <format>",
-        description: "output format",
-        choices: ["table", "json", "name"],
-        default: "table",
-      },
-    ],
+    options: [LIST_OUTPUT],
     run: async (inv: Invocation) => {
       const { listCommand } = await commands();
       await listCommand({ output: inv.opts.output as "table" | "json" | "name" });
