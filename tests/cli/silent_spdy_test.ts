@@ -12,59 +12,12 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { hasStackTrace, spawnKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { relayedKubeconfig } from "./_relay.ts";
 import { DEMO } from "../cluster/seed.ts";
 import { spdyUpgrade } from "../../src/kube/spdy_frames.ts";
 
 const NS = ["-n", DEMO.wekaNamespace];
 const POD = DEMO.wekaPods[0];
-
-/** Passes HTTP/2 TLS connections to `target`; holds every other one (never a byte back). */
-function relay(target: { hostname: string; port: number }): { port: number; held: number; close(): void } {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open: Deno.Conn[] = [];
-  const state = { held: 0 };
-  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
-    try {
-      await from.readable.pipeTo(to.writable);
-    } catch { /* either side closed */ }
-  };
-  (async () => {
-    try {
-      for await (const c of l) {
-        open.push(c);
-        (async () => {
-          const buf = new Uint8Array(16384);
-          const n = await c.read(buf).catch(() => null);
-          if (!n) return;
-          const hello = buf.subarray(0, n);
-          // the ALPN list holds the length-prefixed "h2": Deno's client; node:https offers none
-          if (!new TextDecoder("latin1").decode(hello).includes("\x02h2")) {
-            state.held++;
-            return; // held: never answered
-          }
-          const up = await Deno.connect(target);
-          open.push(up);
-          await up.write(hello);
-          await Promise.all([pipe(c, up), pipe(up, c)]);
-        })();
-      }
-    } catch { /* closed */ }
-  })();
-  return {
-    port: (l.addr as Deno.NetAddr).port,
-    get held() {
-      return state.held;
-    },
-    close() {
-      l.close();
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* gone */ }
-      }
-    },
-  };
-}
 
 /** A TCP server that accepts and reads, never writes; resolves `closed` when the client hangs up. */
 function silentServer(): { port: number; closed: Promise<void>; close(): void } {
@@ -169,16 +122,9 @@ clusterTest(
   "port-forward over SPDY whose upgrade handshake never finishes: the connection gives up naming the server",
   { seed: "demo", timeoutMs: 180_000 },
   async (_t, c) => {
-    const text = await Deno.readTextFile(c.kubeconfig);
-    const server = new URL(/server: *(\S+)/.exec(text)![1]);
-    const r = relay({
-      hostname: server.hostname === "localhost" ? "127.0.0.1" : server.hostname,
-      port: Number(server.port),
-    });
     const dir = await Deno.makeTempDir({ prefix: "kodama-silent-spdy-" });
+    const { kc, relay: r } = await relayedKubeconfig(c.kubeconfig, dir);
     try {
-      const kc = `${dir}/kubeconfig`;
-      await Deno.writeTextFile(kc, text.replace(/server: *\S+/g, `server: https://127.0.0.1:${r.port}`));
       const child = spawnKodama(
         ["--kubeconfig", kc, "--request-timeout", "2s", "port-forward", ...NS, `pod/${POD}`, ":8080"],
         { env: { KODAMA_HOME: dir } },

@@ -13,65 +13,19 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { relayedKubeconfig } from "./_relay.ts";
 import { DEMO } from "../cluster/seed.ts";
 
 const NS = ["-n", DEMO.wekaNamespace];
 const POD = DEMO.wekaPods[0];
 
-function relay(target: { hostname: string; port: number }): { port: number; close(): void } {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open: Deno.Conn[] = [];
-  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
-    try {
-      await from.readable.pipeTo(to.writable);
-    } catch { /* either side closed */ }
-  };
-  (async () => {
-    try {
-      for await (const c of l) {
-        open.push(c);
-        (async () => {
-          const buf = new Uint8Array(16384);
-          const n = await c.read(buf).catch(() => null);
-          if (!n) return;
-          const hello = buf.subarray(0, n);
-          // the ALPN list holds the length-prefixed "h2": Deno's client; node:https offers none
-          if (!new TextDecoder("latin1").decode(hello).includes("\x02h2")) return; // held: never answered
-          const up = await Deno.connect(target);
-          open.push(up);
-          await up.write(hello);
-          await Promise.all([pipe(c, up), pipe(up, c)]);
-        })();
-      }
-    } catch { /* closed */ }
-  })();
-  return {
-    port: (l.addr as Deno.NetAddr).port,
-    close() {
-      l.close();
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* gone */ }
-      }
-    },
-  };
-}
-
 clusterTest(
   "a watch and a followed log whose TLS handshake never finishes give up naming the server (exit 5)",
   { seed: "demo", timeoutMs: 240_000 },
   async (_t, c) => {
-    const text = await Deno.readTextFile(c.kubeconfig);
-    const server = new URL(/server: *(\S+)/.exec(text)![1]);
-    const r = relay({
-      hostname: server.hostname === "localhost" ? "127.0.0.1" : server.hostname,
-      port: Number(server.port),
-    });
     const dir = await Deno.makeTempDir({ prefix: "kodama-silent-stream-" });
+    const { kc, relay: r } = await relayedKubeconfig(c.kubeconfig, dir);
     try {
-      const kc = `${dir}/kubeconfig`;
-      await Deno.writeTextFile(kc, text.replace(/server: *\S+/g, `server: https://127.0.0.1:${r.port}`));
       const env = { KODAMA_HOME: dir };
       // the lookups before each stream pass: a plain GET through the relay answers
       const ok = await runKodama(["--kubeconfig", kc, "pods", ...NS], { timeoutMs: 90_000, env });
