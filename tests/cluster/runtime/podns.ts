@@ -223,16 +223,20 @@ export class ContainerView {
     }
     fs.chmodSync(path.join(r, "root"), 0o700);
     const targets = this.mounts.map((m) => m.target);
+    // a link per host entry: what is there already is read once, not found by a failed lstat per entry
+    // (each builds an error: with /etc's entries for every container of eight pods started at once, that
+    // blocked the server's loop for seconds)
     const farm = (hostDir: string) => {
       const at = path.join(r, hostDir);
       fs.mkdirSync(at, { recursive: true });
-      for (const e of fs.readdirSync(hostDir)) {
-        const h = path.posix.join(hostDir, e);
-        if (fs.lstatSync(path.join(at, e), { throwIfNoEntry: false })) continue;
+      const have = new Set(fs.readdirSync(at));
+      for (const e of fs.readdirSync(hostDir, { withFileTypes: true })) {
+        const h = path.posix.join(hostDir, e.name);
+        if (have.has(e.name)) continue;
         if (targets.includes(h)) continue; // the mount point itself
         const inside = targets.some((t) => t.startsWith(h + "/"));
-        if (inside && fs.lstatSync(h, { throwIfNoEntry: false })?.isDirectory()) farm(h);
-        else fs.symlinkSync(`/.kodama/host${h}`, path.join(at, e));
+        if (inside && e.isDirectory()) farm(h);
+        else Deno.symlinkSync(`/.kodama/host${h}`, path.join(at, e.name));
       }
     };
     for (const d of this.farmed) if (!fs.lstatSync(path.join(r, d), { throwIfNoEntry: false })) farm(d);
