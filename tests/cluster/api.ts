@@ -9,6 +9,7 @@ import { apiVersionOf, type ResourceDef, RESOURCES } from "./resources.ts";
 import { type FieldRequirement, matchFields, matchLabels, type Requirement } from "./selectors.ts";
 import { alreadyExists, ApiError, badRequest, conflict, notFound } from "./status.ts";
 import { type EventType, type Obj, Store, type StoreEvent } from "./store.ts";
+import { validateRbac } from "./rbac.ts";
 import {
   Errors,
   quantityDecodeError,
@@ -294,6 +295,13 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "storageclasses":
         validateStorageClass(e, obj);
+        break;
+      case "roles":
+      case "rolebindings":
+      case "clusterroles":
+      case "clusterrolebindings":
+        validateGeneric(e, obj, def.namespaced);
+        validateRbac(e, def.name, obj, old);
         break;
       default:
         validateGeneric(e, obj, def.namespaced);

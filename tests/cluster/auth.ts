@@ -1,7 +1,13 @@
-/** Authentication (client certificate CN or bearer token) and a tiny RBAC: `admin` may do everything, other users only their namespaces. */
+/**
+ * Authentication (client certificate CN or bearer token) and authorization: `admin` (system:masters) may do
+ * everything, the built-in users their namespaces (optionally limited to a Role's rules), and on top of that
+ * whatever the Roles and bindings stored through the API grant (`rbac.ts`), as kube-apiserver's RBAC does.
+ */
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { ApiError } from "./status.ts";
+import { boundRules, escalationError, grantedRules, missingRules, RBAC_GROUP } from "./rbac.ts";
+import type { Store } from "./store.ts";
 
 export interface User {
   name: string;
@@ -29,7 +35,7 @@ export interface UserPolicy {
 
 function ruleAllows(r: PolicyRule, a: Attributes): boolean {
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  const has = (list: string[], v: string) => list.includes("*") || list.includes(v);
+  const has = (list: string[] | undefined, v: string) => !!list && (list.includes("*") || list.includes(v));
   if (!has(r.apiGroups, a.group) || !has(r.resources, res) || !has(r.verbs, a.verb)) return false;
   return !r.resourceNames?.length || (!!a.name && r.resourceNames.includes(a.name));
 }
@@ -48,7 +54,14 @@ export class Authenticator {
   constructor(
     private readonly tokens: Map<string, User>,
     private readonly policies: Map<string, UserPolicy>,
+    /** where the Roles and bindings created through the API live (none: only the built-in policies) */
+    private readonly store?: Store,
   ) {}
+
+  /** The rules the stored RoleBindings/ClusterRoleBindings give the user in a namespace (`rbac.ts`). */
+  private bound(user: User, namespace: string | undefined): PolicyRule[] {
+    return this.store ? boundRules(this.store, user, namespace) : [];
+  }
 
   /** The user of a request, or undefined (-> 401). */
   /**
@@ -78,6 +91,12 @@ export class Authenticator {
   readonly clusterReadable = new Set<string>();
 
   allowed(user: User, a: Attributes): boolean {
+    if (this.allowedStatically(user, a)) return true;
+    // RBAC objects stored through the API: rules of the namespace's RoleBindings and of ClusterRoleBindings
+    return this.bound(user, a.namespace).some((r) => ruleAllows(r, a));
+  }
+
+  private allowedStatically(user: User, a: Attributes): boolean {
     if (user.groups.includes("system:masters")) return true;
     if (
       !a.namespace && this.clusterReadable.has(a.resource) && ["get", "list", "watch"].includes(a.verb) &&
@@ -85,13 +104,14 @@ export class Authenticator {
     ) {
       return true;
     }
-    const p = this.policies.get(user.name);
-    if (!p) return false;
-    if (p.namespaces === null) return true;
+    // system:basic-user: every authenticated user may ask who they are and what they may do
     if (
       a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews" ||
       a.resource === "selfsubjectreviews"
     ) return true;
+    const p = this.policies.get(user.name);
+    if (!p) return false;
+    if (p.namespaces === null) return true;
     if (a.namespace && p.namespaces.includes(a.namespace)) {
       return !p.rules || p.rules.some((r) => ruleAllows(r, a));
     }
@@ -173,6 +193,47 @@ export class Authenticator {
     };
   }
 
+  /** Every rule the user holds in a namespace ("" = cluster scope): the built-in policy's and the bound ones. */
+  rulesHeld(user: User, namespace: string): PolicyRule[] {
+    const everything: PolicyRule = { apiGroups: ["*"], resources: ["*"], verbs: ["*"] };
+    const p = this.policies.get(user.name);
+    if (user.groups.includes("system:masters") || p?.namespaces === null) return [everything];
+    const own = p && namespace && p.namespaces.includes(namespace) ? p.rules ?? [everything] : [];
+    return [...own, ...this.bound(user, namespace || undefined)];
+  }
+
+  /**
+   * The registry's escalation check for a write of a Role/ClusterRole or a binding (`obj` as it would be
+   * stored): allowed for system:masters, with `escalate` on the role (`bind` on the role a binding refers
+   * to), or when the writer holds every rule granted; else kube-apiserver's Forbidden naming what is missing.
+   */
+  confirmNoEscalation(user: User, resource: string, namespace: string, obj: Record<string, unknown>): void {
+    if (user.groups.includes("system:masters")) return;
+    const name = String((obj.metadata as { name?: string } | undefined)?.name ?? "");
+    const ns = resource.startsWith("cluster") ? undefined : namespace;
+    if (resource === "roles" || resource === "clusterroles") {
+      if (this.allowed(user, { verb: "escalate", group: RBAC_GROUP, resource, namespace: ns, name })) return;
+    } else {
+      const ref = (obj.roleRef ?? {}) as { kind?: string; name?: string };
+      const refRes = ref.kind === "Role" ? "roles" : "clusterroles";
+      if (
+        this.allowed(user, {
+          verb: "bind",
+          group: RBAC_GROUP,
+          resource: refRes,
+          namespace: ns,
+          name: ref.name,
+        })
+      ) {
+        return;
+      }
+    }
+    if (!this.store) return;
+    const wanted = grantedRules(this.store, resource, namespace, obj);
+    const missing = missingRules(this.rulesHeld(user, ns ?? ""), wanted);
+    if (missing.length) throw escalationError(user, resource, name, missing);
+  }
+
   /** Throw the Forbidden Status kube-apiserver returns. */
   authorize(user: User, a: Attributes): void {
     if (!this.allowed(user, a)) throw forbidden(user, a);
@@ -194,6 +255,16 @@ export class Authenticator {
     if (!all && own && ns.includes(namespace)) resourceRules.unshift(...own);
     else if (all || ns.includes(namespace)) {
       resourceRules.unshift({ verbs: ["*"], apiGroups: ["*"], resources: ["*"] });
+    }
+    if (!all) {
+      resourceRules.push(
+        ...this.bound(user, namespace).map((r) => ({
+          verbs: r.verbs,
+          apiGroups: r.apiGroups,
+          resources: r.resources,
+          ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}),
+        })),
+      );
     }
     return {
       resourceRules,

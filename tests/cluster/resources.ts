@@ -91,6 +91,19 @@ function workload(
   };
 }
 
+/** rbac.authorization.k8s.io/v1: stored, and enforced by the authorizer (`rbac.ts`). */
+function rbac(name: string, singularName: string, kind: string, namespaced: boolean): ResourceDef {
+  return {
+    name,
+    singularName,
+    kind,
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    namespaced,
+    verbs: ALL,
+  };
+}
+
 export const RESOURCES: ResourceDef[] = [
   core("namespaces", "namespace", "Namespace", false, ["ns"], [
     "create",
@@ -133,6 +146,10 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ["sc"],
     verbs: ALL,
   },
+  rbac("roles", "role", "Role", true),
+  rbac("rolebindings", "rolebinding", "RoleBinding", true),
+  rbac("clusterroles", "clusterrole", "ClusterRole", false),
+  rbac("clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false),
   {
     // every cluster since 1.18 serves CSIDriver: a CSI driver's registration (name = the provisioner)
     name: "csidrivers",

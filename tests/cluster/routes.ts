@@ -9,6 +9,7 @@ import { apiGroupDoc, apiGroupList, apiVersions, resourceList, VERSION } from ".
 import { applyFaultRequest, type Faults, type FaultState } from "./faults.ts";
 import { openapiV3Index, openapiV3Path } from "./openapi.ts";
 import { type Features, findResource, type ResourceDef, served } from "./resources.ts";
+import { RBAC_GROUP } from "./rbac.ts";
 import { unknownFields } from "./fields.ts";
 import { decodeObject, decodeReview } from "./proto.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
@@ -396,12 +397,24 @@ export async function handleRequest(
     case "create": {
       const body = await readObject(req, def);
       checkFields(res, q, def, body);
+      if (isRbac(def)) {
+        // the registry's escalation check runs on the object as it would be stored (validated first)
+        ctx.auth.confirmNoEscalation(user, def.name, ns, ctx.api.create(def, ns, body, { dryRun: true }));
+      }
       const o = ctx.api.create(def, ns, body, { dryRun: isDryRun(q) });
       return sendJson(res, 201, o);
     }
     case "update": {
       const body = parseBody(await readBody(req), req.headers["content-type"] ?? "");
       checkFields(res, q, def, body);
+      if (isRbac(def)) {
+        ctx.auth.confirmNoEscalation(
+          user,
+          def.name,
+          ns,
+          ctx.api.update(def, ns, p.name!, body, { dryRun: true }),
+        );
+      }
       return sendJson(res, 200, ctx.api.update(def, ns, p.name!, body, { dryRun: isDryRun(q) }));
     }
     case "patch": {
@@ -415,6 +428,14 @@ export async function handleRequest(
         }
       }
       const existed = ctx.api.store.has(def.name, def.namespaced ? ns : "", p.name!);
+      if (isRbac(def)) {
+        ctx.auth.confirmNoEscalation(
+          user,
+          def.name,
+          ns,
+          ctx.api.patch(def, ns, p.name!, type, raw, { dryRun: true }),
+        );
+      }
       const o = ctx.api.patch(def, ns, p.name!, type, raw, { dryRun: isDryRun(q) });
       return sendJson(res, type === "apply" && !existed ? 201 : 200, o);
     }
@@ -430,6 +451,8 @@ export async function handleRequest(
   }
   throw methodNotAllowed();
 }
+
+const isRbac = (def: ResourceDef) => def.group === RBAC_GROUP;
 
 function patchType(req: IncomingMessage): PatchType {
   const ct = (req.headers["content-type"] ?? "").split(";")[0].trim();

@@ -116,9 +116,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     tokens.set(u.token, { name: u.name, groups: ["system:authenticated"] });
     policies.set(u.name, { namespaces: [u.namespace], rules: u.rules });
   }
-  const auth = new Authenticator(tokens, policies);
   const api = new ClusterApi(stateDir);
   if (opts.snapshots) api.features.add("snapshots");
+  const auth = new Authenticator(tokens, policies, api.store);
   const runtimeStateDir = join(stateDir, "runtime");
   const runtime = createRuntime({ stateDir: runtimeStateDir, host: api, execProtocols: opts.execProtocols });
   api.runtime = runtime;
