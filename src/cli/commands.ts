@@ -29,6 +29,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   [["agent"], () => import("./agent.ts")],
   [["template", "templates"], () => import("./template.ts")],
   [["snapshot", "snapshots", "restore", "clone"], () => import("./snapshot.ts")],
+  [["share", "unshare"], () => import("./share.ts")],
   [["sync"], () => import("./sync.ts")],
   [["ui"], () => import("./ui.ts")],
   [["mcp"], () => import("./mcp.ts")],

@@ -77,7 +77,9 @@ export type Resource =
   | "storageclasses"
   | "csidrivers"
   | "volumesnapshots"
-  | "volumesnapshotclasses";
+  | "volumesnapshotclasses"
+  | "roles"
+  | "rolebindings";
 
 /** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
 const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolean; name?: string }>> = {
@@ -91,6 +93,11 @@ const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolea
     prefix: "/apis/snapshot.storage.k8s.io/v1",
     clusterScoped: true,
     name: "volumesnapshotclasses.snapshot.storage.k8s.io",
+  },
+  roles: { prefix: "/apis/rbac.authorization.k8s.io/v1", name: "roles.rbac.authorization.k8s.io" },
+  rolebindings: {
+    prefix: "/apis/rbac.authorization.k8s.io/v1",
+    name: "rolebindings.rbac.authorization.k8s.io",
   },
   ...Object.fromEntries(
     Object.values(WORKLOAD_APIS).map(({ group, resource }) => [

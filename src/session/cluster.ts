@@ -5,7 +5,7 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { LABEL_RETAINED, SESSIONS_SELECTOR, sessionSelector } from "./names.ts";
+import { LABEL_RETAINED, LABEL_SESSION, objectNames, SESSIONS_SELECTOR, sessionSelector } from "./names.ts";
 import { groupSessions, type SessionView, sessionView } from "./status.ts";
 import { observeSessions } from "./state.ts";
 
@@ -25,16 +25,62 @@ const isRetained = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL_RE
 /** One session by name (undefined view when it does not exist). */
 export async function findSession(kube: Kube, namespace: string, name: string): Promise<Found> {
   const sel = { labelSelector: sessionSelector(name) };
-  const [pods, pvcs] = await Promise.all([
-    kube.listObjects<V1Pod>("pods", namespace, sel),
-    kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, sel),
-  ]);
-  const live = pvcs.items.filter((c) => !isRetained(c));
-  const retained = pvcs.items.filter(isRetained);
-  if (!pods.items.length && !live.length) return { retained };
-  const view = sessionView(name, namespace, pods.items[0], live);
+  let pods: V1Pod[], pvcs: V1PersistentVolumeClaim[];
+  try {
+    [pods, pvcs] = await Promise.all([
+      kube.listObjects<V1Pod>("pods", namespace, sel).then((l) => l.items),
+      kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, sel).then((l) =>
+        l.items
+      ),
+    ]);
+  } catch (e) {
+    if (!(e instanceof KodamaError && e.code === ExitCode.FORBIDDEN)) throw e;
+    // a teammate the session was shared with may not list (RBAC resourceNames never allow it): its objects
+    // by their names then
+    [pods, pvcs] = await byName(kube, namespace, name);
+  }
+  const live = pvcs.filter((c) => !isRetained(c));
+  const retained = pvcs.filter(isRetained);
+  if (!pods.length && !live.length) return { retained };
+  const view = sessionView(name, namespace, pods[0], live);
   await observed(kube, [view]);
   return { view, retained };
+}
+
+/**
+ * A session's pod and volumes by their names (GETs only): what a user with a share's Role can read. A pod
+ * the user may not read is exit 4 naming the session; volumes they may not read are left out.
+ */
+async function byName(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<[V1Pod[], V1PersistentVolumeClaim[]]> {
+  const n = objectNames(name);
+  const ours = (o: { metadata?: { labels?: Record<string, string> } } | undefined) =>
+    o?.metadata?.labels?.[LABEL_SESSION] === name;
+  let pod: V1Pod | undefined;
+  try {
+    pod = await kube.findObject<V1Pod>("pods", namespace, n.pod);
+  } catch (e) {
+    if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) {
+      throw new KodamaError(
+        `forbidden: cannot reach session ${name} in namespace ${namespace}: you may not list sessions there, nor get its pod ${n.pod}`,
+        ExitCode.FORBIDDEN,
+        `ask its owner to share it with you: kodama share ${name} --user YOU -n ${namespace}`,
+      );
+    }
+    throw e;
+  }
+  const claims = await Promise.all([n.workspacePVC, n.homePVC].map(async (c) => {
+    try {
+      return await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, c);
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return undefined;
+      throw e;
+    }
+  }));
+  return [ours(pod) ? [pod!] : [], claims.filter((c): c is V1PersistentVolumeClaim => ours(c))];
 }
 
 /** Like findSession, but a missing session is exit 3 (naming kept volumes when there are some). */

@@ -218,6 +218,7 @@ export async function deleteSession(
   }
   const v = f.view;
   const volumes = [...v.pvcs, ...f.retained];
+  await mayDelete(kube, namespace, name, v.pod?.metadata?.name, volumes, !!o.purge);
   if (!o.force) {
     const what = o.purge
       ? `its volumes ${volumeList(volumes)} are deleted too (their data is lost)`
@@ -255,6 +256,7 @@ export async function deleteSession(
   await del("configmaps", n.editorConfigMap);
   // everything is asked to go: the local state goes now, so a wait cut short (its timeout, Ctrl-C) leaves
   // no record of a session that no longer exists
+  gone.push(...await sharesGone(kube, namespace, name, o.err));
   const removedState = !o.keepConfig && await removeState(name);
   // as kubectl delete (and stop) do: return once the pod is gone. On a real node it takes its grace period
   // to stop, and meanwhile `list` still shows the session and a `start` of the name would meet it.
@@ -271,6 +273,62 @@ export async function deleteSession(
     );
   }
   return ExitCode.OK;
+}
+
+/**
+ * Before anything goes: may this user delete (or keep) every object of the session? One
+ * SelfSubjectAccessReview per object, all at once; the first refusal is exit 4 and nothing has changed —
+ * a teammate the session was shared with cannot delete it, not even its Secret.
+ */
+async function mayDelete(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  pod: string | undefined,
+  volumes: V1PersistentVolumeClaim[],
+  purge: boolean,
+): Promise<void> {
+  const n = objectNames(name);
+  const checks: { verb: string; resource: string; name: string }[] = [
+    ...(pod ? [{ verb: "delete", resource: "pods", name: pod }] : []),
+    { verb: "delete", resource: "secrets", name: n.envSecret },
+    { verb: "delete", resource: "secrets", name: n.gitSecret },
+    { verb: "delete", resource: "configmaps", name: n.editorConfigMap },
+    ...volumes.map((c) => ({
+      verb: purge ? "delete" : "patch",
+      resource: "persistentvolumeclaims",
+      name: c.metadata!.name!,
+    })),
+  ];
+  let answers: boolean[];
+  try {
+    answers = await Promise.all(
+      checks.map((c) => kube.accessReview({ ...c, namespace }).then((r) => r.allowed)),
+    );
+  } catch {
+    return; // a server that does not answer reviews: the deletes themselves are authorized
+  }
+  const refused = checks.find((_, i) => !answers[i]);
+  if (refused) {
+    throw new KodamaError(
+      `forbidden: cannot delete session ${name}: you may not ${refused.verb} ${refused.resource} "${refused.name}" in namespace ${namespace} (nothing was deleted)`,
+      ExitCode.FORBIDDEN,
+      "a session shared with you is its owner's to delete; ask them, or for a Role allowing it",
+    );
+  }
+}
+
+/** The session's share Roles and RoleBindings go with it (a user who may not read them is told so). */
+async function sharesGone(kube: Kube, namespace: string, name: string, err: Sink): Promise<string[]> {
+  try {
+    return await (await import("./share.ts")).deleteShares(kube, namespace, name);
+  } catch (e) {
+    if (!(e instanceof KodamaError && e.code === ExitCode.FORBIDDEN)) throw e;
+    err.write(
+      `could not look for the session's shares (${e.message}); \`kodama unshare ${name} --all\` removes them\n`,
+    );
+    return [];
+  }
 }
 
 /** Remove state files whose session no longer exists (each checked on the context it was started on). */
