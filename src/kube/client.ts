@@ -122,6 +122,27 @@ export function resourcePath(resource: Resource, namespace?: string, name?: stri
   return `${base}${ns}/${resource}${name !== undefined ? `/${encodeURIComponent(name)}` : ""}`;
 }
 
+/**
+ * The ServiceAccount user a Kubernetes-issued token authenticates as (its `sub`), read from the JWT's payload
+ * (not verified: the server does that; this only names who the server will say it is). Undefined for any
+ * other token.
+ */
+export function serviceAccountOf(token: string): string | undefined {
+  const part = token.split(".")[1];
+  if (!part || token.split(".").length !== 3) return undefined;
+  try {
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const c = JSON.parse(json) as { sub?: unknown; iss?: unknown; "kubernetes.io"?: unknown };
+    const issuedByKubernetes = c["kubernetes.io"] !== undefined || c.iss === "kubernetes/serviceaccount";
+    return issuedByKubernetes && typeof c.sub === "string" &&
+        /^system:serviceaccount:[a-z0-9][-a-z0-9]*:[a-z0-9][-.a-z0-9]*$/.test(c.sub)
+      ? c.sub
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Page size of list calls (kubectl's --chunk-size default). */
 export const LIST_CHUNK = 500;
 /** The kinds `listSummaries` reads: core/v1 ones by plural name, workloads by WORKLOAD_APIS' kind. */
@@ -351,7 +372,8 @@ export class Kube {
   /**
    * Who the API server says this user is (SelfSubjectReview, Kubernetes 1.26+), else the client
    * certificate's CN (what a server of any version authenticates a certificate user as), else the
-   * impersonated user (--as); undefined when none can be told (a token on an old server).
+   * impersonated user (--as); before 1.26, a ServiceAccount token's subject; undefined when none can be told
+   * (another kind of token on a server before 1.26: its name is the server's configuration's to give).
    */
   async whoAmI(): Promise<string | undefined> {
     if (this.as) return this.as;
@@ -370,6 +392,13 @@ export class Kube {
       }
     }
     const user = this.kc.getCurrentUser();
+    // a ServiceAccount token (kubectl create token, a token Secret): the API server authenticates it as its
+    // subject, system:serviceaccount:NS:NAME, on every version. Other tokens (OIDC, static) stay unknown:
+    // what name the server gives them is its configuration's, not the token's to say.
+    const token = user?.token ??
+      (user?.tokenFile ? await Deno.readTextFile(user.tokenFile).catch(() => undefined) : undefined);
+    const sa = token ? serviceAccountOf(token.trim()) : undefined;
+    if (sa) return sa;
     let pem: string | undefined;
     try {
       if (user?.certData) pem = atob(user.certData.replace(/\s+/g, ""));
