@@ -70,14 +70,18 @@ export const options: readonly OptSpec[] = [
 export async function run(inv: Invocation): Promise<void> {
   const opts = inv.opts as GlobalOptions & Record<string, unknown>;
   const [name, ...words] = inv.args;
-  const [{ runCommand }, { connectionFlags }] = await Promise.all([
-    import("../workflow/run.ts"),
-    import("../kube/overrides.ts"),
-  ]);
+  // the workflow modules load while the kubeconfig is read and the client made (TLS warmed); a workflow
+  // that never reaches the cluster leaves it unused, and an error surfaces only when a step connects
+  const runModule = import("../workflow/run.ts");
+  const overrides = import("../kube/overrides.ts");
+  const ko = kubeOptionsFrom(opts);
+  ko.catch(() => {}); // a bad flag's error is thrown below, where it is awaited
+  const early = opts.dryRun ? undefined : connectWith(ko);
+  early?.catch(() => {});
+  const [{ runCommand }, { connectionFlags }] = await Promise.all([runModule, overrides]);
   // for the kodama processes a run starts (tmux panes): the same cluster and user, paths made
   // absolute as their cwd may differ; never --token (process arguments are readable by anyone)
-  const ko = await kubeOptionsFrom(opts);
-  const globalFlags = connectionFlags(ko);
+  const globalFlags = connectionFlags(await ko);
   const code = await runCommand(name, {
     params: opts.param as string[],
     words,
@@ -86,7 +90,7 @@ export async function run(inv: Invocation): Promise<void> {
     trustHash: opts.trustHash as string | undefined,
     yes: !!opts.yes,
     namespace: opts.namespace,
-    connect: () => connectWith(ko),
+    connect: () => early ?? connectWith(ko),
     globalFlags,
   });
   setExitCode(code);

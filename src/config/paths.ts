@@ -54,10 +54,13 @@ export async function findRepo(cwd: string = Deno.cwd()): Promise<RepoLocation> 
   let dir = resolve(cwd);
   const out: RepoLocation = {};
   for (;;) {
-    if (!out.configFile && await exists(join(dir, REPO_CONFIG_FILE))) {
-      out.configFile = join(dir, REPO_CONFIG_FILE);
-    }
-    if (await exists(join(dir, ".git"))) {
+    // both names of a directory are looked up at once
+    const [config, git] = await Promise.all([
+      out.configFile ? false : exists(join(dir, REPO_CONFIG_FILE)),
+      exists(join(dir, ".git")),
+    ]);
+    if (config) out.configFile = join(dir, REPO_CONFIG_FILE);
+    if (git) {
       out.gitRoot = dir;
       return out;
     }

@@ -25,8 +25,6 @@ import {
   resultJson,
   tally,
 } from "./summary.ts";
-import { formatGroups, groupResults } from "./group.ts";
-import { ProgressRenderer } from "../ui/progress.ts";
 import { bold, green, red } from "../ui/color.ts";
 import { concatBytes } from "../bytes.ts";
 import { forEachLimited } from "../limit.ts";
@@ -128,7 +126,10 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
   const shape = prefixShape(targets, { allNamespaces: o.allNamespaces, containerGiven: !!o.container });
   const usePrefix = o.prefix !== false && !o.json && !o.group;
   const results: PodResult[] = new Array(targets.length);
-  const progress = o.progress ? new ProgressRenderer(o.err, true, Date.now(), { plain: false }) : undefined;
+  // the live line and the grouping are loaded only when asked for (a workflow's one-pod exec step needs neither)
+  const progress = o.progress
+    ? new (await import("../ui/progress.ts")).ProgressRenderer(o.err, true, Date.now(), { plain: false })
+    : undefined;
   const out = progress ? progress.wrap(o.out) : o.out;
   const err = progress ? progress.wrap(o.err) : o.err;
   let finished = 0, bad = 0;
@@ -293,6 +294,7 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
       container: shape.container && !!r.container,
     });
   if (o.group) {
+    const { formatGroups, groupResults } = await import("./group.ts");
     const color = !!o.color;
     o.out.write(formatGroups(groupResults(results, label), {
       header: (h, ok) => color ? bold(ok ? green(h) : red(h)) : h,

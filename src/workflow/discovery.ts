@@ -12,7 +12,7 @@
  * A name found earlier shadows the same name later; `kodama workflow list` shows both.
  */
 import { dirname, join, resolve } from "../fspath.ts";
-import { findRepo, globalConfigPath, kodamaHome } from "../config/paths.ts";
+import { findRepo, globalConfigPath, kodamaHome, type RepoLocation } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { expandHome, fileUrlToPath, hostPlatform } from "../platform.ts";
 import { suggest } from "../suggest.ts";
@@ -56,22 +56,22 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Directories to look in for repo workflows, nearest first (up to the git root; without one, only cwd). */
-export async function repoDirs(cwd: string): Promise<string[]> {
-  const out: string[] = [];
-  const { gitRoot } = await findRepo(cwd);
+/**
+ * Directories to look in for repo workflows, nearest first (up to the git root; without one, only cwd).
+ * `repo`: findRepo(cwd), when the caller has it.
+ */
+export async function repoDirs(cwd: string, repo?: RepoLocation): Promise<string[]> {
+  const { gitRoot } = repo ?? await findRepo(cwd);
   const chain: string[] = [];
   for (let dir = resolve(cwd);; dir = dirname(dir)) {
     chain.push(dir);
     if (!gitRoot || dir === gitRoot || dirname(dir) === dir) break;
   }
-  for (const d of chain) {
-    const wf = join(d, ".kodama", "workflows");
-    // `~/.kodama/workflows` is the home location, not a repo one
-    if (resolve(wf) === resolve(kodamaHome(), "workflows")) continue;
-    if (await isDir(wf)) out.push(wf);
-  }
-  return out;
+  const home = resolve(kodamaHome(), "workflows");
+  // `~/.kodama/workflows` is the home location, not a repo one
+  const dirs = chain.map((d) => join(d, ".kodama", "workflows")).filter((wf) => resolve(wf) !== home);
+  const found = await Promise.all(dirs.map(isDir));
+  return dirs.filter((_, i) => found[i]);
 }
 
 async function yamlFiles(dir: string): Promise<string[]> {
@@ -99,8 +99,11 @@ async function mentionsWorkflows(file: string | undefined): Promise<boolean> {
 }
 
 /** The `workflows.paths` directories, with the trust of the file that named them. */
-export async function configDirs(cwd: string): Promise<{ dir: string; source: Source }[]> {
-  const repo = await findRepo(cwd);
+export async function configDirs(
+  cwd: string,
+  loc?: RepoLocation,
+): Promise<{ dir: string; source: Source }[]> {
+  const repo = loc ?? await findRepo(cwd);
   const [g, r] = await Promise.all([
     mentionsWorkflows(globalConfigPath()),
     mentionsWorkflows(repo.configFile),
@@ -134,16 +137,21 @@ export async function configDirs(cwd: string): Promise<{ dir: string; source: So
 
 /** Every workflow, nearest first, with shadowed entries marked. */
 export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
+  const repo = await findRepo(cwd);
+  // the places are looked at together; their order is the list's
+  const [repoFiles, configFiles, homeFiles] = await Promise.all([
+    repoDirs(cwd, repo).then((dirs) => Promise.all(dirs.map(yamlFiles))),
+    configDirs(cwd, repo).then((dirs) =>
+      Promise.all(dirs.map(async ({ dir, source }) => ({ files: await yamlFiles(dir), source })))
+    ),
+    yamlFiles(join(kodamaHome(), "workflows")),
+  ]);
   const refs: WorkflowRef[] = [];
-  for (const dir of await repoDirs(cwd)) {
-    for (const f of await yamlFiles(dir)) refs.push({ name: stem(f), file: f, source: "repo" });
+  for (const f of repoFiles.flat()) refs.push({ name: stem(f), file: f, source: "repo" });
+  for (const { files, source } of configFiles) {
+    for (const f of files) refs.push({ name: stem(f), file: f, source });
   }
-  for (const { dir, source } of await configDirs(cwd)) {
-    for (const f of await yamlFiles(dir)) refs.push({ name: stem(f), file: f, source });
-  }
-  for (const f of await yamlFiles(join(kodamaHome(), "workflows"))) {
-    refs.push({ name: stem(f), file: f, source: "home" });
-  }
+  for (const f of homeFiles) refs.push({ name: stem(f), file: f, source: "home" });
   for (const n of BUILTINS) refs.push({ name: n, file: builtinFile(n), source: "builtin" });
   const first = new Map<string, WorkflowRef>();
   for (const r of refs) {

@@ -43,6 +43,7 @@ import type { RunHandle, StepContext, StepKind, StepResult } from "./types.ts";
 import { MAX_CALL_DEPTH, type Prepared, prepareWorkflow, reachable } from "./prepare.ts";
 import { Targets } from "./targets.ts";
 import type { PlanHost } from "./plan.ts";
+import type { Prefetch } from "./prefetch.ts";
 import { addSecret, redactingSink } from "../base/redact.ts";
 import { escapeControl } from "../escape.ts";
 import type { Sink } from "../base/sink.ts";
@@ -76,6 +77,8 @@ export interface RunOptions {
    * to this repository and the granted paths, like the caller's.
    */
   confineRoot?: string;
+  /** the run's first list, sent while the engine loaded (prefetch.ts; `kodama run`) */
+  prefetch?: Prefetch;
   /** internal: the tools the top run resolved before its first step (a called workflow uses the same) */
   tools?: Map<string, Promise<string | undefined>>;
 }

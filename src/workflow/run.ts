@@ -1,16 +1,24 @@
-/** `kodama run NAME`: find the workflow, load it (checked, or from the validated-form cache), run it. */
+/**
+ * `kodama run NAME`: find the workflow, load it (checked, or from the validated-form cache), run it. The
+ * engine's modules are loaded only once the workflow is read: a run whose first list is certain sends it
+ * first (prefetch.ts), so that the server answers while the engine loads — `kodama run kwekash`'s list
+ * of the drive pods no longer waits for ~20 modules (bench/README.md, the everyday path).
+ */
 import type { Kube } from "../kube/client.ts";
 import { escapeControl } from "../escape.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../base/sink.ts";
 import { colorEnabled, isTerminal, red } from "../ui/color.ts";
-import { createDisplay } from "./display.ts";
 import { findWorkflow } from "./discovery.ts";
-import { loadWorkflowFile } from "./file.ts";
-import { runWorkflow } from "./engine.ts";
+import { type LoadedWorkflow, loadWorkflowFile } from "./file.ts";
 import { redactingSink } from "../base/redact.ts";
-import { parseParamFlags } from "./params.ts";
+import { parseParamFlags, resolveParams } from "./params.ts";
+import { firstList, Prefetch } from "./prefetch.ts";
+import { stepKind } from "./steps/kinds.ts";
+import { flattenSteps } from "./model.ts";
+import { findPods } from "../pods/target.ts";
+import { mark } from "../base/timing.ts";
 
 export interface RunCommandOptions {
   params: string[];
@@ -29,8 +37,34 @@ export interface RunCommandOptions {
 
 /** `kodama run NAME`: returns the exit code of the first failing step (0 when all passed). */
 export async function runCommand(name: string, o: RunCommandOptions): Promise<number> {
+  const loadEngine = () => {
+    const engine = Promise.all([import("./engine.ts"), import("./display.ts")]);
+    engine.catch(() => {}); // its error, if any, is thrown where it is awaited
+    import("./trust.ts").catch(() => {}); // every run asks it
+    return engine;
+  };
   const ref = await findWorkflow(name);
+  // a run that sends no early list (prefetch.ts) loads the engine while its file is read; one that may
+  // sends it first: the engine's modules are the main thread's work, the list's answer is the server's
+  let engine = o.dryRun || (ref.source !== "builtin" && ref.source !== "home") ? loadEngine() : undefined;
   const lw = await loadWorkflowFile(ref.file, ref.source);
+  mark("workflow found and read");
+  const given = withWords(lw, parseParamFlags(o.params), o.words ?? []);
+  // one client for the whole run, the prefetch's too
+  let kube: Promise<Kube> | undefined;
+  const connect = () => kube ??= o.connect();
+  const prefetch = o.dryRun ? undefined : await prefetchFor(lw, given, o.namespace, connect);
+  engine ??= loadEngine();
+  if (!o.dryRun) {
+    // what the steps' kinds use loads beside the engine (the kind's own preload, which may read
+    // credentials, only for a run that sends its first request now)
+    for (const kind of new Set(flattenSteps(lw.workflow.steps).map((f) => f.kind))) {
+      stepKind(kind).then((k) => prefetch && k.preload?.({ kube: connect })).catch(() => {});
+    }
+    if (lw.workflow.targets) import("./podsecrets.ts").catch(() => {});
+  }
+  const [{ runWorkflow }, { createDisplay }] = await engine;
+  mark("engine loaded");
   const interactive = isTerminal("stdin") && isTerminal("stderr");
   const color = colorEnabled("stderr");
   // values from the environment never reach the terminal in clear (see redact.ts)
@@ -47,13 +81,14 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
   return await withInterrupt(async (signal) => {
     try {
       const r = await runWorkflow(lw, {
-        params: withWords(lw, parseParamFlags(o.params), o.words ?? []),
+        params: given,
         dryRun: o.dryRun,
         trust: o.trust,
         trustHash: o.trustHash,
         yes: o.yes,
         interactive,
-        connect: o.connect,
+        connect,
+        prefetch,
         namespace: o.namespace,
         display,
         signal,
@@ -88,6 +123,28 @@ export async function runCommand(name: string, o: RunCommandOptions): Promise<nu
     reason: () => new KodamaError("interrupted", ExitCode.INTERRUPTED),
     also: (abort) => onStdoutClosed(() => abort(new KodamaError("stdout closed", ExitCode.INTERRUPTED))),
   });
+}
+
+/** The run's first list, sent now when it is certain (prefetch.ts). */
+async function prefetchFor(
+  lw: LoadedWorkflow,
+  given: Record<string, string>,
+  namespace: string | undefined,
+  connect: () => Promise<Kube>,
+): Promise<Prefetch | undefined> {
+  // params that would be asked for on the terminal, or refused, come before any request
+  const complete = await resolveParams(lw.workflow, given, { interactive: false }).then(
+    () => true,
+    () => false,
+  );
+  const first = firstList(lw, namespace, complete);
+  if (!first) return undefined;
+  // the list is on its way before the engine's modules take the main thread
+  const kube = connect();
+  await kube.catch(() => {});
+  const p = new Prefetch(lw, first.name, first.flags, kube, findPods);
+  mark("first list sent");
+  return p;
 }
 
 /**

@@ -13,11 +13,18 @@ import type { Step, Target } from "./model.ts";
 import type { LoadedWorkflow } from "./file.ts";
 import { targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type StepKind } from "./types.ts";
+import type { Prefetch } from "./prefetch.ts";
 
 /** What resolving a target needs from its run. */
 export interface TargetHost {
   readonly lw: LoadedWorkflow;
-  readonly o: { namespace?: string; dryRun?: boolean; interactive?: boolean; yes?: boolean };
+  readonly o: {
+    namespace?: string;
+    dryRun?: boolean;
+    interactive?: boolean;
+    yes?: boolean;
+    prefetch?: Prefetch;
+  };
   kube(): Promise<Kube>;
   /** the target's spec with its expressions resolved (errors name file:line:col) */
   resolveSpec(spec: Target, name: string): Target;
@@ -98,7 +105,9 @@ export class Targets {
     const flags = targetFlags(spec, o.namespace);
     const kube = await this.host.kube();
     if (!o.dryRun) import("./podsecrets.ts").catch(() => {}); // loaded while the pods are listed
-    let pods = this.picked.get(name) ?? this.found.get(name) ?? await findPods(kube, flags);
+    // the run's first list may have been asked for while the engine loaded (prefetch.ts)
+    let pods = this.picked.get(name) ?? this.found.get(name) ??
+      await o.prefetch?.take(lw, name, flags, kube) ?? await findPods(kube, flags);
     if (pods.length === 0) {
       throw nothingMatched(flags, kube.namespace, `target ${name} of workflow ${lw.name}`);
     }

@@ -13,7 +13,6 @@
  */
 import { join } from "../fspath.ts";
 import { displayPath, kodamaHome } from "../config/paths.ts";
-import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { escapeControl } from "../escape.ts";
 
@@ -142,6 +141,7 @@ export async function readTrust(): Promise<Record<string, TrustEntry>> {
 /** Read-modify-write under the state lock, so concurrent trusts (parallel `workflow` steps) all land. */
 export async function recordTrust(lw: LoadedWorkflow, sha256: string, permissions: string): Promise<void> {
   await Deno.mkdir(kodamaHome(), { recursive: true });
+  const { acquireLock, atomicWrite } = await import("../config/atomic.ts"); // only when trust is given
   const release = await acquireLock(trustFile());
   try {
     const all = await readTrust();

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { firstChunkThenClose, hasStackTrace, runKodama } from "../cli/_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { needsTestServer } from "../cluster/harness.ts";
 
 clusterTest("workflows: kwekash, --param, --dry-run, parallel fan-out over 20 pods", {
   seed: "demo",
@@ -21,6 +22,54 @@ clusterTest("workflows: kwekash, --param, --dry-run, parallel fan-out over 20 po
       assertEquals(r.stdout, "WEKA v4.4.2 (demo)\n");
       assertStringIncludes(r.stderr, "✓ weka version");
     });
+
+    await t.step(
+      "the drive pods are listed once (early: the run takes that list), then exec; an untrusted repo kwekash sends nothing",
+      async () => {
+        if (!needsTestServer(cluster)) return;
+        const made = async (args: string[], cwd = tmp) => {
+          const log = () => cluster.testServer!.requestLog();
+          const start = log().length;
+          const r = await runKodama(args, { env, cwd });
+          return { r, requests: log().slice(start).map((x) => `${x.method} ${x.url.split("?")[0]}`) };
+        };
+        const pods = "GET /api/v1/namespaces/weka-operator-system/pods";
+        const builtin = await made(["run", "kwekash"]);
+        assertEquals(builtin.r.code, 0, builtin.r.stderr);
+        assertEquals(builtin.requests, [pods, `${pods}/weka-drive-0/exec`]);
+        const prod = await made(["run", "kwekash", "-n", "prod"]);
+        assertEquals(prod.r.code, 3, prod.r.stderr);
+        assertEquals(prod.requests, ["GET /api/v1/namespaces/prod/pods"]);
+        // a param the workflow does not take: refused before any request
+        const typo = await made(["run", "kwekash", "--param", "cmdd=x"]);
+        assertEquals(typo.r.code, 2, typo.r.stderr);
+        assertEquals(typo.requests, []);
+        // your own kwekash in $KODAMA_HOME/workflows is trusted like the built-in
+        const kw = await Deno.readTextFile(new URL("../../workflows/kwekash.yaml", import.meta.url));
+        await Deno.mkdir(join(tmp, "home", "workflows"), { recursive: true });
+        await Deno.writeTextFile(
+          join(tmp, "home", "workflows", "kwekash.yaml"),
+          kw.replace("default: weka version", "default: hostname"),
+        );
+        try {
+          const home = await made(["run", "kwekash"]);
+          assertEquals(home.r.code, 0, home.r.stderr);
+          assertEquals(home.r.stdout, "weka-drive-0\n");
+          assertEquals(home.requests, [pods, `${pods}/weka-drive-0/exec`]);
+        } finally {
+          await Deno.remove(join(tmp, "home", "workflows"), { recursive: true });
+        }
+        // a repo's kwekash replaces the built-in: no request before its trust question (refused without a TTY)
+        const repo = join(tmp, "repo");
+        await Deno.mkdir(join(repo, ".git"), { recursive: true });
+        await Deno.mkdir(join(repo, ".kodama", "workflows"), { recursive: true });
+        await Deno.writeTextFile(join(repo, ".kodama", "workflows", "kwekash.yaml"), kw);
+        const untrusted = await made(["run", "kwekash"], repo);
+        assertEquals(untrusted.r.code, 2, untrusted.r.stderr);
+        assertStringIncludes(untrusted.r.stderr, "is not trusted");
+        assertEquals(untrusted.requests, []);
+      },
+    );
 
     await t.step('--param cmd="weka status" runs the other command, in weka-drive-0', async () => {
       const r = await runKodama(["run", "kwekash", "--param", "cmd=weka status"], { env, cwd: tmp });
