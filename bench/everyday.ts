@@ -14,8 +14,8 @@
  * shim runs it: `deno run -A --no-prompt --config deno.json main.ts …`.
  *
  * `run kwekash` is compared with the `kubectl exec` it stands for. The built-in kwekash runs
- * `sh -c "weka version"`; a cluster whose drive pods have no bash (busybox) gets a repo copy of it that runs
- * `true` (a repo workflow named kwekash, which discovery prefers over the built-in).
+ * `sh -c "weka version"`; a cluster whose drive pods have no `weka` (busybox) gets a copy of it that runs
+ * `true`, in $KODAMA_HOME/workflows (a home workflow named kwekash, which discovery prefers over the built-in).
  *
  * Both execs are also run by bench/floor_exec.ts, the least a Deno program does for them (TLS warm-up
  * before anything else, the kubeconfig, the GET, one WebSocket): what kodama takes over it is kodama's
@@ -91,25 +91,25 @@ async function benchAgainst(
   label: string,
   kubeconfig: string,
   pod: { ns: string; name: string; container: string },
-  bashInDrive: boolean,
+  wekaInDrive: boolean,
   o: EverydayOptions,
 ): Promise<string[]> {
   const runs = o.runs ?? 7;
   const tmp = await Deno.makeTempDir({ prefix: "kodama-bench-everyday-" });
   try {
     const env = { KUBECONFIG: kubeconfig, KODAMA_HOME: join(tmp, "home"), NO_COLOR: "1" };
-    const shell = bashInDrive ? "bash" : "sh";
-    if (!bashInDrive) {
-      // the built-in kwekash, with sh: a repo workflow, found from the bench's working directory
+    const shell = "sh"; // what kwekash runs its command with
+    if (!wekaInDrive) {
+      // the built-in kwekash running `true`: your own copy in $KODAMA_HOME/workflows (trusted like the
+      // built-in; a repo copy would replace a built-in, which needs trust, and ask for it)
       const kw = await Deno.readTextFile(join(ROOT, "workflows/kwekash.yaml"));
-      await Deno.mkdir(join(tmp, ".git"), { recursive: true });
-      await Deno.mkdir(join(tmp, ".kodama/workflows"), { recursive: true });
+      await Deno.mkdir(join(tmp, "home", "workflows"), { recursive: true });
       await Deno.writeTextFile(
-        join(tmp, ".kodama/workflows/kwekash.yaml"),
-        kw.replace('["bash", "-c"', '["sh", "-c"').replace("default: weka version", "default: 'true'"),
+        join(tmp, "home", "workflows", "kwekash.yaml"),
+        kw.replace("default: weka version", "default: 'true'"),
       );
     }
-    const kwCmd = bashInDrive ? "weka version" : "true";
+    const kwCmd = wekaInDrive ? "weka version" : "true";
     const podArgs = ["-n", pod.ns, "--pod", pod.name, "-c", pod.container];
     const cases: Case[] = [
       {
