@@ -190,6 +190,12 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
     let done = false;
     let stopping: { message: string; code: number } | undefined;
     const timers: ReturnType<typeof setTimeout>[] = [];
+    // made before anything can finish the step (a step started after Ctrl-C finishes at once)
+    const memTimer = setInterval(() => {
+      if (!o.memoryMb || own) return; // a script's own process guards its memory itself (relay.js)
+      const grown = (Deno.memoryUsage().rss - rssBase) / (1 << 20);
+      if (grown > o.memoryMb) failWith(`exceeded the memory limit of ${o.memoryMb} MB`);
+    }, 250);
     const finish = (r: SandboxResult) => {
       if (done) return;
       done = true;
@@ -224,11 +230,6 @@ export function runSandboxed(o: SandboxOptions): Promise<SandboxResult> {
     if (o.timeoutMs) {
       timers.push(setTimeout(() => stop(`timed out after ${formatDuration(o.timeoutMs!)}`, 5), o.timeoutMs));
     }
-    const memTimer = setInterval(() => {
-      if (!o.memoryMb || own) return; // a script's own process guards its memory itself (relay.js)
-      const grown = (Deno.memoryUsage().rss - rssBase) / (1 << 20);
-      if (grown > o.memoryMb) failWith(`exceeded the memory limit of ${o.memoryMb} MB`);
-    }, 250);
 
     worker.onerror = (e) => {
       e.preventDefault();

@@ -287,3 +287,27 @@ Deno.test("sandbox: a timed-out local command is killed, not left behind", async
   const left = new TextDecoder().decode(ps.stdout).split("\n").filter((l) => l.includes(marker));
   assertEquals(left, []);
 });
+
+Deno.test("sandbox: a step started after Ctrl-C (its signal already aborted) ends interrupted, without a crash", async () => {
+  for (const mode of ["local", "script"] as const) {
+    const ac = new AbortController();
+    ac.abort(new Error("interrupted"));
+    const r = await runSandboxed({
+      mode,
+      ...(mode === "script" ? { script: probe } : {}),
+      permissions: denoPermissions({ run: ["sleep"] }, "/tmp"),
+      start: mode === "local"
+        ? { local: { command: ["sleep", "30"], cwd: "/tmp", env: { PATH: Deno.env.get("PATH") ?? "" } } }
+        : {
+          exportName: "default",
+          ctx: { inputs: {}, params: {}, env: {}, targets: {}, step: { id: "t", workflow: "w" } },
+        },
+      out: memorySink(),
+      err: memorySink(),
+      signal: ac.signal,
+    });
+    assertEquals(r.ok, false, mode);
+    assertEquals(r.code, 130, mode);
+    assertEquals(r.error, "interrupted", mode);
+  }
+});
