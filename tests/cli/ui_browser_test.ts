@@ -230,6 +230,10 @@ withSessionWorld(
       const page = await browser.newPage();
       await page.setViewport({ width: 1360, height: 860 });
       await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+      // a script error in the page fails the test (the last step), whatever the steps saw
+      const pageErrors: string[] = [];
+      // deno-lint-ignore no-explicit-any
+      page.on("pageerror", (e: any) => pageErrors.push(String(e?.message ?? e)));
       const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
       const waitText = (sel: string, re: RegExp, timeout = 120_000) =>
         page.waitForFunction(
@@ -322,7 +326,7 @@ withSessionWorld(
         await Deno.writeTextFile(join(w.cwd, "c.txt"), "local-version\n");
         assertEquals((await w.k(["sync", "start", NAME])).code, 0);
         await page.click("a[data-tab=sync]");
-        await page.waitForSelector('tr[data-conflict="c.txt"]', { timeout: 60_000 });
+        await page.waitForSelector('tr[data-conflict="c.txt"]', { timeout: 120_000 });
         await shot("07-sync-conflict");
         await page.click('tr[data-conflict="c.txt"] button');
         await waitText("#local-version", /local-version/, 30_000);
@@ -544,6 +548,9 @@ withSessionWorld(
         );
         const pvcs = await w.kc(["get", "pvc", "-o", "name"]);
         assert(!pvcs.stdout.includes(`workspace-${NAME}`), pvcs.stdout);
+      });
+      await t.step("no script error was raised in the page", () => {
+        assertEquals(pageErrors, []);
       });
     } finally {
       await browser?.close().catch(() => {});

@@ -54,7 +54,8 @@ export function wsUrl(path) {
 
 export function age(iso, now = Date.now()) {
   if (!iso) return "";
-  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  // `now` ticks every few seconds: a row drawn between ticks uses the clock, never an older instant
+  const s = Math.max(0, Math.floor((Math.max(now, Date.now()) - Date.parse(iso)) / 1000));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m`;

@@ -2,13 +2,12 @@
 // terminal picker uses), a pod's logs followed live, an exec terminal, and port-forwards with live figures.
 import { html } from "./html.js";
 import { Component } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { Matcher } from "../../picker/match.ts";
 import { age, listen, post } from "./api.js";
 import { Term } from "./terminal.js";
-
-/** At most this many rows are drawn; the search narrows the rest (as fzf shows a window of matches). */
-const SHOWN = 200;
+import { LiveLog } from "./log.js";
+import { Spacer, useWindow } from "./window.js";
 
 function statusClass(s) {
   if (/^(Running|Completed|Succeeded)$/.test(s)) return "s-running";
@@ -68,25 +67,39 @@ export function PodsPage({ onError }) {
     const m = new Map();
     const key = (r) => `${r.namespace}/${r.name}`;
     setPods(new Map());
+    // a burst of pod events (2,000 pods starting) is drawn once per frame, not once per event
+    let frame = 0, named = false;
+    const flush = () => {
+      frame = 0;
+      setPods(new Map(m));
+      // the matcher is rebuilt only when the set of names changes, not for a status change
+      if (named) setVersion((v) => v + 1);
+      named = false;
+    };
+    const soon = () => {
+      frame ||= requestAnimationFrame(flush);
+    };
     const stop = listen(`/api/pods/events${all ? "?all=1" : ""}`, {
       pods: (d) => {
         m.clear();
         for (const r of d.items) m.set(key(r), r);
-        setPods(new Map(m));
-        setVersion((v) => v + 1);
+        named = true;
         setErr(null);
+        soon();
       },
       pod: ({ type, row }) => {
         const had = m.has(key(row));
         if (type === "DELETED") m.delete(key(row));
         else m.set(key(row), row);
-        setPods(new Map(m));
-        // the matcher is rebuilt only when the set of names changes, not for a status change
-        if (had !== (type !== "DELETED")) setVersion((v) => v + 1);
+        if (had !== (type !== "DELETED")) named = true;
+        soon();
       },
       failed: (e) => setErr(e.error),
     });
-    return stop;
+    return () => {
+      stop();
+      cancelAnimationFrame(frame);
+    };
   }, [all]);
   useEffect(() => listen("/api/forwards/events", { forwards: (d) => setForwards(d.items) }), []);
   const keys = useMemo(() => [...pods.keys()].sort(), [version]);
@@ -95,9 +108,12 @@ export function PodsPage({ onError }) {
     [keys],
   );
   const result = useMemo(() => matcher.match(query), [matcher, query]);
-  const shownIdx = [...result.indices.subarray(0, SHOWN)];
-  const positions = result.all ? new Map() : matcher.positions(result, shownIdx);
   const total = result.indices.length;
+  // every match, best first, in a table that draws only the rows in view (./window.js)
+  const win = useWindow(total);
+  const shownIdx = [...result.indices.subarray(win.first, win.last)];
+  const positions = result.all ? new Map() : matcher.positions(result, shownIdx);
+  const cols = all ? 7 : 6;
   const selected = sel ? pods.get(sel) : undefined;
   return html`<section class="page pods">
     <div class="toolbar">
@@ -114,22 +130,21 @@ export function PodsPage({ onError }) {
       <div class="list">
         <table class="grid pods-table">
           <thead><tr>${
-    all ? html`<th>Namespace</th>` : ""
-  }<th>Name</th><th>Ready</th><th>Status</th><th class="num">Restarts</th><th class="num">Age</th><th>Node</th></tr></thead>
-          <tbody>${
-    shownIdx.map((i) => {
+    all ? html`<th class="c-ns">Namespace</th>` : ""
+  }<th class="c-name">Name</th><th class="c-ready">Ready</th><th class="c-status">Status</th><th class="num c-restarts">Restarts</th><th class="num c-age">Age</th><th class="c-node">Node</th></tr></thead>
+          <tbody ref=${win.ref}><${Spacer} key="top" height=${win.top} cols=${cols} />${
+    // keyed by place in the window: a keystroke rewrites the rows in view rather than rebuilding them
+    shownIdx.map((i, j) => {
       const k = keys[i];
       const p = pods.get(k);
       return p
         ? html`
-          <${PodRowView} key=${k} k=${k} p=${p} all=${all} selected=${sel === k} pos=${positions.get(i)}
+          <${PodRowView} key=${j} k=${k} p=${p} all=${all} selected=${sel === k} pos=${positions.get(i)}
             onSel=${setSel} />
         `
         : "";
-    })
-  }</tbody>
+    })}<${Spacer} key="bottom" height=${win.bottom} cols=${cols} /></tbody>
         </table>
-        ${total > SHOWN && html`<div class="more muted">${total - SHOWN} more: refine the search</div>`}
         ${
     total === 0 && html`<div class="empty small">${keys.length ? "Nothing matches." : "No pods."}</div>`
   }
@@ -171,48 +186,12 @@ function PodPanel({ pod, close, onError }) {
   }</nav>
     ${
     tab === "logs"
-      ? html`<${PodLogs} key=${container} path=${`${base}/logs?container=${container}`} />`
+      ? html`<${LiveLog} key=${container} path=${`${base}/logs?container=${container}`} title="Logs" id="pod-log" />`
       : tab === "exec"
       ? html`<${Term} key=${container} path=${`${base}/exec?container=${container}`} label=${`${pod.name} (${container})`} />`
       : html`<${StartForward} pod=${pod} onError=${onError} />`
   }
   </aside>`;
-}
-
-function PodLogs({ path }) {
-  const [text, setText] = useState("");
-  const [state, setState] = useState("following");
-  const pre = useRef(null);
-  useEffect(() => {
-    let acc = "";
-    const stop = listen(path, {
-      log: (t) => {
-        acc += t;
-        // the last 400 KB stay on the page
-        if (acc.length > 400_000) acc = acc.slice(acc.indexOf("\n", acc.length - 400_000) + 1);
-        setText(acc);
-      },
-      end: () => {
-        setState("ended");
-        stop();
-      },
-      failed: (e) => {
-        setState(`failed: ${e.error}`);
-        stop();
-      },
-    });
-    return stop;
-  }, [path]);
-  useEffect(() => {
-    const el = pre.current;
-    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
-  }, [text]);
-  return html`
-    <div class="log">
-      <div class="log-head">Logs <span class="muted">${state}</span></div>
-      <pre ref=${pre} id="pod-log">${text}</pre>
-    </div>
-  `;
 }
 
 function StartForward({ pod, onError }) {

@@ -2,7 +2,8 @@
 import { html } from "./html.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Diff2HtmlUI } from "diff2html/lib-esm/ui/js/diff2html-ui-slim.js";
-import { age, get, listen, post } from "./api.js";
+import { age, get, post } from "./api.js";
+import { LiveLog } from "./log.js";
 import { Term } from "./terminal.js";
 import { AgentCell, DeleteDialog, StatusPill, SyncCell } from "./sessions.js";
 
@@ -50,10 +51,10 @@ export function SessionPage({ name, tab, session, go, onError, now }) {
       <div><dt>Sync</dt><dd><${SyncCell} sync=${session.sync} /></dd></div>
       <div><dt>Image</dt><dd class="mono">${session.image ?? "—"}</dd></div>
       <div><dt>Resources</dt><dd>${session.cpu ?? "?"} CPU · ${session.memory ?? "?"}</dd></div>
-      <div><dt>Repository</dt><dd class="mono">${session.repo ?? "—"}</dd></div>
-      <div><dt>Pod</dt><dd class="mono">${session.pod ?? "—"}${
-    session.node ? ` on ${session.node}` : ""
-  }</dd></div>
+      <div><dt>Repository</dt><dd class="mono" title=${session.repo ?? ""}>${session.repo ?? "—"}</dd></div>
+      <div><dt>Pod</dt><dd class="mono" title=${
+    session.pod ? `${session.pod}${session.node ? ` on ${session.node}` : ""}` : ""
+  }>${session.pod ?? "—"}${session.node ? ` on ${session.node}` : ""}</dd></div>
       <div><dt>Age</dt><dd>${age(session.createdAt, now)}</dd></div>
     </dl>
     <nav class="tabs">${
@@ -143,41 +144,9 @@ function AgentTab({ name, agent, onError }) {
           </table>
           ${runs && runs.length === 0 && html`<div class="empty small">No agent runs yet.</div>`}
         </div>
-      <div class="log-pane">${sel ? html`<${RunLog} key=${sel} name=${name} run=${sel} />` : ""}</div>
-    </div>
-  `;
-}
-
-function RunLog({ name, run }) {
-  const [text, setText] = useState("");
-  const [state, setState] = useState("following");
-  const pre = useRef(null);
-  useEffect(() => {
-    let acc = "";
-    const stop = listen(`/api/sessions/${name}/runs/${run}/log`, {
-      log: (t) => {
-        acc += t;
-        setText(acc);
-      },
-      end: () => {
-        setState("ended");
-        stop();
-      },
-      failed: (e) => {
-        setState(`failed: ${e.error}`);
-        stop();
-      },
-    });
-    return stop;
-  }, [name, run]);
-  useEffect(() => {
-    const el = pre.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [text]);
-  return html`
-    <div class="log">
-      <div class="log-head">Run ${run} <span class="muted">${state}</span></div>
-      <pre ref=${pre} id="run-log">${text}</pre>
+      <div class="log-pane">${sel
+        ? html`<${LiveLog} key=${sel} path=${`/api/sessions/${name}/runs/${sel}/log`} title=${`Run ${sel}`} id="run-log" />`
+        : ""}</div>
     </div>
   `;
 }
@@ -245,8 +214,8 @@ function SyncTab({ name, sync, onError }) {
       <div><dt>State</dt><dd><${SyncCell} sync=${st.column} /> ${
     st.lastError && html`<span class="bad">${st.lastError}</span>`
   }</dd></div>
-      <div><dt>Local</dt><dd class="mono">${d.root}</dd></div>
-      <div><dt>Pod</dt><dd class="mono">${d.workdir}</dd></div>
+      <div><dt>Local</dt><dd class="mono" title=${d.root}>${d.root}</dd></div>
+      <div><dt>Pod</dt><dd class="mono" title=${d.workdir}>${d.workdir}</dd></div>
       <div><dt>Mode</dt><dd>${d.mode}</dd></div>
       <div><dt>Pending</dt><dd>${st.pendingToPod ?? st.pending ?? 0} to the pod · ${
     st.pendingToLocal ?? 0

@@ -3,6 +3,7 @@ import { html } from "./html.js";
 import { Component } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { age, post } from "./api.js";
+import { Spacer, useWindow } from "./window.js";
 
 export function StatusPill({ status, reason }) {
   return html`<span class=${`pill s-${(status ?? "").toLowerCase()}`} title=${reason ?? ""}>${status}</span>`;
@@ -102,21 +103,25 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
   const f = filter.trim().toLowerCase();
   const shown = f ? indexed.rows.filter((r) => r.hay.includes(f)) : indexed.rows;
   const act = (name, verb) => post(`/api/sessions/${name}/${verb}`).catch(onError);
-  const body = [];
+  // the rows (a group's heading before its replicas); only those in view are drawn (./window.js)
+  const rows = [];
   let lastGroup;
   for (const { s } of shown) {
-    if (s.group && s.group !== lastGroup) {
-      const members = indexed.members.get(s.group);
-      const sig = members.map((m) => `${m.name}:${m.agent?.state}`).join("|");
-      body.push(
-        html`<${GroupRowView} key=${`group:${s.group}`} group=${s.group} members=${members} sig=${sig} />`,
-      );
-    }
+    if (s.group && s.group !== lastGroup) rows.push({ group: s.group });
     lastGroup = s.group;
-    body.push(
-      html`<${SessionRowView} key=${s.name} s=${s} now=${now} act=${act} go=${go} del=${setDeleting} />`,
-    );
+    rows.push({ s });
   }
+  const win = useWindow(rows.length);
+  // rows are keyed by their place in the window: a keystroke rewrites the text of the rows in view instead
+  // of removing some and building others
+  const body = rows.slice(win.first, win.last).map((r, i) => {
+    if (r.s) {
+      return html`<${SessionRowView} key=${i} s=${r.s} now=${now} act=${act} go=${go} del=${setDeleting} />`;
+    }
+    const members = indexed.members.get(r.group);
+    const sig = members.map((m) => `${m.name}:${m.agent?.state}`).join("|");
+    return html`<${GroupRowView} key=${i} group=${r.group} members=${members} sig=${sig} />`;
+  });
   return html`<section class="page">
     <div class="toolbar">
       <h1>Sessions <span class="count">${sessions.length}</span></h1>
@@ -145,7 +150,8 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
               <th></th>
             </tr>
           </thead>
-          <tbody>${body}</tbody>
+          <tbody ref=${win.ref}><${Spacer} key="top" height=${win.top} cols=${8} />${body}<${Spacer}
+            key="bottom" height=${win.bottom} cols=${8} /></tbody>
         </table>
       `
   }

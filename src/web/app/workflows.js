@@ -4,6 +4,11 @@ import { html } from "./html.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, call, get } from "./api.js";
 
+/** A description as its author wrote it: `code` spans drawn as code, the rest as text. */
+function Prose({ text }) {
+  return (text ?? "").split("`").map((part, i) => (i % 2 ? html`<code>${part}</code>` : part));
+}
+
 export function WorkflowsPage({ onError, ops }) {
   const [list, setList] = useState(null);
   const [sel, setSel] = useState(null);
@@ -39,7 +44,7 @@ export function WorkflowsPage({ onError, ops }) {
                         : ""}${w.shadowedBy ? html`<span class="tag">shadowed by ${w.shadowedBy}</span>` : ""}
                       <div class="desc">${w.error
                         ? html`<span class="bad">${w.error}</span>`
-                        : w.description}</div>
+                        : html`<${Prose} text=${w.description} />`}</div>
                     </button>
             `
           )}</div>
@@ -75,7 +80,7 @@ function WorkflowRun({ wf, onError, ops }) {
   }, [op?.text]);
   return html`<div class="wf-detail" id="workflow-detail">
     <h2>${wf.name}</h2>
-    <div class="muted">${wf.description}</div>
+    <div class="muted"><${Prose} text=${wf.description} /></div>
     <div class="muted small mono">${wf.file}</div>
     ${
     wf.params.length > 0 && html`<div class="params">${
