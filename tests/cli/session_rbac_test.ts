@@ -134,7 +134,12 @@ Deno.test({
           assertEquals(started.code, 0, started.stderr);
           const d = await w2.k(["delete", "r2", "--force"]);
           assertEquals(d.code, 4, d.stderr);
-          assertStringIncludes(d.stderr, "forbidden: cannot patch persistentvolumeclaims in namespace dev");
+          // asked before anything goes (SelfSubjectAccessReview), naming the refused object
+          assertStringIncludes(
+            d.stderr,
+            "forbidden: cannot delete session r2: you may not patch persistentvolumeclaims",
+          );
+          assertStringIncludes(d.stderr, "(nothing was deleted)");
           // refused before anything was removed
           assertEquals(
             (await w2.kc(["get", "pod", "kodama-r2", "-o", "name"])).stdout.trim(),
