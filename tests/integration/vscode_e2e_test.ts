@@ -187,16 +187,20 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
       "the extension is active: its status bar shows the kubeconfig's context / namespace",
       async () => {
         // "admin / default": the test cluster's current context, read through the CLI (shownConnection)
+        const items = (): Promise<string[]> =>
+          page.evaluate(() =>
+            [...document.querySelectorAll(".statusbar-item")].map((e) =>
+              `${e.textContent ?? ""} [${e.querySelector("[aria-label]")?.getAttribute("aria-label") ?? ""}]`
+            )
+          );
         await until(
           "the kodama status bar item",
-          () =>
-            page.evaluate(() =>
-              [...document.querySelectorAll(".statusbar-item")].some((e: { textContent: string | null }) =>
-                (e.textContent ?? "").includes("admin / default")
-              )
-            ),
+          async () => (await items()).some((t) => t.includes("admin / default")),
           300_000,
-        );
+        ).catch(async (e) => {
+          await snap("status-bar");
+          throw new Error(`${e.message}; the status bar: ${(await items()).join(" | ")}`);
+        });
       },
     );
 

@@ -70,7 +70,11 @@ export function activate(context: vscode.ExtensionContext): void {
     50,
   );
   status.command = "kodama.switchConnection";
+  // a failed look-up (a slow first start of kodama, an unreadable kubeconfig) is tried again, slower each time
+  let statusRetry: ReturnType<typeof setTimeout> | undefined;
+  let statusFailures = 0;
   const showStatus = async () => {
+    clearTimeout(statusRetry);
     status.text = `$(cloud) ${conn.context ?? "kube"}${conn.namespace ? ` / ${conn.namespace}` : ""}`;
     status.tooltip = "kodama: the context and namespace of its commands — click to switch";
     status.show();
@@ -80,8 +84,10 @@ export function activate(context: vscode.ExtensionContext): void {
       status.tooltip =
         `kodama: context ${shown.context ?? "(none)"}${conn.context ? "" : " (the kubeconfig's current)"}, ` +
         `namespace ${shown.namespace}${conn.namespace ? "" : " (the context's)"} — click to switch`;
+      statusFailures = 0;
     } catch (e) {
       status.tooltip = `kodama: ${(e as Error).message}`;
+      statusRetry = setTimeout(() => void showStatus(), Math.min(5_000 * 2 ** statusFailures++, 300_000));
     }
   };
   void showStatus();
@@ -216,7 +222,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void showStatus();
       startWatch();
     }),
-    { dispose: () => watch?.stop() },
+    { dispose: () => (watch?.stop(), clearTimeout(statusRetry)) },
   );
   startWatch();
 }
