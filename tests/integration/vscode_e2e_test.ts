@@ -319,6 +319,13 @@ clusterTest("vscode e2e: Exec in Pod from a manifest in code-server", {
       server.kill("SIGTERM");
     } catch { /* gone */ }
     await server.status;
+    // code-server's own logs (the extension host's among them) beside the screenshots
+    const shots = Deno.env.get("KODAMA_VSCODE_SHOTS");
+    if (shots) {
+      await new Deno.Command("cp", { args: ["-r", `${userData}/logs`, `${shots}/logs`] }).output().catch(
+        () => {},
+      );
+    }
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 });
