@@ -50,7 +50,7 @@ class PodRowView extends Component {
       <td><span class=${`st ${statusClass(p.status)}`}>${p.status}</span></td>
       <td class="num">${p.restarts}</td>
       <td class="num muted">${age(p.createdAt)}</td>
-      <td class="muted">${p.node ?? ""}</td>
+      <td class="muted c-node">${p.node ?? ""}</td>
     </tr>`;
   }
 }

@@ -78,7 +78,7 @@ class GroupRowView extends Component {
       <tr class="group-row" data-group=${group}>
         <td colspan="7"><a class="name" href=${`#/groups/${group}`}>${group}</a>
               <span class="tag">group</span> <span class="muted">${parts.join(" · ")}</span></td>
-        <td class="actions"><a class="button small" href=${`#/groups/${group}`}>Compare</a></td>
+        <td class="group-actions"><a class="button small" href=${`#/groups/${group}`}>Compare</a></td>
       </tr>
     `;
   }
