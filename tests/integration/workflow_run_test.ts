@@ -37,6 +37,10 @@ clusterTest("workflows: kwekash, --param, --dry-run, parallel fan-out over 20 po
         const builtin = await made(["run", "kwekash"]);
         assertEquals(builtin.r.code, 0, builtin.r.stderr);
         assertEquals(builtin.requests, [pods, `${pods}/weka-drive-0/exec`]);
+        // a dry run sends no early list: only the plan's own
+        const dry = await made(["run", "kwekash", "--dry-run"]);
+        assertEquals(dry.r.code, 0, dry.r.stderr);
+        assertEquals(dry.requests, [pods]);
         const prod = await made(["run", "kwekash", "-n", "prod"]);
         assertEquals(prod.r.code, 3, prod.r.stderr);
         assertEquals(prod.requests, ["GET /api/v1/namespaces/prod/pods"]);
