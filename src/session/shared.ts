@@ -7,6 +7,7 @@
 export class Shared {
   private done = new Map<string, Promise<unknown>>();
   private cleanups: (() => Promise<unknown>)[] = [];
+  private fresh = new Map<string, { at: number; p: Promise<unknown> }>();
   /** the group looked the names up already (one list): the replicas need not each ask again */
   namesFree = false;
 
@@ -16,6 +17,18 @@ export class Shared {
       p = fn();
       this.done.set(key, p);
     }
+    return p;
+  }
+
+  /**
+   * What `fn` answered less than `ms` ago, else a new answer: the replicas' periodic reads (the
+   * namespace's events while they wait) become one read per period for the group.
+   */
+  recent<T>(key: string, ms: number, fn: () => Promise<T>): Promise<T> {
+    const hit = this.fresh.get(key);
+    if (hit && Date.now() - hit.at < ms) return hit.p as Promise<T>;
+    const p = fn();
+    this.fresh.set(key, { at: Date.now(), p });
     return p;
   }
 

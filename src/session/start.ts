@@ -13,7 +13,7 @@
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
 import { isAbsolute, join, resolve } from "node:path";
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { CoreV1Event, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { originOf } from "../config/load.ts";
 import { readRepoFile } from "../config/confine.ts";
@@ -752,6 +752,8 @@ export async function waitReady(
     verb: string;
     /** the reporter the steps before already wrote to (its lines are not repeated) */
     phases?: ReturnType<typeof phaseReporter>;
+    /** a group's replicas: their periodic reads of the namespace's events are one */
+    shared?: Shared;
   },
 ): Promise<void> {
   const phases = o.phases ?? phaseReporter(o.io, o.started);
@@ -762,6 +764,16 @@ export async function waitReady(
       timeoutMs: o.timeoutMs,
       signal: o.signal,
       onProgress: (reached, waiting) => phases.report(reached, waiting),
+      ...(o.shared
+        ? {
+          listEvents: () =>
+            o.shared!.recent(
+              `events\0${spec.namespace}`,
+              1500,
+              async () => (await kube.listObjects<CoreV1Event>("events", spec.namespace)).items,
+            ),
+        }
+        : {}),
     });
   } finally {
     phases.done();
@@ -933,7 +945,15 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           return ExitCode.OK;
         }
         await Promise.race([
-          waitReady(kube, spec, { timeoutMs: waitMs, signal, io, started, verb: "start", phases }),
+          waitReady(kube, spec, {
+            timeoutMs: waitMs,
+            signal,
+            io,
+            started,
+            verb: "start",
+            phases,
+            shared: o.shared,
+          }),
           // a local repository goes to the clone container over exec; only its failure ends the wait
           ...(spec.git?.source === "local"
             ? [

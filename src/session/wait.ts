@@ -32,6 +32,8 @@ export interface WaitOptions {
   onProgress?: (reached: Set<Phase>, waiting?: string) => void;
   /** how often events are fetched while waiting (default 2 s) */
   eventsEveryMs?: number;
+  /** how those periodic reads list the namespace's events (a group's replicas share one read) */
+  listEvents?: () => Promise<CoreV1Event[]>;
 }
 
 const RECENT_EVENTS = 8;
@@ -65,9 +67,11 @@ export async function waitForSession(
     else if (v.failure) done.resolve({ failed: v.failure });
     return v;
   };
-  const fetchEvents = async () => {
+  const fetchEvents = async (periodic = false) => {
     try {
-      const all = (await kube.listObjects<CoreV1Event>("events", namespace)).items;
+      const all = periodic && o.listEvents
+        ? await o.listEvents()
+        : (await kube.listObjects<CoreV1Event>("events", namespace)).items;
       events = eventsOf(all, [pod, ...pvcs.values()]);
     } catch { /* events are a nicety; a Role without them still starts sessions */ }
   };
@@ -86,7 +90,7 @@ export async function waitForSession(
   ];
   for (const w of watches) w.catch((e) => done.reject(e));
   const poll = setInterval(async () => {
-    await fetchEvents();
+    await fetchEvents(true);
     if (!ac.signal.aborted) evaluate();
   }, o.eventsEveryMs ?? 2000);
   const timer = setTimeout(() => done.resolve("timeout"), o.timeoutMs);
