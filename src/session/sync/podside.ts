@@ -42,44 +42,58 @@ export interface PodEntry {
 
 const STAT = "stat -c '%s %Y %f %n'";
 
-export const WATCH_SCRIPT = [
-  // it only looks: not activity for a session's idle stop (session/lifetime.ts), nor is what it runs
-  "# kodama-idle-ignore",
-  "export KODAMA_IDLE_IGNORE=1",
-  'cd "$1" 2>/dev/null || exit 97',
-  "d=$(mktemp -d) || exit 95",
-  "trap 'rm -rf \"$d\"' EXIT",
-  "full=$2; tick=$3; git=$4; i=0",
-  'touch "$d/m0"; sleep 1; touch "$d/m1" "$d/m2"',
-  'pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; ' +
-  'else find . \\( -path ./.kodama -o -path ./.git \\) -prune -o "$@"; fi; }',
-  'links() { while IFS= read -r l; do printf \'L %s\\t%s\\n\' "$l" "$(readlink "$l")"; done; }',
-  // a chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
-  // marker (-cnewer); busybox's find has no -cnewer, so what changed in the last minute is listed (-cmin)
-  'if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \\( -newer "$d/m0" -o -cnewer "$d/m0" \\) "$@"; }; ' +
-  'else ch() { pr \\( -newer "$d/m0" -o -cmin -1 \\) "$@"; }; fi',
-  "while :; do",
-  "  if [ $((i % full)) -eq 0 ]; then",
-  "    echo @full || exit 0",
-  `    $(pr_placeholder)`,
-  "  else",
-  "    echo @since || exit 0",
-  `    ch ! -name . -exec ${STAT} {} +`,
-  '    pr -newer "$d/m0" -type f -exec md5sum {} +',
-  '    pr -newer "$d/m0" -type l -print | links',
-  '    pr -newer "$d/m0" -type d -print | while IFS= read -r dir; do',
-  '      echo "D $dir"',
-  `      find "$dir" -mindepth 1 -maxdepth 1 -exec ${STAT} {} +`,
-  "    done",
-  "  fi",
-  "  echo @end || exit 0",
-  '  mv "$d/m1" "$d/m0"; mv "$d/m2" "$d/m1"; touch "$d/m2"',
-  "  i=$((i+1)); sleep $tick",
-  "done",
-].join("\n").replace(
-  "$(pr_placeholder)",
-  `pr ! -name . -exec ${STAT} {} +; pr -type l -print | links`,
-);
+/**
+ * The awk that reads one round's `stat` lines (`%s %Y %f %n`, from the one `find` walk of the round):
+ * it passes them on and writes down, for the round's follow-up, every symlink (its target is read) and,
+ * in a `since` round (mk = the marker's mtime, -1 in a full round), the files to hash and the
+ * directories to list whose mtime is the marker's second or later. The type is the first hex digit of
+ * the raw mode (8 file, 4 directory, a symlink).
+ */
+const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L }
+{ print; t = (length($3) == 4) ? tolower(substr($3, 1, 1)) : ""; n = substr($0, length($1) + length($2) + length($3) + 4)
+  if (t == "a") print n > L
+  else if (mk >= 0 && $2 >= mk) { if (t == "8") print n > F; else if (t == "4") print n > D } }`;
+
+/**
+ * One walk of the tree per round: `find` picks what changed (or everything, in a full round) and `stat`s
+ * it, the awk above sorts the lines, and only what it wrote down costs more processes (md5sum in groups
+ * of 200, a readlink per link, a listing per changed directory). Markers rotate through three files, so
+ * the marker a round compares with is the one touched at the end of the round two before (one `touch`
+ * per round). busybox 1.35's find never runs an `-exec … {} +` inside parentheses, so no walk has one.
+ * A chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
+ * marker (-cnewer); busybox's find has no -cnewer, so what changed in the last minute is listed (-cmin).
+ * It only looks: `kodama-idle-ignore` keeps it from counting as activity for a session's idle stop.
+ */
+export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore
+export KODAMA_IDLE_IGNORE=1
+cd "$1" 2>/dev/null || exit 97
+d=$(mktemp -d) || exit 95
+trap 'rm -rf "$d"' EXIT
+full=$2; tick=$3; git=$4; i=0
+touch "$d/m0"; sleep 1; touch "$d/m1" "$d/m2"
+pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; else find . \( -path ./.kodama -o -path ./.git \) -prune -o "$@"; fi; }
+links() { while IFS= read -r l; do printf 'L %s\t%s\n' "$l" "$(readlink "$l")"; done; }
+sums() { set --; while IFS= read -r f; do set -- "$@" "$f"; if [ $# -ge 200 ]; then md5sum "$@" 2>/dev/null; set --; fi; done; [ $# -eq 0 ] || md5sum "$@" 2>/dev/null; }
+dirs() { while IFS= read -r dir; do echo "D $dir"; find "$dir" -mindepth 1 -maxdepth 1 -exec ${STAT} {} +; done; }
+if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \( -newer "$m" -o -cnewer "$m" \) "$@"; }
+else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
+aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}'; }
+while :; do
+  m="$d/m$(( (i + 1) % 3 ))"
+  if [ $((i % full)) -eq 0 ]; then
+    echo @full || exit 0
+    pr ! -name . -exec ${STAT} {} + | aw -1
+  else
+    echo @since || exit 0
+    ch -exec ${STAT} {} + | aw "$(stat -c %Y "$m")"
+    [ -s "$d/f" ] && sums < "$d/f"
+    [ -s "$d/d" ] && dirs < "$d/d"
+  fi
+  [ -s "$d/l" ] && links < "$d/l"
+  echo @end || exit 0
+  touch "$d/m$((i % 3))"
+  i=$((i+1)); sleep $tick
+done`;
 
 const kindOf = (raw: number): Kind | undefined => {
   const fmt = raw & 0o170000;
@@ -166,7 +180,7 @@ export function mergeRound(
     if (old && old.key === e.key && old.link === e.link) {
       if (!e.hash && old.hash) e.hash = old.hash;
       if (e.hash && old.hash && e.hash !== old.hash) changed.push(p);
-    } else changed.push(p);
+    } else if (!(old?.key === "?" && confirms(old, e))) changed.push(p);
     state.set(p, e);
   };
   if (r.full) {
@@ -194,6 +208,18 @@ export function mergeRound(
   }
   for (const [p, e] of r.entries) put(p, e);
   return changed;
+}
+
+/**
+ * What this process just put in the pod (key `?`: sent, not yet seen) is seen as it was sent: the same
+ * kind and mode, and for a file the same size and md5, for a link the same target. Not a change to plan
+ * for (the next cycle would only agree).
+ */
+function confirms(sent: PodEntry, seen: PodEntry): boolean {
+  if (sent.kind !== seen.kind || sent.mode !== seen.mode) return false;
+  if (seen.kind === "file") return !!seen.hash && seen.hash === sent.hash && seen.size === sent.size;
+  if (seen.kind === "symlink") return seen.link !== undefined && seen.link === sent.link;
+  return true;
 }
 
 /** md5 of pod files (one exec per 500 paths). */

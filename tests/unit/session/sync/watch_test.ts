@@ -1,0 +1,165 @@
+/**
+ * The pod-side change detector (WATCH_SCRIPT) without a cluster, run by the host's sh and tools and by
+ * busybox's applets only: its rounds, merged as the sync loop merges them, follow creates, edits (with
+ * the new md5), deletes, chmods and symlinks; and an idle round walks the tree once (one `find`, counted
+ * by a shim in front of the real one), not once per question.
+ */
+import { assert, assertEquals } from "@std/assert";
+import { mergeRound, parseRound, type PodEntry, WATCH_SCRIPT } from "../../../../src/session/sync/podside.ts";
+import { hashBytes } from "../../../../src/session/sync/ancestor.ts";
+
+const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+const APPLETS = [
+  "sh",
+  "find",
+  "stat",
+  "awk",
+  "md5sum",
+  "readlink",
+  "mktemp",
+  "touch",
+  "sleep",
+  "rm",
+  "printf",
+];
+type Shell = "host" | "busybox";
+const SHELLS: Shell[] = BUSYBOX ? ["host", "busybox"] : ["host"];
+
+/** A PATH whose `find` logs each run (one line) to `log` before running the real one. */
+async function shimPath(shell: Shell, log: string): Promise<{ sh: string; path: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-watch-bin-" });
+  let realFind = "/usr/bin/find";
+  if (shell === "busybox") {
+    for (const a of APPLETS) if (a !== "find") await Deno.symlink(BUSYBOX!, `${dir}/${a}`);
+    await Deno.symlink(BUSYBOX!, `${dir}/busybox`);
+    realFind = `${dir}/busybox find`;
+  }
+  await Deno.writeTextFile(
+    `${dir}/find`,
+    `#!${shell === "busybox" ? `${dir}/sh` : "/bin/sh"}\necho x >> '${log}'\nexec ${realFind} "$@"\n`,
+  );
+  await Deno.chmod(`${dir}/find`, 0o755);
+  return shell === "busybox"
+    ? { sh: `${dir}/sh`, path: dir }
+    : { sh: "/bin/sh", path: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` };
+}
+
+class Watch {
+  state = new Map<string, PodEntry>();
+  rounds = 0;
+  #child: Deno.ChildProcess;
+  #done: Promise<void>;
+  constructor(sh: string, path: string, root: string, full: number) {
+    const child = this.#child = new Deno.Command(sh, {
+      args: ["-c", WATCH_SCRIPT, "sh", root, String(full), "0.2", "0"],
+      env: { PATH: path },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#done = (async () => {
+      let buf = "", lines: string[] = [], isFull = false;
+      for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += c;
+        let nl;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === "@full" || line === "@since") [isFull, lines] = [line === "@full", []];
+          else if (line === "@end") {
+            mergeRound(this.state, parseRound(lines, isFull));
+            this.rounds++;
+          } else lines.push(line);
+        }
+      }
+    })();
+  }
+  /** Wait (generously) until `ok` holds for the merged state. */
+  async until(what: string, ok: (s: Map<string, PodEntry>) => boolean): Promise<void> {
+    const end = Date.now() + 60_000;
+    while (!ok(this.state)) {
+      if (Date.now() > end) throw new Error(`the watcher never saw: ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  async rounds_(n: number): Promise<void> {
+    const want = this.rounds + n;
+    await this.until(`${n} more rounds`, () => this.rounds >= want);
+  }
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill();
+    } catch { /* gone */ }
+    await this.#done.catch(() => {});
+    await this.#child.status;
+  }
+}
+
+for (const shell of SHELLS) {
+  Deno.test({
+    name: `watcher (${shell}): rounds follow create, edit, delete, chmod, symlink; an idle round walks once`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const root = await Deno.makeTempDir({ prefix: "kodama-watch-" });
+      const log = `${root}.finds`;
+      const { sh, path } = await shimPath(shell, log);
+      await Deno.mkdir(`${root}/src/deep`, { recursive: true });
+      await Deno.writeTextFile(`${root}/src/a.txt`, "a\n");
+      await Deno.writeTextFile(`${root}/src/deep/b.txt`, "b\n");
+      await Deno.mkdir(`${root}/.git`);
+      await Deno.writeTextFile(`${root}/.git/HEAD`, "ref\n");
+      const w = new Watch(sh, path, root, 1000);
+      try {
+        await w.until("the first listing", (s) => s.has("src/deep/b.txt"));
+        assertEquals(w.state.get("src/a.txt")?.kind, "file");
+        assertEquals(w.state.get("src/deep")?.kind, "dir");
+        assert(![...w.state.keys()].some((p) => p.startsWith(".git")), "`.git` is not looked into");
+
+        const text = "created in the pod\n";
+        await Deno.writeTextFile(`${root}/src/new.txt`, text);
+        await w.until(
+          "a new file with its md5",
+          (s) => s.get("src/new.txt")?.hash === hashBytes(new TextEncoder().encode(text)),
+        );
+
+        await Deno.writeTextFile(`${root}/src/a.txt`, "edited, longer\n");
+        const h = hashBytes(new TextEncoder().encode("edited, longer\n"));
+        await w.until(
+          "an edit with its new md5",
+          (s) => s.get("src/a.txt")?.hash === h && s.get("src/a.txt")?.size === 15,
+        );
+
+        await Deno.remove(`${root}/src/deep/b.txt`);
+        await w.until("a delete", (s) => !s.has("src/deep/b.txt"));
+
+        await Deno.chmod(`${root}/src/new.txt`, 0o700);
+        await w.until("a chmod", (s) => s.get("src/new.txt")?.mode === 0o700);
+
+        await Deno.symlink("a.txt", `${root}/src/link`);
+        await w.until("a symlink with its target", (s) => s.get("src/link")?.link === "a.txt");
+
+        // idle: one walk (one `find`) per round
+        await w.rounds_(2);
+        await Deno.writeTextFile(log, "");
+        const before = w.rounds;
+        await w.rounds_(5);
+        const finds = (await Deno.readTextFile(log)).split("\n").filter(Boolean).length;
+        const rounds = w.rounds - before;
+        assert(
+          finds <= rounds + 1,
+          `${finds} find runs over ${rounds} idle rounds: more than one walk a round`,
+        );
+      } finally {
+        await w.stop();
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+        await Deno.remove(log).catch(() => {});
+      }
+    },
+  });
+}
