@@ -12,6 +12,7 @@
  *
  *   deno run -A bench/sync.ts [--runs 3] [--files 5000] [--mb 100] [--saves 100] [--idle 60]
  *                             [--kubeconfig PATH --context CTX --namespace NS --image IMAGE]
+ *                             [--parts initial,latency,burst,idle]   (the parts to run; all by default)
  *
  * Without --kubeconfig it starts the Kubernetes API test server. Targets: kodama >= 5x faster than
  * kubectl cp, within 1.5x of raw tar over exec, p95 < 300 ms, idle CPU < 1%.
@@ -33,6 +34,8 @@ interface Opts {
   context: string;
   namespace: string;
   image: string;
+  /** the parts to run (all by default): initial, latency, burst, idle */
+  parts: Set<string>;
 }
 
 /** A deterministic pseudo-random byte source (xorshift), so every run sends the same tree. */
@@ -151,7 +154,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     for (const k of STREAMS) times[`streams_${k}`] = [];
     const exec =
       `${KUBECTL} --kubeconfig ${kubeconfig} --context ${o.context} -n ${o.namespace} exec -i ${pod} -c session --`;
-    for (let i = 0; i < o.runs; i++) {
+    for (let i = 0; i < (o.parts.has("initial") ? o.runs : 0); i++) {
       // the parallel-stream curve (KODAMA_SYNC_STREAMS); the default (1) is the `kodama` column
       for (const k of STREAMS) {
         await clean();
@@ -179,147 +182,151 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       );
     }
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-    lines.push(
-      `initial sync (median of ${o.runs}): kodama sync push ${fmtMs(m.kodama)}, kubectl cp ${
-        fmtMs(m.kubectl_cp)
-      }, tar | kubectl exec -i tar x ${fmtMs(m.tar_exec)}, with gzip ${fmtMs(m.tar_gzip_exec)}`,
-      `  kubectl cp / kodama = ${(m.kubectl_cp / m.kodama).toFixed(2)}x faster (target >= 1.5x)`,
-      `  streams (kubectl cp / kodama): ${
-        STREAMS.map((k) =>
-          `${k}: ${fmtMs(m[`streams_${k}`])} ${(m.kubectl_cp / m[`streams_${k}`]).toFixed(2)}x`
-        )
-          .join(", ")
-      }`,
-      `  kodama / raw tar over exec = ${(m.kodama / m.tar_exec).toFixed(2)} (target <= 1.5)`,
-      `  gzip / raw tar over exec = ${
-        (m.tar_gzip_exec / m.tar_exec).toFixed(2)
-      } (above 1: compressing costs more than it saves)`,
-    );
+    if (o.parts.has("initial")) {
+      lines.push(
+        `initial sync (median of ${o.runs}): kodama sync push ${fmtMs(m.kodama)}, kubectl cp ${
+          fmtMs(m.kubectl_cp)
+        }, tar | kubectl exec -i tar x ${fmtMs(m.tar_exec)}, with gzip ${fmtMs(m.tar_gzip_exec)}`,
+        `  kubectl cp / kodama = ${(m.kubectl_cp / m.kodama).toFixed(2)}x faster (target >= 1.5x)`,
+        `  streams (kubectl cp / kodama): ${
+          STREAMS.map((k) =>
+            `${k}: ${fmtMs(m[`streams_${k}`])} ${(m.kubectl_cp / m[`streams_${k}`]).toFixed(2)}x`
+          )
+            .join(", ")
+        }`,
+        `  kodama / raw tar over exec = ${(m.kodama / m.tar_exec).toFixed(2)} (target <= 1.5)`,
+        `  gzip / raw tar over exec = ${
+          (m.tar_gzip_exec / m.tar_exec).toFixed(2)
+        } (above 1: compressing costs more than it saves)`,
+      );
+    }
 
     // save-to-present latency, with the background sync running
     await clean();
     await kodama(["sync", "push", name, tree, "--full"]);
     await kodama(["sync", "start", name]);
     await Deno.mkdir(join(tree, "lat"));
-    const watcher = new Deno.Command(KUBECTL, {
-      args: [
-        "--kubeconfig",
-        kubeconfig,
-        ...g,
-        "exec",
-        pod,
-        "-c",
-        "session",
-        "--",
-        "sh",
-        "-c",
-        `cd /workspace && i=0; while [ $i -lt ${o.saves} ]; do while [ ! -f lat/f$i.txt ]; do sleep 0.005; done; echo $i; i=$((i+1)); done`,
-      ],
-      env,
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const reader = watcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    const nextLine = async () => {
-      while (!buf.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("the pod watcher ended");
-        buf += value;
+    if (o.parts.has("latency")) {
+      const watcher = new Deno.Command(KUBECTL, {
+        args: [
+          "--kubeconfig",
+          kubeconfig,
+          ...g,
+          "exec",
+          pod,
+          "-c",
+          "session",
+          "--",
+          "sh",
+          "-c",
+          `cd /workspace && i=0; while [ $i -lt ${o.saves} ]; do while [ ! -f lat/f$i.txt ]; do sleep 0.005; done; echo $i; i=$((i+1)); done`,
+        ],
+        env,
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = watcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      const nextLine = async () => {
+        while (!buf.includes("\n")) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error("the pod watcher ended");
+          buf += value;
+        }
+        const i = buf.indexOf("\n");
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return line;
+      };
+      await new Promise((r) => setTimeout(r, 1000)); // the watcher is polling
+      const lat: number[] = [];
+      for (let i = 0; i < o.saves; i++) {
+        const t0 = performance.now();
+        await Deno.writeTextFile(join(tree, "lat", `f${i}.txt`), `save ${i}\n`);
+        const got = await nextLine();
+        lat.push(performance.now() - t0);
+        if (got !== String(i)) throw new Error(`watcher said ${got}, expected ${i}`);
+        await new Promise((r) => setTimeout(r, 20 + (i % 5) * 20)); // typing between saves
       }
-      const i = buf.indexOf("\n");
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      return line;
-    };
-    await new Promise((r) => setTimeout(r, 1000)); // the watcher is polling
-    const lat: number[] = [];
-    for (let i = 0; i < o.saves; i++) {
-      const t0 = performance.now();
-      await Deno.writeTextFile(join(tree, "lat", `f${i}.txt`), `save ${i}\n`);
-      const got = await nextLine();
-      lat.push(performance.now() - t0);
-      if (got !== String(i)) throw new Error(`watcher said ${got}, expected ${i}`);
-      await new Promise((r) => setTimeout(r, 20 + (i % 5) * 20)); // typing between saves
-    }
-    await watcher.status;
-    lines.push(
-      `save-to-present latency over ${o.saves} saves: p50 ${fmtMs(median(lat))}, p95 ${
-        fmtMs(percentile(lat, 95))
-      }, max ${fmtMs(Math.max(...lat))} (target p95 < 300 ms)`,
-    );
+      await watcher.status;
+      lines.push(
+        `save-to-present latency over ${o.saves} saves: p50 ${fmtMs(median(lat))}, p95 ${
+          fmtMs(percentile(lat, 95))
+        }, max ${fmtMs(Math.max(...lat))} (target p95 < 300 ms)`,
+      );
 
-    // pod -> local: a save in the pod (one kept-open exec writes a file per line it reads) until the
-    // file is here (polled every 5 ms)
-    const writer = new Deno.Command(KUBECTL, {
-      args: [
-        "--kubeconfig",
-        kubeconfig,
-        ...g,
-        "exec",
-        "-i",
-        pod,
-        "-c",
-        "session",
-        "--",
-        "sh",
-        "-c",
-        `cd /workspace && while read i; do echo "pod $i" > lat/p$i.txt; done`,
-      ],
-      env,
-      stdin: "piped",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const ww = writer.stdin.getWriter();
-    const back: number[] = [];
-    for (let i = 0; i < o.saves; i++) {
-      const t0 = performance.now();
-      await ww.write(new TextEncoder().encode(`${i}\n`));
-      const f = join(tree, "lat", `p${i}.txt`);
-      const end = t0 + 60_000;
-      while (!(await Deno.readTextFile(f).then((t) => t === `pod ${i}\n`, () => false))) {
-        if (performance.now() > end) throw new Error(`p${i}.txt never came back`);
-        await new Promise((r) => setTimeout(r, 5));
+      // pod -> local: a save in the pod (one kept-open exec writes a file per line it reads) until the
+      // file is here (polled every 5 ms)
+      const writer = new Deno.Command(KUBECTL, {
+        args: [
+          "--kubeconfig",
+          kubeconfig,
+          ...g,
+          "exec",
+          "-i",
+          pod,
+          "-c",
+          "session",
+          "--",
+          "sh",
+          "-c",
+          `cd /workspace && while read i; do echo "pod $i" > lat/p$i.txt; done`,
+        ],
+        env,
+        stdin: "piped",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const ww = writer.stdin.getWriter();
+      const back: number[] = [];
+      for (let i = 0; i < o.saves; i++) {
+        const t0 = performance.now();
+        await ww.write(new TextEncoder().encode(`${i}\n`));
+        const f = join(tree, "lat", `p${i}.txt`);
+        const end = t0 + 60_000;
+        while (!(await Deno.readTextFile(f).then((t) => t === `pod ${i}\n`, () => false))) {
+          if (performance.now() > end) throw new Error(`p${i}.txt never came back`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        back.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20 + (i % 5) * 20));
       }
-      back.push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 20 + (i % 5) * 20));
+      await ww.close();
+      await writer.status;
+      lines.push(
+        `pod -> local save-to-present over ${o.saves} saves: p50 ${fmtMs(median(back))}, p95 ${
+          fmtMs(percentile(back, 95))
+        }, max ${fmtMs(Math.max(...back))} (target p95 <= 1 s)`,
+      );
     }
-    await ww.close();
-    await writer.status;
-    lines.push(
-      `pod -> local save-to-present over ${o.saves} saves: p50 ${fmtMs(median(back))}, p95 ${
-        fmtMs(percentile(back, 95))
-      }, max ${fmtMs(Math.max(...back))} (target p95 <= 1 s)`,
-    );
-
-    // a burst of 10,000 small files with the background sync running, until all are in the pod, against
-    // kubectl cp of the same directory (the pod-side apply must be batched: not one process per file)
-    const burst = join(tree, "burst");
-    await Deno.mkdir(burst);
-    const nBurst = 10_000;
-    const tb = performance.now();
-    for (let d = 0; d < 100; d++) {
-      await Deno.mkdir(join(burst, `d${d}`));
-      for (let i = 0; i < nBurst / 100; i++) {
-        await Deno.writeTextFile(join(burst, `d${d}`, `f${i}.txt`), `${d} ${i}\n`);
+    if (o.parts.has("burst")) {
+      // a burst of 10,000 small files with the background sync running, until all are in the pod, against
+      // kubectl cp of the same directory (the pod-side apply must be batched: not one process per file)
+      const burst = join(tree, "burst");
+      await Deno.mkdir(burst);
+      const nBurst = 10_000;
+      const tb = performance.now();
+      for (let d = 0; d < 100; d++) {
+        await Deno.mkdir(join(burst, `d${d}`));
+        for (let i = 0; i < nBurst / 100; i++) {
+          await Deno.writeTextFile(join(burst, `d${d}`, `f${i}.txt`), `${d} ${i}\n`);
+        }
       }
+      for (;;) {
+        const n = Number((await inPod("find /workspace/burst -type f 2>/dev/null | wc -l")).trim());
+        if (n >= nBurst) break;
+        if (performance.now() - tb > 600_000) throw new Error(`the burst stalled at ${n} files`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const burstMs = performance.now() - tb;
+      await inPod("mkdir -p /workspace/kcb");
+      const cpBurst = await timed(() => kubectl(["cp", burst, `${pod}:/workspace/kcb`, "-c", "session"]));
+      lines.push(
+        `burst of ${nBurst} files by the background sync (write to all in the pod): ${fmtMs(burstMs)}; ` +
+          `kubectl cp of the same: ${fmtMs(cpBurst)} (${(cpBurst / burstMs).toFixed(2)}x)`,
+      );
+      await inPod("rm -rf /workspace/kcb");
     }
-    for (;;) {
-      const n = Number((await inPod("find /workspace/burst -type f 2>/dev/null | wc -l")).trim());
-      if (n >= nBurst) break;
-      if (performance.now() - tb > 600_000) throw new Error(`the burst stalled at ${n} files`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const burstMs = performance.now() - tb;
-    await inPod("mkdir -p /workspace/kcb");
-    const cpBurst = await timed(() => kubectl(["cp", burst, `${pod}:/workspace/kcb`, "-c", "session"]));
-    lines.push(
-      `burst of ${nBurst} files by the background sync (write to all in the pod): ${fmtMs(burstMs)}; ` +
-        `kubectl cp of the same: ${fmtMs(cpBurst)} (${(cpBurst / burstMs).toFixed(2)}x)`,
-    );
-    await inPod("rm -rf /workspace/kcb");
-
     // the pod-side watcher's CPU (its sh with the finds and stats it ran, from /proc in the pod)
     const podCpu = async () => {
       const out = await inPod(
@@ -330,30 +337,32 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       return v.length ? v.reduce((a, b) => a + b, 0) : undefined;
     };
 
-    // idle CPU of the background sync
-    const status = JSON.parse(await Deno.readTextFile(join(home, "sync", name, "status.json")));
-    const pid = status.pid as number;
-    // the last batch's bookkeeping is done, and busybox's `-cmin -1` no longer lists the burst
-    await new Promise((r) => setTimeout(r, 62_000));
-    const t0 = ticks(pid);
-    const p0 = await podCpu();
-    const w0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.idle * 1000));
-    const cpuS = (ticks(pid) - t0) / 100;
-    const p1 = await podCpu();
-    const wallS = (performance.now() - w0) / 1000;
-    lines.push(
-      p0 !== undefined && p1 !== undefined
-        ? `pod-side watcher CPU over ${o.idle} s idle on a ${o.files + 10_000 + 2 * o.saves}-file tree: ${
-          (((p1 - p0) / 100 / wallS) * 100).toFixed(2)
-        }% of one core (target < 2%)`
-        : "pod-side watcher CPU: not measurable here (no /proc in the pod)",
-    );
-    lines.push(
-      `background sync idle CPU over ${o.idle} s: ${((cpuS / wallS) * 100).toFixed(3)}% (${
-        (cpuS * 1000).toFixed(0)
-      } ms CPU; target < 1%)`,
-    );
+    if (o.parts.has("idle")) {
+      // idle CPU of the background sync
+      const status = JSON.parse(await Deno.readTextFile(join(home, "sync", name, "status.json")));
+      const pid = status.pid as number;
+      // the last batch's bookkeeping is done, and busybox's `-cmin -1` no longer lists the burst
+      await new Promise((r) => setTimeout(r, 62_000));
+      const t0 = ticks(pid);
+      const p0 = await podCpu();
+      const w0 = performance.now();
+      await new Promise((r) => setTimeout(r, o.idle * 1000));
+      const cpuS = (ticks(pid) - t0) / 100;
+      const p1 = await podCpu();
+      const wallS = (performance.now() - w0) / 1000;
+      lines.push(
+        p0 !== undefined && p1 !== undefined
+          ? `pod-side watcher CPU over ${o.idle} s idle on a ${o.files + 10_000 + 2 * o.saves}-file tree: ${
+            (((p1 - p0) / 100 / wallS) * 100).toFixed(2)
+          }% of one core (target < 2%)`
+          : "pod-side watcher CPU: not measurable here (no /proc in the pod)",
+      );
+      lines.push(
+        `background sync idle CPU over ${o.idle} s: ${((cpuS / wallS) * 100).toFixed(3)}% (${
+          (cpuS * 1000).toFixed(0)
+        } ms CPU; target < 1%)`,
+      );
+    }
     await kodama(["sync", "stop", name]);
   } finally {
     await kodama(["delete", name, "--force", "--purge"]).catch(() => {});
@@ -377,6 +386,7 @@ export function parseSyncArgs(args: string[]): Opts {
       context: { type: "string" },
       namespace: { type: "string" },
       image: { type: "string", default: "busybox:1.36" },
+      parts: { type: "string", default: "initial,latency,burst,idle" },
     },
   });
   return {
@@ -389,6 +399,7 @@ export function parseSyncArgs(args: string[]): Opts {
     context: values.context ?? "admin",
     namespace: values.namespace ?? "default",
     image: values.image,
+    parts: new Set(values.parts.split(",")),
   };
 }
 

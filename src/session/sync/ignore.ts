@@ -92,6 +92,8 @@ export class IgnoreRules {
   readonly #ignorecase: boolean;
   /** directories whose listing the walk saw: which pattern files they hold (no failed reads for the rest) */
   readonly #listed = new Map<string, { gitignore: boolean; kodamaignore: boolean }>();
+  /** ignoredPath's answers (`d:` or `f:` + path) until a pattern file changes: a sync cycle asks again for every path */
+  readonly #answers = new Map<string, boolean>();
 
   constructor(root: string, o: IgnoreOptions) {
     this.#root = root;
@@ -139,12 +141,14 @@ export class IgnoreRules {
   forget(dir: string): void {
     this.#levels.delete(dir);
     this.#listed.delete(dir);
+    this.#answers.clear();
   }
 
   /** Forget every cached pattern file. */
   reset(): void {
     this.#levels.clear();
     this.#listed.clear();
+    this.#answers.clear();
   }
 
   /** Is a pattern file (one whose change alters the rules)? */
@@ -181,10 +185,13 @@ export class IgnoreRules {
 
   /** Is `rel` left out, itself or through an ignored parent directory? */
   ignoredPath(rel: string, isDir: boolean): boolean {
-    const parts = rel.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      if (this.ignoredHere(parts.slice(0, i).join("/"), true)) return true;
-    }
-    return this.ignoredHere(rel, isDir);
+    const k = (isDir ? "d:" : "f:") + rel;
+    const hit = this.#answers.get(k);
+    if (hit !== undefined) return hit;
+    const slash = rel.lastIndexOf("/");
+    const v = (slash > 0 && this.ignoredPath(rel.slice(0, slash), true)) || this.ignoredHere(rel, isDir);
+    if (this.#answers.size > 200_000) this.#answers.clear();
+    this.#answers.set(k, v);
+    return v;
   }
 }

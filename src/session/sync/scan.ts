@@ -185,15 +185,20 @@ export interface ScanOptions {
  * their contents; the map's order is the walk's order.
  */
 export function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}): Promise<Tree> {
+  return Promise.resolve(scanTreeSync(root, rules, o));
+}
+
+/** scanTree, synchronously. */
+export function scanTreeSync(root: string, rules: IgnoreRules, o: ScanOptions = {}): Tree {
   const out: Tree = new Map();
   const start = o.under ?? "";
   const fs = o.fs ?? Deno;
   if (start) {
-    if (rules.ignoredPath(start, true)) return Promise.resolve(out);
+    if (rules.ignoredPath(start, true)) return out;
     const e = statPathSync(root, start, fs);
-    if (!e) return Promise.resolve(out);
+    if (!e) return out;
     out.set(start, e);
-    if (e.kind !== "dir") return Promise.resolve(out);
+    if (e.kind !== "dir") return out;
   }
   const walk = (dir: string): void => {
     const names: string[] = [];
@@ -215,7 +220,66 @@ export function scanTree(root: string, rules: IgnoreRules, o: ScanOptions = {}):
     for (const s of subdirs) walk(s);
   };
   walk(start);
-  return Promise.resolve(out);
+  return out;
+}
+
+/**
+ * Bring a scanned `tree` up to date for the paths a file watcher named (root-relative), without walking
+ * the rest: each path is looked at again from the nearest directory the tree holds. A path now absent or
+ * ignored leaves the tree with everything below it; a directory that is new there (or another one, by
+ * inode, after a rename) is walked; one that stays is only re-stat-ed (its children have events of their
+ * own). Returns how many paths were looked at. In place.
+ */
+export function updateTree(
+  tree: Tree,
+  root: string,
+  rules: IgnoreRules,
+  rels: Iterable<string>,
+  fs: ScanFs = Deno,
+): number {
+  const drop = (p: string) => {
+    const was = tree.get(p);
+    tree.delete(p);
+    if (was?.kind !== "dir") return;
+    const pre = p + "/";
+    for (const q of tree.keys()) if (q.startsWith(pre)) tree.delete(q);
+  };
+  // shallow first: a directory walked covers the events below it
+  const list = [...new Set(rels)].filter((r) => r && !r.startsWith("..")).sort((a, b) =>
+    a.split("/").length - b.split("/").length
+  );
+  const walked: string[] = [];
+  let looked = 0;
+  for (const rel of list) {
+    if (walked.some((w) => rel === w || rel.startsWith(w + "/"))) continue;
+    // from the nearest directory the tree knows: a path below a directory it does not know yet is that
+    // directory's walk
+    const parts = rel.split("/");
+    let i = parts.length - 1;
+    while (i > 0 && tree.get(parts.slice(0, i).join("/"))?.kind !== "dir") i--;
+    const p = parts.slice(0, i + 1).join("/");
+    if (walked.some((w) => p === w || p.startsWith(w + "/"))) continue;
+    looked++;
+    const e = statPathSync(root, p, fs);
+    if (!e || rules.ignoredPath(p, e.kind === "dir")) {
+      drop(p);
+      continue;
+    }
+    const old = tree.get(p);
+    if (e.kind !== "dir") {
+      if (old?.kind === "dir") drop(p);
+      tree.set(p, e);
+      continue;
+    }
+    if (old?.kind === "dir" && old.ino === e.ino && old.dev === e.dev && p === rel) {
+      tree.set(p, e);
+      continue;
+    }
+    drop(p);
+    for (const [q, qe] of scanTreeSync(root, rules, { under: p, fs })) tree.set(q, qe);
+    walked.push(p);
+  }
+  return looked;
 }
 
 /** Same content as far as sync can tell without reading it (size, mtime, mode, kind, link). */

@@ -65,10 +65,11 @@ import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
 import { streamOf } from "./batch.ts";
 import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
-import { type Entry, gitExecutables, scanTree } from "./scan.ts";
+import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 
 export const TMP_PREFIX = ".kodama-pull-";
+const TRACE = !!Deno.env.get("KODAMA_SYNC_TRACE");
 
 export interface Conflict {
   path: string;
@@ -83,6 +84,8 @@ export interface CycleResult {
   skipped: number;
   conflicts: Conflict[];
   kept: string[];
+  /** the paths the plan moved or deleted, either way (done or not): a kept local tree looks at them again */
+  paths: string[];
 }
 
 /** What one cycle needs besides the trees. */
@@ -108,6 +111,12 @@ export interface CycleContext {
   clearDirs?: boolean;
   /** how the local disk folds names (probeFolding of the root): names that fold together conflict */
   folding?: Folding;
+  /** the local tree now (the loop keeps one up to date from its file watcher); default: a full scan */
+  localTree?: () => Tree;
+  /** the ancestor as the caller holds it (default: read from disk) */
+  ancestor?: Ancestor;
+  /** keep the new ancestor (default: written to disk before the cycle ends) */
+  storeAncestor?: (a: Ancestor) => void;
   /** the plan as made (for `sync pull --dry-run`): nothing is applied when this returns false */
   onPlan?: (plan: Action[], anc: Ancestor, local: SnapTree, pod: SnapTree) => boolean;
 }
@@ -122,8 +131,9 @@ export async function localSnaps(
   anc: Ancestor,
   memo: Map<string, [string, string]>,
   plat: Platform = hostPlatform(),
+  scanned?: Tree,
 ): Promise<{ snaps: SnapTree; entries: Map<string, Entry> }> {
-  const tree = await scanTree(root, rules);
+  const tree = scanned ?? await scanTree(root, rules);
   // Windows keeps no modes: a path's mode is the ancestor's (what both sides last agreed on), else git's
   // executable bit, else 0644/0755 — so the OS's 0666 never reads as a chmod, nor reaches the pod
   const unix = hasUnixModes(plat);
@@ -167,6 +177,17 @@ export async function localSnaps(
   return { snaps, entries };
 }
 
+/** pulledPathProblem's verdicts (a pure function of the name on this OS): each cycle asks for every pod path. */
+const namesOk = new Map<string, boolean>();
+function nameOk(p: string): boolean {
+  let v = namesOk.get(p);
+  if (v === undefined) {
+    if (namesOk.size > 200_000) namesOk.clear();
+    namesOk.set(p, v = !pulledPathProblem(p));
+  }
+  return v;
+}
+
 /** The pod tree as the planner compares it; files whose hash is unknown are hashed in the pod. */
 export async function podSnaps(
   kube: Kube,
@@ -180,7 +201,7 @@ export async function podSnaps(
   const pod = new Map(podIn);
   const want: string[] = [];
   const usable = (p: string, e: PodEntry) =>
-    !rules.ignoredPath(p, e.kind === "dir") && !pulledPathProblem(p) &&
+    !rules.ignoredPath(p, e.kind === "dir") && nameOk(p) &&
     !p.slice(p.lastIndexOf("/") + 1).startsWith(TMP_PREFIX);
   for (const [p, e] of pod) {
     if (e.kind !== "file" || e.hash || !usable(p, e)) continue;
@@ -413,15 +434,21 @@ async function writeLocal(
 export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const { c, rules, kube } = x;
   const where = { root: c.root, workdir: c.workdir };
-  const anc = await loadAncestor(c.name, where, x.home);
+  const anc = x.ancestor ?? await loadAncestor(c.name, where, x.home);
   const unknown = new Set<string>();
+  // KODAMA_SYNC_TRACE=1: each cycle's phases (ms since its start) go to the sync log
+  const t0 = performance.now();
+  const tr: string[] = [];
+  const mark = (w: string) => tr.push(`${w} ${(performance.now() - t0).toFixed(0)}`);
   const [{ snaps: local, entries }, pod] = await Promise.all([
-    localSnaps(c.root, rules, anc, x.memo),
+    localSnaps(c.root, rules, anc, x.memo, hostPlatform(), x.localTree?.()),
     podSnaps(kube, c, rules, x.pod, anc, unknown),
   ]);
   // a pod file whose content is not known this cycle is left out of the plan on every side
   const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
+  mark("snaps");
   let plan = planSync(known(anc), known(local), pod, x.mode);
+  mark("plan");
   const f = x.folding;
   if (f && (f.caseInsensitive || f.normalizing)) {
     plan = orderActions(foldConflicts(plan, known(local), pod, known(anc), (n) => foldName(n, f)));
@@ -463,7 +490,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
     );
   }
   if (x.onPlan && !x.onPlan(plan, anc, local, pod)) {
-    return { toPod: 0, toLocal: 0, skipped: 0, conflicts: [], kept: [] };
+    return { toPod: 0, toLocal: 0, skipped: 0, conflicts: [], kept: [], paths: [] };
   }
   const done = new Set<Action>();
   const stamp = new Date().toISOString().replaceAll(":", "-");
@@ -550,6 +577,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       }
       out = new TextDecoder().decode(concatBytes(parts));
     }
+    mark("applied");
     const skipped = parseApplyOutput(out);
     for (const p of stream.dropped) skipped.add(p);
     const sent = new Set(ops.map((o) => o.path));
@@ -671,7 +699,13 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   for (const p of [...next.keys()]) {
     if (!unknown.has(p) && !local.has(p) && !pod.has(p) && !planned.has(p)) next.delete(p);
   }
-  await saveAncestor(c.name, where, next, x.home);
+  mark("local");
+  if (x.storeAncestor) x.storeAncestor(next);
+  else await saveAncestor(c.name, where, next, x.home);
+  mark("anc");
+  if (TRACE) {
+    x.log?.(`trace ${plan.filter((a) => a.op !== "agree").length}: ${tr.join(", ")}`);
+  }
   const conflicts: Conflict[] = plan.filter((a) => a.op === "conflict").map((a) => {
     const k = a as Extract<Action, { op: "conflict" }>;
     return {
@@ -696,13 +730,22 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
     );
   }
   const moving = plan.filter((a) => a.op === "copy" || a.op === "delete");
-  return { toPod, toLocal, skipped: moving.length - done.size + unknown.size, conflicts, kept };
+  return {
+    toPod,
+    toLocal,
+    skipped: moving.length - done.size + unknown.size,
+    conflicts,
+    kept,
+    paths: moving.map((a) => a.path),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // the loop
 
 export const QUIET_MS = 15;
+/** the loop walks the whole local tree again when its last walk is older than this (a lost event's backstop) */
+export const LOCAL_RESCAN_MS = 60_000;
 export const TICK_S = 0.5;
 /** a full listing every this many ticks (catches a chmod or an mtime-preserving copy in the pod) */
 export const FULL_EVERY = 20;
@@ -755,6 +798,24 @@ export class TwoWayLoop {
   #known = new Set<string>();
   /** paths this process changed in the pod, and when: a watcher round begun before that is stale for them */
   #touched = new Map<string, number>();
+  /**
+   * The local tree, kept up to date from the file watcher: a cycle looks again only at the paths named by
+   * events since the last one (and those the last cycle moved), and walks everything at the start, after
+   * a failure, when an ignore file changed, when the watcher asks for it, and at most every
+   * LOCAL_RESCAN_MS.
+   */
+  #tree?: Tree;
+  #events = new Set<string>();
+  #rescan = true;
+  #scannedAt = 0;
+  /**
+   * The ancestor: read once, then kept here; each cycle's is written in the background, in order (the
+   * newest replaces one not yet written). One on disk older than what was applied is the state of a
+   * process killed between a batch and its ancestor write: the next run finds both sides agreeing.
+   */
+  #anc?: Ancestor;
+  #ancDirty = false;
+  #ancWriting?: Promise<void>;
   readonly #rules: IgnoreRules;
 
   constructor(private kube: Kube, private c: SyncConfig, private h: LoopHooks) {
@@ -782,9 +843,55 @@ export class TwoWayLoop {
     const top = rel.split("/", 1)[0];
     if (top === ".kodama") return;
     if (rel.slice(rel.lastIndexOf("/") + 1).startsWith(TMP_PREFIX)) return;
-    if (IgnoreRules.isPatternFile(rel)) this.#rules.reset();
+    if (IgnoreRules.isPatternFile(rel)) {
+      this.#rules.reset();
+      this.#rescan = true;
+    }
     if (top === ".git" && rel !== ".git/info/exclude") return;
+    if (TRACE) this.h.log(`event ${rel}`);
+    this.#events.add(rel);
     this.#poke();
+  }
+
+  #localTree(): Tree {
+    if (
+      !this.#tree || this.#rescan || Date.now() - this.#scannedAt > LOCAL_RESCAN_MS ||
+      this.#events.size > this.#tree.size
+    ) {
+      this.#rescan = false;
+      this.#events.clear();
+      this.#tree = scanTreeSync(this.c.root, this.#rules);
+      this.#scannedAt = Date.now();
+    } else if (this.#events.size) {
+      const paths = [...this.#events];
+      this.#events.clear();
+      updateTree(this.#tree, this.c.root, this.#rules, paths);
+    }
+    return this.#tree;
+  }
+
+  #storeAncestor(a: Ancestor): void {
+    this.#anc = a;
+    this.#ancDirty = true;
+    this.#ancWriting ??= (async () => {
+      try {
+        while (this.#ancDirty) {
+          this.#ancDirty = false;
+          // never made again once the session's sync directory is gone (deleted here)
+          if (!(await Deno.lstat(paths(this.c.name, this.h.home).dir).then(() => true, () => false))) break;
+          await saveAncestor(
+            this.c.name,
+            { root: this.c.root, workdir: this.c.workdir },
+            this.#anc!,
+            this.h.home,
+          );
+        }
+      } catch (e) {
+        this.h.log(`could not write the ancestor: ${(e as Error).message}`);
+      } finally {
+        this.#ancWriting = undefined;
+      }
+    })();
   }
 
   /** The pod watcher: one exec printing rounds; returns when it ends. */
@@ -849,6 +956,11 @@ export class TwoWayLoop {
   async #cycle(): Promise<void> {
     const s = this.h.status;
     this.#dirty = false;
+    this.#anc ??= await loadAncestor(
+      this.c.name,
+      { root: this.c.root, workdir: this.c.workdir },
+      this.h.home,
+    );
     const r = await runCycle({
       kube: this.kube,
       c: this.c,
@@ -860,6 +972,9 @@ export class TwoWayLoop {
       log: this.h.log,
       touched: this.#touched,
       folding: this.#folding,
+      localTree: () => this.#localTree(),
+      ancestor: this.#anc,
+      storeAncestor: (a) => this.#storeAncestor(a),
       channel: async () => {
         if (!this.#channel || this.#channel.closed) {
           this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT);
@@ -867,6 +982,7 @@ export class TwoWayLoop {
         return this.#channel;
       },
     });
+    for (const p of r.paths) this.#events.add(p);
     if (r.toPod || r.toLocal) {
       s.lastSync = new Date().toISOString();
       s.batches++;
@@ -899,7 +1015,13 @@ export class TwoWayLoop {
     const watcher = Deno.watchFs(this.c.root, { recursive: true });
     const events = (async () => {
       try {
-        for await (const ev of watcher) for (const p of ev.paths) this.#noteLocal(p);
+        for await (const ev of watcher) {
+          if (ev.flag === "rescan") {
+            this.#rescan = true;
+            this.#poke();
+          }
+          for (const p of ev.paths) this.#noteLocal(p);
+        }
       } catch (e) {
         if (!signal.aborted) this.h.log(`watcher ended: ${(e as Error).message}`);
       }
@@ -970,9 +1092,10 @@ export class TwoWayLoop {
           continue;
         }
         try {
+          // the status file is for `sync status`: written in the background (in order), never waited for
           s.state = "syncing";
           s.pending = 1;
-          await this.h.save();
+          void this.h.save();
           await this.#cycle();
           if (failures > 0) {
             s.reconnects++;
@@ -981,11 +1104,12 @@ export class TwoWayLoop {
             failures = 0;
           }
           s.state = "watching";
-          await this.h.save();
+          void this.h.save();
         } catch (e) {
           if (signal.aborted) break;
           this.#channel?.close();
           this.#channel = undefined;
+          this.#rescan = true;
           if (await fail(e as Error)) break;
           this.#dirty = true;
         }
@@ -1000,6 +1124,7 @@ export class TwoWayLoop {
       this.#channel?.close();
       await events;
       await podDone;
+      await this.#ancWriting;
     }
   }
 
