@@ -228,7 +228,8 @@ export function scanTreeSync(root: string, rules: IgnoreRules, o: ScanOptions = 
  * the rest: each path is looked at again from the nearest directory the tree holds. A path now absent or
  * ignored leaves the tree with everything below it; a directory that is new there (or another one, by
  * inode, after a rename) is walked; one that stays is only re-stat-ed (its children have events of their
- * own). Returns how many paths were looked at. In place.
+ * own). A file with more than one name brings its other names along (an edit through one changes them all,
+ * and the watcher names only the one written). Returns how many paths were looked at. In place.
  */
 export function updateTree(
   tree: Tree,
@@ -249,6 +250,11 @@ export function updateTree(
     a.split("/").length - b.split("/").length
   );
   const walked: string[] = [];
+  /** inodes with more than one name that changed: the other names changed too, without an event */
+  const linked = new Set<string>();
+  const noteLinks = (e: Entry | undefined) => {
+    if (e?.kind === "file" && e.nlink > 1) linked.add(`${e.dev}:${e.ino}`);
+  };
   let looked = 0;
   for (const rel of list) {
     if (walked.some((w) => rel === w || rel.startsWith(w + "/"))) continue;
@@ -262,6 +268,7 @@ export function updateTree(
     looked++;
     const e = statPathSync(root, p, fs);
     if (!e || rules.ignoredPath(p, e.kind === "dir")) {
+      noteLinks(tree.get(p));
       drop(p);
       continue;
     }
@@ -269,6 +276,7 @@ export function updateTree(
     if (e.kind !== "dir") {
       if (old?.kind === "dir") drop(p);
       tree.set(p, e);
+      noteLinks(e);
       continue;
     }
     if (old?.kind === "dir" && old.ino === e.ino && old.dev === e.dev && p === rel) {
@@ -278,6 +286,15 @@ export function updateTree(
     drop(p);
     for (const [q, qe] of scanTreeSync(root, rules, { under: p, fs })) tree.set(q, qe);
     walked.push(p);
+  }
+  if (linked.size) {
+    for (const [q, qe] of tree) {
+      if (qe.kind !== "file" || !linked.has(`${qe.dev}:${qe.ino}`)) continue;
+      const now = statPathSync(root, q, fs);
+      if (now) tree.set(q, now);
+      else tree.delete(q);
+      looked++;
+    }
   }
   return looked;
 }

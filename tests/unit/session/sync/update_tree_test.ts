@@ -1,7 +1,7 @@
 /**
  * updateTree: the local tree the background sync keeps, brought up to date from the paths a file watcher
  * named, must equal a fresh walk of the whole tree after each kind of change (create, edit, delete, a new
- * directory with contents, a directory renamed or replaced by a file and back, an ignored path, a path
+ * directory with contents, an edit through one name of a hard link, a directory renamed or replaced by a file and back, an ignored path, a path
  * below a directory the tree does not know yet). A directory's mtime is left out: sync compares its mode only.
  */
 import { assertEquals } from "@std/assert";
@@ -34,6 +34,12 @@ Deno.test("updateTree from watcher paths equals a fresh walk after every kind of
     const steps: [string, () => Promise<unknown>, string[]][] = [
       ["a new file in a known directory", () => w("src/a/three.ts"), ["src/a/three.ts"]],
       ["an edit", () => w("src/two.ts", "two, longer\n"), ["src/two.ts"]],
+      ["a hard link made", () => Deno.link(join(root, "src/two.ts"), join(root, "src/hard.ts")), [
+        "src/hard.ts",
+      ]],
+      ["an edit through one name of a hard link", () => w("src/hard.ts", "through the other name\n"), [
+        "src/hard.ts",
+      ]],
       ["a delete", () => Deno.remove(join(root, "src/a/one.ts")), ["src/a/one.ts"]],
       ["a new directory with contents, named by its deepest file only", async () => {
         await Deno.mkdir(join(root, "lib/deep/er"), { recursive: true });
