@@ -56,7 +56,8 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
 
 /**
  * One walk of the tree per round: `find` picks what changed (or everything, in a full round) and `stat`s
- * it, the awk above sorts the lines, and only what it wrote down costs more processes (md5sum in groups
+ * it, the awk above sorts the lines (an idle round, where nothing changed, runs no awk: one `find`, one
+ * `touch`, one `sleep`), and only what it wrote down costs more processes (md5sum in groups
  * of 200, a readlink per link, a listing per changed directory). Markers rotate through three files, so
  * the marker a round compares with is the one touched at the end of the round two before (one `touch`
  * per round). busybox 1.35's find never runs an `-exec … {} +` inside parentheses, so no walk has one.
@@ -77,19 +78,23 @@ sums() { set --; while IFS= read -r f; do set -- "$@" "$f"; if [ $# -ge 200 ]; t
 dirs() { while IFS= read -r dir; do echo "D $dir"; find "$dir" -mindepth 1 -maxdepth 1 -exec ${STAT} {} +; done; }
 if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \( -newer "$m" -o -cnewer "$m" \) "$@"; }
 else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
-aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}'; }
+aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}' "$d/o"; }
 while :; do
   m="$d/m$(( (i + 1) % 3 ))"
   if [ $((i % full)) -eq 0 ]; then
     echo @full || exit 0
-    pr ! -name . -exec ${STAT} {} + | aw -1
+    pr ! -name . -exec ${STAT} {} + > "$d/o"; aw -1
+    [ -s "$d/l" ] && links < "$d/l"
   else
     echo @since || exit 0
-    ch -exec ${STAT} {} + | aw "$(stat -c %Y "$m")"
-    [ -s "$d/f" ] && sums < "$d/f"
-    [ -s "$d/d" ] && dirs < "$d/d"
+    ch -exec ${STAT} {} + > "$d/o"
+    if [ -s "$d/o" ]; then
+      aw "$(stat -c %Y "$m")"
+      [ -s "$d/f" ] && sums < "$d/f"
+      [ -s "$d/d" ] && dirs < "$d/d"
+      [ -s "$d/l" ] && links < "$d/l"
+    fi
   fi
-  [ -s "$d/l" ] && links < "$d/l"
   echo @end || exit 0
   touch "$d/m$((i % 3))"
   i=$((i+1)); sleep $tick
