@@ -100,6 +100,8 @@ export interface CycleContext {
   /** local md5 memo: rel -> [statKey, hash] */
   memo: Map<string, [string, string]>;
   channel?: () => Promise<BatchChannel>;
+  /** a kept-open channel running FETCH_SCRIPT, for small fetches */
+  fetchChannel?: () => Promise<BatchChannel>;
   log?: (line: string) => void;
   /** resolve: take this side for these paths whatever the plan says */
   force?: { paths: Set<string> | "all"; keep: "local" | "pod"; strict?: boolean };
@@ -282,6 +284,7 @@ async function fetchPod(
   kube: Kube,
   c: SyncConfig,
   rels: string[],
+  channel?: () => Promise<BatchChannel>,
 ): Promise<
   Map<string, { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number }>
 > {
@@ -290,35 +293,17 @@ async function fetchPod(
     string,
     { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number }
   >();
+  // a few small files (a save in the pod) come over the kept-open channel: no new exec per fetch
+  if (channel && rels.length <= 200 && !rels.some((r) => r.includes("\n"))) {
+    const lines = await (await channel()).apply(enc.encode(rels.map((r) => `./${r}\n`).join("")), c.pod);
+    const parser = fetchParser(new Set(rels), got);
+    await parser.push(base64Decode(lines.join("")));
+    await parser.idle();
+    return got;
+  }
   for (let i = 0; i < rels.length; i += 200) {
     const group = new Set(rels.slice(i, i + 200));
-    const parser = new TarParser((e) => {
-      const rel = e.name.replace(/^\.\//, "");
-      if (!group.has(rel)) return Promise.resolve(undefined);
-      if (e.type === "symlink") {
-        got.set(rel, { kind: "symlink", link: e.linkname ?? "", mode: 0o777, mtime: e.mtime });
-        return Promise.resolve(undefined);
-      }
-      if (e.type === "hardlink") {
-        // tar sends a second name of one inode as a link to the first (always earlier in this archive):
-        // it is a file of its own here (the pod's hard link is not made locally)
-        const first = got.get((e.linkname ?? "").replace(/^\.\//, ""));
-        if (first?.kind === "file") got.set(rel, { ...first, mode: e.mode & 0o7777 || first.mode });
-        return Promise.resolve(undefined);
-      }
-      if (e.type !== "file") return Promise.resolve(undefined);
-      const parts: Uint8Array[] = [];
-      return Promise.resolve({
-        write(b: Uint8Array) {
-          parts.push(b.slice());
-          return Promise.resolve();
-        },
-        close() {
-          got.set(rel, { kind: "file", data: concatBytes(parts), mode: e.mode & 0o7777, mtime: e.mtime });
-          return Promise.resolve();
-        },
-      });
-    });
+    const parser = fetchParser(group, got);
     const res = await execWatched(
       kube,
       t,
@@ -340,6 +325,62 @@ async function fetchPod(
     if (res.error) throw new SyncConnectionError(`cannot fetch from ${t.pod}: ${res.error}`);
   }
   return got;
+}
+
+const enc = new TextEncoder();
+
+function base64Decode(text: string): Uint8Array {
+  const bin = atob(text.replace(/\s+/g, ""));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The pod's side of a fetch over the kept-open channel: stdin is one `./PATH` a line; the tar of those
+ * paths comes back base64-encoded (busybox `base64`), before the channel's `done` line. A path gone
+ * meanwhile is left out.
+ */
+export const FETCH_SCRIPT = String.raw`cd "$1" 2>/dev/null || exit 97
+set --
+while IFS= read -r p; do set -- "$@" "$p"; done
+[ $# -eq 0 ] || tar -cf - "$@" 2>/dev/null | base64
+exit 0`;
+
+type Fetched = Map<
+  string,
+  { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number }
+>;
+
+/** A tar reader that keeps the files and links of `group` in `got`. */
+function fetchParser(group: Set<string>, got: Fetched): TarParser {
+  return new TarParser((e) => {
+    const rel = e.name.replace(/^\.\//, "");
+    if (!group.has(rel)) return Promise.resolve(undefined);
+    if (e.type === "symlink") {
+      got.set(rel, { kind: "symlink", link: e.linkname ?? "", mode: 0o777, mtime: e.mtime });
+      return Promise.resolve(undefined);
+    }
+    if (e.type === "hardlink") {
+      // tar sends a second name of one inode as a link to the first (always earlier in this archive):
+      // it is a file of its own here (the pod's hard link is not made locally)
+      const first = got.get((e.linkname ?? "").replace(/^\.\//, ""));
+      if (first?.kind === "file") got.set(rel, { ...first, mode: e.mode & 0o7777 || first.mode });
+      return Promise.resolve(undefined);
+    }
+    if (e.type !== "file") return Promise.resolve(undefined);
+    const parts: Uint8Array[] = [];
+    return Promise.resolve({
+      write(b: Uint8Array) {
+        parts.push(b.slice());
+        return Promise.resolve();
+      },
+      close() {
+        got.set(rel, { kind: "file", data: concatBytes(parts), mode: e.mode & 0o7777, mtime: e.mtime });
+        return Promise.resolve();
+      },
+    });
+  });
 }
 
 /** Keep a copy of a version a one-way mode replaces: `$KODAMA_HOME/sync/NAME/kept/STAMP/PATH`. */
@@ -620,7 +661,9 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && !problem(a)).map((a) =>
     a.path
   );
-  const fetched = want.length ? await fetchPod(kube, c, want) : new Map();
+  // small enough for the kept-open channel: a save in the pod, not a checkout
+  const small = x.fetchChannel && want.reduce((n, p) => n + (x.pod.get(p)?.size ?? 0), 0) < 256 * 1024;
+  const fetched = want.length ? await fetchPod(kube, c, want, small ? x.fetchChannel : undefined) : new Map();
   const writtenKeys = new Map<string, string>();
   const writtenHash = new Map<string, string>();
   for (const a of localActs) {
@@ -744,6 +787,11 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
 // the loop
 
 export const QUIET_MS = 15;
+/** after a cycle that moved this many paths, the next one waits for BURST_QUIET_MS of quiet */
+const BURST_PATHS = 50;
+const BURST_QUIET_MS = 250;
+/** a cycle is never put off longer than this by events that keep coming */
+const MAX_WAIT_MS = 2_000;
 /** the loop walks the whole local tree again when its last walk is older than this (a lost event's backstop) */
 export const LOCAL_RESCAN_MS = 60_000;
 export const TICK_S = 0.5;
@@ -795,6 +843,9 @@ export class TwoWayLoop {
   #podReady = false;
   #memo = new Map<string, [string, string]>();
   #channel?: BatchChannel;
+  #pokedAt = 0;
+  #bursting = false;
+  #fetchChannel?: BatchChannel;
   #known = new Set<string>();
   /** paths this process changed in the pod, and when: a watcher round begun before that is stale for them */
   #touched = new Map<string, number>();
@@ -830,7 +881,13 @@ export class TwoWayLoop {
 
   #poke(delay = QUIET_MS): void {
     this.#dirty = true;
+    const now = Date.now();
     if (this.#timer) clearTimeout(this.#timer);
+    else this.#pokedAt = now;
+    // in a burst (the last cycle moved many paths) changes are gathered for longer, so 10,000 new files
+    // go in a few batches, not one per scheduling gap; a steady stream of events never waits past a cap
+    if (delay === QUIET_MS && this.#bursting) delay = BURST_QUIET_MS;
+    delay = Math.max(0, Math.min(delay, this.#pokedAt + MAX_WAIT_MS - now));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#wake?.();
@@ -981,8 +1038,15 @@ export class TwoWayLoop {
         }
         return this.#channel;
       },
+      fetchChannel: async () => {
+        if (!this.#fetchChannel || this.#fetchChannel.closed) {
+          this.#fetchChannel = await BatchChannel.open(this.kube, targetOf(this.c), FETCH_SCRIPT);
+        }
+        return this.#fetchChannel;
+      },
     });
     for (const p of r.paths) this.#events.add(p);
+    this.#bursting = r.paths.length >= BURST_PATHS;
     if (r.toPod || r.toLocal) {
       s.lastSync = new Date().toISOString();
       s.batches++;
@@ -1109,6 +1173,8 @@ export class TwoWayLoop {
           if (signal.aborted) break;
           this.#channel?.close();
           this.#channel = undefined;
+          this.#fetchChannel?.close();
+          this.#fetchChannel = undefined;
           this.#rescan = true;
           if (await fail(e as Error)) break;
           this.#dirty = true;
@@ -1122,6 +1188,7 @@ export class TwoWayLoop {
       if (this.#timer) clearTimeout(this.#timer);
       podCtrl?.abort();
       this.#channel?.close();
+      this.#fetchChannel?.close();
       await events;
       await podDone;
       await this.#ancWriting;
