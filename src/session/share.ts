@@ -272,7 +272,12 @@ export async function shareSession(
     readOnly,
   );
   // the Role first: a binding to a missing Role grants nothing (and the API server checks its rules then)
-  const what = await put(kube, "roles", namespace, role, { rules: role.rules });
+  let what: "created" | "updated";
+  try {
+    what = await put(kube, "roles", namespace, role, { rules: role.rules });
+  } catch (e) {
+    throw escalation(e, readOnly) ?? e;
+  }
   await put(kube, "rolebindings", namespace, binding, { subjects: binding.subjects });
   const access = readOnly ? "read-only (get, logs)" : "attach, exec, port-forward, logs";
   o.out.write(
@@ -287,6 +292,25 @@ export async function shareSession(
       }\n`,
   );
   return ExitCode.OK;
+}
+
+/**
+ * The API server's escalation refusal ("attempting to grant RBAC permissions not currently held", one line
+ * per missing rule) as one line naming what is missing, with what to do.
+ */
+function escalation(e: unknown, readOnly: boolean): KodamaError | undefined {
+  if (!(e instanceof KodamaError) || e.code !== ExitCode.FORBIDDEN) return undefined;
+  const m = /attempting to grant RBAC permissions not currently held:\s*([\s\S]*)$/.exec(e.message);
+  if (!m) return undefined;
+  const missing = [...m[1].matchAll(/Resources:\[([^\]]*)\][^{}]*?Verbs:\[([^\]]*)\]/g)]
+    .map(([, r, v]) => `${v.replace(/"/g, "").replace(/ /g, ",")} ${r.replace(/"/g, "").replace(/ /g, ",")}`);
+  return new KodamaError(
+    `forbidden: you can only share rights you hold yourself; you lack: ${missing.join("; ") || m[1].trim()}`,
+    ExitCode.FORBIDDEN,
+    readOnly
+      ? "ask for a Role with get on the session's pod, its log and its volumes"
+      : "ask for those rights (examples/rbac.yaml has them), or share --read-only",
+  );
 }
 
 /** `kodama unshare NAME --user U | --all`: delete the binding (access ends at once), then the Role. */

@@ -53,11 +53,16 @@ Deno.test({
   async fn(t) {
     const c = await startCluster({
       seed: "demo",
-      users: [{ name: "alice", namespace: "dev", rules: await exampleRules() }, {
-        name: "bob",
-        namespace: "dev",
-        rules: [],
-      }],
+      users: [
+        { name: "alice", namespace: "dev", rules: await exampleRules() },
+        { name: "bob", namespace: "dev", rules: [] },
+        // the example Role without attach and port-forward: may share read-only only
+        {
+          name: "carol",
+          namespace: "dev",
+          rules: (await exampleRules()).filter((r) => !r.resources.includes("pods/attach")),
+        },
+      ],
     });
     const tag = crypto.randomUUID().slice(0, 6);
     const sa = `share-mate-${tag}`;
@@ -105,6 +110,28 @@ Deno.test({
         await refused(owner, ["share", a, "--serviceaccount", "nocolon"], 2, "expected NAMESPACE:NAME");
         const none = await ok(owner, ["share", a, "-o", "json"]);
         assertEquals(JSON.parse(none.stdout), []);
+      });
+
+      await t.step({
+        name: "only rights one holds can be shared (the API server's escalation check), in one line",
+        ignore: onRealCluster, // it needs a third user
+        fn: async () => {
+          const carol = await sessionWorld(c, "carol");
+          try {
+            const r = await refused(
+              carol,
+              ["share", a, "--user", "dave"],
+              4,
+              "you can only share rights you hold",
+            );
+            assertStringIncludes(r.stderr, "pods/attach");
+            assertEquals(r.stderr.trim().split("\n").length, 2, r.stderr); // the error and its hint
+            await ok(carol, ["share", a, "--user", "dave", "--read-only"]);
+            await ok(carol, ["unshare", a, "--user", "dave"]);
+          } finally {
+            await carol.cleanup();
+          }
+        },
       });
 
       await t.step("before the share the teammate reaches nothing", async () => {
