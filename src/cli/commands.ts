@@ -30,6 +30,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   [["template", "templates"], () => import("./template.ts")],
   [["snapshot", "snapshots", "restore", "clone"], () => import("./snapshot.ts")],
   [["share", "unshare"], () => import("./share.ts")],
+  [["pool"], () => import("./pool.ts")],
   [["sync"], () => import("./sync.ts")],
   [["ui"], () => import("./ui.ts")],
   [["mcp"], () => import("./mcp.ts")],

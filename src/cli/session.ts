@@ -184,6 +184,11 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     },
     { flags: "--no-sync", description: "do not sync a local directory" },
     {
+      flags: "--no-pool",
+      description:
+        "make new volumes even when the warm pool (kodama pool ensure) has a matching pair (default: defaults.storage.pool)",
+    },
+    {
       flags: "--sync-mode <mode>",
       description:
         "two-way (default: sync.mode), one-way-local (the pod follows) or one-way-pod (this tree follows)",
@@ -270,6 +275,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         envExclude: o.envExclude as string[],
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
         noSync: o.sync === false,
+        noPool: o.pool === false,
         syncMode: str(o.syncMode),
         repo: str(o.repo),
         branch: str(o.branch),

@@ -151,6 +151,9 @@ const storage = z.object({
   storageClass: str().optional().describe(
     "StorageClass for session PVCs; unset uses the cluster's default StorageClass. Overridden by `start --storage-class`.",
   ),
+  pool: bool().default(true).describe(
+    "`start` takes a matching Bound volume pair from the namespace's warm pool (`kodama pool ensure`) when there is one, and refills the pool in the background. `start --no-pool` turns it off for one start.",
+  ),
 }).strict().describe("Persistent volume sizes for sessions.");
 
 const defaults = z.object({

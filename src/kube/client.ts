@@ -528,7 +528,12 @@ export class Kube {
     resource: Resource,
     namespace: string,
     name: string,
-    o: { gracePeriodSeconds?: number; dryRun?: boolean } = {},
+    o: {
+      gracePeriodSeconds?: number;
+      dryRun?: boolean;
+      /** delete only this version of the object (409 when it changed: someone else's update won) */
+      resourceVersion?: string;
+    } = {},
   ): Promise<boolean> {
     try {
       await this.request(
@@ -540,6 +545,15 @@ export class Kube {
             gracePeriodSeconds: o.gracePeriodSeconds?.toString(),
             dryRun: o.dryRun ? "All" : undefined,
           },
+          ...(o.resourceVersion
+            ? {
+              body: {
+                kind: "DeleteOptions",
+                apiVersion: "v1",
+                preconditions: { resourceVersion: o.resourceVersion },
+              },
+            }
+            : {}),
         },
       );
       return true;

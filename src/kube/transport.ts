@@ -276,7 +276,11 @@ export class Transport {
     const url = this.url(path, o.query);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const headers: Record<string, string> = { ...base.headers, Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = o.contentType ?? "application/json";
+    if (body !== undefined) {
+      headers["Content-Type"] = o.contentType ?? "application/json";
+      // node sends a DELETE's body unframed (no chunking by default for DELETE): the length frames it
+      headers["Content-Length"] = String(new TextEncoder().encode(body).length);
+    }
     const { http, https } = await nodeHttp();
     const mod = url.protocol === "http:" ? http : https;
     this.requestsBy.node++;

@@ -273,7 +273,9 @@ git symbolic-ref --short HEAD && git rev-parse HEAD && printf '%s\\n' "$from"`,
   }
   const [b, commit, from] = r.stdout.trim().split("\n");
   const hex = /^[0-9a-f]{40,64}$/.test(commit ?? "") ? commit : undefined;
-  await kube.patchObject("persistentvolumeclaims", ns, namesOf({ name: dst }).workspacePVC, {
+  // the clone's workspace by its recorded name (it may be a volume from the pool)
+  const view = await requireSession(kube, ns, dst).catch(() => undefined);
+  await kube.patchObject("persistentvolumeclaims", ns, namesOf(view?.spec ?? { name: dst }).workspacePVC, {
     metadata: { annotations: { [ANNOTATION_BRANCH]: b, [ANNOTATION_COMMIT]: hex ?? null } },
   }).catch(() => {});
   const srcState = await loadState(src).catch(() => undefined);

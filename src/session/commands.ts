@@ -314,3 +314,61 @@ export async function cloneCommand(
     io: await startIO(),
   });
 }
+
+export async function poolEnsureCommand(
+  kube: Kube,
+  f: {
+    size?: string;
+    workspaceSize?: string;
+    homeSize?: string;
+    storageClass?: string;
+    image?: string;
+    timeout?: string;
+    noWait?: boolean;
+  },
+  cfg: Config,
+): Promise<number> {
+  const { checkedPoolSize, checkedShape, poolEnsure } = await import("./pool.ts");
+  const { durationValueMs, parseDuration } = await import("../base/duration.ts");
+  const size = checkedPoolSize(f.size);
+  const shape = checkedShape({
+    workspace: f.workspaceSize ?? cfg.defaults.storage.workspace,
+    home: f.homeSize ?? cfg.defaults.storage.claudeHome,
+    storageClass: f.storageClass ?? cfg.defaults.storage.storageClass,
+  });
+  const image = (f.image ?? cfg.defaults.image).trim();
+  if (!image || /\s/.test(image)) throw usageError(`invalid --image "${f.image ?? cfg.defaults.image}"`);
+  const timeoutMs = f.timeout !== undefined
+    ? parseDuration(f.timeout, "--timeout")
+    : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
+  const { withInterrupt } = await import("../proc.ts");
+  return await withInterrupt((signal) =>
+    poolEnsure(kube, kube.namespace, {
+      size,
+      shape,
+      image,
+      timeoutMs,
+      noWait: f.noWait,
+      signal,
+      out: stdoutSink,
+      err: stderrSink,
+    })
+  );
+}
+
+export async function poolListCommand(
+  kube: Kube,
+  f: { allNamespaces?: boolean; output?: string },
+): Promise<number> {
+  const { poolList } = await import("./pool.ts");
+  return await poolList(kube, f.allNamespaces ? undefined : kube.namespace, {
+    output: f.output ?? "table",
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function poolDrainCommand(kube: Kube): Promise<number> {
+  const { poolDrain } = await import("./pool.ts");
+  return await poolDrain(kube, kube.namespace, { out: stdoutSink, err: stderrSink });
+}

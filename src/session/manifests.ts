@@ -23,6 +23,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_REPLICA,
   LABEL_SESSION,
+  LABEL_VOLUME,
   MANAGED_BY,
 } from "./names.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from "./quantity.ts";
@@ -56,7 +57,7 @@ export interface SessionData {
   git?: Record<string, string>;
 }
 
-function metadata(spec: SessionSpec, name: string) {
+export function metadata(spec: SessionSpec, name: string) {
   return {
     name,
     namespace: spec.namespace,
@@ -73,10 +74,11 @@ function metadata(spec: SessionSpec, name: string) {
 
 export function buildPVC(spec: SessionSpec, which: "workspace" | "home"): V1PersistentVolumeClaim {
   const n = namesOf(spec);
+  const m = metadata(spec, which === "workspace" ? n.workspacePVC : n.homePVC);
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: metadata(spec, which === "workspace" ? n.workspacePVC : n.homePVC),
+    metadata: { ...m, labels: { ...m.labels, [LABEL_VOLUME]: which } },
     spec: {
       accessModes: ["ReadWriteOnce"],
       resources: {

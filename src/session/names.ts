@@ -18,6 +18,18 @@ export const LABEL_REPLICA = "kodama.dev/replica";
 /** On PVCs kept after their session was deleted (or a start was interrupted): not a live session. */
 export const LABEL_RETAINED = "kodama.dev/retained";
 
+/**
+ * On a session's PVCs: which of its volumes it is (`workspace` or `home`). A volume's name is recorded in
+ * the session's settings (`volumes`), so every command finds it there; this label finds a kept volume.
+ */
+export const LABEL_VOLUME = "kodama.dev/volume";
+/** On an unclaimed volume of the warm pool (`kodama pool ensure`): its pair's id. Claiming removes it. */
+export const LABEL_POOL = "kodama.dev/pool";
+/** On a pool volume: the StorageClass the pool asked for ("" for the cluster's default). */
+export const ANNOTATION_POOL_CLASS = "kodama.dev/pool-class";
+/** On a volume taken from the pool: the pair it came from (for `get` and troubleshooting). */
+export const ANNOTATION_POOLED = "kodama.dev/pooled-from";
+
 /** The session's settings (JSON), on every object it owns: another machine resumes from them. */
 export const ANNOTATION_SPEC = "kodama.dev/spec";
 

@@ -44,6 +44,11 @@ export interface SessionSpec {
   /** ephemeral-storage limit, when configured */
   ephemeralStorage?: string;
   storage: { workspace: string; home: string; storageClass?: string };
+  /**
+   * the names of its PVCs when they are not the derived `kodama-workspace-NAME` / `kodama-claude-home-NAME`
+   * (volumes taken from the warm pool): every command finds them here (`namesOf`), never by the name
+   */
+  volumes?: { workspace: string; home: string };
   workdir: string;
   shell: string;
   serviceAccount?: string;
@@ -174,8 +179,12 @@ export function resolveSpec(
   };
 }
 
-export function namesOf(spec: { name: string }): SessionObjectNames {
-  return objectNames(spec.name);
+/** The names of a session's objects: its PVCs as recorded (`volumes`), the rest derived from its name. */
+export function namesOf(
+  spec: { name: string; volumes?: { workspace: string; home: string } },
+): SessionObjectNames {
+  const n = objectNames(spec.name);
+  return spec.volumes ? { ...n, workspacePVC: spec.volumes.workspace, homePVC: spec.volumes.home } : n;
 }
 
 /** The recorded spec of an object (undefined when missing or unreadable). */

@@ -4,7 +4,8 @@
  *   plan            settings, env files and editor configs -> objects (no request; every check first)
  *   claimName       create the env Secret: the first object, so of two concurrent starts exactly one wins
  *   createGitSecret the git credentials Secret (a token, a CA), when `--repo` needs one
- *   createVolumes   the workspace and agent-home PVCs (or adopt the ones a deleted session kept)
+ *   createVolumes   the workspace and agent-home PVCs: the ones a deleted session of the name kept, else a
+ *                   matching Bound pair from the warm pool (pool.ts), else new ones
  *   createEditor    the editor ConfigMap (default Helix + Zellij configs, the repo's override them)
  *   createPod       the pod
  *   waitReady       watch until Running and Ready (phases shown), or fail with the reason and events
@@ -26,8 +27,15 @@ import { renderList } from "../ui/output.ts";
 import type { Sink } from "../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
 import { editorData } from "./editor.ts";
-import { buildSession, redactedList, type SessionObjects } from "./manifests.ts";
-import { ANNOTATION_SPEC, LABEL_RETAINED, LABEL_SESSION, sessionSelector } from "./names.ts";
+import { buildSession, redactedList, type SessionData, type SessionObjects } from "./manifests.ts";
+import {
+  ANNOTATION_SPEC,
+  LABEL_RETAINED,
+  LABEL_SESSION,
+  LABEL_VOLUME,
+  objectNames,
+  sessionSelector,
+} from "./names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
 import {
   cloneFailure,
@@ -92,6 +100,8 @@ export interface StartOptions extends StartFlags {
   homeStorage?: string;
   /** a group's replicas: what they have in common, done once (./shared.ts) */
   shared?: Shared;
+  /** `--no-pool`: never take volumes from the warm pool (default: defaults.storage.pool) */
+  noPool?: boolean;
 }
 
 export interface CloneSource {
@@ -123,6 +133,10 @@ export interface SessionPlan {
   fromSnapshot?: string;
   /** the new claims are PVC clones: checked for this marker before the pod is created */
   cloneMarker?: string;
+  /** what the Secret and ConfigMap hold: the objects are built again when the volumes' names change */
+  data: SessionData;
+  /** take a matching pair from the warm pool when there is one */
+  pool: boolean;
 }
 
 // ------------------------------------------------------------------------------------------ plan
@@ -223,11 +237,14 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     ...(cfg.editor.enabled ? { editor: true } : {}),
     ...(git ? { git: git.spec } : {}),
   };
+  const data = { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) };
   return {
     spec,
-    objects: buildSession(spec, { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) }),
+    objects: buildSession(spec, data),
     ...(o.fromSnapshot ? { fromSnapshot: o.fromSnapshot } : {}),
     envFiles: files.map((f) => f.path),
+    data,
+    pool: !o.noPool && cfg.defaults.storage.pool,
   };
 }
 
@@ -403,6 +420,8 @@ class Created {
   adopted: string[] = [];
   /** the claims as the API server returned them (their class, whether already Bound) */
   claims: V1PersistentVolumeClaim[] = [];
+  /** the pair taken from the warm pool, and how many matching pairs the pool had (a refill's size) */
+  pooled?: { id: string; had: number };
 }
 
 interface Run {
@@ -419,6 +438,8 @@ interface Run {
   noWait?: boolean;
   /** a group's replicas: what they have in common, done once */
   shared?: Shared;
+  /** volumes an earlier session of the name kept (checkFree finds them by label) */
+  retained?: V1PersistentVolumeClaim[];
 }
 
 function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
@@ -449,6 +470,9 @@ async function checkFree(r: Run): Promise<void> {
     r.kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", spec.namespace, sel),
   ]);
   const live = pvcs.items.filter((c) => c.metadata?.labels?.[LABEL_RETAINED] === undefined);
+  r.retained = pvcs.items.filter((c) =>
+    c.metadata?.labels?.[LABEL_RETAINED] !== undefined && !c.metadata?.deletionTimestamp
+  );
   const going = pvcs.items.filter((c) => c.metadata?.deletionTimestamp).map((c) => c.metadata?.name);
   // the pod may still be stopping too (on a real node that takes seconds): being deleted, not in use
   const stopping = pods.items.every((p) => p.metadata?.deletionTimestamp);
@@ -487,11 +511,65 @@ async function createGitSecret(r: Run): Promise<void> {
   r.created.gitSecret = s.metadata!.name!;
 }
 
+/**
+ * The session's volumes are named in its settings (`volumes`) when they are not the derived names: the
+ * objects are built again, so the pod (and every later command) mounts them by their real names.
+ */
+function setVolumes(r: Run, v: { workspace: string; home: string }): void {
+  const d = objectNames(r.plan.spec.name);
+  if (v.workspace === d.workspacePVC && v.home === d.homePVC) return;
+  r.plan.spec = { ...r.plan.spec, volumes: v };
+  r.plan.objects = buildSession(r.plan.spec, r.plan.data);
+}
+
+/**
+ * Which volumes: the ones an earlier session of the name kept (by their labels, whatever their names; they
+ * are taken over below), else a matching Bound pair from the warm pool, else new ones.
+ */
+async function chooseVolumes(r: Run): Promise<void> {
+  const { spec } = r.plan;
+  // claims made from a snapshot or another claim (dataSource) must be new: neither kept nor pooled
+  if (r.plan.objects.pvcs.some((p) => p.spec?.dataSource)) return;
+  const d = objectNames(spec.name);
+  const kept = (which: string) =>
+    r.retained?.find((c) => c.metadata?.labels?.[LABEL_VOLUME] === which)?.metadata?.name;
+  const ws = kept("workspace");
+  const home = kept("home");
+  if (ws || home) return setVolumes(r, { workspace: ws ?? d.workspacePVC, home: home ?? d.homePVC });
+  if (!r.plan.pool || r.signal.aborted) return;
+  const { claimPoolPair } = await import("./pool.ts");
+  const labels = { ...r.plan.objects.pvcs[0].metadata!.labels! };
+  delete labels[LABEL_VOLUME];
+  const got = await claimPoolPair(r.kube, spec, labels, (volumes) => ({ ...spec, volumes }));
+  if (!got) return;
+  const w = got.workspace.metadata!.name!;
+  setVolumes(r, { workspace: w, home: got.home?.metadata?.name ?? d.homePVC });
+  r.created.volumes.push(w);
+  r.created.claims.push(got.workspace);
+  r.created.pooled = { id: got.id, had: got.had };
+  if (got.home) {
+    r.created.volumes.push(got.home.metadata!.name!);
+    r.created.claims.push(got.home);
+  } else {
+    // the pair's home volume was drained meanwhile: a new one, and the workspace's record says so
+    await r.kube.patchObject("persistentvolumeclaims", spec.namespace, w, {
+      metadata: { annotations: { [ANNOTATION_SPEC]: JSON.stringify(r.plan.spec) } },
+    });
+  }
+  r.io.err.write(
+    `took volumes ${
+      [w, got.home?.metadata?.name].filter(Boolean).join(", ")
+    } from the warm pool (pair ${got.id})\n`,
+  );
+}
+
 async function createVolumes(r: Run): Promise<void> {
+  await chooseVolumes(r);
   const { spec } = r.plan;
   for (const pvc of r.plan.objects.pvcs) {
     if (r.signal.aborted) return;
     const name = pvc.metadata!.name!;
+    if (r.created.volumes.includes(name)) continue;
     try {
       r.created.claims.push(await r.kube.createObject("persistentvolumeclaims", spec.namespace, pvc));
       r.created.volumes.push(name);
@@ -588,12 +666,18 @@ async function volumesBound(r: Run): Promise<void> {
   }));
   const mode = bindingMode(claims, classes);
   if (mode === "consumer") return;
-  const res = await waitForClaimsBound(r.kube, spec.namespace, spec.name, r.created.volumes, {
-    timeoutMs: r.waitMs,
-    signal: r.signal,
-    immediate: mode === "immediate",
-    onWaiting: (w) => r.phases.report(new Set(["created"]), w),
-  });
+  const res = await waitForClaimsBound(
+    r.kube,
+    spec.namespace,
+    sessionSelector(spec.name),
+    r.created.volumes,
+    {
+      timeoutMs: r.waitMs,
+      signal: r.signal,
+      immediate: mode === "immediate",
+      onWaiting: (w) => r.phases.report(new Set(["created"]), w),
+    },
+  );
   if (res.outcome === "timeout") {
     if (res.events) r.io.err.write(`recent events:\n${res.events.replace(/^(?=.)/gm, "  ")}`);
     throw new KodamaError(
@@ -853,6 +937,46 @@ async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: Abort
 
 const shellQuote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * After a start took a pair from the warm pool: `kodama pool ensure` in the background brings the pool back
+ * to the size it had (a new pair provisions while the session is used); when that cannot be started, the
+ * line says how to do it by hand.
+ */
+async function refillPool(kube: Kube, spec: SessionSpec, had: number, err: Sink): Promise<void> {
+  const args = [
+    "-n",
+    spec.namespace,
+    "pool",
+    "ensure",
+    "--size",
+    String(had),
+    "--workspace-size",
+    spec.storage.workspace,
+    "--home-size",
+    spec.storage.home,
+    ...(spec.storage.storageClass ? ["--storage-class", spec.storage.storageClass] : []),
+    "--image",
+    spec.image,
+  ];
+  try {
+    const { selfCommand } = await import("../proc.ts");
+    const self = selfCommand();
+    const child = new Deno.Command(self[0], {
+      args: [...self.slice(1), ...kube.childFlags(), ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+    child.unref();
+    err.write(
+      `refilling the warm pool to ${had} pair${had === 1 ? "" : "s"} in the background (kodama pool list)\n`,
+    );
+  } catch {
+    err.write(`the warm pool has a pair less: \`kodama ${args.join(" ")}\` refills it\n`);
+  }
+}
+
 /** Put the owner into the settings and into the settings annotation of every object of the plan. */
 function recordOwner(plan: SessionPlan, owner: string): void {
   plan.spec = { ...plan.spec, owner };
@@ -928,7 +1052,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       noWait: o.noWait,
       shared: o.shared,
     };
-    const { spec } = plan;
+    // the settings as the steps leave them (volumes taken from the pool are named in them)
+    let spec = plan.spec;
     const where = { context: kube.contextName, server: kube.server };
     let ready = false;
     try {
@@ -936,6 +1061,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         if (it.interrupted) break;
         await step(run);
       }
+      spec = plan.spec;
       if (!it.interrupted) {
         await saveState(stateFromSpec(spec, where, "Starting"));
         if (o.noWait) {
@@ -984,6 +1110,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       ready = true;
       if (spec.init !== undefined) await runInit(kube, spec, io, signal);
       io.out.write(`session/${spec.name} ready\n`);
+      if (run.created.pooled) await refillPool(kube, spec, run.created.pooled.had, io.err);
       if (o.prompt !== undefined) {
         const { agentRun } = await import("./agentrun.ts");
         await agentRun(kube, spec.namespace, spec.name, {

@@ -11,8 +11,8 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT } from "./git.ts";
-import { LABEL_GROUP, LABEL_SESSION, objectNames } from "./names.ts";
-import { CONTAINER, type SessionSpec, specOf } from "./spec.ts";
+import { LABEL_GROUP, LABEL_SESSION, LABEL_VOLUME } from "./names.ts";
+import { CONTAINER, namesOf, type SessionSpec, specOf } from "./spec.ts";
 import { IDLE_MESSAGE } from "./lifetime.ts";
 
 export const STATUSES = ["Pending", "Starting", "Running", "Stopped", "Failed"] as const;
@@ -161,7 +161,10 @@ export function sessionView(
 ): SessionView {
   const spec = specOf(pod) ?? pvcs.map((c) => specOf(c)).find((s) => s);
   const sorted = [...pvcs].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
-  const ws = pvcs.find((c) => c.metadata?.name === objectNames(name).workspacePVC)?.metadata?.annotations;
+  // the workspace volume by its recorded name (a pooled one is not named after the session), else its label
+  const wsName = namesOf(spec ?? { name }).workspacePVC;
+  const ws = (pvcs.find((c) => c.metadata?.name === wsName) ??
+    pvcs.find((c) => c.metadata?.labels?.[LABEL_VOLUME] === "workspace"))?.metadata?.annotations;
   // recorded after the clone; before that, the branch the session asked for
   const branch = ws?.[ANNOTATION_BRANCH] ?? spec?.git?.branch ?? spec?.git?.newBranch;
   const commit = ws?.[ANNOTATION_COMMIT];

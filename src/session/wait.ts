@@ -128,7 +128,8 @@ export async function waitForSession(
 export async function waitForClaimsBound(
   kube: Kube,
   namespace: string,
-  session: string,
+  /** a label selector that takes in the claims (a session's: sessionSelector(NAME)) */
+  labelSelector: string,
   names: string[],
   o: {
     timeoutMs: number;
@@ -158,7 +159,7 @@ export async function waitForClaimsBound(
     const w = waiting();
     if (w !== last) o.onWaiting?.(last = w);
   };
-  const selector = { labelSelector: sessionSelector(session) };
+  const selector = { labelSelector };
   kube.watchObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, selector, (type, c) => {
     const key = c.metadata?.name ?? "";
     if (!names.includes(key)) return;

@@ -62,9 +62,12 @@ Deno.test("objects: labels, the settings annotation, volumes, and a pod that run
   const o = buildSession(s, { env: { A: "1", B: "é" }, editor: { "helix-config.toml": "theme = 'x'" } });
   const all = [o.secret, ...o.pvcs, o.configMap!, o.pod];
   for (const obj of all) {
+    // a PVC says which of the session's volumes it is (a kept one is found by it, whatever its name)
+    const which = obj === o.pvcs[0] ? "workspace" : obj === o.pvcs[1] ? "home" : undefined;
     assertEquals(obj.metadata?.labels, {
       "app.kubernetes.io/managed-by": "kodama",
       "kodama.dev/session": "demo",
+      ...(which ? { "kodama.dev/volume": which } : {}),
     });
     assertEquals(specOf(obj), s);
     assertEquals(obj.metadata?.namespace, "dev");

@@ -1,0 +1,130 @@
+/**
+ * `kodama pool ensure|list|drain`: the warm volume pool (src/session/pool.ts) that `start` takes a session's
+ * volumes from.
+ */
+import { setExitCode } from "./exit.ts";
+import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import type { Invocation } from "./optspec.ts";
+import type { CommandSpec } from "./spec.ts";
+
+const impl = () => import("../session/commands.ts");
+const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
+const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+
+const pool: CommandSpec = {
+  names: ["pool"],
+  help: {
+    group: "Sessions",
+    summary:
+      "A warm pool of Bound volume pairs that `start` takes instead of provisioning: ensure, list, drain",
+    examples: [
+      ["Keep 3 pairs (sizes and class from defaults.storage)", "kodama pool ensure --size 3"],
+      ["The pairs and their state", "kodama pool list"],
+      ["Delete the unclaimed pool volumes", "kodama pool drain"],
+    ],
+    notes: `A pair is a workspace and a home PVC (kodama-pool-PAIR-workspace, kodama-pool-PAIR-home; labels
+app.kubernetes.io/managed-by=kodama, kodama.dev/pool=PAIR). \`kodama start\` takes a Bound pair of the sizes and
+class it asks for (a conditional update: two starts never get the same pair), records the names in the session's
+settings, and refills the pool in the background (defaults.storage.pool, start --no-pool). A taken volume is the
+session's from then on and never goes back; pool volumes are always new.
+With a WaitForFirstConsumer class, a short-lived pod binds each pair: the volumes, and so the session pod that
+later takes them, are then pinned to that pod's node (and zone).`,
+  },
+  subcommands: [
+    {
+      names: ["ensure"],
+      help: {
+        summary: "Keep N matching pairs in the namespace: make the missing ones, wait until Bound",
+        examples: [
+          ["Three pairs of the default sizes", "kodama pool ensure --size 3"],
+          [
+            "Pairs for sessions started with --storage 20Gi on class fast",
+            "kodama pool ensure --size 2 --workspace-size 20Gi --storage-class fast",
+          ],
+          ["Empty the pool of default-size pairs", "kodama pool ensure --size 0"],
+        ],
+        notes:
+          "Pairs of other sizes or classes are left alone. More matching pairs than N: the newest extra\n" +
+          "ones are deleted. Exit codes: 2 bad input, 4 not allowed, 5 the volumes did not bind in --timeout.",
+      },
+      options: [
+        { flags: "--size <n>", description: "how many pairs to keep (0 or more)" },
+        {
+          flags: "--workspace-size <size>",
+          description: "workspace volume size (default: defaults.storage.workspace)",
+        },
+        {
+          flags: "--home-size <size>",
+          description: "home volume size (default: defaults.storage.claudeHome)",
+        },
+        {
+          flags: "--storage-class <name>",
+          description: "StorageClass (default: defaults.storage.storageClass, else the cluster's default)",
+        },
+        {
+          flags: "--image <image>",
+          description: "image of the pod that binds a WaitForFirstConsumer pair (default: defaults.image)",
+        },
+        {
+          flags: "--timeout <duration>",
+          description: "how long to wait for the volumes to bind (default: session.readyTimeout)",
+        },
+        { flags: "--no-wait", description: "create the pairs and return without waiting for them to bind" },
+      ],
+      run: async (inv) => {
+        const [{ poolEnsureCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+        const o = inv.opts;
+        const str = (v: unknown) => v as string | undefined;
+        setExitCode(
+          await poolEnsureCommand(kube, {
+            size: str(o.size),
+            workspaceSize: str(o.workspaceSize),
+            homeSize: str(o.homeSize),
+            storageClass: str(o.storageClass),
+            image: str(o.image),
+            timeout: str(o.timeout),
+            noWait: o.wait === false,
+          }, cfg),
+        );
+      },
+    },
+    {
+      names: ["list", "ls"],
+      help: {
+        summary: "List the pool's pairs: PAIR STATUS WORKSPACE HOME STORAGECLASS AGE",
+        examples: [["As JSON", "kodama pool list -o json"]],
+      },
+      options: [
+        { flags: "-A, --all-namespaces", description: "pairs in every namespace" },
+        {
+          flags: "-o, --output <format>",
+          description: "output format",
+          choices: ["table", "json", "name"],
+          default: "table",
+        },
+      ],
+      run: async (inv) => {
+        const [{ poolListCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+        setExitCode(
+          await poolListCommand(kube, {
+            allNamespaces: inv.opts.allNamespaces as boolean | undefined,
+            output: inv.opts.output as string,
+          }),
+        );
+      },
+    },
+    {
+      names: ["drain"],
+      help: {
+        summary: "Delete the pool's unclaimed volumes (never a session's)",
+        examples: [["Empty the pool", "kodama pool drain"]],
+      },
+      run: async (inv) => {
+        const [{ poolDrainCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+        setExitCode(await poolDrainCommand(kube));
+      },
+    },
+  ],
+};
+
+export const commands: CommandSpec[] = [pool];

@@ -1,0 +1,267 @@
+/**
+ * The warm volume pool: `pool ensure` makes Bound pairs ahead of time, a `start` takes one (its pod mounts
+ * volumes that existed before the start ran), records their names in the session's settings and state (so
+ * stop/resume/delete find them there), and refills the pool in the background; `pool drain` deletes only
+ * unclaimed pool volumes; concurrent claims never share a pair; bad input exits 2. On the test server the
+ * class has a provisioner delay, so the pool is what makes the start quick; on a real cluster the default
+ * class is used.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { kubectl, onRealCluster } from "../cluster/harness.ts";
+import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { Kube } from "../../src/kube/client.ts";
+import { claimPoolPair, poolEnsure } from "../../src/session/pool.ts";
+import type { SessionSpec } from "../../src/session/spec.ts";
+import { memorySink } from "../../src/base/sink.ts";
+
+const CLASS = "pool-slow";
+const classes = `
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: { name: ${CLASS} }
+provisioner: kodama.dev/test-hostpath
+parameters: { provisionDelay: "3s" }
+`;
+
+/** The class flags: a slow class on the test server, the cluster's default on a real one. */
+const classArgs = onRealCluster ? [] : ["--storage-class", CLASS];
+const sizes = ["--workspace-size", "1Gi", "--home-size", "1Gi"];
+
+interface PoolJson {
+  pairs: {
+    pair: string;
+    status: string;
+    workspace: { name: string } | null;
+    home: { name: string } | null;
+  }[];
+}
+
+async function poolJson(w: SessionWorld): Promise<PoolJson> {
+  const r = await w.k(["pool", "list", "-o", "json"]);
+  assertEquals(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+/** Poll until the pool has `n` Bound pairs (the background refill), with a generous deadline. */
+async function poolSettles(w: SessionWorld, n: number): Promise<PoolJson> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const p = await poolJson(w);
+    if (p.pairs.length === n && p.pairs.every((x) => x.status === "Bound")) return p;
+    if (Date.now() > deadline) throw new Error(`the pool did not settle at ${n}: ${JSON.stringify(p)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function pvcUid(w: SessionWorld, name: string): Promise<string> {
+  const r = await w.kc(["get", "pvc", name, "-o", "jsonpath={.metadata.uid}"]);
+  assertEquals(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+withSessionWorld(
+  "pool: a start takes a Bound pair made before it; stop/resume/delete find it; drain spares sessions",
+  {
+    seed: "demo",
+    timeoutMs: 420_000,
+  },
+  async (_t, w) => {
+    const names = ["pool-a1", "pool-a2"];
+    try {
+      if (!onRealCluster) {
+        const mk = await kubectl(w.c, ["apply", "-f", "-"], { stdin: classes });
+        assertEquals(mk.code, 0, mk.stderr);
+      }
+      const e = await w.k([
+        "pool",
+        "ensure",
+        "--size",
+        "2",
+        ...sizes,
+        ...classArgs,
+        "--image",
+        SESSION_IMAGE,
+      ]);
+      assertEquals(e.code, 0, e.stderr);
+      assertStringIncludes(e.stdout, "pool ready: 2 Bound pairs");
+      const before = await poolJson(w);
+      assertEquals(before.pairs.length, 2);
+      const pooled = new Map<string, string>(); // name -> uid, before start ran
+      for (const p of before.pairs) {
+        for (const v of [p.workspace!.name, p.home!.name]) pooled.set(v, await pvcUid(w, v));
+      }
+      // the pair is taken: the pod mounts those very volumes (same uid: they existed before start)
+      const s = await w.k([
+        "start",
+        names[0],
+        "--image",
+        SESSION_IMAGE,
+        "--storage",
+        "1Gi",
+        ...classArgs,
+        "--no-sync",
+      ]);
+      assertEquals(s.code, 0, s.stderr);
+      assertMatch(
+        s.stderr,
+        /took volumes kodama-pool-\S+-workspace, kodama-pool-\S+-home from the warm pool/,
+      );
+      assertStringIncludes(s.stderr, "refilling the warm pool to 2 pairs in the background");
+      const pod = await w.kc([
+        "get",
+        "pod",
+        `kodama-${names[0]}`,
+        "-o",
+        'jsonpath={range .spec.volumes[*]}{.persistentVolumeClaim.claimName}{"\\n"}{end}',
+      ]);
+      const claims = pod.stdout.trim().split("\n").filter(Boolean);
+      assertEquals(claims.length, 2, pod.stdout);
+      for (const c of claims) {
+        assert(pooled.has(c), `the pod mounts ${c}, not a pool volume`);
+        assertEquals(await pvcUid(w, c), pooled.get(c), `${c} is the volume made by pool ensure`);
+      }
+      const state = await Deno.readTextFile(`${w.home}/sessions/${names[0]}.yaml`);
+      const ws = claims.find((c) => c.endsWith("-workspace"))!;
+      const home = claims.find((c) => c.endsWith("-home"))!;
+      assertStringIncludes(state, `workspacePVC: ${ws}`);
+      assertStringIncludes(state, `claudeHomePVC: ${home}`);
+      // the session's files live there across stop and resume
+      const wr = await w.k([
+        "exec",
+        `kodama-${names[0]}`,
+        "--",
+        "sh",
+        "-c",
+        "echo kept > $KODAMA_WORKSPACE/f",
+      ]);
+      assertEquals(wr.code, 0, wr.stderr);
+      assertEquals((await w.k(["stop", names[0]])).code, 0);
+      const rs = await w.k(["resume", names[0]]);
+      assertEquals(rs.code, 0, rs.stderr);
+      const rd = await w.k(["exec", `kodama-${names[0]}`, "--", "sh", "-c", "cat $KODAMA_WORKSPACE/f"]);
+      assertEquals(rd.stdout.trim(), "kept", rd.stderr);
+      const get = await w.k(["session", "get", names[0]]);
+      assertStringIncludes(get.stdout, ws);
+      // the refill brings the pool back to 2, with new volumes (a taken one never goes back)
+      const after = await poolSettles(w, 2);
+      for (const p of after.pairs) assert(![p.workspace!.name, p.home!.name].some((v) => claims.includes(v)));
+      // a second pooled session, then drain: only the pool's unclaimed volumes go
+      const s2 = await w.k([
+        "start",
+        names[1],
+        "--image",
+        SESSION_IMAGE,
+        "--storage",
+        "1Gi",
+        ...classArgs,
+        "--no-sync",
+      ]);
+      assertEquals(s2.code, 0, s2.stderr);
+      assertStringIncludes(s2.stderr, "from the warm pool");
+      await poolSettles(w, 2);
+      const d = await w.k(["pool", "drain"]);
+      assertEquals(d.code, 0, d.stderr);
+      assertStringIncludes(d.stdout, "deleted 4 pool volumes");
+      assertEquals((await poolJson(w)).pairs.length, 0);
+      for (const c of claims) assertEquals(await pvcUid(w, c), pooled.get(c), `drain spared ${c}`);
+      const ls = await w.k(["list"]);
+      assertMatch(ls.stdout, new RegExp(`${names[1]}\\s+\\S+\\s+Running`));
+      // delete --purge finds the pooled volumes from the settings and removes them
+      const del = await w.k(["delete", names[0], "--force", "--purge"]);
+      assertEquals(del.code, 0, del.stderr);
+      assertStringIncludes(del.stdout + del.stderr, `persistentvolumeclaim/${ws}`);
+      const gone = await w.kc(["get", "pvc", ws, "--ignore-not-found", "-o", "name"]);
+      assertEquals(gone.stdout.trim(), "");
+    } finally {
+      for (const n of names) await purge(w, n);
+      await w.k(["pool", "drain"]).catch(() => {});
+    }
+  },
+);
+
+withSessionWorld("pool: concurrent claims never share a pair; a start without a match makes its own", {
+  seed: "demo",
+  timeoutMs: 120_000,
+  ignore: onRealCluster,
+}, async (_t, w) => {
+  const kube = await Kube.connect({ kubeconfig: w.c.kubeconfig, context: "dev" });
+  const shape = { workspace: "1Gi", home: "1Gi", storageClass: "" };
+  const sink = memorySink();
+  const code = await poolEnsure(kube, "dev", {
+    size: 3,
+    shape,
+    image: SESSION_IMAGE,
+    timeoutMs: 60_000,
+    out: sink,
+    err: sink,
+  });
+  assertEquals(code, 0);
+  const spec = (name: string) =>
+    ({
+      v: 1,
+      name,
+      namespace: "dev",
+      image: SESSION_IMAGE,
+      storage: { workspace: "1Gi", home: "1Gi" },
+    }) as unknown as SessionSpec;
+  // eight claimers at once for three pairs: three get one each, five get none, no pair twice
+  const got = await Promise.all(
+    Array.from(
+      { length: 8 },
+      (_, i) =>
+        claimPoolPair(kube, spec(`pool-c${i}`), { "kodama.dev/session": `pool-c${i}` }, (volumes) => ({
+          ...spec(`pool-c${i}`),
+          volumes,
+        })),
+    ),
+  );
+  const won = got.filter((g) => g !== undefined);
+  assertEquals(won.length, 3, JSON.stringify(got.map((g) => g?.id)));
+  assertEquals(new Set(won.map((g) => g!.id)).size, 3);
+  assert(won.every((g) => g!.home), "each winner has its pair's home volume too");
+  // each volume carries its claimer's session label, not another's
+  for (const [i, g] of got.entries()) {
+    if (!g) continue;
+    assertEquals(g.workspace.metadata?.labels?.["kodama.dev/session"], `pool-c${i}`);
+    assertEquals(g.home!.metadata?.labels?.["kodama.dev/session"], `pool-c${i}`);
+    assertEquals(g.workspace.metadata?.labels?.["kodama.dev/pool"], undefined);
+  }
+  // a size the pool does not hold: nothing taken
+  const other = await claimPoolPair(
+    kube,
+    { ...spec("pool-x"), storage: { workspace: "2Gi", home: "1Gi" } },
+    {},
+    (volumes) => ({ ...spec("pool-x"), volumes }),
+  );
+  assertEquals(other, undefined);
+  // the pool is empty now: a start makes its own volumes, named after the session
+  const s = await w.k(["start", "pool-own", "--image", SESSION_IMAGE, "--no-sync", "--storage", "1Gi"]);
+  try {
+    assertEquals(s.code, 0, s.stderr);
+    assert(!s.stderr.includes("warm pool"), s.stderr);
+    const pvc = await w.kc(["get", "pvc", "kodama-workspace-pool-own", "-o", "name"]);
+    assertEquals(pvc.code, 0, pvc.stderr);
+  } finally {
+    await purge(w, "pool-own");
+  }
+});
+
+withSessionWorld("pool: bad input exits 2 with one line", { seed: "demo" }, async (_t, w) => {
+  for (
+    const args of [
+      ["pool", "ensure", "--size", "-1"],
+      ["pool", "ensure", "--size", "two"],
+      ["pool", "ensure", "--size", "1000"],
+      ["pool", "ensure", "--size", "1", "--workspace-size", "lots"],
+      ["pool", "ensure", "--size", "1", "--storage-class", "Bad_Class"],
+      ["pool", "ensure"],
+    ]
+  ) {
+    const r = await w.k(args);
+    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+    assert(!/\bat .*\.ts:\d+/.test(r.stderr), `no stack trace: ${r.stderr}`);
+  }
+  // nothing was made by any of them
+  assertEquals((await poolJson(w)).pairs.length, 0);
+});
