@@ -7,6 +7,7 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { LABEL_RETAINED, LABEL_SESSION, objectNames, SESSIONS_SELECTOR, sessionSelector } from "./names.ts";
 import { groupSessions, type SessionView, sessionView } from "./status.ts";
+import { namesOf, specOf } from "./spec.ts";
 import { observeSessions } from "./state.ts";
 
 /** What a command saw goes into this machine's session files (status, branch, commit, updatedAt). */
@@ -23,7 +24,12 @@ export interface Found {
 const isRetained = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL_RETAINED] !== undefined;
 
 /** One session by name (undefined view when it does not exist). */
-export async function findSession(kube: Kube, namespace: string, name: string): Promise<Found> {
+export async function findSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { observe?: boolean } = {},
+): Promise<Found> {
   const sel = { labelSelector: sessionSelector(name) };
   let pods: V1Pod[], pvcs: V1PersistentVolumeClaim[];
   try {
@@ -43,7 +49,7 @@ export async function findSession(kube: Kube, namespace: string, name: string): 
   const retained = pvcs.filter(isRetained);
   if (!pods.length && !live.length) return { retained };
   const view = sessionView(name, namespace, pods[0], live);
-  await observed(kube, [view]);
+  if (o.observe !== false) await observed(kube, [view]);
   return { view, retained };
 }
 
@@ -72,7 +78,9 @@ async function byName(
     }
     throw e;
   }
-  const claims = await Promise.all([n.workspacePVC, n.homePVC].map(async (c) => {
+  // the volumes by the names the pod's settings record (a pooled session's are not named after it)
+  const v = namesOf(specOf(ours(pod) ? pod : undefined) ?? { name });
+  const claims = await Promise.all([v.workspacePVC, v.homePVC].map(async (c) => {
     try {
       return await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, c);
     } catch (e) {
@@ -84,8 +92,13 @@ async function byName(
 }
 
 /** Like findSession, but a missing session is exit 3 (naming kept volumes when there are some). */
-export async function requireSession(kube: Kube, namespace: string, name: string): Promise<SessionView> {
-  const f = await findSession(kube, namespace, name);
+export async function requireSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { observe?: boolean } = {},
+): Promise<SessionView> {
+  const f = await findSession(kube, namespace, name, o);
   if (f.view) return f.view;
   throw notFoundError(name, namespace, f.retained);
 }
