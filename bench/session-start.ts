@@ -2,7 +2,8 @@
  * Session start against the floor (issue 34): one bare pod made and waited for by kubectl
  * (`kubectl run … --restart=Never` + `kubectl wait --for=condition=Ready`, the same image) against
  * `kodama start --no-sync` (cold: new volumes), `kodama resume` (volumes exist), `kodama start --repo`
- * and eight starts at once, in the same run, rounds interleaved. Medians and ratios against the bare pod.
+ * eight starts at once, and a pooled start (a pair made ahead by `kodama pool ensure`; on the test server on
+ * the slow class), in the same run, rounds interleaved. Medians and ratios against the bare pod.
  *
  *   deno run -A bench/session-start.ts [--runs 3] [--slow 10s]
  *
@@ -12,7 +13,7 @@
  * On the test server `--slow` also makes a StorageClass whose provisioner takes that long per volume
  * (the test provisioner's `provisionDelay`) and times a cold start on it.
  *
- * Targets: cold start <= 1.5x the bare pod, resume <= 1.2x, 8 starts at once <= 2x one start.
+ * Targets: cold start <= 1.5x the bare pod, resume <= 1.2x, 8 starts at once <= 2x one start, pooled <= 1.5x.
  */
 import { join } from "node:path";
 import { kubectl as kubectlOn, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
@@ -72,6 +73,8 @@ class Bench {
   env: Record<string, string>;
   constructor(readonly t: Target) {
     this.env = { ...Deno.env.toObject(), KODAMA_HOME: this.home, NO_COLOR: "1" };
+    // the pool is sized by the bench (pool ensure before each pooled start): no background refill
+    Deno.writeTextFileSync(`${this.home}/config.yaml`, "defaults:\n  storage:\n    poolRefill: false\n");
   }
   kodama(args: string[]): Promise<number> {
     return run(Deno.execPath(), kodamaArgv(this.t, args), this.env, this.cwd);
@@ -124,7 +127,8 @@ async function benchTarget(t: Target, runs: number): Promise<string[]> {
 }
 
 async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[]> {
-  const tag = `bs${Date.now().toString(36).slice(-4)}`;
+  // KODAMA_BENCH_PREFIX: names of your own on a shared cluster
+  const tag = `${Deno.env.get("KODAMA_BENCH_PREFIX") ?? "bs"}${Date.now().toString(36).slice(-4)}`;
   const bare: number[] = [], cold: number[] = [], resume: number[] = [], repo: number[] = [];
   // warm the module cache and the image
   await b.bare(`${tag}-warm`);
@@ -167,7 +171,7 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
     }`,
   ];
   if (t.slowClass) {
-    const s = await b.start(`${tag}-slow`, ["--storage-class", t.slowClass]);
+    const s = await b.start(`${tag}-slow`, ["--storage-class", t.slowClass, "--no-pool"]);
     await b.purge(`${tag}-slow`);
     lines.push(
       `  kodama start on a slow provisioner (${t.slowClass})  ${fmtMs(s)}   ${
@@ -175,6 +179,26 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
       }x`,
     );
   }
+  // pooled: a pair made ahead (pool ensure, waited for), then a start takes it; on the slow class when
+  // there is one, so the provisioner's delay is out of the start; bare pods interleaved
+  const cls = t.slowClass ? ["--storage-class", t.slowClass] : [];
+  const pooled: number[] = [], bare2: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      await b.kodama(["pool", "ensure", "--size", "1", "--image", t.image, ...cls]);
+      bare2.push(await b.bare(`${tag}-pbare${i}`));
+      const name = `${tag}-pool${i}`;
+      pooled.push(await b.start(name, cls));
+      await b.purge(name);
+    }
+  } finally {
+    await b.kodama(["pool", "drain"]).catch(() => 0);
+  }
+  lines.push(
+    `  kodama start, pooled${t.slowClass ? ` (${t.slowClass})` : ""}      ${fmtMs(median(pooled))}   ${
+      ratio(median(pooled), median(bare2), 1.5)
+    } (against its own bare pods, ${fmtMs(median(bare2))})`,
+  );
   await Deno.remove(b.home, { recursive: true }).catch(() => {});
   await Deno.remove(b.cwd, { recursive: true }).catch(() => {});
   // each target's figures as soon as they are known (a later target may fail)

@@ -152,7 +152,10 @@ const storage = z.object({
     "StorageClass for session PVCs; unset uses the cluster's default StorageClass. Overridden by `start --storage-class`.",
   ),
   pool: bool().default(true).describe(
-    "`start` takes a matching Bound volume pair from the namespace's warm pool (`kodama pool ensure`) when there is one, and refills the pool in the background. `start --no-pool` turns it off for one start.",
+    "`start` takes a matching Bound volume pair from the namespace's warm pool (`kodama pool ensure`) when there is one. `start --no-pool` turns it off for one start.",
+  ),
+  poolRefill: bool().default(true).describe(
+    "After `start` took a pair from the warm pool, it runs `kodama pool ensure` in the background to bring the pool back to its size; false: it prints that command instead (a pool you size yourself, e.g. from a cron job).",
   ),
 }).strict().describe("Persistent volume sizes for sessions.");
 

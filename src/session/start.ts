@@ -942,7 +942,13 @@ const shellQuote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s
  * to the size it had (a new pair provisions while the session is used); when that cannot be started, the
  * line says how to do it by hand.
  */
-async function refillPool(kube: Kube, spec: SessionSpec, had: number, err: Sink): Promise<void> {
+async function refillPool(
+  kube: Kube,
+  spec: SessionSpec,
+  had: number,
+  err: Sink,
+  background: boolean,
+): Promise<void> {
   const args = [
     "-n",
     spec.namespace,
@@ -958,6 +964,8 @@ async function refillPool(kube: Kube, spec: SessionSpec, had: number, err: Sink)
     "--image",
     spec.image,
   ];
+  const byHand = `the warm pool has a pair less: \`kodama ${args.join(" ")}\` refills it\n`;
+  if (!background) return err.write(byHand);
   try {
     const { selfCommand } = await import("../proc.ts");
     const self = selfCommand();
@@ -973,7 +981,7 @@ async function refillPool(kube: Kube, spec: SessionSpec, had: number, err: Sink)
       `refilling the warm pool to ${had} pair${had === 1 ? "" : "s"} in the background (kodama pool list)\n`,
     );
   } catch {
-    err.write(`the warm pool has a pair less: \`kodama ${args.join(" ")}\` refills it\n`);
+    err.write(byHand);
   }
 }
 
@@ -1110,7 +1118,9 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       ready = true;
       if (spec.init !== undefined) await runInit(kube, spec, io, signal);
       io.out.write(`session/${spec.name} ready\n`);
-      if (run.created.pooled) await refillPool(kube, spec, run.created.pooled.had, io.err);
+      if (run.created.pooled) {
+        await refillPool(kube, spec, run.created.pooled.had, io.err, cfg.defaults.storage.poolRefill);
+      }
       if (o.prompt !== undefined) {
         const { agentRun } = await import("./agentrun.ts");
         await agentRun(kube, spec.namespace, spec.name, {

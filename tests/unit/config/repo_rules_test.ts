@@ -54,6 +54,7 @@ const DECISIONS: Record<string, string> = {
   "defaults.storage.claudeHome": "repo",
   "defaults.storage.storageClass": "repo",
   "defaults.storage.pool": "repo",
+  "defaults.storage.poolRefill": "repo",
   "defaults.branchPrefix": "repo",
   "defaults.serviceAccount": "repo",
   // an idle stop saves cost and loses nothing (the pod ends cleanly, resume brings it back)
