@@ -70,121 +70,114 @@ async function pvcUid(w: SessionWorld, name: string): Promise<string> {
   return r.stdout;
 }
 
+/** `start NAME` with the pool's sizes and class. */
+const startArgs = (name: string) => [
+  "start",
+  name,
+  "--image",
+  SESSION_IMAGE,
+  "--storage",
+  "1Gi",
+  ...classArgs,
+  "--no-sync",
+];
+const ensure = (
+  n: number,
+) => ["pool", "ensure", "--size", String(n), ...sizes, ...classArgs, "--image", SESSION_IMAGE];
+
 withSessionWorld(
-  "pool: a start takes a Bound pair made before it; stop/resume/delete find it; drain spares sessions",
-  {
-    seed: "demo",
-    timeoutMs: 600_000,
-  },
+  "pool: a start takes a Bound pair made before it; stop/resume/delete find it there; drain spares it",
+  { seed: "demo", timeoutMs: 600_000 },
   async (_t, w) => {
-    const names = ["pool-a1", "pool-a2"];
+    const name = "pool-a1";
+    // this test sizes the pool itself: start says how to refill instead of doing it
+    await Deno.writeTextFile(`${w.home}/config.yaml`, "defaults:\n  storage:\n    poolRefill: false\n");
     try {
       if (!onRealCluster) {
         const mk = await kubectl(w.c, ["apply", "-f", "-"], { stdin: classes });
         assertEquals(mk.code, 0, mk.stderr);
       }
-      const e = await w.k([
-        "pool",
-        "ensure",
-        "--size",
-        "2",
-        ...sizes,
-        ...classArgs,
-        "--image",
-        SESSION_IMAGE,
-      ]);
+      const e = await w.k(ensure(1));
       assertEquals(e.code, 0, e.stderr);
-      assertStringIncludes(e.stdout, "pool ready: 2 Bound pairs");
+      assertStringIncludes(e.stdout, "pool ready: 1 Bound pair");
       const before = await poolJson(w);
-      assertEquals(before.pairs.length, 2);
+      assertEquals(before.pairs.length, 1);
       const pooled = new Map<string, string>(); // name -> uid, before start ran
-      for (const p of before.pairs) {
-        for (const v of [p.workspace!.name, p.home!.name]) pooled.set(v, await pvcUid(w, v));
+      for (const v of [before.pairs[0].workspace!.name, before.pairs[0].home!.name]) {
+        pooled.set(v, await pvcUid(w, v));
       }
       // the pair is taken: the pod mounts those very volumes (same uid: they existed before start)
-      const s = await w.k([
-        "start",
-        names[0],
-        "--image",
-        SESSION_IMAGE,
-        "--storage",
-        "1Gi",
-        ...classArgs,
-        "--no-sync",
-      ]);
+      const s = await w.k(startArgs(name));
       assertEquals(s.code, 0, s.stderr);
       assertMatch(
         s.stderr,
         /took volumes kodama-pool-\S+-workspace, kodama-pool-\S+-home from the warm pool/,
       );
-      assertStringIncludes(s.stderr, "refilling the warm pool to 2 pairs in the background");
+      assertStringIncludes(s.stderr, "the warm pool has a pair less: `kodama -n dev pool ensure --size 1");
       const pod = await w.kc([
         "get",
         "pod",
-        `kodama-${names[0]}`,
+        `kodama-${name}`,
         "-o",
         'jsonpath={range .spec.volumes[*]}{.persistentVolumeClaim.claimName}{"\\n"}{end}',
       ]);
       const claims = pod.stdout.trim().split("\n").filter(Boolean);
-      assertEquals(claims.length, 2, pod.stdout);
+      assertEquals(claims.sort(), [...pooled.keys()].sort(), pod.stdout);
       for (const c of claims) {
-        assert(pooled.has(c), `the pod mounts ${c}, not a pool volume`);
-        assertEquals(await pvcUid(w, c), pooled.get(c), `${c} is the volume made by pool ensure`);
+        assertEquals(await pvcUid(w, c), pooled.get(c), `${c} is the volume pool ensure made`);
       }
-      const state = await Deno.readTextFile(`${w.home}/sessions/${names[0]}.yaml`);
+      const state = await Deno.readTextFile(`${w.home}/sessions/${name}.yaml`);
       const ws = claims.find((c) => c.endsWith("-workspace"))!;
       const home = claims.find((c) => c.endsWith("-home"))!;
       assertStringIncludes(state, `workspacePVC: ${ws}`);
       assertStringIncludes(state, `claudeHomePVC: ${home}`);
-      // the session's files live there across stop and resume
-      const wr = await w.k([
-        "exec",
-        `kodama-${names[0]}`,
-        "--",
-        "sh",
-        "-c",
-        "echo kept > $KODAMA_WORKSPACE/f",
-      ]);
+      // the session's files live there across stop and resume (resume reads the names from the settings)
+      const wr = await w.k(["exec", `kodama-${name}`, "--", "sh", "-c", "echo kept > $KODAMA_WORKSPACE/f"]);
       assertEquals(wr.code, 0, wr.stderr);
-      assertEquals((await w.k(["stop", names[0]])).code, 0);
-      const rs = await w.k(["resume", names[0]]);
+      assertEquals((await w.k(["stop", name])).code, 0);
+      const rs = await w.k(["resume", name]);
       assertEquals(rs.code, 0, rs.stderr);
-      const rd = await w.k(["exec", `kodama-${names[0]}`, "--", "sh", "-c", "cat $KODAMA_WORKSPACE/f"]);
+      const rd = await w.k(["exec", `kodama-${name}`, "--", "sh", "-c", "cat $KODAMA_WORKSPACE/f"]);
       assertEquals(rd.stdout.trim(), "kept", rd.stderr);
-      const get = await w.k(["session", "get", names[0]]);
-      assertStringIncludes(get.stdout, ws);
-      // the refill brings the pool back to 2, with new volumes (a taken one never goes back)
-      const after = await poolSettles(w, 2);
-      assert(!after.some((v) => claims.includes(v)), `${after} holds a taken volume`);
-      // a second pooled session, then drain: only the pool's unclaimed volumes go
-      const s2 = await w.k([
-        "start",
-        names[1],
-        "--image",
-        SESSION_IMAGE,
-        "--storage",
-        "1Gi",
-        ...classArgs,
-        "--no-sync",
-      ]);
-      assertEquals(s2.code, 0, s2.stderr);
-      assertStringIncludes(s2.stderr, "from the warm pool");
-      await poolSettles(w, 2);
+      // a new pair, then drain: only the pool's unclaimed volumes go, never the session's
+      assertEquals((await w.k(ensure(1))).code, 0);
       const d = await w.k(["pool", "drain"]);
       assertEquals(d.code, 0, d.stderr);
-      assertStringIncludes(d.stdout, "deleted 4 pool volumes");
+      assertStringIncludes(d.stdout, "deleted 2 pool volumes");
       assertEquals((await poolJson(w)).pairs.length, 0);
       for (const c of claims) assertEquals(await pvcUid(w, c), pooled.get(c), `drain spared ${c}`);
-      const ls = await w.k(["list"]);
-      assertMatch(ls.stdout, new RegExp(`${names[1]}\\s+\\S+\\s+Running`));
       // delete --purge finds the pooled volumes from the settings and removes them
-      const del = await w.k(["delete", names[0], "--force", "--purge"]);
+      const del = await w.k(["delete", name, "--force", "--purge"]);
       assertEquals(del.code, 0, del.stderr);
       assertStringIncludes(del.stdout + del.stderr, `persistentvolumeclaim/${ws}`);
       const gone = await w.kc(["get", "pvc", ws, "--ignore-not-found", "-o", "name"]);
       assertEquals(gone.stdout.trim(), "");
     } finally {
-      for (const n of names) await purge(w, n);
+      await purge(w, name);
+      await w.k(["pool", "drain"]).catch(() => {});
+    }
+  },
+);
+
+withSessionWorld(
+  "pool: start refills the pool in the background with new volumes (a taken one never goes back)",
+  { seed: "demo", timeoutMs: 600_000 },
+  async (_t, w) => {
+    const name = "pool-b1";
+    try {
+      if (!onRealCluster) {
+        const mk = await kubectl(w.c, ["apply", "-f", "-"], { stdin: classes });
+        assertEquals(mk.code, 0, mk.stderr);
+      }
+      assertEquals((await w.k(ensure(1))).code, 0);
+      const s = await w.k(startArgs(name));
+      assertEquals(s.code, 0, s.stderr);
+      assertStringIncludes(s.stderr, "refilling the warm pool to 1 pair in the background");
+      const taken = /took volumes (\S+), (\S+) from/.exec(s.stderr)!.slice(1);
+      const after = await poolSettles(w, 1);
+      assert(!after.some((v) => taken.includes(v)), `${after} holds a taken volume`);
+    } finally {
+      await purge(w, name);
       await w.k(["pool", "drain"]).catch(() => {});
     }
   },
