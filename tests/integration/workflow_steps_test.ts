@@ -124,24 +124,22 @@ steps:
 steps:
   - id: follow
     logs: { target: ticker, follow: true, tail: 0 }
-    timeout: 1500ms
+    timeout: 4s
   - id: after
     if: steps.follow.outcome == 'success' && contains(steps.follow.outputs.stdout, 'tick')
     exec: { target: ticker, command: [echo, "followed ok"] }
 `,
       );
-      const started = Date.now();
       const r = await run(["follow"]);
-      const took = Date.now() - started;
       assertEquals(r.code, 0, r.stderr);
       assertStringIncludes(r.stderr, "✓ follow");
       const ticks = r.stdout.split("\n").filter((l) => /^tick \d+$/.test(l));
-      // 1.5 s of a line every 0.2 s, starting from now (tail 0): a handful of fresh lines
-      assert(ticks.length >= 2 && ticks.length <= 12, r.stdout);
+      // at most 4 s of a line every 0.2 s, starting from now (tail 0): some fresh lines, never the backlog
+      // (the timeout also covers finding the pod and opening the stream, slow on a loaded machine)
+      assert(ticks.length >= 2 && ticks.length <= 25, r.stdout);
       const n = ticks.map((l) => Number(l.split(" ")[1]));
       assert(n.every((x, i) => i === 0 || x === n[i - 1] + 1), `lines out of order: ${n}`);
       assertStringIncludes(r.stdout, "followed ok\n");
-      assert(took < 15_000, `took ${took} ms`);
       // a bounded read (tail) cut short by its timeout is a timeout failure, not a quiet success
       if (!cluster.real) {
         await write(
