@@ -364,11 +364,12 @@ export async function createSnapshot(
       ),
     );
     const path = await snapshotClassFor(kube, claims);
-    if ("className" in path) {
-      return await createVolumeSnapshots(kube, ns, session, snap, claims, path.className, o);
-    }
-    if (!/does not serve/.test(path.why)) {
-      o.err.write(`not a VolumeSnapshot: ${path.why}; a portable snapshot instead\n`);
+    const why = "className" in path
+      ? await createVolumeSnapshots(kube, ns, session, snap, claims, path.className, o)
+      : path.why;
+    if (typeof why === "number") return why;
+    if (!/does not serve/.test(why)) {
+      o.err.write(`not a VolumeSnapshot: ${why}; a portable snapshot instead\n`);
     }
   }
   const claim = buildSnapshotPVC(spec, snap, spec.storage.storageClass);
@@ -409,7 +410,10 @@ export async function createSnapshot(
   return ExitCode.OK;
 }
 
-/** The VolumeSnapshot path of `snapshot create`: one per volume, waited on until readyToUse. */
+/**
+ * The VolumeSnapshot path of `snapshot create`: one per volume, waited on until readyToUse. A user who may
+ * not create VolumeSnapshots gets the portable path: the reason is returned instead of an exit code.
+ */
 async function createVolumeSnapshots(
   kube: Kube,
   ns: string,
@@ -418,15 +422,17 @@ async function createVolumeSnapshots(
   claims: V1PersistentVolumeClaim[],
   className: string,
   o: SnapshotIO,
-): Promise<number> {
+): Promise<number | string> {
   const made: string[] = [];
   try {
-    o.err.write(`taking VolumeSnapshots of ${session}'s workspace and home (class ${className})…\n`);
     for (const [i, volume] of VOLUMES.entries()) {
       const vs = buildVolumeSnapshot({ namespace: ns, session, snap, volume, claim: claims[i], className });
       try {
         await kube.createObject("volumesnapshots", ns, vs);
       } catch (e) {
+        if (!made.length && e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) {
+          return "VolumeSnapshots may not be created with these credentials";
+        }
         if (e instanceof KodamaError && /already exists/i.test(e.message)) {
           throw usageError(
             `snapshot ${snap} already exists`,
@@ -436,6 +442,9 @@ async function createVolumeSnapshots(
         throw e;
       }
       made.push(vs.metadata!.name!);
+      if (made.length === 1) {
+        o.err.write(`taking VolumeSnapshots of ${session}'s workspace and home (class ${className})…\n`);
+      }
     }
     const ready = await waitSnapshotsReady(kube, ns, made, o.timeoutMs);
     o.out.write(`snapshot/${snap} created (VolumeSnapshot, ${ready[0].status?.restoreSize ?? "?"})\n`);

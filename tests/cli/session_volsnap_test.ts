@@ -11,13 +11,31 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { join } from "node:path";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";
 
 const PFX = "vsnap";
 
 withSessionWorld(
   "snapshot and clone through the storage driver: VolumeSnapshots, dataSource, the empty-clone check",
-  { seed: "demo", snapshots: true, ignore: onRealCluster, timeoutMs: 600_000 },
+  {
+    seed: "demo",
+    snapshots: true,
+    ignore: onRealCluster,
+    timeoutMs: 600_000,
+    // a user who may read VolumeSnapshots but not create them (everything else in namespace dev)
+    users: [{
+      name: "vsreader",
+      namespace: "dev",
+      rules: [
+        { apiGroups: [""], resources: ["*"], verbs: ["*"] },
+        {
+          apiGroups: ["snapshot.storage.k8s.io"],
+          resources: ["volumesnapshots"],
+          verbs: ["get", "list", "watch"],
+        },
+      ],
+    }],
+  },
   async (t, w) => {
     const S = `${PFX}-a`, B = `${PFX}-b`, C = `${PFX}-c`, N = `${PFX}-n`, N2 = `${PFX}-n2`;
     const sh = async (name: string, cmd: string) => {
@@ -168,6 +186,26 @@ withSessionWorld(
         const l = await w.k(["snapshot", "list"]);
         assertMatch(l.stdout, new RegExp(`^${PFX}-p\\s+${S}\\s+Ready\\s+portable\\s`, "m"));
       });
+
+      await t.step(
+        "a user who may not create VolumeSnapshots gets a portable snapshot, said in one line",
+        async () => {
+          const other = await sessionWorld(w.c, "vsreader");
+          try {
+            const r = await other.k(["snapshot", "create", S, `${PFX}-r`]);
+            assertEquals(r.code, 0, r.stderr);
+            assertStringIncludes(
+              r.stderr,
+              "not a VolumeSnapshot: VolumeSnapshots may not be created with these credentials",
+            );
+            const l = await w.k(["snapshot", "list"]);
+            assertMatch(l.stdout, new RegExp(`^${PFX}-r\\s+${S}\\s+Ready\\s+portable\\s`, "m"));
+            assertEquals((await w.k(["snapshot", "delete", `${PFX}-r`])).code, 0);
+          } finally {
+            await other.cleanup();
+          }
+        },
+      );
 
       await t.step(
         "snapshot delete: both VolumeSnapshots; a VolumeSnapshot kodama did not make stays",

@@ -1,5 +1,6 @@
 /**
- * `deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--exec-protocols v4|v5] [--verbose]`
+ * `deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--exec-protocols v4|v5] [--csi]
+ *   [--snapshots] [--verbose]`
  *
  * Runs the Kubernetes API *test server* in the foreground (a test tool, not a cluster for real
  * workloads), writes the kubeconfig and prints exactly one line `ready <kubeconfig path>` on stdout
@@ -21,6 +22,10 @@ export interface ClusterCliOptions {
   verbose: boolean;
   /** v4: no v5.channel.k8s.io for exec/attach, as on Kubernetes before 1.30 */
   execProtocols: "v4" | "v5";
+  /** CSI classes csi-hostpath and csi-nocopy (snapshots.ts) */
+  csi?: boolean;
+  /** serve the VolumeSnapshot API (implies csi) */
+  snapshots?: boolean;
 }
 
 /** `deno task demo` also fills namespace `load` (the README's fan-out examples use it); `--pods N` overrides. */
@@ -36,6 +41,8 @@ export function parseClusterArgs(args: string[], defaults: { pods?: number } = {
       pods: { type: "string", default: String(defaults.pods ?? 0) },
       "exec-protocols": { type: "string", default: "v5" },
       verbose: { type: "boolean", short: "v", default: false },
+      csi: { type: "boolean", default: false },
+      snapshots: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -43,9 +50,11 @@ export function parseClusterArgs(args: string[], defaults: { pods?: number } = {
   if (values.help) {
     console.log(
       "usage: deno task cluster [--port N] [--kubeconfig PATH] [--seed demo|none] [--pods N] [--exec-protocols v4|v5]\n" +
-        "                         [--verbose]\n" +
+        "                         [--csi] [--snapshots] [--verbose]\n" +
         "Runs the kodama Kubernetes API test server (a local test tool, not a cluster for real workloads).\n" +
-        "--exec-protocols v4 serves exec/attach WebSockets without v5.channel.k8s.io, like Kubernetes before 1.30.",
+        "--exec-protocols v4 serves exec/attach WebSockets without v5.channel.k8s.io, like Kubernetes before 1.30.\n" +
+        "--csi adds the CSI classes csi-hostpath (clones and restores dataSource) and csi-nocopy (ignores it);\n" +
+        "--snapshots also serves snapshot.storage.k8s.io/v1 with a VolumeSnapshotClass for csi-hostpath.",
     );
     Deno.exit(0);
   }
@@ -69,6 +78,8 @@ export function parseClusterArgs(args: string[], defaults: { pods?: number } = {
     pods,
     verbose: values.verbose!,
     execProtocols,
+    csi: values.csi!,
+    snapshots: values.snapshots!,
   };
 }
 
@@ -94,6 +105,8 @@ export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) 
     kubeconfigPath: o.kubeconfig,
     verbose: o.verbose,
     execProtocols: o.execProtocols,
+    csi: o.csi,
+    snapshots: o.snapshots,
   });
   let stopping = false;
   const done = Promise.withResolvers<void>();
