@@ -131,30 +131,34 @@ function positioned(file: string, lc: import("yaml").LineCounter | undefined, of
   return `${displayPath(file)}:${line}:${col}`;
 }
 
+/** Where a template was read: its file, name, YAML document (for positions) and path in the document. */
+interface TemplateAt {
+  file: string;
+  name: string;
+  doc?: import("yaml").Document;
+  lc?: import("yaml").LineCounter;
+  path: string[];
+}
+
+/** `file:line:col` of the node at `path` below the template (the file alone without a document). */
+async function positionAt(where: TemplateAt, path: string[], keyOnly = false): Promise<string> {
+  if (!where.doc) return positioned(where.file, where.lc, undefined);
+  const { nodeOffset } = await import("../yamlpos.ts");
+  return positioned(where.file, where.lc, nodeOffset(where.doc.contents, [...where.path, ...path], keyOnly));
+}
+
 /**
  * Validate one template's data, parsed from `file` (the YAML document for positions): a KodamaError (exit 2)
  * naming file:line:col and the key for the first problem.
  */
 async function checkTemplate(
   raw: unknown,
-  where: {
-    file: string;
-    name: string;
-    doc?: import("yaml").Document;
-    lc?: import("yaml").LineCounter;
-    path: string[];
-  },
+  where: TemplateAt,
 ): Promise<TemplateBody> {
   const r = templateSchema.safeParse(raw ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const path = [...where.path, ...issue.path.map((p) => String(p))];
-  const { nodeOffset } = await import("../yamlpos.ts");
-  const at = positioned(
-    where.file,
-    where.lc,
-    where.doc ? nodeOffset(where.doc.contents, path, issue.code === "unrecognized_keys") : undefined,
-  );
+  const at = await positionAt(where, issue.path.map((p) => String(p)), issue.code === "unrecognized_keys");
   const key = [...issue.path.map(String), ...(issue.code === "unrecognized_keys" ? issue.keys : [])].join(
     ".",
   );
@@ -176,13 +180,7 @@ const CONFIG_TWINS: [string[], string][] = [[["sync", "mode"], "sync.mode"]];
 /** A repository's template: exit 2 at file:line:col when it sets what a repository may not. */
 async function checkRepoTemplate(
   t: TemplateBody,
-  where: {
-    file: string;
-    name: string;
-    doc?: import("yaml").Document;
-    lc?: import("yaml").LineCounter;
-    path: string[];
-  },
+  where: TemplateAt,
   root: string,
 ): Promise<void> {
   const { keyInfo } = await import("../config/keys.ts");
@@ -194,12 +192,7 @@ async function checkRepoTemplate(
     if (v === undefined || !info) continue;
     const why = await repoProblem(info, v, root);
     if (!why) continue;
-    const { nodeOffset } = await import("../yamlpos.ts");
-    const at = positioned(
-      where.file,
-      where.lc,
-      where.doc ? nodeOffset(where.doc.contents, [...where.path, ...path]) : undefined,
-    );
+    const at = await positionAt(where, path);
     throw usageError(
       `${at}: template ${JSON.stringify(where.name)} (${path.join(".")}: ${JSON.stringify(v)}): ${why}`,
     );
