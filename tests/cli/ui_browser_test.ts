@@ -235,6 +235,12 @@ withSessionWorld(
       // deno-lint-ignore no-explicit-any
       page.on("pageerror", (e: any) => pageErrors.push(String(e?.message ?? e)));
       const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+      // a finished operation's panel (bottom right; a successful one leaves by itself after 6 s) can cover
+      // what a step clicks next: close the finished ones first, as a user would, then click
+      const click = async (sel: string) => {
+        await page.$$eval(".op.ok .x, .op.bad .x", (bs: { click(): void }[]) => bs.forEach((b) => b.click()));
+        await page.click(sel);
+      };
       const waitText = (sel: string, re: RegExp, timeout = 120_000) =>
         page.waitForFunction(
           (s: string, src: string) => new RegExp(src).test(document.querySelector(s)?.textContent ?? ""),
@@ -252,14 +258,14 @@ withSessionWorld(
       });
 
       await t.step("start a session from the dialog; it reaches Running", async () => {
-        await page.click("#new-session");
+        await click("#new-session");
         await page.type("input[name=name]", NAME);
         await page.type("input[name=repo]", repo.bare);
         await page.type("input[name=image]", SESSION_IMAGE);
         await page.type("input[name=envFiles]", ".env");
         await page.type("input[name=sync]", ".");
         await shot("02-start-dialog");
-        await page.click("#start-form button[type=submit]");
+        await click("#start-form button[type=submit]");
         await page.waitForSelector(`tr[data-session=${NAME}]`, { timeout: 60_000 });
         await waitText(`tr[data-session=${NAME}] .pill`, /^Running$/, 180_000);
         await waitText(`tr[data-session=${NAME}]`, /Active/, 60_000);
@@ -281,9 +287,9 @@ withSessionWorld(
       });
 
       await t.step("its terminal: type `echo hi`, read hi back", async () => {
-        await page.click(`tr[data-session=${NAME}] a.name`);
+        await click(`tr[data-session=${NAME}] a.name`);
         await page.waitForSelector(".term[data-state=connected]", { timeout: 60_000 });
-        await page.click(".term");
+        await click(".term");
         await page.keyboard.type("echo h''i\n");
         await page.waitForFunction(
           () =>
@@ -296,9 +302,9 @@ withSessionWorld(
       });
 
       await t.step("run the (fake) agent: its log streams, its diff shows the file", async () => {
-        await page.click("a[data-tab=agent]");
+        await click("a[data-tab=agent]");
         await page.type("#agent-prompt", "add the line zq-ui-4711");
-        await page.click("#run-agent");
+        await click("#run-agent");
         await waitText("#run-log", /agent: committed [0-9a-f]+/, 60_000);
         assertStringIncludes(
           await page.$eval("#run-log", (e: Element) => e.textContent),
@@ -306,12 +312,12 @@ withSessionWorld(
         );
         await waitText(`.agent`, /succeeded/, 60_000);
         await shot("05-agent");
-        await page.click("a[data-tab=diff]");
+        await click("a[data-tab=diff]");
         await waitText("#diff", /AGENT\.md/, 60_000);
         await waitText("#diff", /zq-ui-4711/);
         await shot("06-diff");
         // one button: session fetch, the pod's commits onto kodama/NAME of the local clone
-        await page.click("#fetch");
+        await click("#fetch");
         await page.waitForSelector(`.op.ok[data-op="fetch ${NAME}"]`, { timeout: 60_000 });
         assertEquals(
           await gitIn(["log", "-1", "--format=%s", `kodama/${NAME}`], w.cwd),
@@ -325,20 +331,20 @@ withSessionWorld(
         assertEquals(r.code, 0, r.stderr);
         await Deno.writeTextFile(join(w.cwd, "c.txt"), "local-version\n");
         assertEquals((await w.k(["sync", "start", NAME])).code, 0);
-        await page.click("a[data-tab=sync]");
+        await click("a[data-tab=sync]");
         await page.waitForSelector('tr[data-conflict="c.txt"]', { timeout: 120_000 });
         await shot("07-sync-conflict");
-        await page.click('tr[data-conflict="c.txt"] button');
+        await click('tr[data-conflict="c.txt"] button');
         await waitText("#local-version", /local-version/, 30_000);
         await waitText("#pod-version", /pod-version/, 30_000);
         await shot("08-conflict-both");
-        await page.click("#keep-pod");
+        await click("#keep-pod");
         await page.waitForSelector("#no-conflicts", { timeout: 60_000 });
         assertEquals(await Deno.readTextFile(join(w.cwd, "c.txt")), "pod-version\n");
       });
 
       const search = async (q: string) => {
-        await page.click("#pod-search");
+        await click("#pod-search");
         await page.keyboard.down("Control");
         await page.keyboard.press("a");
         await page.keyboard.up("Control");
@@ -348,12 +354,12 @@ withSessionWorld(
       await t.step(
         "pods: fzf search with the picker's matcher, logs, an exec terminal, a port-forward",
         async () => {
-          await page.click("a[href='#/pods']");
+          await click("a[href='#/pods']");
           await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
           // user dev may list pods in dev only: every namespace is refused, in one clear line
-          await page.click("input[type=checkbox]");
+          await click("input[type=checkbox]");
           await waitText(".banner.bad", /forbidden/i, 30_000);
-          await page.click("input[type=checkbox]");
+          await click("input[type=checkbox]");
           await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
           // fzf's syntax and scoring: a fuzzy term, a negation; then an anchored term that matches nothing
           await search("kdwbu !zzz");
@@ -376,11 +382,11 @@ withSessionWorld(
           await waitText("main", /Nothing matches/, 10_000);
           await search(`'kodama-${NAME}$`);
           await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 10_000 });
-          await page.click(`tr[data-pod=kodama-${NAME}]`);
+          await click(`tr[data-pod=kodama-${NAME}]`);
           await page.waitForSelector("#pod-log");
-          await page.click("#pod-panel a[data-tab=exec]");
+          await click("#pod-panel a[data-tab=exec]");
           await page.waitForSelector("#pod-panel .term[data-state=connected]", { timeout: 30_000 });
-          await page.click("#pod-panel .term");
+          await click("#pod-panel .term");
           await page.keyboard.type("echo p''od-$((6*7))\n");
           await page.waitForFunction(
             () =>
@@ -390,14 +396,14 @@ withSessionWorld(
             { timeout: 30_000, polling: 100 },
           );
           await shot("11-pod-exec");
-          await page.click("#pod-panel a[data-tab=forward]");
+          await click("#pod-panel a[data-tab=forward]");
           await page.type("#pf-ports", ":8080");
-          await page.click(".forward-form button");
+          await click(".forward-form button");
           await page.waitForSelector("#forwards tr[data-forward]", { timeout: 30_000 });
           await shot("12-pod-forward");
           const list = await w.k(["port-forward", "list", "-o", "json"]);
           assertEquals(JSON.parse(list.stdout).length, 1, list.stdout);
-          await page.click("#forwards tr[data-forward] button");
+          await click("#forwards tr[data-forward] button");
           await page.waitForFunction(() => !document.querySelector("#forwards tr[data-forward]"), {
             timeout: 30_000,
             polling: 100,
@@ -406,24 +412,24 @@ withSessionWorld(
       );
 
       await t.step("workflows: an untrusted one runs only after the trust dialog is confirmed", async () => {
-        await page.click("a[href='#/workflows']");
+        await click("a[href='#/workflows']");
         await page.waitForSelector("button[data-workflow=greet]", { timeout: 30_000 });
-        await page.click("button[data-workflow=greet]");
+        await click("button[data-workflow=greet]");
         await page.type("input[name=who]", "web");
-        await page.click("#run-workflow");
+        await click("#run-workflow");
         await page.waitForSelector("#trust-dialog");
         await waitText("#trust-lines", /run: echo/);
         await shot("13-workflow-trust");
-        await page.click("#trust-cancel");
+        await click("#trust-cancel");
         assertEquals(await page.$("#workflow-output"), null, "nothing ran without the confirmation");
-        await page.click("#run-workflow");
+        await click("#run-workflow");
         await page.waitForSelector("#trust-accept");
-        await page.click("#trust-accept");
+        await click("#trust-accept");
         await waitText("#workflow-output", /hello web/, 60_000);
         await waitText(".run-out .log-head", /succeeded/, 60_000);
         await shot("14-workflow-run");
         // trusted now: the next run asks nothing
-        await page.click("#run-workflow");
+        await click("#run-workflow");
         await waitText(".run-out .log-head", /running|succeeded/, 30_000);
         assertEquals(await page.$("#trust-dialog"), null);
       });
@@ -452,7 +458,7 @@ withSessionWorld(
             "make result.txt good",
           ]);
           assertEquals(started.code, 0, started.stderr);
-          await page.click("a[href='#/sessions']");
+          await click("a[href='#/sessions']");
           await page.waitForSelector(`tr.group-row[data-group=${GROUP}]`, { timeout: 60_000 });
           // the replicas follow their group's row, in replica order
           await page.waitForFunction(
@@ -465,7 +471,7 @@ withSessionWorld(
           );
           await waitText(`tr.group-row[data-group=${GROUP}]`, /3 replicas/, 60_000);
           await shot("15-sessions-group");
-          await page.click(`tr.group-row[data-group=${GROUP}] a.button`);
+          await click(`tr.group-row[data-group=${GROUP}] a.button`);
           await page.waitForFunction(() => document.querySelectorAll("article.replica").length === 3, {
             timeout: 30_000,
             polling: 100,
@@ -500,22 +506,22 @@ withSessionWorld(
           await waitText(`${card(3)} pre.summary`, /^chose the final answer$/);
           await shot("16-group");
           // a replica's diff, drawn per file
-          await page.click(`${card(2)} button[data-action=diff]`);
+          await click(`${card(2)} button[data-action=diff]`);
           await waitText("#group-diff", /extra\.txt/, 30_000);
           await waitText("#group-diff", /bad 2/);
           await shot("17-group-diff");
           // adopt: the same function as `kodama adopt`, into the directory kodama ui runs in
-          await page.click(`${card(3)} button[data-action=adopt]`);
+          await click(`${card(3)} button[data-action=adopt]`);
           await page.waitForSelector(`.op.ok[data-op="adopt ${GROUP}-3"]`, { timeout: 60_000 });
           assertEquals(await gitIn(["log", "-1", "--format=%s", `kodama/${GROUP}`], w.cwd), "replica 3");
           assertEquals(await gitIn(["show", `kodama/${GROUP}:result.txt`], w.cwd), "good 3");
           // keep one: a dialog names what goes, then `delete --group --keep`
-          await page.click(`${card(3)} button[data-action=keep]`);
+          await click(`${card(3)} button[data-action=keep]`);
           await page.waitForSelector("#group-delete-dialog");
           await waitText("#group-delete-dialog h2", new RegExp(`^Delete 2 sessions of group ${GROUP}\\?$`));
           await waitText("#group-delete-dialog p", new RegExp(`${GROUP}-1, ${GROUP}-2 go`));
           await shot("18-group-delete-dialog");
-          await page.click("#confirm-group-delete");
+          await click("#confirm-group-delete");
           await page.waitForSelector(`.op.ok[data-op="delete group ${GROUP} (keep ${GROUP}-3)"]`, {
             timeout: 120_000,
           });
@@ -534,13 +540,13 @@ withSessionWorld(
       );
 
       await t.step("delete it with confirmation (and its volumes): it leaves the list", async () => {
-        await page.click("a[href='#/sessions']");
+        await click("a[href='#/sessions']");
         await page.waitForSelector(`tr[data-session=${NAME}]`);
-        await page.click(`tr[data-session=${NAME}] button[data-action=delete]`);
+        await click(`tr[data-session=${NAME}] button[data-action=delete]`);
         await page.waitForSelector("#delete-dialog");
-        await page.click("#delete-dialog input[name=purge]");
+        await click("#delete-dialog input[name=purge]");
         await shot("09-delete-dialog");
-        await page.click("#confirm-delete");
+        await click("#confirm-delete");
         await page.waitForFunction(
           (n: string) => !document.querySelector(`tr[data-session=${n}]`),
           { timeout: 120_000, polling: 100 },
