@@ -87,21 +87,24 @@ export function buildSnapshotPVC(
   };
 }
 
+/** What a copy pod mounts, where it runs and how it is labelled. */
+export interface CopyPodOptions {
+  name: string;
+  snapshotClaim?: string;
+  /** claims restored from VolumeSnapshots, mounted read-only at SNAP/workspace and SNAP/home */
+  restored?: Record<Volume, string>;
+  write: boolean;
+  node?: string;
+  labels: Record<string, string>;
+}
+
 /**
  * The copy pod: the session's volumes at SRC/workspace and SRC/home (read-only to take a snapshot), the
  * snapshot claim at SNAP when there is one; it only waits, the work is done over exec.
  */
 export function buildCopyPod(
   spec: SessionSpec,
-  o: {
-    name: string;
-    snapshotClaim?: string;
-    /** claims restored from VolumeSnapshots, mounted read-only at SNAP/workspace and SNAP/home */
-    restored?: Record<Volume, string>;
-    write: boolean;
-    node?: string;
-    labels: Record<string, string>;
-  },
+  o: CopyPodOptions,
 ): V1Pod {
   const n = namesOf(spec);
   const mounts = [
@@ -259,14 +262,7 @@ export interface SnapshotIO {
 export async function withCopyPod<T>(
   kube: Kube,
   spec: SessionSpec,
-  o: {
-    name: string;
-    snapshotClaim?: string;
-    restored?: Record<Volume, string>;
-    write: boolean;
-    node?: string;
-    timeoutMs: number;
-  },
+  o: Omit<CopyPodOptions, "labels"> & { timeoutMs: number },
   fn: (pod: string) => Promise<T>,
 ): Promise<T> {
   const pod = buildCopyPod(spec, { ...o, labels: { "kodama.dev/copy-of": spec.name } });
