@@ -19,35 +19,34 @@ export function SyncCell({ sync }) {
   return html`<span class=${`sync ${cls} ${sync?.includes("conflict") ? "warn" : ""}`}>${sync}</span>`;
 }
 
-/** One row, drawn again only when its session (or the clock for its age) changed. */
+/**
+ * One row, drawn again only when its session (or the clock for its age) changed. Its cells are plain elements
+ * (the pill, agent and sync cells called as functions, not mounted as components): a keystroke that puts other
+ * sessions in the rows in view rewrites their text and nothing else.
+ */
 class SessionRowView extends Component {
   shouldComponentUpdate(n) {
     return n.s !== this.props.s || n.now !== this.props.now;
   }
   render({ s, now, act, go, del }) {
+    const stopped = s.status === "Stopped";
     return html`
-      <tr key=${s.name} data-session=${s.name} class=${s.group ? "member" : ""}>
+      <tr data-session=${s.name} class=${s.group ? "member" : ""}>
         <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
-        <td><${StatusPill} status=${s.status} reason=${s.reason} />${s.reason &&
-          html`<span class="reason">${s.reason}</span>`}</td>
-        <td>
-          <${AgentCell} agent=${s.agent} />
-        </td>
-        <td>
-          <${SyncCell} sync=${s.sync} />
-        </td>
+        <td>${StatusPill(s)}${s.reason ? html`<span class="reason">${s.reason}</span>` : null}</td>
+        <td>${AgentCell(s)}</td>
+        <td>${SyncCell(s)}</td>
         <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
         <td class="mono muted">${s.image}</td>
         <td class="num muted">${age(s.createdAt, now)}</td>
         <td class="actions">
-                ${s.status === "Stopped"
-                  ? html`<button class="small" onClick=${() => act(s.name, "resume")}>Resume</button>`
-                  : html`<button class="small" onClick=${() => act(s.name, "stop")}>Stop</button>`}
-                <button class="small" onClick=${() =>
-                  go(`#/sessions/${s.name}/terminal`)} disabled=${s.status !==
-                  "Running"}>Terminal</button>
-                <button class="small danger" data-action="delete" onClick=${() => del(s.name)}>Delete</button>
-              </td>
+          <button class="small" onClick=${() => act(s.name, stopped ? "resume" : "stop")}>${stopped
+            ? "Resume"
+            : "Stop"}</button>
+          <button class="small" onClick=${() => go(`#/sessions/${s.name}/terminal`)} disabled=${s.status !==
+            "Running"}>Terminal</button>
+          <button class="small danger" data-action="delete" onClick=${() => del(s.name)}>Delete</button>
+        </td>
       </tr>
     `;
   }
