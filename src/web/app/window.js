@@ -5,8 +5,8 @@
 import { html } from "./html.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 
-/** Rows drawn beyond each edge of the view. */
-const OVERSCAN = 10;
+/** Rows drawn beyond each edge of the view (each costs every keystroke; ten made a keystroke ~20 % dearer). */
+const OVERSCAN = 4;
 
 /**
  * The rows of a `count`-row table body to draw: `{ ref, first, last, top, bottom }`, with `ref` for the
