@@ -1,8 +1,9 @@
 /**
  * The pod's side of the two-way sync, in POSIX sh and busybox applets only (sh, find, stat, md5sum, tar,
- * head, mv, rm, rmdir, mkdir, chmod, sleep, mktemp, touch); nothing is injected into the pod.
+ * head, mv, rm, rmdir, mkdir, chmod, sleep, mktemp); nothing is injected into the pod.
  *
- * **Change detection** (`WATCH_SCRIPT`, one kept-open exec): every TICK seconds `find -newer MARKER`
+ * **Change detection** (`WATCH_SCRIPT`, one kept-open exec): each round (one a line the local side
+ * writes to its stdin, every TICK seconds) `find -newer MARKER`
  * lists what changed (with `stat` and `md5sum` of changed files) and, for each directory whose mtime
  * moved, its children — so deletions and renames are seen too. The marker is two ticks old (busybox
  * compares whole seconds: a marker at least a second older than the last round misses nothing, and what
@@ -56,11 +57,13 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
 
 /**
  * One walk of the tree per round: `find` picks what changed (or everything, in a full round) and `stat`s
- * it, the awk above sorts the lines (an idle round, where nothing changed, runs no awk: one `find`, one
- * `touch`, one `sleep`), and only what it wrote down costs more processes (md5sum in groups
- * of 200, a readlink per link, a listing per changed directory). Markers rotate through three files, so
- * the marker a round compares with is the one touched at the end of the round two before (one `touch`
- * per round). busybox 1.35's find never runs an `-exec … {} +` inside parentheses, so no walk has one.
+ * it, the awk above sorts the lines, and only what it wrote down costs more processes (md5sum in groups
+ * of 200, a readlink per link, a listing per changed directory). An idle round, where nothing changed,
+ * starts one process, its `find`: the local side paces the rounds by writing a line to the watcher's
+ * stdin (`read` is a shell builtin, where a `sleep` was a process), and the marker is rewritten by a
+ * redirection (which moves its mtime in dash, bash and busybox sh), not a `touch`. When stdin ends (the
+ * local side is gone) the watcher ends. Markers rotate through three files, so the marker a round
+ * compares with is the one written at the end of the round two before. busybox 1.35's find never runs an `-exec … {} +` inside parentheses, so no walk has one.
  * A chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
  * marker (-cnewer); busybox's find has no -cnewer, so what changed in the last minute is listed (-cmin).
  * It only looks: `kodama-idle-ignore` keeps it from counting as activity for a session's idle stop.
@@ -70,8 +73,8 @@ export KODAMA_IDLE_IGNORE=1
 cd "$1" 2>/dev/null || exit 97
 d=$(mktemp -d) || exit 95
 trap 'rm -rf "$d"' EXIT
-full=$2; tick=$3; git=$4; i=0
-touch "$d/m0"; sleep 1; touch "$d/m1" "$d/m2"
+full=$2; git=$4; i=0
+echo > "$d/m0"; sleep 1; echo > "$d/m1"; echo > "$d/m2"
 pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; else find . \( -path ./.kodama -o -path ./.git \) -prune -o "$@"; fi; }
 links() { while IFS= read -r l; do printf 'L %s\t%s\n' "$l" "$(readlink "$l")"; done; }
 sums() { set --; while IFS= read -r f; do set -- "$@" "$f"; if [ $# -ge 200 ]; then md5sum "$@" 2>/dev/null; set --; fi; done; [ $# -eq 0 ] || md5sum "$@" 2>/dev/null; }
@@ -96,9 +99,24 @@ while :; do
     fi
   fi
   echo @end || exit 0
-  touch "$d/m$((i % 3))"
-  i=$((i+1)); sleep $tick
+  echo > "$d/m$((i % 3))"
+  i=$((i+1)); IFS= read -r _ || exit 0
 done`;
+
+/** The watcher's first round alone (a full listing), then it ends: `listPod`'s script. */
+export const LIST_SCRIPT = (() => {
+  let s = WATCH_SCRIPT;
+  for (
+    const [from, to] of [["while :; do", "for once in 1; do"], ["sleep 1;", ""], [
+      "IFS= read -r _ || exit 0",
+      ":",
+    ]]
+  ) {
+    if (!s.includes(from)) throw new Error(`LIST_SCRIPT: no "${from}" in WATCH_SCRIPT`);
+    s = s.replace(from, to);
+  }
+  return s;
+})();
 
 const kindOf = (raw: number): Kind | undefined => {
   const fmt = raw & 0o170000;

@@ -52,6 +52,7 @@ import {
   applyBytes,
   applyStream,
   keyOf,
+  LIST_SCRIPT,
   mergeRound,
   parseApplyOutput,
   parseRound,
@@ -245,10 +246,7 @@ export async function listPod(
   signal?: AbortSignal,
 ): Promise<Map<string, PodEntry>> {
   const t = targetOf(c);
-  const script = WATCH_SCRIPT.replace("while :; do", "for once in 1; do").replace("sleep 1;", "").replace(
-    "i=$((i+1)); sleep $tick",
-    ":",
-  );
+  const script = LIST_SCRIPT;
   const parts: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const res = await execWatched(kube, t, [
@@ -328,6 +326,7 @@ async function fetchPod(
 }
 
 const enc = new TextEncoder();
+const NEWLINE = enc.encode("\n");
 
 function base64Decode(text: string): Uint8Array {
   const bin = atob(text.replace(/\s+/g, ""));
@@ -794,6 +793,7 @@ const BURST_QUIET_MS = 250;
 const MAX_WAIT_MS = 2_000;
 /** the loop walks the whole local tree again when its last walk is older than this (a lost event's backstop) */
 export const LOCAL_RESCAN_MS = 60_000;
+/** the pod watcher's round period: the loop writes its stdin a line this long after each round's end */
 export const TICK_S = 0.5;
 /** a full listing every this many ticks (catches a chmod or an mtime-preserving copy in the pod) */
 export const FULL_EVERY = 20;
@@ -959,6 +959,17 @@ export class TwoWayLoop {
     let full = false;
     let began = 0;
     const dec = new TextDecoder();
+    // the rounds are paced from here: a line on the watcher's stdin starts the next one (a `read` in the
+    // pod, where a `sleep` would be a process a round)
+    let ctrl: ReadableStreamDefaultController<Uint8Array> | undefined;
+    let tick: ReturnType<typeof setTimeout> | undefined;
+    const stdin = new ReadableStream<Uint8Array>({ start: (c) => void (ctrl = c) });
+    const next = () => {
+      tick = undefined;
+      try {
+        ctrl?.enqueue(NEWLINE);
+      } catch { /* the stream is closed: the watcher ended */ }
+    };
     const res = await execInPod(
       this.kube,
       t.namespace,
@@ -976,6 +987,7 @@ export class TwoWayLoop {
       ],
       {
         signal,
+        stdin,
         stdout: (chunk) => {
           buf += dec.decode(chunk, { stream: true });
           let nl;
@@ -998,11 +1010,16 @@ export class TwoWayLoop {
               ) {
                 this.#poke(0);
               }
+              if (!tick && !signal.aborted) tick = setTimeout(next, TICK_S * 1000);
             } else lines.push(line);
           }
         },
       },
     );
+    if (tick) clearTimeout(tick);
+    try {
+      ctrl?.close();
+    } catch { /* closed */ }
     if (!signal.aborted) {
       throw new SyncConnectionError(
         `the pod watcher on ${t.pod} ended: ${res.error ?? `exit ${res.exitCode}`}`,

@@ -1,8 +1,10 @@
 /**
  * The pod-side change detector (WATCH_SCRIPT) without a cluster, run by the host's sh and tools and by
  * busybox's applets only: its rounds, merged as the sync loop merges them, follow creates, edits (with
- * the new md5), deletes, chmods and symlinks; and an idle round walks the tree once (one `find`, counted
- * by a shim in front of the real one), not once per question.
+ * the new md5), deletes, chmods and symlinks; and an idle round walks the tree once and starts no other
+ * process: one `find` (every command is counted by a shim in front of the real one, with the host's sh:
+ * busybox sh runs its applets without a PATH lookup), no `touch`, no `sleep` (the rounds are paced over
+ * its stdin, as the sync loop paces them); and it ends when its stdin ends.
  */
 import { assert, assertEquals } from "@std/assert";
 import { mergeRound, parseRound, type PodEntry, WATCH_SCRIPT } from "../../../../src/session/sync/podside.ts";
@@ -31,23 +33,31 @@ const APPLETS = [
 type Shell = "host" | "busybox";
 const SHELLS: Shell[] = BUSYBOX ? ["host", "busybox"] : ["host"];
 
-/** A PATH whose `find` logs each run (one line) to `log` before running the real one. */
+/** The host's program of this name (searched in PATH). */
+function which(name: string): string {
+  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if (Deno.statSync(`${d}/${name}`).isFile) return `${d}/${name}`;
+    } catch { /* not here */ }
+  }
+  throw new Error(`no ${name} in PATH`);
+}
+
+/** A PATH where each command (but `sh`) logs its name to `log` (one line a run) before running the real one. */
 async function shimPath(shell: Shell, log: string): Promise<{ sh: string; path: string }> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-watch-bin-" });
-  let realFind = "/usr/bin/find";
+  const sh = shell === "busybox" ? `${dir}/sh` : "/bin/sh";
   if (shell === "busybox") {
-    for (const a of APPLETS) if (a !== "find") await Deno.symlink(BUSYBOX!, `${dir}/${a}`);
+    await Deno.symlink(BUSYBOX!, `${dir}/sh`);
     await Deno.symlink(BUSYBOX!, `${dir}/busybox`);
-    realFind = `${dir}/busybox find`;
   }
-  await Deno.writeTextFile(
-    `${dir}/find`,
-    `#!${shell === "busybox" ? `${dir}/sh` : "/bin/sh"}\necho x >> '${log}'\nexec ${realFind} "$@"\n`,
-  );
-  await Deno.chmod(`${dir}/find`, 0o755);
-  return shell === "busybox"
-    ? { sh: `${dir}/sh`, path: dir }
-    : { sh: "/bin/sh", path: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` };
+  for (const a of APPLETS) {
+    if (a === "sh") continue;
+    const real = shell === "busybox" ? `${dir}/busybox ${a}` : which(a);
+    await Deno.writeTextFile(`${dir}/${a}`, `#!${sh}\necho ${a} >> '${log}'\nexec ${real} "$@"\n`);
+    await Deno.chmod(`${dir}/${a}`, 0o755);
+  }
+  return { sh, path: dir };
 }
 
 class Watch {
@@ -55,13 +65,18 @@ class Watch {
   rounds = 0;
   #child: Deno.ChildProcess;
   #done: Promise<void>;
+  #tick?: ReturnType<typeof setTimeout>;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
   constructor(sh: string, path: string, root: string, full: number) {
     const child = this.#child = new Deno.Command(sh, {
       args: ["-c", WATCH_SCRIPT, "sh", root, String(full), "0.2", "0"],
       env: { PATH: path },
+      stdin: "piped",
       stdout: "piped",
       stderr: "null",
     }).spawn();
+    // paced as the sync loop paces it: a line on stdin 0.2 s after each round's end starts the next
+    const stdin = this.#stdin = child.stdin.getWriter();
     this.#done = (async () => {
       let buf = "", lines: string[] = [], isFull = false;
       for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -74,6 +89,7 @@ class Watch {
           else if (line === "@end") {
             mergeRound(this.state, parseRound(lines, isFull));
             this.rounds++;
+            this.#tick = setTimeout(() => void stdin.write(new Uint8Array([10])).catch(() => {}), 200);
           } else lines.push(line);
         }
       }
@@ -91,7 +107,27 @@ class Watch {
     const want = this.rounds + n;
     await this.until(`${n} more rounds`, () => this.rounds >= want);
   }
+  /** The end of its stdin, as when the sync loop that paces it is gone. */
+  async closeStdin(): Promise<void> {
+    clearTimeout(this.#tick);
+    await this.#stdin.close().catch(() => {});
+  }
+  /** Its exit, waited for (generously). */
+  async status(): Promise<Deno.CommandStatus> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        this.#child.status,
+        new Promise<never>((_, rej) =>
+          timer = setTimeout(() => rej(new Error("the watcher never ended")), 60_000)
+        ),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   async stop(): Promise<void> {
+    clearTimeout(this.#tick);
     try {
       this.#child.kill();
     } catch { /* gone */ }
@@ -144,17 +180,29 @@ for (const shell of SHELLS) {
         await Deno.symlink("a.txt", `${root}/src/link`);
         await w.until("a symlink with its target", (s) => s.get("src/link")?.link === "a.txt");
 
-        // idle: one walk (one `find`) per round
+        // idle: one walk (one `find`) per round, and no other process
         await w.rounds_(2);
         await Deno.writeTextFile(log, "");
         const before = w.rounds;
         await w.rounds_(5);
-        const finds = (await Deno.readTextFile(log)).split("\n").filter(Boolean).length;
-        const rounds = w.rounds - before;
-        assert(
-          finds <= rounds + 1,
-          `${finds} find runs over ${rounds} idle rounds: more than one walk a round`,
-        );
+        // busybox sh runs its own applets without looking in PATH, so no shim sees them: the processes
+        // of a round (the same script) are counted with the host's sh
+        if (shell === "host") {
+          const ran = (await Deno.readTextFile(log)).split("\n").filter(Boolean);
+          const finds = ran.filter((c) => c === "find").length;
+          const rounds = w.rounds - before;
+          assert(rounds >= 5);
+          assert(finds >= rounds - 1, `${finds} find runs over ${rounds} idle rounds: a round did not look`);
+          assert(
+            finds <= rounds + 1,
+            `${finds} find runs over ${rounds} idle rounds: more than one walk a round`,
+          );
+          assertEquals(ran.filter((c) => c !== "find"), [], "an idle round starts no process but its find");
+        }
+
+        // stdin ends (the sync loop is gone): the watcher ends too
+        await w.closeStdin();
+        assertEquals((await w.status()).success, true);
       } finally {
         await w.stop();
         await Deno.remove(root, { recursive: true }).catch(() => {});

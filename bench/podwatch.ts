@@ -1,0 +1,237 @@
+/**
+ * The pod-side change detector's idle CPU (issue #25: < 2% of one core on a 5,000-file tree).
+ *
+ * For each image, one pod with a tree of `--files` files in 140 directories; in it, one after the other,
+ * each for `--idle` seconds with nothing changing:
+ *
+ *   - `watcher`: WATCH_SCRIPT as the sync loop runs it (one `kubectl exec -i`, a line on its stdin
+ *     TICK_S after each round's end, a full listing every FULL_EVERY rounds);
+ *   - `since rounds only`: the same without the full listing (its share is the difference);
+ *   - `bare walk` (the peer): a `find . -newer MARKER` of the same tree paced the same way, the floor of
+ *     any find-based detector.
+ *
+ * CPU is the pod's own count, from `/proc/PID/stat` in the pod (utime + stime + cutime + cstime of the
+ * watcher's sh, which waits for each process it starts), found by a random token among its arguments.
+ * On the test server a pod is a process on this machine, so the same lookup finds exactly that sh.
+ *
+ *   deno run -A bench/podwatch.ts [--kubeconfig PATH --context CTX --namespace NS]
+ *                                 [--images busybox,kodama-dev:bookworm] [--files 5100] [--idle 30]
+ *                                 [--script src/session/sync/podside.ts]   (another WATCH_SCRIPT: before/after)
+ */
+import { parseArgs } from "node:util";
+import { isAbsolute, join, resolve } from "node:path";
+import { startTestServer } from "./fanout.ts";
+import type { BenchResult } from "./_util.ts";
+import { FULL_EVERY, TICK_S } from "../src/session/sync/twoway.ts";
+
+const KUBECTL = "/usr/bin/kubectl";
+const WS = "/tmp/kodama-podwatch";
+
+interface Opts {
+  kubeconfig?: string;
+  context: string;
+  namespace: string;
+  images: string[];
+  files: number;
+  idle: number;
+  script?: string;
+}
+
+async function run(args: string[], env: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(KUBECTL, { args, env, stdin: "null", stdout: "piped", stderr: "piped" })
+    .output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw new Error(`kubectl ${args.slice(0, 8).join(" ")}… failed: ${dec.decode(out.stderr)}`);
+  }
+  return dec.decode(out.stdout);
+}
+
+/** The tree: `files` small files in 20 x 7 directories, as bench/sync.ts's source part. */
+const MAKE_TREE = (files: number) =>
+  `rm -rf ${WS} && mkdir -p ${WS} && cd ${WS} && m=0; while [ $m -lt 20 ]; do p=0; ` +
+  `while [ $p -lt 7 ]; do mkdir -p src/m$m/p$p; p=$((p+1)); done; m=$((m+1)); done; i=0; ` +
+  `while [ $i -lt ${files} ]; do echo "const x = $i" > src/m$((i%20))/p$((i%7))/file$i.ts; i=$((i+1)); done; ` +
+  `find . | wc -l`;
+
+/** The peer: one bare walk a round, paced over stdin like the watcher. */
+const BARE_WALK = String.raw`cd "$1" || exit 97
+d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
+echo > "$d/m"
+while :; do echo @since; find . -newer "$d/m" > /dev/null; echo @end; IFS= read -r _ || exit 0; done`;
+
+/** `PID PPID TICKS` of each process whose arguments hold `token` (ticks: 1/100 s, its own and its waited-for children's). */
+const CPU_OF = (token: string) =>
+  `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
+  `if grep -q ${token} $p/cmdline 2>/dev/null; then s=$(cat $p/stat); set -- \${s##*) }; ` +
+  `echo \${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )); fi; done`;
+
+/** Run `script` paced as the loop paces it for `idle` s (after a warm-up); CPU ms per second, rounds. */
+async function measure(
+  o: Opts,
+  env: Record<string, string>,
+  g: string[],
+  pod: string,
+  script: string,
+  full: number,
+): Promise<{ msPerS: number; rounds: number }> {
+  const token = `kodama-podwatch-${crypto.randomUUID().slice(0, 8)}`;
+  const child = new Deno.Command(KUBECTL, {
+    args: [
+      ...g,
+      "exec",
+      "-i",
+      pod,
+      "--",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      WS,
+      String(full),
+      String(TICK_S),
+      "0",
+      token,
+    ],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  let rounds = 0;
+  let tick: ReturnType<typeof setTimeout> | undefined;
+  const reading = (async () => {
+    let buf = "";
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += c;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line !== "@end") continue;
+        rounds++;
+        tick = setTimeout(() => void w.write(new Uint8Array([10])).catch(() => {}), TICK_S * 1000);
+      }
+    }
+  })();
+  const cpu = async () => {
+    const out = await run([...g, "exec", pod, "--", "sh", "-c", CPU_OF(token)], env);
+    // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments)
+    const rows = out.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 3);
+    const pids = new Set(rows.map((r) => r[0]));
+    const top = rows.filter((r) => !pids.has(r[1]));
+    if (top.length !== 1) throw new Error(`expected one watcher in ${pod}, found ${top.length}`);
+    return top[0][2];
+  };
+  try {
+    const start = Date.now() + 60_000;
+    while (rounds < 4) {
+      if (Date.now() > start) throw new Error(`the watcher in ${pod} did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const c0 = await cpu(), r0 = rounds, t0 = performance.now();
+    await new Promise((r) => setTimeout(r, o.idle * 1000));
+    const c1 = await cpu(), r1 = rounds, wall = (performance.now() - t0) / 1000;
+    return { msPerS: ((c1 - c0) * 10) / wall, rounds: r1 - r0 };
+  } finally {
+    clearTimeout(tick);
+    await w.close().catch(() => {});
+    try {
+      child.kill();
+    } catch { /* gone */ }
+    await reading.catch(() => {});
+    await child.status;
+  }
+}
+
+export async function benchPodWatch(o: Opts): Promise<BenchResult> {
+  const server = o.kubeconfig ? undefined : await startTestServer(0);
+  const kubeconfig = o.kubeconfig ?? server!.kubeconfig;
+  const env = { KUBECONFIG: kubeconfig, NO_COLOR: "1" };
+  const g = ["--kubeconfig", kubeconfig, "--context", o.context, "-n", o.namespace];
+  const mod = o.script
+    ? (isAbsolute(o.script) ? o.script : resolve(o.script))
+    : "../src/session/sync/podside.ts";
+  const { WATCH_SCRIPT } = await import(mod.startsWith("/") ? `file://${mod}` : mod) as {
+    WATCH_SCRIPT: string;
+  };
+  const lines: string[] = [
+    `uptime: ${(await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ").slice(0, 3).join(" ")}`,
+  ];
+  const images = server ? ["(test server: the pod is a local process)"] : o.images;
+  try {
+    for (const image of images) {
+      const pod = `kodama-podwatch-${crypto.randomUUID().slice(0, 6)}`;
+      const manifest = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: pod },
+        spec: {
+          terminationGracePeriodSeconds: 0,
+          containers: [{ name: "main", image: server ? "busybox" : image, command: ["sleep", "36000"] }],
+        },
+      };
+      const file = join(await Deno.makeTempDir({ prefix: "kodama-podwatch-" }), "pod.json");
+      await Deno.writeTextFile(file, JSON.stringify(manifest));
+      try {
+        await run([...g, "apply", "-f", file], env);
+        await run([...g, "wait", "--for=condition=Ready", `pod/${pod}`, "--timeout=180s"], env);
+        const n = (await run([...g, "exec", pod, "--", "sh", "-c", MAKE_TREE(o.files)], env)).trim();
+        const made = Date.now();
+        const bare = await measure(o, env, g, pod, BARE_WALK, 1);
+        // busybox's find lists what changed in the last minute (-cmin -1): the new tree is idle after that
+        await new Promise((r) => setTimeout(r, Math.max(0, made + 62_000 - Date.now())));
+        const watcher = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY);
+        const since = await measure(o, env, g, pod, WATCH_SCRIPT, 1_000_000);
+        const pct = (ms: number) => `${(ms / 10).toFixed(2)}%`;
+        const per = (m: { msPerS: number; rounds: number }) =>
+          `${m.msPerS.toFixed(1)} ms/s (${pct(m.msPerS)} of a core; ${m.rounds} rounds, ${
+            (m.msPerS * o.idle / Math.max(1, m.rounds)).toFixed(1)
+          } ms a round)`;
+        lines.push(
+          `${image}, ${n} paths, ${o.idle} s idle each, rounds every ${TICK_S} s:`,
+          `  watcher (full listing every ${FULL_EVERY} rounds): ${per(watcher)} (target < 2%)`,
+          `  since rounds only: ${per(since)}`,
+          `  bare walk (peer): ${per(bare)}; watcher / bare walk = ${
+            (watcher.msPerS / bare.msPerS).toFixed(2)
+          }`,
+        );
+      } finally {
+        await run([...g, "delete", "pod", pod, "--wait=false"], env).catch(() => {});
+      }
+    }
+  } finally {
+    await server?.stop();
+  }
+  return { name: `pod watcher CPU${o.kubeconfig ? " (real cluster)" : ""}`, lines };
+}
+
+export function parsePodWatchArgs(args: string[]): Opts {
+  const { values } = parseArgs({
+    args,
+    options: {
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      namespace: { type: "string" },
+      images: { type: "string", default: "busybox,kodama-dev:bookworm" },
+      files: { type: "string", default: "5100" },
+      idle: { type: "string", default: "30" },
+      script: { type: "string" },
+    },
+  });
+  return {
+    kubeconfig: values.kubeconfig,
+    context: values.context ?? "admin",
+    namespace: values.namespace ?? "default",
+    images: values.images.split(","),
+    files: Number(values.files),
+    idle: Number(values.idle),
+    script: values.script,
+  };
+}
+
+if (import.meta.main) {
+  const r = await benchPodWatch(parsePodWatchArgs(Deno.args));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}
