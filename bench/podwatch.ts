@@ -1,7 +1,8 @@
 /**
  * The pod-side change detector's idle CPU (issue #25: < 2% of one core on a 5,000-file tree).
  *
- * For each image, one pod with a tree of `--files` files in 140 directories; in it, one after the other,
+ * For each image, one pod with a tree of `--files` files in 140 directories on a volume (an emptyDir, as a
+ * session's workspace is a volume); in it, one after the other,
  * each for `--idle` seconds with nothing changing:
  *
  *   - `watcher`: WATCH_SCRIPT as the sync loop runs it (one `kubectl exec -i`, a line on its stdin
@@ -25,7 +26,8 @@ import type { BenchResult } from "./_util.ts";
 import { FULL_EVERY, TICK_S } from "../src/session/sync/twoway.ts";
 
 const KUBECTL = "/usr/bin/kubectl";
-const WS = "/tmp/kodama-podwatch";
+/** on a volume, as a session's workspace is (a container's own overlay file system stats slower) */
+const WS = "/workspace/tree";
 
 interface Opts {
   kubeconfig?: string;
@@ -169,7 +171,13 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
         metadata: { name: pod },
         spec: {
           terminationGracePeriodSeconds: 0,
-          containers: [{ name: "main", image: server ? "busybox" : image, command: ["sleep", "36000"] }],
+          containers: [{
+            name: "main",
+            image: server ? "busybox" : image,
+            command: ["sleep", "36000"],
+            volumeMounts: [{ name: "ws", mountPath: "/workspace" }],
+          }],
+          volumes: [{ name: "ws", emptyDir: {} }],
         },
       };
       const file = join(await Deno.makeTempDir({ prefix: "kodama-podwatch-" }), "pod.json");

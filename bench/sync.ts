@@ -365,6 +365,14 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     }
     await kodama(["sync", "stop", name]);
   } finally {
+    if (Deno.env.get("KODAMA_SYNC_TRACE")) {
+      // the traced phases of each cycle (KODAMA_SYNC_TRACE=1 reaches the background sync): kept
+      const keep = join(Deno.env.get("TMPDIR") ?? "/tmp", `kodama-bench-${name}-sync.log`);
+      await Deno.copyFile(join(home, "sync", name, "sync.log"), keep).then(
+        () => console.error(`sync log (traced): ${keep}`),
+        () => {},
+      );
+    }
     await kodama(["delete", name, "--force", "--purge"]).catch(() => {});
     await Deno.remove(home, { recursive: true }).catch(() => {});
     await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -1003,6 +1003,13 @@ export class TwoWayLoop {
               for (const [p, at] of this.#touched) if (at < since - 10_000) this.#touched.delete(p);
               const stale = (p: string) => (this.#touched.get(p) ?? 0) >= since;
               const changed = mergeRound(this.#pod, parseRound(lines, full), stale);
+              if (TRACE && changed.length) {
+                this.h.log(
+                  `pod round (${full ? "full" : "since"}): ${changed.length} changed, ${
+                    Date.now() - since
+                  } ms`,
+                );
+              }
               const first = !this.#podReady;
               this.#podReady = true;
               if (
