@@ -30,3 +30,28 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefine
     deadline.removeEventListener("abort", onTimeout);
   }
 }
+
+/**
+ * Call `fn` after `ms` (`every`: every `ms`) until the returned function is called — on Deno's own timer
+ * (`AbortSignal.timeout`), not the global ones, which load Deno's Node layer (~8 ms of CPU): a session's
+ * start waits with these. Listened to through `AbortSignal.any`, which does not keep the process alive
+ * once cancelled (see `within`).
+ */
+export function after(ms: number, fn: () => void, every = false): () => void {
+  let cancelled = false;
+  let signal: AbortSignal;
+  const arm = () => {
+    signal = AbortSignal.any([AbortSignal.timeout(ms)]);
+    signal.addEventListener("abort", fire, { once: true });
+  };
+  const fire = () => {
+    if (cancelled) return;
+    if (every) arm();
+    fn();
+  };
+  arm();
+  return () => {
+    cancelled = true;
+    signal.removeEventListener("abort", fire);
+  };
+}

@@ -26,7 +26,7 @@ import type { Reachability } from "./reach.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
-import { type RequestOptions, Transport } from "./transport.ts";
+import { type NativeStream, type RequestOptions, Transport } from "./transport.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -576,7 +576,9 @@ export class Kube {
   /**
    * Watch any kind; the semantics of `watchPods`. `onExpired` is told when the resourceVersion expired
    * (410 Gone) and the watch starts over, replaying ADDED without the DELETED it missed: a cache of the
-   * objects must be rebuilt then.
+   * objects must be rebuilt then. `native`: over Deno's own client when it can be used (no Node layer: a
+   * session's start waits so), else node:https; the long-running watches (`-w`, `logs -f`) stay on node:https,
+   * the path of their log and exec streams, so that they see an outage and the server's return alike.
    */
   async watchObjects<T extends { metadata?: { resourceVersion?: string } }>(
     resource: Resource,
@@ -586,6 +588,7 @@ export class Kube {
     signal: AbortSignal,
     from?: string,
     onExpired?: () => void,
+    native = false,
   ): Promise<void> {
     const path = resourcePath(resource, namespace);
     const what: ApiWhat = { verb: "watch", resource: resourceName(resource), namespace };
@@ -593,58 +596,66 @@ export class Kube {
     let backoff = 200;
     while (!signal.aborted) {
       let gotEvent = false;
+      // one line of the stream: an event, a bookmark, or an ERROR (410: the resourceVersion expired)
+      const onLine = (line: string) => {
+        if (!line) return;
+        let ev: { type: string; object: T & { code?: number } };
+        try {
+          ev = JSON.parse(line);
+        } catch {
+          return;
+        }
+        gotEvent = true;
+        if (ev.type === "ERROR") {
+          if (ev.object?.code === 410) {
+            resourceVersion = undefined;
+            onExpired?.();
+          }
+          return;
+        }
+        resourceVersion = ev.object?.metadata?.resourceVersion ?? resourceVersion;
+        if (ev.type === "BOOKMARK") return;
+        onEvent(ev.type as WatchEventType, ev.object);
+      };
       try {
-        const { res, req } = await this.transport.open(what, "GET", path, {
-          query: {
-            watch: "true",
-            labelSelector: q.labelSelector,
-            fieldSelector: q.fieldSelector,
-            resourceVersion,
-            timeoutSeconds: "300",
-          },
-        });
-        await new Promise<void>((resolve) => {
-          const onAbort = () => {
-            req.destroy();
-            resolve();
-          };
-          signal.addEventListener("abort", onAbort, { once: true });
-          let buf = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            buf += chunk;
-            let nl;
-            while ((nl = buf.indexOf("\n")) >= 0) {
-              const line = buf.slice(0, nl).trim();
-              buf = buf.slice(nl + 1);
-              if (!line) continue;
-              let ev: { type: string; object: T & { code?: number } };
-              try {
-                ev = JSON.parse(line);
-              } catch {
-                continue;
+        const query = {
+          watch: "true",
+          labelSelector: q.labelSelector,
+          fieldSelector: q.fieldSelector,
+          resourceVersion,
+          timeoutSeconds: "300",
+        };
+        const stream = native ? await this.transport.watchNative(what, path, { query, signal }) : undefined;
+        if (stream) {
+          await readLines(stream, onLine);
+        } else if (!signal.aborted) {
+          const { res, req } = await this.transport.open(what, "GET", path, { query });
+          await new Promise<void>((resolve) => {
+            const onAbort = () => {
+              req.destroy();
+              resolve();
+            };
+            signal.addEventListener("abort", onAbort, { once: true });
+            let buf = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              buf += chunk;
+              let nl;
+              while ((nl = buf.indexOf("\n")) >= 0) {
+                const line = buf.slice(0, nl).trim();
+                buf = buf.slice(nl + 1);
+                onLine(line);
               }
-              gotEvent = true;
-              if (ev.type === "ERROR") {
-                if (ev.object?.code === 410) {
-                  resourceVersion = undefined;
-                  onExpired?.();
-                }
-                continue;
-              }
-              resourceVersion = ev.object?.metadata?.resourceVersion ?? resourceVersion;
-              if (ev.type === "BOOKMARK") continue;
-              onEvent(ev.type as WatchEventType, ev.object);
-            }
+            });
+            const done = () => {
+              signal.removeEventListener("abort", onAbort);
+              resolve();
+            };
+            res.on("end", done);
+            res.on("close", done);
+            res.on("error", done);
           });
-          const done = () => {
-            signal.removeEventListener("abort", onAbort);
-            resolve();
-          };
-          res.on("end", done);
-          res.on("close", done);
-          res.on("error", done);
-        });
+        }
       } catch (e) {
         const ke = e instanceof KodamaError ? e : toKodamaError(e, what, this);
         if ([ExitCode.FORBIDDEN, ExitCode.NOT_FOUND, ExitCode.USAGE].includes(ke.code as 2 | 3 | 4)) throw ke;
@@ -671,5 +682,29 @@ export class Kube {
   /** Close keep-alive sockets so the process can exit promptly. */
   close(): void {
     this.transport.close();
+  }
+}
+
+/** A watch's lines, read until its stream ends, fails or is closed (the caller's signal closes it). */
+async function readLines(s: NativeStream, onLine: (line: string) => void): Promise<void> {
+  const reader = s.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += value;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        onLine(line);
+      }
+    }
+  } catch {
+    // reset, or closed by the caller: the watch loop decides whether to go on
+  } finally {
+    s.close();
+    reader.cancel().catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 /**
  * One Deno.HttpClient per distinct TLS material, shared by exec's native WebSocket streams (./exec.ts)
- * and GETs over Deno's own client (./client.ts). The auth target is recomputed as credentials rotate, but
+ * and requests and watches over Deno's own client (./transport.ts). The auth target is recomputed as credentials rotate, but
  * a new client is made only when the CA or client certificate really changed, so long-running forwards do
  * not pile up clients (open streams may still hold the old one). A module of its own, so that neither
  * user loads the other (exec.ts brings the SPDY fallback's Node modules on its first use).

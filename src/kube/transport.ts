@@ -1,9 +1,10 @@
 /**
  * How kodama speaks HTTP to one API server: the credentials and TLS material of the current kubeconfig
  * context (re-read every AUTH_TTL_MS, after a 401, and when the server cannot be reached), one keep-alive
- * agent (direct, or through the cluster's proxy-url / HTTPS_PROXY), GETs over Deno's own client when the
- * cluster allows it (no Node layer on the everyday path), client-go's retry rule for 429/5xx, and
- * --request-timeout. `Kube` (./client.ts) builds the verbs on `request` and `open`.
+ * agent (direct, or through the cluster's proxy-url / HTTPS_PROXY), every request and watch over Deno's own
+ * client when the cluster allows it (no Node layer on the everyday path, nor on start/resume), client-go's
+ * retry rule for 429/5xx, and --request-timeout. `Kube` (./client.ts) builds the verbs on `request`,
+ * `watchNative` and `open`.
  */
 import type http from "node:http";
 import type https from "node:https";
@@ -18,16 +19,34 @@ import { mark } from "../base/timing.ts";
 import { nativeClient } from "./native.ts";
 import { concatBytes } from "../bytes.ts";
 
-/** node:http and node:https, loaded by the first request that needs them (not by a plain GET: nativeGet). */
+/** node:http and node:https, loaded by the first request that needs them (none that nativeCall can make). */
 async function nodeHttp(): Promise<{ http: typeof http; https: typeof https }> {
   const [h, s] = await Promise.all([import("node:http"), import("node:https")]);
   return { http: h.default, https: s.default };
 }
 
-/** What a GET over Deno's own client needs: the client (CA, client certificate) and the headers. */
+/** What a request over Deno's own client needs: the client (CA, client certificate) and the headers. */
 interface NativeTarget {
   client: Deno.HttpClient;
   headers: Record<string, string>;
+}
+
+/** A watch's response over Deno's own client: its body, and how to end it. */
+export interface NativeStream {
+  body: ReadableStream<Uint8Array>;
+  close(): void;
+}
+
+/**
+ * Did a fetch fail before anything was sent: the TCP connection or the TLS handshake (Deno words these
+ * `client error (Connect)`), or the name did not resolve.
+ */
+function connectFailed(e: unknown): boolean {
+  const words: string[] = [];
+  for (let cur: unknown = e, i = 0; cur && i < 8; cur = (cur as { cause?: unknown }).cause, i++) {
+    words.push(String((cur as { message?: unknown }).message ?? cur));
+  }
+  return /\(Connect\)|tcp connect error|dns error/i.test(words.join("\n"));
 }
 
 export interface RequestOptions {
@@ -130,7 +149,7 @@ export class Transport {
   private optsAt = 0;
   private agent?: http.Agent;
   private agentP?: Promise<http.Agent>;
-  /** requests made over Deno's own client (GETs, ./nativeGet) and over node:https, for tests and debugging */
+  /** requests made over Deno's own client (nativeCall) and over node:https, for tests and debugging */
   readonly requestsBy = { native: 0, node: 0 };
   private native?: Promise<NativeTarget | undefined>;
   private nativeAt = 0;
@@ -451,19 +470,29 @@ export class Transport {
   }
 
   /**
-   * A GET over Deno's own client (no Node layer on the everyday path: bench/README.md), answering as the
-   * node path does: a 401 re-reads the credentials and tries once more, a 429/5xx with Retry-After is
-   * retried after it, any other status is mapped to its KodamaError, --request-timeout bounds it whole.
-   * `undefined` when this client cannot be used, or the request failed below HTTP (refused, reset, TLS):
-   * it is then made over node:https, whose path reports such failures in the words it always has.
+   * A request over Deno's own client (no Node layer on the everyday path, nor on `start`/`resume`:
+   * bench/README.md), answering as the node path does: a 401 re-reads the credentials and tries once more,
+   * a 429/5xx with Retry-After is retried after it, any other status is mapped to its KodamaError,
+   * --request-timeout bounds it whole. One client and its pooled connections serve every request (and on
+   * an HTTP/2 server, as a real API server is, one connection carries them all).
+   * `undefined` when this client cannot be used, or the request failed below HTTP (refused, reset, TLS)
+   * in a way that lets it be made again over node:https, whose path reports such failures in the words it
+   * always has: a GET always (it changes nothing), any other method only when the connection could not be
+   * made (nothing was sent); else that failure is the answer (a create that may have been received is never
+   * sent twice).
+   *
+   * `stream` (a watch): the response body once its headers are in, bounded by --request-timeout, else the
+   * default answer timeout, until then only (as boundDial does for the node path); `close()` ends it.
    */
-  private async nativeGet<T>(
+  private async nativeCall(
     what: ApiWhat,
+    method: string,
     path: string,
     o: RequestOptions,
+    stream: boolean,
     refused?: Promise<NativeTarget | undefined>,
     attempt = 0,
-  ): Promise<{ value: T } | undefined> {
+  ): Promise<{ value?: unknown; stream?: NativeStream } | undefined> {
     if (o.signal?.aborted) return undefined;
     const used = this.nativeTarget(refused);
     const t = await this.call(what, () => used);
@@ -480,25 +509,42 @@ export class Transport {
     const limit = AbortSignal.any([AbortSignal.timeout(this.answerTimeoutMs)]);
     let answered = false;
     const onLimit = () => {
-      if (answered && !this.requestTimeoutMs) return;
+      if (answered && (stream || !this.requestTimeoutMs)) return;
       timedOut = true;
       ac.abort();
     };
     limit.addEventListener("abort", onLimit, { once: true });
     const t0 = performance.now();
+    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const headers = body === undefined
+      ? t.headers
+      : { ...t.headers, "Content-Type": o.contentType ?? "application/json" };
     let failure: HttpFailure;
+    let kept = false;
     try {
       this.requestsBy.native++;
-      const res = await fetch(url, { client: t.client, headers: t.headers, signal: ac.signal });
+      const res = await fetch(url, { method, client: t.client, headers, body, signal: ac.signal });
       answered = true;
       this.reach.reached(); // an answer, whatever it says: the server is there
       if (enabled("debug")) {
-        log("debug", ["kube"], `GET ${url.pathname}${url.search} -> ${res.status}`, {
+        log("debug", ["kube"], `${method} ${url.pathname}${url.search} -> ${res.status}`, {
           ms: Math.round(performance.now() - t0),
           context: this.contextName,
         });
       }
       mark("first response headers");
+      if (stream && res.ok && res.body) {
+        kept = true;
+        return {
+          stream: {
+            body: res.body,
+            close: () => {
+              o.signal?.removeEventListener("abort", onAbort);
+              ac.abort();
+            },
+          },
+        };
+      }
       // --request-timeout bounds the whole call (limit); without it, a body that stalls for the default
       const text = this.requestTimeoutMs
         ? await res.text()
@@ -508,7 +554,7 @@ export class Transport {
         });
       if (res.ok) {
         mark("first response body read");
-        return { value: (text ? JSON.parse(text) : undefined) as T };
+        return { value: text ? JSON.parse(text) : undefined };
       }
       failure = {
         code: res.status,
@@ -516,29 +562,46 @@ export class Transport {
         retryAfter: retryAfterSeconds(res.headers.get("retry-after") ?? undefined),
       };
     } catch (e) {
-      if (timedOut) throw this.timeoutError(what, "GET", url);
+      if (timedOut) {
+        const te = this.timeoutError(what, method, url);
+        if (!stream) throw te;
+        // a watch that got no answer in time: a server that cannot be reached (the watch retries it)
+        const ue = unreachable(te);
+        this.noteUnreachable(ue);
+        throw ue;
+      }
       if (e instanceof SyntaxError) throw e; // not JSON: as the node path would throw it
-      return undefined;
+      if (method === "GET" || o.signal?.aborted || connectFailed(e)) return undefined;
+      const ke = toKodamaError(e, what, this);
+      if (isUnreachable(ke)) this.noteUnreachable(ke);
+      throw ke;
     } finally {
       limit.removeEventListener("abort", onLimit);
-      o.signal?.removeEventListener("abort", onAbort);
+      if (!kept) o.signal?.removeEventListener("abort", onAbort);
     }
     if (failure.code === 401 && !o.signal?.aborted) {
-      if (!refused) return await this.nativeGet(what, path, o, used, attempt);
+      if (!refused) return await this.nativeCall(what, method, path, o, stream, used, attempt);
       this.nativeAt = 0; // still refused: the next call re-reads the credentials again
     }
-    if (await this.waitToRetry(failure, "GET", url, attempt, o.signal)) {
-      return await this.nativeGet(what, path, o, refused, attempt + 1);
+    if (await this.waitToRetry(failure, method, url, attempt, o.signal)) {
+      return await this.nativeCall(what, method, path, o, stream, refused, attempt + 1);
     }
     throw toKodamaError(failure, what, this);
   }
 
+  /**
+   * A watch over Deno's own client: its body once the headers are in (`close()` ends it), or `undefined`
+   * when this client cannot be used or the server could not be reached by it (the node path, `open`, then
+   * makes it and reports that in its words).
+   */
+  async watchNative(what: ApiWhat, path: string, o: RequestOptions): Promise<NativeStream | undefined> {
+    return (await this.nativeCall(what, "GET", path, o, true))?.stream;
+  }
+
   /** A JSON request against the API server (errors mapped to KodamaError). */
   async request<T>(what: ApiWhat, method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    if (method === "GET") {
-      const got = await this.nativeGet<T>(what, path, o);
-      if (got) return got.value;
-    }
+    const got = await this.nativeCall(what, method, path, o, false);
+    if (got) return got.value as T;
     const t0 = Date.now();
     const { res, req } = await this.open(what, method, path, o);
     const text = await this.call(what, () =>

@@ -6,6 +6,7 @@
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { sessionSelector } from "./names.ts";
+import { after } from "../timer.ts";
 import {
   eventsOf,
   eventsTable,
@@ -77,23 +78,42 @@ export async function waitForSession(
   };
   const selector = { labelSelector: sessionSelector(name) };
   const watches = [
-    kube.watchObjects<V1Pod>("pods", namespace, selector, (type, p) => {
-      pod = type === "DELETED" ? undefined : p;
-      evaluate();
-    }, ac.signal),
-    kube.watchObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, selector, (type, c) => {
-      const key = c.metadata?.name ?? "";
-      if (type === "DELETED") pvcs.delete(key);
-      else pvcs.set(key, c);
-      evaluate();
-    }, ac.signal),
+    kube.watchObjects<V1Pod>(
+      "pods",
+      namespace,
+      selector,
+      (type, p) => {
+        pod = type === "DELETED" ? undefined : p;
+        evaluate();
+      },
+      ac.signal,
+      undefined,
+      undefined,
+      true,
+    ),
+    kube.watchObjects<V1PersistentVolumeClaim>(
+      "persistentvolumeclaims",
+      namespace,
+      selector,
+      (type, c) => {
+        const key = c.metadata?.name ?? "";
+        if (type === "DELETED") pvcs.delete(key);
+        else pvcs.set(key, c);
+        evaluate();
+      },
+      ac.signal,
+      undefined,
+      undefined,
+      true,
+    ),
   ];
   for (const w of watches) w.catch((e) => done.reject(e));
-  const poll = setInterval(async () => {
+  // Deno's own timers (../timer.ts): the global ones would load the Node layer into every start
+  const stopPoll = after(o.eventsEveryMs ?? 2000, async () => {
     await fetchEvents(true);
     if (!ac.signal.aborted) evaluate();
-  }, o.eventsEveryMs ?? 2000);
-  const timer = setTimeout(() => done.resolve("timeout"), o.timeoutMs);
+  }, true);
+  const stopTimer = after(o.timeoutMs, () => done.resolve("timeout"));
   if (o.signal.aborted) done.resolve("interrupted");
   try {
     const r = await done.promise;
@@ -109,8 +129,8 @@ export async function waitForSession(
       events: lines,
     };
   } finally {
-    clearInterval(poll);
-    clearTimeout(timer);
+    stopPoll();
+    stopTimer();
     ac.abort();
     o.signal.removeEventListener("abort", onOuter);
   }
@@ -160,13 +180,22 @@ export async function waitForClaimsBound(
     if (w !== last) o.onWaiting?.(last = w);
   };
   const selector = { labelSelector };
-  kube.watchObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, selector, (type, c) => {
-    const key = c.metadata?.name ?? "";
-    if (!names.includes(key)) return;
-    if (type === "DELETED") claims.delete(key);
-    else claims.set(key, c);
-    evaluate();
-  }, ac.signal).catch((e) => done.reject(e));
+  kube.watchObjects<V1PersistentVolumeClaim>(
+    "persistentvolumeclaims",
+    namespace,
+    selector,
+    (type, c) => {
+      const key = c.metadata?.name ?? "";
+      if (!names.includes(key)) return;
+      if (type === "DELETED") claims.delete(key);
+      else claims.set(key, c);
+      evaluate();
+    },
+    ac.signal,
+    undefined,
+    undefined,
+    true,
+  ).catch((e) => done.reject(e));
   kube.watchObjects<CoreV1Event>(
     "events",
     namespace,
@@ -178,9 +207,12 @@ export async function waitForClaimsBound(
       evaluate();
     },
     ac.signal,
+    undefined,
+    undefined,
+    true,
     // events unreadable (RBAC): with the class unknown too, nothing tells WaitForFirstConsumer apart
   ).catch(() => o.immediate || done.resolve("unknown"));
-  const timer = setTimeout(() => done.resolve("timeout"), o.timeoutMs);
+  const stopTimer = after(o.timeoutMs, () => done.resolve("timeout"));
   if (o.signal.aborted) done.resolve("interrupted");
   try {
     const r = await done.promise;
@@ -188,7 +220,7 @@ export async function waitForClaimsBound(
     const recent = sortEvents(ours()).slice(-RECENT_EVENTS);
     return { outcome: r, waiting: waiting(), events: recent.length ? eventsTable(recent) : "" };
   } finally {
-    clearTimeout(timer);
+    stopTimer();
     ac.abort();
     o.signal.removeEventListener("abort", onOuter);
   }

@@ -1,7 +1,8 @@
 /**
- * GETs go over Deno's own HTTP client (src/kube/client.ts nativeGet) and everything else over node:https.
- * Both must answer alike: the same objects, the same errors (404, 403 as dev, a 401 with a bad token, a
- * server that is gone), each GET made once (the server's request log), and --request-timeout's words.
+ * Requests go over Deno's own HTTP client (src/kube/transport.ts nativeCall), and so do a session's waits
+ * (watchObjects with `native`); the other watches and the streams over node:https. Both must answer alike:
+ * the same objects, the same errors (404, 409, 422, 403 as dev, a 401 with a bad token, a server that is
+ * gone), each request made once (the server's request log), and --request-timeout's words.
  * KODAMA_API_TRANSPORT=node forces the node path for the comparison.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
@@ -81,6 +82,82 @@ clusterTest(
           assertEquals(native, node, name);
           const gets = log().slice(start).filter((x) => x.method === "GET");
           assertEquals(gets.length, 2, `${name}: one GET each way, got ${gets.map((g) => g.url).join(", ")}`);
+        }
+      });
+
+      await t.step("writes alike: create, 409, patch, 422, delete, 404, 403; each made once", async () => {
+        const cm = (name: string) => ({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name },
+          data: { a: "1" },
+        });
+        const admin = await Kube.connect({ kubeconfig: c.kubeconfig });
+        const exists = (name: string) => admin.createObject("configmaps", "dev", cm(name)).then(() => {});
+        const none = () => Promise.resolve();
+        // [name, method, the state before (on the object's name), the call]
+        const cases: [string, string, (n: string) => Promise<void>, (n: string) => Promise<unknown>][] = [
+          [
+            "create",
+            "POST",
+            none,
+            async (n) =>
+              (await (await fresh()).createObject<{ data?: unknown }>("configmaps", "dev", cm(n))).data,
+          ],
+          ["409", "POST", exists, async (n) => (await fresh()).createObject("configmaps", "dev", cm(n))],
+          [
+            "patch",
+            "PATCH",
+            exists,
+            async (n) =>
+              (await (await fresh()).patchObject<{ data?: unknown }>("configmaps", "dev", n, {
+                data: { b: "2" },
+              })).data,
+          ],
+          ["422", "POST", none, async () =>
+            (await fresh()).createObject("configmaps", "dev", {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: "Not_A_Name" },
+            })],
+          ["delete", "DELETE", exists, async (n) => {
+            await (await fresh()).deleteObject("configmaps", "dev", n);
+            return "deleted";
+          }],
+          ["404", "DELETE", none, async (n) => (await fresh()).deleteObject("configmaps", "dev", n)],
+          [
+            "403",
+            "POST",
+            none,
+            async (n) => (await fresh({ context: "dev" })).createObject("configmaps", "prod", cm(n)),
+          ],
+        ];
+        for (const [name, method, before, call] of cases) {
+          const ways: string[] = [];
+          for (const way of ["native", "node"]) {
+            const obj = `w-${name}-${way}`;
+            await before(obj);
+            const start = log().length;
+            if (way === "node") {
+              Deno.env.set("KODAMA_API_TRANSPORT", "node");
+            }
+            try {
+              made.length = 0;
+              ways.push((await outcome(() => call(obj))).replaceAll(obj, "NAME"));
+              const by = made.map((k) => k.requestsBy);
+              assert(
+                by.every((r) =>
+                  way === "native" ? r.node === 0 && r.native > 0 : r.native === 0 && r.node > 0
+                ),
+                `${name} (${way}): ${JSON.stringify(by)}`,
+              );
+            } finally {
+              Deno.env.delete("KODAMA_API_TRANSPORT");
+            }
+            const writes = log().slice(start).filter((x) => x.method === method);
+            assertEquals(writes.length, 1, `${name} (${way}): one ${method}`);
+          }
+          assertEquals(ways[0], ways[1], name);
         }
       });
 
