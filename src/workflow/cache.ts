@@ -66,9 +66,11 @@ export async function cacheKey(p: CacheKeyParts): Promise<string> {
 }
 
 /** The entry stored under `key`, if there is one. */
+// deno-lint-ignore require-await
 export async function cachedEntry(key: string, home?: string): Promise<CacheEntry | undefined> {
   try {
-    const e = JSON.parse(await Deno.readTextFile(join(dir(home), `${key}.json`)));
+    // synchronous: a small local file, and an async read is a round trip through Deno's thread pool
+    const e = JSON.parse(Deno.readTextFileSync(join(dir(home), `${key}.json`)));
     const wf = e?.workflow;
     return wf && typeof wf === "object" && !Array.isArray(wf) && Array.isArray(wf.steps) &&
         isPosTable(e.positions, wf) && Array.isArray(e.freeStrings) && e.freeStrings.every((k: unknown) =>

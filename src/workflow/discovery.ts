@@ -39,17 +39,20 @@ function builtinFile(name: string): string {
   return u.protocol === "file:" ? fileUrlToPath(u, hostPlatform()) : u.href;
 }
 
-async function isDir(p: string): Promise<boolean> {
+// The places are looked at with synchronous calls, as findRepo does (config/paths.ts): each is one
+// local name lookup or directory listing, and an async one costs a round trip through Deno's thread pool.
+
+function isDir(p: string): boolean {
   try {
-    return (await Deno.stat(p)).isDirectory;
+    return Deno.statSync(p).isDirectory;
   } catch {
     return false;
   }
 }
 
-async function exists(p: string): Promise<boolean> {
+function exists(p: string): boolean {
   try {
-    await Deno.lstat(p);
+    Deno.lstatSync(p);
     return true;
   } catch {
     return false;
@@ -70,14 +73,13 @@ export async function repoDirs(cwd: string, repo?: RepoLocation): Promise<string
   const home = resolve(kodamaHome(), "workflows");
   // `~/.kodama/workflows` is the home location, not a repo one
   const dirs = chain.map((d) => join(d, ".kodama", "workflows")).filter((wf) => resolve(wf) !== home);
-  const found = await Promise.all(dirs.map(isDir));
-  return dirs.filter((_, i) => found[i]);
+  return dirs.filter(isDir);
 }
 
-async function yamlFiles(dir: string): Promise<string[]> {
+function yamlFiles(dir: string): string[] {
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) {
+    for (const e of Deno.readDirSync(dir)) {
       if ((e.isFile || e.isSymlink) && /\.ya?ml$/.test(e.name) && !e.name.startsWith(".")) {
         out.push(join(dir, e.name));
       }
@@ -90,7 +92,7 @@ async function yamlFiles(dir: string): Promise<string[]> {
 async function mentionsWorkflows(file: string | undefined): Promise<boolean> {
   if (!file) return false;
   try {
-    const st = await Deno.stat(file);
+    const st = Deno.statSync(file);
     if (!st.isFile || st.size > 1 << 20) return st.isFile; // let the loader say what is wrong with it
     return /(^|[\s{,])workflows\s*:/m.test(await Deno.readTextFile(file));
   } catch {
@@ -130,7 +132,7 @@ export async function configDirs(
       const { inside, landing } = await import("./sandbox/confine.ts");
       if (!inside(await landing(dir), await landing(root))) continue;
     }
-    if (await isDir(dir)) out.push({ dir, source: fromRepo ? "repo" : "home" });
+    if (isDir(dir)) out.push({ dir, source: fromRepo ? "repo" : "home" });
   }
   return out;
 }
@@ -138,14 +140,13 @@ export async function configDirs(
 /** Every workflow, nearest first, with shadowed entries marked. */
 export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
   const repo = await findRepo(cwd);
-  // the places are looked at together; their order is the list's
-  const [repoFiles, configFiles, homeFiles] = await Promise.all([
-    repoDirs(cwd, repo).then((dirs) => Promise.all(dirs.map(yamlFiles))),
-    configDirs(cwd, repo).then((dirs) =>
-      Promise.all(dirs.map(async ({ dir, source }) => ({ files: await yamlFiles(dir), source })))
-    ),
-    yamlFiles(join(kodamaHome(), "workflows")),
-  ]);
+  // their order is the list's
+  const repoFiles = (await repoDirs(cwd, repo)).map(yamlFiles);
+  const configFiles = (await configDirs(cwd, repo)).map(({ dir, source }) => ({
+    files: yamlFiles(dir),
+    source,
+  }));
+  const homeFiles = yamlFiles(join(kodamaHome(), "workflows"));
   const refs: WorkflowRef[] = [];
   for (const f of repoFiles.flat()) refs.push({ name: stem(f), file: f, source: "repo" });
   for (const { files, source } of configFiles) {
@@ -169,7 +170,7 @@ export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
 export async function findWorkflow(name: string, cwd = Deno.cwd()): Promise<WorkflowRef> {
   if (/\.ya?ml$/.test(name) || name.includes("/")) {
     const file = resolve(cwd, name);
-    if (!(await exists(file))) throw new KodamaError(`workflow file not found: ${name}`, ExitCode.NOT_FOUND);
+    if (!exists(file)) throw new KodamaError(`workflow file not found: ${name}`, ExitCode.NOT_FOUND);
     return { name: stem(file), file, source: file.includes("/.kodama/workflows/") ? "repo" : "file" };
   }
   const refs = await discover(cwd);

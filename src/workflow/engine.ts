@@ -32,6 +32,7 @@ import {
   scriptPath,
   type Step,
   type Target,
+  untrustedSource,
 } from "./model.ts";
 import { stepKind } from "./steps/kinds.ts";
 import type { LoadedWorkflow } from "./file.ts";
@@ -123,20 +124,24 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
       await checkGrants(w.workflow.permissions, w.baseDir, kubeconfigFlag(o.globalFlags ?? []));
     }
   }
-  const { ensureTrusted, shadowed } = await import("./trust.ts");
-  // `kodama run kwekash` in a repo that has its own kwekash.yaml: say which file runs
-  const shadows = await shadowed(lw);
-  if (shadows) {
-    o.display.note(`${lw.name}: running ${lw.file} (${lw.source} workflow), which replaces ${shadows}`);
-  }
-  if (!o.dryRun && !o.covered) {
-    await ensureTrusted(lw, {
-      trust: o.trust,
-      trustHash: o.trustHash,
-      interactive: !!o.interactive,
-      confirm: o.confirm,
-      note: o.display.note,
-    });
+  // trust is about repo and file workflows (trust.ts): a run that reaches none, like a built-in or home
+  // workflow calling only its kind, has nothing to ask or to say (and does not load the module)
+  if (reachable(lw).some(untrustedSource)) {
+    const { ensureTrusted, shadowed } = await import("./trust.ts");
+    // `kodama run kwekash` in a repo that has its own kwekash.yaml: say which file runs
+    const shadows = await shadowed(lw);
+    if (shadows) {
+      o.display.note(`${lw.name}: running ${lw.file} (${lw.source} workflow), which replaces ${shadows}`);
+    }
+    if (!o.dryRun && !o.covered) {
+      await ensureTrusted(lw, {
+        trust: o.trust,
+        trustHash: o.trustHash,
+        interactive: !!o.interactive,
+        confirm: o.confirm,
+        note: o.display.note,
+      });
+    }
   }
   const params = await resolveParams(lw.workflow, o.params ?? {}, {
     interactive: !!o.interactive,

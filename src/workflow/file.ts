@@ -41,8 +41,10 @@ export async function readWorkflowText(file: string): Promise<string> {
   let f: Deno.FsFile | undefined;
   try {
     // opening a named FIFO blocks until a writer comes, and a device never ends: only regular files, and
-    // the already-open pipe of a process substitution (`kodama run -f <(generate)`, /dev/fd/N)
-    const pre = await Deno.stat(path);
+    // the already-open pipe of a process substitution (`kodama run -f <(generate)`, /dev/fd/N). The
+    // stats and a regular file's reads are synchronous (they never wait; an async call is a round trip
+    // through Deno's thread pool); the open is not, as the file may have become a FIFO meanwhile.
+    const pre = Deno.statSync(path);
     if (!pre.isFile && !pre.isDirectory && !(pre.isFifo && /^\/dev\/fd\/\d+$/.test(path))) {
       throw new KodamaError(
         `cannot read ${file}: it is not a regular file (a FIFO, device or socket)`,
@@ -50,10 +52,10 @@ export async function readWorkflowText(file: string): Promise<string> {
       );
     }
     f = await Deno.open(path);
-    const st = await f.stat();
+    const st = f.statSync();
     if (st.isDirectory) throw new KodamaError(`${file} is a directory, not a workflow file`, ExitCode.USAGE);
     if (st.size > MAX_FILE_BYTES) throw tooBig(path, st.size);
-    return await readFileBounded(path, f, st.size);
+    return await readFileBounded(path, f, st.size, st.isFile);
   } catch (e) {
     if (e instanceof KodamaError) throw e;
     if (e instanceof Deno.errors.NotFound) {
@@ -71,7 +73,12 @@ export async function readWorkflowText(file: string): Promise<string> {
  * Read an open file as UTF-8 text with plain reads (a file's first ReadableStream costs ~8 ms of CPU
  * to set up), refusing it once it is over MAX_FILE_BYTES (it may have grown since its stat).
  */
-async function readFileBounded(path: string, f: Deno.FsFile, size: number): Promise<string> {
+async function readFileBounded(
+  path: string,
+  f: Deno.FsFile,
+  size: number,
+  regular: boolean,
+): Promise<string> {
   let buf = new Uint8Array(size + 1);
   let n = 0;
   for (;;) {
@@ -81,7 +88,7 @@ async function readFileBounded(path: string, f: Deno.FsFile, size: number): Prom
       bigger.set(buf);
       buf = bigger;
     }
-    const r = await f.read(buf.subarray(n));
+    const r = regular ? f.readSync(buf.subarray(n)) : await f.read(buf.subarray(n));
     if (r === null) break;
     n += r;
   }

@@ -17,6 +17,11 @@ export type Path = (string | number)[];
 /** Where a workflow file comes from (discovery.ts). */
 export type Source = "repo" | "home" | "builtin" | "file";
 
+/** Repo and file workflows are not trusted by where they come from (trust.ts); home and built-in ones are. */
+export function untrustedSource(w: { source: Source }): boolean {
+  return w.source === "repo" || w.source === "file";
+}
+
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 

@@ -16,7 +16,7 @@ import { redactingSink } from "../base/redact.ts";
 import { parseParamFlags, resolveParams } from "./params.ts";
 import { firstList, Prefetch } from "./prefetch.ts";
 import { stepKind } from "./steps/kinds.ts";
-import { flattenSteps } from "./model.ts";
+import { flattenSteps, untrustedSource } from "./model.ts";
 import { findPods } from "../pods/target.ts";
 import { mark } from "../base/timing.ts";
 
@@ -37,16 +37,16 @@ export interface RunCommandOptions {
 
 /** `kodama run NAME`: returns the exit code of the first failing step (0 when all passed). */
 export async function runCommand(name: string, o: RunCommandOptions): Promise<number> {
+  const ref = await findWorkflow(name);
   const loadEngine = () => {
     const engine = Promise.all([import("./engine.ts"), import("./display.ts")]);
     engine.catch(() => {}); // its error, if any, is thrown where it is awaited
-    import("./trust.ts").catch(() => {}); // every run asks it
+    if (untrustedSource(ref)) import("./trust.ts").catch(() => {}); // such a run asks it
     return engine;
   };
-  const ref = await findWorkflow(name);
   // a run that sends no early list (prefetch.ts) loads the engine while its file is read; one that may
   // sends it first: the engine's modules are the main thread's work, the list's answer is the server's
-  let engine = o.dryRun || (ref.source !== "builtin" && ref.source !== "home") ? loadEngine() : undefined;
+  let engine = o.dryRun || untrustedSource(ref) ? loadEngine() : undefined;
   const lw = await loadWorkflowFile(ref.file, ref.source);
   mark("workflow found and read");
   const given = withWords(lw, parseParamFlags(o.params), o.words ?? []);

@@ -19,7 +19,7 @@ import { escapeControl } from "../escape.ts";
 /** One field from a workflow or the repo, as one line: its own newline cannot start a forged line. */
 const esc = (s: string) => escapeControl(s);
 import type { LoadedWorkflow } from "./file.ts";
-import { hasPermissions, type Permissions, permSummary, stemOf } from "./model.ts";
+import { hasPermissions, type Permissions, permSummary, stemOf, untrustedSource } from "./model.ts";
 import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
 
 export interface TrustEntry {
@@ -31,8 +31,6 @@ export interface TrustEntry {
 export function trustFile(): string {
   return join(kodamaHome(), "trust.yaml");
 }
-
-const untrustedSource = (w: LoadedWorkflow) => w.source === "repo" || w.source === "file";
 
 /** One workflow of a run that needs the person's trust, and why. */
 interface Ask {
