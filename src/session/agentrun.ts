@@ -25,7 +25,8 @@ import {
 } from "./agent.ts";
 import { notAttachable } from "./attach.ts";
 import { requireSession } from "./cluster.ts";
-import { CONTAINER, specOf } from "./spec.ts";
+import { CONTAINER, namesOf, specOf } from "./spec.ts";
+import { ANNOTATION_AGENT_RUN } from "./status.ts";
 
 const dec = new TextDecoder();
 
@@ -129,6 +130,14 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
       ExitCode.FAILED,
     );
   }
+  // recorded on the workspace volume, so a watch of the session (`kodama ui`'s list) learns of a run started
+  // anywhere without reading the runs in a loop; a hint only: the runs themselves stay in the workspace
+  await kube.patchObject(
+    "persistentvolumeclaims",
+    namespace,
+    namesOf(specOf(pod) ?? { name }).workspacePVC,
+    { metadata: { annotations: { [ANNOTATION_AGENT_RUN]: id } } },
+  ).catch(() => {});
   return id;
 }
 

@@ -35,7 +35,12 @@ export interface SessionView {
   /** the git branch and the commit cloned (`start --repo`), as recorded on the workspace volume */
   branch?: string;
   commit?: string;
+  /** the latest agent run started (its id), as recorded on the workspace volume, where the runs live */
+  agentRun?: string;
 }
+
+/** On the workspace volume: the id of the latest agent run started, whoever started it (CLI, UI, MCP). */
+export const ANNOTATION_AGENT_RUN = "kodama.dev/agent-run";
 
 /** Waiting reasons that mean the container will not start without a change (or only after back-off). */
 const FAILING = new Set([
@@ -168,6 +173,7 @@ export function sessionView(
   // recorded after the clone; before that, the branch the session asked for
   const branch = ws?.[ANNOTATION_BRANCH] ?? spec?.git?.branch ?? spec?.git?.newBranch;
   const commit = ws?.[ANNOTATION_COMMIT];
+  const agentRun = ws?.[ANNOTATION_AGENT_RUN];
   return {
     name,
     namespace,
@@ -179,6 +185,7 @@ export function sessionView(
       oldest([pod?.metadata?.creationTimestamp, ...pvcs.map((c) => c.metadata?.creationTimestamp)]),
     ...(branch ? { branch } : {}),
     ...(commit ? { commit } : {}),
+    ...(agentRun ? { agentRun } : {}),
   };
 }
 

@@ -33,6 +33,8 @@ export class Hub {
   private rows: (SessionRow & { agent?: AgentState })[] = [];
   private agents = new Map<string, AgentState>();
   private running = new Set<string>();
+  /** the latest agent run each session's volume records, as last seen */
+  private recorded = new Map<string, string | undefined>();
   private watching = false;
   private ready: Promise<void> | undefined;
   private ops = new Map<number, Op>();
@@ -132,12 +134,20 @@ export class Hub {
     return this.ready;
   }
 
-  /** A session that has just become Running: read its agent runs once (an exec, not a poll). */
+  /**
+   * A session that has just become Running, or whose workspace volume records a run started since (from the
+   * CLI, `start --prompt`, MCP: `ANNOTATION_AGENT_RUN`): read its agent runs once (an exec, not a poll).
+   */
   private noticeRunning(views: SessionView[]): void {
-    const now = new Set(views.filter((v) => v.status === "Running").map((v) => v.name));
-    for (const n of now) if (!this.running.has(n)) this.refreshAgent(n);
+    const now = new Set<string>();
+    for (const v of views) {
+      if (v.status !== "Running") continue;
+      now.add(v.name);
+      if (!this.running.has(v.name) || this.recorded.get(v.name) !== v.agentRun) this.refreshAgent(v.name);
+    }
     for (const n of this.running) if (!now.has(n)) this.agents.delete(n);
     this.running = now;
+    this.recorded = new Map(views.map((v) => [v.name, v.agentRun]));
   }
 
   /** Read a session's latest agent run (after a run starts or its log ends, and when the pod becomes ready). */

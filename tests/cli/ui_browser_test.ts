@@ -470,6 +470,12 @@ withSessionWorld(
             GROUP,
           );
           await waitText(`tr.group-row[data-group=${GROUP}]`, /3 replicas/, 60_000);
+          // the runs `start --prompt` began from the CLI reach the list, no page opened for them: the
+          // workspace volume records each run started and the list's watch sees it
+          for (const i of [1, 2, 3]) {
+            await waitText(`tr[data-session=${GROUP}-${i}] .agent`, /^run 1 · running$/, 60_000);
+          }
+          await waitText(`tr.group-row[data-group=${GROUP}]`, /3 running/, 30_000);
           await shot("15-sessions-group");
           await click(`tr.group-row[data-group=${GROUP}] a.button`);
           await page.waitForFunction(() => document.querySelectorAll("article.replica").length === 3, {

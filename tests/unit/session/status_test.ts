@@ -1,6 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { deriveStatus, groupSessions } from "../../../src/session/status.ts";
+import {
+  ANNOTATION_AGENT_RUN,
+  deriveStatus,
+  groupSessions,
+  sessionView,
+} from "../../../src/session/status.ts";
 import { PHASES, reachedPhases, verdict } from "../../../src/session/progress.ts";
 
 const labels = (name: string) => ({ "app.kubernetes.io/managed-by": "kodama", "kodama.dev/session": name });
@@ -97,6 +102,18 @@ Deno.test("sessions are grouped by namespace and label; settings come from the p
     "dev/demo:Running",
     "dev/other:Stopped",
   ]);
+});
+
+Deno.test("the latest agent run started is read from the workspace volume, not from another volume", () => {
+  const ws = bound("kodama-workspace-demo");
+  ws.metadata!.annotations = { [ANNOTATION_AGENT_RUN]: "3" };
+  const home = bound("kodama-home-demo");
+  home.metadata!.annotations = { [ANNOTATION_AGENT_RUN]: "9" };
+  assertEquals(sessionView("demo", "dev", running, [home, ws]).agentRun, "3");
+  assertEquals(
+    sessionView("demo", "dev", running, [home, bound("kodama-workspace-demo")]).agentRun,
+    undefined,
+  );
 });
 
 Deno.test("start phases and verdicts: ready, wait with a reason, or fail naming the image", () => {
