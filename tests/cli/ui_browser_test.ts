@@ -219,6 +219,18 @@ withSessionWorld(
         assertEquals(js.status, 200);
         assertMatch(js.headers.get("content-type") ?? "", /javascript/);
         await js.body?.cancel();
+        // a page loaded again revalidates: the bundle's tag gets 304 and no body, another tag the asset
+        const tag = js.headers.get("etag")!;
+        assertMatch(tag, /^"[0-9a-f]{32}"$/);
+        const again = await fetch(origin + "/assets/app.js", { headers: { cookie, "if-none-match": tag } });
+        assertEquals([again.status, await again.text()], [304, ""]);
+        const stale = await fetch(origin + "/assets/app.js", { headers: { cookie, "if-none-match": '"0"' } });
+        assertEquals(stale.status, 200);
+        await stale.body?.cancel();
+        // the token first: a tag is no way in
+        const anon = await fetch(origin + "/assets/app.js", { headers: { "if-none-match": tag } });
+        assertEquals(anon.status, 401);
+        await anon.body?.cancel();
       });
 
       const puppeteer = (await import("puppeteer-core")).default;
