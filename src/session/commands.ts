@@ -7,12 +7,10 @@ import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { usageError } from "../errors.ts";
-import { readPrompt } from "./agentcmd.ts";
-import { attachSession } from "./attach.ts";
-import { getCommand as get } from "./get.ts";
-import { listCommand as list } from "./list.ts";
-import { deleteSession, pruneStates, resumeSession, stopSession } from "./lifecycle.ts";
-import { type StartIO, type StartOptions, startSession } from "./start.ts";
+import type { StartIO, StartOptions } from "./start.ts";
+
+// each verb loads its own feature (a `resume` never loads `start`'s planning, nor `attach` or `list`)
+const lifecycle = () => import("./lifecycle.ts");
 
 /** The IO of a start or resume: the repository around `cwd` (default the current directory) and the sinks. */
 export async function startIO(
@@ -45,9 +43,14 @@ export async function startCommand(
   cfg: Config,
 ): Promise<number> {
   const { promptFile: _, replicas, variants = [], ...rest } = o;
-  const opts = { ...rest, namespace: kube.namespace, prompt: await readPrompt(o) };
+  const opts = {
+    ...rest,
+    namespace: kube.namespace,
+    prompt: await (await import("./agentcmd.ts")).readPrompt(o),
+  };
   if (replicas === undefined) {
     if (variants.length) throw usageError("--agent-variant needs --replicas");
+    const { startSession } = await import("./start.ts");
     return await startSession(kube, opts, cfg, await startIO());
   }
   if (!/^\d+$/.test(replicas)) {
@@ -61,11 +64,16 @@ export async function listCommand(
   kube: Kube,
   f: { allNamespaces?: boolean; output?: string; watch?: boolean },
 ): Promise<number> {
-  return await list(kube, f.allNamespaces ? undefined : kube.namespace, f.output ?? "table", {
-    watch: f.watch,
-    out: stdoutSink,
-    err: stderrSink,
-  });
+  return await (await import("./list.ts")).listCommand(
+    kube,
+    f.allNamespaces ? undefined : kube.namespace,
+    f.output ?? "table",
+    {
+      watch: f.watch,
+      out: stdoutSink,
+      err: stderrSink,
+    },
+  );
 }
 
 export async function attachCommand(
@@ -74,6 +82,7 @@ export async function attachCommand(
   f: { command?: string; tty?: boolean; resume?: boolean; container?: string },
   cfg: Config,
 ): Promise<number> {
+  const [{ attachSession }, { resumeSession }] = await Promise.all([import("./attach.ts"), lifecycle()]);
   return await attachSession(kube, kube.namespace, name, {
     command: f.command,
     ...(f.container !== undefined ? { container: f.container } : {}),
@@ -101,7 +110,11 @@ async function ask(message: string, dflt: boolean): Promise<boolean> {
 }
 
 export async function stopCommand(kube: Kube, name: string, f: { wait: boolean }): Promise<number> {
-  return await stopSession(kube, kube.namespace, name, { wait: f.wait, out: stdoutSink, err: stderrSink });
+  return await (await lifecycle()).stopSession(kube, kube.namespace, name, {
+    wait: f.wait,
+    out: stdoutSink,
+    err: stderrSink,
+  });
 }
 
 export async function resumeCommand(
@@ -110,7 +123,7 @@ export async function resumeCommand(
   f: { timeout?: string; noWait?: boolean },
   cfg: Config,
 ): Promise<number> {
-  return await resumeSession(kube, kube.namespace, name, f, cfg, await startIO());
+  return await (await lifecycle()).resumeSession(kube, kube.namespace, name, f, cfg, await startIO());
 }
 
 export async function deleteCommand(
@@ -137,7 +150,7 @@ export async function deleteCommand(
     const { deleteGroup } = await import("./group.ts");
     return await deleteGroup(kube, kube.namespace, name, { ...o, keep });
   }
-  return await deleteSession(kube, kube.namespace, name, o);
+  return await (await lifecycle()).deleteSession(kube, kube.namespace, name, o);
 }
 
 export async function compareCommand(
@@ -190,11 +203,15 @@ export async function pruneCommand(
   connect: (context: string) => Promise<Kube>,
   f: { dryRun: boolean },
 ): Promise<number> {
-  return await pruneStates(connect, { dryRun: f.dryRun, out: stdoutSink, err: stderrSink });
+  return await (await lifecycle()).pruneStates(connect, {
+    dryRun: f.dryRun,
+    out: stdoutSink,
+    err: stderrSink,
+  });
 }
 
 export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
-  return await get(kube, kube.namespace, name, format, stdoutSink);
+  return await (await import("./get.ts")).getCommand(kube, kube.namespace, name, format, stdoutSink);
 }
 
 export async function logsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
@@ -289,9 +306,13 @@ export async function restoreCommand(
       out: stdoutSink,
       err: stderrSink,
     },
-    async () => await resumeSession(kube, kube.namespace, name, f, cfg, await startIO()),
+    async () => await (await lifecycle()).resumeSession(kube, kube.namespace, name, f, cfg, await startIO()),
     async () =>
-      await stopSession(kube, kube.namespace, name, { wait: true, out: stderrSink, err: stderrSink }),
+      await (await lifecycle()).stopSession(kube, kube.namespace, name, {
+        wait: true,
+        out: stderrSink,
+        err: stderrSink,
+      }),
   );
 }
 

@@ -14,18 +14,20 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import { durationValueMs, parseDuration } from "../base/duration.ts";
 import type { Sink } from "../base/sink.ts";
-import { waitForPods } from "../pods/wait.ts";
 import { findSession, notFoundError, requireSession } from "./cluster.ts";
 import { buildPod } from "./manifests.ts";
 import { LABEL_SESSION, objectNames } from "./names.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
-import { AFTER_READY, retainVolumes, type StartIO, waitReady } from "./start.ts";
+import type { StartIO } from "./start.ts";
+import { AFTER_READY, retainVolumes, waitReady } from "./ready.ts";
 import { listStates, loadState, removeState, saveState, stateFromSpec, updateState } from "./state.ts";
 
 /** How long stop/resume wait for a pod to go away. */
 const POD_GONE_MS = 120_000;
 
 async function podGone(kube: Kube, namespace: string, pod: string): Promise<void> {
+  // loaded when a pod must go (its conditions bring a JSONPath library): a resume of a stopped session never
+  const { waitForPods } = await import("../pods/wait.ts");
   await waitForPods(kube, { namespace, pod, includeNotReady: true }, {
     for: "deleted",
     timeoutMs: POD_GONE_MS,

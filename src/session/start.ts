@@ -14,7 +14,7 @@
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
 import { isAbsolute, join, resolve } from "node:path";
-import type { CoreV1Event, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { originOf } from "../config/load.ts";
 import { readRepoFile } from "../config/confine.ts";
@@ -37,22 +37,13 @@ import {
   sessionSelector,
 } from "./names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
-import {
-  cloneFailure,
-  hasLocalBranch,
-  localSource,
-  recordClone,
-  resolvesLocally,
-  sendLocalRepo,
-  trackingBranch,
-} from "./gitrun.ts";
+import { hasLocalBranch, localSource, resolvesLocally, sendLocalRepo, trackingBranch } from "./gitrun.ts";
 import { parseSidecarFlag, type Template, templateEnvFile, templateSettings } from "./template.ts";
 import { EDITOR_FILES, namesOf, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
 import { saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
-import { ProgressRenderer } from "../ui/progress.ts";
-import { PHASE_LABELS, PHASES } from "./progress.ts";
-import { waitForClaimsBound, waitForSession } from "./wait.ts";
+import { waitForClaimsBound } from "./wait.ts";
+import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
 
 export interface StartOptions extends StartFlags {
@@ -110,6 +101,8 @@ export interface CloneSource {
   /** the token written into the source volumes (clone.ts) */
   marker: string;
 }
+
+export { AFTER_READY, phaseReporter, retainVolumes, waitReady };
 
 export interface StartIO {
   out: Sink;
@@ -723,21 +716,6 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   createPod,
 ];
 
-/** Steps run once the pod is ready; later features (sync, agent runs) add theirs here. */
-export const AFTER_READY:
-  ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal }) => Promise<void>)[] = [
-    // what the clone container checked out (or that it kept the workspace), onto the workspace volume
-    async ({ kube, spec, io }) => {
-      const rep = await recordClone(kube, spec, io);
-      if (rep?.branch || rep?.commit) {
-        await updateState(spec.name, {
-          ...(rep.branch ? { branch: rep.branch } : {}),
-          ...(rep.commit ? { commitHash: rep.commit } : {}),
-        }).catch(() => {});
-      }
-    },
-  ];
-
 /** Undo a start that did not finish: delete what it created, keep (and mark) the volumes. */
 async function rollback(r: Run, dropVolumes = false): Promise<{ removed: string[]; kept: string[] }> {
   const ns = r.plan.spec.namespace;
@@ -776,115 +754,10 @@ function rollbackText(lead: string, r: { removed: string[]; kept: string[] }): s
   return `${lead}: ${removed}${r.kept.length ? `; kept PVCs ${r.kept.join(", ")}` : ""}`;
 }
 
-/**
- * Mark volumes as kept from a session that is gone: `list` ignores them, a new `start` adopts them.
- * Without `err` a failure throws (delete stops before removing anything); with it, it is a warning.
- */
-export async function retainVolumes(kube: Kube, ns: string, names: string[], err?: Sink): Promise<void> {
-  for (const v of names) {
-    try {
-      await kube.patchObject("persistentvolumeclaims", ns, v, {
-        metadata: { labels: { [LABEL_RETAINED]: "true" } },
-      });
-    } catch (e) {
-      if (!err) throw e;
-      err.write(`warning: could not mark PVC ${v} as kept: ${(e as Error).message}\n`);
-    }
-  }
-}
-
 function timeoutMs(o: StartOptions, cfg: Config): number {
   return o.timeout !== undefined
     ? parseDuration(o.timeout, "--timeout")
     : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
-}
-
-/** Show the phases as they are reached (animated on a terminal, one line each otherwise). */
-export function phaseReporter(io: StartIO, started = Date.now()) {
-  const live = new ProgressRenderer(io.err, io.tty, started);
-  const lines = live.wrap(io.err);
-  const shown = new Set<string>();
-  return {
-    report(reached: Set<string>, waiting?: string) {
-      // phases in order, up to the last one reached (the test server reaches several at once)
-      const last = Math.max(-1, ...PHASES.map((p, i) => (reached.has(p) ? i : -1)));
-      for (let i = 0; i <= last; i++) {
-        const p = PHASES[i];
-        if (shown.has(p)) continue;
-        shown.add(p);
-        lines.write(`${io.tty ? "✓ " : ""}${PHASE_LABELS[p]} (${formatDuration(Date.now() - started)})\n`);
-      }
-      const next = PHASES.find((p) => !reached.has(p));
-      if (!next || next === "created") return;
-      const specific = waiting && waiting !== PHASE_LABELS[next];
-      // on a terminal the live line always says what is next; a log gets a line only for a real reason
-      if (io.tty || specific) live.update(`waiting for ${specific ? waiting : PHASE_LABELS[next]}`);
-    },
-    done: () => live.done(),
-  };
-}
-
-/** Wait for the pod and report the outcome; throws exit 1 (failed), 5 (timeout) or 130 (interrupted). */
-export async function waitReady(
-  kube: Kube,
-  spec: SessionSpec,
-  o: {
-    timeoutMs: number;
-    signal: AbortSignal;
-    io: StartIO;
-    started?: number;
-    verb: string;
-    /** the reporter the steps before already wrote to (its lines are not repeated) */
-    phases?: ReturnType<typeof phaseReporter>;
-    /** a group's replicas: their periodic reads of the namespace's events are one */
-    shared?: Shared;
-  },
-): Promise<void> {
-  const phases = o.phases ?? phaseReporter(o.io, o.started);
-  phases.report(new Set(["created"]));
-  let res;
-  try {
-    res = await waitForSession(kube, spec.namespace, spec.name, {
-      timeoutMs: o.timeoutMs,
-      signal: o.signal,
-      onProgress: (reached, waiting) => phases.report(reached, waiting),
-      ...(o.shared
-        ? {
-          listEvents: () =>
-            o.shared!.recent(
-              `events\0${spec.namespace}`,
-              1500,
-              async () => (await kube.listObjects<CoreV1Event>("events", spec.namespace)).items,
-            ),
-        }
-        : {}),
-    });
-  } finally {
-    phases.done();
-  }
-  if (res.outcome === "ready" || res.outcome === "interrupted") {
-    if (res.outcome === "interrupted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-    return;
-  }
-  if (res.events) o.io.err.write(`recent events:\n${res.events.replace(/^(?=.)/gm, "  ")}`);
-  const left =
-    `the session is left as it is: look with \`kodama session get ${spec.name}\`, remove with \`kodama delete ${spec.name}\``;
-  if (res.outcome === "failed") {
-    // a failed clone says why in git's own words (the init container's log)
-    const clone = res.pod ? await cloneFailure(kube, spec, res.pod).catch(() => undefined) : undefined;
-    throw new KodamaError(
-      `session ${spec.name} did not ${o.verb}: ${clone ?? res.message}`,
-      ExitCode.FAILED,
-      left,
-    );
-  }
-  throw new KodamaError(
-    `timed out after ${
-      formatDuration(o.timeoutMs)
-    }: session ${spec.name} is still waiting for ${res.message}`,
-    ExitCode.TIMEOUT,
-    `raise --timeout (default session.readyTimeout); ${left}`,
-  );
 }
 
 /**
