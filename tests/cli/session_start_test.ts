@@ -213,10 +213,12 @@ withSessionWorld("start: Ctrl-C while waiting removes what it created except the
       "persistentvolumeclaim/kodama-workspace-cc",
     ]);
     // the kept volumes are not a session; delete --purge removes them
-    assertEquals(JSON.parse((await w.k(["list", "-o", "json"])).stdout).items.length, 0);
+    // (by name and label: on a real cluster the namespace may hold other people's sessions)
+    const listed = JSON.parse((await w.k(["list", "-o", "json"])).stdout).items as { name: string }[];
+    assertEquals(listed.filter((s) => s.name === "cc"), []);
     const d = await w.k(["delete", "cc", "--purge", "--force"]);
     assertEquals(d.code, 0, d.stderr);
-    assertEquals((await w.kc(["get", "pvc", "-o", "name"])).stdout.trim(), "");
+    assertEquals((await w.kc(["get", "pvc", "-l", "kodama.dev/session=cc", "-o", "name"])).stdout.trim(), "");
   } finally {
     await purge(w, "cc");
   }
@@ -272,7 +274,10 @@ withSessionWorld(
       assertEquals((await del.status).code, 0, stderr);
       assertStringIncludes(await out, "session/tt deleted");
       // delete returned: the claims are gone, so the same name starts afresh
-      assertEquals((await w.kc(["get", "pvc", "-o", "name"])).stdout.trim(), "");
+      assertEquals(
+        (await w.kc(["get", "pvc", "-l", "kodama.dev/session=tt", "-o", "name"])).stdout.trim(),
+        "",
+      );
     } finally {
       await w.kc(["delete", "pod", "holder-tt", "--grace-period=0", "--force", "--ignore-not-found"]);
       await purge(w, "tt");
