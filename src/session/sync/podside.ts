@@ -41,7 +41,13 @@ export interface PodEntry {
   key: string;
 }
 
-const STAT = "stat -c '%s %Y %f %n'";
+export const STAT = "stat -c '%s %Y %f %n'";
+/**
+ * GNU find prints the same facts itself (`%y %m`: type letter and octal mode, for stat's raw hex `%f`),
+ * so a listing needs no `stat` process and no second stat of each path. busybox's find has no -printf.
+ */
+export const PRINTF = String.raw`%s %Ts %y %m %p
+`;
 
 /**
  * The awk that reads one round's `stat` lines (`%s %Y %f %n`, from the one `find` walk of the round):
@@ -51,7 +57,9 @@ const STAT = "stat -c '%s %Y %f %n'";
  * the raw mode (8 file, 4 directory, a symlink).
  */
 const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L }
-{ print; t = (length($3) == 4) ? tolower(substr($3, 1, 1)) : ""; n = substr($0, length($1) + length($2) + length($3) + 4)
+{ print
+  if (length($3) == 1) { t = ($3 == "f") ? "8" : ($3 == "d") ? "4" : ($3 == "l") ? "a" : ""; n = substr($0, length($1) + length($2) + length($4) + 6) }
+  else { t = (length($3) == 4) ? tolower(substr($3, 1, 1)) : ""; n = substr($0, length($1) + length($2) + length($3) + 4) }
   if (t == "a") print n > L
   else if (mk >= 0 && $2 >= mk) { if (t == "8") print n > F; else if (t == "4") print n > D } }`;
 
@@ -63,7 +71,9 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
  * stdin (`read` is a shell builtin, where a `sleep` was a process), and the marker is rewritten by a
  * redirection (which moves its mtime in dash, bash and busybox sh), not a `touch`. When stdin ends (the
  * local side is gone) the watcher ends. Markers rotate through three files, so the marker a round
- * compares with is the one written at the end of the round two before. busybox 1.35's find never runs an `-exec … {} +` inside parentheses, so no walk has one.
+ * compares with is the one written at the end of the round two before. busybox 1.35's find never runs
+ * an `-exec … {} +` inside parentheses, so no walk has one. Where find has `-printf` (GNU; checked
+ * against `stat` once), it prints each path's line itself: a full listing of 5,000 paths is one process.
  * A chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
  * marker (-cnewer); busybox's find has no -cnewer, so what changed in the last minute is listed (-cmin).
  * It only looks: `kodama-idle-ignore` keeps it from counting as activity for a session's idle stop.
@@ -78,7 +88,9 @@ echo > "$d/m0"; sleep 1; echo > "$d/m1"; echo > "$d/m2"
 pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; else find . \( -path ./.kodama -o -path ./.git \) -prune -o "$@"; fi; }
 links() { while IFS= read -r l; do printf 'L %s\t%s\n' "$l" "$(readlink "$l")"; done; }
 sums() { set --; while IFS= read -r f; do set -- "$@" "$f"; if [ $# -ge 200 ]; then md5sum "$@" 2>/dev/null; set --; fi; done; [ $# -eq 0 ] || md5sum "$@" 2>/dev/null; }
-dirs() { while IFS= read -r dir; do echo "D $dir"; find "$dir" -mindepth 1 -maxdepth 1 -exec ${STAT} {} +; done; }
+if [ "$(find . -maxdepth 0 -printf '%s %Ts' 2>/dev/null)" = "$(stat -c '%s %Y' .)" ]; then sp() { "$@" -printf '${PRINTF}'; }
+else sp() { "$@" -exec ${STAT} {} +; }; fi
+dirs() { while IFS= read -r dir; do echo "D $dir"; sp find "$dir" -mindepth 1 -maxdepth 1; done; }
 if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \( -newer "$m" -o -cnewer "$m" \) "$@"; }
 else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
 aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}' "$d/o"; }
@@ -86,11 +98,11 @@ while :; do
   m="$d/m$(( (i + 1) % 3 ))"
   if [ $((i % full)) -eq 0 ]; then
     echo @full || exit 0
-    pr ! -name . -exec ${STAT} {} + > "$d/o"; aw -1
+    sp pr ! -name . > "$d/o"; aw -1
     [ -s "$d/l" ] && links < "$d/l"
   else
     echo @since || exit 0
-    ch -exec ${STAT} {} + > "$d/o"
+    sp ch > "$d/o"
     if [ -s "$d/o" ]; then
       aw "$(stat -c %Y "$m")"
       [ -s "$d/f" ] && sums < "$d/f"
@@ -118,6 +130,9 @@ export const LIST_SCRIPT = (() => {
   return s;
 })();
 
+/** find's `%y` letters for what the sync handles, as the type bits of a raw mode */
+const PRINTF_TYPES: Record<string, number | undefined> = { f: 0o100000, d: 0o040000, l: 0o120000 };
+
 const kindOf = (raw: number): Kind | undefined => {
   const fmt = raw & 0o170000;
   return fmt === 0o040000 ? "dir" : fmt === 0o120000 ? "symlink" : fmt === 0o100000 ? "file" : undefined;
@@ -138,7 +153,13 @@ export function parseRound(lines: string[], full: boolean): Round {
   const links = new Map<string, string>();
   const rel = (p: string) => (p === "." ? "" : p.startsWith("./") ? p.slice(2) : undefined);
   for (const line of lines) {
-    let m = /^(\d+) (\d+) ([0-9a-fA-F]+) (.*)$/.exec(line);
+    // GNU find's -printf line (`%s %Ts %y %m %p`), made into stat's (`%s %Y %f %n`: the raw mode in hex)
+    const g = /^(\d+) (\d+) ([a-zA-Z]) ([0-7]+) (.*)$/.exec(line);
+    const type = g ? PRINTF_TYPES[g[3]] : undefined;
+    if (g && type === undefined) continue; // a fifo, socket or device: not synced
+    let m: string[] | null = g && type !== undefined
+      ? [line, g[1], g[2], (type | parseInt(g[4], 8)).toString(16), g[5]]
+      : /^(\d+) (\d+) ([0-9a-fA-F]+) (.*)$/.exec(line);
     if (m) {
       const r = rel(m[4]);
       const raw = parseInt(m[3], 16);

@@ -7,7 +7,14 @@
  * its stdin, as the sync loop paces them); and it ends when its stdin ends.
  */
 import { assert, assertEquals } from "@std/assert";
-import { mergeRound, parseRound, type PodEntry, WATCH_SCRIPT } from "../../../../src/session/sync/podside.ts";
+import {
+  mergeRound,
+  parseRound,
+  type PodEntry,
+  PRINTF,
+  STAT,
+  WATCH_SCRIPT,
+} from "../../../../src/session/sync/podside.ts";
 import { hashBytes } from "../../../../src/session/sync/ancestor.ts";
 
 const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
@@ -211,3 +218,35 @@ for (const shell of SHELLS) {
     },
   });
 }
+
+Deno.test("watcher: GNU find's -printf lines parse to the same entries and stat keys as stat's", async () => {
+  const root = await Deno.makeTempDir({ prefix: "kodama-watch-printf-" });
+  try {
+    await Deno.mkdir(`${root}/d/e`, { recursive: true });
+    await Deno.writeTextFile(`${root}/d/a.txt`, "some text\n");
+    await Deno.writeTextFile(`${root}/d/e/run.sh`, "#!/bin/sh\n");
+    await Deno.chmod(`${root}/d/e/run.sh`, 0o4755);
+    await Deno.chmod(`${root}/d/e`, 0o1777);
+    await Deno.writeTextFile(`${root}/d/with space`, "");
+    await Deno.symlink("a.txt", `${root}/d/link`);
+    const find = async (...action: string[]) => {
+      const out = await new Deno.Command("find", { args: [".", "!", "-name", ".", ...action], cwd: root })
+        .output();
+      assert(out.success);
+      return new TextDecoder().decode(out.stdout).split("\n");
+    };
+    const printf = await find("-printf", PRINTF.replace("\\n", "\n"));
+    assert(/^\d+ \d+ [fdl] [0-7]+ \.\//.test(printf[0]), `not find's -printf line: ${printf[0]}`);
+    const viaPrintf = parseRound(printf, true).entries;
+    // the watcher's stat command (STAT), as find -exec runs it
+    assertEquals(STAT, "stat -c '%s %Y %f %n'");
+    const viaStat = parseRound(await find("-exec", "stat", "-c", "%s %Y %f %n", "{}", "+"), true).entries;
+    assertEquals(viaPrintf.size, 6);
+    assertEquals(viaPrintf, viaStat);
+    assertEquals(viaPrintf.get("d/e/run.sh")?.mode, 0o4755);
+    assertEquals(viaPrintf.get("d/e")?.mode, 0o1777);
+    assertEquals(viaPrintf.get("d/link")?.kind, "symlink");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
