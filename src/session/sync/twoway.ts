@@ -120,11 +120,19 @@ export interface CycleContext {
   ancestor?: Ancestor;
   /** keep the new ancestor (default: written to disk before the cycle ends) */
   storeAncestor?: (a: Ancestor) => void;
+  /** a pulled file or link was just written here, with this `selfKey` (the loop's watcher will report it) */
+  wroteLocal?: (rel: string, key: string) => void;
   /** the plan as made (for `sync pull --dry-run`): nothing is applied when this returns false */
   onPlan?: (plan: Action[], anc: Ancestor, local: SnapTree, pod: SnapTree) => boolean;
 }
 
 const lkey = (e: Entry) => `${e.size}:${e.mtime}`;
+/**
+ * What a local path's lstat says of it, as a rename keeps it: a later write (mtime), chmod (mode) or a
+ * replacement by another kind changes it.
+ */
+const selfKey = (st: Deno.FileInfo) =>
+  `${st.isSymlink ? "l" : st.isFile ? "f" : "d"}:${st.size}:${st.mtime?.getTime()}:${st.mode}`;
 const pkey = (e: PodEntry) => e.key;
 
 /** The local tree as the planner compares it (hashing only what moved since it was last hashed). */
@@ -445,6 +453,8 @@ async function writeLocal(
   root: string,
   rel: string,
   f: { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number },
+  /** told the new file's lstat just before it is renamed into place (a rename keeps what selfKey reads) */
+  placing?: (st: Deno.FileInfo) => void,
 ): Promise<void> {
   const target = join(root, rel);
   // the parent must be there: a directory removed here meanwhile (an `rm -r` in progress) is never made
@@ -464,6 +474,7 @@ async function writeLocal(
   }
   const cur = await Deno.lstat(target).catch(() => undefined);
   if (cur?.isDirectory) await Deno.remove(target); // empty only: a directory with anything left stays
+  placing?.(await Deno.lstat(tmp));
   await Deno.rename(tmp, target);
 }
 
@@ -702,7 +713,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
         const f = fetched.get(a.path);
         if (!f) continue; // gone in the pod meanwhile
         if (seen?.kind === "dir" && !(await makeRoom(c.root, a.path, rules, !!x.clearDirs, x.log))) continue;
-        await writeLocal(c.root, a.path, f);
+        await writeLocal(c.root, a.path, f, (st) => x.wroteLocal?.(a.path, selfKey(st)));
         if (f.kind === "file") writtenHash.set(a.path, hashBytes(f.data!));
         const st = Deno.lstatSync(abs);
         writtenKeys.set(a.path, `${st.size}:${st.mtime?.getTime() ?? 0}`);
@@ -793,6 +804,8 @@ const BURST_QUIET_MS = 250;
 const MAX_WAIT_MS = 2_000;
 /** the loop walks the whole local tree again when its last walk is older than this (a lost event's backstop) */
 export const LOCAL_RESCAN_MS = 60_000;
+/** how long the file watcher's report of a file this process pulled is taken for that write */
+const SELF_WRITE_MS = 5_000;
 /** the pod watcher's round period: the loop writes its stdin a line this long after each round's end */
 export const TICK_S = 0.5;
 /**
@@ -859,6 +872,8 @@ export class TwoWayLoop {
   #bursting = false;
   #fetchChannel?: BatchChannel;
   #known = new Set<string>();
+  /** files this process pulled (written here), with their selfKey, for a few seconds */
+  #wrote = new Map<string, { key: string; at: number }>();
   /** when either side last changed (a local event, a pod round that changed something, a cycle that moved) */
   #activeAt = Date.now();
   readonly #idleTickMs = envNumber("KODAMA_SYNC_IDLE_TICK_S", IDLE_TICK_S) * 1000;
@@ -921,6 +936,21 @@ export class TwoWayLoop {
       this.#rescan = true;
     }
     if (top === ".git" && rel !== ".git/info/exclude") return;
+    // the file watcher reporting a file this process just pulled, still as it was written: the tree
+    // looks at it again, but it needs no cycle (its ancestor records it already)
+    const w = this.#wrote.get(rel);
+    if (w) {
+      let now: string | undefined;
+      try {
+        now = selfKey(Deno.lstatSync(abs));
+      } catch { /* gone */ }
+      if (now === w.key && Date.now() - w.at < SELF_WRITE_MS && !IgnoreRules.isPatternFile(rel)) {
+        if (TRACE) this.h.log(`event ${rel} (this process's own write)`);
+        this.#events.add(rel);
+        return;
+      }
+      this.#wrote.delete(rel);
+    }
     if (TRACE) this.h.log(`event ${rel}`);
     this.#activeAt = Date.now();
     this.#events.add(rel);
@@ -1075,6 +1105,7 @@ export class TwoWayLoop {
       localTree: () => this.#localTree(),
       ancestor: this.#anc,
       storeAncestor: (a) => this.#storeAncestor(a),
+      wroteLocal: (rel, key) => void this.#wrote.set(rel, { key, at: Date.now() }),
       channel: async () => {
         if (!this.#channel || this.#channel.closed) {
           this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT);
@@ -1089,6 +1120,8 @@ export class TwoWayLoop {
       },
     });
     for (const p of r.paths) this.#events.add(p);
+    const old = Date.now() - SELF_WRITE_MS;
+    for (const [p, w] of this.#wrote) if (w.at < old) this.#wrote.delete(p);
     this.#bursting = r.paths.length >= BURST_PATHS;
     if (r.toPod || r.toLocal) this.#activeAt = Date.now();
     if (r.toPod || r.toLocal) {
