@@ -361,14 +361,15 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     }
     // the pod-side watcher's CPU: its sh (with the finds and stats it waited for), from /proc in the pod.
     // The test server's pods are processes of this machine and see its whole /proc (other sessions'
-    // watchers too): this pod's watcher is the one whose root and working directory are this pod's.
+    // watchers too): this pod's watcher is the sh whose working directory is this pod's workspace.
     const podCpu = async () => {
       const out = await inPod(
-        `ws=$(cd /workspace && pwd -P); me=$(readlink /proc/$$/root); ` +
+        `ws=$(cd /workspace && pwd -P); ` +
           `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
-          `grep -q cnewer $p/cmdline 2>/dev/null || continue; ` +
-          `[ "$(readlink $p/cwd 2>/dev/null)" = "$ws" ] && [ "$(readlink $p/root 2>/dev/null)" = "$me" ] || continue; ` +
-          `s=$(cat $p/stat); set -- \${s##*) }; echo "\${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} ))"; done`,
+          `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*cnewer*) ;; *) continue ;; esac; ` +
+          `[ "$(readlink $p/cwd 2>/dev/null)" = "$ws" ] || continue; ` +
+          `s=$(cat $p/stat 2>/dev/null) || continue; set -- \${s##*) }; [ "$2" = "$$" ] && continue; ` +
+          `echo "\${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} ))"; done`,
       ).catch(() => "");
       // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments)
       const rows = out.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 3);
@@ -390,9 +391,10 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       const cpuS = (ticks(pid) - t0) / 100;
       const p1 = await podCpu();
       const wallS = (performance.now() - w0) / 1000;
+      const paths = (await inPod("find /workspace | wc -l").catch(() => "?")).trim();
       lines.push(
         p0 !== undefined && p1 !== undefined
-          ? `pod-side watcher CPU over ${o.idle} s idle on a ${o.files + 10_000 + 2 * o.saves}-file tree: ${
+          ? `pod-side watcher CPU over ${o.idle} s idle on a ${paths}-path tree: ${
             (((p1 - p0) / 100 / wallS) * 100).toFixed(2)
           }% of one core (target < 2%)`
           : "pod-side watcher CPU: not measurable here (no /proc in the pod, or not one watcher found)",
