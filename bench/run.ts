@@ -22,6 +22,10 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
     const m = await import("./sync.ts");
     return m.benchSync(m.parseSyncArgs([]));
   },
+  podwatch: async () => {
+    const m = await import("./podwatch.ts");
+    return m.benchPodWatch(m.parsePodWatchArgs([]));
+  },
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
