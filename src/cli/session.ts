@@ -158,7 +158,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     {
       flags: "--idle-stop <duration>",
       description:
-        "stop by itself after this long without activity (a process started through exec, a write under the workspace), e.g. 30m; at least 10s, 0 never (default: defaults.idleStop)",
+        "stop by itself after this long without activity (a process started through exec, a write under the workspace), e.g. 30m; a connected background sync flushes both ways first; at least 10s, 0 never (default: defaults.idleStop)",
     },
     {
       flags: "--ttl <duration|time>",

@@ -15,6 +15,16 @@
  *  - a write under the workspace (`find -newer` a stamp two looks old: busybox compares whole seconds).
  * A TCP connection into the pod ends at a process in the pod (a dev server, a port-forward's target),
  * which is such a process: it counts through it.
+ *
+ * The background sync flushes first. When a sync watcher is connected (a process of this pod whose command
+ * line carries SYNC_WATCHER_MARK: the two-way sync's pod watcher, src/session/sync/podside.ts), the watchdog
+ * does not stop at once: it writes a deadline to `/tmp/kodama-idle.stopping` and waits up to idleGrace
+ * seconds. Each watcher reports the announcement in its next round (`@stopping DEADLINE`); its daemon runs
+ * one last cycle both ways (the pod's changes come down, local ones go up) and appends the deadline to
+ * `/tmp/kodama-idle.ack` through a process marked `kodama-idle-ignore`. The pod stops once there are as many
+ * acks as watchers, or when the grace runs out (a sync that does not answer: its laptop asleep). Any
+ * activity meanwhile (a local edit the flush pushed counts too) cancels the stop and restarts the clock.
+ * With no watcher connected, it stops without waiting.
  */
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { usageError } from "../errors.ts";
@@ -27,6 +37,16 @@ export const TERMINATION_LOG = "/tmp/kodama-termination-log";
 export const IDLE_MESSAGE = "kodama: idle";
 /** A process whose command line holds this is not activity (sync's watcher). */
 export const IDLE_IGNORE_MARK = "kodama-idle-ignore";
+/** The command line of a background sync's pod watcher holds this: the watchdog waits for its flush. */
+export const SYNC_WATCHER_MARK = "kodama-sync-watcher";
+/**
+ * The watchdog's files in the pod: `.0`/`.1` its stamps, `.stopping` the announced deadline, `.ack` the
+ * syncs' acknowledgements (one line each). KODAMA_IDLE_STATE (never set in a pod) moves them for a test,
+ * as KODAMA_TERMINATION_LOG does the termination message.
+ */
+export const IDLE_STATE = "/tmp/kodama-idle";
+/** POSIX sh for the path of a watchdog file in the pod (`stopping`, `ack`). */
+export const idleFile = (ext: "stopping" | "ack") => `\${KODAMA_IDLE_STATE:-${IDLE_STATE}}.${ext}`;
 
 /** `--idle-stop` / defaults.idleStop -> seconds (undefined: never). 0 turns it off; less than 10s is refused. */
 export function resolveIdleStop(value: string | number | undefined, what: string): number | undefined {
@@ -74,25 +94,39 @@ export function idleTick(idleS: number): number {
 }
 
 /**
+ * How long a connected background sync is given to flush before an idle stop: a quarter of the idle time,
+ * between 15 s and 30 s. Only an upper bound: a sync that answers (within a second or two) ends the wait.
+ */
+export function idleGrace(idleS: number): number {
+  return Math.max(15, Math.min(30, Math.floor(idleS / 4)));
+}
+
+/**
  * The watchdog, as lines of the main process's script. That process was exec'd with KODAMA_IDLE_IGNORE=1
  * in its environment, so it and everything it runs are known as its own. It reads KODAMA_POD_UID and
  * KODAMA_WORKSPACE.
  */
-export function watchdogLines(idleS: number): string[] {
+export function watchdogLines(idleS: number, graceS = idleGrace(idleS)): string[] {
   const tick = idleTick(idleS);
-  const reason = `${IDLE_MESSAGE} for ${
-    formatDuration(idleS * 1000)
-  } (no process started through exec, no write under the workspace)`;
+  const idleFor = `${IDLE_MESSAGE} for ${formatDuration(idleS * 1000)}`;
+  const reason = `${idleFor} (no process started through exec, no write under the workspace)`;
+  // the processes of this pod (the listing's own grep among them), less the watchdog's own
+  const mine = [
+    `  for f in $(grep -l "KODAMA_POD_UID=$KODAMA_POD_UID" /proc/[0-9]*/environ 2>/dev/null); do`,
+    `    grep -q "KODAMA_IDLE_IGNORE=1" "$f" 2>/dev/null && continue`,
+  ];
+  // the mark as a pattern that does not match itself: a grep looking for it is no watcher
+  const watcher = `${SYNC_WATCHER_MARK.slice(0, -1)}[${SYNC_WATCHER_MARK.slice(-1)}]`;
   return [
-    `# idle stop after ${idleS}s without activity`,
+    `# idle stop after ${idleS}s without activity; a connected background sync flushes first (${graceS}s at most)`,
     // no "$$" anywhere: Kubernetes turns "$$" in a command into "$"
-    `idle=${idleS}; tick=${tick}; st=/tmp/kodama-idle`,
-    `touch "$st.0" "$st.1" 2>/dev/null`,
+    `idle=${idleS}; tick=${tick}; grace=${graceS}; st=\${KODAMA_IDLE_STATE:-${IDLE_STATE}}`,
+    `touch "$st.0" "$st.1" 2>/dev/null; rm -f "$st.stopping" "$st.ack" 2>/dev/null`,
+    `nap() { if command -v sleep >/dev/null 2>&1; then sleep "$1" & wait $!; else read -t "$1" _ 2>/dev/null || :; fi; }`,
     `busy() {`,
     // a process of this pod that is neither this script's nor marked as only looking (no grep -F: busybox's
     // stops at the first NUL of an environ file; GNU grep lists binary files that match all the same)
-    `  for f in $(grep -l "KODAMA_POD_UID=$KODAMA_POD_UID" /proc/[0-9]*/environ 2>/dev/null); do`,
-    `    grep -q "KODAMA_IDLE_IGNORE=1" "$f" 2>/dev/null && continue`,
+    ...mine,
     `    grep -q "${IDLE_IGNORE_MARK}" "\${f%environ}cmdline" 2>/dev/null && continue`,
     // gone meanwhile (the listing's own grep is among the matches): not activity
     `    grep -q "KODAMA_POD_UID=$KODAMA_POD_UID" "$f" 2>/dev/null || continue`,
@@ -103,15 +137,43 @@ export function watchdogLines(idleS: number): string[] {
     `  mv -f "$st.1" "$st.0" 2>/dev/null; touch "$st.1" 2>/dev/null`,
     `  [ -n "$w" ]`,
     `}`,
+    // how many background syncs watch this pod (a process of one that forked for a moment counts twice:
+    // the wait then lasts a look longer)
+    `syncs() {`,
+    `  n=0`,
+    ...mine,
+    `    grep -q "${watcher}" "\${f%environ}cmdline" 2>/dev/null && n=$((n + 1))`,
+    `  done`,
+    `  echo "$n"`,
+    `}`,
     `last=$(date +%s)`,
     `while :; do`,
-    `  if command -v sleep >/dev/null 2>&1; then sleep "$tick" & wait $!; else read -t "$tick" _ 2>/dev/null || :; fi`,
+    `  nap "$tick"`,
     `  busy && last=$(date +%s)`,
-    `  if [ $(( $(date +%s) - last )) -ge "$idle" ]; then`,
-    `    echo "${reason}" > ${TERMINATION_LOG} 2>/dev/null`,
-    `    echo "${reason}: stopping" >&2`,
-    `    exit 0`,
+    `  [ $(( $(date +%s) - last )) -ge "$idle" ] || continue`,
+    `  n=$(syncs); how=`,
+    `  if [ "$n" -gt 0 ]; then`,
+    // announce (atomically: a watcher never reads half a line), then wait for every sync's ack
+    `    dl=$(( $(date +%s) + grace ))`,
+    `    echo "$dl" > "$st.stopping.new" && mv -f "$st.stopping.new" "$st.stopping"`,
+    `    echo "${idleFor}: waiting up to \${grace}s for $n background sync(s) to flush" >&2`,
+    `    while [ "$(date +%s)" -lt "$dl" ]; do`,
+    `      nap 1`,
+    // the acks are read before looking for activity: what a flush sent before its ack is seen
+    `      a=$(grep -c -x "$dl" "$st.ack" 2>/dev/null); a=\${a:-0}`,
+    `      if busy; then how=busy; break; fi`,
+    `      if [ "$a" -ge "$(syncs)" ]; then how="the background sync flushed first"; break; fi`,
+    `    done`,
+    `    rm -f "$st.stopping" "$st.ack" 2>/dev/null`,
+    `    if [ "$how" = busy ]; then`,
+    `      echo "kodama: activity while the background sync flushed: not stopping" >&2`,
+    `      last=$(date +%s); continue`,
+    `    fi`,
+    `    [ -n "$how" ] || how="\${a:-0} of $n background sync(s) flushed, no answer from the rest in \${grace}s"`,
     `  fi`,
+    `  echo "${reason}" > "\${KODAMA_TERMINATION_LOG:-${TERMINATION_LOG}}" 2>/dev/null`,
+    `  echo "${reason}: stopping\${how:+ (\${how})}" >&2`,
+    `  exit 0`,
     `done`,
   ];
 }

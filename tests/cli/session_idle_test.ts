@@ -45,6 +45,10 @@ withSessionWorld(
       assertEquals(put.code, 0, put.stderr);
       const st = await stoppedIdle(w, "pool-idl");
       assert(typeof st.stoppedAt === "string", JSON.stringify(st));
+      // no background sync watches it: it stopped without waiting for a flush
+      const said = (await w.kc(["logs", "kodama-pool-idl", "-c", "session"])).stdout;
+      assertStringIncludes(said, "no write under the workspace): stopping\n");
+      assert(!said.includes("waiting up to"), said);
       // the pod ended cleanly: phase Succeeded, restartPolicy Never; volumes and the Secret stay
       const pod = await w.kc(["get", "pod", "kodama-pool-idl", "-o", "jsonpath={.status.phase}"]);
       assertEquals(pod.stdout, "Succeeded");

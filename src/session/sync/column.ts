@@ -1,7 +1,8 @@
 /**
  * What `list` shows in its SYNC column, read from this machine's sync status file (sync runs per
- * machine): Active while the background sync runs, Error when it reports an error or died without
- * saying so, Inactive otherwise. Light on purpose: `list` loads it.
+ * machine): Active while the background sync runs, Paused while it waits for a session that stopped
+ * itself (idle stop) to run again, Error when it reports an error or died without saying so, Inactive
+ * otherwise. Light on purpose: `list` loads it.
  */
 import { isHeld } from "../../liveness.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
@@ -17,14 +18,17 @@ export function running(name: string, home?: string): boolean {
   return isHeld(paths(name, home).dir, DAEMON_CLAIM);
 }
 
-/** Active / Inactive / Error for a status and whether its process runs. */
-export function columnOf(s: SyncStatus | undefined, alive: boolean): "Active" | "Inactive" | "Error" {
+/** Active / Paused / Inactive / Error for a status and whether its process runs. */
+export function columnOf(
+  s: SyncStatus | undefined,
+  alive: boolean,
+): "Active" | "Paused" | "Inactive" | "Error" {
   if (!s || s.state === "stopped") return "Inactive";
   if (!alive) return "Error"; // it died without saying so
-  return s.state === "error" ? "Error" : "Active";
+  return s.state === "error" ? "Error" : s.state === "paused" ? "Paused" : "Active";
 }
 
-/** The SYNC column: Active / Inactive / Error, with the number of conflicts when there are any. */
+/** The SYNC column: Active / Paused / Inactive / Error, with the number of conflicts when there are any. */
 export function syncColumn(name: string, namespace: string): string {
   try {
     const p = paths(name);

@@ -160,7 +160,16 @@ export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Da
     ["Local", c.root],
     ["Pod", `${c.pod}:${c.workdir}`],
     ["Mode", c.mode ?? "two-way"],
-    ["State", `${s.state}${s.pid && s.state !== "stopped" ? ` (pid ${s.pid})` : ""}`],
+    [
+      "State",
+      `${s.state}${s.pid && s.state !== "stopped" ? ` (pid ${s.pid})` : ""}${
+        s.state === "paused"
+          ? `: session stopped (${s.pausedReason ?? "idle"})${
+            s.pausedSince ? ` since ${ago(s.pausedSince)}` : ""
+          }; syncs again when it runs (\`kodama resume ${c.name}\`)`
+          : ""
+      }`,
+    ],
     ["Last sync", ago(s.lastSync)],
     [
       "Sent",

@@ -12,7 +12,8 @@ import { withInterrupt } from "../../proc.ts";
 import { claim, stopHolder } from "../../liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
-import { TwoWayLoop } from "./twoway.ts";
+import { SessionStopped, TwoWayLoop } from "./twoway.ts";
+import { endedByItself } from "../status.ts";
 
 /** The body of `sync __daemon NAME`: runs until SIGTERM/SIGINT. */
 export async function runDaemon(kube: Kube, name: string, home?: string): Promise<number> {
@@ -63,6 +64,8 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
       home,
       checkPod: async () => {
         const pod = await kube.getObject<V1Pod>("pods", c.namespace, c.pod);
+        const ended = !pod.metadata?.deletionTimestamp && endedByItself(pod);
+        if (ended) throw new SessionStopped(name, ended.reason, ended.stoppedAt);
         const phase = pod.status?.phase;
         const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
         if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
@@ -70,6 +73,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
         }
       },
       giveUp: (e, downMs) => giveUpReason(name, c.pod, e, downMs, home),
+      waitBack: (signal) => podBack(kube, c.namespace, c.pod, signal),
     });
     // the parent waits for this line: the watch is being set up, the process is on its own now
     console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
@@ -135,6 +139,76 @@ export async function giveUpReason(
     }; \`kodama sync start ${name}\` starts the sync again`;
   }
   return undefined;
+}
+
+/** A pod that runs and is ready (the session came back). */
+function runs(pod: V1Pod): boolean {
+  return pod.status?.phase === "Running" && !pod.metadata?.deletionTimestamp &&
+    (pod.status?.containerStatuses?.every((s) => s.ready) ?? false);
+}
+
+/**
+ * While the session is stopped by itself: wait, with one watch on its pod (no polling), until the pod runs
+ * again (`resume` here or elsewhere: undefined), or until it has been gone for GONE_MS (the session was
+ * stopped or deleted: the reason to give up). A watch the cluster ends is made again; one that fails (the
+ * cluster unreachable) is tried again a minute later.
+ */
+export async function podBack(
+  kube: Kube,
+  namespace: string,
+  pod: string,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const gone = envMs("KODAMA_SYNC_GONE_MS", GONE_MS);
+  const ctrl = new AbortController();
+  const both = AbortSignal.any([signal, ctrl.signal]);
+  let result: string | undefined;
+  let absentSince: number | undefined;
+  const absent = () => {
+    absentSince ??= Date.now();
+  };
+  try {
+    await kube.getObject<V1Pod>("pods", namespace, pod).then((p) => {
+      if (runs(p)) ctrl.abort();
+    }, (e) => {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) absent();
+    });
+  } catch { /* judged by the watch */ }
+  const timer = setInterval(() => {
+    if (absentSince !== undefined && Date.now() - absentSince >= gone) {
+      result = `pod ${pod} has been gone for ${Math.round((Date.now() - absentSince) / 1000)} s ` +
+        `(the session was stopped or deleted); \`kodama resume\` or \`kodama sync start\` starts the sync again`;
+      ctrl.abort();
+    }
+  }, Math.min(10_000, Math.max(100, gone / 4)));
+  try {
+    while (!both.aborted) {
+      try {
+        await kube.watchObjects<V1Pod>(
+          "pods",
+          namespace,
+          { fieldSelector: `metadata.name=${pod}` },
+          (type, p) => {
+            if (type === "DELETED") return absent();
+            absentSince = undefined;
+            if (runs(p)) ctrl.abort();
+          },
+          both,
+        );
+      } catch {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 60_000);
+          both.addEventListener("abort", () => {
+            clearTimeout(t);
+            r();
+          }, { once: true });
+        });
+      }
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  return signal.aborted ? undefined : result;
 }
 
 /** Start the background process (unless one runs); resolves once it is on its own. */

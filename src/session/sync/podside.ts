@@ -26,6 +26,7 @@ import { END_OF_ARCHIVE, header } from "../../pods/tar.ts";
 import { hashFile } from "./ancestor.ts";
 import type { Kind } from "./plan.ts";
 import type { SyncTarget } from "./remote.ts";
+import { IDLE_IGNORE_MARK, idleFile, SYNC_WATCHER_MARK } from "../lifetime.ts";
 
 /** One path in the pod as the watcher reports it. */
 export interface PodEntry {
@@ -77,10 +78,14 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
  * A chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
  * marker (-cnewer); busybox's find has no -cnewer, so what changed in the last minute is listed (-cmin).
  * It only looks: `kodama-idle-ignore` keeps it from counting as activity for a session's idle stop.
+ * SYNC_WATCHER_MARK tells that watchdog a sync is connected; a round that finds its stop announced says
+ * so (`@stopping DEADLINE`, before `@end`; a builtin test, no process), and the sync flushes and
+ * acknowledges (session/lifetime.ts).
  */
-export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore
+export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore ${SYNC_WATCHER_MARK}
 export KODAMA_IDLE_IGNORE=1
 cd "$1" 2>/dev/null || exit 97
+s=${idleFile("stopping")}
 d=$(mktemp -d) || exit 95
 trap 'rm -rf "$d"' EXIT
 full=$2; git=$4; i=0
@@ -110,6 +115,7 @@ while :; do
       [ -s "$d/l" ] && links < "$d/l"
     fi
   fi
+  k=; [ -f "$s" ] && read -r k 2>/dev/null < "$s"; [ -z "$k" ] || echo "@stopping $k"
   echo @end || exit 0
   echo > "$d/m$((i % 3))"
   i=$((i+1)); IFS= read -r _ || exit 0
@@ -122,7 +128,7 @@ export const LIST_SCRIPT = (() => {
     const [from, to] of [["while :; do", "for once in 1; do"], ["sleep 1;", ""], [
       "IFS= read -r _ || exit 0",
       ":",
-    ]]
+    ], [SYNC_WATCHER_MARK, ""]]
   ) {
     if (!s.includes(from)) throw new Error(`LIST_SCRIPT: no "${from}" in WATCH_SCRIPT`);
     s = s.replace(from, to);
@@ -281,7 +287,7 @@ export async function podHashes(kube: Kube, t: SyncTarget, rels: string[]): Prom
       [
         "sh",
         "-c",
-        'cd "$1" && shift && md5sum -- "$@"; exit 0',
+        `# ${IDLE_IGNORE_MARK}\ncd "$1" && shift && md5sum -- "$@"; exit 0`,
         "sh",
         t.workdir,
         ...group.map((g) => `./${g}`),

@@ -224,6 +224,9 @@ export async function syncSessionResume(
     io.err.write(`warning: not syncing: ${c.root} is gone\n`);
     return;
   }
+  // a background sync still running (paused since an idle stop) would reconcile at the same time as this:
+  // it is ended, and started again after
+  const was = await stopDaemon(spec.name);
   // both sides may have changed while the session was stopped (here, and in the pod before the stop):
   // a three-way cycle against the common ancestor reconciles them, conflicts kept on both sides
   const r = await reconcileOnce(kube, c);
@@ -234,7 +237,7 @@ export async function syncSessionResume(
         : ""
     }\n`,
   );
-  if (cfg.sync.watch) await startBackground(kube, c, io.err);
+  if (cfg.sync.watch || was) await startBackground(kube, c, io.err);
 }
 
 /** `stop`: end the background sync; the manifest stays, so resume sends only what changed. */

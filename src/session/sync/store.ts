@@ -38,7 +38,8 @@ export interface SyncConfig {
   mode?: SyncMode;
 }
 
-export type SyncStateName = "starting" | "watching" | "syncing" | "error" | "stopped";
+/** `paused`: the session stopped by itself (idle stop); the sync waits for it to run again */
+export type SyncStateName = "starting" | "watching" | "syncing" | "paused" | "error" | "stopped";
 
 export interface SyncStatus {
   state: SyncStateName;
@@ -64,6 +65,9 @@ export interface SyncStatus {
   pendingToLocal?: number;
   /** paths changed differently on both sides: left alone until `sync resolve` */
   conflicts?: Conflict[];
+  /** paused: why the session stopped (`idle`, `exited`) and since when */
+  pausedReason?: string;
+  pausedSince?: string;
 }
 
 /** A status with nothing sent yet. */

@@ -68,6 +68,7 @@ import { streamOf } from "./batch.ts";
 import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
 import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
+import { IDLE_IGNORE_MARK, idleFile } from "../lifetime.ts";
 
 export const TMP_PREFIX = ".kodama-pull-";
 const TRACE = !!Deno.env.get("KODAMA_SYNC_TRACE");
@@ -317,7 +318,7 @@ async function fetchPod(
       [
         "sh",
         "-c",
-        'cd "$1" && shift && tar -cf - "$@" 2>/dev/null; exit 0',
+        `# ${IDLE_IGNORE_MARK}\ncd "$1" && shift && tar -cf - "$@" 2>/dev/null; exit 0`,
         "sh",
         t.workdir,
         ...[...group].map((g) => `./${g}`),
@@ -346,9 +347,11 @@ function base64Decode(text: string): Uint8Array {
 /**
  * The pod's side of a fetch over the kept-open channel: stdin is one `./PATH` a line; the tar of those
  * paths comes back base64-encoded (busybox `base64`), before the channel's `done` line. A path gone
- * meanwhile is left out.
+ * meanwhile is left out. Reading is not activity for a session's idle stop (session/lifetime.ts): what
+ * the sync fetches, hashes or lists is marked `kodama-idle-ignore`; what it sends into the pod counts.
  */
-export const FETCH_SCRIPT = String.raw`cd "$1" 2>/dev/null || exit 97
+export const FETCH_SCRIPT = String.raw`# ${IDLE_IGNORE_MARK}: it only reads
+cd "$1" 2>/dev/null || exit 97
 set --
 while IFS= read -r p; do set -- "$@" "$p"; done
 [ $# -eq 0 ] || tar -cf - "$@" 2>/dev/null | base64
@@ -835,7 +838,13 @@ export interface LoopHooks {
   save(): Promise<void>;
   log(line: string): void;
   home?: string;
+  /** throws when the pod cannot be synced with; SessionStopped when it ended by itself (idle stop) */
   checkPod?(): Promise<void>;
+  /**
+   * The session stopped by itself: resolves once its pod runs again (resumed, here or elsewhere) with
+   * undefined, or with a reason to give up; returns at once when `signal` aborts.
+   */
+  waitBack?(signal: AbortSignal): Promise<string | undefined>;
   /**
    * After a failure, with how long the sync has been failing (a gap of more than 5 min between two
    * attempts — a laptop asleep — starts the count again): a reason to give up, or undefined to retry.
@@ -845,6 +854,19 @@ export interface LoopHooks {
 
 /** A longer pause than this between two attempts is a machine that slept: the failing time starts again. */
 const ASLEEP_MS = 5 * 60_000;
+
+/** The session's pod ended by itself (idle stop): the sync pauses until it runs again. */
+export class SessionStopped extends KodamaError {
+  constructor(readonly session: string, readonly reason: string, readonly since?: string) {
+    super(`session ${session} stopped (${reason})${since ? ` since ${since}` : ""}`, ExitCode.FAILED);
+  }
+}
+
+/**
+ * The sync's acknowledgement of an announced idle stop (session/lifetime.ts): one line, the deadline it
+ * read, appended by a process that is not activity.
+ */
+export const ACK_SCRIPT = `# ${IDLE_IGNORE_MARK}\necho "$1" >> "${idleFile("ack")}"`;
 
 /**
  * A watcher's absolute path as a root-relative `/` path ("" for the root, `..…` when outside). FSEvents
@@ -896,6 +918,12 @@ export class TwoWayLoop {
    * process killed between a batch and its ancestor write: the next run finds both sides agreeing.
    */
   #anc?: Ancestor;
+  /** the idle stop announced in the pod (its deadline) that the next cycle flushes for, and the last acked */
+  #flushFor?: string;
+  #acked?: string;
+  /** paused (the session stopped by itself): local changes since, for `sync status` */
+  #paused = false;
+  #waiting = new Set<string>();
   #ancDirty = false;
   #ancWriting?: Promise<void>;
   readonly #rules: IgnoreRules;
@@ -954,6 +982,11 @@ export class TwoWayLoop {
     if (TRACE) this.h.log(`event ${rel}`);
     this.#activeAt = Date.now();
     this.#events.add(rel);
+    if (this.#paused && !this.#rules.ignoredPath(rel, false) && !this.#waiting.has(rel)) {
+      this.#waiting.add(rel);
+      this.h.status.pendingToPod = this.#waiting.size;
+      void this.h.save();
+    }
     this.#poke();
   }
 
@@ -1005,6 +1038,7 @@ export class TwoWayLoop {
     let lines: string[] = [];
     let full = false;
     let began = 0;
+    let stopping: string | undefined;
     const dec = new TextDecoder();
     // the rounds are paced from here: a line on the watcher's stdin starts the next one (a `read` in the
     // pod, where a `sleep` would be a process a round)
@@ -1045,6 +1079,9 @@ export class TwoWayLoop {
               full = line === "@full";
               began = Date.now();
               lines = [];
+              stopping = undefined;
+            } else if (line.startsWith("@stopping ")) {
+              stopping = line.slice(10).trim();
             } else if (line === "@end") {
               const since = began;
               for (const [p, at] of this.#touched) if (at < since - 10_000) this.#touched.delete(p);
@@ -1059,7 +1096,13 @@ export class TwoWayLoop {
               }
               const first = !this.#podReady;
               this.#podReady = true;
-              if (
+              if (stopping && stopping !== this.#acked && stopping !== this.#flushFor) {
+                // the pod is about to stop (idle): one last cycle both ways, from a full local walk
+                this.#flushFor = stopping;
+                this.#rescan = true;
+                this.h.log("the session is about to stop (idle): flushing both ways first");
+                this.#poke(0);
+              } else if (
                 first || changed.some((p) => !this.#rules.ignoredPath(p, this.#pod.get(p)?.kind === "dir"))
               ) {
                 this.#activeAt = Date.now();
@@ -1086,6 +1129,7 @@ export class TwoWayLoop {
   async #cycle(): Promise<void> {
     const s = this.h.status;
     this.#dirty = false;
+    const flushing = this.#flushFor;
     this.#anc ??= await loadAncestor(
       this.c.name,
       { root: this.c.root, workdir: this.c.workdir },
@@ -1146,7 +1190,91 @@ export class TwoWayLoop {
     if (r.skipped) {
       s.pendingToPod = r.skipped;
       this.#poke(300); // changed under us: plan again once the watcher saw it
+    } else if (flushing && !this.#dirty && this.#flushFor === flushing) {
+      // both sides agree as of the announcement: the pod may stop (a change made here from now on waits
+      // for the session to run again; one the flush sent is activity, and the watchdog does not stop)
+      await this.#ack(flushing, r);
     }
+  }
+
+  async #ack(deadline: string, r: CycleResult): Promise<void> {
+    this.#flushFor = undefined;
+    this.#acked = deadline;
+    const t = targetOf(this.c);
+    const res = await execWatched(this.kube, t, ["sh", "-c", ACK_SCRIPT, "sh", deadline], {}).catch((e) => ({
+      error: (e as Error).message,
+      exitCode: undefined,
+    }));
+    if (res.error || res.exitCode) {
+      this.h.log(`could not acknowledge the idle stop: ${res.error ?? `exit ${res.exitCode}`}`);
+    } else {
+      this.h.log(
+        `flushed before the idle stop (${r.toPod} change(s) sent, ${r.toLocal} brought back${
+          r.conflicts.length ? `, ${r.conflicts.length} conflict(s) kept on both sides` : ""
+        }); told the pod it may stop`,
+      );
+    }
+  }
+
+  /**
+   * The session's pod ended by itself: say so (status, log), drop the streams, and wait for it to run
+   * again without retrying (the hook watches the pod). True when the loop is to end (a reason to give up).
+   */
+  async #pause(e: SessionStopped, signal: AbortSignal): Promise<boolean> {
+    const s = this.h.status;
+    this.#paused = true;
+    this.#waiting.clear();
+    for (const p of this.#events) if (!this.#rules.ignoredPath(p, false)) this.#waiting.add(p);
+    s.state = "paused";
+    s.pausedReason = e.reason;
+    s.pausedSince = e.since ?? new Date().toISOString();
+    s.pendingToPod = this.#waiting.size;
+    s.pendingToLocal = 0;
+    s.lastError = undefined;
+    s.lastErrorAt = undefined;
+    await this.h.save();
+    this.h.log(
+      `paused: session ${this.c.name} stopped (${e.reason}) since ${s.pausedSince}; changes made here wait ` +
+        `until it runs again (\`kodama resume ${this.c.name}\`), then both sides are reconciled`,
+    );
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#fetchChannel?.close();
+    this.#fetchChannel = undefined;
+    this.#flushFor = undefined;
+    const why = await (this.h.waitBack?.(signal) ?? Promise.resolve(undefined)).catch((x) =>
+      `cannot watch pod ${this.c.pod}: ${(x as Error).message}`
+    );
+    this.#paused = false;
+    this.#waiting.clear();
+    s.pausedReason = undefined;
+    s.pausedSince = undefined;
+    if (signal.aborted) return true;
+    if (why) {
+      s.state = "stopped";
+      s.lastError = `gave up: ${why}`;
+      s.lastErrorAt = new Date().toISOString();
+      await this.h.save();
+      this.h.log(`giving up: ${why}`);
+      return true;
+    }
+    this.h.log(`session ${this.c.name} runs again: reconciling both sides`);
+    s.state = "syncing";
+    await this.h.save();
+    this.#rescan = true;
+    this.#dirty = true;
+    return false;
+  }
+
+  /** The pod ended by itself (so the loop pauses), judged from the error or, failing that, the pod. */
+  async #stopped(e: Error): Promise<SessionStopped | undefined> {
+    if (e instanceof SessionStopped) return e;
+    try {
+      await this.h.checkPod?.();
+    } catch (x) {
+      if (x instanceof SessionStopped) return x;
+    }
+    return undefined;
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -1210,6 +1338,16 @@ export class TwoWayLoop {
         if (podError) {
           const e = podError;
           podError = undefined;
+          // the pod stopped itself (idle): no retries, wait for it to run again
+          const stopped = await this.#stopped(e);
+          if (stopped) {
+            podCtrl?.abort();
+            await podDone;
+            if (await this.#pause(stopped, signal)) break;
+            failures = 0;
+            startPod();
+            continue;
+          }
           if (await fail(e)) break;
           if (signal.aborted) break;
           try {

@@ -95,6 +95,11 @@ export class PodRun {
   readonly execs = new Set<Proc>();
   /** process groups of exec sessions (background children outlive the session, not the pod) */
   private execGroups = new GroupSet();
+  /**
+   * the same, by container: they live in that container's processes, so its main process's end takes them
+   * along (runc: the container's pid namespace goes, and every process in it with a SIGKILL)
+   */
+  private containerExecs = new Map<ContainerRun, GroupSet>();
   phase: Phase = "Pending";
   initialized = false;
   stopping = false;
@@ -192,8 +197,12 @@ export class PodRun {
     return new ContainerView(path.join(this.layout.dir, "rootfs", c.name), vols, this.name, extra);
   }
 
-  addExecGroup(pgid: number): void {
+  addExecGroup(pgid: number, c?: ContainerRun): void {
     this.execGroups.add(pgid);
+    if (!c) return;
+    let set = this.containerExecs.get(c);
+    if (!set) this.containerExecs.set(c, set = new GroupSet());
+    set.add(pgid);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -426,6 +435,10 @@ export class PodRun {
     if (spec.readinessProbe && !c.init) this.probeLoop(c, env);
     this.publish();
     const exit: ProcExit = await proc.exited;
+    // what was started in the container through exec ends with it (its exec streams end too)
+    const execs = this.containerExecs.get(c);
+    this.containerExecs.delete(c);
+    if (execs?.size) await this.table.terminate([...execs], 0);
     c.probeGen++;
     log.close();
     c.proc = undefined;

@@ -378,7 +378,7 @@ export async function handleExec(
     stderr: s.stderr,
     tty: s.tty ? size ?? { cols: 80, rows: 24 } : undefined,
     table: rt.table,
-    onGroup: (g) => s.run.addExecGroup(g),
+    onGroup: (g) => s.run.addExecGroup(g, s.container),
   });
   s.run.execs.add(proc);
   const p = proc;

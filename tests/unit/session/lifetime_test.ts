@@ -1,7 +1,13 @@
 /** Idle stop and expiry settings (session/lifetime.ts): parsing, limits, and the watchdog's shape. */
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { KodamaError } from "../../../src/errors.ts";
-import { idleTick, resolveIdleStop, resolveTtl, watchdogLines } from "../../../src/session/lifetime.ts";
+import {
+  idleGrace,
+  idleTick,
+  resolveIdleStop,
+  resolveTtl,
+  watchdogLines,
+} from "../../../src/session/lifetime.ts";
 import { expiresText, statusText } from "../../../src/session/list.ts";
 import type { SessionView } from "../../../src/session/status.ts";
 
@@ -42,6 +48,10 @@ Deno.test("watchdog: POSIX sh with no $$ (Kubernetes would turn it into $), its 
   assertEquals(idleTick(10), 2);
   assertEquals(idleTick(1800), 60);
   assertEquals(idleTick(300), 30);
+  // the wait for a connected sync's flush: a quarter of the idle time, 15 s to 30 s
+  assertEquals(idleGrace(10), 15);
+  assertEquals(idleGrace(100), 25);
+  assertEquals(idleGrace(1800), 30);
 });
 
 Deno.test("list: STATUS says why and when a session stopped itself; EXPIRES counts both ways", () => {

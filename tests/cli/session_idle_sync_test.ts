@@ -1,0 +1,242 @@
+/**
+ * Idle stop with the background sync (issue 34): the watchdog announces the stop, the connected sync
+ * flushes both ways and acknowledges, and only then does the pod end; activity during that grace cancels
+ * the stop; a local edit made after it waits (`sync status` says paused) and goes up on `resume`. An agent
+ * run is activity: it is never cut off. The real daemon throughout; it is frozen (SIGSTOP) to make it lag
+ * behind the pod, as a busy or sleeping laptop does.
+ */
+import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { waitUntil } from "../cluster/harness.ts";
+import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
+
+const LONG = 120_000;
+
+async function sessionStatus(w: SessionWorld, name: string): Promise<Record<string, unknown>> {
+  const g = await w.k(["session", "get", name, "-o", "json"]);
+  assertEquals(g.code, 0, g.stderr);
+  return JSON.parse(g.stdout).status;
+}
+
+async function syncStatus(w: SessionWorld, name: string): Promise<Record<string, unknown>> {
+  const r = await w.k(["sync", "status", name, "-o", "json"]);
+  return JSON.parse(r.stdout);
+}
+
+const syncLog = (w: SessionWorld, name: string) =>
+  Deno.readTextFile(join(w.home, "sync", name, "sync.log")).catch(() => "(no log)");
+
+/** Wait (generously: the machine may be loaded) until the session stopped itself. */
+async function stoppedIdle(w: SessionWorld, name: string): Promise<Record<string, unknown>> {
+  let last: Record<string, unknown> = {};
+  await waitUntil(
+    async () => {
+      last = await sessionStatus(w, name);
+      return last.phase === "Stopped" && last.reason === "idle";
+    },
+    LONG,
+    `session ${name} stopped idle`,
+  ).catch(async (e) => {
+    throw new Error(
+      `${(e as Error).message}: ${JSON.stringify(last)}\n${(await syncLog(w, name)).slice(-3000)}`,
+    );
+  });
+  return last;
+}
+
+/**
+ * The announced deadline in the pod, or "" (read by a process marked as not activity, so looking does
+ * not cancel the stop it looks for).
+ */
+async function announced(w: SessionWorld, name: string): Promise<string> {
+  const r = await w.kc([
+    "exec",
+    `kodama-${name}`,
+    "-c",
+    "session",
+    "--",
+    "sh",
+    "-c",
+    "cat /tmp/kodama-idle.stopping 2>/dev/null; exit 0 # kodama-idle-ignore",
+  ]);
+  return r.code === 0 ? r.stdout.trim() : "";
+}
+
+async function podLog(w: SessionWorld, name: string): Promise<string> {
+  return (await w.kc(["logs", `kodama-${name}`, "-c", "session"])).stdout;
+}
+
+async function startSynced(w: SessionWorld, name: string, root: string): Promise<number> {
+  const s = await w.k(["start", name, "--image", SESSION_IMAGE, "--sync", root, "--idle-stop", "10s"]);
+  assertEquals(s.code, 0, s.stderr);
+  let pid = 0;
+  await waitUntil(
+    async () => {
+      const st = await syncStatus(w, name);
+      pid = Number(st.pid ?? 0);
+      return st.state === "watching" && pid > 0;
+    },
+    60_000,
+    "the background sync watching",
+  );
+  return pid;
+}
+
+withSessionWorld(
+  "idle stop with sync: a pod edit is flushed down before the stop; a local edit after it goes up on resume",
+  { seed: "demo", timeoutMs: 360_000 },
+  async (_t, w) => {
+    const name = "flush-a";
+    const root = join(w.cwd, "proj");
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(join(root, "a.txt"), "a\n");
+    try {
+      const pid = await startSynced(w, name, root);
+      // the sync lags behind the pod: its process is frozen while the pod is edited and goes idle
+      Deno.kill(pid, "SIGSTOP");
+      let deadline = "";
+      try {
+        const e = await w.k(["attach", name, "--command", "echo from-pod > /workspace/p.txt"]);
+        assertEquals(e.code, 0, e.stderr);
+        await waitUntil(async () => !!(deadline = await announced(w, name)), LONG, "the stop announced");
+        assertMatch(deadline, /^\d+$/);
+        // not fetched yet: only the flush can bring it down before the pod ends
+        assertEquals(await Deno.readTextFile(join(root, "p.txt")).catch(() => undefined), undefined);
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
+      const st = await stoppedIdle(w, name);
+      // flushed before the stop: here without any resume
+      assertEquals(await Deno.readTextFile(join(root, "p.txt")), "from-pod\n");
+      assertStringIncludes(await syncLog(w, name), "flushed before the idle stop");
+      const log = await podLog(w, name);
+      assertStringIncludes(log, "waiting up to 15s for 1 background sync(s) to flush");
+      assertStringIncludes(log, "stopping (the background sync flushed first)");
+      // the sync says it is paused, and why; list's SYNC column too; no busy retrying meanwhile
+      await waitUntil(
+        async () => (await syncStatus(w, name)).state === "paused",
+        60_000,
+        "the sync paused",
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${(await syncLog(w, name)).slice(-3000)}`);
+      });
+      const text = (await w.k(["sync", "status", name])).stdout;
+      assertMatch(text, /State:\s+paused \(pid \d+\): session stopped \(idle\) since /);
+      assertStringIncludes(text, `kodama resume ${name}`);
+      assertEquals((await syncStatus(w, name)).pausedSince, st.stoppedAt);
+      assertMatch((await w.k(["list"])).stdout, new RegExp(`${name}\\s+dev\\s+Stopped \\(idle, .*Paused`));
+      assertMatch(await syncLog(w, name), /paused: session flush-a stopped \(idle\) since /);
+      // a local edit now waits, counted as pending
+      await Deno.writeTextFile(join(root, "l.txt"), "from-laptop\n");
+      await waitUntil(
+        async () => Number((await syncStatus(w, name)).pendingToPod) >= 1,
+        60_000,
+        "the local edit pending",
+      );
+      assertEquals((await syncStatus(w, name)).state, "paused");
+      // resume: the local edit goes up (three-way), the background sync runs again
+      const r = await w.k(["resume", name]);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stderr, /synced changes since the last sync: 1 to the pod, 0 back/);
+      const cat = await w.k(["attach", name, "--command", "cat /workspace/l.txt /workspace/p.txt"]);
+      assertEquals(cat.stdout, "from-laptop\nfrom-pod\n");
+      await waitUntil(
+        async () => (await syncStatus(w, name)).state === "watching",
+        60_000,
+        "the sync watching again",
+      );
+    } finally {
+      await purge(w, name);
+    }
+  },
+);
+
+withSessionWorld(
+  "idle stop with sync: activity while the sync flushes cancels the stop; the session stops later",
+  { seed: "demo", timeoutMs: 360_000 },
+  async (_t, w) => {
+    const name = "flush-b";
+    const root = join(w.cwd, "proj");
+    await Deno.mkdir(root);
+    try {
+      const pid = await startSynced(w, name, root);
+      const uid = (await w.kc(["get", "pod", `kodama-${name}`, "-o", "jsonpath={.metadata.uid}"])).stdout;
+      // frozen, the sync never acknowledges: the grace lasts, and activity comes in during it
+      Deno.kill(pid, "SIGSTOP");
+      try {
+        await waitUntil(async () => !!(await announced(w, name)), LONG, "the stop announced");
+        const e = await w.k(["attach", name, "--command", "echo busy > /workspace/b.txt"]);
+        assertEquals(e.code, 0, e.stderr);
+        await waitUntil(async () => !(await announced(w, name)), LONG, "the announcement withdrawn");
+        // the same pod, still running
+        const pod = await w.kc([
+          "get",
+          "pod",
+          `kodama-${name}`,
+          "-o",
+          "jsonpath={.metadata.uid} {.status.phase}",
+        ]);
+        assertEquals(pod.stdout, `${uid} Running`);
+        assertStringIncludes(
+          await podLog(w, name),
+          "activity while the background sync flushed: not stopping",
+        );
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
+      // left alone, it stops; what the pod wrote came down
+      await stoppedIdle(w, name);
+      assertEquals(await Deno.readTextFile(join(root, "b.txt")), "busy\n");
+      assertStringIncludes(await podLog(w, name), "stopping (the background sync flushed first)");
+    } finally {
+      await purge(w, name);
+    }
+  },
+);
+
+withSessionWorld(
+  "idle stop: an agent run is activity, the session stays up while it works and stops after",
+  { seed: "demo", timeoutMs: 360_000 },
+  async (_t, w) => {
+    const name = "flush-ag";
+    // an agent that works (reads nothing, writes nothing) until told to finish
+    const agent = `while [ ! -f /workspace/.go ]; do sleep 1; done; echo agent-done > /workspace/out.txt`;
+    await Deno.writeTextFile(
+      join(w.cwd, ".kodama.yaml"),
+      `agent:\n  command: [sh, -c, ${JSON.stringify(agent)}]\n`,
+    );
+    try {
+      const s = await w.k(["start", name, "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
+      assertEquals(s.code, 0, s.stderr);
+      const r = await w.k(["agent", "run", name, "--prompt", "work"]);
+      assertEquals(r.code, 0, r.stderr);
+      const uid = (await w.kc(["get", "pod", `kodama-${name}`, "-o", "jsonpath={.metadata.uid}"])).stdout;
+      // three times the idle time with the agent running and nothing else going on: the same pod runs
+      const t0 = Date.now();
+      await waitUntil(() => Date.now() - t0 > 30_000, 60_000, "30 s of an agent run");
+      const pod = await w.kc([
+        "get",
+        "pod",
+        `kodama-${name}`,
+        "-o",
+        "jsonpath={.metadata.uid} {.status.phase}",
+      ]);
+      assertEquals(pod.stdout, `${uid} Running`);
+      assertMatch((await w.k(["agent", "status", name])).stdout, /^1\s+running\s+/m);
+      // told to finish, it finishes (it was not cut off), and then the session stops
+      assertEquals((await w.k(["attach", name, "--command", "touch /workspace/.go"])).code, 0);
+      await waitUntil(
+        async () => /^1\s+succeeded\s+0\s+/m.test((await w.k(["agent", "status", name])).stdout),
+        LONG,
+        "the run succeeded",
+      );
+      await stoppedIdle(w, name);
+      assertEquals(
+        (await w.k(["attach", name, "--resume", "--command", "cat /workspace/out.txt"])).stdout,
+        "agent-done\n",
+      );
+    } finally {
+      await purge(w, name);
+    }
+  },
+);
