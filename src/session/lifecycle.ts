@@ -139,18 +139,26 @@ export async function resumeSession(
     try {
       await kube.createObject("pods", namespace, buildPod(spec));
       created = true;
-      // resumed on another machine: this one now remembers the session too (written while the pod starts)
-      const saving = (async () => {
-        if (await loadState(name)) await updateState(name, { status: "Starting" });
-        else await saveState(stateFromSpec(spec, where, "Starting"));
-      })();
+      // resumed on another machine: this one now remembers the session too (written while the pod starts,
+      // once its watch is open: the state's YAML module would hold the main thread before the watch went out)
+      let saving: Promise<void> | undefined;
+      const save = () =>
+        saving ??= (async () => {
+          if (await loadState(name)) await updateState(name, { status: "Starting" });
+          else await saveState(stateFromSpec(spec, where, "Starting"));
+        })();
       if (o.noWait) {
-        await saving;
+        await save();
         io.out.write(`session/${name} resuming\n`);
         return ExitCode.OK;
       }
       if (it.interrupted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-      await Promise.all([waitReady(kube, spec, { timeoutMs: waitMs, signal, io, verb: "resume" }), saving]);
+      try {
+        await waitReady(kube, spec, { timeoutMs: waitMs, signal, io, verb: "resume", onWatching: save });
+      } finally {
+        await save().catch(() => {});
+      }
+      await save();
       for (const step of AFTER_READY) await step({ kube, spec, io, signal });
       // the sync engine is loaded only for a session this machine syncs: its modules cost a resume
       // 0.2–0.4 s of CPU (measured at load), which made a resume without sync slower than a cold start

@@ -56,6 +56,8 @@ export async function waitReady(
     phases?: ReturnType<typeof phaseReporter>;
     /** a group's replicas: their periodic reads of the namespace's events are one */
     shared?: Shared;
+    /** once the pod's watch has answered (see waitForSession) */
+    onWatching?: () => void;
   },
 ): Promise<void> {
   const phases = o.phases ?? phaseReporter(o.io, o.started);
@@ -66,6 +68,7 @@ export async function waitReady(
       timeoutMs: o.timeoutMs,
       signal: o.signal,
       onProgress: (reached, waiting) => phases.report(reached, waiting),
+      ...(o.onWatching ? { onWatching: o.onWatching } : {}),
       ...(o.shared
         ? {
           listEvents: () =>

@@ -944,8 +944,12 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       }
       spec = plan.spec;
       if (!it.interrupted) {
-        await saveState(stateFromSpec(spec, where, "Starting"));
+        // the local state is written once the pod's watch is open (its YAML module would hold the main
+        // thread before the watch went out), and always before the wait's outcome is acted on
+        let saving: Promise<void> | undefined;
+        const save = () => saving ??= saveState(stateFromSpec(spec, where, "Starting"));
         if (o.noWait) {
+          await save();
           phases.done();
           io.out.write(`session/${spec.name} created\n`);
           io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
@@ -960,7 +964,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             verb: "start",
             phases,
             shared: o.shared,
-          }),
+            onWatching: save,
+          }).finally(() => save().catch(() => {})).then(() => save()),
           // a local repository goes to the clone container over exec; only its failure ends the wait
           ...(spec.git?.source === "local"
             ? [

@@ -35,6 +35,8 @@ export interface WaitOptions {
   eventsEveryMs?: number;
   /** how those periodic reads list the namespace's events (a group's replicas share one read) */
   listEvents?: () => Promise<CoreV1Event[]>;
+  /** called once, when the pod's watch has answered (work that can wait for it goes then: see resume) */
+  onWatching?: () => void;
 }
 
 const RECENT_EVENTS = 8;
@@ -77,6 +79,12 @@ export async function waitForSession(
     } catch { /* events are a nicety; a Role without them still starts sessions */ }
   };
   const selector = { labelSelector: sessionSelector(name) };
+  let watched = false;
+  const watching = () => {
+    if (watched) return;
+    watched = true;
+    o.onWatching?.();
+  };
   const watches = [
     kube.watchObjects<V1Pod>(
       "pods",
@@ -84,6 +92,7 @@ export async function waitForSession(
       selector,
       (type, p) => {
         pod = type === "DELETED" ? undefined : p;
+        watching();
         evaluate();
       },
       ac.signal,
