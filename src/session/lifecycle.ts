@@ -133,6 +133,13 @@ export async function resumeSession(
       return ExitCode.OK;
     }
   }
+  // a background sync of the session still running here (paused since an idle stop) ends before the pod
+  // comes back, so it does not reconcile while resume does; resume starts it again (a light check: the
+  // sync engine loads only when one runs)
+  let syncRan = false;
+  if (cfg.sync.enabled && (await import("./sync/column.ts")).running(name)) {
+    syncRan = await (await import("./sync/daemon.ts")).stopDaemon(name);
+  }
   return await withInterrupt(async (signal, it) => {
     const where = { context: kube.contextName, server: kube.server };
     let created = false;
@@ -168,6 +175,7 @@ export async function resumeSession(
         await (await import("./sync/session.ts")).syncSessionResume(kube, spec, cfg, {
           ...io,
           signal,
+          restart: syncRan,
         });
       }
       await updateState(name, { status: "Running" });

@@ -188,6 +188,28 @@ withSessionWorld(
       await stoppedIdle(w, name);
       assertEquals(await Deno.readTextFile(join(root, "b.txt")), "busy\n");
       assertStringIncludes(await podLog(w, name), "stopping (the background sync flushed first)");
+      // paused, the sync watches the pod: resumed from another machine, it wakes by itself and sends
+      // what was edited here meanwhile
+      await waitUntil(async () => (await syncStatus(w, name)).state === "paused", 60_000, "the sync paused");
+      await Deno.writeTextFile(join(root, "later.txt"), "edited while stopped\n");
+      const other = await Deno.makeTempDir({ prefix: "kodama-home-" });
+      try {
+        const r = await w.k(["resume", name], { home: other });
+        assertEquals(r.code, 0, r.stderr);
+      } finally {
+        await Deno.remove(other, { recursive: true });
+      }
+      await waitUntil(
+        async () =>
+          (await w.k(["attach", name, "--command", "cat /workspace/later.txt 2>/dev/null; exit 0"]))
+            .stdout ===
+            "edited while stopped\n",
+        LONG,
+        "the local edit in the resumed pod",
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${(await syncLog(w, name)).slice(-3000)}`);
+      });
+      assertStringIncludes(await syncLog(w, name), `session ${name} runs again: reconciling both sides`);
     } finally {
       await purge(w, name);
     }

@@ -27,6 +27,8 @@ export interface SyncIO {
   signal?: AbortSignal;
   /** files whose contents went into a Secret (the session's env files): never sent, wherever they are */
   secretFiles?: string[];
+  /** resume: a background sync ran before (it was ended), so it starts again whatever sync.watch says */
+  restart?: boolean;
 }
 
 /** Whether `.git/` is sent: sync.git, where auto means "unless the session clones a repo itself". */
@@ -237,7 +239,7 @@ export async function syncSessionResume(
         : ""
     }\n`,
   );
-  if (cfg.sync.watch || was) await startBackground(kube, c, io.err);
+  if (cfg.sync.watch || was || io.restart) await startBackground(kube, c, io.err);
 }
 
 /** `stop`: end the background sync; the manifest stays, so resume sends only what changed. */
