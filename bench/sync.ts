@@ -152,11 +152,18 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     await Deno.mkdir(tree);
     const { bytes } = await makeBenchTree(tree, o.files, o.mb);
     lines.push(`tree: ${o.files} files, ${(bytes / 1e6).toFixed(1)} MB (96% small text, 4% large binary)`);
+    lines.push(`load average at start: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     await kodama(["start", name, "--image", o.image, "--no-sync", "--storage", "2Gi"]);
     const clean = () =>
       inPod("rm -rf /workspace/* /workspace/.[!.]* 2>/dev/null; mkdir -p /workspace/kc /workspace/raw");
     const STREAMS = [1, 2, 4, 8];
-    const times: Record<string, number[]> = { kodama: [], kubectl_cp: [], tar_exec: [], tar_gzip_exec: [] };
+    const times: Record<string, number[]> = {
+      kodama: [],
+      kodama_gzip: [],
+      kubectl_cp: [],
+      tar_exec: [],
+      tar_gzip_exec: [],
+    };
     for (const k of STREAMS) times[`streams_${k}`] = [];
     const exec =
       `${KUBECTL} --kubeconfig ${kubeconfig} --context ${o.context} -n ${o.namespace} exec -i ${pod} -c session --`;
@@ -170,6 +177,11 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         times[`streams_${k}`].push(ms);
         if (k === 1) times.kodama.push(ms);
       }
+      // the compression lever: the same push with what compresses gzipped (KODAMA_SYNC_COMPRESS=1)
+      await clean();
+      times.kodama_gzip.push(
+        await timed(() => kodama(["sync", "push", name, tree, "--full"], { KODAMA_SYNC_COMPRESS: "1" })),
+      );
       await clean();
       times.kubectl_cp.push(
         await timed(() => kubectl(["cp", tree, `${pod}:/workspace/kc`, "-c", "session"])),
@@ -194,6 +206,9 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
           fmtMs(m.kubectl_cp)
         }, tar | kubectl exec -i tar x ${fmtMs(m.tar_exec)}, with gzip ${fmtMs(m.tar_gzip_exec)}`,
         `  kubectl cp / kodama = ${(m.kubectl_cp / m.kodama).toFixed(2)}x faster (target >= 1.5x)`,
+        `  compressing what compresses (KODAMA_SYNC_COMPRESS=1): ${fmtMs(m.kodama_gzip)}, ${
+          (m.kubectl_cp / m.kodama_gzip).toFixed(2)
+        }x kubectl cp (without: ${fmtMs(m.kodama)})`,
         `  streams (kubectl cp / kodama): ${
           STREAMS.map((k) =>
             `${k}: ${fmtMs(m[`streams_${k}`])} ${(m.kubectl_cp / m[`streams_${k}`]).toFixed(2)}x`
@@ -406,6 +421,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       );
     }
     await kodama(["sync", "stop", name]);
+    lines.push(`load average at the end: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   } finally {
     if (Deno.env.get("KODAMA_SYNC_TRACE")) {
       // the traced phases of each cycle (KODAMA_SYNC_TRACE=1 reaches the background sync): kept

@@ -7,7 +7,7 @@ import { execInPod, type ExecResult, type ExecStreams } from "../../kube/exec.ts
 import { concatBytes } from "../../bytes.ts";
 import { within } from "../../timer.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
-import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf } from "./batch.ts";
+import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf, type Zlib } from "./batch.ts";
 
 export interface SyncTarget {
   namespace: string;
@@ -96,16 +96,45 @@ function lastLines(parts: Uint8Array[]): string {
   return dec.decode(concatBytes(parts)).trim().split("\n").slice(-3).join("; ");
 }
 
+/**
+ * A compressed batch: the pod says first whether it can `gzip -dc` (`z`) or not (`r`: an image without
+ * gzip gets the batch raw, and no error), then applies the batch (APPLY_SCRIPT, `$2`) through it. stdin
+ * ends with the stream's half-close (v5, or SPDY on older clusters), which ends `gzip -dc`.
+ */
+export const GZIP_APPLY_SCRIPT = [
+  "if echo | gzip -c 2>/dev/null | gzip -dc >/dev/null 2>&1; then",
+  '  echo z; gzip -dc | sh -c "$2" sh "$1"',
+  'else echo r; exec sh -c "$2" sh "$1"; fi',
+].join("\n");
+
+/** APPLY_SCRIPT for a stdin that ends where the batch does (gzip -dc's output): tar reads it to the end. */
+export const APPLY_TO_EOF_SCRIPT = APPLY_SCRIPT.replace('head -c "$n" | tar -xof -', "tar -xof -");
+
 /** Apply one batch in the pod; resolves with what was sent. */
 export async function applyBatch(
   kube: Kube,
   t: SyncTarget,
   root: string,
   batch: Batch,
-  o: { signal?: AbortSignal; onBytes?: (n: number, file?: boolean) => void } = {},
+  o: {
+    signal?: AbortSignal;
+    onBytes?: (n: number, file?: boolean) => void;
+    /** send compressible content gzipped (when the pod has gzip): for big pushes */
+    compress?: boolean;
+    /** filled with the md5 of each file's content as sent */
+    hashes?: Map<string, string>;
+  } = {},
 ): Promise<PackStats> {
   const stats: PackStats = { files: 0, bytes: 0 };
   const errParts: Uint8Array[] = [];
+  // compressed: wait for the pod's word on gzip before the first byte
+  let said: (z: boolean) => void = () => {};
+  const gzip = new Promise<boolean>((r) => (said = r));
+  let first = "";
+  const zlib = o.compress ? await import("node:zlib") as unknown as Zlib : undefined;
+  async function* encoded(): AsyncGenerator<Uint8Array> {
+    yield* batchStream(root, batch, stats, o.onBytes, zlib && await gzip ? zlib : undefined, o.hashes);
+  }
   // the stall watch: while sending, the stream must take the next chunk within `limit`; after the last
   // one, the pod has `limit` plus the time to apply what it got
   const limit = stallMs();
@@ -130,10 +159,20 @@ export async function applyBatch(
       t.namespace,
       t.pod,
       t.container,
-      ["sh", "-c", APPLY_SCRIPT, "sh", t.workdir],
+      zlib
+        ? ["sh", "-c", GZIP_APPLY_SCRIPT, "sh", t.workdir, APPLY_TO_EOF_SCRIPT]
+        : ["sh", "-c", APPLY_SCRIPT, "sh", t.workdir],
       {
-        stdin: streamOf(watched(batchStream(root, batch, stats, o.onBytes))),
-        stdout: () => void (last = Date.now()),
+        stdin: streamOf(
+          watched(zlib ? encoded() : batchStream(root, batch, stats, o.onBytes, undefined, o.hashes)),
+        ),
+        stdout: (c) => {
+          last = Date.now();
+          if (zlib && first.length < 2) {
+            first += dec.decode(c);
+            if (first.includes("\n")) said(first.startsWith("z"));
+          }
+        },
         stderr: (c) => {
           last = Date.now();
           errParts.push(c.slice());
@@ -148,6 +187,7 @@ export async function applyBatch(
     throw new SyncConnectionError(`cannot reach ${t.pod}: ${k.message}`);
   } finally {
     clearInterval(watch);
+    said(false); // the stream ended before the pod's word: nothing waits for it any more
   }
   if (res.errorKind === "aborted" && stall.signal.aborted && !o.signal?.aborted) throw stalled(t.pod, limit);
   if (res.errorKind === "aborted") throw new KodamaError("sync interrupted", ExitCode.INTERRUPTED);

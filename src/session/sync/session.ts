@@ -164,7 +164,8 @@ export async function defaultSyncDir(
 
 export function pushSummary(r: PushResult): string {
   const rate = r.bytes / Math.max(0.001, r.ms / 1000);
-  return `synced ${r.files} file${r.files === 1 ? "" : "s"} (${formatBytes(r.bytes)})${
+  const wire = r.wire !== undefined && r.wire < r.bytes * 0.9 ? `, ${formatBytes(r.wire)} sent` : "";
+  return `synced ${r.files} file${r.files === 1 ? "" : "s"} (${formatBytes(r.bytes)}${wire})${
     r.deletes ? `, ${r.deletes} deleted` : ""
   } in ${formatDuration(r.ms)}${r.bytes > 1 << 20 ? `, ${formatBytes(rate)}/s` : ""}`;
 }
@@ -197,9 +198,15 @@ export async function syncSessionStart(
   }
   const crlf = await autocrlfWarning(root);
   if (crlf) io.err.write(crlf);
-  const r = await pushTree(kube, c, { full: true, err: io.err, tty: io.tty, signal: io.signal });
+  const r = await pushTree(kube, c, {
+    full: true,
+    err: io.err,
+    tty: io.tty,
+    signal: io.signal,
+    record: true,
+  });
   // both sides hold the local tree now: the common ancestor the two-way sync starts from
-  await recordPushed(c);
+  await recordPushed(c, undefined, r.sent);
   io.err.write(`${pushSummary(r)}: ${root} -> ${c.pod}:${c.workdir}\n`);
   if (cfg.sync.watch) await startBackground(kube, c, io.err);
 }

@@ -1433,15 +1433,44 @@ export class TwoWayLoop {
 }
 
 /** Record the local tree as the ancestor after a full push (start): both sides hold it now. */
-export async function recordPushed(c: SyncConfig, home?: string): Promise<void> {
+export async function recordPushed(
+  c: SyncConfig,
+  home?: string,
+  sent?: { tree: Tree; hashes: Map<string, string> },
+): Promise<void> {
   const rules = rulesFor({ ...c, syncGit: false });
-  const { snaps, entries } = await localSnaps(c.root, rules, new Map(), new Map());
+  const memo = new Map<string, [string, string]>();
+  let scanned: Tree | undefined;
+  if (sent) {
+    // what was sent, hashed as it was read: no second walk or read, and a file edited during the push is
+    // recorded as the pod got it (its newer local version is then a local change, sent by the next cycle)
+    scanned = new Map();
+    for (const [p, e] of sent.tree) {
+      if (rules.ignoredPath(p, e.kind === "dir")) continue;
+      const h = sent.hashes.get(p);
+      if (e.kind === "file" && !h) continue; // not sent (gone meanwhile): the next cycle looks again
+      scanned.set(p, e);
+      if (h) memo.set(p, [lkey(e), h]);
+    }
+  }
+  const { snaps, entries } = await localSnaps(c.root, rules, new Map(), memo, hostPlatform(), scanned);
   const a: Ancestor = new Map();
   for (const [p, s] of snaps) {
     const e = entries.get(p)!;
-    a.set(p, { ...s, ...(e.kind === "file" ? { lk: lkey(e) } : {}) });
+    // the pod's stat key as tar left it (size, the mtime and mode sent): the watcher's first round finds
+    // it unchanged and takes the hash from here instead of an md5sum of the whole tree in the pod; a key
+    // that differs (an edit there since, a tar that kept no mtime) only costs that file's md5sum
+    const pk = sent && e.kind === "file"
+      ? `${e.size} ${Math.floor(e.mtime / 1000)} ${podRawMode(e.mode)}`
+      : undefined;
+    a.set(p, { ...s, ...(e.kind === "file" ? { lk: lkey(e), ...(pk ? { pk } : {}) } : {}) });
   }
   await saveAncestor(c.name, { root: c.root, workdir: c.workdir }, a, home);
+}
+
+/** A regular file's raw mode as the pod's `stat -c %f` prints it (hex, no leading zeros). */
+export function podRawMode(mode: number): string {
+  return (0o100000 | (mode & 0o7777)).toString(16);
 }
 
 /**

@@ -9,9 +9,16 @@ import {
   type Batch,
   batchStream,
   encodeDeletes,
+  GzipChunker,
   shardBatch,
+  type Zlib,
 } from "../../../../src/session/sync/batch.ts";
-import { CHANNEL_SCRIPT } from "../../../../src/session/sync/remote.ts";
+import {
+  APPLY_TO_EOF_SCRIPT,
+  CHANNEL_SCRIPT,
+  GZIP_APPLY_SCRIPT,
+} from "../../../../src/session/sync/remote.ts";
+import zlib from "node:zlib";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 import { diffTrees, scanTree } from "../../../../src/session/sync/scan.ts";
 import { EXCLUDE_PATTERNS, localListing, makeTree, withoutIgnored } from "../../../_sync_tree.ts";
@@ -244,4 +251,152 @@ for (const shell of ["host", "busybox"] as const) {
       }
     },
   });
+}
+
+function randomBytes(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536));
+  return b;
+}
+
+/** What the pod's tools make of a stream of gzip members (`gzip -dc`, as the pod runs it). */
+async function gunzipped(parts: Uint8Array[]): Promise<Uint8Array> {
+  const child = new Deno.Command("gzip", { args: ["-dc"], stdin: "piped", stdout: "piped" }).spawn();
+  const w = child.stdin.getWriter();
+  const out = child.output();
+  for (const p of parts) await w.write(p);
+  await w.close();
+  const o = await out;
+  assert(o.success);
+  return o.stdout;
+}
+
+Deno.test("batch: gzip members: text shrinks at a fast level, random bytes go stored, gzip -dc gives the stream back", async () => {
+  const z = zlib as unknown as Zlib;
+  const text = new TextEncoder().encode("export const value = index + result;\n".repeat(40_000));
+  const random = crypto.getRandomValues(new Uint8Array(60_000));
+  const ch = new GzipChunker(z, 256 * 1024);
+  const parts: Uint8Array[] = [];
+  const feed = (b: Uint8Array, raw: boolean) => {
+    for (let i = 0; i < b.length; i += 50_000) parts.push(...ch.add(b.subarray(i, i + 50_000), raw));
+  };
+  feed(text, false);
+  feed(random, true); // a probed incompressible file: its own stored members
+  feed(text.subarray(0, 100_000), false);
+  parts.push(...ch.flush());
+  const wire = parts.reduce((n, p) => n + p.length, 0);
+  assertEquals(wire, ch.wireBytes);
+  assertEquals(ch.rawBytes, text.length + random.length + 100_000);
+  // the text shrank a lot; the random bytes cost their size (stored) and little more
+  assert(wire < random.length + (text.length + 100_000) / 5, `wire ${wire}`);
+  assert(wire > random.length, `wire ${wire}`);
+  const back = await gunzipped(parts);
+  assertEquals(back.length, ch.rawBytes);
+  assertEquals(back.subarray(text.length, text.length + random.length), random);
+  assertEquals(back.subarray(0, 1000), text.subarray(0, 1000));
+  // probing: random data is not worth compressing, text is
+  const { compressible } = await import("../../../../src/session/sync/batch.ts");
+  assert(!compressible(z, random));
+  assert(compressible(z, text));
+});
+
+Deno.test("batch: a chunk of small files that does not shrink turns compression off for the next ones", () => {
+  const z = zlib as unknown as Zlib;
+  const deflates: number[] = [];
+  const real = z.gzipSync;
+  const spy: Zlib = {
+    deflateRawSync: z.deflateRawSync,
+    gzipSync: (b, o) => {
+      deflates.push(o.level);
+      return real(b, o);
+    },
+  };
+  const c2 = new GzipChunker(spy, 64 * 1024);
+  for (let i = 0; i < 6; i++) c2.add(crypto.getRandomValues(new Uint8Array(64 * 1024)), false);
+  c2.flush();
+  // the first chunk was tried (level 2), then the rest went stored (level 0)
+  assertEquals(deflates[0] > 0, true);
+  assertEquals(deflates.slice(1).every((l) => l === 0), true, String(deflates));
+  assertEquals(deflates.length, 6);
+});
+
+for (const shell of ["host", "busybox"] as const) {
+  for (const gzip of [true, false]) {
+    Deno.test({
+      name: `batch: a compressed push arrives identical (${shell} sh + tar, ${
+        gzip ? "gzip -dc" : "no gzip: raw, no error"
+      })`,
+      // busybox's sh runs its own gzip applet whatever PATH says: an image without gzip is the host case
+      ignore: shell === "busybox" && (!BUSYBOX || !gzip),
+      async fn() {
+        const src = await Deno.makeTempDir({ prefix: "kodama-src-" });
+        const dest = await Deno.makeTempDir({ prefix: "kodama-dest-" });
+        const env: Record<string, string> = {};
+        let sh = "sh";
+        if (shell === "busybox") {
+          const bin = await busyboxPath();
+          if (gzip) await Deno.symlink(BUSYBOX!, `${bin}/gzip`);
+          env.PATH = bin;
+          sh = `${bin}/sh`;
+        } else if (!gzip) {
+          // the host's tools, but no gzip
+          const bin = await Deno.makeTempDir({ prefix: "kodama-nogz-" });
+          for (const a of ["sh", "tar", "rm", "mkdir", "printf", "head"]) {
+            const real = new TextDecoder().decode(
+              (await new Deno.Command("sh", { args: ["-c", `command -v ${a}`], stdout: "piped" }).output())
+                .stdout,
+            ).trim();
+            if (real.startsWith("/")) await Deno.symlink(real, `${bin}/${a}`);
+          }
+          env.PATH = bin;
+          sh = `${bin}/sh`;
+        }
+        try {
+          await makeTree(src);
+          await Deno.writeFile(`${src}/blob.bin`, randomBytes(300_000));
+          await Deno.writeTextFile(`${src}/big.txt`, "let x = 1;\n".repeat(50_000));
+          const rules = new IgnoreRules(src, {
+            useGitignore: true,
+            excludePatterns: EXCLUDE_PATTERNS,
+            syncGit: true,
+          });
+          const now = await scanTree(src, rules);
+          const d = diffTrees(new Map(), now);
+          const batch: Batch = { deletes: [], sends: d.changed.map((p) => [p, now.get(p)!]) };
+          const child = new Deno.Command(sh, {
+            args: ["-c", GZIP_APPLY_SCRIPT, "sh", `${dest}/ws`, APPLY_TO_EOF_SCRIPT],
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+            env,
+          }).spawn();
+          const reader = child.stdout.getReader();
+          const first = new TextDecoder().decode((await reader.read()).value);
+          assertEquals(first, gzip ? "z\n" : "r\n");
+          const w = child.stdin.getWriter();
+          const stats = { files: 0, bytes: 0, wire: undefined as number | undefined };
+          let total = 0;
+          for await (
+            const c of batchStream(src, batch, stats, undefined, gzip ? zlib as unknown as Zlib : undefined)
+          ) {
+            total += c.length;
+            await w.write(c);
+          }
+          await w.close();
+          reader.releaseLock();
+          const o = await child.output();
+          assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
+          assertEquals(await localListing(`${dest}/ws`), withoutIgnored(await localListing(src)));
+          if (gzip) {
+            assertEquals(stats.wire, total);
+            // big.txt shrank; blob.bin went stored
+            assert(total < stats.bytes - 400_000 && total > 300_000, `${total} of ${stats.bytes}`);
+          } else assertEquals(stats.wire, undefined);
+        } finally {
+          await Deno.remove(src, { recursive: true });
+          await Deno.remove(dest, { recursive: true });
+        }
+      },
+    });
+  }
 }
