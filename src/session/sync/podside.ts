@@ -212,7 +212,8 @@ export function parseRound(lines: string[], full: boolean): Round {
 /**
  * Merge a round into the pod state: a full round replaces it (keeping hashes whose key did not move),
  * a `since` round updates what it lists and drops the children of listed directories it did not list.
- * Returns the paths that changed. Pure but for `state`.
+ * Returns the paths that changed as the plan compares them (a directory whose mtime alone moved, as it
+ * does when the sync itself puts a file in it, is not one). Pure but for `state`.
  */
 export function mergeRound(
   state: Map<string, PodEntry>,
@@ -230,6 +231,8 @@ export function mergeRound(
     if (old && old.key === e.key && old.link === e.link) {
       if (!e.hash && old.hash) e.hash = old.hash;
       if (e.hash && old.hash && e.hash !== old.hash) changed.push(p);
+    } else if (old?.kind === "dir" && e.kind === "dir" && old.mode === e.mode) {
+      // only its mtime moved (an entry made or removed in it, reported on its own path): nothing to plan
     } else if (!(old?.key === "?" && confirms(old, e))) changed.push(p);
     state.set(p, e);
   };

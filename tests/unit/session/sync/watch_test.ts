@@ -250,3 +250,24 @@ Deno.test("watcher: GNU find's -printf lines parse to the same entries and stat 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("watcher: a directory whose mtime alone moved is no change to plan for; a chmod of it is", () => {
+  const state = new Map<string, PodEntry>();
+  mergeRound(state, parseRound(["4096 100 41ed ./d", "3 100 81a4 ./d/a"], true));
+  // a file made in it: the file is the change, not the directory's new mtime
+  assertEquals(
+    mergeRound(
+      state,
+      parseRound(["4096 105 41ed ./d", "2 105 81a4 ./d/b", "D ./d", "3 100 81a4 ./d/a"], false),
+    ),
+    [
+      "d/b",
+    ],
+  );
+  assertEquals(state.get("d")?.mtime, 105);
+  // a chmod of the directory is
+  assertEquals(mergeRound(state, parseRound(["4096 105 41c0 ./d"], false)), ["d"]);
+  assertEquals(state.get("d")?.mode, 0o700);
+  // and so is a directory replaced by a file
+  assertEquals(mergeRound(state, parseRound(["9 106 81a4 ./d"], true)), ["d/a", "d/b", "d"]);
+});
