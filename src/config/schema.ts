@@ -180,7 +180,7 @@ const defaults = z.object({
     "ServiceAccount for session pods; unset uses the namespace's default ServiceAccount.",
   ),
   idleStop: duration().optional().describe(
-    "Stop a session by itself after this long without activity (a process started through exec, a write under the workspace); its volumes and settings stay and `resume`/`attach` bring it back. At least 10s; 0 or unset: never. Overridden by `start --idle-stop`.",
+    "Stop a session by itself after this long without activity (a process started through exec, a write under the workspace); a connected background sync flushes both ways first; its volumes and settings stay and `resume`/`attach` bring it back. At least 10s; 0 or unset: never. Overridden by `start --idle-stop`.",
   ),
   ttl: fromRepo("userOnly", duration()).optional().describe(
     "Record an expiry this long after a session starts: `list` shows it (EXPIRES, -o wide) and warns once it has passed, `kodama gc` deletes expired sessions. Unset: none. Overridden by `start --ttl`. Only ~/.kodama/config.yaml sets it: a repo's value is ignored (an expiry is the user's call).",

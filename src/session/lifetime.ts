@@ -8,10 +8,10 @@
  *              warns, `kodama gc` deletes.
  *
  * No controller in the cluster: the watchdog is POSIX sh (busybox and Debian), reading /proc. Activity is
- *  - a process started through exec (attach, exec, sync's transfers, an agent run): a process of this
+ *  - a process started through exec (attach, exec, what sync sends in, an agent run): a process of this
  *    pod — its environment carries KODAMA_POD_UID, which the kubelet gives every exec — that is not the
  *    watchdog's own (those carry KODAMA_IDLE_IGNORE=1, set on the main process) nor marked
- *    `kodama-idle-ignore` on its command line (sync's long-lived watcher, which only looks);
+ *    `kodama-idle-ignore` on its command line (sync's watcher, fetches and hashes, which only look);
  *  - a write under the workspace (`find -newer` a stamp two looks old: busybox compares whole seconds).
  * A TCP connection into the pod ends at a process in the pod (a dev server, a port-forward's target),
  * which is such a process: it counts through it.
