@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   portforward: async () => (await import("./portforward.ts")).benchPortforwardForRun(),
   mcp: async () => (await import("./mcp.ts")).benchMcp(),
   ui: async () => (await import("./ui.ts")).benchUi(),
+  "session-start": async () => (await import("./session-start.ts")).benchSessionStart(),
   compare: async () => {
     const m = await import("./compare.ts");
     return m.benchCompare(m.parseCompareArgs([]));

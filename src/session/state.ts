@@ -5,11 +5,12 @@
  * stays the source of truth for what exists: `list` and `attach` never need this file. It never holds
  * a secret value: only the names of the env variables.
  */
-import { join } from "node:path";
+import { join } from "../fspath.ts";
 import { acquireLock, atomicWrite } from "../config/atomic.ts";
 import { kodamaHome } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
+import { parseStateYaml, stateYaml } from "./statefile.ts";
 import type { SessionStatus } from "./status.ts";
 
 export interface SessionState {
@@ -101,12 +102,13 @@ export function gitFields(
 export async function saveState(s: SessionState, home?: string): Promise<void> {
   const path = statePath(s.name, home);
   await Deno.mkdir(sessionsDir(home), { recursive: true, mode: 0o700 });
-  const { stringify } = await import("yaml");
   const release = await acquireLock(path);
   try {
     await atomicWrite(
       path,
-      `# kodama session state (a local cache; the cluster is the source of truth)\n${stringify(s)}`,
+      `# kodama session state (a local cache; the cluster is the source of truth)\n${
+        stateYaml(s as unknown as Record<string, unknown>)
+      }`,
     );
   } finally {
     await release();
@@ -165,9 +167,9 @@ export async function loadState(name: string, home?: string): Promise<SessionSta
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new KodamaError(`cannot read ${statePath(name, home)}: ${(e as Error).message}`, ExitCode.FAILED);
   }
-  const { parse } = await import("yaml");
   try {
-    const s = parse(text) as SessionState;
+    // the layout saveState writes is read without the yaml package (./statefile.ts); any other with it
+    const s = (parseStateYaml(text) ?? (await import("yaml")).parse(text)) as SessionState;
     return s && typeof s === "object" && typeof s.name === "string" ? s : undefined;
   } catch {
     return undefined;

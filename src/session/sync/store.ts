@@ -10,7 +10,7 @@
  *
  * No secret is written here: the connection is named by kubeconfig flags, never a token.
  */
-import { join } from "node:path";
+import { join } from "../../fspath.ts";
 import { acquireLock, atomicWrite } from "../../config/atomic.ts";
 import { kodamaHome } from "../../config/paths.ts";
 import type { Entry, Tree } from "./scan.ts";
