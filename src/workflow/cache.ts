@@ -5,8 +5,9 @@
  * An entry is `$KODAMA_HOME/cache/workflows/<sha256>.json` (mode 0600): the JSON of a workflow that passed
  * every check, where its nodes are written (positions.ts, for run-time messages) and where its steps
  * take any string (load.ts `freeStringPaths`, for the engine's run-time check). The key covers everything the checks read: the text, the file's path and name, whether
- * script files are checked, kodama's version and the modification times of the checking code (so a changed
- * checker, even at the same version, never trusts an old verdict). Only files whose verdict depends on
+ * script files are checked, kodama's version and the modification times of the checking code (CHECKER_FILES:
+ * the loader's imports inside and outside src/workflow/, so a changed checker, even at the same version,
+ * never trusts an old verdict). Only files whose verdict depends on
  * nothing else are stored: a workflow whose script modules are checked on disk is always checked again.
  * Workflow files with problems are never cached (their positions come from a real parse). Anything
  * unreadable, unparsable or unwritable is a miss: the cache never changes what a run does.
@@ -25,24 +26,55 @@ export interface CacheEntry {
   freeStrings: string[];
 }
 
+/**
+ * The checking code, relative to `src/`: the text-level imports of the loader (load.ts, found by
+ * tests/unit/workflow/cache_test.ts, which fails when this list misses one), with this file and file.ts
+ * (which decides what is stored). Only these are stat-ed: a changed checker, even at the same version,
+ * never trusts an old verdict, and no directory is read for it.
+ */
+export const CHECKER_FILES = [
+  "base/duration.ts",
+  "errors.ts",
+  "escape.ts",
+  "fspath.ts",
+  "suggest.ts",
+  "workflow/cache.ts",
+  "workflow/expr.ts",
+  "workflow/file.ts",
+  "workflow/limits.ts",
+  "workflow/load.ts",
+  "workflow/model.ts",
+  "workflow/positions.ts",
+  "workflow/problems.ts",
+  "workflow/schema.ts",
+  "workflow/speckit.ts",
+  "workflow/steps/kinds.ts",
+  "workflow/steps/registry.ts",
+  "yamlguard.ts",
+  "yamlpos.ts",
+] as const;
+
 let checker: string | undefined;
-/** The checking code's identity: the newest modification time among the workflow modules. */
-function checkerStamp(): string {
-  if (checker !== undefined) return checker;
+/**
+ * The checking code's identity: the newest modification time among CHECKER_FILES under `src` (default:
+ * kodama's own sources). A compiled binary or unreadable sources give "0": the version says it all.
+ */
+export function checkerStamp(under?: URL): string {
+  if (!under && checker !== undefined) return checker;
+  const src = under ?? new URL("../", import.meta.url);
   let newest = 0;
-  try {
-    for (const dir of ["./", "./steps/"]) {
-      const url = new URL(dir, import.meta.url);
-      if (url.protocol !== "file:") break;
-      for (const e of Deno.readDirSync(url)) {
-        if (!e.isFile || !e.name.endsWith(".ts")) continue;
-        newest = Math.max(newest, Deno.statSync(new URL(e.name, url)).mtime?.getTime() ?? 0);
+  if (src.protocol === "file:") {
+    try {
+      for (const f of CHECKER_FILES) {
+        newest = Math.max(newest, Deno.statSync(new URL(f, src)).mtime?.getTime() ?? 0);
       }
+    } catch {
+      newest = 0; // a compiled binary, or no read permission on kodama's sources
     }
-  } catch {
-    // a compiled binary, or no read permission on kodama's sources: the version says it all
   }
-  return (checker = String(newest));
+  const stamp = String(newest);
+  if (!under) checker = stamp;
+  return stamp;
 }
 
 function dir(home = kodamaHome()): string {

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { join } from "node:path";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";
-import { cacheKey } from "../../../src/workflow/cache.ts";
+import { cacheKey, CHECKER_FILES, checkerStamp } from "../../../src/workflow/cache.ts";
 import { pathKey } from "../../../src/workflow/positions.ts";
 
 async function withHome(fn: (home: string, dir: string) => Promise<void>) {
@@ -115,4 +115,61 @@ Deno.test("a workflow served from the cache still knows its positions (run-time 
     assertEquals([...second.freeStrings!], [pathKey(path)]);
     assertEquals([...first.freeStrings!], [pathKey(path)]);
   });
+});
+
+/** The local modules the loader imports, transitively, by value (type-only imports check nothing). */
+function loaderImports(): string[] {
+  const src = new URL("../../../src/", import.meta.url);
+  const re = /^(?:import|export)\s+(?!type\b)[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gms;
+  const seen = new Set<string>();
+  const todo = ["workflow/load.ts"];
+  while (todo.length) {
+    const f = todo.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const m of Deno.readTextFileSync(new URL(f, src)).matchAll(re)) {
+      todo.push(new URL(m[1], new URL(f, src)).href.slice(src.href.length));
+    }
+  }
+  return [...seen].sort();
+}
+
+Deno.test("the checker stamp covers every module the loader imports, also outside src/workflow/", () => {
+  const covered = new Set<string>(CHECKER_FILES);
+  const missing = loaderImports().filter((f) => !covered.has(f));
+  assertEquals(missing, [], "add these to CHECKER_FILES in src/workflow/cache.ts");
+  for (const f of ["yamlguard.ts", "yamlpos.ts", "workflow/file.ts", "workflow/cache.ts"]) {
+    assert(covered.has(f), f);
+  }
+});
+
+Deno.test("a changed checker module changes the stamp, wherever it lives", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-wf-stamp-test-" });
+  try {
+    const src = new URL(`file://${dir.replaceAll("\\", "/").replace(/^\/?/, "/")}/`);
+    const old = new Date("2020-01-01T00:00:00Z");
+    for (const f of CHECKER_FILES) {
+      const u = new URL(f, src);
+      await Deno.mkdir(new URL(".", u), { recursive: true });
+      await Deno.writeTextFile(u, "");
+      await Deno.utime(u, old, old);
+    }
+    const before = checkerStamp(src);
+    assertEquals(before, String(old.getTime()));
+    for (const [i, f] of CHECKER_FILES.entries()) {
+      const t = new Date(old.getTime() + (i + 1) * 1000);
+      await Deno.utime(new URL(f, src), t, t);
+      const now = checkerStamp(src);
+      assert(now !== before && now === String(t.getTime()), f);
+    }
+    // a missing checker source (a compiled binary) falls back to the version alone
+    await Deno.remove(new URL("yamlpos.ts", src));
+    assertEquals(checkerStamp(src), "0");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kodama's own stamp is a real modification time", () => {
+  assert(Number(checkerStamp()) > 0);
 });
