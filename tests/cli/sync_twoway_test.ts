@@ -68,6 +68,11 @@ Deno.test({
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stderr, /synced \d+ files?/);
         assertEquals(await podCat(w, "src/a.txt"), "a\n");
+        // the common ancestor is what the push sent: every file with its md5 and the pod's stat key
+        const anc = JSON.parse(await Deno.readTextFile(`${w.home}/sync/${NAME}/ancestor.json`)).entries;
+        assertEquals(anc["src/b.txt"]?.hash, "3b5d5c3712955042212316173ccf37be"); // md5 of "b\n"
+        assertMatch(anc["src/a.txt"]?.pk ?? "", /^2 \d+ 81a4$/);
+        assertEquals(Object.keys(anc).filter((p) => p.startsWith(".git")), []);
       });
 
       await t.step("a pod-side save comes back; a local save goes out", async () => {

@@ -82,8 +82,9 @@ const COMPRESS_MIN_BYTES = 256 * 1024;
 /**
  * Whether a big push compresses what compresses (KODAMA_SYNC_COMPRESS=1; off by default). It sends a
  * quarter fewer bytes on the bench tree (95 MiB as 71), but on the real v1.24 cluster, where laptop, API
- * server, kubelet and pod share two cores, the bytes saved cost about as much CPU as compressing them
- * (kodama 18.5 s with it, 17.2 s without, kubectl cp 15.9 s; bench/README.md): worth it on a slow link only.
+ * server, kubelet and pod share two cores, the bytes saved cost about as much CPU as compressing them: two
+ * runs disagreed (18.5 s with it, 17.2 s without at load 17-19; 10.5 s and 13.7 s at load 6-10;
+ * bench/README.md). Worth it on a slow link.
  */
 export function syncCompress(): boolean {
   return Deno.env.get("KODAMA_SYNC_COMPRESS") === "1";
@@ -172,6 +173,7 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
           signal: o.signal,
           onBytes,
           compress,
+          hashes,
         });
         result.files = stats.files;
         result.bytes = stats.bytes;
