@@ -15,6 +15,7 @@
 import { join } from "../fspath.ts";
 import { VERSION } from "../version.ts";
 import { kodamaHome } from "../config/paths.ts";
+import { fileUrlToPath, hostPlatform } from "../platform.ts";
 import type { Workflow } from "./model.ts";
 import { isPosTable, type PosTable } from "./positions.ts";
 
@@ -65,8 +66,10 @@ export function checkerStamp(under?: URL): string {
   let newest = 0;
   if (src.protocol === "file:") {
     try {
+      // plain paths: a URL argument costs each stat a URL-to-path conversion (~1 ms more for the 19)
+      const root = fileUrlToPath(src, hostPlatform());
       for (const f of CHECKER_FILES) {
-        newest = Math.max(newest, Deno.statSync(new URL(f, src)).mtime?.getTime() ?? 0);
+        newest = Math.max(newest, Deno.statSync(join(root, f)).mtime?.getTime() ?? 0);
       }
     } catch {
       newest = 0; // a compiled binary, or no read permission on kodama's sources
