@@ -41,6 +41,23 @@ export interface WaitOptions {
 
 const RECENT_EVENTS = 8;
 
+/**
+ * A watch handler that keeps `map` as the server's objects by name (`keep` picks which), then calls
+ * `then` to re-evaluate.
+ */
+const mirror = <T extends { metadata?: { name?: string } }>(
+  map: Map<string, T>,
+  then: () => void,
+  keep: (name: string) => boolean = () => true,
+) =>
+(type: string, o: T) => {
+  const key = o.metadata?.name ?? "";
+  if (!keep(key)) return;
+  if (type === "DELETED") map.delete(key);
+  else map.set(key, o);
+  then();
+};
+
 export async function waitForSession(
   kube: Kube,
   namespace: string,
@@ -104,12 +121,7 @@ export async function waitForSession(
       "persistentvolumeclaims",
       namespace,
       selector,
-      (type, c) => {
-        const key = c.metadata?.name ?? "";
-        if (type === "DELETED") pvcs.delete(key);
-        else pvcs.set(key, c);
-        evaluate();
-      },
+      mirror(pvcs, evaluate),
       ac.signal,
       undefined,
       undefined,
@@ -193,13 +205,7 @@ export async function waitForClaimsBound(
     "persistentvolumeclaims",
     namespace,
     selector,
-    (type, c) => {
-      const key = c.metadata?.name ?? "";
-      if (!names.includes(key)) return;
-      if (type === "DELETED") claims.delete(key);
-      else claims.set(key, c);
-      evaluate();
-    },
+    mirror(claims, evaluate, (key) => names.includes(key)),
     ac.signal,
     undefined,
     undefined,
@@ -209,12 +215,7 @@ export async function waitForClaimsBound(
     "events",
     namespace,
     { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" },
-    (type, e) => {
-      const key = e.metadata?.name ?? "";
-      if (type === "DELETED") events.delete(key);
-      else events.set(key, e);
-      evaluate();
-    },
+    mirror(events, evaluate),
     ac.signal,
     undefined,
     undefined,
