@@ -31,6 +31,8 @@ const COMPUTED_IMPORTS_ALLOWED: Record<string, string> = {
 /** URLs that only probe where kodama runs from and load nothing (a compiled binary simply gets "no"). */
 const PROBES: Record<string, string> = {
   'src/kube/config.ts:"../../"': "is this kodama's source tree (the `deno task demo` hint)",
+  'src/workflow/cache.ts:"../"':
+    "the workflow cache's checker stamp: the mtimes of kodama's own sources; a compiled one has none, and its version decides",
   'src/workflow/sandbox/child.ts:"./relay.js"':
     "a script step's own process, started only by a `deno run` kodama (a compiled one keeps the Worker)",
 };
