@@ -639,13 +639,7 @@ export class Kube {
             let buf = "";
             res.setEncoding("utf8");
             res.on("data", (chunk: string) => {
-              buf += chunk;
-              let nl;
-              while ((nl = buf.indexOf("\n")) >= 0) {
-                const line = buf.slice(0, nl).trim();
-                buf = buf.slice(nl + 1);
-                onLine(line);
-              }
+              buf = eachLine(buf + chunk, onLine);
             });
             const done = () => {
               signal.removeEventListener("abort", onAbort);
@@ -693,13 +687,7 @@ async function readLines(s: NativeStream, onLine: (line: string) => void): Promi
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      buf += value;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        onLine(line);
-      }
+      buf = eachLine(buf + value, onLine);
     }
   } catch {
     // reset, or closed by the caller: the watch loop decides whether to go on
@@ -707,4 +695,15 @@ async function readLines(s: NativeStream, onLine: (line: string) => void): Promi
     s.close();
     reader.cancel().catch(() => {});
   }
+}
+
+/** Hands each whole line of `buf` (trimmed) to `onLine`; returns the unfinished rest. A watch stream's framing. */
+function eachLine(buf: string, onLine: (line: string) => void): string {
+  let nl;
+  while ((nl = buf.indexOf("\n")) >= 0) {
+    const line = buf.slice(0, nl).trim();
+    buf = buf.slice(nl + 1);
+    onLine(line);
+  }
+  return buf;
 }
