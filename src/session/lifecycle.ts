@@ -140,6 +140,15 @@ export async function resumeSession(
   if (cfg.sync.enabled && (await import("./sync/column.ts")).running(name)) {
     syncRan = await (await import("./sync/daemon.ts")).stopDaemon(name);
   }
+  // ...and comes back however this run ends (no wait, a timeout, an error): paused until the pod runs, it
+  // then wakes and reconciles by itself, as when another machine resumes the session
+  const syncBack = async () => {
+    if (!syncRan) return;
+    const pid = await (await import("./sync/daemon.ts")).spawnDaemon(kube, name, namespace).catch(() => 0);
+    if (pid) {
+      io.err.write(`the background sync of ${name} runs again (pid ${pid}): it wakes when the pod runs\n`);
+    }
+  };
   return await withInterrupt(async (signal, it) => {
     const where = { context: kube.contextName, server: kube.server };
     let created = false;
@@ -156,6 +165,7 @@ export async function resumeSession(
         })();
       if (o.noWait) {
         await save();
+        await syncBack();
         io.out.write(`session/${name} resuming\n`);
         return ExitCode.OK;
       }
@@ -193,6 +203,7 @@ export async function resumeSession(
           ExitCode.INTERRUPTED,
         );
       }
+      await syncBack();
       throw e;
     }
   }, { signal: io.signal });

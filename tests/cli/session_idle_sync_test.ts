@@ -216,6 +216,63 @@ withSessionWorld(
   },
 );
 
+/** Stopped idle with the sync paused, a local edit pending: the state a resume finds after an idle stop. */
+async function pausedWithEdit(w: SessionWorld, name: string, root: string, file: string): Promise<void> {
+  await stoppedIdle(w, name);
+  await waitUntil(async () => (await syncStatus(w, name)).state === "paused", 60_000, "the sync paused");
+  await Deno.writeTextFile(join(root, file), `${file}\n`);
+  await waitUntil(
+    async () => Number((await syncStatus(w, name)).pendingToPod) >= 1,
+    60_000,
+    `${file} pending`,
+  );
+}
+
+/** The file arrived in the pod (sent by the background sync, not by resume). */
+async function inPod(w: SessionWorld, name: string, file: string): Promise<void> {
+  await waitUntil(
+    async () =>
+      (await w.k(["attach", name, "--command", `cat /workspace/${file} 2>/dev/null; exit 0`])).stdout ===
+        `${file}\n`,
+    LONG,
+    `${file} in the resumed pod`,
+  ).catch(async (e) => {
+    throw new Error(`${(e as Error).message}\n${(await syncLog(w, name)).slice(-3000)}`);
+  });
+}
+
+withSessionWorld(
+  "idle stop with sync: a resume that does not finish here (a timeout, --no-wait) leaves the sync running",
+  { seed: "demo", timeoutMs: 360_000 },
+  async (_t, w) => {
+    const name = "flush-c";
+    const root = join(w.cwd, "proj");
+    await Deno.mkdir(root);
+    try {
+      await startSynced(w, name, root);
+      // resume ends the paused sync first; the pod is made, but the wait gives up: the sync comes back
+      // and, once the pod runs, wakes and sends what was edited here
+      await pausedWithEdit(w, name, root, "one.txt");
+      const r = await w.k(["resume", name, "--timeout", "1ms"]);
+      assertEquals(r.code, 5, r.stderr);
+      assertMatch(
+        r.stderr,
+        /the background sync of flush-c runs again \(pid \d+\): it wakes when the pod runs/,
+      );
+      await inPod(w, name, "one.txt");
+      // the same for a resume that does not wait at all
+      await pausedWithEdit(w, name, root, "two.txt");
+      const n = await w.k(["resume", name, "--no-wait"]);
+      assertEquals(n.code, 0, n.stderr);
+      assertStringIncludes(n.stderr, "the background sync of flush-c runs again");
+      await inPod(w, name, "two.txt");
+      assertEquals((await syncStatus(w, name)).state, "watching");
+    } finally {
+      await purge(w, name);
+    }
+  },
+);
+
 withSessionWorld(
   "idle stop: an agent run is activity, the session stays up while it works and stops after",
   { seed: "demo", timeoutMs: 360_000 },
