@@ -33,6 +33,17 @@ export type { V1Pod } from "@kubernetes/client-node";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
+/** How `watchObjects` runs: until `signal` aborts, from a resourceVersion, over which transport. */
+export interface WatchOptions {
+  signal: AbortSignal;
+  /** the list's resourceVersion to watch from (none: the current state first, as ADDED events) */
+  from?: string;
+  /** told when the resourceVersion expired (410 Gone) and the watch starts over: see `watchObjects` */
+  onExpired?: () => void;
+  /** over Deno's own HTTP client (src/kube/transport.ts) instead of node:https */
+  native?: boolean;
+}
+
 export type WorkloadKind = "deployment" | "statefulset" | "daemonset" | "replicaset" | "job";
 
 /** Where each workload kind is served. */
@@ -473,7 +484,7 @@ export class Kube {
     signal: AbortSignal,
     from?: string,
   ): Promise<void> {
-    return this.watchObjects<V1Pod>("pods", namespace, q, onEvent, signal, from);
+    return this.watchObjects<V1Pod>("pods", namespace, q, onEvent, { signal, from });
   }
 
   // ------------------------------------------------------------------ any served kind
@@ -585,11 +596,9 @@ export class Kube {
     namespace: string | undefined,
     q: PodQuery,
     onEvent: (type: WatchEventType, obj: T) => void,
-    signal: AbortSignal,
-    from?: string,
-    onExpired?: () => void,
-    native = false,
+    o: WatchOptions,
   ): Promise<void> {
+    const { signal, from, onExpired, native = false } = o;
     const path = resourcePath(resource, namespace);
     const what: ApiWhat = { verb: "watch", resource: resourceName(resource), namespace };
     let resourceVersion: string | undefined = from;

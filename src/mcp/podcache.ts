@@ -66,9 +66,7 @@ export class PodCache {
           if (type === "DELETED") pods.delete(podKey(pod));
           else pods.set(podKey(pod), pod);
         },
-        stop.signal,
-        list.resourceVersion,
-        () => this.#drop(key, e),
+        { signal: stop.signal, from: list.resourceVersion, onExpired: () => this.#drop(key, e) },
       ).catch(() => {}).finally(() => this.#drop(key, e));
     })();
     this.#entries.set(key, e);

@@ -106,8 +106,7 @@ export async function watchSessionViews(
         else pods.set(k, p);
         onChange(views());
       },
-      signal,
-      listed.podsRv,
+      { signal, from: listed.podsRv },
     ),
     kube.watchObjects<V1PersistentVolumeClaim>(
       "persistentvolumeclaims",
@@ -122,8 +121,7 @@ export async function watchSessionViews(
         if (!m.size) pvcs.delete(k);
         onChange(views());
       },
-      signal,
-      listed.pvcsRv,
+      { signal, from: listed.pvcsRv },
     ),
   ]);
 }

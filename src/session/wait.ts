@@ -112,20 +112,14 @@ export async function waitForSession(
         watching();
         evaluate();
       },
-      ac.signal,
-      undefined,
-      undefined,
-      true,
+      { signal: ac.signal, native: true },
     ),
     kube.watchObjects<V1PersistentVolumeClaim>(
       "persistentvolumeclaims",
       namespace,
       selector,
       mirror(pvcs, evaluate),
-      ac.signal,
-      undefined,
-      undefined,
-      true,
+      { signal: ac.signal, native: true },
     ),
   ];
   for (const w of watches) w.catch((e) => done.reject(e));
@@ -206,20 +200,14 @@ export async function waitForClaimsBound(
     namespace,
     selector,
     mirror(claims, evaluate, (key) => names.includes(key)),
-    ac.signal,
-    undefined,
-    undefined,
-    true,
+    { signal: ac.signal, native: true },
   ).catch((e) => done.reject(e));
   kube.watchObjects<CoreV1Event>(
     "events",
     namespace,
     { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" },
     mirror(events, evaluate),
-    ac.signal,
-    undefined,
-    undefined,
-    true,
+    { signal: ac.signal, native: true },
     // events unreadable (RBAC): with the class unknown too, nothing tells WaitForFirstConsumer apart
   ).catch(() => o.immediate || done.resolve("unknown"));
   const stopTimer = after(o.timeoutMs, () => done.resolve("timeout"));

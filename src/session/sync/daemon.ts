@@ -193,7 +193,7 @@ export async function podBack(
             absentSince = undefined;
             if (runs(p)) ctrl.abort();
           },
-          both,
+          { signal: both },
         );
       } catch {
         await new Promise<void>((r) => {
