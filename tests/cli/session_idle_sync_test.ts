@@ -1,7 +1,8 @@
 /**
  * Idle stop with the background sync (issue 34): the watchdog announces the stop, the connected sync
  * flushes both ways and acknowledges, and only then does the pod end; activity during that grace cancels
- * the stop; a local edit made after it waits (`sync status` says paused) and goes up on `resume`. An agent
+ * the stop (from every machine that syncs the session); a local edit made after it waits (`sync status` says
+ * paused) and goes up on `resume`, or by itself once the pod runs when a resume stops short. An agent
  * run is activity: it is never cut off. The real daemon throughout; it is frozen (SIGSTOP) to make it lag
  * behind the pod, as a busy or sleeping laptop does.
  */
@@ -268,6 +269,62 @@ withSessionWorld(
       await inPod(w, name, "two.txt");
       assertEquals((await syncStatus(w, name)).state, "watching");
     } finally {
+      await purge(w, name);
+    }
+  },
+);
+
+withSessionWorld(
+  "idle stop with sync on two machines: the pod waits for both to flush, and each gets the pod's edit",
+  { seed: "demo", timeoutMs: 360_000 },
+  async (_t, w) => {
+    const name = "flush-d";
+    const rootA = join(w.cwd, "proj");
+    const rootB = join(w.cwd, "other-proj");
+    await Deno.mkdir(rootA);
+    await Deno.mkdir(rootB);
+    await Deno.writeTextFile(join(rootA, "a.txt"), "a\n");
+    const homeB = await Deno.makeTempDir({ prefix: "kodama-home-b-" });
+    try {
+      const pidA = await startSynced(w, name, rootA);
+      // the second machine syncs the same session into a directory of its own
+      const s = await w.k(["sync", "start", name, rootB], { home: homeB });
+      assertEquals(s.code, 0, s.stderr);
+      let pidB = 0;
+      await waitUntil(
+        async () => {
+          const st = JSON.parse((await w.k(["sync", "status", name, "-o", "json"], { home: homeB })).stdout);
+          pidB = Number(st.pid ?? 0);
+          return st.state === "watching" && pidB > 0;
+        },
+        60_000,
+        "the second machine's sync watching",
+      );
+      await waitUntil(
+        async () => await Deno.readTextFile(join(rootB, "a.txt")).catch(() => "") === "a\n",
+        LONG,
+        "the first machine's file on the second",
+      );
+      // both lag behind the pod: only their flush can bring the pod's edit down before it ends
+      Deno.kill(pidA, "SIGSTOP");
+      Deno.kill(pidB, "SIGSTOP");
+      try {
+        const e = await w.k(["attach", name, "--command", "echo from-pod > /workspace/p.txt"]);
+        assertEquals(e.code, 0, e.stderr);
+        await waitUntil(async () => !!(await announced(w, name)), LONG, "the stop announced");
+      } finally {
+        Deno.kill(pidA, "SIGCONT");
+        Deno.kill(pidB, "SIGCONT");
+      }
+      await stoppedIdle(w, name);
+      const log = await podLog(w, name);
+      assertStringIncludes(log, "waiting up to 15s for 2 background sync(s) to flush");
+      assertStringIncludes(log, "stopping (the background sync flushed first)");
+      assertEquals(await Deno.readTextFile(join(rootA, "p.txt")), "from-pod\n");
+      assertEquals(await Deno.readTextFile(join(rootB, "p.txt")), "from-pod\n");
+    } finally {
+      await w.k(["sync", "stop", name], { home: homeB });
+      await Deno.remove(homeB, { recursive: true }).catch(() => {});
       await purge(w, name);
     }
   },
