@@ -267,7 +267,12 @@ withSessionWorld(
       assertEquals(n.code, 0, n.stderr);
       assertStringIncludes(n.stderr, "the background sync of flush-c runs again");
       await inPod(w, name, "two.txt");
-      assertEquals((await syncStatus(w, name)).state, "watching");
+      // sent by the background sync, which then goes on watching (it may still be ending its cycle)
+      await waitUntil(
+        async () => (await syncStatus(w, name)).state === "watching",
+        LONG,
+        "the sync watching",
+      );
     } finally {
       await purge(w, name);
     }
