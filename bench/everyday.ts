@@ -5,13 +5,17 @@
  * CPU (user+sys) and peak RSS, and kodama/kubectl ratios.
  *
  *   deno task bench everyday
- *   deno run -A bench/everyday.ts [--runs 7] [--baseline DIR] [--only exec,pods]
+ *   deno run -A bench/everyday.ts [--runs 7] [--baseline DIR] [--only exec,pods] [--binary PATH] [--bundle]
  *
  * It starts the test server (demo world + 100 pods in `load`), and measures again against any cluster
  * given by KODAMA_BENCH_KUBECONFIG (its current context; it needs pods in `load`, e.g. the real cluster's
  * `load-000`). `--baseline DIR` adds a third column, the kodama checked out in DIR (e.g. /work/main), run
  * in the same rounds: before/after figures from one run on a loaded machine. Kodama runs as the installed
- * shim runs it: `deno run -A --no-prompt --config deno.json main.ts …`.
+ * shim runs it: `deno run -A --no-prompt --config deno.json main.ts …`; that is what the target rows measure.
+ * Two more ways to run the same kodama can be added as extra rows, measured in the same rounds:
+ * `--binary PATH`, the `deno compile`d kodama ("as released": `deno task compile`, which needs the
+ * target's denort), and `--bundle`, `deno run` of a `deno bundle --code-splitting` of main.ts built into the
+ * bench's temporary directory (the question "would running a bundle be faster?", bench/README.md).
  *
  * `run kwekash` is compared with the `kubectl exec` it stands for. The built-in kwekash runs
  * `sh -c "weka version"`; a cluster whose drive pods have no `weka` (busybox) gets a copy of it that runs
@@ -84,6 +88,42 @@ export interface EverydayOptions {
   runs?: number;
   baseline?: string;
   only?: string[];
+  /** a compiled kodama (`deno task compile`): an extra "as released" row per command */
+  binary?: string;
+  /** an extra row: `deno run` of a code-split `deno bundle` of main.ts */
+  bundle?: boolean;
+}
+
+/**
+ * `deno bundle --code-splitting` of main.ts (dynamic imports become chunks, npm packages stay imports) into
+ * `dir`/bundle/out; returns the entry. Files kodama finds beside its sources by `import.meta.url` resolve
+ * from the chunks' directory: `../../workflows` is linked to the checkout's built-in workflows, and the
+ * workflow cache's checker stamp finds no sources (one failed stat instead of 19; src/workflow/cache.ts).
+ */
+async function bundleAt(root: string, dir: string): Promise<string> {
+  const out = join(dir, "bundle", "out");
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--platform",
+      "deno",
+      "--code-splitting",
+      "--packages",
+      "external",
+      "--format",
+      "esm",
+      "--config",
+      join(root, "deno.json"),
+      "--outdir",
+      out,
+      join(root, "main.ts"),
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(r.stderr).slice(-400)}`);
+  await Deno.symlink(join(root, "workflows"), join(dir, "workflows"));
+  return join(out, "main.js");
 }
 
 /** One table of the everyday commands against the cluster in `kubeconfig`. */
@@ -158,6 +198,20 @@ async function benchAgainst(
       { name: "kubectl", argv: (c) => ["kubectl", ...c.kubectl] },
     ];
     if (o.baseline) subjects.push({ name: "before", argv: kodamaAt(o.baseline) });
+    // other ways to run the same kodama, in the same rounds; the target rows stay the shim's `deno run`
+    const extras: Subject[] = [];
+    if (o.binary) {
+      const bin = o.binary;
+      extras.push({ name: `as released (${bin})`, argv: (c) => [bin, ...c.kodama] });
+    }
+    if (o.bundle) {
+      const entry = await bundleAt(ROOT, tmp);
+      const config = join(ROOT, "deno.json");
+      extras.push({
+        name: "bundled (deno bundle --code-splitting)",
+        argv: (c) => [Deno.execPath(), "run", "-A", "--no-prompt", "--config", config, entry, ...c.kodama],
+      });
+    }
     const floor: Subject = {
       name: "deno floor",
       argv: denoRun(ROOT, "bench/floor_exec.ts", (c) => c.floor!),
@@ -167,7 +221,7 @@ async function benchAgainst(
     const samples = new Map<string, Sample[]>();
     const key = (c: Case, s: Subject) => `${c.name}\0${s.name}`;
     // warm-up: Deno's module cache, kubectl's discovery cache, the server's first connections
-    const subjectsOf = (c: Case) => (c.floor ? [...subjects, floor] : subjects);
+    const subjectsOf = (c: Case) => [...subjects, ...extras, ...(c.floor ? [floor] : [])];
     for (const c of cases) for (const s of subjectsOf(c)) await measure(s.argv(c), env, tmp);
     for (let r = 0; r < runs; r++) {
       for (const c of cases) {
@@ -223,6 +277,18 @@ async function benchAgainst(
         );
       }
     }
+    for (const x of extras) {
+      lines.push(`the same kodama ${x.name}, same rounds:`);
+      for (const c of cases) {
+        const k = stat(c, subjects[0]), p = stat(c, subjects[1]), e = stat(c, x);
+        const d = e.wall - k.wall;
+        lines.push(
+          `${c.name.padEnd(22)} ${cell(e)}  ${(e.wall / p.wall).toFixed(2)}x kubectl, ${d >= 0 ? "+" : ""}${
+            d.toFixed(0)
+          } ms against the target row's \`deno run\``,
+        );
+      }
+    }
     return lines;
   } finally {
     await Deno.remove(tmp, { recursive: true });
@@ -271,6 +337,8 @@ if (import.meta.main) {
     runs: Number(flag("--runs") ?? Deno.env.get("BENCH_RUNS") ?? 7),
     baseline: flag("--baseline"),
     only: flag("--only")?.split(","),
+    binary: flag("--binary"),
+    bundle: Deno.args.includes("--bundle"),
   });
   console.log(`# ${r.name}\n${r.lines.join("\n")}`);
 }
