@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { loadKubeConfig, resolveNamespace } from "../../../src/kube/config.ts";
+import { loadKubeConfig, parseKubeConfig, resolveNamespace } from "../../../src/kube/config.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 
 // these kubeconfigs are flow-style YAML (js-yaml's to read), and the tests call the synchronous loader
@@ -57,4 +57,30 @@ Deno.test("unknown context and missing kubeconfig are usage errors with a hint",
     const e2 = assertThrows(() => loadKubeConfig({}), "no kubeconfig found") as unknown as { code: number };
     assertEquals(e2.code, 2);
   });
+});
+
+Deno.test("*-data fields are base64 of the PEM text: ASCII as it is, other bytes as UTF-8, line breaks ignored", async () => {
+  const pem = (type: string, extra = "") =>
+    `${extra}-----BEGIN ${type}-----\nMIIBszCCAVmgAwIBAgIU\n-----END ${type}-----\n`;
+  const b64 = (text: string) => {
+    const bin = Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("");
+    return btoa(bin);
+  };
+  const ca = pem("CERTIFICATE", "# CA of café (été)\n");
+  const wrapped = b64(pem("CERTIFICATE")).replace(/(.{20})/g, "$1\n");
+  const conf = (caData: string) => ({
+    apiVersion: "v1",
+    "current-context": "c",
+    clusters: [{ name: "c", cluster: { server: "https://k:6443", "certificate-authority-data": caData } }],
+    users: [{
+      name: "c",
+      user: { "client-certificate-data": wrapped, "client-key-data": b64(pem("EC PRIVATE KEY")) },
+    }],
+    contexts: [{ name: "c", context: { cluster: "c", user: "c" } }],
+  });
+  const opts: Record<string, unknown> = {};
+  await parseKubeConfig(JSON.stringify(conf(b64(ca)))).applyToHTTPSOptions(opts);
+  assertEquals(opts.ca, ca, "non-ASCII bytes are UTF-8");
+  assertEquals(opts.cert, pem("CERTIFICATE"), "line breaks in the base64 are dropped");
+  assertEquals(opts.key, pem("EC PRIVATE KEY"));
 });
