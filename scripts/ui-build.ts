@@ -25,6 +25,10 @@ try {
     target: ["chrome110", "firefox110", "safari16"],
     outdir: "/out",
     entryNames: "app",
+    // the terminal (xterm.js) and the diff (diff2html, highlight.js) are chunks of their own, imported when
+    // first used: the first page parses and compiles only what the lists need
+    splitting: true,
+    chunkNames: "[name]-[hash]",
     write: false,
     metafile: true,
     nodePaths: [`${tmp}/node_modules`],
@@ -36,6 +40,11 @@ try {
     const name = f.path.split("/").pop()!;
     files[name] = { type: name.endsWith(".css") ? "text/css" : "text/javascript", body: f.text };
   }
+  // the chunks the page's script imports statically: the page preloads them beside it (no second round trip)
+  const app = Object.entries(r.metafile.outputs).find(([k]) => k.endsWith("/app.js"))![1];
+  const preload = app.imports.filter((i) => i.kind === "import-statement").map((i) =>
+    i.path.split("/").pop()!
+  );
   const inputs = Object.keys(r.metafile.inputs).map((p) => p.startsWith(root) ? p.slice(root.length + 1) : p)
     .filter((p) => p.startsWith("src/")).sort();
   const hash = await sourceHash(root, inputs, deps);
@@ -50,6 +59,8 @@ try {
 export const SOURCES: readonly string[] = ${JSON.stringify(inputs, null, 2)};
 /** sha-256 of SOURCES' contents and the browser packages' pinned versions. */
 export const SOURCE_HASH = ${JSON.stringify(hash)};
+/** The chunks app.js imports statically: the page names them as modulepreload links. */
+export const PRELOAD: readonly string[] = ${JSON.stringify(preload)};
 /** The bundled browser assets, by file name under /assets/. */
 export const ASSETS: Readonly<Record<string, { type: string; body: string }>> = {
 ${body}

@@ -1,7 +1,6 @@
 // One session: its terminal, agent runs with live logs, the diff of the agent's work, sync and conflicts.
 import { html } from "./html.js";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { Diff2HtmlUI } from "diff2html/lib-esm/ui/js/diff2html-ui-slim.js";
 import { age, get, post } from "./api.js";
 import { LiveLog } from "./log.js";
 import { Term } from "./terminal.js";
@@ -179,17 +178,16 @@ export function DiffView({ diff, id }) {
     if (!box.current) return;
     box.current.textContent = "";
     if (!diff) return;
-    const ui = new Diff2HtmlUI(box.current, diff, {
-      drawFileList: true,
-      matching: "lines",
-      outputFormat: "line-by-line",
-      highlight: true,
-      colorScheme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
-      fileListToggle: false,
-      fileContentToggle: false,
+    // diff2html and highlight.js are a chunk of their own (./diff.js), loaded when a diff is first drawn
+    let gone = false;
+    import("./diff.js").then(({ drawDiff }) => {
+      if (!gone && box.current) drawDiff(box.current, diff);
+    }).catch(() => {
+      if (!gone && box.current) box.current.textContent = "The diff viewer did not load: reload the page.";
     });
-    ui.draw();
-    ui.highlightCode();
+    return () => {
+      gone = true;
+    };
   }, [diff]);
   return html`<div class="diff" ref=${box} id=${id}></div>`;
 }

@@ -1,60 +1,24 @@
-// A terminal component: xterm.js with the fit addon over the server's exec WebSocket (src/web/terminal.ts).
+// A terminal component: xterm.js with the fit addon over the server's exec WebSocket (src/web/terminal.ts),
+// loaded on demand (./xterm.js).
 import { html } from "./html.js";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { Terminal } from "@xterm/xterm";
-import { FitAddon } from "@xterm/addon-fit";
-import { wsUrl } from "./api.js";
 
 export function Term({ path, label }) {
   const box = useRef(null);
   const [state, setState] = useState("connecting");
   const [gen, setGen] = useState(0);
   useEffect(() => {
-    const dark = matchMedia("(prefers-color-scheme: dark)").matches;
-    const term = new Terminal({
-      cursorBlink: true,
-      fontFamily: '"DejaVu Sans Mono", Menlo, Consolas, monospace',
-      fontSize: 13,
-      theme: dark
-        ? { background: "#0d1117", foreground: "#e6edf3", cursor: "#58a6ff" }
-        : { background: "#ffffff", foreground: "#1f2328", cursor: "#0969da", selectionBackground: "#b6d7ff" },
+    // xterm.js is a chunk of its own (./xterm.js), fetched and compiled when a terminal first opens
+    let gone = false, stop = () => {};
+    import("./xterm.js").then(({ connect }) => {
+      if (!gone && box.current) stop = connect(box.current, path, setState);
+    }).catch(() => {
+      // the chunk did not load (the server went away): Reconnect tries again
+      if (!gone) setState("closed");
     });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    term.open(box.current);
-    fit.fit();
-    const sep = path.includes("?") ? "&" : "?";
-    const ws = new WebSocket(wsUrl(`${path}${sep}cols=${term.cols}&rows=${term.rows}`));
-    ws.binaryType = "arraybuffer";
-    ws.onopen = () => {
-      setState("connected");
-      term.focus();
-    };
-    ws.onmessage = (ev) => {
-      if (typeof ev.data === "string") {
-        const m = JSON.parse(ev.data);
-        if (m.error) term.write(`\r\n\x1b[31m${m.error}\x1b[0m\r\n`);
-        if (m.exit !== undefined) term.write(`\r\n\x1b[2m[exited with code ${m.exit}]\x1b[0m\r\n`);
-        return;
-      }
-      term.write(new Uint8Array(ev.data));
-    };
-    ws.onclose = () => setState("closed");
-    const send = (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
-    const d1 = term.onData((i) => send({ i }));
-    const d2 = term.onResize(({ cols, rows }) => send({ r: [cols, rows] }));
-    const ro = new ResizeObserver(() => {
-      try {
-        fit.fit();
-      } catch { /* hidden */ }
-    });
-    ro.observe(box.current);
     return () => {
-      ro.disconnect();
-      d1.dispose();
-      d2.dispose();
-      ws.close();
-      term.dispose();
+      gone = true;
+      stop();
     };
   }, [path, gen]);
   return html`
