@@ -11,7 +11,8 @@
  * given by KODAMA_BENCH_KUBECONFIG (its current context; it needs pods in `load`, e.g. the real cluster's
  * `load-000`). `--baseline DIR` adds a third column, the kodama checked out in DIR (e.g. /work/main), run
  * in the same rounds: before/after figures from one run on a loaded machine. Kodama runs as the installed
- * shim runs it: `deno run -A --no-prompt --config deno.json main.ts …`; that is what the target rows measure.
+ * shim runs it: `deno run -A --no-prompt --v8-flags=--no-lazy --config deno.json main.ts …` (src/proc.ts
+ * RUNTIME_FLAGS); that is what the target rows measure.
  * Two more ways to run the same kodama can be added as extra rows, measured in the same rounds:
  * `--binary PATH`, the `deno compile`d kodama ("as released": `deno task compile`, which needs the
  * target's denort), and `--bundle`, `deno run` of a `deno bundle --code-splitting` of main.ts built into the
@@ -26,8 +27,10 @@
  * own, what it takes over kubectl is Deno's (start-up, AWS-LC's seeding: bench/README.md).
  */
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, median } from "./_util.ts";
+import { RUNTIME_FLAGS } from "../src/proc.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -74,13 +77,33 @@ async function measure(argv: string[], env: Record<string, string>, cwd: string)
   }
 }
 
-/** `deno run` of `script` in the checkout at `root`, as the installed shim runs main.ts. */
-function denoRun(root: string, script: string, args: (c: Case) => string[]): (c: Case) => string[] {
+/**
+ * `deno run` of `script` in the checkout at `root`, as the installed shim runs main.ts: with the
+ * runtime flags that checkout's installer gives its shims (src/proc.ts RUNTIME_FLAGS; none before it had
+ * them). The floor runs with the same flags as kodama: it shares two of its modules, and V8 rejects a
+ * code cache made under other flags.
+ */
+function denoRun(
+  root: string,
+  script: string,
+  flags: string[],
+  args: (c: Case) => string[],
+): (c: Case) => string[] {
   const config = join(root, "deno.json"), file = join(root, script);
-  return (c) => [Deno.execPath(), "run", "-A", "--no-prompt", "--config", config, file, ...args(c)];
+  return (c) => [Deno.execPath(), "run", "-A", "--no-prompt", ...flags, "--config", config, file, ...args(c)];
 }
 
-const kodamaAt = (root: string) => denoRun(root, "main.ts", (c) => c.kodama);
+/** The runtime flags the checkout at `root` installs its shims with. */
+async function shimFlags(root: string): Promise<string[]> {
+  try {
+    const m = await import(pathToFileURL(join(root, "src", "proc.ts")).href);
+    return Array.isArray(m.RUNTIME_FLAGS) ? m.RUNTIME_FLAGS : [];
+  } catch {
+    return [];
+  }
+}
+
+const kodamaAt = async (root: string) => denoRun(root, "main.ts", await shimFlags(root), (c) => c.kodama);
 
 const load = () => Deno.loadavg().map((l) => l.toFixed(2)).join(" ");
 
@@ -194,10 +217,10 @@ async function benchAgainst(
       },
     ].filter((c) => !o.only || o.only.some((w) => c.name.startsWith(w)));
     const subjects: Subject[] = [
-      { name: "kodama", argv: kodamaAt(ROOT) },
+      { name: "kodama", argv: await kodamaAt(ROOT) },
       { name: "kubectl", argv: (c) => ["kubectl", ...c.kubectl] },
     ];
-    if (o.baseline) subjects.push({ name: "before", argv: kodamaAt(o.baseline) });
+    if (o.baseline) subjects.push({ name: "before", argv: await kodamaAt(o.baseline) });
     // other ways to run the same kodama, in the same rounds; the target rows stay the shim's `deno run`
     const extras: Subject[] = [];
     if (o.binary) {
@@ -209,12 +232,22 @@ async function benchAgainst(
       const config = join(ROOT, "deno.json");
       extras.push({
         name: "bundled (deno bundle --code-splitting)",
-        argv: (c) => [Deno.execPath(), "run", "-A", "--no-prompt", "--config", config, entry, ...c.kodama],
+        argv: (c) => [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--no-prompt",
+          ...RUNTIME_FLAGS,
+          "--config",
+          config,
+          entry,
+          ...c.kodama,
+        ],
       });
     }
     const floor: Subject = {
       name: "deno floor",
-      argv: denoRun(ROOT, "bench/floor_exec.ts", (c) => c.floor!),
+      argv: denoRun(ROOT, "bench/floor_exec.ts", RUNTIME_FLAGS, (c) => c.floor!),
     };
 
     const before = load();

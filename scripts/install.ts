@@ -5,6 +5,7 @@
  * Works offline once the npm dependencies are in Deno's cache (they are after any `deno task test`).
  */
 import { denoBinDir, fileUrlToPath, hostPlatform, splitPathList } from "../src/platform.ts";
+import { RUNTIME_FLAGS } from "../src/proc.ts";
 
 const platform = hostPlatform();
 const root = new URL("..", import.meta.url);
@@ -27,6 +28,7 @@ for (const [name, entry] of shims) {
     "-f",
     "-A",
     "--no-prompt",
+    ...RUNTIME_FLAGS, // V8 flags (src/proc.ts says why)
     "--config",
     config,
     "--name",

@@ -244,11 +244,16 @@ export function ownCommandLine(p: Platform): string[] | undefined {
  * (`--preload x.ts`) is not taken for it, and a path split at its spaces still ends in that name.
  */
 export function runtimeFlagGiven(argv: string[], flag: string, mainModule: string): boolean {
+  return runtimeFlags(argv, mainModule).includes(flag);
+}
+
+/** The words before the main module in this command line (from ownCommandLine): the runtime's own. */
+export function runtimeFlags(argv: string[], mainModule: string): string[] {
   const base = decodeURIComponent(mainModule.slice(mainModule.search(/[^\\/]*$/)));
   const isMain = (a: string) =>
     a === mainModule || a === base || a.endsWith(`/${base}`) || a.endsWith(`\\${base}`);
   const main = argv.findIndex((a, i) => i > 0 && isMain(a));
-  return argv.slice(0, main < 0 ? argv.length : main).includes(flag);
+  return argv.slice(0, main < 0 ? argv.length : main);
 }
 
 /**

@@ -11,7 +11,19 @@
  * Loads no npm package and no `node:` module: the everyday path (`exec`) imports it up front.
  */
 import { ExitCode, KodamaError } from "./errors.ts";
-import { fileUrlToPath, hostPlatform } from "./platform.ts";
+import { fileUrlToPath, hostPlatform, ownCommandLine, runtimeFlags } from "./platform.ts";
+
+/**
+ * The runtime flags the installed shims run kodama with (scripts/install.ts), beside `-A --no-prompt`.
+ * `--no-lazy`: V8 compiles every function of a module when it compiles the module, so the code cache
+ * Deno keeps holds them all; by default it holds only the top level, and every function a run calls is
+ * compiled again in every process. Counted (bench/README.md, the everyday path): 10–17 ms less CPU for
+ * `run kwekash`, 5–15 ms for `exec`, 3–6 ms for `pods` and `__complete`; a run without a cache entry
+ * (the first after an upgrade) pays 2–6 ms more. V8 rejects a cache made under other flags and Deno writes
+ * it again, so every process that runs kodama's modules should run with the same flags: the processes
+ * kodama starts itself get its own (selfCommand).
+ */
+export const RUNTIME_FLAGS = ["--v8-flags=--no-lazy"];
 
 /**
  * argv that re-invokes kodama. A compiled binary is its own executable; under `deno run` (and `deno
@@ -25,7 +37,7 @@ export function selfCommand(): string[] {
   if (!main.startsWith("file:")) return [exe, "run", "-A", "--no-prompt", main];
   const p = hostPlatform();
   const path = fileUrlToPath(main, p);
-  const out = [exe, "run", "-A", "--no-prompt", "--quiet"];
+  const out = [exe, "run", "-A", "--no-prompt", "--quiet", ...ownV8Flags(main)];
   // the project's deno.json (import map, unstable flags) is found from the main module's directory
   for (let d = p.path.dirname(path), i = 0; i < 4; d = p.path.dirname(d), i++) {
     const cfg = p.path.join(d, "deno.json");
@@ -37,6 +49,22 @@ export function selfCommand(): string[] {
   }
   out.push(path);
   return out;
+}
+
+/**
+ * The `--v8-flags` this process runs with, for the processes it starts (their code cache is then the
+ * same): read from the command line on Linux; elsewhere reading it costs a process (ps, PowerShell), so
+ * the shims' RUNTIME_FLAGS are assumed.
+ */
+function ownV8Flags(mainModule: string): string[] {
+  const p = hostPlatform();
+  const own = p.os === "linux" ? ownCommandLine(p) : undefined;
+  return own ? v8FlagsIn(own, mainModule) : RUNTIME_FLAGS;
+}
+
+/** The `--v8-flags=…` words given to the runtime (before the main module) in a command line. Pure. */
+export function v8FlagsIn(argv: string[], mainModule: string): string[] {
+  return runtimeFlags(argv, mainModule).filter((a) => a.startsWith("--v8-flags="));
 }
 
 function isFile(path: string): boolean {

@@ -20,6 +20,7 @@ import {
   localMode,
   nativeName,
   type OS,
+  ownCommandLine,
   platformFor,
   podMode,
   probeFolding,
@@ -29,6 +30,7 @@ import {
   splitPathList,
   tempDir,
 } from "../../src/platform.ts";
+import { RUNTIME_FLAGS, selfCommand, v8FlagsIn } from "../../src/proc.ts";
 
 const OSES: OS[] = ["linux", "darwin", "windows"];
 const at = (os: OS, env: Record<string, string> = {}) =>
@@ -169,6 +171,43 @@ Deno.test("runtimeFlagGiven: --no-prompt counts only before the main module, wha
   for (const [argv, want] of table) {
     assertEquals(runtimeFlagGiven(argv, "--no-prompt", main), want, argv.join(" "));
   }
+});
+
+Deno.test("v8FlagsIn: the runtime's --v8-flags, not the command's, go to the processes kodama starts", () => {
+  const main = "file:///home/me/kodama/main.ts";
+  const table: [string[], string[]][] = [
+    [[
+      "deno",
+      "run",
+      "--allow-all",
+      "--no-prompt",
+      "--v8-flags=--no-lazy",
+      "--config",
+      "c",
+      "/home/me/kodama/main.ts",
+    ], [
+      "--v8-flags=--no-lazy",
+    ]],
+    // a command's own words after the main module are not the runtime's
+    [["deno", "run", "-A", "/home/me/kodama/main.ts", "exec", "--", "node", "--v8-flags=--x"], []],
+    [["deno", "run", "-A", "main.ts"], []],
+  ];
+  for (const [argv, want] of table) assertEquals(v8FlagsIn(argv, main), want, argv.join(" "));
+});
+
+Deno.test({
+  name: "selfCommand runs kodama with the V8 flags this process has (the code cache stays valid)",
+  ignore: Deno.build.os !== "linux",
+}, () => {
+  const argv = selfCommand();
+  const own = ownCommandLine(hostPlatform()) ?? [];
+  const flags = own.filter((a) => a.startsWith("--v8-flags="));
+  assertEquals(argv.filter((a) => a.startsWith("--v8-flags=")), flags);
+  assert(argv.includes("--no-prompt"));
+});
+
+Deno.test("the shims' runtime flags are V8 flags only (install.ts bakes them into every shim)", () => {
+  assert(RUNTIME_FLAGS.length > 0 && RUNTIME_FLAGS.every((f) => f.startsWith("--v8-flags=")));
 });
 
 Deno.test("baseEnvNames: Windows local commands keep SystemRoot, PATHEXT, TEMP and USERPROFILE", () => {
