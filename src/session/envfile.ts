@@ -4,7 +4,6 @@
  * injected. Every dropped variable is reported by name; values never leave this module except as the
  * Secret's data. `filterEnv` is pure.
  */
-import { parse } from "dotenv";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { readTextBounded } from "../boundedread.ts";
 import { readRepoFile } from "../config/confine.ts";
@@ -162,6 +161,8 @@ export async function readEnvFiles(
   files: { path: string; display: string; required: boolean; root?: string }[],
 ): Promise<EnvSource[]> {
   const out: EnvSource[] = [];
+  // dotenv is CommonJS (Deno's Node loader too): loaded only when there is an env file to parse
+  let parse: ((text: string) => Record<string, string>) | undefined;
   for (const f of files) {
     let text: string;
     const o = { what: "env file", kind: "envFile" as const, display: f.display };
@@ -176,6 +177,7 @@ export async function readEnvFiles(
       }
       throw new KodamaError(`cannot read env file ${f.display}: ${(e as Error).message}`, ExitCode.USAGE);
     }
+    parse ??= (await import("dotenv")).parse;
     out.push({ file: f.display, vars: parse(text), problems: envFileProblems(text, f.display) });
   }
   return out;

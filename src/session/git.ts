@@ -14,7 +14,6 @@
  */
 import { safeLine } from "../ui/color.ts";
 import type { V1Container, V1Secret, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
-import { Buffer } from "node:buffer";
 import type { Config } from "../config/schema.ts";
 import { usageError } from "../errors.ts";
 
@@ -283,7 +282,7 @@ export function buildGitSecret(
     kind: "Secret",
     metadata: meta,
     type: "Opaque",
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new TextEncoder().encode(v).toBase64()])),
   };
 }
 

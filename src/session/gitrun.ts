@@ -3,7 +3,7 @@
  * container's log (git's own error lines for a failed start; the branch and commit it reports), and
  * recording that branch and commit on the workspace volume, where `list` and `get` read them.
  */
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";

@@ -15,7 +15,6 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { Buffer } from "node:buffer";
 import { buildGitSecret, gitInitContainer, gitMounts, gitVolumes } from "./git.ts";
 import {
   ANNOTATION_SPEC,
@@ -89,8 +88,8 @@ export function buildPVC(spec: SessionSpec, which: "workspace" | "home"): V1Pers
   };
 }
 
-/** Base64 of the UTF-8 bytes (node:buffer: values may be up to 1 MiB). */
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+/** Base64 of the UTF-8 bytes (values may be up to 1 MiB; no node:buffer, which loads Deno's Node layer). */
+const b64 = (s: string) => new TextEncoder().encode(s).toBase64();
 
 export function buildEnvSecret(spec: SessionSpec, env: Record<string, string>): V1Secret {
   return {

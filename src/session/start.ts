@@ -13,12 +13,12 @@
  *
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
-import { isAbsolute, join, resolve } from "node:path";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { originOf } from "../config/load.ts";
 import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
+import { isAbsolute, join, resolve } from "../fspath.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";

@@ -40,6 +40,9 @@ const HOT = [
   "src/cli/pods.ts",
   "src/cli/run.ts",
   "src/cli/settings.ts",
+  // a session's resume and the watch every start and resume waits with (issue 34: no Node layer)
+  "src/session/lifecycle.ts",
+  "src/session/ready.ts",
   "src/kube/client.ts",
   "src/pods/exec_cmd.ts",
   "src/pods/list.ts",
