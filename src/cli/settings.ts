@@ -1,8 +1,10 @@
 /**
  * The user's config files (`~/.kodama/config.yaml`, the repo's `.kodama.yaml`) as command defaults:
  * flags > repo > global > built-in defaults. Loaded once per process, and only when a config file
- * exists, so a machine without one never pays for the schema (zod) on the way to the cluster. Unknown
- * keys in those files are reported on stderr as warnings (with file:line:col and a did-you-mean).
+ * exists, so a machine without one never pays for the schema (zod) on the way to the cluster; and through
+ * the cache of the resolved configuration (config/cache.ts), so the schema and the YAML parser load only
+ * when a file changed. Unknown keys in those files are reported on stderr as warnings (with file:line:col
+ * and a did-you-mean), each time.
  */
 import type { Config } from "../config/schema.ts";
 import { stderrSink } from "../base/sink.ts";
@@ -28,8 +30,8 @@ export function userConfig(): Promise<Config | undefined> {
     const { findRepo, globalConfigPath } = await import("../config/paths.ts");
     const repo = await findRepo();
     if (!fileExists(globalConfigPath()) && !repo.configFile) return undefined;
-    const { loadConfig } = await import("../config/load.ts");
-    const cfg = await loadConfig();
+    const { loadConfigCached } = await import("../config/cache.ts");
+    const cfg = await loadConfigCached();
     // a misspelt key would otherwise be ignored without a word: say so, once, on stderr
     if (!quiet) { for (const w of cfg.warnings) stderrSink.write(`warning: ${w}\n`); }
     return cfg.values;
@@ -53,6 +55,7 @@ export function notGiven(
 export async function effectiveConfig(): Promise<Config> {
   const cfg = await userConfig();
   if (cfg) return cfg;
-  const { configSchema } = await import("../config/schema.ts");
-  return configSchema.parse({});
+  // the defaults alone, from the same cache (keyed by kodama's version and config code: no file to read)
+  const { loadConfigCached } = await import("../config/cache.ts");
+  return (await loadConfigCached()).values;
 }

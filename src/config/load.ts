@@ -8,32 +8,12 @@ import { allKeys, hasIn, type KeyInfo, lookupKey, setIn, validateValue } from ".
 import { displayPath, findRepo, globalConfigPath } from "./paths.ts";
 import { type Config, configSchema } from "./schema.ts";
 import { dirname } from "../fspath.ts";
+import { type ConfigOrigin, type ConfigSource, setOrigin } from "./origin.ts";
+export { type ConfigOrigin, type ConfigSource, originOf } from "./origin.ts";
 
-export type ConfigSource = "flag" | "repo" | "global" | "default";
-
-export interface ResolvedConfig {
+export interface ResolvedConfig extends ConfigOrigin {
   /** every setting with defaults applied (keys without a default and not configured are undefined) */
   values: Config;
-  /** leaf key path ("defaults.resources.cpu") -> where its value came from; unset keys are absent */
-  sources: Record<string, ConfigSource>;
-  files: { global: string; repo?: string; gitRoot?: string };
-  /** unknown keys found in the files, one line each; callers may print them to stderr */
-  warnings: string[];
-  /** what the repo's .kodama.yaml set and kodama kept, by key (`start` shows these) */
-  fromRepo: Record<string, unknown>;
-  /** what it set and kodama ignored (schema.ts RepoRule), with the reason; also in `warnings` */
-  refused: { key: string; value: unknown; why: string }[];
-}
-
-/**
- * Where a Config came from: `originOf(cfg)` for the values loadConfig returned (a repo-sourced value is
- * marked as such, so a feature can show it and hold it to the repo's rules). Values built otherwise
- * (defaults only) have no origin.
- */
-const origins = new WeakMap<object, Omit<ResolvedConfig, "values">>();
-
-export function originOf(values: Config): Omit<ResolvedConfig, "values"> | undefined {
-  return origins.get(values);
 }
 
 export interface LoadConfigOptions {
@@ -88,14 +68,14 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Resolved
     else if (hasIn(global.data, k.path)) sources[k.key] = "global";
     else if (k.default !== undefined) sources[k.key] = "default";
   }
-  const origin = {
+  const origin: ConfigOrigin = {
     sources,
     files: { global: globalPath, repo: repoLoc.configFile, gitRoot: repoLoc.gitRoot },
     warnings: [...global.warnings, ...(repo?.warnings ?? []), ...held.warnings],
     fromRepo: held.fromRepo,
     refused: held.refused,
   };
-  origins.set(values, origin);
+  setOrigin(values, origin);
   return { values, ...origin };
 }
 

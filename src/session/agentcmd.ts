@@ -1,5 +1,5 @@
 /** The agent verbs as the CLI calls them: flags in, one feature function, an exit code out. */
-import { resolve } from "node:path";
+import { resolve } from "../fspath.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { KodamaError, usageError } from "../errors.ts";

@@ -46,7 +46,10 @@ export async function startCommand(
   const opts = {
     ...rest,
     namespace: kube.namespace,
-    prompt: await (await import("./agentcmd.ts")).readPrompt(o),
+    // agentcmd.ts (and the agent-run modules under it) only when there is a prompt to read
+    prompt: o.prompt === undefined && o.promptFile === undefined
+      ? undefined
+      : await (await import("./agentcmd.ts")).readPrompt(o),
   };
   if (replicas === undefined) {
     if (variants.length) throw usageError("--agent-variant needs --replicas");

@@ -282,7 +282,9 @@ export function buildGitSecret(
     kind: "Secret",
     metadata: meta,
     type: "Opaque",
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new TextEncoder().encode(v).toBase64()])),
+    data: Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, new TextEncoder().encode(v).toBase64()]),
+    ),
   };
 }
 

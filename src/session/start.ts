@@ -15,7 +15,7 @@
  */
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
-import { originOf } from "../config/load.ts";
+import { originOf } from "../config/origin.ts";
 import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
 import { isAbsolute, join, resolve } from "../fspath.ts";
@@ -38,7 +38,7 @@ import {
 } from "./names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
 import { hasLocalBranch, localSource, resolvesLocally, sendLocalRepo, trackingBranch } from "./gitrun.ts";
-import { parseSidecarFlag, type Template, templateEnvFile, templateSettings } from "./template.ts";
+import type { Template } from "./template.ts";
 import { EDITOR_FILES, namesOf, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
 import { saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
@@ -177,6 +177,8 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
   const origin = originOf(cfg);
+  // template.ts holds zod schemas: loaded only for a template or a --sidecar flag
+  const tmod = o.tpl || o.sidecars?.length ? await import("./template.ts") : undefined;
   const fromRepo = (key: string) => origin?.sources[key] === "repo";
   const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const files = [
@@ -186,7 +188,11 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       required: false,
     })),
     // a template's env files: optional, and a repository's must lead inside the repository
-    ...(o.tpl?.env?.files ?? []).map((p) => ({ ...templateEnvFile(o.tpl!, p), display: p, required: false })),
+    ...(o.tpl?.env?.files ?? []).map((p) => ({
+      ...tmod!.templateEnvFile(o.tpl!, p),
+      display: p,
+      required: false,
+    })),
     ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
   ];
   const sources = await readEnvFiles(files);
@@ -212,9 +218,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
   const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo });
-  const settings: Partial<SessionSpec> = o.tpl ? templateSettings(o.tpl) : {};
+  const settings: Partial<SessionSpec> = o.tpl ? tmod!.templateSettings(o.tpl) : {};
   // --sidecar flags add containers, or replace the template's of the same name
-  const flagged = (o.sidecars ?? []).map(parseSidecarFlag);
+  const flagged = (o.sidecars ?? []).map((v) => tmod!.parseSidecarFlag(v));
   const sidecars = [
     ...(settings.sidecars ?? []).filter((s) => !flagged.some((f) => f.name === s.name)),
     ...flagged,

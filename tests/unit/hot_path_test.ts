@@ -43,6 +43,10 @@ const HOT = [
   // a session's resume and the watch every start and resume waits with (issue 34: no Node layer)
   "src/session/lifecycle.ts",
   "src/session/ready.ts",
+  // a start: its steps, and the configuration through its cache (the YAML parser and zod on a miss only)
+  "src/session/commands.ts",
+  "src/session/start.ts",
+  "src/config/cache.ts",
   "src/kube/client.ts",
   "src/pods/exec_cmd.ts",
   "src/pods/list.ts",

@@ -1,0 +1,197 @@
+/**
+ * The resolved configuration, cached by content: a session command (`start`, `resume`, …) whose config
+ * files did not change since the last one skips the YAML parser (and Deno's Node loader under it) and the
+ * zod schema, ~50–100 ms of CPU before the first request (bench/README.md "Session start").
+ *
+ * An entry is `$KODAMA_HOME/cache/config/<sha256>.json` (mode 0600, as the config file): the values and
+ * their origin (sources, warnings, what a repo set or was refused) as loadConfig returned them. The key
+ * covers everything loadConfig reads: the text and path of `~/.kodama/config.yaml` and of the repo's
+ * `.kodama.yaml` (absent or not), the git root, the home directory (warnings name files by it), kodama's
+ * version and the modification times of the config code (CONFIG_CODE, so a changed schema never trusts an
+ * old result). Keyed by the text, not by a modification time, an edit of the file (even one of the same
+ * size within the same second) is always a miss. Not stored: a configuration whose repo file names local
+ * paths (a `repoPath` rule: its verdict depends on the repository's files too), values that are not plain
+ * JSON, and anything that failed: a bad file gets loadConfig's own error, every time. Anything unreadable
+ * or unwritable is a miss; the cache never changes what a command does.
+ */
+import { dirname, join } from "../fspath.ts";
+import { VERSION } from "../version.ts";
+import { fileUrlToPath, homeDir, hostPlatform } from "../platform.ts";
+import { findRepo, globalConfigPath, kodamaHome } from "./paths.ts";
+import { type ConfigOrigin, setOrigin } from "./origin.ts";
+import type { Config } from "./schema.ts";
+
+const FORMAT = 1;
+/** larger files are read by loadConfig alone (it has the size limit and its message) */
+const MAX_TEXT = 256 * 1024;
+
+/**
+ * The config code, relative to `src/`: every module loadConfig imports, statically or by import(),
+ * with this file (tests/unit/config/cache_test.ts fails when this list misses one).
+ */
+export const CONFIG_CODE = [
+  "base/duration.ts",
+  "boundedread.ts",
+  "config/atomic.ts",
+  "config/cache.ts",
+  "config/confine.ts",
+  "config/file.ts",
+  "config/keys.ts",
+  "config/load.ts",
+  "config/origin.ts",
+  "config/paths.ts",
+  "config/schema.ts",
+  "errors.ts",
+  "escape.ts",
+  "fspath.ts",
+  "platform.ts",
+  "suggest.ts",
+  "version.ts",
+  "yamlpos.ts",
+] as const;
+
+let code: string | undefined;
+/**
+ * The config code's identity: the newest modification time among CONFIG_CODE under `src` (default:
+ * kodama's own sources). A compiled binary or unreadable sources give "0": the version says it all.
+ */
+export function configCodeStamp(under?: URL): string {
+  if (!under && code !== undefined) return code;
+  const src = under ?? new URL("../", import.meta.url);
+  let newest = 0;
+  if (src.protocol === "file:") {
+    try {
+      const root = fileUrlToPath(src, hostPlatform());
+      for (const f of CONFIG_CODE) {
+        newest = Math.max(newest, Deno.statSync(join(root, f)).mtime?.getTime() ?? 0);
+      }
+    } catch {
+      newest = 0;
+    }
+  }
+  const stamp = String(newest);
+  if (!under) code = stamp;
+  return stamp;
+}
+
+/** A file's text; null when it does not exist; undefined when it cannot be read here (then: no cache). */
+function readText(path: string): string | null | undefined {
+  try {
+    // only a plain file of a sane size is read here: a FIFO would block, a device never end (loadConfig
+    // reads those too, to give its own error)
+    const st = Deno.statSync(path);
+    if (!st.isFile || st.size > MAX_TEXT) return undefined;
+    const bytes = Deno.readFileSync(path);
+    return bytes.length > MAX_TEXT ? undefined : new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? null : undefined;
+  }
+}
+
+/** Only plain JSON survives the round trip unchanged (YAML can also give `.inf`, `.nan`, dates…). */
+function plainJson(v: unknown): boolean {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+  if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0);
+  if (Array.isArray(v)) return v.every(plainJson);
+  if (typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  // an absent optional key may be present as undefined: JSON drops it, and reading it gives undefined again
+  return Object.values(v as Record<string, unknown>).every((x) => x === undefined || plainJson(x));
+}
+
+export interface CachedConfigOptions {
+  /** directory to search for `.kodama.yaml` from (default: Deno.cwd()) */
+  cwd?: string;
+  /** kodama's home directory (default: $KODAMA_HOME, else ~/.kodama) */
+  home?: string;
+}
+
+export interface CachedConfig extends ConfigOrigin {
+  values: Config;
+  /** whether this came from the cache (tests and benches count it) */
+  hit: boolean;
+}
+
+/**
+ * loadConfig() without flags, through the cache: the same values, origin (`originOf`) and warnings, the
+ * same errors (a miss runs loadConfig itself).
+ */
+export async function loadConfigCached(opts: CachedConfigOptions = {}): Promise<CachedConfig> {
+  const home = opts.home ?? kodamaHome();
+  const globalPath = globalConfigPath(home);
+  const repo = await findRepo(opts.cwd);
+  const texts = () => [readText(globalPath), repo.configFile ? readText(repo.configFile) : null];
+  const before = texts();
+  let file: string | undefined;
+  if (!before.includes(undefined)) {
+    const keyText = JSON.stringify([
+      FORMAT,
+      VERSION,
+      configCodeStamp(),
+      homeDir(hostPlatform()) ?? null,
+      globalPath,
+      repo.configFile ?? null,
+      repo.gitRoot ?? null,
+      ...before,
+    ]);
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(keyText)));
+    file = join(
+      home,
+      "cache",
+      "config",
+      `${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}.json`,
+    );
+    const hit = readEntry(file);
+    if (hit) {
+      setOrigin(hit.values, hit.origin);
+      return { values: hit.values, ...hit.origin, hit: true };
+    }
+  }
+  const { loadConfig } = await import("./load.ts");
+  const { values, ...origin } = await loadConfig({ cwd: opts.cwd, home });
+  if (file && await storable(origin) && plainJson(values) && plainJson(origin)) {
+    // the files as loadConfig read them must still be the ones keyed (an edit in between: not stored)
+    const after = texts();
+    if (after.every((t, i) => t === before[i])) await writeEntry(file, { values, origin });
+  }
+  return { values, ...origin, hit: false };
+}
+
+interface Entry {
+  values: Config;
+  origin: ConfigOrigin;
+}
+
+function readEntry(file: string): Entry | undefined {
+  try {
+    // synchronous: a small local file, and an async read is a round trip through Deno's thread pool
+    const e = JSON.parse(Deno.readTextFileSync(file));
+    const o = e?.origin;
+    const obj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+    return obj(e.values) && obj(o) && obj(o.sources) && obj(o.files) && obj(o.fromRepo) &&
+        Array.isArray(o.warnings) && Array.isArray(o.refused)
+      ? e
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A repo file's `repoPath` keys were checked against the repository's files: that verdict is not the text's alone. */
+async function storable(origin: ConfigOrigin): Promise<boolean> {
+  const keys = [...Object.keys(origin.fromRepo), ...origin.refused.map((r) => r.key)];
+  if (!keys.length) return true;
+  const { keyInfo } = await import("./keys.ts");
+  return keys.every((k) => keyInfo(k)?.repoRule?.rule !== "repoPath");
+}
+
+/** Best effort: a read-only home just means no cache. */
+async function writeEntry(file: string, entry: Entry): Promise<void> {
+  const tmp = `${file}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(tmp, JSON.stringify(entry), { mode: 0o600 });
+    await Deno.rename(tmp, file);
+  } catch {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
