@@ -53,7 +53,7 @@ export const CONFIG_CODE = [
 let code: string | undefined;
 /**
  * The config code's identity: the newest modification time among CONFIG_CODE under `src` (default:
- * kodama's own sources). A compiled binary or unreadable sources give "0": the version says it all.
+ * kodama's own sources); for a compiled binary or a bundle (no sources), the program's own file.
  */
 export function configCodeStamp(under?: URL): string {
   if (!under && code !== undefined) return code;
@@ -69,9 +69,27 @@ export function configCodeStamp(under?: URL): string {
       newest = 0;
     }
   }
-  const stamp = String(newest);
+  // a compiled binary or a bundle has no sources to stat: the program itself (rebuilt, even at the same
+  // version, it changes) stands for them
+  const stamp = newest ? String(newest) : programStamp();
   if (!under) code = stamp;
   return stamp;
+}
+
+function programStamp(): string {
+  const id = (path: string) => {
+    try {
+      const st = Deno.statSync(path);
+      return `${path}:${st.size}:${st.mtime?.getTime() ?? 0}`;
+    } catch {
+      return path;
+    }
+  };
+  let main = Deno.mainModule;
+  try {
+    if (main.startsWith("file:")) main = id(fileUrlToPath(main, hostPlatform()));
+  } catch { /* not a path here */ }
+  return `${id(Deno.execPath())}|${main}`;
 }
 
 /** A file's text; null when it does not exist; undefined when it cannot be read here (then: no cache). */
