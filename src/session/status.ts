@@ -155,8 +155,14 @@ export function groupSessions(pods: V1Pod[], pvcs: V1PersistentVolumeClaim[]): S
   for (const c of pvcs) entry(c)?.pvcs.push(c);
   const views: SessionView[] = [];
   for (const e of byKey.values()) views.push(sessionView(e.name, e.namespace, e.pod, e.pvcs));
-  return views.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return views.sort((a, b) => byName(a.namespace, b.namespace) || byName(a.name, b.name));
 }
+
+/**
+ * Order of Kubernetes names (lowercase DNS names: the same order as localeCompare's for them), without
+ * localeCompare: its first call builds ICU's collator, ~10 ms of CPU in every start and resume.
+ */
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function sessionView(
   name: string,
@@ -165,7 +171,7 @@ export function sessionView(
   pvcs: V1PersistentVolumeClaim[],
 ): SessionView {
   const spec = specOf(pod) ?? pvcs.map((c) => specOf(c)).find((s) => s);
-  const sorted = [...pvcs].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  const sorted = [...pvcs].sort((a, b) => byName(a.metadata?.name ?? "", b.metadata?.name ?? ""));
   // the workspace volume by its recorded name (a pooled one is not named after the session), else its label
   const wsName = namesOf(spec ?? { name }).workspacePVC;
   const ws = (pvcs.find((c) => c.metadata?.name === wsName) ??
