@@ -6,7 +6,8 @@
  *   createGitSecret the git credentials Secret (a token, a CA), when `--repo` needs one
  *   createVolumes   the workspace and agent-home PVCs: the ones a deleted session of the name kept, else a
  *                   matching Bound pair from the warm pool (pool.ts), else new ones
- *   createEditor    the editor ConfigMap (default Helix + Zellij configs, the repo's override them)
+ *                   (and, in the same round trip, createEditor: the editor ConfigMap, default Helix +
+ *                   Zellij configs, the repo's override them)
  *   createPod       the pod
  *   waitReady       watch until Running and Ready (phases shown), or fail with the reason and events
  *   afterReady      record the cloned branch and commit; what later features add (sync, agent runs)
@@ -564,63 +565,74 @@ async function chooseVolumes(r: Run): Promise<void> {
 
 async function createVolumes(r: Run): Promise<void> {
   await chooseVolumes(r);
+  if (r.signal.aborted) return;
   const { spec } = r.plan;
-  for (const pvc of r.plan.objects.pvcs) {
-    if (r.signal.aborted) return;
-    const name = pvc.metadata!.name!;
-    if (r.created.volumes.includes(name)) continue;
-    try {
-      r.created.claims.push(await r.kube.createObject("persistentvolumeclaims", spec.namespace, pvc));
-      r.created.volumes.push(name);
-      continue;
-    } catch (e) {
-      if (!isConflict(e)) throw e;
-    }
-    if (pvc.spec?.dataSource) {
-      // a kept volume would not get the snapshot's or the source's content
-      throw new KodamaError(
-        `PersistentVolumeClaim ${name} already exists: the new session's volumes must be new to start from a snapshot or a clone`,
-        ExitCode.USAGE,
-        `remove the kept volumes first: kodama delete ${spec.name} --purge`,
-      );
-    }
-    // a volume kept from an earlier session of the same name: take it over (its data is the point)
-    const old = await r.kube.getObject<V1PersistentVolumeClaim>(
-      "persistentvolumeclaims",
-      spec.namespace,
-      name,
-    );
-    if (old.metadata?.deletionTimestamp) {
-      // purged a moment ago and still held by a stopping pod: once it is gone, a new one can be made
-      throw new KodamaError(
-        `PersistentVolumeClaim ${name} is being deleted (Terminating until the pod that used it has stopped)`,
-        ExitCode.FAILED,
-        `try again in a moment; \`kubectl get pvc -n ${spec.namespace} ${name}\` shows when it is gone`,
-      );
-    }
-    const labels = old.metadata?.labels ?? {};
-    if (labels[LABEL_SESSION] !== spec.name || labels[LABEL_RETAINED] === undefined) {
-      throw new KodamaError(
-        `PersistentVolumeClaim ${name} already exists in namespace ${spec.namespace} and is not a volume kodama kept`,
-        ExitCode.USAGE,
-        "pick another session name, or remove that claim",
-      );
-    }
-    await r.kube.patchObject("persistentvolumeclaims", spec.namespace, name, {
-      metadata: {
-        resourceVersion: old.metadata?.resourceVersion,
-        labels: { [LABEL_RETAINED]: null },
-        annotations: { [ANNOTATION_SPEC]: JSON.stringify(spec) },
-      },
-    });
-    r.created.volumes.push(name);
-    r.created.adopted.push(name);
-    r.created.claims.push(old);
-    const size = old.spec?.resources?.requests?.storage;
-    r.io.err.write(
-      `reusing volume ${name}${size ? ` (${size})` : ""}, kept from an earlier session ${spec.name}\n`,
+  // the claims and the editor ConfigMap go out together: one round trip, not one each
+  const todo = r.plan.objects.pvcs.filter((p) => !r.created.volumes.includes(p.metadata!.name!));
+  const [editor, ...made] = await Promise.allSettled([
+    createEditor(r),
+    ...todo.map((pvc) => r.kube.createObject("persistentvolumeclaims", spec.namespace, pvc)),
+  ]);
+  // every object made is recorded (a rollback removes or keeps it) before any failure is thrown
+  const failed = [editor, ...made].find((m) => m.status === "rejected" && !isConflict(m.reason));
+  for (const [i, m] of made.entries()) {
+    if (m.status === "fulfilled") {
+      r.created.claims.push(m.value);
+      r.created.volumes.push(todo[i].metadata!.name!);
+    } else if (!failed) await adoptKept(r, todo[i]);
+  }
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (editor.status === "rejected") throw editor.reason;
+}
+
+/** A claim of the name exists: a volume kept from an earlier session of the same name is taken over. */
+async function adoptKept(r: Run, pvc: V1PersistentVolumeClaim): Promise<void> {
+  const { spec } = r.plan;
+  const name = pvc.metadata!.name!;
+  if (pvc.spec?.dataSource) {
+    // a kept volume would not get the snapshot's or the source's content
+    throw new KodamaError(
+      `PersistentVolumeClaim ${name} already exists: the new session's volumes must be new to start from a snapshot or a clone`,
+      ExitCode.USAGE,
+      `remove the kept volumes first: kodama delete ${spec.name} --purge`,
     );
   }
+  // a volume kept from an earlier session of the same name: take it over (its data is the point)
+  const old = await r.kube.getObject<V1PersistentVolumeClaim>(
+    "persistentvolumeclaims",
+    spec.namespace,
+    name,
+  );
+  if (old.metadata?.deletionTimestamp) {
+    // purged a moment ago and still held by a stopping pod: once it is gone, a new one can be made
+    throw new KodamaError(
+      `PersistentVolumeClaim ${name} is being deleted (Terminating until the pod that used it has stopped)`,
+      ExitCode.FAILED,
+      `try again in a moment; \`kubectl get pvc -n ${spec.namespace} ${name}\` shows when it is gone`,
+    );
+  }
+  const labels = old.metadata?.labels ?? {};
+  if (labels[LABEL_SESSION] !== spec.name || labels[LABEL_RETAINED] === undefined) {
+    throw new KodamaError(
+      `PersistentVolumeClaim ${name} already exists in namespace ${spec.namespace} and is not a volume kodama kept`,
+      ExitCode.USAGE,
+      "pick another session name, or remove that claim",
+    );
+  }
+  await r.kube.patchObject("persistentvolumeclaims", spec.namespace, name, {
+    metadata: {
+      resourceVersion: old.metadata?.resourceVersion,
+      labels: { [LABEL_RETAINED]: null },
+      annotations: { [ANNOTATION_SPEC]: JSON.stringify(spec) },
+    },
+  });
+  r.created.volumes.push(name);
+  r.created.adopted.push(name);
+  r.created.claims.push(old);
+  const size = old.spec?.resources?.requests?.storage;
+  r.io.err.write(
+    `reusing volume ${name}${size ? ` (${size})` : ""}, kept from an earlier session ${spec.name}\n`,
+  );
 }
 
 /**
@@ -716,7 +728,6 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   claimName,
   createGitSecret,
   createVolumes,
-  createEditor,
   volumesBound,
   restoreSnapshot,
   createPod,
