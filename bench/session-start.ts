@@ -117,6 +117,51 @@ const ratio = (a: number, b: number, target: number) => {
   return `${r.toFixed(2)}x (target <= ${target}x) ${r <= target ? "OK" : "MISSED"}`;
 };
 
+/**
+ * CPU counted by the kernel (Linux /proc; elsewhere the CPU figures are left out), in seconds at 100 ticks
+ * a second: this process's own (the test server runs in it), its waited-for children's (every kodama and
+ * kubectl run, once it has exited), a live process's (a pod's), and the whole machine's busy time.
+ */
+const cpu = {
+  fields(pid: number | "self"): number[] | undefined {
+    try {
+      const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      return s.slice(s.lastIndexOf(")") + 2).split(" ").map(Number);
+    } catch {
+      return undefined;
+    }
+  },
+  /** utime + stime of a process (fields 14, 15) */
+  own(pid: number | "self"): number {
+    const f = cpu.fields(pid);
+    return f ? (f[11] + f[12]) / 100 : 0;
+  },
+  /** cutime + cstime (fields 16, 17): the children it has waited for */
+  children(): number | undefined {
+    const f = cpu.fields("self");
+    return f ? (f[13] + f[14]) / 100 : undefined;
+  },
+  machine(): number {
+    try {
+      const v = Deno.readTextFileSync("/proc/stat").split("\n")[0].split(/\s+/).slice(1).map(Number);
+      return (v.reduce((a, b) => a + b, 0) - v[3] - v[4]) / 100; // all but idle and iowait
+    } catch {
+      return 0;
+    }
+  },
+};
+
+/** Run `fn`, and add the CPU its child processes spent (counted once they exited) to `into`. */
+async function counted<T>(into: number[], fn: () => Promise<T>): Promise<T> {
+  const c0 = cpu.children();
+  const out = await fn();
+  const c1 = cpu.children();
+  if (c0 !== undefined && c1 !== undefined) into.push(c1 - c0);
+  return out;
+}
+
+const cpuNote = (c: number[]) => (c.length ? `  (CPU ${median(c).toFixed(2)} s)` : "");
+
 async function benchTarget(t: Target, runs: number): Promise<string[]> {
   const b = new Bench(t);
   try {
@@ -130,16 +175,18 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
   // KODAMA_BENCH_PREFIX: names of your own on a shared cluster
   const tag = `${Deno.env.get("KODAMA_BENCH_PREFIX") ?? "bs"}${Date.now().toString(36).slice(-4)}`;
   const bare: number[] = [], cold: number[] = [], resume: number[] = [], repo: number[] = [];
+  // CPU of the processes each one ran (kubectl run + wait; one kodama), user + system
+  const bareCpu: number[] = [], coldCpu: number[] = [], resumeCpu: number[] = [];
   // warm the module cache and the image
   await b.bare(`${tag}-warm`);
   await b.start(`${tag}-warm`);
   await b.purge(`${tag}-warm`);
   for (let i = 0; i < runs; i++) {
-    bare.push(await b.bare(`${tag}-bare${i}`));
+    bare.push(await counted(bareCpu, () => b.bare(`${tag}-bare${i}`)));
     const name = `${tag}-c${i}`;
-    cold.push(await b.start(name));
+    cold.push(await counted(coldCpu, () => b.start(name)));
     await b.kodama(["stop", name]);
-    resume.push(await b.kodama(["resume", name]));
+    resume.push(await counted(resumeCpu, () => b.kodama(["resume", name])));
     await b.purge(name);
     if (t.repo) {
       const r = `${tag}-r${i}`;
@@ -150,17 +197,27 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
   // eight at once, against one start measured just before
   const one = await b.start(`${tag}-one`);
   await b.purge(`${tag}-one`);
+  // and where the CPU of the eight goes: the kodama processes, the test server (in this process), the
+  // pods' processes, and everything else on the machine (other users of a shared one too)
+  const before = { kodama: cpu.children(), server: cpu.own("self"), machine: cpu.machine() };
+  const pods0 = new Map((t.cluster?.runtimePids() ?? []).map((p) => [p, cpu.own(p)]));
   const t0 = performance.now();
   await Promise.all([...Array(8).keys()].map((i) => b.start(`${tag}-p${i}`)));
   const eight = performance.now() - t0;
+  const kodamaCpu = before.kodama === undefined ? undefined : cpu.children()! - before.kodama;
+  const serverCpu = t.cluster ? cpu.own("self") - before.server : 0;
+  const podCpu = (t.cluster?.runtimePids() ?? []).reduce((a, p) => a + cpu.own(p) - (pods0.get(p) ?? 0), 0);
+  const machineCpu = cpu.machine() - before.machine;
   await Promise.all([...Array(8).keys()].map((i) => b.purge(`${tag}-p${i}`)));
   const lines = [
     `[${t.label}] image ${t.image}, ${runs} rounds, medians`,
-    `  bare pod (kubectl run + wait)     ${fmtMs(median(bare))}`,
-    `  kodama start (cold, new volumes)  ${fmtMs(median(cold))}   ${ratio(median(cold), median(bare), 1.5)}`,
+    `  bare pod (kubectl run + wait)     ${fmtMs(median(bare))}${cpuNote(bareCpu)}`,
+    `  kodama start (cold, new volumes)  ${fmtMs(median(cold))}   ${ratio(median(cold), median(bare), 1.5)}${
+      cpuNote(coldCpu)
+    }`,
     `  kodama resume                     ${fmtMs(median(resume))}   ${
       ratio(median(resume), median(bare), 1.2)
-    }`,
+    }${cpuNote(resumeCpu)}`,
     repo.length
       ? `  kodama start --repo               ${fmtMs(median(repo))}   ${
         (median(repo) / median(bare)).toFixed(2)
@@ -170,6 +227,17 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
       ratio(eight, one, 2)
     }`,
   ];
+  if (kodamaCpu !== undefined) {
+    const cores = navigator.hardwareConcurrency;
+    const rest = machineCpu - kodamaCpu - serverCpu - podCpu;
+    lines.push(
+      `    CPU of the 8: kodama ${kodamaCpu.toFixed(2)} s (${(kodamaCpu / 8).toFixed(2)} s each)` +
+        (t.cluster ? `, test server ${serverCpu.toFixed(2)} s, pod processes ${podCpu.toFixed(2)} s` : "") +
+        `, rest of the machine ${Math.max(0, rest).toFixed(2)} s; ${cores} cores x ${
+          (eight / 1000).toFixed(2)
+        } s = ${(cores * eight / 1000).toFixed(2)} CPU-s`,
+    );
+  }
   if (t.slowClass) {
     const s = await b.start(`${tag}-slow`, ["--storage-class", t.slowClass, "--no-pool"]);
     await b.purge(`${tag}-slow`);
