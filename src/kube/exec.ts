@@ -233,6 +233,8 @@ interface Handlers {
 interface Channel {
   readonly protocol: string;
   send(b: Uint8Array): void;
+  /** stdin bytes as they are (SPDY: no channel byte, so no copy); else `send(frame(STDIN, b))` per CHUNK */
+  sendStdin?(b: Uint8Array): void;
   /** resolves once less than HIGH_WATER is buffered */
   drain(): Promise<void>;
   terminate(): void;
@@ -256,6 +258,7 @@ class OpenError extends Error {
 function channelOf(s: {
   protocol(): string;
   send(b: Uint8Array): void;
+  sendStdin?(b: Uint8Array): void;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
@@ -267,6 +270,7 @@ function channelOf(s: {
       return s.protocol();
     },
     send: (b) => s.send(b),
+    sendStdin: s.sendStdin && ((b) => s.sendStdin!(b)),
     async drain() {
       while (s.buffered() > HIGH_WATER && s.isOpen()) {
         await new Promise((r) => setTimeout(r, 5));
@@ -417,6 +421,7 @@ async function openSpdy(
     return channelOf({
       protocol: () => `SPDY/3.1+${c.protocol}`,
       send: (b) => c.send(b),
+      sendStdin: (b) => c.sendStdin(b),
       buffered: () => c.buffered(),
       isOpen: () => c.isOpen(),
       terminate: () => c.terminate(),
@@ -805,6 +810,13 @@ async function pumpStdin(
   canClose: boolean,
 ): Promise<void> {
   const sendAll = async (buf: Uint8Array) => {
+    if (ch.sendStdin) {
+      // SPDY: the bytes go out as they are, in big data frames (the chunk is not copied to add a channel byte)
+      if (!ch.open) return false;
+      ch.sendStdin(buf);
+      await ch.drain();
+      return true;
+    }
     for (let off = 0; off < buf.length; off += CHUNK) {
       if (!ch.open) return false;
       ch.send(frame(STDIN, buf.subarray(off, off + CHUNK)));

@@ -19,6 +19,7 @@ import { Buffer } from "node:buffer";
 import {
   controlFrame,
   dataFrame,
+  dataFrameHeader,
   FLAG_FIN,
   FrameReader,
   GOAWAY,
@@ -42,6 +43,11 @@ export const SPDY_EXEC_PROTOCOLS = [
   "channel.k8s.io",
 ];
 
+/**
+ * The largest stdin data frame: a frame's length field has 24 bits and spdystream (the kubelet's and the
+ * runtime's reader) takes any length; 256 KiB frames are an eighth of the writes of kubectl's 32 KiB ones.
+ */
+const STDIN_FRAME = 256 * 1024;
 const STDIN = 0, STDOUT = 1, STDERR = 2, STATUS = 3, RESIZE = 4, CLOSE = 255;
 
 export interface SpdyHandlers {
@@ -53,6 +59,8 @@ export interface SpdyHandlers {
 export interface SpdyChannel {
   readonly protocol: string;
   send(b: Uint8Array): void;
+  /** stdin bytes without the channel byte: written as they are, after each frame's 8-byte header (no copy) */
+  sendStdin(b: Uint8Array): void;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
@@ -138,7 +146,7 @@ class SpdyExecConnection implements SpdyChannel {
     socket.on("close", () => this.finish());
   }
 
-  private write(b: Buffer): void {
+  private write(b: Uint8Array): void {
     if (!this.socket.destroyed) this.socket.write(b);
   }
 
@@ -206,14 +214,9 @@ class SpdyExecConnection implements SpdyChannel {
     if (!b.length || this.ended) return;
     const body = b.subarray(1);
     switch (b[0]) {
-      case STDIN: {
-        const id = this.ids.get("stdin");
-        if (id === undefined) return;
-        for (let off = 0; off < body.length; off += 32 * 1024) {
-          this.write(dataFrame(id, 0, body.subarray(off, off + 32 * 1024)));
-        }
+      case STDIN:
+        this.sendStdin(body);
         return;
-      }
       case RESIZE: {
         const id = this.ids.get("resize");
         // the server reads a stream of JSON objects, one per line (json.Encoder)
@@ -225,6 +228,16 @@ class SpdyExecConnection implements SpdyChannel {
         if (which !== undefined) this.write(dataFrame(which, FLAG_FIN, new Uint8Array()));
         return;
       }
+    }
+  }
+
+  sendStdin(b: Uint8Array): void {
+    const id = this.ids.get("stdin");
+    if (id === undefined || !b.length || this.ended) return;
+    for (let off = 0; off < b.length; off += STDIN_FRAME) {
+      const piece = b.subarray(off, off + STDIN_FRAME);
+      this.write(dataFrameHeader(id, 0, piece.length));
+      this.write(piece);
     }
   }
 

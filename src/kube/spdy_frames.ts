@@ -66,6 +66,14 @@ export function controlFrame(type: number, flags: number, payload: Buffer): Buff
   return Buffer.concat([head, payload]);
 }
 
+/** A data frame's 8-byte header, for a payload of `length` bytes written after it as it is. */
+export function dataFrameHeader(streamId: number, flags: number, length: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(streamId & 0x7fffffff, 0);
+  out.writeUInt32BE(((flags << 24) | length) >>> 0, 4);
+  return out;
+}
+
 export function dataFrame(streamId: number, flags: number, data: Uint8Array): Buffer {
   const out = Buffer.alloc(8 + data.length);
   out.writeUInt32BE(streamId & 0x7fffffff, 0);

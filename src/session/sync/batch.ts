@@ -66,28 +66,43 @@ export interface PackStats {
   wire?: number;
 }
 
-/** Gather small pieces into chunks of about `size` bytes (one stdin frame each). */
+/**
+ * Gather pieces into chunks of `size` bytes (one stdin write each). A chunk is one fresh buffer that
+ * pieces are copied into (no array of parts, no concatenation), and a big file is read straight into
+ * the chunk's free space (`space`/`commit`): a byte is copied once on its way from the disk to the
+ * socket. A chunk handed out is never written again (the socket may still hold it).
+ */
 class Chunker {
-  #parts: Uint8Array[] = [];
+  #buf: Uint8Array | undefined;
   #len = 0;
-  constructor(private size = 256 * 1024) {}
+  constructor(private size = 512 * 1024) {}
   add(b: Uint8Array, _incompressible = false): Uint8Array[] {
     if (b.length === 0) return [];
-    this.#parts.push(b);
-    this.#len += b.length;
+    // a piece as big as a chunk, with nothing gathered: it goes as it is
+    if (this.#len === 0 && b.length >= this.size) return this.out(b);
+    const out: Uint8Array[] = [];
+    let off = 0;
+    while (off < b.length) {
+      const free = this.space(b.length - off);
+      free.set(b.subarray(off, off + free.length));
+      off += free.length;
+      out.push(...this.commit(free.length));
+    }
+    return out;
+  }
+  /** The chunk's free space, at most `max` bytes, to read into; then `commit` what was written. */
+  space(max: number): Uint8Array {
+    this.#buf ??= new Uint8Array(this.size);
+    return this.#buf.subarray(this.#len, this.#len + Math.min(max, this.size - this.#len));
+  }
+  commit(n: number): Uint8Array[] {
+    this.#len += n;
     return this.#len >= this.size ? this.flush() : [];
   }
   protected take(): Uint8Array | undefined {
-    if (this.#len === 0) return undefined;
-    const out = this.#parts.length === 1 ? this.#parts[0] : new Uint8Array(this.#len);
-    if (this.#parts.length > 1) {
-      let off = 0;
-      for (const p of this.#parts) {
-        out.set(p, off);
-        off += p.length;
-      }
-    }
-    this.#parts = [];
+    if (this.#len === 0 || !this.#buf) return undefined;
+    const out = this.#len === this.#buf.length ? this.#buf : this.#buf.subarray(0, this.#len);
+    this.#buf = undefined;
     this.#len = 0;
     return out;
   }
@@ -96,7 +111,11 @@ class Chunker {
   }
   flush(): Uint8Array[] {
     const b = this.take();
-    return b ? [b] : [];
+    return b ? this.out(b) : [];
+  }
+  /** What a finished chunk goes out as (the gzip encoder compresses it). */
+  protected out(b: Uint8Array): Uint8Array[] {
+    return [b];
   }
 }
 
@@ -143,9 +162,7 @@ export class GzipChunker extends Chunker {
     this.#stored = stored;
     return [...out, ...super.add(b)];
   }
-  override flush(): Uint8Array[] {
-    const b = this.take();
-    if (!b) return [];
+  protected override out(b: Uint8Array): Uint8Array[] {
     this.rawBytes += b.length;
     let m: Uint8Array;
     if (this.#stored) {
@@ -287,7 +304,8 @@ export async function* batchStream(
     let raw: boolean | undefined; // decided on the file's first chunk
     try {
       while (left > 0) {
-        const buf = new Uint8Array(Math.min(256 * 1024, left));
+        // uncompressed: read straight into the outgoing chunk; compressed: into a buffer of its own
+        const buf = z ? new Uint8Array(Math.min(256 * 1024, left)) : ch.space(left);
         const n = fh ? await fh.read(buf) : null;
         if (n === null || n === 0) {
           yield* content(new Uint8Array(left));
@@ -298,7 +316,13 @@ export async function* batchStream(
         stats.bytes += n;
         onBytes?.(n);
         const got = n === buf.length ? buf : buf.subarray(0, n);
-        raw ??= !!z && !compressible(z, got);
+        if (!z) {
+          md5?.update(got);
+          total += n;
+          yield* ch.commit(n);
+          continue;
+        }
+        raw ??= !compressible(z, got);
         yield* content(got, raw);
       }
     } finally {

@@ -400,3 +400,59 @@ for (const shell of ["host", "busybox"] as const) {
     });
   }
 }
+
+Deno.test("batch: big files are read into the outgoing chunks; every chunk handed out stays as it was", async () => {
+  const src = await Deno.makeTempDir({ prefix: "kodama-src-" });
+  const dest = await Deno.makeTempDir({ prefix: "kodama-dest-" });
+  try {
+    // sizes around the one-read limit (256 KiB), the chunk size (512 KiB) and several chunks, between
+    // small files, so files start and end at every offset of a chunk
+    const sizes = [100, 256 * 1024, 256 * 1024 + 1, 300_001, 512 * 1024, 7, 1536 * 1024 + 7, 3 << 20, 511];
+    const want = new Map<string, Uint8Array>();
+    for (const [i, n] of sizes.entries()) {
+      const b = new Uint8Array(n);
+      for (let off = 0; off < n; off += 65536) {
+        crypto.getRandomValues(b.subarray(off, Math.min(n, off + 65536)));
+      }
+      await Deno.writeFile(`${src}/f${i}`, b);
+      want.set(`f${i}`, b);
+    }
+    const rules = new IgnoreRules(src, { useGitignore: false, excludePatterns: [], syncGit: true });
+    const now = await scanTree(src, rules);
+    const batch: Batch = {
+      deletes: [],
+      sends: diffTrees(new Map(), now).changed.map((p) => [p, now.get(p)!]),
+    };
+    // hold every chunk as handed out (a socket may still be writing them) and only then join them
+    const held: Uint8Array[] = [];
+    const hashes = new Map<string, string>();
+    const stats = { files: 0, bytes: 0 };
+    for await (const c of batchStream(src, batch, stats, undefined, undefined, hashes)) held.push(c);
+    assert(held.length > 10, `${held.length} chunks`);
+    assertEquals(new Set(held.map((c) => c.buffer)).size, held.length, "no buffer is used twice");
+    assertEquals(stats, { files: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0) });
+    const child = new Deno.Command("sh", {
+      args: ["-c", APPLY_SCRIPT, "sh", `${dest}/ws`],
+      stdin: "piped",
+      stderr: "piped",
+      stdout: "null",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    for (const c of held) await w.write(c);
+    await w.close();
+    const out = await child.output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    for (const [rel, b] of want) {
+      const got = await Deno.readFile(`${dest}/ws/${rel}`);
+      assertEquals(got.length, b.length, rel);
+      assert(got.every((x, i) => x === b[i]), `${rel} arrived unchanged`);
+      const md5 = new TextDecoder().decode(
+        (await new Deno.Command("md5sum", { args: [`${src}/${rel}`], stdout: "piped" }).output()).stdout,
+      ).split(" ")[0];
+      assertEquals(hashes.get(rel), md5, `the md5 of ${rel} as sent`);
+    }
+  } finally {
+    await Deno.remove(src, { recursive: true });
+    await Deno.remove(dest, { recursive: true });
+  }
+});
