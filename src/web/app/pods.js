@@ -128,7 +128,7 @@ export function PodsPage({ onError }) {
     ${err && html`<div class="banner bad">${err}</div>`}
     <div class=${`split ${selected ? "with-panel" : ""}`}>
       <div class="list">
-        <table class="grid pods-table">
+        <table class=${`grid pods-table${all ? " all" : ""}`}>
           <thead><tr>${
     all ? html`<th class="c-ns">Namespace</th>` : ""
   }<th class="c-name">Name</th><th class="c-ready">Ready</th><th class="c-status">Status</th><th class="num c-restarts">Restarts</th><th class="num c-age">Age</th><th class="c-node">Node</th></tr></thead>
