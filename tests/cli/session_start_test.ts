@@ -331,3 +331,48 @@ withSessionWorld(
     }
   },
 );
+
+withSessionWorld(
+  "start: a claim of the name kodama did not make fails the start (exit 2); what the same round made is cleaned up",
+  { seed: "demo" },
+  async (_t, w) => {
+    try {
+      // someone else's claim where the agent-home volume would go (no kodama labels)
+      const foreign = {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "kodama-claude-home-fx", labels: { owner: "someone" } },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      };
+      const mk = await kubectl(w.c, ["-n", "dev", "apply", "-f", "-"], {
+        context: "dev",
+        stdin: JSON.stringify(foreign),
+      });
+      assertEquals(mk.code, 0, mk.stderr);
+      const r = await w.k(["start", "fx", "--image", SESSION_IMAGE]);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        "PersistentVolumeClaim kodama-claude-home-fx already exists in namespace dev and is not a volume kodama kept",
+      );
+      assert(!hasStackTrace(r.stderr));
+      // the ConfigMap and the workspace claim went out in the same round as the failing one: the ConfigMap
+      // and the Secret are removed, the workspace kept (volumes always are), the foreign claim untouched
+      assertMatch(r.stderr, /configmap kodama-editor-config-fx/);
+      const left = await w.kc([
+        "get",
+        "pods,secrets,configmaps",
+        "-l",
+        "kodama.dev/session=fx",
+        "-o",
+        "name",
+      ]);
+      assertEquals(left.stdout.trim(), "");
+      const other = await w.kc(["get", "pvc", "kodama-claude-home-fx", "-o", "jsonpath={.metadata.labels}"]);
+      assertEquals(JSON.parse(other.stdout), { owner: "someone" });
+    } finally {
+      await purge(w, "fx");
+      await w.kc(["delete", "pvc", "kodama-claude-home-fx", "--ignore-not-found"]);
+    }
+  },
+);
