@@ -170,8 +170,9 @@ function warmUp(m: { warmStep(i: number): boolean }, i = 0): void {
 
 async function previewDefault(): Promise<boolean> {
   try {
-    const { loadConfig } = await import("../config/mod.ts");
-    return (await loadConfig()).values.picker.preview;
+    // through the configuration's cache: the YAML parser and zod load only when a file changed
+    const { loadConfigCached } = await import("../config/cache.ts");
+    return (await loadConfigCached()).values.picker.preview;
   } catch {
     return true;
   }
