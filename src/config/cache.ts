@@ -202,6 +202,9 @@ async function storable(origin: ConfigOrigin): Promise<boolean> {
   return keys.every((k) => keyInfo(k)?.repoRule?.rule !== "repoPath");
 }
 
+/** Entries kept: each edit of a config file makes a new one, so on a write the oldest go past this many. */
+export const MAX_ENTRIES = 64;
+
 /** Best effort: a read-only home just means no cache. */
 async function writeEntry(file: string, entry: Entry): Promise<void> {
   const tmp = `${file}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
@@ -209,7 +212,22 @@ async function writeEntry(file: string, entry: Entry): Promise<void> {
     await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await Deno.writeTextFile(tmp, JSON.stringify(entry), { mode: 0o600 });
     await Deno.rename(tmp, file);
+    await prune(dirname(file));
   } catch {
     await Deno.remove(tmp).catch(() => {});
   }
+}
+
+/** Keep the newest MAX_ENTRIES entries (by modification time); on a miss only, so a hit reads no directory. */
+async function prune(dir: string): Promise<void> {
+  const all: { path: string; at: number }[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !e.name.endsWith(".json")) continue;
+    const path = join(dir, e.name);
+    const at = await Deno.stat(path).then((s) => s.mtime?.getTime() ?? 0, () => 0);
+    all.push({ path, at });
+  }
+  if (all.length <= MAX_ENTRIES) return;
+  all.sort((a, b) => b.at - a.at);
+  for (const old of all.slice(MAX_ENTRIES)) await Deno.remove(old.path).catch(() => {});
 }

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/asser
 import { join } from "node:path";
 import { KodamaError } from "../../../src/errors.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
-import { CONFIG_CODE, configCodeStamp, loadConfigCached } from "../../../src/config/cache.ts";
+import { CONFIG_CODE, configCodeStamp, loadConfigCached, MAX_ENTRIES } from "../../../src/config/cache.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 async function world() {
@@ -182,4 +182,24 @@ Deno.test("a changed config module changes the stamp", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the cache keeps the newest entries: each edit makes one, the oldest go on a write", async () => {
+  await using w = await world();
+  const dir = join(w.home, "cache", "config");
+  await Deno.mkdir(dir, { recursive: true });
+  const old = new Date("2020-01-01T00:00:00Z");
+  for (let i = 0; i < MAX_ENTRIES + 5; i++) {
+    const f = join(dir, `${String(i).padStart(64, "0")}.json`);
+    await Deno.writeTextFile(f, "{}");
+    await Deno.utime(f, old, old);
+  }
+  await w.writeGlobal("defaults:\n  namespace: newest\n");
+  const r = await loadConfigCached({ home: w.home, cwd: w.repo });
+  assertEquals(r.hit, false);
+  const names = await w.entries();
+  assertEquals(names.length, MAX_ENTRIES);
+  // the entry just written is one of them, and it serves the next command
+  const again = await loadConfigCached({ home: w.home, cwd: w.repo });
+  assertEquals([again.hit, again.values.defaults.namespace], [true, "newest"]);
 });
