@@ -23,6 +23,8 @@ import {
 const BLOCK = 512;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+/** magic "ustar\0" and version "00" */
+const USTAR = new TextEncoder().encode("ustar\x0000");
 
 export interface TarEntry {
   name: string;
@@ -59,13 +61,22 @@ const KIND: Record<string, string> = {
   other: "an entry of a type tar copies but kodama does not",
 };
 
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, "0") + "\0";
+/** `s` into `buf[off, off+len)`, cut at `len` bytes (even inside a character: a PAX record has it whole). */
+function writeStr(buf: Uint8Array, off: number, len: number, s: string) {
+  if (enc.encodeInto(s, buf.subarray(off, off + len)).read < s.length) {
+    buf.set(enc.encode(s).subarray(0, len), off);
+  }
 }
 
-function writeStr(buf: Uint8Array, off: number, len: number, s: string) {
-  const b = enc.encode(s);
-  buf.set(b.subarray(0, len), off);
+/** `n` as `width - 1` octal digits and a NUL, written in place (ASCII: no encoder, no string). */
+function writeOctal(buf: Uint8Array, off: number, width: number, n: number) {
+  let i = off + width - 1;
+  buf[i] = 0;
+  n = Math.max(0, n);
+  while (i > off) {
+    buf[--i] = 0x30 + (n % 8);
+    n = Math.floor(n / 8);
+  }
 }
 
 function paxRecord(key: string, value: string): string {
@@ -87,19 +98,18 @@ function rawHeader(
 ): Uint8Array {
   const h = new Uint8Array(BLOCK);
   writeStr(h, 0, 100, name);
-  writeStr(h, 100, 8, octal(mode & 0o7777, 8));
-  writeStr(h, 108, 8, octal(0, 8));
-  writeStr(h, 116, 8, octal(0, 8));
-  writeStr(h, 124, 12, octal(size, 12));
-  writeStr(h, 136, 12, octal(Math.floor(mtime), 12));
-  writeStr(h, 148, 8, "        ");
-  writeStr(h, 156, 1, typeflag);
-  writeStr(h, 157, 100, linkname);
-  writeStr(h, 257, 6, "ustar\0");
-  writeStr(h, 263, 2, "00");
+  writeOctal(h, 100, 8, mode & 0o7777);
+  writeOctal(h, 108, 8, 0);
+  writeOctal(h, 116, 8, 0);
+  writeOctal(h, 124, 12, size);
+  writeOctal(h, 136, 12, Math.floor(mtime));
+  h.fill(0x20, 148, 156); // the checksum field counts as spaces
+  h[156] = typeflag.charCodeAt(0);
+  if (linkname) writeStr(h, 157, 100, linkname);
+  h.set(USTAR, 257);
   let sum = 0;
-  for (const b of h) sum += b;
-  writeStr(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+  for (let i = 0; i < BLOCK; i++) sum += h[i];
+  writeOctal(h, 148, 7, sum); // six digits and a NUL, then the space already there
   return h;
 }
 

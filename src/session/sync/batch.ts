@@ -40,6 +40,8 @@ export const APPLY_SCRIPT = [
 ].join("\n");
 
 const enc = new TextEncoder();
+/** tar's padding to a whole block (copied into the chunk, never handed out itself) */
+const ZEROS = new Uint8Array(512);
 const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 /** files up to this size are read in one synchronous call */
 const SMALL_FILE = 256 * 1024;
@@ -273,6 +275,37 @@ export async function* batchStream(
       continue;
     }
     if (hashes) md5 = createHash("md5");
+    if (it.size <= SMALL_FILE && !z) {
+      // uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy)
+      let f: Deno.FsFile | undefined;
+      try {
+        f = Deno.openSync(join(root, it.rel), { read: true });
+      } catch {
+        f = undefined; // gone since the scan: zeros now, the watcher's delete follows
+      }
+      let left = it.size;
+      try {
+        while (f && left > 0) {
+          const view = ch.space(left);
+          const n = f.readSync(view);
+          if (!n) break;
+          left -= n;
+          stats.bytes += n;
+          onBytes?.(n);
+          md5?.update(view.subarray(0, n));
+          total += n;
+          yield* ch.commit(n);
+        }
+      } finally {
+        f?.close();
+      }
+      if (left) yield* content(new Uint8Array(left));
+      hashed(it.rel);
+      if (it.size % 512) yield* emit(ZEROS.subarray(0, 512 - (it.size % 512)));
+      stats.files++;
+      onBytes?.(0, true);
+      continue;
+    }
     if (it.size <= SMALL_FILE) {
       // one synchronous read instead of open/read/close round trips: most files of a tree are small
       let data: Uint8Array | undefined;
@@ -289,7 +322,7 @@ export async function* batchStream(
       }
       if (n < it.size) yield* content(new Uint8Array(it.size - n));
       hashed(it.rel);
-      if (it.size % 512) yield* emit(new Uint8Array(512 - (it.size % 512)));
+      if (it.size % 512) yield* emit(ZEROS.subarray(0, 512 - (it.size % 512)));
       stats.files++;
       onBytes?.(0, true);
       continue;
@@ -329,7 +362,7 @@ export async function* batchStream(
       fh?.close();
     }
     hashed(it.rel);
-    if (it.size % 512) yield* emit(new Uint8Array(512 - (it.size % 512)));
+    if (it.size % 512) yield* emit(ZEROS.subarray(0, 512 - (it.size % 512)));
     stats.files++;
     onBytes?.(0, true);
   }
