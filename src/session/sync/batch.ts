@@ -13,7 +13,9 @@
  * `read` consumes stdin one byte at a time on a pipe, so what follows starts exactly at the archive;
  * `head -c LENGTH` hands tar the archive and then an EOF, so the batch ends without waiting for stdin's
  * EOF (busybox tar reads its input to the end, and clusters before v1.30 cannot pass an EOF on a
- * WebSocket exec).
+ * WebSocket exec) — for a stream that carries several batches (the sync channel). A one-shot push, whose
+ * stdin is half-closed after its one batch (v5 or SPDY), runs `tar -xof -` on stdin itself
+ * (remote.ts APPLY_TO_EOF_SCRIPT): one process and one pipe copy fewer in the pod.
  *
  * The archive is built in-process from the local tree: permissions (with `umask 0`: GNU tar would mask
  * them), modification times, symlinks as links (never followed, wherever they point), hard links within

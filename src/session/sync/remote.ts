@@ -107,7 +107,11 @@ export const GZIP_APPLY_SCRIPT = [
   'else echo r; exec sh -c "$2" sh "$1"; fi',
 ].join("\n");
 
-/** APPLY_SCRIPT for a stdin that ends where the batch does (gzip -dc's output): tar reads it to the end. */
+/**
+ * APPLY_SCRIPT for a stdin that ends where the batch does (gzip -dc's output, or a push's own stdin, which
+ * is always half-closed after the batch: v5 or SPDY): tar reads it to the end, with no `head -c` process
+ * copying every byte through one more pipe in the pod.
+ */
 export const APPLY_TO_EOF_SCRIPT = APPLY_SCRIPT.replace('head -c "$n" | tar -xof -', "tar -xof -");
 
 /** Apply one batch in the pod; resolves with what was sent. */
@@ -161,7 +165,7 @@ export async function applyBatch(
       t.container,
       zlib
         ? ["sh", "-c", GZIP_APPLY_SCRIPT, "sh", t.workdir, APPLY_TO_EOF_SCRIPT]
-        : ["sh", "-c", APPLY_SCRIPT, "sh", t.workdir],
+        : ["sh", "-c", APPLY_TO_EOF_SCRIPT, "sh", t.workdir],
       {
         stdin: streamOf(
           watched(zlib ? encoded() : batchStream(root, batch, stats, o.onBytes, undefined, o.hashes)),

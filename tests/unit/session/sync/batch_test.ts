@@ -456,3 +456,46 @@ Deno.test("batch: big files are read into the outgoing chunks; every chunk hande
     await Deno.remove(dest, { recursive: true });
   }
 });
+
+for (const shell of ["host", "busybox"] as const) {
+  Deno.test({
+    name:
+      `batch: a push's script (tar on stdin to its end, no head -c) gives the tree when stdin ends (${shell})`,
+    ignore: shell === "busybox" && !BUSYBOX,
+    async fn() {
+      const src = await Deno.makeTempDir({ prefix: "kodama-src-" });
+      const dest = await Deno.makeTempDir({ prefix: "kodama-dest-" });
+      try {
+        await makeTree(src);
+        await Deno.writeFile(`${src}/big.bin`, new Uint8Array(700_001).fill(7));
+        const rules = new IgnoreRules(src, {
+          useGitignore: true,
+          excludePatterns: EXCLUDE_PATTERNS,
+          syncGit: true,
+        });
+        const now = await scanTree(src, rules);
+        const batch: Batch = {
+          deletes: [],
+          sends: diffTrees(new Map(), now).changed.map((p) => [p, now.get(p)!]),
+        };
+        const bin = shell === "busybox" ? await busyboxPath() : undefined;
+        const child = new Deno.Command(bin ? `${bin}/sh` : "sh", {
+          args: ["-c", APPLY_TO_EOF_SCRIPT, "sh", `${dest}/ws`],
+          stdin: "piped",
+          stderr: "piped",
+          stdout: "null",
+          env: bin ? { PATH: bin } : {},
+        }).spawn();
+        const w = child.stdin.getWriter();
+        for await (const c of batchStream(src, batch, { files: 0, bytes: 0 })) await w.write(c);
+        await w.close();
+        const out = await child.output();
+        assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+        assertEquals(await localListing(`${dest}/ws`), withoutIgnored(await localListing(src)));
+      } finally {
+        await Deno.remove(src, { recursive: true });
+        await Deno.remove(dest, { recursive: true });
+      }
+    },
+  });
+}
