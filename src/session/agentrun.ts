@@ -77,6 +77,8 @@ export async function execCapture(
 }
 
 export interface RunOptions {
+  /** the session's pod, read by the caller once it was ready (start): not looked up again */
+  pod?: V1Pod;
   /** the prompt's text */
   prompt: string;
   /** agent.command */
@@ -92,7 +94,7 @@ export interface RunOptions {
 /** Start a run; returns its id. */
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
-  const pod = await runningPod(kube, namespace, name);
+  const pod = o.pod ?? await runningPod(kube, namespace, name);
   // a session started from a template with agent.command runs that agent
   o = { ...o, command: specOf(pod)?.agentCommand ?? o.command };
   const enc = new TextEncoder();

@@ -225,15 +225,18 @@ export async function recordClone(
   kube: Kube,
   spec: SessionSpec,
   io: { err: Sink },
+  got?: { pod?: V1Pod },
 ): Promise<{ branch?: string; commit?: string } | undefined> {
   if (!spec.git) return undefined;
   const n = namesOf(spec);
   let pod: V1Pod;
   try {
-    pod = await kube.getObject<V1Pod>("pods", spec.namespace, n.pod);
+    // the pod as the wait saw it ready (start), else read now; start's agent run then uses it too
+    pod = got?.pod ?? await kube.getObject<V1Pod>("pods", spec.namespace, n.pod);
   } catch {
     return undefined;
   }
+  if (got) got.pod = pod;
   const log = await cloneLog(kube, pod);
   const rep = parseCloneReport(log);
   const skipped = /clone skipped/.test(log);

@@ -3,7 +3,7 @@
  * load `start`'s planning (env files, templates, git, editor configs) for it: the phase lines, the wait
  * for the pod (`waitReady`), the steps run once it is ready (`AFTER_READY`), and marking volumes as kept.
  */
-import type { CoreV1Event } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { formatDuration } from "../base/duration.ts";
@@ -58,6 +58,8 @@ export async function waitReady(
     shared?: Shared;
     /** once the pod's watch has answered (see waitForSession) */
     onWatching?: () => void;
+    /** given: the pod as the watch saw it ready goes here (the steps after need not read it again) */
+    got?: { pod?: V1Pod };
   },
 ): Promise<void> {
   const phases = o.phases ?? phaseReporter(o.io, o.started);
@@ -84,6 +86,7 @@ export async function waitReady(
     phases.done();
   }
   if (res.outcome === "ready" || res.outcome === "interrupted") {
+    if (o.got && res.pod) o.got.pod = res.pod;
     if (res.outcome === "interrupted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
     return;
   }
@@ -112,12 +115,14 @@ export async function waitReady(
 
 /** Steps run once the pod is ready; later features (sync, agent runs) add theirs here. */
 export const AFTER_READY:
-  ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal }) => Promise<void>)[] = [
+  ((r: { kube: Kube; spec: SessionSpec; io: StartIO; signal: AbortSignal; got?: { pod?: V1Pod } }) => Promise<
+    void
+  >)[] = [
     // what the clone container checked out (or that it kept the workspace), onto the workspace volume
-    async ({ kube, spec, io }) => {
+    async ({ kube, spec, io, got }) => {
       if (!spec.git) return;
       const { recordClone } = await import("./gitrun.ts");
-      const rep = await recordClone(kube, spec, io);
+      const rep = await recordClone(kube, spec, io, got);
       if (rep?.branch || rep?.commit) {
         await updateState(spec.name, {
           ...(rep.branch ? { branch: rep.branch } : {}),

@@ -954,6 +954,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     let spec = plan.spec;
     const where = { context: kube.contextName, server: kube.server };
     let ready = false;
+    // the pod as it was once ready (read by the steps after it): the agent run needs no second lookup
+    const got: { pod?: import("@kubernetes/client-node").V1Pod } = {};
     try {
       for (const step of CREATE_STEPS) {
         if (it.interrupted) break;
@@ -982,6 +984,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             phases,
             shared: o.shared,
             onWatching: save,
+            got,
           }).finally(() => save().catch(() => {})).then(() => save()),
           // a local repository goes to the clone container over exec; only its failure ends the wait
           ...(spec.git?.source === "local"
@@ -994,7 +997,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         ]);
         for (const step of AFTER_READY) {
           if (it.interrupted) break;
-          await step({ kube, spec, io, signal });
+          await step({ kube, spec, io, signal, got });
         }
         if (syncDir !== undefined && !it.interrupted) {
           const syncCfg = o.syncMode
@@ -1019,6 +1022,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       if (o.prompt !== undefined) {
         const { agentRun } = await import("./agentrun.ts");
         await agentRun(kube, spec.namespace, spec.name, {
+          // read after the init command? then look it up again (the init may have changed the session)
+          pod: spec.init === undefined ? got.pod : undefined,
           prompt: o.prompt,
           command: o.agentCommand ?? spec.agentCommand ?? cfg.agent.command,
           check: o.check ?? cfg.agent.check,
