@@ -282,3 +282,35 @@ export function foldConflicts(
     };
   });
 }
+
+/**
+ * The paths an incremental cycle plans when only `dirty` can have changed on either side since the last
+ * cycle (the loop's file watcher and pod rounds name them): each dirty path, its parent directories (a
+ * file made in a new directory needs it first) and, for a dirty path that is a directory in any of the
+ * trees, everything below it in any of them (the directory rules weigh what a removed directory holds).
+ * Every other path is taken as unchanged on both sides, so its decision is "nothing to do". Pure.
+ */
+export function planScope(dirty: Iterable<string>, trees: Map<string, { kind: Kind }>[]): Set<string> {
+  const scope = new Set<string>();
+  const dirs = new Set<string>();
+  for (const p of dirty) {
+    if (!p || scope.has(p)) continue;
+    scope.add(p);
+    if (trees.some((t) => t.get(p)?.kind === "dir")) dirs.add(p);
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) scope.add(p.slice(0, i));
+  }
+  if (dirs.size) {
+    for (const t of trees) {
+      for (const k of t.keys()) {
+        if (scope.has(k)) continue;
+        for (let i = k.lastIndexOf("/"); i > 0; i = k.lastIndexOf("/", i - 1)) {
+          if (dirs.has(k.slice(0, i))) {
+            scope.add(k);
+            break;
+          }
+        }
+      }
+    }
+  }
+  return scope;
+}

@@ -237,13 +237,21 @@ export function updateTree(
   rules: IgnoreRules,
   rels: Iterable<string>,
   fs: ScanFs = Deno,
+  changed?: Set<string>,
 ): number {
+  const put = (p: string, e: Entry) => {
+    tree.set(p, e);
+    changed?.add(p);
+  };
+  const del = (p: string) => {
+    if (tree.delete(p)) changed?.add(p);
+  };
   const drop = (p: string) => {
     const was = tree.get(p);
-    tree.delete(p);
+    del(p);
     if (was?.kind !== "dir") return;
     const pre = p + "/";
-    for (const q of tree.keys()) if (q.startsWith(pre)) tree.delete(q);
+    for (const q of tree.keys()) if (q.startsWith(pre)) del(q);
   };
   // shallow first: a directory walked covers the events below it
   const list = [...new Set(rels)].filter((r) => r && !r.startsWith("..")).sort((a, b) =>
@@ -275,24 +283,24 @@ export function updateTree(
     const old = tree.get(p);
     if (e.kind !== "dir") {
       if (old?.kind === "dir") drop(p);
-      tree.set(p, e);
+      put(p, e);
       noteLinks(e);
       continue;
     }
     if (old?.kind === "dir" && old.ino === e.ino && old.dev === e.dev && p === rel) {
-      tree.set(p, e);
+      put(p, e);
       continue;
     }
     drop(p);
-    for (const [q, qe] of scanTreeSync(root, rules, { under: p, fs })) tree.set(q, qe);
+    for (const [q, qe] of scanTreeSync(root, rules, { under: p, fs })) put(q, qe);
     walked.push(p);
   }
   if (linked.size) {
     for (const [q, qe] of tree) {
       if (qe.kind !== "file" || !linked.has(`${qe.dev}:${qe.ino}`)) continue;
       const now = statPathSync(root, q, fs);
-      if (now) tree.set(q, now);
-      else tree.delete(q);
+      if (now) put(q, now);
+      else del(q);
       looked++;
     }
   }

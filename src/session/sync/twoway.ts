@@ -33,6 +33,7 @@ import {
   type Action,
   foldConflicts,
   orderActions,
+  planScope,
   planSync,
   type Snap,
   type SnapTree,
@@ -123,6 +124,12 @@ export interface CycleContext {
   storeAncestor?: (a: Ancestor) => void;
   /** a pulled file or link was just written here, with this `selfKey` (the loop's watcher will report it) */
   wroteLocal?: (rel: string, key: string) => void;
+  /**
+   * plan only these paths (with `localTree`): every other path is taken as unchanged on both sides since
+   * the last cycle (the loop names what its file watcher and pod rounds saw: `planScope`). The conflicts
+   * returned are then those in the scope only.
+   */
+  only?: Set<string>;
   /** the plan as made (for `sync pull --dry-run`): nothing is applied when this returns false */
   onPlan?: (plan: Action[], anc: Ancestor, local: SnapTree, pod: SnapTree) => boolean;
 }
@@ -187,6 +194,16 @@ export async function localSnaps(
     else snaps.set(p, { kind: "dir", mode: modeOf(p, e), size: 0 });
   }
   return { snaps, entries };
+}
+
+/** The entries of `t` at these keys (a cycle's scope). */
+function pick<T>(t: Map<string, T>, keys: Set<string>): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const k of keys) {
+    const v = t.get(k);
+    if (v !== undefined) m.set(k, v);
+  }
+  return m;
 }
 
 /** pulledPathProblem's verdicts (a pure function of the name on this OS): each cycle asks for every pod path. */
@@ -494,14 +511,17 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const t0 = performance.now();
   const tr: string[] = [];
   const mark = (w: string) => tr.push(`${w} ${(performance.now() - t0).toFixed(0)}`);
+  const scanned = x.localTree?.();
+  const scope = scanned ? x.only : undefined;
+  const sub = <T>(t: Map<string, T>) => scope ? pick(t, scope) : t;
   const [{ snaps: local, entries }, pod] = await Promise.all([
-    localSnaps(c.root, rules, anc, x.memo, hostPlatform(), x.localTree?.()),
-    podSnaps(kube, c, rules, x.pod, anc, unknown),
+    localSnaps(c.root, rules, anc, x.memo, hostPlatform(), scanned && sub(scanned)),
+    podSnaps(kube, c, rules, sub(x.pod), anc, unknown),
   ]);
   // a pod file whose content is not known this cycle is left out of the plan on every side
   const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
   mark("snaps");
-  let plan = planSync(known(anc), known(local), pod, x.mode);
+  let plan = planSync(known(sub(anc)), known(local), pod, x.mode);
   mark("plan");
   const f = x.folding;
   if (f && (f.caseInsensitive || f.normalizing)) {
@@ -752,15 +772,16 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   }
   // an unchanged path keeps its record; a record for a path now gone on both sides is dropped
   const planned = new Set(plan.map((a) => a.path));
-  for (const p of [...next.keys()]) {
-    if (!unknown.has(p) && !local.has(p) && !pod.has(p) && !planned.has(p)) next.delete(p);
+  for (const p of scope ? [...scope] : [...next.keys()]) {
+    if (next.has(p) && !unknown.has(p) && !local.has(p) && !pod.has(p) && !planned.has(p)) next.delete(p);
   }
   mark("local");
   if (x.storeAncestor) x.storeAncestor(next);
   else await saveAncestor(c.name, where, next, x.home);
   mark("anc");
   if (TRACE) {
-    x.log?.(`trace ${plan.filter((a) => a.op !== "agree").length}: ${tr.join(", ")}`);
+    const planned = scope ? ` (${scope.size} path(s) planned)` : "";
+    x.log?.(`trace ${plan.filter((a) => a.op !== "agree").length}${planned}: ${tr.join(", ")}`);
   }
   const conflicts: Conflict[] = plan.filter((a) => a.op === "conflict").map((a) => {
     const k = a as Extract<Action, { op: "conflict" }>;
@@ -911,6 +932,18 @@ export class TwoWayLoop {
   #tree?: Tree;
   #events = new Set<string>();
   #rescan = true;
+  /** the last #localTree() walked the whole tree (it did not only look again at the named paths) */
+  #walked = false;
+  /**
+   * Paths the pod rounds changed since the last cycle began. With the local events they are all that can
+   * have changed on either side, so a cycle plans only them (`planScope`); it plans everything when the
+   * local tree was walked again, after a failure, a skipped operation, the pod watcher's first round, and
+   * on a case-folding disk.
+   */
+  #podDirty = new Set<string>();
+  /** paths the last #localTree() set or removed besides those named (a hard link's other names, a new directory's walk) */
+  #treeChanged = new Set<string>();
+  #planAll = true;
   #scannedAt = 0;
   /**
    * The ancestor: read once, then kept here; each cycle's is written in the background, in order (the
@@ -996,13 +1029,15 @@ export class TwoWayLoop {
       this.#events.size > this.#tree.size
     ) {
       this.#rescan = false;
+      this.#walked = true;
       this.#events.clear();
       this.#tree = scanTreeSync(this.c.root, this.#rules);
       this.#scannedAt = Date.now();
     } else if (this.#events.size) {
+      this.#walked = false;
       const paths = [...this.#events];
       this.#events.clear();
-      updateTree(this.#tree, this.c.root, this.#rules, paths);
+      updateTree(this.#tree, this.c.root, this.#rules, paths, undefined, this.#treeChanged);
     }
     return this.#tree;
   }
@@ -1096,6 +1131,8 @@ export class TwoWayLoop {
               }
               const first = !this.#podReady;
               this.#podReady = true;
+              if (first) this.#planAll = true;
+              for (const p of changed) this.#podDirty.add(p);
               if (stopping && stopping !== this.#acked && stopping !== this.#flushFor) {
                 // the pod is about to stop (idle): one last cycle both ways, from a full local walk
                 this.#flushFor = stopping;
@@ -1135,6 +1172,18 @@ export class TwoWayLoop {
       { root: this.c.root, workdir: this.c.workdir },
       this.h.home,
     );
+    // what can have changed since the last cycle: the paths the file watcher and the pod rounds named
+    const dirty = [...this.#events, ...this.#podDirty];
+    this.#podDirty.clear();
+    this.#walked = false;
+    this.#treeChanged.clear();
+    const tree = this.#localTree();
+    for (const p of this.#treeChanged) dirty.push(p);
+    const f = this.#folding;
+    const all = this.#planAll || this.#walked || !!(f && (f.caseInsensitive || f.normalizing));
+    // a cycle that fails, or leaves something undone, is followed by one that plans everything
+    this.#planAll = true;
+    const only = all ? undefined : planScope(dirty, [tree, this.#pod, this.#anc]);
     const r = await runCycle({
       kube: this.kube,
       c: this.c,
@@ -1146,7 +1195,8 @@ export class TwoWayLoop {
       log: this.h.log,
       touched: this.#touched,
       folding: this.#folding,
-      localTree: () => this.#localTree(),
+      localTree: () => tree,
+      only,
       ancestor: this.#anc,
       storeAncestor: (a) => this.#storeAncestor(a),
       wroteLocal: (rel, key) => void this.#wrote.set(rel, { key, at: Date.now() }),
@@ -1179,14 +1229,21 @@ export class TwoWayLoop {
     for (const k of r.kept) {
       this.h.log(`kept a copy of an unsynced edit the ${this.c.mode} mode replaced: ${k}`);
     }
-    s.conflicts = r.conflicts;
-    const now = new Set(r.conflicts.map((k) => k.path));
-    for (const k of r.conflicts) {
+    // a cycle with a scope found the conflicts in it: the others stand as the last cycles found them
+    const conflicts = only
+      ? [...(s.conflicts ?? []).filter((k) => !only.has(k.path)), ...r.conflicts].sort((a, b) =>
+        a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+      )
+      : r.conflicts;
+    s.conflicts = conflicts;
+    const now = new Set(conflicts.map((k) => k.path));
+    for (const k of conflicts) {
       if (!this.#known.has(k.path)) this.h.log(`conflict: ${k.path} (${k.why}); both versions kept`);
     }
     this.#known = now;
     s.pendingToPod = 0;
     s.pendingToLocal = 0;
+    if (!r.skipped) this.#planAll = false;
     if (r.skipped) {
       s.pendingToPod = r.skipped;
       this.#poke(300); // changed under us: plan again once the watcher saw it

@@ -3,8 +3,9 @@
  * named, must equal a fresh walk of the whole tree after each kind of change (create, edit, delete, a new
  * directory with contents, an edit through one name of a hard link, a directory renamed or replaced by a file and back, an ignored path, a path
  * below a directory the tree does not know yet). A directory's mtime is left out: sync compares its mode only.
+ * Every file it changed is named in what it reports as changed (or was an event).
  */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { scanTree, type Tree, updateTree } from "../../../../src/session/sync/scan.ts";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
@@ -74,8 +75,19 @@ Deno.test("updateTree from watcher paths equals a fresh walk after every kind of
     ];
     for (const [what, change, events] of steps) {
       await change();
-      updateTree(tree, root, rules, events);
-      assertEquals(plain(tree), plain(await scanTree(root, rulesOf(root))), what);
+      const before = plain(tree);
+      const changed = new Set<string>();
+      updateTree(tree, root, rules, events, undefined, changed);
+      const after = plain(tree);
+      assertEquals(after, plain(await scanTree(root, rulesOf(root))), what);
+      // every file or link it set or removed is named (an incremental cycle plans only those and the events)
+      for (const p of new Set([...Object.keys(before), ...Object.keys(after)])) {
+        const b = before[p], a = after[p];
+        if ((b?.kind ?? a?.kind) === "dir" && b?.kind === a?.kind) continue;
+        if (JSON.stringify(b) !== JSON.stringify(a)) {
+          assert(changed.has(p) || events.includes(p), `${what}: ${p}`);
+        }
+      }
     }
   } finally {
     await Deno.remove(root, { recursive: true });
