@@ -69,23 +69,15 @@ function mutate(t: SnapTree, r: () => number, tag: string): void {
   if (op === 0) t.set(`${p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "a"}/new-${tag}`, file(tag));
   else if (op === 1 && s.kind === "file") t.set(p, file(`${tag}:${p}`));
   else if (op === 2) {
-    for (const q of keys) {
-      if (under(q)) t.delete(q);
-      else if (op === 3) t.set(p, { ...s, mode: s.kind === "dir" ? 0o700 : 0o755 });
-      else if (op === 4 && s.kind === "dir") {
-        for (const q of keys) if (under(q)) t.delete(q);
-        t.set(p, file(`${tag}:now a file`));
-      } else if (op === 5 && s.kind === "file") {
-        t.set(p, dir());
-        t.set(`${p}/inside-${tag}`, file(tag));
-      } else {t.set(`new-${tag}-${Math.floor(r() * 1000)}`, {
-          kind: "symlink",
-          mode: 0o777,
-          size: 0,
-          link: p,
-        });}
-    }
-  }
+    for (const q of keys) if (under(q)) t.delete(q);
+  } else if (op === 3) t.set(p, { ...s, mode: s.kind === "dir" ? 0o700 : 0o755 });
+  else if (op === 4 && s.kind === "dir") {
+    for (const q of keys) if (under(q)) t.delete(q);
+    t.set(p, file(`${tag}:now a file`));
+  } else if (op === 5 && s.kind === "file") {
+    t.set(p, dir());
+    t.set(`${p}/inside-${tag}`, file(tag));
+  } else t.set(`new-${tag}-${Math.floor(r() * 1000)}`, { kind: "symlink", mode: 0o777, size: 0, link: p });
 }
 
 Deno.test("planScope: planning only the changed paths gives the full plan's actions", () => {
