@@ -67,13 +67,15 @@ export interface PushOptions {
 const PARALLEL_MIN_BYTES = 4 << 20;
 
 /**
- * How many exec streams a big push uses: 1, or KODAMA_SYNC_STREAMS. Measured (bench/sync.ts, real v1.24
- * cluster, 5,000 files / 100 MB): 1 stream 18.1 s, 2: 29.7 s, 4: 37.9 s, 8: 30.8 s; kubectl cp 17.0 s. On a
- * loaded two-core node more streams only compete, so parallel pushes stay opt-in until a cluster shows a gain.
+ * How many exec streams a big push uses: 2, or KODAMA_SYNC_STREAMS (1 for one stream). Measured
+ * (bench/sync.ts, real v1.24 cluster, 5,000 files / 100 MB, kubectl cp / kodama, median of 3, interleaved):
+ * at load 5-9, 2 streams 1.23x and 1.43x in two runs where 1 stream was 1.03x and 0.87x and 4 streams
+ * 1.00x; at load 7-14 and 19 two streams lost (0.81x, 0.66x). Each stream's hops (API server, kubelet,
+ * runtime, the pod's tar) are serial, so two keep both cores of this node busy; more only compete.
  */
 export function syncStreams(): number {
   const v = Number(Deno.env.get("KODAMA_SYNC_STREAMS"));
-  return Number.isInteger(v) && v >= 1 && v <= 32 ? v : 1;
+  return Number.isInteger(v) && v >= 1 && v <= 32 ? v : 2;
 }
 
 /** A push smaller than this is sent raw: the pod's answer about gzip costs a round trip. */
