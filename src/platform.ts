@@ -247,13 +247,19 @@ export function runtimeFlagGiven(argv: string[], flag: string, mainModule: strin
   return runtimeFlags(argv, mainModule).includes(flag);
 }
 
-/** The words before the main module in this command line (from ownCommandLine): the runtime's own. */
+/**
+ * The words before the main module in this command line (from ownCommandLine): the runtime's own. When
+ * the main module is not found (a Windows command line's quoted words, an unusual shim), none: the words
+ * after it are the user's command (`exec … -- x --no-prompt`), never taken for the runtime's.
+ */
 export function runtimeFlags(argv: string[], mainModule: string): string[] {
   const base = decodeURIComponent(mainModule.slice(mainModule.search(/[^\\/]*$/)));
-  const isMain = (a: string) =>
-    a === mainModule || a === base || a.endsWith(`/${base}`) || a.endsWith(`\\${base}`);
+  const isMain = (word: string) => {
+    const a = word.replace(/^"(.*)"$/, "$1").replace(/"$/, "");
+    return a === mainModule || a === base || a.endsWith(`/${base}`) || a.endsWith(`\\${base}`);
+  };
   const main = argv.findIndex((a, i) => i > 0 && isMain(a));
-  return argv.slice(0, main < 0 ? argv.length : main);
+  return main < 0 ? [] : argv.slice(0, main);
 }
 
 /**

@@ -167,6 +167,11 @@ Deno.test("runtimeFlagGiven: --no-prompt counts only before the main module, wha
     [["C:\\deno\\deno.exe", "run", "-A", "--no-prompt", "C:\\src\\main.ts"], true],
     [["deno", "run", "-A", "main.ts"], false],
     [[], false],
+    // the main module not found: the words after it are the user's, never the runtime's
+    [["deno", "run", "-A", "/elsewhere/other.ts", "exec", "pod", "--", "x", "--no-prompt"], false],
+    // a Windows command line's quoted words (PowerShell's CommandLine)
+    [['"C:\\deno\\deno.exe"', "run", "-A", '"C:\\src\\main.ts"', "exec", "--", "--no-prompt"], false],
+    [['"C:\\deno\\deno.exe"', "run", "--no-prompt", '"C:\\src\\main.ts"', "pods"], true],
   ];
   for (const [argv, want] of table) {
     assertEquals(runtimeFlagGiven(argv, "--no-prompt", main), want, argv.join(" "));
@@ -191,6 +196,8 @@ Deno.test("v8FlagsIn: the runtime's --v8-flags, not the command's, go to the pro
     // a command's own words after the main module are not the runtime's
     [["deno", "run", "-A", "/home/me/kodama/main.ts", "exec", "--", "node", "--v8-flags=--x"], []],
     [["deno", "run", "-A", "main.ts"], []],
+    // the main module not found: no word of the user's command is taken for a runtime flag
+    [["deno", "run", "-A", "/other/cli.ts", "exec", "--", "node", "--v8-flags=--x"], []],
   ];
   for (const [argv, want] of table) assertEquals(v8FlagsIn(argv, main), want, argv.join(" "));
 });
