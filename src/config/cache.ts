@@ -179,8 +179,22 @@ interface Entry {
   origin: ConfigOrigin;
 }
 
+/**
+ * On a shared machine only what this user wrote is believed: the entry a plain file (not a link) and, with
+ * its directory, owned by this user and writable by no one else (another user's forged entry could
+ * otherwise accept a value a repository may not set). Windows has no such modes: its ACLs stand.
+ */
+function ownedHere(file: string): boolean {
+  if (hostPlatform().os === "windows") return true;
+  const uid = Deno.uid();
+  const mine = (st: Deno.FileInfo) => st.uid === uid && ((st.mode ?? 0o022) & 0o022) === 0;
+  const st = Deno.lstatSync(file);
+  return st.isFile && mine(st) && mine(Deno.statSync(dirname(file)));
+}
+
 function readEntry(file: string): Entry | undefined {
   try {
+    if (!ownedHere(file)) return undefined;
     // synchronous: a small local file, and an async read is a round trip through Deno's thread pool
     const e = JSON.parse(Deno.readTextFileSync(file));
     const o = e?.origin;

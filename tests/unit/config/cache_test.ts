@@ -203,3 +203,45 @@ Deno.test("the cache keeps the newest entries: each edit makes one, the oldest g
   const again = await loadConfigCached({ home: w.home, cwd: w.repo });
   assertEquals([again.hit, again.values.defaults.namespace], [true, "newest"]);
 });
+
+Deno.test({
+  name:
+    "an entry another could have written (a link, a group- or world-writable file or directory) is a miss",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await using w = await world();
+    await w.writeGlobal(GLOBAL);
+    assertEquals((await loadConfigCached({ home: w.home, cwd: w.repo })).hit, false);
+    const dir = join(w.home, "cache", "config");
+    const [name] = await w.entries();
+    const file = join(dir, name);
+    // a forged entry: the same shape, another namespace
+    const forged = JSON.parse(await Deno.readTextFile(file));
+    forged.values.defaults.namespace = "evil";
+    const forge = async () => {
+      await Deno.remove(file).catch(() => {});
+      await Deno.writeTextFile(file, JSON.stringify(forged), { mode: 0o600 });
+      await Deno.chmod(file, 0o600);
+    };
+    // the control: a forged entry of this user's in a private directory is served (so the cases below count)
+    await forge();
+    assertEquals((await loadConfigCached({ home: w.home, cwd: w.repo })).values.defaults.namespace, "evil");
+    // a world-writable directory
+    await Deno.chmod(dir, 0o777);
+    let got = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals([got.hit, got.values.defaults.namespace], [false, "team-a"]);
+    await Deno.chmod(dir, 0o700);
+    // a group-writable entry
+    await forge();
+    await Deno.chmod(file, 0o620);
+    got = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals([got.hit, got.values.defaults.namespace], [false, "team-a"]);
+    // a link to a forged file elsewhere
+    const elsewhere = join(w.root, "forged.json");
+    await Deno.writeTextFile(elsewhere, JSON.stringify(forged), { mode: 0o600 });
+    await Deno.remove(file);
+    await Deno.symlink(elsewhere, file);
+    got = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals([got.hit, got.values.defaults.namespace], [false, "team-a"]);
+  },
+});
