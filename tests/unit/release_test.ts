@@ -31,6 +31,8 @@ const COMPUTED_IMPORTS_ALLOWED: Record<string, string> = {
 /** URLs that only probe where kodama runs from and load nothing (a compiled binary simply gets "no"). */
 const PROBES: Record<string, string> = {
   'src/kube/config.ts:"../../"': "is this kodama's source tree (the `deno task demo` hint)",
+  'src/config/cache.ts:"../"':
+    "the config cache's code stamp: the mtimes of kodama's own config sources; a compiled one keys by its own file",
   'src/workflow/cache.ts:"../"':
     "the workflow cache's checker stamp: the mtimes of kodama's own sources; a compiled one has none, and its version decides",
   'src/workflow/sandbox/child.ts:"./relay.js"':
