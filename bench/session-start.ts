@@ -14,6 +14,7 @@
  * (the test provisioner's `provisionDelay`) and times a cold start on it.
  *
  * Targets: cold start <= 1.5x the bare pod, resume <= 1.2x, 8 starts at once <= 2x one start, pooled <= 1.5x.
+ * Beside the eight starts, the peer at the same task: eight bare pods at once against one bare pod.
  */
 import { join } from "node:path";
 import { kubectl as kubectlOn, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
@@ -209,6 +210,12 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
   const podCpu = (t.cluster?.runtimePids() ?? []).reduce((a, p) => a + cpu.own(p) - (pods0.get(p) ?? 0), 0);
   const machineCpu = cpu.machine() - before.machine;
   await Promise.all([...Array(8).keys()].map((i) => b.purge(`${tag}-p${i}`)));
+  // the peer at the same task: eight bare pods at once (eight kubectl run + wait) against one made just
+  // before; on a machine with few cores the clients' own CPU sets a floor for any client, kubectl's too
+  const bareOne = await b.bare(`${tag}-bone`);
+  const tb = performance.now();
+  await Promise.all([...Array(8).keys()].map((i) => b.bare(`${tag}-b8${i}`)));
+  const bareEight = performance.now() - tb;
   const lines = [
     `[${t.label}] image ${t.image}, ${runs} rounds, medians`,
     `  bare pod (kubectl run + wait)     ${fmtMs(median(bare))}${cpuNote(bareCpu)}`,
@@ -226,6 +233,9 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
     `  8 starts at once                  ${fmtMs(eight)} against one start ${fmtMs(one)}   ${
       ratio(eight, one, 2)
     }`,
+    `    peer: 8 bare pods at once       ${fmtMs(bareEight)} against one bare pod ${fmtMs(bareOne)}   ${
+      (bareEight / bareOne).toFixed(2)
+    }x; kodama's eight / kubectl's eight ${(eight / bareEight).toFixed(2)}x`,
   ];
   if (kodamaCpu !== undefined) {
     const cores = navigator.hardwareConcurrency;
