@@ -17,6 +17,7 @@
 import { dirname, join } from "../fspath.ts";
 import { VERSION } from "../version.ts";
 import { fileUrlToPath, homeDir, hostPlatform } from "../platform.ts";
+import { newestSourceMtime } from "../base/stamp.ts";
 import { findRepo, globalConfigPath, kodamaHome } from "./paths.ts";
 import { type ConfigOrigin, setOrigin } from "./origin.ts";
 import type { Config } from "./schema.ts";
@@ -31,6 +32,7 @@ const MAX_TEXT = 256 * 1024;
  */
 export const CONFIG_CODE = [
   "base/duration.ts",
+  "base/stamp.ts",
   "boundedread.ts",
   "config/atomic.ts",
   "config/cache.ts",
@@ -57,18 +59,7 @@ let code: string | undefined;
  */
 export function configCodeStamp(under?: URL): string {
   if (!under && code !== undefined) return code;
-  const src = under ?? new URL("../", import.meta.url);
-  let newest = 0;
-  if (src.protocol === "file:") {
-    try {
-      const root = fileUrlToPath(src, hostPlatform());
-      for (const f of CONFIG_CODE) {
-        newest = Math.max(newest, Deno.statSync(join(root, f)).mtime?.getTime() ?? 0);
-      }
-    } catch {
-      newest = 0;
-    }
-  }
+  const newest = newestSourceMtime(under ?? new URL("../", import.meta.url), CONFIG_CODE);
   // a compiled binary or a bundle has no sources to stat: the program itself (rebuilt, even at the same
   // version, it changes) stands for them
   const stamp = newest ? String(newest) : programStamp();

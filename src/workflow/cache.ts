@@ -15,7 +15,7 @@
 import { join } from "../fspath.ts";
 import { VERSION } from "../version.ts";
 import { kodamaHome } from "../config/paths.ts";
-import { fileUrlToPath, hostPlatform } from "../platform.ts";
+import { newestSourceMtime } from "../base/stamp.ts";
 import type { Workflow } from "./model.ts";
 import { isPosTable, type PosTable } from "./positions.ts";
 
@@ -62,20 +62,8 @@ let checker: string | undefined;
  */
 export function checkerStamp(under?: URL): string {
   if (!under && checker !== undefined) return checker;
-  const src = under ?? new URL("../", import.meta.url);
-  let newest = 0;
-  if (src.protocol === "file:") {
-    try {
-      // plain paths: a URL argument costs each stat a URL-to-path conversion (~1 ms more for the 19)
-      const root = fileUrlToPath(src, hostPlatform());
-      for (const f of CHECKER_FILES) {
-        newest = Math.max(newest, Deno.statSync(join(root, f)).mtime?.getTime() ?? 0);
-      }
-    } catch {
-      newest = 0; // a compiled binary, or no read permission on kodama's sources
-    }
-  }
-  const stamp = String(newest);
+  // 0: a compiled binary, or no read permission on kodama's sources
+  const stamp = String(newestSourceMtime(under ?? new URL("../", import.meta.url), CHECKER_FILES));
   if (!under) checker = stamp;
   return stamp;
 }
