@@ -253,6 +253,17 @@ withSessionWorld(
         await page.$$eval(".op.ok .x, .op.bad .x", (bs: { click(): void }[]) => bs.forEach((b) => b.click()));
         await page.click(sel);
       };
+      // Type into a field once it is rendered. A click on a tab link changes the hash, and the hashchange
+      // event (so the render) comes a task later: typing at once raced it (CI, stop 41).
+      const typeInto = async (sel: string, text: string) => {
+        await page.waitForSelector(sel, { timeout: 30_000 }).catch(async (e: Error) => {
+          const shown = await page.$eval("main", (m: Element) => m.textContent?.slice(0, 300)).catch(() =>
+            ""
+          );
+          throw new Error(`${sel} never appeared (${e.message}); the page showed: ${shown}`);
+        });
+        await page.type(sel, text);
+      };
       const waitText = (sel: string, re: RegExp, timeout = 120_000) =>
         page.waitForFunction(
           (s: string, src: string) => new RegExp(src).test(document.querySelector(s)?.textContent ?? ""),
@@ -271,11 +282,11 @@ withSessionWorld(
 
       await t.step("start a session from the dialog; it reaches Running", async () => {
         await click("#new-session");
-        await page.type("input[name=name]", NAME);
-        await page.type("input[name=repo]", repo.bare);
-        await page.type("input[name=image]", SESSION_IMAGE);
-        await page.type("input[name=envFiles]", ".env");
-        await page.type("input[name=sync]", ".");
+        await typeInto("input[name=name]", NAME);
+        await typeInto("input[name=repo]", repo.bare);
+        await typeInto("input[name=image]", SESSION_IMAGE);
+        await typeInto("input[name=envFiles]", ".env");
+        await typeInto("input[name=sync]", ".");
         await shot("02-start-dialog");
         await click("#start-form button[type=submit]");
         await page.waitForSelector(`tr[data-session=${NAME}]`, { timeout: 60_000 });
@@ -315,7 +326,7 @@ withSessionWorld(
 
       await t.step("run the (fake) agent: its log streams, its diff shows the file", async () => {
         await click("a[data-tab=agent]");
-        await page.type("#agent-prompt", "add the line zq-ui-4711");
+        await typeInto("#agent-prompt", "add the line zq-ui-4711");
         await click("#run-agent");
         await waitText("#run-log", /agent: committed [0-9a-f]+/, 60_000);
         assertStringIncludes(
@@ -361,7 +372,7 @@ withSessionWorld(
         await page.keyboard.press("a");
         await page.keyboard.up("Control");
         await page.keyboard.press("Backspace");
-        await page.type("#pod-search", q);
+        await typeInto("#pod-search", q);
       };
       await t.step(
         "pods: fzf search with the picker's matcher, logs, an exec terminal, a port-forward",
@@ -409,7 +420,7 @@ withSessionWorld(
           );
           await shot("11-pod-exec");
           await click("#pod-panel a[data-tab=forward]");
-          await page.type("#pf-ports", ":8080");
+          await typeInto("#pf-ports", ":8080");
           await click(".forward-form button");
           await page.waitForSelector("#forwards tr[data-forward]", { timeout: 30_000 });
           await shot("12-pod-forward");
@@ -427,7 +438,7 @@ withSessionWorld(
         await click("a[href='#/workflows']");
         await page.waitForSelector("button[data-workflow=greet]", { timeout: 30_000 });
         await click("button[data-workflow=greet]");
-        await page.type("input[name=who]", "web");
+        await typeInto("input[name=who]", "web");
         await click("#run-workflow");
         await page.waitForSelector("#trust-dialog");
         await waitText("#trust-lines", /run: echo/);
