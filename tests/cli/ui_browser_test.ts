@@ -251,6 +251,7 @@ withSessionWorld(
       // what a step clicks next: close the finished ones first, as a user would, then click
       const click = async (sel: string) => {
         await page.$$eval(".op.ok .x, .op.bad .x", (bs: { click(): void }[]) => bs.forEach((b) => b.click()));
+        await page.waitForSelector(sel, { timeout: 30_000 });
         await page.click(sel);
       };
       // Type into a field once it is rendered. A click on a tab link changes the hash, and the hashchange
