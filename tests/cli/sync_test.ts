@@ -27,9 +27,15 @@ async function podListing(w: SessionWorld): Promise<string> {
 async function waitSame(w: SessionWorld, root: string, what: string, ms = 120_000): Promise<void> {
   const until = Date.now() + ms;
   let pod = "", local = "";
-  while (Date.now() < until) {
+  // A listing is a stat and an md5sum per path in the pod's sh: over 10,000 paths on a loaded machine one
+  // takes minutes, and one begun while a batch was still being applied is stale when it returns (it lists
+  // names that are gone by the time they are stat'ed). So a failure is only ever judged on a listing begun
+  // at or after the deadline: one that began before it and returned after it is followed by one more.
+  for (;;) {
+    const began = Date.now();
     [pod, local] = await Promise.all([podListing(w), localListing(root).then((l) => withoutIgnored(l))]);
     if (pod === local) return;
+    if (began >= until) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   // the background sync's own account of what it did, for whoever reads the failure
@@ -188,6 +194,11 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       assert(batches >= 1 && batches <= 100, `${batches} batches for 10,000 files`);
       // and removing them is one delete
       await Deno.remove(`${root}/burst`, { recursive: true });
+      // one cheap look a round until the pod's copy is gone, then the full listing (10,000 stats)
+      await until("the burst gone from the pod", async () => {
+        const r = await w.k(["attach", NAME, "--command", "[ ! -e /workspace/burst ] && echo gone"]);
+        return r.stdout.trim() === "gone";
+      }, 120_000);
       await waitSame(w, root, "the burst removed");
     });
 
