@@ -12,6 +12,7 @@ import { deleteSession, resumeSession, stopSession } from "../../src/session/lif
 import { clusterTest } from "../cluster/fixture.ts";
 import { onRealCluster } from "../cluster/harness.ts";
 import { SESSION_IMAGE } from "../cli/_session.ts";
+import { lockEnv } from "../_env_lock.ts";
 
 clusterTest(
   "start and resume: every request and wait over Deno's client, none over node:https",
@@ -19,6 +20,7 @@ clusterTest(
   { seed: "demo", ignore: onRealCluster, timeoutMs: 120_000 },
   async (_t, c) => {
     const home = await Deno.makeTempDir({ prefix: "kodama-transport-home-" });
+    const unlock = await lockEnv();
     const before = Deno.env.get("KODAMA_HOME");
     Deno.env.set("KODAMA_HOME", home);
     const cfg = configSchema.parse({});
@@ -70,6 +72,7 @@ clusterTest(
       }).catch(() => {});
       if (before === undefined) Deno.env.delete("KODAMA_HOME");
       else Deno.env.set("KODAMA_HOME", before);
+      unlock();
       await Deno.remove(home, { recursive: true }).catch(() => {});
     }
   },

@@ -3,11 +3,13 @@ import { join } from "node:path";
 import { discover, findWorkflow } from "../../../src/workflow/discovery.ts";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";
 import { contentHash, ensureTrusted, isTrusted, needsTrust } from "../../../src/workflow/trust.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const WF = (desc: string, perms = "") =>
   `description: ${desc}\n${perms}steps:\n  - local: { command: [echo, hi] }\n`;
 
 async function sandboxDirs() {
+  const unlock = await lockEnv();
   const root = await Deno.makeTempDir({ prefix: "kodama-disc-" });
   const home = join(root, "home");
   const repo = join(root, "repo");
@@ -17,7 +19,7 @@ async function sandboxDirs() {
   await Deno.mkdir(join(sub, ".kodama", "workflows"), { recursive: true });
   await Deno.mkdir(join(home, "workflows"), { recursive: true });
   Deno.env.set("KODAMA_HOME", home);
-  return { root, home, repo, sub };
+  return { root, home, repo, sub, unlock };
 }
 
 Deno.test("discovery: nearest first (sub dir, repo root, home, built-in); shadowing is reported", async () => {
@@ -50,6 +52,7 @@ Deno.test("discovery: nearest first (sub dir, repo root, home, built-in); shadow
     assert(!outside.some((r) => r.source === "repo"));
   } finally {
     Deno.env.delete("KODAMA_HOME");
+    d.unlock();
     await Deno.remove(d.root, { recursive: true });
   }
 });
@@ -107,6 +110,7 @@ Deno.test("trust: repo workflows with permissions need --trust once; an edit (wo
     assertEquals(await needsTrust({ ...lw, workflow: { ...lw.workflow, permissions: { run: [] } } }), false);
   } finally {
     Deno.env.delete("KODAMA_HOME");
+    d.unlock();
     await Deno.remove(d.root, { recursive: true });
   }
 });

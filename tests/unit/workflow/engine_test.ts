@@ -4,6 +4,7 @@ import type { LoadedWorkflow } from "../../../src/workflow/file.ts";
 import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/base/sink.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 function wf(yaml: string, file = "/tmp/kodama-engine-test/t.yaml"): LoadedWorkflow {
   const p = parseWorkflowText(yaml, file);
@@ -258,6 +259,7 @@ steps:
 });
 
 Deno.test("engine: a workflow step calls another workflow with params; its step outputs come back", async () => {
+  const unlock = await lockEnv();
   const repo = await Deno.makeTempDir({ prefix: "kodama-engine-call-" });
   Deno.env.set("KODAMA_HOME", `${repo}/home`);
   try {
@@ -292,6 +294,7 @@ steps:
     assertEquals(r.steps.bad.error, 'no workflow named "chlid" (did you mean "child"?)');
   } finally {
     Deno.env.delete("KODAMA_HOME");
+    unlock();
     await Deno.remove(repo, { recursive: true });
   }
 });

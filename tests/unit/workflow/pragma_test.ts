@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
 import { pragmaSpecifiers, scriptGraph } from "../../../src/workflow/sandbox/graph.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const CASES: [string, string, RegExp][] = [
   [
@@ -61,6 +62,7 @@ const CASES: [string, string, RegExp][] = [
 
 Deno.test("module graph: every pragma and specifier form that names code outside the repo is refused", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "kodama-pragma-" });
+  const unlock = await lockEnv();
   const prev = Deno.env.get("KODAMA_HOME");
   Deno.env.set("KODAMA_HOME", join(tmp, "home"));
   try {
@@ -83,12 +85,14 @@ Deno.test("module graph: every pragma and specifier form that names code outside
   } finally {
     if (prev === undefined) Deno.env.delete("KODAMA_HOME");
     else Deno.env.set("KODAMA_HOME", prev);
+    unlock();
     await Deno.remove(tmp, { recursive: true });
   }
 });
 
 Deno.test("module graph: pragmas naming files of the repo are followed and pinned", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "kodama-pragma-" });
+  const unlock = await lockEnv();
   const prev = Deno.env.get("KODAMA_HOME");
   Deno.env.set("KODAMA_HOME", join(tmp, "home"));
   try {
@@ -110,6 +114,7 @@ Deno.test("module graph: pragmas naming files of the repo are followed and pinne
   } finally {
     if (prev === undefined) Deno.env.delete("KODAMA_HOME");
     else Deno.env.set("KODAMA_HOME", prev);
+    unlock();
     await Deno.remove(tmp, { recursive: true });
   }
 });

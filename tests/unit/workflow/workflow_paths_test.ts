@@ -10,8 +10,10 @@ import { discover, findWorkflow } from "../../../src/workflow/discovery.ts";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";
 import { needsTrust } from "../../../src/workflow/trust.ts";
 import { prepareWorkflow } from "../../../src/workflow/prepare.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 Deno.test("workflows.paths: user dirs are home workflows, repo dirs stay inside the repo and are untrusted", async () => {
+  const unlock = await lockEnv();
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-wfpaths-" }));
   const saved = Object.fromEntries(["KODAMA_HOME", "HOME"].map((k) => [k, Deno.env.get(k)]));
   try {
@@ -57,5 +59,6 @@ Deno.test("workflows.paths: user dirs are home workflows, repo dirs stay inside 
   } finally {
     for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     await Deno.remove(tmp, { recursive: true });
+    unlock();
   }
 });

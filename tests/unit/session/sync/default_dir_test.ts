@@ -1,8 +1,10 @@
 /** `start` without --sync: which directory is synced by default, and the one-line refusals. */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { defaultSyncDir } from "../../../../src/session/sync/session.ts";
+import { lockEnv } from "../../../_env_lock.ts";
 
 Deno.test("default sync dir: a project syncs; $HOME, / and a tree over sync.maxFiles refuse in one line", async () => {
+  const unlock = await lockEnv();
   const base = await Deno.makeTempDir();
   const oldHome = Deno.env.get("HOME");
   try {
@@ -45,6 +47,7 @@ Deno.test("default sync dir: a project syncs; $HOME, / and a tree over sync.maxF
   } finally {
     if (oldHome === undefined) Deno.env.delete("HOME");
     else Deno.env.set("HOME", oldHome);
+    unlock();
     await Deno.remove(base, { recursive: true });
   }
 });
