@@ -22,3 +22,29 @@ export async function lockEnv(): Promise<() => void> {
     }
   };
 }
+
+/**
+ * Deno.test whose body holds the environment lock, for files whose in-process code reads the environment
+ * or puts it back: a sandboxed step restores what it saw before it ran, so a step of one file undoes
+ * another file's `Deno.env.set` and then reports "the step changed kodama's environment".
+ */
+export function envTest(
+  name: string,
+  fn: () => void | Promise<void>,
+  env: Record<string, string> = {},
+): void {
+  Deno.test(name, async () => {
+    const unlock = await lockEnv();
+    const saved = Object.entries(env).map(([k, v]) => {
+      const was = Deno.env.get(k);
+      Deno.env.set(k, v);
+      return [k, was] as const;
+    });
+    try {
+      await fn();
+    } finally {
+      for (const [k, was] of saved) was === undefined ? Deno.env.delete(k) : Deno.env.set(k, was);
+      unlock();
+    }
+  });
+}

@@ -22,6 +22,7 @@ import { runWorkflow } from "../../src/workflow/engine.ts";
 import { createDisplay } from "../../src/workflow/display.ts";
 import { memorySink } from "../../src/base/sink.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { lockEnv } from "../_env_lock.ts";
 
 const [API0] = DEMO.apiPods;
 const DRIVES = DEMO.wekaPods.filter((p) => p.startsWith("weka-drive-"));
@@ -55,6 +56,8 @@ const FETCH = `export default async ({ inputs }) => {
 clusterTest("workflow steps against the test cluster: logs, cp, port-forward, wait, tmux, outputs", {
   seed: "demo",
 }, async (t, cluster) => {
+  // its sandboxed steps run in this process and put its environment back when they end (tests/_env_lock.ts)
+  const unlock = await lockEnv();
   const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
   const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-steps-" });
   const repo = join(tmp, "repo");
@@ -553,5 +556,6 @@ steps:
   } finally {
     await deleteObjects(cluster, "dev", "pod/logger", "pod/ticker", "pod/never-ready", "pod/waited");
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    unlock();
   }
 });

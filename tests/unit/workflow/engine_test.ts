@@ -4,7 +4,7 @@ import type { LoadedWorkflow } from "../../../src/workflow/file.ts";
 import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/base/sink.ts";
-import { lockEnv } from "../../_env_lock.ts";
+import { envTest } from "../../_env_lock.ts";
 
 function wf(yaml: string, file = "/tmp/kodama-engine-test/t.yaml"): LoadedWorkflow {
   const p = parseWorkflowText(yaml, file);
@@ -27,7 +27,7 @@ async function run(yaml: string, o: Partial<RunOptions> = {}, file?: string) {
 
 const SH = `permissions: { run: [sh] }\n`;
 
-Deno.test("engine: outputs flow to later steps; each command element is one argument", async () => {
+envTest("engine: outputs flow to later steps; each command element is one argument", async () => {
   const r = await run(
     SH + `
 params:
@@ -45,9 +45,11 @@ steps:
   assertStringIncludes(r.err, "✓ a");
 });
 
-Deno.test("engine: the first failing step sets the exit code; later steps are skipped unless always()/failure()", async () => {
-  const r = await run(
-    SH + `
+envTest(
+  "engine: the first failing step sets the exit code; later steps are skipped unless always()/failure()",
+  async () => {
+    const r = await run(
+      SH + `
 steps:
   - id: ok
     local: { command: [sh, -c, "exit 0"] }
@@ -62,18 +64,19 @@ steps:
     if: failure() && steps.bad.outcome == 'failure'
     local: { command: [sh, -c, "echo cleaning"] }
 `,
-  );
-  assertEquals(r.exitCode, 7);
-  assertEquals(r.failure, 'step "bad": exit code 7');
-  assertEquals(r.steps.worse.outcome, "failure");
-  assertEquals(r.steps.skipped.outcome, "skipped");
-  assertEquals(r.steps.cleanup.outcome, "success");
-  assertEquals(r.out, "cleaning\n");
-  assertStringIncludes(r.err, "✗ bad");
-  assertStringIncludes(r.err, "- skipped skipped");
-});
+    );
+    assertEquals(r.exitCode, 7);
+    assertEquals(r.failure, 'step "bad": exit code 7');
+    assertEquals(r.steps.worse.outcome, "failure");
+    assertEquals(r.steps.skipped.outcome, "skipped");
+    assertEquals(r.steps.cleanup.outcome, "success");
+    assertEquals(r.out, "cleaning\n");
+    assertStringIncludes(r.err, "✗ bad");
+    assertStringIncludes(r.err, "- skipped skipped");
+  },
+);
 
-Deno.test("engine: continue-on-error keeps the run green; if reads the outcome", async () => {
+envTest("engine: continue-on-error keeps the run green; if reads the outcome", async () => {
   const r = await run(
     SH + `
 steps:
@@ -90,7 +93,7 @@ steps:
   assertStringIncludes(r.err, "! flaky");
 });
 
-Deno.test("engine: timeout fails the step with exit 5", async () => {
+envTest("engine: timeout fails the step with exit 5", async () => {
   const t0 = Date.now();
   const r = await run(
     SH + `
@@ -105,7 +108,7 @@ steps:
   assert(Date.now() - t0 < 3000);
 });
 
-Deno.test("engine: parallel group honours its limit and every step's outputs are kept", async () => {
+envTest("engine: parallel group honours its limit and every step's outputs are kept", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // each step waits (up to 5 s) for a partner to be running, then says how many others it saw: with a
@@ -138,7 +141,7 @@ steps:
   }
 });
 
-Deno.test("engine: env (workflow + step) reaches local commands; expressions in env resolve", async () => {
+envTest("engine: env (workflow + step) reaches local commands; expressions in env resolve", async () => {
   const r = await run(
     SH + `
 params: { greeting: { default: hello } }
@@ -152,7 +155,7 @@ steps:
   assertEquals(r.out, "hello hello-override\n");
 });
 
-Deno.test("engine: params are typed, unknown ones rejected, missing required ones name --param", async () => {
+envTest("engine: params are typed, unknown ones rejected, missing required ones name --param", async () => {
   const yaml = SH + `
 params:
   n: { type: number, default: 2 }
@@ -179,7 +182,7 @@ steps:
   assertEquals(r.out, "true slow m\n");
 });
 
-Deno.test("engine: a script step's return value becomes its outputs", async () => {
+envTest("engine: a script step's return value becomes its outputs", async () => {
   const file = new URL("../../fixtures/workflows/engine_script.yaml", import.meta.url).pathname;
   const yaml = `
 steps:
@@ -200,7 +203,7 @@ steps:
   assertEquals(r.exitCode, 1);
 });
 
-Deno.test("engine: dry run resolves expressions and runs nothing", async () => {
+envTest("engine: dry run resolves expressions and runs nothing", async () => {
   const marker = await Deno.makeTempFile();
   await Deno.remove(marker);
   const r = await run(
@@ -231,14 +234,16 @@ steps:
   assertEquals(exists, false, "dry run must not execute anything");
 });
 
-Deno.test("engine: 10 script steps in one parallel group all get their inputs and return their outputs", async () => {
-  const file = new URL("../../fixtures/workflows/ten.yaml", import.meta.url).pathname;
-  const steps = Array.from({ length: 10 }, (_, i) => `
+envTest(
+  "engine: 10 script steps in one parallel group all get their inputs and return their outputs",
+  async () => {
+    const file = new URL("../../fixtures/workflows/ten.yaml", import.meta.url).pathname;
+    const steps = Array.from({ length: 10 }, (_, i) => `
         - id: s${i}
           script: { module: scripts/echo.ts, with: { n: ${i}, label: "\${{ params.prefix }}-${i}" } }`).join(
-    "",
-  );
-  const yaml = `params: { prefix: { default: p } }
+      "",
+    );
+    const yaml = `params: { prefix: { default: p } }
 steps:
   - id: warm   # under deno test the first load of a TS script is type-checked; once, not 10 times at once
     script: { module: scripts/echo.ts }
@@ -248,34 +253,36 @@ steps:
     if: steps.s9.outputs.n == 9 && steps.s0.outputs.label == 'p-0'
     script: { module: scripts/echo.ts, with: { ok: true } }
 `;
-  const r = await run(yaml, {}, file);
-  assertEquals(r.exitCode, 0, r.err);
-  for (let i = 0; i < 10; i++) {
-    assertEquals(r.steps[`s${i}`].outputs.n, i);
-    assertEquals(r.steps[`s${i}`].outputs.label, `p-${i}`);
-    assertStringIncludes(r.out, `hello from s${i}\n`);
-  }
-  assertEquals(r.steps.after.outputs.ok, true);
-});
+    const r = await run(yaml, {}, file);
+    assertEquals(r.exitCode, 0, r.err);
+    for (let i = 0; i < 10; i++) {
+      assertEquals(r.steps[`s${i}`].outputs.n, i);
+      assertEquals(r.steps[`s${i}`].outputs.label, `p-${i}`);
+      assertStringIncludes(r.out, `hello from s${i}\n`);
+    }
+    assertEquals(r.steps.after.outputs.ok, true);
+  },
+);
 
-Deno.test("engine: a workflow step calls another workflow with params; its step outputs come back", async () => {
-  const unlock = await lockEnv();
-  const repo = await Deno.makeTempDir({ prefix: "kodama-engine-call-" });
-  Deno.env.set("KODAMA_HOME", `${repo}/home`);
-  try {
-    await Deno.mkdir(`${repo}/.git`);
-    await Deno.mkdir(`${repo}/.kodama/workflows`, { recursive: true });
-    await Deno.writeTextFile(
-      `${repo}/.kodama/workflows/child.yaml`,
-      `params: { who: { default: nobody } }
+envTest(
+  "engine: a workflow step calls another workflow with params; its step outputs come back",
+  async () => {
+    const repo = await Deno.makeTempDir({ prefix: "kodama-engine-call-" });
+    Deno.env.set("KODAMA_HOME", `${repo}/home`);
+    try {
+      await Deno.mkdir(`${repo}/.git`);
+      await Deno.mkdir(`${repo}/.kodama/workflows`, { recursive: true });
+      await Deno.writeTextFile(
+        `${repo}/.kodama/workflows/child.yaml`,
+        `params: { who: { default: nobody } }
 permissions: { run: [sh] }
 steps:
   - id: greet
     local: { command: [sh, -c, 'echo "hi $0"', "\${{ params.who }}"] }
 `,
-    );
-    const r = await run(
-      `
+      );
+      const r = await run(
+        `
 steps:
   - id: call
     workflow: { name: child, params: { who: parent } }
@@ -283,23 +290,23 @@ steps:
     continue-on-error: true
     workflow: { name: chlid }
 `,
-      { cwd: repo, trust: true },
-    );
-    assertEquals(r.exitCode, 0, r.err);
-    assertEquals(r.out, "hi parent\n");
-    assertEquals(
-      (r.steps.call.outputs.steps as Record<string, { stdout: string }>).greet.stdout,
-      "hi parent\n",
-    );
-    assertEquals(r.steps.bad.error, 'no workflow named "chlid" (did you mean "child"?)');
-  } finally {
-    Deno.env.delete("KODAMA_HOME");
-    unlock();
-    await Deno.remove(repo, { recursive: true });
-  }
-});
+        { cwd: repo, trust: true },
+      );
+      assertEquals(r.exitCode, 0, r.err);
+      assertEquals(r.out, "hi parent\n");
+      assertEquals(
+        (r.steps.call.outputs.steps as Record<string, { stdout: string }>).greet.stdout,
+        "hi parent\n",
+      );
+      assertEquals(r.steps.bad.error, 'no workflow named "chlid" (did you mean "child"?)');
+    } finally {
+      Deno.env.delete("KODAMA_HOME");
+      await Deno.remove(repo, { recursive: true });
+    }
+  },
+);
 
-Deno.test("freeStringPaths: where a kind's schema takes any string, and nowhere else", () => {
+envTest("freeStringPaths: where a kind's schema takes any string, and nowhere else", () => {
   const p = parseWorkflowText(
     `
 params:
@@ -335,14 +342,16 @@ function wfFree(yaml: string): LoadedWorkflow {
   return { ...w, freeStrings: new Set(freeStringPaths(w.workflow)) };
 }
 
-Deno.test("engine: values from expressions are checked against the kind's schema, with or without zod", async () => {
-  const opts = () => {
-    const out = memorySink(), err = memorySink();
-    const display = createDisplay({ out, err, live: false, color: false });
-    return { out, err, o: { connect: () => Promise.reject(new Error("no cluster")), display } };
-  };
-  const yaml = (stdin: string) =>
-    SH + `
+envTest(
+  "engine: values from expressions are checked against the kind's schema, with or without zod",
+  async () => {
+    const opts = () => {
+      const out = memorySink(), err = memorySink();
+      const display = createDisplay({ out, err, live: false, color: false });
+      return { out, err, o: { connect: () => Promise.reject(new Error("no cluster")), display } };
+    };
+    const yaml = (stdin: string) =>
+      SH + `
 params:
   n: { type: number, default: 3 }
   s: { default: "a b" }
@@ -353,16 +362,17 @@ steps:
         - id: a
           local: { command: [sh, -c, 'cat; printf "|%s|" "$1"', x, "\${{ params.s }}"], stdin: "${stdin}" }
 `;
-  // strings where strings go (no schema needed), and a number where the schema takes numbers (checked)
-  const ok = opts();
-  const r = await runWorkflow(wfFree(yaml("in \${{ params.s }}")), ok.o);
-  assertEquals(r.exitCode, 0, ok.err.text());
-  assertEquals(r.steps.a.outputs.stdout, "in a b|a b|");
-  // a number where the schema takes only strings: refused with the schema's words, as without the set
-  for (const load of [wfFree, wf]) {
-    const bad = opts();
-    const r2 = await runWorkflow(load(yaml("\${{ params.n }}")), bad.o);
-    assertEquals(r2.exitCode, 2, bad.err.text());
-    assertStringIncludes(r2.steps.a.error ?? "", "local.stdin: expected string, received number");
-  }
-});
+    // strings where strings go (no schema needed), and a number where the schema takes numbers (checked)
+    const ok = opts();
+    const r = await runWorkflow(wfFree(yaml("in \${{ params.s }}")), ok.o);
+    assertEquals(r.exitCode, 0, ok.err.text());
+    assertEquals(r.steps.a.outputs.stdout, "in a b|a b|");
+    // a number where the schema takes only strings: refused with the schema's words, as without the set
+    for (const load of [wfFree, wf]) {
+      const bad = opts();
+      const r2 = await runWorkflow(load(yaml("\${{ params.n }}")), bad.o);
+      assertEquals(r2.exitCode, 2, bad.err.text());
+      assertStringIncludes(r2.steps.a.error ?? "", "local.stdin: expected string, received number");
+    }
+  },
+);

@@ -5,11 +5,15 @@ import { memorySink } from "../../../src/base/sink.ts";
 import type { Permissions } from "../../../src/workflow/schema.ts";
 import { checkedScript } from "../../../src/workflow/sandbox/graph.ts";
 import { fileURLToPath } from "node:url";
+import { envTest } from "../../_env_lock.ts";
 
 const scripts = new URL("../../fixtures/workflows/scripts/", import.meta.url);
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 // snapshots of checked scripts go to kodama's cache: a private one for this file
-Deno.env.set("KODAMA_HOME", await Deno.makeTempDir({ prefix: "kodama-sandbox-test-" }));
+// each test sets it while it holds the environment lock (tests/_env_lock.ts), not the whole file
+const sandboxHome = await Deno.makeTempDir({ prefix: "kodama-sandbox-test-" });
+const test = (name: string, fn: () => void | Promise<void>) =>
+  envTest(name, fn, { KODAMA_HOME: sandboxHome });
 
 /** A fixture script, checked and snapshotted the way a script step runs it. */
 function script(name: string | URL, readPaths: string[] = []) {
@@ -42,7 +46,7 @@ function run(perms: Permissions, inputs: Record<string, unknown>, extra: Partial
   return p.then((r) => ({ ...r, out: out.text(), err: err.text() }));
 }
 
-Deno.test("permissions: workflow vocabulary -> exact Deno permissions, everything else denied", () => {
+test("permissions: workflow vocabulary -> exact Deno permissions, everything else denied", () => {
   const home = Deno.env.get("HOME");
   assertEquals(denoPermissions({}, "/repo"), {
     read: false,
@@ -67,7 +71,7 @@ Deno.test("permissions: workflow vocabulary -> exact Deno permissions, everythin
   assertEquals(p.write, false);
 });
 
-Deno.test("permissions: Deno's refusal becomes one actionable line", () => {
+test("permissions: Deno's refusal becomes one actionable line", () => {
   assertEquals(
     describeDenial(
       'NotCapable: Requires read access to "/root/.kube/config", run again with the --allow-read flag',
@@ -106,7 +110,7 @@ const denials: [string, Record<string, unknown>, Permissions, string][] = [
 ];
 
 for (const [what, inputs, allow, message] of denials) {
-  Deno.test(`sandbox: ${what} is denied without the permission, allowed with it`, async () => {
+  test(`sandbox: ${what} is denied without the permission, allowed with it`, async () => {
     const denied = await run({}, inputs);
     assertEquals(denied.ok, false);
     // one line from kodama: the refusal, then where in the script it happened
@@ -118,7 +122,7 @@ for (const [what, inputs, allow, message] of denials) {
   });
 }
 
-Deno.test("sandbox: fetch to a local server is denied until net lists it", async () => {
+test("sandbox: fetch to a local server is denied until net lists it", async () => {
   const ac = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
@@ -139,7 +143,7 @@ Deno.test("sandbox: fetch to a local server is denied until net lists it", async
   }
 });
 
-Deno.test("sandbox: a throw, an unhandled rejection, a syntax error fail the step with their message", async () => {
+test("sandbox: a throw, an unhandled rejection, a syntax error fail the step with their message", async () => {
   assertEquals(
     withoutWhere((await run({}, { probe: "throw" })).error),
     "StepError: the probe failed on purpose",
@@ -156,7 +160,7 @@ Deno.test("sandbox: a throw, an unhandled rejection, a syntax error fail the ste
   assertEquals(e.message, `${broken}:1:1: cannot parse the module: a syntax error`);
 });
 
-Deno.test("sandbox: the time limit terminates even a busy loop", async () => {
+test("sandbox: the time limit terminates even a busy loop", async () => {
   const t0 = Date.now();
   const r = await run({}, { probe: "spin" }, { timeoutMs: 300 });
   assertEquals(r.error, "timed out after 300ms");
@@ -164,7 +168,7 @@ Deno.test("sandbox: the time limit terminates even a busy loop", async () => {
   assert(Date.now() - t0 < 3000);
 });
 
-Deno.test("sandbox: aborting (Ctrl-C) ends a hanging script", async () => {
+test("sandbox: aborting (Ctrl-C) ends a hanging script", async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 100);
   const r = await run({}, { probe: "hang" }, { signal: ac.signal });
@@ -172,7 +176,7 @@ Deno.test("sandbox: aborting (Ctrl-C) ends a hanging script", async () => {
   assertEquals(r.code, 130);
 });
 
-Deno.test("sandbox: the smoke plugin reaches the host API; 10 at once all get their messages", async () => {
+test("sandbox: the smoke plugin reaches the host API; 10 at once all get their messages", async () => {
   const calls: string[] = [];
   const api = (method: string, args: unknown[]) => {
     calls.push(`${method}:${args[0]}`);
@@ -225,7 +229,7 @@ Deno.test("sandbox: the smoke plugin reaches the host API; 10 at once all get th
   assertEquals(calls.sort(), Array.from({ length: 10 }, (_, i) => `listPods:t${i}`).sort());
 });
 
-Deno.test("sandbox: a host API error reaches the script as a rejection", async () => {
+test("sandbox: a host API error reaches the script as a rejection", async () => {
   const out = memorySink();
   const r = await runSandboxed({
     mode: "script",
@@ -243,7 +247,7 @@ Deno.test("sandbox: a host API error reaches the script as a rejection", async (
   assertEquals(r.error, 'unknown target "nope": this workflow declares drive');
 });
 
-Deno.test("sandbox: local mode runs only binaries listed in run, with the given env", async () => {
+test("sandbox: local mode runs only binaries listed in run, with the given env", async () => {
   const go = (run: string[] | undefined, command: string[]) => {
     const out = memorySink();
     return runSandboxed({
@@ -262,7 +266,7 @@ Deno.test("sandbox: local mode runs only binaries listed in run, with the given 
   assertEquals(ok.out, "hi\n/tmp\n");
 });
 
-Deno.test("sandbox: a timed-out local command is killed, not left behind", async () => {
+test("sandbox: a timed-out local command is killed, not left behind", async () => {
   const marker = `kodama-sleep-${crypto.randomUUID().slice(0, 8)}`;
   const r = await runSandboxed({
     mode: "local",
@@ -288,7 +292,7 @@ Deno.test("sandbox: a timed-out local command is killed, not left behind", async
   assertEquals(left, []);
 });
 
-Deno.test("sandbox: a step started after Ctrl-C (its signal already aborted) ends interrupted, without a crash", async () => {
+test("sandbox: a step started after Ctrl-C (its signal already aborted) ends interrupted, without a crash", async () => {
   for (const mode of ["local", "script"] as const) {
     const ac = new AbortController();
     ac.abort(new Error("interrupted"));
