@@ -7,8 +7,9 @@
  * of it too, and nothing outside this process.
  */
 import { join } from "node:path";
+import { hostPlatform, tempDir } from "../src/platform.ts";
 
-const path = join(Deno.env.get("TMPDIR") ?? "/tmp", `kodama-test-env-${Deno.pid}.lock`);
+const path = join(tempDir(hostPlatform()), `kodama-test-env-${Deno.pid}.lock`);
 
 /** Wait for the environment lock; the function returned releases it. */
 export async function lockEnv(): Promise<() => void> {

@@ -5,6 +5,7 @@ import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { envTest } from "../../_env_lock.ts";
+import { fileUrlToPath, hostPlatform } from "../../../src/platform.ts";
 
 function wf(yaml: string, file = "/tmp/kodama-engine-test/t.yaml"): LoadedWorkflow {
   const p = parseWorkflowText(yaml, file);
@@ -237,7 +238,7 @@ steps:
 envTest(
   "engine: 10 script steps in one parallel group all get their inputs and return their outputs",
   async () => {
-    const file = new URL("../../fixtures/workflows/ten.yaml", import.meta.url).pathname;
+    const file = fileUrlToPath(new URL("../../fixtures/workflows/ten.yaml", import.meta.url), hostPlatform());
     const steps = Array.from({ length: 10 }, (_, i) => `
         - id: s${i}
           script: { module: scripts/echo.ts, with: { n: ${i}, label: "\${{ params.prefix }}-${i}" } }`).join(
