@@ -11,12 +11,17 @@ import { hostPlatform, tempDir } from "../src/platform.ts";
 
 const path = join(tempDir(hostPlatform()), `kodama-test-env-${Deno.pid}.lock`);
 
-/** Wait for the environment lock; the function returned releases it. */
-export async function lockEnv(): Promise<() => void> {
+/**
+ * Wait for the environment lock. The function returned puts `keys` back as they were when the lock was
+ * taken (a test sets them freely meanwhile), then releases it.
+ */
+export async function lockEnv(keys: string[] = []): Promise<() => void> {
   const f = await Deno.open(path, { read: true, write: true, create: true });
   await f.lock(true);
+  const saved = keys.map((k) => [k, Deno.env.get(k)] as const);
   return () => {
     try {
+      for (const [k, was] of saved) was === undefined ? Deno.env.delete(k) : Deno.env.set(k, was);
       f.unlockSync();
     } finally {
       f.close();
@@ -35,16 +40,11 @@ export function envTest(
   env: Record<string, string> = {},
 ): void {
   Deno.test(name, async () => {
-    const unlock = await lockEnv();
-    const saved = Object.entries(env).map(([k, v]) => {
-      const was = Deno.env.get(k);
-      Deno.env.set(k, v);
-      return [k, was] as const;
-    });
+    const unlock = await lockEnv(Object.keys(env));
+    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
     try {
       await fn();
     } finally {
-      for (const [k, was] of saved) was === undefined ? Deno.env.delete(k) : Deno.env.set(k, was);
       unlock();
     }
   });

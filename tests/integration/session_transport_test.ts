@@ -20,8 +20,7 @@ clusterTest(
   { seed: "demo", ignore: onRealCluster, timeoutMs: 120_000 },
   async (_t, c) => {
     const home = await Deno.makeTempDir({ prefix: "kodama-transport-home-" });
-    const unlock = await lockEnv();
-    const before = Deno.env.get("KODAMA_HOME");
+    const unlock = await lockEnv(["KODAMA_HOME"]);
     Deno.env.set("KODAMA_HOME", home);
     const cfg = configSchema.parse({});
     const io = () => ({ out: memorySink(), err: memorySink(), tty: false, cwd: home, repoRoot: home });
@@ -70,8 +69,6 @@ clusterTest(
         out: memorySink(),
         err: memorySink(),
       }).catch(() => {});
-      if (before === undefined) Deno.env.delete("KODAMA_HOME");
-      else Deno.env.set("KODAMA_HOME", before);
       unlock();
       await Deno.remove(home, { recursive: true }).catch(() => {});
     }

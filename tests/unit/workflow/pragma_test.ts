@@ -62,8 +62,7 @@ const CASES: [string, string, RegExp][] = [
 
 Deno.test("module graph: every pragma and specifier form that names code outside the repo is refused", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "kodama-pragma-" });
-  const unlock = await lockEnv();
-  const prev = Deno.env.get("KODAMA_HOME");
+  const unlock = await lockEnv(["KODAMA_HOME"]);
   Deno.env.set("KODAMA_HOME", join(tmp, "home"));
   try {
     const repo = join(tmp, "a", "repo");
@@ -83,8 +82,6 @@ Deno.test("module graph: every pragma and specifier form that names code outside
       assertMatch(message, want, name);
     }
   } finally {
-    if (prev === undefined) Deno.env.delete("KODAMA_HOME");
-    else Deno.env.set("KODAMA_HOME", prev);
     unlock();
     await Deno.remove(tmp, { recursive: true });
   }
@@ -92,8 +89,7 @@ Deno.test("module graph: every pragma and specifier form that names code outside
 
 Deno.test("module graph: pragmas naming files of the repo are followed and pinned", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "kodama-pragma-" });
-  const unlock = await lockEnv();
-  const prev = Deno.env.get("KODAMA_HOME");
+  const unlock = await lockEnv(["KODAMA_HOME"]);
   Deno.env.set("KODAMA_HOME", join(tmp, "home"));
   try {
     await Deno.mkdir(join(tmp, "jsx"), { recursive: true });
@@ -112,8 +108,6 @@ Deno.test("module graph: pragmas naming files of the repo are followed and pinne
     assertMatch(message, /jsx\/jsx-runtime/);
     assertEquals(pragmaSpecifiers(`/** @jsxImportSourceTypes x */`).map((p) => p.kind), ["types"]);
   } finally {
-    if (prev === undefined) Deno.env.delete("KODAMA_HOME");
-    else Deno.env.set("KODAMA_HOME", prev);
     unlock();
     await Deno.remove(tmp, { recursive: true });
   }

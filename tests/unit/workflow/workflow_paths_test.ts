@@ -13,9 +13,8 @@ import { prepareWorkflow } from "../../../src/workflow/prepare.ts";
 import { lockEnv } from "../../_env_lock.ts";
 
 Deno.test("workflows.paths: user dirs are home workflows, repo dirs stay inside the repo and are untrusted", async () => {
-  const unlock = await lockEnv();
+  const unlock = await lockEnv(["KODAMA_HOME", "HOME"]);
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-wfpaths-" }));
-  const saved = Object.fromEntries(["KODAMA_HOME", "HOME"].map((k) => [k, Deno.env.get(k)]));
   try {
     const home = join(tmp, "home");
     const kh = join(home, ".kodama");
@@ -57,7 +56,6 @@ Deno.test("workflows.paths: user dirs are home workflows, repo dirs stay inside 
     await prepareWorkflow(lw, { cwd: repo });
     assert(await needsTrust(lw), "a repo-configured workflow with permissions needs trust");
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     await Deno.remove(tmp, { recursive: true });
     unlock();
   }

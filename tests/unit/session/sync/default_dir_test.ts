@@ -4,9 +4,8 @@ import { defaultSyncDir } from "../../../../src/session/sync/session.ts";
 import { lockEnv } from "../../../_env_lock.ts";
 
 Deno.test("default sync dir: a project syncs; $HOME, / and a tree over sync.maxFiles refuse in one line", async () => {
-  const unlock = await lockEnv();
+  const unlock = await lockEnv(["HOME"]);
   const base = await Deno.makeTempDir();
-  const oldHome = Deno.env.get("HOME");
   try {
     const home = `${base}/home`;
     await Deno.mkdir(`${home}/.git`, { recursive: true }); // even a home that is a repo (dotfiles) is refused
@@ -45,8 +44,6 @@ Deno.test("default sync dir: a project syncs; $HOME, / and a tree over sync.maxF
     );
     assert(!over.reason!.includes("\n"));
   } finally {
-    if (oldHome === undefined) Deno.env.delete("HOME");
-    else Deno.env.set("HOME", oldHome);
     unlock();
     await Deno.remove(base, { recursive: true });
   }
