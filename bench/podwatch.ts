@@ -6,13 +6,15 @@
  * each for `--idle` seconds with nothing changing:
  *
  *   - `watcher`: WATCH_SCRIPT as the sync loop runs it (one `kubectl exec -i`, a line on its stdin
- *     IDLE_TICK_S after each round's end, as after 30 s idle; a full listing every FULL_EVERY rounds);
+ *     IDLE_TICK_S after each round's end, as after 30 s idle; a full listing every FULL_EVERY rounds),
+ *     with node's change notifier beside it where the image has `node` (the sync's default) and alone;
  *   - the same with rounds TICK_S apart (while changes flow);
  *   - `bare walk` (the peer): a `find . -newer MARKER` of the same tree paced the same way, the floor of
  *     any find-based detector.
  *
  * CPU is the pod's own count, from `/proc/PID/stat` in the pod (utime + stime + cutime + cstime of the
- * watcher's sh, which waits for each process it starts), found by a random token among its arguments.
+ * watcher's sh, which waits for each process it starts, found by a random token among its arguments;
+ * plus utime + stime of the notifier, the node child of that sh, which it waits for only at its end).
  * On the test server a pod is a process on this machine, so the same lookup finds exactly that sh.
  *
  *   deno run -A bench/podwatch.ts [--kubeconfig PATH --context CTX --namespace NS]
@@ -62,13 +64,18 @@ d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 echo > "$d/m"
 while :; do echo @since; find . -newer "$d/m" > /dev/null; echo @end; IFS= read -r _ || exit 0; done`;
 
-/** `PID PPID TICKS` of each process whose arguments hold `token` (ticks: 1/100 s, its own and its waited-for children's). */
+/**
+ * `PID PPID TICKS KIND` of each process whose arguments hold `token` (KIND s: ticks are its own and its
+ * waited-for children's) and of each node notifier (KIND n: its own ticks; the watcher's sh waits for it
+ * only at its end, so they are not in the sh's count). Ticks are 1/100 s.
+ */
 const CPU_OF = (token: string) =>
   `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
   // an sh (not kubectl, whose arguments hold the script too where the pod sees this machine's processes)
-  `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*${token}*) ;; *) continue ;; esac; ` +
+  `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*${token}*) k=s ;; ` +
+  `"node -e "*kodama-pod-events*) k=n ;; *) continue ;; esac; ` +
   `s=$(cat $p/stat 2>/dev/null) || continue; set -- \${s##*) }; [ "$2" = "$$" ] && continue; ` +
-  `echo \${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )); done`;
+  `echo \${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )) $k; done`;
 
 /** Run `script` paced as the loop paces it for `idle` s (after a warm-up); CPU ms per second, rounds. */
 async function measure(
@@ -79,6 +86,8 @@ async function measure(
   script: string,
   full: number,
   tickS: number,
+  /** with the node notifier (WATCH_SCRIPT's `$5`): the pod must have it running; undefined: the bare walk */
+  events?: boolean,
 ): Promise<{ msPerS: number; rounds: number }> {
   const token = `kodama-podwatch-${crypto.randomUUID().slice(0, 8)}`;
   const child = new Deno.Command(KUBECTL, {
@@ -96,6 +105,7 @@ async function measure(
       String(full),
       String(TICK_S),
       "0",
+      events ? "1" : "0",
       token,
     ],
     env,
@@ -122,12 +132,23 @@ async function measure(
   })();
   const cpu = async () => {
     const out = await run([...g, "exec", pod, "--", "sh", "-c", CPU_OF(token)], env);
-    // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments)
-    const rows = out.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 3);
-    const pids = new Set(rows.map((r) => r[0]));
-    const top = rows.filter((r) => !pids.has(r[1]));
+    // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments), and its notifier
+    const rows = out.trim().split("\n").map((l) => l.split(" ")).filter((r) => r.length === 4)
+      .map(([pid, ppid, ticks, kind]) => ({
+        pid: Number(pid),
+        ppid: Number(ppid),
+        ticks: Number(ticks),
+        kind,
+      }));
+    const shs = rows.filter((r) => r.kind === "s");
+    const pids = new Set(shs.map((r) => r.pid));
+    const top = shs.filter((r) => !pids.has(r.ppid));
     if (top.length !== 1) throw new Error(`expected one watcher in ${pod}, found ${top.length}: ${out}`);
-    return top[0][2];
+    const notifier = rows.filter((r) => r.kind === "n" && r.ppid === top[0].pid);
+    if (events !== (notifier.length > 0) && events !== undefined) {
+      throw new Error(`the notifier ${events ? "is not" : "is"} running in ${pod}: ${out}`);
+    }
+    return top[0].ticks + notifier.reduce((a, r) => a + r.ticks, 0);
   };
   try {
     const start = Date.now() + 60_000;
@@ -193,8 +214,16 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
         const bare = await measure(o, env, g, pod, BARE_WALK, 1, TICK_S);
         // busybox's find lists what changed in the last minute (-cmin -1): the new tree is idle after that
         await new Promise((r) => setTimeout(r, Math.max(0, made + 62_000 - Date.now())));
-        const watcher = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, TICK_S);
-        const idle = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, IDLE_TICK_S);
+        const node = (await run([...g, "exec", pod, "--", "sh", "-c", "command -v node || :"], env)).trim();
+        const watcher = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, TICK_S, false);
+        const idle = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, IDLE_TICK_S, false);
+        // what the sync runs where the image has node: the watcher and its notifier, counted together
+        const evIdle = node
+          ? await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, IDLE_TICK_S, true)
+          : undefined;
+        const evActive = node
+          ? await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, TICK_S, true)
+          : undefined;
         const pct = (ms: number) => `${(ms / 10).toFixed(2)}%`;
         const per = (m: { msPerS: number; rounds: number }) =>
           `${m.msPerS.toFixed(1)} ms/s (${pct(m.msPerS)} of a core; ${m.rounds} rounds, ${
@@ -202,8 +231,16 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
           } ms a round)`;
         lines.push(
           `${image}, ${n} paths, ${o.idle} s each, nothing changing (full listing every ${FULL_EVERY} rounds):`,
-          `  watcher, rounds ${IDLE_TICK_S} s apart (after 30 s idle): ${per(idle)} (target < 2%)`,
-          `  watcher, rounds ${TICK_S} s apart (active): ${per(watcher)}`,
+          ...(evIdle && evActive
+            ? [
+              `  watcher + node's notifier (${node}), rounds ${IDLE_TICK_S} s apart (after 30 s idle): ${
+                per(evIdle)
+              } (target < 2%)`,
+              `  watcher + node's notifier, rounds ${TICK_S} s apart (active): ${per(evActive)}`,
+            ]
+            : [`  no node in this image: the sync runs the watcher alone (the next lines)`]),
+          `  watcher alone, rounds ${IDLE_TICK_S} s apart (after 30 s idle): ${per(idle)} (target < 2%)`,
+          `  watcher alone, rounds ${TICK_S} s apart (active): ${per(watcher)}`,
           `  bare walk (peer), rounds ${TICK_S} s apart: ${per(bare)}; watcher / bare walk, a round: ${
             ((watcher.msPerS / Math.max(1, watcher.rounds)) / (bare.msPerS / Math.max(1, bare.rounds)))
               .toFixed(2)

@@ -381,16 +381,20 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       const out = await inPod(
         `ws=$(cd /workspace && pwd -P); ` +
           `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
-          `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*cnewer*) ;; *) continue ;; esac; ` +
+          `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*cnewer*) k=1 ;; ` +
+          `"node -e "*kodama-pod-events*) k=0 ;; *) continue ;; esac; ` +
           `[ "$(readlink $p/cwd 2>/dev/null)" = "$ws" ] || continue; ` +
           `s=$(cat $p/stat 2>/dev/null) || continue; set -- \${s##*) }; [ "$2" = "$$" ] && continue; ` +
-          `echo "\${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} ))"; done`,
+          `echo "\${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )) $k"; done`,
       ).catch(() => "");
-      // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments)
-      const rows = out.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 3);
-      const pids = new Set(rows.map((r) => r[0]));
-      const top = rows.filter((r) => !pids.has(r[1]));
-      return top.length === 1 ? top[0][2] : undefined;
+      // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments), and the own
+      // ticks of its node notifier (which it waits for only at its end)
+      const rows = out.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 4);
+      const shs = rows.filter((r) => r[3] === 1);
+      const pids = new Set(shs.map((r) => r[0]));
+      const top = shs.filter((r) => !pids.has(r[1]));
+      if (top.length !== 1) return undefined;
+      return top[0][2] + rows.filter((r) => r[3] === 0 && r[1] === top[0][0]).reduce((a, r) => a + r[2], 0);
     };
 
     if (o.parts.has("idle")) {

@@ -1,6 +1,7 @@
 /**
  * The pod's side of the two-way sync, in POSIX sh and busybox applets only (sh, find, stat, md5sum, tar,
- * head, mv, rm, rmdir, mkdir, chmod, sleep, mktemp); nothing is injected into the pod.
+ * head, mv, rm, rmdir, mkdir, chmod, sleep, mktemp), plus the image's own `node` when it has one (a
+ * change notifier, EVENTS_JS); nothing is copied into the pod.
  *
  * **Change detection** (`WATCH_SCRIPT`, one kept-open exec): each round (one a line the local side
  * writes to its stdin, every TICK seconds) `find -newer MARKER`
@@ -65,14 +66,79 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
   else if (mk >= 0 && $2 >= mk) { if (t == "8") print n > F; else if (t == "4") print n > D } }`;
 
 /**
+ * The pod's change notifier, where the image has `node` (most coding-agent images do: the agents are
+ * Node programs). It only says *that* something changed: one inotify watch per directory (fs.watch, not
+ * recursive, as Node 18 on Linux has it), and on any event it appends a byte to `$d/dirty` when that
+ * file is empty. The watcher's `find` stays the only source of what changed; the notifier lets an idle
+ * round skip the walk. A directory created or moved in is watched (with what is under it) before the
+ * mark that follows it, so a walk after that mark sees what was written into it before its watch. It
+ * writes `$d/ready` once the first walk of the tree has its watches, and ends when `$d` is gone, when
+ * its parent (the watcher's sh) is, or — exit 3, the watcher then walks every round — when the kernel
+ * refuses a watch (fs.inotify.max_user_watches) or the tree has more than 20,000 directories.
+ * No single quote in it: the watcher passes it in single quotes.
+ */
+const EVENTS_JS = String.raw`/* ${IDLE_IGNORE_MARK} kodama-pod-events */
+const fs = require("fs"), path = require("path");
+const d = process.argv[1], git = process.argv[2] === "1", dirty = d + "/dirty", parent = process.ppid;
+const watched = new Map();
+const mark = () => {
+  try {
+    if (fs.statSync(dirty).size > 0) return;
+  } catch (e) { /* not written yet */ }
+  try { fs.appendFileSync(dirty, "x"); } catch (e) { process.exit(0); }
+};
+const skip = (rel) => rel === ".kodama" || (!git && rel === ".git") || path.resolve(rel) === d;
+const unwatch = (dir) => {
+  for (const [p, w] of watched) if (p === dir || p.startsWith(dir + "/")) { w.close(); watched.delete(p); }
+};
+const add = (dir) => {
+  if (watched.has(dir)) return;
+  if (watched.size >= 20000) process.exit(3);
+  let w;
+  try {
+    w = fs.watch(dir, { persistent: true }, (ev, name) => {
+      mark();
+      if (ev !== "rename" || name == null) return;
+      const c = dir === "." ? String(name) : dir + "/" + name;
+      let st;
+      try { st = fs.lstatSync(c); } catch (e) { unwatch(c); return; }
+      if (st.isDirectory() && !skip(c)) { unwatch(c); add(c); mark(); }
+    });
+  } catch (e) {
+    if (e.code === "ENOSPC" || e.code === "EMFILE" || e.code === "ENFILE") process.exit(3);
+    return;
+  }
+  w.on("error", () => { w.close(); if (watched.get(dir) === w) watched.delete(dir); });
+  watched.set(dir, w);
+  let ents = [];
+  try { ents = fs.readdirSync(dir, { withFileTypes: true }); } catch (e) { /* gone meanwhile */ }
+  for (const e of ents) {
+    const c = dir === "." ? e.name : dir + "/" + e.name;
+    if (e.isDirectory() && !skip(c)) add(c);
+  }
+};
+add(".");
+fs.writeFileSync(d + "/ready", "");
+setInterval(() => {
+  if (process.ppid !== parent || !fs.existsSync(d)) process.exit(0);
+}, 2000);`;
+if (EVENTS_JS.includes("'")) throw new Error("EVENTS_JS: no single quote (the watcher quotes it with them)");
+
+/**
+ * With the notifier, a `since` round walks only when it marked something, and in any case every
+ * EVENT_WALK_EVERY rounds (a lost event's backstop, besides the full listing every FULL rounds).
+ */
+export const EVENT_WALK_EVERY = 8;
+
+/**
  * One walk of the tree per round: `find` picks what changed (or everything, in a full round) and `stat`s
  * it, the awk above sorts the lines, and only what it wrote down costs more processes (md5sum in groups
  * of 200, a readlink per link, a listing per changed directory). An idle round, where nothing changed,
  * starts one process, its `find`: the local side paces the rounds by writing a line to the watcher's
  * stdin (`read` is a shell builtin, where a `sleep` was a process), and the marker is rewritten by a
  * redirection (which moves its mtime in dash, bash and busybox sh), not a `touch`. When stdin ends (the
- * local side is gone) the watcher ends. Markers rotate through three files, so the marker a round
- * compares with is the one written at the end of the round two before. busybox 1.35's find never runs
+ * local side is gone) the watcher ends. Markers rotate through three files, so the marker a walk
+ * compares with is the one written at the end of the walk two before. busybox 1.35's find never runs
  * an `-exec … {} +` inside parentheses, so no walk has one. Where find has `-printf` (GNU; checked
  * against `stat` once), it prints each path's line itself: a full listing of 5,000 paths is one process.
  * A chmod (or an mtime-keeping `cp -p`, `tar -x`) moves only the ctime: GNU find compares it with the
@@ -81,6 +147,10 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
  * SYNC_WATCHER_MARK tells that watchdog a sync is connected; a round that finds its stop announced says
  * so (`@stopping DEADLINE`, before `@end`; a builtin test, no process), and the sync flushes and
  * acknowledges (session/lifetime.ts).
+ * With `$5` = 1 and `node` in the image, the notifier (EVENTS_JS) runs beside it: once it is ready, a
+ * `since` round whose `$d/dirty` is empty starts no process at all (builtin tests) and reports nothing,
+ * unless EVENT_WALK_EVERY rounds went by without a walk; a round that walks empties `$d/dirty` first. If
+ * the notifier ends, every round walks again. The first walk after `$d/ready` appears is always made.
  */
 export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore ${SYNC_WATCHER_MARK}
 export KODAMA_IDLE_IGNORE=1
@@ -88,8 +158,12 @@ cd "$1" 2>/dev/null || exit 97
 s=${idleFile("stopping")}
 d=$(mktemp -d) || exit 95
 trap 'rm -rf "$d"' EXIT
-full=$2; git=$4; i=0
+full=$2; git=$4; i=0; w=0; q=0; r=0; hp=
 echo > "$d/m0"; sleep 1; echo > "$d/m1"; echo > "$d/m2"
+if [ "$5" = 1 ] && command -v node >/dev/null 2>&1; then
+  node -e '${EVENTS_JS}' "$d" "$git" </dev/null >/dev/null 2>&1 & hp=$!
+  trap 'kill "$hp" 2>/dev/null; rm -rf "$d"' EXIT
+fi
 pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; else find . \( -path ./.kodama -o -path ./.git \) -prune -o "$@"; fi; }
 links() { while IFS= read -r l; do printf 'L %s\t%s\n' "$l" "$(readlink "$l")"; done; }
 sums() { set --; while IFS= read -r f; do set -- "$@" "$f"; if [ $# -ge 200 ]; then md5sum "$@" 2>/dev/null; set --; fi; done; [ $# -eq 0 ] || md5sum "$@" 2>/dev/null; }
@@ -100,13 +174,19 @@ if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \( -newer 
 else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
 aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}' "$d/o"; }
 while :; do
-  m="$d/m$(( (i + 1) % 3 ))"
+  m="$d/m$(( (w + 1) % 3 ))"
   if [ $((i % full)) -eq 0 ]; then
     echo @full || exit 0
+    [ -z "$hp" ] || { [ -e "$d/ready" ] && r=1; : > "$d/dirty"; }
     sp pr ! -name . > "$d/o"; aw -1
     [ -s "$d/l" ] && links < "$d/l"
+    echo > "$d/m$((w % 3))"; w=$((w+1))
+  elif [ "$r" = 1 ] && [ ! -s "$d/dirty" ] && [ $q -lt ${EVENT_WALK_EVERY} ] && kill -0 "$hp" 2>/dev/null; then
+    echo @since || exit 0
+    q=$((q+1))
   else
     echo @since || exit 0
+    q=0; [ -z "$hp" ] || { [ -e "$d/ready" ] && r=1; : > "$d/dirty"; }
     sp ch > "$d/o"
     if [ -s "$d/o" ]; then
       aw "$(stat -c %Y "$m")"
@@ -114,10 +194,10 @@ while :; do
       [ -s "$d/d" ] && dirs < "$d/d"
       [ -s "$d/l" ] && links < "$d/l"
     fi
+    echo > "$d/m$((w % 3))"; w=$((w+1))
   fi
   k=; [ -f "$s" ] && read -r k 2>/dev/null < "$s"; [ -z "$k" ] || echo "@stopping $k"
   echo @end || exit 0
-  echo > "$d/m$((i % 3))"
   i=$((i+1)); IFS= read -r _ || exit 0
 done`;
 

@@ -844,6 +844,13 @@ function envNumber(name: string, dflt: number): number {
   const v = Number(Deno.env.get(name));
   return Number.isFinite(v) && v > 0 ? v : dflt;
 }
+/**
+ * The pod's change notifier (podside.ts EVENTS_JS, where the image has `node`): on unless
+ * KODAMA_SYNC_POD_EVENTS=0 (bench/podwatch.ts and the tests measure the watcher with and without it).
+ */
+function podEvents(): boolean {
+  return Deno.env.get("KODAMA_SYNC_POD_EVENTS") !== "0";
+}
 /** a full listing every this many ticks (catches a chmod or an mtime-preserving copy in the pod) */
 export const FULL_EVERY = 20;
 /** FULL_EVERY, or KODAMA_SYNC_FULL_EVERY (tests push the full listing out of reach) */
@@ -1100,6 +1107,7 @@ export class TwoWayLoop {
         String(fullEvery()),
         String(TICK_S),
         this.c.syncGit ? "1" : "0",
+        podEvents() ? "1" : "0",
       ],
       {
         signal,

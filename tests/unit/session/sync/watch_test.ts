@@ -8,6 +8,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import {
+  EVENT_WALK_EVERY,
   mergeRound,
   parseRound,
   type PodEntry,
@@ -51,7 +52,7 @@ function which(name: string): string {
 }
 
 /** A PATH where each command (but `sh`) logs its name to `log` (one line a run) before running the real one. */
-async function shimPath(shell: Shell, log: string): Promise<{ sh: string; path: string }> {
+async function shimPath(shell: Shell, log: string, node = false): Promise<{ sh: string; path: string }> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-watch-bin-" });
   const sh = shell === "busybox" ? `${dir}/sh` : "/bin/sh";
   if (shell === "busybox") {
@@ -64,6 +65,10 @@ async function shimPath(shell: Shell, log: string): Promise<{ sh: string; path: 
     await Deno.writeTextFile(`${dir}/${a}`, `#!${sh}\necho ${a} >> '${log}'\nexec ${real} "$@"\n`);
     await Deno.chmod(`${dir}/${a}`, 0o755);
   }
+  if (node) {
+    await Deno.writeTextFile(`${dir}/node`, `#!${sh}\necho node >> '${log}'\nexec ${which("node")} "$@"\n`);
+    await Deno.chmod(`${dir}/node`, 0o755);
+  }
   return { sh, path: dir };
 }
 
@@ -74,9 +79,9 @@ class Watch {
   #done: Promise<void>;
   #tick?: ReturnType<typeof setTimeout>;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  constructor(sh: string, path: string, root: string, full: number) {
+  constructor(sh: string, path: string, root: string, full: number, events = false) {
     const child = this.#child = new Deno.Command(sh, {
-      args: ["-c", WATCH_SCRIPT, "sh", root, String(full), "0.2", "0"],
+      args: ["-c", WATCH_SCRIPT, "sh", root, String(full), "0.2", "0", ...(events ? ["1"] : [])],
       env: { PATH: path },
       stdin: "piped",
       stdout: "piped",
@@ -143,80 +148,146 @@ class Watch {
   }
 }
 
+/** Pids of the processes whose working directory is `dir` (the notifier's is the workspace). */
+function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readLinkSync(`/proc/${e.name}/cwd`) === dir) pids.push(Number(e.name));
+    } catch { /* gone, or not ours */ }
+  }
+  return pids;
+}
+
 for (const shell of SHELLS) {
-  Deno.test({
-    name: `watcher (${shell}): rounds follow create, edit, delete, chmod, symlink; an idle round walks once`,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn: async () => {
-      const root = await Deno.makeTempDir({ prefix: "kodama-watch-" });
-      const log = `${root}.finds`;
-      const { sh, path } = await shimPath(shell, log);
-      await Deno.mkdir(`${root}/src/deep`, { recursive: true });
-      await Deno.writeTextFile(`${root}/src/a.txt`, "a\n");
-      await Deno.writeTextFile(`${root}/src/deep/b.txt`, "b\n");
-      await Deno.mkdir(`${root}/.git`);
-      await Deno.writeTextFile(`${root}/.git/HEAD`, "ref\n");
-      const w = new Watch(sh, path, root, 1000);
-      try {
-        await w.until("the first listing", (s) => s.has("src/deep/b.txt"));
-        assertEquals(w.state.get("src/a.txt")?.kind, "file");
-        assertEquals(w.state.get("src/deep")?.kind, "dir");
-        assert(![...w.state.keys()].some((p) => p.startsWith(".git")), "`.git` is not looked into");
+  for (const events of [false, true]) {
+    Deno.test({
+      name: `watcher (${shell}${
+        events ? ", node's notifier" : ""
+      }): rounds follow create, edit, delete, chmod, symlink; an idle round walks ${
+        events ? "nothing" : "once"
+      }`,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      fn: async () => {
+        const root = await Deno.makeTempDir({ prefix: "kodama-watch-" });
+        const log = `${root}.finds`;
+        const { sh, path } = await shimPath(shell, log, events);
+        await Deno.mkdir(`${root}/src/deep`, { recursive: true });
+        await Deno.writeTextFile(`${root}/src/a.txt`, "a\n");
+        await Deno.writeTextFile(`${root}/src/deep/b.txt`, "b\n");
+        await Deno.mkdir(`${root}/.git`);
+        await Deno.writeTextFile(`${root}/.git/HEAD`, "ref\n");
+        const w = new Watch(sh, path, root, 1000, events);
+        try {
+          await w.until("the first listing", (s) => s.has("src/deep/b.txt"));
+          assertEquals(w.state.get("src/a.txt")?.kind, "file");
+          assertEquals(w.state.get("src/deep")?.kind, "dir");
+          assert(![...w.state.keys()].some((p) => p.startsWith(".git")), "`.git` is not looked into");
 
-        const text = "created in the pod\n";
-        await Deno.writeTextFile(`${root}/src/new.txt`, text);
-        await w.until(
-          "a new file with its md5",
-          (s) => s.get("src/new.txt")?.hash === hashBytes(new TextEncoder().encode(text)),
-        );
-
-        await Deno.writeTextFile(`${root}/src/a.txt`, "edited, longer\n");
-        const h = hashBytes(new TextEncoder().encode("edited, longer\n"));
-        await w.until(
-          "an edit with its new md5",
-          (s) => s.get("src/a.txt")?.hash === h && s.get("src/a.txt")?.size === 15,
-        );
-
-        await Deno.remove(`${root}/src/deep/b.txt`);
-        await w.until("a delete", (s) => !s.has("src/deep/b.txt"));
-
-        await Deno.chmod(`${root}/src/new.txt`, 0o700);
-        await w.until("a chmod", (s) => s.get("src/new.txt")?.mode === 0o700);
-
-        await Deno.symlink("a.txt", `${root}/src/link`);
-        await w.until("a symlink with its target", (s) => s.get("src/link")?.link === "a.txt");
-
-        // idle: one walk (one `find`) per round, and no other process
-        await w.rounds_(2);
-        await Deno.writeTextFile(log, "");
-        const before = w.rounds;
-        await w.rounds_(5);
-        // busybox sh runs its own applets without looking in PATH, so no shim sees them: the processes
-        // of a round (the same script) are counted with the host's sh
-        if (shell === "host") {
-          const ran = (await Deno.readTextFile(log)).split("\n").filter(Boolean);
-          const finds = ran.filter((c) => c === "find").length;
-          const rounds = w.rounds - before;
-          assert(rounds >= 5);
-          assert(finds >= rounds - 1, `${finds} find runs over ${rounds} idle rounds: a round did not look`);
-          assert(
-            finds <= rounds + 1,
-            `${finds} find runs over ${rounds} idle rounds: more than one walk a round`,
+          const text = "created in the pod\n";
+          await Deno.writeTextFile(`${root}/src/new.txt`, text);
+          await w.until(
+            "a new file with its md5",
+            (s) => s.get("src/new.txt")?.hash === hashBytes(new TextEncoder().encode(text)),
           );
-          assertEquals(ran.filter((c) => c !== "find"), [], "an idle round starts no process but its find");
-        }
 
-        // stdin ends (the sync loop is gone): the watcher ends too
-        await w.closeStdin();
-        assertEquals((await w.status()).success, true);
-      } finally {
-        await w.stop();
-        await Deno.remove(root, { recursive: true }).catch(() => {});
-        await Deno.remove(log).catch(() => {});
-      }
-    },
-  });
+          await Deno.writeTextFile(`${root}/src/a.txt`, "edited, longer\n");
+          const h = hashBytes(new TextEncoder().encode("edited, longer\n"));
+          await w.until(
+            "an edit with its new md5",
+            (s) => s.get("src/a.txt")?.hash === h && s.get("src/a.txt")?.size === 15,
+          );
+
+          await Deno.remove(`${root}/src/deep/b.txt`);
+          await w.until("a delete", (s) => !s.has("src/deep/b.txt"));
+
+          await Deno.chmod(`${root}/src/new.txt`, 0o700);
+          await w.until("a chmod", (s) => s.get("src/new.txt")?.mode === 0o700);
+
+          await Deno.symlink("a.txt", `${root}/src/link`);
+          await w.until("a symlink with its target", (s) => s.get("src/link")?.link === "a.txt");
+
+          // a directory made and written at once, and a tree moved in, then written into: each is seen
+          await Deno.mkdir(`${root}/src/fresh/er`, { recursive: true });
+          await Deno.writeTextFile(`${root}/src/fresh/er/x.txt`, "x\n");
+          await w.until("a file in a new directory", (s) => s.has("src/fresh/er/x.txt"));
+          await Deno.mkdir(`${root}.out/t/u`, { recursive: true });
+          await Deno.writeTextFile(`${root}.out/t/u/v.txt`, "v\n");
+          await Deno.rename(`${root}.out/t`, `${root}/src/moved`);
+          await w.until("a tree moved in", (s) => s.has("src/moved/u/v.txt"));
+          await Deno.writeTextFile(`${root}/src/moved/u/w.txt`, "w\n");
+          await w.until("a file written into the moved tree", (s) => s.has("src/moved/u/w.txt"));
+
+          if (events) {
+            // after a quiet spell, a change is seen at the next walk it marks, not at the backstop's
+            await w.rounds_(EVENT_WALK_EVERY + 2);
+            const at = w.rounds;
+            await Deno.writeTextFile(`${root}/src/deep/late.txt`, "late\n");
+            await w.until("a change after a quiet spell", (s) => s.has("src/deep/late.txt"));
+            assert(
+              w.rounds - at <= 3,
+              `seen ${w.rounds - at} rounds after the change: the mark did not open a walk`,
+            );
+          }
+
+          // idle: one walk (one `find`) per round — with the notifier, one every EVENT_WALK_EVERY + 1
+          // rounds — and no other process
+          // (a walk lists what changed since the walk two before: with the notifier, wait for two walks)
+          await w.rounds_(events ? 2 * (EVENT_WALK_EVERY + 1) + 2 : 2);
+          await Deno.writeTextFile(log, "");
+          const before = w.rounds;
+          await w.rounds_(events ? 2 * (EVENT_WALK_EVERY + 1) : 5);
+          // busybox sh runs its own applets without looking in PATH, so no shim sees them: the processes
+          // of a round (the same script) are counted with the host's sh
+          if (shell === "host" && events) {
+            const ran = (await Deno.readTextFile(log)).split("\n").filter(Boolean);
+            const finds = ran.filter((c) => c === "find").length;
+            const rounds = w.rounds - before;
+            const most = Math.ceil(rounds / (EVENT_WALK_EVERY + 1)) + 1;
+            assert(finds >= 1, `no walk over ${rounds} idle rounds: the backstop did not walk`);
+            assert(finds <= most, `${finds} find runs over ${rounds} idle rounds (at most ${most})`);
+            assertEquals(
+              ran.filter((c) => c !== "find"),
+              [],
+              "an idle round starts no process but a backstop find",
+            );
+          } else if (shell === "host") {
+            const ran = (await Deno.readTextFile(log)).split("\n").filter(Boolean);
+            const finds = ran.filter((c) => c === "find").length;
+            const rounds = w.rounds - before;
+            assert(rounds >= 5);
+            assert(
+              finds >= rounds - 1,
+              `${finds} find runs over ${rounds} idle rounds: a round did not look`,
+            );
+            assert(
+              finds <= rounds + 1,
+              `${finds} find runs over ${rounds} idle rounds: more than one walk a round`,
+            );
+            assertEquals(ran.filter((c) => c !== "find"), [], "an idle round starts no process but its find");
+          }
+
+          // stdin ends (the sync loop is gone): the watcher ends too, and so does the notifier
+          if (events) {
+            assertEquals(processesIn(root).length >= 2, true, "the notifier runs beside the watcher");
+          }
+          await w.closeStdin();
+          assertEquals((await w.status()).success, true);
+          for (let n = 0; processesIn(root).length && n < 50; n++) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          assertEquals(processesIn(root), [], "nothing of the watcher's is left running");
+        } finally {
+          await w.stop();
+          await Deno.remove(root, { recursive: true }).catch(() => {});
+          await Deno.remove(log).catch(() => {});
+          await Deno.remove(`${root}.out`, { recursive: true }).catch(() => {});
+        }
+      },
+    });
+  }
 }
 
 Deno.test("watcher: GNU find's -printf lines parse to the same entries and stat keys as stat's", async () => {
