@@ -126,9 +126,13 @@ if (EVENTS_JS.includes("'")) throw new Error("EVENTS_JS: no single quote (the wa
 
 /**
  * With the notifier, a `since` round walks only when it marked something, and in any case every
- * EVENT_WALK_EVERY rounds (a lost event's backstop, besides the full listing every FULL rounds).
+ * EVENT_WALK_EVERY rounds (a lost event's backstop), and the full listing comes every FULL x
+ * EVENT_FULL_FACTOR rounds (a chmod or an mtime-keeping copy is an inotify event too). A round says
+ * `@events` while the notifier is up: the sync loop then keeps the rounds TICK_S apart even when idle (they cost the
+ * pod two builtin tests), so a save in the pod after a quiet spell comes back as fast as during work.
  */
-export const EVENT_WALK_EVERY = 8;
+export const EVENT_WALK_EVERY = 12;
+export const EVENT_FULL_FACTOR = 3;
 
 /**
  * One walk of the tree per round: `find` picks what changed (or everything, in a full round) and `stat`s
@@ -149,8 +153,9 @@ export const EVENT_WALK_EVERY = 8;
  * acknowledges (session/lifetime.ts).
  * With `$5` = 1 and `node` in the image, the notifier (EVENTS_JS) runs beside it: once it is ready, a
  * `since` round whose `$d/dirty` is empty starts no process at all (builtin tests) and reports nothing,
- * unless EVENT_WALK_EVERY rounds went by without a walk; a round that walks empties `$d/dirty` first. If
- * the notifier ends, every round walks again. The first walk after `$d/ready` appears is always made.
+ * unless EVENT_WALK_EVERY rounds went by without a walk; a round that walks empties `$d/dirty` first.
+ * Every round while the notifier is up says `@events` (before `@end`). If the notifier ends, every round walks again (and full listings come every FULL rounds again).
+ * The first walk after `$d/ready` appears is always made.
  */
 export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore ${SYNC_WATCHER_MARK}
 export KODAMA_IDLE_IGNORE=1
@@ -175,9 +180,10 @@ else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
 aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}' "$d/o"; }
 while :; do
   m="$d/m$(( (w + 1) % 3 ))"
-  if [ $((i % full)) -eq 0 ]; then
+  f=$full; [ "$r" = 1 ] && f=$((full * ${EVENT_FULL_FACTOR}))
+  if [ $((i % f)) -eq 0 ]; then
     echo @full || exit 0
-    [ -z "$hp" ] || { [ -e "$d/ready" ] && r=1; : > "$d/dirty"; }
+    [ -z "$hp" ] || { kill -0 "$hp" 2>/dev/null && [ -e "$d/ready" ] && r=1 || r=0; : > "$d/dirty"; }
     sp pr ! -name . > "$d/o"; aw -1
     [ -s "$d/l" ] && links < "$d/l"
     echo > "$d/m$((w % 3))"; w=$((w+1))
@@ -186,7 +192,7 @@ while :; do
     q=$((q+1))
   else
     echo @since || exit 0
-    q=0; [ -z "$hp" ] || { [ -e "$d/ready" ] && r=1; : > "$d/dirty"; }
+    q=0; [ -z "$hp" ] || { kill -0 "$hp" 2>/dev/null && [ -e "$d/ready" ] && r=1 || r=0; : > "$d/dirty"; }
     sp ch > "$d/o"
     if [ -s "$d/o" ]; then
       aw "$(stat -c %Y "$m")"
@@ -196,6 +202,7 @@ while :; do
     fi
     echo > "$d/m$((w % 3))"; w=$((w+1))
   fi
+  [ "$r" = 1 ] && echo @events
   k=; [ -f "$s" ] && read -r k 2>/dev/null < "$s"; [ -z "$k" ] || echo "@stopping $k"
   echo @end || exit 0
   i=$((i+1)); IFS= read -r _ || exit 0

@@ -1081,6 +1081,8 @@ export class TwoWayLoop {
     let full = false;
     let began = 0;
     let stopping: string | undefined;
+    /** the round said `@events`: the pod's notifier is up (podside.ts), an idle round costs it nothing */
+    let events = false;
     const dec = new TextDecoder();
     // the rounds are paced from here: a line on the watcher's stdin starts the next one (a `read` in the
     // pod, where a `sleep` would be a process a round)
@@ -1123,6 +1125,9 @@ export class TwoWayLoop {
               began = Date.now();
               lines = [];
               stopping = undefined;
+              events = false;
+            } else if (line === "@events") {
+              events = true;
             } else if (line.startsWith("@stopping ")) {
               stopping = line.slice(10).trim();
             } else if (line === "@end") {
@@ -1153,7 +1158,8 @@ export class TwoWayLoop {
                 this.#activeAt = Date.now();
                 this.#poke(0);
               }
-              const idle = Date.now() - this.#activeAt >= this.#activeMs;
+              // a pod whose notifier answered this round (`@events`) pays nothing for an idle round
+              const idle = !events && Date.now() - this.#activeAt >= this.#activeMs;
               if (!tick && !signal.aborted) tick = setTimeout(next, idle ? this.#idleTickMs : TICK_S * 1000);
             } else lines.push(line);
           }

@@ -75,6 +75,8 @@ async function shimPath(shell: Shell, log: string, node = false): Promise<{ sh: 
 class Watch {
   state = new Map<string, PodEntry>();
   rounds = 0;
+  /** rounds that said `@events` (the notifier is up) */
+  eventRounds = 0;
   #child: Deno.ChildProcess;
   #done: Promise<void>;
   #tick?: ReturnType<typeof setTimeout>;
@@ -98,6 +100,7 @@ class Watch {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (line === "@full" || line === "@since") [isFull, lines] = [line === "@full", []];
+          else if (line === "@events") this.eventRounds++;
           else if (line === "@end") {
             mergeRound(this.state, parseRound(lines, isFull));
             this.rounds++;
@@ -272,7 +275,9 @@ for (const shell of SHELLS) {
           // stdin ends (the sync loop is gone): the watcher ends too, and so does the notifier
           if (events) {
             assertEquals(processesIn(root).length >= 2, true, "the notifier runs beside the watcher");
-          }
+            // the rounds say it is up (the sync loop then keeps them TICK_S apart when idle)
+            assert(w.eventRounds >= w.rounds - 20, `${w.eventRounds} of ${w.rounds} rounds said @events`);
+          } else assertEquals(w.eventRounds, 0, "no notifier, no @events");
           await w.closeStdin();
           assertEquals((await w.status()).success, true);
           for (let n = 0; processesIn(root).length && n < 50; n++) {
