@@ -128,8 +128,9 @@ if (EVENTS_JS.includes("'")) throw new Error("EVENTS_JS: no single quote (the wa
  * With the notifier, a `since` round walks only when it marked something, and in any case every
  * EVENT_WALK_EVERY rounds (a lost event's backstop), and the full listing comes every FULL x
  * EVENT_FULL_FACTOR rounds (a chmod or an mtime-keeping copy is an inotify event too). A round says
- * `@events` while the notifier is up: the sync loop then keeps the rounds TICK_S apart even when idle (they cost the
- * pod two builtin tests), so a save in the pod after a quiet spell comes back as fast as during work.
+ * `@events` while the notifier is up: the sync loop then keeps the rounds TICK_S apart even when idle
+ * (they cost the pod two builtin tests), so a save in the pod after a quiet spell comes back as fast as
+ * during work.
  */
 export const EVENT_WALK_EVERY = 12;
 export const EVENT_FULL_FACTOR = 3;
@@ -154,8 +155,10 @@ export const EVENT_FULL_FACTOR = 3;
  * With `$5` = 1 and `node` in the image, the notifier (EVENTS_JS) runs beside it: once it is ready, a
  * `since` round whose `$d/dirty` is empty starts no process at all (builtin tests) and reports nothing,
  * unless EVENT_WALK_EVERY rounds went by without a walk; a round that walks empties `$d/dirty` first.
- * Every round while the notifier is up says `@events` (before `@end`). If the notifier ends, every round walks again (and full listings come every FULL rounds again).
- * The first walk after `$d/ready` appears is always made.
+ * Every round while the notifier is up says `@events` (before `@end`). `prewalk` (before each walk)
+ * checks the notifier and empties the mark: if the notifier ended, every round walks again and full
+ * listings come every FULL rounds again. The first walk after `$d/ready` appears is always made.
+ * `postwalk` rotates the markers.
  */
 export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore ${SYNC_WATCHER_MARK}
 export KODAMA_IDLE_IGNORE=1
@@ -178,21 +181,23 @@ dirs() { while IFS= read -r dir; do echo "D $dir"; sp find "$dir" -mindepth 1 -m
 if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \( -newer "$m" -o -cnewer "$m" \) "$@"; }
 else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
 aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}' "$d/o"; }
+prewalk() { [ -z "$hp" ] || { kill -0 "$hp" 2>/dev/null && [ -e "$d/ready" ] && r=1 || r=0; : > "$d/dirty"; }; }
+postwalk() { echo > "$d/m$((w % 3))"; w=$((w+1)); }
 while :; do
   m="$d/m$(( (w + 1) % 3 ))"
   f=$full; [ "$r" = 1 ] && f=$((full * ${EVENT_FULL_FACTOR}))
   if [ $((i % f)) -eq 0 ]; then
     echo @full || exit 0
-    [ -z "$hp" ] || { kill -0 "$hp" 2>/dev/null && [ -e "$d/ready" ] && r=1 || r=0; : > "$d/dirty"; }
+    prewalk
     sp pr ! -name . > "$d/o"; aw -1
     [ -s "$d/l" ] && links < "$d/l"
-    echo > "$d/m$((w % 3))"; w=$((w+1))
+    postwalk
   elif [ "$r" = 1 ] && [ ! -s "$d/dirty" ] && [ $q -lt ${EVENT_WALK_EVERY} ] && kill -0 "$hp" 2>/dev/null; then
     echo @since || exit 0
     q=$((q+1))
   else
     echo @since || exit 0
-    q=0; [ -z "$hp" ] || { kill -0 "$hp" 2>/dev/null && [ -e "$d/ready" ] && r=1 || r=0; : > "$d/dirty"; }
+    q=0; prewalk
     sp ch > "$d/o"
     if [ -s "$d/o" ]; then
       aw "$(stat -c %Y "$m")"
@@ -200,7 +205,7 @@ while :; do
       [ -s "$d/d" ] && dirs < "$d/d"
       [ -s "$d/l" ] && links < "$d/l"
     fi
-    echo > "$d/m$((w % 3))"; w=$((w+1))
+    postwalk
   fi
   [ "$r" = 1 ] && echo @events
   k=; [ -f "$s" ] && read -r k 2>/dev/null < "$s"; [ -z "$k" ] || echo "@stopping $k"
