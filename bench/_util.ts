@@ -30,3 +30,41 @@ export interface BenchResult {
   name: string;
   lines: string[];
 }
+
+/**
+ * A pod-side sh that prints `PID PPID TICKS KIND` for the sync's pod watcher and its node notifier, from
+ * `/proc` in the pod: KIND `s` for each `sh -c` whose arguments match `shGlob` (ticks: utime + stime +
+ * cutime + cstime, its own and those of the processes it waited for), KIND `n` for each notifier (its own
+ * ticks: the sh waits for it only at its end). Not kubectl, whose arguments hold the script too where the
+ * pod sees this machine's processes (the test server). `cwdOf`, when given, is a pod path: only processes
+ * working there count (the test server's pods see each other's watchers).
+ */
+export function watcherCpuScript(shGlob: string, cwdOf?: string): string {
+  return (cwdOf ? `ws=$(cd ${cwdOf} && pwd -P); ` : "") +
+    `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
+    `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "${shGlob}) k=s ;; ` +
+    `"node -e "*kodama-pod-events*) k=n ;; *) continue ;; esac; ` +
+    (cwdOf ? `[ "$(readlink $p/cwd 2>/dev/null)" = "$ws" ] || continue; ` : "") +
+    `s=$(cat $p/stat 2>/dev/null) || continue; set -- \${s##*) }; [ "$2" = "$$" ] && continue; ` +
+    `echo "\${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )) $k"; done`;
+}
+
+/**
+ * The watcher's ticks from `watcherCpuScript`'s output: its sh (not a subshell of it: a `$(…)` forks one
+ * with the same arguments) plus its notifier children. Undefined unless exactly one watcher was found.
+ */
+export function watcherTicks(out: string): { ticks: number; notifier: boolean } | undefined {
+  const rows = out.trim().split("\n").map((l) => l.split(" ")).filter((r) => r.length === 4)
+    .map(([pid, ppid, ticks, kind]) => ({
+      pid: Number(pid),
+      ppid: Number(ppid),
+      ticks: Number(ticks),
+      kind,
+    }));
+  const shs = rows.filter((r) => r.kind === "s");
+  const pids = new Set(shs.map((r) => r.pid));
+  const top = shs.filter((r) => !pids.has(r.ppid));
+  if (top.length !== 1) return undefined;
+  const notifiers = rows.filter((r) => r.kind === "n" && r.ppid === top[0].pid);
+  return { ticks: top[0].ticks + notifiers.reduce((a, r) => a + r.ticks, 0), notifier: notifiers.length > 0 };
+}

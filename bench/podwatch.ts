@@ -24,7 +24,7 @@
 import { parseArgs } from "node:util";
 import { isAbsolute, join, resolve } from "node:path";
 import { startTestServer } from "./fanout.ts";
-import type { BenchResult } from "./_util.ts";
+import { type BenchResult, watcherCpuScript, watcherTicks } from "./_util.ts";
 import { FULL_EVERY, IDLE_TICK_S, TICK_S } from "../src/session/sync/twoway.ts";
 import { EVENT_FULL_FACTOR } from "../src/session/sync/podside.ts";
 
@@ -64,19 +64,6 @@ const BARE_WALK = String.raw`cd "$1" || exit 97
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 echo > "$d/m"
 while :; do echo @since; find . -newer "$d/m" > /dev/null; echo @end; IFS= read -r _ || exit 0; done`;
-
-/**
- * `PID PPID TICKS KIND` of each process whose arguments hold `token` (KIND s: ticks are its own and its
- * waited-for children's) and of each node notifier (KIND n: its own ticks; the watcher's sh waits for it
- * only at its end, so they are not in the sh's count). Ticks are 1/100 s.
- */
-const CPU_OF = (token: string) =>
-  `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
-  // an sh (not kubectl, whose arguments hold the script too where the pod sees this machine's processes)
-  `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*${token}*) k=s ;; ` +
-  `"node -e "*kodama-pod-events*) k=n ;; *) continue ;; esac; ` +
-  `s=$(cat $p/stat 2>/dev/null) || continue; set -- \${s##*) }; [ "$2" = "$$" ] && continue; ` +
-  `echo \${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )) $k; done`;
 
 /** Run `script` paced as the loop paces it for `idle` s (after a warm-up); CPU ms per second, rounds. */
 async function measure(
@@ -132,24 +119,13 @@ async function measure(
     }
   })();
   const cpu = async () => {
-    const out = await run([...g, "exec", pod, "--", "sh", "-c", CPU_OF(token)], env);
-    // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments), and its notifier
-    const rows = out.trim().split("\n").map((l) => l.split(" ")).filter((r) => r.length === 4)
-      .map(([pid, ppid, ticks, kind]) => ({
-        pid: Number(pid),
-        ppid: Number(ppid),
-        ticks: Number(ticks),
-        kind,
-      }));
-    const shs = rows.filter((r) => r.kind === "s");
-    const pids = new Set(shs.map((r) => r.pid));
-    const top = shs.filter((r) => !pids.has(r.ppid));
-    if (top.length !== 1) throw new Error(`expected one watcher in ${pod}, found ${top.length}: ${out}`);
-    const notifier = rows.filter((r) => r.kind === "n" && r.ppid === top[0].pid);
-    if (events !== (notifier.length > 0) && events !== undefined) {
+    const out = await run([...g, "exec", pod, "--", "sh", "-c", watcherCpuScript(`*${token}*`)], env);
+    const w = watcherTicks(out);
+    if (!w) throw new Error(`expected one watcher in ${pod}: ${out}`);
+    if (events !== undefined && events !== w.notifier) {
       throw new Error(`the notifier ${events ? "is not" : "is"} running in ${pod}: ${out}`);
     }
-    return top[0].ticks + notifier.reduce((a, r) => a + r.ticks, 0);
+    return w.ticks;
   };
   try {
     const start = Date.now() + 60_000;

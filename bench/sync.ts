@@ -22,7 +22,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
-import { type BenchResult, fmtMs, median, percentile } from "./_util.ts";
+import { type BenchResult, fmtMs, median, percentile, watcherCpuScript, watcherTicks } from "./_util.ts";
 
 const KUBECTL = "/usr/bin/kubectl";
 /** the background sync's ACTIVE_MS in this bench (its rounds slow down after this much quiet) */
@@ -374,27 +374,12 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       );
       await inPod("rm -rf /workspace/kcb");
     }
-    // the pod-side watcher's CPU: its sh (with the finds and stats it waited for), from /proc in the pod.
-    // The test server's pods are processes of this machine and see its whole /proc (other sessions'
-    // watchers too): this pod's watcher is the sh whose working directory is this pod's workspace.
+    // the pod-side watcher's CPU: its sh (with the finds and stats it waited for) and its node notifier,
+    // from /proc in the pod. The test server's pods are processes of this machine and see its whole /proc
+    // (other sessions' watchers too): this pod's watcher is the sh working in this pod's workspace.
     const podCpu = async () => {
-      const out = await inPod(
-        `ws=$(cd /workspace && pwd -P); ` +
-          `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; ` +
-          `case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *kubectl*) continue ;; *"sh -c "*cnewer*) k=1 ;; ` +
-          `"node -e "*kodama-pod-events*) k=0 ;; *) continue ;; esac; ` +
-          `[ "$(readlink $p/cwd 2>/dev/null)" = "$ws" ] || continue; ` +
-          `s=$(cat $p/stat 2>/dev/null) || continue; set -- \${s##*) }; [ "$2" = "$$" ] && continue; ` +
-          `echo "\${p#/proc/} $2 $(( \${12} + \${13} + \${14} + \${15} )) $k"; done`,
-      ).catch(() => "");
-      // the watcher's sh, not a subshell of it (a `$(…)` forks one with the same arguments), and the own
-      // ticks of its node notifier (which it waits for only at its end)
-      const rows = out.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 4);
-      const shs = rows.filter((r) => r[3] === 1);
-      const pids = new Set(shs.map((r) => r[0]));
-      const top = shs.filter((r) => !pids.has(r[1]));
-      if (top.length !== 1) return undefined;
-      return top[0][2] + rows.filter((r) => r[3] === 0 && r[1] === top[0][0]).reduce((a, r) => a + r[2], 0);
+      const out = await inPod(watcherCpuScript("*cnewer*", "/workspace")).catch(() => "");
+      return watcherTicks(out)?.ticks;
     };
 
     if (o.parts.has("idle")) {
