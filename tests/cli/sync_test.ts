@@ -189,11 +189,19 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
         const r = await w.k(["attach", NAME, "--command", `set -- /workspace/burst\n${digest}`]);
         return r.stdout;
       };
-      await until("all 10,000 files in the pod", async () => (await podDigest()) === want, 300_000);
-      const batches = (await statusFile(w))!.batches - before;
-      assert(batches >= 1 && batches <= 100, `${batches} batches for 10,000 files`);
-      // and removing them is one delete
-      await Deno.remove(`${root}/burst`, { recursive: true });
+      try {
+        await until("all 10,000 files in the pod", async () => (await podDigest()) === want, 300_000);
+        // the pod's files are in place before the background process hears the batch's answer and counts
+        // it (each file is renamed into place as it arrives): the count may come a moment after the digest
+        const batches = await until("the batches counted", async () => {
+          const n = (await statusFile(w))!.batches - before;
+          return n >= 1 && n;
+        });
+        assert(batches <= 100, `${batches} batches for 10,000 files`);
+      } finally {
+        // and removing them is one delete (also after a failure: the later steps list the whole tree)
+        await Deno.remove(`${root}/burst`, { recursive: true });
+      }
       // one cheap look a round until the pod's copy is gone, then the full listing (10,000 stats)
       await until("the burst gone from the pod", async () => {
         const r = await w.k(["attach", NAME, "--command", "[ ! -e /workspace/burst ] && echo gone"]);
