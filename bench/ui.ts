@@ -191,8 +191,31 @@ export async function benchUi(runs = 20): Promise<BenchResult> {
       const r = await fn();
       return [r, (await threadTime() - t0) / r.times.length];
     };
-    const profiled = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-      if (!profileDir) return await fn();
+    // KODAMA_BENCH_TRACE=DIR: a Chromium trace of each filter run (DIR/NAME.json, opens in DevTools'
+    // Performance panel) and, on stderr, the renderer main thread's time per keystroke by phase
+    const traceDir = Deno.env.get("KODAMA_BENCH_TRACE");
+    const traced = async <T extends { times: unknown[] }>(name: string, fn: () => Promise<T>): Promise<T> => {
+      if (!traceDir) return await fn();
+      await Deno.mkdir(traceDir, { recursive: true });
+      const path = `${traceDir}/${name}.json`;
+      await page.tracing.start({
+        path,
+        categories: ["devtools.timeline", "v8", "disabled-by-default-devtools.timeline"],
+      });
+      const r = await fn();
+      await page.tracing.stop();
+      console.error(
+        `# ${name}: main thread per keystroke (ms)\n${
+          tracePhases(await Deno.readTextFile(path), r.times.length)
+        }`,
+      );
+      return r;
+    };
+    const profiled = async <T extends { times: unknown[] }>(
+      name: string,
+      fn: () => Promise<T>,
+    ): Promise<T> => {
+      if (!profileDir) return await traced(name, fn);
       const cdp = await page.target().createCDPSession();
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
@@ -292,16 +315,26 @@ export async function benchUi(runs = 20): Promise<BenchResult> {
       { polling: "raf", timeout: 60_000 },
       PODS + 1,
     );
+    const podQueries = [
+      ...typing("api"),
+      ...typing("wrk"),
+      ...typing("^db 1$"),
+      ...typing("'cache !7"),
+      ...typing("ingest | search"),
+    ];
     const [pods, podCpu] = await cpuPer(() =>
-      profiled("pods-filter", () =>
-        filterIn("#pod-search", "table.pods-table tbody", [
-          ...typing("api"),
-          ...typing("wrk"),
-          ...typing("^db 1$"),
-          ...typing("'cache !7"),
-          ...typing("ingest | search"),
-        ], ""))
+      profiled("pods-filter", () => filterIn("#pod-search", "table.pods-table tbody", podQueries, ""))
     );
+    if (traceDir) {
+      const qs = podQueries;
+      console.error(
+        "# pods-filter: the slowest keystrokes (to the frame / script, ms)\n" +
+          pods.times.map((t, i) => [t[0], t[1], qs[i]] as const).sort((a, b) => b[0] - a[0]).slice(0, 8)
+            .map(([f, sc, q]) =>
+              `${f.toFixed(1).padStart(8)} ${sc.toFixed(1).padStart(6)}  ${JSON.stringify(q)}`
+            ).join("\n"),
+      );
+    }
     // a measure that timed a frame without the answer in it is no measure
     for (const [what, r] of [["sessions", sess], ["pods", pods]] as const) {
       if (r.late.length) {
@@ -427,4 +460,47 @@ if (import.meta.main) {
   const i = Deno.args.indexOf("--runs");
   const r = await benchUi(i >= 0 ? Number(Deno.args[i + 1]) : 20);
   console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}
+
+/**
+ * The renderer main thread's self time per trace event name, per keystroke (a Chromium trace's complete
+ * events on CrRendererMain, nested by time): where a keystroke's frame goes (script, style, layout, paint, GC).
+ */
+function tracePhases(json: string, keystrokes: number): string {
+  type Ev = {
+    ph: string;
+    name: string;
+    pid: number;
+    tid: number;
+    ts: number;
+    dur?: number;
+    args?: { name?: string };
+  };
+  const evs: Ev[] = JSON.parse(json).traceEvents;
+  // the page's renderer main thread: of the CrRendererMain threads (about:blank's renderer has one too),
+  // the one with the most events
+  const mains = new Set(
+    evs.filter((e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain")
+      .map((e) => `${e.pid}/${e.tid}`),
+  );
+  const count = new Map<string, number>();
+  for (const e of evs) {
+    const k = `${e.pid}/${e.tid}`;
+    if (e.ph === "X" && mains.has(k)) count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  const main = [...count].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (!main) return "  (no renderer main thread in the trace)";
+  const xs = evs.filter((e) => e.ph === "X" && `${e.pid}/${e.tid}` === main && e.dur)
+    .sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+  const self = new Map<string, number>();
+  const stack: { end: number; name: string }[] = [];
+  for (const e of xs) {
+    while (stack.length && stack[stack.length - 1].end <= e.ts) stack.pop();
+    const parent = stack[stack.length - 1];
+    if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!);
+    self.set(e.name, (self.get(e.name) ?? 0) + e.dur!);
+    stack.push({ end: e.ts + e.dur!, name: e.name });
+  }
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 16)
+    .map(([k, us]) => `${(us / 1000 / keystrokes).toFixed(2).padStart(8)}  ${k}`).join("\n");
 }
