@@ -4,7 +4,8 @@
  * tests/cli/_run.ts, it wraps `Deno.test` so every test registered after it races a timer
  * (default 5 minutes; `KODAMA_TEST_TIMEOUT_MS` changes it, a test's own `timeoutMs` — passed with
  * `Deno.test({ ..., [TIMEOUT]: ms })` — overrides it). On expiry the test fails naming its limit,
- * and the processes it spawned through `trackChild` are killed so nothing keeps running.
+ * and the processes it spawned through `trackChild` are killed so nothing keeps running, and what it
+ * registered with `onTimeout` is run (a test's `finally` does not run when it hangs).
  */
 
 /** Option key for a test's own limit in ms: `Deno.test({ name, fn, [TIMEOUT]: 60_000 })`. */
@@ -22,6 +23,18 @@ export function trackChild(child: Deno.ChildProcess): Deno.ChildProcess {
   return child;
 }
 
+/** What the running test asked to be done if it times out (its `finally` never runs then). */
+const atExpiry = new Set<() => void>();
+
+/**
+ * Run `fn` (synchronous, best effort) if the running test times out: for what `trackChild` cannot reach,
+ * such as a detached background process the test started through kodama. Returns its removal.
+ */
+export function onTimeout(fn: () => void): () => void {
+  atExpiry.add(fn);
+  return () => atExpiry.delete(fn);
+}
+
 type TestFn = (t: Deno.TestContext) => void | Promise<void>;
 
 function withLimit(name: string, fn: TestFn, ms: number): TestFn {
@@ -34,6 +47,12 @@ function withLimit(name: string, fn: TestFn, ms: number): TestFn {
             c.kill("SIGKILL");
           } catch { /* gone */ }
         }
+        for (const f of atExpiry) {
+          try {
+            f();
+          } catch { /* best effort */ }
+        }
+        atExpiry.clear();
         reject(
           new Error(
             `test "${name}" did not finish within ${ms / 1000} s (a hang?); ` +
