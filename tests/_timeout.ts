@@ -28,7 +28,8 @@ const atExpiry = new Set<() => void>();
 
 /**
  * Run `fn` (synchronous, best effort) if the running test times out: for what `trackChild` cannot reach,
- * such as a detached background process the test started through kodama. Returns its removal.
+ * such as a detached background process the test started through kodama. Forgotten when the test ends;
+ * returns its removal for a test that needs it gone sooner.
  */
 export function onTimeout(fn: () => void): () => void {
   atExpiry.add(fn);
@@ -52,7 +53,6 @@ function withLimit(name: string, fn: TestFn, ms: number): TestFn {
             f();
           } catch { /* best effort */ }
         }
-        atExpiry.clear();
         reject(
           new Error(
             `test "${name}" did not finish within ${ms / 1000} s (a hang?); ` +
@@ -65,6 +65,8 @@ function withLimit(name: string, fn: TestFn, ms: number): TestFn {
       await Promise.race([Promise.resolve(fn(t)), limit]);
     } finally {
       clearTimeout(timer);
+      // a test's hooks are its own: the next test starts with none
+      atExpiry.clear();
     }
   };
 }

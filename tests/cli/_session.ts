@@ -6,6 +6,10 @@ import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { runKodama, type RunResult, spawnKodama } from "./_run.ts";
 import { clusterTest, type ClusterTestOptions } from "../cluster/fixture.ts";
 import { onTimeout } from "../_timeout.ts";
+import { join } from "node:path";
+import { signalHolder } from "../../src/liveness.ts";
+import { syncDir } from "../../src/session/sync/store.ts";
+import { DAEMON_CLAIM } from "../../src/session/sync/column.ts";
 
 /** The image sessions use in tests: one the test server runs and a real test cluster can pull. */
 export const SESSION_IMAGE = Deno.env.get("KODAMA_TEST_IMAGE") ?? "busybox:1.36";
@@ -130,34 +134,25 @@ export function withSessionWorld(
     const w = await sessionWorld(c, context);
     // a hung test's finally never runs: its background syncs (detached, out of trackChild's reach) would
     // retry against the stopped cluster for as long as the machine runs
-    const forget = onTimeout(() => stopSyncDaemons(w.home));
+    onTimeout(() => stopSyncDaemons(w.home));
     try {
       await fn(t, w);
     } finally {
-      forget();
       await w.cleanup();
     }
   });
 }
 
 /**
- * SIGKILL every background sync a home's status files name and that still runs with that home (its
- * environment says so: a pid in an old status file may be another process's by now). Linux only, as the
- * suite's host is; best effort.
+ * SIGKILL every background sync of a home's sessions: the process holding each one's daemon claim
+ * (src/liveness.ts: never a pid a dead sync left behind). Synchronous, for `onTimeout`.
  */
 export function stopSyncDaemons(home: string): void {
   let dirs: Deno.DirEntry[];
   try {
-    dirs = [...Deno.readDirSync(`${home}/sync`)];
+    dirs = [...Deno.readDirSync(join(home, "sync"))];
   } catch {
     return;
   }
-  for (const d of dirs) {
-    try {
-      const pid = JSON.parse(Deno.readTextFileSync(`${home}/sync/${d.name}/status.json`)).pid;
-      if (!Number.isInteger(pid) || pid <= 1) continue;
-      const env = Deno.readTextFileSync(`/proc/${pid}/environ`);
-      if (env.split("\0").includes(`KODAMA_HOME=${home}`)) Deno.kill(pid, "SIGKILL");
-    } catch { /* no status, or gone */ }
-  }
+  for (const d of dirs) signalHolder(syncDir(d.name, home), DAEMON_CLAIM, "SIGKILL");
 }

@@ -1,8 +1,9 @@
 // tests/_timeout.ts: a hung test is failed at its limit, and what it registered with onTimeout runs (its
-// finally never does); tests/cli/_session.ts stopSyncDaemons kills a home's leftover background syncs and
-// nothing else.
+// finally never does); tests/cli/_session.ts stopSyncDaemons kills a home's leftover background syncs (the
+// holders of their daemon claims) and nothing else.
 import { assert, assertEquals, assertMatch } from "../../_assert.ts";
 import { stopSyncDaemons } from "../../cli/_session.ts";
+import { DAEMON_CLAIM } from "../../../src/session/sync/column.ts";
 
 const TIMEOUT_TS = new URL("../../_timeout.ts", import.meta.url).href;
 
@@ -38,38 +39,49 @@ Deno.test({ name: "finishes", [TIMEOUT]: 800, fn: () => {
   }
 });
 
-Deno.test({
-  name: "stopSyncDaemons kills the processes a home's status files name that run with that home, no other",
-  ignore: Deno.build.os !== "linux",
-  fn: async () => {
-    const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
-    const other = await Deno.makeTempDir({ prefix: "kodama-home-" });
-    const sleeper = (h: string) =>
-      new Deno.Command("sleep", { args: ["30"], env: { KODAMA_HOME: h }, stdout: "null", stderr: "null" })
-        .spawn();
-    const mine = sleeper(home), theirs = sleeper(other);
-    try {
-      // this home's session, and one whose status names the other home's process (a reused pid)
-      for (const [name, pid] of [["a", mine.pid], ["b", theirs.pid]] as const) {
-        await Deno.mkdir(`${home}/sync/${name}`, { recursive: true });
-        await Deno.writeTextFile(`${home}/sync/${name}/status.json`, JSON.stringify({ state: "error", pid }));
-      }
-      await Deno.mkdir(`${home}/sync/no-status`);
-      stopSyncDaemons(home);
-      assertEquals((await mine.status).signal, "SIGKILL");
-      const still = await Promise.race([
-        theirs.status.then(() => false),
-        new Promise((r) => setTimeout(() => r(true), 300)),
-      ]);
-      assert(still, "the other home's process was killed");
-      stopSyncDaemons(`${home}/missing`); // no sync directory: nothing to do, no error
-    } finally {
+const LIVENESS = new URL("../../../src/liveness.ts", import.meta.url).href;
+
+Deno.test("stopSyncDaemons kills the process holding a session's daemon claim, never a pid a status file names", async () => {
+  const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
+  // a background sync of session a: holds the claim, as the daemon does (src/liveness.ts)
+  const daemon = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { claim } from ${JSON.stringify(LIVENESS)};
+       await claim(${JSON.stringify(`${home}/sync/a`)}, ${JSON.stringify(DAEMON_CLAIM)});
+       console.log("ready"); setInterval(() => {}, 1000);`,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  // session b's status names a live process that is not its sync (a dead sync's pid, reused)
+  const other = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+  try {
+    const r = daemon.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    assertEquals(((await r.read()).value ?? "").trim(), "ready");
+    r.releaseLock();
+    await Deno.mkdir(`${home}/sync/b`, { recursive: true });
+    await Deno.writeTextFile(
+      `${home}/sync/b/status.json`,
+      JSON.stringify({ state: "error", pid: other.pid }),
+    );
+    await Deno.mkdir(`${home}/sync/no-status`);
+    stopSyncDaemons(home);
+    assertEquals((await daemon.status).signal, "SIGKILL");
+    const still = await Promise.race([
+      other.status.then(() => false),
+      new Promise((r) => setTimeout(() => r(true), 300)),
+    ]);
+    assert(still, "a process a status file names was killed");
+    stopSyncDaemons(`${home}/missing`); // no sync directory: nothing to do, no error
+  } finally {
+    for (const c of [daemon, other]) {
       try {
-        theirs.kill("SIGKILL");
+        c.kill("SIGKILL");
       } catch { /* gone */ }
-      await theirs.status;
-      await Deno.remove(home, { recursive: true });
-      await Deno.remove(other, { recursive: true });
+      await c.status;
     }
-  },
+    await daemon.stdout.cancel().catch(() => {});
+    await Deno.remove(home, { recursive: true });
+  }
 });
