@@ -326,10 +326,12 @@ export async function benchUi(runs = 20): Promise<BenchResult> {
       profiled("pods-filter", () => filterIn("#pod-search", "table.pods-table tbody", podQueries, ""))
     );
     if (traceDir) {
-      const qs = podQueries;
       console.error(
         "# pods-filter: the slowest keystrokes (to the frame / script, ms)\n" +
-          pods.times.map((t, i) => [t[0], t[1], qs[i]] as const).sort((a, b) => b[0] - a[0]).slice(0, 8)
+          pods.times.map((t, i) => [t[0], t[1], podQueries[i]] as const).sort((a, b) => b[0] - a[0]).slice(
+            0,
+            8,
+          )
             .map(([f, sc, q]) =>
               `${f.toFixed(1).padStart(8)} ${sc.toFixed(1).padStart(6)}  ${JSON.stringify(q)}`
             ).join("\n"),
