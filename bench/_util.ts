@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmarks: timing subprocesses and summarising samples. */
+import os from "node:os";
 export function percentile(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   if (!s.length) return NaN;
@@ -68,3 +69,33 @@ export function watcherTicks(out: string): { ticks: number; notifier: boolean } 
   const notifiers = rows.filter((r) => r.kind === "n" && r.ppid === top[0].pid);
   return { ticks: top[0].ticks + notifiers.reduce((a, r) => a + r.ticks, 0), notifier: notifiers.length > 0 };
 }
+
+/**
+ * CPU counted by the kernel (Linux /proc; elsewhere the CPU figures are left out), in seconds at 100 ticks
+ * a second: this process's own (the test server runs in it), its waited-for children's (every kodama and
+ * kubectl run, once it has exited), a live process's (a pod's), and the whole machine's busy time.
+ */
+export const cpu = {
+  fields(pid: number | "self"): number[] | undefined {
+    try {
+      const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      return s.slice(s.lastIndexOf(")") + 2).split(" ").map(Number);
+    } catch {
+      return undefined;
+    }
+  },
+  /** utime + stime of a process (fields 14, 15) */
+  own(pid: number | "self"): number {
+    const f = cpu.fields(pid);
+    return f ? (f[11] + f[12]) / 100 : 0;
+  },
+  /** cutime + cstime (fields 16, 17): the children it has waited for */
+  children(): number | undefined {
+    const f = cpu.fields("self");
+    return f ? (f[13] + f[14]) / 100 : undefined;
+  },
+  /** the whole machine's busy time, every core (node:os: on every OS) */
+  machine(): number {
+    return os.cpus().reduce((a, c) => a + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0) / 1000;
+  },
+};

@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { type BenchResult, fmtMs, median } from "./_util.ts";
+import { type BenchResult, cpu, fmtMs, median } from "./_util.ts";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
 
 const KUBECTL = "kubectl";
@@ -44,6 +44,19 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;
+}
+
+/**
+ * A start timed, with the CPU the whole machine spent meanwhile (kodama, the API server, the pods'
+ * containers, the node's own work) and the kodama process's own (once it has exited; Linux only).
+ */
+async function timedCpu(into: { machine: number[]; kodama: number[] }, fn: () => Promise<unknown>) {
+  const m0 = cpu.machine(), k0 = cpu.children();
+  const ms = await timed(fn);
+  into.machine.push(cpu.machine() - m0);
+  const k1 = cpu.children();
+  if (k0 !== undefined && k1 !== undefined) into.kodama.push(k1 - k0);
+  return ms;
 }
 
 async function git(args: string[], cwd: string) {
@@ -95,13 +108,18 @@ export async function benchCompare(o: Opts): Promise<BenchResult> {
       list: [] as number[],
       exec: [] as number[],
     };
+    // the CPU each start took: on a machine with few cores, the group's pods and requests share them
+    const oneCpu = { machine: [] as number[], kodama: [] as number[] };
+    const groupCpu = { machine: [] as number[], kodama: [] as number[] };
     for (let i = 0; i < o.runs; i++) {
       const one = `b1-${i}-${crypto.randomUUID().slice(0, 4)}`;
       const grp = `bg-${i}-${crypto.randomUUID().slice(0, 4)}`;
       made.push(one);
-      times.one.push(await timed(() => kodama(["start", one, ...start])));
+      times.one.push(await timedCpu(oneCpu, () => kodama(["start", one, ...start])));
       made.push(...Array.from({ length: o.replicas }, (_, k) => `${grp}-${k + 1}`));
-      times.group.push(await timed(() => kodama(["start", grp, "--replicas", String(o.replicas), ...start])));
+      times.group.push(
+        await timedCpu(groupCpu, () => kodama(["start", grp, "--replicas", String(o.replicas), ...start])),
+      );
       await kodama(["compare", grp, "--wait", "--timeout", "2m"]);
       for (let j = 0; j < 3; j++) {
         times.compare.push(await timed(() => kodama(["compare", grp])));
@@ -134,9 +152,26 @@ export async function benchCompare(o: Opts): Promise<BenchResult> {
       made.length = 0;
     }
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    // the least wall the group's CPU allows on this machine's cores, whatever the client does
+    const cores = navigator.hardwareConcurrency;
+    const floor = median(groupCpu.machine) / cores * 1000;
+    const kodamaCpu = groupCpu.kodama.length
+      ? `, of which the kodama process ${median(groupCpu.kodama).toFixed(2)} s (one start's ${
+        median(oneCpu.kodama).toFixed(2)
+      } s)`
+      : "";
     lines.unshift(
       `start (median of ${o.runs}): ${o.replicas} replicas ${fmtMs(m.group)}, one session ${fmtMs(m.one)}: ` +
         `${(m.group / m.one).toFixed(2)}x (target <= 1.5x)`,
+      `  the machine's CPU meanwhile: the group ${median(groupCpu.machine).toFixed(2)} CPU-s, one start ${
+        median(oneCpu.machine).toFixed(2)
+      } CPU-s (${
+        (median(groupCpu.machine) / median(oneCpu.machine)).toFixed(2)
+      }x)${kodamaCpu}; on ${cores} ` +
+        `cores the group's CPU alone takes ${fmtMs(floor)} of wall (${
+          (floor / m.one).toFixed(2)
+        }x one start; ` +
+        `its wall is ${(m.group / floor).toFixed(2)}x that)`,
       `compare over ${o.replicas} replicas (median of ${times.compare.length}): ${fmtMs(m.compare)} ` +
         `(target < 1.5 s); kodama list ${fmtMs(m.list)}: ${(m.compare / m.list).toFixed(2)}x; ` +
         `one kubectl exec into one replica ${fmtMs(m.exec)}: ${(m.compare / m.exec).toFixed(2)}x`,

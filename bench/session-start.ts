@@ -18,7 +18,7 @@
  */
 import { join } from "node:path";
 import { kubectl as kubectlOn, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
-import { type BenchResult, fmtMs, median } from "./_util.ts";
+import { type BenchResult, cpu, fmtMs, median } from "./_util.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -116,40 +116,6 @@ class Bench {
 const ratio = (a: number, b: number, target: number) => {
   const r = a / b;
   return `${r.toFixed(2)}x (target <= ${target}x) ${r <= target ? "OK" : "MISSED"}`;
-};
-
-/**
- * CPU counted by the kernel (Linux /proc; elsewhere the CPU figures are left out), in seconds at 100 ticks
- * a second: this process's own (the test server runs in it), its waited-for children's (every kodama and
- * kubectl run, once it has exited), a live process's (a pod's), and the whole machine's busy time.
- */
-const cpu = {
-  fields(pid: number | "self"): number[] | undefined {
-    try {
-      const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      return s.slice(s.lastIndexOf(")") + 2).split(" ").map(Number);
-    } catch {
-      return undefined;
-    }
-  },
-  /** utime + stime of a process (fields 14, 15) */
-  own(pid: number | "self"): number {
-    const f = cpu.fields(pid);
-    return f ? (f[11] + f[12]) / 100 : 0;
-  },
-  /** cutime + cstime (fields 16, 17): the children it has waited for */
-  children(): number | undefined {
-    const f = cpu.fields("self");
-    return f ? (f[13] + f[14]) / 100 : undefined;
-  },
-  machine(): number {
-    try {
-      const v = Deno.readTextFileSync("/proc/stat").split("\n")[0].split(/\s+/).slice(1).map(Number);
-      return (v.reduce((a, b) => a + b, 0) - v[3] - v[4]) / 100; // all but idle and iowait
-    } catch {
-      return 0;
-    }
-  },
 };
 
 /** Run `fn`, and add the CPU its child processes spent (counted once they exited) to `into`. */
