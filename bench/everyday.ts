@@ -26,13 +26,14 @@
  * before anything else, the kubeconfig, the GET, one WebSocket): what kodama takes over it is kodama's
  * own, what it takes over kubectl is Deno's (start-up, AWS-LC's seeding: bench/README.md).
  */
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, median } from "./_util.ts";
 import { RUNTIME_FLAGS } from "../src/proc.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 interface Sample {
   wall: number;

@@ -8,13 +8,14 @@
  *   deno run -A bench/mcp.ts [--runs N]                     # the test server (demo world + 100 pods in `load`)
  *   KODAMA_BENCH_KUBECONFIG=~/real/kubeconfig deno run -A bench/mcp.ts   # a real cluster (its current context)
  */
+import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, fmtMs, median, timeCommand } from "./_util.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -16,11 +16,12 @@
  * Targets: cold start <= 1.5x the bare pod, resume <= 1.2x, 8 starts at once <= 2x one start, pooled <= 1.5x.
  * Beside the eight starts, the peer at the same task: eight bare pods at once against one bare pod.
  */
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { kubectl as kubectlOn, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, cpu, fmtMs, median } from "./_util.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 interface Target {
   label: string;

@@ -2,10 +2,11 @@
  * Start-up: `kodama --version` (through `deno run`, the way the installed shim runs it) against
  * `kubectl version --client`, same run, interleaved. Target: kodama within 1.5x of kubectl.
  */
+import { fileURLToPath } from "node:url";
 import { type BenchResult, fmtMs, median, timeCommand } from "./_util.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 export async function benchStartup(runs = 15): Promise<BenchResult> {
   const kodama = ["run", "-A", "--config", CONFIG, MAIN, "--version"];

@@ -7,12 +7,13 @@
  *
  *   deno run -A bench/ui.ts [--runs N]
  */
+import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 import { kubectl, startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const CHROMIUM = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
 const SESSIONS = 200, PODS = 2000;
 

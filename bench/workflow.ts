@@ -9,6 +9,7 @@
  *     the ratio to the bare Worker is the figure to read (printed with the load average).
  * Runnable alone: `deno run -A bench/workflow.ts`; `bench/run.ts` calls benchWorkflow().
  */
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
@@ -17,8 +18,8 @@ import { denoPermissions } from "../src/workflow/sandbox/permissions.ts";
 import { memorySink } from "../src/base/sink.ts";
 import { checkedScript } from "../src/workflow/sandbox/graph.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 7);
 
 export async function benchWorkflow(): Promise<BenchResult> {
