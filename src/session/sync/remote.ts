@@ -4,7 +4,7 @@
  */
 import type { Kube } from "../../kube/client.ts";
 import { execInPod, type ExecResult, type ExecStreams } from "../../kube/exec.ts";
-import { concatBytes } from "../../bytes.ts";
+import { concatBytes, formatBytes } from "../../bytes.ts";
 import { within } from "../../timer.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf, type Zlib } from "./batch.ts";
@@ -39,16 +39,61 @@ export function stallMs(): number {
 /** The pod applies what it got at 4 MiB/s at least: time it is given after the last byte went out. */
 const APPLY_BYTES_PER_MS = (4 << 20) / 1000;
 
-function stalled(pod: string, ms: number): SyncConnectionError {
-  return new SyncConnectionError(`stream to ${pod} stalled: nothing moved for ${Math.round(ms / 1000)} s`);
+/** `sent`: how much of stdin the stream took, and whether that was all of it (says which side went quiet) */
+function stalled(pod: string, ms: number, sent?: { bytes: number; all: boolean }): SyncConnectionError {
+  const where = !sent
+    ? ""
+    : sent.all
+    ? ` (all ${formatBytes(sent.bytes)} sent; no answer from the pod)`
+    : ` (while sending, ${formatBytes(sent.bytes)} taken)`;
+  return new SyncConnectionError(
+    `stream to ${pod} stalled: nothing moved for ${Math.round(ms / 1000)} s${where}`,
+  );
+}
+
+/** stdin handed out in pieces of this size, so that each one taken counts as progress */
+const STDIN_PIECE = 512 * 1024;
+
+/**
+ * `stdin` as a stream that calls `moved` each time the exec takes a piece of it. The exec takes the next
+ * piece only once the socket has sent what it held (its send side waits while more than 1 MiB is
+ * buffered), so a piece taken means bytes went out; a peer that stops reading stops the pieces.
+ */
+export function countedStdin(
+  stdin: ReadableStream<Uint8Array> | Uint8Array,
+  moved: (bytes: number, done: boolean) => void,
+): ReadableStream<Uint8Array> {
+  let off = 0, taken = 0;
+  const reader = stdin instanceof Uint8Array ? undefined : stdin.getReader();
+  const give = (c: ReadableStreamDefaultController<Uint8Array>, b: Uint8Array) => {
+    c.enqueue(b);
+    moved(taken += b.length, false);
+  };
+  const end = (c: ReadableStreamDefaultController<Uint8Array>) => {
+    c.close();
+    moved(taken, true);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (!reader) {
+        const all = stdin as Uint8Array;
+        return off >= all.length ? end(c) : give(c, all.subarray(off, off += STDIN_PIECE));
+      }
+      const { value, done } = await reader.read();
+      return done ? end(c) : give(c, value);
+    },
+    cancel: (why) => reader?.cancel(why),
+  }, { highWaterMark: 0 });
 }
 
 /**
  * `execInPod` with the stall watch, for the two-way cycle's one-shot streams (listing, fetching,
- * applying): any byte the pod sends counts as progress; before its first one the pod gets the stall time
- * plus the time to take in and apply `stdin` (its bytes, and `ops` file operations at 25 ms each). A
- * stream on which nothing moves for longer is ended (the command in the pod too) and reported as a
- * connection error, so the sync loop reconnects and tries again instead of waiting for ever.
+ * applying) and a push's batches. Progress is any byte the pod sends, and any piece of `stdin` the socket
+ * takes (countedStdin): a big batch on a slow or busy link keeps moving and is not given up. Before the
+ * pod's first byte it gets, after the last progress, the stall time plus the time to take in and apply
+ * `stdin` (its bytes, and `ops` file operations at 25 ms each). A stream on which nothing moves for
+ * longer is ended (the command in the pod too) and reported as a connection error, so the sync loop
+ * reconnects and tries again instead of waiting for ever.
  */
 export async function execWatched(
   kube: Kube,
@@ -63,6 +108,7 @@ export async function execWatched(
   const first = limit + bytes / APPLY_BYTES_PER_MS + ops * 25;
   const stall = new AbortController();
   let last = Date.now(), answered = false;
+  const sent = { bytes: 0, all: false };
   const seen = () => {
     last = Date.now();
     answered = true;
@@ -73,6 +119,10 @@ export async function execWatched(
   try {
     const res = await execInPod(kube, t.namespace, t.pod, t.container, command, {
       ...s,
+      stdin: s.stdin && countedStdin(s.stdin, (bytes, all) => {
+        last = Date.now();
+        Object.assign(sent, { bytes, all });
+      }),
       stdout: (b) => {
         seen();
         return s.stdout?.(b);
@@ -84,7 +134,7 @@ export async function execWatched(
       signal: s.signal ? AbortSignal.any([s.signal, stall.signal]) : stall.signal,
     });
     if (res.errorKind === "aborted" && stall.signal.aborted && !s.signal?.aborted) {
-      throw stalled(t.pod, limit);
+      throw stalled(t.pod, limit, s.stdin ? sent : undefined);
     }
     return res;
   } finally {
@@ -193,7 +243,9 @@ export async function applyBatch(
     clearInterval(watch);
     said(false); // the stream ended before the pod's word: nothing waits for it any more
   }
-  if (res.errorKind === "aborted" && stall.signal.aborted && !o.signal?.aborted) throw stalled(t.pod, limit);
+  if (res.errorKind === "aborted" && stall.signal.aborted && !o.signal?.aborted) {
+    throw stalled(t.pod, limit, { bytes: stats.wire ?? stats.bytes, all: !sending });
+  }
   if (res.errorKind === "aborted") throw new KodamaError("sync interrupted", ExitCode.INTERRUPTED);
   if (res.errorKind === "dropped") throw new SyncConnectionError(`stream to ${t.pod} dropped mid-batch`);
   if (res.error || res.exitCode !== 0) {
