@@ -71,9 +71,9 @@ export function watcherTicks(out: string): { ticks: number; notifier: boolean } 
 }
 
 /**
- * CPU counted by the kernel (Linux /proc; elsewhere the CPU figures are left out), in seconds at 100 ticks
- * a second: this process's own (the test server runs in it), its waited-for children's (every kodama and
- * kubectl run, once it has exited), a live process's (a pod's), and the whole machine's busy time.
+ * CPU counted by the kernel, in seconds: this process's own (the test server runs in it), its waited-for
+ * children's (every kodama and kubectl run, once it has exited) and a live process's (a pod's), from Linux
+ * /proc (elsewhere those figures are left out); and the whole machine's busy time, on every OS.
  */
 export const cpu = {
   fields(pid: number | "self"): number[] | undefined {

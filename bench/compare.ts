@@ -154,24 +154,19 @@ export async function benchCompare(o: Opts): Promise<BenchResult> {
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
     // the least wall the group's CPU allows on this machine's cores, whatever the client does
     const cores = navigator.hardwareConcurrency;
-    const floor = median(groupCpu.machine) / cores * 1000;
-    const kodamaCpu = groupCpu.kodama.length
-      ? `, of which the kodama process ${median(groupCpu.kodama).toFixed(2)} s (one start's ${
-        median(oneCpu.kodama).toFixed(2)
-      } s)`
+    const [groupM, oneM] = [median(groupCpu.machine), median(oneCpu.machine)];
+    const floor = groupM / cores * 1000;
+    const own = groupCpu.kodama.length
+      ? `, of which the kodama process ${median(groupCpu.kodama).toFixed(2)} s ` +
+        `(one start's ${median(oneCpu.kodama).toFixed(2)} s)`
       : "";
     lines.unshift(
       `start (median of ${o.runs}): ${o.replicas} replicas ${fmtMs(m.group)}, one session ${fmtMs(m.one)}: ` +
         `${(m.group / m.one).toFixed(2)}x (target <= 1.5x)`,
-      `  the machine's CPU meanwhile: the group ${median(groupCpu.machine).toFixed(2)} CPU-s, one start ${
-        median(oneCpu.machine).toFixed(2)
-      } CPU-s (${
-        (median(groupCpu.machine) / median(oneCpu.machine)).toFixed(2)
-      }x)${kodamaCpu}; on ${cores} ` +
-        `cores the group's CPU alone takes ${fmtMs(floor)} of wall (${
-          (floor / m.one).toFixed(2)
-        }x one start; ` +
-        `its wall is ${(m.group / floor).toFixed(2)}x that)`,
+      `  the machine's CPU meanwhile: the group ${groupM.toFixed(2)} CPU-s, one start ${oneM.toFixed(2)} ` +
+        `CPU-s (${(groupM / oneM).toFixed(2)}x)${own}; on ${cores} cores the group's CPU alone takes ` +
+        `${fmtMs(floor)} of wall (${(floor / m.one).toFixed(2)}x one start; its wall is ` +
+        `${(m.group / floor).toFixed(2)}x that)`,
       `compare over ${o.replicas} replicas (median of ${times.compare.length}): ${fmtMs(m.compare)} ` +
         `(target < 1.5 s); kodama list ${fmtMs(m.list)}: ${(m.compare / m.list).toFixed(2)}x; ` +
         `one kubectl exec into one replica ${fmtMs(m.exec)}: ${(m.compare / m.exec).toFixed(2)}x`,

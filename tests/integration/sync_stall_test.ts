@@ -42,49 +42,41 @@ clusterTest("the stall watch counts what stdin sends as progress", { seed: "none
   const ns = await tempNamespace(c, "sync-stall");
   const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
   const target = { namespace: ns.name, pod: "stall", container: "main" };
-  const before = Deno.env.get("KODAMA_SYNC_STALL_MS");
-  Deno.env.set("KODAMA_SYNC_STALL_MS", String(STALL_MS));
-  try {
-    await kube.createObject("pods", ns.name, busyboxPod("stall"));
-    await waitForPods(kube, { namespace: ns.name, selector: "" }, { for: "ready", timeoutMs: 60_000 });
+  // the stall time as an argument: an env var set here would reach other test files' kodama processes
+  const watched = (command: string[], s: Parameters<typeof execWatched>[3]) =>
+    execWatched(kube, target, command, s, 0, undefined, STALL_MS);
+  await kube.createObject("pods", ns.name, busyboxPod("stall"));
+  await waitForPods(kube, { namespace: ns.name, selector: "" }, { for: "ready", timeoutMs: 60_000 });
 
-    await t.step("an upload that takes 3x the stall time but keeps moving is not given up", async () => {
-      // the pod says nothing until stdin ends: only the pieces going out show progress
-      let out = "";
-      const started = Date.now();
-      const r = await execWatched(kube, target, ["sh", "-c", "wc -c"], {
-        stdin: trickle(10, 1024, 450),
-        stdout: (b) => void (out += new TextDecoder().decode(b)),
-      });
-      assertEquals(r.exitCode, 0, r.error);
-      assertEquals(out.trim(), "10240");
-      assert(Date.now() - started > 3 * STALL_MS, "the upload was not slow enough to test anything");
+  await t.step("an upload that takes 3x the stall time but keeps moving is not given up", async () => {
+    // the pod says nothing until stdin ends: only the pieces going out show progress
+    let out = "";
+    const started = Date.now();
+    const r = await watched(["sh", "-c", "wc -c"], {
+      stdin: trickle(10, 1024, 450),
+      stdout: (b) => void (out += new TextDecoder().decode(b)),
     });
+    assertEquals(r.exitCode, 0, r.error);
+    assertEquals(out.trim(), "10240");
+    assert(Date.now() - started > 3 * STALL_MS, "the upload was not slow enough to test anything");
+  });
 
-    await t.step("a stdin that stops moving is given up after the stall time, and says so", async () => {
-      const e = await assertRejects(
-        () =>
-          execWatched(kube, target, ["sh", "-c", "cat > /dev/null"], { stdin: trickle(2, 1024, 100, true) }),
-      );
-      assert(e instanceof SyncConnectionError, String(e));
-      assertMatch(
-        e.message,
-        /stream to stall stalled: nothing moved for 2 s \(while sending, 2\.0 KiB taken\)/,
-      );
-    });
+  await t.step("a stdin that stops moving is given up after the stall time, and says so", async () => {
+    const e = await assertRejects(
+      () => watched(["sh", "-c", "cat > /dev/null"], { stdin: trickle(2, 1024, 100, true) }),
+    );
+    assert(e instanceof SyncConnectionError, String(e));
+    assertMatch(
+      e.message,
+      /stream to stall stalled: nothing moved for 2 s \(while sending, 2\.0 KiB taken\)/,
+    );
+  });
 
-    await t.step("a pod that takes all of stdin and never answers is given up, and says so", async () => {
-      const e = await assertRejects(
-        () =>
-          execWatched(kube, target, ["sh", "-c", "cat > /dev/null; sleep 30"], {
-            stdin: new Uint8Array(4096),
-          }),
-      );
-      assert(e instanceof SyncConnectionError, String(e));
-      assertMatch(e.message, /nothing moved for 2 s \(all 4\.0 KiB sent; no answer from the pod\)/);
-    });
-  } finally {
-    if (before === undefined) Deno.env.delete("KODAMA_SYNC_STALL_MS");
-    else Deno.env.set("KODAMA_SYNC_STALL_MS", before);
-  }
+  await t.step("a pod that takes all of stdin and never answers is given up, and says so", async () => {
+    const e = await assertRejects(
+      () => watched(["sh", "-c", "cat > /dev/null; sleep 30"], { stdin: new Uint8Array(4096) }),
+    );
+    assert(e instanceof SyncConnectionError, String(e));
+    assertMatch(e.message, /nothing moved for 2 s \(all 4\.0 KiB sent; no answer from the pod\)/);
+  });
 });

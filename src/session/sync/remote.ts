@@ -88,12 +88,13 @@ export function countedStdin(
 
 /**
  * `execInPod` with the stall watch, for the two-way cycle's one-shot streams (listing, fetching,
- * applying) and a push's batches. Progress is any byte the pod sends, and any piece of `stdin` the socket
- * takes (countedStdin): a big batch on a slow or busy link keeps moving and is not given up. Before the
+ * applying). Progress is any byte the pod sends, and any piece of `stdin` the socket takes
+ * (countedStdin, as applyBatch counts a push's): a big batch on a slow or busy link keeps moving and is
+ * not given up. Before the
  * pod's first byte it gets, after the last progress, the stall time plus the time to take in and apply
  * `stdin` (its bytes, and `ops` file operations at 25 ms each). A stream on which nothing moves for
  * longer is ended (the command in the pod too) and reported as a connection error, so the sync loop
- * reconnects and tries again instead of waiting for ever.
+ * reconnects and tries again instead of waiting for ever. `limit`: the stall time (stallMs()).
  */
 export async function execWatched(
   kube: Kube,
@@ -102,13 +103,13 @@ export async function execWatched(
   s: ExecStreams,
   ops = 0,
   stdinBytes?: number,
+  limit = stallMs(),
 ): Promise<ExecResult> {
-  const limit = stallMs();
   const bytes = s.stdin instanceof Uint8Array ? s.stdin.length : stdinBytes ?? 0;
   const first = limit + bytes / APPLY_BYTES_PER_MS + ops * 25;
   const stall = new AbortController();
   let last = Date.now(), answered = false;
-  const sent = { bytes: 0, all: false };
+  let sent = { bytes: 0, all: false };
   const seen = () => {
     last = Date.now();
     answered = true;
@@ -121,7 +122,7 @@ export async function execWatched(
       ...s,
       stdin: s.stdin && countedStdin(s.stdin, (bytes, all) => {
         last = Date.now();
-        Object.assign(sent, { bytes, all });
+        sent = { bytes, all };
       }),
       stdout: (b) => {
         seen();
@@ -193,17 +194,9 @@ export async function applyBatch(
   // one, the pod has `limit` plus the time to apply what it got
   const limit = stallMs();
   const stall = new AbortController();
-  let last = Date.now(), sending = true;
-  async function* watched(gen: AsyncGenerator<Uint8Array>) {
-    for await (const c of gen) {
-      last = Date.now();
-      yield c;
-    }
-    sending = false;
-    last = Date.now();
-  }
+  let last = Date.now(), sent = { bytes: 0, all: false };
   const watch = setInterval(() => {
-    const allowed = sending ? limit : limit + stats.bytes / APPLY_BYTES_PER_MS;
+    const allowed = sent.all ? limit + stats.bytes / APPLY_BYTES_PER_MS : limit;
     if (Date.now() - last > allowed) stall.abort();
   }, Math.max(50, Math.min(1000, limit / 4)));
   let res;
@@ -217,8 +210,12 @@ export async function applyBatch(
         ? ["sh", "-c", GZIP_APPLY_SCRIPT, "sh", t.workdir, APPLY_TO_EOF_SCRIPT]
         : ["sh", "-c", APPLY_TO_EOF_SCRIPT, "sh", t.workdir],
       {
-        stdin: streamOf(
-          watched(zlib ? encoded() : batchStream(root, batch, stats, o.onBytes, undefined, o.hashes)),
+        stdin: countedStdin(
+          streamOf(zlib ? encoded() : batchStream(root, batch, stats, o.onBytes, undefined, o.hashes)),
+          (bytes, all) => {
+            last = Date.now();
+            sent = { bytes, all };
+          },
         ),
         stdout: (c) => {
           last = Date.now();
@@ -244,7 +241,7 @@ export async function applyBatch(
     said(false); // the stream ended before the pod's word: nothing waits for it any more
   }
   if (res.errorKind === "aborted" && stall.signal.aborted && !o.signal?.aborted) {
-    throw stalled(t.pod, limit, { bytes: stats.wire ?? stats.bytes, all: !sending });
+    throw stalled(t.pod, limit, sent);
   }
   if (res.errorKind === "aborted") throw new KodamaError("sync interrupted", ExitCode.INTERRUPTED);
   if (res.errorKind === "dropped") throw new SyncConnectionError(`stream to ${t.pod} dropped mid-batch`);
