@@ -31,6 +31,7 @@ import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { concatBytes } from "../bytes.ts";
+import { after } from "../timer.ts";
 
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command
 // that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts, `execModule`)
@@ -324,6 +325,60 @@ function handshake(
   };
 }
 
+/** After the last send, empty messages this long after it (ms), while nothing else is sent (flushTail) */
+const FLUSH_AT = [20, 100, 300, 1000, 2000];
+/** and no more once the stream has been quiet this long */
+const FLUSH_FOR_MS = 120_000;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * `send` for Deno's WebSocket with the tail of what it sent pushed out. Deno 2.9's WebSocket over `wss:`
+ * can leave the end of its last frame in the TLS layer, unsent, when the socket was full as that frame
+ * went out (the server reading slowly), until something else is written (denoland/deno#36862; the fix,
+ * deno#36863, is not in a release). An upload's last bytes and the `255,0` that ends stdin were then held
+ * back for as long as the stream stayed quiet: the command in the pod waited for its input to end, and a
+ * sync batch was given up as stalled after a minute. So while nothing else is sent after a send, an empty
+ * binary message follows at each of `at` (ms after it; the last one repeats), for `forMs` at most:
+ * writing it pushes out what was left. The API server and the kubelet skip empty messages (wsstream
+ * `Conn.handle`: `if len(data) == 0 { continue }`), as the test server does. The timer is Deno's own
+ * (timer.ts `after`, not the global timers that load Deno's Node layer); `stop` ends it with the stream.
+ */
+export function flushTail(
+  send: (b: Uint8Array) => void,
+  open: () => boolean,
+  at: readonly number[] = FLUSH_AT,
+  forMs = FLUSH_FOR_MS,
+): { send: (b: Uint8Array) => void; stop: () => void } {
+  let last = 0, step = 0, stopped = false;
+  let cancel: (() => void) | undefined;
+  const arm = (ms: number) => void (cancel = after(ms, fire));
+  const fire = () => {
+    cancel = undefined;
+    const quiet = Date.now() - last;
+    if (stopped || !open() || quiet > forMs) return;
+    const due = at[Math.min(step, at.length - 1)];
+    // sent again since this was armed: wait until the new send is as old as the step asks
+    if (quiet < due) return arm(due - quiet);
+    send(EMPTY);
+    step++;
+    arm(at[Math.min(step, at.length - 1)]);
+  };
+  return {
+    send(b) {
+      send(b);
+      last = Date.now();
+      step = 0;
+      if (!cancel && !stopped) arm(at[0]);
+    },
+    /** the stream is over: the pending timer would keep the process alive until it fired */
+    stop() {
+      stopped = true;
+      cancel?.();
+      cancel = undefined;
+    },
+  };
+}
+
 function openNative(
   url: string,
   n: NonNullable<WsTarget["native"]>,
@@ -335,12 +390,17 @@ function openNative(
     const ws = new WebSocket(url, { protocols, headers: n.headers, client: n.client });
     ws.binaryType = "arraybuffer";
     const hs = handshake(h, () => ws.close(), resolve, reject, signal);
+    const open = () => ws.readyState === WebSocket.OPEN;
+    const tail = flushTail((b) => ws.send(b), open);
     const ch = channelOf({
       protocol: () => ws.protocol,
-      send: (b) => ws.send(b),
+      send: tail.send,
       buffered: () => ws.bufferedAmount,
-      isOpen: () => ws.readyState === WebSocket.OPEN,
-      terminate: () => ws.close(),
+      isOpen: open,
+      terminate: () => {
+        tail.stop();
+        ws.close();
+      },
     });
     ws.onopen = () => hs.opened(ch);
     ws.onmessage = (e) => {
@@ -348,9 +408,13 @@ function openNative(
     };
     ws.onerror = (e) => {
       const msg = (e as ErrorEvent).message || "websocket error";
+      tail.stop();
       hs.error(() => new OpenError(msg), msg);
     };
-    ws.onclose = () => hs.closed();
+    ws.onclose = () => {
+      tail.stop();
+      hs.closed();
+    };
   });
 }
 
