@@ -276,6 +276,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         `save-to-present latency over ${o.saves} saves: p50 ${fmtMs(median(lat))}, p95 ${
           fmtMs(percentile(lat, 95))
         }, max ${fmtMs(Math.max(...lat))} (target p95 < 300 ms)`,
+        `  the slowest saves (#: ms): ${slowest(lat)}`,
       );
 
       // pod -> local: a save in the pod (one kept-open exec writes a file per line it reads) until the
@@ -463,4 +464,10 @@ export function parseSyncArgs(args: string[]): Opts {
 if (import.meta.main) {
   const r = await benchSync(parseSyncArgs(Deno.args));
   console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+}
+
+/** The five slowest samples with their index: a first save that opens the channel, or a stall mid-run. */
+function slowest(ms: number[]): string {
+  return ms.map((v, i) => [i, v]).sort((a, b) => b[1] - a[1]).slice(0, 5)
+    .map(([i, v]) => `#${i}: ${Math.round(v)}`).join(", ");
 }
