@@ -99,3 +99,8 @@ export const cpu = {
     return os.cpus().reduce((a, c) => a + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0) / 1000;
   },
 };
+
+/** The places of the `n` largest of `values`, largest first: which samples (a run's first, a stall) made the tail. */
+export function slowest(values: number[], n: number): number[] {
+  return values.map((_, i) => i).sort((a, b) => values[b] - values[a]).slice(0, n);
+}

@@ -22,7 +22,15 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
-import { type BenchResult, fmtMs, median, percentile, watcherCpuScript, watcherTicks } from "./_util.ts";
+import {
+  type BenchResult,
+  fmtMs,
+  median,
+  percentile,
+  slowest,
+  watcherCpuScript,
+  watcherTicks,
+} from "./_util.ts";
 
 const KUBECTL = "/usr/bin/kubectl";
 /** the background sync's ACTIVE_MS in this bench (its rounds slow down after this much quiet) */
@@ -276,7 +284,9 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         `save-to-present latency over ${o.saves} saves: p50 ${fmtMs(median(lat))}, p95 ${
           fmtMs(percentile(lat, 95))
         }, max ${fmtMs(Math.max(...lat))} (target p95 < 300 ms)`,
-        `  the slowest saves (#: ms): ${slowest(lat)}`,
+        `  the slowest saves (#: ms): ${
+          slowest(lat, 5).map((i) => `#${i}: ${Math.round(lat[i])}`).join(", ")
+        }`,
       );
 
       // pod -> local: a save in the pod (one kept-open exec writes a file per line it reads) until the
@@ -464,10 +474,4 @@ export function parseSyncArgs(args: string[]): Opts {
 if (import.meta.main) {
   const r = await benchSync(parseSyncArgs(Deno.args));
   console.log(`# ${r.name}\n${r.lines.join("\n")}`);
-}
-
-/** The five slowest samples with their index: a first save that opens the channel, or a stall mid-run. */
-function slowest(ms: number[]): string {
-  return ms.map((v, i) => [i, v]).sort((a, b) => b[1] - a[1]).slice(0, 5)
-    .map(([i, v]) => `#${i}: ${Math.round(v)}`).join(", ");
 }

@@ -10,7 +10,7 @@
 import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 import { kubectl, startCluster } from "../tests/cluster/harness.ts";
-import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
+import { type BenchResult, fmtMs, median, percentile, slowest, timeCommand } from "./_util.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -329,13 +329,11 @@ export async function benchUi(runs = 20): Promise<BenchResult> {
     if (traceDir) {
       console.error(
         "# pods-filter: the slowest keystrokes (to the frame / script, ms)\n" +
-          pods.times.map((t, i) => [t[0], t[1], podQueries[i]] as const).sort((a, b) => b[0] - a[0]).slice(
-            0,
-            8,
-          )
-            .map(([f, sc, q]) =>
-              `${f.toFixed(1).padStart(8)} ${sc.toFixed(1).padStart(6)}  ${JSON.stringify(q)}`
-            ).join("\n"),
+          slowest(pods.times.map((t) => t[0]), 8).map((i) =>
+            `${pods.times[i][0].toFixed(1).padStart(8)} ${pods.times[i][1].toFixed(1).padStart(6)}  ${
+              JSON.stringify(podQueries[i])
+            }`
+          ).join("\n"),
       );
     }
     // a measure that timed a frame without the answer in it is no measure

@@ -351,24 +351,24 @@ export function flushTail(
 ): { send: (b: Uint8Array) => void; stop: () => void } {
   let last = 0, step = 0, stopped = false;
   let cancel: (() => void) | undefined;
+  const gap = () => at[Math.min(step, at.length - 1)];
   const arm = (ms: number) => void (cancel = after(ms, fire));
   const fire = () => {
     cancel = undefined;
     const quiet = Date.now() - last;
     if (stopped || !open() || quiet > forMs) return;
-    const due = at[Math.min(step, at.length - 1)];
     // sent again since this was armed: wait until the new send is as old as the step asks
-    if (quiet < due) return arm(due - quiet);
+    if (quiet < gap()) return arm(gap() - quiet);
     send(EMPTY);
     step++;
-    arm(at[Math.min(step, at.length - 1)]);
+    arm(gap());
   };
   return {
     send(b) {
       send(b);
       last = Date.now();
       step = 0;
-      if (!cancel && !stopped) arm(at[0]);
+      if (!cancel && !stopped) arm(gap());
     },
     /** the stream is over: the pending timer would keep the process alive until it fired */
     stop() {
