@@ -103,6 +103,13 @@ Deno.test({
           "b.txt out",
           async () => (await podCat(w, "src/b.txt")) === "b\npod-edit\npod-line\nlocal-line\n",
         );
+        // the saves went through the kept-open channel, applied by node where the pod has it (podapply.ts)
+        const hasNode = (await w.k(["attach", NAME, "--command", "command -v node || echo @@none"])).stdout;
+        const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`);
+        assertStringIncludes(
+          log,
+          `saves are applied in the pod by ${hasNode.includes("@@none") ? "sh" : "node (podapply.ts)"}`,
+        );
       });
 
       await t.step(

@@ -8,6 +8,7 @@ import { concatBytes, formatBytes } from "../../bytes.ts";
 import { within } from "../../timer.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf, type Zlib } from "./batch.ts";
+import { NODE_UNFIT } from "./podapply.ts";
 
 export interface SyncTarget {
   namespace: string;
@@ -327,10 +328,14 @@ export function parseStatListing(text: string): Map<string, RemoteEntry> {
  * cluster). Each batch arrives as a line with N, then N lines of base64 (the shell's `read` takes a pipe
  * one byte at a time, so it never reads past the batch); it is decoded to a temporary file and applied
  * by APPLY_SCRIPT ($2), and the result goes back as `done CODE`. busybox: sh, mktemp, base64, printf.
+ * With a node program as `$3` (the two-way sync's APPLY_JS, podapply.ts) and `node` in the image, that
+ * program is the channel instead: it says `ready node` and takes each batch raw (no base64, no process a
+ * batch); a node it cannot run on exits NODE_UNFIT before reading, and the shell loop takes over.
  */
 export const CHANNEL_SCRIPT = [
   // waiting for batches is not activity for a session's idle stop (session/lifetime.ts); applying one is
   "# kodama-idle-ignore",
+  `if [ -n "$3" ] && command -v node >/dev/null 2>&1; then node -e "$3" -- "$1"; c=$?; [ "$c" = ${NODE_UNFIT} ] || exit "$c"; fi`,
   "tmp=$(mktemp) || exit 95",
   "trap 'rm -f \"$tmp\"' EXIT",
   "echo ready",
@@ -362,9 +367,11 @@ export class BatchChannel {
   #errText = "";
   #closed = false;
   #abort = new AbortController();
+  /** the node program answered: batches go raw */
+  #raw = false;
   readonly ready: Promise<void>;
 
-  private constructor(kube: Kube, t: SyncTarget, script: string) {
+  private constructor(kube: Kube, t: SyncTarget, script: string, nodeApply?: string) {
     const stdin = new ReadableStream<Uint8Array>({ start: (c) => void (this.#ctrl = c) });
     const dec = new TextDecoder();
     const done = execInPod(
@@ -372,7 +379,7 @@ export class BatchChannel {
       t.namespace,
       t.pod,
       t.container,
-      ["sh", "-c", CHANNEL_SCRIPT, "sh", t.workdir, script],
+      ["sh", "-c", CHANNEL_SCRIPT, "sh", t.workdir, script, ...(nodeApply ? [nodeApply] : [])],
       {
         stdin,
         stdout: (c) => {
@@ -398,7 +405,8 @@ export class BatchChannel {
     };
     done.then(end, end);
     this.ready = within(this.#line(), stallMs()).then((l) => {
-      if (l !== "ready") {
+      this.#raw = l === "ready node";
+      if (l !== "ready" && !this.#raw) {
         throw new SyncConnectionError(
           `cannot open a sync channel to ${t.pod}: ${
             this.#errText || (this.#closed ? "closed" : "no answer")
@@ -408,9 +416,17 @@ export class BatchChannel {
     });
   }
 
-  /** `script` applies one batch (stdin); APPLY_SCRIPT, or the two-way sync's APPLY2_SCRIPT */
-  static async open(kube: Kube, t: SyncTarget, script = APPLY_SCRIPT): Promise<BatchChannel> {
-    const ch = new BatchChannel(kube, t, script);
+  /**
+   * `script` applies one batch (stdin); APPLY_SCRIPT, or the two-way sync's APPLY2_SCRIPT. `nodeApply`
+   * (APPLY_JS, which takes the same stdin as APPLY2_SCRIPT) applies them instead where the image has node.
+   */
+  static async open(
+    kube: Kube,
+    t: SyncTarget,
+    script = APPLY_SCRIPT,
+    nodeApply?: string,
+  ): Promise<BatchChannel> {
+    const ch = new BatchChannel(kube, t, script, nodeApply);
     try {
       await ch.ready;
     } catch (e) {
@@ -424,6 +440,11 @@ export class BatchChannel {
     return this.#closed;
   }
 
+  /** the batches go to the node program (raw), not the shell loop (base64) */
+  get node(): boolean {
+    return this.#raw;
+  }
+
   #line(): Promise<string | undefined> {
     const l = this.#lines.shift();
     if (l !== undefined) return Promise.resolve(l);
@@ -434,11 +455,14 @@ export class BatchChannel {
   /** Apply one batch (its whole stdin, as batchStream makes it); throws SyncConnectionError when the stream is gone. */
   async apply(data: Uint8Array, pod: string): Promise<string[]> {
     if (this.#closed || !this.#ctrl) throw new SyncConnectionError(`sync channel to ${pod} closed`);
-    const lines = base64Lines(data);
     this.#errText = "";
-    this.#ctrl.enqueue(
-      new TextEncoder().encode(`${lines.length}\n${lines.join("\n")}${lines.length ? "\n" : ""}`),
-    );
+    if (this.#raw) this.#ctrl.enqueue(data);
+    else {
+      const lines = base64Lines(data);
+      this.#ctrl.enqueue(
+        new TextEncoder().encode(`${lines.length}\n${lines.join("\n")}${lines.length ? "\n" : ""}`),
+      );
+    }
     const limit = stallMs();
     // what the script prints comes first (the two-way apply reports skipped paths), then `done CODE`
     const said: string[] = [];

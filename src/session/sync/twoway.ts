@@ -65,6 +65,7 @@ import {
 } from "./podside.ts";
 import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
+import { APPLY_JS } from "./podapply.ts";
 import { streamOf } from "./batch.ts";
 import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
 import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
@@ -73,6 +74,8 @@ import { IDLE_IGNORE_MARK, idleFile } from "../lifetime.ts";
 
 export const TMP_PREFIX = ".kodama-pull-";
 const TRACE = !!Deno.env.get("KODAMA_SYNC_TRACE");
+/** files hashed by the snapshots of the running cycle (the trace says how many) */
+const hashed = { local: 0, pod: 0 };
 
 export interface Conflict {
   path: string;
@@ -182,6 +185,7 @@ export async function localSnaps(
       let key = k;
       if (!hash) {
         const got = await hashFileSized(join(root, p));
+        hashed.local++;
         if (!got) continue; // gone meanwhile
         hash = got.hash;
         // written while it was read: the snapshot is the bytes that were hashed (their size, never the
@@ -239,6 +243,7 @@ export async function podSnaps(
     else want.push(p);
   }
   if (want.length) {
+    hashed.pod += want.length;
     const got = await podHashes(kube, targetOf(c), want);
     for (const [p, h] of got) {
       const e = pod.get(p);
@@ -520,7 +525,12 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   ]);
   // a pod file whose content is not known this cycle is left out of the plan on every side
   const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
-  mark("snaps");
+  mark(
+    TRACE && (hashed.local || hashed.pod)
+      ? `snaps (hashed ${hashed.local} here, ${hashed.pod} in the pod)`
+      : "snaps",
+  );
+  hashed.local = hashed.pod = 0;
   let plan = planSync(known(sub(anc)), known(local), pod, x.mode);
   mark("plan");
   const f = x.folding;
@@ -850,6 +860,13 @@ function envNumber(name: string, dflt: number): number {
  */
 function podEvents(): boolean {
   return Deno.env.get("KODAMA_SYNC_POD_EVENTS") !== "0";
+}
+/**
+ * The kept-open apply channel runs podapply.ts's APPLY_JS where the image has `node` (no process a batch):
+ * on unless KODAMA_SYNC_POD_APPLY=sh (the bench measures both; the tests run the shell loop too).
+ */
+function podApplyJs(): string | undefined {
+  return Deno.env.get("KODAMA_SYNC_POD_APPLY") === "sh" ? undefined : APPLY_JS;
 }
 /** a full listing every this many ticks (catches a chmod or an mtime-preserving copy in the pod) */
 export const FULL_EVERY = 20;
@@ -1216,7 +1233,8 @@ export class TwoWayLoop {
       wroteLocal: (rel, key) => void this.#wrote.set(rel, { key, at: Date.now() }),
       channel: async () => {
         if (!this.#channel || this.#channel.closed) {
-          this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT);
+          this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT, podApplyJs());
+          this.h.log(`saves are applied in the pod by ${this.#channel.node ? "node (podapply.ts)" : "sh"}`);
         }
         return this.#channel;
       },
