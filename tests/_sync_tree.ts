@@ -75,3 +75,17 @@ export function withoutIgnored(listing: string, ignored = IGNORED): string {
     return !ignored.some((i) => p === i || p.startsWith(i + "/"));
   }).join("\n");
 }
+
+/** The first of these paths that is a file (a tool the host may have: busybox, node), else undefined. */
+export function firstFile(...paths: string[]): string | undefined {
+  return paths.find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The host's busybox (busybox-static in CI), for the tests that run the pod's scripts with its applets only. */
+export const BUSYBOX = firstFile("/usr/bin/busybox", "/bin/busybox");

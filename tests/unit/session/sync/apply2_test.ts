@@ -14,14 +14,7 @@ import {
   type StagedFile,
 } from "../../../../src/session/sync/podside.ts";
 import { hashBytes } from "../../../../src/session/sync/ancestor.ts";
-
-const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
+import { BUSYBOX } from "../../../_sync_tree.ts";
 
 const APPLETS = ["sh", "tar", "rm", "mkdir", "rmdir", "printf", "head", "stat", "awk", "mv", "chmod"];
 

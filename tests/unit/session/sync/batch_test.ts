@@ -21,15 +21,7 @@ import {
 import zlib from "node:zlib";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 import { diffTrees, scanTree } from "../../../../src/session/sync/scan.ts";
-import { EXCLUDE_PATTERNS, localListing, makeTree, withoutIgnored } from "../../../_sync_tree.ts";
-
-const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
+import { BUSYBOX, EXCLUDE_PATTERNS, localListing, makeTree, withoutIgnored } from "../../../_sync_tree.ts";
 
 /** A PATH holding only busybox applets (sh, tar, rm, mkdir, printf). */
 async function busyboxPath(): Promise<string> {

@@ -16,24 +16,14 @@ import {
 } from "../../../../src/session/sync/podside.ts";
 import { APPLY_JS, NODE_UNFIT } from "../../../../src/session/sync/podapply.ts";
 import { CHANNEL_SCRIPT } from "../../../../src/session/sync/remote.ts";
+import { BUSYBOX, firstFile } from "../../../_sync_tree.ts";
 
-const NODE = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
+const dec = new TextDecoder();
+const NODE = firstFile("/usr/bin/node", "/usr/local/bin/node") ?? (dec.decode(
+  new Deno.Command("sh", { args: ["-c", "command -v node || :"], stdout: "piped" }).outputSync().stdout,
+).trim() || undefined);
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 async function runWith(cmd: string, args: string[], input: Uint8Array, env: Record<string, string> = {}) {
   const child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "piped", env })
@@ -336,14 +326,6 @@ async function channel(pathDirs: string[], sh = "/bin/sh") {
 /** A PATH directory with the host's tools the shell loop needs, and maybe a `node` */
 async function toolDir(node: "host" | "none" | "old"): Promise<string> {
   const bin = await Deno.makeTempDir({ prefix: "kodama-bin-" });
-  const which = (t: string) =>
-    ["/usr/bin", "/bin"].map((d) => `${d}/${t}`).find((p) => {
-      try {
-        return Deno.statSync(p).isFile;
-      } catch {
-        return false;
-      }
-    });
   const tools = [
     "sh",
     "mktemp",
@@ -360,7 +342,7 @@ async function toolDir(node: "host" | "none" | "old"): Promise<string> {
     "cat",
   ];
   for (const t of tools) {
-    const p = which(t) ?? (BUSYBOX && BUSYBOX);
+    const p = firstFile(`/usr/bin/${t}`, `/bin/${t}`) ?? BUSYBOX;
     if (p) await Deno.symlink(p, `${bin}/${t}`);
   }
   if (node === "host") await Deno.symlink(NODE!, `${bin}/node`);

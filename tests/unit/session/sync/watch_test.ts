@@ -17,14 +17,8 @@ import {
   WATCH_SCRIPT,
 } from "../../../../src/session/sync/podside.ts";
 import { hashBytes } from "../../../../src/session/sync/ancestor.ts";
+import { BUSYBOX } from "../../../_sync_tree.ts";
 
-const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
 const APPLETS = [
   "sh",
   "find",
