@@ -335,7 +335,8 @@ export function parseStatListing(text: string): Map<string, RemoteEntry> {
 export const CHANNEL_SCRIPT = [
   // waiting for batches is not activity for a session's idle stop (session/lifetime.ts); applying one is
   "# kodama-idle-ignore",
-  `if [ -n "$3" ] && command -v node >/dev/null 2>&1; then node -e "$3" -- "$1"; c=$?; [ "$c" = ${NODE_UNFIT} ] || exit "$c"; fi`,
+  // NODE_OPTIONS cleared: an image's `--require` (an APM agent that prints) must not speak before `ready node`
+  `if [ -n "$3" ] && command -v node >/dev/null 2>&1; then NODE_OPTIONS= node -e "$3" -- "$1"; c=$?; [ "$c" = ${NODE_UNFIT} ] || exit "$c"; fi`,
   "tmp=$(mktemp) || exit 95",
   "trap 'rm -f \"$tmp\"' EXIT",
   "echo ready",
@@ -431,6 +432,8 @@ export class BatchChannel {
       await ch.ready;
     } catch (e) {
       ch.close();
+      // a `node` that does not run the program (a wrapper that prints, a broken install): the shell loop
+      if (nodeApply) return await BatchChannel.open(kube, t, script);
       throw e;
     }
     return ch;

@@ -273,14 +273,14 @@ Deno.test({
 });
 
 /** CHANNEL_SCRIPT with APPLY_JS as $3: its first line, then each batch's answer */
-async function channel(pathDirs: string[], sh = "/bin/sh") {
+async function channel(pathDirs: string[], more: Record<string, string> = {}, sh = "/bin/sh") {
   const dest = await Deno.makeTempDir({ prefix: "kodama-ch-" });
   const child = new Deno.Command(sh, {
     args: ["-c", CHANNEL_SCRIPT, "sh", dest, APPLY2_SCRIPT, APPLY_JS],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { PATH: pathDirs.join(":") },
+    env: { PATH: pathDirs.join(":"), ...more },
   }).spawn();
   const w = child.stdin.getWriter();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -381,3 +381,21 @@ for (const node of ["host", "none", "old"] as const) {
     },
   });
 }
+
+Deno.test({
+  name: "podapply: an image's NODE_OPTIONS (a --require that prints) does not reach the program",
+  ignore: !NODE,
+  async fn() {
+    const bin = await toolDir("host");
+    await Deno.writeTextFile(`${bin}/apm.js`, 'console.log("apm agent started");\n');
+    const ch = await channel([bin], { NODE_OPTIONS: `--require ${bin}/apm.js` });
+    try {
+      assertEquals(ch.ready, "ready node");
+      assertEquals(await ch.send([{ op: "F", path: "x.txt", expect: "-" }], [file("x.txt", "x\n")]), []);
+      assertEquals(await Deno.readTextFile(`${ch.dest}/x.txt`), "x\n");
+    } finally {
+      await ch.close();
+      await Deno.remove(bin, { recursive: true });
+    }
+  },
+});
