@@ -20,6 +20,11 @@ export interface McpHandle {
   call(name: string, args: Record<string, unknown>, o?: CallOptions): Promise<ToolResult>;
   close(): Promise<void>;
   stderr(): string;
+  /**
+   * The `notifications/progress` the server sent, as they came off the pipe (before the SDK's client
+   * dispatches them: it drops one read together with its call's result, typescript-sdk#2580).
+   */
+  progressSent: { progress: number; total?: number }[];
 }
 
 export interface ListedTool {
@@ -66,8 +71,16 @@ export async function startMcp(
   const client = new Client({ name: "kodama-test", version: "1.0.0" });
   // a loaded CI machine may take long to start a Deno process: generous limits, never a timing assertion
   await client.connect(transport, { timeout: 300_000 });
+  const progressSent: { progress: number; total?: number }[] = [];
+  const dispatch = transport.onmessage;
+  transport.onmessage = (...[m, extra]: Parameters<NonNullable<typeof dispatch>>) => {
+    const n = m as { method?: string; params?: { progress: number; total?: number } };
+    if (n.method === "notifications/progress" && n.params) progressSent.push(n.params);
+    dispatch?.(m, extra);
+  };
   return {
     client,
+    progressSent,
     listTools: () => client.listTools(undefined, { timeout: 300_000 }) as Promise<{ tools: ListedTool[] }>,
     stderr: () => err,
     async call(name, a, co = {}) {
