@@ -370,6 +370,8 @@ export class BatchChannel {
   #abort = new AbortController();
   /** the node program answered: batches go raw */
   #raw = false;
+  /** nothing came back before the stall limit (not even the stream's end) */
+  #silent = false;
   readonly ready: Promise<void>;
 
   private constructor(kube: Kube, t: SyncTarget, script: string, nodeApply?: string) {
@@ -407,6 +409,7 @@ export class BatchChannel {
     done.then(end, end);
     this.ready = within(this.#line(), stallMs()).then((l) => {
       this.#raw = l === "ready node";
+      this.#silent = l === undefined && !this.#closed;
       if (l !== "ready" && !this.#raw) {
         throw new SyncConnectionError(
           `cannot open a sync channel to ${t.pod}: ${
@@ -432,8 +435,9 @@ export class BatchChannel {
       await ch.ready;
     } catch (e) {
       ch.close();
-      // a `node` that does not run the program (a wrapper that prints, a broken install): the shell loop
-      if (nodeApply) return await BatchChannel.open(kube, t, script);
+      // a `node` that does not run the program (a wrapper that prints, a broken install): the shell loop;
+      // a pod that said nothing at all is not asked a second time (that would double the wait)
+      if (nodeApply && !ch.#silent) return await BatchChannel.open(kube, t, script);
       throw e;
     }
     return ch;
