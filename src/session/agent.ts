@@ -54,7 +54,8 @@ export const RUNNER_SCRIPT = [
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"`,
   // the check (a script file, never an argument): when the agent has ended, whatever its exit code
   `if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi`,
-  `echo "$code" > "$run/exit"`,
+  // whole or not at all: a status read never sees the file created but still empty
+  `echo "$code" > "$run/exit.tmp" && mv -f "$run/exit.tmp" "$run/exit"`,
 ].join("\n");
 
 /**
@@ -132,7 +133,8 @@ const RUN_STATUS = [
   `  elif [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then st=interrupted`,
   `  elif [ -n "$pid" ] && alive "$pid"; then st=running`,
   `  elif [ -z "$pid" ]; then st=starting`,
-  `  else st=lost; fi`,
+  // gone: it may have written its exit code and ended since that was read above; read it again
+  `  else rd code "$r/exit"; if [ -n "$code" ]; then st=exited; else st=lost; fi; fi`,
   `  [ -f "$r/stopped" ] && st=stopped`,
   `  ck=0; [ -s "$r/check" ] && ck=1`,
   `  rd started "$r/started"; rd ended "$r/ended"; [ -n "$ended" ] || rd ended "$r/stopped"`,

@@ -140,3 +140,37 @@ Deno.test("agent runs: a run of an earlier pod is interrupted; --continue is rec
   assertMatch(STATUS_SCRIPT, /"\$rpod" != "\$\{KODAMA_POD_UID:-\}" \]; then st=interrupted/);
   assertMatch(STOP_SCRIPT, /has already ended \(interrupted\)/);
 });
+
+Deno.test("agent runs: a run that writes its exit code and ends between the status reads is succeeded, not lost", async () => {
+  const ws = await Deno.makeTempDir({ prefix: "kodama-runs-" });
+  try {
+    const run = `${ws}/.kodama/runs/1`;
+    await Deno.mkdir(run, { recursive: true });
+    await Deno.writeTextFile(`${run}/pid`, "999999\n");
+    await Deno.writeTextFile(`${run}/started`, "2026-11-25T03:00:00Z\n");
+    const alive = /^alive\(\) \{.*\}$/m;
+    assertMatch(STATUS_SCRIPT, alive);
+    const status = async (aliveBody: string) => {
+      const script = STATUS_SCRIPT.replace(alive, () => `alive() { ${aliveBody}; }`);
+      const out = await new Deno.Command("sh", {
+        args: ["-c", script, "kodama-status"],
+        env: { KODAMA_WORKSPACE: ws },
+        stdout: "piped",
+      }).output();
+      assertEquals(out.code, 0);
+      return parseRuns(new TextDecoder().decode(out.stdout))[0];
+    };
+    // the runner is gone without an exit code: lost, reported as failed without one
+    const lost = await status("return 1");
+    assertEquals([lost.state, lost.exitCode], ["failed", undefined]);
+    // the runner writes 0 and ends after the first read of exit, before the liveness check
+    const raced = await status(`echo 0 > "$runs/1/exit"; return 1`);
+    assertEquals([raced.state, raced.exitCode], ["succeeded", 0]);
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
+});
+
+Deno.test("agent runs: the runner writes its exit code whole, by rename", () => {
+  assertMatch(RUNNER_SCRIPT, /echo "\$code" > "\$run\/exit\.tmp" && mv -f "\$run\/exit\.tmp" "\$run\/exit"/);
+});
