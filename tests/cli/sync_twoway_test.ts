@@ -8,40 +8,10 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { startCluster } from "../cluster/harness.ts";
 import { TIMEOUT } from "../_timeout.ts";
-import { purge, SESSION_IMAGE, type SessionWorld, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { readLocal, syncSide } from "./_sync.ts";
 
 const NAME = Deno.env.get("KODAMA_TEST_SYNC_NAME") ?? "sync-twoway";
-
-async function podCat(w: SessionWorld, rel: string): Promise<string | undefined> {
-  const r = await w.k(["attach", NAME, "--command", `cat /workspace/${rel} 2>/dev/null || echo @@absent`]);
-  return r.stdout.includes("@@absent") ? undefined : r.stdout;
-}
-
-async function pod(w: SessionWorld, script: string): Promise<void> {
-  const r = await w.k(["attach", NAME, "--command", `cd /workspace && ${script}`]);
-  assertEquals(r.code, 0, r.stderr);
-}
-
-const readLocal = (p: string) => Deno.readTextFile(p).catch(() => undefined);
-
-async function until(w: SessionWorld, what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`).catch(() => "(no log)");
-  throw new Error(`timed out waiting for ${what}; sync.log:\n${log.slice(-3000)}`);
-}
-
-/** md5 listing of every file (what "no lost version" is checked with). */
-async function sums(w: SessionWorld, root: string): Promise<{ local: string; pod: string }> {
-  const script =
-    `cd "$1" && find . \\( -path ./.git -o -path ./.kodama \\) -prune -o -type f ! -name '.kodama-pull-*' -exec md5sum {} + | sort`;
-  const l = new Deno.Command("sh", { args: ["-c", script, "sh", root], stdout: "piped" }).outputSync();
-  const p = await w.k(["attach", NAME, "--command", `set -- /workspace\n${script}`]);
-  return { local: new TextDecoder().decode(l.stdout), pod: p.stdout };
-}
 
 Deno.test({
   name: "sync two-way: both directions, conflicts, resolve, diff, offline edits, SIGKILL, .git",
@@ -52,6 +22,7 @@ Deno.test({
   async fn(t) {
     const c = await startCluster({ seed: "demo" });
     const w = await sessionWorld(c);
+    const { podCat, pod, until, sums } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;
     await Deno.mkdir(`${root}/src`, { recursive: true });
     const git = (...args: string[]) =>
@@ -67,7 +38,7 @@ Deno.test({
         const r = await w.k(["start", NAME, "--image", SESSION_IMAGE], { cwd: root });
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stderr, /synced \d+ files?/);
-        assertEquals(await podCat(w, "src/a.txt"), "a\n");
+        assertEquals(await podCat("src/a.txt"), "a\n");
         // the common ancestor is what the push sent: every file with its md5 and the pod's stat key
         const anc = JSON.parse(await Deno.readTextFile(`${w.home}/sync/${NAME}/ancestor.json`)).entries;
         assertEquals(anc["src/b.txt"]?.hash, "3b5d5c3712955042212316173ccf37be"); // md5 of "b\n"
@@ -76,9 +47,8 @@ Deno.test({
       });
 
       await t.step("a pod-side save comes back; a local save goes out", async () => {
-        await pod(w, "echo pod-made > src/p.txt && echo pod-edit >> src/b.txt");
+        await pod("echo pod-made > src/p.txt && echo pod-edit >> src/b.txt");
         await until(
-          w,
           "the pod's edits locally",
           async () =>
             (await readLocal(`${root}/src/p.txt`)) === "pod-made\n" &&
@@ -86,22 +56,19 @@ Deno.test({
         );
         await Deno.writeTextFile(`${root}/src/a.txt`, "a\nlocal-edit\n");
         await until(
-          w,
           "the local edit in the pod",
-          async () => (await podCat(w, "src/a.txt")) === "a\nlocal-edit\n",
+          async () => (await podCat("src/a.txt")) === "a\nlocal-edit\n",
         );
         // the issue's first case: a pod edit, then a local save of the same file
-        await pod(w, "echo pod-line >> src/b.txt");
+        await pod("echo pod-line >> src/b.txt");
         await until(
-          w,
           "b.txt back",
           async () => (await readLocal(`${root}/src/b.txt`)) === "b\npod-edit\npod-line\n",
         );
         await Deno.writeTextFile(`${root}/src/b.txt`, "b\npod-edit\npod-line\nlocal-line\n");
         await until(
-          w,
           "b.txt out",
-          async () => (await podCat(w, "src/b.txt")) === "b\npod-edit\npod-line\nlocal-line\n",
+          async () => (await podCat("src/b.txt")) === "b\npod-edit\npod-line\nlocal-line\n",
         );
         // the saves went through the kept-open channel, applied by node where the pod has it (podapply.ts)
         const hasNode = (await w.k(["attach", NAME, "--command", "command -v node || echo @@none"])).stdout;
@@ -116,11 +83,10 @@ Deno.test({
         "a save on both sides is a conflict: both kept, status exit 1, diff, resolve",
         async () => {
           assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
-          await pod(w, "echo pod-version > src/c.txt");
+          await pod("echo pod-version > src/c.txt");
           await Deno.writeTextFile(`${root}/src/c.txt`, "local-version\n");
           assertEquals((await w.k(["sync", "start", NAME])).code, 0);
           await until(
-            w,
             "the conflict in status",
             async () => (await w.k(["sync", "status", NAME])).code === 1,
           );
@@ -135,14 +101,14 @@ Deno.test({
           const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`);
           assertMatch(log, /conflict: src\/c\.txt/);
           assertEquals(await readLocal(`${root}/src/c.txt`), "local-version\n");
-          assertEquals(await podCat(w, "src/c.txt"), "pod-version\n");
+          assertEquals(await podCat("src/c.txt"), "pod-version\n");
           const d = await w.k(["sync", "diff", NAME, "src/c.txt"]);
           assertEquals(d.code, 1, d.stderr);
           assertStringIncludes(d.stdout, "-local-version\n+pod-version");
           const r = await w.k(["sync", "resolve", NAME, "src/c.txt", "--keep", "pod"]);
           assertEquals(r.code, 0, r.stderr);
           assertEquals(await readLocal(`${root}/src/c.txt`), "pod-version\n");
-          await until(w, "status clean", async () => (await w.k(["sync", "status", NAME])).code === 0);
+          await until("status clean", async () => (await w.k(["sync", "status", NAME])).code === 0);
         },
       );
 
@@ -160,22 +126,19 @@ Deno.test({
         const st = await w.k(["sync", "start", NAME], { env: { KODAMA_SYNC_FULL_EVERY: "100000" } });
         assertEquals(st.code, 0, st.stderr);
         await until(
-          w,
           "watching",
           async () => (await w.k(["sync", "status", NAME])).stdout.includes("watching"),
         );
-        await pod(w, "chmod 755 src/b.txt");
+        await pod("chmod 755 src/b.txt");
         await until(
-          w,
           "the mode locally",
           async () => ((await Deno.stat(`${root}/src/b.txt`)).mode! & 0o777) === 0o755,
         );
       });
 
       await t.step("hard links made in the pod come back as files", async () => {
-        await pod(w, "echo linked > src/h1.txt && ln src/h1.txt src/h2.txt");
+        await pod("echo linked > src/h1.txt && ln src/h1.txt src/h2.txt");
         await until(
-          w,
           "both names locally",
           async () =>
             (await readLocal(`${root}/src/h1.txt`)) === "linked\n" &&
@@ -185,27 +148,25 @@ Deno.test({
 
       await t.step("a deletion never wins against a modification", async () => {
         assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
-        await pod(w, "echo pod-kept >> src/a.txt");
+        await pod("echo pod-kept >> src/a.txt");
         await Deno.remove(`${root}/src/a.txt`);
         assertEquals((await w.k(["sync", "start", NAME])).code, 0);
         await until(
-          w,
           "a.txt restored locally",
           async () => (await readLocal(`${root}/src/a.txt`)) === "a\nlocal-edit\npod-kept\n",
         );
       });
 
       await t.step("offline edits on both sides are reconciled on resume", async () => {
-        await pod(w, "echo pod-offline > src/po.txt");
+        await pod("echo pod-offline > src/po.txt");
         assertEquals((await w.k(["stop", NAME])).code, 0);
         await Deno.writeTextFile(`${root}/src/lo.txt`, "local-offline\n");
         const r = await w.k(["resume", NAME]);
         assertEquals(r.code, 0, r.stderr);
         assertEquals(await readLocal(`${root}/src/po.txt`), "pod-offline\n");
         await until(
-          w,
           "lo.txt in the pod",
-          async () => (await podCat(w, "src/lo.txt")) === "local-offline\n",
+          async () => (await podCat("src/lo.txt")) === "local-offline\n",
         );
       });
 
@@ -217,14 +178,14 @@ Deno.test({
         }
         await new Promise((r) => setTimeout(r, 150));
         Deno.kill(s.pid, "SIGKILL");
-        await pod(w, "echo after-kill > src/pk.txt");
+        await pod("echo after-kill > src/pk.txt");
         assertEquals((await w.k(["sync", "start", NAME])).code, 0);
-        await until(w, "both sides equal", async () => {
-          const x = await sums(w, root);
+        await until("both sides equal", async () => {
+          const x = await sums(root);
           return x.local === x.pod && x.local.includes("src/pk.txt") && x.local.includes("src/k299.txt");
         }, 60_000);
         assert(!(await readLocal(`${root}/src/lo.txt`)), "a deleted file came back");
-        assertEquals(await podCat(w, "src/lo.txt"), undefined);
+        assertEquals(await podCat("src/lo.txt"), undefined);
       });
 
       await t.step(".git is never synced after start", async () => {
@@ -241,7 +202,7 @@ Deno.test({
           new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: root, stdout: "piped" }).outputSync()
             .stdout,
         ).trim();
-        const podHead = await podCat(w, ".git/refs/heads/main") ?? await podCat(w, ".git/refs/heads/master");
+        const podHead = await podCat(".git/refs/heads/main") ?? await podCat(".git/refs/heads/master");
         assert(podHead && podHead.trim() !== local, "the local commit reached the pod's .git");
       });
       await t.step("the background sync ends by itself once its session's settings are gone", async () => {
@@ -250,7 +211,7 @@ Deno.test({
           new Deno.Command("kill", { args: ["-0", String(s.pid)], stderr: "null" }).outputSync().success;
         assert(alive(), "the background sync is not running");
         await Deno.remove(`${w.home}/sync/${NAME}/sync.json`);
-        await until(w, "the background sync to end", () => Promise.resolve(!alive()), 90_000);
+        await until("the background sync to end", () => Promise.resolve(!alive()), 90_000);
         assertMatch(
           await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`),
           /giving up: the sync settings/,

@@ -72,8 +72,27 @@ import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTr
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 import { IDLE_IGNORE_MARK, idleFile } from "../lifetime.ts";
 
+/**
+ * A pulled file is written under `.kodama-pull-SESSION.RANDOM` in its directory, then renamed into place.
+ * One left by a process killed between the two is removed by the session's next cycle: only one process
+ * at a time writes a session's (the daemon's claim; resume and resolve stop it first).
+ */
 export const TMP_PREFIX = ".kodama-pull-";
 const TRACE = !!Deno.env.get("KODAMA_SYNC_TRACE");
+/**
+ * KODAMA_SYNC_HALT_AT=POINT, for tests: the cycle stops for good the first time it reaches POINT, after
+ * saying so in the log, so that a test can SIGKILL the process exactly there. POINT is `scan` (a file
+ * hashed, the rest of the local tree not yet), `applied` (the pod's side of the plan applied, the local
+ * side not), `placing` (a pulled file written under its temporary name, not yet renamed into place) or
+ * `ancestor` (both sides applied, the new ancestor not yet kept).
+ */
+const HALT_AT = Deno.env.get("KODAMA_SYNC_HALT_AT");
+export type HaltPoint = "scan" | "applied" | "placing" | "ancestor";
+async function haltAt(point: HaltPoint, log?: (line: string) => void): Promise<void> {
+  if (HALT_AT !== point) return;
+  log?.(`halted at ${point} (KODAMA_SYNC_HALT_AT): waiting to be killed`);
+  await new Promise(() => setInterval(() => {}, 3_600_000));
+}
 /** files hashed by the snapshots of the running cycle (the trace says how many) */
 const hashed = { local: 0, pod: 0 };
 
@@ -154,7 +173,8 @@ export async function localSnaps(
   memo: Map<string, [string, string]>,
   plat: Platform = hostPlatform(),
   scanned?: Tree,
-): Promise<{ snaps: SnapTree; entries: Map<string, Entry> }> {
+  halt?: (point: HaltPoint) => Promise<void>,
+): Promise<{ snaps: SnapTree; entries: Map<string, Entry>; leftovers: string[] }> {
   const tree = scanned ?? await scanTree(root, rules);
   // Windows keeps no modes: a path's mode is the ancestor's (what both sides last agreed on), else git's
   // executable bit, else 0644/0755 — so the OS's 0666 never reads as a chmod, nor reaches the pod
@@ -172,9 +192,14 @@ export async function localSnaps(
   };
   const snaps: SnapTree = new Map();
   const entries = new Map<string, Entry>();
+  const leftovers: string[] = [];
+  let hashedHere = 0;
   for (const [p, e] of tree) {
     const base = p.slice(p.lastIndexOf("/") + 1);
-    if (base.startsWith(TMP_PREFIX)) continue;
+    if (base.startsWith(TMP_PREFIX)) {
+      if (e.kind !== "dir") leftovers.push(p);
+      continue;
+    }
     entries.set(p, e);
     if (e.kind === "file") {
       const k = lkey(e);
@@ -186,6 +211,7 @@ export async function localSnaps(
       if (!hash) {
         const got = await hashFileSized(join(root, p));
         hashed.local++;
+        if (halt && hashedHere++ === 0) await halt("scan");
         if (!got) continue; // gone meanwhile
         hash = got.hash;
         // written while it was read: the snapshot is the bytes that were hashed (their size, never the
@@ -197,7 +223,7 @@ export async function localSnaps(
     } else if (e.kind === "symlink") snaps.set(p, { kind: "symlink", mode: 0o777, size: 0, link: e.link });
     else snaps.set(p, { kind: "dir", mode: modeOf(p, e), size: 0 });
   }
-  return { snaps, entries };
+  return { snaps, entries, leftovers };
 }
 
 /** The entries of `t` at these keys (a cycle's scope). */
@@ -478,8 +504,9 @@ async function writeLocal(
   root: string,
   rel: string,
   f: { kind: "file" | "symlink"; data?: Uint8Array; link?: string; mode: number; mtime: number },
+  prefix: string,
   /** told the new file's lstat just before it is renamed into place (a rename keeps what selfKey reads) */
-  placing?: (st: Deno.FileInfo) => void,
+  placing?: (st: Deno.FileInfo) => Promise<void>,
 ): Promise<void> {
   const target = join(root, rel);
   // the parent must be there: a directory removed here meanwhile (an `rm -r` in progress) is never made
@@ -487,7 +514,7 @@ async function writeLocal(
   if (!(await Deno.lstat(dirname(target)).then((st) => st.isDirectory, () => false))) {
     throw new Error("its directory is gone here");
   }
-  const tmp = join(dirname(target), `${TMP_PREFIX}${crypto.randomUUID().slice(0, 8)}`);
+  const tmp = join(dirname(target), `${prefix}${crypto.randomUUID().slice(0, 8)}`);
   if (f.kind === "symlink") {
     await Deno.symlink(f.link ?? "", tmp);
   } else {
@@ -499,8 +526,27 @@ async function writeLocal(
   }
   const cur = await Deno.lstat(target).catch(() => undefined);
   if (cur?.isDirectory) await Deno.remove(target); // empty only: a directory with anything left stays
-  placing?.(await Deno.lstat(tmp));
+  await placing?.(await Deno.lstat(tmp));
   await Deno.rename(tmp, target);
+}
+
+/** The start of this session's temporary names (TMP_PREFIX). */
+const tmpPrefix = (c: SyncConfig) => `${TMP_PREFIX}${c.name}.`;
+
+/** Remove this session's temporary files a killed process left (see TMP_PREFIX); others' are not touched. */
+async function removeLeftovers(c: SyncConfig, found: string[], log?: (line: string) => void): Promise<void> {
+  const mine = tmpPrefix(c);
+  for (const p of found) {
+    if (!p.slice(p.lastIndexOf("/") + 1).startsWith(mine)) continue;
+    try {
+      await Deno.remove(join(c.root, p));
+      log?.(
+        `removed ${p}: a pulled file an interrupted sync did not finish writing (its pod version is pulled again)`,
+      );
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) log?.(`could not remove ${p}: ${(e as Error).message}`);
+    }
+  }
 }
 
 /**
@@ -519,10 +565,12 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const scanned = x.localTree?.();
   const scope = scanned ? x.only : undefined;
   const sub = <T>(t: Map<string, T>) => scope ? pick(t, scope) : t;
-  const [{ snaps: local, entries }, pod] = await Promise.all([
-    localSnaps(c.root, rules, anc, x.memo, hostPlatform(), scanned && sub(scanned)),
+  const halt = (point: HaltPoint) => haltAt(point, x.log);
+  const [{ snaps: local, entries, leftovers }, pod] = await Promise.all([
+    localSnaps(c.root, rules, anc, x.memo, hostPlatform(), scanned && sub(scanned), halt),
     podSnaps(kube, c, rules, sub(x.pod), anc, unknown),
   ]);
+  await removeLeftovers(c, leftovers, x.log);
   // a pod file whose content is not known this cycle is left out of the plan on every side
   const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
   mark(
@@ -662,6 +710,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       out = new TextDecoder().decode(concatBytes(parts));
     }
     mark("applied");
+    await halt("applied");
     const skipped = parseApplyOutput(out);
     for (const p of stream.dropped) skipped.add(p);
     const sent = new Set(ops.map((o) => o.path));
@@ -746,7 +795,10 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
         const f = fetched.get(a.path);
         if (!f) continue; // gone in the pod meanwhile
         if (seen?.kind === "dir" && !(await makeRoom(c.root, a.path, rules, !!x.clearDirs, x.log))) continue;
-        await writeLocal(c.root, a.path, f, (st) => x.wroteLocal?.(a.path, selfKey(st)));
+        await writeLocal(c.root, a.path, f, tmpPrefix(c), async (st) => {
+          await halt("placing");
+          x.wroteLocal?.(a.path, selfKey(st));
+        });
         if (f.kind === "file") writtenHash.set(a.path, hashBytes(f.data!));
         const st = Deno.lstatSync(abs);
         writtenKeys.set(a.path, `${st.size}:${st.mtime?.getTime() ?? 0}`);
@@ -786,6 +838,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
     if (next.has(p) && !unknown.has(p) && !local.has(p) && !pod.has(p) && !planned.has(p)) next.delete(p);
   }
   mark("local");
+  await halt("ancestor");
   if (x.storeAncestor) x.storeAncestor(next);
   else await saveAncestor(c.name, where, next, x.home);
   mark("anc");
