@@ -13,23 +13,16 @@
  * edit, a delete), so every point has work on both sides to be killed in the middle of.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
-import { TIMEOUT } from "../_timeout.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 
 const NAME = "sync-kill";
 const POINTS = ["scan", "applied", "placing", "ancestor"] as const;
 
-Deno.test({
-  name:
-    "sync two-way: SIGKILL mid-scan, mid-apply, mid-write and before the ancestor loses and resurrects nothing",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  ...{ [TIMEOUT]: 12 * 60_000 },
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+withSessionWorld(
+  "sync two-way: SIGKILL mid-scan, mid-apply, mid-write and before the ancestor loses and resurrects nothing",
+  { seed: "demo", timeoutMs: 12 * 60_000 },
+  async (t, w) => {
     const { podCat, pod, until, sums, log } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;
     const dir = `${w.home}/sync/${NAME}`;
@@ -143,8 +136,6 @@ Deno.test({
       }
     } finally {
       await purge(w, NAME);
-      await w.cleanup();
-      await c.stop();
     }
   },
-});
+);

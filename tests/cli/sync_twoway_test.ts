@@ -6,22 +6,16 @@
  * nothing; `.git` is never synced after start.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { startCluster } from "../cluster/harness.ts";
-import { TIMEOUT } from "../_timeout.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 
 const NAME = Deno.env.get("KODAMA_TEST_SYNC_NAME") ?? "sync-twoway";
 
-Deno.test({
-  name: "sync two-way: both directions, conflicts, resolve, diff, offline edits, SIGKILL, .git",
-  sanitizeResources: false,
-  sanitizeOps: false,
+withSessionWorld(
+  "sync two-way: both directions, conflicts, resolve, diff, offline edits, SIGKILL, .git",
   // a dozen steps, each waiting for both sides; under a loaded CI the 5 min default is too short
-  ...{ [TIMEOUT]: 12 * 60_000 },
-  async fn(t) {
-    const c = await startCluster({ seed: "demo" });
-    const w = await sessionWorld(c);
+  { seed: "demo", timeoutMs: 12 * 60_000 },
+  async (t, w) => {
     const { podCat, pod, until, sums } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;
     await Deno.mkdir(`${root}/src`, { recursive: true });
@@ -220,8 +214,6 @@ Deno.test({
       });
     } finally {
       await purge(w, NAME);
-      await w.cleanup();
-      await c.stop();
     }
   },
-});
+);
