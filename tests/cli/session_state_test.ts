@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo } from "./_git_server.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
@@ -61,9 +62,12 @@ withSessionWorld(
         const l = await w.k(["list"]);
         assertMatch(l.stdout, /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE$/m);
         assertMatch(l.stdout, /^st\s+dev\s+Running\s+.*\s1\/1\s+dev\s+\S+$/m);
-        // the test server answers as kube-apiserver does: the real kubectl agrees
+        // the test server answers as kube-apiserver does: the real kubectl agrees (a real cluster before
+        // v1.26 has no SelfSubjectReview: kodama then took the certificate's CN, checked above)
         const who = await w.kc(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
-        assertEquals(who.stdout, "dev", who.stderr);
+        if (!(onRealCluster && /selfsubjectreviews API is not enabled/.test(who.stderr))) {
+          assertEquals(who.stdout, "dev", who.stderr);
+        }
         assertMatch(s.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assertMatch(s.updatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assert(s.updatedAt >= s.createdAt);
