@@ -4,6 +4,7 @@
  * both sides that "no version lost" is checked with.
  */
 import { assertEquals } from "@std/assert";
+import { waitUntil } from "../cluster/harness.ts";
 import type { SessionWorld } from "./_session.ts";
 
 export interface SyncSide {
@@ -11,7 +12,7 @@ export interface SyncSide {
   podCat(rel: string): Promise<string | undefined>;
   /** a shell script run in the pod's workspace; it must succeed */
   pod(script: string): Promise<void>;
-  /** poll `fn` every 100 ms; on time-out throw with the end of the sync log */
+  /** waitUntil, whose time-out error ends with the end of the sync log */
   until(what: string, fn: () => Promise<boolean>, ms?: number): Promise<void>;
   /** every file of both sides (without .git, .kodama and temporary pulls) with its md5, sorted */
   sums(root: string): Promise<{ local: string; pod: string }>;
@@ -39,12 +40,11 @@ export function syncSide(w: SessionWorld, name: string): SyncSide {
       assertEquals(r.code, 0, r.stderr);
     },
     async until(what, fn, ms = 30_000) {
-      const end = Date.now() + ms;
-      while (Date.now() < end) {
-        if (await fn()) return;
-        await new Promise((r) => setTimeout(r, 100));
+      try {
+        await waitUntil(fn, ms, what);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}; sync.log:\n${(await log()).slice(-3000)}`);
       }
-      throw new Error(`timed out waiting for ${what}; sync.log:\n${(await log()).slice(-3000)}`);
     },
     async sums(root) {
       const script =

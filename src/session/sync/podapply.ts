@@ -26,8 +26,9 @@
  * The program prints `ready node` once it runs (the channel then sends batches raw, not base64). A node
  * older than 12 exits 86 before reading anything and the channel's shell loop takes over; a first line
  * other than `ready node` (a wrapper that prints), or an end without one, makes BatchChannel.open reopen
- * the channel without it. No file of the workspace is read except to stat it. `kodama-idle-ignore`: waiting for batches is not activity for a
- * session's idle stop; what a batch writes is (a write under the workspace).
+ * the channel without it. No file of the workspace is read except to stat it. `kodama-idle-ignore`:
+ * waiting for batches is not activity for a session's idle stop; what a batch writes is (a write under
+ * the workspace).
  */
 import { IDLE_IGNORE_MARK } from "../lifetime.ts";
 

@@ -533,9 +533,17 @@ async function writeLocal(
 /** The start of this session's temporary names (TMP_PREFIX). */
 const tmpPrefix = (c: SyncConfig) => `${TMP_PREFIX}${c.name}.`;
 
-/** Remove this session's temporary files a killed process left (see TMP_PREFIX); others' are not touched. */
-async function removeLeftovers(c: SyncConfig, found: string[], log?: (line: string) => void): Promise<void> {
+/**
+ * Remove this session's temporary files a killed process left (see TMP_PREFIX); others' are not touched.
+ * Returns the paths that are no longer there.
+ */
+async function removeLeftovers(
+  c: SyncConfig,
+  found: string[],
+  log?: (line: string) => void,
+): Promise<string[]> {
   const mine = tmpPrefix(c);
+  const gone: string[] = [];
   for (const p of found) {
     if (!p.slice(p.lastIndexOf("/") + 1).startsWith(mine)) continue;
     try {
@@ -543,10 +551,13 @@ async function removeLeftovers(c: SyncConfig, found: string[], log?: (line: stri
       log?.(
         `removed ${p}: a pulled file an interrupted sync did not finish writing (its pod version is pulled again)`,
       );
+      gone.push(p);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) log?.(`could not remove ${p}: ${(e as Error).message}`);
+      if (e instanceof Deno.errors.NotFound) gone.push(p);
+      else log?.(`could not remove ${p}: ${(e as Error).message}`);
     }
   }
+  return gone;
 }
 
 /**
@@ -570,7 +581,8 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
     localSnaps(c.root, rules, anc, x.memo, hostPlatform(), scanned && sub(scanned), halt),
     podSnaps(kube, c, rules, sub(x.pod), anc, unknown),
   ]);
-  await removeLeftovers(c, leftovers, x.log);
+  // gone from the loop's kept tree too: its next full cycle does not look for them again
+  for (const p of await removeLeftovers(c, leftovers, x.log)) scanned?.delete(p);
   // a pod file whose content is not known this cycle is left out of the plan on every side
   const known = <T>(t: Map<string, T>) => unknown.size ? new Map([...t].filter(([p]) => !unknown.has(p))) : t;
   mark(
