@@ -6,6 +6,8 @@
  *   log       the agent's output (stdout and stderr)
  *   pid       the run's process group (the runner is a session leader: `setsid`)
  *   started   ended   exit   stopped      UTC times, the exit code, and a marker when `agent stop` ended it
+ *   stop-seen 1 when the stop marker was there as the agent ended, else 0: a marker written after that (a
+ *             stop racing the run's own end) came too late, and the run is reported as it exited
  *   check     the check command (`start --check`, `agent.check`), run with sh in the workspace when the
  *             agent has ended; its output goes to `check.log` and its exit code to `check-exit`
  *   summary   the agent's final message, when it writes one (its path is in KODAMA_SUMMARY_FILE)
@@ -51,6 +53,9 @@ export const RUNNER_SCRIPT = [
   `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"`,
   `"$@" < "$run/prompt" >> "$run/log" 2>&1`,
   `code=$?`,
+  // was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
+  // SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
+  `if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"`,
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"`,
   // the check (a script file, never an argument): when the agent has ended, whatever its exit code
   `if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi`,
@@ -135,7 +140,9 @@ const RUN_STATUS = [
   `  elif [ -z "$pid" ]; then st=starting`,
   // gone: it may have written its exit code and ended since that was read above; read it again
   `  else rd code "$r/exit"; if [ -n "$code" ]; then st=exited; else st=lost; fi; fi`,
-  `  [ -f "$r/stopped" ] && st=stopped`,
+  // a stop marker beside an exit code: the stop's if the runner saw it when the agent ended (a runner
+  // older than stop-seen: always); one written after that came too late to stop anything
+  `  if [ -f "$r/stopped" ]; then rd seen "$r/stop-seen"; [ "$st" = exited ] && [ "$seen" = 0 ] || st=stopped; fi`,
   `  ck=0; [ -s "$r/check" ] && ck=1`,
   `  rd started "$r/started"; rd ended "$r/ended"; [ -n "$ended" ] || rd ended "$r/stopped"`,
   `  rd ckexit "$r/check-exit"; rd cont "$r/continues"`,

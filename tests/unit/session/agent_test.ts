@@ -171,6 +171,58 @@ Deno.test("agent runs: a run that writes its exit code and ends between the stat
   }
 });
 
+Deno.test("agent runs: a stop that comes after the agent ended is too late; one before it is the run's end", async () => {
+  const ws = await Deno.makeTempDir({ prefix: "kodama-runs-" });
+  const sh = (script: string, ...args: string[]) =>
+    new Deno.Command("sh", {
+      args: ["-c", script, "kodama", ...args],
+      env: { KODAMA_WORKSPACE: ws },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const runOf = async (id: string, agent: string) => {
+    const run = `${ws}/.kodama/runs/${id}`;
+    await Deno.mkdir(run, { recursive: true });
+    await Deno.writeTextFile(`${run}/prompt`, "do it\n");
+    // as START_SCRIPT starts it: a session leader, so a stop signals the runner and the agent together
+    const done = new Deno.Command("setsid", {
+      args: ["sh", "-c", RUNNER_SCRIPT, "kodama-run", run, "sh", "-c", agent],
+      env: { KODAMA_WORKSPACE: ws },
+    }).output();
+    return { run, done };
+  };
+  const state = async (id: string) => {
+    const out = await sh(STATUS_SCRIPT);
+    const r = parseRuns(new TextDecoder().decode(out.stdout)).find((x) => x.id === id)!;
+    return [r.state, r.exitCode];
+  };
+  try {
+    // 1: the agent ends with 0; then a stop that had checked for the exit file just before writes its
+    // marker (the race STOP_SCRIPT's check leaves open): the run exited, it was not stopped
+    const one = await runOf("1", "exit 0");
+    await one.done;
+    await Deno.writeTextFile(`${one.run}/stopped`, "2026-11-25T06:00:00Z\n");
+    assertEquals(await state("1"), ["succeeded", 0]);
+    // 2: stopped while it works: stopped (the runner ends with its group, writing no exit code)
+    const two = await runOf("2", `echo working; while :; do sleep 0.05; done`);
+    while (!(await Deno.readTextFile(`${two.run}/log`).catch(() => "")).includes("working")) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stop = await sh(STOP_SCRIPT, "2");
+    assertEquals(stop.code, 0, new TextDecoder().decode(stop.stderr));
+    await two.done;
+    assertEquals(await state("2"), ["stopped", undefined]);
+    // 3: a run written by a runner older than stop-seen keeps the old rule: the marker wins
+    const three = await runOf("3", "exit 0");
+    await three.done;
+    await Deno.remove(`${three.run}/stop-seen`);
+    await Deno.writeTextFile(`${three.run}/stopped`, "2026-11-25T06:00:00Z\n");
+    assertEquals((await state("3"))[0], "stopped");
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
+});
+
 Deno.test("agent runs: the runner writes its exit code whole, by rename", () => {
   assertMatch(RUNNER_SCRIPT, /echo "\$code" > "\$run\/exit\.tmp" && mv -f "\$run\/exit\.tmp" "\$run\/exit"/);
 });
