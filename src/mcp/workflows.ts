@@ -42,9 +42,9 @@ export const workflowsList = tool({
     const workflows = await Promise.all(rows.map(async (r) => {
       try {
         const lw = await loadWorkflowFile(r.file, r.source as never);
-        await prepareWorkflow(lw, { cwd });
-        const needs = await needsTrust(lw);
-        return { ...r, needsTrust: needs, trusted: needs ? await isTrusted(lw) : true };
+        const prepared = await prepareWorkflow(lw, { cwd });
+        const needs = await needsTrust(prepared);
+        return { ...r, needsTrust: needs, trusted: needs ? await isTrusted(prepared) : true };
       } catch (e) {
         return { ...r, invalid: (e as Error).message.split("\n")[0] };
       }

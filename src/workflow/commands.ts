@@ -77,6 +77,8 @@ export async function showJson(name: string): Promise<Record<string, unknown>> {
   const ref = await findWorkflow(name);
   const lw = await loadWorkflowFile(ref.file, ref.source);
   const { trustStatus } = await import("./trust.ts");
+  const { prepareWorkflow } = await import("./prepare.ts");
+  const prepared = await prepareWorkflow(lw);
   const w = lw.workflow;
   return {
     name: lw.name,
@@ -92,7 +94,7 @@ export async function showJson(name: string): Promise<Record<string, unknown>> {
       ...(p.values ? { values: p.values } : {}),
     })),
     permissions: w.permissions ?? {},
-    trust: await trustStatus(lw),
+    trust: await trustStatus(prepared),
   };
 }
 

@@ -12,6 +12,7 @@ import { redactingSink } from "../base/redact.ts";
 import { displayPath } from "../config/paths.ts";
 import { discover, findWorkflow } from "./discovery.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "./file.ts";
+import type { Prepared } from "./prepare.ts";
 
 export interface WorkflowParam {
   name: string;
@@ -103,11 +104,11 @@ export async function trustQuestion(name: string, cwd: string): Promise<TrustQue
   const lw = await load(name, cwd);
   const { ensureTrusted, contentHash } = await import("./trust.ts");
   const { prepareWorkflow } = await import("./prepare.ts");
-  await prepareWorkflow(lw, { cwd });
+  const prepared = await prepareWorkflow(lw, { cwd });
   const lines: string[] = [];
   let question: string | undefined;
   try {
-    await ensureTrusted(lw, {
+    await ensureTrusted(prepared, {
       interactive: true,
       note: (l) => lines.push(l),
       confirm: (m) => {
@@ -119,7 +120,7 @@ export async function trustQuestion(name: string, cwd: string): Promise<TrustQue
     if (question === undefined) throw e;
   }
   if (question === undefined) return undefined;
-  return { lines, question, sha256: await contentHash(lw) };
+  return { lines, question, sha256: await contentHash(prepared) };
 }
 
 export interface WorkflowRunOptions {
@@ -137,11 +138,13 @@ export interface WorkflowRunOptions {
 export async function runWorkflowData(name: string, o: WorkflowRunOptions): Promise<number> {
   const lw = await load(name, o.cwd);
   let trust = false;
+  // the check the accepted hash is compared with is the one that runs: nothing is read again after it
+  let prepared: Prepared | undefined;
   if (o.trustedSha !== undefined) {
     const { contentHash } = await import("./trust.ts");
     const { prepareWorkflow } = await import("./prepare.ts");
-    await prepareWorkflow(lw, { cwd: o.cwd });
-    if (await contentHash(lw) !== o.trustedSha) {
+    prepared = await prepareWorkflow(lw, { cwd: o.cwd });
+    if (await contentHash(prepared) !== o.trustedSha) {
       throw new KodamaError(
         `workflow ${lw.name} changed since its trust question was shown; nothing was run`,
         ExitCode.USAGE,
@@ -158,6 +161,7 @@ export async function runWorkflowData(name: string, o: WorkflowRunOptions): Prom
   const display = createDisplay({ out: sink, err: sink, live: false, color: false, stdoutIsTty: false });
   try {
     const r = await runWorkflow(lw, {
+      prepared,
       params: o.params,
       trust,
       interactive: false,

@@ -73,6 +73,11 @@ export interface RunOptions {
   /** internal: a child workflow whose trust the calling run already covered */
   covered?: boolean;
   /**
+   * the check already made of this workflow (prepareWorkflow): a called workflow's, from its caller's
+   * check; a front end's that showed the trust question about it. The run runs exactly what it holds.
+   */
+  prepared?: Prepared;
+  /**
    * internal: the repository of an untrusted caller (a repo or file workflow up the call chain). A
    * home or built-in workflow it calls runs with the caller's trust: its local paths are confined
    * to this repository and the granted paths, like the caller's.
@@ -113,9 +118,11 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   }
   // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
   // before the first step runs; a child reached from here was covered by its parent's check
-  const prepared = await prepareWorkflow(lw, { cwd: o.cwd });
+  const prepared = o.prepared ?? await prepareWorkflow(lw, { cwd: o.cwd });
   // a workflow without permissions grants nothing to check (and needs no grants module)
-  const asking = o.covered ? [] : reachable(lw).filter((w) => hasPermissions(w.workflow.permissions));
+  const asking = o.covered
+    ? []
+    : reachable(prepared).map((p) => p.lw).filter((w) => hasPermissions(w.workflow.permissions));
   if (asking.length) {
     // a grant of a never-grantable path (or through a link to one) stops the run before trust is asked
     const { checkGrants } = await import("./sandbox/grants.ts");
@@ -126,7 +133,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   }
   // trust is about repo and file workflows (trust.ts): a run that reaches none, like a built-in or home
   // workflow calling only its kind, has nothing to ask or to say (and does not load the module)
-  if (reachable(lw).some(untrustedSource)) {
+  if (reachable(prepared).some((p) => untrustedSource(p.lw))) {
     const { ensureTrusted, shadowed } = await import("./trust.ts");
     // `kodama run kwekash` in a repo that has its own kwekash.yaml: say which file runs
     const shadows = await shadowed(lw);
@@ -134,7 +141,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
       o.display.note(`${lw.name}: running ${lw.file} (${lw.source} workflow), which replaces ${shadows}`);
     }
     if (!o.dryRun && !o.covered) {
-      await ensureTrusted(lw, {
+      await ensureTrusted(prepared, {
         trust: o.trust,
         trustHash: o.trustHash,
         interactive: !!o.interactive,
@@ -559,8 +566,9 @@ class Run implements PlanHost {
     if (!child) {
       throw new KodamaError(`workflow ${this.lw.name}: no checked child workflow "${name}"`, ExitCode.USAGE);
     }
-    const r = await runWorkflow(child, {
+    const r = await runWorkflow(child.lw, {
       ...this.o,
+      prepared: child,
       params: params as Record<string, string>,
       connect: () => this.kube(),
       signal,

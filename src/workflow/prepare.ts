@@ -29,21 +29,22 @@ export function callerCwd(lw: LoadedWorkflow, cwd?: string): string {
   return lw.source === "repo" || lw.source === "file" ? dirname(lw.file) : (cwd ?? Deno.cwd());
 }
 
+/**
+ * A workflow as checked: a value that travels from the check to trust and to the run (the engine runs
+ * `children`' workflows and `graphs`' modules, never a file looked up again). A workflow called from
+ * several places in one call graph is one `Prepared`.
+ */
 export interface Prepared {
+  /** the workflow checked */
+  lw: LoadedWorkflow;
   /** checked graphs by absolute script path */
   graphs: Map<string, ScriptGraph>;
-  /** child workflows by the name written in the `workflow` step */
-  children: Map<string, LoadedWorkflow>;
+  /** child workflows, checked, by the name written in the `workflow` step */
+  children: Map<string, Prepared>;
   /** names that found no workflow: the step fails with this error when it runs (nothing to trust) */
   missing: Map<string, Error>;
   /** the repository root scripts must stay in */
   root: string;
-}
-
-const prepared = new WeakMap<LoadedWorkflow, Prepared>();
-
-export function preparedOf(lw: LoadedWorkflow): Prepared | undefined {
-  return prepared.get(lw);
 }
 
 export interface PrepareOptions {
@@ -62,8 +63,8 @@ interface Session {
   open: Set<string>;
   /** the longest chain of calls below each finished workflow, by file */
   below: Map<string, string[]>;
-  /** workflows checked in this session (forgotten again when it finds problems) */
-  checked: LoadedWorkflow[];
+  /** workflows checked in this call, so each is checked once however often it is called */
+  done: Map<LoadedWorkflow, Prepared>;
 }
 
 /** A workflow file as the call graph knows it: its real path (a symlink to a file is that file). */
@@ -86,19 +87,16 @@ function at(lw: LoadedWorkflow, path: (string | number)[]): { file: string; line
  * Throws WorkflowProblems (exit 2) listing every problem as file:line:col, those of called files too.
  */
 export async function prepareWorkflow(lw: LoadedWorkflow, o: PrepareOptions = {}): Promise<Prepared> {
-  const done = prepared.get(lw);
-  if (done) return done;
   const session: Session = {
     o,
     problems: [],
     files: new Map(),
     open: new Set(),
     below: new Map(),
-    checked: [],
+    done: new Map(),
   };
   const p = await prepareOne(lw, session);
   if (session.problems.length) {
-    for (const w of session.checked) prepared.delete(w);
     const seen = new Set<string>();
     const unique = session.problems.filter((x) => {
       const k = formatProblem(x);
@@ -113,7 +111,7 @@ export async function prepareWorkflow(lw: LoadedWorkflow, o: PrepareOptions = {}
 }
 
 async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): Promise<Prepared> {
-  const done = prepared.get(lw);
+  const done = s.done.get(lw);
   if (done) return done;
   const self = key(lw.file);
   s.open.add(self);
@@ -121,7 +119,7 @@ async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): P
   // an untrusted workflow (and whatever it calls) names workflow files by path only inside its repository
   const confined = confineTo ?? (lw.source === "repo" || lw.source === "file" ? root : undefined);
   const graphs = new Map<string, ScriptGraph>();
-  const children = new Map<string, LoadedWorkflow>();
+  const children = new Map<string, Prepared>();
   const missing = new Map<string, Error>();
   let readPaths: string[] | undefined;
   const { findWorkflow } = await import("./discovery.ts");
@@ -195,8 +193,7 @@ async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): P
       }
       s.files.set(file, child);
     }
-    await prepareOne(child, s, confined);
-    children.set(name, child);
+    children.set(name, await prepareOne(child, s, confined));
     const below = [child.name, ...(s.below.get(file) ?? [])];
     if (below.length > MAX_CALL_DEPTH) {
       s.problems.push({
@@ -208,17 +205,16 @@ async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): P
   }
   s.open.delete(self);
   s.below.set(self, longest.slice(0, MAX_CALL_DEPTH + 1));
-  const p = { graphs, children, missing, root };
-  prepared.set(lw, p);
-  s.checked.push(lw);
+  const p = { lw, graphs, children, missing, root };
+  s.done.set(lw, p);
   return p;
 }
 
-/** `lw` and every workflow it can reach, each once, parents first. */
-export function reachable(lw: LoadedWorkflow, out: LoadedWorkflow[] = []): LoadedWorkflow[] {
-  if (out.includes(lw)) return out;
-  out.push(lw);
-  for (const c of preparedOf(lw)?.children.values() ?? []) reachable(c, out);
+/** `p` and every workflow it can reach, each once, parents first. */
+export function reachable(p: Prepared, out: Prepared[] = []): Prepared[] {
+  if (out.includes(p)) return out;
+  out.push(p);
+  for (const c of p.children.values()) reachable(c, out);
   return out;
 }
 

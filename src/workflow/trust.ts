@@ -20,7 +20,7 @@ import { escapeControl } from "../escape.ts";
 const esc = (s: string) => escapeControl(s);
 import type { LoadedWorkflow } from "./file.ts";
 import { hasPermissions, type Permissions, permSummary, stemOf, untrustedSource } from "./model.ts";
-import { preparedOf, prepareWorkflow, reachable, shownPath } from "./prepare.ts";
+import { type Prepared, reachable, shownPath } from "./prepare.ts";
 
 export interface TrustEntry {
   sha256: string;
@@ -35,6 +35,8 @@ export function trustFile(): string {
 /** One workflow of a run that needs the person's trust, and why. */
 interface Ask {
   w: LoadedWorkflow;
+  /** its check (its repository root) */
+  p: Prepared;
   /** a repo workflow taking the name of a built-in or home workflow: which one */
   shadows?: string;
 }
@@ -64,27 +66,28 @@ export async function shadowed(w: LoadedWorkflow): Promise<string | undefined> {
  * or not) from one: a call from untrusted code runs with the caller's trust, never the callee's —
  * and a repo workflow that shadows a built-in or home workflow (whatever it asks for).
  */
-async function askingOf(lw: LoadedWorkflow): Promise<Ask[]> {
+async function askingOf(root: Prepared): Promise<Ask[]> {
   const out: Ask[] = [];
-  const seen = new Map<LoadedWorkflow, boolean>();
-  const visit = async (w: LoadedWorkflow, untrustedAbove: boolean) => {
+  const seen = new Map<Prepared, boolean>();
+  const visit = async (p: Prepared, untrustedAbove: boolean) => {
+    const w = p.lw;
     const untrusted = untrustedAbove || untrustedSource(w);
-    const before = seen.get(w);
+    const before = seen.get(p);
     if (before === true || (before === false && !untrusted)) return;
-    seen.set(w, untrusted);
+    seen.set(p, untrusted);
     const shadows = await shadowed(w);
-    if (!out.some((a) => a.w === w) && (shadows || (untrusted && hasPermissions(w.workflow.permissions)))) {
-      out.push({ w, shadows });
+    if (!out.some((a) => a.p === p) && (shadows || (untrusted && hasPermissions(w.workflow.permissions)))) {
+      out.push({ w, p, shadows });
     }
-    for (const c of preparedOf(w)?.children.values() ?? []) await visit(c, untrusted);
+    for (const c of p.children.values()) await visit(c, untrusted);
   };
-  await visit(lw, false);
+  await visit(root, false);
   return out;
 }
 
-/** Does running `lw` need trust? (call prepareWorkflow first to include what it calls) */
-export async function needsTrust(lw: LoadedWorkflow): Promise<boolean> {
-  return (await askingOf(lw)).length > 0;
+/** Does running the checked workflow `p` (prepareWorkflow) need trust, for itself or what it calls? */
+export async function needsTrust(p: Prepared): Promise<boolean> {
+  return (await askingOf(p)).length > 0;
 }
 
 /** The union of the permissions of everything that needs trust. */
@@ -102,18 +105,16 @@ function unionOf(asks: Ask[]): Permissions {
  * sha256 over everything that can run: the workflow text, the checked graph of each of its scripts
  * (every module's path and content), and each workflow it calls, recursively.
  */
-export async function contentHash(lw: LoadedWorkflow): Promise<string> {
-  const p = await prepareWorkflow(lw);
+export async function contentHash(p: Prepared): Promise<string> {
   const { pinsOf, pinText, rememberPins } = await import("./sandbox/pins.ts");
   const parts: string[] = [];
-  for (const w of reachable(lw)) {
+  for (const { lw: w, root, graphs: checked } of reachable(p)) {
     parts.push(`workflow\0${w.file}\0${w.text}`);
     // what its grants land on and the repo files its commands run (sandbox/pins.ts)
-    const root = preparedOf(w)?.root ?? p.root;
     const pins = await pinsOf(w, root);
     rememberPins(w, root, pins);
     parts.push(`pins\0${w.file}\0${pinText(pins)}`);
-    const graphs = [...(preparedOf(w)?.graphs ?? p.graphs).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const graphs = [...checked.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     for (const [path, g] of graphs) parts.push(`script\0${path}\0${g.root}\0${g.hash}`);
   }
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\n")));
@@ -158,9 +159,9 @@ export async function recordTrust(lw: LoadedWorkflow, sha256: string, permission
   }
 }
 
-export async function isTrusted(lw: LoadedWorkflow): Promise<boolean> {
-  const entry = (await readTrust())[lw.file];
-  return !!entry && entry.sha256 === (await contentHash(lw));
+export async function isTrusted(p: Prepared): Promise<boolean> {
+  const entry = (await readTrust())[p.lw.file];
+  return !!entry && entry.sha256 === (await contentHash(p));
 }
 
 export interface TrustOptions {
@@ -183,8 +184,7 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
   const { pinsOf, shownGrant } = await import("./sandbox/pins.ts");
   const { inside, landing } = await import("./sandbox/confine.ts");
   const lines: string[] = [];
-  for (const { w } of asks) {
-    const root = preparedOf(w)?.root ?? w.baseDir;
+  for (const { w, p: { root } } of asks) {
     const rootReal = await landing(root);
     for (const pin of await pinsOf(w, root)) {
       if (pin.kind === "read" || pin.kind === "write") {
@@ -231,11 +231,11 @@ export interface TrustStatus {
 }
 
 /** The trust question for a run of `lw`, as data; records nothing. */
-export async function trustStatus(lw: LoadedWorkflow): Promise<TrustStatus> {
-  await prepareWorkflow(lw);
-  const asks = await askingOf(lw);
+export async function trustStatus(p: Prepared): Promise<TrustStatus> {
+  const lw = p.lw;
+  const asks = await askingOf(p);
   if (!asks.length) return { needed: false, trusted: true, changed: false, permissions: {}, lines: [] };
-  const sha = await contentHash(lw);
+  const sha = await contentHash(p);
   const entry = (await readTrust())[lw.file];
   const union = unionOf(asks) as Record<string, string[]>;
   return {
@@ -249,22 +249,23 @@ export async function trustStatus(lw: LoadedWorkflow): Promise<TrustStatus> {
 }
 
 /** Make sure the workflow may run; throws exit 2 naming --trust when it may not. */
-export async function ensureTrusted(lw: LoadedWorkflow, o: TrustOptions): Promise<void> {
-  await prepareWorkflow(lw);
-  const asks = await askingOf(lw);
+export async function ensureTrusted(p: Prepared, o: TrustOptions): Promise<void> {
+  const lw = p.lw;
+  const asks = await askingOf(p);
   if (!asks.length) return;
-  const sha = await contentHash(lw);
+  const sha = await contentHash(p);
   const entry = (await readTrust())[lw.file];
   if (entry?.sha256 === sha) return;
   const union = unionOf(asks);
   const perms = permSummary(union);
   const changed = entry ? " (changed since you trusted it)" : "";
-  const scripts = reachable(lw).reduce((n, w) => n + (preparedOf(w)?.graphs.size ?? 0), 0);
-  const modules = reachable(lw).reduce(
-    (n, w) => n + [...(preparedOf(w)?.graphs.values() ?? [])].reduce((m, g) => m + g.modules.length, 0),
+  const all = reachable(p);
+  const scripts = all.reduce((n, w) => n + w.graphs.size, 0);
+  const modules = all.reduce(
+    (n, w) => n + [...w.graphs.values()].reduce((m, g) => m + g.modules.length, 0),
     0,
   );
-  const pinned = `${reachable(lw).length} workflow file(s), ${scripts} script(s), ${modules} module(s)`;
+  const pinned = `${all.length} workflow file(s), ${scripts} script(s), ${modules} module(s)`;
   const pinLines = await pinLinesOf(asks);
   if (o.trustHash !== undefined && o.trustHash.toLowerCase() !== sha) {
     throw new KodamaError(

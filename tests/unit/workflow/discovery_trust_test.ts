@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { discover, findWorkflow } from "../../../src/workflow/discovery.ts";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";
 import { contentHash, ensureTrusted, isTrusted, needsTrust } from "../../../src/workflow/trust.ts";
+import { prepareWorkflow } from "../../../src/workflow/prepare.ts";
 import { lockEnv } from "../../_env_lock.ts";
 
 const WF = (desc: string, perms = "") =>
@@ -75,39 +76,82 @@ Deno.test("trust: repo workflows with permissions need --trust once; an edit (wo
       WF("needs run", "permissions: { run: [echo] }\n") + "  - script: { module: ../../s.ts }\n",
     );
     let lw = await loadWorkflowFile(file, "repo");
-    assert(await needsTrust(lw));
-    const e = await assertRejects(() => ensureTrusted(lw, { interactive: false }));
+    let p = await prepareWorkflow(lw);
+    assert(await needsTrust(p));
+    const e = await assertRejects(() => ensureTrusted(p, { interactive: false }));
     assertStringIncludes(e.message, "is not trusted; it asks for permissions: run: echo");
     assertStringIncludes((e as { hint?: string }).hint ?? "", "--trust");
-    await ensureTrusted(lw, { interactive: false, trust: true });
-    assert(await isTrusted(lw));
-    await ensureTrusted(lw, { interactive: false }); // now silent
+    await ensureTrusted(p, { interactive: false, trust: true });
+    assert(await isTrusted(p));
+    await ensureTrusted(p, { interactive: false }); // now silent
     const trustYaml = await Deno.readTextFile(join(d.home, "trust.yaml"));
-    assertStringIncludes(trustYaml, await contentHash(lw));
+    assertStringIncludes(trustYaml, await contentHash(p));
 
     // editing the script the workflow runs invalidates the trust
     await Deno.writeTextFile(join(d.repo, "s.ts"), "export default () => ({ evil: true })\n");
     lw = await loadWorkflowFile(file, "repo");
-    await assertRejects(() => ensureTrusted(lw, { interactive: false }), "(changed since you trusted it)");
+    p = await prepareWorkflow(lw);
+    await assertRejects(() => ensureTrusted(p, { interactive: false }), "(changed since you trusted it)");
 
     // on a TTY the person is asked; saying no refuses
     const asked: string[] = [];
     await assertRejects(
       () =>
-        ensureTrusted(lw, {
+        ensureTrusted(p, {
           interactive: true,
           confirm: (m) => (asked.push(m), Promise.resolve(false)),
           note: () => {},
         }),
       "not trusted; nothing was run",
     );
-    await ensureTrusted(lw, { interactive: true, confirm: () => Promise.resolve(true), note: () => {} });
+    await ensureTrusted(p, { interactive: true, confirm: () => Promise.resolve(true), note: () => {} });
     assertEquals(asked.length, 1);
-    assert(await isTrusted(lw));
+    assert(await isTrusted(p));
 
     // built-in / home workflows and workflows without permissions need no trust
-    assertEquals(await needsTrust({ ...lw, source: "home" }), false);
-    assertEquals(await needsTrust({ ...lw, workflow: { ...lw.workflow, permissions: { run: [] } } }), false);
+    // (its local step only: a home workflow's scripts live in $KODAMA_HOME, this one's in the repo)
+    const local = { ...lw.workflow, steps: lw.workflow.steps.slice(0, 1) };
+    assertEquals(await needsTrust(await prepareWorkflow({ ...lw, source: "home", workflow: local })), false);
+    const none = { ...lw, workflow: { ...lw.workflow, permissions: { run: [] } } };
+    assertEquals(await needsTrust(await prepareWorkflow(none)), false);
+  } finally {
+    Deno.env.delete("KODAMA_HOME");
+    d.unlock();
+    await Deno.remove(d.root, { recursive: true });
+  }
+});
+
+Deno.test("prepare: a check is a value: the tree of what it called, and a later check sees an edit the first keeps out", async () => {
+  const d = await sandboxDirs();
+  try {
+    const wf = join(d.repo, ".kodama", "workflows");
+    await Deno.writeTextFile(join(d.repo, "s.ts"), "export default () => ({})\n");
+    await Deno.writeTextFile(
+      join(wf, "child.yaml"),
+      WF("child", "permissions: { run: [echo] }\n") + "  - script: { module: ../../s.ts }\n",
+    );
+    await Deno.writeTextFile(
+      join(wf, "top.yaml"),
+      "description: top\nsteps:\n  - workflow: { name: child }\n  - workflow: { name: child.yaml }\n",
+    );
+    const lw = await loadWorkflowFile(join(wf, "top.yaml"), "repo");
+    const first = await prepareWorkflow(lw, { cwd: d.repo });
+    // the child's check travels inside its caller's: one value however often it is called
+    const child = first.children.get("child")!;
+    assertEquals(child.lw.name, "child");
+    assert(child === first.children.get("child.yaml"), "one check of a file called twice");
+    assertEquals(child.graphs.size, 1);
+    // the top workflow asks for nothing itself; what it calls does, so the run needs trust
+    assert(await needsTrust(first));
+    const hash = await contentHash(first);
+
+    // an edit after the check: a new check sees it; the first keeps the graph it checked
+    await Deno.writeTextFile(join(d.repo, "s.ts"), "export default () => ({ other: true })\n");
+    const second = await prepareWorkflow(lw, { cwd: d.repo });
+    assert(second !== first, "each check is its own value (no cache keyed by the loaded file)");
+    const graphHash = (p: typeof first) => [...p.children.get("child")!.graphs.values()][0].hash;
+    assert(graphHash(second) !== graphHash(first), "the second check read the edited script");
+    assert(await contentHash(second) !== hash, "trust given to the first check does not cover the edit");
   } finally {
     Deno.env.delete("KODAMA_HOME");
     d.unlock();

@@ -53,8 +53,10 @@ Deno.test("workflows.paths: user dirs are home workflows, repo dirs stay inside 
     const ref = await findWorkflow("ciwf", repo);
     const lw = await loadWorkflowFile(ref.file, ref.source);
     assertEquals(lw.baseDir, join(repo, "ci", "wf"));
-    await prepareWorkflow(lw, { cwd: repo });
-    assert(await needsTrust(lw), "a repo-configured workflow with permissions needs trust");
+    assert(
+      await needsTrust(await prepareWorkflow(lw, { cwd: repo })),
+      "a repo-configured workflow with permissions needs trust",
+    );
   } finally {
     await Deno.remove(tmp, { recursive: true });
     unlock();
