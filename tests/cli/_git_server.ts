@@ -59,6 +59,58 @@ export async function makeTestRepo(dir: string): Promise<TestRepo> {
   return { dir, bare, work, main, feature };
 }
 
+export interface PodRepo {
+  /** what `start --repo` takes: the bare repository's path, or a git:// URL a real cluster's pods reach */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Where a session pod clones `repo` from. The test server's pods are local processes, so that is the
+ * bare repository's path. A real cluster's pods do not have this machine's files: there git's own
+ * daemon serves the repository, read-only, on the node's pod bridge (`KODAMA_TEST_GIT_HOST`, default
+ * 10.244.0.1, as ../shared/real-cluster/README.md sets it up), on a free port, until `close`.
+ */
+export async function podReachableRepo(repo: TestRepo, real: boolean): Promise<PodRepo> {
+  if (!real) return { url: repo.bare, close: () => Promise.resolve() };
+  const host = Deno.env.get("KODAMA_TEST_GIT_HOST") ?? "10.244.0.1";
+  const probe = Deno.listen({ hostname: host, port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const child = new Deno.Command("git", {
+    args: [
+      "daemon",
+      `--base-path=${repo.dir}`,
+      "--export-all",
+      `--listen=${host}`,
+      `--port=${port}`,
+      "--reuseaddr",
+      repo.dir,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `git://${host}:${port}/repo.git`;
+  const close = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    await child.status;
+  };
+  // ready when it answers: ls-remote through the daemon itself
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await new Deno.Command("git", { args: ["ls-remote", url], stdout: "null", stderr: "null" })
+      .output();
+    if (r.success) return { url, close };
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`git daemon on ${host}:${port} did not answer within 10 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export interface GitHttpsServer {
   /** https://127.0.0.1:PORT */
   origin: string;

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { gitIn, makeTestRepo } from "./_git_server.ts";
+import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
 import { psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const PROMPT = "Please add the marker line zq-prompt-4711 to AGENT.md";
@@ -33,12 +33,13 @@ withSessionWorld(
   "agent runs: start --prompt-file, status running -> succeeded, logs -f, a second run, stop",
   {
     seed: "demo",
-    ignore: onRealCluster,
     // fourteen steps with starts, runs and stops: over 300 s at load 25, every step passing
     timeoutMs: 12 * 60_000,
   },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    // what the session pods clone: the bare repository here; on a real cluster, a git daemon they reach
+    const served = await podReachableRepo(repo, onRealCluster);
     const env = { ANTHROPIC_API_KEY: API_KEY };
     try {
       await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), agentConfig());
@@ -51,7 +52,7 @@ withSessionWorld(
             "start",
             "s",
             "--repo",
-            repo.bare,
+            served.url,
             "--image",
             SESSION_IMAGE,
             "--prompt-file",
@@ -318,6 +319,7 @@ withSessionWorld(
       );
     } finally {
       await purge(w, "s");
+      await served.close();
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
     }
   },

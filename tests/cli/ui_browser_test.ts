@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
-import { gitIn, makeTestRepo } from "./_git_server.ts";
+import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
 import { readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 // functions handed to the page run there, where these exist
@@ -86,13 +86,15 @@ async function raw(port: number, lines: string[]): Promise<string> {
 
 withSessionWorld(
   "kodama ui: security over HTTP, then sessions in Chromium (start, terminal, agent, diff, conflict, delete)",
-  { seed: "demo", ignore: onRealCluster || !hasChromium, timeoutMs: 600_000 },
+  { seed: "demo", ignore: !hasChromium, timeoutMs: 600_000 },
   async (t, w) => {
     const shots = Deno.env.get("KODAMA_SCREENSHOTS") ??
       await Deno.makeTempDir({ prefix: "kodama-ui-shots-" });
     await Deno.mkdir(shots, { recursive: true });
     console.log(`screenshots: ${shots}`);
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    // what the session pods clone: the bare repository here; on a real cluster, a git daemon they reach
+    const served = await podReachableRepo(repo, onRealCluster);
     // the directory kodama ui runs in is a clone of the session's repository: session fetch lands there
     await gitIn(["clone", "-q", repo.bare, "."], w.cwd);
     await Deno.writeTextFile(
@@ -284,7 +286,7 @@ withSessionWorld(
       await t.step("start a session from the dialog; it reaches Running", async () => {
         await click("#new-session");
         await typeInto("input[name=name]", NAME);
-        await typeInto("input[name=repo]", repo.bare);
+        await typeInto("input[name=repo]", served.url);
         await typeInto("input[name=image]", SESSION_IMAGE);
         await typeInto("input[name=envFiles]", ".env");
         await typeInto("input[name=sync]", ".");
@@ -473,7 +475,7 @@ withSessionWorld(
             "start",
             GROUP,
             "--repo",
-            repo.bare,
+            served.url,
             "--image",
             SESSION_IMAGE,
             "--replicas",
@@ -590,6 +592,7 @@ withSessionWorld(
       });
     } finally {
       await browser?.close().catch(() => {});
+      await served.close();
       try {
         ui.kill("SIGINT");
       } catch { /* exited */ }
@@ -598,6 +601,9 @@ withSessionWorld(
       await ui.stderr.cancel().catch(() => {});
       await w.k(["delete", NAME, "--force", "--purge"]).catch(() => {});
       await w.k(["delete", GROUP, "--group", "--force", "--purge"]).catch(() => {});
+      // the replicas "keep only this" deleted kept their volumes (as delete does): a real cluster's
+      // namespace outlives this test, so they go too
+      for (const i of [1, 2]) await w.k(["delete", `${GROUP}-${i}`, "--force", "--purge"]).catch(() => {});
     }
   },
 );
