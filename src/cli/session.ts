@@ -300,6 +300,8 @@ const list: Verb = {
   names: ["list"],
   help: {
     summary: "List sessions (read from the cluster: works from any machine)",
+    long: `Notes on stderr name expired sessions (kodama gc), local session files with no session left
+(kodama session prune), and deleted sessions whose volumes were kept (kodama delete NAME --purge).`,
     examples: [
       ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC BRANCH READY OWNER AGE", "kodama list"],
       ["Every namespace, with EXPIRES IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],

@@ -121,6 +121,8 @@ export function notFoundError(
 
 export interface Listed {
   sessions: SessionView[];
+  /** deleted sessions whose volumes were kept (`kodama.dev/retained`), as NAME or NAMESPACE/NAME with -A */
+  kept: string[];
   /** the lists' resourceVersions, to watch from */
   podsRv?: string;
   pvcsRv?: string;
@@ -135,8 +137,15 @@ export async function listSessions(kube: Kube, namespace: string | undefined): P
   ]);
   const sessions = groupSessions(pods.items, pvcs.items.filter((c) => !isRetained(c)));
   await observed(kube, sessions);
+  const live = new Set(sessions.map((v) => `${v.namespace}/${v.name}`));
+  const kept = new Set<string>();
+  for (const c of pvcs.items.filter(isRetained)) {
+    const name = c.metadata?.labels?.[LABEL_SESSION], ns = c.metadata?.namespace ?? "";
+    if (name && !live.has(`${ns}/${name}`)) kept.add(namespace === undefined ? `${ns}/${name}` : name);
+  }
   return {
     sessions,
+    kept: [...kept].sort(),
     podsRv: pods.resourceVersion,
     pvcsRv: pvcs.resourceVersion,
   };

@@ -1,7 +1,8 @@
 /**
  * `kodama list`: sessions from the cluster (any machine sees the same), as a table, `-o wide|json|
  * yaml|name`, and `-w` (a row per change, like `kodama pods -w`). Local state files whose session is
- * gone are mentioned on stderr (`kodama session prune` removes them).
+ * gone are mentioned on stderr (`kodama session prune` removes them), and so are deleted sessions whose
+ * volumes were kept.
  */
 import type { Kube } from "../kube/client.ts";
 import { ExitCode } from "../errors.ts";
@@ -240,6 +241,15 @@ export async function listCommand(
       } no session in the cluster (${
         stale.map((s) => s.name).join(", ")
       }); \`kodama session prune\` removes ${stale.length === 1 ? "it" : "them"}\n`,
+    );
+  }
+  if (listed.kept.length) {
+    // volumes a delete kept are no session, but they hold work and storage: never out of sight
+    const one = listed.kept.length === 1;
+    o.err.write(
+      `note: ${listed.kept.length} deleted session${one ? "" : "s"} kept ${one ? "its" : "their"} volumes (${
+        listed.kept.join(", ")
+      }): \`kodama start NAME\` reuses them, \`kodama delete NAME --purge\` removes them\n`,
     );
   }
   return ExitCode.OK;

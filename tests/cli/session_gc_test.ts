@@ -62,6 +62,18 @@ withSessionWorld("gc: expired sessions are listed, warned about, and deleted (vo
     assertStringIncludes(left.stdout, "secret/kodama-env-keep");
     const kept = await w.kc(["get", "pvc", "kodama-workspace-old1", "-o", "jsonpath={.metadata.labels}"]);
     assertStringIncludes(kept.stdout, "kodama.dev/retained");
+    // they are no sessions, but `list` says they are there and what to do with them
+    const listKept = await w.k(["list"]);
+    assertEquals(listKept.code, 0, listKept.stderr);
+    assert(!/^old[12]\s/m.test(listKept.stdout), listKept.stdout);
+    assertMatch(
+      listKept.stderr,
+      /^note: 2 deleted sessions kept their volumes \(old1, old2\): `kodama start NAME` reuses them, `kodama delete NAME --purge` removes them$/m,
+    );
+    // every namespace (as the admin context; user dev may list only dev): each named with its namespace
+    const all = await w.k(["list", "-A", "--context", "admin"]);
+    assertEquals(all.code, 0, all.stderr);
+    assertMatch(all.stderr, /deleted sessions kept their volumes \((\S+, )*dev\/old1, dev\/old2[,)]/);
     const again = await w.k(["gc", "--dry-run"]);
     assertStringIncludes(again.stderr, "no expired sessions in namespace dev");
 
