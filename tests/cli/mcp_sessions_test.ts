@@ -221,7 +221,6 @@ clusterTest(
   "mcp: best of N with a repository — start replicas, compare, session_fetch and adopt bring the work home",
   {
     seed: "demo",
-    ignore: onRealCluster, // its agents: as above
     timeoutMs: 10 * 60_000,
   },
   async (t, cluster) => {

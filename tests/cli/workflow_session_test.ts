@@ -6,7 +6,6 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { makeTestRepo } from "./_git_server.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
@@ -43,7 +42,7 @@ steps:
 
 withSessionWorld(
   "workflow step session: start 3, wait, compare, delete all but the best; dry run lists the sessions",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 600_000 },
+  { seed: "demo", timeoutMs: 600_000 },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const cwd = repo.work;
