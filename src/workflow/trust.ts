@@ -34,8 +34,7 @@ export function trustFile(): string {
 
 /** One workflow of a run that needs the person's trust, and why. */
 interface Ask {
-  w: LoadedWorkflow;
-  /** its check (its repository root) */
+  /** the workflow as checked (its file, its repository root) */
   p: Prepared;
   /** a repo workflow taking the name of a built-in or home workflow: which one */
   shadows?: string;
@@ -77,7 +76,7 @@ async function askingOf(root: Prepared): Promise<Ask[]> {
     seen.set(p, untrusted);
     const shadows = await shadowed(w);
     if (!out.some((a) => a.p === p) && (shadows || (untrusted && hasPermissions(w.workflow.permissions)))) {
-      out.push({ w, p, shadows });
+      out.push({ p, shadows });
     }
     for (const c of p.children.values()) await visit(c, untrusted);
   };
@@ -93,7 +92,7 @@ export async function needsTrust(p: Prepared): Promise<boolean> {
 /** The union of the permissions of everything that needs trust. */
 function unionOf(asks: Ask[]): Permissions {
   const out: Record<string, string[]> = {};
-  for (const { w } of asks) {
+  for (const { p: { lw: w } } of asks) {
     for (const [k, v] of Object.entries(w.workflow.permissions ?? {})) {
       for (const x of v ?? []) if (!(out[k] ??= []).includes(x)) out[k].push(x);
     }
@@ -184,7 +183,7 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
   const { pinsOf, shownGrant } = await import("./sandbox/pins.ts");
   const { inside, landing } = await import("./sandbox/confine.ts");
   const lines: string[] = [];
-  for (const { w, p: { root } } of asks) {
+  for (const { p: { lw: w, root } } of asks) {
     const rootReal = await landing(root);
     for (const pin of await pinsOf(w, root)) {
       if (pin.kind === "read" || pin.kind === "write") {
@@ -196,7 +195,9 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
             }`,
           );
         }
-      } else lines.push(`runs ${esc(pin.written)} (${esc(pin.real)}, sha256 ${pin.sha256?.slice(0, 12)})`);
+      } else if (pin.sha256 === undefined) {
+        lines.push(`runs ${esc(pin.written)} → ${esc(pin.real)} (outside the repository, through a symlink)`);
+      } else lines.push(`runs ${esc(pin.written)} (${esc(pin.real)}, sha256 ${pin.sha256.slice(0, 12)})`);
     }
   }
   return [...new Set(lines)];
@@ -204,7 +205,7 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
 
 /** What a workflow and the workflows it calls ask for, one line each (prompt and --trust). */
 function describeAsks(lw: LoadedWorkflow, asks: Ask[]): string[] {
-  return asks.map(({ w, shadows }) => {
+  return asks.map(({ p: { lw: w }, shadows }) => {
     const who = w === lw
       ? `workflow ${esc(w.name)} (${esc(shownPath(w.file))})`
       : `  called: ${esc(w.name)} (${untrustedSource(w) ? "" : `${w.source}: `}${esc(shownPath(w.file))})`;
@@ -302,8 +303,8 @@ export async function ensureTrusted(p: Prepared, o: TrustOptions): Promise<void>
     }
     throw new KodamaError(`workflow ${esc(lw.name)} not trusted; nothing was run`, ExitCode.USAGE);
   }
-  const others = asks.filter((a) => a.w !== lw).map((a) => esc(a.w.name));
-  const shadow = asks.find((a) => a.w === lw)?.shadows;
+  const others = asks.filter((a) => a.p !== p).map((a) => esc(a.p.lw.name));
+  const shadow = asks.find((a) => a.p === p)?.shadows;
   throw new KodamaError(
     `workflow ${esc(lw.name)} (${esc(lw.file)}) is not trusted${changed}; ${
       shadow ? `it replaces ${esc(shadow)}; ` : ""

@@ -4,7 +4,7 @@
  * command executes are pinned by content, and anything re-pointed or edited after trust — before the
  * next run, or by an earlier step of the same run — asks again or stops the run.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 
@@ -123,6 +123,47 @@ steps:
       assertEquals(r.code, 4, r.stderr);
       assertStringIncludes(r.stderr, "was changed since the run was trusted");
       assert(!r.stdout.includes("evil"), r.stdout);
+    });
+
+    await t.step(
+      "a run grant through a repo link to a program outside: shown where it lands; re-pointed, asked again",
+      async () => {
+        await Deno.symlink("/bin/echo", join(repo, "tool"));
+        await Deno.writeTextFile(
+          join(wfs, "r4.yaml"),
+          `permissions: { run: [./tool] }\nsteps:\n  - local: { command: [./tool, -c, "echo PWNED-LINK"] }\n`,
+        );
+        const asked = await run(["r4"]);
+        assertEquals(asked.code, 2, asked.stderr);
+        assertMatch(asked.stderr, /runs \.\/tool → \S*echo \(outside the repository, through a symlink\)/);
+        const ok = await run(["r4", "--trust"]);
+        assertEquals(ok.code, 0, ok.stderr);
+        assertStringIncludes(ok.stdout, "-c echo PWNED-LINK"); // echo printed its arguments
+        // a pull that re-points the committed link: the trusted arguments would now run in a shell
+        await Deno.remove(join(repo, "tool"));
+        await Deno.symlink("/bin/sh", join(repo, "tool"));
+        const again = await run(["r4"]);
+        assertEquals(again.code, 2, again.stderr);
+        assertStringIncludes(again.stderr, "changed since you trusted it");
+        assert(!again.stdout.includes("PWNED-LINK"), again.stdout);
+      },
+    );
+
+    await t.step("a repo link re-pointed by an earlier step of the run stops the run", async () => {
+      await Deno.remove(join(repo, "tool"));
+      await Deno.symlink("/bin/echo", join(repo, "tool"));
+      await Deno.writeTextFile(
+        join(wfs, "r5.yaml"),
+        `permissions: { run: [./tool, ln] }
+steps:
+  - local: { command: [ln, -sfn, /bin/sh, tool] }
+  - local: { command: [./tool, -c, "echo PWNED-MIDRUN"] }
+`,
+      );
+      const r = await run(["r5", "--trust"]);
+      assertEquals(r.code, 4, r.stderr);
+      assertMatch(r.stderr, /"\.\/tool" now lands on \S+ \(it landed on \S*echo\) since the run was trusted/);
+      assert(!r.stdout.includes("PWNED-MIDRUN"), r.stdout);
     });
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});

@@ -12,6 +12,9 @@ export function expandPath(p: string, baseDir: string, plat: Platform = hostPlat
   return plat.path.isAbsolute(x) ? x : plat.path.resolve(baseDir, x);
 }
 
+/** A `permissions.run` entry that names a file (`./build.sh`, `bin/x`, `~/t`), not a program found on PATH. */
+export const looksLikePath = (s: string): boolean => /[\\/]/.test(s) || /^\.\.?$/.test(s);
+
 export function denoPermissions(p: Permissions | undefined, baseDir: string): Deno.PermissionOptionsObject {
   const list = (v: string[] | undefined) => (v && v.length ? v : false);
   const paths = (v: string[] | undefined) => (v && v.length ? v.map((x) => expandPath(x, baseDir)) : false);
@@ -20,7 +23,9 @@ export function denoPermissions(p: Permissions | undefined, baseDir: string): De
     write: paths(p?.write),
     net: list(p?.net),
     env: list(p?.env),
-    run: list(p?.run),
+    // a file is granted from baseDir, as pins.ts pins it and the trust prompt shows it: Deno would resolve a
+    // relative entry from the process's cwd, another file wherever a front end runs elsewhere
+    run: list(p?.run?.map((x) => (looksLikePath(x) ? expandPath(x, baseDir) : x))),
     ffi: false,
     sys: false,
     import: false,

@@ -7,7 +7,8 @@
  *   link after trust changes the hash (a new prompt);
  * - every repo file a `local` step or a `run` grant executes — a `run: [./build.sh]` entry, or a
  *   command argument that is a file of the repository (`sh ./build.sh`, `python3 tool.py`) — by its
- *   real path and sha256: an edited script is a new prompt.
+ *   real path and sha256: an edited script is a new prompt; a path of the repository that is a link to
+ *   a program outside it (`./tool -> /bin/echo`) by where it lands: re-pointing it is a new prompt.
  *
  * The pins are taken again right before each `local` and `script` step: anything re-targeted or
  * edited since the run was trusted (by an earlier step, or by anyone) stops the step.
@@ -17,7 +18,7 @@ import { ExitCode, KodamaError } from "../../errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
 import { inside, landing } from "./confine.ts";
-import { expandPath } from "./permissions.ts";
+import { expandPath, looksLikePath } from "./permissions.ts";
 
 export interface Pin {
   /** what kind of thing is pinned: a grant, or a file that runs */
@@ -42,8 +43,6 @@ async function sha256File(path: string): Promise<string | undefined> {
     return undefined;
   }
 }
-
-const looksLikePath = (s: string) => /[\\/]/.test(s) || /^\.\.?$/.test(s);
 
 /** Programs that run the file named by their first operand (`sh build.sh`, `python3 tool.py`). */
 const INTERPRETER =
@@ -89,10 +88,16 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
   const rootReal = await landing(root);
   const runFile = async (kind: "run" | "file", written: string, base: string) => {
     if (written.includes("${{")) return;
-    const real = await landing(expandPath(written, base));
-    if (!inside(real, rootReal)) return; // the person's own programs are not the repo's to change
-    const sha256 = await sha256File(real);
-    if (sha256 !== undefined) out.push({ kind, written, real, sha256 });
+    const abs = expandPath(written, base);
+    const real = await landing(abs);
+    if (inside(real, rootReal)) {
+      const sha256 = await sha256File(real);
+      if (sha256 !== undefined) out.push({ kind, written, real, sha256 });
+    } else if (real !== abs && (inside(abs, root) || inside(abs, rootReal))) {
+      // a link of the repository to a program outside it (`./tool -> /bin/sh`): the link is the repo's to
+      // re-point, so where it lands is pinned; the program itself is the person's (an upgrade changes nothing)
+      out.push({ kind, written, real });
+    } // the person's own programs (`/usr/bin/curl`, `~/bin/x`) are not the repo's to change
   };
   for (const r of p.run ?? []) if (looksLikePath(r)) await runFile("run", r, lw.baseDir);
   for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
@@ -135,14 +140,17 @@ export async function checkPins(lw: LoadedWorkflow): Promise<void> {
   if (pinText(now) === was.text) return;
   // what was pinned must be unchanged; a file that did not exist then (a build's output) is new, not changed
   const current = new Map(now.map((x) => [`${x.kind}\0${x.written}`, x]));
-  const moved = was.pins.map((b) =>
-    current.get(`${b.kind}\0${b.written}`) ?? { ...b, real: "(gone)", sha256: "" }
-  )
-    .find((x, i) => x.real !== was.pins[i].real || x.sha256 !== was.pins[i].sha256);
-  if (!moved) return;
-  const what = moved.kind === "read" || moved.kind === "write"
-    ? `permissions.${moved.kind} "${moved.written}" now lands on ${moved.real}`
-    : `"${moved.written}" (${relative(was.root, moved.real) || moved.real}) was changed`;
+  const i = was.pins.findIndex((b) => {
+    const x = current.get(`${b.kind}\0${b.written}`);
+    return !x || x.real !== b.real || x.sha256 !== b.sha256;
+  });
+  if (i < 0) return;
+  const b = was.pins[i], moved = current.get(`${b.kind}\0${b.written}`) ?? { ...b, real: "(gone)" };
+  const what = b.kind === "read" || b.kind === "write"
+    ? `permissions.${b.kind} "${b.written}" now lands on ${moved.real}`
+    : b.sha256 === undefined || moved.real !== b.real
+    ? `"${b.written}" now lands on ${moved.real} (it landed on ${b.real})`
+    : `"${b.written}" (${relative(was.root, b.real) || b.real}) was changed`;
   throw new KodamaError(
     `workflow ${lw.name}: ${what} since the run was trusted; nothing more runs`,
     ExitCode.FORBIDDEN,

@@ -69,6 +69,9 @@ test("permissions: workflow vocabulary -> exact Deno permissions, everything els
   assertEquals(p.run, ["curl"]);
   assertEquals(p.env, ["HOME"]);
   assertEquals(p.write, false);
+  // a file is granted from baseDir (as pins.ts pins it), never from wherever the process runs
+  const files = denoPermissions({ run: ["sh", "./build.sh", "bin/x", "~/t/y", "/opt/z"] }, "/repo");
+  assertEquals(files.run, ["sh", "/repo/build.sh", "/repo/bin/x", `${home}/t/y`, "/opt/z"]);
 });
 
 test("permissions: Deno's refusal becomes one actionable line", () => {
