@@ -12,7 +12,6 @@ import { redactingSink } from "../base/redact.ts";
 import { displayPath } from "../config/paths.ts";
 import { discover, findWorkflow } from "./discovery.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "./file.ts";
-import type { Prepared } from "./prepare.ts";
 
 export interface WorkflowParam {
   name: string;
@@ -137,22 +136,6 @@ export interface WorkflowRunOptions {
 /** Run a workflow as `kodama run NAME --param …` does; returns its exit code. */
 export async function runWorkflowData(name: string, o: WorkflowRunOptions): Promise<number> {
   const lw = await load(name, o.cwd);
-  let trust = false;
-  // the check the accepted hash is compared with is the one that runs: nothing is read again after it
-  let prepared: Prepared | undefined;
-  if (o.trustedSha !== undefined) {
-    const { contentHash } = await import("./trust.ts");
-    const { prepareWorkflow } = await import("./prepare.ts");
-    prepared = await prepareWorkflow(lw, { cwd: o.cwd });
-    if (await contentHash(prepared) !== o.trustedSha) {
-      throw new KodamaError(
-        `workflow ${lw.name} changed since its trust question was shown; nothing was run`,
-        ExitCode.USAGE,
-        "look at it again and confirm the new version",
-      );
-    }
-    trust = true;
-  }
   const [{ runWorkflow }, { createDisplay }] = await Promise.all([
     import("./engine.ts"),
     import("./display.ts"),
@@ -161,9 +144,10 @@ export async function runWorkflowData(name: string, o: WorkflowRunOptions): Prom
   const display = createDisplay({ out: sink, err: sink, live: false, color: false, stdoutIsTty: false });
   try {
     const r = await runWorkflow(lw, {
-      prepared,
       params: o.params,
-      trust,
+      // the accepted hash, as run --trust-hash: trust records exactly that version, and the run's pins are
+      // the ones that hash covered; any other version is refused (exit 2), nothing run
+      trustHash: o.trustedSha,
       interactive: false,
       connect: o.connect,
       display,

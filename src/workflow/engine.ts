@@ -72,10 +72,7 @@ export interface RunOptions {
   depth?: number;
   /** internal: a child workflow whose trust the calling run already covered */
   covered?: boolean;
-  /**
-   * the check already made of this workflow (prepareWorkflow): a called workflow's, from its caller's
-   * check; a front end's that showed the trust question about it. The run runs exactly what it holds.
-   */
+  /** internal: a called workflow's check, from its caller's (prepareWorkflow): the run runs what it holds */
   prepared?: Prepared;
   /**
    * internal: the repository of an untrusted caller (a repo or file workflow up the call chain). A
@@ -119,10 +116,9 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   // every script graph and child workflow is checked (and, when it asks for permissions, trusted)
   // before the first step runs; a child reached from here was covered by its parent's check
   const prepared = o.prepared ?? await prepareWorkflow(lw, { cwd: o.cwd });
+  const reached = reachable(prepared).map((p) => p.lw);
   // a workflow without permissions grants nothing to check (and needs no grants module)
-  const asking = o.covered
-    ? []
-    : reachable(prepared).map((p) => p.lw).filter((w) => hasPermissions(w.workflow.permissions));
+  const asking = o.covered ? [] : reached.filter((w) => hasPermissions(w.workflow.permissions));
   if (asking.length) {
     // a grant of a never-grantable path (or through a link to one) stops the run before trust is asked
     const { checkGrants } = await import("./sandbox/grants.ts");
@@ -133,7 +129,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
   }
   // trust is about repo and file workflows (trust.ts): a run that reaches none, like a built-in or home
   // workflow calling only its kind, has nothing to ask or to say (and does not load the module)
-  if (reachable(prepared).some((p) => untrustedSource(p.lw))) {
+  if (reached.some(untrustedSource)) {
     const { ensureTrusted, shadowed } = await import("./trust.ts");
     // `kodama run kwekash` in a repo that has its own kwekash.yaml: say which file runs
     const shadows = await shadowed(lw);
