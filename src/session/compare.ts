@@ -48,7 +48,9 @@ export const GATHER_SCRIPT = [
   `      *) dirty=$((dirty + 1)) ;;`,
   `    esac`,
   `  done <<EOF`,
-  `$(git status --porcelain=v2 --branch 2>/dev/null)`,
+  // --no-optional-locks: a refreshing status takes .git/index.lock, and an agent committing meanwhile
+  // fails ("index.lock exists"): compare polls while agents work, so it only ever reads
+  `$(git --no-optional-locks status --porcelain=v2 --branch 2>/dev/null)`,
   `EOF`,
   `  if [ -n "$head" ] && [ "$head" != "(initial)" ]; then`,
   `    [ "$branch" = "(detached)" ] && branch=""`,

@@ -217,8 +217,17 @@ Deno.test({
         await Deno.writeTextFile(join(r, "check.log"), "l1\nl2\nl3\nl4\nl5\nl6\nFAIL: 1 test");
         await Deno.writeTextFile(join(r, "log"), `working\n\nstep ${id}\n\ndone\n\n\n`);
       }
+      // a file the agent touched since its last `git add`: a refreshing `git status` would now rewrite the
+      // index under .git/index.lock, and an agent committing at that moment fails; compare only reads
+      await Deno.utime(join(ws, "a.txt"), new Date("2020-01-01"), new Date("2020-01-01"));
+      const index = (await Deno.stat(join(ws, ".git", "index"))).ino;
       const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws });
       assertEquals(r.stderr, "");
+      assertEquals(
+        (await Deno.stat(join(ws, ".git", "index"))).ino,
+        index,
+        "compare rewrote the agent's git index",
+      );
       const g = parseGather(r.stdout);
       assertEquals(g.agent, { run: "10", state: "succeeded", exitCode: 0, durationSeconds: 100 });
       assertEquals(g.check, { state: "failed", exitCode: 1, tail: "l3\nl4\nl5\nl6\nFAIL: 1 test" });
