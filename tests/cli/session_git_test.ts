@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
+import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo, startGitHttps } from "./_git_server.ts";
 import { purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
@@ -187,8 +187,21 @@ withSessionWorld(
         );
         assertMatch(r.stderr, /fatal: unable to connect/);
         assert(!hasStackTrace(r.stderr));
-        const left = await w.kc(["get", "pods,secrets,pvc", "-l", "kodama.dev/session=bad", "-o", "name"]);
-        assertEquals(left.stdout.trim(), "");
+        // the rollback deletes them (the pod with a 1 s grace, the PVCs then behind pvc-protection) without
+        // waiting: gone within moments, however loaded the machine
+        let left = "";
+        await waitUntil(
+          async () => {
+            left =
+              (await w.kc(["get", "pods,secrets,pvc", "-l", "kodama.dev/session=bad", "-o", "name"])).stdout;
+            return left.trim() === "";
+          },
+          30_000,
+          "the failed start's objects to be gone",
+        ).catch((e) => {
+          throw new Error(`${(e as Error).message}; still there: ${left.trim()}`);
+        });
+        assertEquals(left.trim(), "");
       });
 
       await t.step("a branch the local repository lacks: exit 2 before any request", async () => {
