@@ -450,10 +450,18 @@ async function keepCopy(
   rel: string,
   data: Uint8Array | string,
 ): Promise<string> {
-  const to = join(paths(c.name, home).dir, "kept", stamp, rel);
+  const top = join(paths(c.name, home).dir, "kept", stamp);
+  const to = join(top, rel);
   await Deno.mkdir(dirname(to), { recursive: true, mode: 0o700 });
-  if (typeof data === "string") await Deno.symlink(data, to).catch(() => {});
-  else await Deno.writeFile(to, data, { mode: 0o600 });
+  // a kept link that would lead out of its copy (or into .git) is kept as a file holding its target
+  const link = typeof data === "string"
+    ? await symlinkUnder(top, to, data).then(() => true, () => false)
+    : false;
+  if (!link) {
+    await Deno.writeFile(to, typeof data === "string" ? new TextEncoder().encode(data) : data, {
+      mode: 0o600,
+    });
+  }
   return to;
 }
 
