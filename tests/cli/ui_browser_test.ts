@@ -341,6 +341,13 @@ withSessionWorld(
             await tab.goto(`http://localhost:${at}/tab2`);
             // the pod's page cannot read the UI's storage: another port is another origin
             assertEquals(await tab.evaluate("sessionStorage.length + localStorage.length"), 0);
+            // a tab of the UI opened without the token has no credential, and says how to get one
+            await tab.goto(`${origin}/#/sessions`);
+            await tab.waitForSelector("#no-credential");
+            assertStringIncludes(
+              await tab.$eval("#no-credential", (e: Element) => e.textContent ?? ""),
+              "open the URL `kodama ui` printed",
+            );
             await tab.close();
             assert(seen.length >= 4, seen.join("\n---\n"));
             for (const r of seen) {

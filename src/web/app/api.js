@@ -23,6 +23,14 @@ const auth = (() => {
   }
 })();
 const NO_AUTH = "open the URL `kodama ui` printed (it carries the token)";
+if (!auth) {
+  // a tab opened without the token (a new tab, a bookmark): say how to get in
+  const note = document.createElement("div");
+  note.id = "no-credential";
+  note.setAttribute("style", "padding:12px 20px;background:#5a1d1d;color:#fff;font:14px system-ui");
+  note.textContent = `This tab holds no kodama credential: ${NO_AUTH}.`;
+  document.body.prepend(note);
+}
 
 function headers(method) {
   if (!auth) return {};
