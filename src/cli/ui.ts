@@ -23,8 +23,8 @@ session fetch, sync resolve, exec, logs, port-forwards and workflows.`,
       "kodama ui --address 0.0.0.0 --port 8484",
     ],
   ],
-  notes: `Security: every request needs the token (the first request with it sets an HttpOnly, SameSite=Strict
-cookie and drops it from the address bar); the Host and Origin headers must name this server (DNS rebinding,
+  notes: `Security: the page opened with the token gets a credential of its own that only its script sends, in
+a header (no cookie, which browsers would send to every local port); the Host and Origin headers must name this server (DNS rebinding,
 cross-site requests); changes need the page's CSRF token; a WebSocket with another Origin is refused; only
 the bundled assets are served; no secret value (env files, git tokens) is ever sent to the browser. The
 assets are built in: the page works offline. Exit codes: 0 after Ctrl-C, 2 a port in use or a bad address.`,

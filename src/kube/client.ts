@@ -27,6 +27,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 import { type NativeStream, type RequestOptions, Transport } from "./transport.ts";
+import { Budget, KUBE_LIMITS, tooLarge } from "./bounds.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -282,16 +283,23 @@ export class Kube {
     const items: T[] = [];
     let resourceVersion: string | undefined;
     let cont: string | undefined;
+    // every page of one list together is bounded like one body: a server that pages for ever fails too
+    const budget = new Budget("body", what);
     do {
       let page: Page;
       try {
         page = await this.request<Page>(what, "GET", path, {
           query: { ...query, limit: String(chunk), continue: cont },
           signal,
+          budget,
         });
       } catch (e) {
         if (cont && e instanceof KodamaError && /too old|expired|410/i.test(e.message)) {
-          const full = await this.request<Page>(what, "GET", path, { query, signal });
+          const full = await this.request<Page>(what, "GET", path, {
+            query,
+            signal,
+            budget: new Budget("body", what),
+          });
           return { items: full.items ?? [], resourceVersion: full.metadata?.resourceVersion || undefined };
         }
         throw e;
@@ -605,6 +613,8 @@ export class Kube {
     let backoff = 200;
     while (!signal.aborted) {
       let gotEvent = false;
+      // an event over KUBE_LIMITS.event: the stream is closed and the watch fails (never retried)
+      let tooBig: KodamaError | undefined;
       // one line of the stream: an event, a bookmark, or an ERROR (410: the resourceVersion expired)
       const onLine = (line: string) => {
         if (!line) return;
@@ -636,7 +646,7 @@ export class Kube {
         };
         const stream = native ? await this.transport.watchNative(what, path, { query, signal }) : undefined;
         if (stream) {
-          await readLines(stream, onLine);
+          tooBig = await readLines(stream, onLine, what);
         } else if (!signal.aborted) {
           const { res, req } = await this.transport.open(what, "GET", path, { query });
           await new Promise<void>((resolve) => {
@@ -648,7 +658,13 @@ export class Kube {
             let buf = "";
             res.setEncoding("utf8");
             res.on("data", (chunk: string) => {
-              buf = eachLine(buf + chunk, onLine);
+              try {
+                buf = eachLine(buf, chunk, onLine, what);
+              } catch (e) {
+                tooBig = e as KodamaError;
+                req.destroy();
+                done();
+              }
             });
             const done = () => {
               signal.removeEventListener("abort", onAbort);
@@ -663,6 +679,7 @@ export class Kube {
         const ke = e instanceof KodamaError ? e : toKodamaError(e, what, this);
         if ([ExitCode.FORBIDDEN, ExitCode.NOT_FOUND, ExitCode.USAGE].includes(ke.code as 2 | 3 | 4)) throw ke;
       }
+      if (tooBig) throw tooBig;
       if (signal.aborted) return;
       // unreachable for longer than --reconnect-timeout: give up (exit 1) rather than wait silently forever
       this.reach.check();
@@ -688,31 +705,51 @@ export class Kube {
   }
 }
 
-/** A watch's lines, read until its stream ends, fails or is closed (the caller's signal closes it). */
-async function readLines(s: NativeStream, onLine: (line: string) => void): Promise<void> {
+/**
+ * A watch's lines, read until its stream ends, fails or is closed (the caller's signal closes it). Returns
+ * the error of a line over KUBE_LIMITS.event (the stream is closed then).
+ */
+async function readLines(
+  s: NativeStream,
+  onLine: (line: string) => void,
+  what: ApiWhat,
+): Promise<KodamaError | undefined> {
   const reader = s.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      buf = eachLine(buf + value, onLine);
+      buf = eachLine(buf, value, onLine, what);
     }
-  } catch {
+  } catch (e) {
     // reset, or closed by the caller: the watch loop decides whether to go on
+    if (e instanceof KodamaError) return e;
   } finally {
     s.close();
     reader.cancel().catch(() => {});
   }
+  return undefined;
 }
 
-/** Hands each whole line of `buf` (trimmed) to `onLine`; returns the unfinished rest. A watch stream's framing. */
-function eachLine(buf: string, onLine: (line: string) => void): string {
+/**
+ * Hands each whole line of `buf` (trimmed) to `onLine`; returns the unfinished rest, which may not grow
+ * past KUBE_LIMITS.event (one event; throws tooLarge). A watch stream's framing.
+ */
+function eachLine(rest: string, chunk: string, onLine: (line: string) => void, what: ApiWhat): string {
+  // only the new chunk is searched: a long line is not scanned again with every chunk
+  if (!chunk.includes("\n")) {
+    // characters, not bytes: a UTF-8 character is 1 to 4 bytes, so the bound is loose by that much
+    if (rest.length + chunk.length > KUBE_LIMITS.event) throw tooLarge("event", what);
+    return rest + chunk;
+  }
+  let buf = rest + chunk;
   let nl;
   while ((nl = buf.indexOf("\n")) >= 0) {
     const line = buf.slice(0, nl).trim();
     buf = buf.slice(nl + 1);
     onLine(line);
   }
+  if (buf.length > KUBE_LIMITS.event) throw tooLarge("event", what);
   return buf;
 }

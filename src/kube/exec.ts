@@ -32,6 +32,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { concatBytes } from "../bytes.ts";
 import { after } from "../timer.ts";
+import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
 
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command
 // that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts, `execModule`)
@@ -130,7 +131,7 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
     const options: WebSocketNode.ClientOptions = {
       ...(opts as WebSocketNode.ClientOptions),
       perMessageDeflate: false,
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: KUBE_LIMITS.frame, // as Deno's own WebSocket (bounds.ts)
       handshakeTimeout: 30_000,
     };
     // proxy-url / HTTPS_PROXY: every stream tunnels through the proxy (CONNECT) over npm:ws — Deno's
@@ -443,13 +444,10 @@ async function openWs(
     });
     ws.once("open", () => hs.opened(ch));
     ws.once("unexpected-response", (_req, res) => {
-      const parts: Uint8Array[] = [];
-      res.on("data", (d: Uint8Array) => parts.push(d));
-      res.on("end", () => {
-        const body = new TextDecoder().decode(concatBytes(parts));
-        reject(new OpenError(`HTTP ${res.statusCode}`, res.statusCode ?? 500, body));
-      });
-      res.on("error", (e) => reject(e));
+      // bounded (bounds.ts): a refusal whose body never ends is cut, and reported with what came
+      readCapped(res).then((body) =>
+        reject(new OpenError(`HTTP ${res.statusCode}`, res.statusCode ?? 500, body))
+      );
     });
     ws.on("message", (raw: Uint8Array | ArrayBuffer | Uint8Array[], isBinary: boolean) => {
       if (!isBinary) return;
@@ -804,7 +802,12 @@ async function execRaw(
       else finish({ exitCode: 1, error: STREAM_DROPPED, errorKind: "dropped" });
     },
     error(message) {
-      if (!status) {
+      if (!status && /frame too large|max payload size exceeded/i.test(message)) {
+        // one message over KUBE_LIMITS.frame (Deno's WebSocket and npm:ws refuse it): said plainly
+        ch?.terminate();
+        const e = tooLarge("frame", { verb: "exec", resource: "pod", name: pod, namespace: ns });
+        finish({ exitCode: 1, error: e.message, errorKind: "dropped" });
+      } else if (!status) {
         ch?.terminate();
         // the TLS library's words ("peer closed connection without sending TLS close_notify: https://docs.rs/…")
         // say nothing to a user; they go to the debug log

@@ -5,7 +5,7 @@
 import https from "node:https";
 import http from "node:http";
 import type { IncomingMessage } from "node:http";
-import { Buffer } from "node:buffer";
+import { readCapped } from "./bounds.ts";
 import type { Kube } from "./client.ts";
 import { wsTarget } from "./exec.ts";
 import { boundDial } from "./transport.ts";
@@ -86,16 +86,10 @@ export async function streamLog(
       clearTimeout(timer.silent);
       kube.reach.reached();
       if ((res.statusCode ?? 500) >= 300) {
-        const parts: Uint8Array[] = [];
-        res.on("data", (d: Uint8Array) => parts.push(d));
-        res.on(
-          "end",
-          () =>
-            settle(() =>
-              reject(logError(res.statusCode ?? 500, Buffer.concat(parts).toString(), what, kube, container))
-            ),
+        // bounded (bounds.ts): a refusal whose body never ends is cut, and reported with what came
+        readCapped(res).then((body) =>
+          settle(() => reject(logError(res.statusCode ?? 500, body, what, kube, container)))
         );
-        res.on("error", (e) => settle(() => reject(toKodamaError(e, what, kube))));
         return;
       }
       res.on("data", (d: Uint8Array) => {

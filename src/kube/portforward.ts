@@ -28,6 +28,7 @@ import { SpdyPortForwardSession, SpdyUpgradeError } from "./spdy_portforward.ts"
 import { DEFAULT_ANSWER_TIMEOUT_MS } from "./transport.ts";
 import { unreachable } from "./errors.ts";
 import { formatDuration } from "../base/duration.ts";
+import { KUBE_LIMITS, readCapped } from "./bounds.ts";
 
 export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
 
@@ -92,11 +93,7 @@ export class PortForwardDemux {
 }
 
 async function readBody(res: IncomingMessage): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  try {
-    for await (const c of res) chunks.push(c as Uint8Array);
-  } catch { /* ignore */ }
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  const text = await readCapped(res); // bounded (bounds.ts)
   try {
     const j = JSON.parse(text);
     if (typeof j?.message === "string") return j.message;
@@ -312,8 +309,8 @@ async function dialWebSocket(
     if (!m || m.payload.length === 0) return;
     if (m.channel === dataCh) {
       if (!duplex.push(Buffer.from(m.payload))) ws.pause();
-    } else if (m.channel === errCh) {
-      errText += new TextDecoder().decode(m.payload);
+    } else if (m.channel === errCh && errText.length < KUBE_LIMITS.errorChannel) {
+      errText += new TextDecoder().decode(m.payload).slice(0, KUBE_LIMITS.errorChannel - errText.length);
     }
   });
   // End/error of the duplex wait until the caller holds it (frames that arrive together with the

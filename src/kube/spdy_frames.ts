@@ -12,6 +12,7 @@ import type { Socket } from "node:net";
 import https from "node:https";
 import http from "node:http";
 import { Buffer } from "node:buffer";
+import { readCapped } from "./bounds.ts";
 
 export const SYN_STREAM = 1;
 export const SYN_REPLY = 2;
@@ -195,13 +196,8 @@ export function spdyUpgrade(
     }
     req.on("error", (e) => fail(e));
     req.on("response", (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (d: Buffer) => parts.push(d));
-      res.on(
-        "end",
-        () => fail(new SpdyUpgradeError(res.statusCode ?? 500, Buffer.concat(parts).toString("utf8"))),
-      );
-      res.on("error", (e) => fail(e));
+      // bounded (bounds.ts): a refusal whose body never ends is cut, and reported with what came
+      readCapped(res).then((body) => fail(new SpdyUpgradeError(res.statusCode ?? 500, body)));
     });
     req.on("upgrade", (res, socket: Socket, head: Buffer) => {
       const upgrade = String(res.headers.upgrade ?? "").toLowerCase();

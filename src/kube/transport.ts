@@ -17,7 +17,7 @@ import { enabled, log } from "../base/log.ts";
 import { formatDuration } from "../base/duration.ts";
 import { mark } from "../base/timing.ts";
 import { nativeClient } from "./native.ts";
-import { concatBytes } from "../bytes.ts";
+import { BoundedBody, Budget } from "./bounds.ts";
 
 /** node:http and node:https, loaded by the first request that needs them (none that nativeCall can make). */
 async function nodeHttp(): Promise<{ http: typeof http; https: typeof https }> {
@@ -54,6 +54,8 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** bytes this answer may take (src/kube/bounds.ts); default a fresh KUBE_LIMITS.body (a list's pages share one) */
+  budget?: Budget;
 }
 
 type HttpsOpts = Omit<https.RequestOptions, "headers"> & { headers: Record<string, string> };
@@ -92,26 +94,38 @@ export function boundDial(req: http.ClientRequest, ms: number, onTimeout: () => 
 }
 
 /**
- * A response body read whole, giving up (`onIdle`) when no byte arrives for `idleMs`: a server that sends
- * the headers and then stalls cannot hang a call, while a long list that keeps coming is never cut.
+ * A response body read whole, within `budget` (bounds.ts: a body that keeps coming fails with a clear
+ * error, whatever the time), giving up (`onIdle`) when no byte arrives for `idleMs` (0: no idle bound): a
+ * server that sends the headers and then stalls cannot hang a call, while a long list that keeps coming is
+ * never cut by time.
  */
-async function readBodyIdle(res: Response, idleMs: number, onIdle: () => void): Promise<string> {
-  if (!res.body) return await res.text();
+async function readBodyBounded(
+  res: Response,
+  budget: Budget,
+  idleMs: number,
+  onIdle: () => void,
+): Promise<string> {
+  if (!res.body) return "";
   const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (src/timer.ts)
-    const idle = AbortSignal.timeout(idleMs);
-    idle.addEventListener("abort", onIdle, { once: true });
-    try {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-    } finally {
-      idle.removeEventListener("abort", onIdle);
+  const body = new BoundedBody(budget);
+  try {
+    for (;;) {
+      // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (src/timer.ts)
+      const idle = idleMs ? AbortSignal.timeout(idleMs) : undefined;
+      idle?.addEventListener("abort", onIdle, { once: true });
+      try {
+        const { done, value } = await reader.read();
+        if (done) break;
+        body.add(value);
+      } finally {
+        idle?.removeEventListener("abort", onIdle);
+      }
     }
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
   }
-  return new TextDecoder().decode(parts.length === 1 ? parts[0] : concatBytes(parts));
+  return body.text();
 }
 
 interface HttpFailure {
@@ -319,13 +333,20 @@ export class Transport {
           this.reach.reached();
           mark("first response headers");
           if ((res.statusCode ?? 0) >= 400) {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
+            const body = new BoundedBody(new Budget("errorBody", what));
+            res.on("data", (c: Buffer) => {
+              try {
+                body.add(c);
+              } catch (e) {
+                req.destroy();
+                reject(e);
+              }
+            });
             res.on("end", () =>
               reject(
                 {
                   code: res.statusCode ?? 0,
-                  body: Buffer.concat(chunks).toString("utf8"),
+                  body: body.text(),
                   retryAfter: retryAfterSeconds(res.headers["retry-after"]),
                 } satisfies HttpFailure,
               ));
@@ -545,13 +566,18 @@ export class Transport {
           },
         };
       }
-      // --request-timeout bounds the whole call (limit); without it, a body that stalls for the default
-      const text = this.requestTimeoutMs
-        ? await res.text()
-        : await readBodyIdle(res, this.answerTimeoutMs, () => {
+      // --request-timeout bounds the whole call (limit); without it, a body that stalls for the default;
+      // its size is bounded either way (bounds.ts)
+      const budget = res.ok ? o.budget ?? new Budget("body", what) : new Budget("errorBody", what);
+      const text = await readBodyBounded(
+        res,
+        budget,
+        this.requestTimeoutMs ? 0 : this.answerTimeoutMs,
+        () => {
           timedOut = true;
           ac.abort();
-        });
+        },
+      );
       if (res.ok) {
         mark("first response body read");
         return { value: text ? JSON.parse(text) : undefined };
@@ -571,6 +597,7 @@ export class Transport {
         throw ue;
       }
       if (e instanceof SyntaxError) throw e; // not JSON: as the node path would throw it
+      if (e instanceof KodamaError) throw e; // over a size bound: never asked again over node:https
       if (method === "GET" || o.signal?.aborted || connectFailed(e)) return undefined;
       const ke = toKodamaError(e, what, this);
       if (isUnreachable(ke)) this.noteUnreachable(ke);
@@ -614,7 +641,7 @@ export class Transport {
             reject(e);
           }, left)
           : undefined;
-        const chunks: Buffer[] = [];
+        const body = new BoundedBody(o.budget ?? new Budget("body", what));
         // without --request-timeout: a body that stalls for the default answer timeout gives up
         let idle: ReturnType<typeof setTimeout> | undefined;
         const stalled = () => {
@@ -629,14 +656,22 @@ export class Transport {
         };
         rearm();
         res.on("data", (c: Buffer) => {
-          chunks.push(c);
+          try {
+            body.add(c);
+          } catch (e) {
+            clearTimeout(timer);
+            clearTimeout(idle);
+            req.destroy();
+            reject(e);
+            return;
+          }
           rearm();
         });
         res.on("end", () => {
           clearTimeout(timer);
           clearTimeout(idle);
           mark("first response body read");
-          resolve(Buffer.concat(chunks).toString("utf8"));
+          resolve(body.text());
         });
         res.on("error", (e) => {
           clearTimeout(timer);

@@ -80,15 +80,31 @@ export const durationArg = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)(\d+(\.\d+)?(
   message: "a duration such as 30s, 5m, 1h",
 });
 
-/** A sink that keeps what a feature function prints (its text becomes the tool's text). */
-export function capture(): { write(chunk: Uint8Array | string): void; text(): string } {
+/**
+ * The most of a feature function's output a tool keeps (characters): `kodama mcp` runs for hours, and a
+ * command in a pod may print without end (docs/limits.md).
+ */
+export const CAPTURE_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * A sink that keeps what a feature function prints (its text becomes the tool's text), at most `limit`
+ * characters: past them the rest is counted, not kept, and the text says so at its end.
+ */
+export function capture(limit = CAPTURE_LIMIT): { write(chunk: Uint8Array | string): void; text(): string } {
   const dec = new TextDecoder();
   let s = "";
+  let cut = 0;
   return {
     write(chunk) {
-      s += typeof chunk === "string" ? chunk : dec.decode(chunk, { stream: true });
+      const t = typeof chunk === "string" ? chunk : dec.decode(chunk, { stream: true });
+      const room = limit - s.length;
+      if (t.length <= room) s += t;
+      else {
+        s += t.slice(0, Math.max(0, room));
+        cut += t.length - Math.max(0, room);
+      }
     },
-    text: () => s,
+    text: () => cut ? `${s}\n[output cut: ${cut} more characters past the first ${limit}]\n` : s,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { stat } from "node:fs/promises";
-import { basename, dirname, join, posix } from "node:path";
+import { basename, dirname, join, posix, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
@@ -73,6 +73,23 @@ export interface CopyOptions {
   maxParallel?: number;
   /** downloads: why a local path must not be written (tar.ts ExtractOptions.refuse) */
   refuse?: (target: string) => string | undefined;
+  /**
+   * The local path was checked as this real path (a workflow's confinement): it is used only if it is
+   * still real — no component turned into a symlink since (a link planted between check and use).
+   */
+  resolved?: boolean;
+}
+
+/** Refuse a checked local path that now leads somewhere else (CopyOptions.resolved). */
+async function stillResolved(path: string): Promise<void> {
+  const { realLanding } = await import("../safewrite.ts");
+  if ((await realLanding(path)) !== resolve(path)) {
+    throw new KodamaError(
+      `${path} changed after it was checked: a part of it is now a symlink`,
+      ExitCode.FORBIDDEN,
+      "something replaced a directory on the way with a link while the workflow ran; nothing was copied",
+    );
+  }
 }
 
 const dec = new TextDecoder();
@@ -188,7 +205,13 @@ async function fromPod(
   // a case-insensitive or normalizing disk (APFS, NTFS) would let `foo` overwrite `Foo`
   const platform = hostPlatform();
   const folding = await probeFolding(existingAncestor(dest), platform);
-  const parser = extractTo(dest, srcBase, warn, { platform, folding, refuse: o.refuse });
+  let refused = 0;
+  const parser = extractTo(dest, srcBase, warn, {
+    platform,
+    folding,
+    refuse: o.refuse,
+    onRefused: () => refused++,
+  });
   const bar = o.progress ? progressBar(o.err, undefined, `${name}:${remotePath}`) : undefined;
   // one awaited write at a time keeps the socket paused while the disk catches up
   const errParts: Uint8Array[] = [];
@@ -214,6 +237,13 @@ async function fromPod(
   const msg = dec.decode(concatBytes(errParts)).trim();
   if (!res.error && res.exitCode === 0 && !parser.done) {
     throw new KodamaError(`copy from ${name}:${remotePath} ended early: the archive was incomplete`);
+  }
+  if (refused && !res.error && res.exitCode === 0) {
+    throw new KodamaError(
+      `copied ${name}:${remotePath}, but ${refused} entr${refused === 1 ? "y was" : "ies were"} not written`,
+      ExitCode.FAILED,
+      "links that lead out of the destination or into .git, and paths through a link, are never written (warnings above)",
+    );
   }
   if (res.error || res.exitCode !== 0) {
     if (/No such file|cannot stat|not found/i.test(msg)) {
@@ -254,6 +284,7 @@ export async function copy(
     await stat(s.path).catch(() => {
       throw notFound(`${s.path}: no such file or directory`);
     });
+    if (o.resolved) await stillResolved(s.path);
     const pods = o.pods;
     const targets = podTargets(pods, o.namespace, o.container);
     const results: PodResult[] = [];
@@ -306,6 +337,7 @@ export async function copy(
   if (podProblem(pod, { container: chooseContainer(pod, o.container) })) {
     throw await notRunningError(kube, [pod], { container: o.container, what: "cannot copy" });
   }
+  if (o.resolved) await stillResolved(s.kind === "local" ? s.path : (d as { path: string }).path);
   if (s.kind === "local") {
     await stat(s.path).catch(() => {
       throw notFound(`${s.path}: no such file or directory`);

@@ -8,8 +8,9 @@
  * devices are never copied, and both packing and extracting say so through `warn` — nothing is dropped
  * silently.
  */
-import { link, lstat, mkdir, open, readdir, readlink, rm, symlink } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { hardLinkUnder, mkdirUnder, openUnder, Refused, symlinkUnder } from "../safewrite.ts";
 import { concatBytes } from "../bytes.ts";
 import {
   type Folding,
@@ -191,6 +192,11 @@ export async function* packPath(
       yield* header({ name, type: "directory", size: 0, mode: modeOf(st), mtime });
       for (const child of (await readdir(abs)).sort()) yield* walk(join(abs, child), `${name}/${child}`);
     } else if (st.isFile()) {
+      // the walk never follows a link: a directory on the way swapped for one meanwhile is not read through
+      if (await realpath(abs).catch(() => "") !== abs) {
+        warn?.(`skipping ${abs}: its path changed to go through a symlink while it was being copied`);
+        return;
+      }
       yield* header({ name, type: "file", size: st.size, mode: modeOf(st), mtime });
       const fh = await open(abs, "r");
       try {
@@ -220,7 +226,9 @@ export async function* packPath(
       warn?.(`skipping ${abs}: it is ${kind}, which is not copied`);
     }
   };
-  yield* walk(resolve(src), asName);
+  // from the real directory of the top entry, so that every file's own realpath is its walked path
+  const top = resolve(src);
+  yield* walk(join(await realpath(dirname(top)), basename(top)), asName);
   yield END_OF_ARCHIVE;
 }
 
@@ -442,28 +450,6 @@ export function entryProblem(
   return undefined;
 }
 
-/** Write the entries of a tar stream under `dest` (the archive's top entry is `srcBase`). */
-/**
- * True when an existing component of `target` below `dest` (the target itself included) is a
- * symlink. Writing through one could land outside the destination: an archive can chain
- * `x/y -> ..` and `x/y/z -> ..` so that each link looks harmless on its own (the class of bug
- * behind kubectl cp's CVEs), so nothing is ever written through a link.
- */
-async function throughSymlink(dest: string, target: string): Promise<boolean> {
-  const root = resolve(dest);
-  const rel = relative(root, resolve(target));
-  let cur = root;
-  for (const part of rel.split(sep).filter(Boolean)) {
-    cur = join(cur, part);
-    try {
-      if ((await lstat(cur)).isSymbolicLink()) return true;
-    } catch {
-      return false; // does not exist yet: nothing below it can be a link either
-    }
-  }
-  return false;
-}
-
 export interface ExtractOptions {
   /** whose naming rules apply (default this machine's) */
   platform?: Platform;
@@ -475,8 +461,17 @@ export interface ExtractOptions {
   folding?: Folding;
   /** why a local path must not be written (a workflow never writes `.git`), or undefined */
   refuse?: (target: string) => string | undefined;
+  /** told each entry refused by the link rule (src/safewrite.ts), after its warning */
+  onRefused?: (name: string) => void;
 }
 
+/**
+ * Write the entries of a tar stream under `dest` (the archive's top entry is `srcBase`), the one safe
+ * way (src/safewrite.ts): never through a symlink (an archive can chain `x/y -> ..` and `x/y/z -> ..`,
+ * the class of bug behind kubectl cp's CVEs, or plant a link and then a file through it), each file
+ * under a temporary name renamed into place, and a symlink only when, resolved against the disk as it is
+ * when it is made, it stays inside the destination and out of .git. A refused entry is a warning.
+ */
 export function extractTo(
   dest: string,
   srcBase: string,
@@ -485,12 +480,15 @@ export function extractTo(
 ): TarParser {
   const p = o.platform ?? hostPlatform();
   const written = new Map<string, string>();
+  // a directory's entries stay inside it; a single file or link stays in the directory it lands in
+  let root: string | undefined;
   return new TarParser(async (e) => {
     const target = localPathFor(e.name, srcBase, dest, p);
     if (!target) {
       warn(`skipping ${e.name}: ${entryProblem(e.name, srcBase, p) ?? "outside the destination"}`);
       return undefined;
     }
+    root ??= target === resolve(dest) && e.type !== "directory" ? dirname(target) : resolve(dest);
     if (o.folding && e.type !== "directory") {
       const key = foldName(e.name.replace(/\/+$/, ""), o.folding);
       const earlier = written.get(key);
@@ -505,53 +503,39 @@ export function extractTo(
       warn(`skipping ${e.name}: ${refused}`);
       return undefined;
     }
-    if (await throughSymlink(dest, target)) {
-      warn(`skipping ${e.name}: its path goes through a symlink`);
-      return undefined;
-    }
-    if (e.type === "directory") {
-      await mkdir(target, { recursive: true });
-      return undefined;
-    }
-    await mkdir(dirname(target), { recursive: true });
-    if (e.type === "symlink") {
-      const to = resolve(dirname(target), e.linkname ?? "");
-      const root = resolve(dest);
-      if (!e.linkname || e.linkname.startsWith("/") || (to !== root && !to.startsWith(root + sep))) {
-        warn(`skipping symlink ${e.name} -> ${e.linkname}: points outside the destination`);
+    const shown = relative(dirname(resolve(dest)), target) || e.name;
+    try {
+      if (e.type === "directory") {
+        await mkdirUnder(root, target);
         return undefined;
       }
-      await symlink(e.linkname, target).catch((err) =>
-        warn(`symlink ${relative(dest, target)}: ${err.message}`)
-      );
-      return undefined;
-    }
-    if (e.type === "hardlink") {
-      // another name of a file extracted earlier: link it, if that file is inside the destination
-      const to = localPathFor(e.linkname ?? "", srcBase, dest, p);
-      if (!to || await throughSymlink(dest, to)) {
-        warn(`skipping hard link ${e.name} -> ${e.linkname}: its target is outside the destination`);
+      if (e.type !== "file" && e.type !== "symlink" && e.type !== "hardlink") {
+        warn(`skipping ${e.name}: it is ${KIND[e.type] ?? KIND.other}, which is not copied`);
         return undefined;
       }
-      await rm(target, { force: true });
-      await link(to, target).catch((err) =>
-        warn(`hard link ${relative(dest, target)} -> ${relative(dest, to)}: ${err.message}`)
-      );
+      await mkdirUnder(root, dirname(target));
+      if (e.type === "symlink") {
+        await symlinkUnder(root, target, e.linkname ?? "");
+        return undefined;
+      }
+      if (e.type === "hardlink") {
+        // another name of a file extracted earlier: link it, if that file is inside the destination
+        const to = localPathFor(e.linkname ?? "", srcBase, dest, p);
+        if (!to) throw new Refused("its target is outside the destination");
+        await hardLinkUnder(root, to, target);
+        return undefined;
+      }
+      return await openUnder(root, target, { mode: e.mode & 0o777 || 0o644 });
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      const what = e.type === "symlink"
+        ? `symlink ${shown} -> ${e.linkname}`
+        : e.type === "hardlink"
+        ? `hard link ${shown} -> ${e.linkname}`
+        : shown;
+      warn(`skipping ${what}: ${err.message}`);
+      o.onRefused?.(e.name);
       return undefined;
     }
-    if (e.type !== "file") {
-      warn(`skipping ${e.name}: it is ${KIND[e.type] ?? KIND.other}, which is not copied`);
-      return undefined;
-    }
-    const fh = await open(target, "w", e.mode & 0o777 || 0o644);
-    return {
-      async write(b: Uint8Array) {
-        let off = 0;
-        while (off < b.length) off += (await fh.write(b, off)).bytesWritten;
-      },
-      async close() {
-        await fh.close();
-      },
-    };
   });
 }

@@ -1,9 +1,16 @@
 /**
  * `kodama ui`: a local web server, a second front end over the same feature functions as the CLI.
- * Its security model is Jupyter's:
+ * Its security model is Jupyter's, without a cookie (docs/security.md "The web UI's credential"):
  *
- * - it binds 127.0.0.1 (another address only when asked, with a warning); every request needs the token
- *   printed in the URL, or the cookie the first request with it sets (HttpOnly, SameSite=Strict);
+ * - it binds 127.0.0.1 (another address only when asked, with a warning);
+ * - the page opened with the token printed in the URL gets a session credential of its own, in the page;
+ *   its script keeps it in the tab's sessionStorage (per origin: scheme, host and port) and sends it in an
+ *   `Authorization: Bearer` header on every /api request. No cookie: browsers send cookies to every port of
+ *   a host, kodama's own port-forwards to pod web servers on 127.0.0.1 included; a header is sent only
+ *   where the page's script sends it. A WebSocket (which cannot carry a header) gets a one-time ticket in
+ *   its URL, asked for with the header, valid once and for 30 s;
+ * - the page shell and the bundled assets hold no secret and need no credential; everything under /api
+ *   does (401 without it);
  * - the Host header must name this server (DNS rebinding), and an Origin, when sent, must be this server's
  *   (cross-site requests); a WebSocket upgrade must carry this server's Origin;
  * - a mutating request (POST, PUT, PATCH, DELETE) needs the CSRF token the page carries, in a header;
@@ -55,13 +62,14 @@ export function sameSecret(a: string, b: string): boolean {
   return d === 0;
 }
 
-function cookieOf(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.get("cookie") ?? "").split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return undefined;
+/** The bearer credential of a request's Authorization header. */
+function bearer(req: Request): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
+  return m?.[1];
 }
+
+/** How long a WebSocket ticket may wait to be used. */
+const TICKET_MS = 30_000;
 
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -87,13 +95,17 @@ export function json(body: unknown, status = 200): Response {
   });
 }
 
-function page(csrf: string, preload: readonly string[]): string {
+/** The page: with `login`, the session credential and CSRF token its script keeps (opened with the token). */
+function page(login: { session: string; csrf: string } | undefined, preload: readonly string[]): string {
+  const metas = login
+    ? `<meta name="kodama-session" content="${login.session}">\n<meta name="csrf-token" content="${login.csrf}">\n`
+    : "";
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="csrf-token" content="${csrf}">
+${metas}
 <title>kodama</title>
 <link rel="stylesheet" href="/assets/app.css">
 ${preload.map((f) => `<link rel="modulepreload" href="/assets/${f}">\n`).join("")}</head>
@@ -126,14 +138,18 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
   let port = 0;
   let hosts = new Set<string>();
   const anyHost = address === "0.0.0.0" || address === "::" || address === "[::]";
-  let cookie = "";
+  // session credentials given to pages opened with the token, and one-time WebSocket tickets (expiry)
+  const sessions = new Set<string>();
+  const tickets = new Map<string, number>();
+  const known = (have: string | undefined) =>
+    have !== undefined && [...sessions].some((s) => sameSecret(have, s));
   const api = new Api(kube, { cfg: o.cfg, cwd: o.cwd ?? Deno.cwd(), signal: controller.signal });
 
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const host = req.headers.get("host") ?? "";
     // bound to every address (--address 0.0.0.0), the names it is reached by are not known: any Host with
-    // its port; the token is still required and the cookie is bound to the host that got it
+    // its port; the token (then the session credential, sent only by the page's script) is still required
     const hostOk = anyHost ? host.endsWith(`:${port}`) : hosts.has(host.toLowerCase());
     if (!hostOk) return plain(403, "forbidden: unknown Host header");
     const origin = req.headers.get("origin");
@@ -144,35 +160,51 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
       return plain(403, "forbidden: cross-site request");
     }
 
-    const given = url.searchParams.get("token");
-    if (given !== null && req.method === "GET" && !upgrade) {
-      if (!sameSecret(given, token)) return plain(401, "unauthorized: wrong token");
-      // the token leaves the address bar and history: the cookie carries it from now on
-      url.searchParams.delete("token");
-      return new Response(null, {
-        status: 303,
-        headers: {
-          location: url.pathname + url.search,
-          "set-cookie": `${cookie}=${token}; Path=/; HttpOnly; SameSite=Strict`,
-          ...SECURITY_HEADERS,
-        },
-      });
-    }
-    const have = cookieOf(req, cookie);
-    if (have === undefined || !sameSecret(have, token)) {
-      return plain(401, "unauthorized: open the URL `kodama ui` printed (it carries the token)");
-    }
-    if (MUTATING.has(req.method)) {
-      const c = req.headers.get("x-csrf-token") ?? "";
-      if (!sameSecret(c, csrf)) return plain(403, "forbidden: missing or wrong CSRF token");
-    }
-
     const path = url.pathname;
-    if (path === "/" || path === "/index.html" || /^\/(sessions|pods|workflows)(\/|$)/.test(path)) {
+    const isPage = path === "/" || path === "/index.html" || /^\/(sessions|pods|workflows)(\/|$)/.test(path);
+    const given = url.searchParams.get("token");
+    if (isPage) {
       if (req.method !== "GET") return plain(405, "method not allowed");
-      return new Response(page(csrf, PRELOAD), {
+      let login: { session: string; csrf: string } | undefined;
+      if (given !== null) {
+        if (!sameSecret(given, token)) return plain(401, "unauthorized: wrong token");
+        // this page's own credential, in the page: its script keeps it and removes the token from the URL
+        const session = randomHex();
+        sessions.add(session);
+        login = { session, csrf };
+      }
+      return new Response(page(login, PRELOAD), {
         headers: { "content-type": "text/html; charset=utf-8", ...SECURITY_HEADERS },
       });
+    }
+    if (path.startsWith("/api/")) {
+      if (upgrade) {
+        // a WebSocket cannot carry a header: a one-time ticket the page asked for with it
+        const t = url.searchParams.get("ticket") ?? "";
+        const found = [...tickets.keys()].find((k) => sameSecret(t, k));
+        const until = found === undefined ? undefined : tickets.get(found);
+        if (found !== undefined) tickets.delete(found);
+        if (until === undefined || until < Date.now()) {
+          return plain(401, "unauthorized: a WebSocket needs a fresh ticket from POST /api/ticket");
+        }
+      } else if (!known(bearer(req))) {
+        return plain(401, "unauthorized: open the URL `kodama ui` printed (it carries the token)");
+      }
+      if (MUTATING.has(req.method)) {
+        const c = req.headers.get("x-csrf-token") ?? "";
+        if (!sameSecret(c, csrf)) return plain(403, "forbidden: missing or wrong CSRF token");
+      }
+      if (path === "/api/ticket" && req.method === "POST") {
+        for (const [k, until] of tickets) if (until < Date.now()) tickets.delete(k);
+        const ticket = randomHex();
+        tickets.set(ticket, Date.now() + TICKET_MS);
+        return json({ ticket });
+      }
+      try {
+        return await api.handle(req, url, upgrade);
+      } catch (e) {
+        return errorResponse(e);
+      }
     }
     if (path.startsWith("/assets/")) {
       const a = Object.hasOwn(ASSETS, path.slice(8)) ? ASSETS[path.slice(8)] : undefined;
@@ -186,13 +218,6 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
       const known = req.headers.get("if-none-match")?.split(",").map((t) => t.trim().replace(/^W\//, ""));
       if (known?.includes(etag) || known?.includes("*")) return new Response(null, { status: 304, headers });
       return new Response(a.body, { headers });
-    }
-    if (path.startsWith("/api/")) {
-      try {
-        return await api.handle(req, url, upgrade);
-      } catch (e) {
-        return errorResponse(e);
-      }
     }
     return plain(404, "not found");
   };
@@ -224,7 +249,6 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
   }
   port = (server.addr as Deno.NetAddr).port;
   hosts = allowedHosts(address, port);
-  cookie = `kodama-ui-${port}`;
   const shown = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
   const base = `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
   return {

@@ -111,3 +111,50 @@ withSessionWorld(
     }
   },
 );
+
+withSessionWorld(
+  "sync pull: a pod's link chain, links into .git and links out through a local link are never made (#50)",
+  { seed: "demo" },
+  async (_t, w) => {
+    const root = `${w.cwd}/project`;
+    await Deno.mkdir(`${root}/d`, { recursive: true });
+    await Deno.mkdir(`${w.cwd}/.ssh`, { recursive: true });
+    await Deno.writeTextFile(`${w.cwd}/.ssh/authorized_keys`, "mine\n");
+    try {
+      new Deno.Command("git", { args: ["init", "-q"], cwd: root }).outputSync();
+      await Deno.writeTextFile(`${root}/a.txt`, "a\n");
+      await Deno.writeTextFile(`${root}/d/keep.txt`, "d\n");
+      // the user's own link out of the tree (pushed to the pod as a link)
+      await Deno.symlink(w.cwd, `${root}/vendor`);
+      const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+      const pod = await w.k([
+        "attach",
+        NAME,
+        "--command",
+        [
+          "cd /workspace",
+          "ln -s .. d/a && ln -s a/.. d/b && ln -s b/.. d/c",
+          "ln -s d/c/../../.ssh/authorized_keys notes.md",
+          "ln -s .git/hooks hookslink && ln -s d/a/.git gitroot",
+          "ln -s vendor/.ssh/authorized_keys viavendor && ln -s vendor outer",
+          "ln -s d/a/d/keep.txt fine",
+        ].join(" && "),
+      ]);
+      assertEquals(pod.code, 0, pod.stderr);
+      const pull = await w.k(["sync", "pull", NAME]);
+      for (const p of ["d/b", "d/c", "notes.md", "hookslink", "gitroot", "viavendor", "outer"]) {
+        assert(!(await Deno.lstat(`${root}/${p}`).catch(() => false)), `sync pull made ${p}: ${pull.stderr}`);
+        assertMatch(pull.stderr, new RegExp(`not writing "${p}" locally`));
+      }
+      // links that stay inside are made: d/a is the tree itself, fine goes through it and down again
+      assertEquals(await Deno.readLink(`${root}/d/a`), "..");
+      assertEquals(await Deno.readTextFile(`${root}/fine`), "d\n");
+      assertEquals(await Deno.readTextFile(`${w.cwd}/.ssh/authorized_keys`), "mine\n");
+      assertEquals(pull.code, 1, pull.stderr); // refused paths are reported as skipped
+    } finally {
+      await purge(w, NAME);
+    }
+  },
+);

@@ -1,6 +1,6 @@
 /**
  * `kodama ui` against the test server, as a user would use it: the security rules over plain HTTP (token,
- * cookie, Host, Origin, CSRF, WebSocket Origin, path traversal, no secrets), then in one headless Chromium
+ * the page's header credential (no cookie), Host, Origin, CSRF, WebSocket Origin, path traversal, no secrets), then in one headless Chromium
  * (Debian's chromium, driven by puppeteer-core): start a session, see it reach Running, type `echo hi` in
  * its terminal, run a (fake) agent and read its log and diff, resolve a sync conflict, the pods and
  * workflows pages, a group of 3 replicas side by side (diffstat, check, diff, adopt, keep one), delete the
@@ -119,46 +119,62 @@ withSessionWorld(
     const port = Number(base.port);
     const origin = `http://127.0.0.1:${port}`;
     const token = base.searchParams.get("token")!;
-    let cookie = "";
+    // the page's credential: the session credential and CSRF token of a page opened with the token
+    let authorization = "";
+    let csrf = "";
     // deno-lint-ignore no-explicit-any
     let browser: any;
     try {
-      await t.step("every request needs the token: none or a wrong one gets 401", async () => {
-        for (const path of ["/", "/api/info", "/assets/app.js", "/api/events"]) {
+      await t.step("every /api request needs the credential: none or a wrong one gets 401", async () => {
+        for (const path of ["/api/info", "/api/events", "/api/sessions"]) {
           const r = await fetch(origin + path);
           assertEquals(r.status, 401, path);
           await r.body?.cancel();
+          const bad = await fetch(origin + path, { headers: { authorization: `Bearer ${"0".repeat(48)}` } });
+          assertEquals(bad.status, 401, path);
+          await bad.body?.cancel();
+          // the printed token is not a session credential
+          const tok = await fetch(origin + path, { headers: { authorization: `Bearer ${token}` } });
+          assertEquals(tok.status, 401, path);
+          await tok.body?.cancel();
         }
         const wrong = await fetch(`${origin}/?token=${"0".repeat(48)}`, { redirect: "manual" });
         assertEquals(wrong.status, 401);
         await wrong.body?.cancel();
+        // the shell without the token holds no credential (it is the bundle's page, nothing more)
+        const shell = await (await fetch(origin + "/")).text();
+        assert(!/kodama-session|csrf-token/.test(shell), shell);
       });
 
-      await t.step("the token sets an HttpOnly, SameSite=Strict cookie and leaves the URL", async () => {
+      await t.step("the token gets the page a credential of its own, in the page; no cookie", async () => {
         const r = await fetch(loginUrl, { redirect: "manual" });
-        assertEquals(r.status, 303);
-        assertEquals(r.headers.get("location"), "/");
-        const set = r.headers.get("set-cookie") ?? "";
-        assertMatch(set, /HttpOnly/);
-        assertMatch(set, /SameSite=Strict/);
-        cookie = set.split(";")[0];
-        await r.body?.cancel();
-        const page = await fetch(origin + "/", { headers: { cookie } });
-        assertEquals(page.status, 200);
-        assertStringIncludes(await page.text(), '<script type="module" src="/assets/app.js">');
+        assertEquals(r.status, 200);
+        assertEquals(r.headers.get("set-cookie"), null, "no cookie: browsers send cookies to every port");
+        const html = await r.text();
+        assertStringIncludes(html, '<script type="module" src="/assets/app.js">');
+        assert(!html.includes(token), "the printed token is not in the page");
+        const session = /<meta name="kodama-session" content="([0-9a-f]{48})">/.exec(html)?.[1];
+        csrf = /<meta name="csrf-token" content="([0-9a-f]{48})">/.exec(html)?.[1] ?? "";
+        assert(session && csrf, html);
+        authorization = `Bearer ${session}`;
+        const ok = await fetch(origin + "/api/info", { headers: { authorization } });
+        assertEquals(ok.status, 200);
+        await ok.body?.cancel();
       });
 
       await t.step("Host and Origin are checked (DNS rebinding, cross-site requests)", async () => {
         const evilHost = await raw(port, [
-          "GET / HTTP/1.1",
+          "GET /api/info HTTP/1.1",
           "Host: evil.example:" + port,
-          `Cookie: ${cookie}`,
+          `Authorization: ${authorization}`,
         ]);
         assertMatch(evilHost, /^HTTP\/1\.1 403/);
-        const r = await fetch(origin + "/api/info", { headers: { cookie, origin: "http://evil.example" } });
+        const r = await fetch(origin + "/api/info", {
+          headers: { authorization, origin: "http://evil.example" },
+        });
         assertEquals(r.status, 403);
         await r.body?.cancel();
-        const ok = await fetch(origin + "/api/info", { headers: { cookie, origin } });
+        const ok = await fetch(origin + "/api/info", { headers: { authorization, origin } });
         assertEquals(ok.status, 200);
         assertEquals((await ok.json()).namespace, "dev");
       });
@@ -166,37 +182,50 @@ withSessionWorld(
       await t.step("a mutating request needs the CSRF token", async () => {
         const r = await fetch(`${origin}/api/sessions/${NAME}/stop`, {
           method: "POST",
-          headers: { cookie, origin, "content-type": "application/json" },
+          headers: { authorization, origin, "content-type": "application/json" },
           body: "{}",
         });
         assertEquals(r.status, 403);
         assertStringIncludes(await r.text(), "CSRF");
         const bad = await fetch(`${origin}/api/sessions/${NAME}/stop`, {
           method: "POST",
-          headers: { cookie, origin, "x-csrf-token": "f".repeat(48) },
+          headers: { authorization, origin, "x-csrf-token": "f".repeat(48) },
         });
         assertEquals(bad.status, 403);
         await bad.body?.cancel();
       });
 
       await t.step(
-        "a WebSocket with a foreign Origin (or none) is refused; this page's is accepted",
+        "a WebSocket needs a one-time ticket and this page's Origin",
         async () => {
-          const ws = (o?: string) =>
+          const ticket = async () => {
+            const r = await fetch(`${origin}/api/ticket`, {
+              method: "POST",
+              headers: { authorization, origin, "x-csrf-token": csrf },
+            });
+            assertEquals(r.status, 200);
+            return (await r.json()).ticket as string;
+          };
+          const ws = (t: string | undefined, o?: string) =>
             raw(port, [
-              `GET /api/sessions/${NAME}/terminal HTTP/1.1`,
+              `GET /api/sessions/${NAME}/terminal${t ? `?ticket=${t}` : ""} HTTP/1.1`,
               `Host: 127.0.0.1:${port}`,
-              `Cookie: ${cookie}`,
+              `Authorization: ${authorization}`,
               "Upgrade: websocket",
               "Connection: Upgrade",
               "Sec-WebSocket-Version: 13",
               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
               ...(o ? [`Origin: ${o}`] : []),
             ]);
-          assertMatch(await ws("http://evil.example"), /^HTTP\/1\.1 403/);
-          assertMatch(await ws(`http://localhost.evil.example:${port}`), /^HTTP\/1\.1 403/);
-          assertMatch(await ws(), /^HTTP\/1\.1 403/);
-          assertMatch(await ws(origin), /^HTTP\/1\.1 101/);
+          assertMatch(await ws(await ticket(), "http://evil.example"), /^HTTP\/1\.1 403/);
+          assertMatch(await ws(await ticket(), `http://localhost.evil.example:${port}`), /^HTTP\/1\.1 403/);
+          assertMatch(await ws(await ticket()), /^HTTP\/1\.1 403/);
+          // the header is no way in for a WebSocket: a ticket is (once)
+          assertMatch(await ws(undefined, origin), /^HTTP\/1\.1 401/);
+          assertMatch(await ws("0".repeat(48), origin), /^HTTP\/1\.1 401/);
+          const one = await ticket();
+          assertMatch(await ws(one, origin), /^HTTP\/1\.1 101/);
+          assertMatch(await ws(one, origin), /^HTTP\/1\.1 401/);
         },
       );
 
@@ -213,26 +242,22 @@ withSessionWorld(
             "/src/web/server.ts",
           ]
         ) {
-          const r = await raw(port, [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, `Cookie: ${cookie}`]);
+          const r = await raw(port, [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`]);
           assertMatch(r, /^HTTP\/1\.1 404/, path);
           assert(!r.includes("root:") && !r.includes('"imports"'), path);
         }
-        const js = await fetch(origin + "/assets/app.js", { headers: { cookie } });
+        const js = await fetch(origin + "/assets/app.js");
         assertEquals(js.status, 200);
         assertMatch(js.headers.get("content-type") ?? "", /javascript/);
         await js.body?.cancel();
         // a page loaded again revalidates: the bundle's tag gets 304 and no body, another tag the asset
         const tag = js.headers.get("etag")!;
         assertMatch(tag, /^"[0-9a-f]{32}"$/);
-        const again = await fetch(origin + "/assets/app.js", { headers: { cookie, "if-none-match": tag } });
+        const again = await fetch(origin + "/assets/app.js", { headers: { "if-none-match": tag } });
         assertEquals([again.status, await again.text()], [304, ""]);
-        const stale = await fetch(origin + "/assets/app.js", { headers: { cookie, "if-none-match": '"0"' } });
+        const stale = await fetch(origin + "/assets/app.js", { headers: { "if-none-match": '"0"' } });
         assertEquals(stale.status, 200);
         await stale.body?.cancel();
-        // the token first: a tag is no way in
-        const anon = await fetch(origin + "/assets/app.js", { headers: { "if-none-match": tag } });
-        assertEquals(anon.status, 401);
-        await anon.body?.cancel();
       });
 
       const puppeteer = (await import("puppeteer-core")).default;
@@ -283,6 +308,59 @@ withSessionWorld(
         await shot("01-sessions-empty");
       });
 
+      await t.step(
+        "another local listener (a port-forward's web server) gets no credential of the UI",
+        async () => {
+          // what a pod's web server behind `kodama port-forward` on 127.0.0.1 would see of this browser
+          const seen: string[] = [];
+          const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+            seen.push(
+              `${req.method} ${req.url}\n${[...req.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}`,
+            );
+            return new Response("<!doctype html><title>pod app</title><p>a pod's web app</p>", {
+              headers: { "content-type": "text/html" },
+            });
+          });
+          try {
+            const at = other.addr.port;
+            const kept = await page.evaluate("sessionStorage.getItem('kodama-ui')") as string;
+            const { session, csrf: pageCsrf } = JSON.parse(kept);
+            assert(session && pageCsrf, kept);
+            // from the UI's page: credentialed requests to the other port, by fetch and by an image
+            await page.evaluate(`(async () => {
+            await fetch("http://127.0.0.1:${at}/fetch", { mode: "no-cors", credentials: "include" }).catch(() => {});
+            await new Promise((r) => {
+              const img = new Image();
+              img.onload = img.onerror = r;
+              img.src = "http://127.0.0.1:${at}/img";
+            });
+          })()`);
+            // and the other listener opened in a tab of the same browser, by both loopback names
+            const tab = await browser.newPage();
+            await tab.goto(`http://127.0.0.1:${at}/tab`);
+            await tab.goto(`http://localhost:${at}/tab2`);
+            // the pod's page cannot read the UI's storage: another port is another origin
+            assertEquals(await tab.evaluate("sessionStorage.length + localStorage.length"), 0);
+            // a tab of the UI opened without the token has no credential, and says how to get one
+            await tab.goto(`${origin}/#/sessions`);
+            await tab.waitForSelector("#no-credential");
+            assertStringIncludes(
+              await tab.$eval("#no-credential", (e: Element) => e.textContent ?? ""),
+              "open the URL `kodama ui` printed",
+            );
+            await tab.close();
+            assert(seen.length >= 4, seen.join("\n---\n"));
+            for (const r of seen) {
+              assert(!/^(cookie|authorization|x-csrf-token):/im.test(r), r);
+              for (const v of [token, session, pageCsrf]) assert(!r.includes(v), r);
+            }
+            await shot("01b-sessions-after-other-listener");
+          } finally {
+            await other.shutdown();
+          }
+        },
+      );
+
       await t.step("start a session from the dialog; it reaches Running", async () => {
         await click("#new-session");
         await typeInto("input[name=name]", NAME);
@@ -301,14 +379,15 @@ withSessionWorld(
       await t.step("no secret value reaches the browser", async () => {
         const html = await page.content();
         assert(!html.includes(SECRET));
-        // the token lives in the HttpOnly cookie only: not in the page, and not readable by its scripts
+        // the printed token is not in the page; no cookie at all
         assert(!html.includes(token));
         assertEquals(await page.evaluate("document.cookie"), "");
         for (const p of [`/api/sessions/${NAME}`, `/api/sessions/${NAME}/sync`, "/api/info"]) {
-          const body = await (await fetch(origin + p, { headers: { cookie } })).text();
+          const body = await (await fetch(origin + p, { headers: { authorization } })).text();
           assert(!body.includes(SECRET), p);
         }
-        const one = await (await fetch(`${origin}/api/sessions/${NAME}`, { headers: { cookie } })).json();
+        const one = await (await fetch(`${origin}/api/sessions/${NAME}`, { headers: { authorization } }))
+          .json();
         assertEquals(one.envVars, ["API_TOKEN"]);
       });
 

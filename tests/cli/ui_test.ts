@@ -60,17 +60,17 @@ withSessionWorld("ui: errors in one line, --address warns, Ctrl-C ends it with 0
         rest.releaseLock();
         const url = new URL(text.trim());
         const port = url.port;
-        const login = await fetch(`http://127.0.0.1:${port}/?token=${url.searchParams.get("token")}`, {
-          redirect: "manual",
-        });
-        assertEquals(login.status, 303);
-        const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
-        await login.body?.cancel();
-        // reached by another name (as another machine would): the cookie still decides
+        const login = await fetch(`http://127.0.0.1:${port}/?token=${url.searchParams.get("token")}`);
+        assertEquals(login.status, 200);
+        const session = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(await login.text())?.[1];
+        assert(session, "the page opened with the token carries a session credential");
+        assert(!login.headers.has("set-cookie"), "no cookie: browsers send cookies to every port");
+        const authorization = `Bearer ${session}`;
+        // reached by another name (as another machine would): the credential still decides
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
         await conn.write(
           new TextEncoder().encode(
-            `GET /api/info HTTP/1.1\r\nHost: devbox.lan:${port}\r\nCookie: ${cookie}\r\n\r\n`,
+            `GET /api/info HTTP/1.1\r\nHost: devbox.lan:${port}\r\nAuthorization: ${authorization}\r\n\r\n`,
           ),
         );
         const buf = new Uint8Array(4096);
@@ -78,7 +78,7 @@ withSessionWorld("ui: errors in one line, --address warns, Ctrl-C ends it with 0
         conn.close();
         assertMatch(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 200/);
         const foreign = await fetch(`http://127.0.0.1:${port}/api/info`, {
-          headers: { cookie, origin: "http://evil.example" },
+          headers: { authorization, origin: "http://evil.example" },
         });
         assertEquals(foreign.status, 403);
         await foreign.body?.cancel();

@@ -109,6 +109,79 @@ clusterTest("kodama cp", { seed: "none" }, async (t, c) => {
       },
     );
 
+    await t.step("links from the pod never lead out of the destination, in any shape (#50)", async () => {
+      await Deno.mkdir(`${dir}/home/.ssh`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/home/.ssh/authorized_keys`, "mine\n");
+      const made = await k([
+        "exec",
+        "-n",
+        ns,
+        "--pod",
+        "drive-1",
+        "--",
+        "sh",
+        "-c",
+        [
+          "mkdir -p /data/ln/d /data/ln/sub",
+          "cd /data/ln",
+          "ln -s .. d/a && ln -s a/.. d/b && ln -s b/.. d/c",
+          "ln -s d/c/../../.ssh/authorized_keys notes.md",
+          `ln -s ${dir}/home/.ssh/authorized_keys abs`,
+          "ln -s .git/hooks hookslink",
+          "ln -s ../.. up && ln -s d in",
+          "echo kept > ok.txt",
+        ].join(" && "),
+      ]);
+      assertEquals(made.code, 0, made.stderr);
+      await Deno.mkdir(`${dir}/home/dest/ln/.git/hooks`, { recursive: true });
+      const r = await k(["cp", "-n", ns, "drive-1:/data/ln", `${dir}/home/dest`]);
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(r.stderr, "entries were not written");
+      for (const name of ["d/b", "d/c", "notes.md", "abs", "hookslink", "up"]) {
+        assertStringIncludes(r.stderr, `ln/${name} ->`);
+        assertEquals(await Deno.lstat(`${dir}/home/dest/ln/${name}`).catch(() => "absent"), "absent", name);
+      }
+      assertEquals(await Deno.readLink(`${dir}/home/dest/ln/d/a`), "..");
+      assertEquals(await Deno.readLink(`${dir}/home/dest/ln/in`), "d");
+      assertEquals(await Deno.readTextFile(`${dir}/home/dest/ln/ok.txt`), "kept\n");
+      assertEquals(await Deno.readTextFile(`${dir}/home/.ssh/authorized_keys`), "mine\n");
+    });
+
+    await t.step(
+      "a path checked as real is refused at use once a link was planted on the way (#50)",
+      async () => {
+        // a workflow's cp step checks its local path (sandbox/confine.ts), then copies; a step running
+        // alongside replaces a directory on that path with a link in between
+        const { copy } = await import("../../src/pods/cp.ts");
+        await Deno.mkdir(`${dir}/race/repo/share`, { recursive: true });
+        await Deno.mkdir(`${dir}/race/secret`, { recursive: true });
+        await Deno.writeTextFile(`${dir}/race/secret/id_rsa`, "private\n");
+        const checked = await Deno.realPath(`${dir}/race/repo/share`);
+        await Deno.remove(checked);
+        await Deno.symlink(`${dir}/race/secret`, checked);
+        const o = { namespace: ns, resolved: true };
+        const up = await copy(kube, `${checked}/id_rsa`, `${ns}/drive-2:/data/stolen`, o).catch((e) => e);
+        assertStringIncludes(String(up?.message), "changed after it was checked");
+        const down = await copy(kube, `${ns}/drive-2:/data/kodama-cp-test`, `${checked}/planted`, o).catch((
+          e,
+        ) => e);
+        assertStringIncludes(String(down?.message), "changed after it was checked");
+        assertEquals(await Deno.lstat(`${dir}/race/secret/planted`).catch(() => "absent"), "absent");
+        const there = await k([
+          "exec",
+          "-n",
+          ns,
+          "--pod",
+          "drive-2",
+          "--",
+          "sh",
+          "-c",
+          "ls /data/stolen || echo none",
+        ]);
+        assertStringIncludes(there.stdout, "none");
+      },
+    );
+
     await t.step("a missing remote path is exit 3; two local paths is exit 2", async () => {
       const r = await k(["cp", "-n", ns, "drive-0:/nonexistent/file", `${dir}/x`]);
       assertEquals(r.code, 3, r.stderr);

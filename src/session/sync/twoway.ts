@@ -68,6 +68,7 @@ import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
 import { APPLY_JS } from "./podapply.ts";
 import { streamOf } from "./batch.ts";
 import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
+import { mkdirUnder, Refused, symlinkUnder, writeUnder } from "../../safewrite.ts";
 import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 import { IDLE_IGNORE_MARK, idleFile } from "../lifetime.ts";
@@ -449,10 +450,18 @@ async function keepCopy(
   rel: string,
   data: Uint8Array | string,
 ): Promise<string> {
-  const to = join(paths(c.name, home).dir, "kept", stamp, rel);
+  const top = join(paths(c.name, home).dir, "kept", stamp);
+  const to = join(top, rel);
   await Deno.mkdir(dirname(to), { recursive: true, mode: 0o700 });
-  if (typeof data === "string") await Deno.symlink(data, to).catch(() => {});
-  else await Deno.writeFile(to, data, { mode: 0o600 });
+  // a kept link that would lead out of its copy (or into .git) is kept as a file holding its target
+  const link = typeof data === "string"
+    ? await symlinkUnder(top, to, data).then(() => true, () => false)
+    : false;
+  if (!link) {
+    await Deno.writeFile(to, typeof data === "string" ? new TextEncoder().encode(data) : data, {
+      mode: 0o600,
+    });
+  }
   return to;
 }
 
@@ -499,7 +508,11 @@ async function makeRoom(
   }
 }
 
-/** Write one pulled file or link: temp name in the same directory, mode, mtime, rename. */
+/**
+ * Write one pulled file or link the one safe way (src/safewrite.ts): temp name in the same real
+ * directory, mode, mtime, rename; never through a link; a link only when, resolved against the disk as
+ * it is now, it stays in the tree and out of .git (else `Refused`, reported by the caller).
+ */
 async function writeLocal(
   root: string,
   rel: string,
@@ -514,20 +527,11 @@ async function writeLocal(
   if (!(await Deno.lstat(dirname(target)).then((st) => st.isDirectory, () => false))) {
     throw new Error("its directory is gone here");
   }
-  const tmp = join(dirname(target), `${prefix}${crypto.randomUUID().slice(0, 8)}`);
   if (f.kind === "symlink") {
-    await Deno.symlink(f.link ?? "", tmp);
+    await symlinkUnder(root, target, f.link ?? "", { prefix, placing });
   } else {
-    await Deno.writeFile(tmp, f.data!, { createNew: true, mode: 0o600 });
-    const mode = pulledMode(f.mode);
-    if (mode !== undefined) await Deno.chmod(tmp, mode);
-    const mt = new Date(f.mtime * 1000);
-    await Deno.utime(tmp, mt, mt);
+    await writeUnder(root, target, f.data!, { prefix, mode: pulledMode(f.mode), mtime: f.mtime, placing });
   }
-  const cur = await Deno.lstat(target).catch(() => undefined);
-  if (cur?.isDirectory) await Deno.remove(target); // empty only: a directory with anything left stays
-  await placing?.(await Deno.lstat(tmp));
-  await Deno.rename(tmp, target);
 }
 
 /** The start of this session's temporary names (TMP_PREFIX). */
@@ -798,9 +802,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
         if (!(await Deno.lstat(dirname(abs)).then((st) => st.isDirectory, () => false))) {
           throw new Error("its directory is gone here");
         }
-        await Deno.mkdir(abs).catch((e) => {
-          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        });
+        await mkdirUnder(c.root, abs); // never through a link planted meanwhile
         const m = pulledMode(a.entry.mode);
         if (m !== undefined) await Deno.chmod(abs, m);
       } else if (a.op === "copy") {
@@ -817,7 +819,11 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       }
       done.add(a);
     } catch (e) {
-      x.log?.(`could not apply ${a.op} ${a.path} locally: ${(e as Error).message}`);
+      x.log?.(
+        e instanceof Refused
+          ? `not writing ${JSON.stringify(a.path)} locally: ${e.message}`
+          : `could not apply ${a.op} ${a.path} locally: ${(e as Error).message}`,
+      );
     }
   }
   // ---- the new ancestor: what both sides now agree on

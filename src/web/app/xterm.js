@@ -20,23 +20,31 @@ export function connect(box, path, setState) {
   term.open(box);
   fit.fit();
   const sep = path.includes("?") ? "&" : "?";
-  const ws = new WebSocket(wsUrl(`${path}${sep}cols=${term.cols}&rows=${term.rows}`));
-  ws.binaryType = "arraybuffer";
-  ws.onopen = () => {
-    setState("connected");
-    term.focus();
-  };
-  ws.onmessage = (ev) => {
-    if (typeof ev.data === "string") {
-      const m = JSON.parse(ev.data);
-      if (m.error) term.write(`\r\n\x1b[31m${m.error}\x1b[0m\r\n`);
-      if (m.exit !== undefined) term.write(`\r\n\x1b[2m[exited with code ${m.exit}]\x1b[0m\r\n`);
-      return;
-    }
-    term.write(new Uint8Array(ev.data));
-  };
-  ws.onclose = () => setState("closed");
-  const send = (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
+  let ws;
+  let disposed = false;
+  const send = (m) => ws?.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
+  wsUrl(`${path}${sep}cols=${term.cols}&rows=${term.rows}`).then((url) => {
+    if (disposed) return;
+    ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      setState("connected");
+      term.focus();
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === "string") {
+        const m = JSON.parse(ev.data);
+        if (m.error) term.write(`\r\n\x1b[31m${m.error}\x1b[0m\r\n`);
+        if (m.exit !== undefined) term.write(`\r\n\x1b[2m[exited with code ${m.exit}]\x1b[0m\r\n`);
+        return;
+      }
+      term.write(new Uint8Array(ev.data));
+    };
+    ws.onclose = () => setState("closed");
+  }, (e) => {
+    term.write(`\r\n\x1b[31m${e.message}\x1b[0m\r\n`);
+    setState("closed");
+  });
   const d1 = term.onData((i) => send({ i }));
   const d2 = term.onResize(({ cols, rows }) => send({ r: [cols, rows] }));
   const ro = new ResizeObserver(() => {
@@ -46,10 +54,11 @@ export function connect(box, path, setState) {
   });
   ro.observe(box);
   return () => {
+    disposed = true;
     ro.disconnect();
     d1.dispose();
     d2.dispose();
-    ws.close();
+    ws?.close();
     term.dispose();
   };
 }

@@ -52,7 +52,11 @@ export const cp: StepKind<CpSpec> = {
       upload ? "read" : "write",
       `cp ${upload ? "from" : "to"}`,
     );
-    const local = (_p: string) => localPath;
+    // used as the real path it was checked as: a link planted on the way after the check (say by a `cp`
+    // step running alongside) is refused at the time of use (CopyOptions.resolved), never followed
+    const { landing } = await import("../sandbox/confine.ts");
+    const checked = await landing(localPath);
+    const local = (_p: string) => checked;
     // a pod's archive never lands in a .git directory (hooks and config there run code locally)
     const refuse = (target: string) =>
       target.split(sep).some(isDotGit) ? "a workflow never writes into .git" : undefined;
@@ -64,6 +68,7 @@ export const cp: StepKind<CpSpec> = {
         pods: t.pods,
         signal: ctx.signal,
         err: ctx.err,
+        resolved: true,
       });
       const bad = r?.results.filter((x) => x.exitCode !== 0) ?? [];
       return {
@@ -83,6 +88,7 @@ export const cp: StepKind<CpSpec> = {
       signal: ctx.signal,
       err: ctx.err,
       refuse,
+      resolved: true,
     });
     // outputs name the sides as written (pod:/path), local paths absolute, and the pod(s) used
     return {

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { parseCpSpec } from "../../../src/pods/cp.ts";
-import { extractTo, localPathFor, packPath } from "../../../src/pods/tar.ts";
+import { extractTo, header, localPathFor, packPath } from "../../../src/pods/tar.ts";
 
 Deno.test("cp paths: [ns/]pod:path vs local", () => {
   assertEquals(parseCpSpec("api-1:/tmp/x"), { kind: "pod", pod: "api-1", path: "/tmp/x" });
@@ -75,7 +75,6 @@ Deno.test("tar: our archive is read by system tar, system tar's archive by our p
 });
 
 Deno.test("extract refuses paths through symlinks (chained links cannot escape the destination)", async () => {
-  const { header } = await import("../../../src/pods/tar.ts");
   const base = await Deno.makeTempDir();
   const dest = `${base}/out/dest`;
   await Deno.mkdir(`${base}/out`, { recursive: true });
@@ -144,7 +143,6 @@ Deno.test("tar: hard links survive both ways (ours -> system tar, system tar -> 
 });
 
 Deno.test("extract: a hard link to a file outside the destination is refused with a warning", async () => {
-  const { header } = await import("../../../src/pods/tar.ts");
   const base = await Deno.makeTempDir();
   const dest = `${base}/dest`;
   await Deno.writeTextFile(`${base}/secret`, "host file\n");
@@ -174,4 +172,75 @@ Deno.test("extract: a hard link to a file outside the destination is refused wit
   assertEquals(warnings.length, 2, warnings.join("\n"));
   assert(warnings.every((w) => w.includes("outside the destination")), warnings.join("\n"));
   await Deno.remove(base, { recursive: true });
+});
+
+Deno.test("extract: link chains, absolute links, links into .git and a link planted mid-archive never lead out (#50)", async () => {
+  const base = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${base}/.ssh`);
+    await Deno.writeTextFile(`${base}/.ssh/authorized_keys`, "mine\n");
+    const dest = `${base}/out/src`;
+    await Deno.mkdir(`${base}/out/src/.git/hooks`, { recursive: true });
+    const now = Date.now() / 1000;
+    const parts: Uint8Array[] = [];
+    const dir = (name: string) =>
+      parts.push(...header({ name, type: "directory", size: 0, mode: 0o755, mtime: now }));
+    const ln = (name: string, linkname: string) =>
+      parts.push(...header({ name, type: "symlink", size: 0, mode: 0o777, mtime: now, linkname }));
+    const file = (name: string, text: string) => {
+      const data = new TextEncoder().encode(text);
+      parts.push(...header({ name, type: "file", size: data.length, mode: 0o644, mtime: now }));
+      parts.push(data, new Uint8Array(512 - data.length));
+    };
+    dir("src");
+    dir("src/d");
+    ln("src/d/a", ".."); // the destination itself: kept
+    ln("src/d/b", "a/..");
+    ln("src/d/c", "b/..");
+    ln("src/notes.md", "d/c/../../.ssh/authorized_keys");
+    ln("src/abs", `${base}/.ssh/authorized_keys`);
+    ln("src/hookslink", ".git/hooks");
+    ln("src/up", "..");
+    file("src/up/x", "through a link to the parent\n"); // a file through a link made by this archive
+    ln("src/in", "d");
+    file("src/in/y", "through a link inside\n");
+    file("src/d/a/z", "through d/a\n");
+    file("src/ok.txt", "kept\n");
+    parts.push(new Uint8Array(1024));
+    const warnings: string[] = [];
+    const refused: string[] = [];
+    const p = extractTo(dest, "src", (m) => warnings.push(m), { onRefused: (n) => refused.push(n) });
+    for (const c of parts) await p.push(c);
+    await p.idle();
+    assertEquals(await Deno.readTextFile(`${base}/.ssh/authorized_keys`), "mine\n");
+    for (const f of ["d/b", "d/c", "notes.md", "abs", "hookslink"]) {
+      assert(!(await Deno.lstat(`${dest}/${f}`).catch(() => false)), `${f} was made: ${warnings.join("\n")}`);
+    }
+    for (const f of [`${base}/out/x`, `${dest}/y`, `${dest}/z`, `${dest}/d/y`]) {
+      assert(!(await Deno.lstat(f).catch(() => false)), `${f} was written through a link`);
+    }
+    // the refused link `up` is not there: its file lands in a directory of that name, inside
+    assert((await Deno.lstat(`${dest}/up`)).isDirectory);
+    assertEquals(await Deno.readTextFile(`${dest}/up/x`), "through a link to the parent\n");
+    assertEquals(await Deno.readLink(`${dest}/d/a`), "..");
+    assertEquals(await Deno.readLink(`${dest}/in`), "d");
+    assertEquals(await Deno.readTextFile(`${dest}/ok.txt`), "kept\n");
+    assertEquals(
+      refused.sort(),
+      [
+        "src/abs",
+        "src/d/a/z",
+        "src/d/b",
+        "src/d/c",
+        "src/hookslink",
+        "src/in/y",
+        "src/notes.md",
+        "src/up",
+      ],
+      warnings.join("\n"),
+    );
+    assert(warnings.some((w) => /hookslink.*\.git/.test(w)), warnings.join("\n"));
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
 });
