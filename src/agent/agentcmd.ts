@@ -25,6 +25,7 @@ async function readStdinBounded(): Promise<string> {
 import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { isTerminal } from "../ui/color.ts";
 import type { AgentStartOptions } from "./launch.ts";
+import { checkAgentName, presetRows, resolveAgent } from "./presets.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
@@ -58,22 +59,44 @@ export const CONTINUE_PROMPT =
 export async function runCommand(
   kube: Kube,
   name: string,
-  f: { prompt?: string; promptFile?: string; check?: string; continue?: boolean },
+  f: { prompt?: string; promptFile?: string; check?: string; continue?: boolean; agent?: string },
   cfg: Config,
 ): Promise<number> {
+  // `--agent NAME`: this run runs that preset (custom: agent.command) instead of the session's own
+  const agent = f.agent === undefined ? undefined : resolveAgent([{ preset: checkAgentName(f.agent) }], cfg);
   const prompt = (await readPrompt(f)) ?? (f.continue ? CONTINUE_PROMPT : undefined);
   if (prompt === undefined) {
     throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE (or --continue)");
   }
   return await agentRun(kube, kube.namespace, name, {
     prompt,
-    // Claude Code's --continue: its last conversation, kept on the home volume, goes on
-    command: f.continue ? [...cfg.agent.command, ...cfg.agent.continueArgs] : cfg.agent.command,
+    // the session's own agent (recorded at start: a template's, a replica's variant) unless --agent; its
+    // continue arguments go after that command (Claude Code's --continue, codex's resume --last)
+    ...(agent ? { agent } : {}),
+    cfg,
     continues: f.continue,
     check: f.check ?? cfg.agent.check,
     out: stdoutSink,
     err: stderrSink,
   });
+}
+
+/** `kodama agent presets`: what each preset runs (a table, or -o json|yaml). */
+export async function presetsCommand(cfg: Config, output: string): Promise<number> {
+  const rows = presetRows(cfg);
+  if (output === "json" || output === "yaml") {
+    const doc = { apiVersion: "kodama.dev/v1", kind: "AgentPresetList", items: rows };
+    stdoutSink.write(
+      output === "json" ? JSON.stringify(doc, null, 2) + "\n" : (await import("yaml")).stringify(doc),
+    );
+    return 0;
+  }
+  const { renderTable } = await import("../ui/table.ts");
+  stdoutSink.write(renderTable(
+    ["PRESET", "RUNS", "CONTINUE", "CREDENTIALS", "INSTALL"],
+    rows.map((r) => [r.name, r.runs, r.continue || "-", r.env.join(",") || "-", r.install]),
+  ));
+  return 0;
 }
 
 export async function statusCommand(kube: Kube, name: string, output: string): Promise<number> {

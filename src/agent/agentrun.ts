@@ -25,7 +25,9 @@ import {
 import { execCapture, runningPod } from "../session/podexec.ts";
 
 export { execCapture, runningPod };
-import { namesOf, specOf } from "../session/spec.ts";
+import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
+import type { Config } from "../config/schema.ts";
+import { runArgv, sessionAgentOf } from "./presets.ts";
 import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
 
 export interface RunOptions {
@@ -33,48 +35,65 @@ export interface RunOptions {
   pod?: V1Pod;
   /** the prompt's text */
   prompt: string;
-  /** agent.command */
-  command: string[];
+  /** the agent to run (`--agent`, a replica's variant); default the session's own (presets.ts) */
+  agent?: SessionAgent;
+  /** the config: the agent of a session that recorded none */
+  cfg: Config;
   /** a check command run in the workspace when the agent has ended (`--check`, agent.check) */
   check?: string;
-  /** it continues the latest run (the command has agent.continueArgs); recorded with the run */
+  /** continue the latest run's conversation (the agent's continue arguments); recorded with the run */
   continues?: boolean;
   out: Sink;
   err: Sink;
+}
+
+/** The agent a run of this session runs: the one asked for, else the session's (recorded at start). */
+export function agentOfRun(pod: V1Pod, o: Pick<RunOptions, "agent" | "cfg">): SessionAgent {
+  return o.agent ?? sessionAgentOf(specOf(pod), o.cfg);
 }
 
 /** Start a run; returns its id. */
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
   const pod = o.pod ?? await runningPod(kube, namespace, name);
-  // a session started from a template with agent.command runs that agent
-  o = { ...o, command: specOf(pod)?.agentCommand ?? o.command };
+  // the session's command (a template's, a replica's variant, the preset at start), continue arguments and all
+  const agent = agentOfRun(pod, o);
+  const { argv, continues } = runArgv(agent, o.continues === true);
+  if (o.continues && !continues) {
+    o.err.write(
+      `note: the ${agent.preset} agent has no continue arguments (agent.continueArgs): this run starts a new conversation\n`,
+    );
+  }
   const enc = new TextEncoder();
   const prompt = enc.encode(o.prompt);
   const check = enc.encode(o.check?.trim() ? o.check.trim() + "\n" : "");
   const stdin = new Uint8Array(check.length + prompt.length);
   stdin.set(check);
   stdin.set(prompt, check.length);
-  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length, check.length, o.continues), {
-    stdin,
-    err: o.err,
-  });
+  const r = await execCapture(
+    kube,
+    pod,
+    startArgv(argv, prompt.length, check.length, continues, agent.preset),
+    { stdin, err: o.err },
+  );
+  const what = agent.preset === "custom"
+    ? `agent.command ${JSON.stringify(agent.command)}`
+    : `the ${agent.preset} preset`;
+  const program = argv.find((a, i) => argv[0] !== "env" || (i > 0 && !a.includes("="))) ?? argv[0];
   if (r.code === INSTALL_FAILED_EXIT) {
     throw new KodamaError(
-      `cannot start the agent in session ${name}: installing Claude Code with npm failed (npm's output is above)`,
+      `cannot start the agent in session ${name}: installing ${program} for ${what} failed (the reason is above)`,
       ExitCode.FAILED,
-      `the pod needs to reach the npm registry; or use an image with claude, or set agent.command (now ${
-        JSON.stringify(o.command)
-      })`,
+      `the pod needs to reach the npm registry (its CA: NODE_EXTRA_CA_CERTS or the image's npm config) and a Node the CLI runs on; or use an image with ${program}`,
     );
   }
   if (r.code === NO_AGENT_EXIT) {
     throw new KodamaError(
-      `cannot start the agent in session ${name}: ${o.command[0]} is not in the image`,
+      `cannot start the agent in session ${name}: ${program} (${what}) is not in the image, and there is no npm to install it`,
       ExitCode.FAILED,
-      `set agent.command (now ${
-        JSON.stringify(o.command)
-      }) to a command the image has, or use an image with it (or with npm, to install Claude Code)`,
+      agent.preset === "custom"
+        ? `set agent.command to a command the image has, or choose a preset (kodama agent presets)`
+        : `use an image with ${program} or with npm (kodama agent presets shows what each preset installs)`,
     );
   }
   const id = r.stdout.trim().split("\n").at(-1) ?? "";
@@ -105,7 +124,7 @@ export async function agentRun(
   const id = await startRun(kube, namespace, name, o);
   o.out.write(`${id}\n`);
   o.err.write(
-    `agent run ${id} started in session ${name} (output: ${RUNS_DIR}/${id}/log in the workspace); follow it with: kodama agent logs ${name} ${id} -f\n`,
+    `agent run ${id} started in session ${name} (output: ~/${RUNS_DIR}/${id}/log in the pod); follow it with: kodama agent logs ${name} ${id} -f\n`,
   );
   return ExitCode.OK;
 }

@@ -24,46 +24,18 @@ export { groupOf, replicaOf };
 import type { StartIO } from "../session/start.ts";
 import { type AgentStartOptions, startWithAgent } from "./launch.ts";
 import { Shared } from "../session/shared.ts";
+import { splitWords } from "./words.ts";
+import { choiceOfWords } from "./presets.ts";
+
+export { splitWords };
 
 /** The most replicas one group may have. */
 export const MAX_REPLICAS = 16;
 
 export interface GroupStartOptions extends AgentStartOptions {
   replicas: number;
-  /** `--agent-variant i=COMMAND...`: replica i runs another agent command */
+  /** `--agent-variant i=SPEC`: replica i's agent (a preset and extra arguments, or a command), for all its runs */
   variants: string[];
-}
-
-/** Split a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
-export function splitWords(s: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let has = false;
-  let q: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (q) {
-      if (c === q) q = undefined;
-      else if (c === "\\" && q === '"' && i + 1 < s.length) cur += s[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      q = c;
-      has = true;
-    } else if (c === "\\" && i + 1 < s.length) {
-      cur += s[++i];
-      has = true;
-    } else if (/\s/.test(c)) {
-      if (has) out.push(cur);
-      cur = "";
-      has = false;
-    } else {
-      cur += c;
-      has = true;
-    }
-  }
-  if (q) throw usageError(`unterminated ${q} in "${s}"`);
-  if (has) out.push(cur);
-  return out;
 }
 
 /** `--agent-variant` values -> replica number -> agent command; exit 2 on a bad one. */
@@ -74,7 +46,7 @@ export function parseVariants(values: string[], replicas: number): Map<number, s
     if (!m) {
       throw usageError(
         `invalid --agent-variant "${v}": expected REPLICA=COMMAND`,
-        `e.g. --agent-variant 2="claude -p --model opus"`,
+        `e.g. --agent-variant 2=codex or 3="claude --model opus" (a preset and its extra arguments, or a command)`,
       );
     }
     const i = Number(m[1]);
@@ -108,9 +80,6 @@ export function checkGroupOptions(o: GroupStartOptions): Map<number, string[]> {
       "--branch cannot be used with --replicas: each replica gets its own branch kodama/NAME-i-<time>",
       "start them from a branch with --base-branch",
     );
-  }
-  if (o.variants.length && o.prompt === undefined && !o.dryRun) {
-    throw usageError("--agent-variant needs --prompt or --prompt-file: it is the command of that run");
   }
   return parseVariants(o.variants, n);
 }
@@ -212,7 +181,8 @@ export async function startGroup(
     group: { name: o.name, replica: k + 1 },
     noSync: true,
     sync: undefined,
-    ...(variants.has(k + 1) ? { agentCommand: variants.get(k + 1) } : {}),
+    // a replica's variant is its session's agent: every later run of it (--continue too) uses it
+    ...(variants.has(k + 1) ? { variant: choiceOfWords(variants.get(k + 1)!) } : {}),
   });
   if (o.dryRun) return await groupDryRun(o, names.map((_, k) => optionsOf(k)), cfg, io);
   if (!o.replace) {

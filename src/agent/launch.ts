@@ -5,19 +5,33 @@
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { KodamaError, usageError } from "../errors.ts";
+import { originOf } from "../config/origin.ts";
 import { type StartIO, type StartOptions, startSession } from "../session/start.ts";
+import type { TemplateAgent } from "../session/template.ts";
+import {
+  type AgentChoice,
+  type AgentKind,
+  checkAgentName,
+  configChoice,
+  forwardedEnv,
+  resolveAgent,
+  templateChoice,
+} from "./presets.ts";
 
 export interface AgentStartOptions extends StartOptions {
   /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
   prompt?: string;
-  /** the agent command of that run (a group's `--agent-variant`; default agent.command) */
-  agentCommand?: string[];
+  /** `--agent NAME`: a preset (or custom), over a template's and the config's */
+  agentName?: string;
+  /** a replica's `--agent-variant i=SPEC`, over everything else */
+  variant?: AgentChoice;
   /** run in the workspace when that run's agent has ended (`--check`; default agent.check) */
   check?: string;
 }
 
-/** Checked before any request: what a prompt needs. */
+/** Checked before any request: what a prompt needs, and the agent's name. */
 export function checkPromptOptions(o: AgentStartOptions): void {
+  if (o.agentName !== undefined) checkAgentName(o.agentName);
   if (o.prompt !== undefined && o.noWait && !o.dryRun) {
     throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
   }
@@ -26,19 +40,38 @@ export function checkPromptOptions(o: AgentStartOptions): void {
   }
 }
 
-/** The start options with the agent run (if there is a prompt) as the session's afterReady step. */
+/**
+ * The session's agent (a variant > `--agent` > a template's > the config's) and the local variables its
+ * env Secret may take: the user's config alone decides those (a repository's values never count).
+ */
+export function agentFor(o: AgentStartOptions, cfg: Config) {
+  const source = (key: string) => originOf(cfg)?.sources[key];
+  return (template?: TemplateAgent) => {
+    const agent = resolveAgent([
+      o.variant,
+      o.agentName !== undefined ? { preset: checkAgentName(o.agentName) } : undefined,
+      templateChoice(template),
+      configChoice(cfg),
+    ], cfg);
+    return { agent, forwardEnv: forwardedEnv(agent.preset as AgentKind, cfg, source) };
+  };
+}
+
+/** The start options with the session's agent and (with a prompt) its first run as the afterReady step. */
 export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: StartIO): StartOptions {
-  const { prompt, agentCommand, check, ...rest } = o;
-  if (prompt === undefined) return rest;
+  const { prompt, agentName: _a, variant: _v, check, ...rest } = o;
+  const base = { ...rest, agentFor: agentFor(o, cfg) };
+  if (prompt === undefined) return base;
   return {
-    ...rest,
+    ...base,
     afterReady: async ({ spec, pod }) => {
       const { agentRun } = await import("./agentrun.ts");
       try {
         await agentRun(kube, spec.namespace, spec.name, {
           pod,
           prompt,
-          command: agentCommand ?? spec.agentCommand ?? cfg.agent.command,
+          ...(spec.agent ? { agent: spec.agent } : {}),
+          cfg,
           check: check ?? cfg.agent.check,
           ...io,
         });

@@ -412,7 +412,7 @@ export const agentRunTool = tool({
     const { startRun } = await import("../agent/agentrun.ts");
     const id = await startRun(kube, ns, a.name, {
       prompt: a.prompt,
-      command: cfg.agent.command,
+      cfg,
       out: capture(),
       err,
     });

@@ -127,6 +127,8 @@ export async function cloneSession(
     envExclude: [],
     noSync: true,
     tpl,
+    // SRC's coding agent (its preset or command) is DST's
+    ...(spec.agent ? { agentFor: () => ({ agent: spec.agent!, forwardEnv: o.cfg.agent.authEnv }) } : {}),
     timeout: `${Math.ceil(o.timeoutMs / 1000)}s`,
   };
 

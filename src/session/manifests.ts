@@ -30,6 +30,8 @@ import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import {
   AGENT_HOME,
+  CA_CERTS_DIR,
+  CA_CERTS_KEY,
   CONTAINER,
   EDITOR_FILES,
   EDITOR_MOUNT,
@@ -158,6 +160,12 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
   if (hasEditor(spec)) {
     vols.push({ name: "editor-config", configMap: { name: n.editorConfigMap, optional: true } });
   }
+  if (spec.caCerts) {
+    vols.push({
+      name: "ca-certs",
+      secret: { secretName: n.envSecret, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
+    });
+  }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
   return vols;
 }
@@ -170,6 +178,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
   if (hasEditor(spec)) {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
+  if (spec.caCerts) mounts.push({ name: "ca-certs", mountPath: CA_CERTS_DIR, readOnly: true });
   mounts.push(...gitMounts(spec.git));
   return mounts;
 }

@@ -39,8 +39,17 @@ import {
 } from "./names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
 import { hasLocalBranch, localSource, resolvesLocally, sendLocalRepo, trackingBranch } from "./gitrun.ts";
-import type { Template } from "./template.ts";
-import { EDITOR_FILES, namesOf, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
+import type { Template, TemplateAgent } from "./template.ts";
+import {
+  CA_CERTS_KEY,
+  CA_CERTS_PATH,
+  EDITOR_FILES,
+  namesOf,
+  resolveSpec,
+  type SessionAgent,
+  type SessionSpec,
+  type StartFlags,
+} from "./spec.ts";
 import { saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
 import { waitForClaimsBound } from "./wait.ts";
@@ -65,6 +74,12 @@ export interface StartOptions extends StartFlags {
    * composed above a session, like `start --prompt`'s agent run (src/agent/), which a session never imports
    */
   afterReady?: (ready: { spec: SessionSpec; pod?: V1Pod; signal: AbortSignal }) => Promise<void>;
+  /**
+   * the session's coding agent, from a template's `agent:` (src/agent/presets.ts resolves it above the
+   * session): recorded with the session, and the local variables its env Secret may take (names only;
+   * the user's config decides them). Without it: agent.authEnv.
+   */
+  agentFor?: (template?: TemplateAgent) => { agent: SessionAgent; forwardEnv: string[] };
   timeout?: string;
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
@@ -185,9 +200,10 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   const excluded = [...cfg.env.excludeVars, ...(o.tpl?.env?.exclude ?? []), ...o.envExclude];
   const env = filterEnv(sources, excluded);
   // the agent's credentials reach it through the env Secret: from the env files, else this environment.
-  // Which names: the user's config or the default only (a repo's agent.authEnv is ignored on load).
+  // Which names: the user's config or the defaults only (a repo's agent.* lists are ignored on load).
+  const chosen = o.agentFor?.(o.tpl?.agent);
   const fromHere: string[] = [];
-  for (const k of fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv) {
+  for (const k of chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv)) {
     const v = Deno.env.get(k);
     if (!(k in env.vars) && v && !excluded.includes(k)) {
       env.vars[k] = v;
@@ -195,8 +211,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
     }
   }
-  for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
+  const caCerts = await caBundle(env.vars, io.err);
   checkEnvSize(env, files.map((f) => f.display));
+  for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   const repoEditor = cfg.editor.enabled ? await readEditorFiles(root, abs(root, cfg.editor.configDir)) : {};
   showRepoSettings(io.err, origin, sources, Object.keys(repoEditor), cfg.editor.configDir);
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
@@ -219,6 +236,8 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     editorFiles: Object.keys(repoEditor).sort(),
     ...(cfg.editor.enabled ? { editor: true } : {}),
     ...(git ? { git: git.spec } : {}),
+    ...(chosen ? { agent: chosen.agent } : {}),
+    ...(caCerts ? { caCerts: true } : {}),
   };
   const data = { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) };
   return {
@@ -229,6 +248,30 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     data,
     pool: !o.noPool && cfg.defaults.storage.pool,
   };
+}
+
+/**
+ * NODE_EXTRA_CA_CERTS names a file on this machine: its content goes into the env Secret (CA_CERTS_KEY),
+ * mounted in the pod at CA_CERTS_PATH, and the variable points there. A path that is not a file here is
+ * left as it is (a path in the image), with a note. Returns whether the bundle travels.
+ */
+async function caBundle(vars: Record<string, string>, err: Sink): Promise<boolean> {
+  const p = vars.NODE_EXTRA_CA_CERTS;
+  if (!p) return false;
+  let pem: string;
+  try {
+    pem = await readTextBounded(p, { what: "NODE_EXTRA_CA_CERTS", kind: "repoFile", display: p });
+  } catch (e) {
+    if (e instanceof KodamaError) throw e;
+    err.write(`note: NODE_EXTRA_CA_CERTS=${p} is not a file here: the pod gets the path as it is\n`);
+    return false;
+  }
+  vars[CA_CERTS_KEY] = pem;
+  vars.NODE_EXTRA_CA_CERTS = CA_CERTS_PATH;
+  err.write(
+    `note: the CA bundle ${p} (NODE_EXTRA_CA_CERTS) goes into the env Secret, at ${CA_CERTS_PATH} in the pod\n`,
+  );
+  return true;
 }
 
 function checkSidecarNames(sidecars: { name: string }[]): void {

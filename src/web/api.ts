@@ -196,7 +196,7 @@ export class Api {
         const err = memorySink();
         const run = await startRun(k, k.namespace, s, {
           prompt,
-          command: this.o.cfg.agent.command,
+          cfg: this.o.cfg,
           check: this.o.cfg.agent.check,
           out: err,
           err,

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import {
   checkRunId,
+  installScript,
   LOGS_SCRIPT,
   parseRuns,
   RUNNER_SCRIPT,
@@ -9,6 +10,7 @@ import {
   STATUS_SCRIPT,
   STOP_SCRIPT,
 } from "../../../src/agent/agent.ts";
+import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets.ts";
 import { parseFetchHeader } from "../../../src/session/fetch.ts";
 
 Deno.test("agent runs: states from the status lines, durations up to now for running ones", () => {
@@ -49,11 +51,28 @@ Deno.test("agent runs: the prompt goes on stdin, never into the command line", (
   assertMatch(START_SCRIPT, /command -v setsid/);
 });
 
-Deno.test("agent runs: claude is installed with npm into the home volume; otherwise agent.command is named", () => {
-  assertMatch(
-    START_SCRIPT,
-    /npm install --no-fund --no-audit --prefix "\$HOME\/\.local" @anthropic-ai\/claude-code/,
-  );
+Deno.test("agent runs: a preset's CLI is installed with npm, pinned, into the home volume; otherwise the command is named", () => {
+  for (const n of PRESET_NAMES) {
+    const i = PRESETS[n].install;
+    const lines = installScript(n, i).join("\n");
+    // pinned, with npm's progress, into the home volume
+    assert(
+      lines.includes(
+        `npm install --no-fund --no-audit --loglevel=http --prefix "$HOME/.local" ${i.package}@${i.version}`,
+      ),
+    );
+    assert(lines.includes(`  ${i.bin})`));
+    // too old a Node is said first, naming the preset
+    assert(
+      lines.includes(`-lt ${i.node} ]`) &&
+        lines.includes(`the ${n} preset installs ${i.package}@${i.version}`),
+    );
+    // the image user's own npm settings, although HOME is the session's volume
+    assert(lines.includes(`export npm_config_userconfig="$ih/.npmrc"`));
+    assert(START_SCRIPT.includes(lines));
+  }
+  // claude's pin runs on the dev image's Node 18
+  assertEquals(PRESETS.claude.install.node, 18);
   assertMatch(START_SCRIPT, /export PATH="\$HOME\/\.local\/node_modules\/\.bin:/);
   // a missing command is exit 127 and kodama's own one line (agentrun.ts), no script words above it
   assertMatch(START_SCRIPT, /exit 127/);
@@ -154,7 +173,7 @@ Deno.test("agent runs: a run that writes its exit code and ends between the stat
       const script = STATUS_SCRIPT.replace(alive, () => `alive() { ${aliveBody}; }`);
       const out = await new Deno.Command("sh", {
         args: ["-c", script, "kodama-status"],
-        env: { KODAMA_WORKSPACE: ws },
+        env: { KODAMA_WORKSPACE: ws, HOME: ws },
         stdout: "piped",
       }).output();
       assertEquals(out.code, 0);
@@ -176,7 +195,7 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
   const sh = (script: string, ...args: string[]) =>
     new Deno.Command("sh", {
       args: ["-c", script, "kodama", ...args],
-      env: { KODAMA_WORKSPACE: ws },
+      env: { KODAMA_WORKSPACE: ws, HOME: ws },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -187,7 +206,7 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
     // as START_SCRIPT starts it: a session leader, so a stop signals the runner and the agent together
     const done = new Deno.Command("setsid", {
       args: ["sh", "-c", RUNNER_SCRIPT, "kodama-run", run, "sh", "-c", agent],
-      env: { KODAMA_WORKSPACE: ws },
+      env: { KODAMA_WORKSPACE: ws, HOME: ws },
     }).output();
     return { run, done };
   };
