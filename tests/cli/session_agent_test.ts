@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
+import { PRESETS } from "../../src/agent/presets.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
 import { psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
@@ -78,23 +79,30 @@ withSessionWorld(
         },
       );
 
-      await t.step("the prompt is in the run's prompt file (mode 0600), under .kodama/runs", async () => {
-        const r = await w.k([
-          "attach",
-          "s",
-          "--command",
-          "cat .kodama/runs/1/prompt; ls -l .kodama/runs/1/prompt",
-        ]);
-        assertEquals(r.code, 0, r.stderr);
-        assertStringIncludes(r.stdout, PROMPT + "\n");
-        assertMatch(r.stdout, /^-rw------- /m);
-        // (this directory is a project, so start synced its .kodama.yaml and task.txt into the clone: those
-        // may show; the runs directory never may)
-        const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
-        assertEquals(st.code, 0, st.stderr);
-        assertMatch(st.stdout, /task\.txt/);
-        assert(!/\.kodama\//.test(st.stdout), `the runs directory must never show up for git:\n${st.stdout}`);
-      });
+      await t.step(
+        "the prompt is in the run's prompt file (mode 0600), under ~/.kodama/runs, outside the workspace",
+        async () => {
+          const r = await w.k([
+            "attach",
+            "s",
+            "--command",
+            `cat "$HOME/.kodama/runs/1/prompt"; ls -l "$HOME/.kodama/runs/1/prompt"; test ! -e .kodama/runs && echo none-in-workspace`,
+          ]);
+          assertStringIncludes(r.stdout, "none-in-workspace");
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stdout, PROMPT + "\n");
+          assertMatch(r.stdout, /^-rw------- /m);
+          // (this directory is a project, so start synced its .kodama.yaml and task.txt into the clone: those
+          // may show; the runs directory never may)
+          const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
+          assertEquals(st.code, 0, st.stderr);
+          assertMatch(st.stdout, /task\.txt/);
+          assert(
+            !/\.kodama\//.test(st.stdout),
+            `the runs directory must never show up for git:\n${st.stdout}`,
+          );
+        },
+      );
 
       await t.step(
         "status: running while the agent works (kodama has exited: the run is detached)",
@@ -291,7 +299,7 @@ withSessionWorld(
             `echo "npm $*" >> "$HOME/npm-calls"`,
             `echo "added 1 package in 1s"`,
             `mkdir -p "$HOME/.local/node_modules/.bin"`,
-            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake claude $*"\\n' > "$HOME/.local/node_modules/.bin/claude"`,
+            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake claude $* IS_SANDBOX=$IS_SANDBOX"\\n' > "$HOME/.local/node_modules/.bin/claude"`,
             `chmod +x "$HOME/.local/node_modules/.bin/claude"`,
             `EOF`,
             `chmod +x "$HOME/.local/bin/npm"`,
@@ -299,18 +307,21 @@ withSessionWorld(
           assertEquals((await w.k(["attach", "s", "--command", fakeNpm])).code, 0);
           const r = await w.k(["agent", "run", "s", "--prompt", "hello"]);
           assertEquals(r.code, 0, r.stderr);
-          assertStringIncludes(
-            r.stderr,
-            "claude is not in the image: installing @anthropic-ai/claude-code into",
-          );
+          // the claude preset: its pinned version, with npm's progress
+          const pkg = `${PRESETS.claude.install.package}@${PRESETS.claude.install.version}`;
+          assertStringIncludes(r.stderr, `claude is not in the image: installing ${pkg} into`);
           assertStringIncludes(r.stderr, "added 1 package");
           const id = r.stdout.trim();
           await w.k(["agent", "logs", "s", id, "-f"]);
-          assertEquals((await w.k(["agent", "logs", "s", id])).stdout, "fake claude -p\n");
+          // headless, permissions skipped (the pod is the sandbox), allowed as root
+          assertEquals(
+            (await w.k(["agent", "logs", "s", id])).stdout,
+            `fake claude ${PRESETS.claude.command.slice(1).join(" ")} IS_SANDBOX=1\n`,
+          );
           const calls = await w.k(["attach", "s", "--command", `cat "$HOME/npm-calls"`]);
-          assertMatch(
-            calls.stdout,
-            /^npm install --no-fund --no-audit --prefix \S+\/\.local @anthropic-ai\/claude-code\n$/,
+          assertEquals(
+            calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
+            `npm install --no-fund --no-audit --loglevel=http --prefix HOME/.local ${pkg}\n`,
           );
           const again = await w.k(["agent", "run", "s", "--prompt", "again"]);
           assertEquals(again.code, 0, again.stderr);

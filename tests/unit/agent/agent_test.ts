@@ -245,3 +245,54 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
 Deno.test("agent runs: the runner writes its exit code whole, by rename", () => {
   assertMatch(RUNNER_SCRIPT, /echo "\$code" > "\$run\/exit\.tmp" && mv -f "\$run\/exit\.tmp" "\$run\/exit"/);
 });
+
+Deno.test({
+  name:
+    "agent runs: under ~/.kodama/runs, never in the workspace; a run continues the previous one only when of the same agent",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "kodama-runs-" });
+    const ws = `${root}/ws`, home = `${root}/home`;
+    await Deno.mkdir(ws);
+    await Deno.mkdir(home);
+    await new Deno.Command("git", { args: ["init", "-q"], cwd: ws }).output();
+    const start = async (agent: string, cont: boolean) => {
+      const prompt = new TextEncoder().encode("p");
+      const child = new Deno.Command("sh", {
+        args: startArgv(["env", "X_PRESET=1", "sh", "-c", "cat > /dev/null"], 1, 0, cont, agent).slice(1),
+        env: { KODAMA_WORKSPACE: ws, HOME: home },
+        cwd: ws,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(prompt);
+      await w.close();
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    const read = (p: string) => Deno.readTextFile(p).then((t) => t.trim()).catch(() => undefined);
+    try {
+      assertEquals(await start("claude", false), "1");
+      assertEquals(await start("claude", true), "2");
+      assertEquals(await start("codex", true), "3");
+      const runs = `${home}/.kodama/runs`;
+      // the program after `env K=V` was found (else the run would be a 127 "not in the image")
+      assertEquals(await read(`${runs}/1/agent`), "claude");
+      assertEquals(await read(`${runs}/2/continues`), "1");
+      // codex was not given claude's conversation: not recorded as continuing it
+      assertEquals(await read(`${runs}/3/continues`), undefined);
+      assertEquals(await read(`${runs}/3/agent`), "codex");
+      // nothing of kodama's in the workspace: the agent's `git add -A` has nothing of ours to take
+      await new Deno.Command("git", { args: ["add", "-A"], cwd: ws }).output();
+      const st = await new Deno.Command("git", { args: ["status", "--porcelain"], cwd: ws, stdout: "piped" })
+        .output();
+      assertEquals(new TextDecoder().decode(st.stdout), "");
+      assertEquals(await Deno.stat(`${ws}/.kodama`).then(() => "there", () => "absent"), "absent");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
