@@ -56,6 +56,8 @@ export interface SessionData {
   editor: Record<string, string>;
   /** the git credentials Secret's data, when the session needs one */
   git?: Record<string, string>;
+  /** a CA bundle from this machine (NODE_EXTRA_CA_CERTS): in the ConfigMap, mounted at CA_CERTS_PATH */
+  ca?: string;
 }
 
 export function metadata(spec: SessionSpec, name: string) {
@@ -163,7 +165,7 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
   if (spec.caCerts) {
     vols.push({
       name: "ca-certs",
-      secret: { secretName: n.envSecret, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
+      configMap: { name: n.editorConfigMap, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
     });
   }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
@@ -301,7 +303,16 @@ export function buildSession(spec: SessionSpec, data: SessionData): SessionObjec
   return {
     secret: buildEnvSecret(spec, data.env),
     pvcs: [buildPVC(spec, "workspace"), buildPVC(spec, "home")],
-    ...(hasEditor(spec) ? { configMap: buildEditorConfigMap(spec, data.editor) } : {}),
+    // the ConfigMap holds the CA bundle too (public data; as an env var from the env Secret a big bundle
+    // would pass Linux's 128 KiB limit on one environment string, and the container would not start)
+    ...(hasEditor(spec) || spec.caCerts
+      ? {
+        configMap: buildEditorConfigMap(spec, {
+          ...data.editor,
+          ...(spec.caCerts && data.ca !== undefined ? { [CA_CERTS_KEY]: data.ca } : {}),
+        }),
+      }
+      : {}),
     ...(spec.git?.credentialsFor && data.git
       ? { gitSecret: buildGitSecret(metadata(spec, namesOf(spec).gitSecret), data.git) }
       : {}),

@@ -17,8 +17,8 @@ export const AGENT_HOME = "/home/kodama";
 export const EDITOR_MOUNT = "/etc/kodama/editor";
 /** The group that owns the volumes (fsGroup), so a non-root image user can write to them. */
 export const FS_GROUP = 1000;
-/** The env Secret's key holding a CA bundle from this machine (NODE_EXTRA_CA_CERTS), and where it is mounted. */
-export const CA_CERTS_KEY = "KODAMA_CA_CERTS";
+/** The ConfigMap's key holding a CA bundle from this machine (NODE_EXTRA_CA_CERTS), and where it is mounted. */
+export const CA_CERTS_KEY = "kodama-ca.pem";
 export const CA_CERTS_DIR = "/etc/kodama/ca";
 export const CA_CERTS_PATH = `${CA_CERTS_DIR}/ca.pem`;
 /** The container in the session pod. */
@@ -99,7 +99,7 @@ export interface SessionSpec {
   agentCommand?: string[];
   /** the coding agent of this session as resolved at start (src/agent/presets.ts): every run uses it */
   agent?: SessionAgent;
-  /** the env Secret holds a CA bundle (CA_CERTS_KEY), mounted at CA_CERTS_PATH (NODE_EXTRA_CA_CERTS) */
+  /** the ConfigMap holds a CA bundle (CA_CERTS_KEY), mounted at CA_CERTS_PATH (NODE_EXTRA_CA_CERTS) */
   caCerts?: boolean;
   /** ports the session serves: `kodama pf NAME` forwards them when no port is given */
   ports?: number[];

@@ -41,7 +41,6 @@ import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
 import { hasLocalBranch, localSource, resolvesLocally, sendLocalRepo, trackingBranch } from "./gitrun.ts";
 import type { Template, TemplateAgent } from "./template.ts";
 import {
-  CA_CERTS_KEY,
   CA_CERTS_PATH,
   EDITOR_FILES,
   namesOf,
@@ -237,9 +236,14 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     ...(cfg.editor.enabled ? { editor: true } : {}),
     ...(git ? { git: git.spec } : {}),
     ...(chosen ? { agent: chosen.agent } : {}),
-    ...(caCerts ? { caCerts: true } : {}),
+    ...(caCerts !== undefined ? { caCerts: true } : {}),
   };
-  const data = { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) };
+  const data = {
+    env: env.vars,
+    editor,
+    ...(git?.data ? { git: git.data } : {}),
+    ...(caCerts !== undefined ? { ca: caCerts } : {}),
+  };
   return {
     spec,
     objects: buildSession(spec, data),
@@ -251,27 +255,24 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
 }
 
 /**
- * NODE_EXTRA_CA_CERTS names a file on this machine: its content goes into the env Secret (CA_CERTS_KEY),
- * mounted in the pod at CA_CERTS_PATH, and the variable points there. A path that is not a file here is
- * left as it is (a path in the image), with a note. Returns whether the bundle travels.
+ * NODE_EXTRA_CA_CERTS names a file on this machine: its content goes into the session's ConfigMap, mounted
+ * in the pod at CA_CERTS_PATH, and the variable (in the env Secret) points there. A path that is not a file
+ * here is left as it is (a path in the image), with a note. Returns the bundle when it travels.
  */
-async function caBundle(vars: Record<string, string>, err: Sink): Promise<boolean> {
+async function caBundle(vars: Record<string, string>, err: Sink): Promise<string | undefined> {
   const p = vars.NODE_EXTRA_CA_CERTS;
-  if (!p) return false;
+  if (!p || p === CA_CERTS_PATH) return undefined;
   let pem: string;
   try {
     pem = await readTextBounded(p, { what: "NODE_EXTRA_CA_CERTS", kind: "repoFile", display: p });
   } catch (e) {
     if (e instanceof KodamaError) throw e;
     err.write(`note: NODE_EXTRA_CA_CERTS=${p} is not a file here: the pod gets the path as it is\n`);
-    return false;
+    return undefined;
   }
-  vars[CA_CERTS_KEY] = pem;
   vars.NODE_EXTRA_CA_CERTS = CA_CERTS_PATH;
-  err.write(
-    `note: the CA bundle ${p} (NODE_EXTRA_CA_CERTS) goes into the env Secret, at ${CA_CERTS_PATH} in the pod\n`,
-  );
-  return true;
+  err.write(`note: the CA bundle ${p} (NODE_EXTRA_CA_CERTS) goes to the pod, at ${CA_CERTS_PATH}\n`);
+  return pem;
 }
 
 function checkSidecarNames(sidecars: { name: string }[]): void {

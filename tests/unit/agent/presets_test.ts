@@ -227,22 +227,25 @@ Deno.test("presets: the endpoint and proxy go with the agent; a CA bundle travel
     NODE_EXTRA_CA_CERTS: ca,
   }, {});
   assertEquals(p.spec.agent?.preset, "claude");
-  for (const n of ["ANTHROPIC_BASE_URL", "HTTPS_PROXY", "NODE_EXTRA_CA_CERTS", CA_CERTS_KEY]) {
+  for (const n of ["ANTHROPIC_BASE_URL", "HTTPS_PROXY", "NODE_EXTRA_CA_CERTS"]) {
     assert(p.spec.envVars.includes(n), n);
   }
-  // the pod reads the bundle from the Secret, mounted; the variable points there, not at a laptop path
+  // the pod reads the bundle from the ConfigMap, mounted; the variable points there, not at a laptop path;
+  // never as an environment string (a system bundle passes Linux's 128 KiB limit: no container would start)
   assertEquals(p.data.env.NODE_EXTRA_CA_CERTS, CA_CERTS_PATH);
-  assert(p.data.env[CA_CERTS_KEY].startsWith("-----BEGIN CERTIFICATE-----"));
+  assert(!Object.values(p.data.env).some((v) => v.includes("BEGIN CERTIFICATE")));
   assertEquals(p.spec.caCerts, true);
-  const pod = buildSession(p.spec, p.data).pod;
+  const objs = buildSession({ ...p.spec, editor: false, editorFiles: [] }, p.data);
+  assert(objs.configMap!.data![CA_CERTS_KEY].startsWith("-----BEGIN CERTIFICATE-----"));
+  const pod = objs.pod;
   const vol = pod.spec!.volumes!.find((v) => v.name === "ca-certs")!;
-  assertEquals(vol.secret?.items, [{ key: CA_CERTS_KEY, path: "ca.pem" }]);
+  assertEquals(vol.configMap?.items, [{ key: CA_CERTS_KEY, path: "ca.pem" }]);
   assert(
     pod.spec!.containers[0].volumeMounts!.some((m) =>
       m.name === "ca-certs" && CA_CERTS_PATH.startsWith(m.mountPath)
     ),
   );
-  assert(err.includes(`CA bundle ${ca}`));
+  assert(err.includes(`the CA bundle ${ca} (NODE_EXTRA_CA_CERTS) goes to the pod`));
   // the values are never in the recorded settings (names only)
   assert(!JSON.stringify(p.spec).includes("proxy.corp"));
   // --agent codex: claude's endpoint stays here
