@@ -185,8 +185,11 @@ export const sessionStart = tool({
     replicas: z.number().int().min(1).max(16).optional().describe(
       "best of N: start sessions NAME-1 … NAME-N in parallel on the same task (then compare, adopt)",
     ),
+    agent: z.enum(["claude", "codex", "gemini", "custom"]).optional().describe(
+      "the session's coding agent preset (default: the config's agent.preset, else claude); it never widens which local variables are sent",
+    ),
     agentVariant: z.array(z.string()).optional().describe(
-      'with replicas: replica i runs another agent command, e.g. 2="claude -p --model opus"',
+      'with replicas: replica i runs another agent: a preset and extra args, e.g. 2=codex, 3="claude --model opus", or a command',
     ),
     cwd: cwdArg,
   },
@@ -235,6 +238,7 @@ export const sessionStart = tool({
       replace: a.replace,
       keepOnFailure: a.keepOnFailure,
       check: a.check,
+      agentName: a.agent,
     };
     const io = { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal };
     if (a.replicas !== undefined) {

@@ -34,7 +34,7 @@ export interface SessionWorld {
 
 const FORWARDED_HERE = [
   ...NETWORK_ENV,
-  ...Object.values(PRESETS).flatMap((p) => p.authEnv).filter((k) => k !== "ANTHROPIC_API_KEY"),
+  ...Object.values(PRESETS).flatMap((p) => p.authEnv),
 ];
 
 /** `context`: the kubeconfig context kodama and kubectl use (default `dev`, whose namespace is `dev`). */
