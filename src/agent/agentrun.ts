@@ -27,7 +27,7 @@ import { execCapture, runningPod } from "../session/podexec.ts";
 export { execCapture, runningPod };
 import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
 import type { Config } from "../config/schema.ts";
-import { runArgv, sessionAgentOf } from "./presets.ts";
+import { isPresetName, PRESETS, runArgv, sessionAgentOf } from "./presets.ts";
 import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
 
 export interface RunOptions {
@@ -59,6 +59,19 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   // the session's command (a template's, a replica's variant, the preset at start), continue arguments and all
   const agent = agentOfRun(pod, o);
   const { argv, continues } = runArgv(agent, o.continues === true);
+  const spec = specOf(pod);
+  // another preset for this run (--agent): its credentials went into the env Secret only if it was the
+  // session's at start
+  if (o.agent && isPresetName(agent.preset) && spec && spec.agent?.preset !== agent.preset) {
+    const names = PRESETS[agent.preset].authEnv;
+    if (!names.some((n) => spec.envVars.includes(n))) {
+      o.err.write(
+        `note: session ${name}'s env Secret has none of ${names.join(", ")} (it was started for ${
+          spec.agent?.preset ?? "another agent"
+        }): ${agent.preset} may not reach its API; start a session with --agent ${agent.preset}\n`,
+      );
+    }
+  }
   if (o.continues && !continues) {
     o.err.write(
       `note: the ${agent.preset} agent has no continue arguments (agent.continueArgs): this run starts a new conversation\n`,

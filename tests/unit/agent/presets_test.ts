@@ -23,7 +23,7 @@ import { agentFor } from "../../../src/agent/launch.ts";
 import { parseVariants } from "../../../src/agent/group.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
-import { ExitCode, KodamaError } from "../../../src/errors.ts";
+import { ExitCode, type KodamaError } from "../../../src/errors.ts";
 import { planSession } from "../../../src/session/start.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { CA_CERTS_KEY, CA_CERTS_PATH, specOf } from "../../../src/session/spec.ts";
