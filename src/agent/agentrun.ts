@@ -102,7 +102,9 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   }
   if (r.code === NO_AGENT_EXIT) {
     throw new KodamaError(
-      `cannot start the agent in session ${name}: ${program} (${what}) is not in the image, and there is no npm to install it`,
+      `cannot start the agent in session ${name}: ${program} (${what}) is not in the image${
+        agent.preset === "custom" ? "" : ", and there is no npm to install it"
+      }`,
       ExitCode.FAILED,
       agent.preset === "custom"
         ? `set agent.command to a command the image has, or choose a preset (kodama agent presets)`

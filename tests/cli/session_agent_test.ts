@@ -277,9 +277,10 @@ withSessionWorld(
         },
       );
 
-      await t.step("an agent.command the image lacks: exit 1 naming agent.command", async () => {
+      await t.step("a custom agent.command the image lacks: exit 1 naming agent.command", async () => {
         await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "agent:\n  command: [no-such-agent-xyz, -p]\n");
-        const r = await w.k(["agent", "run", "s", "--prompt", "x"]);
+        // the session's own agent is the one it started with: --agent custom runs the config's agent.command
+        const r = await w.k(["agent", "run", "s", "--agent", "custom", "--prompt", "x"]);
         assertEquals(r.code, 1, r.stderr);
         assertStringIncludes(r.stderr, "agent.command");
         assertStringIncludes(r.stderr, "no-such-agent-xyz");
@@ -288,7 +289,7 @@ withSessionWorld(
       });
 
       await t.step(
-        "default agent.command: claude missing, npm present: installed once into the home volume",
+        "the claude preset: claude missing, npm present: installed once into the home volume",
         async () => {
           await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "{}\n");
           // a fake npm (first on the runs' PATH) that "installs" a fake claude where npm --prefix puts it
@@ -305,7 +306,7 @@ withSessionWorld(
             `chmod +x "$HOME/.local/bin/npm"`,
           ].join("\n");
           assertEquals((await w.k(["attach", "s", "--command", fakeNpm])).code, 0);
-          const r = await w.k(["agent", "run", "s", "--prompt", "hello"]);
+          const r = await w.k(["agent", "run", "s", "--agent", "claude", "--prompt", "hello"]);
           assertEquals(r.code, 0, r.stderr);
           // the claude preset: its pinned version, with npm's progress
           const pkg = `${PRESETS.claude.install.package}@${PRESETS.claude.install.version}`;
@@ -323,7 +324,7 @@ withSessionWorld(
             calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
             `npm install --no-fund --no-audit --loglevel=http --prefix HOME/.local ${pkg}\n`,
           );
-          const again = await w.k(["agent", "run", "s", "--prompt", "again"]);
+          const again = await w.k(["agent", "run", "s", "--agent", "claude", "--prompt", "again"]);
           assertEquals(again.code, 0, again.stderr);
           assert(!again.stderr.includes("installing"), "installed only once");
         },
