@@ -110,6 +110,10 @@ export const START_SCRIPT = [
   // the program: after `env K=V…`
   `prog="$1"`,
   `if [ "$prog" = env ]; then for a in "$@"; do case "$a" in env | *=*) ;; *) prog="$a"; break ;; esac; done; fi`,
+  // a preset's run is its CLI, whatever runs it (a wrapper script)
+  `case "$agent" in`,
+  ...PRESET_NAMES.map((n) => `  ${n}) prog=${PRESETS[n].install.bin} ;;`),
+  `esac`,
   `if ! command -v "$prog" >/dev/null 2>&1; then`,
   `  case "$prog" in`,
   ...PRESET_NAMES.flatMap((n) => installScript(n, PRESETS[n].install)),

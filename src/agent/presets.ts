@@ -52,8 +52,11 @@ export interface Preset {
   command: string[];
   /** after the command and any extra arguments (a variant's): what makes it read the prompt (`-`) */
   promptArgs: string[];
-  /** put after the command (and extra arguments) to continue its last conversation */
+  /** put into the command to continue its last conversation: after `continueAt` words, else at its end */
   continueArgs: string[];
+  continueAt?: number;
+  /** a POSIX sh script that runs the CLI (`sh -c WRAP BIN ARGS…`): what needs the pod's environment */
+  wrap?: string;
   /** set for the run (plain values, never secrets) */
   env: Record<string, string>;
   /** its credential and endpoint variables, forwarded from this machine (agent.forwardEnv replaces them) */
@@ -63,6 +66,14 @@ export interface Preset {
   /** where it keeps its conversations, on the home volume */
   home: string;
 }
+
+/** codex with OPENAI_BASE_URL (read in the pod): a model provider of kodama's pointing there. */
+export const CODEX_WRAP = [
+  `if [ -n "\${OPENAI_BASE_URL:-}" ]; then`,
+  `  set -- "$@" -c model_provider=kodama -c "model_providers.kodama={name=\\"kodama\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",wire_api=\\"responses\\",request_max_retries=2,stream_max_retries=2}"`,
+  `fi`,
+  `exec "$0" "$@"`,
+].join("\n");
 
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
@@ -78,8 +89,14 @@ export const PRESETS: Record<PresetName, Preset> = {
     ],
     promptArgs: [],
     continueArgs: ["--continue"],
-    // --dangerously-skip-permissions is refused as root unless the CLI is told it is in a sandbox
-    env: { IS_SANDBOX: "1" },
+    // --dangerously-skip-permissions is refused as root unless the CLI is told it is in a sandbox; two
+    // retries (not ten with backoff: minutes of `running`) when the API cannot be reached; no updater
+    env: {
+      IS_SANDBOX: "1",
+      CLAUDE_CODE_MAX_RETRIES: "2",
+      DISABLE_AUTOUPDATER: "1",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    },
     authEnv: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"],
     // the last release whose engines accept Node 18 (the dev image's); 2.1.198 and later need Node 22
     install: { package: "@anthropic-ai/claude-code", version: "2.1.197", bin: "claude", node: 18 },
@@ -97,7 +114,12 @@ export const PRESETS: Record<PresetName, Preset> = {
       "--skip-git-repo-check",
     ],
     promptArgs: ["-"],
+    // `codex exec resume --last …`: the subcommand right after exec
     continueArgs: ["resume", "--last"],
+    continueAt: 2,
+    // codex's built-in provider does not reach a plain http OPENAI_BASE_URL (a gateway, a stand-in): a
+    // provider of its own goes straight to {base}/responses, with bounded retries
+    wrap: CODEX_WRAP,
     env: {},
     authEnv: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
     install: { package: "@openai/codex", version: "0.169.0", bin: "codex", node: 16 },
@@ -200,6 +222,8 @@ export function resolveAgent(layers: (AgentChoice | undefined)[], cfg: Config): 
     preset: kind,
     command: [...p.command, ...(chosen?.args ?? [])],
     continueArgs: p.continueArgs,
+    ...(p.continueAt !== undefined ? { continueAt: p.continueAt } : {}),
+    ...(p.wrap ? { wrap: p.wrap } : {}),
     ...(p.promptArgs.length ? { promptArgs: p.promptArgs } : {}),
     ...(Object.keys(p.env).length ? { env: p.env } : {}),
   };
@@ -227,11 +251,15 @@ export function sessionAgentOf(
 export function runArgv(a: SessionAgent, cont: boolean): { argv: string[]; continues: boolean } {
   const env = Object.entries(a.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const continues = cont && a.continueArgs.length > 0;
+  const at = Math.min(a.continueAt ?? a.command.length, a.command.length);
+  const command = continues
+    ? [...a.command.slice(0, at), ...a.continueArgs, ...a.command.slice(at)]
+    : a.command;
   return {
     argv: [
       ...(env.length ? ["env", ...env] : []),
-      ...a.command,
-      ...(continues ? a.continueArgs : []),
+      ...(a.wrap ? ["sh", "-c", a.wrap] : []),
+      ...command,
       ...(a.promptArgs ?? []),
     ],
     continues,

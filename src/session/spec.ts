@@ -45,8 +45,11 @@ export interface SessionAgent {
   preset: string;
   /** the command up to the prompt (a variant's extra arguments included) */
   command: string[];
-  /** added after the command by `agent run --continue` (empty: it cannot continue) */
+  /** added by `agent run --continue` (empty: it cannot continue): after `continueAt` words, else at the end */
   continueArgs: string[];
+  continueAt?: number;
+  /** a sh script that runs the command (`sh -c WRAP COMMAND…`): what needs the pod's environment */
+  wrap?: string;
   /** after those: what makes it read the prompt on stdin (`-`) */
   promptArgs?: string[];
   /** set for the run (plain values, never secrets: IS_SANDBOX=1) */

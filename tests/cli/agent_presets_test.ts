@@ -30,7 +30,7 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
       assertMatch(r.stdout, /^PRESET\s+RUNS\s+CONTINUE\s+CREDENTIALS\s+INSTALL/m);
       assertMatch(
         r.stdout,
-        /^claude\s+IS_SANDBOX=1 claude -p .*--dangerously-skip-permissions\s+--continue\s/m,
+        /^claude\s+IS_SANDBOX=1 .*claude -p .*--dangerously-skip-permissions\s+--continue\s/m,
       );
       assertMatch(r.stdout, /^codex\s+codex exec --json --dangerously-bypass-approvals-and-sandbox/m);
       const j = JSON.parse((await w.k(["agent", "presets", "-o", "json"])).stdout);

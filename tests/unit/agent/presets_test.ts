@@ -36,7 +36,9 @@ Deno.test("presets: claude is the default; an agent.command alone is custom, so 
   assertEquals(none.preset, "claude");
   assertEquals(none.command, PRESETS.claude.command);
   // Claude Code refuses to skip permissions as root unless told it is in a sandbox
-  assertEquals(none.env, { IS_SANDBOX: "1" });
+  assertEquals(none.env?.IS_SANDBOX, "1");
+  // an unreachable API ends the run in seconds (two retries), not minutes of `running`
+  assertEquals(none.env?.CLAUDE_CODE_MAX_RETRIES, "2");
   assert(none.command.includes("--dangerously-skip-permissions"));
   const old = cfgOf({ command: ["claude", "-p", "--model", "x"], continueArgs: ["--resume-last"] });
   assertEquals(resolveAgent([configChoice(old)], old), {
@@ -108,16 +110,25 @@ Deno.test("presets: --continue appends the continue arguments to the session's o
   const recorded = sessionAgentOf({ agent: variant, agentCommand: ["ignored"] }, cfg);
   assertEquals(runArgv(recorded, true).argv, [
     "env",
-    "IS_SANDBOX=1",
+    ...Object.entries(PRESETS.claude.env).map(([k, v]) => `${k}=${v}`),
     ...PRESETS.claude.command,
     "--model",
     "opus",
     "--continue",
   ]);
-  // codex: `exec … resume --last -` (the prompt on stdin comes last)
-  const codex = resolveAgent([{ preset: "codex" }], cfg);
-  assertEquals(runArgv(codex, true).argv.slice(-3), ["resume", "--last", "-"]);
-  assertEquals(runArgv(codex, false).argv.slice(-2), ["--skip-git-repo-check", "-"]);
+  // codex: `codex exec resume --last …flags… -` (the subcommand right after exec; the prompt on stdin)
+  const codex = resolveAgent([{ preset: "codex", args: ["--model", "o3"] }], cfg);
+  assertEquals(runArgv(codex, true).argv.slice(3), [
+    "codex",
+    "exec",
+    "resume",
+    "--last",
+    ...PRESETS.codex.command.slice(2),
+    "--model",
+    "o3",
+    "-",
+  ]);
+  assertEquals(runArgv(codex, false).argv.slice(-4), ["--skip-git-repo-check", "--model", "o3", "-"]);
   // an agent without continue arguments is not given the conversation, and the run does not say it is
   const none = sessionAgentOf({ agentCommand: ["x"] }, cfgOf({ continueArgs: [] }));
   assertEquals(runArgv(none, true), { argv: ["x"], continues: false });
@@ -158,7 +169,7 @@ Deno.test("presets: the local variables that may leave are the user's config alo
   // `kodama agent presets` lists each, with its credentials
   const rows = presetRows(cfg);
   assertEquals(rows.map((r) => r.name), ["claude", "codex", "gemini", "custom"]);
-  assert(rows[0].runs.startsWith("IS_SANDBOX=1 claude -p"));
+  assert(rows[0].runs.startsWith("IS_SANDBOX=1 ") && rows[0].runs.includes(" claude -p "));
   assert(rows[1].env.includes("OPENAI_API_KEY"));
 });
 
@@ -256,4 +267,37 @@ Deno.test("presets: the endpoint and proxy go with the agent; a CA bundle travel
   assert(!codex.p.spec.envVars.includes("ANTHROPIC_BASE_URL"));
   // a bad --agent is exit 2 before anything
   await assertRejects(() => plan(cfg, {}, { agentName: "copilot" }));
+});
+
+Deno.test({
+  name: "presets: codex with OPENAI_BASE_URL in the pod gets a provider of kodama's pointing there",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "kodama-codex-" });
+    try {
+      // a fake codex that prints its arguments, one per line
+      await Deno.writeTextFile(join(dir, "codex"), `#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n`);
+      await Deno.chmod(join(dir, "codex"), 0o755);
+      const { argv } = runArgv(resolveAgent([{ preset: "codex" }], cfgOf()), false);
+      const run = async (env: Record<string, string>) => {
+        const out = await new Deno.Command(argv[0], {
+          args: argv.slice(1),
+          env: { PATH: `${dir}:${Deno.env.get("PATH")}`, ...env },
+          clearEnv: true,
+          stdout: "piped",
+        }).output();
+        return new TextDecoder().decode(out.stdout).trim().split("\n");
+      };
+      assertEquals(await run({}), [...PRESETS.codex.command.slice(1), "-"]);
+      const withBase = await run({ OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
+      assertEquals(withBase.slice(0, PRESETS.codex.command.length), [...PRESETS.codex.command.slice(1), "-"]);
+      assertEquals(withBase.slice(-4, -1), ["-c", "model_provider=kodama", "-c"]);
+      assertEquals(
+        withBase.at(-1),
+        `model_providers.kodama={name="kodama",base_url="http://127.0.0.1:9/v1",env_key="OPENAI_API_KEY",wire_api="responses",request_max_retries=2,stream_max_retries=2}`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
