@@ -288,15 +288,16 @@ withSessionWorld(
         assertEquals(r.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("  ")).length, 1, r.stderr);
       });
 
-      // on the test server a pod sees this machine's /usr: where Claude Code is installed here, the pod has it
-      // and there is nothing to install (the step cannot hold; it is not faked)
-      const podHasClaude = (await w.k(["attach", "s", "--command", "command -v claude"])).code === 0;
+      // on the test server a pod sees this machine's /usr: where a CLI is installed here, the pod has it and
+      // there is nothing to install (the step cannot hold there; it is not faked). Gemini CLI is the preset
+      // least likely to be installed on a test machine; the install path is the same for every preset.
+      const podHasGemini = (await w.k(["attach", "s", "--command", "command -v gemini"])).code === 0;
       await t.step({
-        name: "the claude preset: claude missing, npm present: installed once into the home volume",
-        ignore: podHasClaude,
+        name: "a preset's CLI missing, npm present: installed once into the home volume, pinned",
+        ignore: podHasGemini,
         fn: async () => {
           await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "{}\n");
-          // a fake npm (first on the runs' PATH) that "installs" a fake claude where npm --prefix puts it
+          // a fake npm (first on the runs' PATH) that "installs" a fake gemini where npm --prefix puts it
           const fakeNpm = [
             `mkdir -p "$HOME/.local/bin"`,
             `cat > "$HOME/.local/bin/npm" <<'EOF'`,
@@ -304,31 +305,45 @@ withSessionWorld(
             `echo "npm $*" >> "$HOME/npm-calls"`,
             `echo "added 1 package in 1s"`,
             `mkdir -p "$HOME/.local/node_modules/.bin"`,
-            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake claude $* IS_SANDBOX=$IS_SANDBOX"\\n' > "$HOME/.local/node_modules/.bin/claude"`,
-            `chmod +x "$HOME/.local/node_modules/.bin/claude"`,
+            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake gemini $*"\\n' > "$HOME/.local/node_modules/.bin/gemini"`,
+            `chmod +x "$HOME/.local/node_modules/.bin/gemini"`,
             `EOF`,
             `chmod +x "$HOME/.local/bin/npm"`,
           ].join("\n");
           assertEquals((await w.k(["attach", "s", "--command", fakeNpm])).code, 0);
-          const r = await w.k(["agent", "run", "s", "--agent", "claude", "--prompt", "hello"]);
+          const r = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]);
+          const node = await w.k([
+            "attach",
+            "s",
+            "--command",
+            `node -p 'process.versions.node.split(".")[0]'`,
+          ]);
+          if (Number(node.stdout.trim()) < PRESETS.gemini.install.node) {
+            // an image whose Node is too old for the pinned CLI (the real cluster's dev image has Node 18):
+            // said before npm runs, naming the preset
+            assertEquals(r.code, 1, r.stderr);
+            assertStringIncludes(r.stderr, `the gemini preset installs ${PRESETS.gemini.install.package}`);
+            assertStringIncludes(r.stderr, `needs Node >= ${PRESETS.gemini.install.node}`);
+            return;
+          }
           assertEquals(r.code, 0, r.stderr);
-          // the claude preset: its pinned version, with npm's progress
-          const pkg = `${PRESETS.claude.install.package}@${PRESETS.claude.install.version}`;
-          assertStringIncludes(r.stderr, `claude is not in the image: installing ${pkg} into`);
+          // the preset's pinned version, with npm's progress
+          const pkg = `${PRESETS.gemini.install.package}@${PRESETS.gemini.install.version}`;
+          assertStringIncludes(r.stderr, `gemini is not in the image: installing ${pkg} into`);
           assertStringIncludes(r.stderr, "added 1 package");
           const id = r.stdout.trim();
           await w.k(["agent", "logs", "s", id, "-f"]);
-          // headless, permissions skipped (the pod is the sandbox), allowed as root
+          // headless, every tool approved (the pod is the sandbox)
           assertEquals(
             (await w.k(["agent", "logs", "s", id])).stdout,
-            `fake claude ${PRESETS.claude.command.slice(1).join(" ")} IS_SANDBOX=1\n`,
+            `fake gemini ${PRESETS.gemini.command.slice(1).join(" ")}\n`,
           );
           const calls = await w.k(["attach", "s", "--command", `cat "$HOME/npm-calls"`]);
           assertEquals(
             calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
             `npm install --no-fund --no-audit --loglevel=http --prefix HOME/.local ${pkg}\n`,
           );
-          const again = await w.k(["agent", "run", "s", "--agent", "claude", "--prompt", "again"]);
+          const again = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "again"]);
           assertEquals(again.code, 0, again.stderr);
           assert(!again.stderr.includes("installing"), "installed only once");
         },
