@@ -90,9 +90,9 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
     { stdin, err: o.err },
   );
   const what = agent.preset === "custom"
-    ? `agent.command ${JSON.stringify(agent.command)}`
+    ? `the command ${JSON.stringify(agent.command)}`
     : `the ${agent.preset} preset`;
-  const program = argv.find((a, i) => argv[0] !== "env" || (i > 0 && !a.includes("="))) ?? argv[0];
+  const program = isPresetName(agent.preset) ? PRESETS[agent.preset].install.bin : agent.command[0];
   if (r.code === INSTALL_FAILED_EXIT) {
     throw new KodamaError(
       `cannot start the agent in session ${name}: installing ${program} for ${what} failed (the reason is above)`,
@@ -102,9 +102,9 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   }
   if (r.code === NO_AGENT_EXIT) {
     throw new KodamaError(
-      `cannot start the agent in session ${name}: ${program} (${what}) is not in the image${
-        agent.preset === "custom" ? "" : ", and there is no npm to install it"
-      }`,
+      `cannot start the agent in session ${name}: ${program} is not in the image (${what}${
+        agent.preset === "custom" ? "" : "; no npm to install it"
+      })`,
       ExitCode.FAILED,
       agent.preset === "custom"
         ? `set agent.command to a command the image has, or choose a preset (kodama agent presets)`
