@@ -1,6 +1,6 @@
 /**
- * `kodama agent run|status|logs|stop`: coding-agent runs in a session (agent.command, detached in the
- * session's pod, each with an id, its prompt in a file and its output under the workspace's .kodama/).
+ * `kodama agent run|status|logs|stop|presets`: coding-agent runs in a session (the session's agent preset,
+ * detached in the session's pod, each with an id, its prompt and output under ~/.kodama/runs in the pod).
  */
 import { setExitCode } from "./exit.ts";
 import { connectFromOpts, type GlobalOptions } from "./connect.ts";
@@ -9,7 +9,7 @@ import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const commands = () => import("../session/agentcmd.ts");
+const commands = () => import("../agent/agentcmd.ts");
 const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
 const SESSION = arg("<name>", "session name");
 const RUN = arg("[run]", "run id (default: the latest)");
@@ -18,18 +18,21 @@ export const names = ["agent"];
 
 export const help: HelpSpec = {
   group: "Sessions",
-  summary: "Coding-agent runs in a session: run, status, logs, stop",
+  summary: "Coding-agent runs in a session: run, status, logs, stop; the agent presets",
   usage: "[command] [flags]",
   long:
-    `Each run starts agent.command (default: claude -p, Claude Code's non-interactive mode) in the session's pod,
-detached from kodama (closing the laptop does not stop it). The prompt is written to
-.kodama/runs/RUN/prompt in the workspace and given to the agent on stdin (its path is in KODAMA_PROMPT_FILE);
-the output goes to .kodama/runs/RUN/log. The agent's credentials (agent.authEnv) come from the env Secret.`,
+    `Each run starts the session's coding agent (a preset: claude, the default, codex or gemini; or a custom
+agent.command) headless in the session's pod, with its permission prompts off: the pod is the sandbox.
+It is detached from kodama (closing the laptop does not stop it). The prompt is written to
+~/.kodama/runs/RUN/prompt on the home volume, outside the workspace (never in the agent's commits), and given
+to the agent on stdin; the output goes to ~/.kodama/runs/RUN/log. Its credentials come from the env Secret.
+See docs/agents.md and \`kodama agent presets\`.`,
   examples: [
     ["Start a run with a prompt", 'kodama agent run my-work --prompt "Add tests for the parser"'],
     ["Runs and their state", "kodama agent status my-work"],
     ["Follow the latest run until it ends", "kodama agent logs my-work -f"],
     ["Stop run 2", "kodama agent stop my-work 2"],
+    ["What each preset runs", "kodama agent presets"],
   ],
 };
 
@@ -54,17 +57,23 @@ export const subcommands: CommandSpec[] = [
         ],
       ],
       notes:
-        `When agent.command is claude and the image lacks it but has npm, Claude Code is installed once into the
-home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm's progress shown.`,
+        `The session's agent is the one it was started with (--agent, a template's, a replica's variant, agent.preset);
+--continue adds that agent's continue arguments. A preset's CLI missing from the image is installed once into
+the home volume with npm (a pinned version; kodama agent presets).`,
     },
     args: [SESSION],
     options: [
       { flags: "--prompt <text>", description: "the prompt" },
       { flags: "--prompt-file <file>", description: "read the prompt from a file (- for stdin)" },
       {
+        flags: "--agent <preset>",
+        description:
+          "run this preset (claude, codex, gemini, custom) instead of the session's agent, this run only",
+      },
+      {
         flags: "--continue",
         description:
-          "continue the agent's last conversation (agent.continueArgs, default Claude Code's --continue); the prompt is optional",
+          "continue the agent's last conversation (the agent's continue arguments: claude --continue, codex resume --last); the prompt is optional",
       },
       {
         flags: "--check <cmd>",
@@ -79,6 +88,7 @@ home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm'
         promptFile: inv.opts.promptFile as string | undefined,
         check: inv.opts.check as string | undefined,
         continue: inv.opts.continue as boolean | undefined,
+        agent: inv.opts.agent as string | undefined,
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },
@@ -136,6 +146,29 @@ home volume (npm install --prefix ~/.local @anthropic-ai/claude-code), with npm'
     run: async (inv) => {
       const [m, kube] = await Promise.all([commands(), connect(inv)]);
       setExitCode(await m.stopCommand(kube, inv.args[0], inv.args[1]));
+    },
+  },
+  {
+    names: ["presets"],
+    help: {
+      summary:
+        "List the agent presets: what each runs, how it continues, its credential variables, its install",
+      examples: [
+        ["The presets as a table", "kodama agent presets"],
+        ["As JSON", "kodama agent presets -o json"],
+      ],
+    },
+    options: [
+      {
+        flags: "-o, --output <format>",
+        description: "output format",
+        choices: ["table", "json", "yaml"],
+        default: "table",
+      },
+    ],
+    run: async (inv) => {
+      const [m, cfg] = await Promise.all([commands(), settings()]);
+      setExitCode(await m.presetsCommand(cfg, inv.opts.output as string));
     },
   },
 ];

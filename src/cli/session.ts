@@ -13,6 +13,7 @@ const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 const impl = () => import("../session/commands.ts");
+const agentImpl = () => import("../agent/agentcmd.ts");
 const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
 const NAME = arg("<name>", "session name");
 
@@ -102,8 +103,12 @@ settings, so list, attach and resume work from any machine.`,
         'kodama start fix --repo . --prompt-file task.txt --replicas 3 --check "npm test"',
       ],
       [
-        "Replica 2 runs another agent command (compare agents, not only samples)",
-        'kodama start fix --repo . --prompt-file task.txt --replicas 2 --agent-variant 2="claude -p --model opus"',
+        "Compare agents: replica 2 runs Codex, replica 3 Claude Code with another model",
+        'kodama start fix --repo . --prompt-file task.txt --replicas 3 --agent-variant 2=codex --agent-variant 3="claude --model opus"',
+      ],
+      [
+        "Run Codex instead of Claude Code (OPENAI_API_KEY from this environment goes into the env Secret)",
+        "kodama start fix --repo . --prompt-file task.txt --agent codex",
       ],
     ],
     notes:
@@ -116,13 +121,16 @@ a path, file://) is sent to the pod as a git bundle over exec (every branch, tag
 its upstream URL becomes the pod's origin when it is one a pod can reach. A failed clone prints git's own error
 and fails once (no restart loop). A start that fails removes what it created, its PVCs too unless
 --keep-on-failure. A repo's .kodama.yaml is untrusted: its paths must stay inside the repository (after
-symlinks), it cannot choose which local variables leave the machine (agent.authEnv, git.tokenEnv), and start
+symlinks), it cannot choose which local variables leave the machine (agent.forwardEnv, agent.authEnv,
+git.tokenEnv), and start
 prints every setting it made and the variable names each env file adds (docs/security.md).
 Ctrl-C while it waits removes what it created except the PVCs (a new start of the name reuses them).
 --replicas N (at most 16) starts sessions NAME-1 … NAME-N in parallel, each with every option given, the
 label kodama.dev/group=NAME and its own branch kodama/NAME-i-<UTC time>; a replica that fails is reported
 and the others go on (exit 1 when one failed). Then: kodama compare NAME, kodama adopt NAME-i,
 kodama delete NAME --group. --check (or agent.check) runs in the workspace when the agent has ended.
+The agent is a preset (--agent; claude by default, its permission prompts off: the pod is the sandbox), its
+credential and proxy variables go into the env Secret, names listed by --dry-run (docs/agents.md).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
 exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.`,
   },
@@ -221,14 +229,19 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         "with a prompt: run this shell command in the workspace when the agent has ended (e.g. npm test); its exit code and output are recorded with the run (default: agent.check)",
     },
     {
+      flags: "--agent <preset>",
+      description:
+        "the session's coding agent: claude (default), codex, gemini, or custom (agent.command); see kodama agent presets",
+    },
+    {
       flags: "--replicas <n>",
       description:
         "start N sessions NAME-1 … NAME-N (at most 16) in parallel, each on its own branch: best of N (see kodama compare)",
     },
     {
-      flags: "--agent-variant <i=command>",
+      flags: "--agent-variant <i=spec>",
       description:
-        'with --replicas: replica i runs this agent command instead of agent.command, e.g. 2="claude -p --model opus" (repeatable)',
+        'with --replicas: replica i runs another agent, for all its runs: a preset and extra args (2=codex, 3="claude --model opus") or a command (repeatable)',
       parse: collect,
       default: [],
     },
@@ -254,7 +267,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     },
   ] satisfies OptSpec[],
   run: async (inv) => {
-    const [{ startCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    const [{ startCommand }, kube, cfg] = await Promise.all([agentImpl(), connect(inv), settings()]);
     const o = inv.opts;
     const str = (v: unknown) => v as string | undefined;
     // the flags, once, as the session's start options (src/session/start.ts resolves them over the config)
@@ -285,6 +298,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         check: str(o.check),
         replicas: str(o.replicas),
         variants: o.agentVariant as string[],
+        agentName: str(o.agent),
         timeout: str(o.timeout),
         noWait: o.wait === false,
         keepOnFailure: o.keepOnFailure as boolean | undefined,
@@ -484,10 +498,14 @@ const del: Verb = {
     { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
   ],
   run: async (inv) => {
-    const [{ deleteCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     const o = inv.opts;
+    const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
+      impl(),
+      o.group || (o.keep as string[]).length ? agentImpl() : { deleteGroupCommand: undefined },
+      connect(inv),
+    ]);
     setExitCode(
-      await deleteCommand(kube, inv.args[0], {
+      await (deleteGroupCommand ?? deleteCommand)(kube, inv.args[0], {
         force: o.force as boolean | undefined,
         purge: o.purge as boolean | undefined,
         keepConfig: o.keepConfig as boolean | undefined,
@@ -511,8 +529,8 @@ const logs: Verb = {
   args: [NAME],
   options: [{ flags: "-f, --follow", description: "keep printing until the run ends" }],
   run: async (inv) => {
-    const [{ logsCommand }, kube] = await Promise.all([impl(), connect(inv)]);
-    setExitCode(await logsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
+    const [{ sessionLogsCommand }, kube] = await Promise.all([agentImpl(), connect(inv)]);
+    setExitCode(await sessionLogsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
   },
 };
 

@@ -268,28 +268,54 @@ const editor = z.object({
   ),
 }).strict().describe("Editor configuration for sessions.");
 
+const envNames = () =>
+  fromRepo(
+    "userOnly",
+    z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }),
+    { why: LOCAL_ENV },
+  );
+
 const agent = z.object({
-  command: stringList().min(1, { error: "agent.command needs at least the program name" }).default([
-    "claude",
-    "-p",
-  ])
+  preset: oneOf(["claude", "codex", "gemini", "custom"]).optional().describe(
+    "The coding agent sessions run: claude (the default), codex, gemini, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
+  ),
+  command: stringList().min(1, { error: "agent.command needs at least the program name" }).optional()
     .describe(
-      "Coding agent command run inside the session for `--prompt` and `agent run`; it reads the prompt on stdin (its file is in KODAMA_PROMPT_FILE). The default claude is installed with npm into the home volume when the image lacks it.",
+      "A custom coding-agent command (agent.preset custom; set alone it means custom): run in the session's workspace for `--prompt` and `agent run`, it reads the prompt on stdin (its file is in KODAMA_PROMPT_FILE).",
     ),
+  args: stringList().default([]).describe(
+    "Extra arguments after the preset's command (e.g. [--model, opus]); they run in the pod only.",
+  ),
+  forwardEnv: z.object({
+    claude: envNames().optional().describe(
+      "Variables forwarded to claude sessions (replaces the preset's list: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
+    ),
+    codex: envNames().optional().describe(
+      "Variables forwarded to codex sessions (replaces the preset's list: OPENAI_API_KEY, CODEX_API_KEY, OPENAI_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
+    ),
+    gemini: envNames().optional().describe(
+      "Variables forwarded to gemini sessions (replaces the preset's list: GEMINI_API_KEY, GOOGLE_API_KEY, GOOGLE_GEMINI_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
+    ),
+    custom: envNames().optional().describe(
+      "Variables forwarded to sessions of a custom agent.command (replaces agent.authEnv and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
+    ),
+  }).strict().prefault({}).describe(
+    "Which local variables (from env files, else this environment) go into a session's env Secret for its agent, per preset; a repository cannot widen them.",
+  ),
   authEnv: fromRepo(
     "userOnly",
     z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }),
     { why: LOCAL_ENV },
   )
     .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
-      "Environment variables that carry the agent's credentials; taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
+      "Environment variables that carry a custom agent's credentials (and, when you set it, are added to every preset's); taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
     ),
   // a repo may set it: it runs in the session's pod only (like agent.command), never on this machine
   check: nonEmpty("a shell command").optional().describe(
     "Shell command run in the session's workspace, in the pod, when an agent run has ended (e.g. npm test); its exit code and output are recorded with the run and shown by `kodama compare`. A repository's .kodama.yaml may set it: it only ever runs in the pod, never on this machine.",
   ),
   continueArgs: stringList().default(["--continue"]).describe(
-    "Arguments added to agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (Claude Code's own --continue).",
+    "Arguments added to a custom agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (a preset knows its own).",
   ),
 }).strict().describe("Coding agent runs.");
 

@@ -30,6 +30,8 @@ import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import {
   AGENT_HOME,
+  CA_CERTS_DIR,
+  CA_CERTS_KEY,
   CONTAINER,
   EDITOR_FILES,
   EDITOR_MOUNT,
@@ -54,6 +56,8 @@ export interface SessionData {
   editor: Record<string, string>;
   /** the git credentials Secret's data, when the session needs one */
   git?: Record<string, string>;
+  /** a CA bundle from this machine (NODE_EXTRA_CA_CERTS): in the ConfigMap, mounted at CA_CERTS_PATH */
+  ca?: string;
 }
 
 export function metadata(spec: SessionSpec, name: string) {
@@ -158,6 +162,12 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
   if (hasEditor(spec)) {
     vols.push({ name: "editor-config", configMap: { name: n.editorConfigMap, optional: true } });
   }
+  if (spec.caCerts) {
+    vols.push({
+      name: "ca-certs",
+      configMap: { name: n.editorConfigMap, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
+    });
+  }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
   return vols;
 }
@@ -170,6 +180,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
   if (hasEditor(spec)) {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
+  if (spec.caCerts) mounts.push({ name: "ca-certs", mountPath: CA_CERTS_DIR, readOnly: true });
   mounts.push(...gitMounts(spec.git));
   return mounts;
 }
@@ -292,7 +303,16 @@ export function buildSession(spec: SessionSpec, data: SessionData): SessionObjec
   return {
     secret: buildEnvSecret(spec, data.env),
     pvcs: [buildPVC(spec, "workspace"), buildPVC(spec, "home")],
-    ...(hasEditor(spec) ? { configMap: buildEditorConfigMap(spec, data.editor) } : {}),
+    // the ConfigMap holds the CA bundle too (public data; as an env var from the env Secret a big bundle
+    // would pass Linux's 128 KiB limit on one environment string, and the container would not start)
+    ...(hasEditor(spec) || spec.caCerts
+      ? {
+        configMap: buildEditorConfigMap(spec, {
+          ...data.editor,
+          ...(spec.caCerts && data.ca !== undefined ? { [CA_CERTS_KEY]: data.ca } : {}),
+        }),
+      }
+      : {}),
     ...(spec.git?.credentialsFor && data.git
       ? { gitSecret: buildGitSecret(metadata(spec, namesOf(spec).gitSecret), data.git) }
       : {}),

@@ -17,6 +17,10 @@ export const AGENT_HOME = "/home/kodama";
 export const EDITOR_MOUNT = "/etc/kodama/editor";
 /** The group that owns the volumes (fsGroup), so a non-root image user can write to them. */
 export const FS_GROUP = 1000;
+/** The ConfigMap's key holding a CA bundle from this machine (NODE_EXTRA_CA_CERTS), and where it is mounted. */
+export const CA_CERTS_KEY = "kodama-ca.pem";
+export const CA_CERTS_DIR = "/etc/kodama/ca";
+export const CA_CERTS_PATH = `${CA_CERTS_DIR}/ca.pem`;
 /** The container in the session pod. */
 export const CONTAINER = "session";
 
@@ -31,6 +35,26 @@ export const EDITOR_FILES: Record<string, string> = {
   "helix-languages.toml": ".config/helix/languages.toml",
   "zellij-config.kdl": ".config/zellij/config.kdl",
 };
+
+/**
+ * The coding agent a session runs, recorded with it. A session stores it and never reads it: runs (above
+ * the session, src/agent/) do.
+ */
+export interface SessionAgent {
+  /** claude, codex, gemini or custom */
+  preset: string;
+  /** the command up to the prompt (a variant's extra arguments included) */
+  command: string[];
+  /** added by `agent run --continue` (empty: it cannot continue): after `continueAt` words, else at the end */
+  continueArgs: string[];
+  continueAt?: number;
+  /** a sh script that runs the command (`sh -c WRAP COMMAND…`): what needs the pod's environment */
+  wrap?: string;
+  /** after those: what makes it read the prompt on stdin (`-`) */
+  promptArgs?: string[];
+  /** set for the run (plain values, never secrets: IS_SANDBOX=1) */
+  env?: Record<string, string>;
+}
 
 export interface SessionSpec {
   /** format version of this record */
@@ -76,6 +100,10 @@ export interface SessionSpec {
   init?: string | string[];
   /** the coding agent's command for this session (a template's agent.command; else agent.command) */
   agentCommand?: string[];
+  /** the coding agent of this session as resolved at start (src/agent/presets.ts): every run uses it */
+  agent?: SessionAgent;
+  /** the ConfigMap holds a CA bundle (CA_CERTS_KEY), mounted at CA_CERTS_PATH (NODE_EXTRA_CA_CERTS) */
+  caCerts?: boolean;
   /** ports the session serves: `kodama pf NAME` forwards them when no port is given */
   ports?: number[];
   /** extra labels on every object of the session (a template's labels) */

@@ -14,7 +14,7 @@
  *
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { originOf } from "../config/origin.ts";
 import { readRepoFile } from "../config/confine.ts";
@@ -39,13 +39,22 @@ import {
 } from "./names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
 import { hasLocalBranch, localSource, resolvesLocally, sendLocalRepo, trackingBranch } from "./gitrun.ts";
-import type { Template } from "./template.ts";
-import { EDITOR_FILES, namesOf, resolveSpec, type SessionSpec, type StartFlags } from "./spec.ts";
+import type { Template, TemplateAgent } from "./template.ts";
+import {
+  CA_CERTS_PATH,
+  EDITOR_FILES,
+  namesOf,
+  resolveSpec,
+  type SessionAgent,
+  type SessionSpec,
+  type StartFlags,
+} from "./spec.ts";
 import { saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
 import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
+import type { StartIO } from "./startio.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -59,12 +68,17 @@ export interface StartOptions extends StartFlags {
   repo?: string;
   branch?: string;
   baseBranch?: string;
-  /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
-  prompt?: string;
-  /** the agent command of that run (a group's `--agent-variant`; default agent.command) */
-  agentCommand?: string[];
-  /** run in the workspace when that run's agent has ended (`--check`; default agent.check) */
-  check?: string;
+  /**
+   * run once the session is ready (its pod as read then, unless an init command ran since): what is
+   * composed above a session, like `start --prompt`'s agent run (src/agent/), which a session never imports
+   */
+  afterReady?: (ready: { spec: SessionSpec; pod?: V1Pod; signal: AbortSignal }) => Promise<void>;
+  /**
+   * the session's coding agent, from a template's `agent:` (src/agent/presets.ts resolves it above the
+   * session): recorded with the session, and the local variables its env Secret may take (names only;
+   * the user's config decides them). Without it: agent.authEnv.
+   */
+  agentFor?: (template?: TemplateAgent) => { agent: SessionAgent; forwardEnv: string[] };
   timeout?: string;
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
@@ -105,18 +119,7 @@ export interface CloneSource {
 
 export { AFTER_READY, phaseReporter, retainVolumes, waitReady };
 
-export interface StartIO {
-  out: Sink;
-  err: Sink;
-  /** stderr is a terminal: animated phases instead of one line per phase */
-  tty: boolean;
-  /** where relative paths and the repo are found (default: the current directory) */
-  cwd?: string;
-  /** the repository root for env.dotenvFiles and editor.configDir (default: the git root, else cwd) */
-  repoRoot?: string;
-  /** a caller's cancellation (the MCP server's): it ends the start as Ctrl-C does, cleaning up */
-  signal?: AbortSignal;
-}
+export type { StartIO };
 
 export interface SessionPlan {
   spec: SessionSpec;
@@ -169,12 +172,6 @@ export function repoSettingsLines(fromRepo: Record<string, unknown>): string[] {
 export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
   // name and quantities first: they need nothing from the disk
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
-  if (o.prompt !== undefined && o.noWait && !o.dryRun) {
-    throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
-  }
-  if (o.check !== undefined && o.prompt === undefined) {
-    throw usageError("--check runs when the agent has ended: it needs --prompt or --prompt-file");
-  }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
   const origin = originOf(cfg);
@@ -202,9 +199,10 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   const excluded = [...cfg.env.excludeVars, ...(o.tpl?.env?.exclude ?? []), ...o.envExclude];
   const env = filterEnv(sources, excluded);
   // the agent's credentials reach it through the env Secret: from the env files, else this environment.
-  // Which names: the user's config or the default only (a repo's agent.authEnv is ignored on load).
+  // Which names: the user's config or the defaults only (a repo's agent.* lists are ignored on load).
+  const chosen = o.agentFor?.(o.tpl?.agent);
   const fromHere: string[] = [];
-  for (const k of fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv) {
+  for (const k of chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv)) {
     const v = Deno.env.get(k);
     if (!(k in env.vars) && v && !excluded.includes(k)) {
       env.vars[k] = v;
@@ -212,8 +210,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
     }
   }
-  for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
+  const caCerts = await caBundle(env.vars, io.err);
   checkEnvSize(env, files.map((f) => f.display));
+  for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   const repoEditor = cfg.editor.enabled ? await readEditorFiles(root, abs(root, cfg.editor.configDir)) : {};
   showRepoSettings(io.err, origin, sources, Object.keys(repoEditor), cfg.editor.configDir);
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
@@ -236,8 +235,15 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     editorFiles: Object.keys(repoEditor).sort(),
     ...(cfg.editor.enabled ? { editor: true } : {}),
     ...(git ? { git: git.spec } : {}),
+    ...(chosen ? { agent: chosen.agent } : {}),
+    ...(caCerts !== undefined ? { caCerts: true } : {}),
   };
-  const data = { env: env.vars, editor, ...(git?.data ? { git: git.data } : {}) };
+  const data = {
+    env: env.vars,
+    editor,
+    ...(git?.data ? { git: git.data } : {}),
+    ...(caCerts !== undefined ? { ca: caCerts } : {}),
+  };
   return {
     spec,
     objects: buildSession(spec, data),
@@ -246,6 +252,27 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     data,
     pool: !o.noPool && cfg.defaults.storage.pool,
   };
+}
+
+/**
+ * NODE_EXTRA_CA_CERTS names a file on this machine: its content goes into the session's ConfigMap, mounted
+ * in the pod at CA_CERTS_PATH, and the variable (in the env Secret) points there. A path that is not a file
+ * here is left as it is (a path in the image), with a note. Returns the bundle when it travels.
+ */
+async function caBundle(vars: Record<string, string>, err: Sink): Promise<string | undefined> {
+  const p = vars.NODE_EXTRA_CA_CERTS;
+  if (!p || p === CA_CERTS_PATH) return undefined;
+  let pem: string;
+  try {
+    pem = await readTextBounded(p, { what: "NODE_EXTRA_CA_CERTS", kind: "repoFile", display: p });
+  } catch (e) {
+    if (e instanceof KodamaError) throw e;
+    err.write(`note: NODE_EXTRA_CA_CERTS=${p} is not a file here: the pod gets the path as it is\n`);
+    return undefined;
+  }
+  vars.NODE_EXTRA_CA_CERTS = CA_CERTS_PATH;
+  err.write(`note: the CA bundle ${p} (NODE_EXTRA_CA_CERTS) goes to the pod, at ${CA_CERTS_PATH}\n`);
+  return pem;
 }
 
 function checkSidecarNames(sidecars: { name: string }[]): void {
@@ -710,7 +737,7 @@ async function createEditor(r: Run): Promise<void> {
 /** `--from-snapshot`: the snapshot's files into the new volumes, by a copy pod, before the session pod. */
 async function restoreSnapshot(r: Run): Promise<void> {
   if (r.plan.cloneMarker && !r.signal.aborted) {
-    const { verifyClone } = await import("./clone.ts");
+    const { verifyClone } = await import("./clonemark.ts");
     await verifyClone(r.kube, r.plan.spec, r.plan.cloneMarker, { timeoutMs: r.waitMs, err: r.io.err });
   }
   if (!r.plan.fromSnapshot || r.signal.aborted) return;
@@ -803,7 +830,7 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
  * stays (nothing in it is lost) and start exits 1 saying how to run it again.
  */
 async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: AbortSignal): Promise<void> {
-  const { execCapture } = await import("./agentrun.ts");
+  const { execCapture } = await import("./podexec.ts");
   const pod = await kube.getObject<import("@kubernetes/client-node").V1Pod>(
     "pods",
     spec.namespace,
@@ -1019,16 +1046,9 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       if (run.created.pooled) {
         await refillPool(kube, spec, run.created.pooled.had, io.err, cfg.defaults.storage.poolRefill);
       }
-      if (o.prompt !== undefined) {
-        const { agentRun } = await import("./agentrun.ts");
-        await agentRun(kube, spec.namespace, spec.name, {
-          // read after the init command? then look it up again (the init may have changed the session)
-          pod: spec.init === undefined ? got.pod : undefined,
-          prompt: o.prompt,
-          command: o.agentCommand ?? spec.agentCommand ?? cfg.agent.command,
-          check: o.check ?? cfg.agent.check,
-          ...io,
-        });
+      // read after the init command? then the pod is looked up again (the init may have changed the session)
+      if (o.afterReady) {
+        await o.afterReady({ spec, pod: spec.init === undefined ? got.pod : undefined, signal });
       }
       io.err.write(
         `attach with: kodama attach ${spec.name}${
@@ -1038,16 +1058,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       return ExitCode.OK;
     } catch (e) {
       phases.done();
-      // the session is ready and stays (its clone is work): only the agent run did not start
-      if (ready && e instanceof KodamaError) {
-        throw new KodamaError(
-          e.message,
-          e.code,
-          `${
-            e.hint ? `${e.hint}; ` : ""
-          }session ${spec.name} is ready: kodama agent run ${spec.name} tries again`,
-        );
-      }
+      // the session is ready and stays (its clone is work): only what came after it (afterReady) failed
       if (ready) throw e;
       if (!it.interrupted) {
         if (run.created.secret || run.created.volumes.length || run.created.pod) {

@@ -82,7 +82,12 @@ export const templateSchema = z.object({
   sidecars: z.array(sidecarSchema).optional(),
   /** run once in the session container, in the workspace, after the first start (postCreateCommand) */
   init: command.optional(),
-  agent: z.object({ command: z.array(z.string()).min(1) }).strict().optional(),
+  /** the coding agent: a preset (claude, codex, gemini, custom) with extra args, or a command (custom) */
+  agent: z.object({
+    preset: z.enum(["claude", "codex", "gemini", "custom"]).optional(),
+    command: z.array(z.string()).min(1).optional(),
+    args: z.array(z.string()).optional(),
+  }).strict().optional(),
   sync: z.object({
     enabled: z.boolean().optional(),
     mode: z.enum(["two-way", "one-way-local", "one-way-pod"]).optional(),
@@ -94,6 +99,8 @@ export const templateSchema = z.object({
 }).strict();
 
 export type TemplateBody = z.output<typeof templateSchema>;
+/** A template's `agent:` (src/agent/presets.ts reads it). */
+export type TemplateAgent = NonNullable<TemplateBody["agent"]>;
 
 export interface Template extends TemplateBody {
   name: string;

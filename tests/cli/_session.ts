@@ -4,6 +4,7 @@
  */
 import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { runKodama, type RunResult, spawnKodama } from "./_run.ts";
+import { NETWORK_ENV, PRESETS } from "../../src/agent/presets.ts";
 import { clusterTest, type ClusterTestOptions } from "../cluster/fixture.ts";
 import { onTimeout } from "../_timeout.ts";
 import { join } from "node:path";
@@ -31,6 +32,11 @@ export interface SessionWorld {
   cleanup(): Promise<void>;
 }
 
+const FORWARDED_HERE = [
+  ...NETWORK_ENV,
+  ...Object.values(PRESETS).flatMap((p) => p.authEnv),
+];
+
 /** `context`: the kubeconfig context kodama and kubectl use (default `dev`, whose namespace is `dev`). */
 export async function sessionWorld(c: TestCluster, context = "dev"): Promise<SessionWorld> {
   const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
@@ -41,6 +47,9 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
     KODAMA_HOME: h ?? home,
     GIT_CONFIG_GLOBAL: "/dev/null",
     XDG_CONFIG_HOME: `${home}/xdg`,
+    // what this machine's environment would send along with a session's agent (proxies, a CA bundle, an
+    // endpoint: src/agent/presets.ts) stays out unless a test gives it
+    ...Object.fromEntries(FORWARDED_HERE.map((k) => [k, ""])),
     ...more,
   });
   return {

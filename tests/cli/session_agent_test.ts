@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
+import { PRESETS } from "../../src/agent/presets.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
 import { psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
@@ -78,23 +79,30 @@ withSessionWorld(
         },
       );
 
-      await t.step("the prompt is in the run's prompt file (mode 0600), under .kodama/runs", async () => {
-        const r = await w.k([
-          "attach",
-          "s",
-          "--command",
-          "cat .kodama/runs/1/prompt; ls -l .kodama/runs/1/prompt",
-        ]);
-        assertEquals(r.code, 0, r.stderr);
-        assertStringIncludes(r.stdout, PROMPT + "\n");
-        assertMatch(r.stdout, /^-rw------- /m);
-        // (this directory is a project, so start synced its .kodama.yaml and task.txt into the clone: those
-        // may show; the runs directory never may)
-        const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
-        assertEquals(st.code, 0, st.stderr);
-        assertMatch(st.stdout, /task\.txt/);
-        assert(!/\.kodama\//.test(st.stdout), `the runs directory must never show up for git:\n${st.stdout}`);
-      });
+      await t.step(
+        "the prompt is in the run's prompt file (mode 0600), under ~/.kodama/runs, outside the workspace",
+        async () => {
+          const r = await w.k([
+            "attach",
+            "s",
+            "--command",
+            `cat "$HOME/.kodama/runs/1/prompt"; ls -l "$HOME/.kodama/runs/1/prompt"; test ! -e .kodama/runs && echo none-in-workspace`,
+          ]);
+          assertStringIncludes(r.stdout, "none-in-workspace");
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stdout, PROMPT + "\n");
+          assertMatch(r.stdout, /^-rw------- /m);
+          // (this directory is a project, so start synced its .kodama.yaml and task.txt into the clone: those
+          // may show; the runs directory never may)
+          const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
+          assertEquals(st.code, 0, st.stderr);
+          assertMatch(st.stdout, /task\.txt/);
+          assert(
+            !/\.kodama\//.test(st.stdout),
+            `the runs directory must never show up for git:\n${st.stdout}`,
+          );
+        },
+      );
 
       await t.step(
         "status: running while the agent works (kodama has exited: the run is detached)",
@@ -269,9 +277,10 @@ withSessionWorld(
         },
       );
 
-      await t.step("an agent.command the image lacks: exit 1 naming agent.command", async () => {
+      await t.step("a custom agent.command the image lacks: exit 1 naming agent.command", async () => {
         await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "agent:\n  command: [no-such-agent-xyz, -p]\n");
-        const r = await w.k(["agent", "run", "s", "--prompt", "x"]);
+        // the session's own agent is the one it started with: --agent custom runs the config's agent.command
+        const r = await w.k(["agent", "run", "s", "--agent", "custom", "--prompt", "x"]);
         assertEquals(r.code, 1, r.stderr);
         assertStringIncludes(r.stderr, "agent.command");
         assertStringIncludes(r.stderr, "no-such-agent-xyz");
@@ -279,11 +288,16 @@ withSessionWorld(
         assertEquals(r.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("  ")).length, 1, r.stderr);
       });
 
-      await t.step(
-        "default agent.command: claude missing, npm present: installed once into the home volume",
-        async () => {
+      // on the test server a pod sees this machine's /usr: where a CLI is installed here, the pod has it and
+      // there is nothing to install (the step cannot hold there; it is not faked). Gemini CLI is the preset
+      // least likely to be installed on a test machine; the install path is the same for every preset.
+      const podHasGemini = (await w.k(["attach", "s", "--command", "command -v gemini"])).code === 0;
+      await t.step({
+        name: "a preset's CLI missing, npm present: installed once into the home volume, pinned",
+        ignore: podHasGemini,
+        fn: async () => {
           await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "{}\n");
-          // a fake npm (first on the runs' PATH) that "installs" a fake claude where npm --prefix puts it
+          // a fake npm (first on the runs' PATH) that "installs" a fake gemini where npm --prefix puts it
           const fakeNpm = [
             `mkdir -p "$HOME/.local/bin"`,
             `cat > "$HOME/.local/bin/npm" <<'EOF'`,
@@ -291,32 +305,49 @@ withSessionWorld(
             `echo "npm $*" >> "$HOME/npm-calls"`,
             `echo "added 1 package in 1s"`,
             `mkdir -p "$HOME/.local/node_modules/.bin"`,
-            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake claude $*"\\n' > "$HOME/.local/node_modules/.bin/claude"`,
-            `chmod +x "$HOME/.local/node_modules/.bin/claude"`,
+            `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake gemini $*"\\n' > "$HOME/.local/node_modules/.bin/gemini"`,
+            `chmod +x "$HOME/.local/node_modules/.bin/gemini"`,
             `EOF`,
             `chmod +x "$HOME/.local/bin/npm"`,
           ].join("\n");
           assertEquals((await w.k(["attach", "s", "--command", fakeNpm])).code, 0);
-          const r = await w.k(["agent", "run", "s", "--prompt", "hello"]);
+          const r = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]);
+          const node = await w.k([
+            "attach",
+            "s",
+            "--command",
+            `node -p 'process.versions.node.split(".")[0]'`,
+          ]);
+          if (Number(node.stdout.trim()) < PRESETS.gemini.install.node) {
+            // an image whose Node is too old for the pinned CLI (the real cluster's dev image has Node 18):
+            // said before npm runs, naming the preset
+            assertEquals(r.code, 1, r.stderr);
+            assertStringIncludes(r.stderr, `the gemini preset installs ${PRESETS.gemini.install.package}`);
+            assertStringIncludes(r.stderr, `needs Node >= ${PRESETS.gemini.install.node}`);
+            return;
+          }
           assertEquals(r.code, 0, r.stderr);
-          assertStringIncludes(
-            r.stderr,
-            "claude is not in the image: installing @anthropic-ai/claude-code into",
-          );
+          // the preset's pinned version, with npm's progress
+          const pkg = `${PRESETS.gemini.install.package}@${PRESETS.gemini.install.version}`;
+          assertStringIncludes(r.stderr, `gemini is not in the image: installing ${pkg} into`);
           assertStringIncludes(r.stderr, "added 1 package");
           const id = r.stdout.trim();
           await w.k(["agent", "logs", "s", id, "-f"]);
-          assertEquals((await w.k(["agent", "logs", "s", id])).stdout, "fake claude -p\n");
-          const calls = await w.k(["attach", "s", "--command", `cat "$HOME/npm-calls"`]);
-          assertMatch(
-            calls.stdout,
-            /^npm install --no-fund --no-audit --prefix \S+\/\.local @anthropic-ai\/claude-code\n$/,
+          // headless, every tool approved (the pod is the sandbox)
+          assertEquals(
+            (await w.k(["agent", "logs", "s", id])).stdout,
+            `fake gemini ${PRESETS.gemini.command.slice(1).join(" ")}\n`,
           );
-          const again = await w.k(["agent", "run", "s", "--prompt", "again"]);
+          const calls = await w.k(["attach", "s", "--command", `cat "$HOME/npm-calls"`]);
+          assertEquals(
+            calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
+            `npm install --no-fund --no-audit --loglevel=http --prefix HOME/.local ${pkg}\n`,
+          );
+          const again = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "again"]);
           assertEquals(again.code, 0, again.stderr);
           assert(!again.stderr.includes("installing"), "installed only once");
         },
-      );
+      });
     } finally {
       await purge(w, "s");
       await served.close();

@@ -93,6 +93,14 @@ const DECISIONS: Record<string, string> = {
   // arguments of agent.command, run in the pod only, as agent.command is
   "agent.continueArgs": "repo",
   "agent.authEnv": "userOnly",
+  // a repository may choose which agent its sessions run (and its extra arguments: they run in the pod
+  // only); never which local variables go with it
+  "agent.preset": "repo",
+  "agent.args": "repo",
+  "agent.forwardEnv.claude": "userOnly",
+  "agent.forwardEnv.codex": "userOnly",
+  "agent.forwardEnv.gemini": "userOnly",
+  "agent.forwardEnv.custom": "userOnly",
   "exec.maxParallel": "repo",
   "exec.shell": "repo",
   "exec.container": "repo",

@@ -1,6 +1,8 @@
 /**
  * Coding-agent runs in a session, as pure functions: the shell scripts run in the pod (over exec) and
- * the parsing of what they print. A run lives in the workspace under `.kodama/runs/<id>/`:
+ * the parsing of what they print. A run lives on the home volume under `~/.kodama/runs/<id>/`, outside the
+ * workspace, so the agent's `git add -A` never commits kodama's files (a session whose runs are still
+ * under the workspace's `.kodama/runs` from before keeps them there, excluded from git):
  *
  *   prompt    the prompt (written from the exec's stdin: never in any process's arguments), mode 0600
  *   log       the agent's output (stdout and stderr)
@@ -13,33 +15,39 @@
  *   summary   the agent's final message, when it writes one (its path is in KODAMA_SUMMARY_FILE)
  *   pod       the uid of the pod it ran in (KODAMA_POD_UID): a run without an end whose pod is gone was
  *             interrupted (eviction, node loss, a stop) — `agent run --continue` picks it up
- *   continues the run it continued (`agent run --continue`: agent.continueArgs, Claude Code's --continue)
+ *   continues the run it continued (`agent run --continue`, with the preset's continue arguments): only
+ *             when the run before it was of the same agent, so it really was given that conversation
+ *   agent     the agent preset it ran (claude, codex, gemini, custom)
  *
  * `exit` is written last (after the check), so a run with a check is "running" until the check is done.
  *
  * The runner is started with `nohup setsid`, detached from the exec, so it survives kodama exiting (a
  * closed laptop). The agent reads the prompt on stdin, and its path is in KODAMA_PROMPT_FILE. Its
- * credentials (`agent.authEnv`) are in the container's environment from the env Secret, as any exec gets.
+ * credentials (presets.ts: forwardedEnv) are in the container's environment from the env Secret, as any
+ * exec gets.
  */
 
 import { usageError } from "../errors.ts";
+import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
 export const NO_AGENT_EXIT = 127;
-/** Exit code of the start script when installing Claude Code with npm failed. */
+/** Exit code of the start script when installing a preset's CLI with npm failed (or Node is too old). */
 export const INSTALL_FAILED_EXIT = 125;
 /** The package installed when the default `claude` is missing and npm is there. */
 export const CLAUDE_PACKAGE = "@anthropic-ai/claude-code";
 
-/** Where runs live, relative to the workspace. */
+/** Where runs live, relative to the home volume (outside the workspace: never in the agent's commits). */
 export const RUNS_DIR = ".kodama/runs";
+/** Where runs lived before, relative to the workspace (kept for sessions that have them there). */
+export const OLD_RUNS_DIR = ".kodama/runs";
 
 /** Shared prologue: the runs directory and the PATH with the agent-home install. */
 const PROLOGUE = [
   // a process that is gone or a zombie (ended, not yet reaped by the container's init) is not alive
   `alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }`,
   `ws="\${KODAMA_WORKSPACE:-$PWD}"`,
-  `runs="$ws/${RUNS_DIR}"`,
+  `if [ -d "$ws/${OLD_RUNS_DIR}" ] && [ ! -d "$HOME/${RUNS_DIR}" ]; then runs="$ws/${OLD_RUNS_DIR}"; else runs="$HOME/${RUNS_DIR}"; fi`,
   `export PATH="$HOME/.local/node_modules/.bin:$HOME/.local/bin:$PATH"`,
 ];
 
@@ -64,31 +72,58 @@ export const RUNNER_SCRIPT = [
 ].join("\n");
 
 /**
- * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c] CMD ARGS...` with the check command (CHECK bytes,
- * when given) and then the prompt (BYTES long) on stdin; `:c` records that it continues the latest run
- * (`agent run --continue`). Prints the run id on
- * stdout as its last line; install progress (npm) on stderr. Exits 127 with a message naming
- * agent.command when the command is missing and cannot be installed.
+ * When the program is a preset's CLI and the image lacks it: install the pinned version with npm into the
+ * home volume (once), with npm's progress on stderr. npm is node, so NODE_EXTRA_CA_CERTS (a CA bundle the
+ * session was given) holds for it; the image user's own ~/.npmrc (its registry, cafile, proxy) is used,
+ * although HOME is the session's volume here. Too old a Node is said before npm runs.
+ */
+export function installScript(preset: string, i: PresetInstall): string[] {
+  const pkg = `${i.package}@${i.version}`;
+  return [
+    `  ${i.bin})`,
+    `    if command -v npm >/dev/null 2>&1; then`,
+    `      nv=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)`,
+    `      if [ "\${nv:-0}" -lt ${i.node} ] 2>/dev/null; then echo "kodama: the ${preset} preset installs ${pkg}, which needs Node >= ${i.node}; the image has Node \${nv:-?}: use an image with ${i.bin}, or with a newer Node" >&2; exit ${INSTALL_FAILED_EXIT}; fi`,
+    `      ih=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6)`,
+    `      if [ -n "$ih" ] && [ "$ih" != "$HOME" ] && [ -f "$ih/.npmrc" ] && [ ! -f "$HOME/.npmrc" ] && [ -z "\${npm_config_userconfig:-}" ]; then export npm_config_userconfig="$ih/.npmrc"; fi`,
+    `      echo "kodama: ${i.bin} is not in the image: installing ${pkg} into $HOME/.local for the ${preset} preset (once; the home volume keeps it)" >&2`,
+    `      npm install --no-fund --no-audit --loglevel=http --prefix "$HOME/.local" ${pkg} >&2 || { echo "kodama: npm install ${pkg} failed (the ${preset} preset)" >&2; exit ${INSTALL_FAILED_EXIT}; }`,
+    `      command -v ${i.bin} >/dev/null 2>&1 || { echo "kodama: ${i.bin} is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
+    `    else missing=1; fi ;;`,
+  ];
+}
+
+/**
+ * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][@AGENT] CMD ARGS...` with the check command
+ * (CHECK bytes, when given) and then the prompt (BYTES long) on stdin; `:c` asks to continue the latest run
+ * (`agent run --continue`), recorded only when that run was of the same AGENT (its preset). CMD may start
+ * with `env K=V…` (a preset's variables). Prints the run id on stdout as its last line; install progress
+ * (npm) on stderr. Exits 127 when the command is missing and cannot be installed.
  */
 export const START_SCRIPT = [
   `set -u`,
-  `bytes="$1"; shift; cb=0; missing=0; cont=0`,
+  `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""`,
+  `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
   `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
   `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
   ...PROLOGUE,
-  `if ! command -v "$1" >/dev/null 2>&1; then`,
-  `  if [ "$1" = claude ] && command -v npm >/dev/null 2>&1; then`,
-  `    echo "kodama: claude is not in the image: installing ${CLAUDE_PACKAGE} into $HOME/.local (once; the home volume keeps it)" >&2`,
-  `    npm install --no-fund --no-audit --prefix "$HOME/.local" ${CLAUDE_PACKAGE} >&2 || { echo "kodama: npm install ${CLAUDE_PACKAGE} failed" >&2; exit ${INSTALL_FAILED_EXIT}; }`,
-  `    command -v claude >/dev/null 2>&1 || { echo "kodama: claude is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
-  `  else`,
+  // the program: after `env K=V…`
+  `prog="$1"`,
+  `if [ "$prog" = env ]; then for a in "$@"; do case "$a" in env | *=*) ;; *) prog="$a"; break ;; esac; done; fi`,
+  // a preset's run is its CLI, whatever runs it (a wrapper script)
+  `case "$agent" in`,
+  ...PRESET_NAMES.map((n) => `  ${n}) prog=${PRESETS[n].install.bin} ;;`),
+  `esac`,
+  `if ! command -v "$prog" >/dev/null 2>&1; then`,
+  `  case "$prog" in`,
+  ...PRESET_NAMES.flatMap((n) => installScript(n, PRESETS[n].install)),
   // kodama says it (one line): nothing of its own on stderr first; the run is recorded as failed (127)
-  `    missing=1`,
-  `  fi`,
+  `  *) missing=1 ;;`,
+  `  esac`,
   `fi`,
   `mkdir -p "$runs" || exit 1`,
-  // the runs never get committed: the clone's local exclude (idempotent)
-  `if [ -d "$ws/.git" ]; then grep -qxF '/${RUNS_DIR}/' "$ws/.git/info/exclude" 2>/dev/null || { mkdir -p "$ws/.git/info" && echo '/${RUNS_DIR}/' >> "$ws/.git/info/exclude"; }; fi`,
+  // runs of an older session under the workspace never get committed: the clone's local exclude
+  `if [ "$runs" = "$ws/${OLD_RUNS_DIR}" ] && [ -d "$ws/.git" ]; then grep -qxF '/${OLD_RUNS_DIR}/' "$ws/.git/info/exclude" 2>/dev/null || { mkdir -p "$ws/.git/info" && echo '/${OLD_RUNS_DIR}/' >> "$ws/.git/info/exclude"; }; fi`,
   `n=$(ls "$runs" | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
   `prev="\${n:-}"`,
   `n=$((\${n:-0} + 1))`,
@@ -101,10 +136,14 @@ export const START_SCRIPT = [
   `head -c "$bytes" > "$run/prompt" || exit 1`,
   `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/started"`,
   `printf '%s\\n' "\${KODAMA_POD_UID:-}" > "$run/pod"`,
-  `if [ "$cont" = 1 ] && [ -n "$prev" ]; then echo "$prev" > "$run/continues"; fi`,
+  `printf '%s\\n' "$agent" > "$run/agent"`,
+  // the conversation it continues is the previous run's only when that run was of the same agent (a run
+  // from before runs recorded their agent counts as the same)
+  `pa=""; [ -n "$prev" ] && pa=$(cat "$runs/$prev/agent" 2>/dev/null)`,
+  `if [ "$cont" = 1 ] && [ -n "$prev" ] && { [ -z "$pa" ] || [ "$pa" = "$agent" ]; }; then echo "$prev" > "$run/continues"; fi`,
   `: > "$run/log"`,
   `if [ "$missing" = 1 ]; then`,
-  `  echo "kodama: $1 is not in the image (agent.command)" > "$run/log"`,
+  `  echo "kodama: $prog is not in the image (agent \${agent:-command})" > "$run/log"`,
   `  date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"; echo ${NO_AGENT_EXIT} > "$run/exit"; echo "$n"; exit ${NO_AGENT_EXIT}`,
   `fi`,
   // detached: its own session (survives the exec and kodama), no terminal, stdin the prompt
@@ -116,10 +155,17 @@ export const START_SCRIPT = [
 
 /**
  * The command line that starts a run; the check (`checkBytes` long, if any) and then the prompt
- * (`promptBytes` long) go on stdin.
+ * (`promptBytes` long) go on stdin. `agent`: the preset it runs (recorded with the run).
  */
-export function startArgv(command: string[], promptBytes: number, checkBytes = 0, cont = false): string[] {
-  const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "");
+export function startArgv(
+  command: string[],
+  promptBytes: number,
+  checkBytes = 0,
+  cont = false,
+  agent?: string,
+): string[] {
+  const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
+    (agent ? `@${agent}` : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 

@@ -16,53 +16,26 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { LiveBlock } from "../ui/progress.ts";
 import { safeLine } from "../ui/color.ts";
-import { listSessions } from "./cluster.ts";
-import { validateSessionName } from "./names.ts";
-import { groupOf, replicaOf, type SessionView } from "./status.ts";
+import { listSessions } from "../session/cluster.ts";
+import { validateSessionName } from "../session/names.ts";
+import { groupOf, replicaOf, type SessionView } from "../session/status.ts";
 
 export { groupOf, replicaOf };
-import { type StartIO, type StartOptions, startSession } from "./start.ts";
-import { Shared } from "./shared.ts";
+import type { StartIO } from "../session/start.ts";
+import { type AgentStartOptions, startWithAgent } from "./launch.ts";
+import { Shared } from "../session/shared.ts";
+import { splitWords } from "./words.ts";
+import { choiceOfWords } from "./presets.ts";
+
+export { splitWords };
 
 /** The most replicas one group may have. */
 export const MAX_REPLICAS = 16;
 
-export interface GroupStartOptions extends StartOptions {
+export interface GroupStartOptions extends AgentStartOptions {
   replicas: number;
-  /** `--agent-variant i=COMMAND...`: replica i runs another agent command */
+  /** `--agent-variant i=SPEC`: replica i's agent (a preset and extra arguments, or a command), for all its runs */
   variants: string[];
-}
-
-/** Split a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
-export function splitWords(s: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let has = false;
-  let q: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (q) {
-      if (c === q) q = undefined;
-      else if (c === "\\" && q === '"' && i + 1 < s.length) cur += s[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      q = c;
-      has = true;
-    } else if (c === "\\" && i + 1 < s.length) {
-      cur += s[++i];
-      has = true;
-    } else if (/\s/.test(c)) {
-      if (has) out.push(cur);
-      cur = "";
-      has = false;
-    } else {
-      cur += c;
-      has = true;
-    }
-  }
-  if (q) throw usageError(`unterminated ${q} in "${s}"`);
-  if (has) out.push(cur);
-  return out;
 }
 
 /** `--agent-variant` values -> replica number -> agent command; exit 2 on a bad one. */
@@ -73,7 +46,7 @@ export function parseVariants(values: string[], replicas: number): Map<number, s
     if (!m) {
       throw usageError(
         `invalid --agent-variant "${v}": expected REPLICA=COMMAND`,
-        `e.g. --agent-variant 2="claude -p --model opus"`,
+        `e.g. --agent-variant 2=codex or 3="claude --model opus" (a preset and its extra arguments, or a command)`,
       );
     }
     const i = Number(m[1]);
@@ -107,9 +80,6 @@ export function checkGroupOptions(o: GroupStartOptions): Map<number, string[]> {
       "--branch cannot be used with --replicas: each replica gets its own branch kodama/NAME-i-<time>",
       "start them from a branch with --base-branch",
     );
-  }
-  if (o.variants.length && o.prompt === undefined && !o.dryRun) {
-    throw usageError("--agent-variant needs --prompt or --prompt-file: it is the command of that run");
   }
   return parseVariants(o.variants, n);
 }
@@ -204,14 +174,15 @@ export async function startGroup(
   const { replicas: _r, variants: _v, ...single } = o;
   // what the replicas have in common (the local repository and its bundle, the owner) is done once
   const shared = new Shared();
-  const optionsOf = (k: number): StartOptions => ({
+  const optionsOf = (k: number): AgentStartOptions => ({
     ...single,
     shared,
     name: names[k],
     group: { name: o.name, replica: k + 1 },
     noSync: true,
     sync: undefined,
-    ...(variants.has(k + 1) ? { agentCommand: variants.get(k + 1) } : {}),
+    // a replica's variant is its session's agent: every later run of it (--continue too) uses it
+    ...(variants.has(k + 1) ? { variant: choiceOfWords(variants.get(k + 1)!) } : {}),
   });
   if (o.dryRun) return await groupDryRun(o, names.map((_, k) => optionsOf(k)), cfg, io);
   if (!o.replace) {
@@ -249,7 +220,7 @@ export async function startGroup(
     };
     const err = progress.sink(k);
     try {
-      await startSession(kube, optionsOf(k), cfg, { ...io, out, err, tty: false });
+      await startWithAgent(kube, optionsOf(k), cfg, { ...io, out, err, tty: false });
       res.ok = true;
       progress.set(k, res.run ? `ready, agent run ${res.run} started` : o.noWait ? "created" : "ready");
     } catch (e) {
@@ -286,9 +257,9 @@ export async function startGroup(
 }
 
 /** `--dry-run` of a group: every replica's objects, one YAML stream (or one JSON List). */
-async function groupDryRun(o: GroupStartOptions, each: StartOptions[], cfg: Config, io: StartIO) {
-  const { planSession } = await import("./start.ts");
-  const { redactedList } = await import("./manifests.ts");
+async function groupDryRun(o: GroupStartOptions, each: AgentStartOptions[], cfg: Config, io: StartIO) {
+  const { planSession } = await import("../session/start.ts");
+  const { redactedList } = await import("../session/manifests.ts");
   const items = [];
   for (const r of each) items.push(...redactedList((await planSession(r, cfg, io)).objects));
   if ((o.output ?? "yaml") === "json") {
@@ -371,7 +342,7 @@ export async function deleteGroup(
       return ExitCode.OK;
     }
   }
-  const { deleteSession } = await import("./lifecycle.ts");
+  const { deleteSession } = await import("../session/lifecycle.ts");
   const results = await Promise.allSettled(
     going.map((v) => deleteSession(kube, namespace, v.name, { ...o, force: true, interactive: false })),
   );
@@ -397,7 +368,7 @@ export async function adoptReplica(
   name: string,
   o: { branch?: string; force?: boolean; cwd: string; out: Sink; err: Sink },
 ): Promise<number> {
-  const { requireSession } = await import("./cluster.ts");
+  const { requireSession } = await import("../session/cluster.ts");
   const v = await requireSession(kube, namespace, name);
   const group = groupOf(v);
   if (!group) {
@@ -406,11 +377,11 @@ export async function adoptReplica(
       `fetch its branch with: kodama session fetch ${name}`,
     );
   }
-  const { checkBranch } = await import("./git.ts");
+  const { checkBranch } = await import("../session/git.ts");
   const target = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${group}`;
   const fetched = `kodama/${name}`;
   if (target === fetched) throw usageError(`--branch ${target} is where the replica is fetched to first`);
-  const { fetchSession } = await import("./fetch.ts");
+  const { fetchSession } = await import("../session/fetch.ts");
   const code = await fetchSession(kube, namespace, name, {
     branch: fetched,
     cwd: o.cwd,
@@ -418,7 +389,7 @@ export async function adoptReplica(
     err: o.err,
   });
   if (code !== ExitCode.OK) return code;
-  const { localGit } = await import("./gitrun.ts");
+  const { localGit } = await import("../session/gitrun.ts");
   const git = (args: string[]) => localGit(args, o.cwd);
   const head = (await git(["rev-parse", "--verify", "-q", `refs/heads/${fetched}`])).out;
   const old = (await git(["rev-parse", "--verify", "-q", `refs/heads/${target}`])).out;

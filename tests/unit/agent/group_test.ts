@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { join } from "node:path";
-import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/session/agent.ts";
+import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
 import {
   GATHER_SCRIPT,
   parseFiles,
@@ -8,8 +8,8 @@ import {
   renderComparison,
   type ReplicaRow,
   settled,
-} from "../../../src/session/compare.ts";
-import { parseVariants, splitWords } from "../../../src/session/group.ts";
+} from "../../../src/agent/compare.ts";
+import { parseVariants, splitWords } from "../../../src/agent/group.ts";
 import { buildSession } from "../../../src/session/manifests.ts";
 import { resolveSpec } from "../../../src/session/spec.ts";
 import { configSchema } from "../../../src/config/schema.ts";
@@ -60,7 +60,7 @@ Deno.test({
           prompt.length,
           check.length,
         ).slice(1),
-        env: { KODAMA_WORKSPACE: ws },
+        env: { KODAMA_WORKSPACE: ws, HOME: ws },
         cwd: ws,
         stdin: "piped",
         stdout: "piped",
@@ -86,7 +86,7 @@ Deno.test({
       assertEquals(await Deno.readTextFile(join(run, "summary")), "final\n");
       const st = await new Deno.Command("sh", {
         args: ["-c", STATUS_SCRIPT, "kodama-status"],
-        env: { KODAMA_WORKSPACE: ws },
+        env: { KODAMA_WORKSPACE: ws, HOME: ws },
         stdout: "piped",
       }).output();
       const [r] = parseRuns(new TextDecoder().decode(st.stdout));
@@ -221,7 +221,7 @@ Deno.test({
       // index under .git/index.lock, and an agent committing at that moment fails; compare only reads
       await Deno.utime(join(ws, "a.txt"), new Date("2020-01-01"), new Date("2020-01-01"));
       const index = (await Deno.stat(join(ws, ".git", "index"))).ino;
-      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws });
+      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws, HOME: ws });
       assertEquals(r.stderr, "");
       assertEquals(
         (await Deno.stat(join(ws, ".git", "index"))).ino,
@@ -242,10 +242,10 @@ Deno.test({
       // the agent's own summary wins over its log; the status script reads every run with no process per file
       await Deno.writeTextFile(join(ws, ".kodama", "runs", "10", "summary"), "Fixed it.\n");
       assertEquals(
-        parseGather((await runCounted(GATHER_SCRIPT, "kodama-compare", ws)).stdout).summary,
+        parseGather((await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { HOME: ws })).stdout).summary,
         "Fixed it.",
       );
-      const st = await runCounted(STATUS_SCRIPT, "kodama-status", ws, { KODAMA_WORKSPACE: ws });
+      const st = await runCounted(STATUS_SCRIPT, "kodama-status", ws, { KODAMA_WORKSPACE: ws, HOME: ws });
       assertEquals(parseRuns(st.stdout).map((x) => [x.id, x.state, x.check?.state]), [
         ["2", "succeeded", "passed"],
         ["10", "succeeded", "failed"],
@@ -264,7 +264,7 @@ Deno.test({
     const ws = await Deno.makeTempDir({ prefix: "kodama-gather-" });
     try {
       await new Deno.Command("git", { args: ["init", "-q"], cwd: ws }).output();
-      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws });
+      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws, HOME: ws });
       assertEquals(r.stderr, "");
       assertEquals(parseGather(r.stdout), {});
     } finally {

@@ -5,7 +5,6 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { concatBytes } from "../bytes.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import type { Sink } from "../base/sink.ts";
@@ -23,106 +22,93 @@ import {
   STATUS_SCRIPT,
   STOP_SCRIPT,
 } from "./agent.ts";
-import { notAttachable } from "./attach.ts";
-import { requireSession } from "./cluster.ts";
-import { CONTAINER, namesOf, specOf } from "./spec.ts";
-import { ANNOTATION_AGENT_RUN } from "./status.ts";
+import { execCapture, runningPod } from "../session/podexec.ts";
 
-const dec = new TextDecoder();
-
-/** The session's pod, when it is running (else the error that says what to do). */
-export async function runningPod(kube: Kube, namespace: string, name: string): Promise<V1Pod> {
-  const v = await requireSession(kube, namespace, name);
-  const why = notAttachable(v);
-  if (why) throw why;
-  return v.pod!;
-}
-
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command in the session container; stdout captured, stderr captured and optionally shown. */
-export async function execCapture(
-  kube: Kube,
-  pod: V1Pod,
-  argv: string[],
-  o: { stdin?: Uint8Array; err?: Sink; out?: Sink; signal?: AbortSignal } = {},
-): Promise<Captured> {
-  const { execInPod } = await import("../kube/exec.ts");
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const ns = pod.metadata?.namespace ?? kube.namespace;
-  const name = pod.metadata?.name ?? "?";
-  const res = await execInPod(kube, ns, name, CONTAINER, argv, {
-    stdin: o.stdin,
-    stdout: (c) => {
-      if (o.out) o.out.write(c);
-      else out.push(c);
-    },
-    stderr: (c) => {
-      err.push(c);
-      o.err?.write(c);
-    },
-    signal: o.signal,
-  });
-  if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-  if (res.error && res.errorKind !== undefined && res.errorKind !== "remote") {
-    throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}`, ExitCode.FAILED);
-  }
-  const join = (parts: Uint8Array[]) => dec.decode(concatBytes(parts));
-  return { code: res.exitCode, stdout: join(out), stderr: join(err) };
-}
+export { execCapture, runningPod };
+import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
+import type { Config } from "../config/schema.ts";
+import { isPresetName, PRESETS, runArgv, sessionAgentOf } from "./presets.ts";
+import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
 
 export interface RunOptions {
   /** the session's pod, read by the caller once it was ready (start): not looked up again */
   pod?: V1Pod;
   /** the prompt's text */
   prompt: string;
-  /** agent.command */
-  command: string[];
+  /** the agent to run (`--agent`, a replica's variant); default the session's own (presets.ts) */
+  agent?: SessionAgent;
+  /** the config: the agent of a session that recorded none */
+  cfg: Config;
   /** a check command run in the workspace when the agent has ended (`--check`, agent.check) */
   check?: string;
-  /** it continues the latest run (the command has agent.continueArgs); recorded with the run */
+  /** continue the latest run's conversation (the agent's continue arguments); recorded with the run */
   continues?: boolean;
   out: Sink;
   err: Sink;
+}
+
+/** The agent a run of this session runs: the one asked for, else the session's (recorded at start). */
+export function agentOfRun(pod: V1Pod, o: Pick<RunOptions, "agent" | "cfg">): SessionAgent {
+  return o.agent ?? sessionAgentOf(specOf(pod), o.cfg);
 }
 
 /** Start a run; returns its id. */
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
   const pod = o.pod ?? await runningPod(kube, namespace, name);
-  // a session started from a template with agent.command runs that agent
-  o = { ...o, command: specOf(pod)?.agentCommand ?? o.command };
+  // the session's command (a template's, a replica's variant, the preset at start), continue arguments and all
+  const agent = agentOfRun(pod, o);
+  const { argv, continues } = runArgv(agent, o.continues === true);
+  const spec = specOf(pod);
+  // another preset for this run (--agent): its credentials went into the env Secret only if it was the
+  // session's at start
+  if (o.agent && isPresetName(agent.preset) && spec && spec.agent?.preset !== agent.preset) {
+    const names = PRESETS[agent.preset].authEnv;
+    if (!names.some((n) => spec.envVars.includes(n))) {
+      o.err.write(
+        `note: session ${name}'s env Secret has none of ${names.join(", ")} (it was started for ${
+          spec.agent?.preset ?? "another agent"
+        }): ${agent.preset} may not reach its API; start a session with --agent ${agent.preset}\n`,
+      );
+    }
+  }
+  if (o.continues && !continues) {
+    o.err.write(
+      `note: the ${agent.preset} agent has no continue arguments (agent.continueArgs): this run starts a new conversation\n`,
+    );
+  }
   const enc = new TextEncoder();
   const prompt = enc.encode(o.prompt);
   const check = enc.encode(o.check?.trim() ? o.check.trim() + "\n" : "");
   const stdin = new Uint8Array(check.length + prompt.length);
   stdin.set(check);
   stdin.set(prompt, check.length);
-  const r = await execCapture(kube, pod, startArgv(o.command, prompt.length, check.length, o.continues), {
-    stdin,
-    err: o.err,
-  });
+  const r = await execCapture(
+    kube,
+    pod,
+    startArgv(argv, prompt.length, check.length, continues, agent.preset),
+    { stdin, err: o.err },
+  );
+  const what = agent.preset === "custom"
+    ? `the command ${JSON.stringify(agent.command)}`
+    : `the ${agent.preset} preset`;
+  const program = isPresetName(agent.preset) ? PRESETS[agent.preset].install.bin : agent.command[0];
   if (r.code === INSTALL_FAILED_EXIT) {
     throw new KodamaError(
-      `cannot start the agent in session ${name}: installing Claude Code with npm failed (npm's output is above)`,
+      `cannot start the agent in session ${name}: installing ${program} for ${what} failed (the reason is above)`,
       ExitCode.FAILED,
-      `the pod needs to reach the npm registry; or use an image with claude, or set agent.command (now ${
-        JSON.stringify(o.command)
-      })`,
+      `the pod needs to reach the npm registry (its CA: NODE_EXTRA_CA_CERTS or the image's npm config) and a Node the CLI runs on; or use an image with ${program}`,
     );
   }
   if (r.code === NO_AGENT_EXIT) {
     throw new KodamaError(
-      `cannot start the agent in session ${name}: ${o.command[0]} is not in the image`,
+      `cannot start the agent in session ${name}: ${program} is not in the image (${what}${
+        agent.preset === "custom" ? "" : "; no npm to install it"
+      })`,
       ExitCode.FAILED,
-      `set agent.command (now ${
-        JSON.stringify(o.command)
-      }) to a command the image has, or use an image with it (or with npm, to install Claude Code)`,
+      agent.preset === "custom"
+        ? `set agent.command to a command the image has, or choose a preset (kodama agent presets)`
+        : `use an image with ${program} or with npm (kodama agent presets shows what each preset installs)`,
     );
   }
   const id = r.stdout.trim().split("\n").at(-1) ?? "";
@@ -153,7 +139,7 @@ export async function agentRun(
   const id = await startRun(kube, namespace, name, o);
   o.out.write(`${id}\n`);
   o.err.write(
-    `agent run ${id} started in session ${name} (output: ${RUNS_DIR}/${id}/log in the workspace); follow it with: kodama agent logs ${name} ${id} -f\n`,
+    `agent run ${id} started in session ${name} (output: ~/${RUNS_DIR}/${id}/log in the pod); follow it with: kodama agent logs ${name} ${id} -f\n`,
   );
   return ExitCode.OK;
 }

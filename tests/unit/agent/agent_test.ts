@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import {
   checkRunId,
+  installScript,
   LOGS_SCRIPT,
   parseRuns,
   RUNNER_SCRIPT,
@@ -8,7 +9,8 @@ import {
   startArgv,
   STATUS_SCRIPT,
   STOP_SCRIPT,
-} from "../../../src/session/agent.ts";
+} from "../../../src/agent/agent.ts";
+import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets.ts";
 import { parseFetchHeader } from "../../../src/session/fetch.ts";
 
 Deno.test("agent runs: states from the status lines, durations up to now for running ones", () => {
@@ -49,11 +51,28 @@ Deno.test("agent runs: the prompt goes on stdin, never into the command line", (
   assertMatch(START_SCRIPT, /command -v setsid/);
 });
 
-Deno.test("agent runs: claude is installed with npm into the home volume; otherwise agent.command is named", () => {
-  assertMatch(
-    START_SCRIPT,
-    /npm install --no-fund --no-audit --prefix "\$HOME\/\.local" @anthropic-ai\/claude-code/,
-  );
+Deno.test("agent runs: a preset's CLI is installed with npm, pinned, into the home volume; otherwise the command is named", () => {
+  for (const n of PRESET_NAMES) {
+    const i = PRESETS[n].install;
+    const lines = installScript(n, i).join("\n");
+    // pinned, with npm's progress, into the home volume
+    assert(
+      lines.includes(
+        `npm install --no-fund --no-audit --loglevel=http --prefix "$HOME/.local" ${i.package}@${i.version}`,
+      ),
+    );
+    assert(lines.includes(`  ${i.bin})`));
+    // too old a Node is said first, naming the preset
+    assert(
+      lines.includes(`-lt ${i.node} ]`) &&
+        lines.includes(`the ${n} preset installs ${i.package}@${i.version}`),
+    );
+    // the image user's own npm settings, although HOME is the session's volume
+    assert(lines.includes(`export npm_config_userconfig="$ih/.npmrc"`));
+    assert(START_SCRIPT.includes(lines));
+  }
+  // claude's pin runs on the dev image's Node 18
+  assertEquals(PRESETS.claude.install.node, 18);
   assertMatch(START_SCRIPT, /export PATH="\$HOME\/\.local\/node_modules\/\.bin:/);
   // a missing command is exit 127 and kodama's own one line (agentrun.ts), no script words above it
   assertMatch(START_SCRIPT, /exit 127/);
@@ -154,7 +173,7 @@ Deno.test("agent runs: a run that writes its exit code and ends between the stat
       const script = STATUS_SCRIPT.replace(alive, () => `alive() { ${aliveBody}; }`);
       const out = await new Deno.Command("sh", {
         args: ["-c", script, "kodama-status"],
-        env: { KODAMA_WORKSPACE: ws },
+        env: { KODAMA_WORKSPACE: ws, HOME: ws },
         stdout: "piped",
       }).output();
       assertEquals(out.code, 0);
@@ -176,7 +195,7 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
   const sh = (script: string, ...args: string[]) =>
     new Deno.Command("sh", {
       args: ["-c", script, "kodama", ...args],
-      env: { KODAMA_WORKSPACE: ws },
+      env: { KODAMA_WORKSPACE: ws, HOME: ws },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -187,7 +206,7 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
     // as START_SCRIPT starts it: a session leader, so a stop signals the runner and the agent together
     const done = new Deno.Command("setsid", {
       args: ["sh", "-c", RUNNER_SCRIPT, "kodama-run", run, "sh", "-c", agent],
-      env: { KODAMA_WORKSPACE: ws },
+      env: { KODAMA_WORKSPACE: ws, HOME: ws },
     }).output();
     return { run, done };
   };
@@ -225,4 +244,55 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
 
 Deno.test("agent runs: the runner writes its exit code whole, by rename", () => {
   assertMatch(RUNNER_SCRIPT, /echo "\$code" > "\$run\/exit\.tmp" && mv -f "\$run\/exit\.tmp" "\$run\/exit"/);
+});
+
+Deno.test({
+  name:
+    "agent runs: under ~/.kodama/runs, never in the workspace; a run continues the previous one only when of the same agent",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "kodama-runs-" });
+    const ws = `${root}/ws`, home = `${root}/home`;
+    await Deno.mkdir(ws);
+    await Deno.mkdir(home);
+    await new Deno.Command("git", { args: ["init", "-q"], cwd: ws }).output();
+    const start = async (agent: string, cont: boolean) => {
+      const prompt = new TextEncoder().encode("p");
+      const child = new Deno.Command("sh", {
+        args: startArgv(["env", "X_PRESET=1", "sh", "-c", "cat > /dev/null"], 1, 0, cont, agent).slice(1),
+        env: { KODAMA_WORKSPACE: ws, HOME: home },
+        cwd: ws,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(prompt);
+      await w.close();
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    const read = (p: string) => Deno.readTextFile(p).then((t) => t.trim()).catch(() => undefined);
+    try {
+      assertEquals(await start("claude", false), "1");
+      assertEquals(await start("claude", true), "2");
+      assertEquals(await start("codex", true), "3");
+      const runs = `${home}/.kodama/runs`;
+      // the program after `env K=V` was found (else the run would be a 127 "not in the image")
+      assertEquals(await read(`${runs}/1/agent`), "claude");
+      assertEquals(await read(`${runs}/2/continues`), "1");
+      // codex was not given claude's conversation: not recorded as continuing it
+      assertEquals(await read(`${runs}/3/continues`), undefined);
+      assertEquals(await read(`${runs}/3/agent`), "codex");
+      // nothing of kodama's in the workspace: the agent's `git add -A` has nothing of ours to take
+      await new Deno.Command("git", { args: ["add", "-A"], cwd: ws }).output();
+      const st = await new Deno.Command("git", { args: ["status", "--porcelain"], cwd: ws, stdout: "piped" })
+        .output();
+      assertEquals(new TextDecoder().decode(st.stdout), "");
+      assertEquals(await Deno.stat(`${ws}/.kodama`).then(() => "there", () => "absent"), "absent");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });

@@ -1,0 +1,192 @@
+/** The agent verbs as the CLI calls them: flags in, one feature function, an exit code out. */
+import { resolve } from "../fspath.ts";
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { KodamaError, usageError } from "../errors.ts";
+import { formatLimit, READ_LIMITS, readTextBounded } from "../boundedread.ts";
+
+/** `--prompt-file -`: stdin, refused once it passes the prompt limit. */
+async function readStdinBounded(): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of Deno.stdin.readable) {
+    size += c.length;
+    if (size > READ_LIMITS.prompt) {
+      throw usageError(
+        `cannot read --prompt-file -: stdin is larger than ${
+          formatLimit(READ_LIMITS.prompt)
+        }, the most kodama reads as a prompt`,
+      );
+    }
+    parts.push(c);
+  }
+  return await new Blob(parts as BlobPart[]).text();
+}
+import { stderrSink, stdoutSink } from "../base/sink.ts";
+import { isTerminal } from "../ui/color.ts";
+import type { AgentStartOptions } from "./launch.ts";
+import { checkAgentName, presetRows, resolveAgent } from "./presets.ts";
+import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
+
+/** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
+export async function readPrompt(
+  f: { prompt?: string; promptFile?: string },
+  cwd = Deno.cwd(),
+): Promise<string | undefined> {
+  if (f.prompt !== undefined && f.promptFile !== undefined) {
+    throw usageError("give either --prompt or --prompt-file, not both");
+  }
+  let text: string | undefined = f.prompt;
+  if (f.promptFile !== undefined) {
+    const o = { what: "--prompt-file", kind: "prompt" as const, display: f.promptFile };
+    try {
+      text = f.promptFile === "-"
+        ? await readStdinBounded()
+        : await readTextBounded(resolve(cwd, f.promptFile), o);
+    } catch (e) {
+      if (e instanceof KodamaError) throw e;
+      throw usageError(`cannot read --prompt-file ${f.promptFile}: ${(e as Error).message}`);
+    }
+  }
+  if (text !== undefined && !text.trim()) throw usageError("the prompt is empty");
+  return text;
+}
+
+/** What `agent run --continue` tells the agent when no prompt is given. */
+export const CONTINUE_PROMPT =
+  "Continue the task from your last conversation where it stopped: the previous run was interrupted before it finished.";
+
+export async function runCommand(
+  kube: Kube,
+  name: string,
+  f: { prompt?: string; promptFile?: string; check?: string; continue?: boolean; agent?: string },
+  cfg: Config,
+): Promise<number> {
+  // `--agent NAME`: this run runs that preset (custom: agent.command) instead of the session's own
+  const agent = f.agent === undefined ? undefined : resolveAgent([{ preset: checkAgentName(f.agent) }], cfg);
+  const prompt = (await readPrompt(f)) ?? (f.continue ? CONTINUE_PROMPT : undefined);
+  if (prompt === undefined) {
+    throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE (or --continue)");
+  }
+  return await agentRun(kube, kube.namespace, name, {
+    prompt,
+    // the session's own agent (recorded at start: a template's, a replica's variant) unless --agent; its
+    // continue arguments go after that command (Claude Code's --continue, codex's resume --last)
+    ...(agent ? { agent } : {}),
+    cfg,
+    continues: f.continue,
+    check: f.check ?? cfg.agent.check,
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+/** `kodama agent presets`: what each preset runs (a table, or -o json|yaml). */
+export async function presetsCommand(cfg: Config, output: string): Promise<number> {
+  const rows = presetRows(cfg);
+  if (output === "json" || output === "yaml") {
+    const doc = { apiVersion: "kodama.dev/v1", kind: "AgentPresetList", items: rows };
+    stdoutSink.write(
+      output === "json" ? JSON.stringify(doc, null, 2) + "\n" : (await import("yaml")).stringify(doc),
+    );
+    return 0;
+  }
+  const { renderTable } = await import("../ui/table.ts");
+  stdoutSink.write(renderTable(
+    ["PRESET", "RUNS", "CONTINUE", "CREDENTIALS", "INSTALL"],
+    rows.map((r) => [r.name, r.runs, r.continue || "-", r.env.join(",") || "-", r.install]),
+  ));
+  return 0;
+}
+
+export async function statusCommand(kube: Kube, name: string, output: string): Promise<number> {
+  return await agentStatus(kube, kube.namespace, name, { output, out: stdoutSink, err: stderrSink });
+}
+
+export async function logsCommand(kube: Kube, name: string, run: string | undefined, follow: boolean) {
+  return await agentLogs(kube, kube.namespace, name, { run, follow, out: stdoutSink, err: stderrSink });
+}
+
+export async function stopCommand(kube: Kube, name: string, run: string | undefined) {
+  return await agentStop(kube, kube.namespace, name, { run, out: stdoutSink, err: stderrSink });
+}
+
+/**
+ * `kodama start`: the flags come as the start options themselves (src/cli/session.ts maps them once);
+ * the namespace is the client's, and a --prompt-file is read here.
+ */
+export async function startCommand(
+  kube: Kube,
+  o: Omit<AgentStartOptions, "namespace"> & { promptFile?: string; replicas?: string; variants?: string[] },
+  cfg: Config,
+): Promise<number> {
+  const { promptFile: _, replicas, variants = [], ...rest } = o;
+  const opts = {
+    ...rest,
+    namespace: kube.namespace,
+    prompt: o.prompt === undefined && o.promptFile === undefined ? undefined : await readPrompt(o),
+  };
+  const { startIO } = await import("../session/commands.ts");
+  if (replicas === undefined) {
+    if (variants.length) throw usageError("--agent-variant needs --replicas");
+    const { startWithAgent } = await import("./launch.ts");
+    return await startWithAgent(kube, opts, cfg, await startIO());
+  }
+  if (!/^\d+$/.test(replicas)) {
+    throw usageError(`--replicas must be a whole number from 1 to 16, got "${replicas}"`);
+  }
+  const { startGroup } = await import("./group.ts");
+  return await startGroup(kube, { ...opts, replicas: Number(replicas), variants }, cfg, await startIO());
+}
+
+/** `kodama delete NAME --group [--keep I]`: every replica of a group (src/cli/session.ts's delete). */
+export async function deleteGroupCommand(
+  kube: Kube,
+  name: string,
+  f: { force?: boolean; purge?: boolean; keepConfig?: boolean; group?: boolean; keep?: string[] },
+): Promise<number> {
+  const { group, keep = [], ...rest } = f;
+  if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
+  const [{ deleteGroup }, { deleteIO }] = await Promise.all([
+    import("./group.ts"),
+    import("../session/commands.ts"),
+  ]);
+  return await deleteGroup(kube, kube.namespace, name, { ...rest, ...deleteIO(), keep });
+}
+
+export async function compareCommand(
+  kube: Kube,
+  group: string,
+  f: { output?: string; diff?: string[]; watch?: boolean; wait?: boolean; timeout?: string },
+): Promise<number> {
+  const [{ compareGroup }, { parseDuration }] = await Promise.all([
+    import("./compare.ts"),
+    import("../base/duration.ts"),
+  ]);
+  return await compareGroup(kube, kube.namespace, group, {
+    ...f,
+    ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
+    tty: isTerminal("stdout"),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function adoptCommand(
+  kube: Kube,
+  name: string,
+  f: { branch?: string; force?: boolean },
+): Promise<number> {
+  const { adoptReplica } = await import("./group.ts");
+  return await adoptReplica(kube, kube.namespace, name, {
+    ...f,
+    cwd: Deno.cwd(),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+/** `session logs NAME [-f]`: the latest run's log. */
+export async function sessionLogsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
+  return await agentLogs(kube, kube.namespace, name, { follow: f.follow, out: stdoutSink, err: stderrSink });
+}

@@ -1,0 +1,102 @@
+/**
+ * `start --prompt`: a session start followed by an agent run, composed here above both (a session never
+ * imports an agent). The run starts once the session is ready; when it cannot start, the session stays.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import { KodamaError, usageError } from "../errors.ts";
+import { originOf } from "../config/origin.ts";
+import { type StartIO, type StartOptions, startSession } from "../session/start.ts";
+import type { TemplateAgent } from "../session/template.ts";
+import {
+  type AgentChoice,
+  type AgentKind,
+  checkAgentName,
+  configChoice,
+  forwardedEnv,
+  resolveAgent,
+  templateChoice,
+} from "./presets.ts";
+
+export interface AgentStartOptions extends StartOptions {
+  /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
+  prompt?: string;
+  /** `--agent NAME`: a preset (or custom), over a template's and the config's */
+  agentName?: string;
+  /** a replica's `--agent-variant i=SPEC`, over everything else */
+  variant?: AgentChoice;
+  /** run in the workspace when that run's agent has ended (`--check`; default agent.check) */
+  check?: string;
+}
+
+/** Checked before any request: what a prompt needs, and the agent's name. */
+export function checkPromptOptions(o: AgentStartOptions): void {
+  if (o.agentName !== undefined) checkAgentName(o.agentName);
+  if (o.prompt !== undefined && o.noWait && !o.dryRun) {
+    throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
+  }
+  if (o.check !== undefined && o.prompt === undefined) {
+    throw usageError("--check runs when the agent has ended: it needs --prompt or --prompt-file");
+  }
+}
+
+/**
+ * The session's agent (a variant > `--agent` > a template's > the config's) and the local variables its
+ * env Secret may take: the user's config alone decides those (a repository's values never count).
+ */
+export function agentFor(o: AgentStartOptions, cfg: Config) {
+  const source = (key: string) => originOf(cfg)?.sources[key];
+  return (template?: TemplateAgent) => {
+    const agent = resolveAgent([
+      o.variant,
+      o.agentName !== undefined ? { preset: checkAgentName(o.agentName) } : undefined,
+      templateChoice(template),
+      configChoice(cfg),
+    ], cfg);
+    return { agent, forwardEnv: forwardedEnv(agent.preset as AgentKind, cfg, source) };
+  };
+}
+
+/** The start options with the session's agent and (with a prompt) its first run as the afterReady step. */
+export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: StartIO): StartOptions {
+  const { prompt, agentName: _a, variant: _v, check, ...rest } = o;
+  const base = { ...rest, agentFor: agentFor(o, cfg) };
+  if (prompt === undefined) return base;
+  return {
+    ...base,
+    afterReady: async ({ spec, pod }) => {
+      const { agentRun } = await import("./agentrun.ts");
+      try {
+        await agentRun(kube, spec.namespace, spec.name, {
+          pod,
+          prompt,
+          ...(spec.agent ? { agent: spec.agent } : {}),
+          cfg,
+          check: check ?? cfg.agent.check,
+          ...io,
+        });
+      } catch (e) {
+        // the session is ready and stays (its clone is work): only the agent run did not start
+        if (!(e instanceof KodamaError)) throw e;
+        throw new KodamaError(
+          e.message,
+          e.code,
+          `${
+            e.hint ? `${e.hint}; ` : ""
+          }session ${spec.name} is ready: kodama agent run ${spec.name} tries again`,
+        );
+      }
+    },
+  };
+}
+
+/** Start a session, then (with a prompt) the agent's first run in it. */
+export async function startWithAgent(
+  kube: Kube,
+  o: AgentStartOptions,
+  cfg: Config,
+  io: StartIO,
+): Promise<number> {
+  checkPromptOptions(o);
+  return await startSession(kube, withAgentRun(kube, o, cfg, io), cfg, io);
+}

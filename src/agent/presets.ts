@@ -1,0 +1,332 @@
+/**
+ * Agent presets: the real coding-agent CLIs kodama knows how to run headless in a session's pod, as data.
+ * A preset knows its command (the prompt on stdin, a permission posture that lets the agent edit, run
+ * commands and commit in the workspace: the pod is the sandbox), how to continue the last conversation
+ * (kept on the home volume), the variables its credentials and endpoint come in, how to install it, and
+ * the format of its structured output. `custom` is any other command (`agent.command`).
+ *
+ * Which preset: `--agent-variant` (a replica) > `--agent` > a template's `agent:` > the config
+ * (`agent.preset`; an `agent.command` alone means custom) > claude. The resolved command is recorded with
+ * the session (`SessionSpec.agent`), so later runs, `--continue` and `resume` use the same one. Pure.
+ */
+import type { Config } from "../config/schema.ts";
+import type { ConfigSource } from "../config/origin.ts";
+import { usageError } from "../errors.ts";
+import type { SessionAgent } from "../session/spec.ts";
+import { splitWords } from "./words.ts";
+
+export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
+export type PresetName = typeof PRESET_NAMES[number];
+/** A preset's name or `custom`. */
+export type AgentKind = PresetName | "custom";
+
+/** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
+export type OutputFormat = "claude-stream-json" | "codex-json" | "gemini-stream-json" | "text";
+
+/** Proxy and CA variables every agent may need to reach its API (forwarded with its credentials). */
+export const NETWORK_ENV = [
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+  "NODE_EXTRA_CA_CERTS",
+];
+
+export interface PresetInstall {
+  /** the npm package and its pinned version (one that runs on `node`'s major version) */
+  package: string;
+  version: string;
+  /** the program it puts on PATH */
+  bin: string;
+  /** the oldest Node major version it runs on */
+  node: number;
+}
+
+export interface Preset {
+  name: PresetName;
+  /** one line for `kodama agent presets` */
+  summary: string;
+  /** run headless; the prompt is on stdin */
+  command: string[];
+  /** after the command and any extra arguments (a variant's): what makes it read the prompt (`-`) */
+  promptArgs: string[];
+  /** put into the command to continue its last conversation: after `continueAt` words, else at its end */
+  continueArgs: string[];
+  continueAt?: number;
+  /** a POSIX sh script that runs the CLI (`sh -c WRAP BIN ARGS…`): what needs the pod's environment */
+  wrap?: string;
+  /** set for the run (plain values, never secrets) */
+  env: Record<string, string>;
+  /** its credential and endpoint variables, forwarded from this machine (agent.forwardEnv replaces them) */
+  authEnv: string[];
+  install: PresetInstall;
+  output: OutputFormat;
+  /** where it keeps its conversations, on the home volume */
+  home: string;
+}
+
+/** codex with OPENAI_BASE_URL (read in the pod): a model provider of kodama's pointing there. */
+export const CODEX_WRAP = [
+  `if [ -n "\${OPENAI_BASE_URL:-}" ]; then`,
+  `  set -- "$@" -c model_provider=kodama -c "model_providers.kodama={name=\\"kodama\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",wire_api=\\"responses\\",request_max_retries=2,stream_max_retries=2}"`,
+  `fi`,
+  `exec "$0" "$@"`,
+].join("\n");
+
+export const PRESETS: Record<PresetName, Preset> = {
+  claude: {
+    name: "claude",
+    summary: "Claude Code in print mode, permissions skipped (the pod is the sandbox), stream-json output",
+    command: [
+      "claude",
+      "-p",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--dangerously-skip-permissions",
+    ],
+    promptArgs: [],
+    continueArgs: ["--continue"],
+    // --dangerously-skip-permissions is refused as root unless the CLI is told it is in a sandbox; two
+    // retries (not ten with backoff: minutes of `running`) when the API cannot be reached; no updater
+    env: {
+      IS_SANDBOX: "1",
+      CLAUDE_CODE_MAX_RETRIES: "2",
+      DISABLE_AUTOUPDATER: "1",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    },
+    authEnv: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"],
+    // the last release whose engines accept Node 18 (the dev image's); 2.1.198 and later need Node 22
+    install: { package: "@anthropic-ai/claude-code", version: "2.1.197", bin: "claude", node: 18 },
+    output: "claude-stream-json",
+    home: "~/.claude",
+  },
+  codex: {
+    name: "codex",
+    summary: "Codex exec, approvals and its own sandbox off (the pod is the sandbox), JSON events",
+    command: [
+      "codex",
+      "exec",
+      "--json",
+      "--dangerously-bypass-approvals-and-sandbox",
+      "--skip-git-repo-check",
+    ],
+    promptArgs: ["-"],
+    // `codex exec resume --last …`: the subcommand right after exec
+    continueArgs: ["resume", "--last"],
+    continueAt: 2,
+    // codex's built-in provider does not reach a plain http OPENAI_BASE_URL (a gateway, a stand-in): a
+    // provider of its own goes straight to {base}/responses, with bounded retries
+    wrap: CODEX_WRAP,
+    env: {},
+    authEnv: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
+    install: { package: "@openai/codex", version: "0.169.0", bin: "codex", node: 16 },
+    output: "codex-json",
+    home: "~/.codex",
+  },
+  gemini: {
+    name: "gemini",
+    summary: "Gemini CLI headless, every tool approved (--yolo; the pod is the sandbox), stream-json output",
+    command: ["gemini", "--yolo", "--output-format", "stream-json"],
+    promptArgs: [],
+    continueArgs: ["--resume", "latest"],
+    env: {},
+    authEnv: ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+    // every release needs Node 20 or later
+    install: { package: "@google/gemini-cli", version: "0.61.0", bin: "gemini", node: 20 },
+    output: "gemini-stream-json",
+    home: "~/.gemini",
+  },
+};
+
+export function isPresetName(s: string): s is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(s);
+}
+
+/** One layer's choice of agent: a preset (with extra arguments) or a custom command. */
+export interface AgentChoice {
+  preset?: AgentKind;
+  /** a custom command (preset custom) */
+  command?: string[];
+  /** extra arguments after a preset's command */
+  args?: string[];
+}
+
+/** `--agent NAME`: a preset name or `custom` (which needs agent.command). */
+export function checkAgentName(name: string, what = "--agent"): AgentKind {
+  if (name === "custom" || isPresetName(name)) return name;
+  throw usageError(
+    `unknown agent preset "${name}" (${what})`,
+    `the presets are ${PRESET_NAMES.join(", ")} (kodama agent presets); any other command is agent.command`,
+  );
+}
+
+/**
+ * A SPEC of `--agent-variant i=SPEC`: when its first word names a preset, that preset plus the other words
+ * as extra arguments (`claude --model opus`); any other SPEC is a custom command. Quotes as a shell's.
+ */
+export function parseAgentSpec(spec: string): AgentChoice {
+  const words = splitWords(spec);
+  if (!words.length) throw usageError(`the agent command is empty`);
+  return choiceOfWords(words);
+}
+
+/** Words of a SPEC (already split) as a choice: a preset and extra arguments, or a custom command. */
+export function choiceOfWords(words: string[]): AgentChoice {
+  if (isPresetName(words[0])) return { preset: words[0], args: words.slice(1) };
+  return { preset: "custom", command: words };
+}
+
+/** The config's layer: agent.preset, else agent.command (custom) when it is set, else nothing. */
+export function configChoice(cfg: Config): AgentChoice | undefined {
+  const a = cfg.agent;
+  if (a.preset !== undefined) {
+    return { preset: a.preset, ...(a.command ? { command: a.command } : {}), args: a.args };
+  }
+  if (a.command) return { preset: "custom", command: a.command };
+  return a.args.length ? { preset: "claude", args: a.args } : undefined;
+}
+
+/** A template's `agent:` as a layer (a command alone is custom). */
+export function templateChoice(t: { preset?: AgentKind; command?: string[]; args?: string[] } | undefined) {
+  if (!t) return undefined;
+  if (t.preset === undefined && t.command) return { preset: "custom" as const, command: t.command };
+  return t.preset === undefined && !t.args?.length ? undefined : { ...t };
+}
+
+/**
+ * The session's agent from its layers, highest first (a variant, `--agent`, a template, the config);
+ * claude when none chooses. Exit 2 for `custom` without a command.
+ */
+export function resolveAgent(layers: (AgentChoice | undefined)[], cfg: Config): SessionAgent {
+  const chosen = layers.find((l) => l?.preset !== undefined || l?.command !== undefined);
+  const kind: AgentKind = chosen?.preset ?? (chosen?.command ? "custom" : "claude");
+  if (kind === "custom") {
+    const command = chosen?.command ?? layers.find((l) => l?.command)?.command ?? cfg.agent.command;
+    if (!command?.length) {
+      throw usageError(
+        "the custom agent needs a command",
+        "set agent.command (e.g. [my-agent, --yes]), or choose a preset: --agent claude",
+      );
+    }
+    return {
+      preset: "custom",
+      command: [...command, ...(chosen?.args ?? [])],
+      continueArgs: cfg.agent.continueArgs,
+    };
+  }
+  const p = PRESETS[kind];
+  return {
+    preset: kind,
+    command: [...p.command, ...(chosen?.args ?? [])],
+    continueArgs: p.continueArgs,
+    ...(p.continueAt !== undefined ? { continueAt: p.continueAt } : {}),
+    ...(p.wrap ? { wrap: p.wrap } : {}),
+    ...(p.promptArgs.length ? { promptArgs: p.promptArgs } : {}),
+    ...(Object.keys(p.env).length ? { env: p.env } : {}),
+  };
+}
+
+/**
+ * The session's agent as recorded (`SessionSpec.agent`), else a template's old `agentCommand` (custom,
+ * with agent.continueArgs), else the config's.
+ */
+export function sessionAgentOf(
+  spec: { agent?: SessionAgent; agentCommand?: string[] } | undefined,
+  cfg: Config,
+): SessionAgent {
+  if (spec?.agent) return spec.agent;
+  if (spec?.agentCommand) {
+    return { preset: "custom", command: spec.agentCommand, continueArgs: cfg.agent.continueArgs };
+  }
+  return resolveAgent([configChoice(cfg)], cfg);
+}
+
+/**
+ * The argv of a run: `env K=V…` for the preset's variables, its command, on `--continue` its continue
+ * arguments, then what makes it read the prompt. `continues`: the agent is given its last conversation.
+ */
+export function runArgv(a: SessionAgent, cont: boolean): { argv: string[]; continues: boolean } {
+  const env = Object.entries(a.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const continues = cont && a.continueArgs.length > 0;
+  const at = Math.min(a.continueAt ?? a.command.length, a.command.length);
+  const command = continues
+    ? [...a.command.slice(0, at), ...a.continueArgs, ...a.command.slice(at)]
+    : a.command;
+  return {
+    argv: [
+      ...(env.length ? ["env", ...env] : []),
+      ...(a.wrap ? ["sh", "-c", a.wrap] : []),
+      ...command,
+      ...(a.promptArgs ?? []),
+    ],
+    continues,
+  };
+}
+
+/** The output format of a session's agent (text for a custom command). */
+export function outputFormatOf(a: Pick<SessionAgent, "preset">): OutputFormat {
+  return isPresetName(a.preset) ? PRESETS[a.preset].output : "text";
+}
+
+/**
+ * The names of the local variables a session of this agent may take from this machine (the env files,
+ * else the local environment), into its env Secret. Only the user's own config decides: `agent.forwardEnv`
+ * (per preset; it replaces the built-in list) and `agent.authEnv` (custom commands; added to a preset's
+ * list when the user set it). A repository's values never count (`source` says where each came from).
+ */
+export function forwardedEnv(
+  kind: AgentKind,
+  cfg: Config,
+  source: (key: string) => ConfigSource | undefined,
+): string[] {
+  const unique = (names: string[]) => [...new Set(names)];
+  const own = cfg.agent.forwardEnv[kind];
+  if (own !== undefined && source(`agent.forwardEnv.${kind}`) !== "repo") return unique(own);
+  // agent.authEnv is the user's alone (a repository's value is dropped on load)
+  const authEnv = source("agent.authEnv") === "repo" ? [] : cfg.agent.authEnv;
+  if (kind === "custom") return unique([...authEnv, ...NETWORK_ENV]);
+  const userSet = source("agent.authEnv") === "global" || source("agent.authEnv") === "flag";
+  return unique([...PRESETS[kind].authEnv, ...NETWORK_ENV, ...(userSet ? authEnv : [])]);
+}
+
+/** The rows of `kodama agent presets`. */
+export function presetRows(
+  cfg: Config,
+): {
+  name: string;
+  runs: string;
+  continue: string;
+  env: string[];
+  install: string;
+  output: OutputFormat;
+  summary: string;
+}[] {
+  const custom = cfg.agent.command;
+  return [
+    ...PRESET_NAMES.map((n) => {
+      const p = PRESETS[n];
+      const env = Object.entries(p.env).map(([k, v]) => `${k}=${v} `).join("");
+      return {
+        name: n,
+        runs: `${env}${[...p.command, ...p.promptArgs].join(" ")}`,
+        continue: p.continueArgs.join(" "),
+        env: forwardedEnv(n, cfg, () => undefined).filter((e) => !NETWORK_ENV.includes(e)),
+        install: `${p.install.package}@${p.install.version} (Node >= ${p.install.node})`,
+        output: p.output,
+        summary: p.summary,
+      };
+    }),
+    {
+      name: "custom",
+      runs: custom ? custom.join(" ") : "(agent.command: not set)",
+      continue: cfg.agent.continueArgs.join(" "),
+      env: cfg.agent.authEnv,
+      install: "-",
+      output: "text" as const,
+      summary: "any command that reads the prompt on stdin (agent.command)",
+    },
+  ];
+}
