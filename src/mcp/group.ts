@@ -146,7 +146,7 @@ function adoptTool(force: boolean): Tool {
       await adoptReplica(kube, ns, a.name, {
         branch: a.branch,
         force: force && !!a.force,
-        cwd: a.cwd ?? call.env.o.cwd,
+        cwd: await call.env.o.door.cwd(a.cwd),
         out,
         err,
       });

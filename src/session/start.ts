@@ -116,6 +116,16 @@ export interface StartIO {
   repoRoot?: string;
   /** a caller's cancellation (the MCP server's): it ends the start as Ctrl-C does, cleaning up */
   signal?: AbortSignal;
+  /**
+   * A door (src/config/doors.ts) when the values come from an MCP client or a web page, not the person:
+   * the env files, the sync root (given or the default) and a local repository to send must pass it.
+   */
+  door?: PathDoor;
+}
+
+/** What a door checks a local path with: where it really leads, or a refusal (exit 4). */
+export interface PathDoor {
+  path(p: string, what: string, base?: string): Promise<string>;
 }
 
 export interface SessionPlan {
@@ -194,7 +204,11 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       display: p,
       required: false,
     })),
-    ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
+    ...(await Promise.all(o.envFiles.map(async (p) => ({
+      path: io.door ? await io.door.path(p, "env file", cwd) : abs(cwd, p),
+      display: p,
+      required: true,
+    })))),
   ];
   const sources = await readEnvFiles(files);
   for (const s of sources) for (const p of s.problems ?? []) io.err.write(`warning: ${p}\n`);
@@ -218,7 +232,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   showRepoSettings(io.err, origin, sources, Object.keys(repoEditor), cfg.editor.configDir);
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
-  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo });
+  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo, door: io.door });
   const settings: Partial<SessionSpec> = o.tpl ? tmod!.templateSettings(o.tpl) : {};
   // --sidecar flags add containers, or replace the template's of the same name
   const flagged = (o.sidecars ?? []).map((v) => tmod!.parseSidecarFlag(v));
@@ -318,6 +332,7 @@ async function planGit(
     spec: SessionSpec;
     err: Sink;
     fromRepo: (key: string) => boolean;
+    door?: PathDoor;
   },
 ) {
   let { repo, branch, baseBranch } = o;
@@ -330,6 +345,8 @@ async function planGit(
     // a repository on this machine: sent to the pod as a bundle, so its branches are known here
     // a group's replicas read it once
     local = await once(o.shared, `local\0${repo}\0${x.cwd}`, () => localSource(repo!, x.cwd));
+    // through a door: the repository found (its git root, every branch of it) must be one it lets through
+    if (x.door) await x.door.path(local.root, `repository ${JSON.stringify(o.repo)} (its git root)`, x.cwd);
     repo = local.root;
     if (branch !== undefined && !(await hasLocalBranch(local.root, branch))) {
       create = branch;
@@ -900,6 +917,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     if ("reason" in d && d.reason) io.err.write(`${d.reason}\n`);
     if ("dir" in d) syncDir = d.dir;
   }
+  if (syncDir !== undefined && io.door) syncDir = await io.door.path(syncDir, "sync root", io.cwd);
   if (o.dryRun) {
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;

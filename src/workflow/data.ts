@@ -131,6 +131,8 @@ export interface WorkflowRunOptions {
   globalFlags: string[];
   out: Sink;
   signal: AbortSignal;
+  /** the web UI's door: local paths of the run must pass it too (src/config/doors.ts) */
+  door?: { path(p: string, what: string, base?: string): Promise<string> };
 }
 
 /** Run a workflow as `kodama run NAME --param …` does; returns its exit code. */
@@ -154,6 +156,7 @@ export async function runWorkflowData(name: string, o: WorkflowRunOptions): Prom
       signal: o.signal,
       globalFlags: o.globalFlags,
       cwd: o.cwd,
+      door: o.door,
     });
     if (r.exitCode !== 0) {
       sink.write(`workflow ${lw.name} failed at ${r.failure}${r.hint ? `\n  ${r.hint}` : ""}\n`);
