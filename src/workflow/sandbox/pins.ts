@@ -70,7 +70,8 @@ const MAX_TREE_HASHED = 32 << 20;
 const MAX_SOURCE_DEPTH = 8;
 
 /**
- * The content of a directory a program could read as code, recursively (`.git` left out): one sha256 over
+ * The content of a directory a program could read as code, recursively (`.git` and `__pycache__` left
+ * out): one sha256 over
  * each file's path and sha256 (past 32 MiB in all, its size and mtime), and each link's target. More than
  * 20,000 entries is an error: nothing that large is pinned blind.
  */
@@ -82,7 +83,8 @@ async function treeHash(dir: string, shown: string): Promise<{ sha256: string; f
     for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) names.push(e);
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of names) {
-      if (e.name === ".git") continue;
+      // git's own directory, and Python's byte-code cache (rewritten by every run, from the sources pinned here)
+      if (e.name === ".git" || e.name === "__pycache__") continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (++n > MAX_TREE_FILES) {
         throw new KodamaError(
