@@ -85,7 +85,8 @@ export function lineColumn(text: string, offset: number): string {
 
 /** A parser's own stack overflow, as what it is about (a last resort behind nestingProblem). */
 export function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError || (e instanceof Error && /Maximum call stack size exceeded/.test(e.message)) ||
+  return e instanceof RangeError ||
+    (e instanceof Error && /Maximum call stack size exceeded/.test(e.message)) ||
     (typeof e === "string" && /Maximum call stack size exceeded/.test(e));
 }
 

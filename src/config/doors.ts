@@ -60,7 +60,9 @@ export function forbidden(
 ): string | undefined {
   for (const p of paths) {
     for (const s of g.state) {
-      if (isWithin(s, p)) return "is kodama's own state ($KODAMA_HOME: trust store, home workflows, sessions)";
+      if (isWithin(s, p)) {
+        return "is kodama's own state ($KODAMA_HOME: trust store, home workflows, sessions)";
+      }
       if (isWithin(p, s)) return `holds kodama's own state (${s})`;
     }
     for (const h of g.homes) {
@@ -151,7 +153,9 @@ export class Door {
     }
     if (this.roots.some((r) => isWithin(r.real, to.real))) return to.real;
     const where = this.project
-      ? `outside the project ${this.project.shown} ${this.o.who === "the web UI" ? "the UI" : "the server"} was started for`
+      ? `outside the project ${this.project.shown} ${
+        this.o.who === "the web UI" ? "the UI" : "the server"
+      } was started for`
       : `outside the paths granted (${this.noProject})`;
     const also = this.granted.length ? ` and the granted ${this.granted.map((g) => g.shown).join(", ")}` : "";
     return refuse(

@@ -99,10 +99,12 @@ export async function devcontainerFile(path: string, root: string): Promise<Temp
     kind: "config",
     display: displayPath(path),
   });
-  const [{ parse, printParseErrorCode }, { nestingProblem, lineColumn, isStackOverflow }] = await Promise.all([
-    import("jsonc-parser"),
-    import("../yamlguard.ts"),
-  ]);
+  const [{ parse, printParseErrorCode }, { nestingProblem, lineColumn, isStackOverflow }] = await Promise.all(
+    [
+      import("jsonc-parser"),
+      import("../yamlguard.ts"),
+    ],
+  );
   // jsonc-parser parses by recursion: nesting past what a devcontainer.json needs is refused first
   const deep = nestingProblem(text, (at) => `${displayPath(path)}:${lineColumn(text, at)}`);
   if (deep) throw usageError(`${deep}: not a devcontainer.json kodama reads`);
@@ -111,7 +113,9 @@ export async function devcontainerFile(path: string, root: string): Promise<Temp
   try {
     data = parse(text, errors, { allowTrailingComma: true });
   } catch (e) {
-    if (isStackOverflow(e)) throw usageError(`${displayPath(path)}: devcontainer.json nests too deeply to read`);
+    if (isStackOverflow(e)) {
+      throw usageError(`${displayPath(path)}: devcontainer.json nests too deeply to read`);
+    }
     throw e;
   }
   if (errors.length) {

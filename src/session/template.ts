@@ -210,7 +210,9 @@ async function parseYaml(file: string, text: string) {
     const e = doc.errors[0];
     const msg = e.message.split("\n")[0].replace(/ at line.*$/, "");
     throw usageError(
-      `${positioned(file, lc, e.pos?.[0])}: invalid YAML: ${isStackOverflow(msg) ? "collections nest too deeply" : msg}`,
+      `${positioned(file, lc, e.pos?.[0])}: invalid YAML: ${
+        isStackOverflow(msg) ? "collections nest too deeply" : msg
+      }`,
     );
   }
   return { doc, lc, data: doc.toJS({ maxAliasCount: 100 }) as unknown };

@@ -271,7 +271,15 @@ class Run implements PlanHost {
       const given: { path: Path; value: unknown }[] = [];
       const spec = await this.checkSpec(
         k,
-        this.resolve(step[kind], expr, specPath, k.raw, undefined, given, codeSlots(kind, step[kind], specPath)),
+        this.resolve(
+          step[kind],
+          expr,
+          specPath,
+          k.raw,
+          undefined,
+          given,
+          codeSlots(kind, step[kind], specPath),
+        ),
         given,
       );
       // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
@@ -673,7 +681,11 @@ export interface ResolveOptions {
  * string (`sh -c`, stdin read by a shell) in its language; a program or a file that runs, and a code
  * variable of its env, as "code" (an expression there is refused: it would choose what runs).
  */
-export function codeSlots(kind: string, spec: unknown, specPath: Path): ((p: Path) => Lang | undefined) | undefined {
+export function codeSlots(
+  kind: string,
+  spec: unknown,
+  specPath: Path,
+): ((p: Path) => Lang | undefined) | undefined {
   if (kind !== "local" || !spec || typeof spec !== "object") return undefined;
   const { command, stdin } = spec as { command?: unknown; stdin?: unknown };
   if (!Array.isArray(command)) return undefined;

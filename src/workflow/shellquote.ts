@@ -112,7 +112,9 @@ class Lexer {
       return undefined;
     }
     const name = (this.cmdName ?? "").replace(/^.*\//, "");
-    if (RUNS_ARGS.test(name)) return `(an argument of ${name}, which runs its arguments as code or as a command)`;
+    if (RUNS_ARGS.test(name)) {
+      return `(an argument of ${name}, which runs its arguments as code or as a command)`;
+    }
     return undefined;
   }
 

@@ -25,7 +25,8 @@ const NODE = /^(node|nodejs|bun)$/;
 const PERLISH = /^(perl|ruby|php|lua|luajit|tclsh|Rscript|osascript)$/;
 const AWKISH = /^(awk|gawk|mawk|nawk|sed|gsed|jq)$/;
 /** programs that run the rest of their words as another command */
-const WRAPPERS = /^(env|nice|nohup|timeout|stdbuf|ionice|setsid|time|command|exec|xargs|sudo|doas|chrt|taskset|flock|unbuffer|strace|ltrace|watch)$/;
+const WRAPPERS =
+  /^(env|nice|nohup|timeout|stdbuf|ionice|setsid|time|command|exec|xargs|sudo|doas|chrt|taskset|flock|unbuffer|strace|ltrace|watch)$/;
 
 function base(w: string): string {
   return w.replace(/^.*[\\/]/, "").replace(/\.exe$/i, "");
@@ -42,8 +43,10 @@ export function commandWords(argv: string[]): CommandWords {
     i++;
     if (WRAPPERS.test(prog)) {
       // their own options (and option values: `timeout 5`, `nice -n 5`), assignments, then the command
-      while (i < argv.length && (/^[-+]/.test(argv[i]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) ||
-        /^\d+(\.\d+)?[smhd]?$/.test(argv[i]))) {
+      while (
+        i < argv.length && (/^[-+]/.test(argv[i]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) ||
+          /^\d+(\.\d+)?[smhd]?$/.test(argv[i]))
+      ) {
         if (/^-(n|u|g|s|k|c|C|I|L|P|d|E|i|o|e|p)$/.test(argv[i]) && i + 1 < argv.length) i++;
         i++;
       }
