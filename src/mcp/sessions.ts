@@ -51,6 +51,18 @@ export async function cwdOf(call: Call, a: { cwd?: string }): Promise<string> {
   return await call.env.o.door.cwd(a.cwd);
 }
 
+/**
+ * The call's `cwd` for a tool that writes into its git repository (session_fetch, adopt): the repository
+ * git finds from there (a dotfiles repository at ~ would be the home) must pass the door too.
+ */
+export async function repoCwdOf(call: Call, a: { cwd?: string }): Promise<string> {
+  const cwd = await cwdOf(call, a);
+  const { localGit } = await import("../session/gitrun.ts");
+  const top = await localGit(["rev-parse", "--show-toplevel"], cwd).catch(() => undefined);
+  if (top?.ok && top.out) await call.env.o.door.path(top.out, "the repository at cwd (its git root)", cwd);
+  return cwd;
+}
+
 /** The settings (~/.kodama/config.yaml and the repository's .kodama.yaml at `cwd`), defaults applied. */
 async function settings(cwd: string): Promise<Config> {
   const { loadConfig } = await import("../config/load.ts");
@@ -373,7 +385,7 @@ export const sessionFetch = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const { fetchSession } = await import("../session/fetch.ts");
-    const cwd = await cwdOf(call, a);
+    const cwd = await repoCwdOf(call, a);
     call.progress(0, undefined, `fetching session ${a.name}`);
     const all = await captured(
       "session_fetch",

@@ -110,6 +110,24 @@ current-context: dev
         assert(!(await Deno.stat(join(shared, "PWNED")).then(() => true, () => false)));
       },
     );
+
+    await t.step(
+      "session_fetch into a granted directory whose git root is a dotfiles repo at ~: refused",
+      async () => {
+        const git = await new Deno.Command("git", {
+          args: ["init", "-q", home],
+          stdout: "null",
+          stderr: "null",
+        })
+          .output();
+        assert(git.success);
+        await refused(
+          "session_fetch",
+          { name: "x", cwd: shared },
+          /the repository at cwd .*(home directory|holds)/,
+        );
+      },
+    );
   } finally {
     await m.close();
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
