@@ -49,7 +49,7 @@ import type { Prefetch } from "./prefetch.ts";
 import { addSecret, redactingSink } from "../base/redact.ts";
 import { escapeControl } from "../escape.ts";
 import { interpolateCode } from "./shellquote.ts";
-import { commandWords, type Lang } from "./sandbox/argv.ts";
+import { CODE_VARS, commandWords, type Lang } from "./sandbox/argv.ts";
 import type { Sink } from "../base/sink.ts";
 import { askParam, resolveParams } from "./params.ts";
 
@@ -415,8 +415,11 @@ class Run implements PlanHost {
     const budget = { left: MAX_STEP_CHARS };
     for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
       const path = step.env && k in step.env ? [...this.pathOf(step), "env", k] : ["env", k];
+      // a variable whose value a shell or a loader runs (PATH, LD_PRELOAD, BASH_ENV …) is never set from
+      // an expression for a step that runs on this machine: the value would be code
+      const code = kindOf(step) === "local" && CODE_VARS.test(k) ? () => "code" as const : undefined;
       out[k] = typeof v === "string"
-        ? toStr(this.resolve(v, { ...ctx, env: { ...ctx.env, ...out } }, path, [], budget))
+        ? toStr(this.resolve(v, { ...ctx, env: { ...ctx.env, ...out } }, path, [], budget, undefined, code))
         : String(v);
     }
     return out;

@@ -104,6 +104,16 @@ steps:
     },
   );
 
+  await t.step("a variable the shell or a loader runs is never set from a param", async () => {
+    await w.write(
+      join(w.state, "workflows", "envx.yaml"),
+      `params: { msg: { required: true } }\npermissions: { run: [sh] }\nsteps:\n  - env: { BASH_ENV: "\${{ params.msg }}" }\n    local: { command: [sh, -c, "true"] }\n`,
+    );
+    const r = await w.run(["envx", "--param", "msg=/tmp/evil.sh"]);
+    assertEquals(r.code, 1, r.stderr);
+    assertMatch(r.stderr, /envx\.yaml:4:\d+: .*is data/);
+  });
+
   await t.step("a repository workflow (trusted with --trust): the same rule", async () => {
     await w.write(
       join(w.repo, ".kodama", "workflows", "rq.yaml"),
