@@ -153,9 +153,7 @@ export class Door {
     }
     if (this.roots.some((r) => isWithin(r.real, to.real))) return to.real;
     const where = this.project
-      ? `outside the project ${this.project.shown} ${
-        this.o.who === "the web UI" ? "the UI" : "the server"
-      } was started for`
+      ? `outside the project ${this.project.shown} (where it was started)`
       : `outside the paths granted (${this.noProject})`;
     const also = this.granted.length ? ` and the granted ${this.granted.map((g) => g.shown).join(", ")}` : "";
     return refuse(
