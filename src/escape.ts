@@ -6,9 +6,17 @@
  * bidirectional overrides and isolates, zero-width marks and the line/paragraph separators. A forged
  * prompt then shows as `\x1b[1A\x1b[2K…` instead of erasing the line above it.
  */
-const BIDI = "\\u061c\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ufeff";
-const UNSAFE = new RegExp(`[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f${BIDI}]`, "g");
-const UNSAFE_KEEP_NL = new RegExp(`[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f${BIDI}]`, "g");
+/**
+ * Invisible and look-alike-blank characters, as a class: every format character (Unicode category Cf:
+ * bidi controls, zero-width joiners and spaces, U+2060 word joiner, U+FEFF, tag characters, soft hyphen),
+ * line and paragraph separators, surrogates and private use, every space but U+0020 (category Zs: NBSP,
+ * U+3000 …), Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the braille blank, the combining grapheme
+ * joiner, Khmer and Mongolian invisible marks, and variation selectors.
+ */
+const INVISIBLE = "\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\p{Co}\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000" +
+  "\\u115f\\u1160\\u3164\\uffa0\\u2800\\u034f\\u17b4\\u17b5\\u180b-\\u180f\\ufe00-\\ufe0f\\u{e0100}-\\u{e01ef}";
+const UNSAFE = new RegExp(`[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f${INVISIBLE}]`, "gu");
+const UNSAFE_KEEP_NL = new RegExp(`[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f${INVISIBLE}]`, "gu");
 
 function visible(c: string): string {
   const n = c.codePointAt(0)!;

@@ -64,6 +64,32 @@ export function flowTooDeep(text: string, max: number): number | undefined {
   return undefined;
 }
 
+/** How deep any file kodama reads from a repository may nest its collections. */
+export const MAX_NESTING = 64;
+
+/**
+ * `where: collections nest deeper than 64 levels` when `text` (YAML or JSON, JSONC: both are flow syntax
+ * here) nests its collections past MAX_NESTING, else undefined: said before a recursive parser would run
+ * out of stack ("Maximum call stack size exceeded", which names nothing).
+ */
+export function nestingProblem(text: string, where: (offset: number) => string): string | undefined {
+  const at = flowTooDeep(text, MAX_NESTING);
+  return at === undefined ? undefined : `${where(at)}: collections nest deeper than ${MAX_NESTING} levels`;
+}
+
+/** `LINE:COL` (1-based) of an offset. */
+export function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split("\n");
+  return `${before.length}:${before[before.length - 1].length + 1}`;
+}
+
+/** A parser's own stack overflow, as what it is about (a last resort behind nestingProblem). */
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError ||
+    (e instanceof Error && /Maximum call stack size exceeded/.test(e.message)) ||
+    (typeof e === "string" && /Maximum call stack size exceeded/.test(e));
+}
+
 function keyText(k: unknown): string | undefined {
   if (isScalar(k)) return String(k.value);
   if (k === null || k === undefined) return "";

@@ -2,7 +2,7 @@
 import type { HelpSpec } from "./help.ts";
 import { setExitCode } from "./exit.ts";
 import type { GlobalOptions } from "./connect.ts";
-import { type Invocation, OptionValueError, type OptSpec } from "./optspec.ts";
+import { collect, type Invocation, OptionValueError, type OptSpec } from "./optspec.ts";
 import { usageError } from "../errors.ts";
 
 export const names = ["mcp"];
@@ -18,7 +18,9 @@ export const help: HelpSpec = {
     "destroys work; --read-only offers only tools that change nothing; --allow-destructive adds the ones that " +
     "may (session_delete, sync_resolve, adopt with force). --context pins the contexts the server may use " +
     "(also: mcp.contexts in ~/.kodama/config.yaml). Workflows run only when you have trusted them yourself: no " +
-    "tool can grant trust.",
+    "tool can grant trust. Local paths a client names (cwd, sync, envFile, a repository) must lead inside the " +
+    "project the server was started in, or a directory you grant with --allow-path; never ~/.kodama, your home " +
+    "or its hidden files.",
   usage: "[--read-only | --allow-destructive] [--context NAME[,NAME...]] [flags]",
   examples: [
     ["The server an agent starts (it reads requests on stdin until the agent closes it)", "kodama mcp"],
@@ -29,6 +31,7 @@ export const help: HelpSpec = {
       "kodama mcp --allow-destructive",
     ],
     ["Keep up to 256 KiB of output per pod", "kodama mcp --max-output 256KiB"],
+    ["Also let the agent name local paths under ~/src/shared", "kodama mcp --allow-path ~/src/shared"],
   ],
   notes: "Register it with your agent: claude mcp add kodama -- kodama mcp\n" +
     'Other agents: {"mcpServers": {"kodama": {"command": "kodama", "args": ["mcp"]}}}\n' +
@@ -58,6 +61,11 @@ export const options: readonly OptSpec[] = [
     default: 64 * 1024,
   },
   {
+    flags: "--allow-path <dir>",
+    description: "a directory (besides the project) whose files a client may name (repeatable)",
+    parse: collect,
+  },
+  {
     flags: "--call-timeout <duration>",
     description: "the longest one tool call may take; what it started in pods is ended",
     default: "10m",
@@ -71,7 +79,7 @@ export async function run(inv: Invocation): Promise<void> {
   }
   const [{ parseDuration }, { kubeOptionsFrom }, { userConfig }, { McpEnv }, { serveMcp }, { TOOLS }, {
     tiersFor,
-  }] = await Promise.all([
+  }, { Door }] = await Promise.all([
     import("../base/duration.ts"),
     import("./connect.ts"),
     import("./settings.ts"),
@@ -79,7 +87,15 @@ export async function run(inv: Invocation): Promise<void> {
     import("../mcp/server.ts"),
     import("../mcp/tools.ts"),
     import("../mcp/tool.ts"),
+    import("../config/doors.ts"),
   ]);
+  // the door every local path a client names goes through (src/config/doors.ts)
+  const door = await Door.open({
+    who: "an MCP client",
+    started: Deno.cwd(),
+    allow: (o.allowPath as string[] | undefined) ?? [],
+    flag: "kodama mcp --allow-path",
+  });
   const callTimeoutMs = parseDuration(String(o.callTimeout), "--call-timeout", { timer: true });
   const ko = await kubeOptionsFrom({ ...(o as GlobalOptions), context: undefined });
   const cfg = await userConfig();
@@ -105,6 +121,7 @@ export async function run(inv: Invocation): Promise<void> {
     maxOutput: o.maxOutput as number,
     callTimeoutMs,
     cwd: Deno.cwd(),
+    door,
   });
   const code = await serveMcp({
     tiers: tiersFor({ readOnly: !!o.readOnly, allowDestructive: !!o.allowDestructive }),

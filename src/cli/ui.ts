@@ -1,7 +1,7 @@
 /** `kodama ui`: the local web dashboard (src/web/), a second front end over the same features. */
 import { connectFromOpts, type GlobalOptions } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation, OptSpec } from "./optspec.ts";
+import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 import { usageError } from "../errors.ts";
 
 export const names = ["ui"];
@@ -26,7 +26,9 @@ session fetch, sync resolve, exec, logs, port-forwards and workflows.`,
   notes: `Security: the page opened with the token gets a credential of its own that only its script sends, in
 a header (no cookie, which browsers would send to every local port); the Host and Origin headers must name this server (DNS rebinding,
 cross-site requests); changes need the page's CSRF token; a WebSocket with another Origin is refused; only
-the bundled assets are served; no secret value (env files, git tokens) is ever sent to the browser. The
+the bundled assets are served; no secret value (env files, git tokens) is ever sent to the browser; local
+paths the page names (sync, env files, a repository) must lead inside the project the UI was started in or a
+directory granted with --allow-path, never ~/.kodama, your home or its hidden files. The
 assets are built in: the page works offline. Exit codes: 0 after Ctrl-C, 2 a port in use or a bad address.`,
 };
 
@@ -37,6 +39,11 @@ export const options: readonly OptSpec[] = [
     description: "listen on this address instead of 127.0.0.1 (warns: others can reach it)",
   },
   { flags: "--open", description: "open the page in the default browser" },
+  {
+    flags: "--allow-path <dir>",
+    description: "a directory (besides the project) whose files the page may name (repeatable)",
+    parse: collect,
+  },
 ];
 
 export async function run(inv: Invocation): Promise<void> {
@@ -60,6 +67,7 @@ export async function run(inv: Invocation): Promise<void> {
       address: opts.address as string | undefined,
       open: !!opts.open,
       cfg: await effectiveConfig(),
+      allowPath: (opts.allowPath as string[] | undefined) ?? [],
     }),
   );
 }

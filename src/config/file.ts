@@ -11,6 +11,7 @@ import { acquireLock, atomicWrite } from "./atomic.ts";
 import { findOffset, posSuffix } from "../yamlpos.ts";
 import { configSchema } from "./schema.ts";
 import { readTextBounded } from "../boundedread.ts";
+import { isStackOverflow, lineColumn, nestingProblem } from "../yamlguard.ts";
 
 export interface ConfigFile {
   path: string;
@@ -33,11 +34,14 @@ export function parseConfigText(
 ): ConfigFile {
   const exists = opts.exists ?? true;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const shown = displayPath(path);
+  const deep = nestingProblem(text, (at) => `${shown}:${lineColumn(text, at)}`);
+  if (deep) throw new KodamaError(deep, ExitCode.USAGE, "a configuration file never needs that much nesting");
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    const msg = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    let msg = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    if (isStackOverflow(msg)) msg = "collections nest too deeply";
     throw new KodamaError(
       `${shown}${posSuffix(lineCounter, e.pos?.[0])}: invalid YAML: ${msg}`,
       ExitCode.USAGE,

@@ -54,12 +54,43 @@ export interface RepoLocation {
   gitRoot?: string;
 }
 
-/** Walk up from `cwd` looking for `.kodama.yaml`; stop at the git root or the filesystem root. */
+/**
+ * The home directory and every directory that holds it (`/home`, `/`), as written and by real path:
+ * never a repository root, whatever `.git` or `.kodama.yaml` they hold (a dotfiles repository at `~`
+ * must not make the whole home "the repository" of a project below it; docs/security.md).
+ */
+export function homeAndAbove(): string[] {
+  const home = platformHome(hostPlatform());
+  if (!home) return [];
+  const out = new Set<string>();
+  for (const h of [resolve(home), realOr(resolve(home))]) {
+    for (let d = h;; d = dirname(d)) {
+      out.add(d);
+      if (dirname(d) === d) break;
+    }
+  }
+  return [...out];
+}
+
+function realOr(p: string): string {
+  try {
+    return Deno.realPathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Walk up from `cwd` looking for `.kodama.yaml`; stop at the git root or the filesystem root, and
+ * before the home directory or any directory that holds it (homeAndAbove: never a root).
+ */
 // deno-lint-ignore require-await
 export async function findRepo(cwd: string = Deno.cwd()): Promise<RepoLocation> {
   let dir = resolve(cwd);
   const out: RepoLocation = {};
+  const stops = new Set(homeAndAbove());
   for (;;) {
+    if (stops.has(dir)) return out;
     const config = !out.configFile && exists(join(dir, REPO_CONFIG_FILE));
     const git = exists(join(dir, ".git"));
     if (config) out.configFile = join(dir, REPO_CONFIG_FILE);

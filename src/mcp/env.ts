@@ -8,6 +8,7 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { addSecret } from "../base/redact.ts";
 import { PodCache } from "./podcache.ts";
 import type { PodLister } from "../pods/target.ts";
+import type { Door } from "../config/doors.ts";
 
 export interface McpEnvOptions {
   /** connection settings from the global flags, without a context */
@@ -22,6 +23,8 @@ export interface McpEnvOptions {
   callTimeoutMs: number;
   /** the directory workflows and `.kodama.yaml` are looked up from when a call gives no `cwd` */
   cwd: string;
+  /** every local path a call names goes through it (src/config/doors.ts) */
+  door: Door;
 }
 
 export class McpEnv {

@@ -142,11 +142,14 @@ function adoptTool(force: boolean): Tool {
     ) {
       const [kube, ns] = await kubeFor(call, a);
       const out = capture(), err = capture();
-      const { adoptReplica } = await import("../agent/group.ts");
+      const [{ adoptReplica }, { repoCwdOf }] = await Promise.all([
+        import("../agent/group.ts"),
+        import("./sessions.ts"),
+      ]);
       await adoptReplica(kube, ns, a.name, {
         branch: a.branch,
         force: force && !!a.force,
-        cwd: a.cwd ?? call.env.o.cwd,
+        cwd: await repoCwdOf(call, a),
         out,
         err,
       });

@@ -46,8 +46,21 @@ async function kubeFor(call: Call, a: { context?: string; namespace?: string }):
   return [kube, a.namespace ?? kube.namespace];
 }
 
-function cwdOf(call: Call, a: { cwd?: string }): string {
-  return a.cwd ?? call.env.o.cwd;
+/** The call's `cwd`, through the server's door (src/config/doors.ts): the project or a granted path. */
+export async function cwdOf(call: Call, a: { cwd?: string }): Promise<string> {
+  return await call.env.o.door.cwd(a.cwd);
+}
+
+/**
+ * The call's `cwd` for a tool that writes into its git repository (session_fetch, adopt): the repository
+ * git finds from there (a dotfiles repository at ~ would be the home) must pass the door too.
+ */
+export async function repoCwdOf(call: Call, a: { cwd?: string }): Promise<string> {
+  const cwd = await cwdOf(call, a);
+  const { localGit } = await import("../session/gitrun.ts");
+  const top = await localGit(["rev-parse", "--show-toplevel"], cwd).catch(() => undefined);
+  if (top?.ok && top.out) await call.env.o.door.path(top.out, "the repository at cwd (its git root)", cwd);
+  return cwd;
 }
 
 /** The settings (~/.kodama/config.yaml and the repository's .kodama.yaml at `cwd`), defaults applied. */
@@ -200,7 +213,7 @@ export const sessionStart = tool({
   },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const cwd = cwdOf(call, a);
+    const cwd = await cwdOf(call, a);
     const cfg = await settings(cwd);
     const { findRepo } = await import("../config/paths.ts");
     const { dirname } = await import("../fspath.ts");
@@ -240,7 +253,15 @@ export const sessionStart = tool({
       check: a.check,
       agentName: a.agent,
     };
-    const io = { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal };
+    const io = {
+      out,
+      err: progressErr,
+      tty: false,
+      cwd,
+      repoRoot,
+      signal: call.signal,
+      door: call.env.o.door,
+    };
     if (a.replicas !== undefined) {
       const { startGroup, groupMembers } = await import("../agent/group.ts");
       const code = await startGroup(
@@ -301,7 +322,7 @@ export const sessionResume = tool({
   output: sessionOut,
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const cwd = cwdOf(call, a);
+    const cwd = await cwdOf(call, a);
     const cfg = await settings(cwd);
     const { resumeSession } = await import("../session/lifecycle.ts");
     const { text } = await captured(
@@ -368,10 +389,11 @@ export const sessionFetch = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const { fetchSession } = await import("../session/fetch.ts");
+    const cwd = await repoCwdOf(call, a);
     call.progress(0, undefined, `fetching session ${a.name}`);
     const all = await captured(
       "session_fetch",
-      (io) => fetchSession(kube, ns, a.name, { branch: a.branch, diff: a.diff, cwd: cwdOf(call, a), ...io }),
+      (io) => fetchSession(kube, ns, a.name, { branch: a.branch, diff: a.diff, cwd, ...io }),
     );
     const { text, truncated } = cap(all.text, call.env.o.maxOutput);
     const branch = a.branch ?? /\b(kodama\/[^\s:]+)/.exec(text)?.[1];
@@ -411,7 +433,7 @@ export const agentRunTool = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     if (!a.prompt.trim()) throw usageError("the prompt is empty");
-    const cfg = await settings(cwdOf(call, a));
+    const cfg = await settings(await cwdOf(call, a));
     const err = capture();
     const { startRun } = await import("../agent/agentrun.ts");
     const id = await startRun(kube, ns, a.name, {

@@ -25,7 +25,7 @@ export const workflowsList = tool({
   input: { cwd: cwdArg },
   output: { workflows: z.array(anyObject) },
   async run(a, call) {
-    const cwd = a.cwd ?? call.env.o.cwd;
+    const cwd = await call.env.o.door.cwd(a.cwd);
     const json = capture(), table = capture();
     const { listCommand } = await import("../workflow/commands.ts");
     await listCommand({ output: "json", out: json, cwd });
@@ -89,7 +89,7 @@ export const workflowRun = tool({
     truncated: z.boolean(),
   },
   async run(a, call: Call) {
-    const cwd = a.cwd ?? call.env.o.cwd;
+    const cwd = await call.env.o.door.cwd(a.cwd);
     const [{ findWorkflow }, { loadWorkflowFile }, { runWorkflow }, { createDisplay }, { parseParamFlags }, {
       redactingSink,
     }] = await Promise.all([
@@ -131,6 +131,8 @@ export const workflowRun = tool({
         signal: call.signal,
         globalFlags,
         cwd,
+        // the client's values name no local path the door would not let through
+        door: call.env.o.door,
       });
     } catch (e) {
       if (e instanceof KodamaError && /\bis not trusted\b/.test(e.message)) throw untrusted(e, lw.name);

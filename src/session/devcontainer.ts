@@ -99,9 +99,25 @@ export async function devcontainerFile(path: string, root: string): Promise<Temp
     kind: "config",
     display: displayPath(path),
   });
-  const { parse, printParseErrorCode } = await import("jsonc-parser");
+  const [{ parse, printParseErrorCode }, { nestingProblem, lineColumn, isStackOverflow }] = await Promise.all(
+    [
+      import("jsonc-parser"),
+      import("../yamlguard.ts"),
+    ],
+  );
+  // jsonc-parser parses by recursion: nesting past what a devcontainer.json needs is refused first
+  const deep = nestingProblem(text, (at) => `${displayPath(path)}:${lineColumn(text, at)}`);
+  if (deep) throw usageError(`${deep}: not a devcontainer.json kodama reads`);
   const errors: import("jsonc-parser").ParseError[] = [];
-  const data = parse(text, errors, { allowTrailingComma: true });
+  let data: unknown;
+  try {
+    data = parse(text, errors, { allowTrailingComma: true });
+  } catch (e) {
+    if (isStackOverflow(e)) {
+      throw usageError(`${displayPath(path)}: devcontainer.json nests too deeply to read`);
+    }
+    throw e;
+  }
   if (errors.length) {
     const e = errors[0];
     const before = text.slice(0, e.offset).split("\n");
@@ -114,7 +130,7 @@ export async function devcontainerFile(path: string, root: string): Promise<Temp
   if (!data || typeof data !== "object" || Array.isArray(data)) {
     throw usageError(`${displayPath(path)}: devcontainer.json must be an object`);
   }
-  const { template, ignored } = fromDevcontainer(data, displayPath(path));
+  const { template, ignored } = fromDevcontainer(data as Record<string, unknown>, displayPath(path));
   const { templateSchema } = await import("./template.ts");
   const { name: _n, file: _f, ...body } = template;
   const r = templateSchema.safeParse(body);

@@ -54,7 +54,7 @@ import { sessionView } from "./status.ts";
 import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
-import type { StartIO } from "./startio.ts";
+import type { PathDoor, StartIO } from "./startio.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -119,7 +119,7 @@ export interface CloneSource {
 
 export { AFTER_READY, phaseReporter, retainVolumes, waitReady };
 
-export type { StartIO };
+export type { PathDoor, StartIO };
 
 export interface SessionPlan {
   spec: SessionSpec;
@@ -191,7 +191,11 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       display: p,
       required: false,
     })),
-    ...o.envFiles.map((p) => ({ path: abs(cwd, p), display: p, required: true })),
+    ...(await Promise.all(o.envFiles.map(async (p) => ({
+      path: io.door ? await io.door.path(p, "env file", cwd) : abs(cwd, p),
+      display: p,
+      required: true,
+    })))),
   ];
   const sources = await readEnvFiles(files);
   for (const s of sources) for (const p of s.problems ?? []) io.err.write(`warning: ${p}\n`);
@@ -217,7 +221,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   showRepoSettings(io.err, origin, sources, Object.keys(repoEditor), cfg.editor.configDir);
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
-  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo });
+  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo, door: io.door });
   const settings: Partial<SessionSpec> = o.tpl ? tmod!.templateSettings(o.tpl) : {};
   // --sidecar flags add containers, or replace the template's of the same name
   const flagged = (o.sidecars ?? []).map((v) => tmod!.parseSidecarFlag(v));
@@ -345,6 +349,7 @@ async function planGit(
     spec: SessionSpec;
     err: Sink;
     fromRepo: (key: string) => boolean;
+    door?: PathDoor;
   },
 ) {
   let { repo, branch, baseBranch } = o;
@@ -357,6 +362,8 @@ async function planGit(
     // a repository on this machine: sent to the pod as a bundle, so its branches are known here
     // a group's replicas read it once
     local = await once(o.shared, `local\0${repo}\0${x.cwd}`, () => localSource(repo!, x.cwd));
+    // through a door: the repository found (its git root, every branch of it) must be one it lets through
+    if (x.door) await x.door.path(local.root, `repository ${JSON.stringify(o.repo)} (its git root)`, x.cwd);
     repo = local.root;
     if (branch !== undefined && !(await hasLocalBranch(local.root, branch))) {
       create = branch;
@@ -927,6 +934,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     if ("reason" in d && d.reason) io.err.write(`${d.reason}\n`);
     if ("dir" in d) syncDir = d.dir;
   }
+  if (syncDir !== undefined && io.door) syncDir = await io.door.path(syncDir, "sync root", io.cwd);
   if (o.dryRun) {
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;

@@ -12,4 +12,14 @@ export interface StartIO {
   repoRoot?: string;
   /** a caller's cancellation (the MCP server's): it ends the start as Ctrl-C does, cleaning up */
   signal?: AbortSignal;
+  /**
+   * A door (src/config/doors.ts) when the values come from an MCP client or a web page, not the person:
+   * the env files, the sync root (given or the default) and a local repository to send must pass it.
+   */
+  door?: PathDoor;
+}
+
+/** What a door checks a local path with: where it really leads, or a refusal (exit 4). */
+export interface PathDoor {
+  path(p: string, what: string, base?: string): Promise<string>;
 }

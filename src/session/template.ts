@@ -209,12 +209,16 @@ async function checkRepoTemplate(
 async function parseYaml(file: string, text: string) {
   const { parseDocument, LineCounter } = await import("yaml");
   const lc = new LineCounter();
+  const { nestingProblem, lineColumn, isStackOverflow } = await import("../yamlguard.ts");
+  const deep = nestingProblem(text, (at) => `${file}:${lineColumn(text, at)}`);
+  if (deep) throw usageError(deep);
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
+    const msg = e.message.split("\n")[0].replace(/ at line.*$/, "");
     throw usageError(
       `${positioned(file, lc, e.pos?.[0])}: invalid YAML: ${
-        e.message.split("\n")[0].replace(/ at line.*$/, "")
+        isStackOverflow(msg) ? "collections nest too deeply" : msg
       }`,
     );
   }

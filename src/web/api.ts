@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { Door } from "../config/doors.ts";
 import { ExitCode, formatError, KodamaError, usageError } from "../errors.ts";
 import { memorySink, type Sink } from "../base/sink.ts";
 import { errorResponse, json, plain } from "./server.ts";
@@ -18,6 +19,8 @@ export interface ApiOptions {
   cfg: Config;
   cwd: string;
   signal: AbortSignal;
+  /** the door local paths from the page go through (src/config/doors.ts) */
+  door: Door;
 }
 
 /** A session name as kodama accepts it (src/session/names.ts checks it fully). */
@@ -132,7 +135,7 @@ export class Api {
           ...(sync ? { sync } : { noSync: true }),
         },
         this.o.cfg,
-        await startIO(this.o.cwd, out, out),
+        { ...(await startIO(this.o.cwd, out, out)), door: this.o.door },
       );
     });
   }
@@ -339,6 +342,7 @@ export class Api {
           globalFlags: this.kube.childFlags(),
           out,
           signal: this.o.signal,
+          door: this.o.door,
         }));
     }
     return plain(404, "not found");

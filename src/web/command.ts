@@ -17,14 +17,20 @@ export function openerFor(os: string, url: string): string[] {
 
 export async function uiCommand(
   kube: Kube,
-  o: { port?: number; address?: string; open?: boolean; cfg: Config },
+  o: { port?: number; address?: string; open?: boolean; cfg: Config; allowPath?: string[] },
 ): Promise<number> {
   if (o.address !== undefined && !LOOPBACK.test(o.address)) {
     stderrSink.write(
       `warning: listening on ${o.address}: anyone who can reach this address and has the token controls your sessions\n`,
     );
   }
-  const ui = await startUI(kube, { port: o.port, address: o.address, cfg: o.cfg, err: stderrSink });
+  const ui = await startUI(kube, {
+    port: o.port,
+    address: o.address,
+    cfg: o.cfg,
+    err: stderrSink,
+    allowPath: o.allowPath,
+  });
   stdoutSink.write(`${ui.loginUrl}\n`);
   stderrSink.write(
     `kodama ui: context ${kube.contextName ?? "(none)"}, namespace ${kube.namespace}; Ctrl-C stops it\n`,

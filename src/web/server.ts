@@ -31,6 +31,8 @@ export interface UIOptions {
   /** where a fetch lands and relative paths (env files, workflows) resolve; default the current directory */
   cwd?: string;
   err: Sink;
+  /** directories besides the project whose files the page may name (`kodama ui --allow-path`) */
+  allowPath?: string[];
   /** the token (tests); default a fresh random one */
   token?: string;
 }
@@ -143,7 +145,16 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
   const tickets = new Map<string, number>();
   const known = (have: string | undefined) =>
     have !== undefined && [...sessions].some((s) => sameSecret(have, s));
-  const api = new Api(kube, { cfg: o.cfg, cwd: o.cwd ?? Deno.cwd(), signal: controller.signal });
+  const cwd = o.cwd ?? Deno.cwd();
+  // every local path a page names goes through it (src/config/doors.ts)
+  const { Door } = await import("../config/doors.ts");
+  const door = await Door.open({
+    who: "the web UI",
+    started: cwd,
+    allow: o.allowPath ?? [],
+    flag: "kodama ui --allow-path",
+  });
+  const api = new Api(kube, { cfg: o.cfg, cwd, signal: controller.signal, door });
 
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);

@@ -6,7 +6,6 @@
  * accepted; a file that changed since is refused.
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { redactingSink } from "../base/redact.ts";
 import { displayPath } from "../config/paths.ts";
@@ -131,6 +130,8 @@ export interface WorkflowRunOptions {
   globalFlags: string[];
   out: Sink;
   signal: AbortSignal;
+  /** the web UI's door: local paths of the run must pass it too (src/config/doors.ts) */
+  door?: { path(p: string, what: string, base?: string): Promise<string> };
 }
 
 /** Run a workflow as `kodama run NAME --param …` does; returns its exit code. */
@@ -154,6 +155,7 @@ export async function runWorkflowData(name: string, o: WorkflowRunOptions): Prom
       signal: o.signal,
       globalFlags: o.globalFlags,
       cwd: o.cwd,
+      door: o.door,
     });
     if (r.exitCode !== 0) {
       sink.write(`workflow ${lw.name} failed at ${r.failure}${r.hint ? `\n  ${r.hint}` : ""}\n`);

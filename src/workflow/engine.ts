@@ -16,6 +16,7 @@ import {
   type ExprContext,
   ExprError,
   ExprLimitError,
+  hasExpression,
   interpolate,
   parseCondition,
   toStr,
@@ -47,6 +48,8 @@ import type { PlanHost } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { addSecret, redactingSink } from "../base/redact.ts";
 import { escapeControl } from "../escape.ts";
+import { interpolateCode } from "./shellquote.ts";
+import { CODE_VARS, commandWords, type Lang } from "./sandbox/argv.ts";
 import type { Sink } from "../base/sink.ts";
 import { askParam, resolveParams } from "./params.ts";
 
@@ -80,6 +83,11 @@ export interface RunOptions {
    * to this repository and the granted paths, like the caller's.
    */
   confineRoot?: string;
+  /**
+   * A door (src/config/doors.ts): the run was asked for by an MCP client or a web page, whose values are
+   * not the person's. Every local path a step uses must also pass it, whatever the workflow's trust.
+   */
+  door?: { path(p: string, what: string, base?: string): Promise<string> };
   /** the run's first list, sent while the engine loaded (prefetch.ts; `kodama run`) */
   prefetch?: Prefetch;
   /** internal: the tools the top run resolved before its first step (a called workflow uses the same) */
@@ -263,7 +271,15 @@ class Run implements PlanHost {
       const given: { path: Path; value: unknown }[] = [];
       const spec = await this.checkSpec(
         k,
-        this.resolve(step[kind], expr, specPath, k.raw, undefined, given),
+        this.resolve(
+          step[kind],
+          expr,
+          specPath,
+          k.raw,
+          undefined,
+          given,
+          codeSlots(kind, step[kind], specPath),
+        ),
         given,
       );
       // `timeout:` and `continue-on-error:` written as `${{ }}` are accepted by the loader and resolved here
@@ -399,8 +415,11 @@ class Run implements PlanHost {
     const budget = { left: MAX_STEP_CHARS };
     for (const [k, v] of Object.entries({ ...this.lw.workflow.env, ...step.env })) {
       const path = step.env && k in step.env ? [...this.pathOf(step), "env", k] : ["env", k];
+      // a variable whose value a shell or a loader runs (PATH, LD_PRELOAD, BASH_ENV …) is never set from
+      // an expression for a step that runs on this machine: the value would be code
+      const code = kindOf(step) === "local" && CODE_VARS.test(k) ? () => "code" as const : undefined;
       out[k] = typeof v === "string"
-        ? toStr(this.resolve(v, { ...ctx, env: { ...ctx.env, ...out } }, path, [], budget))
+        ? toStr(this.resolve(v, { ...ctx, env: { ...ctx.env, ...out } }, path, [], budget, undefined, code))
         : String(v);
     }
     return out;
@@ -421,10 +440,12 @@ class Run implements PlanHost {
     skipKeys: string[] = [],
     budget = { left: MAX_STEP_CHARS },
     given?: { path: Path; value: unknown }[],
+    code?: (path: Path) => Lang | undefined,
   ): unknown {
     return interpolateDeep(v, ctx, skipKeys, false, {
       path,
       budget,
+      code,
       fail: (e, at) => this.exprFailure(e, at),
       resolved: given && ((at, value) => given.push({ path: at, value })),
     });
@@ -529,13 +550,16 @@ class Run implements PlanHost {
     const { confine } = await import("./sandbox/confine.ts");
     const { kubeconfigFlag } = await import("./steps/common.ts");
     const root = this.o.confineRoot ?? this.prepared.root ?? this.lw.baseDir;
-    return await confine(path, access, {
+    const abs = await confine(path, access, {
       confined: this.untrusted,
       root,
       permissions: this.lw.workflow.permissions ?? {},
       baseDir: this.lw.baseDir,
       kubeconfig: kubeconfigFlag(this.o.globalFlags ?? []),
     }, what);
+    // through a door: the project or a path the person granted on the server's command line, too
+    if (this.o.door) await this.o.door.path(abs, what);
+    return abs;
   }
 
   /** parallel group: at most `limit` steps at once; its port-forwards close when the group ends */
@@ -651,6 +675,30 @@ export interface ResolveOptions {
   fail: (e: unknown, path: Path) => unknown;
   /** told what each string with `${{ }}` resolved to, and where */
   resolved?: (path: Path, value: unknown) => void;
+  /** the strings at these paths are code run on this machine: their values are quoted or refused */
+  code?: (path: Path) => Lang | undefined;
+}
+
+/**
+ * The words of a `local` step that are code (sandbox/argv.ts), by their path under `specPath`: a code
+ * string (`sh -c`, stdin read by a shell) in its language; a program or a file that runs, and a code
+ * variable of its env, as "code" (an expression there is refused: it would choose what runs).
+ */
+export function codeSlots(
+  kind: string,
+  spec: unknown,
+  specPath: Path,
+): ((p: Path) => Lang | undefined) | undefined {
+  if (kind !== "local" || !spec || typeof spec !== "object") return undefined;
+  const { command, stdin } = spec as { command?: unknown; stdin?: unknown };
+  if (!Array.isArray(command)) return undefined;
+  const argv = command.map((w) => (typeof w === "string" ? w : ""));
+  const words = commandWords(argv);
+  const slots = new Map<string, Lang>();
+  for (const i of words.files) slots.set(`command\0${i}`, "code");
+  for (const c of words.code) slots.set(`command\0${c.index}`, c.lang);
+  if (typeof stdin === "string" && words.stdin) slots.set("stdin", words.stdin);
+  return (p) => slots.get(p.slice(specPath.length).join("\0"));
 }
 
 /**
@@ -669,7 +717,8 @@ export function interpolateDeep(
   const at = (k: string | number) => (o ? { ...o, path: [...o.path, k] } : undefined);
   if (typeof v === "string") {
     try {
-      const r = interpolate(v, ctx);
+      const lang = o?.code?.(o.path);
+      const r = lang && hasExpression(v) ? interpolateCode(v, lang, ctx) : interpolate(v, ctx);
       const out = inList ? toStr(r) : r;
       if (o && v.includes("${{")) {
         o.resolved?.(o.path, out);

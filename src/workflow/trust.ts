@@ -188,13 +188,16 @@ async function pinLinesOf(asks: Ask[]): Promise<string[]> {
     for (const pin of await pinsOf(w, root)) {
       if (pin.kind === "read" || pin.kind === "write") {
         const shown = shownGrant(pin, w.baseDir);
-        if (shown !== pin.written) {
-          lines.push(
-            `${pin.kind}: ${esc(shown)}${
-              inside(pin.real, rootReal) ? "" : " (outside the repository, through a symlink)"
-            }`,
-          );
+        const out = !inside(pin.real, rootReal);
+        // a grant that leaves the repository is said so, however it leaves: a symlink, `..`, an absolute path
+        if (shown !== pin.written || out) {
+          const how = shown !== pin.written ? ", through a symlink" : "";
+          lines.push(`${pin.kind}: ${esc(shown)}${out ? ` (outside the repository${how})` : ""}`);
         }
+      } else if (pin.kind === "tree") {
+        lines.push(
+          `code it can reach: ${esc(pin.written)} (${pin.files} entries, sha256 ${pin.sha256?.slice(0, 12)})`,
+        );
       } else if (pin.sha256 === undefined) {
         lines.push(`runs ${esc(pin.written)} → ${esc(pin.real)} (outside the repository, through a symlink)`);
       } else lines.push(`runs ${esc(pin.written)} (${esc(pin.real)}, sha256 ${pin.sha256.slice(0, 12)})`);

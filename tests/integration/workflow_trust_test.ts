@@ -297,6 +297,24 @@ clusterTest(
         },
       );
 
+      await t.step(
+        "issue 50 class 4: a dotfiles git repo at HOME is not the root of a project below it",
+        async () => {
+          await Deno.mkdir(join(home, ".git"));
+          const app = join(home, "work", "app");
+          await Deno.mkdir(join(app, ".kodama", "workflows"), { recursive: true });
+          await Deno.writeTextFile(
+            join(app, ".kodama", "workflows", "grab.yaml"),
+            `${target}permissions: {}\nsteps:\n  - cp: { target: d, from: ../../.ssh/id_rsa, to: "pod:/tmp/leak-home" }\n`,
+          );
+          const r = await runKodama(["run", "grab"], { env, cwd: app, timeoutMs: 60_000 });
+          outputs.push(r.stdout, r.stderr);
+          assertEquals(r.code, 4, r.stderr);
+          assertStringIncludes(r.stderr, "outside the workflow's repository");
+          await Deno.remove(join(home, ".git"));
+        },
+      );
+
       await t.step("nothing from the fake HOME reached a pod, Secret, ConfigMap or any output", async () => {
         // the test server's pods are local directories: search every file they hold
         if (cluster.testServer) assertEquals(await grepTree(cluster.testServer.runtimeStateDir, MARKERS), []);

@@ -13,7 +13,8 @@
  * The pins are taken again right before each `local` and `script` step: anything re-targeted or
  * edited since the run was trusted (by an earlier step, or by anyone) stops the step.
  */
-import { relative } from "node:path";
+import { dirname, relative, resolve } from "node:path";
+import { commandWords } from "./argv.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
@@ -22,13 +23,15 @@ import { expandPath, looksLikePath } from "./permissions.ts";
 
 export interface Pin {
   /** what kind of thing is pinned: a grant, or a file that runs */
-  kind: "read" | "write" | "run" | "file";
+  kind: "read" | "write" | "run" | "file" | "tree";
   /** as written in the workflow */
   written: string;
   /** the real path it lands on */
   real: string;
-  /** sha256 of the file (files that run) */
+  /** sha256 of the file (files that run), or of a tree's paths and contents */
   sha256?: string;
+  /** a tree: how many entries it holds */
+  files?: number;
 }
 
 async function sha256File(path: string): Promise<string | undefined> {
@@ -44,34 +47,120 @@ async function sha256File(path: string): Promise<string | undefined> {
   }
 }
 
-/** Programs that run the file named by their first operand (`sh build.sh`, `python3 tool.py`). */
-const INTERPRETER =
-  /^(sh|bash|dash|zsh|ksh|fish|busybox|python[0-9.]*|node|nodejs|deno|bun|ruby|perl|php|lua|tclsh|pwsh|powershell|cmd|env|xargs|make|gmake|just|task)(\.exe)?$/i;
-
 /**
- * The words of a `local` command that name code that runs: the program itself (when written as a path),
- * and an interpreter's script — its first operand, unless code is given inline (`-c`, `-e`) — and, for
- * `env`/`xargs`, whatever program follows.
+ * The words of a `local` command that name code that runs (sandbox/argv.ts): the program itself (when
+ * written as a path, or after a wrapper), an interpreter's script or a file an option loads, and the
+ * path-like words of an inline shell string (`sh -c "./tools/x.sh"`).
  */
 export function programsIn(argv: string[]): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < argv.length) {
-    const prog = argv[i];
-    if (looksLikePath(prog) || i > 0) out.push(prog);
-    const base = prog.replace(/^.*[\\/]/, "");
-    if (!INTERPRETER.test(base)) break;
-    i++;
-    // options of the interpreter; inline code means no script file
-    let inline = false;
-    while (i < argv.length && argv[i].startsWith("-")) {
-      if (/^-(c|e|-eval|-command|Command)$/i.test(argv[i])) inline = true;
-      if (/^-(f|-file|-makefile)$/i.test(argv[i]) && i + 1 < argv.length) out.push(argv[i + 1]);
-      i++;
+  const w = commandWords(argv);
+  const out = w.files.filter((i) => i > 0 || looksLikePath(argv[i])).map((i) => argv[i]);
+  for (const c of w.code) if (c.lang === "sh") out.push(...shellPaths(argv[c.index]));
+  return out;
+}
+
+/** The words of a shell string that name a file by a path (`./x.sh`, `tools/lib.sh`, `../y`). */
+function shellPaths(code: string): string[] {
+  return [...code.matchAll(/(?:^|[\s;&|(`"'=])((?:\.{1,2}\/|[\w.-]+\/)[\w./-]*)/g)].map((m) => m[1])
+    .filter((p) => !p.startsWith("/") && !/\/\//.test(p));
+}
+
+const MAX_TREE_FILES = 20_000;
+const MAX_TREE_HASHED = 32 << 20;
+const MAX_SOURCE_DEPTH = 8;
+
+/**
+ * The content of a directory a program could read as code, recursively (`.git` and `__pycache__` left
+ * out): one sha256 over
+ * each file's path and sha256 (past 32 MiB in all, its size and mtime), and each link's target. More than
+ * 20,000 entries is an error: nothing that large is pinned blind.
+ */
+async function treeHash(dir: string, shown: string): Promise<{ sha256: string; files: number }> {
+  const lines: string[] = [];
+  let hashed = 0, n = 0;
+  const walk = async (rel: string) => {
+    const names: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) names.push(e);
+    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of names) {
+      // git's own directory, and Python's byte-code cache (rewritten by every run, from the sources pinned here)
+      if (e.name === ".git" || e.name === "__pycache__") continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (++n > MAX_TREE_FILES) {
+        throw new KodamaError(
+          `cannot pin what runs: ${shown} holds more than ${MAX_TREE_FILES} files a program there could read as code`,
+          ExitCode.USAGE,
+          "keep the workflow's scripts in a directory of their own (tools/, scripts/) and run them from there",
+        );
+      }
+      const abs = `${dir}/${r}`;
+      if (e.isSymlink) lines.push(`l ${r} ${await Deno.readLink(abs).catch(() => "?")}`);
+      else if (e.isDirectory) await walk(r);
+      else if (e.isFile) {
+        const st = await Deno.stat(abs).catch(() => undefined);
+        if (st && hashed + st.size <= MAX_TREE_HASHED) {
+          hashed += st.size;
+          lines.push(`f ${r} ${await sha256File(abs)}`);
+        } else lines.push(`f ${r} ${st?.size}:${st?.mtime?.getTime()}`);
+      }
     }
-    if (inline || i >= argv.length) break;
-    // env VAR=x prog …: skip assignments
-    while (i < argv.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i])) i++;
+  };
+  await walk("");
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(lines.join("\n")));
+  return { sha256: Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join(""), files: n };
+}
+
+const SHELL_FILE = /\.(sh|bash|zsh|ksh)$/;
+const SHELL_BANG = /^#!\s*\S*?\/(?:env\s+(?:-\S+\s+)*)?(sh|bash|dash|zsh|ksh|ash|mksh)\b/;
+
+/**
+ * What a repo file that runs may read as code, beyond itself. A shell script: the files it sources
+ * (`source X`, `. X`) and runs by a literal path, recursively — or, when one is named by a variable or
+ * `eval` is used, the whole repository. Any other program (Python, Node, a binary …) imports relative
+ * to where it is: its directory, recursively — the repository when its text reaches up with `..`.
+ */
+async function reachOf(
+  file: string,
+  root: string,
+  depth = 0,
+  seen = new Set<string>(),
+): Promise<{ files: string[]; trees: string[] }> {
+  const out = { files: [] as string[], trees: [] as string[] };
+  if (seen.has(file) || depth > MAX_SOURCE_DEPTH) return out;
+  seen.add(file);
+  let text: string;
+  try {
+    const st = await Deno.stat(file);
+    if (!st.isFile || st.size > 4 << 20) return { files: [], trees: [dirname(file)] };
+    text = new TextDecoder().decode(await Deno.readFile(file));
+  } catch {
+    return out;
+  }
+  const dir = dirname(file);
+  const shell = SHELL_FILE.test(file) || SHELL_BANG.test(text);
+  if (!shell) return { files: [], trees: [text.includes("..") ? root : dir] };
+  const words: string[] = [];
+  let dynamic = /(^|[\s;&|(])eval\b/.test(text);
+  for (const m of text.matchAll(/(?:^|[\s;&|(])(?:source|\.)\s+("[^"]*"|'[^']*'|[^\s;&|)]+)/gm)) {
+    const w = m[1].replace(/^["']|["']$/g, "");
+    if (/[$`*?[]/.test(w)) dynamic = true;
+    else words.push(w);
+  }
+  words.push(...shellPaths(text.replace(/^#!.*$/m, "")));
+  if (dynamic) return { files: [], trees: [root] };
+  for (const w of words) {
+    for (const base of [dir, root]) {
+      const abs = resolve(base, w);
+      const real = await landing(abs);
+      if (!inside(real, root)) continue;
+      const st = await Deno.stat(real).catch(() => undefined);
+      if (!st?.isFile) continue;
+      out.files.push(real);
+      const more = await reachOf(real, root, depth + 1, seen);
+      out.files.push(...more.files);
+      out.trees.push(...more.trees);
+      break;
+    }
   }
   return out;
 }
@@ -92,13 +181,24 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
     const real = await landing(abs);
     if (inside(real, rootReal)) {
       const sha256 = await sha256File(real);
-      if (sha256 !== undefined) out.push({ kind, written, real, sha256 });
+      if (sha256 !== undefined) {
+        out.push({ kind, written, real, sha256 });
+        // and what it could read as code from the repository (sourced files, its directory)
+        const reach = await reachOf(real, rootReal);
+        for (const f of reach.files) {
+          const h = await sha256File(f);
+          if (h) sourced.set(f, h);
+        }
+        for (const t of reach.trees) trees.add(t);
+      }
     } else if (real !== abs && (inside(abs, root) || inside(abs, rootReal))) {
       // a link of the repository to a program outside it (`./tool -> /bin/sh`): the link is the repo's to
       // re-point, so where it lands is pinned; the program itself is the person's (an upgrade changes nothing)
       out.push({ kind, written, real });
     } // the person's own programs (`/usr/bin/curl`, `~/bin/x`) are not the repo's to change
   };
+  const sourced = new Map<string, string>();
+  const trees = new Set<string>();
   for (const r of p.run ?? []) if (looksLikePath(r)) await runFile("run", r, lw.baseDir);
   for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
     if (kind !== "local") continue;
@@ -108,6 +208,16 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
       : lw.baseDir;
     const argv = (spec.command ?? []).filter((a): a is string => typeof a === "string");
     for (const a of programsIn(argv)) await runFile("file", a, cwd);
+  }
+  for (const [real, sha256] of sourced) {
+    out.push({ kind: "file", written: relative(rootReal, real), real, sha256 });
+  }
+  // a tree inside another pinned tree is covered by it
+  const all = [...trees].sort((a, b) => a.length - b.length);
+  for (const t of all) {
+    if (all.some((o) => o !== t && inside(t, o))) continue;
+    const h = await treeHash(t, relative(rootReal, t) || ".");
+    out.push({ kind: "tree", written: (relative(rootReal, t) || ".") + "/", real: t, ...h });
   }
   return out;
 }

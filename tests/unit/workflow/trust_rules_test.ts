@@ -94,5 +94,10 @@ Deno.test("programsIn: the words of a local command that name code that runs", a
   assertEquals(programsIn(["env", "A=1", "node", "x.js"]), ["node", "x.js"]);
   assertEquals(programsIn(["kubectl", "apply", "-f", "deploy.yaml"]), []);
   assertEquals(programsIn(["cat", "README.md"]), []);
+  // issue 50 class 3: a shell's -e is errexit, not inline code; inline shell strings name files too
+  assertEquals(programsIn(["sh", "-e", "tools/ci.sh"]), ["tools/ci.sh"]);
+  assertEquals(programsIn(["bash", "--rcfile", "x.rc", "-i"]), ["x.rc"]);
+  assertEquals(programsIn(["sh", "-c", "./tools/a.sh && . lib/b.sh"]), ["./tools/a.sh", "lib/b.sh"]);
+  assertEquals(programsIn(["node", "-r", "./hook.js", "main.js"]), ["./hook.js", "main.js"]);
   assertEquals(programsIn(["make", "-f", "ci.mk"]).includes("ci.mk"), true);
 });

@@ -1,0 +1,135 @@
+/**
+ * Issue 50 class 1 at the MCP door, driven by the real MCP SDK client: every local path a client names
+ * (session_start's sync and envFile, any tool's cwd, a workflow step's local path chosen by a param) is
+ * confined to the project the server was started in or a `--allow-path` grant — never $KODAMA_HOME, a
+ * link into it, the home, a directory holding it or a hidden file of it — and a param is data in a
+ * trusted home workflow's shell string. Refusals happen before anything reaches a cluster (none here).
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { startMcp } from "./_mcp.ts";
+
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  JSON.parse(
+    new TextDecoder().decode(
+      (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+    ),
+  ).denoDir;
+
+Deno.test("mcp doors: local paths from a client are confined; a param is data", async (t) => {
+  const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-mcpdoors-" }));
+  const home = join(tmp, "home");
+  const state = join(home, ".kodama");
+  const project = join(home, "src", "proj");
+  const shared = join(home, "src", "shared");
+  for (
+    const d of [
+      join(state, "workflows"),
+      join(home, ".ssh"),
+      join(project, ".git"),
+      shared,
+      join(home, "src", "other"),
+    ]
+  ) {
+    await Deno.mkdir(d, { recursive: true });
+  }
+  await Deno.writeTextFile(join(home, ".ssh", "authorized_keys"), "ssh-ed25519 AAAA me\n");
+  await Deno.writeTextFile(join(home, ".bashrc"), "export SECRET_TOKEN=s3cr3t-value\n");
+  await Deno.symlink(join(state, "workflows"), join(project, "wf"));
+  await Deno.writeTextFile(
+    join(state, "workflows", "here.yaml"),
+    `params: { dir: { default: "." }, msg: { default: hi } }
+permissions: { run: [sh] }
+steps:
+  - local: { command: [sh, -c, "echo in $(pwd): \${{ params.msg }}"], cwd: "\${{ params.dir }}" }
+`,
+  );
+  const kubeconfig = join(tmp, "kubeconfig");
+  await Deno.writeTextFile(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]
+users: [{ name: u, user: { token: not-a-real-token-123 } }]
+contexts: [{ name: dev, context: { cluster: c, user: u, namespace: dev } }]
+current-context: dev
+`,
+  );
+  const m = await startMcp(kubeconfig, ["--allow-path", shared], {
+    env: { HOME: home, KODAMA_HOME: state, DENO_DIR },
+    cwd: project,
+  });
+  const refused = async (tool: string, args: Record<string, unknown>, re: RegExp) => {
+    const r = await m.call(tool, args);
+    assert(r.isError, `${tool} ${JSON.stringify(args)} was let through: ${r.text}`);
+    assertMatch(r.text, /\(exit 4\)/, r.text);
+    assertMatch(r.text, re, r.text);
+    assert(!r.text.includes("s3cr3t-value"));
+    return r.text;
+  };
+  try {
+    await t.step("session_start: sync roots and env files that lead out are refused", async () => {
+      const start = { name: "x", image: "busybox", noWait: true };
+      await refused("session_start", { ...start, sync: join(state, "workflows") }, /kodama's own state/);
+      await refused("session_start", { ...start, sync: "wf" }, /kodama's own state/);
+      await refused("session_start", { ...start, sync: join(home, ".ssh") }, /hidden file or directory/);
+      await refused("session_start", { ...start, sync: home }, /kodama's own state|home directory/);
+      await refused("session_start", { ...start, sync: "../.." }, /holds|home directory/);
+      await refused("session_start", { ...start, envFile: [join(home, ".bashrc")] }, /env file .*hidden/);
+      await refused("session_start", { ...start, envFile: ["../../.bashrc"] }, /hidden/);
+      const out = await refused("session_start", { ...start, sync: "../other" }, /outside the project/);
+      assertStringIncludes(out, "kodama mcp --allow-path DIR");
+    });
+
+    await t.step("the client's cwd goes through the same door; a granted one works", async () => {
+      await refused("workflows_list", { cwd: state }, /kodama's own state/);
+      await refused("workflows_list", { cwd: join(home, "src", "other") }, /outside the project/);
+      await refused("session_resume", { name: "x", cwd: join(home, ".ssh") }, /hidden/);
+      const ok = await m.call("workflows_list", { cwd: shared });
+      assert(!ok.isError, ok.text);
+      assert(ok.data.workflows.some((w: { name: string }) => w.name === "here"), ok.text);
+    });
+
+    await t.step(
+      "workflow_run: a param that names a local path passes the door; a param is data",
+      async () => {
+        // the run fails at that step, before it runs (the workflow's exit code is the door's: 4)
+        for (const [dir, re] of [[join(home, ".ssh"), /hidden/], ["wf", /kodama's own state/]] as const) {
+          const r = await m.call("workflow_run", { name: "here", param: [`dir=${dir}`] });
+          assertEquals(r.data?.exitCode, 4, r.text);
+          assertMatch(r.text, re);
+          assert(!r.text.includes("in /"), r.text);
+        }
+        const ok = await m.call("workflow_run", {
+          name: "here",
+          param: [`dir=${shared}`, `msg=x'; touch PWNED; echo '`],
+        });
+        assert(!ok.isError, ok.text);
+        assertEquals(ok.data.exitCode, 0, ok.text);
+        assertStringIncludes(ok.text, `in ${shared}: x'; touch PWNED; echo '`);
+        assert(!(await Deno.stat(join(shared, "PWNED")).then(() => true, () => false)));
+      },
+    );
+
+    await t.step(
+      "session_fetch into a granted directory whose git root is a dotfiles repo at ~: refused",
+      async () => {
+        const git = await new Deno.Command("git", {
+          args: ["init", "-q", home],
+          stdout: "null",
+          stderr: "null",
+        })
+          .output();
+        assert(git.success);
+        await refused(
+          "session_fetch",
+          { name: "x", cwd: shared },
+          /the repository at cwd .*(home directory|holds)/,
+        );
+      },
+    );
+  } finally {
+    await m.close();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+});

@@ -1,0 +1,136 @@
+/**
+ * Issue 50 class 1 at the web UI's door: the JSON API a page calls (POST /api/sessions, a workflow run)
+ * takes local paths and params from the browser; each path goes through the same door as the MCP
+ * server's (src/config/doors.ts): the project the UI was started in or a `kodama ui --allow-path` grant,
+ * never $KODAMA_HOME, the home or its hidden files. The real server, over HTTP, with its token and CSRF
+ * checks; the refusal comes before any request to a cluster (there is none here).
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+
+Deno.test("ui doors: paths a page names are confined like an MCP client's", async (t) => {
+  const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-uidoors-" }));
+  const home = join(tmp, "home");
+  const state = join(home, ".kodama");
+  const project = join(home, "src", "proj");
+  const shared = join(home, "src", "shared");
+  for (const d of [join(state, "workflows"), join(home, ".ssh"), join(project, ".git"), shared]) {
+    await Deno.mkdir(d, { recursive: true });
+  }
+  await Deno.writeTextFile(join(home, ".bashrc"), "export SECRET_TOKEN=x\n");
+  await Deno.symlink(join(state, "workflows"), join(project, "wf"));
+  await Deno.writeTextFile(
+    join(state, "workflows", "here.yaml"),
+    `params: { dir: { default: "." }, msg: { default: hi } }
+permissions: { run: [sh] }
+steps:
+  - local: { command: [sh, -c, "echo in $(pwd): \${{ params.msg }}"], cwd: "\${{ params.dir }}" }
+`,
+  );
+  const kubeconfig = join(tmp, "kubeconfig");
+  await Deno.writeTextFile(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]
+users: [{ name: u, user: { token: not-a-real-token-123 } }]
+contexts: [{ name: dev, context: { cluster: c, user: u, namespace: dev } }]
+current-context: dev
+`,
+  );
+  const saved = { HOME: Deno.env.get("HOME"), KODAMA_HOME: Deno.env.get("KODAMA_HOME") };
+  Deno.env.set("HOME", home);
+  Deno.env.set("KODAMA_HOME", state);
+  const [{ Kube }, { startUI }, { loadConfig }, { memorySink }] = await Promise.all([
+    import("../../src/kube/client.ts"),
+    import("../../src/web/server.ts"),
+    import("../../src/config/load.ts"),
+    import("../../src/base/sink.ts"),
+  ]);
+  const kube = await Kube.connect({ kubeconfig });
+  const cfg = (await loadConfig({ cwd: project })).values;
+  const ui = await startUI(kube, { cfg, cwd: project, allowPath: [shared], err: memorySink() });
+  const base = ui.url.replace(/\/$/, "");
+  const origin = new URL(base).origin;
+  const events = new AbortController();
+  try {
+    const login = await fetch(`${base}/?token=${ui.token}`, { redirect: "manual" });
+    await login.body?.cancel();
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    const page = await (await fetch(`${base}/`, { headers: { cookie } })).text();
+    const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? "";
+    assert(csrf, "the page carries its CSRF token");
+    // every operation's end arrives on the event stream
+    const ends = new Map<number, { code: number; error?: string; text: string }>();
+    const stream = await fetch(`${base}/api/events`, { headers: { cookie }, signal: events.signal });
+    (async () => {
+      const dec = new TextDecoder();
+      let buf = "";
+      for await (const c of stream.body!) {
+        buf += dec.decode(c, { stream: true });
+        for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (!ev.startsWith("event: op")) continue;
+          const d = JSON.parse(ev.slice(ev.indexOf("data: ") + 6));
+          if (d.done) ends.set(d.id, d);
+        }
+      }
+    })().catch(() => {});
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { cookie, origin, "x-csrf-token": csrf, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const j = await r.json();
+      assertEquals(r.status, 202, JSON.stringify(j));
+      for (let i = 0; i < 600 && !ends.has(j.op); i++) await new Promise((r) => setTimeout(r, 100));
+      const end = ends.get(j.op);
+      assert(end, `operation ${j.op} ended`);
+      return end;
+    };
+
+    await t.step(
+      "POST /api/sessions: sync roots and env files that lead out are refused (exit 4)",
+      async () => {
+        for (
+          const [body, re] of [
+            [{ sync: join(state, "workflows") }, /kodama's own state/],
+            [{ sync: join(project, "wf") }, /kodama's own state/],
+            [{ sync: join(home, ".ssh") }, /hidden file or directory/],
+            [{ sync: home }, /kodama's own state|home directory/],
+            [{ envFiles: [join(home, ".bashrc")] }, /hidden/],
+            [{ envFiles: ["../../.bashrc"] }, /hidden/],
+            [{ sync: join(home, "src") }, /outside the project/],
+          ] as const
+        ) {
+          const end = await post("/api/sessions", { name: "x", image: "busybox", ...body });
+          assertEquals(end.code, 4, JSON.stringify(end));
+          assertMatch(end.error ?? "", re);
+          assert(!(end.error ?? "").includes("SECRET_TOKEN"));
+        }
+      },
+    );
+
+    await t.step(
+      "a workflow run: a param naming a local path passes the door; a granted one works",
+      async () => {
+        const bad = await post("/api/workflows/here/run", { params: { dir: join(home, ".ssh") } });
+        assertEquals(bad.code, 4, JSON.stringify(bad));
+        assertStringIncludes(bad.text, "hidden file or directory");
+        const ok = await post("/api/workflows/here/run", {
+          params: { dir: shared, msg: "a'; touch PWNED; '" },
+        });
+        assertEquals(ok.code, 0, JSON.stringify(ok));
+        assertStringIncludes(ok.text, `in ${shared}: a'; touch PWNED; '`);
+        assert(!(await Deno.stat(join(shared, "PWNED")).then(() => true, () => false)));
+      },
+    );
+  } finally {
+    events.abort();
+    await ui.shutdown();
+    kube.close();
+    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
+});
