@@ -9,7 +9,7 @@ import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const commands = () => import("../session/agentcmd.ts");
+const commands = () => import("../agent/agentcmd.ts");
 const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
 const SESSION = arg("<name>", "session name");
 const RUN = arg("[run]", "run id (default: the latest)");

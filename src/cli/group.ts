@@ -7,7 +7,7 @@ import { connectFromOpts, type GlobalOptions } from "./connect.ts";
 import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
-const impl = () => import("../session/commands.ts");
+const impl = () => import("../agent/agentcmd.ts");
 const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
 
 const compare: CommandSpec = {

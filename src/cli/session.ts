@@ -13,6 +13,7 @@ const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 const impl = () => import("../session/commands.ts");
+const agentImpl = () => import("../agent/agentcmd.ts");
 const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
 const NAME = arg("<name>", "session name");
 
@@ -254,7 +255,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
     },
   ] satisfies OptSpec[],
   run: async (inv) => {
-    const [{ startCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    const [{ startCommand }, kube, cfg] = await Promise.all([agentImpl(), connect(inv), settings()]);
     const o = inv.opts;
     const str = (v: unknown) => v as string | undefined;
     // the flags, once, as the session's start options (src/session/start.ts resolves them over the config)
@@ -484,10 +485,14 @@ const del: Verb = {
     { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
   ],
   run: async (inv) => {
-    const [{ deleteCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     const o = inv.opts;
+    const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
+      impl(),
+      o.group || (o.keep as string[]).length ? agentImpl() : { deleteGroupCommand: undefined },
+      connect(inv),
+    ]);
     setExitCode(
-      await deleteCommand(kube, inv.args[0], {
+      await (deleteGroupCommand ?? deleteCommand)(kube, inv.args[0], {
         force: o.force as boolean | undefined,
         purge: o.purge as boolean | undefined,
         keepConfig: o.keepConfig as boolean | undefined,
@@ -511,8 +516,8 @@ const logs: Verb = {
   args: [NAME],
   options: [{ flags: "-f, --follow", description: "keep printing until the run ends" }],
   run: async (inv) => {
-    const [{ logsCommand }, kube] = await Promise.all([impl(), connect(inv)]);
-    setExitCode(await logsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
+    const [{ sessionLogsCommand }, kube] = await Promise.all([agentImpl(), connect(inv)]);
+    setExitCode(await sessionLogsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
   },
 };
 

@@ -76,7 +76,7 @@ export const compare = tool({
   output: { replicas: z.array(anyObject), count: z.number() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { gatherGroup, renderComparison, compareGroup } = await import("../session/compare.ts");
+    const { gatherGroup, renderComparison, compareGroup } = await import("../agent/compare.ts");
     let rows;
     if (a.wait) {
       const { parseDuration } = await import("../base/duration.ts");
@@ -142,7 +142,7 @@ function adoptTool(force: boolean): Tool {
     ) {
       const [kube, ns] = await kubeFor(call, a);
       const out = capture(), err = capture();
-      const { adoptReplica } = await import("../session/group.ts");
+      const { adoptReplica } = await import("../agent/group.ts");
       await adoptReplica(kube, ns, a.name, {
         branch: a.branch,
         force: force && !!a.force,

@@ -128,7 +128,7 @@ export const sessionStatus = tool({
     let runs: Record<string, unknown>[] | undefined;
     let runsText = "";
     if (d.view.pod && d.view.status === "Running") {
-      const { listRuns, renderRuns } = await import("../session/agentrun.ts");
+      const { listRuns, renderRuns } = await import("../agent/agentrun.ts");
       const list = await listRuns(kube, d.view.pod).catch(() => undefined);
       if (list) {
         runs = list as unknown as Record<string, unknown>[];
@@ -212,7 +212,7 @@ export const sessionStart = tool({
         if (line) call.progress(++step, undefined, line);
       },
     };
-    const { startSession } = await import("../session/start.ts");
+    const { startWithAgent } = await import("../agent/launch.ts");
     const opts = {
       name: a.name,
       namespace: ns,
@@ -238,7 +238,7 @@ export const sessionStart = tool({
     };
     const io = { out, err: progressErr, tty: false, cwd, repoRoot, signal: call.signal };
     if (a.replicas !== undefined) {
-      const { startGroup, groupMembers } = await import("../session/group.ts");
+      const { startGroup, groupMembers } = await import("../agent/group.ts");
       const code = await startGroup(
         kube,
         { ...opts, replicas: a.replicas, variants: a.agentVariant ?? [] },
@@ -251,7 +251,7 @@ export const sessionStart = tool({
       return { data: { replicas: members.map((v) => sessionObject(v)) }, text: out.text() + err.text() };
     }
     if (a.agentVariant?.length) throw usageError("agentVariant needs replicas");
-    const code = await startSession(kube, opts, cfg, io);
+    const code = await startWithAgent(kube, opts, cfg, io);
     check(code, `session_start ${a.name}`, err.text());
     const run = a.prompt !== undefined ? /^(\d+)$/m.exec(out.text())?.[1] : undefined;
     return {
@@ -409,7 +409,7 @@ export const agentRunTool = tool({
     if (!a.prompt.trim()) throw usageError("the prompt is empty");
     const cfg = await settings(cwdOf(call, a));
     const err = capture();
-    const { startRun } = await import("../session/agentrun.ts");
+    const { startRun } = await import("../agent/agentrun.ts");
     const id = await startRun(kube, ns, a.name, {
       prompt: a.prompt,
       command: cfg.agent.command,
@@ -439,7 +439,7 @@ export const agentLogsTool = tool({
   output: { run: z.string(), output: z.string(), truncated: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { agentLogs } = await import("../session/agentrun.ts");
+    const { agentLogs } = await import("../agent/agentrun.ts");
     const { out } = await captured("agent_logs", (io) => agentLogs(kube, ns, a.name, { run: a.run, ...io }));
     const { text, truncated } = cap(out, call.env.o.maxOutput, "tail");
     return { data: { run: a.run ?? "latest", output: text, truncated }, text: text || "(no output yet)\n" };

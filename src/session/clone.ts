@@ -19,12 +19,15 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { memorySink, type Sink } from "../base/sink.ts";
+import { memorySink } from "../base/sink.ts";
 import { requireSession } from "./cluster.ts";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT, autoBranchName, checkBranch } from "./git.ts";
 import { validateSessionName } from "./names.ts";
-import { createSnapshot, runIn, snapshotClaim, withCopyPod } from "./snapshot.ts";
+import { createSnapshot, snapshotClaim } from "./snapshot.ts";
 import { AGENT_HOME, namesOf, type SessionSpec } from "./spec.ts";
+import { CloneNotCopied, markerScript } from "./clonemark.ts";
+
+export { CloneNotCopied, markerScript };
 import { type CloneSource, type StartIO, type StartOptions, startSession } from "./start.ts";
 import { loadState, updateState } from "./state.ts";
 import type { Template } from "./template.ts";
@@ -38,73 +41,6 @@ export interface CloneOptions {
   timeoutMs: number;
   cfg: Config;
   io: StartIO;
-}
-
-/** DST's volumes came up without SRC's marker: the storage driver did not copy them. */
-export class CloneNotCopied extends KodamaError {
-  constructor(detail: string) {
-    super(`the storage driver did not copy the volumes (${detail})`, ExitCode.FAILED);
-  }
-}
-
-const MARKER = ".kodama-clone-marker";
-
-/** The marker's places: the workspace's git dir when there is one (out of `git status`), else its root; home. */
-export function markerScript(
-  token: string,
-  root: { workspace: string; home: string },
-  action: "write" | "check" | "remove",
-): string {
-  const ws = root.workspace, home = root.home;
-  const pick =
-    `if [ -d "${ws}/.git" ]; then w="${ws}/.git/kodama-clone-marker"; else w="${ws}/${MARKER}"; fi`;
-  if (action === "write") {
-    return [
-      `set -e`,
-      pick,
-      `printf %s '${token}' > "$w"`,
-      `printf %s '${token}' > "${home}/${MARKER}"`,
-      `sync`,
-    ].join("\n");
-  }
-  if (action === "remove") return [pick, `rm -f "$w" "${home}/${MARKER}"`].join("\n");
-  return [
-    pick,
-    `[ "$(cat "$w" 2>/dev/null)" = '${token}' ] || { echo "kodama-clone: the workspace volume does not have the source's marker" >&2; exit 9; }`,
-    `[ "$(cat "${home}/${MARKER}" 2>/dev/null)" = '${token}' ] || { echo "kodama-clone: the home volume does not have the source's marker" >&2; exit 9; }`,
-    `rm -f "$w" "${home}/${MARKER}"`,
-  ].join("\n");
-}
-
-/** Before DST's pod: its cloned volumes must carry SRC's marker (start.ts calls it). */
-export async function verifyClone(
-  kube: Kube,
-  spec: SessionSpec,
-  token: string,
-  o: { timeoutMs: number; err: Sink },
-): Promise<void> {
-  o.err.write(`checking the cloned volumes…\n`);
-  try {
-    await withCopyPod(
-      kube,
-      spec,
-      { name: `kodama-restore-${spec.name}`, write: true, timeoutMs: o.timeoutMs },
-      (pod) =>
-        runIn(
-          kube,
-          spec.namespace,
-          pod,
-          markerScript(token, { workspace: "/kodama-src/workspace", home: "/kodama-src/home" }, "check"),
-          {
-            what: "checking the clone",
-          },
-        ),
-    );
-  } catch (e) {
-    const m = e instanceof Error ? /kodama-clone: ([^;\n]+)/.exec(e.message) : null;
-    if (m) throw new CloneNotCopied(m[1]);
-    throw e;
-  }
 }
 
 /** SRC's claims, when the storage driver can clone them: SRC running, both claims of one CSI driver. */
@@ -131,7 +67,7 @@ async function driverClone(
 }
 
 async function inSource(kube: Kube, pod: V1Pod, script: string): Promise<number> {
-  const { execCapture } = await import("./agentrun.ts");
+  const { execCapture } = await import("./podexec.ts");
   return (await execCapture(kube, pod, ["sh", "-c", script], {})).code;
 }
 
@@ -245,7 +181,7 @@ export async function cloneSession(
  */
 async function afterClone(kube: Kube, ns: string, src: string, dst: string, o: CloneOptions): Promise<void> {
   const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
-  const { execCapture } = await import("./agentrun.ts");
+  const { execCapture } = await import("./podexec.ts");
   const pod = await kube.getObject<V1Pod>("pods", ns, namesOf({ name: dst }).pod);
   const r = await execCapture(kube, pod, [
     "sh",

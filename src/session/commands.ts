@@ -7,7 +7,7 @@ import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { usageError } from "../errors.ts";
-import type { StartIO, StartOptions } from "./start.ts";
+import type { StartIO } from "./start.ts";
 
 // each verb loads its own feature (a `resume` never loads `start`'s planning, nor `attach` or `list`)
 const lifecycle = () => import("./lifecycle.ts");
@@ -31,36 +31,6 @@ export async function startIO(
     repoRoot,
     ...(cwd !== undefined ? { cwd } : {}),
   };
-}
-
-/**
- * `kodama start`: the flags come as the start options themselves (src/cli/session.ts maps them once);
- * the namespace is the client's, and a --prompt-file is read here.
- */
-export async function startCommand(
-  kube: Kube,
-  o: Omit<StartOptions, "namespace"> & { promptFile?: string; replicas?: string; variants?: string[] },
-  cfg: Config,
-): Promise<number> {
-  const { promptFile: _, replicas, variants = [], ...rest } = o;
-  const opts = {
-    ...rest,
-    namespace: kube.namespace,
-    // agentcmd.ts (and the agent-run modules under it) only when there is a prompt to read
-    prompt: o.prompt === undefined && o.promptFile === undefined
-      ? undefined
-      : await (await import("./agentcmd.ts")).readPrompt(o),
-  };
-  if (replicas === undefined) {
-    if (variants.length) throw usageError("--agent-variant needs --replicas");
-    const { startSession } = await import("./start.ts");
-    return await startSession(kube, opts, cfg, await startIO());
-  }
-  if (!/^\d+$/.test(replicas)) {
-    throw usageError(`--replicas must be a whole number from 1 to 16, got "${replicas}"`);
-  }
-  const { startGroup } = await import("./group.ts");
-  return await startGroup(kube, { ...opts, replicas: Number(replicas), variants }, cfg, await startIO());
 }
 
 export async function listCommand(
@@ -129,14 +99,9 @@ export async function resumeCommand(
   return await (await lifecycle()).resumeSession(kube, kube.namespace, name, f, cfg, await startIO());
 }
 
-export async function deleteCommand(
-  kube: Kube,
-  name: string,
-  f: { force?: boolean; purge?: boolean; keepConfig?: boolean; group?: boolean; keep?: string[] },
-): Promise<number> {
-  const { group, keep = [], ...rest } = f;
-  const o = {
-    ...rest,
+/** The confirm/interactive/sinks of a delete, shared with a group's delete (src/agent/agentcmd.ts). */
+export function deleteIO() {
+  return {
     interactive: isTerminal("stdin") && isTerminal("stderr"),
     confirm: async (message: string) => {
       const [{ confirm }, { default: process }] = await Promise.all([
@@ -148,44 +113,14 @@ export async function deleteCommand(
     out: stdoutSink,
     err: stderrSink,
   };
-  if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
-  if (group) {
-    const { deleteGroup } = await import("./group.ts");
-    return await deleteGroup(kube, kube.namespace, name, { ...o, keep });
-  }
-  return await (await lifecycle()).deleteSession(kube, kube.namespace, name, o);
 }
 
-export async function compareCommand(
-  kube: Kube,
-  group: string,
-  f: { output?: string; diff?: string[]; watch?: boolean; wait?: boolean; timeout?: string },
-): Promise<number> {
-  const [{ compareGroup }, { parseDuration }] = await Promise.all([
-    import("./compare.ts"),
-    import("../base/duration.ts"),
-  ]);
-  return await compareGroup(kube, kube.namespace, group, {
-    ...f,
-    ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
-    tty: isTerminal("stdout"),
-    out: stdoutSink,
-    err: stderrSink,
-  });
-}
-
-export async function adoptCommand(
+export async function deleteCommand(
   kube: Kube,
   name: string,
-  f: { branch?: string; force?: boolean },
+  f: { force?: boolean; purge?: boolean; keepConfig?: boolean },
 ): Promise<number> {
-  const { adoptReplica } = await import("./group.ts");
-  return await adoptReplica(kube, kube.namespace, name, {
-    ...f,
-    cwd: Deno.cwd(),
-    out: stdoutSink,
-    err: stderrSink,
-  });
+  return await (await lifecycle()).deleteSession(kube, kube.namespace, name, { ...f, ...deleteIO() });
 }
 
 export async function gcCommand(
@@ -215,11 +150,6 @@ export async function pruneCommand(
 
 export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
   return await (await import("./get.ts")).getCommand(kube, kube.namespace, name, format, stdoutSink);
-}
-
-export async function logsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
-  const { agentLogs } = await import("./agentrun.ts");
-  return await agentLogs(kube, kube.namespace, name, { follow: f.follow, out: stdoutSink, err: stderrSink });
 }
 
 export async function fetchCommand(

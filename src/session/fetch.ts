@@ -14,7 +14,7 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import type { Sink } from "../base/sink.ts";
 import { concatBytes, formatBytes } from "../bytes.ts";
-import { runningPod } from "./agentrun.ts";
+import { runningPod } from "./podexec.ts";
 import { checkBranch } from "./git.ts";
 import { localGit } from "./gitrun.ts";
 import { CONTAINER } from "./spec.ts";
@@ -295,7 +295,7 @@ export async function fetchSession(
 
 async function printDiff(kube: Kube, namespace: string, name: string, o: FetchOptions): Promise<number> {
   const pod = await runningPod(kube, namespace, name);
-  const { execCapture } = await import("./agentrun.ts");
+  const { execCapture } = await import("./podexec.ts");
   const r = await execCapture(kube, pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"], { out: o.out });
   if (r.code === 3) throw new KodamaError(r.stderr.trim().replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
   if (r.code !== 0) {

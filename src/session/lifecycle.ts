@@ -18,7 +18,7 @@ import { findSession, notFoundError, requireSession } from "./cluster.ts";
 import { buildPod } from "./manifests.ts";
 import { LABEL_SESSION, objectNames } from "./names.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
-import type { StartIO } from "./start.ts";
+import type { StartIO } from "./startio.ts";
 import { AFTER_READY, retainVolumes, waitReady } from "./ready.ts";
 import { listStates, loadState, removeState, saveState, stateFromSpec, updateState } from "./state.ts";
 

@@ -13,7 +13,7 @@ import { LABEL_RETAINED } from "./names.ts";
 import { PHASE_LABELS, PHASES } from "./progress.ts";
 import type { Shared } from "./shared.ts";
 import type { SessionSpec } from "./spec.ts";
-import type { StartIO } from "./start.ts";
+import type { StartIO } from "./startio.ts";
 import { updateState } from "./state.ts";
 import { waitForSession } from "./wait.ts";
 

@@ -14,7 +14,7 @@
  *
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { originOf } from "../config/origin.ts";
 import { readRepoFile } from "../config/confine.ts";
@@ -46,6 +46,7 @@ import { sessionView } from "./status.ts";
 import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
+import type { StartIO } from "./startio.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -59,12 +60,11 @@ export interface StartOptions extends StartFlags {
   repo?: string;
   branch?: string;
   baseBranch?: string;
-  /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
-  prompt?: string;
-  /** the agent command of that run (a group's `--agent-variant`; default agent.command) */
-  agentCommand?: string[];
-  /** run in the workspace when that run's agent has ended (`--check`; default agent.check) */
-  check?: string;
+  /**
+   * run once the session is ready (its pod as read then, unless an init command ran since): what is
+   * composed above a session, like `start --prompt`'s agent run (src/agent/), which a session never imports
+   */
+  afterReady?: (ready: { spec: SessionSpec; pod?: V1Pod; signal: AbortSignal }) => Promise<void>;
   timeout?: string;
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
@@ -105,18 +105,7 @@ export interface CloneSource {
 
 export { AFTER_READY, phaseReporter, retainVolumes, waitReady };
 
-export interface StartIO {
-  out: Sink;
-  err: Sink;
-  /** stderr is a terminal: animated phases instead of one line per phase */
-  tty: boolean;
-  /** where relative paths and the repo are found (default: the current directory) */
-  cwd?: string;
-  /** the repository root for env.dotenvFiles and editor.configDir (default: the git root, else cwd) */
-  repoRoot?: string;
-  /** a caller's cancellation (the MCP server's): it ends the start as Ctrl-C does, cleaning up */
-  signal?: AbortSignal;
-}
+export type { StartIO };
 
 export interface SessionPlan {
   spec: SessionSpec;
@@ -169,12 +158,6 @@ export function repoSettingsLines(fromRepo: Record<string, unknown>): string[] {
 export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
   // name and quantities first: they need nothing from the disk
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
-  if (o.prompt !== undefined && o.noWait && !o.dryRun) {
-    throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
-  }
-  if (o.check !== undefined && o.prompt === undefined) {
-    throw usageError("--check runs when the agent has ended: it needs --prompt or --prompt-file");
-  }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
   const origin = originOf(cfg);
@@ -710,7 +693,7 @@ async function createEditor(r: Run): Promise<void> {
 /** `--from-snapshot`: the snapshot's files into the new volumes, by a copy pod, before the session pod. */
 async function restoreSnapshot(r: Run): Promise<void> {
   if (r.plan.cloneMarker && !r.signal.aborted) {
-    const { verifyClone } = await import("./clone.ts");
+    const { verifyClone } = await import("./clonemark.ts");
     await verifyClone(r.kube, r.plan.spec, r.plan.cloneMarker, { timeoutMs: r.waitMs, err: r.io.err });
   }
   if (!r.plan.fromSnapshot || r.signal.aborted) return;
@@ -803,7 +786,7 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
  * stays (nothing in it is lost) and start exits 1 saying how to run it again.
  */
 async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: AbortSignal): Promise<void> {
-  const { execCapture } = await import("./agentrun.ts");
+  const { execCapture } = await import("./podexec.ts");
   const pod = await kube.getObject<import("@kubernetes/client-node").V1Pod>(
     "pods",
     spec.namespace,
@@ -1019,16 +1002,9 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       if (run.created.pooled) {
         await refillPool(kube, spec, run.created.pooled.had, io.err, cfg.defaults.storage.poolRefill);
       }
-      if (o.prompt !== undefined) {
-        const { agentRun } = await import("./agentrun.ts");
-        await agentRun(kube, spec.namespace, spec.name, {
-          // read after the init command? then look it up again (the init may have changed the session)
-          pod: spec.init === undefined ? got.pod : undefined,
-          prompt: o.prompt,
-          command: o.agentCommand ?? spec.agentCommand ?? cfg.agent.command,
-          check: o.check ?? cfg.agent.check,
-          ...io,
-        });
+      // read after the init command? then the pod is looked up again (the init may have changed the session)
+      if (o.afterReady) {
+        await o.afterReady({ spec, pod: spec.init === undefined ? got.pod : undefined, signal });
       }
       io.err.write(
         `attach with: kodama attach ${spec.name}${
@@ -1038,16 +1014,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       return ExitCode.OK;
     } catch (e) {
       phases.done();
-      // the session is ready and stays (its clone is work): only the agent run did not start
-      if (ready && e instanceof KodamaError) {
-        throw new KodamaError(
-          e.message,
-          e.code,
-          `${
-            e.hint ? `${e.hint}; ` : ""
-          }session ${spec.name} is ready: kodama agent run ${spec.name} tries again`,
-        );
-      }
+      // the session is ready and stays (its clone is work): only what came after it (afterReady) failed
       if (ready) throw e;
       if (!it.interrupted) {
         if (run.created.secret || run.created.volumes.length || run.created.pod) {

@@ -108,11 +108,11 @@ export class Api {
     const n = name(str(b.name));
     const sync = str(b.sync);
     return this.op(`start ${n}`, async (out) => {
-      const [{ startSession }, { startIO }] = await Promise.all([
-        import("../session/start.ts"),
+      const [{ startWithAgent }, { startIO }] = await Promise.all([
+        import("../agent/launch.ts"),
         import("../session/commands.ts"),
       ]);
-      return await startSession(
+      return await startWithAgent(
         this.kube,
         {
           name: n,
@@ -176,7 +176,7 @@ export class Api {
       case "adopt":
         // `kodama adopt NAME-i`: the replica's branch into the local repository as kodama/GROUP
         return this.op(`adopt ${s}`, async (out) => {
-          const { adoptReplica } = await import("../session/group.ts");
+          const { adoptReplica } = await import("../agent/group.ts");
           return await adoptReplica(k, k.namespace, s, { cwd: this.o.cwd, out, err: out });
         });
       case "fetch":
@@ -192,7 +192,7 @@ export class Api {
       case "agent": {
         const prompt = str(b.prompt);
         if (!prompt) throw usageError("the prompt is empty");
-        const { startRun } = await import("../session/agentrun.ts");
+        const { startRun } = await import("../agent/agentrun.ts");
         const err = memorySink();
         const run = await startRun(k, k.namespace, s, {
           prompt,
@@ -236,7 +236,7 @@ export class Api {
       }
       case "runs": {
         if (rest[0] !== undefined && rest[1] === "log") return this.runLog(req, s, rest[0]);
-        const { runningPod, listRuns } = await import("../session/agentrun.ts");
+        const { runningPod, listRuns } = await import("../agent/agentrun.ts");
         const runs = await listRuns(k, await runningPod(k, k.namespace, s));
         this.hub.noteRuns(s, runs);
         return json(runs);
@@ -272,7 +272,7 @@ export class Api {
   private async group(req: Request, g: string, verb: string | undefined): Promise<Response> {
     const k = this.kube;
     if (req.method === "GET" && !verb) {
-      const { gatherGroup } = await import("../session/compare.ts");
+      const { gatherGroup } = await import("../agent/compare.ts");
       const items = await gatherGroup(k, k.namespace, g);
       // what was read tells the list too: a running agent (started from the CLI, say) is followed to its end
       for (const r of items) {
@@ -289,7 +289,7 @@ export class Api {
       return this.op(
         `delete group ${g}${keep.length ? ` (keep ${keep.join(", ")})` : ""}`,
         async (out) => {
-          const { deleteGroup } = await import("../session/group.ts");
+          const { deleteGroup } = await import("../agent/group.ts");
           return await deleteGroup(k, k.namespace, g, {
             force: true,
             purge: b.purge === true,
@@ -350,7 +350,7 @@ export class Api {
     return sse(req, this.o.signal, async (send, signal) => {
       const dec = new TextDecoder();
       try {
-        const { agentLogs } = await import("../session/agentrun.ts");
+        const { agentLogs } = await import("../agent/agentrun.ts");
         await agentLogs(k, k.namespace, s, {
           run,
           follow: true,

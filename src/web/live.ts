@@ -153,7 +153,7 @@ export class Hub {
   /** Read a session's latest agent run (after a run starts or its log ends, and when the pod becomes ready). */
   refreshAgent(name: string): void {
     (async () => {
-      const { runningPod, listRuns } = await import("../session/agentrun.ts");
+      const { runningPod, listRuns } = await import("../agent/agentrun.ts");
       try {
         this.noteRuns(
           name,
@@ -189,7 +189,7 @@ export class Hub {
     this.following.add(key);
     (async () => {
       try {
-        const { agentLogs } = await import("../session/agentrun.ts");
+        const { agentLogs } = await import("../agent/agentrun.ts");
         const none = { write: () => {} };
         await agentLogs(this.kube, this.kube.namespace, name, {
           run,

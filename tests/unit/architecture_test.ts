@@ -2,7 +2,7 @@
  * The import rules of docs/architecture.md, read from the sources (static, dynamic and type imports):
  *
  * - a lower floor never imports a higher one: base < ui < config | kube < picker < pods <
- *   session | workflow | complete | doctor < cli;
+ *   session | workflow | complete | doctor < agent < cli | web | mcp;
  * - src/picker imports nothing from src/pods (it is a widget over any items);
  * - nothing in src/kube imports src/ui (and nothing in src/base imports either);
  * - nothing outside src/session imports src/session/sync, except its front door, commands.ts;
@@ -27,9 +27,10 @@ const FLOORS: Record<string, number> = {
   workflow: 5,
   complete: 5,
   doctor: 5,
-  cli: 6,
-  web: 6, // a front end beside the CLI (DESIGN.md: `cli (| web)`); it calls the same feature functions
-  mcp: 6, // the MCP server, a front end beside the CLI: it calls the same feature functions
+  agent: 6, // coding-agent runs, presets, best-of-N and compare: they use sessions; a session never imports them
+  cli: 7,
+  web: 7, // a front end beside the CLI (DESIGN.md: `cli (| web)`); it calls the same feature functions
+  mcp: 7, // the MCP server, a front end beside the CLI: it calls the same feature functions
 };
 
 /** The one module of src/session/sync that code outside src/session may import. */
@@ -123,6 +124,11 @@ Deno.test("architecture: the rules catch what they are meant to", () => {
     "pods (floor 4) imports session (floor 5)",
   ]);
   assertEquals(broken("src/cli/sync.ts", "src/session/sync/commands.ts"), []);
+  assertEquals(broken("src/session/start.ts", "src/agent/agentrun.ts"), [
+    "session (floor 5) imports agent (floor 6)",
+  ]);
+  assertEquals(broken("src/agent/launch.ts", "src/session/start.ts"), []);
+  assertEquals(broken("src/agent/group.ts", "src/mcp/tools.ts"), ["agent (floor 6) imports mcp (floor 7)"]);
   assertEquals(broken("src/cli/sync.ts", "src/session/sync/pull.ts").length, 1);
   assertEquals(broken("src/session/start.ts", "src/session/sync/session.ts"), []);
   assertEquals(broken("src/workflow/run.ts", "src/session/start.ts").length, 1);

@@ -8,7 +8,7 @@ import {
   startArgv,
   STATUS_SCRIPT,
   STOP_SCRIPT,
-} from "../../../src/session/agent.ts";
+} from "../../../src/agent/agent.ts";
 import { parseFetchHeader } from "../../../src/session/fetch.ts";
 
 Deno.test("agent runs: states from the status lines, durations up to now for running ones", () => {

@@ -23,6 +23,8 @@ async function readStdinBounded(): Promise<string> {
   return await new Blob(parts as BlobPart[]).text();
 }
 import { stderrSink, stdoutSink } from "../base/sink.ts";
+import { isTerminal } from "../ui/color.ts";
+import type { AgentStartOptions } from "./launch.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
@@ -84,4 +86,84 @@ export async function logsCommand(kube: Kube, name: string, run: string | undefi
 
 export async function stopCommand(kube: Kube, name: string, run: string | undefined) {
   return await agentStop(kube, kube.namespace, name, { run, out: stdoutSink, err: stderrSink });
+}
+
+/**
+ * `kodama start`: the flags come as the start options themselves (src/cli/session.ts maps them once);
+ * the namespace is the client's, and a --prompt-file is read here.
+ */
+export async function startCommand(
+  kube: Kube,
+  o: Omit<AgentStartOptions, "namespace"> & { promptFile?: string; replicas?: string; variants?: string[] },
+  cfg: Config,
+): Promise<number> {
+  const { promptFile: _, replicas, variants = [], ...rest } = o;
+  const opts = {
+    ...rest,
+    namespace: kube.namespace,
+    prompt: o.prompt === undefined && o.promptFile === undefined ? undefined : await readPrompt(o),
+  };
+  const { startIO } = await import("../session/commands.ts");
+  if (replicas === undefined) {
+    if (variants.length) throw usageError("--agent-variant needs --replicas");
+    const { startWithAgent } = await import("./launch.ts");
+    return await startWithAgent(kube, opts, cfg, await startIO());
+  }
+  if (!/^\d+$/.test(replicas)) {
+    throw usageError(`--replicas must be a whole number from 1 to 16, got "${replicas}"`);
+  }
+  const { startGroup } = await import("./group.ts");
+  return await startGroup(kube, { ...opts, replicas: Number(replicas), variants }, cfg, await startIO());
+}
+
+/** `kodama delete NAME --group [--keep I]`: every replica of a group (src/cli/session.ts's delete). */
+export async function deleteGroupCommand(
+  kube: Kube,
+  name: string,
+  f: { force?: boolean; purge?: boolean; keepConfig?: boolean; group?: boolean; keep?: string[] },
+): Promise<number> {
+  const { group, keep = [], ...rest } = f;
+  if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
+  const [{ deleteGroup }, { deleteIO }] = await Promise.all([
+    import("./group.ts"),
+    import("../session/commands.ts"),
+  ]);
+  return await deleteGroup(kube, kube.namespace, name, { ...rest, ...deleteIO(), keep });
+}
+
+export async function compareCommand(
+  kube: Kube,
+  group: string,
+  f: { output?: string; diff?: string[]; watch?: boolean; wait?: boolean; timeout?: string },
+): Promise<number> {
+  const [{ compareGroup }, { parseDuration }] = await Promise.all([
+    import("./compare.ts"),
+    import("../base/duration.ts"),
+  ]);
+  return await compareGroup(kube, kube.namespace, group, {
+    ...f,
+    ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
+    tty: isTerminal("stdout"),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+export async function adoptCommand(
+  kube: Kube,
+  name: string,
+  f: { branch?: string; force?: boolean },
+): Promise<number> {
+  const { adoptReplica } = await import("./group.ts");
+  return await adoptReplica(kube, kube.namespace, name, {
+    ...f,
+    cwd: Deno.cwd(),
+    out: stdoutSink,
+    err: stderrSink,
+  });
+}
+
+/** `session logs NAME [-f]`: the latest run's log. */
+export async function sessionLogsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
+  return await agentLogs(kube, kube.namespace, name, { follow: f.follow, out: stdoutSink, err: stderrSink });
 }

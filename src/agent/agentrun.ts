@@ -5,7 +5,6 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { concatBytes } from "../bytes.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import type { Sink } from "../base/sink.ts";
@@ -23,58 +22,11 @@ import {
   STATUS_SCRIPT,
   STOP_SCRIPT,
 } from "./agent.ts";
-import { notAttachable } from "./attach.ts";
-import { requireSession } from "./cluster.ts";
-import { CONTAINER, namesOf, specOf } from "./spec.ts";
-import { ANNOTATION_AGENT_RUN } from "./status.ts";
+import { execCapture, runningPod } from "../session/podexec.ts";
 
-const dec = new TextDecoder();
-
-/** The session's pod, when it is running (else the error that says what to do). */
-export async function runningPod(kube: Kube, namespace: string, name: string): Promise<V1Pod> {
-  const v = await requireSession(kube, namespace, name);
-  const why = notAttachable(v);
-  if (why) throw why;
-  return v.pod!;
-}
-
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command in the session container; stdout captured, stderr captured and optionally shown. */
-export async function execCapture(
-  kube: Kube,
-  pod: V1Pod,
-  argv: string[],
-  o: { stdin?: Uint8Array; err?: Sink; out?: Sink; signal?: AbortSignal } = {},
-): Promise<Captured> {
-  const { execInPod } = await import("../kube/exec.ts");
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const ns = pod.metadata?.namespace ?? kube.namespace;
-  const name = pod.metadata?.name ?? "?";
-  const res = await execInPod(kube, ns, name, CONTAINER, argv, {
-    stdin: o.stdin,
-    stdout: (c) => {
-      if (o.out) o.out.write(c);
-      else out.push(c);
-    },
-    stderr: (c) => {
-      err.push(c);
-      o.err?.write(c);
-    },
-    signal: o.signal,
-  });
-  if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-  if (res.error && res.errorKind !== undefined && res.errorKind !== "remote") {
-    throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}`, ExitCode.FAILED);
-  }
-  const join = (parts: Uint8Array[]) => dec.decode(concatBytes(parts));
-  return { code: res.exitCode, stdout: join(out), stderr: join(err) };
-}
+export { execCapture, runningPod };
+import { namesOf, specOf } from "../session/spec.ts";
+import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
 
 export interface RunOptions {
   /** the session's pod, read by the caller once it was ready (start): not looked up again */

@@ -20,9 +20,9 @@ import { safeLine } from "../ui/color.ts";
 import { withInterrupt } from "../proc.ts";
 import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns } from "./agent.ts";
 import { execCapture } from "./agentrun.ts";
-import { DIFF_SCRIPT } from "./fetch.ts";
+import { DIFF_SCRIPT } from "../session/fetch.ts";
 import { groupMembers, replicaOf } from "./group.ts";
-import type { SessionView } from "./status.ts";
+import type { SessionView } from "../session/status.ts";
 
 const TAIL_BYTES = 2000;
 
@@ -386,7 +386,7 @@ export function parseFiles(bytes: Uint8Array, n: number): (string | undefined)[]
 async function filesAt(kube: Kube, v: SessionView, paths: string[]): Promise<(string | undefined)[]> {
   const { execInPod } = await import("../kube/exec.ts");
   const { concatBytes } = await import("../bytes.ts");
-  const { CONTAINER } = await import("./spec.ts");
+  const { CONTAINER } = await import("../session/spec.ts");
   const chunks: Uint8Array[] = [];
   const res = await execInPod(
     kube,

@@ -16,18 +16,19 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { LiveBlock } from "../ui/progress.ts";
 import { safeLine } from "../ui/color.ts";
-import { listSessions } from "./cluster.ts";
-import { validateSessionName } from "./names.ts";
-import { groupOf, replicaOf, type SessionView } from "./status.ts";
+import { listSessions } from "../session/cluster.ts";
+import { validateSessionName } from "../session/names.ts";
+import { groupOf, replicaOf, type SessionView } from "../session/status.ts";
 
 export { groupOf, replicaOf };
-import { type StartIO, type StartOptions, startSession } from "./start.ts";
-import { Shared } from "./shared.ts";
+import type { StartIO } from "../session/start.ts";
+import { type AgentStartOptions, startWithAgent } from "./launch.ts";
+import { Shared } from "../session/shared.ts";
 
 /** The most replicas one group may have. */
 export const MAX_REPLICAS = 16;
 
-export interface GroupStartOptions extends StartOptions {
+export interface GroupStartOptions extends AgentStartOptions {
   replicas: number;
   /** `--agent-variant i=COMMAND...`: replica i runs another agent command */
   variants: string[];
@@ -204,7 +205,7 @@ export async function startGroup(
   const { replicas: _r, variants: _v, ...single } = o;
   // what the replicas have in common (the local repository and its bundle, the owner) is done once
   const shared = new Shared();
-  const optionsOf = (k: number): StartOptions => ({
+  const optionsOf = (k: number): AgentStartOptions => ({
     ...single,
     shared,
     name: names[k],
@@ -249,7 +250,7 @@ export async function startGroup(
     };
     const err = progress.sink(k);
     try {
-      await startSession(kube, optionsOf(k), cfg, { ...io, out, err, tty: false });
+      await startWithAgent(kube, optionsOf(k), cfg, { ...io, out, err, tty: false });
       res.ok = true;
       progress.set(k, res.run ? `ready, agent run ${res.run} started` : o.noWait ? "created" : "ready");
     } catch (e) {
@@ -286,9 +287,9 @@ export async function startGroup(
 }
 
 /** `--dry-run` of a group: every replica's objects, one YAML stream (or one JSON List). */
-async function groupDryRun(o: GroupStartOptions, each: StartOptions[], cfg: Config, io: StartIO) {
-  const { planSession } = await import("./start.ts");
-  const { redactedList } = await import("./manifests.ts");
+async function groupDryRun(o: GroupStartOptions, each: AgentStartOptions[], cfg: Config, io: StartIO) {
+  const { planSession } = await import("../session/start.ts");
+  const { redactedList } = await import("../session/manifests.ts");
   const items = [];
   for (const r of each) items.push(...redactedList((await planSession(r, cfg, io)).objects));
   if ((o.output ?? "yaml") === "json") {
@@ -371,7 +372,7 @@ export async function deleteGroup(
       return ExitCode.OK;
     }
   }
-  const { deleteSession } = await import("./lifecycle.ts");
+  const { deleteSession } = await import("../session/lifecycle.ts");
   const results = await Promise.allSettled(
     going.map((v) => deleteSession(kube, namespace, v.name, { ...o, force: true, interactive: false })),
   );
@@ -397,7 +398,7 @@ export async function adoptReplica(
   name: string,
   o: { branch?: string; force?: boolean; cwd: string; out: Sink; err: Sink },
 ): Promise<number> {
-  const { requireSession } = await import("./cluster.ts");
+  const { requireSession } = await import("../session/cluster.ts");
   const v = await requireSession(kube, namespace, name);
   const group = groupOf(v);
   if (!group) {
@@ -406,11 +407,11 @@ export async function adoptReplica(
       `fetch its branch with: kodama session fetch ${name}`,
     );
   }
-  const { checkBranch } = await import("./git.ts");
+  const { checkBranch } = await import("../session/git.ts");
   const target = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${group}`;
   const fetched = `kodama/${name}`;
   if (target === fetched) throw usageError(`--branch ${target} is where the replica is fetched to first`);
-  const { fetchSession } = await import("./fetch.ts");
+  const { fetchSession } = await import("../session/fetch.ts");
   const code = await fetchSession(kube, namespace, name, {
     branch: fetched,
     cwd: o.cwd,
@@ -418,7 +419,7 @@ export async function adoptReplica(
     err: o.err,
   });
   if (code !== ExitCode.OK) return code;
-  const { localGit } = await import("./gitrun.ts");
+  const { localGit } = await import("../session/gitrun.ts");
   const git = (args: string[]) => localGit(args, o.cwd);
   const head = (await git(["rev-parse", "--verify", "-q", `refs/heads/${fetched}`])).out;
   const old = (await git(["rev-parse", "--verify", "-q", `refs/heads/${target}`])).out;

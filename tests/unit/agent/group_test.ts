@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { join } from "node:path";
-import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/session/agent.ts";
+import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
 import {
   GATHER_SCRIPT,
   parseFiles,
@@ -8,8 +8,8 @@ import {
   renderComparison,
   type ReplicaRow,
   settled,
-} from "../../../src/session/compare.ts";
-import { parseVariants, splitWords } from "../../../src/session/group.ts";
+} from "../../../src/agent/compare.ts";
+import { parseVariants, splitWords } from "../../../src/agent/group.ts";
 import { buildSession } from "../../../src/session/manifests.ts";
 import { resolveSpec } from "../../../src/session/spec.ts";
 import { configSchema } from "../../../src/config/schema.ts";
