@@ -72,7 +72,12 @@ function claudeBlocks(turn: Turn, cwd: string, n: number): Block[] {
       return { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
     }
     if ("shell" in a) {
-      return { type: "tool_use", id, name: "Bash", input: { command: a.shell, description: "Run a command" } };
+      return {
+        type: "tool_use",
+        id,
+        name: "Bash",
+        input: { command: a.shell, description: "Run a command" },
+      };
     }
     return { type: "text", text: a.text };
   });
@@ -122,19 +127,33 @@ function anthropicAnswer(body: Record<string, unknown>, blocks: Block[], inputCh
   }];
   blocks.forEach((b, index) => {
     if (b.type === "text") {
-      ev.push({ event: "content_block_start", data: { type: "content_block_start", index, content_block: { type: "text", text: "" } } });
-      ev.push({ event: "content_block_delta", data: { type: "content_block_delta", index, delta: { type: "text_delta", text: b.text } } });
+      ev.push({
+        event: "content_block_start",
+        data: { type: "content_block_start", index, content_block: { type: "text", text: "" } },
+      });
+      ev.push({
+        event: "content_block_delta",
+        data: { type: "content_block_delta", index, delta: { type: "text_delta", text: b.text } },
+      });
     } else {
       ev.push({
         event: "content_block_start",
-        data: { type: "content_block_start", index, content_block: { type: "tool_use", id: b.id, name: b.name, input: {} } },
+        data: {
+          type: "content_block_start",
+          index,
+          content_block: { type: "tool_use", id: b.id, name: b.name, input: {} },
+        },
       });
       const js = JSON.stringify(b.input);
       const cut = Math.floor(js.length / 2); // two deltas, as the API splits partial JSON
       for (const part of [js.slice(0, cut), js.slice(cut)]) {
         ev.push({
           event: "content_block_delta",
-          data: { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: part } },
+          data: {
+            type: "content_block_delta",
+            index,
+            delta: { type: "input_json_delta", partial_json: part },
+          },
         });
       }
     }
@@ -142,7 +161,11 @@ function anthropicAnswer(body: Record<string, unknown>, blocks: Block[], inputCh
   });
   ev.push({
     event: "message_delta",
-    data: { type: "message_delta", delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } },
+    data: {
+      type: "message_delta",
+      delta: { stop_reason: stop, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    },
   });
   ev.push({ event: "message_stop", data: { type: "message_stop" } });
   return sse(ev);
@@ -156,7 +179,13 @@ function codexItems(turn: Turn, n: number, codeMode: boolean): Record<string, un
     const id = `item_standin_${n}_${i}`;
     const call_id = `call_standin_${n}_${i}`;
     if ("text" in a) {
-      return { type: "message", id, role: "assistant", status: "completed", content: [{ type: "output_text", text: a.text, annotations: [] }] };
+      return {
+        type: "message",
+        id,
+        role: "assistant",
+        status: "completed",
+        content: [{ type: "output_text", text: a.text, annotations: [] }],
+      };
     }
     const patch = "write" in a
       ? `*** Begin Patch\n*** Add File: ${a.write.path}\n${
@@ -166,10 +195,21 @@ function codexItems(turn: Turn, n: number, codeMode: boolean): Record<string, un
     if (codeMode) {
       const js = "write" in a
         ? `const r = await tools.apply_patch(${JSON.stringify(patch)});\ntext(r);`
-        : `const r = await tools.exec_command({ cmd: ${JSON.stringify(a.shell)}, tty: false });\ntext(r.output); text("exit " + r.exit_code);`;
+        : `const r = await tools.exec_command({ cmd: ${
+          JSON.stringify(a.shell)
+        }, tty: false });\ntext(r.output); text("exit " + r.exit_code);`;
       return { type: "custom_tool_call", id, call_id, name: "exec", input: js, status: "completed" };
     }
-    if ("write" in a) return { type: "custom_tool_call", id, call_id, name: "apply_patch", input: patch, status: "completed" };
+    if ("write" in a) {
+      return {
+        type: "custom_tool_call",
+        id,
+        call_id,
+        name: "apply_patch",
+        input: patch,
+        status: "completed",
+      };
+    }
     return {
       type: "function_call",
       id,
@@ -184,7 +224,10 @@ function codexItems(turn: Turn, n: number, codeMode: boolean): Record<string, un
 function openaiAnswer(items: Record<string, unknown>[], inputChars: number, n: number) {
   const id = `resp_standin_${n}`;
   const ev: { event: string; data: unknown }[] = [
-    { event: "response.created", data: { type: "response.created", response: { id, status: "in_progress" } } },
+    {
+      event: "response.created",
+      data: { type: "response.created", response: { id, status: "in_progress" } },
+    },
   ];
   items.forEach((item, output_index) => {
     const empty = item.type === "message"
@@ -192,15 +235,27 @@ function openaiAnswer(items: Record<string, unknown>[], inputChars: number, n: n
       : item.type === "custom_tool_call"
       ? { ...item, input: "", status: "in_progress" }
       : { ...item, arguments: "", status: "in_progress" };
-    ev.push({ event: "response.output_item.added", data: { type: "response.output_item.added", output_index, item: empty } });
+    ev.push({
+      event: "response.output_item.added",
+      data: { type: "response.output_item.added", output_index, item: empty },
+    });
     if (item.type === "message") {
       const text = (item.content as { text: string }[])[0].text;
       ev.push({
         event: "response.output_text.delta",
-        data: { type: "response.output_text.delta", item_id: item.id, output_index, content_index: 0, delta: text },
+        data: {
+          type: "response.output_text.delta",
+          item_id: item.id,
+          output_index,
+          content_index: 0,
+          delta: text,
+        },
       });
     }
-    ev.push({ event: "response.output_item.done", data: { type: "response.output_item.done", output_index, item } });
+    ev.push({
+      event: "response.output_item.done",
+      data: { type: "response.output_item.done", output_index, item },
+    });
   });
   const input_tokens = Math.max(1, Math.round(inputChars / 400));
   const output_tokens = 9 * items.length + 3;
@@ -268,7 +323,9 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
-        const blocks = main ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n) : [{ type: "text" as const, text: "ok" }];
+        const blocks = main
+          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
+          : [{ type: "text" as const, text: "ok" }];
         return anthropicAnswer(body ?? {}, blocks, text.length, n);
       }
       if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") {
@@ -279,13 +336,20 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
         rec.turn = n;
         return openaiAnswer(codexItems(takeTurn(), n, offersCodeMode(text)), text.length, n);
       }
-      return json({ type: "error", error: { type: "not_found_error", message: `stand-in: no ${url.pathname}` } }, 404);
+      return json({
+        type: "error",
+        error: { type: "not_found_error", message: `stand-in: no ${url.pathname}` },
+      }, 404);
     });
   });
 }
 
 /** The usual three-turn task: write a file, commit it, say so. */
-export function commitScript(file = "hello.txt", content = "hello from the agent\n", message = "agent: add hello"): Turn[] {
+export function commitScript(
+  file = "hello.txt",
+  content = "hello from the agent\n",
+  message = "agent: add hello",
+): Turn[] {
   return [
     [{ text: `I'll write ${file}.` }, { write: { path: file, content } }],
     [{ shell: `git add -A && git commit -q -m '${message}'` }],
@@ -300,6 +364,9 @@ if (import.meta.main) {
   console.log(s.url);
   const log = Deno.env.get("STANDIN_LOG");
   if (log) {
-    setInterval(() => Deno.writeTextFileSync(log, JSON.stringify(s.requests.map((r) => ({ ...r, text: undefined })))), 500);
+    setInterval(
+      () => Deno.writeTextFileSync(log, JSON.stringify(s.requests.map((r) => ({ ...r, text: undefined })))),
+      500,
+    );
   }
 }
