@@ -40,6 +40,7 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
           prompt,
           command: agentCommand ?? spec.agentCommand ?? cfg.agent.command,
           check: check ?? cfg.agent.check,
+          stallTimeout: cfg.agent.stallTimeout,
           ...io,
         });
       } catch (e) {

@@ -77,3 +77,39 @@ export function renderLog(text: string): string {
   const lines = [...r.push(text), ...r.end()];
   return lines.length ? lines.join("\n") + "\n" : "";
 }
+
+/** How `agent logs` prints: `text` one line per event, `raw` the stream itself, `json` one event per line. */
+export type LogFormat = "text" | "raw" | "json";
+
+/** A sink that renders the log's bytes as they come; `end()` flushes an unfinished last line. */
+export function logSink(format: LogFormat, out: { write(c: Uint8Array | string): void }) {
+  if (format === "raw") return { sink: out, end: () => {} };
+  const dec = new TextDecoder();
+  const parse = createParser();
+  let rest = "";
+  const emit = (line: string) => {
+    const events = parse(line);
+    if (format === "json") {
+      for (const e of events) out.write(JSON.stringify(e) + "\n");
+      return;
+    }
+    for (const e of events) {
+      const l = renderEvent(e);
+      if (l !== undefined) out.write(l + "\n");
+    }
+  };
+  return {
+    sink: {
+      write(c: Uint8Array | string) {
+        const parts = (rest + (typeof c === "string" ? c : dec.decode(c, { stream: true }))).split("\n");
+        rest = parts.pop() ?? "";
+        parts.forEach(emit);
+      },
+    },
+    end() {
+      const last = rest + dec.decode();
+      rest = "";
+      if (last) emit(last);
+    },
+  };
+}

@@ -33,6 +33,8 @@ export interface RunTruth {
   retries?: number;
   /** kodama ended it: `stalled` (nothing printed for agent.stallTimeout) or `unreachable` */
   endedBy?: "stalled" | "unreachable";
+  /** the agent's log was read (else only git's facts are known yet) */
+  fromLog?: boolean;
 }
 
 /** Git's view of a run: `git rev-list --count START..HEAD` and the files changed since START. */
@@ -177,8 +179,26 @@ export function parseTruth(text: string): RunTruth | undefined {
     if (v !== undefined) t[k] = v;
   }
   if (j.endedBy === "stalled" || j.endedBy === "unreachable") t.endedBy = j.endedBy;
+  if (j.fromLog === true) t.fromLog = true;
   if (Array.isArray(j.deniedUses)) {
     t.deniedUses = j.deniedUses.filter((x) => typeof x === "string").slice(0, MAX_DENIED_LISTED);
   }
   return t;
+}
+
+/**
+ * What the status script prints for a run: its `git` file (`COMMITS FILES`), its `ended-by` marker and its
+ * stored truth (one line of JSON). Undefined when there is none of them (a run still going, an old run).
+ */
+export function runFacts(git?: string, endedBy?: string, truth?: string): RunTruth | undefined {
+  const stored = truth?.trim() ? parseTruth(truth) : undefined;
+  const t: RunTruth = stored ?? { toolCalls: 0, denied: 0 };
+  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(git ?? "");
+  if (m) {
+    t.commits = Number(m[1]);
+    t.filesChanged = Number(m[2]);
+  }
+  const by = endedBy?.trim();
+  if (by === "stalled" || by === "unreachable") t.endedBy = by;
+  return stored || m || t.endedBy ? t : undefined;
 }

@@ -291,6 +291,9 @@ const agent = z.object({
   continueArgs: stringList().default(["--continue"]).describe(
     "Arguments added to agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (Claude Code's own --continue).",
   ),
+  stallTimeout: duration().default("10m").describe(
+    "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
+  ),
 }).strict().describe("Coding agent runs.");
 
 const exec = z.object({
