@@ -352,7 +352,8 @@ export function commitScript(
 ): Turn[] {
   return [
     [{ text: `I'll write ${file}.` }, { write: { path: file, content } }],
-    [{ shell: `git add -A && git commit -q -m '${message}'` }],
+    // the identity given here: a test image may have none configured
+    [{ shell: `git add -A && git -c user.name=Agent -c user.email=agent@example.com commit -q -m '${message}'` }],
     [{ text: `Wrote ${file} and committed it.` }],
   ];
 }
