@@ -30,8 +30,8 @@ export const GIT_END = [
   `if [ -s "$run/head-start" ] && command -v git >/dev/null 2>&1; then`,
   `  { IFS= read -r hs < "$run/head-start"; } 2>/dev/null`,
   `  c=$(git rev-list --count "$hs..HEAD" 2>/dev/null || echo 0)`,
-  // changed since the start: committed or not, and new files git would add (kodama's own are excluded)
-  `  f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard 2>/dev/null; } | sort -u | wc -l)`,
+  // changed since the start: committed or not, and new files git would add (never kodama's own .kodama/)
+  `  f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard -- . ':(exclude).kodama' 2>/dev/null; } | sort -u | wc -l)`,
   `  echo "$c $f" | tr -s ' ' > "$run/git"`,
   `fi`,
 ].join("\n");
@@ -41,14 +41,16 @@ export const WATCHDOG = [
   `watchdog() {`,
   `  wl=$(date +%s); wp=-1; wr=0`,
   `  lim=${UNREACHABLE_SECONDS}; [ "$stall" -lt "$lim" ] && lim=$stall`,
-  `  while sleep ${POLL_SECONDS}; do`,
+  `  poll=${POLL_SECONDS}; [ "$stall" -lt 10 ] && poll=1`,
+  `  while sleep "$poll"; do`,
   `    kill -0 "$1" 2>/dev/null || return 0`,
   `    r=$(grep -cE '${RETRY_LINE_RE}' "$run/log" 2>/dev/null); p=$(grep -cvE '${RETRY_LINE_RE}' "$run/log" 2>/dev/null)`,
   `    now=$(date +%s)`,
   `    if [ "$p" != "$wp" ]; then wp=$p; wl=$now; wr=$r; fi`,
   `    why=""`,
-  `    if [ $((now - wl)) -ge "$stall" ]; then why=stalled; msg="the agent printed nothing for \${stall}s (agent.stallTimeout): ended"`,
-  `    elif [ $((r - wr)) -ge 2 ] && [ $((now - wl)) -ge "$lim" ]; then why=unreachable; msg="the agent only retried its model API for \${lim}s: ended (is the model API reachable from the pod?)"; fi`,
+  // retrying only (and at least twice) since the last progress: the model API is not reachable
+  `    if [ $((r - wr)) -ge 2 ] && [ $((now - wl)) -ge "$lim" ]; then why=unreachable; msg="the agent only retried its model API for \${lim}s: ended (is the model API reachable from the pod?)"`,
+  `    elif [ $((now - wl)) -ge "$stall" ]; then why=stalled; msg="the agent printed nothing for \${stall}s (agent.stallTimeout): ended"; fi`,
   `    if [ -n "$why" ]; then`,
   `      echo "$why" > "$run/ended-by"; echo "kodama: $msg" >> "$run/log"`,
   `      kill -TERM "$1" 2>/dev/null; sleep 3; kill -KILL "$1" 2>/dev/null; return 0`,

@@ -353,7 +353,9 @@ export function commitScript(
   return [
     [{ text: `I'll write ${file}.` }, { write: { path: file, content } }],
     // the identity given here: a test image may have none configured
-    [{ shell: `git add -A && git -c user.name=Agent -c user.email=agent@example.com commit -q -m '${message}'` }],
+    [{
+      shell: `git add -A && git -c user.name=Agent -c user.email=agent@example.com commit -q -m '${message}'`,
+    }],
     [{ text: `Wrote ${file} and committed it.` }],
   ];
 }

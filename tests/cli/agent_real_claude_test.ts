@@ -87,7 +87,10 @@ withSessionWorld(
         assert(run.truth.inputTokens > 0 && run.truth.outputTokens > 0);
         assertEquals(run.truth.final, "Wrote hello.txt and committed it.");
         const table = await w.k(["agent", "status", "c1"]);
-        assertMatch(table.stdout, /^RUN\s+STATE\s+EXIT\s+STARTED\s+DURATION\s+TURNS\s+TOOLS\s+DENIED\s+COMMITS\s+TOKENS/m);
+        assertMatch(
+          table.stdout,
+          /^RUN\s+STATE\s+EXIT\s+STARTED\s+DURATION\s+TURNS\s+TOOLS\s+DENIED\s+COMMITS\s+TOKENS/m,
+        );
         assertMatch(table.stdout, /^1\s+succeeded\s+0\s+.*\s3\s+2\s+0\s+1\s+/m);
       });
 

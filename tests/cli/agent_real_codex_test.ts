@@ -32,23 +32,26 @@ withSessionWorld(
       );
       await Deno.writeTextFile(task, "Add hello.txt and commit it.\n");
 
-      await t.step("start NAME --repo . --prompt-file, then logs -f: a line per message and tool call", async () => {
-        const r = await w.k(
-          ["start", "x1", "--repo", ".", "--image", SESSION_IMAGE, "--prompt-file", task],
-          { cwd: repo.work, env },
-        );
-        assertEquals(r.code, 0, r.stderr);
-        const out = await w.spawn(["agent", "logs", "x1", "-f"], { env }).output();
-        const stdout = dec.decode(out.stdout), stderr = dec.decode(out.stderr);
-        assertEquals(out.code, 0, stdout + stderr);
-        assertMatch(stdout, /^== codex$/m);
-        assertMatch(stdout, /^-> patch add \/.*\/hello\.txt$/m);
-        assertMatch(stdout, /^-> shell git add -A && git .*commit -q -m 'agent: add hello'$/m);
-        assertMatch(stdout, /^Wrote hello\.txt and committed it\.$/m);
-        assertMatch(stderr, /agent run 1 succeeded\n/);
-        // Codex asked the Responses stand-in, with the key from the env Secret
-        assert(api.mainRequests().length >= 3);
-      });
+      await t.step(
+        "start NAME --repo . --prompt-file, then logs -f: a line per message and tool call",
+        async () => {
+          const r = await w.k(
+            ["start", "x1", "--repo", ".", "--image", SESSION_IMAGE, "--prompt-file", task],
+            { cwd: repo.work, env },
+          );
+          assertEquals(r.code, 0, r.stderr);
+          const out = await w.spawn(["agent", "logs", "x1", "-f"], { env }).output();
+          const stdout = dec.decode(out.stdout), stderr = dec.decode(out.stderr);
+          assertEquals(out.code, 0, stdout + stderr);
+          assertMatch(stdout, /^== codex$/m);
+          assertMatch(stdout, /^-> patch add \/.*\/hello\.txt$/m);
+          assertMatch(stdout, /^-> shell git add -A && git .*commit -q -m 'agent: add hello'$/m);
+          assertMatch(stdout, /^Wrote hello\.txt and committed it\.$/m);
+          assertMatch(stderr, /agent run 1 succeeded\n/);
+          // Codex asked the Responses stand-in, with the key from the env Secret
+          assert(api.mainRequests().length >= 3);
+        },
+      );
 
       await t.step("agent status: turns, tool calls, tokens and the commit", async () => {
         const r = await w.k(["agent", "status", "x1", "-o", "json"]);
