@@ -106,6 +106,7 @@ Deno.test("render: control characters from the pod never reach the terminal", ()
     message: { id: "m", content: [{ type: "text", text: "hi\x1b[31m red\x07" }] },
   });
   const out = renderLog(line + "\n" + "raw \x1b]0;title\x07 line\n");
+  // deno-lint-ignore no-control-regex
   assert(!/[\x00-\x08\x0b-\x1f\x7f]/.test(out), JSON.stringify(out));
 });
 
@@ -132,4 +133,43 @@ Deno.test("unwrapShell: Codex's login-shell wrapping is taken off", () => {
   );
   assertEquals(started.map((e) => e.kind), ["tool"]);
   assertEquals(done.map((e) => e.kind), ["tool-result"]);
+});
+
+Deno.test("compare: per replica the agent, its turns, tool calls, denied uses, tokens; --wait fails on a failed check", async () => {
+  const { renderComparison, failedReplicas } = await import("../../../src/agent/compare.ts");
+  const claude = truthOfLog(fixture("claude-commit"), { commits: 1, filesChanged: 1 });
+  const denied = truthOfLog(fixture("claude-denied"), { commits: 0, filesChanged: 0 });
+  const codex = truthOfLog(fixture("codex-commit"), { commits: 1, filesChanged: 1 });
+  const ok = { state: "succeeded", exitCode: 0, durationSeconds: 9 };
+  const rows = [
+    { name: "f-1", replica: 1, status: "Running", agent: { run: "1", ...ok }, truth: claude, commits: 1 },
+    { name: "f-2", replica: 2, status: "Running", agent: { run: "1", ...ok }, truth: denied, commits: 0 },
+    {
+      name: "f-3",
+      replica: 3,
+      status: "Running",
+      agent: { run: "1", ...ok },
+      truth: codex,
+      commits: 1,
+      check: { state: "failed", exitCode: 2 },
+    },
+  ];
+  const t = renderComparison(rows).split("\n");
+  assertEquals(t[0].split(/\s+/).slice(0, 8), [
+    "REPLICA",
+    "AGENT",
+    "STATE",
+    "DURATION",
+    "TURNS",
+    "TOOLS",
+    "DENIED",
+    "TOKENS",
+  ]);
+  assert(/^f-1\s+claude\s+succeeded\s+9s\s+3\s+2\s+0\s+414 \$0\.0022\s+1\s/.test(t[1]), t[1]);
+  assert(/^f-2\s+claude\s+succeeded \(no changes\)\s+9s\s+3\s+2\s+2\s+/.test(t[2]), t[2]);
+  assert(/^f-3\s+codex\s+succeeded\s+9s\s+1\s+2\s+0\s+464\s+1\s.*failed \(2\)/.test(t[3]), t[3]);
+  const err: string[] = [];
+  assertEquals(failedReplicas(rows, { write: (s) => void err.push(String(s)) }), 1);
+  assertEquals(err.join(""), "1 of 3 replicas failed: f-3 (check failed (2))\n");
+  assertEquals(failedReplicas(rows.slice(0, 2), { write: () => {} }), 0);
 });
