@@ -37,7 +37,7 @@ export const CLAUDE_PACKAGE = "@anthropic-ai/claude-code";
 export const RUNS_DIR = ".kodama/runs";
 
 /** Shared prologue: the runs directory and the PATH with the agent-home install. */
-const PROLOGUE = [
+export const PROLOGUE = [
   // a process that is gone or a zombie (ended, not yet reaped by the container's init) is not alive
   `alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }`,
   `ws="\${KODAMA_WORKSPACE:-$PWD}"`,

@@ -20,7 +20,7 @@ import { safeLine } from "../ui/color.ts";
 import { withInterrupt } from "../proc.ts";
 import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns, type RunState } from "./agent.ts";
 import { formatTokens, outcomeWord, type RunTruth } from "./truth.ts";
-import { readTruth, runNotes } from "./runtruth.ts";
+import { readTruth, recordOutcome, runNotes } from "./runtruth.ts";
 import { execCapture } from "./agentrun.ts";
 import { DIFF_SCRIPT } from "../session/fetch.ts";
 import { groupMembers, replicaOf } from "./group.ts";
@@ -184,6 +184,7 @@ async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
       const t = await readTruth(kube, v.pod, { id: a.run, state: a.state as RunState, truth: row.truth })
         .catch(() => undefined);
       if (t) row.truth = t;
+      if (t) await recordOutcome(kube, v.pod, { id: a.run, state: a.state, truth: t });
     }
     if (a) {
       row.outcome = [outcomeWord(a.state, row.truth), ...runNotes({ state: a.state, truth: row.truth })]

@@ -6,13 +6,17 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execCapture } from "../session/podexec.ts";
-import { type AgentRun, RUNS_DIR } from "./agent.ts";
+import { namesOf, specOf } from "../session/spec.ts";
+import { LABEL_SESSION } from "../session/names.ts";
+import { ANNOTATION_AGENT_OUTCOME } from "../session/status.ts";
+import { type AgentRun, PROLOGUE } from "./agent.ts";
 import { outcomeWord, type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
 
 /** The most of a log read to summarize it: its end (where the agent's result and errors are). */
 export const TRUTH_LOG_BYTES = 8 * 1024 * 1024;
 
-const RUN_DIR = `ws="\${KODAMA_WORKSPACE:-$PWD}"; r="$ws/${RUNS_DIR}/$1"; [ -d "$r" ] || exit 3`;
+/** The run's directory in `$r` (agent.ts's PROLOGUE knows where runs live), or exit 3. */
+const RUN_DIR = [...PROLOGUE, `r="$runs/$1"`, `[ -d "$r" ] || exit 3`].join("\n");
 
 /** `sh -c READ kodama-truth ID`: the end of the run's log. */
 const READ_SCRIPT = [RUN_DIR, `tail -c ${TRUTH_LOG_BYTES} "$r/log" 2>/dev/null`].join("\n");
@@ -57,7 +61,29 @@ export async function withTruth(kube: Kube, pod: V1Pod, runs: AgentRun[]): Promi
     const t = await readTruth(kube, pod, r).catch(() => undefined);
     if (t) r.truth = t;
   }));
+  const last = runs.at(-1);
+  if (last && todo.includes(last)) await recordOutcome(kube, pod, last);
   return runs;
+}
+
+/** `RUN OUTCOME[; NOTES]` on the workspace volume, for `list` (ANNOTATION_AGENT_OUTCOME); best effort. */
+export async function recordOutcome(
+  kube: Kube,
+  pod: V1Pod,
+  run: { id: string; state: string; truth?: RunTruth },
+) {
+  const spec = specOf(pod);
+  const name = spec?.name ?? pod.metadata?.labels?.[LABEL_SESSION];
+  if (!name) return;
+  const text = [runOutcome(run), ...runNotes(run)].join("; ");
+  await kube.patchObject(
+    "persistentvolumeclaims",
+    pod.metadata?.namespace ?? kube.namespace,
+    namesOf(spec ?? { name }).workspacePVC,
+    {
+      metadata: { annotations: { [ANNOTATION_AGENT_OUTCOME]: `${run.id} ${text}` } },
+    },
+  ).catch(() => {});
 }
 
 /** A run for machines (`-o json`, the web UI, MCP): with its outcome word and notes. */

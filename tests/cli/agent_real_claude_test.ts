@@ -86,6 +86,9 @@ withSessionWorld(
         assert(run.truth.filesChanged >= 1);
         assert(run.truth.inputTokens > 0 && run.truth.outputTokens > 0);
         assertEquals(run.truth.final, "Wrote hello.txt and committed it.");
+        const list = await w.k(["list", "-o", "json"]);
+        const c1 = JSON.parse(list.stdout).items.find((i: { metadata: { name: string } }) => i.metadata.name === "c1");
+        assertEquals(c1.status.agentOutcome, "succeeded");
         const table = await w.k(["agent", "status", "c1"]);
         assertMatch(
           table.stdout,
@@ -155,6 +158,9 @@ withSessionWorld(
         assertEquals(run.notes, ["denied: 2 tool uses"]);
         assertEquals(run.truth.denied, 2);
         assertEquals([run.truth.commits, run.truth.filesChanged], [0, 0]);
+        // list says it too, from what was recorded on the workspace volume (no pod read)
+        const list = await w.k(["list"]);
+        assertMatch(list.stdout, /^d1\s.*\srun 1 succeeded \(no changes\); denied: 2 tool uses\s+\S+$/m);
         const table = await w.k(["agent", "status", "d1"]);
         assertMatch(table.stdout, /^1\s+succeeded \(no changes\)\s+0\s.*denied: 2 tool uses$/m);
       });
