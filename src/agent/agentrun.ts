@@ -139,8 +139,8 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
   const checks = runs.some((r) => r.check);
   // CONTINUES once some run continued another (`agent run --continue`)
   const continued = runs.some((r) => r.continues);
-  // what the agents did, once some run's output was read (their structured stream, git)
-  const facts = runs.some((r) => r.truth);
+  // what the agents did, once some run's structured output (stream-json, --json) was read
+  const facts = runs.some((r) => r.truth?.agent);
   const notes = runs.map(runNotes);
   const anyNotes = notes.some((n) => n.length);
   const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
