@@ -134,7 +134,7 @@ export function truthNotes(t: RunTruth | undefined): string[] {
   if (!t) return [];
   const out: string[] = [];
   if (t.denied) out.push(`denied: ${t.denied} tool use${t.denied === 1 ? "" : "s"}`);
-  if (t.endedBy === "stalled") out.push("stalled: no output for agent.stallTimeout");
+  if (t.endedBy === "stalled") out.push("stalled: no progress for agent.stallTimeout");
   if (t.endedBy === "unreachable") out.push("the model API was unreachable");
   return out;
 }

@@ -50,7 +50,7 @@ export const WATCHDOG = [
   `    why=""`,
   // retrying only (and at least twice) since the last progress: the model API is not reachable
   `    if [ $((r - wr)) -ge 2 ] && [ $((now - wl)) -ge "$lim" ]; then why=unreachable; msg="the agent only retried its model API for \${lim}s: ended (is the model API reachable from the pod?)"`,
-  `    elif [ $((now - wl)) -ge "$stall" ]; then why=stalled; msg="the agent printed nothing for \${stall}s (agent.stallTimeout): ended"; fi`,
+  `    elif [ $((now - wl)) -ge "$stall" ]; then why=stalled; msg="the agent made no progress for \${stall}s (agent.stallTimeout): ended"; fi`,
   `    if [ -n "$why" ]; then`,
   `      echo "$why" > "$run/ended-by"; echo "kodama: $msg" >> "$run/log"`,
   `      kill -TERM "$1" 2>/dev/null; sleep 3; kill -KILL "$1" 2>/dev/null; return 0`,

@@ -1,14 +1,15 @@
 /**
  * The real agent CLIs for the end-to-end tests, and the headless command lines verified against them
- * (docs/agents.md, "What a run reports"). CI installs them with `npm install -g` (.ci/run); a machine may
- * keep them in a prefix instead (KODAMA_TEST_AGENT_BIN, default /usr/local/lib/agent-clis/bin: under /usr,
- * so the test server's namespaced pods see it too). Tests skip, saying why, when one is missing.
+ * (docs/agents.md, "What a run reports"). CI installs them into a prefix that is not on PATH (.ci/run:
+ * KODAMA_TEST_AGENT_BIN, default /usr/local/lib/agent-clis/bin: under /usr, so the test server's namespaced
+ * pods see it too), else PATH. Tests skip, saying why, when one is missing.
  */
 
 const PREFIX_BIN = Deno.env.get("KODAMA_TEST_AGENT_BIN") ?? "/usr/local/lib/agent-clis/bin";
 
 function find(name: string): string | undefined {
-  const dirs = [...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean), PREFIX_BIN];
+  // the prefix first: what CI installs (the same pinned versions), even when another copy is on PATH
+  const dirs = [PREFIX_BIN, ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean)];
   for (const d of dirs) {
     const p = `${d}/${name}`;
     try {

@@ -72,8 +72,39 @@ withSessionWorld(
         assertEquals(await gitIn(["log", "-1", "--format=%s", "kodama/x1"], repo.work), "agent: add hello");
         assertEquals(await gitIn(["show", "kodama/x1:hello.txt"], repo.work), "hello from the agent");
       });
+
+      await t.step(
+        "an unreachable model API (Codex retries forever): the watchdog ends it, failed",
+        async () => {
+          // nothing listens on port 1; Codex would wait for the network for ever
+          await Deno.writeTextFile(
+            join(w.home, "config.yaml"),
+            `agent:\n  command: ${
+              yamlList(codexCommand("http://127.0.0.1:1"))
+            }\n  authEnv: [OPENAI_API_KEY]\n` +
+              `  stallTimeout: 15s\n`,
+          );
+          // a session of its own: a session keeps the command it was started with
+          const r = await w.k(["start", "x2", "--image", SESSION_IMAGE, "--no-sync", "--prompt-file", task], {
+            env,
+          });
+          assertEquals(r.code, 0, r.stderr);
+          const out = await w.spawn(["agent", "logs", "x2", "-f"], { env }).output();
+          const stdout = dec.decode(out.stdout), stderr = dec.decode(out.stderr);
+          assertEquals(out.code, 1, stdout + stderr);
+          assertMatch(
+            stdout,
+            /^kodama: the agent (made no progress for 15s|only retried its model API for 15s)/m,
+          );
+          const [run] = JSON.parse((await w.k(["agent", "status", "x2", "-o", "json"])).stdout).items;
+          assertEquals(run.state, "failed");
+          assert(["stalled", "unreachable"].includes(run.truth.endedBy), JSON.stringify(run.truth));
+          assertEquals(run.notes.length, 1);
+        },
+      );
     } finally {
       await purge(w, "x1");
+      await purge(w, "x2");
       await api.close();
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
     }

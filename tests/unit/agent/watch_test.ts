@@ -44,7 +44,7 @@ Deno.test("watchdog: silent agent → stalled; retrying only → unreachable; wo
   ]);
   assertEquals(silent.endedBy, "stalled");
   assertEquals(silent.exit === "0", false);
-  assertStringIncludes(silent.log, "kodama: the agent printed nothing for 2s (agent.stallTimeout): ended");
+  assertStringIncludes(silent.log, "kodama: the agent made no progress for 2s (agent.stallTimeout): ended");
   assertEquals(retrying.endedBy, "unreachable");
   assertStringIncludes(retrying.log, "kodama: the agent only retried its model API for 3s");
   assertEquals(working.endedBy, undefined);
