@@ -87,7 +87,9 @@ withSessionWorld(
         assert(run.truth.inputTokens > 0 && run.truth.outputTokens > 0);
         assertEquals(run.truth.final, "Wrote hello.txt and committed it.");
         const list = await w.k(["list", "-o", "json"]);
-        const c1 = JSON.parse(list.stdout).items.find((i: { metadata: { name: string } }) => i.metadata.name === "c1");
+        const c1 = JSON.parse(list.stdout).items.find((i: { metadata: { name: string } }) =>
+          i.metadata.name === "c1"
+        );
         assertEquals(c1.status.agentOutcome, "succeeded");
         const table = await w.k(["agent", "status", "c1"]);
         assertMatch(
