@@ -129,9 +129,11 @@ export const sessionStatus = tool({
     let runsText = "";
     if (d.view.pod && d.view.status === "Running") {
       const { listRuns, renderRuns } = await import("../agent/agentrun.ts");
+      const { runForOutput } = await import("../agent/runtruth.ts");
       const list = await listRuns(kube, d.view.pod).catch(() => undefined);
       if (list) {
-        runs = list as unknown as Record<string, unknown>[];
+        // each with its outcome (`succeeded (no changes)`), notes (`denied: 3 tool uses`) and truth
+        runs = list.map(runForOutput) as unknown as Record<string, unknown>[];
         if (list.length) runsText = `\nAgent runs:\n${renderRuns(list)}`;
       }
     }

@@ -99,6 +99,19 @@ withSessionWorld(
         assertMatch(table.stdout, /^1\s+succeeded\s+0\s+.*\s3\s+2\s+0\s+1\s+/m);
       });
 
+      await t.step("agent logs --raw is the stream itself; -o json one parsed event per line", async () => {
+        const raw = await w.k(["agent", "logs", "c1", "1", "--raw"]);
+        assertEquals(raw.code, 0, raw.stderr);
+        const first = JSON.parse(raw.stdout.split("\n")[0]);
+        assertEquals([first.type, first.subtype], ["system", "init"]);
+        assertMatch(raw.stdout, /"type":"result"/);
+        const j = await w.k(["agent", "logs", "c1", "1", "-o", "json"]);
+        assertEquals(j.code, 0, j.stderr);
+        const events = j.stdout.trim().split("\n").map((l) => JSON.parse(l));
+        assertEquals(events.filter((e) => e.kind === "tool").map((e) => e.name), ["Write", "Bash"]);
+        assertEquals(events.at(-1).kind, "result");
+      });
+
       await t.step("session fetch: the agent's commit comes back on kodama/c1", async () => {
         const r = await w.k(["session", "fetch", "c1"], { cwd: repo.work });
         assertEquals(r.code, 0, r.stderr);
