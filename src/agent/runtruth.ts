@@ -12,6 +12,9 @@ import { ANNOTATION_AGENT_OUTCOME } from "../session/status.ts";
 import { type AgentRun, PROLOGUE } from "./agent.ts";
 import { outcomeWord, type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
 
+/** The most runs whose logs one read summarizes. */
+const MAX_READS = 8;
+
 /** The most of a log read to summarize it: its end (where the agent's result and errors are). */
 export const TRUTH_LOG_BYTES = 8 * 1024 * 1024;
 
@@ -56,7 +59,8 @@ export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<
 
 /** Fill in the truth of every ended run whose log was not read yet (once per run: it is stored). */
 export async function withTruth(kube: Kube, pod: V1Pod, runs: AgentRun[]): Promise<AgentRun[]> {
-  const todo = runs.filter((r) => r.state !== "running" && !r.truth?.fromLog);
+  // the newest few at a time (each is two execs once): a session with many old runs fills in over reads
+  const todo = runs.filter((r) => r.state !== "running" && !r.truth?.fromLog).slice(-MAX_READS);
   await Promise.all(todo.map(async (r) => {
     const t = await readTruth(kube, pod, r).catch(() => undefined);
     if (t) r.truth = t;
