@@ -29,6 +29,8 @@
 
 import { usageError } from "../errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
+import { RUN_WATCHED } from "./watch.ts";
+import { runFacts, type RunTruth } from "./truth.ts";
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
 export const NO_AGENT_EXIT = 127;
@@ -43,7 +45,7 @@ export const RUNS_DIR = ".kodama/runs";
 export const OLD_RUNS_DIR = ".kodama/runs";
 
 /** Shared prologue: the runs directory and the PATH with the agent-home install. */
-const PROLOGUE = [
+export const PROLOGUE = [
   // a process that is gone or a zombie (ended, not yet reaped by the container's init) is not alive
   `alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }`,
   `ws="\${KODAMA_WORKSPACE:-$PWD}"`,
@@ -59,8 +61,8 @@ export const RUNNER_SCRIPT = [
   `echo $$ > "$run/pid"`,
   `cd "\${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true`,
   `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"`,
-  `"$@" < "$run/prompt" >> "$run/log" 2>&1`,
-  `code=$?`,
+  // the agent, watched (watch.ts): the commit it started from, the stall watchdog, what it did to git
+  RUN_WATCHED,
   // was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
   // SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
   `if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"`,
@@ -104,6 +106,8 @@ export const START_SCRIPT = [
   `set -u`,
   `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""`,
   `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
+  // `~N`: agent.stallTimeout in seconds, for the runner's watchdog
+  `case "$bytes" in *~*) export KODAMA_STALL_SECONDS="\${bytes##*~}"; bytes="\${bytes%~*}" ;; esac`,
   `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
   `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
   ...PROLOGUE,
@@ -163,9 +167,10 @@ export function startArgv(
   checkBytes = 0,
   cont = false,
   agent?: string,
+  stallSeconds = 0,
 ): string[] {
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
-    (agent ? `@${agent}` : "");
+    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (agent ? `@${agent}` : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 
@@ -192,7 +197,9 @@ const RUN_STATUS = [
   `  ck=0; [ -s "$r/check" ] && ck=1`,
   `  rd started "$r/started"; rd ended "$r/ended"; [ -n "$ended" ] || rd ended "$r/stopped"`,
   `  rd ckexit "$r/check-exit"; rd cont "$r/continues"`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont"`,
+  // what the run did (watch.ts) and its truth, once kodama has read it from the log (truth.ts: one line)
+  `  rd git "$r/git"; rd endedby "$r/ended-by"; rd truth "$r/truth.json"`,
+  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont" "$git" "$endedby" "$truth"`,
   `}`,
 ];
 
@@ -247,6 +254,8 @@ export interface AgentRun {
   check?: RunCheck;
   /** the run this one continued (`agent run --continue`) */
   continues?: string;
+  /** what the run really did (truth.ts): from git and, once read, from the agent's structured output */
+  truth?: RunTruth;
 }
 
 function checkOf(
@@ -269,7 +278,10 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
   const out: AgentRun[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues] = line.split("\t");
+    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues, git, endedBy, truth] = line
+      .split(
+        "\t",
+      );
     if (!/^\d+$/.test(id ?? "")) continue;
     const exitCode = code && /^-?\d+$/.test(code) ? Number(code) : undefined;
     const state: RunState = raw === "exited"
@@ -297,6 +309,8 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
     const check = checkOf(hasCheck, raw, checkCode, Boolean(ended));
     if (check) out[out.length - 1].check = check;
     if (continues && /^\d+$/.test(continues.trim())) out[out.length - 1].continues = continues.trim();
+    const facts = runFacts(git, endedBy, truth);
+    if (facts) out[out.length - 1].truth = facts;
   }
   return out.sort((a, b) => Number(a.id) - Number(b.id));
 }

@@ -27,6 +27,7 @@ import { isTerminal } from "../ui/color.ts";
 import type { AgentStartOptions } from "./launch.ts";
 import { checkAgentName, presetRows, resolveAgent } from "./presets.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
+import type { LogFormat } from "./render.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
 export async function readPrompt(
@@ -76,6 +77,7 @@ export async function runCommand(
     cfg,
     continues: f.continue,
     check: f.check ?? cfg.agent.check,
+    stallTimeout: cfg.agent.stallTimeout,
     out: stdoutSink,
     err: stderrSink,
   });
@@ -103,8 +105,20 @@ export async function statusCommand(kube: Kube, name: string, output: string): P
   return await agentStatus(kube, kube.namespace, name, { output, out: stdoutSink, err: stderrSink });
 }
 
-export async function logsCommand(kube: Kube, name: string, run: string | undefined, follow: boolean) {
-  return await agentLogs(kube, kube.namespace, name, { run, follow, out: stdoutSink, err: stderrSink });
+export async function logsCommand(
+  kube: Kube,
+  name: string,
+  run: string | undefined,
+  follow: boolean,
+  format: LogFormat = "text",
+) {
+  return await agentLogs(kube, kube.namespace, name, {
+    run,
+    follow,
+    format,
+    out: stdoutSink,
+    err: stderrSink,
+  });
 }
 
 export async function stopCommand(kube: Kube, name: string, run: string | undefined) {
@@ -188,5 +202,10 @@ export async function adoptCommand(
 
 /** `session logs NAME [-f]`: the latest run's log. */
 export async function sessionLogsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
-  return await agentLogs(kube, kube.namespace, name, { follow: f.follow, out: stdoutSink, err: stderrSink });
+  return await agentLogs(kube, kube.namespace, name, {
+    follow: f.follow,
+    format: "text",
+    out: stdoutSink,
+    err: stderrSink,
+  });
 }

@@ -23,6 +23,12 @@ import {
   STOP_SCRIPT,
 } from "./agent.ts";
 import { execCapture, runningPod } from "../session/podexec.ts";
+import { type LogFormat, logSink } from "./render.ts";
+import { runForOutput, runNotes, runOutcome, withTruth } from "./runtruth.ts";
+import { formatTokens } from "./truth.ts";
+import { stallSeconds } from "./watch.ts";
+import { durationValueMs } from "../base/duration.ts";
+import { safeLine } from "../ui/color.ts";
 
 export { execCapture, runningPod };
 import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
@@ -43,6 +49,8 @@ export interface RunOptions {
   check?: string;
   /** continue the latest run's conversation (the agent's continue arguments); recorded with the run */
   continues?: boolean;
+  /** agent.stallTimeout: a run that prints nothing for this long is ended (0: never) */
+  stallTimeout?: string | number;
   out: Sink;
   err: Sink;
 }
@@ -83,10 +91,11 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   const stdin = new Uint8Array(check.length + prompt.length);
   stdin.set(check);
   stdin.set(prompt, check.length);
+  const stall = stallSeconds(durationValueMs(o.stallTimeout ?? "10m", "agent.stallTimeout"));
   const r = await execCapture(
     kube,
     pod,
-    startArgv(argv, prompt.length, check.length, continues, agent.preset),
+    startArgv(argv, prompt.length, check.length, continues, agent.preset, stall),
     { stdin, err: o.err },
   );
   const what = agent.preset === "custom"
@@ -149,7 +158,8 @@ export async function listRuns(kube: Kube, pod: V1Pod): Promise<AgentRun[]> {
   if (r.code !== 0) {
     throw new KodamaError(`cannot read the agent runs: ${r.stderr.trim() || `exit code ${r.code}`}`);
   }
-  return parseRuns(r.stdout);
+  // each ended run's truth, read from its log once (runtruth.ts)
+  return await withTruth(kube, pod, parseRuns(r.stdout));
 }
 
 /** A run's check as one word: `passed`, `failed (2)`, `running`, `-` when it has none. */
@@ -162,6 +172,11 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
   const checks = runs.some((r) => r.check);
   // CONTINUES once some run continued another (`agent run --continue`)
   const continued = runs.some((r) => r.continues);
+  // what the agents did, once some run's structured output (stream-json, --json) was read
+  const facts = runs.some((r) => r.truth?.agent);
+  const notes = runs.map(runNotes);
+  const anyNotes = notes.some((n) => n.length);
+  const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
   return renderTable(
     [
       "RUN",
@@ -169,17 +184,29 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
       "EXIT",
       "STARTED",
       "DURATION",
+      ...(facts ? ["TURNS", "TOOLS", "DENIED", "COMMITS", "TOKENS"] : []),
       ...(checks ? ["CHECK"] : []),
       ...(continued ? ["CONTINUES"] : []),
+      ...(anyNotes ? ["NOTE"] : []),
     ],
-    runs.map((r) => [
+    runs.map((r, i) => [
       r.id,
-      r.state,
+      runOutcome(r),
       r.exitCode !== undefined ? String(r.exitCode) : "-",
       r.startedAt ? `${formatAge(r.startedAt, now)} ago` : "-",
       r.durationSeconds !== undefined ? formatDuration(r.durationSeconds * 1000) : "-",
+      ...(facts
+        ? [
+          n(r.truth?.turns),
+          r.truth?.fromLog ? n(r.truth.toolCalls) : "-",
+          r.truth?.fromLog ? n(r.truth.denied) : "-",
+          n(r.truth?.commits),
+          formatTokens(r.truth),
+        ]
+        : []),
       ...(checks ? [checkWord(r.check)] : []),
       ...(continued ? [r.continues ? `run ${r.continues}` : "-"] : []),
+      ...(anyNotes ? [notes[i].map(safeLine).join("; ").slice(0, 120) || "-"] : []),
     ]),
   );
 }
@@ -197,7 +224,7 @@ export async function agentStatus(
       apiVersion: "kodama.dev/v1",
       kind: "AgentRunList",
       metadata: { session: name, namespace },
-      items: runs,
+      items: runs.map(runForOutput),
     };
     o.out.write(
       o.output === "json" ? JSON.stringify(doc, null, 2) + "\n" : (await import("yaml")).stringify(doc),
@@ -217,21 +244,21 @@ export async function agentLogs(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { run?: string; follow?: boolean; out: Sink; err: Sink; signal?: AbortSignal },
+  o: { run?: string; follow?: boolean; format?: LogFormat; out: Sink; err: Sink; signal?: AbortSignal },
 ): Promise<number> {
   const id = checkRunId(o.run);
   const pod = await runningPod(kube, namespace, name);
+  // the stream rendered as it comes (render.ts); `raw` is the agent's output itself
+  const view = logSink(o.format ?? "raw", o.out);
   // a caller's signal (the web UI) replaces Ctrl-C
-  return await withInterrupt(async (signal) => {
+  const read = await withInterrupt(async (signal) => {
     const r = await execCapture(
       kube,
       pod,
       ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, o.follow ? "1" : "0"],
-      {
-        out: o.out,
-        signal,
-      },
+      { out: view.sink, signal },
     );
+    view.end();
     if (r.code === 3) {
       throw new KodamaError(
         id === "latest" ? `no agent runs in session ${name} yet` : `no agent run ${id} in session ${name}`,
@@ -244,6 +271,18 @@ export async function agentLogs(
     }
     return ExitCode.OK;
   }, { signal: o.signal, signals: o.signal ? [] : ["SIGINT"] });
+  if (!o.follow || read !== ExitCode.OK) return read;
+  // followed to its end: the run's outcome is the exit code (0 only when it succeeded and its check passed)
+  const runs = await listRuns(kube, pod);
+  const run = id === "latest" ? runs.at(-1) : runs.find((r) => r.id === id);
+  if (!run) return ExitCode.OK;
+  const notes = runNotes(run);
+  o.err.write(
+    `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
+      notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""
+    }\n`,
+  );
+  return run.state === "succeeded" && run.check?.state !== "failed" ? ExitCode.OK : ExitCode.FAILED;
 }
 
 export async function agentStop(

@@ -18,7 +18,9 @@ import { formatDuration } from "../base/duration.ts";
 import { renderTable } from "../ui/table.ts";
 import { safeLine } from "../ui/color.ts";
 import { withInterrupt } from "../proc.ts";
-import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns } from "./agent.ts";
+import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns, type RunState } from "./agent.ts";
+import { formatTokens, outcomeWord, type RunTruth } from "./truth.ts";
+import { readTruth, recordOutcome, runNotes } from "./runtruth.ts";
 import { execCapture } from "./agentrun.ts";
 import { DIFF_SCRIPT } from "../session/fetch.ts";
 import { groupMembers, replicaOf } from "./group.ts";
@@ -95,6 +97,10 @@ export interface ReplicaRow {
   summary?: string;
   /** why the replica could not be read */
   error?: string;
+  /** what the latest run's agent did (truth.ts): turns, tool calls, denied uses, tokens, cost */
+  truth?: RunTruth;
+  /** the latest run's outcome: its state, or `succeeded (no changes)`, with notes (`denied: 2 tool uses`) */
+  outcome?: string;
 }
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -128,6 +134,7 @@ export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" |
       ...(last.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
       ...(last.durationSeconds !== undefined ? { durationSeconds: last.durationSeconds } : {}),
     };
+    if (last.truth) out.truth = last.truth;
     if (last.check) {
       const tail = lastLines(sections.check ?? [], 5).map(safeLine).join("\n").trim();
       out.check = { ...last.check, ...(tail ? { tail } : {}) };
@@ -171,6 +178,18 @@ async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
     const r = await execCapture(kube, v.pod, ["sh", "-c", GATHER_SCRIPT, "kodama-compare"]);
     if (r.code !== 0) row.error = safeLine(r.stderr.trim()) || `exit code ${r.code}`;
     Object.assign(row, parseGather(r.stdout));
+    // an ended run's log is read once for its truth (then stored with the run)
+    const a = row.agent;
+    if (a && a.state !== "running" && a.state !== "checking" && !row.truth?.fromLog) {
+      const t = await readTruth(kube, v.pod, { id: a.run, state: a.state as RunState, truth: row.truth })
+        .catch(() => undefined);
+      if (t) row.truth = t;
+      if (t) await recordOutcome(kube, v.pod, { id: a.run, state: a.state, truth: t });
+    }
+    if (a) {
+      row.outcome = [outcomeWord(a.state, row.truth), ...runNotes({ state: a.state, truth: row.truth })]
+        .join("; ");
+    }
   } catch (e) {
     row.error = (e as Error).message.split("\n")[0];
   }
@@ -183,11 +202,13 @@ export async function gatherGroup(kube: Kube, namespace: string, group: string):
   return await Promise.all(members.map((v) => gatherOne(kube, v)));
 }
 
-/** A row's agent cell: `succeeded`, `failed (1)`, `running`, `-` without a run. */
+/** A row's agent cell: `succeeded`, `succeeded (no changes)`, `failed (1)`, `running`, `-` without a run. */
 function agentCell(r: ReplicaRow): string {
   if (!r.agent) return r.status === "Running" ? "no run" : r.status;
   const a = r.agent;
-  return a.state === "failed" && a.exitCode !== undefined ? `failed (${a.exitCode})` : a.state;
+  return a.state === "failed" && a.exitCode !== undefined
+    ? `failed (${a.exitCode})`
+    : outcomeWord(a.state, r.truth);
 }
 
 function checkCell(r: ReplicaRow): string {
@@ -202,14 +223,31 @@ const oneLine = (s: string | undefined, max = 60) => {
 };
 
 export function renderComparison(rows: ReplicaRow[]): string {
+  // which agent each replica ran and what it did, once some replica's agent wrote structured output
+  const agents = rows.some((r) => r.truth?.agent);
+  const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
   return renderTable(
-    ["REPLICA", "AGENT", "DURATION", "COMMITS", "FILES", "+/-", "CHECK", "SUMMARY"],
+    [
+      "REPLICA",
+      ...(agents ? ["AGENT", "STATE"] : ["AGENT"]),
+      "DURATION",
+      ...(agents ? ["TURNS", "TOOLS", "DENIED", "TOKENS"] : []),
+      "COMMITS",
+      "FILES",
+      "+/-",
+      "CHECK",
+      "SUMMARY",
+    ],
     rows.map((r) => [
       r.name,
+      ...(agents ? [r.truth?.agent ?? "-"] : []),
       agentCell(r),
       r.agent?.durationSeconds !== undefined
         ? (r.agent.durationSeconds ? formatDuration(r.agent.durationSeconds * 1000) : "0s")
         : "-",
+      ...(agents
+        ? [n(r.truth?.turns), n(r.truth?.toolCalls), n(r.truth?.denied), formatTokens(r.truth)]
+        : []),
       r.commits !== undefined
         ? String(r.commits) + (r.uncommitted ? ` (+${r.uncommitted} uncommitted)` : "")
         : "-",
@@ -219,6 +257,22 @@ export function renderComparison(rows: ReplicaRow[]): string {
       r.error ? `error: ${oneLine(r.error)}` : oneLine(r.summary),
     ]),
   );
+}
+
+/**
+ * Once every agent has ended (-w, --wait): 0 when every replica's agent succeeded and no check failed; else
+ * 1, naming them (best-of-N: a script learns that not every replica is good).
+ */
+export function failedReplicas(rows: ReplicaRow[], err: Sink): number {
+  const bad = rows.filter((r) => r.check?.state === "failed" || r.agent?.state === "failed");
+  if (!bad.length) return ExitCode.OK;
+  err.write(
+    `${bad.length} of ${rows.length} replicas failed: ${
+      bad.map((r) => `${r.name} (${r.check?.state === "failed" ? `check ${checkCell(r)}` : agentCell(r)})`)
+        .join(", ")
+    }\n`,
+  );
+  return ExitCode.FAILED;
 }
 
 /** Every agent (and its check) has ended, or cannot run (the session is not running). */
@@ -301,7 +355,7 @@ export async function compareGroup(
       }
       if (done) {
         if (!o.watch) o.out.write(await render(group, namespace, rows, format));
-        return ExitCode.OK;
+        return failedReplicas(rows, o.err);
       }
       if (Date.now() > deadline) {
         if (!o.watch) o.out.write(await render(group, namespace, rows, format));

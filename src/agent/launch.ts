@@ -73,6 +73,7 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
           ...(spec.agent ? { agent: spec.agent } : {}),
           cfg,
           check: check ?? cfg.agent.check,
+          stallTimeout: cfg.agent.stallTimeout,
           ...io,
         });
       } catch (e) {

@@ -120,17 +120,31 @@ the home volume with npm (a pinned version; kodama agent presets).`,
   {
     names: ["logs"],
     help: {
-      summary: "Print a run's output (default: the latest run); -f follows it until the run ends",
+      summary:
+        "Print a run's output, one line per message and tool call (default: the latest run); -f follows it and exits with the run's outcome",
       examples: [
-        ["The latest run's output", "kodama agent logs my-work"],
-        ["Follow run 3 until it ends", "kodama agent logs my-work 3 -f"],
+        ["The latest run, as it happens", "kodama agent logs my-work -f"],
+        ["Run 3's stream exactly as the agent wrote it", "kodama agent logs my-work 3 --raw"],
+        ["One JSON event per line", "kodama agent logs my-work -o json"],
       ],
+      notes:
+        "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed.",
     },
     args: [SESSION, RUN],
-    options: [{ flags: "-f, --follow", description: "keep printing until the run ends" }],
+    options: [
+      { flags: "-f, --follow", description: "keep printing until the run ends; exit with its outcome" },
+      { flags: "--raw", description: "the agent's output itself (its stream-json / --json lines)" },
+      {
+        flags: "-o, --output <format>",
+        description: "output format",
+        choices: ["text", "json"],
+        default: "text",
+      },
+    ],
     run: async (inv) => {
       const [m, kube] = await Promise.all([commands(), connect(inv)]);
-      setExitCode(await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow));
+      const format = inv.opts.raw ? "raw" : inv.opts.output === "json" ? "json" : "text";
+      setExitCode(await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format));
     },
   },
   {

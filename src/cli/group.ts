@@ -28,7 +28,8 @@ its output. Each replica is read with one exec, all at once.`,
       ["Where two replicas' changes differ", "kodama compare fix --diff fix-1 fix-3"],
       ["Wait for every agent, then keep the one whose check passed", "kodama compare fix --wait -o json"],
     ],
-    notes: `Exit codes: 0 shown, 3 no such group, 5 --wait/-w ran past --timeout, 130 Ctrl-C.`,
+    notes:
+      `Exit codes: 0 shown, 1 (--wait/-w) a replica's agent or check failed, 3 no such group, 5 --wait/-w ran past --timeout, 130 Ctrl-C.`,
   },
   args: [
     arg("<group>", "the group's name (start NAME --replicas N)"),

@@ -317,6 +317,9 @@ const agent = z.object({
   continueArgs: stringList().default(["--continue"]).describe(
     "Arguments added to a custom agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (a preset knows its own).",
   ),
+  stallTimeout: duration().default("10m").describe(
+    "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
+  ),
 }).strict().describe("Coding agent runs.");
 
 const exec = z.object({

@@ -142,9 +142,11 @@ export const sessionStatus = tool({
     let runsText = "";
     if (d.view.pod && d.view.status === "Running") {
       const { listRuns, renderRuns } = await import("../agent/agentrun.ts");
+      const { runForOutput } = await import("../agent/runtruth.ts");
       const list = await listRuns(kube, d.view.pod).catch(() => undefined);
       if (list) {
-        runs = list as unknown as Record<string, unknown>[];
+        // each with its outcome (`succeeded (no changes)`), notes (`denied: 3 tool uses`) and truth
+        runs = list.map(runForOutput) as unknown as Record<string, unknown>[];
         if (list.length) runsText = `\nAgent runs:\n${renderRuns(list)}`;
       }
     }
@@ -439,6 +441,7 @@ export const agentRunTool = tool({
     const id = await startRun(kube, ns, a.name, {
       prompt: a.prompt,
       cfg,
+      stallTimeout: cfg.agent.stallTimeout,
       out: capture(),
       err,
     });
@@ -454,7 +457,7 @@ export const agentLogsTool = tool({
   name: "agent_logs",
   title: "Read an agent run's output",
   description:
-    "The output of an agent run in a session (`kodama agent logs`; default the latest run), up to the server's cap (the newest part).",
+    "The output of an agent run in a session (`kodama agent logs`: one line per message and tool call; default the latest run), up to the server's cap (the newest part).",
   tier: "read",
   annotations: READS_CLUSTER,
   input: {
@@ -466,7 +469,10 @@ export const agentLogsTool = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const { agentLogs } = await import("../agent/agentrun.ts");
-    const { out } = await captured("agent_logs", (io) => agentLogs(kube, ns, a.name, { run: a.run, ...io }));
+    const { out } = await captured(
+      "agent_logs",
+      (io) => agentLogs(kube, ns, a.name, { run: a.run, format: "text", ...io }),
+    );
     const { text, truncated } = cap(out, call.env.o.maxOutput, "tail");
     return { data: { run: a.run ?? "latest", output: text, truncated }, text: text || "(no output yet)\n" };
   },

@@ -16,6 +16,7 @@ import {
 } from "../ui/output.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
+import { safeLine } from "../ui/color.ts";
 import { GrowingTable, sortKeys } from "../pods/watch.ts";
 import { listSessions } from "./cluster.ts";
 import { listStates, observeSessions, type SessionState } from "./state.ts";
@@ -82,6 +83,8 @@ export function containerStates(v: SessionView): { name: string; ready: boolean;
 export function sessionColumns(
   now = Date.now(),
   grouped = false,
+  /** some session has an agent run's outcome recorded: an AGENT column before AGE */
+  agents = false,
 ): { table: Columns<SessionView>; wide: Columns<SessionView> } {
   const base = (v: SessionView) => [
     v.name,
@@ -92,6 +95,7 @@ export function sessionColumns(
     v.branch ?? "<none>",
     readyColumn(v),
     v.spec?.owner ?? "<unknown>",
+    ...(agents ? [v.agentOutcome ? `run ${v.agentRun} ${safeLine(v.agentOutcome).slice(0, 60)}` : "-"] : []),
     formatAge(v.createdAt, now),
   ];
   const headers = [
@@ -103,6 +107,7 @@ export function sessionColumns(
     "BRANCH",
     "READY",
     "OWNER",
+    ...(agents ? ["AGENT"] : []),
     "AGE",
   ];
   return {
@@ -143,6 +148,7 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       ...(v.pod ? { containers: containerStates(v) } : {}),
       ...(v.branch ? { branch: v.branch } : {}),
       ...(v.commit ? { commit: v.commit } : {}),
+      ...(v.agentOutcome ? { agentOutcome: v.agentOutcome } : {}),
       ...(v.pod
         ? {
           pod: {
@@ -183,7 +189,8 @@ export function renderSessions(views: SessionView[], format: OutputFormat, now?:
     case "name":
       return views.map((v) => `session/${v.name}\n`).join("");
     default: {
-      const c = sessionColumns(now, grouped)[format === "wide" ? "wide" : "table"];
+      const agents = views.some((v) => v.agentOutcome);
+      const c = sessionColumns(now, grouped, agents)[format === "wide" ? "wide" : "table"];
       return renderTable(c.headers, views.map((v) => c.row(v)));
     }
   }

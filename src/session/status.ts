@@ -37,10 +37,17 @@ export interface SessionView {
   commit?: string;
   /** the latest agent run started (its id), as recorded on the workspace volume, where the runs live */
   agentRun?: string;
+  /** that run's outcome once it ended and was read (`succeeded (no changes); denied: 2 tool uses`) */
+  agentOutcome?: string;
 }
 
 /** On the workspace volume: the id of the latest agent run started, whoever started it (CLI, UI, MCP). */
 export const ANNOTATION_AGENT_RUN = "kodama.dev/agent-run";
+/**
+ * On the workspace volume: `RUN OUTCOME` of the latest ended run, recorded when kodama read its truth
+ * (src/agent/runtruth.ts): `list` shows it without reading any pod.
+ */
+export const ANNOTATION_AGENT_OUTCOME = "kodama.dev/agent-outcome";
 
 /** Waiting reasons that mean the container will not start without a change (or only after back-off). */
 const FAILING = new Set([
@@ -180,6 +187,9 @@ export function sessionView(
   const branch = ws?.[ANNOTATION_BRANCH] ?? spec?.git?.branch ?? spec?.git?.newBranch;
   const commit = ws?.[ANNOTATION_COMMIT];
   const agentRun = ws?.[ANNOTATION_AGENT_RUN];
+  // the outcome recorded for the latest run only (an older run's, while a new one runs, is not shown)
+  const recorded = /^(\d+) (.+)$/s.exec(ws?.[ANNOTATION_AGENT_OUTCOME] ?? "");
+  const agentOutcome = recorded && recorded[1] === agentRun ? recorded[2].slice(0, 200) : undefined;
   return {
     name,
     namespace,
@@ -192,6 +202,7 @@ export function sessionView(
     ...(branch ? { branch } : {}),
     ...(commit ? { commit } : {}),
     ...(agentRun ? { agentRun } : {}),
+    ...(agentOutcome ? { agentOutcome } : {}),
   };
 }
 

@@ -201,6 +201,7 @@ export class Api {
           prompt,
           cfg: this.o.cfg,
           check: this.o.cfg.agent.check,
+          stallTimeout: this.o.cfg.agent.stallTimeout,
           out: err,
           err,
         });
@@ -242,7 +243,9 @@ export class Api {
         const { runningPod, listRuns } = await import("../agent/agentrun.ts");
         const runs = await listRuns(k, await runningPod(k, k.namespace, s));
         this.hub.noteRuns(s, runs);
-        return json(runs);
+        const { runForOutput } = await import("../agent/runtruth.ts");
+        // each with its outcome (`succeeded (no changes)`) and notes (`denied: 3 tool uses`)
+        return json(runs.map(runForOutput));
       }
       case "diff": {
         const { fetchSession } = await import("../session/fetch.ts");
@@ -358,6 +361,7 @@ export class Api {
         await agentLogs(k, k.namespace, s, {
           run,
           follow: true,
+          format: "text",
           signal,
           out: { write: (c) => send("log", typeof c === "string" ? c : dec.decode(c, { stream: true })) },
           err: { write: () => {} },

@@ -8,6 +8,8 @@ import type { Sink } from "../base/sink.ts";
 import { stripAnsi } from "../ui/color.ts";
 import type { SessionRow } from "../session/live.ts";
 import type { SessionView } from "../session/status.ts";
+import type { AgentRun } from "../agent/agent.ts";
+import { runNotes, runOutcome } from "../agent/runtruth.ts";
 
 interface Op {
   id: number;
@@ -22,6 +24,8 @@ interface Op {
 interface AgentState {
   state: string;
   run: string;
+  /** the state with what it hides: `succeeded (no changes)`, `denied: 3 tool uses` (runtruth.ts) */
+  outcome?: string;
 }
 
 const enc = new TextEncoder();
@@ -167,13 +171,16 @@ export class Hub {
   }
 
   /** What a read of a session's runs found (here, or by a page's request): the list shows its latest. */
-  noteRuns(name: string, runs: { id: string; state: string }[]): void {
+  noteRuns(name: string, runs: { id: string; state: string; truth?: AgentRun["truth"] }[]): void {
     const last = runs.at(-1);
     const before = this.agents.get(name);
-    if (last) this.agents.set(name, { state: last.state, run: last.id });
+    const outcome = last ? [runOutcome(last), ...runNotes(last)].join("; ") : undefined;
+    if (last) this.agents.set(name, { state: last.state, run: last.id, outcome });
     else this.agents.delete(name);
     if (last?.state === "running") this.followRun(name, last.id);
-    if (before?.state !== last?.state || before?.run !== last?.id) this.changed();
+    if (before?.state !== last?.state || before?.run !== last?.id || before?.outcome !== outcome) {
+      this.changed();
+    }
   }
 
   private following = new Set<string>();

@@ -159,7 +159,9 @@ withSessionWorld(
 
       await t.step("compare --wait -o json: diffstats and check results per replica", async () => {
         const r = await k(["compare", "g", "--wait", "--timeout", "2m", "-o", "json"]);
-        assertEquals(r.code, 0, r.stderr);
+        // replica 2's check failed: --wait says so with its exit code
+        assertEquals(r.code, 1, r.stderr);
+        assertStringIncludes(r.stderr, "1 of 3 replicas failed: g-2 (check failed (1))");
         const doc = JSON.parse(r.stdout);
         assertEquals(doc.kind, "GroupComparison");
         const [a, b, c] = doc.items;
@@ -189,7 +191,7 @@ withSessionWorld(
         assertMatch(table, /^g-3\s+succeeded\s+\S+\s+2\s+1\s+\+1\/-0\s+passed\s+chose the final answer$/m);
         // -w: the table, then again on each change, until every agent and check has ended (here: at once)
         const watch = await k(["compare", "g", "-w", "--timeout", "1m"]);
-        assertEquals(watch.code, 0, watch.stderr);
+        assertEquals(watch.code, 1, watch.stderr);
         assertEquals(watch.stdout.match(/^REPLICA /gm)?.length, 1);
         assertEquals(watch.stdout, table);
         const yaml = await k(["compare", "g", "-o", "yaml"]);
@@ -284,7 +286,8 @@ withSessionWorld(
         assertMatch(r.stderr, /1 of 2 replicas failed/);
         assertEquals((await k(["attach", "h-1", "--command", "touch .go"])).code, 0);
         const c = await k(["compare", "h", "--wait", "--timeout", "2m", "-o", "json"]);
-        assertEquals(c.code, 0, c.stderr);
+        assertEquals(c.code, 1, c.stderr);
+        assertStringIncludes(c.stderr, "1 of 2 replicas failed: h-2 (failed (127))");
         const [one, two] = JSON.parse(c.stdout).items;
         assertEquals(one.agent.state, "succeeded");
         assertEquals(one.check.state, "passed");

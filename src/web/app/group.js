@@ -89,7 +89,9 @@ export function GroupPage({ name, sessions, go, onError, now }) {
 function agentText(r) {
   if (!r.agent) return r.status === "Running" ? "no run" : r.status.toLowerCase();
   const a = r.agent;
-  return a.state === "failed" && a.exitCode !== undefined ? `failed (${a.exitCode})` : a.state;
+  if (a.state === "failed" && a.exitCode !== undefined) return `failed (${a.exitCode})`;
+  // the truth about an ended run: `succeeded (no changes); denied: 2 tool uses` (src/agent/truth.ts)
+  return r.outcome ?? a.state;
 }
 
 function ReplicaCard({ r, since, selected, showDiff, adopt, keep }) {

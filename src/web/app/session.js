@@ -134,7 +134,12 @@ function AgentTab({ name, agent, onError }) {
               html`
                 <tr key=${r.id} class=${r.id === sel ? "selected" : ""} onClick=${() => setSel(r.id)}>
                   <td>${r.id}</td>
-                  <td><span class=${`agent a-${r.state}`}>${r.state}</span></td>
+                  <td><span class=${`agent a-${r.state}`} title=${(r.notes ?? []).join("\n")}>${r.outcome ??
+                    r.state}</span>${r.notes?.length
+                    ? html`
+                      <span class="muted small">${r.notes.join("; ")}</span>
+                    `
+                    : ""}</td>
                   <td class="num">${r.exitCode ?? "—"}</td>
                   <td class="num muted">${r.startedAt ? age(r.startedAt) + " ago" : "—"}</td>
                 </tr>

@@ -11,7 +11,9 @@ export function StatusPill({ status, reason }) {
 
 export function AgentCell({ agent }) {
   if (!agent) return html`<span class="muted">—</span>`;
-  return html`<span class=${`agent a-${agent.state}`}>run ${agent.run} · ${agent.state}</span>`;
+  return html`<span class=${`agent a-${agent.state}`}>run ${agent.run} · ${
+    agent.outcome ?? agent.state
+  }</span>`;
 }
 
 export function SyncCell({ sync }) {

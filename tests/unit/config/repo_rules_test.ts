@@ -92,6 +92,8 @@ const DECISIONS: Record<string, string> = {
   "agent.check": "repo",
   // arguments of agent.command, run in the pod only, as agent.command is
   "agent.continueArgs": "repo",
+  // how long the pod's watchdog lets a silent agent run: it acts in the pod only
+  "agent.stallTimeout": "repo",
   "agent.authEnv": "userOnly",
   // a repository may choose which agent its sessions run (and its extra arguments: they run in the pod
   // only); never which local variables go with it

@@ -1,0 +1,97 @@
+/**
+ * Reading a run's truth from its pod: an ended run's log (the agent's structured stream) is read once,
+ * summarized here (truth.ts) and stored beside it as `truth.json`, so later reads (status, compare, the web
+ * UI, MCP) get it from the status line without reading the log again.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import { execCapture } from "../session/podexec.ts";
+import { namesOf, specOf } from "../session/spec.ts";
+import { LABEL_SESSION } from "../session/names.ts";
+import { ANNOTATION_AGENT_OUTCOME } from "../session/status.ts";
+import { type AgentRun, PROLOGUE } from "./agent.ts";
+import { outcomeWord, type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
+
+/** The most runs whose logs one read summarizes. */
+const MAX_READS = 8;
+
+/** The most of a log read to summarize it: its end (where the agent's result and errors are). */
+export const TRUTH_LOG_BYTES = 8 * 1024 * 1024;
+
+/** The run's directory in `$r` (agent.ts's PROLOGUE knows where runs live), or exit 3. */
+const RUN_DIR = [...PROLOGUE, `r="$runs/$1"`, `[ -d "$r" ] || exit 3`].join("\n");
+
+/** `sh -c READ kodama-truth ID`: the end of the run's log. */
+const READ_SCRIPT = [RUN_DIR, `tail -c ${TRUTH_LOG_BYTES} "$r/log" 2>/dev/null`].join("\n");
+
+/** `sh -c WRITE kodama-truth ID BYTES`: truth.json from stdin, exactly BYTES (v4 exec cannot end stdin). */
+const WRITE_SCRIPT = [
+  RUN_DIR,
+  `head -c "$2" > "$r/truth.json.tmp" && mv -f "$r/truth.json.tmp" "$r/truth.json"`,
+].join("\n");
+
+/** The run's state in one word, with what the state alone hides: `succeeded (no changes)`. */
+export function runOutcome(r: { state: string; truth?: RunTruth }): string {
+  return outcomeWord(r.state, r.truth);
+}
+
+/** What a person should know besides the state: `denied: 3 tool uses`, the agent's error on a failed run. */
+export function runNotes(r: { state: string; truth?: RunTruth }): string[] {
+  const notes = truthNotes(r.truth);
+  if (r.state === "failed" && r.truth?.error && !r.truth.endedBy) notes.push(r.truth.error);
+  return notes;
+}
+
+/** Read and store the truth of one ended run. */
+export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<RunTruth | undefined> {
+  const r = await execCapture(kube, pod, ["sh", "-c", READ_SCRIPT, "kodama-truth", run.id]);
+  if (r.code !== 0) return run.truth;
+  const t = truthOfLog(r.stdout, { commits: run.truth?.commits, filesChanged: run.truth?.filesChanged });
+  t.fromLog = true;
+  if (run.truth?.endedBy) t.endedBy = run.truth.endedBy;
+  const body = new TextEncoder().encode(JSON.stringify(t));
+  // best effort: a read-only workspace still gets the truth, only computed again next time
+  await execCapture(kube, pod, ["sh", "-c", WRITE_SCRIPT, "kodama-truth", run.id, String(body.length)], {
+    stdin: body,
+  }).catch(() => undefined);
+  return t;
+}
+
+/** Fill in the truth of every ended run whose log was not read yet (once per run: it is stored). */
+export async function withTruth(kube: Kube, pod: V1Pod, runs: AgentRun[]): Promise<AgentRun[]> {
+  // the newest few at a time (each is two execs once): a session with many old runs fills in over reads
+  const todo = runs.filter((r) => r.state !== "running" && !r.truth?.fromLog).slice(-MAX_READS);
+  await Promise.all(todo.map(async (r) => {
+    const t = await readTruth(kube, pod, r).catch(() => undefined);
+    if (t) r.truth = t;
+  }));
+  const last = runs.at(-1);
+  if (last && todo.includes(last)) await recordOutcome(kube, pod, last);
+  return runs;
+}
+
+/** `RUN OUTCOME[; NOTES]` on the workspace volume, for `list` (ANNOTATION_AGENT_OUTCOME); best effort. */
+export async function recordOutcome(
+  kube: Kube,
+  pod: V1Pod,
+  run: { id: string; state: string; truth?: RunTruth },
+) {
+  const spec = specOf(pod);
+  const name = spec?.name ?? pod.metadata?.labels?.[LABEL_SESSION];
+  if (!name) return;
+  const text = [runOutcome(run), ...runNotes(run)].join("; ");
+  await kube.patchObject(
+    "persistentvolumeclaims",
+    pod.metadata?.namespace ?? kube.namespace,
+    namesOf(spec ?? { name }).workspacePVC,
+    {
+      metadata: { annotations: { [ANNOTATION_AGENT_OUTCOME]: `${run.id} ${text}` } },
+    },
+  ).catch(() => {});
+}
+
+/** A run for machines (`-o json`, the web UI, MCP): with its outcome word and notes. */
+export function runForOutput(r: AgentRun): AgentRun & { outcome: string; notes?: string[] } {
+  const notes = runNotes(r);
+  return { ...r, outcome: runOutcome(r), ...(notes.length ? { notes } : {}) };
+}

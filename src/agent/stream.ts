@@ -1,0 +1,259 @@
+/**
+ * The agents' structured output, one model: Claude Code's `--output-format stream-json` and Codex's
+ * `exec --json` (one JSON object per line) become AgentEvents. Pure: a line in, events out. Lines that
+ * are not JSON (the agent's stderr shares the run's log) are kept as `text` events, and a few of them
+ * carry facts (Codex reports a rejected patch only on stderr).
+ *
+ * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0; fixtures in
+ * tests/fixtures/agents/).
+ */
+
+export type AgentKind = "claude" | "codex";
+
+export type AgentEvent =
+  | { kind: "init"; agent: AgentKind; model?: string; session?: string; version?: string }
+  /** the model's text to the user */
+  | { kind: "message"; text: string; turn?: string }
+  /** a tool call: `name` (Write, Bash, shell, patch…) and one line of what it does */
+  | { kind: "tool"; id?: string; name: string; detail: string; turn?: string }
+  /** a tool call's end */
+  | { kind: "tool-result"; id?: string; ok: boolean; text?: string }
+  /** a tool use the agent's permissions refused */
+  | { kind: "denied"; id?: string; name?: string; message: string }
+  /** the agent retries the model API (it may be unreachable) */
+  | { kind: "retry"; message: string }
+  /** the run's end as the agent reports it */
+  | {
+    kind: "result";
+    ok: boolean;
+    text?: string;
+    turns?: number;
+    inputTokens?: number;
+    outputTokens?: number;
+    costUsd?: number;
+    denied?: number;
+    error?: string;
+  }
+  /** one model turn's token usage (Codex: per `turn.completed`) */
+  | { kind: "usage"; inputTokens: number; outputTokens: number }
+  /** an error the agent reported */
+  | { kind: "error"; message: string }
+  /** a line that is not the agent's JSON (its stderr, kodama's notes) */
+  | { kind: "text"; line: string };
+
+type J = Record<string, unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+const obj = (
+  v: unknown,
+): J | undefined => (v && typeof v === "object" && !Array.isArray(v) ? v as J : undefined);
+
+/** One line of what a tool call does: the command, the file, else its input in brief. */
+export function toolDetail(name: string, input: unknown): string {
+  const i = obj(input) ?? {};
+  const first = str(i.command) ?? str(i.cmd) ?? str(i.file_path) ?? str(i.path) ?? str(i.pattern) ??
+    str(i.url) ??
+    str(i.description);
+  if (first !== undefined) return first;
+  const s = typeof input === "string" ? input : JSON.stringify(input ?? {});
+  return name && s === "{}" ? "" : s;
+}
+
+function claudeEvents(j: J): AgentEvent[] {
+  const type = str(j.type);
+  if (type === "system") {
+    const sub = str(j.subtype);
+    if (sub === "init") {
+      return [{
+        kind: "init",
+        agent: "claude",
+        model: str(j.model),
+        session: str(j.session_id),
+        version: str(j.claude_code_version),
+      }];
+    }
+    if (sub === "permission_denied") {
+      return [{
+        kind: "denied",
+        id: str(j.tool_use_id),
+        name: str(j.tool_name),
+        message: str(j.message) ?? "permission denied",
+      }];
+    }
+    if (sub === "api_retry") {
+      const a = num(j.attempt), m = num(j.max_retries);
+      const st = num(j.error_status);
+      return [{
+        kind: "retry",
+        message: `model API retry ${a ?? "?"}/${m ?? "?"}${st ? ` (HTTP ${st})` : ""}${
+          str(j.error) && j.error !== "unknown" ? `: ${j.error}` : ""
+        }`,
+      }];
+    }
+    return [];
+  }
+  if (type === "assistant") {
+    const m = obj(j.message) ?? {};
+    const turn = str(m.id);
+    const out: AgentEvent[] = [];
+    for (const b of Array.isArray(m.content) ? m.content : []) {
+      const block = obj(b) ?? {};
+      if (block.type === "text" && str(block.text)?.trim()) {
+        out.push(
+          j.is_api_error_message || j.error
+            ? { kind: "error", message: str(block.text)! }
+            : { kind: "message", text: str(block.text)!, turn },
+        );
+      } else if (block.type === "tool_use") {
+        const name = str(block.name) ?? "tool";
+        out.push({ kind: "tool", id: str(block.id), name, detail: toolDetail(name, block.input), turn });
+      }
+    }
+    return out;
+  }
+  if (type === "user") {
+    const m = obj(j.message) ?? {};
+    const out: AgentEvent[] = [];
+    for (const b of Array.isArray(m.content) ? m.content : []) {
+      const block = obj(b) ?? {};
+      if (block.type !== "tool_result") continue;
+      const c = block.content;
+      const text = typeof c === "string"
+        ? c
+        : Array.isArray(c)
+        ? c.map((x) => str(obj(x)?.text) ?? "").join("")
+        : undefined;
+      out.push({ kind: "tool-result", id: str(block.tool_use_id), ok: block.is_error !== true, text });
+    }
+    return out;
+  }
+  if (type === "result") {
+    const u = obj(j.usage) ?? {};
+    const input = (num(u.input_tokens) ?? 0) + (num(u.cache_read_input_tokens) ?? 0) +
+      (num(u.cache_creation_input_tokens) ?? 0);
+    const isError = j.is_error === true || (str(j.subtype) !== undefined && str(j.subtype) !== "success");
+    const text = str(j.result);
+    return [{
+      kind: "result",
+      ok: !isError,
+      text,
+      turns: num(j.num_turns),
+      inputTokens: input,
+      outputTokens: num(u.output_tokens),
+      costUsd: num(j.total_cost_usd),
+      denied: Array.isArray(j.permission_denials) ? j.permission_denials.length : undefined,
+      ...(isError ? { error: text ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error" } : {}),
+    }];
+  }
+  return [];
+}
+
+function codexItem(item: J, done: boolean): AgentEvent[] {
+  const type = str(item.type);
+  const id = str(item.id);
+  if (type === "agent_message" && done) return [{ kind: "message", text: str(item.text) ?? "" }];
+  if (type === "command_execution") {
+    if (!done) return [{ kind: "tool", id, name: "shell", detail: unwrapShell(str(item.command) ?? "") }];
+    const code = num(item.exit_code);
+    return [{
+      kind: "tool-result",
+      id,
+      ok: item.status !== "failed" && (code ?? 0) === 0,
+      text: str(item.aggregated_output),
+    }];
+  }
+  if (type === "file_change") {
+    const changes = Array.isArray(item.changes) ? item.changes.map((c) => obj(c) ?? {}) : [];
+    const detail = changes.map((c) => `${str(c.kind) ?? "edit"} ${str(c.path) ?? "?"}`).join(", ");
+    if (!done) return [{ kind: "tool", id, name: "patch", detail }];
+    return [{ kind: "tool-result", id, ok: item.status !== "failed" }];
+  }
+  if (type === "mcp_tool_call" || type === "web_search") {
+    const name = type === "web_search"
+      ? "web_search"
+      : `${str(item.server) ?? "mcp"}.${str(item.tool) ?? "tool"}`;
+    if (!done) {
+      return [{ kind: "tool", id, name, detail: str(item.query) ?? toolDetail(name, item.arguments) }];
+    }
+    return [{ kind: "tool-result", id, ok: item.status !== "failed" }];
+  }
+  if (type === "error" && done) return [{ kind: "error", message: str(item.message) ?? "error" }];
+  return [];
+}
+
+/** `/bin/bash -lc "git commit …"` → `git commit …` (Codex wraps every command in a login shell). */
+export function unwrapShell(cmd: string): string {
+  const m = /^\S*\b(?:ba|z)?sh -l?c (["'])([\s\S]*)\1$/.exec(cmd);
+  return m ? m[2].replaceAll('\\"', '"') : cmd;
+}
+
+function codexEvents(j: J, seen: Set<string>): AgentEvent[] {
+  const type = str(j.type);
+  if (type === "thread.started") return [{ kind: "init", agent: "codex", session: str(j.thread_id) }];
+  if (type === "item.started" || type === "item.completed") {
+    const item = obj(j.item) ?? {};
+    const id = str(item.id);
+    const out: AgentEvent[] = [];
+    // an item that completes without having started (Codex reports quick ones once) still was a call
+    if (type === "item.completed" && id && !seen.has(id)) {
+      const start = codexItem(item, false).filter((e) => e.kind === "tool");
+      out.push(...start);
+    }
+    if (type === "item.started" && id) seen.add(id);
+    out.push(...codexItem(item, type === "item.completed"));
+    return out;
+  }
+  if (type === "turn.completed") {
+    const u = obj(j.usage) ?? {};
+    return [{
+      kind: "usage",
+      inputTokens: num(u.input_tokens) ?? 0,
+      outputTokens: num(u.output_tokens) ?? 0,
+    }];
+  }
+  if (type === "turn.failed") {
+    return [{ kind: "result", ok: false, error: str(obj(j.error)?.message) ?? "the turn failed" }];
+  }
+  if (type === "error") {
+    const m = str(j.message) ?? "error";
+    return [/^Reconnecting\b/.test(m) ? { kind: "retry", message: m } : { kind: "error", message: m }];
+  }
+  return [];
+}
+
+/** What Codex says only on stderr: a patch its sandbox or approval policy rejected. */
+const CODEX_REJECTED = /patch rejected: (.*)$/;
+
+/** A parser keeps what spans lines (which Codex items started). */
+export function createParser(): (line: string) => AgentEvent[] {
+  const seen = new Set<string>();
+  let kind: AgentKind | undefined;
+  return (line) => {
+    const t = line.trim();
+    if (!t) return [];
+    if (t.startsWith("{")) {
+      let j: J | undefined;
+      try {
+        j = obj(JSON.parse(t));
+      } catch { /* not JSON after all */ }
+      if (j && typeof j.type === "string") {
+        if (!kind) {
+          kind = /^(thread|turn|item)\./.test(j.type) ? "codex" : j.type === "error" ? undefined : "claude";
+        }
+        return kind === "codex" || (kind === undefined && j.type === "error")
+          ? codexEvents(j, seen)
+          : claudeEvents(j);
+      }
+    }
+    const rej = CODEX_REJECTED.exec(t);
+    if (rej) return [{ kind: "denied", name: "patch", message: `patch rejected: ${rej[1]}` }];
+    return [{ kind: "text", line: line.replace(/\r$/, "") }];
+  };
+}
+
+/** Every event of a whole log. */
+export function parseStream(text: string): AgentEvent[] {
+  const p = createParser();
+  return text.split("\n").flatMap(p);
+}

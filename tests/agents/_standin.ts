@@ -1,0 +1,375 @@
+/**
+ * Local stand-ins for the model APIs the real agent CLIs call, on 127.0.0.1, scripted per test:
+ *
+ *   Anthropic Messages  POST /v1/messages (stream: true → SSE; false → one JSON message), what
+ *                       Claude Code calls; `HEAD /api/hello` and anything else answer 404 (harmless)
+ *   OpenAI Responses    POST /v1/responses (SSE), what Codex calls through a custom model provider
+ *
+ * A script is a queue of turns; each "main" request (one that offers tools) takes the next turn, and a
+ * turn's acts become one assistant message: `write` (Claude's Write tool; Codex's apply_patch), `shell`
+ * (Claude's Bash; Codex's exec_command), `text`. A turn with tool acts ends with stop_reason tool_use;
+ * when the queue is empty the answer is the final text "done.". Requests without tools (side calls: titles,
+ * summaries) get a short text and take no turn. Every request is recorded, so a test can assert that a
+ * `--continue` run sent the earlier conversation.
+ *
+ * Run by hand: `deno run -A tests/agents/_standin.ts SCRIPT.json [PORT]` prints its URL.
+ */
+
+export type Act = { write: { path: string; content: string } } | { shell: string } | { text: string };
+export type Turn = Act[];
+
+export interface Recorded {
+  method: string;
+  path: string;
+  /** the parsed JSON body (undefined when none) */
+  body: unknown;
+  /** the raw body text */
+  text: string;
+  /** the turn this request took, if it was a main request */
+  turn?: number;
+}
+
+export interface StandIn {
+  /** http://127.0.0.1:PORT (Claude Code: ANTHROPIC_BASE_URL; Codex: a provider's base_url + "/v1") */
+  url: string;
+  requests: Recorded[];
+  /** more turns, taken after the ones already queued */
+  push(...turns: Turn[]): void;
+  /** main requests so far */
+  mainRequests(): Recorded[];
+  close(): Promise<void>;
+}
+
+const enc = new TextEncoder();
+
+function sse(events: { event: string; data: unknown }[]): Response {
+  const body = events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join("");
+  return new Response(enc.encode(body), {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+  });
+}
+
+const json = (v: unknown, status = 200) =>
+  new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
+
+/** The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context). */
+export function cwdOf(text: string): string | undefined {
+  const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text);
+  return m?.[1];
+}
+
+// ---- Anthropic Messages --------------------------------------------------------------------------
+
+type Block =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
+
+function claudeBlocks(turn: Turn, cwd: string, n: number): Block[] {
+  return turn.map((a, i): Block => {
+    const id = `toolu_standin_${n}_${i}`;
+    if ("write" in a) {
+      const path = a.write.path.startsWith("/") ? a.write.path : `${cwd}/${a.write.path}`;
+      return { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
+    }
+    if ("shell" in a) {
+      return {
+        type: "tool_use",
+        id,
+        name: "Bash",
+        input: { command: a.shell, description: "Run a command" },
+      };
+    }
+    return { type: "text", text: a.text };
+  });
+}
+
+function anthropicUsage(inputChars: number, out: number) {
+  return {
+    input_tokens: Math.max(1, Math.round(inputChars / 400)),
+    output_tokens: out,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
+}
+
+function anthropicAnswer(body: Record<string, unknown>, blocks: Block[], inputChars: number, n: number) {
+  const stop = blocks.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn";
+  const model = String(body.model ?? "claude-standin");
+  const id = `msg_standin_${n}`;
+  const usage = anthropicUsage(inputChars, 7 * blocks.length + 3);
+  if (!body.stream) {
+    return json({
+      id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: blocks,
+      stop_reason: stop,
+      stop_sequence: null,
+      usage,
+    });
+  }
+  const ev: { event: string; data: unknown }[] = [{
+    event: "message_start",
+    data: {
+      type: "message_start",
+      message: {
+        id,
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    },
+  }];
+  blocks.forEach((b, index) => {
+    if (b.type === "text") {
+      ev.push({
+        event: "content_block_start",
+        data: { type: "content_block_start", index, content_block: { type: "text", text: "" } },
+      });
+      ev.push({
+        event: "content_block_delta",
+        data: { type: "content_block_delta", index, delta: { type: "text_delta", text: b.text } },
+      });
+    } else {
+      ev.push({
+        event: "content_block_start",
+        data: {
+          type: "content_block_start",
+          index,
+          content_block: { type: "tool_use", id: b.id, name: b.name, input: {} },
+        },
+      });
+      const js = JSON.stringify(b.input);
+      const cut = Math.floor(js.length / 2); // two deltas, as the API splits partial JSON
+      for (const part of [js.slice(0, cut), js.slice(cut)]) {
+        ev.push({
+          event: "content_block_delta",
+          data: {
+            type: "content_block_delta",
+            index,
+            delta: { type: "input_json_delta", partial_json: part },
+          },
+        });
+      }
+    }
+    ev.push({ event: "content_block_stop", data: { type: "content_block_stop", index } });
+  });
+  ev.push({
+    event: "message_delta",
+    data: {
+      type: "message_delta",
+      delta: { stop_reason: stop, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    },
+  });
+  ev.push({ event: "message_stop", data: { type: "message_stop" } });
+  return sse(ev);
+}
+
+// ---- OpenAI Responses (Codex) ----------------------------------------------------------------------
+
+/** Codex 0.169's tools are nested in its `exec` (JavaScript "code mode") tool: one exec call per act. */
+function codexItems(turn: Turn, n: number, codeMode: boolean): Record<string, unknown>[] {
+  return turn.map((a, i) => {
+    const id = `item_standin_${n}_${i}`;
+    const call_id = `call_standin_${n}_${i}`;
+    if ("text" in a) {
+      return {
+        type: "message",
+        id,
+        role: "assistant",
+        status: "completed",
+        content: [{ type: "output_text", text: a.text, annotations: [] }],
+      };
+    }
+    const patch = "write" in a
+      ? `*** Begin Patch\n*** Add File: ${a.write.path}\n${
+        a.write.content.replace(/\n$/, "").split("\n").map((l) => "+" + l).join("\n")
+      }\n*** End Patch\n`
+      : "";
+    if (codeMode) {
+      const js = "write" in a
+        ? `const r = await tools.apply_patch(${JSON.stringify(patch)});\ntext(r);`
+        : `const r = await tools.exec_command({ cmd: ${
+          JSON.stringify(a.shell)
+        }, tty: false });\ntext(r.output); text("exit " + r.exit_code);`;
+      return { type: "custom_tool_call", id, call_id, name: "exec", input: js, status: "completed" };
+    }
+    if ("write" in a) {
+      return {
+        type: "custom_tool_call",
+        id,
+        call_id,
+        name: "apply_patch",
+        input: patch,
+        status: "completed",
+      };
+    }
+    return {
+      type: "function_call",
+      id,
+      call_id,
+      name: "exec_command",
+      arguments: JSON.stringify({ cmd: a.shell }),
+      status: "completed",
+    };
+  });
+}
+
+function openaiAnswer(items: Record<string, unknown>[], inputChars: number, n: number) {
+  const id = `resp_standin_${n}`;
+  const ev: { event: string; data: unknown }[] = [
+    {
+      event: "response.created",
+      data: { type: "response.created", response: { id, status: "in_progress" } },
+    },
+  ];
+  items.forEach((item, output_index) => {
+    const empty = item.type === "message"
+      ? { ...item, content: [], status: "in_progress" }
+      : item.type === "custom_tool_call"
+      ? { ...item, input: "", status: "in_progress" }
+      : { ...item, arguments: "", status: "in_progress" };
+    ev.push({
+      event: "response.output_item.added",
+      data: { type: "response.output_item.added", output_index, item: empty },
+    });
+    if (item.type === "message") {
+      const text = (item.content as { text: string }[])[0].text;
+      ev.push({
+        event: "response.output_text.delta",
+        data: {
+          type: "response.output_text.delta",
+          item_id: item.id,
+          output_index,
+          content_index: 0,
+          delta: text,
+        },
+      });
+    }
+    ev.push({
+      event: "response.output_item.done",
+      data: { type: "response.output_item.done", output_index, item },
+    });
+  });
+  const input_tokens = Math.max(1, Math.round(inputChars / 400));
+  const output_tokens = 9 * items.length + 3;
+  ev.push({
+    event: "response.completed",
+    data: {
+      type: "response.completed",
+      response: {
+        id,
+        status: "completed",
+        usage: {
+          input_tokens,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: input_tokens + output_tokens,
+        },
+      },
+    },
+  });
+  return sse(ev);
+}
+
+/** Whether a Responses request offers Codex's code-mode `exec` tool (else plain function tools). */
+function offersCodeMode(text: string): boolean {
+  return text.includes('"name":"exec"') || text.includes('"name": "exec"');
+}
+
+// ---- the server ------------------------------------------------------------------------------------
+
+export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Promise<StandIn> {
+  const queue = [...turns];
+  const requests: Recorded[] = [];
+  let taken = 0;
+  const ac = new AbortController();
+  const takeTurn = (): Turn => queue.shift() ?? [{ text: "done." }];
+  return new Promise((resolve) => {
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: o.port ?? 0,
+      signal: ac.signal,
+      onListen: ({ port }) => {
+        resolve({
+          url: `http://127.0.0.1:${port}`,
+          requests,
+          push: (...t) => queue.push(...t),
+          mainRequests: () => requests.filter((r) => r.turn !== undefined),
+          close: async () => {
+            ac.abort();
+            await server.finished;
+          },
+        });
+      },
+      onError: (e) => json({ error: String(e) }, 500),
+    }, async (req) => {
+      const url = new URL(req.url);
+      const text = await req.text();
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch { /* not JSON */ }
+      const rec: Recorded = { method: req.method, path: url.pathname, body, text };
+      requests.push(rec);
+      if (req.method === "POST" && url.pathname === "/v1/messages") {
+        const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
+        const n = main ? ++taken : 0;
+        if (main) rec.turn = n;
+        const blocks = main
+          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
+          : [{ type: "text" as const, text: "ok" }];
+        return anthropicAnswer(body ?? {}, blocks, text.length, n);
+      }
+      if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") {
+        return json({ input_tokens: Math.max(1, Math.round(text.length / 400)) });
+      }
+      if (req.method === "POST" && url.pathname === "/v1/responses") {
+        const n = ++taken;
+        rec.turn = n;
+        return openaiAnswer(codexItems(takeTurn(), n, offersCodeMode(text)), text.length, n);
+      }
+      return json({
+        type: "error",
+        error: { type: "not_found_error", message: `stand-in: no ${url.pathname}` },
+      }, 404);
+    });
+  });
+}
+
+/** The usual three-turn task: write a file, commit it, say so. */
+export function commitScript(
+  file = "hello.txt",
+  content = "hello from the agent\n",
+  message = "agent: add hello",
+): Turn[] {
+  return [
+    [{ text: `I'll write ${file}.` }, { write: { path: file, content } }],
+    // the identity given here: a test image may have none configured
+    [{
+      shell: `git add -A && git -c user.name=Agent -c user.email=agent@example.com commit -q -m '${message}'`,
+    }],
+    [{ text: `Wrote ${file} and committed it.` }],
+  ];
+}
+
+if (import.meta.main) {
+  const [file, port] = Deno.args;
+  const turns: Turn[] = file ? JSON.parse(await Deno.readTextFile(file)) : commitScript();
+  const s = await startStandIn(turns, { port: port ? Number(port) : undefined });
+  console.log(s.url);
+  const log = Deno.env.get("STANDIN_LOG");
+  if (log) {
+    setInterval(
+      () => Deno.writeTextFileSync(log, JSON.stringify(s.requests.map((r) => ({ ...r, text: undefined })))),
+      500,
+    );
+  }
+}

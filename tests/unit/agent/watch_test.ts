@@ -1,0 +1,70 @@
+// The runner's watchdog (src/agent/watch.ts), run for real with sh: an agent that prints nothing is ended as
+// stalled, one that only retries its model API as unreachable; one that works is left alone; git facts.
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
+import { runFacts } from "../../../src/agent/truth.ts";
+
+async function runAgent(agent: string, stall: number, o: { git?: boolean } = {}) {
+  const ws = await Deno.makeTempDir({ prefix: "kodama-watch-" });
+  const run = `${ws}/.kodama/runs/1`;
+  await Deno.mkdir(run, { recursive: true });
+  await Deno.writeTextFile(`${run}/prompt`, "do it\n");
+  const git = (...a: string[]) =>
+    new Deno.Command("git", { args: a, cwd: ws, stdout: "null", stderr: "null" }).output();
+  if (o.git) {
+    await git("init", "-q");
+    await git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init");
+  }
+  const out = await new Deno.Command("sh", {
+    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, "sh", "-c", agent],
+    cwd: ws,
+    env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: String(stall), GIT_CONFIG_GLOBAL: "/dev/null" },
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assertEquals(out.code, 0);
+  const read = (f: string) => Deno.readTextFile(`${run}/${f}`).then((s) => s.trim()).catch(() => undefined);
+  const r = {
+    exit: await read("exit"),
+    endedBy: await read("ended-by"),
+    log: (await read("log")) ?? "",
+    git: await read("git"),
+  };
+  await Deno.remove(ws, { recursive: true });
+  return r;
+}
+
+Deno.test("watchdog: silent agent → stalled; retrying only → unreachable; working → left alone", async () => {
+  const retry = `{"type":"error","message":"Reconnecting... waiting for network (Connection failed)"}`;
+  const [silent, retrying, working] = await Promise.all([
+    runAgent("echo started; sleep 30", 2),
+    runAgent(`echo '{"type":"turn.started"}'; while :; do echo '${retry}'; sleep 0.3; done`, 3),
+    // progress every half second for 4 s: never stalled with a 2 s limit
+    runAgent(`i=0; while [ $i -lt 8 ]; do echo "step $i"; sleep 0.5; i=$((i+1)); done`, 2),
+  ]);
+  assertEquals(silent.endedBy, "stalled");
+  assertEquals(silent.exit === "0", false);
+  assertStringIncludes(silent.log, "kodama: the agent made no progress for 2s (agent.stallTimeout): ended");
+  assertEquals(retrying.endedBy, "unreachable");
+  assertStringIncludes(retrying.log, "kodama: the agent only retried its model API for 3s");
+  assertEquals(working.endedBy, undefined);
+  assertEquals(working.exit, "0");
+  assertEquals(runFacts(undefined, silent.endedBy, undefined)?.endedBy, "stalled");
+});
+
+Deno.test("runner: the run's commits and changed files since it started, for its truth", async () => {
+  const r = await runAgent(
+    "echo a > a.txt && git add a.txt && git -c user.name=a -c user.email=a@b commit -qm a && echo b > b.txt",
+    0,
+    { git: true },
+  );
+  assertEquals(r.exit, "0");
+  assertEquals(r.git, "1 2");
+  assertEquals(runFacts(r.git, undefined, undefined), {
+    toolCalls: 0,
+    denied: 0,
+    commits: 1,
+    filesChanged: 2,
+  });
+  assert(r.endedBy === undefined);
+});
