@@ -327,8 +327,8 @@ export function redactedList(o: SessionObjects): Record<string, unknown>[] {
     return { ...rest, stringData: Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, "<redacted>"])) };
   };
   return [
-    ...(o.networkPolicy ? [o.networkPolicy] : []),
     redact(o.secret),
+    ...(o.networkPolicy ? [o.networkPolicy] : []),
     ...(o.gitSecret ? [redact(o.gitSecret)] : []),
     ...o.pvcs,
     ...(o.configMap ? [o.configMap] : []),
