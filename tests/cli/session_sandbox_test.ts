@@ -74,6 +74,11 @@ withSessionWorld("sandbox: dry-run shows it, start makes the policy first, delet
         !(pod.spec.volumes ?? []).some((v: Obj) => v.projected || /token/.test(v.name)),
         JSON.stringify(pod.spec.volumes),
       );
+      const g = await w.k(["session", "get", "sb"]);
+      assertStringIncludes(
+        g.stdout,
+        "egress NetworkPolicy kodama-egress-sb (all but link-local; denied 10.244.0.0/16, 10.96.0.0/12); no ServiceAccount token; the image's user",
+      );
       const a = await w.k(["attach", "sb", "--command", "echo inside"]);
       assertEquals([a.code, a.stdout], [0, "inside\n"], a.stderr);
     });
