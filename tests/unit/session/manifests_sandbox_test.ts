@@ -238,3 +238,20 @@ Deno.test("cidr: parse and print like Go's net.ParseCIDR (network address, RFC 5
   assert(!strictlyWithin(parseCidr("11.0.0.0/16")!, parseCidr("10.0.0.0/8")!));
   assert(!strictlyWithin(parseCidr("::/16")!, parseCidr("0.0.0.0/0")!));
 });
+
+Deno.test("templates: runAsUser for an image whose user is known; never root (a template only tightens)", async () => {
+  const { templateSchema, withTemplate } = await import("../../../src/session/template.ts");
+  assert(templateSchema.safeParse({ image: "kodama-dev:bookworm", runAsUser: 1000 }).success);
+  for (const bad of [0, -1, 1.5, "1000"]) {
+    assert(!templateSchema.safeParse({ runAsUser: bad }).success, String(bad));
+  }
+  const t = { name: "dev", source: "repo" as const, image: "kodama-dev:bookworm", runAsUser: 1000 };
+  const o = withTemplate(
+    { name: "x", namespace: "dev" } as { name: string; namespace: string; runAsUser?: number },
+    t,
+  );
+  assertEquals(o.runAsUser, 1000);
+  const pod = buildPod(spec({}, { runAsUser: o.runAsUser })).spec!;
+  assertEquals(pod.containers[0].securityContext?.runAsUser, 1000);
+  assertEquals(pod.containers[0].securityContext?.capabilities, { drop: ["ALL"] });
+});
