@@ -152,6 +152,11 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
       description: "the new volumes start with this snapshot's workspace and home (kodama snapshot list)",
     },
     { flags: "--image <image>", description: "container image (default: defaults.image)" },
+    {
+      flags: "--service-account <name>",
+      description:
+        "run the pod as this ServiceAccount with its token mounted (default: defaults.serviceAccount, no token)",
+    },
     { flags: "--cpu <cpu>", description: "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)" },
     { flags: "--memory <size>", description: "memory limit, e.g. 4Gi (default: defaults.resources.memory)" },
     {
@@ -278,6 +283,7 @@ exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.
         fromSnapshot: str(o.fromSnapshot),
         sidecars: o.sidecar as string[],
         image: str(o.image),
+        serviceAccount: str(o.serviceAccount),
         cpu: str(o.cpu),
         memory: str(o.memory),
         storage: str(o.storage),

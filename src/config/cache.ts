@@ -31,6 +31,7 @@ const MAX_TEXT = 256 * 1024;
  * with this file (tests/unit/config/cache_test.ts fails when this list misses one).
  */
 export const CONFIG_CODE = [
+  "base/cidr.ts",
   "base/duration.ts",
   "base/stamp.ts",
   "boundedread.ts",

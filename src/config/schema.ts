@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { DURATION_EXAMPLES, DURATION_RE } from "../base/duration.ts";
+import { parseCidr } from "../base/cidr.ts";
 
 /** What `config set` needs to know about a leaf beyond its zod type. */
 export interface FormatHint {
@@ -159,6 +160,8 @@ const storage = z.object({
   ),
 }).strict().describe("Persistent volume sizes for sessions.");
 
+const SANDBOX = "a repository cannot loosen the pod's sandbox (the agent in it runs without prompts)";
+
 const defaults = z.object({
   namespace: namespaceName().optional().describe(
     "Namespace used when -n/--namespace is not given; unset falls back to the kubeconfig context's namespace, then `default`.",
@@ -176,8 +179,8 @@ const defaults = z.object({
   branchPrefix: str().default("kodama/").describe(
     "Prefix of the branch a session creates automatically (e.g. kodama/my-work-20250115143000).",
   ),
-  serviceAccount: str().optional().describe(
-    "ServiceAccount for session pods; unset uses the namespace's default ServiceAccount.",
+  serviceAccount: fromRepo("userOnly", str(), { why: SANDBOX }).optional().describe(
+    "ServiceAccount for session pods; unset uses the namespace's default ServiceAccount. Its token is mounted only with session.serviceAccountToken. Only ~/.kodama/config.yaml sets it.",
   ),
   idleStop: duration().optional().describe(
     "Stop a session by itself after this long without activity (a process started through exec, a write under the workspace); a connected background sync flushes both ways first; its volumes and settings stay and `resume`/`attach` bring it back. At least 10s; 0 or unset: never. Overridden by `start --idle-stop`.",
@@ -186,6 +189,26 @@ const defaults = z.object({
     "Record an expiry this long after a session starts: `list` shows it (EXPIRES, -o wide) and warns once it has passed, `kodama gc` deletes expired sessions. Unset: none. Overridden by `start --ttl`. Only ~/.kodama/config.yaml sets it: a repo's value is ignored (an expiry is the user's call).",
   ),
 }).strict().describe("Defaults for sessions and pod commands.");
+
+const cidrList = () =>
+  z.array(
+    str().refine((s) => parseCidr(s) !== undefined, {
+      error: (iss) => `${show(iss.input)} is not a CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)`,
+    }),
+    { error: typeMsg("a list of CIDRs (expected e.g. [10.0.0.0/8, 192.168.0.0/16])") },
+  );
+
+const egress = z.object({
+  enabled: fromRepo("userOnly", bool(), { why: SANDBOX }).default(true).describe(
+    "Give every session an egress NetworkPolicy (kodama-egress-NAME): DNS, and every address except the link-local range (cloud metadata) and egress.deny, or only egress.allow. false: none (for a user who may not create NetworkPolicies). Only as good as the cluster's network plugin (kodama doctor). Only ~/.kodama/config.yaml sets it.",
+  ),
+  deny: fromRepo("userOnly", cidrList(), { why: SANDBOX }).default([]).describe(
+    "CIDRs the session pods may not reach, besides 169.254.0.0/16, fe80::/10 and fd00:ec2::254/128: set it to the cluster's pod and service ranges to keep the agent off other pods and the API server. Only ~/.kodama/config.yaml sets it.",
+  ),
+  allow: fromRepo("userOnly", cidrList(), { why: SANDBOX }).optional().describe(
+    "Only these CIDRs (and DNS) are reachable; unset: everywhere but the denied ranges; []: DNS only. A NetworkPolicy cannot name hosts: a host allow-list needs a proxy or the CNI's own policy type. Only ~/.kodama/config.yaml sets it.",
+  ),
+}).strict().describe("The session pods' egress NetworkPolicy (docs/security.md).");
 
 const session = z.object({
   readyTimeout: duration().default("5m").describe(
@@ -197,6 +220,13 @@ const session = z.object({
   shell: nonEmpty("a shell").default("/bin/bash").describe(
     "Shell started by `attach` when no --command is given, if the image has it (else bash, else sh); `zellij` joins the session's zellij session.",
   ),
+  serviceAccountToken: fromRepo("userOnly", bool(), { why: SANDBOX }).default(false).describe(
+    "Mount the ServiceAccount token in session pods (automountServiceAccountToken); off by default: nothing in the pod needs the API server. `start --service-account NAME` turns it on for that account. Only ~/.kodama/config.yaml sets it.",
+  ),
+  runAsUser: fromRepo("userOnly", int(0, 2147483647), { why: SANDBOX }).optional().describe(
+    "uid of the session and clone containers (e.g. 1000); unset: the image's user. Non-root gets no capabilities and runAsNonRoot (apt, sudo and ports below 1024 then fail). A template's runAsUser overrides it. Only ~/.kodama/config.yaml sets it.",
+  ),
+  egress: egress.prefault({}),
 }).strict().describe("Session lifecycle settings.");
 
 const git = z.object({

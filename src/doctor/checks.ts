@@ -90,6 +90,13 @@ export function permissions(serverMinor?: number): Permission[] {
       required: true,
     },
     {
+      group: "networking.k8s.io",
+      resource: "networkpolicies",
+      verbs: ["get", "create", "patch", "delete"],
+      neededBy: "start (the session's egress NetworkPolicy; without it set session.egress.enabled: false)",
+      required: false,
+    },
+    {
       group: "",
       resource: "events",
       verbs: ["list"],
@@ -180,6 +187,58 @@ export interface Report {
   namespace?: string;
   permissions: PermissionResult[];
   tools: ToolResult[];
+  /** does the cluster's network plugin enforce NetworkPolicy (the session's egress limit)? */
+  networkPolicy?: NetworkPolicySupport;
+}
+
+export interface NetworkPolicySupport {
+  /** true/false when a known plugin tells; undefined: kodama cannot tell */
+  enforced?: boolean;
+  plugin?: string;
+  detail: string;
+}
+
+/** Network plugins by the names of their node pods: whether they implement NetworkPolicy. */
+const PLUGINS: { re: RegExp; name: string; enforces: boolean }[] = [
+  { re: /^calico-node-/, name: "Calico", enforces: true },
+  { re: /^canal-/, name: "Canal (Calico policy)", enforces: true },
+  { re: /^cilium-(?!operator)/, name: "Cilium", enforces: true },
+  { re: /^antrea-agent-/, name: "Antrea", enforces: true },
+  { re: /^weave-net-/, name: "Weave Net", enforces: true },
+  { re: /^kube-router-/, name: "kube-router", enforces: true },
+  { re: /^ovnkube-node-/, name: "OVN-Kubernetes", enforces: true },
+  { re: /^azure-npm-/, name: "Azure NPM", enforces: true },
+  { re: /^(kube-)?flannel-/, name: "flannel", enforces: false },
+];
+
+/**
+ * What the pods of the network plugin's namespaces say about NetworkPolicy (pure). A plugin that enforces
+ * wins over flannel (Canal is both); none known: kodama cannot tell (a bridge CNI, set up on the nodes
+ * themselves, shows no pod and enforces nothing).
+ */
+export function networkPolicySupport(podNames: string[] | undefined, error?: string): NetworkPolicySupport {
+  const asGoodAs = "the session's egress policy is only as good as the network plugin";
+  if (!podNames) {
+    return { detail: `cannot tell: ${error ?? "cannot list the pods of kube-system"}; ${asGoodAs}` };
+  }
+  const found = PLUGINS.filter((p) => podNames.some((n) => p.re.test(n)));
+  const enforcing = found.find((p) => p.enforces);
+  if (enforcing) {
+    return { enforced: true, plugin: enforcing.name, detail: `${enforcing.name} enforces NetworkPolicy` };
+  }
+  if (found.length) {
+    return {
+      enforced: false,
+      plugin: found[0].name,
+      detail: `${
+        found[0].name
+      } does not enforce NetworkPolicy: the session's egress policy is stored, not applied`,
+    };
+  }
+  return {
+    detail:
+      `cannot tell: no known network plugin among the pods of kube-system (a plain bridge CNI enforces nothing); ${asGoodAs}`,
+  };
 }
 
 /** The verdict: everything required is there. */
@@ -231,6 +290,14 @@ export function formatReport(r: Report, renderTable: (h: string[], rows: string[
         : `${r.server.url ?? ""} ${r.server.error ?? ""}`.trim(),
     ],
   ];
+  if (r.networkPolicy) {
+    const n = r.networkPolicy;
+    head.push([
+      "network policy",
+      n.enforced === true ? "enforced" : n.enforced === false ? "NOT ENFORCED" : "unknown",
+      n.detail,
+    ]);
+  }
   out.push(renderTable(["CHECK", "STATUS", "DETAIL"], head));
   if (r.permissions.length) {
     out.push(

@@ -7,6 +7,8 @@ import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } f
 import { forEachLimited } from "../limit.ts";
 import {
   atLeast,
+  type NetworkPolicySupport,
+  networkPolicySupport,
   type Permission,
   type PermissionResult,
   permissions,
@@ -107,6 +109,22 @@ export async function checkPermissions(
   });
 }
 
+/** The network plugin's pods (kube-system, and the namespaces plugins' operators use), when readable. */
+async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
+  const lists = await Promise.all(
+    ["kube-system", "calico-system", "kube-flannel", "cilium"].map((ns) =>
+      kube.listObjects<{ metadata?: { name?: string } }>("pods", ns).then(
+        (l) => ({ names: l.items.map((p) => p.metadata?.name ?? "") }),
+        (e) => ({ error: (e as Error).message.split("\n")[0] }),
+      )
+    ),
+  );
+  // kube-system unreadable: kodama cannot tell; the others are often absent or unreadable
+  const sys = lists[0];
+  if ("error" in sys) return networkPolicySupport(undefined, sys.error);
+  return networkPolicySupport(lists.flatMap((l) => ("names" in l ? l.names : [])));
+}
+
 /** The whole report; it never throws for what it is meant to find out (a missing kubeconfig, a dead server). */
 export async function runDoctor(o: KubeOptions): Promise<Report> {
   const tools = checkTools();
@@ -140,11 +158,10 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
     const v = await kube.serverVersion();
     base.server = { ok: true, url: kube.server, version: v, latencyMs: Math.round(performance.now() - t0) };
     const minor = Number(/^v?\d+\.(\d+)/.exec(v)?.[1]);
-    base.permissions = await checkPermissions(
-      kube,
-      base.namespace,
-      Number.isFinite(minor) ? minor : undefined,
-    );
+    [base.permissions, base.networkPolicy] = await Promise.all([
+      checkPermissions(kube, base.namespace, Number.isFinite(minor) ? minor : undefined),
+      checkNetworkPolicy(kube),
+    ]);
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0];
     if (!base.kubeconfig.ok) base.kubeconfig.error = msg;

@@ -91,7 +91,8 @@ export type Resource =
   | "volumesnapshots"
   | "volumesnapshotclasses"
   | "roles"
-  | "rolebindings";
+  | "rolebindings"
+  | "networkpolicies";
 
 /** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
 const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolean; name?: string }>> = {
@@ -107,6 +108,10 @@ const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolea
     name: "volumesnapshotclasses.snapshot.storage.k8s.io",
   },
   roles: { prefix: "/apis/rbac.authorization.k8s.io/v1", name: "roles.rbac.authorization.k8s.io" },
+  networkpolicies: {
+    prefix: "/apis/networking.k8s.io/v1",
+    name: "networkpolicies.networking.k8s.io",
+  },
   rolebindings: {
     prefix: "/apis/rbac.authorization.k8s.io/v1",
     name: "rolebindings.rbac.authorization.k8s.io",

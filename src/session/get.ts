@@ -16,7 +16,7 @@ import { containerStates, sessionObject, syncState } from "./list.ts";
 import { syncDetail } from "./sync/column.ts";
 import { eventsOf, eventsTable, sortEvents } from "./progress.ts";
 import { resourcesText } from "./quantity.ts";
-import { AGENT_HOME, namesOf } from "./spec.ts";
+import { AGENT_HOME, namesOf, type SessionSpec } from "./spec.ts";
 import type { SessionView } from "./status.ts";
 
 export interface SessionDetail {
@@ -133,6 +133,7 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       );
     }
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
+    if (s.sandbox) out += row("Sandbox", sandboxLine(s));
     if (s.owner) out += row("Owner", s.owner);
     if (s.template) out += row("Template", s.template);
     for (const c of s.sidecars ?? []) {
@@ -223,4 +224,20 @@ export function sessionPreview(v: SessionView, now = Date.now()): string[] {
       `  ${c.metadata?.name} ${c.status?.phase ?? ""} ${c.status?.capacity?.storage ?? ""}`
     ),
   ];
+}
+
+/** The pod's sandbox in one line (docs/security.md "The pod is the sandbox"). */
+function sandboxLine(s: SessionSpec): string {
+  const sb = s.sandbox!;
+  const e = sb.egress;
+  const egress = !e
+    ? "egress not limited (session.egress.enabled: false)"
+    : `egress NetworkPolicy ${namesOf(s).egressPolicy} (${
+      e.allow ? `only ${e.allow.join(", ") || "DNS"}` : "all but link-local"
+    }${e.deny.length ? `; denied ${e.deny.join(", ")}` : ""})`;
+  return [
+    egress,
+    sb.token ? "ServiceAccount token mounted" : "no ServiceAccount token",
+    sb.runAsUser !== undefined ? `uid ${sb.runAsUser}` : "the image's user",
+  ].join("; ");
 }

@@ -15,7 +15,7 @@ import { withInterrupt } from "../proc.ts";
 import { durationValueMs, parseDuration } from "../base/duration.ts";
 import type { Sink } from "../base/sink.ts";
 import { findSession, notFoundError, requireSession } from "./cluster.ts";
-import { buildPod } from "./manifests.ts";
+import { buildNetworkPolicy, buildPod } from "./manifests.ts";
 import { LABEL_SESSION, objectNames } from "./names.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
 import type { StartIO } from "./startio.ts";
@@ -153,6 +153,13 @@ export async function resumeSession(
     const where = { context: kube.contextName, server: kube.server };
     let created = false;
     try {
+      // the egress policy before the pod (a session's own survives stop; one removed meanwhile comes back)
+      const np = buildNetworkPolicy(spec);
+      if (np) {
+        await kube.createObject("networkpolicies", namespace, np).catch((e) => {
+          if (!(e instanceof KodamaError && /already exists|AlreadyExists/i.test(e.message))) throw e;
+        });
+      }
       await kube.createObject("pods", namespace, buildPod(spec));
       created = true;
       // resumed on another machine: this one now remembers the session too (written while the pod starts,
@@ -256,7 +263,15 @@ export async function deleteSession(
   }
   const v = f.view;
   const volumes = [...v.pvcs, ...f.retained];
-  await mayDelete(kube, namespace, name, v.pod?.metadata?.name, volumes, !!o.purge);
+  await mayDelete(
+    kube,
+    namespace,
+    name,
+    v.pod?.metadata?.name,
+    volumes,
+    !!o.purge,
+    !!v.spec?.sandbox?.egress,
+  );
   if (!o.force) {
     const what = o.purge
       ? `its volumes ${volumeList(volumes)} are deleted too (their data is lost)`
@@ -271,7 +286,10 @@ export async function deleteSession(
     }
   }
   const gone: string[] = [];
-  const del = async (resource: "pods" | "secrets" | "configmaps" | "persistentvolumeclaims", obj: string) => {
+  const del = async (
+    resource: "pods" | "secrets" | "configmaps" | "persistentvolumeclaims" | "networkpolicies",
+    obj: string,
+  ) => {
     if (await kube.deleteObject(resource, namespace, obj)) gone.push(`${kind[resource]}/${obj}`);
   };
   const kind = {
@@ -279,6 +297,7 @@ export async function deleteSession(
     secrets: "secret",
     configmaps: "configmap",
     persistentvolumeclaims: "persistentvolumeclaim",
+    networkpolicies: "networkpolicy",
   };
   // the volumes first: when they cannot be kept (or purged) nothing else has been removed yet
   if (o.purge) {
@@ -292,6 +311,10 @@ export async function deleteSession(
   await del("secrets", n.envSecret);
   await del("secrets", n.gitSecret);
   await del("configmaps", n.editorConfigMap);
+  // the egress policy goes after the pod was asked to stop; a session from before it had none (and its
+  // user may have no rights on NetworkPolicies): then only a policy that is there is removed
+  if (v.spec?.sandbox?.egress) await del("networkpolicies", n.egressPolicy);
+  else await del("networkpolicies", n.egressPolicy).catch(() => {});
   // everything is asked to go: the local state goes now, so a wait cut short (its timeout, Ctrl-C) leaves
   // no record of a session that no longer exists
   gone.push(...await sharesGone(kube, namespace, name, o.err));
@@ -325,13 +348,17 @@ async function mayDelete(
   pod: string | undefined,
   volumes: V1PersistentVolumeClaim[],
   purge: boolean,
+  egress: boolean,
 ): Promise<void> {
   const n = objectNames(name);
-  const checks: { verb: string; resource: string; name: string }[] = [
+  const checks: { verb: string; resource: string; group?: string; name: string }[] = [
     ...(pod ? [{ verb: "delete", resource: "pods", name: pod }] : []),
     { verb: "delete", resource: "secrets", name: n.envSecret },
     { verb: "delete", resource: "secrets", name: n.gitSecret },
     { verb: "delete", resource: "configmaps", name: n.editorConfigMap },
+    ...(egress
+      ? [{ verb: "delete", resource: "networkpolicies", group: "networking.k8s.io", name: n.egressPolicy }]
+      : []),
     ...volumes.map((c) => ({
       verb: purge ? "delete" : "patch",
       resource: "persistentvolumeclaims",

@@ -9,6 +9,7 @@
 import type {
   V1ConfigMap,
   V1Container,
+  V1NetworkPolicy,
   V1PersistentVolumeClaim,
   V1Pod,
   V1Secret,
@@ -28,6 +29,7 @@ import {
 import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from "./quantity.ts";
 import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
+import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "./sandbox.ts";
 import {
   AGENT_HOME,
   CA_CERTS_DIR,
@@ -47,6 +49,8 @@ export interface SessionObjects {
   configMap?: V1ConfigMap;
   /** the git credentials Secret (`start --repo` with a token or a CA) */
   gitSecret?: V1Secret;
+  /** the egress NetworkPolicy (session.egress; sandbox.ts) */
+  networkPolicy?: V1NetworkPolicy;
   pod: V1Pod;
 }
 
@@ -222,6 +226,7 @@ export function mainContainer(spec: SessionSpec): V1Container {
     resources: r,
     volumeMounts: mainMounts(spec),
     stdin: true,
+    securityContext: containerSecurity(spec.sandbox, true),
   };
 }
 
@@ -230,7 +235,7 @@ export function mainContainer(spec: SessionSpec): V1Container {
  * given, its ports declared (so `pf` and Services see them), limits only when asked for. It mounts none
  * of the session's volumes: the workspace and agent home belong to the session container.
  */
-export function sidecarContainer(s: Sidecar): V1Container {
+export function sidecarContainer(s: Sidecar, spec?: SessionSpec): V1Container {
   const limits = {
     ...(s.resources?.cpu ? { cpu: formatCpu(checkedCpu(s.resources.cpu, `sidecar ${s.name} cpu`)) } : {}),
     ...(s.resources?.memory
@@ -247,24 +252,26 @@ export function sidecarContainer(s: Sidecar): V1Container {
       : {}),
     ...(s.ports?.length ? { ports: s.ports.map((p) => ({ containerPort: p, protocol: "TCP" })) } : {}),
     ...(Object.keys(limits).length ? { resources: { limits } } : {}),
+    // locked down like the session's, as its image's own user (a database image switches users itself)
+    securityContext: containerSecurity(spec?.sandbox, false),
   };
 }
 
 /** Init containers: the git clone (`start --repo`), which clones only into an empty workspace. */
 export function initContainers(spec: SessionSpec): V1Container[] {
   if (!spec.git) return [];
-  return [
-    gitInitContainer(spec.git, {
-      workdir: spec.workdir,
-      home: AGENT_HOME,
-      session: spec.name,
-      mounts: [
-        { name: "workspace", mountPath: spec.workdir },
-        { name: "home", mountPath: AGENT_HOME },
-      ],
-      resources: sessionResources(spec.cpu, spec.memory),
-    }),
-  ];
+  const clone = gitInitContainer(spec.git, {
+    workdir: spec.workdir,
+    home: AGENT_HOME,
+    session: spec.name,
+    mounts: [
+      { name: "workspace", mountPath: spec.workdir },
+      { name: "home", mountPath: AGENT_HOME },
+    ],
+    resources: sessionResources(spec.cpu, spec.memory),
+  });
+  // as the session's user: the clone's files are the agent's own
+  return [{ ...clone, securityContext: containerSecurity(spec.sandbox, true) }];
 }
 
 /** With sidecars, kubectl (and kodama's pod commands) default to the session container too. */
@@ -285,11 +292,14 @@ export function buildPod(spec: SessionSpec): V1Pod {
     spec: {
       ...(inits.length ? { initContainers: inits } : {}),
       // the session container first: it is the default for exec, attach and logs
-      containers: [mainContainer(spec), ...(spec.sidecars ?? []).map(sidecarContainer)],
+      containers: [mainContainer(spec), ...(spec.sidecars ?? []).map((s) => sidecarContainer(s, spec))],
       volumes: podVolumes(spec),
-      // volumes group-owned and group-writable for any image user; a big workspace is not re-chowned
-      securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
+      // volumes group-owned and group-writable for any image user; a big workspace is not re-chowned;
+      // the runtime's default seccomp profile for every container (sandbox.ts)
+      securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch", ...POD_SECCOMP },
       ...(spec.serviceAccount ? { serviceAccountName: spec.serviceAccount } : {}),
+      // nothing in the pod needs the API server: no token unless the session asked for one
+      automountServiceAccountToken: spec.sandbox?.token === true,
       // a failed clone fails the pod once (Failed, with the reason) instead of restarting it forever;
       // the session container only ends when stopped (resume makes a new pod)
       restartPolicy: "Never",
@@ -298,9 +308,19 @@ export function buildPod(spec: SessionSpec): V1Pod {
   };
 }
 
+/** The session's egress NetworkPolicy, when its settings have one (session.egress.enabled). */
+export function buildNetworkPolicy(spec: SessionSpec): V1NetworkPolicy | undefined {
+  const egress = spec.sandbox?.egress;
+  if (!egress) return undefined;
+  const m = metadata(spec, namesOf(spec).egressPolicy);
+  return buildEgressPolicy(egress, m, { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name });
+}
+
 /** Everything `start` creates, in creation order. */
 export function buildSession(spec: SessionSpec, data: SessionData): SessionObjects {
+  const networkPolicy = buildNetworkPolicy(spec);
   return {
+    ...(networkPolicy ? { networkPolicy } : {}),
     secret: buildEnvSecret(spec, data.env),
     pvcs: [buildPVC(spec, "workspace"), buildPVC(spec, "home")],
     // the ConfigMap holds the CA bundle too (public data; as an env var from the env Secret a big bundle
@@ -328,6 +348,7 @@ export function redactedList(o: SessionObjects): Record<string, unknown>[] {
   };
   return [
     redact(o.secret),
+    ...(o.networkPolicy ? [o.networkPolicy] : []),
     ...(o.gitSecret ? [redact(o.gitSecret)] : []),
     ...o.pvcs,
     ...(o.configMap ? [o.configMap] : []),

@@ -49,6 +49,8 @@ export interface SessionObjectNames {
   editorConfigMap: string;
   /** the git credentials Secret (a token's credential-store file, a CA) */
   gitSecret: string;
+  /** the egress NetworkPolicy (sandbox.ts) */
+  egressPolicy: string;
 }
 
 export function objectNames(name: string): SessionObjectNames {
@@ -59,6 +61,7 @@ export function objectNames(name: string): SessionObjectNames {
     envSecret: `kodama-env-${name}`,
     editorConfigMap: `kodama-editor-config-${name}`,
     gitSecret: `kodama-git-${name}`,
+    egressPolicy: `kodama-egress-${name}`,
   };
 }
 

@@ -35,6 +35,7 @@ import {
 } from "./names.ts";
 import { checkedSize, formatSize } from "./quantity.ts";
 import type { SessionSpec } from "./spec.ts";
+import { POD_SECCOMP } from "./sandbox.ts";
 
 /** Every pool object kodama made in a namespace (volumes and binder pods), claimed or not. */
 export const POOL_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}`;
@@ -154,10 +155,13 @@ export function buildBinderPod(namespace: string, id: string, image: string): V1
       restartPolicy: "Never",
       terminationGracePeriodSeconds: 1,
       automountServiceAccountToken: false,
+      securityContext: { ...POD_SECCOMP },
       containers: [{
         name: "bind",
         image,
         command: ["sh", "-c", "true"],
+        // it only mounts the claims and ends: it needs no capability at all
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
         resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
         volumeMounts: [
           { name: "workspace", mountPath: "/pool/workspace" },

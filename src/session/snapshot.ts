@@ -22,6 +22,7 @@ import { formatAge } from "../ui/table.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "./names.ts";
 import { checkedSize, formatSize } from "./quantity.ts";
 import { FS_GROUP, namesOf, type SessionSpec } from "./spec.ts";
+import { containerSecurity, POD_SECCOMP } from "./sandbox.ts";
 import { requireSession } from "./cluster.ts";
 import {
   buildVolumeSnapshot,
@@ -120,6 +121,8 @@ export function buildCopyPod(
     image: spec.image,
     command: ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"],
     volumeMounts: mounts,
+    // tar as the image's user, with the capabilities a root tar needs to read and restore every owner
+    securityContext: containerSecurity(undefined, false),
   };
   return {
     apiVersion: "v1",
@@ -144,7 +147,8 @@ export function buildCopyPod(
           }))
           : []),
       ],
-      securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch" },
+      securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch", ...POD_SECCOMP },
+      automountServiceAccountToken: false,
       // the session's claims are ReadWriteOnce: a running session's node is the only one that may mount them
       ...(o.node ? { nodeName: o.node } : {}),
       restartPolicy: "Never",

@@ -10,6 +10,7 @@ import type { GitSpec } from "./git.ts";
 import type { Sidecar } from "./template.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 import { resolveIdleStop, resolveTtl } from "./lifetime.ts";
+import { resolveSandbox, type Sandbox } from "./sandbox.ts";
 
 /** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
 export const AGENT_HOME = "/home/kodama";
@@ -76,6 +77,11 @@ export interface SessionSpec {
   workdir: string;
   shell: string;
   serviceAccount?: string;
+  /**
+   * the pod's sandbox (sandbox.ts): token, user, egress policy. Unset (a session from before it): the
+   * pods get the locked-down defaults and no egress policy
+   */
+  sandbox?: Sandbox;
   /** names (never values) of the variables in the env Secret */
   envVars: string[];
   /** keys of the editor ConfigMap the repository set (file names from editor.configDir) */
@@ -132,6 +138,10 @@ export interface StartFlags {
   ttl?: string;
   /** the agent-home volume's size (a template's storage.claudeHome) */
   homeStorage?: string;
+  /** `--service-account NAME`: run as it, with its token mounted */
+  serviceAccount?: string;
+  /** the session container's uid (a template's runAsUser; default session.runAsUser) */
+  runAsUser?: number;
 }
 
 function absolute(dir: string, what: string): string {
@@ -184,6 +194,19 @@ export function resolveSpec(
     f.ttl !== undefined ? "--ttl" : "defaults.ttl",
     now,
   );
+  const serviceAccount = f.serviceAccount ?? cfg.defaults.serviceAccount;
+  if (serviceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccount)) {
+    throw usageError(
+      `invalid ServiceAccount name "${serviceAccount}": lowercase letters, digits, '-' and '.'`,
+    );
+  }
+  const sb = cfg.session;
+  const sandbox = resolveSandbox({
+    // --service-account asks for its token; a configured account gets one only with serviceAccountToken
+    serviceAccountToken: f.serviceAccount !== undefined || sb.serviceAccountToken,
+    runAsUser: f.runAsUser ?? sb.runAsUser,
+    egress: sb.egress,
+  });
   const image = (f.image ?? cfg.defaults.image).trim();
   if (!image || /\s/.test(image)) throw usageError(`invalid --image "${f.image ?? cfg.defaults.image}"`);
   return {
@@ -197,7 +220,8 @@ export function resolveSpec(
     storage: { workspace, home, ...(storageClass ? { storageClass } : {}) },
     workdir: absolute(cfg.session.workdir, "session.workdir"),
     shell: cfg.session.shell,
-    ...(cfg.defaults.serviceAccount ? { serviceAccount: cfg.defaults.serviceAccount } : {}),
+    ...(serviceAccount ? { serviceAccount } : {}),
+    sandbox,
     envVars: [...extra.envVars].sort(),
     editorFiles: [...extra.editorFiles].sort(),
     ...(f.group ? { group: f.group } : {}),

@@ -445,6 +445,7 @@ export async function printDryRun(plan: SessionPlan, format: string, out: Sink):
 /** What this run created (or took over), so an interrupt removes exactly that. */
 class Created {
   secret?: string;
+  networkPolicy?: string;
   gitSecret?: string;
   configMap?: string;
   pod?: string;
@@ -536,6 +537,53 @@ async function claimName(r: Run): Promise<void> {
     throw e;
   }
   r.created.secret = s.metadata!.name!;
+}
+
+/**
+ * The egress NetworkPolicy, before the pod: the agent never runs without it. One left by an earlier session
+ * of the name is taken over; a user who may not create NetworkPolicies is told how to get on.
+ */
+async function createEgress(r: Run): Promise<void> {
+  const np = r.plan.objects.networkPolicy;
+  if (!np) return;
+  const ns = r.plan.spec.namespace;
+  const name = np.metadata!.name!;
+  try {
+    await r.kube.createObject("networkpolicies", ns, np);
+  } catch (e) {
+    if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) {
+      throw new KodamaError(
+        `forbidden: cannot create NetworkPolicy ${name} in namespace ${ns} (the session's egress limit)`,
+        ExitCode.FORBIDDEN,
+        "ask for a Role allowing create, get and delete on networkpolicies.networking.k8s.io (examples/rbac.yaml), or set session.egress.enabled: false in ~/.kodama/config.yaml (the pod's egress is then not limited)",
+      );
+    }
+    if (!isConflict(e)) throw e;
+    const old = await r.kube.getObject<
+      { metadata?: { labels?: Record<string, string>; resourceVersion?: string } }
+    >(
+      "networkpolicies",
+      ns,
+      name,
+    );
+    if (old.metadata?.labels?.[LABEL_SESSION] !== r.plan.spec.name) {
+      throw new KodamaError(
+        `NetworkPolicy ${name} already exists in namespace ${ns} and is not kodama's`,
+        ExitCode.USAGE,
+        "pick another session name, or remove that NetworkPolicy",
+      );
+    }
+    // left by an earlier session of the name: it becomes this one's
+    await r.kube.patchObject("networkpolicies", ns, name, {
+      metadata: {
+        resourceVersion: old.metadata.resourceVersion,
+        labels: np.metadata!.labels,
+        annotations: np.metadata!.annotations,
+      },
+      spec: np.spec,
+    });
+  }
+  r.created.networkPolicy = name;
 }
 
 async function createGitSecret(r: Run): Promise<void> {
@@ -760,6 +808,7 @@ async function createPod(r: Run): Promise<void> {
 const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   checkFree,
   claimName,
+  createEgress,
   createGitSecret,
   createVolumes,
   volumesBound,
@@ -790,6 +839,12 @@ async function rollback(r: Run, dropVolumes = false): Promise<{ removed: string[
     await attempt(`secret ${c.gitSecret}`, () => r.kube.deleteObject("secrets", ns, c.gitSecret!));
   }
   if (c.secret) await attempt(`secret ${c.secret}`, () => r.kube.deleteObject("secrets", ns, c.secret!));
+  if (c.networkPolicy) {
+    await attempt(
+      `networkpolicy ${c.networkPolicy}`,
+      () => r.kube.deleteObject("networkpolicies", ns, c.networkPolicy!),
+    );
+  }
   const kept = dropVolumes ? c.volumes.filter((v) => c.adopted.includes(v)) : c.volumes;
   for (const v of c.volumes) {
     if (!kept.includes(v)) {
@@ -913,7 +968,7 @@ async function refillPool(
 function recordOwner(plan: SessionPlan, owner: string): void {
   plan.spec = { ...plan.spec, owner };
   const o = plan.objects;
-  for (const obj of [o.secret, o.gitSecret, o.configMap, o.pod, ...o.pvcs]) {
+  for (const obj of [o.networkPolicy, o.secret, o.gitSecret, o.configMap, o.pod, ...o.pvcs]) {
     const a = obj?.metadata?.annotations;
     if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(plan.spec);
   }

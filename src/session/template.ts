@@ -96,6 +96,11 @@ export const templateSchema = z.object({
   labels: z.record(labelKey, labelValue).optional(),
   /** ports the session serves (forwardPorts): `kodama pf NAME` forwards them when no port is given */
   ports: z.array(port).optional(),
+  /**
+   * the uid the image's tools run as (e.g. 1000 for kodama-dev): the session and clone containers run as
+   * it, without capabilities (sandbox.ts). Not root: a template only makes the sandbox tighter
+   */
+  runAsUser: z.number().int().min(1).max(2147483647).optional(),
 }).strict();
 
 export type TemplateBody = z.output<typeof templateSchema>;
@@ -452,6 +457,7 @@ export interface TemplateStart {
   syncMode?: string;
   noSync?: boolean;
   sync?: string;
+  runAsUser?: number;
 }
 
 /** The start options with the template's values where no flag was given (pure). */
@@ -467,6 +473,7 @@ export function withTemplate<O extends TemplateStart>(o: O, t: Template): O {
     ...pick("storageClass", t.storage?.storageClass),
     ...pick("homeStorage", t.storage?.claudeHome),
     ...pick("syncMode", t.sync?.mode),
+    ...pick("runAsUser", t.runAsUser),
     // sync.enabled false: no sync unless --sync asks for it
     ...(t.sync?.enabled === false && o.sync === undefined ? { noSync: true } : {}),
   };

@@ -57,9 +57,18 @@ withSessionWorld("gc: expired sessions are listed, warned about, and deleted (vo
     // --force: both go, their volumes kept (marked as kept, as delete does)
     const gc = await w.k(["gc", "--force"]);
     assertEquals(gc.code, 0, gc.stderr);
-    const left = await w.kc(["get", "pods,secrets", "-l", "kodama.dev/session", "-o", "name"]);
+    const left = await w.kc([
+      "get",
+      "pods,secrets,networkpolicies",
+      "-l",
+      "kodama.dev/session",
+      "-o",
+      "name",
+    ]);
     assert(!/old1|old2/.test(left.stdout), left.stdout);
     assertStringIncludes(left.stdout, "secret/kodama-env-keep");
+    // the egress policy goes with its session, the live one's stays
+    assertStringIncludes(left.stdout, "networkpolicy.networking.k8s.io/kodama-egress-keep");
     const kept = await w.kc(["get", "pvc", "kodama-workspace-old1", "-o", "jsonpath={.metadata.labels}"]);
     assertStringIncludes(kept.stdout, "kodama.dev/retained");
     // they are no sessions, but `list` says they are there and what to do with them

@@ -115,7 +115,7 @@ withSessionWorld("start --dry-run -o yaml passes the API server's dry-run and ho
   assertEquals(r.code, 0, r.stderr);
   assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
   assertStringIncludes(r.stdout, "API_KEY: <redacted>");
-  for (const kind of ["Secret", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
+  for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
     assertStringIncludes(r.stdout, `kind: ${kind}`);
   }
   assertStringIncludes(r.stdout, "cpu: 1500m");
@@ -134,7 +134,7 @@ withSessionWorld("start --dry-run -o yaml passes the API server's dry-run and ho
     "",
   );
   const json = await w.k(["start", "demo2", "--dry-run", "-o", "json"]);
-  assertEquals(JSON.parse(json.stdout).items.length, 5);
+  assertEquals(JSON.parse(json.stdout).items.length, 6);
 });
 
 withSessionWorld("start --storage-class nope: times out naming the pending PVC and the provisioner's event", {
@@ -197,7 +197,7 @@ withSessionWorld("start: Ctrl-C while waiting removes what it created except the
     assertEquals(code, 130, stderr);
     assertMatch(
       stderr,
-      /interrupted: removed pod kodama-cc, configmap kodama-editor-config-cc, secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
+      /interrupted: removed pod kodama-cc, configmap kodama-editor-config-cc, secret kodama-env-cc, networkpolicy kodama-egress-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
     );
     assert(!hasStackTrace(stderr));
     const left = await w.kc([

@@ -136,11 +136,15 @@ sync: { enabled: false }
           ]);
           assertEquals(dry.code, 0, dry.stderr);
           const pod = JSON.parse(dry.stdout).items.find((o: { kind: string }) => o.kind === "Pod");
-          assertEquals(pod.spec.containers[1], {
+          const { securityContext, ...db } = pod.spec.containers[1];
+          assertEquals(db, {
             name: "db",
             image: "postgres:16",
             ports: [{ containerPort: 5432, protocol: "TCP" }],
           });
+          // locked down like every container kodama makes, as its image's own user
+          assertEquals(securityContext.allowPrivilegeEscalation, false);
+          assertEquals(securityContext.runAsUser, undefined);
         },
       );
 

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import type { PodObject, Runtime, RuntimeHost } from "./contract.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { validateNetworkPolicy } from "./netpol.ts";
 import { apiVersionOf, type ResourceDef, RESOURCES } from "./resources.ts";
 import { type FieldRequirement, matchFields, matchLabels, type Requirement } from "./selectors.ts";
 import { alreadyExists, ApiError, badRequest, conflict, notFound } from "./status.ts";
@@ -295,6 +296,9 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "storageclasses":
         validateStorageClass(e, obj);
+        break;
+      case "networkpolicies":
+        validateNetworkPolicy(e, obj);
         break;
       case "roles":
       case "rolebindings":

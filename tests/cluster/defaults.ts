@@ -2,6 +2,7 @@
 import { defaultPullPolicy } from "./runtime/images.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import type { Obj } from "./store.ts";
+import { defaultNetworkPolicy } from "./netpol.ts";
 
 export const NODE_NAME = "kodama-test-node";
 export const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"];
@@ -20,6 +21,9 @@ export function applyDefaults(def: ResourceDef, o: Obj) {
   o.apiVersion = apiVersionOf(def);
   o.kind = def.kind;
   switch (def.name) {
+    case "networkpolicies":
+      defaultNetworkPolicy(o);
+      break;
     case "pods": {
       const s = o.spec ??= {};
       s.restartPolicy ??= "Always";

@@ -146,6 +146,17 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ["sc"],
     verbs: ALL,
   },
+  {
+    // served by every cluster; enforced only by a CNI that implements it (never by this server)
+    name: "networkpolicies",
+    singularName: "networkpolicy",
+    kind: "NetworkPolicy",
+    group: "networking.k8s.io",
+    version: "v1",
+    namespaced: true,
+    shortNames: ["netpol"],
+    verbs: ALL,
+  },
   rbac("roles", "role", "Role", true),
   rbac("rolebindings", "rolebinding", "RoleBinding", true),
   rbac("clusterroles", "clusterrole", "ClusterRole", false),

@@ -1,6 +1,7 @@
 /** Server-side printing: meta.k8s.io/v1 Table objects with the columns kube-apiserver uses. */
 import type { Obj } from "./store.ts";
 import { WORKLOAD_COLUMNS } from "./workloads.ts";
+import { formatSelector } from "./netpol.ts";
 
 interface Column {
   name: string;
@@ -386,6 +387,10 @@ const PRINTERS: Record<string, Printer> = {
       col("Name", 1),
     ],
     row: eventRow,
+  },
+  networkpolicies: {
+    columns: [col("Name"), col("Pod-Selector"), col("Age")],
+    row: (n) => [n.metadata.name, formatSelector(n.spec?.podSelector), age(n.metadata.creationTimestamp)],
   },
   serviceaccounts: {
     columns: [col("Name"), col("Secrets", 0, "integer"), col("Age")],

@@ -56,7 +56,8 @@ const DECISIONS: Record<string, string> = {
   "defaults.storage.pool": "repo",
   "defaults.storage.poolRefill": "repo",
   "defaults.branchPrefix": "repo",
-  "defaults.serviceAccount": "repo",
+  // with session.serviceAccountToken, the account's token is the agent's: the user's choice
+  "defaults.serviceAccount": "userOnly",
   // an idle stop saves cost and loses nothing (the pod ends cleanly, resume brings it back)
   "defaults.idleStop": "repo",
   // an expiry decides what `kodama gc` deletes: the user's call
@@ -64,6 +65,12 @@ const DECISIONS: Record<string, string> = {
   "session.readyTimeout": "repo",
   "session.workdir": "repo",
   "session.shell": "repo",
+  // the pod's sandbox (the agent runs with its prompts off): a repo cannot loosen it
+  "session.serviceAccountToken": "userOnly",
+  "session.runAsUser": "userOnly",
+  "session.egress.enabled": "userOnly",
+  "session.egress.deny": "userOnly",
+  "session.egress.allow": "userOnly",
   "git.authMethod": "repo",
   "git.tokenEnv": "userOnly",
   "git.secretName": "repo",

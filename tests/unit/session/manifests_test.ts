@@ -33,6 +33,7 @@ Deno.test("settings: flags over config over defaults, canonical quantities", () 
     storage: { workspace: "20Gi", home: "1Gi", storageClass: "fast" },
     workdir: "/workspace",
     shell: "/bin/bash",
+    sandbox: { egress: { deny: [] } },
     envVars: [],
     editorFiles: [],
     createdAt: "2026-01-15T14:30:00Z",
@@ -85,7 +86,11 @@ Deno.test("objects: labels, the settings annotation, volumes, and a pod that run
     resources: { requests: { storage: "10Gi" } },
   });
   const pod = o.pod.spec!;
-  assertEquals(pod.securityContext, { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" });
+  assertEquals(pod.securityContext, {
+    fsGroup: 1000,
+    fsGroupChangePolicy: "OnRootMismatch",
+    seccompProfile: { type: "RuntimeDefault" },
+  });
   const c = pod.containers[0];
   assertEquals(c.workingDir, "/workspace");
   assertEquals(c.command?.slice(0, 2), ["sh", "-c"]);
@@ -131,7 +136,14 @@ Deno.test("dry-run list: Secret values redacted, nothing else changed", () => {
   const text = JSON.stringify(list);
   assert(!text.includes("s3cr3t-value") && !text.includes(btoa("s3cr3t-value")), text);
   assertEquals((list[0] as { stringData: unknown }).stringData, { TOKEN: "<redacted>" });
-  assertEquals(list.length, 4);
+  // in creation order: the egress policy right after the Secret that claims the name, before the pod
+  assertEquals(list.map((o) => o.kind), [
+    "Secret",
+    "NetworkPolicy",
+    "PersistentVolumeClaim",
+    "PersistentVolumeClaim",
+    "Pod",
+  ]);
 });
 
 Deno.test("editor defaults: the ConfigMap has all three files; defaults only fill, repo files replace", async () => {

@@ -17,6 +17,7 @@ Deno.test("derived names follow the contract and all fit in 63 characters", () =
     envSecret: "kodama-env-my-work",
     editorConfigMap: "kodama-editor-config-my-work",
     gitSecret: "kodama-git-my-work",
+    egressPolicy: "kodama-egress-my-work",
   });
   const max = maxSessionNameLength();
   assertEquals(max, 63 - "kodama-editor-config-".length);
