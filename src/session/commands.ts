@@ -225,7 +225,7 @@ export async function logsCommand(kube: Kube, name: string, f: { follow?: boolea
 export async function fetchCommand(
   kube: Kube,
   name: string,
-  f: { branch?: string; diff?: boolean },
+  f: { branch?: string; diff?: boolean; force?: boolean },
 ): Promise<number> {
   const { fetchSession } = await import("./fetch.ts");
   return await fetchSession(kube, kube.namespace, name, {
@@ -234,6 +234,23 @@ export async function fetchCommand(
     out: stdoutSink,
     err: stderrSink,
   });
+}
+
+/** `session land NAME`: the session's commits onto the current branch (src/session/land.ts). */
+export async function landCommand(
+  kube: Kube,
+  name: string,
+  f: { rebase?: boolean; dryRun?: boolean; force?: boolean; json?: boolean },
+  io: { out: Sink; err: Sink } = { out: stdoutSink, err: stderrSink },
+  cwd = Deno.cwd(),
+): Promise<number> {
+  const { landSession } = await import("./land.ts");
+  const activeRun = async (pod: import("@kubernetes/client-node").V1Pod) => {
+    // the agent floor's answer (agentrun.ts listRuns): session/land.ts itself never imports it
+    const { listRuns } = await import("./agentrun.ts");
+    return (await listRuns(kube, pod)).find((r) => r.state === "running")?.id;
+  };
+  return await landSession(kube, kube.namespace, name, { ...f, cwd, ...io, activeRun });
 }
 
 const confirmOnStderr = async (message: string) => {

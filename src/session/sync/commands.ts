@@ -353,3 +353,32 @@ export async function watchSyncStatus(onChange: () => void, signal: AbortSignal)
     }
   } catch { /* closed */ }
 }
+
+/** Does this machine's background sync of the session run (for this namespace)? */
+export async function syncRunning(name: string, namespace: string): Promise<boolean> {
+  const c = await loadConfig(name);
+  return !!c && c.namespace === namespace && running(name);
+}
+
+/**
+ * Pause the background sync with both sides agreeing (`session land`): the process ends, one full
+ * three-way cycle runs here, and nothing is in flight until `resumeSync`. Conflicts stay as they are.
+ */
+export async function quiesce(kube: Kube, name: string, err: Sink = stderrSink): Promise<void> {
+  const c = await loadConfig(name);
+  if (!c) return;
+  await stopDaemon(name);
+  const r = await reconcileOnce(kube, c);
+  const st = (await loadStatus(name)) ?? emptyStatus();
+  await saveStatus(name, { ...st, conflicts: r.conflicts });
+  err.write(
+    `paused the sync of ${name} after a last cycle (${r.toPod} to the pod, ${r.toLocal} from it)${
+      r.conflicts.length ? `; ${r.conflicts.length} path(s) in conflict stay as they are` : ""
+    }\n`,
+  );
+}
+
+/** Start the background sync again after `quiesce`. */
+export async function resumeSync(kube: Kube, name: string, namespace: string): Promise<void> {
+  await spawnDaemon(kube, name, namespace);
+}

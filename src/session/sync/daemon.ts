@@ -219,6 +219,9 @@ export async function spawnDaemon(
   home?: string,
 ): Promise<number> {
   if (running(name, home)) return (await loadStatus(name, home))?.pid ?? 0;
+  // `session land` left a merge to finish: never sync into a half-merged tree
+  const held = await (await import("./hold.ts")).holdReason(name, home);
+  if (held) throw new KodamaError(held, ExitCode.USAGE);
   const { selfCommand } = await import("../../proc.ts");
   const self = selfCommand();
   const args = [...self.slice(1), ...kube.childFlags(), "-n", namespace, "sync", "__daemon", name];
