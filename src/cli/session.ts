@@ -571,7 +571,8 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
       ["See what it would do", "kodama session land my-work --dry-run"],
       ["Rebase local commits onto the session's instead of merging", "kodama session land my-work --rebase"],
     ],
-    notes: "Exit codes: 1 a merge stopped on conflicts, an agent run is active, a refused symlink; 2 a local " +
+    notes:
+      "Exit codes: 1 a merge stopped on conflicts, an agent run is active, a refused symlink; 2 a local " +
       "change would be overwritten, not a clone of the session's source, git mid-merge, detached HEAD.",
   },
   args: [NAME],

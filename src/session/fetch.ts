@@ -135,7 +135,9 @@ export interface Fetched {
 /** Does this repository hold a commit of the session's history (its base, a root, its HEAD)? */
 async function related(root: string, h: FetchHeader): Promise<boolean> {
   for (const id of [h.base, h.head, ...h.roots]) {
-    if (id && (await localGit(["cat-file", "-e", "--end-of-options", `${id}^{commit}`], root)).ok) return true;
+    if (id && (await localGit(["cat-file", "-e", "--end-of-options", `${id}^{commit}`], root)).ok) {
+      return true;
+    }
   }
   return false;
 }
@@ -161,7 +163,9 @@ export async function fetchSession(
   o.err.write(
     `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +
       `${ahead ? ` (${ahead} commit${ahead === "1" ? "" : "s"} since it was cloned)` : ""}` +
-      `${h.newCommits ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec` : ", nothing new to transfer"}\n` +
+      `${
+        h.newCommits ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec` : ", nothing new to transfer"
+      }\n` +
       (others.some((b) => b !== h.branch)
         ? `the pod's branches are in kodama/${name}/BRANCH: ${others.slice(0, 6).map(safeLine).join(", ")}${
           others.length > 6 ? `, ... (${others.length})` : ""

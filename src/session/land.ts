@@ -57,7 +57,9 @@ export interface LandResult {
 const git = async (root: string, ...args: string[]) => await localGit(args, root);
 const ok = async (root: string, ...args: string[]) => {
   const r = await localGit(args, root);
-  if (!r.ok) throw new KodamaError(`git ${args[0]}: ${safeLine(r.err.split("\n")[0] ?? "")}`, ExitCode.FAILED);
+  if (!r.ok) {
+    throw new KodamaError(`git ${args[0]}: ${safeLine(r.err.split("\n")[0] ?? "")}`, ExitCode.FAILED);
+  }
   return r.out;
 };
 
@@ -65,13 +67,16 @@ export async function landSession(kube: Kube, ns: string, name: string, o: LandO
   const root = await localRoot(o.cwd);
   const branchRef = (await git(root, "symbolic-ref", "-q", "HEAD")).out;
   if (!branchRef.startsWith("refs/heads/")) {
-    throw usageError("session land moves the current branch, but HEAD is detached", "check out a branch first");
+    throw usageError(
+      "session land moves the current branch, but HEAD is detached",
+      "check out a branch first",
+    );
   }
   const branch = branchRef.slice("refs/heads/".length);
   if (branch === `kodama/${name}`) {
     throw usageError(`session land: ${branch} mirrors the session`, "check out the branch to land it on");
   }
-  const { gitInProgress, holdReason, setHold, clearHold } = await import("./sync/hold.ts");
+  const { gitInProgress, hasHold, setHold, clearHold } = await import("./sync/hold.ts");
   const busy = await gitInProgress(root);
   if (busy) {
     throw usageError(
@@ -79,7 +84,8 @@ export async function landSession(kube: Kube, ns: string, name: string, o: LandO
       "finish it (git commit) or abort it (git merge --abort / git rebase --abort), then land again",
     );
   }
-  await holdReason(name); // a finished earlier landing's hold goes
+  // an earlier landing that stopped on conflicts paused the sync: this one starts it again
+  const held = !o.dryRun && await hasHold(name);
   const pod = await runningPod(kube, ns, name);
   const run = await o.activeRun?.(pod);
   if (run) {
@@ -90,7 +96,7 @@ export async function landSession(kube: Kube, ns: string, name: string, o: LandO
     );
   }
   const sync = await import("./sync/commands.ts");
-  const wasSyncing = !o.dryRun && await sync.syncRunning(name, ns);
+  const wasSyncing = held || (!o.dryRun && await sync.syncRunning(name, ns));
   if (wasSyncing) await sync.quiesce(kube, name, o.err);
   let resume = wasSyncing;
   try {
@@ -119,7 +125,9 @@ function report(r: LandResult, o: LandOptions): void {
   if (r.sync === "resumed") o.err.write(`the sync of ${r.name} goes on\n`);
   if (r.sync === "paused") {
     o.err.write(
-      `the sync of ${r.name} stays paused until the ${r.kind === "conflict" ? "merge" : "landing"} is finished\n`,
+      `the sync of ${r.name} stays paused until the ${
+        r.kind === "conflict" ? "merge" : "landing"
+      } is finished\n`,
     );
   }
 }
@@ -171,17 +179,25 @@ async function landLocked(kube: Kube, ns: string, name: string, pod: V1Pod, o: C
         return {
           ...base,
           message: `would ${kind} session ${name} (${short(tip)}) into ${branch}: ${
-            kind === "merge" ? "it conflicts, and would stop for you to resolve it" : "git rebase " + short(tip)
+            kind === "merge"
+              ? "it conflicts, and would stop for you to resolve it"
+              : "git rebase " + short(tip)
           }`,
         };
       }
       const m = await gitMerge(root, name, base, o);
       if (m.kind === "conflict") return m;
       const sent = await sendToPod(kube, pod, root, tip, f.h.branch);
-      return { ...m, sentToPod: sent, message: m.message + (sent ? "; sent to the pod, its branch moved there" : "") };
+      return {
+        ...m,
+        sentToPod: sent,
+        message: m.message + (sent ? "; sent to the pod, its branch moved there" : ""),
+      };
     }
     const msg = `Merge session ${name} (${safeLine(f.h.branch ?? tip.slice(0, 12))}) into ${branch}`;
-    const commit = o.dryRun ? "(merge)" : await ok(root, "commit-tree", clean, "-p", from, "-p", tip, "-m", msg);
+    const commit = o.dryRun
+      ? "(merge)"
+      : await ok(root, "commit-tree", clean, "-p", from, "-p", tip, "-m", msg);
     const moved = await moveBranch(root, from, o.dryRun ? clean : commit, tip, o);
     const sent = !o.dryRun ? await sendToPod(kube, pod, root, tip, f.h.branch) : false;
     return {
@@ -190,7 +206,9 @@ async function landLocked(kube: Kube, ns: string, name: string, pod: V1Pod, o: C
       to: commit,
       sentToPod: sent,
       message: `${o.dryRun ? "would merge" : "merged"} session ${name} (${short(tip)}) into ${branch}` +
-        `${o.dryRun ? "" : `: ${short(commit)}`} (${moved.kept} path(s) already here, ${moved.written} written)` +
+        `${
+          o.dryRun ? "" : `: ${short(commit)}`
+        } (${moved.kept} path(s) already here, ${moved.written} written)` +
         (sent ? `; sent to the pod, its branch moved to ${short(commit)}` : ""),
     };
   }
@@ -410,7 +428,9 @@ async function gitMerge(root: string, name: string, base: LandResult, o: Ctx): P
 
 /** Refuse (exit 1, listed) commits from the pod that hold a symlink leading out of the tree or into .git. */
 async function refuseLinks(root: string, tip: string, from: string): Promise<void> {
-  const commits = (await ok(root, "rev-list", "--end-of-options", tip, `^${from}`)).split("\n").filter(Boolean);
+  const commits = (await ok(root, "rev-list", "--end-of-options", tip, `^${from}`)).split("\n").filter(
+    Boolean,
+  );
   const seen = new Set<string>();
   const bad = new Map<string, string>();
   for (const c of commits.slice(0, 2000)) {
@@ -423,7 +443,9 @@ async function refuseLinks(root: string, tip: string, from: string): Promise<voi
       const x = /^120000 blob ([0-9a-f]+)\t(.*)$/s.exec(line);
       if (x) links.push({ path: x[2], target: await ok(root, "cat-file", "blob", x[1]) });
     }
-    for (const b of badLinks(links)) bad.set(b.path, `${b.path} -> ${b.target} (${b.why}, ${c.slice(0, 12)})`);
+    for (const b of badLinks(links)) {
+      bad.set(b.path, `${b.path} -> ${b.target} (${b.why}, ${c.slice(0, 12)})`);
+    }
   }
   if (bad.size) {
     throw new KodamaError(
@@ -455,7 +477,13 @@ export const MOVE_SCRIPT = [
 ].join("\n");
 
 /** The landed HEAD to the pod's clone, and the pod's branch moved to it (from `podTip`). */
-async function sendToPod(kube: Kube, pod: V1Pod, root: string, podTip: string, branch?: string): Promise<boolean> {
+async function sendToPod(
+  kube: Kube,
+  pod: V1Pod,
+  root: string,
+  podTip: string,
+  branch?: string,
+): Promise<boolean> {
   const head = await ok(root, "rev-parse", "HEAD");
   if (head === podTip) return false;
   if (!(await git(root, "merge-base", "--is-ancestor", podTip, head)).ok) return false;
@@ -475,9 +503,9 @@ async function sendToPod(kube: Kube, pod: V1Pod, root: string, podTip: string, b
     ], { stdin: size ? await Deno.readFile(file) : undefined });
     if (r.code !== 0) {
       throw new KodamaError(
-        `session land: landed here, but the pod's branch${branch ? ` ${safeLine(branch)}` : ""} was not moved: ${
-          safeLine(r.stderr.trim().replace(/^kodama: /, "")) || `exit code ${r.code}`
-        }`,
+        `session land: landed here, but the pod's branch${
+          branch ? ` ${safeLine(branch)}` : ""
+        } was not moved: ${safeLine(r.stderr.trim().replace(/^kodama: /, "")) || `exit code ${r.code}`}`,
         ExitCode.FAILED,
         "land again to retry",
       );

@@ -244,11 +244,27 @@ export async function resolveCommand(
     ? "all" as const
     : new Set(pathsIn.map((p) => p.replace(/^\.\/+/, "").replace(/\/+$/, "")));
   const daemon = await running(name);
+  if (daemon && want !== "all") {
+    // what the running sync last found: a path in no conflict is refused without stopping it
+    const all = ((await loadStatus(name))?.conflicts ?? []).map((k) => k.path);
+    const none = [...want].filter((p) =>
+      !all.some((q) => q === p || q.startsWith(p + "/") || p.startsWith(q + "/"))
+    );
+    if (none.length) {
+      throw notFound(
+        `${none.map((p) => JSON.stringify(p)).join(", ")} ${
+          none.length === 1 ? "is" : "are"
+        } not in conflict${
+          all.length ? ` (in conflict: ${all.slice(0, 5).join(", ")}${all.length > 5 ? ", ..." : ""})` : ""
+        }; nothing was changed`,
+      );
+    }
+  }
   if (daemon) await stopDaemon(name);
   try {
     const r = await reconcileOnce(kube, c, { force: { paths: want, keep: f.keep, strict: true } });
     const st = (await loadStatus(name)) ?? emptyStatus();
-    await saveStatus(name, { ...st, conflicts: r.conflicts });
+    await saveStatus(name, { ...counted(st, r), conflicts: r.conflicts });
     const left = r.conflicts.length;
     out.write(
       `resolved with the ${f.keep === "local" ? "local" : "pod's"} version: ${
@@ -370,12 +386,25 @@ export async function quiesce(kube: Kube, name: string, err: Sink = stderrSink):
   await stopDaemon(name);
   const r = await reconcileOnce(kube, c);
   const st = (await loadStatus(name)) ?? emptyStatus();
-  await saveStatus(name, { ...st, conflicts: r.conflicts });
+  await saveStatus(name, { ...counted(st, r), conflicts: r.conflicts });
   err.write(
     `paused the sync of ${name} after a last cycle (${r.toPod} to the pod, ${r.toLocal} from it)${
       r.conflicts.length ? `; ${r.conflicts.length} path(s) in conflict stay as they are` : ""
     }\n`,
   );
+}
+
+/** A status with a one-off cycle's changes added to its totals (they add up across restarts). */
+function counted(s: SyncStatus, r: { toPod: number; toLocal: number; bytesToPod?: number }): SyncStatus {
+  if (!r.toPod && !r.toLocal) return s;
+  return {
+    ...s,
+    filesSent: s.filesSent + r.toPod,
+    bytesSent: s.bytesSent + (r.bytesToPod ?? 0),
+    filesReceived: (s.filesReceived ?? 0) + r.toLocal,
+    batches: s.batches + 1,
+    lastSync: new Date().toISOString(),
+  };
 }
 
 /** Start the background sync again after `quiesce`. */

@@ -39,6 +39,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
         filesSent: before.filesSent,
         bytesSent: before.bytesSent,
         batches: before.batches,
+        filesReceived: before.filesReceived,
       }
       : {}),
     pid: Deno.pid,

@@ -22,6 +22,10 @@ export async function setHold(name: string, root: string, home?: string): Promis
   await atomicWrite(holdFile(name, home), JSON.stringify(h) + "\n");
 }
 
+export async function hasHold(name: string, home?: string): Promise<boolean> {
+  return await Deno.lstat(holdFile(name, home)).then(() => true, () => false);
+}
+
 export async function clearHold(name: string, home?: string): Promise<void> {
   await Deno.remove(holdFile(name, home)).catch(() => {});
 }
