@@ -35,6 +35,9 @@ withSessionWorld(
       git(["commit", "-qm", "one"]);
       const r = await w.k(["start", NAME, "--repo", ".", "--image", SESSION_IMAGE], { cwd: root });
       assertEquals(r.code, 0, r.stderr);
+      // start says what it will sync before the first byte goes
+      const said = r.stderr.search(/syncing \S+\/project -> \S+:\/workspace: 5 files, 10 B\n/);
+      assert(said >= 0 && said < r.stderr.indexOf("synced 5 files"), r.stderr);
 
       await t.step("a commit in the pod lands as a fast-forward; git status is clean", async () => {
         await pod(`echo pod-a > a.txt && git add a.txt && git ${ID} commit -qm "pod: a"`);
@@ -170,6 +173,43 @@ withSessionWorld(
         const forced = await w.k(["session", "fetch", NAME, "--force"], { cwd: other });
         assertEquals(forced.code, 0, forced.stderr);
       });
+
+      await t.step(
+        "sync status adds up across restarts; resolve of a clean path; lock files stay home",
+        async () => {
+          const status = async () => JSON.parse((await w.k(["sync", "status", NAME, "-o", "json"])).stdout);
+          assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+          const s0 = await status();
+          await Deno.writeTextFile(`${root}/big.txt`, "x".repeat(5000));
+          await Deno.writeTextFile(`${root}/.kodama.yaml.lock`, "123\n");
+          await until("big.txt in the pod", async () => (await podCat("big.txt"))?.length === 5000);
+          await pod("echo back > back.txt && echo 1 > .kodama-x.lock");
+          await until("back.txt here", async () => (await readLocal(`${root}/back.txt`)) === "back\n");
+          const s1 = await status();
+          assert(
+            s1.bytesSent >= s0.bytesSent + 5000,
+            `Sent bytes did not count: ${s0.bytesSent} -> ${s1.bytesSent}`,
+          );
+          assert(s1.filesSent > s0.filesSent);
+          assert((s1.filesReceived ?? 0) > (s0.filesReceived ?? 0));
+          // a path in no conflict: exit 3, and the running sync is not restarted
+          const r = await w.k(["sync", "resolve", NAME, "big.txt", "--keep", "local"]);
+          assertEquals(r.code, 3, r.stderr);
+          assertEquals((await status()).pid, s1.pid);
+          // a restart keeps the totals
+          assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
+          assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+          const s2 = await status();
+          assertEquals([s2.filesSent, s2.bytesSent, s2.filesReceived], [
+            s1.filesSent,
+            s1.bytesSent,
+            s1.filesReceived,
+          ]);
+          // kodama's own lock files never crossed, either way
+          assertEquals(await podCat(".kodama.yaml.lock"), undefined);
+          assertEquals(await readLocal(`${root}/.kodama-x.lock`), undefined);
+        },
+      );
 
       await t.step("a committed symlink out of the tree or into .git is refused and listed", async () => {
         await pod(

@@ -204,6 +204,13 @@ export async function syncSessionStart(
     tty: io.tty,
     signal: io.signal,
     record: true,
+    // what goes, before the first byte: a wrong directory is seen before it is uploaded
+    announce: (files, bytes) =>
+      io.err.write(
+        `syncing ${root} -> ${c.pod}:${c.workdir}: ${files} file${files === 1 ? "" : "s"}, ${formatBytes(bytes)}${
+          c.syncGit ? " (.git included, once)" : ""
+        }\n`,
+      ),
   });
   // both sides hold the local tree now: the common ancestor the two-way sync starts from
   await recordPushed(c, undefined, r.sent);
