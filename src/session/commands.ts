@@ -243,6 +243,7 @@ export async function landCommand(
   f: { rebase?: boolean; dryRun?: boolean; force?: boolean; json?: boolean },
   io: { out: Sink; err: Sink } = { out: stdoutSink, err: stderrSink },
   cwd = Deno.cwd(),
+  namespace = kube.namespace,
 ): Promise<number> {
   const { landSession } = await import("./land.ts");
   const activeRun = async (pod: import("@kubernetes/client-node").V1Pod) => {
@@ -250,7 +251,7 @@ export async function landCommand(
     const { listRuns } = await import("./agentrun.ts");
     return (await listRuns(kube, pod)).find((r) => r.state === "running")?.id;
   };
-  return await landSession(kube, kube.namespace, name, { ...f, cwd, ...io, activeRun });
+  return await landSession(kube, namespace, name, { ...f, cwd, ...io, activeRun });
 }
 
 const confirmOnStderr = async (message: string) => {
