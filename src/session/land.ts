@@ -19,11 +19,10 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { safeLine } from "../ui/color.ts";
-import { localGit } from "./gitrun.ts";
 import { fetchInto, localRoot } from "./fetch.ts";
+import { changed, git, indexInfo, indexOf, mergeTree, ok, refuseLinks, worktree } from "./landgit.ts";
 import { runningPod } from "./agentrun.ts";
-import { CONTAINER } from "./spec.ts";
-import { badLinks, type GitEntry, type LandKind, landKind, pathFate, type TreeLink } from "./landplan.ts";
+import { type LandKind, landKind, pathFate } from "./landplan.ts";
 
 export interface LandOptions {
   cwd: string;
@@ -53,15 +52,6 @@ export interface LandResult {
   sync: "resumed" | "paused" | "not running";
   message: string;
 }
-
-const git = async (root: string, ...args: string[]) => await localGit(args, root);
-const ok = async (root: string, ...args: string[]) => {
-  const r = await localGit(args, root);
-  if (!r.ok) {
-    throw new KodamaError(`git ${args[0]}: ${safeLine(r.err.split("\n")[0] ?? "")}`, ExitCode.FAILED);
-  }
-  return r.out;
-};
 
 export async function landSession(kube: Kube, ns: string, name: string, o: LandOptions): Promise<number> {
   const root = await localRoot(o.cwd);
@@ -223,77 +213,6 @@ async function landLocked(kube: Kube, ns: string, name: string, pod: V1Pod, o: C
   };
 }
 
-/** `git diff --raw` between two commits: path -> [old, new] entries (undefined: absent). */
-async function changed(root: string, a: string, b: string): Promise<Map<string, [GitEntry?, GitEntry?]>> {
-  const r = await ok(root, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--end-of-options", a, b);
-  const parts = r.split("\0");
-  const m = new Map<string, [GitEntry?, GitEntry?]>();
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const meta = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) \w+$/.exec(parts[i]);
-    if (!meta) continue;
-    const e = (mode: string, oid: string) => (/^0+$/.test(mode) ? undefined : { mode, oid });
-    m.set(parts[i + 1], [e(meta[1], meta[3]), e(meta[2], meta[4])]);
-  }
-  return m;
-}
-
-/** The working tree's version of each path, as git would store it (undefined: absent). */
-async function worktree(root: string, paths: string[]): Promise<Map<string, GitEntry | undefined | "other">> {
-  const m = new Map<string, GitEntry | undefined | "other">();
-  const files: string[] = [];
-  for (const p of paths) {
-    const st = await Deno.lstat(`${root}/${p}`).catch(() => undefined);
-    if (!st) m.set(p, undefined);
-    else if (st.isSymlink) {
-      const oid = await hashStdin(root, await Deno.readLink(`${root}/${p}`));
-      m.set(p, { mode: "120000", oid });
-    } else if (st.isFile) {
-      files.push(p);
-      m.set(p, { mode: (st.mode ?? 0) & 0o111 ? "100755" : "100644", oid: "" });
-    } else m.set(p, "other");
-  }
-  if (files.length) {
-    const cmd = new Deno.Command("git", {
-      args: ["hash-object", "--stdin-paths"],
-      cwd: root,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = cmd.stdin.getWriter();
-    await w.write(new TextEncoder().encode(files.join("\n") + "\n"));
-    await w.close();
-    const out = await cmd.output();
-    const oids = new TextDecoder().decode(out.stdout).trim().split("\n");
-    files.forEach((p, i) => ((m.get(p) as GitEntry).oid = oids[i] ?? ""));
-  }
-  return m;
-}
-
-async function hashStdin(root: string, text: string): Promise<string> {
-  const cmd = new Deno.Command("git", {
-    args: ["hash-object", "--no-filters", "--stdin"],
-    cwd: root,
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const w = cmd.stdin.getWriter();
-  await w.write(new TextEncoder().encode(text));
-  await w.close();
-  return new TextDecoder().decode((await cmd.output()).stdout).trim();
-}
-
-/** The index's entries for these paths (stage 0). */
-async function indexOf(root: string, paths: string[]): Promise<Map<string, GitEntry>> {
-  const r = await ok(root, "ls-files", "-s", "-z", "--", ...paths.map((p) => `:(literal)${p}`));
-  const m = new Map<string, GitEntry>();
-  for (const line of r.split("\0")) {
-    const x = /^(\d{6}) ([0-9a-f]+) 0\t(.*)$/s.exec(line);
-    if (x) m.set(x[3], { mode: x[1], oid: x[2] });
-  }
-  return m;
-}
-
 /**
  * Move HEAD (its branch), the index and the working tree from `from` to the commit (or, dry, the tree)
  * `to`, keeping what the working tree already holds of `to`. Refuses (exit 2, nothing changed) when a
@@ -352,27 +271,6 @@ async function moveBranch(
   return { kept: keep.length, written };
 }
 
-async function indexInfo(root: string, lines: string[]): Promise<void> {
-  const cmd = new Deno.Command("git", {
-    args: ["update-index", "--index-info"],
-    cwd: root,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const w = cmd.stdin.getWriter();
-  await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
-  await w.close();
-  const r = await cmd.output();
-  if (!r.success) throw new KodamaError(`git update-index: ${new TextDecoder().decode(r.stderr).trim()}`);
-}
-
-/** A clean merge's tree (git merge-tree --write-tree), or undefined when it conflicts. */
-async function mergeTree(root: string, a: string, b: string): Promise<string | undefined> {
-  const r = await git(root, "merge-tree", "--write-tree", "--no-messages", "--end-of-options", a, b);
-  return r.ok ? r.out.split("\n")[0] : undefined;
-}
-
 /**
  * A merge that conflicts, or a rebase: git does it in the working tree. First, paths the session changed
  * whose working-tree content is the session's (synced) go back to the old HEAD's (a committed version:
@@ -424,38 +322,6 @@ async function gitMerge(root: string, name: string, base: LandResult, o: Ctx): P
     message: `session land: ${base.kind} of session ${name} (${tip.slice(0, 12)}) into ${o.branch} stopped ` +
       `on conflicts (see git status): ${how}; then run \`kodama session land ${name}\``,
   };
-}
-
-/** Refuse (exit 1, listed) commits from the pod that hold a symlink leading out of the tree or into .git. */
-async function refuseLinks(root: string, tip: string, from: string): Promise<void> {
-  const commits = (await ok(root, "rev-list", "--end-of-options", tip, `^${from}`)).split("\n").filter(
-    Boolean,
-  );
-  const seen = new Set<string>();
-  const bad = new Map<string, string>();
-  for (const c of commits.slice(0, 2000)) {
-    const tree = await ok(root, "rev-parse", `${c}^{tree}`);
-    if (seen.has(tree)) continue;
-    seen.add(tree);
-    const ls = await ok(root, "ls-tree", "-r", "-z", "--full-tree", tree);
-    const links: TreeLink[] = [];
-    for (const line of ls.split("\0")) {
-      const x = /^120000 blob ([0-9a-f]+)\t(.*)$/s.exec(line);
-      if (x) links.push({ path: x[2], target: await ok(root, "cat-file", "blob", x[1]) });
-    }
-    for (const b of badLinks(links)) {
-      bad.set(b.path, `${b.path} -> ${b.target} (${b.why}, ${c.slice(0, 12)})`);
-    }
-  }
-  if (bad.size) {
-    throw new KodamaError(
-      `session land: the session's commits hold symlinks that are refused:\n${
-        [...bad.values()].slice(0, 10).map((l) => `  ${safeLine(l)}`).join("\n")
-      }`,
-      ExitCode.FAILED,
-      "nothing was landed; look with git log kodama/NAME, fix it in the session, and land again",
-    );
-  }
 }
 
 /** `sh -c MOVE kodama-land SIZE NEW OLD`: a bundle of SIZE bytes on stdin; the pod's branch OLD -> NEW. */

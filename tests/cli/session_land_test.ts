@@ -108,6 +108,26 @@ withSessionWorld(
         await until("the pod clean", async () => (await podOut("git status --porcelain")) === "");
       });
 
+      await t.step(
+        "diverged with --rebase: local commits on top of the session's, sent to the pod",
+        async () => {
+          await Deno.writeTextFile(`${root}/new2.txt`, "mine too\n");
+          git(["add", "new2.txt"]);
+          git(["commit", "-qm", "local: new2"]);
+          await pod(`echo pod-f > f.txt && git add f.txt && git ${ID} commit -qm "pod: f"`);
+          await until("the pod's f.txt here", async () => (await readLocal(`${root}/f.txt`)) === "pod-f\n");
+          const podTip = await podOut("git rev-parse HEAD");
+          const l = await land("--rebase");
+          assertEquals(l.code, 0, l.stderr);
+          assertMatch(l.stderr, /rebased main onto session landing's \w+: \w+; sent to the pod/);
+          assertEquals(git(["rev-parse", "HEAD~1"]).out, podTip);
+          assertEquals(git(["log", "-1", "--format=%s"]).out, "local: new2");
+          assertEquals(git(["status", "--porcelain"]).out, "");
+          assertEquals(await podOut("git rev-parse HEAD"), git(["rev-parse", "HEAD"]).out);
+          await until("the pod clean", async () => (await podOut("git status --porcelain")) === "");
+        },
+      );
+
       await t.step("a conflict stops the git way; the sync stays paused until it is finished", async () => {
         assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
         await pod(`echo pod-x > a.txt && git ${ID} commit -qam "pod: a again"`);
@@ -222,6 +242,16 @@ withSessionWorld(
         assertMatch(l.stderr, /evil -> \.\.\/\.\.\/etc\/passwd \(it leads out of the tree/);
         assertMatch(l.stderr, /hooks -> \.git\/hooks \(it leads into \.git/);
         assertEquals(git(["rev-parse", "HEAD"]).out, head);
+      });
+
+      await t.step("an agent run still running: land refuses (exit 1) before fetching anything", async () => {
+        await Deno.writeTextFile(`${w.cwd}/.kodama.yaml`, "agent:\n  command: [sh, -c, 'sleep 300']\n");
+        const a = await w.k(["agent", "run", NAME, "--prompt", "take your time"]);
+        assertEquals(a.code, 0, a.stderr);
+        const l = await land();
+        assertEquals(l.code, 1, l.stderr);
+        assertMatch(l.stderr, /agent run \S+ is still running in landing/);
+        assertEquals((await w.k(["agent", "stop", NAME])).code, 0);
       });
     } finally {
       await purge(w, NAME);
