@@ -87,9 +87,9 @@ export async function landSession(kube: Kube, ns: string, name: string, o: LandO
   }
   const sync = await import("./sync/commands.ts");
   const wasSyncing = held || (!o.dryRun && await sync.syncRunning(name, ns));
-  if (wasSyncing) await sync.quiesce(kube, name, o.err);
   let resume = wasSyncing;
   try {
+    if (wasSyncing) await sync.quiesce(kube, name, o.err);
     const r = await landLocked(kube, ns, name, pod, { ...o, root, branch, branchRef });
     if (r.kind === "conflict") {
       resume = false;
@@ -115,9 +115,7 @@ function report(r: LandResult, o: LandOptions): void {
   if (r.sync === "resumed") o.err.write(`the sync of ${r.name} goes on\n`);
   if (r.sync === "paused") {
     o.err.write(
-      `the sync of ${r.name} stays paused until the ${
-        r.kind === "conflict" ? "merge" : "landing"
-      } is finished\n`,
+      `the sync of ${r.name} stays paused until the merge or rebase is finished (nothing syncs into it)\n`,
     );
   }
 }

@@ -137,7 +137,7 @@ withSessionWorld(
         const l = await land();
         assertEquals(l.code, 1, l.stderr);
         assertMatch(l.stderr, /stopped on conflicts \(see git status\).*git merge --abort/);
-        assertStringIncludes(l.stderr, "stays paused until the merge is finished");
+        assertStringIncludes(l.stderr, "stays paused until the merge or rebase is finished");
         assertMatch(git(["status", "--porcelain"]).out, /^UU a\.txt$/m);
         assertStringIncludes((await readLocal(`${root}/a.txt`))!, "<<<<<<<");
         const s = await w.k(["sync", "start", NAME]);
