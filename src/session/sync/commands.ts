@@ -21,6 +21,7 @@ import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
+  addCycle,
   emptyStatus,
   loadConfig,
   loadStatus,
@@ -264,7 +265,7 @@ export async function resolveCommand(
   try {
     const r = await reconcileOnce(kube, c, { force: { paths: want, keep: f.keep, strict: true } });
     const st = (await loadStatus(name)) ?? emptyStatus();
-    await saveStatus(name, { ...counted(st, r), conflicts: r.conflicts });
+    await saveStatus(name, { ...addCycle(st, r), conflicts: r.conflicts });
     const left = r.conflicts.length;
     out.write(
       `resolved with the ${f.keep === "local" ? "local" : "pod's"} version: ${
@@ -386,25 +387,12 @@ export async function quiesce(kube: Kube, name: string, err: Sink = stderrSink):
   await stopDaemon(name);
   const r = await reconcileOnce(kube, c);
   const st = (await loadStatus(name)) ?? emptyStatus();
-  await saveStatus(name, { ...counted(st, r), conflicts: r.conflicts });
+  await saveStatus(name, { ...addCycle(st, r), conflicts: r.conflicts });
   err.write(
     `paused the sync of ${name} after a last cycle (${r.toPod} to the pod, ${r.toLocal} from it)${
       r.conflicts.length ? `; ${r.conflicts.length} path(s) in conflict stay as they are` : ""
     }\n`,
   );
-}
-
-/** A status with a one-off cycle's changes added to its totals (they add up across restarts). */
-function counted(s: SyncStatus, r: { toPod: number; toLocal: number; bytesToPod?: number }): SyncStatus {
-  if (!r.toPod && !r.toLocal) return s;
-  return {
-    ...s,
-    filesSent: s.filesSent + r.toPod,
-    bytesSent: s.bytesSent + (r.bytesToPod ?? 0),
-    filesReceived: (s.filesReceived ?? 0) + r.toLocal,
-    batches: s.batches + 1,
-    lastSync: new Date().toISOString(),
-  };
 }
 
 /** Start the background sync again after `quiesce`. */
