@@ -204,20 +204,28 @@ export function planSync(
  * (Mutagen, pkg/synchronization/core/reconcile.go: "we'll repropagate the entire directory".)
  */
 function keepDeletedDirs(ancestor: SnapTree, local: SnapTree, pod: SnapTree, acts: Map<string, Action>) {
-  const roots = [...ancestor.entries()].filter(([, a]) => a.kind === "dir").map(([p]) => p)
-    .sort((a, b) => depth(a) - depth(b));
-  const done: string[] = [];
-  for (const d of roots) {
-    if (done.some((r) => isBelow(d, r))) continue;
-    for (const side of ["local", "pod"] as Side[]) {
-      const gone = side === "local" ? local : pod, kept = side === "local" ? pod : local;
-      if (gone.has(d) || kept.get(d)?.kind !== "dir") continue;
-      const below = [...kept.keys()].filter((p) => isBelow(p, d));
-      if (![d, ...below].some((p) => !sameSnap(ancestor.get(p), kept.get(p)))) continue;
-      for (const p of [d, ...below]) {
-        acts.set(p, { op: "copy", path: p, from: other(side), to: side, entry: kept.get(p)!, restore: true });
+  for (const side of ["local", "pod"] as Side[]) {
+    const gone = side === "local" ? local : pod, kept = side === "local" ? pod : local;
+    // the directories to bring back: for each path the keeping side changed or made, the shallowest
+    // directory above it (or itself) that both had and this side deleted whole (one pass per side)
+    const roots = new Set<string>();
+    for (const [p, e] of kept) {
+      if (sameSnap(ancestor.get(p), e)) continue;
+      const parts = p.split("/");
+      for (let n = 1; n <= parts.length; n++) {
+        const d = parts.slice(0, n).join("/");
+        if (ancestor.get(d)?.kind === "dir" && !gone.has(d) && kept.get(d)?.kind === "dir") {
+          roots.add(d);
+          break;
+        }
       }
-      done.push(d);
+    }
+    if (!roots.size) continue;
+    for (const [p, e] of kept) {
+      const parts = p.split("/");
+      let hit = false;
+      for (let n = 1; n <= parts.length && !hit; n++) hit = roots.has(parts.slice(0, n).join("/"));
+      if (hit) acts.set(p, { op: "copy", path: p, from: other(side), to: side, entry: e, restore: true });
     }
   }
 }
