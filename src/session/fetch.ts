@@ -111,11 +111,11 @@ export interface FetchOptions {
 }
 
 /** The local repository's root, or exit 2. */
-export async function localRoot(cwd: string): Promise<string> {
+export async function localRoot(cwd: string, verb = "session fetch"): Promise<string> {
   const top = await localGit(["rev-parse", "--show-toplevel"], cwd);
   if (!top.ok) {
     throw usageError(
-      "session fetch runs inside a local clone of the session's repository",
+      `${verb} runs inside a local clone of the session's repository`,
       `${cwd} is not in a git repository`,
     );
   }

@@ -54,7 +54,7 @@ export interface LandResult {
 }
 
 export async function landSession(kube: Kube, ns: string, name: string, o: LandOptions): Promise<number> {
-  const root = await localRoot(o.cwd);
+  const root = await localRoot(o.cwd, "session land");
   const branchRef = (await git(root, "symbolic-ref", "-q", "HEAD")).out;
   if (!branchRef.startsWith("refs/heads/")) {
     throw usageError(
