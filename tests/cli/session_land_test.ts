@@ -212,7 +212,8 @@ withSessionWorld(
           );
           assert(s1.filesSent > s0.filesSent);
           assert((s1.filesReceived ?? 0) > (s0.filesReceived ?? 0));
-          // a path in no conflict: exit 3, and the running sync is not restarted
+          // a path in no conflict: exit 3, and the running (idle) sync is not restarted
+          await until("the sync idle", async () => (await status()).state === "watching");
           const r = await w.k(["sync", "resolve", NAME, "big.txt", "--keep", "local"]);
           assertEquals(r.code, 3, r.stderr);
           assertEquals((await status()).pid, s1.pid);

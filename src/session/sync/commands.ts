@@ -245,9 +245,11 @@ export async function resolveCommand(
     ? "all" as const
     : new Set(pathsIn.map((p) => p.replace(/^\.\/+/, "").replace(/\/+$/, "")));
   const daemon = await running(name);
-  if (daemon && want !== "all") {
-    // what the running sync last found: a path in no conflict is refused without stopping it
-    const all = ((await loadStatus(name))?.conflicts ?? []).map((k) => k.path);
+  const now = daemon && want !== "all" ? await loadStatus(name) : undefined;
+  if (now?.state === "watching") {
+    // what the running sync found in its last cycle (it is idle now): a path in no conflict is refused
+    // without stopping it
+    const all = (now.conflicts ?? []).map((k) => k.path);
     const none = [...want].filter((p) =>
       !all.some((q) => q === p || q.startsWith(p + "/") || p.startsWith(q + "/"))
     );
