@@ -1,5 +1,5 @@
 /**
- * Sessions: `kodama session start|list|get|attach|stop|resume|delete|prune|logs|fetch` (`session` alone
+ * Sessions: `kodama session start|list|get|attach|stop|resume|delete|prune|logs|fetch|land` (`session` alone
  * lists), and the contract's top-level forms `kodama start|list|ls|attach|stop|resume|delete`. Each verb's
  * table (flags, help, run) is declared once and appears in both places; every run calls one function.
  */
@@ -563,6 +563,7 @@ the only permission it needs). The branch is updated to the session's commit (fo
       flags: "--diff",
       description: "print the diff of the session's branch against the commit it was cloned at instead",
     },
+    { flags: "--force", description: "fetch into a repository that shares no commit with the session" },
   ],
   run: async (inv) => {
     const [{ fetchCommand }, kube] = await Promise.all([impl(), connect(inv)]);
@@ -571,6 +572,54 @@ the only permission it needs). The branch is updated to the session's commit (fo
       await fetchCommand(kube, inv.args[0], {
         branch: o.branch as string | undefined,
         diff: o.diff as boolean | undefined,
+        force: o.force as boolean | undefined,
+      }),
+    );
+  },
+};
+
+const land: Verb = {
+  names: ["land"],
+  help: {
+    summary: "The session's commits onto the current branch: pause the sync, fetch, fast-forward or merge",
+    long: `Run it in the local clone of the session's repository. The background sync is paused after a last
+cycle (both sides agree), the session's HEAD is fetched (as session fetch), and the current branch
+fast-forwards to it, or merges it (--rebase: rebases onto it) when both moved. Files the sync already brought
+stay as they are: git status ends clean, and local edits that are not in the session stay uncommitted. It
+refuses, changing nothing, when a local change would be overwritten, during a merge or rebase, on a
+detached HEAD, while an agent run is active, and when the session's commits hold a symlink leading out of
+the tree or into .git. A merge that conflicts stops the git way, with the sync paused until it is
+finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/sync.md says more.`,
+    examples: [
+      ["Land the agent's commits on the current branch", "kodama session land my-work"],
+      ["See what it would do", "kodama session land my-work --dry-run"],
+      ["Rebase local commits onto the session's instead of merging", "kodama session land my-work --rebase"],
+    ],
+    notes:
+      "Exit codes: 1 a merge stopped on conflicts, an agent run is active, a refused symlink; 2 a local " +
+      "change would be overwritten, not a clone of the session's source, git mid-merge, detached HEAD.",
+  },
+  args: [NAME],
+  options: [
+    { flags: "--rebase", description: "rebase the current branch onto the session's when both moved" },
+    { flags: "--dry-run", description: "fetch and say what it would do; change nothing else" },
+    { flags: "--force", description: "land into a repository that shares no commit with the session" },
+    {
+      flags: "-o, --output <format>",
+      description: "text, or json: the result as one object (web UI, editors)",
+      choices: ["text", "json"],
+      default: "text",
+    },
+  ],
+  run: async (inv) => {
+    const [{ landCommand }, kube] = await Promise.all([import("../agent/land.ts"), connect(inv)]);
+    const o = inv.opts;
+    setExitCode(
+      await landCommand(kube, inv.args[0], {
+        rebase: o.rebase as boolean | undefined,
+        dryRun: o.dryRun as boolean | undefined,
+        force: o.force as boolean | undefined,
+        json: o.output === "json",
       }),
     );
   },
@@ -654,6 +703,7 @@ const session: CommandSpec = {
     gc,
     logs,
     fetch,
+    land,
   ].map(underSession),
   // `kodama session` alone lists
   run: async (inv) => {

@@ -403,6 +403,49 @@ export const sessionFetch = tool({
   },
 });
 
+export const sessionLand = tool({
+  name: "session_land",
+  title: "Land a session's work on the current branch",
+  description:
+    "The session's commits onto the checked-out branch of the local repository at cwd (`kodama session land`): the " +
+    "sync is paused after a last cycle, the branch fast-forwards (or merges; rebase: rebases), files the sync already " +
+    "brought stay as they are, and a merge is sent back to the pod. Refuses, changing nothing, when a local change " +
+    "would be overwritten or an agent run is active; a conflicting merge stops for the user (git status).",
+  tier: "write",
+  annotations: WRITES,
+  input: {
+    ...sessionArgs,
+    rebase: z.boolean().optional().describe("rebase the current branch onto the session's when both moved"),
+    dryRun: z.boolean().optional().describe("only say what it would do (it still fetches into kodama/NAME)"),
+    cwd: cwdArg,
+  },
+  output: {
+    kind: z.string().optional(),
+    branch: z.string().optional(),
+    to: z.string().optional(),
+    output: z.string(),
+    truncated: z.boolean(),
+  },
+  async run(a, call) {
+    const [kube, ns] = await kubeFor(call, a);
+    const { landCommand } = await import("../agent/land.ts");
+    // land writes into the repository at cwd: its git root must pass the door too
+    const cwd = await repoCwdOf(call, a);
+    call.progress(0, undefined, `landing session ${a.name}`);
+    const all = await captured(
+      "session_land",
+      (io) =>
+        landCommand(kube, a.name, { rebase: a.rebase, dryRun: a.dryRun, json: true }, io, cwd, ns),
+    );
+    const { text, truncated } = cap(all.text, call.env.o.maxOutput);
+    let r: { kind?: string; branch?: string; to?: string } = {};
+    try {
+      r = JSON.parse(all.text.slice(all.text.indexOf("{"), all.text.lastIndexOf("}") + 1));
+    } catch { /* an error's text only */ }
+    return { data: { kind: r.kind, branch: r.branch, to: r.to, output: text, truncated }, text };
+  },
+});
+
 /** The first `max` bytes of a text, marked when cut. */
 export function cap(
   text: string,
@@ -507,6 +550,7 @@ export const SESSION_TOOLS = [
   sessionResume,
   sessionDelete,
   sessionFetch,
+  sessionLand,
   agentRunTool,
   agentLogsTool,
   syncStatus,

@@ -155,7 +155,7 @@ export async function getCommand(kube: Kube, name: string, format: string): Prom
 export async function fetchCommand(
   kube: Kube,
   name: string,
-  f: { branch?: string; diff?: boolean },
+  f: { branch?: string; diff?: boolean; force?: boolean },
 ): Promise<number> {
   const { fetchSession } = await import("./fetch.ts");
   return await fetchSession(kube, kube.namespace, name, {

@@ -40,6 +40,8 @@ export const FETCH_SCRIPT = [
   `printf '${MARK} branch=%s head=%s base=%s\\n' "$(git symbolic-ref --short -q HEAD)" "$(git rev-parse HEAD)" "$(git config kodama.base)" >&2`,
   // every branch, not only HEAD's: an agent may commit on a branch of its own and switch back
   `git for-each-ref --format='${MARK} ref=%(objectname) %(refname)' refs/heads >&2`,
+  // the history's first commits: a clone of the session's source has them (an unrelated repository does not)
+  `git rev-list --max-parents=0 HEAD 2>/dev/null | head -n 8 | sed 's/^/${MARK} root=/' >&2`,
   `n=$(git rev-list --count HEAD --branches $not)`,
   `echo "${MARK} new=$n" >&2`,
   `[ "$n" = 0 ] && exit 0`,
@@ -65,6 +67,8 @@ export interface FetchHeader {
   newCommits?: number;
   /** the pod's branches: name (below refs/heads/) -> commit id */
   branches: Map<string, string>;
+  /** the root commits of the pod's history */
+  roots: string[];
 }
 
 /**
@@ -74,7 +78,7 @@ export interface FetchHeader {
  * characters removed). Nothing from it is ever a local command's option (#26 class 10).
  */
 export function parseFetchHeader(stderr: string): FetchHeader {
-  const h: FetchHeader = { branches: new Map() };
+  const h: FetchHeader = { branches: new Map(), roots: [] };
   for (const line of stderr.split("\n")) {
     const i = line.indexOf(MARK);
     if (i < 0) continue;
@@ -90,6 +94,7 @@ export function parseFetchHeader(stderr: string): FetchHeader {
       if (k === "head" && OBJECT_ID.test(v)) h.head = v;
       if (k === "base" && OBJECT_ID.test(v)) h.base = v;
       if (k === "new" && /^\d{1,9}$/.test(v)) h.newCommits = Number(v);
+      if (k === "root" && OBJECT_ID.test(v)) h.roots.push(v);
     }
   }
   return h;
@@ -98,21 +103,43 @@ export function parseFetchHeader(stderr: string): FetchHeader {
 export interface FetchOptions {
   branch?: string;
   diff?: boolean;
+  /** fetch into a repository that shares no commit with the session */
+  force?: boolean;
   cwd: string;
   out: Sink;
   err: Sink;
 }
 
 /** The local repository's root, or exit 2. */
-async function localRoot(cwd: string): Promise<string> {
+export async function localRoot(cwd: string, verb = "session fetch"): Promise<string> {
   const top = await localGit(["rev-parse", "--show-toplevel"], cwd);
   if (!top.ok) {
     throw usageError(
-      "session fetch runs inside a local clone of the session's repository",
+      `${verb} runs inside a local clone of the session's repository`,
       `${cwd} is not in a git repository`,
     );
   }
   return top.out;
+}
+
+/** What a fetch brought: the pod's header, the local branch it updated, the bytes over exec. */
+export interface Fetched {
+  h: FetchHeader & { head: string };
+  /** the local branch that now points at the session's HEAD (kodama/NAME) */
+  local: string;
+  bytes: number;
+  /** the pod's branches now under refs/remotes/kodama/NAME/ */
+  others: string[];
+}
+
+/** Does this repository hold a commit of the session's history (its base, a root, its HEAD)? */
+async function related(root: string, h: FetchHeader): Promise<boolean> {
+  for (const id of [h.base, h.head, ...h.roots]) {
+    if (id && (await localGit(["cat-file", "-e", "--end-of-options", `${id}^{commit}`], root)).ok) {
+      return true;
+    }
+  }
+  return false;
 }
 
 export async function fetchSession(
@@ -124,6 +151,43 @@ export async function fetchSession(
   const local = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${name}`;
   if (o.diff) return await printDiff(kube, namespace, name, o);
   const root = await localRoot(o.cwd);
+  const { h, bytes, others } = await fetchInto(kube, namespace, name, { root, local, force: o.force });
+  const ahead = h.base
+    ? (await localGit(["rev-list", "--count", "--end-of-options", `${h.base}..${h.head}`], root)).out
+    : undefined;
+  // the subject is the pod's text: shown without control characters
+  const subject = safeLine(
+    (await localGit(["log", "-1", "--format=%h %s", "--end-of-options", h.head], root)).out,
+  );
+  o.out.write(`${local}\n`);
+  o.err.write(
+    `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +
+      `${ahead ? ` (${ahead} commit${ahead === "1" ? "" : "s"} since it was cloned)` : ""}` +
+      `${
+        h.newCommits ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec` : ", nothing new to transfer"
+      }\n` +
+      (others.some((b) => b !== h.branch)
+        ? `the pod's branches are in kodama/${name}/BRANCH: ${others.slice(0, 6).map(safeLine).join(", ")}${
+          others.length > 6 ? `, ... (${others.length})` : ""
+        }\n`
+        : "") +
+      `look with: git log ${local}   diff: git diff ${h.base ? h.base.slice(0, 12) : "HEAD"}...${local}\n`,
+  );
+  return ExitCode.OK;
+}
+
+/**
+ * The fetch itself: the pod's new commits into `local` (its HEAD) and refs/remotes/kodama/NAME/* (its
+ * branches). A repository that shares no commit with the session is refused before anything is written
+ * into it (exit 2), unless `force`.
+ */
+export async function fetchInto(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { root: string; local: string; force?: boolean },
+): Promise<Fetched> {
+  const { root, local } = o;
   const gitDir = (await localGit(["rev-parse", "--absolute-git-dir"], root)).out;
   const pod = await runningPod(kube, namespace, name);
   // what we have: the tips of local branches and remote-tracking branches, newest first
@@ -193,6 +257,12 @@ export async function fetchSession(
           ExitCode.FAILED,
         );
       }
+      if (!o.force && !(await related(root, h))) {
+        throw usageError(
+          `session fetch: ${root} is not a clone of session ${name}'s repository (it has none of its commits)`,
+          "run it in the clone the session was started from, or give --force to fetch into this one",
+        );
+      }
       const ref = `refs/heads/${local}`;
       // the pod's other branches go to refs/remotes/kodama/NAME/BRANCH (`git log kodama/NAME/BRANCH`)
       const tracking = `refs/remotes/kodama/${name}/`;
@@ -215,11 +285,6 @@ export async function fetchSession(
         }
         const u = await localGit(["update-ref", "--end-of-options", ref, h.head], root);
         if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
-        for (const [b, sha] of others) {
-          if ((await localGit(["cat-file", "-e", "--end-of-options", `${sha}^{commit}`], root)).ok) {
-            await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
-          }
-        }
       } else {
         // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
         const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
@@ -261,32 +326,13 @@ export async function fetchSession(
           );
         }
       }
-      const ahead = h.base
-        ? (await localGit(["rev-list", "--count", "--end-of-options", `${h.base}..${h.head}`], root)).out
-        : undefined;
-      // the subject is the pod's text: shown without control characters
-      const subject = safeLine(
-        (await localGit(["log", "-1", "--format=%h %s", "--end-of-options", h.head], root)).out,
-      );
-      o.out.write(`${local}\n`);
-      o.err.write(
-        `fetched session ${name}'s branch ${h.branch ?? "(detached HEAD)"} into ${local}: ${subject}` +
-          `${ahead ? ` (${ahead} commit${ahead === "1" ? "" : "s"} since it was cloned)` : ""}` +
-          `${
-            h.newCommits
-              ? `, ${h.newCommits} new, ${formatBytes(bytes)} over exec`
-              : ", nothing new to transfer"
-          }\n` +
-          (others.some(([b]) => b !== h.branch)
-            ? `the pod's branches are in kodama/${name}/BRANCH: ${
-              others.slice(0, 6).map(([b]) => safeLine(b)).join(", ")
-            }${others.length > 6 ? `, ... (${others.length})` : ""}\n`
-            : "") +
-          `look with: git log ${local}   diff: git diff ${
-            h.base ? h.base.slice(0, 12) : "HEAD"
-          }...${local}\n`,
-      );
-      return ExitCode.OK;
+      // a branch the bundle left out (its tip was here already) is named too: kodama/NAME/BRANCH always exists
+      for (const [b, sha] of others) {
+        if ((await localGit(["cat-file", "-e", "--end-of-options", `${sha}^{commit}`], root)).ok) {
+          await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
+        }
+      }
+      return { h: { ...h, head: h.head }, local, bytes, others: others.map(([b]) => b) };
     } finally {
       await Deno.remove(bundle).catch(() => {});
     }

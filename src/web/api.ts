@@ -182,6 +182,12 @@ export class Api {
           const { adoptReplica } = await import("../agent/group.ts");
           return await adoptReplica(k, k.namespace, s, { cwd: this.o.cwd, out, err: out });
         });
+      case "land":
+        // `kodama session land NAME`: the session's commits onto the current branch of the server's repository
+        return this.op(`land ${s}`, async (out) => {
+          const { landCommand } = await import("../agent/land.ts");
+          return await landCommand(k, s, { rebase: b.rebase === true }, { out, err: out }, this.o.cwd);
+        });
       case "fetch":
         return this.op(`fetch ${s}`, async (out) => {
           const { fetchSession } = await import("../session/fetch.ts");

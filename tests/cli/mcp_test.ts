@@ -25,6 +25,7 @@ export const WRITE = [
   "session_stop",
   "session_resume",
   "session_fetch",
+  "session_land",
   "agent_run",
   "workflow_run",
   "adopt",

@@ -428,6 +428,10 @@ withSessionWorld(
           await gitIn(["log", "-1", "--format=%s", `kodama/${NAME}`], w.cwd),
           "agent: edit AGENT.md",
         );
+        // and one more: session land, the same commits onto the checked-out branch
+        await click("#land");
+        await page.waitForSelector(`.op.ok[data-op="land ${NAME}"]`, { timeout: 120_000 });
+        assertEquals(await gitIn(["log", "-1", "--format=%s", "HEAD"], w.cwd), "agent: edit AGENT.md");
       });
 
       await t.step("a sync conflict: view both versions, keep the pod's", async () => {

@@ -30,6 +30,37 @@ defaults:
   return home;
 }
 
+/**
+ * A scratch repository for the demo session, beside the demo's kubeconfig: `start` syncs the directory it
+ * runs in, so the printed command runs there, never in the kodama checkout (which would be uploaded
+ * whole, .git included, and left under a two-way sync).
+ */
+function demoProject(kubeconfig: string): string {
+  const dir = join(dirname(kubeconfig), "demo-project");
+  Deno.mkdirSync(dir, { recursive: true });
+  const git = (...args: string[]) =>
+    new Deno.Command("git", { args, cwd: dir, stdout: "null", stderr: "null" }).outputSync();
+  if (!Deno.statSync(dir).isDirectory || !git("rev-parse", "-q", "--verify", "HEAD").success) {
+    Deno.writeTextFileSync(
+      join(dir, "README.md"),
+      "# demo project\n\nA scratch repository for kodama's demo session.\n",
+    );
+    Deno.writeTextFileSync(join(dir, "hello.sh"), "#!/bin/sh\necho hello from the demo session\n");
+    git("init", "-q");
+    git("add", "-A");
+    git(
+      "-c",
+      "user.name=kodama demo",
+      "-c",
+      "user.email=demo@kodama.invalid",
+      "commit",
+      "-qm",
+      "demo project",
+    );
+  }
+  return dir;
+}
+
 /** What a pod's filesystem is here: its own (namespaces), or this machine's with rewritten paths. */
 function podFsLines(): string {
   const fs = podFsInfo();
@@ -55,6 +86,8 @@ try {
   await runCluster(opts, (s) => {
     const kc = s.kubeconfig;
     const home = demoHome(kc);
+    const project = demoProject(kc);
+    const main = new URL("../../main.ts", import.meta.url).pathname;
     console.log(`
 ${b("kodama demo")} — the kodama Kubernetes API test server is running at ${s.server}
 ${dim("This is a local test server for kodama's tests and demos, not a cluster for real workloads:")}
@@ -67,9 +100,11 @@ Try, from another terminal in the repository root:
   ${b("deno run -A --no-prompt main.ts pods -A")}                             ${dim("# every demo pod")}
   ${b("deno run -A --no-prompt main.ts exec -n weka-operator-system -m drive-1 -- weka version")}
   ${b("deno run -A --no-prompt main.ts run kwekash")}                         ${dim("# a built-in workflow")}
-  ${b("deno run -A --no-prompt main.ts start my-session")}                    ${
-      dim("# a dev session (README: Sessions)")
-    }
+
+A dev session (README: Sessions) syncs the directory it starts in: a scratch repository, not this checkout:
+
+  ${b(`cd ${project}`)}
+  ${b(`deno run -A --no-prompt ${main} start my-session`)}
 
 kubectl works too (${dim("kubectl get pods -A -o wide")}; context ${b("dev")} may only use namespace dev).
 Press Ctrl-C to stop.`);

@@ -167,6 +167,7 @@ export type SessionVerb =
   | "resume"
   | "delete"
   | "fetch"
+  | "land"
   | "get";
 
 /** `kodama session VERB NAME` (`start` takes its own flags: startArgs). */

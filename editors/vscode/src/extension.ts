@@ -187,7 +187,7 @@ export function activate(context: vscode.ExtensionContext): void {
     (file?: string) => h.runWorkflow(ctx(), typeof file === "string" ? file : undefined),
   );
   reg("kodama.startSession", () => h.startSession(ctx()));
-  for (const verb of ["attach", "stop", "resume", "delete", "fetch"] as const) {
+  for (const verb of ["attach", "stop", "resume", "delete", "fetch", "land"] as const) {
     reg(
       `kodama.${verb}Session`,
       (node?: Node) => h.sessionVerb(ctx(), verb, presetOf(node)),

@@ -592,7 +592,7 @@ export async function startSession(ctx: Ctx): Promise<string[]> {
   return args;
 }
 
-export type Verb = "attach" | "stop" | "resume" | "delete" | "fetch";
+export type Verb = "attach" | "stop" | "resume" | "delete" | "fetch" | "land";
 
 const VERB_PHASES: Record<Verb, string[] | undefined> = {
   attach: ["Running"],
@@ -600,9 +600,13 @@ const VERB_PHASES: Record<Verb, string[] | undefined> = {
   resume: ["Stopped", "Failed"],
   delete: undefined,
   fetch: undefined,
+  land: ["Running"],
 };
 
-/** `Kodama: Attach to / Stop / Resume / Delete Session…` and `Fetch Session Branch`, in a terminal. */
+/**
+ * `Kodama: Attach to / Stop / Resume / Delete Session…`, `Fetch Session Branch` and `Land Session on Current
+ * Branch` (`kodama session land`, run in the workspace folder), in a terminal.
+ */
 export async function sessionVerb(
   ctx: Ctx,
   verb: Verb,

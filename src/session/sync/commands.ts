@@ -21,6 +21,7 @@ import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
+  addCycle,
   emptyStatus,
   loadConfig,
   loadStatus,
@@ -244,11 +245,29 @@ export async function resolveCommand(
     ? "all" as const
     : new Set(pathsIn.map((p) => p.replace(/^\.\/+/, "").replace(/\/+$/, "")));
   const daemon = await running(name);
+  const now = daemon && want !== "all" ? await loadStatus(name) : undefined;
+  if (now?.state === "watching") {
+    // what the running sync found in its last cycle (it is idle now): a path in no conflict is refused
+    // without stopping it
+    const all = (now.conflicts ?? []).map((k) => k.path);
+    const none = [...want].filter((p) =>
+      !all.some((q) => q === p || q.startsWith(p + "/") || p.startsWith(q + "/"))
+    );
+    if (none.length) {
+      throw notFound(
+        `${none.map((p) => JSON.stringify(p)).join(", ")} ${
+          none.length === 1 ? "is" : "are"
+        } not in conflict${
+          all.length ? ` (in conflict: ${all.slice(0, 5).join(", ")}${all.length > 5 ? ", ..." : ""})` : ""
+        }; nothing was changed`,
+      );
+    }
+  }
   if (daemon) await stopDaemon(name);
   try {
     const r = await reconcileOnce(kube, c, { force: { paths: want, keep: f.keep, strict: true } });
     const st = (await loadStatus(name)) ?? emptyStatus();
-    await saveStatus(name, { ...st, conflicts: r.conflicts });
+    await saveStatus(name, { ...addCycle(st, r), conflicts: r.conflicts });
     const left = r.conflicts.length;
     out.write(
       `resolved with the ${f.keep === "local" ? "local" : "pod's"} version: ${
@@ -352,4 +371,33 @@ export async function watchSyncStatus(onChange: () => void, signal: AbortSignal)
       if (ev.paths.some((p) => /status\.json$|daemon/.test(p))) onChange();
     }
   } catch { /* closed */ }
+}
+
+/** Does this machine's background sync of the session run (for this namespace)? */
+export async function syncRunning(name: string, namespace: string): Promise<boolean> {
+  const c = await loadConfig(name);
+  return !!c && c.namespace === namespace && running(name);
+}
+
+/**
+ * Pause the background sync with both sides agreeing (`session land`): the process ends, one full
+ * three-way cycle runs here, and nothing is in flight until `resumeSync`. Conflicts stay as they are.
+ */
+export async function quiesce(kube: Kube, name: string, err: Sink = stderrSink): Promise<void> {
+  const c = await loadConfig(name);
+  if (!c) return;
+  await stopDaemon(name);
+  const r = await reconcileOnce(kube, c);
+  const st = (await loadStatus(name)) ?? emptyStatus();
+  await saveStatus(name, { ...addCycle(st, r), conflicts: r.conflicts });
+  err.write(
+    `paused the sync of ${name} after a last cycle (${r.toPod} to the pod, ${r.toLocal} from it)${
+      r.conflicts.length ? `; ${r.conflicts.length} path(s) in conflict stay as they are` : ""
+    }\n`,
+  );
+}
+
+/** Start the background sync again after `quiesce`. */
+export async function resumeSync(kube: Kube, name: string, namespace: string): Promise<void> {
+  await spawnDaemon(kube, name, namespace);
 }

@@ -39,6 +39,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
         filesSent: before.filesSent,
         bytesSent: before.bytesSent,
         batches: before.batches,
+        filesReceived: before.filesReceived,
       }
       : {}),
     pid: Deno.pid,
@@ -219,6 +220,9 @@ export async function spawnDaemon(
   home?: string,
 ): Promise<number> {
   if (running(name, home)) return (await loadStatus(name, home))?.pid ?? 0;
+  // `session land` left a merge to finish: never sync into a half-merged tree
+  const held = await (await import("./hold.ts")).holdReason(name, home);
+  if (held) throw new KodamaError(held, ExitCode.USAGE);
   const { selfCommand } = await import("../../proc.ts");
   const self = selfCommand();
   const args = [...self.slice(1), ...kube.childFlags(), "-n", namespace, "sync", "__daemon", name];

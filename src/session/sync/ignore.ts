@@ -9,7 +9,8 @@
  *  - `.kodamaignore` files (same syntax, any level) are read after the `.gitignore` of their directory, so
  *    they can exclude more or re-include (`!build/`) what git ignores;
  *  - `sync.excludePatterns` are root-level patterns applied last;
- *  - the workspace's `.kodama/` directory is always left out, and `.git/` unless `syncGit`;
+ *  - the workspace's `.kodama/` directory is always left out, and `.git/` unless `syncGit`; so are
+ *    kodama's own files anywhere (`isKodamaOwn`: its lock files, a clone's bundle), in both directions;
  *  - so are the session's env files (`secretFiles`): their values reach the pod as a Secret, never as a file.
  *
  * `useGitignore: false` turns off `.gitignore`, `.git/info/exclude` and the global excludes file only. Matching is done by the
@@ -68,6 +69,16 @@ interface Level {
 }
 
 export const KODAMAIGNORE = ".kodamaignore";
+
+/**
+ * kodama's own files, never synced: the lock it takes beside a file it writes (`.kodama.yaml.lock`, any
+ * `.kodama*.lock`), the bundle `start --repo .` sends (`.kodama-clone.bundle`, `.part`). (Run
+ * directories and prompt files are under `.kodama/`; pulled temporaries, `.kodama-pull-*`, are kept out
+ * by the sync loop itself.)
+ */
+export function isKodamaOwn(base: string): boolean {
+  return /^\.kodama[^/]*\.lock$/.test(base) || /^\.kodama-clone\.bundle(\.part)?$/.test(base);
+}
 
 /**
  * Read a file's text, or undefined when it does not exist or is not a regular file (a FIFO would block, a
@@ -165,6 +176,7 @@ export class IgnoreRules {
     const top = rel.split("/", 1)[0];
     if (top === ".kodama") return true;
     if (top === ".git" && !this.#o.syncGit) return true;
+    if (!isDir && isKodamaOwn(rel.slice(rel.lastIndexOf("/") + 1))) return true;
     if (!isDir && this.#o.secretFiles?.includes(rel)) return true;
     const parts = rel.split("/");
     let ignored = false;

@@ -8,9 +8,10 @@
  *   - the same change on both sides (both deleted, both made the same content) is agreement;
  *   - different changes on both sides are a **conflict**: both sides stay as they are, nothing is written;
  *   - a deletion never wins against a modification: the modified version is copied back;
- *   - a directory is removed from a side only when every path below it on that side is removed by the
- *     same plan (a file the other side changed or made inside keeps it; a dir -> file change that would
- *     take such a file with it is a conflict).
+ *   - a directory one side deleted while the other created or changed something in it (or the directory
+ *     itself) comes back whole, unchanged siblings included (`keepDeletedDirs`); otherwise a directory is
+ *     removed from a side only when every path below it on that side is removed by the same plan (a
+ *     dir -> file change that would take a changed file with it is a conflict).
  *
  * The one-way modes make one side the source (`one-way-local`: the pod follows the local tree,
  * `one-way-pod`: the local tree follows the pod), but a change the other side made since the ancestor is
@@ -145,6 +146,7 @@ export function planSync(
     if (x) acts.set(path, x);
   }
   const tree = (s: Side) => (s === "local" ? local : pod);
+  if (mode === "two-way") keepDeletedDirs(ancestor, local, pod, acts);
   // the directory rules, deepest first: a removed directory takes only what the plan removes with it
   const byDepth = [...acts.keys()].sort((a, b) => depth(b) - depth(a));
   for (const path of byDepth) {
@@ -191,6 +193,41 @@ export function planSync(
     }
   }
   return orderActions([...acts.values()]);
+}
+
+/**
+ * Mutagen's two-way-safe rule for a directory one side deleted whole while the other side created or
+ * modified something in it (a rename of the directory is a delete plus a create): the deletion loses, and
+ * the **whole** directory as the other side holds it — the changed paths and their unchanged siblings —
+ * is copied back, so the changed file keeps its context. Deletions the other side made inside stay
+ * deleted. No conflict: nothing is overwritten, and deleting the directory again finishes the job.
+ * (Mutagen, pkg/synchronization/core/reconcile.go: "we'll repropagate the entire directory".)
+ */
+function keepDeletedDirs(ancestor: SnapTree, local: SnapTree, pod: SnapTree, acts: Map<string, Action>) {
+  for (const side of ["local", "pod"] as Side[]) {
+    const gone = side === "local" ? local : pod, kept = side === "local" ? pod : local;
+    // the directories to bring back: for each path the keeping side changed or made, the shallowest
+    // directory above it (or itself) that both had and this side deleted whole (one pass per side)
+    const roots = new Set<string>();
+    for (const [p, e] of kept) {
+      if (sameSnap(ancestor.get(p), e)) continue;
+      const parts = p.split("/");
+      for (let n = 1; n <= parts.length; n++) {
+        const d = parts.slice(0, n).join("/");
+        if (ancestor.get(d)?.kind === "dir" && !gone.has(d) && kept.get(d)?.kind === "dir") {
+          roots.add(d);
+          break;
+        }
+      }
+    }
+    if (!roots.size) continue;
+    for (const [p, e] of kept) {
+      const parts = p.split("/");
+      let hit = false;
+      for (let n = 1; n <= parts.length && !hit; n++) hit = roots.has(parts.slice(0, n).join("/"));
+      if (hit) acts.set(p, { op: "copy", path: p, from: other(side), to: side, entry: e, restore: true });
+    }
+  }
 }
 
 /** Deletes deepest first, then copies parents first, then agreements and conflicts. Pure. */

@@ -61,6 +61,8 @@ export interface PushOptions {
   streams?: number;
   /** hash each file's content as it is sent, and return it with the tree (the ancestor needs no reread) */
   record?: boolean;
+  /** told what will be sent before the first byte goes (`start` says it) */
+  announce?: (files: number, bytes: number) => void;
 }
 
 /** A push smaller than this goes as one stream: a second exec costs more than it saves. */
@@ -150,6 +152,7 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
         totalBytes += e.size;
       }
     }
+    o.announce?.(totalFiles, totalBytes);
     const bar = o.err && o.tty ? new ProgressRenderer(o.err, true, Date.now(), { plain: false }) : undefined;
     let files = 0, bytes = 0;
     const t0 = performance.now();

@@ -18,7 +18,17 @@ import { CONTAINER, namesOf, type SessionSpec } from "../spec.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import { reconcileOnce, recordPushed } from "./twoway.ts";
 import { type PushResult, pushTree } from "./push.ts";
-import { loadConfig, paths, removeSyncState, saveConfig, type SyncConfig } from "./store.ts";
+import {
+  addCycle,
+  emptyStatus,
+  loadConfig,
+  loadStatus,
+  paths,
+  removeSyncState,
+  saveConfig,
+  saveStatus,
+  type SyncConfig,
+} from "./store.ts";
 
 export interface SyncIO {
   err: Sink;
@@ -204,6 +214,13 @@ export async function syncSessionStart(
     tty: io.tty,
     signal: io.signal,
     record: true,
+    // what goes, before the first byte: a wrong directory is seen before it is uploaded
+    announce: (files, bytes) =>
+      io.err.write(
+        `syncing ${root} -> ${c.pod}:${c.workdir}: ${files} file${files === 1 ? "" : "s"}, ${
+          formatBytes(bytes)
+        }${c.syncGit ? " (.git included, once)" : ""}\n`,
+      ),
   });
   // both sides hold the local tree now: the common ancestor the two-way sync starts from
   await recordPushed(c, undefined, r.sent);
@@ -233,12 +250,19 @@ export async function syncSessionResume(
     io.err.write(`warning: not syncing: ${c.root} is gone\n`);
     return;
   }
+  // `session land` left a merge to finish: nothing syncs into a half-merged tree
+  const held = await (await import("./hold.ts")).holdReason(spec.name);
+  if (held) {
+    io.err.write(`warning: not syncing: ${held}\n`);
+    return;
+  }
   // a background sync still running (paused since an idle stop) would reconcile at the same time as this:
   // it is ended, and started again after
   const was = await stopDaemon(spec.name);
   // both sides may have changed while the session was stopped (here, and in the pod before the stop):
   // a three-way cycle against the common ancestor reconciles them, conflicts kept on both sides
   const r = await reconcileOnce(kube, c);
+  await saveStatus(spec.name, addCycle((await loadStatus(spec.name)) ?? emptyStatus(), r));
   io.err.write(
     `synced changes since the last sync: ${r.toPod} to the pod, ${r.toLocal} back${
       r.conflicts.length

@@ -75,6 +75,22 @@ export function emptyStatus(state: SyncStateName = "stopped"): SyncStatus {
   return { state, filesSent: 0, bytesSent: 0, batches: 0, pending: 0, reconnects: 0 };
 }
 
+/** A status with a one-off cycle's changes added to its totals (they add up across restarts). */
+export function addCycle(
+  s: SyncStatus,
+  r: { toPod: number; toLocal: number; bytesToPod?: number },
+): SyncStatus {
+  if (!r.toPod && !r.toLocal) return s;
+  return {
+    ...s,
+    filesSent: s.filesSent + r.toPod,
+    bytesSent: s.bytesSent + (r.bytesToPod ?? 0),
+    filesReceived: (s.filesReceived ?? 0) + r.toLocal,
+    batches: s.batches + 1,
+    lastSync: new Date().toISOString(),
+  };
+}
+
 export function syncDir(name: string, home = kodamaHome()): string {
   return join(home, "sync", name);
 }

@@ -107,6 +107,8 @@ export interface Conflict {
 export interface CycleResult {
   toPod: number;
   toLocal: number;
+  /** the bytes of the files sent to the pod */
+  bytesToPod?: number;
   skipped: number;
   conflicts: Conflict[];
   kept: string[];
@@ -873,11 +875,13 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       pod: info(k.pod, (x.pod.get(k.path)?.mtime ?? 0) * 1000),
     };
   });
-  let toPod = 0, toLocal = 0;
+  let toPod = 0, toLocal = 0, bytesToPod = 0;
   const moved: string[] = [];
   for (const a of done) {
-    if ((a.op === "copy" && a.to === "pod") || (a.op === "delete" && a.on === "pod")) toPod++;
-    else toLocal++;
+    if ((a.op === "copy" && a.to === "pod") || (a.op === "delete" && a.on === "pod")) {
+      toPod++;
+      if (a.op === "copy" && a.entry.kind === "file") bytesToPod += a.entry.size;
+    } else toLocal++;
     if (moved.length < 5) {
       moved.push(`${a.op === "delete" ? "-" : a.op === "copy" && a.to === "pod" ? ">" : "<"}${a.path}`);
     }
@@ -891,6 +895,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   return {
     toPod,
     toLocal,
+    bytesToPod,
     skipped: moving.length - done.size + unknown.size,
     conflicts,
     kept,
@@ -1325,6 +1330,7 @@ export class TwoWayLoop {
       s.lastSync = new Date().toISOString();
       s.batches++;
       s.filesSent += r.toPod;
+      s.bytesSent += r.bytesToPod ?? 0;
       s.filesReceived = (s.filesReceived ?? 0) + r.toLocal;
       s.lastDirection = r.toPod && r.toLocal ? "both" : r.toPod ? "to pod" : "from pod";
       this.h.log(`sent ${r.toPod} change(s) to the pod, brought ${r.toLocal} back`);

@@ -169,6 +169,8 @@ function DiffTab({ name, agent, onError }) {
       <button onClick=${() => setGen(gen + 1)}>Refresh</button>
       <button class="primary" id="fetch" onClick=${() => post(`/api/sessions/${name}/fetch`).catch(onError)}
         title="kodama session fetch: the pod's commits onto branch kodama/NAME of the local repository">Fetch into local repo</button>
+      <button class="primary" id="land" onClick=${() => post(`/api/sessions/${name}/land`).catch(onError)}
+        title="kodama session land: the session's commits onto the current branch (sync paused meanwhile; a merge is sent back to the pod)">Land on current branch</button>
     </div>
     ${d === null ? html`<div class="empty small">Loading…</div>` : ""}
     ${d && !d.diff && html`<div class="empty small">${d.note ?? "No changes since the clone."}</div>`}

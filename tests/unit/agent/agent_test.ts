@@ -95,12 +95,21 @@ Deno.test("session fetch: the header the pod prints", () => {
   const h = parseFetchHeader(
     `kodama-fetch: branch=kodama/s-1 head=${A} base=${B}\nEnumerating objects\nkodama-fetch: new=3\n`,
   );
-  assertEquals(h, { branch: "kodama/s-1", head: A, base: B, newCommits: 3, branches: new Map() });
+  assertEquals(h, { branch: "kodama/s-1", head: A, base: B, newCommits: 3, branches: new Map(), roots: [] });
   assertEquals(parseFetchHeader(`kodama-fetch: branch= head=${A} base=\nkodama-fetch: new=0\n`), {
     head: A,
     newCommits: 0,
     branches: new Map(),
+    roots: [],
   });
+  // the history's root commits (an unrelated repository has none of them); anything else is dropped
+  assertEquals(
+    parseFetchHeader(`kodama-fetch: root=${A}\nkodama-fetch: root=--all\nkodama-fetch: root=${B}\n`).roots,
+    [
+      A,
+      B,
+    ],
+  );
   // every pod branch with its commit (commits on any branch come back, not only HEAD's)
   const b = parseFetchHeader(
     `kodama-fetch: ref=${A} refs/heads/main\nkodama-fetch: ref=${B} refs/heads/agent/wip\n` +

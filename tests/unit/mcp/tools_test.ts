@@ -21,6 +21,7 @@ Deno.test("mcp tools: exactly the public names, each once in every tier", () => 
     "pods_logs",
     "session_delete",
     "session_fetch",
+    "session_land",
     "session_resume",
     "session_start",
     "session_status",

@@ -15,7 +15,7 @@ Deno.test("vscode package.json: the commands it declares are the ones extension.
   const registered = [...ext.matchAll(/reg\(\s*[`"](kodama\.[A-Za-z]+|kodama\.\$\{verb\}Session)[`"]/g)]
     .flatMap((m) =>
       m[1] === "kodama.${verb}Session"
-        ? ["attach", "stop", "resume", "delete", "fetch"].map((v) => `kodama.${v}Session`)
+        ? ["attach", "stop", "resume", "delete", "fetch", "land"].map((v) => `kodama.${v}Session`)
         : [m[1]]
     ).sort();
   assertEquals(registered, declared);

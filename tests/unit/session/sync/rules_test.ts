@@ -47,6 +47,12 @@ Deno.test("ignore: nested .gitignore, negations, .kodamaignore, excludePatterns,
     // .git/ only when asked for
     assert((await scanTree(root, rules({ syncGit: true }))).has(".git/HEAD"));
     assert(IgnoreRules.isPatternFile("sub/.gitignore") && IgnoreRules.isPatternFile(".kodamaignore"));
+    // kodama's own files, whatever the rules: its lock files and a clone's bundle
+    const none = rules({ useGitignore: false });
+    for (const p of [".kodama.yaml.lock", "sub/.kodama-state.lock", ".kodama-clone.bundle.part"]) {
+      assert(none.ignoredPath(p, false), p);
+    }
+    for (const p of ["yarn.lock", "kodama.lock", "sub/.kodama.yaml"]) assert(!none.ignoredPath(p, false), p);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
