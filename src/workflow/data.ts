@@ -6,7 +6,6 @@
  * accepted; a file that changed since is refused.
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { redactingSink } from "../base/redact.ts";
 import { displayPath } from "../config/paths.ts";
