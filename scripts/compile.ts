@@ -92,10 +92,11 @@ async function denoInfo(args: string[]): Promise<Info & { npmCache?: string }> {
  * config's import map is cut down to these, so build, test and bench tools (esbuild, puppeteer-core, the
  * UI's browser packages, tree-sitter, …) cannot reach the binary whatever deno.json lists.
  */
-export async function graphPackages(roots: string[], config = join(ROOT, "deno.json")): Promise<Set<string>> {
+export async function graphPackages(roots: string[], lock: string): Promise<Set<string>> {
   const names = new Set<string>();
   for (const root of roots) {
-    const info = await denoInfo(["--config", config, join(ROOT, root)]);
+    // on the build's copy of the lock: deno info may add to the lock it reads
+    const info = await denoInfo(["--config", join(ROOT, "deno.json"), "--lock", lock, join(ROOT, root)]);
     for (const m of info.modules) {
       const name = m.specifier.startsWith("npm:") ? npmName(m.specifier) : undefined;
       if (name) names.add(name);
@@ -109,7 +110,7 @@ async function packageDirs(roots: string[]): Promise<string[]> {
   const { npmCache } = await denoInfo([]);
   const dirs = new Set<string>();
   for (const root of roots) {
-    const info = await denoInfo(["--config", BUILD_CONFIG, join(ROOT, root)]);
+    const info = await denoInfo(["--config", BUILD_CONFIG, "--lock", BUILD_LOCK, join(ROOT, root)]);
     for (const p of Object.values(info.npmPackages)) {
       dirs.add(join(npmCache!, "registry.npmjs.org", p.name, p.version));
     }
@@ -139,16 +140,16 @@ export async function withBuildConfig<T>(
 ): Promise<T> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const roots = ["main.ts", ...(authProvider ? Object.keys(OPTIONAL) : [])];
-  const used = await graphPackages(roots);
-  if (!authProvider) { for (const p of OPTIONAL_PACKAGES) used.delete(p); }
-  config.imports = buildImports(config.imports, used);
-  delete config.tasks;
-  // `deno run` loads kodama's dynamic imports only when they run (start-up: bench/README.md); a binary must
-  // embed every one of them, so the build walks them all, as before
-  config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
-  await Deno.writeTextFile(BUILD_CONFIG, JSON.stringify(config, null, 2));
   await Deno.copyFile(join(ROOT, "deno.lock"), BUILD_LOCK);
   try {
+    const used = await graphPackages(roots, BUILD_LOCK);
+    if (!authProvider) { for (const p of OPTIONAL_PACKAGES) used.delete(p); }
+    config.imports = buildImports(config.imports, used);
+    delete config.tasks;
+    // `deno run` loads kodama's dynamic imports only when they run (start-up: bench/README.md); a binary
+    // must embed every one of them, so the build walks them all, as before
+    config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
+    await Deno.writeTextFile(BUILD_CONFIG, JSON.stringify(config, null, 2));
     return await fn(excludes(await packageDirs(roots)));
   } finally {
     await Deno.remove(BUILD_CONFIG).catch(() => {});
