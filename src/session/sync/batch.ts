@@ -277,10 +277,8 @@ export async function* batchStream(
       continue;
     }
     if (hashes) md5 = createHash("md5");
-    if (!z) {
-      // uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy); a big
-      // file too, a chunk's free space at a time (the loop runs between chunks): an async read goes through
-      // a blocking thread and a buffer of its own, which cost more CPU than the read (bench/sync.ts)
+    if (it.size <= SMALL_FILE && !z) {
+      // uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy)
       let f: Deno.FsFile | undefined;
       try {
         f = Deno.openSync(join(root, it.rel), { read: true });
