@@ -126,6 +126,24 @@ async function run(
   return dec.decode(out.stdout);
 }
 
+/**
+ * Run `script` under sh and return its wall time and the CPU (user + sys, seconds) of everything it ran —
+ * the client side only: the test server runs in this process, not under the shell (`times` reports the
+ * shell's waited-for children).
+ */
+async function timedCpu(script: string, env: Record<string, string>): Promise<{ ms: number; cpu: number }> {
+  const t0 = performance.now();
+  const out = await run("sh", ["-c", `${script}\ntimes`], env);
+  const ms = performance.now() - t0;
+  const last = out.trim().split("\n").pop() ?? "";
+  const secs = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((x) => Number(x[1]) * 60 + Number(x[2]));
+  if (secs.length !== 2) throw new Error(`no times line: ${last}`);
+  return { ms, cpu: secs[0] + secs[1] };
+}
+
+/** A shell word. */
+const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -173,17 +191,25 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       tar_gzip_exec: [],
     };
     for (const k of STREAMS) times[`streams_${k}`] = [];
+    /** laptop-side CPU (user + sys, s) of the same runs: kodama (2 streams), kubectl cp, raw tar pipe */
+    const cpu: Record<string, number[]> = { kodama: [], kubectl_cp: [], tar_exec: [] };
+    const kodamaSh = (args: string[]) =>
+      kodamaArgv(kubeconfig, [...g, ...args]).map(sq).join(" ") + " >/dev/null";
     const exec =
       `${KUBECTL} --kubeconfig ${kubeconfig} --context ${o.context} -n ${o.namespace} exec -i ${pod} -c session --`;
     for (let i = 0; i < (o.parts.has("initial") ? o.runs : 0); i++) {
       // the parallel-stream curve (KODAMA_SYNC_STREAMS); the default (2) is the `kodama` column
       for (const k of STREAMS) {
         await clean();
-        const ms = await timed(() =>
-          kodama(["sync", "push", name, tree, "--full"], { KODAMA_SYNC_STREAMS: String(k) })
-        );
-        times[`streams_${k}`].push(ms);
-        if (k === 2) times.kodama.push(ms);
+        const r = await timedCpu(kodamaSh(["sync", "push", name, tree, "--full"]), {
+          ...env,
+          KODAMA_SYNC_STREAMS: String(k),
+        });
+        times[`streams_${k}`].push(r.ms);
+        if (k === 2) {
+          times.kodama.push(r.ms);
+          cpu.kodama.push(r.cpu);
+        }
       }
       // the compression lever: the same push with what compresses gzipped (KODAMA_SYNC_COMPRESS=1)
       await clean();
@@ -191,15 +217,19 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         await timed(() => kodama(["sync", "push", name, tree, "--full"], { KODAMA_SYNC_COMPRESS: "1" })),
       );
       await clean();
-      times.kubectl_cp.push(
-        await timed(() => kubectl(["cp", tree, `${pod}:/workspace/kc`, "-c", "session"])),
+      const kc = await timedCpu(
+        [KUBECTL, "--kubeconfig", kubeconfig, ...g, "cp", tree, `${pod}:/workspace/kc`, "-c", "session"].map(
+          sq,
+        )
+          .join(" "),
+        env,
       );
+      times.kubectl_cp.push(kc.ms);
+      cpu.kubectl_cp.push(kc.cpu);
       await clean();
-      times.tar_exec.push(
-        await timed(() =>
-          run("sh", ["-c", `tar cf - -C '${tree}' . | ${exec} tar xf - -C /workspace/raw`], env)
-        ),
-      );
+      const raw = await timedCpu(`tar cf - -C '${tree}' . | ${exec} tar xf - -C /workspace/raw`, env);
+      times.tar_exec.push(raw.ms);
+      cpu.tar_exec.push(raw.cpu);
       await clean();
       times.tar_gzip_exec.push(
         await timed(() =>
@@ -224,6 +254,11 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
             .join(", ")
         }`,
         `  kodama / raw tar over exec = ${(m.kodama / m.tar_exec).toFixed(2)} (target <= 1.5)`,
+        `  laptop-side CPU (user+sys, median): kodama ${median(cpu.kodama).toFixed(2)} s, kubectl cp ${
+          median(cpu.kubectl_cp).toFixed(2)
+        } s, raw tar pipe ${median(cpu.tar_exec).toFixed(2)} s; kodama / raw pipe = ${
+          (median(cpu.kodama) / median(cpu.tar_exec)).toFixed(2)
+        } (target <= 1.2)`,
         `  gzip / raw tar over exec = ${
           (m.tar_gzip_exec / m.tar_exec).toFixed(2)
         } (above 1: compressing costs more than it saves)`,

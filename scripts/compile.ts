@@ -19,6 +19,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { excludes } from "./npm_prune.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -58,24 +59,98 @@ export function binaryName(platform: string): string {
 
 /** npm packages only the OPTIONAL modules use: left out of the build config's import map without them. */
 export const OPTIONAL_PACKAGES = ["@kubernetes/client-node"];
-/** npm packages of the tooling (release packing, types), never of kodama itself. */
-export const DEV_PACKAGES = ["fflate", "@types/ws"];
+
+/** The payload budget (MiB) --measure and tests/cli/compile_test.ts hold the build to. */
+export function payloadBudget(authProvider: boolean): number {
+  const b = JSON.parse(Deno.readTextFileSync(join(ROOT, "scripts", "payload-budget.json")));
+  return authProvider ? b.authProviderPayloadMiB : b.payloadMiB;
+}
 
 export const BUILD_CONFIG = join(ROOT, ".deno.compile.json");
 export const BUILD_LOCK = join(ROOT, ".deno.compile.lock");
 
-/** Write the build's copy of deno.json (and deno.lock); run `fn`; remove them. */
-export async function withBuildConfig<T>(authProvider: boolean, fn: () => Promise<T>): Promise<T> {
+type Info = {
+  modules: { specifier: string }[];
+  npmPackages: Record<string, { name: string; version: string }>;
+};
+
+async function denoInfo(args: string[]): Promise<Info & { npmCache?: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno info ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/**
+ * The npm packages kodama's module graph loads: the package names of the `npm:` modules `deno info` finds
+ * from `roots` (main.ts, and the OPTIONAL modules with --auth-provider), static and literal dynamic
+ * imports alike. deno compile embeds every npm package of the config's import map, used or not; the build
+ * config's import map is cut down to these, so build, test and bench tools (esbuild, puppeteer-core, the
+ * UI's browser packages, tree-sitter, …) cannot reach the binary whatever deno.json lists.
+ */
+export async function graphPackages(roots: string[], lock: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const root of roots) {
+    // on the build's copy of the lock: deno info may add to the lock it reads
+    const info = await denoInfo(["--config", join(ROOT, "deno.json"), "--lock", lock, join(ROOT, root)]);
+    for (const m of info.modules) {
+      const name = m.specifier.startsWith("npm:") ? npmName(m.specifier) : undefined;
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+/** The directories (in deno's npm cache) of every npm package the build config's graph from `roots` has. */
+async function packageDirs(roots: string[]): Promise<string[]> {
+  const { npmCache } = await denoInfo([]);
+  const dirs = new Set<string>();
+  for (const root of roots) {
+    const info = await denoInfo(["--config", BUILD_CONFIG, "--lock", BUILD_LOCK, join(ROOT, root)]);
+    for (const p of Object.values(info.npmPackages)) {
+      dirs.add(join(npmCache!, "registry.npmjs.org", p.name, p.version));
+    }
+  }
+  return [...dirs];
+}
+
+/** `@scope/name` or `name` of "@scope/name@1.2.3/sub/path" or "npm:name@1.2.3". */
+export function npmName(spec: string): string | undefined {
+  return spec.replace(/^npm:\/?/, "").match(/^(@[^/@]+\/[^/@]+|[^/@]+)/)?.[1];
+}
+
+/** The import map of the build: deno.json's entries that are not npm packages, or npm packages in `used`. */
+export function buildImports(imports: Record<string, string>, used: Set<string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(imports).filter(([, v]) => !v.startsWith("npm:") || used.has(npmName(v) ?? "")),
+  );
+}
+
+/**
+ * Write the build's copy of deno.json (and deno.lock) with only the npm packages kodama's graph loads; run
+ * `fn` with the --exclude paths of their files the binary never loads (scripts/npm_prune.ts); remove them.
+ */
+export async function withBuildConfig<T>(
+  authProvider: boolean,
+  fn: (excludes: string[]) => Promise<T>,
+): Promise<T> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  if (!authProvider) { for (const p of OPTIONAL_PACKAGES) delete config.imports[p]; }
-  delete config.tasks;
-  // `deno run` loads kodama's dynamic imports only when they run (start-up: bench/README.md); a binary must
-  // embed every one of them, so the build walks them all, as before
-  config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
-  await Deno.writeTextFile(BUILD_CONFIG, JSON.stringify(config, null, 2));
+  const roots = ["main.ts", ...(authProvider ? Object.keys(OPTIONAL) : [])];
   await Deno.copyFile(join(ROOT, "deno.lock"), BUILD_LOCK);
   try {
-    return await fn();
+    const used = await graphPackages(roots, BUILD_LOCK);
+    if (!authProvider) { for (const p of OPTIONAL_PACKAGES) used.delete(p); }
+    config.imports = buildImports(config.imports, used);
+    delete config.tasks;
+    // `deno run` loads kodama's dynamic imports only when they run (start-up: bench/README.md); a binary
+    // must embed every one of them, so the build walks them all, as before
+    config.unstable = (config.unstable ?? []).filter((f: string) => f !== "lazy-dynamic-imports");
+    await Deno.writeTextFile(BUILD_CONFIG, JSON.stringify(config, null, 2));
+    return await fn(excludes(await packageDirs(roots)));
   } finally {
     await Deno.remove(BUILD_CONFIG).catch(() => {});
     await Deno.remove(BUILD_LOCK).catch(() => {});
@@ -83,7 +158,10 @@ export async function withBuildConfig<T>(authProvider: boolean, fn: () => Promis
 }
 
 /** The `deno compile` arguments for one platform (run inside withBuildConfig). */
-export function compileArgs(platform: string, o: { authProvider?: boolean; output: string }): string[] {
+export function compileArgs(
+  platform: string,
+  o: { authProvider?: boolean; output: string; excludes?: string[] },
+): string[] {
   const includes = [...INCLUDES, ...(o.authProvider ? Object.keys(OPTIONAL) : [])];
   return [
     "compile",
@@ -96,7 +174,11 @@ export function compileArgs(platform: string, o: { authProvider?: boolean; outpu
     BUILD_LOCK,
     "--target",
     TARGETS[platform].triple,
+    // only the npm packages the module graph reaches (the build config's import map is cut down to those
+    // too), without their types, maps, docs and sources
+    "--exclude-unused-npm",
     ...includes.flatMap((i) => ["--include", join(ROOT, i)]),
+    ...(o.excludes ?? []).flatMap((e) => ["--exclude", e]),
     "--output",
     o.output,
     join(ROOT, "main.ts"),
@@ -171,23 +253,26 @@ export function hostPlatform(): string {
   return `${Deno.build.os}-${arch}`;
 }
 
-async function measure(authProvider: boolean): Promise<number> {
+/** Build the host's payload and print its size; whether it is within the budget. */
+async function measure(authProvider: boolean): Promise<boolean> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-measure-" });
   try {
     const base = Deno.execPath();
     const output = join(dir, "kodama");
     const r = await withBuildConfig(
       authProvider,
-      () => compile(compileArgs(hostPlatform(), { authProvider, output }), { DENORT_BIN: base }),
+      (excludes) =>
+        compile(compileArgs(hostPlatform(), { authProvider, output, excludes }), { DENORT_BIN: base }),
     );
     if (!r.ok) throw new Error(r.log);
     const payload = Deno.statSync(output).size - Deno.statSync(base).size;
+    const budget = payloadBudget(authProvider);
     console.log(
       `payload (${authProvider ? "with" : "without"} client-node): ${mib(payload)} — ${
         r.log.match(/Files:\S*\s+(\S+)/)?.[1] ?? "?"
-      } of files`,
+      } of files; budget ${budget} MiB (scripts/payload-budget.json)`,
     );
-    return payload;
+    return payload / 1024 / 1024 <= budget;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -196,9 +281,11 @@ async function measure(authProvider: boolean): Promise<number> {
 if (import.meta.main) {
   const o = parseArgs(Deno.args);
   if (o.measure) {
-    await measure(false);
-    await measure(true);
-    Deno.exit(0);
+    const ok = [await measure(false), await measure(true)];
+    if (ok.includes(false)) {
+      console.error("compile: the payload is over its budget (scripts/payload-budget.json)");
+    }
+    Deno.exit(ok.includes(false) ? 1 : 0);
   }
   const denortBin = Deno.env.get("DENORT_BIN");
   if (denortBin && o.targets.length !== 1) {
@@ -221,7 +308,7 @@ if (import.meta.main) {
     }
     const r = await withBuildConfig(
       o.authProvider,
-      () => compile(compileArgs(platform, { authProvider: o.authProvider, output })),
+      (excludes) => compile(compileArgs(platform, { authProvider: o.authProvider, output, excludes })),
     );
     if (!r.ok) {
       failed++;

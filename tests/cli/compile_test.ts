@@ -6,16 +6,22 @@
  */
 import { assert, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { compileArgs, hostPlatform, INCLUDES, withBuildConfig } from "../../scripts/compile.ts";
+import {
+  compileArgs,
+  hostPlatform,
+  INCLUDES,
+  payloadBudget,
+  withBuildConfig,
+} from "../../scripts/compile.ts";
 
 /** The payload deno compile appended to the base binary, as text (for markers of what is in it). */
 async function build(authProvider: boolean): Promise<{ log: string; payload: number; text: string }> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-compile-" });
   try {
     const output = join(dir, "kodama");
-    const out = await withBuildConfig(authProvider, () =>
+    const out = await withBuildConfig(authProvider, (excludes) =>
       new Deno.Command(Deno.execPath(), {
-        args: compileArgs(hostPlatform(), { output, authProvider }),
+        args: compileArgs(hostPlatform(), { output, authProvider, excludes }),
         env: { DENORT_BIN: Deno.execPath(), NO_COLOR: "1" },
         stdout: "piped",
         stderr: "piped",
@@ -57,5 +63,17 @@ Deno.test({
     assert(full.text.includes(clientNode), "--auth-provider embeds client-node");
     // the auth-provider fallback is most of the payload: leaving it out must show
     assert(full.payload > lean.payload + 20 * 1024 * 1024, `${full.payload} vs ${lean.payload}`);
+    // the budget written in the repo: build and test tools (esbuild, puppeteer-core, the UI's browser
+    // packages) or a package's types, maps and sources in the binary would break it
+    for (const [b, authProvider] of [[lean, false], [full, true]] as const) {
+      const mib = b.payload / 1024 / 1024;
+      assert(
+        mib <= payloadBudget(authProvider),
+        `payload ${mib.toFixed(1)} MiB > budget ${payloadBudget(authProvider)}`,
+      );
+    }
+    for (const tool of ["puppeteer-core", "esbuild", "web-tree-sitter", "preact", "@xterm/xterm"]) {
+      assert(!lean.text.includes(`"name": "${tool}"`), `${tool} is embedded`);
+    }
   },
 });

@@ -1,35 +1,13 @@
 /**
  * Idle stop (issue 34): a session started with `--idle-stop` ends its own pod after that long without
- * activity — the watchdog in the pod, no controller — and comes back with its files; a running command
- * and fresh writes keep it up. list/get show `Stopped (idle, …)`; attach without a terminal names
+ * activity — the watchdog in the pod, no controller — and comes back with its files (a running command
+ * and fresh writes keeping it up: session_idle_busy_test.ts). list/get show `Stopped (idle, …)`; attach without a terminal names
  * `--resume`, and `attach --resume` brings it back. Bad durations are one line and exit 2.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
-
-async function sessionJson(w: SessionWorld, name: string) {
-  const g = await w.k(["session", "get", name, "-o", "json"]);
-  assertEquals(g.code, 0, g.stderr);
-  return JSON.parse(g.stdout);
-}
-
-/** Wait (generously: the watchdog looks every 2 s, the machine may be loaded) until it stopped itself. */
-async function stoppedIdle(w: SessionWorld, name: string) {
-  let last: Record<string, unknown> = {};
-  await waitUntil(
-    async () => {
-      last = (await sessionJson(w, name)).status;
-      return last.phase === "Stopped" && last.reason === "idle";
-    },
-    120_000,
-    `session ${name} stopped idle`,
-  ).catch((e) => {
-    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}`);
-  });
-  return last;
-}
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { sessionJson, stoppedIdle } from "./_idle.ts";
 
 withSessionWorld(
   "idle stop: an idle session stops by itself, list/get say so, attach --resume brings it back with its files",
@@ -79,48 +57,6 @@ withSessionWorld(
       assertEquals(again.stdout, "kept\n");
     } finally {
       await purge(w, "pool-idl");
-    }
-  },
-);
-
-withSessionWorld(
-  "idle stop: a running command keeps the session up, and so do fresh writes into the workspace",
-  {
-    seed: "demo",
-    timeoutMs: 300_000,
-    // the writes come from outside the pod's processes, straight into the test server's volume directory
-    ignore: onRealCluster,
-  },
-  async (_t, w) => {
-    try {
-      const s = await w.k(["start", "busy", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
-      assertEquals(s.code, 0, s.stderr);
-      // a command running three times the idle time ends normally: the pod was up all along (an idle stop
-      // would have ended the pod, and the command with it: restartPolicy Never)
-      const cmd = await w.k(["attach", "busy", "--command", "sleep 30; echo done"]);
-      assertEquals(cmd.code, 0, cmd.stderr);
-      assertEquals(cmd.stdout, "done\n");
-      const uid = (await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid}"])).stdout;
-      // writes under the workspace from no process of the pod (another writer of the volume), every 2 s
-      // for three times the idle time: checked while they go on, the same pod is still Running
-      const dir = `${w.c.testServer!.stateDir}/pvcs/dev/kodama-workspace-busy`;
-      let writing = true;
-      const writer = (async () => {
-        for (let i = 0; writing; i++) {
-          await Deno.writeTextFile(`${dir}/w${i % 3}.txt`, `${Date.now()}\n`);
-          await new Promise((r) => setTimeout(r, 2000));
-        }
-      })();
-      const t0 = Date.now();
-      await waitUntil(() => Date.now() - t0 > 30_000, 60_000, "30 s of writes");
-      const pod = await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid} {.status.phase}"]);
-      writing = false;
-      await writer;
-      assertEquals(pod.stdout, `${uid} Running`);
-      // left alone, it stops
-      await stoppedIdle(w, "busy");
-    } finally {
-      await purge(w, "busy");
     }
   },
 );

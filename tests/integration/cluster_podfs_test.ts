@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { KODAMA_TEST_IMAGE, kubectl, needsTestServer, startCluster } from "../cluster/harness.ts";
-import { podFsInfo } from "../cluster/runtime/podns.ts";
+import { hiddenGlobals, podFsInfo } from "../cluster/runtime/podns.ts";
 import { DEFAULT_KUBECONFIG } from "../cluster/main.ts";
 
 const namespaced = podFsInfo().mode === "namespace";
@@ -89,6 +89,47 @@ Deno.test({
           assert(!existsSync("/usr/kodama-x"), "/usr/kodama-x reached this machine");
           const h = await sh("hostname");
           assertEquals(h.stdout.trim(), "box");
+        },
+      });
+
+      // hermetic: CI installs the real agent CLIs globally (npm -g puts them under /usr), yet an image
+      // without them has none, so "claude is not in the image" holds on every machine (issue #53)
+      await t.step({
+        name: "the host's global agent CLIs are not in an image without them; an agent image has them",
+        ignore: !needsTestServer(c) || !namespaced || hiddenGlobals().length === 0,
+        fn: async () => {
+          const which =
+            "for c in claude codex; do command -v $c >/dev/null && echo has $c || echo no $c; done";
+          assertEquals((await sh(which)).stdout, "no claude\nno codex\n");
+          const agentPod = {
+            ...pod,
+            metadata: { name: "agents", namespace: ns },
+            spec: {
+              ...pod.spec,
+              containers: [{
+                ...pod.spec.containers[0],
+                image: "ghcr.io/illumination-k/kodama-claude:latest",
+              }],
+            },
+          };
+          const apply = await kubectl(c, ["apply", "-f", "-"], { stdin: JSON.stringify(agentPod) });
+          assertEquals(apply.code, 0, apply.stderr);
+          const wait = await kubectl(c, [
+            "wait",
+            "-n",
+            ns,
+            "--for=condition=Ready",
+            "pod/agents",
+            "--timeout=60s",
+          ]);
+          assertEquals(wait.code, 0, wait.stderr);
+          const has = await kubectl(c, ["exec", "-n", ns, "agents", "--", "sh", "-c", which]);
+          const host = (c: string) =>
+            hiddenGlobals().some((p) => p.includes(c === "claude" ? "claude-code" : "codex"));
+          assertEquals(
+            has.stdout,
+            ["claude", "codex"].map((x) => `${host(x) ? "has" : "no"} ${x}\n`).join(""),
+          );
         },
       });
     } finally {

@@ -16,6 +16,8 @@ export interface ImageConfig {
   cmd: string[];
   /** a busybox image: busybox's applets (httpd, nc, ps, ...) are on the container's PATH */
   busybox?: boolean;
+  /** the image ships the agent CLIs (Claude Code, Codex): the host's global installs of them show */
+  agents?: boolean;
 }
 
 interface CatalogueEntry extends ImageConfig {
@@ -37,7 +39,13 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   // the session images (tests/cluster/README.md, the real cluster's dev image under two names)
   { repo: "docker.io/library/kodama-dev", tags: ["bookworm", "latest"], entrypoint: [], cmd: ["bash"] },
   { repo: "docker.io/library/node", tags: ["22-bookworm"], entrypoint: [], cmd: ["bash"] },
-  { repo: "ghcr.io/illumination-k/kodama-claude", tags: ["latest"], entrypoint: [], cmd: ["bash"] },
+  {
+    repo: "ghcr.io/illumination-k/kodama-claude",
+    tags: ["latest"],
+    entrypoint: [],
+    cmd: ["bash"],
+    agents: true,
+  },
   { repo: "registry.k8s.io/pause", tags: ["3.9"], entrypoint: [], cmd: ["sleep", "infinity"] },
   // the demo world's images (seed.ts): long-running services
   {
@@ -238,4 +246,10 @@ export function pullBackOff(image: string): { reason: string; message: string; e
 /** Image pull back-off of the test node: the kubelet's 10 s doubling to 300 s, scaled down by 10. */
 export function pullBackoffMs(failures: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.max(0, failures - 1));
+}
+
+/** Whether `image` is one that ships the agent CLIs (an unknown or invalid one does not). */
+export function imageHasAgents(image: string): boolean {
+  const ref = parseImage(image);
+  return !!ref && CATALOGUE.some((e) => e.repo === ref.repo && e.agents);
 }

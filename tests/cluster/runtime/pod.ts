@@ -25,6 +25,7 @@ import { ContainerView, podFsInfo, VIEW_BUSYBOX, VIEW_SHARED_BIN, type ViewMount
 import {
   containerArgv,
   type ImageConfig,
+  imageHasAgents,
   type KubeletEvent,
   needsPull,
   parseImage,
@@ -194,7 +195,8 @@ export class PodRun {
       source: v.source,
       readOnly: v.readOnly,
     }));
-    return new ContainerView(path.join(this.layout.dir, "rootfs", c.name), vols, this.name, extra);
+    const agents = imageHasAgents(c.spec.image ?? "");
+    return new ContainerView(path.join(this.layout.dir, "rootfs", c.name), vols, this.name, extra, agents);
   }
 
   addExecGroup(pgid: number, c?: ContainerRun): void {

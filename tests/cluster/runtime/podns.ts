@@ -49,6 +49,28 @@ let cached: { info: PodFsInfo; tools?: Tools } | undefined;
 /** Host dirs every container sees read-only at the same path. */
 const HOST_DIRS = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
+/**
+ * npm packages a host may have installed globally (CI installs the real agent CLIs) that a pod image has
+ * only when it is built with them (images.ts `agents`): hidden in every other container, so "claude is not
+ * in the image" holds whatever the machine has. Their
+ * commands' links in /usr/bin or /usr/local/bin then point at nothing, as in an image without them.
+ */
+export const HIDDEN_GLOBAL_PACKAGES = ["@anthropic-ai/claude-code", "@openai/codex"];
+/** Where npm puts global packages (prefix /usr or /usr/local), both under the /usr pods see. */
+const GLOBAL_NODE_MODULES = ["/usr/lib/node_modules", "/usr/local/lib/node_modules"];
+
+/** The host's global installs of HIDDEN_GLOBAL_PACKAGES (real paths). */
+export function hiddenGlobals(): string[] {
+  const out: string[] = [];
+  for (const root of GLOBAL_NODE_MODULES) {
+    for (const pkg of HIDDEN_GLOBAL_PACKAGES) {
+      const p = path.join(root, pkg);
+      if (fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) out.push(fs.realpathSync(p));
+    }
+  }
+  return out;
+}
+
 /** Which mode this machine gives pods (probed once: a real namespace is made and entered). */
 export function podFsInfo(): PodFsInfo {
   return probe().info;
@@ -126,12 +148,16 @@ export class ContainerView {
   private readonly farmed: string[] = [];
   private starting?: Promise<void>;
   readonly mounts: ViewMount[];
+  /** host paths hidden by an empty dir (HIDDEN_GLOBAL_PACKAGES) */
+  private readonly hidden: string[];
 
   constructor(
     readonly rootfs: string,
     volumeMounts: ViewMount[],
     readonly hostname: string,
     extra: ViewMount[],
+    /** the image ships the agent CLIs: the host's global installs of them are not hidden */
+    agents = false,
   ) {
     const host: ViewMount[] = [];
     for (const d of HOST_DIRS) {
@@ -143,6 +169,11 @@ export class ContainerView {
         this.farmed.push(d);
         host.push({ target: `/.kodama/host${d}`, source: d, readOnly: true });
       } else host.push({ target: d, source: d, readOnly: true });
+    }
+    // the host's global agent CLIs: an empty dir over each (the image does not have them)
+    this.hidden = agents ? [] : hiddenGlobals();
+    for (const h of this.hidden) {
+      host.push({ target: h, source: path.join(rootfs, "..", ".hidden"), readOnly: true });
     }
     host.push({ target: "/dev", source: "/dev", recursive: true });
     host.push({ target: "/proc", source: "/proc", recursive: true });
@@ -173,8 +204,13 @@ export class ContainerView {
   /** Resolve a command as execvp would inside the view; returns the pod path, or undefined. */
   resolve(cmd: string, envPath: string, cwd: string): string | undefined {
     const ok = (podPath: string) => {
-      const st = fs.statSync(this.hostPath(podPath), { throwIfNoEntry: false });
-      return !!st && st.isFile() && (st.mode & 0o111) !== 0;
+      const host = this.hostPath(podPath);
+      const st = fs.statSync(host, { throwIfNoEntry: false });
+      if (!st || !st.isFile() || (st.mode & 0o111) === 0) return false;
+      // a link into a hidden package points at nothing inside the view
+      if (!this.hidden.length) return true;
+      const real = fs.realpathSync(host);
+      return !this.hidden.some((h) => real.startsWith(h + "/"));
     };
     if (cmd.includes("/")) {
       const p = path.posix.resolve(cwd, cmd);
