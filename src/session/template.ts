@@ -19,6 +19,7 @@ import { displayPath, findRepo, globalConfigPath } from "../config/paths.ts";
 import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { splitWords } from "../words.ts";
 
 export type TemplateSource = "built-in" | "user" | "repo";
 
@@ -33,6 +34,18 @@ const dnsLabel = z.string().max(63).regex(DNS_LABEL_RE, {
   error: "must be a DNS label (lowercase letters, digits and '-', at most 63 characters)",
 });
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "not an environment variable name" });
+/** A command's words: a list, or one string split as a POSIX shell splits it (quotes honoured). */
+const argv = z.union([
+  z.string().transform((v, ctx) => {
+    try {
+      return splitWords(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  }),
+  z.array(z.string()),
+]);
 /** A command: one string (run by `sh -c`) or a list (run as is). */
 const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 /** Label keys and values as the API server checks them (a prefix/ is allowed; kodama's own are not). */
@@ -55,8 +68,8 @@ export const sidecarSchema = z.object({
   image: z.string().min(1).regex(/^\S+$/, { error: "an image reference has no spaces" }),
   ports: z.array(port).optional(),
   env: z.record(envName, z.string()).optional(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
+  command: argv.optional(),
+  args: argv.optional(),
   resources: z.object({ cpu: cpu.optional(), memory: size.optional() }).strict().optional(),
 }).strict();
 
@@ -82,7 +95,9 @@ export const templateSchema = z.object({
   sidecars: z.array(sidecarSchema).optional(),
   /** run once in the session container, in the workspace, after the first start (postCreateCommand) */
   init: command.optional(),
-  agent: z.object({ command: z.array(z.string()).min(1) }).strict().optional(),
+  agent: z.object({
+    command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" }),
+  }).strict().optional(),
   sync: z.object({
     enabled: z.boolean().optional(),
     mode: z.enum(["two-way", "one-way-local", "one-way-pod"]).optional(),
