@@ -2,7 +2,7 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseSidecarFlag, templateSchema } from "../../../src/session/template.ts";
 import { parseParamFlags } from "../../../src/workflow/params.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/errors.ts";
 
 Deno.test("a template's agent.command and a sidecar's command/args: a string is split as a shell splits it", () => {
   const t = templateSchema.parse({
