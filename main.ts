@@ -163,6 +163,11 @@ export async function run(args: string[]): Promise<number> {
     mark("command tree built");
     return await runComplete(tree, args.slice(1), args[0] === "__complete");
   }
+  if (args.includes("--help-all")) {
+    // the whole help: every example, each option's description, the details (`--help` is the short one)
+    (await import("./src/cli/help.ts")).setHelpAll(true);
+    args = args.map((a) => a === "--help-all" ? "--help" : a);
+  }
   const program = await buildProgram(args);
   mark("command tree built");
   if (args.includes("--help") || args.includes("-h")) {
