@@ -216,14 +216,15 @@ async function checkRepoTemplate(
 
 async function parseYaml(file: string, text: string) {
   const { parseDocument, LineCounter } = await import("yaml");
+  const { yamlErrorHint } = await import("../yamlpos.ts");
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
+    const msg = e.message.split("\n")[0].replace(/ at line.*$/, "");
     throw usageError(
-      `${positioned(file, lc, e.pos?.[0])}: invalid YAML: ${
-        e.message.split("\n")[0].replace(/ at line.*$/, "")
-      }`,
+      `${positioned(file, lc, e.pos?.[0])}: invalid YAML: ${msg}`,
+      yamlErrorHint(msg, text, e.pos?.[0]),
     );
   }
   return { doc, lc, data: doc.toJS({ maxAliasCount: 100 }) as unknown };
