@@ -67,7 +67,7 @@ export class Api {
         cwd: this.o.cwd,
       });
     }
-    if (area === "events" && m === "GET") return this.hub.stream(req);
+    if (area === "events" && m === "GET") return this.hub.stream();
     if (area === "workflows") return await this.workflows(req, id, verb);
     if (area === "pods" || area === "forwards") {
       const { podsRoute } = await import("./pods.ts");

@@ -55,6 +55,11 @@ export function sameSecret(a: string, b: string): boolean {
   return d === 0;
 }
 
+/** kodama's tab icon: a small tree (kodama, a tree spirit), green on white. */
+const FAVICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#fff"/>` +
+  `<path d="M8 1 3 9h3l-2 4h8l-2-4h3z" fill="#2da44e"/><rect x="7" y="13" width="2" height="2" fill="#6e4b2a"/></svg>`;
+
 function cookieOf(req: Request, name: string): string | undefined {
   for (const part of (req.headers.get("cookie") ?? "").split(";")) {
     const i = part.indexOf("=");
@@ -144,6 +149,12 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
       return plain(403, "forbidden: cross-site request");
     }
 
+    // the tab's icon is no secret: browsers ask for it without the page's cookie on some paths
+    if (url.pathname === "/favicon.ico" && req.method === "GET") {
+      return new Response(FAVICON, {
+        headers: { ...SECURITY_HEADERS, "content-type": "image/svg+xml", "cache-control": "max-age=86400" },
+      });
+    }
     const given = url.searchParams.get("token");
     if (given !== null && req.method === "GET" && !upgrade) {
       if (!sameSecret(given, token)) return plain(401, "unauthorized: wrong token");
