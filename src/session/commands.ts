@@ -132,9 +132,16 @@ export async function resumeCommand(
 export async function deleteCommand(
   kube: Kube,
   name: string,
-  f: { force?: boolean; purge?: boolean; keepConfig?: boolean; group?: boolean; keep?: string[] },
+  f: {
+    force?: boolean;
+    purge?: boolean;
+    keepConfig?: boolean;
+    group?: boolean;
+    keep?: string[];
+    keepVolumes?: boolean;
+  },
 ): Promise<number> {
-  const { group, keep = [], ...rest } = f;
+  const { group, keep = [], keepVolumes, ...rest } = f;
   const o = {
     ...rest,
     interactive: isTerminal("stdin") && isTerminal("stderr"),
@@ -149,9 +156,12 @@ export async function deleteCommand(
     err: stderrSink,
   };
   if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
+  if (keepVolumes && !keep.length) {
+    throw usageError("--keep-volumes goes with --group --keep: the discarded replicas' volumes stay");
+  }
   if (group) {
     const { deleteGroup } = await import("./group.ts");
-    return await deleteGroup(kube, kube.namespace, name, { ...o, keep });
+    return await deleteGroup(kube, kube.namespace, name, { ...o, keep, keepVolumes });
   }
   return await (await lifecycle()).deleteSession(kube, kube.namespace, name, o);
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { DEMO_LOAD_PODS } from "../cluster/main.ts";
 import { CONFIG, hasStackTrace, MAIN } from "./_run.ts";
+import { TIMEOUT } from "../_timeout.ts";
 import { readmeExamples } from "./_examples.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { type CommandSpec, specsOf } from "../../src/cli/spec.ts";
@@ -66,6 +67,7 @@ const longRunning = (cmd: string) =>
 Deno.test({
   name: "docs/guide.md and every --help: the unmarked examples run on the demo world",
   ignore: onRealCluster,
+  ...{ [TIMEOUT]: 20 * 60_000 },
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -93,7 +95,7 @@ Deno.test({
     await Deno.writeTextFile(join(home, "config.yaml"), "defaults:\n  image: busybox:1.36\n");
     const env: Record<string, string> = {
       PATH: `${bin}:${Deno.env.get("PATH")}`,
-      HOME: tmp,
+      HOME: Deno.env.get("HOME") ?? tmp,
       KUBECONFIG: c.kubeconfig,
       KODAMA_HOME: home,
       NO_COLOR: "1",
@@ -116,12 +118,12 @@ Deno.test({
       })();
       const err = new Response(child.stderr).text();
       const long = longRunning(command);
-      const end = Date.now() + 60_000;
+      const end = Date.now() + 30_000;
       if (long) {
         while (!out.trim() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
         child.kill(out.trim() ? "SIGINT" : "SIGKILL");
       } else {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
         await child.status.finally(() => clearTimeout(timer));
       }
       const status = await child.status;
