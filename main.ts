@@ -102,7 +102,7 @@ export async function buildProgram(args?: string[]): Promise<Command> {
     .version(`kodama ${VERSION}`, "-V, --version", "print the version")
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s) });
+    .configureOutput({ outputError: (s, write) => write(oneErrorStyle(s)) });
   globalOptions(program);
   program.hook("preAction", async (_root, action) => {
     const { prepare } = await import("./src/cli/prepare.ts");
@@ -163,6 +163,11 @@ export async function run(args: string[]): Promise<number> {
     mark("command tree built");
     return await runComplete(tree, args.slice(1), args[0] === "__complete");
   }
+  if (args.includes("--help-all")) {
+    // the whole help: every example, each option's description, the details (`--help` is the short one)
+    (await import("./src/cli/help.ts")).setHelpAll(true);
+    args = args.map((a) => a === "--help-all" ? "--help" : a);
+  }
   const program = await buildProgram(args);
   mark("command tree built");
   if (args.includes("--help") || args.includes("-h")) {
@@ -187,6 +192,19 @@ export async function run(args: string[]): Promise<number> {
     // commander already printed "error: ..."; add where to look.
     console.error("  run 'kodama --help' or 'kodama <command> --help' for usage");
     return ExitCode.USAGE;
+  });
+}
+
+/**
+ * Commander's error lines in kodama's style: `error: …; did you mean X?` on one line (its own puts the
+ * suggestion on a line of its own, in parentheses), as kodama's own unknown-command error says it.
+ */
+export function oneErrorStyle(s: string): string {
+  return s.replace(/\n\(Did you mean (?:one of )?([^)]*)\?\)/g, (_m, list: string) => {
+    const names = list.split(/,\s*/);
+    return `; did you mean ${
+      names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0]
+    }?`;
   });
 }
 

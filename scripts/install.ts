@@ -44,7 +44,13 @@ for (const [name, entry] of shims) {
   }
 }
 const bin = denoBinDir(platform);
+// quiet: what was installed, and where it runs from (the shims point into this clone)
 console.log(`installed ${shims.map(([n]) => n).join(", ")} into ${bin}`);
+console.log(
+  `they run kodama from this clone (${
+    path(root).replace(/[\\/]$/, "")
+  }): moving or deleting it breaks them; run \`deno task install\` again from its new place`,
+);
 if (!splitPathList(Deno.env.get("PATH"), platform).includes(bin)) {
   console.log(
     platform.os === "windows"
@@ -52,9 +58,3 @@ if (!splitPathList(Deno.env.get("PATH"), platform).includes(bin)) {
       : `add it to your PATH:  export PATH="${bin}:$PATH"`,
   );
 }
-console.log("check the kubectl plugin with:  kubectl plugin list && kubectl kodama version --client");
-console.log(
-  platform.os === "windows"
-    ? "shell completion:  kodama completion powershell | Out-String | Invoke-Expression   (add it to $PROFILE)"
-    : "shell completion:  source <(kodama completion bash)   (or zsh, fish; kubectl kodama <TAB> works already)",
-);

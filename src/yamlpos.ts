@@ -87,3 +87,25 @@ export function posSuffix(lc: LineCounter, offset: number | undefined): string {
   const { line, col } = lc.linePos(offset);
   return `:${line}:${col}`;
 }
+
+/**
+ * A hint for a YAML error a person makes by hand: an unquoted `: ` inside a value (`run: echo a: b`), which
+ * the parser reports as a nested mapping. `text` and `offset` are the document and the error's position.
+ */
+export function yamlErrorHint(message: string, text: string, offset = 0): string | undefined {
+  if (
+    !/Nested mappings are not allowed|Implicit map keys need|not allowed within flow collections/.test(
+      message,
+    )
+  ) {
+    return undefined;
+  }
+  const start = text.lastIndexOf("\n", Math.max(0, offset - 1)) + 1;
+  const end = text.indexOf("\n", offset);
+  const line = text.slice(start, end < 0 ? undefined : end);
+  // after the key's `: `, the value has a `: ` of its own
+  const value = line.slice(line.indexOf(": ") + 2);
+  return line.includes(": ") && /:(\s|$)/.test(value) ? QUOTE_HINT : undefined;
+}
+
+const QUOTE_HINT = `quote a value that contains ': ', e.g. run: "echo a: b"`;

@@ -157,15 +157,25 @@ export async function startCommand(
 export async function deleteGroupCommand(
   kube: Kube,
   name: string,
-  f: { force?: boolean; purge?: boolean; keepConfig?: boolean; group?: boolean; keep?: string[] },
+  f: {
+    force?: boolean;
+    purge?: boolean;
+    keepConfig?: boolean;
+    group?: boolean;
+    keep?: string[];
+    keepVolumes?: boolean;
+  },
 ): Promise<number> {
-  const { group, keep = [], ...rest } = f;
+  const { group, keep = [], keepVolumes, ...rest } = f;
   if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
+  if (keepVolumes && !keep.length) {
+    throw usageError("--keep-volumes goes with --group --keep: the discarded replicas' volumes stay");
+  }
   const [{ deleteGroup }, { deleteIO }] = await Promise.all([
     import("./group.ts"),
     import("../session/commands.ts"),
   ]);
-  return await deleteGroup(kube, kube.namespace, name, { ...rest, ...deleteIO(), keep });
+  return await deleteGroup(kube, kube.namespace, name, { ...rest, ...deleteIO(), keep, keepVolumes });
 }
 
 export async function compareCommand(

@@ -24,7 +24,7 @@ export { groupOf, replicaOf };
 import type { StartIO } from "../session/start.ts";
 import { type AgentStartOptions, startWithAgent } from "./launch.ts";
 import { Shared } from "../session/shared.ts";
-import { splitWords } from "./words.ts";
+import { splitWords } from "../words.ts";
 import { choiceOfWords } from "./presets.ts";
 
 export { splitWords };
@@ -294,19 +294,27 @@ export interface GroupDeleteOptions {
   purge?: boolean;
   keepConfig?: boolean;
   keep: string[];
+  /** with keep: the discarded replicas' volumes stay (by default they go with them) */
+  keepVolumes?: boolean;
   interactive: boolean;
   confirm: (message: string) => Promise<boolean>;
   out: Sink;
   err: Sink;
 }
 
-/** `delete NAME --group [--keep NAME-i]`: asks once, then deletes the replicas one by one (each as `delete`). */
+/**
+ * `delete NAME --group [--keep NAME-i]`: deletes the replicas (each as `delete`), then says what happened in
+ * one line. With --keep the others are discarded: no question, and their volumes go too (--keep-volumes
+ * keeps them), the same from a script, the web UI and MCP. The whole group without --keep asks once.
+ */
 export async function deleteGroup(
   kube: Kube,
   namespace: string,
   group: string,
   o: GroupDeleteOptions,
 ): Promise<number> {
+  const discard = o.keep.length > 0;
+  if (discard) o = { ...o, force: true, purge: o.purge || !o.keepVolumes };
   if (!o.force && !o.interactive) {
     throw usageError(
       `not deleting group ${group} without confirmation: no terminal to ask on`,
@@ -343,17 +351,34 @@ export async function deleteGroup(
     }
   }
   const { deleteSession } = await import("../session/lifecycle.ts");
+  // each replica's own lines are kept back (its warnings pass): one summary line says what happened
+  const quiet: Sink = { write: () => {} };
+  const warn: Sink = {
+    write: (c) => {
+      const t = typeof c === "string" ? c : new TextDecoder().decode(c);
+      for (const l of t.split("\n")) if (/^warning:/.test(l)) o.err.write(`${l}\n`);
+    },
+  };
   const results = await Promise.allSettled(
-    going.map((v) => deleteSession(kube, namespace, v.name, { ...o, force: true, interactive: false })),
+    going.map((v) =>
+      deleteSession(kube, namespace, v.name, { ...o, force: true, interactive: false, out: quiet, err: warn })
+    ),
   );
   let code: number = ExitCode.OK;
+  const done: string[] = [];
   results.forEach((r, i) => {
     if (r.status === "rejected") {
       code = ExitCode.FAILED;
       o.err.write(`error: could not delete ${going[i].name}: ${(r.reason as Error).message}\n`);
-    }
+    } else done.push(going[i].name);
   });
-  if (o.keep.length) o.err.write(`kept ${o.keep.join(", ")}\n`);
+  if (done.length) {
+    o.out.write(
+      `deleted ${done.join(", ")} (${o.purge ? "with their volumes" : "volumes kept"})${
+        o.keep.length ? `; kept ${o.keep.join(", ")}` : ""
+      }\n`,
+    );
+  }
   return code;
 }
 

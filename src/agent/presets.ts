@@ -13,7 +13,7 @@ import type { Config } from "../config/schema.ts";
 import type { ConfigSource } from "../config/origin.ts";
 import { usageError } from "../errors.ts";
 import type { SessionAgent } from "../session/spec.ts";
-import { splitWords } from "./words.ts";
+import { splitWords } from "../words.ts";
 
 export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
 export type PresetName = typeof PRESET_NAMES[number];

@@ -57,7 +57,11 @@ export const help: HelpSpec = {
       "Write the repo's .kodama.yaml instead of the global file",
       "kodama config set defaults.namespace dev --repo",
     ],
-    ["Lists are written a,b or [a, b]", "kodama config set workflows.paths ops/wf,tools/wf"],
+    ["Lists are written [a, b] (or one item)", "kodama config set workflows.paths '[ops/wf, tools/wf]'"],
+    [
+      "A command's words, split as a shell splits them",
+      'kodama config set agent.command "claude -p --model opus"',
+    ],
     ["Every setting and where it came from", "kodama config view --resolved"],
   ],
   notes: KEYS_HINT,

@@ -15,12 +15,15 @@ export const help: HelpSpec = {
 would act as, including --as — and looks for tmux, fzf, git and a recent enough Deno.`,
   examples: [
     ["Check the current context and namespace", "kodama doctor"],
-    ["What may the dev context do in prod?", "kodama doctor --context dev -n prod"],
+    ["What may the dev context do in prod? [not in the demo]", "kodama doctor --context dev -n prod"],
     [
       "The same report as JSON, for a script",
       "kodama doctor -n dev -o json | jq '.permissions[] | select(.allowed | not)'",
     ],
-    ["Check on behalf of another user (needs impersonation rights)", "kodama doctor --as jane -n team-a"],
+    [
+      "Check on behalf of another user (needs impersonation rights) [not in the demo]",
+      "kodama doctor --as jane -n team-a",
+    ],
   ],
   notes: `Exit codes: 0 everything required is there, 1 the server cannot be reached (or a required tool is
 missing), 2 no usable kubeconfig, 4 a required permission is denied. Optional items only warn.`,

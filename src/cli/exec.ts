@@ -31,7 +31,7 @@ export const help: HelpSpec = {
     ],
     ["Run in every pod of the Deployment", "kodama exec -n prod deploy/api --all -- hostname"],
     [
-      "A shell in an api pod; several matches on a terminal open the picker",
+      "A shell in an api pod; several matches on a terminal open the picker [interactive]",
       "kpod -n prod -m api -it -- sh",
     ],
     [
@@ -40,7 +40,7 @@ export const help: HelpSpec = {
     ],
     ["One JSON object per pod", "kodama exec -n prod -l app=api --all -o json -- hostname"],
     [
-      "The same command in the api pods of two contexts (clusters); lines start with the context",
+      "The same command in the api pods of two contexts (clusters); lines start with the context [not in the demo]",
       "kodama exec --context admin,dev -n dev -l app=api --all -- hostname",
     ],
     [
@@ -48,7 +48,7 @@ export const help: HelpSpec = {
       "kodama exec -n load --all --group -- md5sum /etc/hosts",
     ],
     [
-      "A tmux pane per pod, typing into all of them at once",
+      "A tmux pane per pod, typing into all of them at once [interactive]",
       "kodama exec -n prod -m api --tmux --sync-panes",
     ],
     ["Binary-safe stdin", "printf 'a\\0b' | kodama exec -n prod -i --pod api-6b7f9c8d4-k2x9p -- cat"],

@@ -147,7 +147,84 @@ export function formatGlobalOptions(root: AnyCommand, helper: Help): string {
   ].join("\n");
 }
 
+/** `--help-all`: every example, the long text and each option's description (main.ts sets it). */
+let helpAll = false;
+export function setHelpAll(on: boolean): void {
+  helpAll = on;
+}
+
+/** The most lines `--help` prints; a longer help is cut to what a user scans, `--help-all` has the rest. */
+export const HELP_BUDGET = 40;
+
 function formatHelp(cmd: AnyCommand, helper: Help): string {
+  const full = formatFullHelp(cmd, helper);
+  // the root's help is the list of commands, by group: it stays whole
+  if (helpAll || !cmd.parent || full.split("\n").length <= HELP_BUDGET + 1) return full;
+  return formatShortHelp(cmd, helper);
+}
+
+/** The help a user scans: the summary, three examples, the flags by name, usage, and where the rest is. */
+function formatShortHelp(cmd: AnyCommand, helper: Help): string {
+  const spec = specs.get(cmd);
+  const root = rootOf(cmd);
+  const path = commandPath(cmd as Command<unknown[], Record<string, unknown>>).join(" ");
+  const width = helper.helpWidth ?? 80;
+  const out: string[] = [];
+  const summary = spec?.summary ?? cmd.description();
+  out.push(helper.boxWrap(/[.!?]$/.test(summary) ? summary : `${summary}.`, width), "");
+  const aliases = cmd.aliases();
+  if (aliases.length) out.push("Aliases:", `  ${[cmd.name(), ...aliases].join(", ")}`, "");
+  if (spec?.examples.length) out.push("Examples:", ...formatExamples(spec.examples.slice(0, 3)), "");
+  const subs = visibleCommands(cmd);
+  if (subs.length) {
+    const w = Math.max(0, ...subs.map((c) => c.name().length));
+    out.push(
+      "Available Commands:",
+      ...formatList(helper, subs.map((c) => [c.name(), c.description()] as [string, string]), w),
+      "",
+    );
+  }
+  const opts = shownOptions(cmd);
+  if (opts.length && cmd !== root) {
+    const words = opts.map((o) => o.long ?? o.short ?? o.flags);
+    const lines: string[] = [];
+    let cur = " ";
+    for (const w of words) {
+      if (cur.length + w.length + 2 > Math.min(width, 100)) {
+        lines.push(cur.replace(/,$/, ""));
+        cur = " ";
+      }
+      cur += ` ${w},`;
+    }
+    lines.push(cur.replace(/,$/, ""));
+    out.push("Options:", ...lines, "");
+  }
+  out.push("Usage:");
+  const runnable = !!(cmd as unknown as { _actionHandler?: unknown })._actionHandler;
+  usageLines(
+    out,
+    path,
+    runnable || !subs.length ? spec?.usage ?? defaultUsage(cmd) : undefined,
+    subs.length > 0,
+  );
+  out.push("");
+  out.push(`Use "${path} --help-all" for every example, what each option does, and the details.`);
+  out.push(
+    `Use "${root.name()} options" for a list of global command-line options (applies to all commands).`,
+  );
+  return out.join("\n") + "\n";
+}
+
+/** The Usage lines: the command's own form, then the subcommands' (once, when they read the same). */
+function usageLines(out: string[], path: string, own: string | undefined, hasSubs: boolean): void {
+  const lines = [
+    ...(own !== undefined ? [`  ${path} ${own}`] : []),
+    ...(hasSubs ? [`  ${path} [command] [flags]`] : []),
+  ];
+  out.push(...new Set(lines));
+}
+
+function formatFullHelp(cmd: AnyCommand, helper: Help): string {
   const spec = specs.get(cmd);
   const root = rootOf(cmd);
   const isRoot = cmd === root;
@@ -191,8 +268,12 @@ function formatHelp(cmd: AnyCommand, helper: Help): string {
   const runnable = !!(cmd as unknown as { _actionHandler?: unknown })._actionHandler;
   if (isRoot) out.push(`  ${path} [command] [flags]`);
   else {
-    if (runnable || !subs.length) out.push(`  ${path} ${spec?.usage ?? defaultUsage(cmd)}`);
-    if (subs.length) out.push(`  ${path} [command] [flags]`);
+    usageLines(
+      out,
+      path,
+      runnable || !subs.length ? spec?.usage ?? defaultUsage(cmd) : undefined,
+      subs.length > 0,
+    );
   }
   out.push("");
   if (subs.length) out.push(`Use "${path} <command> --help" for more information about a given command.`);

@@ -35,7 +35,7 @@ export const help: HelpSpec = {
       "kodama logs -n prod deploy/api -f",
     ],
     [
-      "The api pods of every context whose name starts with prod",
+      "The api pods of every context whose name starts with prod [not in the demo]",
       "kodama logs --context 'prod*' -l app=api -f",
     ],
     [

@@ -32,10 +32,13 @@ Results come in fzf 0.38's order. With -A the matched line is namespace/name, an
 -f/--filter QUERY is fzf's --filter: no picker and no terminal, every match printed best first;
 exit 1 when nothing matches (as fzf), 3 when there are no pods to filter.`,
   examples: [
-    ["Open the picker on the drive pods", "kodama pick -n weka-operator-system --query drive"],
+    ["Open the picker on the drive pods [interactive]", "kodama pick -n weka-operator-system --query drive"],
     ["Feed the chosen pod to another tool", "kubectl logs -n prod $(kodama pick -n prod -m api -o name)"],
-    ["The chosen pods as JSON", "kodama pick -A --multi -o json"],
-    ["Choose several pods from every namespace", "kodama pick -A --multi --query '^api | ^web'"],
+    ["The chosen pods as JSON [interactive]", "kodama pick -A --multi -o json"],
+    [
+      "Choose several pods from every namespace [interactive]",
+      "kodama pick -A --multi --query '^api | ^web'",
+    ],
     ["Every api and web pod, best match first, for a script", "kodama pick -A --filter '^api | ^web'"],
     [
       "Choose without a picker when exactly one pod matches; exit 3 when none does",

@@ -24,11 +24,11 @@ export const help: HelpSpec = {
     ],
     ["The list, then a row per change until Ctrl-C", "kodama pods -n prod -w"],
     [
-      "The api pods of two contexts (clusters), with a CONTEXT column",
+      "The api pods of two contexts (clusters), with a CONTEXT column [not in the demo]",
       "kodama pods --context admin,dev -A -l app=api",
     ],
     [
-      "Only changes, with an ADDED/MODIFIED/DELETED column",
+      "Only changes, with an ADDED/MODIFIED/DELETED column [not in the demo]",
       "kodama pods -A -m drive --watch-only --output-watch-events",
     ],
   ],

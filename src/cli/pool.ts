@@ -20,7 +20,7 @@ const pool: CommandSpec = {
     examples: [
       ["Keep 3 pairs (sizes and class from defaults.storage)", "kodama pool ensure --size 3"],
       ["The pairs and their state", "kodama pool list"],
-      ["Delete the unclaimed pool volumes", "kodama pool drain"],
+      ["Delete the unclaimed pool volumes", "kodama pool drain --yes"],
     ],
     notes: `A pair is a workspace and a home PVC (kodama-pool-PAIR-workspace, kodama-pool-PAIR-home; labels
 app.kubernetes.io/managed-by=kodama, kodama.dev/pool=PAIR). \`kodama start\` takes a Bound pair of the sizes and
@@ -116,12 +116,14 @@ later takes them, are then pinned to that pod's node (and zone).`,
     {
       names: ["drain"],
       help: {
-        summary: "Delete the pool's unclaimed volumes (never a session's)",
-        examples: [["Empty the pool", "kodama pool drain"]],
+        summary:
+          "Delete the pool's unclaimed volumes (never a session's); asks first, --yes without a terminal",
+        examples: [["Empty the pool, without a question", "kodama pool drain --yes"]],
       },
+      options: [{ flags: "-y, --yes", description: "do not ask (required without a terminal)" }],
       run: async (inv) => {
         const [{ poolDrainCommand }, kube] = await Promise.all([impl(), connect(inv)]);
-        setExitCode(await poolDrainCommand(kube));
+        setExitCode(await poolDrainCommand(kube, !!inv.opts.yes));
       },
     },
   ],

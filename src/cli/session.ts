@@ -484,11 +484,15 @@ const del: Verb = {
       ],
       ["No question, and the workspace and home volumes go too", "kodama delete my-work --force --purge"],
       ["Keep the local state file", "kodama delete old -n testing -f --keep-config"],
-      ["A whole group but the replica kept (best of N)", "kodama delete fix --group --keep fix-2"],
+      [
+        "Best of N: keep fix-2, discard the other replicas and their volumes (no question)",
+        "kodama delete fix --group --keep fix-2",
+      ],
     ],
     notes: "Without a terminal, --force is required (exit 2 otherwise). It returns once the pod is gone\n" +
       "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.\n" +
-      "--group: NAME is a group (start --replicas); one question covers every replica but those --keep names.",
+      "--group: NAME is a group (start --replicas); one question covers every replica. With --keep the others\n" +
+      "are discarded without a question, their volumes too (--keep-volumes keeps them); one line says what went.",
   },
   args: [NAME],
   options: [
@@ -500,6 +504,10 @@ const del: Verb = {
       parse: collect,
       default: [],
     },
+    {
+      flags: "--keep-volumes",
+      description: "with --group --keep: the discarded replicas' volumes stay",
+    },
     { flags: "--purge", description: "also delete the volumes (workspace and home): their data is lost" },
     { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
   ],
@@ -507,7 +515,7 @@ const del: Verb = {
     const o = inv.opts;
     const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
       impl(),
-      o.group || (o.keep as string[]).length ? agentImpl() : { deleteGroupCommand: undefined },
+      o.group || (o.keep as string[]).length || o.keepVolumes ? agentImpl() : { deleteGroupCommand: undefined },
       connect(inv),
     ]);
     setExitCode(
@@ -517,6 +525,7 @@ const del: Verb = {
         keepConfig: o.keepConfig as boolean | undefined,
         group: o.group as boolean | undefined,
         keep: o.keep as string[],
+        keepVolumes: o.keepVolumes as boolean | undefined,
       }),
     );
   },

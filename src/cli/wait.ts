@@ -31,23 +31,29 @@ matches, 5 on timeout naming each pending pod and its last reason, 130 on Ctrl-C
       "kodama wait -n prod deploy/api --for condition=Available --timeout 2m",
     ],
     [
-      "Wait in every context whose name starts with prod, side by side",
+      "Wait in every context whose name starts with prod, side by side [not in the demo]",
       "kodama wait --context 'prod*' -l app=api --for ready --timeout 2m",
     ],
     [
-      "Wait until the pod's Ready condition is False",
+      "Wait until the pod's Ready condition is False [not in the demo]",
       "kodama wait -n prod --pod api-6b7f9c8d4-k2x9p --for condition=Ready=False",
     ],
     [
-      "Wait for a field to have a value, as kubectl's jsonpath",
+      "Wait for a field to have a value, as kubectl's jsonpath [not in the demo]",
       "kodama wait -n staging -m spark-driver --for jsonpath='{.status.phase}'=Succeeded --timeout 1h",
     ],
-    ["Wait until a pod is gone", "kodama wait -n prod --pod api-6b7f9c8d4-k2x9p --for deleted"],
     [
-      "Wait for a batch pod to finish",
+      "Wait until a pod is gone [not in the demo]",
+      "kodama wait -n prod --pod api-6b7f9c8d4-k2x9p --for deleted",
+    ],
+    [
+      "Wait for a batch pod to finish [not in the demo]",
       "kodama wait -n staging -m spark-driver --for phase=Succeeded --timeout 1h",
     ],
-    ["Wait until a pod with this label exists", "kodama wait -n dev -l app=job --for exists"],
+    [
+      "Wait until a pod with this label exists [not in the demo]",
+      "kodama wait -n dev -l app=job --for exists",
+    ],
   ],
 };
 

@@ -2,6 +2,7 @@
 import { parse as yamlParse } from "yaml";
 import { usageError } from "../errors.ts";
 import { expectedHint, type KeyInfo, validateValue } from "./keys.ts";
+import { splitWords } from "../words.ts";
 
 function show(v: string): string {
   return JSON.stringify(v);
@@ -56,5 +57,14 @@ function parseList(info: KeyInfo, s: string): string[] {
     }
     return parsed.map((x) => typeof x === "string" ? x : JSON.stringify(x));
   }
-  return s.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  // a command's words: split as a POSIX shell does ("claude -p --model opus" is three words)
+  if (info.commandArgs) return splitWords(s);
+  if (s.includes(",")) {
+    const items = s.split(",").map((x) => x.trim()).filter(Boolean).join(", ");
+    throw usageError(
+      `invalid value for ${info.key}: ${show(s)} has a comma; a list is written [a, b]`,
+      `for a list: kodama config set ${info.key} "[${items}]"; for one item with a comma: "['${s}']"`,
+    );
+  }
+  return [s];
 }

@@ -8,7 +8,7 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { didYouMean, keyInfo, sectionInfo } from "./keys.ts";
 import { displayPath } from "./paths.ts";
 import { acquireLock, atomicWrite } from "./atomic.ts";
-import { findOffset, posSuffix } from "../yamlpos.ts";
+import { findOffset, posSuffix, yamlErrorHint } from "../yamlpos.ts";
 import { configSchema } from "./schema.ts";
 import { readTextBounded } from "../boundedread.ts";
 import { isStackOverflow, lineColumn, nestingProblem } from "../yamlguard.ts";
@@ -45,9 +45,10 @@ export function parseConfigText(
     throw new KodamaError(
       `${shown}${posSuffix(lineCounter, e.pos?.[0])}: invalid YAML: ${msg}`,
       ExitCode.USAGE,
-      `fix the file in an editor (kodama config path${
-        path.endsWith(".kodama.yaml") ? " --repo" : ""
-      } prints its path)`,
+      yamlErrorHint(msg, text, e.pos?.[0]) ??
+        `fix the file in an editor (kodama config path${
+          path.endsWith(".kodama.yaml") ? " --repo" : ""
+        } prints its path)`,
     );
   }
   let raw: unknown;

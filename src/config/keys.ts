@@ -9,6 +9,7 @@ import {
   configSchema,
   type FormatHint,
   formatHintOf,
+  isCommandArgs,
   type RepoRuleInfo,
   repoRuleOf,
   unwrapSchema,
@@ -30,6 +31,8 @@ export interface KeyInfo {
   max?: number;
   /** the leaf schema without optional/default wrappers: validates one value */
   schema: z.ZodType;
+  /** a list of a command's words: a string is split as a POSIX shell splits it */
+  commandArgs?: boolean;
   /** what a repo's .kodama.yaml may do with it (schema.ts RepoRule); undefined = anything */
   repoRule?: RepoRuleInfo;
 }
@@ -77,7 +80,10 @@ function build(): Registry {
     else if (inner instanceof z.ZodEnum) {
       info.kind = "enum";
       info.enumValues = inner.options as string[];
-    } else if (inner instanceof z.ZodArray) info.kind = "list";
+    } else if (inner instanceof z.ZodArray) {
+      info.kind = "list";
+      if (isCommandArgs(inner)) info.commandArgs = true;
+    }
     leaves.set(info.key, info);
   };
   walk(configSchema, []);
@@ -190,8 +196,10 @@ export function expectedHint(info: KeyInfo): string {
     ? `e.g. kodama config set ${info.key} true`
     : info.kind === "enum"
     ? `e.g. kodama config set ${info.key} ${info.enumValues![0]}`
+    : info.kind === "list" && info.commandArgs
+    ? `e.g. kodama config set ${info.key} "claude -p --model opus"  (split as a shell does; or [a, b])`
     : info.kind === "list"
-    ? `e.g. kodama config set ${info.key} a,b  (or [a, b])`
+    ? `e.g. kodama config set ${info.key} "[a, b]"  (or one item)`
     : info.kind === "integer" || info.kind === "number"
     ? `e.g. kodama config set ${info.key} ${info.default ?? info.min ?? 1}`
     : `run \`kodama config keys\` for the expected format`;

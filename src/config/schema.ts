@@ -66,6 +66,16 @@ function show(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
+const commandArgs = new WeakSet<z.ZodType>();
+
+/**
+ * Whether a list leaf holds a command's words (`agent.command`, `agent.continueArgs`): `config set`
+ * splits a string given for it as a POSIX shell does, quotes honoured. Mark new keys with `argvList()`.
+ */
+export function isCommandArgs(schema: z.ZodType): boolean {
+  return commandArgs.has(schema);
+}
+
 function withHint<T extends z.ZodType>(schema: T, hint: FormatHint): T {
   hints.set(schema, hint);
   return schema;
@@ -125,6 +135,12 @@ const stringList = () =>
   z.array(str().min(1, { error: "list entries must not be empty" }), {
     error: typeMsg("a list of strings (expected e.g. [a, b])"),
   });
+/** A list of a command's words (see isCommandArgs); `needs` = the error when it is empty. */
+const argvList = (needs?: string) => {
+  const s = needs ? stringList().min(1, { error: needs }) : stringList();
+  commandArgs.add(s);
+  return s;
+};
 const envVarName = () =>
   str().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
     error: (iss) => `${show(iss.input)} is not an environment variable name (expected e.g. GITHUB_TOKEN)`,
@@ -309,7 +325,7 @@ const agent = z.object({
   preset: oneOf(["claude", "codex", "gemini", "custom"]).optional().describe(
     "The coding agent sessions run: claude (the default), codex, gemini, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
   ),
-  command: stringList().min(1, { error: "agent.command needs at least the program name" }).optional()
+  command: argvList("agent.command needs at least the program name").optional()
     .describe(
       "A custom coding-agent command (agent.preset custom; set alone it means custom): run in the session's workspace for `--prompt` and `agent run`, it reads the prompt on stdin (its file is in KODAMA_PROMPT_FILE).",
     ),
@@ -344,7 +360,7 @@ const agent = z.object({
   check: nonEmpty("a shell command").optional().describe(
     "Shell command run in the session's workspace, in the pod, when an agent run has ended (e.g. npm test); its exit code and output are recorded with the run and shown by `kodama compare`. A repository's .kodama.yaml may set it: it only ever runs in the pod, never on this machine.",
   ),
-  continueArgs: stringList().default(["--continue"]).describe(
+  continueArgs: argvList().default(["--continue"]).describe(
     "Arguments added to a custom agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (a preset knows its own).",
   ),
   stallTimeout: duration().default("10m").describe(

@@ -92,10 +92,12 @@ export type Resource =
   | "volumesnapshotclasses"
   | "roles"
   | "rolebindings"
-  | "networkpolicies";
+  | "networkpolicies"
+  | "nodes";
 
 /** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
 const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolean; name?: string }>> = {
+  nodes: { prefix: "/api/v1", clusterScoped: true, name: "nodes" },
   storageclasses: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true },
   csidrivers: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true, name: "csidrivers.storage.k8s.io" },
   volumesnapshots: {

@@ -10,7 +10,7 @@ import type { Kube } from "../kube/client.ts";
 import type { PickerItem, PickItemsOptions } from "../picker/mod.ts";
 import { choiceNeeded } from "../picker/choice.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { nothingMatched, type TargetFlags } from "./target.ts";
+import { nothingMatchedIn, type TargetFlags } from "./target.ts";
 import { attachablePod } from "./resource.ts";
 
 /** The choice flags as commands take them (`--all`, `--first`, `--pick`, `--multi`, `-q`, `-1`, `-0`). */
@@ -93,9 +93,7 @@ export async function choosePods(
   t: TargetFlags,
   o: ChooseOptions,
 ): Promise<V1Pod[]> {
-  if (pods.length === 0) {
-    throw nothingMatched(t, kube.namespace);
-  }
+  if (pods.length === 0) throw await nothingMatchedIn(kube, t);
   if (o.all) return pods;
   if (pods.length === 1 && !o.pick) return pods;
   // `exec deploy/api`: one pod, chosen like kubectl's attachablePodForObject (no picker, no ambiguity)

@@ -8,7 +8,7 @@ import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { explainPod, podProblem } from "../kube/podstatus.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { findPods, nothingMatched, type TargetFlags } from "./target.ts";
+import { findPods, nothingMatchedIn, type TargetFlags } from "./target.ts";
 
 const MAX_NAMED = 5;
 
@@ -61,6 +61,6 @@ export async function noRunningPods(
   o: { container?: string; what?: string } = {},
 ): Promise<KodamaError> {
   const all = await findPods(kube, { ...t, includeNotReady: true });
-  if (all.length === 0) return nothingMatched({ ...t, includeNotReady: true }, kube.namespace);
+  if (all.length === 0) return await nothingMatchedIn(kube, { ...t, includeNotReady: true });
   return await notRunningError(kube, all, o);
 }

@@ -6,6 +6,7 @@
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { type Kube, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
+import { suggest } from "../suggest.ts";
 import {
   isWorkloadKind,
   joinSelectors,
@@ -107,6 +108,26 @@ export function validateTarget(t: TargetFlags): void {
   }
 }
 
+/** A `TYPE/NAME` that does not exist: the error names the closest existing name of that kind, if any. */
+async function withDidYouMean<T>(
+  kube: Kube,
+  resource: Parameters<Kube["listObjects"]>[0],
+  namespace: string,
+  r: ResourceRef,
+  get: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await get();
+  } catch (e) {
+    if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;
+    const names = await kube.listObjects<{ metadata?: { name?: string } }>(resource, namespace)
+      .then((l) => l.items.map((i) => i.metadata?.name ?? "")).catch(() => []);
+    const close = suggest(r.name, names);
+    if (!close) throw e;
+    throw new KodamaError(`${e.message}; did you mean ${refString({ ...r, name: close })}?`, e.code, e.hint);
+  }
+}
+
 /**
  * Turn a `TYPE/NAME` target into plain flags: its pod selector is added to --selector (pod/NAME becomes
  * --pod), read from the object once (a Deployment's, a Service's); flags without one pass through.
@@ -124,7 +145,13 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
   } else if (r.kind === "session") {
     selector = sessionSelector(r.name);
   } else if (r.kind === "service") {
-    const svc = await kube.getObject<V1Service>("services", namespace, r.name);
+    const svc = await withDidYouMean(
+      kube,
+      "services",
+      namespace,
+      r,
+      () => kube.getObject<V1Service>("services", namespace, r.name),
+    );
     selector = mapSelector(svc.spec?.selector);
     if (!selector) {
       throw notFound(
@@ -133,7 +160,14 @@ export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetF
       );
     }
   } else if (isWorkloadKind(r.kind)) {
-    const w = await kube.getObject<Workload>(WORKLOAD_APIS[r.kind].resource, namespace, r.name);
+    const res = WORKLOAD_APIS[r.kind].resource;
+    const w = await withDidYouMean(
+      kube,
+      res,
+      namespace,
+      r,
+      () => kube.getObject<Workload>(res, namespace, r.name),
+    );
     selector = labelSelectorString(w.spec?.selector);
     if (!selector) throw notFound(`${refString(r)} in namespace ${namespace} has an empty selector`);
   } else {
@@ -190,6 +224,18 @@ export function describeTarget(t: TargetFlags, defaultNamespace?: string): strin
   if (t.fieldSelector) parts.push(`fields ${t.fieldSelector}`);
   if (t.includeNotReady === false) parts.push("Running only");
   return parts.join(", ");
+}
+
+/**
+ * Nothing matched: when the namespace looked in does not exist, say that (as `kodama pods -n X` and kubectl
+ * do), else "no pods matched" with the target described.
+ */
+export async function nothingMatchedIn(kube: Kube, t: TargetFlags, hint?: string): Promise<KodamaError> {
+  const ns = t.allNamespaces ? undefined : t.namespace ?? kube.namespace;
+  if (ns !== undefined && !(await kube.namespaceExists(ns).catch(() => true))) {
+    return notFound(`namespaces "${ns}" not found`, "list namespaces with `kubectl get namespaces`");
+  }
+  return nothingMatched(t, kube.namespace, hint);
 }
 
 /** Throw exit 3 with the target described, for "nothing matched". */

@@ -302,7 +302,10 @@ export async function tmuxFanout(
   if (insideTmux) return 0;
   const attach = o.attach ?? (Deno.stdin.isTerminal() && Deno.stdout.isTerminal());
   if (!attach) {
+    // stdout keeps the bare name (scripts read it); a person is told how to get there
     (o.print ?? console.log)(plan.session!);
+    const how = ["tmux", ...base.slice(1).filter((a) => a !== base[0]), "attach", "-t", plan.session!];
+    console.error(`tmux session ${plan.session} is ready (no terminal to attach here): ${how.join(" ")}`);
     return 0;
   }
   const child = new Deno.Command(base[0], {

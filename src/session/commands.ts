@@ -245,6 +245,8 @@ export async function restoreCommand(
         wait: true,
         out: stderrSink,
         err: stderrSink,
+        // restore resumes it once the copy is done
+        resumeHint: false,
       }),
   );
 }
@@ -322,7 +324,24 @@ export async function poolListCommand(
   });
 }
 
-export async function poolDrainCommand(kube: Kube): Promise<number> {
+/** `pool drain`: asks on a terminal, as `delete` does; without one it needs --yes. */
+export async function poolDrainCommand(kube: Kube, yes = false): Promise<number> {
   const { poolDrain } = await import("./pool.ts");
-  return await poolDrain(kube, kube.namespace, { out: stdoutSink, err: stderrSink });
+  const interactive = isTerminal("stdin") && isTerminal("stderr");
+  if (!yes && !interactive) {
+    throw usageError("not draining the pool without confirmation: no terminal to ask on", "add --yes (-y)");
+  }
+  return await poolDrain(kube, kube.namespace, {
+    out: stdoutSink,
+    err: stderrSink,
+    ...(yes ? {} : {
+      confirm: async (message: string) => {
+        const [{ confirm }, { default: process }] = await Promise.all([
+          import("@inquirer/prompts"),
+          import("node:process"),
+        ]);
+        return await confirm({ message, default: false }, { output: process.stderr });
+      },
+    }),
+  });
 }

@@ -77,7 +77,13 @@ export async function stopSession(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { wait: boolean; out: Sink; err: Sink },
+  o: {
+    wait: boolean;
+    out: Sink;
+    err: Sink;
+    /** false: the caller resumes it itself (restore), so "resume with" would mislead */
+    resumeHint?: boolean;
+  },
 ): Promise<number> {
   const v = await requireSession(kube, namespace, name);
   if (!v.pod) {
@@ -90,7 +96,9 @@ export async function stopSession(
   if (o.wait) await podGone(kube, namespace, pod);
   await updateState(name, { status: "Stopped" });
   o.out.write(`session/${name} stopped\n`);
-  o.err.write(`kept: ${volumeList(v.pvcs)}; resume with: kodama resume ${name}\n`);
+  if (o.resumeHint !== false) {
+    o.err.write(`kept: ${volumeList(v.pvcs)}; resume with: kodama resume ${name}\n`);
+  }
   return ExitCode.OK;
 }
 

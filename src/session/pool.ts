@@ -538,8 +538,28 @@ export async function poolList(
 }
 
 /** `kodama pool drain`: delete the unclaimed pool volumes (never a session's) and leftover binder pods. */
-export async function poolDrain(kube: Kube, namespace: string, o: { out: Sink; err: Sink }): Promise<number> {
+export async function poolDrain(
+  kube: Kube,
+  namespace: string,
+  o: {
+    out: Sink;
+    err: Sink;
+    /** asks before deleting (as `delete` does); undefined: no question (--yes, or a caller that asked) */
+    confirm?: (message: string) => Promise<boolean>;
+  },
+): Promise<number> {
   const pairs = poolPairs(await listPool(kube, namespace));
+  if (pairs.length && o.confirm) {
+    const ok = await o.confirm(
+      `Delete the warm pool's ${pairs.length} unclaimed volume pair${
+        pairs.length === 1 ? "" : "s"
+      } in namespace ${namespace}?`,
+    );
+    if (!ok) {
+      o.err.write("not deleted\n");
+      return ExitCode.OK;
+    }
+  }
   let n = 0;
   for (const p of pairs) n += await dropPair(kube, namespace, p);
   // binder pods of pairs already gone (an ensure cut short)

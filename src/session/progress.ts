@@ -9,6 +9,7 @@ import { formatAge, renderTable } from "../ui/table.ts";
 import { GIT_CONTAINER } from "./git.ts";
 import { CONTAINER } from "./spec.ts";
 import { podProblem } from "./status.ts";
+import { cpuMillis, formatCpu, formatSize, parseQuantity, sizeBytes } from "./quantity.ts";
 
 export const PHASES = ["created", "bound", "scheduled", "pulled", "ready"] as const;
 export type Phase = typeof PHASES[number];
@@ -112,6 +113,67 @@ function claimProblem(claim: V1PersistentVolumeClaim, events: CoreV1Event[]): st
   return last?.message?.trim();
 }
 
+/** The API server's words for a claim whose StorageClass does not exist: it can never bind. */
+const MISSING_CLASS = /storageclass\.storage\.k8s\.io "([^"]+)" not found/;
+
+/**
+ * A claim problem no wait can cure: the provisioner's ProvisioningFailed naming a StorageClass that does
+ * not exist. Returns the failure in words (names sorted), or undefined.
+ */
+export function claimsNeverBind(
+  pvcs: V1PersistentVolumeClaim[],
+  events: CoreV1Event[] = [],
+): string | undefined {
+  const hopeless = pvcs.filter((c) => c.status?.phase !== "Bound").flatMap((c) => {
+    const name = c.metadata?.name ?? "?";
+    const ev = events.find((e) =>
+      e.involvedObject?.name === name && e.reason === "ProvisioningFailed" &&
+      MISSING_CLASS.test(e.message ?? "")
+    );
+    return ev ? [{ name, cls: MISSING_CLASS.exec(ev.message!)![1] }] : [];
+  }).sort((a, b) => a.name.localeCompare(b.name));
+  if (!hopeless.length) return undefined;
+  const names = hopeless.map((h) => h.name);
+  return `StorageClass "${hopeless[0].cls}" does not exist: ${names.length > 1 ? "volumes" : "volume"} ${
+    names.join(", ")
+  } can never bind`;
+}
+
+/** A node's allocatable cpu and memory, as the API server gives them (`status.allocatable`). */
+export interface NodeRoom {
+  name: string;
+  allocatable: { cpu?: string; memory?: string };
+}
+
+/**
+ * A pod the scheduler can never place: it says "Insufficient cpu|memory" and the pod's request for that
+ * resource is more than any node's allocatable (so no preemption or wait helps). Undefined when some node
+ * could hold it, or nothing is known. Pure; `nodes` is the cluster's node list (empty: unknown).
+ */
+export function neverFits(pod: V1Pod | undefined, nodes: NodeRoom[]): string | undefined {
+  const sched = pod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  if (!pod || !nodes.length || sched?.reason !== "Unschedulable") return undefined;
+  const short = [...(sched.message ?? "").matchAll(/Insufficient (cpu|memory)/g)].map((m) => m[1]);
+  for (const res of new Set(short)) {
+    const want = (pod.spec?.containers ?? []).reduce((n, c) => {
+      const q = parseQuantity(String(c.resources?.requests?.[res] ?? "0"));
+      return n + (q ? (res === "cpu" ? cpuMillis(q) : sizeBytes(q)) : 0n);
+    }, 0n);
+    const room = (n: NodeRoom) => {
+      const q = parseQuantity(String(n.allocatable[res as "cpu" | "memory"] ?? "0"));
+      return q ? (res === "cpu" ? cpuMillis(q) : sizeBytes(q)) : 0n;
+    };
+    const most = nodes.reduce((m, n) => room(n) > m ? room(n) : m, 0n);
+    if (want > most) {
+      const show = res === "cpu" ? formatCpu : formatSize;
+      return `no node can ever fit it: it requests ${res} ${show(want)}, the largest node has ${
+        show(most)
+      } (${nodes.length === 1 ? "1 node" : `${nodes.length} nodes`}); ask for less with --${res}`;
+    }
+  }
+  return undefined;
+}
+
 /** The claims not Bound yet, in words (grouped by problem, names sorted), or undefined when all are. */
 export function unboundText(pvcs: V1PersistentVolumeClaim[], events: CoreV1Event[] = []): string | undefined {
   // by name: the order a watch delivers them in is no order
@@ -138,6 +200,7 @@ export function verdict(
   pod: V1Pod | undefined,
   pvcs: V1PersistentVolumeClaim[],
   events: CoreV1Event[] = [],
+  nodes: NodeRoom[] = [],
 ): Verdict {
   if (!pod) return { ready: false, waiting: "the pod to appear" };
   const reached = reachedPhases(pod, pvcs);
@@ -148,9 +211,13 @@ export function verdict(
   if (problem && problem !== "ErrImagePull" && problem !== "Init:ErrImagePull") {
     return { ready: false, failure: describeProblem(pod, problem) };
   }
+  const never = claimsNeverBind(pvcs, events);
+  if (never) return { ready: false, failure: never };
   const unbound = unboundText(pvcs, events);
   if (unbound) return { ready: false, waiting: unbound };
   const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  const misfit = reached.has("scheduled") ? undefined : neverFits(pod, nodes);
+  if (misfit) return { ready: false, failure: misfit };
   if (!reached.has("scheduled")) {
     return {
       ready: false,

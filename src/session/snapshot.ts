@@ -368,9 +368,8 @@ export async function createSnapshot(
       ? await createVolumeSnapshots(kube, ns, session, snap, claims, path.className, o)
       : path.why;
     if (typeof why === "number") return why;
-    if (!/does not serve/.test(why)) {
-      o.err.write(`not a VolumeSnapshot: ${why}; a portable snapshot instead\n`);
-    }
+    // the one-line reason, whatever it is (no snapshot API too): the user asked for the usual kind
+    o.err.write(`not a VolumeSnapshot: ${why}; a portable snapshot instead\n`);
   }
   const claim = buildSnapshotPVC(spec, snap, spec.storage.storageClass);
   try {

@@ -49,7 +49,7 @@ import {
   type SessionSpec,
   type StartFlags,
 } from "./spec.ts";
-import { saveState, stateFromSpec, updateState } from "./state.ts";
+import { removeState, saveState, stateFromSpec, updateState } from "./state.ts";
 import { sessionView } from "./status.ts";
 import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
@@ -739,6 +739,48 @@ export function bindingMode(
 }
 
 /**
+ * A StorageClass: null when the API server says it does not exist, undefined when it cannot be read (most
+ * users may not read StorageClasses, cluster-scoped: then the claims' events tell).
+ */
+function storageClass(r: Run, n: string): Promise<{ volumeBindingMode?: string } | null | undefined> {
+  return once(
+    r.shared,
+    `storageclass\0${n}`,
+    () =>
+      r.kube.getObject<{ volumeBindingMode?: string }>("storageclasses", "", n).catch((e) =>
+        e instanceof KodamaError && e.code === ExitCode.NOT_FOUND ? null : undefined
+      ),
+  );
+}
+
+/** The claims this run made that can never bind (their StorageClass does not exist): kept, they are litter. */
+async function neverBinding(r: Run): Promise<string[]> {
+  const mine = r.created.claims.filter((c) =>
+    c.status?.phase !== "Bound" && !r.created.adopted.includes(c.metadata?.name ?? "")
+  );
+  if (!mine.length) return [];
+  const out: string[] = [];
+  const unknown: V1PersistentVolumeClaim[] = [];
+  for (const c of mine) {
+    const n = c.spec?.storageClassName;
+    const cls = n ? await storageClass(r, n).catch(() => undefined) : undefined;
+    if (cls === null) out.push(c.metadata!.name!);
+    else if (cls === undefined) unknown.push(c);
+  }
+  if (unknown.length) {
+    // the class is not readable here: the provisioner's events say whether it exists
+    const { claimsNeverBind } = await import("./progress.ts");
+    const events = await r.kube.listObjects<import("@kubernetes/client-node").CoreV1Event>(
+      "events",
+      r.plan.spec.namespace,
+      { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" },
+    ).then((l) => l.items).catch(() => []);
+    for (const c of unknown) if (claimsNeverBind([c], events)) out.push(c.metadata!.name!);
+  }
+  return out;
+}
+
+/**
  * Start at the floor: claims that bind on their own are watched until Bound and only then is the pod
  * created, so the scheduler places it on its first try instead of parking it behind its back-off.
  */
@@ -749,13 +791,16 @@ async function volumesBound(r: Run): Promise<void> {
   const names = [...new Set(claims.map((c) => c.spec?.storageClassName).filter((n): n is string => !!n))];
   const classes = new Map<string, { volumeBindingMode?: string } | undefined>();
   await Promise.all(names.map(async (n) => {
-    // most users may not read StorageClasses (cluster-scoped): then the claims' events tell
-    const cls = await once(
-      r.shared,
-      `storageclass\0${n}`,
-      () => r.kube.getObject<{ volumeBindingMode?: string }>("storageclasses", "", n).catch(() => undefined),
-    );
-    classes.set(n, cls);
+    const cls = await storageClass(r, n);
+    classes.set(n, cls ?? undefined);
+    // a class that does not exist: the claims can never bind, no wait helps
+    if (cls === null) {
+      throw new KodamaError(
+        `session ${spec.name} cannot start: StorageClass "${n}" does not exist, its volumes can never bind`,
+        ExitCode.FAILED,
+        "choose another --storage-class (kubectl get storageclass lists them), or none for the cluster's default",
+      );
+    }
   }));
   const mode = bindingMode(claims, classes);
   if (mode === "consumer") return;
@@ -816,8 +861,12 @@ const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   createPod,
 ];
 
-/** Undo a start that did not finish: delete what it created, keep (and mark) the volumes. */
+/**
+ * Undo a start that did not finish: delete what it created, keep (and mark) the volumes, except the
+ * ones that can never bind (their StorageClass does not exist): those go too.
+ */
 async function rollback(r: Run, dropVolumes = false): Promise<{ removed: string[]; kept: string[] }> {
+  const hopeless: string[] = await neverBinding(r).catch(() => []);
   const ns = r.plan.spec.namespace;
   const c = r.created;
   const removed: string[] = [];
@@ -845,7 +894,8 @@ async function rollback(r: Run, dropVolumes = false): Promise<{ removed: string[
       () => r.kube.deleteObject("networkpolicies", ns, c.networkPolicy!),
     );
   }
-  const kept = dropVolumes ? c.volumes.filter((v) => c.adopted.includes(v)) : c.volumes;
+  const kept = (dropVolumes ? c.volumes.filter((v) => c.adopted.includes(v)) : c.volumes)
+    .filter((v) => !hopeless.includes(v));
   for (const v of c.volumes) {
     if (!kept.includes(v)) {
       await attempt(`pvc ${v}`, () => r.kube.deleteObject("persistentvolumeclaims", ns, v));
@@ -1044,6 +1094,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     let spec = plan.spec;
     const where = { context: kube.contextName, server: kube.server };
     let ready = false;
+    // this run wrote the session's local state file (a start that fails removes it again)
+    let wroteState = false;
     // the pod as it was once ready (read by the steps after it): the agent run needs no second lookup
     const got: { pod?: import("@kubernetes/client-node").V1Pod } = {};
     try {
@@ -1056,7 +1108,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         // the local state is written once the pod's watch is open (its YAML module would hold the main
         // thread before the watch went out), and always before the wait's outcome is acted on
         let saving: Promise<void> | undefined;
-        const save = () => saving ??= saveState(stateFromSpec(spec, where, "Starting"));
+        const save = () => saving ??= (wroteState = true, saveState(stateFromSpec(spec, where, "Starting")));
         if (o.noWait) {
           await save();
           phases.done();
@@ -1128,6 +1180,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           // a session that never ran leaves nothing behind (its volumes only with --keep-on-failure); the
           // reason (and a clone's own lines) is in the error
           const r = await rollback(run, !o.keepOnFailure);
+          // nothing of the session is left to look at: no local state either (`list` would call it stale)
+          if (wroteState) await removeState(spec.name).catch(() => false);
           io.err.write(`${rollbackText("start failed, cleaned up", r)}\n`);
           if (e instanceof KodamaError && r.kept.length) {
             throw new KodamaError(
@@ -1146,8 +1200,10 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
         }
         throw e;
       }
-      const msg = rollbackText("interrupted", await rollback(run));
-      const kept = run.created.volumes.length
+      const rolled = await rollback(run);
+      if (wroteState) await removeState(spec.name).catch(() => false);
+      const msg = rollbackText("interrupted", rolled);
+      const kept = rolled.kept.length
         ? `a new \`kodama start ${spec.name}\` reuses the kept PVCs; \`kodama delete ${spec.name} --purge\` removes them`
         : undefined;
       throw new KodamaError(msg, ExitCode.INTERRUPTED, kept);

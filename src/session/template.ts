@@ -19,6 +19,7 @@ import { displayPath, findRepo, globalConfigPath } from "../config/paths.ts";
 import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { splitWords } from "../words.ts";
 
 export type TemplateSource = "built-in" | "user" | "repo";
 
@@ -33,6 +34,18 @@ const dnsLabel = z.string().max(63).regex(DNS_LABEL_RE, {
   error: "must be a DNS label (lowercase letters, digits and '-', at most 63 characters)",
 });
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "not an environment variable name" });
+/** A command's words: a list, or one string split as a POSIX shell splits it (quotes honoured). */
+const argv = z.union([
+  z.string().transform((v, ctx) => {
+    try {
+      return splitWords(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  }),
+  z.array(z.string()),
+]);
 /** A command: one string (run by `sh -c`) or a list (run as is). */
 const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 /** Label keys and values as the API server checks them (a prefix/ is allowed; kodama's own are not). */
@@ -55,8 +68,8 @@ export const sidecarSchema = z.object({
   image: z.string().min(1).regex(/^\S+$/, { error: "an image reference has no spaces" }),
   ports: z.array(port).optional(),
   env: z.record(envName, z.string()).optional(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
+  command: argv.optional(),
+  args: argv.optional(),
   resources: z.object({ cpu: cpu.optional(), memory: size.optional() }).strict().optional(),
 }).strict();
 
@@ -85,7 +98,8 @@ export const templateSchema = z.object({
   /** the coding agent: a preset (claude, codex, gemini, custom) with extra args, or a command (custom) */
   agent: z.object({
     preset: z.enum(["claude", "codex", "gemini", "custom"]).optional(),
-    command: z.array(z.string()).min(1).optional(),
+    command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" })
+      .optional(),
     args: z.array(z.string()).optional(),
   }).strict().optional(),
   sync: z.object({
@@ -213,6 +227,7 @@ async function checkRepoTemplate(
 
 async function parseYaml(file: string, text: string) {
   const { parseDocument, LineCounter } = await import("yaml");
+  const { yamlErrorHint } = await import("../yamlpos.ts");
   const lc = new LineCounter();
   const { nestingProblem, lineColumn, isStackOverflow } = await import("../yamlguard.ts");
   const deep = nestingProblem(text, (at) => `${file}:${lineColumn(text, at)}`);
@@ -225,6 +240,7 @@ async function parseYaml(file: string, text: string) {
       `${positioned(file, lc, e.pos?.[0])}: invalid YAML: ${
         isStackOverflow(msg) ? "collections nest too deeply" : msg
       }`,
+      yamlErrorHint(msg, text, e.pos?.[0]),
     );
   }
   return { doc, lc, data: doc.toJS({ maxAliasCount: 100 }) as unknown };

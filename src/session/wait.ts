@@ -10,6 +10,7 @@ import { after } from "../timer.ts";
 import {
   eventsOf,
   eventsTable,
+  type NodeRoom,
   type Phase,
   reachedPhases,
   sortEvents,
@@ -40,6 +41,9 @@ export interface WaitOptions {
 }
 
 const RECENT_EVENTS = 8;
+
+const podScheduled = (pod: V1Pod | undefined) =>
+  pod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
 
 /**
  * A watch handler that keeps `map` as the server's objects by name (`keep` picks which), then calls
@@ -75,8 +79,24 @@ export async function waitForSession(
   };
   o.signal.addEventListener("abort", onOuter, { once: true });
   let lastSig = "";
+  // the nodes' room, read once the scheduler says a pod does not fit (most users may not list nodes)
+  let nodes: NodeRoom[] = [];
+  let nodesRead = false;
+  const readNodes = async () => {
+    if (nodesRead || !/Insufficient (cpu|memory)/.test(podScheduled(pod)?.message ?? "")) return;
+    nodesRead = true;
+    nodes = await kube.listObjects<
+      { metadata?: { name?: string }; status?: { allocatable?: NodeRoom["allocatable"] } }
+    >(
+      "nodes",
+      undefined,
+    ).then((l) =>
+      l.items.map((n) => ({ name: n.metadata?.name ?? "?", allocatable: n.status?.allocatable ?? {} }))
+    )
+      .catch(() => []);
+  };
   const evaluate = () => {
-    const v = verdict(pod, [...pvcs.values()], events);
+    const v = verdict(pod, [...pvcs.values()], events, nodes);
     const reached = reachedPhases(pod, [...pvcs.values()]);
     const sig = `${[...reached].join(",")}|${v.waiting ?? ""}`;
     if (sig !== lastSig) {
@@ -126,6 +146,7 @@ export async function waitForSession(
   // Deno's own timers (../timer.ts): the global ones would load the Node layer into every start
   const stopPoll = after(o.eventsEveryMs ?? 2000, async () => {
     await fetchEvents(true);
+    await readNodes();
     if (!ac.signal.aborted) evaluate();
   }, true);
   const stopTimer = after(o.timeoutMs, () => done.resolve("timeout"));

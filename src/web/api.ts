@@ -70,7 +70,7 @@ export class Api {
         cwd: this.o.cwd,
       });
     }
-    if (area === "events" && m === "GET") return this.hub.stream(req);
+    if (area === "events" && m === "GET") return this.hub.stream();
     if (area === "workflows") return await this.workflows(req, id, verb);
     if (area === "pods" || area === "forwards") {
       const { podsRoute } = await import("./pods.ts");
@@ -306,6 +306,7 @@ export class Api {
             force: true,
             purge: b.purge === true,
             keep,
+            keepVolumes: b.keepVolumes === true,
             interactive: false,
             confirm: () => Promise.resolve(false),
             out,

@@ -73,7 +73,7 @@ export class Hub {
   }
 
   /** One page's stream: the current list at once, then every change. */
-  stream(req: Request): Response {
+  stream(): Response {
     let me: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
       start: (ctl) => {
@@ -86,7 +86,7 @@ export class Hub {
       },
       cancel: () => void this.clients.delete(me),
     });
-    req.signal.addEventListener("abort", () => this.clients.delete(me), { once: true });
+    // a page that goes away cancels the body (above): request.signal is not read, Deno.serve would warn
     // a comment now and then keeps proxies and idle timers from closing the stream (it carries no data)
     this.keepAlive ??= setInterval(() => {
       for (const c of this.clients) {

@@ -64,6 +64,11 @@ export function sameSecret(a: string, b: string): boolean {
   return d === 0;
 }
 
+/** kodama's tab icon: a small tree (kodama, a tree spirit), green on white. */
+const FAVICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#fff"/>` +
+  `<path d="M8 1 3 9h3l-2 4h8l-2-4h3z" fill="#2da44e"/><rect x="7" y="13" width="2" height="2" fill="#6e4b2a"/></svg>`;
+
 /** The bearer credential of a request's Authorization header. */
 function bearer(req: Request): string | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
@@ -171,6 +176,12 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
       return plain(403, "forbidden: cross-site request");
     }
 
+    // the tab's icon is no secret: browsers ask for it without the page's credential
+    if (url.pathname === "/favicon.ico" && req.method === "GET") {
+      return new Response(FAVICON, {
+        headers: { ...SECURITY_HEADERS, "content-type": "image/svg+xml", "cache-control": "max-age=86400" },
+      });
+    }
     const path = url.pathname;
     const isPage = path === "/" || path === "/index.html" || /^\/(sessions|pods|workflows)(\/|$)/.test(path);
     const given = url.searchParams.get("token");

@@ -5,14 +5,14 @@ import { stripAnsi } from "../ui/color.ts";
 export type Send = (event: string, data: unknown) => void;
 
 export function sse(
-  req: Request,
+  _req: Request,
   server: AbortSignal,
   fn: (send: Send, signal: AbortSignal) => Promise<void>,
 ): Response {
   const enc = new TextEncoder();
   const abort = new AbortController();
   const stop = () => abort.abort();
-  req.signal.addEventListener("abort", stop, { once: true });
+  // a page that goes away cancels the body (below); request.signal is not read: Deno.serve warns on it
   server.addEventListener("abort", stop, { once: true });
   let keep: ReturnType<typeof setInterval> | undefined;
   const body = new ReadableStream<Uint8Array>({

@@ -22,7 +22,7 @@ import {
 import { KINDS } from "./steps/registry.ts";
 import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
 import { suggest } from "../suggest.ts";
-import { childNode, linePos, nodeAt, nodeOffset, type YNode } from "../yamlpos.ts";
+import { childNode, linePos, nodeAt, nodeOffset, yamlErrorHint, type YNode } from "../yamlpos.ts";
 import { children, exprOffsetIn, pathKey, type Positions, type PosTable, valueAt } from "./positions.ts";
 import { flowTooDeep, guardYaml } from "../yamlguard.ts";
 import {
@@ -98,7 +98,11 @@ export function parseWorkflowText(text: string, file: string, opts: ParseOptions
   for (const e of doc.errors) {
     const m = e.message.split("\n")[0];
     // npm:yaml recurses into nested block collections: a stack overflow is a document nested too deep
-    add(e.pos?.[0] ?? 0, `YAML: ${/call stack/i.test(m) ? "the document nests too deeply" : m}`);
+    const hint = yamlErrorHint(m, text, e.pos?.[0]);
+    add(
+      e.pos?.[0] ?? 0,
+      `YAML: ${/call stack/i.test(m) ? "the document nests too deeply" : m}${hint ? `; ${hint}` : ""}`,
+    );
   }
   if (problems.length) return finish();
   for (const p of guardYaml(doc, { maxAliases: MAX_ALIASES, maxAliasNodes: MAX_ALIAS_NODES })) {
@@ -139,6 +143,17 @@ export function parseWorkflowText(text: string, file: string, opts: ParseOptions
   reportIssues(ctx, WorkflowTop.safeParse(js).error?.issues ?? [], [], WorkflowTop, TOP_KEYS);
   if (Array.isArray(js.steps)) checkSteps(ctx, js.steps, ["steps"]);
   if (problems.length === 0) semanticChecks(ctx, js as Workflow, opts, file);
+  else {
+    // every problem of the file in one pass: the checks of meaning too, where the shape let them run
+    // (a line the shape check already named is not named again)
+    const shape = problems.splice(0);
+    try {
+      semanticChecks(ctx, js as Workflow, opts, file);
+    } catch { /* a shape the checks of meaning cannot walk: its problems are the shape's */ }
+    const lines = new Set(shape.map((p) => p.line));
+    const more = problems.splice(0).filter((p) => !lines.has(p.line));
+    problems.push(...shape, ...more);
+  }
   if (problems.length === 0) result.workflow = js as Workflow;
   return finish();
 }

@@ -294,8 +294,11 @@ export async function ensureTrusted(p: Prepared, o: TrustOptions): Promise<void>
         asks.some((a) => a.shadows) ? "trust" : "permissions"
       }:`,
     );
-    for (const [k, v] of Object.entries(union)) {
-      if (v?.length) o.note?.(`  ${k}: ${v.map(esc).join(", ")}`);
+    // each workflow's line names what it asks for; the union is said only when several ask (else twice)
+    if (asks.length > 1) {
+      for (const [k, v] of Object.entries(union)) {
+        if (v?.length) o.note?.(`  ${k}: ${v.map(esc).join(", ")}`);
+      }
     }
     for (const l of describeAsks(lw, asks)) o.note?.(`  ${l}`);
     for (const l of pinLines) o.note?.(`  ${l}`);

@@ -19,3 +19,15 @@ Deno.test("kodama options lists the global flags; a command's help points to it 
   const viaHelp = await runKodama(["help", "port-forward"]);
   assertEquals(viaHelp.stdout, h.stdout);
 });
+
+Deno.test("start --help is short (what a user scans); --help-all is the whole text; session --help says Usage once", async () => {
+  const short = await runKodama(["start", "--help"]);
+  assertEquals(short.code, 0, short.stderr);
+  assert(short.stdout.trimEnd().split("\n").length <= 46, short.stdout);
+  assertStringIncludes(short.stdout, 'Use "kodama start --help-all"');
+  const all = await runKodama(["start", "--help-all"]);
+  assertEquals(all.code, 0, all.stderr);
+  assertStringIncludes(all.stdout, "--storage-class <class>      StorageClass of the volumes");
+  const s = await runKodama(["session", "--help"]);
+  assertEquals(s.stdout.split("kodama session [command] [flags]").length, 2, s.stdout);
+});

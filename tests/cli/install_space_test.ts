@@ -41,6 +41,13 @@ Deno.test({
       const said = new TextDecoder().decode(inst.stdout) + new TextDecoder().decode(inst.stderr);
       assertEquals(inst.code, 0, said);
       assertStringIncludes(said, `into ${join(root, "bin")}`);
+      // quiet: no download lines of its own, and one line says the shims run from this clone
+      assertStringIncludes(said, `they run kodama from this clone (${checkout})`);
+      assertEquals(
+        inst.stdout.length > 0 && new TextDecoder().decode(inst.stdout).split("\n").length <= 4,
+        true,
+        said,
+      );
       const shim = await Deno.readTextFile(join(root, "bin", "kodama"));
       assertStringIncludes(shim, "my%20checkout/main.ts"); // a file URL, as deno install writes it
       const run = await new Deno.Command(join(root, "bin", "kodama"), {

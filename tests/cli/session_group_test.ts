@@ -242,22 +242,32 @@ withSessionWorld(
         },
       );
 
-      await t.step("delete --group --keep leaves exactly the kept replica", async () => {
-        const ask = await k(["delete", "g", "--group", "--keep", "g-3"]);
-        assertEquals(ask.code, 2);
-        assertMatch(ask.stderr, /not deleting group g without confirmation: no terminal to ask on/);
-        const badKeep = await k(["delete", "g", "--group", "--keep", "x-1", "-f"]);
-        assertEquals(badKeep.code, 2);
-        assertMatch(badKeep.stderr, /--keep x-1: not a replica of group g/);
-        const r = await k(["delete", "g", "--group", "--keep", "g-3", "--force", "--purge"]);
-        assertEquals(r.code, 0, r.stderr);
-        assertMatch(r.stdout, /session\/g-1 deleted\n/);
-        assertMatch(r.stdout, /session\/g-2 deleted\n/);
-        const l = await k(["list", "-o", "name"]);
-        assertEquals(l.stdout, "session/g-3\n");
-        const pods = await w.kc(["get", "pods", "-o", "name"]);
-        assertEquals(pods.stdout.trim(), "pod/kodama-g-3");
-      });
+      await t.step(
+        "delete --group --keep: no question, the discarded replicas' volumes go, one line",
+        async () => {
+          const badKeep = await k(["delete", "g", "--group", "--keep", "x-1"]);
+          assertEquals(badKeep.code, 2);
+          assertMatch(badKeep.stderr, /--keep x-1: not a replica of group g/);
+          const noKeep = await k(["delete", "g", "--keep-volumes", "-f"]);
+          assertEquals(noKeep.code, 2);
+          // no terminal and no --force: discarding needs no question
+          const r = await k(["delete", "g", "--group", "--keep", "g-3"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(r.stdout, "deleted g-1, g-2 (with their volumes); kept g-3\n");
+          const l = await k(["list", "-o", "name"]);
+          assertEquals(l.stdout, "session/g-3\n");
+          const pods = await w.kc(["get", "pods", "-o", "name"]);
+          assertEquals(pods.stdout.trim(), "pod/kodama-g-3");
+          const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/group=g", "-o", "name"]);
+          assert(!/-g-[12]\b/.test(pvcs.stdout), pvcs.stdout);
+          const all = await w.kc(["get", "pvc", "-o", "name"]);
+          assert(!/kodama-(workspace|claude-home)-g-[12]$/m.test(all.stdout), all.stdout);
+          // the whole group without --keep still asks first
+          const ask = await k(["delete", "g", "--group"]);
+          assertEquals(ask.code, 2);
+          assertMatch(ask.stderr, /not deleting group g without confirmation: no terminal to ask on/);
+        },
+      );
 
       await t.step("a replica whose agent variant does not exist is failed; the other finishes", async () => {
         const r = await k([

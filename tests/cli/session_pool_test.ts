@@ -141,7 +141,12 @@ withSessionWorld(
       assertEquals(rd.stdout.trim(), "kept", rd.stderr);
       // a new pair, then drain: only the pool's unclaimed volumes go, never the session's
       assertEquals((await w.k(ensure(1))).code, 0);
-      const d = await w.k(["pool", "drain"]);
+      // without a terminal, drain asks for --yes as delete asks for --force; nothing goes
+      const ask = await w.k(["pool", "drain"]);
+      assertEquals(ask.code, 2, ask.stderr);
+      assertStringIncludes(ask.stderr, "add --yes");
+      assertEquals((await poolJson(w)).pairs.length, 1);
+      const d = await w.k(["pool", "drain", "--yes"]);
       assertEquals(d.code, 0, d.stderr);
       assertStringIncludes(d.stdout, "deleted 2 pool volumes");
       assertEquals((await poolJson(w)).pairs.length, 0);
@@ -154,7 +159,7 @@ withSessionWorld(
       assertEquals(gone.stdout.trim(), "");
     } finally {
       await purge(w, name);
-      await w.k(["pool", "drain"]).catch(() => {});
+      await w.k(["pool", "drain", "--yes"]).catch(() => {});
     }
   },
 );
@@ -178,7 +183,7 @@ withSessionWorld(
       assert(!after.some((v) => taken.includes(v)), `${after} holds a taken volume`);
     } finally {
       await purge(w, name);
-      await w.k(["pool", "drain"]).catch(() => {});
+      await w.k(["pool", "drain", "--yes"]).catch(() => {});
     }
   },
 );

@@ -35,6 +35,8 @@ withSessionWorld(
         const r = await w.k(["snapshot", "create", S, `${PFX}-s1`]);
         assertEquals(r.code, 0, r.stderr);
         assertStringIncludes(r.stdout, `snapshot/${PFX}-s1 created`);
+        // the fallback says why, in one line, whatever the reason
+        assertMatch(r.stderr, /^not a VolumeSnapshot: .*; a portable snapshot instead$/m);
         const l = await w.k(["snapshot", "list"]);
         assertMatch(l.stdout, new RegExp(`^${PFX}-s1\\s+${S}\\s+Ready\\s`, "m"));
         const pvc = JSON.parse((await w.kc(["get", "pvc", `kodama-snap-${PFX}-s1`, "-o", "json"])).stdout);
@@ -55,6 +57,8 @@ withSessionWorld(
           assertEquals(await sh(S, "cat a.txt"), "two\n");
           const r = await w.k(["restore", S, `${PFX}-s1`, "--force"]);
           assertEquals(r.code, 0, r.stderr);
+          // restore resumes the session itself: no "resume with" advice for a session it brings back
+          assert(!r.stderr.includes("resume with"), r.stderr);
           assertEquals(
             await sh(S, "cat a.txt sub/d.txt ~/h.txt; ls b.txt 2>/dev/null || echo no-b"),
             "one\ndeep\nh\nno-b\n",

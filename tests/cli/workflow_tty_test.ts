@@ -70,6 +70,8 @@ Deno.test({
       assertEquals(no.code, 2, no.screen);
       assertStringIncludes(no.screen, "asks for permissions:");
       assertStringIncludes(no.screen, "run: echo");
+      // the permissions are listed once
+      assertEquals(no.screen.split("run: echo").length, 2, no.screen);
       assertStringIncludes(no.screen, "not trusted; nothing was run");
       assert(!no.screen.includes("hello x"));
 

@@ -36,6 +36,11 @@ export function checkListenAddress(address: string | undefined, ports: (string |
   }
 }
 
+/** A forward's per-connection event, as `kodama port-forward` shows only with --verbose. */
+export function perConnection(event: string): boolean {
+  return /^(Handling|Closed) connection\b/.test(event);
+}
+
 export interface PortForwardSpec {
   target: string;
   ports: (string | number)[];
@@ -79,7 +84,8 @@ export const portForward: StepKind<PortForwardSpec> = {
       kube,
       t.pods[0],
       specs,
-      { onEvent: (e) => ctx.run.note(e) },
+      // each connection's own lines (kubectl's "Handling connection for …") stay out of the workflow's output
+      { onEvent: (e) => perConnection(e) || ctx.run.note(e) },
     );
     ctx.run.onCleanup(async () => {
       await Promise.all(fwd.map((f) => f.close().catch(() => {})));

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { Help } from "@commander-js/extra-typings";
 import { buildProgram } from "../../../main.ts";
 import type { AnyCommand } from "../../../src/cli/flags.ts";
-import { GROUPS, help, helpSpec, useKubectlHelp } from "../../../src/cli/help.ts";
+import { GROUPS, help, HELP_BUDGET, helpSpec, setHelpAll, useKubectlHelp } from "../../../src/cli/help.ts";
 import { parseLine } from "../../../src/cli/argv.ts";
 
 function walk(cmd: AnyCommand, out: AnyCommand[] = []): AnyCommand[] {
@@ -209,4 +209,26 @@ Deno.test("help: kodama --help groups commands like kubectl, and options lists t
   }
   const opts = root.commands.find((c) => c.name() === "options") as AnyCommand;
   assert(opts, "kodama options exists");
+});
+
+Deno.test("help: every command's --help fits what a user scans; --help-all has every example and detail", async () => {
+  const root = await buildProgram() as unknown as AnyCommand;
+  const long: string[] = [];
+  for (const cmd of walk(root).filter((c) => c !== root && c.name() !== "help" && !helpSpec(c)?.internal)) {
+    const lines = helpText(cmd).trimEnd().split("\n").length;
+    if (lines > HELP_BUDGET + 6) long.push(`${pathOf(cmd)}: ${lines} lines`);
+  }
+  assertEquals(long, []);
+  const start = walk(root).find((c) => pathOf(c) === "kodama start")!;
+  const short = helpText(start);
+  assertStringIncludes(short, 'Use "kodama start --help-all"');
+  assertStringIncludes(short, "--storage-class");
+  setHelpAll(true);
+  try {
+    const all = helpText(start);
+    assert(all.split("\n").length > short.split("\n").length * 2, all);
+    assertStringIncludes(all, "StorageClass of the volumes");
+  } finally {
+    setHelpAll(false);
+  }
 });

@@ -71,7 +71,7 @@ Deno.test("coerceValue converts strings to each key's type", () => {
   assertEquals(coerceValue(k("picker.preview"), "false"), false);
   assertEquals(coerceValue(k("picker.preview"), "yes"), true);
   assertEquals(coerceValue(k("output.color"), "never"), "never");
-  assertEquals(coerceValue(k("workflows.paths"), "a, b,c"), ["a", "b", "c"]);
+  assertEquals(coerceValue(k("workflows.paths"), "one/dir"), ["one/dir"]);
   assertEquals(coerceValue(k("workflows.paths"), "[x, 'y z']"), ["x", "y z"]);
   assertEquals(coerceValue(k("workflows.paths"), "[]"), []);
   assertEquals(coerceValue(k("workflows.paths"), ""), []);
@@ -97,7 +97,8 @@ Deno.test("validation errors name the key path and the expected format", () => {
     ["output.color", "sometimes", '"sometimes" is not one of auto, always, never'],
     ["defaults.namespace", "Bad_NS", "is not a valid namespace name"],
     ["session.readyTimeout", "5 minutes", "is not a duration (expected e.g. 30s, 5m"],
-    ["env.excludeVars", "OK,not-valid", "(item 1)"],
+    ["env.excludeVars", "[OK, not-valid]", "(item 1)"],
+    ["env.excludeVars", "OK,NOPE", "has a comma; a list is written [a, b]"],
     ["workflows.paths", "[a, [", "is not a list"],
   ];
   for (const [key, value, expected] of cases) {
@@ -106,4 +107,29 @@ Deno.test("validation errors name the key path and the expected format", () => {
     assert(!e.message.includes("\n"), "one line");
     assert(e.hint && e.hint.includes(`kodama config set ${key}`), `hint for ${key}: ${e.hint}`);
   }
+});
+
+Deno.test("config set: a command key's string is split as a shell splits it, quotes honoured", () => {
+  const k = (key: string) => keyInfo(key)!;
+  assertEquals(k("agent.command").commandArgs, true);
+  assertEquals(k("agent.continueArgs").commandArgs, true);
+  assertEquals(k("workflows.paths").commandArgs, undefined);
+  assertEquals(coerceValue(k("agent.command"), "claude -p --model opus"), [
+    "claude",
+    "-p",
+    "--model",
+    "opus",
+  ]);
+  assertEquals(coerceValue(k("agent.command"), `sh -c 'echo a, b'`), ["sh", "-c", "echo a, b"]);
+  assertEquals(coerceValue(k("agent.command"), `[codex, exec]`), ["codex", "exec"]);
+  assertEquals(coerceValue(k("agent.continueArgs"), `--resume "last one"`), ["--resume", "last one"]);
+  const e = usage(() => coerceValue(k("agent.command"), `claude "-p`));
+  assertStringIncludes(e.message, "unterminated");
+});
+
+Deno.test("config set: a comma in a one-item list value is refused with the [a, b] form, never split", () => {
+  const e = usage(() => coerceValue(keyInfo("workflows.paths")!, "a,b"));
+  assertStringIncludes(e.message, "has a comma");
+  assertStringIncludes(e.hint ?? "", '"[a, b]"');
+  assertEquals(coerceValue(keyInfo("workflows.paths")!, "['a,b']"), ["a,b"]);
 });

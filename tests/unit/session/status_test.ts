@@ -135,9 +135,21 @@ Deno.test("start phases and verdicts: ready, wait with a reason, or fail naming 
     reason: "ProvisioningFailed",
     message: 'storageclass.storage.k8s.io "nope" not found',
   }]);
+  // a StorageClass that does not exist: no wait helps, it fails at once (issue 52.2)
   assertEquals(
-    unbound.waiting,
-    'volume kodama-workspace-demo is Pending: storageclass.storage.k8s.io "nope" not found',
+    unbound.failure,
+    'StorageClass "nope" does not exist: volume kodama-workspace-demo can never bind',
+  );
+  const slow = verdict(pod({ phase: "Pending" }), [pending("kodama-workspace-demo")], [{
+    metadata: {},
+    involvedObject: { kind: "PersistentVolumeClaim", name: "kodama-workspace-demo" },
+    type: "Warning",
+    reason: "ProvisioningFailed",
+    message: "failed to provision volume: timed out",
+  }]);
+  assertEquals(
+    slow.waiting,
+    "volume kodama-workspace-demo is Pending: failed to provision volume: timed out",
   );
   const crash = pod({
     phase: "Running",

@@ -1,4 +1,5 @@
-import { usageError } from "../errors.ts";
+/** Splitting a command line into its words, as a POSIX shell does (without expansions). */
+import { usageError } from "./errors.ts";
 
 /** Split a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
 export function splitWords(s: string): string[] {

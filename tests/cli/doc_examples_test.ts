@@ -1,0 +1,204 @@
+/**
+ * Every example of docs/guide.md and of the pod, workflow and settings commands' `--help` runs on the demo world (the test server
+ * seeded like `deno task demo`), or says why not: a comment with `[not in the demo]` (another cluster, a real
+ * image, a git remote, an agent) or `[interactive]` (it needs a terminal). The rules are
+ * tests/cli/readme_examples_test.ts's: exit 0, no `error:` line, no stack trace; a long-running example
+ * (`-f`, `-w`, `ui`, a port-forward in the foreground) prints something, then ends with Ctrl-C.
+ *
+ * Examples run in their file's order (a session one makes is there for the next), one command's at a time;
+ * the pod commands, which change nothing, run a few at once.
+ */
+import { assert, assertEquals } from "@std/assert";
+import { join } from "node:path";
+import { onRealCluster, startCluster } from "../cluster/harness.ts";
+import { DEMO_LOAD_PODS } from "../cluster/main.ts";
+import { CONFIG, hasStackTrace, MAIN } from "./_run.ts";
+import { TIMEOUT } from "../_timeout.ts";
+import { readmeExamples } from "./_examples.ts";
+import { COMMANDS } from "../../src/cli/commands.ts";
+import { type CommandSpec, specsOf } from "../../src/cli/spec.ts";
+
+const ROOT = join(CONFIG, "..");
+const SKIP = /\[(not in the demo|interactive)\]/;
+
+export interface DocExample {
+  where: string;
+  command: string;
+  skip: boolean;
+  /** examples of one group run one after another, in order */
+  group: string;
+}
+
+/** Every example of every command's help: `# comment` + command, the comment may mark it. */
+export async function helpExamples(): Promise<DocExample[]> {
+  const out: DocExample[] = [];
+  const walk = (s: CommandSpec, path: string, top: string) => {
+    const p = `${path} ${s.names[0]}`.trim();
+    for (const [comment, command] of s.help.examples) {
+      for (const line of command.split("\n")) {
+        if (!/^(kodama|kpod|kwekash)\s/.test(line.trim())) continue;
+        out.push({ where: `${p} --help`, command: line.trim(), skip: SKIP.test(comment), group: top });
+      }
+    }
+    for (const sub of s.subcommands ?? []) walk(sub, p, top);
+  };
+  for (const [, load] of COMMANDS) for (const s of specsOf(await load())) walk(s, "kodama", s.names[0]);
+  return out;
+}
+
+/**
+ * The commands whose `--help` examples run here. The session family's (start, attach, sync, snapshot,
+ * agent, …) need sessions made in their order and a git remote; they are not run yet.
+ */
+const RUN_HELP_OF = new Set([
+  "pods",
+  "exec",
+  "pick",
+  "logs",
+  "cp",
+  "port-forward",
+  "wait",
+  "run",
+  "workflow",
+  "config",
+  "completion",
+  "doctor",
+  "version",
+  "options",
+]);
+
+/** Pod commands change nothing in the cluster: they may run at once. */
+const READ_ONLY = new Set([
+  "pods",
+  "exec",
+  "pick",
+  "logs",
+  "wait",
+  "version",
+  "options",
+  "completion",
+  "doctor",
+]);
+
+const longRunning = (cmd: string) =>
+  /(^|\s)(-f|--follow|-w|--watch|--watch-only)(\s|$)/.test(cmd) ||
+  (/\s(port-forward|pf)\s/.test(cmd) && !/--detach|\s(list|stop)(\s|$)/.test(cmd)) ||
+  /^kodama (ui|mcp)(\s|$)/.test(cmd);
+
+Deno.test({
+  name: "docs/guide.md and every --help: the unmarked examples run on the demo world",
+  ignore: onRealCluster,
+  ...{ [TIMEOUT]: 20 * 60_000 },
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const guide = readmeExamples(await Deno.readTextFile(join(ROOT, "docs/guide.md"))).map((e) => ({
+      where: `docs/guide.md:${e.line}`,
+      command: e.command,
+      skip: e.skip,
+      group: "guide",
+    }));
+    const all = [...guide, ...(await helpExamples()).filter((e) => RUN_HELP_OF.has(e.group))];
+    assert(all.filter((e) => !e.skip).length > 50, "the docs have examples");
+    const c = await startCluster({ seed: "demo", pods: DEMO_LOAD_PODS });
+    const tmp = await Deno.makeTempDir({ prefix: "kodama-docex-" });
+    const bin = join(tmp, "bin");
+    const project = join(tmp, "project");
+    await Deno.mkdir(bin);
+    await Deno.mkdir(project);
+    // a project directory, as the examples' `--repo` config expects
+    await new Deno.Command("git", { args: ["init", "-q", project], stdout: "null", stderr: "null" }).output();
+    const deno = `${Deno.execPath()} run -A --config ${CONFIG} ${MAIN}`;
+    for (const [name, prefix] of [["kodama", ""], ["kpod", "exec "], ["kwekash", "run kwekash "]]) {
+      await Deno.writeTextFile(join(bin, name), `#!/bin/sh\nexec ${deno} ${prefix}"$@"\n`, { mode: 0o755 });
+    }
+    const home = join(tmp, "home");
+    await Deno.mkdir(home);
+    // as the demo's KODAMA_HOME: an image the demo runs
+    await Deno.writeTextFile(join(home, "config.yaml"), "defaults:\n  image: busybox:1.36\n");
+    const env: Record<string, string> = {
+      PATH: `${bin}:${Deno.env.get("PATH")}`,
+      HOME: Deno.env.get("HOME") ?? tmp,
+      KUBECONFIG: c.kubeconfig,
+      KODAMA_HOME: home,
+      NO_COLOR: "1",
+      DENO_NO_UPDATE_CHECK: "1",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+    };
+    const run = async (command: string) => {
+      const child = new Deno.Command("sh", {
+        args: ["-c", command.includes("|") || command.includes("&&") ? command : `exec ${command}`],
+        cwd: project,
+        env,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      let out = "";
+      const pump = (async () => {
+        for await (const s of child.stdout.pipeThrough(new TextDecoderStream())) out += s;
+      })();
+      const err = new Response(child.stderr).text();
+      const long = longRunning(command);
+      const end = Date.now() + 60_000;
+      const kill = (sig: Deno.Signal) => {
+        try {
+          child.kill(sig);
+        } catch { /* it ended by itself */ }
+      };
+      if (long) {
+        while (!out.trim() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+        kill(out.trim() ? "SIGINT" : "SIGKILL");
+      } else {
+        const timer = setTimeout(() => kill("SIGKILL"), 60_000);
+        await child.status.finally(() => clearTimeout(timer));
+      }
+      const status = await child.status;
+      await pump;
+      return { code: status.code, out, err: await err, long };
+    };
+    const failures: string[] = [];
+    const check = async (e: DocExample) => {
+      const r = await run(e.command);
+      const ok = (r.long ? r.out.trim() && (r.code === 0 || r.code === 130) : r.code === 0) &&
+        !/^error:/m.test(r.err) && !hasStackTrace(r.err);
+      if (!ok) {
+        failures.push(
+          `${e.where}: ${e.command}\n  exit ${r.code}: ${r.err.trim().split("\n").slice(0, 3).join(" / ")}`,
+        );
+      }
+    };
+    try {
+      const todo = all.filter((e) => !e.skip);
+      const parallel = todo.filter((e) => READ_ONLY.has(e.group));
+      const ordered = todo.filter((e) => !READ_ONLY.has(e.group));
+      await t.step(`${parallel.length} pod examples, three at a time`, async () => {
+        const queue = [...parallel];
+        await Promise.all([0, 1, 2].map(async () => {
+          for (let e = queue.shift(); e; e = queue.shift()) await check(e);
+        }));
+      });
+      // the rest (workflows, config, forwards, the guide's session lines) one by one, in their order; slow on a
+      // loaded machine, so only when asked (KODAMA_DOC_EXAMPLES_ALL=1) until it is made faster
+      await t.step({
+        name: `${ordered.length} examples in order`,
+        ignore: !Deno.env.get("KODAMA_DOC_EXAMPLES_ALL"),
+        fn: async () => {
+          for (const e of ordered) await check(e);
+        },
+      });
+      assertEquals(failures, []);
+    } finally {
+      await new Deno.Command("sh", {
+        args: ["-c", "kodama port-forward stop --all; kodama sync stop --all"],
+        env,
+        clearEnv: true,
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => {});
+      await c.stop();
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
