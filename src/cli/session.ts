@@ -515,7 +515,9 @@ const del: Verb = {
     const o = inv.opts;
     const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
       impl(),
-      o.group || (o.keep as string[]).length || o.keepVolumes ? agentImpl() : { deleteGroupCommand: undefined },
+      o.group || (o.keep as string[]).length || o.keepVolumes
+        ? agentImpl()
+        : { deleteGroupCommand: undefined },
       connect(inv),
     ]);
     setExitCode(

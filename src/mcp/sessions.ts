@@ -434,8 +434,7 @@ export const sessionLand = tool({
     call.progress(0, undefined, `landing session ${a.name}`);
     const all = await captured(
       "session_land",
-      (io) =>
-        landCommand(kube, a.name, { rebase: a.rebase, dryRun: a.dryRun, json: true }, io, cwd, ns),
+      (io) => landCommand(kube, a.name, { rebase: a.rebase, dryRun: a.dryRun, json: true }, io, cwd, ns),
     );
     const { text, truncated } = cap(all.text, call.env.o.maxOutput);
     let r: { kind?: string; branch?: string; to?: string } = {};
