@@ -49,7 +49,7 @@ import type { Prefetch } from "./prefetch.ts";
 import { addSecret, redactingSink } from "../base/redact.ts";
 import { escapeControl } from "../escape.ts";
 import { interpolateCode } from "./shellquote.ts";
-import { CODE_VARS, commandWords, type Lang } from "./sandbox/argv.ts";
+import { CODE_VARS, commandWords, type Lang } from "./codewords.ts";
 import type { Sink } from "../base/sink.ts";
 import { askParam, resolveParams } from "./params.ts";
 
@@ -680,7 +680,7 @@ export interface ResolveOptions {
 }
 
 /**
- * The words of a `local` step that are code (sandbox/argv.ts), by their path under `specPath`: a code
+ * The words of a `local` step that are code (codewords.ts), by their path under `specPath`: a code
  * string (`sh -c`, stdin read by a shell) in its language; a program or a file that runs, and a code
  * variable of its env, as "code" (an expression there is refused: it would choose what runs).
  */

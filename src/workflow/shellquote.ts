@@ -1,6 +1,6 @@
 /**
  * A `${{ }}` value is data and never becomes code on this machine (docs/security.md). Where a `local`
- * step's word is code (sandbox/argv.ts: `sh -c STRING`, a shell's stdin, `python3 -c`, `node -e`), each
+ * step's word is code (codewords.ts: `sh -c STRING`, a shell's stdin, `python3 -c`, `node -e`), each
  * expression's value is:
  *
  * - in POSIX shell code: quoted for the place it lands — outside quotes `'v'`, inside single quotes
@@ -14,7 +14,7 @@
  */
 import { type ExprContext, ExprError, parseTemplate, toStr } from "./expr.ts";
 import { evaluate } from "./expr.ts";
-import { CODE_VARS, type Lang } from "./sandbox/argv.ts";
+import { CODE_VARS, type Lang } from "./codewords.ts";
 
 const HINT =
   "pass it as an argument instead: [sh, -c, 'echo \"$1\"', sh, '${{ params.x }}'] (or through env:)";

@@ -14,7 +14,7 @@
  * edited since the run was trusted (by an earlier step, or by anyone) stops the step.
  */
 import { dirname, relative, resolve } from "node:path";
-import { commandWords } from "./argv.ts";
+import { commandWords } from "../codewords.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
@@ -48,7 +48,7 @@ async function sha256File(path: string): Promise<string | undefined> {
 }
 
 /**
- * The words of a `local` command that name code that runs (sandbox/argv.ts): the program itself (when
+ * The words of a `local` command that name code that runs (codewords.ts): the program itself (when
  * written as a path, or after a wrapper), an interpreter's script or a file an option loads, and the
  * path-like words of an inline shell string (`sh -c "./tools/x.sh"`).
  */

@@ -1,10 +1,10 @@
 /**
  * Issue 50 class 1, second half: a `${{ }}` value is data and never becomes code on this machine. The
- * words of a `local` command that are code (sandbox/argv.ts) and the quoting of a value into POSIX shell
+ * words of a `local` command that are code (codewords.ts) and the quoting of a value into POSIX shell
  * code (shellquote.ts), each result run by the real `sh` to show the value stayed one word of data.
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { commandWords } from "../../../src/workflow/sandbox/argv.ts";
+import { commandWords } from "../../../src/workflow/codewords.ts";
 import { interpolateCode } from "../../../src/workflow/shellquote.ts";
 import { ExprError } from "../../../src/workflow/expr.ts";
 
