@@ -355,7 +355,7 @@ async function sendToPod(
   try {
     const made = await git(root, "bundle", "create", file, "HEAD", `^${podTip}`);
     const size = made.ok ? (await Deno.stat(file)).size : 0;
-    const { execCapture } = await import("./agentrun.ts");
+    const { execCapture } = await import("./podexec.ts");
     const r = await execCapture(kube, pod, [
       "sh",
       "-c",

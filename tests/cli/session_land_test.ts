@@ -247,7 +247,7 @@ withSessionWorld(
 
       await t.step("an agent run still running: land refuses (exit 1) before fetching anything", async () => {
         await Deno.writeTextFile(`${w.cwd}/.kodama.yaml`, "agent:\n  command: [sh, -c, 'sleep 300']\n");
-        const a = await w.k(["agent", "run", NAME, "--prompt", "take your time"]);
+        const a = await w.k(["agent", "run", NAME, "--agent", "custom", "--prompt", "take your time"]);
         assertEquals(a.code, 0, a.stderr);
         const l = await land();
         assertEquals(l.code, 1, l.stderr);
