@@ -172,6 +172,7 @@ export function repoSettingsLines(fromRepo: Record<string, unknown>): string[] {
 export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
   // name and quantities first: they need nothing from the disk
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
+  if (o.timeout !== undefined) parseDuration(o.timeout, "--timeout"); // a bad value says so before any note
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
   const origin = originOf(cfg);
@@ -211,7 +212,10 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     if (!(k in env.vars) && v && !excluded.includes(k)) {
       env.vars[k] = v;
       fromHere.push(k);
-      io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
+      // (a CA bundle's own note says where it goes)
+      if (k !== "NODE_EXTRA_CA_CERTS") {
+        io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
+      }
     }
   }
   const caCerts = await caBundle(env.vars, io.err);

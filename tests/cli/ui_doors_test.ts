@@ -54,15 +54,16 @@ current-context: dev
   const origin = new URL(base).origin;
   const events = new AbortController();
   try {
-    const login = await fetch(`${base}/?token=${ui.token}`, { redirect: "manual" });
-    await login.body?.cancel();
-    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
-    const page = await (await fetch(`${base}/`, { headers: { cookie } })).text();
+    // the page opened with the token carries its own credential, sent in a header (no cookie)
+    const page = await (await fetch(`${base}/?token=${ui.token}`)).text();
+    const session = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1] ?? "";
+    assert(session, "the page carries its credential");
+    const authorization = `Bearer ${session}`;
     const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? "";
     assert(csrf, "the page carries its CSRF token");
     // every operation's end arrives on the event stream
     const ends = new Map<number, { code: number; error?: string; text: string }>();
-    const stream = await fetch(`${base}/api/events`, { headers: { cookie }, signal: events.signal });
+    const stream = await fetch(`${base}/api/events`, { headers: { authorization }, signal: events.signal });
     (async () => {
       const dec = new TextDecoder();
       let buf = "";
@@ -80,7 +81,7 @@ current-context: dev
     const post = async (path: string, body: unknown) => {
       const r = await fetch(`${base}${path}`, {
         method: "POST",
-        headers: { cookie, origin, "x-csrf-token": csrf, "content-type": "application/json" },
+        headers: { authorization, origin, "x-csrf-token": csrf, "content-type": "application/json" },
         body: JSON.stringify(body),
       });
       const j = await r.json();
