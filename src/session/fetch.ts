@@ -134,6 +134,11 @@ export interface Fetched {
 
 /** Does this repository hold a commit of the session's history (its base, a root, its HEAD)? */
 async function related(root: string, h: FetchHeader): Promise<boolean> {
+  // a repository with no commit yet (a fresh `git init` to fetch into) has no history to be unrelated to
+  if (!(await localGit(["rev-parse", "-q", "--verify", "HEAD"], root)).ok) {
+    const any = await localGit(["for-each-ref", "--count=1", "--format=%(refname)"], root);
+    if (any.ok && !any.out.trim()) return true;
+  }
   for (const id of [h.base, h.head, ...h.roots]) {
     if (id && (await localGit(["cat-file", "-e", "--end-of-options", `${id}^{commit}`], root)).ok) {
       return true;
