@@ -108,8 +108,8 @@ Deno.test("config unset removes the key; config --help shows examples", async ()
     assertMatch(help.stdout, new RegExp(`\\n  ${sub}\\b`));
   }
   assertStringIncludes(help.stdout, "kodama config set defaults.resources.cpu 2");
-  // set --help lists every key with its type and description, taken from the schema
-  const setHelp = await s.run("set", "--help");
+  // set --help-all lists every key with its type and description, taken from the schema (--help stays short)
+  const setHelp = await s.run("set", "--help-all");
   assertEquals(setHelp.code, 0);
   assertStringIncludes(
     setHelp.stdout,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { runKodama } from "./_run.ts";
 
 Deno.test("kodama options lists the global flags; a command's help points to it and reads like kubectl's", async () => {
@@ -27,7 +27,7 @@ Deno.test("start --help is short (what a user scans); --help-all is the whole te
   assertStringIncludes(short.stdout, 'Use "kodama start --help-all"');
   const all = await runKodama(["start", "--help-all"]);
   assertEquals(all.code, 0, all.stderr);
-  assertStringIncludes(all.stdout, "--storage-class <class>      StorageClass of the volumes");
+  assertMatch(all.stdout, /--storage-class <class> +StorageClass of the volumes/);
   const s = await runKodama(["session", "--help"]);
   assertEquals(s.stdout.split("kodama session [command] [flags]").length, 2, s.stdout);
 });
