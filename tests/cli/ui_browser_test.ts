@@ -110,7 +110,8 @@ withSessionWorld(
         "permissions: { run: [echo] }\n" +
         'steps:\n  - id: hello\n    local: { command: [echo, "hello ${{ params.who }}"] }\n',
     );
-    const ui = w.spawn(["ui"]);
+    // the test repository lives outside the project kodama ui runs in: granted, as a user would
+    const ui = w.spawn(["ui", "--allow-path", repo.dir]);
     const { text: first, rest } = await readUntil(ui.stdout, /\n/);
     rest.releaseLock();
     const loginUrl = first.trim();
