@@ -67,8 +67,8 @@ async function podLog(w: SessionWorld, name: string): Promise<string> {
   return (await w.kc(["logs", `kodama-${name}`, "-c", "session"])).stdout;
 }
 
-async function startSynced(w: SessionWorld, name: string, root: string): Promise<number> {
-  const s = await w.k(["start", name, "--image", SESSION_IMAGE, "--sync", root, "--idle-stop", "10s"]);
+async function startSynced(w: SessionWorld, name: string, root: string, idle = "10s"): Promise<number> {
+  const s = await w.k(["start", name, "--image", SESSION_IMAGE, "--sync", root, "--idle-stop", idle]);
   assertEquals(s.code, 0, s.stderr);
   let pid = 0;
   await waitUntil(
@@ -291,7 +291,8 @@ withSessionWorld(
     await Deno.writeTextFile(join(rootA, "a.txt"), "a\n");
     const homeB = await Deno.makeTempDir({ prefix: "kodama-home-b-" });
     try {
-      const pidA = await startSynced(w, name, rootA);
+      // a second machine's sync takes a while to start on a loaded runner: the session must not stop first
+      const pidA = await startSynced(w, name, rootA, "30s");
       // the second machine syncs the same session into a directory of its own
       const s = await w.k(["sync", "start", name, rootB], { home: homeB });
       assertEquals(s.code, 0, s.stderr);
