@@ -50,6 +50,7 @@ export const CONFIG_CODE = [
   "platform.ts",
   "suggest.ts",
   "version.ts",
+  "yamlguard.ts",
   "yamlpos.ts",
 ] as const;
 
