@@ -90,7 +90,10 @@ Deno.test({
               `${w.cwd}/.kodama.yaml`,
               `agent:\n  command: [sh, -c, "cat > /dev/null; echo agent-was-here > a.txt; git add a.txt; git -c user.name=A -c user.email=a@x commit -qm agent; echo done"]\n`,
             );
-            assertEquals((await ok(["agent", "run", "g", "--agent", "custom", "--prompt", "go"])).stdout, "1\n");
+            assertEquals(
+              (await ok(["agent", "run", "g", "--agent", "custom", "--prompt", "go"])).stdout,
+              "1\n",
+            );
             assertStringIncludes((await ok(["agent", "logs", "g", "-f"])).stdout, "done");
             assertStringIncludes((await ok(["agent", "status", "g"])).stdout, "succeeded");
             const f = await w.k(["session", "fetch", "g"], { cwd: repo.work });
