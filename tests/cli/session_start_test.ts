@@ -204,7 +204,7 @@ parameters: { provisionDelay: "600s" }
     assertEquals(code, 130, stderr);
     assertMatch(
       stderr,
-      /interrupted: removed .*secret kodama-env-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
+      /interrupted: removed .*secret kodama-env-cc, networkpolicy kodama-egress-cc; kept PVCs kodama-workspace-cc, kodama-claude-home-cc/,
     );
     assertStringIncludes(stderr, "reuses the kept PVCs");
     assert(!hasStackTrace(stderr));
