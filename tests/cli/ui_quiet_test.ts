@@ -17,13 +17,11 @@ withSessionWorld("ui: a page load and a closed event stream print no warning; /f
     const { text, rest } = await readUntil(ui.stdout, /\n/);
     rest.releaseLock();
     const url = new URL(text.trim().split(/\s/).find((s) => s.startsWith("http"))!);
-    const first = await fetch(url, { redirect: "manual" });
-    await first.body?.cancel();
-    const cookie = first.headers.get("set-cookie")!.split(";")[0];
-    const headers = { cookie };
-    const page = await fetch(new URL("/", url), { headers });
+    // the page opened with the token carries its own credential, sent in a header (no cookie)
+    const page = await fetch(url);
     assertEquals(page.status, 200);
-    await page.text();
+    const session = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(await page.text())?.[1];
+    const headers = { authorization: `Bearer ${session}` };
     // the page's live stream: read its first event, then the page goes away
     const events = await fetch(new URL("/api/events", url), { headers });
     const reader = events.body!.getReader();
