@@ -14,8 +14,10 @@ async function repo() {
   await Deno.mkdir(join(tmp, ".kodama", "workflows"), { recursive: true });
   const write = (name: string, text: string) =>
     Deno.writeTextFile(join(tmp, ".kodama", "workflows", name), text);
+  // the home lives beside the repository: a directory that holds the home is never a repository root
+  const home = await Deno.makeTempDir({ prefix: "kodama-limits-home-" });
   const run = (args: string[]) =>
-    runKodama(args, { cwd: tmp, env: { KODAMA_HOME: join(tmp, "home"), HOME: join(tmp, "home") } });
+    runKodama(args, { cwd: tmp, env: { KODAMA_HOME: join(home, ".kodama"), HOME: home } });
   return { tmp, write, run };
 }
 
