@@ -246,6 +246,9 @@ export const session: StepKind<SessionSpec> = {
     const r = await runKodama(argv, ctx, stdin);
     const verb = VERBS.find((v) => s[v] !== undefined)!;
     const outputs: Record<string, unknown> = { exitCode: r.code };
+    // `compare --wait` exits 1 when a replica's agent or check failed: the wait itself did its job, and the
+    // workflow chooses by `passed`/`best` (a timeout, 5, or anything else is still the step's failure)
+    let ok = r.code === 0;
     if (s.start) {
       outputs.group = s.start.name;
       outputs.sessions = [...r.stdout.matchAll(/^session\/(\S+) (?:ready|created)$/gm)].map((m) => m[1]);
@@ -255,6 +258,7 @@ export const session: StepKind<SessionSpec> = {
         const rows = (JSON.parse(r.stdout) as { items: Row[] }).items;
         const passed = passedReplicas(rows);
         Object.assign(outputs, { replicas: rows, passed, best: passed[0] ?? "" });
+        if (verb === "wait" && r.code === 1) ok = true;
         for (const row of rows) {
           ctx.out.write(
             `${row.name}: agent ${row.agent?.state ?? "none"}, check ${row.check?.state ?? "-"}\n`,
@@ -268,12 +272,10 @@ export const session: StepKind<SessionSpec> = {
       ctx.out.write(r.stdout);
     }
     return {
-      ok: r.code === 0,
-      exitCode: r.code,
+      ok,
+      exitCode: ok ? 0 : r.code,
       outputs,
-      ...(r.code === 0
-        ? {}
-        : { error: `kodama ${argv[0]}${verb === "wait" ? " --wait" : ""} exited with ${r.code}` }),
+      ...(ok ? {} : { error: `kodama ${argv[0]}${verb === "wait" ? " --wait" : ""} exited with ${r.code}` }),
     };
   },
 };
