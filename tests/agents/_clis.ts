@@ -5,7 +5,7 @@
  * pods see it too), else PATH. Tests skip, saying why, when one is missing.
  */
 
-const PREFIX_BIN = Deno.env.get("KODAMA_TEST_AGENT_BIN") ?? "/usr/local/lib/agent-clis/bin";
+import { AGENT_CLI_BIN as PREFIX_BIN } from "../cluster/runtime/images.ts";
 
 function find(name: string): string | undefined {
   // the prefix first: what CI installs (the same pinned versions), even when another copy is on PATH

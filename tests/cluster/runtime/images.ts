@@ -16,9 +16,15 @@ export interface ImageConfig {
   cmd: string[];
   /** a busybox image: busybox's applets (httpd, nc, ps, ...) are on the container's PATH */
   busybox?: boolean;
-  /** the image ships the agent CLIs (Claude Code, Codex): the host's global installs of them show */
+  /**
+   * the image ships the agent CLIs (Claude Code, Codex): the host's global installs of them show, and its
+   * PATH has AGENT_CLI_BIN (where CI installs the pinned CLIs, as an image's `ENV PATH` would)
+   */
   agents?: boolean;
 }
+
+/** Where .ci/run installs the real agent CLIs (not on the machine's PATH): on an `agents` image's PATH. */
+export const AGENT_CLI_BIN = Deno.env.get("KODAMA_TEST_AGENT_BIN") ?? "/usr/local/lib/agent-clis/bin";
 
 interface CatalogueEntry extends ImageConfig {
   /** repository as containerd names it: docker.io/library/busybox */

@@ -23,6 +23,7 @@ import { Proc, type ProcExit } from "./proc.ts";
 import { mapArgv, pathMapFor } from "./pathmap.ts";
 import { ContainerView, podFsInfo, VIEW_BUSYBOX, VIEW_SHARED_BIN, type ViewMount } from "./podns.ts";
 import {
+  AGENT_CLI_BIN,
   containerArgv,
   type ImageConfig,
   imageHasAgents,
@@ -378,6 +379,8 @@ export class PodRun {
         env.PATH = parts.join(":");
       }
     }
+    // an image built with the agent CLIs has them on its PATH (its ENV PATH): where CI installs them
+    if (image.agents) env.PATH = [AGENT_CLI_BIN, env.PATH].join(":");
     c.env = env;
     const command: string[] = (spec.command ?? []).map((s: string) => expandVars(String(s), env));
     const args: string[] = (spec.args ?? []).map((s: string) => expandVars(String(s), env));
