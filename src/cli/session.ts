@@ -321,7 +321,8 @@ const list: Verb = {
   help: {
     summary: "List sessions (read from the cluster: works from any machine)",
     long: `Notes on stderr name expired sessions (kodama gc), local session files with no session left
-(kodama session prune), and deleted sessions whose volumes were kept (kodama delete NAME --purge).`,
+(kodama session prune), and deleted sessions whose volumes were kept (kodama delete NAME --purge).
+AGENT: the latest agent run's outcome (a run nobody read yet is read from its pod: up to 8 sessions).`,
     examples: [
       ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC BRANCH READY OWNER AGE", "kodama list"],
       ["Every namespace, with EXPIRES IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],
@@ -338,13 +339,18 @@ const list: Verb = {
     },
   ],
   run: async (inv) => {
-    const [{ listCommand }, kube] = await Promise.all([impl(), connect(inv)]);
+    const [{ listCommand }, { fillRunOutcomes }, kube] = await Promise.all([
+      impl(),
+      import("../agent/listoutcome.ts"),
+      connect(inv),
+    ]);
     const o = inv.opts;
     setExitCode(
       await listCommand(kube, {
         allNamespaces: o.allNamespaces as boolean | undefined,
         output: o.output as string,
         watch: o.watch as boolean | undefined,
+        complete: (views) => fillRunOutcomes(kube, views),
       }),
     );
   },

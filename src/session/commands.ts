@@ -2,6 +2,7 @@
  * The session verbs as the CLI calls them: each takes the connected client and the parsed flags, sets
  * up the terminal facts and sinks, and runs one feature function. Returns the exit code.
  */
+import type { ListOptions } from "./list.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
@@ -35,7 +36,7 @@ export async function startIO(
 
 export async function listCommand(
   kube: Kube,
-  f: { allNamespaces?: boolean; output?: string; watch?: boolean },
+  f: { allNamespaces?: boolean; output?: string; watch?: boolean; complete?: ListOptions["complete"] },
 ): Promise<number> {
   return await (await import("./list.ts")).listCommand(
     kube,
@@ -43,6 +44,7 @@ export async function listCommand(
     f.output ?? "table",
     {
       watch: f.watch,
+      complete: f.complete,
       out: stdoutSink,
       err: stderrSink,
     },

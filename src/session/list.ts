@@ -215,6 +215,8 @@ export interface ListOptions {
   err: Sink;
   /** stop when aborted (tests); otherwise SIGINT ends a watch with 130 */
   signal?: AbortSignal;
+  /** fill in what the listing alone cannot know (the agent floor: outcomes of runs nobody read yet) */
+  complete?: (views: SessionView[]) => Promise<void>;
 }
 
 export async function listCommand(
@@ -227,6 +229,7 @@ export async function listCommand(
   await prepareOutput(fmt);
   const listed = await listSessions(kube, namespace);
   if (o.watch) return await watchSessions(kube, namespace, fmt, listed, o);
+  if (fmt !== "name") await o.complete?.(listed.sessions).catch(() => {});
   if (fmt === "table" || fmt === "wide") {
     if (listed.sessions.length === 0) {
       o.err.write(`No sessions found${namespace === undefined ? "" : ` in ${namespace} namespace`}.\n`);

@@ -111,6 +111,11 @@ withSessionWorld(
           assertEquals(r.code, 0, r.stderr);
           assertMatch(r.stdout, /^RUN\s+STATE\s+EXIT\s+STARTED\s+DURATION$/m);
           assertMatch(r.stdout, /^1\s+running\s+-\s+/m);
+          // list reads the run itself: nothing recorded an outcome yet
+          const l = await w.k(["list"]);
+          assertEquals(l.code, 0, l.stderr);
+          assertMatch(l.stdout, /^NAME\s.*\sAGENT\s+AGE$/m);
+          assertMatch(l.stdout, /^s\s.*\srun 1 running\s+\S+$/m);
         },
       );
 
@@ -242,6 +247,10 @@ withSessionWorld(
         const out = await follow.output();
         assertEquals(out.code, 0);
         assertStringIncludes(new TextDecoder().decode(out.stdout), "agent: read 11 bytes from stdin");
+        // a run that ended while nobody looked: list says how it ended, and records it for the next reader
+        assertMatch((await w.k(["list"])).stdout, /^s\s.*\srun 2 succeeded\s+\S+$/m);
+        const j = JSON.parse((await w.k(["list", "-o", "json"])).stdout);
+        assertEquals(j.items[0].status.agentOutcome, "succeeded");
         const first = await w.k(["agent", "logs", "s", "1"]);
         assertStringIncludes(first.stdout, `read ${PROMPT.length} bytes`);
       });
