@@ -146,11 +146,13 @@ export async function startCommand(
     const { startWithAgent } = await import("./launch.ts");
     return await startWithAgent(kube, opts, cfg, await startIO());
   }
-  if (!/^\d+$/.test(replicas)) {
-    throw usageError(`--replicas must be a whole number from 1 to 16, got "${replicas}"`);
-  }
-  const { startGroup } = await import("./group.ts");
-  return await startGroup(kube, { ...opts, replicas: Number(replicas), variants }, cfg, await startIO());
+  const { startGroup, parseReplicas } = await import("./group.ts");
+  return await startGroup(
+    kube,
+    { ...opts, replicas: parseReplicas(replicas), variants },
+    cfg,
+    await startIO(),
+  );
 }
 
 /** `kodama delete NAME --group [--keep I]`: every replica of a group (src/cli/session.ts's delete). */

@@ -22,7 +22,7 @@ import { groupOf, replicaOf, type SessionView } from "../session/status.ts";
 
 export { groupOf, replicaOf };
 import type { StartIO } from "../session/start.ts";
-import { type AgentStartOptions, startWithAgent } from "./launch.ts";
+import { type AgentStartOptions, checkPromptOptions, startWithAgent, withAgentRun } from "./launch.ts";
 import { Shared } from "../session/shared.ts";
 import { splitWords } from "../words.ts";
 import { choiceOfWords } from "./presets.ts";
@@ -59,6 +59,18 @@ export function parseVariants(values: string[], replicas: number): Map<number, s
     out.set(i, words);
   }
   return out;
+}
+
+/** `--replicas N` as given (a string from a flag or a form, a number from JSON) -> N; exit 2 when not 1 … 16. */
+export function parseReplicas(v: string | number): number {
+  const n = typeof v === "number" ? v : /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    throw usageError(
+      `--replicas must be a whole number from 1 to ${MAX_REPLICAS}, got "${v}"`,
+      "e.g. --replicas 3: sessions NAME-1 … NAME-3 on the same task (best of N)",
+    );
+  }
+  return n;
 }
 
 /** Checks of `start --replicas` before anything is made (exit 2). */
@@ -184,7 +196,7 @@ export async function startGroup(
     // a replica's variant is its session's agent: every later run of it (--continue too) uses it
     ...(variants.has(k + 1) ? { variant: choiceOfWords(variants.get(k + 1)!) } : {}),
   });
-  if (o.dryRun) return await groupDryRun(o, names.map((_, k) => optionsOf(k)), cfg, io);
+  if (o.dryRun) return await groupDryRun(kube, o, names.map((_, k) => optionsOf(k)), cfg, io);
   if (!o.replace) {
     const { sessions } = await listSessions(kube, o.namespace);
     const taken = sessions.filter((v) => v.spec?.group?.name === o.name || names.includes(v.name));
@@ -257,11 +269,22 @@ export async function startGroup(
 }
 
 /** `--dry-run` of a group: every replica's objects, one YAML stream (or one JSON List). */
-async function groupDryRun(o: GroupStartOptions, each: AgentStartOptions[], cfg: Config, io: StartIO) {
-  const { planSession } = await import("../session/start.ts");
+/** Each replica's objects as its start would make them: its template applied, its agent chosen. */
+async function groupDryRun(
+  kube: Kube,
+  o: GroupStartOptions,
+  each: AgentStartOptions[],
+  cfg: Config,
+  io: StartIO,
+) {
+  const { planSession, applyTemplate } = await import("../session/start.ts");
   const { redactedList } = await import("../session/manifests.ts");
   const items = [];
-  for (const r of each) items.push(...redactedList((await planSession(r, cfg, io)).objects));
+  for (const r of each) {
+    checkPromptOptions(r);
+    const plan = await planSession(await applyTemplate(withAgentRun(kube, r, cfg, io), io), cfg, io);
+    items.push(...redactedList(plan.objects));
+  }
   if ((o.output ?? "yaml") === "json") {
     const { renderList } = await import("../ui/output.ts");
     io.out.write(renderList(items, "json"));

@@ -168,11 +168,20 @@ export const sessionStart = tool({
   annotations: CREATES,
   input: {
     ...sessionArgs,
+    template: z.string().optional().describe(
+      "start from this template (`kodama template list`); a value given here wins over the template's",
+    ),
     image: z.string().optional().describe("container image (default: defaults.image)"),
     cpu: z.string().optional().describe("CPU limit, e.g. 2, 500m"),
     memory: z.string().optional().describe("memory limit, e.g. 4Gi"),
     storage: z.string().optional().describe("workspace volume size, e.g. 10Gi"),
     storageClass: z.string().optional().describe("storage class of the volumes"),
+    idleStop: z.string().optional().describe(
+      "stop by itself after this long without activity, e.g. 30m; at least 10s, 0 never (default: defaults.idleStop)",
+    ),
+    ttl: z.string().optional().describe(
+      "record an expiry, e.g. 8h, 2d or 2026-12-01T18:00:00Z: `kodama gc` deletes it after (default: defaults.ttl)",
+    ),
     envFile: z.array(z.string()).optional().describe(
       "dotenv files (relative to cwd) whose variables the session gets, in a Secret",
     ),
@@ -234,7 +243,10 @@ export const sessionStart = tool({
     const opts = {
       name: a.name,
       namespace: ns,
+      template: a.template,
       image: a.image,
+      idleStop: a.idleStop,
+      ttl: a.ttl,
       cpu: a.cpu,
       memory: a.memory,
       storage: a.storage,

@@ -55,6 +55,7 @@ import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
 import type { PathDoor, StartIO } from "./startio.ts";
+import { SYNC_MODES } from "./sync/plan.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -117,7 +118,7 @@ export interface CloneSource {
   marker: string;
 }
 
-export { AFTER_READY, phaseReporter, retainVolumes, waitReady };
+export { AFTER_READY, phaseReporter, retainVolumes, SYNC_MODES, waitReady };
 
 export type { PathDoor, StartIO };
 
@@ -173,6 +174,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // name and quantities first: they need nothing from the disk
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
   if (o.timeout !== undefined) parseDuration(o.timeout, "--timeout"); // a bad value says so before any note
+  if (o.syncMode !== undefined && !(SYNC_MODES as string[]).includes(o.syncMode)) {
+    throw usageError(`invalid --sync-mode "${o.syncMode}"`, `the modes are ${SYNC_MODES.join(", ")}`);
+  }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
   const origin = originOf(cfg);
@@ -295,7 +299,7 @@ function checkSidecarNames(sidecars: { name: string }[]): void {
  * `--template T`: find it, put its values under the flags, and say where it came from. A repository's
  * template is shown in full (what it runs in the pod), as the repository's other settings are.
  */
-async function applyTemplate(o: StartOptions, io: StartIO): Promise<StartOptions> {
+export async function applyTemplate(o: StartOptions, io: StartIO): Promise<StartOptions> {
   if (o.template === undefined) return o;
   const { findTemplate, withTemplate, describeTemplate } = await import("./template.ts");
   const t = await findTemplate(o.template, { cwd: io.cwd ?? Deno.cwd() });

@@ -71,6 +71,7 @@ export class Api {
       });
     }
     if (area === "events" && m === "GET") return this.hub.stream();
+    if (area === "start-options" && m === "GET") return await this.startOptions();
     if (area === "workflows") return await this.workflows(req, id, verb);
     if (area === "pods" || area === "forwards") {
       const { podsRoute } = await import("./pods.ts");
@@ -79,7 +80,7 @@ export class Api {
     if (area === "groups" && id) return await this.group(req, name(id), verb);
     if (area === "sessions") {
       if (id === undefined || id === "") {
-        if (m === "POST") return this.start(await body(req));
+        if (m === "POST") return await this.start(await body(req));
         return plain(405, "method not allowed");
       }
       const s = name(id);
@@ -107,36 +108,89 @@ export class Api {
     return json({ op: op.id }, 202);
   }
 
-  private start(b: Record<string, unknown>): Response {
+  /**
+   * `kodama start` from the dialog: the body's fields are the flags (`replicas` > 0 starts a best-of-N group
+   * as `start --replicas` does). Before the operation, a dry run of the same start makes every check the CLI
+   * makes before it creates anything (name, template, durations, replicas, agent, sync mode, the door's
+   * paths): a bad value is this request's error (exit 2's message and hint), not a failed operation.
+   */
+  private async start(b: Record<string, unknown>): Promise<Response> {
     const n = name(str(b.name));
     const sync = str(b.sync);
-    return this.op(`start ${n}`, async (out) => {
-      const [{ startWithAgent }, { startIO }] = await Promise.all([
-        import("../agent/launch.ts"),
-        import("../session/commands.ts"),
+    const replicas = b.replicas === undefined || b.replicas === null || b.replicas === ""
+      ? undefined
+      : typeof b.replicas === "number" || typeof b.replicas === "string"
+      ? b.replicas
+      : String(b.replicas);
+    const opts = {
+      name: n,
+      namespace: this.kube.namespace,
+      template: str(b.template),
+      image: str(b.image),
+      cpu: str(b.cpu),
+      memory: str(b.memory),
+      storage: str(b.storage),
+      storageClass: str(b.storageClass),
+      idleStop: str(b.idleStop),
+      ttl: str(b.ttl),
+      envFiles: strs(b.envFiles),
+      envExclude: strs(b.envExclude),
+      repo: str(b.repo),
+      branch: str(b.branch),
+      baseBranch: str(b.baseBranch),
+      prompt: str(b.prompt),
+      agentName: str(b.agent),
+      syncMode: str(b.syncMode),
+      // the UI syncs only what it is told to: the server's directory is not the page's project
+      ...(sync ? { sync } : { noSync: true }),
+    };
+    const [{ startWithAgent }, { startGroup, parseReplicas }, { startIO }] = await Promise.all([
+      import("../agent/launch.ts"),
+      import("../agent/group.ts"),
+      import("../session/commands.ts"),
+    ]);
+    const count = replicas === undefined ? undefined : parseReplicas(replicas);
+    const run = async (o: typeof opts & { dryRun?: boolean }, out: Sink) => {
+      const io = { ...(await startIO(this.o.cwd, out, out)), door: this.o.door };
+      return count === undefined
+        ? await startWithAgent(this.kube, o, this.o.cfg, io)
+        : await startGroup(this.kube, { ...o, replicas: count, variants: [] }, this.o.cfg, io);
+    };
+    await run({ ...opts, dryRun: true }, memorySink());
+    const title = count === undefined
+      ? `start ${n}`
+      : `start ${n} (${count} replica${count === 1 ? "" : "s"})`;
+    return this.op(title, (out) => run(opts, out));
+  }
+
+  /**
+   * What the start dialog offers: the templates (`kodama template list`'s own function), the agent presets,
+   * the sync modes, the most replicas, and the defaults a field left empty gets.
+   */
+  private async startOptions(): Promise<Response> {
+    const [{ listTemplates }, { PRESET_NAMES, configChoice }, { MAX_REPLICAS }, { SYNC_MODES }] =
+      await Promise.all([
+        import("../session/template_cmd.ts"),
+        import("../agent/presets.ts"),
+        import("../agent/group.ts"),
+        import("../session/start.ts"),
       ]);
-      return await startWithAgent(
-        this.kube,
-        {
-          name: n,
-          namespace: this.kube.namespace,
-          image: str(b.image),
-          cpu: str(b.cpu),
-          memory: str(b.memory),
-          storage: str(b.storage),
-          storageClass: str(b.storageClass),
-          envFiles: strs(b.envFiles),
-          envExclude: strs(b.envExclude),
-          repo: str(b.repo),
-          branch: str(b.branch),
-          baseBranch: str(b.baseBranch),
-          prompt: str(b.prompt),
-          // the UI syncs only what it is told to: the server's directory is not the page's project
-          ...(sync ? { sync } : { noSync: true }),
-        },
-        this.o.cfg,
-        { ...(await startIO(this.o.cwd, out, out)), door: this.o.door },
-      );
+    const out = memorySink(), err = memorySink();
+    await listTemplates({ cwd: this.o.cwd, out, err }, "json");
+    const cfg = this.o.cfg;
+    return json({
+      templates: JSON.parse(out.text()),
+      warnings: stripAnsi(err.text()).split("\n").filter(Boolean),
+      agents: [...PRESET_NAMES, "custom"],
+      syncModes: SYNC_MODES,
+      maxReplicas: MAX_REPLICAS,
+      defaults: {
+        agent: configChoice(cfg)?.preset ?? "claude",
+        syncMode: cfg.sync.mode,
+        idleStop: cfg.defaults.idleStop,
+        ttl: cfg.defaults.ttl,
+        image: cfg.defaults.image,
+      },
     });
   }
 

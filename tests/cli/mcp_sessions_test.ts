@@ -31,7 +31,13 @@ clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, re
   try {
     await t.step("session_start: ready, with progress, the Session object back", async () => {
       const progress: string[] = [];
-      const r = await m.call("session_start", { name, image: SESSION_IMAGE, noSync: true }, {
+      const r = await m.call("session_start", {
+        name,
+        image: SESSION_IMAGE,
+        noSync: true,
+        idleStop: "30m",
+        ttl: "8h",
+      }, {
         onprogress: (p) => p.message && progress.push(p.message),
       });
       assert(!r.isError, r.text);
@@ -47,10 +53,30 @@ clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, re
       const s = await m.call("session_status", { name });
       assertEquals(s.data.session.metadata.name, name);
       assertEquals(s.data.agentRuns, []);
+      // idleStop and ttl, as start --idle-stop 30m --ttl 8h records them
+      assertMatch(s.text, /Idle stop:\s+after 30m(0s)? without activity/);
+      assertMatch(s.text, /Expires:\s+\d{4}-\d\d-\d\dT[\d:]+Z \(not yet\)/);
       const missing = await m.call("session_status", { name: "no-such-session" });
       assert(missing.isError);
       assertMatch(missing.text, /session "no-such-session" not found in namespace dev \(exit 3\)/);
     });
+
+    await t.step(
+      "session_start: template, idleStop and ttl are checked as the CLI's flags (exit 2, 3)",
+      async () => {
+        for (
+          const [args, re] of [
+            [{ idleStop: "5x" }, /invalid --idle-stop "5x".*\(exit 2\)/s],
+            [{ ttl: "0s" }, /invalid --ttl "0s": must be longer than 0.*\(exit 2\)/s],
+            [{ template: "nosuch" }, /template "nosuch" not found.*\(exit 3\)/s],
+          ] as const
+        ) {
+          const r = await m.call("session_start", { name: "mcp-bad", noSync: true, ...args });
+          assert(r.isError, r.text);
+          assertMatch(r.text, re);
+        }
+      },
+    );
 
     await t.step("agent_run and agent_logs", async () => {
       if (cluster.real) return; // agent runs are checked on the test server only, as the CLI's (tests/cli/session_agent_test.ts)

@@ -17,11 +17,22 @@ function route() {
   return parts;
 }
 
-function Ops({ ops, dismiss }) {
-  const shown = ops.filter((o) => !o.dismissed);
-  if (!shown.length) return null;
-  return html`<div class="ops">${
-    shown.slice(-4).map((o) =>
+/**
+ * The dock under the page: the operations (start, stop, a workflow run…) and the last error. It takes its
+ * own strip of the window below the scrolling page instead of floating over it, so it never hides output.
+ * An operation the page already shows (a workflow run's output) is left out.
+ */
+function Dock({ ops, inline, dismiss, toast, closeToast }) {
+  const shown = ops.filter((o) => !o.dismissed && o.id !== inline).slice(-4);
+  if (!shown.length && !toast) return null;
+  return html`<div class="dock" id="dock">
+    ${
+    toast &&
+    html`<div class="toast bad" role="alert" onClick=${closeToast}>${toast.message}${
+      toast.hint && html`<br /><small>${toast.hint}</small>`
+    }</div>`
+  }${
+    shown.map((o) =>
       html`<div key=${o.id} class=${`op ${
         o.done ? (o.code === 0 ? "ok" : "bad") : "busy"
       }`} data-op=${o.title}>
@@ -45,6 +56,8 @@ function App() {
   const [live, setLive] = useState(false);
   const [ops, setOps] = useState([]);
   const [toast, setToast] = useState(null);
+  // the operation the page shows itself (a workflow run): not repeated in the dock
+  const [inline, setInline] = useState(null);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const on = () => setR(route());
@@ -100,43 +113,37 @@ function App() {
   } else if (area === "pods" || area === "workflows") {
     body = area === "pods"
       ? html`<${PodsPage} onError=${onError} />`
-      : html`<${WorkflowsPage} onError=${onError} ops=${ops} />`;
+      : html`<${WorkflowsPage} onError=${onError} ops=${ops} showOp=${setInline} />`;
   } else {
     body =
       html`<${SessionsPage} sessions=${sessions} error=${listError} now=${now} go=${go} onError=${onError} />`;
   }
-  return html`<div class="shell">
-    <header>
-      <a class="logo" href="#/sessions"><span class="mark">k</span> kodama</a>
-      <nav>${
-    [["sessions", "Sessions"], ["pods", "Pods"], ["workflows", "Workflows"]].map(([a, l]) =>
-      html`<a key=${a} href=${`#/${a}`} class=${
-        area === a || (a === "sessions" && (!area || area === "groups")) ? "active" : ""
-      }>${l}</a>`
-    )
-  }</nav>
-      <span class="spacer"></span>
-      <span class="ctx" title="kubeconfig context / namespace">${info.context ?? ""}${
-    info.namespace
-      ? html`
-        <span class="muted">/</span> ${info.namespace}
-      `
-      : ""
-  }</span>
-      <span class=${`live ${live ? "on" : "off"}`} title=${
-    live ? "live: changes are pushed" : "reconnecting"
-  }>${live ? "live" : "offline"}</span>
-    </header>
-    <main>${body}</main>
-    <${Ops} ops=${ops} dismiss=${(id) =>
-    setOps(ops.map((o) => (o.id === id ? { ...o, dismissed: true } : o)))} />
-    ${
-    toast &&
-    html`<div class="toast bad" role="alert" onClick=${() => setToast(null)}>${toast.message}${
-      toast.hint && html`<br /><small>${toast.hint}</small>`
-    }</div>`
-  }
-  </div>`;
+  return html`
+    <div class="shell">
+      <header>
+        <a class="logo" href="#/sessions"><span class="mark">k</span> kodama</a>
+        <nav>${[["sessions", "Sessions"], ["pods", "Pods"], ["workflows", "Workflows"]].map(([a, l]) =>
+          html`<a key=${a} href=${`#/${a}`} class=${
+            area === a || (a === "sessions" && (!area || area === "groups")) ? "active" : ""
+          }>${l}</a>`
+        )}</nav>
+        <span class="spacer"></span>
+        <span class="ctx" title="kubeconfig context / namespace">${info.context ?? ""}${info.namespace
+          ? html`
+            <span class="muted">/</span> ${info.namespace}
+          `
+          : ""}</span>
+        <span class=${`live ${live ? "on" : "off"}`} title=${live
+          ? "live: changes are pushed"
+          : "reconnecting"}>${live ? "live" : "offline"}</span>
+      </header>
+      <div class="scroll" id="scroll">
+        <main>${body}</main>
+      </div>
+      <${Dock} ops=${ops} inline=${inline} toast=${toast} closeToast=${() => setToast(null)}
+        dismiss=${(id) => setOps(ops.map((o) => (o.id === id ? { ...o, dismissed: true } : o)))} />
+    </div>
+  `;
 }
 
 render(html`<${App} />`, document.getElementById("app"));

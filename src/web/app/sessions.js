@@ -1,8 +1,8 @@
 // The sessions list and the start / delete dialogs.
 import { html } from "./html.js";
 import { Component } from "preact";
-import { useMemo, useState } from "preact/hooks";
-import { age, post } from "./api.js";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { age, get, post } from "./api.js";
 import { Spacer, useWindow } from "./window.js";
 
 export function StatusPill({ status, reason }) {
@@ -163,74 +163,158 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
   </section>`;
 }
 
-const FIELDS = [
-  ["name", "Name", "my-work", "lowercase letters, digits and '-'"],
-  ["repo", "Repository", "https://github.com/acme/api.git or a local path", "cloned into the workspace"],
-  ["branch", "Branch", "default: a new kodama/NAME-<time> branch", ""],
-  ["baseBranch", "Base branch", "when the branch is new", ""],
-  ["image", "Image", "default from config", ""],
-  ["cpu", "CPU", "e.g. 2 or 500m", ""],
-  ["memory", "Memory", "e.g. 4Gi", ""],
-  ["storage", "Workspace size", "e.g. 20Gi", ""],
-  [
-    "envFiles",
-    "Env files",
-    ".env, .env.local (values stay in a Secret)",
-    "comma-separated, relative to where kodama ui runs",
-  ],
-  [
-    "sync",
-    "Sync directory",
-    "e.g. . (leave empty: no sync)",
-    "a local directory kept in sync with the workspace",
-  ],
-];
+/** A text field of the start dialog: [key, label, placeholder, help]. */
+const text = (k, label, ph, help = "") => ({ k, label, ph, help });
 
+/**
+ * The start dialog: the options of `kodama start` (the server's /api/start-options lists its templates, agent
+ * presets, sync modes and defaults). The server checks every value as the CLI checks its flags, before it
+ * starts anything: a bad one comes back as kodama's message and hint, shown here.
+ */
 export function StartDialog({ close }) {
-  const [v, setV] = useState({});
+  const [v, setV] = useState({ replicas: "1" });
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState(null);
+  const [opts, setOpts] = useState(null);
+  useEffect(() => {
+    get("/api/start-options").then(setOpts).catch(setErr);
+  }, []);
+  const d = opts?.defaults ?? {};
+  // a change answers the error it was about: it goes until the next Start
+  const set = (k) => (e) => {
+    setV({ ...v, [k]: e.target.value });
+    setErr(null);
+  };
+  const group = !/^\s*1?\s*$/.test(v.replicas ?? "");
+  const tpl = opts?.templates.find((t) => t.name === v.template);
+  const from = tpl && tpl.name !== "default" ? `${tpl.name}'s, else ` : "";
+  const field = ({ k, label, ph, help }, o = {}) =>
+    html`
+      <label key=${k}
+        class=${o.cls ?? ""}><span>${label}</span><input name=${k} placeholder=${ph}
+            required=${k === "name"} disabled=${o.disabled} value=${v[k] ?? ""} onInput=${set(
+              k,
+            )} />${(o.note ?? help) && html`<small>${o.note ?? help}</small>`}</label>
+    `;
+  const select = (k, label, def, items, help, o = {}) =>
+    html`<label key=${k}><span>${label}</span><select name=${k} value=${v[k] ?? ""} onChange=${set(k)}
+      disabled=${o.disabled}><option value="">${def}</option>${
+      items.map((x) => html`<option key=${x.value} value=${x.value}>${x.label}</option>`)
+    }</select><small>${help}</small></label>`;
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
     setErr(null);
     try {
-      const envFiles = (v.envFiles ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-      await post("/api/sessions", { ...v, envFiles });
+      const { replicas, envFiles = "", sync, branch, ...rest } = v;
+      await post("/api/sessions", {
+        ...rest,
+        envFiles: envFiles.split(",").map((s) => s.trim()).filter(Boolean),
+        // one replica is a plain session; more (or a value the server must explain) start a group
+        ...(group ? { replicas: replicas.trim() } : { sync, branch }),
+      });
       close();
     } catch (x) {
       setErr(x);
       setBusy(false);
     }
   };
+  const n = v.name || "NAME";
   return html`
     <div class="modal-back" onClick=${(e) => e.target === e.currentTarget && close()}>
-      <form class="modal" id="start-form" onSubmit=${submit}>
-          <h2>Start a session</h2>
-          <p class="muted">The same options as <code>kodama start</code>.</p>
-          <div class="form-grid">
-            ${FIELDS.map(([k, label, ph, help]) =>
-              html`
-                <label
-                  key=${k}><span>${label}</span><input name=${k} placeholder=${ph} required=${k === "name"}
-                          value=${v[k] ?? ""} onInput=${(e) =>
-                            setV({ ...v, [k]: e.target.value })} />${help &&
-                            html`<small>${help}</small>`}</label>
-              `
-            )}
-            <label class="wide"><span>Prompt</span><textarea name="prompt" rows="3" placeholder="optional: a task for the coding agent once the session is ready"
-              value=${v.prompt ?? ""} onInput=${(e) =>
-                setV({ ...v, prompt: e.target.value })}></textarea></label>
-          </div>
-          ${err &&
-            html`<div class="banner bad">${err.message}${
-              err.hint && html`<br /><small>${err.hint}</small>`
-            }</div>`}
-          <div class="buttons">
-            <button type="button" onClick=${close}>Cancel</button>
-            <button class="primary" type="submit" disabled=${busy}>${busy ? "Starting…" : "Start"}</button>
-          </div>
-        </form>
+      <form class="modal start" id="start-form" onSubmit=${submit}>
+        <h2>Start a session</h2>
+        <p class="muted">The same options as <code>kodama start</code>; an empty field takes its default.</p>
+        <div class="form-grid">
+          ${field(text("name", "Name", "my-work", "lowercase letters, digits and '-'"))}
+          ${select(
+            "template",
+            "Template",
+            "none (your config's defaults)",
+            (opts?.templates ?? []).map((t) => ({ value: t.name, label: `${t.name} (${t.source})` })),
+            tpl?.description ?? "kodama template list; a field set here wins",
+          )}
+          ${select(
+            "agent",
+            "Agent",
+            `default (${from}${d.agent ?? "claude"})`,
+            (opts?.agents ?? []).map((a) => ({ value: a, label: a })),
+            "kodama agent presets; custom: agent.command",
+          )}
+          <label><span>Replicas</span><input name="replicas" type="number" min="1" step="1" value=${v
+            .replicas}
+            onInput=${set("replicas")} /><small>${group
+              ? `best of N: ${n}-1 … ${n}-${v.replicas.trim()}, then compare`
+              : `more than 1: a best-of-N group (at most ${opts?.maxReplicas ?? 16})`}</small></label>
+          ${field(
+            text(
+              "repo",
+              "Repository",
+              "https://github.com/acme/api.git or a local path",
+              "cloned into the workspace",
+            ),
+            { cls: "span2" },
+          )}
+          ${field(text("branch", "Branch", "default: kodama/NAME-<time>"), {
+            disabled: group,
+            note: group ? "each replica: its own branch" : "",
+          })}
+          ${field(text("baseBranch", "Base branch", "when the branch is new"))}
+          ${field(text("image", "Image", `default: ${from}${d.image ?? "from config"}`), { cls: "span2" })}
+          ${field(text("cpu", "CPU", "e.g. 2 or 500m"))}
+          ${field(text("memory", "Memory", "e.g. 4Gi"))}
+          ${field(text("storage", "Workspace size", "e.g. 20Gi"))}
+          ${field(
+            text("envFiles", "Env files", ".env, .env.local", "comma-separated; values stay in a Secret"),
+          )}
+          ${field(
+            text(
+              "idleStop",
+              "Idle stop",
+              `e.g. 30m (default: ${d.idleStop ?? "never"})`,
+              "stop when idle this long; 0: never",
+            ),
+          )}
+          ${field(
+            text(
+              "ttl",
+              "TTL",
+              `e.g. 8h, 2d${d.ttl ? ` (default: ${d.ttl})` : ""}`,
+              "expiry: kodama gc deletes after",
+            ),
+          )}
+          ${field(
+            text("sync", "Sync directory", "e.g. . (empty: no sync)", "kept in sync with the workspace"),
+            {
+              disabled: group,
+              note: group ? "not with replicas: sync the one you keep" : "",
+            },
+          )}
+          ${select(
+            "syncMode",
+            "Sync mode",
+            `default (${d.syncMode ?? "two-way"})`,
+            (opts?.syncModes ?? []).map((m) => ({ value: m, label: m })),
+            "with a sync directory",
+            { disabled: group || !v.sync },
+          )}
+          <label class="span2"><span>Prompt</span><textarea name="prompt" rows="3"
+            placeholder="optional: a task for the coding agent once the session is ready"
+            value=${v.prompt ?? ""} onInput=${set("prompt")}></textarea></label>
+        </div>
+        ${err &&
+          html`<div class="banner bad" id="start-error" role="alert">${err.message}${
+            err.hint && html`<br /><small>${err.hint}</small>`
+          }</div>`}
+        <div class="buttons">
+          <button type="button" onClick=${close}>Cancel</button>
+          <button class="primary" type="submit" disabled=${busy}>${busy
+            ? "Starting…"
+            : group
+            ? `Start ${v.replicas.trim()} replicas`
+            : "Start"}</button>
+        </div>
+      </form>
     </div>
   `;
 }

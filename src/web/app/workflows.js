@@ -9,7 +9,7 @@ function Prose({ text }) {
   return (text ?? "").split("`").map((part, i) => (i % 2 ? html`<code>${part}</code>` : part));
 }
 
-export function WorkflowsPage({ onError, ops }) {
+export function WorkflowsPage({ onError, ops, showOp }) {
   const [list, setList] = useState(null);
   const [sel, setSel] = useState(null);
   useEffect(() => {
@@ -49,14 +49,14 @@ export function WorkflowsPage({ onError, ops }) {
             `
           )}</div>
           ${wf
-            ? html`<${WorkflowRun} key=${wf.name} wf=${wf} onError=${onError} ops=${ops} />`
+            ? html`<${WorkflowRun} key=${wf.name} wf=${wf} onError=${onError} ops=${ops} showOp=${showOp} />`
             : html`<div></div>`}
         </div>
     </section>
   `;
 }
 
-function WorkflowRun({ wf, onError, ops }) {
+function WorkflowRun({ wf, onError, ops, showOp }) {
   const [params, setParams] = useState({});
   const [opId, setOpId] = useState(null);
   const [trust, setTrust] = useState(null);
@@ -75,6 +75,11 @@ function WorkflowRun({ wf, onError, ops }) {
       else onError(e);
     }
   };
+  // its output is here: the dock leaves it out
+  useEffect(() => {
+    showOp?.(opId);
+    return () => showOp?.(null);
+  }, [opId]);
   useEffect(() => {
     if (out.current) out.current.scrollTop = out.current.scrollHeight;
   }, [op?.text]);
