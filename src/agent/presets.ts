@@ -79,7 +79,8 @@ export const CODEX_WRAP = [
  * gemini: the Gemini CLI 0.61 takes GOOGLE_GEMINI_BASE_URL as its own "gateway" auth type, which its
  * headless mode then refuses ("Invalid auth method selected."): a chosen auth type (the API key's) in
  * ~/.gemini/settings.json lets it use the base URL. Also its usage statistics off. Only keys the user has
- * not set are written; a settings file that is not plain JSON is left alone. (Its system-defaults file
+ * not set are written; a settings file that is not plain JSON is left alone. Three attempts at the model
+ * (not ten, 5-30 s apart: minutes of `running` when the API cannot be reached). (Its system-defaults file
  * would need every parent directory not writable by others.)
  */
 export const GEMINI_WRAP = [
@@ -89,6 +90,7 @@ export const GEMINI_WRAP = [
       `const d=p.join(process.env.GEMINI_CLI_HOME||os.homedir(),".gemini"),f=p.join(d,"settings.json");`,
       `let s={};try{s=JSON.parse(fs.readFileSync(f,"utf8"))}catch(e){if(e.code!=="ENOENT")process.exit(0)}`,
       `const o=JSON.stringify(s);s.privacy??={};s.privacy.usageStatisticsEnabled??=false;`,
+      `s.general??={};s.general.maxAttempts??=3;`,
       `if(process.env.GOOGLE_GEMINI_BASE_URL){s.security??={};s.security.auth??={};s.security.auth.selectedType??="gemini-api-key"}`,
       `if(JSON.stringify(s)!==o){fs.mkdirSync(d,{recursive:true});fs.writeFileSync(f,JSON.stringify(s,null,2)+"\\n")}`,
     ].join("")

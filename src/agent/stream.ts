@@ -272,7 +272,9 @@ function geminiParser() {
       out.push({ kind: "tool-result", id: str(j.tool_id), ok, text: ok ? str(j.output) : str(err?.message) });
     } else if (type === "error") {
       const m = str(j.message) ?? "error";
-      out.push(j.severity === "warning" ? { kind: "text", line: `warning: ${m}` } : { kind: "error", message: m });
+      out.push(
+        j.severity === "warning" ? { kind: "text", line: `warning: ${m}` } : { kind: "error", message: m },
+      );
     } else if (type === "result") {
       const st = obj(j.stats) ?? {};
       const ok = j.status === "success";

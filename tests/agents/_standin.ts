@@ -294,10 +294,14 @@ type GeminiPart = { text: string } | { functionCall: { name: string; args: Recor
 function geminiParts(turn: Turn): GeminiPart[] {
   return turn.map((a): GeminiPart => {
     if ("write" in a) {
-      return { functionCall: { name: "write_file", args: { file_path: a.write.path, content: a.write.content } } };
+      return {
+        functionCall: { name: "write_file", args: { file_path: a.write.path, content: a.write.content } },
+      };
     }
     if ("shell" in a) {
-      return { functionCall: { name: "run_shell_command", args: { command: a.shell, description: "Run a command" } } };
+      return {
+        functionCall: { name: "run_shell_command", args: { command: a.shell, description: "Run a command" } },
+      };
     }
     return { text: a.text };
   });
@@ -394,7 +398,9 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
       const gemini = req.method === "POST" ? geminiRoute(url.pathname) : undefined;
       if (gemini) {
         const [model, method] = gemini;
-        if (method === "countTokens") return json({ totalTokens: Math.max(1, Math.round(text.length / 400)) });
+        if (method === "countTokens") {
+          return json({ totalTokens: Math.max(1, Math.round(text.length / 400)) });
+        }
         // the CLI's side calls (its model router, the next-speaker check) offer no tools
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
         const n = main ? ++taken : 0;
