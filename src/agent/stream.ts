@@ -232,6 +232,7 @@ function codexEvents(j: J, seen: Set<string>): AgentEvent[] {
 function geminiParser() {
   let text = "", textTurn: string | undefined;
   let turn = 0, inTurn = false;
+  const names = new Map<string, string>();
   const turnId = () => {
     if (!inTurn) {
       turn++;
@@ -258,6 +259,7 @@ function geminiParser() {
       inTurn = false; // the user's prompt: the next text is a new turn
     } else if (type === "tool_use") {
       const name = str(j.tool_name) ?? "tool";
+      if (str(j.tool_id)) names.set(str(j.tool_id)!, name);
       out.push({
         kind: "tool",
         id: str(j.tool_id),
@@ -269,7 +271,10 @@ function geminiParser() {
       inTurn = false;
       const ok = j.status === "success";
       const err = obj(j.error);
-      out.push({ kind: "tool-result", id: str(j.tool_id), ok, text: ok ? str(j.output) : str(err?.message) });
+      const id = str(j.tool_id);
+      if (!ok && GEMINI_DENIED.includes(str(err?.type) ?? "")) {
+        out.push({ kind: "denied", id, name: names.get(id ?? ""), message: str(err?.message) ?? "denied" });
+      } else out.push({ kind: "tool-result", id, ok, text: ok ? str(j.output) : str(err?.message) });
     } else if (type === "error") {
       const m = str(j.message) ?? "error";
       out.push(
@@ -301,6 +306,15 @@ function kindOf(j: J): AgentKind | undefined {
   return "claude";
 }
 
+/**
+ * Tool results that are a refusal: its policy's, or a tool its approval mode took away (headless without
+ * --yolo it offers no write_file, no run_shell_command, and answers a call with tool_not_registered).
+ */
+const GEMINI_DENIED = ["policy_violation", "permission_denied", "tool_not_registered"];
+
+/** The Gemini CLI's model API retries, on stderr. */
+const GEMINI_RETRY = /^Attempt \d+ failed\. Retrying with backoff/;
+
 /** What Codex says only on stderr: a patch its sandbox or approval policy rejected. */
 const CODEX_REJECTED = /patch rejected: (.*)$/;
 
@@ -325,6 +339,7 @@ export function createParser(): (line: string) => AgentEvent[] {
           : claudeEvents(j);
       }
     }
+    if (GEMINI_RETRY.test(t)) return [{ kind: "retry", message: t }];
     const rej = CODEX_REJECTED.exec(t);
     if (rej) return [{ kind: "denied", name: "patch", message: `patch rejected: ${rej[1]}` }];
     return [{ kind: "text", line: line.replace(/\r$/, "") }];

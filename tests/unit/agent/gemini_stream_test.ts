@@ -127,3 +127,18 @@ Deno.test("gemini preset: its command, --resume latest at the end, the wrap and 
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("gemini stream-json: without --yolo it takes its write and shell tools away: denied uses, no changes", () => {
+  const t = truthOfLog(fixture("gemini-denied"), { commits: 0, filesChanged: 0 });
+  assertEquals([t.agent, t.toolCalls, t.denied], ["gemini", 2, 2]);
+  assertStringIncludes(t.deniedUses![0], 'write_file: Tool "write_file" not found');
+  assertEquals(outcomeWord("succeeded", t), "succeeded (no changes)");
+  assertStringIncludes(renderLog(fixture("gemini-denied")), "!! denied run_shell_command: Tool");
+});
+
+Deno.test("gemini stream-json: a --resume latest run is the same session, one turn of text", () => {
+  const [init] = parseStream(fixture("gemini-continue")).filter((e) => e.kind === "init");
+  assertEquals(init.kind === "init" && init.session, "576e4ae0-c5a5-493e-9e58-ee04c3810b55");
+  const t = truthOfLog(fixture("gemini-continue"));
+  assertEquals([t.turns, t.toolCalls, t.final], [1, 0, "banana"]);
+});
