@@ -142,3 +142,20 @@ Deno.test("gemini stream-json: a --resume latest run is the same session, one tu
   const t = truthOfLog(fixture("gemini-continue"));
   assertEquals([t.turns, t.toolCalls, t.final], [1, 0, "banana"]);
 });
+
+Deno.test("gemini stream-json: an unreachable API is retries on stderr, then an error result (exit 1)", () => {
+  const t = truthOfLog(fixture("gemini-unreachable"));
+  assertEquals(t.retries, 6);
+  assertEquals(t.error, "[API Error: exception TypeError: fetch failed sending request]");
+  assertEquals(t.final, undefined);
+  const lines = renderLog(fixture("gemini-unreachable")).split("\n");
+  assert(
+    lines.includes(
+      ".. Attempt 1 failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request",
+    ),
+  );
+  assertStringIncludes(
+    lines.at(-2)!,
+    "== failed: [API Error: exception TypeError: fetch failed sending request]",
+  );
+});
