@@ -75,6 +75,29 @@ export const CODEX_WRAP = [
   `exec "$0" "$@"`,
 ].join("\n");
 
+/**
+ * gemini: the Gemini CLI 0.61 takes GOOGLE_GEMINI_BASE_URL as its own "gateway" auth type, which its
+ * headless mode then refuses ("Invalid auth method selected."): a chosen auth type (the API key's) in
+ * ~/.gemini/settings.json lets it use the base URL. Also its usage statistics off. Only keys the user has
+ * not set are written; a settings file that is not plain JSON is left alone. Three attempts at the model
+ * (not ten, 5-30 s apart: minutes of `running` when the API cannot be reached). (Its system-defaults file
+ * would need every parent directory not writable by others.)
+ */
+export const GEMINI_WRAP = [
+  `node -e '${
+    [
+      `const fs=require("fs"),p=require("path"),os=require("os");`,
+      `const d=p.join(process.env.GEMINI_CLI_HOME||os.homedir(),".gemini"),f=p.join(d,"settings.json");`,
+      `let s={};try{s=JSON.parse(fs.readFileSync(f,"utf8"))}catch(e){if(e.code!=="ENOENT")process.exit(0)}`,
+      `const o=JSON.stringify(s);s.privacy??={};s.privacy.usageStatisticsEnabled??=false;`,
+      `s.general??={};s.general.maxAttempts??=3;`,
+      `if(process.env.GOOGLE_GEMINI_BASE_URL){s.security??={};s.security.auth??={};s.security.auth.selectedType??="gemini-api-key"}`,
+      `if(JSON.stringify(s)!==o){fs.mkdirSync(d,{recursive:true});fs.writeFileSync(f,JSON.stringify(s,null,2)+"\\n")}`,
+    ].join("")
+  }' 2>/dev/null || true`,
+  `exec "$0" "$@"`,
+].join("\n");
+
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
     name: "claude",
@@ -129,10 +152,13 @@ export const PRESETS: Record<PresetName, Preset> = {
   gemini: {
     name: "gemini",
     summary: "Gemini CLI headless, every tool approved (--yolo; the pod is the sandbox), stream-json output",
-    command: ["gemini", "--yolo", "--output-format", "stream-json"],
+    // --skip-trust: an untrusted folder turns --yolo back into approval mode (every write, every command denied)
+    command: ["gemini", "--yolo", "--skip-trust", "--output-format", "stream-json"],
     promptArgs: [],
     continueArgs: ["--resume", "latest"],
-    env: {},
+    wrap: GEMINI_WRAP,
+    // no relaunch of itself in a second Node (for a bigger heap): seconds less at every start
+    env: { GEMINI_CLI_NO_RELAUNCH: "true", GEMINI_TELEMETRY_ENABLED: "false" },
     authEnv: ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
     // every release needs Node 20 or later
     install: { package: "@google/gemini-cli", version: "0.61.0", bin: "gemini", node: 20 },

@@ -1,14 +1,15 @@
 /**
- * The agents' structured output, one model: Claude Code's `--output-format stream-json` and Codex's
- * `exec --json` (one JSON object per line) become AgentEvents. Pure: a line in, events out. Lines that
+ * The agents' structured output, one model: Claude Code's `--output-format stream-json`, Codex's
+ * `exec --json` and the Gemini CLI's `--output-format stream-json` (one JSON object per line) become
+ * AgentEvents. Pure: a line in, events out. Lines that
  * are not JSON (the agent's stderr shares the run's log) are kept as `text` events, and a few of them
  * carry facts (Codex reports a rejected patch only on stderr).
  *
- * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0; fixtures in
- * tests/fixtures/agents/).
+ * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0; fixtures
+ * in tests/fixtures/agents/).
  */
 
-export type AgentKind = "claude" | "codex";
+export type AgentKind = "claude" | "codex" | "gemini";
 
 export type AgentEvent =
   | { kind: "init"; agent: AgentKind; model?: string; session?: string; version?: string }
@@ -222,12 +223,105 @@ function codexEvents(j: J, seen: Set<string>): AgentEvent[] {
   return [];
 }
 
+/**
+ * The Gemini CLI's events: `init`, `message` (the user's prompt; the model's text in `delta` pieces),
+ * `tool_use`, `tool_result`, `error` (severity warning|error) and `result` (status, stats). It reports no
+ * turns: a model turn is what comes between the prompt or tool results and the next tool results. The
+ * model's text is kept until something else comes, so one message is one event.
+ */
+function geminiParser() {
+  let text = "", textTurn: string | undefined;
+  let turn = 0, inTurn = false;
+  const names = new Map<string, string>();
+  const turnId = () => {
+    if (!inTurn) {
+      turn++;
+      inTurn = true;
+    }
+    return `g${turn}`;
+  };
+  const flush = (): AgentEvent[] => {
+    const t = text;
+    text = "";
+    return t.trim() ? [{ kind: "message", text: t, turn: textTurn }] : [];
+  };
+  return (j: J): AgentEvent[] => {
+    const type = str(j.type);
+    if (type === "message" && j.role === "assistant") {
+      textTurn = turnId();
+      text += str(j.content) ?? "";
+      return j.delta === true ? [] : flush();
+    }
+    const out = flush();
+    if (type === "init") {
+      out.push({ kind: "init", agent: "gemini", model: str(j.model), session: str(j.session_id) });
+    } else if (type === "message") {
+      inTurn = false; // the user's prompt: the next text is a new turn
+    } else if (type === "tool_use") {
+      const name = str(j.tool_name) ?? "tool";
+      if (str(j.tool_id)) names.set(str(j.tool_id)!, name);
+      out.push({
+        kind: "tool",
+        id: str(j.tool_id),
+        name,
+        detail: toolDetail(name, j.parameters),
+        turn: turnId(),
+      });
+    } else if (type === "tool_result") {
+      inTurn = false;
+      const ok = j.status === "success";
+      const err = obj(j.error);
+      const id = str(j.tool_id);
+      if (!ok && GEMINI_DENIED.includes(str(err?.type) ?? "")) {
+        out.push({ kind: "denied", id, name: names.get(id ?? ""), message: str(err?.message) ?? "denied" });
+      } else out.push({ kind: "tool-result", id, ok, text: ok ? str(j.output) : str(err?.message) });
+    } else if (type === "error") {
+      const m = str(j.message) ?? "error";
+      out.push(
+        j.severity === "warning" ? { kind: "text", line: `warning: ${m}` } : { kind: "error", message: m },
+      );
+    } else if (type === "result") {
+      const st = obj(j.stats) ?? {};
+      const ok = j.status === "success";
+      const err = obj(j.error);
+      out.push({
+        kind: "result",
+        ok,
+        inputTokens: num(st.input_tokens),
+        outputTokens: num(st.output_tokens),
+        ...(ok ? {} : { error: str(err?.message) ?? str(err?.type) ?? "error" }),
+      });
+    }
+    return out;
+  };
+}
+
+/** Which agent a first JSON line is from (undefined: not sure yet, e.g. a bare `error`). */
+function kindOf(j: J): AgentKind | undefined {
+  const type = String(j.type);
+  if (/^(thread|turn|item)\./.test(type)) return "codex";
+  if (["init", "message", "tool_use", "tool_result"].includes(type)) return "gemini";
+  if (type === "error") return "severity" in j ? "gemini" : undefined;
+  if (type === "result" && "stats" in j && "status" in j) return "gemini";
+  return "claude";
+}
+
+/**
+ * Tool results that are a refusal: its policy's, or a tool its approval mode took away (headless without
+ * --yolo it offers no write_file, no run_shell_command, and answers a call with tool_not_registered).
+ */
+const GEMINI_DENIED = ["policy_violation", "permission_denied", "tool_not_registered"];
+
+/** The Gemini CLI's model API retries, on stderr. */
+const GEMINI_RETRY = /^Attempt \d+ failed\. Retrying with backoff/;
+
 /** What Codex says only on stderr: a patch its sandbox or approval policy rejected. */
 const CODEX_REJECTED = /patch rejected: (.*)$/;
 
 /** A parser keeps what spans lines (which Codex items started). */
 export function createParser(): (line: string) => AgentEvent[] {
   const seen = new Set<string>();
+  const gemini = geminiParser();
   let kind: AgentKind | undefined;
   return (line) => {
     const t = line.trim();
@@ -238,14 +332,14 @@ export function createParser(): (line: string) => AgentEvent[] {
         j = obj(JSON.parse(t));
       } catch { /* not JSON after all */ }
       if (j && typeof j.type === "string") {
-        if (!kind) {
-          kind = /^(thread|turn|item)\./.test(j.type) ? "codex" : j.type === "error" ? undefined : "claude";
-        }
+        kind ??= kindOf(j);
+        if (kind === "gemini") return gemini(j);
         return kind === "codex" || (kind === undefined && j.type === "error")
           ? codexEvents(j, seen)
           : claudeEvents(j);
       }
     }
+    if (GEMINI_RETRY.test(t)) return [{ kind: "retry", message: t }];
     const rej = CODEX_REJECTED.exec(t);
     if (rej) return [{ kind: "denied", name: "patch", message: `patch rejected: ${rej[1]}` }];
     return [{ kind: "text", line: line.replace(/\r$/, "") }];

@@ -11,7 +11,7 @@ import { type AgentEvent, type AgentKind, parseStream } from "./stream.ts";
 export interface RunTruth {
   /** which agent's output it was; absent when the log held no structured output (a custom command) */
   agent?: AgentKind;
-  /** model turns (Claude: its num_turns; Codex: its turns) */
+  /** model turns (Claude: its num_turns; Codex: its turns; Gemini: counted from its events) */
   turns?: number;
   toolCalls: number;
   /** tool uses the agent's permissions refused */
@@ -159,7 +159,7 @@ export function parseTruth(text: string): RunTruth | undefined {
   const n = (k: string) => (typeof j[k] === "number" && Number.isFinite(j[k]) ? j[k] as number : undefined);
   const s = (k: string) => (typeof j[k] === "string" ? (j[k] as string).slice(0, MAX_TEXT + 1) : undefined);
   const t: RunTruth = { toolCalls: n("toolCalls") ?? 0, denied: n("denied") ?? 0 };
-  if (j.agent === "claude" || j.agent === "codex") t.agent = j.agent;
+  if (j.agent === "claude" || j.agent === "codex" || j.agent === "gemini") t.agent = j.agent;
   for (
     const k of [
       "turns",

@@ -9,11 +9,15 @@
  *
  * The watchdog (agent.stallTimeout, in KODAMA_STALL_SECONDS): a run whose log gains no line for that long
  * is ended as stalled; one whose log only gains the agent's own model-API retry lines for a minute (Codex
- * retries "waiting for network" forever) is ended as unreachable. It ends the agent with TERM, then KILL.
+ * retries "waiting for network" forever; the Gemini CLI backs off for minutes) is ended as unreachable. It ends the agent with TERM, then KILL.
  */
 
-/** Lines that are an agent retrying its model API, not progress (Claude's api_retry, Codex's Reconnecting). */
-export const RETRY_LINE_RE = `"subtype":"api_retry"|"message":"Reconnecting\\.\\.\\.`;
+/**
+ * Lines that are an agent retrying its model API, not progress: Claude's api_retry, Codex's Reconnecting,
+ * the Gemini CLI's `Attempt N failed. Retrying with backoff...` on stderr and the stack trace under it.
+ */
+export const RETRY_LINE_RE =
+  `"subtype":"api_retry"|"message":"Reconnecting\\.\\.\\.|^Attempt [0-9]+ failed\\. Retrying with backoff|^ +at `;
 
 /** How long a run may only retry its model API before it is ended as unreachable (seconds). */
 export const UNREACHABLE_SECONDS = 60;

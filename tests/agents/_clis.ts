@@ -22,13 +22,21 @@ function find(name: string): string | undefined {
 
 export const CLAUDE = find("claude");
 export const CODEX = find("codex");
+export const GEMINI = find("gemini");
+
+/** What .ci/run installs, per CLI. */
+const PACKAGES: Record<string, string> = {
+  claude: "@anthropic-ai/claude-code@2.1.332",
+  codex: "@openai/codex@0.169.0",
+  gemini: "@google/gemini-cli@0.61.0",
+};
 
 /** Why a test is skipped: printed once, so a skip is never silent. */
 export function missing(name: string, path: string | undefined): boolean {
   if (path) return false;
   console.error(
     `skipping the real-${name} tests: ${name} is not installed (npm install -g ${
-      name === "claude" ? "@anthropic-ai/claude-code@2.1.332" : "@openai/codex@0.169.0"
+      PACKAGES[name] ?? name
     }, as .ci/run does, or set KODAMA_TEST_AGENT_BIN)`,
   );
   return true;

@@ -4,10 +4,13 @@
  *   Anthropic Messages  POST /v1/messages (stream: true → SSE; false → one JSON message), what
  *                       Claude Code calls; `HEAD /api/hello` and anything else answer 404 (harmless)
  *   OpenAI Responses    POST /v1/responses (SSE), what Codex calls through a custom model provider
+ *   Gemini API          POST /v1beta/models/MODEL:streamGenerateContent?alt=sse (SSE) and
+ *                       :generateContent (one JSON answer), what the Gemini CLI calls with
+ *                       GOOGLE_GEMINI_BASE_URL; :countTokens answers an estimate
  *
  * A script is a queue of turns; each "main" request (one that offers tools) takes the next turn, and a
- * turn's acts become one assistant message: `write` (Claude's Write tool; Codex's apply_patch), `shell`
- * (Claude's Bash; Codex's exec_command), `text`. A turn with tool acts ends with stop_reason tool_use;
+ * turn's acts become one assistant message: `write` (Claude's Write tool; Codex's apply_patch; Gemini's
+ * write_file), `shell` (Claude's Bash; Codex's exec_command; Gemini's run_shell_command), `text`. A turn with tool acts ends with stop_reason tool_use;
  * when the queue is empty the answer is the final text "done.". Requests without tools (side calls: titles,
  * summaries) get a short text and take no turn. Every request is recorded, so a test can assert that a
  * `--continue` run sent the earlier conversation.
@@ -284,6 +287,67 @@ function offersCodeMode(text: string): boolean {
   return text.includes('"name":"exec"') || text.includes('"name": "exec"');
 }
 
+// ---- Gemini API (the Gemini CLI) ---------------------------------------------------------------
+
+type GeminiPart = { text: string } | { functionCall: { name: string; args: Record<string, unknown> } };
+
+function geminiParts(turn: Turn): GeminiPart[] {
+  return turn.map((a): GeminiPart => {
+    if ("write" in a) {
+      return {
+        functionCall: { name: "write_file", args: { file_path: a.write.path, content: a.write.content } },
+      };
+    }
+    if ("shell" in a) {
+      return {
+        functionCall: { name: "run_shell_command", args: { command: a.shell, description: "Run a command" } },
+      };
+    }
+    return { text: a.text };
+  });
+}
+
+function geminiChunk(parts: GeminiPart[], inputChars: number, model: string, n: number) {
+  const prompt = Math.max(1, Math.round(inputChars / 400));
+  const out = 8 * parts.length + 3;
+  return {
+    candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }],
+    usageMetadata: { promptTokenCount: prompt, candidatesTokenCount: out, totalTokenCount: prompt + out },
+    modelVersion: model,
+    responseId: `standin_${n}`,
+  };
+}
+
+/**
+ * An answer to a side call that asks for JSON (the CLI's model router: a complexity score; its
+ * next-speaker check): each required property with a plain value of its type (an enum's first value).
+ */
+export function jsonFor(schema: unknown): unknown {
+  const s = (schema ?? {}) as Record<string, unknown>;
+  if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+  switch (String(s.type ?? "").toLowerCase()) {
+    case "object": {
+      const props = (s.properties ?? {}) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, jsonFor(v)]));
+    }
+    case "array":
+      return [];
+    case "integer":
+    case "number":
+      return 10;
+    case "boolean":
+      return false;
+    default:
+      return "ok";
+  }
+}
+
+/** `/v1beta/models/gemini-2.5-pro:streamGenerateContent` → [model, method] */
+function geminiRoute(path: string): [string, string] | undefined {
+  const m = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(\w+)$/.exec(path);
+  return m ? [m[1], m[2]] : undefined;
+}
+
 // ---- the server ------------------------------------------------------------------------------------
 
 export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Promise<StandIn> {
@@ -330,6 +394,29 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
       }
       if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") {
         return json({ input_tokens: Math.max(1, Math.round(text.length / 400)) });
+      }
+      const gemini = req.method === "POST" ? geminiRoute(url.pathname) : undefined;
+      if (gemini) {
+        const [model, method] = gemini;
+        if (method === "countTokens") {
+          return json({ totalTokens: Math.max(1, Math.round(text.length / 400)) });
+        }
+        // the CLI's side calls (its model router, the next-speaker check) offer no tools
+        const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
+        const n = main ? ++taken : 0;
+        if (main) rec.turn = n;
+        const cfg = (body?.generationConfig ?? {}) as Record<string, unknown>;
+        const schema = cfg.responseJsonSchema ?? cfg.responseSchema;
+        const parts = main
+          ? geminiParts(takeTurn())
+          : [{ text: schema ? JSON.stringify(jsonFor(schema)) : "ok" }];
+        const chunk = geminiChunk(parts, text.length, model, n);
+        if (method === "streamGenerateContent") {
+          return new Response(enc.encode(`data: ${JSON.stringify(chunk)}\r\n\r\n`), {
+            headers: { "content-type": "text/event-stream" },
+          });
+        }
+        return json(chunk);
       }
       if (req.method === "POST" && url.pathname === "/v1/responses") {
         const n = ++taken;

@@ -1,12 +1,12 @@
 /**
  * The acceptance path of the presets, with no agent configuration at all: `kodama start NAME --repo .
  * --prompt-file task.txt` runs the real Claude Code (the default preset) in the default image, and the
- * same with `--agent codex`; each ends with the agent's commit on the session branch, `session fetch`
+ * same with `--agent codex` and `--agent gemini`; each ends with the agent's commit on the session branch, `session fetch`
  * brings it back, and `agent run --continue` gives the agent its earlier conversation (Codex's is
- * `codex exec resume --last`, in the middle of its command).
+ * `codex exec resume --last`, in the middle of its command; Gemini's `--resume latest`).
  *
  * Only the local environment is set, as a user's shell would be: the preset's own credential and endpoint
- * variables (ANTHROPIC_*, OPENAI_*) reach the pod through the env Secret. The default image
+ * variables (ANTHROPIC_*, OPENAI_*, GEMINI_API_KEY + GOOGLE_GEMINI_BASE_URL) reach the pod through the env Secret. The default image
  * (ghcr.io/illumination-k/kodama-claude) ships the CLIs: on the test server its PATH has where CI installs
  * them (tests/cluster/runtime/images.ts). Skipped on a real cluster and without the CLI.
  */
@@ -16,7 +16,7 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
 import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { commitScript, type StandIn, startStandIn } from "../agents/_standin.ts";
-import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";
+import { CLAUDE, CODEX, GEMINI, missing } from "../agents/_clis.ts";
 
 const dec = new TextDecoder();
 
@@ -107,5 +107,17 @@ withSessionWorld(
       agent: "codex",
       env: (api) => ({ OPENAI_API_KEY: "sk-standin-3141", OPENAI_BASE_URL: `${api.url}/v1` }),
       banner: /^== codex$/m,
+    }),
+);
+
+withSessionWorld(
+  "no agent configuration, --agent gemini: the real Gemini CLI commits; fetch brings it back; --resume latest continues",
+  { seed: "demo", ignore: onRealCluster || missing("gemini", GEMINI), timeoutMs: 8 * 60_000 },
+  (t, w) =>
+    acceptance(t, w, {
+      name: "p3",
+      agent: "gemini",
+      env: (api) => ({ GEMINI_API_KEY: "gm-standin-1618", GOOGLE_GEMINI_BASE_URL: api.url }),
+      banner: /^== gemini \(model /m,
     }),
 );

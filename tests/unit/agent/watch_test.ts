@@ -52,6 +52,17 @@ Deno.test("watchdog: silent agent → stalled; retrying only → unreachable; wo
   assertEquals(runFacts(undefined, silent.endedBy, undefined)?.endedBy, "stalled");
 });
 
+Deno.test("watchdog: the Gemini CLI's stderr retries (each with its stack trace) are not progress", async () => {
+  const attempt =
+    "Attempt 1 failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request";
+  const r = await runAgent(
+    `echo '{"type":"init","model":"auto"}'; while :; do echo '${attempt}' >&2; echo '    at async retryWithBackoff (file:///x.js:1:2)' >&2; sleep 0.3; done`,
+    3,
+  );
+  assertEquals(r.endedBy, "unreachable");
+  assertStringIncludes(r.log, "kodama: the agent only retried its model API for 3s");
+});
+
 Deno.test("runner: the run's commits and changed files since it started, for its truth", async () => {
   const r = await runAgent(
     "echo a > a.txt && git add a.txt && git -c user.name=a -c user.email=a@b commit -qm a && echo b > b.txt",
