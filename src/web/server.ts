@@ -271,6 +271,8 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
   }
   port = (server.addr as Deno.NetAddr).port;
   hosts = allowedHosts(address, port);
+  // the session list is read now, while the printed URL is being opened: the first page finds it ready
+  api.hub.start();
   const shown = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address;
   const base = `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
   return {
