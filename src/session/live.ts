@@ -10,6 +10,9 @@ import { syncColumn } from "./sync/column.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
 import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
 
+/** This machine's sync status files, watched (the SYNC column's source; light: no sync engine). */
+export { watchSyncStatus } from "./sync/column.ts";
+
 export interface SessionRow {
   name: string;
   namespace: string;

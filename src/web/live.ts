@@ -118,11 +118,8 @@ export class Hub {
     if (this.ready) return this.ready;
     this.ready = new Promise<void>((resolve) => {
       (async () => {
-        const [live, { watchSyncStatus }] = await Promise.all([
-          import("../session/live.ts"),
-          import("../session/sync/column.ts"),
-        ]);
-        const { watchSessionViews } = live;
+        const live = await import("../session/live.ts");
+        const { watchSessionViews, watchSyncStatus } = live;
         this.sessionRow = live.sessionRow;
         this.watching = true;
         watchSyncStatus(() => this.changed(), this.signal);
