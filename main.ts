@@ -48,7 +48,7 @@ const VALUED_FLAGS = new Set(
 );
 
 /** Commands that reach the cluster on every run (unless asked for --help; `run` unless --dry-run). */
-const CONNECTING = new Set(["pods", "po", "exec", "logs", "cp", "wait", "pick", "run"]);
+const CONNECTING = new Set(["pods", "po", "exec", "logs", "cp", "wait", "pick", "run", "ui"]);
 
 /**
  * Will this command line connect to the cluster? Then its TLS set-up starts at once (src/kube/warm.ts),

@@ -11,7 +11,7 @@ import { namesOf, specOf } from "./spec.ts";
 import { observeSessions } from "./state.ts";
 
 /** What a command saw goes into this machine's session files (status, branch, commit, updatedAt). */
-function observed(kube: Kube, views: SessionView[]): Promise<void> {
+export function observed(kube: Kube, views: SessionView[]): Promise<void> {
   return observeSessions({ context: kube.contextName, server: kube.server }, views);
 }
 
@@ -129,14 +129,19 @@ export interface Listed {
 }
 
 /** Every session in a namespace (or all namespaces when undefined). */
-export async function listSessions(kube: Kube, namespace: string | undefined): Promise<Listed> {
+export async function listSessions(
+  kube: Kube,
+  namespace: string | undefined,
+  /** `later`: the caller records what it saw (`observed`) once it has shown it (a live list's first page) */
+  o: { observe?: "later" } = {},
+): Promise<Listed> {
   const sel = { labelSelector: SESSIONS_SELECTOR };
   const [pods, pvcs] = await Promise.all([
     kube.listObjects<V1Pod>("pods", namespace, sel),
     kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, sel),
   ]);
   const sessions = groupSessions(pods.items, pvcs.items.filter((c) => !isRetained(c)));
-  await observed(kube, sessions);
+  if (o.observe !== "later") await observed(kube, sessions);
   const live = new Set(sessions.map((v) => `${v.namespace}/${v.name}`));
   const kept = new Set<string>();
   for (const c of pvcs.items.filter(isRetained)) {

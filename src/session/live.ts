@@ -5,10 +5,13 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube, WatchEventType } from "../kube/client.ts";
-import { isRetained, listSessions } from "./cluster.ts";
-import { syncState } from "./list.ts";
+import { isRetained, listSessions, observed } from "./cluster.ts";
+import { syncColumn } from "./sync/column.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "./names.ts";
 import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
+
+/** This machine's sync status files, watched (the SYNC column's source; light: no sync engine). */
+export { watchSyncStatus } from "./sync/column.ts";
 
 export interface SessionRow {
   name: string;
@@ -45,7 +48,7 @@ export function sessionRow(v: SessionView): SessionRow {
     namespace: v.namespace,
     status: v.status,
     ...(v.reason ? { reason: v.reason } : {}),
-    sync: syncState(v),
+    sync: syncColumn(v.name, v.namespace),
     ...(v.branch ? { branch: v.branch } : {}),
     ...(v.commit ? { commit: v.commit } : {}),
     ...(v.createdAt ? { createdAt: v.createdAt } : {}),
@@ -72,7 +75,12 @@ export async function watchSessionViews(
   /** the list the caller has already read (its resourceVersions start the watches) */
   listed?: Awaited<ReturnType<typeof listSessions>>,
 ): Promise<void> {
-  listed ??= await listSessions(kube, namespace);
+  // the list is shown first; this machine's session files learn what it saw after (a cache: 200 sessions'
+  // files read and written before the first page would delay it)
+  if (!listed) {
+    listed = await listSessions(kube, namespace, { observe: "later" });
+    observed(kube, listed.sessions).catch(() => {});
+  }
   const pods = new Map<string, V1Pod>();
   const pvcs = new Map<string, Map<string, V1PersistentVolumeClaim>>();
   const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;

@@ -21,6 +21,8 @@ export interface ApiOptions {
   signal: AbortSignal;
   /** the door local paths from the page go through (src/config/doors.ts) */
   door: Door;
+  /** the live lists, when the server started them already (default: started by the first page) */
+  hub?: Hub;
 }
 
 /** A session name as kodama accepts it (src/session/names.ts checks it fully). */
@@ -52,7 +54,7 @@ const strs = (v: unknown): string[] =>
 export class Api {
   readonly hub: Hub;
   constructor(readonly kube: Kube, readonly o: ApiOptions) {
-    this.hub = new Hub(kube, o.signal);
+    this.hub = o.hub ?? new Hub(kube, o.signal);
   }
 
   close(): void {

@@ -106,15 +106,21 @@ export class Hub {
     });
   }
 
-  /** The watches start with the first page and run until the server stops. */
+  /**
+   * The watches start with the server (`kodama ui` calls this once its URL is printed, while the user opens
+   * it) or else with the first page, and run until the server stops: the first page finds the list read.
+   */
+  start(): Promise<void> {
+    return this.ensureWatch();
+  }
+
   private ensureWatch(): Promise<void> {
     if (this.ready) return this.ready;
     this.ready = new Promise<void>((resolve) => {
       (async () => {
-        const [{ watchSessionViews }, { watchSyncStatus }] = await Promise.all([
-          import("../session/live.ts"),
-          import("../session/sync/commands.ts"),
-        ]);
+        const live = await import("../session/live.ts");
+        const { watchSessionViews, watchSyncStatus } = live;
+        this.sessionRow = live.sessionRow;
         this.watching = true;
         watchSyncStatus(() => this.changed(), this.signal);
         while (!this.signal.aborted) {
@@ -123,6 +129,8 @@ export class Hub {
               this.error = undefined;
               this.views = views;
               this.noticeRunning(views);
+              // the first list is ready for pages at once; later changes are pushed once per burst
+              if (!this.rowsMade) this.makeRows();
               this.changed();
               resolve();
             }, this.signal);
@@ -218,15 +226,24 @@ export class Hub {
   /** Push the list soon, once for a burst of events. */
   private changed(): void {
     if (!this.watching || this.timer !== undefined) return;
-    this.timer = setTimeout(async () => {
+    this.timer = setTimeout(() => {
       this.timer = undefined;
-      const { sessionRow } = await import("../session/live.ts");
-      this.rows = this.views.map((v) => {
-        const a = this.agents.get(v.name);
-        return { ...sessionRow(v), ...(a ? { agent: a } : {}) };
-      });
+      this.makeRows();
       this.broadcast("sessions", { items: this.rows, ...(this.error ? { error: this.error } : {}) });
     }, 25);
+  }
+
+  private sessionRow: ((v: SessionView) => SessionRow) | undefined;
+  private rowsMade = false;
+
+  /** The rows pages are sent, from the views and agent runs as now known. */
+  private makeRows(): void {
+    const row = this.sessionRow!;
+    this.rowsMade = true;
+    this.rows = this.views.map((v) => {
+      const a = this.agents.get(v.name);
+      return { ...row(v), ...(a ? { agent: a } : {}) };
+    });
   }
 
   private opData(op: Op) {

@@ -22,6 +22,7 @@ import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { Api } from "./api.ts";
+import { Hub } from "./live.ts";
 
 export interface UIOptions {
   port?: number;
@@ -134,6 +135,21 @@ export function allowedHosts(address: string, port: number): Set<string> {
 }
 
 export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
+  const controller = new AbortController();
+  // the session list is read from the start, beside the rest of the set-up and while the printed URL is
+  // being opened: the first page finds it ready
+  const hub = new Hub(kube, controller.signal);
+  hub.start();
+  try {
+    return await serveUI(kube, o, controller, hub);
+  } catch (e) {
+    controller.abort();
+    hub.close();
+    throw e;
+  }
+}
+
+async function serveUI(kube: Kube, o: UIOptions, controller: AbortController, hub: Hub): Promise<UIServer> {
   const address = o.address ?? "127.0.0.1";
   const token = o.token ?? randomHex();
   const csrf = randomHex();
@@ -141,7 +157,6 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
   // the bundle's version: a page loaded again revalidates its assets (304) and keeps the browser's cached,
   // compiled copy instead of fetching and compiling its script each time
   const etag = `"${SOURCE_HASH.slice(0, 32)}"`;
-  const controller = new AbortController();
   let port = 0;
   let hosts = new Set<string>();
   const anyHost = address === "0.0.0.0" || address === "::" || address === "[::]";
@@ -159,7 +174,7 @@ export async function startUI(kube: Kube, o: UIOptions): Promise<UIServer> {
     allow: o.allowPath ?? [],
     flag: "kodama ui --allow-path",
   });
-  const api = new Api(kube, { cfg: o.cfg, cwd, signal: controller.signal, door });
+  const api = new Api(kube, { cfg: o.cfg, cwd, signal: controller.signal, door, hub });
 
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);

@@ -2,8 +2,10 @@
  * What `list` shows in its SYNC column, read from this machine's sync status file (sync runs per
  * machine): Active while the background sync runs, Paused while it waits for a session that stopped
  * itself (idle stop) to run again, Error when it reports an error or died without saying so, Inactive
- * otherwise. Light on purpose: `list` loads it.
+ * otherwise. Light on purpose: `list` and the web UI's session list load it.
  */
+import { join } from "../../fspath.ts";
+import { kodamaHome } from "../../config/paths.ts";
 import { isHeld } from "../../liveness.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 
@@ -55,4 +57,25 @@ export function syncDetail(name: string, namespace: string): string | undefined 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Call `onChange` whenever a sync status file of this machine changes (conflicts found or resolved, an
+ * error, the daemon starting or stopping), until `signal` aborts: file events, not polling.
+ */
+export async function watchSyncStatus(onChange: () => void, signal: AbortSignal): Promise<void> {
+  const dir = join(kodamaHome(), "sync");
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => {});
+  let w: Deno.FsWatcher;
+  try {
+    w = Deno.watchFs(dir, { recursive: true });
+  } catch {
+    return; // no file events here: the list still follows the cluster
+  }
+  signal.addEventListener("abort", () => w.close(), { once: true });
+  try {
+    for await (const ev of w) {
+      if (ev.paths.some((p) => /status\.json$|daemon/.test(p))) onChange();
+    }
+  } catch { /* closed */ }
 }

@@ -11,8 +11,8 @@ import { isTerminal } from "../../ui/color.ts";
 import { formatAge } from "../../ui/table.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
-import { kodamaHome } from "../../config/paths.ts";
 import { columnOf, running } from "./column.ts";
+export { watchSyncStatus } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
 import { pushTree, targetOf } from "./push.ts";
 import { reconcileOnce } from "./twoway.ts";
@@ -350,27 +350,6 @@ export async function syncData(name: string, namespace: string): Promise<Record<
 
 export async function daemonCommand(kube: Kube, name: string): Promise<number> {
   return await runDaemon(kube, name);
-}
-
-/**
- * Call `onChange` whenever a sync status file of this machine changes (conflicts found or resolved, an
- * error, the daemon starting or stopping), until `signal` aborts: file events, not polling.
- */
-export async function watchSyncStatus(onChange: () => void, signal: AbortSignal): Promise<void> {
-  const dir = join(kodamaHome(), "sync");
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => {});
-  let w: Deno.FsWatcher;
-  try {
-    w = Deno.watchFs(dir, { recursive: true });
-  } catch {
-    return; // no file events here: the list still follows the cluster
-  }
-  signal.addEventListener("abort", () => w.close(), { once: true });
-  try {
-    for await (const ev of w) {
-      if (ev.paths.some((p) => /status\.json$|daemon/.test(p))) onChange();
-    }
-  } catch { /* closed */ }
 }
 
 /** Does this machine's background sync of the session run (for this namespace)? */

@@ -39,6 +39,8 @@ Deno.test("connectsSoon: commands that reach the cluster, not --help, not the wo
   assert(connectsSoon(["exec", "-n", "x", "--", "true"]));
   assert(connectsSoon(["--context", "dev", "pods"]));
   assert(connectsSoon(["run", "kwekash"]));
+  // `kodama ui` reads the session list as soon as it listens
+  assert(connectsSoon(["ui", "-n", "dev"]));
   assert(!connectsSoon(["run", "kwekash", "--dry-run"]));
   assert(!connectsSoon(["pods", "--help"]));
   assert(!connectsSoon(["--version"]));
