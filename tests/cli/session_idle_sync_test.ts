@@ -167,7 +167,7 @@ withSessionWorld(
       try {
         await waitUntil(async () => !!(await announced(w, name)), LONG, "the stop announced");
         const e = await w.k(["attach", name, "--command", "echo busy > /workspace/b.txt"]);
-        assertEquals(e.code, 0, e.stderr);
+        assertEquals(e.code, 0, `${e.stderr}\n${await podLog(w, name)}`);
         await waitUntil(async () => !(await announced(w, name)), LONG, "the announcement withdrawn");
         // the same pod, still running
         const pod = await w.kc([
