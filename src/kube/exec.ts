@@ -504,8 +504,7 @@ async function openSpdy(
     return channelOf({
       protocol: () => `SPDY/3.1+${c.protocol}`,
       send: (b) => c.send(b),
-      // node's socket keeps what it is given until it is written out
-      sendStdin: (b, reused) => c.sendStdin(reused ? b.slice() : b),
+      sendStdin: (b, reused) => c.sendStdin(b, reused),
       buffered: () => c.buffered(),
       isOpen: () => c.isOpen(),
       terminate: () => c.terminate(),
