@@ -58,6 +58,12 @@ export interface ExecStreams {
   /** called once the stream is open (the command is starting) */
   onOpen?: (protocol: string) => void;
   /**
+   * Each stdin chunk is valid only until the next one is read (the producer reads the next file into the
+   * same buffer): a transport that keeps what it is given past the call copies it first. Saves a fresh
+   * buffer per chunk, whose allocation and garbage cost more CPU than the bytes' way to the socket.
+   */
+  stdinReused?: boolean;
+  /**
    * End the command in the pod when `signal` aborts (default true without a TTY): closing an exec
    * stream does not stop the process on a real cluster. It runs under `sh -c` that reports its process
    * group, and an abort kills that group over a second exec. A TTY session hangs up instead (SIGHUP).
@@ -235,8 +241,12 @@ interface Handlers {
 interface Channel {
   readonly protocol: string;
   send(b: Uint8Array): void;
-  /** stdin bytes as they are (SPDY: no channel byte, so no copy); else `send(frame(STDIN, b))` per CHUNK */
-  sendStdin?(b: Uint8Array): void;
+  /**
+   * stdin bytes as they are (SPDY: no channel byte, so no copy; Deno's WebSocket: framed in one reused
+   * buffer, which `send` copies at once); else `send(frame(STDIN, b))` per CHUNK. `reused`: `b` is
+   * rewritten after the call, so a transport that keeps it copies it.
+   */
+  sendStdin?(b: Uint8Array, reused?: boolean): void;
   /** resolves once less than HIGH_WATER is buffered */
   drain(): Promise<void>;
   terminate(): void;
@@ -260,7 +270,7 @@ class OpenError extends Error {
 function channelOf(s: {
   protocol(): string;
   send(b: Uint8Array): void;
-  sendStdin?(b: Uint8Array): void;
+  sendStdin?(b: Uint8Array, reused?: boolean): void;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
@@ -272,7 +282,7 @@ function channelOf(s: {
       return s.protocol();
     },
     send: (b) => s.send(b),
-    sendStdin: s.sendStdin && ((b) => s.sendStdin!(b)),
+    sendStdin: s.sendStdin && ((b, reused) => s.sendStdin!(b, reused)),
     async drain() {
       while (s.buffered() > HIGH_WATER && s.isOpen()) {
         await new Promise((r) => setTimeout(r, 5));
@@ -393,9 +403,20 @@ function openNative(
     const hs = handshake(h, () => ws.close(), resolve, reject, signal);
     const open = () => ws.readyState === WebSocket.OPEN;
     const tail = flushTail((b) => ws.send(b), open);
+    // Deno's `send` copies the bytes before it returns (op_ws_send_binary): one scratch buffer frames them all
+    let scratch: Uint8Array | undefined;
     const ch = channelOf({
       protocol: () => ws.protocol,
       send: tail.send,
+      sendStdin(b) {
+        scratch ??= new Uint8Array(CHUNK + 1);
+        scratch[0] = STDIN;
+        for (let off = 0; off < b.length; off += CHUNK) {
+          const piece = b.subarray(off, off + CHUNK);
+          scratch.set(piece, 1);
+          tail.send(scratch.subarray(0, piece.length + 1));
+        }
+      },
       buffered: () => ws.bufferedAmount,
       isOpen: open,
       terminate: () => {
@@ -483,7 +504,7 @@ async function openSpdy(
     return channelOf({
       protocol: () => `SPDY/3.1+${c.protocol}`,
       send: (b) => c.send(b),
-      sendStdin: (b) => c.sendStdin(b),
+      sendStdin: (b, reused) => c.sendStdin(b, reused),
       buffered: () => c.buffered(),
       isOpen: () => c.isOpen(),
       terminate: () => c.terminate(),
@@ -855,7 +876,9 @@ async function execRaw(
   // v5 and SPDY can end stdin; v4 cannot (only a TTY session gets v4 with stdin, where EOF is a keystroke)
   const canClose = ch.protocol === V5 || ch.protocol.startsWith("SPDY/");
   if (s.stdin !== undefined) {
-    pumpStdin(ch, s.stdin, canClose).catch(() => {/* the close handler reports the stream's fate */});
+    pumpStdin(ch, s.stdin, canClose, s.stdinReused).catch(
+      () => {/* the close handler reports the stream's fate */},
+    );
   }
   if (s.tty && s.resize) {
     const c = ch;
@@ -875,12 +898,14 @@ async function pumpStdin(
   ch: Channel,
   stdin: ReadableStream<Uint8Array> | Uint8Array,
   canClose: boolean,
+  reused = false,
 ): Promise<void> {
   const sendAll = async (buf: Uint8Array) => {
     if (ch.sendStdin) {
-      // SPDY: the bytes go out as they are, in big data frames (the chunk is not copied to add a channel byte)
+      // SPDY: the bytes go out as they are, in big data frames (the chunk is not copied to add a channel byte);
+      // Deno's WebSocket: framed in one reused buffer
       if (!ch.open) return false;
-      ch.sendStdin(buf);
+      ch.sendStdin(buf, reused);
       await ch.drain();
       return true;
     }

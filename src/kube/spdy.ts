@@ -59,8 +59,11 @@ export interface SpdyHandlers {
 export interface SpdyChannel {
   readonly protocol: string;
   send(b: Uint8Array): void;
-  /** stdin bytes without the channel byte: written as they are, after each frame's 8-byte header (no copy) */
-  sendStdin(b: Uint8Array): void;
+  /**
+   * stdin bytes without the channel byte: written as they are, after each frame's 8-byte header (no copy);
+   * `reused` (rewritten after the call): copied into one buffer a frame
+   */
+  sendStdin(b: Uint8Array, reused?: boolean): void;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
@@ -231,11 +234,22 @@ class SpdyExecConnection implements SpdyChannel {
     }
   }
 
-  sendStdin(b: Uint8Array): void {
+  /**
+   * `reused`: `b` is rewritten after the call, and the socket keeps what it is given until it is out: each
+   * frame is then one buffer, header and copied bytes (one write, where two would be joined by a writev).
+   */
+  sendStdin(b: Uint8Array, reused = false): void {
     const id = this.ids.get("stdin");
     if (id === undefined || !b.length || this.ended) return;
     for (let off = 0; off < b.length; off += STDIN_FRAME) {
       const piece = b.subarray(off, off + STDIN_FRAME);
+      if (reused) {
+        const f = Buffer.allocUnsafe(8 + piece.length);
+        f.set(dataFrameHeader(id, 0, piece.length));
+        f.set(piece, 8);
+        this.write(f);
+        continue;
+      }
       this.write(dataFrameHeader(id, 0, piece.length));
       this.write(piece);
     }

@@ -22,9 +22,9 @@
  * the batch as links, empty directories, and any file name (PAX records for long or non-ASCII ones).
  */
 import { join } from "node:path";
-import { createHash } from "node:crypto";
-import { END_OF_ARCHIVE, header, type TarEntry } from "../../pods/tar.ts";
+import { END_OF_ARCHIVE, header, type TarEntry } from "../../pods/tarformat.ts";
 import type { Entry, Tree } from "./scan.ts";
+import { md5 as newMd5 } from "./ancestor.ts";
 
 export const APPLY_SCRIPT = [
   "umask 0",
@@ -71,19 +71,34 @@ export interface PackStats {
 }
 
 /**
- * Gather pieces into chunks of `size` bytes (one stdin write each). A chunk is one fresh buffer that
- * pieces are copied into (no array of parts, no concatenation), and a big file is read straight into
- * the chunk's free space (`space`/`commit`): a byte is copied once on its way from the disk to the
- * socket. A chunk handed out is never written again (the socket may still hold it).
+ * Gather pieces into chunks of `size` bytes (one stdin write each). A chunk is a buffer that pieces are
+ * copied into (no array of parts, no concatenation), and a file is read straight into the chunk's free
+ * space (`space`/`commit`): a byte is copied once on its way from the disk to the socket. A chunk handed
+ * out is never written again (the socket may still hold it) — unless `reuse`: then a chunk's buffer is
+ * `release`d once the stream is pulled again (its reader copied it by then: the stream is pulled one chunk
+ * at a time, `streamOf(…, 0)`, and the exec's transport copies a reused chunk it keeps), so a push of any
+ * size makes two buffers, not one per chunk (their allocation and garbage cost more CPU than the bytes).
  */
 class Chunker {
   #buf: Uint8Array | undefined;
   #len = 0;
-  constructor(private size = 512 * 1024) {}
+  /** reuse: buffers whose chunk was read, and the buffers this chunker made */
+  #spare: Uint8Array[] = [];
+  #owned = new WeakSet<ArrayBufferLike>();
+  constructor(private size = 512 * 1024, private reuse = false) {}
+  /** A chunk handed out was read (the stream was pulled again): with `reuse`, its buffer takes new bytes. */
+  release(chunk: Uint8Array): void {
+    if (this.reuse && this.#owned.has(chunk.buffer)) this.#spare.push(new Uint8Array(chunk.buffer));
+  }
+  #alloc(): Uint8Array {
+    const b = new Uint8Array(this.size);
+    if (this.reuse) this.#owned.add(b.buffer);
+    return b;
+  }
   add(b: Uint8Array, _incompressible = false): Uint8Array[] {
     if (b.length === 0) return [];
     // a piece as big as a chunk, with nothing gathered: it goes as it is
-    if (this.#len === 0 && b.length >= this.size) return this.out(b);
+    if (this.#len === 0 && b.length >= this.size && !this.reuse) return this.out(b);
     const out: Uint8Array[] = [];
     let off = 0;
     while (off < b.length) {
@@ -96,7 +111,7 @@ class Chunker {
   }
   /** The chunk's free space, at most `max` bytes, to read into; then `commit` what was written. */
   space(max: number): Uint8Array {
-    this.#buf ??= new Uint8Array(this.size);
+    this.#buf ??= this.#spare.pop() ?? this.#alloc();
     return this.#buf.subarray(this.#len, this.#len + Math.min(max, this.size - this.#len));
   }
   commit(n: number): Uint8Array[] {
@@ -242,11 +257,28 @@ export async function* batchStream(
   onBytes?: (n: number, file?: boolean) => void,
   z?: Zlib,
   hashes?: Map<string, string>,
+  /** uncompressed: each chunk is valid only until the next is asked for (Chunker `reuse`; ExecStreams.stdinReused) */
+  reuse = false,
 ): AsyncGenerator<Uint8Array> {
-  const ch = z ? new GzipChunker(z) : new Chunker();
+  const ch = z ? new GzipChunker(z) : new Chunker(undefined, reuse);
+  for await (const c of packChunks(ch, root, batch, stats, onBytes, z, hashes)) {
+    yield c;
+    ch.release(c); // asked for the next one: this one was read
+  }
+}
+
+async function* packChunks(
+  ch: Chunker,
+  root: string,
+  batch: Batch,
+  stats: PackStats,
+  onBytes?: (n: number, file?: boolean) => void,
+  z?: Zlib,
+  hashes?: Map<string, string>,
+): AsyncGenerator<Uint8Array> {
   let total = 0;
   // the md5 of each file's content as sent (what the pod now holds), for the ancestor: no second read
-  let md5: ReturnType<typeof createHash> | undefined;
+  let md5: Awaited<ReturnType<typeof newMd5>> | undefined;
   const emit = function* (b: Uint8Array, incompressible = false) {
     total += b.length;
     yield* ch.add(b, incompressible);
@@ -276,9 +308,10 @@ export async function* batchStream(
       }
       continue;
     }
-    if (hashes) md5 = createHash("md5");
-    if (it.size <= SMALL_FILE && !z) {
-      // uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy)
+    if (hashes) md5 = await newMd5();
+    if (!z) {
+      // uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy; a
+      // big file too: an async read costs a thread hop per piece, and the walk has nothing else to do)
       let f: Deno.FsFile | undefined;
       try {
         f = Deno.openSync(join(root, it.rel), { read: true });
@@ -339,8 +372,8 @@ export async function* batchStream(
     let raw: boolean | undefined; // decided on the file's first chunk
     try {
       while (left > 0) {
-        // uncompressed: read straight into the outgoing chunk; compressed: into a buffer of its own
-        const buf = z ? new Uint8Array(Math.min(256 * 1024, left)) : ch.space(left);
+        // compressed (uncompressed files took the synchronous way above): into a buffer of its own
+        const buf = new Uint8Array(Math.min(256 * 1024, left));
         const n = fh ? await fh.read(buf) : null;
         if (n === null || n === 0) {
           yield* content(new Uint8Array(left));
@@ -351,13 +384,7 @@ export async function* batchStream(
         stats.bytes += n;
         onBytes?.(n);
         const got = n === buf.length ? buf : buf.subarray(0, n);
-        if (!z) {
-          md5?.update(got);
-          total += n;
-          yield* ch.commit(n);
-          continue;
-        }
-        raw ??= !compressible(z, got);
+        raw ??= !compressible(z!, got);
         yield* content(got, raw);
       }
     } finally {
@@ -375,8 +402,11 @@ export async function* batchStream(
   if (ch instanceof GzipChunker) stats.wire = ch.wireBytes;
 }
 
-/** A ReadableStream over an async generator (pull-driven: the exec's backpressure reaches the disk). */
-export function streamOf(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+/**
+ * A ReadableStream over an async generator (pull-driven: the exec's backpressure reaches the disk).
+ * `highWaterMark` 0: the generator is resumed only when a chunk is asked for (a reused chunk is read by then).
+ */
+export function streamOf(gen: AsyncGenerator<Uint8Array>, highWaterMark = 1): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       const { value, done } = await gen.next();
@@ -386,7 +416,7 @@ export function streamOf(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8A
     async cancel() {
       await gen.return(undefined);
     },
-  });
+  }, { highWaterMark });
 }
 
 /** Build a batch: what to delete and what to send, given paths and the tree they come from. */

@@ -22,9 +22,8 @@ import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { KodamaError } from "../../errors.ts";
-import { createHash } from "node:crypto";
-import { END_OF_ARCHIVE, header } from "../../pods/tar.ts";
-import { hashFile } from "./ancestor.ts";
+import { END_OF_ARCHIVE, header } from "../../pods/tarformat.ts";
+import { hashFile, md5 } from "./ancestor.ts";
 import type { Kind } from "./plan.ts";
 import type { SyncTarget } from "./remote.ts";
 import { IDLE_IGNORE_MARK, idleFile, SYNC_WATCHER_MARK } from "../lifetime.ts";
@@ -569,7 +568,7 @@ export function applyStream(ops: PodOp[], files: StagedFile[]): ApplyStream {
 
 /** `size` bytes of a local file (zeros after an early end), its md5 checked against the plan's. */
 async function* readExactly(f: StagedFile, size: number, dropped: Set<string>): AsyncGenerator<Uint8Array> {
-  const h = createHash("md5");
+  const h = await md5();
   let left = size;
   let file: Deno.FsFile | undefined;
   try {

@@ -135,10 +135,15 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
   const started = performance.now();
   const rules = rulesFor(c);
   const where = { root: c.root, workdir: c.workdir };
-  const [now, manifest] = await Promise.all([scanTree(c.root, rules), loadManifest(c.name, where, o.home)]);
+  const unix = hasUnixModes(hostPlatform());
+  // a full push on an OS with modes needs nothing of the manifest (it is replaced): not read
+  const [now, manifest] = await Promise.all([
+    scanTree(c.root, rules),
+    o.full && unix ? new Map() as Tree : loadManifest(c.name, where, o.home),
+  ]);
   const then = o.full ? new Map() as Tree : manifest;
   // Windows keeps no modes: the pod keeps what it had (the manifest), git's executable bit, or 0644/0755
-  if (!hasUnixModes(hostPlatform())) adoptModes(now, manifest, hostPlatform(), await gitExecutables(c.root));
+  if (!unix) adoptModes(now, manifest, hostPlatform(), await gitExecutables(c.root));
   const diff = diffTrees(then, now);
   const batch = makeBatch(deletable(diff.deleted, then, rules), diff.changed, now);
   const result: PushResult = { files: 0, bytes: 0, deletes: batch.deletes.length, scanned: now.size, ms: 0 };
@@ -208,10 +213,7 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
     }
   }
   // what is gone locally is forgotten even when it stays in the pod (ignored now)
-  await updateManifest(c.name, where, (t) => {
-    if (o.full) t.clear();
-    recordBatch(t, diff.deleted, batch.sends);
-  }, o.home);
+  await updateManifest(c.name, where, (t) => recordBatch(t, diff.deleted, batch.sends), o.home, o.full);
   await countSent(c.name, result, o.home);
   result.ms = performance.now() - started;
   return result;

@@ -212,7 +212,9 @@ export async function applyBatch(
         : ["sh", "-c", APPLY_TO_EOF_SCRIPT, "sh", t.workdir],
       {
         stdin: countedStdin(
-          streamOf(zlib ? encoded() : batchStream(root, batch, stats, o.onBytes, undefined, o.hashes)),
+          zlib
+            ? streamOf(encoded())
+            : streamOf(batchStream(root, batch, stats, o.onBytes, undefined, o.hashes, true), 0),
           (bytes, all) => {
             last = Date.now();
             sent = { bytes, all };
@@ -230,6 +232,8 @@ export async function applyBatch(
           errParts.push(c.slice());
         },
         signal: o.signal ? AbortSignal.any([o.signal, stall.signal]) : stall.signal,
+        // uncompressed, the batch's chunks are two buffers taking turns (batchStream `reuse`)
+        stdinReused: !zlib,
       },
     );
   } catch (e) {

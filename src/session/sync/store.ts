@@ -192,11 +192,13 @@ export async function updateManifest(
   where: { root: string; workdir: string },
   fn: (t: Tree) => void,
   home?: string,
+  /** start from an empty tree instead of reading the file (a full push replaces it all) */
+  fresh = false,
 ): Promise<Tree> {
   await ensureDir(name, home);
   const release = await acquireLock(paths(name, home).manifest);
   try {
-    const t = await loadManifest(name, where, home);
+    const t = fresh ? new Map() as Tree : await loadManifest(name, where, home);
     fn(t);
     await saveManifest(name, where, t, home);
     return t;

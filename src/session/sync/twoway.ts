@@ -19,7 +19,7 @@ import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
-import { TarParser } from "../../pods/tar.ts";
+import { TarParser } from "../../pods/tarformat.ts";
 import {
   type Ancestor,
   type AncestorEntry,
@@ -815,7 +815,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
           await halt("placing");
           x.wroteLocal?.(a.path, selfKey(st));
         });
-        if (f.kind === "file") writtenHash.set(a.path, hashBytes(f.data!));
+        if (f.kind === "file") writtenHash.set(a.path, await hashBytes(f.data!));
         const st = Deno.lstatSync(abs);
         writtenKeys.set(a.path, `${st.size}:${st.mtime?.getTime() ?? 0}`);
       }

@@ -109,7 +109,7 @@ for (const shell of SHELLS) {
           mode: 0o644,
           abs: `${local}/streamed.txt`,
           size: 21,
-          hash: hashBytes(text("read while streaming\n")),
+          hash: await hashBytes(text("read while streaming\n")),
           mtimeMs: Date.now(),
         },
         {
@@ -118,7 +118,7 @@ for (const shell of SHELLS) {
           mode: 0o644,
           abs: `${local}/changed.txt`,
           size: 9,
-          hash: hashBytes(text("planned\n\n")),
+          hash: await hashBytes(text("planned\n\n")),
           mtimeMs: Date.now(),
         },
         file("sp ace\\tab", "odd name\n"),

@@ -185,13 +185,11 @@ for (const shell of SHELLS) {
 
           const text = "created in the pod\n";
           await Deno.writeTextFile(`${root}/src/new.txt`, text);
-          await w.until(
-            "a new file with its md5",
-            (s) => s.get("src/new.txt")?.hash === hashBytes(new TextEncoder().encode(text)),
-          );
+          const want = await hashBytes(new TextEncoder().encode(text));
+          await w.until("a new file with its md5", (s) => s.get("src/new.txt")?.hash === want);
 
           await Deno.writeTextFile(`${root}/src/a.txt`, "edited, longer\n");
-          const h = hashBytes(new TextEncoder().encode("edited, longer\n"));
+          const h = await hashBytes(new TextEncoder().encode("edited, longer\n"));
           await w.until(
             "an edit with its new md5",
             (s) => s.get("src/a.txt")?.hash === h && s.get("src/a.txt")?.size === 15,
