@@ -47,25 +47,23 @@ export async function helpExamples(): Promise<DocExample[]> {
 }
 
 /**
- * The commands whose `--help` examples run here. The session family's (start, attach, sync, snapshot,
- * agent, …) need sessions made in their order and a git remote; they are not run yet.
+ * `kodama session start …` and `kodama start …` are one command (the session verbs are also top-level
+ * commands), with one list of examples in both `--help`s: each runs once.
  */
-const RUN_HELP_OF = new Set([
-  "pods",
-  "exec",
-  "pick",
-  "logs",
-  "cp",
-  "port-forward",
-  "wait",
-  "run",
-  "workflow",
-  "config",
-  "completion",
-  "doctor",
-  "version",
-  "options",
-]);
+export function sameCommand(cmd: string): string {
+  return cmd.replace(/^kodama session (?=\S)/, "kodama ");
+}
+
+/** Every example once (the first `--help` that shows it names it), in the commands' order. */
+export function uniqueExamples(all: DocExample[]): DocExample[] {
+  const seen = new Set<string>();
+  return all.filter((e) => {
+    const key = sameCommand(e.command);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
 
 /** Pod commands change nothing in the cluster: they may run at once. */
 const READ_ONLY = new Set([
@@ -80,10 +78,14 @@ const READ_ONLY = new Set([
   "doctor",
 ]);
 
+// `kodama mcp` reads its stdin: here that is closed, so it ends by itself
 const longRunning = (cmd: string) =>
   /(^|\s)(-f|--follow|-w|--watch|--watch-only)(\s|$)/.test(cmd) ||
   (/\s(port-forward|pf)\s/.test(cmd) && !/--detach|\s(list|stop)(\s|$)/.test(cmd)) ||
-  /^kodama (ui|mcp)(\s|$)/.test(cmd);
+  /^kodama (ui)(\s|$)/.test(cmd);
+
+/** What an example leaves changed: the session examples after it find `my-work` running again. */
+const CHANGES_SESSIONS = /^kodama (stop|delete|gc|prune|restore|start|pool|clone)\b/;
 
 Deno.test({
   name: "docs/guide.md and every --help: the unmarked examples run on the demo world",
@@ -98,7 +100,7 @@ Deno.test({
       skip: e.skip,
       group: "guide",
     }));
-    const all = [...guide, ...(await helpExamples()).filter((e) => RUN_HELP_OF.has(e.group))];
+    const all = [...guide, ...uniqueExamples(await helpExamples())];
     assert(all.filter((e) => !e.skip).length > 50, "the docs have examples");
     const c = await startCluster({ seed: "demo", pods: DEMO_LOAD_PODS });
     const tmp = await Deno.makeTempDir({ prefix: "kodama-docex-" });
@@ -106,8 +108,19 @@ Deno.test({
     const project = join(tmp, "project");
     await Deno.mkdir(bin);
     await Deno.mkdir(project);
-    // a project directory, as the examples' `--repo` config expects
-    await new Deno.Command("git", { args: ["init", "-q", project], stdout: "null", stderr: "null" }).output();
+    // a project directory, as the examples' `--repo` config expects, with the files the examples name
+    await Deno.mkdir(join(project, "src"));
+    await Deno.writeTextFile(join(project, "src", "a.ts"), "export const a = 1;\n");
+    await Deno.writeTextFile(join(project, ".env"), "API_URL=http://localhost:8080\nDEBUG=1\n");
+    await Deno.writeTextFile(join(project, ".env.local"), "API_TOKEN=demo-token\n");
+    await Deno.writeTextFile(join(project, "task.txt"), "Fix the failing test in api/\n");
+    for (
+      const args of [
+        ["init", "-q", "-b", "main", project],
+        ["-C", project, "add", "-A"],
+        ["-C", project, "-c", "user.name=demo", "-c", "user.email=demo@example.com", "commit", "-qm", "demo"],
+      ]
+    ) await new Deno.Command("git", { args, stdout: "null", stderr: "null" }).output();
     const deno = `${Deno.execPath()} run -A --config ${CONFIG} ${MAIN}`;
     for (const [name, prefix] of [["kodama", ""], ["kpod", "exec "], ["kwekash", "run kwekash "]]) {
       await Deno.writeTextFile(join(bin, name), `#!/bin/sh\nexec ${deno} ${prefix}"$@"\n`, { mode: 0o755 });
@@ -179,13 +192,48 @@ Deno.test({
           for (let e = queue.shift(); e; e = queue.shift()) await check(e);
         }));
       });
-      // the rest (workflows, config, forwards, the guide's session lines) one by one, in their order; slow on a
-      // loaded machine, so only when asked (KODAMA_DOC_EXAMPLES_ALL=1) until it is made faster
+      // every --help's other examples (workflows, config, forwards, sessions, snapshots, sync, …) one by one,
+      // in the commands' order, in one demo world: each `start NAME` finds NAME gone, the others find
+      // `my-work` running (made again after an example that stopped or removed it)
+      const quiet = (command: string) =>
+        new Deno.Command("sh", {
+          args: ["-c", command],
+          cwd: project,
+          env,
+          clearEnv: true,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).output();
+      let dirty = true;
+      const prepare = async (e: DocExample) => {
+        const cmd = sameCommand(e.command);
+        const start = /^kodama start ([a-z0-9-]+)(\s|$)/.exec(cmd);
+        if (start && !cmd.includes("--dry-run")) {
+          await quiet(`kodama delete ${start[1]} --force --purge`);
+        } else if (dirty && /\bmy-work\b/.test(cmd)) {
+          await quiet("kodama resume my-work || kodama start my-work --no-sync");
+          dirty = false;
+        }
+        const restore = /^kodama restore my-work ([a-z0-9-]+)$/.exec(cmd);
+        if (restore) await quiet(`kodama snapshot create my-work ${restore[1]}`);
+      };
+      const helps = ordered.filter((e) => e.group !== "guide");
+      await t.step(`${helps.length} --help examples in order`, async () => {
+        for (const e of helps) {
+          await prepare(e);
+          await check(e);
+          if (CHANGES_SESSIONS.test(sameCommand(e.command))) dirty = true;
+        }
+      });
+      // the guide's session lines, one by one in its order; slow on a loaded machine, so only when asked
+      // (KODAMA_DOC_EXAMPLES_ALL=1) until it is made faster
+      const guided = ordered.filter((e) => e.group === "guide");
       await t.step({
-        name: `${ordered.length} examples in order`,
+        name: `${guided.length} guide examples in order`,
         ignore: !Deno.env.get("KODAMA_DOC_EXAMPLES_ALL"),
         fn: async () => {
-          for (const e of ordered) await check(e);
+          for (const e of guided) await check(e);
         },
       });
       assertEquals(failures, []);
