@@ -91,7 +91,7 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start web --template node --memory 8Gi",
       ],
       [
-        "A database beside the session (attach -c db, logs -c db and pf reach it)",
+        "A database beside the session (attach -c db, logs -c db and pf reach it) [not in the demo: no postgres image]",
         "kodama start api --sidecar db=postgres:16,port=5432",
       ],
       [
@@ -482,7 +482,7 @@ const del: Verb = {
     summary: "Delete a session: pod, Secret, ConfigMap and local state; the volumes are kept unless --purge",
     examples: [
       [
-        "Delete after a question; the PVCs are kept (a later start of my-work reuses them)",
+        "Delete after a question; the PVCs are kept (a later start of my-work reuses them) [interactive]",
         "kodama delete my-work",
       ],
       ["No question, and the workspace and home volumes go too", "kodama delete my-work --force --purge"],

@@ -84,8 +84,8 @@ const longRunning = (cmd: string) =>
   (/\s(port-forward|pf)\s/.test(cmd) && !/--detach|\s(list|stop)(\s|$)/.test(cmd)) ||
   /^kodama (ui)(\s|$)/.test(cmd);
 
-/** What an example leaves changed: the session examples after it find `my-work` running again. */
-const CHANGES_SESSIONS = /^kodama (stop|delete|gc|prune|restore|start|pool|clone)\b/;
+/** What an example leaves changed: the session examples after it find `my-work` made again. */
+const CHANGES_MY_WORK = /^kodama ((stop|delete|gc|restore) |start my-work(?!.*--dry-run))/;
 
 Deno.test({
   name: "docs/guide.md and every --help: the unmarked examples run on the demo world",
@@ -114,6 +114,12 @@ Deno.test({
     await Deno.writeTextFile(join(project, ".env"), "API_URL=http://localhost:8080\nDEBUG=1\n");
     await Deno.writeTextFile(join(project, ".env.local"), "API_TOKEN=demo-token\n");
     await Deno.writeTextFile(join(project, "task.txt"), "Fix the failing test in api/\n");
+    await Deno.mkdir(join(project, ".kodama", "templates"), { recursive: true });
+    await Deno.mkdir(join(project, ".devcontainer"));
+    await Deno.writeTextFile(
+      join(project, ".devcontainer", "devcontainer.json"),
+      '{ "image": "busybox:1.36" }\n',
+    );
     for (
       const args of [
         ["init", "-q", "-b", "main", project],
@@ -177,6 +183,11 @@ Deno.test({
       const ok = (r.long ? r.out.trim() && (r.code === 0 || r.code === 130) : r.code === 0) &&
         !/^error:/m.test(r.err) && !hasStackTrace(r.err);
       if (!ok) {
+        console.error(
+          `FAILED ${e.where}: ${e.command} (exit ${r.code}): ${
+            r.err.trim().split("\n").slice(0, 3).join(" / ")
+          }`,
+        );
         failures.push(
           `${e.where}: ${e.command}\n  exit ${r.code}: ${r.err.trim().split("\n").slice(0, 3).join(" / ")}`,
         );
@@ -212,7 +223,8 @@ Deno.test({
         if (start && !cmd.includes("--dry-run")) {
           await quiet(`kodama delete ${start[1]} --force --purge`);
         } else if (dirty && /\bmy-work\b/.test(cmd)) {
-          await quiet("kodama resume my-work || kodama start my-work --no-sync");
+          // a session of this repository (fetch, land and clone --branch need its git), running
+          await quiet("kodama delete my-work --force --purge; kodama start my-work --repo . --no-sync");
           dirty = false;
         }
         const restore = /^kodama restore my-work ([a-z0-9-]+)$/.exec(cmd);
@@ -223,7 +235,7 @@ Deno.test({
         for (const e of helps) {
           await prepare(e);
           await check(e);
-          if (CHANGES_SESSIONS.test(sameCommand(e.command))) dirty = true;
+          if (CHANGES_MY_WORK.test(sameCommand(e.command))) dirty = true;
         }
       });
       // the guide's session lines, one by one in its order; slow on a loaded machine, so only when asked
