@@ -19,7 +19,7 @@ import { COMMANDS } from "../../src/cli/commands.ts";
 import { type CommandSpec, specsOf } from "../../src/cli/spec.ts";
 
 const ROOT = join(CONFIG, "..");
-const SKIP = /\[(not in the demo|interactive)\]/;
+const SKIP = /\[(not in the demo|interactive)[\]:]/;
 
 export interface DocExample {
   where: string;
@@ -90,7 +90,7 @@ const CHANGES_MY_WORK = /^kodama ((stop|delete|gc|restore) |start my-work(?!.*--
 Deno.test({
   name: "docs/guide.md and every --help: the unmarked examples run on the demo world",
   ignore: onRealCluster,
-  ...{ [TIMEOUT]: 20 * 60_000 },
+  ...{ [TIMEOUT]: 30 * 60_000 },
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -114,7 +114,17 @@ Deno.test({
     await Deno.writeTextFile(join(project, ".env"), "API_URL=http://localhost:8080\nDEBUG=1\n");
     await Deno.writeTextFile(join(project, ".env.local"), "API_TOKEN=demo-token\n");
     await Deno.writeTextFile(join(project, "task.txt"), "Fix the failing test in api/\n");
+    await Deno.writeTextFile(join(project, "app.conf"), "level=info\n");
+    await Deno.writeTextFile(join(project, "fix.sh"), "#!/bin/sh\necho fixed\n", { mode: 0o755 });
     await Deno.mkdir(join(project, ".kodama", "templates"), { recursive: true });
+    // the repo's workflows the examples name: a deploy check and a CI smoke test on the demo's api pods
+    await Deno.mkdir(join(project, ".kodama", "workflows"), { recursive: true });
+    await Deno.mkdir(join(project, "ci"));
+    const flow = (name: string) =>
+      `name: ${name}\ntargets:\n  api: { namespace: prod, match: api, select: all }\nsteps:\n` +
+      `  - id: up\n    exec: { target: api, command: ["true"] }\n`;
+    await Deno.writeTextFile(join(project, ".kodama", "workflows", "deploy.yaml"), flow("deploy"));
+    await Deno.writeTextFile(join(project, "ci", "smoke.yaml"), flow("smoke"));
     await Deno.mkdir(join(project, ".devcontainer"));
     await Deno.writeTextFile(
       join(project, ".devcontainer", "devcontainer.json"),
