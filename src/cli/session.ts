@@ -386,7 +386,10 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
       ["A shell in the session [interactive]", "kodama attach my-work"],
       ["Pick a running session [interactive]", "kodama attach"],
       ["Run one command", 'kodama attach my-work --command "ls -la /workspace"'],
-      ["Use the exit code", 'kodama attach my-work --command "npm test" && echo passed'],
+      [
+        "Use the exit code [not in the demo: a Node project]",
+        'kodama attach my-work --command "npm test" && echo passed',
+      ],
       [
         "Resume a session that stopped itself (idle stop), then open the shell",
         "kodama attach my-work --resume",
@@ -544,8 +547,8 @@ const logs: Verb = {
   help: {
     summary: "Print the latest coding-agent run's output; -f follows it until the run ends",
     examples: [
-      ["The latest run's output", "kodama session logs my-work"],
-      ["Follow it until it ends", "kodama session logs my-work -f"],
+      ["The latest run's output [not in the demo: an agent run]", "kodama session logs my-work"],
+      ["Follow it until it ends [not in the demo: an agent run]", "kodama session logs my-work -f"],
     ],
     notes: "Other runs: kodama agent logs NAME RUN; the list: kodama agent status NAME.",
   },
