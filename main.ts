@@ -310,18 +310,34 @@ async function unknownCommand(program: Command, args: string[]): Promise<string 
   }`;
 }
 
+/**
+ * What nothing else caught — a rejected promise nobody awaited, an exception thrown in a timer or an event
+ * callback — ends the process in kodama's style (`error: …`, an indented hint, its exit code), never in
+ * Deno's (`error: Uncaught (in promise) Error: …` and a stack trace).
+ */
+export function lastWords(argv: string[], args: string[]): void {
+  const end = (reason: unknown): never => {
+    if (COMPLETE.includes(argv[0])) Deno.exit(ExitCode.OK); // completion never prints an error
+    if (reason instanceof Deno.errors.BrokenPipe) Deno.exit(ExitCode.OK);
+    console.error(`error: ${formatError(reason)}`);
+    if (debugEnabled(args) && reason instanceof Error) console.error(reason.stack);
+    Deno.exit(reason instanceof KodamaError ? reason.code : ExitCode.FAILED);
+  };
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    end(ev.reason);
+  });
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    end(ev.error ?? ev.message);
+  });
+}
+
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {
   const argv = argvFor(as, args);
   if (debugEnabled(args)) startTiming();
   if (connectsSoon(argv)) warmTls();
-  globalThis.addEventListener("unhandledrejection", (ev) => {
-    ev.preventDefault();
-    if (COMPLETE.includes(argv[0])) Deno.exit(ExitCode.OK); // completion never prints an error
-    if (ev.reason instanceof Deno.errors.BrokenPipe) Deno.exit(ExitCode.OK);
-    console.error(`error: ${formatError(ev.reason)}`);
-    if (debugEnabled(args) && ev.reason instanceof Error) console.error(ev.reason.stack);
-    Deno.exit(ev.reason instanceof KodamaError ? ev.reason.code : ExitCode.FAILED);
-  });
+  lastWords(argv, args);
   const code = await run(argv);
   if (timingOn()) {
     mark("done");

@@ -28,10 +28,13 @@ It is detached from kodama (closing the laptop does not stop it). The prompt is 
 to the agent on stdin; the output goes to ~/.kodama/runs/RUN/log. Its credentials come from the env Secret.
 See docs/agents.md and \`kodama agent presets\`.`,
   examples: [
-    ["Start a run with a prompt", 'kodama agent run my-work --prompt "Add tests for the parser"'],
+    [
+      "Start a run with a prompt [not in the demo: an agent]",
+      'kodama agent run my-work --prompt "Add tests for the parser"',
+    ],
     ["Runs and their state", "kodama agent status my-work"],
-    ["Follow the latest run until it ends", "kodama agent logs my-work -f"],
-    ["Stop run 2", "kodama agent stop my-work 2"],
+    ["Follow the latest run until it ends [not in the demo: an agent]", "kodama agent logs my-work -f"],
+    ["Stop run 2 [not in the demo: an agent]", "kodama agent stop my-work 2"],
     ["What each preset runs", "kodama agent presets"],
   ],
 };
@@ -42,17 +45,20 @@ export const subcommands: CommandSpec[] = [
     help: {
       summary: "Start a coding-agent run in a session (detached); prints the run id",
       examples: [
-        ["A prompt on the command line", 'kodama agent run my-work --prompt "Fix the failing test in api/"'],
         [
-          "A prompt from a file (it never shows in a process list)",
+          "A prompt on the command line [not in the demo: an agent]",
+          'kodama agent run my-work --prompt "Fix the failing test in api/"',
+        ],
+        [
+          "A prompt from a file (it never shows in a process list) [not in the demo: an agent]",
           "kodama agent run my-work --prompt-file task.txt",
         ],
         [
-          "Run the tests in the workspace when the agent has ended (kodama agent status shows the result)",
+          "Run the tests in the workspace when the agent has ended (kodama agent status shows the result) [not in the demo: an agent]",
           'kodama agent run my-work --prompt-file task.txt --check "npm test"',
         ],
         [
-          "After the pod ended mid-run (agent status: interrupted), pick up the last conversation",
+          "After the pod ended mid-run (agent status: interrupted), pick up the last conversation [not in the demo: an agent]",
           "kodama agent run my-work --continue",
         ],
       ],
@@ -123,9 +129,12 @@ the home volume with npm (a pinned version; kodama agent presets).`,
       summary:
         "Print a run's output, one line per message and tool call (default: the latest run); -f follows it and exits with the run's outcome",
       examples: [
-        ["The latest run, as it happens", "kodama agent logs my-work -f"],
-        ["Run 3's stream exactly as the agent wrote it", "kodama agent logs my-work 3 --raw"],
-        ["One JSON event per line", "kodama agent logs my-work -o json"],
+        ["The latest run, as it happens [not in the demo: an agent]", "kodama agent logs my-work -f"],
+        [
+          "Run 3's stream exactly as the agent wrote it [not in the demo: an agent]",
+          "kodama agent logs my-work 3 --raw",
+        ],
+        ["One JSON event per line [not in the demo: an agent]", "kodama agent logs my-work -o json"],
       ],
       notes:
         "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed.",
@@ -152,8 +161,8 @@ the home volume with npm (a pinned version; kodama agent presets).`,
     help: {
       summary: "Stop a run (default: the latest): its whole process group gets SIGTERM, then SIGKILL",
       examples: [
-        ["Stop the latest run", "kodama agent stop my-work"],
-        ["Stop run 2", "kodama agent stop my-work 2"],
+        ["Stop the latest run [not in the demo: an agent]", "kodama agent stop my-work"],
+        ["Stop run 2 [not in the demo: an agent]", "kodama agent stop my-work 2"],
       ],
     },
     args: [SESSION, RUN],

@@ -19,7 +19,10 @@ With --all, the local SRC is copied to the path DST in every pod the targeting f
       "Copy a local file into a pod (namespace/pod:path)",
       "kodama cp ./app.conf prod/api-6b7f9c8d4-k2x9p:/tmp/app.conf",
     ],
-    ["Copy a directory out of a pod", "kodama cp -n prod api-6b7f9c8d4-k2x9p:/var/log ./logs"],
+    [
+      "Copy a directory out of a pod [not in the demo: its pods have no /var/log]",
+      "kodama cp -n prod api-6b7f9c8d4-k2x9p:/var/log ./logs",
+    ],
     ["Copy a script into every matching Running pod", "kodama cp -n load -m load --all ./fix.sh /tmp/"],
   ],
 };

@@ -21,12 +21,30 @@ const compare: CommandSpec = {
 and a short summary: the agent's final message when it wrote one to $KODAMA_SUMMARY_FILE, else the last lines of
 its output. Each replica is read with one exec, all at once.`,
     examples: [
-      ["The group's replicas side by side", "kodama compare fix"],
-      ["Refresh while the agents run; ends when every agent and check has ended", "kodama compare fix -w"],
-      ["For machines (check.tail holds the check's last lines)", "kodama compare fix -o json"],
-      ["Every replica's diff, one after another", "kodama compare fix --diff"],
-      ["Where two replicas' changes differ", "kodama compare fix --diff fix-1 fix-3"],
-      ["Wait for every agent, then keep the one whose check passed", "kodama compare fix --wait -o json"],
+      [
+        "The group's replicas side by side [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix",
+      ],
+      [
+        "Refresh while the agents run; ends when every agent and check has ended [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix -w",
+      ],
+      [
+        "For machines (check.tail holds the check's last lines) [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix -o json",
+      ],
+      [
+        "Every replica's diff, one after another [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix --diff",
+      ],
+      [
+        "Where two replicas' changes differ [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix --diff fix-1 fix-3",
+      ],
+      [
+        "Wait for every agent, then keep the one whose check passed [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix --wait -o json",
+      ],
     ],
     notes:
       `Exit codes: 0 shown, 1 (--wait/-w) a replica's agent or check failed, 3 no such group, 5 --wait/-w ran past --timeout, 130 Ctrl-C.`,
@@ -88,8 +106,14 @@ const adopt: CommandSpec = {
 local branch kodama/GROUP (or --branch) is pointed at them. A branch with commits the replica lacks is not moved
 unless --force (its old commit stays in git's reflog). Run it inside a clone of the repository.`,
     examples: [
-      ["Keep replica 2 of group fix as branch kodama/fix", "kodama adopt fix-2"],
-      ["Into another branch", "kodama adopt fix-2 --branch feature/parser"],
+      [
+        "Keep replica 2 of group fix as branch kodama/fix [not in the demo: a best-of-N group runs agents]",
+        "kodama adopt fix-2",
+      ],
+      [
+        "Into another branch [not in the demo: a best-of-N group runs agents]",
+        "kodama adopt fix-2 --branch feature/parser",
+      ],
     ],
     notes: `Then remove the other replicas: kodama delete fix --group --keep fix-2.
 Exit codes: 0 adopted, 2 not a replica or the branch has other commits, 3 no such session.`,

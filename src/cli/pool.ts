@@ -38,7 +38,7 @@ later takes them, are then pinned to that pod's node (and zone).`,
         examples: [
           ["Three pairs of the default sizes", "kodama pool ensure --size 3"],
           [
-            "Pairs for sessions started with --storage 20Gi on class fast",
+            "Pairs for sessions started with --storage 20Gi on class fast [not in the demo: no class fast]",
             "kodama pool ensure --size 2 --workspace-size 20Gi --storage-class fast",
           ],
           ["Empty the pool of default-size pairs", "kodama pool ensure --size 0"],

@@ -31,7 +31,10 @@ Ctrl-C ends quietly with the traffic figures on stderr (exit 0, as kubectl).
 --detach runs the forward in the background (it outlives the terminal): it prints the forward's id,
 then its Forwarding lines. \`port-forward list\` shows the running forwards, \`port-forward stop\` ends them.`,
   examples: [
-    ["The ports session my-work declares (template ports, sidecars' port=N)", "kodama pf my-work"],
+    [
+      "The ports session my-work declares (template ports, sidecars' port=N) [not in the demo: its my-work declares none]",
+      "kodama pf my-work",
+    ],
     [
       "The one api pod's port 8080 on localhost:8080",
       "kodama port-forward -n prod -m api-6b7f9c8d4-k2x9p 8080",
@@ -192,7 +195,10 @@ export const subcommands: CommandSpec[] = [
     help: {
       summary: "End port-forwards by id (a unique prefix will do), or all of them",
       examples: [
-        ["End one forward", "kodama port-forward stop k3m9xq"],
+        [
+          "End one forward [not in the demo: an id port-forward list shows]",
+          "kodama port-forward stop k3m9xq",
+        ],
         ["End every forward on this machine", "kodama port-forward stop --all"],
       ],
     },

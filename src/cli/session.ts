@@ -63,11 +63,11 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start api-dev --env-file .env --env-file .env.local --env-exclude DEBUG",
       ],
       [
-        "A bigger workspace on another StorageClass, waiting up to 10 minutes",
+        "A bigger workspace on another StorageClass, waiting up to 10 minutes [not in the demo: no class fast-ssd]",
         "kodama start big --storage 50Gi --storage-class fast-ssd --timeout 10m",
       ],
       [
-        "Clone a repository onto a new branch kodama/api-fix-<UTC time> (token from GITHUB_TOKEN)",
+        "Clone a repository onto a new branch kodama/api-fix-<UTC time> (token from GITHUB_TOKEN) [not in the demo: a remote]",
         "kodama start api-fix --repo https://github.com/acme/api.git --env-file .env",
       ],
       [
@@ -75,11 +75,11 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start review --repo . --sync .",
       ],
       [
-        "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f)",
+        "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f) [not in the demo: an agent]",
         "kodama start fix --repo . --prompt-file task.txt",
       ],
       [
-        "An existing branch, or a new one created from develop when the remote lacks it",
+        "An existing branch, or a new one created from develop when the remote lacks it [not in the demo: a remote]",
         "kodama start feat --repo git@github.com:acme/api.git --branch feat/login --base-branch develop",
       ],
       [
@@ -91,7 +91,7 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start web --template node --memory 8Gi",
       ],
       [
-        "A database beside the session (attach -c db, logs -c db and pf reach it)",
+        "A database beside the session (attach -c db, logs -c db and pf reach it) [not in the demo: no postgres image]",
         "kodama start api --sidecar db=postgres:16,port=5432",
       ],
       [
@@ -99,15 +99,15 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start my-work --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
       [
-        "Best of 3: three sessions fix-1..fix-3 on their own branches, the same task, the tests run when each ends",
+        "Best of 3: three sessions fix-1..fix-3 on their own branches, the same task, the tests run when each ends [not in the demo: an agent]",
         'kodama start fix --repo . --prompt-file task.txt --replicas 3 --check "npm test"',
       ],
       [
-        "Compare agents: replica 2 runs Codex, replica 3 Claude Code with another model",
+        "Compare agents: replica 2 runs Codex, replica 3 Claude Code with another model [not in the demo: agents]",
         'kodama start fix --repo . --prompt-file task.txt --replicas 3 --agent-variant 2=codex --agent-variant 3="claude --model opus"',
       ],
       [
-        "Run Codex instead of Claude Code (OPENAI_API_KEY from this environment goes into the env Secret)",
+        "Run Codex instead of Claude Code (OPENAI_API_KEY from this environment goes into the env Secret) [not in the demo: an agent]",
         "kodama start fix --repo . --prompt-file task.txt --agent codex",
       ],
     ],
@@ -389,15 +389,18 @@ HOME on the session's home volume. With session.shell set to zellij (and zellij 
 session's zellij session, so detaching keeps it running. --command runs with sh -c and exits with the command's
 exit code; it gets a terminal when stdin and stdout are terminals.`,
     examples: [
-      ["A shell in the session", "kodama attach my-work"],
-      ["Pick a running session", "kodama attach"],
+      ["A shell in the session [interactive]", "kodama attach my-work"],
+      ["Pick a running session [interactive]", "kodama attach"],
       ["Run one command", 'kodama attach my-work --command "ls -la /workspace"'],
-      ["Use the exit code", 'kodama attach my-work --command "npm test" && echo passed'],
+      [
+        "Use the exit code [not in the demo: a Node project]",
+        'kodama attach my-work --command "npm test" && echo passed',
+      ],
       [
         "Resume a session that stopped itself (idle stop), then open the shell",
         "kodama attach my-work --resume",
       ],
-      ["A shell in the session's sidecar db", "kodama attach my-work -c db"],
+      ["A shell in the session's sidecar db [interactive]", "kodama attach my-work -c db"],
     ],
   },
   args: [arg("[name]", "session name (default: pick one)")],
@@ -456,7 +459,10 @@ const resume: Verb = {
     summary: "Resume a stopped session: a new pod from the recorded settings, waited for as start does",
     examples: [
       ["Resume a session", "kodama resume my-work"],
-      ["In another namespace, waiting up to 10 minutes", "kodama resume my-work -n team --timeout 10m"],
+      [
+        "In another namespace, waiting up to 10 minutes [not in the demo: no namespace team]",
+        "kodama resume my-work -n team --timeout 10m",
+      ],
     ],
   },
   args: [NAME],
@@ -485,13 +491,16 @@ const del: Verb = {
     summary: "Delete a session: pod, Secret, ConfigMap and local state; the volumes are kept unless --purge",
     examples: [
       [
-        "Delete after a question; the PVCs are kept (a later start of my-work reuses them)",
+        "Delete after a question; the PVCs are kept (a later start of my-work reuses them) [interactive]",
         "kodama delete my-work",
       ],
       ["No question, and the workspace and home volumes go too", "kodama delete my-work --force --purge"],
-      ["Keep the local state file", "kodama delete old -n testing -f --keep-config"],
       [
-        "Best of N: keep fix-2, discard the other replicas and their volumes (no question)",
+        "Keep the local state file [not in the demo: no namespace testing]",
+        "kodama delete old -n testing -f --keep-config",
+      ],
+      [
+        "Best of N: keep fix-2, discard the other replicas and their volumes (no question) [not in the demo: agents]",
         "kodama delete fix --group --keep fix-2",
       ],
     ],
@@ -544,8 +553,8 @@ const logs: Verb = {
   help: {
     summary: "Print the latest coding-agent run's output; -f follows it until the run ends",
     examples: [
-      ["The latest run's output", "kodama session logs my-work"],
-      ["Follow it until it ends", "kodama session logs my-work -f"],
+      ["The latest run's output [not in the demo: an agent run]", "kodama session logs my-work"],
+      ["Follow it until it ends [not in the demo: an agent run]", "kodama session logs my-work -f"],
     ],
     notes: "Other runs: kodama agent logs NAME RUN; the list: kodama agent status NAME.",
   },

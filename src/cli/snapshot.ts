@@ -133,7 +133,7 @@ const restore: CommandSpec = {
       "Replace a session's workspace and home with a snapshot's (asks first; --force without a terminal)",
     examples: [
       [
-        "Back to a snapshot (a running session is stopped for the copy and resumed)",
+        "Back to a snapshot (a running session is stopped for the copy and resumed) [interactive]",
         "kodama restore my-work before-refactor",
       ],
       ["From a file made with snapshot create --to-file", "kodama restore my-work ./my-work.tar --force"],

@@ -173,8 +173,14 @@ replaced with a file stays unless --force (and even then its ignored files, and 
 versions where they are. resolve takes one side for the named paths (a directory covers what is below it) and
 copies it over the other, then the background sync goes on.`,
       examples: [
-        ["Keep the local version of src/a.ts", "kodama sync resolve my-work src/a.ts --keep local"],
-        ["Take the pod's version of every conflict", "kodama sync resolve my-work --all --keep pod"],
+        [
+          "Keep the local version of src/a.ts [not in the demo: it needs a conflict]",
+          "kodama sync resolve my-work src/a.ts --keep local",
+        ],
+        [
+          "Take the pod's version of every conflict [not in the demo: it needs a conflict]",
+          "kodama sync resolve my-work --all --keep pod",
+        ],
       ],
       notes:
         "Exit codes: 0 resolved, 1 conflicts remain (--all), 2 no --keep or no path, 3 not synced from here.",

@@ -19,7 +19,7 @@ session fetch, sync resolve, exec, logs, port-forwards and workflows.`,
     ["Start the dashboard and open it in the browser", "kodama ui --open"],
     ["On a fixed port, for the sessions of namespace dev", "kodama ui -n dev --port 8484"],
     [
-      "Reach it from another machine (the token is still required)",
+      "Reach it from another machine (the token is still required) [not in the demo: it listens beyond this machine]",
       "kodama ui --address 0.0.0.0 --port 8484",
     ],
   ],

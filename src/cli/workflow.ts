@@ -40,7 +40,10 @@ export const subcommands: CommandSpec[] = [
       usage: "(NAME | FILE)",
       examples: [
         ["The built-in kwekash workflow", "kodama workflow show kwekash"],
-        ["A copy to start your own from", "kodama workflow show health > .kodama/workflows/my-health.yaml"],
+        [
+          "A copy to start your own from (give it its file's name, then move it to .kodama/workflows/)",
+          "kodama workflow show health > my-health.yaml",
+        ],
         [
           "Its params and whether running it needs trust (what it may touch), for editors",
           "kodama workflow show kwekash -o json",

@@ -97,6 +97,19 @@ export function unreachable(e: KodamaError): KodamaError {
   return e;
 }
 
+/**
+ * A ResourceQuota refused it (`exceeded quota: NAME, requested: …` or `failed quota: NAME: must specify …`):
+ * no retry helps; where to see the quota, and what to do.
+ */
+function quotaHint(apiMsg: string, namespace: string | undefined): string | undefined {
+  const q = /(?:exceeded|failed) quota: ([^,:\s]+)/.exec(apiMsg)?.[1];
+  if (!q) return undefined;
+  const see = `\`kubectl describe resourcequota ${q}${namespace ? ` -n ${namespace}` : ""}\``;
+  return /exceeded quota/.test(apiMsg)
+    ? `the namespace's ResourceQuota ${q} has no room for it (${see}): ask for less, free some, or use another namespace`
+    : `ResourceQuota ${q} wants every container to state these (${see})`;
+}
+
 export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): KodamaError {
   if (e instanceof KodamaError) return e;
   const err = e as {
@@ -141,7 +154,7 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
               ? `the namespace is being deleted: wait until it is gone${
                 what.namespace ? ` (\`kubectl get namespace ${what.namespace}\`)` : ""
               }, or use another namespace`
-              : undefined,
+              : quotaHint(apiMsg, what.namespace),
           );
         }
         return new KodamaError(

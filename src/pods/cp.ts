@@ -62,6 +62,25 @@ export function parseCpSpec(s: string, p: Platform = hostPlatform()): CpSpec {
     : { kind: "pod", pod: parts[0], path };
 }
 
+/**
+ * `--all`'s destination: a path in every matched pod (`/tmp/f` or `:/tmp/f`), or `TYPE/NAME:path` (every pod
+ * of a workload). A pod-prefixed one (`load:/tmp/f`, `ns/pod:/tmp/f`) would have its pod dropped without a
+ * word: refused, saying what to write instead.
+ */
+export function allDestination(dst: string, p: Platform = hostPlatform()): string {
+  const d = parseCpSpec(dst, p);
+  if (d.kind === "pod" && d.pod !== undefined) {
+    const where = d.namespace ? `namespace ${d.namespace}, pod ${d.pod}` : `pod ${d.pod}`;
+    throw usageError(
+      `with --all the destination is a path in every matched pod: "${dst}" names ${where}`,
+      `write ${d.path} (the pods come from -m/-l/-n${
+        d.namespace ? `; -n ${d.namespace} for that namespace` : ""
+      }), or drop --all to copy into ${d.pod} alone: ${dst}`,
+    );
+  }
+  return d.path;
+}
+
 export interface CopyOptions {
   container?: string;
   namespace: string;
@@ -280,7 +299,7 @@ export async function copy(
   const d = parseCpSpec(dst);
   if (o.pods) {
     if (s.kind !== "local") throw usageError("with --all the source must be a local path");
-    const remote = d.path;
+    const remote = allDestination(dst);
     await stat(s.path).catch(() => {
       throw notFound(`${s.path}: no such file or directory`);
     });

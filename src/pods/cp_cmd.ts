@@ -1,7 +1,7 @@
 /** The `kodama cp` feature: one copy, or --all into every matching Running pod. */
 import type { Kube } from "../kube/client.ts";
 import { stderrSink } from "../base/sink.ts";
-import { copy, parseCpSpec } from "./cp.ts";
+import { allDestination, copy, parseCpSpec } from "./cp.ts";
 import { fanoutExitCode, tally } from "./summary.ts";
 import { findPods, type TargetFlags } from "./target.ts";
 import { noRunningPods } from "./notrunning.ts";
@@ -18,7 +18,8 @@ export async function cpCommand(
     const namespace = t.namespace ?? kube.namespace;
     let pods;
     if (o.all) {
-      // `cp --all ./f deploy/api:/tmp/`: every pod of it
+      // `cp --all ./f deploy/api:/tmp/`: every pod of it; `load:/tmp/f` is refused before any request
+      allDestination(dst);
       const d = parseCpSpec(dst);
       const resource = d.kind === "pod" ? d.resource : undefined;
       const tt = { ...t, ...(resource ? { resource } : {}), includeNotReady: false };

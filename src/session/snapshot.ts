@@ -21,6 +21,7 @@ import { renderTable } from "../ui/table.ts";
 import { formatAge } from "../ui/table.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "./names.ts";
 import { checkedSize, formatSize } from "./quantity.ts";
+import { formatBytes } from "../bytes.ts";
 import { FS_GROUP, namesOf, type SessionSpec } from "./spec.ts";
 import { containerSecurity, POD_SECCOMP } from "./sandbox.ts";
 import { requireSession } from "./cluster.ts";
@@ -40,6 +41,8 @@ export const LABEL_SNAPSHOT = "kodama.dev/snapshot";
 export const LABEL_SNAPSHOT_OF = "kodama.dev/snapshot-of";
 /** set once the tar is complete: a snapshot without it is in progress or failed */
 export const ANNOTATION_SNAPSHOT_DONE = "kodama.dev/snapshot-complete";
+/** a portable snapshot's archive size in bytes (its claim's size is only the room it was given) */
+export const ANNOTATION_SNAPSHOT_BYTES = "kodama.dev/snapshot-bytes";
 export const SNAPSHOT_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_SNAPSHOT}`;
 /** where the copy pod mounts things, and the tar's name in a snapshot claim */
 const SRC = "/kodama-src";
@@ -382,6 +385,8 @@ export async function createSnapshot(
   }
   try {
     o.err.write(`copying ${session}'s workspace and home into ${snapshotClaim(snap)}…\n`);
+    let said = "";
+    const dec = new TextDecoder();
     await withCopyPod(
       kube,
       spec,
@@ -391,15 +396,23 @@ export async function createSnapshot(
           kube,
           ns,
           pod,
-          `set -e; tar -cf ${SNAP}/${TAR}.part -C ${SRC} workspace home; mv ${SNAP}/${TAR}.part ${SNAP}/${TAR}; du -k ${SNAP}/${TAR}`,
-          {
-            what: "the snapshot",
-          },
+          `set -e; tar -cf ${SNAP}/${TAR}.part -C ${SRC} workspace home; mv ${SNAP}/${TAR}.part ${SNAP}/${TAR}; wc -c < ${SNAP}/${TAR}`,
+          { what: "the snapshot", stdout: (c) => void (said += dec.decode(c, { stream: true })) },
         ),
     );
+    const bytes = /^\s*(\d+)\s*$/.exec(said)?.[1];
     await kube.patchObject("persistentvolumeclaims", ns, snapshotClaim(snap), {
-      metadata: { annotations: { [ANNOTATION_SNAPSHOT_DONE]: "true" } },
+      metadata: {
+        annotations: {
+          [ANNOTATION_SNAPSHOT_DONE]: "true",
+          ...(bytes ? { [ANNOTATION_SNAPSHOT_BYTES]: bytes } : {}),
+        },
+      },
     });
+    if (bytes) {
+      o.out.write(`snapshot/${snap} created (portable, ${archiveSize(bytes)})\n`);
+      return ExitCode.OK;
+    }
   } catch (e) {
     // only what this run made goes
     await kube.deleteObject("persistentvolumeclaims", ns, snapshotClaim(snap)).catch(() => {});
@@ -477,6 +490,11 @@ async function findSnapshot(kube: Kube, ns: string, snap: string): Promise<Snaps
   return undefined;
 }
 
+/** A portable snapshot's size for a table cell: `512B`, `1.5KiB`, `3MiB`; "" when unknown. */
+export function archiveSize(bytes: string | undefined): string {
+  return bytes && /^\d+$/.test(bytes) ? formatBytes(Number(bytes)).replace(" ", "") : "";
+}
+
 /** Snapshot claims (kodama's only), optionally of one session. */
 export async function listSnapshotClaims(kube: Kube, ns: string | undefined, of?: string) {
   const sel = `${SNAPSHOT_SELECTOR}${of ? `,${LABEL_SNAPSHOT_OF}=${of}` : ""}`;
@@ -505,7 +523,8 @@ export async function listSnapshots(
       : c.metadata?.annotations?.[ANNOTATION_SNAPSHOT_DONE] === "true"
       ? "Ready"
       : "InProgress",
-    size: c.status?.capacity?.storage ?? c.spec?.resources?.requests?.storage ?? "",
+    // the archive's size (the claim's is only the room it was given); unknown for one made before it was kept
+    size: archiveSize(c.metadata?.annotations?.[ANNOTATION_SNAPSHOT_BYTES]),
     objects: [c.metadata?.name ?? ""],
     created: c.metadata?.annotations?.["kodama.dev/snapshot-created"] ?? c.metadata?.creationTimestamp,
   }));

@@ -1,6 +1,6 @@
 /** The examples of a Markdown text: the rule tests/cli/readme_examples_test.ts states. */
 
-export const SKIP = /\[(not in the demo|interactive)\]/;
+export const SKIP = /\[(not in the demo|interactive)[\]:]/;
 
 export interface Example {
   line: number;

@@ -19,7 +19,7 @@ import { COMMANDS } from "../../src/cli/commands.ts";
 import { type CommandSpec, specsOf } from "../../src/cli/spec.ts";
 
 const ROOT = join(CONFIG, "..");
-const SKIP = /\[(not in the demo|interactive)\]/;
+const SKIP = /\[(not in the demo|interactive)[\]:]/;
 
 export interface DocExample {
   where: string;
@@ -47,25 +47,23 @@ export async function helpExamples(): Promise<DocExample[]> {
 }
 
 /**
- * The commands whose `--help` examples run here. The session family's (start, attach, sync, snapshot,
- * agent, …) need sessions made in their order and a git remote; they are not run yet.
+ * `kodama session start …` and `kodama start …` are one command (the session verbs are also top-level
+ * commands), with one list of examples in both `--help`s: each runs once.
  */
-const RUN_HELP_OF = new Set([
-  "pods",
-  "exec",
-  "pick",
-  "logs",
-  "cp",
-  "port-forward",
-  "wait",
-  "run",
-  "workflow",
-  "config",
-  "completion",
-  "doctor",
-  "version",
-  "options",
-]);
+export function sameCommand(cmd: string): string {
+  return cmd.replace(/^kodama session (?=\S)/, "kodama ");
+}
+
+/** Every example once (the first `--help` that shows it names it), in the commands' order. */
+export function uniqueExamples(all: DocExample[]): DocExample[] {
+  const seen = new Set<string>();
+  return all.filter((e) => {
+    const key = sameCommand(e.command);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
 
 /** Pod commands change nothing in the cluster: they may run at once. */
 const READ_ONLY = new Set([
@@ -80,15 +78,19 @@ const READ_ONLY = new Set([
   "doctor",
 ]);
 
+// `kodama mcp` reads its stdin: here that is closed, so it ends by itself
 const longRunning = (cmd: string) =>
   /(^|\s)(-f|--follow|-w|--watch|--watch-only)(\s|$)/.test(cmd) ||
   (/\s(port-forward|pf)\s/.test(cmd) && !/--detach|\s(list|stop)(\s|$)/.test(cmd)) ||
-  /^kodama (ui|mcp)(\s|$)/.test(cmd);
+  /^kodama (ui)(\s|$)/.test(cmd);
+
+/** What an example leaves changed: the session examples after it find `my-work` made again. */
+const CHANGES_MY_WORK = /^kodama ((stop|delete|gc|restore) |start my-work(?!.*--dry-run))/;
 
 Deno.test({
   name: "docs/guide.md and every --help: the unmarked examples run on the demo world",
   ignore: onRealCluster,
-  ...{ [TIMEOUT]: 20 * 60_000 },
+  ...{ [TIMEOUT]: 30 * 60_000 },
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -98,7 +100,7 @@ Deno.test({
       skip: e.skip,
       group: "guide",
     }));
-    const all = [...guide, ...(await helpExamples()).filter((e) => RUN_HELP_OF.has(e.group))];
+    const all = [...guide, ...uniqueExamples(await helpExamples())];
     assert(all.filter((e) => !e.skip).length > 50, "the docs have examples");
     const c = await startCluster({ seed: "demo", pods: DEMO_LOAD_PODS });
     const tmp = await Deno.makeTempDir({ prefix: "kodama-docex-" });
@@ -106,8 +108,35 @@ Deno.test({
     const project = join(tmp, "project");
     await Deno.mkdir(bin);
     await Deno.mkdir(project);
-    // a project directory, as the examples' `--repo` config expects
-    await new Deno.Command("git", { args: ["init", "-q", project], stdout: "null", stderr: "null" }).output();
+    // a project directory, as the examples' `--repo` config expects, with the files the examples name
+    await Deno.mkdir(join(project, "src"));
+    await Deno.writeTextFile(join(project, "src", "a.ts"), "export const a = 1;\n");
+    await Deno.writeTextFile(join(project, ".env"), "API_URL=http://localhost:8080\nDEBUG=1\n");
+    await Deno.writeTextFile(join(project, ".env.local"), "API_TOKEN=demo-token\n");
+    await Deno.writeTextFile(join(project, "task.txt"), "Fix the failing test in api/\n");
+    await Deno.writeTextFile(join(project, "app.conf"), "level=info\n");
+    await Deno.writeTextFile(join(project, "fix.sh"), "#!/bin/sh\necho fixed\n", { mode: 0o755 });
+    await Deno.mkdir(join(project, ".kodama", "templates"), { recursive: true });
+    // the repo's workflows the examples name: a deploy check and a CI smoke test on the demo's api pods
+    await Deno.mkdir(join(project, ".kodama", "workflows"), { recursive: true });
+    await Deno.mkdir(join(project, "ci"));
+    const flow = (name: string) =>
+      `name: ${name}\ntargets:\n  api: { namespace: prod, match: api, select: all }\nsteps:\n` +
+      `  - id: up\n    exec: { target: api, command: ["true"] }\n`;
+    await Deno.writeTextFile(join(project, ".kodama", "workflows", "deploy.yaml"), flow("deploy"));
+    await Deno.writeTextFile(join(project, "ci", "smoke.yaml"), flow("smoke"));
+    await Deno.mkdir(join(project, ".devcontainer"));
+    await Deno.writeTextFile(
+      join(project, ".devcontainer", "devcontainer.json"),
+      '{ "image": "busybox:1.36" }\n',
+    );
+    for (
+      const args of [
+        ["init", "-q", "-b", "main", project],
+        ["-C", project, "add", "-A"],
+        ["-C", project, "-c", "user.name=demo", "-c", "user.email=demo@example.com", "commit", "-qm", "demo"],
+      ]
+    ) await new Deno.Command("git", { args, stdout: "null", stderr: "null" }).output();
     const deno = `${Deno.execPath()} run -A --config ${CONFIG} ${MAIN}`;
     for (const [name, prefix] of [["kodama", ""], ["kpod", "exec "], ["kwekash", "run kwekash "]]) {
       await Deno.writeTextFile(join(bin, name), `#!/bin/sh\nexec ${deno} ${prefix}"$@"\n`, { mode: 0o755 });
@@ -164,6 +193,11 @@ Deno.test({
       const ok = (r.long ? r.out.trim() && (r.code === 0 || r.code === 130) : r.code === 0) &&
         !/^error:/m.test(r.err) && !hasStackTrace(r.err);
       if (!ok) {
+        console.error(
+          `FAILED ${e.where}: ${e.command} (exit ${r.code}): ${
+            r.err.trim().split("\n").slice(0, 3).join(" / ")
+          }`,
+        );
         failures.push(
           `${e.where}: ${e.command}\n  exit ${r.code}: ${r.err.trim().split("\n").slice(0, 3).join(" / ")}`,
         );
@@ -179,13 +213,49 @@ Deno.test({
           for (let e = queue.shift(); e; e = queue.shift()) await check(e);
         }));
       });
-      // the rest (workflows, config, forwards, the guide's session lines) one by one, in their order; slow on a
-      // loaded machine, so only when asked (KODAMA_DOC_EXAMPLES_ALL=1) until it is made faster
+      // every --help's other examples (workflows, config, forwards, sessions, snapshots, sync, …) one by one,
+      // in the commands' order, in one demo world: each `start NAME` finds NAME gone, the others find
+      // `my-work` running (made again after an example that stopped or removed it)
+      const quiet = (command: string) =>
+        new Deno.Command("sh", {
+          args: ["-c", command],
+          cwd: project,
+          env,
+          clearEnv: true,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).output();
+      let dirty = true;
+      const prepare = async (e: DocExample) => {
+        const cmd = sameCommand(e.command);
+        const start = /^kodama start ([a-z0-9-]+)(\s|$)/.exec(cmd);
+        if (start && !cmd.includes("--dry-run")) {
+          await quiet(`kodama delete ${start[1]} --force --purge`);
+        } else if (dirty && /\bmy-work\b/.test(cmd)) {
+          // a session of this repository (fetch, land and clone --branch need its git), running
+          await quiet("kodama delete my-work --force --purge; kodama start my-work --repo . --no-sync");
+          dirty = false;
+        }
+        const restore = /^kodama restore my-work ([a-z0-9-]+)$/.exec(cmd);
+        if (restore) await quiet(`kodama snapshot create my-work ${restore[1]}`);
+      };
+      const helps = ordered.filter((e) => e.group !== "guide");
+      await t.step(`${helps.length} --help examples in order`, async () => {
+        for (const e of helps) {
+          await prepare(e);
+          await check(e);
+          if (CHANGES_MY_WORK.test(sameCommand(e.command))) dirty = true;
+        }
+      });
+      // the guide's session lines, one by one in its order; slow on a loaded machine, so only when asked
+      // (KODAMA_DOC_EXAMPLES_ALL=1) until it is made faster
+      const guided = ordered.filter((e) => e.group === "guide");
       await t.step({
-        name: `${ordered.length} examples in order`,
+        name: `${guided.length} guide examples in order`,
         ignore: !Deno.env.get("KODAMA_DOC_EXAMPLES_ALL"),
         fn: async () => {
-          for (const e of ordered) await check(e);
+          for (const e of guided) await check(e);
         },
       });
       assertEquals(failures, []);

@@ -8,6 +8,7 @@ import { clusterTest } from "../cluster/fixture.ts";
 import { runKodama } from "./_run.ts";
 import { HAVE_TMUX } from "../integration/picker_tmux.ts";
 import { oneErrorStyle } from "../../main.ts";
+import { join } from "node:path";
 
 Deno.test("commander's 'Did you mean' becomes kodama's inline one", () => {
   assertEquals(
@@ -18,6 +19,61 @@ Deno.test("commander's 'Did you mean' becomes kodama's inline one", () => {
     oneErrorStyle("error: unknown option '--namespac'\n(Did you mean --namespace?)\n"),
     "error: unknown option '--namespac'; did you mean --namespace?\n",
   );
+});
+
+/** Each line of an error as kodama prints it: `error: …` first, then hints indented by two spaces. */
+function assertKodamaStyle(stderr: string, what: string): void {
+  const lines = stderr.trimEnd().split("\n");
+  assertMatch(lines[0], /^error: \S/, `${what}: ${stderr}`);
+  for (const l of lines.slice(1)) assertMatch(l, /^ {2}\S/, `${what}: ${stderr}`);
+  assert(!/Error:|Uncaught|^\s+at /m.test(stderr), `${what}: ${stderr}`);
+}
+
+Deno.test("a cold start (fresh KODAMA_HOME and HOME, no kubeconfig) errs in kodama's style", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-cold-" });
+  try {
+    const bad = join(tmp, "bad-home");
+    await Deno.mkdir(bad);
+    await Deno.writeTextFile(join(bad, "config.yaml"), "defaults: [\n");
+    const cases: [string[], string, number][] = [
+      [["pods", "--bogus"], "fresh", 2],
+      [["pods"], "fresh", 2],
+      [["start", "x", "--dry-run"], "fresh", 2],
+      [["--log-level", "nope", "pods"], "fresh", 2],
+      [["nosuch"], "fresh", 2],
+      [["--kubeconfig", join(tmp, "nonexistent"), "list"], "fresh", 2],
+      [["pods"], "bad", 2],
+    ];
+    for (const [args, home, code] of cases) {
+      const r = await runKodama(args, {
+        clearEnv: true,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "",
+          HOME: join(tmp, "user"),
+          // the module cache stays the machine's (a cold one would download, not test kodama)
+          DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? tmp, ".cache", "deno"),
+          KODAMA_HOME: home === "bad" ? bad : join(tmp, `home-${crypto.randomUUID()}`),
+        },
+      });
+      assertKodamaStyle(r.stderr, args.join(" "));
+      assertEquals(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("what nothing caught (a throw in a timer, a promise nobody awaited) ends in kodama's style", async () => {
+  for (
+    const [kind, code, want] of [
+      ["timer", 1, "error: boom in a timer\n"],
+      ["kodama", 3, "error: no such thing\n  try another\n"],
+      ["rejection", 1, "error: nobody awaited this\n"],
+    ] as const
+  ) {
+    const r = await runKodama([kind], { entry: new URL("./_uncaught_entry.ts", import.meta.url).pathname });
+    assertEquals([r.code, r.stderr], [code, want], kind);
+  }
 });
 
 clusterTest("errors: typos, a missing namespace, a misspelt deploy/NAME, exec --tmux without a terminal", {

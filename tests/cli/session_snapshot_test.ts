@@ -41,6 +41,15 @@ withSessionWorld(
         assertMatch(l.stdout, new RegExp(`^${PFX}-s1\\s+${S}\\s+Ready\\s`, "m"));
         const pvc = JSON.parse((await w.kc(["get", "pvc", `kodama-snap-${PFX}-s1`, "-o", "json"])).stdout);
         assertEquals(pvc.metadata.labels["app.kubernetes.io/managed-by"], "kodama");
+        // its size is the archive's (a few small files: bytes or KiB), never the claim's room (#52.10)
+        const bytes = Number(pvc.metadata.annotations["kodama.dev/snapshot-bytes"]);
+        assert(bytes > 0 && bytes < 1 << 20, `archive of ${bytes} bytes`);
+        const size = l.stdout.split("\n").find((x) => x.startsWith(`${PFX}-s1 `))!.trim().split(/\s+/)[4];
+        assertMatch(size, /^\d+(\.\d)?(B|KiB)$/);
+        assert(size !== pvc.spec.resources.requests.storage, size);
+        assertStringIncludes(r.stdout, `snapshot/${PFX}-s1 created (portable, ${size})`);
+        const j = JSON.parse((await w.k(["snapshot", "list", "-o", "json"])).stdout);
+        assertEquals(j.items.find((x: { name: string }) => x.name === `${PFX}-s1`).size, size);
         // the copy pod is gone
         const pods = await w.kc(["get", "pods", "-o", "name"]);
         assert(!pods.stdout.includes("kodama-copy-"), pods.stdout);

@@ -9,6 +9,7 @@ import { validateNetworkPolicy } from "./netpol.ts";
 import { apiVersionOf, type ResourceDef, RESOURCES } from "./resources.ts";
 import { type FieldRequirement, matchFields, matchLabels, type Requirement } from "./selectors.ts";
 import { alreadyExists, ApiError, badRequest, conflict, notFound } from "./status.ts";
+import { admitQuota, quotaStatus, refreshQuotas } from "./quota.ts";
 import { type EventType, type Obj, Store, type StoreEvent } from "./store.ts";
 import { validateRbac } from "./rbac.ts";
 import {
@@ -120,6 +121,20 @@ export class ClusterApi implements RuntimeHost {
   constructor(readonly stateDir: string) {
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
     this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
+    // the resource-quota controller: a change to what a namespace's quotas count brings their status.used up
+    this.store.subscribe("*", (ev) => {
+      if (ev.resource === "events" || !ev.namespace) return;
+      if (this.quotaQueue.size === 0) queueMicrotask(() => this.flushQuotas());
+      this.quotaQueue.add(ev.namespace);
+    });
+  }
+
+  private readonly quotaQueue = new Set<string>();
+
+  private flushQuotas() {
+    const nss = [...this.quotaQueue];
+    this.quotaQueue.clear();
+    if (!this.closed) { for (const ns of nss) refreshQuotas(this.store, ns); }
   }
 
   /** what the snapshot controller and the CSI provisioner (snapshots.ts) use of the server */
@@ -379,6 +394,10 @@ export class ClusterApi implements RuntimeHost {
     delete o.metadata.deletionGracePeriodSeconds;
     this.validate(def, o);
     this.requireNamespace(def, ns, o.metadata.name, true);
+    // validating admission: ResourceQuota (after defaulting and validation, before storage)
+    if (def.namespaced && def.name !== "resourcequotas" && def.name !== "events") {
+      admitQuota(this.store, def.name, ns, o);
+    }
     if (this.store.has(def.name, def.namespaced ? ns : "", o.metadata.name)) {
       throw alreadyExists(def.name, o.metadata.name);
     }
@@ -394,6 +413,9 @@ export class ClusterApi implements RuntimeHost {
 
   private initialStatus(def: ResourceDef, o: Obj) {
     switch (def.name) {
+      case "resourcequotas":
+        o.status = quotaStatus(this.store, o);
+        break;
       case "pods": {
         const ts = now();
         const blocked = o.spec.nodeName ? undefined : claimsBlockScheduling(this.store, o);

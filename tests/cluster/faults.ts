@@ -14,7 +14,7 @@ export interface Faults {
   failNext(
     n: number,
     status: number,
-    opts?: { pathIncludes?: string; message?: string; retryAfter?: number },
+    opts?: { pathIncludes?: string; method?: string; message?: string; retryAfter?: number },
   ): void;
   /**
    * Refuse SPDY/3.1 upgrades (400, a plain-text body, no Status: like a proxy in front of the API
@@ -38,6 +38,8 @@ export class FaultState {
   failRemaining = 0;
   failStatus = 500;
   failPath?: string;
+  /** only requests of this HTTP method fail (e.g. POST: a create, not the reads around it) */
+  failMethod?: string;
   failMessage?: string;
   /** seconds: sent as the Retry-After header and details.retryAfterSeconds (kube-apiserver's 429) */
   failRetryAfter?: number;
@@ -45,9 +47,10 @@ export class FaultState {
   spdyRefused = false;
 
   /** Should this request fail? Consumes one of the N failures. */
-  takeFailure(path: string): number | undefined {
+  takeFailure(path: string, method = "GET"): number | undefined {
     if (this.failRemaining <= 0) return undefined;
     if (this.failPath && !path.includes(this.failPath)) return undefined;
+    if (this.failMethod && this.failMethod !== method) return undefined;
     this.failRemaining--;
     return this.failStatus;
   }
@@ -73,6 +76,7 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
     case "failNext":
       faults.failNext(Number(body.n ?? 1), Number(body.status ?? 500), {
         pathIncludes: body.pathIncludes ? String(body.pathIncludes) : undefined,
+        method: body.method ? String(body.method) : undefined,
         message: body.message ? String(body.message) : undefined,
         retryAfter: body.retryAfter !== undefined ? Number(body.retryAfter) : undefined,
       });

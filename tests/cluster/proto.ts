@@ -1,6 +1,7 @@
 /**
  * Just enough Kubernetes protobuf decoding for the bodies kubectl sends as protobuf to this
- * server: SelfSubjectAccessReview and SelfSubjectRulesReview (`kubectl auth can-i [--list]`).
+ * server: SelfSubjectAccessReview and SelfSubjectRulesReview (`kubectl auth can-i [--list]`), and the
+ * objects `kubectl create namespace|configmap|secret|serviceaccount|service|quota` build.
  * Everything else is JSON (kubectl's dynamic/unstructured clients always send JSON).
  */
 
@@ -196,6 +197,22 @@ export function decodeObject(resource: string, body: Uint8Array): Record<string,
       return { apiVersion: "v1", kind: "ServiceAccount", metadata };
     case "services":
       return { apiVersion: "v1", kind: "Service", metadata, ...service(top) };
+    case "resourcequotas": {
+      // `kubectl create quota`: spec.hard is a map<string, Quantity>, a Quantity is { string = 1 }
+      const spec: Fields = msg(top, 2) ?? new Map();
+      const hard = Object.fromEntries(
+        msgs(spec, 1).map((e) => [str(e, 1) ?? "", str(msg(e, 2) ?? new Map(), 1) ?? "0"]),
+      );
+      const scopes = (spec.get(2) ?? []).filter((v) => v instanceof Uint8Array).map((v) =>
+        dec.decode(v as Uint8Array)
+      );
+      return {
+        apiVersion: "v1",
+        kind: "ResourceQuota",
+        metadata,
+        spec: { hard, ...(scopes.length ? { scopes } : {}) },
+      };
+    }
   }
   return undefined;
 }

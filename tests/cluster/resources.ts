@@ -117,6 +117,7 @@ export const RESOURCES: ResourceDef[] = [
   core("pods", "pod", "Pod", true, ["po"]),
   core("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, ["pvc"]),
   core("secrets", "secret", "Secret", true),
+  core("resourcequotas", "resourcequota", "ResourceQuota", true, ["quota"]),
   core("configmaps", "configmap", "ConfigMap", true, ["cm"]),
   core("services", "service", "Service", true, ["svc"], [
     "create",

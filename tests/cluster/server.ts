@@ -202,6 +202,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       faultState.failRemaining = n;
       faultState.failStatus = status;
       faultState.failPath = o?.pathIncludes;
+      faultState.failMethod = o?.method?.toUpperCase();
       faultState.failMessage = o?.message;
       faultState.failRetryAfter = o?.retryAfter;
     },
@@ -253,9 +254,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     log,
   };
 
-  const injectedFailure = (path: string): ApiError | undefined => {
+  const injectedFailure = (path: string, method?: string): ApiError | undefined => {
     if (path.startsWith("/_test/")) return undefined;
-    const code = faultState.takeFailure(path);
+    const code = faultState.takeFailure(path, method);
     if (code === undefined) return undefined;
     const retryAfterSeconds = faultState.failRetryAfter;
     return new ApiError(
@@ -284,7 +285,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       await faultState.wait();
       const user = identify(req, r);
       const path = new URL(req.url ?? "/", "https://x").pathname;
-      const injected = injectedFailure(path);
+      const injected = injectedFailure(path, req.method);
       if (injected) throw injected;
       await handleRequest(ctx, user, req, res);
     } catch (e) {

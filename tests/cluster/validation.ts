@@ -438,6 +438,11 @@ export function quantityFields(kind: string, o: Obj): { field: string; value: un
     }
   }
   if (kind === "PersistentVolumeClaim") collect("spec.resources", o.spec?.resources);
+  if (kind === "ResourceQuota") {
+    for (const [k, v] of Object.entries((o.spec?.hard ?? {}) as Obj)) {
+      out.push({ field: `spec.hard[${k}]`, value: v });
+    }
+  }
   return out;
 }
 

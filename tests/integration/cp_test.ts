@@ -216,6 +216,16 @@ clusterTest("kodama cp", { seed: "none" }, async (t, c) => {
       assertEquals(check.code, 0, check.stderr);
       assertEquals(check.stdout.split("\n").filter((l) => l.endsWith("| hello")).length, 3);
     });
+
+    await t.step("--all with a pod-prefixed destination: exit 2, naming what to write", async () => {
+      const r = await k(["cp", `${dir}/src/hello.txt`, "-n", ns, "--all", "drive-0:/data/x"]);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        'error: with --all the destination is a path in every matched pod: "drive-0:/data/x" names pod drive-0',
+      );
+      assertStringIncludes(r.stderr, "\n  write /data/x ");
+    });
   } finally {
     kube.close();
     await space.remove();

@@ -68,7 +68,24 @@ Deno.test("a 403 that is not RBAC shows the API's message, not 'ask for a Role'"
     server,
   );
   assertStringIncludes(quota.message, "exceeded quota");
-  assertEquals(quota.hint, undefined);
+  // a quota is no RBAC matter: the hint names the quota to look at, never a Role
+  assertEquals(
+    quota.hint,
+    "the namespace's ResourceQuota q has no room for it (`kubectl describe resourcequota q -n dev`): ask for less, free some, or use another namespace",
+  );
+  const must = toKodamaError(
+    {
+      code: 403,
+      body: {
+        kind: "Status",
+        message: 'pods "y" is forbidden: failed quota: compute: must specify limits.memory,requests.cpu',
+      },
+    },
+    { verb: "create", resource: "pods", namespace: "dev", name: "y" },
+    server,
+  );
+  assertEquals(must.code, 4);
+  assertStringIncludes(must.hint ?? "", "ResourceQuota compute wants every container to state these");
 });
 
 Deno.test("401 is an auth failure with exit 4", () => {

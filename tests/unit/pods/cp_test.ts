@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { parseCpSpec } from "../../../src/pods/cp.ts";
+import { allDestination, parseCpSpec } from "../../../src/pods/cp.ts";
+import { KodamaError } from "../../../src/errors.ts";
 import { extractTo, header, localPathFor, packPath } from "../../../src/pods/tar.ts";
 
 Deno.test("cp paths: [ns/]pod:path vs local", () => {
@@ -16,6 +17,29 @@ Deno.test("cp paths: [ns/]pod:path vs local", () => {
   assertEquals(parseCpSpec("file.txt"), { kind: "local", path: "file.txt" });
   assertThrows(() => parseCpSpec("a/b/c:/x"), "[namespace/]pod:path");
   assertThrows(() => parseCpSpec("api-1:"), "no path");
+});
+
+Deno.test("cp --all: a pod-prefixed destination is refused, saying what to write (issue 52.10)", () => {
+  assertEquals(allDestination("/tmp/f"), "/tmp/f");
+  assertEquals(allDestination(":/tmp/f"), "/tmp/f");
+  assertEquals(allDestination("deploy/api:/tmp/"), "/tmp/");
+  for (
+    const [dst, names, write] of [
+      ["load:/tmp/f", "pod load", "write /tmp/f "],
+      ["prod/api-1:/etc/x", "namespace prod, pod api-1", "write /etc/x "],
+    ]
+  ) {
+    let e: KodamaError | undefined;
+    try {
+      allDestination(dst);
+    } catch (x) {
+      e = x as KodamaError;
+    }
+    assert(e instanceof KodamaError, dst);
+    assertEquals(e.code, 2);
+    assert(e.message.includes(`"${dst}" names ${names}`), e.message);
+    assert(e.hint?.startsWith(write), e.hint);
+  }
 });
 
 Deno.test("extraction never escapes the destination", () => {
