@@ -85,6 +85,12 @@ current-context: dev
         body: JSON.stringify(body),
       });
       const j = await r.json();
+      // a start is checked (a dry run of the same start) before it is accepted: a refusal is the
+      // request's own answer, its exit code as the HTTP status (4 forbidden = 403, as the API maps it)
+      const refused: Record<number, number> = { 400: 2, 403: 4, 404: 3 };
+      if (refused[r.status]) {
+        return { code: refused[r.status], error: j.error as string, hint: j.hint as string };
+      }
       assertEquals(r.status, 202, JSON.stringify(j));
       for (let i = 0; i < 600 && !ends.has(j.op); i++) await new Promise((r) => setTimeout(r, 100));
       const end = ends.get(j.op);
