@@ -89,7 +89,7 @@ current-context: dev
       // request's own answer, its exit code as the HTTP status (4 forbidden = 403, as the API maps it)
       const refused: Record<number, number> = { 400: 2, 403: 4, 404: 3 };
       if (refused[r.status]) {
-        return { code: refused[r.status], error: j.error as string, hint: j.hint as string };
+        return { code: refused[r.status], error: j.error as string, text: `${j.hint}` };
       }
       assertEquals(r.status, 202, JSON.stringify(j));
       for (let i = 0; i < 600 && !ends.has(j.op); i++) await new Promise((r) => setTimeout(r, 100));
