@@ -39,8 +39,11 @@ function demoProject(kubeconfig: string): string {
   const dir = join(dirname(kubeconfig), "demo-project");
   Deno.mkdirSync(dir, { recursive: true });
   const git = (...args: string[]) =>
-    new Deno.Command("git", { args, cwd: dir, stdout: "null", stderr: "null" }).outputSync();
-  if (!Deno.statSync(dir).isDirectory || !git("rev-parse", "-q", "--verify", "HEAD").success) {
+    new Deno.Command("git", { args, cwd: dir, stdout: "piped", stderr: "null" }).outputSync();
+  // its own repository: the directory sits inside the kodama checkout, whose repository git would find
+  const top = git("rev-parse", "--show-toplevel");
+  const own = top.success && new TextDecoder().decode(top.stdout).trim() === Deno.realPathSync(dir);
+  if (!own || !git("rev-parse", "-q", "--verify", "HEAD").success) {
     Deno.writeTextFileSync(
       join(dir, "README.md"),
       "# demo project\n\nA scratch repository for kodama's demo session.\n",
