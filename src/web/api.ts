@@ -34,8 +34,22 @@ function name(s: string | undefined): string {
   return n;
 }
 
+/** The most a request body may hold: a page's JSON is small; more is refused before it is read whole. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 async function body(req: Request): Promise<Record<string, unknown>> {
-  const text = await req.text();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of req.body ?? []) {
+    n += c.length;
+    if (n > MAX_BODY_BYTES) {
+      throw usageError(`the request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    }
+    chunks.push(c);
+  }
+  const all = new Uint8Array(n);
+  chunks.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+  const text = new TextDecoder().decode(all);
   if (!text) return {};
   try {
     const v = JSON.parse(text);
@@ -119,11 +133,6 @@ export class Api {
   private async start(b: Record<string, unknown>): Promise<Response> {
     const n = name(str(b.name));
     const sync = str(b.sync);
-    const replicas = b.replicas === undefined || b.replicas === null || b.replicas === ""
-      ? undefined
-      : typeof b.replicas === "number" || typeof b.replicas === "string"
-      ? b.replicas
-      : String(b.replicas);
     const opts = {
       name: n,
       namespace: this.kube.namespace,
@@ -151,7 +160,10 @@ export class Api {
       import("../agent/group.ts"),
       import("../session/commands.ts"),
     ]);
-    const count = replicas === undefined ? undefined : parseReplicas(replicas);
+    const r = b.replicas;
+    const count = r === undefined || r === null || r === ""
+      ? undefined
+      : parseReplicas(typeof r === "number" ? r : String(r));
     const run = async (o: typeof opts & { dryRun?: boolean }, out: Sink) => {
       const io = { ...(await startIO(this.o.cwd, out, out)), door: this.o.door };
       return count === undefined

@@ -120,6 +120,18 @@ current-context: dev
       },
     );
 
+    await t.step("an oversized body is refused before it is read whole; nothing starts", async () => {
+      const big = JSON.stringify({ name: "huge", image: "busybox", prompt: "x".repeat(3 * 1024 * 1024) });
+      const r = await fetch(`${base}/api/sessions`, {
+        method: "POST",
+        headers: { authorization, origin, "x-csrf-token": csrf, "content-type": "application/json" },
+        body: big,
+      });
+      const j = await r.json();
+      assertEquals(r.status, 400, JSON.stringify(j));
+      assertMatch(j.error, /the request body is larger than 1 MiB/);
+    });
+
     await t.step(
       "a workflow run: a param naming a local path passes the door; a granted one works",
       async () => {
