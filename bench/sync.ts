@@ -192,7 +192,17 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     };
     for (const k of STREAMS) times[`streams_${k}`] = [];
     /** laptop-side CPU (user + sys, s) of the same runs: kodama (2 streams), kubectl cp, raw tar pipe */
-    const cpu: Record<string, number[]> = { kodama: [], kubectl_cp: [], tar_exec: [] };
+    const cpu: Record<string, number[]> = {
+      kodama: [],
+      kubectl_cp: [],
+      tar_exec: [],
+      kodama_exec_in: [],
+      kubectl_exec_in: [],
+    };
+    // the transport alone: the tree's tar (made once, not timed) into `cat` in the pod through `kodama exec -i`
+    // and through `kubectl exec -i`: what moving the same bytes costs each client, without a walk or an archive
+    const tarFile = join(work, "tree.tar");
+    await run("tar", ["cf", tarFile, "-C", tree, "."], env);
     const kodamaSh = (args: string[]) =>
       kodamaArgv(kubeconfig, [...g, ...args]).map(sq).join(" ") + " >/dev/null";
     const exec =
@@ -230,6 +240,9 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       const raw = await timedCpu(`tar cf - -C '${tree}' . | ${exec} tar xf - -C /workspace/raw`, env);
       times.tar_exec.push(raw.ms);
       cpu.tar_exec.push(raw.cpu);
+      const sink = `-c session -- sh -c 'cat >/dev/null' < ${sq(tarFile)}`;
+      cpu.kodama_exec_in.push((await timedCpu(`${kodamaSh(["exec", "-i", pod])} ${sink}`, env)).cpu);
+      cpu.kubectl_exec_in.push((await timedCpu(`${exec.replace(/ -c session --$/, "")} ${sink}`, env)).cpu);
       await clean();
       times.tar_gzip_exec.push(
         await timed(() =>
@@ -259,6 +272,11 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         } s, raw tar pipe ${median(cpu.tar_exec).toFixed(2)} s; kodama / raw pipe = ${
           (median(cpu.kodama) / median(cpu.tar_exec)).toFixed(2)
         } (target <= 1.2)`,
+        `  the transport alone (the same bytes as one tar into cat in the pod, CPU): kodama exec -i ${
+          median(cpu.kodama_exec_in).toFixed(2)
+        } s, kubectl exec -i ${median(cpu.kubectl_exec_in).toFixed(2)} s (${
+          (median(cpu.kodama_exec_in) / median(cpu.kubectl_exec_in)).toFixed(2)
+        }x): the floor of kodama's column is its exec stream's`,
         `  gzip / raw tar over exec = ${
           (m.tar_gzip_exec / m.tar_exec).toFixed(2)
         } (above 1: compressing costs more than it saves)`,

@@ -55,3 +55,17 @@ export function after(ms: number, fn: () => void, every = false): () => void {
     signal.removeEventListener("abort", fire);
   };
 }
+
+/**
+ * Call `fn` once `signal` aborts, or at once when it already has: a listener added after an `await` misses
+ * an abort that came during it (Ctrl-C just as `pods -w` connected left the watch running until the server
+ * ended it, 5 minutes later). Returns the listener's removal.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) {
+    fn();
+    return () => {};
+  }
+  signal.addEventListener("abort", fn, { once: true });
+  return () => signal.removeEventListener("abort", fn);
+}

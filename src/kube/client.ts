@@ -28,6 +28,7 @@ import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 import { type NativeStream, type RequestOptions, Transport } from "./transport.ts";
 import { Budget, KUBE_LIMITS, tooLarge } from "./bounds.ts";
+import { onAbort } from "../timer.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -657,11 +658,11 @@ export class Kube {
         } else if (!signal.aborted) {
           const { res, req } = await this.transport.open(what, "GET", path, { query });
           await new Promise<void>((resolve) => {
-            const onAbort = () => {
+            // the signal may have aborted while the watch connected
+            const off = onAbort(signal, () => {
               req.destroy();
               resolve();
-            };
-            signal.addEventListener("abort", onAbort, { once: true });
+            });
             let buf = "";
             res.setEncoding("utf8");
             res.on("data", (chunk: string) => {
@@ -674,7 +675,7 @@ export class Kube {
               }
             });
             const done = () => {
-              signal.removeEventListener("abort", onAbort);
+              off();
               resolve();
             };
             res.on("end", done);

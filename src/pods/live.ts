@@ -9,6 +9,7 @@ import type { Kube, WatchEventType } from "../kube/client.ts";
 import { podReady, podRestarts, podStatus } from "./display.ts";
 import { forwardsDir, readRecords } from "./pf_state.ts";
 import type { ForwardRecord } from "./pf_stats.ts";
+import { onAbort } from "../timer.ts";
 
 export interface PodRow {
   namespace: string;
@@ -79,7 +80,7 @@ export async function watchForwards(onChange: () => void, signal: AbortSignal): 
   } catch {
     return;
   }
-  signal.addEventListener("abort", () => w.close(), { once: true });
+  onAbort(signal, () => w.close()); // also when it aborted while the directory was made
   try {
     for await (const ev of w) if (ev.paths.some((p) => p.endsWith(".json"))) onChange();
   } catch { /* closed */ }

@@ -188,8 +188,12 @@ Deno.test({
       return { code: status.code, out, err: await err, long };
     };
     const failures: string[] = [];
+    // KODAMA_DOC_EXAMPLES_TIMES=FILE: each example's time (ms, tab, command) appended there, to find the slow ones
+    const timesTo = Deno.env.get("KODAMA_DOC_EXAMPLES_TIMES");
     const check = async (e: DocExample) => {
+      const t0 = Date.now();
       const r = await run(e.command);
+      if (timesTo) await Deno.writeTextFile(timesTo, `${Date.now() - t0}\t${e.command}\n`, { append: true });
       const ok = (r.long ? r.out.trim() && (r.code === 0 || r.code === 130) : r.code === 0) &&
         !/^error:/m.test(r.err) && !hasStackTrace(r.err);
       if (!ok) {
@@ -243,7 +247,13 @@ Deno.test({
       const helps = ordered.filter((e) => e.group !== "guide");
       await t.step(`${helps.length} --help examples in order`, async () => {
         for (const e of helps) {
+          const t0 = Date.now();
           await prepare(e);
+          if (timesTo && Date.now() - t0 > 200) {
+            await Deno.writeTextFile(timesTo, `${Date.now() - t0}\t(prepare) ${e.command}\n`, {
+              append: true,
+            });
+          }
           await check(e);
           if (CHANGES_MY_WORK.test(sameCommand(e.command))) dirty = true;
         }

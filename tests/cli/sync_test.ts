@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { IGNORED, LISTING, localListing, makeTree, withoutIgnored as notIgnored } from "../_sync_tree.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { pollPause } from "../cluster/harness.ts";
 
 const NAME = "syncy";
 /** the session's env file, inside the synced tree: its values go into a Secret, the file never to the pod */
@@ -70,10 +71,13 @@ async function statusFile(w: SessionWorld): Promise<Status | undefined> {
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
+  let pause = 0;
   while (Date.now() < end) {
+    const t0 = Date.now();
     const v = await fn();
     if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
+    pause = pollPause(Date.now() - t0, pause);
+    await new Promise((r) => setTimeout(r, pause));
   }
   throw new Error(`timed out waiting for ${what}`);
 }

@@ -187,10 +187,25 @@ export async function waitUntil(
   what: string,
 ): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!(await cond())) {
+  let pause = 0;
+  for (;;) {
+    const t0 = Date.now();
+    if (await cond()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    pause = pollPause(Date.now() - t0, pause);
+    await new Promise((r) => setTimeout(r, pause));
   }
+}
+
+/**
+ * The pause before a wait's next check, given how long the last check took and the last pause. A check
+ * that is itself slow started a process (a kodama or kubectl run costs ~0.3 s of CPU): run back to back,
+ * it would burn a core for as long as the wait lasts, on a test run that is CPU-bound (2 cores, files side
+ * by side), slowing everything, the thing waited for included. Such a check pauses at least as long as it
+ * took, the pause growing by half each time up to 1 s; a cheap one (an in-process read) every 50 ms.
+ */
+export function pollPause(took: number, last: number): number {
+  return took < 100 ? 50 : Math.min(1_000, Math.max(took, last * 1.5));
 }
 
 /**

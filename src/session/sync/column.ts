@@ -8,6 +8,7 @@ import { join } from "../../fspath.ts";
 import { kodamaHome } from "../../config/paths.ts";
 import { isHeld } from "../../liveness.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
+import { onAbort } from "../../timer.ts";
 
 /** The name the background sync claims in its directory (src/liveness.ts: `daemon.lock`). */
 export const DAEMON_CLAIM = "daemon";
@@ -72,7 +73,7 @@ export async function watchSyncStatus(onChange: () => void, signal: AbortSignal)
   } catch {
     return; // no file events here: the list still follows the cluster
   }
-  signal.addEventListener("abort", () => w.close(), { once: true });
+  onAbort(signal, () => w.close()); // also when it aborted while the directory was made
   try {
     for await (const ev of w) {
       if (ev.paths.some((p) => /status\.json$|daemon/.test(p))) onChange();
