@@ -199,8 +199,9 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       kodama_exec_in: [],
       kubectl_exec_in: [],
     };
-    // the transport alone: the tree's tar (made once, not timed) into `cat` in the pod through `kodama exec -i`
-    // and through `kubectl exec -i`: what moving the same bytes costs each client, without a walk or an archive
+    // piping the same bytes into a pod: the tree's tar (made once, not timed) into `cat` through `kodama exec -i`
+    // and `kubectl exec -i`. Not the sync's path: exec -i reads its stdin into a new buffer per read, the
+    // sync reads files into two chunks taking turns
     const tarFile = join(work, "tree.tar");
     await run("tar", ["cf", tarFile, "-C", tree, "."], env);
     const kodamaSh = (args: string[]) =>
@@ -272,11 +273,11 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         } s, raw tar pipe ${median(cpu.tar_exec).toFixed(2)} s; kodama / raw pipe = ${
           (median(cpu.kodama) / median(cpu.tar_exec)).toFixed(2)
         } (target <= 1.2)`,
-        `  the transport alone (the same bytes as one tar into cat in the pod, CPU): kodama exec -i ${
+        `  the tree's tar piped into cat in the pod (CPU): kodama exec -i ${
           median(cpu.kodama_exec_in).toFixed(2)
         } s, kubectl exec -i ${median(cpu.kubectl_exec_in).toFixed(2)} s (${
           (median(cpu.kodama_exec_in) / median(cpu.kubectl_exec_in)).toFixed(2)
-        }x): the floor of kodama's column is its exec stream's`,
+        }x; exec -i reads stdin into a new buffer per read, the sync into reused chunks)`,
         `  gzip / raw tar over exec = ${
           (m.tar_gzip_exec / m.tar_exec).toFixed(2)
         } (above 1: compressing costs more than it saves)`,
