@@ -21,7 +21,7 @@
  *
  * `exit` is written last (after the check), so a run with a check is "running" until the check is done.
  *
- * The runner is started with `nohup setsid`, detached from the exec, so it survives kodama exiting (a
+ * The runner is started with `nohup setsid` (each where the image has it), detached from the exec, so it survives kodama exiting (a
  * closed laptop). The agent reads the prompt on stdin, and its path is in KODAMA_PROMPT_FILE. Its
  * credentials (presets.ts: forwardedEnv) are in the container's environment from the env Secret, as any
  * exec gets.
@@ -152,8 +152,11 @@ export const START_SCRIPT = [
   `fi`,
   // detached: its own session (survives the exec and kodama), no terminal, stdin the prompt
   `if command -v setsid >/dev/null 2>&1; then detach="setsid"; else detach=""; fi`,
+  // nohup where there is one: Debian's busybox image has none, and a missing nohup started nothing while the
+  // run read as running (the runner, a session of its own writing to files, never sees a hang-up anyway)
+  `if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi`,
   `runner=${q(RUNNER_SCRIPT)}`,
-  `nohup $detach sh -c "$runner" kodama-run "$run" "$@" > /dev/null 2>&1 < /dev/null &`,
+  `$nh $detach sh -c "$runner" kodama-run "$run" "$@" > /dev/null 2>&1 < /dev/null &`,
   `echo "$n"`,
 ].join("\n");
 

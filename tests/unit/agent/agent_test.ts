@@ -46,7 +46,7 @@ Deno.test("agent runs: the prompt goes on stdin, never into the command line", (
   // detached: its own session, no terminal, survives the exec
   assertMatch(
     START_SCRIPT,
-    /nohup \$detach sh -c "\$runner" kodama-run "\$run" "\$@" > \/dev\/null 2>&1 < \/dev\/null &/,
+    /\$nh \$detach sh -c "\$runner" kodama-run "\$run" "\$@" > \/dev\/null 2>&1 < \/dev\/null &/,
   );
   assertMatch(START_SCRIPT, /command -v setsid/);
 });
@@ -300,6 +300,50 @@ Deno.test({
         .output();
       assertEquals(new TextDecoder().decode(st.stdout), "");
       assertEquals(await Deno.stat(`${ws}/.kodama`).then(() => "there", () => "absent"), "absent");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "agent runs: an image without nohup (Debian's busybox) still starts the run, and it ends",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "kodama-nohup-" });
+    const ws = `${root}/ws`, home = `${root}/home`, bin = `${root}/bin`;
+    await Deno.mkdir(ws);
+    await Deno.mkdir(home);
+    await Deno.mkdir(bin);
+    // every program of this machine but nohup
+    for (const dir of ["/usr/bin", "/bin"]) {
+      for (const e of Deno.readDirSync(dir)) {
+        if (e.name !== "nohup") await Deno.symlink(`${dir}/${e.name}`, `${bin}/${e.name}`).catch(() => {});
+      }
+    }
+    try {
+      const child = new Deno.Command("/bin/sh", {
+        args: startArgv(["sh", "-c", "cat > /dev/null; echo agent-ran"], 1).slice(1),
+        env: { KODAMA_WORKSPACE: ws, HOME: home, PATH: bin },
+        clearEnv: true,
+        cwd: ws,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode("p"));
+      await w.close();
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      const run = `${home}/.kodama/runs/1`;
+      let exit: string | undefined;
+      for (let i = 0; i < 200 && exit === undefined; i++) {
+        exit = await Deno.readTextFile(`${run}/exit`).then((t) => t.trim(), () => undefined);
+        if (exit === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals(exit, "0", "the run never ended: its runner did not start");
+      assertEquals((await Deno.readTextFile(`${run}/log`)).trim(), "agent-ran");
     } finally {
       await Deno.remove(root, { recursive: true });
     }
