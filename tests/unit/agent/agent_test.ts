@@ -12,6 +12,7 @@ import {
 } from "../../../src/agent/agent.ts";
 import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets.ts";
 import { parseFetchHeader } from "../../../src/session/fetch.ts";
+import { runExit, runStart } from "./_start.ts";
 
 Deno.test("agent runs: states from the status lines, durations up to now for running ones", () => {
   const now = Date.parse("2026-01-15T14:31:00Z");
@@ -266,19 +267,11 @@ Deno.test({
     await Deno.mkdir(home);
     await new Deno.Command("git", { args: ["init", "-q"], cwd: ws }).output();
     const start = async (agent: string, cont: boolean) => {
-      const prompt = new TextEncoder().encode("p");
-      const child = new Deno.Command("sh", {
-        args: startArgv(["env", "X_PRESET=1", "sh", "-c", "cat > /dev/null"], 1, 0, cont, agent).slice(1),
-        env: { KODAMA_WORKSPACE: ws, HOME: home },
-        cwd: ws,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(prompt);
-      await w.close();
-      const out = await child.output();
+      const out = await runStart(
+        startArgv(["env", "X_PRESET=1", "sh", "-c", "cat > /dev/null"], 1, 0, cont, agent),
+        new TextEncoder().encode("p"),
+        { cwd: ws, env: { KODAMA_WORKSPACE: ws, HOME: home } },
+      );
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
       return new TextDecoder().decode(out.stdout).trim();
     };
@@ -322,27 +315,14 @@ Deno.test({
       }
     }
     try {
-      const child = new Deno.Command("/bin/sh", {
-        args: startArgv(["sh", "-c", "cat > /dev/null; echo agent-ran"], 1).slice(1),
-        env: { KODAMA_WORKSPACE: ws, HOME: home, PATH: bin },
-        clearEnv: true,
-        cwd: ws,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode("p"));
-      await w.close();
-      const out = await child.output();
+      const out = await runStart(
+        startArgv(["sh", "-c", "cat > /dev/null; echo agent-ran"], 1),
+        new TextEncoder().encode("p"),
+        { cwd: ws, env: { KODAMA_WORKSPACE: ws, HOME: home, PATH: bin }, clearEnv: true, sh: "/bin/sh" },
+      );
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
       const run = `${home}/.kodama/runs/1`;
-      let exit: string | undefined;
-      for (let i = 0; i < 200 && exit === undefined; i++) {
-        exit = await Deno.readTextFile(`${run}/exit`).then((t) => t.trim(), () => undefined);
-        if (exit === undefined) await new Promise((r) => setTimeout(r, 50));
-      }
-      assertEquals(exit, "0", "the run never ended: its runner did not start");
+      assertEquals(await runExit(run, 10_000), "0", "the run never ended: its runner did not start");
       assertEquals((await Deno.readTextFile(`${run}/log`)).trim(), "agent-ran");
     } finally {
       await Deno.remove(root, { recursive: true });

@@ -13,6 +13,7 @@ import { parseVariants, splitWords } from "../../../src/agent/group.ts";
 import { buildSession } from "../../../src/session/manifests.ts";
 import { resolveSpec } from "../../../src/session/spec.ts";
 import { configSchema } from "../../../src/config/schema.ts";
+import { runExit, runStart } from "./_start.ts";
 
 Deno.test("agent runs with a check: pending, running, passed, failed, skipped", () => {
   const now = Date.parse("2026-01-15T14:31:00Z");
@@ -54,30 +55,19 @@ Deno.test({
       const check = new TextEncoder().encode("echo checked; cat answer; exit 3\n");
       const prompt = new TextEncoder().encode("the prompt, with 'quotes'");
       const stdin = new Uint8Array([...check, ...prompt]);
-      const child = new Deno.Command("sh", {
-        args: startArgv(
+      const out = await runStart(
+        startArgv(
           ["sh", "-c", 'cat > answer; echo done; echo final > "$KODAMA_SUMMARY_FILE"'],
           prompt.length,
           check.length,
-        ).slice(1),
-        env: { KODAMA_WORKSPACE: ws, HOME: ws },
-        cwd: ws,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(stdin);
-      await w.close();
-      const out = await child.output();
+        ),
+        stdin,
+        { cwd: ws, env: { KODAMA_WORKSPACE: ws, HOME: ws } },
+      );
       assertEquals(new TextDecoder().decode(out.stdout).trim(), "1", new TextDecoder().decode(out.stderr));
       const run = join(ws, ".kodama/runs/1");
-      const deadline = Date.now() + 30_000;
       // `exit` is written last: the run has ended once it holds the code
-      while (!(await Deno.readTextFile(join(run, "exit")).catch(() => "")).trim()) {
-        assert(Date.now() < deadline, "the run did not end");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      assert(await runExit(run, 30_000), "the run did not end");
       assertEquals(await Deno.readTextFile(join(ws, "answer")), "the prompt, with 'quotes'");
       assertEquals(await Deno.readTextFile(join(run, "check")), "echo checked; cat answer; exit 3\n");
       assertEquals(await Deno.readTextFile(join(run, "check.log")), "checked\nthe prompt, with 'quotes'");
