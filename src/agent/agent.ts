@@ -21,8 +21,8 @@
  *
  * `exit` is written last (after the check), so a run with a check is "running" until the check is done.
  *
- * The runner is started with `nohup setsid` (each where the image has it), detached from the exec, so it survives kodama exiting (a
- * closed laptop). The agent reads the prompt on stdin, and its path is in KODAMA_PROMPT_FILE. Its
+ * The runner is started with `nohup setsid` (each where the image has it), detached from the exec, so it
+ * survives kodama exiting (a closed laptop). The agent reads the prompt on stdin, and its path is in KODAMA_PROMPT_FILE. Its
  * credentials (presets.ts: forwardedEnv) are in the container's environment from the env Secret, as any
  * exec gets.
  */
