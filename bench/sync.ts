@@ -200,8 +200,8 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       kubectl_exec_in: [],
     };
     // piping the same bytes into a pod: the tree's tar (made once, not timed) into `cat` through `kodama exec -i`
-    // and `kubectl exec -i`. Not the sync's path: exec -i reads its stdin into a new buffer per read, the
-    // sync reads files into two chunks taking turns
+    // and `kubectl exec -i`: the transport's own cost, without the walk and the tar (both read into reused
+    // buffers: exec -i its stdin, the sync its files)
     const tarFile = join(work, "tree.tar");
     await run("tar", ["cf", tarFile, "-C", tree, "."], env);
     const kodamaSh = (args: string[]) =>
@@ -277,7 +277,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
           median(cpu.kodama_exec_in).toFixed(2)
         } s, kubectl exec -i ${median(cpu.kubectl_exec_in).toFixed(2)} s (${
           (median(cpu.kodama_exec_in) / median(cpu.kubectl_exec_in)).toFixed(2)
-        }x; exec -i reads stdin into a new buffer per read, the sync into reused chunks)`,
+        }x: the stream's own cost, no walk, no tar)`,
         `  gzip / raw tar over exec = ${
           (m.tar_gzip_exec / m.tar_exec).toFixed(2)
         } (above 1: compressing costs more than it saves)`,

@@ -8,6 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
 import { KodamaError } from "../errors.ts";
+import { reusedReads } from "../bytes.ts";
 import type { Sink } from "../base/sink.ts";
 import { chooseContainer } from "./target.ts";
 import { mark } from "../base/timing.ts";
@@ -26,6 +27,8 @@ export interface ExecOneOptions {
   /** local input (default Deno.stdin) */
   input?: {
     readable: ReadableStream<Uint8Array>;
+    /** when there: -i without a TTY reads into one reused buffer (src/bytes.ts reusedReads) */
+    read?(p: Uint8Array): Promise<number | null>;
     isTerminal(): boolean;
     setRaw?(mode: boolean, o?: { cbreak: boolean }): void;
   };
@@ -113,8 +116,11 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
         input.setRaw?.(true);
         raw = true;
       }
+      // a pipe's bytes (exec -i < file) through one buffer; a terminal's keystrokes as Deno reads them
+      const reuse = o.stdin && !tty && input.read !== undefined;
       const res = await execInPod(kube, ns, name, container, o.command, {
-        stdin: o.stdin ? input.readable : undefined,
+        stdin: !o.stdin ? undefined : reuse ? reusedReads({ read: (p) => input.read!(p) }) : input.readable,
+        stdinReused: reuse,
         stdout: (c) => o.out.write(c),
         stderr: (c) => o.err.write(c),
         tty,

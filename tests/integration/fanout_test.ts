@@ -10,6 +10,7 @@ import { fanout } from "../../src/pods/fanout.ts";
 import { findPods } from "../../src/pods/target.ts";
 import { memorySink } from "../../src/base/sink.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { createHash } from "node:crypto";
 
 async function waitRunning(kube: Kube, n: number) {
   for (let i = 0; i < 200; i++) {
@@ -154,6 +155,36 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
     assertEquals(r.ok, 5);
     assertEquals(out.text().split("\n").filter(Boolean).map((l) => l.trim()), ["6", "6", "6", "6", "6"]);
   });
+
+  await t.step(
+    "exec -i: 3 MiB of random bytes through one pod's stdin arrive whole and in order",
+    async () => {
+      // more than a dozen of the reused 256 KiB reads and many 64 KiB frames: a chunk sent after the
+      // buffer was read into again would show as a wrong md5
+      const bytes = new Uint8Array(3 * 1024 * 1024 + 123);
+      for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
+      const want = createHash("md5").update(bytes).digest("hex");
+      const r = await runKodama(
+        [
+          "--kubeconfig",
+          c.kubeconfig,
+          "exec",
+          "-i",
+          "-n",
+          "load",
+          "--pod",
+          pods[0].metadata!.name!,
+          "--",
+          "sh",
+          "-c",
+          "f=/tmp/kodama-stdin-$$; cat >$f; md5sum <$f; wc -c <$f; rm -f $f",
+        ],
+        { stdin: bytes },
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout.split(/\s+/).filter((w) => w && w !== "-"), [want, String(bytes.length)]);
+    },
+  );
 
   await t.step("Ctrl-C: partial summary, exit 130", async () => {
     const child = spawnKodama([
