@@ -11,6 +11,7 @@ import { isTerminal } from "../../ui/color.ts";
 import { formatAge } from "../../ui/table.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
+import type { SessionView } from "../status.ts";
 import { columnOf, running } from "./column.ts";
 export { watchSyncStatus } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
@@ -42,13 +43,13 @@ export { pullCommand } from "./pull.ts";
  */
 async function ensureConfig(
   kube: Kube,
-  name: string,
+  v: SessionView,
   path: string | undefined,
   cfg: Config,
 ): Promise<SyncConfig> {
+  const name = v.name;
   const cur = await loadConfig(name);
   if (cur && cur.namespace === kube.namespace && path === undefined) return cur;
-  const v = await requireSession(kube, kube.namespace, name);
   if (!v.spec) {
     throw new KodamaError(`session ${name} carries no recorded settings`, ExitCode.FAILED);
   }
@@ -64,7 +65,8 @@ async function ensureConfig(
   return c;
 }
 
-async function requireRunning(kube: Kube, name: string): Promise<void> {
+/** The session, read once: a command that also needs its settings passes it on (ensureConfig). */
+async function requireRunning(kube: Kube, name: string): Promise<SessionView> {
   const v = await requireSession(kube, kube.namespace, name);
   if (v.status !== "Running") {
     throw new KodamaError(
@@ -73,6 +75,7 @@ async function requireRunning(kube: Kube, name: string): Promise<void> {
       v.status === "Stopped" ? `resume it with \`kodama resume ${name}\`` : undefined,
     );
   }
+  return v;
 }
 
 export async function pushCommand(
@@ -82,8 +85,7 @@ export async function pushCommand(
   f: { full?: boolean },
   cfg: Config,
 ): Promise<number> {
-  await requireRunning(kube, name);
-  const c = await ensureConfig(kube, name, path, cfg);
+  const c = await ensureConfig(kube, await requireRunning(kube, name), path, cfg);
   // the background sync owns the manifest and the totals while it runs: it pauses for the push (saving
   // what it counted), and starts again after it from what the push left (on the new root, if PATH is one)
   const daemon = running(name);
@@ -107,8 +109,7 @@ export async function startCommand(
   cfg: Config,
   mode?: string,
 ): Promise<number> {
-  await requireRunning(kube, name);
-  const c = await ensureConfig(kube, name, path, cfg);
+  const c = await ensureConfig(kube, await requireRunning(kube, name), path, cfg);
   const modeChanged = mode !== undefined && mode !== (c.mode ?? "two-way");
   if (modeChanged) {
     c.mode = mode as SyncConfig["mode"];
