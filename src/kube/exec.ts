@@ -598,8 +598,18 @@ const MARK = "\x1ekodama-";
  * the container cannot find is reported as such instead of as sh's exit 127, so the message stays the
  * container runtime's.
  */
-const WRAPPER = `command -v -- "$1" >/dev/null 2>&1 || { printf '${MARK}notfound\\n'; exit 127; };` +
-  ` printf '${MARK}pid %s\\n' "$$"; export KODAMA_RUN="$0"; exec "$@"`;
+const WRAPPER_HEAD = `command -v -- "$1" >/dev/null 2>&1 || { printf '${MARK}notfound\\n'; exit 127; };` +
+  ` printf '${MARK}pid %s\\n' "$$"; export KODAMA_RUN="$0";`;
+const WRAPPER = `${WRAPPER_HEAD} exec "$@"`;
+/**
+ * The wrapper of a run that streams stdin: the command runs as the shell's child (its stdin the exec's,
+ * given explicitly: an asynchronous list's is /dev/null otherwise) and the shell waits for it, holding the
+ * exec's stdout and stderr open until it ends. containerd closes an exec's stdin the moment its stdout or
+ * stderr reaches its end (pkg/cri/io/exec_io.go, containerd#12734), so `sh -c 'cat > f'` — sh exec'd
+ * into cat, whose stdout is the file — got ~192 KiB of a bigger upload and exited 0 (kubectl's too).
+ * The printed PID is the shell's, the process group's leader, which KILLER ends with the command.
+ */
+const HOLDING_WRAPPER = `${WRAPPER_HEAD} exec 3<&0; "$@" <&3 3<&- & exec 3<&-; wait $!`;
 /**
  * End a run: TERM to its process group ($2, "-" when unknown) and to every process whose environment
  * carries its tag ($1: children that left the group, or a command cut off before its PID arrived),
@@ -682,7 +692,8 @@ export async function execInPod(
   }
   const marker = new MarkerReader(s.stdout);
   const tag = `kodama-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const res = await execRaw(kube, ns, pod, container, ["sh", "-c", WRAPPER, tag, ...command], {
+  const wrapper = s.stdin === undefined ? WRAPPER : HOLDING_WRAPPER;
+  const res = await execRaw(kube, ns, pod, container, ["sh", "-c", wrapper, tag, ...command], {
     ...s,
     stdout: (c) => marker.push(c),
   });

@@ -164,6 +164,17 @@ clusterTest(
       });
 
       await t.step(
+        "exec -i --timeout: the command, a child of the shell that holds its output, is ended",
+        async () => {
+          const tk = token(7);
+          const r = await run(["exec", "-i", "--pod", "cut-b", "--timeout", "1s", "--", "sleep", tk]);
+          assertEquals(r.code, 5, r.stderr);
+          assertStringIncludes(r.stderr, "timed out after 1s in pod cut-b; the command was ended in the pod");
+          await noneLeft(kube, ns.name, ["cut-b"], `sleep ${tk}`, "exec -i --timeout");
+        },
+      );
+
+      await t.step(
         "closing a stream without a TTY does not kill the command (as on a real cluster)",
         async () => {
           const tk = token(6);

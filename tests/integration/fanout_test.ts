@@ -186,6 +186,31 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
     },
   );
 
+  await t.step(
+    "exec -i into a command that is not writing to stdout (cat > f): every byte arrives",
+    async () => {
+      // containerd closes an exec's stdin once its stdout or stderr ends (the test server does the same): sh
+      // exec'd into `cat > f` has no stdout left, and kubectl's upload ends at ~192 KiB with exit 0
+      const bytes = new Uint8Array(2 * 1024 * 1024);
+      for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
+      const want = createHash("md5").update(bytes).digest("hex");
+      const pod = pods[1].metadata!.name!;
+      const f = `/tmp/kodama-upload-${crypto.randomUUID().slice(0, 8)}`;
+      const k = (args: string[], stdin?: Uint8Array) =>
+        runKodama(["--kubeconfig", c.kubeconfig, "exec", "-n", "load", "--pod", pod, ...args], { stdin });
+      for (const cmd of [`cat > ${f}`, `exec 2>/dev/null; cat > ${f}`]) {
+        const up = await k(["-i", "--", "sh", "-c", cmd], bytes);
+        assertEquals(up.code, 0, up.stderr);
+        const sum = await k(["--", "sh", "-c", `md5sum < ${f}; wc -c < ${f}; rm -f ${f}`]);
+        assertEquals(
+          sum.stdout.split(/\s+/).filter((w) => w && w !== "-"),
+          [want, String(bytes.length)],
+          cmd,
+        );
+      }
+    },
+  );
+
   await t.step("Ctrl-C: partial summary, exit 130", async () => {
     const child = spawnKodama([
       "--kubeconfig",

@@ -27,6 +27,12 @@ export interface ProcOptions {
   table: ProcessTable;
   /** called with every process group created for this process (leader, PTY child session) */
   onGroup?: (pgid: number) => void;
+  /**
+   * An exec without a TTY, as containerd runs one (pkg/cri/io/exec_io.go, 1.6 and 2.x): the moment the
+   * process's stdout or stderr reaches its end, its stdin is closed and what the client still sends is
+   * dropped. `sh -c 'cat > f'` (cat's stdout is the file, sh exec'd into it) gets an early end of input.
+   */
+  stdinEndsWithOutput?: boolean;
 }
 
 export interface ProcExit {
@@ -98,6 +104,10 @@ export class Proc {
       });
       this.stdout = this.child.stdout;
       this.stderr = this.child.stderr;
+      if (o.stdinEndsWithOutput) {
+        this.stdout?.once("end", () => this.endInput());
+        this.stderr?.once("end", () => this.endInput());
+      }
     }
     this.pid = this.child.pid ?? -1;
     if (this.pid > 0) {

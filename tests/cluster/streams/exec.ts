@@ -379,6 +379,7 @@ export async function handleExec(
     tty: s.tty ? size ?? { cols: 80, rows: 24 } : undefined,
     table: rt.table,
     onGroup: (g) => s.run.addExecGroup(g, s.container),
+    stdinEndsWithOutput: true,
   });
   s.run.execs.add(proc);
   const p = proc;
