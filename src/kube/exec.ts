@@ -31,6 +31,7 @@ import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { concatBytes } from "../bytes.ts";
+import { EXEC_HOLDER_MARK } from "./execmark.ts";
 import { after } from "../timer.ts";
 import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
 
@@ -609,7 +610,7 @@ const WRAPPER = `${WRAPPER_HEAD} exec "$@"`;
  * into cat, whose stdout is the file — got ~192 KiB of a bigger upload and exited 0 (kubectl's too).
  * The printed PID is the shell's, the process group's leader, which KILLER ends with the command.
  */
-const HOLDING_WRAPPER = `${WRAPPER_HEAD} exec 3<&0; "$@" <&3 3<&- & exec 3<&-; wait $!`;
+const HOLDING_WRAPPER = `${WRAPPER_HEAD} exec 3<&0; "$@" <&3 3<&- & exec 3<&-; wait $! # ${EXEC_HOLDER_MARK}`;
 /**
  * End a run: TERM to its process group ($2, "-" when unknown) and to every process whose environment
  * carries its tag ($1: children that left the group, or a command cut off before its PID arrived),

@@ -28,6 +28,7 @@
  */
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { usageError } from "../errors.ts";
+import { EXEC_HOLDER_MARK } from "../kube/execmark.ts";
 
 /** The shortest idle stop: a watchdog looking more often than every few seconds would cost more than it saves. */
 export const MIN_IDLE_STOP_S = 10;
@@ -117,6 +118,8 @@ export function watchdogLines(idleS: number, graceS = idleGrace(idleS)): string[
   ];
   // the mark as a pattern that does not match itself: a grep looking for it is no watcher
   const watcher = `${SYNC_WATCHER_MARK.slice(0, -1)}[${SYNC_WATCHER_MARK.slice(-1)}]`;
+  // the shell that runs a watcher fed through stdin and holds its output (src/kube/exec.ts) is not another one
+  const holder = `${EXEC_HOLDER_MARK.slice(0, -1)}[${EXEC_HOLDER_MARK.slice(-1)}]`;
   return [
     `# idle stop after ${idleS}s without activity; a connected background sync flushes first (${graceS}s at most)`,
     // no "$$" anywhere: Kubernetes turns "$$" in a command into "$"
@@ -142,6 +145,7 @@ export function watchdogLines(idleS: number, graceS = idleGrace(idleS)): string[
     `syncs() {`,
     `  n=0`,
     ...mine,
+    `    grep -q "${holder}" "\${f%environ}cmdline" 2>/dev/null && continue`,
     `    grep -q "${watcher}" "\${f%environ}cmdline" 2>/dev/null && n=$((n + 1))`,
     `  done`,
     `  echo "$n"`,
