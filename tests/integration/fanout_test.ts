@@ -10,7 +10,7 @@ import { fanout } from "../../src/pods/fanout.ts";
 import { findPods } from "../../src/pods/target.ts";
 import { memorySink } from "../../src/base/sink.ts";
 import { clusterTest } from "../cluster/fixture.ts";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 async function waitRunning(kube: Kube, n: number) {
   for (let i = 0; i < 200; i++) {
@@ -161,8 +161,7 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
     async () => {
       // more than a dozen of the reused 256 KiB reads and many 64 KiB frames: a chunk sent after the
       // buffer was read into again would show as a wrong md5
-      const bytes = new Uint8Array(3 * 1024 * 1024 + 123);
-      for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
+      const bytes = new Uint8Array(randomBytes(3 * 1024 * 1024 + 123));
       const want = createHash("md5").update(bytes).digest("hex");
       const r = await runKodama(
         [
@@ -191,8 +190,7 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
     async () => {
       // containerd closes an exec's stdin once its stdout or stderr ends (the test server does the same): sh
       // exec'd into `cat > f` has no stdout left, and kubectl's upload ends at ~192 KiB with exit 0
-      const bytes = new Uint8Array(2 * 1024 * 1024);
-      for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
+      const bytes = new Uint8Array(randomBytes(2 * 1024 * 1024));
       const want = createHash("md5").update(bytes).digest("hex");
       const pod = pods[1].metadata!.name!;
       const f = `/tmp/kodama-upload-${crypto.randomUUID().slice(0, 8)}`;
