@@ -28,12 +28,19 @@ export interface SpawnOptions {
   stderr?: Stdio;
 }
 
+/** The test run's Deno cache, for a child whose HOME or environment differs from the run's. */
+function denoDir(): Record<string, string> {
+  const d = Deno.env.get("DENO_DIR");
+  return d ? { DENO_DIR: d } : {};
+}
+
 /** Start `kodama ...args` as a child process; the caller reads, signals and awaits it. */
 export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
   return trackChild(new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", "--config", CONFIG, opts.entry ?? MAIN, ...args],
-    // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...opts.env },
+    // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY;
+    // DENO_DIR (pinned by `deno task test`, scripts/deno-dir.ts) also under a test's own HOME or clearEnv
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...denoDir(), ...opts.env },
     clearEnv: opts.clearEnv,
     cwd: opts.cwd,
     stdin: opts.stdin ?? "null",

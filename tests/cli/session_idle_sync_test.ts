@@ -10,8 +10,15 @@ import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { waitUntil } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { SideBySide } from "../_side_by_side.ts";
 
 const LONG = 120_000;
+
+/**
+ * The scenarios below wait on the idle clock (10 s idle, then up to 15 s of grace) for most of their
+ * minute each: they run side by side, each with its own cluster and session name.
+ */
+const family = new SideBySide("idle stop with sync (side by side)", 420_000);
 
 async function sessionStatus(w: SessionWorld, name: string): Promise<Record<string, unknown>> {
   const g = await w.k(["session", "get", name, "-o", "json"]);
@@ -85,7 +92,7 @@ async function startSynced(w: SessionWorld, name: string, root: string, idle = "
 
 withSessionWorld(
   "idle stop with sync: a pod edit is flushed down before the stop; a local edit after it goes up on resume",
-  { seed: "demo", timeoutMs: 360_000 },
+  { seed: "demo", family },
   async (_t, w) => {
     const name = "flush-a";
     const root = join(w.cwd, "proj");
@@ -154,7 +161,7 @@ withSessionWorld(
 
 withSessionWorld(
   "idle stop with sync: activity while the sync flushes cancels the stop; the session stops later",
-  { seed: "demo", timeoutMs: 360_000 },
+  { seed: "demo", family },
   async (_t, w) => {
     const name = "flush-b";
     const root = join(w.cwd, "proj");
@@ -244,7 +251,7 @@ async function inPod(w: SessionWorld, name: string, file: string): Promise<void>
 
 withSessionWorld(
   "idle stop with sync: a resume that does not finish here (a timeout, --no-wait) leaves the sync running",
-  { seed: "demo", timeoutMs: 360_000 },
+  { seed: "demo", family },
   async (_t, w) => {
     const name = "flush-c";
     const root = join(w.cwd, "proj");
@@ -281,7 +288,7 @@ withSessionWorld(
 
 withSessionWorld(
   "idle stop with sync on two machines: the pod waits for both to flush, and each gets the pod's edit",
-  { seed: "demo", timeoutMs: 360_000 },
+  { seed: "demo", family },
   async (_t, w) => {
     const name = "flush-d";
     const rootA = join(w.cwd, "proj");
@@ -338,7 +345,7 @@ withSessionWorld(
 
 withSessionWorld(
   "idle stop: an agent run is activity, the session stays up while it works and stops after",
-  { seed: "demo", timeoutMs: 360_000 },
+  { seed: "demo", family },
   async (_t, w) => {
     const name = "flush-ag";
     // an agent that works (reads nothing, writes nothing) until told to finish

@@ -48,8 +48,16 @@ sync: { enabled: false }
             await new Promise((res) => setTimeout(res, 200));
           }
           assertEquals(body, "sidecar-web\n");
+          // still forwarding after the answers (until Ctrl-C); if it ended by itself, say why
+          const ended = await Promise.race([
+            p.status.then(() => true),
+            new Promise<boolean>((r) => setTimeout(() => r(false), 100)),
+          ]);
+          if (ended) throw new Error(`pf ended by itself: ${await new Response(p.stderr).text()}`);
         } finally {
-          p.kill("SIGINT");
+          try {
+            p.kill("SIGINT");
+          } catch { /* ended by itself: said above */ }
           await p.status;
           await p.stderr.cancel().catch(() => {});
           await p.stdout.cancel().catch(() => {});

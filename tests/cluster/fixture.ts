@@ -13,6 +13,7 @@
  */
 import { startCluster, type StartOptions, type TestCluster } from "./harness.ts";
 import { TIMEOUT } from "../_timeout.ts";
+import type { SideBySide } from "../_side_by_side.ts";
 
 export interface ClusterTestOptions extends StartOptions {
   /** skip the test (e.g. `onRealCluster` for a test that needs the test server) */
@@ -20,14 +21,32 @@ export interface ClusterTestOptions extends StartOptions {
   only?: boolean;
   /** this test's own time limit in ms (default: tests/_timeout.ts's) */
   timeoutMs?: number;
+  /** run as a step of this family, side by side with its other tests (tests/_side_by_side.ts) */
+  family?: SideBySide;
+}
+
+type ClusterFn = (t: Deno.TestContext, cluster: TestCluster) => Promise<void>;
+
+/** Start a cluster for `fn` and stop it when `fn` ends, however it ends. */
+async function withCluster(start: StartOptions, t: Deno.TestContext, fn: ClusterFn): Promise<void> {
+  const cluster = await startCluster(start);
+  try {
+    await fn(t, cluster);
+  } finally {
+    await cluster.stop();
+  }
 }
 
 export function clusterTest(
   name: string,
   o: ClusterTestOptions,
-  fn: (t: Deno.TestContext, cluster: TestCluster) => Promise<void>,
+  fn: ClusterFn,
 ): void {
-  const { ignore, only, timeoutMs, ...start } = o;
+  const { ignore, only, timeoutMs, family, ...start } = o;
+  if (family) {
+    if (only) throw new Error(`${name}: "only" is not for a test of a family (${family.name})`);
+    return family.test(name, (t) => withCluster(start, t, fn), { ignore });
+  }
   Deno.test({
     name,
     ignore,
@@ -35,13 +54,6 @@ export function clusterTest(
     ...(timeoutMs ? { [TIMEOUT]: timeoutMs } : {}),
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn(t) {
-      const cluster = await startCluster(start);
-      try {
-        await fn(t, cluster);
-      } finally {
-        await cluster.stop();
-      }
-    },
+    fn: (t) => withCluster(start, t, fn),
   });
 }

@@ -9,6 +9,7 @@ import { assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { IDLE_IGNORE_MARK, SYNC_WATCHER_MARK, watchdogLines } from "../../../src/session/lifetime.ts";
 import { EXEC_HOLDER_MARK } from "../../../src/kube/execmark.ts";
+import { SideBySide } from "../../_side_by_side.ts";
 
 const SHELLS: string[][] = [["sh"]];
 if (new Deno.Command("busybox", { args: ["true"], stdout: "null", stderr: "null" }).outputSync().success) {
@@ -90,8 +91,11 @@ async function until(c: Deno.ChildProcess, want: string): Promise<string> {
   return text;
 }
 
+/** Each test waits out an idle time and a grace: they run side by side (own dirs, own pod uid). */
+const family = new SideBySide("idle watchdog (side by side)");
+
 for (const sh of SHELLS) {
-  Deno.test(`idle watchdog (${sh.join(" ")}): no sync connected, it stops without waiting`, async () => {
+  family.test(`idle watchdog (${sh.join(" ")}): no sync connected, it stops without waiting`, async () => {
     const p = await pod();
     try {
       const r = await stderrOf(watchdog(sh, p, 2, 30));
@@ -105,7 +109,7 @@ for (const sh of SHELLS) {
   });
 
   for (const held of [false, true]) {
-    Deno.test(
+    family.test(
       `idle watchdog (${sh.join(" ")}): a sync that acknowledges ends the wait${
         held ? " (run under the shell holding its output: one sync)" : ""
       }`,
@@ -132,7 +136,7 @@ for (const sh of SHELLS) {
     );
   }
 
-  Deno.test(`idle watchdog (${sh.join(" ")}): a sync that never answers is waited for the grace only`, async () => {
+  family.test(`idle watchdog (${sh.join(" ")}): a sync that never answers is waited for the grace only`, async () => {
     const p = await pod();
     const s = sync(sh, p, `:`);
     try {
@@ -150,7 +154,7 @@ for (const sh of SHELLS) {
     }
   });
 
-  Deno.test(`idle watchdog (${sh.join(" ")}): activity during the grace cancels the stop`, async () => {
+  family.test(`idle watchdog (${sh.join(" ")}): activity during the grace cancels the stop`, async () => {
     const p = await pod();
     // the flush writes into the workspace (as pushing a local edit does), and never acknowledges
     const s = sync(sh, p, `echo pushed > "$KODAMA_WORKSPACE/edit.txt"`);

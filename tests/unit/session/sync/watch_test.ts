@@ -18,6 +18,7 @@ import {
 } from "../../../../src/session/sync/podside.ts";
 import { hashBytes } from "../../../../src/session/sync/ancestor.ts";
 import { BUSYBOX } from "../../../_sync_tree.ts";
+import { SideBySide } from "../../../_side_by_side.ts";
 
 const APPLETS = [
   "sh",
@@ -157,17 +158,18 @@ function processesIn(dir: string): number[] {
   return pids;
 }
 
+/** Each test paces a watcher's rounds: they run side by side (own trees, own shims and logs). */
+const family = new SideBySide("watcher rounds (side by side)");
+
 for (const shell of SHELLS) {
   for (const events of [false, true]) {
-    Deno.test({
-      name: `watcher (${shell}${
+    family.test(
+      `watcher (${shell}${
         events ? ", node's notifier" : ""
       }): rounds follow create, edit, delete, chmod, symlink; an idle round walks ${
         events ? "nothing" : "once"
       }`,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      fn: async () => {
+      async () => {
         const root = await Deno.makeTempDir({ prefix: "kodama-watch-" });
         const log = `${root}.finds`;
         const { sh, path } = await shimPath(shell, log, events);
@@ -283,7 +285,7 @@ for (const shell of SHELLS) {
           await Deno.remove(`${root}.out`, { recursive: true }).catch(() => {});
         }
       },
-    });
+    );
   }
 }
 
