@@ -1,4 +1,4 @@
-/** Helpers of the idle-stop tests (session_idle_test.ts, session_idle_busy_test.ts). */
+/** Helpers of the idle-stop tests (session_idle_test.ts). */
 import { assertEquals } from "@std/assert";
 import { waitUntil } from "../cluster/harness.ts";
 import type { SessionWorld } from "./_session.ts";

@@ -1,20 +1,22 @@
 /**
  * Idle stop (issue 34): a session started with `--idle-stop` ends its own pod after that long without
- * activity — the watchdog in the pod, no controller — and comes back with its files (a running command
- * and fresh writes keeping it up: session_idle_busy_test.ts). list/get show `Stopped (idle, …)`; attach without a terminal names
- * `--resume`, and `attach --resume` brings it back. Bad durations are one line and exit 2.
+ * activity — the watchdog in the pod, no controller — and comes back with its files; a running command
+ * and fresh writes keep it up. list/get show `Stopped (idle, …)`; attach without a terminal names
+ * `--resume`, and `attach --resume` brings it back. Bad durations are one line and exit 2. The two long
+ * tests wait on the idle clock for most of their minute: they run side by side (tests/_side_by_side.ts).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { hasStackTrace } from "./_run.ts";
+import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { sessionJson, stoppedIdle } from "./_idle.ts";
+import { SideBySide } from "../_side_by_side.ts";
+
+const family = new SideBySide("idle stop (side by side)", 360_000);
 
 withSessionWorld(
   "idle stop: an idle session stops by itself, list/get say so, attach --resume brings it back with its files",
-  {
-    seed: "demo",
-    timeoutMs: 300_000,
-  },
+  { seed: "demo", family },
   async (_t, w) => {
     try {
       const s = await w.k(["start", "pool-idl", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
@@ -82,3 +84,45 @@ withSessionWorld("idle stop and ttl: bad durations are one line and exit 2, befo
   const left = await w.kc(["get", "pods,pvc,secrets", "-l", "kodama.dev/session=bad", "-o", "name"]);
   assertEquals(left.stdout.trim(), "");
 });
+
+withSessionWorld(
+  "idle stop: a running command keeps the session up, and so do fresh writes into the workspace",
+  {
+    seed: "demo",
+    family,
+    // the writes come from outside the pod's processes, straight into the test server's volume directory
+    ignore: onRealCluster,
+  },
+  async (_t, w) => {
+    try {
+      const s = await w.k(["start", "busy", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
+      assertEquals(s.code, 0, s.stderr);
+      // a command running three times the idle time ends normally: the pod was up all along (an idle stop
+      // would have ended the pod, and the command with it: restartPolicy Never)
+      const cmd = await w.k(["attach", "busy", "--command", "sleep 30; echo done"]);
+      assertEquals(cmd.code, 0, cmd.stderr);
+      assertEquals(cmd.stdout, "done\n");
+      const uid = (await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid}"])).stdout;
+      // writes under the workspace from no process of the pod (another writer of the volume), every 2 s
+      // for three times the idle time: checked while they go on, the same pod is still Running
+      const dir = `${w.c.testServer!.stateDir}/pvcs/dev/kodama-workspace-busy`;
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          await Deno.writeTextFile(`${dir}/w${i % 3}.txt`, `${Date.now()}\n`);
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      })();
+      const t0 = Date.now();
+      await waitUntil(() => Date.now() - t0 > 30_000, 60_000, "30 s of writes");
+      const pod = await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid} {.status.phase}"]);
+      writing = false;
+      await writer;
+      assertEquals(pod.stdout, `${uid} Running`);
+      // left alone, it stops
+      await stoppedIdle(w, "busy");
+    } finally {
+      await purge(w, "busy");
+    }
+  },
+);

@@ -7,12 +7,11 @@ import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { ProcessTable } from "./procs.ts";
-import { resolveExecutable } from "./podfs.ts";
+import { hostPython } from "./python.ts";
 
 const PTY_HELPER = fileURLToPath(new URL("./ptyhelper.py", import.meta.url));
 /** the host's python3 (resolved once, so a pod's PATH cannot shadow it) */
-const PYTHON = resolveExecutable("python3", Deno.env.get("PATH") ?? "/usr/bin:/bin", "/") ??
-  "/usr/bin/python3";
+const PYTHON = hostPython() ?? "/usr/bin/python3";
 
 export interface ProcOptions {
   file: string;

@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
 import fs from "node:fs";
+import { hostPython } from "./python.ts";
 
 export const TOKEN_ENV = "KODAMA_TEST_RUNTIME";
 
@@ -92,16 +93,6 @@ for _ in range(5):
         break
 `;
 
-function findPython(): string | undefined {
-  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      const f = `${d}/python3`;
-      if (fs.statSync(f).isFile()) return f;
-    } catch { /* next */ }
-  }
-  return undefined;
-}
-
 export class ProcessTable {
   readonly token = crypto.randomUUID();
   private watchdog?: ChildProcess;
@@ -142,7 +133,7 @@ export class ProcessTable {
 
   private startWatchdog(): void {
     if (this.watchdog) return;
-    const python = findPython();
+    const python = hostPython();
     if (!python) return;
     const args = ["-c", WATCHDOG, this.token];
     const w = SETSID
