@@ -266,8 +266,13 @@ export class Kube {
   }
 
   /** A server that did not answer in time, named as kubectl names it (exit 5). */
-  timeoutError(what: ApiWhat, method: string, url: URL): KodamaError {
-    return this.transport.timeoutError(what, method, url);
+  timeoutError(what: ApiWhat, method: string, url: URL, ms?: number): KodamaError {
+    return this.transport.timeoutError(what, method, url, ms);
+  }
+
+  /** How long a stream's dial and TLS handshake may take now (see Transport.dialBoundMs). */
+  dialBoundMs(): number {
+    return this.transport.dialBoundMs();
   }
 
   /** A JSON request against the API server (errors mapped to KodamaError). */

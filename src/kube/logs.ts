@@ -111,10 +111,15 @@ export async function streamLog(
     // --request-timeout: until the stream answers. Not by default: a kubelet sends a log stream's headers
     // with its first bytes, so a quiet container's `logs -f` would be cut (the pod lookup before it is bounded)
     // no answer in time is a server that cannot be reached: `logs -f` retries it until --reconnect-timeout
-    const noAnswer = () => req.destroy(unreachable(kube.timeoutError(what, "GET", url)));
+    const noAnswer = (within?: number) =>
+      req.destroy(unreachable(kube.timeoutError(what, "GET", url, within)));
     if (kube.requestTimeoutMs) timer.silent = setTimeout(noAnswer, kube.requestTimeoutMs);
-    // without it, the dial and the TLS handshake are bounded all the same (the answer itself is not)
-    else boundDial(req, kube.answerTimeoutMs, noAnswer);
+    else {
+      // without it, the dial and the TLS handshake are bounded all the same (the answer itself is not);
+      // a retry while the server is down, by what is left of --reconnect-timeout
+      const dial = kube.dialBoundMs();
+      boundDial(req, dial, () => noAnswer(dial));
+    }
     req.on("error", (e) =>
       settle(() => {
         if (signal?.aborted) return resolve("aborted");

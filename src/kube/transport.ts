@@ -72,6 +72,9 @@ const MAX_RETRIES = 10;
  */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
 
+/** The least a retry's dial gets while the server is down (Transport.dialBoundMs). */
+const MIN_RETRY_DIAL_MS = 1000;
+
 /**
  * Bound the dial and the TLS handshake of a request whose answer may take as long as it likes — a watch, a
  * followed log, whose headers may come with the first event — by `ms`: a server that accepts TCP and never
@@ -362,13 +365,14 @@ export class Transport {
         const ms = watch ? this.requestTimeoutMs : this.answerTimeoutMs;
         // a watch that got no answer in time is a server that cannot be reached: the watch retries it
         // until --reconnect-timeout, as it would a refused connection (never silently for ever)
-        const noAnswer = () => {
-          const e = this.timeoutError(what, method, url);
+        const noAnswer = (within?: number) => {
+          const e = this.timeoutError(what, method, url, within);
           return watch ? unreachable(e) : e;
         };
         const timer = ms ? setTimeout(() => req.destroy(noAnswer()), ms) : undefined;
         // a watch without --request-timeout: its dial and TLS handshake are still bounded
-        if (watch && !ms) boundDial(req, this.answerTimeoutMs, () => req.destroy(noAnswer()));
+        const dial = this.dialBoundMs();
+        if (watch && !ms) boundDial(req, dial, () => req.destroy(noAnswer(dial)));
         req.on("error", (e) => {
           clearTimeout(timer);
           done(undefined);
@@ -425,13 +429,33 @@ export class Transport {
     return this.requestTimeoutMs || DEFAULT_ANSWER_TIMEOUT_MS;
   }
 
-  /** A server that did not answer in time, named as kubectl names it (exit 5). */
-  timeoutError(what: ApiWhat, method: string, url: URL): KodamaError {
+  /**
+   * How long a stream's dial and TLS handshake may take (boundDial): the answer timeout, but while the
+   * server is down no longer than what is left of --reconnect-timeout, so that a retry never outlives the
+   * window it was made in (`logs -f --reconnect-timeout 1s` against a silent server: 31 s, not 61).
+   */
+  dialBoundMs(): number {
+    const r = this.reach;
+    if (!r.down || r.giveUpMs <= 0) return this.answerTimeoutMs;
+    // at least a second: a refused or reset dial still fails as itself, not as a timeout cut to nothing
+    return Math.min(this.answerTimeoutMs, Math.max(MIN_RETRY_DIAL_MS, r.giveUpMs - r.downFor()));
+  }
+
+  /**
+   * A server that did not answer in time, named as kubectl names it (exit 5). `ms`: a retry's dial bound
+   * (dialBoundMs), when what was left of --reconnect-timeout cut it shorter than the answer timeout.
+   */
+  timeoutError(what: ApiWhat, method: string, url: URL, ms = this.answerTimeoutMs): KodamaError {
     const given = this.requestTimeoutMs > 0;
+    const why = ms < this.answerTimeoutMs
+      ? " (a retry, bounded by --reconnect-timeout)"
+      : given
+      ? " (--request-timeout)"
+      : "";
     return new KodamaError(
       `timeout: no answer from ${this.server} (context ${this.contextName}) within ${
-        formatDuration(this.answerTimeoutMs)
-      }${given ? " (--request-timeout)" : ""}: ${method} ${url.pathname}`,
+        formatDuration(ms)
+      }${why}: ${method} ${url.pathname}`,
       ExitCode.TIMEOUT,
       `${what.verb} ${what.resource}${what.namespace ? ` in namespace ${what.namespace}` : ""}; ${
         given

@@ -3,7 +3,8 @@
  * answer may take as long as it likes (a watch's headers may come with its first event, a quiet
  * container's log with its first line), but the dial and the handshake are bounded all the same — the
  * default answer timeout (30 s) or --request-timeout — and the error names the server, exit 5. Like a
- * server that went away, a stream that cannot connect is retried until --reconnect-timeout (1 s here).
+ * server that went away, a stream that cannot connect is retried until --reconnect-timeout (1 s here), and a
+ * retry's dial gets only what is left of that window.
  *
  * The relay in front of the test server passes every connection that offers HTTP/2 in its TLS
  * ClientHello (Deno's own client: the pod list and lookups before the stream) and holds every other one
@@ -67,6 +68,10 @@ clusterTest(
       assertEquals(logs.code, 5, logs.stderr);
       assertMatch(logs.stderr, named);
       assertMatch(logs.stderr, new RegExp(`GET /api/v1/namespaces/[^/]+/pods/${POD}/log`));
+      // the retry after the first 30 s is cut where the 1 s window closes, not given another 30 s
+      const cut = /within [\d.]+m?s \(a retry, bounded by --reconnect-timeout\)/;
+      assertMatch(watch.stderr, cut);
+      assertMatch(logs.stderr, cut);
       assertEquals(quick.code, 5, quick.stderr);
       assertMatch(quick.stderr, /within 2s \(--request-timeout\)/);
       for (const x of [watch, logs, quick]) {
