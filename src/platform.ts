@@ -29,9 +29,16 @@ export function platformFor(os: string, env: Env = (n) => Deno.env.get(n), cwd?:
   return { os: o, path: pathOps(o, cwd), env };
 }
 
-/** This machine (read on each call: the OS-matrix harness replaces Deno.build before kodama loads). */
+let host: { os: string; p: Platform } | undefined;
+
+/**
+ * This machine (Deno.build.os read on each call: the OS-matrix harness replaces Deno.build before kodama
+ * loads). The answer is kept while that OS stays: a walk asks once per file.
+ */
 export function hostPlatform(): Platform {
-  return platformFor(Deno.build.os);
+  const os = Deno.build.os;
+  if (host?.os !== os) host = { os, p: platformFor(os) };
+  return host.p;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -466,5 +473,27 @@ export async function probeFolding(dir: string, p: Platform): Promise<Folding> {
     };
   } finally {
     await Deno.remove(path).catch(() => {});
+  }
+}
+
+let heapKept = false;
+
+/**
+ * Before a command moves bulk bytes (a sync push, `exec -i`, `cp`): let the C allocator keep the memory it
+ * frees. Every WebSocket frame, every stream chunk the runtime copies, is a fresh ~64 KiB malloc; glibc
+ * hands memory at the heap's top back to the kernel once 128 KiB of it is free (M_TRIM_THRESHOLD) and the
+ * next frames fault it in again, page by page: 10-15 K page faults per 100 MB sent, most of the bulk
+ * transfer's kernel time on a VM. glibc raises that threshold by itself (to twice the size) when a big
+ * block it had mmap()ed is freed; a 16 MiB ArrayBuffer, never touched, transferred away at once, is
+ * such a block (an mmap and a munmap, no page faulted). Deno cannot call mallopt; this is the same
+ * effect. Linux only (glibc's rule; other systems' allocators keep their own).
+ */
+export function keepFreedHeap(p: Platform): void {
+  if (heapKept || p.os !== "linux") return;
+  heapKept = true;
+  try {
+    new ArrayBuffer(16 << 20).transfer(0);
+  } catch {
+    // no ArrayBuffer.prototype.transfer: nothing gained, nothing lost
   }
 }

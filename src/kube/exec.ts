@@ -21,6 +21,7 @@
  *    `ExitCode` cause; a socket that closes without a status frame is a dropped stream — an error
  *    result for that pod, never a crash.
  */
+import { hostPlatform, keepFreedHeap } from "../platform.ts";
 import type WebSocketNode from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
@@ -931,6 +932,7 @@ async function pumpStdin(
   if (stdin instanceof Uint8Array) {
     if (!(await sendAll(stdin))) return;
   } else {
+    keepFreedHeap(hostPlatform()); // a stream: bulk bytes, a fresh buffer per frame (src/platform.ts)
     const reader = stdin.getReader();
     try {
       while (true) {

@@ -46,11 +46,41 @@ export const KIND: Record<string, string> = {
   other: "an entry of a type tar copies but kodama does not",
 };
 
-/** `s` into `buf[off, off+len)`, cut at `len` bytes (even inside a character: a PAX record has it whole). */
+/**
+ * `s` into `buf[off, off+len)` (zeroed), cut at `len` bytes (even inside a character: a PAX record has it
+ * whole). ASCII, the common case, byte by byte: no encoder call, no string made.
+ */
 function writeStr(buf: Uint8Array, off: number, len: number, s: string) {
-  if (enc.encodeInto(s, buf.subarray(off, off + len)).read < s.length) {
-    buf.set(enc.encode(s).subarray(0, len), off);
+  const n = Math.min(s.length, len);
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    buf[off + i] = c;
   }
+  if (i === s.length || i === len) return;
+  const rest = buf.subarray(off + i, off + len);
+  if (enc.encodeInto(s.slice(i), rest).read < s.length - i) {
+    rest.set(enc.encode(s.slice(i)).subarray(0, rest.length));
+  }
+}
+
+/** The UTF-8 length of `s` (a lone surrogate counts as the 3 bytes of U+FFFD, as TextEncoder writes it). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n++;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** `n` as `width - 1` octal digits and a NUL, written in place (ASCII: no encoder, no string). */
@@ -66,36 +96,37 @@ function writeOctal(buf: Uint8Array, off: number, width: number, n: number) {
 
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
-  let len = body.length + 1;
-  while (String(len).length + enc.encode(body).length !== len) {
-    len = String(len).length + enc.encode(body).length;
-  }
+  const bytes = utf8Length(body);
+  let len = bytes + 1;
+  while (String(len).length + bytes !== len) len = String(len).length + bytes;
   return `${len}${body}`;
 }
 
+/** One ustar header block at `h[off, off+512)`, which is zeroed first (it may be a reused buffer). */
 function rawHeader(
+  h: Uint8Array,
+  off: number,
   name: string,
   size: number,
   mode: number,
   mtime: number,
   typeflag: string,
   linkname = "",
-): Uint8Array {
-  const h = new Uint8Array(BLOCK);
-  writeStr(h, 0, 100, name);
-  writeOctal(h, 100, 8, mode & 0o7777);
-  writeOctal(h, 108, 8, 0);
-  writeOctal(h, 116, 8, 0);
-  writeOctal(h, 124, 12, size);
-  writeOctal(h, 136, 12, Math.floor(mtime));
-  h.fill(0x20, 148, 156); // the checksum field counts as spaces
-  h[156] = typeflag.charCodeAt(0);
-  if (linkname) writeStr(h, 157, 100, linkname);
-  h.set(USTAR, 257);
+): void {
+  h.fill(0, off, off + BLOCK);
+  writeStr(h, off, 100, name);
+  writeOctal(h, off + 100, 8, mode & 0o7777);
+  writeOctal(h, off + 108, 8, 0);
+  writeOctal(h, off + 116, 8, 0);
+  writeOctal(h, off + 124, 12, size);
+  writeOctal(h, off + 136, 12, Math.floor(mtime));
+  h.fill(0x20, off + 148, off + 156); // the checksum field counts as spaces
+  h[off + 156] = typeflag.charCodeAt(0);
+  if (linkname) writeStr(h, off + 157, 100, linkname);
+  h.set(USTAR, off + 257);
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += h[i];
-  writeOctal(h, 148, 7, sum); // six digits and a NUL, then the space already there
-  return h;
+  for (let i = off; i < off + BLOCK; i++) sum += h[i];
+  writeOctal(h, off + 148, 7, sum); // six digits and a NUL, then the space already there
 }
 
 export function padding(size: number): Uint8Array {
@@ -103,31 +134,61 @@ export function padding(size: number): Uint8Array {
   return new Uint8Array(r === 0 ? 0 : BLOCK - r);
 }
 
+/** The name an entry is archived under (a directory's ends in `/`). */
+function archiveName(e: TarEntry): string {
+  return e.type === "directory" && !e.name.endsWith("/") ? e.name + "/" : e.name;
+}
+
+/** Over 99 bytes in UTF-8 (up to 33 code units never are: 3 bytes each at most; over 99 always are). */
+function overUstar(s: string): boolean {
+  return s.length > 33 && (s.length > 99 || utf8Length(s) > 99);
+}
+
+/** The PAX extended header's records an entry needs (a long name or link, a huge size), or "". */
+function paxOf(e: TarEntry): string {
+  const name = archiveName(e);
+  const long = overUstar(name) || (e.linkname !== undefined && overUstar(e.linkname));
+  const huge = e.size > 0o77777777777;
+  if (!long && !huge) return "";
+  return paxRecord("path", name) + (e.linkname ? paxRecord("linkpath", e.linkname) : "") +
+    (huge ? paxRecord("size", String(e.size)) : "");
+}
+
+const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+/** How many bytes an entry's header takes: one block, or a PAX header, its records and then the block. */
+export function headerSize(e: TarEntry): number {
+  const pax = paxOf(e);
+  return pax ? BLOCK + roundUp(utf8Length(pax)) + BLOCK : BLOCK;
+}
+
+/**
+ * An entry's header written into `out` at `off`, which has room for `headerSize(e)` bytes (all written,
+ * padding zeroed): a sync push writes it straight into the chunk it sends. Returns the bytes written.
+ */
+export function writeHeader(out: Uint8Array, off: number, e: TarEntry): number {
+  const typeflag = TYPEFLAG[e.type] ?? "0";
+  const name = archiveName(e);
+  const paxText = paxOf(e);
+  let at = off;
+  if (paxText) {
+    const pax = enc.encode(paxText);
+    rawHeader(out, at, "PaxHeader", pax.length, 0o644, e.mtime, "x");
+    at += BLOCK;
+    out.set(pax, at);
+    out.fill(0, at + pax.length, at + roundUp(pax.length));
+    at += roundUp(pax.length);
+  }
+  const size = e.size > 0o77777777777 ? 0 : e.size;
+  rawHeader(out, at, name.slice(0, 99), size, e.mode, e.mtime, typeflag, (e.linkname ?? "").slice(0, 99));
+  return at + BLOCK - off;
+}
+
 /** Header block(s) for an entry; long names/links get a PAX extended header first. */
 export function header(e: TarEntry): Uint8Array[] {
-  const typeflag = TYPEFLAG[e.type] ?? "0";
-  const name = e.type === "directory" && !e.name.endsWith("/") ? e.name + "/" : e.name;
-  const out: Uint8Array[] = [];
-  const long = enc.encode(name).length > 99 || enc.encode(e.linkname ?? "").length > 99 ||
-    e.size > 0o77777777777;
-  if (long) {
-    const pax = enc.encode(
-      paxRecord("path", name) + (e.linkname ? paxRecord("linkpath", e.linkname) : "") +
-        (e.size > 0o77777777777 ? paxRecord("size", String(e.size)) : ""),
-    );
-    out.push(rawHeader("PaxHeader", pax.length, 0o644, e.mtime, "x"), pax, padding(pax.length));
-  }
-  out.push(
-    rawHeader(
-      name.slice(0, 99),
-      e.size > 0o77777777777 ? 0 : e.size,
-      e.mode,
-      e.mtime,
-      typeflag,
-      (e.linkname ?? "").slice(0, 99),
-    ),
-  );
-  return out;
+  const out = new Uint8Array(headerSize(e));
+  writeHeader(out, 0, e);
+  return [out];
 }
 
 export const END_OF_ARCHIVE = new Uint8Array(BLOCK * 2);
@@ -143,16 +204,16 @@ function cstr(b: Uint8Array, off: number, len: number): string {
   return dec.decode(z >= 0 ? sub.subarray(0, z) : sub);
 }
 
+/** PAX records (`LEN key=value\n`, LEN counting bytes, the value UTF-8): parsed on the bytes. */
 function parsePax(data: Uint8Array): Record<string, string> {
   const out: Record<string, string> = {};
-  const text = dec.decode(data);
   let i = 0;
-  while (i < text.length) {
-    const sp = text.indexOf(" ", i);
+  while (i < data.length) {
+    const sp = data.indexOf(0x20, i);
     if (sp < 0) break;
-    const len = Number(text.slice(i, sp));
-    if (!len) break;
-    const rec = text.slice(sp + 1, i + len - 1);
+    const len = Number(dec.decode(data.subarray(i, sp)));
+    if (!len || i + len > data.length) break;
+    const rec = dec.decode(data.subarray(sp + 1, i + len - 1)); // without the record's newline
     const eq = rec.indexOf("=");
     if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
     i += len;

@@ -21,9 +21,8 @@
  * them), modification times, symlinks as links (never followed, wherever they point), hard links within
  * the batch as links, empty directories, and any file name (PAX records for long or non-ASCII ones).
  */
-import { join } from "node:path";
-import { END_OF_ARCHIVE, header, type TarEntry } from "../../pods/tarformat.ts";
-import type { Entry, Tree } from "./scan.ts";
+import { END_OF_ARCHIVE, headerSize, type TarEntry, writeHeader } from "../../pods/tarformat.ts";
+import { type Entry, inRoot, type Tree } from "./scan.ts";
 import { md5 as newMd5 } from "./ancestor.ts";
 
 export const APPLY_SCRIPT = [
@@ -198,7 +197,9 @@ export class GzipChunker extends Chunker {
 
 interface Planned {
   rel: string;
-  headers: Uint8Array[];
+  entry: TarEntry;
+  /** its header's bytes (headerSize) */
+  headerLen: number;
   /** content bytes to read (files only) */
   size: number;
   /** a file or a hard link (counted as a file sent) */
@@ -228,12 +229,13 @@ function planArchive(batch: Batch): { items: Planned[]; length: number } {
         t = { name: rel, type: "file", size: e.size, mode: e.mode, mtime };
       }
     }
-    const headers = header(t);
+    const headerLen = headerSize(t);
     const size = t.type === "file" ? t.size : 0;
-    length += headers.reduce((n, h) => n + h.length, 0) + size + (size % 512 ? 512 - (size % 512) : 0);
+    length += headerLen + size + (size % 512 ? 512 - (size % 512) : 0);
     items.push({
       rel,
-      headers,
+      entry: t,
+      headerLen,
       size,
       file: t.type === "file" || t.type === "hardlink",
       linkTo: t.type === "hardlink" ? t.linkname : undefined,
@@ -296,7 +298,18 @@ async function* packChunks(
   yield* emit(encodeDeletes(batch.deletes));
   const archiveStart = total;
   for (const it of items) {
-    for (const h of it.headers) yield* emit(h);
+    // uncompressed: the header straight into the chunk (no buffer per entry); else, or across a chunk's
+    // end, through a copy (the gzip chunker decides stored or deflated per piece added)
+    const room = z ? undefined : ch.space(it.headerLen);
+    if (room?.length === it.headerLen) {
+      writeHeader(room, 0, it.entry);
+      total += it.headerLen;
+      yield* ch.commit(it.headerLen);
+    } else {
+      const h = new Uint8Array(it.headerLen);
+      writeHeader(h, 0, it.entry);
+      yield* emit(h);
+    }
     if (it.size === 0) {
       if (it.file) {
         stats.files++;
@@ -314,7 +327,7 @@ async function* packChunks(
       // big file too: an async read costs a thread hop per piece, and the walk has nothing else to do)
       let f: Deno.FsFile | undefined;
       try {
-        f = Deno.openSync(join(root, it.rel), { read: true });
+        f = Deno.openSync(inRoot(root, it.rel), { read: true });
       } catch {
         f = undefined; // gone since the scan: zeros now, the watcher's delete follows
       }
@@ -345,7 +358,7 @@ async function* packChunks(
       // one synchronous read instead of open/read/close round trips: most files of a tree are small
       let data: Uint8Array | undefined;
       try {
-        data = Deno.readFileSync(join(root, it.rel));
+        data = Deno.readFileSync(inRoot(root, it.rel));
       } catch {
         data = undefined; // gone since the scan: zeros now, the watcher's delete follows
       }
@@ -364,7 +377,7 @@ async function* packChunks(
     }
     let fh: Deno.FsFile | undefined;
     try {
-      fh = await Deno.open(join(root, it.rel), { read: true });
+      fh = await Deno.open(inRoot(root, it.rel), { read: true });
     } catch {
       fh = undefined; // gone since the scan: zeros now, the watcher's delete follows
     }
@@ -441,21 +454,29 @@ const PER_FILE_BYTES = 16 * 1024;
  */
 export function shardBatch(batch: Batch, k: number): Batch[] {
   const dirs = batch.sends.filter(([, e]) => e.kind === "dir");
-  const groups = new Map<string, [number, string, Entry][]>();
+  type Group = { cost: number; items: [number, string, Entry][] };
+  const groups: Group[] = [];
+  const linked = new Map<string, Group>(); // dev:ino -> the group of an inode's names
   batch.sends.forEach(([rel, e], i) => {
     if (e.kind === "dir") return;
-    const key = e.kind === "file" && e.nlink > 1 ? `${e.dev}:${e.ino}` : `#${i}`;
-    (groups.get(key) ?? groups.set(key, []).get(key)!).push([i, rel, e]);
+    const key = e.kind === "file" && e.nlink > 1 ? `${e.dev}:${e.ino}` : undefined;
+    let g = key === undefined ? undefined : linked.get(key);
+    if (!g) {
+      g = { cost: 0, items: [] };
+      groups.push(g);
+      if (key !== undefined) linked.set(key, g);
+    }
+    g.cost += e.size + PER_FILE_BYTES;
+    g.items.push([i, rel, e]);
   });
-  const cost = (g: [number, string, Entry][]) => g.reduce((n, [, , e]) => n + e.size + PER_FILE_BYTES, 0);
-  const sorted = [...groups.values()].sort((a, b) => cost(b) - cost(a));
+  const sorted = groups.sort((a, b) => b.cost - a.cost);
   const n = Math.max(1, Math.min(k, sorted.length));
   const shards = Array.from({ length: n }, () => ({ load: 0, items: [] as [number, string, Entry][] }));
   for (const g of sorted) {
     let best = shards[0];
     for (const s of shards) if (s.load < best.load) best = s;
-    best.load += cost(g);
-    best.items.push(...g);
+    best.load += g.cost;
+    for (const it of g.items) best.items.push(it);
   }
   return shards.map((s) => ({
     deletes: [],

@@ -212,8 +212,11 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
       bar?.done();
     }
   }
-  // what is gone locally is forgotten even when it stays in the pod (ignored now)
-  await updateManifest(c.name, where, (t) => recordBatch(t, diff.deleted, batch.sends), o.home, o.full);
+  // what is gone locally is forgotten even when it stays in the pod (ignored now); nothing sent and nothing
+  // gone: the manifest stays as it is (not read and written again)
+  if (batch.sends.length || diff.deleted.length || o.full) {
+    await updateManifest(c.name, where, (t) => recordBatch(t, diff.deleted, batch.sends), o.home, o.full);
+  }
   await countSent(c.name, result, o.home);
   result.ms = performance.now() - started;
   return result;

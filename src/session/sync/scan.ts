@@ -2,7 +2,7 @@
  * The local side of sync: a walk of the tree under the ignore rules, and what one path is now.
  * Symlinks are recorded as links (their target text), never followed, wherever they point.
  */
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import type { IgnoreRules } from "./ignore.ts";
 import { type Folding, hasUnixModes, hostPlatform, type Platform, podMode } from "../../platform.ts";
 
@@ -59,6 +59,28 @@ export function entryOf(st: Deno.FileInfo, link?: string, p: Platform = hostPlat
   };
 }
 
+let lastRoot: string | undefined, lastBase = "";
+
+/**
+ * `root` joined with a tree path: node's `join`, without its normalizing pass over the whole path for the
+ * paths a walk makes, which are normalized already (~7 us a call, 5,000 in a walk and again in a push).
+ * Any other `rel` (a `..`, a `.`, an empty segment) goes through `join`.
+ */
+export function inRoot(root: string, rel: string): string {
+  if (!rel || rel[0] === "/" || rel.endsWith("/") || rel.includes("//") || DOTS.test(rel)) {
+    return join(root, rel);
+  }
+  if (root !== lastRoot) {
+    lastRoot = root;
+    lastBase = join(root);
+  }
+  const r = sep === "/" ? rel : rel.replaceAll("/", sep);
+  if (lastBase === ".") return r;
+  return lastBase.endsWith(sep) ? lastBase + r : lastBase + sep + r;
+}
+
+const DOTS = /(^|\/)\.\.?(\/|$)/;
+
 /**
  * lstat one path; undefined when it is gone (or of a kind sync skips). Synchronous: many small calls
  * are several times cheaper than async ones, and a walk does nothing else meanwhile. On a disk that
@@ -71,7 +93,7 @@ export function statPathSync(
   fs: ScanFs = Deno,
   folding?: Folding,
 ): Entry | undefined {
-  const abs = join(root, rel);
+  const abs = inRoot(root, rel);
   let st: Deno.FileInfo;
   try {
     st = fs.lstatSync(abs);
@@ -203,7 +225,7 @@ export function scanTreeSync(root: string, rules: IgnoreRules, o: ScanOptions = 
   const walk = (dir: string): void => {
     const names: string[] = [];
     try {
-      for (const d of fs.readDirSync(join(root, dir))) names.push(d.name);
+      for (const d of fs.readDirSync(inRoot(root, dir))) names.push(d.name);
     } catch {
       return; // removed meanwhile, or unreadable
     }
@@ -365,14 +387,27 @@ export function diffTrees(then: Tree, now: Tree): TreeDiff {
 
 /** Parents before children ('/' sorts before any name character that matters here). */
 export function sortWalk(paths: string[]): string[] {
-  return [...paths].sort((a, b) => {
-    const pa = a.split("/"), pb = b.split("/");
-    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-      if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
-    }
-    return pa.length - pb.length;
-  });
+  return [...paths].sort(walkOrder);
 }
+
+/**
+ * Component by component, each compared as strings are: the same as comparing the whole paths with `/`
+ * below every other code unit (a name that is a prefix of another ends first either way), without
+ * splitting (a sort of 5,000 paths made ~120,000 arrays).
+ */
+export function walkOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+const SLASH = 0x2f;
 
 /** Drop paths inside another path of the list (removing the directory removes them). */
 export function pruneNested(paths: string[]): string[] {

@@ -1,7 +1,16 @@
 /** Pure parts of sync: ignore rules as git applies them, tree diffs, pull plans, status text. */
 import { assert, assertEquals } from "@std/assert";
+import { join } from "node:path";
 import { globalExcludesFile, IgnoreRules } from "../../../../src/session/sync/ignore.ts";
-import { diffTrees, type Entry, pruneNested, scanTree, sortWalk } from "../../../../src/session/sync/scan.ts";
+import {
+  diffTrees,
+  type Entry,
+  inRoot,
+  pruneNested,
+  scanTree,
+  sortWalk,
+  walkOrder,
+} from "../../../../src/session/sync/scan.ts";
 import { recordBatch } from "../../../../src/session/sync/store.ts";
 import { progressLine } from "../../../../src/session/sync/push.ts";
 import { EXCLUDE_PATTERNS, IGNORED, makeTree } from "../../../_sync_tree.ts";
@@ -151,4 +160,48 @@ Deno.test("ignore: a pattern file that is a FIFO or a device is skipped, not wai
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("sortWalk orders paths component by component, as splitting them at / does", () => {
+  const bySplit = (a: string, b: string) => {
+    const pa = a.split("/"), pb = b.split("/");
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+    }
+    return pa.length - pb.length;
+  };
+  // names from characters around '/' (0x2f): '-', '.', '0', 'a', 'é', an astral one, and '/' itself
+  const chars = ["-", ".", "0", "a", "b", "é", "😀", " "];
+  let seed = 7;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const name = () => Array.from({ length: 1 + rnd(3) }, () => chars[rnd(chars.length)]).join("");
+  const paths = Array.from({ length: 400 }, () => Array.from({ length: 1 + rnd(3) }, name).join("/"));
+  const sign = (n: number) => Math.sign(n);
+  for (let i = 0; i < paths.length; i++) {
+    for (let j = 0; j < 40; j++) {
+      const a = paths[i], b = paths[rnd(paths.length)];
+      assertEquals(sign(walkOrder(a, b)), sign(bySplit(a, b)), `${a} vs ${b}`);
+    }
+  }
+  assertEquals(sortWalk(paths), [...paths].sort(bySplit));
+});
+
+Deno.test("inRoot joins a root and a tree path as node's join does", () => {
+  const roots = ["/w", "/w/", "/", "/a/./b", "/a//b/", "rel/dir", ".", ""];
+  const rels = [
+    "",
+    "a",
+    "a/b.txt",
+    "a/b/c",
+    ".hidden",
+    "..x",
+    "a/..b",
+    "a/./b",
+    "a/../b",
+    "../up",
+    "/abs",
+    "a//b",
+    "a/",
+  ];
+  for (const r of roots) for (const p of rels) assertEquals(inRoot(r, p), join(r, p), `${r} + ${p}`);
 });
