@@ -886,6 +886,9 @@ async function execRaw(
   }
   s.signal?.addEventListener("abort", onAbort, { once: true });
   s.onOpen?.(ch.protocol);
+  // each frame in or out is a fresh buffer: a stream that moves bulk bytes (a sync, cp, exec -i, a big
+  // stdout) must not give its heap back to the kernel between frames (src/platform.ts)
+  keepFreedHeap(hostPlatform());
   // v5 and SPDY can end stdin; v4 cannot (only a TTY session gets v4 with stdin, where EOF is a keystroke)
   const canClose = ch.protocol === V5 || ch.protocol.startsWith("SPDY/");
   if (s.stdin !== undefined) {
@@ -932,7 +935,6 @@ async function pumpStdin(
   if (stdin instanceof Uint8Array) {
     if (!(await sendAll(stdin))) return;
   } else {
-    keepFreedHeap(hostPlatform()); // a stream: bulk bytes, a fresh buffer per frame (src/platform.ts)
     const reader = stdin.getReader();
     try {
       while (true) {
