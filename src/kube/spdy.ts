@@ -149,6 +149,9 @@ class SpdyExecConnection implements SpdyChannel {
     socket.on("close", () => this.finish());
   }
 
+  /** stdin frame buffers the socket is done with (sendStdin) */
+  private frames: Uint8Array[] = [];
+
   private write(b: Uint8Array): void {
     if (!this.socket.destroyed) this.socket.write(b);
   }
@@ -244,10 +247,15 @@ class SpdyExecConnection implements SpdyChannel {
     for (let off = 0; off < b.length; off += STDIN_FRAME) {
       const piece = b.subarray(off, off + STDIN_FRAME);
       if (reused) {
-        const f = Buffer.allocUnsafe(8 + piece.length);
+        // frame buffers come back once the socket has written them: a fresh 256 KiB one per frame was
+        // freed only by the next GC, and the heap grew and faulted in new pages all along
+        const buf = this.frames.pop() ?? new Uint8Array(8 + STDIN_FRAME);
+        const f = buf.subarray(0, 8 + piece.length);
         f.set(dataFrameHeader(id, 0, piece.length));
         f.set(piece, 8);
-        this.write(f);
+        if (!this.socket.destroyed) {
+          this.socket.write(f, () => this.frames.length < 8 && this.frames.push(buf));
+        }
         continue;
       }
       this.write(dataFrameHeader(id, 0, piece.length));
