@@ -747,7 +747,60 @@ async function endRemote(
 }
 
 /** One exec stream, exactly the command given (see execInPod). */
+/**
+ * How long an exec keeps trying a container its pod says is running while the kubelet answers `container not
+ * found`: a kubelet finds containers in a runtime cache refreshed every ~2 s, so right after a container
+ * starts (the pod already Running) it does not know it yet — kubectl fails there; under load, for longer.
+ */
+const RUNTIME_CACHE_MS = 8_000;
+
+/** the open errors that were the kubelet's `container not found` (mapOpenError) */
+const containerMissing = new WeakSet<KodamaError>();
+
+/**
+ * execOnce, tried again while the kubelet says `container not found` for a container the pod's status says
+ * is running (RUNTIME_CACHE_MS). The stream never opened: nothing ran and stdin was not read. A container
+ * the pod does not run (a wrong `-c`, one that ended) fails at once, as before.
+ */
 async function execRaw(
+  kube: Kube,
+  ns: string,
+  pod: string,
+  container: string,
+  command: string[],
+  s: ExecStreams = {},
+): Promise<ExecResult> {
+  const until = Date.now() + RUNTIME_CACHE_MS;
+  for (let pause = 200;; pause = Math.min(pause * 2, 1000)) {
+    try {
+      return await execOnce(kube, ns, pod, container, command, s);
+    } catch (e) {
+      if (!(e instanceof KodamaError) || !containerMissing.has(e) || Date.now() + pause > until) throw e;
+      if (s.signal?.aborted || !(await containerRuns(kube, ns, pod, container))) throw e;
+      log("debug", ["kube"], `exec in ${pod}: the kubelet does not know container ${container} yet; again`);
+      await new Promise<void>((r) => after(pause, r));
+    }
+  }
+}
+
+/** Does the pod's status say `container` is running (containers, init and ephemeral ones)? */
+async function containerRuns(kube: Kube, ns: string, pod: string, container: string): Promise<boolean> {
+  type Statuses = { name: string; state?: { running?: unknown } }[];
+  try {
+    const p = await kube.request<{ status?: Record<string, Statuses | undefined> }>(
+      { verb: "get", resource: "pods", namespace: ns, name: pod },
+      "GET",
+      `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}`,
+    );
+    const all = ["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"]
+      .flatMap((k) => p.status?.[k] ?? []);
+    return all.some((c) => c.name === container && c.state?.running !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+async function execOnce(
   kube: Kube,
   ns: string,
   pod: string,
@@ -969,7 +1022,9 @@ function mapOpenError(
       msg = (err.body ?? "").trim().split("\n")[0];
     }
     if (/container .*(is )?not (valid|found)/i.test(msg)) {
-      return new KodamaError(`container "${container}" not found in pod ${what.name}`, 3, msg);
+      const e = new KodamaError(`container "${container}" not found in pod ${what.name}`, 3, msg);
+      containerMissing.add(e);
+      return e;
     }
     if (/not running|pending|ContainerCreating|terminated|waiting/i.test(msg)) {
       return new KodamaError(

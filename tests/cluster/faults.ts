@@ -21,6 +21,12 @@ export interface Faults {
    * server that only passes WebSockets). With `execProtocols: "v4"`, no exec can end its stdin.
    */
   refuseSpdy(on?: boolean): void;
+  /**
+   * An exec or attach into a container that started less than `ms` ago fails with `container not found`,
+   * while the pod says Running: a kubelet's runtime cache (refreshed every ~2 s) behind a container it just
+   * started, which a real node shows under load right after a pod starts (0: off).
+   */
+  runtimeCacheLag(ms: number): void;
   /** Close the server and every socket abruptly (pod processes keep running until stop()). */
   stopMidStream(): void;
   /**

@@ -169,6 +169,7 @@ async function realCluster(path: string): Promise<TestCluster> {
       delay: refuse,
       failNext: refuse,
       refuseSpdy: refuse,
+      runtimeCacheLag: refuse,
       stopMidStream: refuse,
       listenAgain: refuse,
       reset: refuse,

@@ -209,6 +209,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     refuseSpdy(on = true) {
       faultState.spdyRefused = on;
     },
+    runtimeCacheLag(ms) {
+      runtime.runtimeCacheLagMs = Math.max(0, ms);
+    },
     stopMidStream() {
       runtime.dropAllStreams();
       srv.close();
@@ -236,6 +239,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       faultState.failRemaining = 0;
       faultState.streamsDropped = false;
       faultState.spdyRefused = false;
+      runtime.runtimeCacheLagMs = 0;
       api.setStreamsDropped(false);
     },
   };

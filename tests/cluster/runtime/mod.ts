@@ -25,6 +25,7 @@ class TestRuntime implements Runtime, RuntimeState {
   private usedIPs = new Set<string>();
 
   readonly execProtocols: readonly string[];
+  runtimeCacheLagMs = 0;
 
   constructor(private opts: RuntimeOptions) {
     this.execProtocols = opts.execProtocols === "v4" ? EXEC_PROTOCOLS_V4 : EXEC_PROTOCOLS;

@@ -59,4 +59,10 @@ export interface RuntimeState {
   readonly table: ProcessTable;
   /** the WebSocket exec/attach subprotocols served (EXEC_PROTOCOLS, or EXEC_PROTOCOLS_V4) */
   readonly execProtocols: readonly string[];
+  /**
+   * ms: an exec or attach into a container that started less than this long ago is answered `container
+   * not found`, as a kubelet answers while its runtime cache (refreshed every ~2 s) has not seen the new
+   * container, though the pod's status already says Running (0: off)
+   */
+  runtimeCacheLagMs: number;
 }

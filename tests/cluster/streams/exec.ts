@@ -58,6 +58,9 @@ function prepare(rt: RuntimeState, ctx: StreamContext, kind: "exec" | "attach"):
   if (!run || run.stopping || !container || !container.running) {
     throw new StreamError(400, `container not found ("${name}")`);
   }
+  if (rt.runtimeCacheLagMs && Date.now() - container.startedAtMs < rt.runtimeCacheLagMs) {
+    throw new StreamError(500, `container not found ("${name}")`);
+  }
   const s: Session = {
     run,
     container,
