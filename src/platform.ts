@@ -483,10 +483,10 @@ let heapKept = false;
  * the memory it frees. Every WebSocket frame, every stream chunk the runtime copies, is a fresh ~64 KiB
  * malloc; glibc hands memory at the heap's top back to the kernel once 128 KiB of it is free
  * (M_TRIM_THRESHOLD) and the next frames fault it in again, page by page: 5-13 K page faults per 100 MB
- * sent, much of the transfer's kernel time on a VM. glibc raises that threshold by itself (to twice the size) when a big
- * block it had mmap()ed is freed; a 16 MiB ArrayBuffer, never touched, transferred away at once, is
- * such a block (an mmap and a munmap, no page faulted). Deno cannot call mallopt; this is the same
- * effect. Linux only (glibc's rule; other systems' allocators keep their own).
+ * sent, much of the transfer's kernel time on a VM. glibc raises that threshold by itself (to twice the
+ * size) when a big block it had mmap()ed is freed; a 16 MiB ArrayBuffer, never touched, transferred away
+ * at once, is such a block (an mmap and a munmap, no page faulted). Deno cannot call mallopt; this is the
+ * same effect. Linux only (glibc's rule; other systems' allocators keep their own).
  */
 export function keepFreedHeap(p: Platform): void {
   if (heapKept || p.os !== "linux") return;

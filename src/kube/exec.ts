@@ -746,7 +746,6 @@ async function endRemote(
   }
 }
 
-/** One exec stream, exactly the command given (see execInPod). */
 /**
  * How long an exec keeps trying a container its pod says is running while the kubelet answers `container not
  * found`: a kubelet finds containers in a runtime cache refreshed every ~2 s, so right after a container
@@ -800,6 +799,7 @@ async function containerRuns(kube: Kube, ns: string, pod: string, container: str
   }
 }
 
+/** One exec stream, exactly the command given (see execInPod). */
 async function execOnce(
   kube: Kube,
   ns: string,
