@@ -311,11 +311,18 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
         containers: [{
           name: "c",
           image: KODAMA_TEST_IMAGE,
-          command: ["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"],
+          command: ["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & echo forked; wait"],
         }],
       }));
       runtime.startPod(host.getPod("default", "tree")!);
       await host.waitFor("default", "tree", isReady);
+      // Ready comes when the shell starts, not when it has forked: wait for both sleeps (a loaded
+      // CI machine once took the snapshot below between the two)
+      const log = `${rig.url}/api/v1/namespaces/default/pods/tree/log`;
+      for (let i = 0; !(await (await fetch(log)).text()).includes("forked"); i++) {
+        assert(i < 200, "the pod's shell never forked its children");
+        await new Promise((r) => setTimeout(r, 50));
+      }
       // a background process started by exec outlives the exec session (as in a container) ...
       const bg = await wsExec(rig, "tree", {
         command: ["sh", "-c", "sleep 999 >/dev/null 2>&1 & echo $!"],
