@@ -19,6 +19,7 @@ import type { Config } from "../config/schema.ts";
 import { originOf } from "../config/origin.ts";
 import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
+import { caBundle } from "./cabundle.ts";
 import { isAbsolute, join, resolve } from "../fspath.ts";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
@@ -41,7 +42,6 @@ import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "./git.ts";
 import { hasLocalBranch, localSource, resolvesLocally, sendLocalRepo, trackingBranch } from "./gitrun.ts";
 import type { Template, TemplateAgent } from "./template.ts";
 import {
-  CA_CERTS_PATH,
   EDITOR_FILES,
   namesOf,
   resolveSpec,
@@ -222,7 +222,10 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       }
     }
   }
-  const caCerts = await caBundle(env.vars, io.err);
+  // a bundle named in an env file a door let through must pass the door too; one from this environment is the
+  // person's own
+  const viaDoor = io.door && !fromHere.includes("NODE_EXTRA_CA_CERTS") ? { door: io.door, cwd } : undefined;
+  const caCerts = await caBundle(env.vars, io.err, viaDoor);
   checkEnvSize(env, files.map((f) => f.display));
   for (const d of env.dropped) io.err.write(`warning: ${dropWarning(d)}\n`);
   const repoEditor = cfg.editor.enabled ? await readEditorFiles(root, abs(root, cfg.editor.configDir)) : {};
@@ -264,27 +267,6 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     data,
     pool: !o.noPool && cfg.defaults.storage.pool,
   };
-}
-
-/**
- * NODE_EXTRA_CA_CERTS names a file on this machine: its content goes into the session's ConfigMap, mounted
- * in the pod at CA_CERTS_PATH, and the variable (in the env Secret) points there. A path that is not a file
- * here is left as it is (a path in the image), with a note. Returns the bundle when it travels.
- */
-async function caBundle(vars: Record<string, string>, err: Sink): Promise<string | undefined> {
-  const p = vars.NODE_EXTRA_CA_CERTS;
-  if (!p || p === CA_CERTS_PATH) return undefined;
-  let pem: string;
-  try {
-    pem = await readTextBounded(p, { what: "NODE_EXTRA_CA_CERTS", kind: "repoFile", display: p });
-  } catch (e) {
-    if (e instanceof KodamaError) throw e;
-    err.write(`note: NODE_EXTRA_CA_CERTS=${p} is not a file here: the pod gets the path as it is\n`);
-    return undefined;
-  }
-  vars.NODE_EXTRA_CA_CERTS = CA_CERTS_PATH;
-  err.write(`note: the CA bundle ${p} (NODE_EXTRA_CA_CERTS) goes to the pod, at ${CA_CERTS_PATH}\n`);
-  return pem;
 }
 
 function checkSidecarNames(sidecars: { name: string }[]): void {
