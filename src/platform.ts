@@ -408,11 +408,20 @@ const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
  * repository sends is written there, whatever the OS of the machine the name came from.
  */
 export function isDotGit(segment: string): boolean {
+  const s = foldedSegment(segment);
+  return s === ".git" || s === "git~1";
+}
+
+/**
+ * One path segment as the laxest file system reads it: lower case, without the code points HFS+ ignores,
+ * an NTFS stream suffix, or the trailing dots and spaces Windows drops (`.Kodama.yaml.` is `.kodama.yaml`
+ * there). For names that must never be written, whichever OS the name came from.
+ */
+export function foldedSegment(segment: string): string {
   let s = segment.replace(HFS_IGNORED, "").toLowerCase();
   const colon = s.indexOf(":");
   if (colon >= 0) s = s.slice(0, colon);
-  s = s.replace(/[. ]+$/, "");
-  return s === ".git" || s === "git~1";
+  return s.replace(/[. ]+$/, "");
 }
 
 /** A pod-relative name in the OS's own separators, for messages. */

@@ -4,7 +4,8 @@
  * local tree has a directory (holding an ignored file the pod never had). The local `.git` stays byte for
  * byte as it was, no special or world-write bit comes down, the directory stays without --force, and with
  * --force only its ignored file stays (and so the directory). Also `.GIT` and `git~1` (the git directory
- * on a case-insensitive disk, and NTFS's short name) and symlinks that lead out of the tree are not made.
+ * on a case-insensitive disk, and NTFS's short name) and symlinks that lead out of the tree are not made, nor
+ * kodama's rules: its configuration (a nested `.kodama/` workflow, `.kodama.yaml`) and ignore files.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
@@ -73,21 +74,39 @@ withSessionWorld(
           "mkdir -p .GIT/hooks git~1 && echo x > .GIT/hooks/post-checkout && echo x > git~1/config",
           // symlinks: out of the tree (absolute, and `..` past the root) and one inside it
           `ln -s ${marker}-target out-link && ln -s ../../etc up-link && ln -s a.txt in-link`,
+          // kodama's rules: a workflow a subdirectory's `kodama run` would find first, the repo config, and
+          // ignore files that would un-ignore what stays here (the next push would send it)
+          "mkdir -p sub/.kodama/workflows sub/.KODAMA && echo 'steps: []' > sub/.kodama/workflows/tests.yaml",
+          "echo x > sub/.KODAMA/x.yaml && echo 'sync: {}' > .kodama.yaml && echo '!*.cache' > .kodamaignore",
+          "echo '!*.cache' >> .gitignore && echo '!*.cache' > gen.gitignore.txt",
         ].join(" && "),
       ]);
       assertEquals(pod.code, 0, pod.stderr);
 
       const dry = await w.k(["sync", "pull", NAME, "--dry-run"]);
       assertEquals(dry.code, 0, dry.stderr);
-      assert(!dry.stdout.includes(".git"), dry.stdout);
+      assert(!/^\S (\.git|\.GIT|git~1)\//m.test(dry.stdout), dry.stdout);
+      assertMatch(dry.stdout, /^! \.gitignore \(modified in the pod, left there: it is an ignore file/m);
 
       const pull = await w.k(["sync", "pull", NAME]);
       assertEquals(await picture(`${root}/.git`), before, "sync pull changed .git");
       assertEquals((await Deno.stat(`${root}/suid.sh`)).mode! & 0o7777, 0o755);
       assertEquals((await Deno.stat(`${root}/open.txt`)).mode! & 0o7777, 0o775);
-      for (const p of [".GIT", "git~1", "out-link", "up-link"]) {
+      for (
+        const p of [".GIT", "git~1", "out-link", "up-link", "sub/.kodama", "sub/.KODAMA", ".kodama.yaml"]
+      ) {
         assert(!(await Deno.lstat(`${root}/${p}`).catch(() => false)), `sync pull made ${p}`);
       }
+      // the ignore rules stay this machine's; the pod's change is said, once
+      assertEquals(await Deno.readTextFile(`${root}/.gitignore`), "*.cache\n");
+      assert(!(await Deno.lstat(`${root}/.kodamaignore`).catch(() => false)), "sync pull made .kodamaignore");
+      assertMatch(pull.stderr, /not writing "\.gitignore" locally: it is an ignore file/);
+      assertMatch(
+        pull.stderr,
+        /not writing "sub\/\.kodama\/workflows\/tests\.yaml" locally: it is kodama's config/,
+      );
+      assertEquals(pull.stderr.split('not writing ".kodamaignore"').length, 2, pull.stderr);
+      assertEquals(await Deno.readTextFile(`${root}/gen.gitignore.txt`), "!*.cache\n"); // data, as any file
       assertEquals(await Deno.readLink(`${root}/in-link`), "a.txt");
       // the directory the pod replaced with a file stays without --force, with what the pod did not delete
       assert((await Deno.stat(`${root}/gen`)).isDirectory);
@@ -99,6 +118,11 @@ withSessionWorld(
 
       const force = await w.k(["sync", "pull", NAME, "--force"]);
       assertEquals(await picture(`${root}/.git`), before, "sync pull --force changed .git");
+      assertEquals(
+        await Deno.readTextFile(`${root}/.gitignore`),
+        "*.cache\n",
+        "sync pull --force took the pod's rules",
+      );
       // --force removes what is not ignored, keeps the ignored file (and so the directory)
       assert(!(await Deno.stat(`${root}/gen/local-only.txt`).catch(() => false)));
       assertEquals(await Deno.readTextFile(`${root}/gen/local.cache`), "ignored, never in the pod\n");

@@ -18,7 +18,7 @@ import { ExitCode, KodamaError, notFound } from "../../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
 import { rulesFor } from "./push.ts";
-import { pulledLinkProblem, pulledPathProblem, throughLink } from "./safety.ts";
+import { localRule, localWriteProblem, pulledLinkProblem, pulledPathProblem, throughLink } from "./safety.ts";
 import type { RemoteEntry } from "./remote.ts";
 import { type Entry, sameEntry, type Tree } from "./scan.ts";
 import { emptyStatus, loadConfig, loadStatus, saveStatus } from "./store.ts";
@@ -36,6 +36,8 @@ export interface PullItem {
   conflict: boolean;
   /** the local name it would land on, on a case-insensitive or normalizing disk (a conflict) */
   foldsOnto?: string;
+  /** why it stays in the pod (localWriteProblem: one of kodama's rules here) */
+  refused?: string;
 }
 
 const sec = (ms: number) => Math.floor(ms / 1000);
@@ -78,7 +80,7 @@ export function planPull(
   const inScope = (p: string) => !under || p === under || p.startsWith(under + "/");
   const items: PullItem[] = [];
   for (const [p, r] of remote) {
-    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || pulledPathProblem(p, platform)) continue;
+    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || localWriteProblem(p, platform)) continue;
     if (r.kind === "symlink" && pulledLinkProblem(p, r.link)) continue; // a link out is never made here
     const m = manifest.get(p);
     const change = podChanged(r, m);
@@ -92,7 +94,7 @@ export function planPull(
   }
   for (const [p, m] of manifest) {
     if (
-      m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) || pulledPathProblem(p, platform)
+      m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) || localWriteProblem(p, platform)
     ) {
       continue;
     }
@@ -141,11 +143,14 @@ const MARK: Record<Change, string> = { added: "A", modified: "M", deleted: "D" }
 
 /**
  * `A path`, `M path`, `D path`; conflicts as `C path (changed here and in the pod)`, or `C path (this
- * disk stores it as the same file as X)` on a folding disk.
+ * disk stores it as the same file as X)` on a folding disk; one of kodama's rules as `! path (…, left there:
+ * why)`.
  */
 export function formatItems(items: PullItem[]): string {
   return items.map((i) =>
-    i.foldsOnto !== undefined
+    i.refused !== undefined
+      ? `! ${i.path} (${i.change} in the pod, left there: ${i.refused})\n`
+      : i.foldsOnto !== undefined
       ? `C ${i.path} (this disk stores it as the same file as ${i.foldsOnto})\n`
       : i.conflict
       ? `C ${i.path} (${i.change} in the pod, changed here too)\n`
@@ -170,6 +175,11 @@ export function hardLinkSource(root: string, to: string, group: string[]): strin
 }
 
 /** The pod -> local half of a plan as A/M/D/C items (directories are made as needed, not listed). Pure. */
+function refusedIf(i: PullItem): PullItem {
+  const why = localRule(i.path);
+  return why ? { ...i, refused: why } : i;
+}
+
 export function pullItems(plan: Action[], anc: SnapTree): PullItem[] {
   const items: PullItem[] = [];
   for (const a of plan) {
@@ -182,9 +192,11 @@ export function pullItems(plan: Action[], anc: SnapTree): PullItem[] {
         ...(onto !== undefined ? { foldsOnto: onto } : {}),
       });
     } else if (a.op === "delete" && a.on === "local" && anc.get(a.path)?.kind !== "dir") {
-      items.push({ path: a.path, change: "deleted", conflict: false });
+      items.push(refusedIf({ path: a.path, change: "deleted", conflict: false }));
     } else if (a.op === "copy" && a.to === "local" && a.entry.kind !== "dir") {
-      items.push({ path: a.path, change: anc.has(a.path) ? "modified" : "added", conflict: false });
+      items.push(
+        refusedIf({ path: a.path, change: anc.has(a.path) ? "modified" : "added", conflict: false }),
+      );
     }
   }
   return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

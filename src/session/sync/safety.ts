@@ -8,10 +8,19 @@
  *  - nothing is ever written inside `.git` (a pod-made `.git/config` or hook would run code at the next
  *    local `git status`), at any depth and in any letter case;
  *  - nothing is written through a local symlink (a parent that is a link could point anywhere);
+ *  - the files that decide what kodama does here are never written or deleted (`localRule`): kodama's
+ *    configuration and the ignore rules that decide what sync sends;
  *  - setuid, setgid and sticky bits and world-writable permissions never come down.
  */
 import { join } from "node:path";
-import { hostPlatform, isDotGit, localMode, type Platform, pulledNameProblem } from "../../platform.ts";
+import {
+  foldedSegment,
+  hostPlatform,
+  isDotGit,
+  localMode,
+  type Platform,
+  pulledNameProblem,
+} from "../../platform.ts";
 
 /**
  * Is `rel` (a '/'-separated relative path) `.git` or inside a `.git` directory, at any depth, in any
@@ -40,12 +49,47 @@ export function pulledLinkProblem(rel: string, link: string | undefined): string
   return undefined;
 }
 
-/** Why a pod's path may not be written locally, or undefined when it may. */
+/** NTFS short names of `.kodama`, `.kodama.yaml`, `.kodamaignore` and `.gitignore` (`KODAMA~1.YAM`). */
+const SHORT_RULE_NAME = /^(kodama|gitign)~\d+(\.[a-z0-9]{1,3})?$/;
+
+/**
+ * Why `rel` decides what kodama does on this machine, or undefined: kodama's configuration (a
+ * `.kodama.yaml`, anything in a `.kodama/` directory: workflows and templates, at any depth, since the
+ * nearest counts from a subdirectory) or a rule of what sync sends (`.gitignore`, `.kodamaignore`). A pod
+ * that wrote one would plant a workflow that runs with your cluster rights, or un-ignore a secret that the
+ * next push sends it. The pod's change stays in the pod and comes home with its commits (`session fetch`,
+ * `session land`), where you see it. Any spelling a file system reads as one of these names counts.
+ */
+export function localRule(rel: string): string | undefined {
+  const parts = rel.split("/").map(foldedSegment);
+  const last = parts[parts.length - 1];
+  if (parts.some((s, i) => s === ".kodama" || (i < parts.length - 1 && SHORT_RULE_NAME.test(s)))) {
+    return "it is kodama's configuration (.kodama/), which only your own edits or git change here";
+  }
+  if (last === ".kodama.yaml") {
+    return "it is kodama's configuration (.kodama.yaml), which only your own edits or git change here";
+  }
+  if (last === ".gitignore" || last === ".kodamaignore" || SHORT_RULE_NAME.test(last)) {
+    return `it is an ignore file (${last}): what leaves this machine is decided by yours, not the pod's`;
+  }
+  return undefined;
+}
+
+/** Why a pod's path may not be written locally (its name), or undefined when it may. */
 export function pulledPathProblem(rel: string, p: Platform = hostPlatform()): string | undefined {
   const name = pulledNameProblem(rel, p);
   if (name) return name;
   if (inGitDir(rel)) return "it is inside .git, which sync never writes";
   return undefined;
+}
+
+/**
+ * Why the pod's change to `rel` may not be made here — written or deleted — or undefined: its name
+ * (pulledPathProblem), or it is one of the files that decide what kodama does here (localRule). Unlike a
+ * name no local file may have, such a path is still compared (it syncs from here to the pod).
+ */
+export function localWriteProblem(rel: string, p: Platform = hostPlatform()): string | undefined {
+  return pulledPathProblem(rel, p) ?? localRule(rel);
 }
 
 /** The permission bits a pulled path gets locally (undefined: this OS keeps none). */

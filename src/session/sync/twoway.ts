@@ -67,7 +67,13 @@ import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
 import { APPLY_JS } from "./podapply.ts";
 import { streamOf } from "./batch.ts";
-import { pulledLinkProblem, pulledMode, pulledPathProblem, throughLink } from "./safety.ts";
+import {
+  localWriteProblem,
+  pulledLinkProblem,
+  pulledMode,
+  pulledPathProblem,
+  throughLink,
+} from "./safety.ts";
 import { mkdirUnder, Refused, symlinkUnder, writeUnder } from "../../safewrite.ts";
 import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
@@ -237,6 +243,15 @@ function pick<T>(t: Map<string, T>, keys: Set<string>): Map<string, T> {
     if (v !== undefined) m.set(k, v);
   }
   return m;
+}
+
+/** The refusals a sync has logged (session and path -> why and the pod's version): each is said once. */
+const refusals = new Map<string, string>();
+function sayOnce(path: string, version: string): boolean {
+  if (refusals.get(path) === version) return false;
+  if (refusals.size > 10_000) refusals.clear();
+  refusals.set(path, version);
+  return true;
 }
 
 /** pulledPathProblem's verdicts (a pure function of the name on this OS): each cycle asks for every pod path. */
@@ -763,10 +778,10 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   const localActs = plan.filter((a) =>
     (a.op === "copy" && a.to === "local") || (a.op === "delete" && a.on === "local")
   );
-  // why a pod's path is not written here: a name no local file may have, a parent that is a link, a
-  // symlink whose target leads out of the tree
+  // why a pod's path is not written here: a name no local file may have, one of kodama's rules (its
+  // configuration, an ignore file), a parent that is a link, a symlink whose target leads out of the tree
   const problem = (a: (typeof localActs)[number]) =>
-    pulledPathProblem(a.path) ?? (throughLink(c.root, a.path) ? "it goes through a symlink" : undefined) ??
+    localWriteProblem(a.path) ?? (throughLink(c.root, a.path) ? "it goes through a symlink" : undefined) ??
       (a.op === "copy" && a.entry.kind === "symlink" ? pulledLinkProblem(a.path, a.entry.link) : undefined);
   const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && !problem(a)).map((a) =>
     a.path
@@ -779,7 +794,11 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   for (const a of localActs) {
     const why = problem(a);
     if (why) {
-      x.log?.(`not writing ${JSON.stringify(a.path)} locally: ${why}`);
+      // said once per version of the pod's path: it stays refused every cycle until that changes
+      const version = `${why}\0${a.op === "copy" ? x.pod.get(a.path)?.key : "deleted"}`;
+      if (sayOnce(`${c.name}\0${a.path}`, version)) {
+        x.log?.(`not writing ${JSON.stringify(a.path)} locally: ${why}`);
+      }
       continue;
     }
     const seen = entries.get(a.path);

@@ -6,7 +6,13 @@
  */
 import { assert, assertEquals } from "../../../_assert.ts";
 import { isDotGit } from "../../../../src/platform.ts";
-import { inGitDir, pulledLinkProblem, pulledPathProblem } from "../../../../src/session/sync/safety.ts";
+import {
+  inGitDir,
+  localRule,
+  localWriteProblem,
+  pulledLinkProblem,
+  pulledPathProblem,
+} from "../../../../src/session/sync/safety.ts";
 import { planPull } from "../../../../src/session/sync/pull.ts";
 import type { RemoteEntry } from "../../../../src/session/sync/remote.ts";
 
@@ -35,6 +41,49 @@ Deno.test("every spelling a file system reads as .git is .git", () => {
     assert(pulledPathProblem(p)?.includes(".git"), p);
   }
   assert(!inGitDir("src/.github/workflows/ci.yml"));
+});
+
+Deno.test("kodama's rules are never a pod's to change here, in any spelling; their neighbours are data", () => {
+  const config = [
+    ".kodama.yaml",
+    "sub/.kodama.yaml",
+    ".Kodama.YAML",
+    ".kodama.yaml.", // Windows drops the dot
+    ".kodama/workflows/x.yaml",
+    "a/b/.kodama/templates/t.yaml",
+    "sub/.KODAMA/workflows/x.yaml",
+    "sub/.ko\u200cdama/workflows/x.yaml", // HFS+ ignores the joiner
+    "sub/KODAMA~1/workflows/x.yaml", // NTFS short name of .kodama
+    "sub/.kodama", // the directory itself
+  ];
+  for (const p of config) assert(localRule(p)?.includes("kodama's configuration"), p);
+  const ignores = [
+    ".gitignore",
+    "src/.gitignore",
+    ".kodamaignore",
+    "x/.KodamaIgnore",
+    ".gitignore ",
+    "GITIGN~1",
+  ];
+  for (const p of ignores) assert(localRule(p)?.includes("ignore file"), p);
+  for (
+    const p of [
+      "kodama.yaml",
+      ".kodama.yaml.bak",
+      "docs/kodama/x.md",
+      ".gitignore.txt",
+      "a.gitignore",
+      ".github/workflows/ci.yml",
+      ".kodamarc",
+      "kodama~1.txt.x",
+    ]
+  ) {
+    assertEquals(localRule(p), undefined, p);
+  }
+  // a name no local file may have says so first; a rule is still compared (it syncs to the pod), not a bad name
+  assert(localWriteProblem(".git/config")?.includes(".git"));
+  assert(localWriteProblem(".gitignore")?.includes("ignore file"));
+  assertEquals(pulledPathProblem(".gitignore"), undefined);
 });
 
 Deno.test("a pod's symlink may point inside the tree, never out of it", () => {
