@@ -171,6 +171,13 @@ export interface ExtractOptions {
  * the class of bug behind kubectl cp's CVEs, or plant a link and then a file through it), each file
  * under a temporary name renamed into place, and a symlink only when, resolved against the disk as it is
  * when it is made, it stays inside the destination and out of .git. A refused entry is a warning.
+ *
+ * What each entry is measured against comes from `dest`, never from an entry: the top entry is `dest`
+ * itself (a file or link there may point beside it, in its directory), and everything below it lands
+ * in `dest` and is checked against `dest`. The top entry, when there is one, comes first and once: a
+ * top entry that is not a directory (a file, a link, a FIFO that is skipped, a link that is refused)
+ * makes a one-entry archive, so every entry after it is refused; a top entry after another entry, or a
+ * second one, is refused (it could turn the destination into a link under entries already checked).
  */
 export function extractTo(
   dest: string,
@@ -180,15 +187,40 @@ export function extractTo(
 ): TarParser {
   const p = o.platform ?? hostPlatform();
   const written = new Map<string, string>();
-  // a directory's entries stay inside it; a single file or link stays in the directory it lands in
-  let root: string | undefined;
+  // decided from the destination alone: a directory's entries stay inside it; the top entry (the
+  // destination itself) is measured against the directory it lands in
+  const tree = resolve(dest);
+  const beside = dirname(tree);
+  /** what the archive has shown so far: nothing, a tree (entries below the top), or one entry */
+  let shape: "none" | "tree" | "single" = "none";
+  /** the name of the archive's single top entry, once seen */
+  let single = "";
+  const refuse = (name: string, why: string) => {
+    warn(`skipping ${name}: ${why}`);
+    o.onRefused?.(name);
+    return undefined;
+  };
   return new TarParser(async (e) => {
     const target = localPathFor(e.name, srcBase, dest, p);
     if (!target) {
       warn(`skipping ${e.name}: ${entryProblem(e.name, srcBase, p) ?? "outside the destination"}`);
       return undefined;
     }
-    root ??= target === resolve(dest) && e.type !== "directory" ? dirname(target) : resolve(dest);
+    const top = target === p.path.resolve(dest);
+    if (shape === "single") {
+      return refuse(
+        e.name,
+        `the archive's top entry ${single} is not a directory, so nothing comes after it`,
+      );
+    }
+    if (top && e.type !== "directory") {
+      if (shape === "tree") {
+        return refuse(e.name, "it names the destination itself again, after entries inside it");
+      }
+      shape = "single";
+      single = e.name;
+    } else shape = "tree";
+    const root = top && e.type !== "directory" ? beside : tree;
     if (o.folding && e.type !== "directory") {
       const key = foldName(e.name.replace(/\/+$/, ""), o.folding);
       const earlier = written.get(key);

@@ -268,3 +268,174 @@ Deno.test("extract: link chains, absolute links, links into .git and a link plan
     await Deno.remove(base, { recursive: true });
   }
 });
+
+/**
+ * The root every link is measured against comes from the destination, never from an entry: the archive's
+ * top entry is the destination itself, everything below it lands inside it, and a top entry that is not a
+ * directory (a file, a link, a FIFO that is skipped, a link that is refused) makes a one-entry archive, so
+ * nothing after it is written. Before, a skipped or refused top entry let the root become the destination's
+ * parent, and a later `cfg/` entry made the destination with every link check below it measured there.
+ */
+Deno.test("extract: the root comes from the destination, never from the archive's first entry", async (t) => {
+  const now = Date.now() / 1000;
+  type E = {
+    name: string;
+    type: "directory" | "file" | "symlink" | "fifo" | "hardlink";
+    to?: string;
+    text?: string;
+  };
+  const tarOf = (entries: E[]): Uint8Array[] => {
+    const parts: Uint8Array[] = [];
+    for (const e of entries) {
+      const data = new TextEncoder().encode(e.text ?? "");
+      const size = e.type === "file" ? data.length : 0;
+      parts.push(
+        ...header({
+          name: e.name,
+          type: e.type,
+          size,
+          mode: e.type === "directory" ? 0o755 : 0o644,
+          mtime: now,
+          linkname: e.to,
+        }),
+      );
+      if (size) parts.push(data, new Uint8Array((512 - (size % 512)) % 512));
+    }
+    parts.push(new Uint8Array(1024));
+    return parts;
+  };
+  const run = async (entries: E[]) => {
+    const base = await Deno.realPath(await Deno.makeTempDir());
+    await Deno.mkdir(`${base}/.ssh`);
+    await Deno.writeTextFile(`${base}/.ssh/authorized_keys`, "mine\n");
+    await Deno.writeTextFile(`${base}/sibling`, "a file beside the destination\n");
+    const dest = `${base}/cfg`;
+    const warnings: string[] = [];
+    const refused: string[] = [];
+    const p = extractTo(dest, "cfg", (m) => warnings.push(m), { onRefused: (n) => refused.push(n) });
+    for (const c of tarOf(entries)) await p.push(c);
+    await p.idle();
+    assert(p.done);
+    return { base, dest, warnings, refused };
+  };
+  const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
+  const out = "../.ssh/authorized_keys";
+
+  for (
+    const [label, top] of [
+      ["a FIFO first (skipped)", { name: "cfg", type: "fifo" }],
+      ["a refused symlink first", { name: "cfg", type: "symlink", to: "/etc" }],
+      ["a symlink out of the parent first", { name: "cfg", type: "symlink", to: "../../x" }],
+    ] as [string, E][]
+  ) {
+    await t.step(`${label}, then cfg/ and cfg/keys -> ${out}: nothing after it is written`, async () => {
+      const r = await run([top, { name: "cfg/", type: "directory" }, {
+        name: "cfg/keys",
+        type: "symlink",
+        to: out,
+      }]);
+      try {
+        assertEquals(await Deno.readTextFile(`${r.base}/.ssh/authorized_keys`), "mine\n");
+        assert(!(await exists(`${r.dest}/keys`)), `cfg/keys was made: ${r.warnings.join("\n")}`);
+        assert(!(await exists(r.dest)), `the destination was made: ${r.warnings.join("\n")}`);
+        // the parser names a directory entry without its slash
+        assert(r.refused.includes("cfg") && r.refused.includes("cfg/keys"), r.refused.join(", "));
+        assert(
+          r.warnings.some((w) => /skipping cfg\/keys: .*not a directory/.test(w)),
+          r.warnings.join("\n"),
+        );
+      } finally {
+        await Deno.remove(r.base, { recursive: true });
+      }
+    });
+  }
+
+  await t.step(
+    "a file first, then a directory of the same name and a file in it: only the file",
+    async () => {
+      const r = await run([
+        { name: "cfg", type: "file", text: "one file\n" },
+        { name: "cfg/", type: "directory" },
+        { name: "cfg/x", type: "file", text: "below a file\n" },
+        { name: "cfg", type: "symlink", to: "sibling" },
+      ]);
+      try {
+        assertEquals(await Deno.readTextFile(r.dest), "one file\n");
+        assertEquals(r.refused, ["cfg", "cfg/x", "cfg"], r.warnings.join("\n"));
+      } finally {
+        await Deno.remove(r.base, { recursive: true });
+      }
+    },
+  );
+
+  await t.step("a single link may point beside the destination (its own directory), not above", async () => {
+    const ok = await run([{ name: "cfg", type: "symlink", to: "sibling" }]);
+    const up = await run([{ name: "cfg", type: "symlink", to: out }]);
+    try {
+      assertEquals(await Deno.readLink(ok.dest), "sibling");
+      assertEquals(ok.warnings, []);
+      assert(!(await exists(up.dest)));
+      assertEquals(up.refused, ["cfg"]);
+    } finally {
+      await Deno.remove(ok.base, { recursive: true });
+      await Deno.remove(up.base, { recursive: true });
+    }
+  });
+
+  await t.step(
+    "a directory's entries are measured against the destination, whatever comes first",
+    async () => {
+      for (
+        const entries of [
+          // the usual order
+          [{ name: "cfg/", type: "directory" }, { name: "cfg/keys", type: "symlink", to: out }],
+          // no top entry at all: the children still land inside the destination, checked against it
+          [{ name: "cfg/keys", type: "symlink", to: out }],
+          // a child before the top entry: the top entry may not come later and turn the destination into a link
+          [
+            { name: "cfg/a", type: "file", text: "a\n" },
+            { name: "cfg", type: "symlink", to: "sibling" },
+            { name: "cfg/keys", type: "symlink", to: out },
+          ],
+          // the top entry twice: the second is refused (it could swap the destination for a link)
+          [
+            { name: "cfg/", type: "directory" },
+            { name: "cfg", type: "symlink", to: "sibling" },
+            { name: "cfg/keys", type: "symlink", to: out },
+          ],
+        ] as E[][]
+      ) {
+        const r = await run(entries);
+        try {
+          assertEquals(await Deno.readTextFile(`${r.base}/.ssh/authorized_keys`), "mine\n");
+          assert(!(await exists(`${r.dest}/keys`)), `cfg/keys was made: ${JSON.stringify(entries)}`);
+          assert(
+            !(await Deno.lstat(r.dest).then((s) => s.isSymlink, () => false)),
+            `the destination became a link: ${JSON.stringify(entries)}`,
+          );
+          assert(!(await exists(`${r.base}/a`)));
+          assert(r.refused.includes("cfg/keys"), `${JSON.stringify(entries)}: ${r.warnings.join("\n")}`);
+          assert(r.warnings.some((w) => /symlink out of the tree/.test(w)), r.warnings.join("\n"));
+        } finally {
+          await Deno.remove(r.base, { recursive: true });
+        }
+      }
+    },
+  );
+
+  await t.step("a link inside the tree still works, and a FIFO below the top is only skipped", async () => {
+    const r = await run([
+      { name: "cfg/", type: "directory" },
+      { name: "cfg/p", type: "fifo" },
+      { name: "cfg/a", type: "file", text: "a\n" },
+      { name: "cfg/b", type: "symlink", to: "a" },
+    ]);
+    try {
+      assertEquals(await Deno.readTextFile(`${r.dest}/b`), "a\n");
+      assertEquals(r.refused, []);
+      assertEquals(r.warnings, ["skipping cfg/p: it is a FIFO, which is not copied"]);
+    } finally {
+      await Deno.remove(r.base, { recursive: true });
+    }
+  });
+});
