@@ -128,14 +128,20 @@ export async function linkProblem(
  * Why writing at `abs` would go through a link: an existing component between `root` and `abs`'s
  * parent that is a symlink or not a directory, or a `.git`. `abs` itself may be anything (it is
  * replaced by a rename). Undefined when all is well. Missing components are fine (made by mkdirUnder).
+ * `self`: for a read, `abs` itself is checked too — a symlink there is `it is a symlink (NAME)`.
  */
-export async function parentProblem(root: string, abs: string): Promise<string | undefined> {
+export async function parentProblem(
+  root: string,
+  abs: string,
+  o: { self?: boolean } = {},
+): Promise<string | undefined> {
   const r = resolve(root);
   const segs = below(r, resolve(abs));
   if (!segs) return "it is outside the tree";
   if (hasGit(segs)) return "it is inside .git";
   let cur = r;
-  for (const s of segs.slice(0, -1)) {
+  const last = segs.length - 1;
+  for (const [i, s] of (o.self ? segs : segs.slice(0, -1)).entries()) {
     cur = join(cur, s);
     let st: Deno.FileInfo;
     try {
@@ -143,8 +149,8 @@ export async function parentProblem(root: string, abs: string): Promise<string |
     } catch {
       return undefined;
     }
-    if (st.isSymlink) return `its path goes through a symlink (${s})`;
-    if (!st.isDirectory) return `its path goes through a file (${s})`;
+    if (st.isSymlink) return i === last ? `it is a symlink (${s})` : `its path goes through a symlink (${s})`;
+    if (!st.isDirectory && i !== last) return `its path goes through a file (${s})`;
   }
   return undefined;
 }

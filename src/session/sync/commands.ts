@@ -20,6 +20,9 @@ import { reconcileOnce } from "./twoway.ts";
 import type { Conflict } from "./twoway.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { concatBytes } from "../../bytes.ts";
+import { parentProblem } from "../../safewrite.ts";
+import { isWithin, whereTo } from "../../config/confine.ts";
+import { isDotGit } from "../../platform.ts";
 import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
   addCycle,
@@ -285,7 +288,41 @@ export async function resolveCommand(
   }
 }
 
-/** A path's text here and in the pod (undefined: not a file on that side), for `sync diff` and the web UI. */
+/** A refusal of `sync diff` / the web UI's "View both" to read a path (exit 4: a 403 for the page). */
+function notShown(rel: string, why: string): KodamaError {
+  return new KodamaError(
+    `refusing to show ${rel}: ${why}`,
+    ExitCode.FORBIDDEN,
+    "only regular files inside the synced directory are shown, as sync sees them: a link is never followed, .git never read",
+  );
+}
+
+/**
+ * The local side of `rel` as sync sees it: read only when no component is a symlink (each one lstat'ed,
+ * as src/safewrite.ts checks a write) and its real path stays inside the root and outside .git; a path
+ * that is not there or not a regular file is undefined. A committed `lnk -> ~/.ssh` makes
+ * `lnk/id_ed25519` a refusal, never the key.
+ */
+async function readSyncedLocal(root: string, rel: string): Promise<string | undefined> {
+  const abs = join(root, rel);
+  const why = await parentProblem(root, abs, { self: true });
+  if (why) throw notShown(rel, why);
+  const realRoot = (await whereTo(root)).real;
+  const to = await whereTo(abs);
+  if (to.dangling || !isWithin(realRoot, to.real)) {
+    throw notShown(rel, `it leads to ${to.real}, outside ${root}`);
+  }
+  if (to.real.slice(realRoot.length).split(/[\\/]/).some(isDotGit)) throw notShown(rel, "it is inside .git");
+  const st = await Deno.lstat(to.real).catch(() => undefined);
+  if (!st?.isFile) return undefined;
+  return await Deno.readTextFile(to.real).catch(() => undefined);
+}
+
+/**
+ * A path's text here and in the pod (undefined: not a file on that side), for `sync diff` and the web UI.
+ * Both sides are read as sync sees them: a path through a symlink (here or in the pod) or into .git is
+ * refused (exit 4), never followed.
+ */
 export async function bothVersions(
   kube: Kube,
   name: string,
@@ -294,23 +331,36 @@ export async function bothVersions(
   const c = await loadConfig(name);
   if (!c || c.namespace !== kube.namespace) throw notFound(`session ${name} is not synced from this machine`);
   await requireRunning(kube, name);
-  const rel = path.replace(/^\.\/+/, "").replace(/\/+$/, "");
-  if (!rel || rel.split("/").includes("..") || rel.startsWith("/")) {
+  const segs = path.split("/").filter((s) => s !== "" && s !== ".");
+  if (!segs.length || segs.includes("..") || path.startsWith("/")) {
     throw usageError(`${path}: a path inside the synced directory`);
   }
+  const rel = segs.join("/");
+  // the local side first: a refusal sends nothing to the pod
+  const localText = await readSyncedLocal(c.root, rel);
   const t = targetOf(c);
   const parts: Uint8Array[] = [];
+  const errParts: Uint8Array[] = [];
+  // in the pod, too, no component may be a symlink: exit 6 with the index of the first that is
   const res = await execInPod(kube, t.namespace, t.pod, t.container, [
     "sh",
     "-c",
-    'cd "$1" && if [ -f "./$2" ]; then cat -- "./$2"; elif [ -e "./$2" ] || [ -L "./$2" ]; then exit 4; else exit 3; fi',
+    'cd "$1" || exit 5; set -f; IFS=/; p=.; n=0; for c in $2; do p="$p/$c"; n=$((n+1)); ' +
+    'if [ -L "$p" ]; then echo "$n" >&2; exit 6; fi; done; ' +
+    'if [ -f "$p" ]; then cat -- "$p"; elif [ -e "$p" ]; then exit 4; else exit 3; fi',
     "sh",
     t.workdir,
     rel,
-  ], { stdout: (b) => void parts.push(b.slice()) });
+  ], { stdout: (b) => void parts.push(b.slice()), stderr: (b) => void errParts.push(b.slice()) });
   if (res.error) throw new KodamaError(`cannot read ${rel} in ${t.pod}: ${res.error}`);
+  if (res.exitCode === 6) {
+    const n = Number(new TextDecoder().decode(concatBytes(errParts)).trim());
+    const link = Number.isInteger(n) && n >= 1 && n <= segs.length
+      ? segs.slice(0, n).join("/")
+      : "a part of it";
+    throw notShown(rel, `in the pod, ${link} is a symlink`);
+  }
   const podText = res.exitCode === 0 ? new TextDecoder().decode(concatBytes(parts)) : undefined;
-  const localText = await Deno.readTextFile(join(c.root, rel)).catch(() => undefined);
   if (podText === undefined && localText === undefined) throw notFound(`${rel}: neither here nor in the pod`);
   return {
     path: rel,
