@@ -162,6 +162,22 @@ export class Door {
     );
   }
 
+  /**
+   * A workflow the client names: a name as discovery lists it (`workflows_list`, the Workflows page), never
+   * a path or a file name — `kodama run` reads a path-like name (`x.yaml`, `a/b`) as a file anywhere on
+   * disk, which would tell whoever holds the door whether a file exists and what keys its YAML has, and run
+   * its cluster steps. A file by its path is run from a terminal. Exit 2 otherwise, the same for every path.
+   */
+  workflowName(name: string): string {
+    if (/^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(name) && !/\.ya?ml$/i.test(name)) return name;
+    throw usageError(
+      `not a workflow name: ${
+        JSON.stringify(name)
+      }: ${this.o.who} runs workflows by the names they are listed under, never a file by its path`,
+      "list them with workflows_list (kodama workflow list); a workflow file is run by path from a terminal: kodama run ./x.yaml",
+    );
+  }
+
   /** The call's working directory (default: where the server was started), let through like any path. */
   async cwd(p: string | undefined, what = "cwd"): Promise<string> {
     return await this.path(p ?? this.o.started, what);

@@ -73,7 +73,7 @@ export const workflowRun = tool({
   // a workflow does what its (trusted) steps do, deletions included
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: {
-    name: z.string().min(1).describe("the workflow's name (workflows_list)"),
+    name: z.string().min(1).describe("the workflow's name as workflows_list shows it (never a file path)"),
     param: z.array(z.string()).optional().describe("its params, NAME=VALUE each"),
     context: contextArg,
     namespace: namespaceArg.describe("overrides the namespace of every target"),
@@ -101,7 +101,8 @@ export const workflowRun = tool({
       import("../base/redact.ts"),
     ]);
     const params = parseParamFlags(a.param ?? []);
-    const ref = await findWorkflow(a.name, cwd);
+    // a name as workflows_list shows it, never a file by its path (the door's rule, as the web UI's)
+    const ref = await findWorkflow(call.env.o.door.workflowName(a.name), cwd, { byName: true });
     const lw = await loadWorkflowFile(ref.file, ref.source);
     const out = capture(), err = capture();
     const outSink = redactingSink(out), errSink = redactingSink(err);

@@ -394,10 +394,8 @@ export class Api {
   private async workflows(req: Request, id: string | undefined, verb: string | undefined): Promise<Response> {
     const data = await import("../workflow/data.ts");
     if (!id && req.method === "GET") return json(await data.workflowInfos(this.o.cwd));
-    const wf = decodeURIComponent(id ?? "");
-    if (!/^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(wf)) {
-      throw usageError(`not a workflow name: ${JSON.stringify(wf)}`);
-    }
+    // a name as the list shows it, never a file by its path (`x.yaml` would be read in the cwd, links followed)
+    const wf = this.o.door.workflowName(decodeURIComponent(id ?? ""));
     if (verb === "run" && req.method === "POST") {
       const b = await body(req);
       const params: Record<string, string> = {};

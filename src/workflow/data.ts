@@ -34,8 +34,9 @@ export interface WorkflowInfo {
   error?: string;
 }
 
+/** A workflow by the name the list shows: a front end never reaches a file by its path. */
 async function load(name: string, cwd: string): Promise<LoadedWorkflow> {
-  const ref = await findWorkflow(name, cwd);
+  const ref = await findWorkflow(name, cwd, { byName: true });
   return await loadWorkflowFile(ref.file, ref.source);
 }
 

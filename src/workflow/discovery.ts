@@ -165,10 +165,15 @@ export async function discover(cwd = Deno.cwd()): Promise<WorkflowRef[]> {
 
 /**
  * Find a workflow by name (nearest wins), or by path when NAME looks like a file
- * (`./x.yaml`, `path/to/x.yml`). Throws exit 3 with a "did you mean".
+ * (`./x.yaml`, `path/to/x.yml`). Throws exit 3 with a "did you mean". `byName`: a door's caller (MCP, the web
+ * UI; src/config/doors.ts workflowName) never reaches the path form, whatever the name looks like.
  */
-export async function findWorkflow(name: string, cwd = Deno.cwd()): Promise<WorkflowRef> {
-  if (/\.ya?ml$/.test(name) || name.includes("/")) {
+export async function findWorkflow(
+  name: string,
+  cwd = Deno.cwd(),
+  o: { byName?: boolean } = {},
+): Promise<WorkflowRef> {
+  if (!o.byName && (/\.ya?ml$/.test(name) || name.includes("/"))) {
     const file = resolve(cwd, name);
     if (!exists(file)) throw new KodamaError(`workflow file not found: ${name}`, ExitCode.NOT_FOUND);
     return { name: stem(file), file, source: file.includes("/.kodama/workflows/") ? "repo" : "file" };

@@ -30,6 +30,30 @@ export interface LoadedWorkflow extends Partial<Positions> {
   freeStrings?: ReadonlySet<string>;
 }
 
+/**
+ * A repository's workflow file (`.kodama/workflows/x.yaml`, a repo `workflows.paths` directory) is read only
+ * when its real path is inside the repository, as its templates and env files are (docs/security.md, "a
+ * repository"): a committed `x.yaml -> ../../.ssh/creds.yaml` would otherwise be parsed — its keys shown in
+ * the problems, to the terminal, an MCP client or a page — and run. Exit 4, before anything is read.
+ */
+async function insideItsRepository(path: string): Promise<void> {
+  const [{ findRepo, displayPath }, { confine }, { dirname }] = await Promise.all([
+    import("../config/paths.ts"),
+    import("../config/confine.ts"),
+    import("../fspath.ts"),
+  ]);
+  const repo = await findRepo(dirname(path));
+  const root = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : baseDirOf(path, "repo"));
+  const c = await confine(root, path);
+  if (c.outside) {
+    throw new KodamaError(
+      `refusing to read workflow file ${displayPath(path)}: it ${c.outside}`,
+      ExitCode.FORBIDDEN,
+      "a repository's workflows are files inside it; a file elsewhere is run by path from a terminal (kodama run ./x.yaml)",
+    );
+  }
+}
+
 /** The text of a workflow file, read only up to MAX_FILE_BYTES (a bigger file is refused unread). */
 export async function readWorkflowText(file: string): Promise<string> {
   if (/^(https?|data):/.test(file)) {
@@ -122,6 +146,7 @@ async function readBounded(file: string, body: ReadableStream<Uint8Array> | null
  */
 export async function loadWorkflowFile(file: string, source: Source, home?: string): Promise<LoadedWorkflow> {
   const path = file.startsWith("file:") ? fileUrlToPath(file, hostPlatform()) : file;
+  if (source === "repo") await insideItsRepository(path);
   const text = await readWorkflowText(file);
   const opts = { stem: stemOf(path), checkFiles: source !== "builtin" };
   const base = { name: stemOf(path), file: path, source, text, baseDir: baseDirOf(path, source) };

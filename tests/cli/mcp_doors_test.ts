@@ -112,6 +112,54 @@ current-context: dev
     );
 
     await t.step(
+      "workflow_run names a workflow, never a file: a path, a .yaml name, a repo link out are refused",
+      async () => {
+        // a YAML file that is not a workflow: its keys would come back in the "unknown key" problems
+        await Deno.writeTextFile(join(home, ".ssh", "creds.yaml"), "aws_secret_access_key: s3cr3t-value\n");
+        await Deno.symlink(join(home, ".ssh", "creds.yaml"), join(project, "creds.yaml"));
+        await Deno.mkdir(join(project, ".kodama", "workflows"), { recursive: true });
+        await Deno.symlink(
+          join(home, ".ssh", "creds.yaml"),
+          join(project, ".kodama", "workflows", "keys.yaml"),
+        );
+        const quiet = (text: string) => {
+          assert(!/aws_secret_access_key|s3cr3t/.test(text), text);
+        };
+        const answers: string[] = [];
+        for (
+          const name of [
+            join(home, ".ssh", "creds.yaml"),
+            join(home, ".ssh", "nothing-here.yaml"),
+            "../../.ssh/creds.yaml",
+            "creds.yaml",
+            "creds.yml",
+            "sub/x",
+          ]
+        ) {
+          const r = await m.call("workflow_run", { name, dryRun: true });
+          assert(r.isError, `${name} was let through: ${r.text}`);
+          assertMatch(r.text, /\(exit 2\)/, r.text);
+          assertMatch(r.text, /not a workflow name/, r.text);
+          quiet(r.text);
+          answers.push(r.text.replace(JSON.stringify(name), "NAME"));
+        }
+        // a file that exists and one that does not get the same answer: the door says nothing of the disk
+        assertEquals(answers[0], answers[1]);
+        // a repository's workflow file is read only inside the repository, whoever asks
+        const run = await m.call("workflow_run", { name: "keys", dryRun: true });
+        assert(run.isError, run.text);
+        assertMatch(run.text, /\(exit 4\)/, run.text);
+        assertMatch(run.text, /outside the repository/, run.text);
+        quiet(run.text);
+        const list = await m.call("workflows_list", {});
+        assert(!list.isError, list.text);
+        quiet(JSON.stringify(list.data));
+        const keys = list.data.workflows.find((w: { name: string }) => w.name === "keys");
+        assertMatch(keys?.invalid ?? "", /outside the repository/, JSON.stringify(keys));
+      },
+    );
+
+    await t.step(
       "session_fetch into a granted directory whose git root is a dotfiles repo at ~: refused",
       async () => {
         const git = await new Deno.Command("git", {

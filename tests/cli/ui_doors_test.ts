@@ -120,6 +120,38 @@ current-context: dev
       },
     );
 
+    await t.step(
+      "a workflow is named as the list shows it, never a file: a .yaml name or a repo link out is refused",
+      async () => {
+        await Deno.writeTextFile(join(home, ".ssh", "creds.yaml"), "aws_secret_access_key: s3cr3t-value\n");
+        await Deno.symlink(join(home, ".ssh", "creds.yaml"), join(project, "creds.yaml"));
+        await Deno.mkdir(join(project, ".kodama", "workflows"), { recursive: true });
+        await Deno.symlink(
+          join(home, ".ssh", "creds.yaml"),
+          join(project, ".kodama", "workflows", "keys.yaml"),
+        );
+        try {
+          for (const name of ["creds.yaml", "creds.yml", "..%2F..%2F.ssh%2Fcreds.yaml"]) {
+            const r = await post(`/api/workflows/${name}/run`, {});
+            assertEquals(r.code, 2, JSON.stringify(r));
+            assertMatch(r.error ?? "", /not a workflow name/);
+            assert(!/aws_secret_access_key|s3cr3t/.test(JSON.stringify(r)), JSON.stringify(r));
+          }
+          const keys = await post("/api/workflows/keys/run", {});
+          assertEquals(keys.code, 4, JSON.stringify(keys));
+          assertMatch(keys.error ?? "", /outside the repository/);
+          assert(!/aws_secret_access_key|s3cr3t/.test(JSON.stringify(keys)), JSON.stringify(keys));
+          const list = await (await fetch(`${base}/api/workflows`, { headers: { authorization } })).json();
+          assert(!/aws_secret_access_key|s3cr3t/.test(JSON.stringify(list)), JSON.stringify(list));
+          const entry = list.find((w: { name: string }) => w.name === "keys");
+          assertMatch(entry?.error ?? "", /outside the repository/, JSON.stringify(entry));
+        } finally {
+          await Deno.remove(join(project, ".kodama"), { recursive: true });
+          await Deno.remove(join(project, "creds.yaml"));
+        }
+      },
+    );
+
     await t.step("an oversized body is refused before it is read whole; nothing starts", async () => {
       const big = JSON.stringify({ name: "huge", image: "busybox", prompt: "x".repeat(3 * 1024 * 1024) });
       const r = await fetch(`${base}/api/sessions`, {

@@ -154,3 +154,37 @@ Deno.test("home as a repository (class 4): a dotfiles git repo at ~ is never the
     m.restore();
   }
 });
+
+Deno.test("doors: a workflow is named as the list shows it, never a file by its path", async () => {
+  const m = await machine();
+  try {
+    const door = await Door.open({ who: "an MCP client", started: m.project, allow: [], flag: "x" });
+    for (const ok of ["kwekash", "health", "my-flow_2", "a.b"]) assertEquals(door.workflowName(ok), ok);
+    for (
+      const bad of [
+        "../../.ssh/creds.yaml",
+        join(m.home, ".ssh", "creds.yaml"),
+        "creds.yaml",
+        "creds.YML",
+        "sub/x",
+        ".hidden",
+        "-rf",
+        "",
+        "a\nb",
+      ]
+    ) {
+      let e: unknown;
+      try {
+        door.workflowName(bad);
+      } catch (x) {
+        e = x;
+      }
+      assert(e instanceof KodamaError, bad);
+      assertEquals(e.code, 2, e.message);
+      assertMatch(e.message, /^not a workflow name: .*an MCP client runs workflows by the names/);
+      assert(!e.message.includes("\n"), e.message);
+    }
+  } finally {
+    m.restore();
+  }
+});

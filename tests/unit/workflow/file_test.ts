@@ -5,7 +5,8 @@
  */
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { join } from "node:path";
-import { readWorkflowText } from "../../../src/workflow/file.ts";
+import { loadWorkflowFile, readWorkflowText } from "../../../src/workflow/file.ts";
+import { KodamaError } from "../../../src/errors.ts";
 import { MAX_FILE_BYTES } from "../../../src/workflow/limits.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
@@ -65,4 +66,34 @@ Deno.test({
       await assertRejects(() => readWorkflowText("/dev/zero"), "not a regular file");
     });
   },
+});
+
+Deno.test("loadWorkflowFile: a repository's workflow file is read only inside the repository", async () => {
+  await withDir(async (tmp) => {
+    const dir = await Deno.realPath(tmp);
+    const repo = join(dir, "repo");
+    const wfDir = join(repo, ".kodama", "workflows");
+    await Deno.mkdir(join(repo, ".git"), { recursive: true });
+    await Deno.mkdir(wfDir, { recursive: true });
+    await Deno.mkdir(join(repo, "tools"));
+    await Deno.mkdir(join(dir, ".ssh"));
+    await Deno.writeTextFile(join(dir, ".ssh", "creds.yaml"), "aws_secret_access_key: s3cr3t\n");
+    await Deno.writeTextFile(join(repo, "tools", "ok.yaml"), "steps:\n  - local: { command: [echo, hi] }\n");
+    // committed links: one out of the repository, one inside it
+    await Deno.symlink("../../../.ssh/creds.yaml", join(wfDir, "keys.yaml"));
+    await Deno.symlink("../../tools/ok.yaml", join(wfDir, "ok.yaml"));
+    const home = join(dir, "kodama-home");
+    assertEquals((await loadWorkflowFile(join(wfDir, "ok.yaml"), "repo", home)).workflow.steps.length, 1);
+    const e = await loadWorkflowFile(join(wfDir, "keys.yaml"), "repo", home).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    if (!(e instanceof KodamaError)) throw new Error(`a workflow file that leads out was read: ${e}`);
+    assertEquals(e.code, 4, e.message);
+    assertMatch(
+      e.message,
+      /refusing to read workflow file .*keys\.yaml: it leads to .*creds\.yaml, outside the repository/,
+    );
+    assertEquals(/aws_secret|s3cr3t/.test(e.message + (e.hint ?? "")), false);
+  });
 });
