@@ -407,8 +407,9 @@ export async function deleteGroup(
 
 /**
  * `adopt NAME-i`: `session fetch` of the replica (into its own kodama/NAME-i), then the local branch
- * kodama/GROUP (or --branch) points at it. A branch that has commits the replica lacks (work done on an
- * earlier adoption, another replica) is not moved unless --force: nothing local is lost by surprise.
+ * kodama/GROUP (or --branch) points at it. Both move by the one rule of src/session/branchmove.ts: never a
+ * branch checked out in any work tree, and only forward unless --force (nothing local is lost by surprise:
+ * a forced move leaves the old commit in the branch's reflog).
  */
 export async function adoptReplica(
   kube: Kube,
@@ -429,43 +430,31 @@ export async function adoptReplica(
   const target = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${group}`;
   const fetched = `kodama/${name}`;
   if (target === fetched) throw usageError(`--branch ${target} is where the replica is fetched to first`);
+  const forceWith = `kodama adopt ${name}${o.branch !== undefined ? ` --branch ${target}` : ""} --force`;
   const { fetchSession } = await import("../session/fetch.ts");
   const code = await fetchSession(kube, namespace, name, {
     branch: fetched,
+    overwrite: o.force,
+    elsewhere: `rename it (git branch -m ${fetched} NEW) and adopt again`,
+    forceWith,
     cwd: o.cwd,
     out: { write: () => {} },
     err: o.err,
   });
   if (code !== ExitCode.OK) return code;
-  const { localGit } = await import("../session/gitrun.ts");
-  const git = (args: string[]) => localGit(args, o.cwd);
-  const head = (await git(["rev-parse", "--verify", "-q", `refs/heads/${fetched}`])).out;
-  const old = (await git(["rev-parse", "--verify", "-q", `refs/heads/${target}`])).out;
-  if (old && old !== head && !o.force) {
-    const ff = await git(["merge-base", "--is-ancestor", old, head]);
-    if (!ff.ok) {
-      throw new KodamaError(
-        `${target} has commits that ${name}'s branch lacks (${old.slice(0, 12)}): not moved`,
-        ExitCode.USAGE,
-        `keep both: --branch OTHER; or move it anyway with --force (its commits stay in git reflog ${target})`,
-      );
-    }
-  }
-  const current = (await git(["symbolic-ref", "-q", "--short", "HEAD"])).out;
-  if (current === target && old !== head) {
-    throw usageError(
-      `${target} is checked out here: switch to another branch first (git switch -), then adopt again`,
-    );
-  }
-  const u = await git([
-    "update-ref",
-    "-m",
-    `kodama adopt ${name}`,
-    `refs/heads/${target}`,
-    head,
-    ...(old ? [old] : []),
+  const [{ localGit }, { moveBranch }] = await Promise.all([
+    import("../session/gitrun.ts"),
+    import("../session/branchmove.ts"),
   ]);
-  if (!u.ok) throw new KodamaError(`git update-ref ${target}: ${u.err}`, ExitCode.FAILED);
+  const head = (await localGit(["rev-parse", "--verify", "-q", `refs/heads/${fetched}`], o.cwd)).out;
+  await moveBranch(o.cwd, target, head, {
+    verb: "adopt",
+    source: `${name}'s branch`,
+    force: o.force,
+    elsewhere: "keep both: adopt into another branch (--branch NEW)",
+    forceWith,
+    reflog: `kodama adopt ${name}`,
+  });
   o.out.write(`${target}\n`);
   o.err.write(
     `adopted ${name}: ${target} is at ${

@@ -104,7 +104,8 @@ const adopt: CommandSpec = {
     long:
       `The replica's commits come over exec as a git bundle (as kodama session fetch does) into kodama/NAME-i, and the
 local branch kodama/GROUP (or --branch) is pointed at them. A branch with commits the replica lacks is not moved
-unless --force (its old commit stays in git's reflog). Run it inside a clone of the repository.`,
+unless --force (its old commit stays in git's reflog); a branch checked out in any work tree is never moved.
+Run it inside a clone of the repository.`,
     examples: [
       [
         "Keep replica 2 of group fix as branch kodama/fix [not in the demo: a best-of-N group runs agents]",
@@ -116,7 +117,7 @@ unless --force (its old commit stays in git's reflog). Run it inside a clone of 
       ],
     ],
     notes: `Then remove the other replicas: kodama delete fix --group --keep fix-2.
-Exit codes: 0 adopted, 2 not a replica or the branch has other commits, 3 no such session.`,
+Exit codes: 0 adopted, 2 not a replica, the branch has other commits or is checked out, 3 no such session.`,
   },
   args: [arg("<replica>", "the replica's session name, e.g. fix-2")],
   complete: ["sessions"],

@@ -572,7 +572,9 @@ const fetch: Verb = {
     summary: "Bring a session's branch (the agent's commits) into this repository as kodama/NAME, over exec",
     long: `Run it inside the local clone of the session's repository. The pod makes a git bundle of what this
 repository lacks and streams it over the exec stream: no remote, no push rights, no port-forward (pods/exec is
-the only permission it needs). The branch is updated to the session's commit (forced: it mirrors the session).`,
+the only permission it needs). The branch is created at the session's commit, or moved forward to it. A
+branch checked out in any work tree is never moved, and one with commits the session lacks (yours, or an
+agent's rewritten history) only with --force; a refusal is exit 2, and no local branch moves.`,
     examples: [
       ["Fetch the session's branch into kodama/my-work", "kodama session fetch my-work"],
       [
@@ -589,7 +591,11 @@ the only permission it needs). The branch is updated to the session's commit (fo
       flags: "--diff",
       description: "print the diff of the session's branch against the commit it was cloned at instead",
     },
-    { flags: "--force", description: "fetch into a repository that shares no commit with the session" },
+    {
+      flags: "--force",
+      description:
+        "fetch into a repository that shares no commit with the session, and move a branch that has commits the session lacks (they stay in its reflog; never a checked-out branch)",
+    },
   ],
   run: async (inv) => {
     const [{ fetchCommand }, kube] = await Promise.all([impl(), connect(inv)]);

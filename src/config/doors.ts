@@ -19,6 +19,7 @@ import { isAbsolute, resolve } from "../fspath.ts";
 import { homeDirs, hostPlatform, privateSystemPaths, splitPathList } from "../platform.ts";
 import { isWithin, whereTo } from "./confine.ts";
 import { findRepo, kodamaHome } from "./paths.ts";
+import type { Grant } from "../gitpaths.ts";
 
 export interface DoorOptions {
   /** who hands the paths in, for messages: "an MCP client", "the web UI" */
@@ -133,9 +134,10 @@ export class Door {
 
   /**
    * Where `p` (relative to `base`, default the project directory) really leads, when the door lets it
-   * through; else exit 4 naming `what`, the path, where it leads and the flag that grants it.
+   * through; else exit 4 naming `what`, the path, where it leads and the flag that grants it (with `grant`:
+   * the directory to grant and why it is needed, as for a linked work tree's main repository).
    */
-  async path(p: string, what: string, base?: string): Promise<string> {
+  async path(p: string, what: string, base?: string, grant?: Grant): Promise<string> {
     const from = base ?? this.project?.shown ?? resolve(this.o.started);
     const abs = isAbsolute(p) ? resolve(p) : resolve(from, p);
     const to = await whereTo(abs);
@@ -158,7 +160,9 @@ export class Door {
     const also = this.granted.length ? ` and the granted ${this.granted.map((g) => g.shown).join(", ")}` : "";
     return refuse(
       `leads ${where}${also}`,
-      `the person grants a directory by starting it with \`${this.o.flag} DIR\``,
+      grant
+        ? `${grant.why}: the person grants it by starting the server with \`${this.o.flag} ${grant.dir}\``
+        : `the person grants a directory by starting it with \`${this.o.flag} DIR\``,
     );
   }
 

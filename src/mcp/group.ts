@@ -110,7 +110,8 @@ function adoptTool(force: boolean): Tool {
     title: "Adopt a replica's work",
     description:
       "Take one replica's work (`kodama adopt NAME-i`): its commits are fetched into the repository at cwd and the " +
-      "local branch kodama/GROUP (or branch) points at them. The branch only moves forward" +
+      "local branch kodama/GROUP (or branch) points at them. The branch only moves forward, and never while " +
+      "checked out in a work tree" +
       (force
         ? "; force moves it even when it has commits the replica lacks (they stay in git's reflog)."
         : "."),

@@ -52,14 +52,15 @@ export async function cwdOf(call: Call, a: { cwd?: string }): Promise<string> {
 }
 
 /**
- * The call's `cwd` for a tool that writes into its git repository (session_fetch, adopt): the repository
- * git finds from there (a dotfiles repository at ~ would be the home) must pass the door too.
+ * The call's `cwd` for a tool that writes into its git repository (session_fetch, session_land, adopt): the
+ * repository git finds from there must pass the door too — its work tree (a dotfiles repository at ~ would
+ * be the home), its git directory (a `.git` file may name ~/.password-store/.git), a linked work tree's main
+ * repository, its objects and the links in `.git` (src/gitpaths.ts).
  */
 export async function repoCwdOf(call: Call, a: { cwd?: string }): Promise<string> {
   const cwd = await cwdOf(call, a);
-  const { localGit } = await import("../session/gitrun.ts");
-  const top = await localGit(["rev-parse", "--show-toplevel"], cwd).catch(() => undefined);
-  if (top?.ok && top.out) await call.env.o.door.path(top.out, "the repository at cwd (its git root)", cwd);
+  const { repoThroughDoor } = await import("../session/gitrun.ts");
+  await repoThroughDoor(call.env.o.door, cwd, "the repository at cwd");
   return cwd;
 }
 
@@ -390,12 +391,16 @@ export const sessionFetch = tool({
   title: "Fetch a session's work",
   description:
     "Bring a session's commits back into the local repository at cwd as a branch (`kodama session fetch`; default " +
-    "kodama/NAME), never touching the checked-out branch or the working tree; diff adds the change against the base.",
+    "kodama/NAME), never touching a branch checked out in any work tree, nor the working tree: the branch is " +
+    "created, or moved only forward. A checked-out branch, or one with commits the session lacks, is refused " +
+    "(exit 2; give another branch; only the user can force it, in a terminal). diff adds the change against the base.",
   tier: "write",
   annotations: WRITES,
   input: {
     ...sessionArgs,
-    branch: z.string().optional().describe("local branch to create or update (default: kodama/NAME)"),
+    branch: z.string().optional().describe(
+      "local branch to create or move forward (default: kodama/NAME); never one checked out in a work tree",
+    ),
     diff: z.boolean().optional().describe("also show the diff against the branch the session started from"),
     cwd: cwdArg,
   },

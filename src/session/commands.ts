@@ -162,6 +162,8 @@ export async function fetchCommand(
   const { fetchSession } = await import("./fetch.ts");
   return await fetchSession(kube, kube.namespace, name, {
     ...f,
+    // the person at the keyboard: --force also moves a branch that has commits the session lacks
+    overwrite: f.force,
     cwd: Deno.cwd(),
     out: stdoutSink,
     err: stderrSink,

@@ -5,8 +5,10 @@
  *
  * The local repository sends the commits it has (its branch and remote tips) on the exec's stdin; the
  * pod bundles only what is missing (`git bundle create - HEAD ^have…`), the bundle streams to a file in
- * the local `.git`, and `git fetch` takes it into `kodama/NAME` (or --branch). `--diff` prints, instead,
- * the diff of the session's branch against the commit it was cloned at.
+ * the local `.git`, `git fetch` takes its objects, and `kodama/NAME` (or --branch) is pointed at the
+ * session's commit — never when checked out in a work tree, and only forward unless the person forces it
+ * (src/session/branchmove.ts). `--diff` prints, instead, the diff of the session's branch against the
+ * commit it was cloned at.
  */
 import { join } from "node:path";
 import type { Kube } from "../kube/client.ts";
@@ -17,6 +19,7 @@ import { concatBytes, formatBytes } from "../bytes.ts";
 import { runningPod } from "./podexec.ts";
 import { checkBranch } from "./git.ts";
 import { localGit } from "./gitrun.ts";
+import { moveBranch, type MoveOptions, refuseCheckedOut } from "./branchmove.ts";
 import { CONTAINER } from "./spec.ts";
 import { safeLine } from "../ui/color.ts";
 
@@ -105,6 +108,14 @@ export interface FetchOptions {
   diff?: boolean;
   /** fetch into a repository that shares no commit with the session */
   force?: boolean;
+  /**
+   * move the branch even when it has commits the session lacks (`--force` on the CLI; no MCP tool or page
+   * can). A branch checked out in a work tree is never moved (src/session/branchmove.ts).
+   */
+  overwrite?: boolean;
+  /** a refusal's hint, from a caller that fetches on its own behalf (adopt): how to keep both, how to force */
+  elsewhere?: string;
+  forceWith?: string;
   cwd: string;
   out: Sink;
   err: Sink;
@@ -156,7 +167,16 @@ export async function fetchSession(
   const local = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${name}`;
   if (o.diff) return await printDiff(kube, namespace, name, o);
   const root = await localRoot(o.cwd);
-  const { h, bytes, others } = await fetchInto(kube, namespace, name, { root, local, force: o.force });
+  const { h, bytes, others } = await fetchInto(kube, namespace, name, {
+    root,
+    local,
+    force: o.force,
+    move: {
+      force: o.overwrite,
+      elsewhere: o.elsewhere ?? "fetch into another branch (--branch NEW)",
+      forceWith: o.forceWith ?? `kodama session fetch ${name} --force`,
+    },
+  });
   const ahead = h.base
     ? (await localGit(["rev-list", "--count", "--end-of-options", `${h.base}..${h.head}`], root)).out
     : undefined;
@@ -184,13 +204,20 @@ export async function fetchSession(
 /**
  * The fetch itself: the pod's new commits into `local` (its HEAD) and refs/remotes/kodama/NAME/* (its
  * branches). A repository that shares no commit with the session is refused before anything is written
- * into it (exit 2), unless `force`.
+ * into it (exit 2), unless `force`; so is a `local` checked out in any work tree (unless it is at the
+ * session's commit already). `local` then moves only forward, unless `move.force` (src/session/branchmove.ts).
  */
 export async function fetchInto(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { root: string; local: string; force?: boolean },
+  o: {
+    root: string;
+    local: string;
+    force?: boolean;
+    /** how `local` may move, and what a refusal says to do instead */
+    move: Pick<MoveOptions, "force" | "elsewhere" | "forceWith">;
+  },
 ): Promise<Fetched> {
   const { root, local } = o;
   const gitDir = (await localGit(["rev-parse", "--absolute-git-dir"], root)).out;
@@ -268,7 +295,14 @@ export async function fetchInto(
           "run it in the clone the session was started from, or give --force to fetch into this one",
         );
       }
-      const ref = `refs/heads/${local}`;
+      const move: MoveOptions = {
+        ...o.move,
+        verb: "session fetch",
+        source: `session ${name}'s branch`,
+        reflog: `kodama session fetch ${name}`,
+      };
+      // a branch checked out in a work tree: refused before anything is written into the repository
+      await refuseCheckedOut(root, local, h.head, move);
       // the pod's other branches go to refs/remotes/kodama/NAME/BRANCH (`git log kodama/NAME/BRANCH`)
       const tracking = `refs/remotes/kodama/${name}/`;
       const others: [string, string][] = [];
@@ -279,21 +313,22 @@ export async function fetchInto(
         }
       }
       // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
-      if (h.newCommits === 0) {
-        // everything is here already: point the branch at the session's commit (which must exist here)
-        const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
-        if (!has.ok) {
+      if (h.newCommits !== 0) {
+        // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
+        const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
+        const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
+        if (!headIn && !others.length) {
+          throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
+        }
+        // the branch is to be the commit the pod announced; a bundle whose HEAD is another is refused
+        if (headIn && headIn !== h.head) {
           throw new KodamaError(
-            `session fetch: the pod said nothing is new, but commit ${h.head} is not in this repository`,
+            `session fetch: the bundle's HEAD (${headIn}) is not the commit the pod announced (${h.head})`,
             ExitCode.FAILED,
           );
         }
-        const u = await localGit(["update-ref", "--end-of-options", ref, h.head], root);
-        if (!u.ok) throw new KodamaError(`git update-ref ${ref}: ${u.err}`, ExitCode.FAILED);
-      } else {
-        // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
-        const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
-        const headIn = heads.ok && /^[0-9a-f]+ HEAD$/m.test(heads.out);
+        // HEAD's objects only (no local ref is written by the fetch: the branch moves below, by the rule);
+        // the pod's branches into kodama's own remote-tracking refs, which mirror the pod
         const f = await localGit(
           [
             "fetch",
@@ -302,41 +337,36 @@ export async function fetchInto(
             "--quiet",
             "--end-of-options",
             bundle,
-            ...(headIn ? [`+HEAD:${ref}`] : []),
+            ...(headIn ? ["HEAD"] : []),
             ...(others.length ? [`+refs/heads/*:${tracking}*`] : []),
           ],
           root,
         );
-        if (!headIn && !others.length) {
-          throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
-        }
-        if (f.ok && !headIn) {
-          const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
-          if (has.ok) await localGit(["update-ref", "--end-of-options", ref, h.head], root);
-        }
         if (!f.ok) {
           throw new KodamaError(
             `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
             ExitCode.FAILED,
           );
         }
-        // the branch must now be the commit the pod announced; a bundle whose HEAD is another is refused
-        const got = await localGit(["rev-parse", "--verify", "-q", "--end-of-options", ref], root);
-        if (got.out !== h.head) {
-          throw new KodamaError(
-            `session fetch: the bundle's HEAD (${
-              got.out || "none"
-            }) is not the commit the pod announced (${h.head})`,
-            ExitCode.FAILED,
-          );
-        }
       }
-      // a branch the bundle left out (its tip was here already) is named too: kodama/NAME/BRANCH always exists
+      // the session's commit must be here now (fetched, or here before when the pod said nothing is new)
+      const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
+      if (!has.ok) {
+        throw new KodamaError(
+          h.newCommits === 0
+            ? `session fetch: the pod said nothing is new, but commit ${h.head} is not in this repository`
+            : `session fetch: the pod's HEAD ${h.head} is neither in its bundle nor in this repository`,
+          ExitCode.FAILED,
+        );
+      }
+      // a branch the bundle left out (its tip was here already) is named too: kodama/NAME/BRANCH always
+      // exists, and mirrors the pod even when the move below is refused (to look at before deciding)
       for (const [b, sha] of others) {
         if ((await localGit(["cat-file", "-e", "--end-of-options", `${sha}^{commit}`], root)).ok) {
           await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
         }
       }
+      await moveBranch(root, local, h.head, move);
       return { h: { ...h, head: h.head }, local, bytes, others: others.map(([b]) => b) };
     } finally {
       await Deno.remove(bundle).catch(() => {});

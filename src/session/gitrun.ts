@@ -18,6 +18,7 @@ import {
   receiveBundleCommand,
 } from "./git.ts";
 import type { Shared } from "./shared.ts";
+import type { PathDoor } from "./startio.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
 
 /** Run git locally; stdout trimmed, or undefined when it fails. Never given a secret. */
@@ -35,6 +36,18 @@ export async function localGit(
   return { ok: r.success, out: dec.decode(r.stdout).trim(), err: dec.decode(r.stderr).trim() };
 }
 
+/**
+ * A repository named through a door (an MCP client's or a page's `cwd` or `repo`): the directory, then every
+ * place git reads or writes for it — its work tree, its git directory (a `.git` file may name any), a linked
+ * work tree's main repository, its objects and what they borrow, the links inside `.git` — must pass the
+ * door (src/gitpaths.ts). Exit 4 otherwise; nothing is checked past the first refusal.
+ */
+export async function repoThroughDoor(door: PathDoor, dir: string, label: string): Promise<void> {
+  const real = await door.path(dir, label);
+  const { passRepo } = await import("../gitpaths.ts");
+  await passRepo(real, label, (p, what, grant) => door.path(p, what, undefined, grant));
+}
+
 /** A repository on this machine, as `start` sends it to the pod. */
 export interface LocalSource {
   /** the repository (work tree root, or the git dir of a bare one): where git runs */
@@ -49,9 +62,10 @@ const isPathUrl = (u: string) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(u) && !/^[^/:\
 
 /**
  * `--repo .`, `--repo PATH`, `--repo file://…`: the local repository, its current branch and its upstream
- * (the remote of the current branch, else `origin`). Exit 2 when it is not a repository or has no commit.
+ * (the remote of the current branch, else `origin`). Exit 2 when it is not a repository or has no commit;
+ * exit 4 when it came through a door that does not let it through (repoThroughDoor).
  */
-export async function localSource(repo: string, cwd: string): Promise<LocalSource> {
+export async function localSource(repo: string, cwd: string, door?: PathDoor): Promise<LocalSource> {
   let dir = repo;
   if (/^file:\/\//i.test(dir)) {
     const { fileUrlToPath, hostPlatform } = await import("../platform.ts");
@@ -66,6 +80,8 @@ export async function localSource(repo: string, cwd: string): Promise<LocalSourc
       "give a git repository on this machine, or a URL",
     );
   }
+  // through a door: the directory, and every place git keeps what is found from it (before git runs there)
+  if (door) await repoThroughDoor(door, dir, `repository ${JSON.stringify(repo)}`);
   const top = await localGit(["rev-parse", "--show-toplevel"], dir);
   const gitDir = top.ok && top.out ? undefined : await localGit(["rev-parse", "--absolute-git-dir"], dir);
   if (!(top.ok && top.out) && !gitDir?.ok) {

@@ -128,7 +128,16 @@ interface Ctx extends LandOptions {
 
 async function landLocked(kube: Kube, ns: string, name: string, pod: V1Pod, o: Ctx): Promise<LandResult> {
   const { root, branch } = o;
-  const f = await fetchInto(kube, ns, name, { root, local: `kodama/${name}`, force: o.force });
+  const f = await fetchInto(kube, ns, name, {
+    root,
+    local: `kodama/${name}`,
+    force: o.force,
+    // kodama/NAME moves only forward, and never while checked out (src/session/branchmove.ts)
+    move: {
+      elsewhere: `rename it (git branch -m kodama/${name} NEW) and land again`,
+      forceWith: `kodama session fetch ${name} --force`,
+    },
+  });
   const tip = f.h.head;
   const from = await ok(root, "rev-parse", "--verify", "HEAD^{commit}");
   await refuseLinks(root, tip, from);

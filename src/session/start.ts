@@ -351,9 +351,9 @@ async function planGit(
   if (repo !== undefined && (kind === "path" || kind === "file")) {
     // a repository on this machine: sent to the pod as a bundle, so its branches are known here
     // a group's replicas read it once
-    local = await once(o.shared, `local\0${repo}\0${x.cwd}`, () => localSource(repo!, x.cwd));
-    // through a door: the repository found (its git root, every branch of it) must be one it lets through
-    if (x.door) await x.door.path(local.root, `repository ${JSON.stringify(o.repo)} (its git root)`, x.cwd);
+    // through a door: the repository found (its work tree, git directory, objects, every branch of it)
+    // must be one it lets through
+    local = await once(o.shared, `local\0${repo}\0${x.cwd}`, () => localSource(repo!, x.cwd, x.door));
     repo = local.root;
     if (branch !== undefined && !(await hasLocalBranch(local.root, branch))) {
       create = branch;

@@ -1,5 +1,6 @@
 /** What a start or resume writes to and where it runs: shared by start, ready and lifecycle. */
 import type { Sink } from "../base/sink.ts";
+import type { Grant } from "../gitpaths.ts";
 
 export interface StartIO {
   out: Sink;
@@ -19,7 +20,10 @@ export interface StartIO {
   door?: PathDoor;
 }
 
-/** What a door checks a local path with: where it really leads, or a refusal (exit 4). */
+/**
+ * What a door checks a local path with: where it really leads, or a refusal (exit 4); `grant` names the
+ * directory a refusal should say to grant, and why (src/gitpaths.ts).
+ */
 export interface PathDoor {
-  path(p: string, what: string, base?: string): Promise<string>;
+  path(p: string, what: string, base?: string, grant?: Grant): Promise<string>;
 }

@@ -215,6 +215,12 @@ export class Api {
   ): Promise<Response> {
     const k = this.kube;
     const life = () => import("../session/lifecycle.ts");
+    if (verb === "adopt" || verb === "land" || verb === "fetch") {
+      // they write into the repository of the server's directory: everything git keeps for it must pass the
+      // door (a `.git` file there may name another repository: src/gitpaths.ts)
+      const { repoThroughDoor } = await import("../session/gitrun.ts");
+      await repoThroughDoor(this.o.door, this.o.cwd, "the repository of the server's directory");
+    }
     switch (verb) {
       case "stop":
         return this.op(

@@ -160,6 +160,78 @@ current-context: dev
     );
 
     await t.step(
+      "a repository whose git directory, main repository or objects lie outside: refused at every tool",
+      async () => {
+        const git = (args: string[], cwd: string) => {
+          const r = new Deno.Command("git", {
+            args,
+            cwd,
+            env: { GIT_CONFIG_GLOBAL: "/dev/null", HOME: home },
+            stdout: "null",
+            stderr: "null",
+          }).outputSync();
+          assert(r.success, `git ${args.join(" ")}`);
+        };
+        const ident = ["-c", "user.name=u", "-c", "user.email=u@x"];
+        // ~/.password-store: a repository the agent cannot read, in a hidden directory of the home
+        const store = join(home, ".password-store");
+        await Deno.mkdir(store);
+        git(["init", "-q", "-b", "main"], store);
+        await Deno.writeTextFile(join(store, "bank.gpg"), "ciphertext\n");
+        git(["add", "."], store);
+        git([...ident, "commit", "-qm", "secrets"], store);
+        const listing = async () => {
+          const out: string[] = [];
+          const walk = async (d: string) => {
+            for await (const e of Deno.readDir(d)) {
+              out.push(join(d, e.name));
+              if (e.isDirectory) await walk(join(d, e.name));
+            }
+          };
+          await walk(join(store, ".git"));
+          return out.sort();
+        };
+        const before = await listing();
+        // a `.git` FILE the agent wrote in the project: `gitdir: ~/.password-store/.git`
+        await Deno.mkdir(join(project, "sub"));
+        await Deno.writeTextFile(join(project, "sub", ".git"), `gitdir: ${store}/.git\n`);
+        const hidden = /the git directory of .*\.password-store\/\.git" is a hidden file or directory/;
+        const start = { name: "x", image: "busybox", noWait: true };
+        await refused("session_start", { ...start, repo: "sub" }, hidden);
+        await refused("session_start", { ...start, repo: join(project, "sub") }, hidden);
+        await refused("session_fetch", { name: "x", cwd: "sub" }, hidden);
+        await refused("session_fetch", { name: "x", cwd: "sub", branch: "x" }, hidden);
+        await refused("session_land", { name: "x", cwd: "sub" }, hidden);
+        await refused("adopt", { name: "x-1", cwd: "sub" }, hidden);
+        // objects borrowed from the store (objects/info/alternates), a ref linked into it
+        const alt = join(project, "alt");
+        await Deno.mkdir(alt);
+        git(["init", "-q", "-b", "main"], alt);
+        git([...ident, "commit", "-q", "--allow-empty", "-m", "one"], alt);
+        await Deno.writeTextFile(
+          join(alt, ".git", "objects", "info", "alternates"),
+          `${store}/.git/objects\n`,
+        );
+        await refused("session_start", { ...start, repo: "alt" }, /borrows .*\.password-store.* hidden/);
+        await Deno.remove(join(alt, ".git", "objects", "info", "alternates"));
+        await Deno.symlink(
+          join(store, ".git", "refs", "heads", "main"),
+          join(alt, ".git", "refs", "heads", "steal"),
+        );
+        await refused("session_start", { ...start, repo: "alt" }, /a link in the git directory .*steal/);
+        await refused("session_fetch", { name: "x", cwd: "alt" }, /a link in the git directory .*steal/);
+        assertEquals(await listing(), before, "nothing was written into the store");
+        // a linked work tree in the project whose main repository is elsewhere: the hint names the grant
+        const other = join(home, "src", "other");
+        git(["init", "-q", "-b", "main"], other);
+        git([...ident, "commit", "-q", "--allow-empty", "-m", "one"], other);
+        git(["worktree", "add", "-q", "-b", "wt", join(project, "wt")], other);
+        const out = await refused("session_fetch", { name: "x", cwd: "wt" }, /leads outside the project/);
+        assertStringIncludes(out, `kodama mcp --allow-path ${other}`);
+      },
+    );
+
+    await t.step(
       "session_fetch into a granted directory whose git root is a dotfiles repo at ~: refused",
       async () => {
         const git = await new Deno.Command("git", {

@@ -178,6 +178,34 @@ current-context: dev
         assert(!(await Deno.stat(join(shared, "PWNED")).then(() => true, () => false)));
       },
     );
+
+    await t.step(
+      "fetch, land, adopt: a `.git` file in the project naming ~/.password-store/.git is refused (exit 4)",
+      async () => {
+        const store = join(home, ".password-store");
+        await Deno.mkdir(store);
+        const git = (args: string[], cwd: string) =>
+          new Deno.Command("git", { args, cwd, env: { GIT_CONFIG_GLOBAL: "/dev/null" }, stdout: "null" })
+            .outputSync();
+        assert(git(["init", "-q", "-b", "main"], store).success);
+        // the page's project is the server's directory: its `.git` becomes a link to the store's
+        await Deno.remove(join(project, ".git"), { recursive: true });
+        await Deno.writeTextFile(join(project, ".git"), `gitdir: ${store}/.git\n`);
+        try {
+          for (const verb of ["fetch", "land", "adopt"]) {
+            const end = await post(`/api/sessions/x-1/${verb}`, { branch: "main" });
+            assertEquals(end.code, 4, JSON.stringify(end));
+            assertMatch(
+              end.error ?? "",
+              /the git directory of .*\.password-store\/\.git" is a hidden file or directory/,
+            );
+          }
+        } finally {
+          await Deno.remove(join(project, ".git"));
+          await Deno.mkdir(join(project, ".git"));
+        }
+      },
+    );
   } finally {
     events.abort();
     await ui.shutdown();

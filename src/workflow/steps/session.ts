@@ -4,9 +4,9 @@
  *
  * The sessions are kodama's own (`kodama start --replicas`, `compare`, `delete --group`), run as a kodama
  * process on the run's cluster and context (workflows and sessions do not import each other). Like the other
- * cluster steps it needs no `permissions`; what it reads on this machine — a `repo` path, a `prompt-file` —
- * must be a path the workflow may read (RunHandle.confine), and the prompt goes to the child on stdin, never
- * in its arguments.
+ * cluster steps it needs no `permissions`; what it reads on this machine — a `repo` path (and every place git
+ * keeps that repository), a `prompt-file` — must be a path the workflow may read (RunHandle.confine), and
+ * the prompt goes to the child on stdin, never in its arguments.
  */
 import type { StepContext, StepKind } from "../types.ts";
 
@@ -235,6 +235,10 @@ export const session: StepKind<SessionSpec> = {
         t.repo !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(t.repo) && !/^[^/:\\]+@[^:]+:/.test(t.repo)
       ) {
         repo = await ctx.run.confine(t.repo.replace(/^file:\/\//, ""), "read", "session repo");
+        // and so must everything git reads for it: a `.git` file, a linked work tree's main repository,
+        // borrowed objects and links in `.git` may lead anywhere (src/gitpaths.ts)
+        const { passRepo } = await import("../../gitpaths.ts");
+        await passRepo(repo, "session repo", (p, what) => ctx.run.confine(p, "read", what));
       }
       if (t["prompt-file"] !== undefined) {
         stdin = await Deno.readTextFile(

@@ -155,6 +155,103 @@ Deno.test("home as a repository (class 4): a dotfiles git repo at ~ is never the
   }
 });
 
+function git(args: string[], cwd: string): void {
+  const r = new Deno.Command("git", {
+    args,
+    cwd,
+    env: {
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+}
+
+Deno.test("a repository through a door: its git directory, main repository and objects pass it, not only its work tree", async () => {
+  const m = await machine();
+  try {
+    const { repoThroughDoor } = await import("../../../src/session/gitrun.ts");
+    const door = await Door.open({
+      who: "an MCP client",
+      started: m.project,
+      allow: [],
+      flag: "kodama mcp --allow-path",
+    });
+    // ~/.password-store: a git repository in a hidden directory of the home
+    const store = join(m.home, ".password-store");
+    await Deno.mkdir(store);
+    git(["init", "-q", "-b", "main"], store);
+    git(["commit", "-q", "--allow-empty", "-m", "secrets"], store);
+    // the project's own repository passes
+    git(["init", "-q", "-b", "main"], m.project);
+    git(["commit", "-q", "--allow-empty", "-m", "one"], m.project);
+    await repoThroughDoor(door, m.project, "the repository at cwd");
+    // a `.git` FILE in a directory of the project naming the store's git directory
+    const sub = join(m.project, "sub");
+    await Deno.mkdir(sub);
+    await Deno.writeTextFile(join(sub, ".git"), `gitdir: ${store}/.git\n`);
+    const e = await refused(
+      repoThroughDoor(door, sub, "the repository at cwd"),
+      /^the git directory of the repository at cwd ".*\.password-store\/\.git" is a hidden file or directory of your home/,
+    );
+    assertMatch(e.hint ?? "", /never handed to an agent/);
+    // ... and in the project's root itself
+    await Deno.remove(join(m.project, ".git"), { recursive: true });
+    await Deno.writeTextFile(join(m.project, ".git"), `gitdir: ${store}/.git\n`);
+    await refused(repoThroughDoor(door, m.project, "the repository at cwd"), /git directory .*hidden file/);
+    await Deno.remove(join(m.project, ".git"));
+    await Deno.mkdir(join(m.project, ".git"));
+    // a linked work tree in the project whose main repository is elsewhere: refused, naming what to grant
+    const main = join(m.home, "src", "main");
+    await Deno.mkdir(main);
+    git(["init", "-q", "-b", "main"], main);
+    git(["commit", "-q", "--allow-empty", "-m", "one"], main);
+    git(["worktree", "add", "-q", "-b", "wt", join(m.project, "wt")], main);
+    const w = await refused(
+      repoThroughDoor(door, join(m.project, "wt"), "the repository at cwd"),
+      /^the git directory of the repository at cwd .*main\/\.git\/worktrees\/wt.* leads outside the project/,
+    );
+    assertMatch(
+      w.hint ?? "",
+      new RegExp(
+        `main repository: the person grants it by starting the server with \`kodama mcp --allow-path ${main}\``,
+      ),
+    );
+    // granted its git directory only: the main repository is named, as the directory to grant
+    const some = await Door.open({
+      who: "an MCP client",
+      started: m.project,
+      allow: [join(main, ".git", "worktrees")],
+      flag: "kodama mcp --allow-path",
+    });
+    const g = await refused(
+      repoThroughDoor(some, join(m.project, "wt"), "the repository at cwd"),
+      /^the main repository of the repository at cwd .*main\/\.git" leads outside the project/,
+    );
+    assertMatch(
+      g.hint ?? "",
+      new RegExp(
+        `linked work tree keeps its branches and objects in its main repository: .*kodama mcp --allow-path ${main}\``,
+      ),
+    );
+    // granted: let through
+    const granted = await Door.open({
+      who: "an MCP client",
+      started: m.project,
+      allow: [main],
+      flag: "kodama mcp --allow-path",
+    });
+    await repoThroughDoor(granted, join(m.project, "wt"), "the repository at cwd");
+  } finally {
+    m.restore();
+  }
+});
+
 Deno.test("doors: a workflow is named as the list shows it, never a file by its path", async () => {
   const m = await machine();
   try {

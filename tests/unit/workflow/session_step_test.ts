@@ -96,3 +96,43 @@ Deno.test("session step: passed replicas are those whose agent succeeded and who
     ["a-3", "a-4"],
   );
 });
+
+Deno.test("session step: a repo whose git directory lies outside the workflow's repository is refused (exit 4)", async () => {
+  const { confine } = await import("../../../src/workflow/sandbox/confine.ts");
+  const { KodamaError } = await import("../../../src/errors.ts");
+  const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-session-step-" }));
+  try {
+    const root = `${tmp}/repo`, secret = `${tmp}/secret`;
+    for (const d of [`${root}/sub`, secret]) await Deno.mkdir(d, { recursive: true });
+    const git = (args: string[], cwd: string) =>
+      new Deno.Command("git", { args, cwd, env: { GIT_CONFIG_GLOBAL: "/dev/null" }, stdout: "null" })
+        .outputSync();
+    git(["init", "-q"], root);
+    git(["init", "-q"], secret);
+    // `sub` is inside the repository; its `.git` file is not
+    await Deno.writeTextFile(`${root}/sub/.git`, `gitdir: ${secret}/.git\n`);
+    const ctx = {
+      run: {
+        confine: (p: string, access: "read" | "write", what: string) =>
+          confine(p, access, { confined: true, root, permissions: {}, baseDir: root }, what),
+      },
+    } as unknown as Parameters<typeof session.run>[1];
+    let err: unknown;
+    try {
+      await session.run({ start: { name: "g", repo: "sub", prompt: "x" } }, ctx);
+    } catch (e) {
+      err = e;
+    }
+    if (!(err instanceof KodamaError)) throw new Error(`expected a refusal, got ${err}`);
+    assertEquals(err.code, 4, err.message);
+    assertEquals(
+      /^the git directory of session repo: ".*secret\/\.git" is outside the workflow's repository/.test(
+        err.message,
+      ),
+      true,
+      err.message,
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
