@@ -91,6 +91,24 @@ export async function resolveReal(from: string, target: string): Promise<string>
 const hasGit = (segs: string[]) => segs.some(isDotGit);
 
 /**
+ * Why a symlink target is refused by its text alone, before the disk is looked at: empty, absolute (or a
+ * drive), a `..` after a name, a `.git` segment. Pure; linkProblem starts with it.
+ */
+export function targetProblem(target: string): string | undefined {
+  if (target === "") return "it is a symlink to nothing";
+  if (isAbsolute(target) || /^[A-Za-z]:/.test(target) || target.startsWith("\\")) {
+    return `it is a symlink out of the tree (to ${target})`;
+  }
+  const segs = parts(target);
+  const firstName = segs.findIndex((s) => s !== "..");
+  if (firstName >= 0 && segs.slice(firstName).includes("..")) {
+    return `its target ${target} climbs back with .. after a name (a later link could turn it outward)`;
+  }
+  if (hasGit(segs)) return `it is a symlink into .git (to ${target})`;
+  return undefined;
+}
+
+/**
  * Why a symlink at `linkAbs` (a path under `root`) pointing at `target` may not be made, or undefined.
  * Checked against the file system as it is now: call it right before making the link.
  */
@@ -99,15 +117,9 @@ export async function linkProblem(
   linkAbs: string,
   target: string,
 ): Promise<string | undefined> {
-  if (target === "") return "it is a symlink to nothing";
+  const text = targetProblem(target);
+  if (text) return text;
   const out = `it is a symlink out of the tree (to ${target})`;
-  if (isAbsolute(target) || /^[A-Za-z]:/.test(target) || target.startsWith("\\")) return out;
-  const segs = parts(target);
-  const firstName = segs.findIndex((s) => s !== "..");
-  if (firstName >= 0 && segs.slice(firstName).includes("..")) {
-    return `its target ${target} climbs back with .. after a name (a later link could turn it outward)`;
-  }
-  if (hasGit(segs)) return `it is a symlink into .git (to ${target})`;
   const realRoot = await realLanding(root);
   const parent = await realLanding(dirname(resolve(linkAbs)));
   if (!below(realRoot, parent)) return "its directory is outside the tree";
@@ -129,11 +141,13 @@ export async function linkProblem(
  * parent that is a symlink or not a directory, or a `.git`. `abs` itself may be anything (it is
  * replaced by a rename). Undefined when all is well. Missing components are fine (made by mkdirUnder).
  * `self`: for a read, `abs` itself is checked too — a symlink there is `it is a symlink (NAME)`.
+ * With `filesEnd`, a component that is a file ends the walk as a missing one does: a writer that
+ * replaces files by directories (git's checkout) cannot go through it.
  */
 export async function parentProblem(
   root: string,
   abs: string,
-  o: { self?: boolean } = {},
+  o: { self?: boolean; filesEnd?: boolean } = {},
 ): Promise<string | undefined> {
   const r = resolve(root);
   const segs = below(r, resolve(abs));
@@ -150,7 +164,7 @@ export async function parentProblem(
       return undefined;
     }
     if (st.isSymlink) return i === last ? `it is a symlink (${s})` : `its path goes through a symlink (${s})`;
-    if (!st.isDirectory && i !== last) return `its path goes through a file (${s})`;
+    if (!st.isDirectory && i !== last) return o.filesEnd ? undefined : `its path goes through a file (${s})`;
   }
   return undefined;
 }

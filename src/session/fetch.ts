@@ -314,6 +314,8 @@ export async function fetchInto(
       }
       // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
       if (h.newCommits !== 0) {
+        // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
+        await fsckBundle(root, bundle);
         // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
         const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
         const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
@@ -331,6 +333,8 @@ export async function fetchInto(
         // the pod's branches into kodama's own remote-tracking refs, which mirror the pod
         const f = await localGit(
           [
+            "-c",
+            "transfer.fsckObjects=true",
             "fetch",
             "--no-tags",
             "--no-write-fetch-head",
@@ -372,6 +376,63 @@ export async function fetchInto(
       await Deno.remove(bundle).catch(() => {});
     }
   });
+}
+
+/** Where the pack starts in a bundle file: after its header, which ends with an empty line. */
+async function packStart(f: Deno.FsFile): Promise<number> {
+  const buf = new Uint8Array(64 * 1024);
+  let prev = 0;
+  for (let off = 0, n; off < MAX_BUNDLE_HEADER && (n = await f.read(buf)) !== null; off += n) {
+    for (let i = 0; i < n; prev = buf[i++]) if (buf[i] === 10 && prev === 10) return off + i + 1;
+  }
+  throw new KodamaError("session fetch: the pod's bundle has no end of its header", ExitCode.FAILED);
+}
+
+const MAX_BUNDLE_HEADER = 16 * 1024 * 1024;
+
+/**
+ * Refuse (exit 1, nothing fetched) a bundle whose objects fail git's strict checks: a tree entry named
+ * `..`, `.git` or holding a `/`, a malformed commit. git before 2.46 does not check what it fetches from
+ * a bundle whatever transfer.fsckObjects says, so the pack is indexed with `--strict` into a scratch
+ * object directory that borrows this repository's objects (the thin pack's bases) and is thrown away.
+ */
+export async function fsckBundle(root: string, bundle: string): Promise<void> {
+  const objects = await localGit(["rev-parse", "--path-format=absolute", "--git-path", "objects"], root);
+  const scratch = await Deno.makeTempDir({ prefix: "kodama-fsck-" });
+  try {
+    await Deno.mkdir(join(scratch, "pack"));
+    await Deno.mkdir(join(scratch, "info"));
+    await Deno.writeTextFile(join(scratch, "info", "alternates"), objects.out + "\n");
+    const f = await Deno.open(bundle);
+    try {
+      await f.seek(await packStart(f), Deno.SeekMode.Start);
+    } catch (e) {
+      f.close();
+      throw e;
+    }
+    const p = new Deno.Command("git", {
+      args: ["index-pack", "--stdin", "--fix-thin", "--strict"],
+      cwd: root,
+      env: { GIT_OBJECT_DIRECTORY: scratch },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    await f.readable.pipeTo(p.stdin).catch(() => {});
+    const r = await p.output();
+    if (r.success) return;
+    const err = new TextDecoder().decode(r.stderr).split("\n");
+    const why = err.find((l) => l.startsWith("error: ")) ?? err.find((l) => l.trim()) ?? "";
+    throw new KodamaError(
+      `session fetch: the session's commits hold objects git refuses: ${
+        safeLine(why.replace(/^error: /, ""))
+      }`,
+      ExitCode.FAILED,
+      "nothing was fetched or landed; look at the pod's history (kodama attach NAME, git log), fix it there",
+    );
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
 }
 
 async function printDiff(kube: Kube, namespace: string, name: string, o: FetchOptions): Promise<number> {

@@ -20,9 +20,21 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { safeLine } from "../ui/color.ts";
 import { fetchInto, localRoot } from "./fetch.ts";
-import { changed, git, indexInfo, indexOf, mergeTree, ok, refuseLinks, worktree } from "./landgit.ts";
+import {
+  changed,
+  git,
+  indexInfo,
+  indexOf,
+  mergeTree,
+  ok,
+  refuseLinks,
+  refuseUnsafe,
+  worktree,
+} from "./landgit.ts";
 import { runningPod } from "./podexec.ts";
-import { type LandKind, landKind, pathFate } from "./landplan.ts";
+import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts";
+import { type Aside, dropAside, putBack, setAside } from "./landaside.ts";
+import { clearHold, gitInProgress, hasHold, setHold } from "./sync/hold.ts";
 
 export interface LandOptions {
   cwd: string;
@@ -66,7 +78,6 @@ export async function landSession(kube: Kube, ns: string, name: string, o: LandO
   if (branch === `kodama/${name}`) {
     throw usageError(`session land: ${branch} mirrors the session`, "check out the branch to land it on");
   }
-  const { gitInProgress, hasHold, setHold, clearHold } = await import("./sync/hold.ts");
   const busy = await gitInProgress(root);
   if (busy) {
     throw usageError(
@@ -233,6 +244,7 @@ async function moveBranch(
   o: Ctx,
 ): Promise<{ kept: number; written: number }> {
   const diff = await changed(root, from, to);
+  await refuseUnsafe(root, diff);
   const side = tip ? await changed(root, from, tip) : new Map();
   const paths = [...diff.keys()];
   const wt = await worktree(root, paths);
@@ -280,34 +292,23 @@ async function moveBranch(
 
 /**
  * A merge that conflicts, or a rebase: git does it in the working tree. First, paths the session changed
- * whose working-tree content is the session's (synced) go back to the old HEAD's (a committed version:
- * nothing lost), so git sees a clean tree there; a local change on such a path refuses before anything.
+ * whose working-tree content is the session's (synced) are moved aside (landaside.ts) and the tracked
+ * ones get the old HEAD's version (a committed one), so git sees a clean tree there; a local change on
+ * such a path refuses before anything. If git does not start, they are put back and the landing fails.
  */
 async function gitMerge(root: string, name: string, base: LandResult, o: Ctx): Promise<LandResult> {
   const tip = base.session;
   const side = await changed(root, base.from, tip);
-  const paths = [...side.keys()];
-  const wt = await worktree(root, paths);
-  const back: string[] = [], gone: string[] = [], refuse: string[] = [];
-  for (const p of paths) {
-    const [old, theirs] = side.get(p)!;
-    const fate = pathFate(theirs, old, wt.get(p));
-    if (fate === "refuse") refuse.push(p);
-    else if (fate === "write") (old ? back : gone).push(p);
-  }
-  if (refuse.length) {
-    throw new KodamaError(
-      `session land: local changes would be overwritten: ${refuse.slice(0, 8).join(", ")}`,
-      ExitCode.USAGE,
-      "commit or stash them (git stash), then land again; nothing was changed",
-    );
-  }
+  await refuseUnsafe(root, side);
+  const { back, gone } = await inGitsWay(root, side);
+  const aside = await setAside(root, name, [...back, ...gone]);
   if (back.length) await ok(root, "checkout-index", "-f", "--", ...back);
-  for (const p of gone) await Deno.remove(`${root}/${p}`).catch(() => {});
   const msg = `Merge session ${name} into ${o.branch}`;
   const r = base.kind === "rebase"
     ? await git(root, "rebase", "--autostash", "--end-of-options", tip)
     : await git(root, "merge", "--no-ff", "--no-edit", "-m", msg, "--end-of-options", tip);
+  if (!r.ok && !(await gitInProgress(root))) await didNotStart(root, aside, back, base.kind, r.err);
+  await dropAside(aside);
   const to = (await git(root, "rev-parse", "HEAD")).out;
   if (r.ok) {
     return {
@@ -329,6 +330,50 @@ async function gitMerge(root: string, name: string, base: LandResult, o: Ctx): P
     message: `session land: ${base.kind} of session ${name} (${tip.slice(0, 12)}) into ${o.branch} stopped ` +
       `on conflicts (see git status): ${how}; then run \`kodama session land ${name}\``,
   };
+}
+
+/**
+ * The paths the session changed that hold its (synced) version here: `back` (tracked: the old HEAD's
+ * version goes there) and `gone` (new: git writes them). A local change on any refuses (exit 2).
+ */
+async function inGitsWay(
+  root: string,
+  side: Map<string, [GitEntry?, GitEntry?]>,
+): Promise<{ back: string[]; gone: string[] }> {
+  const wt = await worktree(root, [...side.keys()]);
+  const back: string[] = [], gone: string[] = [], refuse: string[] = [];
+  for (const [p, [old, theirs]] of side) {
+    const fate = pathFate(theirs, old, wt.get(p));
+    if (fate === "refuse") refuse.push(p);
+    else if (fate === "write") (old ? back : gone).push(p);
+  }
+  if (refuse.length) {
+    throw new KodamaError(
+      `session land: local changes would be overwritten: ${safeLine(refuse.slice(0, 8).join(", "))}`,
+      ExitCode.USAGE,
+      "commit or stash them (git stash), then land again; nothing was changed",
+    );
+  }
+  return { back, gone };
+}
+
+/** git refused to start the merge or rebase: the files go back as they were, and the landing fails. */
+async function didNotStart(
+  root: string,
+  a: Aside,
+  back: string[],
+  kind: string,
+  err: string,
+): Promise<never> {
+  const left = await putBack(root, a, new Set(back));
+  const why = err.split("\n").find((l) => l.trim()) ?? "no reason given";
+  throw new KodamaError(
+    `session land: git ${kind === "rebase" ? "rebase" : "merge"} did not start: ${safeLine(why)}`,
+    ExitCode.FAILED,
+    left.length
+      ? `nothing was landed; copies of ${left.length} file(s) are in ${a.dir}`
+      : "nothing was landed, your files are as they were; fix what git says, then land again",
+  );
 }
 
 /** `sh -c MOVE kodama-land SIZE NEW OLD`: a bundle of SIZE bytes on stdin; the pod's branch OLD -> NEW. */

@@ -1,12 +1,22 @@
 /**
  * `session land`'s reads and writes of the local repository: what a move changes (`git diff --raw`), the
  * working tree's and the index's version of each path as git stores them, a clean merge's tree, the
- * index entries set without touching the working tree, and the check of the pod's committed symlinks.
+ * index entries set without touching the working tree, and the checks of the pod's paths and symlinks.
  */
 import { ExitCode, KodamaError } from "../errors.ts";
+import { join } from "../fspath.ts";
+import { linkProblem, parentProblem } from "../safewrite.ts";
 import { safeLine } from "../ui/color.ts";
 import { localGit } from "./gitrun.ts";
-import { badLinks, type GitEntry, type TreeLink } from "./landplan.ts";
+import {
+  badLinks,
+  type GitEntry,
+  linksMade,
+  namesRefused,
+  type Refusal,
+  refusalLine,
+  type TreeLink,
+} from "./landplan.ts";
 
 export const git = async (root: string, ...args: string[]) => await localGit(args, root);
 export const ok = async (root: string, ...args: string[]) => {
@@ -71,6 +81,21 @@ export async function worktree(
   return m;
 }
 
+/** A blob's bytes, exactly (a link's target may end in a space or a newline). */
+export async function blobBytes(root: string, oid: string): Promise<Uint8Array> {
+  const r = await new Deno.Command("git", {
+    args: ["cat-file", "blob", oid],
+    cwd: root,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new KodamaError(`git cat-file: cannot read ${oid}`, ExitCode.FAILED);
+  return r.stdout;
+}
+
+const linkTarget = async (root: string, oid: string) => new TextDecoder().decode(await blobBytes(root, oid));
+
 export async function hashStdin(root: string, text: string): Promise<string> {
   const cmd = new Deno.Command("git", {
     args: ["hash-object", "--no-filters", "--stdin"],
@@ -122,7 +147,7 @@ export async function refuseLinks(root: string, tip: string, from: string): Prom
     Boolean,
   );
   const seen = new Set<string>();
-  const bad = new Map<string, string>();
+  const bad = new Map<string, Refusal>();
   for (const c of commits.slice(0, 2000)) {
     const tree = await ok(root, "rev-parse", `${c}^{tree}`);
     if (seen.has(tree)) continue;
@@ -131,19 +156,43 @@ export async function refuseLinks(root: string, tip: string, from: string): Prom
     const links: TreeLink[] = [];
     for (const line of ls.split("\0")) {
       const x = /^120000 blob ([0-9a-f]+)\t(.*)$/s.exec(line);
-      if (x) links.push({ path: x[2], target: await ok(root, "cat-file", "blob", x[1]) });
+      if (x) links.push({ path: x[2], target: await linkTarget(root, x[1]) });
     }
     for (const b of badLinks(links)) {
-      bad.set(b.path, `${b.path} -> ${b.target} (${b.why}, ${c.slice(0, 12)})`);
+      bad.set(b.path, { path: b.path, link: b.target, why: `${b.why}, ${c.slice(0, 12)}` });
     }
   }
-  if (bad.size) {
-    throw new KodamaError(
-      `session land: the session's commits hold symlinks that are refused:\n${
-        [...bad.values()].slice(0, 10).map((l) => `  ${safeLine(l)}`).join("\n")
-      }`,
-      ExitCode.FAILED,
-      "nothing was landed; look with git log kodama/NAME, fix it in the session, and land again",
-    );
+  refuse("the session's commits hold symlinks that are refused", [...bad.values()]);
+}
+
+/**
+ * Refuse (exit 1, nothing written) a move whose changed paths break the rules of sync's own local
+ * writes: a name sync would not write (`..`, `.git`, src/session/sync/safety.ts), a path an existing
+ * symlink on the way leads elsewhere (safewrite's parentProblem: git would hash, remove or write the
+ * file it leads to), and a link whose target, followed on the disk as it is now, leads out of the tree
+ * or into .git or climbs back with `..` after a name (safewrite's linkProblem). Called before anything
+ * is hashed, removed or written.
+ */
+export async function refuseUnsafe(root: string, diff: Map<string, [GitEntry?, GitEntry?]>): Promise<void> {
+  const bad = namesRefused(diff.keys());
+  if (bad.length) return refuse("the session's commits hold paths that are refused", bad);
+  for (const path of diff.keys()) {
+    const why = await parentProblem(root, join(root, path), { filesEnd: true });
+    if (why) bad.push({ path, why });
   }
+  for (const { path, oid } of bad.length ? [] : linksMade(diff)) {
+    const link = await linkTarget(root, oid);
+    const why = await linkProblem(root, join(root, path), link);
+    if (why) bad.push({ path, link, why });
+  }
+  refuse("the session's commits hold paths that are refused", bad);
+}
+
+function refuse(what: string, bad: Refusal[]): void {
+  if (!bad.length) return;
+  throw new KodamaError(
+    `session land: ${what}: ${safeLine(refusalLine(bad))}`,
+    ExitCode.FAILED,
+    "nothing was landed; look with git log kodama/NAME, fix it in the session, and land again",
+  );
 }

@@ -7,7 +7,14 @@
  * sync brought it: only the index and HEAD move), **written** when it holds the old HEAD's version (or,
  * for a merge, the session's version: a committed version, so nothing of the user's is lost), and
  * **refused** otherwise: the working tree holds a local change the landing would overwrite.
+ *
+ * The pod's commits are untrusted (docs/security.md, "a pod"): every path they change is held to the
+ * rules of sync's local writes (src/session/sync/safety.ts) and every link they make to safewrite's
+ * (src/safewrite.ts) before a landing writes, hashes or moves anything.
  */
+import { targetProblem } from "../safewrite.ts";
+import { hostPlatform, isDotGit, type Platform } from "../platform.ts";
+import { pulledPathProblem } from "./sync/safety.ts";
 
 /** A tree entry as git stores it: mode (`100644`, `100755`, `120000`, `160000`) and object id. */
 export interface GitEntry {
@@ -56,13 +63,14 @@ export interface BadLink extends TreeLink {
   why: string;
 }
 
-/** Is this path component git's own directory (any letter case, as a case-folding disk reads it)? */
-const isGitDir = (c: string) => /^\.git[. ]*$/i.test(c);
+/** Is this path component git's own directory (in any spelling a file system reads as `.git`)? */
+const isGitDir = isDotGit;
 
 /**
  * The links of one commit's tree that lead out of the tree or into `.git`: each target resolved from its
  * own directory, following links of the same tree (chains) on the way; absolute targets, `..` above the
- * root, a `.git` component anywhere and loops are refused. Pure.
+ * root, a `.git` component anywhere and loops are refused, and so is a `..` after a name (safewrite's
+ * rule: `d/up/../x` climbs out of whatever `d/up` is on disk). Pure.
  */
 export function badLinks(links: TreeLink[]): BadLink[] {
   const byPath = new Map(links.map((l) => [l.path, l.target]));
@@ -99,5 +107,37 @@ function resolveLink(path: string, target: string, links: Map<string, string>): 
       rest = [...next.split(/[\\/]/), ...rest];
     }
   }
-  return undefined;
+  return targetProblem(target);
+}
+
+/** A path a landing will not touch, and why (a sentence fragment); `link`: the target of a link. */
+export interface Refusal {
+  path: string;
+  why: string;
+  link?: string;
+}
+
+/** The paths whose names sync would not write here either (`..`, `.git`, a name this OS cannot hold). */
+export function namesRefused(paths: Iterable<string>, p: Platform = hostPlatform()): Refusal[] {
+  const bad: Refusal[] = [];
+  for (const path of paths) {
+    const why = pulledPathProblem(path, p);
+    if (why) bad.push({ path, why });
+  }
+  return bad;
+}
+
+/** The links a move makes: each changed path whose new entry is a symlink, with its blob. */
+export function linksMade(diff: Map<string, [GitEntry?, GitEntry?]>): { path: string; oid: string }[] {
+  return [...diff].filter(([, [, to]]) => to?.mode === "120000").map(([path, [, to]]) => ({
+    path,
+    oid: to!.oid,
+  }));
+}
+
+/** One line naming the first refusals: `x -> t (why); y (why), and N more`. */
+export function refusalLine(bad: Refusal[], max = 3): string {
+  const one = (r: Refusal) => `${r.path}${r.link === undefined ? "" : ` -> ${r.link}`} (${r.why})`;
+  const more = bad.length > max ? `, and ${bad.length - max} more` : "";
+  return bad.slice(0, max).map(one).join("; ") + more;
 }

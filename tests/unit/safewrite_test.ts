@@ -9,8 +9,10 @@ import {
   linkProblem,
   mkdirUnder,
   openUnder,
+  parentProblem,
   Refused,
   symlinkUnder,
+  targetProblem,
   writeUnder,
 } from "../../src/safewrite.ts";
 
@@ -116,6 +118,42 @@ Deno.test("safewrite: nothing is written through a link, and a link planted at t
     await refused(() => hardLinkUnder(root, `${root}/keys/authorized_keys`, `${root}/hl`));
     await hardLinkUnder(root, `${root}/notes.md`, `${root}/hl`);
     assertEquals(await Deno.readTextFile(`${root}/hl`), "notes\n");
+  } finally {
+    await Deno.remove(top, { recursive: true });
+  }
+});
+
+Deno.test("safewrite: targetProblem judges a target by its text alone, as linkProblem starts", () => {
+  for (
+    const t of [
+      "",
+      "/etc/passwd",
+      "C:/x",
+      "\\\\host\\x",
+      "d/up/../x",
+      "a/../..",
+      "../a/../b",
+      ".git/hooks",
+      "d/.GIT",
+    ]
+  ) {
+    assert(targetProblem(t), `${JSON.stringify(t)} was allowed`);
+  }
+  assertMatch(targetProblem("d/up/../victim.txt")!, /climbs back with \.\. after a name/);
+  for (const t of ["x", "../../lib/x", "./a/b", "..", "."]) assertEquals(targetProblem(t), undefined, t);
+});
+
+Deno.test("safewrite: parentProblem refuses a symlinked parent; with filesEnd a file parent ends the walk", async () => {
+  const { top, root } = await tree();
+  try {
+    await Deno.symlink("..", `${root}/d/up`);
+    await Deno.writeTextFile(`${root}/f`, "a file\n");
+    assertMatch((await parentProblem(root, `${root}/d/up/notes.md`))!, /through a symlink \(up\)/);
+    assertMatch((await parentProblem(root, `${root}/d/up/notes.md`, { filesEnd: true }))!, /symlink/);
+    assertMatch((await parentProblem(root, `${root}/f/x`))!, /through a file \(f\)/);
+    assertEquals(await parentProblem(root, `${root}/f/x`, { filesEnd: true }), undefined);
+    assertEquals(await parentProblem(root, `${root}/d/new/x`, { filesEnd: true }), undefined);
+    assertMatch((await parentProblem(root, `${root}/../x`, { filesEnd: true }))!, /outside the tree/);
   } finally {
     await Deno.remove(top, { recursive: true });
   }

@@ -1,5 +1,14 @@
 import { assertEquals } from "@std/assert";
-import { badLinks, type GitEntry, landKind, pathFate } from "../../../src/session/landplan.ts";
+import {
+  badLinks,
+  type GitEntry,
+  landKind,
+  linksMade,
+  namesRefused,
+  pathFate,
+  refusalLine,
+} from "../../../src/session/landplan.ts";
+import { platformFor } from "../../../src/platform.ts";
 
 const e = (oid: string, mode = "100644"): GitEntry => ({ mode, oid });
 
@@ -58,5 +67,60 @@ Deno.test("badLinks: out of the tree, into .git, absolute, chains, loops", () =>
     "s/chain2: it leads out of the tree",
     "loop1: its chain of links does not end",
     "loop2: its chain of links does not end",
+    "via: its target dir/../ok climbs back with .. after a name (a later link could turn it outward)",
   ]);
+});
+
+Deno.test("badLinks: a .. after a name is refused whatever that name is on disk (safewrite's rule)", () => {
+  // d/up is not in the tree (a link the sync pulled, untracked): the tree alone cannot say where it leads
+  const bad = badLinks([
+    { path: "x", target: "d/up/../victim.txt" },
+    { path: "y", target: "d/up/../../../etc/passwd" },
+    { path: "d/z", target: "../a/../b" },
+    { path: "d/ok", target: "../x" },
+    { path: "e/ok", target: "../d/up" },
+  ]);
+  assertEquals(bad.map((b) => `${b.path}: ${b.why.replace(/ \(a later.*/, "")}`), [
+    "x: its target d/up/../victim.txt climbs back with .. after a name",
+    "y: it leads out of the tree",
+    "d/z: its target ../a/../b climbs back with .. after a name",
+  ]);
+});
+
+Deno.test("namesRefused: the pod's paths are held to sync's pulled-path rules", () => {
+  const linux = platformFor("linux");
+  const bad = namesRefused([
+    "ok.txt",
+    "src/a/b.ts",
+    "..",
+    "../known.txt",
+    "d/../../x",
+    ".git/config",
+    "sub/.GIT/hooks/pre-commit",
+    "a/./b",
+    "d/up/notes.md", // a fine name: its parent on disk is safewrite's parentProblem to judge
+  ], linux);
+  assertEquals(bad.map((b) => b.path), [
+    "..",
+    "../known.txt",
+    "d/../../x",
+    ".git/config",
+    "sub/.GIT/hooks/pre-commit",
+    "a/./b",
+  ]);
+  assertEquals(namesRefused(["aux.c", "a:b"], platformFor("windows")).length, 2);
+});
+
+Deno.test("linksMade and refusalLine: the links a move writes; one line for the refusals", () => {
+  const diff = new Map<string, [GitEntry?, GitEntry?]>([
+    ["file", [undefined, e("1")]],
+    ["link", [undefined, e("2", "120000")]],
+    ["was-link", [e("3", "120000"), e("4")]],
+    ["gone-link", [e("5", "120000"), undefined]],
+    ["relinked", [e("6", "120000"), e("7", "120000")]],
+  ]);
+  assertEquals(linksMade(diff), [{ path: "link", oid: "2" }, { path: "relinked", oid: "7" }]);
+  const r = (i: number) => ({ path: `p${i}`, why: `why ${i}`, ...(i === 1 ? { link: "../t" } : {}) });
+  assertEquals(refusalLine([r(1)]), "p1 -> ../t (why 1)");
+  assertEquals(refusalLine([1, 2, 3, 4, 5].map(r)), "p1 -> ../t (why 1); p2 (why 2); p3 (why 3), and 2 more");
 });
