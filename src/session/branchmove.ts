@@ -6,7 +6,9 @@
  *   there — is never moved: that work tree's index and files would no longer match its branch, and a
  *   commit made there would be lost from it. Not even with force.
  * - An existing branch moves only forward (its commit is an ancestor of the new one), unless the person at
- *   the keyboard forces it (a CLI flag; no MCP tool or page can).
+ *   the keyboard forces it (a CLI flag; no MCP tool or page can), or its commit is where this same move last
+ *   put it (its newest reflog entry is ours, at that commit): then nothing on it is anyone else's — the
+ *   session rewrote its history (an amend, a rebase) and its branch follows.
  * - The move is a compare-and-swap (`git update-ref REF NEW OLD`, with a reflog line): a commit made on
  *   the branch between the check and the move makes the move fail instead of dropping it.
  *
@@ -49,7 +51,7 @@ export function parseWorktrees(text: string): Worktree[] {
 
 /** What to do with a branch (`old` its commit, absent when it does not exist) asked to point at `to`. */
 export type MovePlan =
-  | { kind: "same" | "create" | "forward" | "forced" }
+  | { kind: "same" | "create" | "forward" | "forced" | "followed" }
   | { kind: "checked-out"; where: string }
   | { kind: "behind" };
 
@@ -61,12 +63,21 @@ export function planMove(s: {
   /** is `old` an ancestor of `to`? */
   forward: boolean;
   force?: boolean;
+  /** `old` is where this same move last put the branch (its newest reflog entry is ours, at `old`) */
+  ours?: boolean;
 }): MovePlan {
   if (s.old === s.to) return { kind: "same" };
   if (s.checkedOutIn !== undefined) return { kind: "checked-out", where: s.checkedOutIn };
   if (!s.old) return { kind: "create" };
   if (s.forward) return { kind: "forward" };
+  if (s.ours) return { kind: "followed" };
   return s.force ? { kind: "forced" } : { kind: "behind" };
+}
+
+/** Is the newest reflog entry of `ref` this move's own (`reflog`), leaving it at `old`? */
+async function lastMovedBy(root: string, ref: string, old: string, reflog: string): Promise<boolean> {
+  const r = await localGit(["reflog", "show", "-n", "1", "--format=%H %gs", "--end-of-options", ref], root);
+  return r.ok && r.out === `${old} ${reflog}`;
 }
 
 /** A rebase's or bisect's branch, from the files git keeps in a work tree's git directory. */
@@ -184,7 +195,8 @@ export async function moveBranch(
   const checkedOutIn = old === to ? undefined : (await checkedOutBranches(root)).get(ref);
   const forward = !!old && old !== to && checkedOutIn === undefined &&
     (await localGit(["merge-base", "--is-ancestor", "--end-of-options", old, to], root)).ok;
-  const plan = planMove({ old, to, checkedOutIn, forward, force: o.force });
+  const ours = !!old && !forward && checkedOutIn === undefined && await lastMovedBy(root, ref, old, o.reflog);
+  const plan = planMove({ old, to, checkedOutIn, forward, force: o.force, ours });
   if (plan.kind === "same") return plan;
   if (plan.kind === "checked-out" || plan.kind === "behind") throw refusal(plan, branch, old, o);
   // compare-and-swap: the old commit, or (creating it) that the branch does not exist yet

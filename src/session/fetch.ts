@@ -141,6 +141,8 @@ export interface Fetched {
   bytes: number;
   /** the pod's branches now under refs/remotes/kodama/NAME/ */
   others: string[];
+  /** the branch's commit before, when it moved other than forward (the session rewrote its history) */
+  replaced?: string;
 }
 
 /** Does this repository hold a commit of the session's history (its base, a root, its HEAD)? */
@@ -167,7 +169,7 @@ export async function fetchSession(
   const local = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${name}`;
   if (o.diff) return await printDiff(kube, namespace, name, o);
   const root = await localRoot(o.cwd);
-  const { h, bytes, others } = await fetchInto(kube, namespace, name, {
+  const { h, bytes, others, replaced } = await fetchInto(kube, namespace, name, {
     root,
     local,
     force: o.force,
@@ -195,6 +197,10 @@ export async function fetchSession(
         ? `the pod's branches are in kodama/${name}/BRANCH: ${others.slice(0, 6).map(safeLine).join(", ")}${
           others.length > 6 ? `, ... (${others.length})` : ""
         }\n`
+        : "") +
+      (replaced
+        ? `the session rewrote its history: ${local} moved from ${replaced.slice(0, 12)}, which stays in ` +
+          `git reflog ${local}\n`
         : "") +
       `look with: git log ${local}   diff: git diff ${h.base ? h.base.slice(0, 12) : "HEAD"}...${local}\n`,
   );
@@ -370,8 +376,10 @@ export async function fetchInto(
           await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
         }
       }
-      await moveBranch(root, local, h.head, move);
-      return { h: { ...h, head: h.head }, local, bytes, others: others.map(([b]) => b) };
+      const before = (await localGit(["rev-parse", "--verify", "-q", `refs/heads/${local}`], root)).out;
+      const moved = await moveBranch(root, local, h.head, move);
+      const replaced = moved.kind === "followed" || moved.kind === "forced" ? before : undefined;
+      return { h: { ...h, head: h.head }, local, bytes, others: others.map(([b]) => b), replaced };
     } finally {
       await Deno.remove(bundle).catch(() => {});
     }

@@ -22,6 +22,12 @@ Deno.test("planMove: same, create, forward, forced; a checked-out branch never m
   assertEquals(planMove({ old: "a", to: "b", forward: true }), { kind: "forward" });
   assertEquals(planMove({ old: "a", to: "b", forward: false }), { kind: "behind" });
   assertEquals(planMove({ old: "a", to: "b", forward: false, force: true }), { kind: "forced" });
+  // where this same move last put it: nothing on it is anyone else's, it follows the session
+  assertEquals(planMove({ old: "a", to: "b", forward: false, ours: true }), { kind: "followed" });
+  assertEquals(
+    planMove({ old: "a", to: "b", forward: false, ours: true, checkedOutIn: "/w" }).kind,
+    "checked-out",
+  );
   for (const force of [false, true]) {
     for (const forward of [false, true]) {
       assertEquals(planMove({ old: "a", to: "b", forward, force, checkedOutIn: "/w" }), {
@@ -177,6 +183,17 @@ Deno.test("moveBranch: checked out anywhere, behind, forward, forced, created â€
     // a new branch is created
     assertEquals(await moveBranch(r, "review", session, OPTS), { kind: "create" });
     assertEquals(git(["rev-parse", "review"], r), session);
+    // the session rewrote its history (an amend): its branch, where this same move last put it, follows
+    git(["checkout", "-q", "session"], r);
+    git(["commit", "-q", "--amend", "-m", "session, amended"], r);
+    const amended = git(["rev-parse", "HEAD"], r);
+    git(["checkout", "-q", "master"], r);
+    assertEquals(await moveBranch(r, "review", amended, OPTS), { kind: "followed" });
+    assertEquals(git(["rev-parse", "review"], r), amended);
+    // ... but not once someone else moved it (a commit of the user's there): refused again
+    git(["update-ref", "-m", "commit: mine", "refs/heads/review", user], r);
+    await refused(moveBranch(r, "review", session, OPTS), /review has commits that/);
+    assertEquals(git(["rev-parse", "review"], r), user);
     // a work tree whose directory is gone still holds its branch (git would refuse to delete it)
     git(["worktree", "add", "-q", "-b", "gone", join(tmp, "gone"), one], r);
     await Deno.remove(join(tmp, "gone"), { recursive: true });
