@@ -141,8 +141,10 @@ const restore: CommandSpec = {
     notes:
       `What is in the session's workspace and home now is lost: take a snapshot first. From VolumeSnapshots,
 new claims are made from them (dataSource) and their contents copied over the session's once a copy pod
-has them mounted; the session keeps its own claims. Exit codes: 2 no terminal to ask and no --force, 3 no
-such session or snapshot.`,
+has them mounted; the session keeps its own claims. A FILE (a tar or gzipped tar) is read through first:
+one that is not a snapshot archive, a directory or a FIFO is refused before the session is touched. A failed
+copy puts the files back and resumes a session that was running. Exit codes: 2 no terminal to ask and no
+--force, or FILE is not a snapshot archive; 3 no such session, snapshot or file.`,
   },
   args: [arg("<name>", "session name"), arg("<snapshot>", "snapshot name, or a tar file from --to-file")],
   options: [{ flags: "--force", description: "do not ask" }, TIMEOUT],

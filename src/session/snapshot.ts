@@ -160,34 +160,79 @@ export function buildCopyPod(
   };
 }
 
-/** The shell that empties a volume (keeping lost+found), then unpacks the tar from `from` (a file or -). */
-export function unpackScript(from: string): string {
+/**
+ * The shell that replaces both volumes' contents with what `fill` (a shell function body) puts there, and
+ * never loses them: each volume's entries (but lost+found) are first set aside in a directory of their own
+ * on the same volume (renames, no copy), `fill` writes into the emptied volumes, and only once it has
+ * succeeded are the set-aside entries removed. When it fails (a short or broken archive, a full volume,
+ * a signal) what it wrote goes and the set-aside entries are put back: the volumes are as they were.
+ * `pre` runs first under `set -e` (checks that must pass before anything is touched).
+ */
+export function replaceScript(
+  fill: string[],
+  pre: string[] = [],
+  token = crypto.randomUUID().slice(0, 8),
+): string {
   return [
     `set -e`,
-    // a snapshot tar that cannot be read must not cost the volumes their contents
-    ...(from === "-" ? [] : [`tar -tf ${from} >/dev/null`]),
+    ...pre,
+    `set +e`,
+    `B=.kodama-restore-old-${token}`,
+    `fill() {`,
+    ...fill.map((l) => `  ${l}`),
+    `}`,
+    // $1 = written: what fill wrote is removed before the set-aside entries go back
+    `back() {`,
+    `  for d in ${SRC}/workspace ${SRC}/home; do`,
+    `    [ -d "$d/$B" ] || continue`,
+    `    [ "$1" = written ] && find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$B" -exec rm -rf {} +`,
+    `    find "$d/$B" -mindepth 1 -maxdepth 1 -exec mv {} "$d/" \\;`,
+    `    rmdir "$d/$B" 2>/dev/null || echo "kodama: what could not be put back in $d is in $d/$B" >&2`,
+    `  done`,
+    `}`,
     `for d in ${SRC}/workspace ${SRC}/home; do`,
-    `  find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +`,
+    `  mkdir "$d/$B" || { back; exit 1; }`,
+    `  find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$B" -exec mv {} "$d/$B/" \\;`,
+    `  if [ -n "$(find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$B")" ]; then`,
+    `    back; echo "kodama: could not set aside the files of $d: nothing was changed" >&2; exit 1`,
+    `  fi`,
     `done`,
-    `tar -xf ${from} -C ${SRC}`,
+    `trap 'back written; exit 1' HUP INT TERM`,
+    `if ! fill; then`,
+    `  back written; echo "kodama: the restore failed: the workspace and home are as they were" >&2; exit 1`,
+    `fi`,
+    `trap - HUP INT TERM`,
+    `rm -rf "${SRC}/workspace/$B" "${SRC}/home/$B"`,
   ].join("\n");
+}
+
+/** Unpack the tar at `from` (a file, or - for stdin) over both volumes; a file is read through first. */
+export function unpackScript(from: string): string {
+  // a snapshot tar that cannot be read must not cost the volumes their contents (stdin is checked locally)
+  return replaceScript([`tar -xf ${from} -C ${SRC}`], from === "-" ? [] : [`tar -tf ${from} >/dev/null`]);
 }
 
 /**
  * Restore from VolumeSnapshots: the restored claims (SNAP/workspace, SNAP/home) are checked to be mounted
- * first; then each session volume is emptied (keeping lost+found) and gets the restored one's entries.
+ * first; then each session volume gets the restored one's entries (its own set aside until that succeeded).
  */
 export function copyBackScript(): string {
-  return [
-    `set -e`,
-    `for d in workspace home; do`,
-    `  mountpoint -q ${SNAP}/$d 2>/dev/null || [ -d ${SNAP}/$d ] || { echo "the restored $d volume is not mounted" >&2; exit 1; }`,
-    `done`,
-    `for d in workspace home; do`,
-    `  find ${SRC}/$d -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +`,
-    `  (cd ${SNAP}/$d && find . -mindepth 1 -maxdepth 1 ! -name lost+found -exec cp -a {} ${SRC}/$d/ \\;)`,
-    `done`,
-  ].join("\n");
+  return replaceScript(
+    [
+      `for v in workspace home; do`,
+      `  for f in ${SNAP}/$v/* ${SNAP}/$v/.[!.]* ${SNAP}/$v/..?*; do`,
+      `    [ -e "$f" ] || [ -L "$f" ] || continue`,
+      `    [ "$f" = "${SNAP}/$v/lost+found" ] && continue`,
+      `    cp -a "$f" ${SRC}/$v/ || return 1`,
+      `  done`,
+      `done`,
+    ],
+    [
+      `for d in workspace home; do`,
+      `  mountpoint -q ${SNAP}/$d 2>/dev/null || [ -d ${SNAP}/$d ] || { echo "the restored $d volume is not mounted" >&2; exit 1; }`,
+      `done`,
+    ],
+  );
 }
 
 /** `start --from-snapshot`: unpack into the new volumes only while the workspace is empty (never over data). */
@@ -634,6 +679,8 @@ export async function restoreSnapshot(
   if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
   const spec = { ...v.spec, namespace: ns };
   const file = await localFile(from);
+  // a file that is no snapshot is refused before anything is asked, stopped or emptied
+  const gzip = file ? (await checkSnapshotFile(file, from)).gzip : false;
   const ref = file ? undefined : await requireSnapshot(kube, ns, from);
   if (!o.force) {
     const q = `replace the workspace and home of session ${session} with ${
@@ -651,33 +698,73 @@ export async function restoreSnapshot(
     }
   }
   const wasRunning = !!v.pod && !v.pod.metadata?.deletionTimestamp;
-  if (ref?.kind === "volume") {
-    await restoreFromVolumeSnapshots(kube, spec, ref.volumes, { ...o, wasRunning, stop });
-    o.out.write(`session/${session} restored from snapshot ${from} (VolumeSnapshot)\n`);
-    return wasRunning ? await resume() : ExitCode.OK;
+  let stopped = false;
+  const stopIt = () => {
+    stopped = true;
+    return stop();
+  };
+  try {
+    if (ref?.kind === "volume") {
+      await restoreFromVolumeSnapshots(kube, spec, ref.volumes, { ...o, wasRunning, stop: stopIt });
+    } else {
+      if (wasRunning) await stopIt();
+      await withCopyPod(
+        kube,
+        spec,
+        {
+          name: `kodama-restore-${session}`,
+          write: true,
+          ...(file ? {} : { snapshotClaim: snapshotClaim(from) }),
+          timeoutMs: o.timeoutMs,
+        },
+        async (pod) => {
+          if (file) {
+            const f = await Deno.open(file);
+            const stdin = gzip ? f.readable.pipeThrough(new DecompressionStream("gzip")) : f.readable;
+            await runIn(kube, ns, pod, unpackScript("-"), { what: "the restore", stdin });
+          } else {
+            await runIn(kube, ns, pod, unpackScript(`${SNAP}/${TAR}`), { what: "the restore" });
+          }
+        },
+      );
+    }
+  } catch (e) {
+    throw await restoreFailed(e, session, stopped && wasRunning, resume, o.err);
   }
-  if (wasRunning) await stop();
-  const podName = `kodama-restore-${session}`;
-  await withCopyPod(
-    kube,
-    spec,
-    {
-      name: podName,
-      write: true,
-      ...(file ? {} : { snapshotClaim: snapshotClaim(from) }),
-      timeoutMs: o.timeoutMs,
-    },
-    async (pod) => {
-      if (file) {
-        const f = await Deno.open(file);
-        await runIn(kube, ns, pod, unpackScript("-"), { what: "the restore", stdin: f.readable });
-      } else {
-        await runIn(kube, ns, pod, unpackScript(`${SNAP}/${TAR}`), { what: "the restore" });
-      }
-    },
-  );
-  o.out.write(`session/${session} restored from ${file ? from : `snapshot ${from}`}\n`);
+  const kind = ref?.kind === "volume" ? " (VolumeSnapshot)" : "";
+  o.out.write(`session/${session} restored from ${file ? from : `snapshot ${from}`}${kind}\n`);
   return wasRunning ? await resume() : ExitCode.OK;
+}
+
+/**
+ * A restore that failed once the session was stopped: the copy left the volumes as they were (the set-aside
+ * entries went back), so a session that was running is resumed, and the error says so.
+ */
+async function restoreFailed(
+  e: unknown,
+  session: string,
+  resumeIt: boolean,
+  resume: () => Promise<number>,
+  err: Sink,
+): Promise<KodamaError> {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = e instanceof KodamaError ? e.code : ExitCode.FAILED;
+  if (!resumeIt) {
+    return new KodamaError(
+      `restore of ${session} failed: ${msg}`,
+      code,
+      e instanceof KodamaError ? e.hint : undefined,
+    );
+  }
+  err.write(`restore of ${session} failed: resuming it as it was…\n`);
+  const back = await resume().catch((r) => r instanceof Error ? r.message : String(r));
+  return new KodamaError(
+    `restore of ${session} failed: ${msg}`,
+    code,
+    back === ExitCode.OK
+      ? `session ${session} was resumed with its workspace and home as they were`
+      : `session ${session} could not be resumed (${back}): kodama resume ${session}`,
+  );
 }
 
 /**
@@ -732,12 +819,90 @@ async function restoreFromVolumeSnapshots(
   }
 }
 
+/** What a path that is not a regular file is, for the line that refuses it. */
+function kindOf(st: Deno.FileInfo): string {
+  if (st.isDirectory) return "a directory";
+  if (st.isFifo) return "a FIFO";
+  if (st.isSocket) return "a socket";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  return "not a regular file";
+}
+
 async function localFile(from: string): Promise<string | undefined> {
   if (!/[\\/.]/.test(from)) return undefined;
   const { resolve } = await import("node:path");
   const p = resolve(from);
   const st = await Deno.stat(p).catch(() => undefined);
   if (st?.isFile) return p;
+  if (st && /[\\/]|\.tar(\.gz)?$|\.tgz$/.test(from)) {
+    throw usageError(
+      `${from} is ${kindOf(st)}, not a snapshot file`,
+      "name a tar file made by snapshot create --to-file",
+    );
+  }
   if (/[\\/]|\.tar$/.test(from)) throw new KodamaError(`${from}: no such file`, ExitCode.NOT_FOUND);
   return undefined;
+}
+
+/**
+ * A local snapshot file is read through before anything is stopped or emptied: a tar (or a gzipped tar) that
+ * ends with its end-of-archive marker and holds only `workspace/…` and `home/…`, both of them. Anything else
+ * is exit 2 naming the file. Says whether it is gzipped (it is unpacked here, the pod gets the tar).
+ */
+export async function checkSnapshotFile(path: string, shown: string): Promise<{ gzip: boolean }> {
+  const bad = (why: string) => usageError(`${shown} ${why}`);
+  const f = await Deno.open(path).catch((e) => {
+    throw bad(`cannot be read: ${e instanceof Error ? e.message : e}`);
+  });
+  const head = new Uint8Array(2);
+  const n = await f.read(head).finally(() => f.close());
+  if (!n) throw bad("is empty, not a snapshot (a tar of workspace/ and home/)");
+  const gzip = n === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const { TarParser } = await import("../pods/tarformat.ts");
+  const tops = new Set<string>();
+  let odd: string | undefined;
+  const parser = new TarParser((e) => {
+    const name = e.name.replace(/^(\.\/)+/, "");
+    const parts = name.split("/");
+    if (
+      !odd && (name.startsWith("/") || parts.includes("..") || !["workspace", "home"].includes(parts[0]))
+    ) odd = e.name;
+    tops.add(parts[0]);
+    return Promise.resolve(undefined);
+  });
+  const file = await Deno.open(path);
+  try {
+    const stream = gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
+    for await (const chunk of stream) {
+      await parser.push(chunk);
+      if (odd || parser.done) break;
+    }
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw bad(
+      /checksum/.test(why)
+        ? "is not a tar archive (a snapshot is one, made by snapshot create --to-file)"
+        : `cannot be read as a ${gzip ? "gzipped " : ""}tar: ${why}`,
+    );
+  } finally {
+    try {
+      file.close();
+    } catch { /* closed by the stream */ }
+  }
+  if (odd) {
+    throw bad(`is not a kodama snapshot: it holds ${odd} (a snapshot holds only workspace/ and home/)`);
+  }
+  if (!parser.done) {
+    throw bad(
+      tops.size
+        ? "is cut short: its tar ends before the end-of-archive marker"
+        : "is not a tar archive (a snapshot is one, made by snapshot create --to-file)",
+    );
+  }
+  const missing = ["workspace", "home"].filter((t) => !tops.has(t));
+  if (missing.length) {
+    throw bad(`is not a kodama snapshot: it has no ${missing.map((m) => `${m}/`).join(" and no ")}`);
+  }
+  return { gzip };
 }

@@ -104,13 +104,94 @@ Deno.test("claimFromClaim: dataSource PVC, the same class, at least the source's
   assertEquals(out.spec?.resources?.requests?.storage, "2Gi");
 });
 
-Deno.test("unpackScript reads the whole tar before it empties anything; copyBackScript checks the mounts first", () => {
+Deno.test("unpackScript reads the whole tar before it touches anything; copyBackScript checks the mounts first", () => {
   const u = unpackScript("/kodama-snap/snapshot.tar");
-  assert(u.indexOf("tar -tf /kodama-snap/snapshot.tar") < u.indexOf("rm -rf"), u);
+  assert(u.indexOf("tar -tf /kodama-snap/snapshot.tar") < u.indexOf("mkdir"), u);
   assert(!unpackScript("-").includes("tar -tf"), "stdin cannot be read twice");
   const c = copyBackScript();
-  assert(c.indexOf("is not mounted") < c.indexOf("rm -rf"), c);
+  assert(c.indexOf("is not mounted") < c.indexOf("mkdir"), c);
   assertMatch(c, /! -name lost\+found/);
+});
+
+/** Run a restore script against a temp SRC (and SNAP) with sh, `stdin` fed to it. */
+async function runScript(script: string, root: string, stdin: Uint8Array) {
+  const sh = script.replaceAll("/kodama-src", `${root}/src`).replaceAll("/kodama-snap", `${root}/snap`);
+  const p = new Deno.Command("sh", { args: ["-c", sh], stdin: "piped", stdout: "null", stderr: "piped" })
+    .spawn();
+  const w = p.stdin.getWriter();
+  await w.write(stdin).catch(() => {});
+  await w.close().catch(() => {});
+  const r = await p.output();
+  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+}
+
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, rel: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      out.push(e.isFile ? `${r}=${await Deno.readTextFile(`${d}/${e.name}`)}` : r);
+      if (e.isDirectory) await walk(`${d}/${e.name}`, r);
+    }
+  };
+  await walk(dir, "");
+  return out.sort();
+}
+
+Deno.test("the restore scripts never lose the volumes: a failed unpack or copy puts everything back", async () => {
+  const root = await Deno.makeTempDir({ prefix: "kodama-unpack-" });
+  try {
+    const w = (p: string, text: string) =>
+      Deno.mkdir(`${root}/${p.replace(/\/[^/]*$/, "")}`, { recursive: true }).then(() =>
+        Deno.writeTextFile(`${root}/${p}`, text)
+      );
+    await w("src/workspace/keep.txt", "keep");
+    await w("src/home/.h", "h");
+    await Deno.mkdir(`${root}/src/workspace/lost+found`);
+    const before = await tree(`${root}/src`);
+    const tar = async (dir: string, ...args: string[]) =>
+      (await new Deno.Command("tar", { args: ["-cf", "-", "-C", dir, ...args], stdout: "piped" }).output())
+        .stdout;
+    // (an empty stream is a valid empty tar to GNU tar: the local check refuses it) a text file, a tar whose unpack fails halfway (workspace/sub is a file, then a dir)
+    await w("a/workspace/sub", "f");
+    await Deno.mkdir(`${root}/a/home`);
+    await w("b/workspace/sub/f", "g");
+    const run = async (args: string[]) => assert((await new Deno.Command("tar", { args }).output()).success);
+    await run(["-cf", `${root}/clash.tar`, "-C", `${root}/a`, "workspace", "home"]);
+    await run(["-rf", `${root}/clash.tar`, "-C", `${root}/b`, "workspace/sub/f"]);
+    const clash = await Deno.readFile(`${root}/clash.tar`);
+    for (const bad of [new TextEncoder().encode("API_KEY=1\n"), clash]) {
+      const r = await runScript(unpackScript("-"), root, bad);
+      assert(r.code !== 0, "a bad archive succeeded");
+      assertEquals(await tree(`${root}/src`), before, r.stderr);
+    }
+    // copy back from restored volumes one of which cannot be read: the same
+    await w("snap/workspace/new.txt", "new");
+    await w("snap/home/locked/x", "x");
+    await Deno.chmod(`${root}/snap/home/locked`, 0o000);
+    const isRoot = Deno.uid() === 0;
+    if (!isRoot) {
+      const r = await runScript(copyBackScript(), root, new Uint8Array());
+      assert(r.code !== 0, r.stderr);
+      assertEquals(await tree(`${root}/src`), before, r.stderr);
+    }
+    await Deno.chmod(`${root}/snap/home/locked`, 0o755);
+    // a good archive replaces both volumes (lost+found stays) and leaves nothing set aside
+    await w("good/workspace/new.txt", "new");
+    await w("good/home/h2", "h2");
+    const ok = await runScript(unpackScript("-"), root, await tar(`${root}/good`, "workspace", "home"));
+    assertEquals(ok.code, 0, ok.stderr);
+    assertEquals(await tree(`${root}/src`), [
+      "home",
+      "home/h2=h2",
+      "workspace",
+      "workspace/lost+found",
+      "workspace/new.txt=new",
+    ]);
+  } finally {
+    await Deno.chmod(`${root}/snap/home/locked`, 0o755).catch(() => {});
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("markerScript: written into the git dir when there is one, checked, removed", () => {
