@@ -132,7 +132,8 @@ kodama delete NAME --group. --check (or agent.check) runs in the workspace when 
 The agent is a preset (--agent; claude by default, its permission prompts off: the pod is the sandbox), its
 credential and proxy variables go into the env Secret, names listed by --dry-run (docs/agents.md).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
-exists, 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.`,
+exists (or --sync PATH is not a directory), 3 --sync PATH does not exist (both checked before anything is
+created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-C.`,
   },
   args: [arg("<name>", "session name (lowercase letters, digits, '-'; at most 42 characters)")],
   options: [

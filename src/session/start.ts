@@ -1030,6 +1030,11 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     if ("dir" in d) syncDir = d.dir;
   }
   if (syncDir !== undefined && io.door) syncDir = await io.door.path(syncDir, "sync root", io.cwd);
+  // a sync root that is missing (exit 3) or no directory (exit 2) is refused before anything is created,
+  // --no-wait and --dry-run too (the sync itself begins once the pod is ready)
+  if (syncDir !== undefined) {
+    await (await import("./sync/session.ts")).checkSyncDir(syncDir, io.cwd);
+  }
   if (o.dryRun) {
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;

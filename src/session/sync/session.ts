@@ -49,8 +49,12 @@ export function syncGitFor(cfg: Config, spec: SessionSpec): boolean {
   return !spec.git;
 }
 
-async function checkDir(path: string): Promise<string> {
-  const abs = resolve(path);
+/**
+ * The sync root, checked: exit 3 when it is missing, exit 2 when it is not a directory. `start` calls it
+ * before anything is created (a bad path costs nothing), and again where the sync begins.
+ */
+export async function checkSyncDir(path: string, cwd?: string): Promise<string> {
+  const abs = resolve(cwd ?? Deno.cwd(), path);
   let st: Deno.FileInfo;
   try {
     st = await Deno.stat(abs);
@@ -188,7 +192,7 @@ export async function syncSessionStart(
   cfg: Config,
   io: SyncIO,
 ): Promise<void> {
-  const root = await checkDir(resolve(io.cwd ?? Deno.cwd(), path));
+  const root = await checkSyncDir(path, io.cwd);
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
   const c = configFor(kube, spec, root, cfg, io.secretFiles);
