@@ -47,10 +47,18 @@ async function lockSoon(f: Deno.FsFile, tries = 40): Promise<boolean> {
  */
 export async function claim(dir: string, stem: string, pid: number = Deno.pid): Promise<Claim | undefined> {
   Deno.mkdirSync(dir, { recursive: true });
-  const main = Deno.openSync(join(dir, `${stem}.lock`), { read: true, write: true, create: true });
-  if (!(await lockSoon(main))) {
-    main.close();
-    return undefined;
+  const mainPath = join(dir, `${stem}.lock`);
+  let main: Deno.FsFile | undefined;
+  // the lock counts only on the file that is `STEM.lock` now: a holder's release() (or forgetClaim) may
+  // have removed the one we opened while we waited for its lock; then open the new one again
+  for (let tries = 0; !main; tries++) {
+    const f = Deno.openSync(mainPath, { read: true, write: true, create: true });
+    if (!(await lockSoon(f))) {
+      f.close();
+      return undefined;
+    }
+    if (sameFile(f, mainPath) !== false || tries >= 20) main = f;
+    else f.close();
   }
   // the holder's pid, in a name that is only ever seen locked
   for (const e of Deno.readDirSync(dir)) {
@@ -85,7 +93,10 @@ export async function claim(dir: string, stem: string, pid: number = Deno.pid): 
       released = true;
       clearInterval(poll);
       ctrl.abort();
-      for (const [f, path] of [[pidFile, named], [main, undefined]] as const) {
+      // the main lock file goes too, while still locked and only when it is still ours (a later claim
+      // that opened it meanwhile sees it gone and opens a new one); where that cannot be told, it stays
+      const ownMain = sameFile(main, mainPath) === true ? mainPath : undefined;
+      for (const [f, path] of [[pidFile, named], [main, ownMain]] as const) {
         if (path) {
           try {
             Deno.removeSync(path);
@@ -100,6 +111,19 @@ export async function claim(dir: string, stem: string, pid: number = Deno.pid): 
       } catch { /* none */ }
     },
   };
+}
+
+/** Is the open file `f` the one at `path` now? Undefined where the platform cannot tell (no inode numbers). */
+function sameFile(f: Deno.FsFile, path: string): boolean | undefined {
+  let at: Deno.FileInfo;
+  try {
+    at = Deno.statSync(path);
+  } catch {
+    return false; // removed
+  }
+  const own = f.statSync();
+  if (own.ino == null || at.ino == null) return undefined;
+  return own.ino === at.ino && own.dev === at.dev;
 }
 
 /** Is `path` locked by some process? (A shared probe: readers never block each other.) */
@@ -194,9 +218,31 @@ export function forgetClaim(dir: string, stem: string): void {
   for (const e of entries) {
     const rest = e.name.startsWith(`${stem}.`) ? e.name.slice(stem.length) : "";
     if (/^\.(\d+\.)?lock(\.tmp)?$|^\.stop$/.test(rest)) {
+      const path = join(dir, e.name);
+      if (isHeld(dir, stem)) return; // claimed again meanwhile
+      if (rest !== ".lock" && rest !== ".stop" && held(path)) continue; // a claim being made right now
       try {
-        Deno.removeSync(join(dir, e.name));
+        Deno.removeSync(path);
       } catch { /* gone, or open on Windows for a moment */ }
     }
   }
+}
+
+/**
+ * forgetClaim for every name claimed in `dir` whose holder is gone (crashed, killed): what a dead process
+ * left behind does not pile up. Names are the part before the first dot (`k3m9xq.lock`, `k3m9xq.123.lock`).
+ */
+export function sweepClaims(dir: string): void {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return;
+  }
+  const stems = new Set<string>();
+  for (const e of entries) {
+    const m = /^([^.]+)\.(?:(?:\d+\.)?lock(?:\.tmp)?|stop)$/.exec(e.name);
+    if (m) stems.add(m[1]);
+  }
+  for (const stem of stems) forgetClaim(dir, stem);
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { kodamaHome } from "../config/paths.ts";
 import { atomicWrite } from "../config/atomic.ts";
 import type { ForwardRecord } from "./pf_stats.ts";
-import { forgetClaim, isHeld } from "../liveness.ts";
+import { forgetClaim, isHeld, sweepClaims } from "../liveness.ts";
 
 export function forwardsDir(home = kodamaHome()): string {
   return join(home, "port-forwards");
@@ -60,6 +60,7 @@ export async function readRecords(home?: string): Promise<ForwardRecord[]> {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
+  sweepClaims(dir); // lock files of forwards that crashed before they wrote a record
   for (const e of entries) {
     if (!e.isFile || !e.name.endsWith(".json")) continue;
     let r: ForwardRecord;

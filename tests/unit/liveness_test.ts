@@ -4,7 +4,7 @@
  * has the pid a record names is never signalled.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { claim, holderPid, isHeld, signalHolder, stopHolder } from "../../src/liveness.ts";
+import { claim, holderPid, isHeld, signalHolder, stopHolder, sweepClaims } from "../../src/liveness.ts";
 
 const LIVENESS = new URL("../../src/liveness.ts", import.meta.url).href;
 
@@ -164,6 +164,58 @@ Deno.test("forgetClaim: a dead holder's files go; a live holder's stay", async (
     assertEquals(isHeld(dir, "live"), true);
     assertEquals(holderPid(dir, "live"), Deno.pid);
     c.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("release removes every file its claim made, STEM.lock included", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = await claim(dir, "fwd");
+    assert(c);
+    c.release();
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "nothing left behind");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a claim that opened STEM.lock before its holder released it holds the new file, alone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await claim(dir, "fwd");
+    assert(first);
+    // the second claim opens STEM.lock and waits for its lock; the holder releases (removing the file) meanwhile
+    const waiting = claim(dir, "fwd");
+    await new Promise((r) => setTimeout(r, 20));
+    first.release();
+    const second = await waiting;
+    assert(second, "claimed once the first let go");
+    assertEquals(isHeld(dir, "fwd"), true, "held on the file that is STEM.lock now");
+    assertEquals(await claim(dir, "fwd"), undefined, "a third claim sees the second");
+    second.release();
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sweepClaims removes what a killed holder left and nothing of a live one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dead = await holder(dir, "dead");
+    assertEquals(dead.said, "ready");
+    dead.child.kill("SIGKILL");
+    await dead.child.status;
+    const live = await claim(dir, "live");
+    assert(live);
+    const names = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert(names().some((n) => n.startsWith("dead.")), "the killed holder's files are there");
+    sweepClaims(dir);
+    assertEquals(names(), [`live.${Deno.pid}.lock`, "live.lock"]);
+    assertEquals(isHeld(dir, "live"), true);
+    live.release();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
