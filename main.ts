@@ -149,6 +149,8 @@ export async function run(args: string[]): Promise<number> {
       return await settle(args, async () => {
         const { prepare } = await import("./src/cli/prepare.ts");
         await prepare(line.inv);
+        const { checkConflicts } = await import("./src/cli/optspec.ts");
+        checkConflicts(line.spec.options, line.inv);
         await line.spec.run!(line.inv);
       });
     }

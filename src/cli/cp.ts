@@ -2,7 +2,7 @@
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
 import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
-import { type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
+import { choiceOption, type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg } from "./spec.ts";
 
 export const names = ["cp"];
@@ -37,7 +37,7 @@ export const options: readonly OptSpec[] = [
     flags: "-c, --container <name>",
     description: "container (default: the default-container annotation, else the first)",
   },
-  { flags: "--all", description: "copy the local SRC into every pod matched by the targeting flags" },
+  choiceOption("--all", "copy the local SRC into every pod matched by the targeting flags"),
   { flags: "--no-progress", description: "no progress bar" },
   ...TARGETING_OPTIONS,
 ];

@@ -5,6 +5,7 @@ import { setExitCode } from "./exit.ts";
 import { userConfig } from "./settings.ts";
 import { connectAll, type GlobalOptions, splitExecArgs, targetFrom } from "./connect.ts";
 import {
+  choiceOption,
   type Invocation,
   type OptSpec,
   PICKER_OPTIONS,
@@ -80,8 +81,8 @@ export const options: readonly OptSpec[] = [
       "allocate a TTY (raw local terminal, window size forwarded); automatic for a shell on a terminal",
   },
   { flags: "-T, --no-tty", description: "never allocate a TTY (not even for a shell on a terminal)" },
-  { flags: "--all", description: "run in every matching pod in parallel" },
-  { flags: "--first", description: "run in the first matching pod (by name)" },
+  choiceOption("--all", "run in every matching pod in parallel"),
+  choiceOption("--first", "run in the first matching pod (by name)"),
   {
     flags: "--max-parallel <n>",
     description: "fan-out: pods at a time",

@@ -10,7 +10,14 @@
  * again and says what is wrong in its usual words, so an error never depends on which reader saw it first.
  * tests/unit/cli/fast_test.ts checks that both readers agree on a corpus of lines.
  */
-import { type FlagParts, flagParts, GLOBAL_OPTIONS, type Invocation, type OptSpec } from "./optspec.ts";
+import {
+  type FlagParts,
+  flagParts,
+  GLOBAL_OPTIONS,
+  type Invocation,
+  type OptSpec,
+  valueParser,
+} from "./optspec.ts";
 import { type CommandSpec, operandRange, specsOf } from "./spec.ts";
 import { moduleFor } from "./commands.ts";
 
@@ -56,9 +63,10 @@ class Level {
     if (value === undefined) return this.setValue(key, !d.parts.negate, "cli");
     if (d.spec.choices && !d.spec.choices.includes(value)) throw new GiveUp();
     let parsed: unknown = value;
-    if (d.spec.parse) {
+    const parse = valueParser(d.spec);
+    if (parse) {
       try {
-        parsed = d.spec.parse(value, this.values[key]);
+        parsed = parse(value, this.values[key]);
       } catch {
         throw new GiveUp();
       }

@@ -5,7 +5,14 @@
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { addNotes, help } from "./help.ts";
 import type { CommandSpec } from "./spec.ts";
-import { GLOBAL_OPTIONS, type Invocation, OptionValueError, type OptSpec } from "./optspec.ts";
+import {
+  checkConflicts,
+  GLOBAL_OPTIONS,
+  type Invocation,
+  OptionValueError,
+  type OptSpec,
+  valueParser,
+} from "./optspec.ts";
 
 /**
  * Any command. The helpers below take and return this loose type on purpose: letting TypeScript infer
@@ -22,7 +29,7 @@ export function addOptions<A extends unknown[]>(
   for (const s of specs) {
     const o = new Option(s.flags, s.description);
     if (s.choices) o.choices(s.choices);
-    const parse = s.parse;
+    const parse = valueParser(s);
     if (parse) {
       o.argParser((value: string, previous: unknown) => {
         try {
@@ -86,6 +93,12 @@ export function registerSpec(parent: AnyCommand, spec: CommandSpec): AnyCommand 
     });
   }
   const run = spec.run;
-  if (run) cmd.action((...a: unknown[]) => run(invocationOf(a[a.length - 1] as AnyCommand)));
+  if (run) {
+    cmd.action((...a: unknown[]) => {
+      const inv = invocationOf(a[a.length - 1] as AnyCommand);
+      checkConflicts(spec.options, inv);
+      return run(inv);
+    });
+  }
   return cmd;
 }

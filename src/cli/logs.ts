@@ -16,7 +16,9 @@ import { arg } from "./spec.ts";
 
 function nonNegInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < -1) throw new OptionValueError("must be a whole number (-1 = all)");
+  if (!/^\s*-?\d+\s*$/.test(v) || !Number.isInteger(n) || n < -1) {
+    throw new OptionValueError("must be a whole number (-1 = all)");
+  }
   return n;
 }
 

@@ -5,6 +5,8 @@
  * without loading commander at all (~45 ms of CPU: commander is CommonJS
  * and brings Deno's Node layer). One declaration, two readers: they cannot drift apart.
  */
+import { DURATION_EXAMPLES_TEXT, tryParseDuration } from "../base/duration.ts";
+import { usageError } from "../errors.ts";
 
 /** One option, as commander's `.option(flags, description, parse, default)` takes it. */
 export interface OptSpec {
@@ -18,6 +20,11 @@ export interface OptSpec {
   parse?: (value: string, previous: unknown) => unknown;
   /** left out of help and completion (internal flags) */
   hidden?: boolean;
+  /**
+   * Options (their attributes: `all`, `first`) this one cannot be given with: a usage error (exit 2)
+   * naming both. Only those the command declares count; one side declaring it is enough.
+   */
+  conflicts?: readonly string[];
 }
 
 /** A value an option cannot take; commander reports it as `option '…' argument '…' is invalid. <message>`. */
@@ -50,6 +57,80 @@ export function flagParts(flags: string): FlagParts {
   return { short, long, required: flags.includes("<"), optional: flags.includes("["), negate, attribute };
 }
 
+/** A `<duration>` value: checked against kodama's one grammar, kept as text for the command to read. */
+export function durationText(value: string, _previous?: unknown): string {
+  if (tryParseDuration(value) === undefined) {
+    throw new OptionValueError(
+      `${
+        value.trim() === "" ? "empty; " : ""
+      }use a duration such as ${DURATION_EXAMPLES_TEXT} (bare number: seconds)`,
+    );
+  }
+  return value;
+}
+
+/** A `<n>` value without a parser of its own: a whole number 0 or more, kept as text for the command to read. */
+export function countText(value: string, _previous?: unknown): string {
+  if (!/^\s*\d+\s*$/.test(value)) {
+    throw new OptionValueError(`${value.trim() === "" ? "empty; " : ""}must be a whole number`);
+  }
+  return value;
+}
+
+/**
+ * How an option's value is read, for both readers (src/cli/flags.ts, src/cli/fast.ts): its own `parse`,
+ * else by the kind its flags name (`<duration>`, `<n>`), so every such flag checks its value whenever it is given,
+ * empty included, whatever other flags say.
+ */
+export function valueParser(spec: OptSpec): OptSpec["parse"] {
+  if (spec.parse) return spec.parse;
+  if (/<duration>/.test(spec.flags)) return durationText;
+  if (/<n>/.test(spec.flags)) return countText;
+  return undefined;
+}
+
+/**
+ * Options given together that contradict each other (`--all --first`): a usage error naming both.
+ * `specs` are the command's own options.
+ */
+export function checkConflicts(specs: readonly OptSpec[] | undefined, inv: Pick<Invocation, "given">): void {
+  if (!specs) return;
+  const byKey = new Map(specs.map((s) => [flagParts(s.flags).attribute, s]));
+  const name = (s: OptSpec) => {
+    const p = flagParts(s.flags);
+    return p.long ?? p.short ?? s.flags;
+  };
+  for (const s of specs) {
+    const key = flagParts(s.flags).attribute;
+    for (const other of s.conflicts ?? []) {
+      const o = byKey.get(other);
+      if (o && inv.given(key) && inv.given(other)) {
+        throw usageError(`${name(s)} and ${name(o)} exclude each other`, "give one of them");
+      }
+    }
+  }
+}
+
+/**
+ * The flags that choose among matched pods, and which of them contradict each other: `--all` (every pod),
+ * `--first` (the first by name), `--pick` (the picker), `--multi` (several in the picker).
+ */
+const CHOICE_CONFLICTS = {
+  all: ["first", "pick", "multi"],
+  first: ["all", "pick", "multi"],
+  pick: ["all", "first"],
+  multi: ["all", "first"],
+} as const;
+
+/** A pod-choice flag row (`--all`, `--first`, `--pick`, `--multi`) with its shared conflicts. */
+export function choiceOption(flag: `--${keyof typeof CHOICE_CONFLICTS}`, description: string): OptSpec {
+  return {
+    flags: flag,
+    description,
+    conflicts: CHOICE_CONFLICTS[flag.slice(2) as keyof typeof CHOICE_CONFLICTS],
+  };
+}
+
 /** Repeatable option: each use appends. */
 export function collect(value: string, previous: unknown = []): string[] {
   return [...(previous as string[]), value];
@@ -58,7 +139,7 @@ export function collect(value: string, previous: unknown = []): string[] {
 /** An integer >= 1 (`flag` names it in the message). */
 export function positiveCount(v: string, flag?: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
+  if (!/^\s*\+?\d+\s*$/.test(v) || !Number.isInteger(n) || n < 1) {
     throw new OptionValueError(`${flag ? `${flag} ` : ""}must be a positive integer`);
   }
   return n;
@@ -165,12 +246,12 @@ export const PICK_QUERY_OPTIONS: readonly OptSpec[] = [
     description: "choose automatically when exactly one pod matches the query (no picker)",
   },
   { flags: "--exit-0", description: "exit 3 at once when nothing matches the query" },
-  { flags: "--multi", description: "choose several pods (Tab marks a row, Ctrl-A marks every match)" },
+  choiceOption("--multi", "choose several pods (Tab marks a row, Ctrl-A marks every match)"),
 ];
 
 /** --pick plus PICK_QUERY_OPTIONS */
 export const PICKER_OPTIONS: readonly OptSpec[] = [
-  { flags: "--pick", description: "choose in the interactive picker even when the match is unambiguous" },
+  choiceOption("--pick", "choose in the interactive picker even when the match is unambiguous"),
   ...PICK_QUERY_OPTIONS,
 ];
 

@@ -2,7 +2,7 @@
 import { setExitCode } from "./exit.ts";
 import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import { type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
+import { choiceOption, type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { usageError } from "../errors.ts";
 
@@ -77,7 +77,7 @@ export const options: readonly OptSpec[] = [
   },
   {
     flags: "--address <addr>",
-    description: "local address(es) to listen on, comma-separated (localhost = both loopbacks)",
+    description: "local IP address(es) to listen on, comma-separated (localhost = both loopbacks)",
     default: "127.0.0.1",
   },
   {
@@ -89,8 +89,8 @@ export const options: readonly OptSpec[] = [
     flags: "--no-reconnect",
     description: "end when the pod goes away, as kubectl does, even for svc/ and workload targets",
   },
-  { flags: "--first", description: "several pods match: take the first by name" },
-  { flags: "--pick", description: "choose the pod in the interactive picker" },
+  choiceOption("--first", "several pods match: take the first by name"),
+  choiceOption("--pick", "choose the pod in the interactive picker"),
   { flags: "--include-not-ready", description: "consider pods that are not Running" },
   { flags: "-v, --verbose", description: "log each connection on stderr (Handling connection for PORT)" },
   {

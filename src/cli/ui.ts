@@ -3,6 +3,7 @@ import { connectFromOpts, type GlobalOptions } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
 import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 import { usageError } from "../errors.ts";
+import { checkListenAddresses } from "../base/listen.ts";
 
 export const names = ["ui"];
 
@@ -29,14 +30,14 @@ cross-site requests); changes need the page's CSRF token; a WebSocket with anoth
 the bundled assets are served; no secret value (env files, git tokens) is ever sent to the browser; local
 paths the page names (sync, env files, a repository) must lead inside the project the UI was started in or a
 directory granted with --allow-path, never ~/.kodama, your home or its hidden files. The
-assets are built in: the page works offline. Exit codes: 0 after Ctrl-C, 2 a port in use or a bad address.`,
+assets are built in: the page works offline. Exit codes: 0 after Ctrl-C, 2 a bad --port or --address (an IP address or localhost), 1 a port in use.`,
 };
 
 export const options: readonly OptSpec[] = [
   { flags: "--port <port>", description: "listen on this port (default: a free one)" },
   {
     flags: "--address <address>",
-    description: "listen on this address instead of 127.0.0.1 (warns: others can reach it)",
+    description: "listen on this IP address (or localhost) instead of 127.0.0.1 (warns: others can reach it)",
   },
   { flags: "--open", description: "open the page in the default browser" },
   {
@@ -55,6 +56,7 @@ export async function run(inv: Invocation): Promise<void> {
       throw usageError(`--port: not a port number: ${opts.port}`, "give 1-65535, or omit it for a free port");
     }
   }
+  if (opts.address !== undefined) checkListenAddresses(String(opts.address), "--address");
   const [kube, { effectiveConfig }, { uiCommand }] = await Promise.all([
     connectFromOpts(opts as GlobalOptions),
     import("./settings.ts"),

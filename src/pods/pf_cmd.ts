@@ -27,6 +27,7 @@ import {
   parsePortSpec,
   parseResourceArg,
   reconnectsByDefault,
+  resolveForwardTarget,
   startPortForward,
   totalStats,
 } from "./portforward.ts";
@@ -40,7 +41,8 @@ import {
   totalsOf,
 } from "./pf_stats.ts";
 import { forwardsDir, logPath, newForwardId, readRecords, removeRecord, writeRecord } from "./pf_state.ts";
-import { claim, stopHolder } from "../liveness.ts";
+import { claim, stopHolder, sweepClaims } from "../liveness.ts";
+import { checkListenAddresses } from "../base/listen.ts";
 
 export interface PortForwardCliOptions {
   target: TargetFlags;
@@ -74,6 +76,7 @@ export function parseForwardArgs(
   o: PortForwardCliOptions,
   defaultNamespace: string,
 ): { target: ForwardTarget; specs: ForwardSpec[] } {
+  if (o.address !== undefined) checkListenAddresses(o.address, "--address", { list: true });
   const rest = [...args];
   const namespace = o.target.namespace ?? defaultNamespace;
   let target: ForwardTarget | undefined;
@@ -185,6 +188,8 @@ async function forward(
 ): Promise<number> {
   const { isDebug } = await import("../base/log.ts");
   const verbose = o.verbose || isDebug();
+  // the target first: a forward that cannot start (nothing matched, forbidden) leaves nothing behind
+  const resolved = await resolveForwardTarget(kube, target);
   const ac = new AbortController();
   /** undefined: ended by a signal or `stop` (quiet, exit 0); else why the forward could not go on */
   const stop = Promise.withResolvers<KodamaError | undefined>();
@@ -200,6 +205,7 @@ async function forward(
   o.signal?.addEventListener("abort", onSignal, { once: true });
   // alive exactly while this claim is held (list, stop); `stop` on Windows asks through a file
   await Deno.mkdir(forwardsDir(), { recursive: true, mode: 0o700 });
+  sweepClaims(forwardsDir()); // what crashed forwards left
   const held = await claim(forwardsDir(), id);
   if (!held) throw new KodamaError(`port-forward ${id} is already running`, ExitCode.USAGE);
   held.stopRequested.addEventListener("abort", onSignal, { once: true });
@@ -265,6 +271,7 @@ async function forward(
   try {
     const started = await startPortForward(kube, target, specs, {
       signal: ac.signal,
+      resolved,
       address: o.address,
       reconnect: o.reconnect ?? reconnectsByDefault(target),
       onEvent: (e) => {

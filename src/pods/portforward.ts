@@ -17,6 +17,7 @@ import { formatBytes } from "../bytes.ts";
 import { within } from "../timer.ts";
 
 export { formatBytes };
+import { checkListenAddresses } from "../base/listen.ts";
 import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
 import type { ChooseOptions } from "./choose.ts";
 
@@ -240,7 +241,7 @@ export function expandAddresses(address: string | undefined): string[] {
   const out: string[] = [];
   for (const a of (address ?? "127.0.0.1").split(",").map((s) => s.trim()).filter(Boolean)) {
     if (a === "localhost") out.push("127.0.0.1", "::1");
-    else out.push(a);
+    else out.push(a.startsWith("[") && a.endsWith("]") ? a.slice(1, -1) : a);
   }
   return [...new Set(out)];
 }
@@ -256,11 +257,14 @@ function listen(host: string, port: number, server: net.Server): Promise<number>
         : e.code === "EADDRNOTAVAIL"
         ? "address not available on this machine"
         : e.message;
+      const portProblem = e.code === "EADDRINUSE" || e.code === "EACCES";
       reject(
         new KodamaError(
           `unable to listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${why}`,
           ExitCode.FAILED,
-          "pick another local port, e.g. :REMOTE for a free one",
+          portProblem
+            ? "pick another local port, e.g. :REMOTE for a free one"
+            : "use --address with an address of this machine, e.g. 127.0.0.1",
         ),
       );
     };
@@ -563,6 +567,9 @@ export async function portForward(
   if (!specs.length) {
     throw usageError("port-forward needs at least one port", "e.g. 8080, 9000:8080 or :8080");
   }
+  for (const s of specs) {
+    if (s.address !== undefined) checkListenAddresses(s.address, "address", { list: true });
+  }
   const namespace = pod.metadata?.namespace ?? kube.namespace;
   const target: ResolvedTarget = { pod, service: o.service };
   const f = new Forwarder(kube, namespace, target, specs, o);
@@ -716,6 +723,8 @@ export interface StartForwardOptions {
   onLost?: (err: KodamaError) => void;
   /** listen address(es) for specs that name none (default 127.0.0.1; `localhost` = both loopbacks) */
   address?: string;
+  /** the target, already resolved by the caller (resolveForwardTarget) */
+  resolved?: ResolvedTarget;
 }
 
 /**
@@ -728,7 +737,7 @@ export async function startPortForward(
   specs: ForwardSpec[],
   o: StartForwardOptions = {},
 ): Promise<{ forwards: ActiveForward[]; target: ResolvedTarget }> {
-  const resolved = await resolveForwardTarget(kube, target);
+  const resolved = o.resolved ?? await resolveForwardTarget(kube, target);
   const withAddress = specs.map((s) => ({ ...s, address: s.address ?? o.address }));
   const forwards = await portForward(kube, resolved.pod, withAddress, {
     signal: o.signal,

@@ -5,6 +5,7 @@ import { ExitCode } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { startUI } from "./server.ts";
+import { checkListenAddresses } from "../base/listen.ts";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -19,6 +20,7 @@ export async function uiCommand(
   kube: Kube,
   o: { port?: number; address?: string; open?: boolean; cfg: Config; allowPath?: string[] },
 ): Promise<number> {
+  if (o.address !== undefined) checkListenAddresses(o.address, "--address"); // before the warning or a listener
   if (o.address !== undefined && !LOOPBACK.test(o.address)) {
     stderrSink.write(
       `warning: listening on ${o.address}: anyone who can reach this address and has the token controls your sessions\n`,
