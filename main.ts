@@ -75,7 +75,7 @@ export function connectsSoon(args: string[]): boolean {
 export async function buildProgram(args?: string[]): Promise<Command> {
   const [
     { Command },
-    { globalOptions, invocationOf, registerSpec },
+    { globalOptions, invocationOf, registerSpec, specOf },
     { help, useKubectlHelp },
     { parseLine },
   ] = await Promise.all([
@@ -106,7 +106,7 @@ export async function buildProgram(args?: string[]): Promise<Command> {
   globalOptions(program);
   program.hook("preAction", async (_root, action) => {
     const { prepare } = await import("./src/cli/prepare.ts");
-    await prepare(invocationOf(action as unknown as AnyCommand));
+    await prepare(invocationOf(action as unknown as AnyCommand), specOf(action as unknown as AnyCommand));
   });
   const word = args && parseLine(program as unknown as AnyCommand, args).operands[0];
   const named = COMMANDS.filter(([names]) => word !== undefined && names.includes(word));
@@ -127,11 +127,18 @@ function debugEnabled(args: string[]): boolean {
 
 /** Run the CLI; returns the exit code instead of exiting (tests call this in-process). */
 export async function run(args: string[]): Promise<number> {
-  // a detached port-forward gets its credential flags through the environment, not its command line
+  // a detached port-forward (the `--daemon ID` process `port-forward --detach` starts) gets its credential
+  // flags through the environment, not its command line; no other command reads the variable
   const detached = Deno.env.get("KODAMA_DETACHED_ARGS");
-  if (detached) {
-    Deno.env.delete("KODAMA_DETACHED_ARGS");
-    args = [...args, ...JSON.parse(detached) as string[]];
+  if (detached !== undefined) Deno.env.delete("KODAMA_DETACHED_ARGS");
+  if (detached && args.some((a) => a === "--daemon" || a.startsWith("--daemon="))) {
+    try {
+      const { detachedSecretArgs } = await import("./src/pods/pf_cmd.ts");
+      args = [...args, ...detachedSecretArgs(detached)];
+    } catch (e) {
+      console.error(`error: ${formatError(e)}`);
+      return e instanceof KodamaError ? e.code : ExitCode.FAILED;
+    }
   }
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     // what commander prints for it, without loading commander
@@ -148,7 +155,7 @@ export async function run(args: string[]): Promise<number> {
       mark("command line read");
       return await settle(args, async () => {
         const { prepare } = await import("./src/cli/prepare.ts");
-        await prepare(line.inv);
+        await prepare(line.inv, line.spec);
         const { checkConflicts } = await import("./src/cli/optspec.ts");
         checkConflicts(line.spec.options, line.inv);
         await line.spec.run!(line.inv);
@@ -235,10 +242,32 @@ async function settle(
     ) {
       return ExitCode.INTERRUPTED;
     }
-    console.error(`error: ${formatError(e)}`);
+    // a local file or directory that is missing, unreadable or of the wrong kind: one line and its own code
+    const local = e instanceof KodamaError ? undefined : await localProblem(e);
+    console.error(`error: ${formatError(local ?? e)}`);
     if (debugEnabled(args) && e instanceof Error && e.stack) console.error(e.stack);
-    return e instanceof KodamaError ? e.code : ExitCode.FAILED;
+    return local ? local.code : e instanceof KodamaError ? e.code : ExitCode.FAILED;
   }
+}
+
+/**
+ * A local file-system error nobody caught (src/localfs.ts) in kodama's words, with its exit code (3 not
+ * found, 4 permission denied, 2 the wrong kind); under kodama's config directory, the hint names the
+ * variable that chose it.
+ */
+async function localProblem(e: unknown): Promise<KodamaError | undefined> {
+  const { localFsError } = await import("./src/localfs.ts");
+  const first = localFsError(e);
+  if (!first) return undefined;
+  const dirVar = ["KODAMA_CONFIG_DIR", "KODAMA_HOME"].find((v) => Deno.env.get(v));
+  const dir = dirVar && Deno.env.get(dirVar)!.replace(/\/+$/, "");
+  return dir && first.message.includes(` ${dir}/`)
+    ? localFsError(
+      e,
+      undefined,
+      `kodama's config directory is ${dirVar}=${dir}: point it at a directory you can write`,
+    )
+    : first;
 }
 
 /** Words people type for a verb kodama spells otherwise (as kubectl's users do: `status` for get). */

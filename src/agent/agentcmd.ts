@@ -2,7 +2,8 @@
 import { resolve } from "../fspath.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { KodamaError, usageError } from "../errors.ts";
+import { KodamaError, notFound, usageError } from "../errors.ts";
+import { localFsError } from "../localfs.ts";
 import { formatLimit, READ_LIMITS, readTextBounded } from "../boundedread.ts";
 
 /** `--prompt-file -`: stdin, refused once it passes the prompt limit. */
@@ -46,7 +47,10 @@ export async function readPrompt(
         : await readTextBounded(resolve(cwd, f.promptFile), o);
     } catch (e) {
       if (e instanceof KodamaError) throw e;
-      throw usageError(`cannot read --prompt-file ${f.promptFile}: ${(e as Error).message}`);
+      const what = `--prompt-file ${f.promptFile}`;
+      if (e instanceof Deno.errors.NotFound) throw notFound(`cannot read ${what}: no such file`);
+      throw localFsError(e, what) ??
+        usageError(`cannot read ${what}: ${(e as Error).message.split("\n")[0]}`);
     }
   }
   if (text !== undefined && !text.trim()) throw usageError("the prompt is empty");

@@ -70,6 +70,7 @@ export const help: HelpSpec = {
 export const subcommands: CommandSpec[] = [
   {
     names: ["view"],
+    withBrokenConfig: true,
     help: {
       summary: "Print a config file, or with --resolved the merged settings and their sources",
       examples: [
@@ -139,6 +140,7 @@ export const subcommands: CommandSpec[] = [
   },
   {
     names: ["set"],
+    withBrokenConfig: true,
     help: {
       summary: "Set one setting in the global config (or the repo's .kodama.yaml with --repo)",
       usage: "KEY VALUE [--repo]",
@@ -168,6 +170,7 @@ export const subcommands: CommandSpec[] = [
   },
   {
     names: ["unset"],
+    withBrokenConfig: true,
     help: {
       summary: "Remove a setting (or a whole section) so the next level's value applies",
       usage: "KEY [--repo]",
@@ -185,6 +188,7 @@ export const subcommands: CommandSpec[] = [
   },
   {
     names: ["path"],
+    withBrokenConfig: true,
     help: {
       summary: "Print the global config file's path (or the repo's .kodama.yaml with --repo; exit 3 if none)",
       examples: [
@@ -200,6 +204,7 @@ export const subcommands: CommandSpec[] = [
   },
   {
     names: ["keys"],
+    withBrokenConfig: true,
     help: {
       summary: "List every config key with its type, default and description",
       examples: [

@@ -26,7 +26,8 @@ would act as, including --as — and looks for tmux, fzf, git and a recent enoug
     ],
   ],
   notes: `Exit codes: 0 everything required is there, 1 the server cannot be reached (or a required tool is
-missing), 2 no usable kubeconfig, 4 a required permission is denied. Optional items only warn.`,
+missing), 2 no usable kubeconfig, 4 the server refused the credentials or a required permission is denied,
+5 the server did not answer in time. Optional items only warn.`,
 };
 
 export const options: readonly OptSpec[] = [

@@ -71,6 +71,13 @@ export function invocationOf(cmd: AnyCommand): Invocation {
   };
 }
 
+const specs = new WeakMap<AnyCommand, CommandSpec>();
+
+/** The spec a commander command was registered from (registerSpec). */
+export function specOf(cmd: AnyCommand): CommandSpec | undefined {
+  return specs.get(cmd);
+}
+
 /**
  * A command declared as data (src/cli/spec.ts) as a commander command under `parent`, with its subcommands:
  * commander reads the lines src/cli/fast.ts leaves to it (help, errors) and renders help.
@@ -78,6 +85,7 @@ export function invocationOf(cmd: AnyCommand): Invocation {
 export function registerSpec(parent: AnyCommand, spec: CommandSpec): AnyCommand {
   const [name, ...aliases] = spec.names;
   const cmd = help(parent.command(name), spec.help) as AnyCommand;
+  specs.set(cmd, spec);
   if (aliases.length) cmd.aliases(aliases);
   for (const a of spec.args ?? []) {
     const term = `${a.name}${a.variadic ? "..." : ""}`;

@@ -4,12 +4,25 @@
  * (src/cli/fast.ts) both call it.
  */
 import type { Invocation } from "./optspec.ts";
+import type { CommandSpec } from "./spec.ts";
 import { mark } from "../base/timing.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import type { Config } from "../config/schema.ts";
 
-export async function prepare(inv: Pick<Invocation, "opts" | "given">): Promise<void> {
+export async function prepare(
+  inv: Pick<Invocation, "opts" | "given">,
+  spec?: Pick<CommandSpec, "withBrokenConfig">,
+): Promise<void> {
   const o = { ...inv.opts } as { logLevel?: string; logFormat?: string; color?: boolean };
   const { userConfig } = await import("./settings.ts");
-  const cfg = await userConfig();
+  let cfg: Config | undefined;
+  try {
+    cfg = await userConfig();
+  } catch (e) {
+    // a config file that does not validate stops every command with the fix it names (`kodama config set
+    // KEY VALUE`) — except the config commands that show or make that fix: they run on the defaults
+    if (!(spec?.withBrokenConfig && e instanceof KodamaError && e.code === ExitCode.USAGE)) throw e;
+  }
   if (cfg && !inv.given("logLevel")) o.logLevel = cfg.log.level;
   if (cfg && !inv.given("logFormat")) o.logFormat = cfg.log.format;
   const { setColor } = await import("../ui/color.ts");

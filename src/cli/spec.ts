@@ -72,6 +72,11 @@ export interface CommandSpec {
   readonly unknownOptions?: boolean;
   /** text added to the help's notes when it is shown (computed only then) */
   readonly moreNotes?: () => Promise<string>;
+  /**
+   * runs when a config file does not validate (the `config` commands that show or repair it: the fix
+   * an error names must run); every other command refuses to start with that error
+   */
+  readonly withBrokenConfig?: boolean;
 }
 
 /** A command module: one command's fields, or a list of commands. */

@@ -183,7 +183,15 @@ export interface Report {
     impersonating?: string;
     error?: string;
   };
-  server: { ok: boolean; url?: string; version?: string; latencyMs?: number; error?: string };
+  server: {
+    ok: boolean;
+    url?: string;
+    version?: string;
+    latencyMs?: number;
+    error?: string;
+    /** what kind of failure, as an exit code: 1 not reached, 4 credentials refused, 5 no answer in time */
+    code?: number;
+  };
   namespace?: string;
   permissions: PermissionResult[];
   tools: ToolResult[];
@@ -338,11 +346,27 @@ export function formatReport(r: Report, renderTable: (h: string[], rows: string[
     r.ok ? "Everything kodama needs is there." : `Not ready: ${
       [
         !k.ok ? "no usable kubeconfig" : "",
-        k.ok && !r.server.ok ? "the server cannot be reached" : "",
+        k.ok && !r.server.ok ? serverFailure(r.server.code) : "",
         missing ? `${missing} required permission${missing === 1 ? " is" : "s are"} denied` : "",
         r.tools.some((t) => t.required && (!t.found || t.problem)) ? "a required tool is missing" : "",
       ].filter(Boolean).join("; ")
     }.`,
   );
   return out.join("\n") + "\n";
+}
+
+/** The verdict's words for a failed server check, by its kind (the exit code doctor ends with). */
+export function serverFailure(code: number | undefined): string {
+  switch (code) {
+    case 4:
+      return "the server was reached and refused the credentials or their permissions";
+    case 5:
+      return "the server did not answer in time";
+    case 2:
+      return "the server's answer was refused as invalid";
+    case 3:
+      return "the server has no such API (it was reached)";
+    default:
+      return "the server cannot be reached";
+  }
 }

@@ -3,6 +3,7 @@
  * kodama's commands need (SelfSubjectAccessReview, a few at a time), and look for the local tools.
  */
 import { Kube } from "../kube/client.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
 import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } from "../kube/config.ts";
 import { forEachLimited } from "../limit.ts";
 import {
@@ -165,7 +166,11 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0];
     if (!base.kubeconfig.ok) base.kubeconfig.error = msg;
-    else base.server.error = msg;
+    else {
+      base.server.error = msg;
+      // the kind of failure decides the verdict and the exit code: refused credentials are not a dead server
+      base.server.code = e instanceof KodamaError && e.code !== ExitCode.OK ? e.code : ExitCode.FAILED;
+    }
   } finally {
     kube?.close();
   }
@@ -173,11 +178,14 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
   return { ok: verdict(base), ...base };
 }
 
-/** 0 ready; 2 no usable kubeconfig; 1 the server cannot be reached; 4 a required permission denied; 1 a tool. */
+/**
+ * 0 ready; 2 no usable kubeconfig; the server check's own kind when it failed (1 not reached, 4 credentials
+ * refused, 5 no answer in time); 4 a required permission denied; 1 a tool.
+ */
 export function exitCodeOf(r: Report): number {
   if (r.ok) return 0;
   if (!r.kubeconfig.ok) return 2;
-  if (!r.server.ok) return 1;
+  if (!r.server.ok) return r.server.code ?? 1;
   if (r.permissions.some((p) => p.required && !p.allowed)) return 4;
   return 1;
 }

@@ -557,6 +557,18 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
   if (!cluster.server) {
     throw new KodamaError(`cluster "${cluster.name}" of context "${name}" has no server`, ExitCode.USAGE);
   }
+  const bad = serverProblem(cluster.server);
+  if (bad) {
+    throw new KodamaError(
+      opts.server
+        ? `--server ${JSON.stringify(cluster.server)} is not a server URL: ${bad}`
+        : `cluster "${cluster.name}" of context "${name}" in ${files} has server ${
+          JSON.stringify(cluster.server)
+        }, which is not a server URL: ${bad}`,
+      ExitCode.USAGE,
+      "give the API server as https://HOST[:PORT] (or http://)",
+    );
+  }
   if (cluster.skipTLSVerify && (cluster.caData || cluster.caFile)) {
     // kubectl refuses this too: which of the two was meant is not clear
     throw new KodamaError(
@@ -574,6 +586,22 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
     );
   }
   if (user?.exec) validateExecPlugin(user.exec, user.name);
+}
+
+/** Why `server` cannot be an API server's URL (it must be http(s) with a host), or undefined when it can. */
+export function serverProblem(server: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    return "it does not parse as a URL";
+  }
+  if (!server.includes("://")) return "it does not start with https:// (or http://)";
+  if (u.protocol !== "https:" && u.protocol !== "http:") {
+    return `kodama speaks https:// or http://, not ${u.protocol}//`;
+  }
+  if (!u.hostname) return "it names no host";
+  return undefined;
 }
 
 /** The namespace to use: the flag, else the context's namespace, else "default". */

@@ -148,6 +148,11 @@ export async function runPortForward(
   err: Sink = stderrSink,
 ): Promise<number> {
   const { target, specs } = parseForwardArgs(args, o, kube.namespace);
+  if (o.statsJson !== undefined && !o.daemon) {
+    // a stats file that can never be written is refused now, not warned about every second while it runs
+    const { checkOutputFile } = await import("../localfs.ts");
+    await checkOutputFile(o.statsJson, "--stats-json", { replace: true });
+  }
   if (o.detach) return await detach(kube, o, out, err);
   const id = o.daemon ?? newForwardId();
   if (o.daemon) {
@@ -421,6 +426,31 @@ export function splitSecretArgs(argv: string[]): { args: string[]; secrets: stri
     else args.push(a);
   }
   return { args, secrets };
+}
+
+/**
+ * The credential flags a detached forward's parent put in SECRET_ARGS_ENV: a JSON array of strings that
+ * holds credential flags only (what splitSecretArgs took out). Anything else is refused (exit 2): a stray
+ * variable must not add operands or flags to a command line.
+ */
+export function detachedSecretArgs(raw: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  const ok = Array.isArray(v) && v.every((a) => typeof a === "string") &&
+    splitSecretArgs(v as string[]).args.length === 0;
+  if (!ok) {
+    throw usageError(
+      `${SECRET_ARGS_ENV} is not what a background port-forward is started with (a JSON list of ${
+        SECRET_FLAGS.join("/")
+      } flags)`,
+      `unset ${SECRET_ARGS_ENV}; kodama sets it only for the port-forwards it starts with --detach`,
+    );
+  }
+  return v as string[];
 }
 
 /** `port-forward list`: the running forwards of this machine, as a table or JSON. */

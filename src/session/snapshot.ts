@@ -360,6 +360,14 @@ export async function createSnapshot(
   session: string,
   o: SnapshotIO & { snapshot?: string; toFile?: string; force?: boolean; portable?: boolean },
 ): Promise<number> {
+  if (o.toFile !== undefined) {
+    // where the copy goes is checked before any copy is made (a missing directory, a directory as the file)
+    const { checkOutputFile } = await import("../localfs.ts");
+    await checkOutputFile(o.toFile, "--to-file", {
+      replace: o.force,
+      replaceHint: "pass --force to replace it",
+    });
+  }
   const v = await requireSession(kube, ns, session);
   if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
   const spec = { ...v.spec, namespace: ns };
@@ -369,9 +377,6 @@ export async function createSnapshot(
   if (o.toFile !== undefined) {
     const { resolve } = await import("node:path");
     const path = resolve(o.toFile);
-    if (!o.force && await Deno.stat(path).then(() => true, () => false)) {
-      throw usageError(`${o.toFile} exists`, "pass --force to replace it");
-    }
     const tmp = `${path}.kodama-partial`;
     const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
     try {

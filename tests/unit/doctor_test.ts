@@ -49,3 +49,25 @@ Deno.test("atLeast compares dotted versions", () => {
   assert(!atLeast("2.8.9", "2.9.0"));
   assert(atLeast("3.0", "2.9.0"));
 });
+
+Deno.test("a failed server check: the verdict and the exit code follow its kind (unreachable 1, refused 4, slow 5)", async () => {
+  const { exitCodeOf } = await import("../../src/doctor/run.ts");
+  const r = (code?: number): Report => ({
+    ok: false,
+    kubeconfig: { ok: true, files: ["kc"], context: "dev", user: "dev" },
+    server: { ok: false, url: "https://s", error: "boom", ...(code === undefined ? {} : { code }) },
+    permissions: [],
+    tools: [],
+  });
+  for (
+    const [code, exit, words] of [
+      [undefined, 1, "the server cannot be reached"],
+      [1, 1, "the server cannot be reached"],
+      [4, 4, "the server was reached and refused the credentials"],
+      [5, 5, "the server did not answer in time"],
+    ] as const
+  ) {
+    assertEquals(exitCodeOf(r(code)), exit);
+    assertStringIncludes(formatReport(r(code), renderTable), `Not ready: ${words}`);
+  }
+});
