@@ -33,3 +33,14 @@ export function escapeControl(s: string, o: { newlines?: boolean } = {}): string
   if (o.newlines) return s.replace(/\r\n/g, "\n").replace(UNSAFE_KEEP_NL, visible);
   return s.replace(UNSAFE, visible);
 }
+
+/**
+ * A value the user (or a file) gave, inside a one-line message: in double quotes, with `"` and `\`
+ * escaped by a backslash and every control or invisible character written as escapeControl writes it, a
+ * newline too (`"bad\nname"`, `"a\x1b[2K"`). Error messages interpolate names, keys and params through it, so what someone typed
+ * can never break the message over two lines or pass for kodama's own text; a plain name reads as
+ * `"name"`.
+ */
+export function quote(s: unknown): string {
+  return `"${escapeControl(String(s).replace(/["\\]/g, "\\$&"))}"`;
+}

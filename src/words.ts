@@ -1,5 +1,6 @@
 /** Splitting a command line into its words, as a POSIX shell does (without expansions). */
 import { usageError } from "./errors.ts";
+import { quote } from "./escape.ts";
 
 /** Split a command line into words: whitespace separates, '…' and "…" quote, \ escapes. */
 export function splitWords(s: string): string[] {
@@ -28,7 +29,7 @@ export function splitWords(s: string): string[] {
       has = true;
     }
   }
-  if (q) throw usageError(`unterminated ${q} in "${s}"`);
+  if (q) throw usageError(`unterminated ${q} in ${quote(s)}`);
   if (has) out.push(cur);
   return out;
 }

@@ -31,6 +31,7 @@ import { usageError } from "../errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
 import { RUN_WATCHED } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
+import { quote } from "../escape.ts";
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
 export const NO_AGENT_EXIT = 127;
@@ -365,6 +366,6 @@ export const STOP_SCRIPT = [
 /** A run id given by a user: a number, or undefined for the latest. */
 export function checkRunId(id: string | undefined): string {
   if (id === undefined) return "latest";
-  if (!/^\d+$/.test(id)) throw usageError(`invalid run id "${id}": runs are numbered 1, 2, …`);
+  if (!/^\d+$/.test(id)) throw usageError(`invalid run id ${quote(id)}: runs are numbered 1, 2, …`);
   return String(Number(id));
 }

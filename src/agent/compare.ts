@@ -25,6 +25,7 @@ import { execCapture } from "./agentrun.ts";
 import { DIFF_SCRIPT } from "../session/fetch.ts";
 import { groupMembers, replicaOf } from "./group.ts";
 import type { SessionView } from "../session/status.ts";
+import { quote } from "../escape.ts";
 
 const TAIL_BYTES = 2000;
 
@@ -323,7 +324,7 @@ export async function compareGroup(
 ): Promise<number> {
   const format = o.output ?? "table";
   if (!["table", "json", "yaml"].includes(format)) {
-    throw usageError(`unknown output format "${format}": use table, json or yaml`);
+    throw usageError(`unknown output format ${quote(format)}: use table, json or yaml`);
   }
   if (o.diff) {
     if (o.diff.length === 0) return await diffEach(kube, namespace, group, o);

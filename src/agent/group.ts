@@ -26,6 +26,7 @@ import { type AgentStartOptions, checkPromptOptions, startWithAgent, withAgentRu
 import { Shared } from "../session/shared.ts";
 import { splitWords } from "../words.ts";
 import { choiceOfWords } from "./presets.ts";
+import { quote } from "../escape.ts";
 
 export { splitWords };
 
@@ -45,7 +46,7 @@ export function parseVariants(values: string[], replicas: number): Map<number, s
     const m = /^(\d+)=(.*)$/s.exec(v);
     if (!m) {
       throw usageError(
-        `invalid --agent-variant "${v}": expected REPLICA=COMMAND`,
+        `invalid --agent-variant ${quote(v)}: expected REPLICA=COMMAND`,
         `e.g. --agent-variant 2=codex or 3="claude --model opus" (a preset and its extra arguments, or a command)`,
       );
     }
@@ -66,7 +67,7 @@ export function parseReplicas(v: string | number): number {
   const n = typeof v === "number" ? v : /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
     throw usageError(
-      `--replicas must be a whole number from 1 to ${MAX_REPLICAS}, got "${v}"`,
+      `--replicas must be a whole number from 1 to ${MAX_REPLICAS}, got ${quote(v)}`,
       "e.g. --replicas 3: sessions NAME-1 … NAME-3 on the same task (best of N)",
     );
   }
@@ -202,7 +203,7 @@ export async function startGroup(
     const taken = sessions.filter((v) => v.spec?.group?.name === o.name || names.includes(v.name));
     if (taken.length) {
       throw new KodamaError(
-        `group "${o.name}" already exists in namespace ${o.namespace}: ${
+        `group ${quote(o.name)} already exists in namespace ${o.namespace}: ${
           taken.map((v) => v.name).join(", ")
         }`,
         ExitCode.USAGE,
@@ -302,7 +303,7 @@ export async function groupMembers(kube: Kube, namespace: string, group: string)
   if (!found.length) {
     const single = sessions.find((v) => v.name === group);
     throw new KodamaError(
-      `group "${group}" not found in namespace ${namespace}`,
+      `group ${quote(group)} not found in namespace ${namespace}`,
       ExitCode.NOT_FOUND,
       single
         ? `${group} is a single session, not a group (start a group with kodama start ${group} --replicas N)`

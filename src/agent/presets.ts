@@ -14,6 +14,7 @@ import type { ConfigSource } from "../config/origin.ts";
 import { usageError } from "../errors.ts";
 import type { SessionAgent } from "../session/spec.ts";
 import { splitWords } from "../words.ts";
+import { quote } from "../escape.ts";
 
 export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
@@ -184,7 +185,7 @@ export interface AgentChoice {
 export function checkAgentName(name: string, what = "--agent"): AgentKind {
   if (name === "custom" || isPresetName(name)) return name;
   throw usageError(
-    `unknown agent preset "${name}" (${what})`,
+    `unknown agent preset ${quote(name)} (${what})`,
     `the presets are ${PRESET_NAMES.join(", ")} (kodama agent presets); any other command is agent.command`,
   );
 }

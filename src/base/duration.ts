@@ -15,6 +15,7 @@
  * would fire at once (Node's TimeoutOverflowWarning), so `--timeout 1000h` would time out immediately.
  */
 import { usageError } from "../errors.ts";
+import { quote } from "../escape.ts";
 
 const NUM = String.raw`\d+(?:\.\d+)?`;
 const UNIT = "ns|us|µs|ms|s|m|h|d";
@@ -67,7 +68,7 @@ export function parseDuration(text: string, flag = "duration", o: DurationOption
   if (ms !== undefined) return o.timer ? Math.min(ms, MAX_TIMER_MS) : ms;
   const hint = `use a Go-style duration such as ${DURATION_EXAMPLES_TEXT}`;
   if (text.trim() === "") throw usageError(`invalid ${flag} "": empty`, hint);
-  throw usageError(`invalid ${flag} "${text}"`, hint);
+  throw usageError(`invalid ${flag} ${quote(text)}`, hint);
 }
 
 /** A schema-level duration (a string of the grammar, or a number of seconds) in milliseconds. */

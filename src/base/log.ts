@@ -7,6 +7,7 @@ import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
 import { usageError } from "../errors.ts";
 import { stderrSink } from "./sink.ts";
 import { redact } from "./redact.ts";
+import { quote } from "../escape.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
@@ -29,10 +30,10 @@ export function enabled(lv: LogLevel): boolean {
 export async function setupLogging(opts: { level?: string; format?: string }): Promise<void> {
   const lv = (opts.level ?? "warning") as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(lv)) {
-    throw usageError(`unknown log level "${opts.level}"`, `use one of: ${LOG_LEVELS.join(", ")}`);
+    throw usageError(`unknown log level ${quote(opts.level)}`, `use one of: ${LOG_LEVELS.join(", ")}`);
   }
   if (opts.format && opts.format !== "text" && opts.format !== "json") {
-    throw usageError(`unknown log format "${opts.format}"`, "use text or json");
+    throw usageError(`unknown log format ${quote(opts.format)}`, "use text or json");
   }
   level = lv;
   format = (opts.format ?? "text") as "text" | "json";

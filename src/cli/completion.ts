@@ -9,6 +9,7 @@ import type { CmdLike } from "./tree.ts";
 import type { Request } from "./complete.ts";
 import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
+import { quote } from "../escape.ts";
 
 const completion: CommandSpec = {
   names: ["completion"],
@@ -42,7 +43,7 @@ The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
     const { completionScript, SHELLS } = await import("../complete/scripts.ts");
     if (!(SHELLS as readonly string[]).includes(shell)) {
       const { usageError } = await import("../errors.ts");
-      throw usageError(`unsupported shell "${shell}"`, `use one of: ${SHELLS.join(", ")}`);
+      throw usageError(`unsupported shell ${quote(shell)}`, `use one of: ${SHELLS.join(", ")}`);
     }
     await Deno.stdout.write(new TextEncoder().encode(await completionScript(shell as "bash")));
   },

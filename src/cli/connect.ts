@@ -99,10 +99,20 @@ export async function kubeOptionsFrom(opts: GlobalOptions): Promise<KubeOptions>
   const { userConfig } = await import("./settings.ts");
   const cfg = await userConfig();
   const timeout = opts.requestTimeout;
+  const env = envValue("KODAMA_NAMESPACE");
+  // where the namespace came from, for the error when it is not a namespace (kube/config.ts resolveNamespace)
+  const namespaceFrom = opts.namespace !== undefined
+    ? "-n/--namespace"
+    : env !== undefined
+    ? "KODAMA_NAMESPACE"
+    : cfg?.defaults.namespace !== undefined
+    ? "the config key defaults.namespace"
+    : undefined;
   return {
     kubeconfig: opts.kubeconfig,
     context: opts.context ?? envValue("KODAMA_CONTEXT") ?? cfg?.defaults.context,
-    namespace: opts.namespace ?? envValue("KODAMA_NAMESPACE") ?? cfg?.defaults.namespace,
+    namespace: opts.namespace ?? env ?? cfg?.defaults.namespace,
+    namespaceFrom,
     cluster: opts.cluster,
     user: opts.user,
     server: opts.server,

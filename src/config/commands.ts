@@ -10,6 +10,7 @@ import { coerceValue } from "./coerce.ts";
 import { allKeys, getIn, keysUnder, lookupKey, typeLabel } from "./keys.ts";
 import { type ConfigSource, loadConfig } from "./load.ts";
 import { displayPath, findRepo, globalConfigPath, REPO_CONFIG_FILE } from "./paths.ts";
+import { quote } from "../escape.ts";
 
 export interface Printed {
   stdout: string;
@@ -29,7 +30,7 @@ export type ViewFormat = "table" | "yaml" | "json";
 function parseFormat(v: string | undefined, allowed: ViewFormat[], fallback: ViewFormat): ViewFormat {
   const f = (v ?? fallback) as ViewFormat;
   if (!allowed.includes(f)) {
-    throw usageError(`unknown output format "${v}"`, `use one of: ${allowed.join(", ")}`);
+    throw usageError(`unknown output format ${quote(v)}`, `use one of: ${allowed.join(", ")}`);
   }
   return f;
 }

@@ -14,6 +14,7 @@ import {
   repoRuleOf,
   unwrapSchema,
 } from "./schema.ts";
+import { quote } from "../escape.ts";
 
 export type KeyKind = "string" | "integer" | "number" | "boolean" | "enum" | "list";
 
@@ -132,7 +133,7 @@ export function parseKeyPath(key: string): string[] {
   const parts = key.split(".");
   if (!key || parts.some((p) => !SEGMENT.test(p))) {
     throw usageError(
-      `invalid config key "${key}"`,
+      `invalid config key ${quote(key)}`,
       "keys are dotted paths like defaults.resources.cpu; run `kodama config keys` to list them",
     );
   }
@@ -171,7 +172,7 @@ export function lookupKey(key: string): Lookup {
   if (section) return { type: "section", info: section };
   const guess = didYouMean(key);
   throw usageError(
-    `unknown config key "${key}"${guess ? ` — did you mean ${guess}?` : ""}`,
+    `unknown config key ${quote(key)}${guess ? ` — did you mean ${guess}?` : ""}`,
     "run `kodama config keys` to list every key",
   );
 }

@@ -193,6 +193,8 @@ export interface Report {
     code?: number;
   };
   namespace?: string;
+  /** the namespace the flags, KODAMA_NAMESPACE, the config or the kubeconfig name is not one (exit 2) */
+  namespaceError?: string;
   permissions: PermissionResult[];
   tools: ToolResult[];
   /** does the cluster's network plugin enforce NetworkPolicy (the session's egress limit)? */
@@ -251,7 +253,8 @@ export function networkPolicySupport(podNames: string[] | undefined, error?: str
 
 /** The verdict: everything required is there. */
 export function verdict(r: Omit<Report, "ok">): boolean {
-  return r.kubeconfig.ok && r.server.ok && r.permissions.every((p) => p.allowed || !p.required) &&
+  return r.kubeconfig.ok && !r.namespaceError && r.server.ok &&
+    r.permissions.every((p) => p.allowed || !p.required) &&
     r.tools.every((t) => (t.found && !t.problem) || !t.required);
 }
 
@@ -298,6 +301,7 @@ export function formatReport(r: Report, renderTable: (h: string[], rows: string[
         : `${r.server.url ?? ""} ${r.server.error ?? ""}`.trim(),
     ],
   ];
+  if (r.namespaceError) head.push(["namespace", "FAILED", r.namespaceError]);
   if (r.networkPolicy) {
     const n = r.networkPolicy;
     head.push([
@@ -346,6 +350,7 @@ export function formatReport(r: Report, renderTable: (h: string[], rows: string[
     r.ok ? "Everything kodama needs is there." : `Not ready: ${
       [
         !k.ok ? "no usable kubeconfig" : "",
+        r.namespaceError ? "the namespace is not valid" : "",
         k.ok && !r.server.ok ? serverFailure(r.server.code) : "",
         missing ? `${missing} required permission${missing === 1 ? " is" : "s are"} denied` : "",
         r.tools.some((t) => t.required && (!t.found || t.problem)) ? "a required tool is missing" : "",

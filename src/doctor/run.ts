@@ -152,15 +152,24 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
       user: kc.getCurrentUser()?.name,
       impersonating: kc.getCurrentUser()?.as,
     };
-    base.namespace = resolveNamespace(kc, o.namespace);
-    kube = await Kube.connect({ ...o, requestTimeoutMs: o.requestTimeoutMs ?? 10_000 });
+    try {
+      base.namespace = resolveNamespace(kc, o.namespace, o.namespaceFrom);
+    } catch (e) {
+      // a failed check of its own: the server is still asked, the permissions (in a namespace) are not
+      const ke = e as KodamaError;
+      base.namespaceError = ke.hint ? `${ke.message}: ${ke.hint}` : ke.message;
+    }
+    const ns = base.namespace ?? "default";
+    kube = await Kube.connect({ ...o, namespace: ns, requestTimeoutMs: o.requestTimeoutMs ?? 10_000 });
     base.server.url = kube.server;
     const t0 = performance.now();
     const v = await kube.serverVersion();
     base.server = { ok: true, url: kube.server, version: v, latencyMs: Math.round(performance.now() - t0) };
     const minor = Number(/^v?\d+\.(\d+)/.exec(v)?.[1]);
     [base.permissions, base.networkPolicy] = await Promise.all([
-      checkPermissions(kube, base.namespace, Number.isFinite(minor) ? minor : undefined),
+      base.namespace
+        ? checkPermissions(kube, base.namespace, Number.isFinite(minor) ? minor : undefined)
+        : [],
       checkNetworkPolicy(kube),
     ]);
   } catch (e) {
@@ -184,7 +193,7 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
  */
 export function exitCodeOf(r: Report): number {
   if (r.ok) return 0;
-  if (!r.kubeconfig.ok) return 2;
+  if (!r.kubeconfig.ok || r.namespaceError) return 2;
   if (!r.server.ok) return r.server.code ?? 1;
   if (r.permissions.some((p) => p.required && !p.allowed)) return 4;
   return 1;

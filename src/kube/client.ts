@@ -205,7 +205,7 @@ export class Kube {
     internal?: LoaderInternals,
   ) {
     this.transport = new Transport(kc, options, authTtlMs, internal);
-    this.namespace = resolveNamespace(kc, options.namespace);
+    this.namespace = resolveNamespace(kc, options.namespace, options.namespaceFrom);
     this.contextName = this.transport.contextName;
     this.server = this.transport.server;
     this.as = this.transport.as;

@@ -24,6 +24,8 @@ import {
   withFullYaml,
 } from "./kubeconfig.ts";
 import { ExecPluginRunner, validateExecPlugin } from "./execplugin.ts";
+import { quote } from "../escape.ts";
+import { checkNamespace } from "../k8sname.ts";
 
 export type { ClusterEntry, ContextEntry, ExecPlugin, UserEntry } from "./kubeconfig.ts";
 
@@ -31,6 +33,8 @@ export interface KubeOptions extends ConnectionOverrides {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
+  /** where `namespace` came from, for its error (default: -n/--namespace) */
+  namespaceFrom?: string;
   /** --request-timeout in ms (0 or undefined: none) */
   requestTimeoutMs?: number;
 }
@@ -349,7 +353,9 @@ async function loadClientNode(provider: string): Promise<typeof import("./client
     return await import(url);
   } catch (e) {
     throw new KodamaError(
-      `the kubeconfig user authenticates with the legacy auth-provider "${provider}", which this kodama binary was built without`,
+      `the kubeconfig user authenticates with the legacy auth-provider ${
+        quote(provider)
+      }, which this kodama binary was built without`,
       ExitCode.FORBIDDEN,
       "use an exec credential plugin (kubelogin, gke-gcloud-auth-plugin), or a binary built with `deno task compile --auth-provider`",
       { cause: e },
@@ -522,7 +528,7 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
   if (flag) {
     if (!kc.getContextObject(flag)) {
       throw new KodamaError(
-        `context "${flag}" does not exist in ${files}`,
+        `context ${quote(flag)} does not exist in ${files}`,
         ExitCode.USAGE,
         `known contexts: ${known}`,
       );
@@ -541,7 +547,7 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
   const ctx = kc.getContextObject(name);
   if (!ctx) {
     throw new KodamaError(
-      `current-context "${name}" is not a context in ${files}`,
+      `current-context ${quote(name)} is not a context in ${files}`,
       ExitCode.USAGE,
       `pass --context NAME or run \`kubectl config use-context NAME\` (known contexts: ${known})`,
     );
@@ -549,21 +555,24 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
   const cluster = kc.getCurrentCluster();
   if (!cluster) {
     throw new KodamaError(
-      `context "${name}" uses cluster "${ctx.cluster}", which is not in ${files}`,
+      `context ${quote(name)} uses cluster ${quote(ctx.cluster)}, which is not in ${files}`,
       ExitCode.USAGE,
       "add the cluster, or fix contexts[].context.cluster",
     );
   }
   if (!cluster.server) {
-    throw new KodamaError(`cluster "${cluster.name}" of context "${name}" has no server`, ExitCode.USAGE);
+    throw new KodamaError(
+      `cluster ${quote(cluster.name)} of context ${quote(name)} has no server`,
+      ExitCode.USAGE,
+    );
   }
   const bad = serverProblem(cluster.server);
   if (bad) {
     throw new KodamaError(
       opts.server
-        ? `--server ${JSON.stringify(cluster.server)} is not a server URL: ${bad}`
-        : `cluster "${cluster.name}" of context "${name}" in ${files} has server ${
-          JSON.stringify(cluster.server)
+        ? `--server ${quote(cluster.server)} is not a server URL: ${bad}`
+        : `cluster ${quote(cluster.name)} of context ${quote(name)} in ${files} has server ${
+          quote(cluster.server)
         }, which is not a server URL: ${bad}`,
       ExitCode.USAGE,
       "give the API server as https://HOST[:PORT] (or http://)",
@@ -572,7 +581,7 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
   if (cluster.skipTLSVerify && (cluster.caData || cluster.caFile)) {
     // kubectl refuses this too: which of the two was meant is not clear
     throw new KodamaError(
-      `cluster "${cluster.name}" sets both a certificate-authority and insecure-skip-tls-verify: true`,
+      `cluster ${quote(cluster.name)} sets both a certificate-authority and insecure-skip-tls-verify: true`,
       ExitCode.USAGE,
       "remove one of them (kubectl refuses this combination as well)",
     );
@@ -580,7 +589,7 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
   const user = kc.getCurrentUser();
   if (ctx.user && !user) {
     throw new KodamaError(
-      `context "${name}" uses user "${ctx.user}", which is not in ${files}`,
+      `context ${quote(name)} uses user ${quote(ctx.user)}, which is not in ${files}`,
       ExitCode.USAGE,
       "add the user, or fix contexts[].context.user",
     );
@@ -604,8 +613,14 @@ export function serverProblem(server: string): string | undefined {
   return undefined;
 }
 
-/** The namespace to use: the flag, else the context's namespace, else "default". */
-export function resolveNamespace(kc: KubeConfigLite, flag?: string): string {
-  if (flag) return flag;
-  return kc.getContextObject(kc.getCurrentContext())?.namespace || "default";
+/**
+ * The namespace to use: the given one (the flag, KODAMA_NAMESPACE or the config's, `from` says which), else
+ * the context's, else "default". Checked here, where every command's namespace is settled, before any
+ * request: a name the API server would refuse is exit 2 naming where it came from.
+ */
+export function resolveNamespace(kc: KubeConfigLite, given?: string, from = "-n/--namespace"): string {
+  if (given) return checkNamespace(given, from);
+  const context = kc.getCurrentContext();
+  const ns = kc.getContextObject(context)?.namespace;
+  return ns ? checkNamespace(ns, `kubeconfig context ${quote(context)}`) : "default";
 }

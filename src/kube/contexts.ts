@@ -6,6 +6,7 @@
 import { type KubeOptions, readKubeConfig } from "./config.ts";
 import { Kube } from "./client.ts";
 import { usageError } from "../errors.ts";
+import { quote } from "../escape.ts";
 
 const GLOB = /[*?[]/;
 
@@ -50,12 +51,18 @@ export function expandContexts(spec: string, known: string[]): string[] {
       const re = globToRegExp(part);
       const hits = known.filter((k) => re.test(k));
       if (!hits.length) {
-        throw usageError(`no context matches "${part}"`, `known contexts: ${known.join(", ") || "none"}`);
+        throw usageError(
+          `no context matches ${quote(part)}`,
+          `known contexts: ${known.join(", ") || "none"}`,
+        );
       }
       hits.forEach(add);
     } else {
       if (!known.includes(part)) {
-        throw usageError(`context "${part}" does not exist`, `known contexts: ${known.join(", ") || "none"}`);
+        throw usageError(
+          `context ${quote(part)} does not exist`,
+          `known contexts: ${known.join(", ") || "none"}`,
+        );
       }
       add(part);
     }

@@ -35,6 +35,7 @@ import { concatBytes } from "../bytes.ts";
 import { EXEC_HOLDER_MARK } from "./execmark.ts";
 import { after } from "../timer.ts";
 import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
+import { quote } from "../escape.ts";
 
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command
 // that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts, `execModule`)
@@ -1022,7 +1023,7 @@ function mapOpenError(
       msg = (err.body ?? "").trim().split("\n")[0];
     }
     if (/container .*(is )?not (valid|found)/i.test(msg)) {
-      const e = new KodamaError(`container "${container}" not found in pod ${what.name}`, 3, msg);
+      const e = new KodamaError(`container ${quote(container)} not found in pod ${what.name}`, 3, msg);
       containerMissing.add(e);
       return e;
     }

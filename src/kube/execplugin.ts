@@ -15,6 +15,7 @@
 import { ExitCode, KodamaError } from "../errors.ts";
 import { readTextBoundedSync } from "../boundedread.ts";
 import type { ClusterEntry, ExecPlugin } from "./kubeconfig.ts";
+import { quote } from "../escape.ts";
 
 export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
 const MODES = ["Never", "IfAvailable", "Always"];
@@ -32,7 +33,11 @@ export interface ExecCredentials {
 /** Check a user's exec config as kubectl does before any request (usage errors, exit 2). */
 export function validateExecPlugin(p: ExecPlugin, user: string): void {
   const bad = (m: string, hint?: string) => {
-    throw new KodamaError(m, ExitCode.USAGE, hint ?? `fix users[].user.exec of "${user}" in your kubeconfig`);
+    throw new KodamaError(
+      m,
+      ExitCode.USAGE,
+      hint ?? `fix users[].user.exec of ${quote(user)} in your kubeconfig`,
+    );
   };
   if (!p.apiVersion) bad(`apiVersion must be specified for user "${user}" to use an exec credential plugin`);
   if (!EXEC_API_VERSIONS.includes(p.apiVersion)) {
@@ -149,7 +154,7 @@ export class ExecPluginRunner {
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw new KodamaError(
-          `exec credential plugin ${p.command} (user "${this.user}") not found`,
+          `exec credential plugin ${p.command} (user ${quote(this.user)}) not found`,
           ExitCode.FORBIDDEN,
           p.installHint
             ? p.installHint.trim()
@@ -157,13 +162,15 @@ export class ExecPluginRunner {
         );
       }
       throw new KodamaError(
-        `exec credential plugin ${p.command} (user "${this.user}") could not run: ${(e as Error).message}`,
+        `exec credential plugin ${p.command} (user ${quote(this.user)}) could not run: ${
+          (e as Error).message
+        }`,
         ExitCode.FORBIDDEN,
       );
     }
     if (!out.success) {
       throw new KodamaError(
-        `exec credential plugin ${p.command} (user "${this.user}") failed with exit code ${out.code}`,
+        `exec credential plugin ${p.command} (user ${quote(this.user)}) failed with exit code ${out.code}`,
         ExitCode.FORBIDDEN,
         "its own message is above; run it by hand to log in again",
       );
@@ -177,7 +184,7 @@ export class ExecPluginRunner {
     const p = this.plugin;
     const fail = (m: string): never => {
       throw new KodamaError(
-        `exec credential plugin ${p.command} (user "${this.user}"): ${m}`,
+        `exec credential plugin ${p.command} (user ${quote(this.user)}): ${m}`,
         ExitCode.FORBIDDEN,
       );
     };

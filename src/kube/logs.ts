@@ -11,6 +11,7 @@ import { wsTarget } from "./exec.ts";
 import { boundDial } from "./transport.ts";
 import { isUnreachable, toKodamaError, unreachable } from "./errors.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
+import { quote } from "../escape.ts";
 
 export interface LogQuery {
   follow?: boolean;
@@ -145,7 +146,7 @@ function logError(
     } catch { /* plain text */ }
     if (/not found|not valid/i.test(msg) && msg.includes(container)) {
       return new KodamaError(
-        `container "${container}" not found in pod ${what.name}: ${msg}`,
+        `container ${quote(container)} not found in pod ${what.name}: ${msg}`,
         ExitCode.NOT_FOUND,
       );
     }

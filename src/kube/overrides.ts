@@ -11,6 +11,7 @@ import { KodamaError, usageError } from "../errors.ts";
 import { readTextBoundedSync } from "../boundedread.ts";
 import { VERSION } from "../version.ts";
 import type { ClusterEntry, ContextEntry, KubeConfigLite, UserEntry } from "./config.ts";
+import { quote } from "../escape.ts";
 
 export interface ConnectionOverrides {
   /** --cluster: the kubeconfig cluster to use instead of the context's */
@@ -64,7 +65,7 @@ export function applyOverrides(kc: KubeConfigLite, o: ConnectionOverrides): void
   }
   const merged: ContextEntry = { ...ctx, cluster: o.cluster ?? ctx.cluster, user: o.user ?? ctx.user };
   if (o.user && !kc.users.some((u) => u.name === o.user)) {
-    throw usageError(`auth info "${o.user}" does not exist`, `known users: ${names(kc.users)}`);
+    throw usageError(`auth info ${quote(o.user)} does not exist`, `known users: ${names(kc.users)}`);
   }
 
   const base = kc.clusters.find((c) => c.name === merged.cluster);
@@ -95,7 +96,7 @@ export function applyOverrides(kc: KubeConfigLite, o: ConnectionOverrides): void
   }
   if (!cluster.server) {
     throw usageError(
-      `no server found for cluster "${merged.cluster}"`,
+      `no server found for cluster ${quote(merged.cluster)}`,
       base || !o.cluster ? "pass --server URL" : `known clusters: ${names(kc.clusters)}`,
     );
   }

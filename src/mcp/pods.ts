@@ -14,6 +14,7 @@ import { parseTarget } from "../pods/resource.ts";
 import { nothingMatched, type TargetFlags } from "../pods/target.ts";
 import type { McpEnv } from "./env.ts";
 import { READS_CLUSTER, TARGETING, tool } from "./tool.ts";
+import { quote } from "../escape.ts";
 
 type TargetArgs = {
   context?: string;
@@ -116,7 +117,7 @@ export const podsList = tool({
       const ns = t.namespace ?? kube.namespace;
       if (!(await kube.namespaceExists(ns))) {
         const { notFound } = await import("../errors.ts");
-        throw notFound(`namespaces "${ns}" not found`);
+        throw notFound(`namespaces ${quote(ns)} not found`);
       }
     }
     const { renderPods } = await import("../pods/list.ts");

@@ -21,6 +21,7 @@ import { podTargets } from "./fanout.ts";
 import { concatBytes } from "../bytes.ts";
 import { forEachLimited } from "../limit.ts";
 import { hostPlatform, type Platform, probeFolding } from "../platform.ts";
+import { quote } from "../escape.ts";
 
 export type CpSpec =
   | { kind: "local"; path: string }
@@ -43,7 +44,10 @@ export function parseCpSpec(s: string, p: Platform = hostPlatform()): CpSpec {
   if (left === "") return { kind: "pod", path };
   const parts = left.split("/");
   if (parts.length > 2 || parts.some((p) => p === "")) {
-    throw usageError(`cannot read "${s}" as [namespace/]pod:path`, "e.g. prod/api-1:/tmp/x or ./local/file");
+    throw usageError(
+      `cannot read ${quote(s)} as [namespace/]pod:path`,
+      "e.g. prod/api-1:/tmp/x or ./local/file",
+    );
   }
   if (path === "") {
     throw usageError(
@@ -72,7 +76,7 @@ export function allDestination(dst: string, p: Platform = hostPlatform()): strin
   if (d.kind === "pod" && d.pod !== undefined) {
     const where = d.namespace ? `namespace ${d.namespace}, pod ${d.pod}` : `pod ${d.pod}`;
     throw usageError(
-      `with --all the destination is a path in every matched pod: "${dst}" names ${where}`,
+      `with --all the destination is a path in every matched pod: ${quote(dst)} names ${where}`,
       `write ${d.path} (the pods come from -m/-l/-n${
         d.namespace ? `; -n ${d.namespace} for that namespace` : ""
       }), or drop --all to copy into ${d.pod} alone: ${dst}`,
@@ -347,7 +351,7 @@ export async function copy(
   }
   if (!side.pod) {
     throw usageError(
-      `"${s.kind === "pod" ? src : dst}" names no pod`,
+      `${quote(s.kind === "pod" ? src : dst)} names no pod`,
       "write pod:path, or use --all with targeting flags",
     );
   }

@@ -10,6 +10,7 @@ import { notFound, usageError } from "../errors.ts";
 import { mark } from "../base/timing.ts";
 import { podColumns, withKind } from "./display.ts";
 import { findPods, type TargetFlags } from "./target.ts";
+import { quote } from "../escape.ts";
 
 export function renderPods(
   pods: V1Pod[],
@@ -94,7 +95,7 @@ export async function listPodsCommand(
     // as kubectl: a namespace that does not exist is NotFound (exit 3); an empty one is no error
     const ns = t.allNamespaces ? undefined : t.namespace ?? kube.namespace;
     if (ns !== undefined && !(await kube.namespaceExists(ns))) {
-      throw notFound(`namespaces "${ns}" not found`, "list namespaces with `kubectl get namespaces`");
+      throw notFound(`namespaces ${quote(ns)} not found`, "list namespaces with `kubectl get namespaces`");
     }
     emptyList(format, ns);
     return 0;

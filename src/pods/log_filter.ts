@@ -4,6 +4,7 @@
  * lines, drops the API timestamp off each, and asks `keepLine` / `renderLine` what to print.
  */
 import { ExitCode, KodamaError } from "../errors.ts";
+import { quote } from "../escape.ts";
 
 export const LOG_OUTPUTS = ["default", "raw", "json"] as const;
 export type LogOutput = typeof LOG_OUTPUTS[number];
@@ -179,7 +180,7 @@ export function renderLine(src: LineSource, l: LogLine, o: RenderOptions): strin
 export function resolveOutput(output: string | undefined, noPrefix: boolean): LogOutput {
   if (output !== undefined && !(LOG_OUTPUTS as readonly string[]).includes(output)) {
     throw new KodamaError(
-      `invalid --output "${output}"`,
+      `invalid --output ${quote(output)}`,
       ExitCode.USAGE,
       `use one of ${LOG_OUTPUTS.join(", ")}`,
     );

@@ -20,6 +20,7 @@ export { formatBytes };
 import { checkListenAddresses } from "../base/listen.ts";
 import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
 import type { ChooseOptions } from "./choose.ts";
+import { quote } from "../escape.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Port specs
@@ -42,7 +43,7 @@ function parsePortNumber(s: string, what: string, spec: string, allowZero: boole
   const n = Number(s);
   if (!/^\d+$/.test(s) || n > 65535 || (n === 0 && !allowZero)) {
     throw usageError(
-      `invalid port spec "${spec}": ${what} "${s}" is not a port number`,
+      `invalid port spec ${quote(spec)}: ${what} ${quote(s)} is not a port number`,
       "use [LOCAL:]REMOTE, e.g. 8080, 9000:8080, :8080 (free local port) or :http (named port)",
     );
   }
@@ -55,7 +56,7 @@ export function parsePortSpec(spec: string): ForwardSpec {
   const parts = s.split(":");
   if (parts.length > 2 || s === "") {
     throw usageError(
-      `invalid port spec "${spec}"`,
+      `invalid port spec ${quote(spec)}`,
       "use [LOCAL:]REMOTE, e.g. 8080, 9000:8080, :8080 (free local port) or :http (named port)",
     );
   }
@@ -65,7 +66,9 @@ export function parsePortSpec(spec: string): ForwardSpec {
   else if (PORT_NAME.test(remoteText) && remoteText.length <= 15) remote = remoteText;
   else {
     throw usageError(
-      `invalid port spec "${spec}": remote port "${remoteText}" is neither a number nor a port name`,
+      `invalid port spec ${quote(spec)}: remote port ${
+        quote(remoteText)
+      } is neither a number nor a port name`,
       "use [LOCAL:]REMOTE, e.g. 8080, 9000:8080, :8080 (free local port) or :http (named port)",
     );
   }
@@ -96,7 +99,7 @@ export function containerPortByName(pod: V1Pod, port: number | string): number {
     Boolean,
   );
   throw new KodamaError(
-    `pod ${pod.metadata?.name} has no container port named "${port}"`,
+    `pod ${pod.metadata?.name} has no container port named ${quote(port)}`,
     ExitCode.NOT_FOUND,
     names.length
       ? `named ports: ${names.join(", ")}`
@@ -119,7 +122,7 @@ export function servicePortToPodPort(svc: V1Service, pod: V1Pod, port: number | 
     : ports.find((p) => p.name === port);
   if (!sp) {
     throw new KodamaError(
-      `service ${svc.metadata?.name} has no port ${typeof port === "number" ? port : `named "${port}"`}`,
+      `service ${svc.metadata?.name} has no port ${typeof port === "number" ? port : `named ${quote(port)}`}`,
       ExitCode.NOT_FOUND,
       `service ports: ${
         ports.map((p) => p.name ? `${p.port} (${p.name})` : String(p.port)).join(", ") || "none"

@@ -5,6 +5,7 @@
  */
 import type { V1LabelSelector, V1Pod } from "@kubernetes/client-node";
 import { usageError } from "../errors.ts";
+import { escapeControl, quote } from "../escape.ts";
 
 export type ResourceKind =
   | "pod"
@@ -101,16 +102,19 @@ export function parseTargetArg(arg: string): ResourceRef | undefined {
   const kind = ALIASES[type];
   if (!kind) {
     throw usageError(
-      `unknown resource type "${type}" in ${arg}`,
+      `unknown resource type ${quote(type)} in ${escapeControl(arg)}`,
       `targets are TYPE/NAME with TYPE one of ${TARGET_TYPES}`,
     );
   }
   if (group !== undefined && group !== GROUP[kind]) {
-    throw usageError(`unknown resource type "${type}.${group}" in ${arg}`, `did you mean ${type}/${name}?`);
+    throw usageError(
+      `unknown resource type "${type}.${group}" in ${escapeControl(arg)}`,
+      `did you mean ${type}/${name}?`,
+    );
   }
   if (!name || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
     throw usageError(
-      `invalid name ${JSON.stringify(name)} in ${arg}`,
+      `invalid name ${JSON.stringify(name)} in ${escapeControl(arg)}`,
       "a name is lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
     );
   }
@@ -144,7 +148,7 @@ export function labelSelectorString(sel: V1LabelSelector | undefined): string {
         parts.push(`!${e.key}`);
         break;
       default:
-        throw usageError(`unsupported selector operator "${e.operator}" on key ${e.key}`);
+        throw usageError(`unsupported selector operator ${quote(e.operator)} on key ${e.key}`);
     }
   }
   return parts.join(",");

@@ -16,6 +16,8 @@ import {
   type ResourceRef,
   sessionSelector,
 } from "./resource.ts";
+import { quote } from "../escape.ts";
+import { checkNamespace } from "../k8sname.ts";
 
 export interface TargetFlags {
   namespace?: string;
@@ -82,17 +84,11 @@ export function targetNamespace(kube: Kube, t: TargetFlags): string | undefined 
   return t.allNamespaces ? undefined : (t.namespace ?? kube.namespace);
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Reject names the API server would reject, before any request, with the rule spelled out. */
 export function validateTarget(t: TargetFlags): void {
-  if (t.namespace !== undefined && (!DNS1123_LABEL.test(t.namespace) || t.namespace.length > 63)) {
-    throw usageError(
-      `invalid namespace ${JSON.stringify(t.namespace)}`,
-      "a namespace is lowercase letters, digits and '-', starts and ends with a letter or digit, at most 63 characters",
-    );
-  }
+  if (t.namespace !== undefined) checkNamespace(t.namespace);
   if (t.pod !== undefined && (!DNS1123_SUBDOMAIN.test(t.pod) || t.pod.length > 253)) {
     throw usageError(
       `invalid pod name ${JSON.stringify(t.pod)}`,
@@ -233,7 +229,7 @@ export function describeTarget(t: TargetFlags, defaultNamespace?: string): strin
 export async function nothingMatchedIn(kube: Kube, t: TargetFlags, hint?: string): Promise<KodamaError> {
   const ns = t.allNamespaces ? undefined : t.namespace ?? kube.namespace;
   if (ns !== undefined && !(await kube.namespaceExists(ns).catch(() => true))) {
-    return notFound(`namespaces "${ns}" not found`, "list namespaces with `kubectl get namespaces`");
+    return notFound(`namespaces ${quote(ns)} not found`, "list namespaces with `kubectl get namespaces`");
   }
   return nothingMatched(t, kube.namespace, hint);
 }
@@ -271,7 +267,7 @@ export function chooseContainer(pod: V1Pod, name?: string): string {
     const init = pod.spec?.initContainers?.map((c) => c.name) ?? [];
     if (init.includes(name)) return name;
     throw new KodamaError(
-      `container "${name}" not found in pod ${podName}`,
+      `container ${quote(name)} not found in pod ${podName}`,
       ExitCode.NOT_FOUND,
       `containers: ${containers.join(", ") || "none"}`,
     );

@@ -10,6 +10,7 @@
 import { delimiter, resolve } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { shJoin, spawnTool } from "../proc.ts";
+import { quote } from "../escape.ts";
 
 export const LAYOUTS = [
   "tiled",
@@ -93,7 +94,11 @@ export function panesThatFit(cols: number, rows: number, minCols = 20, minRows =
 export function validateLayout(layout: string | undefined): Layout {
   const l = layout ?? "tiled";
   if (!(LAYOUTS as readonly string[]).includes(l)) {
-    throw new KodamaError(`unknown tmux layout "${l}"`, ExitCode.USAGE, `use one of: ${LAYOUTS.join(", ")}`);
+    throw new KodamaError(
+      `unknown tmux layout ${quote(l)}`,
+      ExitCode.USAGE,
+      `use one of: ${LAYOUTS.join(", ")}`,
+    );
   }
   return l as Layout;
 }

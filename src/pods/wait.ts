@@ -20,6 +20,7 @@ import {
 } from "./target.ts";
 import { formatDuration } from "../base/duration.ts";
 import { evalJsonPath, type JsonPathCondition, parseJsonPathCondition } from "./jsonpath.ts";
+import { quote } from "../escape.ts";
 
 export type WaitFor = "ready" | "deleted" | `phase=${string}` | "exists";
 
@@ -58,7 +59,9 @@ export function parseWaitFor(s: string): WaitCondition {
   const m = /^phase=(\w+)$/i.exec(v);
   if (m) {
     const phase = PHASES.find((p) => p.toLowerCase() === m[1].toLowerCase());
-    if (!phase) throw usageError(`unknown pod phase "${m[1]}" in --for ${s}`, `phases: ${PHASES.join(", ")}`);
+    if (!phase) {
+      throw usageError(`unknown pod phase ${quote(m[1])} in --for ${s}`, `phases: ${PHASES.join(", ")}`);
+    }
     return `phase=${phase}`;
   }
   if (v.startsWith("condition=")) {

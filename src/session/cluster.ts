@@ -9,6 +9,7 @@ import { LABEL_RETAINED, LABEL_SESSION, objectNames, SESSIONS_SELECTOR, sessionS
 import { groupSessions, type SessionView, sessionView } from "./status.ts";
 import { namesOf, specOf } from "./spec.ts";
 import { observeSessions } from "./state.ts";
+import { quote } from "../escape.ts";
 
 /** What a command saw goes into this machine's session files (status, branch, commit, updatedAt). */
 export function observed(kube: Kube, views: SessionView[]): Promise<void> {
@@ -109,7 +110,7 @@ export function notFoundError(
   retained: V1PersistentVolumeClaim[],
 ): KodamaError {
   return new KodamaError(
-    `session "${name}" not found in namespace ${namespace}`,
+    `session ${quote(name)} not found in namespace ${namespace}`,
     ExitCode.NOT_FOUND,
     retained.length
       ? `its volumes were kept (${

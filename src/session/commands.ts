@@ -9,6 +9,7 @@ import { isTerminal } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { usageError } from "../errors.ts";
 import type { StartIO } from "./start.ts";
+import { quote } from "../escape.ts";
 
 // each verb loads its own feature (a `resume` never loads `start`'s planning, nor `attach` or `list`)
 const lifecycle = () => import("./lifecycle.ts");
@@ -297,7 +298,7 @@ export async function poolEnsureCommand(
     storageClass: f.storageClass ?? cfg.defaults.storage.storageClass,
   });
   const image = (f.image ?? cfg.defaults.image).trim();
-  if (!image || /\s/.test(image)) throw usageError(`invalid --image "${f.image ?? cfg.defaults.image}"`);
+  if (!image || /\s/.test(image)) throw usageError(`invalid --image ${quote(f.image ?? cfg.defaults.image)}`);
   const timeoutMs = f.timeout !== undefined
     ? parseDuration(f.timeout, "--timeout")
     : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");

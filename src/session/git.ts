@@ -16,6 +16,7 @@ import { safeLine } from "../ui/color.ts";
 import type { V1Container, V1Secret, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { usageError } from "../errors.ts";
+import { quote } from "../escape.ts";
 
 /** Where the credentials Secret is mounted (read-only). */
 export const GIT_MOUNT = "/etc/kodama/git";
@@ -76,14 +77,14 @@ export interface RepoUrl {
 /** What kind of URL a repo is; credentials inside it are refused (they would land in `.git/config`). */
 export function parseRepoUrl(url: string, tokenEnv = "GITHUB_TOKEN"): RepoUrl {
   const u = url.trim();
-  if (!u || /\s/.test(u)) throw usageError(`invalid --repo "${url}"`);
+  if (!u || /\s/.test(u)) throw usageError(`invalid --repo ${quote(url)}`);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(u)?.[1]?.toLowerCase();
   if (scheme) {
     let parsed: URL;
     try {
       parsed = new URL(u);
     } catch {
-      throw usageError(`invalid --repo "${url}": not a URL`);
+      throw usageError(`invalid --repo ${quote(url)}: not a URL`);
     }
     if (parsed.password || (parsed.username && (scheme === "https" || scheme === "http"))) {
       throw usageError(
@@ -124,7 +125,7 @@ export function checkBranch(name: string, what: string): string {
     name.includes("@{") || name === "@" || /[\s~^:?*[\\]/.test(name) ||
     [...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) ||
     name.split("/").some((p) => p.startsWith("."));
-  if (bad) throw usageError(`invalid ${what} "${name}": not a valid git branch name`);
+  if (bad) throw usageError(`invalid ${what} ${quote(name)}: not a valid git branch name`);
   return name;
 }
 

@@ -21,6 +21,7 @@ import { namesOf, type SessionSpec } from "./spec.ts";
 import type { StartIO } from "./startio.ts";
 import { AFTER_READY, retainVolumes, waitReady } from "./ready.ts";
 import { listStates, loadState, removeState, saveState, stateFromSpec, updateState } from "./state.ts";
+import { quote } from "../escape.ts";
 
 /** How long stop/resume wait for a pod to go away. */
 const POD_GONE_MS = 120_000;
@@ -384,7 +385,9 @@ async function mayDelete(
   const refused = checks.find((_, i) => !answers[i]);
   if (refused) {
     throw new KodamaError(
-      `forbidden: cannot delete session ${name}: you may not ${refused.verb} ${refused.resource} "${refused.name}" in namespace ${namespace} (nothing was deleted)`,
+      `forbidden: cannot delete session ${name}: you may not ${refused.verb} ${refused.resource} ${
+        quote(refused.name)
+      } in namespace ${namespace} (nothing was deleted)`,
       ExitCode.FORBIDDEN,
       "a session shared with you is its owner's to delete; ask them, or for a Role allowing it",
     );

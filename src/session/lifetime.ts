@@ -29,6 +29,7 @@
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { usageError } from "../errors.ts";
 import { EXEC_HOLDER_MARK } from "../kube/execmark.ts";
+import { quote } from "../escape.ts";
 
 /** The shortest idle stop: a watchdog looking more often than every few seconds would cost more than it saves. */
 export const MIN_IDLE_STOP_S = 10;
@@ -56,7 +57,7 @@ export function resolveIdleStop(value: string | number | undefined, what: string
   if (ms === 0) return undefined;
   if (ms < MIN_IDLE_STOP_S * 1000) {
     throw usageError(
-      `invalid ${what} "${value}": at least ${MIN_IDLE_STOP_S}s (0 turns idle stop off)`,
+      `invalid ${what} ${quote(value)}: at least ${MIN_IDLE_STOP_S}s (0 turns idle stop off)`,
       "e.g. --idle-stop 30m",
     );
   }
@@ -73,17 +74,17 @@ export function resolveTtl(value: string | number | undefined, what: string, now
   if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value.trim())) {
     at = Date.parse(value.trim());
     if (Number.isNaN(at)) {
-      throw usageError(`invalid ${what} "${value}": not a time`, "e.g. 8h, 2d, or 2026-12-01T18:00:00Z");
+      throw usageError(`invalid ${what} ${quote(value)}: not a time`, "e.g. 8h, 2d, or 2026-12-01T18:00:00Z");
     }
     if (at <= now.getTime()) {
       throw usageError(
-        `invalid ${what} "${value}": that time has passed`,
+        `invalid ${what} ${quote(value)}: that time has passed`,
         "give a duration (8h, 2d) or a future time",
       );
     }
   } else {
     const ms = typeof value === "number" ? value * 1000 : parseDuration(value, what);
-    if (ms <= 0) throw usageError(`invalid ${what} "${value}": must be longer than 0`, "e.g. --ttl 8h");
+    if (ms <= 0) throw usageError(`invalid ${what} ${quote(value)}: must be longer than 0`, "e.g. --ttl 8h");
     at = now.getTime() + ms;
   }
   return new Date(Math.ceil(at / 1000) * 1000).toISOString().replace(/\.\d+Z$/, "Z");

@@ -6,6 +6,8 @@
  * Pure: no I/O.
  */
 import { usageError } from "../errors.ts";
+import { isDnsLabel } from "../k8sname.ts";
+import { quote } from "../escape.ts";
 
 /** Labels every object of a session carries (so `list` works from any machine). */
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
@@ -36,7 +38,13 @@ export const ANNOTATION_SPEC = "kodama.dev/spec";
 /** Selects every object kodama made for sessions; add `,kodama.dev/session=NAME` for one session. */
 export const SESSIONS_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_SESSION}`;
 
+/**
+ * The label selector of one session's objects. Every lookup of a session by name (findSession, the waits,
+ * start, share) builds its selector here, so the name is checked here first: a name that is not a DNS-1123
+ * label is exit 2 before any request, not the API server's selector parse error.
+ */
 export function sessionSelector(name: string): string {
+  checkSessionName(name);
   return `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_SESSION}=${name}`;
 }
 
@@ -75,6 +83,19 @@ export function maxSessionNameLength(): number {
   return MAX_OBJECT_NAME - longest;
 }
 
+const NAME_RULE = "use lowercase letters, digits and '-', starting and ending with a letter or digit";
+const NAME_HINT = "session names become Kubernetes object names (DNS-1123 labels), e.g. my-work";
+
+/**
+ * Check a session name a command looks up (get, attach, stop, …): a DNS-1123 label of at most 63 characters
+ * (a label value), so it can be put in a selector or an object name. Exit 2 otherwise, the name escaped.
+ */
+export function checkSessionName(name: string): string {
+  if (name === "") throw usageError("a session name is required", "list sessions with `kodama list`");
+  if (!isDnsLabel(name)) throw usageError(`invalid session name ${quote(name)}: ${NAME_RULE}`, NAME_HINT);
+  return name;
+}
+
 /**
  * Check a session name before anything is sent: a DNS-1123 label (lowercase letters, digits, '-'),
  * short enough that every derived object name stays within 63 characters. Exit 2 otherwise.
@@ -84,17 +105,14 @@ export function validateSessionName(name: string | undefined): string {
     throw usageError("a session name is required", "e.g. kodama start my-work");
   }
   if (!DNS_LABEL.test(name)) {
-    throw usageError(
-      `invalid session name "${name}": use lowercase letters, digits and '-', starting and ending with a letter or digit`,
-      "session names become Kubernetes object names (DNS-1123 labels), e.g. my-work",
-    );
+    throw usageError(`invalid session name ${quote(name)}: ${NAME_RULE}`, NAME_HINT);
   }
   const max = maxSessionNameLength();
   const names = objectNames(name);
   const tooLong = Object.values(names).find((n) => n.length > MAX_OBJECT_NAME);
   if (tooLong) {
     throw usageError(
-      `session name "${name}" is too long (${name.length} characters, at most ${max})`,
+      `session name ${quote(name)} is too long (${name.length} characters, at most ${max})`,
       `it names the object ${tooLong} (${tooLong.length} characters; Kubernetes allows ${MAX_OBJECT_NAME})`,
     );
   }

@@ -36,6 +36,7 @@ import {
 import { checkedSize, formatSize } from "./quantity.ts";
 import type { SessionSpec } from "./spec.ts";
 import { POD_SECCOMP } from "./sandbox.ts";
+import { quote } from "../escape.ts";
 
 /** Every pool object kodama made in a namespace (volumes and binder pods), claimed or not. */
 export const POOL_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}`;
@@ -88,7 +89,7 @@ export function checkedShape(o: { workspace: string; home: string; storageClass?
   const cls = o.storageClass ?? "";
   if (cls !== "" && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(cls)) {
     throw usageError(
-      `invalid --storage-class "${cls}": StorageClass names are lowercase letters, digits, '-' and '.'`,
+      `invalid --storage-class ${quote(cls)}: StorageClass names are lowercase letters, digits, '-' and '.'`,
     );
   }
   return {
@@ -103,7 +104,7 @@ export function checkedPoolSize(v: string | number | undefined): number {
   const s = String(v ?? "").trim();
   if (!/^\d+$/.test(s)) {
     throw usageError(
-      `invalid --size "${v ?? ""}": a whole number of volume pairs, 0 or more`,
+      `invalid --size ${quote(v ?? "")}: a whole number of volume pairs, 0 or more`,
       "e.g. --size 3",
     );
   }

@@ -4,6 +4,7 @@
  * derived requests are never rounded to 0. Pure.
  */
 import { usageError } from "../errors.ts";
+import { quote } from "../escape.ts";
 
 /** `<number><suffix>`: a decimal number, then a binary-SI, decimal-SI or exponent suffix (or none). */
 const QUANTITY_RE = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
@@ -89,11 +90,11 @@ export function checkedCpu(text: string, flag: string): bigint {
   const q = parseQuantity(text);
   if (!q || /[KMGTPE]i$/.test(text.trim())) {
     throw usageError(
-      `invalid ${flag} "${text}": not a CPU quantity`,
+      `invalid ${flag} ${quote(text)}: not a CPU quantity`,
       "use cores or millicores, e.g. 2, 1.5, 500m",
     );
   }
-  if (q.num <= 0n) throw usageError(`invalid ${flag} "${text}": must be greater than 0`);
+  if (q.num <= 0n) throw usageError(`invalid ${flag} ${quote(text)}: must be greater than 0`);
   return cpuMillis(q);
 }
 
@@ -102,11 +103,11 @@ export function checkedSize(text: string, flag: string): bigint {
   const q = parseQuantity(text);
   if (!q) {
     throw usageError(
-      `invalid ${flag} "${text}": not a size quantity`,
+      `invalid ${flag} ${quote(text)}: not a size quantity`,
       "use a number with a unit, e.g. 512Mi, 4Gi, 10Gi",
     );
   }
-  if (q.num <= 0n) throw usageError(`invalid ${flag} "${text}": must be greater than 0`);
+  if (q.num <= 0n) throw usageError(`invalid ${flag} ${quote(text)}: must be greater than 0`);
   const bytes = sizeBytes(q);
   return bytes;
 }

@@ -11,6 +11,7 @@
 import type { V1NetworkPolicy, V1SecurityContext } from "@kubernetes/client-node";
 import { usageError } from "../errors.ts";
 import { type Cidr, formatCidr, parseCidr, strictlyWithin, within } from "../base/cidr.ts";
+import { quote } from "../escape.ts";
 
 /**
  * What a root user keeps of the runtime's default set (the rest — NET_RAW, MKNOD, SETFCAP, SETPCAP,
@@ -58,7 +59,7 @@ function cidrList(list: string[] | undefined, key: string): Cidr[] {
     const c = parseCidr(String(s));
     if (!c) {
       throw usageError(
-        `invalid ${key} entry "${s}": not a CIDR`,
+        `invalid ${key} entry ${quote(s)}: not a CIDR`,
         "write an address range such as 10.0.0.0/8 or fd00::/8",
       );
     }
@@ -81,7 +82,7 @@ export function resolveSandbox(s: SandboxSettings): Sandbox {
   for (const d of deny) {
     if (d.prefix === 0) {
       throw usageError(
-        `session.egress.deny "${formatCidr(d)}" denies everything`,
+        `session.egress.deny ${quote(formatCidr(d))} denies everything`,
         "to let the pod reach only some ranges (and DNS), list them in session.egress.allow ([] for DNS only)",
       );
     }
@@ -92,7 +93,7 @@ export function resolveSandbox(s: SandboxSettings): Sandbox {
     const d = denied.find((d) => within(a, d));
     if (d) {
       throw usageError(
-        `session.egress.allow "${formatCidr(a)}" lies inside the denied range ${formatCidr(d)}`,
+        `session.egress.allow ${quote(formatCidr(a))} lies inside the denied range ${formatCidr(d)}`,
         "the link-local range (cloud metadata) and session.egress.deny are never reachable",
       );
     }

@@ -13,6 +13,7 @@ import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY, objectNames, sessionSelector } from "./names.ts";
 import { requireSession } from "./cluster.ts";
+import { quote } from "../escape.ts";
 
 export const RBAC_API = "rbac.authorization.k8s.io/v1";
 /** On a share's Role and RoleBinding: the subject's kind (user, group, serviceaccount). */
@@ -59,7 +60,7 @@ export function subjectFrom(
     const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(f.serviceaccount);
     if (!m) {
       throw usageError(
-        `invalid --serviceaccount "${f.serviceaccount}": expected NAMESPACE:NAME`,
+        `invalid --serviceaccount ${quote(f.serviceaccount)}: expected NAMESPACE:NAME`,
         "e.g. --serviceaccount ci:deployer",
       );
     }

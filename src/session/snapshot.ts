@@ -36,6 +36,7 @@ import {
   volumeSnapshotName,
   waitSnapshotsReady,
 } from "./volsnap.ts";
+import { quote } from "../escape.ts";
 
 export const LABEL_SNAPSHOT = "kodama.dev/snapshot";
 export const LABEL_SNAPSHOT_OF = "kodama.dev/snapshot-of";
@@ -57,7 +58,7 @@ export function snapshotName(session: string, given: string | undefined, now = n
     `${session}-${now.toISOString().replace(/[-:T]/g, "").slice(0, 14)}`;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 50) {
     throw usageError(
-      `invalid snapshot name "${name}": lowercase letters, digits and '-', at most 50 characters`,
+      `invalid snapshot name ${quote(name)}: lowercase letters, digits and '-', at most 50 characters`,
     );
   }
   return name;
@@ -626,7 +627,7 @@ export async function requireSnapshot(kube: Kube, ns: string, snap: string): Pro
   const ref = await findSnapshot(kube, ns, snap);
   if (!ref) {
     throw new KodamaError(
-      `snapshot "${snap}" not found in namespace ${ns}`,
+      `snapshot ${quote(snap)} not found in namespace ${ns}`,
       ExitCode.NOT_FOUND,
       "list them with `kodama snapshot list`",
     );
@@ -653,7 +654,7 @@ export async function deleteSnapshots(
   const refs: [string, SnapshotRef][] = [];
   for (const s of snaps) {
     const ref = await findSnapshot(kube, ns, s);
-    if (!ref) throw new KodamaError(`snapshot "${s}" not found in namespace ${ns}`, ExitCode.NOT_FOUND);
+    if (!ref) throw new KodamaError(`snapshot ${quote(s)} not found in namespace ${ns}`, ExitCode.NOT_FOUND);
     refs.push([s, ref]);
   }
   for (const [s, ref] of refs) {

@@ -11,6 +11,7 @@ import type { Sidecar } from "./template.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 import { resolveIdleStop, resolveTtl } from "./lifetime.ts";
 import { resolveSandbox, type Sandbox } from "./sandbox.ts";
+import { quote } from "../escape.ts";
 
 /** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
 export const AGENT_HOME = "/home/kodama";
@@ -145,7 +146,9 @@ export interface StartFlags {
 }
 
 function absolute(dir: string, what: string): string {
-  if (!dir.startsWith("/")) throw usageError(`${what} must be an absolute path in the pod, got "${dir}"`);
+  if (!dir.startsWith("/")) {
+    throw usageError(`${what} must be an absolute path in the pod, got ${quote(dir)}`);
+  }
   return dir.replace(/\/+$/, "") || "/";
 }
 
@@ -181,7 +184,9 @@ export function resolveSpec(
   const storageClass = f.storageClass ?? cfg.defaults.storage.storageClass;
   if (storageClass !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(storageClass)) {
     throw usageError(
-      `invalid --storage-class "${storageClass}": StorageClass names are lowercase letters, digits, '-' and '.'`,
+      `invalid --storage-class ${
+        quote(storageClass)
+      }: StorageClass names are lowercase letters, digits, '-' and '.'`,
     );
   }
   const now = extra.now ?? new Date();
@@ -197,7 +202,7 @@ export function resolveSpec(
   const serviceAccount = f.serviceAccount ?? cfg.defaults.serviceAccount;
   if (serviceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccount)) {
     throw usageError(
-      `invalid ServiceAccount name "${serviceAccount}": lowercase letters, digits, '-' and '.'`,
+      `invalid ServiceAccount name ${quote(serviceAccount)}: lowercase letters, digits, '-' and '.'`,
     );
   }
   const sb = cfg.session;
@@ -208,7 +213,7 @@ export function resolveSpec(
     egress: sb.egress,
   });
   const image = (f.image ?? cfg.defaults.image).trim();
-  if (!image || /\s/.test(image)) throw usageError(`invalid --image "${f.image ?? cfg.defaults.image}"`);
+  if (!image || /\s/.test(image)) throw usageError(`invalid --image ${quote(f.image ?? cfg.defaults.image)}`);
   return {
     v: 1,
     name,

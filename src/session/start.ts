@@ -56,6 +56,7 @@ import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts
 import { once, type Shared } from "./shared.ts";
 import type { PathDoor, StartIO } from "./startio.ts";
 import { SYNC_MODES } from "./sync/plan.ts";
+import { quote } from "../escape.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -175,7 +176,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   let spec = resolveSpec(o, cfg, { envVars: [], editorFiles: [] });
   if (o.timeout !== undefined) parseDuration(o.timeout, "--timeout"); // a bad value says so before any note
   if (o.syncMode !== undefined && !(SYNC_MODES as string[]).includes(o.syncMode)) {
-    throw usageError(`invalid --sync-mode "${o.syncMode}"`, `the modes are ${SYNC_MODES.join(", ")}`);
+    throw usageError(`invalid --sync-mode ${quote(o.syncMode)}`, `the modes are ${SYNC_MODES.join(", ")}`);
   }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
@@ -474,7 +475,9 @@ function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
     ? `it cannot run: \`kodama start ${spec.name} --replace\` makes it anew on its volumes, or remove it with \`kodama delete ${spec.name}\``
     : `attach with: kodama attach ${spec.name}   (or remove it first: kodama delete ${spec.name})`;
   return new KodamaError(
-    `session "${spec.name}" already exists in namespace ${spec.namespace}${status ? ` (${status})` : ""}`,
+    `session ${quote(spec.name)} already exists in namespace ${spec.namespace}${
+      status ? ` (${status})` : ""
+    }`,
     ExitCode.USAGE,
     hint,
   );
@@ -504,7 +507,7 @@ async function checkFree(r: Run): Promise<void> {
   if (stopping && going.length && going.length === pvcs.items.length) {
     // `delete --purge` a moment ago: the claims wait for the pod that used them to stop
     throw new KodamaError(
-      `session "${spec.name}" is being deleted: ${
+      `session ${quote(spec.name)} is being deleted: ${
         going.length > 1
           ? `PersistentVolumeClaims ${going.join(", ")} are`
           : `PersistentVolumeClaim ${going[0]} is`
@@ -786,7 +789,9 @@ async function volumesBound(r: Run): Promise<void> {
     // a class that does not exist: the claims can never bind, no wait helps
     if (cls === null) {
       throw new KodamaError(
-        `session ${spec.name} cannot start: StorageClass "${n}" does not exist, its volumes can never bind`,
+        `session ${spec.name} cannot start: StorageClass ${
+          quote(n)
+        } does not exist, its volumes can never bind`,
         ExitCode.FAILED,
         "choose another --storage-class (kubectl get storageclass lists them), or none for the cluster's default",
       );

@@ -20,6 +20,7 @@ import { readRepoFile } from "../config/confine.ts";
 import { readTextBounded } from "../boundedread.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { splitWords } from "../words.ts";
+import { quote } from "../escape.ts";
 
 export type TemplateSource = "built-in" | "user" | "repo";
 
@@ -449,7 +450,7 @@ export async function findTemplate(name: string, w: TemplateWhere): Promise<Temp
   const t = set.templates.find((t) => t.name === name);
   if (t) return t;
   throw new KodamaError(
-    `template "${name}" not found`,
+    `template ${quote(name)} not found`,
     ExitCode.NOT_FOUND,
     `templates here: ${set.templates.map((t) => t.name).join(", ")} (\`kodama template list\`)`,
   );
@@ -516,7 +517,7 @@ export function templateSettings(t: Template) {
 export function parseSidecarFlag(v: string): Sidecar {
   const m = /^([^=,]+)=([^,]+)((?:,[^,]*)*)$/.exec(v.trim());
   const bad = (why: string) =>
-    usageError(`invalid --sidecar "${v}": ${why}`, "e.g. --sidecar db=postgres:16,port=5432");
+    usageError(`invalid --sidecar ${quote(v)}: ${why}`, "e.g. --sidecar db=postgres:16,port=5432");
   if (!m) throw bad("expected NAME=IMAGE[,port=N]");
   const ports: number[] = [];
   for (const opt of m[3].split(",").filter(Boolean)) {

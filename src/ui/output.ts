@@ -1,6 +1,7 @@
 /** `-o table|wide|json|yaml|name` for any list of Kubernetes-shaped objects. */
 import { usageError } from "../errors.ts";
 import { renderTable } from "./table.ts";
+import { quote } from "../escape.ts";
 
 export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml", "name"] as const;
 export type OutputFormat = typeof OUTPUT_FORMATS[number];
@@ -8,7 +9,7 @@ export type OutputFormat = typeof OUTPUT_FORMATS[number];
 export function parseOutputFormat(v: string | undefined): OutputFormat {
   const f = (v ?? "table") as OutputFormat;
   if (!OUTPUT_FORMATS.includes(f)) {
-    throw usageError(`unknown output format "${v}"`, `use one of: ${OUTPUT_FORMATS.join(", ")}`);
+    throw usageError(`unknown output format ${quote(v)}`, `use one of: ${OUTPUT_FORMATS.join(", ")}`);
   }
   return f;
 }

@@ -17,6 +17,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { expandHome, fileUrlToPath, hostPlatform } from "../platform.ts";
 import { suggest } from "../suggest.ts";
 import { type Source, stemOf as stem } from "./model.ts";
+import { quote } from "../escape.ts";
 
 /** Built-in workflow names; each is workflows/<name>.yaml (listed here so a compiled binary need not list a directory). */
 export const BUILTINS = ["kwekash", "health", "shell"] as const;
@@ -184,7 +185,7 @@ export async function findWorkflow(
   const names = [...new Set(refs.map((r) => r.name))];
   const hint = suggest(name, names);
   throw new KodamaError(
-    `no workflow named "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    `no workflow named ${quote(name)}${hint ? ` (did you mean ${quote(hint)}?)` : ""}`,
     ExitCode.NOT_FOUND,
     `available: ${names.join(", ")} — see kodama workflow list`,
   );

@@ -47,7 +47,7 @@ import { Targets } from "./targets.ts";
 import type { PlanHost } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { addSecret, redactingSink } from "../base/redact.ts";
-import { escapeControl } from "../escape.ts";
+import { escapeControl, quote } from "../escape.ts";
 import { interpolateCode } from "./shellquote.ts";
 import { CODE_VARS, commandWords, type Lang } from "./codewords.ts";
 import type { Sink } from "../base/sink.ts";
@@ -584,7 +584,10 @@ class Run implements PlanHost {
     if (missing) throw missing;
     const child = prep.children.get(name);
     if (!child) {
-      throw new KodamaError(`workflow ${this.lw.name}: no checked child workflow "${name}"`, ExitCode.USAGE);
+      throw new KodamaError(
+        `workflow ${this.lw.name}: no checked child workflow ${quote(name)}`,
+        ExitCode.USAGE,
+      );
     }
     const r = await runWorkflow(child.lw, {
       ...this.o,

@@ -1,7 +1,7 @@
 /** Workflow params: `--param k=v` values checked and converted by type; missing required ones prompted on a TTY. */
 import { ExitCode, KodamaError } from "../errors.ts";
 import { suggest } from "../suggest.ts";
-import { escapeControl } from "../escape.ts";
+import { escapeControl, quote } from "../escape.ts";
 
 /** A workflow's text in a prompt or an error: at most 200 characters, so it cannot push the question away. */
 function shorten(s: string, max = 200): string {
@@ -33,9 +33,9 @@ export function convertParam(
   const type = p.type ?? "string";
   const bad = (want: string) =>
     new KodamaError(
-      `--param ${name}=${raw}: expected ${want}`,
+      `--param ${escapeControl(`${name}=${raw}`)}: expected ${want}`,
       ExitCode.USAGE,
-      p.description ? `${name}: ${p.description}` : undefined,
+      p.description ? `${escapeControl(name)}: ${escapeControl(shorten(p.description))}` : undefined,
     );
   if (type === "number") {
     const n = typeof raw === "number" ? raw : Number(String(raw).trim());
@@ -76,7 +76,7 @@ export async function resolveParams(
     if (!(k in decl)) {
       const hint = suggest(k, Object.keys(decl));
       throw new KodamaError(
-        `unknown param "${k}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        `unknown param ${quote(k)}${hint ? ` (did you mean ${quote(hint)}?)` : ""}`,
         ExitCode.USAGE,
         Object.keys(decl).length
           ? `params: ${Object.keys(decl).join(", ")}`
@@ -91,7 +91,7 @@ export async function resolveParams(
     else if (o.interactive && o.ask) out[name] = convertParam(name, p, await o.ask(name, p));
     else {
       throw new KodamaError(
-        `missing required param "${escapeControl(name)}"${
+        `missing required param ${quote(name)}${
           p.description ? ` (${escapeControl(shorten(p.description))})` : ""
         }`,
         ExitCode.USAGE,

@@ -14,6 +14,7 @@ import type { LoadedWorkflow } from "./file.ts";
 import { targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type StepKind } from "./types.ts";
 import type { Prefetch } from "./prefetch.ts";
+import { quote } from "../escape.ts";
 
 /** What resolving a target needs from its run. */
 export interface TargetHost {
@@ -46,7 +47,7 @@ export class Targets {
   /** The target as resolved for this run: expressions interpolated, `-n` applied (steps like wait/pick read it). */
   spec(name: string): Target {
     const spec = this.host.lw.workflow.targets?.[name];
-    if (!spec) throw new KodamaError(`unknown target "${name}"`, ExitCode.USAGE);
+    if (!spec) throw new KodamaError(`unknown target ${quote(name)}`, ExitCode.USAGE);
     const t = this.host.resolveSpec(spec, name);
     const ns = this.host.o.namespace;
     return ns === undefined ? t : { ...t, namespace: ns };

@@ -34,6 +34,7 @@ import {
   privateSystemPaths,
   splitPathList,
 } from "../../platform.ts";
+import { quote } from "../../escape.ts";
 
 const MAX_ENTRIES = 20_000;
 
@@ -101,7 +102,7 @@ export async function checkGrants(
   if (!grants.length) return;
   const fail = (g: Grant, what: string) => {
     throw new KodamaError(
-      `permissions.${g.kind}: "${g.written}" ${what}`,
+      `permissions.${g.kind}: ${quote(g.written)} ${what}`,
       ExitCode.USAGE,
       "kodama's state, kubeconfig files, /proc, the terminal and (for write) the code kodama runs are never grantable; grant only the paths the workflow needs",
     );

@@ -2,6 +2,7 @@
 import type { StepKind } from "../types.ts";
 import { describePods } from "./common.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
+import { quote } from "../../escape.ts";
 
 /** 127.0.0.0/8, ::1 (also written IPv4-mapped or in full), localhost: reachable only from this machine. */
 export function isLoopback(address: string): boolean {
@@ -30,7 +31,7 @@ export function checkListenAddress(address: string | undefined, ports: (string |
       throw new KodamaError(
         `port-forward: listening on ${raw} opens the pod to other machines, and permissions.net does not grant it`,
         ExitCode.FORBIDDEN,
-        `add "${raw}" to permissions.net (the trust prompt shows it), or use the default 127.0.0.1`,
+        `add ${quote(raw)} to permissions.net (the trust prompt shows it), or use the default 127.0.0.1`,
       );
     }
   }
