@@ -7,24 +7,7 @@
 import { assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
 import { type Grant, parseAlternates, passRepo } from "../../src/gitpaths.ts";
-
-function git(args: string[], cwd: string): string {
-  const r = new Deno.Command("git", {
-    args,
-    cwd,
-    env: {
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
-  return new TextDecoder().decode(r.stdout).trim();
-}
+import { git } from "../_git.ts";
 
 async function repo(dir: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Door } from "../../../src/config/doors.ts";
 import { findRepo } from "../../../src/config/paths.ts";
 import { KodamaError } from "../../../src/errors.ts";
+import { git } from "../../_git.ts";
 
 /** A fake machine: HOME with dot-directories, KODAMA_HOME in it, a project and a shared directory. */
 async function machine() {
@@ -154,23 +155,6 @@ Deno.test("home as a repository (class 4): a dotfiles git repo at ~ is never the
     m.restore();
   }
 });
-
-function git(args: string[], cwd: string): void {
-  const r = new Deno.Command("git", {
-    args,
-    cwd,
-    env: {
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).outputSync();
-  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
-}
 
 Deno.test("a repository through a door: its git directory, main repository and objects pass it, not only its work tree", async () => {
   const m = await machine();

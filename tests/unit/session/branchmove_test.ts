@@ -14,6 +14,7 @@ import {
   refuseCheckedOut,
 } from "../../../src/session/branchmove.ts";
 import { KodamaError } from "../../../src/errors.ts";
+import { git } from "../../_git.ts";
 
 Deno.test("planMove: same, create, forward, forced; a checked-out branch never moves, not even forced", () => {
   assertEquals(planMove({ old: "a", to: "a", forward: false }), { kind: "same" });
@@ -60,26 +61,6 @@ Deno.test("parseWorktrees: -z records, paths with spaces and newlines, detached 
     { path: "/r/bare.git", bare: true },
   ]);
 });
-
-function git(args: string[], cwd: string, env: Record<string, string> = {}): string {
-  const r = new Deno.Command("git", {
-    args,
-    cwd,
-    env: {
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-      ...env,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  const dec = new TextDecoder();
-  if (!r.success) throw new Error(`git ${args.join(" ")}: ${dec.decode(r.stderr)}`);
-  return dec.decode(r.stdout).trim();
-}
 
 const OPTS: MoveOptions = {
   verb: "session fetch",
