@@ -33,6 +33,15 @@ export class KodamaError extends Error {
   }
 }
 
+/**
+ * A config file whose value breaks its key's rule (exit 2): the config commands that show or make the fix
+ * (`kodama config set KEY VALUE`) still run; any other problem with the file (unreadable, a directory, bad
+ * YAML) stops them too.
+ */
+export class InvalidConfigValue extends KodamaError {
+  override name = "InvalidConfigValue";
+}
+
 export function usageError(message: string, hint?: string): KodamaError {
   return new KodamaError(message, ExitCode.USAGE, hint);
 }

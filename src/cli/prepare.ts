@@ -6,7 +6,7 @@
 import type { Invocation } from "./optspec.ts";
 import type { CommandSpec } from "./spec.ts";
 import { mark } from "../base/timing.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { InvalidConfigValue } from "../errors.ts";
 import type { Config } from "../config/schema.ts";
 
 export async function prepare(
@@ -19,9 +19,10 @@ export async function prepare(
   try {
     cfg = await userConfig();
   } catch (e) {
-    // a config file that does not validate stops every command with the fix it names (`kodama config set
-    // KEY VALUE`) — except the config commands that show or make that fix: they run on the defaults
-    if (!(spec?.withBrokenConfig && e instanceof KodamaError && e.code === ExitCode.USAGE)) throw e;
+    // a value that breaks its key's rule stops every command with the fix it names (`kodama config set KEY
+    // VALUE`) — except the config commands that show or make that fix: they run on the defaults. A file that
+    // cannot be read as config at all (a directory, a FIFO, bad YAML) stops them too.
+    if (!(spec?.withBrokenConfig && e instanceof InvalidConfigValue)) throw e;
   }
   if (cfg && !inv.given("logLevel")) o.logLevel = cfg.log.level;
   if (cfg && !inv.given("logFormat")) o.logFormat = cfg.log.format;

@@ -4,7 +4,7 @@
  */
 import { dirname } from "node:path";
 import { type Document, isMap, LineCounter, parseDocument } from "yaml";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, InvalidConfigValue, KodamaError, usageError } from "../errors.ts";
 import { didYouMean, keyInfo, sectionInfo } from "./keys.ts";
 import { displayPath } from "./paths.ts";
 import { acquireLock, atomicWrite } from "./atomic.ts";
@@ -89,7 +89,7 @@ export function parseConfigText(
     while (key.length && !keyInfo(key.join(".")) && !sectionInfo(key.join("."))) key = key.slice(0, -1);
     const leaf = keyInfo(key.join("."));
     const item = path2.length > key.length ? ` (item ${path2.slice(key.length).join(".")})` : "";
-    throw new KodamaError(
+    throw new InvalidConfigValue(
       `${shown}${posSuffix(lineCounter, findOffset(doc.contents, path2))}: invalid value for ${
         key.join(".") || "config"
       }${item}: ${issue.message}`,
