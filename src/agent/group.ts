@@ -27,11 +27,12 @@ import { Shared } from "../session/shared.ts";
 import { splitWords } from "../words.ts";
 import { choiceOfWords } from "./presets.ts";
 import { quote } from "../escape.ts";
+import { MAX_REPLICAS } from "./replicas.ts";
+export { MAX_REPLICAS, parseReplicas } from "./replicas.ts";
 
 export { splitWords };
 
 /** The most replicas one group may have. */
-export const MAX_REPLICAS = 16;
 
 export interface GroupStartOptions extends AgentStartOptions {
   replicas: number;
@@ -60,18 +61,6 @@ export function parseVariants(values: string[], replicas: number): Map<number, s
     out.set(i, words);
   }
   return out;
-}
-
-/** `--replicas N` as given (a string from a flag or a form, a number from JSON) -> N; exit 2 when not 1 … 16. */
-export function parseReplicas(v: string | number): number {
-  const n = typeof v === "number" ? v : /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
-    throw usageError(
-      `--replicas must be a whole number from 1 to ${MAX_REPLICAS}, got ${quote(v)}`,
-      "e.g. --replicas 3: sessions NAME-1 … NAME-3 on the same task (best of N)",
-    );
-  }
-  return n;
 }
 
 /** Checks of `start --replicas` before anything is made (exit 2). */

@@ -8,6 +8,7 @@ import { connectFromOpts, type GlobalOptions } from "./connect.ts";
 import type { Example, HelpSpec } from "./help.ts";
 import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
+import { parseReplicas } from "../agent/replicas.ts";
 
 const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
@@ -243,6 +244,8 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       flags: "--replicas <n>",
       description:
         "start N sessions NAME-1 … NAME-N (at most 16) in parallel, each on its own branch: best of N (see kodama compare)",
+      // its own words (1 … 16), before the generic whole-number check of a <n> flag
+      parse: (v: string) => (parseReplicas(v), v),
     },
     {
       flags: "--agent-variant <i=spec>",
