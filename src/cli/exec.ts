@@ -86,7 +86,7 @@ export const options: readonly OptSpec[] = [
   {
     flags: "--max-parallel <n>",
     description: "fan-out: pods at a time",
-    parse: (v) => positiveCount(v, "--max-parallel"),
+    parse: (v) => positiveCount(v),
     default: 32,
   },
   { flags: "--fail-fast", description: "fan-out: cancel the remaining pods on the first failure" },

@@ -2,11 +2,14 @@
  * Commander, built from the commands' tables (src/cli/spec.ts) for what it still does: help text and the
  * wording of errors in a command line the fast reader (src/cli/fast.ts) leaves to it. Loaded only then.
  */
-import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { addNotes, help } from "./help.ts";
 import type { CommandSpec } from "./spec.ts";
+import { usageError } from "../errors.ts";
+import { quote } from "../escape.ts";
 import {
   checkConflicts,
+  flagParts,
   GLOBAL_OPTIONS,
   type Invocation,
   OptionValueError,
@@ -35,7 +38,9 @@ export function addOptions<A extends unknown[]>(
         try {
           return parse(value, previous);
         } catch (e) {
-          throw e instanceof OptionValueError ? new InvalidArgumentError(e.message) : e;
+          // in kodama's words, as a command's own checks say it: `invalid --since "": use a duration …`
+          if (!(e instanceof OptionValueError)) throw e;
+          throw usageError(`invalid ${flagParts(s.flags).long ?? s.flags} ${quote(value)}: ${e.message}`);
         }
       });
     }
