@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { startMcp } from "./_mcp.ts";
+import { git as gitIn } from "../_git.ts";
 
 const DENO_DIR = Deno.env.get("DENO_DIR") ??
   JSON.parse(
@@ -162,16 +163,7 @@ current-context: dev
     await t.step(
       "a repository whose git directory, main repository or objects lie outside: refused at every tool",
       async () => {
-        const git = (args: string[], cwd: string) => {
-          const r = new Deno.Command("git", {
-            args,
-            cwd,
-            env: { GIT_CONFIG_GLOBAL: "/dev/null", HOME: home },
-            stdout: "null",
-            stderr: "null",
-          }).outputSync();
-          assert(r.success, `git ${args.join(" ")}`);
-        };
+        const git = (args: string[], cwd: string) => void gitIn(args, cwd, { HOME: home });
         const ident = ["-c", "user.name=u", "-c", "user.email=u@x"];
         // ~/.password-store: a repository the agent cannot read, in a hidden directory of the home
         const store = join(home, ".password-store");

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
+import { git } from "../_git.ts";
 
 Deno.test("ui doors: paths a page names are confined like an MCP client's", async (t) => {
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-uidoors-" }));
@@ -184,10 +185,7 @@ current-context: dev
       async () => {
         const store = join(home, ".password-store");
         await Deno.mkdir(store);
-        const git = (args: string[], cwd: string) =>
-          new Deno.Command("git", { args, cwd, env: { GIT_CONFIG_GLOBAL: "/dev/null" }, stdout: "null" })
-            .outputSync();
-        assert(git(["init", "-q", "-b", "main"], store).success);
+        git(["init", "-q", "-b", "main"], store);
         // the page's project is the server's directory: its `.git` becomes a link to the store's
         await Deno.remove(join(project, ".git"), { recursive: true });
         await Deno.writeTextFile(join(project, ".git"), `gitdir: ${store}/.git\n`);
