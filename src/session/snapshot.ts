@@ -207,10 +207,23 @@ export function replaceScript(
   ].join("\n");
 }
 
-/** Unpack the tar at `from` (a file, or - for stdin) over both volumes; a file is read through first. */
-export function unpackScript(from: string): string {
+/**
+ * Unpack the tar at `from` (a file, or - for stdin) over both volumes; a file is read through first.
+ * From stdin, `bytes` is what is sent (checked locally, checkSnapshotFile) and every byte must arrive:
+ * tar ends without an error when a stream is cut right after an entry, so a cut stream would replace the
+ * volumes with part of the snapshot. So the pod counts what came: tee hands the stream to tar and to
+ * `wc -c` (through /dev/fd/3); the group drains what tar leaves unread (the end-of-archive padding), so tee
+ * never meets a closed pipe; a tar that fails adds a line to the count, which then cannot match.
+ */
+export function unpackScript(from: string, bytes = 0): string {
   // a snapshot tar that cannot be read must not cost the volumes their contents (stdin is checked locally)
-  return replaceScript([`tar -xf ${from} -C ${SRC}`], from === "-" ? [] : [`tar -tf ${from} >/dev/null`]);
+  if (from !== "-") return replaceScript([`tar -xf ${from} -C ${SRC}`], [`tar -tf ${from} >/dev/null`]);
+  return replaceScript([
+    `n=$( { tee /dev/fd/3 | { tar -xf - -C ${SRC} 3>&- || echo tar-failed >&3; cat >/dev/null; }; } 3>&1 >&2 | wc -c )`,
+    `[ "$n" -eq ${bytes} ] 2>/dev/null && return 0`,
+    `[ "$n" -gt ${bytes} ] 2>/dev/null && return 1`,
+    `echo "kodama: the snapshot stream was cut short: $((n)) of ${bytes} bytes arrived" >&2; return 1`,
+  ]);
 }
 
 /**
@@ -686,7 +699,7 @@ export async function restoreSnapshot(
   const spec = { ...v.spec, namespace: ns };
   const file = await localFile(from);
   // a file that is no snapshot is refused before anything is asked, stopped or emptied
-  const gzip = file ? (await checkSnapshotFile(file, from)).gzip : false;
+  const { gzip, bytes } = file ? await checkSnapshotFile(file, from) : { gzip: false, bytes: 0 };
   const ref = file ? undefined : await requireSnapshot(kube, ns, from);
   if (!o.force) {
     const q = `replace the workspace and home of session ${session} with ${
@@ -727,7 +740,7 @@ export async function restoreSnapshot(
           if (file) {
             const f = await Deno.open(file);
             const stdin = gzip ? f.readable.pipeThrough(new DecompressionStream("gzip")) : f.readable;
-            await runIn(kube, ns, pod, unpackScript("-"), { what: "the restore", stdin });
+            await runIn(kube, ns, pod, unpackScript("-", bytes), { what: "the restore", stdin });
           } else {
             await runIn(kube, ns, pod, unpackScript(`${SNAP}/${TAR}`), { what: "the restore" });
           }
@@ -854,9 +867,13 @@ async function localFile(from: string): Promise<string | undefined> {
 /**
  * A local snapshot file is read through before anything is stopped or emptied: a tar (or a gzipped tar) that
  * ends with its end-of-archive marker and holds only `workspace/…` and `home/…`, both of them. Anything else
- * is exit 2 naming the file. Says whether it is gzipped (it is unpacked here, the pod gets the tar).
+ * is exit 2 naming the file. Says whether it is gzipped (it is unpacked here, the pod gets the tar) and how
+ * many bytes the pod gets (the tar's, padding after the marker included: the pod counts them all).
  */
-export async function checkSnapshotFile(path: string, shown: string): Promise<{ gzip: boolean }> {
+export async function checkSnapshotFile(
+  path: string,
+  shown: string,
+): Promise<{ gzip: boolean; bytes: number }> {
   const bad = (why: string) => usageError(`${shown} ${why}`);
   const f = await Deno.open(path).catch((e) => {
     throw bad(`cannot be read: ${e instanceof Error ? e.message : e}`);
@@ -878,11 +895,13 @@ export async function checkSnapshotFile(path: string, shown: string): Promise<{ 
     return Promise.resolve(undefined);
   });
   const file = await Deno.open(path);
+  let bytes = 0;
   try {
     const stream = gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
     for await (const chunk of stream) {
-      await parser.push(chunk);
-      if (odd || parser.done) break;
+      bytes += chunk.length;
+      if (!parser.done) await parser.push(chunk);
+      if (odd) break;
     }
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
@@ -910,5 +929,5 @@ export async function checkSnapshotFile(path: string, shown: string): Promise<{ 
   if (missing.length) {
     throw bad(`is not a kodama snapshot: it has no ${missing.map((m) => `${m}/`).join(" and no ")}`);
   }
-  return { gzip };
+  return { gzip, bytes };
 }

@@ -161,7 +161,7 @@ Deno.test("the restore scripts never lose the volumes: a failed unpack or copy p
     await run(["-rf", `${root}/clash.tar`, "-C", `${root}/b`, "workspace/sub/f"]);
     const clash = await Deno.readFile(`${root}/clash.tar`);
     for (const bad of [new TextEncoder().encode("API_KEY=1\n"), clash]) {
-      const r = await runScript(unpackScript("-"), root, bad);
+      const r = await runScript(unpackScript("-", bad.length), root, bad);
       assert(r.code !== 0, "a bad archive succeeded");
       assertEquals(await tree(`${root}/src`), before, r.stderr);
     }
@@ -179,7 +179,14 @@ Deno.test("the restore scripts never lose the volumes: a failed unpack or copy p
     // a good archive replaces both volumes (lost+found stays) and leaves nothing set aside
     await w("good/workspace/new.txt", "new");
     await w("good/home/h2", "h2");
-    const ok = await runScript(unpackScript("-"), root, await tar(`${root}/good`, "workspace", "home"));
+    const good = await tar(`${root}/good`, "workspace", "home");
+    // the stream cut right after an entry: tar itself ends without an error, the byte count does not
+    const cut = good.subarray(0, 512);
+    const short = await runScript(unpackScript("-", good.length), root, cut);
+    assert(short.code !== 0, "a cut stream replaced the volumes");
+    assertMatch(short.stderr, new RegExp(`cut short: 512 of ${good.length} bytes`));
+    assertEquals(await tree(`${root}/src`), before, short.stderr);
+    const ok = await runScript(unpackScript("-", good.length), root, good);
     assertEquals(ok.code, 0, ok.stderr);
     assertEquals(await tree(`${root}/src`), [
       "home",
