@@ -552,7 +552,7 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
       `pass --context NAME or run \`kubectl config use-context NAME\` (known contexts: ${known})`,
     );
   }
-  const cluster = kc.getCurrentCluster();
+  let cluster = kc.getCurrentCluster();
   if (!cluster) {
     throw new KodamaError(
       `context ${quote(name)} uses cluster ${quote(ctx.cluster)}, which is not in ${files}`,
@@ -566,13 +566,21 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
       ExitCode.USAGE,
     );
   }
+  const user = kc.getCurrentUser();
+  const asGiven = cluster.server;
+  const scheme = withScheme(cluster.server);
+  if (scheme !== cluster.server) {
+    const given = cluster;
+    cluster = { ...given, server: scheme };
+    kc.clusters = kc.clusters.map((c) => c === given ? cluster! : c);
+  }
   const bad = serverProblem(cluster.server);
   if (bad) {
     throw new KodamaError(
       opts.server
-        ? `--server ${quote(cluster.server)} is not a server URL: ${bad}`
+        ? `--server ${quote(asGiven)} is not a server URL: ${bad}`
         : `cluster ${quote(cluster.name)} of context ${quote(name)} in ${files} has server ${
-          quote(cluster.server)
+          quote(asGiven)
         }, which is not a server URL: ${bad}`,
       ExitCode.USAGE,
       "give the API server as https://HOST[:PORT] (or http://)",
@@ -586,7 +594,6 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
       "remove one of them (kubectl refuses this combination as well)",
     );
   }
-  const user = kc.getCurrentUser();
   if (ctx.user && !user) {
     throw new KodamaError(
       `context ${quote(name)} uses user ${quote(ctx.user)}, which is not in ${files}`,
@@ -595,6 +602,14 @@ function checkContext(kc: KubeConfigLite, opts: KubeOptions): void {
     );
   }
   if (user?.exec) validateExecPlugin(user.exec, user.name);
+}
+
+/**
+ * A server given without a scheme, as kubectl (1.32) reads it: `HOST[:PORT]` is http://, whatever TLS
+ * settings come with it (a CA, a client certificate, insecure-skip-tls-verify: all three checked).
+ */
+export function withScheme(server: string): string {
+  return server.includes("://") ? server : `http://${server}`;
 }
 
 /** Why `server` cannot be an API server's URL (it must be http(s) with a host), or undefined when it can. */

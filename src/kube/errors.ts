@@ -238,6 +238,18 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
       new KodamaError(`TLS handshake with ${where} failed: ${message}`, ExitCode.FAILED, TLS_HINT),
     );
   }
+  if (code?.startsWith("HPE_") || /^Parse Error/.test(message)) {
+    // the answer is not HTTP: most often a TLS server met over http:// (a server given without a scheme)
+    return unreachable(
+      new KodamaError(
+        `${where} did not answer in HTTP (${message})`,
+        ExitCode.FAILED,
+        server?.server.startsWith("http://")
+          ? "the server may speak HTTPS: give it as https://HOST:PORT (a server without a scheme is http://)"
+          : undefined,
+      ),
+    );
+  }
   if (/fetch failed|network|connect|socket|bad port|socket hang up/i.test(message)) {
     return unreachable(
       new KodamaError(

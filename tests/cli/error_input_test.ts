@@ -126,7 +126,8 @@ Deno.test("KODAMA_DETACHED_ARGS is read only by a detached port-forward", () =>
   }));
 
 Deno.test("-s with something that is not an http(s) URL: exit 2, naming the flag", async () => {
-  for (const s of ["not a url", "ftp://x", "localhost:6443"]) {
+  // (HOST:PORT without a scheme is a server, as in kubectl: tests/integration/kubeconfig_diff_test.ts)
+  for (const s of ["not a url", "ftp://x", "localhost:port", "unix:///run/k.sock"]) {
     const r = await runKodama(["-s", s, "pods"], { env: { KUBECONFIG: "/nonexistent" } });
     assertOneError(r, 2, s);
     assertStringIncludes(r.stderr, `--server ${JSON.stringify(s)} is not a server URL`);
