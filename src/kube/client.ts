@@ -188,7 +188,6 @@ function summaryPath(kind: ListKind, namespace: string | undefined): { path: str
 }
 
 export class Kube {
-  readonly namespace: string;
   readonly contextName: string;
   readonly server: string;
   /** the user requests are made as when impersonating (--as / the kubeconfig's `as`) */
@@ -205,11 +204,23 @@ export class Kube {
     internal?: LoaderInternals,
   ) {
     this.transport = new Transport(kc, options, authTtlMs, internal);
-    this.namespace = resolveNamespace(kc, options.namespace, options.namespaceFrom);
+    // a namespace given (-n, KODAMA_NAMESPACE, the config) is checked at once; the context's when used
+    if (options.namespace) this.#namespace = resolveNamespace(kc, options.namespace, options.namespaceFrom);
     this.contextName = this.transport.contextName;
     this.server = this.transport.server;
     this.as = this.transport.as;
     this.requestTimeoutMs = this.transport.requestTimeoutMs;
+  }
+
+  #namespace?: string;
+
+  /**
+   * The namespace of a command that is not across all of them (-n, KODAMA_NAMESPACE, the context's, else
+   * "default"). The context's is checked when first asked for: `pods -A` works under a context whose
+   * namespace is not a name, as kubectl's does.
+   */
+  get namespace(): string {
+    return this.#namespace ??= resolveNamespace(this.kc, this.options.namespace, this.options.namespaceFrom);
   }
 
   /** The kubeconfig in use (replaced when a re-read after a failure finds the cluster or user changed). */

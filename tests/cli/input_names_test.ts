@@ -128,6 +128,19 @@ clusterTest(
             r.stderr.startsWith(`error: invalid namespace "Dev_NS" (from kubeconfig context "${context}")`),
             r.stderr,
           );
+          // across all namespaces the context's is not used: it works, as `kubectl get pods -A` does
+          const admin = join(home, "kc-admin");
+          await Deno.writeTextFile(
+            admin,
+            text.replace("user: admin\n", "user: admin\n      namespace: Dev_NS\n"),
+          );
+          for (const args of [["pods", "-A", "-o", "name"], ["list", "-A"]]) {
+            const all = await runKodama(["--kubeconfig", admin, "--context", "admin", ...args], {
+              env: { KODAMA_HOME: home },
+            });
+            assertEquals(all.code, 0, `${args.join(" ")}: ${all.stderr}`);
+            assert(!all.stderr.includes("namespace"), all.stderr);
+          }
         },
       );
 
