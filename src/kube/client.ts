@@ -205,14 +205,16 @@ export class Kube {
   ) {
     this.transport = new Transport(kc, options, authTtlMs, internal);
     // a namespace given (-n, KODAMA_NAMESPACE, the config) is checked at once; the context's when used
-    if (options.namespace) this.#namespace = resolveNamespace(kc, options.namespace, options.namespaceFrom);
+    if (options.namespace) {
+      this.resolvedNamespace = resolveNamespace(kc, options.namespace, options.namespaceFrom);
+    }
     this.contextName = this.transport.contextName;
     this.server = this.transport.server;
     this.as = this.transport.as;
     this.requestTimeoutMs = this.transport.requestTimeoutMs;
   }
 
-  #namespace?: string;
+  private resolvedNamespace?: string;
 
   /**
    * The namespace of a command that is not across all of them (-n, KODAMA_NAMESPACE, the context's, else
@@ -220,7 +222,11 @@ export class Kube {
    * namespace is not a name, as kubectl's does.
    */
   get namespace(): string {
-    return this.#namespace ??= resolveNamespace(this.kc, this.options.namespace, this.options.namespaceFrom);
+    return this.resolvedNamespace ??= resolveNamespace(
+      this.kc,
+      this.options.namespace,
+      this.options.namespaceFrom,
+    );
   }
 
   /** The kubeconfig in use (replaced when a re-read after a failure finds the cluster or user changed). */

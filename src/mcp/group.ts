@@ -39,7 +39,7 @@ export const syncResolve = tool({
     const out = capture(), err = capture();
     const { resolveCommand, statusCommand } = await import("../session/sync/commands.ts");
     const code = await resolveCommand(
-      Object.assign(Object.create(kube), { namespace: a.namespace ?? kube.namespace }),
+      Object.create(kube, { namespace: { value: a.namespace ?? kube.namespace } }),
       a.name,
       a.path ?? [],
       { keep: a.keep, all: a.all },
