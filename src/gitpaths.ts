@@ -15,6 +15,7 @@
  * through. Nothing is read but directory listings and the alternates files.
  */
 import { ExitCode, KodamaError } from "./errors.ts";
+import { quote } from "./escape.ts";
 import { spawnTool } from "./proc.ts";
 import { readTextBounded } from "./boundedread.ts";
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
@@ -252,6 +253,14 @@ async function passNoPrograms(at: GitLocations, label: string): Promise<void> {
     stderr: "null",
     stdin: "null",
   }).output();
+  if (!r.success) {
+    // git would stop on it too, but a config it cannot read is not one kodama can vouch for
+    throw new KodamaError(
+      `${label}: git cannot read its config (git config --list fails there)`,
+      ExitCode.FORBIDDEN,
+      "run `git config --list` there to see why",
+    );
+  }
   const keys = programKeys(new TextDecoder().decode(r.stdout));
   const unix = hasUnixModes(hostPlatform());
   const hooks: string[] = [];
@@ -260,7 +269,9 @@ async function passNoPrograms(at: GitLocations, label: string): Promise<void> {
       if (e.name.endsWith(".sample") || e.isDirectory) continue;
       // git runs a hook only when it may execute it (any file, on Windows)
       const st = await Deno.stat(join(at.commonDir, "hooks", e.name)).catch(() => undefined);
-      if (st?.isFile && (!unix || ((st.mode ?? 0) & 0o111) !== 0)) hooks.push(e.name);
+      if (st?.isFile && (!unix || ((st.mode ?? 0) & 0o111) !== 0)) {
+        hooks.push(/^[\w.-]+$/.test(e.name) ? e.name : quote(e.name));
+      }
     }
   } catch { /* no hooks directory */ }
   if (!keys.length && !hooks.length) return;
