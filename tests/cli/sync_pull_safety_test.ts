@@ -52,6 +52,8 @@ withSessionWorld(
       await Deno.writeTextFile(`${root}/gen/local.cache`, "ignored, never in the pod\n");
       git("add", "-A");
       git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one");
+      // the user's workflows.paths names a directory in the tree: `kodama run` reads it, trusted as the user's
+      await Deno.writeTextFile(`${w.home}/config.yaml`, `workflows:\n  paths: [${root}/ci/workflows]\n`);
       const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
       assertEquals(r.code, 0, r.stderr);
       assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
@@ -79,6 +81,8 @@ withSessionWorld(
           "mkdir -p sub/.kodama/workflows sub/.KODAMA && echo 'steps: []' > sub/.kodama/workflows/tests.yaml",
           "echo x > sub/.KODAMA/x.yaml && echo 'sync: {}' > .kodama.yaml && echo '!*.cache' > .kodamaignore",
           "echo '!*.cache' >> .gitignore && echo '!*.cache' > gen.gitignore.txt",
+          // a workflow in the workflows.paths directory; beside it, plain data
+          "mkdir -p ci/workflows && echo 'steps: []' > ci/workflows/deploy.yaml && echo data > ci/workflows/notes.txt",
         ].join(" && "),
       ]);
       assertEquals(pod.code, 0, pod.stderr);
@@ -93,7 +97,16 @@ withSessionWorld(
       assertEquals((await Deno.stat(`${root}/suid.sh`)).mode! & 0o7777, 0o755);
       assertEquals((await Deno.stat(`${root}/open.txt`)).mode! & 0o7777, 0o775);
       for (
-        const p of [".GIT", "git~1", "out-link", "up-link", "sub/.kodama", "sub/.KODAMA", ".kodama.yaml"]
+        const p of [
+          ".GIT",
+          "git~1",
+          "out-link",
+          "up-link",
+          "sub/.kodama",
+          "sub/.KODAMA",
+          ".kodama.yaml",
+          "ci/workflows/deploy.yaml",
+        ]
       ) {
         assert(!(await Deno.lstat(`${root}/${p}`).catch(() => false)), `sync pull made ${p}`);
       }
@@ -106,6 +119,11 @@ withSessionWorld(
         /not writing "sub\/\.kodama\/workflows\/tests\.yaml" locally: it is kodama's config/,
       );
       assertEquals(pull.stderr.split('not writing ".kodamaignore"').length, 2, pull.stderr);
+      assertMatch(
+        pull.stderr,
+        /not writing "ci\/workflows\/deploy\.yaml" locally: it is in a workflows directory/,
+      );
+      assertEquals(await Deno.readTextFile(`${root}/ci/workflows/notes.txt`), "data\n");
       assertEquals(await Deno.readTextFile(`${root}/gen.gitignore.txt`), "!*.cache\n"); // data, as any file
       assertEquals(await Deno.readLink(`${root}/in-link`), "a.txt");
       // the directory the pod replaced with a file stays without --force, with what the pod did not delete

@@ -23,7 +23,7 @@ import { concatBytes } from "../../bytes.ts";
 import { parentProblem } from "../../safewrite.ts";
 import { isWithin, whereTo } from "../../config/confine.ts";
 import { isDotGit } from "../../platform.ts";
-import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
+import { autocrlfWarning, configFor, pushSummary, ruleDirsFor } from "./session.ts";
 import {
   addCycle,
   emptyStatus,
@@ -63,7 +63,14 @@ async function ensureConfig(
   // the session's env files stay out of the workspace whatever tree is synced now (they were recorded,
   // relative to the tree synced before, by `start --sync`)
   const secretFiles = (cur?.secretFiles ?? []).map((f) => resolve(cur!.root, f));
-  const c = configFor(kube, { ...v.spec, namespace: kube.namespace }, root, cfg, secretFiles);
+  const c = configFor(
+    kube,
+    { ...v.spec, namespace: kube.namespace },
+    root,
+    cfg,
+    secretFiles,
+    await ruleDirsFor(root, cfg),
+  );
   await saveConfig(c);
   return c;
 }

@@ -74,13 +74,17 @@ export function planPull(
     folding?: Folding;
     /** whose naming rules apply (default this machine's) */
     platform?: Platform;
+    /** root-relative `workflows.paths` directories (SyncConfig.ruleDirs) */
+    ruleDirs?: readonly string[];
   } = {},
 ): PullItem[] {
-  const { folding, platform = hostPlatform() } = o;
+  const { folding, platform = hostPlatform(), ruleDirs = [] } = o;
   const inScope = (p: string) => !under || p === under || p.startsWith(under + "/");
   const items: PullItem[] = [];
   for (const [p, r] of remote) {
-    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || localWriteProblem(p, platform)) continue;
+    if (r.kind === "dir" || !inScope(p) || ignored(p, false) || localWriteProblem(p, platform, ruleDirs)) {
+      continue;
+    }
     if (r.kind === "symlink" && pulledLinkProblem(p, r.link)) continue; // a link out is never made here
     const m = manifest.get(p);
     const change = podChanged(r, m);
@@ -94,7 +98,8 @@ export function planPull(
   }
   for (const [p, m] of manifest) {
     if (
-      m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) || localWriteProblem(p, platform)
+      m.kind === "dir" || remote.has(p) || !inScope(p) || ignored(p, false) ||
+      localWriteProblem(p, platform, ruleDirs)
     ) {
       continue;
     }
@@ -175,12 +180,12 @@ export function hardLinkSource(root: string, to: string, group: string[]): strin
 }
 
 /** The pod -> local half of a plan as A/M/D/C items (directories are made as needed, not listed). Pure. */
-function refusedIf(i: PullItem): PullItem {
-  const why = localRule(i.path);
+function refusedIf(i: PullItem, ruleDirs: readonly string[]): PullItem {
+  const why = localRule(i.path, ruleDirs);
   return why ? { ...i, refused: why } : i;
 }
 
-export function pullItems(plan: Action[], anc: SnapTree): PullItem[] {
+export function pullItems(plan: Action[], anc: SnapTree, ruleDirs: readonly string[] = []): PullItem[] {
   const items: PullItem[] = [];
   for (const a of plan) {
     if (a.op === "conflict") {
@@ -192,10 +197,13 @@ export function pullItems(plan: Action[], anc: SnapTree): PullItem[] {
         ...(onto !== undefined ? { foldsOnto: onto } : {}),
       });
     } else if (a.op === "delete" && a.on === "local" && anc.get(a.path)?.kind !== "dir") {
-      items.push(refusedIf({ path: a.path, change: "deleted", conflict: false }));
+      items.push(refusedIf({ path: a.path, change: "deleted", conflict: false }, ruleDirs));
     } else if (a.op === "copy" && a.to === "local" && a.entry.kind !== "dir") {
       items.push(
-        refusedIf({ path: a.path, change: anc.has(a.path) ? "modified" : "added", conflict: false }),
+        refusedIf(
+          { path: a.path, change: anc.has(a.path) ? "modified" : "added", conflict: false },
+          ruleDirs,
+        ),
       );
     }
   }
@@ -242,7 +250,7 @@ export async function pullCommand(
       log: (line) => err.write(`warning: ${line}\n`),
       folding: await probeFolding(c.root, hostPlatform()),
       onPlan: (plan, anc) => {
-        items = pullItems(plan, anc);
+        items = pullItems(plan, anc, c.ruleDirs);
         out.write(formatItems(items));
         return !f.dryRun && items.length > 0;
       },

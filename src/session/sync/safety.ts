@@ -59,10 +59,28 @@ const SHORT_RULE_NAME = /^(kodama|gitign)~\d+(\.[a-z0-9]{1,3})?$/;
  * that wrote one would plant a workflow that runs with your cluster rights, or un-ignore a secret that the
  * next push sends it. The pod's change stays in the pod and comes home with its commits (`session fetch`,
  * `session land`), where you see it. Any spelling a file system reads as one of these names counts.
+ * `ruleDirs` (SyncConfig.ruleDirs, the config's `workflows.paths` under the root) count as `.kodama/workflows`
+ * does; `placesFile` is false for a directory the pod makes or a path it deletes.
  */
-export function localRule(rel: string): string | undefined {
+export function localRule(
+  rel: string,
+  ruleDirs: readonly string[] = [],
+  placesFile = true,
+): string | undefined {
   const parts = rel.split("/").map(foldedSegment);
   const last = parts[parts.length - 1];
+  for (const d of ruleDirs) {
+    // a workflow file in it (discovery reads DIR/*.yaml|yml), or a file or link put in the place of the
+    // directory or one holding it (a link would lead discovery into a directory the pod fills)
+    const dir = d === "." ? [] : d.split("/").map(foldedSegment);
+    const under = (n: number) => dir.slice(0, n).every((s, i) => s === parts[i]);
+    if (
+      (parts.length === dir.length + 1 && under(dir.length) && /\.ya?ml$/.test(last)) ||
+      (placesFile && parts.length <= dir.length && under(parts.length))
+    ) {
+      return `it is in a workflows directory (workflows.paths: ${d}), which only your own edits or git change here`;
+    }
+  }
   if (parts.some((s, i) => s === ".kodama" || (i < parts.length - 1 && SHORT_RULE_NAME.test(s)))) {
     return "it is kodama's configuration (.kodama/), which only your own edits or git change here";
   }
@@ -88,8 +106,13 @@ export function pulledPathProblem(rel: string, p: Platform = hostPlatform()): st
  * (pulledPathProblem), or it is one of the files that decide what kodama does here (localRule). Unlike a
  * name no local file may have, such a path is still compared (it syncs from here to the pod).
  */
-export function localWriteProblem(rel: string, p: Platform = hostPlatform()): string | undefined {
-  return pulledPathProblem(rel, p) ?? localRule(rel);
+export function localWriteProblem(
+  rel: string,
+  p: Platform = hostPlatform(),
+  ruleDirs: readonly string[] = [],
+  placesFile = true,
+): string | undefined {
+  return pulledPathProblem(rel, p) ?? localRule(rel, ruleDirs, placesFile);
 }
 
 /** The permission bits a pulled path gets locally (undefined: this OS keeps none). */

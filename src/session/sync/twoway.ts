@@ -781,7 +781,8 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   // why a pod's path is not written here: a name no local file may have, one of kodama's rules (its
   // configuration, an ignore file), a parent that is a link, a symlink whose target leads out of the tree
   const problem = (a: (typeof localActs)[number]) =>
-    localWriteProblem(a.path) ?? (throughLink(c.root, a.path) ? "it goes through a symlink" : undefined) ??
+    localWriteProblem(a.path, undefined, c.ruleDirs, a.op === "copy" && a.entry.kind !== "dir") ??
+      (throughLink(c.root, a.path) ? "it goes through a symlink" : undefined) ??
       (a.op === "copy" && a.entry.kind === "symlink" ? pulledLinkProblem(a.path, a.entry.link) : undefined);
   const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && !problem(a)).map((a) =>
     a.path

@@ -14,6 +14,7 @@ import {
   pulledPathProblem,
 } from "../../../../src/session/sync/safety.ts";
 import { planPull } from "../../../../src/session/sync/pull.ts";
+import { workflowDirsUnder } from "../../../../src/session/sync/session.ts";
 import type { RemoteEntry } from "../../../../src/session/sync/remote.ts";
 
 Deno.test("every spelling a file system reads as .git is .git", () => {
@@ -133,4 +134,29 @@ Deno.test("sync pull plans no link out of the tree and nothing in any spelling o
   ]);
   const planned = planPull(remote, new Map(), new Map(), () => false).map((i) => i.path);
   assertEquals(planned, ["inside", "ok.txt"]);
+});
+
+Deno.test("workflows.paths directories under the root count as .kodama/workflows: no workflow file, no link in their place", () => {
+  const dirs = ["ci/workflows", "."];
+  const refused = [
+    "ci/workflows/tests.yaml",
+    "CI/Workflows/tests.YML", // a folding disk reads it as the same
+    "ci", // a file or link where the directory's parent is
+    "ci/workflows", // … or the directory itself
+    "deploy.yaml", // "." : the root's own yaml files
+  ];
+  for (const p of refused) assert(localRule(p, dirs)?.includes("workflows directory"), p);
+  for (
+    const p of ["ci/workflows/README.md", "ci/workflows/old/x.yaml", "ci/build.sh", "src/x.yaml", "README.md"]
+  ) {
+    assertEquals(localRule(p, dirs), undefined, p);
+  }
+  // the pod may make the directories (and delete them when empty): only a file or link in their place is refused
+  assertEquals(localRule("ci", dirs, false), undefined);
+  assertEquals(localRule("ci/workflows", dirs, false), undefined);
+  assert(localRule("ci/workflows/x.yaml", dirs, false), "deleting a workflow is refused as writing one");
+  assertEquals(workflowDirsUnder("/r", ["ci/workflows", "/r/abs", "/elsewhere", "../up"]), [
+    "abs",
+    "ci/workflows",
+  ]);
 });
