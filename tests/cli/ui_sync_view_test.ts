@@ -87,6 +87,29 @@ withSessionWorld(
         assertMatch(JSON.parse(r.body).error, /in the pod.*symlink|symlink.*in the pod/);
       });
 
+      await t.step(
+        "a file larger than 4 MiB, here or in the pod: refused (400, exit 2), not read whole",
+        async () => {
+          await Deno.writeTextFile(`${root}/big.log`, "x".repeat(5 * 1024 * 1024));
+          const here = await view("big.log");
+          assertEquals(here.status, 400, here.body);
+          assertMatch(JSON.parse(here.body).error, /^big\.log is larger than 4.0 MiB here: too large to show/);
+          const made = await w.k([
+            "attach",
+            NAME,
+            "--command",
+            "head -c 5000000 /dev/zero > /workspace/pod.bin",
+          ]);
+          assertEquals(made.code, 0, made.stderr);
+          const pod = await view("pod.bin");
+          assertEquals(pod.status, 400, pod.body);
+          assertMatch(JSON.parse(pod.body).error, /larger than 4.0 MiB in the pod/);
+          const cli = await w.k(["sync", "diff", NAME, "pod.bin"]);
+          assertEquals(cli.code, 2, cli.stderr);
+          assertEquals(cli.stderr.trim().split("\n").length, 2, cli.stderr);
+        },
+      );
+
       await t.step("sync diff through a link: exit 4, one line, no stack trace", async () => {
         const r = await w.k(["sync", "diff", NAME, "lnk/id_ed25519"]);
         assertEquals(r.code, 4, r.stderr);

@@ -322,7 +322,18 @@ async function readSyncedLocal(root: string, rel: string): Promise<string | unde
   if (to.real.slice(realRoot.length).split(/[\\/]/).some(isDotGit)) throw notShown(rel, "it is inside .git");
   const st = await Deno.lstat(to.real).catch(() => undefined);
   if (!st?.isFile) return undefined;
+  if (st.size > SHOW_LIMIT) throw tooLarge(rel, "here");
   return await Deno.readTextFile(to.real).catch(() => undefined);
+}
+
+/** What `sync diff` and the web UI's "View both" read of one side of a path, at most. */
+export const SHOW_LIMIT = 4 * 1024 * 1024;
+
+function tooLarge(rel: string, where: string): KodamaError {
+  return usageError(
+    `${rel} is larger than ${formatBytes(SHOW_LIMIT)} ${where}: too large to show side by side`,
+    `compare it another way: kodama cp, or kodama attach and a diff tool in the pod`,
+  );
 }
 
 /**
@@ -354,7 +365,7 @@ export async function bothVersions(
     "-c",
     'cd "$1" || exit 5; set -f; IFS=/; p=.; n=0; for c in $2; do p="$p/$c"; n=$((n+1)); ' +
     'if [ -L "$p" ]; then echo "$n" >&2; exit 6; fi; done; ' +
-    'if [ -f "$p" ]; then cat -- "$p"; elif [ -e "$p" ]; then exit 4; else exit 3; fi',
+    `if [ -f "$p" ]; then head -c ${SHOW_LIMIT + 1} < "$p"; elif [ -e "$p" ]; then exit 4; else exit 3; fi`,
     "sh",
     t.workdir,
     rel,
@@ -367,7 +378,9 @@ export async function bothVersions(
       : "a part of it";
     throw notShown(rel, `in the pod, ${link} is a symlink`);
   }
-  const podText = res.exitCode === 0 ? new TextDecoder().decode(concatBytes(parts)) : undefined;
+  const podBytes = res.exitCode === 0 ? concatBytes(parts) : undefined;
+  if (podBytes && podBytes.length > SHOW_LIMIT) throw tooLarge(rel, "in the pod");
+  const podText = podBytes ? new TextDecoder().decode(podBytes) : undefined;
   if (podText === undefined && localText === undefined) throw notFound(`${rel}: neither here nor in the pod`);
   return {
     path: rel,
