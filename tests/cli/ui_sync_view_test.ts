@@ -93,7 +93,10 @@ withSessionWorld(
           await Deno.writeTextFile(`${root}/big.log`, "x".repeat(5 * 1024 * 1024));
           const here = await view("big.log");
           assertEquals(here.status, 400, here.body);
-          assertMatch(JSON.parse(here.body).error, /^big\.log is larger than 4.0 MiB here: too large to show/);
+          assertMatch(
+            JSON.parse(here.body).error,
+            /^big\.log is larger than 4.0 MiB here: too large to show/,
+          );
           const made = await w.k([
             "attach",
             NAME,
