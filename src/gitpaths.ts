@@ -16,6 +16,7 @@
  */
 import { ExitCode, KodamaError } from "./errors.ts";
 import { quote } from "./escape.ts";
+import { hasUnixModes, hostPlatform } from "./platform.ts";
 import { spawnTool } from "./proc.ts";
 import { readTextBounded } from "./boundedread.ts";
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
@@ -245,7 +246,6 @@ export function programKeys(listing: string): string[] {
  * what was found; from a terminal the same commands run as git would.
  */
 async function passNoPrograms(at: GitLocations, label: string): Promise<void> {
-  const { hasUnixModes, hostPlatform } = await import("./platform.ts");
   const where = at.workTree ?? at.gitDir;
   const r = await spawnTool("git", ["config", "--list", "--includes", "--show-scope", "-z"], "install git", {
     cwd: where,

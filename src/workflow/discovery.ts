@@ -14,7 +14,7 @@
 import { dirname, join, resolve } from "../fspath.ts";
 import { findRepo, globalConfigPath, kodamaHome, type RepoLocation } from "../config/paths.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { expandHome, fileUrlToPath, hostPlatform } from "../platform.ts";
+import { fileUrlToPath, hostPlatform } from "../platform.ts";
 import { suggest } from "../suggest.ts";
 import { type Source, stemOf as stem } from "./model.ts";
 import { quote } from "../escape.ts";
@@ -119,15 +119,10 @@ export async function configDirs(
   } catch {
     return []; // a broken config file is reported by the commands that read it (`kodama config …`)
   }
-  const list = cfg.values.workflows?.paths ?? [];
-  const fromRepo = Object.entries(cfg.sources).some(([k, v]) =>
-    k.startsWith("workflows.paths") && v === "repo"
-  );
-  const root = cfg.files.gitRoot ?? (cfg.files.repo ? dirname(cfg.files.repo) : cwd);
-  const base = fromRepo ? root : dirname(cfg.files.global);
+  const { workflowPathDirs } = await import("../config/workflowpaths.ts");
+  const { dirs, fromRepo, root } = workflowPathDirs(cfg, cwd);
   const out: { dir: string; source: Source }[] = [];
-  for (const p of list) {
-    const dir = resolve(base, expandHome(p, hostPlatform()));
+  for (const dir of dirs) {
     if (fromRepo) {
       // inside the repository after symlinks, or not used at all (the loader checked it when it read it)
       const { inside, landing } = await import("./sandbox/confine.ts");

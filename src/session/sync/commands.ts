@@ -69,7 +69,7 @@ async function ensureConfig(
     root,
     cfg,
     secretFiles,
-    await ruleDirsFor(root, cfg),
+    await ruleDirsFor(root),
   );
   await saveConfig(c);
   return c;

@@ -7,9 +7,7 @@
  *   delete              syncSessionDelete: end it and forget the session's sync state
  *   list (SYNC column)  syncColumn in column.ts (light: list loads it)
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { globalConfigPath } from "../../config/paths.ts";
-import { expandHome, hostPlatform } from "../../platform.ts";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
 import { formatBytes } from "../../bytes.ts";
@@ -97,32 +95,24 @@ export function configFor(
 }
 
 /**
- * The `workflows.paths` directories `kodama run` would read under the sync root: those of the config in
- * use and of the root's own (`kodama run` in the tree reads that one), root-relative (workflowDirsUnder).
+ * The `workflows.paths` directories `kodama run` in the tree reads (the root's config and yours, as
+ * discovery resolves them: src/config/workflowpaths.ts) that lie under the sync root, root-relative.
  */
-export async function ruleDirsFor(root: string, cfg: Config): Promise<string[]> {
+export async function ruleDirsFor(root: string): Promise<string[]> {
   const { loadConfig } = await import("../../config/load.ts");
-  const here = await loadConfig({ cwd: root }).catch(() => undefined);
-  const paths = [...(cfg.workflows?.paths ?? []), ...(here?.values.workflows?.paths ?? [])];
-  const repo = here?.files.gitRoot ?? (here?.files.repo ? dirname(here.files.repo) : undefined);
-  return workflowDirsUnder(root, paths, repo ? [repo] : []);
+  const cfg = await loadConfig({ cwd: root }).catch(() => undefined);
+  if (!cfg) return [];
+  const { workflowPathDirs } = await import("../../config/workflowpaths.ts");
+  return workflowDirsUnder(root, workflowPathDirs(cfg, root).dirs);
 }
 
-/**
- * The `workflows.paths` directories inside the sync root, root-relative. A path is read against every base
- * a config may give it (a repo's `.kodama.yaml`: its repository, the root and `repos`; yours: `~/.kodama`),
- * so each reading is covered whichever file named it.
- */
-export function workflowDirsUnder(root: string, paths: readonly string[], repos: string[] = []): string[] {
-  const p = hostPlatform();
-  const bases = [root, ...repos, dirname(globalConfigPath())];
+/** Those of `dirs` (absolute, or relative to the root) inside the sync root, root-relative ("." the root). */
+export function workflowDirsUnder(root: string, dirs: readonly string[]): string[] {
   const out = new Set<string>();
-  for (const entry of paths) {
-    for (const base of bases) {
-      const rel = relative(root, resolve(base, expandHome(entry, p))).replaceAll("\\", "/");
-      if (rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel)) out.add(rel);
-      else if (rel === "") out.add(".");
-    }
+  for (const d of dirs) {
+    const rel = relative(root, resolve(root, d)).replaceAll("\\", "/");
+    if (rel === "") out.add(".");
+    else if (!rel.startsWith("../") && rel !== ".." && !isAbsolute(rel)) out.add(rel);
   }
   return [...out].sort();
 }
@@ -230,7 +220,7 @@ export async function syncSessionStart(
   const root = await checkSyncDir(path, io.cwd);
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
-  const c = configFor(kube, spec, root, cfg, io.secretFiles, await ruleDirsFor(root, cfg));
+  const c = configFor(kube, spec, root, cfg, io.secretFiles, await ruleDirsFor(root));
   await saveConfig(c);
   // every env file stays out, even an optional one that does not exist yet; the note names those read
   const present = (await Promise.all(
