@@ -26,7 +26,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { startTestServer } from "./fanout.ts";
 import { type BenchResult, watcherCpuScript, watcherTicks } from "./_util.ts";
 import { FULL_EVERY, IDLE_TICK_S, TICK_S } from "../src/session/sync/twoway.ts";
-import { EVENT_FULL_FACTOR } from "../src/session/sync/podside.ts";
+import { EVENT_FULL_FACTOR, EVENTS_JS } from "../src/session/sync/podside.ts";
 
 const KUBECTL = "/usr/bin/kubectl";
 /** on a volume, as a session's workspace is (a container's own overlay file system stats slower) */
@@ -94,7 +94,9 @@ async function measure(
       String(TICK_S),
       "0",
       events ? "1" : "0",
+      // in the watcher's MARK slot ($6: only seen on its command line), then the notifier's program ($7)
       token,
+      events ? EVENTS_JS : "",
     ],
     env,
     stdin: "piped",

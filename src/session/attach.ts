@@ -13,22 +13,10 @@ import type { Sink } from "../base/sink.ts";
 import { listSessions, requireSession } from "./cluster.ts";
 import { CONTAINER } from "./spec.ts";
 import type { SessionView } from "./status.ts";
+import ATTACH from "./pod/attach.sh" with { type: "text" };
 
-/** Runs in the pod as `sh -c SCRIPT kodama-attach SHELL`. */
-export const SHELL_SCRIPT = [
-  `want="$1"`,
-  `if [ "\${want##*/}" = zellij ] && command -v "$want" >/dev/null 2>&1; then`,
-  `  exec "$want" attach --create "kodama-\${KODAMA_SESSION:-session}"`,
-  `fi`,
-  `for s in "$want" bash sh; do`,
-  `  case "$s" in`,
-  `    */*) [ -x "$s" ] && exec "$s" ;;`,
-  `    *) command -v "$s" >/dev/null 2>&1 && exec "$s" ;;`,
-  `  esac`,
-  `done`,
-  `echo "kodama: no shell in this image (tried $want, bash, sh)" >&2`,
-  `exit 127`,
-].join("\n");
+/** Runs in the pod as `sh -c SCRIPT kodama-attach SHELL` (pod/attach.sh). */
+export const SHELL_SCRIPT: string = ATTACH;
 
 /** The command line run in the pod. */
 export function attachArgv(o: { command?: string; shell: string }): string[] {

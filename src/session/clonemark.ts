@@ -62,7 +62,11 @@ export async function verifyClone(
           kube,
           spec.namespace,
           pod,
-          markerScript(token, { workspace: "/kodama-src/workspace", home: "/kodama-src/home" }, "check"),
+          [
+            "sh",
+            "-c",
+            markerScript(token, { workspace: "/kodama-src/workspace", home: "/kodama-src/home" }, "check"),
+          ],
           {
             what: "checking the clone",
           },

@@ -37,6 +37,9 @@ import {
   waitSnapshotsReady,
 } from "./volsnap.ts";
 import { quote } from "../escape.ts";
+import RESTORE from "./pod/restore.sh" with { type: "text" };
+import SNAPSHOT from "./pod/snapshot.sh" with { type: "text" };
+import COPY_WAIT from "./pod/copywait.sh" with { type: "text" };
 
 export const LABEL_SNAPSHOT = "kodama.dev/snapshot";
 export const LABEL_SNAPSHOT_OF = "kodama.dev/snapshot-of";
@@ -123,7 +126,7 @@ export function buildCopyPod(
   const container: V1Container = {
     name: "copy",
     image: spec.image,
-    command: ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"],
+    command: ["sh", "-c", COPY_WAIT],
     volumeMounts: mounts,
     // tar as the image's user, with the capabilities a root tar needs to read and restore every owner
     securityContext: containerSecurity(undefined, false),
@@ -162,102 +165,35 @@ export function buildCopyPod(
 }
 
 /**
- * The shell that replaces both volumes' contents with what `fill` (a shell function body) puts there, and
- * never loses them: each volume's entries (but lost+found) are first set aside in a directory of their own
- * on the same volume (renames, no copy), `fill` writes into the emptied volumes, and only once it has
- * succeeded are the set-aside entries removed. When it fails (a short or broken archive, a full volume,
- * a signal) what it wrote goes and the set-aside entries are put back: the volumes are as they were.
- * `pre` runs first under `set -e` (checks that must pass before anything is touched).
+ * The restore in the copy pod (pod/restore.sh): it replaces both volumes' contents and never loses them
+ * (each volume's entries are set aside on the same volume until the new ones are in; on a failure they
+ * are put back). `from` a snapshot archive in the pod (read through first), or `-` for stdin, of which
+ * exactly `bytes` must arrive (checked locally first, checkSnapshotFile: a cut stream would otherwise
+ * replace the volumes with part of the snapshot).
  */
-export function replaceScript(
-  fill: string[],
-  pre: string[] = [],
-  token = crypto.randomUUID().slice(0, 8),
-): string {
+export function unpackCommand(from: string, bytes = 0, token = crypto.randomUUID().slice(0, 8)): string[] {
   return [
-    `set -e`,
-    ...pre,
-    `set +e`,
-    `B=.kodama-restore-old-${token}`,
-    `fill() {`,
-    ...fill.map((l) => `  ${l}`),
-    `}`,
-    // $1 = written: what fill wrote is removed before the set-aside entries go back
-    `back() {`,
-    `  for d in ${SRC}/workspace ${SRC}/home; do`,
-    `    [ -d "$d/$B" ] || continue`,
-    `    [ "$1" = written ] && find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$B" -exec rm -rf {} +`,
-    `    find "$d/$B" -mindepth 1 -maxdepth 1 -exec mv {} "$d/" \\;`,
-    `    rmdir "$d/$B" 2>/dev/null || echo "kodama: what could not be put back in $d is in $d/$B" >&2`,
-    `  done`,
-    `}`,
-    `for d in ${SRC}/workspace ${SRC}/home; do`,
-    `  mkdir "$d/$B" || { back; exit 1; }`,
-    `  find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$B" -exec mv {} "$d/$B/" \\;`,
-    `  if [ -n "$(find "$d" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$B")" ]; then`,
-    `    back; echo "kodama: could not set aside the files of $d: nothing was changed" >&2; exit 1`,
-    `  fi`,
-    `done`,
-    `trap 'back written; exit 1' HUP INT TERM`,
-    `if ! fill; then`,
-    `  back written; echo "kodama: the restore failed: the workspace and home are as they were" >&2; exit 1`,
-    `fi`,
-    `trap - HUP INT TERM`,
-    `rm -rf "${SRC}/workspace/$B" "${SRC}/home/$B"`,
-  ].join("\n");
-}
-
-/**
- * Unpack the tar at `from` (a file, or - for stdin) over both volumes; a file is read through first.
- * From stdin, `bytes` is what is sent (checked locally, checkSnapshotFile) and every byte must arrive:
- * tar ends without an error when a stream is cut right after an entry, so a cut stream would replace the
- * volumes with part of the snapshot. So the pod counts what came: tee hands the stream to tar and to
- * `wc -c` (through /dev/fd/3); the group drains what tar leaves unread (the end-of-archive padding), so tee
- * never meets a closed pipe; a tar that fails adds a line to the count, which then cannot match.
- */
-export function unpackScript(from: string, bytes = 0): string {
-  // a snapshot tar that cannot be read must not cost the volumes their contents (stdin is checked locally)
-  if (from !== "-") return replaceScript([`tar -xf ${from} -C ${SRC}`], [`tar -tf ${from} >/dev/null`]);
-  return replaceScript([
-    `n=$( { tee /dev/fd/3 | { tar -xf - -C ${SRC} 3>&- || echo tar-failed >&3; cat >/dev/null; }; } 3>&1 >&2 | wc -c )`,
-    `[ "$n" -eq ${bytes} ] 2>/dev/null && return 0`,
-    `[ "$n" -gt ${bytes} ] 2>/dev/null && return 1`,
-    `echo "kodama: the snapshot stream was cut short: $((n)) of ${bytes} bytes arrived" >&2; return 1`,
-  ]);
+    "sh",
+    "-c",
+    RESTORE,
+    "kodama-restore",
+    SRC,
+    token,
+    ...(from === "-" ? ["stdin", String(bytes)] : ["tar", from]),
+  ];
 }
 
 /**
  * Restore from VolumeSnapshots: the restored claims (SNAP/workspace, SNAP/home) are checked to be mounted
  * first; then each session volume gets the restored one's entries (its own set aside until that succeeded).
  */
-export function copyBackScript(): string {
-  return replaceScript(
-    [
-      `for v in workspace home; do`,
-      `  for f in ${SNAP}/$v/* ${SNAP}/$v/.[!.]* ${SNAP}/$v/..?*; do`,
-      `    [ -e "$f" ] || [ -L "$f" ] || continue`,
-      `    [ "$f" = "${SNAP}/$v/lost+found" ] && continue`,
-      `    cp -a "$f" ${SRC}/$v/ || return 1`,
-      `  done`,
-      `done`,
-    ],
-    [
-      `for d in workspace home; do`,
-      `  mountpoint -q ${SNAP}/$d 2>/dev/null || [ -d ${SNAP}/$d ] || { echo "the restored $d volume is not mounted" >&2; exit 1; }`,
-      `done`,
-    ],
-  );
+export function copyBackCommand(token = crypto.randomUUID().slice(0, 8)): string[] {
+  return ["sh", "-c", RESTORE, "kodama-restore", SRC, token, "volumes", SNAP];
 }
 
-/** `start --from-snapshot`: unpack into the new volumes only while the workspace is empty (never over data). */
-export function restoreIntoEmptyScript(): string {
-  return [
-    `set -e`,
-    `if [ -n "$(ls -A ${SRC}/workspace | grep -vx 'lost+found')" ]; then`,
-    `  echo "kodama: the workspace is not empty: the snapshot was not unpacked" >&2; exit 0`,
-    `fi`,
-    `tar -xf ${SNAP}/${TAR} -C ${SRC}`,
-  ].join("\n");
+/** pod/snapshot.sh: `stream` (a tar on stdout), `claim` (the tar to ARCHIVE, its size said), `into-empty`. */
+function snapshotCommand(mode: "stream" | "claim" | "into-empty", archive?: string): string[] {
+  return ["sh", "-c", SNAPSHOT, "kodama-snapshot", SRC, mode, ...(archive ? [archive] : [])];
 }
 
 // ------------------------------------------------------------------------------------------ cluster
@@ -300,13 +236,13 @@ export async function runIn(
   kube: Kube,
   ns: string,
   pod: string,
-  script: string,
+  command: string[],
   o: { stdout?: (c: Uint8Array) => void | Promise<void>; stdin?: ReadableStream<Uint8Array>; what: string },
 ): Promise<void> {
   const { execInPod } = await import("../kube/exec.ts");
   const err: string[] = [];
   const dec = new TextDecoder();
-  const r = await execInPod(kube, ns, pod, "copy", ["sh", "-c", script], {
+  const r = await execInPod(kube, ns, pod, "copy", command, {
     ...(o.stdout ? { stdout: o.stdout } : {}),
     ...(o.stdin ? { stdin: o.stdin } : {}),
     stderr: (c) => void err.push(dec.decode(c)),
@@ -363,7 +299,10 @@ export async function restoreIntoNew(
       write: true,
       timeoutMs: o.timeoutMs,
     },
-    (pod) => runIn(kube, spec.namespace, pod, restoreIntoEmptyScript(), { what: "unpacking the snapshot" }),
+    (pod) =>
+      runIn(kube, spec.namespace, pod, snapshotCommand("into-empty", `${SNAP}/${TAR}`), {
+        what: "unpacking the snapshot",
+      }),
   );
 }
 
@@ -399,7 +338,7 @@ export async function createSnapshot(
         spec,
         { name: podName, write: false, node, timeoutMs: o.timeoutMs },
         (pod) =>
-          runIn(kube, ns, pod, `tar -cf - -C ${SRC} workspace home`, {
+          runIn(kube, ns, pod, snapshotCommand("stream"), {
             what: "the snapshot",
             stdout: async (c) => {
               let off = 0;
@@ -460,7 +399,7 @@ export async function createSnapshot(
           kube,
           ns,
           pod,
-          `set -e; tar -cf ${SNAP}/${TAR}.part -C ${SRC} workspace home; mv ${SNAP}/${TAR}.part ${SNAP}/${TAR}; wc -c < ${SNAP}/${TAR}`,
+          snapshotCommand("claim", `${SNAP}/${TAR}`),
           { what: "the snapshot", stdout: (c) => void (said += dec.decode(c, { stream: true })) },
         ),
     );
@@ -740,9 +679,9 @@ export async function restoreSnapshot(
           if (file) {
             const f = await Deno.open(file);
             const stdin = gzip ? f.readable.pipeThrough(new DecompressionStream("gzip")) : f.readable;
-            await runIn(kube, ns, pod, unpackScript("-", bytes), { what: "the restore", stdin });
+            await runIn(kube, ns, pod, unpackCommand("-", bytes), { what: "the restore", stdin });
           } else {
-            await runIn(kube, ns, pod, unpackScript(`${SNAP}/${TAR}`), { what: "the restore" });
+            await runIn(kube, ns, pod, unpackCommand(`${SNAP}/${TAR}`), { what: "the restore" });
           }
         },
       );
@@ -831,7 +770,7 @@ async function restoreFromVolumeSnapshots(
       kube,
       spec,
       { name: `kodama-restore-${spec.name}`, restored: names, write: true, timeoutMs: o.timeoutMs },
-      (pod) => runIn(kube, ns, pod, copyBackScript(), { what: "the restore" }),
+      (pod) => runIn(kube, ns, pod, copyBackCommand(), { what: "the restore" }),
     );
   } finally {
     for (const n of made) await kube.deleteObject("persistentvolumeclaims", ns, n).catch(() => {});

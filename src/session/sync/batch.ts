@@ -1,7 +1,7 @@
 /**
  * One sync round trip: a batch of deletes and of new or changed paths applied in the pod by ONE exec.
  *
- * stdin of `sh -c APPLY_SCRIPT sh WORKDIR` is
+ * stdin of `sh -c APPLY_SCRIPT sh WORKDIR` (pod/apply.sh) is
  *
  *     <archive length>\n
  *     <deleted path>\n ... \n      one line each (`\` and newline escaped as `\\` and `\n`)
@@ -15,7 +15,7 @@
  * EOF (busybox tar reads its input to the end, and clusters before v1.30 cannot pass an EOF on a
  * WebSocket exec) — for a stream that carries several batches (the sync channel). A one-shot push, whose
  * stdin is half-closed after its one batch (v5 or SPDY), runs `tar -xof -` on stdin itself
- * (remote.ts APPLY_TO_EOF_SCRIPT): one process and one pipe copy fewer in the pod.
+ * (`sh -c APPLY_SCRIPT sh WORKDIR eof`): one process and one pipe copy fewer in the pod.
  *
  * The archive is built in-process from the local tree: permissions (with `umask 0`: GNU tar would mask
  * them), modification times, symlinks as links (never followed, wherever they point), hard links within
@@ -24,21 +24,10 @@
 import { END_OF_ARCHIVE, headerSize, type TarEntry, writeHeader } from "../../pods/tarformat.ts";
 import { type Entry, inRoot, type Tree } from "./scan.ts";
 import { md5 as newMd5 } from "./ancestor.ts";
+import APPLY from "./pod/apply.sh" with { type: "text" };
 
-export const APPLY_SCRIPT = [
-  "umask 0",
-  "IFS= read -r n || exit 96",
-  'mkdir -p "$1" && cd "$1" || exit 97',
-  "set --",
-  "while IFS= read -r p; do",
-  '  [ -z "$p" ] && break',
-  "  case $p in *\\\\*) p=$(printf '%b_' \"$p\"); p=${p%_} ;; esac",
-  '  set -- "$@" "./$p"',
-  '  if [ $# -ge 200 ]; then rm -rf -- "$@" || exit 98; set --; fi',
-  "done",
-  'if [ $# -gt 0 ]; then rm -rf -- "$@" || exit 98; fi',
-  'head -c "$n" | tar -xof -',
-].join("\n");
+/** pod/apply.sh: `sh -c APPLY_SCRIPT sh WORKDIR [eof]` */
+export const APPLY_SCRIPT: string = APPLY;
 
 const enc = new TextEncoder();
 /** tar's padding to a whole block (copied into the chunk, never handed out itself) */

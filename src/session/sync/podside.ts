@@ -1,7 +1,10 @@
 /**
  * The pod's side of the two-way sync, in POSIX sh and busybox applets only (sh, find, stat, md5sum, tar,
  * head, mv, rm, rmdir, mkdir, chmod, sleep, mktemp), plus the image's own `node` when it has one (a
- * change notifier, EVENTS_JS); nothing is copied into the pod.
+ * change notifier, EVENTS_JS); nothing is copied into the pod. The programs are files under `./pod/`
+ * (watch.sh, events.js, apply2.sh, hash.sh), each opening with its arguments and protocol, embedded as
+ * text; what they and this module must agree on (a mark, a stat format, a factor) is one literal in the
+ * file, checked against the constant here by tests/unit/session/sync/pod_files_test.ts.
  *
  * **Change detection** (`WATCH_SCRIPT`, one kept-open exec): each round (one a line the local side
  * writes to its stdin, every TICK seconds) `find -newer MARKER`
@@ -26,7 +29,11 @@ import { END_OF_ARCHIVE, header } from "../../pods/tarformat.ts";
 import { hashFile, md5 } from "./ancestor.ts";
 import type { Kind } from "./plan.ts";
 import type { SyncTarget } from "./remote.ts";
-import { IDLE_IGNORE_MARK, idleFile, SYNC_WATCHER_MARK } from "../lifetime.ts";
+import { SYNC_WATCHER_MARK } from "../lifetime.ts";
+import WATCH from "./pod/watch.sh" with { type: "text" };
+import EVENTS from "./pod/events.js" with { type: "text" };
+import APPLY2 from "./pod/apply2.sh" with { type: "text" };
+import HASH from "./pod/hash.sh" with { type: "text" };
 
 /** One path in the pod as the watcher reports it. */
 export interface PodEntry {
@@ -42,27 +49,15 @@ export interface PodEntry {
   key: string;
 }
 
+/** The stat format of the watcher's lines (literal in pod/watch.sh and pod/apply2.sh) */
 export const STAT = "stat -c '%s %Y %f %n'";
 /**
  * GNU find prints the same facts itself (`%y %m`: type letter and octal mode, for stat's raw hex `%f`),
  * so a listing needs no `stat` process and no second stat of each path. busybox's find has no -printf.
+ * Literal in pod/watch.sh (with `\n` for the newline).
  */
 export const PRINTF = String.raw`%s %Ts %y %m %p
 `;
-
-/**
- * The awk that reads one round's `stat` lines (`%s %Y %f %n`, from the one `find` walk of the round):
- * it passes them on and writes down, for the round's follow-up, every symlink (its target is read) and,
- * in a `since` round (mk = the marker's mtime, -1 in a full round), the files to hash and the
- * directories to list whose mtime is the marker's second or later. The type is the first hex digit of
- * the raw mode (8 file, 4 directory, a symlink).
- */
-const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L }
-{ print
-  if (length($3) == 1) { t = ($3 == "f") ? "8" : ($3 == "d") ? "4" : ($3 == "l") ? "a" : ""; n = substr($0, length($1) + length($2) + length($4) + 6) }
-  else { t = (length($3) == 4) ? tolower(substr($3, 1, 1)) : ""; n = substr($0, length($1) + length($2) + length($3) + 4) }
-  if (t == "a") print n > L
-  else if (mk >= 0 && $2 >= mk) { if (t == "8") print n > F; else if (t == "4") print n > D } }`;
 
 /**
  * The pod's change notifier, where the image has `node` (most coding-agent images do: the agents are
@@ -74,54 +69,9 @@ const ROUND_AWK = String.raw`BEGIN { printf "" > F; printf "" > D; printf "" > L
  * writes `$d/ready` once the first walk of the tree has its watches, and ends when `$d` is gone, when
  * its parent (the watcher's sh) is, or — exit 3, the watcher then walks every round — when the kernel
  * refuses a watch (fs.inotify.max_user_watches) or the tree has more than 20,000 directories.
- * No single quote in it: the watcher passes it in single quotes.
+ * pod/events.js; the watcher gets it as its `$7`.
  */
-const EVENTS_JS = String.raw`/* ${IDLE_IGNORE_MARK} kodama-pod-events */
-const fs = require("fs"), path = require("path");
-const d = process.argv[1], git = process.argv[2] === "1", dirty = d + "/dirty", parent = process.ppid;
-const watched = new Map();
-const mark = () => {
-  try {
-    if (fs.statSync(dirty).size > 0) return;
-  } catch (e) { /* not written yet */ }
-  try { fs.appendFileSync(dirty, "x"); } catch (e) { process.exit(0); }
-};
-const skip = (rel) => rel === ".kodama" || (!git && rel === ".git") || path.resolve(rel) === d;
-const unwatch = (dir) => {
-  for (const [p, w] of watched) if (p === dir || p.startsWith(dir + "/")) { w.close(); watched.delete(p); }
-};
-const add = (dir) => {
-  if (watched.has(dir)) return;
-  if (watched.size >= 20000) process.exit(3);
-  let w;
-  try {
-    w = fs.watch(dir, { persistent: true }, (ev, name) => {
-      mark();
-      if (ev !== "rename" || name == null) return;
-      const c = dir === "." ? String(name) : dir + "/" + name;
-      let st;
-      try { st = fs.lstatSync(c); } catch (e) { unwatch(c); return; }
-      if (st.isDirectory() && !skip(c)) { unwatch(c); add(c); mark(); }
-    });
-  } catch (e) {
-    if (e.code === "ENOSPC" || e.code === "EMFILE" || e.code === "ENFILE") process.exit(3);
-    return;
-  }
-  w.on("error", () => { w.close(); if (watched.get(dir) === w) watched.delete(dir); });
-  watched.set(dir, w);
-  let ents = [];
-  try { ents = fs.readdirSync(dir, { withFileTypes: true }); } catch (e) { /* gone meanwhile */ }
-  for (const e of ents) {
-    const c = dir === "." ? e.name : dir + "/" + e.name;
-    if (e.isDirectory() && !skip(c)) add(c);
-  }
-};
-add(".");
-fs.writeFileSync(d + "/ready", "");
-setInterval(() => {
-  if (process.ppid !== parent || !fs.existsSync(d)) process.exit(0);
-}, 2000);`;
-if (EVENTS_JS.includes("'")) throw new Error("EVENTS_JS: no single quote (the watcher quotes it with them)");
+export const EVENTS_JS: string = EVENTS;
 
 /**
  * With the notifier, a `since` round walks only when it marked something, and in any case every
@@ -133,6 +83,7 @@ if (EVENTS_JS.includes("'")) throw new Error("EVENTS_JS: no single quote (the wa
  */
 export const EVENT_WALK_EVERY = 12;
 export const EVENT_FULL_FACTOR = 3;
+// both literal in pod/watch.sh
 
 /**
  * One walk of the tree per round: `find` picks what changed (or everything, in a full round) and `stat`s
@@ -159,73 +110,31 @@ export const EVENT_FULL_FACTOR = 3;
  * listings come every FULL rounds again. The first walk after `$d/ready` appears is always made.
  * `postwalk` rotates the markers.
  */
-export const WATCH_SCRIPT = String.raw`# kodama-idle-ignore ${SYNC_WATCHER_MARK}
-export KODAMA_IDLE_IGNORE=1
-cd "$1" 2>/dev/null || exit 97
-s=${idleFile("stopping")}
-d=$(mktemp -d) || exit 95
-trap 'rm -rf "$d"' EXIT
-full=$2; git=$4; i=0; w=0; q=0; r=0; hp=
-echo > "$d/m0"; sleep 1; echo > "$d/m1"; echo > "$d/m2"
-if [ "$5" = 1 ] && command -v node >/dev/null 2>&1; then
-  node -e '${EVENTS_JS}' "$d" "$git" </dev/null >/dev/null 2>&1 & hp=$!
-  trap 'kill "$hp" 2>/dev/null; rm -rf "$d"' EXIT
-fi
-pr() { if [ "$git" = 1 ]; then find . -path ./.kodama -prune -o "$@"; else find . \( -path ./.kodama -o -path ./.git \) -prune -o "$@"; fi; }
-links() { while IFS= read -r l; do printf 'L %s\t%s\n' "$l" "$(readlink "$l")"; done; }
-sums() { set --; while IFS= read -r f; do set -- "$@" "$f"; if [ $# -ge 200 ]; then md5sum "$@" 2>/dev/null; set --; fi; done; [ $# -eq 0 ] || md5sum "$@" 2>/dev/null; }
-if [ "$(find . -maxdepth 0 -printf '%s %Ts' 2>/dev/null)" = "$(stat -c '%s %Y' .)" ]; then sp() { "$@" -printf '${PRINTF}'; }
-else sp() { "$@" -exec ${STAT} {} +; }; fi
-dirs() { while IFS= read -r dir; do echo "D $dir"; sp find "$dir" -mindepth 1 -maxdepth 1; done; }
-if find . -maxdepth 0 -cnewer "$d/m0" >/dev/null 2>&1; then ch() { pr \( -newer "$m" -o -cnewer "$m" \) "$@"; }
-else ch() { pr \( -newer "$m" -o -cmin -1 \) "$@"; }; fi
-aw() { awk -v mk="$1" -v F="$d/f" -v D="$d/d" -v L="$d/l" '${ROUND_AWK}' "$d/o"; }
-prewalk() { [ -z "$hp" ] || { kill -0 "$hp" 2>/dev/null && [ -e "$d/ready" ] && r=1 || r=0; : > "$d/dirty"; }; }
-postwalk() { echo > "$d/m$((w % 3))"; w=$((w+1)); }
-while :; do
-  m="$d/m$(( (w + 1) % 3 ))"
-  f=$full; [ "$r" = 1 ] && f=$((full * ${EVENT_FULL_FACTOR}))
-  if [ $((i % f)) -eq 0 ]; then
-    echo @full || exit 0
-    prewalk
-    sp pr ! -name . > "$d/o"; aw -1
-    [ -s "$d/l" ] && links < "$d/l"
-    postwalk
-  elif [ "$r" = 1 ] && [ ! -s "$d/dirty" ] && [ $q -lt ${EVENT_WALK_EVERY} ] && kill -0 "$hp" 2>/dev/null; then
-    echo @since || exit 0
-    q=$((q+1))
-  else
-    echo @since || exit 0
-    q=0; prewalk
-    sp ch > "$d/o"
-    if [ -s "$d/o" ]; then
-      aw "$(stat -c %Y "$m")"
-      [ -s "$d/f" ] && sums < "$d/f"
-      [ -s "$d/d" ] && dirs < "$d/d"
-      [ -s "$d/l" ] && links < "$d/l"
-    fi
-    postwalk
-  fi
-  [ "$r" = 1 ] && echo @events
-  k=; [ -f "$s" ] && read -r k 2>/dev/null < "$s"; [ -z "$k" ] || echo "@stopping $k"
-  echo @end || exit 0
-  i=$((i+1)); IFS= read -r _ || exit 0
-done`;
+export const WATCH_SCRIPT: string = WATCH;
 
-/** The watcher's first round alone (a full listing), then it ends: `listPod`'s script. */
-export const LIST_SCRIPT = (() => {
-  let s = WATCH_SCRIPT;
-  for (
-    const [from, to] of [["while :; do", "for once in 1; do"], ["sleep 1;", ""], [
-      "IFS= read -r _ || exit 0",
-      ":",
-    ], [SYNC_WATCHER_MARK, ""]]
-  ) {
-    if (!s.includes(from)) throw new Error(`LIST_SCRIPT: no "${from}" in WATCH_SCRIPT`);
-    s = s.replace(from, to);
-  }
-  return s;
-})();
+/**
+ * The watcher's command: the sync loop's (`tick` its pace in seconds, SYNC_WATCHER_MARK on the command
+ * line), or with `once` the first round alone (a full listing), then it ends: `listPod`'s. The notifier
+ * runs only with `events` (and where the pod has node).
+ */
+export function watcherCommand(
+  workdir: string,
+  o: { full: number; tick: number | "once"; git: boolean; events?: boolean },
+): string[] {
+  return [
+    "sh",
+    "-c",
+    WATCH_SCRIPT,
+    "sh",
+    workdir,
+    String(o.full),
+    String(o.tick),
+    o.git ? "1" : "0",
+    o.events ? "1" : "0",
+    o.tick === "once" ? "" : SYNC_WATCHER_MARK,
+    o.events ? EVENTS_JS : "",
+  ];
+}
 
 /** find's `%y` letters for what the sync handles, as the type bits of a raw mode */
 const PRINTF_TYPES: Record<string, number | undefined> = { f: 0o100000, d: 0o040000, l: 0o120000 };
@@ -378,14 +287,7 @@ export async function podHashes(kube: Kube, t: SyncTarget, rels: string[]): Prom
       t.namespace,
       t.pod,
       t.container,
-      [
-        "sh",
-        "-c",
-        `# ${IDLE_IGNORE_MARK}\ncd "$1" && shift && md5sum -- "$@"; exit 0`,
-        "sh",
-        t.workdir,
-        ...group.map((g) => `./${g}`),
-      ],
+      ["sh", "-c", HASH, "sh", t.workdir, ...group.map((g) => `./${g}`)],
       { stdout: (c) => void parts.push(c.slice()) },
     );
     if (res.error) throw new KodamaError(`cannot hash files in ${t.pod}: ${res.error}`);
@@ -408,66 +310,11 @@ export async function podHashes(kube: Kube, t: SyncTarget, rels: string[]): Prom
  * (`-` absent, `*` whatever). Files of one directory are renamed into place by one `mv` (atomic per file:
  * a rename on the same file system), removed files by one `rm -f`: a batch of 10,000 files costs a few
  * hundred processes, not 30,000. `X` is an operation the sender dropped while streaming (the local file
- * changed under it). Skipped and failed paths are reported (`skip PATH`, `fail PATH`).
+ * changed under it). Skipped and failed paths are reported (`skip PATH`, `fail PATH`). pod/apply2.sh;
+ * the node program pod/apply.js (podapply.ts) speaks the same protocol, and tests/_apply_spec.ts is its
+ * one specification, run against both.
  */
-export const APPLY2_SCRIPT = String.raw`umask 0
-IFS= read -r n || exit 96
-mkdir -p "$1" && cd "$1" || exit 97
-st=.kodama/sync-stage
-(umask 077; [ -d .kodama ] || { mkdir .kodama && : > .kodama/.made-by-sync; }) || exit 97
-rm -rf "$st" && (umask 077 && mkdir "$st") || exit 97
-head -c "$n" | (cd "$st" && tar -xof -) || exit 99
-o="$st/.kodama/ops"; k="$st/.kodama/keys"
-[ -f "$o" ] || exit 99
-tab=$(printf '\t')
-: > "$k"
-set --
-while IFS= read -r l; do
-  r=%{l#*"$tab"}; e=%{r%%"$tab"*}; p=%{r#*"$tab"}
-  case $e in '*') continue ;; esac
-  case $p in *\\*) continue ;; esac
-  set -- "$@" "./$p"
-  if [ $# -ge 200 ]; then stat -c '%s %Y %f %n' "$@" >> "$k" 2>/dev/null; set --; fi
-done < "$o"
-if [ $# -gt 0 ]; then stat -c '%s %Y %f %n' "$@" >> "$k" 2>/dev/null; fi
-awk -F "$tab" 'FILENAME == ARGV[1] { if (match($0, /^[0-9]+ [0-9]+ [0-9a-fA-F]+ \.\//)) key[substr($0, RLENGTH + 1)] = substr($0, 1, RLENGTH - 3); next }
-{ p = $0; sub(/^[^\t]*\t[^\t]*\t/, "", p)
-  if ($2 == "*") v = "ok"; else if (index(p, "\\")) v = "chk"; else { c = (p in key) ? key[p] : "-"; v = (c == $2) ? "ok" : "skip" }
-  print v "\t" $1 "\t" $2 "\t" p }' "$k" "$o" > "$st/.kodama/plan" || exit 98
-cur() { if [ -e "$1" ] || [ -L "$1" ]; then stat -c '%s %Y %f' "$1"; else echo -; fi; }
-fl() {
-  [ $# -gt 0 ] || return 0
-  if [ "$gk" = R ]; then rm -f "$@" 2>/dev/null; else mv -f "$@" "./$g" 2>/dev/null; fi
-  for s; do if [ -e "$s" ] || [ -L "$s" ]; then s=%{s#"$st/"}; printf 'fail %s\n' "%{s#./}"; fi; done
-}
-g=; gk=; set --
-while IFS= read -r l; do
-  v=%{l%%"$tab"*}; r=%{l#*"$tab"}; op=%{r%%"$tab"*}; r=%{r#*"$tab"}; e=%{r%%"$tab"*}; p=%{r#*"$tab"}
-  if [ "$v" = chk ]; then
-    p=$(printf '%b_' "$p"); p=%{p%_}
-    [ "$e" = "*" ] || [ "$(cur "./$p")" = "$e" ] || v=skip
-  fi
-  if [ "$v" = skip ] || [ "$op" = X ]; then printf 'skip %s\n' "$p"; continue; fi
-  case $p in */*) d=%{p%/*}/ ;; *) d= ;; esac
-  if [ "$op" = F ] && [ -d "./$p" ] && [ ! -L "./$p" ]; then
-    fl "$@"; set --
-    rmdir "./$p" 2>/dev/null || { printf 'skip %s\n' "$p"; continue; }
-  fi
-  if [ "$op" = R ] && [ -d "./$p" ] && [ ! -L "./$p" ]; then op=RD; fi
-  if [ $# -gt 0 ] && { [ "$op" != "$gk" ] || [ "$d" != "$g" ] || [ $# -ge 200 ]; }; then fl "$@"; set --; fi
-  case $op in
-    F) gk=F; g=$d; set -- "$@" "$st/$p" ;;
-    R) gk=R; g=$d; set -- "$@" "./$p" ;;
-    RD) rmdir "./$p" 2>/dev/null || printf 'skip %s\n' "$p" ;;
-    D*)
-      if [ -L "./$p" ] || { [ -e "./$p" ] && [ ! -d "./$p" ]; }; then rm -f "./$p"; fi
-      mkdir -p "./$p" && chmod "%{op#D}" "./$p" || printf 'fail %s\n' "$p" ;;
-  esac
-done < "$st/.kodama/plan"
-fl "$@"
-rm -rf "$st"
-[ -f .kodama/.made-by-sync ] && rm -f .kodama/.made-by-sync && rmdir .kodama 2>/dev/null
-exit 0`.replaceAll("%{", "${"); // %{ stands for ${ (not a template placeholder here)
+export const APPLY2_SCRIPT: string = APPLY2;
 
 export interface PodOp {
   op: "F" | "D" | "R";

@@ -8,7 +8,8 @@ import { concatBytes, formatBytes } from "../../bytes.ts";
 import { within } from "../../timer.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf, type Zlib } from "./batch.ts";
-import { NODE_UNFIT } from "./podapply.ts";
+import GZIP from "./pod/gzip.sh" with { type: "text" };
+import CHANNEL from "./pod/channel.sh" with { type: "text" };
 
 export interface SyncTarget {
   namespace: string;
@@ -150,21 +151,11 @@ function lastLines(parts: Uint8Array[]): string {
 
 /**
  * A compressed batch: the pod says first whether it can `gzip -dc` (`z`) or not (`r`: an image without
- * gzip gets the batch raw, and no error), then applies the batch (APPLY_SCRIPT, `$2`) through it. stdin
- * ends with the stream's half-close (v5, or SPDY on older clusters), which ends `gzip -dc`.
+ * gzip gets the batch raw, and no error), then applies the batch (APPLY_SCRIPT, `$2`, in its `eof` mode)
+ * through it. stdin ends with the stream's half-close (v5, or SPDY on older clusters), which ends
+ * `gzip -dc`. pod/gzip.sh.
  */
-export const GZIP_APPLY_SCRIPT = [
-  "if echo | gzip -c 2>/dev/null | gzip -dc >/dev/null 2>&1; then",
-  '  echo z; gzip -dc | sh -c "$2" sh "$1"',
-  'else echo r; exec sh -c "$2" sh "$1"; fi',
-].join("\n");
-
-/**
- * APPLY_SCRIPT for a stdin that ends where the batch does (gzip -dc's output, or a push's own stdin, which
- * is always half-closed after the batch: v5 or SPDY): tar reads it to the end, with no `head -c` process
- * copying every byte through one more pipe in the pod.
- */
-export const APPLY_TO_EOF_SCRIPT = APPLY_SCRIPT.replace('head -c "$n" | tar -xof -', "tar -xof -");
+export const GZIP_APPLY_SCRIPT: string = GZIP;
 
 /** Apply one batch in the pod; resolves with what was sent. */
 export async function applyBatch(
@@ -208,8 +199,9 @@ export async function applyBatch(
       t.pod,
       t.container,
       zlib
-        ? ["sh", "-c", GZIP_APPLY_SCRIPT, "sh", t.workdir, APPLY_TO_EOF_SCRIPT]
-        : ["sh", "-c", APPLY_TO_EOF_SCRIPT, "sh", t.workdir],
+        ? ["sh", "-c", GZIP_APPLY_SCRIPT, "sh", t.workdir, APPLY_SCRIPT]
+        // stdin ends where the batch does (v5 or SPDY half-close): tar reads it to the end itself
+        : ["sh", "-c", APPLY_SCRIPT, "sh", t.workdir, "eof"],
       {
         stdin: countedStdin(
           zlib
@@ -336,21 +328,7 @@ export function parseStatListing(text: string): Map<string, RemoteEntry> {
  * program is the channel instead: it says `ready node` and takes each batch raw (no base64, no process a
  * batch); a node it cannot run on exits NODE_UNFIT before reading, and the shell loop takes over.
  */
-export const CHANNEL_SCRIPT = [
-  // waiting for batches is not activity for a session's idle stop (session/lifetime.ts); applying one is
-  "# kodama-idle-ignore",
-  // NODE_OPTIONS cleared: an image's `--require` (an APM agent that prints) must not speak before `ready node`
-  `if [ -n "$3" ] && command -v node >/dev/null 2>&1; then NODE_OPTIONS= node -e "$3" -- "$1"; c=$?; [ "$c" = ${NODE_UNFIT} ] || exit "$c"; fi`,
-  "tmp=$(mktemp) || exit 95",
-  "trap 'rm -f \"$tmp\"' EXIT",
-  "echo ready",
-  "while IFS= read -r n; do",
-  "  i=0",
-  '  while [ "$i" -lt "$n" ] && IFS= read -r l; do printf \'%s\\n\' "$l"; i=$((i+1)); done | base64 -d > "$tmp"',
-  '  sh -c "$2" sh "$1" < "$tmp"',
-  '  echo "done $?"',
-  "done",
-].join("\n");
+export const CHANNEL_SCRIPT: string = CHANNEL; // pod/channel.sh
 
 /** Batches up to this size (content bytes) go through the open channel; bigger ones get their own exec. */
 export const CHANNEL_MAX_BYTES = 48 * 1024;

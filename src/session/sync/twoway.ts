@@ -53,7 +53,6 @@ import {
   applyBytes,
   applyStream,
   keyOf,
-  LIST_SCRIPT,
   mergeRound,
   parseApplyOutput,
   parseRound,
@@ -61,7 +60,7 @@ import {
   podHashes,
   type PodOp,
   type StagedFile,
-  WATCH_SCRIPT,
+  watcherCommand,
 } from "./podside.ts";
 import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
@@ -77,7 +76,9 @@ import {
 import { mkdirUnder, Refused, symlinkUnder, writeUnder } from "../../safewrite.ts";
 import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
-import { IDLE_IGNORE_MARK, idleFile } from "../lifetime.ts";
+import FETCH from "./pod/fetch.sh" with { type: "text" };
+import TAR from "./pod/tar.sh" with { type: "text" };
+import ACK from "./pod/ack.sh" with { type: "text" };
 
 /**
  * A pulled file is written under `.kodama-pull-SESSION.RANDOM` in its directory, then renamed into place.
@@ -321,23 +322,18 @@ export async function listPod(
   signal?: AbortSignal,
 ): Promise<Map<string, PodEntry>> {
   const t = targetOf(c);
-  const script = LIST_SCRIPT;
   const parts: Uint8Array[] = [];
   const err: Uint8Array[] = [];
-  const res = await execWatched(kube, t, [
-    "sh",
-    "-c",
-    script,
-    "sh",
-    t.workdir,
-    "1",
-    "0",
-    c.syncGit ? "1" : "0",
-  ], {
-    stdout: (b) => void parts.push(b.slice()),
-    stderr: (b) => void err.push(b.slice()),
-    signal,
-  });
+  const res = await execWatched(
+    kube,
+    t,
+    watcherCommand(t.workdir, { full: 1, tick: "once", git: c.syncGit }),
+    {
+      stdout: (b) => void parts.push(b.slice()),
+      stderr: (b) => void err.push(b.slice()),
+      signal,
+    },
+  );
   if (res.error) throw new SyncConnectionError(`cannot list ${t.pod}:${t.workdir}: ${res.error}`);
   if (res.exitCode === 97) return new Map(); // no workdir yet
   const lines = new TextDecoder().decode(concatBytes(parts)).split("\n");
@@ -381,14 +377,7 @@ async function fetchPod(
       kube,
       t,
       // a path gone meanwhile makes tar complain and go on: that path is then simply not fetched
-      [
-        "sh",
-        "-c",
-        `# ${IDLE_IGNORE_MARK}\ncd "$1" && shift && tar -cf - "$@" 2>/dev/null; exit 0`,
-        "sh",
-        t.workdir,
-        ...[...group].map((g) => `./${g}`),
-      ],
+      ["sh", "-c", TAR, "sh", t.workdir, ...[...group].map((g) => `./${g}`)],
       {
         backpressure: true,
         stdout: async (chunk) => await parser.push(chunk),
@@ -416,12 +405,7 @@ function base64Decode(text: string): Uint8Array {
  * meanwhile is left out. Reading is not activity for a session's idle stop (session/lifetime.ts): what
  * the sync fetches, hashes or lists is marked `kodama-idle-ignore`; what it sends into the pod counts.
  */
-export const FETCH_SCRIPT = String.raw`# ${IDLE_IGNORE_MARK}: it only reads
-cd "$1" 2>/dev/null || exit 97
-set --
-while IFS= read -r p; do set -- "$@" "$p"; done
-[ $# -eq 0 ] || tar -cf - "$@" 2>/dev/null | base64
-exit 0`;
+export const FETCH_SCRIPT: string = FETCH; // pod/fetch.sh
 
 type Fetched = Map<
   string,
@@ -1007,7 +991,7 @@ export class SessionStopped extends KodamaError {
  * The sync's acknowledgement of an announced idle stop (session/lifetime.ts): one line, the deadline it
  * read, appended by a process that is not activity.
  */
-export const ACK_SCRIPT = `# ${IDLE_IGNORE_MARK}\necho "$1" >> "${idleFile("ack")}"`;
+export const ACK_SCRIPT: string = ACK; // pod/ack.sh
 
 /**
  * A watcher's absolute path as a root-relative `/` path ("" for the root, `..…` when outside). FSEvents
@@ -1213,17 +1197,12 @@ export class TwoWayLoop {
       t.namespace,
       t.pod,
       t.container,
-      [
-        "sh",
-        "-c",
-        WATCH_SCRIPT,
-        "sh",
-        t.workdir,
-        String(fullEvery()),
-        String(TICK_S),
-        this.c.syncGit ? "1" : "0",
-        podEvents() ? "1" : "0",
-      ],
+      watcherCommand(t.workdir, {
+        full: fullEvery(),
+        tick: TICK_S,
+        git: this.c.syncGit,
+        events: podEvents(),
+      }),
       {
         signal,
         stdin,

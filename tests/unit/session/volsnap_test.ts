@@ -10,7 +10,7 @@ import {
   type VolumeSnapshotClass,
   volumeSnapshotName,
 } from "../../../src/session/volsnap.ts";
-import { copyBackScript, unpackScript } from "../../../src/session/snapshot.ts";
+import { copyBackCommand, unpackCommand } from "../../../src/session/snapshot.ts";
 import { markerScript } from "../../../src/session/clone.ts";
 
 const claim = (name: string, size: string, cls?: string, capacity?: string): V1PersistentVolumeClaim => ({
@@ -104,19 +104,24 @@ Deno.test("claimFromClaim: dataSource PVC, the same class, at least the source's
   assertEquals(out.spec?.resources?.requests?.storage, "2Gi");
 });
 
-Deno.test("unpackScript reads the whole tar before it touches anything; copyBackScript checks the mounts first", () => {
-  const u = unpackScript("/kodama-snap/snapshot.tar");
-  assert(u.indexOf("tar -tf /kodama-snap/snapshot.tar") < u.indexOf("mkdir"), u);
-  assert(!unpackScript("-").includes("tar -tf"), "stdin cannot be read twice");
-  const c = copyBackScript();
-  assert(c.indexOf("is not mounted") < c.indexOf("mkdir"), c);
-  assertMatch(c, /! -name lost\+found/);
+Deno.test("the restore reads the whole tar before it touches anything; a copy back checks the mounts first", () => {
+  const u = unpackCommand("/kodama-snap/snapshot.tar");
+  assertEquals(u.slice(-2), ["tar", "/kodama-snap/snapshot.tar"]);
+  const script = u[2];
+  assert(script.indexOf(`tar) tar -tf "$arg"`) < script.indexOf("mkdir"), script);
+  assertEquals(unpackCommand("-", 5).slice(-2), ["stdin", "5"], "stdin cannot be read twice");
+  const c = copyBackCommand();
+  assertEquals(c.slice(-2), ["volumes", "/kodama-snap"]);
+  assert(script.indexOf("is not mounted") < script.indexOf("mkdir"), script);
+  assertMatch(script, /! -name lost\+found/);
 });
 
-/** Run a restore script against a temp SRC (and SNAP) with sh, `stdin` fed to it. */
-async function runScript(script: string, root: string, stdin: Uint8Array) {
-  const sh = script.replaceAll("/kodama-src", `${root}/src`).replaceAll("/kodama-snap", `${root}/snap`);
-  const p = new Deno.Command("sh", { args: ["-c", sh], stdin: "piped", stdout: "null", stderr: "piped" })
+/** Run a restore command against a temp SRC (and SNAP) with sh, `stdin` fed to it. */
+async function runScript(command: string[], root: string, stdin: Uint8Array) {
+  const args = command.slice(1).map((a) =>
+    a.replaceAll("/kodama-src", `${root}/src`).replaceAll("/kodama-snap", `${root}/snap`)
+  );
+  const p = new Deno.Command(command[0], { args, stdin: "piped", stdout: "null", stderr: "piped" })
     .spawn();
   const w = p.stdin.getWriter();
   await w.write(stdin).catch(() => {});
@@ -161,7 +166,7 @@ Deno.test("the restore scripts never lose the volumes: a failed unpack or copy p
     await run(["-rf", `${root}/clash.tar`, "-C", `${root}/b`, "workspace/sub/f"]);
     const clash = await Deno.readFile(`${root}/clash.tar`);
     for (const bad of [new TextEncoder().encode("API_KEY=1\n"), clash]) {
-      const r = await runScript(unpackScript("-", bad.length), root, bad);
+      const r = await runScript(unpackCommand("-", bad.length), root, bad);
       assert(r.code !== 0, "a bad archive succeeded");
       assertEquals(await tree(`${root}/src`), before, r.stderr);
     }
@@ -171,7 +176,7 @@ Deno.test("the restore scripts never lose the volumes: a failed unpack or copy p
     await Deno.chmod(`${root}/snap/home/locked`, 0o000);
     const isRoot = Deno.uid() === 0;
     if (!isRoot) {
-      const r = await runScript(copyBackScript(), root, new Uint8Array());
+      const r = await runScript(copyBackCommand(), root, new Uint8Array());
       assert(r.code !== 0, r.stderr);
       assertEquals(await tree(`${root}/src`), before, r.stderr);
     }
@@ -182,11 +187,11 @@ Deno.test("the restore scripts never lose the volumes: a failed unpack or copy p
     const good = await tar(`${root}/good`, "workspace", "home");
     // the stream cut right after an entry: tar itself ends without an error, the byte count does not
     const cut = good.subarray(0, 512);
-    const short = await runScript(unpackScript("-", good.length), root, cut);
+    const short = await runScript(unpackCommand("-", good.length), root, cut);
     assert(short.code !== 0, "a cut stream replaced the volumes");
     assertMatch(short.stderr, new RegExp(`cut short: 512 of ${good.length} bytes`));
     assertEquals(await tree(`${root}/src`), before, short.stderr);
-    const ok = await runScript(unpackScript("-", good.length), root, good);
+    const ok = await runScript(unpackCommand("-", good.length), root, good);
     assertEquals(ok.code, 0, ok.stderr);
     assertEquals(await tree(`${root}/src`), [
       "home",

@@ -13,11 +13,7 @@ import {
   shardBatch,
   type Zlib,
 } from "../../../../src/session/sync/batch.ts";
-import {
-  APPLY_TO_EOF_SCRIPT,
-  CHANNEL_SCRIPT,
-  GZIP_APPLY_SCRIPT,
-} from "../../../../src/session/sync/remote.ts";
+import { CHANNEL_SCRIPT, GZIP_APPLY_SCRIPT } from "../../../../src/session/sync/remote.ts";
 import zlib from "node:zlib";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 import { diffTrees, scanTree } from "../../../../src/session/sync/scan.ts";
@@ -356,7 +352,7 @@ for (const shell of ["host", "busybox"] as const) {
           const d = diffTrees(new Map(), now);
           const batch: Batch = { deletes: [], sends: d.changed.map((p) => [p, now.get(p)!]) };
           const child = new Deno.Command(sh, {
-            args: ["-c", GZIP_APPLY_SCRIPT, "sh", `${dest}/ws`, APPLY_TO_EOF_SCRIPT],
+            args: ["-c", GZIP_APPLY_SCRIPT, "sh", `${dest}/ws`, APPLY_SCRIPT],
             stdin: "piped",
             stdout: "piped",
             stderr: "piped",
@@ -472,7 +468,7 @@ for (const shell of ["host", "busybox"] as const) {
         };
         const bin = shell === "busybox" ? await busyboxPath() : undefined;
         const child = new Deno.Command(bin ? `${bin}/sh` : "sh", {
-          args: ["-c", APPLY_TO_EOF_SCRIPT, "sh", `${dest}/ws`],
+          args: ["-c", APPLY_SCRIPT, "sh", `${dest}/ws`, "eof"],
           stdin: "piped",
           stderr: "piped",
           stdout: "null",

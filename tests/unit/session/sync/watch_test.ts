@@ -14,7 +14,7 @@ import {
   type PodEntry,
   PRINTF,
   STAT,
-  WATCH_SCRIPT,
+  watcherCommand,
 } from "../../../../src/session/sync/podside.ts";
 import { hashBytes } from "../../../../src/session/sync/ancestor.ts";
 import { BUSYBOX } from "../../../_sync_tree.ts";
@@ -78,7 +78,7 @@ class Watch {
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   constructor(sh: string, path: string, root: string, full: number, events = false) {
     const child = this.#child = new Deno.Command(sh, {
-      args: ["-c", WATCH_SCRIPT, "sh", root, String(full), "0.2", "0", ...(events ? ["1"] : [])],
+      args: watcherCommand(root, { full, tick: 0.2, git: false, events }).slice(1),
       env: { PATH: path },
       stdin: "piped",
       stdout: "piped",
