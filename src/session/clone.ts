@@ -25,9 +25,9 @@ import { ANNOTATION_BRANCH, ANNOTATION_COMMIT, autoBranchName, checkBranch } fro
 import { validateSessionName } from "./names.ts";
 import { createSnapshot, snapshotClaim } from "./snapshot.ts";
 import { AGENT_HOME, namesOf, type SessionSpec } from "./spec.ts";
-import { CloneNotCopied, markerScript } from "./clonemark.ts";
+import { CloneNotCopied, markerCommand } from "./clonemark.ts";
 
-export { CloneNotCopied, markerScript };
+export { CloneNotCopied, markerCommand };
 import { type CloneSource, type StartIO, type StartOptions, startSession } from "./start.ts";
 import { loadState, updateState } from "./state.ts";
 import type { Template } from "./template.ts";
@@ -66,9 +66,9 @@ async function driverClone(
   return (await isCsiDriver(kube, driver)) ? { workspace, home, driver } : undefined;
 }
 
-async function inSource(kube: Kube, pod: V1Pod, script: string): Promise<number> {
+async function inSource(kube: Kube, pod: V1Pod, command: string[]): Promise<number> {
   const { execCapture } = await import("./podexec.ts");
-  return (await execCapture(kube, pod, ["sh", "-c", script], {})).code;
+  return (await execCapture(kube, pod, command, {})).code;
 }
 
 /** Wait (a minute at most) until DST's claims are gone after a start that did not copy. */
@@ -136,7 +136,7 @@ export async function cloneSession(
   if (direct && v.pod) {
     const token = crypto.randomUUID().replaceAll("-", "");
     const roots = { workspace: "$KODAMA_WORKSPACE", home: AGENT_HOME };
-    if (await inSource(kube, v.pod, markerScript(token, roots, "write")) === 0) {
+    if (await inSource(kube, v.pod, markerCommand(token, roots, "write")) === 0) {
       o.io.err.write(`cloning ${src}'s volumes with the storage driver (${direct.driver})…\n`);
       try {
         const cloneFrom: CloneSource = { workspace: direct.workspace, home: direct.home, marker: token };
@@ -149,7 +149,7 @@ export async function cloneSession(
         o.io.err.write(`${e.message}: copying through a pod instead\n`);
         await claimsGone(kube, ns, dst);
       } finally {
-        await inSource(kube, v.pod, markerScript(token, roots, "remove")).catch(() => {});
+        await inSource(kube, v.pod, markerCommand(token, roots, "remove")).catch(() => {});
       }
     }
   }

@@ -7,6 +7,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { runIn, withCopyPod } from "./snapshot.ts";
 import type { SessionSpec } from "./spec.ts";
+import CLONEMARK from "./pod/clonemark.sh" with { type: "text" };
 
 /** DST's volumes came up without SRC's marker: the storage driver did not copy them. */
 export class CloneNotCopied extends KodamaError {
@@ -15,33 +16,16 @@ export class CloneNotCopied extends KodamaError {
   }
 }
 
-const MARKER = ".kodama-clone-marker";
-
-/** The marker's places: the workspace's git dir when there is one (out of `git status`), else its root; home. */
-export function markerScript(
+/**
+ * The marker's command (pod/clonemark.sh): written into the workspace's git dir when there is one (out of
+ * `git status`), else its root, and into home; `check` wants both (exit 9) and then removes them.
+ */
+export function markerCommand(
   token: string,
   root: { workspace: string; home: string },
   action: "write" | "check" | "remove",
-): string {
-  const ws = root.workspace, home = root.home;
-  const pick =
-    `if [ -d "${ws}/.git" ]; then w="${ws}/.git/kodama-clone-marker"; else w="${ws}/${MARKER}"; fi`;
-  if (action === "write") {
-    return [
-      `set -e`,
-      pick,
-      `printf %s '${token}' > "$w"`,
-      `printf %s '${token}' > "${home}/${MARKER}"`,
-      `sync`,
-    ].join("\n");
-  }
-  if (action === "remove") return [pick, `rm -f "$w" "${home}/${MARKER}"`].join("\n");
-  return [
-    pick,
-    `[ "$(cat "$w" 2>/dev/null)" = '${token}' ] || { echo "kodama-clone: the workspace volume does not have the source's marker" >&2; exit 9; }`,
-    `[ "$(cat "${home}/${MARKER}" 2>/dev/null)" = '${token}' ] || { echo "kodama-clone: the home volume does not have the source's marker" >&2; exit 9; }`,
-    `rm -f "$w" "${home}/${MARKER}"`,
-  ].join("\n");
+): string[] {
+  return ["sh", "-c", CLONEMARK, "kodama-clone", action, token, root.workspace, root.home];
 }
 
 /** Before DST's pod: its cloned volumes must carry SRC's marker (start.ts calls it). */
@@ -62,11 +46,7 @@ export async function verifyClone(
           kube,
           spec.namespace,
           pod,
-          [
-            "sh",
-            "-c",
-            markerScript(token, { workspace: "/kodama-src/workspace", home: "/kodama-src/home" }, "check"),
-          ],
+          markerCommand(token, { workspace: "/kodama-src/workspace", home: "/kodama-src/home" }, "check"),
           {
             what: "checking the clone",
           },
