@@ -5,6 +5,8 @@
  * C0 controls (ESC, CR, backspace, …), DEL, the C1 range (8-bit CSI/OSC on some terminals), Unicode
  * bidirectional overrides and isolates, zero-width marks and the line/paragraph separators. A forged
  * prompt then shows as `\x1b[1A\x1b[2K…` instead of erasing the line above it.
+ *
+ * And the one POSIX shell quoting (shellQuote, shellJoin): a word made safe for a command line a shell reads.
  */
 /**
  * Invisible and look-alike-blank characters, as a class: every format character (Unicode category Cf:
@@ -43,4 +45,21 @@ export function escapeControl(s: string, o: { newlines?: boolean } = {}): string
  */
 export function quote(s: unknown): string {
   return `"${escapeControl(String(s).replace(/["\\]/g, "\\$&"))}"`;
+}
+
+/**
+ * POSIX shell quoting of one word, the one copy kodama has: as is when it is not empty and every character
+ * is one no shell (sh, bash, dash, busybox, zsh) treats specially anywhere in a word — letters, digits and
+ * `_ . / : = @ % + -` — else in single quotes, a `'` inside as `'\''`. `always`: single quotes even then
+ * (scripts whose text reads the same whatever the value). The safe set is the strictest of the copies it
+ * replaced (no `,`: brace expansion's separator in bash and zsh).
+ */
+export function shellQuote(s: string, o: { always?: boolean } = {}): string {
+  if (!o.always && /^[A-Za-z0-9_./:=@%+-]+$/.test(s)) return s;
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Words quoted by shellQuote, joined by spaces: a command line a POSIX shell reads back as `argv`. */
+export function shellJoin(argv: string[]): string {
+  return argv.map((a) => shellQuote(a)).join(" ");
 }

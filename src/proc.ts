@@ -2,7 +2,6 @@
  * Processes, kodama's own and the tools it runs, in one place:
  *
  * - `selfCommand()`: how to re-invoke kodama (tmux panes, the background sync and port-forward).
- * - `shQuote` / `shJoin`: POSIX shell quoting of words for a command line.
  * - `withInterrupt(fn)`: run `fn` with an AbortSignal that Ctrl-C (SIGINT) aborts; the listener goes
  *   when `fn` ends. Every command that cancels on Ctrl-C wires it this way.
  * - `spawnTool(bin, args, hint)`: start a local tool (fzf, tmux, git); a missing one is exit 2 naming it.
@@ -74,16 +73,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** POSIX shell quoting for one word. */
-export function shQuote(s: string): string {
-  if (s !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
-export function shJoin(argv: string[]): string {
-  return argv.map(shQuote).join(" ");
 }
 
 /** What `fn` of `withInterrupt` is given besides the signal. */

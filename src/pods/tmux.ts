@@ -9,7 +9,8 @@
  */
 import { delimiter, resolve } from "node:path";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { shJoin, spawnTool } from "../proc.ts";
+import { spawnTool } from "../proc.ts";
+import { shellJoin } from "../escape.ts";
 import { quote } from "../escape.ts";
 
 export const LAYOUTS = [
@@ -81,7 +82,7 @@ export function paneCommand(pod: TmuxPod, i: TmuxPlanInput): string {
     ...remote,
   ];
   // keep the pane open when kodama could not reach the pod, so the error can be read
-  return `${shJoin(argv)}; rc=$?; if [ $rc -ne 0 ] && [ $rc -ne 130 ]; then ` +
+  return `${shellJoin(argv)}; rc=$?; if [ $rc -ne 0 ] && [ $rc -ne 130 ]; then ` +
     `printf '\\n[kodama exec exited %s — press Enter to close]' "$rc"; read _; fi`;
 }
 

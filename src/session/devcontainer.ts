@@ -8,16 +8,15 @@ import { join } from "node:path";
 import { readRepoFile } from "../config/confine.ts";
 import { displayPath } from "../config/paths.ts";
 import { usageError } from "../errors.ts";
+import { shellQuote } from "../escape.ts";
 import type { Template } from "./template.ts";
 
 export const DEVCONTAINER_FILES = [".devcontainer/devcontainer.json", ".devcontainer.json"];
 
-const quote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** A lifecycle command (string: a shell line; list: argv; object: several, run one after another). */
 export function lifecycleCommand(v: unknown): string | undefined {
   if (typeof v === "string") return v.trim() || undefined;
-  if (Array.isArray(v)) return v.length ? v.map((a) => quote(String(a))).join(" ") : undefined;
+  if (Array.isArray(v)) return v.length ? v.map((a) => shellQuote(String(a))).join(" ") : undefined;
   if (v && typeof v === "object") {
     const parts = Object.values(v).map(lifecycleCommand).filter((c): c is string => !!c);
     return parts.length ? parts.map((p) => `(${p})`).join(" && ") : undefined;

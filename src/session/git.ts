@@ -16,7 +16,8 @@ import { safeLine } from "../ui/color.ts";
 import type { V1Container, V1Secret, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { quote, shellQuote } from "../escape.ts";
+import RECEIVE from "./pod/receive.sh" with { type: "text" };
 
 /** Where the credentials Secret is mounted (read-only). */
 export const GIT_MOUNT = "/etc/kodama/git";
@@ -248,7 +249,7 @@ export function receiveBundleCommand(workdir: string, size: number): string[] {
   return [
     "sh",
     "-c",
-    `head -c "$1" > "$2.part" && [ "$(wc -c < "$2.part")" -eq "$1" ] && mv "$2.part" "$2"`,
+    RECEIVE,
     "kodama-receive",
     String(size),
     bundlePath(workdir),
@@ -289,7 +290,7 @@ export function buildGitSecret(
   };
 }
 
-const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+const q = (s: string) => shellQuote(s, { always: true });
 
 /**
  * The git set-up every container shares, written to `~/.gitconfig` on the home volume (idempotent,

@@ -56,7 +56,7 @@ import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts
 import { once, type Shared } from "./shared.ts";
 import type { PathDoor, StartIO } from "./startio.ts";
 import { SYNC_MODES } from "./sync/plan.ts";
-import { quote } from "../escape.ts";
+import { quote, shellJoin, shellQuote } from "../escape.ts";
 
 export interface StartOptions extends StartFlags {
   envFiles: string[];
@@ -943,7 +943,7 @@ async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: Abort
     spec.namespace,
     namesOf(spec).pod,
   );
-  const line = typeof spec.init === "string" ? spec.init : spec.init!.map(shellQuote).join(" ");
+  const line = typeof spec.init === "string" ? spec.init : shellJoin(spec.init!);
   io.err.write(`running the init command: ${line}\n`);
   const r = await execCapture(kube, pod, ["sh", "-c", `cd "$KODAMA_WORKSPACE" && ${line}`], {
     out: io.err,
@@ -958,8 +958,6 @@ async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: Abort
     );
   }
 }
-
-const shellQuote = (s: string) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * After a start took a pair from the warm pool: `kodama pool ensure` in the background brings the pool back

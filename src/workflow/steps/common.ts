@@ -4,6 +4,7 @@ import type { Sink } from "../../base/sink.ts";
 import type { ResolvedTarget } from "../types.ts";
 import type { TargetFlags } from "../../pods/target.ts";
 import type { Target } from "../schema.ts";
+import { shellJoin } from "../../escape.ts";
 
 /** A sink that forwards to `next` and keeps a copy (bounded) for step outputs. */
 export function teeSink(next: Sink | undefined, limit = 1 << 20): Sink & { text(): string } {
@@ -51,12 +52,8 @@ export function targetFlags(t: Target, namespaceOverride?: string): TargetFlags 
   };
 }
 
-export function shellQuote(a: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
 export function argvText(argv: string[]): string {
-  return argv.map(shellQuote).join(" ");
+  return shellJoin(argv);
 }
 
 /** The run's `--kubeconfig`, from the flags handed to re-invoked kodama processes. */

@@ -7,7 +7,7 @@ import {
   planTmux,
   type TmuxPlanInput,
 } from "../../../src/pods/tmux.ts";
-import { shJoin, shQuote } from "../../../src/proc.ts";
+import { shellJoin as shJoin, shellQuote as shQuote } from "../../../src/escape.ts";
 import { resolve } from "node:path";
 
 const pods = (n: number) => Array.from({ length: n }, (_, i) => ({ namespace: "prod", name: `api-${i}` }));
