@@ -32,6 +32,7 @@ import { type CloneSource, type StartIO, type StartOptions, startSession } from 
 import { loadState, updateState } from "./state.ts";
 import type { Template } from "./template.ts";
 import { isCsiDriver, provisionerOf } from "./volsnap.ts";
+import CLONE_BRANCH from "./pod/clonebranch.sh" with { type: "text" };
 
 export interface CloneOptions {
   branch?: string;
@@ -188,11 +189,7 @@ async function afterClone(kube: Kube, ns: string, src: string, dst: string, o: C
   const r = await execCapture(kube, pod, [
     "sh",
     "-c",
-    `cd "$KODAMA_WORKSPACE" || exit 3
-git rev-parse --git-dir >/dev/null 2>&1 || exit 10
-from=$(git symbolic-ref --short -q HEAD || true)
-git checkout -q -b "$1" && git config kodama.base "$(git rev-parse HEAD)" &&
-git symbolic-ref --short HEAD && git rev-parse HEAD && printf '%s\\n' "$from"`,
+    CLONE_BRANCH,
     "kodama-clone",
     branch,
   ]);

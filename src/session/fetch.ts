@@ -22,43 +22,18 @@ import { localGit } from "./gitrun.ts";
 import { moveBranch, type MoveOptions, refuseCheckedOut } from "./branchmove.ts";
 import { CONTAINER } from "./spec.ts";
 import { safeLine } from "../ui/color.ts";
+import GITFETCH from "./pod/gitfetch.sh" with { type: "text" };
+import GITDIFF from "./pod/gitdiff.sh" with { type: "text" };
 
 /** At most this many local commits are offered as "already here" (the newest refs first). */
 const MAX_HAVES = 500;
-const MARK = "kodama-fetch:";
+export const MARK = "kodama-fetch:";
 
 /** `sh -c FETCH kodama-fetch N`: stdin N local haves; stdout the bundle; stderr a header line. */
-export const FETCH_SCRIPT = [
-  `set -u`,
-  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
-  `command -v git >/dev/null 2>&1 || { echo "kodama: git is not in the session image" >&2; exit 127; }`,
-  `git rev-parse --verify -q HEAD >/dev/null 2>&1 || { echo "kodama: the workspace has no git commits (was it started with --repo?)" >&2; exit 3; }`,
-  `not=""; left="$1"`,
-  // exactly as many lines as kodama sends: older exec protocols (v4) cannot signal the end of stdin
-  `while [ "$left" -gt 0 ] && read -r sha; do`,
-  `  left=$((left - 1))`,
-  `  case "$sha" in *[!0-9a-f]* | "") continue ;; esac`,
-  `  git cat-file -e "$sha^{commit}" 2>/dev/null && not="$not ^$sha"`,
-  `done`,
-  `printf '${MARK} branch=%s head=%s base=%s\\n' "$(git symbolic-ref --short -q HEAD)" "$(git rev-parse HEAD)" "$(git config kodama.base)" >&2`,
-  // every branch, not only HEAD's: an agent may commit on a branch of its own and switch back
-  `git for-each-ref --format='${MARK} ref=%(objectname) %(refname)' refs/heads >&2`,
-  // the history's first commits: a clone of the session's source has them (an unrelated repository does not)
-  `git rev-list --max-parents=0 HEAD 2>/dev/null | head -n 8 | sed 's/^/${MARK} root=/' >&2`,
-  `n=$(git rev-list --count HEAD --branches $not)`,
-  `echo "${MARK} new=$n" >&2`,
-  `[ "$n" = 0 ] && exit 0`,
-  `exec git bundle create - HEAD --branches $not 2>/dev/null`,
-].join("\n");
+export const FETCH_SCRIPT: string = GITFETCH; // pod/gitfetch.sh
 
 /** `sh -c DIFF kodama-diff`: the diff of HEAD against the commit the session was cloned at. */
-export const DIFF_SCRIPT = [
-  `set -u`,
-  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
-  `command -v git >/dev/null 2>&1 || { echo "kodama: git is not in the session image" >&2; exit 127; }`,
-  `base=$(git config kodama.base) || { echo "kodama: the session records no base commit (it was not cloned with --repo)" >&2; exit 3; }`,
-  `exec git diff "$base" HEAD`,
-].join("\n");
+export const DIFF_SCRIPT: string = GITDIFF; // pod/gitdiff.sh
 
 /** A full object id (SHA-1 or SHA-256), lowercase hex: the only form a pod's commit id is taken in. */
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

@@ -35,6 +35,7 @@ import { runningPod } from "./podexec.ts";
 import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts";
 import { type Aside, dropAside, putBack, setAside } from "./landaside.ts";
 import { clearHold, gitInProgress, hasHold, setHold } from "./sync/hold.ts";
+import LAND from "./pod/land.sh" with { type: "text" };
 
 export interface LandOptions {
   cwd: string;
@@ -377,22 +378,7 @@ async function didNotStart(
 }
 
 /** `sh -c MOVE kodama-land SIZE NEW OLD`: a bundle of SIZE bytes on stdin; the pod's branch OLD -> NEW. */
-export const MOVE_SCRIPT = [
-  `set -u`,
-  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
-  `if [ "$1" -gt 0 ]; then`,
-  `  b="$(git rev-parse --absolute-git-dir)/kodama-land.bundle"`,
-  `  head -c "$1" > "$b"`,
-  `  [ "$(wc -c < "$b")" -eq "$1" ] || { rm -f "$b"; echo "kodama: the bundle did not arrive whole" >&2; exit 1; }`,
-  `  git fetch -q --no-tags "$b" HEAD >&2 || { rm -f "$b"; exit 1; }`,
-  `  rm -f "$b"`,
-  `fi`,
-  `git cat-file -e "$2^{commit}" || { echo "kodama: commit $2 did not arrive" >&2; exit 1; }`,
-  `cur=$(git symbolic-ref -q HEAD) || { echo "kodama: the pod's HEAD is detached" >&2; exit 3; }`,
-  `git update-ref -m "kodama land" "$cur" "$2" "$3" || { echo "kodama: the pod's branch moved" >&2; exit 4; }`,
-  // the index follows the branch; the working tree is the sync's, and it already holds the landed files
-  `git read-tree "$2" && git update-index -q --refresh >/dev/null; exit 0`,
-].join("\n");
+export const MOVE_SCRIPT: string = LAND; // pod/land.sh
 
 /** The landed HEAD to the pod's clone, and the pod's branch moved to it (from `podTip`). */
 async function sendToPod(

@@ -36,6 +36,7 @@ import {
   type SyncConfig,
   type SyncStatus,
 } from "./store.ts";
+import SHOW from "./pod/show.sh" with { type: "text" };
 
 /** `sync pull` (./pull.ts): front ends import src/session/sync through this module only. */
 export { pullCommand } from "./pull.ts";
@@ -363,12 +364,11 @@ export async function bothVersions(
   const res = await execInPod(kube, t.namespace, t.pod, t.container, [
     "sh",
     "-c",
-    'cd "$1" || exit 5; set -f; IFS=/; p=.; n=0; for c in $2; do p="$p/$c"; n=$((n+1)); ' +
-    'if [ -L "$p" ]; then echo "$n" >&2; exit 6; fi; done; ' +
-    `if [ -f "$p" ]; then head -c ${SHOW_LIMIT + 1} < "$p"; elif [ -e "$p" ]; then exit 4; else exit 3; fi`,
+    SHOW,
     "sh",
     t.workdir,
     rel,
+    String(SHOW_LIMIT + 1),
   ], { stdout: (b) => void parts.push(b.slice()), stderr: (b) => void errParts.push(b.slice()) });
   if (res.error) throw new KodamaError(`cannot read ${rel} in ${t.pod}: ${res.error}`);
   if (res.exitCode === 6) {

@@ -20,6 +20,8 @@ import { APPLY_JS, NODE_UNFIT } from "../../../src/session/sync/podapply.ts";
 import { CHANNEL_SCRIPT, GZIP_APPLY_SCRIPT } from "../../../src/session/sync/remote.ts";
 import { APPLY_SCRIPT } from "../../../src/session/sync/batch.ts";
 import { ACK_SCRIPT, FETCH_SCRIPT } from "../../../src/session/sync/twoway.ts";
+import { FETCH_SCRIPT as FETCH_GIT, MARK as GIT_MARK } from "../../../src/session/fetch.ts";
+import COPY_WAIT from "../../../src/session/pod/copywait.sh" with { type: "text" };
 
 const firstLine = (s: string) => s.slice(0, s.indexOf("\n"));
 const has = (what: string, text: string, part: string) =>
@@ -62,4 +64,21 @@ Deno.test("pod files: the watcher's formats and factors are podside.ts's", () =>
 Deno.test("pod files: the node apply's 'cannot run here' code is NODE_UNFIT in both programs", () => {
   has("apply.js", APPLY_JS, `process.exit(${NODE_UNFIT})`);
   has("channel.sh", CHANNEL_SCRIPT, `[ "$c" = ${NODE_UNFIT} ]`);
+});
+
+Deno.test("pod files: the session fetch's stderr lines carry fetch.ts's MARK", () => {
+  for (
+    const line of [
+      "printf 'kodama-fetch: branch=",
+      "--format='kodama-fetch: ref=",
+      "s/^/kodama-fetch: root=/",
+    ]
+  ) {
+    has("gitfetch.sh", FETCH_GIT, line.replaceAll("kodama-fetch:", GIT_MARK));
+  }
+  has("gitfetch.sh", FETCH_GIT, `echo "${GIT_MARK} new=$n" >&2`);
+});
+
+Deno.test("pod files: no session pod program holds $$ (Kubernetes turns it into $ in a container command)", () => {
+  for (const [name, text] of Object.entries({ COPY_WAIT })) assert(!text.includes("$$"), name);
 });
