@@ -15,8 +15,6 @@
  * through. Nothing is read but directory listings and the alternates files.
  */
 import { ExitCode, KodamaError } from "./errors.ts";
-import { quote } from "./escape.ts";
-import { hasUnixModes, hostPlatform } from "./platform.ts";
 import { spawnTool } from "./proc.ts";
 import { readTextBounded } from "./boundedread.ts";
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
@@ -193,95 +191,5 @@ export async function passRepo(
     }
     round = next;
   }
-  await passNoPrograms(at, label);
   return at;
-}
-
-/**
- * Keys of a repository's own config that make the git commands kodama runs locally (status, rev-parse,
- * bundle, fetch from a bundle file, update-ref, merge, rebase) run a program: a planted one would run on this
- * machine the moment kodama runs git there (`git status` runs `core.fsmonitor`, a merge a merge driver, a
- * checkout a filter, a signed merge commit `gpg.program`). Keys only network git reads (credential helpers,
- * `core.sshCommand`, a remote's upload-pack) are left alone: kodama's local git never goes out. Lower case,
- * as `git config --list` prints them.
- */
-const PROGRAM_KEYS = [
-  /^core\.(hookspath|editor|pager)$/,
-  /^sequence\.editor$/,
-  /^diff\.external$/,
-  /^diff\..+\.(command|textconv)$/,
-  /^merge\..+\.driver$/,
-  /^filter\..+\.(clean|smudge|process)$/,
-  /^gpg\.(.+\.)?program$/,
-  /^pager\./,
-];
-
-/** git's words for a boolean: `core.fsmonitor` set to one of them runs git's own daemon, else a program. */
-const GIT_BOOL = /^(true|false|yes|no|on|off|1|0|)$/i;
-
-/**
- * The keys of `git config --list --includes --show-scope -z` output, from the repository's own files (scope
- * local or worktree, and what they include), that name a program; sorted, each once. Pure (unit tested).
- */
-export function programKeys(listing: string): string[] {
-  const found = new Set<string>();
-  const fields = listing.split("\0");
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const scope = fields[i];
-    if (scope !== "local" && scope !== "worktree") continue;
-    const nl = fields[i + 1].indexOf("\n");
-    const key = (nl < 0 ? fields[i + 1] : fields[i + 1].slice(0, nl)).toLowerCase();
-    const value = nl < 0 ? "" : fields[i + 1].slice(nl + 1);
-    if (key === "core.fsmonitor" ? !GIT_BOOL.test(value.trim()) : PROGRAM_KEYS.some((k) => k.test(key))) {
-      found.add(key);
-    }
-  }
-  return [...found].sort();
-}
-
-/**
- * Through a door, git runs for kodama only where the repository names no program: its own config sets none
- * of PROGRAM_KEYS and its hooks directory holds no hook (an agent that can only write files in the project
- * could otherwise plant `core.fsmonitor` or `.git/hooks/post-merge` and have kodama run it). Exit 4 naming
- * what was found; from a terminal the same commands run as git would.
- */
-async function passNoPrograms(at: GitLocations, label: string): Promise<void> {
-  const where = at.workTree ?? at.gitDir;
-  const r = await spawnTool("git", ["config", "--list", "--includes", "--show-scope", "-z"], "install git", {
-    cwd: where,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).output();
-  if (!r.success) {
-    // git would stop on it too, but a config it cannot read is not one kodama can vouch for
-    throw new KodamaError(
-      `${label}: git cannot read its config (git config --list fails there)`,
-      ExitCode.FORBIDDEN,
-      "run `git config --list` there to see why",
-    );
-  }
-  const keys = programKeys(new TextDecoder().decode(r.stdout));
-  const unix = hasUnixModes(hostPlatform());
-  const hooks: string[] = [];
-  try {
-    for await (const e of Deno.readDir(join(at.commonDir, "hooks"))) {
-      if (e.name.endsWith(".sample") || e.isDirectory) continue;
-      // git runs a hook only when it may execute it (any file, on Windows)
-      const st = await Deno.stat(join(at.commonDir, "hooks", e.name)).catch(() => undefined);
-      if (st?.isFile && (!unix || ((st.mode ?? 0) & 0o111) !== 0)) {
-        hooks.push(/^[\w.-]+$/.test(e.name) ? e.name : quote(e.name));
-      }
-    }
-  } catch { /* no hooks directory */ }
-  if (!keys.length && !hooks.length) return;
-  const what = [
-    ...(keys.length ? [`its config sets ${keys.join(", ")}`] : []),
-    ...(hooks.length ? [`it has hooks (${hooks.sort().join(", ")})`] : []),
-  ].join(" and ");
-  throw new KodamaError(
-    `${label}: ${what}, which git would run for kodama; through a door kodama runs no program a repository names`,
-    ExitCode.FORBIDDEN,
-    "run the command from your terminal (the CLI runs git as you would), or remove them",
-  );
 }

@@ -18,7 +18,7 @@ import type { Sink } from "../base/sink.ts";
 import { concatBytes, formatBytes } from "../bytes.ts";
 import { runningPod } from "./podexec.ts";
 import { checkBranch } from "./git.ts";
-import { localGit } from "./gitrun.ts";
+import { gitSpawn, localGit, updateRef } from "./gitrun.ts";
 import { moveBranch, type MoveOptions, refuseCheckedOut } from "./branchmove.ts";
 import { CONTAINER } from "./spec.ts";
 import { safeLine } from "../ui/color.ts";
@@ -373,7 +373,7 @@ export async function fetchInto(
       // exists, and mirrors the pod even when the move below is refused (to look at before deciding)
       for (const [b, sha] of others) {
         if ((await localGit(["cat-file", "-e", "--end-of-options", `${sha}^{commit}`], root)).ok) {
-          await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
+          await updateRef(root, `${tracking}${b}`, sha, undefined, `kodama session fetch ${name}`);
         }
       }
       const before = (await localGit(["rev-parse", "--verify", "-q", `refs/heads/${local}`], root)).out;
@@ -418,14 +418,13 @@ export async function fsckBundle(root: string, bundle: string): Promise<void> {
       f.close();
       throw e;
     }
-    const p = new Deno.Command("git", {
-      args: ["index-pack", "--stdin", "--fix-thin", "--strict"],
+    const p = gitSpawn(["index-pack", "--stdin", "--fix-thin", "--strict"], {
       cwd: root,
       env: { GIT_OBJECT_DIRECTORY: scratch },
       stdin: "piped",
       stdout: "null",
       stderr: "piped",
-    }).spawn();
+    });
     await f.readable.pipeTo(p.stdin).catch(() => {});
     const r = await p.output();
     if (r.success) return;

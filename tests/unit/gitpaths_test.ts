@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
-import { type Grant, parseAlternates, passRepo, programKeys } from "../../src/gitpaths.ts";
+import { type Grant, parseAlternates, passRepo } from "../../src/gitpaths.ts";
 import { git } from "../_git.ts";
 
 async function repo(dir: string): Promise<string> {
@@ -129,37 +129,4 @@ Deno.test("passRepo: every indirection git honours is checked, not only the work
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-});
-
-Deno.test("programKeys: the repository's own keys that run a program; other scopes, plain keys and git's booleans not", () => {
-  const z = (...e: [string, string, string][]) => e.map(([s, k, v]) => `${s}\0${k}\n${v}\0`).join("");
-  assertEquals(
-    programKeys(z(
-      ["global", "core.editor", "vim"], // the user's own
-      ["system", "filter.lfs.process", "git-lfs filter-process"],
-      ["local", "core.fsmonitor", "true"], // git's own daemon
-      ["local", "core.fsmonitor", "sh evil"],
-      ["worktree", "core.hookspath", ".husky"],
-      ["local", "filter.x.clean", "cat"],
-      ["local", "diff.bin.textconv", "hexdump"],
-      ["local", "merge.ours.driver", "true"],
-      ["local", "gpg.ssh.program", "x"],
-      ["local", "pager.log", "less"],
-      ["local", "user.name", "me"],
-      ["local", "credential.helper", "store"], // network only: kodama's local git never goes out
-      ["local", "core.sshcommand", "ssh -i k"],
-      ["local", "filter.x.clean", "cat"],
-    )),
-    [
-      "core.fsmonitor",
-      "core.hookspath",
-      "diff.bin.textconv",
-      "filter.x.clean",
-      "gpg.ssh.program",
-      "merge.ours.driver",
-      "pager.log",
-    ],
-  );
-  assertEquals(programKeys(""), []);
-  assertEquals(programKeys(z(["local", "core.fsmonitor", "OFF"], ["local", "core.fsmonitor", ""])), []);
 });
