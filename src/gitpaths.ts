@@ -15,7 +15,6 @@
  * through. Nothing is read but directory listings and the alternates files.
  */
 import { ExitCode, KodamaError } from "./errors.ts";
-import { spawnTool } from "./proc.ts";
 import { readTextBounded } from "./boundedread.ts";
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
 
@@ -45,32 +44,52 @@ export const MAX_GIT_ENTRIES = 1_000_000;
 /** git follows alternates of alternates this deep (sha1-file.c); a deeper one it ignores. */
 const MAX_ALTERNATE_DEPTH = 5;
 
-async function git(args: string[], cwd: string): Promise<{ ok: boolean; lines: string[] }> {
-  const r = await spawnTool("git", args, "a repository needs git: install git", {
-    cwd,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).output();
-  return { ok: r.success, lines: new TextDecoder().decode(r.stdout).split("\n").filter((l) => l !== "") };
+/** A `.git` file's `gitdir: PATH` (relative to the directory holding it), or undefined. Pure. */
+export function parseGitFile(text: string): string | undefined {
+  const m = /^gitdir: ?(.+?)\r?$/m.exec(text);
+  return m ? m[1] : undefined;
 }
 
-/** Where git keeps the repository found from `dir`, or undefined when `dir` is in none. */
+const isFile = (p: string) => Deno.stat(p).then((s) => s.isFile, () => false);
+const isDir = (p: string) => Deno.stat(p).then((s) => s.isDirectory, () => false);
+
+async function readOr(p: string, what: string): Promise<string | undefined> {
+  try {
+    return await readTextBounded(p, { what, kind: "repoFile", exitCode: ExitCode.FORBIDDEN });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Where git keeps the repository found from `dir`, or undefined when `dir` is in none: found by reading
+ * git's files as git's discovery does (a `.git` directory or `gitdir:` file up the tree, a `commondir`
+ * file, a bare repository's own layout), never by running git there — the repository's config (a
+ * `core.worktree`, a hostile include) is not read, as door git reads none (src/session/doorgit.ts).
+ */
 export async function gitLocations(dir: string): Promise<GitLocations | undefined> {
-  const where = await git([
-    "rev-parse",
-    "--path-format=absolute",
-    "--absolute-git-dir",
-    "--git-common-dir",
-    "--git-path",
-    "objects",
-  ], dir);
-  if (!where.ok || where.lines.length < 3) return undefined;
-  const [gitDir, commonDir, objects] = where.lines.map((l) => resolve(dir, l));
-  // a bare repository, or a directory inside .git, has no work tree (git says so and fails)
-  const top = await git(["rev-parse", "--show-toplevel"], dir);
-  const workTree = top.ok && top.lines[0] ? resolve(dir, top.lines[0]) : undefined;
-  return { ...(workTree ? { workTree } : {}), gitDir, commonDir, objects };
+  for (let d = resolve(dir);; d = dirname(d)) {
+    const dot = join(d, ".git");
+    let gitDir: string | undefined;
+    let workTree: string | undefined = d;
+    if (await isDir(dot)) gitDir = dot;
+    else if (await isFile(dot)) {
+      const to = parseGitFile((await readOr(dot, "a .git file")) ?? "");
+      if (to) gitDir = isAbsolute(to) ? resolve(to) : resolve(d, to);
+    } else if (
+      await isFile(join(d, "HEAD")) && await isDir(join(d, "objects")) && await isDir(join(d, "refs"))
+    ) {
+      gitDir = d; // a bare repository, or a directory inside .git: no work tree
+      workTree = undefined;
+    }
+    if (gitDir) {
+      const common = (await readOr(join(gitDir, "commondir"), "commondir"))?.trim();
+      const commonDir = common ? (isAbsolute(common) ? resolve(common) : resolve(gitDir, common)) : gitDir;
+      return { ...(workTree ? { workTree } : {}), gitDir, commonDir, objects: join(commonDir, "objects") };
+    }
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 /** The directories an alternates file names: relative ones from the object directory, quoted ones unquoted. */

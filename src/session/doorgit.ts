@@ -15,27 +15,22 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ExitCode, KodamaError } from "../errors.ts";
-import { dirname, isAbsolute, join, resolve } from "../fspath.ts";
-import { baseEnvNames, hostPlatform } from "../platform.ts";
+import { dirname, join, resolve } from "../fspath.ts";
+import { baseEnvNames, devNull, hostPlatform } from "../platform.ts";
 import { readTextBounded } from "../boundedread.ts";
+import { type GitLocations, gitLocations } from "../gitpaths.ts";
 import {
   configValues,
   formatProblem,
   lastReflog,
   OID,
-  parseGitFile,
   parsePackedRefs,
   parseRefFile,
   reflogLine,
 } from "./gitrefs.ts";
 
-/** Where a repository keeps itself, found by reading files (no git runs). */
-export interface RepoFiles {
-  workTree?: string;
-  gitDir: string;
-  commonDir: string;
-  objects: string;
-}
+/** Where a repository keeps itself, found by reading files (no git runs: src/gitpaths.ts). */
+export type RepoFiles = GitLocations;
 
 export interface DoorGit {
   repo: RepoFiles;
@@ -63,31 +58,6 @@ async function readOr(p: string, what: string): Promise<string | undefined> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
     throw e;
-  }
-}
-
-/** The repository holding `dir`, by git's rules for `.git` directories and files (no git runs). */
-export async function findRepo(dir: string): Promise<RepoFiles | undefined> {
-  for (let d = resolve(dir);; d = dirname(d)) {
-    const dot = join(d, ".git");
-    let gitDir: string | undefined;
-    let workTree: string | undefined = d;
-    if (await isDir(dot)) gitDir = dot;
-    else if (await isFile(dot)) {
-      const to = parseGitFile((await readOr(dot, "a .git file")) ?? "");
-      if (to) gitDir = isAbsolute(to) ? resolve(to) : resolve(d, to);
-    } else if (
-      await isFile(join(d, "HEAD")) && await isDir(join(d, "objects")) && await isDir(join(d, "refs"))
-    ) {
-      gitDir = d;
-      workTree = undefined;
-    }
-    if (gitDir) {
-      const common = (await readOr(join(gitDir, "commondir"), "commondir"))?.trim();
-      const commonDir = common ? (isAbsolute(common) ? resolve(common) : resolve(gitDir, common)) : gitDir;
-      return { ...(workTree ? { workTree } : {}), gitDir, commonDir, objects: join(commonDir, "objects") };
-    }
-    if (dirname(d) === d) return undefined;
   }
 }
 
@@ -164,9 +134,10 @@ export function scratchConfig(
     "[core]",
     `\trepositoryformatversion = ${o.objectFormat === "sha1" ? 0 : 1}`,
     `\tbare = ${o.bare}`,
-    `\thooksPath = ${q(join(o.none, "hooks"))}`,
-    `\tattributesFile = ${q(join(o.none, "attributes"))}`,
-    `\texcludesFile = ${q(join(o.none, "excludes"))}`,
+    // no directory can exist below the null device: no hook, whatever is planted anywhere
+    `\thooksPath = ${q(o.none)}`,
+    `\tattributesFile = ${q(o.none)}`,
+    `\texcludesFile = ${q(o.none)}`,
     "\tfsmonitor = false",
     "\tuntrackedCache = false",
     "\tlogAllRefUpdates = false",
@@ -174,7 +145,9 @@ export function scratchConfig(
     ...(o.objectFormat === "sha1" ? [] : ["[extensions]", `\tobjectFormat = ${o.objectFormat}`]),
     "[gc]\n\tauto = 0",
     "[maintenance]\n\tauto = false",
+    // a fetch reads only a bundle file kodama names: no remote helper, no network
     "[protocol]\n\tallow = never",
+    '[protocol "file"]\n\tallow = always',
     "[transfer]\n\tfsckObjects = true",
     "[commit]\n\tgpgSign = false",
     "[tag]\n\tgpgSign = false",
@@ -189,7 +162,7 @@ export function scratchConfig(
 
 /** Make the scratch git directory for the repository found from `dir` (exit 2 when none, 4 when unreadable). */
 export async function openDoorGit(dir: string): Promise<DoorGit & { close: () => Promise<void> }> {
-  const repo = await findRepo(dir);
+  const repo = await gitLocations(dir);
   if (!repo) {
     throw new KodamaError(
       `${dir} is not in a git repository`,
@@ -211,8 +184,8 @@ export async function openDoorGit(dir: string): Promise<DoorGit & { close: () =>
   }
   const root = await Deno.makeTempDir({ prefix: "kodama-doorgit-" });
   try {
-    const gitDir = join(root, "git"), none = join(root, "none"), home = join(root, "home");
-    for (const d of [join(gitDir, "refs"), join(none, "hooks"), join(home, ".config")]) {
+    const gitDir = join(root, "git"), none = devNull(hostPlatform()), home = join(root, "home");
+    for (const d of [join(gitDir, "refs"), join(home, ".config")]) {
       await Deno.mkdir(d, { recursive: true, mode: 0o700 });
     }
     const me = await identity(root);

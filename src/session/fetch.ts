@@ -25,6 +25,45 @@ import { safeLine } from "../ui/color.ts";
 
 /** At most this many local commits are offered as "already here" (the newest refs first). */
 const MAX_HAVES = 500;
+
+/**
+ * What a pod may send to `session fetch` (docs/sessions.md): past any of them the fetch fails (exit 1)
+ * before anything is written into the repository — the pod chooses what it offers.
+ */
+export const FETCH_LIMITS = {
+  /** branches the pod names (each becomes kodama/NAME/BRANCH) */
+  refs: 100,
+  /** bytes of the bundle over exec */
+  bytes: 1024 ** 3,
+  /** objects in the bundle's pack */
+  objects: 2_000_000,
+  /** bytes of the pod's header (stderr) */
+  header: 1024 ** 2,
+};
+
+/** Why what the pod sent is more than FETCH_LIMITS allows, or undefined. Pure. */
+export function overLimit(
+  got: { refs?: number; bytes?: number; objects?: number; header?: number },
+  limits = FETCH_LIMITS,
+): string | undefined {
+  if ((got.bytes ?? 0) > limits.bytes) return `its bundle is larger than ${formatBytes(limits.bytes)}`;
+  if ((got.header ?? 0) > limits.header) {
+    return `it said more than ${formatBytes(limits.header)} about its branches`;
+  }
+  if ((got.refs ?? 0) > limits.refs) return `it offers ${got.refs} branches (at most ${limits.refs})`;
+  if ((got.objects ?? 0) > limits.objects) {
+    return `its bundle holds ${got.objects} objects (at most ${limits.objects})`;
+  }
+  return undefined;
+}
+
+function tooMuch(name: string, why: string): KodamaError {
+  return new KodamaError(
+    `session fetch: session ${name} sent more than kodama takes: ${why}; nothing was written into the repository`,
+    ExitCode.FAILED,
+    `look in the pod (kodama attach ${name}): delete branches it does not need, or fetch from a terminal with git`,
+  );
+}
 const MARK = "kodama-fetch:";
 
 /** `sh -c FETCH kodama-fetch N`: stdin N local haves; stdout the bundle; stderr a header line. */
@@ -247,8 +286,11 @@ export async function fetchInto(
   const bundle = join(gitDir, `kodama-fetch-${name}-${Date.now()}.bundle`);
   const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
   const errChunks: Uint8Array[] = [];
-  let bytes = 0;
-  return await withInterrupt(async (signal) => {
+  let bytes = 0, errBytes = 0;
+  let over: string | undefined;
+  const stop = new AbortController();
+  return await withInterrupt(async (interrupt) => {
+    const signal = AbortSignal.any([interrupt, stop.signal]);
     try {
       const { execInPod } = await import("../kube/exec.ts");
       let res;
@@ -263,16 +305,22 @@ export async function fetchInto(
           stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
           stdout: async (c) => {
             bytes += c.length;
+            if ((over ??= overLimit({ bytes }))) return void stop.abort();
             let off = 0;
             while (off < c.length) off += await file.write(c.subarray(off));
           },
-          stderr: (c) => void errChunks.push(c),
+          stderr: (c) => {
+            errBytes += c.length;
+            if ((over ??= overLimit({ header: errBytes }))) return void stop.abort();
+            errChunks.push(c);
+          },
           backpressure: true,
           signal,
         });
       } finally {
         file.close();
       }
+      if (over) throw tooMuch(name, over);
       const stderr = new TextDecoder().decode(concatBytes(errChunks));
       if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
       if (res.error && res.errorKind !== "remote") {
@@ -295,6 +343,8 @@ export async function fetchInto(
           ExitCode.FAILED,
         );
       }
+      const offered = overLimit({ refs: h.branches.size });
+      if (offered) throw tooMuch(name, offered);
       if (!o.force && !(await related(root, h))) {
         throw usageError(
           `session fetch: ${root} is not a clone of session ${name}'s repository (it has none of its commits)`,
@@ -320,10 +370,15 @@ export async function fetchInto(
       }
       // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
       if (h.newCommits !== 0) {
-        // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
-        await fsckBundle(root, bundle);
         // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
         const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
+        const many = overLimit({
+          refs: heads.out.split("\n").filter((l) => / refs\/heads\//.test(l)).length,
+          objects: await packObjects(bundle),
+        });
+        if (many) throw tooMuch(name, many);
+        // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
+        await fsckBundle(root, bundle);
         const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
         if (!headIn && !others.length) {
           throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
@@ -397,6 +452,21 @@ async function packStart(f: Deno.FsFile): Promise<number> {
 }
 
 const MAX_BUNDLE_HEADER = 16 * 1024 * 1024;
+
+/** The object count a bundle's pack declares (its header: `PACK`, version, count), or 0 when unreadable. */
+export async function packObjects(bundle: string): Promise<number> {
+  const f = await Deno.open(bundle);
+  try {
+    await f.seek(await packStart(f), Deno.SeekMode.Start);
+    const head = new Uint8Array(12);
+    let n = 0;
+    for (let r; n < 12 && (r = await f.read(head.subarray(n))) !== null;) n += r;
+    if (n < 12 || new TextDecoder().decode(head.subarray(0, 4)) !== "PACK") return 0;
+    return new DataView(head.buffer).getUint32(8);
+  } finally {
+    f.close();
+  }
+}
 
 /**
  * Refuse (exit 1, nothing fetched) a bundle whose objects fail git's strict checks: a tree entry named

@@ -28,12 +28,6 @@ export function parsePackedRefs(text: string): Map<string, string> {
   return out;
 }
 
-/** A `.git` file's `gitdir: PATH` (relative to the directory holding it), or undefined. */
-export function parseGitFile(text: string): string | undefined {
-  const m = /^gitdir: ?(.+?)\r?$/m.exec(text);
-  return m ? m[1] : undefined;
-}
-
 /** The last line of a reflog: its new value and message (`<old> <new> <who> <when> <tz>\t<msg>`). */
 export function lastReflog(text: string): { oid: string; message: string } | undefined {
   const lines = text.split("\n").filter((l) => l.trim());

@@ -1,6 +1,6 @@
 /**
  * src/gitpaths.ts: every place git reads or writes for a repository found from a directory — not only its
- * work tree — is handed to the check: the git directory a `.git` file names, `core.worktree`, a linked work
+ * work tree — is handed to the check: the git directory a `.git` file names, a linked work
  * tree's main repository, the object directory, what objects/info/alternates borrows, and the links inside
  * `.git` (descended into only once the check let them through).
  */
@@ -76,11 +76,15 @@ Deno.test("passRepo: every indirection git honours is checked, not only the work
       await Deno.writeTextFile(join(sub, ".git"), `gitdir: ${secret}/.git\n`);
       assertMatch(await refusal(passRepo(sub, "R", pass)), /refused: the git directory of R .*secret\/\.git/);
     });
-    await t.step("core.worktree pointing out of the project", async () => {
-      const cw = await repo(join(project, "cw"));
-      git(["config", "core.worktree", secret], cw);
-      assertMatch(await refusal(passRepo(cw, "R", pass)), /refused: the work tree of R .*secret/);
-    });
+    await t.step(
+      "core.worktree is config, which door git never reads: the work tree is where .git is",
+      async () => {
+        const cw = await repo(join(project, "cw"));
+        git(["config", "core.worktree", secret], cw);
+        const at = await passRepo(cw, "R", pass);
+        assertEquals(at?.workTree, cw);
+      },
+    );
     await t.step("a linked work tree whose main repository is outside: named as the grant", async () => {
       const wt = join(project, "wt");
       git(["worktree", "add", "-q", "-b", "wtb", wt], secret);
