@@ -147,7 +147,7 @@ export async function makeHostile(repo: string, marks: string): Promise<Hostile>
       const loop = (async () => {
         while (on) {
           for await (const e of Deno.readDir(tmp)) {
-            if (!e.name.startsWith("kodama-") || seen.has(e.name)) continue;
+            if (!e.isDirectory || !e.name.startsWith("kodama-") || seen.has(e.name)) continue;
             seen.add(e.name);
             const d = join(tmp, e.name);
             for (const sub of ["git/hooks", "none/hooks", "hooks"]) {

@@ -632,7 +632,8 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
       ["Rebase local commits onto the session's instead of merging", "kodama session land my-work --rebase"],
     ],
     notes:
-      "Exit codes: 1 a merge stopped on conflicts, an agent run is active, a refused symlink; 2 a local " +
+      "Exit codes: 1 a merge or rebase conflicts (nothing changed; the paths named), an agent run is active, a " +
+      "refused symlink, the pod sent more than session fetch takes; 2 a local " +
       "change would be overwritten, not a clone of the session's source, git mid-merge, detached HEAD.",
   },
   args: [NAME],

@@ -8,13 +8,15 @@
  *   4. moves the branch: fast-forward, or a merge (`--rebase`: a rebase). Each path the move changes is
  *      taken from what the working tree holds (src/session/landplan.ts): the synced version stays as it is
  *      (only the index and HEAD move), an old committed version is written over, a local change refuses
- *      the whole landing before anything moved. A merge git cannot do cleanly stops the git way
- *      (conflict markers, `git status`), and the sync stays paused until it is finished;
+ *      the whole landing before anything moved. A merge or rebase that conflicts changes nothing: git's
+ *      is aborted (from a terminal) or was only ever computed in door git's scratch (through a door,
+ *      src/session/doorgit.ts), and the error names the paths and git's CONFLICT lines (exit 1);
  *   5. when the landed commit is not the pod's (a merge, a rebase), sends it to the pod's clone (a bundle
  *      over exec) and moves the pod's branch and index to it (its working tree is the sync's);
  *   6. starts the background sync again.
  */
 import type { Kube } from "../kube/client.ts";
+import { dirname } from "../fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
@@ -415,7 +417,8 @@ async function scratchLand(root: string, name: string, base: LandResult, o: Ctx)
 /** `git rebase TIP` of the commit `from`, in a scratch work tree and index: the rebased commit. */
 async function scratchRebase(name: string, base: LandResult, o: Ctx): Promise<string> {
   const d = doorGit()!;
-  const wt = await Deno.makeTempDir({ prefix: "kodama-rebase-" });
+  // inside door git's own scratch directory (removed with it)
+  const wt = await Deno.makeTempDir({ dir: dirname(d.gitDir), prefix: "rebase-" });
   const env = { GIT_WORK_TREE: wt, GIT_INDEX_FILE: `${wt}.index` };
   const run = async (...args: string[]) => {
     const r = await gitSpawn(args, { cwd: wt, env, stdin: "null", stdout: "piped", stderr: "piped" })
@@ -432,9 +435,10 @@ async function scratchRebase(name: string, base: LandResult, o: Ctx): Promise<st
     const r = await run("rebase", "--no-autostash", "--end-of-options", base.session);
     if (!r.ok) {
       const names = (await run("diff", "--name-only", "--diff-filter=U")).out.split("\n").filter(Boolean);
-      const said = `${r.out}\n${r.err}`.split("\n").filter((l) =>
-        /^CONFLICT|^error: could not apply/.test(l)
-      );
+      const lines = `${r.out}\n${r.err}`.split(/[\r\n]+/);
+      const said = lines.filter((l) => /^CONFLICT|^error: could not apply/.test(l));
+      // git stopped for another reason: its own words
+      if (!said.length) said.push(...lines.filter((l) => /^(error|fatal): /.test(l)).slice(0, 2));
       await run("rebase", "--abort");
       throw conflictError(base, name, o.branch, names, said);
     }
