@@ -286,7 +286,7 @@ export async function fetchInto(
   const bundle = join(gitDir, `kodama-fetch-${name}-${Date.now()}.bundle`);
   const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
   const errChunks: Uint8Array[] = [];
-  let bytes = 0, errBytes = 0;
+  let bytes = 0, errBytes = 0, offered = 0;
   let over: string | undefined;
   const stop = new AbortController();
   return await withInterrupt(async (interrupt) => {
@@ -311,7 +311,9 @@ export async function fetchInto(
           },
           stderr: (c) => {
             errBytes += c.length;
-            if ((over ??= overLimit({ header: errBytes }))) return void stop.abort();
+            // the branches come before the bundle: too many stops the exec before a byte of it is sent
+            offered += new TextDecoder().decode(c).split(`${MARK} ref=`).length - 1;
+            if ((over ??= overLimit({ header: errBytes, refs: offered }))) return void stop.abort();
             errChunks.push(c);
           },
           backpressure: true,
@@ -343,8 +345,8 @@ export async function fetchInto(
           ExitCode.FAILED,
         );
       }
-      const offered = overLimit({ refs: h.branches.size });
-      if (offered) throw tooMuch(name, offered);
+      const tooMany = overLimit({ refs: h.branches.size });
+      if (tooMany) throw tooMuch(name, tooMany);
       if (!o.force && !(await related(root, h))) {
         throw usageError(
           `session fetch: ${root} is not a clone of session ${name}'s repository (it has none of its commits)`,
