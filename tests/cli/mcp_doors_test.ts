@@ -257,7 +257,8 @@ current-context: dev
           ] as const
         ) {
           const r = await m.call(tool, args);
-          assert(!/would run|hooks|refused/.test(r.text), `${tool}: ${r.text}`);
+          assert(!/would run|hooks|\(exit 4\)/.test(r.text), `${tool}: ${r.text}`);
+          assertMatch(r.text, /cannot reach/);
         }
         assert(!await Deno.stat(ran).then(() => true, () => false), "a program the repository named ran");
       },
