@@ -260,12 +260,26 @@ async function snapshotRefs(repo: RepoFiles, gitDir: string): Promise<void> {
 export async function withDoorGit<R>(dir: string, fn: () => Promise<R>): Promise<R> {
   const cur = scope.getStore();
   if (cur) return await fn();
-  const d = await openDoorGit(dir);
+  // no repository here: git still runs as door git, and finds none (each caller says so its own way)
+  const d = (await gitLocations(dir)) ? await openDoorGit(dir) : nowhere();
   try {
     return await scope.run(d, fn);
   } finally {
     await d.close();
   }
+}
+
+/** Door git where there is no repository: a GIT_DIR that does not exist, so every git command fails. */
+function nowhere(): DoorGit & { close: () => Promise<void> } {
+  const none = join(devNull(hostPlatform()), "no-repository");
+  const repo = { gitDir: none, commonDir: none, objects: join(none, "objects") };
+  const env: Record<string, string> = {};
+  for (const n of baseEnvNames(hostPlatform())) {
+    const v = Deno.env.get(n);
+    if (v !== undefined) env[n] = v;
+  }
+  Object.assign(env, { GIT_DIR: none, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: devNull(hostPlatform()) });
+  return { repo, gitDir: none, env, who: "kodama <kodama@localhost>", close: () => Promise.resolve() };
 }
 
 /**
