@@ -284,60 +284,17 @@ export async function fetchInto(
     MAX_HAVES,
   );
   const bundle = join(gitDir, `kodama-fetch-${name}-${Date.now()}.bundle`);
-  const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
-  const errChunks: Uint8Array[] = [];
-  let bytes = 0, errBytes = 0, offered = 0;
-  let over: string | undefined;
-  const stop = new AbortController();
-  return await withInterrupt(async (interrupt) => {
-    const signal = AbortSignal.any([interrupt, stop.signal]);
+  return await withInterrupt(async (signal) => {
     try {
-      const { execInPod } = await import("../kube/exec.ts");
-      let res;
-      try {
-        res = await execInPod(kube, namespace, pod.metadata!.name!, CONTAINER, [
-          "sh",
-          "-c",
-          FETCH_SCRIPT,
-          "kodama-fetch",
-          String(haves.length),
-        ], {
-          stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
-          stdout: async (c) => {
-            bytes += c.length;
-            if ((over ??= overLimit({ bytes }))) return void stop.abort();
-            let off = 0;
-            while (off < c.length) off += await file.write(c.subarray(off));
-          },
-          stderr: (c) => {
-            errBytes += c.length;
-            // the branches come before the bundle: too many stops the exec before a byte of it is sent
-            offered += new TextDecoder().decode(c).split(`${MARK} ref=`).length - 1;
-            if ((over ??= overLimit({ header: errBytes, refs: offered }))) return void stop.abort();
-            errChunks.push(c);
-          },
-          backpressure: true,
-          signal,
-        });
-      } finally {
-        file.close();
-      }
-      if (over) throw tooMuch(name, over);
-      const stderr = new TextDecoder().decode(concatBytes(errChunks));
-      if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-      if (res.error && res.errorKind !== "remote") {
-        throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
-      }
-      const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
-      if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
-      if (res.exitCode !== 0) {
-        throw new KodamaError(
-          `session fetch: ${
-            said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`
-          }`,
-          ExitCode.FAILED,
-        );
-      }
+      const { stderr, bytes } = await receive(
+        kube,
+        namespace,
+        name,
+        pod.metadata!.name!,
+        haves,
+        bundle,
+        signal,
+      );
       const h = parseFetchHeader(stderr);
       if (!h.head) {
         throw new KodamaError(
@@ -371,51 +328,7 @@ export async function fetchInto(
         }
       }
       // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
-      if (h.newCommits !== 0) {
-        // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
-        const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
-        const many = overLimit({
-          refs: heads.out.split("\n").filter((l) => / refs\/heads\//.test(l)).length,
-          objects: await packObjects(bundle),
-        });
-        if (many) throw tooMuch(name, many);
-        // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
-        await fsckBundle(root, bundle);
-        const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
-        if (!headIn && !others.length) {
-          throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
-        }
-        // the branch is to be the commit the pod announced; a bundle whose HEAD is another is refused
-        if (headIn && headIn !== h.head) {
-          throw new KodamaError(
-            `session fetch: the bundle's HEAD (${headIn}) is not the commit the pod announced (${h.head})`,
-            ExitCode.FAILED,
-          );
-        }
-        // HEAD's objects only (no local ref is written by the fetch: the branch moves below, by the rule);
-        // the pod's branches into kodama's own remote-tracking refs, which mirror the pod
-        const f = await localGit(
-          [
-            "-c",
-            "transfer.fsckObjects=true",
-            "fetch",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--quiet",
-            "--end-of-options",
-            bundle,
-            ...(headIn ? ["HEAD"] : []),
-            ...(others.length ? [`+refs/heads/*:${tracking}*`] : []),
-          ],
-          root,
-        );
-        if (!f.ok) {
-          throw new KodamaError(
-            `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
-            ExitCode.FAILED,
-          );
-        }
-      }
+      if (h.newCommits !== 0) await takeObjects(root, name, bundle, h.head, others.length > 0);
       // the session's commit must be here now (fetched, or here before when the pod said nothing is new)
       const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
       if (!has.ok) {
@@ -441,6 +354,123 @@ export async function fetchInto(
       await Deno.remove(bundle).catch(() => {});
     }
   });
+}
+
+/**
+ * The bundle's objects into the repository, within FETCH_LIMITS and after git's strict checks: HEAD's (no
+ * local ref is written: the branch moves by its rule after) and the pod's branches into kodama's own
+ * remote-tracking refs. Its HEAD must be the commit the pod announced.
+ */
+async function takeObjects(root: string, name: string, bundle: string, head: string, anyOther: boolean) {
+  // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
+  const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
+  const many = overLimit({
+    refs: heads.out.split("\n").filter((l) => / refs\/heads\//.test(l)).length,
+    objects: await packObjects(bundle),
+  });
+  if (many) throw tooMuch(name, many);
+  // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
+  await fsckBundle(root, bundle);
+  const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
+  if (!headIn && !anyOther) {
+    throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
+  }
+  // the branch is to be the commit the pod announced; a bundle whose HEAD is another is refused
+  if (headIn && headIn !== head) {
+    throw new KodamaError(
+      `session fetch: the bundle's HEAD (${headIn}) is not the commit the pod announced (${head})`,
+      ExitCode.FAILED,
+    );
+  }
+  // HEAD's objects only (no local ref is written by the fetch: the branch moves below, by the rule);
+  // the pod's branches into kodama's own remote-tracking refs, which mirror the pod
+  const f = await localGit(
+    [
+      "-c",
+      "transfer.fsckObjects=true",
+      "fetch",
+      "--no-tags",
+      "--no-write-fetch-head",
+      "--quiet",
+      "--end-of-options",
+      bundle,
+      ...(headIn ? ["HEAD"] : []),
+      ...(anyOther ? [`+refs/heads/*:refs/remotes/kodama/${name}/*`] : []),
+    ],
+    root,
+  );
+  if (!f.ok) {
+    throw new KodamaError(
+      `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
+      ExitCode.FAILED,
+    );
+  }
+}
+
+/**
+ * The pod's bundle of what `haves` lacks into the file `bundle`, and its header (stderr), within
+ * FETCH_LIMITS (the exec stops as soon as one is passed: exit 1). Exit 3 when the workspace has no commits,
+ * 1 when the exec or the bundle failed.
+ */
+async function receive(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  podName: string,
+  haves: string[],
+  bundle: string,
+  interrupt: AbortSignal,
+): Promise<{ stderr: string; bytes: number }> {
+  const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
+  const errChunks: Uint8Array[] = [];
+  let bytes = 0, errBytes = 0, offered = 0;
+  let over: string | undefined;
+  const stop = new AbortController();
+  const { execInPod } = await import("../kube/exec.ts");
+  let res;
+  try {
+    res = await execInPod(kube, namespace, podName, CONTAINER, [
+      "sh",
+      "-c",
+      FETCH_SCRIPT,
+      "kodama-fetch",
+      String(haves.length),
+    ], {
+      stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
+      stdout: async (c) => {
+        bytes += c.length;
+        if ((over ??= overLimit({ bytes }))) return void stop.abort();
+        let off = 0;
+        while (off < c.length) off += await file.write(c.subarray(off));
+      },
+      stderr: (c) => {
+        errBytes += c.length;
+        // the branches come before the bundle: too many stops the exec before a byte of it is sent
+        offered += new TextDecoder().decode(c).split(`${MARK} ref=`).length - 1;
+        if ((over ??= overLimit({ header: errBytes, refs: offered }))) return void stop.abort();
+        errChunks.push(c);
+      },
+      backpressure: true,
+      signal: AbortSignal.any([interrupt, stop.signal]),
+    });
+  } finally {
+    file.close();
+  }
+  if (over) throw tooMuch(name, over);
+  const stderr = new TextDecoder().decode(concatBytes(errChunks));
+  if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+  if (res.error && res.errorKind !== "remote") {
+    throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
+  }
+  const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
+  if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
+  if (res.exitCode !== 0) {
+    throw new KodamaError(
+      `session fetch: ${said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`}`,
+      ExitCode.FAILED,
+    );
+  }
+  return { stderr, bytes };
 }
 
 /** Where the pack starts in a bundle file: after its header, which ends with an empty line. */
