@@ -256,6 +256,17 @@ async function snapshotRefs(repo: RepoFiles, gitDir: string): Promise<void> {
   }
 }
 
+/**
+ * Door git asked for by whoever started this process (`KODAMA_DOOR_GIT=1`: a workflow's session step, the
+ * VS Code extension's fetch and land): it only ever takes rights away.
+ */
+export const doorGitAsked = (): boolean => Deno.env.get("KODAMA_DOOR_GIT") === "1";
+
+/** `fn` under door git when this process was asked for it (doorGitAsked), else as it is. */
+export async function doorGitIfAsked<R>(dir: string, fn: () => Promise<R>): Promise<R> {
+  return doorGitAsked() ? await withDoorGit(dir, fn) : await fn();
+}
+
 /** Run `fn` with door git for the repository found from `dir` (reused when already inside one for it). */
 export async function withDoorGit<R>(dir: string, fn: () => Promise<R>): Promise<R> {
   const cur = scope.getStore();

@@ -8,7 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { spawnTool } from "../proc.ts";
-import { configOf, doorGit, withDoorGit, writeRef } from "./doorgit.ts";
+import { configOf, doorGit, doorGitAsked, withDoorGit, writeRef } from "./doorgit.ts";
 import type { Sink } from "../base/sink.ts";
 import {
   ANNOTATION_BRANCH,
@@ -127,7 +127,7 @@ export async function localSource(repo: string, cwd: string, door?: PathDoor): P
   // through a door: the directory, and every place git keeps what is found from it; then door git only
   // (a workflow's session step asks for it with KODAMA_DOOR_GIT=1: its repository passed the workflow's check)
   if (door) await repoThroughDoor(door, dir, `repository ${JSON.stringify(repo)}`);
-  if (door || Deno.env.get("KODAMA_DOOR_GIT") === "1") {
+  if (door || doorGitAsked()) {
     return await withDoorGit(dir, async () => {
       const src = await sourceIn(repo, dir, async (cur) => {
         // the upstream, read from the repository's config as data (git reads none of it through a door)

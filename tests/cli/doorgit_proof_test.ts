@@ -133,6 +133,23 @@ withSessionWorld(
         }
       });
 
+      await t.step(
+        "the CLI asked for door git (KODAMA_DOOR_GIT=1, as VS Code runs it): fetch and land",
+        async () => {
+          await pod(`echo pod-f > f.txt && git ${ID} add f.txt && git ${ID} commit -qm "pod: f"`);
+          const door = { cwd: root, env: { KODAMA_DOOR_GIT: "1" } };
+          const f = await w.k(["session", "fetch", NAME], door);
+          assertEquals(f.code, 0, f.stderr);
+          // land's merge is refused on e.txt still: land after taking the pod's e.txt by hand
+          git(["checkout", "-q", `kodama/${NAME}`, "--", "e.txt"]);
+          git(["commit", "-qm", "take the pod's e"]);
+          const l = await w.k(["session", "land", NAME], door);
+          assertEquals(l.code, 0, l.stderr);
+          assertEquals(await Deno.readTextFile(`${root}/f.txt`), "pod-f\n");
+          assertEquals(git(["status", "--porcelain", "--untracked-files=no"]), "");
+        },
+      );
+
       await t.step("a pod offering more than 100 branches: refused, nothing written", async () => {
         const refs = () => git(["for-each-ref", "--format=%(refname) %(objectname)"]);
         const before = refs();
