@@ -88,3 +88,22 @@ Deno.test("overLimit: refs, bytes, objects and the header the pod sends are boun
   assertMatch(overLimit({ objects: FETCH_LIMITS.objects + 1 })!, /objects \(at most/);
   assertMatch(overLimit({ header: FETCH_LIMITS.header + 1 })!, /about its branches/);
 });
+
+Deno.test("packObjects: the object count a bundle's pack declares", async () => {
+  const { git } = await import("../../_git.ts");
+  const { packObjects } = await import("../../../src/session/fetch.ts");
+  const tmp = await Deno.makeTempDir({ prefix: "gitrefs-test-" });
+  try {
+    git(["init", "-q", "-b", "main"], tmp);
+    await Deno.writeTextFile(`${tmp}/a`, "a\n");
+    await Deno.writeTextFile(`${tmp}/b`, "b\n");
+    git(["add", "."], tmp);
+    git(["commit", "-qm", "one"], tmp);
+    git(["bundle", "create", `${tmp}/x.bundle`, "main"], tmp);
+    assertEquals(await packObjects(`${tmp}/x.bundle`), 4); // a commit, a tree, two blobs
+    await Deno.writeTextFile(`${tmp}/junk.bundle`, "# v2 git bundle\n\nnot a pack");
+    assertEquals(await packObjects(`${tmp}/junk.bundle`), 0);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
