@@ -165,3 +165,22 @@ Deno.test("door git refuses a repository format it does not read (reftable), exi
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("door start reads the upstream from the repository's config as data", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "doorgit-test-" });
+  try {
+    git(["init", "-q", "-b", "dev"], tmp);
+    git(["commit", "-q", "--allow-empty", "-m", "one"], tmp);
+    git(["remote", "add", "up", "https://example.invalid/x.git"], tmp);
+    git(["remote", "add", "origin", "/somewhere/on/this/machine"], tmp);
+    assertEquals(await localSource(tmp, tmp, open), { root: tmp, head: "dev" }); // origin: a path here
+    git(["config", "branch.dev.remote", "up"], tmp);
+    assertEquals(await localSource(tmp, tmp, open), {
+      root: tmp,
+      head: "dev",
+      upstream: "https://example.invalid/x.git",
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
