@@ -2,8 +2,8 @@
  * Every place git reads a repository from or writes it to, for a check at a door (docs/security.md, "One
  * rule, every door"). A directory's work tree is not where its history lives:
  *
- * - a `.git` FILE (`gitdir: /elsewhere/.git`) puts the git directory anywhere, and `core.worktree` the work
- *   tree;
+ * - a `.git` FILE (`gitdir: /elsewhere/.git`) puts the git directory anywhere (`core.worktree` is config,
+ *   which door git never reads: the work tree is where `.git` is);
  * - a linked work tree keeps its branches and objects in its main repository (`--git-common-dir`);
  * - `objects/info/alternates` borrows another repository's objects (each borrowed directory may borrow
  *   again);
@@ -12,7 +12,8 @@
  *
  * `passRepo` hands each of these to a check — a door's (src/config/doors.ts), a workflow's confinement —
  * that returns the real path or throws, and descends into a linked directory only once the check let it
- * through. Nothing is read but directory listings and the alternates files.
+ * through. Nothing is read but directory listings, `.git` and `commondir` files and the alternates files;
+ * git never runs here.
  */
 import { ExitCode, KodamaError } from "./errors.ts";
 import { readTextBounded } from "./boundedread.ts";

@@ -338,7 +338,9 @@ async function gitMerge(root: string, name: string, base: LandResult, o: Ctx): P
     const names = (await git(root, "diff", "--name-only", "--diff-filter=U", "-z")).out.split("\0").filter(
       Boolean,
     );
-    const said = `${r.out}\n${r.err}`.split("\n").filter((l) => /^CONFLICT/.test(l));
+    const lines = `${r.out}\n${r.err}`.split(/[\r\n]+/);
+    const said = lines.filter((l) => /^CONFLICT/.test(l));
+    if (!said.length) said.push(...lines.filter((l) => /^(error|fatal): /.test(l)).slice(0, 2));
     await git(root, base.kind === "rebase" ? "rebase" : "merge", "--abort");
     const left = await putBack(root, aside, new Set(back));
     throw conflictError(base, name, o.branch, names, said, left.length ? aside.dir : undefined);
