@@ -2,8 +2,8 @@
  * Every place git reads a repository from or writes it to, for a check at a door (docs/security.md, "One
  * rule, every door"). A directory's work tree is not where its history lives:
  *
- * - a `.git` FILE (`gitdir: /elsewhere/.git`) puts the git directory anywhere, and `core.worktree` the work
- *   tree;
+ * - a `.git` FILE (`gitdir: /elsewhere/.git`) puts the git directory anywhere (`core.worktree` is config,
+ *   which door git never reads: the work tree is where `.git` is);
  * - a linked work tree keeps its branches and objects in its main repository (`--git-common-dir`);
  * - `objects/info/alternates` borrows another repository's objects (each borrowed directory may borrow
  *   again);
@@ -12,12 +12,10 @@
  *
  * `passRepo` hands each of these to a check — a door's (src/config/doors.ts), a workflow's confinement —
  * that returns the real path or throws, and descends into a linked directory only once the check let it
- * through. Nothing is read but directory listings and the alternates files.
+ * through. Nothing is read but directory listings, `.git` and `commondir` files and the alternates files;
+ * git never runs here.
  */
 import { ExitCode, KodamaError } from "./errors.ts";
-import { quote } from "./escape.ts";
-import { hasUnixModes, hostPlatform } from "./platform.ts";
-import { spawnTool } from "./proc.ts";
 import { readTextBounded } from "./boundedread.ts";
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
 
@@ -47,32 +45,52 @@ export const MAX_GIT_ENTRIES = 1_000_000;
 /** git follows alternates of alternates this deep (sha1-file.c); a deeper one it ignores. */
 const MAX_ALTERNATE_DEPTH = 5;
 
-async function git(args: string[], cwd: string): Promise<{ ok: boolean; lines: string[] }> {
-  const r = await spawnTool("git", args, "a repository needs git: install git", {
-    cwd,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).output();
-  return { ok: r.success, lines: new TextDecoder().decode(r.stdout).split("\n").filter((l) => l !== "") };
+/** A `.git` file's `gitdir: PATH` (relative to the directory holding it), or undefined. Pure. */
+export function parseGitFile(text: string): string | undefined {
+  const m = /^gitdir: ?(.+?)\r?$/m.exec(text);
+  return m ? m[1] : undefined;
 }
 
-/** Where git keeps the repository found from `dir`, or undefined when `dir` is in none. */
+const isFile = (p: string) => Deno.stat(p).then((s) => s.isFile, () => false);
+const isDir = (p: string) => Deno.stat(p).then((s) => s.isDirectory, () => false);
+
+async function readOr(p: string, what: string): Promise<string | undefined> {
+  try {
+    return await readTextBounded(p, { what, kind: "repoFile", exitCode: ExitCode.FORBIDDEN });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Where git keeps the repository found from `dir`, or undefined when `dir` is in none: found by reading
+ * git's files as git's discovery does (a `.git` directory or `gitdir:` file up the tree, a `commondir`
+ * file, a bare repository's own layout), never by running git there — the repository's config (a
+ * `core.worktree`, a hostile include) is not read, as door git reads none (src/session/doorgit.ts).
+ */
 export async function gitLocations(dir: string): Promise<GitLocations | undefined> {
-  const where = await git([
-    "rev-parse",
-    "--path-format=absolute",
-    "--absolute-git-dir",
-    "--git-common-dir",
-    "--git-path",
-    "objects",
-  ], dir);
-  if (!where.ok || where.lines.length < 3) return undefined;
-  const [gitDir, commonDir, objects] = where.lines.map((l) => resolve(dir, l));
-  // a bare repository, or a directory inside .git, has no work tree (git says so and fails)
-  const top = await git(["rev-parse", "--show-toplevel"], dir);
-  const workTree = top.ok && top.lines[0] ? resolve(dir, top.lines[0]) : undefined;
-  return { ...(workTree ? { workTree } : {}), gitDir, commonDir, objects };
+  for (let d = resolve(dir);; d = dirname(d)) {
+    const dot = join(d, ".git");
+    let gitDir: string | undefined;
+    let workTree: string | undefined = d;
+    if (await isDir(dot)) gitDir = dot;
+    else if (await isFile(dot)) {
+      const to = parseGitFile((await readOr(dot, "a .git file")) ?? "");
+      if (to) gitDir = isAbsolute(to) ? resolve(to) : resolve(d, to);
+    } else if (
+      await isFile(join(d, "HEAD")) && await isDir(join(d, "objects")) && await isDir(join(d, "refs"))
+    ) {
+      gitDir = d; // a bare repository, or a directory inside .git: no work tree
+      workTree = undefined;
+    }
+    if (gitDir) {
+      const common = (await readOr(join(gitDir, "commondir"), "commondir"))?.trim();
+      const commonDir = common ? (isAbsolute(common) ? resolve(common) : resolve(gitDir, common)) : gitDir;
+      return { ...(workTree ? { workTree } : {}), gitDir, commonDir, objects: join(commonDir, "objects") };
+    }
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 /** The directories an alternates file names: relative ones from the object directory, quoted ones unquoted. */
@@ -193,95 +211,5 @@ export async function passRepo(
     }
     round = next;
   }
-  await passNoPrograms(at, label);
   return at;
-}
-
-/**
- * Keys of a repository's own config that make the git commands kodama runs locally (status, rev-parse,
- * bundle, fetch from a bundle file, update-ref, merge, rebase) run a program: a planted one would run on this
- * machine the moment kodama runs git there (`git status` runs `core.fsmonitor`, a merge a merge driver, a
- * checkout a filter, a signed merge commit `gpg.program`). Keys only network git reads (credential helpers,
- * `core.sshCommand`, a remote's upload-pack) are left alone: kodama's local git never goes out. Lower case,
- * as `git config --list` prints them.
- */
-const PROGRAM_KEYS = [
-  /^core\.(hookspath|editor|pager)$/,
-  /^sequence\.editor$/,
-  /^diff\.external$/,
-  /^diff\..+\.(command|textconv)$/,
-  /^merge\..+\.driver$/,
-  /^filter\..+\.(clean|smudge|process)$/,
-  /^gpg\.(.+\.)?program$/,
-  /^pager\./,
-];
-
-/** git's words for a boolean: `core.fsmonitor` set to one of them runs git's own daemon, else a program. */
-const GIT_BOOL = /^(true|false|yes|no|on|off|1|0|)$/i;
-
-/**
- * The keys of `git config --list --includes --show-scope -z` output, from the repository's own files (scope
- * local or worktree, and what they include), that name a program; sorted, each once. Pure (unit tested).
- */
-export function programKeys(listing: string): string[] {
-  const found = new Set<string>();
-  const fields = listing.split("\0");
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const scope = fields[i];
-    if (scope !== "local" && scope !== "worktree") continue;
-    const nl = fields[i + 1].indexOf("\n");
-    const key = (nl < 0 ? fields[i + 1] : fields[i + 1].slice(0, nl)).toLowerCase();
-    const value = nl < 0 ? "" : fields[i + 1].slice(nl + 1);
-    if (key === "core.fsmonitor" ? !GIT_BOOL.test(value.trim()) : PROGRAM_KEYS.some((k) => k.test(key))) {
-      found.add(key);
-    }
-  }
-  return [...found].sort();
-}
-
-/**
- * Through a door, git runs for kodama only where the repository names no program: its own config sets none
- * of PROGRAM_KEYS and its hooks directory holds no hook (an agent that can only write files in the project
- * could otherwise plant `core.fsmonitor` or `.git/hooks/post-merge` and have kodama run it). Exit 4 naming
- * what was found; from a terminal the same commands run as git would.
- */
-async function passNoPrograms(at: GitLocations, label: string): Promise<void> {
-  const where = at.workTree ?? at.gitDir;
-  const r = await spawnTool("git", ["config", "--list", "--includes", "--show-scope", "-z"], "install git", {
-    cwd: where,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).output();
-  if (!r.success) {
-    // git would stop on it too, but a config it cannot read is not one kodama can vouch for
-    throw new KodamaError(
-      `${label}: git cannot read its config (git config --list fails there)`,
-      ExitCode.FORBIDDEN,
-      "run `git config --list` there to see why",
-    );
-  }
-  const keys = programKeys(new TextDecoder().decode(r.stdout));
-  const unix = hasUnixModes(hostPlatform());
-  const hooks: string[] = [];
-  try {
-    for await (const e of Deno.readDir(join(at.commonDir, "hooks"))) {
-      if (e.name.endsWith(".sample") || e.isDirectory) continue;
-      // git runs a hook only when it may execute it (any file, on Windows)
-      const st = await Deno.stat(join(at.commonDir, "hooks", e.name)).catch(() => undefined);
-      if (st?.isFile && (!unix || ((st.mode ?? 0) & 0o111) !== 0)) {
-        hooks.push(/^[\w.-]+$/.test(e.name) ? e.name : quote(e.name));
-      }
-    }
-  } catch { /* no hooks directory */ }
-  if (!keys.length && !hooks.length) return;
-  const what = [
-    ...(keys.length ? [`its config sets ${keys.join(", ")}`] : []),
-    ...(hooks.length ? [`it has hooks (${hooks.sort().join(", ")})`] : []),
-  ].join(" and ");
-  throw new KodamaError(
-    `${label}: ${what}, which git would run for kodama; through a door kodama runs no program a repository names`,
-    ExitCode.FORBIDDEN,
-    "run the command from your terminal (the CLI runs git as you would), or remove them",
-  );
 }

@@ -295,6 +295,11 @@ export function minorFaults(p: Platform): number | undefined {
   }
 }
 
+/** The file that is always empty and holds nothing (no directory can be made in it). */
+export function devNull(p: Platform): string {
+  return p.os === "windows" ? "NUL" : "/dev/null";
+}
+
 /** The environment variables a local command needs to work at all, on top of those a workflow grants. */
 export function baseEnvNames(p: Platform): string[] {
   const common = ["PATH", "LANG", "LC_ALL", "TERM", "TZ"];

@@ -632,7 +632,8 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
       ["Rebase local commits onto the session's instead of merging", "kodama session land my-work --rebase"],
     ],
     notes:
-      "Exit codes: 1 a merge stopped on conflicts, an agent run is active, a refused symlink; 2 a local " +
+      "Exit codes: 1 a merge or rebase conflicts (nothing changed; the paths named), an agent run is active, a " +
+      "refused symlink, the pod sent more than session fetch takes; 2 a local " +
       "change would be overwritten, not a clone of the session's source, git mid-merge, detached HEAD.",
   },
   args: [NAME],
@@ -648,15 +649,21 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
     },
   ],
   run: async (inv) => {
-    const [{ landCommand }, kube] = await Promise.all([import("../agent/land.ts"), connect(inv)]);
+    const [{ landCommand }, { doorGitIfAsked }, kube] = await Promise.all([
+      import("../agent/land.ts"),
+      import("../session/doorgit.ts"),
+      connect(inv),
+    ]);
     const o = inv.opts;
+    // KODAMA_DOOR_GIT=1 (the VS Code extension): door git, the repository's config and hooks never read
     setExitCode(
-      await landCommand(kube, inv.args[0], {
-        rebase: o.rebase as boolean | undefined,
-        dryRun: o.dryRun as boolean | undefined,
-        force: o.force as boolean | undefined,
-        json: o.output === "json",
-      }),
+      await doorGitIfAsked(Deno.cwd(), () =>
+        landCommand(kube, inv.args[0], {
+          rebase: o.rebase as boolean | undefined,
+          dryRun: o.dryRun as boolean | undefined,
+          force: o.force as boolean | undefined,
+          json: o.output === "json",
+        })),
     );
   },
 };

@@ -143,17 +143,17 @@ function adoptTool(force: boolean): Tool {
     ) {
       const [kube, ns] = await kubeFor(call, a);
       const out = capture(), err = capture();
-      const [{ adoptReplica }, { repoCwdOf }] = await Promise.all([
+      const [{ adoptReplica }, { repoCwdOf }, { withDoorGit }] = await Promise.all([
         import("../agent/group.ts"),
         import("./sessions.ts"),
+        import("../session/doorgit.ts"),
       ]);
-      await adoptReplica(kube, ns, a.name, {
-        branch: a.branch,
-        force: force && !!a.force,
-        cwd: await repoCwdOf(call, a),
-        out,
-        err,
-      });
+      const cwd = await repoCwdOf(call, a);
+      // door git: the repository's config, hooks and includes are never read (src/session/doorgit.ts)
+      await withDoorGit(
+        cwd,
+        () => adoptReplica(kube, ns, a.name, { branch: a.branch, force: force && !!a.force, cwd, out, err }),
+      );
       return { data: { branch: out.text().trim(), output: err.text() }, text: out.text() + err.text() };
     },
   });

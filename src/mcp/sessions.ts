@@ -407,12 +407,20 @@ export const sessionFetch = tool({
   output: { branch: z.string().optional(), output: z.string(), truncated: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { fetchSession } = await import("../session/fetch.ts");
+    const [{ fetchSession }, { withDoorGit }] = await Promise.all([
+      import("../session/fetch.ts"),
+      import("../session/doorgit.ts"),
+    ]);
     const cwd = await repoCwdOf(call, a);
     call.progress(0, undefined, `fetching session ${a.name}`);
     const all = await captured(
       "session_fetch",
-      (io) => fetchSession(kube, ns, a.name, { branch: a.branch, diff: a.diff, cwd, ...io }),
+      // door git: the repository's config, hooks and includes are never read (src/session/doorgit.ts)
+      (io) =>
+        withDoorGit(
+          cwd,
+          () => fetchSession(kube, ns, a.name, { branch: a.branch, diff: a.diff, cwd, ...io }),
+        ),
     );
     const { text, truncated } = cap(all.text, call.env.o.maxOutput);
     const branch = a.branch ?? /\b(kodama\/[^\s:]+)/.exec(text)?.[1];
@@ -427,7 +435,7 @@ export const sessionLand = tool({
     "The session's commits onto the checked-out branch of the local repository at cwd (`kodama session land`): the " +
     "sync is paused after a last cycle, the branch fast-forwards (or merges; rebase: rebases), files the sync already " +
     "brought stay as they are, and a merge is sent back to the pod. Refuses, changing nothing, when a local change " +
-    "would be overwritten or an agent run is active; a conflicting merge stops for the user (git status).",
+    "would be overwritten or an agent run is active; a merge or rebase that conflicts changes nothing and names the paths.",
   tier: "write",
   annotations: WRITES,
   input: {
@@ -445,13 +453,20 @@ export const sessionLand = tool({
   },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { landCommand } = await import("../agent/land.ts");
+    const [{ landCommand }, { withDoorGit }] = await Promise.all([
+      import("../agent/land.ts"),
+      import("../session/doorgit.ts"),
+    ]);
     // land writes into the repository at cwd: its git root must pass the door too
     const cwd = await repoCwdOf(call, a);
     call.progress(0, undefined, `landing session ${a.name}`);
     const all = await captured(
       "session_land",
-      (io) => landCommand(kube, a.name, { rebase: a.rebase, dryRun: a.dryRun, json: true }, io, cwd, ns),
+      (io) =>
+        withDoorGit(
+          cwd,
+          () => landCommand(kube, a.name, { rebase: a.rebase, dryRun: a.dryRun, json: true }, io, cwd, ns),
+        ),
     );
     const { text, truncated } = cap(all.text, call.env.o.maxOutput);
     let r: { kind?: string; branch?: string; to?: string } = {};

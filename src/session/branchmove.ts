@@ -15,7 +15,9 @@
  * `planMove` is the decision (pure); `moveBranch` reads the repository, decides, and moves or refuses.
  */
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { localGit } from "./gitrun.ts";
+import { localGit, updateRef } from "./gitrun.ts";
+import { type DoorGit, doorGit, lastReflogOf, worktreesOf } from "./doorgit.ts";
+import { join } from "../fspath.ts";
 
 /** One work tree, as `git worktree list --porcelain -z` describes it. */
 export interface Worktree {
@@ -76,6 +78,11 @@ export function planMove(s: {
 
 /** Is the newest reflog entry of `ref` this move's own (`reflog`), leaving it at `old`? */
 async function lastMovedBy(root: string, ref: string, old: string, reflog: string): Promise<boolean> {
+  const d = doorGit();
+  if (d) {
+    const last = await lastReflogOf(d, ref);
+    return last?.oid === old && last.message === reflog;
+  }
   const r = await localGit(["reflog", "show", "-n", "1", "--format=%H %gs", "--end-of-options", ref], root);
   return r.ok && r.out === `${old} ${reflog}`;
 }
@@ -112,6 +119,8 @@ async function busyBranches(worktree: string): Promise<string[]> {
  * detached, but finishing it writes the branch).
  */
 export async function checkedOutBranches(root: string): Promise<Map<string, string>> {
+  const d = doorGit();
+  if (d) return await checkedOutFromFiles(d);
   const r = await localGit(["worktree", "list", "--porcelain", "-z"], root);
   if (!r.ok) {
     throw new KodamaError(`cannot list the work trees of ${root}: ${r.err.split("\n")[0]}`, ExitCode.FAILED);
@@ -124,6 +133,20 @@ export async function checkedOutBranches(root: string): Promise<Map<string, stri
     // a work tree whose directory is gone (prunable) still holds its branch, as git sees it
     if (!(await Deno.stat(wt.path).then((st) => st.isDirectory, () => false))) continue;
     for (const b of await busyBranches(wt.path)) if (!at.has(b)) at.set(b, wt.path);
+  }
+  return at;
+}
+
+/** checkedOutBranches through a door: git's files of every work tree, read by kodama (doorgit.ts). */
+async function checkedOutFromFiles(d: DoorGit): Promise<Map<string, string>> {
+  const at = new Map<string, string>();
+  for (const wt of await worktreesOf(d)) {
+    if (wt.branch) at.set(wt.branch, wt.path);
+    for (const f of ["rebase-merge/head-name", "rebase-apply/head-name", "BISECT_START"]) {
+      const text = (await Deno.readTextFile(join(wt.gitDir, f)).catch(() => "")).trim();
+      const b = !text ? undefined : text.startsWith("refs/") ? text : `refs/heads/${text}`;
+      if (b && !at.has(b)) at.set(b, wt.path);
+    }
   }
   return at;
 }
@@ -200,7 +223,7 @@ export async function moveBranch(
   if (plan.kind === "same") return plan;
   if (plan.kind === "checked-out" || plan.kind === "behind") throw refusal(plan, branch, old, o);
   // compare-and-swap: the old commit, or (creating it) that the branch does not exist yet
-  const u = await localGit(["update-ref", "-m", o.reflog, "--end-of-options", ref, to, old ?? ""], root);
+  const u = await updateRef(root, ref, to, old ?? "", o.reflog);
   if (!u.ok) {
     throw new KodamaError(
       `${o.verb}: ${branch} changed while it was being moved: not moved (${u.err.split("\n").pop()})`,

@@ -160,15 +160,19 @@ export async function fetchCommand(
   name: string,
   f: { branch?: string; diff?: boolean; force?: boolean },
 ): Promise<number> {
-  const { fetchSession } = await import("./fetch.ts");
-  return await fetchSession(kube, kube.namespace, name, {
-    ...f,
-    // the person at the keyboard: --force also moves a branch that has commits the session lacks
-    overwrite: f.force,
-    cwd: Deno.cwd(),
-    out: stdoutSink,
-    err: stderrSink,
-  });
+  const [{ fetchSession }, { doorGitIfAsked }] = await Promise.all([
+    import("./fetch.ts"),
+    import("./doorgit.ts"),
+  ]);
+  return await doorGitIfAsked(Deno.cwd(), () =>
+    fetchSession(kube, kube.namespace, name, {
+      ...f,
+      // the person at the keyboard: --force also moves a branch that has commits the session lacks
+      overwrite: f.force,
+      cwd: Deno.cwd(),
+      out: stdoutSink,
+      err: stderrSink,
+    }));
 }
 
 const confirmOnStderr = async (message: string) => {

@@ -18,7 +18,7 @@ import type { Sink } from "../base/sink.ts";
 import { concatBytes, formatBytes } from "../bytes.ts";
 import { runningPod } from "./podexec.ts";
 import { checkBranch } from "./git.ts";
-import { localGit } from "./gitrun.ts";
+import { gitSpawn, localGit, updateRef } from "./gitrun.ts";
 import { moveBranch, type MoveOptions, refuseCheckedOut } from "./branchmove.ts";
 import { CONTAINER } from "./spec.ts";
 import { safeLine } from "../ui/color.ts";
@@ -27,6 +27,45 @@ import GITDIFF from "./pod/gitdiff.sh" with { type: "text" };
 
 /** At most this many local commits are offered as "already here" (the newest refs first). */
 const MAX_HAVES = 500;
+
+/**
+ * What a pod may send to `session fetch` (docs/sessions.md): past any of them the fetch fails (exit 1)
+ * before anything is written into the repository — the pod chooses what it offers.
+ */
+export const FETCH_LIMITS = {
+  /** branches the pod names (each becomes kodama/NAME/BRANCH) */
+  refs: 100,
+  /** bytes of the bundle over exec */
+  bytes: 1024 ** 3,
+  /** objects in the bundle's pack */
+  objects: 2_000_000,
+  /** bytes of the pod's header (stderr) */
+  header: 1024 ** 2,
+};
+
+/** Why what the pod sent is more than FETCH_LIMITS allows, or undefined. Pure. */
+export function overLimit(
+  got: { refs?: number; bytes?: number; objects?: number; header?: number },
+  limits = FETCH_LIMITS,
+): string | undefined {
+  if ((got.bytes ?? 0) > limits.bytes) return `its bundle is larger than ${formatBytes(limits.bytes)}`;
+  if ((got.header ?? 0) > limits.header) {
+    return `it said more than ${formatBytes(limits.header)} about its branches`;
+  }
+  if ((got.refs ?? 0) > limits.refs) return `it offers ${got.refs} branches (at most ${limits.refs})`;
+  if ((got.objects ?? 0) > limits.objects) {
+    return `its bundle holds ${got.objects} objects (at most ${limits.objects})`;
+  }
+  return undefined;
+}
+
+function tooMuch(name: string, why: string): KodamaError {
+  return new KodamaError(
+    `session fetch: session ${name} sent more than kodama takes: ${why}; nothing was written into the repository`,
+    ExitCode.FAILED,
+    `look in the pod (kodama attach ${name}): delete branches it does not need, or fetch from a terminal with git`,
+  );
+}
 export const MARK = "kodama-fetch:";
 
 /** `sh -c FETCH kodama-fetch N`: stdin N local haves; stdout the bundle; stderr a header line. */
@@ -220,49 +259,17 @@ export async function fetchInto(
     MAX_HAVES,
   );
   const bundle = join(gitDir, `kodama-fetch-${name}-${Date.now()}.bundle`);
-  const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
-  const errChunks: Uint8Array[] = [];
-  let bytes = 0;
   return await withInterrupt(async (signal) => {
     try {
-      const { execInPod } = await import("../kube/exec.ts");
-      let res;
-      try {
-        res = await execInPod(kube, namespace, pod.metadata!.name!, CONTAINER, [
-          "sh",
-          "-c",
-          FETCH_SCRIPT,
-          "kodama-fetch",
-          String(haves.length),
-        ], {
-          stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
-          stdout: async (c) => {
-            bytes += c.length;
-            let off = 0;
-            while (off < c.length) off += await file.write(c.subarray(off));
-          },
-          stderr: (c) => void errChunks.push(c),
-          backpressure: true,
-          signal,
-        });
-      } finally {
-        file.close();
-      }
-      const stderr = new TextDecoder().decode(concatBytes(errChunks));
-      if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-      if (res.error && res.errorKind !== "remote") {
-        throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
-      }
-      const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
-      if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
-      if (res.exitCode !== 0) {
-        throw new KodamaError(
-          `session fetch: ${
-            said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`
-          }`,
-          ExitCode.FAILED,
-        );
-      }
+      const { stderr, bytes } = await receive(
+        kube,
+        namespace,
+        name,
+        pod.metadata!.name!,
+        haves,
+        bundle,
+        signal,
+      );
       const h = parseFetchHeader(stderr);
       if (!h.head) {
         throw new KodamaError(
@@ -270,6 +277,8 @@ export async function fetchInto(
           ExitCode.FAILED,
         );
       }
+      const tooMany = overLimit({ refs: h.branches.size });
+      if (tooMany) throw tooMuch(name, tooMany);
       if (!o.force && !(await related(root, h))) {
         throw usageError(
           `session fetch: ${root} is not a clone of session ${name}'s repository (it has none of its commits)`,
@@ -294,46 +303,7 @@ export async function fetchInto(
         }
       }
       // every value from the pod goes after --end-of-options (git >= 2.24): never read as an option
-      if (h.newCommits !== 0) {
-        // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
-        await fsckBundle(root, bundle);
-        // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
-        const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
-        const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
-        if (!headIn && !others.length) {
-          throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
-        }
-        // the branch is to be the commit the pod announced; a bundle whose HEAD is another is refused
-        if (headIn && headIn !== h.head) {
-          throw new KodamaError(
-            `session fetch: the bundle's HEAD (${headIn}) is not the commit the pod announced (${h.head})`,
-            ExitCode.FAILED,
-          );
-        }
-        // HEAD's objects only (no local ref is written by the fetch: the branch moves below, by the rule);
-        // the pod's branches into kodama's own remote-tracking refs, which mirror the pod
-        const f = await localGit(
-          [
-            "-c",
-            "transfer.fsckObjects=true",
-            "fetch",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--quiet",
-            "--end-of-options",
-            bundle,
-            ...(headIn ? ["HEAD"] : []),
-            ...(others.length ? [`+refs/heads/*:${tracking}*`] : []),
-          ],
-          root,
-        );
-        if (!f.ok) {
-          throw new KodamaError(
-            `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
-            ExitCode.FAILED,
-          );
-        }
-      }
+      if (h.newCommits !== 0) await takeObjects(root, name, bundle, h.head, others.length > 0);
       // the session's commit must be here now (fetched, or here before when the pod said nothing is new)
       const has = await localGit(["cat-file", "-e", "--end-of-options", `${h.head}^{commit}`], root);
       if (!has.ok) {
@@ -348,7 +318,7 @@ export async function fetchInto(
       // exists, and mirrors the pod even when the move below is refused (to look at before deciding)
       for (const [b, sha] of others) {
         if ((await localGit(["cat-file", "-e", "--end-of-options", `${sha}^{commit}`], root)).ok) {
-          await localGit(["update-ref", "--end-of-options", `${tracking}${b}`, sha], root);
+          await updateRef(root, `${tracking}${b}`, sha, undefined, `kodama session fetch ${name}`);
         }
       }
       const before = (await localGit(["rev-parse", "--verify", "-q", `refs/heads/${local}`], root)).out;
@@ -359,6 +329,123 @@ export async function fetchInto(
       await Deno.remove(bundle).catch(() => {});
     }
   });
+}
+
+/**
+ * The bundle's objects into the repository, within FETCH_LIMITS and after git's strict checks: HEAD's (no
+ * local ref is written: the branch moves by its rule after) and the pod's branches into kodama's own
+ * remote-tracking refs. Its HEAD must be the commit the pod announced.
+ */
+async function takeObjects(root: string, name: string, bundle: string, head: string, anyOther: boolean) {
+  // a tip this repository already has is not in the bundle (HEAD when only another branch moved)
+  const heads = await localGit(["bundle", "list-heads", "--end-of-options", bundle], root);
+  const many = overLimit({
+    refs: heads.out.split("\n").filter((l) => / refs\/heads\//.test(l)).length,
+    objects: await packObjects(bundle),
+  });
+  if (many) throw tooMuch(name, many);
+  // objects git's strict checks refuse (a tree entry `..` or `.git`) never enter the repository
+  await fsckBundle(root, bundle);
+  const headIn = heads.ok ? /^([0-9a-f]+) HEAD$/m.exec(heads.out)?.[1] : undefined;
+  if (!headIn && !anyOther) {
+    throw new KodamaError("session fetch: the bundle from the pod holds no branch", ExitCode.FAILED);
+  }
+  // the branch is to be the commit the pod announced; a bundle whose HEAD is another is refused
+  if (headIn && headIn !== head) {
+    throw new KodamaError(
+      `session fetch: the bundle's HEAD (${headIn}) is not the commit the pod announced (${head})`,
+      ExitCode.FAILED,
+    );
+  }
+  // HEAD's objects only (no local ref is written by the fetch: the branch moves below, by the rule);
+  // the pod's branches into kodama's own remote-tracking refs, which mirror the pod
+  const f = await localGit(
+    [
+      "-c",
+      "transfer.fsckObjects=true",
+      "fetch",
+      "--no-tags",
+      "--no-write-fetch-head",
+      "--quiet",
+      "--end-of-options",
+      bundle,
+      ...(headIn ? ["HEAD"] : []),
+      ...(anyOther ? [`+refs/heads/*:refs/remotes/kodama/${name}/*`] : []),
+    ],
+    root,
+  );
+  if (!f.ok) {
+    throw new KodamaError(
+      `git fetch from the session's bundle failed:\n${safeLine(f.err)}`,
+      ExitCode.FAILED,
+    );
+  }
+}
+
+/**
+ * The pod's bundle of what `haves` lacks into the file `bundle`, and its header (stderr), within
+ * FETCH_LIMITS (the exec stops as soon as one is passed: exit 1). Exit 3 when the workspace has no commits,
+ * 1 when the exec or the bundle failed.
+ */
+async function receive(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  podName: string,
+  haves: string[],
+  bundle: string,
+  interrupt: AbortSignal,
+): Promise<{ stderr: string; bytes: number }> {
+  const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
+  const errChunks: Uint8Array[] = [];
+  let bytes = 0, errBytes = 0, offered = 0;
+  let over: string | undefined;
+  const stop = new AbortController();
+  const { execInPod } = await import("../kube/exec.ts");
+  let res;
+  try {
+    res = await execInPod(kube, namespace, podName, CONTAINER, [
+      "sh",
+      "-c",
+      FETCH_SCRIPT,
+      "kodama-fetch",
+      String(haves.length),
+    ], {
+      stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
+      stdout: async (c) => {
+        bytes += c.length;
+        if ((over ??= overLimit({ bytes }))) return void stop.abort();
+        let off = 0;
+        while (off < c.length) off += await file.write(c.subarray(off));
+      },
+      stderr: (c) => {
+        errBytes += c.length;
+        // the branches come before the bundle: too many stops the exec before a byte of it is sent
+        offered += new TextDecoder().decode(c).split(`${MARK} ref=`).length - 1;
+        if ((over ??= overLimit({ header: errBytes, refs: offered }))) return void stop.abort();
+        errChunks.push(c);
+      },
+      backpressure: true,
+      signal: AbortSignal.any([interrupt, stop.signal]),
+    });
+  } finally {
+    file.close();
+  }
+  if (over) throw tooMuch(name, over);
+  const stderr = new TextDecoder().decode(concatBytes(errChunks));
+  if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+  if (res.error && res.errorKind !== "remote") {
+    throw new KodamaError(`session fetch: the exec stream failed: ${res.error}`, ExitCode.FAILED);
+  }
+  const said = stderr.split("\n").filter((l) => l.trim() && !l.includes(MARK)).join("\n");
+  if (res.exitCode === 3) throw new KodamaError(said.replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
+  if (res.exitCode !== 0) {
+    throw new KodamaError(
+      `session fetch: ${said.replace(/^kodama: /, "") || `the bundle failed (exit code ${res.exitCode})`}`,
+      ExitCode.FAILED,
+    );
+  }
+  return { stderr, bytes };
 }
 
 /** Where the pack starts in a bundle file: after its header, which ends with an empty line. */
@@ -372,6 +459,21 @@ async function packStart(f: Deno.FsFile): Promise<number> {
 }
 
 const MAX_BUNDLE_HEADER = 16 * 1024 * 1024;
+
+/** The object count a bundle's pack declares (its header: `PACK`, version, count), or 0 when unreadable. */
+export async function packObjects(bundle: string): Promise<number> {
+  const f = await Deno.open(bundle);
+  try {
+    await f.seek(await packStart(f), Deno.SeekMode.Start);
+    const head = new Uint8Array(12);
+    let n = 0;
+    for (let r; n < 12 && (r = await f.read(head.subarray(n))) !== null;) n += r;
+    if (n < 12 || new TextDecoder().decode(head.subarray(0, 4)) !== "PACK") return 0;
+    return new DataView(head.buffer).getUint32(8);
+  } finally {
+    f.close();
+  }
+}
 
 /**
  * Refuse (exit 1, nothing fetched) a bundle whose objects fail git's strict checks: a tree entry named
@@ -393,14 +495,13 @@ export async function fsckBundle(root: string, bundle: string): Promise<void> {
       f.close();
       throw e;
     }
-    const p = new Deno.Command("git", {
-      args: ["index-pack", "--stdin", "--fix-thin", "--strict"],
+    const p = gitSpawn(["index-pack", "--stdin", "--fix-thin", "--strict"], {
       cwd: root,
       env: { GIT_OBJECT_DIRECTORY: scratch },
       stdin: "piped",
       stdout: "null",
       stderr: "piped",
-    }).spawn();
+    });
     await f.readable.pipeTo(p.stdin).catch(() => {});
     const r = await p.output();
     if (r.success) return;

@@ -8,6 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { spawnTool } from "../proc.ts";
+import { configOf, doorGit, doorGitAsked, withDoorGit, writeRef } from "./doorgit.ts";
 import type { Sink } from "../base/sink.ts";
 import {
   ANNOTATION_BRANCH,
@@ -21,19 +22,62 @@ import type { Shared } from "./shared.ts";
 import type { PathDoor } from "./startio.ts";
 import { namesOf, type SessionSpec } from "./spec.ts";
 
+/**
+ * Every local git a session feature runs goes through here. Inside door git (src/session/doorgit.ts) it runs
+ * against kodama's scratch git directory, with door git's environment and nothing inherited: the
+ * repository's config, hooks and includes are never read. `o.env` adds kodama's own values (an object
+ * directory, an index file).
+ */
+export function gitSpawn(args: string[], o: Deno.CommandOptions = {}): Deno.ChildProcess {
+  const d = doorGit();
+  const opts = d ? { ...o, clearEnv: true, env: { ...d.env, ...(o.env ?? {}) } } : o;
+  return spawnTool("git", args, "--repo . and session fetch need it: install git", opts);
+}
+
+/** Repositories a door named in this process (session_start's `repo`): their git is always door git. */
+const doorRoots = new Set<string>();
+
 /** Run git locally; stdout trimmed, or undefined when it fails. Never given a secret. */
 export async function localGit(
   args: string[],
   cwd: string,
 ): Promise<{ ok: boolean; out: string; err: string }> {
-  const r = await spawnTool("git", args, "--repo . and session fetch need it: install git", {
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+  if (!doorGit() && doorRoots.has(cwd)) return await withDoorGit(cwd, () => localGit(args, cwd));
+  const r = await gitSpawn(args, { cwd, stdout: "piped", stderr: "piped", stdin: "null" }).output();
   const dec = new TextDecoder();
   return { ok: r.success, out: dec.decode(r.stdout).trim(), err: dec.decode(r.stderr).trim() };
+}
+
+/**
+ * `git update-ref -m MSG REF NOW OLD`: through a door, written by kodama with git's lock protocol (doorgit.ts
+ * writeRef); `old` "" = must not exist, undefined = whatever it is.
+ */
+export async function updateRef(
+  root: string,
+  ref: string,
+  now: string,
+  old: string | undefined,
+  msg: string,
+): Promise<{ ok: boolean; err: string }> {
+  const d = doorGit();
+  if (!d) {
+    const r = await localGit([
+      "update-ref",
+      "-m",
+      msg,
+      "--end-of-options",
+      ref,
+      now,
+      ...(old !== undefined ? [old] : []),
+    ], root);
+    return { ok: r.ok, err: r.err };
+  }
+  try {
+    await writeRef(d, ref, now, old, msg);
+    return { ok: true, err: "" };
+  } catch (e) {
+    return { ok: false, err: (e as Error).message };
+  }
 }
 
 /**
@@ -80,9 +124,36 @@ export async function localSource(repo: string, cwd: string, door?: PathDoor): P
       "give a git repository on this machine, or a URL",
     );
   }
-  // through a door: the directory, and every place git keeps what is found from it (before git runs there)
+  // through a door: the directory, and every place git keeps what is found from it; then door git only
+  // (a workflow's session step asks for it with KODAMA_DOOR_GIT=1: its repository passed the workflow's check)
   if (door) await repoThroughDoor(door, dir, `repository ${JSON.stringify(repo)}`);
-  const top = await localGit(["rev-parse", "--show-toplevel"], dir);
+  if (door || doorGitAsked()) {
+    return await withDoorGit(dir, async () => {
+      const src = await sourceIn(repo, dir, async (cur) => {
+        // the upstream, read from the repository's config as data (git reads none of it through a door)
+        const cfg = await configOf(doorGit()!);
+        return cfg.get(`remote.${(cur && cfg.get(`branch.${cur}.remote`)) || "origin"}.url`);
+      });
+      doorRoots.add(src.root);
+      return src;
+    });
+  }
+  return await sourceIn(repo, dir, async (cur) => {
+    const remote = (cur && (await localGit(["config", `branch.${cur}.remote`], dir)).out) || "origin";
+    const url = await localGit(["remote", "get-url", remote], dir);
+    return url.ok ? url.out : undefined;
+  });
+}
+
+async function sourceIn(
+  repo: string,
+  dir: string,
+  upstreamOf: (branch?: string) => Promise<string | undefined>,
+): Promise<LocalSource> {
+  const d = doorGit();
+  const top = d
+    ? { ok: true, out: d.repo.workTree ?? d.repo.gitDir }
+    : await localGit(["rev-parse", "--show-toplevel"], dir);
   const gitDir = top.ok && top.out ? undefined : await localGit(["rev-parse", "--absolute-git-dir"], dir);
   if (!(top.ok && top.out) && !gitDir?.ok) {
     throw usageError(`--repo ${repo}: ${dir} is not a git repository`, "run git init there, or give a URL");
@@ -94,12 +165,11 @@ export async function localSource(repo: string, cwd: string, door?: PathDoor): P
   }
   const branch = await localGit(["symbolic-ref", "--short", "-q", "HEAD"], root);
   const cur = branch.ok && branch.out ? branch.out : undefined;
-  const remote = (cur && (await localGit(["config", `branch.${cur}.remote`], root)).out) || "origin";
-  const url = await localGit(["remote", "get-url", remote], root);
+  const url = await upstreamOf(cur);
   return {
     root,
     head: cur ?? head.out,
-    ...(url.ok && url.out && !isPathUrl(url.out) ? { upstream: url.out } : {}),
+    ...(url && !isPathUrl(url) ? { upstream: url } : {}),
   };
 }
 
@@ -121,7 +191,7 @@ export async function trackingBranch(root: string, branch: string): Promise<stri
 }
 
 /** A bundle of a local repository with every branch, tag and HEAD, in a temporary file. */
-async function makeBundle(root: string): Promise<{ path: string; size: number }> {
+export async function makeBundle(root: string): Promise<{ path: string; size: number }> {
   const path = await Deno.makeTempFile({ prefix: "kodama-bundle-" });
   const made = await localGit(["bundle", "create", path, "--branches", "--tags", "--remotes", "HEAD"], root);
   if (!made.ok) {

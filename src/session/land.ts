@@ -8,13 +8,15 @@
  *   4. moves the branch: fast-forward, or a merge (`--rebase`: a rebase). Each path the move changes is
  *      taken from what the working tree holds (src/session/landplan.ts): the synced version stays as it is
  *      (only the index and HEAD move), an old committed version is written over, a local change refuses
- *      the whole landing before anything moved. A merge git cannot do cleanly stops the git way
- *      (conflict markers, `git status`), and the sync stays paused until it is finished;
+ *      the whole landing before anything moved. A merge or rebase that conflicts changes nothing: git's
+ *      is aborted (from a terminal) or was only ever computed in door git's scratch (through a door,
+ *      src/session/doorgit.ts), and the error names the paths and git's CONFLICT lines (exit 1);
  *   5. when the landed commit is not the pod's (a merge, a rebase), sends it to the pod's clone (a bundle
  *      over exec) and moves the pod's branch and index to it (its working tree is the sync's);
  *   6. starts the background sync again.
  */
 import type { Kube } from "../kube/client.ts";
+import { dirname } from "../fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
@@ -36,6 +38,8 @@ import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts"
 import { type Aside, dropAside, putBack, setAside } from "./landaside.ts";
 import { clearHold, gitInProgress, hasHold, setHold } from "./sync/hold.ts";
 import LAND from "./pod/land.sh" with { type: "text" };
+import { doorGit, withIndexLock } from "./doorgit.ts";
+import { gitSpawn, updateRef } from "./gitrun.ts";
 
 export interface LandOptions {
   cwd: string;
@@ -194,8 +198,9 @@ async function landLocked(kube: Kube, ns: string, name: string, pod: V1Pod, o: C
           }`,
         };
       }
-      const m = await gitMerge(root, name, base, o);
-      if (m.kind === "conflict") return m;
+      // through a door, the merge or rebase is computed in door git's scratch (nothing here changes on a
+      // conflict); from a terminal, git does it here, and a conflict is undone
+      const m = doorGit() ? await scratchLand(root, name, base, o) : await gitMerge(root, name, base, o);
       const sent = await sendToPod(kube, pod, root, tip, f.h.branch);
       return {
         ...m,
@@ -271,6 +276,21 @@ async function moveBranch(
     );
   }
   if (o.dryRun) return { kept: keep.length, written };
+  const d = doorGit();
+  const write = () => writeMove(root, from, to, keep, diff, o);
+  await (d ? withIndexLock(d, write) : write());
+  return { kept: keep.length, written };
+}
+
+/** The move itself: index entries of the kept paths, git's read-tree for the rest, the branch (CAS). */
+async function writeMove(
+  root: string,
+  from: string,
+  to: string,
+  keep: string[],
+  diff: Map<string, [GitEntry?, GitEntry?]>,
+  o: Ctx,
+): Promise<void> {
   // the index takes the kept paths' new entries (the working tree already holds them), then git moves
   // the rest: read-tree -m -u writes only what still equals the old HEAD, and stops on anything else
   const info = keep.map((p) => {
@@ -286,9 +306,14 @@ async function moveBranch(
       "a file changed while landing; nothing was moved: land again",
     );
   }
-  await ok(root, "update-ref", "-m", `kodama land: ${o.branch}`, o.branchRef, to, from);
   await git(root, "update-index", "-q", "--refresh");
-  return { kept: keep.length, written };
+  const u = await updateRef(root, o.branchRef, to, from, `kodama land: ${o.branch}`);
+  if (!u.ok) {
+    throw new KodamaError(
+      `session land: ${o.branch} changed while landing: ${safeLine(u.err)}`,
+      ExitCode.FAILED,
+    );
+  }
 }
 
 /**
@@ -309,28 +334,123 @@ async function gitMerge(root: string, name: string, base: LandResult, o: Ctx): P
     ? await git(root, "rebase", "--autostash", "--end-of-options", tip)
     : await git(root, "merge", "--no-ff", "--no-edit", "-m", msg, "--end-of-options", tip);
   if (!r.ok && !(await gitInProgress(root))) await didNotStart(root, aside, back, base.kind, r.err);
+  if (!r.ok) {
+    // stopped on conflicts: git's own lines say where; then everything goes back as it was
+    const names = (await git(root, "diff", "--name-only", "--diff-filter=U", "-z")).out.split("\0").filter(
+      Boolean,
+    );
+    const lines = `${r.out}\n${r.err}`.split(/[\r\n]+/);
+    const said = lines.filter((l) => /^CONFLICT/.test(l));
+    if (!said.length) said.push(...lines.filter((l) => /^(error|fatal): /.test(l)).slice(0, 2));
+    await git(root, base.kind === "rebase" ? "rebase" : "merge", "--abort");
+    const left = await putBack(root, aside, new Set(back));
+    throw conflictError(base, name, o.branch, names, said, left.length ? aside.dir : undefined);
+  }
   await dropAside(aside);
   const to = (await git(root, "rev-parse", "HEAD")).out;
-  if (r.ok) {
-    return {
-      ...base,
-      to,
-      written: back.length + gone.length,
-      message: `${base.kind === "rebase" ? "rebased" : "merged"} ${o.branch} onto session ${name}'s ${
-        tip.slice(0, 12)
-      }: ${to.slice(0, 12)}`,
-    };
-  }
-  const how = base.kind === "rebase"
-    ? "resolve, git add, git rebase --continue (or git rebase --abort)"
-    : "resolve, git add, git commit (or git merge --abort)";
   return {
     ...base,
-    kind: "conflict",
     to,
-    message: `session land: ${base.kind} of session ${name} (${tip.slice(0, 12)}) into ${o.branch} stopped ` +
-      `on conflicts (see git status): ${how}; then run \`kodama session land ${name}\``,
+    written: back.length + gone.length,
+    message: `${base.kind === "rebase" ? "rebased" : "merged"} ${o.branch} onto session ${name}'s ${
+      tip.slice(0, 12)
+    }: ${to.slice(0, 12)}`,
   };
+}
+
+/** A landing that conflicts: exit 1 naming the paths and git's lines; nothing was changed. */
+function conflictError(
+  base: LandResult,
+  name: string,
+  branch: string,
+  paths: string[],
+  said: string[],
+  copies?: string,
+): KodamaError {
+  const list = paths.length
+    ? `: ${safeLine(paths.slice(0, 8).join(", "))}${paths.length > 8 ? `, ... (${paths.length})` : ""}`
+    : "";
+  return new KodamaError(
+    `session land: the ${base.kind} of session ${name} (${
+      base.session.slice(0, 12)
+    }) into ${branch} conflicts${list}` +
+      (said.length ? `\n${said.slice(0, 8).map((l) => `  ${safeLine(l)}`).join("\n")}` : ""),
+    ExitCode.FAILED,
+    (copies ? `copies of the synced files are in ${copies}; ` : "nothing was changed here; ") +
+      `resolve it in the session (kodama attach ${name}), or ${base.kind} kodama/${name} yourself, then land again`,
+  );
+}
+
+/**
+ * Through a door: the merge (git merge-tree) or the rebase (git rebase in a scratch work tree) is done in
+ * door git's scratch; only a clean result moves the branch here (moveBranch). A conflict changes nothing.
+ */
+async function scratchLand(root: string, name: string, base: LandResult, o: Ctx): Promise<LandResult> {
+  const tip = base.session, from = base.from;
+  let to: string;
+  if (base.kind === "merge") {
+    const r = await git(root, "merge-tree", "--write-tree", "--name-only", "--end-of-options", from, tip);
+    const [tree, ...rest] = r.out.split("\n");
+    const blank = rest.indexOf("");
+    const names = blank < 0 ? rest : rest.slice(0, blank);
+    if (!r.ok) throw conflictError(base, name, o.branch, names, rest.filter((l) => /^CONFLICT/.test(l)));
+    to = await ok(
+      root,
+      "commit-tree",
+      tree,
+      "-p",
+      from,
+      "-p",
+      tip,
+      "-m",
+      `Merge session ${name} into ${o.branch}`,
+    );
+  } else to = await scratchRebase(name, base, o);
+  const moved = await moveBranch(root, from, to, tip, o);
+  return {
+    ...base,
+    ...moved,
+    to,
+    message: `${base.kind === "rebase" ? "rebased" : "merged"} ${o.branch} onto session ${name}'s ${
+      tip.slice(0, 12)
+    }: ${to.slice(0, 12)} (${moved.kept} path(s) already here, ${moved.written} written)`,
+  };
+}
+
+/** `git rebase TIP` of the commit `from`, in a scratch work tree and index: the rebased commit. */
+async function scratchRebase(name: string, base: LandResult, o: Ctx): Promise<string> {
+  const d = doorGit()!;
+  // inside door git's own scratch directory (removed with it)
+  const wt = await Deno.makeTempDir({ dir: dirname(d.gitDir), prefix: "rebase-" });
+  const env = { GIT_WORK_TREE: wt, GIT_INDEX_FILE: `${wt}.index` };
+  const run = async (...args: string[]) => {
+    const r = await gitSpawn(args, { cwd: wt, env, stdin: "null", stdout: "piped", stderr: "piped" })
+      .output();
+    const dec = new TextDecoder();
+    return { ok: r.success, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+  };
+  const head = await Deno.readTextFile(`${d.gitDir}/HEAD`);
+  try {
+    if (!(await run("read-tree", "--reset", "-u", base.from)).ok) {
+      throw new KodamaError("git read-tree failed in kodama's scratch", ExitCode.FAILED);
+    }
+    await run("update-ref", "--no-deref", "HEAD", base.from);
+    const r = await run("rebase", "--no-autostash", "--end-of-options", base.session);
+    if (!r.ok) {
+      const names = (await run("diff", "--name-only", "--diff-filter=U")).out.split("\n").filter(Boolean);
+      const lines = `${r.out}\n${r.err}`.split(/[\r\n]+/);
+      const said = lines.filter((l) => /^CONFLICT|^error: could not apply/.test(l));
+      // git stopped for another reason: its own words
+      if (!said.length) said.push(...lines.filter((l) => /^(error|fatal): /.test(l)).slice(0, 2));
+      await run("rebase", "--abort");
+      throw conflictError(base, name, o.branch, names, said);
+    }
+    return (await run("rev-parse", "HEAD")).out.trim();
+  } finally {
+    await Deno.writeTextFile(`${d.gitDir}/HEAD`, head);
+    await Deno.remove(wt, { recursive: true }).catch(() => {});
+    await Deno.remove(`${wt}.index`).catch(() => {});
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { join } from "../fspath.ts";
 import { linkProblem, parentProblem } from "../safewrite.ts";
 import { safeLine } from "../ui/color.ts";
-import { localGit } from "./gitrun.ts";
+import { gitSpawn, localGit } from "./gitrun.ts";
 import {
   badLinks,
   type GitEntry,
@@ -64,13 +64,12 @@ export async function worktree(
     } else m.set(p, "other");
   }
   if (files.length) {
-    const cmd = new Deno.Command("git", {
-      args: ["hash-object", "--stdin-paths"],
+    const cmd = gitSpawn(["hash-object", "--stdin-paths"], {
       cwd: root,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
+    });
     const w = cmd.stdin.getWriter();
     await w.write(new TextEncoder().encode(files.join("\n") + "\n"));
     await w.close();
@@ -83,8 +82,7 @@ export async function worktree(
 
 /** A blob's bytes, exactly (a link's target may end in a space or a newline). */
 export async function blobBytes(root: string, oid: string): Promise<Uint8Array> {
-  const r = await new Deno.Command("git", {
-    args: ["cat-file", "blob", oid],
+  const r = await gitSpawn(["cat-file", "blob", oid], {
     cwd: root,
     stdin: "null",
     stdout: "piped",
@@ -97,12 +95,11 @@ export async function blobBytes(root: string, oid: string): Promise<Uint8Array> 
 const linkTarget = async (root: string, oid: string) => new TextDecoder().decode(await blobBytes(root, oid));
 
 export async function hashStdin(root: string, text: string): Promise<string> {
-  const cmd = new Deno.Command("git", {
-    args: ["hash-object", "--no-filters", "--stdin"],
+  const cmd = gitSpawn(["hash-object", "--no-filters", "--stdin"], {
     cwd: root,
     stdin: "piped",
     stdout: "piped",
-  }).spawn();
+  });
   const w = cmd.stdin.getWriter();
   await w.write(new TextEncoder().encode(text));
   await w.close();
@@ -121,13 +118,12 @@ export async function indexOf(root: string, paths: string[]): Promise<Map<string
 }
 
 export async function indexInfo(root: string, lines: string[]): Promise<void> {
-  const cmd = new Deno.Command("git", {
-    args: ["update-index", "--index-info"],
+  const cmd = gitSpawn(["update-index", "--index-info"], {
     cwd: root,
     stdin: "piped",
     stdout: "null",
     stderr: "piped",
-  }).spawn();
+  });
   const w = cmd.stdin.getWriter();
   await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
   await w.close();

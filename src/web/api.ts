@@ -215,6 +215,9 @@ export class Api {
   ): Promise<Response> {
     const k = this.kube;
     const life = () => import("../session/lifecycle.ts");
+    // door git for what writes into the repository (src/session/doorgit.ts): its config and hooks never read
+    const doorGit = async <R>(dir: string, fn: () => Promise<R>) =>
+      await (await import("../session/doorgit.ts")).withDoorGit(dir, fn);
     if (verb === "adopt" || verb === "land" || verb === "fetch") {
       // they write into the repository of the server's directory: everything git keeps for it must pass the
       // door (a `.git` file there may name another repository: src/gitpaths.ts)
@@ -254,23 +257,27 @@ export class Api {
         // `kodama adopt NAME-i`: the replica's branch into the local repository as kodama/GROUP
         return this.op(`adopt ${s}`, async (out) => {
           const { adoptReplica } = await import("../agent/group.ts");
-          return await adoptReplica(k, k.namespace, s, { cwd: this.o.cwd, out, err: out });
+          return await doorGit(
+            this.o.cwd,
+            () => adoptReplica(k, k.namespace, s, { cwd: this.o.cwd, out, err: out }),
+          );
         });
       case "land":
         // `kodama session land NAME`: the session's commits onto the current branch of the server's repository
         return this.op(`land ${s}`, async (out) => {
           const { landCommand } = await import("../agent/land.ts");
-          return await landCommand(k, s, { rebase: b.rebase === true }, { out, err: out }, this.o.cwd);
+          return await doorGit(
+            this.o.cwd,
+            () => landCommand(k, s, { rebase: b.rebase === true }, { out, err: out }, this.o.cwd),
+          );
         });
       case "fetch":
         return this.op(`fetch ${s}`, async (out) => {
           const { fetchSession } = await import("../session/fetch.ts");
-          return await fetchSession(k, k.namespace, s, {
-            branch: str(b.branch),
-            cwd: this.o.cwd,
-            out,
-            err: out,
-          });
+          return await doorGit(
+            this.o.cwd,
+            () => fetchSession(k, k.namespace, s, { branch: str(b.branch), cwd: this.o.cwd, out, err: out }),
+          );
         });
       case "agent": {
         const prompt = str(b.prompt);

@@ -224,7 +224,7 @@ current-context: dev
     );
 
     await t.step(
-      "a repository whose own config or hooks name a program: refused at every tool, and nothing ran",
+      "a repository whose own config or hooks name a program: let through, and nothing it names runs",
       async () => {
         const git = (args: string[], cwd: string) => void gitIn(args, cwd, { HOME: home });
         const prog = join(project, "prog");
@@ -235,28 +235,32 @@ current-context: dev
           prog,
         );
         const ran = join(tmp, "ran");
-        const every = async (re: RegExp) => {
-          await refused("session_start", { name: "x", image: "busybox", noWait: true, repo: "prog" }, re);
-          await refused("session_fetch", { name: "x", cwd: "prog" }, re);
-          await refused("session_land", { name: "x", cwd: "prog" }, re);
-          await refused("adopt", { name: "x-1", cwd: "prog" }, re);
-        };
-        // `git status` runs core.fsmonitor: the agent wrote it into the repository it made in the project
+        // `git status` runs core.fsmonitor; a hook (husky's way), a filter from a file the config includes
         git(["config", "core.fsmonitor", `touch ${ran}`], prog);
-        await every(/its config sets core\.fsmonitor, which git would run/);
-        git(["config", "core.fsmonitor", "false"], prog); // git's own daemon, or none: no program
-        // a hook the agent wrote (executable), and a filter from a file the config includes
-        await Deno.writeTextFile(join(prog, ".git", "hooks", "post-merge"), `#!/bin/sh\ntouch ${ran}\n`);
-        await Deno.chmod(join(prog, ".git", "hooks", "post-merge"), 0o755);
+        git(["config", "core.hooksPath", ".husky"], prog);
+        await Deno.mkdir(join(prog, ".husky"));
+        for (const h of ["post-merge", "post-checkout", "reference-transaction"]) {
+          for (const dir of [join(prog, ".git", "hooks"), join(prog, ".husky")]) {
+            await Deno.writeTextFile(join(dir, h), `#!/bin/sh\ntouch ${ran}\n`);
+            await Deno.chmod(join(dir, h), 0o755);
+          }
+        }
         await Deno.writeTextFile(join(project, "inc.cfg"), `[filter "lfs2"]\n\tclean = touch ${ran}\n`);
         git(["config", "include.path", join(project, "inc.cfg")], prog);
-        await every(/its config sets filter\.lfs2\.clean and it has hooks \(post-merge\)/);
+        // door git never reads them: each call gets past the repository (and fails later: there is no cluster)
+        for (
+          const [tool, args] of [
+            ["session_start", { name: "x", image: "busybox", noWait: true, repo: "prog" }],
+            ["session_fetch", { name: "x", cwd: "prog" }],
+            ["session_land", { name: "x", cwd: "prog" }],
+            ["adopt", { name: "x-1", cwd: "prog" }],
+          ] as const
+        ) {
+          const r = await m.call(tool, args);
+          assert(!/would run|hooks|\(exit 4\)/.test(r.text), `${tool}: ${r.text}`);
+          assertMatch(r.text, /cannot reach/);
+        }
         assert(!await Deno.stat(ran).then(() => true, () => false), "a program the repository named ran");
-        // without them the repository passes this check (the call fails later: there is no cluster)
-        await Deno.remove(join(prog, ".git", "hooks", "post-merge"));
-        git(["config", "--unset", "include.path"], prog);
-        const r = await m.call("session_fetch", { name: "x", cwd: "prog" });
-        assert(!/would run|hooks/.test(r.text), r.text);
       },
     );
 

@@ -2,7 +2,7 @@
  * `session land` end to end (#51), black-box against the test server (or KODAMA_TEST_KUBECONFIG): a
  * session with sync and `--repo .`, commits made in the pod, and the loop home — a fast-forward that
  * leaves `git status` clean, local edits (one made while landing) kept, a merge sent back to the pod, a
- * merge that conflicts (the sync held until it is finished), a dirty tree, an unrelated repository, a
+ * merge or rebase that conflicts (nothing changed, the path named), a dirty tree, an unrelated repository, a
  * symlink out of the tree.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
@@ -128,33 +128,37 @@ withSessionWorld(
         },
       );
 
-      await t.step("a conflict stops the git way; the sync stays paused until it is finished", async () => {
+      await t.step("a conflict changes nothing here: exit 1 naming the path and git's lines", async () => {
         assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
         await pod(`echo pod-x > a.txt && git ${ID} commit -qam "pod: a again"`);
         await Deno.writeTextFile(`${root}/a.txt`, "local-x\n");
         git(["commit", "-qam", "local: a again"]);
-        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
-        const l = await land();
-        assertEquals(l.code, 1, l.stderr);
-        assertMatch(l.stderr, /stopped on conflicts \(see git status\).*git merge --abort/);
-        assertStringIncludes(l.stderr, "stays paused until the merge or rebase is finished");
-        assertMatch(git(["status", "--porcelain"]).out, /^UU a\.txt$/m);
-        assertStringIncludes((await readLocal(`${root}/a.txt`))!, "<<<<<<<");
-        const s = await w.k(["sync", "start", NAME]);
-        assertEquals(s.code, 2, s.stderr);
-        assertMatch(s.stderr, /paused while a merge .* is unfinished/);
-        const again = await land();
-        assertEquals(again.code, 2, again.stderr);
-        assertMatch(again.stderr, /a merge is in progress/);
+        const before = () => ({
+          head: git(["rev-parse", "HEAD"]).out,
+          status: git(["status", "--porcelain"]).out,
+          index: git(["write-tree"]).out,
+        });
+        const was = before();
+        for (const more of [[], ["--rebase"]]) {
+          const l = await land(...more);
+          assertEquals(l.code, 1, l.stderr);
+          assertMatch(l.stderr, /the (merge|rebase) of session landing \(\w+\) into main conflicts: a\.txt/);
+          assertMatch(l.stderr, /CONFLICT \(content\): Merge conflict in a\.txt/);
+          assertEquals(before(), was);
+          assertEquals(await readLocal(`${root}/a.txt`), "local-x\n");
+          assert(!git(["rev-parse", "-q", "--verify", "MERGE_HEAD"]).ok);
+          assert(!(await Deno.stat(`${root}/.git/rebase-merge`).then(() => true, () => false)));
+        }
+        // the person merges it in a terminal, then lands: the pod's branch follows
+        git(["merge", "-q", `kodama/${NAME}`]);
         await Deno.writeTextFile(`${root}/a.txt`, "resolved\n");
         git(["add", "a.txt"]);
         git(["commit", "-q", "--no-edit"]);
+        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
         const fin = await land();
         assertEquals(fin.code, 0, fin.stderr);
         assertMatch(fin.stderr, /already has session landing's commit .*the pod's branch moved/);
         assertEquals(await podOut("git rev-parse HEAD"), git(["rev-parse", "HEAD"]).out);
-        const st = await w.k(["sync", "status", NAME, "-o", "json"]);
-        assert(["watching", "syncing", "starting"].includes(JSON.parse(st.stdout).state), st.stdout);
         await w.k(["sync", "resolve", NAME, "a.txt", "--keep", "local"]);
       });
 

@@ -1,12 +1,12 @@
 /**
  * src/gitpaths.ts: every place git reads or writes for a repository found from a directory — not only its
- * work tree — is handed to the check: the git directory a `.git` file names, `core.worktree`, a linked work
+ * work tree — is handed to the check: the git directory a `.git` file names, a linked work
  * tree's main repository, the object directory, what objects/info/alternates borrows, and the links inside
  * `.git` (descended into only once the check let them through).
  */
 import { assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
-import { type Grant, parseAlternates, passRepo, programKeys } from "../../src/gitpaths.ts";
+import { type Grant, parseAlternates, passRepo } from "../../src/gitpaths.ts";
 import { git } from "../_git.ts";
 
 async function repo(dir: string): Promise<string> {
@@ -76,11 +76,15 @@ Deno.test("passRepo: every indirection git honours is checked, not only the work
       await Deno.writeTextFile(join(sub, ".git"), `gitdir: ${secret}/.git\n`);
       assertMatch(await refusal(passRepo(sub, "R", pass)), /refused: the git directory of R .*secret\/\.git/);
     });
-    await t.step("core.worktree pointing out of the project", async () => {
-      const cw = await repo(join(project, "cw"));
-      git(["config", "core.worktree", secret], cw);
-      assertMatch(await refusal(passRepo(cw, "R", pass)), /refused: the work tree of R .*secret/);
-    });
+    await t.step(
+      "core.worktree is config, which door git never reads: the work tree is where .git is",
+      async () => {
+        const cw = await repo(join(project, "cw"));
+        git(["config", "core.worktree", secret], cw);
+        const at = await passRepo(cw, "R", pass);
+        assertEquals(at?.workTree, cw);
+      },
+    );
     await t.step("a linked work tree whose main repository is outside: named as the grant", async () => {
       const wt = join(project, "wt");
       git(["worktree", "add", "-q", "-b", "wtb", wt], secret);
@@ -129,37 +133,4 @@ Deno.test("passRepo: every indirection git honours is checked, not only the work
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-});
-
-Deno.test("programKeys: the repository's own keys that run a program; other scopes, plain keys and git's booleans not", () => {
-  const z = (...e: [string, string, string][]) => e.map(([s, k, v]) => `${s}\0${k}\n${v}\0`).join("");
-  assertEquals(
-    programKeys(z(
-      ["global", "core.editor", "vim"], // the user's own
-      ["system", "filter.lfs.process", "git-lfs filter-process"],
-      ["local", "core.fsmonitor", "true"], // git's own daemon
-      ["local", "core.fsmonitor", "sh evil"],
-      ["worktree", "core.hookspath", ".husky"],
-      ["local", "filter.x.clean", "cat"],
-      ["local", "diff.bin.textconv", "hexdump"],
-      ["local", "merge.ours.driver", "true"],
-      ["local", "gpg.ssh.program", "x"],
-      ["local", "pager.log", "less"],
-      ["local", "user.name", "me"],
-      ["local", "credential.helper", "store"], // network only: kodama's local git never goes out
-      ["local", "core.sshcommand", "ssh -i k"],
-      ["local", "filter.x.clean", "cat"],
-    )),
-    [
-      "core.fsmonitor",
-      "core.hookspath",
-      "diff.bin.textconv",
-      "filter.x.clean",
-      "gpg.ssh.program",
-      "merge.ours.driver",
-      "pager.log",
-    ],
-  );
-  assertEquals(programKeys(""), []);
-  assertEquals(programKeys(z(["local", "core.fsmonitor", "OFF"], ["local", "core.fsmonitor", ""])), []);
 });

@@ -58,9 +58,11 @@ function need<T>(v: T | undefined): T {
 }
 
 /** A terminal running `kodama ...args`; it stays with its output after the command ends unless `hold` is false. */
-function terminal(ctx: Ctx, args: string[], o: { hold?: boolean } = {}): void {
+function terminal(ctx: Ctx, args: string[], o: { hold?: boolean; env?: Record<string, string> } = {}): void {
+  const spec = terminalSpec(ctx.cli, argv.terminalName(args), args, ctx.cwd);
   ctx.api.window.createTerminal({
-    ...terminalSpec(ctx.cli, argv.terminalName(args), args, ctx.cwd),
+    ...spec,
+    ...(o.env ? { env: { ...spec.env, ...o.env } } : {}),
     hold: o.hold ?? true,
   }).show();
 }
@@ -619,7 +621,10 @@ export async function sessionVerb(
       VERB_PHASES[verb],
     )).metadata;
   const args = argv.sessionArgs(ctx.conn, verb, s.name, s.namespace);
-  terminal(ctx, args, { hold: verb !== "attach" });
+  // fetch and land write into the workspace's repository: door git there (docs/security.md), so nothing its
+  // config or hooks name runs
+  const writes = verb === "fetch" || verb === "land";
+  terminal(ctx, args, { hold: verb !== "attach", ...(writes ? { env: { KODAMA_DOOR_GIT: "1" } } : {}) });
   return args;
 }
 

@@ -7,6 +7,7 @@
 import { join } from "../../fspath.ts";
 import { atomicWrite } from "../../config/atomic.ts";
 import { paths } from "./store.ts";
+import { doorGit, inProgressIn } from "../doorgit.ts";
 
 interface Hold {
   /** the local repository's work tree */
@@ -32,6 +33,9 @@ export async function clearHold(name: string, home?: string): Promise<void> {
 
 /** What git is in the middle of in this repository (merge, rebase, cherry-pick, revert), if anything. */
 export async function gitInProgress(root: string): Promise<string | undefined> {
+  // through a door, the repository's own git directory (door git runs in a scratch one)
+  const d = doorGit();
+  if (d) return await inProgressIn(d.repo.gitDir);
   const r = new Deno.Command("git", {
     args: ["rev-parse", "--absolute-git-dir"],
     cwd: root,
@@ -40,18 +44,7 @@ export async function gitInProgress(root: string): Promise<string | undefined> {
   });
   const out = await r.output().catch(() => undefined);
   if (!out?.success) return undefined;
-  const dir = new TextDecoder().decode(out.stdout).trim();
-  const marks: [string, string][] = [
-    ["MERGE_HEAD", "a merge"],
-    ["rebase-merge", "a rebase"],
-    ["rebase-apply", "a rebase"],
-    ["CHERRY_PICK_HEAD", "a cherry-pick"],
-    ["REVERT_HEAD", "a revert"],
-  ];
-  for (const [f, what] of marks) {
-    if (await Deno.lstat(join(dir, f)).then(() => true, () => false)) return what;
-  }
-  return undefined;
+  return await inProgressIn(new TextDecoder().decode(out.stdout).trim());
 }
 
 /**

@@ -114,6 +114,9 @@ async function runKodama(
   const child = new Deno.Command(cmd, {
     args: [...pre, ...flags, ...argv],
     cwd: ctx.run.baseDir,
+    // a workflow is a door: the child's git in a `repo` is door git (src/session/doorgit.ts), never the
+    // repository's config, hooks or includes
+    env: { KODAMA_DOOR_GIT: "1" },
     stdin: stdin !== undefined ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
