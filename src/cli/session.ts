@@ -9,6 +9,7 @@ import type { Example, HelpSpec } from "./help.ts";
 import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { parseReplicas } from "../agent/replicas.ts";
+import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
 
 const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
@@ -254,6 +255,17 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       parse: collect,
       default: [],
     },
+    ...SETTINGS_OPTIONS,
+    {
+      flags: "--no-preflight",
+      description:
+        "with a prompt: start even when the agent has none of its credential variables (see kodama agent check)",
+    },
+    {
+      flags: "--budget <usd>",
+      description:
+        "with --replicas N: the group's total cost in US dollars, split evenly (each replica's --max-cost is USD/N)",
+    },
     {
       flags: "--timeout <duration>",
       description: "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
@@ -309,6 +321,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         replicas: str(o.replicas),
         variants: o.agentVariant as string[],
         agentName: str(o.agent),
+        settings: settingsFlagsOf(o),
+        noPreflight: o.preflight === false,
+        budget: str(o.budget),
         timeout: str(o.timeout),
         noWait: o.wait === false,
         keepOnFailure: o.keepOnFailure as boolean | undefined,

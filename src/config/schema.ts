@@ -314,6 +314,14 @@ const editor = z.object({
   ),
 }).strict().describe("Editor configuration for sessions.");
 
+/** A model name as the APIs spell them: no option-like or shell-like text (`claude-sonnet-4-5`). */
+export const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/;
+const modelName = () =>
+  str().regex(MODEL_RE, {
+    error: (iss: { input?: unknown }) =>
+      `${show(iss.input)} is not a model name (letters, digits and . _ : / @ + -, e.g. claude-sonnet-4-5)`,
+  });
+
 const envNames = () =>
   fromRepo(
     "userOnly",
@@ -365,6 +373,20 @@ const agent = z.object({
   ),
   stallTimeout: duration().default("10m").describe(
     "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
+  ),
+  models: z.array(modelName(), { error: typeMsg("a list of model names (expected e.g. [a, b])") }).optional()
+    .describe(
+      "The models of a session's agent runs, primary first, then fallbacks (e.g. [claude-sonnet-4-5, claude-haiku-4-5]): Claude Code gets --model and --fallback-model, codex and gemini -m with the pod's runner switching model on overload. `--model` and `--fallback-model` override it. A repository's .kodama.yaml may choose models (never credentials).",
+    ),
+  retry: z.object({
+    attempts: int(0, 100).optional().describe(
+      "How many times the pod-side runner continues a run that ended overloaded, rate-limited or unreachable (0: never; unset: the runner's default, 6). `--retry N` and `--no-retry` override it.",
+    ),
+    maxWait: duration().optional().describe(
+      "The longest the runner waits before one continuation (unset: the runner's default, 30m).",
+    ),
+  }).strict().optional().describe(
+    "Continuing a run that ended on transient API trouble, in the pod (docs/agents.md).",
   ),
 }).strict().describe("Coding agent runs.");
 

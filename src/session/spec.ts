@@ -56,6 +56,22 @@ export interface SessionAgent {
   promptArgs?: string[];
   /** set for the run (plain values, never secrets: IS_SANDBOX=1) */
   env?: Record<string, string>;
+  /** models, retry and budgets chosen at start: every later run, `--continue` and `resume` keep them */
+  settings?: AgentSettings;
+}
+
+/**
+ * What a session's runs are allowed and asked to do (src/agent/settings.ts turns it into the runner's
+ * KODAMA_* variables and the CLI's own flags). Plain values, never secrets.
+ */
+export interface AgentSettings {
+  /** the models in order: the primary first, then the fallbacks */
+  models?: string[];
+  /** the pod-side runner's continuations of a run that ended overloaded/rate-limited/unreachable */
+  retry?: { attempts?: number; maxWaitSeconds?: number };
+  maxTurns?: number;
+  maxCostUsd?: number;
+  maxSeconds?: number;
 }
 
 export interface SessionSpec {
