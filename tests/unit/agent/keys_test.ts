@@ -3,7 +3,7 @@
  * secret on stdin and never in argv; the 0600 file when there is no keychain; wrong keys named.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/errors.ts";
 import { keychainCommand, platformFor } from "../../../src/platform.ts";
 import {
   getKey,
