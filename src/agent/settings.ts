@@ -204,19 +204,6 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
   return out;
 }
 
-/** The settings in words, for `session get` and `agent check`: `models claude-a → claude-b; max-turns 30`. */
-export function describeSettings(s: AgentSettings | undefined): string[] {
-  if (!s) return [];
-  return [
-    ...(s.models?.length ? [`models ${s.models.join(" → ")}`] : []),
-    ...(s.retry?.attempts !== undefined ? [`retry ${s.retry.attempts}`] : []),
-    ...(s.retry?.maxWaitSeconds !== undefined ? [`retry max wait ${s.retry.maxWaitSeconds}s`] : []),
-    ...(s.maxTurns !== undefined ? [`max turns ${s.maxTurns}`] : []),
-    ...(s.maxCostUsd !== undefined ? [`max cost $${formatUsd(s.maxCostUsd)}`] : []),
-    ...(s.maxSeconds !== undefined ? [`max time ${s.maxSeconds}s`] : []),
-  ];
-}
-
 /** A run's agent with this run's flags over the session's recorded settings (`agent run --model X`). */
 export function withSettings<A extends { settings?: AgentSettings }>(
   a: A,

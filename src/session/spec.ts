@@ -74,6 +74,19 @@ export interface AgentSettings {
   maxSeconds?: number;
 }
 
+/** The settings in words (`session get`): `models a → b, retry 3, max turns 30, max cost $2`. */
+export function agentSettingsWords(s: AgentSettings | undefined): string[] {
+  if (!s) return [];
+  return [
+    ...(s.models?.length ? [`models ${s.models.join(" → ")}`] : []),
+    ...(s.retry?.attempts !== undefined ? [`retry ${s.retry.attempts}`] : []),
+    ...(s.retry?.maxWaitSeconds !== undefined ? [`retry wait ≤ ${s.retry.maxWaitSeconds}s`] : []),
+    ...(s.maxTurns !== undefined ? [`max turns ${s.maxTurns}`] : []),
+    ...(s.maxCostUsd !== undefined ? [`max cost $${Math.round(s.maxCostUsd * 10_000) / 10_000}`] : []),
+    ...(s.maxSeconds !== undefined ? [`max time ${s.maxSeconds}s`] : []),
+  ];
+}
+
 export interface SessionSpec {
   /** format version of this record */
   v: 1;
