@@ -187,7 +187,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
     {
       names: ["test"],
       help: {
-        summary: "agent check with the stored key alone (exit 4 when it is refused)",
+        summary: "Check the stored key alone with agent check (exit 4 when it is refused)",
         examples: [[
           "Is the stored OpenAI key good? [not in the demo: a model API]",
           "kodama agent keys test openai",
