@@ -227,7 +227,14 @@ export async function deleteGroupCommand(
 export async function compareCommand(
   kube: Kube,
   group: string,
-  f: { output?: string; diff?: string[]; watch?: boolean; wait?: boolean; timeout?: string },
+  f: {
+    output?: string;
+    diff?: string[];
+    watch?: boolean;
+    wait?: boolean;
+    timeout?: string;
+    stopOthersWhenPassed?: boolean;
+  },
 ): Promise<number> {
   const [{ compareGroup }, { parseDuration }] = await Promise.all([
     import("./compare.ts"),

@@ -16,6 +16,10 @@ import type { SessionAgent } from "../session/spec.ts";
 import { splitWords } from "../words.ts";
 import { quote } from "../escape.ts";
 import { settingsArgs, settingsEnv } from "./settings.ts";
+import ENVLOAD from "./pod/envload.sh" with { type: "text" };
+
+/** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
+export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
 export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
@@ -295,6 +299,8 @@ export function runArgv(a: SessionAgent, cont: boolean): { argv: string[]; conti
   return {
     argv: [
       ...(env.length ? ["env", ...env] : []),
+      // a preset's keys rotated since the pod started (`agent keys rotate`) over the env Secret's
+      ...(isPresetName(a.preset) ? ENVLOAD_ARGV : []),
       ...(a.wrap ? ["sh", "-c", a.wrap] : []),
       ...command,
       ...(a.promptArgs ?? []),

@@ -129,7 +129,7 @@ const PROVIDER = arg("<provider>", "anthropic, openai, gemini or github");
 const KEYS_COMMAND: CommandSpec = {
   names: ["keys"],
   help: {
-    summary: "Keep the model APIs' keys in the OS keychain (else a 0600 file): set, list, test, rm",
+    summary: "Keep the model APIs' keys in the OS keychain (else a 0600 file): set, list, test, rm, rotate",
     long:
       `A stored key is read like a local variable of its name (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY,
 GITHUB_TOKEN) when the env files and this environment have none: start puts it into the session's env Secret.
@@ -207,6 +207,42 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
             model: inv.opts.model as string | undefined,
             output: inv.opts.output as string,
           }, { out: stdoutSink, err: stderrSink }),
+        );
+      },
+    },
+    {
+      names: ["rotate"],
+      help: {
+        summary:
+          "Replace a session's agent key in place with this machine's (the environment's, else the stored one): the next run uses it",
+        examples: [[
+          "After kodama agent keys set anthropic [not in the demo: an agent key]",
+          "kodama agent keys rotate my-work",
+        ]],
+        notes:
+          `The session's env Secret gets the new value (a recreated pod's), and a running pod gets it on its home
+volume (~/.kodama/env/NAME, mode 0600), which each run puts over the container's environment. Nothing else
+about the session changes: no restart, the workspace and conversations stay.`,
+      },
+      args: [SESSION],
+      options: [{
+        flags: "--variable <name>",
+        description: "the variable to replace (default: the session's agent's key variable)",
+      }],
+      run: async (inv) => {
+        const [{ rotateKey }, d, kube, { stdoutSink, stderrSink }] = await Promise.all([
+          import("../agent/rotate.ts"),
+          keysDeps(),
+          connect(inv),
+          import("../base/sink.ts"),
+        ]);
+        setExitCode(
+          await rotateKey(kube, kube.namespace, inv.args[0], {
+            variable: inv.opts.variable as string | undefined,
+            keys: d,
+            out: stdoutSink,
+            err: stderrSink,
+          }),
         );
       },
     },

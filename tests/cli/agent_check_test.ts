@@ -189,6 +189,9 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
         assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
         assertStringIncludes(r.stderr, words);
       }
+      const c = await w.k(["compare", "nogroup", "--stop-others-when-passed"], { env: base });
+      assertEquals(c.code, 2, c.stderr);
+      assertStringIncludes(c.stderr, "add --wait or -w");
       const r = await w.k([
         "start",
         "dr",
@@ -240,7 +243,8 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
           join(dir, ".kodama.yaml"),
           `agent:\n  command: [sh, -c, ${JSON.stringify(ENV_AGENT)}]\n  models: [cfg-model]\n`,
         );
-        const k = (args: string[]) => w.k(args, { cwd: dir, env: base });
+        const k = (args: string[], env: Record<string, string> = {}) =>
+          w.k(args, { cwd: dir, env: { ...base, ANTHROPIC_API_KEY: GOOD, ...env } });
         const logs = (id: string, text: string) =>
           waitUntil(
             async () => (await k(["agent", "logs", "se", id])).stdout.includes(text),
@@ -284,6 +288,55 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
           const r3 = await k(["agent", "run", "se", "--prompt", "third"]);
           assertEquals(r3.code, 0, r3.stderr);
           await logs("3", "models=cfg-model,fb-1,fb-2 flag=none turns=4 cost=none retry=2");
+          // keys rotate: the env Secret's value replaced and the running pod given it; the pod is the same
+          const uid = async () =>
+            (await w.kc([
+              "get",
+              "pod",
+              "-l",
+              "kodama.dev/session=se",
+              "-o",
+              "jsonpath={.items[0].metadata.uid}",
+            ])).stdout;
+          const before = await uid();
+          const NEW = "sk-ant-standin-new-5151";
+          const rot = await k(["agent", "keys", "rotate", "se", "--variable", "ANTHROPIC_API_KEY"], {
+            ANTHROPIC_API_KEY: NEW,
+          });
+          assertEquals(rot.code, 0, rot.stderr);
+          assertStringIncludes(
+            rot.stdout,
+            "rotated ANTHROPIC_API_KEY (…5151) in session se's env Secret and the running pod",
+          );
+          assert(!rot.stdout.includes(NEW) && !rot.stderr.includes(NEW));
+          const sec = await w.kc([
+            "get",
+            "secret",
+            "kodama-env-se",
+            "-o",
+            "jsonpath={.data.ANTHROPIC_API_KEY}",
+          ]);
+          assertEquals(atob(sec.stdout), NEW);
+          const f = await k([
+            "attach",
+            "se",
+            "--command",
+            'cat "$HOME/.kodama/env/ANTHROPIC_API_KEY"; echo; ls -l "$HOME/.kodama/env/ANTHROPIC_API_KEY"',
+          ]);
+          assertEquals(f.code, 0, f.stderr);
+          assertStringIncludes(f.stdout, NEW);
+          assertMatch(f.stdout, /^-rw------- /m);
+          assertEquals(await uid(), before);
+          // a variable the Secret does not have: exit 3; another provider's key: exit 4
+          const missing = await k(["agent", "keys", "rotate", "se", "--variable", "OPENAI_API_KEY"], {
+            OPENAI_API_KEY: "sk-proj-1",
+          });
+          assertEquals(missing.code, 3, missing.stderr);
+          const wrong = await k(["agent", "keys", "rotate", "se", "--variable", "ANTHROPIC_API_KEY"], {
+            ANTHROPIC_API_KEY: "sk-proj-abc12345",
+          });
+          assertEquals(wrong.code, 4, wrong.stderr);
+          assertStringIncludes(wrong.stderr, "this is an OpenAI key in ANTHROPIC_API_KEY");
         } finally {
           await purge(w, "se");
           await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -147,3 +147,37 @@ Deno.test("keys: no keychain (or a refusing one): a 0600 file under KODAMA_HOME,
   }
   await Deno.remove(f.home, { recursive: true });
 });
+
+Deno.test("rotate: pod/rotate.sh writes the key (stdin) 0600; pod/envload.sh puts it over the container's env", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const { ENVLOAD_ARGV } = await import("../../../src/agent/presets.ts");
+    const ROTATE = await Deno.readTextFile(new URL("../../../src/agent/pod/rotate.sh", import.meta.url));
+    const sh = async (args: string[], env: Record<string, string>, stdin = "") => {
+      const p = new Deno.Command(args[0], {
+        args: args.slice(1),
+        env: { HOME: home, ...env },
+        stdin: "piped",
+        stdout: "piped",
+      })
+        .spawn();
+      const w = p.stdin.getWriter();
+      await w.write(new TextEncoder().encode(stdin));
+      await w.close();
+      const o = await p.output();
+      return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+    };
+    const echo = ["sh", "-c", 'echo "key=$ANTHROPIC_API_KEY"'];
+    // nothing rotated yet: the container's own value
+    assertEquals((await sh([...ENVLOAD_ARGV, ...echo], { ANTHROPIC_API_KEY: "old" })).out, "key=old\n");
+    assertEquals((await sh(["sh", "-c", ROTATE, "kodama-rotate", "ANTHROPIC_API_KEY"], {}, SECRET)).code, 0);
+    assertEquals((await Deno.stat(`${home}/.kodama/env/ANTHROPIC_API_KEY`)).mode! & 0o777, 0o600);
+    assertEquals((await sh([...ENVLOAD_ARGV, ...echo], { ANTHROPIC_API_KEY: "old" })).out, `key=${SECRET}\n`);
+    // a name that is no variable is refused; a stray file of that kind is never exported
+    assertEquals((await sh(["sh", "-c", ROTATE, "kodama-rotate", "BAD-NAME"], {}, "x")).code, 2);
+    await Deno.writeTextFile(`${home}/.kodama/env/x;y`, "z");
+    assertEquals((await sh([...ENVLOAD_ARGV, ...echo], {})).out, `key=${SECRET}\n`);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

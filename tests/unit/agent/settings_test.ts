@@ -120,7 +120,7 @@ Deno.test("settings: a run's argv carries them; codex's continue still goes righ
   const { argv } = runArgv(codex, true);
   assertEquals(argv.slice(0, 3), ["env", "KODAMA_MODELS=gpt-5", "KODAMA_MODEL_FLAG=-m"]);
   assert(argv.includes("KODAMA_MAX_TURNS=3"));
-  const at = argv.indexOf("codex");
+  const at = argv.lastIndexOf("codex");
   assertEquals(argv.slice(at, at + 4), ["codex", "exec", "resume", "--last"]);
   assertEquals(argv.slice(-3), ["-m", "gpt-5", "-"]);
   // the claude preset keeps the CLI's own API retry budget
