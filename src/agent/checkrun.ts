@@ -10,7 +10,14 @@ import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { formatDuration, parseDuration } from "../base/duration.ts";
-import { agentChoiceOf, configChoice, isPresetName, type PresetName, resolveAgent } from "./presets.ts";
+import {
+  agentChoiceOf,
+  configChoice,
+  ENVLOAD_ARGV,
+  isPresetName,
+  type PresetName,
+  resolveAgent,
+} from "./presets.ts";
 import {
   checkPlan,
   DEFAULT_MODEL,
@@ -144,7 +151,9 @@ export async function agentCheck(
     const preset = presetOf(o, cfg, agent);
     const model = o.model ?? agent?.settings?.models?.[0] ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
     const plan = checkPlan(preset, model, tokens);
-    const r = await execCapture(kube, pod, ["node", "-e", CHECK_JS, "kodama-check", String(timeoutMs)], {
+    // the pod's variables as a run has them: the env Secret's, with `agent keys rotate`'s files over them
+    const argv = [...ENVLOAD_ARGV, "node", "-e", CHECK_JS, "kodama-check", String(timeoutMs)];
+    const r = await execCapture(kube, pod, argv, {
       stdin: new TextEncoder().encode(JSON.stringify(plan)),
     });
     if (r.code === 127 || r.code === 126) {

@@ -16,7 +16,7 @@ import { usageError } from "../errors.ts";
 import { quote } from "../escape.ts";
 import { durationValueMs } from "../base/duration.ts";
 import type { AgentSettings } from "../session/spec.ts";
-import { MODEL_RE } from "../config/schema.ts";
+import { MODEL_RE } from "../config/modelname.ts";
 
 export type { AgentSettings };
 

@@ -6,6 +6,7 @@
  * Leaves built with the helpers below (`cpuQuantity`, `sizeQuantity`, `duration`, ...) carry a
  * human-readable format hint used by `kodama config set` to coerce and explain values.
  */
+import { MODEL_RE } from "./modelname.ts";
 import { z } from "zod";
 import { DURATION_EXAMPLES, DURATION_RE } from "../base/duration.ts";
 import { parseCidr } from "../base/cidr.ts";
@@ -314,8 +315,7 @@ const editor = z.object({
   ),
 }).strict().describe("Editor configuration for sessions.");
 
-/** A model name as the APIs spell them: no option-like or shell-like text (`claude-sonnet-4-5`). */
-export const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/;
+export { MODEL_RE };
 const modelName = () =>
   str().regex(MODEL_RE, {
     error: (iss: { input?: unknown }) =>

@@ -239,6 +239,7 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
       "the settings reach every run as the runner's variables; agent run's flags are that run's",
       async () => {
         const dir = await Deno.makeTempDir({ prefix: "kodama-envagent-" });
+        await Deno.writeTextFile(join(dir, ".env"), `ANTHROPIC_BASE_URL=${api.url}\n`);
         await Deno.writeTextFile(
           join(dir, ".kodama.yaml"),
           `agent:\n  command: [sh, -c, ${JSON.stringify(ENV_AGENT)}]\n  models: [cfg-model]\n`,
@@ -260,6 +261,8 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
             SESSION_IMAGE,
             "-p",
             "go",
+            "--env-file",
+            ".env",
             "--fallback-model",
             "fb-1,fb-2",
             "--max-turns",
@@ -288,6 +291,10 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
           const r3 = await k(["agent", "run", "se", "--prompt", "third"]);
           assertEquals(r3.code, 0, r3.stderr);
           await logs("3", "models=cfg-model,fb-1,fb-2 flag=none turns=4 cost=none retry=2");
+          // agent check SESSION: from the pod, with its variables (the key never leaves it)
+          const pc = await k(["agent", "check", "se", "--agent", "claude", "--model", MODEL, "-o", "json"]);
+          assertEquals(pc.code, 0, pc.stderr);
+          assertEquals([JSON.parse(pc.stdout).from, JSON.parse(pc.stdout).verdict], ["session se", "ok"]);
           // keys rotate: the env Secret's value replaced and the running pod given it; the pod is the same
           const uid = async () =>
             (await w.kc([
@@ -327,6 +334,10 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
           assertStringIncludes(f.stdout, NEW);
           assertMatch(f.stdout, /^-rw------- /m);
           assertEquals(await uid(), before);
+          // the next use of the key in the pod is the rotated one (the stand-in refuses it: exit 4)
+          const after = await k(["agent", "check", "se", "--agent", "claude", "--model", MODEL]);
+          assertEquals(after.code, 4, after.stderr);
+          assertStringIncludes(after.stderr, "the key was refused (401)");
           // a variable the Secret does not have: exit 3; another provider's key: exit 4
           const missing = await k(["agent", "keys", "rotate", "se", "--variable", "OPENAI_API_KEY"], {
             OPENAI_API_KEY: "sk-proj-1",
