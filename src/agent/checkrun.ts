@@ -125,105 +125,111 @@ function tokensOf(o: CheckOptions): number {
   return Number(o.tokens);
 }
 
+type Head = Omit<CheckReport, "verdict" | "message" | "exitCode" | "rateLimit" | "baseUrl">;
+type Sent = { probe: Probe; head: Head; wrong?: string };
+
+const head = (agent: string, model: string, from: string, key?: CheckReport["key"]): Head => ({
+  apiVersion: "kodama.dev/v1",
+  kind: "AgentCheck",
+  agent,
+  model,
+  from,
+  ...(key ? { key } : {}),
+});
+
+/** The request from a session's pod (pod/check.js): its own variables, its key never leaving it. */
+async function fromPod(
+  kube: Kube,
+  session: string,
+  o: CheckOptions,
+  cfg: Config,
+  n: { tokens: number; timeoutMs: number },
+): Promise<Sent> {
+  const { runningPod, execCapture } = await import("../session/podexec.ts");
+  const { specOf } = await import("../session/spec.ts");
+  const pod = await runningPod(kube, kube.namespace, session);
+  const agent = specOf(pod)?.agent;
+  const preset = presetOf(o, cfg, agent);
+  const model = o.model ?? agent?.settings?.models?.[0] ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
+  const plan = checkPlan(preset, model, n.tokens);
+  // the pod's variables as a run has them: the env Secret's, with `agent keys rotate`'s files over them
+  const argv = [...ENVLOAD_ARGV, "node", "-e", CHECK_JS, "kodama-check", String(n.timeoutMs)];
+  const r = await execCapture(kube, pod, argv, { stdin: new TextEncoder().encode(JSON.stringify(plan)) });
+  if (r.code === 127 || r.code === 126) {
+    throw new KodamaError(
+      `cannot check from session ${session}: its image has no node`,
+      ExitCode.FAILED,
+      "check from this machine instead: kodama agent check --env-file FILE",
+    );
+  }
+  if (r.code !== 0) {
+    throw new KodamaError(
+      `the check in session ${session} failed: ${r.stderr.trim().split("\n")[0] || `exit code ${r.code}`}`,
+    );
+  }
+  const probe = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Probe;
+  const key = probe.keyVar
+    ? { variable: probe.keyVar, suffix: "(in the pod)", source: "the env Secret" }
+    : undefined;
+  return { probe, head: head(preset, model, `session ${session}`, key) };
+}
+
+/** The request from this machine: the env files, the environment, then `agent keys`. */
+async function fromHere(
+  o: CheckOptions,
+  cfg: Config,
+  keys: KeyStoreDeps | undefined,
+  n: { tokens: number; timeoutMs: number },
+): Promise<Sent> {
+  const preset = presetOf(o, cfg);
+  const model = o.model ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
+  const plan = checkPlan(preset, model, n.tokens);
+  const { readEnvFiles } = await import("../session/envfile.ts");
+  const { resolve } = await import("../fspath.ts");
+  const files = await readEnvFiles(
+    (o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
+  );
+  const keyVars = plan.keys.map((k) => k.variable);
+  const vars = await localVars([plan.baseVar, ...keyVars], files, keys, o.storedOnly ? keyVars : []);
+  const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]));
+  const way = plan.keys.find((k) => env[k.variable]);
+  // another provider's key is said without a request
+  const wrong = way ? wrongKeyProblem(way.variable, env[way.variable]) : undefined;
+  const probe = wrong
+    ? { keyVar: way!.variable, baseUrl: env[plan.baseVar] || plan.defaultBase, headers: {} }
+    : await sendPlan(plan, env, n.timeoutMs);
+  const key = way
+    ? { variable: way.variable, suffix: maskKey(env[way.variable]), source: vars[way.variable].from }
+    : undefined;
+  return { probe, head: head(preset, model, "this machine", key), ...(wrong ? { wrong } : {}) };
+}
+
 /** Run the check; prints the report; returns the exit code (a failure's line is the thrown error). */
 export async function agentCheck(
   o: CheckOptions,
   cfg: Config,
   io: { out: Sink; err: Sink; kube?: () => Promise<Kube>; keys?: KeyStoreDeps },
 ): Promise<number> {
-  const tokens = tokensOf(o);
-  const timeoutMs = timeoutOf(o);
+  const n = { tokens: tokensOf(o), timeoutMs: timeoutOf(o) };
   if (o.model !== undefined) checkModel(o.model, "--model");
   if (o.session !== undefined && o.envFiles?.length) {
     throw usageError(
       "--env-file is for a check from this machine: a session's check uses its pod's variables",
     );
   }
-  let probe: Probe;
-  let report: Omit<CheckReport, "verdict" | "message" | "exitCode" | "rateLimit" | "baseUrl">;
-  let wrong: string | undefined;
-  if (o.session !== undefined) {
-    const kube = await io.kube!();
-    const { runningPod, execCapture } = await import("../session/podexec.ts");
-    const { specOf } = await import("../session/spec.ts");
-    const pod = await runningPod(kube, kube.namespace, o.session);
-    const agent = specOf(pod)?.agent;
-    const preset = presetOf(o, cfg, agent);
-    const model = o.model ?? agent?.settings?.models?.[0] ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
-    const plan = checkPlan(preset, model, tokens);
-    // the pod's variables as a run has them: the env Secret's, with `agent keys rotate`'s files over them
-    const argv = [...ENVLOAD_ARGV, "node", "-e", CHECK_JS, "kodama-check", String(timeoutMs)];
-    const r = await execCapture(kube, pod, argv, {
-      stdin: new TextEncoder().encode(JSON.stringify(plan)),
-    });
-    if (r.code === 127 || r.code === 126) {
-      throw new KodamaError(
-        `cannot check from session ${o.session}: its image has no node`,
-        ExitCode.FAILED,
-        "check from this machine instead: kodama agent check --env-file FILE",
-      );
-    }
-    if (r.code !== 0) {
-      throw new KodamaError(
-        `the check in session ${o.session} failed: ${
-          r.stderr.trim().split("\n")[0] || `exit code ${r.code}`
-        }`,
-      );
-    }
-    probe = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Probe;
-    report = {
-      apiVersion: "kodama.dev/v1",
-      kind: "AgentCheck",
-      agent: preset,
-      model,
-      from: `session ${o.session}`,
-      ...(probe.keyVar
-        ? { key: { variable: probe.keyVar, suffix: "(in the pod)", source: "the env Secret" } }
-        : {}),
-    };
-  } else {
-    const preset = presetOf(o, cfg);
-    const model = o.model ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
-    const plan = checkPlan(preset, model, tokens);
-    const { readEnvFiles } = await import("../session/envfile.ts");
-    const { resolve } = await import("../fspath.ts");
-    const files = await readEnvFiles(
-      (o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
-    );
-    const keyVars = plan.keys.map((k) => k.variable);
-    const vars = await localVars([plan.baseVar, ...keyVars], files, io.keys, o.storedOnly ? keyVars : []);
-    const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]));
-    const way = plan.keys.find((k) => env[k.variable]);
-    wrong = way ? wrongKeyProblem(way.variable, env[way.variable]) : undefined;
-    probe = wrong
-      ? { keyVar: way!.variable, baseUrl: env[plan.baseVar] || plan.defaultBase, headers: {} }
-      : await sendPlan(plan, env, timeoutMs);
-    report = {
-      apiVersion: "kodama.dev/v1",
-      kind: "AgentCheck",
-      agent: preset,
-      model,
-      from: "this machine",
-      ...(way
-        ? {
-          key: {
-            variable: way.variable,
-            suffix: maskKey(env[way.variable]),
-            source: vars[way.variable].from,
-          },
-        }
-        : {}),
-    };
-  }
+  const { probe, head, wrong } = o.session !== undefined
+    ? await fromPod(await io.kube!(), o.session, o, cfg, n)
+    : await fromHere(o, cfg, io.keys, n);
   const j = wrong ? { verdict: "wrong-key" as const, message: wrong } : judge(probe);
+  const tps = tokensPerSecond(probe);
   const full: CheckReport = {
-    ...report,
+    ...head,
     baseUrl: probe.baseUrl,
     verdict: j.verdict,
     message: j.message,
     ...(probe.status !== undefined ? { httpStatus: probe.status } : {}),
     ...(probe.firstTokenMs !== undefined ? { firstTokenMs: Math.round(probe.firstTokenMs) } : {}),
-    ...(tokensPerSecond(probe) !== undefined ? { tokensPerSecond: tokensPerSecond(probe) } : {}),
+    ...(tps !== undefined ? { tokensPerSecond: tps } : {}),
     ...(probe.outputTokens !== undefined ? { outputTokens: probe.outputTokens } : {}),
     rateLimit: probe.headers ?? {},
     exitCode: VERDICT_EXIT[j.verdict],
