@@ -1,5 +1,5 @@
 /**
- * `kodama agent run|status|logs|stop|presets`: coding-agent runs in a session (the session's agent preset,
+ * `kodama agent run|status|logs|stop|presets|check|keys`: coding-agent runs in a session (the session's agent preset,
  * detached in the session's pod, each with an id, its prompt and output under ~/.kodama/runs in the pod).
  */
 import { setExitCode } from "./exit.ts";
@@ -20,7 +20,8 @@ export const names = ["agent"];
 
 export const help: HelpSpec = {
   group: "Sessions",
-  summary: "Coding-agent runs in a session: run, status, logs, stop; the agent presets",
+  summary:
+    "Coding-agent runs in a session: run, status, logs, stop; the agent presets; keys and models checked (check, keys)",
   usage: "[command] [flags]",
   long:
     `Each run starts the session's coding agent (a preset: claude, the default, codex or gemini; or a custom

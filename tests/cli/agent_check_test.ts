@@ -189,6 +189,42 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
         assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
         assertStringIncludes(r.stderr, words);
       }
+      // --budget: the group's total, split evenly into each replica's --max-cost
+      const g = await w.k(
+        [
+          "start",
+          "bud",
+          "--replicas",
+          "2",
+          "--budget",
+          "5",
+          "--no-sync",
+          "--dry-run",
+          "-o",
+          "json",
+          "-p",
+          "x",
+        ],
+        { env: base },
+      );
+      assertEquals(g.code, 0, g.stderr);
+      const costs = [...g.stdout.matchAll(/maxCostUsd\\":([\d.]+)/g)].map((m) => Number(m[1]));
+      assert(costs.length >= 2 && costs.every((c) => c === 2.5), g.stdout.slice(0, 2000));
+      const both = await w.k([
+        "start",
+        "bud",
+        "--replicas",
+        "2",
+        "--budget",
+        "5",
+        "--max-cost",
+        "1",
+        "-p",
+        "x",
+      ], {
+        env: base,
+      });
+      assertEquals(both.code, 2, both.stderr);
       const c = await w.k(["compare", "nogroup", "--stop-others-when-passed"], { env: base });
       assertEquals(c.code, 2, c.stderr);
       assertStringIncludes(c.stderr, "add --wait or -w");
