@@ -182,15 +182,6 @@ export async function startCommand(
     return await startWithAgent(kube, opts, cfg, await startIO());
   }
   const { startGroup, parseReplicas } = await import("./group.ts");
-  const n = parseReplicas(replicas);
-  if (n > 1 && opts.prompt !== undefined && !opts.noPreflight && !opts.dryRun) {
-    const { groupCheck } = await import("./preflight.ts");
-    await groupCheck(
-      { ...opts, settings: opts.settings ? flagLayer(opts.settings) : undefined },
-      cfg,
-      stderrSink,
-    );
-  }
   return await startGroup(
     kube,
     { ...opts, replicas: parseReplicas(replicas), variants },
