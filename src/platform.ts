@@ -524,3 +524,63 @@ export function keepFreedHeap(p: Platform): void {
     // no ArrayBuffer.prototype.transfer: nothing gained, nothing lost
   }
 }
+
+// ---------------------------------------------------------------------------------- the OS keychain
+
+/** What kodama asks of the OS keychain: store, read or remove one secret (`agent keys`). */
+export type KeychainOp = "set" | "get" | "rm";
+
+/** One keychain command: its argv and what goes on its stdin (the secret is never in argv). */
+export interface KeychainCommand {
+  argv: string[];
+  stdin: string;
+}
+
+/** The characters a stored secret may hold: an API key's (it is written inside a quoted literal). */
+export const KEYCHAIN_SECRET_RE = /^[A-Za-z0-9._~+/=:-]{1,4096}$/;
+
+/**
+ * The command for `op` on this OS's keychain, for kodama's item `service`/`account`: the macOS Keychain
+ * (`security -i`, the command read from stdin), the Secret Service on Linux (`secret-tool`, the secret on
+ * stdin), the Windows Credential Manager through PowerShell's PasswordVault (the script on stdin). The
+ * caller checks `secret` against KEYCHAIN_SECRET_RE, `service` and `account` are kodama's own words.
+ */
+export function keychainCommand(
+  p: Platform,
+  op: KeychainOp,
+  item: { service: string; account: string },
+  secret = "",
+): KeychainCommand {
+  const { service, account } = item;
+  if (p.os === "darwin") {
+    const id = `-s "${service}" -a "${account}"`;
+    if (op === "set") {
+      return { argv: ["security", "-i"], stdin: `add-generic-password -U ${id} -w "${secret}"\n` };
+    }
+    if (op === "get") {
+      return { argv: ["security", "find-generic-password", "-s", service, "-a", account, "-w"], stdin: "" };
+    }
+    return { argv: ["security", "delete-generic-password", "-s", service, "-a", account], stdin: "" };
+  }
+  if (p.os === "windows") {
+    const vault = [
+      "$ErrorActionPreference='Stop'",
+      "[void][Windows.Security.Credentials.PasswordVault,Windows.Security.Credentials,ContentType=WindowsRuntime]",
+      "$v=New-Object Windows.Security.Credentials.PasswordVault",
+    ];
+    const body = op === "set"
+      ? `$v.Add((New-Object Windows.Security.Credentials.PasswordCredential('${service}','${account}','${secret}')))`
+      : op === "get"
+      ? `$c=$v.Retrieve('${service}','${account}');$c.RetrievePassword();[Console]::Out.Write($c.Password)`
+      : `$v.Remove($v.Retrieve('${service}','${account}'))`;
+    return {
+      argv: ["powershell.exe", "-NoProfile", "-NonInteractive", "-Command", "-"],
+      stdin: [...vault, body, ""].join("\n"),
+    };
+  }
+  const attrs = ["service", service, "account", account];
+  if (op === "set") {
+    return { argv: ["secret-tool", "store", `--label=${service} ${account}`, ...attrs], stdin: secret };
+  }
+  return { argv: ["secret-tool", op === "get" ? "lookup" : "clear", ...attrs], stdin: "" };
+}

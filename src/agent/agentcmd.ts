@@ -26,7 +26,8 @@ async function readStdinBounded(): Promise<string> {
 import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { isTerminal } from "../ui/color.ts";
 import type { AgentStartOptions } from "./launch.ts";
-import { checkAgentName, presetRows, resolveAgent } from "./presets.ts";
+import { agentChoiceOf, presetRows, resolveAgent } from "./presets.ts";
+import { flagLayer, type SettingsFlags } from "./settings.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 import type { LogFormat } from "./render.ts";
 
@@ -64,11 +65,20 @@ export const CONTINUE_PROMPT =
 export async function runCommand(
   kube: Kube,
   name: string,
-  f: { prompt?: string; promptFile?: string; check?: string; continue?: boolean; agent?: string },
+  f: {
+    prompt?: string;
+    promptFile?: string;
+    check?: string;
+    continue?: boolean;
+    agent?: string;
+    settings?: SettingsFlags;
+  },
   cfg: Config,
 ): Promise<number> {
-  // `--agent NAME`: this run runs that preset (custom: agent.command) instead of the session's own
-  const agent = f.agent === undefined ? undefined : resolveAgent([{ preset: checkAgentName(f.agent) }], cfg);
+  // `--agent NAME [ARGS]`: this run runs that preset (custom: agent.command) instead of the session's own
+  const agent = f.agent === undefined ? undefined : resolveAgent([agentChoiceOf(f.agent)], cfg);
+  // --model, --max-turns, …: this run's, over the session's recorded settings
+  const settings = flagLayer(f.settings ?? {});
   const prompt = (await readPrompt(f)) ?? (f.continue ? CONTINUE_PROMPT : undefined);
   if (prompt === undefined) {
     throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE (or --continue)");
@@ -78,6 +88,7 @@ export async function runCommand(
     // the session's own agent (recorded at start: a template's, a replica's variant) unless --agent; its
     // continue arguments go after that command (Claude Code's --continue, codex's resume --last)
     ...(agent ? { agent } : {}),
+    settings,
     cfg,
     continues: f.continue,
     check: f.check ?? cfg.agent.check,
@@ -135,16 +146,36 @@ export async function stopCommand(kube: Kube, name: string, run: string | undefi
  */
 export async function startCommand(
   kube: Kube,
-  o: Omit<AgentStartOptions, "namespace"> & { promptFile?: string; replicas?: string; variants?: string[] },
+  o: Omit<AgentStartOptions, "namespace"> & {
+    promptFile?: string;
+    replicas?: string;
+    variants?: string[];
+    budget?: string;
+  },
   cfg: Config,
 ): Promise<number> {
-  const { promptFile: _, replicas, variants = [], ...rest } = o;
+  const { promptFile: _, replicas, variants = [], budget, ...rest } = o;
   const opts = {
     ...rest,
     namespace: kube.namespace,
     prompt: o.prompt === undefined && o.promptFile === undefined ? undefined : await readPrompt(o),
   };
   const { startIO } = await import("../session/commands.ts");
+  if (budget !== undefined) {
+    if (replicas === undefined) {
+      throw usageError("--budget is a group's total: it needs --replicas (else --max-cost)");
+    }
+    if (o.settings?.maxCost !== undefined) {
+      throw usageError("give either --budget (the group's) or --max-cost (each replica's)");
+    }
+    const { parseReplicas } = await import("./group.ts");
+    const { parseUsd, formatUsd } = await import("./settings.ts");
+    // split evenly: each replica's runner and CLI stop at its share (no central meter to outlive a laptop)
+    opts.settings = {
+      ...o.settings,
+      maxCost: formatUsd(parseUsd(budget, "--budget") / parseReplicas(replicas)),
+    };
+  }
   if (replicas === undefined) {
     if (variants.length) throw usageError("--agent-variant needs --replicas");
     const { startWithAgent } = await import("./launch.ts");
@@ -187,7 +218,14 @@ export async function deleteGroupCommand(
 export async function compareCommand(
   kube: Kube,
   group: string,
-  f: { output?: string; diff?: string[]; watch?: boolean; wait?: boolean; timeout?: string },
+  f: {
+    output?: string;
+    diff?: string[];
+    watch?: boolean;
+    wait?: boolean;
+    timeout?: string;
+    stopOthersWhenPassed?: boolean;
+  },
 ): Promise<number> {
   const [{ compareGroup }, { parseDuration }] = await Promise.all([
     import("./compare.ts"),

@@ -35,6 +35,7 @@ import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
 import type { Config } from "../config/schema.ts";
 import { isPresetName, PRESETS, runArgv, sessionAgentOf } from "./presets.ts";
 import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
+import { type SettingsLayer, withSettings } from "./settings.ts";
 
 export interface RunOptions {
   /** the session's pod, read by the caller once it was ready (start): not looked up again */
@@ -45,6 +46,8 @@ export interface RunOptions {
   agent?: SessionAgent;
   /** the config: the agent of a session that recorded none */
   cfg: Config;
+  /** this run's models, retry and budgets (`agent run --model …`), over the session's settings */
+  settings?: SettingsLayer;
   /** a check command run in the workspace when the agent has ended (`--check`, agent.check) */
   check?: string;
   /** continue the latest run's conversation (the agent's continue arguments); recorded with the run */
@@ -65,7 +68,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
   const pod = o.pod ?? await runningPod(kube, namespace, name);
   // the session's command (a template's, a replica's variant, the preset at start), continue arguments and all
-  const agent = agentOfRun(pod, o);
+  const agent = withSettings(agentOfRun(pod, o), o.settings);
   const { argv, continues } = runArgv(agent, o.continues === true);
   const spec = specOf(pod);
   // another preset for this run (--agent): its credentials went into the env Secret only if it was the

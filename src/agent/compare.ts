@@ -23,6 +23,7 @@ import { formatTokens, outcomeWord, type RunTruth } from "./truth.ts";
 import { readTruth, recordOutcome, runNotes } from "./runtruth.ts";
 import { execCapture } from "./agentrun.ts";
 import { DIFF_SCRIPT } from "../session/fetch.ts";
+import { stopOthersWhenPassed } from "./stopothers.ts";
 import { groupMembers, replicaOf } from "./group.ts";
 import type { SessionView } from "../session/status.ts";
 import { quote } from "../escape.ts";
@@ -295,6 +296,8 @@ export interface CompareOptions {
   timeoutMs?: number;
   /** tests: how often -w/--wait look again (default 2 s) */
   intervalMs?: number;
+  /** with -w/--wait: once one replica passed its check, stop the runs still going in the others */
+  stopOthersWhenPassed?: boolean;
   out: Sink;
   err: Sink;
   tty?: boolean;
@@ -331,6 +334,9 @@ export async function compareGroup(
     if (o.diff.length === 2) return await diffTwo(kube, namespace, group, o.diff as [string, string], o);
     throw usageError("--diff takes no replica (every replica's diff) or two (where they differ)");
   }
+  if (o.stopOthersWhenPassed && !o.watch && !o.wait) {
+    throw usageError("--stop-others-when-passed acts while compare waits: add --wait or -w");
+  }
   if (!o.watch && !o.wait) {
     const rows = await gatherGroup(kube, namespace, group);
     o.out.write(await render(group, namespace, rows, format));
@@ -341,7 +347,10 @@ export async function compareGroup(
     let last = "";
     let drawn = 0;
     for (;;) {
-      const rows = await gatherGroup(kube, namespace, group);
+      let rows = await gatherGroup(kube, namespace, group);
+      if (o.stopOthersWhenPassed && await stopOthersWhenPassed(kube, namespace, rows, o.err)) {
+        rows = await gatherGroup(kube, namespace, group);
+      }
       const done = settled(rows);
       if (o.watch) {
         const text = await render(group, namespace, rows, format);

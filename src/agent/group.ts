@@ -172,6 +172,13 @@ export async function startGroup(
   io: StartIO,
 ): Promise<number> {
   const variants = checkGroupOptions(o);
+  // N > 1 with a prompt: one real request first (every door: CLI, web UI, MCP); a bad key starts no replica
+  if (o.replicas > 1 && o.prompt !== undefined && !o.noPreflight && !o.dryRun) {
+    checkPromptOptions(o);
+    const { groupCheck } = await import("./preflight.ts");
+    const { flagLayer } = await import("./settings.ts");
+    await groupCheck({ ...o, settings: flagLayer(o.settings ?? {}) }, cfg, io.err);
+  }
   const names = Array.from({ length: o.replicas }, (_, k) => `${o.name}-${k + 1}`);
   const { replicas: _r, variants: _v, ...single } = o;
   // what the replicas have in common (the local repository and its bundle, the owner) is done once

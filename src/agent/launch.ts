@@ -10,13 +10,16 @@ import { type StartIO, type StartOptions, startSession } from "../session/start.
 import type { TemplateAgent } from "../session/template.ts";
 import {
   type AgentChoice,
+  agentChoiceOf,
   type AgentKind,
-  checkAgentName,
   configChoice,
   forwardedEnv,
   resolveAgent,
   templateChoice,
 } from "./presets.ts";
+import { defaultDeps, storedVar } from "./keys.ts";
+import { credentialPreflight } from "./preflight.ts";
+import { flagLayer, mergeSettings, modelsLayer, type SettingsFlags } from "./settings.ts";
 
 export interface AgentStartOptions extends StartOptions {
   /** a prompt for a coding-agent run once the session is ready (`--prompt`, `--prompt-file`) */
@@ -27,11 +30,16 @@ export interface AgentStartOptions extends StartOptions {
   variant?: AgentChoice;
   /** run in the workspace when that run's agent has ended (`--check`; default agent.check) */
   check?: string;
+  /** `--model`, `--fallback-model`, `--retry`, `--max-turns`, …: over a template's and the config's */
+  settings?: SettingsFlags;
+  /** `--no-preflight`: a prompt's start does not stop for missing credentials */
+  noPreflight?: boolean;
 }
 
 /** Checked before any request: what a prompt needs, and the agent's name. */
 export function checkPromptOptions(o: AgentStartOptions): void {
-  if (o.agentName !== undefined) checkAgentName(o.agentName);
+  if (o.agentName !== undefined) agentChoiceOf(o.agentName);
+  flagLayer(o.settings ?? {});
   if (o.prompt !== undefined && o.noWait && !o.dryRun) {
     throw usageError("--prompt needs the session ready: it cannot be combined with --no-wait");
   }
@@ -47,23 +55,37 @@ export function checkPromptOptions(o: AgentStartOptions): void {
 export function agentFor(o: AgentStartOptions, cfg: Config) {
   const source = (key: string) => originOf(cfg)?.sources[key];
   return (template?: TemplateAgent) => {
-    const agent = resolveAgent([
+    const resolved = resolveAgent([
       o.variant,
-      o.agentName !== undefined ? { preset: checkAgentName(o.agentName) } : undefined,
+      o.agentName !== undefined ? agentChoiceOf(o.agentName) : undefined,
       templateChoice(template),
       configChoice(cfg),
     ], cfg);
+    // models, retry, budgets: the flags over the template's over the config's, recorded with the session
+    const settings = mergeSettings(
+      flagLayer(o.settings ?? {}),
+      modelsLayer(template, "the template's agent"),
+      modelsLayer(cfg.agent, "agent"),
+    );
+    const agent = Object.keys(settings).length ? { ...resolved, settings } : resolved;
     return { agent, forwardEnv: forwardedEnv(agent.preset as AgentKind, cfg, source) };
   };
 }
 
 /** The start options with the session's agent and (with a prompt) its first run as the afterReady step. */
 export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: StartIO): StartOptions {
-  const { prompt, agentName: _a, variant: _v, check, ...rest } = o;
-  const base = { ...rest, agentFor: agentFor(o, cfg) };
+  const { prompt, agentName: _a, variant: _v, check, settings: _s, noPreflight, ...rest } = o;
+  let keys: ReturnType<typeof defaultDeps> | undefined;
+  const base = {
+    ...rest,
+    agentFor: agentFor(o, cfg),
+    // a key kept by `kodama agent keys` is read like a local variable of its name
+    storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),
+  };
   if (prompt === undefined) return base;
   return {
     ...base,
+    ...(noPreflight ? {} : { preflight: credentialPreflight(kube, io.err) }),
     afterReady: async ({ spec, pod }) => {
       const { agentRun } = await import("./agentrun.ts");
       try {

@@ -15,6 +15,11 @@ import { usageError } from "../errors.ts";
 import type { SessionAgent } from "../session/spec.ts";
 import { splitWords } from "../words.ts";
 import { quote } from "../escape.ts";
+import { settingsArgs, settingsEnv } from "./settings.ts";
+import ENVLOAD from "./pod/envload.sh" with { type: "text" };
+
+/** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
+export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
 export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
@@ -113,11 +118,10 @@ export const PRESETS: Record<PresetName, Preset> = {
     ],
     promptArgs: [],
     continueArgs: ["--continue"],
-    // --dangerously-skip-permissions is refused as root unless the CLI is told it is in a sandbox; two
-    // retries (not ten with backoff: minutes of `running`) when the API cannot be reached; no updater
+    // --dangerously-skip-permissions is refused as root unless the CLI is told it is in a sandbox; its own
+    // API retry budget is kept (ten with backoff: a burst of overloads is outlasted); no updater
     env: {
       IS_SANDBOX: "1",
-      CLAUDE_CODE_MAX_RETRIES: "2",
       DISABLE_AUTOUPDATER: "1",
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     },
@@ -188,6 +192,16 @@ export function checkAgentName(name: string, what = "--agent"): AgentKind {
     `unknown agent preset ${quote(name)} (${what})`,
     `the presets are ${PRESET_NAMES.join(", ")} (kodama agent presets); any other command is agent.command`,
   );
+}
+
+/**
+ * `--agent SPEC`: a preset's name, or a preset's name followed by extra arguments (`claude --fallback-model
+ * X`: the preset plus those arguments, never a custom command). Quotes as a shell's; exit 2 otherwise.
+ */
+export function agentChoiceOf(spec: string, what = "--agent"): AgentChoice {
+  const words = splitWords(spec);
+  if (words.length <= 1) return { preset: checkAgentName(words[0] ?? spec, what) };
+  return { preset: checkAgentName(words[0], what), args: words.slice(1) };
 }
 
 /**
@@ -276,15 +290,17 @@ export function sessionAgentOf(
  * arguments, then what makes it read the prompt. `continues`: the agent is given its last conversation.
  */
 export function runArgv(a: SessionAgent, cont: boolean): { argv: string[]; continues: boolean } {
-  const env = Object.entries(a.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  // the settings (models, retry, budgets): the runner's KODAMA_* variables and the CLI's own flags
+  const env = Object.entries({ ...a.env, ...settingsEnv(a.preset, a.settings) }).map(([k, v]) => `${k}=${v}`);
+  const own = [...a.command, ...settingsArgs(a.preset, a.command, a.settings)];
   const continues = cont && a.continueArgs.length > 0;
-  const at = Math.min(a.continueAt ?? a.command.length, a.command.length);
-  const command = continues
-    ? [...a.command.slice(0, at), ...a.continueArgs, ...a.command.slice(at)]
-    : a.command;
+  const at = Math.min(a.continueAt ?? a.command.length, own.length);
+  const command = continues ? [...own.slice(0, at), ...a.continueArgs, ...own.slice(at)] : own;
   return {
     argv: [
       ...(env.length ? ["env", ...env] : []),
+      // a preset's keys rotated since the pod started (`agent keys rotate`) over the env Secret's
+      ...(isPresetName(a.preset) ? ENVLOAD_ARGV : []),
       ...(a.wrap ? ["sh", "-c", a.wrap] : []),
       ...command,
       ...(a.promptArgs ?? []),

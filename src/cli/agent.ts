@@ -1,5 +1,5 @@
 /**
- * `kodama agent run|status|logs|stop|presets`: coding-agent runs in a session (the session's agent preset,
+ * `kodama agent run|status|logs|stop|presets|check|keys`: coding-agent runs in a session (the session's agent preset,
  * detached in the session's pod, each with an id, its prompt and output under ~/.kodama/runs in the pod).
  */
 import { setExitCode } from "./exit.ts";
@@ -7,6 +7,8 @@ import { connectFromOpts, type GlobalOptions } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
 import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
+import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
+import { collect } from "./optspec.ts";
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 const commands = () => import("../agent/agentcmd.ts");
@@ -18,7 +20,8 @@ export const names = ["agent"];
 
 export const help: HelpSpec = {
   group: "Sessions",
-  summary: "Coding-agent runs in a session: run, status, logs, stop; the agent presets",
+  summary:
+    "Coding-agent runs in a session: run, status, logs, stop; the agent presets; keys and models checked (check, keys)",
   usage: "[command] [flags]",
   long:
     `Each run starts the session's coding agent (a preset: claude, the default, codex or gemini; or a custom
@@ -36,6 +39,230 @@ See docs/agents.md and \`kodama agent presets\`.`,
     ["Follow the latest run until it ends [not in the demo: an agent]", "kodama agent logs my-work -f"],
     ["Stop run 2 [not in the demo: an agent]", "kodama agent stop my-work 2"],
     ["What each preset runs", "kodama agent presets"],
+    [
+      "Is the key good and the model there? [not in the demo: a model API]",
+      "kodama agent check --agent claude",
+    ],
+    [
+      "Keep the Anthropic key in the OS keychain (read from stdin) [not in the demo: a keychain]",
+      "kodama agent keys set anthropic",
+    ],
+  ],
+};
+
+const keysDeps = () => import("../agent/keys.ts").then((m) => m.defaultDeps());
+const OUTPUT = {
+  flags: "-o, --output <format>",
+  description: "output format",
+  choices: ["table", "json"],
+  default: "table",
+};
+
+const CHECK_COMMAND: CommandSpec = {
+  names: ["check"],
+  help: {
+    summary:
+      "Check an agent's key and model with the smallest real request: key accepted, model found, time to first token, tokens/s, rate-limit headroom",
+    examples: [
+      ["The configured agent, from this machine [not in the demo: a model API]", "kodama agent check"],
+      [
+        "Codex with another model and an env file [not in the demo: a model API]",
+        "kodama agent check --agent codex --model gpt-5 --env-file .env",
+      ],
+      ["From a session's pod, with its own key [not in the demo: a model API]", "kodama agent check my-work"],
+      ["As JSON [not in the demo: a model API]", "kodama agent check -o json"],
+    ],
+    notes:
+      `The request is what the session's agent would send: the same variables (the env files, this environment, then
+kodama agent keys), base URL (ANTHROPIC_BASE_URL, OPENAI_BASE_URL, GOOGLE_GEMINI_BASE_URL) and model. With
+SESSION it is sent from the session's pod (node), so the pod's key never leaves it.
+Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the model was not found;
+1 overloaded, rate limited (429/529) or unreachable; 5 no answer within --timeout.`,
+  },
+  args: [arg("[session]", "check from this session's pod, with its variables")],
+  options: [
+    {
+      flags: "--agent <preset>",
+      description: "the preset to check: claude, codex, gemini (default: the session's, else agent.preset)",
+    },
+    {
+      flags: "--model <model>",
+      description: "the model (default: the session's, else agent.models' first, else the preset's usual)",
+    },
+    {
+      flags: "--env-file <path>",
+      description: "read the variables from this dotenv file first (repeatable; from this machine only)",
+      parse: collect,
+      default: [],
+    },
+    { flags: "--tokens <n>", description: "output tokens to ask for (default 1; more measures tokens/s)" },
+    { flags: "--timeout <duration>", description: "how long to wait for the answer (default 30s)" },
+    OUTPUT,
+  ],
+  run: async (inv) => {
+    const [{ agentCheck }, cfg, keys] = await Promise.all([
+      import("../agent/checkrun.ts"),
+      settings(),
+      keysDeps(),
+    ]);
+    const { stdoutSink, stderrSink } = await import("../base/sink.ts");
+    const o = inv.opts;
+    setExitCode(
+      await agentCheck(
+        {
+          agent: o.agent as string | undefined,
+          model: o.model as string | undefined,
+          envFiles: o.envFile as string[],
+          session: inv.args[0],
+          output: o.output as string,
+          tokens: o.tokens as string | undefined,
+          timeout: o.timeout as string | undefined,
+        },
+        cfg,
+        { out: stdoutSink, err: stderrSink, keys, kube: () => connect(inv) },
+      ),
+    );
+  },
+};
+
+const PROVIDER = arg("<provider>", "anthropic, openai, gemini or github");
+
+const KEYS_COMMAND: CommandSpec = {
+  names: ["keys"],
+  help: {
+    summary: "Keep the model APIs' keys in the OS keychain (else a 0600 file): set, list, test, rm, rotate",
+    long:
+      `A stored key is read like a local variable of its name (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY,
+GITHUB_TOKEN) when the env files and this environment have none: start puts it into the session's env Secret.
+The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Credential Manager; else
+~/.kodama/keys.json, mode 0600 (KODAMA_KEYS_STORE=file chooses it). Never config.yaml.`,
+    examples: [
+      [
+        "Store the Anthropic key (typed, not shown) [not in the demo: a keychain]",
+        "kodama agent keys set anthropic",
+      ],
+      [
+        "From a password manager, on stdin [not in the demo: a keychain]",
+        "op read op://dev/openai/key | kodama agent keys set openai",
+      ],
+      ["What is stored (masked)", "kodama agent keys list"],
+      [
+        "Check the stored key against its API [not in the demo: a model API]",
+        "kodama agent keys test anthropic",
+      ],
+    ],
+  },
+  subcommands: [
+    {
+      names: ["set"],
+      help: {
+        summary: "Store a provider's key, read from stdin (a hidden prompt on a terminal), never an argument",
+        examples: [["Store the Gemini key [not in the demo: a keychain]", "kodama agent keys set gemini"]],
+      },
+      args: [PROVIDER],
+      run: async (inv) => {
+        const [{ keysSet }, d, { stdoutSink, stderrSink }] = await Promise.all([
+          import("../agent/keyscmd.ts"),
+          keysDeps(),
+          import("../base/sink.ts"),
+        ]);
+        setExitCode(await keysSet(d, inv.args[0], { out: stdoutSink, err: stderrSink }));
+      },
+    },
+    {
+      names: ["list", "ls"],
+      help: {
+        summary: "The stored keys: provider, variable, the last four characters, where",
+        examples: [["The stored keys", "kodama agent keys list"]],
+      },
+      options: [OUTPUT],
+      run: async (inv) => {
+        const [{ keysList }, d, { stdoutSink }] = await Promise.all([
+          import("../agent/keyscmd.ts"),
+          keysDeps(),
+          import("../base/sink.ts"),
+        ]);
+        setExitCode(await keysList(d, inv.opts.output as string, stdoutSink));
+      },
+    },
+    {
+      names: ["test"],
+      help: {
+        summary: "Check the stored key alone with agent check (exit 4 when it is refused)",
+        examples: [[
+          "Is the stored OpenAI key good? [not in the demo: a model API]",
+          "kodama agent keys test openai",
+        ]],
+      },
+      args: [PROVIDER],
+      options: [{ flags: "--model <model>", description: "the model to ask" }, OUTPUT],
+      run: async (inv) => {
+        const [{ keysTest }, d, cfg, { stdoutSink, stderrSink }] = await Promise.all([
+          import("../agent/keyscmd.ts"),
+          keysDeps(),
+          settings(),
+          import("../base/sink.ts"),
+        ]);
+        setExitCode(
+          await keysTest(d, inv.args[0], cfg, {
+            model: inv.opts.model as string | undefined,
+            output: inv.opts.output as string,
+          }, { out: stdoutSink, err: stderrSink }),
+        );
+      },
+    },
+    {
+      names: ["rotate"],
+      help: {
+        summary:
+          "Replace a session's agent key in place with this machine's (the environment's, else the stored one): the next run uses it",
+        examples: [[
+          "After kodama agent keys set anthropic [not in the demo: an agent key]",
+          "kodama agent keys rotate my-work",
+        ]],
+        notes:
+          `The session's env Secret gets the new value (a recreated pod's), and a running pod gets it on its home
+volume (~/.kodama/env/NAME, mode 0600), which each run puts over the container's environment. Nothing else
+about the session changes: no restart, the workspace and conversations stay.`,
+      },
+      args: [SESSION],
+      options: [{
+        flags: "--variable <name>",
+        description: "the variable to replace (default: the session's agent's key variable)",
+      }],
+      run: async (inv) => {
+        const [{ rotateKey }, d, kube, { stdoutSink, stderrSink }] = await Promise.all([
+          import("../agent/rotate.ts"),
+          keysDeps(),
+          connect(inv),
+          import("../base/sink.ts"),
+        ]);
+        setExitCode(
+          await rotateKey(kube, kube.namespace, inv.args[0], {
+            variable: inv.opts.variable as string | undefined,
+            keys: d,
+            out: stdoutSink,
+            err: stderrSink,
+          }),
+        );
+      },
+    },
+    {
+      names: ["rm"],
+      help: {
+        summary: "Remove a provider's stored key",
+        examples: [["Forget the Gemini key [not in the demo: a keychain]", "kodama agent keys rm gemini"]],
+      },
+      args: [PROVIDER],
+      run: async (inv) => {
+        const [{ keysRm }, d, { stdoutSink }] = await Promise.all([
+          import("../agent/keyscmd.ts"),
+          keysDeps(),
+          import("../base/sink.ts"),
+        ]);
+        setExitCode(await keysRm(d, inv.args[0], stdoutSink));
+      },
+    },
   ],
 };
 
@@ -74,7 +301,7 @@ the home volume with npm (a pinned version; kodama agent presets).`,
       {
         flags: "--agent <preset>",
         description:
-          "run this preset (claude, codex, gemini, custom) instead of the session's agent, this run only",
+          'run this preset (claude, codex, gemini, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
       },
       {
         flags: "--continue",
@@ -86,6 +313,7 @@ the home volume with npm (a pinned version; kodama agent presets).`,
         description:
           "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check)",
       },
+      ...SETTINGS_OPTIONS,
     ],
     run: async (inv) => {
       const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
@@ -95,6 +323,7 @@ the home volume with npm (a pinned version; kodama agent presets).`,
         check: inv.opts.check as string | undefined,
         continue: inv.opts.continue as boolean | undefined,
         agent: inv.opts.agent as string | undefined,
+        settings: settingsFlagsOf(inv.opts),
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },
@@ -194,4 +423,6 @@ the home volume with npm (a pinned version; kodama agent presets).`,
       setExitCode(await m.presetsCommand(cfg, inv.opts.output as string));
     },
   },
+  CHECK_COMMAND,
+  KEYS_COMMAND,
 ];

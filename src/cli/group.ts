@@ -45,6 +45,10 @@ its output. Each replica is read with one exec, all at once.`,
         "Wait for every agent, then keep the one whose check passed [not in the demo: a best-of-N group runs agents]",
         "kodama compare fix --wait -o json",
       ],
+      [
+        "Stop the other replicas once one passes its check [not in the demo: a best-of-N group runs agents]",
+        "kodama compare fix --wait --stop-others-when-passed",
+      ],
     ],
     notes:
       `Exit codes: 0 shown, 1 (--wait/-w) a replica's agent or check failed, 3 no such group, 5 --wait/-w ran past --timeout, 130 Ctrl-C.`,
@@ -71,6 +75,11 @@ its output. Each replica is read with one exec, all at once.`,
     },
     { flags: "--wait", description: "print once every agent (and its check) has ended" },
     { flags: "--timeout <duration>", description: "with -w or --wait: give up after this long (exit 5)" },
+    {
+      flags: "--stop-others-when-passed",
+      description:
+        "with -w or --wait: once one replica's agent succeeded and its check passed, stop the runs still going in the others",
+    },
   ],
   run: async (inv) => {
     const [{ compareCommand }, kube] = await Promise.all([impl(), connect(inv)]);
@@ -91,6 +100,7 @@ its output. Each replica is read with one exec, all at once.`,
         watch: o.watch as boolean | undefined,
         wait: o.wait as boolean | undefined,
         timeout: o.timeout as string | undefined,
+        stopOthersWhenPassed: o.stopOthersWhenPassed as boolean | undefined,
       }),
     );
   },

@@ -9,6 +9,7 @@ import type { Example, HelpSpec } from "./help.ts";
 import { collect, type Invocation, type OptSpec } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { parseReplicas } from "../agent/replicas.ts";
+import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
 
 const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
@@ -238,7 +239,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--agent <preset>",
       description:
-        "the session's coding agent: claude (default), codex, gemini, or custom (agent.command); see kodama agent presets",
+        'the session\'s coding agent: claude (default), codex, gemini, or custom (agent.command), with extra arguments if any ("claude --fallback-model X"); see kodama agent presets',
     },
     {
       flags: "--replicas <n>",
@@ -253,6 +254,17 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         'with --replicas: replica i runs another agent, for all its runs: a preset and extra args (2=codex, 3="claude --model opus") or a command (repeatable)',
       parse: collect,
       default: [],
+    },
+    ...SETTINGS_OPTIONS,
+    {
+      flags: "--no-preflight",
+      description:
+        "with a prompt: start even when the agent has none of its credential variables (see kodama agent check)",
+    },
+    {
+      flags: "--budget <usd>",
+      description:
+        "with --replicas N: the group's total cost in US dollars, split evenly (each replica's --max-cost is USD/N)",
     },
     {
       flags: "--timeout <duration>",
@@ -309,6 +321,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         replicas: str(o.replicas),
         variants: o.agentVariant as string[],
         agentName: str(o.agent),
+        settings: settingsFlagsOf(o),
+        noPreflight: o.preflight === false,
+        budget: str(o.budget),
         timeout: str(o.timeout),
         noWait: o.wait === false,
         keepOnFailure: o.keepOnFailure as boolean | undefined,

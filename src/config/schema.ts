@@ -6,6 +6,7 @@
  * Leaves built with the helpers below (`cpuQuantity`, `sizeQuantity`, `duration`, ...) carry a
  * human-readable format hint used by `kodama config set` to coerce and explain values.
  */
+import { MODEL_RE } from "./modelname.ts";
 import { z } from "zod";
 import { DURATION_EXAMPLES, DURATION_RE } from "../base/duration.ts";
 import { parseCidr } from "../base/cidr.ts";
@@ -314,6 +315,13 @@ const editor = z.object({
   ),
 }).strict().describe("Editor configuration for sessions.");
 
+export { MODEL_RE };
+const modelName = () =>
+  str().regex(MODEL_RE, {
+    error: (iss: { input?: unknown }) =>
+      `${show(iss.input)} is not a model name (letters, digits and . _ : / @ + -, e.g. claude-sonnet-4-5)`,
+  });
+
 const envNames = () =>
   fromRepo(
     "userOnly",
@@ -365,6 +373,20 @@ const agent = z.object({
   ),
   stallTimeout: duration().default("10m").describe(
     "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
+  ),
+  models: z.array(modelName(), { error: typeMsg("a list of model names (expected e.g. [a, b])") }).optional()
+    .describe(
+      "The models of a session's agent runs, primary first, then fallbacks (e.g. [claude-sonnet-4-5, claude-haiku-4-5]): Claude Code gets --model and --fallback-model, codex and gemini -m with the pod's runner switching model on overload. `--model` and `--fallback-model` override it. A repository's .kodama.yaml may choose models (never credentials).",
+    ),
+  retry: z.object({
+    attempts: int(0, 100).optional().describe(
+      "How many times the pod-side runner continues a run that ended overloaded, rate-limited or unreachable (0: never; unset: the runner's default, 6). `--retry N` and `--no-retry` override it.",
+    ),
+    maxWait: duration().optional().describe(
+      "The longest the runner waits before one continuation (unset: the runner's default, 30m).",
+    ),
+  }).strict().optional().describe(
+    "Continuing a run that ended on transient API trouble, in the pod (docs/agents.md).",
   ),
 }).strict().describe("Coding agent runs.");
 

@@ -16,7 +16,7 @@ import { containerStates, sessionObject, syncState } from "./list.ts";
 import { syncDetail } from "./sync/column.ts";
 import { eventsOf, eventsTable, sortEvents } from "./progress.ts";
 import { resourcesText } from "./quantity.ts";
-import { AGENT_HOME, namesOf, type SessionSpec } from "./spec.ts";
+import { AGENT_HOME, agentSettingsWords, namesOf, type SessionSpec } from "./spec.ts";
 import type { SessionView } from "./status.ts";
 
 export interface SessionDetail {
@@ -131,6 +131,10 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
           s.editorFiles.length ? `from the repository: ${s.editorFiles.join(", ")}` : ""
         } (~/.config/helix, ~/.config/zellij)`,
       );
+    }
+    if (s.agent) {
+      const words = agentSettingsWords(s.agent.settings);
+      out += row("Agent", `${s.agent.preset}${words.length ? ` (${words.join(", ")})` : ""}`);
     }
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
     if (s.sandbox) out += row("Sandbox", sandboxLine(s));

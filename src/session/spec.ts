@@ -56,6 +56,35 @@ export interface SessionAgent {
   promptArgs?: string[];
   /** set for the run (plain values, never secrets: IS_SANDBOX=1) */
   env?: Record<string, string>;
+  /** models, retry and budgets chosen at start: every later run, `--continue` and `resume` keep them */
+  settings?: AgentSettings;
+}
+
+/**
+ * What a session's runs are allowed and asked to do (src/agent/settings.ts turns it into the runner's
+ * KODAMA_* variables and the CLI's own flags). Plain values, never secrets.
+ */
+export interface AgentSettings {
+  /** the models in order: the primary first, then the fallbacks */
+  models?: string[];
+  /** the pod-side runner's continuations of a run that ended overloaded/rate-limited/unreachable */
+  retry?: { attempts?: number; maxWaitSeconds?: number };
+  maxTurns?: number;
+  maxCostUsd?: number;
+  maxSeconds?: number;
+}
+
+/** The settings in words (`session get`): `models a → b, retry 3, max turns 30, max cost $2`. */
+export function agentSettingsWords(s: AgentSettings | undefined): string[] {
+  if (!s) return [];
+  return [
+    ...(s.models?.length ? [`models ${s.models.join(" → ")}`] : []),
+    ...(s.retry?.attempts !== undefined ? [`retry ${s.retry.attempts}`] : []),
+    ...(s.retry?.maxWaitSeconds !== undefined ? [`retry wait ≤ ${s.retry.maxWaitSeconds}s`] : []),
+    ...(s.maxTurns !== undefined ? [`max turns ${s.maxTurns}`] : []),
+    ...(s.maxCostUsd !== undefined ? [`max cost $${Math.round(s.maxCostUsd * 10_000) / 10_000}`] : []),
+    ...(s.maxSeconds !== undefined ? [`max time ${s.maxSeconds}s`] : []),
+  ];
 }
 
 export interface SessionSpec {

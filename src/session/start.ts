@@ -81,6 +81,13 @@ export interface StartOptions extends StartFlags {
    * the user's config decides them). Without it: agent.authEnv.
    */
   agentFor?: (template?: TemplateAgent) => { agent: SessionAgent; forwardEnv: string[] };
+  /**
+   * a forwarded variable this environment does not set, from a store of the user's own (the agent's
+   * `agent keys`): read after the env files and the environment
+   */
+  storedEnv?: (name: string) => Promise<string | undefined>;
+  /** checked once the plan is made, before any object is created (`start --prompt`'s credential check) */
+  preflight?: (plan: SessionPlan) => Promise<void>;
   timeout?: string;
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
@@ -220,6 +227,12 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       // (a CA bundle's own note says where it goes)
       if (k !== "NODE_EXTRA_CA_CERTS") {
         io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
+      }
+    } else if (!(k in env.vars) && !v && !excluded.includes(k) && o.storedEnv) {
+      const stored = await o.storedEnv(k);
+      if (stored) {
+        env.vars[k] = stored;
+        io.err.write(`note: ${k} (from kodama agent keys) goes into the env Secret, for the coding agent\n`);
       }
     }
   }
@@ -1042,6 +1055,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }
+  // before any object (and any request of the start's own): a start that cannot work stops here
+  if (o.preflight) await o.preflight(plan);
   if (o.fromSnapshot !== undefined && !o.dryRun) {
     // exit 3 for a snapshot that is not there (or not complete) before anything is created
     const ref = await (await import("./snapshot.ts")).requireSnapshot(

@@ -102,6 +102,13 @@ export const templateSchema = z.object({
     command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" })
       .optional(),
     args: z.array(z.string()).optional(),
+    /** the models, primary first (src/agent/settings.ts checks each name) */
+    models: z.array(z.string().min(1)).optional(),
+    /** the pod-side runner's continuations on transient API trouble */
+    retry: z.object({
+      attempts: z.number().int().min(0).max(100).optional(),
+      maxWait: z.union([z.string(), z.number().nonnegative()]).optional(),
+    }).strict().optional(),
   }).strict().optional(),
   sync: z.object({
     enabled: z.boolean().optional(),

@@ -350,7 +350,40 @@ function geminiRoute(path: string): [string, string] | undefined {
 
 // ---- the server ------------------------------------------------------------------------------------
 
-export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Promise<StandIn> {
+/** `startStandIn`'s gate (agent check, start's preflight): which keys and models it accepts, its headers. */
+export interface Gate {
+  /** the keys it accepts (x-api-key, Bearer, x-goog-api-key); others get 401 (Gemini: 400 API_KEY_INVALID) */
+  keys?: string[];
+  /** the models it knows; another gets 404 (Anthropic not_found_error, OpenAI model_not_found) */
+  models?: string[];
+  /** headers on every answer (the rate-limit headroom a real API states) */
+  headers?: Record<string, string>;
+}
+
+/** The gate's answer to a request it refuses (undefined: let it through). */
+function gateAnswer(req: Request, path: string, body: Record<string, unknown> | undefined, g: Gate) {
+  const h = req.headers;
+  const key = h.get("x-api-key") ?? h.get("x-goog-api-key") ??
+    h.get("authorization")?.replace(/^Bearer /, "");
+  const gemini = geminiRoute(path);
+  const model = gemini ? gemini[0] : String(body?.model ?? "");
+  const err = (status: number, type: string, message: string) =>
+    new Response(JSON.stringify({ type: "error", error: { type, code: type, message } }), {
+      status,
+      headers: { "content-type": "application/json", ...g.headers },
+    });
+  if (g.keys && !g.keys.includes(key ?? "")) {
+    return gemini
+      ? err(400, "API_KEY_INVALID", "API key not valid. Please pass a valid API key.")
+      : err(401, "authentication_error", "invalid x-api-key");
+  }
+  if (g.models && model && !g.models.includes(model)) {
+    return err(404, path === "/v1/responses" ? "model_not_found" : "not_found_error", `model: ${model}`);
+  }
+  return undefined;
+}
+
+export function startStandIn(turns: Turn[] = [], o: { port?: number; gate?: Gate } = {}): Promise<StandIn> {
   const queue = [...turns];
   const requests: Recorded[] = [];
   let taken = 0;
@@ -375,6 +408,11 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
       },
       onError: (e) => json({ error: String(e) }, 500),
     }, async (req) => {
+      const res = await answer(req);
+      for (const [k, v] of Object.entries(o.gate?.headers ?? {})) res.headers.set(k, v);
+      return res;
+    });
+    const answer = async (req: Request): Promise<Response> => {
       const url = new URL(req.url);
       const text = await req.text();
       let body: Record<string, unknown> | undefined;
@@ -383,6 +421,10 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
       } catch { /* not JSON */ }
       const rec: Recorded = { method: req.method, path: url.pathname, body, text };
       requests.push(rec);
+      if (o.gate && req.method === "POST") {
+        const refused = gateAnswer(req, url.pathname, body, o.gate);
+        if (refused) return refused;
+      }
       if (req.method === "POST" && url.pathname === "/v1/messages") {
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
         const n = main ? ++taken : 0;
@@ -427,7 +469,7 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number } = {}): Pro
         type: "error",
         error: { type: "not_found_error", message: `stand-in: no ${url.pathname}` },
       }, 404);
-    });
+    };
   });
 }
 

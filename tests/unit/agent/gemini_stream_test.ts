@@ -5,7 +5,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { parseStream } from "../../../src/agent/stream.ts";
 import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
 import { createRenderer, renderLog } from "../../../src/agent/render.ts";
-import { GEMINI_WRAP, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { ENVLOAD_ARGV, GEMINI_WRAP, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>
@@ -88,8 +88,9 @@ Deno.test("gemini preset: its command, --resume latest at the end, the wrap and 
   const { argv, continues } = runArgv(a, true);
   assert(continues);
   assertEquals(argv.slice(0, 3), ["env", "GEMINI_CLI_NO_RELAUNCH=true", "GEMINI_TELEMETRY_ENABLED=false"]);
-  assertEquals(argv.slice(3, 6), ["sh", "-c", GEMINI_WRAP]);
-  assertEquals(argv.slice(6), [...PRESETS.gemini.command, "--resume", "latest"]);
+  assertEquals(argv.slice(3, 7), ENVLOAD_ARGV);
+  assertEquals(argv.slice(7, 10), ["sh", "-c", GEMINI_WRAP]);
+  assertEquals(argv.slice(10), [...PRESETS.gemini.command, "--resume", "latest"]);
 
   // the wrap, run by sh (its node -e as in the pod): a chosen auth type only when a base URL is given,
   // the user's own keys kept, a settings file that is not plain JSON left alone

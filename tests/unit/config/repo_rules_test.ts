@@ -106,6 +106,11 @@ const DECISIONS: Record<string, string> = {
   // only); never which local variables go with it
   "agent.preset": "repo",
   "agent.args": "repo",
+  // which models a session's runs use and how often the pod's runner continues them: plain values that
+  // run in the pod only, never credentials (#62)
+  "agent.models": "repo",
+  "agent.retry.attempts": "repo",
+  "agent.retry.maxWait": "repo",
   "agent.forwardEnv.claude": "userOnly",
   "agent.forwardEnv.codex": "userOnly",
   "agent.forwardEnv.gemini": "userOnly",

@@ -1,0 +1,281 @@
+/**
+ * `kodama agent check`: the smallest real request a session's agent would make (its variables, base URL and
+ * model), and what it says: the key accepted or not, the model found, the time to the first token, tokens
+ * per second, the rate-limit headroom the API's headers state.
+ *
+ * The request is a plan (`checkPlan`, pure): where the base URL and the key come from (variable names), the
+ * path, the headers and the body, exactly the real APIs' shapes: Anthropic Messages (`max_tokens`,
+ * streaming), OpenAI Responses (streaming), Gemini streamGenerateContent (SSE). From the laptop this module
+ * sends it with `fetch` (`sendPlan`); from a session's pod `pod/check.js` sends the same plan with the pod's
+ * variables, so the pod's key never leaves it. Both report a `Probe`, which `judge` (pure) turns into the
+ * verdict and its exit code.
+ */
+import { ExitCode } from "../errors.ts";
+import type { PresetName } from "./presets.ts";
+
+/** The model each preset's check asks for when none is chosen (the CLIs' usual default). */
+export const DEFAULT_MODEL: Record<PresetName, string> = {
+  claude: "claude-sonnet-4-5",
+  codex: "gpt-5-codex",
+  gemini: "gemini-2.5-pro",
+};
+
+/** One way to send the key: its variable, the header and what goes before the value. */
+export interface KeyWay {
+  variable: string;
+  header: string;
+  prefix: string;
+  /** extra headers this way needs (Claude Code's OAuth token) */
+  extra?: Record<string, string>;
+}
+
+export interface CheckPlan {
+  preset: PresetName;
+  model: string;
+  baseVar: string;
+  defaultBase: string;
+  /** appended to the base URL (no trailing slash on the base) */
+  path: string;
+  /** the key ways, in the order the CLI prefers them */
+  keys: KeyWay[];
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+const PROMPT = "Reply with the single word: ok";
+
+/** The request of a preset's check. `tokens`: how many output tokens to ask for (1: the smallest). */
+export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckPlan {
+  if (preset === "claude") {
+    return {
+      preset,
+      model,
+      baseVar: "ANTHROPIC_BASE_URL",
+      defaultBase: "https://api.anthropic.com",
+      path: "/v1/messages",
+      keys: [
+        { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" },
+        { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
+        {
+          variable: "CLAUDE_CODE_OAUTH_TOKEN",
+          header: "authorization",
+          prefix: "Bearer ",
+          extra: { "anthropic-beta": "oauth-2025-04-20" },
+        },
+      ],
+      headers: { "anthropic-version": "2023-06-01", "content-type": "application/json" },
+      body: { model, max_tokens: tokens, stream: true, messages: [{ role: "user", content: PROMPT }] },
+    };
+  }
+  if (preset === "codex") {
+    return {
+      preset,
+      model,
+      baseVar: "OPENAI_BASE_URL",
+      defaultBase: "https://api.openai.com/v1",
+      path: "/responses",
+      keys: [
+        { variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " },
+        { variable: "CODEX_API_KEY", header: "authorization", prefix: "Bearer " },
+      ],
+      headers: { "content-type": "application/json" },
+      // the Responses API's smallest output budget is 16 tokens
+      body: { model, input: PROMPT, max_output_tokens: Math.max(16, tokens), stream: true, store: false },
+    };
+  }
+  return {
+    preset,
+    model,
+    baseVar: "GOOGLE_GEMINI_BASE_URL",
+    defaultBase: "https://generativelanguage.googleapis.com",
+    path: `/v1beta/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`,
+    keys: [
+      { variable: "GEMINI_API_KEY", header: "x-goog-api-key", prefix: "" },
+      { variable: "GOOGLE_API_KEY", header: "x-goog-api-key", prefix: "" },
+    ],
+    headers: { "content-type": "application/json" },
+    body: {
+      contents: [{ role: "user", parts: [{ text: PROMPT }] }],
+      generationConfig: { maxOutputTokens: tokens },
+    },
+  };
+}
+
+/** The rate-limit headers worth showing (Anthropic's, OpenAI's, and `retry-after`). */
+export const RATE_HEADERS = /^(anthropic-ratelimit-|x-ratelimit-|retry-after$)/;
+
+/** What one request showed, wherever it was sent from. */
+export interface Probe {
+  /** the variable the key came from (undefined: none was set) */
+  keyVar?: string;
+  baseUrl: string;
+  /** the HTTP status (undefined: no answer) */
+  status?: number;
+  /** a network failure's words */
+  error?: string;
+  /** the start of an error answer's body */
+  body?: string;
+  headers: Record<string, string>;
+  /** ms from the request to its first content event, and to the stream's end */
+  firstTokenMs?: number;
+  doneMs?: number;
+  outputTokens?: number;
+  /** a stream's own error event (Anthropic's `event: error`) */
+  streamError?: string;
+}
+
+/** A stream's content and usage, from its SSE `data:` lines (the three APIs' shapes). */
+export function sseFacts(line: string): { content?: boolean; outputTokens?: number; error?: string } {
+  if (!line.startsWith("data:")) return {};
+  let d: Record<string, unknown>;
+  try {
+    d = JSON.parse(line.slice(5).trim());
+  } catch {
+    return {};
+  }
+  const t = d.type;
+  const out: { content?: boolean; outputTokens?: number; error?: string } = {};
+  if (t === "content_block_delta" || t === "response.output_text.delta") out.content = true;
+  // Gemini: every chunk is a candidate's content
+  if (Array.isArray(d.candidates)) out.content = true;
+  const usage = (d.usage ?? (d.response as Record<string, unknown> | undefined)?.usage ??
+    d.usageMetadata) as Record<string, unknown> | undefined;
+  const n = usage?.output_tokens ?? usage?.candidatesTokenCount;
+  if (typeof n === "number" && n > 0) out.outputTokens = n;
+  if (t === "error" || t === "response.failed") {
+    const e = (d.error ?? (d.response as Record<string, unknown> | undefined)?.error) as
+      | Record<string, unknown>
+      | undefined;
+    out.error = String(e?.message ?? e?.type ?? "error");
+  }
+  return out;
+}
+
+/** Send a plan from this machine with `env`'s variables; `timeoutMs` bounds the whole request. */
+export async function sendPlan(
+  plan: CheckPlan,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<Probe> {
+  const baseUrl = (env[plan.baseVar] || plan.defaultBase).replace(/\/+$/, "");
+  const way = plan.keys.find((k) => env[k.variable]);
+  const probe: Probe = { baseUrl, headers: {}, ...(way ? { keyVar: way.variable } : {}) };
+  if (!way) return probe;
+  const headers = { ...plan.headers, ...way.extra, [way.header]: `${way.prefix}${env[way.variable]}` };
+  const t0 = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(baseUrl + plan.path, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(plan.body),
+      signal,
+    });
+    probe.status = res.status;
+    for (const [k, v] of res.headers) if (RATE_HEADERS.test(k)) probe.headers[k] = v;
+    if (!res.ok || !res.body) {
+      probe.body = (await res.text()).slice(0, 2000);
+      return probe;
+    }
+    let buf = "";
+    const dec = new TextDecoder();
+    for await (const chunk of res.body) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const f = sseFacts(buf.slice(0, nl).trim());
+        buf = buf.slice(nl + 1);
+        if (f.content && probe.firstTokenMs === undefined) probe.firstTokenMs = performance.now() - t0;
+        if (f.outputTokens !== undefined) probe.outputTokens = f.outputTokens;
+        if (f.error) probe.streamError = f.error;
+      }
+    }
+    probe.doneMs = performance.now() - t0;
+  } catch (e) {
+    probe.error = signal.aborted ? `no answer in ${Math.round(timeoutMs / 1000)}s` : (e as Error).message;
+  }
+  return probe;
+}
+
+export type Verdict =
+  | "ok"
+  | "no-key"
+  | "wrong-key"
+  | "auth"
+  | "model"
+  | "overloaded"
+  | "rate-limited"
+  | "unreachable"
+  | "timeout"
+  | "failed";
+
+/** The exit code of each verdict (docs/agents.md, docs/reference.md). */
+export const VERDICT_EXIT: Record<Verdict, number> = {
+  ok: ExitCode.OK,
+  "no-key": ExitCode.FORBIDDEN,
+  "wrong-key": ExitCode.FORBIDDEN,
+  auth: ExitCode.FORBIDDEN,
+  model: ExitCode.NOT_FOUND,
+  overloaded: ExitCode.FAILED,
+  "rate-limited": ExitCode.FAILED,
+  unreachable: ExitCode.FAILED,
+  timeout: ExitCode.TIMEOUT,
+  failed: ExitCode.FAILED,
+};
+
+/** The API's own error words from its body (`{error: {message}}` or `[{error: …}]`), one line. */
+export function apiMessage(body: string | undefined): string | undefined {
+  if (!body) return undefined;
+  try {
+    const v = JSON.parse(body);
+    const e = (Array.isArray(v) ? v[0] : v)?.error;
+    const m = typeof e === "string" ? e : e?.message ?? e?.type;
+    return typeof m === "string" ? m.split("\n")[0].slice(0, 200) : undefined;
+  } catch {
+    return body.split("\n")[0].slice(0, 200) || undefined;
+  }
+}
+
+/** A probe's verdict (pure). */
+export function judge(p: Probe): { verdict: Verdict; message: string } {
+  const api = apiMessage(p.body);
+  const said = api ? `: ${api}` : "";
+  if (!p.keyVar) return { verdict: "no-key", message: "no key is set" };
+  if (p.status === undefined) {
+    if (p.error?.startsWith("no answer")) return { verdict: "timeout", message: p.error };
+    return { verdict: "unreachable", message: `cannot reach ${p.baseUrl}: ${p.error ?? "no answer"}` };
+  }
+  const s = p.status;
+  if (s === 401 || s === 403) return { verdict: "auth", message: `the key was refused (${s})${said}` };
+  // Gemini answers a bad key with 400 API_KEY_INVALID
+  if (s === 400 && /API[_ ]KEY|api key/i.test(p.body ?? "")) {
+    return { verdict: "auth", message: `the key was refused (${s})${said}` };
+  }
+  if (s === 404 || /not_found_error|model_not_found|does not exist/.test(p.body ?? "")) {
+    return { verdict: "model", message: `the model was not found (${s})${said}` };
+  }
+  if (s === 429) {
+    const after = p.headers["retry-after"];
+    return {
+      verdict: "rate-limited",
+      message: `rate limited (429${after ? `, retry after ${after}s` : ""})${said}`,
+    };
+  }
+  if (s === 529 || s === 503 || s === 502 || s === 500) {
+    return { verdict: "overloaded", message: `the API is overloaded (${s})${said}` };
+  }
+  if (s >= 400) return { verdict: "failed", message: `the API answered ${s}${said}` };
+  if (p.streamError) {
+    const v: Verdict = /overload/i.test(p.streamError) ? "overloaded" : "failed";
+    return { verdict: v, message: `the stream ended with an error: ${p.streamError}` };
+  }
+  return { verdict: "ok", message: "the key was accepted and the model answered" };
+}
+
+/** Tokens per second over the stream's output (after the first token), when it can be told. */
+export function tokensPerSecond(p: Probe): number | undefined {
+  if (!p.outputTokens || p.firstTokenMs === undefined || p.doneMs === undefined) return undefined;
+  const ms = p.doneMs - p.firstTokenMs;
+  if (p.outputTokens < 2 || ms <= 0) return undefined;
+  return Math.round(((p.outputTokens - 1) / ms) * 1000 * 10) / 10;
+}

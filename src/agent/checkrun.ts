@@ -1,0 +1,286 @@
+/**
+ * `kodama agent check [--agent P] [--model M] [--env-file F]… [SESSION]`: check.ts's request, sent from this
+ * machine (the variables of the env files, this environment, then `agent keys`: the first that has one
+ * wins, as at `start`) or, with a SESSION, from its pod (pod/check.js with the pod's own variables).
+ * Prints the verdict (a table, or -o json) and exits with its code: 0 ok, 4 a key refused or missing,
+ * 3 the model not found, 1 overloaded / rate limited / unreachable, 5 no answer in time.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Kube } from "../kube/client.ts";
+import type { Sink } from "../base/sink.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { formatDuration, parseDuration } from "../base/duration.ts";
+import {
+  agentChoiceOf,
+  configChoice,
+  ENVLOAD_ARGV,
+  isPresetName,
+  type PresetName,
+  resolveAgent,
+} from "./presets.ts";
+import {
+  checkPlan,
+  DEFAULT_MODEL,
+  judge,
+  type Probe,
+  sendPlan,
+  tokensPerSecond,
+  type Verdict,
+  VERDICT_EXIT,
+} from "./check.ts";
+import { checkModel } from "./settings.ts";
+import { type KeyStoreDeps, maskKey, storedVar, wrongKeyProblem } from "./keys.ts";
+import type { SessionAgent } from "../session/spec.ts";
+import CHECK_JS from "./pod/check.js" with { type: "text" };
+
+export interface CheckOptions {
+  agent?: string;
+  model?: string;
+  envFiles?: string[];
+  session?: string;
+  output?: string;
+  /** output tokens to ask for (default 1) */
+  tokens?: string;
+  timeout?: string;
+  cwd?: string;
+  /** the key from `agent keys` only (`agent keys test`), not the environment's */
+  storedOnly?: boolean;
+}
+
+/** Where a local variable came from: an env file, this environment, `agent keys`. */
+export type VarSource = { value: string; from: string };
+
+/** A check's outcome, as `-o json` prints it. */
+export interface CheckReport {
+  apiVersion: "kodama.dev/v1";
+  kind: "AgentCheck";
+  agent: string;
+  model: string;
+  from: string;
+  baseUrl: string;
+  key?: { variable: string; suffix: string; source: string };
+  verdict: Verdict;
+  message: string;
+  httpStatus?: number;
+  firstTokenMs?: number;
+  tokensPerSecond?: number;
+  outputTokens?: number;
+  rateLimit: Record<string, string>;
+  exitCode: number;
+}
+
+/**
+ * The local variables of a preset's credential and endpoint: the env files first, then this environment,
+ * then a key kept by `agent keys` (as `start` puts them into the env Secret).
+ */
+export async function localVars(
+  names: string[],
+  files: { file: string; vars: Record<string, string> }[],
+  keys: KeyStoreDeps | undefined,
+  storedOnly: string[] = [],
+): Promise<Record<string, VarSource>> {
+  const out: Record<string, VarSource> = {};
+  for (const n of names) {
+    const f = files.find((s) => s.vars[n]);
+    // `agent keys test`: the key variables come from the store alone
+    const here = storedOnly.includes(n) ? undefined : Deno.env.get(n);
+    if (f) out[n] = { value: f.vars[n], from: `env file ${f.file}` };
+    else if (here) out[n] = { value: here, from: "this environment" };
+    else if (keys) {
+      const v = await storedVar(keys, n).catch(() => undefined);
+      if (v) out[n] = { value: v, from: "kodama agent keys" };
+    }
+  }
+  return out;
+}
+
+/** The preset of a check: --agent, else the session's, else the config's. Exit 2 for a custom command. */
+function presetOf(o: CheckOptions, cfg: Config, session?: SessionAgent): PresetName {
+  const a = o.agent !== undefined
+    ? resolveAgent([agentChoiceOf(o.agent)], cfg)
+    : session ?? resolveAgent([configChoice(cfg)], cfg);
+  if (!isPresetName(a.preset)) {
+    throw usageError(
+      "agent check knows the presets' APIs (claude, codex, gemini), not a custom command's",
+      "choose one: kodama agent check --agent claude",
+    );
+  }
+  return a.preset;
+}
+
+function timeoutOf(o: CheckOptions): number {
+  if (o.timeout === undefined) return 30_000;
+  const ms = parseDuration(o.timeout, "--timeout", { timer: true });
+  if (ms < 1) {
+    throw usageError(`invalid --timeout ${JSON.stringify(o.timeout)}`, "give more than 0, e.g. 10s");
+  }
+  return ms;
+}
+
+function tokensOf(o: CheckOptions): number {
+  if (o.tokens === undefined) return 1;
+  if (!/^\d+$/.test(o.tokens) || Number(o.tokens) < 1 || Number(o.tokens) > 4096) {
+    throw usageError(`invalid --tokens ${JSON.stringify(o.tokens)}`, "give a whole number from 1 to 4096");
+  }
+  return Number(o.tokens);
+}
+
+type Head = Omit<CheckReport, "verdict" | "message" | "exitCode" | "rateLimit" | "baseUrl">;
+type Sent = { probe: Probe; head: Head; wrong?: string };
+
+const head = (agent: string, model: string, from: string, key?: CheckReport["key"]): Head => ({
+  apiVersion: "kodama.dev/v1",
+  kind: "AgentCheck",
+  agent,
+  model,
+  from,
+  ...(key ? { key } : {}),
+});
+
+/** The request from a session's pod (pod/check.js): its own variables, its key never leaving it. */
+async function fromPod(
+  kube: Kube,
+  session: string,
+  o: CheckOptions,
+  cfg: Config,
+  n: { tokens: number; timeoutMs: number },
+): Promise<Sent> {
+  const { runningPod, execCapture } = await import("../session/podexec.ts");
+  const { specOf } = await import("../session/spec.ts");
+  const pod = await runningPod(kube, kube.namespace, session);
+  const agent = specOf(pod)?.agent;
+  const preset = presetOf(o, cfg, agent);
+  const model = o.model ?? agent?.settings?.models?.[0] ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
+  const plan = checkPlan(preset, model, n.tokens);
+  // the pod's variables as a run has them: the env Secret's, with `agent keys rotate`'s files over them
+  const argv = [...ENVLOAD_ARGV, "node", "-e", CHECK_JS, "kodama-check", String(n.timeoutMs)];
+  const r = await execCapture(kube, pod, argv, { stdin: new TextEncoder().encode(JSON.stringify(plan)) });
+  if (r.code === 127 || r.code === 126) {
+    throw new KodamaError(
+      `cannot check from session ${session}: its image has no node`,
+      ExitCode.FAILED,
+      "check from this machine instead: kodama agent check --env-file FILE",
+    );
+  }
+  if (r.code !== 0) {
+    throw new KodamaError(
+      `the check in session ${session} failed: ${r.stderr.trim().split("\n")[0] || `exit code ${r.code}`}`,
+    );
+  }
+  const probe = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Probe;
+  const key = probe.keyVar
+    ? { variable: probe.keyVar, suffix: "(in the pod)", source: "the env Secret" }
+    : undefined;
+  return { probe, head: head(preset, model, `session ${session}`, key) };
+}
+
+/** The request from this machine: the env files, the environment, then `agent keys`. */
+async function fromHere(
+  o: CheckOptions,
+  cfg: Config,
+  keys: KeyStoreDeps | undefined,
+  n: { tokens: number; timeoutMs: number },
+): Promise<Sent> {
+  const preset = presetOf(o, cfg);
+  const model = o.model ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
+  const plan = checkPlan(preset, model, n.tokens);
+  const { readEnvFiles } = await import("../session/envfile.ts");
+  const { resolve } = await import("../fspath.ts");
+  const files = await readEnvFiles(
+    (o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
+  );
+  const keyVars = plan.keys.map((k) => k.variable);
+  const vars = await localVars([plan.baseVar, ...keyVars], files, keys, o.storedOnly ? keyVars : []);
+  const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]));
+  const way = plan.keys.find((k) => env[k.variable]);
+  // another provider's key is said without a request
+  const wrong = way ? wrongKeyProblem(way.variable, env[way.variable]) : undefined;
+  const probe = wrong
+    ? { keyVar: way!.variable, baseUrl: env[plan.baseVar] || plan.defaultBase, headers: {} }
+    : await sendPlan(plan, env, n.timeoutMs);
+  const key = way
+    ? { variable: way.variable, suffix: maskKey(env[way.variable]), source: vars[way.variable].from }
+    : undefined;
+  return { probe, head: head(preset, model, "this machine", key), ...(wrong ? { wrong } : {}) };
+}
+
+/** Run the check; prints the report; returns the exit code (a failure's line is the thrown error). */
+export async function agentCheck(
+  o: CheckOptions,
+  cfg: Config,
+  io: { out: Sink; err: Sink; kube?: () => Promise<Kube>; keys?: KeyStoreDeps },
+): Promise<number> {
+  const n = { tokens: tokensOf(o), timeoutMs: timeoutOf(o) };
+  if (o.model !== undefined) checkModel(o.model, "--model");
+  if (o.session !== undefined && o.envFiles?.length) {
+    throw usageError(
+      "--env-file is for a check from this machine: a session's check uses its pod's variables",
+    );
+  }
+  const { probe, head, wrong } = o.session !== undefined
+    ? await fromPod(await io.kube!(), o.session, o, cfg, n)
+    : await fromHere(o, cfg, io.keys, n);
+  const j = wrong ? { verdict: "wrong-key" as const, message: wrong } : judge(probe);
+  const tps = tokensPerSecond(probe);
+  const full: CheckReport = {
+    ...head,
+    baseUrl: probe.baseUrl,
+    verdict: j.verdict,
+    message: j.message,
+    ...(probe.status !== undefined ? { httpStatus: probe.status } : {}),
+    ...(probe.firstTokenMs !== undefined ? { firstTokenMs: Math.round(probe.firstTokenMs) } : {}),
+    ...(tps !== undefined ? { tokensPerSecond: tps } : {}),
+    ...(probe.outputTokens !== undefined ? { outputTokens: probe.outputTokens } : {}),
+    rateLimit: probe.headers ?? {},
+    exitCode: VERDICT_EXIT[j.verdict],
+  };
+  if (o.output === "json") io.out.write(JSON.stringify(full, null, 2) + "\n");
+  else io.out.write(renderCheck(full));
+  if (full.exitCode !== ExitCode.OK) throw new KodamaError(checkLine(full), full.exitCode, hintOf(full));
+  return ExitCode.OK;
+}
+
+/** The failure as one line: `claude (claude-x) from this machine: the key was refused (401)`. */
+export function checkLine(r: CheckReport): string {
+  return `${r.agent} check (model ${r.model}, ${r.from}): ${r.message}`;
+}
+
+function hintOf(r: CheckReport): string | undefined {
+  const v = r.key?.variable;
+  switch (r.verdict) {
+    case "no-key":
+      return `set one with: kodama agent keys set ${providerWord(r.agent)} (or --env-file FILE)`;
+    case "wrong-key":
+    case "auth":
+      return `${v ? `${v} came from ${r.key?.source}; ` : ""}set a good one with: kodama agent keys set ${
+        providerWord(r.agent)
+      }`;
+    case "model":
+      return "choose another with --model (agent.models in the config)";
+    case "overloaded":
+    case "rate-limited":
+      return "transient: a run waits it out and continues (agent.retry); try again later";
+    default:
+      return undefined;
+  }
+}
+
+function providerWord(preset: string): string {
+  return preset === "claude" ? "anthropic" : preset === "codex" ? "openai" : "gemini";
+}
+
+/** The report as lines for a person. */
+export function renderCheck(r: CheckReport): string {
+  const rows: [string, string][] = [
+    ["AGENT", `${r.agent} (model ${r.model}), from ${r.from}`],
+    ["ENDPOINT", r.baseUrl],
+    ["KEY", r.key ? `${r.key.variable} ${r.key.suffix} (from ${r.key.source})` : "none"],
+    ["RESULT", `${r.verdict}: ${r.message}`],
+  ];
+  if (r.firstTokenMs !== undefined) rows.push(["FIRST TOKEN", formatDuration(r.firstTokenMs)]);
+  if (r.tokensPerSecond !== undefined) rows.push(["TOKENS/S", String(r.tokensPerSecond)]);
+  const rl = Object.entries(r.rateLimit);
+  if (rl.length) rows.push(["RATE LIMIT", rl.map(([k, v]) => `${k}=${v}`).join(" ")]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}

@@ -1,0 +1,112 @@
+/**
+ * `start --prompt`'s preflight, before any object is created: the session's agent must have one of its
+ * preset's credential variables in the env Secret being planned (from the env files, this environment or
+ * `agent keys`), or an OAuth login on a reused home volume (its PVC already exists: the one request made).
+ * A key in another provider's variable is named. Exit 4 either way; `--no-preflight` skips it.
+ * `start --replicas N` (N > 1) also makes one real request first (`agent check`, from this machine).
+ */
+import type { Kube } from "../kube/client.ts";
+import type { Sink } from "../base/sink.ts";
+import { ExitCode, KodamaError } from "../errors.ts";
+import { namesOf, type SessionSpec } from "../session/spec.ts";
+import { isPresetName, PRESETS } from "./presets.ts";
+import { wrongKeyProblem } from "./keys.ts";
+
+/** A preset's credential variables: its authEnv without the endpoints (`*_BASE_URL`). */
+export function credentialVars(preset: string): string[] {
+  return isPresetName(preset) ? PRESETS[preset].authEnv.filter((v) => !v.endsWith("_BASE_URL")) : [];
+}
+
+/** The provider word `agent keys set` takes for a preset. */
+export function providerOfPreset(preset: string): string {
+  return preset === "codex" ? "openai" : preset === "gemini" ? "gemini" : "anthropic";
+}
+
+/**
+ * What the plan lacks, without a request: a wrong key's words, or `missing` with the variables. Pure.
+ */
+export function credentialProblem(
+  spec: Pick<SessionSpec, "agent" | "envVars">,
+  env: Record<string, string>,
+): { wrong: string } | { missing: string[] } | undefined {
+  const preset = spec.agent?.preset;
+  if (!preset || !isPresetName(preset)) return undefined;
+  const creds = credentialVars(preset);
+  const have = creds.filter((n) => spec.envVars.includes(n));
+  for (const n of have) {
+    const w = env[n] !== undefined ? wrongKeyProblem(n, env[n]) : undefined;
+    if (w) return { wrong: w };
+  }
+  return have.length ? undefined : { missing: creds };
+}
+
+/** The preflight as `startSession` calls it (StartOptions.preflight). */
+export function credentialPreflight(kube: Kube, err: Sink) {
+  return async (plan: { spec: SessionSpec; data: { env: Record<string, string> } }): Promise<void> => {
+    const p = credentialProblem(plan.spec, plan.data.env);
+    if (!p) return;
+    const preset = plan.spec.agent!.preset;
+    const hint = `kodama agent keys set ${
+      providerOfPreset(preset)
+    } (or --env-file FILE); --no-preflight starts anyway`;
+    if ("wrong" in p) {
+      throw new KodamaError(`cannot start ${plan.spec.name}: ${p.wrong}`, ExitCode.FORBIDDEN, hint);
+    }
+    // an OAuth login (`claude /login`, `codex login`) lives on the home volume: a reused one counts
+    const home = namesOf(plan.spec).homePVC;
+    if (await kube.findObject("persistentvolumeclaims", plan.spec.namespace, home)) {
+      err.write(
+        `note: none of ${
+          p.missing.join(", ")
+        } is set: the ${preset} agent uses the login on the reused home volume ${home}\n`,
+      );
+      return;
+    }
+    throw new KodamaError(
+      `cannot start ${plan.spec.name}: the ${preset} agent has no credentials (none of ${
+        p.missing.join(", ")
+      } in the env files, this environment or kodama agent keys)`,
+      ExitCode.FORBIDDEN,
+      hint,
+    );
+  };
+}
+
+/**
+ * `start --replicas N --prompt` (N > 1): one real request first (`agent check` from this machine, the
+ * group's agent, the flags' or the config's model). A refused or missing key (exit 4) or an unknown model
+ * (exit 3) stops the start before any pod; transient trouble is a warning (the runs wait it out).
+ */
+export async function groupCheck(
+  o: { agentName?: string; settings?: { model?: string }; envFiles?: string[] },
+  cfg: import("../config/schema.ts").Config,
+  err: Sink,
+): Promise<void> {
+  const { agentChoiceOf, configChoice, resolveAgent } = await import("./presets.ts");
+  const agent = resolveAgent(
+    [o.agentName !== undefined ? agentChoiceOf(o.agentName) : configChoice(cfg)],
+    cfg,
+  );
+  if (!isPresetName(agent.preset)) return;
+  const [{ agentCheck }, { defaultDeps }] = await Promise.all([import("./checkrun.ts"), import("./keys.ts")]);
+  const lines: string[] = [];
+  try {
+    await agentCheck(
+      { agent: agent.preset, model: o.settings?.model, envFiles: o.envFiles, output: "json" },
+      cfg,
+      { out: { write: (c) => void lines.push(String(c)) }, err, keys: await defaultDeps() },
+    );
+    const r = JSON.parse(lines.join(""));
+    err.write(
+      `agent check: ${r.agent} (model ${r.model}) answered${
+        r.firstTokenMs !== undefined ? ` in ${r.firstTokenMs}ms` : ""
+      }\n`,
+    );
+  } catch (e) {
+    if (!(e instanceof KodamaError)) throw e;
+    if (e.code === ExitCode.FORBIDDEN || e.code === ExitCode.NOT_FOUND) {
+      throw new KodamaError(`${e.message}: no replica was started`, e.code, e.hint);
+    }
+    err.write(`warning: ${e.message} (starting anyway: a run waits out transient trouble)\n`);
+  }
+}
