@@ -29,9 +29,27 @@
 
 import { usageError } from "../errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
-import { RUN_WATCHED } from "./watch.ts";
+import { GIT_END, GIT_START, RUN_WATCHED } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
 import { quote } from "../escape.ts";
+import type { Outcome, Waiting } from "./outcome.ts";
+import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
+import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
+
+/**
+ * The Node runner of a preset's run (pod/runner.js: waits, continuations, budgets, the byte watchdog),
+ * after the classifier it shares with kodama (pod/outcome.js, its `export`s dropped: one script).
+ */
+export const RUNNER_JS = OUTCOME_JS.replace(/^export /gm, "") + "\n" + RUNNER_BODY_JS;
+
+/** What the Node runner needs to continue a run: the continuation's command and where a model goes. */
+export interface Resume {
+  argv: string[];
+  /** where `FLAG MODEL` goes in argv when a continuation moves to the next model */
+  modelAt: number;
+  /** the preset has no model fallback of its own: kodama's continuation switches model (KODAMA_MODELS) */
+  switchModels: boolean;
+}
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
 export const NO_AGENT_EXIT = 127;
@@ -56,14 +74,24 @@ export const PROLOGUE = [
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The detached runner: `sh -c RUNNER kodama-run RUNDIR CMD ARGS...`. */
+/**
+ * The detached runner: `sh -c RUNNER kodama-run RUNDIR RUNNER_JS CMD ARGS...`. A preset's run (KODAMA_RESUME
+ * set) with Node goes through RUNNER_JS (retries and continuations); any other run, watched by sh.
+ */
 export const RUNNER_SCRIPT = [
-  `run="$1"; shift`,
+  `run="$1"; js="$2"; shift 2`,
   `echo $$ > "$run/pid"`,
   `cd "\${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true`,
   `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"`,
-  // the agent, watched (watch.ts): the commit it started from, the stall watchdog, what it did to git
+  // the agent, watched: the commit it started from, the watchdog (and for a preset, its continuations),
+  // what it did to git
+  `if [ -n "\${KODAMA_RESUME:-}" ] && command -v node >/dev/null 2>&1; then`,
+  GIT_START,
+  `node -e "$js" "$run" "$@"; code=$?`,
+  GIT_END,
+  `else`,
   RUN_WATCHED,
+  `fi`,
   // was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
   // SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
   `if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"`,
@@ -108,6 +136,8 @@ export const START_SCRIPT = [
   `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""`,
   `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
   // `~N`: agent.stallTimeout in seconds, for the runner's watchdog
+  // `%B64`: what a preset's continuation runs (Resume, base64 JSON), for the Node runner
+  `case "$bytes" in *%*) export KODAMA_RESUME="\${bytes##*%}"; bytes="\${bytes%\\%*}" ;; esac`,
   `case "$bytes" in *~*) export KODAMA_STALL_SECONDS="\${bytes##*~}"; bytes="\${bytes%~*}" ;; esac`,
   `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
   `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
@@ -157,7 +187,8 @@ export const START_SCRIPT = [
   // run read as running (the runner, a session of its own writing to files, never sees a hang-up anyway)
   `if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi`,
   `runner=${q(RUNNER_SCRIPT)}`,
-  `$nh $detach sh -c "$runner" kodama-run "$run" "$@" > /dev/null 2>&1 < /dev/null &`,
+  `runnerjs=${q(RUNNER_JS)}`,
+  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$@" > /dev/null 2>&1 < /dev/null &`,
   `echo "$n"`,
 ].join("\n");
 
@@ -172,9 +203,11 @@ export function startArgv(
   cont = false,
   agent?: string,
   stallSeconds = 0,
+  resume?: Resume,
 ): string[] {
+  const b64 = resume ? btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(resume)))) : "";
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
-    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (agent ? `@${agent}` : "");
+    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (agent ? `@${agent}` : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 
@@ -203,7 +236,9 @@ const RUN_STATUS = [
   `  rd ckexit "$r/check-exit"; rd cont "$r/continues"`,
   // what the run did (watch.ts) and its truth, once kodama has read it from the log (truth.ts: one line)
   `  rd git "$r/git"; rd endedby "$r/ended-by"; rd truth "$r/truth.json"`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont" "$git" "$endedby" "$truth"`,
+  // the Node runner's state (runner.js: one line): the wait in progress, continuations, models
+  `  rd rstate "$r/state.json"`,
+  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont" "$git" "$endedby" "$truth" "$rstate"`,
   `}`,
 ];
 
@@ -260,6 +295,54 @@ export interface AgentRun {
   continues?: string;
   /** what the run really did (truth.ts): from git and, once read, from the agent's structured output */
   truth?: RunTruth;
+  /** the Node runner's state (pod/runner.js): a wait on the model API in progress (a running run) */
+  waiting?: Waiting;
+  /** times kodama continued the run after a transient end (overloaded, rate-limited, unreachable) */
+  continuations?: number;
+  /** the model API retries the agent reported */
+  apiRetries?: number;
+  /** every model that answered */
+  models?: string[];
+  /** the outcome the runner decided on when the run ended */
+  runnerOutcome?: Outcome;
+}
+
+/** The Node runner's state.json (one line), keeping only what has the right type. */
+export function parseRunState(text: string | undefined): Partial<AgentRun> {
+  if (!text?.trim()) return {};
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (!j || typeof j !== "object") return {};
+  const out: Partial<AgentRun> = {};
+  const n = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
+  const w = j.waiting as Record<string, unknown> | undefined;
+  if (w && typeof w === "object" && typeof w.reason === "string") {
+    out.waiting = {
+      reason: w.reason.slice(0, 40),
+      ...(typeof w.until === "string" && !Number.isNaN(Date.parse(w.until)) ? { until: w.until } : {}),
+      ...(n(w.attempt) !== undefined ? { attempt: n(w.attempt) } : {}),
+      ...(n(w.of) !== undefined ? { of: n(w.of) } : {}),
+    };
+  }
+  if (n(j.continuations)) out.continuations = n(j.continuations);
+  if (n(j.apiRetries)) out.apiRetries = n(j.apiRetries);
+  if (Array.isArray(j.models)) {
+    out.models = j.models.filter((m) => typeof m === "string").map((m) => m.slice(0, 100)).slice(0, 10);
+  }
+  const o = j.outcome as Record<string, unknown> | undefined;
+  if (o && typeof o === "object" && typeof o.class === "string" && typeof o.message === "string") {
+    out.runnerOutcome = {
+      class: o.class as Outcome["class"],
+      retryable: o.retryable === true,
+      ...(typeof o.retryAt === "string" ? { retryAt: o.retryAt } : {}),
+      message: o.message.slice(0, 500),
+    };
+  }
+  return out;
 }
 
 function checkOf(
@@ -282,10 +365,11 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
   const out: AgentRun[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues, git, endedBy, truth] = line
-      .split(
-        "\t",
-      );
+    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues, git, endedBy, truth, rstate] =
+      line
+        .split(
+          "\t",
+        );
     if (!/^\d+$/.test(id ?? "")) continue;
     const exitCode = code && /^-?\d+$/.test(code) ? Number(code) : undefined;
     const state: RunState = raw === "exited"
@@ -315,6 +399,9 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
     if (continues && /^\d+$/.test(continues.trim())) out[out.length - 1].continues = continues.trim();
     const facts = runFacts(git, endedBy, truth);
     if (facts) out[out.length - 1].truth = facts;
+    const st = parseRunState(rstate);
+    if (state !== "running") delete st.waiting;
+    Object.assign(out[out.length - 1], st);
   }
   return out.sort((a, b) => Number(a.id) - Number(b.id));
 }
