@@ -29,7 +29,7 @@
 
 import { usageError } from "../errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
-import { GIT_END, GIT_START, RUN_WATCHED } from "./watch.ts";
+import { RUNNER_SCRIPT } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
 import { quote } from "../escape.ts";
 import type { Outcome, Waiting } from "./outcome.ts";
@@ -74,33 +74,8 @@ export const PROLOGUE = [
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/**
- * The detached runner: `sh -c RUNNER kodama-run RUNDIR RUNNER_JS CMD ARGS...`. A preset's run (KODAMA_RESUME
- * set) with Node goes through RUNNER_JS (retries and continuations); any other run, watched by sh.
- */
-export const RUNNER_SCRIPT = [
-  `run="$1"; js="$2"; shift 2`,
-  `echo $$ > "$run/pid"`,
-  `cd "\${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true`,
-  `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"`,
-  // the agent, watched: the commit it started from, the watchdog (and for a preset, its continuations),
-  // what it did to git
-  `if [ -n "\${KODAMA_RESUME:-}" ] && command -v node >/dev/null 2>&1; then`,
-  GIT_START,
-  `node -e "$js" "$run" "$@"; code=$?`,
-  GIT_END,
-  `else`,
-  RUN_WATCHED,
-  `fi`,
-  // was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
-  // SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
-  `if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"`,
-  `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"`,
-  // the check (a script file, never an argument): when the agent has ended, whatever its exit code
-  `if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi`,
-  // whole or not at all: a status read never sees the file created but still empty
-  `echo "$code" > "$run/exit.tmp" && mv -f "$run/exit.tmp" "$run/exit"`,
-].join("\n");
+/** The detached runner (watch.ts: pod/watch.sh and pod/runner.sh). */
+export { RUNNER_SCRIPT };
 
 /**
  * When the program is a preset's CLI and the image lacks it: install the pinned version with npm into the

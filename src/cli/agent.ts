@@ -61,11 +61,17 @@ export const subcommands: CommandSpec[] = [
           "After the pod ended mid-run (agent status: interrupted), pick up the last conversation [not in the demo: an agent]",
           "kodama agent run my-work --continue",
         ],
+        [
+          "Continue every replica of a best-of-N group whose latest run failed [not in the demo: an agent]",
+          "kodama agent run fix --continue",
+        ],
       ],
       notes:
         `The session's agent is the one it was started with (--agent, a template's, a replica's variant, agent.preset);
---continue adds that agent's continue arguments. A preset's CLI missing from the image is installed once into
-the home volume with npm (a pinned version; kodama agent presets).`,
+--continue adds that agent's continue arguments; given a group's name, --continue continues each replica whose
+latest run failed. A preset's run that ends overloaded, rate-limited or unreachable is waited out and continued
+in the pod by itself (KODAMA_RETRY_ATTEMPTS, KODAMA_RETRY_MAX_WAIT; docs/agents.md). A preset's CLI missing from
+the image is installed once into the home volume with npm (a pinned version; kodama agent presets).`,
     },
     args: [SESSION],
     options: [

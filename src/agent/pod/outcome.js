@@ -28,6 +28,7 @@ export function newFacts() {
     result: undefined,
     lastError: undefined,
     budget: undefined,
+    fatal: undefined,
   };
 }
 
@@ -53,8 +54,18 @@ function statusReason(status) {
   return status ? String(status) : "network";
 }
 
-function onRetry(f, status, delayMs, attempt, of, now) {
+function onRetry(f, status, delayMs, attempt, of, now, error) {
   f.apiRetries++;
+  // a key the API refused is not retried into success (Claude Code retries a 401 ten times, minutes of
+  // backoff): the runner ends the agent at once
+  if (status === 401 || status === 403) {
+    f.fatal = {
+      status,
+      message: `${status === 401 ? "invalid API key" : "forbidden"} (HTTP ${status}${
+        error ? " " + error : ""
+      })`,
+    };
+  }
   if (status === 529 || status === 503 || status === 502) f.overloads++;
   else if (status === 429) f.rateLimits++;
   else if (!status) f.netRetries++;
@@ -74,7 +85,15 @@ function claudeLine(f, j, now) {
       f.agent = "claude";
       addModel(f, str(j.model));
     } else if (sub === "api_retry") {
-      onRetry(f, num(j.error_status), num(j.retry_delay_ms), num(j.attempt), num(j.max_retries), now);
+      onRetry(
+        f,
+        num(j.error_status),
+        num(j.retry_delay_ms),
+        num(j.attempt),
+        num(j.max_retries),
+        now,
+        str(j.error),
+      );
     } else if (sub === "model_fallback") {
       addModel(f, str(j.fallback_model));
     }
@@ -292,6 +311,9 @@ export function classify(f, end) {
   if (end.endedBy === "stalled") return out("stalled", "no output for agent.stallTimeout");
   if (end.endedBy === "unreachable") return out("unreachable", "the agent only retried its model API");
   const r = f.result;
+  if (f.fatal && end.exitCode !== 0) {
+    return out(causeOf(f.fatal.status, undefined, f.fatal.message) ?? "auth", f.fatal.message);
+  }
   if (end.exitCode === 0 && (!r || r.ok)) {
     if (end.changed === false && (end.denied ?? 0) > 0) {
       return out("denied", `${end.denied} tool uses denied`);

@@ -116,9 +116,12 @@ function attempt(argv, stdin) {
   return new Promise((resolve) => {
     let child;
     try {
+      // its own process group: what it starts (a tool's shell) ends with it
       child = spawn(argv[0], argv.slice(1), {
         stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        detached: true,
       });
+      current = child;
     } catch (e) {
       fs.writeSync(log, `kodama: cannot run ${argv[0]}: ${e.message}\n`);
       resolve({ code: 127 });
@@ -150,18 +153,21 @@ function attempt(argv, stdin) {
     };
     lines(child.stdout);
     lines(child.stderr);
+    let ending = false;
     const end = (why, message) => {
-      if (endedBy) return;
+      if (ending) return;
+      ending = true;
       endedBy = why;
       if (why === "budget") note({ event: "budget", message });
       else fs.writeSync(log, `kodama: ${message}\n`);
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+      signalGroup(child, "SIGTERM");
+      setTimeout(() => signalGroup(child, "SIGKILL"), 3000).unref();
     };
     const timer = setInterval(() => {
       const now = Date.now();
       const b = overBudget(now);
       if (b) return end("budget", b);
+      if (facts.fatal) return end(undefined, `${facts.fatal.message}: ended, not retried`);
       if (facts.netRetries - netAtProgress >= 2 && now - lastProgress >= UNREACHABLE_MS) {
         return end(
           "unreachable",
@@ -183,13 +189,20 @@ function attempt(argv, stdin) {
       }
     }, STALL_MS > 0 && STALL_MS < 10_000 ? 250 : 1000);
     child.on("error", (e) => fs.writeSync(log, `kodama: ${argv[0]}: ${e.message}\n`));
-    child.on("close", (code, signal) => {
+    let done = false;
+    const finish = (code, signal) => {
+      if (done) return;
+      done = true;
       clearInterval(timer);
+      current = undefined;
       resolve({
         code: code ?? (signal ? 128 + ({ SIGTERM: 15, SIGKILL: 9, SIGINT: 2 }[signal] ?? 1) : 1),
         endedBy,
       });
-    });
+    };
+    child.on("close", finish);
+    // a process it left behind may hold its output open: its own exit is the end, a little later
+    child.on("exit", (code, signal) => setTimeout(() => finish(code, signal), 2000).unref());
   });
 }
 
@@ -250,7 +263,7 @@ async function main() {
       return finish(r, o);
     }
     const until = new Date(Date.now() + ms).toISOString();
-    note({ event: "wait", reason: o.class, until, attempt: n, of: ATTEMPTS, message: o.message });
+    note({ event: "wait", reason: o.class, until, ms, attempt: n, of: ATTEMPTS, message: o.message });
     facts.waiting = { reason: o.class, until, attempt: n, of: ATTEMPTS };
     writeState();
     for (const end = Date.now() + ms; Date.now() < end && !stopped();) {
@@ -273,7 +286,28 @@ function finish(r, o) {
   process.exit(r.endedBy && r.code === 0 ? 124 : r.code);
 }
 
-process.on("SIGTERM", () => process.exit(143));
+/** The agent being run now (its process group), for a stop. */
+let current;
+
+function signalGroup(child, sig) {
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    try {
+      child.kill(sig);
+    } catch { /* gone */ }
+  }
+}
+
+// `agent stop` signals the runner's process group: the agent has a group of its own, so the stop is passed
+// on (TERM, then KILL after 3 s), and the runner ends with it
+process.on("SIGTERM", () => {
+  if (!current) process.exit(143);
+  const c = current;
+  signalGroup(c, "SIGTERM");
+  setTimeout(() => signalGroup(c, "SIGKILL"), 3000).unref();
+  c.on("close", () => process.exit(143));
+});
 main().catch((e) => {
   fs.writeSync(log, `kodama: the runner failed: ${e && e.message}\n`);
   process.exit(1);

@@ -161,3 +161,59 @@ Deno.test("runner: an announced wait is not a stall, and the state says it while
   assertEquals(r.exit, "0");
   assertEquals(r.state.waiting, undefined);
 });
+
+Deno.test("runner: a key the API refuses is not retried into success: the agent is ended at once, auth", async () => {
+  const retry401 = JSON.stringify({
+    type: "system",
+    subtype: "api_retry",
+    attempt: 1,
+    max_retries: 10,
+    retry_delay_ms: 30000,
+    error_status: 401,
+    error: "authentication_failed",
+  });
+  const t0 = Date.now();
+  const r = await runWith(
+    [`cat > /dev/null`, `printf '%s\\n' '${INIT}' '${retry401}'`, `sleep 30`].join("\n"),
+    {},
+  );
+  assert(Date.now() - t0 < 15_000, "ended within seconds, not after the CLI's retries");
+  assert(r.exit !== "0");
+  assertEquals(r.state.runnerOutcome?.class, "auth");
+  assertStringIncludes(r.log, "kodama: invalid API key (HTTP 401 authentication_failed): ended, not retried");
+  assert(!r.log.includes(`"event":"continue"`));
+  assertEquals(classify(factsOf(r.log), { state: "failed", exitCode: Number(r.exit) }).class, "auth");
+});
+
+Deno.test("runner: the plain-sh runner and its watchdog (pod/runner.sh, pod/watch.sh) run under busybox sh and dash", async () => {
+  for (const shell of [["dash"], ["busybox", "sh"]]) {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-runner-sh-" });
+    const run = `${ws}/.kodama/runs/1`;
+    await Deno.mkdir(run, { recursive: true });
+    await Deno.writeTextFile(`${run}/prompt`, "do it\n");
+    await Deno.writeTextFile(`${run}/check`, "test -f out.txt\n");
+    const out = await new Deno.Command(shell[0], {
+      args: [
+        ...shell.slice(1),
+        "-c",
+        RUNNER_SCRIPT,
+        "kodama-run",
+        run,
+        RUNNER_JS,
+        "sh",
+        "-c",
+        "cat > out.txt; echo done",
+      ],
+      cwd: ws,
+      env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: "5", PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+    }).output();
+    assertEquals(out.code, 0, shell.join(" "));
+    const read = (f: string) => Deno.readTextFile(`${run}/${f}`).then((s) => s.trim());
+    assertEquals(await read("exit"), "0", shell.join(" "));
+    assertEquals(await read("log"), "done");
+    assertEquals(await read("check-exit"), "0");
+    assertEquals(await Deno.readTextFile(`${ws}/out.txt`), "do it\n");
+    await Deno.remove(ws, { recursive: true });
+  }
+});
