@@ -29,6 +29,7 @@ export function newFacts() {
     lastError: undefined,
     budget: undefined,
     fatal: undefined,
+    lastText: undefined,
   };
 }
 
@@ -218,7 +219,7 @@ export function feedLine(f, line, now = Date.now()) {
     // the Gemini CLI's retries are on stderr; other text (warnings, stack traces) neither starts nor ends a wait
     if (/^Attempt \d+ failed\. Retrying with backoff/.test(t)) {
       onRetry(f, httpStatusIn(t), undefined, ...retryCount(t), now);
-    }
+    } else if (!/^ +at |^kodama: /.test(line)) f.lastText = t.slice(0, 300);
     return;
   }
   let j;
@@ -334,8 +335,11 @@ export function classify(f, end) {
     (f.waiting
       ? causeOf(f.waiting.reason === "network" ? undefined : Number(f.waiting.reason), undefined, "") ??
         (f.waiting.reason === "network" ? "unreachable" : undefined)
-      : undefined);
-  const message = (r && !r.ok ? r.message : undefined) ?? f.lastError?.message ??
+      : undefined) ??
+    (!f.agent && !r && f.lastText ? causeOf(httpStatusIn(f.lastText), undefined, f.lastText) : undefined);
+  // a command with no structured output (a custom agent): its last line of text says what happened
+  const text = !f.agent && !r ? f.lastText : undefined;
+  const message = (r && !r.ok ? r.message : undefined) ?? f.lastError?.message ?? text ??
     (end.exitCode !== undefined ? `exited ${end.exitCode}` : "failed");
   if (cause === "rate-limited" || cause === "overloaded") {
     const at = cause === "rate-limited" ? f.resetsAt ?? retryAfterIn(message) : retryAfterIn(message);

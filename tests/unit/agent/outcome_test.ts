@@ -166,7 +166,13 @@ Deno.test("outcome: kodama's own end and state: stalled, budget, stopped, interr
   assertEquals(outcomeText(classify(f, { state: "stopped" })), "stopped");
   assertEquals(classify(f, { state: "interrupted" }).class, "interrupted");
   const plain = classify(factsOf("some text\n"), { state: "failed", exitCode: 3 });
-  assertEquals([plain.class, plain.message, outcomeText(plain)], ["failed", "exited 3", "failed"]);
+  assertEquals([plain.class, plain.message, outcomeText(plain)], ["failed", "some text", "failed"]);
+  // a custom command's last line of text says the cause
+  assertEquals(
+    classify(factsOf("working\nAPI Error: 529 overloaded\n"), { state: "failed", exitCode: 1 }).class,
+    "overloaded",
+  );
+  assertEquals(classify(factsOf(""), { state: "failed", exitCode: 3 }).message, "exited 3");
   // a continuation marker: the earlier end no longer counts, the later one does
   const cont = factsOf([
     INIT,
