@@ -34,6 +34,10 @@ import { runFacts, type RunTruth } from "./truth.ts";
 import { quote } from "../escape.ts";
 import type { Outcome, Waiting } from "./outcome.ts";
 import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
+import PROLOGUE_SH from "./pod/prologue.sh" with { type: "text" };
+import STATUS_SH from "./pod/status.sh" with { type: "text" };
+import LOGS_SH from "./pod/logs.sh" with { type: "text" };
+import STOP_SH from "./pod/stop.sh" with { type: "text" };
 import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
 
 /**
@@ -63,14 +67,8 @@ export const RUNS_DIR = ".kodama/runs";
 /** Where runs lived before, relative to the workspace (kept for sessions that have them there). */
 export const OLD_RUNS_DIR = ".kodama/runs";
 
-/** Shared prologue: the runs directory and the PATH with the agent-home install. */
-export const PROLOGUE = [
-  // a process that is gone or a zombie (ended, not yet reaped by the container's init) is not alive
-  `alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }`,
-  `ws="\${KODAMA_WORKSPACE:-$PWD}"`,
-  `if [ -d "$ws/${OLD_RUNS_DIR}" ] && [ ! -d "$HOME/${RUNS_DIR}" ]; then runs="$ws/${OLD_RUNS_DIR}"; else runs="$HOME/${RUNS_DIR}"; fi`,
-  `export PATH="$HOME/.local/node_modules/.bin:$HOME/.local/bin:$PATH"`,
-];
+/** Shared prologue (pod/prologue.sh): `alive`, $ws, $runs (RUNS_DIR, OLD_RUNS_DIR) and the PATH. */
+export const PROLOGUE = [PROLOGUE_SH];
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
@@ -186,36 +184,8 @@ export function startArgv(
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 
-/**
- * `run_status ID`: the status line of one run, its files read with the shell's own `read` (no process
- * per file: `compare` reads eight replicas at once). `rd VAR FILE` sets VAR to FILE's first line, or ""
- * when there is none.
- */
-const RUN_STATUS = [
-  `rd() { eval "$1="; { IFS= read -r "$1" < "$2"; } 2>/dev/null; :; }`,
-  `run_status() {`,
-  `  r="$runs/$1"; rd pid "$r/pid"; rd code "$r/exit"; rd rpod "$r/pod"`,
-  `  if [ -n "$code" ]; then st=exited`,
-  `  elif [ -f "$r/stopped" ]; then st=stopped`,
-  // started in another pod (this one is new: the old one was evicted, lost or stopped): its pid means nothing here
-  `  elif [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then st=interrupted`,
-  `  elif [ -n "$pid" ] && alive "$pid"; then st=running`,
-  `  elif [ -z "$pid" ]; then st=starting`,
-  // gone: it may have written its exit code and ended since that was read above; read it again
-  `  else rd code "$r/exit"; if [ -n "$code" ]; then st=exited; else st=lost; fi; fi`,
-  // a stop marker beside an exit code: the stop's if the runner saw it when the agent ended (a runner
-  // older than stop-seen: always); one written after that came too late to stop anything
-  `  if [ -f "$r/stopped" ]; then rd seen "$r/stop-seen"; [ "$st" = exited ] && [ "$seen" = 0 ] || st=stopped; fi`,
-  `  ck=0; [ -s "$r/check" ] && ck=1`,
-  `  rd started "$r/started"; rd ended "$r/ended"; [ -n "$ended" ] || rd ended "$r/stopped"`,
-  `  rd ckexit "$r/check-exit"; rd cont "$r/continues"`,
-  // what the run did (watch.ts) and its truth, once kodama has read it from the log (truth.ts: one line)
-  `  rd git "$r/git"; rd endedby "$r/ended-by"; rd truth "$r/truth.json"`,
-  // the Node runner's state (runner.js: one line): the wait in progress, continuations, models
-  `  rd rstate "$r/state.json"`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont" "$git" "$endedby" "$truth" "$rstate"`,
-  `}`,
-];
+/** `run_status ID`: the status line of one run (pod/status.sh). */
+const RUN_STATUS = [STATUS_SH];
 
 /**
  * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues`,
@@ -381,49 +351,11 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
   return out.sort((a, b) => Number(a.id) - Number(b.id));
 }
 
-/** `sh -c LOGS kodama-logs RUN FOLLOW`: the run's log; with FOLLOW=1, until the run has ended. */
-export const LOGS_SCRIPT = [
-  `set -u`,
-  ...PROLOGUE,
-  `id="$1"; follow="$2"`,
-  `if [ "$id" = latest ]; then id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1); fi`,
-  `r="$runs/$id"`,
-  `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
-  `if [ "$follow" != 1 ]; then cat "$r/log"; exit 0; fi`,
-  `off=0`,
-  `while :; do`,
-  // the end is checked before reading, so the last bytes written before it are always printed
-  `  done_=0; { [ -f "$r/exit" ] || [ -f "$r/stopped" ]; } && done_=1`,
-  `  pid=$(cat "$r/pid" 2>/dev/null); rpod=$(cat "$r/pod" 2>/dev/null)`,
-  // a run of an earlier pod (interrupted): its pid may be another process's here
-  `  [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ] && done_=1`,
-  `  [ "$done_" = 0 ] && [ -n "$pid" ] && ! alive "$pid" && done_=1`,
-  `  size=$(wc -c < "$r/log")`,
-  `  if [ "$size" -gt "$off" ]; then tail -c +$((off + 1)) "$r/log" | head -c $((size - off)); off=$size; fi`,
-  `  [ "$done_" = 1 ] && break`,
-  `  sleep 1`,
-  `done`,
-].join("\n");
+/** `sh -c LOGS kodama-logs RUN FOLLOW`: the run's log; with FOLLOW=1, until the run has ended (pod/logs.sh). */
+export const LOGS_SCRIPT = [...PROLOGUE, LOGS_SH].join("\n");
 
-/** `sh -c STOP kodama-stop RUN`: end a run's process group; prints the run id it stopped. */
-export const STOP_SCRIPT = [
-  `set -u`,
-  ...PROLOGUE,
-  `id="$1"`,
-  `if [ "$id" = latest ]; then id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1); fi`,
-  `r="$runs/$id"`,
-  `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
-  `if [ -f "$r/exit" ] || [ -f "$r/stopped" ]; then echo "kodama: agent run $id has already ended" >&2; echo "$id"; exit 0; fi`,
-  `rpod=$(cat "$r/pod" 2>/dev/null)`,
-  // a run of an earlier pod was interrupted already; its pid may be another process's here: never signalled
-  `if [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then echo "kodama: agent run $id has already ended (interrupted)" >&2; echo "$id"; exit 0; fi`,
-  `pid=$(cat "$r/pid" 2>/dev/null)`,
-  `date -u +%Y-%m-%dT%H:%M:%SZ > "$r/stopped"`,
-  `if [ -n "$pid" ]; then kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi`,
-  `i=0; while [ -n "$pid" ] && alive "$pid" && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done`,
-  `[ -n "$pid" ] && alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }`,
-  `echo "$id"`,
-].join("\n");
+/** `sh -c STOP kodama-stop RUN`: end a run's process group; prints the run id it stopped (pod/stop.sh). */
+export const STOP_SCRIPT = [...PROLOGUE, STOP_SH].join("\n");
 
 /** A run id given by a user: a number, or undefined for the latest. */
 export function checkRunId(id: string | undefined): string {

@@ -69,7 +69,6 @@ export function runNotes(r: RunLike): string[] {
   const o = r.state === "failed" ? outcomeOf(r) : undefined;
   if (r.state === "failed" && r.truth?.error && !r.truth.endedBy) notes.push(r.truth.error);
   else if (o && o.class !== "failed" && !r.truth?.endedBy) notes.push(o.message);
-  if (o?.retryable) notes.push(`retryable: kodama agent run SESSION --continue`);
   return notes;
 }
 

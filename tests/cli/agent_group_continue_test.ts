@@ -70,7 +70,7 @@ withSessionWorld(
         assertEquals(f.code, 0, f.stderr);
         assertStringIncludes(f.stdout, "continued: Continue the task");
         const runs = JSON.parse((await k(["agent", "status", "cg-2", "-o", "json"])).stdout).items;
-        assertEquals([runs[1].continues, runs[1].outcome.class], ["1", "succeeded"]);
+        assertEquals([runs[1].continues, runs[1].outcome.class], ["1", "no-changes"]);
         assertEquals(JSON.parse((await k(["agent", "status", "cg-1", "-o", "json"])).stdout).items.length, 1);
       });
       await t.step({

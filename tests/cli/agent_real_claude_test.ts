@@ -192,9 +192,14 @@ withSessionWorld(
         const f = await follow(w, "u1", env);
         assertEquals(f.code, 1, f.stdout + f.stderr);
         assertMatch(f.stdout, /^\.\. model API retry 1\/2/m);
-        assertMatch(f.stderr, /agent run 1 failed; API Error: Connection refused.*ECONNREFUSED/);
+        // the outcome names the cause (issue 62), the agent's own error follows
+        assertMatch(
+          f.stderr,
+          /agent run 1 failed: model API unreachable \(retryable\); API Error: Connection refused.*ECONNREFUSED/,
+        );
         const [run] = await status(w, "u1");
         assertEquals(run.state, "failed");
+        assertEquals([run.outcome.class, run.outcome.retryable], ["unreachable", true]);
         assertEquals(run.truth.retries, 2);
         assertMatch(run.truth.error, /ECONNREFUSED/);
       });
