@@ -114,6 +114,11 @@ the image is installed once into the home volume with npm (a pinned version; kod
         ["The runs as a table", "kodama agent status my-work"],
         ["As JSON", "kodama agent status my-work -o json"],
       ],
+      notes:
+        `The STATE column says the outcome in words: failed: overloaded (retryable), failed: invalid API key,
+succeeded (after 2 overloads), running (429, retry 3/10 in 15s) while the agent waits on its model API.
+-o json has each run's outcome {class, retryable, retryAt, message, text}, waiting, apiRetries,
+continuations and models (docs/agents.md).`,
     },
     args: [SESSION],
     options: [

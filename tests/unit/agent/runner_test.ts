@@ -33,14 +33,19 @@ function agentScript(first: string[], then: string[]): string {
 async function runWith(
   script: string,
   env: Record<string, string>,
-  o: { watch?: (run: string) => Promise<void> } = {},
+  o: { watch?: (run: string) => Promise<void>; prefix?: string[]; switchModels?: boolean } = {},
 ) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-runner-" });
   const run = `${ws}/.kodama/runs/1`;
   await Deno.mkdir(run, { recursive: true });
   await Deno.writeTextFile(`${run}/prompt`, "do it\n");
-  const argv = ["sh", "-c", script, "agent"];
-  const resume = { argv: [...argv, "--continue"], modelAt: argv.length + 1, switchModels: false };
+  // a preset's run: its settings in the `env K=V` prefix, the continue argument at the end
+  const argv = [...(o.prefix ?? []), "sh", "-c", script, "agent"];
+  const resume = {
+    argv: [...argv, "--continue"],
+    modelAt: argv.length + 1,
+    switchModels: o.switchModels ?? false,
+  };
   const child = new Deno.Command("sh", {
     args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, ...argv],
     cwd: ws,
@@ -216,4 +221,26 @@ Deno.test("runner: the plain-sh runner and its watchdog (pod/runner.sh, pod/watc
     assertEquals(await Deno.readTextFile(`${ws}/out.txt`), "do it\n");
     await Deno.remove(ws, { recursive: true });
   }
+});
+
+Deno.test("runner: after an overload, a preset without its own fallback moves to the next of KODAMA_MODELS", async () => {
+  const r = await runWith(
+    agentScript(
+      [
+        INIT,
+        result({ is_error: true, api_error_status: 529, result: "API Error: 529 Overloaded" }),
+        "exit 1",
+      ],
+      [INIT, say("m2", "gpt-b"), result({ result: "Finished." })],
+    ),
+    {},
+    { prefix: ["env", "KODAMA_MODELS=gpt-a,gpt-b", "KODAMA_MODEL_FLAG=-m"], switchModels: true },
+  );
+  assertEquals(r.exit, "0", r.log);
+  assertStringIncludes(r.log, "args: --continue -m gpt-b");
+  assertStringIncludes(r.log, `"type":"kodama","event":"model","model":"gpt-b","reason":"overloaded"`);
+  assert(r.state.models?.includes("gpt-b"), JSON.stringify(r.state));
+  // logs -f says it
+  const { renderLog } = await import("../../../src/agent/render.ts");
+  assertStringIncludes(renderLog(r.log), ".. switched to gpt-b (overloaded)");
 });
