@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   mcp: async () => (await import("./mcp.ts")).benchMcp(),
   ui: async () => (await import("./ui.ts")).benchUi(),
   "session-start": async () => (await import("./session-start.ts")).benchSessionStart(),
+  agents: async () => (await import("./agents.ts")).benchAgents(),
   compare: async () => {
     const m = await import("./compare.ts");
     return m.benchCompare(m.parseCompareArgs([]));

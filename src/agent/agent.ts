@@ -29,9 +29,31 @@
 
 import { usageError } from "../errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
-import { RUN_WATCHED } from "./watch.ts";
+import { RUNNER_SCRIPT } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
 import { quote } from "../escape.ts";
+import type { Outcome, Waiting } from "./outcome.ts";
+import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
+import PROLOGUE_SH from "./pod/prologue.sh" with { type: "text" };
+import STATUS_SH from "./pod/status.sh" with { type: "text" };
+import LOGS_SH from "./pod/logs.sh" with { type: "text" };
+import STOP_SH from "./pod/stop.sh" with { type: "text" };
+import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
+
+/**
+ * The Node runner of a preset's run (pod/runner.js: waits, continuations, budgets, the byte watchdog),
+ * after the classifier it shares with kodama (pod/outcome.js, its `export`s dropped: one script).
+ */
+export const RUNNER_JS = OUTCOME_JS.replace(/^export /gm, "") + "\n" + RUNNER_BODY_JS;
+
+/** What the Node runner needs to continue a run: the continuation's command and where a model goes. */
+export interface Resume {
+  argv: string[];
+  /** where `FLAG MODEL` goes in argv when a continuation moves to the next model */
+  modelAt: number;
+  /** the preset has no model fallback of its own: kodama's continuation switches model (KODAMA_MODELS) */
+  switchModels: boolean;
+}
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
 export const NO_AGENT_EXIT = 127;
@@ -45,34 +67,13 @@ export const RUNS_DIR = ".kodama/runs";
 /** Where runs lived before, relative to the workspace (kept for sessions that have them there). */
 export const OLD_RUNS_DIR = ".kodama/runs";
 
-/** Shared prologue: the runs directory and the PATH with the agent-home install. */
-export const PROLOGUE = [
-  // a process that is gone or a zombie (ended, not yet reaped by the container's init) is not alive
-  `alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }`,
-  `ws="\${KODAMA_WORKSPACE:-$PWD}"`,
-  `if [ -d "$ws/${OLD_RUNS_DIR}" ] && [ ! -d "$HOME/${RUNS_DIR}" ]; then runs="$ws/${OLD_RUNS_DIR}"; else runs="$HOME/${RUNS_DIR}"; fi`,
-  `export PATH="$HOME/.local/node_modules/.bin:$HOME/.local/bin:$PATH"`,
-];
+/** Shared prologue (pod/prologue.sh): `alive`, $ws, $runs (RUNS_DIR, OLD_RUNS_DIR) and the PATH. */
+export const PROLOGUE = [PROLOGUE_SH];
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The detached runner: `sh -c RUNNER kodama-run RUNDIR CMD ARGS...`. */
-export const RUNNER_SCRIPT = [
-  `run="$1"; shift`,
-  `echo $$ > "$run/pid"`,
-  `cd "\${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true`,
-  `export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"`,
-  // the agent, watched (watch.ts): the commit it started from, the stall watchdog, what it did to git
-  RUN_WATCHED,
-  // was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
-  // SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
-  `if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"`,
-  `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"`,
-  // the check (a script file, never an argument): when the agent has ended, whatever its exit code
-  `if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi`,
-  // whole or not at all: a status read never sees the file created but still empty
-  `echo "$code" > "$run/exit.tmp" && mv -f "$run/exit.tmp" "$run/exit"`,
-].join("\n");
+/** The detached runner (watch.ts: pod/watch.sh and pod/runner.sh). */
+export { RUNNER_SCRIPT };
 
 /**
  * When the program is a preset's CLI and the image lacks it: install the pinned version with npm into the
@@ -108,6 +109,8 @@ export const START_SCRIPT = [
   `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""`,
   `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
   // `~N`: agent.stallTimeout in seconds, for the runner's watchdog
+  // `%B64`: what a preset's continuation runs (Resume, base64 JSON), for the Node runner
+  `case "$bytes" in *%*) export KODAMA_RESUME="\${bytes##*%}"; bytes="\${bytes%\\%*}" ;; esac`,
   `case "$bytes" in *~*) export KODAMA_STALL_SECONDS="\${bytes##*~}"; bytes="\${bytes%~*}" ;; esac`,
   `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
   `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
@@ -157,7 +160,8 @@ export const START_SCRIPT = [
   // run read as running (the runner, a session of its own writing to files, never sees a hang-up anyway)
   `if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi`,
   `runner=${q(RUNNER_SCRIPT)}`,
-  `$nh $detach sh -c "$runner" kodama-run "$run" "$@" > /dev/null 2>&1 < /dev/null &`,
+  `runnerjs=${q(RUNNER_JS)}`,
+  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$@" > /dev/null 2>&1 < /dev/null &`,
   `echo "$n"`,
 ].join("\n");
 
@@ -172,40 +176,16 @@ export function startArgv(
   cont = false,
   agent?: string,
   stallSeconds = 0,
+  resume?: Resume,
 ): string[] {
+  const b64 = resume ? btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(resume)))) : "";
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
-    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (agent ? `@${agent}` : "");
+    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (agent ? `@${agent}` : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 
-/**
- * `run_status ID`: the status line of one run, its files read with the shell's own `read` (no process
- * per file: `compare` reads eight replicas at once). `rd VAR FILE` sets VAR to FILE's first line, or ""
- * when there is none.
- */
-const RUN_STATUS = [
-  `rd() { eval "$1="; { IFS= read -r "$1" < "$2"; } 2>/dev/null; :; }`,
-  `run_status() {`,
-  `  r="$runs/$1"; rd pid "$r/pid"; rd code "$r/exit"; rd rpod "$r/pod"`,
-  `  if [ -n "$code" ]; then st=exited`,
-  `  elif [ -f "$r/stopped" ]; then st=stopped`,
-  // started in another pod (this one is new: the old one was evicted, lost or stopped): its pid means nothing here
-  `  elif [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then st=interrupted`,
-  `  elif [ -n "$pid" ] && alive "$pid"; then st=running`,
-  `  elif [ -z "$pid" ]; then st=starting`,
-  // gone: it may have written its exit code and ended since that was read above; read it again
-  `  else rd code "$r/exit"; if [ -n "$code" ]; then st=exited; else st=lost; fi; fi`,
-  // a stop marker beside an exit code: the stop's if the runner saw it when the agent ended (a runner
-  // older than stop-seen: always); one written after that came too late to stop anything
-  `  if [ -f "$r/stopped" ]; then rd seen "$r/stop-seen"; [ "$st" = exited ] && [ "$seen" = 0 ] || st=stopped; fi`,
-  `  ck=0; [ -s "$r/check" ] && ck=1`,
-  `  rd started "$r/started"; rd ended "$r/ended"; [ -n "$ended" ] || rd ended "$r/stopped"`,
-  `  rd ckexit "$r/check-exit"; rd cont "$r/continues"`,
-  // what the run did (watch.ts) and its truth, once kodama has read it from the log (truth.ts: one line)
-  `  rd git "$r/git"; rd endedby "$r/ended-by"; rd truth "$r/truth.json"`,
-  `  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$st" "$code" "$started" "$ended" "$pid" "$ck" "$ckexit" "$cont" "$git" "$endedby" "$truth"`,
-  `}`,
-];
+/** `run_status ID`: the status line of one run (pod/status.sh). */
+const RUN_STATUS = [STATUS_SH];
 
 /**
  * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues`,
@@ -260,6 +240,54 @@ export interface AgentRun {
   continues?: string;
   /** what the run really did (truth.ts): from git and, once read, from the agent's structured output */
   truth?: RunTruth;
+  /** the Node runner's state (pod/runner.js): a wait on the model API in progress (a running run) */
+  waiting?: Waiting;
+  /** times kodama continued the run after a transient end (overloaded, rate-limited, unreachable) */
+  continuations?: number;
+  /** the model API retries the agent reported */
+  apiRetries?: number;
+  /** every model that answered */
+  models?: string[];
+  /** the outcome the runner decided on when the run ended */
+  runnerOutcome?: Outcome;
+}
+
+/** The Node runner's state.json (one line), keeping only what has the right type. */
+export function parseRunState(text: string | undefined): Partial<AgentRun> {
+  if (!text?.trim()) return {};
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (!j || typeof j !== "object") return {};
+  const out: Partial<AgentRun> = {};
+  const n = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
+  const w = j.waiting as Record<string, unknown> | undefined;
+  if (w && typeof w === "object" && typeof w.reason === "string") {
+    out.waiting = {
+      reason: w.reason.slice(0, 40),
+      ...(typeof w.until === "string" && !Number.isNaN(Date.parse(w.until)) ? { until: w.until } : {}),
+      ...(n(w.attempt) !== undefined ? { attempt: n(w.attempt) } : {}),
+      ...(n(w.of) !== undefined ? { of: n(w.of) } : {}),
+    };
+  }
+  if (n(j.continuations)) out.continuations = n(j.continuations);
+  if (n(j.apiRetries)) out.apiRetries = n(j.apiRetries);
+  if (Array.isArray(j.models)) {
+    out.models = j.models.filter((m) => typeof m === "string").map((m) => m.slice(0, 100)).slice(0, 10);
+  }
+  const o = j.outcome as Record<string, unknown> | undefined;
+  if (o && typeof o === "object" && typeof o.class === "string" && typeof o.message === "string") {
+    out.runnerOutcome = {
+      class: o.class as Outcome["class"],
+      retryable: o.retryable === true,
+      ...(typeof o.retryAt === "string" ? { retryAt: o.retryAt } : {}),
+      message: o.message.slice(0, 500),
+    };
+  }
+  return out;
 }
 
 function checkOf(
@@ -282,10 +310,11 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
   const out: AgentRun[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues, git, endedBy, truth] = line
-      .split(
-        "\t",
-      );
+    const [id, raw, code, started, ended, _pid, hasCheck, checkCode, continues, git, endedBy, truth, rstate] =
+      line
+        .split(
+          "\t",
+        );
     if (!/^\d+$/.test(id ?? "")) continue;
     const exitCode = code && /^-?\d+$/.test(code) ? Number(code) : undefined;
     const state: RunState = raw === "exited"
@@ -315,53 +344,18 @@ export function parseRuns(text: string, now = Date.now()): AgentRun[] {
     if (continues && /^\d+$/.test(continues.trim())) out[out.length - 1].continues = continues.trim();
     const facts = runFacts(git, endedBy, truth);
     if (facts) out[out.length - 1].truth = facts;
+    const st = parseRunState(rstate);
+    if (state !== "running") delete st.waiting;
+    Object.assign(out[out.length - 1], st);
   }
   return out.sort((a, b) => Number(a.id) - Number(b.id));
 }
 
-/** `sh -c LOGS kodama-logs RUN FOLLOW`: the run's log; with FOLLOW=1, until the run has ended. */
-export const LOGS_SCRIPT = [
-  `set -u`,
-  ...PROLOGUE,
-  `id="$1"; follow="$2"`,
-  `if [ "$id" = latest ]; then id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1); fi`,
-  `r="$runs/$id"`,
-  `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
-  `if [ "$follow" != 1 ]; then cat "$r/log"; exit 0; fi`,
-  `off=0`,
-  `while :; do`,
-  // the end is checked before reading, so the last bytes written before it are always printed
-  `  done_=0; { [ -f "$r/exit" ] || [ -f "$r/stopped" ]; } && done_=1`,
-  `  pid=$(cat "$r/pid" 2>/dev/null); rpod=$(cat "$r/pod" 2>/dev/null)`,
-  // a run of an earlier pod (interrupted): its pid may be another process's here
-  `  [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ] && done_=1`,
-  `  [ "$done_" = 0 ] && [ -n "$pid" ] && ! alive "$pid" && done_=1`,
-  `  size=$(wc -c < "$r/log")`,
-  `  if [ "$size" -gt "$off" ]; then tail -c +$((off + 1)) "$r/log" | head -c $((size - off)); off=$size; fi`,
-  `  [ "$done_" = 1 ] && break`,
-  `  sleep 1`,
-  `done`,
-].join("\n");
+/** `sh -c LOGS kodama-logs RUN FOLLOW`: the run's log; with FOLLOW=1, until the run has ended (pod/logs.sh). */
+export const LOGS_SCRIPT = [...PROLOGUE, LOGS_SH].join("\n");
 
-/** `sh -c STOP kodama-stop RUN`: end a run's process group; prints the run id it stopped. */
-export const STOP_SCRIPT = [
-  `set -u`,
-  ...PROLOGUE,
-  `id="$1"`,
-  `if [ "$id" = latest ]; then id=$(ls "$runs" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1); fi`,
-  `r="$runs/$id"`,
-  `if [ -z "$id" ] || [ ! -d "$r" ]; then echo "kodama: no agent run \${id:-yet}" >&2; exit 3; fi`,
-  `if [ -f "$r/exit" ] || [ -f "$r/stopped" ]; then echo "kodama: agent run $id has already ended" >&2; echo "$id"; exit 0; fi`,
-  `rpod=$(cat "$r/pod" 2>/dev/null)`,
-  // a run of an earlier pod was interrupted already; its pid may be another process's here: never signalled
-  `if [ -n "$rpod" ] && [ "$rpod" != "\${KODAMA_POD_UID:-}" ]; then echo "kodama: agent run $id has already ended (interrupted)" >&2; echo "$id"; exit 0; fi`,
-  `pid=$(cat "$r/pid" 2>/dev/null)`,
-  `date -u +%Y-%m-%dT%H:%M:%SZ > "$r/stopped"`,
-  `if [ -n "$pid" ]; then kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi`,
-  `i=0; while [ -n "$pid" ] && alive "$pid" && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done`,
-  `[ -n "$pid" ] && alive "$pid" && { kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }`,
-  `echo "$id"`,
-].join("\n");
+/** `sh -c STOP kodama-stop RUN`: end a run's process group; prints the run id it stopped (pod/stop.sh). */
+export const STOP_SCRIPT = [...PROLOGUE, STOP_SH].join("\n");
 
 /** A run id given by a user: a number, or undefined for the latest. */
 export function checkRunId(id: string | undefined): string {

@@ -83,6 +83,20 @@ export async function runCommand(
   if (prompt === undefined) {
     throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE (or --continue)");
   }
+  // `agent run GROUP --continue`: every replica of the group whose latest run failed
+  if (f.continue && !agent) {
+    const g = await import("./groupcontinue.ts");
+    if (await g.isGroupOnly(kube, kube.namespace, name)) {
+      const r = await g.continueGroup(kube, kube.namespace, name, {
+        prompt,
+        cfg,
+        check: f.check ?? cfg.agent.check,
+        out: stdoutSink,
+        err: stderrSink,
+      });
+      return g.reportGroupContinue(name, r, stdoutSink, stderrSink);
+    }
+  }
   return await agentRun(kube, kube.namespace, name, {
     prompt,
     // the session's own agent (recorded at start: a template's, a replica's variant) unless --agent; its

@@ -17,6 +17,7 @@ import {
   LOGS_SCRIPT,
   NO_AGENT_EXIT,
   parseRuns,
+  type Resume,
   RUNS_DIR,
   startArgv,
   STATUS_SCRIPT,
@@ -63,6 +64,21 @@ export function agentOfRun(pod: V1Pod, o: Pick<RunOptions, "agent" | "cfg">): Se
   return o.agent ?? sessionAgentOf(specOf(pod), o.cfg);
 }
 
+/**
+ * How the pod's Node runner continues a preset's run after a transient end (agent.ts: Resume): the same
+ * command with the preset's continue arguments; none for a custom command (run once, by sh).
+ */
+export function resumeOf(agent: SessionAgent): Resume | undefined {
+  if (!isPresetName(agent.preset) || !agent.continueArgs.length) return undefined;
+  const { argv } = runArgv(agent, true);
+  return {
+    argv,
+    modelAt: argv.length - (agent.promptArgs?.length ?? 0),
+    // Claude Code falls back to another model by itself (--fallback-model)
+    switchModels: agent.preset !== "claude",
+  };
+}
+
 /** Start a run; returns its id. */
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
@@ -98,7 +114,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   const r = await execCapture(
     kube,
     pod,
-    startArgv(argv, prompt.length, check.length, continues, agent.preset, stall),
+    startArgv(argv, prompt.length, check.length, continues, agent.preset, stall, resumeOf(agent)),
     { stdin, err: o.err },
   );
   const what = agent.preset === "custom"

@@ -19,8 +19,9 @@ import { renderTable } from "../ui/table.ts";
 import { safeLine } from "../ui/color.ts";
 import { withInterrupt } from "../proc.ts";
 import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns, type RunState } from "./agent.ts";
-import { formatTokens, outcomeWord, type RunTruth } from "./truth.ts";
-import { readTruth, recordOutcome, runNotes } from "./runtruth.ts";
+import { formatTokens, type RunTruth } from "./truth.ts";
+import { outcomeOf, type OutcomeOut, readTruth, recordOutcome, runNotes, runOutcome } from "./runtruth.ts";
+import type { Waiting } from "./outcome.ts";
 import { execCapture } from "./agentrun.ts";
 import { DIFF_SCRIPT } from "../session/fetch.ts";
 import { stopOthersWhenPassed } from "./stopothers.ts";
@@ -90,6 +91,11 @@ export interface ReplicaRow {
     state: string;
     exitCode?: number;
     durationSeconds?: number;
+    /** waiting on the model API (the agent's retry, or kodama's wait before continuing it) */
+    waiting?: Waiting;
+    continuations?: number;
+    apiRetries?: number;
+    models?: string[];
   };
   check?: { state: string; exitCode?: number; tail?: string };
   commits?: number;
@@ -101,8 +107,12 @@ export interface ReplicaRow {
   error?: string;
   /** what the latest run's agent did (truth.ts): turns, tool calls, denied uses, tokens, cost */
   truth?: RunTruth;
-  /** the latest run's outcome: its state, or `succeeded (no changes)`, with notes (`denied: 2 tool uses`) */
-  outcome?: string;
+  /** the latest run's outcome (outcome.ts): class, retryable, retryAt, message, and its words */
+  outcome?: OutcomeOut;
+  /** what else to know of it (`denied: 2 tool uses`, the agent's error, how to continue it) */
+  notes?: string[];
+  /** the runner's own outcome (read from the pod; not shown) */
+  runnerOutcome?: AgentRun["runnerOutcome"];
 }
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -135,7 +145,12 @@ export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" |
       state: checking ? "checking" : last.state,
       ...(last.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
       ...(last.durationSeconds !== undefined ? { durationSeconds: last.durationSeconds } : {}),
+      ...(last.waiting ? { waiting: last.waiting } : {}),
+      ...(last.continuations ? { continuations: last.continuations } : {}),
+      ...(last.apiRetries ? { apiRetries: last.apiRetries } : {}),
+      ...(last.models?.length ? { models: last.models } : {}),
     };
+    if (last.runnerOutcome) out.runnerOutcome = last.runnerOutcome;
     if (last.truth) out.truth = last.truth;
     if (last.check) {
       const tail = lastLines(sections.check ?? [], 5).map(safeLine).join("\n").trim();
@@ -160,11 +175,34 @@ export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" |
     paths.push(m[3]);
   }
   if (out.base) out.diffstat = { files: paths.length, insertions: ins, deletions: del, paths };
-  // the agent's final message, else the last lines of its output that say something
-  const summary = (sections.summary ?? lastLines((sections.log ?? []).filter((l) => l.trim()), 3))
+  // the agent's final message, else the last lines of its output that say something (never its JSON
+  // stream: the truth's final message or error stands for that, in gatherOne)
+  const summary = (sections.summary ??
+    lastLines((sections.log ?? []).filter((l) => l.trim() && !l.trimStart().startsWith("{")), 3))
     .map(safeLine).join("\n").trim();
   if (summary) out.summary = summary;
   return out;
+}
+
+/** The row's outcome and notes, once its truth is known; the summary from the truth when it has one. */
+export function settleRow(row: ReplicaRow): void {
+  const a = row.agent;
+  if (!a) return;
+  const run = {
+    state: a.state === "checking" ? "running" : a.state,
+    exitCode: a.exitCode,
+    truth: row.truth,
+    waiting: a.waiting,
+    runnerOutcome: row.runnerOutcome,
+  };
+  const notes = runNotes(run);
+  row.outcome = { ...outcomeOf(run), text: a.state === "checking" ? "checking" : runOutcome(run) };
+  if (notes.length) row.notes = notes;
+  delete row.runnerOutcome;
+  const said = a.state === "failed" ? row.truth?.error ?? row.outcome.message : row.truth?.final;
+  if (said && (!row.summary || row.truth?.fromLog)) {
+    row.summary = said.split("\n").map(safeLine).join("\n").trim();
+  }
 }
 
 /** Gather one replica (one exec; nothing when it is not running). */
@@ -183,15 +221,16 @@ async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
     // an ended run's log is read once for its truth (then stored with the run)
     const a = row.agent;
     if (a && a.state !== "running" && a.state !== "checking" && !row.truth?.fromLog) {
-      const t = await readTruth(kube, v.pod, { id: a.run, state: a.state as RunState, truth: row.truth })
-        .catch(() => undefined);
+      const t = await readTruth(kube, v.pod, {
+        id: a.run,
+        state: a.state as RunState,
+        truth: row.truth,
+        ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
+      }).catch(() => undefined);
       if (t) row.truth = t;
-      if (t) await recordOutcome(kube, v.pod, { id: a.run, state: a.state, truth: t });
+      if (t) await recordOutcome(kube, v.pod, { id: a.run, state: a.state, truth: t, exitCode: a.exitCode });
     }
-    if (a) {
-      row.outcome = [outcomeWord(a.state, row.truth), ...runNotes({ state: a.state, truth: row.truth })]
-        .join("; ");
-    }
+    settleRow(row);
   } catch (e) {
     row.error = (e as Error).message.split("\n")[0];
   }
@@ -204,13 +243,17 @@ export async function gatherGroup(kube: Kube, namespace: string, group: string):
   return await Promise.all(members.map((v) => gatherOne(kube, v)));
 }
 
-/** A row's agent cell: `succeeded`, `succeeded (no changes)`, `failed (1)`, `running`, `-` without a run. */
+/**
+ * A row's agent cell: `succeeded`, `succeeded (no changes)`, `failed: overloaded (retryable)`, `failed (1)`,
+ * `running (429, retry 3/10 in 15s)`, `no run` without one.
+ */
 function agentCell(r: ReplicaRow): string {
   if (!r.agent) return r.status === "Running" ? "no run" : r.status;
   const a = r.agent;
-  return a.state === "failed" && a.exitCode !== undefined
-    ? `failed (${a.exitCode})`
-    : outcomeWord(a.state, r.truth);
+  if (a.state === "checking") return "checking";
+  const text = r.outcome?.text ??
+    runOutcome({ state: a.state, exitCode: a.exitCode, truth: r.truth, waiting: a.waiting });
+  return text === "failed" && a.exitCode !== undefined ? `failed (${a.exitCode})` : text;
 }
 
 function checkCell(r: ReplicaRow): string {
@@ -270,8 +313,13 @@ export function failedReplicas(rows: ReplicaRow[], err: Sink): number {
   if (!bad.length) return ExitCode.OK;
   err.write(
     `${bad.length} of ${rows.length} replicas failed: ${
-      bad.map((r) => `${r.name} (${r.check?.state === "failed" ? `check ${checkCell(r)}` : agentCell(r)})`)
-        .join(", ")
+      bad.map((r) =>
+        `${r.name} (${
+          // the real cause first: an agent that died of its API is not its check's fault
+          r.agent?.state === "failed"
+            ? agentCell(r) + (r.check?.state === "failed" ? `; check ${checkCell(r)}` : "")
+            : `check ${checkCell(r)}`})`
+      ).join(", ")
     }\n`,
   );
   return ExitCode.FAILED;

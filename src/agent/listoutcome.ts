@@ -32,8 +32,9 @@ export async function fillRunOutcomes(kube: Kube, views: SessionView[]): Promise
         const runs = await Promise.race([listRuns(kube, v.pod!).catch(() => undefined), late]);
         const run = runs?.find((r) => r.id === v.agentRun);
         if (run) {
+          // a running run says a wait on its model API: `running (429, retry 3/10 in 15s)`
           v.agentOutcome = run.state === "running"
-            ? "running"
+            ? runOutcome(run)
             : [runOutcome(run), ...runNotes(run)].join("; ");
         }
       } finally {

@@ -76,7 +76,7 @@ export interface Preset {
 /** codex with OPENAI_BASE_URL (read in the pod): a model provider of kodama's pointing there. */
 export const CODEX_WRAP = [
   `if [ -n "\${OPENAI_BASE_URL:-}" ]; then`,
-  `  set -- "$@" -c model_provider=kodama -c "model_providers.kodama={name=\\"kodama\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",wire_api=\\"responses\\",request_max_retries=2,stream_max_retries=2}"`,
+  `  set -- "$@" -c model_provider=kodama -c "model_providers.kodama={name=\\"kodama\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",wire_api=\\"responses\\"}"`,
   `fi`,
   `exec "$0" "$@"`,
 ].join("\n");
@@ -85,9 +85,9 @@ export const CODEX_WRAP = [
  * gemini: the Gemini CLI 0.61 takes GOOGLE_GEMINI_BASE_URL as its own "gateway" auth type, which its
  * headless mode then refuses ("Invalid auth method selected."): a chosen auth type (the API key's) in
  * ~/.gemini/settings.json lets it use the base URL. Also its usage statistics off. Only keys the user has
- * not set are written; a settings file that is not plain JSON is left alone. Three attempts at the model
- * (not ten, 5-30 s apart: minutes of `running` when the API cannot be reached). (Its system-defaults file
- * would need every parent directory not writable by others.)
+ * not set are written; a settings file that is not plain JSON is left alone. Its own retries are left as
+ * they are (an unreachable API is ended by kodama's runner; an overload waited out and continued). (Its
+ * system-defaults file would need every parent directory not writable by others.)
  */
 export const GEMINI_WRAP = [
   `node -e '${
@@ -96,7 +96,6 @@ export const GEMINI_WRAP = [
       `const d=p.join(process.env.GEMINI_CLI_HOME||os.homedir(),".gemini"),f=p.join(d,"settings.json");`,
       `let s={};try{s=JSON.parse(fs.readFileSync(f,"utf8"))}catch(e){if(e.code!=="ENOENT")process.exit(0)}`,
       `const o=JSON.stringify(s);s.privacy??={};s.privacy.usageStatisticsEnabled??=false;`,
-      `s.general??={};s.general.maxAttempts??=3;`,
       `if(process.env.GOOGLE_GEMINI_BASE_URL){s.security??={};s.security.auth??={};s.security.auth.selectedType??="gemini-api-key"}`,
       `if(JSON.stringify(s)!==o){fs.mkdirSync(d,{recursive:true});fs.writeFileSync(f,JSON.stringify(s,null,2)+"\\n")}`,
     ].join("")
@@ -119,7 +118,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     promptArgs: [],
     continueArgs: ["--continue"],
     // --dangerously-skip-permissions is refused as root unless the CLI is told it is in a sandbox; its own
-    // API retry budget is kept (ten with backoff: a burst of overloads is outlasted); no updater
+    // API retries uncapped (ten, with backoff: kodama's runner outlasts what is left); no updater
     env: {
       IS_SANDBOX: "1",
       DISABLE_AUTOUPDATER: "1",
@@ -146,7 +145,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     continueArgs: ["resume", "--last"],
     continueAt: 2,
     // codex's built-in provider does not reach a plain http OPENAI_BASE_URL (a gateway, a stand-in): a
-    // provider of its own goes straight to {base}/responses, with bounded retries
+    // provider of its own goes straight to {base}/responses, with Codex's own retries
     wrap: CODEX_WRAP,
     env: {},
     authEnv: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],

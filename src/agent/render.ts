@@ -30,6 +30,20 @@ export function renderEvent(e: AgentEvent): string | undefined {
       return `!! denied${e.name ? " " + short(e.name, 60) : ""}: ${short(e.message)}`;
     case "retry":
       return `.. ${short(e.message)}`;
+    case "wait": {
+      const left = e.ms !== undefined ? Math.round(e.ms / 1000) : undefined;
+      return `.. waiting${left !== undefined ? ` ${left}s` : ""}: ${short(e.reason, 40)}, then continuing${
+        e.attempt !== undefined ? ` (${e.attempt}/${e.of ?? "?"})` : ""
+      }`;
+    }
+    case "continue":
+      return `.. continued (${short(e.reason, 40)}${
+        e.attempt !== undefined ? `, ${e.attempt}/${e.of ?? "?"}` : ""
+      })`;
+    case "fallback":
+      return `.. switched to ${short(e.model, 80)}${e.reason ? ` (${short(e.reason, 40)})` : ""}`;
+    case "budget":
+      return `!! ended: ${short(e.message)}`;
     case "usage":
       return undefined;
     case "error":

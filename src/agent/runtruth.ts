@@ -10,7 +10,8 @@ import { namesOf, specOf } from "../session/spec.ts";
 import { LABEL_SESSION } from "../session/names.ts";
 import { ANNOTATION_AGENT_OUTCOME } from "../session/status.ts";
 import { type AgentRun, PROLOGUE } from "./agent.ts";
-import { outcomeWord, type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
+import { type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
+import { classify, factsOf, type Outcome, outcomeText, waitingText } from "./outcome.ts";
 
 /** The most runs whose logs one read summarizes. */
 const MAX_READS = 8;
@@ -30,15 +31,44 @@ const WRITE_SCRIPT = [
   `head -c "$2" > "$r/truth.json.tmp" && mv -f "$r/truth.json.tmp" "$r/truth.json"`,
 ].join("\n");
 
-/** The run's state in one word, with what the state alone hides: `succeeded (no changes)`. */
-export function runOutcome(r: { state: string; truth?: RunTruth }): string {
-  return outcomeWord(r.state, r.truth);
+/** What the outcome of a run needs to know of it. */
+export type RunLike = Pick<AgentRun, "truth" | "exitCode" | "waiting" | "runnerOutcome"> & { state: string };
+
+/**
+ * The run's outcome (outcome.ts): from its log once read, else the runner's, else from its state alone;
+ * `running` while it runs.
+ */
+export function outcomeOf(r: RunLike): Outcome {
+  if (r.state === "running") {
+    return { class: "running", retryable: false, message: r.waiting ? waitingText(r.waiting) : "running" };
+  }
+  if (r.truth?.outcome) return r.truth.outcome;
+  if (r.runnerOutcome) return r.runnerOutcome;
+  const t = r.truth;
+  return classify(factsOf(""), {
+    state: r.state,
+    exitCode: r.exitCode,
+    endedBy: t?.endedBy,
+    changed: t && t.commits === 0 && t.filesChanged === 0 ? false : undefined,
+    denied: t?.denied,
+  });
+}
+
+/**
+ * The run's outcome in words: `succeeded (no changes)`, `failed: overloaded (retryable)`, `succeeded
+ * (after 2 overloads)`, `running (429, retry 3/10 in 15s)`.
+ */
+export function runOutcome(r: RunLike): string {
+  if (r.state === "running") return waitingText(r.waiting);
+  return outcomeText(outcomeOf(r), r.truth ?? {});
 }
 
 /** What a person should know besides the state: `denied: 3 tool uses`, the agent's error on a failed run. */
-export function runNotes(r: { state: string; truth?: RunTruth }): string[] {
+export function runNotes(r: RunLike): string[] {
   const notes = truthNotes(r.truth);
+  const o = r.state === "failed" ? outcomeOf(r) : undefined;
   if (r.state === "failed" && r.truth?.error && !r.truth.endedBy) notes.push(r.truth.error);
+  else if (o && o.class !== "failed" && !r.truth?.endedBy) notes.push(o.message);
   return notes;
 }
 
@@ -46,7 +76,11 @@ export function runNotes(r: { state: string; truth?: RunTruth }): string[] {
 export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<RunTruth | undefined> {
   const r = await execCapture(kube, pod, ["sh", "-c", READ_SCRIPT, "kodama-truth", run.id]);
   if (r.code !== 0) return run.truth;
-  const t = truthOfLog(r.stdout, { commits: run.truth?.commits, filesChanged: run.truth?.filesChanged });
+  const t = truthOfLog(r.stdout, { commits: run.truth?.commits, filesChanged: run.truth?.filesChanged }, {
+    state: run.state,
+    exitCode: run.exitCode,
+    endedBy: run.truth?.endedBy,
+  });
   t.fromLog = true;
   if (run.truth?.endedBy) t.endedBy = run.truth.endedBy;
   const body = new TextEncoder().encode(JSON.stringify(t));
@@ -74,7 +108,7 @@ export async function withTruth(kube: Kube, pod: V1Pod, runs: AgentRun[]): Promi
 export async function recordOutcome(
   kube: Kube,
   pod: V1Pod,
-  run: { id: string; state: string; truth?: RunTruth },
+  run: RunLike & { id: string },
 ) {
   const spec = specOf(pod);
   const name = spec?.name ?? pod.metadata?.labels?.[LABEL_SESSION];
@@ -90,8 +124,25 @@ export async function recordOutcome(
   ).catch(() => {});
 }
 
-/** A run for machines (`-o json`, the web UI, MCP): with its outcome word and notes. */
-export function runForOutput(r: AgentRun): AgentRun & { outcome: string; notes?: string[] } {
+/** A run's outcome for machines: the class and its words (`text`, what tables show). */
+export type OutcomeOut = Outcome & { text: string };
+
+/**
+ * A run for machines (`-o json`, the web UI, MCP): its outcome (class, retryable, retryAt, message, and
+ * the words), `waiting` while it waits on its API, the retries, continuations and models, and notes.
+ */
+export function runForOutput(
+  r: AgentRun,
+): Omit<AgentRun, "runnerOutcome"> & { outcome: OutcomeOut; notes?: string[] } {
   const notes = runNotes(r);
-  return { ...r, outcome: runOutcome(r), ...(notes.length ? { notes } : {}) };
+  const { runnerOutcome: _, ...rest } = r;
+  const t = r.truth;
+  return {
+    ...rest,
+    outcome: { ...outcomeOf(r), text: runOutcome(r) },
+    apiRetries: Math.max(r.apiRetries ?? 0, t?.apiRetries ?? 0),
+    continuations: Math.max(r.continuations ?? 0, t?.continuations ?? 0),
+    models: r.models?.length ? r.models : t?.models ?? [],
+    ...(notes.length ? { notes } : {}),
+  };
 }

@@ -23,6 +23,14 @@ export type AgentEvent =
   | { kind: "denied"; id?: string; name?: string; message: string }
   /** the agent retries the model API (it may be unreachable) */
   | { kind: "retry"; message: string }
+  /** kodama's runner waits before continuing the run (pod/runner.js) */
+  | { kind: "wait"; reason: string; until?: string; ms?: number; attempt?: number; of?: number }
+  /** kodama's runner continued the run's conversation after a transient end */
+  | { kind: "continue"; reason: string; attempt?: number; of?: number }
+  /** another model answers from here on (Claude's model_fallback; kodama's switch after an overload) */
+  | { kind: "fallback"; model: string; reason?: string }
+  /** kodama ended the run: a budget was spent */
+  | { kind: "budget"; message: string }
   /** the run's end as the agent reports it */
   | {
     kind: "result";
@@ -84,13 +92,16 @@ function claudeEvents(j: J): AgentEvent[] {
     }
     if (sub === "api_retry") {
       const a = num(j.attempt), m = num(j.max_retries);
-      const st = num(j.error_status);
+      const st = num(j.error_status), d = num(j.retry_delay_ms);
       return [{
         kind: "retry",
         message: `model API retry ${a ?? "?"}/${m ?? "?"}${st ? ` (HTTP ${st})` : ""}${
           str(j.error) && j.error !== "unknown" ? `: ${j.error}` : ""
-        }`,
+        }${d !== undefined && d >= 1000 ? `, in ${Math.round(d / 1000)}s` : ""}`,
       }];
+    }
+    if (sub === "model_fallback" && str(j.fallback_model)) {
+      return [{ kind: "fallback", model: str(j.fallback_model)!, reason: str(j.trigger) }];
     }
     return [];
   }
@@ -318,6 +329,25 @@ const GEMINI_RETRY = /^Attempt \d+ failed\. Retrying with backoff/;
 /** What Codex says only on stderr: a patch its sandbox or approval policy rejected. */
 const CODEX_REJECTED = /patch rejected: (.*)$/;
 
+/** kodama's own lines in the log (pod/runner.js): its waits, continuations, model switches, budgets. */
+function kodamaEvents(j: J): AgentEvent[] {
+  const reason = str(j.reason) ?? "";
+  if (j.event === "wait") {
+    return [{
+      kind: "wait",
+      reason,
+      until: str(j.until),
+      ms: num(j.ms),
+      attempt: num(j.attempt),
+      of: num(j.of),
+    }];
+  }
+  if (j.event === "continue") return [{ kind: "continue", reason, attempt: num(j.attempt), of: num(j.of) }];
+  if (j.event === "model" && str(j.model)) return [{ kind: "fallback", model: str(j.model)!, reason }];
+  if (j.event === "budget") return [{ kind: "budget", message: str(j.message) ?? "budget" }];
+  return [];
+}
+
 /** A parser keeps what spans lines (which Codex items started). */
 export function createParser(): (line: string) => AgentEvent[] {
   const seen = new Set<string>();
@@ -331,6 +361,7 @@ export function createParser(): (line: string) => AgentEvent[] {
       try {
         j = obj(JSON.parse(t));
       } catch { /* not JSON after all */ }
+      if (j && j.type === "kodama") return kodamaEvents(j);
       if (j && typeof j.type === "string") {
         kind ??= kindOf(j);
         if (kind === "gemini") return gemini(j);

@@ -7,6 +7,7 @@
  * `outcomeWord` says `succeeded (no changes)` and `truthNotes` says `denied: 3 tool uses`.
  */
 import { type AgentEvent, type AgentKind, parseStream } from "./stream.ts";
+import { classify, type Facts, factsOf, type Outcome, OUTCOME_CLASSES, type RunEnd } from "./outcome.ts";
 
 export interface RunTruth {
   /** which agent's output it was; absent when the log held no structured output (a custom command) */
@@ -31,11 +32,25 @@ export interface RunTruth {
   error?: string;
   /** the model API retries it made */
   retries?: number;
-  /** kodama ended it: `stalled` (nothing printed for agent.stallTimeout) or `unreachable` */
-  endedBy?: "stalled" | "unreachable";
+  /** kodama ended it: `stalled` (nothing printed for agent.stallTimeout), `unreachable`, or a `budget` */
+  endedBy?: EndedBy;
+  /** the outcome (outcome.ts), once the ended run's log was read */
+  outcome?: Outcome;
+  /** the model API retries the agent reported (every attempt of the run) */
+  apiRetries?: number;
+  /** times kodama continued the run after a transient end */
+  continuations?: number;
+  /** overloads and rate limits met on the way (retried by the agent or by kodama) */
+  overloads?: number;
+  rateLimits?: number;
+  /** every model that answered */
+  models?: string[];
   /** the agent's log was read (else only git's facts are known yet) */
   fromLog?: boolean;
 }
+
+export type EndedBy = "stalled" | "unreachable" | "budget";
+const ENDED_BY: readonly string[] = ["stalled", "unreachable", "budget"];
 
 /** Git's view of a run: `git rev-list --count START..HEAD` and the files changed since START. */
 export interface GitFacts {
@@ -117,9 +132,24 @@ export function summarize(events: AgentEvent[], git: GitFacts = {}): RunTruth {
   return t;
 }
 
-/** The truth of a whole log. */
-export function truthOfLog(log: string, git: GitFacts = {}): RunTruth {
-  return summarize(parseStream(log), git);
+/** The truth of a whole log; with how the run ended, its outcome. */
+export function truthOfLog(log: string, git: GitFacts = {}, end?: RunEnd): RunTruth {
+  const t = summarize(parseStream(log), git);
+  const f = factsOf(log);
+  addFacts(t, f);
+  if (end) {
+    const changed = t.commits === 0 && t.filesChanged === 0 ? false : undefined;
+    t.outcome = classify(f, { ...end, changed, denied: t.denied });
+  }
+  return t;
+}
+
+function addFacts(t: RunTruth, f: Facts) {
+  if (f.apiRetries) t.apiRetries = f.apiRetries;
+  if (f.continuations) t.continuations = f.continuations;
+  if (f.overloads) t.overloads = f.overloads;
+  if (f.rateLimits) t.rateLimits = f.rateLimits;
+  if (f.models.length) t.models = f.models.slice(0, 10);
 }
 
 /** `succeeded (no changes)` for a run that exited 0 having changed and committed nothing; else the state. */
@@ -136,6 +166,7 @@ export function truthNotes(t: RunTruth | undefined): string[] {
   if (t.denied) out.push(`denied: ${t.denied} tool use${t.denied === 1 ? "" : "s"}`);
   if (t.endedBy === "stalled") out.push("stalled: no progress for agent.stallTimeout");
   if (t.endedBy === "unreachable") out.push("the model API was unreachable");
+  if (t.endedBy === "budget") out.push("ended by a budget (KODAMA_MAX_*)");
   return out;
 }
 
@@ -169,6 +200,10 @@ export function parseTruth(text: string): RunTruth | undefined {
       "outputTokens",
       "costUsd",
       "retries",
+      "apiRetries",
+      "continuations",
+      "overloads",
+      "rateLimits",
     ] as const
   ) {
     const v = n(k);
@@ -178,8 +213,26 @@ export function parseTruth(text: string): RunTruth | undefined {
     const v = s(k);
     if (v !== undefined) t[k] = v;
   }
-  if (j.endedBy === "stalled" || j.endedBy === "unreachable") t.endedBy = j.endedBy;
+  if (typeof j.endedBy === "string" && ENDED_BY.includes(j.endedBy)) t.endedBy = j.endedBy as EndedBy;
   if (j.fromLog === true) t.fromLog = true;
+  if (Array.isArray(j.models)) {
+    t.models = j.models.filter((m) => typeof m === "string").map((m) => (m as string).slice(0, 100)).slice(
+      0,
+      10,
+    );
+  }
+  const o = j.outcome as Record<string, unknown> | undefined;
+  if (
+    o && typeof o === "object" && (OUTCOME_CLASSES as readonly unknown[]).includes(o.class) &&
+    typeof o.message === "string"
+  ) {
+    t.outcome = {
+      class: o.class as Outcome["class"],
+      retryable: o.retryable === true,
+      ...(typeof o.retryAt === "string" ? { retryAt: o.retryAt } : {}),
+      message: o.message.slice(0, 500),
+    };
+  }
   if (Array.isArray(j.deniedUses)) {
     t.deniedUses = j.deniedUses.filter((x) => typeof x === "string").slice(0, MAX_DENIED_LISTED);
   }
@@ -199,6 +252,6 @@ export function runFacts(git?: string, endedBy?: string, truth?: string): RunTru
     t.filesChanged = Number(m[2]);
   }
   const by = endedBy?.trim();
-  if (by === "stalled" || by === "unreachable") t.endedBy = by;
+  if (by && ENDED_BY.includes(by)) t.endedBy = by as EndedBy;
   return stored || m || t.endedBy ? t : undefined;
 }

@@ -288,11 +288,17 @@ export const subcommands: CommandSpec[] = [
           "After the pod ended mid-run (agent status: interrupted), pick up the last conversation [not in the demo: an agent]",
           "kodama agent run my-work --continue",
         ],
+        [
+          "Continue every replica of a best-of-N group whose latest run failed [not in the demo: an agent]",
+          "kodama agent run fix --continue",
+        ],
       ],
       notes:
         `The session's agent is the one it was started with (--agent, a template's, a replica's variant, agent.preset);
---continue adds that agent's continue arguments. A preset's CLI missing from the image is installed once into
-the home volume with npm (a pinned version; kodama agent presets).`,
+--continue adds that agent's continue arguments; given a group's name, --continue continues each replica whose
+latest run failed. A preset's run that ends overloaded, rate-limited or unreachable is waited out and continued
+in the pod by itself (KODAMA_RETRY_ATTEMPTS, KODAMA_RETRY_MAX_WAIT; docs/agents.md). A preset's CLI missing from
+the image is installed once into the home volume with npm (a pinned version; kodama agent presets).`,
     },
     args: [SESSION],
     options: [
@@ -337,6 +343,11 @@ the home volume with npm (a pinned version; kodama agent presets).`,
         ["The runs as a table", "kodama agent status my-work"],
         ["As JSON", "kodama agent status my-work -o json"],
       ],
+      notes:
+        `The STATE column says the outcome in words: failed: overloaded (retryable), failed: invalid API key,
+succeeded (after 2 overloads), running (429, retry 3/10 in 15s) while the agent waits on its model API.
+-o json has each run's outcome {class, retryable, retryAt, message, text}, waiting, apiRetries,
+continuations and models (docs/agents.md).`,
     },
     args: [SESSION],
     options: [

@@ -497,24 +497,49 @@ export const agentRunTool = tool({
   title: "Run the coding agent in a session",
   description:
     "Start a run of the session's coding agent with a prompt (`kodama agent run`); it runs in the pod in the " +
-    "background. Returns its id: read it with agent_logs, see it in session_status.",
+    "background. Returns its id: read it with agent_logs, see it in session_status. continue: the agent's " +
+    "last conversation goes on (the prompt is optional); with a group's name, every replica whose latest run " +
+    "failed is continued (`kodama agent run GROUP --continue`).",
   tier: "write",
   annotations: CREATES,
   input: {
     ...sessionArgs,
-    prompt: z.string().min(1).describe("the prompt"),
+    prompt: z.string().min(1).optional().describe("the prompt (optional with continue)"),
+    continue: z.boolean().optional().describe("continue the last conversation; a group's failed replicas"),
     cwd: cwdArg,
   },
-  output: { run: z.string(), session: z.string() },
+  output: {
+    run: z.string().optional(),
+    session: z.string(),
+    continued: z.array(z.object({ name: z.string(), run: z.string(), after: z.string() })).optional(),
+    skipped: z.array(z.object({ name: z.string(), why: z.string() })).optional(),
+  },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    if (!a.prompt.trim()) throw usageError("the prompt is empty");
+    if (a.prompt !== undefined && !a.prompt.trim()) throw usageError("the prompt is empty");
+    if (a.prompt === undefined && !a.continue) throw usageError("a prompt is required (or continue: true)");
     const cfg = await settings(await cwdOf(call, a));
     const err = capture();
-    const { startRun } = await import("../agent/agentrun.ts");
+    const [{ startRun }, { CONTINUE_PROMPT }] = await Promise.all([
+      import("../agent/agentrun.ts"),
+      import("../agent/agentcmd.ts"),
+    ]);
+    const prompt = a.prompt ?? CONTINUE_PROMPT;
+    if (a.continue) {
+      const g = await import("../agent/groupcontinue.ts");
+      if (await g.isGroupOnly(kube, ns, a.name)) {
+        const r = await g.continueGroup(kube, ns, a.name, { prompt, cfg, out: capture(), err });
+        const text = [
+          ...r.continued.map((c) => `${c.name}: continued as run ${c.run} (after ${c.after})`),
+          ...r.skipped.map((s) => `${s.name}: left alone (${s.why})`),
+        ].join("\n") + "\n";
+        return { data: { session: a.name, continued: r.continued, skipped: r.skipped }, text };
+      }
+    }
     const id = await startRun(kube, ns, a.name, {
-      prompt: a.prompt,
+      prompt,
       cfg,
+      continues: a.continue === true,
       stallTimeout: cfg.agent.stallTimeout,
       out: capture(),
       err,

@@ -396,6 +396,21 @@ export class Api {
         },
       );
     }
+    if (req.method === "POST" && verb === "continue") {
+      // every replica whose latest run failed: continued with its agent's continue arguments (the CLI's
+      // `agent run GROUP --continue`), the config of the directory the UI was started in
+      return this.op(`continue group ${g}`, async (out) => {
+        const [{ continueGroup, reportGroupContinue }, { CONTINUE_PROMPT }, { loadConfig }] = await Promise
+          .all([
+            import("../agent/groupcontinue.ts"),
+            import("../agent/agentcmd.ts"),
+            import("../config/load.ts"),
+          ]);
+        const cfg = (await loadConfig({ cwd: this.o.cwd })).values;
+        const r = await continueGroup(k, k.namespace, g, { prompt: CONTINUE_PROMPT, cfg, out, err: out });
+        return reportGroupContinue(g, r, out, out);
+      });
+    }
     return plain(404, "not found");
   }
 

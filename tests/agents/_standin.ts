@@ -15,6 +15,13 @@
  * summaries) get a short text and take no turn. Every request is recorded, so a test can assert that a
  * `--continue` run sent the earlier conversation.
  *
+ * Failure modes, scriptable per test (`faults`, `api.fault(…)`), in each API's own wire format: an HTTP
+ * status (529/503 overloaded, 429 with `retry-after`/`retry-after-ms` and the rate-limit headers, 401, 404
+ * for one model) for the first N main requests or always; a mid-stream error event (Anthropic's
+ * `event: error` with `overloaded_error`); a real sliding-window rate limit shared by every caller
+ * (`rateLimit: {requests, windowMs}`); a slow first byte and slow trickles (`firstByteMs`, `trickleMs`).
+ * Usage numbers are in every answer. `answered(status)` counts what was answered, and `waitFor` waits on it.
+ *
  * Run by hand: `deno run -A tests/agents/_standin.ts SCRIPT.json [PORT]` prints its URL.
  */
 
@@ -30,12 +37,47 @@ export interface Recorded {
   text: string;
   /** the turn this request took, if it was a main request */
   turn?: number;
+  /** the status it was answered with (main requests) */
+  status?: number;
+}
+
+/** A failure the stand-in answers main requests with. */
+export interface Fault {
+  /** 529 / 503 (overloaded), 429 (rate limited), 401 (bad key), 404 (unknown model), 500 */
+  status: 529 | 503 | 429 | 401 | 404 | 500;
+  /** for this many main requests (default: every one) */
+  times?: number;
+  /** only requests for this model (a 404 for one model name) */
+  model?: string;
+  /** `retry-after` (seconds) and `retry-after-ms` headers of a 429/529 */
+  retryAfterMs?: number;
+  /** the status line is 200 and the stream breaks with an error event after its start (Anthropic) */
+  midStream?: boolean;
+}
+
+export interface StandInOptions {
+  port?: number;
+  faults?: Fault[];
+  /** a sliding-window rate limit over every main request, from every caller: 429 beyond it */
+  rateLimit?: { requests: number; windowMs: number };
+  /** wait this long before the first byte of a main answer */
+  firstByteMs?: number;
+  /** send a streamed main answer event by event, this long apart */
+  trickleMs?: number;
+  /** which keys and models it accepts, and headers on every answer (agent check, start's preflight) */
+  gate?: Gate;
 }
 
 export interface StandIn {
   /** http://127.0.0.1:PORT (Claude Code: ANTHROPIC_BASE_URL; Codex: a provider's base_url + "/v1") */
   url: string;
   requests: Recorded[];
+  /** answer the next main requests with a failure (after the ones already queued) */
+  fault(f: Fault): void;
+  /** how many main requests were answered with this HTTP status (200: answered well) */
+  answered(status: number): number;
+  /** resolves once `pred()` holds (checked after every answer); rejects after `ms` */
+  waitFor(pred: () => boolean, ms?: number): Promise<void>;
   /** more turns, taken after the ones already queued */
   push(...turns: Turn[]): void;
   /** main requests so far */
@@ -45,9 +87,29 @@ export interface StandIn {
 
 const enc = new TextEncoder();
 
+/** How a main answer is paced: a slow first byte, then event by event. */
+interface Pace {
+  firstByteMs?: number;
+  trickleMs?: number;
+}
+let pace: Pace = {};
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 function sse(events: { event: string; data: unknown }[]): Response {
-  const body = events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join("");
-  return new Response(enc.encode(body), {
+  const chunks = events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+  const p = pace;
+  const body = !p.firstByteMs && !p.trickleMs ? enc.encode(chunks.join("")) : new ReadableStream<Uint8Array>({
+    async start(c) {
+      if (p.firstByteMs) await delay(p.firstByteMs);
+      for (const [i, ch] of chunks.entries()) {
+        if (i && p.trickleMs) await delay(p.trickleMs);
+        c.enqueue(enc.encode(ch));
+      }
+      c.close();
+    },
+  });
+  return new Response(body, {
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
   });
 }
@@ -348,6 +410,129 @@ function geminiRoute(path: string): [string, string] | undefined {
   return m ? [m[1], m[2]] : undefined;
 }
 
+// ---- failures, in each API's own format ----------------------------------------------------------------
+
+type Api = "anthropic" | "openai" | "gemini";
+
+const ANTHROPIC_ERROR: Record<number, [string, string]> = {
+  529: ["overloaded_error", "Overloaded"],
+  503: ["api_error", "Service Unavailable"],
+  500: ["api_error", "Internal server error"],
+  429: [
+    "rate_limit_error",
+    "This request would exceed the rate limit for your organization of 5 requests per minute.",
+  ],
+  401: ["authentication_error", "invalid x-api-key"],
+  404: ["not_found_error", "model: MODEL"],
+};
+
+const OPENAI_ERROR: Record<number, [string, string | null, string]> = {
+  529: ["server_error", null, "The server is overloaded. Please try again later."],
+  503: ["server_error", null, "The server is overloaded. Please try again later."],
+  500: ["server_error", null, "The server had an error while processing your request."],
+  429: [
+    "requests",
+    "rate_limit_exceeded",
+    "Rate limit reached for MODEL on requests per min (RPM): Limit 5, Used 5, Requested 1. Please try again in WAITs.",
+  ],
+  401: [
+    "invalid_request_error",
+    "invalid_api_key",
+    "Incorrect API key provided: sk-stand***. You can find your API key at https://platform.openai.com/account/api-keys.",
+  ],
+  404: [
+    "invalid_request_error",
+    "model_not_found",
+    "The model `MODEL` does not exist or you do not have access to it.",
+  ],
+};
+
+const GEMINI_STATUS: Record<number, string> = {
+  529: "UNAVAILABLE",
+  503: "UNAVAILABLE",
+  500: "INTERNAL",
+  429: "RESOURCE_EXHAUSTED",
+  401: "UNAUTHENTICATED",
+  404: "NOT_FOUND",
+};
+
+/** The HTTP answer of a failure, with the headers the real API sends. */
+export function failure(api: Api, status: number, model: string, retryAfterMs?: number): Response {
+  const wait = retryAfterMs ?? (status === 429 || status === 529 ? 1000 : undefined);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (wait !== undefined) {
+    headers["retry-after"] = String(Math.max(0, Math.ceil(wait / 1000)));
+    headers["retry-after-ms"] = String(wait);
+  }
+  const reset = new Date(Date.now() + (wait ?? 0)).toISOString();
+  if (api === "anthropic") {
+    headers["request-id"] = `req_standin_${crypto.randomUUID().slice(0, 8)}`;
+    if (status === 429) {
+      Object.assign(headers, {
+        "anthropic-ratelimit-requests-limit": "5",
+        "anthropic-ratelimit-requests-remaining": "0",
+        "anthropic-ratelimit-requests-reset": reset,
+      });
+    }
+    const [type, message] = ANTHROPIC_ERROR[status] ?? ["api_error", "error"];
+    return new Response(
+      JSON.stringify({
+        type: "error",
+        error: { type, message: message.replace("MODEL", model) },
+        request_id: headers["request-id"],
+      }),
+      { status, headers },
+    );
+  }
+  if (api === "openai") {
+    if (status === 429) {
+      Object.assign(headers, {
+        "x-ratelimit-limit-requests": "5",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": `${Math.ceil((wait ?? 0) / 1000)}s`,
+      });
+    }
+    const [type, code, message] = OPENAI_ERROR[status] ?? ["server_error", null, "error"];
+    const text = message.replace("MODEL", model).replace("WAIT", String(Math.ceil((wait ?? 0) / 1000)));
+    return new Response(JSON.stringify({ error: { message: text, type, param: null, code } }), {
+      status,
+      headers,
+    });
+  }
+  const st = GEMINI_STATUS[status] ?? "INTERNAL";
+  const message = status === 429
+    ? "Resource has been exhausted (e.g. check quota)."
+    : status === 404
+    ? `models/${model} is not found for API version v1beta`
+    : status === 401
+    ? "API key not valid. Please pass a valid API key."
+    : "The model is overloaded. Please try again later.";
+  return new Response(JSON.stringify({ error: { code: status, message, status: st } }), { status, headers });
+}
+
+/** Anthropic's stream that breaks after its start with an error event (`overloaded_error`). */
+function anthropicMidStreamError(model: string, n: number): Response {
+  return sse([
+    {
+      event: "message_start",
+      data: {
+        type: "message_start",
+        message: {
+          id: `msg_standin_${n}`,
+          type: "message",
+          role: "assistant",
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: anthropicUsage(400, 1),
+        },
+      },
+    },
+    { event: "error", data: { type: "error", error: { type: "overloaded_error", message: "Overloaded" } } },
+  ]);
+}
+
 // ---- the server ------------------------------------------------------------------------------------
 
 /** `startStandIn`'s gate (agent check, start's preflight): which keys and models it accepts, its headers. */
@@ -383,12 +568,51 @@ function gateAnswer(req: Request, path: string, body: Record<string, unknown> | 
   return undefined;
 }
 
-export function startStandIn(turns: Turn[] = [], o: { port?: number; gate?: Gate } = {}): Promise<StandIn> {
+export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promise<StandIn> {
   const queue = [...turns];
   const requests: Recorded[] = [];
   let taken = 0;
   const ac = new AbortController();
   const takeTurn = (): Turn => queue.shift() ?? [{ text: "done." }];
+  const faults: Fault[] = (o.faults ?? []).map((f) => ({ ...f }));
+  const window: number[] = [];
+  const waiters: { pred: () => boolean; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const w of [...waiters]) {
+      if (w.pred()) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  /** A failure for this main request, if one is due: a scripted fault, else the rate limit. */
+  const failureFor = (api: Api, model: string, rec: Recorded): Response | undefined => {
+    const i = faults.findIndex((f) =>
+      (f.times === undefined || f.times > 0) && (!f.model || f.model === model)
+    );
+    const now = Date.now();
+    if (o.rateLimit) {
+      while (window.length && window[0] <= now - o.rateLimit.windowMs) window.shift();
+    }
+    if (i >= 0) {
+      const f = faults[i];
+      if (f.times !== undefined) f.times--;
+      rec.status = f.midStream ? 200 : f.status;
+      if (f.midStream && api === "anthropic") return anthropicMidStreamError(model, ++taken);
+      return failure(api, f.status, model, f.retryAfterMs);
+    }
+    if (o.rateLimit && window.length >= o.rateLimit.requests) {
+      rec.status = 429;
+      return failure(api, 429, model, window[0] + o.rateLimit.windowMs - now);
+    }
+    if (o.rateLimit) window.push(now);
+    return undefined;
+  };
+  const answered = (r: Response, rec: Recorded) => {
+    rec.status ??= r.status;
+    queueMicrotask(settle);
+    return r;
+  };
   return new Promise((resolve) => {
     const server = Deno.serve({
       hostname: "127.0.0.1",
@@ -399,6 +623,14 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number; gate?: Gate
           url: `http://127.0.0.1:${port}`,
           requests,
           push: (...t) => queue.push(...t),
+          fault: (f) => faults.push({ ...f }),
+          answered: (status) => requests.filter((r) => r.status === status).length,
+          waitFor: (pred, ms = 120_000) =>
+            new Promise((resolve, reject) => {
+              if (pred()) return resolve();
+              const t = setTimeout(() => reject(new Error(`stand-in: not seen within ${ms} ms`)), ms);
+              waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
+            }),
           mainRequests: () => requests.filter((r) => r.turn !== undefined),
           close: async () => {
             ac.abort();
@@ -425,14 +657,20 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number; gate?: Gate
         const refused = gateAnswer(req, url.pathname, body, o.gate);
         if (refused) return refused;
       }
+      pace = {};
       if (req.method === "POST" && url.pathname === "/v1/messages") {
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
+        if (main) {
+          const fail = failureFor("anthropic", String(body?.model ?? ""), rec);
+          if (fail) return answered(fail, rec);
+          pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
+        }
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
         const blocks = main
           ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
           : [{ type: "text" as const, text: "ok" }];
-        return anthropicAnswer(body ?? {}, blocks, text.length, n);
+        return answered(anthropicAnswer(body ?? {}, blocks, text.length, n), rec);
       }
       if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") {
         return json({ input_tokens: Math.max(1, Math.round(text.length / 400)) });
@@ -445,6 +683,10 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number; gate?: Gate
         }
         // the CLI's side calls (its model router, the next-speaker check) offer no tools
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
+        if (main) {
+          const fail = failureFor("gemini", model, rec);
+          if (fail) return answered(fail, rec);
+        }
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
         const cfg = (body?.generationConfig ?? {}) as Record<string, unknown>;
@@ -461,9 +703,12 @@ export function startStandIn(turns: Turn[] = [], o: { port?: number; gate?: Gate
         return json(chunk);
       }
       if (req.method === "POST" && url.pathname === "/v1/responses") {
+        const fail = failureFor("openai", String(body?.model ?? ""), rec);
+        if (fail) return answered(fail, rec);
+        pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
         const n = ++taken;
         rec.turn = n;
-        return openaiAnswer(codexItems(takeTurn(), n, offersCodeMode(text)), text.length, n);
+        return answered(openaiAnswer(codexItems(takeTurn(), n, offersCodeMode(text)), text.length, n), rec);
       }
       return json({
         type: "error",

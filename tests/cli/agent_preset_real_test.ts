@@ -53,7 +53,7 @@ async function acceptance(t: Deno.TestContext, w: SessionWorld, c: Case): Promis
         assertMatch(stderr, /agent run 1 succeeded\n/);
         const [run] = JSON.parse((await w.k(["agent", "status", c.name, "-o", "json"])).stdout).items;
         assertEquals(run.truth.agent, c.agent ?? "claude");
-        assertEquals([run.outcome, run.truth.commits, run.truth.denied], ["succeeded", 1, 0]);
+        assertEquals([run.outcome.text, run.truth.commits, run.truth.denied], ["succeeded", 1, 0]);
       },
     );
 

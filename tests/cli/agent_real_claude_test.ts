@@ -77,7 +77,7 @@ withSessionWorld(
       await t.step("agent status: what the agent did, from its stream and git", async () => {
         const [run] = await status(w, "c1");
         assertEquals(run.state, "succeeded");
-        assertEquals(run.outcome, "succeeded");
+        assertEquals(run.outcome.text, "succeeded");
         assertEquals(run.truth.agent, "claude");
         assertEquals(run.truth.turns, 3);
         assertEquals(run.truth.toolCalls, 2);
@@ -135,7 +135,7 @@ withSessionWorld(
         assertStringIncludes(req.text, "Now say banana.");
         const runs = await status(w, "c1");
         assertEquals(runs[1].continues, "1");
-        assertEquals(runs[1].outcome, "succeeded (no changes)");
+        assertEquals(runs[1].outcome.text, "succeeded (no changes)");
         assertEquals(runs[1].truth.commits, 0);
       });
     } finally {
@@ -169,7 +169,7 @@ withSessionWorld(
         assertMatch(f.stdout, /^!! denied Write: Claude requested permissions to write to /m);
         assertMatch(f.stderr, /agent run 1 succeeded \(no changes\); denied: 2 tool uses\n/);
         const [run] = await status(w, "d1");
-        assertEquals(run.outcome, "succeeded (no changes)");
+        assertEquals(run.outcome.text, "succeeded (no changes)");
         assertEquals(run.notes, ["denied: 2 tool uses"]);
         assertEquals(run.truth.denied, 2);
         assertEquals([run.truth.commits, run.truth.filesChanged], [0, 0]);
@@ -192,9 +192,14 @@ withSessionWorld(
         const f = await follow(w, "u1", env);
         assertEquals(f.code, 1, f.stdout + f.stderr);
         assertMatch(f.stdout, /^\.\. model API retry 1\/2/m);
-        assertMatch(f.stderr, /agent run 1 failed; API Error: Connection refused.*ECONNREFUSED/);
+        // the outcome names the cause (issue 62), the agent's own error follows
+        assertMatch(
+          f.stderr,
+          /agent run 1 failed: model API unreachable \(retryable\); API Error: Connection refused.*ECONNREFUSED/,
+        );
         const [run] = await status(w, "u1");
         assertEquals(run.state, "failed");
+        assertEquals([run.outcome.class, run.outcome.retryable], ["unreachable", true]);
         assertEquals(run.truth.retries, 2);
         assertMatch(run.truth.error, /ECONNREFUSED/);
       });

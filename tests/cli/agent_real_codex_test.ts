@@ -57,7 +57,7 @@ withSessionWorld(
         const r = await w.k(["agent", "status", "x1", "-o", "json"]);
         assertEquals(r.code, 0, r.stderr);
         const [run] = JSON.parse(r.stdout).items;
-        assertEquals(run.outcome, "succeeded");
+        assertEquals(run.outcome.text, "succeeded");
         assertEquals(run.truth.agent, "codex");
         assertEquals(run.truth.toolCalls, 2);
         assertEquals(run.truth.denied, 0);

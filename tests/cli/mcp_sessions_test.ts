@@ -90,11 +90,11 @@ clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, re
       }
       assertStringIncludes(out, "agent got: hello from mcp");
       // session_status: each run with its outcome (a plain command in a workspace without git: succeeded)
-      let runs: { state: string; outcome?: string }[] = [];
+      let runs: { state: string; outcome?: { text: string } }[] = [];
       while (Date.now() < deadline && runs[0]?.state !== "succeeded") {
         runs = (await m.call("session_status", { name })).data.agentRuns;
       }
-      assertEquals([runs[0].state, runs[0].outcome], ["succeeded", "succeeded"]);
+      assertEquals([runs[0].state, runs[0].outcome?.text], ["succeeded", "succeeded"]);
       const bad = await m.call("agent_logs", { name, run: "x; rm -rf /" });
       assert(bad.isError);
       assertMatch(bad.text, /run/);

@@ -1,6 +1,7 @@
 // A group of replicas (`kodama start NAME --replicas N`) side by side: the rows `kodama compare` prints (agent
 // state and duration, commits, diffstat, check and its tail, summary), each replica's diff, Adopt (as
-// `kodama adopt NAME-i`) and Delete group keeping one (as `kodama delete NAME --group --keep NAME-i`).
+// `kodama adopt NAME-i`), Continue the failed replicas (as `kodama agent run NAME --continue`) and Delete
+// group keeping one (as `kodama delete NAME --group --keep NAME-i`).
 import { html } from "./html.js";
 import { useEffect, useState } from "preact/hooks";
 import { get, post } from "./api.js";
@@ -52,6 +53,9 @@ export function GroupPage({ name, sessions, go, onError, now }) {
   const adopt = (n) => post(`/api/sessions/${n}/adopt`).catch(onError);
   const running = rows.filter((r) => r.agent?.state === "running" || r.agent?.state === "checking").length;
   const passed = rows.filter((r) => r.check?.state === "passed").length;
+  // replicas whose latest run failed or was interrupted: Continue picks up each one's conversation
+  const failed = rows.filter((r) => r.agent?.state === "failed" || r.agent?.state === "interrupted");
+  const cont = () => post(`/api/groups/${name}/continue`).then(() => setGen(gen + 1)).catch(onError);
   return html`<section class="page group">
     <div class="crumbs"><a href="#/sessions">Sessions</a> / group <span>${name}</span></div>
     <div class="session-head">
@@ -62,6 +66,14 @@ export function GroupPage({ name, sessions, go, onError, now }) {
   }${rows.some((r) => r.check) ? ` · ${passed} check${passed === 1 ? "" : "s"} passed` : ""}</span>
       <span class="spacer"></span>
       <button onClick=${() => setGen(gen + 1)} title="Read every replica again">Refresh</button>
+      ${
+    failed.length > 0 && html`
+      <button class="primary" id="continue-group" onClick=${cont}
+        title=${`kodama agent run ${name} --continue: ${
+          failed.map((r) => r.name).join(", ")
+        }`}>Continue ${failed.length} failed</button>
+    `
+  }
       <button class="danger" id="delete-group" onClick=${() => setDeleting(null)}>Delete group…</button>
     </div>
     <div class="replicas" style=${`grid-template-columns: repeat(${rows.length}, minmax(250px, 1fr))`}>
@@ -89,9 +101,11 @@ export function GroupPage({ name, sessions, go, onError, now }) {
 function agentText(r) {
   if (!r.agent) return r.status === "Running" ? "no run" : r.status.toLowerCase();
   const a = r.agent;
-  if (a.state === "failed" && a.exitCode !== undefined) return `failed (${a.exitCode})`;
-  // the truth about an ended run: `succeeded (no changes); denied: 2 tool uses` (src/agent/truth.ts)
-  return r.outcome ?? a.state;
+  // the outcome in words (src/agent/outcome.ts): `failed: overloaded (retryable)`, `running (429, retry 3/10
+  // in 15s)`, `succeeded (no changes)`, with notes (`denied: 2 tool uses`)
+  const text = r.outcome?.text ?? a.state;
+  if (text === "failed" && a.exitCode !== undefined) return `failed (${a.exitCode})`;
+  return [text, ...(r.notes ?? [])].join("; ");
 }
 
 function ReplicaCard({ r, since, selected, showDiff, adopt, keep }) {

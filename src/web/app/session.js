@@ -134,7 +134,9 @@ function AgentTab({ name, agent, onError }) {
               html`
                 <tr key=${r.id} class=${r.id === sel ? "selected" : ""} onClick=${() => setSel(r.id)}>
                   <td>${r.id}</td>
-                  <td><span class=${`agent a-${r.state}`} title=${(r.notes ?? []).join("\n")}>${r.outcome ??
+                  <td><span class=${`agent a-${r.state}`} title=${(r.notes ?? []).join(
+                    "\n",
+                  )}>${r.outcome?.text ??
                     r.state}</span>${r.notes?.length
                     ? html`
                       <span class="muted small">${r.notes.join("; ")}</span>

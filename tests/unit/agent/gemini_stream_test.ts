@@ -108,7 +108,6 @@ Deno.test("gemini preset: its command, --resume latest at the end, the wrap and 
     await run({});
     assertEquals(JSON.parse(await Deno.readTextFile(settings)), {
       privacy: { usageStatisticsEnabled: false },
-      general: { maxAttempts: 3 },
     });
     await Deno.writeTextFile(
       settings,
@@ -118,7 +117,6 @@ Deno.test("gemini preset: its command, --resume latest at the end, the wrap and 
     assertEquals(JSON.parse(await Deno.readTextFile(settings)), {
       privacy: { usageStatisticsEnabled: true },
       ui: { x: 1 },
-      general: { maxAttempts: 3 },
       security: { auth: { selectedType: "gemini-api-key" } },
     });
     await Deno.writeTextFile(settings, "// mine\n{}");

@@ -38,7 +38,7 @@ Deno.test("presets: claude is the default; an agent.command alone is custom, so 
   assertEquals(none.command, PRESETS.claude.command);
   // Claude Code refuses to skip permissions as root unless told it is in a sandbox
   assertEquals(none.env?.IS_SANDBOX, "1");
-  // the CLI's own API retry budget is kept (issue #62: a burst of overloads is outlasted, not fatal)
+  // its own API retries are not capped (issue 62: kodama outlasts what is left)
   assertEquals(none.env?.CLAUDE_CODE_MAX_RETRIES, undefined);
   assert(none.command.includes("--dangerously-skip-permissions"));
   const old = cfgOf({ command: ["claude", "-p", "--model", "x"], continueArgs: ["--resume-last"] });
@@ -297,7 +297,7 @@ Deno.test({
       assertEquals(withBase.slice(-4, -1), ["-c", "model_provider=kodama", "-c"]);
       assertEquals(
         withBase.at(-1),
-        `model_providers.kodama={name="kodama",base_url="http://127.0.0.1:9/v1",env_key="OPENAI_API_KEY",wire_api="responses",request_max_retries=2,stream_max_retries=2}`,
+        `model_providers.kodama={name="kodama",base_url="http://127.0.0.1:9/v1",env_key="OPENAI_API_KEY",wire_api="responses"}`,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,7 @@
 // The runner's watchdog (src/agent/watch.ts), run for real with sh: an agent that prints nothing is ended as
 // stalled, one that only retries its model API as unreachable; one that works is left alone; git facts.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
+import { RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { runFacts } from "../../../src/agent/truth.ts";
 
 async function runAgent(agent: string, stall: number, o: { git?: boolean } = {}) {
@@ -16,7 +16,7 @@ async function runAgent(agent: string, stall: number, o: { git?: boolean } = {})
     await git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init");
   }
   const out = await new Deno.Command("sh", {
-    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, "sh", "-c", agent],
+    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, "sh", "-c", agent],
     cwd: ws,
     env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: String(stall), GIT_CONFIG_GLOBAL: "/dev/null" },
     stdout: "null",

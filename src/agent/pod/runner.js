@@ -1,0 +1,314 @@
+// kodama's runner of a preset's agent in the pod (Node: every preset CLI needs it, so a preset's run has it).
+// Run by the sh runner (agent.ts) as `node -e OUTCOME+RUNNER RUN ARGV…` in the workspace, with the prompt
+// in RUN/prompt; it appends the agent's stdout and stderr to RUN/log and exits with the agent's code. On
+// the way it:
+//
+//   - watches progress by bytes: a run that writes nothing for KODAMA_STALL_SECONDS is ended as stalled,
+//     except while the agent announced a wait for its API (a retry with a delay): waiting is not stalling;
+//     one that only retries its API without reaching it for a minute is ended as unreachable
+//   - enforces the budgets KODAMA_MAX_TURNS, KODAMA_MAX_COST_USD, KODAMA_MAX_SECONDS from the stream
+//   - when the agent ends overloaded, rate-limited or unreachable (outcome.js, the classifier kodama also
+//     uses on the laptop), waits (retry-after / resets_at, else jittered exponential backoff, all within
+//     KODAMA_RETRY_MAX_WAIT seconds) and continues the same conversation with the preset's continue
+//     arguments, up to KODAMA_RETRY_ATTEMPTS times; after an overload it moves to the next of KODAMA_MODELS
+//     when the preset has no fallback of its own
+//   - keeps RUN/state.json (one line): the wait in progress, continuations, API retries, models
+//
+// The settings come in the run's `env K=V…` prefix (or the environment); the continuation's command in
+// KODAMA_RESUME (base64 JSON: {argv, modelAt, switchModels}). This file is concatenated after outcome.js
+// (its `export`s dropped), whose newFacts, feedLine, classify and RETRYABLE it uses.
+"use strict";
+const fs = require("node:fs");
+const { spawn } = require("node:child_process");
+
+const [runDir, ...firstArgv] = process.argv.slice(1);
+const file = (n) => `${runDir}/${n}`;
+
+/** The `env K=V…` prefix of the command: the run's settings. */
+function settingsOf(argv) {
+  const s = {};
+  if (argv[0] !== "env") return s;
+  for (const a of argv.slice(1)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(a);
+    if (!m) break;
+    s[m[1]] = m[2];
+  }
+  return s;
+}
+const settings = settingsOf(firstArgv);
+const setting = (k) => settings[k] ?? process.env[k];
+function number(k, dflt) {
+  const v = setting(k);
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : dflt;
+}
+const ATTEMPTS = number("KODAMA_RETRY_ATTEMPTS", 6);
+const MAX_WAIT_MS = number("KODAMA_RETRY_MAX_WAIT", 1800) * 1000;
+const MAX_TURNS = number("KODAMA_MAX_TURNS", 0);
+const MAX_COST = number("KODAMA_MAX_COST_USD", 0);
+const MAX_MS = number("KODAMA_MAX_SECONDS", 0) * 1000;
+const STALL_MS = number("KODAMA_STALL_SECONDS", 0) * 1000;
+/** How long a run may only retry an unreachable API before it is ended (ms). */
+const UNREACHABLE_MS = Math.min(60_000, STALL_MS || 60_000);
+/** The first backoff between continuations, doubled each time (ms; KODAMA_RETRY_BASE_MS for tests). */
+const BASE_MS = number("KODAMA_RETRY_BASE_MS", 5000);
+const MODELS = String(setting("KODAMA_MODELS") ?? "").split(",").map((m) => m.trim()).filter(Boolean);
+const MODEL_FLAG = setting("KODAMA_MODEL_FLAG") ?? "--model";
+
+let resume;
+try {
+  resume = JSON.parse(Buffer.from(process.env.KODAMA_RESUME ?? "", "base64").toString("utf8"));
+} catch {
+  resume = undefined;
+}
+if (!resume || !Array.isArray(resume.argv)) resume = undefined;
+
+const CONTINUE_PROMPT = (why) =>
+  `The model API failed before you finished (${why}). Continue the task from where you stopped; ` +
+  `do not redo what is already done.`;
+
+const startedAt = Date.now();
+const log = fs.openSync(file("log"), "a");
+const facts = newFacts();
+let model = 0;
+let lastState = "";
+
+function writeState(extra) {
+  const s = JSON.stringify({
+    ...(facts.waiting ? { waiting: facts.waiting } : {}),
+    continuations: facts.continuations,
+    apiRetries: facts.apiRetries,
+    models: facts.models,
+    ...extra,
+  });
+  if (s === lastState) return;
+  lastState = s;
+  try {
+    fs.writeFileSync(file("state.json.tmp"), s + "\n");
+    fs.renameSync(file("state.json.tmp"), file("state.json"));
+  } catch { /* a full disk: the run goes on */ }
+}
+
+/** A line of kodama's own into the log (and the facts). */
+function note(obj) {
+  const line = JSON.stringify({ type: "kodama", ...obj });
+  fs.writeSync(log, line + "\n");
+  feedLine(facts, line);
+}
+
+const stopped = () => fs.existsSync(file("stopped"));
+
+/** The budget the run has spent, if any (its words). */
+function overBudget(now) {
+  if (MAX_TURNS > 0 && facts.turns > MAX_TURNS) return `more than ${MAX_TURNS} turns (KODAMA_MAX_TURNS)`;
+  if (MAX_COST > 0 && facts.costUsd >= MAX_COST) {
+    return `$${facts.costUsd.toFixed(4)} spent (KODAMA_MAX_COST_USD ${MAX_COST})`;
+  }
+  if (MAX_MS > 0 && now - startedAt >= MAX_MS) {
+    return `${Math.round(MAX_MS / 1000)}s spent (KODAMA_MAX_SECONDS)`;
+  }
+  return undefined;
+}
+
+/** Run the agent once; resolves to {code, endedBy}. */
+function attempt(argv, stdin) {
+  return new Promise((resolve) => {
+    let child;
+    try {
+      // its own process group: what it starts (a tool's shell) ends with it
+      child = spawn(argv[0], argv.slice(1), {
+        stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        detached: true,
+      });
+      current = child;
+    } catch (e) {
+      fs.writeSync(log, `kodama: cannot run ${argv[0]}: ${e.message}\n`);
+      resolve({ code: 127 });
+      return;
+    }
+    if (stdin !== undefined) {
+      child.stdin.on("error", () => {});
+      child.stdin.end(stdin);
+    }
+    let lastByte = Date.now(), lastProgress = Date.now(), netAtProgress = facts.netRetries, endedBy;
+    const lines = (stream) => {
+      let rest = "";
+      stream.on("data", (chunk) => {
+        fs.writeSync(log, chunk);
+        lastByte = Date.now();
+        rest += chunk.toString("utf8");
+        const parts = rest.split("\n");
+        rest = parts.pop();
+        for (const l of parts) {
+          feedLine(facts, l, lastByte);
+          if (!facts.waiting) {
+            lastProgress = lastByte;
+            netAtProgress = facts.netRetries;
+          }
+        }
+        if (rest.length > 1 << 20) rest = "";
+        writeState();
+      });
+    };
+    lines(child.stdout);
+    lines(child.stderr);
+    let ending = false;
+    const end = (why, message) => {
+      if (ending) return;
+      ending = true;
+      endedBy = why;
+      if (why === "budget") note({ event: "budget", message });
+      else fs.writeSync(log, `kodama: ${message}\n`);
+      signalGroup(child, "SIGTERM");
+      setTimeout(() => signalGroup(child, "SIGKILL"), 3000).unref();
+    };
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const b = overBudget(now);
+      if (b) return end("budget", b);
+      if (facts.fatal) return end(undefined, `${facts.fatal.message}: ended, not retried`);
+      if (facts.netRetries - netAtProgress >= 2 && now - lastProgress >= UNREACHABLE_MS) {
+        return end(
+          "unreachable",
+          `the agent only retried its model API for ${
+            Math.round(UNREACHABLE_MS / 1000)
+          }s: ended (is the model API reachable from the pod?)`,
+        );
+      }
+      if (STALL_MS > 0) {
+        // a wait the agent announced is not a stall: the quiet time counts from the wait's end
+        const waitEnd = facts.waiting?.until ? Date.parse(facts.waiting.until) : NaN;
+        const from = Number.isNaN(waitEnd) ? lastByte : Math.max(lastByte, waitEnd);
+        if (now - from >= STALL_MS) {
+          end(
+            "stalled",
+            `the agent made no progress for ${Math.round(STALL_MS / 1000)}s (agent.stallTimeout): ended`,
+          );
+        }
+      }
+    }, STALL_MS > 0 && STALL_MS < 10_000 ? 250 : 1000);
+    child.on("error", (e) => fs.writeSync(log, `kodama: ${argv[0]}: ${e.message}\n`));
+    let done = false;
+    const finish = (code, signal) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      current = undefined;
+      resolve({
+        code: code ?? (signal ? 128 + ({ SIGTERM: 15, SIGKILL: 9, SIGINT: 2 }[signal] ?? 1) : 1),
+        endedBy,
+      });
+    };
+    child.on("close", finish);
+    // a process it left behind may hold its output open: its own exit is the end, a little later
+    child.on("exit", (code, signal) => setTimeout(() => finish(code, signal), 2000).unref());
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** How long to wait before continuation n (1-based): the API's own time, else jittered exponential backoff. */
+function delayFor(o, n, waited) {
+  const left = MAX_WAIT_MS - waited;
+  const backoff = Math.min(BASE_MS * 2 ** (n - 1), 300_000) * (0.5 + Math.random() / 2);
+  const at = o.retryAt ? Date.parse(o.retryAt) - Date.now() : NaN;
+  const ms = Number.isNaN(at) ? backoff : Math.max(at, 1000);
+  return ms <= left ? Math.round(ms) : undefined;
+}
+
+/** The continuation's command: the preset's continue arguments, on to the next model after an overload. */
+function continuation(o) {
+  const argv = [...resume.argv];
+  if (o.class === "overloaded" && resume.switchModels && model + 1 < MODELS.length) {
+    model++;
+    argv.splice(resume.modelAt ?? argv.length, 0, MODEL_FLAG, MODELS[model]);
+    note({ event: "model", model: MODELS[model], reason: o.class });
+  }
+  return argv;
+}
+
+async function main() {
+  writeState();
+  let r = await attempt(firstArgv, fs.readFileSync(file("prompt")));
+  let waited = 0;
+  for (;;) {
+    const o = classify(facts, {
+      state: r.code === 0 ? "succeeded" : "failed",
+      exitCode: r.code,
+      endedBy: r.endedBy,
+    });
+    if (!RETRYABLE.includes(o.class) || !resume || stopped()) return finish(r, o);
+    if (facts.continuations >= ATTEMPTS) {
+      fs.writeSync(
+        log,
+        `kodama: ${o.class}: not continued again (${ATTEMPTS} continuations: KODAMA_RETRY_ATTEMPTS)\n`,
+      );
+      return finish(r, o);
+    }
+    const b = overBudget(Date.now());
+    if (b) {
+      note({ event: "budget", message: b });
+      return finish({ ...r, endedBy: "budget" }, o);
+    }
+    const n = facts.continuations + 1;
+    const ms = delayFor(o, n, waited);
+    if (ms === undefined) {
+      fs.writeSync(
+        log,
+        `kodama: ${o.class}: not continued (the wait would pass ${
+          MAX_WAIT_MS / 1000
+        }s: KODAMA_RETRY_MAX_WAIT)\n`,
+      );
+      return finish(r, o);
+    }
+    const until = new Date(Date.now() + ms).toISOString();
+    note({ event: "wait", reason: o.class, until, ms, attempt: n, of: ATTEMPTS, message: o.message });
+    facts.waiting = { reason: o.class, until, attempt: n, of: ATTEMPTS };
+    writeState();
+    for (const end = Date.now() + ms; Date.now() < end && !stopped();) {
+      await sleep(Math.min(500, end - Date.now()));
+    }
+    if (stopped()) return finish(r, o);
+    waited += ms;
+    const argv = continuation(o);
+    note({ event: "continue", reason: o.class, attempt: n, of: ATTEMPTS });
+    writeState();
+    r = await attempt(argv, CONTINUE_PROMPT(o.class));
+  }
+}
+
+function finish(r, o) {
+  facts.waiting = undefined;
+  writeState({ outcome: o });
+  if (r.endedBy) fs.writeFileSync(file("ended-by"), r.endedBy + "\n");
+  fs.closeSync(log);
+  process.exit(r.endedBy && r.code === 0 ? 124 : r.code);
+}
+
+/** The agent being run now (its process group), for a stop. */
+let current;
+
+function signalGroup(child, sig) {
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    try {
+      child.kill(sig);
+    } catch { /* gone */ }
+  }
+}
+
+// `agent stop` signals the runner's process group: the agent has a group of its own, so the stop is passed
+// on (TERM, then KILL after 3 s), and the runner ends with it
+process.on("SIGTERM", () => {
+  if (!current) process.exit(143);
+  const c = current;
+  signalGroup(c, "SIGTERM");
+  setTimeout(() => signalGroup(c, "SIGKILL"), 3000).unref();
+  c.on("close", () => process.exit(143));
+});
+main().catch((e) => {
+  fs.writeSync(log, `kodama: the runner failed: ${e && e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+# shellcheck shell=sh
+# The detached runner of one agent run: `sh -c RUNNER kodama-run RUNDIR RUNNER_JS CMD ARGS...`, started by
+# the start script with nohup and setsid (each where the image has it), so it survives kodama exiting (a
+# closed laptop). RUNNER is watch.sh's functions and then this file (agent.ts). A preset's run (KODAMA_RESUME
+# set) in an image with Node goes through RUNNER_JS (runner.js: waits out a transient end and continues the
+# conversation, budgets, the byte watchdog); any other run (a custom command, a busybox image) is run once,
+# watched by run_watched. Then the check, and the exit code, written last.
+run="$1"; js="$2"; shift 2
+echo $$ > "$run/pid"
+cd "${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true
+export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"
+code=0
+if [ -n "${KODAMA_RESUME:-}" ] && command -v node >/dev/null 2>&1; then
+  git_start
+  node -e "$js" "$run" "$@"; code=$?
+  git_end
+else
+  run_watched "$@"
+fi
+# was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
+# SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
+if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"
+date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"
+# the check (a script file, never an argument): when the agent has ended, whatever its exit code
+if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi
+# whole or not at all: a status read never sees the file created but still empty
+echo "$code" > "$run/exit.tmp" && mv -f "$run/exit.tmp" "$run/exit"

@@ -1,0 +1,71 @@
+# shellcheck shell=sh
+# The watch over an agent run, for the plain-sh runner (runner.sh: a custom command, or a run in an image
+# without Node; a preset's run with Node is watched by runner.js the same way). Functions only: runner.sh
+# sources this text before its own, with `$run` the run's directory.
+#
+#   git_start      the commit the agent starts from, in head-start, so the run's commits are counted
+#   git_end        `COMMITS FILES` in git once it ended: commits since head-start, files changed since it
+#   run_watched    runs the agent ("$@", the prompt on stdin, its output appended to the log) under the
+#                  watchdog; leaves its exit code in $code
+#
+# The watchdog (agent.stallTimeout, in KODAMA_STALL_SECONDS): progress is the bytes the agent writes, not
+# its lines (a slow trickle of tokens is progress), and only bytes of lines that are not its model-API
+# retries; a run that gains no such byte for that long is ended as stalled, one that only retries its model
+# API (at least twice) for a minute as unreachable (ended-by). It ends the agent with TERM, then KILL.
+# shellcheck disable=SC2154 # run is the runner's
+:
+
+# Lines that are an agent retrying its model API, not progress: Claude's api_retry, Codex's Reconnecting,
+# the Gemini CLI's `Attempt N failed. Retrying with backoff...` on stderr and the stack trace under it.
+retry_re='"subtype":"api_retry"|"message":"Reconnecting\.\.\.|^Attempt [0-9]+ failed\. Retrying with backoff|^ +at '
+
+git_start() {
+  git rev-parse -q --verify HEAD > "$run/head-start" 2>/dev/null || rm -f "$run/head-start"
+}
+
+git_end() {
+  if [ -s "$run/head-start" ] && command -v git >/dev/null 2>&1; then
+    { IFS= read -r hs < "$run/head-start"; } 2>/dev/null
+    c=$(git rev-list --count "$hs..HEAD" 2>/dev/null || echo 0)
+    # changed since the start: committed or not, and new files git would add (never kodama's own .kodama/)
+    f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard -- . ':(exclude).kodama' 2>/dev/null; } | sort -u | wc -l)
+    echo "$c $f" | tr -s ' ' > "$run/git"
+  fi
+}
+
+# watchdog PID: ends the agent when it stalls or only retries its model API
+watchdog() {
+  wl=$(date +%s); wp=-1; wr=0
+  lim=60; [ "$stall" -lt "$lim" ] && lim=$stall
+  poll=5; [ "$stall" -lt 10 ] && poll=1
+  while sleep "$poll"; do
+    kill -0 "$1" 2>/dev/null || return 0
+    r=$(grep -cE "$retry_re" "$run/log" 2>/dev/null)
+    p=$(grep -vE "$retry_re" "$run/log" 2>/dev/null | wc -c)
+    now=$(date +%s)
+    if [ "$p" != "$wp" ]; then wp=$p; wl=$now; wr=$r; fi
+    why=""
+    # retrying only (and at least twice) since the last progress: the model API is not reachable
+    if [ $((r - wr)) -ge 2 ] && [ $((now - wl)) -ge "$lim" ]; then
+      why=unreachable; msg="the agent only retried its model API for ${lim}s: ended (is the model API reachable from the pod?)"
+    elif [ $((now - wl)) -ge "$stall" ]; then
+      why=stalled; msg="the agent made no progress for ${stall}s (agent.stallTimeout): ended"
+    fi
+    if [ -n "$why" ]; then
+      echo "$why" > "$run/ended-by"; echo "kodama: $msg" >> "$run/log"
+      kill -TERM "$1" 2>/dev/null; sleep 3; kill -KILL "$1" 2>/dev/null; return 0
+    fi
+  done
+}
+
+run_watched() {
+  stall="${KODAMA_STALL_SECONDS:-0}"; case "$stall" in "" | *[!0-9]*) stall=0 ;; esac
+  git_start
+  "$@" < "$run/prompt" >> "$run/log" 2>&1 &
+  apid=$!; wpid=""
+  if [ "$stall" -gt 0 ]; then watchdog "$apid" & wpid=$!; fi
+  wait "$apid"; code=$?
+  [ -n "$wpid" ] && kill "$wpid" 2>/dev/null
+  [ -s "$run/ended-by" ] && [ "$code" = 0 ] && code=124
+  git_end
+}

@@ -1,0 +1,246 @@
+// The pod's Node runner (src/agent/pod/runner.js), run for real under the sh runner as a pod runs it, with
+// a stand-in agent printing Claude Code's stream-json: a transient end is waited out and the conversation
+// continued with the continue arguments; a permanent one is not; a budget ends the run; an announced wait
+// is not a stall; the state file says the wait while it happens.
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
+import { classify, factsOf } from "../../../src/agent/outcome.ts";
+
+const result = (o: Record<string, unknown>) =>
+  JSON.stringify({ type: "result", subtype: "success", is_error: false, num_turns: 1, result: "done", ...o });
+const INIT = `{"type":"system","subtype":"init","model":"claude-a","session_id":"s"}`;
+const say = (id: string, model = "claude-a") =>
+  JSON.stringify({
+    type: "assistant",
+    message: { id, model, content: [{ type: "text", text: `turn ${id}` }] },
+  });
+
+/** A stand-in agent: `first` when run without --continue, `then` with it (the continue arguments). */
+function agentScript(first: string[], then: string[]): string {
+  // `exit N` is the agent's exit code; every other line is printed
+  const lines = (ls: string[]) =>
+    ls.map((l) => /^exit \d+$/.test(l) ? l : `printf '%s\\n' '${l.replaceAll("'", "'\\''")}'`).join("\n");
+  return [
+    `cat > /dev/null`,
+    `case " $* " in *" --continue "*) echo "args: $*" >&2`,
+    lines(then),
+    `;; *)`,
+    lines(first),
+    `;; esac`,
+  ].join("\n");
+}
+
+async function runWith(
+  script: string,
+  env: Record<string, string>,
+  o: { watch?: (run: string) => Promise<void>; prefix?: string[]; switchModels?: boolean } = {},
+) {
+  const ws = await Deno.makeTempDir({ prefix: "kodama-runner-" });
+  const run = `${ws}/.kodama/runs/1`;
+  await Deno.mkdir(run, { recursive: true });
+  await Deno.writeTextFile(`${run}/prompt`, "do it\n");
+  // a preset's run: its settings in the `env K=V` prefix, the continue argument at the end
+  const argv = [...(o.prefix ?? []), "sh", "-c", script, "agent"];
+  const resume = {
+    argv: [...argv, "--continue"],
+    modelAt: argv.length + 1,
+    switchModels: o.switchModels ?? false,
+  };
+  const child = new Deno.Command("sh", {
+    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, ...argv],
+    cwd: ws,
+    env: {
+      KODAMA_WORKSPACE: ws,
+      KODAMA_RESUME: btoa(JSON.stringify(resume)),
+      KODAMA_RETRY_BASE_MS: "200",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      ...env,
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (o.watch) await o.watch(run);
+  const out = await child.output();
+  const read = (f: string) => Deno.readTextFile(`${run}/${f}`).then((s) => s.trim()).catch(() => undefined);
+  const r = {
+    code: out.code,
+    stderr: new TextDecoder().decode(out.stderr),
+    exit: await read("exit"),
+    endedBy: await read("ended-by"),
+    log: (await read("log")) ?? "",
+    state: parseRunState(await read("state.json")),
+  };
+  await Deno.remove(ws, { recursive: true });
+  return r;
+}
+
+Deno.test("runner: an overloaded end is waited out and the same conversation continued", async () => {
+  const r = await runWith(
+    agentScript(
+      [
+        INIT,
+        result({ is_error: true, api_error_status: 529, result: "API Error: 529 Overloaded" }),
+        "exit 1",
+      ],
+      [INIT, say("m2"), result({ result: "Finished." })],
+    ),
+    {},
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.exit, "0");
+  assertStringIncludes(r.log, `"type":"kodama","event":"wait","reason":"overloaded"`);
+  assertStringIncludes(r.log, `"type":"kodama","event":"continue","reason":"overloaded","attempt":1`);
+  assertStringIncludes(r.log, "args: --continue");
+  assertEquals(r.state.continuations, 1);
+  assertEquals(r.state.runnerOutcome?.class, "succeeded");
+  // kodama reads the same log to the same outcome
+  const o = classify(factsOf(r.log), { state: "succeeded", exitCode: 0 });
+  assertEquals(o.class, "succeeded");
+});
+
+Deno.test("runner: auth is never retried; the attempts are bounded", async () => {
+  const bad = agentScript(
+    [INIT, result({ is_error: true, api_error_status: 401, result: "Invalid API key" }), "exit 1"],
+    ["exit 9"],
+  );
+  const r = await runWith(bad, {});
+  assertEquals(r.exit, "1");
+  assert(!r.log.includes(`"event":"continue"`), r.log);
+  assertEquals(r.state.runnerOutcome?.class, "auth");
+  // overloaded every time: KODAMA_RETRY_ATTEMPTS continuations, then said
+  const always = agentScript(
+    [INIT, result({ is_error: true, api_error_status: 529, result: "overloaded" }), "exit 1"],
+    [INIT, result({ is_error: true, api_error_status: 529, result: "overloaded" }), "exit 1"],
+  );
+  const o = await runWith(always, { KODAMA_RETRY_ATTEMPTS: "2" });
+  assertEquals(o.exit, "1");
+  assertEquals(o.state.continuations, 2);
+  assertEquals(o.state.runnerOutcome?.class, "overloaded");
+  assertStringIncludes(o.log, "not continued again (2 continuations: KODAMA_RETRY_ATTEMPTS)");
+});
+
+Deno.test("runner: a budget of turns ends the agent, outcome budget, not continued", async () => {
+  const slow = [
+    `cat > /dev/null`,
+    `printf '%s\\n' '${INIT}'`,
+    `i=0; while [ $i -lt 50 ]; do printf '{"type":"assistant","message":{"id":"m%s","model":"claude-a","content":[{"type":"text","text":"t"}]}}\\n' "$i"; sleep 0.1; i=$((i+1)); done`,
+  ].join("\n");
+  const r = await runWith(slow, { KODAMA_MAX_TURNS: "3" });
+  assertEquals(r.endedBy, "budget");
+  assert(r.exit !== "0");
+  assertEquals(r.state.runnerOutcome?.class, "budget");
+  assertStringIncludes(r.log, `"event":"budget","message":"more than 3 turns (KODAMA_MAX_TURNS)"`);
+  assert(!r.log.includes(`"event":"continue"`));
+});
+
+Deno.test("runner: an announced wait is not a stall, and the state says it while it happens", async () => {
+  const retry = JSON.stringify({
+    type: "system",
+    subtype: "api_retry",
+    attempt: 3,
+    max_retries: 10,
+    retry_delay_ms: 3000,
+    error_status: 429,
+    error: "rate_limit",
+  });
+  const script = [
+    `cat > /dev/null`,
+    `printf '%s\\n' '${INIT}' '${retry}'`,
+    // silent for longer than the stall limit, inside the announced wait
+    `while [ ! -f "$KODAMA_RUN_DIR/seen" ]; do sleep 0.1; done; sleep 1`,
+    `printf '%s\\n' '${say("m1")}' '${result({})}'`,
+  ].join("\n");
+  let seen: ReturnType<typeof parseRunState> | undefined;
+  const r = await runWith(script, { KODAMA_STALL_SECONDS: "2" }, {
+    watch: async (run) => {
+      for (let i = 0; i < 100 && !seen?.waiting; i++) {
+        seen = parseRunState(await Deno.readTextFile(`${run}/state.json`).catch(() => ""));
+        if (!seen.waiting) await new Promise((res) => setTimeout(res, 100));
+      }
+      await Deno.writeTextFile(`${run}/seen`, "1");
+    },
+  });
+  assertEquals(seen?.waiting?.reason, "429");
+  assertEquals([seen?.waiting?.attempt, seen?.waiting?.of], [3, 10]);
+  assertEquals(r.endedBy, undefined, r.log);
+  assertEquals(r.exit, "0");
+  assertEquals(r.state.waiting, undefined);
+});
+
+Deno.test("runner: a key the API refuses is not retried into success: the agent is ended at once, auth", async () => {
+  const retry401 = JSON.stringify({
+    type: "system",
+    subtype: "api_retry",
+    attempt: 1,
+    max_retries: 10,
+    retry_delay_ms: 30000,
+    error_status: 401,
+    error: "authentication_failed",
+  });
+  const t0 = Date.now();
+  const r = await runWith(
+    [`cat > /dev/null`, `printf '%s\\n' '${INIT}' '${retry401}'`, `sleep 30`].join("\n"),
+    {},
+  );
+  assert(Date.now() - t0 < 15_000, "ended within seconds, not after the CLI's retries");
+  assert(r.exit !== "0");
+  assertEquals(r.state.runnerOutcome?.class, "auth");
+  assertStringIncludes(r.log, "kodama: invalid API key (HTTP 401 authentication_failed): ended, not retried");
+  assert(!r.log.includes(`"event":"continue"`));
+  assertEquals(classify(factsOf(r.log), { state: "failed", exitCode: Number(r.exit) }).class, "auth");
+});
+
+Deno.test("runner: the plain-sh runner and its watchdog (pod/runner.sh, pod/watch.sh) run under busybox sh and dash", async () => {
+  for (const shell of [["dash"], ["busybox", "sh"]]) {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-runner-sh-" });
+    const run = `${ws}/.kodama/runs/1`;
+    await Deno.mkdir(run, { recursive: true });
+    await Deno.writeTextFile(`${run}/prompt`, "do it\n");
+    await Deno.writeTextFile(`${run}/check`, "test -f out.txt\n");
+    const out = await new Deno.Command(shell[0], {
+      args: [
+        ...shell.slice(1),
+        "-c",
+        RUNNER_SCRIPT,
+        "kodama-run",
+        run,
+        RUNNER_JS,
+        "sh",
+        "-c",
+        "cat > out.txt; echo done",
+      ],
+      cwd: ws,
+      env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: "5", PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+    }).output();
+    assertEquals(out.code, 0, shell.join(" "));
+    const read = (f: string) => Deno.readTextFile(`${run}/${f}`).then((s) => s.trim());
+    assertEquals(await read("exit"), "0", shell.join(" "));
+    assertEquals(await read("log"), "done");
+    assertEquals(await read("check-exit"), "0");
+    assertEquals(await Deno.readTextFile(`${ws}/out.txt`), "do it\n");
+    await Deno.remove(ws, { recursive: true });
+  }
+});
+
+Deno.test("runner: after an overload, a preset without its own fallback moves to the next of KODAMA_MODELS", async () => {
+  const r = await runWith(
+    agentScript(
+      [
+        INIT,
+        result({ is_error: true, api_error_status: 529, result: "API Error: 529 Overloaded" }),
+        "exit 1",
+      ],
+      [INIT, say("m2", "gpt-b"), result({ result: "Finished." })],
+    ),
+    {},
+    { prefix: ["env", "KODAMA_MODELS=gpt-a,gpt-b", "KODAMA_MODEL_FLAG=-m"], switchModels: true },
+  );
+  assertEquals(r.exit, "0", r.log);
+  assertStringIncludes(r.log, "args: --continue -m gpt-b");
+  assertStringIncludes(r.log, `"type":"kodama","event":"model","model":"gpt-b","reason":"overloaded"`);
+  assert(r.state.models?.includes("gpt-b"), JSON.stringify(r.state));
+  // logs -f says it
+  const { renderLog } = await import("../../../src/agent/render.ts");
+  assertStringIncludes(renderLog(r.log), ".. switched to gpt-b (overloaded)");
+});
