@@ -218,14 +218,37 @@ function delayFor(o, n, waited) {
 }
 
 /** The continuation's command: the preset's continue arguments, on to the next model after an overload. */
+/**
+ * The argv with the model flag's value (given as `FLAG X` or `FLAG=X`, before `at`) replaced by `m`, or
+ * `FLAG m` put at `at` when it has none: a CLI may refuse a flag given twice.
+ */
+function withModel(argv, at, m) {
+  const out = [];
+  let end = at;
+  for (let i = 0; i < argv.length; i++) {
+    if (i < end && argv[i] === MODEL_FLAG && i + 1 < end) {
+      i++;
+      end -= 2;
+      continue;
+    }
+    if (i < end && argv[i].startsWith(`${MODEL_FLAG}=`)) {
+      end -= 1;
+      continue;
+    }
+    out.push(argv[i]);
+  }
+  out.splice(end, 0, MODEL_FLAG, m);
+  return out;
+}
+
 function continuation(o) {
   const argv = [...resume.argv];
   if (o.class === "overloaded" && resume.switchModels && model + 1 < MODELS.length) {
     model++;
-    argv.splice(resume.modelAt ?? argv.length, 0, MODEL_FLAG, MODELS[model]);
     note({ event: "model", model: MODELS[model], reason: o.class });
   }
-  return argv;
+  // once switched, every later continuation stays on the model that answered
+  return model > 0 ? withModel(argv, resume.modelAt ?? argv.length, MODELS[model]) : argv;
 }
 
 async function main() {
