@@ -157,7 +157,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--service-account <name>",
       description:
-        "run the pod as this ServiceAccount with its token mounted (default: defaults.serviceAccount, no token)",
+        "run the pod as this ServiceAccount (default: defaults.serviceAccount); its token only with --mount-sa-token",
     },
     { flags: "--cpu <cpu>", description: "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)" },
     { flags: "--memory <size>", description: "memory limit, e.g. 4Gi (default: defaults.resources.memory)" },
@@ -169,6 +169,59 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       flags: "--storage-class <class>",
       description:
         "StorageClass of the volumes (default: defaults.storage.storageClass, else the cluster's default)",
+    },
+    {
+      flags: "--mount-sa-token",
+      description:
+        "mount the ServiceAccount's token in the pod (workload identity, cloud APIs); default: no token (session.serviceAccountToken)",
+    },
+    {
+      flags: "--cpu-request <cpu>",
+      description:
+        "CPU request, at most the limit (default: defaults.resources.cpuRequest, else a quarter of --cpu)",
+    },
+    {
+      flags: "--memory-request <size>",
+      description:
+        "memory request, at most the limit (default: defaults.resources.memoryRequest, else a quarter of --memory)",
+    },
+    { flags: "--gpu <n>", description: "nvidia.com/gpu devices (default: defaults.scheduling.gpu)" },
+    {
+      flags: "--resource <name=qty>",
+      description: "an extended resource in whole units, e.g. amd.com/gpu=1 (repeatable)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--node-selector <key=value>",
+      description:
+        "run only on nodes with this label, e.g. pool=gpu (repeatable; adds to defaults.scheduling.nodeSelector)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--toleration <key[=value]:effect>",
+      description:
+        "tolerate a taint: gpu=true:NoSchedule, or spot:NoExecute for any value; effects NoSchedule, PreferNoSchedule, NoExecute (repeatable)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--image-pull-secret <name>",
+      description:
+        "pull the images with this Secret of the namespace (a private registry; repeatable; adds to defaults.scheduling.imagePullSecrets)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--annotation <key=value>",
+      description: "an annotation on the session pod (repeatable; not kodama.dev/*)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--priority-class <name>",
+      description: "the pod's PriorityClass (default: defaults.scheduling.priorityClass)",
     },
     {
       flags: "--idle-stop <duration>",
@@ -292,6 +345,18 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         memory: str(o.memory),
         storage: str(o.storage),
         storageClass: str(o.storageClass),
+        mountSaToken: o.mountSaToken as boolean | undefined,
+        scheduling: {
+          cpuRequest: str(o.cpuRequest),
+          memoryRequest: str(o.memoryRequest),
+          gpu: str(o.gpu),
+          resources: o.resource as string[],
+          nodeSelector: o.nodeSelector as string[],
+          tolerations: o.toleration as string[],
+          imagePullSecrets: o.imagePullSecret as string[],
+          annotations: o.annotation as string[],
+          priorityClass: str(o.priorityClass),
+        },
         idleStop: str(o.idleStop),
         ttl: str(o.ttl),
         envFiles: o.envFile as string[],
