@@ -278,13 +278,13 @@ export function schedulingRows(s: Scheduling | undefined): [string, string][] {
   if (!s) return [];
   const kv = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join(", ");
   const rows: [string, string][] = [];
-  if (s.requests) rows.push(["REQUESTS", kv(s.requests)]);
-  if (s.extended) rows.push(["DEVICES", kv(s.extended)]);
-  if (s.nodeSelector) rows.push(["NODE SELECTOR", kv(s.nodeSelector)]);
-  if (s.tolerations?.length) rows.push(["TOLERATIONS", s.tolerations.map(tolerationText).join(", ")]);
-  if (s.imagePullSecrets?.length) rows.push(["PULL SECRETS", s.imagePullSecrets.join(", ")]);
-  if (s.priorityClass) rows.push(["PRIORITY", s.priorityClass]);
-  if (s.annotations) rows.push(["ANNOTATIONS", kv(s.annotations)]);
+  if (s.requests) rows.push(["Requests", kv(s.requests)]);
+  if (s.extended) rows.push(["Devices", kv(s.extended)]);
+  if (s.nodeSelector) rows.push(["Node labels", kv(s.nodeSelector)]);
+  if (s.tolerations?.length) rows.push(["Tolerations", s.tolerations.map(tolerationText).join(", ")]);
+  if (s.imagePullSecrets?.length) rows.push(["Pull secret", s.imagePullSecrets.join(", ")]);
+  if (s.priorityClass) rows.push(["Priority", s.priorityClass]);
+  if (s.annotations) rows.push(["Annotations", kv(s.annotations)]);
   return rows;
 }
 

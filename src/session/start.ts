@@ -841,7 +841,15 @@ async function restoreSnapshot(r: Run): Promise<void> {
 }
 
 async function createPod(r: Run): Promise<void> {
-  await r.kube.createObject("pods", r.plan.spec.namespace, r.plan.objects.pod);
+  const s = r.plan.spec;
+  await r.kube.createObject("pods", s.namespace, r.plan.objects.pod).catch(async (e) => {
+    // a namespace enforcing Pod Security: its reasons, and the setting that meets them (podsecurity.ts)
+    const { podSecurityError } = await import("./podsecurity.ts");
+    throw podSecurityError(e, s.namespace, {
+      runAsUser: s.sandbox?.runAsUser,
+      sidecars: !!s.sidecars?.length,
+    });
+  });
   r.created.pod = r.plan.objects.pod.metadata!.name!;
 }
 

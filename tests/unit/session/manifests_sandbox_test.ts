@@ -103,6 +103,8 @@ Deno.test("sandbox: the pool's binder pod and the snapshot copy pod are locked d
   assertEquals(bind.containers[0].securityContext, {
     allowPrivilegeEscalation: false,
     capabilities: { drop: ["ALL"] },
+    runAsNonRoot: true,
+    runAsUser: 65534,
   });
   const copy = buildCopyPod(spec(), { name: "kodama-copy-demo", write: false, labels: {} }).spec!;
   assertEquals(copy.automountServiceAccountToken, false);

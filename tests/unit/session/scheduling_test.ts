@@ -98,11 +98,11 @@ Deno.test("scheduling: config defaults merge under the flags (lists add up, a fl
     tolerations: [{ key: "dedicated", operator: "Equal", value: "dev", effect: "NoSchedule" }],
   });
   assertEquals(schedulingRows(s.scheduling).map(([k]) => k), [
-    "REQUESTS",
-    "DEVICES",
-    "NODE SELECTOR",
-    "TOLERATIONS",
-    "PULL SECRETS",
+    "Requests",
+    "Devices",
+    "Node labels",
+    "Tolerations",
+    "Pull secret",
   ]);
 });
 
