@@ -263,6 +263,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       choices: ["two-way", "one-way-local", "one-way-pod"],
     },
     {
+      flags: "--allow-overlap",
+      description:
+        "sync two-way even though another live session syncs this directory (or a parent or child of it) two-way",
+    },
+    {
       flags: "--repo <url>",
       description:
         "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin",
@@ -364,6 +369,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
         noSync: o.sync === false,
         noPool: o.pool === false,
+        allowOverlap: o.allowOverlap as boolean | undefined,
         syncMode: str(o.syncMode),
         repo: str(o.repo),
         branch: str(o.branch),

@@ -55,7 +55,7 @@ import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
 import type { PathDoor, StartIO } from "./startio.ts";
-import { SYNC_MODES } from "./sync/plan.ts";
+import { SYNC_MODES, type SyncMode } from "./sync/plan.ts";
 import { quote } from "../escape.ts";
 
 export interface StartOptions extends StartFlags {
@@ -110,6 +110,8 @@ export interface StartOptions extends StartFlags {
   shared?: Shared;
   /** `--no-pool`: never take volumes from the warm pool (default: defaults.storage.pool) */
   noPool?: boolean;
+  /** `--allow-overlap`: sync two-way a directory another live session syncs two-way too */
+  allowOverlap?: boolean;
 }
 
 export interface CloneSource {
@@ -1051,6 +1053,15 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   if (o.dryRun) {
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
+  }
+  // one directory, one two-way session (sync/overlap.ts): refused before anything is created
+  if (syncDir !== undefined) {
+    await (await import("./sync/overlap.ts")).refuseOverlap(
+      resolve(io.cwd ?? Deno.cwd(), syncDir),
+      (o.syncMode ?? cfg.sync.mode) as SyncMode,
+      plan.spec,
+      o.allowOverlap,
+    );
   }
   if (o.fromSnapshot !== undefined && !o.dryRun) {
     // exit 3 for a snapshot that is not there (or not complete) before anything is created
