@@ -370,6 +370,8 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         noSync: o.sync === false,
         noPool: o.pool === false,
         allowOverlap: o.allowOverlap as boolean | undefined,
+        // the prompt file is the agent's task: never synced into its workspace (nor into its commits)
+        neverSync: typeof o.promptFile === "string" && o.promptFile !== "-" ? [o.promptFile] : [],
         syncMode: str(o.syncMode),
         repo: str(o.repo),
         branch: str(o.branch),

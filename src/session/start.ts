@@ -112,6 +112,8 @@ export interface StartOptions extends StartFlags {
   noPool?: boolean;
   /** `--allow-overlap`: sync two-way a directory another live session syncs two-way too */
   allowOverlap?: boolean;
+  /** local files never synced into this session (`--prompt-file`: the agent's task, not its work) */
+  neverSync?: string[];
 }
 
 export interface CloneSource {
@@ -1168,6 +1170,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             ...io,
             signal,
             secretFiles: plan.envFiles,
+            promptFiles: (o.neverSync ?? []).map((p) => resolve(io.cwd ?? Deno.cwd(), p)),
           });
         }
       }
