@@ -578,13 +578,13 @@ const del: Verb = {
       ],
       [
         "Best of N: keep fix-2, discard the other replicas and their volumes (no question) [not in the demo: agents]",
-        "kodama delete fix --group --keep fix-2",
+        "kodama delete fix --group --keep fix-2 --purge",
       ],
     ],
     notes: "Without a terminal, --force is required (exit 2 otherwise). It returns once the pod is gone\n" +
       "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.\n" +
       "--group: NAME is a group (start --replicas); one question covers every replica. With --keep the others\n" +
-      "are discarded without a question, their volumes too (--keep-volumes keeps them); one line says what went.",
+      "are discarded without a question; their volumes go only with --purge, as for every delete.",
   },
   args: [NAME],
   options: [
@@ -596,10 +596,6 @@ const del: Verb = {
       parse: collect,
       default: [],
     },
-    {
-      flags: "--keep-volumes",
-      description: "with --group --keep: the discarded replicas' volumes stay",
-    },
     { flags: "--purge", description: "also delete the volumes (workspace and home): their data is lost" },
     { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
   ],
@@ -607,9 +603,7 @@ const del: Verb = {
     const o = inv.opts;
     const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
       impl(),
-      o.group || (o.keep as string[]).length || o.keepVolumes
-        ? agentImpl()
-        : { deleteGroupCommand: undefined },
+      o.group || (o.keep as string[]).length ? agentImpl() : { deleteGroupCommand: undefined },
       connect(inv),
     ]);
     setExitCode(
@@ -619,7 +613,6 @@ const del: Verb = {
         keepConfig: o.keepConfig as boolean | undefined,
         group: o.group as boolean | undefined,
         keep: o.keep as string[],
-        keepVolumes: o.keepVolumes as boolean | undefined,
       }),
     );
   },
