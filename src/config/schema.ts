@@ -187,8 +187,10 @@ const scheduling = z.object({
   tolerations: stringList().default([]).describe(
     "Taints the session pods (and their helper pods) tolerate, as `KEY[=VALUE]:EFFECT` (Equal) or `KEY:EFFECT` (Exists); EFFECT is NoSchedule, PreferNoSchedule or NoExecute. `start --toleration` adds one.",
   ),
-  annotations: stringMap("annotations").default({}).describe(
-    'Annotations on the session pod (not kodama.dev/*), e.g. {cluster-autoscaler.kubernetes.io/safe-to-evict: "false"}. `start --annotation K=V` adds or overrides one.',
+  annotations: fromRepo("userOnly", stringMap("annotations"), {
+    why: "annotations steer admission and the runtime (an AppArmor profile, a sidecar injector)",
+  }).default({}).describe(
+    'Annotations on the session pod (not kodama.dev/*), e.g. {cluster-autoscaler.kubernetes.io/safe-to-evict: "false"}. `start --annotation K=V` adds or overrides one. Only ~/.kodama/config.yaml sets it.',
   ),
   priorityClass: str().optional().describe(
     "PriorityClass of the session pods. Overridden by `start --priority-class`.",

@@ -3,7 +3,8 @@
  * `defaults.resources.*Request`), a template, the flags. A repository's template (untrusted input,
  * docs/security.md) may ask for requests, devices and placement, never for credentials the user's own
  * config does not name: an image pull secret outside `defaults.scheduling.imagePullSecrets` or a
- * ServiceAccount other than `defaults.serviceAccount` is refused (exit 4, naming the key). Pure.
+ * ServiceAccount other than `defaults.serviceAccount` is refused (exit 4, naming the key), and so are
+ * annotations (they steer admission and the runtime). Pure.
  */
 import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
@@ -59,6 +60,15 @@ export function checkTemplateCredentials(t: TemplateScheduling, cfg: Config, fla
         "a repository cannot choose registry credentials: add it to defaults.scheduling.imagePullSecrets in ~/.kodama/config.yaml, or pass --image-pull-secret",
       );
     }
+  }
+  // annotations steer admission and the runtime (an AppArmor profile, a sidecar injector): not a repository's
+  const keys = Object.keys(t.input.annotations ?? {});
+  if (keys.length) {
+    throw new KodamaError(
+      `template ${quote(t.name)} (the repository's) asks for annotations (${keys.join(", ")})`,
+      ExitCode.FORBIDDEN,
+      "a repository cannot annotate the pod (annotations steer admission and the runtime): set defaults.scheduling.annotations in ~/.kodama/config.yaml, or pass --annotation",
+    );
   }
   if (t.serviceAccount !== undefined && t.serviceAccount !== cfg.defaults.serviceAccount) {
     throw new KodamaError(

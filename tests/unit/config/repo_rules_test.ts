@@ -65,10 +65,11 @@ const DECISIONS: Record<string, string> = {
   "defaults.scheduling.resources": "repo",
   "defaults.scheduling.nodeSelector": "repo",
   "defaults.scheduling.tolerations": "repo",
-  "defaults.scheduling.annotations": "repo",
   "defaults.scheduling.priorityClass": "repo",
   // a pull secret is a registry credential of the namespace: the user's choice
   "defaults.scheduling.imagePullSecrets": "userOnly",
+  // annotations steer admission and the runtime (AppArmor, sidecar injection): the user's choice
+  "defaults.scheduling.annotations": "userOnly",
   // an idle stop saves cost and loses nothing (the pod ends cleanly, resume brings it back)
   "defaults.idleStop": "repo",
   // an expiry decides what `kodama gc` deletes: the user's call

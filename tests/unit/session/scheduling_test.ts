@@ -145,6 +145,14 @@ Deno.test("scheduling: a repository's template asks for placement, never for cre
   };
   forbidden(() => spec({}, tpl({ imagePullSecrets: ["theirs"] })), 'imagePullSecrets "theirs"');
   forbidden(() => spec({}, tpl({}, { serviceAccount: "admin" })), 'serviceAccount "admin"');
+  forbidden(
+    () =>
+      spec(
+        {},
+        tpl({ annotations: { "container.apparmor.security.beta.kubernetes.io/session": "unconfined" } }),
+      ),
+    "annotations (container.apparmor.security.beta.kubernetes.io/session)",
+  );
   // named by the user's config (or a flag): allowed
   const ok = spec(
     { defaults: { scheduling: { imagePullSecrets: ["corp"] }, serviceAccount: "agent" } },
