@@ -214,19 +214,15 @@ export async function deleteGroupCommand(
     keepConfig?: boolean;
     group?: boolean;
     keep?: string[];
-    keepVolumes?: boolean;
   },
 ): Promise<number> {
-  const { group, keep = [], keepVolumes, ...rest } = f;
+  const { group, keep = [], ...rest } = f;
   if (keep.length && !group) throw usageError("--keep needs --group: it spares a replica of the group");
-  if (keepVolumes && !keep.length) {
-    throw usageError("--keep-volumes goes with --group --keep: the discarded replicas' volumes stay");
-  }
   const [{ deleteGroup }, { deleteIO }] = await Promise.all([
     import("./group.ts"),
     import("../session/commands.ts"),
   ]);
-  return await deleteGroup(kube, kube.namespace, name, { ...rest, ...deleteIO(), keep, keepVolumes });
+  return await deleteGroup(kube, kube.namespace, name, { ...rest, ...deleteIO(), keep });
 }
 
 export async function compareCommand(

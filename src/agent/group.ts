@@ -314,8 +314,6 @@ export interface GroupDeleteOptions {
   purge?: boolean;
   keepConfig?: boolean;
   keep: string[];
-  /** with keep: the discarded replicas' volumes stay (by default they go with them) */
-  keepVolumes?: boolean;
   interactive: boolean;
   confirm: (message: string) => Promise<boolean>;
   out: Sink;
@@ -324,8 +322,10 @@ export interface GroupDeleteOptions {
 
 /**
  * `delete NAME --group [--keep NAME-i]`: deletes the replicas (each as `delete`), then says what happened in
- * one line. With --keep the others are discarded: no question, and their volumes go too (--keep-volumes
- * keeps them), the same from a script, the web UI and MCP. The whole group without --keep asks once.
+ * one line. Volumes follow `delete`'s one rule, with or without --keep: kept unless --purge (a discarded
+ * replica's work can still be looked at, or deleted with `delete NAME-i --purge`). With --keep the others
+ * are discarded without a question, the same from a script, the web UI and MCP; the whole group without
+ * --keep asks once.
  */
 export async function deleteGroup(
   kube: Kube,
@@ -334,7 +334,7 @@ export async function deleteGroup(
   o: GroupDeleteOptions,
 ): Promise<number> {
   const discard = o.keep.length > 0;
-  if (discard) o = { ...o, force: true, purge: o.purge || !o.keepVolumes };
+  if (discard) o = { ...o, force: true };
   if (!o.force && !o.interactive) {
     throw usageError(
       `not deleting group ${group} without confirmation: no terminal to ask on`,

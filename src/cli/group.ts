@@ -19,7 +19,7 @@ const compare: CommandSpec = {
       `One row per replica: the latest agent run's state and duration, the commits since the clone, the diffstat
 (files, +/-) of the branch against the commit it was cloned at, the check's result (start --check, agent.check)
 and a short summary: the agent's final message when it wrote one to $KODAMA_SUMMARY_FILE, else the last lines of
-its output. Each replica is read with one exec, all at once.`,
+its output.`,
     examples: [
       [
         "The group's replicas side by side [not in the demo: a best-of-N group runs agents]",
@@ -30,10 +30,6 @@ its output. Each replica is read with one exec, all at once.`,
         "kodama compare fix -w",
       ],
       [
-        "For machines (check.tail holds the check's last lines) [not in the demo: a best-of-N group runs agents]",
-        "kodama compare fix -o json",
-      ],
-      [
         "Every replica's diff, one after another [not in the demo: a best-of-N group runs agents]",
         "kodama compare fix --diff",
       ],
@@ -42,7 +38,7 @@ its output. Each replica is read with one exec, all at once.`,
         "kodama compare fix --diff fix-1 fix-3",
       ],
       [
-        "Wait for every agent, then keep the one whose check passed [not in the demo: a best-of-N group runs agents]",
+        "Wait for every agent, then keep the one whose check passed (check.tail: its last lines) [not in the demo: a best-of-N group runs agents]",
         "kodama compare fix --wait -o json",
       ],
       [
@@ -61,7 +57,7 @@ its output. Each replica is read with one exec, all at once.`,
   options: [
     {
       flags: "-o, --output <format>",
-      description: "output format",
+      description: "a table, or json/yaml for machines (with the check's last lines and the changed paths)",
       choices: ["table", "json", "yaml"],
       default: "table",
     },
@@ -71,7 +67,7 @@ its output. Each replica is read with one exec, all at once.`,
     },
     {
       flags: "-w, --watch",
-      description: "print the table again whenever it changes, until every agent (and check) has ended",
+      description: "reprint on each change, until all agents and checks end",
     },
     { flags: "--wait", description: "print once every agent (and its check) has ended" },
     { flags: "--timeout <duration>", description: "with -w or --wait: give up after this long (exit 5)" },

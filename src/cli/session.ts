@@ -158,7 +158,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--service-account <name>",
       description:
-        "run the pod as this ServiceAccount with its token mounted (default: defaults.serviceAccount, no token)",
+        "run the pod as this ServiceAccount (default: defaults.serviceAccount); its token only with --mount-sa-token",
     },
     { flags: "--cpu <cpu>", description: "CPU limit, e.g. 2, 0.5, 500m (default: defaults.resources.cpu)" },
     { flags: "--memory <size>", description: "memory limit, e.g. 4Gi (default: defaults.resources.memory)" },
@@ -170,6 +170,59 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       flags: "--storage-class <class>",
       description:
         "StorageClass of the volumes (default: defaults.storage.storageClass, else the cluster's default)",
+    },
+    {
+      flags: "--mount-sa-token",
+      description:
+        "mount the ServiceAccount's token in the pod (workload identity, cloud APIs); default: no token (session.serviceAccountToken)",
+    },
+    {
+      flags: "--cpu-request <cpu>",
+      description:
+        "CPU request, at most the limit (default: defaults.resources.cpuRequest, else a quarter of --cpu)",
+    },
+    {
+      flags: "--memory-request <size>",
+      description:
+        "memory request, at most the limit (default: defaults.resources.memoryRequest, else a quarter of --memory)",
+    },
+    { flags: "--gpu <n>", description: "nvidia.com/gpu devices (default: defaults.scheduling.gpu)" },
+    {
+      flags: "--resource <name=qty>",
+      description: "an extended resource in whole units, e.g. amd.com/gpu=1 (repeatable)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--node-selector <key=value>",
+      description:
+        "run only on nodes with this label, e.g. pool=gpu (repeatable; adds to defaults.scheduling.nodeSelector)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--toleration <key[=value]:effect>",
+      description:
+        "tolerate a taint: gpu=true:NoSchedule, or spot:NoExecute for any value; effects NoSchedule, PreferNoSchedule, NoExecute (repeatable)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--image-pull-secret <name>",
+      description:
+        "pull the images with this Secret of the namespace (a private registry; repeatable; adds to defaults.scheduling.imagePullSecrets)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--annotation <key=value>",
+      description: "an annotation on the session pod (repeatable; not kodama.dev/*)",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--priority-class <name>",
+      description: "the pod's PriorityClass (default: defaults.scheduling.priorityClass)",
     },
     {
       flags: "--idle-stop <duration>",
@@ -209,6 +262,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       description:
         "two-way (default: sync.mode), one-way-local (the pod follows) or one-way-pod (this tree follows)",
       choices: ["two-way", "one-way-local", "one-way-pod"],
+    },
+    {
+      flags: "--allow-overlap",
+      description:
+        "sync two-way even though another live session syncs this directory (or a parent or child of it) two-way",
     },
     {
       flags: "--repo <url>",
@@ -304,6 +362,18 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         memory: str(o.memory),
         storage: str(o.storage),
         storageClass: str(o.storageClass),
+        mountSaToken: o.mountSaToken as boolean | undefined,
+        scheduling: {
+          cpuRequest: str(o.cpuRequest),
+          memoryRequest: str(o.memoryRequest),
+          gpu: str(o.gpu),
+          resources: o.resource as string[],
+          nodeSelector: o.nodeSelector as string[],
+          tolerations: o.toleration as string[],
+          imagePullSecrets: o.imagePullSecret as string[],
+          annotations: o.annotation as string[],
+          priorityClass: str(o.priorityClass),
+        },
         idleStop: str(o.idleStop),
         ttl: str(o.ttl),
         envFiles: o.envFile as string[],
@@ -311,6 +381,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
         noSync: o.sync === false,
         noPool: o.pool === false,
+        allowOverlap: o.allowOverlap as boolean | undefined,
+        // the prompt file is the agent's task: never synced into its workspace (nor into its commits)
+        neverSync: typeof o.promptFile === "string" && o.promptFile !== "-" ? [o.promptFile] : [],
         syncMode: str(o.syncMode),
         repo: str(o.repo),
         branch: str(o.branch),
@@ -520,13 +593,13 @@ const del: Verb = {
       ],
       [
         "Best of N: keep fix-2, discard the other replicas and their volumes (no question) [not in the demo: agents]",
-        "kodama delete fix --group --keep fix-2",
+        "kodama delete fix --group --keep fix-2 --purge",
       ],
     ],
     notes: "Without a terminal, --force is required (exit 2 otherwise). It returns once the pod is gone\n" +
       "(and, with --purge, the volumes), as kubectl delete does: a start of the same name can follow at once.\n" +
       "--group: NAME is a group (start --replicas); one question covers every replica. With --keep the others\n" +
-      "are discarded without a question, their volumes too (--keep-volumes keeps them); one line says what went.",
+      "are discarded without a question; their volumes go only with --purge, as for every delete.",
   },
   args: [NAME],
   options: [
@@ -538,10 +611,6 @@ const del: Verb = {
       parse: collect,
       default: [],
     },
-    {
-      flags: "--keep-volumes",
-      description: "with --group --keep: the discarded replicas' volumes stay",
-    },
     { flags: "--purge", description: "also delete the volumes (workspace and home): their data is lost" },
     { flags: "--keep-config", description: "keep the local state file (~/.kodama/sessions/NAME.yaml)" },
   ],
@@ -549,9 +618,7 @@ const del: Verb = {
     const o = inv.opts;
     const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
       impl(),
-      o.group || (o.keep as string[]).length || o.keepVolumes
-        ? agentImpl()
-        : { deleteGroupCommand: undefined },
+      o.group || (o.keep as string[]).length ? agentImpl() : { deleteGroupCommand: undefined },
       connect(inv),
     ]);
     setExitCode(
@@ -561,7 +628,6 @@ const del: Verb = {
         keepConfig: o.keepConfig as boolean | undefined,
         group: o.group as boolean | undefined,
         keep: o.keep as string[],
-        keepVolumes: o.keepVolumes as boolean | undefined,
       }),
     );
   },

@@ -84,11 +84,23 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
           "two-way (default: sync.mode), one-way-local (the pod follows) or one-way-pod (this tree follows)",
         choices: ["two-way", "one-way-local", "one-way-pod"],
       },
+      {
+        flags: "--allow-overlap",
+        description:
+          "sync two-way even though another live session syncs this directory (or a parent or child of it) two-way",
+      },
     ],
     run: async (inv) => {
       const [{ startCommand }, kube, cfg] = await withSettings(inv);
       setExitCode(
-        await startCommand(kube, inv.args[0], inv.args[1], cfg, inv.opts.syncMode as string | undefined),
+        await startCommand(
+          kube,
+          inv.args[0],
+          inv.args[1],
+          cfg,
+          inv.opts.syncMode as string | undefined,
+          inv.opts.allowOverlap as boolean | undefined,
+        ),
       );
     },
   },

@@ -157,7 +157,48 @@ const resources = z.object({
   storage: sizeQuantity().optional().describe(
     'Ephemeral-storage limit of a session pod ("10Gi"); unset means no limit.',
   ),
-}).strict().describe("Resource limits for session pods.");
+  cpuRequest: cpuQuantity().optional().describe(
+    'CPU request of a session pod ("500m"), at most the limit; unset: a quarter of the limit. Overridden by `start --cpu-request`.',
+  ),
+  memoryRequest: sizeQuantity().optional().describe(
+    'Memory request of a session pod ("1Gi"), at most the limit; unset: a quarter of the limit. Overridden by `start --memory-request`.',
+  ),
+}).strict().describe("Resource limits (and requests) for session pods.");
+
+const stringMap = (what: string) =>
+  z.record(str(), z.union([str(), z.number()]).transform(String), {
+    error: typeMsg(`a map of ${what} (expected e.g. {key: value})`),
+  });
+
+const scheduling = z.object({
+  imagePullSecrets: fromRepo("userOnly", stringList(), {
+    why: "a repository cannot choose which registry credentials of the namespace its pods use",
+  }).default([]).describe(
+    "Secrets (kubernetes.io/dockerconfigjson) the session pods and their helper pods pull images with: a session image from a private registry. `start --image-pull-secret` adds one. Only ~/.kodama/config.yaml sets it.",
+  ),
+  gpu: int(1, 1024).optional().describe(
+    "nvidia.com/gpu devices for every session pod (requested and limited). Overridden by `start --gpu`.",
+  ),
+  resources: stringMap("extended resources").default({}).describe(
+    "Extended resources for every session pod, NAME: whole number (e.g. {amd.com/gpu: 1}). `start --resource NAME=QTY` adds or overrides one.",
+  ),
+  nodeSelector: stringMap("node labels").default({}).describe(
+    "Node labels the session pods (and their helper pods) must match, e.g. {cloud.google.com/gke-nodepool: dev}. `start --node-selector K=V` adds or overrides one.",
+  ),
+  tolerations: stringList().default([]).describe(
+    "Taints the session pods (and their helper pods) tolerate, as `KEY[=VALUE]:EFFECT` (Equal) or `KEY:EFFECT` (Exists); EFFECT is NoSchedule, PreferNoSchedule or NoExecute. `start --toleration` adds one.",
+  ),
+  annotations: fromRepo("userOnly", stringMap("annotations"), {
+    why: "annotations steer admission and the runtime (an AppArmor profile, a sidecar injector)",
+  }).default({}).describe(
+    'Annotations on the session pod (not kodama.dev/*), e.g. {cluster-autoscaler.kubernetes.io/safe-to-evict: "false"}. `start --annotation K=V` adds or overrides one. Only ~/.kodama/config.yaml sets it.',
+  ),
+  priorityClass: str().optional().describe(
+    "PriorityClass of the session pods. Overridden by `start --priority-class`.",
+  ),
+}).strict().describe(
+  "Scheduling of session pods on a real cluster: registries, devices, placement (docs/sessions.md).",
+);
 
 const storage = z.object({
   workspace: sizeQuantity().default("10Gi").describe(
@@ -192,6 +233,7 @@ const defaults = z.object({
     "Container image for session pods; it should contain git, a shell and the coding agent CLI.",
   ),
   resources: resources.prefault({}),
+  scheduling: scheduling.prefault({}),
   storage: storage.prefault({}),
   branchPrefix: str().default("kodama/").describe(
     "Prefix of the branch a session creates automatically (e.g. kodama/my-work-20250115143000).",
@@ -238,7 +280,7 @@ const session = z.object({
     "Shell started by `attach` when no --command is given, if the image has it (else bash, else sh); `zellij` joins the session's zellij session.",
   ),
   serviceAccountToken: fromRepo("userOnly", bool(), { why: SANDBOX }).default(false).describe(
-    "Mount the ServiceAccount token in session pods (automountServiceAccountToken); off by default: nothing in the pod needs the API server. `start --service-account NAME` turns it on for that account. Only ~/.kodama/config.yaml sets it.",
+    "Mount the ServiceAccount token in session pods (automountServiceAccountToken); off by default: nothing in the pod needs the API server. `start --mount-sa-token` turns it on for one session. Only ~/.kodama/config.yaml sets it.",
   ),
   runAsUser: fromRepo("userOnly", int(0, 2147483647), { why: SANDBOX }).optional().describe(
     "uid of the session and clone containers (e.g. 1000); unset: the image's user. Non-root gets no capabilities and runAsNonRoot (apt, sudo and ports below 1024 then fail). A template's runAsUser overrides it. Only ~/.kodama/config.yaml sets it.",

@@ -307,11 +307,17 @@ export async function poolEnsureCommand(
     ? parseDuration(f.timeout, "--timeout")
     : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
   const { withInterrupt } = await import("../proc.ts");
+  // the binder pods pull and land as the config's sessions do
+  const { podPlacement } = await import("./scheduling.ts");
+  const { resolveScheduling } = await import("./placement.ts");
+  const limits = { cpu: cfg.defaults.resources.cpu, memory: cfg.defaults.resources.memory };
+  const placement = podPlacement(resolveScheduling({}, cfg, limits).scheduling);
   return await withInterrupt((signal) =>
     poolEnsure(kube, kube.namespace, {
       size,
       shape,
       image,
+      placement,
       timeoutMs,
       noWait: f.noWait,
       signal,

@@ -18,6 +18,7 @@ import { eventsOf, eventsTable, sortEvents } from "./progress.ts";
 import { resourcesText } from "./quantity.ts";
 import { AGENT_HOME, agentSettingsWords, namesOf, type SessionSpec } from "./spec.ts";
 import type { SessionView } from "./status.ts";
+import { schedulingRows } from "./scheduling.ts";
 
 export interface SessionDetail {
   view: SessionView;
@@ -137,6 +138,8 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       out += row("Agent", `${s.agent.preset}${words.length ? ` (${words.join(", ")})` : ""}`);
     }
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
+    // requests, devices, placement, pull secrets, priority, annotations (scheduling.ts)
+    for (const [k, v] of schedulingRows(s.scheduling)) out += row(k, v);
     if (s.sandbox) out += row("Sandbox", sandboxLine(s));
     if (s.owner) out += row("Owner", s.owner);
     if (s.template) out += row("Template", s.template);

@@ -169,7 +169,13 @@ export async function resumeSession(
           if (!(e instanceof KodamaError && /already exists|AlreadyExists/i.test(e.message))) throw e;
         });
       }
-      await kube.createObject("pods", namespace, buildPod(spec));
+      await kube.createObject("pods", namespace, buildPod(spec)).catch(async (e) => {
+        const { podSecurityError } = await import("./podsecurity.ts");
+        throw podSecurityError(e, namespace, {
+          runAsUser: spec.sandbox?.runAsUser,
+          sidecars: !!spec.sidecars?.length,
+        });
+      });
       created = true;
       // resumed on another machine: this one now remembers the session too (written while the pod starts,
       // once its watch is open: the state's YAML module would hold the main thread before the watch went out)

@@ -30,6 +30,7 @@ import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from
 import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "./sandbox.ts";
+import { podScheduling, withRequests } from "./scheduling.ts";
 import {
   AGENT_HOME,
   CA_CERTS_DIR,
@@ -190,10 +191,12 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
 }
 
 export function mainContainer(spec: SessionSpec): V1Container {
-  const r = sessionResources(spec.cpu, spec.memory);
+  const base = sessionResources(spec.cpu, spec.memory);
   if (spec.ephemeralStorage) {
-    (r.limits as Record<string, string>)["ephemeral-storage"] = spec.ephemeralStorage;
+    (base.limits as Record<string, string>)["ephemeral-storage"] = spec.ephemeralStorage;
   }
+  // --cpu-request/--memory-request and the devices (--gpu, --resource): scheduling.ts
+  const r = withRequests(base, spec.scheduling);
   return {
     name: CONTAINER,
     image: spec.image,
@@ -277,6 +280,8 @@ export function initContainers(spec: SessionSpec): V1Container[] {
 /** With sidecars, kubectl (and kodama's pod commands) default to the session container too. */
 function podMetadata(spec: SessionSpec) {
   const m = metadata(spec, namesOf(spec).pod);
+  // the user's annotations (--annotation) first: kodama's own always win
+  if (spec.scheduling?.annotations) m.annotations = { ...spec.scheduling.annotations, ...m.annotations };
   if (spec.sidecars?.length) {
     (m.annotations as Record<string, string>)["kubectl.kubernetes.io/default-container"] = CONTAINER;
   }
@@ -298,6 +303,8 @@ export function buildPod(spec: SessionSpec): V1Pod {
       // the runtime's default seccomp profile for every container (sandbox.ts)
       securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch", ...POD_SECCOMP },
       ...(spec.serviceAccount ? { serviceAccountName: spec.serviceAccount } : {}),
+      // pull secrets, node selector, tolerations, priority class (scheduling.ts)
+      ...podScheduling(spec.scheduling),
       // nothing in the pod needs the API server: no token unless the session asked for one
       automountServiceAccountToken: spec.sandbox?.token === true,
       // a failed clone fails the pod once (Failed, with the reason) instead of restarting it forever;

@@ -17,7 +17,7 @@
  * on it is the session's volume (its name recorded in the settings' `volumes`) and never goes back: a
  * deleted session's volumes are kept or purged as any session's are. Pool volumes are always new.
  */
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
@@ -139,11 +139,19 @@ export function buildPoolPVC(
   };
 }
 
+/** The uid the binder runs as (`true` needs no user of the image's). */
+const NOBODY = 65534;
+
 /**
  * The short-lived pod that binds a `WaitForFirstConsumer` pair: it mounts both claims (so the scheduler
  * picks a node and the provisioner makes the volumes there) and exits at once. Pure.
  */
-export function buildBinderPod(namespace: string, id: string, image: string): V1Pod {
+export function buildBinderPod(
+  namespace: string,
+  id: string,
+  image: string,
+  placement: Partial<V1PodSpec> = {},
+): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -157,12 +165,19 @@ export function buildBinderPod(namespace: string, id: string, image: string): V1
       terminationGracePeriodSeconds: 1,
       automountServiceAccountToken: false,
       securityContext: { ...POD_SECCOMP },
+      // the pull secrets, node selector and tolerations of the config's sessions (scheduling.ts)
+      ...placement,
       containers: [{
         name: "bind",
         image,
         command: ["sh", "-c", "true"],
-        // it only mounts the claims and ends: it needs no capability at all
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        // it only mounts the claims and ends: no capability, not root (Pod Security "restricted")
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] },
+          runAsNonRoot: true,
+          runAsUser: NOBODY,
+        },
         resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
         volumeMounts: [
           { name: "workspace", mountPath: "/pool/workspace" },
@@ -319,6 +334,8 @@ export interface EnsureOptions {
   shape: PoolShape;
   /** the binder pod's image (a `WaitForFirstConsumer` class) */
   image: string;
+  /** the binder pod's pull secrets and placement (the config's defaults.scheduling) */
+  placement?: Partial<V1PodSpec>;
   timeoutMs: number;
   noWait?: boolean;
   signal?: AbortSignal;
@@ -428,7 +445,7 @@ async function waitPairsBound(kube: Kube, namespace: string, ids: string[], o: E
           } binds volumes only for a pod (WaitForFirstConsumer): a short-lived pod binds each pair\n`,
         );
         for (const id of ids) {
-          const pod = buildBinderPod(namespace, id, o.image);
+          const pod = buildBinderPod(namespace, id, o.image, o.placement);
           await kube.createObject("pods", namespace, pod).catch((e) => {
             if (!/already exists/i.test((e as Error).message)) throw e;
           });

@@ -10,6 +10,7 @@ import { GIT_CONTAINER } from "./git.ts";
 import { CONTAINER } from "./spec.ts";
 import { podProblem } from "./status.ts";
 import { cpuMillis, formatCpu, formatSize, parseQuantity, sizeBytes } from "./quantity.ts";
+import { placementFailure } from "./unschedulable.ts";
 
 export const PHASES = ["created", "bound", "scheduled", "pulled", "ready"] as const;
 export type Phase = typeof PHASES[number];
@@ -216,7 +217,9 @@ export function verdict(
   const unbound = unboundText(pvcs, events);
   if (unbound) return { ready: false, waiting: unbound };
   const sched = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
-  const misfit = reached.has("scheduled") ? undefined : neverFits(pod, nodes);
+  const misfit = reached.has("scheduled")
+    ? undefined
+    : neverFits(pod, nodes) ?? placementFailure(pod, events);
   if (misfit) return { ready: false, failure: misfit };
   if (!reached.has("scheduled")) {
     return {

@@ -24,6 +24,9 @@ import { checkedSize, formatSize } from "./quantity.ts";
 import { formatBytes } from "../bytes.ts";
 import { FS_GROUP, namesOf, type SessionSpec } from "./spec.ts";
 import { containerSecurity, POD_SECCOMP } from "./sandbox.ts";
+import { podPlacement } from "./scheduling.ts";
+
+const nonRoot = (spec: SessionSpec) => (spec.sandbox?.runAsUser ?? 0) > 0;
 import { requireSession } from "./cluster.ts";
 import {
   buildVolumeSnapshot,
@@ -128,8 +131,11 @@ export function buildCopyPod(
     image: spec.image,
     command: ["sh", "-c", COPY_WAIT],
     volumeMounts: mounts,
-    // tar as the image's user, with the capabilities a root tar needs to read and restore every owner
-    securityContext: containerSecurity(undefined, false),
+    // tar as the image's user, with the capabilities a root tar needs to read and restore every owner; as
+    // the session's own non-root uid when it has one (its files are that user's; Pod Security "restricted")
+    securityContext: nonRoot(spec)
+      ? containerSecurity(spec.sandbox, true)
+      : containerSecurity(undefined, false),
   };
   return {
     apiVersion: "v1",
@@ -156,6 +162,8 @@ export function buildCopyPod(
       ],
       securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch", ...POD_SECCOMP },
       automountServiceAccountToken: false,
+      // the session's pull secrets, node selector and tolerations (scheduling.ts)
+      ...podPlacement(spec.scheduling),
       // the session's claims are ReadWriteOnce: a running session's node is the only one that may mount them
       ...(o.node ? { nodeName: o.node } : {}),
       restartPolicy: "Never",
@@ -269,7 +277,10 @@ export async function withCopyPod<T>(
 ): Promise<T> {
   const pod = buildCopyPod(spec, { ...o, labels: { "kodama.dev/copy-of": spec.name } });
   await kube.deleteObject("pods", spec.namespace, o.name, { gracePeriodSeconds: 0 }).catch(() => {});
-  await kube.createObject("pods", spec.namespace, pod);
+  await kube.createObject("pods", spec.namespace, pod).catch(async (e) => {
+    const { podSecurityError } = await import("./podsecurity.ts");
+    throw podSecurityError(e, spec.namespace, { runAsUser: spec.sandbox?.runAsUser });
+  });
   try {
     await waitPodRunning(kube, spec.namespace, o.name, o.timeoutMs);
     return await fn(o.name);

@@ -12,6 +12,8 @@ import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 import { resolveIdleStop, resolveTtl } from "./lifetime.ts";
 import { resolveSandbox, type Sandbox } from "./sandbox.ts";
 import { quote } from "../escape.ts";
+import type { Scheduling, SchedulingInput } from "./scheduling.ts";
+import { resolveScheduling, type TemplateScheduling } from "./placement.ts";
 
 /** Where the agent-home PVC is mounted; HOME points there, so dotfiles, caches and agent config persist. */
 export const AGENT_HOME = "/home/kodama";
@@ -148,6 +150,8 @@ export interface SessionSpec {
   vars?: Record<string, string>;
   /** extra sync exclude patterns (a template's sync.exclude) */
   syncExclude?: string[];
+  /** pull secrets, requests, devices, placement, annotations, priority (scheduling.ts) */
+  scheduling?: Scheduling;
   createdAt: string;
 }
 
@@ -172,6 +176,12 @@ export interface StartFlags {
   serviceAccount?: string;
   /** the session container's uid (a template's runAsUser; default session.runAsUser) */
   runAsUser?: number;
+  /** `--image-pull-secret`, `--gpu`, `--resource`, `--node-selector`, `--toleration`, … (scheduling.ts) */
+  scheduling?: SchedulingInput;
+  /** `--mount-sa-token`: mount the ServiceAccount's token (default: session.serviceAccountToken, no token) */
+  mountSaToken?: boolean;
+  /** a template's scheduling and credentials (placement.ts: a repository's may not name credentials) */
+  templateScheduling?: TemplateScheduling;
 }
 
 function absolute(dir: string, what: string): string {
@@ -228,7 +238,8 @@ export function resolveSpec(
     f.ttl !== undefined ? "--ttl" : "defaults.ttl",
     now,
   );
-  const serviceAccount = f.serviceAccount ?? cfg.defaults.serviceAccount;
+  const placed = resolveScheduling(f, cfg, { cpu, memory });
+  const serviceAccount = f.serviceAccount ?? placed.serviceAccount ?? cfg.defaults.serviceAccount;
   if (serviceAccount !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccount)) {
     throw usageError(
       `invalid ServiceAccount name ${quote(serviceAccount)}: lowercase letters, digits, '-' and '.'`,
@@ -236,8 +247,8 @@ export function resolveSpec(
   }
   const sb = cfg.session;
   const sandbox = resolveSandbox({
-    // --service-account asks for its token; a configured account gets one only with serviceAccountToken
-    serviceAccountToken: f.serviceAccount !== undefined || sb.serviceAccountToken,
+    // a token only when asked: --mount-sa-token, or session.serviceAccountToken (never by a repository)
+    serviceAccountToken: f.mountSaToken === true || sb.serviceAccountToken,
     runAsUser: f.runAsUser ?? sb.runAsUser,
     egress: sb.egress,
   });
@@ -261,6 +272,7 @@ export function resolveSpec(
     ...(f.group ? { group: f.group } : {}),
     ...(idleStop ? { idleStop } : {}),
     ...(expiresAt ? { expiresAt } : {}),
+    ...(placed.scheduling ? { scheduling: placed.scheduling } : {}),
     createdAt: now.toISOString().replace(/\.\d+Z$/, "Z"),
   };
 }

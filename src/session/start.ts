@@ -55,7 +55,7 @@ import { waitForClaimsBound } from "./wait.ts";
 import { AFTER_READY, phaseReporter, retainVolumes, waitReady } from "./ready.ts";
 import { once, type Shared } from "./shared.ts";
 import type { PathDoor, StartIO } from "./startio.ts";
-import { SYNC_MODES } from "./sync/plan.ts";
+import { SYNC_MODES, type SyncMode } from "./sync/plan.ts";
 import { quote, shellJoin, shellQuote } from "../escape.ts";
 
 export interface StartOptions extends StartFlags {
@@ -117,6 +117,10 @@ export interface StartOptions extends StartFlags {
   shared?: Shared;
   /** `--no-pool`: never take volumes from the warm pool (default: defaults.storage.pool) */
   noPool?: boolean;
+  /** `--allow-overlap`: sync two-way a directory another live session syncs two-way too */
+  allowOverlap?: boolean;
+  /** local files never synced into this session (`--prompt-file`: the agent's task, not its work) */
+  neverSync?: string[];
 }
 
 export interface CloneSource {
@@ -854,7 +858,15 @@ async function restoreSnapshot(r: Run): Promise<void> {
 }
 
 async function createPod(r: Run): Promise<void> {
-  await r.kube.createObject("pods", r.plan.spec.namespace, r.plan.objects.pod);
+  const s = r.plan.spec;
+  await r.kube.createObject("pods", s.namespace, r.plan.objects.pod).catch(async (e) => {
+    // a namespace enforcing Pod Security: its reasons, and the setting that meets them (podsecurity.ts)
+    const { podSecurityError } = await import("./podsecurity.ts");
+    throw podSecurityError(e, s.namespace, {
+      runAsUser: s.sandbox?.runAsUser,
+      sidecars: !!s.sidecars?.length,
+    });
+  });
   r.created.pod = r.plan.objects.pod.metadata!.name!;
 }
 
@@ -1055,6 +1067,15 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }
+  // one directory, one two-way session (sync/overlap.ts): refused before anything is created
+  if (syncDir !== undefined) {
+    await (await import("./sync/overlap.ts")).refuseOverlap(
+      resolve(io.cwd ?? Deno.cwd(), syncDir),
+      (o.syncMode ?? cfg.sync.mode) as SyncMode,
+      plan.spec,
+      o.allowOverlap,
+    );
+  }
   // before any object (and any request of the start's own): a start that cannot work stops here
   if (o.preflight) await o.preflight(plan);
   if (o.fromSnapshot !== undefined && !o.dryRun) {
@@ -1162,6 +1183,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             ...io,
             signal,
             secretFiles: plan.envFiles,
+            promptFiles: (o.neverSync ?? []).map((p) => resolve(io.cwd ?? Deno.cwd(), p)),
           });
         }
       }

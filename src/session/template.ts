@@ -79,7 +79,24 @@ export type Sidecar = z.output<typeof sidecarSchema>;
 export const templateSchema = z.object({
   description: z.string().optional(),
   image: z.string().min(1).regex(/^\S+$/, { error: "an image reference has no spaces" }).optional(),
-  resources: z.object({ cpu: cpu.optional(), memory: size.optional() }).strict().optional(),
+  resources: z.object({
+    cpu: cpu.optional(),
+    memory: size.optional(),
+    cpuRequest: cpu.optional(),
+    memoryRequest: size.optional(),
+  }).strict().optional(),
+  /** devices and placement (scheduling.ts); a repository's pull secrets must be named in the user's config */
+  scheduling: z.object({
+    imagePullSecrets: z.array(z.string().min(1)).optional(),
+    gpu: z.number().int().min(1).max(1024).optional(),
+    resources: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+    nodeSelector: z.record(z.string(), z.string()).optional(),
+    tolerations: z.array(z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    priorityClass: z.string().min(1).optional(),
+  }).strict().optional(),
+  /** the pod's ServiceAccount: a repository's must be the user's defaults.serviceAccount */
+  serviceAccount: z.string().min(1).optional(),
   storage: z.object({
     workspace: size.optional(),
     claudeHome: size.optional(),
@@ -482,6 +499,7 @@ export interface TemplateStart {
   noSync?: boolean;
   sync?: string;
   runAsUser?: number;
+  templateScheduling?: import("./placement.ts").TemplateScheduling;
 }
 
 /** The start options with the template's values where no flag was given (pure). */
@@ -498,9 +516,31 @@ export function withTemplate<O extends TemplateStart>(o: O, t: Template): O {
     ...pick("homeStorage", t.storage?.claudeHome),
     ...pick("syncMode", t.sync?.mode),
     ...pick("runAsUser", t.runAsUser),
+    ...templateScheduling(t),
     // sync.enabled false: no sync unless --sync asks for it
     ...(t.sync?.enabled === false && o.sync === undefined ? { noSync: true } : {}),
   };
+}
+
+/** A template's requests, devices, placement and credentials, for placement.ts (which checks them). */
+function templateScheduling(t: Template): Pick<TemplateStart, "templateScheduling"> {
+  const s = t.scheduling ?? {};
+  const input = {
+    ...s,
+    cpuRequest: t.resources?.cpuRequest,
+    memoryRequest: t.resources?.memoryRequest,
+  };
+  const any = Object.values(input).some((v) => v !== undefined) || t.serviceAccount !== undefined;
+  return any
+    ? {
+      templateScheduling: {
+        name: t.name,
+        source: t.source,
+        input,
+        ...(t.serviceAccount !== undefined ? { serviceAccount: t.serviceAccount } : {}),
+      },
+    }
+    : {};
 }
 
 /** The recorded settings a template adds to the session (pure). */

@@ -387,7 +387,6 @@ export class Api {
             force: true,
             purge: b.purge === true,
             keep,
-            keepVolumes: b.keepVolumes === true,
             interactive: false,
             confirm: () => Promise.resolve(false),
             out,

@@ -243,17 +243,24 @@ withSessionWorld(
       );
 
       await t.step(
-        "delete --group --keep: no question, the discarded replicas' volumes go, one line",
+        "delete --group --keep: no question; volumes go only with --purge, as for every delete; one line",
         async () => {
           const badKeep = await k(["delete", "g", "--group", "--keep", "x-1"]);
           assertEquals(badKeep.code, 2);
           assertMatch(badKeep.stderr, /--keep x-1: not a replica of group g/);
-          const noKeep = await k(["delete", "g", "--keep-volumes", "-f"]);
-          assertEquals(noKeep.code, 2);
-          // no terminal and no --force: discarding needs no question
-          const r = await k(["delete", "g", "--group", "--keep", "g-3"]);
+          const noGroup = await k(["delete", "g", "--keep", "g-3", "-f"]);
+          assertEquals(noGroup.code, 2);
+          assertMatch(noGroup.stderr, /--keep needs --group/);
+          // no terminal and no --force: discarding needs no question; without --purge the volumes stay
+          const kept = await k(["delete", "g", "--group", "--keep", "g-2", "--keep", "g-3"]);
+          assertEquals(kept.code, 0, kept.stderr);
+          assertEquals(kept.stdout, "deleted g-1 (volumes kept); kept g-2, g-3\n");
+          const left = await w.kc(["get", "pvc", "-o", "name"]);
+          assertMatch(left.stdout, /kodama-workspace-g-1$/m);
+          assertEquals((await k(["delete", "g-1", "--purge", "-f"])).code, 0);
+          const r = await k(["delete", "g", "--group", "--keep", "g-3", "--purge"]);
           assertEquals(r.code, 0, r.stderr);
-          assertEquals(r.stdout, "deleted g-1, g-2 (with their volumes); kept g-3\n");
+          assertEquals(r.stdout, "deleted g-2 (with their volumes); kept g-3\n");
           const l = await k(["list", "-o", "name"]);
           assertEquals(l.stdout, "session/g-3\n");
           const pods = await w.kc(["get", "pods", "-o", "name"]);

@@ -64,6 +64,8 @@ import {
   validateVolumeSnapshot,
 } from "./snapshots.ts";
 import { recordEvent } from "./events.ts";
+import { nodeMisfit, validateExtended, validatePlacement } from "./nodes.ts";
+import { admitPodSecurity } from "./podsecurity.ts";
 
 /** kube-scheduler's podInitialBackoffSeconds: a pod it could not place is tried again no sooner. */
 const SCHEDULER_BACKOFF_MS = 1000;
@@ -121,6 +123,13 @@ export class ClusterApi implements RuntimeHost {
   constructor(readonly stateDir: string) {
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
     this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
+    // a node changed (a taint removed, a label or device added): the scheduler tries its waiting pods again
+    this.store.subscribe("nodes", () => {
+      if (this.closed) return;
+      for (const ns of new Set([...this.store.peek("pods")].map((p) => p.metadata.namespace as string))) {
+        this.scheduleWaiting(ns);
+      }
+    });
     // the resource-quota controller: a change to what a namespace's quotas count brings their status.used up
     this.store.subscribe("*", (ev) => {
       if (ev.resource === "events" || !ev.namespace) return;
@@ -200,7 +209,7 @@ export class ClusterApi implements RuntimeHost {
       type,
       reason,
       message,
-      reason === "Scheduled" ? "default-scheduler" : "kubelet",
+      reason === "Scheduled" || reason === "FailedScheduling" ? "default-scheduler" : "kubelet",
     );
   }
 
@@ -281,6 +290,12 @@ export class ClusterApi implements RuntimeHost {
     switch (def.name) {
       case "pods":
         validatePod(e, obj);
+        validatePlacement(e, obj.spec ?? {});
+        for (const f of ["initContainers", "containers"]) {
+          (Array.isArray(obj.spec?.[f]) ? obj.spec[f] : []).forEach((c: Obj, i: number) =>
+            validateExtended(e, `spec.${f}[${i}].resources`, c?.resources)
+          );
+        }
         if (old) validatePodUpdate(e, old, obj);
         break;
       case "secrets":
@@ -394,7 +409,8 @@ export class ClusterApi implements RuntimeHost {
     delete o.metadata.deletionGracePeriodSeconds;
     this.validate(def, o);
     this.requireNamespace(def, ns, o.metadata.name, true);
-    // validating admission: ResourceQuota (after defaulting and validation, before storage)
+    // validating admission: PodSecurity, then ResourceQuota (after defaulting and validation, before storage)
+    if (def.name === "pods") admitPodSecurity(this.store, ns, o);
     if (def.namespaced && def.name !== "resourcequotas" && def.name !== "events") {
       admitQuota(this.store, def.name, ns, o);
     }
@@ -418,7 +434,9 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "pods": {
         const ts = now();
-        const blocked = o.spec.nodeName ? undefined : claimsBlockScheduling(this.store, o);
+        const blocked = o.spec.nodeName
+          ? undefined
+          : claimsBlockScheduling(this.store, o) ?? nodeMisfit(this.store, o);
         if (blocked) {
           // the scheduler leaves it unplaced until its claims are bound (scheduleWaiting)
           o.status = unschedulableStatus({ status: { qosClass: qosClass(o) } }, blocked, ts);
@@ -653,6 +671,7 @@ export class ClusterApi implements RuntimeHost {
     for (const p of [...this.store.peek("pods", ns)]) {
       if (p.spec?.nodeName || p.metadata.deletionTimestamp) continue;
       if (claimsBlockScheduling(this.store, p) || consumerClaims(this.store, p).length) continue;
+      if (nodeMisfit(this.store, p)) continue;
       const key = `${ns}/${p.metadata.name}`;
       const parked = this.parkedAt.get(key);
       if (parked !== undefined && Date.now() - parked < SCHEDULER_BACKOFF_MS) {

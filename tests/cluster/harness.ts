@@ -63,6 +63,8 @@ export interface StartOptions {
   csi?: boolean;
   /** serve the VolumeSnapshot API (test server only; see ServerOptions.snapshots) */
   snapshots?: boolean;
+  /** the node's labels, taints and extended resources (test server only; see ServerOptions.node) */
+  node?: import("./nodes.ts").NodeOptions;
 }
 
 /** True when the suite runs against a real cluster (KODAMA_TEST_KUBECONFIG). Use as `Deno.test({ ignore: onRealCluster, ... })`. */
@@ -89,6 +91,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     users: opts.users,
     csi: opts.csi,
     snapshots: opts.snapshots,
+    node: opts.node,
   });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);

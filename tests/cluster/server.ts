@@ -20,6 +20,7 @@ import { ApiError, reasonForCode, unauthorized } from "./status.ts";
 import { findResource } from "./resources.ts";
 import { csiObjects, STORAGE_READABLE } from "./snapshots.ts";
 import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
+import { nodeObject, type NodeOptions } from "./nodes.ts";
 
 export interface ServerOptions {
   /** 0 = a free port */
@@ -48,6 +49,8 @@ export interface ServerOptions {
    * `csi-hostpath` (implies `csi`). Without it the group is absent from discovery, as on most clusters.
    */
   snapshots?: boolean;
+  /** the node's extra labels, taints and allocatable (extended resources: none by default); nodes.ts */
+  node?: NodeOptions;
 }
 
 export const DEV_TOKEN_USER = "dev";
@@ -125,6 +128,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   for (const ns of SYSTEM_NAMESPACES) {
     api.create(findResource("", "v1", "namespaces")!, "", { metadata: { name: ns } });
   }
+  // the one node, as the kubelet registers it (the scheduler's filters read it: nodes.ts)
+  api.store.insert("nodes", nodeObject(opts.node));
   // a cluster's default StorageClass: claims without a class get it and bind at once
   api.create(findResource("storage.k8s.io", "v1", "storageclasses")!, "", {
     metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },

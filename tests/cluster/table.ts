@@ -274,6 +274,37 @@ const PRINTERS: Record<string, Printer> = {
       c.spec?.volumeMode ?? "Filesystem",
     ],
   },
+  // pkg/printers/internalversion printNode
+  nodes: {
+    columns: [
+      col("Name"),
+      col("Status"),
+      col("Roles"),
+      col("Age"),
+      col("Version"),
+      col("Internal-IP", 1),
+      col("External-IP", 1),
+      col("OS-Image", 1),
+      col("Kernel-Version", 1),
+      col("Container-Runtime", 1),
+    ],
+    row: (n) => [
+      n.metadata.name,
+      (n.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+          c.type === "Ready" && c.status === "True"
+        )
+        ? (n.spec?.unschedulable ? "Ready,SchedulingDisabled" : "Ready")
+        : "NotReady",
+      "<none>",
+      age(n.metadata.creationTimestamp),
+      n.status?.nodeInfo?.kubeletVersion ?? "",
+      (n.status?.addresses ?? []).find((a: { type: string }) => a.type === "InternalIP")?.address ?? "<none>",
+      "<none>",
+      n.status?.nodeInfo?.osImage ?? "<unknown>",
+      n.status?.nodeInfo?.kernelVersion ?? "<unknown>",
+      n.status?.nodeInfo?.containerRuntimeVersion ?? "<unknown>",
+    ],
+  },
   storageclasses: {
     columns: [
       col("Name"),

@@ -119,8 +119,19 @@ export async function startCommand(
   path: string | undefined,
   cfg: Config,
   mode?: string,
+  allowOverlap = false,
 ): Promise<number> {
-  const c = await ensureConfig(kube, await requireRunning(kube, name), path, cfg);
+  const v = await requireRunning(kube, name);
+  // one directory, one two-way session (overlap.ts): checked before anything is recorded
+  const cur = await loadConfig(name);
+  const { refuseOverlap } = await import("./overlap.ts");
+  await refuseOverlap(
+    path !== undefined ? resolve(path) : cur?.root ?? resolve("."),
+    (mode ?? cur?.mode ?? cfg.sync.mode) as NonNullable<SyncConfig["mode"]>,
+    { name, namespace: kube.namespace },
+    allowOverlap,
+  );
+  const c = await ensureConfig(kube, v, path, cfg);
   const modeChanged = mode !== undefined && mode !== (c.mode ?? "two-way");
   if (modeChanged) {
     c.mode = mode as SyncConfig["mode"];

@@ -37,6 +37,8 @@ export interface SyncIO {
   signal?: AbortSignal;
   /** files whose contents went into a Secret (the session's env files): never sent, wherever they are */
   secretFiles?: string[];
+  /** the prompt file (`start --prompt-file`): the agent's task, never sent, so never in its commits */
+  promptFiles?: string[];
   /** resume: a background sync ran before (it was ended), so it starts again whatever sync.watch says */
   restart?: boolean;
 }
@@ -220,11 +222,26 @@ export async function syncSessionStart(
   const root = await checkSyncDir(path, io.cwd);
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
-  const c = configFor(kube, spec, root, cfg, io.secretFiles, await ruleDirsFor(root));
+  const prompts = io.promptFiles ?? [];
+  const c = configFor(
+    kube,
+    spec,
+    root,
+    cfg,
+    [...(io.secretFiles ?? []), ...prompts],
+    await ruleDirsFor(root),
+  );
   await saveConfig(c);
+  // the prompt file inside the tree: said once, and kept out like the env files (never in the agent's commits)
+  const kept = configFor(kube, spec, root, cfg, prompts, []).secretFiles ?? [];
+  for (const p of kept) {
+    io.err.write(
+      `not syncing the prompt file ${p}: it is the agent's task, not its work (kept out of its commits)\n`,
+    );
+  }
   // every env file stays out, even an optional one that does not exist yet; the note names those read
   const present = (await Promise.all(
-    (c.secretFiles ?? []).map(async (f) =>
+    (c.secretFiles ?? []).filter((f) => !kept.includes(f)).map(async (f) =>
       (await Deno.stat(join(root, f)).then(() => true, () => false)) ? [f] : []
     ),
   )).flat();

@@ -58,6 +58,18 @@ const DECISIONS: Record<string, string> = {
   "defaults.branchPrefix": "repo",
   // with session.serviceAccountToken, the account's token is the agent's: the user's choice
   "defaults.serviceAccount": "userOnly",
+  // requests, devices and placement only ask the cluster for room: a repository may ask
+  "defaults.resources.cpuRequest": "repo",
+  "defaults.resources.memoryRequest": "repo",
+  "defaults.scheduling.gpu": "repo",
+  "defaults.scheduling.resources": "repo",
+  "defaults.scheduling.nodeSelector": "repo",
+  "defaults.scheduling.tolerations": "repo",
+  "defaults.scheduling.priorityClass": "repo",
+  // a pull secret is a registry credential of the namespace: the user's choice
+  "defaults.scheduling.imagePullSecrets": "userOnly",
+  // annotations steer admission and the runtime (AppArmor, sidecar injection): the user's choice
+  "defaults.scheduling.annotations": "userOnly",
   // an idle stop saves cost and loses nothing (the pod ends cleanly, resume brings it back)
   "defaults.idleStop": "repo",
   // an expiry decides what `kodama gc` deletes: the user's call

@@ -81,7 +81,7 @@ Deno.test("sandbox: runAsUser applies to the session and clone containers, with 
   ]);
 });
 
-Deno.test("sandbox: a token only when asked (config, or --service-account naming its account)", () => {
+Deno.test("sandbox: a token only when asked (config, or --mount-sa-token), never for --service-account alone", () => {
   assertEquals(
     buildPod(spec({ defaults: { serviceAccount: "agent" } })).spec!.automountServiceAccountToken,
     false,
@@ -89,7 +89,9 @@ Deno.test("sandbox: a token only when asked (config, or --service-account naming
   const cfg = buildPod(spec({ session: { serviceAccountToken: true } })).spec!;
   assertEquals(cfg.automountServiceAccountToken, true);
   const flag = buildPod(spec({}, { serviceAccount: "builder" })).spec!;
-  assertEquals([flag.serviceAccountName, flag.automountServiceAccountToken], ["builder", true]);
+  assertEquals([flag.serviceAccountName, flag.automountServiceAccountToken], ["builder", false]);
+  const asked = buildPod(spec({}, { serviceAccount: "builder", mountSaToken: true })).spec!;
+  assertEquals([asked.serviceAccountName, asked.automountServiceAccountToken], ["builder", true]);
   const e = assertThrows(() => spec({}, { serviceAccount: "Not_A_Name" })) as KodamaError;
   assertEquals(e.code, ExitCode.USAGE);
 });
@@ -101,6 +103,8 @@ Deno.test("sandbox: the pool's binder pod and the snapshot copy pod are locked d
   assertEquals(bind.containers[0].securityContext, {
     allowPrivilegeEscalation: false,
     capabilities: { drop: ["ALL"] },
+    runAsNonRoot: true,
+    runAsUser: 65534,
   });
   const copy = buildCopyPod(spec(), { name: "kodama-copy-demo", write: false, labels: {} }).spec!;
   assertEquals(copy.automountServiceAccountToken, false);

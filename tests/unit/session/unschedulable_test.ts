@@ -1,0 +1,76 @@
+/**
+ * The scheduler's reasons a session start fails on at once (src/session/unschedulable.ts), with the flag to
+ * change; the ones a wait may cure (a busy node, an autoscaler adding one) are left to the wait.
+ */
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
+import { placementFailure } from "../../../src/session/unschedulable.ts";
+
+const pod = (message: string, reason = "Unschedulable"): V1Pod => ({
+  metadata: { name: "kodama-s" },
+  status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason, message }] },
+});
+const NOT_HELPFUL = " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+
+Deno.test("unschedulable: a taint, a selector, a device: the scheduler's words and the flag", () => {
+  const taint = placementFailure(
+    pod(`0/1 nodes are available: 1 node(s) had untolerated taint {gpu: true}.${NOT_HELPFUL}`),
+  )!;
+  assertEquals(
+    taint.split(" — ")[0],
+    "the scheduler cannot place it: 0/1 nodes are available: 1 node(s) had untolerated taint {gpu: true}",
+  );
+  assertStringIncludes(taint, "--toleration gpu=true:EFFECT");
+  assertStringIncludes(
+    placementFailure(pod("0/3 nodes are available: 3 node(s) had untolerated taint {spot: }."))!,
+    "--toleration spot:EFFECT",
+  );
+  assertStringIncludes(
+    placementFailure(
+      pod(`0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.${NOT_HELPFUL}`),
+    )!,
+    "change --node-selector",
+  );
+  assertStringIncludes(
+    placementFailure(pod("0/1 nodes are available: 1 Insufficient nvidia.com/gpu."))!,
+    "lower --gpu",
+  );
+  assertStringIncludes(
+    placementFailure(pod("0/1 nodes are available: 1 Insufficient amd.com/gpu."))!,
+    "--resource amd.com/gpu=N",
+  );
+  // two nodes out for two placement reasons: both flags
+  const both = placementFailure(pod(
+    "0/2 nodes are available: 1 Insufficient nvidia.com/gpu, 1 node(s) had untolerated taint {gpu: true}.",
+  ))!;
+  assertStringIncludes(both, "lower --gpu");
+  assertStringIncludes(both, "; add --toleration gpu=true:EFFECT");
+});
+
+Deno.test("unschedulable: what a wait may cure is not a failure", () => {
+  // a node busy with cpu may free up; one out for a claim is the claims' business
+  assertEquals(placementFailure(pod("0/1 nodes are available: 1 Insufficient cpu.")), undefined);
+  assertEquals(
+    placementFailure(
+      pod("0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {gpu: true}."),
+    ),
+    undefined,
+  );
+  assertEquals(
+    placementFailure(pod("0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims.")),
+    undefined,
+  );
+  assertEquals(placementFailure(pod("anything", "SchedulingGated")), undefined);
+  assertEquals(placementFailure(undefined), undefined);
+  // a cluster autoscaler is adding a node for it
+  const scaling: CoreV1Event[] = [{
+    metadata: {},
+    involvedObject: { name: "kodama-s" },
+    reason: "TriggeredScaleUp",
+    message: "pod triggered scale-up: [{gpu-pool 0->1 (max: 3)}]",
+  }];
+  assertEquals(
+    placementFailure(pod("0/1 nodes are available: 1 Insufficient nvidia.com/gpu."), scaling),
+    undefined,
+  );
+});
