@@ -14,7 +14,12 @@ export function configKeysMarkdown(): string {
   const rows = allKeys().map((k) => {
     const def = k.default === undefined
       ? "—"
-      : "`" + (Array.isArray(k.default) ? `[${k.default.join(", ")}]` : String(k.default)) + "`";
+      : "`" + (Array.isArray(k.default)
+        ? `[${k.default.join(", ")}]`
+        : typeof k.default === "object" && k.default !== null
+        ? JSON.stringify(k.default)
+        : String(k.default)) +
+        "`";
     return `| \`${k.key}\` | ${cell(typeLabel(k))} | ${def} | ${cell(k.description)} |`;
   });
   return ["| key | type | default | description |", "| --- | --- | --- | --- |", ...rows].join("\n") + "\n";

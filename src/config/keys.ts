@@ -122,7 +122,8 @@ export function typeLabel(k: KeyInfo): string {
     case "list":
       return "list of strings";
     default:
-      return k.kind;
+      // a record (`{K: V}`): set it in the file, or with the flags that add one entry
+      return k.schema instanceof z.ZodRecord ? "map (KEY: VALUE)" : k.kind;
   }
 }
 
