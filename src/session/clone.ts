@@ -136,7 +136,7 @@ export async function cloneSession(
   const direct = o.portable ? undefined : await driverClone(kube, ns, v.pod, spec);
   if (direct && v.pod) {
     const token = crypto.randomUUID().replaceAll("-", "");
-    const roots = { workspace: "$KODAMA_WORKSPACE", home: AGENT_HOME };
+    const roots = { home: AGENT_HOME }; // the workspace: the pod's own $KODAMA_WORKSPACE
     if (await inSource(kube, v.pod, markerCommand(token, roots, "write")) === 0) {
       o.io.err.write(`cloning ${src}'s volumes with the storage driver (${direct.driver})…\n`);
       try {

@@ -22,10 +22,11 @@ export class CloneNotCopied extends KodamaError {
  */
 export function markerCommand(
   token: string,
-  root: { workspace: string; home: string },
+  /** workspace undefined: the session's own (`$KODAMA_WORKSPACE`, read in the pod) */
+  root: { workspace?: string; home: string },
   action: "write" | "check" | "remove",
 ): string[] {
-  return ["sh", "-c", CLONEMARK, "kodama-clone", action, token, root.workspace, root.home];
+  return ["sh", "-c", CLONEMARK, "kodama-clone", action, token, root.workspace ?? "", root.home];
 }
 
 /** Before DST's pod: its cloned volumes must carry SRC's marker (start.ts calls it). */

@@ -1,12 +1,12 @@
 # The marker that proves a storage driver's clone copied a session's volumes (src/session/clonemark.ts):
 #   sh -c CLONEMARK kodama-clone ACTION TOKEN WORKSPACE HOME
 # The marker's places: the workspace's git dir when there is one (out of `git status`), else the
-# workspace's root, and the home volume. ACTION:
+# workspace's root (WORKSPACE; empty: the session's own, $KODAMA_WORKSPACE), and the home volume. ACTION:
 #   write   TOKEN into both (then `sync`), in the source's volumes before the clone
 #   check   both hold TOKEN (else exit 9 and a `kodama-clone: …` line on stderr), then both are removed
 #   remove  both are removed (the source's, once the clone is made)
 # POSIX sh, as busybox sh and dash run it (no bashisms).
-action=$1; token=$2; ws=$3; home=$4
+action=$1; token=$2; ws=${3:-$KODAMA_WORKSPACE}; home=$4
 if [ -d "$ws/.git" ]; then w="$ws/.git/kodama-clone-marker"; else w="$ws/.kodama-clone-marker"; fi
 h="$home/.kodama-clone-marker"
 case $action in

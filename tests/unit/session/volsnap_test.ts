@@ -238,6 +238,12 @@ Deno.test("the marker scripts run: write then check succeed; a missing marker is
     assertEquals(await run(markerCommand("it's $HOME", odd, "write")), 0);
     assertEquals(await Deno.readTextFile(`${odd.workspace}/.kodama-clone-marker`), "it's $HOME");
     assertEquals(await run(markerCommand("it's $HOME", odd, "remove")), 0);
+    // no workspace given: the pod's own $KODAMA_WORKSPACE (a session pod's source)
+    const own = markerCommand("t3", { home: `${dir}/h` }, "write");
+    const r = await new Deno.Command(own[0], { args: own.slice(1), env: { KODAMA_WORKSPACE: odd.workspace } })
+      .output();
+    assertEquals(r.code, 0);
+    assertEquals(await Deno.readTextFile(`${odd.workspace}/.kodama-clone-marker`), "t3");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
