@@ -17,6 +17,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
 import { isDotGit } from "./platform.ts";
+import { realLanding } from "./realpath.ts";
 
 /** The most links one resolution follows (Linux's own limit is 40). */
 export const MAX_HOPS = 40;
@@ -32,23 +33,6 @@ function below(root: string, path: string): string[] | undefined {
   if (path === root) return [];
   const r = root.endsWith("/") || root.endsWith("\\") ? root : root + (root.includes("\\") ? "\\" : "/");
   return path.startsWith(r) ? parts(path.slice(r.length)) : undefined;
-}
-
-/** Where a path really is now: the realpath of its longest existing prefix, plus the rest. */
-export async function realLanding(p: string): Promise<string> {
-  let head = resolve(p);
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      const real = await Deno.realPath(head);
-      return tail.length ? join(real, ...tail.reverse()) : real;
-    } catch {
-      const parent = dirname(head);
-      if (parent === head) return resolve(p);
-      tail.push(head.slice(parent.length).replace(/^[\\/]+/, ""));
-      head = parent;
-    }
-  }
 }
 
 /**

@@ -105,7 +105,7 @@ export interface CopyOptions {
 
 /** Refuse a checked local path that now leads somewhere else (CopyOptions.resolved). */
 async function stillResolved(path: string): Promise<void> {
-  const { realLanding } = await import("../safewrite.ts");
+  const { realLanding } = await import("../realpath.ts");
   if ((await realLanding(path)) !== resolve(path)) {
     throw new KodamaError(
       `${path} changed after it was checked: a part of it is now a symlink`,

@@ -71,7 +71,6 @@ export function configFor(
   root: string,
   cfg: Config,
   secretFiles: string[] = [],
-  ruleDirs: string[] = [],
 ): SyncConfig {
   return {
     name: spec.name,
@@ -90,31 +89,7 @@ export function configFor(
     }),
     connection: kube.childFlags(),
     mode: cfg.sync.mode,
-    ruleDirs,
   };
-}
-
-/**
- * The `workflows.paths` directories `kodama run` in the tree reads (the root's config and yours, as
- * discovery resolves them: src/config/workflowpaths.ts) that lie under the sync root, root-relative.
- */
-export async function ruleDirsFor(root: string): Promise<string[]> {
-  const { loadConfig } = await import("../../config/load.ts");
-  const cfg = await loadConfig({ cwd: root }).catch(() => undefined);
-  if (!cfg) return [];
-  const { workflowPathDirs } = await import("../../config/workflowpaths.ts");
-  return workflowDirsUnder(root, workflowPathDirs(cfg, root).dirs);
-}
-
-/** Those of `dirs` (absolute, or relative to the root) inside the sync root, root-relative ("." the root). */
-export function workflowDirsUnder(root: string, dirs: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const d of dirs) {
-    const rel = relative(root, resolve(root, d)).replaceAll("\\", "/");
-    if (rel === "") out.add(".");
-    else if (!rel.startsWith("../") && rel !== ".." && !isAbsolute(rel)) out.add(rel);
-  }
-  return [...out].sort();
 }
 
 /**
@@ -220,7 +195,7 @@ export async function syncSessionStart(
   const root = await checkSyncDir(path, io.cwd);
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
-  const c = configFor(kube, spec, root, cfg, io.secretFiles, await ruleDirsFor(root));
+  const c = configFor(kube, spec, root, cfg, io.secretFiles);
   await saveConfig(c);
   // every env file stays out, even an optional one that does not exist yet; the note names those read
   const present = (await Promise.all(

@@ -18,7 +18,8 @@ import { commandWords } from "../codewords.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
-import { inside, landing } from "./confine.ts";
+import { inside } from "./confine.ts";
+import { realLanding } from "../../realpath.ts";
 import { expandPath, looksLikePath } from "./permissions.ts";
 
 export interface Pin {
@@ -151,7 +152,7 @@ async function reachOf(
   for (const w of words) {
     for (const base of [dir, root]) {
       const abs = resolve(base, w);
-      const real = await landing(abs);
+      const real = await realLanding(abs);
       if (!inside(real, root)) continue;
       const st = await Deno.stat(real).catch(() => undefined);
       if (!st?.isFile) continue;
@@ -171,14 +172,14 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
   const p = lw.workflow.permissions ?? {};
   for (const kind of ["read", "write"] as const) {
     for (const written of p[kind] ?? []) {
-      out.push({ kind, written, real: await landing(expandPath(written, lw.baseDir)) });
+      out.push({ kind, written, real: await realLanding(expandPath(written, lw.baseDir)) });
     }
   }
-  const rootReal = await landing(root);
+  const rootReal = await realLanding(root);
   const runFile = async (kind: "run" | "file", written: string, base: string) => {
     if (written.includes("${{")) return;
     const abs = expandPath(written, base);
-    const real = await landing(abs);
+    const real = await realLanding(abs);
     if (inside(real, rootReal)) {
       const sha256 = await sha256File(real);
       if (sha256 !== undefined) {
