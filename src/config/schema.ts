@@ -353,8 +353,8 @@ const agent = z.object({
     z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }),
     { why: LOCAL_ENV },
   )
-    .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
-      "Environment variables that carry a custom agent's credentials (and, when you set it, are added to every preset's); taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
+    .default([]).describe(
+      "Environment variables that carry a custom agent's credentials (and are added to every preset's); taken from dotenv files or the local env, and given to the agent through the env Secret only. A custom agent gets no credential unless listed here (or in agent.forwardEnv.custom). Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
     ),
   // a repo may set it: it runs in the session's pod only (like agent.command), never on this machine
   check: nonEmpty("a shell command").optional().describe(
