@@ -12,6 +12,7 @@
  * #36 (case-insensitive and normalizing disks); the two-way plan applies the same rule (plan.ts
  * foldConflicts), with the root's folding probed.
  */
+import { escapeControl } from "../../escape.ts";
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, notFound } from "../../errors.ts";
@@ -160,15 +161,17 @@ const MARK: Record<Change, string> = { added: "A", modified: "M", deleted: "D" }
  * why)`.
  */
 export function formatItems(items: PullItem[]): string {
-  return items.map((i) =>
-    i.refused !== undefined
-      ? `! ${i.path} (${i.change} in the pod, left there: ${i.refused})\n`
+  // the names come from the pod: every control and format character shown escaped (src/escape.ts)
+  return items.map((i) => {
+    const path = escapeControl(i.path);
+    return i.refused !== undefined
+      ? `! ${path} (${i.change} in the pod, left there: ${i.refused})\n`
       : i.foldsOnto !== undefined
-      ? `C ${i.path} (this disk stores it as the same file as ${i.foldsOnto})\n`
+      ? `C ${path} (this disk stores it as the same file as ${escapeControl(i.foldsOnto)})\n`
       : i.conflict
-      ? `C ${i.path} (${i.change} in the pod, changed here too)\n`
-      : `${MARK[i.change]} ${i.path}\n`
-  ).join("");
+      ? `C ${path} (${i.change} in the pod, changed here too)\n`
+      : `${MARK[i.change]} ${path}\n`;
+  }).join("");
 }
 
 /**

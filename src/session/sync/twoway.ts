@@ -14,6 +14,7 @@
  * A path changed on either side after the plan was made is skipped by the check and planned again next
  * cycle, so a race never overwrites a version. Conflicts are left alone and reported (status, log).
  */
+import { escapeControl, quote } from "../../escape.ts";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
@@ -527,8 +528,10 @@ async function makeRoom(
   } catch {
     log?.(
       clear
-        ? `not pulling ${rel}: the directory here holds ignored files, which are kept`
-        : `not pulling ${rel}: it is a directory here and a file in the pod (--force replaces it)`,
+        ? `not pulling ${escapeControl(rel)}: the directory here holds ignored files, which are kept`
+        : `not pulling ${
+          escapeControl(rel)
+        }: it is a directory here and a file in the pod (--force replaces it)`,
     );
     return false;
   }
@@ -812,7 +815,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       // said once per version of the pod's path: it stays refused every cycle until that changes
       const version = `${why}\0${a.op === "copy" ? x.pod.get(a.path)?.key : "deleted"}`;
       if (sayOnce(`${c.name}\0${a.path}`, version)) {
-        x.log?.(`not writing ${JSON.stringify(a.path)} locally: ${why}`);
+        x.log?.(`not writing ${quote(a.path)} locally: ${why}`);
       }
       continue;
     }
@@ -861,7 +864,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
     } catch (e) {
       // said once per version of the pod's path and reason, as a refusal above: every cycle tries again
       const line = e instanceof Refused
-        ? `not writing ${JSON.stringify(a.path)} locally: ${e.message}`
+        ? `not writing ${quote(a.path)} locally: ${e.message}`
         : `could not apply ${a.op} ${a.path} locally: ${(e as Error).message}`;
       const version = `${line}\0${a.op === "copy" ? x.pod.get(a.path)?.key : "deleted"}`;
       if (sayOnce(`${c.name}\0${a.path}`, version)) x.log?.(line);
