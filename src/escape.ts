@@ -63,3 +63,38 @@ export function shellQuote(s: string, o: { always?: boolean } = {}): string {
 export function shellJoin(argv: string[]): string {
   return argv.map((a) => shellQuote(a)).join(" ");
 }
+
+// ESC sequences: CSI (ESC [ … final), OSC/DCS/SOS/PM/APC (ESC ] P X ^ _ … up to BEL or ST), and
+// two-character escapes; then every C0 control but \n and \t, DEL and the C1 range (U+0080–U+009F,
+// which some terminals read as 8-bit CSI/OSC).
+const CONTROL_RE =
+  // deno-lint-ignore no-control-regex
+  /\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^[\]PX^_]?|\r(?!\n)|[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/g;
+/** Format characters (Cf: bidi overrides and isolates, zero-width marks, U+FEFF, tags) and U+2028/U+2029. */
+const FORMAT_RE = /[\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * Text from somewhere kodama does not control — a pod's log, an agent's output, a script's — as it is
+ * printed to a terminal: every terminal control sequence and C0/C1 control but `\n` and `\t` removed (no
+ * colours, cursor moves, window titles; `\r\n` becomes `\n`, another `\r` goes), and every format
+ * character made visible (`\u{202e}`), so a right-to-left override or a zero-width space cannot reorder or
+ * hide what is shown. The one function for everything kodama prints from a pod (`stripControl` in
+ * src/ui/color.ts is it).
+ */
+export function terminalText(s: string): string {
+  return s.replace(CONTROL_RE, "").replace(/\r\n/g, "\n").replace(FORMAT_RE, visible);
+}
+
+/**
+ * JSON text with the format characters JSON.stringify leaves as they are written as `\uXXXX` escapes: the
+ * same JSON value, safe on a terminal.
+ */
+export function terminalJson(json: string): string {
+  return json.replace(
+    FORMAT_RE,
+    (c) =>
+      [...c].length === 1 && c.length === 2
+        ? c.split("").map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

@@ -17,6 +17,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "./fspath.ts";
 import { isDotGit } from "./platform.ts";
+import { realLanding } from "./realpath.ts";
 
 /** The most links one resolution follows (Linux's own limit is 40). */
 export const MAX_HOPS = 40;
@@ -32,23 +33,6 @@ function below(root: string, path: string): string[] | undefined {
   if (path === root) return [];
   const r = root.endsWith("/") || root.endsWith("\\") ? root : root + (root.includes("\\") ? "\\" : "/");
   return path.startsWith(r) ? parts(path.slice(r.length)) : undefined;
-}
-
-/** Where a path really is now: the realpath of its longest existing prefix, plus the rest. */
-export async function realLanding(p: string): Promise<string> {
-  let head = resolve(p);
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      const real = await Deno.realPath(head);
-      return tail.length ? join(real, ...tail.reverse()) : real;
-    } catch {
-      const parent = dirname(head);
-      if (parent === head) return resolve(p);
-      tail.push(head.slice(parent.length).replace(/^[\\/]+/, ""));
-      head = parent;
-    }
-  }
 }
 
 /**
@@ -198,10 +182,46 @@ export async function mkdirUnder(root: string, abs: string, mode?: number): Prom
 const tmpName = (abs: string, prefix: string) =>
   join(dirname(abs), `${prefix}${crypto.randomUUID().slice(0, 8)}`);
 
+/**
+ * Real paths a granted workflow step is reading right now (a file, or a directory and all below it), with a
+ * count of holders: nothing kodama writes lands on one until it is released (holdAgainstWrites). A trusted
+ * step so reads the content its pins were checked against, whatever a parallel step brings from a pod.
+ */
+const held = new Map<string, number>();
+
+/** Hold these real paths against every write made through this module; call the result to release. */
+export function holdAgainstWrites(realPaths: readonly string[]): () => void {
+  const mine = [...new Set(realPaths)];
+  for (const p of mine) held.set(p, (held.get(p) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    for (const p of mine) {
+      const n = (held.get(p) ?? 1) - 1;
+      if (n > 0) held.set(p, n);
+      else held.delete(p);
+    }
+  };
+}
+
+async function heldProblem(abs: string): Promise<string | undefined> {
+  if (!held.size) return undefined;
+  const real = await realLanding(abs);
+  for (const h of held.keys()) {
+    if (real === h || below(h, real)) {
+      return "a granted step of the workflow is reading it now (its pinned content)";
+    }
+  }
+  return undefined;
+}
+
 /** Rename `tmp` onto `abs` once the parents are checked again; the temporary goes on a refusal. */
 async function place(root: string, tmp: string, abs: string): Promise<void> {
   try {
     await checkParents(root, abs);
+    const busy = await heldProblem(abs);
+    if (busy) throw new Refused(busy);
     const cur = await Deno.lstat(abs).catch(() => undefined);
     if (cur?.isDirectory) await Deno.remove(abs); // an empty one only
     await Deno.rename(tmp, abs);

@@ -317,7 +317,8 @@ export function outputFormatOf(a: Pick<SessionAgent, "preset">): OutputFormat {
  * The names of the local variables a session of this agent may take from this machine (the env files,
  * else the local environment), into its env Secret. Only the user's own config decides: `agent.forwardEnv`
  * (per preset; it replaces the built-in list) and `agent.authEnv` (custom commands; added to a preset's
- * list when the user set it). A repository's values never count (`source` says where each came from).
+ * list). A repository's values and the defaults never count (`source` says where each came from): a custom
+ * agent gets only the variables the user's own config names.
  */
 export function forwardedEnv(
   kind: AgentKind,
@@ -327,11 +328,13 @@ export function forwardedEnv(
   const unique = (names: string[]) => [...new Set(names)];
   const own = cfg.agent.forwardEnv[kind];
   if (own !== undefined && source(`agent.forwardEnv.${kind}`) !== "repo") return unique(own);
-  // agent.authEnv is the user's alone (a repository's value is dropped on load)
-  const authEnv = source("agent.authEnv") === "repo" ? [] : cfg.agent.authEnv;
-  if (kind === "custom") return unique([...authEnv, ...NETWORK_ENV]);
+  // agent.authEnv counts only as the user set it (a repository's value is dropped on load; a default names
+  // nobody's credentials): a custom command — which a repository's .kodama.yaml or template may choose —
+  // gets no credential the user's own config does not list
   const userSet = source("agent.authEnv") === "global" || source("agent.authEnv") === "flag";
-  return unique([...PRESETS[kind].authEnv, ...NETWORK_ENV, ...(userSet ? authEnv : [])]);
+  const authEnv = userSet ? cfg.agent.authEnv : [];
+  if (kind === "custom") return unique([...authEnv, ...NETWORK_ENV]);
+  return unique([...PRESETS[kind].authEnv, ...NETWORK_ENV, ...authEnv]);
 }
 
 /** The rows of `kodama agent presets`. */
@@ -365,7 +368,7 @@ export function presetRows(
       name: "custom",
       runs: custom ? custom.join(" ") : "(agent.command: not set)",
       continue: cfg.agent.continueArgs.join(" "),
-      env: cfg.agent.authEnv,
+      env: cfg.agent.authEnv, // the user's own list (a repository's is dropped on load; the default is none)
       install: "-",
       output: "text" as const,
       summary: "any command that reads the prompt on stdin (agent.command)",

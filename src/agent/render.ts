@@ -1,9 +1,11 @@
 /**
  * `agent logs`: the structured stream as a person reads it, one line per message and tool call, as it
  * arrives. Pure: a chunk of the log in, lines out (a renderer keeps the unfinished last line).
- * Everything shown comes from the pod, so control characters are dropped.
+ * Everything shown comes from the pod, so control characters are dropped and format characters (bidi
+ * overrides, zero-width marks) shown escaped (src/escape.ts terminalText); `-o json` writes them as \uXXXX.
  */
 import { stripControl } from "../ui/color.ts";
+import { terminalJson } from "../escape.ts";
 import { type AgentEvent, createParser } from "./stream.ts";
 
 const MAX_LINE = 400;
@@ -104,7 +106,7 @@ export function logSink(format: LogFormat, out: { write(c: Uint8Array | string):
   const emit = (line: string) => {
     const events = parse(line);
     if (format === "json") {
-      for (const e of events) out.write(JSON.stringify(e) + "\n");
+      for (const e of events) out.write(terminalJson(JSON.stringify(e)) + "\n");
       return;
     }
     for (const e of events) {

@@ -2,6 +2,7 @@
  * `kodama snapshot create|list|delete`, `kodama restore NAME SNAP|FILE` and `kodama clone SRC DST`: copies
  * of a session's volumes (src/session/snapshot.ts, src/session/clone.ts).
  */
+import type { AgentKind } from "../agent/presets.ts";
 import { setExitCode } from "./exit.ts";
 import { connectFromOpts, type GlobalOptions } from "./connect.ts";
 import type { Invocation } from "./optspec.ts";
@@ -193,9 +194,17 @@ read. The env Secret is made from your env files, as for a new start.`,
     TIMEOUT,
   ],
   run: async (inv) => {
-    const [{ cloneCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
+    const [{ cloneCommand }, kube, cfg, { forwardedEnv }, { originOf }] = await Promise.all([
+      impl(),
+      connect(inv),
+      settings(),
+      import("../agent/presets.ts"),
+      import("../config/origin.ts"),
+    ]);
     setExitCode(
       await cloneCommand(kube, inv.args[0], inv.args[1], {
+        // the source's agent takes what any session of that agent takes: the user's config decides
+        forwardEnv: (a) => forwardedEnv(a.preset as AgentKind, cfg, (k) => originOf(cfg)?.sources[k]),
         branch: inv.opts.branch as string | undefined,
         portable: inv.opts.portable as boolean | undefined,
         keepSnapshot: inv.opts.keepSnapshot as boolean | undefined,

@@ -127,6 +127,11 @@ export class Door {
     return new Door(o, project, granted, guards, why && `${projectDir} ${why}, so it is no project root`);
   }
 
+  /** Who is behind the door, for messages. */
+  get who(): string {
+    return this.o.who;
+  }
+
   /** The roots a path may lead into. */
   get roots(): Root[] {
     return [...(this.project ? [this.project] : []), ...this.granted];

@@ -92,8 +92,17 @@ function deleteIn(obj: Record<string, unknown>, path: string[]): void {
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
 
-/** Why a repo may not set this value (schema.ts RepoRule), or undefined when it may. */
-export async function repoProblem(k: KeyInfo, value: unknown, root: string): Promise<string | undefined> {
+/**
+ * Why a repo may not set this value (schema.ts RepoRule), or undefined when it may. A door (an MCP client,
+ * a web page: src/config/doors.ts) that chooses a setting for a start is held to the same rule by this same
+ * function, with `who` naming it.
+ */
+export async function repoProblem(
+  k: KeyInfo,
+  value: unknown,
+  root: string,
+  who = "a repository",
+): Promise<string | undefined> {
   switch (k.repoRule?.rule) {
     case "userOnly":
       return `${k.repoRule.why ?? "only you choose this"}; set it in ~/.kodama/config.yaml or by a flag`;
@@ -101,7 +110,7 @@ export async function repoProblem(k: KeyInfo, value: unknown, root: string): Pro
       const allowed = k.repoRule.allowed ?? [];
       return allowed.includes(value)
         ? undefined
-        : `a repository may only set ${
+        : `${who} may only set ${
           allowed.map((v) => JSON.stringify(v)).join(" or ")
         } (another value could overwrite local files or send more of them); set it in ~/.kodama/config.yaml or by a flag`;
     }

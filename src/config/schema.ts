@@ -259,10 +259,10 @@ const cidrList = () =>
 
 const egress = z.object({
   enabled: fromRepo("userOnly", bool(), { why: SANDBOX }).default(true).describe(
-    "Give every session an egress NetworkPolicy (kodama-egress-NAME): DNS, and every address except the link-local range (cloud metadata) and egress.deny, or only egress.allow. false: none (for a user who may not create NetworkPolicies). Only as good as the cluster's network plugin (kodama doctor). Only ~/.kodama/config.yaml sets it.",
+    "Give every session an egress NetworkPolicy (kodama-egress-NAME): DNS, and every address except the cloud metadata endpoints (link-local, Alibaba's, Azure's; kodama doctor lists them) and egress.deny, or only egress.allow. false: none (for a user who may not create NetworkPolicies). Only as good as the cluster's network plugin (kodama doctor). Only ~/.kodama/config.yaml sets it.",
   ),
   deny: fromRepo("userOnly", cidrList(), { why: SANDBOX }).default([]).describe(
-    "CIDRs the session pods may not reach, besides 169.254.0.0/16, fe80::/10 and fd00:ec2::254/128: set it to the cluster's pod and service ranges to keep the agent off other pods and the API server. Only ~/.kodama/config.yaml sets it.",
+    "CIDRs the session pods may not reach, besides the cloud metadata endpoints (169.254.0.0/16, fe80::/10, fd00:ec2::254/128, 100.100.100.200/32, 168.63.129.16/32, …: docs/security.md): set it to the cluster's pod and service ranges to keep the agent off other pods and the API server. Only ~/.kodama/config.yaml sets it.",
   ),
   allow: fromRepo("userOnly", cidrList(), { why: SANDBOX }).optional().describe(
     "Only these CIDRs (and DNS) are reachable; unset: everywhere but the denied ranges; []: DNS only. A NetworkPolicy cannot name hosts: a host allow-list needs a proxy or the CNI's own policy type. Only ~/.kodama/config.yaml sets it.",
@@ -403,8 +403,8 @@ const agent = z.object({
     z.array(envVarName(), { error: typeMsg("a list of variable names (expected e.g. [FOO, BAR])") }),
     { why: LOCAL_ENV },
   )
-    .default(["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"]).describe(
-      "Environment variables that carry a custom agent's credentials (and, when you set it, are added to every preset's); taken from dotenv files or the local env, and given to the agent through the env Secret only. Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
+    .default([]).describe(
+      "Environment variables that carry a custom agent's credentials (and are added to every preset's); taken from dotenv files or the local env, and given to the agent through the env Secret only. A custom agent gets no credential unless listed here (or in agent.forwardEnv.custom). Only ~/.kodama/config.yaml sets it: a repo's value is ignored.",
     ),
   // a repo may set it: it runs in the session's pod only (like agent.command), never on this machine
   check: nonEmpty("a shell command").optional().describe(

@@ -3,6 +3,7 @@
  * asks the server and the machine). Permissions are asked per namespace with SelfSubjectAccessReview, one
  * verb at a time, and named after the commands that need them.
  */
+import { METADATA_CIDRS } from "../base/metadata.ts";
 
 export interface Permission {
   /** "" for core */
@@ -206,6 +207,8 @@ export interface NetworkPolicySupport {
   enforced?: boolean;
   plugin?: string;
   detail: string;
+  /** the cloud metadata endpoints every session's egress policy excepts (src/base/metadata.ts) */
+  metadataDenied: string[];
 }
 
 /** Network plugins by the names of their node pods: whether they implement NetworkPolicy. */
@@ -227,6 +230,13 @@ const PLUGINS: { re: RegExp; name: string; enforces: boolean }[] = [
  * themselves, shows no pod and enforces nothing).
  */
 export function networkPolicySupport(podNames: string[] | undefined, error?: string): NetworkPolicySupport {
+  return { ...pluginSupport(podNames, error), metadataDenied: [...METADATA_CIDRS] };
+}
+
+function pluginSupport(
+  podNames: string[] | undefined,
+  error?: string,
+): Omit<NetworkPolicySupport, "metadataDenied"> {
   const asGoodAs = "the session's egress policy is only as good as the network plugin";
   if (!podNames) {
     return { detail: `cannot tell: ${error ?? "cannot list the pods of kube-system"}; ${asGoodAs}` };
@@ -308,6 +318,12 @@ export function formatReport(r: Report, renderTable: (h: string[], rows: string[
       "network policy",
       n.enforced === true ? "enforced" : n.enforced === false ? "NOT ENFORCED" : "unknown",
       n.detail,
+    ]);
+    // what the policy keeps every session off, and whether the plugin makes it so
+    head.push([
+      "cloud metadata",
+      n.enforced === true ? "denied" : n.enforced === false ? "NOT DENIED" : "unknown",
+      `the egress policy excepts ${n.metadataDenied.join(", ")}`,
     ]);
   }
   out.push(renderTable(["CHECK", "STATUS", "DETAIL"], head));

@@ -3,6 +3,7 @@
  * like `kubectl cp`. `[ns/]pod:path` names a pod side; the other side is local. With `pods`
  * (--all) one local file or directory is copied into every given pod.
  */
+import { escapeControl } from "../escape.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join, posix, resolve } from "node:path";
@@ -105,7 +106,7 @@ export interface CopyOptions {
 
 /** Refuse a checked local path that now leads somewhere else (CopyOptions.resolved). */
 async function stillResolved(path: string): Promise<void> {
-  const { realLanding } = await import("../safewrite.ts");
+  const { realLanding } = await import("../realpath.ts");
   if ((await realLanding(path)) !== resolve(path)) {
     throw new KodamaError(
       `${path} changed after it was checked: a part of it is now a symlink`,
@@ -224,7 +225,8 @@ async function fromPod(
   try {
     if ((await stat(localPath)).isDirectory()) dest = join(localPath, srcBase);
   } catch { /* does not exist: it is the new name */ }
-  const warn = (m: string) => o.err?.write(`warning: ${m}\n`);
+  // names and link targets come from the pod: shown with every control and format character escaped
+  const warn = (m: string) => o.err?.write(`warning: ${escapeControl(m)}\n`);
   // a case-insensitive or normalizing disk (APFS, NTFS) would let `foo` overwrite `Foo`
   const platform = hostPlatform();
   const folding = await probeFolding(existingAncestor(dest), platform);

@@ -260,10 +260,12 @@ export function extractTo(
       return await openUnder(root, target, { mode: e.mode & 0o777 || 0o644 });
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
+      // the target once: the reason names it already when it is about the target
+      const to = e.linkname && !err.message.includes(e.linkname) ? ` -> ${e.linkname}` : "";
       const what = e.type === "symlink"
-        ? `symlink ${shown} -> ${e.linkname}`
+        ? `symlink ${shown}${to}`
         : e.type === "hardlink"
-        ? `hard link ${shown} -> ${e.linkname}`
+        ? `hard link ${shown}${to}`
         : shown;
       warn(`skipping ${what}: ${err.message}`);
       o.onRefused?.(e.name);

@@ -42,6 +42,11 @@ export interface CloneOptions {
   timeoutMs: number;
   cfg: Config;
   io: StartIO;
+  /**
+   * The local variables DST's agent may take (the agent floor's forwardedEnv: the preset's list, or what
+   * the user's own config lists for a custom command); default: the user's own agent.authEnv alone.
+   */
+  forwardEnv?: (agent: NonNullable<SessionSpec["agent"]>) => string[];
 }
 
 /** SRC's claims, when the storage driver can clone them: SRC running, both claims of one CSI driver. */
@@ -129,7 +134,14 @@ export async function cloneSession(
     noSync: true,
     tpl,
     // SRC's coding agent (its preset or command) is DST's
-    ...(spec.agent ? { agentFor: () => ({ agent: spec.agent!, forwardEnv: o.cfg.agent.authEnv }) } : {}),
+    ...(spec.agent
+      ? {
+        agentFor: () => ({
+          agent: spec.agent!,
+          forwardEnv: o.forwardEnv?.(spec.agent!) ?? o.cfg.agent.authEnv,
+        }),
+      }
+      : {}),
     timeout: `${Math.ceil(o.timeoutMs / 1000)}s`,
   };
 

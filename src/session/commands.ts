@@ -2,6 +2,7 @@
  * The session verbs as the CLI calls them: each takes the connected client and the parsed flags, sets
  * up the terminal facts and sinks, and runs one feature function. Returns the exit code.
  */
+import type { CloneOptions } from "./clone.ts";
 import type { ListOptions } from "./list.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
@@ -268,7 +269,13 @@ export async function cloneCommand(
   kube: Kube,
   src: string,
   dst: string,
-  f: { branch?: string; timeout?: string; keepSnapshot?: boolean; portable?: boolean },
+  f: {
+    branch?: string;
+    timeout?: string;
+    keepSnapshot?: boolean;
+    portable?: boolean;
+    forwardEnv?: CloneOptions["forwardEnv"];
+  },
   cfg: Config,
 ): Promise<number> {
   const { cloneSession } = await import("./clone.ts");

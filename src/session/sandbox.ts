@@ -5,13 +5,15 @@
  *  - the runtime's default seccomp profile, no privilege escalation (setuid binaries, sudo), and only the
  *    capabilities a root user in a dev image needs for git, npm, apt and tar (ROOT_CAPABILITIES);
  *    a non-root user (session.runAsUser, a template's runAsUser) gets none;
- *  - an egress NetworkPolicy: DNS, and everywhere except link-local (cloud metadata) and session.egress.deny,
+ *  - an egress NetworkPolicy: DNS, and everywhere except the cloud metadata endpoints (base/metadata.ts,
+ *    link-local included) and session.egress.deny,
  *    or only session.egress.allow. A NetworkPolicy names no hosts; it is only as good as the CNI.
  */
 import type { V1NetworkPolicy, V1SecurityContext } from "@kubernetes/client-node";
 import { usageError } from "../errors.ts";
 import { type Cidr, formatCidr, parseCidr, strictlyWithin, within } from "../base/cidr.ts";
 import { quote } from "../escape.ts";
+import { METADATA_CIDRS } from "../base/metadata.ts";
 
 /**
  * What a root user keeps of the runtime's default set (the rest — NET_RAW, MKNOD, SETFCAP, SETPCAP,
@@ -35,8 +37,8 @@ export const ROOT_CAPABILITIES = [
   "SETUID",
 ];
 
-/** Link-local ranges: the cloud metadata services (169.254.169.254, fd00:ec2::254) and node-local agents. */
-export const ALWAYS_DENIED = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"];
+/** The cloud metadata endpoints (src/base/metadata.ts, a maintained list) and link-local ranges. */
+export const ALWAYS_DENIED: readonly string[] = METADATA_CIDRS;
 
 export interface Sandbox {
   /** the ServiceAccount token is mounted (session.serviceAccountToken, `start --service-account`) */
@@ -94,7 +96,7 @@ export function resolveSandbox(s: SandboxSettings): Sandbox {
     if (d) {
       throw usageError(
         `session.egress.allow ${quote(formatCidr(a))} lies inside the denied range ${formatCidr(d)}`,
-        "the link-local range (cloud metadata) and session.egress.deny are never reachable",
+        "the cloud metadata endpoints (kodama doctor lists them) and session.egress.deny are never reachable",
       );
     }
   }

@@ -181,6 +181,29 @@ export function repoSettingsLines(fromRepo: Record<string, unknown>): string[] {
   return Object.entries(fromRepo).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}`);
 }
 
+/**
+ * A sync mode chosen through a door (an MCP client, a web page) is held to the rule a repository's
+ * `.kodama.yaml` is (config/load.ts repoProblem: no `one-way-pod`, which overwrites local files): exit 4.
+ */
+async function doorSyncMode(
+  mode: string,
+  root: string,
+  who = "a client of kodama mcp or kodama ui",
+): Promise<void> {
+  const [{ keyInfo }, { repoProblem }] = await Promise.all([
+    import("../config/keys.ts"),
+    import("../config/load.ts"),
+  ]);
+  const why = await repoProblem(keyInfo("sync.mode")!, mode, root, who);
+  if (why) {
+    throw new KodamaError(
+      `sync mode ${JSON.stringify(mode)}: ${why}`,
+      ExitCode.FORBIDDEN,
+      "only the person at the keyboard chooses a mode that overwrites local files: kodama start --sync-mode one-way-pod",
+    );
+  }
+}
+
 /** Everything `start` will create, checked before any request (exit 2 on bad input). */
 export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Promise<SessionPlan> {
   // name and quantities first: they need nothing from the disk
@@ -191,6 +214,10 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   }
   const cwd = io.cwd ?? Deno.cwd();
   const root = io.repoRoot ?? cwd;
+  // a door may ask for what your config already says, never for more
+  if (o.syncMode !== undefined && io.door && o.syncMode !== cfg.sync.mode) {
+    await doorSyncMode(o.syncMode, root, io.door.who);
+  }
   const origin = originOf(cfg);
   // template.ts holds zod schemas: loaded only for a template or a --sidecar flag
   const tmod = o.tpl || o.sidecars?.length ? await import("./template.ts") : undefined;

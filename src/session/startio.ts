@@ -25,5 +25,7 @@ export interface StartIO {
  * directory a refusal should say to grant, and why (src/gitpaths.ts).
  */
 export interface PathDoor {
+  /** who is behind the door, for messages: "an MCP client", "the web UI" */
+  readonly who?: string;
   path(p: string, what: string, base?: string, grant?: Grant): Promise<string>;
 }

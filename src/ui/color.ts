@@ -1,3 +1,5 @@
+import { terminalText } from "../escape.ts";
+
 /** Colours: only when the stream is a TTY, NO_COLOR is unset and --no-color was not given. */
 let forced: boolean | undefined;
 
@@ -45,20 +47,14 @@ export function stripAnsi(s: string): string {
   return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
 }
 
-// ESC sequences: CSI (ESC [ … final), OSC/DCS/SOS/PM/APC (ESC ] P X ^ _ … up to BEL or ST), and
-// two-character escapes; then every C0 control but \n and \t, DEL and the C1 range (U+0080–U+009F,
-// which some terminals read as 8-bit CSI/OSC).
-const CONTROL_RE =
-  // deno-lint-ignore no-control-regex
-  /\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^[\]PX^_]?|\r(?!\n)|[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/g;
-
 /**
  * Text from code kodama does not control (scripts, local commands, step names and errors) with every
  * terminal control sequence removed: no colours, no cursor moves, no window titles, no clear screen.
- * `\r\n` becomes `\n`; other carriage returns go (they would overwrite kodama's own lines).
+ * `\r\n` becomes `\n`; other carriage returns go (they would overwrite kodama's own lines); bidi and other
+ * format characters are made visible (`\u{202e}`). It is src/escape.ts terminalText, the one function.
  */
 export function stripControl(s: string): string {
-  return s.replace(CONTROL_RE, "").replace(/\r\n/g, "\n");
+  return terminalText(s);
 }
 
 /** stripControl for one line of kodama's own display: newlines and tabs become spaces. */

@@ -182,13 +182,15 @@ export class Api {
    * the sync modes, the most replicas, and the defaults a field left empty gets.
    */
   private async startOptions(): Promise<Response> {
-    const [{ listTemplates }, { PRESET_NAMES, configChoice }, { MAX_REPLICAS }, { SYNC_MODES }] =
+    const [{ listTemplates }, { PRESET_NAMES, configChoice }, { MAX_REPLICAS }, { SYNC_MODES }, { keyInfo }] =
       await Promise.all([
         import("../session/template_cmd.ts"),
         import("../agent/presets.ts"),
         import("../agent/group.ts"),
         import("../session/start.ts"),
+        import("../config/keys.ts"),
       ]);
+    const allowed: readonly unknown[] = keyInfo("sync.mode")?.repoRule?.allowed ?? SYNC_MODES;
     const out = memorySink(), err = memorySink();
     await listTemplates({ cwd: this.o.cwd, out, err }, "json");
     const cfg = this.o.cfg;
@@ -196,7 +198,8 @@ export class Api {
       templates: JSON.parse(out.text()),
       warnings: stripAnsi(err.text()).split("\n").filter(Boolean),
       agents: [...PRESET_NAMES, "custom"],
-      syncModes: SYNC_MODES,
+      // what a page may choose: a repository's rule (no one-way-pod), or what your config already says
+      syncModes: SYNC_MODES.filter((m) => m === cfg.sync.mode || allowed.includes(m)),
       maxReplicas: MAX_REPLICAS,
       defaults: {
         agent: configChoice(cfg)?.preset ?? "claude",

@@ -125,8 +125,9 @@ export async function configDirs(
   for (const dir of dirs) {
     if (fromRepo) {
       // inside the repository after symlinks, or not used at all (the loader checked it when it read it)
-      const { inside, landing } = await import("./sandbox/confine.ts");
-      if (!inside(await landing(dir), await landing(root))) continue;
+      const { inside } = await import("./sandbox/confine.ts");
+      const { realLanding } = await import("../realpath.ts");
+      if (!inside(await realLanding(dir), await realLanding(root))) continue;
     }
     if (isDir(dir)) out.push({ dir, source: fromRepo ? "repo" : "home" });
   }

@@ -521,6 +521,7 @@ class Run implements PlanHost {
       confine: (path, access, what) => this.confine(path, access, what),
       tool: (name) => this.tool(name),
       checkPins: async () => (await import("./sandbox/pins.ts")).checkPins(this.lw),
+      holdPins: async () => (await import("./sandbox/pins.ts")).holdPins(this.lw),
       callWorkflow: (n, p, s) => this.callWorkflow(n, p, s),
       onCleanup: (fn) => cleanups.push(fn),
       note: (line) => this.note(line),

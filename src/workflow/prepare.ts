@@ -149,9 +149,10 @@ async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): P
     if (children.has(name) || missing.has(name)) continue;
     if (confined && (/\.ya?ml$/.test(name) || /[\\/]/.test(name))) {
       // a path is a local file read: it may not lead out of the repository (nor be probed by parsing it)
-      const { inside, landing } = await import("./sandbox/confine.ts");
-      const real = await landing(resolve(callerCwd(lw, s.o.cwd), name));
-      if (!inside(real, await landing(confined))) {
+      const { inside } = await import("./sandbox/confine.ts");
+      const { realLanding } = await import("../realpath.ts");
+      const real = await realLanding(resolve(callerCwd(lw, s.o.cwd), name));
+      if (!inside(real, await realLanding(confined))) {
         s.problems.push({
           ...at(lw, namePath),
           message: `workflow "${name}" is outside the workflow's repository${

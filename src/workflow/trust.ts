@@ -181,10 +181,11 @@ export interface TrustOptions {
  */
 async function pinLinesOf(asks: Ask[]): Promise<string[]> {
   const { pinsOf, shownGrant } = await import("./sandbox/pins.ts");
-  const { inside, landing } = await import("./sandbox/confine.ts");
+  const { inside } = await import("./sandbox/confine.ts");
+  const { realLanding } = await import("../realpath.ts");
   const lines: string[] = [];
   for (const { p: { lw: w, root } } of asks) {
-    const rootReal = await landing(root);
+    const rootReal = await realLanding(root);
     for (const pin of await pinsOf(w, root)) {
       if (pin.kind === "read" || pin.kind === "write") {
         const shown = shownGrant(pin, w.baseDir);

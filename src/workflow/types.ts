@@ -84,6 +84,8 @@ export interface RunHandle {
   confine(path: string, access: "read" | "write", what: string): Promise<string>;
   /** the grants and repo files the run was trusted with are unchanged (sandbox/pins.ts), else throws */
   checkPins(): Promise<void>;
+  /** checkPins, and the pinned repo files held against kodama's writes until the returned release */
+  holdPins(): Promise<() => void>;
   /** a local tool's absolute path, found on PATH when the run started (tools.ts) */
   tool(name: string): Promise<string | undefined>;
   /** call another workflow by name */

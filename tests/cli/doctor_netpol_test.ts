@@ -25,6 +25,10 @@ Deno.test("doctor: network plugins by their pods' names (pure)", () => {
   assertStringIncludes(none.detail, "only as good as the network plugin");
   const denied = networkPolicySupport(undefined, "forbidden: cannot list pods in namespace kube-system");
   assertStringIncludes(denied.detail, "cannot tell: forbidden");
+  // the maintained list of cloud metadata endpoints, beyond link-local
+  for (const c of ["169.254.0.0/16", "fd00:ec2::254/128", "100.100.100.200/32", "168.63.129.16/32"]) {
+    assert(denied.metadataDenied.includes(c), c);
+  }
 });
 
 clusterTest(
@@ -65,6 +69,11 @@ spec:
         assertEquals((await plugin("calico-node-7fj2m")).code, 0);
         const cal = await k(["doctor", "--context", "admin", "-n", "dev"]);
         assertMatch(cal.stdout, /\nnetwork policy +enforced +Calico enforces NetworkPolicy/);
+        assertMatch(
+          cal.stdout,
+          /\ncloud metadata +denied +the egress policy excepts 169\.254\.0\.0\/16, .*168\.63\.129\.16\/32/,
+        );
+        assertMatch(text.stdout, /\ncloud metadata +NOT DENIED /);
         // informational: it never changes the verdict or the exit code
         assertEquals(JSON.parse(f.stdout).ok, report.ok);
       });

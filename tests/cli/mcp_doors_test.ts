@@ -80,6 +80,12 @@ current-context: dev
       await refused("session_start", { ...start, envFile: ["../../.bashrc"] }, /hidden/);
       const out = await refused("session_start", { ...start, sync: "../other" }, /outside the project/);
       assertStringIncludes(out, "kodama mcp --allow-path DIR");
+      // a sync mode a repository's .kodama.yaml may not choose, a client may not either (the same rule)
+      await refused(
+        "session_start",
+        { ...start, sync: ".", syncMode: "one-way-pod" },
+        /sync mode "one-way-pod": an MCP client may only set "two-way" or "one-way-local" \(another value could overwrite local files/,
+      );
     });
 
     await t.step("the client's cwd goes through the same door; a granted one works", async () => {

@@ -44,6 +44,8 @@ withSessionWorld(
     const env = { ANTHROPIC_API_KEY: API_KEY };
     try {
       await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), agentConfig());
+      // a custom agent gets the credentials the user's own config lists, and only those
+      await Deno.writeTextFile(join(w.home, "config.yaml"), "agent:\n  authEnv: [ANTHROPIC_API_KEY]\n");
       await Deno.writeTextFile(join(w.cwd, "task.txt"), PROMPT + "\n");
 
       await t.step(

@@ -43,7 +43,13 @@ withSessionWorld("sandbox: dry-run shows it, start makes the policy first, delet
         assertEquals(np.spec.policyTypes, ["Egress"]);
         assertEquals(np.spec.egress[1].to[0].ipBlock, {
           cidr: "0.0.0.0/0",
-          except: ["169.254.0.0/16", "10.244.0.0/16", "10.96.0.0/12"],
+          except: [
+            "169.254.0.0/16",
+            "100.100.100.200/32",
+            "168.63.129.16/32",
+            "10.244.0.0/16",
+            "10.96.0.0/12",
+          ],
         });
         const pod = docs.find((d) => d.kind === "Pod")!;
         assertEquals(pod.spec.automountServiceAccountToken, false);

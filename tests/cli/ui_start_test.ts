@@ -127,7 +127,8 @@ withSessionWorld(
           assertEquals(o.templates, cli);
           assert(o.templates.some((x: { name: string }) => x.name === "web"), JSON.stringify(o.templates));
           assertEquals(o.agents, ["claude", "codex", "gemini", "custom"]);
-          assertEquals(o.syncModes, ["two-way", "one-way-local", "one-way-pod"]);
+          // a page may not choose what a repository may not: one-way-pod overwrites local files
+          assertEquals(o.syncModes, ["two-way", "one-way-local"]);
           assertEquals(o.maxReplicas, 16);
         },
       );
@@ -156,6 +157,11 @@ withSessionWorld(
           if (flag[0] !== "--sync") assertStringIncludes(cli.stderr, got.error, JSON.stringify(body));
           else assertMatch(got.error, /invalid --sync-mode "both"/);
         }
+        // one-way-pod is refused at the door as in a repository's .kodama.yaml: 403, the same rule's words
+        const owp = await api("/api/sessions", { name: "bad", sync: ".", syncMode: "one-way-pod" });
+        const refused = await owp.json();
+        assertEquals(owp.status, 403, JSON.stringify(refused));
+        assertMatch(refused.error, /sync mode "one-way-pod": .* may only set "two-way" or "one-way-local"/);
         // nothing was made
         assertEquals((await w.kc(["get", "pods", "-o", "name"])).stdout.trim(), "");
       });

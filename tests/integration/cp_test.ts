@@ -3,7 +3,7 @@
  * are the test's own, in its own namespace, and copy under their own /data (an emptyDir): never a path the
  * test server's pods share with the host (its /tmp).
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { tempNamespace } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
@@ -138,7 +138,8 @@ clusterTest("kodama cp", { seed: "none" }, async (t, c) => {
       assertEquals(r.code, 1, r.stderr);
       assertStringIncludes(r.stderr, "entries were not written");
       for (const name of ["d/b", "d/c", "notes.md", "abs", "hookslink", "up"]) {
-        assertStringIncludes(r.stderr, `ln/${name} ->`);
+        // the link's target is named once: in the reason when the reason is about it
+        assertMatch(r.stderr, new RegExp(`skipping symlink ln/${name.replace("/", "\\/")}(: | -> )`));
         assertEquals(await Deno.lstat(`${dir}/home/dest/ln/${name}`).catch(() => "absent"), "absent", name);
       }
       assertEquals(await Deno.readLink(`${dir}/home/dest/ln/d/a`), "..");

@@ -23,7 +23,7 @@ import { concatBytes } from "../../bytes.ts";
 import { parentProblem } from "../../safewrite.ts";
 import { isWithin, whereTo } from "../../config/confine.ts";
 import { isDotGit } from "../../platform.ts";
-import { autocrlfWarning, configFor, pushSummary, ruleDirsFor } from "./session.ts";
+import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
   addCycle,
   emptyStatus,
@@ -70,7 +70,6 @@ async function ensureConfig(
     root,
     cfg,
     secretFiles,
-    await ruleDirsFor(root),
   );
   await saveConfig(c);
   return c;

@@ -13,6 +13,7 @@ import { claim, stopHolder } from "../../liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
 import { SessionStopped, TwoWayLoop } from "./twoway.ts";
+import { openSyncLog } from "./synclog.ts";
 import { endedByItself } from "../status.ts";
 
 /** The body of `sync __daemon NAME`: runs until SIGTERM/SIGINT. */
@@ -22,13 +23,8 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   const p = paths(name, home);
   const held = await claim(p.dir, DAEMON_CLAIM);
   if (!held) throw new KodamaError(`the background sync of ${name} is already running`, ExitCode.USAGE);
-  const log = await Deno.open(p.log, { append: true, create: true, mode: 0o600 });
-  const enc = new TextEncoder();
-  const write = (line: string) => {
-    try {
-      log.writeSync(enc.encode(`${new Date().toISOString()} ${line}\n`));
-    } catch { /* disk full: keep syncing */ }
-  };
+  const log = openSyncLog(p.log);
+  const write = (line: string) => log.write(line);
   // what earlier syncs of this session sent (start --sync, resume, sync push, an earlier run) still counts
   const before = await loadStatus(name, home);
   const status: SyncStatus = {

@@ -12,13 +12,22 @@
  * #36 (case-insensitive and normalizing disks); the two-way plan applies the same rule (plan.ts
  * foldConflicts), with the root's folding probed.
  */
+import { escapeControl } from "../../escape.ts";
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, notFound } from "../../errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 import { requireSession } from "../cluster.ts";
 import { rulesFor } from "./push.ts";
-import { localRule, localWriteProblem, pulledLinkProblem, pulledPathProblem, throughLink } from "./safety.ts";
+import {
+  localRule,
+  localWriteProblem,
+  type ProtectedPlaces,
+  pulledLinkProblem,
+  pulledPathProblem,
+  throughLink,
+} from "./safety.ts";
+import { protectedPlaces } from "./protect.ts";
 import type { RemoteEntry } from "./remote.ts";
 import { type Entry, sameEntry, type Tree } from "./scan.ts";
 import { emptyStatus, loadConfig, loadStatus, saveStatus } from "./store.ts";
@@ -152,15 +161,17 @@ const MARK: Record<Change, string> = { added: "A", modified: "M", deleted: "D" }
  * why)`.
  */
 export function formatItems(items: PullItem[]): string {
-  return items.map((i) =>
-    i.refused !== undefined
-      ? `! ${i.path} (${i.change} in the pod, left there: ${i.refused})\n`
+  // the names come from the pod: every control and format character shown escaped (src/escape.ts)
+  return items.map((i) => {
+    const path = escapeControl(i.path);
+    return i.refused !== undefined
+      ? `! ${path} (${i.change} in the pod, left there: ${i.refused})\n`
       : i.foldsOnto !== undefined
-      ? `C ${i.path} (this disk stores it as the same file as ${i.foldsOnto})\n`
+      ? `C ${path} (this disk stores it as the same file as ${escapeControl(i.foldsOnto)})\n`
       : i.conflict
-      ? `C ${i.path} (${i.change} in the pod, changed here too)\n`
-      : `${MARK[i.change]} ${i.path}\n`
-  ).join("");
+      ? `C ${path} (${i.change} in the pod, changed here too)\n`
+      : `${MARK[i.change]} ${path}\n`;
+  }).join("");
 }
 
 /**
@@ -180,12 +191,16 @@ export function hardLinkSource(root: string, to: string, group: string[]): strin
 }
 
 /** The pod -> local half of a plan as A/M/D/C items (directories are made as needed, not listed). Pure. */
-function refusedIf(i: PullItem, ruleDirs: readonly string[]): PullItem {
-  const why = localRule(i.path, ruleDirs);
+function refusedIf(i: PullItem, places: readonly string[] | ProtectedPlaces): PullItem {
+  const why = localRule(i.path, places);
   return why ? { ...i, refused: why } : i;
 }
 
-export function pullItems(plan: Action[], anc: SnapTree, ruleDirs: readonly string[] = []): PullItem[] {
+export function pullItems(
+  plan: Action[],
+  anc: SnapTree,
+  places: readonly string[] | ProtectedPlaces = [],
+): PullItem[] {
   const items: PullItem[] = [];
   for (const a of plan) {
     if (a.op === "conflict") {
@@ -197,12 +212,12 @@ export function pullItems(plan: Action[], anc: SnapTree, ruleDirs: readonly stri
         ...(onto !== undefined ? { foldsOnto: onto } : {}),
       });
     } else if (a.op === "delete" && a.on === "local" && anc.get(a.path)?.kind !== "dir") {
-      items.push(refusedIf({ path: a.path, change: "deleted", conflict: false }, ruleDirs));
+      items.push(refusedIf({ path: a.path, change: "deleted", conflict: false }, places));
     } else if (a.op === "copy" && a.to === "local" && a.entry.kind !== "dir") {
       items.push(
         refusedIf(
           { path: a.path, change: anc.has(a.path) ? "modified" : "added", conflict: false },
-          ruleDirs,
+          places,
         ),
       );
     }
@@ -237,6 +252,8 @@ export async function pullCommand(
     const cc = { ...c, syncGit: false };
     const pod = await listPod(kube, cc);
     let items: PullItem[] = [];
+    // what the listing marks as left in the pod; the cycle checks again right before it writes
+    const places = await protectedPlaces(c.root);
     const r = await runCycle({
       kube,
       c: cc,
@@ -250,7 +267,7 @@ export async function pullCommand(
       log: (line) => err.write(`warning: ${line}\n`),
       folding: await probeFolding(c.root, hostPlatform()),
       onPlan: (plan, anc) => {
-        items = pullItems(plan, anc, c.ruleDirs);
+        items = pullItems(plan, anc, places);
         out.write(formatItems(items));
         return !f.dryRun && items.length > 0;
       },

@@ -52,6 +52,12 @@ export function pulledLinkProblem(rel: string, link: string | undefined): string
 /** NTFS short names of `.kodama`, `.kodama.yaml`, `.kodamaignore` and `.gitignore` (`KODAMA~1.YAM`). */
 const SHORT_RULE_NAME = /^(kodama|gitign)~\d+(\.[a-z0-9]{1,3})?$/;
 
+/** Protected places under a sync root, root-relative ("." the root): see localRule. */
+export interface ProtectedPlaces {
+  workflows: readonly string[];
+  state: readonly string[];
+}
+
 /**
  * Why `rel` decides what kodama does on this machine, or undefined: kodama's configuration (a
  * `.kodama.yaml`, anything in a `.kodama/` directory: workflows and templates, at any depth, since the
@@ -59,24 +65,41 @@ const SHORT_RULE_NAME = /^(kodama|gitign)~\d+(\.[a-z0-9]{1,3})?$/;
  * that wrote one would plant a workflow that runs with your cluster rights, or un-ignore a secret that the
  * next push sends it. The pod's change stays in the pod and comes home with its commits (`session fetch`,
  * `session land`), where you see it. Any spelling a file system reads as one of these names counts.
- * `ruleDirs` (SyncConfig.ruleDirs, the config's `workflows.paths` under the root) count as `.kodama/workflows`
- * does; `placesFile` is false for a directory the pod makes or a path it deletes.
+ * `places` are the protected places under the root (src/session/sync/protect.ts, root-relative, real and
+ * as written): its `workflows` directories (`workflows.paths`) count as `.kodama/workflows` does, its
+ * `state` directories (`$KODAMA_HOME`, the real place of a `.kodama` link) hold nothing the pod may write;
+ * a plain list is `workflows` directories. `placesFile` is false for a directory the pod makes or a path
+ * it deletes.
  */
 export function localRule(
   rel: string,
-  ruleDirs: readonly string[] = [],
+  places: readonly string[] | ProtectedPlaces = [],
   placesFile = true,
 ): string | undefined {
+  const { workflows, state } = Array.isArray(places)
+    ? { workflows: places as readonly string[], state: [] as readonly string[] }
+    : places as ProtectedPlaces;
   const parts = rel.split("/").map(foldedSegment);
   const last = parts[parts.length - 1];
-  for (const d of ruleDirs) {
+  const segs = (d: string) => d === "." ? [] : d.split("/").map(foldedSegment);
+  const under = (dir: string[], n: number) => dir.slice(0, n).every((s, i) => s === parts[i]);
+  for (const d of state) {
+    // anything in it, or a file or link put in its place or the place of a directory holding it
+    const dir = segs(d);
+    if (
+      (parts.length > dir.length && under(dir, dir.length)) ||
+      (placesFile && parts.length <= dir.length && under(dir, parts.length))
+    ) {
+      return `it is in kodama's own directory here (${d}), which sync never writes`;
+    }
+  }
+  for (const d of workflows) {
     // a workflow file in it (discovery reads DIR/*.yaml|yml), or a file or link put in the place of the
     // directory or one holding it (a link would lead discovery into a directory the pod fills)
-    const dir = d === "." ? [] : d.split("/").map(foldedSegment);
-    const under = (n: number) => dir.slice(0, n).every((s, i) => s === parts[i]);
+    const dir = segs(d);
     if (
-      (parts.length === dir.length + 1 && under(dir.length) && /\.ya?ml$/.test(last)) ||
-      (placesFile && parts.length <= dir.length && under(parts.length))
+      (parts.length === dir.length + 1 && under(dir, dir.length) && /\.ya?ml$/.test(last)) ||
+      (placesFile && parts.length <= dir.length && under(dir, parts.length))
     ) {
       return `it is in a workflows directory (workflows.paths: ${d}), which only your own edits or git change here`;
     }
@@ -109,10 +132,10 @@ export function pulledPathProblem(rel: string, p: Platform = hostPlatform()): st
 export function localWriteProblem(
   rel: string,
   p: Platform = hostPlatform(),
-  ruleDirs: readonly string[] = [],
+  places: readonly string[] | ProtectedPlaces = [],
   placesFile = true,
 ): string | undefined {
-  return pulledPathProblem(rel, p) ?? localRule(rel, ruleDirs, placesFile);
+  return pulledPathProblem(rel, p) ?? localRule(rel, places, placesFile);
 }
 
 /** The permission bits a pulled path gets locally (undefined: this OS keeps none). */

@@ -73,7 +73,6 @@ export function configFor(
   root: string,
   cfg: Config,
   secretFiles: string[] = [],
-  ruleDirs: string[] = [],
 ): SyncConfig {
   return {
     name: spec.name,
@@ -92,31 +91,7 @@ export function configFor(
     }),
     connection: kube.childFlags(),
     mode: cfg.sync.mode,
-    ruleDirs,
   };
-}
-
-/**
- * The `workflows.paths` directories `kodama run` in the tree reads (the root's config and yours, as
- * discovery resolves them: src/config/workflowpaths.ts) that lie under the sync root, root-relative.
- */
-export async function ruleDirsFor(root: string): Promise<string[]> {
-  const { loadConfig } = await import("../../config/load.ts");
-  const cfg = await loadConfig({ cwd: root }).catch(() => undefined);
-  if (!cfg) return [];
-  const { workflowPathDirs } = await import("../../config/workflowpaths.ts");
-  return workflowDirsUnder(root, workflowPathDirs(cfg, root).dirs);
-}
-
-/** Those of `dirs` (absolute, or relative to the root) inside the sync root, root-relative ("." the root). */
-export function workflowDirsUnder(root: string, dirs: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const d of dirs) {
-    const rel = relative(root, resolve(root, d)).replaceAll("\\", "/");
-    if (rel === "") out.add(".");
-    else if (!rel.startsWith("../") && rel !== ".." && !isAbsolute(rel)) out.add(rel);
-  }
-  return [...out].sort();
 }
 
 /**
@@ -223,17 +198,10 @@ export async function syncSessionStart(
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
   const prompts = io.promptFiles ?? [];
-  const c = configFor(
-    kube,
-    spec,
-    root,
-    cfg,
-    [...(io.secretFiles ?? []), ...prompts],
-    await ruleDirsFor(root),
-  );
+  const c = configFor(kube, spec, root, cfg, [...(io.secretFiles ?? []), ...prompts]);
   await saveConfig(c);
   // the prompt file inside the tree: said once, and kept out like the env files (never in the agent's commits)
-  const kept = configFor(kube, spec, root, cfg, prompts, []).secretFiles ?? [];
+  const kept = configFor(kube, spec, root, cfg, prompts).secretFiles ?? [];
   for (const p of kept) {
     io.err.write(
       `not syncing the prompt file ${p}: it is the agent's task, not its work (kept out of its commits)\n`,

@@ -36,11 +36,6 @@ export interface SyncConfig {
   connection: string[];
   /** two-way (default), one-way-local (the pod follows), one-way-pod (the local tree follows) */
   mode?: SyncMode;
-  /**
-   * root-relative directories the config's `workflows.paths` names: like `.kodama/`, sync never writes or
-   * deletes there locally (a workflow found there runs with your cluster rights, or trusted from yours)
-   */
-  ruleDirs?: string[];
 }
 
 /** `paused`: the session stopped by itself (idle stop); the sync waits for it to run again */

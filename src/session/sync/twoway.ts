@@ -14,6 +14,7 @@
  * A path changed on either side after the plan was made is skipped by the check and planned again next
  * cycle, so a race never overwrites a version. Conflicts are left alone and reported (status, log).
  */
+import { escapeControl, quote } from "../../escape.ts";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
@@ -68,12 +69,14 @@ import { APPLY_JS } from "./podapply.ts";
 import { streamOf } from "./batch.ts";
 import {
   localWriteProblem,
+  type ProtectedPlaces,
   pulledLinkProblem,
   pulledMode,
   pulledPathProblem,
   throughLink,
 } from "./safety.ts";
 import { mkdirUnder, Refused, symlinkUnder, writeUnder } from "../../safewrite.ts";
+import { protectedPlaces } from "./protect.ts";
 import { type Entry, gitExecutables, scanTree, scanTreeSync, type Tree, updateTree } from "./scan.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
 import FETCH from "./pod/fetch.sh" with { type: "text" };
@@ -244,6 +247,13 @@ function pick<T>(t: Map<string, T>, keys: Set<string>): Map<string, T> {
     if (v !== undefined) m.set(k, v);
   }
   return m;
+}
+
+/** protectedPlaces for a cycle: the symlinks of the local tree with a `.kodama` part lead to kodama's own. */
+export function placesNow(c: SyncConfig, tree: Map<string, Entry>, home?: string): Promise<ProtectedPlaces> {
+  const links: string[] = [];
+  for (const [p, e] of tree) if (e.kind === "symlink" && /(^|\/)\.kodama(\/|$)/i.test(p)) links.push(p);
+  return protectedPlaces(c.root, links, home);
 }
 
 /** The refusals a sync has logged (session and path -> why and the pod's version): each is said once. */
@@ -502,8 +512,10 @@ async function makeRoom(
   } catch {
     log?.(
       clear
-        ? `not pulling ${rel}: the directory here holds ignored files, which are kept`
-        : `not pulling ${rel}: it is a directory here and a file in the pod (--force replaces it)`,
+        ? `not pulling ${escapeControl(rel)}: the directory here holds ignored files, which are kept`
+        : `not pulling ${
+          escapeControl(rel)
+        }: it is a directory here and a file in the pod (--force replaces it)`,
     );
     return false;
   }
@@ -764,8 +776,13 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
   );
   // why a pod's path is not written here: a name no local file may have, one of kodama's rules (its
   // configuration, an ignore file), a parent that is a link, a symlink whose target leads out of the tree
+  // the protected places as they are now: the config and the links it names are read again for every
+  // batch that writes here (a directory added to the config, or named through a link, counts at once)
+  const places = localActs.length
+    ? await placesNow(c, scanned ?? entries, x.home)
+    : { workflows: [], state: [] };
   const problem = (a: (typeof localActs)[number]) =>
-    localWriteProblem(a.path, undefined, c.ruleDirs, a.op === "copy" && a.entry.kind !== "dir") ??
+    localWriteProblem(a.path, undefined, places, a.op === "copy" && a.entry.kind !== "dir") ??
       (throughLink(c.root, a.path) ? "it goes through a symlink" : undefined) ??
       (a.op === "copy" && a.entry.kind === "symlink" ? pulledLinkProblem(a.path, a.entry.link) : undefined);
   const want = localActs.filter((a) => a.op === "copy" && a.entry.kind !== "dir" && !problem(a)).map((a) =>
@@ -782,7 +799,7 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       // said once per version of the pod's path: it stays refused every cycle until that changes
       const version = `${why}\0${a.op === "copy" ? x.pod.get(a.path)?.key : "deleted"}`;
       if (sayOnce(`${c.name}\0${a.path}`, version)) {
-        x.log?.(`not writing ${JSON.stringify(a.path)} locally: ${why}`);
+        x.log?.(`not writing ${quote(a.path)} locally: ${why}`);
       }
       continue;
     }
@@ -814,7 +831,11 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       } else if (a.op === "copy") {
         const f = fetched.get(a.path);
         if (!f) continue; // gone in the pod meanwhile
-        if (seen?.kind === "dir" && !(await makeRoom(c.root, a.path, rules, !!x.clearDirs, x.log))) continue;
+        if (
+          seen?.kind === "dir" && !(await makeRoom(c.root, a.path, rules, !!x.clearDirs, (l) => {
+            if (sayOnce(`${c.name}\0${a.path}`, `${l}\0${x.pod.get(a.path)?.key}`)) x.log?.(l);
+          }))
+        ) continue;
         await writeLocal(c.root, a.path, f, tmpPrefix(c), async (st) => {
           await halt("placing");
           x.wroteLocal?.(a.path, selfKey(st));
@@ -825,11 +846,12 @@ export async function runCycle(x: CycleContext): Promise<CycleResult> {
       }
       done.add(a);
     } catch (e) {
-      x.log?.(
-        e instanceof Refused
-          ? `not writing ${JSON.stringify(a.path)} locally: ${e.message}`
-          : `could not apply ${a.op} ${a.path} locally: ${(e as Error).message}`,
-      );
+      // said once per version of the pod's path and reason, as a refusal above: every cycle tries again
+      const line = e instanceof Refused
+        ? `not writing ${quote(a.path)} locally: ${e.message}`
+        : `could not apply ${a.op} ${a.path} locally: ${(e as Error).message}`;
+      const version = `${line}\0${a.op === "copy" ? x.pod.get(a.path)?.key : "deleted"}`;
+      if (sayOnce(`${c.name}\0${a.path}`, version)) x.log?.(line);
     }
   }
   // ---- the new ancestor: what both sides now agree on

@@ -12,11 +12,12 @@
  * - a home or built-in workflow run by the person (trusted: they installed it) is not confined
  *   otherwise.
  */
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
 import { isDotGit } from "../../platform.ts";
+import { realLanding } from "../../realpath.ts";
 
 export type Access = "read" | "write";
 
@@ -38,23 +39,6 @@ export function inside(path: string, dir: string): boolean {
   return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 }
 
-/** realpath of the longest existing prefix, plus the rest: where a path would land. */
-export async function landing(p: string): Promise<string> {
-  let head = resolve(p);
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      const real = await Deno.realPath(head);
-      return tail.length ? join(real, ...tail.reverse()) : real;
-    } catch {
-      const parent = dirname(head);
-      if (parent === head) return resolve(p);
-      tail.push(head.slice(parent.length).replace(/^[\\/]/, ""));
-      head = parent;
-    }
-  }
-}
-
 /**
  * The absolute path a step may use for `access`, or a refusal (exit 4) naming the path as written,
  * where it really lands, and what would allow it.
@@ -66,14 +50,14 @@ export async function confine(
   what: string,
 ): Promise<string> {
   const abs = resolve(c.baseDir, written);
-  const real = await landing(abs);
+  const real = await realLanding(abs);
   const shown = real === abs ? `"${written}"` : `"${written}" (${real})`;
   const refuse = (why: string, hint: string): never => {
     throw new KodamaError(`${what}: ${shown} ${why}`, ExitCode.FORBIDDEN, hint);
   };
   const { neverGrantable } = await import("./grants.ts");
   for (const [p, why] of neverGrantable(c.kubeconfig)) {
-    const pr = await landing(p);
+    const pr = await realLanding(p);
     if (inside(real, pr) || inside(abs, p)) {
       refuse(`is ${why}`, "no workflow step may read or write it");
     }
@@ -85,10 +69,10 @@ export async function confine(
     );
   }
   if (!c.confined) return abs;
-  const root = await landing(c.root);
+  const root = await realLanding(c.root);
   if (inside(real, root)) return abs;
   const granted = await Promise.all(
-    (c.permissions[access] ?? []).map((g) => landing(expandPath(g, c.baseDir))),
+    (c.permissions[access] ?? []).map((g) => realLanding(expandPath(g, c.baseDir))),
   );
   if (granted.some((g) => inside(real, g))) return abs;
   return refuse(

@@ -24,7 +24,7 @@ import { kodamaHome } from "../../config/paths.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
-import { landing } from "./confine.ts";
+import { realLanding } from "../../realpath.ts";
 import {
   denoBinDir,
   denoDir,
@@ -96,7 +96,7 @@ export async function checkGrants(
   for (const kind of ["read", "write"] as const) {
     for (const written of p?.[kind] ?? []) {
       const abs = expandPath(written, baseDir);
-      grants.push({ kind, written, abs, real: await landing(abs) });
+      grants.push({ kind, written, abs, real: await realLanding(abs) });
     }
   }
   if (!grants.length) return;
@@ -108,10 +108,12 @@ export async function checkGrants(
     );
   };
   const protectedPaths: [string, string, string][] = [];
-  for (const [path, why] of neverGrantable(kubeconfig)) protectedPaths.push([path, await landing(path), why]);
+  for (const [path, why] of neverGrantable(kubeconfig)) {
+    protectedPaths.push([path, await realLanding(path), why]);
+  }
   const writeProtected: [string, string, string][] = [];
   if (grants.some((g) => g.kind === "write")) {
-    for (const [path, why] of codePaths()) writeProtected.push([path, await landing(path), why]);
+    for (const [path, why] of codePaths()) writeProtected.push([path, await realLanding(path), why]);
   }
   const files = new Map<string, string>();
   for (const [path, , why] of protectedPaths) {
@@ -150,7 +152,7 @@ export async function checkGrants(
         }
         const path = join(dir, e.name);
         if (e.isSymlink) {
-          const target = await landing(path);
+          const target = await realLanding(path);
           if (!allowed.some((a) => inside(target, a))) {
             fail(g, `holds the symlink ${path} -> ${target}, outside the granted ${g.kind} paths`);
           }

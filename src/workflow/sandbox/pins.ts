@@ -18,7 +18,8 @@ import { commandWords } from "../codewords.ts";
 import { ExitCode, KodamaError } from "../../errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
-import { inside, landing } from "./confine.ts";
+import { inside } from "./confine.ts";
+import { realLanding } from "../../realpath.ts";
 import { expandPath, looksLikePath } from "./permissions.ts";
 
 export interface Pin {
@@ -55,14 +56,75 @@ async function sha256File(path: string): Promise<string | undefined> {
 export function programsIn(argv: string[]): string[] {
   const w = commandWords(argv);
   const out = w.files.filter((i) => i > 0 || looksLikePath(argv[i])).map((i) => argv[i]);
-  for (const c of w.code) if (c.lang === "sh") out.push(...shellPaths(argv[c.index]));
+  for (const c of w.code) if (c.lang === "sh") out.push(...shellPaths(argv[c.index]).paths);
   return out;
 }
 
-/** The words of a shell string that name a file by a path (`./x.sh`, `tools/lib.sh`, `../y`). */
-function shellPaths(code: string): string[] {
-  return [...code.matchAll(/(?:^|[\s;&|(`"'=])((?:\.{1,2}\/|[\w.-]+\/)[\w./-]*)/g)].map((m) => m[1])
-    .filter((p) => !p.startsWith("/") && !/\/\//.test(p));
+/**
+ * Does a `local` command's code reach files the shell reader cannot name — so that the whole repository is
+ * pinned, as for a computed path: a program that reads an input file of the repository implicitly (a build
+ * tool: `make` reads `Makefile` and what it includes, then runs its recipes), or a word of an inline shell
+ * string in a code position that cannot be resolved statically (quotes inside it, `$VAR`, a glob, `$( )`).
+ */
+export function reachesRepo(argv: string[]): boolean {
+  const w = commandWords(argv);
+  if (w.files.some((i) => BUILD_TOOLS.test(progName(argv[i])))) return true;
+  return w.code.some((c) => c.lang === "sh" && shellPaths(argv[c.index]).dynamic);
+}
+
+/**
+ * Programs whose input is a file of the repository they find themselves (and whose recipes, scripts or
+ * tasks then run anything): pinning them pins the whole repository.
+ */
+const BUILD_TOOLS =
+  /^(make|gmake|bmake|pmake|just|task|go-task|npm|npx|pnpm|yarn|bun|deno|cargo|go|gradle|gradlew|mvn|mvnw|ant|rake|bundle|ninja|cmake|meson|bazel|bazelisk|buck2?|scons|tox|nox|poetry|pipenv|invoke|pdm|hatch|uv|composer|mix|sbt|dotnet|msbuild|earthly|tilt|skaffold|docker-compose|podman-compose)$/;
+
+const progName = (w: string) => w.replace(/^.*[\\/]/, "").replace(/\.(exe|cmd|bat)$/i, "");
+
+/** One raw shell word: unquoted characters, escapes, and quoted parts, as written. */
+const WORD = /(?:[^\s'"\\;&|()<>`]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|`[^`]*`|\$\([^)]*\))+|[;&|()<>\n]+/g;
+/** Words after which the next word is a command (the shell's keywords and separators). */
+const COMMAND_NEXT = /^(?:[;&|()\n]+|then|do|else|elif|if|while|until|!|\{|time|exec|command|nohup|env)$/;
+/** Words after which the next word is a file the shell (or another interpreter) reads as code. */
+const CODE_NEXT = /^(?:\.|source|sh|bash|dash|zsh|ksh|ash|mksh|busybox|python[0-9.]*|node|perl|ruby|php)$/;
+
+/**
+ * The files a shell string names by a path (`./x.sh`, `tools/lib.sh`, `../y`, `"./x y.sh"`), and whether a
+ * word in a code position — the command itself, or the file after `.`, `source`, a shell or an interpreter —
+ * cannot be resolved statically: quotes inside the word (`./tools/q""ux.sh`), a `$`, a backquote, a glob or
+ * a backslash — or the string runs a build tool (BUILD_TOOLS). Such a word could name any file, so the
+ * caller pins the whole repository.
+ */
+function shellPaths(code: string): { paths: string[]; dynamic: boolean } {
+  const paths: string[] = [];
+  let dynamic = false;
+  let commandNext = true, codeNext = false;
+  for (const m of code.replace(/^#!.*$/m, "").replace(/(^|\s)#.*$/gm, "$1").matchAll(WORD)) {
+    const raw = m[0];
+    if (/^[;&|()<>\n]+$/.test(raw)) {
+      commandNext = true;
+      codeNext = false;
+      continue;
+    }
+    const wholeQuoted = /^'[^']*'$|^"[^"$`\\]*"$/.test(raw);
+    const computed = !/^\[\[?$|^\]\]?$/.test(raw) &&
+      (/[$`*?[\\]/.test(raw) || (!wholeQuoted && /['"]/.test(raw)));
+    const value = wholeQuoted ? raw.slice(1, -1) : raw;
+    const assignment = commandNext && /^[A-Za-z_][A-Za-z0-9_]*=/.test(raw);
+    // a computed word where the shell runs or reads code, or a build tool run by the string: any file
+    if (((commandNext && !assignment) || codeNext) && computed) dynamic = true;
+    if (commandNext && !assignment && !computed && BUILD_TOOLS.test(progName(value))) dynamic = true;
+    if (
+      !computed && /^(?:\.{1,2}\/|[\w.-]+\/)[\w./ -]*$/.test(value) && !value.startsWith("/") &&
+      !/\/\//.test(value)
+    ) {
+      paths.push(value);
+    }
+    if (assignment) continue;
+    codeNext = CODE_NEXT.test(value) && (commandNext || codeNext);
+    commandNext = COMMAND_NEXT.test(value);
+  }
+  return { paths, dynamic };
 }
 
 const MAX_TREE_FILES = 20_000;
@@ -146,12 +208,13 @@ async function reachOf(
     if (/[$`*?[]/.test(w)) dynamic = true;
     else words.push(w);
   }
-  words.push(...shellPaths(text.replace(/^#!.*$/m, "")));
-  if (dynamic) return { files: [], trees: [root] };
+  const named = shellPaths(text);
+  words.push(...named.paths);
+  if (dynamic || named.dynamic) return { files: [], trees: [root] };
   for (const w of words) {
     for (const base of [dir, root]) {
       const abs = resolve(base, w);
-      const real = await landing(abs);
+      const real = await realLanding(abs);
       if (!inside(real, root)) continue;
       const st = await Deno.stat(real).catch(() => undefined);
       if (!st?.isFile) continue;
@@ -171,14 +234,14 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
   const p = lw.workflow.permissions ?? {};
   for (const kind of ["read", "write"] as const) {
     for (const written of p[kind] ?? []) {
-      out.push({ kind, written, real: await landing(expandPath(written, lw.baseDir)) });
+      out.push({ kind, written, real: await realLanding(expandPath(written, lw.baseDir)) });
     }
   }
-  const rootReal = await landing(root);
+  const rootReal = await realLanding(root);
   const runFile = async (kind: "run" | "file", written: string, base: string) => {
     if (written.includes("${{")) return;
     const abs = expandPath(written, base);
-    const real = await landing(abs);
+    const real = await realLanding(abs);
     if (inside(real, rootReal)) {
       const sha256 = await sha256File(real);
       if (sha256 !== undefined) {
@@ -199,7 +262,10 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
   };
   const sourced = new Map<string, string>();
   const trees = new Set<string>();
-  for (const r of p.run ?? []) if (looksLikePath(r)) await runFile("run", r, lw.baseDir);
+  for (const r of p.run ?? []) {
+    if (looksLikePath(r)) await runFile("run", r, lw.baseDir);
+    else if (BUILD_TOOLS.test(progName(r))) trees.add(rootReal); // `run: [make]`: the Makefile and all it runs
+  }
   for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
     if (kind !== "local") continue;
     const spec = step.local as { command?: unknown[]; cwd?: string };
@@ -208,6 +274,7 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
       : lw.baseDir;
     const argv = (spec.command ?? []).filter((a): a is string => typeof a === "string");
     for (const a of programsIn(argv)) await runFile("file", a, cwd);
+    if (reachesRepo(argv)) trees.add(rootReal);
   }
   for (const [real, sha256] of sourced) {
     out.push({ kind: "file", written: relative(rootReal, real), real, sha256 });
@@ -266,4 +333,27 @@ export async function checkPins(lw: LoadedWorkflow): Promise<void> {
     ExitCode.FORBIDDEN,
     "run it again to see (and trust) what it names now",
   );
+}
+
+/**
+ * For a granted `local` step's life: hold the repository files and trees the run was trusted with against
+ * every write kodama makes (src/safewrite.ts: a parallel `cp` step from a pod, `sync pull`, a land), then
+ * check them (checkPins) — so what the step reads is the pinned content, or the step does not start. Returns
+ * the release.
+ */
+export async function holdPins(lw: LoadedWorkflow): Promise<() => void> {
+  const was = trustedPins.get(lw);
+  const { holdAgainstWrites } = await import("../../safewrite.ts");
+  const release = holdAgainstWrites(
+    (was?.pins ?? []).filter((p) => p.kind === "file" || p.kind === "run" || p.kind === "tree").map((p) =>
+      p.real
+    ),
+  );
+  try {
+    await checkPins(lw);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
 }

@@ -54,8 +54,8 @@ export const cp: StepKind<CpSpec> = {
     );
     // used as the real path it was checked as: a link planted on the way after the check (say by a `cp`
     // step running alongside) is refused at the time of use (CopyOptions.resolved), never followed
-    const { landing } = await import("../sandbox/confine.ts");
-    const checked = await landing(localPath);
+    const { realLanding } = await import("../../realpath.ts");
+    const checked = await realLanding(localPath);
     const local = (_p: string) => checked;
     // a pod's archive never lands in a .git directory (hooks and config there run code locally)
     const refuse = (target: string) =>

@@ -51,42 +51,55 @@ export const local: StepKind<LocalSpec> = {
     // links created since the run started count too: checked right before the worker starts
     const { checkGrants } = await import("../sandbox/grants.ts");
     await checkGrants(ctx.run.permissions, ctx.run.baseDir, kubeconfigFlag(ctx.run.globalFlags));
-    // and what the grants name is still what was trusted (a link re-pointed, a script edited: refused)
-    await ctx.run.checkPins();
-    const cwd = await ctx.run.confine(s.cwd ?? ".", "read", "local cwd");
-    const out = teeSink(ctx.out);
-    const err = teeSink(ctx.err);
-    const r = await runSandboxed({
-      mode: "local",
-      tty: ctx.run.tty,
-      permissions: denoPermissions(ctx.run.permissions, ctx.run.baseDir),
-      start: {
-        local: {
-          command: s.command,
-          cwd,
-          env: localEnv(ctx.run.permissions.env, ctx.env),
-          stdin: s.stdin,
-        },
-      },
-      out,
-      err,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-    });
-    if (!r.ok) {
-      return {
-        ok: false,
-        exitCode: r.code,
-        error: r.error,
-        outputs: { stdout: out.text(), stderr: err.text() },
-      };
+    // and what the grants name is still what was trusted (a link re-pointed, a script edited: refused),
+    // held so for the step's life: nothing kodama writes (a parallel cp from a pod) lands on it meanwhile
+    const release = await ctx.run.holdPins();
+    try {
+      return await runLocal(s, ctx, runSandboxed);
+    } finally {
+      release();
     }
-    const exitCode = Number(r.outputs.exitCode ?? 1);
-    return {
-      ok: exitCode === 0,
-      exitCode: exitCode || 1,
-      error: exitCode === 0 ? undefined : `exit code ${exitCode}`,
-      outputs: { stdout: out.text(), stderr: err.text(), exitCode },
-    };
   },
 };
+
+async function runLocal(
+  s: LocalSpec,
+  ctx: Parameters<StepKind<LocalSpec>["run"]>[1],
+  runSandboxed: typeof import("../sandbox/host.ts").runSandboxed,
+): Promise<Awaited<ReturnType<StepKind<LocalSpec>["run"]>>> {
+  const cwd = await ctx.run.confine(s.cwd ?? ".", "read", "local cwd");
+  const out = teeSink(ctx.out);
+  const err = teeSink(ctx.err);
+  const r = await runSandboxed({
+    mode: "local",
+    tty: ctx.run.tty,
+    permissions: denoPermissions(ctx.run.permissions, ctx.run.baseDir),
+    start: {
+      local: {
+        command: s.command,
+        cwd,
+        env: localEnv(ctx.run.permissions.env, ctx.env),
+        stdin: s.stdin,
+      },
+    },
+    out,
+    err,
+    timeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
+  });
+  if (!r.ok) {
+    return {
+      ok: false,
+      exitCode: r.code,
+      error: r.error,
+      outputs: { stdout: out.text(), stderr: err.text() },
+    };
+  }
+  const exitCode = Number(r.outputs.exitCode ?? 1);
+  return {
+    ok: exitCode === 0,
+    exitCode: exitCode || 1,
+    error: exitCode === 0 ? undefined : `exit code ${exitCode}`,
+    outputs: { stdout: out.text(), stderr: err.text(), exitCode },
+  };
+}

@@ -165,6 +165,16 @@ Deno.test("presets: the local variables that may leave are the user's config alo
   assert(
     !forwardedEnv("custom", widened, src({ "agent.authEnv": "repo" })).includes("AWS_SECRET_ACCESS_KEY"),
   );
+  // a custom agent (which a repository may choose) gets no credential the user's own config does not list:
+  // not the default's, not one a preset would take
+  const plain = forwardedEnv("custom", cfgOf(), src({}));
+  assertEquals(plain.filter((n) => !NETWORK_ENV.includes(n)), []);
+  const defaulted = cfgOf({ authEnv: ["ANTHROPIC_API_KEY"] });
+  assert(
+    !forwardedEnv("custom", defaulted, (k) => k === "agent.authEnv" ? "default" : undefined).includes(
+      "ANTHROPIC_API_KEY",
+    ),
+  );
   // agent.authEnv the user set is added to a preset's list (an old config's extra name keeps going)
   const extra = cfgOf({ authEnv: ["MY_GATEWAY_TOKEN"] });
   assert(forwardedEnv("claude", extra, src({ "agent.authEnv": "global" })).includes("MY_GATEWAY_TOKEN"));

@@ -143,8 +143,18 @@ Deno.test("egress policy: DNS, and everywhere but link-local (metadata) and the 
   assertEquals(p.spec.egress[0], { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] });
   assertEquals(p.spec.egress[1].to, [
     // a range is written as its network (10.96.0.5/12 is 10.96.0.0/12), each family in its own block
-    { ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16", "10.244.0.0/16", "10.96.0.0/12"] } },
-    { ipBlock: { cidr: "::/0", except: ["fe80::/10", "fd00:ec2::254/128", "fd00:10::/64"] } },
+    {
+      ipBlock: {
+        cidr: "0.0.0.0/0",
+        except: ["169.254.0.0/16", "100.100.100.200/32", "168.63.129.16/32", "10.244.0.0/16", "10.96.0.0/12"],
+      },
+    },
+    {
+      ipBlock: {
+        cidr: "::/0",
+        except: ["fe80::/10", "fd00:ec2::254/128", "fd00:ec2::23/128", "fd00:10::/64"],
+      },
+    },
   ]);
 });
 
@@ -179,9 +189,10 @@ Deno.test("egress policy: every except is a strict subset of its cidr (what the 
       }
     }
   }
-  // 169.254/16 lies in 128.0.0.0/1: still excepted there
+  // 169.254/16 and Azure's wireserver lie in 128.0.0.0/1, Alibaba's metadata in 0.0.0.0/1: still excepted
   const halves = policyOf(spec({ session: { egress: { allow: ["0.0.0.0/1", "128.0.0.0/1"] } } }))!;
-  assertEquals(halves.spec.egress[1].to![1].ipBlock.except, ["169.254.0.0/16"]);
+  assertEquals(halves.spec.egress[1].to![0].ipBlock.except, ["100.100.100.200/32"]);
+  assertEquals(halves.spec.egress[1].to![1].ipBlock.except, ["169.254.0.0/16", "168.63.129.16/32"]);
 });
 
 Deno.test("egress settings: a bad CIDR, an allowed range inside a denied one, deny-all: exit 2 naming the key", () => {
@@ -192,6 +203,8 @@ Deno.test("egress settings: a bad CIDR, an allowed range inside a denied one, de
     [{ allow: ["169.254.169.254/32"] }, "169.254.0.0/16"],
     [{ allow: ["10.1.2.0/24"], deny: ["10.0.0.0/8"] }, "10.0.0.0/8"],
     [{ allow: ["fd00:ec2::254/128"] }, "fd00:ec2::254/128"],
+    [{ allow: ["100.100.100.200/32"] }, "100.100.100.200/32"],
+    [{ allow: ["168.63.129.16/32"] }, "168.63.129.16/32"],
     [{ deny: ["0.0.0.0/0"] }, "denies everything"],
   ];
   for (const [egress, says] of bad) {
