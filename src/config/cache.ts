@@ -41,6 +41,7 @@ export const CONFIG_CODE = [
   "config/file.ts",
   "config/keys.ts",
   "config/load.ts",
+  "config/modelname.ts",
   "config/origin.ts",
   "config/paths.ts",
   "config/schema.ts",

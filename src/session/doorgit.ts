@@ -13,7 +13,7 @@
  * writes them back with git's lock protocol (`<file>.lock` created exclusively, compare-and-swap, rename,
  * a reflog line when the repository keeps reflogs).
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { dirname, join, resolve } from "../fspath.ts";
 import { baseEnvNames, devNull, hostPlatform } from "../platform.ts";
@@ -42,10 +42,14 @@ export interface DoorGit {
   who: string;
 }
 
-const scope = new AsyncLocalStorage<DoorGit>();
+/**
+ * The door git of the call in progress. Made by the first `withDoorGit` (node:async_hooks loaded then, not
+ * on the everyday path that imports this module: tests/unit/hot_path_test.ts).
+ */
+let scope: AsyncLocalStorage<DoorGit> | undefined;
 
 /** The door git of this call, if it runs inside `withDoorGit`. */
-export const doorGit = (): DoorGit | undefined => scope.getStore();
+export const doorGit = (): DoorGit | undefined => scope?.getStore();
 
 const isFile = (p: string) => Deno.stat(p).then((s) => s.isFile, () => false);
 const isDir = (p: string) => Deno.stat(p).then((s) => s.isDirectory, () => false);
@@ -269,8 +273,8 @@ export async function doorGitIfAsked<R>(dir: string, fn: () => Promise<R>): Prom
 
 /** Run `fn` with door git for the repository found from `dir` (reused when already inside one for it). */
 export async function withDoorGit<R>(dir: string, fn: () => Promise<R>): Promise<R> {
-  const cur = scope.getStore();
-  if (cur) return await fn();
+  scope ??= new (await import("node:async_hooks")).AsyncLocalStorage<DoorGit>();
+  if (scope.getStore()) return await fn();
   // no repository here: git still runs as door git, and finds none (each caller says so its own way)
   const d = (await gitLocations(dir)) ? await openDoorGit(dir) : nowhere();
   try {

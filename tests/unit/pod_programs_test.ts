@@ -77,7 +77,7 @@ Deno.test("pod programs: each opens with a comment and has no %{ placeholder", (
     const text = Deno.readTextFileSync(f);
     const name = relative(ROOT, f);
     assert(
-      f.endsWith(".sh") ? text.startsWith("#") : text.startsWith("/*"),
+      f.endsWith(".sh") ? text.startsWith("#") : /^(\/\*|\/\/)/.test(text),
       `${name} opens without a comment`,
     );
     assert(!text.includes("%{"), `${name}: a %{ placeholder`);
