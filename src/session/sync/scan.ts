@@ -173,26 +173,11 @@ export function adoptModes(
 
 /**
  * The files git records as executable (mode 100755) under `root`, as root-relative paths; empty when
- * `root` is not in a git work tree or git is missing. Windows loses the bit on disk; git keeps it.
+ * `root` is not in a git work tree. Windows loses the bit on disk; git keeps it. Read from git's index file
+ * (gitindex.ts): `git ls-files` would run the repository's core.fsmonitor program.
  */
 export async function gitExecutables(root: string): Promise<Set<string>> {
-  try {
-    const r = await new Deno.Command("git", {
-      args: ["-C", root, "ls-files", "-s", "-z"],
-      stdout: "piped",
-      stderr: "null",
-      stdin: "null",
-    }).output();
-    if (!r.success) return new Set();
-    const out = new Set<string>();
-    for (const rec of new TextDecoder().decode(r.stdout).split("\0")) {
-      const tab = rec.indexOf("\t");
-      if (tab > 0 && rec.startsWith("100755 ")) out.add(rec.slice(tab + 1));
-    }
-    return out;
-  } catch {
-    return new Set();
-  }
+  return await (await import("./gitindex.ts")).gitExecutablesOf(root);
 }
 
 export interface ScanOptions {

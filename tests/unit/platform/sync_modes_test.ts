@@ -84,6 +84,50 @@ Deno.test("gitExecutables: the 100755 files of the index, relative to a root bel
   }
 });
 
+Deno.test("gitExecutables: index versions 2, 3 and 4, a split index, SHA-256; the repository's fsmonitor never runs", async () => {
+  for (
+    const [label, init, after] of [
+      ["v2", [], []],
+      ["v3 (intent-to-add)", [], [["add", "-N", "later.sh"]]],
+      ["v4", [], [["update-index", "--index-version", "4"]]],
+      ["split index", [], [["update-index", "--split-index"], ["add", "deep/x/y/z.sh"]]],
+      ["sha256", ["--object-format=sha256"], []],
+    ] as [string, string[], string[][]][]
+  ) {
+    const dir = await Deno.makeTempDir();
+    try {
+      const git = (...args: string[]) =>
+        new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "null", stderr: "null" }).outputSync();
+      git("init", "-q", ...init);
+      await Deno.mkdir(`${dir}/deep/x/y`, { recursive: true });
+      for (
+        const [p, mode] of [["a.sh", 0o755], ["b.txt", 0o644], ["deep/x/y/z.sh", 0o755], [
+          "later.sh",
+          0o755,
+        ]] as const
+      ) {
+        await Deno.writeTextFile(`${dir}/${p}`, "#!/bin/sh\n");
+        await Deno.chmod(`${dir}/${p}`, mode);
+      }
+      git("add", "a.sh", "b.txt");
+      for (const a of after) git(...a);
+      // a program the repository names: reading the index through git would run it
+      await Deno.writeTextFile(`${dir}/mon.sh`, `#!/bin/sh\ntouch "${dir}/RAN"\n`);
+      await Deno.chmod(`${dir}/mon.sh`, 0o755);
+      git("config", "core.fsmonitor", `${dir}/mon.sh`);
+      const want = [
+        "a.sh",
+        ...after.some((a) => a.includes("-N")) ? ["later.sh"] : [],
+        ...after.some((a) => a.includes("deep/x/y/z.sh")) ? ["deep/x/y/z.sh"] : [],
+      ].sort();
+      assertEquals([...await gitExecutables(dir)].sort(), want, label);
+      assertEquals(await Deno.stat(`${dir}/RAN`).then(() => true, () => false), false, label);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("autocrlfWarning: one line when git's core.autocrlf is true in the tree, nothing otherwise", async () => {
   const { autocrlfWarning } = await import("../../../src/session/sync/session.ts");
   const dir = await Deno.makeTempDir();
