@@ -276,6 +276,11 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
       async () => {
         const dir = await Deno.makeTempDir({ prefix: "kodama-envagent-" });
         await Deno.writeTextFile(join(dir, ".env"), `ANTHROPIC_BASE_URL=${api.url}\n`);
+        // a custom command gets credentials only when the user's own config lists them (agent.authEnv)
+        await Deno.writeTextFile(
+          join(w.home, "config.yaml"),
+          `agent:\n  authEnv: [ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL]\n`,
+        );
         await Deno.writeTextFile(
           join(dir, ".kodama.yaml"),
           `agent:\n  command: [sh, -c, ${JSON.stringify(ENV_AGENT)}]\n  models: [cfg-model]\n`,

@@ -185,7 +185,7 @@ withSessionWorld(
         // nothing listens on port 1
         const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: "http://127.0.0.1:1" };
         const r = await w.k(
-          ["start", "u1", "--repo", ".", "--image", SESSION_IMAGE, "--prompt-file", task],
+          ["start", "u1", "--repo", ".", "--no-sync", "--image", SESSION_IMAGE, "--prompt-file", task],
           { cwd: repo.work, env },
         );
         assertEquals(r.code, 0, r.stderr);
