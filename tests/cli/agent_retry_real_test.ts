@@ -133,7 +133,9 @@ withSessionWorld(
   async (_t, w) => {
     // turns that never end: each one a tool call, a turn apart
     const turns = Array.from({ length: 8 }, (_, i) => [{ text: `step ${i}` }, { shell: `echo ${i}` }]);
-    const api = await startStandIn(turns);
+    // each answer a second and a half in coming, as a model's: the runner ends the agent after its second
+    // turn, long before an instant stand-in would have served all eight
+    const api = await startStandIn(turns, { firstByteMs: 1500 });
     const envFile = join(w.cwd, "budget.env");
     await Deno.writeTextFile(envFile, "KODAMA_MAX_TURNS=2\n");
     try {
