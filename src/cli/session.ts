@@ -61,8 +61,8 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start my-work --image busybox:1.36 --cpu 0.5 --memory 1Gi",
       ],
       [
-        "Inject variables from env files (the last file wins), leaving one out; no sync (one directory, one two-way session)",
-        "kodama start api-dev --env-file .env --env-file .env.local --env-exclude DEBUG --no-sync",
+        "Inject variables from env files (the last file wins), leaving one out",
+        "kodama start api-dev --env-file .env --env-file .env.local --env-exclude DEBUG",
       ],
       [
         "A bigger workspace on another StorageClass, waiting up to 10 minutes [not in the demo: no class fast-ssd]",
@@ -74,7 +74,7 @@ settings, so list, attach and resume work from any machine.`,
       ],
       [
         "Send this repository (every branch and tag) into the pod, on a new branch off the one checked out here",
-        "kodama start review --repo . --no-sync",
+        "kodama start review --repo . --sync .",
       ],
       [
         "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f) [not in the demo: an agent]",
