@@ -235,7 +235,9 @@ Deno.test({
         const cmd = sameCommand(e.command);
         const start = /^kodama start ([a-z0-9-]+)(\s|$)/.exec(cmd);
         if (start && !cmd.includes("--dry-run")) {
-          await quiet(`kodama delete ${start[1]} --force --purge`);
+          // each start example on its own: the earlier sessions' syncs of this directory stopped first (one
+          // directory, one two-way session: a start that overlaps a live sync is refused)
+          await quiet(`kodama delete ${start[1]} --force --purge; kodama sync stop --all`);
         } else if (dirty && /\bmy-work\b/.test(cmd)) {
           // a session of this repository (fetch, land and clone --branch need its git), running
           await quiet("kodama delete my-work --force --purge; kodama start my-work --repo . --no-sync");
