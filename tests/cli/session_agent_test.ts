@@ -94,11 +94,11 @@ withSessionWorld(
           assertEquals(r.code, 0, r.stderr);
           assertStringIncludes(r.stdout, PROMPT + "\n");
           assertMatch(r.stdout, /^-rw------- /m);
-          // (this directory is a project, so start synced its .kodama.yaml and task.txt into the clone: those
-          // may show; the runs directory never may)
+          // (this directory is a project, so start synced its .kodama.yaml into the clone: that may show; the
+          // prompt file never goes (it is the agent's task, not its work), nor the runs directory)
           const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
           assertEquals(st.code, 0, st.stderr);
-          assertMatch(st.stdout, /task\.txt/);
+          assert(!/task\.txt/.test(st.stdout), `the prompt file was synced:\n${st.stdout}`);
           assert(
             !/\.kodama\//.test(st.stdout),
             `the runs directory must never show up for git:\n${st.stdout}`,

@@ -344,7 +344,7 @@ withSessionWorld(
       });
 
       await t.step("without the token the server refuses: exit 1 with git's words", async () => {
-        const r = await w.k(["start", "noauth", "--repo", url, "--image", SESSION_IMAGE], {
+        const r = await w.k(["start", "noauth", "--repo", url, "--no-sync", "--image", SESSION_IMAGE], {
           env: { GITHUB_TOKEN: "" },
         });
         assertEquals(r.code, 1, r.stderr);
@@ -454,7 +454,7 @@ withSessionWorld(
           "--from-literal=known_hosts=git.example.com ssh-ed25519 AAAA",
         ]);
         assertEquals(s.code, 0, s.stderr);
-        const r = await w.k(["start", "kh", "--repo", url, "--image", SESSION_IMAGE]);
+        const r = await w.k(["start", "kh", "--repo", url, "--no-sync", "--image", SESSION_IMAGE]);
         assertEquals(r.code, 0, r.stderr);
         assertMatch(
           await readLog("kh"),
