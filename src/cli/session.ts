@@ -332,7 +332,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--replace",
       description:
-        "a session of this name (a Failed one) is deleted first; its volumes are kept and reused by the new start",
+        "a session of this name (a Failed one) is deleted first; its volumes are kept and reused, and its recorded repo, branch, sync, image, limits and agent are kept unless a flag changes one",
     },
     {
       flags: "--keep-on-failure",
