@@ -13,6 +13,11 @@ import type { SessionSpec } from "./spec.ts";
 export interface Recorded {
   spec: SessionSpec;
   sync?: { enabled: boolean; localPath?: string; mode?: string };
+  /**
+   * its workspace holds its clone (the commit recorded after it): a session whose clone never finished
+   * (a Failed start, the usual reason to replace) does not keep its repository
+   */
+  cloned?: boolean;
 }
 
 /** The options with the recorded settings no flag changes, and what was kept, as flags would say it. */
@@ -20,7 +25,7 @@ export function keepRecorded(o: StartOptions, r: Recorded): { options: StartOpti
   const out: StartOptions = { ...o };
   const kept: string[] = [];
   const s = r.spec;
-  if (s.git && o.repo === undefined) {
+  if (s.git && o.repo === undefined && r.cloned) {
     out.repo = s.git.repo;
     if (o.branch === undefined && s.git.branch !== undefined) out.branch = s.git.branch;
     if (o.baseBranch === undefined && s.git.base !== undefined) out.baseBranch = s.git.base;
@@ -83,7 +88,8 @@ export async function withRecorded(
   const { loadState } = await import("./state.ts");
   const st = await loadState(o.name).catch(() => undefined);
   const sync = st && st.namespace === o.namespace ? st.sync : undefined;
-  const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync });
+  const cloned = f.view.commit !== undefined;
+  const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync, cloned });
   err.write(keptLine(o.name, kept) + "\n");
   return { ...options, replacing: true };
 }

@@ -25,7 +25,7 @@ const opts = (more: Partial<StartOptions> = {}): StartOptions => ({
 });
 
 Deno.test("replace: no flag → the recorded repo, branch, --no-sync, image, limits and agent are kept", () => {
-  const { options, kept } = keepRecorded(opts(), { spec, sync: { enabled: false } });
+  const { options, kept } = keepRecorded(opts(), { spec, sync: { enabled: false }, cloned: true });
   assertEquals(options.repo, "/src/app");
   assertEquals(options.baseBranch, "main");
   assertEquals(options.keepNewBranch, "kodama/s-1");
@@ -42,6 +42,7 @@ Deno.test("replace: a flag wins for its own setting only; a recorded sync is kep
   const { options, kept } = keepRecorded(opts({ cpu: "8", branch: "feature" }), {
     spec,
     sync: { enabled: true, localPath: "/home/u/app", mode: "one-way-local" },
+    cloned: true,
   });
   assertEquals(options.cpu, "8");
   assertEquals(options.branch, "feature");
@@ -56,4 +57,10 @@ Deno.test("replace: a flag wins for its own setting only; a recorded sync is kep
   );
   // no record of sync on this machine: sync is left to the flags and the config
   assertEquals(keepRecorded(opts(), { spec }).options.noSync, undefined);
+});
+
+Deno.test("replace: a session whose clone never finished does not keep its repository", () => {
+  const { options, kept } = keepRecorded(opts(), { spec, cloned: false });
+  assertEquals([options.repo, options.keepNewBranch], [undefined, undefined]);
+  assertEquals(kept.some((k) => k.startsWith("--repo")), false);
 });
