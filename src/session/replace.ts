@@ -1,6 +1,6 @@
 /**
  * `start NAME --replace` keeps what was recorded (issue 66.2): the session's repository and branch, its sync
- * (on or off, directory, mode), image, limits, ServiceAccount, template and agent come from the session
+ * (on or off, directory, mode), image, limits, ServiceAccount and agent come from the session
  * being replaced — its spec (the pod annotation) and this machine's state file — unless a flag of this
  * command names that one setting (flags win per setting). The rule is pure (`keepRecorded`); start.ts reads
  * the record and says in one line what it kept.
@@ -45,7 +45,7 @@ export function keepRecorded(o: StartOptions, r: Recorded): { options: StartOpti
       kept.push("--no-sync");
     }
   }
-  const one = <K extends "image" | "cpu" | "memory" | "serviceAccount" | "template">(
+  const one = <K extends "image" | "cpu" | "memory" | "serviceAccount">(
     k: K,
     v: string | undefined,
     say: string,
@@ -58,7 +58,6 @@ export function keepRecorded(o: StartOptions, r: Recorded): { options: StartOpti
   one("cpu", s.cpu, "--cpu");
   one("memory", s.memory, "--memory");
   one("serviceAccount", s.serviceAccount, "--service-account");
-  one("template", s.template, "--template");
   if (s.agent) {
     out.keptAgent = s.agent;
     kept.push(`agent ${s.agent.preset}`);
