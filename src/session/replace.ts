@@ -90,5 +90,5 @@ export async function withRecorded(
   const cloned = f.view.commit !== undefined;
   const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync, cloned });
   err.write(keptLine(o.name, kept) + "\n");
-  return { ...options, replacing: true };
+  return { ...options, replacing: true, workspaceCloned: cloned };
 }

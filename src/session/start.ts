@@ -96,6 +96,8 @@ export interface StartOptions extends StartFlags {
   replace?: boolean;
   /** set by `--replace` when a session of the name was there: its workspace (and its .git) is kept */
   replacing?: boolean;
+  /** `--replace`: the replaced session's workspace holds its clone (nothing is cloned or sent again) */
+  workspaceCloned?: boolean;
   /** `--replace`: the branch the replaced session made after its clone (its pod's HEAD stays on it) */
   keepNewBranch?: string;
   /** `--replace`: the replaced session's agent, unless a flag chooses another (agentFor) */
@@ -1199,7 +1201,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             got,
           }).finally(() => save().catch(() => {})).then(() => save()),
           // a local repository goes to the clone container over exec; only its failure ends the wait
-          ...(spec.git?.source === "local"
+          // (a replaced session's workspace holds its clone: the clone container keeps it and sends for nothing)
+          ...(spec.git?.source === "local" && !o.workspaceCloned
             ? [
               sendLocalRepo(kube, spec, spec.git.repo, signal, o.shared).then(() =>
                 new Promise<never>(() => {})
