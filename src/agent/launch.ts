@@ -8,6 +8,7 @@ import { KodamaError, usageError } from "../errors.ts";
 import { originOf } from "../config/origin.ts";
 import { type StartIO, type StartOptions, startSession } from "../session/start.ts";
 import type { TemplateAgent } from "../session/template.ts";
+import type { SessionAgent } from "../session/spec.ts";
 import {
   type AgentChoice,
   agentChoiceOf,
@@ -54,7 +55,13 @@ export function checkPromptOptions(o: AgentStartOptions): void {
  */
 export function agentFor(o: AgentStartOptions, cfg: Config) {
   const source = (key: string) => originOf(cfg)?.sources[key];
-  return (template?: TemplateAgent) => {
+  return (template?: TemplateAgent, kept?: SessionAgent) => {
+    // `start --replace`: the replaced session's agent and its settings, unless a flag chooses
+    if (
+      kept && o.variant === undefined && o.agentName === undefined && !Object.keys(o.settings ?? {}).length
+    ) {
+      return { agent: kept, forwardEnv: forwardedEnv(kept.preset as AgentKind, cfg, source) };
+    }
     const resolved = resolveAgent([
       o.variant,
       o.agentName !== undefined ? agentChoiceOf(o.agentName) : undefined,

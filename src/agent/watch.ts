@@ -5,8 +5,10 @@
  * `pod/runner.js` instead (agent.ts). The files a run leaves:
  *
  *   head-start   the commit the agent started from (`git rev-parse HEAD`), so the run's commits are counted
- *   git          `COMMITS FILES` when it has ended: commits made since head-start, files changed since it
- *                (committed or not, untracked included)
+ *   tree-start   the work tree at the start as a git tree (written through a private index), and
+ *   tree-end     at the end, so files already there (sync brought them) are not the run's changes
+ *   git          `COMMITS FILES` when it has ended: commits made since head-start, files that differ
+ *                between tree-start and tree-end (committed or not, untracked included)
  *   ended-by     `stalled`, `unreachable` or `budget` when kodama ended it
  */
 import WATCH_SH from "./pod/watch.sh" with { type: "text" };

@@ -332,7 +332,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--replace",
       description:
-        "a session of this name (a Failed one) is deleted first; its volumes are kept and reused by the new start",
+        "a session of this name (a Failed one) is deleted first; its volumes are kept and reused, and its recorded repo, branch, sync, image, limits and agent are kept unless a flag changes one",
     },
     {
       flags: "--keep-on-failure",
@@ -695,6 +695,44 @@ agent's rewritten history) only with --force; a refusal is exit 2, and no local 
   },
 };
 
+const envVerb = (op: "set" | "unset"): CommandSpec => ({
+  names: [op],
+  help: {
+    summary: op === "set"
+      ? "Set variables in a session's env Secret in place (VAR=VALUE, or VAR for this environment's value)"
+      : "Remove variables from a session's env Secret in place",
+    examples: [
+      op === "set"
+        ? ["Give the session this shell's API_TOKEN", "kodama session env set my-work API_TOKEN"]
+        : ["Take DEBUG away", "kodama session env unset my-work DEBUG"],
+    ],
+    notes:
+      `No replace, no restart: the Secret changes (a recreated pod's environment) and a running pod's home volume
+gets the change (~/.kodama/env), which each agent run puts over the container's environment; a shell that is
+already open keeps what it had. A value is never printed back; prefer VAR (the value from this environment)
+over VAR=VALUE, which is in this command's arguments.`,
+  },
+  args: [NAME, arg("<vars...>", op === "set" ? "VAR=VALUE or VAR" : "variable names")],
+  run: async (inv) => {
+    const [{ sessionEnv }, kube, { stdoutSink }] = await Promise.all([
+      import("../agent/sessionenv.ts"),
+      connect(inv),
+      import("../base/sink.ts"),
+    ]);
+    const [name, ...vars] = inv.args as string[];
+    setExitCode(await sessionEnv(kube, kube.namespace, name, op, vars, { out: stdoutSink }));
+  },
+});
+
+const env: CommandSpec = {
+  names: ["env"],
+  help: {
+    summary: "Change a session's env Secret without a replace: set, unset",
+    examples: [["Set one variable from this environment", "kodama session env set my-work API_TOKEN"]],
+  },
+  subcommands: [envVerb("set"), envVerb("unset")],
+};
+
 const land: Verb = {
   names: ["land"],
   help: {
@@ -828,7 +866,7 @@ const session: CommandSpec = {
     logs,
     fetch,
     land,
-  ].map(underSession),
+  ].map(underSession).concat([env]),
   // `kodama session` alone lists
   run: async (inv) => {
     const [{ listCommand }, kube] = await Promise.all([impl(), connect(inv)]);

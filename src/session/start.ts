@@ -80,7 +80,7 @@ export interface StartOptions extends StartFlags {
    * session): recorded with the session, and the local variables its env Secret may take (names only;
    * the user's config decides them). Without it: agent.authEnv.
    */
-  agentFor?: (template?: TemplateAgent) => { agent: SessionAgent; forwardEnv: string[] };
+  agentFor?: (template?: TemplateAgent, kept?: SessionAgent) => { agent: SessionAgent; forwardEnv: string[] };
   /**
    * a forwarded variable this environment does not set, from a store of the user's own (the agent's
    * `agent keys`): read after the env files and the environment
@@ -92,8 +92,16 @@ export interface StartOptions extends StartFlags {
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
   keepOnFailure?: boolean;
-  /** delete a session of the name first (its volumes kept and taken over) */
+  /** delete a session of the name first (its volumes kept and taken over), keeping its settings (replace.ts) */
   replace?: boolean;
+  /** set by `--replace` when a session of the name was there: its workspace (and its .git) is kept */
+  replacing?: boolean;
+  /** `--replace`: the replaced session's workspace holds its clone (nothing is cloned or sent again) */
+  workspaceCloned?: boolean;
+  /** `--replace`: the branch the replaced session made after its clone (its pod's HEAD stays on it) */
+  keepNewBranch?: string;
+  /** `--replace`: the replaced session's agent, unless a flag chooses another (agentFor) */
+  keptAgent?: SessionAgent;
   dryRun?: boolean;
   output?: string;
   /** `--template T`: a named start recipe (src/session/template.ts); flags win over it */
@@ -248,7 +256,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   const env = filterEnv(sources, excluded);
   // the agent's credentials reach it through the env Secret: from the env files, else this environment.
   // Which names: the user's config or the defaults only (a repo's agent.* lists are ignored on load).
-  const chosen = o.agentFor?.(o.tpl?.agent);
+  const chosen = o.agentFor?.(o.tpl?.agent, o.keptAgent);
   const fromHere: string[] = [];
   for (const k of chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv)) {
     const v = Deno.env.get(k);
@@ -452,6 +460,8 @@ async function planGit(
     delete spec.branch;
     spec.newBranch = create;
   }
+  // --replace: the session's own branch is recorded again (the kept workspace is not cloned anew)
+  if (o.keepNewBranch !== undefined && create === undefined) spec.newBranch = o.keepNewBranch;
   if (spec.auth === "token" && tokenEnv in x.env) {
     delete x.env[tokenEnv];
     x.err.write(
@@ -1071,6 +1081,7 @@ function recordOwner(plan: SessionPlan, owner: string): void {
 
 /** Run the steps; returns the exit code. */
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
+  if (o.replace && !o.dryRun) o = await (await import("./replace.ts")).withRecorded(kube, o, io.err);
   o = await applyTemplate(o, io);
   const plan = await planSession(o, cfg, io);
   const waitMs = timeoutMs(o, cfg);
@@ -1190,7 +1201,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             got,
           }).finally(() => save().catch(() => {})).then(() => save()),
           // a local repository goes to the clone container over exec; only its failure ends the wait
-          ...(spec.git?.source === "local"
+          // (a replaced session's workspace holds its clone: the clone container keeps it and sends for nothing)
+          ...(spec.git?.source === "local" && !o.workspaceCloned
             ? [
               sendLocalRepo(kube, spec, spec.git.repo, signal, o.shared).then(() =>
                 new Promise<never>(() => {})
@@ -1203,8 +1215,16 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           await step({ kube, spec, io, signal, got });
         }
         if (syncDir !== undefined && !it.interrupted) {
-          const syncCfg = o.syncMode
-            ? { ...cfg, sync: { ...cfg.sync, mode: o.syncMode as Config["sync"]["mode"] } }
+          // a replaced session's workspace has its own .git: a local .git is never synced over it
+          const syncCfg = o.syncMode || o.replacing
+            ? {
+              ...cfg,
+              sync: {
+                ...cfg.sync,
+                mode: (o.syncMode ?? cfg.sync.mode) as Config["sync"]["mode"],
+                ...(o.replacing ? { git: "never" as const } : {}),
+              },
+            }
             : cfg;
           await (await import("./sync/session.ts")).syncSessionStart(kube, spec, syncDir, syncCfg, {
             ...io,

@@ -13,5 +13,14 @@ if [ -d "$d" ]; then
     v=$(cat "$f") || continue
     export "$n=$v"
   done
+  # removed since (kodama session env unset): a marker each
+  for f in "$d"/unset/*; do
+    [ -f "$f" ] || continue
+    n=${f##*/}
+    case "$n" in
+      "" | [0-9]* | *[!A-Za-z0-9_]*) continue ;;
+    esac
+    unset "$n"
+  done
 fi
 exec "$@"

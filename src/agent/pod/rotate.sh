@@ -1,4 +1,4 @@
-# kodama agent keys rotate: write the new value of variable $1 (read on stdin, never an argument) to
+# kodama agent keys rotate and session env set: write the new value of variable $1 (read on stdin, never an argument) to
 # ~/.kodama/env/$1, mode 0600, atomically (a temporary file renamed over the old one), for envload.sh.
 # Usage: sh -c ROTATE kodama-rotate NAME < value
 set -eu
@@ -15,3 +15,5 @@ mkdir -p "$d"
 t="$d/.$n.$$"
 cat > "$t"
 mv -f "$t" "$d/$n"
+# set again after a `session env unset`: the marker goes
+rm -f "$d/unset/$n"

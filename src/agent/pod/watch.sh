@@ -3,8 +3,10 @@
 # without Node; a preset's run with Node is watched by runner.js the same way). Functions only: runner.sh
 # sources this text before its own, with `$run` the run's directory.
 #
-#   git_start      the commit the agent starts from, in head-start, so the run's commits are counted
-#   git_end        `COMMITS FILES` in git once it ended: commits since head-start, files changed since it
+#   git_start      the commit the agent starts from, in head-start, so the run's commits are counted, and
+#                  the work tree as it stands, in tree-start
+#   git_end        `COMMITS FILES` in git once it ended: commits since head-start, files that differ
+#                  between tree-start and the work tree now (tree-end)
 #   run_watched    runs the agent ("$@", the prompt on stdin, its output appended to the log) under the
 #                  watchdog; leaves its exit code in $code
 #
@@ -19,16 +21,40 @@
 # the Gemini CLI's `Attempt N failed. Retrying with backoff...` on stderr and the stack trace under it.
 retry_re='"subtype":"api_retry"|"message":"Reconnecting\.\.\.|^Attempt [0-9]+ failed\. Retrying with backoff|^ +at '
 
+# the work tree as it stands, as a tree object in file $1: through a private index (a copy of the real one,
+# so unchanged files are not hashed again), so the repository's own index is untouched; ignored files and
+# kodama's own .kodama/ are not part of it
+git_tree() {
+  rm -f "$run/idx"
+  ix=$(git rev-parse --git-path index 2>/dev/null) && [ -f "$ix" ] && cp "$ix" "$run/idx" 2>/dev/null
+  if GIT_INDEX_FILE="$run/idx" git add -A -- . ':(exclude).kodama' >/dev/null 2>&1 &&
+    GIT_INDEX_FILE="$run/idx" git write-tree > "$1.tmp" 2>/dev/null; then
+    mv -f "$1.tmp" "$1"
+  else
+    rm -f "$1.tmp" "$1"
+  fi
+  rm -f "$run/idx"
+}
+
 git_start() {
   git rev-parse -q --verify HEAD > "$run/head-start" 2>/dev/null || rm -f "$run/head-start"
+  if [ -s "$run/head-start" ]; then git_tree "$run/tree-start"; fi
 }
 
 git_end() {
   if [ -s "$run/head-start" ] && command -v git >/dev/null 2>&1; then
     { IFS= read -r hs < "$run/head-start"; } 2>/dev/null
     c=$(git rev-list --count "$hs..HEAD" 2>/dev/null || echo 0)
-    # changed since the start: committed or not, and new files git would add (never kodama's own .kodama/)
-    f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard -- . ':(exclude).kodama' 2>/dev/null; } | sort -u | wc -l)
+    # the files the run changed: the work tree at its end against the work tree at its start (committed or
+    # not, new files included), so what was there before it (sync brought it, an earlier edit) is not its
+    f=""
+    if [ -s "$run/tree-start" ]; then
+      ts=""; te=""; git_tree "$run/tree-end"
+      { IFS= read -r ts < "$run/tree-start"; IFS= read -r te < "$run/tree-end"; } 2>/dev/null
+      [ -n "$te" ] && f=$(git diff --name-only "$ts" "$te" 2>/dev/null | wc -l)
+    fi
+    # no tree at the start (an index git could not write, a merge in progress): changed since head-start
+    [ -n "$f" ] || f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard -- . ':(exclude).kodama' 2>/dev/null; } | sort -u | wc -l)
     echo "$c $f" | tr -s ' ' > "$run/git"
   fi
 }

@@ -4,7 +4,11 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { runFacts } from "../../../src/agent/truth.ts";
 
-async function runAgent(agent: string, stall: number, o: { git?: boolean } = {}) {
+async function runAgent(
+  agent: string,
+  stall: number,
+  o: { git?: boolean; before?: Record<string, string>; sh?: string[] } = {},
+) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-watch-" });
   const run = `${ws}/.kodama/runs/1`;
   await Deno.mkdir(run, { recursive: true });
@@ -15,8 +19,10 @@ async function runAgent(agent: string, stall: number, o: { git?: boolean } = {})
     await git("init", "-q");
     await git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init");
   }
-  const out = await new Deno.Command("sh", {
-    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, "sh", "-c", agent],
+  for (const [f, text] of Object.entries(o.before ?? {})) await Deno.writeTextFile(`${ws}/${f}`, text);
+  const [shell, ...shArgs] = o.sh ?? ["sh"];
+  const out = await new Deno.Command(shell, {
+    args: [...shArgs, "-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, "sh", "-c", agent],
     cwd: ws,
     env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: String(stall), GIT_CONFIG_GLOBAL: "/dev/null" },
     stdout: "null",
@@ -79,3 +85,15 @@ Deno.test("runner: the run's commits and changed files since it started, for its
   });
   assert(r.endedBy === undefined);
 });
+
+// issue 66: a file sync brought in before the run (untracked, or a tracked file changed) is not the agent's
+for (const sh of [["dash"], ["busybox", "sh"]]) {
+  Deno.test(`runner (${sh.join(" ")}): files in the tree before the run are not counted as its changes`, async () => {
+    const before = { "synced.txt": "from the laptop\n" };
+    const idle = await runAgent("true", 0, { git: true, before, sh });
+    assertEquals(idle.git, "0 0");
+    assertEquals(runFacts(idle.git, undefined, undefined)?.filesChanged, 0);
+    const busy = await runAgent("echo more >> synced.txt && echo n > new.txt", 0, { git: true, before, sh });
+    assertEquals(busy.git, "0 2");
+  });
+}

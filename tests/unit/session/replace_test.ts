@@ -1,0 +1,66 @@
+// `start --replace` keeps what was recorded (src/session/replace.ts): the recorded settings fill what no
+// flag gives; a flag wins for its one setting.
+import { assertEquals } from "@std/assert";
+import { keepRecorded, keptLine } from "../../../src/session/replace.ts";
+import type { StartOptions } from "../../../src/session/start.ts";
+import type { SessionSpec } from "../../../src/session/spec.ts";
+
+const spec = {
+  v: 1,
+  name: "s",
+  namespace: "dev",
+  image: "img:1",
+  cpu: "2",
+  memory: "4Gi",
+  git: { repo: "/src/app", base: "main", newBranch: "kodama/s-1", auth: "none", image: "git" },
+  agent: { preset: "claude", command: ["claude"], continueArgs: [] },
+} as unknown as SessionSpec;
+const opts = (more: Partial<StartOptions> = {}): StartOptions => ({
+  name: "s",
+  namespace: "dev",
+  envFiles: [],
+  envExclude: [],
+  replace: true,
+  ...more,
+});
+
+Deno.test("replace: no flag → the recorded repo, branch, --no-sync, image, limits and agent are kept", () => {
+  const { options, kept } = keepRecorded(opts(), { spec, sync: { enabled: false }, cloned: true });
+  assertEquals(options.repo, "/src/app");
+  assertEquals(options.baseBranch, "main");
+  assertEquals(options.keepNewBranch, "kodama/s-1");
+  assertEquals(options.noSync, true);
+  assertEquals([options.image, options.cpu, options.memory], ["img:1", "2", "4Gi"]);
+  assertEquals(options.keptAgent?.preset, "claude");
+  assertEquals(
+    keptLine("s", kept),
+    "replacing session s: kept --repo /src/app, branch kodama/s-1, --no-sync, image img:1, --cpu 2, --memory 4Gi, agent claude (give a flag to change one)",
+  );
+});
+
+Deno.test("replace: a flag wins for its own setting only; a recorded sync is kept with its mode", () => {
+  const { options, kept } = keepRecorded(opts({ cpu: "8", branch: "feature" }), {
+    spec,
+    sync: { enabled: true, localPath: "/home/u/app", mode: "one-way-local" },
+    cloned: true,
+  });
+  assertEquals(options.cpu, "8");
+  assertEquals(options.branch, "feature");
+  assertEquals(options.keepNewBranch, undefined);
+  assertEquals([options.sync, options.syncMode, options.noSync], ["/home/u/app", "one-way-local", undefined]);
+  assertEquals(options.memory, "4Gi");
+  assertEquals(kept.includes("--cpu 2"), false);
+  // --no-sync given: the recorded sync is not turned on
+  assertEquals(
+    keepRecorded(opts({ noSync: true }), { spec, sync: { enabled: true, localPath: "/x" } }).options.sync,
+    undefined,
+  );
+  // no record of sync on this machine: sync is left to the flags and the config
+  assertEquals(keepRecorded(opts(), { spec }).options.noSync, undefined);
+});
+
+Deno.test("replace: a session whose clone never finished does not keep its repository", () => {
+  const { options, kept } = keepRecorded(opts(), { spec, cloned: false });
+  assertEquals([options.repo, options.keepNewBranch], [undefined, undefined]);
+  assertEquals(kept.some((k) => k.startsWith("--repo")), false);
+});
