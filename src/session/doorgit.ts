@@ -48,8 +48,18 @@ export interface DoorGit {
  */
 let scope: AsyncLocalStorage<DoorGit> | undefined;
 
-/** The door git of this call, if it runs inside `withDoorGit`. */
-export const doorGit = (): DoorGit | undefined => scope?.getStore();
+/**
+ * The door gits whose `withDoorGit` has not ended. An async context outlives its call in a long-lived server
+ * (a keep-alive connection or a timer made during one request carries it into the next): a store found there
+ * after its scratch directory was removed is not door git any more, and is never reused.
+ */
+const live = new WeakSet<DoorGit>();
+
+/** The door git of this call, if it runs inside a `withDoorGit` that has not ended. */
+export const doorGit = (): DoorGit | undefined => {
+  const d = scope?.getStore();
+  return d && live.has(d) ? d : undefined;
+};
 
 const isFile = (p: string) => Deno.stat(p).then((s) => s.isFile, () => false);
 const isDir = (p: string) => Deno.stat(p).then((s) => s.isDirectory, () => false);
@@ -274,12 +284,16 @@ export async function doorGitIfAsked<R>(dir: string, fn: () => Promise<R>): Prom
 /** Run `fn` with door git for the repository found from `dir` (reused when already inside one for it). */
 export async function withDoorGit<R>(dir: string, fn: () => Promise<R>): Promise<R> {
   scope ??= new (await import("node:async_hooks")).AsyncLocalStorage<DoorGit>();
-  if (scope.getStore()) return await fn();
+  const at = await gitLocations(dir);
+  const cur = doorGit();
+  if (cur && at && cur.repo.gitDir === at.gitDir) return await fn();
   // no repository here: git still runs as door git, and finds none (each caller says so its own way)
-  const d = (await gitLocations(dir)) ? await openDoorGit(dir) : nowhere();
+  const d = at ? await openDoorGit(dir) : nowhere();
+  live.add(d);
   try {
     return await scope.run(d, fn);
   } finally {
+    live.delete(d);
     await d.close();
   }
 }

@@ -184,3 +184,30 @@ Deno.test("door start reads the upstream from the repository's config as data", 
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("door git: a store that outlived its call (a server's leaked async context) is never reused", async () => {
+  const { doorGit, withDoorGit } = await import("../../../src/session/doorgit.ts");
+  const { localGit } = await import("../../../src/session/gitrun.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "null", stderr: "null" }).outputSync();
+    git("init", "-q");
+    await Deno.writeTextFile(`${dir}/a`, "a\n");
+    git("add", "a");
+    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "a");
+    // a timer set during the first call fires after it ended: it runs in that call's async context
+    let later: Promise<{ ok: boolean; out: string }> | undefined;
+    await withDoorGit(dir, () => {
+      later = new Promise((res) =>
+        setTimeout(() => res(withDoorGit(dir, () => localGit(["rev-parse", "--show-toplevel"], dir))), 50)
+      );
+      return Promise.resolve();
+    });
+    const r = await later!;
+    assertEquals([r.ok, r.out], [true, await Deno.realPath(dir)]);
+    assertEquals(doorGit(), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
