@@ -153,6 +153,8 @@ Deno.test({
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
       GIT_CONFIG_GLOBAL: "/dev/null",
+      // exported in the shell, as `session env set my-work API_TOKEN` expects (the project's .env.local has it)
+      API_TOKEN: "demo-token",
     };
     const run = async (command: string) => {
       const child = new Deno.Command("sh", {
@@ -237,7 +239,10 @@ Deno.test({
         if (start && !cmd.includes("--dry-run")) {
           // each start example on its own: the earlier sessions' syncs of this directory stopped first (one
           // directory, one two-way session: a start that overlaps a live sync is refused)
-          await quiet(`kodama delete ${start[1]} --force --purge; kodama sync stop --all`);
+          await quiet(
+            `kodama delete ${start[1]} --force --purge; ` +
+              `for s in $(kodama list -o name 2>/dev/null); do kodama sync stop "\${s##*/}"; done`,
+          );
         } else if (dirty && /\bmy-work\b/.test(cmd)) {
           // a session of this repository (fetch, land and clone --branch need its git), running
           await quiet("kodama delete my-work --force --purge; kodama start my-work --repo . --no-sync");
@@ -273,7 +278,10 @@ Deno.test({
       assertEquals(failures, []);
     } finally {
       await new Deno.Command("sh", {
-        args: ["-c", "kodama port-forward stop --all; kodama sync stop --all"],
+        args: [
+          "-c",
+          'kodama port-forward stop --all; for s in $(kodama list -o name 2>/dev/null); do kodama sync stop "${s##*/}"; done',
+        ],
         env,
         clearEnv: true,
         stdout: "null",
