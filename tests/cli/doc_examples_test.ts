@@ -248,6 +248,10 @@ Deno.test({
           await quiet("kodama delete my-work --force --purge; kodama start my-work --repo . --no-sync");
           dirty = false;
         }
+        // a sync start example on its own too: no other session syncs this directory
+        if (/^kodama sync start /.test(cmd)) {
+          await quiet(`for s in $(kodama list -o name 2>/dev/null); do kodama sync stop "\${s##*/}"; done`);
+        }
         const restore = /^kodama restore my-work ([a-z0-9-]+)$/.exec(cmd);
         if (restore) await quiet(`kodama snapshot create my-work ${restore[1]}`);
       };
