@@ -252,7 +252,9 @@ withSessionWorld(
         // a run that ended while nobody looked: list says how it ended, and records it for the next reader
         assertMatch((await w.k(["list"])).stdout, /^s\s.*\srun 2 succeeded\s+\S+$/m);
         const j = JSON.parse((await w.k(["list", "-o", "json"])).stdout);
-        assertEquals(j.items[0].status.agentOutcome, "succeeded");
+        // (by name: on a real cluster the namespace may hold other sessions)
+        const item = j.items.find((i: { metadata: { name: string } }) => i.metadata.name === "s");
+        assertEquals(item.status.agentOutcome, "succeeded");
         const first = await w.k(["agent", "logs", "s", "1"]);
         assertStringIncludes(first.stdout, `read ${PROMPT.length} bytes`);
       });
