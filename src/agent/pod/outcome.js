@@ -384,7 +384,8 @@ export function waitingText(w, now = Date.now()) {
   const parts = [w.reason];
   const until = w.until ? Date.parse(w.until) : NaN;
   const left = Number.isNaN(until) ? undefined : Math.max(0, Math.round((until - now) / 1000));
-  const n = w.attempt !== undefined ? `retry ${w.attempt}${w.of !== undefined ? `/${w.of}` : ""}` : "retry";
-  parts.push(left !== undefined ? `${n} in ${left}s` : n);
+  const of = w.attempt !== undefined ? ` ${w.attempt}${w.of !== undefined ? `/${w.of}` : ""}` : "";
+  // the wait is over: the retry is on its way (not "in 0s")
+  parts.push(left !== undefined && left > 0 ? `retry${of} in ${left}s` : `retrying${of}`);
   return `running (${parts.join(", ")})`;
 }

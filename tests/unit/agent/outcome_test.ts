@@ -111,6 +111,8 @@ Deno.test("outcome: a wait in progress is known from the log's tail: reason, unt
   assertEquals(f.waiting, { reason: "429", until: "2026-11-26T16:00:15.000Z", attempt: 3, of: 10 });
   assertEquals(waitingText(f.waiting, now), "running (429, retry 3/10 in 15s)");
   assertEquals(waitingText(undefined), "running");
+  // past its time the retry is on its way
+  assertEquals(waitingText(f.waiting, Date.parse(f.waiting!.until!) + 2000), "running (429, retrying 3/10)");
   // a rate limit's reset time is the retry time
   const rl = factsOf(
     [
