@@ -37,7 +37,9 @@ const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const str = (v) => (typeof v === "string" ? v : undefined);
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
-function addModel(f, m) {
+function addModel(f, raw) {
+  // Claude Code's init names the model with its context window (`claude-opus-4-8[1m]`), its messages without
+  const m = typeof raw === "string" ? raw.replace(/\[[^\]]*\]$/, "") : raw;
   if (m && m !== "<synthetic>" && !f.models.includes(m)) f.models.push(m);
 }
 

@@ -96,6 +96,9 @@ Deno.test("outcome: retries on the way are counted; a run that got through says 
   const f = factsOf(log);
   assertEquals([f.apiRetries, f.overloads], [2, 2]);
   assertEquals(f.models, ["claude-opus-5-5"]);
+  // the init's context-window tag (`[1m]`) is the same model as the messages' plain name
+  const tagged = factsOf(log.replace('"model":"claude-opus-5-5"', '"model":"claude-opus-5-5[1m]"'));
+  assertEquals(tagged.models, ["claude-opus-5-5"]);
   const o = classify(f, { state: "succeeded", exitCode: 0 });
   assertEquals(o.class, "succeeded");
   assertEquals(outcomeText(o, f), "succeeded (after 2 overloads)");
