@@ -99,9 +99,9 @@ withSessionWorld(
         assertEquals(run?.state, "running");
         assertEquals(run?.waiting?.reason, "429");
         assert((run?.waiting?.attempt ?? 0) >= 1);
-        assertMatch(run!.outcome.text, /^running \(429, retry \d+\/10 in \d+s\)$/);
+        assertMatch(run!.outcome.text, /^running \(429, (retry \d+\/10 in \d+s|retrying \d+\/10)\)$/);
         const table = await w.k(["agent", "status", "r1"]);
-        assertMatch(table.stdout, /running \(429, retry \d+\/10 in \d+s\)|succeeded/);
+        assertMatch(table.stdout, /running \(429, (retry \d+\/10 in \d+s|retrying \d+\/10)\)|succeeded/);
         const r = await follow(w, "r1", env);
         assertEquals(r.code, 0, r.stdout + r.stderr);
         const [done] = await status(w, "r1");
