@@ -251,16 +251,28 @@ export async function sendLocalRepo(
     );
     if (res.errorKind === "aborted") return;
     if (res.error || res.exitCode !== 0) {
+      const why = (res.error ?? err.join("").trim()) || `exit code ${res.exitCode}`;
       throw new KodamaError(
-        `could not send ${root} to the pod: ${
-          (res.error ?? err.join("").trim()) || `exit code ${res.exitCode}`
-        }`,
+        `could not send ${root} to the pod: ${why}`,
         ExitCode.FAILED,
+        unwritableVolumeHint(why, spec.sandbox?.runAsUser),
       );
     }
   } finally {
     if (!shared) await Deno.remove(bundle.path).catch(() => {});
   }
+}
+
+/**
+ * Why a non-root session cannot write its workspace: the pod's fsGroup is applied only by volume drivers that
+ * manage ownership; hostPath and some local-volume provisioners leave the directory root's (seen on a real
+ * cluster with hostPath PersistentVolumes and session.runAsUser: 1000).
+ */
+export function unwritableVolumeHint(why: string, uid: number | undefined): string | undefined {
+  if (uid === undefined || uid === 0 || !/permission denied/i.test(why)) return undefined;
+  return `the workspace volume is not writable by uid ${uid}: its storage does not apply the pod's fsGroup ` +
+    `(hostPath and some local provisioners do not); use --storage-class with a driver that does, ` +
+    `or have the volume's directory made writable by uid ${uid}`;
 }
 
 /** The clone container's log (the last run's when it is restarting); "" when it cannot be read. */

@@ -1116,6 +1116,10 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
   }
   // before any object (and any request of the start's own): a start that cannot work stops here
   if (o.preflight) await o.preflight(plan);
+  const pullSecrets = plan.spec.scheduling?.imagePullSecrets ?? [];
+  if (pullSecrets.length) {
+    await (await import("./pullsecrets.ts")).checkPullSecrets(kube, plan.spec.namespace, pullSecrets);
+  }
   if (o.fromSnapshot !== undefined && !o.dryRun) {
     // exit 3 for a snapshot that is not there (or not complete) before anything is created
     const ref = await (await import("./snapshot.ts")).requireSnapshot(

@@ -9,7 +9,8 @@ import { GPU_RESOURCE } from "./scheduling.ts";
 
 /** The flag that changes what the scheduler objects to (one reason of its message). */
 function flagFor(reason: string): string | undefined {
-  const taint = /had untolerated taint \{([^:}]+): ?([^}]*)\}/.exec(reason);
+  // v1.25+: "had untolerated taint {k: v}"; before: "had taint {k: v}, that the pod didn't tolerate"
+  const taint = /had (?:untolerated )?taint \{([^:}]+): ?([^}]*)\}/.exec(reason);
   if (taint) {
     const [, key, value] = taint;
     return `add --toleration ${key}${
@@ -40,7 +41,9 @@ export function placementFailure(pod: V1Pod | undefined, events: CoreV1Event[] =
     return undefined;
   }
   const said = sched.message.split(/\s*preemption:/)[0].trim();
-  const reasons = said.replace(/^\d+\/\d+ nodes are available:\s*/, "").replace(/\.$/, "").split(/,\s*/);
+  // one reason per "N node(s) …" (a reason may hold a comma: v1.24's "…{k: v}, that the pod didn't tolerate")
+  const reasons = said.replace(/^\d+\/\d+ nodes are available:\s*/, "").replace(/\.$/, "")
+    .split(/,\s*(?=\d+ )/);
   const flags = [...new Set(reasons.map(flagFor).filter((f): f is string => f !== undefined))];
   // every node is out for a reason of its placement (one merely busy with cpu or memory may free up)
   if (!flags.length || reasons.some((r) => !flagFor(r))) return undefined;

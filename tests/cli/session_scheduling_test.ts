@@ -143,6 +143,31 @@ withSessionWorld(
       await nothingLeft("greedy");
     });
 
+    await t.step("a pull secret that is missing (exit 3) or no registry credential (exit 2)", async () => {
+      const r = await start("nosecret", [...PLACED, "--image-pull-secret", "regcred"]);
+      assertEquals(r.code, 3, r.stderr);
+      assertStringIncludes(r.stderr, 'image pull secret "regcred" not found in namespace dev');
+      assertStringIncludes(r.stderr, "kubectl create secret docker-registry regcred");
+      assert(!hasStackTrace(r.stderr));
+      await nothingLeft("nosecret");
+      const opaque = await w.kc(["create", "secret", "generic", "plain", "--from-literal=a=b"]);
+      assertEquals(opaque.code, 0, opaque.stderr);
+      const r2 = await start("opaque", [...PLACED, "--image-pull-secret", "plain"]);
+      assertEquals(r2.code, 2, r2.stderr);
+      assertStringIncludes(r2.stderr, "is of type Opaque, not a registry credential");
+      await nothingLeft("opaque");
+      const reg = await w.kc([
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        "--docker-server=registry.example.com",
+        "--docker-username=ci",
+        "--docker-password=not-a-real-password",
+      ]);
+      assertEquals(reg.code, 0, reg.stderr);
+    });
+
     await t.step(
       "placed as asked: it runs, session get shows it, the event log has the scheduler's",
       async () => {

@@ -47,6 +47,28 @@ Deno.test("unschedulable: a taint, a selector, a device: the scheduler's words a
   assertStringIncludes(both, "; add --toleration gpu=true:EFFECT");
 });
 
+Deno.test("unschedulable: v1.24's taint words (a comma inside one reason) are a taint too", () => {
+  // seen on the real v1.24 cluster: the older scheduler says "had taint {k: v}, that the pod didn't tolerate"
+  const old = placementFailure(
+    pod("0/1 nodes are available: 1 node(s) had taint {dedicated: gpu}, that the pod didn't tolerate."),
+  )!;
+  assertStringIncludes(old, "--toleration dedicated=gpu:EFFECT");
+  const two = placementFailure(pod(
+    "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, " +
+      "2 node(s) had taint {spot: true}, that the pod didn't tolerate.",
+  ))!;
+  assertStringIncludes(two, "change --node-selector");
+  assertStringIncludes(two, "--toleration spot=true:EFFECT");
+  assertEquals(
+    placementFailure(
+      pod(
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had taint {gpu: true}, that the pod didn't tolerate.",
+      ),
+    ),
+    undefined,
+  );
+});
+
 Deno.test("unschedulable: what a wait may cure is not a failure", () => {
   // a node busy with cpu may free up; one out for a claim is the claims' business
   assertEquals(placementFailure(pod("0/1 nodes are available: 1 Insufficient cpu.")), undefined);
