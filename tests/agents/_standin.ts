@@ -39,6 +39,10 @@ export interface Recorded {
   turn?: number;
   /** the status it was answered with (main requests) */
   status?: number;
+  /** the request's headers (a gateway's test: which key reached the API) */
+  headers?: Record<string, string>;
+  /** the token counts its answer's usage fields said (input includes none cached: the stand-in caches none) */
+  usage?: { input: number; output: number };
 }
 
 /** A failure the stand-in answers main requests with. */
@@ -651,7 +655,13 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch { /* not JSON */ }
-      const rec: Recorded = { method: req.method, path: url.pathname, body, text };
+      const rec: Recorded = {
+        method: req.method,
+        path: url.pathname,
+        body,
+        text,
+        headers: Object.fromEntries(req.headers),
+      };
       requests.push(rec);
       if (o.gate && req.method === "POST") {
         const refused = gateAnswer(req, url.pathname, body, o.gate);
@@ -670,6 +680,10 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         const blocks = main
           ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
           : [{ type: "text" as const, text: "ok" }];
+        rec.usage = {
+          input: anthropicUsage(text.length, 0).input_tokens,
+          output: 7 * blocks.length + 3,
+        };
         return answered(anthropicAnswer(body ?? {}, blocks, text.length, n), rec);
       }
       if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") {
@@ -708,7 +722,9 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
         const n = ++taken;
         rec.turn = n;
-        return answered(openaiAnswer(codexItems(takeTurn(), n, offersCodeMode(text)), text.length, n), rec);
+        const items = codexItems(takeTurn(), n, offersCodeMode(text));
+        rec.usage = { input: Math.max(1, Math.round(text.length / 400)), output: 9 * items.length + 3 };
+        return answered(openaiAnswer(items, text.length, n), rec);
       }
       return json({
         type: "error",
