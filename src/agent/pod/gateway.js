@@ -447,9 +447,6 @@ function pump(k) {
     else k.queues.delete(s);
     if (job.gone) continue;
     if (k.remaining !== undefined) k.remaining--;
-    if (job.queuedAt) {
-      log("queue", { s: job.claims.s, provider: job.provider, key: k.key.id, ms: now - job.queuedAt });
-    }
     job.key = k.key;
     attempt(job, k);
   }
@@ -713,6 +710,10 @@ function providerRoute(req, res, provider, rest, url) {
     if (job.up) job.up.destroy();
     end(job, 499); // the client went away
   });
+  if (job.queuedAt) {
+    // the key's limit is reached: the request waits its turn here rather than going into a 429
+    log("queue", { s: claims.s, g: claims.g, provider, key: k.key.id, waiting: k.waiting + 1 });
+  }
   enqueue(k, job, false);
 }
 
@@ -978,7 +979,8 @@ function main() {
   process.on("SIGTERM", () => {
     log("config", { status: "draining" });
     server.close(() => process.exit(0));
-    server.closeIdleConnections && server.closeIdleConnections();
+    // keep-alive connections end as soon as their answer is done
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => process.exit(0), LIMIT.drainMs).unref();
   });
   process.on("uncaughtException", (e) => log("config", { status: "error", message: String(e && e.message) }));
