@@ -19,7 +19,7 @@
  * status (529/503 overloaded, 429 with `retry-after`/`retry-after-ms` and the rate-limit headers, 401, 404
  * for one model) for the first N main requests or always; a mid-stream error event (Anthropic's
  * `event: error` with `overloaded_error`); a real sliding-window rate limit shared by every caller
- * (`rateLimit: {requests, windowMs}`); a slow first byte and slow trickles (`firstByteMs`, `trickleMs`).
+ * (`rateLimit: {requests, windowMs}`; `perKey: true`: one window per API key, as providers count); a slow first byte and slow trickles (`firstByteMs`, `trickleMs`).
  * Usage numbers are in every answer. `answered(status)` counts what was answered, and `waitFor` waits on it.
  *
  * Run by hand: `deno run -A tests/agents/_standin.ts SCRIPT.json [PORT]` prints its URL.
@@ -63,7 +63,7 @@ export interface StandInOptions {
   port?: number;
   faults?: Fault[];
   /** a sliding-window rate limit over every main request, from every caller: 429 beyond it */
-  rateLimit?: { requests: number; windowMs: number };
+  rateLimit?: { requests: number; windowMs: number; perKey?: boolean };
   /** wait this long before the first byte of a main answer */
   firstByteMs?: number;
   /** send a streamed main answer event by event, this long apart */
@@ -579,7 +579,14 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
   const ac = new AbortController();
   const takeTurn = (): Turn => queue.shift() ?? [{ text: "done." }];
   const faults: Fault[] = (o.faults ?? []).map((f) => ({ ...f }));
-  const window: number[] = [];
+  const windows = new Map<string, number[]>();
+  /** The sliding window this request counts in: everyone's, or its key's. */
+  const windowOf = (rec: Recorded): number[] => {
+    const h = rec.headers ?? {};
+    const id = o.rateLimit?.perKey ? h["x-api-key"] ?? h["authorization"] ?? h["x-goog-api-key"] ?? "" : "";
+    if (!windows.has(id)) windows.set(id, []);
+    return windows.get(id)!;
+  };
   const waiters: { pred: () => boolean; resolve: () => void }[] = [];
   const settle = () => {
     for (const w of [...waiters]) {
@@ -595,6 +602,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
       (f.times === undefined || f.times > 0) && (!f.model || f.model === model)
     );
     const now = Date.now();
+    const window = windowOf(rec);
     if (o.rateLimit) {
       while (window.length && window[0] <= now - o.rateLimit.windowMs) window.shift();
     }

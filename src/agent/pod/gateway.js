@@ -464,9 +464,16 @@ function forwardHeaders(src, drop) {
   return out;
 }
 
+// connections to the upstreams are kept and reused: no TCP/TLS set-up on a request's first byte
+const AGENTS = {
+  "http:": new http.Agent({ keepAlive: true, maxFreeSockets: 64 }),
+  "https:": new https.Agent({ keepAlive: true, maxFreeSockets: 64 }),
+};
+
 function upstreamRequest(target, method, headers) {
   const lib = target.protocol === "http:" ? http : https;
   return lib.request({
+    agent: AGENTS[target.protocol],
     protocol: target.protocol,
     hostname: target.hostname.replace(/^\[|\]$/g, ""),
     port: target.port || (target.protocol === "http:" ? 80 : 443),
