@@ -540,6 +540,13 @@ function attempt(job, k) {
   headers["accept-encoding"] = "identity"; // usage is read from the answer as it passes
   const [h, v] = [job.key.header.toLowerCase(), job.key.value];
   headers[h] = v;
+  if (job.provider === "anthropic" && h === "authorization") {
+    // a subscription's OAuth token is accepted with its beta flag (Claude Code sends it only when it holds one)
+    const beta = String(headers["anthropic-beta"] || "").split(",").map((x) => x.trim()).filter(Boolean);
+    if (!beta.includes("oauth-2025-04-20")) {
+      headers["anthropic-beta"] = [...beta, "oauth-2025-04-20"].join(",");
+    }
+  }
   const up = upstreamRequest(job.target, req.method, headers);
   job.up = up;
   job.tries++;
