@@ -365,3 +365,85 @@ Deno.test("gateway: SIGTERM lets a streaming answer finish", async () => {
     assertStringIncludes(rest, "message_stop");
   }, { trickleMs: 100 });
 });
+
+Deno.test("gateway: an answer saying no requests remain holds the next one in the queue until the reset", async () => {
+  const reset = new Date(Date.now() + 1500).toISOString();
+  await world(async (api, gw) => {
+    const t = gw.token({ s: "h1" });
+    const first = await ask(gw, t, "one", false);
+    assertEquals(first.status, 200);
+    await first.text();
+    const second = await ask(gw, t, "two", false);
+    assertEquals(second.status, 200);
+    await second.text();
+    const q = await gw.waitLog((l) => l.ev === "queue" && l.s === "h1");
+    assertEquals(q.key, "a1");
+    // it waited instead of being sent into a 429
+    assertEquals(api.answered(429), 0);
+    assertEquals(messages(api).length, 2);
+  }, {
+    gate: {
+      keys: [REAL],
+      headers: { "anthropic-ratelimit-requests-remaining": "0", "anthropic-ratelimit-requests-reset": reset },
+    },
+  });
+});
+
+Deno.test("gateway: /git/<host>/ carries the gateway's git key for the token's git hosts only", async () => {
+  const seen: { path: string; auth: string | null; token: string | null }[] = [];
+  const ac = new AbortController();
+  const { port } = await new Promise<Deno.NetAddr>((resolve) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: resolve }, (req) => {
+      const u = new URL(req.url);
+      seen.push({
+        path: u.pathname + u.search,
+        auth: req.headers.get("authorization"),
+        token: req.headers.get("x-kodama-gateway-token"),
+      });
+      return new Response("refs", {
+        headers: { "content-type": "application/x-git-upload-pack-advertisement" },
+      });
+    })
+  );
+  const gw = await startGateway({
+    providers: {
+      git: {
+        keys: [{
+          id: "gh1",
+          host: "git.example",
+          header: "authorization",
+          value: "Basic c2VjcmV0LWdpdA==",
+          upstream: `http://127.0.0.1:${port}`,
+        }],
+      },
+    },
+  });
+  try {
+    const token = gw.token({ s: "g1", git: ["git.example"] });
+    const r = await fetch(`${gw.url}/git/git.example/o/r.git/info/refs?service=git-upload-pack`, {
+      headers: { "x-kodama-gateway-token": token },
+    });
+    assertEquals([r.status, await r.text()], [200, "refs"]);
+    assertEquals(seen, [{
+      path: "/o/r.git/info/refs?service=git-upload-pack",
+      auth: "Basic c2VjcmV0LWdpdA==",
+      token: null,
+    }]);
+    const other = await fetch(`${gw.url}/git/github.com/o/r.git/info/refs`, {
+      headers: { "x-kodama-gateway-token": token },
+    });
+    assertEquals(other.status, 403);
+    assertStringIncludes(
+      await other.text(),
+      "kodama-gateway: host github.com is not in session g1's git hosts",
+    );
+    const none = await fetch(`${gw.url}/git/git.example/o/r.git/info/refs`);
+    assertEquals(none.status, 401);
+    await none.text();
+    assertEquals(seen.length, 1);
+    assert(!gw.raw().includes("c2VjcmV0LWdpdA") && !gw.raw().includes("service=git"));
+  } finally {
+    await gw.close();
+    ac.abort();
+  }
+});
