@@ -10,7 +10,8 @@
 // Per credential it governs rate limits (waits instead of sending into a 429, retries 429/529/503 before a
 // byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
 // the providers' own usage fields and enforces a session's budget. It logs one JSON object per line on
-// stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT.
+// stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT,
+// KODAMA_GATEWAY_HOST.
 "use strict";
 const http = require("http");
 const https = require("https");
@@ -20,6 +21,8 @@ const fs = require("fs");
 
 const CONFIG_PATH = process.env.KODAMA_GATEWAY_CONFIG || "/etc/kodama-gateway/config.json";
 const PORT = Number(process.env.KODAMA_GATEWAY_PORT || 8080);
+// the address to listen on (kodama's pod gives its own IP); default every interface
+const HOST = process.env.KODAMA_GATEWAY_HOST || undefined;
 const LIMIT = {
   headerBytes: 32 * 1024,
   replayBytes: 32 * 1024 * 1024, // a request body kept to retry it; a larger one is streamed, not retried
@@ -989,7 +992,7 @@ function main() {
     if (sock.writable) sock.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else sock.destroy();
   });
-  server.listen(PORT, () => log("config", { status: "listening", port: server.address().port }));
+  server.listen(PORT, HOST, () => log("config", { status: "listening", port: server.address().port }));
   process.on("SIGTERM", () => {
     log("config", { status: "draining" });
     server.close(() => process.exit(0));
