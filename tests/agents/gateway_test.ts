@@ -447,3 +447,26 @@ Deno.test("gateway: /git/<host>/ carries the gateway's git key for the token's g
     ac.abort();
   }
 });
+
+Deno.test("gateway: a reset past the request's window is not waited for: the provider answers it", async () => {
+  const reset = new Date(Date.now() + 10 * 60_000).toISOString();
+  const api = await startStandIn([], {
+    gate: {
+      keys: [REAL],
+      headers: { "anthropic-ratelimit-requests-remaining": "0", "anthropic-ratelimit-requests-reset": reset },
+    },
+  });
+  const gw = await startGateway(config(api), { KODAMA_GATEWAY_RETRY_WINDOW_MS: "2000" });
+  try {
+    const t = gw.token({ s: "w1" });
+    for (const text of ["one", "two"]) {
+      const r = await ask(gw, t, text, false);
+      assertEquals(r.status, 200);
+      await r.text();
+    }
+    assertEquals(messages(api).length, 2);
+  } finally {
+    await gw.close();
+    await api.close();
+  }
+});

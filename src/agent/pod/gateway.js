@@ -433,6 +433,8 @@ function pump(k) {
   while (k.rr.length) {
     if (!free(k, now)) {
       const until = Math.max(k.blockedUntil, k.remainingUntil || 0);
+      expire(k, until);
+      if (!k.rr.length) return;
       if (!k.timer) {
         k.timer = setTimeout(() => {
           k.timer = null;
@@ -452,6 +454,24 @@ function pump(k) {
     if (k.remaining !== undefined) k.remaining--;
     job.key = k.key;
     attempt(job, k);
+  }
+}
+
+/**
+ * Requests that could not go out within their window (a reset hours away: a daily limit) are sent now, so
+ * the agent gets the provider's own answer rather than a wait past its CLI's timeout.
+ */
+function expire(k, until) {
+  for (const [s, q] of [...k.queues]) {
+    for (const job of q.filter((j) => j.t0 + LIMIT.retryWindowMs < until)) {
+      q.splice(q.indexOf(job), 1);
+      k.waiting--;
+      if (!job.gone) (job.key = k.key), attempt(job, k);
+    }
+    if (!q.length) {
+      k.queues.delete(s);
+      k.rr.splice(k.rr.indexOf(s), 1);
+    }
   }
 }
 
