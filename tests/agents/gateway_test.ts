@@ -470,3 +470,40 @@ Deno.test("gateway: a reset past the request's window is not waited for: the pro
     await api.close();
   }
 });
+
+Deno.test("gateway: a real client through http_proxy (curl): tunnelled and plain requests to an allowed host, a denied one refused", async () => {
+  const ac = new AbortController();
+  const { port } = await new Promise<Deno.NetAddr>((resolve) =>
+    Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: resolve },
+      () => new Response("hello"),
+    )
+  );
+  const gw = await startGateway({ providers: {} });
+  const curl = async (url: string, tunnel: boolean) => {
+    const token = gw.token({ s: "c1", allow: [`127.0.0.1:${port}`] });
+    const o = await new Deno.Command("curl", {
+      args: ["-sS", ...(tunnel ? ["-p"] : []), url],
+      env: { http_proxy: `http://kodama:${token}@127.0.0.1:${gw.port}`, PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+    }).output();
+    const dec = new TextDecoder();
+    return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+  };
+  try {
+    for (const tunnel of [true, false]) {
+      const ok = await curl(`http://127.0.0.1:${port}/x`, tunnel);
+      assertEquals([ok.code, ok.out], [0, "hello"], ok.err);
+      const no = await curl(`http://127.0.0.2:${port}/x`, tunnel);
+      assert(no.code !== 0 || /is not in session c1's egress allow-list/.test(no.out), no.out + no.err);
+      assertMatch(no.err + no.out, /403|kodama-gateway: host 127\.0\.0\.2/);
+    }
+    // a tunnel's line comes when it closes
+    const count = (ev: string) => gw.lines.filter((l) => l.ev === ev && l.s === "c1").length;
+    await gw.waitLog(() => count("conn") === 2);
+    assertEquals(gw.lines.filter((l) => l.ev === "deny" && l.host === `127.0.0.2:${port}`).length, 2);
+  } finally {
+    await gw.close();
+    ac.abort();
+  }
+});
