@@ -406,11 +406,12 @@ function pickKey(provider, session, now) {
   if (cur && free(cur, now)) return cur;
   const users = (k) => [...sticky.values()].filter((x) => x === k.key.id).length + k.waiting;
   const open = states.filter((k) => free(k, now));
+  // a free key with the fewest sessions; with none free, the current one (or the one free soonest)
   const pool = open.length ? open : cur ? [cur] : states;
-  const best = pool.reduce((
-    a,
-    b,
-  ) => (users(b) < users(a) || (!open.length && b.blockedUntil < a.blockedUntil) ? b : a));
+  let best = pool[0];
+  for (const k of pool) {
+    if (open.length ? users(k) < users(best) : k.blockedUntil < best.blockedUntil) best = k;
+  }
   sticky.set(provider + "/" + session, best.key.id);
   return best;
 }
@@ -687,12 +688,6 @@ function end(job, status) {
 
 // ---- routes ----------------------------------------------------------------------------------------------
 
-const TOKEN_HEADERS = {
-  anthropic: ["x-api-key", "authorization"],
-  openai: ["authorization"],
-  gemini: ["x-goog-api-key"],
-};
-
 function joinUrl(base, rest, search) {
   const u = new URL(base);
   u.pathname = (u.pathname.replace(/\/$/, "") + "/" + rest.replace(/^\//, "")).replace(/\/\/+/g, "/");
@@ -733,7 +728,7 @@ function providerRoute(req, res, provider, rest, url) {
     claims,
     provider,
     target: joinUrl(p.upstream, rest, url.search),
-    drop: ["x-api-key", "authorization", "x-goog-api-key", ...TOKEN_HEADERS[provider] || []],
+    drop: ["x-api-key", "authorization", "x-goog-api-key"], // wherever the token came in
     body: bodyFeeder(req),
     t0: now,
     tries: 0,
