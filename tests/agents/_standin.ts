@@ -717,6 +717,10 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
           ? geminiParts(takeTurn())
           : [{ text: schema ? JSON.stringify(jsonFor(schema)) : "ok" }];
         const chunk = geminiChunk(parts, text.length, model, n);
+        rec.usage = {
+          input: chunk.usageMetadata.promptTokenCount,
+          output: chunk.usageMetadata.candidatesTokenCount,
+        };
         if (method === "streamGenerateContent") {
           return new Response(enc.encode(`data: ${JSON.stringify(chunk)}\r\n\r\n`), {
             headers: { "content-type": "text/event-stream" },

@@ -7,7 +7,7 @@
  * src/agent/pod/outcome.js, says so from the CLI's own output).
  */
 import { assert, assertEquals } from "@std/assert";
-import { CLAUDE, claudeCommand, CODEX, codexCommand, missing } from "./_clis.ts";
+import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing } from "./_clis.ts";
 import { type StandIn, startStandIn, type Turn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
 import { classify, factsOf } from "../../src/agent/outcome.ts";
@@ -16,6 +16,8 @@ const REAL = "sk-ant-real-cli-0099";
 const OPENAI = "sk-openai-real-cli-0098";
 const noClaude = missing("claude", CLAUDE);
 const noCodex = missing("codex", CODEX);
+const noGemini = missing("gemini", GEMINI);
+const GEMINI_KEY = "AIza-real-cli-0097";
 
 interface Ran {
   code: number;
@@ -24,9 +26,15 @@ interface Ran {
 }
 
 /** A CLI in a fresh home and workspace, its environment only what is given (and PATH). */
-function runCli(argv: string[], env: Record<string, string>, stdin = ""): { done: Promise<Ran> } {
+function runCli(
+  argv: string[],
+  env: Record<string, string>,
+  stdin = "",
+  prepare?: (home: string) => Promise<void>,
+): { done: Promise<Ran> } {
   const done = (async () => {
     const home = await Deno.makeTempDir({ prefix: "kodama-gwcli-" });
+    await prepare?.(home);
     const full = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: home, ...env };
     try {
       const p = new Deno.Command(argv[0], {
@@ -66,11 +74,12 @@ async function world(
   fn: (api: StandIn, gw: Gateway) => Promise<void>,
   prices: Record<string, unknown> = {},
 ) {
-  const api = await startStandIn(turns, { gate: { keys: [REAL, OPENAI] }, ...o });
+  const api = await startStandIn(turns, { gate: { keys: [REAL, OPENAI, GEMINI_KEY] }, ...o });
   const gw = await startGateway({
     providers: {
       anthropic: { upstream: api.url, keys: [{ id: "a1", header: "x-api-key", value: REAL }] },
       openai: { upstream: api.url, keys: [{ id: "o1", header: "authorization", value: `Bearer ${OPENAI}` }] },
+      gemini: { upstream: api.url, keys: [{ id: "g1", header: "x-goog-api-key", value: GEMINI_KEY }] },
     },
     prices,
   });
@@ -85,7 +94,7 @@ async function world(
 
 /** The usage the stand-in answered with, summed over what it answered well. */
 function standInUsage(api: StandIn, path: string) {
-  const ok = api.requests.filter((r) => r.path === path && r.usage && (r.status ?? 200) === 200);
+  const ok = api.requests.filter((r) => r.path.startsWith(path) && r.usage && (r.status ?? 200) === 200);
   return {
     input: ok.reduce((a, r) => a + r.usage!.input, 0),
     output: ok.reduce((a, r) => a + r.usage!.output, 0),
@@ -206,8 +215,53 @@ Deno.test({
       const main = api.mainRequests();
       assert(main.length >= 1);
       for (const m of main) assertEquals(m.headers?.authorization, `Bearer ${OPENAI}`);
-      assertEquals(meteredUsage(gw, "openai"), standInUsage(api, "/v1/responses"));
+      const want = standInUsage(api, "/v1/responses");
+      assert(want.output > 0);
+      assertEquals(meteredUsage(gw, "openai"), want);
       assert(!r.out.includes(OPENAI));
+    });
+  },
+});
+
+Deno.test({
+  name: "gateway + Gemini CLI: the API key header is swapped, the run succeeds, its tokens metered",
+  ignore: noGemini,
+  async fn() {
+    await world([], {}, async (api, gw) => {
+      const token = gw.token({ s: "m1" });
+      // what the gemini preset's wrapper writes: the API key's auth type, so it uses the base URL headless
+      const settings = async (home: string) => {
+        await Deno.mkdir(`${home}/.gemini`);
+        await Deno.writeTextFile(
+          `${home}/.gemini/settings.json`,
+          JSON.stringify({
+            security: { auth: { selectedType: "gemini-api-key" } },
+            privacy: { usageStatisticsEnabled: false },
+          }),
+        );
+      };
+      const r = await runCli(
+        [GEMINI!, "--yolo", "--skip-trust", "--output-format", "stream-json"],
+        {
+          GEMINI_API_KEY: token,
+          GOOGLE_GEMINI_BASE_URL: `${gw.url}/p/gemini`,
+          GEMINI_CLI_NO_RELAUNCH: "true",
+          GEMINI_TELEMETRY_ENABLED: "false",
+        },
+        "Say hello.\n",
+        settings,
+      ).done;
+      assertEquals(r.code, 0, r.out);
+      assertEquals(outcome(r).class, "succeeded", r.out);
+      const main = api.mainRequests();
+      assert(main.length >= 1);
+      for (const m of api.requests.filter((x) => x.method === "POST")) {
+        assertEquals(m.headers?.["x-goog-api-key"], GEMINI_KEY);
+      }
+      const want = standInUsage(api, "/v1beta/models/");
+      assert(want.output > 0);
+      assertEquals(meteredUsage(gw, "gemini"), want);
+      assert(!r.out.includes(GEMINI_KEY) && !gw.raw().includes(GEMINI_KEY));
     });
   },
 });
