@@ -1,5 +1,5 @@
 /**
- * The real Claude Code and Codex CLIs (tests/agents/_clis.ts) through kodama's gateway (src/agent/pod/gateway.js,
+ * The real Claude Code, Codex and Gemini CLIs (tests/agents/_clis.ts) through kodama's gateway (src/agent/pod/gateway.js,
  * run by Node on this machine) to the model-API stand-ins: the CLI's environment holds only a session token,
  * the stand-in gets the real key; a bad token is the CLI's auth failure; the metered tokens are the stand-in's
  * own; a budget ends the run as `budget`; 8 runs on one key under a rate limit all succeed without a 429
