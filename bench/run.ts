@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   ui: async () => (await import("./ui.ts")).benchUi(),
   "session-start": async () => (await import("./session-start.ts")).benchSessionStart(),
   agents: async () => (await import("./agents.ts")).benchAgents(),
+  gateway: async () => (await import("./gateway.ts")).benchGateway(),
   compare: async () => {
     const m = await import("./compare.ts");
     return m.benchCompare(m.parseCompareArgs([]));

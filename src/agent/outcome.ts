@@ -53,6 +53,8 @@ export interface Facts {
   costUsd: number;
   waiting?: Waiting;
   budget?: string;
+  /** hosts kodama's gateway refused (its `kodama-gateway: host H is not in …` in a tool's output) */
+  deniedHosts?: string[];
 }
 
 export interface RunEnd {

@@ -19,7 +19,7 @@
  * status (529/503 overloaded, 429 with `retry-after`/`retry-after-ms` and the rate-limit headers, 401, 404
  * for one model) for the first N main requests or always; a mid-stream error event (Anthropic's
  * `event: error` with `overloaded_error`); a real sliding-window rate limit shared by every caller
- * (`rateLimit: {requests, windowMs}`); a slow first byte and slow trickles (`firstByteMs`, `trickleMs`).
+ * (`rateLimit: {requests, windowMs}`; `perKey: true`: one window per API key, as providers count); a slow first byte and slow trickles (`firstByteMs`, `trickleMs`).
  * Usage numbers are in every answer. `answered(status)` counts what was answered, and `waitFor` waits on it.
  *
  * Run by hand: `deno run -A tests/agents/_standin.ts SCRIPT.json [PORT]` prints its URL.
@@ -39,6 +39,10 @@ export interface Recorded {
   turn?: number;
   /** the status it was answered with (main requests) */
   status?: number;
+  /** the request's headers (a gateway's test: which key reached the API) */
+  headers?: Record<string, string>;
+  /** the token counts its answer's usage fields said (input includes none cached: the stand-in caches none) */
+  usage?: { input: number; output: number };
 }
 
 /** A failure the stand-in answers main requests with. */
@@ -59,7 +63,7 @@ export interface StandInOptions {
   port?: number;
   faults?: Fault[];
   /** a sliding-window rate limit over every main request, from every caller: 429 beyond it */
-  rateLimit?: { requests: number; windowMs: number };
+  rateLimit?: { requests: number; windowMs: number; perKey?: boolean };
   /** wait this long before the first byte of a main answer */
   firstByteMs?: number;
   /** send a streamed main answer event by event, this long apart */
@@ -575,7 +579,14 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
   const ac = new AbortController();
   const takeTurn = (): Turn => queue.shift() ?? [{ text: "done." }];
   const faults: Fault[] = (o.faults ?? []).map((f) => ({ ...f }));
-  const window: number[] = [];
+  const windows = new Map<string, number[]>();
+  /** The sliding window this request counts in: everyone's, or its key's. */
+  const windowOf = (rec: Recorded): number[] => {
+    const h = rec.headers ?? {};
+    const id = o.rateLimit?.perKey ? h["x-api-key"] ?? h["authorization"] ?? h["x-goog-api-key"] ?? "" : "";
+    if (!windows.has(id)) windows.set(id, []);
+    return windows.get(id)!;
+  };
   const waiters: { pred: () => boolean; resolve: () => void }[] = [];
   const settle = () => {
     for (const w of [...waiters]) {
@@ -591,6 +602,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
       (f.times === undefined || f.times > 0) && (!f.model || f.model === model)
     );
     const now = Date.now();
+    const window = windowOf(rec);
     if (o.rateLimit) {
       while (window.length && window[0] <= now - o.rateLimit.windowMs) window.shift();
     }
@@ -651,7 +663,13 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch { /* not JSON */ }
-      const rec: Recorded = { method: req.method, path: url.pathname, body, text };
+      const rec: Recorded = {
+        method: req.method,
+        path: url.pathname,
+        body,
+        text,
+        headers: Object.fromEntries(req.headers),
+      };
       requests.push(rec);
       if (o.gate && req.method === "POST") {
         const refused = gateAnswer(req, url.pathname, body, o.gate);
@@ -670,6 +688,10 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         const blocks = main
           ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
           : [{ type: "text" as const, text: "ok" }];
+        rec.usage = {
+          input: anthropicUsage(text.length, 0).input_tokens,
+          output: 7 * blocks.length + 3,
+        };
         return answered(anthropicAnswer(body ?? {}, blocks, text.length, n), rec);
       }
       if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") {
@@ -695,6 +717,10 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
           ? geminiParts(takeTurn())
           : [{ text: schema ? JSON.stringify(jsonFor(schema)) : "ok" }];
         const chunk = geminiChunk(parts, text.length, model, n);
+        rec.usage = {
+          input: chunk.usageMetadata.promptTokenCount,
+          output: chunk.usageMetadata.candidatesTokenCount,
+        };
         if (method === "streamGenerateContent") {
           return new Response(enc.encode(`data: ${JSON.stringify(chunk)}\r\n\r\n`), {
             headers: { "content-type": "text/event-stream" },
@@ -708,7 +734,9 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
         const n = ++taken;
         rec.turn = n;
-        return answered(openaiAnswer(codexItems(takeTurn(), n, offersCodeMode(text)), text.length, n), rec);
+        const items = codexItems(takeTurn(), n, offersCodeMode(text));
+        rec.usage = { input: Math.max(1, Math.round(text.length / 400)), output: 9 * items.length + 3 };
+        return answered(openaiAnswer(items, text.length, n), rec);
       }
       return json({
         type: "error",

@@ -30,6 +30,7 @@ export function newFacts() {
     budget: undefined,
     fatal: undefined,
     lastText: undefined,
+    deniedHosts: [],
   };
 }
 
@@ -217,6 +218,7 @@ function kodamaLine(f, j) {
 export function feedLine(f, line, now = Date.now()) {
   const t = line.trim();
   if (!t) return;
+  gatewayDenial(f, t);
   if (t[0] !== "{") {
     // the Gemini CLI's retries are on stderr; other text (warnings, stack traces) neither starts nor ends a wait
     if (/^Attempt \d+ failed\. Retrying with backoff/.test(t)) {
@@ -241,6 +243,12 @@ export function feedLine(f, line, now = Date.now()) {
   else claudeLine(f, j, now);
 }
 
+/** kodama's gateway refused a host (`kodama-gateway: host H is not in …`, in a tool's output): remembered. */
+function gatewayDenial(f, t) {
+  const d = /kodama-gateway: host ([^\s"\\]+) is not in/.exec(t);
+  if (d && !f.deniedHosts.includes(d[1]) && f.deniedHosts.length < 8) f.deniedHosts.push(d[1]);
+}
+
 /** The facts of a whole log. */
 export function factsOf(text, now = Date.now()) {
   const f = newFacts();
@@ -251,6 +259,9 @@ export function factsOf(text, now = Date.now()) {
 /** What an error's status and words say it was: a class, or undefined when they say nothing known. */
 export function causeOf(status, kind, message) {
   const m = `${kind ?? ""} ${message ?? ""}`.toLowerCase();
+  // kodama's gateway says its own errors first: they come in the provider's shape (a 400, a 502)
+  if (/kodama-gateway: budget/.test(m)) return "budget";
+  if (/kodama-gateway: upstream/.test(m)) return "unreachable";
   if (
     status === 401 || status === 403 ||
     /authentication|invalid.{0,12}api.?key|x-api-key|unauthori[sz]ed|not logged in|\/login|oauth token|permission_error|credential/
@@ -341,8 +352,9 @@ export function classify(f, end) {
     (!f.agent && !r && f.lastText ? causeOf(httpStatusIn(f.lastText), undefined, f.lastText) : undefined);
   // a command with no structured output (a custom agent): its last line of text says what happened
   const text = !f.agent && !r ? f.lastText : undefined;
-  const message = (r && !r.ok ? r.message : undefined) ?? f.lastError?.message ?? text ??
-    (end.exitCode !== undefined ? `exited ${end.exitCode}` : "failed");
+  const denied = f.deniedHosts?.length ? ` (the gateway denied egress to ${f.deniedHosts.join(", ")})` : "";
+  const message = ((r && !r.ok ? r.message : undefined) ?? f.lastError?.message ?? text ??
+    (end.exitCode !== undefined ? `exited ${end.exitCode}` : "failed")) + denied;
   if (cause === "rate-limited" || cause === "overloaded") {
     const at = cause === "rate-limited" ? f.resetsAt ?? retryAfterIn(message) : retryAfterIn(message);
     return out(cause, message, at);

@@ -1,0 +1,509 @@
+/**
+ * kodama's gateway program (src/agent/pod/gateway.js), run as a process by Node against the model-API
+ * stand-ins (tests/agents/_standin.ts) and local TCP servers, driven over HTTP: the key swap per provider,
+ * streams passed unbuffered, the egress allow-list of CONNECT and plain proxying, the governor (queue
+ * instead of a 429, round-robin between sessions, sessions spread over keys), metering and budgets, and
+ * bad input. The real CLIs through it are in gateway_cli_test.ts.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { type StandIn, startStandIn } from "./_standin.ts";
+import { type Gateway, startGateway } from "./_gateway.ts";
+
+const REAL = "sk-ant-real-key-0042";
+const REAL2 = "sk-ant-real-key-0043";
+const OPENAI = "sk-openai-real-0044";
+const GEMINI = "AIza-real-0045";
+
+function config(api: StandIn, extra: Record<string, unknown> = {}) {
+  return {
+    providers: {
+      anthropic: {
+        upstream: api.url,
+        keys: [{ id: "a1", header: "x-api-key", value: REAL }],
+      },
+      openai: { upstream: api.url, keys: [{ id: "o1", header: "authorization", value: `Bearer ${OPENAI}` }] },
+      gemini: { upstream: api.url, keys: [{ id: "g1", header: "x-goog-api-key", value: GEMINI }] },
+    },
+    prices: { "claude-*": { input: 3, output: 15 } },
+    ...extra,
+  };
+}
+
+const message = (text: string, stream = true) =>
+  JSON.stringify({
+    model: "claude-sonnet-4-5",
+    stream,
+    max_tokens: 100,
+    tools: [{ name: "Bash", input_schema: { type: "object" } }],
+    messages: [{ role: "user", content: text }],
+  });
+
+function ask(gw: Gateway, token: string, text = "hi", stream = true) {
+  return fetch(`${gw.url}/p/anthropic/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": token, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+    body: message(text, stream),
+  });
+}
+
+async function world(
+  fn: (api: StandIn, gw: Gateway) => Promise<void>,
+  o: Parameters<typeof startStandIn>[1] = {},
+  extra: Record<string, unknown> = {},
+) {
+  const api = await startStandIn([], { gate: { keys: [REAL, REAL2, OPENAI, GEMINI] }, ...o });
+  const gw = await startGateway(config(api, extra));
+  try {
+    await fn(api, gw);
+  } finally {
+    await gw.close();
+    await api.close();
+  }
+}
+
+/** Every Messages request the stand-in had, the ones it refused too. */
+const messages = (api: StandIn) => api.requests.filter((r) => r.path === "/v1/messages");
+
+/** Resolves once the gateway re-read its config after a change. */
+function reloaded(gw: Gateway, before: number) {
+  return gw.waitLog((l) =>
+    l.ev === "config" && l.status === ("loaded" as unknown) && gw.lines.indexOf(l) >= before
+  );
+}
+
+/** Neither a key, a token nor a query string in anything the gateway logged. */
+function assertClean(gw: Gateway, ...secrets: string[]) {
+  for (const s of [REAL, REAL2, OPENAI, GEMINI, ...secrets]) {
+    assert(!gw.raw().includes(s), "a secret in the log");
+  }
+  for (const l of gw.lines) if (typeof l.path === "string") assert(!l.path.includes("?"), l.path);
+}
+
+Deno.test("gateway: the token is swapped for the real key, the stream passes unbuffered and is metered", async () => {
+  await world(async (api, gw) => {
+    const token = gw.token({ s: "s1", g: "grp" });
+    const res = await ask(gw, token, "stream me");
+    assertEquals(res.status, 200);
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    // the first event arrives while the stand-in still trickles the rest: nothing waits for the end
+    assertStringIncludes(first, "message_start");
+    assert(!first.includes("message_stop"), "the first chunk held the whole stream");
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      rest += new TextDecoder().decode(r.value);
+    }
+    assertStringIncludes(rest, "message_stop");
+    const [rec] = api.mainRequests();
+    assertEquals(rec.headers?.["x-api-key"], REAL);
+    assert(!JSON.stringify(rec.headers).includes(token), "the token reached the API");
+    const usage = await gw.waitLog((l) => l.ev === "usage");
+    assertEquals(usage.s, "s1");
+    assertEquals(usage.g, "grp");
+    assertEquals(usage.key, "a1");
+    assertEquals([usage.usage?.input, usage.usage?.output], [rec.usage?.input, rec.usage?.output]);
+    assertEquals(usage.costUsd, (rec.usage!.input * 3 + rec.usage!.output * 15) / 1e6);
+    const req = await gw.waitLog((l) => l.ev === "req");
+    assertEquals([req.status, req.path, req.provider], [200, "/v1/messages", "anthropic"]);
+    assert(req.bytesOut! > 0 && req.bytesIn! > 0);
+    // the session's figures, and everyone's with the admin token
+    const mine = await (await fetch(`${gw.url}/_kodama/usage`, { headers: { "x-api-key": token } })).json();
+    assertEquals(mine.sessions.s1.output, rec.usage?.output);
+    const all = await (await fetch(`${gw.url}/_kodama/usage`, {
+      headers: { authorization: `Bearer ${gw.admin()}` },
+    })).json();
+    assertEquals(all.groups.grp.requests, 1);
+    assertClean(gw, token);
+  }, { trickleMs: 150 });
+});
+
+Deno.test("gateway: OpenAI's bearer and Gemini's ?key= are swapped too, non-streamed answers metered", async () => {
+  await world(async (api, gw) => {
+    const token = gw.token({ s: "s2" });
+    const o = await fetch(`${gw.url}/p/openai/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-5", input: "hi", stream: true }),
+    });
+    assertEquals(o.status, 200);
+    await o.text();
+    const g = await fetch(
+      `${gw.url}/p/gemini/v1beta/models/gemini-2.5-pro:generateContent?key=${token}`,
+      { method: "POST", body: JSON.stringify({ contents: [], tools: [{ functionDeclarations: [] }] }) },
+    );
+    assertEquals(g.status, 200, await g.clone().text());
+    await g.text();
+    const [ro, rg] = api.mainRequests();
+    assertEquals(ro.headers?.authorization, `Bearer ${OPENAI}`);
+    assertEquals(rg.headers?.["x-goog-api-key"], GEMINI);
+    const usage = await gw.waitLog((l) => l.ev === "usage" && l.provider === "gemini");
+    assertEquals(usage.model, "gemini-2.5-pro");
+    assert(usage.usage!.output > 0);
+    const ou = await gw.waitLog((l) => l.ev === "usage" && l.provider === "openai");
+    assertEquals(ou.usage?.output, ro.usage?.output);
+    assertClean(gw, token);
+  });
+});
+
+Deno.test("gateway: a bad, foreign, revoked or other-provider token gets the provider's 401 and reaches nothing", async () => {
+  await world(async (api, gw) => {
+    const other = await startGateway({ providers: {} });
+    const foreign = other.token({ s: "s1" });
+    await other.close();
+    for (const t of ["", "nonsense", "kgw1.e30.AAAA", foreign, gw.token({ s: "s1", p: ["openai"] })]) {
+      const r = await ask(gw, t);
+      assertEquals(r.status, 401);
+      const j = await r.json();
+      assertEquals(j.error.type, "authentication_error");
+      assertMatch(j.error.message, /^kodama-gateway: invalid session token/);
+    }
+    const o = await fetch(`${gw.url}/p/openai/v1/responses`, { method: "POST", body: "{}" });
+    assertEquals([o.status, (await o.json()).error.type], [401, "authentication_error"]);
+    // revoked in the config: the gateway re-reads it, no restart
+    const token = gw.token({ s: "gone" });
+    assertEquals((await ask(gw, token)).status, 200);
+    const before = gw.lines.length;
+    await gw.setConfig({ ...config(api), revoked: ["gone"] });
+    await reloaded(gw, before);
+    assertEquals((await ask(gw, token)).status, 401);
+    assertEquals(api.mainRequests().length, 1);
+  });
+});
+
+Deno.test("gateway: a budget spent stops the session's next request with the gateway's budget error", async () => {
+  await world(async (api, gw) => {
+    const token = gw.token({ s: "b1", budgetUsd: 0.00001 });
+    const first = await ask(gw, token, "x".repeat(4000));
+    assertEquals(first.status, 200);
+    await first.text();
+    await gw.waitLog((l) => l.ev === "usage");
+    const second = await ask(gw, token);
+    assertEquals(second.status, 400);
+    const j = await second.json();
+    assertEquals(j.error.type, "invalid_request_error");
+    assertMatch(j.error.message, /^kodama-gateway: budget of \$0\.00001 for session b1 is spent/);
+    const b = await gw.waitLog((l) => l.ev === "budget");
+    assertEquals(b.s, "b1");
+    assertEquals(api.mainRequests().length, 1);
+    // another session is not held by it
+    assertEquals((await ask(gw, gw.token({ s: "b2", budgetUsd: 1 }))).status, 200);
+  });
+});
+
+function tcpEcho(): { port: number; close(): void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  (async () => {
+    for await (const c of l) c.readable.pipeTo(c.writable).catch(() => {});
+  })();
+  return { port: (l.addr as Deno.NetAddr).port, close: () => l.close() };
+}
+
+/** A raw HTTP exchange on a new connection: what came back until the server closed or `until` matched. */
+async function raw(port: number, text: string, after?: string, until = /\r\n\r\n/): Promise<string> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  await c.write(new TextEncoder().encode(text));
+  let got = "";
+  const buf = new Uint8Array(65536);
+  try {
+    for (;;) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      got += new TextDecoder().decode(buf.subarray(0, n));
+      if (after && until.test(got)) {
+        await c.write(new TextEncoder().encode(after));
+        after = undefined;
+        until = /echo-me/;
+        continue;
+      }
+      if (!after && /echo-me/.test(got)) break;
+    }
+  } catch { /* reset */ }
+  c.close();
+  return got;
+}
+
+const basic = (token: string) => `Proxy-Authorization: Basic ${btoa(`kodama:${token}`)}\r\n`;
+
+Deno.test("gateway: CONNECT reaches an allowed host, refuses another with its name, both logged", async () => {
+  const echo = tcpEcho();
+  await world(async (_api, gw) => {
+    const token = gw.token({ s: "e1", allow: [`127.0.0.1:${echo.port}`, "*.pypi.org"] });
+    const ok = await raw(
+      gw.port,
+      `CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nHost: x\r\n${basic(token)}\r\n`,
+      "echo-me",
+    );
+    assertMatch(ok, /^HTTP\/1\.1 200 Connection Established\r\n\r\necho-me/);
+    const conn = await gw.waitLog((l) => l.ev === "conn");
+    assertEquals([conn.s, conn.host], ["e1", `127.0.0.1:${echo.port}`]);
+    assertEquals([conn.bytesIn, conn.bytesOut], [7, 7]);
+    for (const host of ["evil.example:443", "pypi.org:443", `127.0.0.1:${echo.port + 1}`, "127.0.0.2:80"]) {
+      const no = await raw(gw.port, `CONNECT ${host} HTTP/1.1\r\nHost: x\r\n${basic(token)}\r\n`);
+      assertMatch(no, /^HTTP\/1\.1 403 Forbidden\r\n/);
+      const name = host.replace(/:\d+$/, "");
+      assertStringIncludes(no, `kodama-gateway: host ${name} is not in session e1's egress allow-list\n`);
+      await gw.waitLog((l) => l.ev === "deny" && l.host === host);
+    }
+    const anon = await raw(gw.port, `CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assertMatch(anon, /^HTTP\/1\.1 407 /);
+    // plain HTTP proxying follows the same list
+    const p = await raw(
+      gw.port,
+      `GET http://evil.example/x?secret=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n${
+        basic(token)
+      }\r\n`,
+    );
+    assertMatch(p, /^HTTP\/1\.1 403 /);
+    assertClean(gw, token, "secret=1");
+  });
+  echo.close();
+});
+
+Deno.test("gateway: garbage, oversized headers and broken streams never take it down", async () => {
+  await world(async (_api, gw) => {
+    const junk = [
+      "\x00\x01\x02garbage\r\n\r\n",
+      `GET / HTTP/1.1\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`,
+      "CONNECT nothing HTTP/1.1\r\n\r\n",
+      `CONNECT :::: HTTP/1.1\r\n${basic(gw.token({ s: "j" }))}\r\n`,
+      "POST /p/anthropic/v1/messages HTTP/1.1\r\nContent-Length: 1000\r\nx-api-key: x\r\n\r\nshort",
+      `GET /p/gemini/v1beta/models/%zz:x?key=%%% HTTP/1.1\r\n\r\n`,
+    ];
+    for (const j of junk) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: gw.port });
+      await c.write(new TextEncoder().encode(j)).catch(() => 0);
+      c.close();
+    }
+    const big = await raw(gw.port, `GET /healthz HTTP/1.1\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`);
+    assertMatch(big, /^HTTP\/1\.1 (431|400) /);
+    const h = await fetch(`${gw.url}/healthz`);
+    assertEquals([h.status, await h.text()], [200, "ok"]);
+  });
+});
+
+Deno.test("gateway: an upstream that is down is the gateway's 502, in the provider's shape", async () => {
+  const api = await startStandIn();
+  const gw = await startGateway({
+    providers: {
+      anthropic: { upstream: "http://127.0.0.1:9", keys: [{ id: "a1", header: "x-api-key", value: REAL }] },
+    },
+  });
+  try {
+    const r = await ask(gw, gw.token({ s: "u1" }));
+    assertEquals(r.status, 502);
+    assertMatch((await r.json()).error.message, /^kodama-gateway: upstream 127\.0\.0\.1 unreachable/);
+  } finally {
+    await gw.close();
+    await api.close();
+  }
+});
+
+Deno.test("gateway: a 429 is waited out inside the gateway, and the key's queue is round-robin between sessions", async () => {
+  await world(async (api, gw) => {
+    const a = gw.token({ s: "A" }), b = gw.token({ s: "B" });
+    const a1 = ask(gw, a, "A1", false);
+    // A1 got its 429: the key is blocked for 700 ms; A queues four more, then B one
+    await gw.waitLog((l) => l.ev === "retry");
+    const as = [2, 3, 4, 5].map((i) => ask(gw, a, `A${i}`, false));
+    await gw.waitLog((l) => l.ev === "queue" && l.s === "A" && l.waiting === 5);
+    const b1 = ask(gw, b, "B1", false);
+    const all = await Promise.all([a1, ...as, b1]);
+    assertEquals(all.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    await Promise.all(all.map((r) => r.text()));
+    const order = messages(api).map((r) => /"content":"(\w\d)"/.exec(r.text)?.[1]);
+    assertEquals(api.answered(429), 1, "the gateway sent another request into the limit");
+    // after A1 (429, then its retry) B1 goes second, not after all of A's
+    assertEquals(order.slice(0, 3), ["A1", "A1", "B1"]);
+  }, { faults: [{ status: 429, times: 1, retryAfterMs: 700 }] });
+});
+
+Deno.test("gateway: sessions spread over a provider's keys, and one whose key is limited moves", async () => {
+  await world(async (api, gw) => {
+    const before = gw.lines.length;
+    await gw.setConfig({
+      ...config(api),
+      providers: {
+        anthropic: {
+          upstream: api.url,
+          keys: [{ id: "a1", header: "x-api-key", value: REAL }, {
+            id: "a2",
+            header: "x-api-key",
+            value: REAL2,
+          }],
+        },
+      },
+    });
+    await reloaded(gw, before);
+    for (const s of ["s1", "s2", "s3", "s4"]) {
+      const r = await ask(gw, gw.token({ s }), s, false);
+      assertEquals(r.status, 200);
+      await r.text();
+    }
+    const keys = api.mainRequests().map((r) => r.headers?.["x-api-key"]);
+    assertEquals(keys.filter((k) => k === REAL).length, 2);
+    assertEquals(keys.filter((k) => k === REAL2).length, 2);
+    // the next answer is a 429: that session's retry goes out on the other key at once
+    api.fault({ status: 429, times: 1, retryAfterMs: 60_000 });
+    const r = await ask(gw, gw.token({ s: "s1" }), "again", false);
+    assertEquals(r.status, 200);
+    await r.text();
+    const last = messages(api).slice(-2).map((r) => r.headers?.["x-api-key"]);
+    assertEquals(new Set(last).size, 2, "the retry went to the same, limited key");
+  });
+});
+
+Deno.test("gateway: SIGTERM lets a streaming answer finish", async () => {
+  await world(async (_api, gw) => {
+    const res = await ask(gw, gw.token({ s: "d1" }), "drain");
+    const reader = res.body!.getReader();
+    await reader.read();
+    await gw.kill("SIGTERM");
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      rest += new TextDecoder().decode(r.value);
+    }
+    assertStringIncludes(rest, "message_stop");
+  }, { trickleMs: 100 });
+});
+
+Deno.test("gateway: an answer saying no requests remain holds the next one in the queue until the reset", async () => {
+  const reset = new Date(Date.now() + 1500).toISOString();
+  await world(async (api, gw) => {
+    const t = gw.token({ s: "h1" });
+    const first = await ask(gw, t, "one", false);
+    assertEquals(first.status, 200);
+    await first.text();
+    const second = await ask(gw, t, "two", false);
+    assertEquals(second.status, 200);
+    await second.text();
+    const q = await gw.waitLog((l) => l.ev === "queue" && l.s === "h1");
+    assertEquals(q.key, "a1");
+    // it waited instead of being sent into a 429
+    assertEquals(api.answered(429), 0);
+    assertEquals(messages(api).length, 2);
+  }, {
+    gate: {
+      keys: [REAL],
+      headers: { "anthropic-ratelimit-requests-remaining": "0", "anthropic-ratelimit-requests-reset": reset },
+    },
+  });
+});
+
+Deno.test("gateway: /git/<host>/ carries the gateway's git key for the token's git hosts only", async () => {
+  const seen: { path: string; auth: string | null; token: string | null }[] = [];
+  const ac = new AbortController();
+  const { port } = await new Promise<Deno.NetAddr>((resolve) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: resolve }, (req) => {
+      const u = new URL(req.url);
+      seen.push({
+        path: u.pathname + u.search,
+        auth: req.headers.get("authorization"),
+        token: req.headers.get("x-kodama-gateway-token"),
+      });
+      return new Response("refs", {
+        headers: { "content-type": "application/x-git-upload-pack-advertisement" },
+      });
+    })
+  );
+  const gw = await startGateway({
+    providers: {
+      git: {
+        keys: [{
+          id: "gh1",
+          host: "git.example",
+          header: "authorization",
+          value: "Basic c2VjcmV0LWdpdA==",
+          upstream: `http://127.0.0.1:${port}`,
+        }],
+      },
+    },
+  });
+  try {
+    const token = gw.token({ s: "g1", git: ["git.example"] });
+    const r = await fetch(`${gw.url}/git/git.example/o/r.git/info/refs?service=git-upload-pack`, {
+      headers: { "x-kodama-gateway-token": token },
+    });
+    assertEquals([r.status, await r.text()], [200, "refs"]);
+    assertEquals(seen, [{
+      path: "/o/r.git/info/refs?service=git-upload-pack",
+      auth: "Basic c2VjcmV0LWdpdA==",
+      token: null,
+    }]);
+    const other = await fetch(`${gw.url}/git/github.com/o/r.git/info/refs`, {
+      headers: { "x-kodama-gateway-token": token },
+    });
+    assertEquals(other.status, 403);
+    assertStringIncludes(
+      await other.text(),
+      "kodama-gateway: host github.com is not in session g1's git hosts",
+    );
+    const none = await fetch(`${gw.url}/git/git.example/o/r.git/info/refs`);
+    assertEquals(none.status, 401);
+    await none.text();
+    assertEquals(seen.length, 1);
+    assert(!gw.raw().includes("c2VjcmV0LWdpdA") && !gw.raw().includes("service=git"));
+  } finally {
+    await gw.close();
+    ac.abort();
+  }
+});
+
+Deno.test("gateway: a reset past the request's window is not waited for: the provider answers it", async () => {
+  const reset = new Date(Date.now() + 10 * 60_000).toISOString();
+  const api = await startStandIn([], {
+    gate: {
+      keys: [REAL],
+      headers: { "anthropic-ratelimit-requests-remaining": "0", "anthropic-ratelimit-requests-reset": reset },
+    },
+  });
+  const gw = await startGateway(config(api), { KODAMA_GATEWAY_RETRY_WINDOW_MS: "2000" });
+  try {
+    const t = gw.token({ s: "w1" });
+    for (const text of ["one", "two"]) {
+      const r = await ask(gw, t, text, false);
+      assertEquals(r.status, 200);
+      await r.text();
+    }
+    assertEquals(messages(api).length, 2);
+  } finally {
+    await gw.close();
+    await api.close();
+  }
+});
+
+Deno.test("gateway: a real client through http_proxy (curl): tunnelled and plain requests to an allowed host, a denied one refused", async () => {
+  const ac = new AbortController();
+  const { port } = await new Promise<Deno.NetAddr>((resolve) =>
+    Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: resolve },
+      () => new Response("hello"),
+    )
+  );
+  const gw = await startGateway({ providers: {} });
+  const curl = async (url: string, tunnel: boolean) => {
+    const token = gw.token({ s: "c1", allow: [`127.0.0.1:${port}`] });
+    const o = await new Deno.Command("curl", {
+      args: ["-sS", ...(tunnel ? ["-p"] : []), url],
+      env: { http_proxy: `http://kodama:${token}@127.0.0.1:${gw.port}`, PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+    }).output();
+    const dec = new TextDecoder();
+    return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+  };
+  try {
+    for (const tunnel of [true, false]) {
+      const ok = await curl(`http://127.0.0.1:${port}/x`, tunnel);
+      assertEquals([ok.code, ok.out], [0, "hello"], ok.err);
+      const no = await curl(`http://127.0.0.2:${port}/x`, tunnel);
+      assert(no.code !== 0 || /is not in session c1's egress allow-list/.test(no.out), no.out + no.err);
+      assertMatch(no.err + no.out, /403|kodama-gateway: host 127\.0\.0\.2/);
+    }
+    // a tunnel's line comes when it closes
+    const count = (ev: string) => gw.lines.filter((l) => l.ev === ev && l.s === "c1").length;
+    await gw.waitLog(() => count("conn") === 2);
+    assertEquals(gw.lines.filter((l) => l.ev === "deny" && l.host === `127.0.0.2:${port}`).length, 2);
+  } finally {
+    await gw.close();
+    ac.abort();
+  }
+});

@@ -1,0 +1,40 @@
+// Session tokens of kodama's gateway (src/agent/gatewaytoken.ts): minted by kodama, verified by the gateway.
+import { assert, assertEquals } from "@std/assert";
+import { adminToken, mintToken, newSigningKey, verifyToken } from "../../../src/agent/gatewaytoken.ts";
+
+const claims = {
+  s: "s1",
+  g: "grp",
+  ns: "dev",
+  p: ["anthropic"],
+  allow: ["registry.npmjs.org"],
+  git: ["github.com"],
+  budgetUsd: 2.5,
+};
+
+Deno.test("gateway token: what is minted verifies with its key to the same claims", () => {
+  const key = newSigningKey();
+  const t = mintToken(key, { ...claims, iat: 1700000000 });
+  assert(/^kgw1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/.test(t), t);
+  assertEquals(verifyToken(key, t), { ...claims, iat: 1700000000 });
+});
+
+Deno.test("gateway token: another key, a changed payload or mac, garbage: refused", () => {
+  const key = newSigningKey();
+  const t = mintToken(key, claims);
+  assertEquals(verifyToken(newSigningKey(), t), undefined);
+  const [p, payload, mac] = t.split(".");
+  const other = btoa(JSON.stringify({ ...claims, budgetUsd: null })).replace(/=+$/, "");
+  assertEquals(verifyToken(key, `${p}.${other}.${mac}`), undefined);
+  assertEquals(verifyToken(key, `${p}.${payload}.${mac.slice(0, -2)}AA`), undefined);
+  for (const g of ["", "kgw1", "kgw1..", "kgw2.a.b", "x.y.z", t + ".x"]) {
+    assertEquals(verifyToken(key, g), undefined);
+  }
+});
+
+Deno.test("gateway token: the admin token is the key's mac of 'admin'", () => {
+  const key = newSigningKey();
+  assert(adminToken(key).startsWith("kgwadmin."));
+  assertEquals(adminToken(key), adminToken(key));
+  assert(adminToken(key) !== adminToken(newSigningKey()));
+});
