@@ -302,7 +302,8 @@ export const subcommands: CommandSpec[] = [
 --continue adds that agent's continue arguments. Given a best-of-N group's name, the prompt runs in every
 running replica (each with its own agent), and --continue continues each replica whose latest run failed. A preset's run that ends overloaded, rate-limited or unreachable is waited out and continued
 in the pod by itself (KODAMA_RETRY_ATTEMPTS, KODAMA_RETRY_MAX_WAIT; docs/agents.md). A preset's CLI missing from
-the image is installed once into the home volume with npm (a pinned version; kodama agent presets).`,
+the image is installed once per session into the home volume with npm (a pinned version; kodama agent presets),
+with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
     },
     args: [SESSION],
     options: [
