@@ -5,7 +5,7 @@
 import { dirname, join } from "node:path";
 import { AlreadyRunning, DEMO_LOAD_PODS, parseClusterArgs, runCluster } from "./main.ts";
 import { podFsInfo } from "./runtime/podns.ts";
-import { demoConfig, demoTask, startDemoAgents, writeDemoEnv } from "./demo_agents.ts";
+import { type DemoAgents, demoConfig, demoTask, startDemoAgents, writeDemoEnv } from "./demo_agents.ts";
 
 const opts = parseClusterArgs(Deno.args, { pods: DEMO_LOAD_PODS });
 const useColor = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
@@ -80,9 +80,9 @@ ${
 }
 
 /** The agent lines of the banner, or one line on how to get the CLIs. */
-function agentLines(main: string, clis: { claude: boolean; codex: boolean }): string {
+function agentLines(main: string, agents: DemoAgents): string {
   const k = (s: string) => `  ${b(`deno run -A --no-prompt ${main} ${s}`)}`;
-  const missing = Object.entries(clis).filter(([, ok]) => !ok).map(([n]) => n);
+  const missing = Object.entries(agents.clis).filter(([, ok]) => !ok).map(([n]) => n);
   const get = missing.length
     ? `\n${
       dim(
@@ -96,7 +96,7 @@ function agentLines(main: string, clis: { claude: boolean; codex: boolean }): st
   return `The agent loop, with the real Claude Code and Codex against the demo's model-API stand-in
 ${
     dim(
-      `(${api.api.url}: a scripted agent that appends notes on the task to AGENT_NOTES.md and commits them)`,
+      `(${agents.api.url}: a scripted agent that appends notes on the task to AGENT_NOTES.md and commits them)`,
     )
   }:${get}
 
@@ -135,7 +135,7 @@ A dev session (README: Sessions) syncs the directory it starts in: a scratch rep
   ${b(`cd ${project}`)}
   ${b(`deno run -A --no-prompt ${main} start my-session`)}
 
-${agentLines(main, api.clis)}
+${agentLines(main, api)}
 
 kubectl works too (${dim("kubectl get pods -A -o wide")}; context ${b("dev")} may only use namespace dev).
 Press Ctrl-C to stop.`);
