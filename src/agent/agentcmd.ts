@@ -111,7 +111,20 @@ export async function runCommand(
     err: stderrSink,
   };
   try {
-    return await agentRun(kube, kube.namespace, name, o);
+    const code = await agentRun(kube, kube.namespace, name, o);
+    // NAME is a session and a group's name too: this ran in the session; say how to reach the replicas
+    const replicas = await (await import("./groupcontinue.ts")).alsoGroup(kube, kube.namespace, name)
+      .catch(() => []);
+    if (replicas.length) {
+      stderrSink.write(
+        `note: ${name} is also a group (${
+          replicas.join(", ")
+        }): this ran in session ${name} only; address a replica by its name (kodama agent run ${
+          replicas[0]
+        } …)\n`,
+      );
+    }
+    return code;
   } catch (e) {
     // `agent run GROUP`: no session of that name, a group of it: the prompt in every running replica
     if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;

@@ -137,12 +137,22 @@ withSessionWorld(
           assertEquals(again.code, 0, again.stderr);
           assertMatch(again.stdout, /^cg-2\t\d+\n$/);
           assertMatch(again.stderr, /^cg-1: left alone \(Stopped\)$/m);
+          // a session named like the group: the run is the session's, and the group is named
+          const single = await k(["start", "cg", "--image", SESSION_IMAGE, "--no-sync"]);
+          assertEquals(single.code, 0, single.stderr);
+          const own = await k(["agent", "run", "cg", "--prompt", "just me"]);
+          assertEquals([own.code, own.stdout.trim()], [0, "1"], own.stderr);
+          assertStringIncludes(
+            own.stderr,
+            "note: cg is also a group (cg-1, cg-2): this ran in session cg only",
+          );
           const none = await k(["agent", "run", "cg-nope", "--prompt", "x"]);
           assertEquals(none.code, 3, none.stderr);
           assertStringIncludes(none.stderr, "cg-nope");
         },
       );
     } finally {
+      await purge(w, "cg").catch(() => {});
       await purge(w, "cg-1").catch(() => {});
       await purge(w, "cg-2").catch(() => {});
     }
