@@ -35,6 +35,7 @@ import { quote } from "../escape.ts";
 import type { Outcome, Waiting } from "./outcome.ts";
 import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
 import PROLOGUE_SH from "./pod/prologue.sh" with { type: "text" };
+import INSTALL_SH from "./pod/install.sh" with { type: "text" };
 import STATUS_SH from "./pod/status.sh" with { type: "text" };
 import LOGS_SH from "./pod/logs.sh" with { type: "text" };
 import STOP_SH from "./pod/stop.sh" with { type: "text" };
@@ -76,24 +77,15 @@ const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 export { RUNNER_SCRIPT };
 
 /**
- * When the program is a preset's CLI and the image lacks it: install the pinned version with npm into the
- * home volume (once), with npm's progress on stderr. npm is node, so NODE_EXTRA_CA_CERTS (a CA bundle the
- * session was given) holds for it; the image user's own ~/.npmrc (its registry, cafile, proxy) is used,
- * although HOME is the session's volume here. Too old a Node is said before npm runs.
+ * When the program is a preset's CLI and the image lacks it: `kodama_install` (pod/install.sh) installs the
+ * pinned version with npm into the home volume, once per session, with one progress line (npm's output in
+ * a log file, its tail shown on failure); without npm the command is missing.
  */
 export function installScript(preset: string, i: PresetInstall): string[] {
-  const pkg = `${i.package}@${i.version}`;
+  const args = [preset, i.package, i.version, i.bin, String(i.node), String(INSTALL_FAILED_EXIT)];
   return [
     `  ${i.bin})`,
-    `    if command -v npm >/dev/null 2>&1; then`,
-    `      nv=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)`,
-    `      if [ "\${nv:-0}" -lt ${i.node} ] 2>/dev/null; then echo "kodama: the ${preset} preset installs ${pkg}, which needs Node >= ${i.node}; the image has Node \${nv:-?}: use an image with ${i.bin}, or with a newer Node" >&2; exit ${INSTALL_FAILED_EXIT}; fi`,
-    `      ih=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6)`,
-    `      if [ -n "$ih" ] && [ "$ih" != "$HOME" ] && [ -f "$ih/.npmrc" ] && [ ! -f "$HOME/.npmrc" ] && [ -z "\${npm_config_userconfig:-}" ]; then export npm_config_userconfig="$ih/.npmrc"; fi`,
-    `      echo "kodama: ${i.bin} is not in the image: installing ${pkg} into $HOME/.local for the ${preset} preset (once; the home volume keeps it)" >&2`,
-    `      npm install --no-fund --no-audit --loglevel=http --prefix "$HOME/.local" ${pkg} >&2 || { echo "kodama: npm install ${pkg} failed (the ${preset} preset)" >&2; exit ${INSTALL_FAILED_EXIT}; }`,
-    `      command -v ${i.bin} >/dev/null 2>&1 || { echo "kodama: ${i.bin} is still not on PATH after npm install" >&2; exit ${NO_AGENT_EXIT}; }`,
-    `    else missing=1; fi ;;`,
+    `    kodama_install ${args.map(q).join(" ")} ${NO_AGENT_EXIT} || missing=1 ;;`,
   ];
 }
 
@@ -101,8 +93,8 @@ export function installScript(preset: string, i: PresetInstall): string[] {
  * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][@AGENT] CMD ARGS...` with the check command
  * (CHECK bytes, when given) and then the prompt (BYTES long) on stdin; `:c` asks to continue the latest run
  * (`agent run --continue`), recorded only when that run was of the same AGENT (its preset). CMD may start
- * with `env K=V…` (a preset's variables). Prints the run id on stdout as its last line; install progress
- * (npm) on stderr. Exits 127 when the command is missing and cannot be installed.
+ * with `env K=V…` (a preset's variables). Prints the run id on stdout as its last line; an install's one
+ * progress line (and npm's tail when it fails) on stderr. Exits 127 when the command is missing and cannot be installed.
  */
 export const START_SCRIPT = [
   `set -u`,
@@ -115,6 +107,7 @@ export const START_SCRIPT = [
   `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
   `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
   ...PROLOGUE,
+  INSTALL_SH,
   // the program: after `env K=V…`
   `prog="$1"`,
   `if [ "$prog" = env ]; then for a in "$@"; do case "$a" in env | *=*) ;; *) prog="$a"; break ;; esac; done; fi`,

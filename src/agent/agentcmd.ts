@@ -2,7 +2,7 @@
 import { resolve } from "../fspath.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { KodamaError, notFound, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
 import { localFsError } from "../localfs.ts";
 import { formatLimit, READ_LIMITS, readTextBounded } from "../boundedread.ts";
 
@@ -97,7 +97,7 @@ export async function runCommand(
       return g.reportGroupContinue(name, r, stdoutSink, stderrSink);
     }
   }
-  return await agentRun(kube, kube.namespace, name, {
+  const o = {
     prompt,
     // the session's own agent (recorded at start: a template's, a replica's variant) unless --agent; its
     // continue arguments go after that command (Claude Code's --continue, codex's resume --last)
@@ -109,7 +109,29 @@ export async function runCommand(
     stallTimeout: cfg.agent.stallTimeout,
     out: stdoutSink,
     err: stderrSink,
-  });
+  };
+  try {
+    const code = await agentRun(kube, kube.namespace, name, o);
+    // NAME is a session and a group's name too: this ran in the session; say how to reach the replicas
+    const replicas = await (await import("./groupcontinue.ts")).alsoGroup(kube, kube.namespace, name)
+      .catch(() => []);
+    if (replicas.length) {
+      stderrSink.write(
+        `note: ${name} is also a group (${
+          replicas.join(", ")
+        }): this ran in session ${name} only; address a replica by its name (kodama agent run ${
+          replicas[0]
+        } …)\n`,
+      );
+    }
+    return code;
+  } catch (e) {
+    // `agent run GROUP`: no session of that name, a group of it: the prompt in every running replica
+    if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;
+    if (!await (await import("./groupcontinue.ts")).isGroupOnly(kube, kube.namespace, name)) throw e;
+    const g = await import("./grouprun.ts");
+    return g.reportGroupRun(name, await g.runInGroup(kube, kube.namespace, name, o), stdoutSink, stderrSink);
+  }
 }
 
 /** `kodama agent presets`: what each preset runs (a table, or -o json|yaml). */

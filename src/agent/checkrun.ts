@@ -10,6 +10,8 @@ import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { formatDuration, parseDuration } from "../base/duration.ts";
+import { originOf } from "../config/origin.ts";
+import { isAbsolute, join } from "../fspath.ts";
 import {
   agentChoiceOf,
   configChoice,
@@ -174,6 +176,25 @@ async function fromPod(
   return { probe, head: head(preset, model, `session ${session}`, key) };
 }
 
+/**
+ * The user's own `env.dotenvFiles` (relative to the git root; optional), as `start` reads them. A
+ * repository's are not read here: this request goes from the laptop, where no egress policy would stop a
+ * base URL a repository chose from receiving this machine's key.
+ */
+export function configEnvFiles(
+  cfg: Config,
+  cwd: string,
+): { path: string; display: string; required: false; root?: string }[] {
+  const origin = originOf(cfg);
+  if (origin?.sources["env.dotenvFiles"] === "repo") return [];
+  const root = origin?.files.gitRoot ?? cwd;
+  return cfg.env.dotenvFiles.map((p) => ({
+    path: isAbsolute(p) ? p : join(root, p),
+    display: p,
+    required: false as const,
+  }));
+}
+
 /** The request from this machine: the env files, the environment, then `agent keys`. */
 async function fromHere(
   o: CheckOptions,
@@ -186,9 +207,11 @@ async function fromHere(
   const plan = checkPlan(preset, model, n.tokens);
   const { readEnvFiles } = await import("../session/envfile.ts");
   const { resolve } = await import("../fspath.ts");
-  const files = await readEnvFiles(
-    (o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
-  );
+  const files = await readEnvFiles([
+    // the user's own env.dotenvFiles, then --env-file
+    ...configEnvFiles(cfg, o.cwd ?? Deno.cwd()),
+    ...(o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
+  ]);
   const keyVars = plan.keys.map((k) => k.variable);
   const vars = await localVars([plan.baseVar, ...keyVars], files, keys, o.storedOnly ? keyVars : []);
   const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]));

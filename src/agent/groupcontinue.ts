@@ -21,6 +21,12 @@ export async function isGroupOnly(kube: Kube, namespace: string, name: string): 
   return !sessions.some((v) => v.name === name) && sessions.some((v) => groupOf(v) === name);
 }
 
+/** The replicas of a group named NAME when NAME is also a session's name (`agent run NAME` then says so). */
+export async function alsoGroup(kube: Kube, namespace: string, name: string): Promise<string[]> {
+  const { sessions } = await listSessions(kube, namespace);
+  return sessions.filter((v) => groupOf(v) === name).map((v) => v.name).sort();
+}
+
 export interface GroupContinueResult {
   /** the replicas continued, each with its new run */
   continued: { name: string; run: string; after: string }[];

@@ -289,16 +289,21 @@ export const subcommands: CommandSpec[] = [
           "kodama agent run my-work --continue",
         ],
         [
+          "The same prompt in every running replica of a best-of-N group (prints NAME<TAB>RUN per replica) [not in the demo: an agent]",
+          'kodama agent run fix --prompt "Now add a test for it"',
+        ],
+        [
           "Continue every replica of a best-of-N group whose latest run failed [not in the demo: an agent]",
           "kodama agent run fix --continue",
         ],
       ],
       notes:
         `The session's agent is the one it was started with (--agent, a template's, a replica's variant, agent.preset);
---continue adds that agent's continue arguments; given a group's name, --continue continues each replica whose
-latest run failed. A preset's run that ends overloaded, rate-limited or unreachable is waited out and continued
+--continue adds that agent's continue arguments. Given a best-of-N group's name, the prompt runs in every
+running replica (each with its own agent), and --continue continues each replica whose latest run failed. A preset's run that ends overloaded, rate-limited or unreachable is waited out and continued
 in the pod by itself (KODAMA_RETRY_ATTEMPTS, KODAMA_RETRY_MAX_WAIT; docs/agents.md). A preset's CLI missing from
-the image is installed once into the home volume with npm (a pinned version; kodama agent presets).`,
+the image is installed once per session into the home volume with npm (a pinned version; kodama agent presets),
+with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
     },
     args: [SESSION],
     options: [

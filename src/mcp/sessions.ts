@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
-import { KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Call } from "./env.ts";
 import {
@@ -498,7 +498,8 @@ export const agentRunTool = tool({
   description:
     "Start a run of the session's coding agent with a prompt (`kodama agent run`); it runs in the pod in the " +
     "background. Returns its id: read it with agent_logs, see it in session_status. continue: the agent's " +
-    "last conversation goes on (the prompt is optional); with a group's name, every replica whose latest run " +
+    "last conversation goes on (the prompt is optional). With a best-of-N group's name, the prompt runs in every " +
+    "running replica (`started`: each replica and its run), and with continue every replica whose latest run " +
     "failed is continued (`kodama agent run GROUP --continue`).",
   tier: "write",
   annotations: CREATES,
@@ -513,6 +514,7 @@ export const agentRunTool = tool({
     session: z.string(),
     continued: z.array(z.object({ name: z.string(), run: z.string(), after: z.string() })).optional(),
     skipped: z.array(z.object({ name: z.string(), why: z.string() })).optional(),
+    started: z.array(z.object({ name: z.string(), run: z.string() })).optional(),
   },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
@@ -536,14 +538,27 @@ export const agentRunTool = tool({
         return { data: { session: a.name, continued: r.continued, skipped: r.skipped }, text };
       }
     }
-    const id = await startRun(kube, ns, a.name, {
+    const o = {
       prompt,
       cfg,
       continues: a.continue === true,
       stallTimeout: cfg.agent.stallTimeout,
       out: capture(),
       err,
-    });
+    };
+    let id: string;
+    try {
+      id = await startRun(kube, ns, a.name, o);
+    } catch (e) {
+      // a group's name: the prompt in every running replica (`kodama agent run GROUP`)
+      if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;
+      if (!await (await import("../agent/groupcontinue.ts")).isGroupOnly(kube, ns, a.name)) throw e;
+      const g = await import("../agent/grouprun.ts");
+      const r = await g.runInGroup(kube, ns, a.name, o);
+      const lines = capture();
+      check(g.reportGroupRun(a.name, r, capture(), lines), `agent_run in group ${a.name}`, lines.text());
+      return { data: { session: a.name, started: r.started, skipped: r.skipped }, text: lines.text() };
+    }
     return {
       data: { run: id, session: a.name },
       text:

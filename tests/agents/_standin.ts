@@ -70,6 +70,11 @@ export interface StandInOptions {
   trickleMs?: number;
   /** which keys and models it accepts, and headers on every answer (agent check, start's preflight) */
   gate?: Gate;
+  /**
+   * each main request's turn from the request itself (its raw text and parsed body) instead of the queue:
+   * a script for concurrent conversations (the demo's agent, tests/cluster/demo_agents.ts)
+   */
+  turnFor?: (text: string, body: Record<string, unknown>) => Turn;
 }
 
 export interface StandIn {
@@ -577,7 +582,9 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
   const requests: Recorded[] = [];
   let taken = 0;
   const ac = new AbortController();
-  const takeTurn = (): Turn => queue.shift() ?? [{ text: "done." }];
+  let current: { text: string; body: Record<string, unknown> } = { text: "", body: {} };
+  const takeTurn = (): Turn =>
+    o.turnFor ? o.turnFor(current.text, current.body) : queue.shift() ?? [{ text: "done." }];
   const faults: Fault[] = (o.faults ?? []).map((f) => ({ ...f }));
   const windows = new Map<string, number[]>();
   /** The sliding window this request counts in: everyone's, or its key's. */
@@ -670,6 +677,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         text,
         headers: Object.fromEntries(req.headers),
       };
+      current = { text, body: body ?? {} };
       requests.push(rec);
       if (o.gate && req.method === "POST") {
         const refused = gateAnswer(req, url.pathname, body, o.gate);

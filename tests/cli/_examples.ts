@@ -1,11 +1,14 @@
 /** The examples of a Markdown text: the rule tests/cli/readme_examples_test.ts states. */
 
-export const SKIP = /\[(not in the demo|interactive)[\]:]/;
+/** Not run by the demo-world harnesses: `[demo project]` lines run in the demo's scratch project (demo_agents_test). */
+export const SKIP = /\[(not in the demo|interactive|demo project)[\]:]/;
 
 export interface Example {
   line: number;
   command: string;
   skip: boolean;
+  /** its `# comment` (empty when none) */
+  comment: string;
 }
 
 /** The examples of a README text, by the rule above. */
@@ -35,7 +38,7 @@ export function readmeExamples(text: string): Example[] {
         break;
       }
     }
-    out.push({ line: i + 1, command, skip: SKIP.test(comment) });
+    out.push({ line: i + 1, command, skip: SKIP.test(comment), comment });
   });
   return out;
 }

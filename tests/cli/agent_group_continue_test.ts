@@ -3,6 +3,7 @@
  * (agent.command, agent.continueArgs in the repository's .kodama.yaml) whose replica 2 fails its first run;
  * the group's continue starts a continued run in replica 2 only (with the continue arguments), leaves the
  * replica that succeeded alone and names both; compare's footer names the agent's failure, not the check.
+ * `agent run cg --prompt …` (no --continue) starts a run in every running replica and names a stopped one.
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
@@ -121,7 +122,37 @@ withSessionWorld(
         assertEquals(r.stdout, "");
         assertStringIncludes(r.stderr, "group cg: no replica's latest run failed: nothing to continue");
       });
+      await t.step(
+        "agent run cg --prompt: a run in every running replica; a stopped one is named",
+        async () => {
+          const r = await k(["agent", "run", "cg", "--prompt", "once more"]);
+          assertEquals(r.code, 0, r.stderr);
+          const lines = r.stdout.trimEnd().split("\n").map((l) => l.split("\t"));
+          assertEquals(lines.map((l) => l[0]), ["cg-1", "cg-2"]);
+          assertMatch(r.stderr, /^cg-1: agent run \d+ started$/m);
+          const f = await k(["agent", "logs", "cg-1", lines[0][1], "-f"]);
+          assertEquals([f.code, f.stdout.trim()], [0, "fine"], f.stderr);
+          assertEquals((await k(["stop", "cg-1"])).code, 0);
+          const again = await k(["agent", "run", "cg", "--prompt", "and again"]);
+          assertEquals(again.code, 0, again.stderr);
+          assertMatch(again.stdout, /^cg-2\t\d+\n$/);
+          assertMatch(again.stderr, /^cg-1: left alone \(Stopped\)$/m);
+          // a session named like the group: the run is the session's, and the group is named
+          const single = await k(["start", "cg", "--image", SESSION_IMAGE, "--no-sync"]);
+          assertEquals(single.code, 0, single.stderr);
+          const own = await k(["agent", "run", "cg", "--prompt", "just me"]);
+          assertEquals([own.code, own.stdout.trim()], [0, "1"], own.stderr);
+          assertStringIncludes(
+            own.stderr,
+            "note: cg is also a group (cg-1, cg-2): this ran in session cg only",
+          );
+          const none = await k(["agent", "run", "cg-nope", "--prompt", "x"]);
+          assertEquals(none.code, 3, none.stderr);
+          assertStringIncludes(none.stderr, "cg-nope");
+        },
+      );
     } finally {
+      await purge(w, "cg").catch(() => {});
       await purge(w, "cg-1").catch(() => {});
       await purge(w, "cg-2").catch(() => {});
     }

@@ -19,7 +19,7 @@ import { COMMANDS } from "../../src/cli/commands.ts";
 import { type CommandSpec, specsOf } from "../../src/cli/spec.ts";
 
 const ROOT = join(CONFIG, "..");
-const SKIP = /\[(not in the demo|interactive)[\]:]/;
+const SKIP = /\[(not in the demo|interactive|demo project)[\]:]/;
 
 export interface DocExample {
   where: string;

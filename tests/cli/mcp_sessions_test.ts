@@ -144,6 +144,11 @@ clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, re
           assert(!c.isError, c.text);
           assertEquals(c.data.count, 2);
           for (const row of c.data.replicas) assertEquals(row.agent.state, "succeeded", c.text);
+          // agent_run with the group's name: the prompt in every replica (`kodama agent run GROUP`)
+          const again = await m.call("agent_run", { name: g, prompt: "once more" });
+          assert(!again.isError, again.text);
+          assertEquals(again.data.started.map((x: { name: string }) => x.name), [`${g}-1`, `${g}-2`]);
+          assertMatch(again.text, new RegExp(`^${g}-1: agent run 2 started$`, "m"));
           const none = await m.call("compare", { name: "no-such-group" });
           assert(none.isError);
           assertMatch(none.text, /group "no-such-group" not found in namespace dev \(exit 3\)/);

@@ -5,7 +5,7 @@
 import { dirname, join } from "node:path";
 import { AlreadyRunning, DEMO_LOAD_PODS, parseClusterArgs, runCluster } from "./main.ts";
 import { podFsInfo } from "./runtime/podns.ts";
-import { DEMO_SESSION_IMAGE } from "./seed.ts";
+import { type DemoAgents, demoConfig, demoTask, startDemoAgents, writeDemoEnv } from "./demo_agents.ts";
 
 const opts = parseClusterArgs(Deno.args, { pods: DEMO_LOAD_PODS });
 const useColor = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
@@ -13,20 +13,14 @@ const b = (s: string) => (useColor ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (useColor ? `\x1b[2m${s}\x1b[0m` : s);
 
 /**
- * A KODAMA_HOME for the demo: sessions there use an image the test server runs (busybox), so the README's
- * sessions Quick Start works as written (`kodama start my-session`), and the demo's session state stays
- * out of ~/.kodama.
+ * A KODAMA_HOME for the demo: sessions there use an image the test server runs, with the agent CLIs, and
+ * the presets reach the demo's model-API stand-in (demo_agents.ts), so the README's sessions Quick Start
+ * and its agent lines work as written, and the demo's session state stays out of ~/.kodama.
  */
-function demoHome(kubeconfig: string): string {
+function demoHome(kubeconfig: string, apiUrl: string): string {
   const home = join(dirname(kubeconfig), "kodama-home");
   Deno.mkdirSync(home, { recursive: true });
-  Deno.writeTextFileSync(
-    join(home, "config.yaml"),
-    `# written by \`deno task demo\`: sessions on the demo test server use an image it runs
-defaults:
-  image: ${DEMO_SESSION_IMAGE}
-`,
-  );
+  Deno.writeTextFileSync(join(home, "config.yaml"), demoConfig(writeDemoEnv(home, apiUrl)));
   return home;
 }
 
@@ -49,7 +43,7 @@ function demoProject(kubeconfig: string): string {
       "# demo project\n\nA scratch repository for kodama's demo session.\n",
     );
     Deno.writeTextFileSync(join(dir, "hello.sh"), "#!/bin/sh\necho hello from the demo session\n");
-    git("init", "-q");
+    git("init", "-q", "-b", "main");
     git("add", "-A");
     git(
       "-c",
@@ -85,11 +79,43 @@ ${
   }`;
 }
 
+/** The agent lines of the banner, or one line on how to get the CLIs. */
+function agentLines(main: string, agents: DemoAgents): string {
+  const k = (s: string) => `  ${b(`deno run -A --no-prompt ${main} ${s}`)}`;
+  const missing = Object.entries(agents.clis).filter(([, ok]) => !ok).map(([n]) => n);
+  const get = missing.length
+    ? `\n${
+      dim(
+        `(${missing.join(" and ")} not installed here: npm install -g --prefix /usr/local/lib/agent-clis ${
+          missing.map((n) => n === "claude" ? "@anthropic-ai/claude-code@2.1.332" : "@openai/codex@0.169.0")
+            .join(" ")
+        }, as .ci/run does)`,
+      )
+    }`
+    : "";
+  return `The agent loop, with the real Claude Code and Codex against the demo's model-API stand-in
+${
+    dim(
+      `(${agents.api.url}: a scripted agent that appends notes on the task to AGENT_NOTES.md and commits them)`,
+    )
+  }:${get}
+
+${k("start fix --repo . --prompt-file task.txt")}
+${k("session logs fix -f")}                     ${dim("# until the run ends")}
+${k("session fetch fix")}                       ${dim("# then: git log -p main..kodama/fix")}
+${k("session land fix")}
+${k("start fix --repo . --prompt-file task.txt --replicas 3 --agent-variant 2=codex")}
+${k("compare fix --wait")}
+${k("delete fix --group --keep fix-3")}`;
+}
+
+const api = await startDemoAgents();
 try {
   await runCluster(opts, (s) => {
     const kc = s.kubeconfig;
-    const home = demoHome(kc);
+    const home = demoHome(kc, api.api.url);
     const project = demoProject(kc);
+    demoTask(project);
     const main = new URL("../../main.ts", import.meta.url).pathname;
     console.log(`
 ${b("kodama demo")} — the kodama Kubernetes API test server is running at ${s.server}
@@ -109,10 +135,13 @@ A dev session (README: Sessions) syncs the directory it starts in: a scratch rep
   ${b(`cd ${project}`)}
   ${b(`deno run -A --no-prompt ${main} start my-session`)}
 
+${agentLines(main, api)}
+
 kubectl works too (${dim("kubectl get pods -A -o wide")}; context ${b("dev")} may only use namespace dev).
 Press Ctrl-C to stop.`);
   });
 } catch (e) {
+  await api.api.close();
   if (!(e instanceof AlreadyRunning)) throw e;
   console.error(`error: ${e.message}`);
   Deno.exit(2);

@@ -57,22 +57,25 @@ Deno.test("agent runs: a preset's CLI is installed with npm, pinned, into the ho
   for (const n of PRESET_NAMES) {
     const i = PRESETS[n].install;
     const lines = installScript(n, i).join("\n");
-    // pinned, with npm's progress, into the home volume
-    assert(
-      lines.includes(
-        `npm install --no-fund --no-audit --loglevel=http --prefix "$HOME/.local" ${i.package}@${i.version}`,
-      ),
-    );
+    // pinned: the preset, package, version, program and least Node go to kodama_install (pod/install.sh)
     assert(lines.includes(`  ${i.bin})`));
-    // too old a Node is said first, naming the preset
     assert(
-      lines.includes(`-lt ${i.node} ]`) &&
-        lines.includes(`the ${n} preset installs ${i.package}@${i.version}`),
+      lines.includes(`kodama_install '${n}' '${i.package}' '${i.version}' '${i.bin}' '${i.node}' '125' 127`),
     );
-    // the image user's own npm settings, although HOME is the session's volume
-    assert(lines.includes(`export npm_config_userconfig="$ih/.npmrc"`));
     assert(START_SCRIPT.includes(lines));
   }
+  // quietly, into the home volume: npm's output to a log file, its tail on failure; one install at a time
+  assert(START_SCRIPT.includes(`kodama_install() {`));
+  assert(
+    START_SCRIPT.includes(
+      `npm install --no-fund --no-audit --no-update-notifier --loglevel=http --prefix "$HOME/.local" "$ki_pkg" > "$ki_log" 2>&1`,
+    ),
+  );
+  assert(START_SCRIPT.includes(`tail -n 15 "$ki_log"`));
+  assert(START_SCRIPT.includes(`mkdir "$ki_dir/$ki_bin.lock"`));
+  // too old a Node is said first, naming the preset; the image user's own npm settings are used
+  assert(START_SCRIPT.includes(`the $ki_preset preset installs $ki_pkg, which needs Node >= $ki_node`));
+  assert(START_SCRIPT.includes(`export npm_config_userconfig="$ki_ih/.npmrc"`));
   // claude's pin runs on the dev image's Node 18
   assertEquals(PRESETS.claude.install.node, 18);
   assertMatch(START_SCRIPT, /export PATH="\$HOME\/\.local\/node_modules\/\.bin:/);
