@@ -30,6 +30,7 @@ import { formatTokens } from "./truth.ts";
 import { stallSeconds } from "./watch.ts";
 import { durationValueMs } from "../base/duration.ts";
 import { safeLine } from "../ui/color.ts";
+import { type AnnounceOptions, announceRunEnd, noteOfRun } from "./notify.ts";
 
 export { execCapture, runningPod };
 import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
@@ -263,7 +264,16 @@ export async function agentLogs(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { run?: string; follow?: boolean; format?: LogFormat; out: Sink; err: Sink; signal?: AbortSignal },
+  o: {
+    run?: string;
+    follow?: boolean;
+    format?: LogFormat;
+    out: Sink;
+    err: Sink;
+    signal?: AbortSignal;
+    /** with follow: announce the run's end (notify.ts: the terminal's notification, the desktop's) */
+    announce?: AnnounceOptions;
+  },
 ): Promise<number> {
   const id = checkRunId(o.run);
   const pod = await runningPod(kube, namespace, name);
@@ -296,6 +306,8 @@ export async function agentLogs(
   const run = id === "latest" ? runs.at(-1) : runs.find((r) => r.id === id);
   if (!run) return ExitCode.OK;
   const notes = runNotes(run);
+  const note = o.announce && noteOfRun(name, run);
+  if (note) announceRunEnd(note, o.announce!);
   o.err.write(
     `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
       notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""

@@ -377,7 +377,7 @@ continuations and models (docs/agents.md).`,
         ["One JSON event per line [not in the demo: an agent]", "kodama agent logs my-work -o json"],
       ],
       notes:
-        "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed.",
+        "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed. On a terminal, -f announces the end (a terminal notification and the bell; a desktop notification unless notify.desktop is false; notify.on chooses the events).",
     },
     args: [SESSION, RUN],
     options: [
@@ -391,9 +391,15 @@ continuations and models (docs/agents.md).`,
       },
     ],
     run: async (inv) => {
-      const [m, kube] = await Promise.all([commands(), connect(inv)]);
+      const [m, kube, cfg] = await Promise.all([
+        commands(),
+        connect(inv),
+        inv.opts.follow ? settings() : undefined,
+      ]);
       const format = inv.opts.raw ? "raw" : inv.opts.output === "json" ? "json" : "text";
-      setExitCode(await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format));
+      setExitCode(
+        await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format, cfg?.notify),
+      );
     },
   },
   {
