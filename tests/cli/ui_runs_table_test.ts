@@ -13,7 +13,7 @@ import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts
 // functions handed to the page run there, where these exist
 // deno-lint-ignore no-explicit-any
 declare const document: any;
-declare const requestAnimationFrame: (f: () => void) => void;
+declare const requestAnimationFrame: (f: (t: number) => void) => void;
 // deno-lint-ignore no-explicit-any
 declare const getComputedStyle: (e: any) => { display: string };
 
@@ -85,7 +85,7 @@ withSessionWorld(
           await page.setViewport({ width, height: 800 });
           // the layout after the resize (two frames)
           await page.evaluate(() =>
-            new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))
+            new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())))
           );
           const m = await page.evaluate(() => {
             const table = document.querySelector("#runs-table");
