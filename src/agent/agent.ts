@@ -39,12 +39,16 @@ import STATUS_SH from "./pod/status.sh" with { type: "text" };
 import LOGS_SH from "./pod/logs.sh" with { type: "text" };
 import STOP_SH from "./pod/stop.sh" with { type: "text" };
 import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
+import NOTIFY_BODY_JS from "./pod/notify.js" with { type: "text" };
 
 /**
  * The Node runner of a preset's run (pod/runner.js: waits, continuations, budgets, the byte watchdog),
  * after the classifier it shares with kodama (pod/outcome.js, its `export`s dropped: one script).
  */
 export const RUNNER_JS = OUTCOME_JS.replace(/^export /gm, "") + "\n" + RUNNER_BODY_JS;
+
+/** The webhook of an ended run (pod/notify.js), after the same classifier: the pod says what kodama would. */
+export const NOTIFY_JS = OUTCOME_JS.replace(/^export /gm, "") + "\n" + NOTIFY_BODY_JS;
 
 /** What the Node runner needs to continue a run: the continuation's command and where a model goes. */
 export interface Resume {
@@ -161,7 +165,8 @@ export const START_SCRIPT = [
   `if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi`,
   `runner=${q(RUNNER_SCRIPT)}`,
   `runnerjs=${q(RUNNER_JS)}`,
-  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$@" > /dev/null 2>&1 < /dev/null &`,
+  `notifyjs=${q(NOTIFY_JS)}`,
+  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$notifyjs" "$@" > /dev/null 2>&1 < /dev/null &`,
   `echo "$n"`,
 ].join("\n");
 

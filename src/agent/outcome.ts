@@ -55,6 +55,8 @@ export interface Facts {
   budget?: string;
   /** the agent's last message to the user */
   lastMessage?: string;
+  /** tool uses refused (Claude Code's result's permission_denials) */
+  denied?: number;
 }
 
 export interface RunEnd {

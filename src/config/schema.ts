@@ -433,7 +433,34 @@ const agent = z.object({
 }).strict().describe("Coding agent runs.");
 
 const NOTIFY_WHY = "a repository cannot choose how kodama reaches you";
+
+/** Keys whose value is a secret: `config view`, `config get` and `config set` show them masked (maskSecret). */
+export const SECRET_KEYS: readonly string[] = ["notify.webhook"];
+
+/** A secret URL as it may be shown: its scheme and host, the rest (credentials, path, query) hidden. */
+export function maskSecret(v: unknown): string {
+  if (typeof v !== "string" || !v) return String(v);
+  try {
+    const u = new URL(v);
+    return `${u.protocol}//${u.host}/***`;
+  } catch {
+    return "***";
+  }
+}
+
+const webhookUrl = () =>
+  str().refine((v) => {
+    try {
+      return ["http:", "https:"].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, { error: "notify.webhook must be an http:// or https:// URL" });
+
 const notify = z.object({
+  webhook: fromRepo("userOnly", webhookUrl(), { why: NOTIFY_WHY }).optional().describe(
+    "A URL the session pod POSTs a signed JSON event to when an agent run ends or waits on you, laptop closed or not (docs/agents.md: the body, the X-Kodama-Signature HMAC and how to check it). It reaches sessions started after it is set (or `start --notify`), through their env Secret; shown masked. Only ~/.kodama/config.yaml sets it.",
+  ),
   on: fromRepo(
     "userOnly",
     z.array(oneOf(["done", "failed", "needs-input"]), {

@@ -33,6 +33,8 @@ export function newFacts() {
     // the agent's last message to the user (its final words: a question there means it waits on you)
     lastMessage: undefined,
     geminiSaying: false,
+    // tool uses the agent's permissions refused (Claude Code's result lists them)
+    denied: 0,
   };
 }
 
@@ -136,6 +138,7 @@ function claudeLine(f, j, now) {
   }
   if (type === "result") {
     f.costUsd += num(j.total_cost_usd) ?? 0;
+    if (Array.isArray(j.permission_denials)) f.denied += j.permission_denials.length;
     const sub = str(j.subtype);
     const ok = j.is_error !== true && (sub === undefined || sub === "success");
     f.result = {
@@ -305,7 +308,7 @@ export function causeOf(status, kind, message) {
  */
 export function needsInput(f, o, end = {}) {
   if (o.class === "running" || o.class === "interrupted") return undefined;
-  if (o.class === "denied" || (end.denied ?? 0) > 0) return "denied";
+  if (o.class === "denied" || (end.denied ?? f.denied ?? 0) > 0) return "denied";
   if (o.class === "budget") return "budget";
   const last = f.result?.ok !== false ? (f.result?.message ?? f.lastMessage) : undefined;
   if (typeof last === "string" && isQuestion(last)) return "question";

@@ -128,6 +128,7 @@ const DECISIONS: Record<string, string> = {
   "agent.forwardEnv.gemini": "userOnly",
   "agent.forwardEnv.custom": "userOnly",
   // how kodama reaches the user (its desktop, which events): the user's choice alone
+  "notify.webhook": "userOnly",
   "notify.on": "userOnly",
   "notify.desktop": "userOnly",
   "exec.maxParallel": "repo",
