@@ -102,7 +102,7 @@ export function installScript(preset: string, i: PresetInstall): string[] {
 }
 
 /**
- * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][@AGENT] CMD ARGS...` with the check command
+ * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][~N][%B64][^][@AGENT] CMD ARGS...` with the check command
  * (CHECK bytes, when given) and then the prompt (BYTES long) on stdin; `:c` asks to continue the latest run
  * (`agent run --continue`), recorded only when that run was of the same AGENT (its preset). CMD may start
  * with `env K=V…` (a preset's variables). Prints the run id on stdout as its last line; install progress
@@ -110,8 +110,10 @@ export function installScript(preset: string, i: PresetInstall): string[] {
  */
 export const START_SCRIPT = [
   `set -u`,
-  `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""`,
+  `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""; nn=0`,
   `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
+  // `^`: no webhook for this run (agent run --no-notify)
+  `case "$bytes" in *^) nn=1; bytes="\${bytes%^}" ;; esac`,
   // `~N`: agent.stallTimeout in seconds, for the runner's watchdog
   // `%B64`: what a preset's continuation runs (Resume, base64 JSON), for the Node runner
   `case "$bytes" in *%*) export KODAMA_RESUME="\${bytes##*%}"; bytes="\${bytes%\\%*}" ;; esac`,
@@ -154,6 +156,7 @@ export const START_SCRIPT = [
   `pa=""; [ -n "$prev" ] && pa=$(cat "$runs/$prev/agent" 2>/dev/null)`,
   `if [ "$cont" = 1 ] && [ -n "$prev" ] && { [ -z "$pa" ] || [ "$pa" = "$agent" ]; }; then echo "$prev" > "$run/continues"; fi`,
   `: > "$run/log"`,
+  `if [ "$nn" = 1 ]; then : > "$run/no-notify"; fi`,
   `if [ "$missing" = 1 ]; then`,
   `  echo "kodama: $prog is not in the image (agent \${agent:-command})" > "$run/log"`,
   `  date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"; echo ${NO_AGENT_EXIT} > "$run/exit"; echo "$n"; exit ${NO_AGENT_EXIT}`,
@@ -182,10 +185,12 @@ export function startArgv(
   agent?: string,
   stallSeconds = 0,
   resume?: Resume,
+  noNotify = false,
 ): string[] {
   const b64 = resume ? btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(resume)))) : "";
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
-    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (agent ? `@${agent}` : "");
+    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (noNotify ? "^" : "") +
+    (agent ? `@${agent}` : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 

@@ -73,6 +73,7 @@ export async function runCommand(
     continue?: boolean;
     agent?: string;
     settings?: SettingsFlags;
+    notify?: boolean;
   },
   cfg: Config,
 ): Promise<number> {
@@ -108,6 +109,7 @@ export async function runCommand(
     continues: f.continue,
     check: f.check ?? cfg.agent.check,
     stallTimeout: cfg.agent.stallTimeout,
+    ...(f.notify !== undefined ? { notify: f.notify } : {}),
     out: stdoutSink,
     err: stderrSink,
   });

@@ -319,6 +319,12 @@ the image is installed once into the home volume with npm (a pinned version; kod
         description:
           "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check)",
       },
+      {
+        flags: "--notify",
+        description:
+          "the pod POSTs this run's end to notify.webhook (the default in a session started with the webhook; exit 2 in one without)",
+      },
+      { flags: "--no-notify", description: "no webhook for this run" },
       ...SETTINGS_OPTIONS,
     ],
     run: async (inv) => {
@@ -330,6 +336,7 @@ the image is installed once into the home volume with npm (a pinned version; kod
         continue: inv.opts.continue as boolean | undefined,
         agent: inv.opts.agent as string | undefined,
         settings: settingsFlagsOf(inv.opts),
+        ...(inv.opts.notify !== undefined ? { notify: inv.opts.notify as boolean } : {}),
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },

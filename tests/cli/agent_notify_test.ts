@@ -110,6 +110,23 @@ withSessionWorld(
       // the agent ran without the webhook's variables
       const logs = await w.k(["agent", "logs", NAME, run]);
       assertMatch(logs.stdout, /notify-vars: 0/);
+
+      // agent run --no-notify: this run's end is not sent (the pod says it skipped nothing: no attempt)
+      const quiet = await w.k(["agent", "run", NAME, "--prompt", "again", "--no-notify"]);
+      assertEquals(quiet.code, 0, quiet.stderr);
+      const followed = await w.k(["agent", "logs", NAME, quiet.stdout.trim(), "-f"]);
+      assertEquals(followed.code, 0, followed.stderr);
+      const left = await w.kc([
+        "exec",
+        `kodama-${NAME}`,
+        "--",
+        "sh",
+        "-c",
+        `ls "$HOME/.kodama/runs/${quiet.stdout.trim()}"`,
+      ]);
+      const files = left.stdout.split("\n");
+      assert(files.includes("no-notify") && !files.includes("notify"), left.stdout);
+      assertEquals(paths.length, 1, "the --no-notify run sent nothing");
     } finally {
       await server.shutdown();
       await purge(w, NAME);
