@@ -91,7 +91,18 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
     // a key kept by `kodama agent keys` is read like a local variable of its name
     storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),
     // the webhook's URL and key, in the env Secret (the pod sends it: laptop closed or not)
-    extraEnv: async () => (await import("./notifykey.ts")).notifyEnv(cfg.notify, notify),
+    extraEnv: async () => {
+      const vars = await (await import("./notifykey.ts")).notifyEnv(cfg.notify, notify);
+      if (vars.KODAMA_NOTIFY_URL) {
+        const { maskSecret } = await import("../config/schema.ts");
+        io.err.write(
+          `note: the session's pod tells ${
+            maskSecret(vars.KODAMA_NOTIFY_URL)
+          } when a run ends (notify.webhook; --no-notify: not)\n`,
+        );
+      }
+      return vars;
+    },
   };
   if (prompt === undefined) return base;
   return {

@@ -63,6 +63,12 @@ withSessionWorld(
       );
       const s = await w.k(["start", NAME, "--no-sync", "--image", SESSION_IMAGE]);
       assertEquals(s.code, 0, s.stderr);
+      // start says where the pod will tell, masked
+      assertMatch(
+        s.stderr,
+        /note: the session's pod tells http:\/\/127\.0\.0\.1:\d+\/\*\*\* when a run ends/,
+      );
+      assert(!s.stderr.includes(TOKEN) && !s.stdout.includes(TOKEN));
       const key = (await Deno.readTextFile(join(w.home, "notify.key"))).trim();
       assertMatch(key, /^[0-9a-f]{64}$/);
       const r = await w.k(["agent", "run", NAME, "--prompt", "do it"]);
