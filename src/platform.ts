@@ -584,3 +584,63 @@ export function keychainCommand(
   }
   return { argv: ["secret-tool", op === "get" ? "lookup" : "clear", ...attrs], stdin: "" };
 }
+
+// ---------------------------------------------------------------------------------- desktop notifications
+
+/** One desktop-notification command: its argv, its stdin, and variables added to its environment. */
+export interface NotifyCommand {
+  argv: string[];
+  stdin: string;
+  env: Record<string, string>;
+}
+
+/** AppleScript that shows its two arguments as title and text: the text is data (`argv`), never source. */
+const OSASCRIPT = [
+  "on run argv",
+  "display notification (item 2 of argv) with title (item 1 of argv)",
+  "end run",
+];
+
+/** PowerShell (read from stdin) that shows a balloon; the words come from the environment, never the script. */
+const BALLOON = [
+  "$ErrorActionPreference='Stop'",
+  "Add-Type -AssemblyName System.Windows.Forms",
+  "Add-Type -AssemblyName System.Drawing",
+  "$n=New-Object System.Windows.Forms.NotifyIcon",
+  "$n.Icon=[System.Drawing.SystemIcons]::Information",
+  "$n.BalloonTipTitle=$env:KODAMA_NOTIFY_TITLE",
+  "$n.BalloonTipText=$env:KODAMA_NOTIFY_TEXT",
+  "$n.Visible=$true",
+  "$n.ShowBalloonTip(10000)",
+  "Start-Sleep -Seconds 6",
+  "$n.Dispose()",
+  "",
+].join("\n");
+
+/**
+ * The command that shows a desktop notification on this OS: macOS `osascript` (an `on run argv` script,
+ * the words as its arguments), Linux `notify-send` (after `--`, so no word is an option), Windows
+ * PowerShell's NotifyIcon balloon (the script on stdin, the words in KODAMA_NOTIFY_TITLE/TEXT). Undefined
+ * where there is no desktop: a Linux without DISPLAY or WAYLAND_DISPLAY (an SSH login, a container).
+ * `title` and `text` are one line each, already made safe for a terminal by the caller.
+ */
+export function desktopNotifyCommand(p: Platform, title: string, text: string): NotifyCommand | undefined {
+  // an argument that starts with `-` could read as an option to osascript: a space in front keeps it a word
+  const word = (s: string) => s.startsWith("-") ? ` ${s}` : s;
+  if (p.os === "darwin") {
+    return {
+      argv: ["osascript", ...OSASCRIPT.flatMap((l) => ["-e", l]), word(title), word(text)],
+      stdin: "",
+      env: {},
+    };
+  }
+  if (p.os === "windows") {
+    return {
+      argv: ["powershell.exe", "-NoProfile", "-NonInteractive", "-Command", "-"],
+      stdin: BALLOON,
+      env: { KODAMA_NOTIFY_TITLE: title, KODAMA_NOTIFY_TEXT: text },
+    };
+  }
+  if (!p.env("DISPLAY") && !p.env("WAYLAND_DISPLAY")) return undefined;
+  return { argv: ["notify-send", "--app-name=kodama", "--", title, text], stdin: "", env: {} };
+}

@@ -40,12 +40,16 @@ import STATUS_SH from "./pod/status.sh" with { type: "text" };
 import LOGS_SH from "./pod/logs.sh" with { type: "text" };
 import STOP_SH from "./pod/stop.sh" with { type: "text" };
 import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
+import NOTIFY_BODY_JS from "./pod/notify.js" with { type: "text" };
 
 /**
  * The Node runner of a preset's run (pod/runner.js: waits, continuations, budgets, the byte watchdog),
  * after the classifier it shares with kodama (pod/outcome.js, its `export`s dropped: one script).
  */
 export const RUNNER_JS = OUTCOME_JS.replace(/^export /gm, "") + "\n" + RUNNER_BODY_JS;
+
+/** The webhook of an ended run (pod/notify.js), after the same classifier: the pod says what kodama would. */
+export const NOTIFY_JS = OUTCOME_JS.replace(/^export /gm, "") + "\n" + NOTIFY_BODY_JS;
 
 /** What the Node runner needs to continue a run: the continuation's command and where a model goes. */
 export interface Resume {
@@ -90,7 +94,7 @@ export function installScript(preset: string, i: PresetInstall): string[] {
 }
 
 /**
- * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][@AGENT] CMD ARGS...` with the check command
+ * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][~N][%B64][^][@AGENT] CMD ARGS...` with the check command
  * (CHECK bytes, when given) and then the prompt (BYTES long) on stdin; `:c` asks to continue the latest run
  * (`agent run --continue`), recorded only when that run was of the same AGENT (its preset). CMD may start
  * with `env K=V…` (a preset's variables). Prints the run id on stdout as its last line; an install's one
@@ -98,8 +102,10 @@ export function installScript(preset: string, i: PresetInstall): string[] {
  */
 export const START_SCRIPT = [
   `set -u`,
-  `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""`,
+  `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""; nn=0`,
   `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
+  // `^`: no webhook for this run (agent run --no-notify)
+  `case "$bytes" in *^) nn=1; bytes="\${bytes%^}" ;; esac`,
   // `~N`: agent.stallTimeout in seconds, for the runner's watchdog
   // `%B64`: what a preset's continuation runs (Resume, base64 JSON), for the Node runner
   `case "$bytes" in *%*) export KODAMA_RESUME="\${bytes##*%}"; bytes="\${bytes%\\%*}" ;; esac`,
@@ -143,6 +149,7 @@ export const START_SCRIPT = [
   `pa=""; [ -n "$prev" ] && pa=$(cat "$runs/$prev/agent" 2>/dev/null)`,
   `if [ "$cont" = 1 ] && [ -n "$prev" ] && { [ -z "$pa" ] || [ "$pa" = "$agent" ]; }; then echo "$prev" > "$run/continues"; fi`,
   `: > "$run/log"`,
+  `if [ "$nn" = 1 ]; then : > "$run/no-notify"; fi`,
   `if [ "$missing" = 1 ]; then`,
   `  echo "kodama: $prog is not in the image (agent \${agent:-command})" > "$run/log"`,
   `  date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"; echo ${NO_AGENT_EXIT} > "$run/exit"; echo "$n"; exit ${NO_AGENT_EXIT}`,
@@ -154,7 +161,8 @@ export const START_SCRIPT = [
   `if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi`,
   `runner=${q(RUNNER_SCRIPT)}`,
   `runnerjs=${q(RUNNER_JS)}`,
-  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$@" > /dev/null 2>&1 < /dev/null &`,
+  `notifyjs=${q(NOTIFY_JS)}`,
+  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$notifyjs" "$@" > /dev/null 2>&1 < /dev/null &`,
   `echo "$n"`,
 ].join("\n");
 
@@ -170,10 +178,12 @@ export function startArgv(
   agent?: string,
   stallSeconds = 0,
   resume?: Resume,
+  noNotify = false,
 ): string[] {
   const b64 = resume ? btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(resume)))) : "";
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
-    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (agent ? `@${agent}` : "");
+    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (noNotify ? "^" : "") +
+    (agent ? `@${agent}` : "");
   return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
 }
 

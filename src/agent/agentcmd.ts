@@ -30,6 +30,7 @@ import { agentChoiceOf, presetRows, resolveAgent } from "./presets.ts";
 import { flagLayer, type SettingsFlags } from "./settings.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 import type { LogFormat } from "./render.ts";
+import type { AnnounceOptions } from "./notify.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
 export async function readPrompt(
@@ -72,6 +73,7 @@ export async function runCommand(
     continue?: boolean;
     agent?: string;
     settings?: SettingsFlags;
+    notify?: boolean;
   },
   cfg: Config,
 ): Promise<number> {
@@ -107,6 +109,7 @@ export async function runCommand(
     continues: f.continue,
     check: f.check ?? cfg.agent.check,
     stallTimeout: cfg.agent.stallTimeout,
+    ...(f.notify !== undefined ? { notify: f.notify } : {}),
     out: stdoutSink,
     err: stderrSink,
   };
@@ -162,6 +165,7 @@ export async function logsCommand(
   run: string | undefined,
   follow: boolean,
   format: LogFormat = "text",
+  notify?: Config["notify"],
 ) {
   return await agentLogs(kube, kube.namespace, name, {
     run,
@@ -169,7 +173,22 @@ export async function logsCommand(
     format,
     out: stdoutSink,
     err: stderrSink,
+    ...(follow && notify ? { announce: announceOptions(notify) } : {}),
   });
+}
+
+/**
+ * How a command that watches runs end on this terminal announces them (notify.*): the terminal's own
+ * notification when stdout is one, a desktop notification when kodama runs on a terminal at all (a script
+ * or a CI job is not told on a desktop).
+ */
+export function announceOptions(notify: Config["notify"]): AnnounceOptions {
+  const tty = isTerminal("stdout");
+  return {
+    terminal: { sink: stdoutSink, tty },
+    desktop: notify.desktop && (tty || isTerminal("stderr")),
+    on: notify.on,
+  };
 }
 
 export async function stopCommand(kube: Kube, name: string, run: string | undefined) {
@@ -257,14 +276,17 @@ export async function compareCommand(
     wait?: boolean;
     timeout?: string;
     stopOthersWhenPassed?: boolean;
+    notify?: Config["notify"];
   },
 ): Promise<number> {
+  const { notify, ...rest } = f;
   const [{ compareGroup }, { parseDuration }] = await Promise.all([
     import("./compare.ts"),
     import("../base/duration.ts"),
   ]);
   return await compareGroup(kube, kube.namespace, group, {
-    ...f,
+    ...rest,
+    ...(notify && (f.wait || f.watch) ? { announce: announceOptions(notify) } : {}),
     ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
     tty: isTerminal("stdout"),
     out: stdoutSink,

@@ -30,6 +30,7 @@ import { formatTokens } from "./truth.ts";
 import { stallSeconds } from "./watch.ts";
 import { durationValueMs } from "../base/duration.ts";
 import { safeLine } from "../ui/color.ts";
+import { type AnnounceOptions, announceRunEnd, noteOfRun } from "./notify.ts";
 
 export { execCapture, runningPod };
 import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
@@ -55,8 +56,24 @@ export interface RunOptions {
   continues?: boolean;
   /** agent.stallTimeout: a run that prints nothing for this long is ended (0: never) */
   stallTimeout?: string | number;
+  /** `--notify` / `--no-notify`: this run's webhook from the pod (default: when the session has one) */
+  notify?: boolean;
   out: Sink;
   err: Sink;
+}
+
+/** The webhook variable a session started with notify.webhook has in its env Secret (notifykey.ts). */
+const NOTIFY_VAR = "KODAMA_NOTIFY_URL";
+
+/** The webhook of this run: off with --no-notify; --notify in a session started without one is exit 2. */
+function noNotifyOf(name: string, spec: ReturnType<typeof specOf>, notify?: boolean): boolean {
+  if (notify === true && spec && !spec.envVars.includes(NOTIFY_VAR)) {
+    throw usageError(
+      `session ${name} was started without a webhook: its pod has no notify.webhook to send to`,
+      `set notify.webhook, then start a session (kodama start NAME --notify); or follow the run: kodama agent logs ${name} -f`,
+    );
+  }
+  return notify === false;
 }
 
 /** The agent a run of this session runs: the one asked for, else the session's (recorded at start). */
@@ -87,6 +104,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   const agent = withSettings(agentOfRun(pod, o), o.settings);
   const { argv, continues } = runArgv(agent, o.continues === true);
   const spec = specOf(pod);
+  const noNotify = noNotifyOf(name, spec, o.notify);
   // another preset for this run (--agent): its credentials went into the env Secret only if it was the
   // session's at start
   if (o.agent && isPresetName(agent.preset) && spec && spec.agent?.preset !== agent.preset) {
@@ -114,7 +132,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   const r = await execCapture(
     kube,
     pod,
-    startArgv(argv, prompt.length, check.length, continues, agent.preset, stall, resumeOf(agent)),
+    startArgv(argv, prompt.length, check.length, continues, agent.preset, stall, resumeOf(agent), noNotify),
     { stdin, err: o.err },
   );
   const what = agent.preset === "custom"
@@ -263,7 +281,16 @@ export async function agentLogs(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { run?: string; follow?: boolean; format?: LogFormat; out: Sink; err: Sink; signal?: AbortSignal },
+  o: {
+    run?: string;
+    follow?: boolean;
+    format?: LogFormat;
+    out: Sink;
+    err: Sink;
+    signal?: AbortSignal;
+    /** with follow: announce the run's end (notify.ts: the terminal's notification, the desktop's) */
+    announce?: AnnounceOptions;
+  },
 ): Promise<number> {
   const id = checkRunId(o.run);
   const pod = await runningPod(kube, namespace, name);
@@ -296,6 +323,8 @@ export async function agentLogs(
   const run = id === "latest" ? runs.at(-1) : runs.find((r) => r.id === id);
   if (!run) return ExitCode.OK;
   const notes = runNotes(run);
+  const note = o.announce && noteOfRun(name, run);
+  if (note) announceRunEnd(note, o.announce!);
   o.err.write(
     `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
       notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""

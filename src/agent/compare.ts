@@ -28,6 +28,7 @@ import { stopOthersWhenPassed } from "./stopothers.ts";
 import { groupMembers, replicaOf } from "./group.ts";
 import type { SessionView } from "../session/status.ts";
 import { quote } from "../escape.ts";
+import { type AnnounceOptions, announceRunEnd, noteOfRun, type RunEndNote } from "./notify.ts";
 
 const TAIL_BYTES = 2000;
 
@@ -334,6 +335,26 @@ export function settled(rows: ReplicaRow[]): boolean {
   );
 }
 
+/**
+ * What is said when every replica of a group has ended: `failed` when one failed (its agent or its
+ * check), else `needs-input` when one waits on the user, else `done`.
+ */
+export function groupNote(group: string, rows: ReplicaRow[]): RunEndNote {
+  const bad = rows.filter((r) => r.check?.state === "failed" || r.agent?.state === "failed").length;
+  const waiting =
+    rows.filter((r) =>
+      r.agent && noteOfRun(r.name, { ...r.agent, id: r.agent.run, truth: r.truth })?.event === "needs-input"
+    ).length;
+  const ok = rows.length - bad;
+  return {
+    event: bad ? "failed" : waiting ? "needs-input" : "done",
+    session: group,
+    group,
+    outcome: `${ok} of ${rows.length} replica${rows.length === 1 ? "" : "s"} succeeded`,
+    ...(waiting && !bad ? { reason: `${waiting} wait${waiting === 1 ? "s" : ""} on you` } : {}),
+  };
+}
+
 export interface CompareOptions {
   output?: string;
   /** --diff: undefined (no diff), [] (every replica's), [A, B] */
@@ -350,6 +371,8 @@ export interface CompareOptions {
   err: Sink;
   tty?: boolean;
   signal?: AbortSignal;
+  /** with -w/--wait: announce the group's end (notify.ts) */
+  announce?: AnnounceOptions;
 }
 
 function document(group: string, namespace: string, rows: ReplicaRow[]) {
@@ -413,6 +436,7 @@ export async function compareGroup(
       }
       if (done) {
         if (!o.watch) o.out.write(await render(group, namespace, rows, format));
+        if (o.announce) announceRunEnd(groupNote(group, rows), o.announce);
         return failedReplicas(rows, o.err);
       }
       if (Date.now() > deadline) {

@@ -35,6 +35,8 @@ export interface AgentStartOptions extends StartOptions {
   settings?: SettingsFlags;
   /** `--no-preflight`: a prompt's start does not stop for missing credentials */
   noPreflight?: boolean;
+  /** `--notify` / `--no-notify`: the session's pod sends the webhook (default: when notify.webhook is set) */
+  notify?: boolean;
 }
 
 /** Checked before any request: what a prompt needs, and the agent's name. */
@@ -81,13 +83,26 @@ export function agentFor(o: AgentStartOptions, cfg: Config) {
 
 /** The start options with the session's agent and (with a prompt) its first run as the afterReady step. */
 export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: StartIO): StartOptions {
-  const { prompt, agentName: _a, variant: _v, check, settings: _s, noPreflight, ...rest } = o;
+  const { prompt, agentName: _a, variant: _v, check, settings: _s, noPreflight, notify, ...rest } = o;
   let keys: ReturnType<typeof defaultDeps> | undefined;
   const base = {
     ...rest,
     agentFor: agentFor(o, cfg),
     // a key kept by `kodama agent keys` is read like a local variable of its name
     storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),
+    // the webhook's URL and key, in the env Secret (the pod sends it: laptop closed or not)
+    extraEnv: async () => {
+      const vars = await (await import("./notifykey.ts")).notifyEnv(cfg.notify, notify);
+      if (vars.KODAMA_NOTIFY_URL) {
+        const { maskSecret } = await import("../config/schema.ts");
+        io.err.write(
+          `note: the session's pod tells ${
+            maskSecret(vars.KODAMA_NOTIFY_URL)
+          } when a run ends (notify.webhook; --no-notify: not)\n`,
+        );
+      }
+      return vars;
+    },
   };
   if (prompt === undefined) return base;
   return {

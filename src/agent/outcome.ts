@@ -55,6 +55,10 @@ export interface Facts {
   budget?: string;
   /** hosts kodama's gateway refused (its `kodama-gateway: host H is not in …` in a tool's output) */
   deniedHosts?: string[];
+  /** the agent's last message to the user */
+  lastMessage?: string;
+  /** tool uses refused (Claude Code's result's permission_denials) */
+  denied?: number;
 }
 
 export interface RunEnd {
@@ -73,5 +77,10 @@ export const causeOf: (status?: number, kind?: string, message?: string) => Outc
   js.causeOf;
 /** `failed: overloaded (retryable)`, `succeeded (after 2 overloads)`, `failed: invalid API key`. */
 export const outcomeText: (o: Outcome, f?: Partial<Facts>) => string = js.outcomeText;
+/** Why an ended run waits on the user (`denied`, `budget`, `question`), or undefined. */
+export type NeedsInput = "denied" | "budget" | "question";
+export const needsInput: (f: Partial<Facts>, o: Outcome, end?: RunEnd) => NeedsInput | undefined =
+  js.needsInput;
+export const isQuestion: (text: string) => boolean = js.isQuestion;
 /** `running (429, retry 3/10 in 15s)`. */
 export const waitingText: (w: Waiting | undefined, now?: number) => string = js.waitingText;

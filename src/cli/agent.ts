@@ -324,6 +324,12 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
         description:
           "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check)",
       },
+      {
+        flags: "--notify",
+        description:
+          "the pod POSTs this run's end to notify.webhook (the default in a session started with the webhook; exit 2 in one without)",
+      },
+      { flags: "--no-notify", description: "no webhook for this run" },
       ...SETTINGS_OPTIONS,
     ],
     run: async (inv) => {
@@ -335,6 +341,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
         continue: inv.opts.continue as boolean | undefined,
         agent: inv.opts.agent as string | undefined,
         settings: settingsFlagsOf(inv.opts),
+        ...(inv.opts.notify !== undefined ? { notify: inv.opts.notify as boolean } : {}),
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },
@@ -382,7 +389,7 @@ continuations and models (docs/agents.md).`,
         ["One JSON event per line [not in the demo: an agent]", "kodama agent logs my-work -o json"],
       ],
       notes:
-        "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed.",
+        "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed. On a terminal, -f announces the end (a terminal notification and the bell; a desktop notification unless notify.desktop is false; notify.on chooses the events).",
     },
     args: [SESSION, RUN],
     options: [
@@ -396,9 +403,15 @@ continuations and models (docs/agents.md).`,
       },
     ],
     run: async (inv) => {
-      const [m, kube] = await Promise.all([commands(), connect(inv)]);
+      const [m, kube, cfg] = await Promise.all([
+        commands(),
+        connect(inv),
+        inv.opts.follow ? settings() : undefined,
+      ]);
       const format = inv.opts.raw ? "raw" : inv.opts.output === "json" ? "json" : "text";
-      setExitCode(await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format));
+      setExitCode(
+        await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format, cfg?.notify),
+      );
     },
   },
   {

@@ -78,8 +78,12 @@ its output.`,
     },
   ],
   run: async (inv) => {
-    const [{ compareCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     const o = inv.opts;
+    const [{ compareCommand }, kube, cfg] = await Promise.all([
+      impl(),
+      connect(inv),
+      o.wait || o.watch ? import("./settings.ts").then((m) => m.effectiveConfig()) : undefined,
+    ]);
     const extra = inv.args.slice(1);
     if (extra.length && !o.diff) {
       const { usageError } = await import("../errors.ts");
@@ -97,6 +101,7 @@ its output.`,
         wait: o.wait as boolean | undefined,
         timeout: o.timeout as string | undefined,
         stopOthersWhenPassed: o.stopOthersWhenPassed as boolean | undefined,
+        notify: cfg?.notify,
       }),
     );
   },

@@ -315,6 +315,15 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     },
     ...SETTINGS_OPTIONS,
     {
+      flags: "--notify",
+      description:
+        "the session's pod POSTs a signed event to notify.webhook when a run ends or waits on you (the default once notify.webhook is set)",
+    },
+    {
+      flags: "--no-notify",
+      description: "no webhook from this session's pod, although notify.webhook is set",
+    },
+    {
       flags: "--no-preflight",
       description:
         "with a prompt: start even when the agent has none of its credential variables (see kodama agent check)",
@@ -396,6 +405,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         agentName: str(o.agent),
         settings: settingsFlagsOf(o),
         noPreflight: o.preflight === false,
+        ...(o.notify !== undefined ? { notify: o.notify as boolean } : {}),
         budget: str(o.budget),
         timeout: str(o.timeout),
         noWait: o.wait === false,

@@ -11,6 +11,16 @@ import { allKeys, getIn, keysUnder, lookupKey, typeLabel } from "./keys.ts";
 import { type ConfigSource, loadConfig } from "./load.ts";
 import { displayPath, findRepo, globalConfigPath, REPO_CONFIG_FILE } from "./paths.ts";
 import { quote } from "../escape.ts";
+import { maskSecret, SECRET_KEYS } from "./schema.ts";
+
+/** A value as shown: a secret key's masked (maskSecret), a section's with its secret keys masked. */
+function shown(key: string, value: unknown): unknown {
+  if (SECRET_KEYS.includes(key)) return value === undefined ? value : maskSecret(value);
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shown(`${key}.${k}`, v)]));
+  }
+  return value;
+}
 
 export interface Printed {
   stdout: string;
@@ -68,7 +78,7 @@ export async function configView(
     for (const k of allKeys()) {
       const source = cfg.sources[k.key];
       if (!source) continue;
-      entries[k.key] = { value: getIn(cfg.values, k.path), source };
+      entries[k.key] = { value: shown(k.key, getIn(cfg.values, k.path)), source };
     }
     // unknown keys (cfg.warnings) are already reported on stderr at every command's start (cli/settings.ts)
     if (format === "json") return { stdout: JSON.stringify(entries, null, 2) + "\n" };
@@ -80,6 +90,16 @@ export async function configView(
   const path = await targetFile(opts, false);
   // no schema validation: show the file as written even when a value in it is wrong
   const file = await readConfigFile(path, { validate: false });
+  // a secret (a webhook URL) shows masked: the document is changed in memory only, its comments kept
+  let masked = false;
+  for (const k of SECRET_KEYS) {
+    const path = k.split(".");
+    const v = file.doc.getIn(path);
+    if (typeof v === "string") {
+      file.doc.setIn(path, maskSecret(v));
+      masked = true;
+    }
+  }
   // unknown keys (file.warnings) are already reported on stderr at every command's start (cli/settings.ts)
   const stderr = [
     ...(file.exists
@@ -90,7 +110,8 @@ export async function configView(
   if (format === "json") {
     return { stdout: JSON.stringify(file.doc.toJS() ?? {}, null, 2) + "\n", stderr: note };
   }
-  return { stdout: file.text && !file.text.endsWith("\n") ? file.text + "\n" : file.text, stderr: note };
+  const text = masked ? file.doc.toString() : file.text;
+  return { stdout: text && !text.endsWith("\n") ? text + "\n" : text, stderr: note };
 }
 
 /** `config get KEY`: the resolved value (section -> its subtree); exit 3 when unset without a default. */
@@ -101,7 +122,7 @@ export async function configGet(
   const found = lookupKey(key);
   const format = opts.output === undefined ? undefined : parseFormat(opts.output, ["yaml", "json"], "yaml");
   const cfg = await loadConfig({ cwd: opts.cwd, flags: opts.flags, home: opts.home });
-  const value = getIn(cfg.values, found.info.path);
+  const value = shown(key, getIn(cfg.values, found.info.path));
   if (value === undefined) {
     throw notFound(`${key} is not set and has no default`, `set it with: kodama config set ${key} VALUE`);
   }
@@ -123,7 +144,7 @@ export async function configSet(key: string, raw: string, scope: Scope): Promise
   await editConfigFile(path, (file) => {
     file.doc.setIn(found.info.path, value);
   });
-  return { stdout: "", stderr: `set ${key} = ${formatValue(value)} in ${displayPath(path)}\n` };
+  return { stdout: "", stderr: `set ${key} = ${formatValue(shown(key, value))} in ${displayPath(path)}\n` };
 }
 
 /** `config unset KEY` (a leaf or a whole section). */

@@ -432,6 +432,49 @@ const agent = z.object({
   ),
 }).strict().describe("Coding agent runs.");
 
+const NOTIFY_WHY = "a repository cannot choose how kodama reaches you";
+
+/** Keys whose value is a secret: `config view`, `config get` and `config set` show them masked (maskSecret). */
+export const SECRET_KEYS: readonly string[] = ["notify.webhook"];
+
+/** A secret URL as it may be shown: its scheme and host, the rest (credentials, path, query) hidden. */
+export function maskSecret(v: unknown): string {
+  if (typeof v !== "string" || !v) return String(v);
+  try {
+    const u = new URL(v);
+    return `${u.protocol}//${u.host}/***`;
+  } catch {
+    return "***";
+  }
+}
+
+const webhookUrl = () =>
+  str().refine((v) => {
+    try {
+      return ["http:", "https:"].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, { error: "notify.webhook must be an http:// or https:// URL" });
+
+const notify = z.object({
+  webhook: fromRepo("userOnly", webhookUrl(), { why: NOTIFY_WHY }).optional().describe(
+    "A URL the session pod POSTs a signed JSON event to when an agent run ends or waits on you, laptop closed or not (docs/agents.md: the body, the X-Kodama-Signature HMAC and how to check it). It reaches sessions started after it is set (or `start --notify`), through their env Secret; shown masked. Only ~/.kodama/config.yaml sets it.",
+  ),
+  on: fromRepo(
+    "userOnly",
+    z.array(oneOf(["done", "failed", "needs-input"]), {
+      error: typeMsg("a list of events (expected e.g. [done, failed, needs-input])"),
+    }),
+    { why: NOTIFY_WHY },
+  ).default(["done", "failed", "needs-input"]).describe(
+    "Which ends of an agent run are announced: done (it succeeded), failed (with its outcome class, stalled included), needs-input (its tool uses were denied, a budget stopped it, or its last words ask a question). Only ~/.kodama/config.yaml sets it.",
+  ),
+  desktop: fromRepo("userOnly", bool(), { why: NOTIFY_WHY }).default(true).describe(
+    "Show a desktop notification (macOS Notification Center, notify-send on Linux, a balloon on Windows) when `agent logs -f`, `compare --wait` or `compare -w` on a terminal sees a run end. Only ~/.kodama/config.yaml sets it.",
+  ),
+}).strict().describe("Being told when an agent run ends or waits on you (docs/agents.md).");
+
 const exec = z.object({
   maxParallel: int(1, 1000).default(32).describe(
     "How many pods `exec` runs a command in at the same time (1..1000).",
@@ -497,6 +540,7 @@ export const configSchema = z.object({
   sync: sync.prefault({}),
   editor: editor.prefault({}),
   agent: agent.prefault({}),
+  notify: notify.prefault({}),
   exec: exec.prefault({}),
   picker: picker.prefault({}),
   output: output.prefault({}),

@@ -81,6 +81,8 @@ export interface StartOptions extends StartFlags {
    * the user's config decides them). Without it: agent.authEnv.
    */
   agentFor?: (template?: TemplateAgent, kept?: SessionAgent) => { agent: SessionAgent; forwardEnv: string[] };
+  /** variables kodama itself puts into the env Secret (the webhook's: agent/notifykey.ts), never printed */
+  extraEnv?: () => Promise<Record<string, string>>;
   /**
    * a forwarded variable this environment does not set, from a store of the user's own (the agent's
    * `agent keys`): read after the env files and the environment
@@ -275,6 +277,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       }
     }
   }
+  Object.assign(env.vars, await o.extraEnv?.() ?? {});
   // a bundle named in an env file a door let through must pass the door too; one from this environment is the
   // person's own
   const viaDoor = io.door && !fromHere.includes("NODE_EXTRA_CA_CERTS") ? { door: io.door, cwd } : undefined;

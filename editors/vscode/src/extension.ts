@@ -10,6 +10,9 @@ import type { CliConfig } from "./cli.ts";
 import * as h from "./handlers.ts";
 import { isWorkflowFile, workflowNameLines } from "./lens.ts";
 import { phaseIcon, SessionModel, type SessionRow, type SessionWatch, watchSessions } from "./tree.ts";
+import { type ListedSession, runEndMessage, RunEndTracker } from "./runends.ts";
+import { runJson } from "./cli.ts";
+import { sessionListArgs } from "./argv.ts";
 
 const CONN_KEY = "kodama.connection";
 
@@ -113,6 +116,26 @@ export function activate(context: vscode.ExtensionContext): void {
       setTimeout(() => !watch && startWatch(), end.code ? 30_000 : 2_000);
     });
   };
+  // a run that ends in a session shown here is told (runends.ts): `kodama list -o json` every 30 s while a
+  // session runs (it reads an unread run's outcome, bounded), one notification per ended run
+  const runEnds = new RunEndTracker();
+  let lookTimer: ReturnType<typeof setTimeout> | undefined;
+  const lookForRunEnds = async () => {
+    clearTimeout(lookTimer);
+    if (sessions.rows().some((r) => r.phase === "Running")) {
+      try {
+        const list = await runJson<{ items: ListedSession[] }>(cli(), sessionListArgs(conn));
+        for (const e of runEnds.look(list.items ?? [])) {
+          const msg = runEndMessage(e);
+          void (e.failed ? vscode.window.showWarningMessage(msg) : vscode.window.showInformationMessage(msg));
+        }
+      } catch {
+        // kodama could not list (a dropped connection): the tree says so; look again later
+      }
+    }
+    lookTimer = setTimeout(() => void lookForRunEnds(), runEnds.anyRunning() ? 15_000 : 30_000);
+  };
+  lookTimer = setTimeout(() => void lookForRunEnds(), 5_000);
   type Node = {
     kind: "group" | "session" | "pod" | "error";
     label: string;
@@ -222,7 +245,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void showStatus();
       startWatch();
     }),
-    { dispose: () => (watch?.stop(), clearTimeout(statusRetry)) },
+    { dispose: () => (watch?.stop(), clearTimeout(statusRetry), clearTimeout(lookTimer)) },
   );
   startWatch();
 }

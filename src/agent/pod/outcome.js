@@ -31,6 +31,11 @@ export function newFacts() {
     fatal: undefined,
     lastText: undefined,
     deniedHosts: [],
+    // the agent's last message to the user (its final words: a question there means it waits on you)
+    lastMessage: undefined,
+    geminiSaying: false,
+    // tool uses the agent's permissions refused (Claude Code's result lists them)
+    denied: 0,
   };
 }
 
@@ -120,6 +125,10 @@ function claudeLine(f, j, now) {
       return;
     }
     addModel(f, str(m.model));
+    const said = Array.isArray(m.content)
+      ? m.content.filter((x) => isObj(x) && x.type === "text" && str(x.text)).map((x) => x.text).join("\n")
+      : "";
+    if (said) f.lastMessage = said.slice(-2000);
     const id = str(m.id);
     if (id && !f.turnIds.includes(id)) {
       f.turnIds.push(id);
@@ -130,6 +139,7 @@ function claudeLine(f, j, now) {
   }
   if (type === "result") {
     f.costUsd += num(j.total_cost_usd) ?? 0;
+    if (Array.isArray(j.permission_denials)) f.denied += j.permission_denials.length;
     const sub = str(j.subtype);
     const ok = j.is_error !== true && (sub === undefined || sub === "success");
     f.result = {
@@ -158,6 +168,10 @@ function codexLine(f, j, now) {
     else f.lastError = { message: m };
   } else if (type === "item.started" || type === "item.completed") {
     f.waiting = undefined;
+    const item = isObj(j.item) ? j.item : {};
+    if (type === "item.completed" && item.type === "agent_message" && str(item.text)) {
+      f.lastMessage = item.text.slice(-2000);
+    }
   }
 }
 
@@ -183,6 +197,13 @@ function geminiLine(f, j) {
     f.lastError = { message: str(j.message) ?? "error" };
   } else {
     f.waiting = undefined;
+    // the model's text comes in `delta` pieces; a message of another role or a tool use starts anew
+    if (type === "message" && j.role === "assistant" && str(j.content)) {
+      f.lastMessage = ((j.delta === true && f.geminiSaying ? f.lastMessage ?? "" : "") + j.content).slice(
+        -2000,
+      );
+      f.geminiSaying = true;
+    } else f.geminiSaying = false;
   }
 }
 
@@ -289,6 +310,26 @@ export function causeOf(status, kind, message) {
   ) return "unreachable";
   if (status !== undefined && status >= 500) return "overloaded";
   return undefined;
+}
+
+/**
+ * Whether an ended run waits on the user, and why: its tool uses were refused (`denied`), a budget or turn
+ * limit stopped it (`budget`), or its last message to the user is a question (`question`). Undefined when
+ * it does not (it succeeded, or failed for a cause that is not the user's to answer). `o` is classify's.
+ */
+export function needsInput(f, o, end = {}) {
+  if (o.class === "running" || o.class === "interrupted") return undefined;
+  if (o.class === "denied" || (end.denied ?? f.denied ?? 0) > 0) return "denied";
+  if (o.class === "budget") return "budget";
+  const last = f.result?.ok !== false ? (f.result?.message ?? f.lastMessage) : undefined;
+  if (typeof last === "string" && isQuestion(last)) return "question";
+  return undefined;
+}
+
+/** A message whose last sentence asks something: it ends in `?` (after closing quotes, brackets, emphasis). */
+export function isQuestion(text) {
+  const t = text.replace(/[\s`*_"')\]}>.\u201d\u2019]+$/u, "");
+  return /[?\uff1f]$/u.test(t);
 }
 
 /** Words of a class for a failed run (`failed: overloaded (retryable)`). */

@@ -128,22 +128,24 @@ function AgentTab({ name, agent, onError }) {
               onInput=${(e) => setPrompt(e.target.value)}></textarea>
             <button class="primary" id="run-agent" disabled=${busy || !prompt.trim()}>Run agent</button>
           </form>
-          <table class="grid">
-            <thead><tr><th>Run</th><th>State</th><th class="num">Exit</th><th class="num">Started</th></tr></thead>
+          <table class="grid runs-grid" id="runs-table">
+            <thead><tr><th class="run-id">Run</th><th>State</th><th class="num wide">Exit</th><th class="num started">Started</th></tr></thead>
             <tbody>${(runs ?? []).slice().reverse().map((r) =>
               html`
                 <tr key=${r.id} class=${r.id === sel ? "selected" : ""} onClick=${() => setSel(r.id)}>
-                  <td>${r.id}</td>
-                  <td><span class=${`agent a-${r.state}`} title=${(r.notes ?? []).join(
-                    "\n",
-                  )}>${r.outcome?.text ??
-                    r.state}</span>${r.notes?.length
-                    ? html`
-                      <span class="muted small">${r.notes.join("; ")}</span>
-                    `
-                    : ""}</td>
-                  <td class="num">${r.exitCode ?? "—"}</td>
-                  <td class="num muted">${r.startedAt ? age(r.startedAt) + " ago" : "—"}</td>
+                  <td class="run-id">${r.id}</td>
+                  <td class="run-state">
+                    <span class=${`agent a-${r.state}`} title=${(r.notes ?? []).join(
+                      "\n",
+                    )}>${r.outcome?.text ??
+                      r.state}</span>${r.notes?.length
+                      ? html`<div class="run-reason muted small">${r.notes.join("; ")}</div>`
+                      : ""}
+                  </td>
+                  <td class="num wide">${r.exitCode ?? "—"}</td>
+                  <td class="num muted started" title=${r.startedAt ?? ""}>${r.startedAt
+                    ? age(r.startedAt) + " ago"
+                    : "—"}</td>
                 </tr>
               `
             )}</tbody>

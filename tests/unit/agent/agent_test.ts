@@ -3,6 +3,7 @@ import {
   checkRunId,
   installScript,
   LOGS_SCRIPT,
+  NOTIFY_JS,
   parseRuns,
   RUNNER_JS,
   RUNNER_SCRIPT,
@@ -48,7 +49,7 @@ Deno.test("agent runs: the prompt goes on stdin, never into the command line", (
   // detached: its own session, no terminal, survives the exec
   assertMatch(
     START_SCRIPT,
-    /\$nh \$detach sh -c "\$runner" kodama-run "\$run" "\$runnerjs" "\$@" > \/dev\/null 2>&1 < \/dev\/null &/,
+    /\$nh \$detach sh -c "\$runner" kodama-run "\$run" "\$runnerjs" "\$notifyjs" "\$@" > \/dev\/null 2>&1 < \/dev\/null &/,
   );
   assertMatch(START_SCRIPT, /command -v setsid/);
 });
@@ -219,7 +220,7 @@ Deno.test("agent runs: a stop that comes after the agent ended is too late; one 
     await Deno.writeTextFile(`${run}/prompt`, "do it\n");
     // as START_SCRIPT starts it: a session leader, so a stop signals the runner and the agent together
     const done = new Deno.Command("setsid", {
-      args: ["sh", "-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, "sh", "-c", agent],
+      args: ["sh", "-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, NOTIFY_JS, "sh", "-c", agent],
       env: { KODAMA_WORKSPACE: ws, HOME: ws },
     }).output();
     return { run, done };

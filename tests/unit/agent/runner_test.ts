@@ -3,7 +3,7 @@
 // continued with the continue arguments; a permanent one is not; a budget ends the run; an announced wait
 // is not a stall; the state file says the wait while it happens.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
+import { NOTIFY_JS, parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { classify, factsOf } from "../../../src/agent/outcome.ts";
 
 const result = (o: Record<string, unknown>) =>
@@ -47,7 +47,7 @@ async function runWith(
     switchModels: o.switchModels ?? false,
   };
   const child = new Deno.Command("sh", {
-    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, ...argv],
+    args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, NOTIFY_JS, ...argv],
     cwd: ws,
     env: {
       KODAMA_WORKSPACE: ws,
@@ -205,6 +205,7 @@ Deno.test("runner: the plain-sh runner and its watchdog (pod/runner.sh, pod/watc
         "kodama-run",
         run,
         RUNNER_JS,
+        NOTIFY_JS,
         "sh",
         "-c",
         "cat > out.txt; echo done",

@@ -1,7 +1,7 @@
 // The runner's watchdog (src/agent/watch.ts), run for real with sh: an agent that prints nothing is ended as
 // stalled, one that only retries its model API as unreachable; one that works is left alone; git facts.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
+import { NOTIFY_JS, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { runFacts } from "../../../src/agent/truth.ts";
 
 async function runAgent(
@@ -22,7 +22,7 @@ async function runAgent(
   for (const [f, text] of Object.entries(o.before ?? {})) await Deno.writeTextFile(`${ws}/${f}`, text);
   const [shell, ...shArgs] = o.sh ?? ["sh"];
   const out = await new Deno.Command(shell, {
-    args: [...shArgs, "-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, "sh", "-c", agent],
+    args: [...shArgs, "-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, NOTIFY_JS, "sh", "-c", agent],
     cwd: ws,
     env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: String(stall), GIT_CONFIG_GLOBAL: "/dev/null" },
     stdout: "null",

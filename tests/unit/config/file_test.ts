@@ -226,3 +226,30 @@ Deno.test("keys lists every key with type and default", () => {
   const json = JSON.parse(configKeys({ output: "json" }).stdout) as { key: string }[];
   assert(json.some((k) => k.key === "exec.maxParallel"));
 });
+
+Deno.test("notify.webhook is a secret: set, get, view and view --resolved show it masked", async () => {
+  await using t = await tmp();
+  const url = "https://hooks.example.com/services/T0/B0/s3cr3tXYZ?token=alsoSecret";
+  const s = { home: t.home, cwd: t.repo };
+  const set = await configSet("notify.webhook", url, s);
+  assertStringIncludes(set.stderr!, "notify.webhook = https://hooks.example.com/***");
+  assertStringIncludes(await Deno.readTextFile(t.file), url);
+  const shown = [
+    set.stderr!,
+    (await configGet("notify.webhook", s)).stdout,
+    (await configGet("notify", s)).stdout,
+    (await configView(s)).stdout,
+    (await configView({ ...s, output: "json" })).stdout,
+    (await configView({ ...s, resolved: true })).stdout,
+    (await configView({ ...s, resolved: true, output: "json" })).stdout,
+  ];
+  for (const out of shown) {
+    assert(!out.includes("s3cr3tXYZ") && !out.includes("alsoSecret"), out);
+  }
+  assertStringIncludes(shown[3], "webhook: https://hooks.example.com/***");
+  // the file itself keeps the real value
+  assertStringIncludes(await Deno.readTextFile(t.file), url);
+  const e = await configSet("notify.webhook", "file:///etc/passwd", s).catch((x) => x);
+  assert(e instanceof KodamaError, String(e));
+  assertStringIncludes(e.message, "must be an http:// or https:// URL");
+});

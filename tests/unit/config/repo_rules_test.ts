@@ -127,6 +127,10 @@ const DECISIONS: Record<string, string> = {
   "agent.forwardEnv.codex": "userOnly",
   "agent.forwardEnv.gemini": "userOnly",
   "agent.forwardEnv.custom": "userOnly",
+  // how kodama reaches the user (its desktop, which events): the user's choice alone
+  "notify.webhook": "userOnly",
+  "notify.on": "userOnly",
+  "notify.desktop": "userOnly",
   "exec.maxParallel": "repo",
   "exec.shell": "repo",
   "exec.container": "repo",
