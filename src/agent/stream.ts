@@ -345,6 +345,15 @@ function kodamaEvents(j: J): AgentEvent[] {
   if (j.event === "continue") return [{ kind: "continue", reason, attempt: num(j.attempt), of: num(j.of) }];
   if (j.event === "model" && str(j.model)) return [{ kind: "fallback", model: str(j.model)!, reason }];
   if (j.event === "budget") return [{ kind: "budget", message: str(j.message) ?? "budget" }];
+  // agent say / agent interrupt (say.ts): the message itself is not logged, only how it was delivered
+  if (j.event === "say") {
+    return [{
+      kind: "text",
+      line: `<< a message (agent say, ${num(j.bytes) ?? 0} bytes): ${str(j.how) ?? "sent"}`,
+    }];
+  }
+  if (j.event === "interrupt") return [{ kind: "text", line: "<< interrupted (agent interrupt)" }];
+  if (j.event === "turn") return [{ kind: "text", line: "<< a new turn with the messages said (agent say)" }];
   return [];
 }
 
