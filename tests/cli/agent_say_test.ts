@@ -13,6 +13,7 @@ import { makeTestRepo } from "./_git_server.ts";
 import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { type StandIn, startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";
+import { startMcp } from "./_mcp.ts";
 
 async function startHeld(
   w: SessionWorld,
@@ -111,6 +112,38 @@ withSessionWorld(
           ]
         ) {
           assertStringIncludes(next, s);
+        }
+      });
+
+      await t.step("MCP agent_say, agent_interrupt, agent_wait through the SDK client", async () => {
+        const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], { env: { KODAMA_HOME: w.home } });
+        try {
+          const rel = api.hold();
+          const said = await m.call("agent_say", { name: "s1", message: "mcp says hi" });
+          assert(!said.isError, said.text);
+          assertEquals([said.data.results[0].how, said.data.results[0].run], ["started", "4"]);
+          await api.waitFor(() => api.held() > 0);
+          const early = await m.call("agent_wait", { name: "s1", timeout: "1s" });
+          assert(early.isError, early.text);
+          assertStringIncludes(early.text, "did not end within 1s");
+          const i = await m.call("agent_interrupt", { name: "s1" });
+          assertEquals(i.data.results, [{ session: "s1", run: "4", interrupted: true }]);
+          rel();
+          const w4 = await m.call("agent_wait", { name: "s1" });
+          assertEquals([w4.data.ok, w4.data.results[0].outcome], [false, "interrupted"]);
+          const big = await m.call("agent_say", { name: "s1", message: "y".repeat(70_000) });
+          assert(big.isError, big.text);
+          assertStringIncludes(big.text, "at most 65536");
+          const before = api.mainRequests().length;
+          const again = await m.call("agent_say", { name: "s1", message: "mcp goes on" });
+          assertEquals(again.data.results[0].how, "started");
+          const w5 = await m.call("agent_wait", { name: "s1" });
+          assertEquals(w5.data.ok, true, w5.text);
+          const next = texts(api).slice(before).at(-1)!;
+          assertStringIncludes(next, "mcp says hi");
+          assertStringIncludes(next, "mcp goes on");
+        } finally {
+          await m.close();
         }
       });
 
