@@ -117,7 +117,7 @@ withSessionWorld(
         await waitText("#steer-note", /run 2 interrupted: its conversation is kept/);
         release();
         assertEquals((await w.k(["agent", "wait", "st"])).code, 1);
-        await waitText(".agent-tab", /interrupted/);
+        await waitText(".agent-tab table", /interrupted/);
         await shot("steer-interrupted-1280");
       });
 
