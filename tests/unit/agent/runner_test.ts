@@ -337,3 +337,38 @@ Deno.test("runner: a live agent gets the message on its open stdin; stdin is clo
   );
   assertStringIncludes(r.log, "stdin closed");
 });
+
+Deno.test("runner: without Node, an agent given --input-format stream-json gets the prompt as one user line", async () => {
+  for (const shell of [["dash"], ["busybox", "sh"]]) {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-runner-sh-" });
+    const run = `${ws}/.kodama/runs/1`;
+    await Deno.mkdir(run, { recursive: true });
+    const prompt = 'fix "the" C:\\path\n\tand this\n';
+    await Deno.writeTextFile(`${run}/prompt`, prompt);
+    const out = await new Deno.Command(shell[0], {
+      args: [
+        ...shell.slice(1),
+        "-c",
+        RUNNER_SCRIPT,
+        "kodama-run",
+        run,
+        RUNNER_JS,
+        "sh",
+        "-c",
+        "cat > in.jsonl",
+        "agent",
+        "--input-format",
+        "stream-json",
+      ],
+      cwd: ws,
+      // no KODAMA_RESUME: the plain-sh runner, as in an image without Node
+      env: { KODAMA_WORKSPACE: ws, PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+    }).output();
+    assertEquals(out.code, 0, shell.join(" "));
+    const line = JSON.parse(await Deno.readTextFile(`${ws}/in.jsonl`));
+    assertEquals(line.type, "user");
+    assertEquals(line.message.content[0].text, prompt.replace(/\n$/, ""), shell.join(" "));
+    await Deno.remove(ws, { recursive: true });
+  }
+});
