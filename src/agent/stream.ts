@@ -155,7 +155,14 @@ function claudeEvents(j: J): AgentEvent[] {
       outputTokens: num(u.output_tokens),
       costUsd: num(j.total_cost_usd),
       denied: Array.isArray(j.permission_denials) ? j.permission_denials.length : undefined,
-      ...(isError ? { error: text ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error" } : {}),
+      // an interrupt (agent interrupt: the control request) aborts the turn's stream
+      ...(isError
+        ? {
+          error: str(j.terminal_reason) === "aborted_streaming"
+            ? "interrupted: the turn was aborted"
+            : text ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error",
+        }
+        : {}),
     }];
   }
   return [];
