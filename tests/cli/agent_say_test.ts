@@ -198,3 +198,52 @@ withSessionWorld(
     }
   },
 );
+
+withSessionWorld(
+  "agent say/wait/interrupt GROUP with the real Claude Code: every running replica",
+  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  async (t, w) => {
+    const api = await startStandIn();
+    const env = { ANTHROPIC_API_KEY: "sk-ant-standin-6568", ANTHROPIC_BASE_URL: api.url };
+    const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
+    const task = join(w.cwd, "g-task.txt");
+    await Deno.writeTextFile(task, "Write the lexer.\n");
+    const release = api.hold();
+    try {
+      await t.step("a group of 2, both turns held: agent say GROUP reaches both conversations", async () => {
+        const r = await w.k(["start", "sg", "--repo", ".", "--replicas", "2", "--prompt-file", task], {
+          cwd: repo.work,
+          env,
+        });
+        assertEquals(r.code, 0, r.stderr);
+        await api.waitFor(() => api.held() >= 2);
+        const s = await w.k(["agent", "say", "sg", "both of you: add tests"]);
+        assertEquals(s.code, 0, s.stderr);
+        assertEquals(
+          s.stdout,
+          "sg-1: run 1: sent to the running conversation\nsg-2: run 1: sent to the running conversation\n",
+        );
+        release();
+        const wr = await w.k(["agent", "wait", "sg", "-o", "json"]);
+        assertEquals(wr.code, 0, wr.stdout + wr.stderr);
+        const items = JSON.parse(wr.stdout).items;
+        assertEquals(items.map((i: { session: string }) => i.session), ["sg-1", "sg-2"]);
+        assertEquals(texts(api).filter((x) => x.includes("both of you: add tests")).length >= 2, true);
+      });
+      await t.step("nothing running: say GROUP is exit 3, interrupt GROUP says it had ended", async () => {
+        const s = await w.k(["agent", "say", "sg", "anyone?"]);
+        assertEquals(s.code, 3, s.stderr);
+        assertStringIncludes(s.stderr, "group sg: no replica has a running run");
+        const i = await w.k(["agent", "interrupt", "sg"]);
+        assertEquals(i.code, 0, i.stderr);
+        assertStringIncludes(i.stderr, "sg-1: run 1 had already ended: nothing to interrupt");
+      });
+    } finally {
+      release();
+      await purge(w, "sg-1");
+      await purge(w, "sg-2");
+      await api.close();
+      await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
+    }
+  },
+);
