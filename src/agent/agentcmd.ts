@@ -317,3 +317,68 @@ export async function sessionLogsCommand(kube: Kube, name: string, f: { follow?:
     err: stderrSink,
   });
 }
+
+/** `agent say NAME [TEXT] [--file F]`: TEXT, the file, or stdin (`-`), bounded. */
+export async function sayCommand(
+  kube: Kube,
+  name: string,
+  f: { text?: string; file?: string },
+  cfg: Config,
+): Promise<number> {
+  if (f.text !== undefined && f.file !== undefined) {
+    throw usageError("give either the message or --file, not both");
+  }
+  if (f.text === undefined && f.file === undefined) {
+    throw usageError("no message: give it as an argument, or --file F (- for stdin)");
+  }
+  const text = f.text === "-" || f.file !== undefined
+    ? await readPrompt({ promptFile: f.file ?? "-" }).catch((e) => {
+      throw e instanceof KodamaError
+        ? new KodamaError(
+          e.message.replaceAll("--prompt-file", "--file").replace(
+            "the prompt is empty",
+            "the message is empty",
+          ),
+          e.code,
+          e.hint,
+        )
+        : e;
+    })
+    : f.text!;
+  const { agentSay, checkMessage } = await import("./say.ts");
+  checkMessage(text);
+  const rs = await agentSay(kube, kube.namespace, name, text!, { cfg, err: stderrSink });
+  for (const r of rs) stdoutSink.write(`${rs.length > 1 ? `${r.session}: ` : ""}${r.message}\n`);
+  return 0;
+}
+
+/** `agent interrupt NAME|GROUP`. */
+export async function interruptCommand(kube: Kube, name: string): Promise<number> {
+  const { agentInterrupt } = await import("./say.ts");
+  for (const r of await agentInterrupt(kube, kube.namespace, name)) {
+    if (r.interrupted) {
+      stdoutSink.write(
+        `${r.session}: run ${r.run} interrupted (its conversation is kept: kodama agent say ${r.session} "…" goes on)\n`,
+      );
+    } else stderrSink.write(`${r.session}: run ${r.run} had already ended: nothing to interrupt\n`);
+  }
+  return 0;
+}
+
+/** `agent wait NAME|GROUP [--timeout D] [-o json]`: exits with the outcome. */
+export async function waitCommand(
+  kube: Kube,
+  name: string,
+  f: { timeout?: string; output?: string },
+): Promise<number> {
+  const { agentWait, waitExitCode } = await import("./say.ts");
+  const { durationValueMs } = await import("../base/duration.ts");
+  const { withInterrupt } = await import("../proc.ts");
+  const timeoutMs = f.timeout === undefined ? 0 : durationValueMs(f.timeout, "--timeout", { timer: true });
+  return await withInterrupt(async (signal) => {
+    const rs = await agentWait(kube, kube.namespace, name, { timeoutMs, signal });
+    if (f.output === "json") stdoutSink.write(JSON.stringify({ items: rs }, null, 2) + "\n");
+    else for (const r of rs) stdoutSink.write(`${r.session}\trun ${r.run}\t${r.text}\n`);
+    return waitExitCode(rs);
+  }, { signals: ["SIGINT"] });
+}

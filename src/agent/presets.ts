@@ -106,10 +106,14 @@ export const GEMINI_WRAP = [
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
     name: "claude",
-    summary: "Claude Code in print mode, permissions skipped (the pod is the sandbox), stream-json output",
+    summary:
+      "Claude Code in print mode, permissions skipped (the pod is the sandbox), stream-json in and out (agent say)",
+    // stream-json input: the prompt and what `agent say` sends are user lines on its stdin (pod/runner.js)
     command: [
       "claude",
       "-p",
+      "--input-format",
+      "stream-json",
       "--output-format",
       "stream-json",
       "--verbose",

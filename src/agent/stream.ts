@@ -155,7 +155,14 @@ function claudeEvents(j: J): AgentEvent[] {
       outputTokens: num(u.output_tokens),
       costUsd: num(j.total_cost_usd),
       denied: Array.isArray(j.permission_denials) ? j.permission_denials.length : undefined,
-      ...(isError ? { error: text ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error" } : {}),
+      // an interrupt (agent interrupt: the control request) aborts the turn's stream
+      ...(isError
+        ? {
+          error: str(j.terminal_reason) === "aborted_streaming"
+            ? "interrupted: the turn was aborted"
+            : text ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error",
+        }
+        : {}),
     }];
   }
   return [];
@@ -345,6 +352,15 @@ function kodamaEvents(j: J): AgentEvent[] {
   if (j.event === "continue") return [{ kind: "continue", reason, attempt: num(j.attempt), of: num(j.of) }];
   if (j.event === "model" && str(j.model)) return [{ kind: "fallback", model: str(j.model)!, reason }];
   if (j.event === "budget") return [{ kind: "budget", message: str(j.message) ?? "budget" }];
+  // agent say / agent interrupt (say.ts): the message itself is not logged, only how it was delivered
+  if (j.event === "say") {
+    return [{
+      kind: "text",
+      line: `<< a message (agent say, ${num(j.bytes) ?? 0} bytes): ${str(j.how) ?? "sent"}`,
+    }];
+  }
+  if (j.event === "interrupt") return [{ kind: "text", line: "<< interrupted (agent interrupt)" }];
+  if (j.event === "turn") return [{ kind: "text", line: "<< a new turn with the messages said (agent say)" }];
   return [];
 }
 

@@ -49,8 +49,8 @@ export interface RunTruth {
   fromLog?: boolean;
 }
 
-export type EndedBy = "stalled" | "unreachable" | "budget";
-const ENDED_BY: readonly string[] = ["stalled", "unreachable", "budget"];
+export type EndedBy = "stalled" | "unreachable" | "budget" | "interrupted";
+const ENDED_BY: readonly string[] = ["stalled", "unreachable", "budget", "interrupted"];
 
 /** Git's view of a run: `git rev-list --count START..HEAD` and the files changed since START. */
 export interface GitFacts {

@@ -1,5 +1,5 @@
 /**
- * `kodama agent run|status|logs|stop|presets|check|keys`: coding-agent runs in a session (the session's agent preset,
+ * `kodama agent run|status|logs|stop|say|interrupt|wait|presets|check|keys`: coding-agent runs in a session (the session's agent preset,
  * detached in the session's pod, each with an id, its prompt and output under ~/.kodama/runs in the pod).
  */
 import { setExitCode } from "./exit.ts";
@@ -21,7 +21,7 @@ export const names = ["agent"];
 export const help: HelpSpec = {
   group: "Sessions",
   summary:
-    "Coding-agent runs in a session: run, status, logs, stop; the agent presets; keys and models checked (check, keys)",
+    "Coding-agent runs in a session: run, status, logs, stop; say, interrupt, wait; the agent presets; keys and models checked (check, keys)",
   usage: "[command] [flags]",
   long:
     `Each run starts the session's coding agent (a preset: claude, the default, codex or gemini; or a custom
@@ -427,6 +427,97 @@ continuations and models (docs/agents.md).`,
     run: async (inv) => {
       const [m, kube] = await Promise.all([commands(), connect(inv)]);
       setExitCode(await m.stopCommand(kube, inv.args[0], inv.args[1]));
+    },
+  },
+  {
+    names: ["say"],
+    help: {
+      summary:
+        "Say something to a session's running agent (or every running replica of a group): into the live conversation, else queued as its next turn",
+      examples: [
+        [
+          "Add to the running conversation [not in the demo: an agent]",
+          'kodama agent say my-work "also cover the error path"',
+        ],
+        [
+          "A longer message from a file [not in the demo: an agent]",
+          "kodama agent say my-work --file notes.md",
+        ],
+        ["From stdin [not in the demo: an agent]", "git diff | kodama agent say my-work -"],
+      ],
+      notes:
+        `Claude Code takes it live (its stream-json input): "sent to the running conversation". Codex and Gemini take
+no input while they run: the message is queued and the pod's runner starts the next turn of the same
+conversation with it when the current one ends ("queued for the next turn"). When the latest run has
+ended, the message starts a --continue run. At most 64 KiB. Exit 3 when the session has no run yet.`,
+    },
+    args: [SESSION, arg("[message]", "the message (- reads stdin)")],
+    options: [{ flags: "--file <file>", description: "read the message from a file (- for stdin)" }],
+    run: async (inv) => {
+      const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
+      setExitCode(
+        await m.sayCommand(kube, inv.args[0], {
+          text: inv.args[1],
+          file: inv.opts.file as string | undefined,
+        }, cfg),
+      );
+    },
+  },
+  {
+    names: ["interrupt"],
+    help: {
+      summary:
+        "Stop the current turn of a session's running agent (or of every running replica of a group), keeping its conversation",
+      examples: [
+        [
+          "Interrupt, then steer [not in the demo: an agent]",
+          'kodama agent interrupt my-work && kodama agent say my-work "stop; do X instead"',
+        ],
+      ],
+      notes:
+        `The run ends as interrupted (agent status); the next agent say or agent run --continue goes on in the same
+conversation. Claude Code gets its interrupt request; Codex and Gemini are ended as a stop ends them.`,
+    },
+    args: [SESSION],
+    run: async (inv) => {
+      const [m, kube] = await Promise.all([commands(), connect(inv)]);
+      setExitCode(await m.interruptCommand(kube, inv.args[0]));
+    },
+  },
+  {
+    names: ["wait"],
+    help: {
+      summary:
+        "Wait until a session's latest run (every replica's, for a group) has ended; exit with its outcome",
+      examples: [
+        ["Block until the run is done [not in the demo: an agent]", "kodama agent wait my-work"],
+        [
+          "A group, at most 30 minutes, as JSON [not in the demo: an agent]",
+          "kodama agent wait fix --timeout 30m -o json",
+        ],
+      ],
+      notes:
+        `Exit codes: 0 every run succeeded (and its check passed); 1 one failed, was stopped or interrupted;
+3 no such session or run; 5 --timeout passed (the runs go on); 130 Ctrl-C.`,
+    },
+    args: [SESSION],
+    options: [
+      { flags: "--timeout <duration>", description: "give up after this long (exit 5), e.g. 30m" },
+      {
+        flags: "-o, --output <format>",
+        description: "output format",
+        choices: ["text", "json"],
+        default: "text",
+      },
+    ],
+    run: async (inv) => {
+      const [m, kube] = await Promise.all([commands(), connect(inv)]);
+      setExitCode(
+        await m.waitCommand(kube, inv.args[0], {
+          timeout: inv.opts.timeout as string | undefined,
+          output: inv.opts.output as string,
+        }),
+      );
     },
   },
   {

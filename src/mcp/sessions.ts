@@ -37,7 +37,10 @@ const cwdArg = z.string().min(1).optional().describe(
 );
 
 /** The client of the call's context, and the namespace: the call's, else the context's. */
-async function kubeFor(call: Call, a: { context?: string; namespace?: string }): Promise<[Kube, string]> {
+export async function kubeFor(
+  call: Call,
+  a: { context?: string; namespace?: string },
+): Promise<[Kube, string]> {
   const kube = await call.env.kube(a.context);
   if (a.namespace !== undefined) {
     const { validateTarget } = await import("../pods/target.ts");
@@ -65,7 +68,7 @@ export async function repoCwdOf(call: Call, a: { cwd?: string }): Promise<string
 }
 
 /** The settings (~/.kodama/config.yaml and the repository's .kodama.yaml at `cwd`), defaults applied. */
-async function settings(cwd: string): Promise<Config> {
+export async function settings(cwd: string): Promise<Config> {
   const { loadConfig } = await import("../config/load.ts");
   return (await loadConfig({ cwd })).values;
 }

@@ -298,6 +298,27 @@ export class Api {
         this.hub.refreshAgent(s);
         return json({ run });
       }
+      // issue 65: talk to the running agent; the same feature functions as `agent say|interrupt`
+      case "say": {
+        const { agentSay } = await import("../agent/say.ts");
+        const err = memorySink();
+        const [r] = await agentSay(k, k.namespace, s, b.message as string, { cfg: this.o.cfg, err });
+        this.hub.refreshAgent(s);
+        return json(r);
+      }
+      case "interrupt": {
+        const { agentInterrupt } = await import("../agent/say.ts");
+        const [r] = await agentInterrupt(k, k.namespace, s);
+        this.hub.refreshAgent(s);
+        return json(r);
+      }
+      case "continue":
+      case "retry": {
+        const { againRun } = await import("../agent/retry.ts");
+        const run = await againRun(k, k.namespace, s, verb, { cfg: this.o.cfg, err: memorySink() });
+        this.hub.refreshAgent(s);
+        return json({ run });
+      }
       case "resolve": {
         const keep = str(b.keep);
         const paths = strs(b.paths);

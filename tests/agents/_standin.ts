@@ -91,6 +91,12 @@ export interface StandIn {
   push(...turns: Turn[]): void;
   /** main requests so far */
   mainRequests(): Recorded[];
+  /**
+   * Hold main requests (a turn kept open): each waits, unanswered, until the returned release is called;
+   * `held()` counts the requests waiting now.
+   */
+  hold(): () => void;
+  held(): number;
   close(): Promise<void>;
 }
 
@@ -595,6 +601,8 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
     return windows.get(id)!;
   };
   const waiters: { pred: () => boolean; resolve: () => void }[] = [];
+  let gate: Promise<void> | undefined;
+  let waiting = 0;
   const settle = () => {
     for (const w of [...waiters]) {
       if (w.pred()) {
@@ -651,6 +659,16 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
               waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
             }),
           mainRequests: () => requests.filter((r) => r.turn !== undefined),
+          hold: () => {
+            let release = () => {};
+            gate = new Promise<void>((r) => release = r);
+            const g = gate;
+            return () => {
+              if (gate === g) gate = undefined;
+              release();
+            };
+          },
+          held: () => waiting,
           close: async () => {
             ac.abort();
             await server.finished;
@@ -686,6 +704,12 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
       pace = {};
       if (req.method === "POST" && url.pathname === "/v1/messages") {
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
+        if (main && gate) {
+          waiting++;
+          queueMicrotask(settle);
+          await gate;
+          waiting--;
+        }
         if (main) {
           const fail = failureFor("anthropic", String(body?.model ?? ""), rec);
           if (fail) return answered(fail, rec);
@@ -737,6 +761,12 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         return json(chunk);
       }
       if (req.method === "POST" && url.pathname === "/v1/responses") {
+        if (gate) {
+          waiting++;
+          queueMicrotask(settle);
+          await gate;
+          waiting--;
+        }
         const fail = failureFor("openai", String(body?.model ?? ""), rec);
         if (fail) return answered(fail, rec);
         pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };

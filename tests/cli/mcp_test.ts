@@ -15,6 +15,7 @@ export const READ = [
   "sessions_list",
   "session_status",
   "agent_logs",
+  "agent_wait",
   "sync_status",
   "workflows_list",
   "compare",
@@ -27,6 +28,8 @@ export const WRITE = [
   "session_fetch",
   "session_land",
   "agent_run",
+  "agent_say",
+  "agent_interrupt",
   "workflow_run",
   "adopt",
 ];

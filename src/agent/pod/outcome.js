@@ -221,7 +221,7 @@ export function httpStatusIn(m) {
   return r ? Number(r[1]) : undefined;
 }
 
-/** kodama's own lines in the log: `{"type":"kodama","event":"continue"|"wait"|"budget"|"model",…}`. */
+/** kodama's own lines in the log: `{"type":"kodama","event":"continue"|"wait"|"budget"|"model"|"turn"|"say",…}`. */
 function kodamaLine(f, j) {
   if (j.event === "continue") {
     f.continuations++;
@@ -230,6 +230,11 @@ function kodamaLine(f, j) {
     f.lastError = undefined;
     if (j.reason === "overloaded") f.overloads++;
     if (j.reason === "rate-limited") f.rateLimits++;
+  } else if (j.event === "turn") {
+    // a turn of messages said to the run (agent say): the run's end is that turn's
+    f.waiting = undefined;
+    f.result = undefined;
+    f.lastError = undefined;
   } else if (j.event === "budget") {
     f.budget = str(j.message) ?? "budget";
   } else if (j.event === "model") addModel(f, str(j.model));
@@ -347,7 +352,7 @@ const WORDS = {
 
 /**
  * The run's outcome: `{class, retryable, retryAt?, message}` from the facts and how it ended.
- * end: {state: running|succeeded|failed|stopped|interrupted, exitCode?, endedBy?: stalled|unreachable|budget,
+ * end: {state: running|succeeded|failed|stopped|interrupted, exitCode?, endedBy?: stalled|unreachable|budget|interrupted,
  * changed?: false when it changed and committed nothing, denied?: tool uses refused}.
  */
 export function classify(f, end) {
@@ -359,6 +364,9 @@ export function classify(f, end) {
   });
   if (end.state === "running") return out("running", "running");
   if (end.state === "stopped") return out("interrupted", "stopped (agent stop)");
+  if (end.state === "interrupted" && end.endedBy === "interrupted") {
+    return out("interrupted", "interrupted (agent interrupt): agent say or agent run --continue goes on");
+  }
   if (end.state === "interrupted") {
     return out("interrupted", "the pod it ran in is gone (agent run --continue)");
   }

@@ -13,6 +13,14 @@
 //     arguments, up to KODAMA_RETRY_ATTEMPTS times; after an overload it moves to the next of KODAMA_MODELS
 //     when the preset has no fallback of its own
 //   - keeps RUN/state.json (one line): the wait in progress, continuations, API retries, models
+//   - takes what `agent say` / `agent interrupt` drop into RUN/inbox (NNN.json, {kind: say|interrupt,
+//     text}): a CLI run with `--input-format stream-json` (Claude Code) keeps its stdin open, gets the
+//     prompt and each message as a user line, an interrupt as a control request, and has its stdin closed
+//     once a turn's result came with nothing pending (so the run still ends by itself); for any other CLI a
+//     message is queued (RUN/queued) and becomes the prompt of a continuation of the same conversation when
+//     the CLI ends, and an interrupt ends the CLI (ended-by interrupted). A taken message is moved to
+//     RUN/said or RUN/queued (say.sh waits for that); RUN/takes says which (live, queue); RUN/closed is
+//     written when the runner takes nothing more (say.sh then takes its message back)
 //
 // The settings come in the run's `env K=V…` prefix (or the environment); the continuation's command in
 // KODAMA_RESUME (base64 JSON: {argv, modelAt, switchModels}). This file is concatenated after outcome.js
@@ -99,6 +107,91 @@ function note(obj) {
 
 const stopped = () => fs.existsSync(file("stopped"));
 
+// ---- agent say / agent interrupt: the inbox -------------------------------------------------------------
+const INBOX = file("inbox"), SAID = file("said"), QUEUED = file("queued");
+for (const d of [INBOX, SAID, QUEUED]) {
+  try {
+    fs.mkdirSync(d, { mode: 0o700 });
+  } catch { /* there */ }
+}
+/** The CLI takes user messages on stdin while it runs (Claude Code's `--input-format stream-json`). */
+function isLive(argv) {
+  const i = argv.indexOf("--input-format");
+  return (i >= 0 && argv[i + 1] === "stream-json") || argv.includes("--input-format=stream-json");
+}
+const LIVE = isLive(firstArgv);
+fs.writeFileSync(file("takes"), (LIVE ? "live" : "queue") + "\n");
+/** Set by an interrupt: the run ends as interrupted, unless a message said after it starts another turn. */
+let interrupted = false;
+const userLine = (text) =>
+  JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "text", text }] } }) + "\n";
+const names = (d) => {
+  try {
+    return fs.readdirSync(d).filter((n) => /^\d+\.json$/.test(n)).sort((a, b) => parseInt(a) - parseInt(b));
+  } catch {
+    return [];
+  }
+};
+function readMessage(path) {
+  try {
+    const m = JSON.parse(fs.readFileSync(path, "utf8"));
+    if (m && (m.kind === "interrupt" || (m.kind === "say" && typeof m.text === "string"))) return m;
+  } catch { /* not one */ }
+  return undefined;
+}
+/**
+ * Take the inbox's messages: `live` (the CLI's open stdin, or undefined) gets each said text as a user line
+ * and an interrupt as a control request; otherwise a message is queued. `onInterrupt` ends a CLI that takes
+ * no control request. Returns how many messages went to the CLI.
+ */
+function takeInbox(live, onInterrupt) {
+  let sent = 0;
+  for (const n of names(INBOX)) {
+    const m = readMessage(`${INBOX}/${n}`);
+    const to = m?.kind === "say" && !live ? QUEUED : SAID;
+    try {
+      fs.renameSync(`${INBOX}/${n}`, `${to}/${n}`);
+    } catch {
+      continue; // say.sh took it back
+    }
+    if (!m) continue;
+    if (m.kind === "interrupt") {
+      interrupted = true;
+      note({ event: "interrupt" });
+      if (live) {
+        live.write(
+          JSON.stringify({
+            type: "control_request",
+            request_id: `kodama-${n}`,
+            request: { subtype: "interrupt" },
+          }) + "\n",
+        );
+      } else if (onInterrupt) onInterrupt();
+      continue;
+    }
+    const bytes = Buffer.byteLength(m.text);
+    if (live) {
+      live.write(userLine(m.text));
+      sent++;
+      interrupted = false;
+      note({ event: "say", how: "sent to the running conversation", bytes });
+    } else note({ event: "say", how: "queued for the next turn", bytes });
+  }
+  return sent;
+}
+/** The queued messages, as the next turn's prompt (moved to RUN/said), or undefined. */
+function takeQueued() {
+  const texts = [];
+  for (const n of names(QUEUED)) {
+    const m = readMessage(`${QUEUED}/${n}`);
+    try {
+      fs.renameSync(`${QUEUED}/${n}`, `${SAID}/${n}`);
+    } catch { /* gone */ }
+    if (m?.kind === "say") texts.push(m.text);
+  }
+  return texts.length ? texts.join("\n\n") : undefined;
+}
+
 /** The budget the run has spent, if any (its words). */
 function overBudget(now) {
   if (MAX_TURNS > 0 && facts.turns > MAX_TURNS) return `more than ${MAX_TURNS} turns (KODAMA_MAX_TURNS)`;
@@ -115,10 +208,11 @@ function overBudget(now) {
 function attempt(argv, stdin) {
   return new Promise((resolve) => {
     let child;
+    const liveRun = isLive(argv);
     try {
       // its own process group: what it starts (a tool's shell) ends with it
       child = spawn(argv[0], argv.slice(1), {
-        stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        stdio: [stdin === undefined && !liveRun ? "ignore" : "pipe", "pipe", "pipe"],
         detached: true,
       });
       current = child;
@@ -127,10 +221,29 @@ function attempt(argv, stdin) {
       resolve({ code: 127 });
       return;
     }
-    if (stdin !== undefined) {
+    // a live run: the prompt is the first user line; stdin stays open for what `agent say` sends, and is
+    // closed when a turn's result came with no message pending (the CLI then ends by itself)
+    let live, pending = 0;
+    if (liveRun) {
+      child.stdin.on("error", () => {});
+      live = child.stdin;
+      live.write(userLine(String(stdin ?? "")));
+      pending = 1;
+    } else if (stdin !== undefined) {
       child.stdin.on("error", () => {});
       child.stdin.end(stdin);
     }
+    const closeIn = () => {
+      if (!live) return;
+      live.end();
+      live = undefined;
+    };
+    const onResult = () => {
+      pending = Math.max(0, pending - 1);
+      if (pending > 0 && !interrupted) return;
+      pending += takeInbox(interrupted ? undefined : live);
+      if (pending === 0 || interrupted) closeIn();
+    };
     let lastByte = Date.now(), lastProgress = Date.now(), netAtProgress = facts.netRetries, endedBy;
     const lines = (stream) => {
       let rest = "";
@@ -142,6 +255,7 @@ function attempt(argv, stdin) {
         rest = parts.pop();
         for (const l of parts) {
           feedLine(facts, l, lastByte);
+          if (stream === child.stdout && live && /^\{.*"type":"result"/.test(l)) onResult();
           if (!facts.waiting) {
             lastProgress = lastByte;
             netAtProgress = facts.netRetries;
@@ -159,11 +273,13 @@ function attempt(argv, stdin) {
       ending = true;
       endedBy = why;
       if (why === "budget") note({ event: "budget", message });
+      else if (why === "interrupted") fs.writeSync(log, `kodama: ${message}\n`);
       else fs.writeSync(log, `kodama: ${message}\n`);
       signalGroup(child, "SIGTERM");
       setTimeout(() => signalGroup(child, "SIGKILL"), 3000).unref();
     };
     const timer = setInterval(() => {
+      pending += takeInbox(live, () => end("interrupted", "interrupted (agent interrupt)"));
       const now = Date.now();
       const b = overBudget(now);
       if (b) return end("budget", b);
@@ -256,6 +372,24 @@ async function main() {
   let r = await attempt(firstArgv, fs.readFileSync(file("prompt")));
   let waited = 0;
   for (;;) {
+    // what was said while the CLI ran and it could not take: the next turn of the same conversation
+    takeInbox(undefined);
+    if (resume && !stopped() && names(QUEUED).length) {
+      const prompt = takeQueued();
+      if (prompt) {
+        interrupted = false;
+        note({ event: "turn", reason: "said" });
+        writeState();
+        r = await attempt(continuation({ class: "said" }), prompt);
+        continue;
+      }
+    }
+    if (interrupted && !stopped()) {
+      return finish(
+        { ...r, endedBy: "interrupted" },
+        classify(facts, { state: "interrupted", endedBy: "interrupted" }),
+      );
+    }
     const o = classify(facts, {
       state: r.code === 0 ? "succeeded" : "failed",
       exitCode: r.code,
@@ -291,22 +425,29 @@ async function main() {
     writeState();
     for (const end = Date.now() + ms; Date.now() < end && !stopped();) {
       await sleep(Math.min(500, end - Date.now()));
+      takeInbox(undefined);
     }
     if (stopped()) return finish(r, o);
     waited += ms;
     const argv = continuation(o);
     note({ event: "continue", reason: o.class, attempt: n, of: ATTEMPTS });
     writeState();
-    r = await attempt(argv, CONTINUE_PROMPT(o.class));
+    // messages said during the wait go with the continuation
+    const said = takeQueued();
+    r = await attempt(argv, CONTINUE_PROMPT(o.class) + (said ? `\n\n${said}` : ""));
   }
 }
 
 function finish(r, o) {
+  // nothing more is taken: a message said from here on is taken back by say.sh (a new run continues)
+  try {
+    fs.writeFileSync(file("closed"), "");
+  } catch { /* a full disk */ }
   facts.waiting = undefined;
   writeState({ outcome: o });
   if (r.endedBy) fs.writeFileSync(file("ended-by"), r.endedBy + "\n");
   fs.closeSync(log);
-  process.exit(r.endedBy && r.code === 0 ? 124 : r.code);
+  process.exit(r.endedBy === "interrupted" ? 130 : r.endedBy && r.code === 0 ? 124 : r.code);
 }
 
 /** The agent being run now (its process group), for a stop. */

@@ -9,7 +9,7 @@
 rd() { eval "$1="; { IFS= read -r "$1" < "$2"; } 2>/dev/null; :; }
 run_status() {
   r="$runs/$1"; rd pid "$r/pid"; rd code "$r/exit"; rd rpod "$r/pod"
-  if [ -n "$code" ]; then st=exited
+  if [ -n "$code" ]; then st=exited; rd eb "$r/ended-by"; [ "$eb" = interrupted ] && st=interrupted
   elif [ -f "$r/stopped" ]; then st=stopped
   elif [ -n "$rpod" ] && [ "$rpod" != "${KODAMA_POD_UID:-}" ]; then st=interrupted
   elif [ -n "$pid" ] && alive "$pid"; then st=running

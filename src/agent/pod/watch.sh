@@ -8,7 +8,8 @@
 #   git_end        `COMMITS FILES` in git once it ended: commits since head-start, files that differ
 #                  between tree-start and the work tree now (tree-end)
 #   run_watched    runs the agent ("$@", the prompt on stdin, its output appended to the log) under the
-#                  watchdog; leaves its exit code in $code
+#                  watchdog; leaves its exit code in $code. An agent given `--input-format stream-json`
+#                  (the claude preset in an image without Node) gets the prompt as one user line
 #
 # The watchdog (agent.stallTimeout, in KODAMA_STALL_SECONDS): progress is the bytes the agent writes, not
 # its lines (a slow trickle of tokens is progress), and only bytes of lines that are not its model-API
@@ -84,10 +85,25 @@ watchdog() {
   done
 }
 
+# the prompt as one stream-json user line (Claude Code's `--input-format stream-json`, when no Node runs
+# runner.js): JSON-escaped by awk, lines joined with \n
+prompt_line() {
+  # split and join, not gsub: awks differ in what a backslash in gsub's replacement means
+  awk 'function rep(s, c, r,   n, p, i, o) { n = split(s, p, c); o = p[1]; for (i = 2; i <= n; i++) o = o r p[i]; return o }
+    BEGIN { ORS = ""; printf "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"" }
+    { if (NR > 1) printf "\\n"; printf "%s", rep(rep(rep(rep($0, "\\", "\\\\"), "\"", "\\\""), "\t", "\\t"), "\r", "\\r") }
+    END { printf "\"}]}}\n" }' "$run/prompt" > "$run/prompt.jsonl"
+}
+
 run_watched() {
   stall="${KODAMA_STALL_SECONDS:-0}"; case "$stall" in "" | *[!0-9]*) stall=0 ;; esac
   git_start
-  "$@" < "$run/prompt" >> "$run/log" 2>&1 &
+  in="$run/prompt"; prev=""
+  for a in "$@"; do
+    if { [ "$prev" = --input-format ] && [ "$a" = stream-json ]; } || [ "$a" = --input-format=stream-json ]; then prompt_line && in="$run/prompt.jsonl"; fi
+    prev="$a"
+  done
+  "$@" < "$in" >> "$run/log" 2>&1 &
   apid=$!; wpid=""
   if [ "$stall" -gt 0 ]; then watchdog "$apid" & wpid=$!; fi
   wait "$apid"; code=$?

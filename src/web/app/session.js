@@ -120,6 +120,12 @@ function AgentTab({ name, agent, onError }) {
     }
     setBusy(false);
   };
+  const latest = runs?.at(-1);
+  const reload = async (id) => {
+    const r = await get(`/api/sessions/${name}/runs`);
+    setRuns(r);
+    if (id) setSel(id);
+  };
   return html`
     <div class="agent-tab">
       <div class="runs">
@@ -128,6 +134,7 @@ function AgentTab({ name, agent, onError }) {
               onInput=${(e) => setPrompt(e.target.value)}></textarea>
             <button class="primary" id="run-agent" disabled=${busy || !prompt.trim()}>Run agent</button>
           </form>
+          ${latest && html`<${Steer} name=${name} latest=${latest} onDone=${reload} onError=${onError} />`}
           <table class="grid runs-grid" id="runs-table">
             <thead><tr><th class="run-id">Run</th><th>State</th><th class="num wide">Exit</th><th class="num started">Started</th></tr></thead>
             <tbody>${(runs ?? []).slice().reverse().map((r) =>
@@ -155,6 +162,70 @@ function AgentTab({ name, agent, onError }) {
       <div class="log-pane">${sel
         ? html`<${LiveLog} key=${sel} path=${`/api/sessions/${name}/runs/${sel}/log`} title=${`Run ${sel}`} id="run-log" />`
         : ""}</div>
+    </div>
+  `;
+}
+
+/**
+ * Talk to the latest run (issue 65): a message (into the running conversation, its next turn, or a
+ * --continue run when it has ended), Interrupt (the turn ends, the conversation is kept), Continue (the
+ * same conversation goes on) and Retry (the latest run's prompt again, a new conversation).
+ */
+function Steer({ name, latest, onDone, onError }) {
+  const [msg, setMsg] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [note, setNote] = useState("");
+  const running = latest.state === "running";
+  const act = async (verb, body, words) => {
+    setBusy(true);
+    try {
+      const r = await post(`/api/sessions/${name}/${verb}`, body);
+      if (verb === "say") setMsg("");
+      setNote(words(r));
+      await onDone(r.how === "started" || verb === "continue" || verb === "retry" ? r.run : undefined);
+    } catch (x) {
+      onError(x);
+    }
+    setBusy(false);
+  };
+  const say = (e) => {
+    e.preventDefault();
+    act("say", { message: msg }, (r) => r.message);
+  };
+  return html`
+    <div class="steer" id="agent-steer">
+      <form class="say" onSubmit=${say}>
+        <textarea id="agent-say" rows="2" maxlength="65536" value=${msg} onInput=${(e) =>
+          setMsg(e.target.value)}
+          placeholder=${running
+            ? `Say something to run ${latest.id} while it runs`
+            : `A message: continues run ${latest.id}'s conversation`}></textarea>
+        <button id="say-agent" disabled=${busy || !msg.trim()}>Send</button>
+      </form>
+      <div class="steer-buttons">
+        <button id="interrupt-agent" disabled=${busy ||
+          !running} title="End the current turn; the conversation is kept"
+          onClick=${() =>
+            act(
+              "interrupt",
+              {},
+              (r) =>
+                r.interrupted
+                  ? `run ${r.run} interrupted: its conversation is kept`
+                  : `run ${r.run} had already ended`,
+            )}>
+          Interrupt</button>
+        <button id="continue-agent" disabled=${busy ||
+          running} title="Go on with the latest conversation (agent run --continue)"
+          onClick=${() =>
+            act("continue", {}, (r) => `run ${r.run} continues run ${latest.id}'s conversation`)}>
+          Continue</button>
+        <button id="retry-agent" disabled=${busy ||
+          running} title="Run the latest run's prompt again, a new conversation"
+          onClick=${() =>
+            act("retry", {}, (r) => `run ${r.run}: run ${latest.id}'s prompt again`)}>Retry</button>
+      </div>
+      ${note && html`<div class="muted small" id="steer-note">${note}</div>`}
     </div>
   `;
 }

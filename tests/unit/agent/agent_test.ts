@@ -45,7 +45,9 @@ Deno.test("agent runs: the prompt goes on stdin, never into the command line", (
   // exactly the prompt's bytes: v4 exec streams cannot close stdin
   assertMatch(START_SCRIPT, /head -c "\$bytes" > "\$run\/prompt"/);
   assertMatch(START_SCRIPT, /umask 077/);
-  assertMatch(RUNNER_SCRIPT, /"\$@" < "\$run\/prompt" >> "\$run\/log" 2>&1/);
+  // the prompt file (or its stream-json user line, pod/watch.sh: prompt_line), never an argument
+  assertMatch(RUNNER_SCRIPT, /in="\$run\/prompt"/);
+  assertMatch(RUNNER_SCRIPT, /"\$@" < "\$in" >> "\$run\/log" 2>&1/);
   // detached: its own session, no terminal, survives the exec
   assertMatch(
     START_SCRIPT,

@@ -34,13 +34,15 @@ async function runWith(
   script: string,
   env: Record<string, string>,
   o: { watch?: (run: string) => Promise<void>; prefix?: string[]; switchModels?: boolean } = {},
+  /** arguments after the agent's (a live run's `--input-format stream-json`) */
+  extra: string[] = [],
 ) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-runner-" });
   const run = `${ws}/.kodama/runs/1`;
   await Deno.mkdir(run, { recursive: true });
   await Deno.writeTextFile(`${run}/prompt`, "do it\n");
   // a preset's run: its settings in the `env K=V` prefix, the continue argument at the end
-  const argv = [...(o.prefix ?? []), "sh", "-c", script, "agent"];
+  const argv = [...(o.prefix ?? []), "sh", "-c", script, "agent", ...extra];
   const resume = {
     argv: [...argv, "--continue"],
     modelAt: argv.length + 1,
@@ -244,4 +246,130 @@ Deno.test("runner: after an overload, a preset without its own fallback moves to
   // logs -f says it
   const { renderLog } = await import("../../../src/agent/render.ts");
   assertStringIncludes(renderLog(r.log), ".. switched to gpt-b (overloaded)");
+});
+
+/** Resolves once `path` exists (the runner took a message): polled, bounded. */
+async function until(path: string, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${path} never appeared`);
+}
+
+/** agent say's way into the inbox (pod/say.sh): a hidden file, then a rename. */
+async function drop(run: string, n: number, msg: unknown): Promise<void> {
+  await Deno.mkdir(`${run}/inbox`, { recursive: true });
+  await Deno.writeTextFile(`${run}/inbox/.m${n}`, JSON.stringify(msg));
+  await Deno.rename(`${run}/inbox/.m${n}`, `${run}/inbox/${n}.json`);
+}
+
+// an agent without live input: the first run waits for `go`; a continuation prints the prompt it was given
+const HOLDING = [
+  `p=$(cat)`,
+  `case " $* " in *" --continue "*) printf '%s\\n' "continued with: $p" ;;`,
+  `*) while [ ! -f "$KODAMA_RUN_DIR/go" ] && [ ! -f "$KODAMA_RUN_DIR/stopped" ]; do sleep 0.1; done`,
+  `printf '%s\\n' '${result({})}' ;; esac`,
+].join("\n");
+
+Deno.test("runner: a message said to an agent without live input is the next turn's prompt, same conversation", async () => {
+  const r = await runWith(HOLDING, {}, {
+    watch: async (run) => {
+      await until(`${run}/takes`);
+      assertEquals(await Deno.readTextFile(`${run}/takes`), "queue\n");
+      await drop(run, 1, { kind: "say", text: "also the error path" });
+      await until(`${run}/queued/1.json`);
+      await Deno.writeTextFile(`${run}/go`, "");
+    },
+  });
+  assertEquals([r.code, r.exit, r.endedBy], [0, "0", undefined], r.log);
+  assertStringIncludes(r.log, "continued with: also the error path");
+  assertStringIncludes(r.log, `"event":"say","how":"queued for the next turn"`);
+  assertStringIncludes(r.log, `"event":"turn"`);
+  // the message itself is in the conversation, never in kodama's own lines
+  assert(!r.log.split("\n").some((l) => l.includes(`"type":"kodama"`) && l.includes("error path")));
+});
+
+Deno.test("runner: an interrupt ends an agent without live input as interrupted; it is not continued", async () => {
+  const r = await runWith(HOLDING, {}, {
+    watch: async (run) => {
+      await until(`${run}/takes`);
+      await drop(run, 1, { kind: "interrupt" });
+      await until(`${run}/said/1.json`);
+    },
+  });
+  assertEquals([r.exit, r.endedBy], ["130", "interrupted"], r.log);
+  assertEquals(r.state.runnerOutcome?.class, "interrupted");
+  assert(!r.log.includes("continued with"), r.log);
+});
+
+// a live agent (Claude Code's stream-json input): reads user lines; answers each with a result line
+const LIVE = [
+  `n=0`,
+  `while IFS= read -r line; do`,
+  `  n=$((n + 1))`,
+  `  case "$line" in *'"control_request"'*) printf '%s\\n' '{"type":"result","subtype":"error_during_execution","is_error":true}'; continue ;; esac`,
+  `  printf 'got %s: %s\\n' "$n" "$line"`,
+  `  [ "$n" = 1 ] && while [ ! -f "$KODAMA_RUN_DIR/go" ]; do sleep 0.1; done`,
+  `  printf '%s\\n' '${result({})}'`,
+  `done`,
+  `echo "stdin closed"`,
+].join("\n");
+
+Deno.test("runner: a live agent gets the message on its open stdin; stdin is closed after the last result", async () => {
+  const r = await runWith(LIVE + "\n#", {}, {
+    prefix: ["env", "KODAMA_X=1"],
+    watch: async (run) => {
+      await until(`${run}/takes`);
+      await drop(run, 1, { kind: "say", text: "live words" });
+      await until(`${run}/said/1.json`);
+      await Deno.writeTextFile(`${run}/go`, "");
+    },
+  }, ["--input-format", "stream-json"]);
+  assertEquals([r.code, r.exit], [0, "0"], r.log);
+  assertStringIncludes(r.log, `got 1: {"type":"user"`);
+  assertStringIncludes(r.log, "do it");
+  assertStringIncludes(
+    r.log,
+    `got 2: {"type":"user","message":{"role":"user","content":[{"type":"text","text":"live words"}]}}`,
+  );
+  assertStringIncludes(r.log, "stdin closed");
+});
+
+Deno.test("runner: without Node, an agent given --input-format stream-json gets the prompt as one user line", async () => {
+  for (const shell of [["dash"], ["busybox", "sh"]]) {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-runner-sh-" });
+    const run = `${ws}/.kodama/runs/1`;
+    await Deno.mkdir(run, { recursive: true });
+    const prompt = 'fix "the" C:\\path\n\tand this\n';
+    await Deno.writeTextFile(`${run}/prompt`, prompt);
+    const out = await new Deno.Command(shell[0], {
+      args: [
+        ...shell.slice(1),
+        "-c",
+        RUNNER_SCRIPT,
+        "kodama-run",
+        run,
+        RUNNER_JS,
+        "sh",
+        "-c",
+        "cat > in.jsonl",
+        "agent",
+        "--input-format",
+        "stream-json",
+      ],
+      cwd: ws,
+      // no KODAMA_RESUME: the plain-sh runner, as in an image without Node
+      env: { KODAMA_WORKSPACE: ws, PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+    }).output();
+    assertEquals(out.code, 0, shell.join(" "));
+    const line = JSON.parse(await Deno.readTextFile(`${ws}/in.jsonl`));
+    assertEquals(line.type, "user");
+    assertEquals(line.message.content[0].text, prompt.replace(/\n$/, ""), shell.join(" "));
+    await Deno.remove(ws, { recursive: true });
+  }
 });

@@ -173,3 +173,14 @@ Deno.test("compare: per replica the agent, its turns, tool calls, denied uses, t
   assertEquals(err.join(""), "1 of 3 replicas failed: f-3 (check failed (2))\n");
   assertEquals(failedReplicas(rows.slice(0, 2), { write: () => {} }), 0);
 });
+
+Deno.test("claude stream-json: an interrupted turn (agent interrupt's control request) reads as interrupted", () => {
+  // the real CLI's output, stdin stream-json, interrupted while its first request was held by the stand-in
+  const text = fixture("claude-interrupt");
+  const end = parseStream(text).find((e) => e.kind === "result");
+  assertEquals(end && end.kind === "result" && [end.ok, end.error], [
+    false,
+    "interrupted: the turn was aborted",
+  ]);
+  assertStringIncludes(renderLog(text), "interrupted: the turn was aborted");
+});

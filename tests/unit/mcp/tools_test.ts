@@ -13,8 +13,11 @@ Deno.test("mcp tools: exactly the public names, each once in every tier", () => 
   }
   assertEquals([...new Set(TOOLS.map((t) => t.name))].sort(), [
     "adopt",
+    "agent_interrupt",
     "agent_logs",
     "agent_run",
+    "agent_say",
+    "agent_wait",
     "compare",
     "pods_exec",
     "pods_list",

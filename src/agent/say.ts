@@ -1,0 +1,308 @@
+/**
+ * Talking to a running agent (issue 65): `agent say`, `agent interrupt`, `agent wait`, the same feature
+ * functions for the CLI, the MCP tools and the web UI (untrusted doors: a message is text, at most
+ * MAX_MESSAGE_BYTES, and goes to the pod as JSON on an exec's stdin, never in a process's arguments).
+ *
+ * A message goes into the run's inbox (pod/say.sh); the pod's runner (pod/runner.js) takes it: to the
+ * running conversation where the CLI takes live input (Claude Code's `--input-format stream-json`), else
+ * queued as the next turn of the same conversation, which the runner starts when the CLI ends. To a session
+ * whose latest run has ended, a message starts a `--continue` run with it as the prompt. An interrupt ends
+ * the current turn (Claude: its interrupt control request; others: the CLI is ended) and the run ends as
+ * `interrupted`, its conversation kept for the next say. `agent wait` waits on the pod (pod/wait.sh) and
+ * reports each run's end through `onRunEnded`, the one place a notification hooks in.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../kube/client.ts";
+import type { Config } from "../config/schema.ts";
+import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
+import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
+import { type AgentRun, PROLOGUE } from "./agent.ts";
+import { outcomeOf, runOutcome } from "./runtruth.ts";
+import { isGroupOnly } from "./groupcontinue.ts";
+import { groupMembers } from "./group.ts";
+import type { Sink } from "../base/sink.ts";
+import SAY_SH from "./pod/say.sh" with { type: "text" };
+import WAIT_SH from "./pod/wait.sh" with { type: "text" };
+
+/** The largest message `agent say` sends (UTF-8 bytes). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+const SAY_SCRIPT = [...PROLOGUE, SAY_SH].join("\n");
+const WAIT_SCRIPT = [...PROLOGUE, WAIT_SH].join("\n");
+
+/** The message as given, checked: text, not empty, at most MAX_MESSAGE_BYTES. */
+export function checkMessage(text: unknown): string {
+  if (typeof text !== "string") throw usageError("the message must be text");
+  if (!text.trim()) throw usageError("the message is empty");
+  const n = new TextEncoder().encode(text).length;
+  if (n > MAX_MESSAGE_BYTES) {
+    throw usageError(`the message is ${n} bytes: at most ${MAX_MESSAGE_BYTES} (64 KiB) are sent to an agent`);
+  }
+  if (text.includes("\0")) throw usageError("the message has a NUL byte: it must be text");
+  return text;
+}
+
+/** How a message reached a session: `sent` live, `queued` for the run's next turn, `started` a new run. */
+export type SayHow = "sent" | "queued" | "started";
+
+export interface SayResult {
+  session: string;
+  /** the run it went to, or the run it started */
+  run: string;
+  how: SayHow;
+  /** one line for a person */
+  message: string;
+}
+
+/** Put `msg` into a run's inbox (pod/say.sh); the runner's answer and the run. */
+async function deliver(kube: Kube, pod: V1Pod, msg: { kind: "say" | "interrupt"; text?: string }) {
+  const body = new TextEncoder().encode(JSON.stringify(msg));
+  const r = await execCapture(kube, pod, [
+    "sh",
+    "-c",
+    SAY_SCRIPT,
+    "kodama-say",
+    "latest",
+    String(body.length),
+  ], {
+    stdin: body,
+  });
+  const [how, run, agent] = (r.stdout.trim().split("\n").at(-1) ?? "").split(" ");
+  if (r.code === 3) return { how: "none", run: "", agent };
+  if (r.code !== 0 || !run) {
+    throw new KodamaError(`cannot reach the agent's run: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  }
+  return { how, run, agent };
+}
+
+/** What a CLI that takes no input while it runs is called, in `say`'s words. */
+const HEADLESS: Record<string, string> = { codex: "codex exec", gemini: "gemini -p", claude: "claude -p" };
+
+const LIVE_NOTE = "sent to the running conversation";
+
+/** `agent say NAME`: one session. */
+export async function sayToSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  text: string,
+  o: { cfg: Config; err: Sink; pod?: V1Pod },
+): Promise<SayResult> {
+  checkMessage(text);
+  const pod = o.pod ?? await runningPod(kube, namespace, name);
+  const d = await deliver(kube, pod, { kind: "say", text });
+  if (d.how === "sent") {
+    return { session: name, run: d.run, how: "sent", message: `run ${d.run}: ${LIVE_NOTE}` };
+  }
+  if (d.how === "queued" || d.how === "waiting") {
+    const agent = HEADLESS[d.agent ?? ""] ?? "the agent";
+    return {
+      session: name,
+      run: d.run,
+      how: "queued",
+      message:
+        `run ${d.run}: queued for the next turn: ${agent} takes no input while it runs (the turn starts when it ends)`,
+    };
+  }
+  if (d.how === "nomessages") {
+    throw new KodamaError(
+      `run ${d.run} of session ${name} takes no messages while it runs (a custom agent.command, or an image without Node)`,
+      ExitCode.USAGE,
+      `wait for it (kodama agent wait ${name}), then: kodama agent run ${name} --continue --prompt "…"`,
+    );
+  }
+  if (d.how === "none") {
+    throw new KodamaError(
+      `no agent runs in session ${name} yet: nothing to continue`,
+      ExitCode.NOT_FOUND,
+      `start one: kodama agent run ${name} --prompt "…"`,
+    );
+  }
+  // the run had ended: the message continues its conversation in a new run
+  const run = await startRun(kube, namespace, name, {
+    pod,
+    prompt: text,
+    cfg: o.cfg,
+    continues: true,
+    stallTimeout: o.cfg.agent.stallTimeout,
+    out: o.err,
+    err: o.err,
+  });
+  return {
+    session: name,
+    run,
+    how: "started",
+    message:
+      `run ${d.run} had ended: started run ${run} with the message (--continue: the same conversation)`,
+  };
+}
+
+/** The sessions NAME means: itself, or every replica of group NAME. */
+async function targets(kube: Kube, namespace: string, name: string) {
+  if (!await isGroupOnly(kube, namespace, name)) return { group: false, members: [{ name, pod: undefined }] };
+  const members = await groupMembers(kube, namespace, name);
+  return {
+    group: true,
+    members: members.filter((m) => m.status === "Running" && m.pod).map((m) => ({
+      name: m.name,
+      pod: m.pod,
+    })),
+  };
+}
+
+/** `agent say NAME|GROUP TEXT`: a session, or every replica of a group whose latest run is running. */
+export async function agentSay(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  text: string,
+  o: { cfg: Config; err: Sink },
+): Promise<SayResult[]> {
+  checkMessage(text);
+  const t = await targets(kube, namespace, name);
+  if (!t.group) return [await sayToSession(kube, namespace, name, text, o)];
+  const out: SayResult[] = [];
+  for (const m of t.members) {
+    const last = (await listRuns(kube, m.pod!)).at(-1);
+    if (last?.state !== "running") {
+      o.err.write(`${m.name}: left alone (${last ? `run ${last.id} ${runOutcome(last)}` : "no run"})\n`);
+      continue;
+    }
+    out.push(await sayToSession(kube, namespace, m.name, text, { ...o, pod: m.pod }));
+  }
+  if (!out.length) {
+    throw new KodamaError(
+      `group ${name}: no replica has a running run`,
+      ExitCode.NOT_FOUND,
+      `kodama compare ${name}`,
+    );
+  }
+  return out;
+}
+
+export interface InterruptResult {
+  session: string;
+  run: string;
+  /** false: the run had already ended (nothing to interrupt) */
+  interrupted: boolean;
+}
+
+/** `agent interrupt NAME|GROUP`: end the current turn of each running run, keeping its conversation. */
+export async function agentInterrupt(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<InterruptResult[]> {
+  const t = await targets(kube, namespace, name);
+  const out: InterruptResult[] = [];
+  for (const m of t.members) {
+    const pod = m.pod ?? await runningPod(kube, namespace, m.name);
+    const d = await deliver(kube, pod, { kind: "interrupt" });
+    if (d.how === "none") {
+      throw new KodamaError(`no agent runs in session ${m.name} yet`, ExitCode.NOT_FOUND);
+    }
+    if (d.how === "nomessages") {
+      throw new KodamaError(
+        `run ${d.run} of session ${m.name} cannot be interrupted (a custom agent.command, or an image without Node)`,
+        ExitCode.USAGE,
+        `stop it instead: kodama agent stop ${m.name}`,
+      );
+    }
+    out.push({ session: m.name, run: d.run, interrupted: d.how !== "ended" });
+  }
+  return out;
+}
+
+export interface WaitResult {
+  session: string;
+  run: string;
+  state: AgentRun["state"];
+  /** the outcome's class (succeeded, failed, interrupted, budget, …) */
+  outcome: string;
+  /** in words, as `agent status` says it */
+  text: string;
+  exitCode?: number;
+}
+
+/** Hooks called once per run `agent wait` saw end (a notification: issue 65 point 3). */
+const runEndedHooks: ((r: WaitResult) => void | Promise<void>)[] = [];
+export function onRunEnded(hook: (r: WaitResult) => void | Promise<void>): void {
+  runEndedHooks.push(hook);
+}
+async function runEnded(r: WaitResult): Promise<void> {
+  for (const h of runEndedHooks) await Promise.resolve(h(r)).catch(() => {});
+}
+
+/** Wait for one session's latest run to end (the pod's wait.sh, over one exec); its outcome. */
+async function waitSession(kube: Kube, namespace: string, name: string, signal: AbortSignal, pod?: V1Pod) {
+  const p = pod ?? await runningPod(kube, namespace, name);
+  let r;
+  try {
+    r = await execCapture(kube, p, ["sh", "-c", WAIT_SCRIPT, "kodama-wait", "latest"], { signal });
+  } catch (e) {
+    if (signal.aborted) return undefined; // the timeout, or Ctrl-C: said by agentWait
+    throw e;
+  }
+  if (signal.aborted) return undefined;
+  if (r.code === 3) {
+    throw new KodamaError(
+      `no agent runs in session ${name} yet`,
+      ExitCode.NOT_FOUND,
+      `kodama agent run ${name} --prompt "…"`,
+    );
+  }
+  const id = r.stdout.trim().split("\n").at(-1) ?? "";
+  if (r.code !== 0 || !/^\d+$/.test(id)) {
+    throw new KodamaError(`cannot wait for the run: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  }
+  const run = (await listRuns(kube, p)).find((x) => x.id === id);
+  if (!run) throw new KodamaError(`run ${id} of session ${name} is gone`, ExitCode.NOT_FOUND);
+  const res: WaitResult = {
+    session: name,
+    run: id,
+    state: run.state,
+    outcome: outcomeOf(run).class,
+    text: runOutcome(run),
+    ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+  };
+  await runEnded(res);
+  return res;
+}
+
+/** `agent wait NAME|GROUP`: every run's end, or exit 5 past `timeoutMs` (0: no limit). */
+export async function agentWait(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  o: { timeoutMs?: number; signal?: AbortSignal },
+): Promise<WaitResult[]> {
+  const t = await targets(kube, namespace, name);
+  if (!t.members.length) throw new KodamaError(`group ${name}: no replica is running`, ExitCode.NOT_FOUND);
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  o.signal?.addEventListener("abort", onAbort);
+  const timer = o.timeoutMs ? setTimeout(() => ac.abort(), o.timeoutMs) : undefined;
+  try {
+    const all = await Promise.all(
+      t.members.map((m) => waitSession(kube, namespace, m.name, ac.signal, m.pod)),
+    );
+    if (all.some((r) => !r)) {
+      if (o.signal?.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+      throw timeoutError(
+        `${t.group ? `group ${name}` : `session ${name}`}: the run did not end within ${
+          Math.round((o.timeoutMs ?? 0) / 1000)
+        }s`,
+        `it goes on; wait again, or: kodama agent logs ${t.members[0].name} -f`,
+      );
+    }
+    return all as WaitResult[];
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** `agent wait`'s exit code: 0 when every run succeeded (its check too), else 1. */
+export function waitExitCode(rs: WaitResult[]): number {
+  return rs.every((r) => r.state === "succeeded" && r.outcome !== "failed") ? ExitCode.OK : ExitCode.FAILED;
+}
