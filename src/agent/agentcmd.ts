@@ -30,7 +30,7 @@ import { agentChoiceOf, presetRows, resolveAgent } from "./presets.ts";
 import { flagLayer, type SettingsFlags } from "./settings.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 import type { LogFormat } from "./render.ts";
-import type { AnnounceOptions } from "./notify.ts";
+import { type AnnounceOptions, announceRunEnd, noteOfRun } from "./notify.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
 export async function readPrompt(
@@ -370,13 +370,27 @@ export async function waitCommand(
   kube: Kube,
   name: string,
   f: { timeout?: string; output?: string },
+  notify?: Config["notify"],
 ): Promise<number> {
   const { agentWait, waitExitCode } = await import("./say.ts");
+  const announce = notify && announceOptions(notify);
   const { durationValueMs } = await import("../base/duration.ts");
   const { withInterrupt } = await import("../proc.ts");
   const timeoutMs = f.timeout === undefined ? 0 : durationValueMs(f.timeout, "--timeout", { timer: true });
   return await withInterrupt(async (signal) => {
-    const rs = await agentWait(kube, kube.namespace, name, { timeoutMs, signal });
+    const rs = await agentWait(kube, kube.namespace, name, {
+      timeoutMs,
+      signal,
+      // each run's end is announced as it happens (a terminal and desktop notification: notify.*)
+      ...(announce
+        ? {
+          onEnded: (r, run) => {
+            const note = noteOfRun(r.session, run);
+            if (note) announceRunEnd(note, announce);
+          },
+        }
+        : {}),
+    });
     if (f.output === "json") stdoutSink.write(JSON.stringify({ items: rs }, null, 2) + "\n");
     else for (const r of rs) stdoutSink.write(`${r.session}\trun ${r.run}\t${r.text}\n`);
     return waitExitCode(rs);

@@ -9,7 +9,7 @@
  * whose latest run has ended, a message starts a `--continue` run with it as the prompt. An interrupt ends
  * the current turn (Claude: its interrupt control request; others: the CLI is ended) and the run ends as
  * `interrupted`, its conversation kept for the next say. `agent wait` waits on the pod (pod/wait.sh) and
- * reports each run's end through `onRunEnded`, the one place a notification hooks in.
+ * reports each run's end to its `onEnded` option, the one place a notification hooks in.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
@@ -224,17 +224,18 @@ export interface WaitResult {
   exitCode?: number;
 }
 
-/** Hooks called once per run `agent wait` saw end (a notification: issue 65 point 3). */
-const runEndedHooks: ((r: WaitResult) => void | Promise<void>)[] = [];
-export function onRunEnded(hook: (r: WaitResult) => void | Promise<void>): void {
-  runEndedHooks.push(hook);
-}
-async function runEnded(r: WaitResult): Promise<void> {
-  for (const h of runEndedHooks) await Promise.resolve(h(r)).catch(() => {});
-}
+/** Told once per run `agent wait` saw end, with the run as `agent status` reads it (a notification). */
+export type RunEndedHook = (r: WaitResult, run: AgentRun) => void | Promise<void>;
 
 /** Wait for one session's latest run to end (the pod's wait.sh, over one exec); its outcome. */
-async function waitSession(kube: Kube, namespace: string, name: string, signal: AbortSignal, pod?: V1Pod) {
+async function waitSession(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+  pod?: V1Pod,
+  onEnded?: RunEndedHook,
+) {
   const p = pod ?? await runningPod(kube, namespace, name);
   let r;
   try {
@@ -265,7 +266,7 @@ async function waitSession(kube: Kube, namespace: string, name: string, signal: 
     text: runOutcome(run),
     ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
   };
-  await runEnded(res);
+  if (onEnded) await Promise.resolve(onEnded(res, run)).catch(() => {});
   return res;
 }
 
@@ -274,7 +275,7 @@ export async function agentWait(
   kube: Kube,
   namespace: string,
   name: string,
-  o: { timeoutMs?: number; signal?: AbortSignal },
+  o: { timeoutMs?: number; signal?: AbortSignal; onEnded?: RunEndedHook },
 ): Promise<WaitResult[]> {
   const t = await targets(kube, namespace, name);
   if (!t.members.length) throw new KodamaError(`group ${name}: no replica is running`, ExitCode.NOT_FOUND);
@@ -284,7 +285,7 @@ export async function agentWait(
   const timer = o.timeoutMs ? setTimeout(() => ac.abort(), o.timeoutMs) : undefined;
   try {
     const all = await Promise.all(
-      t.members.map((m) => waitSession(kube, namespace, m.name, ac.signal, m.pod)),
+      t.members.map((m) => waitSession(kube, namespace, m.name, ac.signal, m.pod, o.onEnded)),
     );
     if (all.some((r) => !r)) {
       if (o.signal?.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
