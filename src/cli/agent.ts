@@ -498,7 +498,7 @@ conversation. Claude Code gets its interrupt request; Codex and Gemini are ended
       ],
       notes:
         `Exit codes: 0 every run succeeded (and its check passed); 1 one failed, was stopped or interrupted;
-3 no such session or run; 5 --timeout passed (the runs go on); 130 Ctrl-C. On a terminal each run's end is announced as `agent logs -f` does (notify.*).`,
+3 no such session or run; 5 --timeout passed (the runs go on); 130 Ctrl-C. On a terminal each run's end is announced as agent logs -f does (notify.*).`,
     },
     args: [SESSION],
     options: [
