@@ -354,6 +354,7 @@ Deno.test("runner: without Node, an agent given --input-format stream-json gets 
         "kodama-run",
         run,
         RUNNER_JS,
+        NOTIFY_JS,
         "sh",
         "-c",
         "cat > in.jsonl",
