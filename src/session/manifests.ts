@@ -30,6 +30,7 @@ import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from
 import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "./sandbox.ts";
+import { gatewayEgressPolicy } from "./gateway.ts";
 import { podScheduling, withRequests } from "./scheduling.ts";
 import {
   AGENT_HOME,
@@ -315,12 +316,18 @@ export function buildPod(spec: SessionSpec): V1Pod {
   };
 }
 
-/** The session's egress NetworkPolicy, when its settings have one (session.egress.enabled). */
+/**
+ * The session's egress NetworkPolicy, when its settings have one (session.egress.enabled): with a gateway,
+ * the gateway pod and DNS only.
+ */
 export function buildNetworkPolicy(spec: SessionSpec): V1NetworkPolicy | undefined {
   const egress = spec.sandbox?.egress;
   if (!egress) return undefined;
   const m = metadata(spec, namesOf(spec).egressPolicy);
-  return buildEgressPolicy(egress, m, { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name });
+  const podLabels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name };
+  // through the gateway: only the gateway pod and DNS (the keys and the host allow-list are there)
+  if (spec.gateway) return gatewayEgressPolicy(m, podLabels);
+  return buildEgressPolicy(egress, m, podLabels);
 }
 
 /** Everything `start` creates, in creation order. */

@@ -1,0 +1,992 @@
+// kodama's agent gateway (docs/agents.md, "Inside the gateway"): one Node program (CommonJS, built-ins only)
+// run in its own pod of the session's namespace. It holds the agents' real credentials and is the session
+// pods' only way out:
+//
+//   /p/<provider>/…   the model APIs: a session token (kgw1.…) in, the real key out, streams piped unbuffered
+//   /git/<host>/…     git over HTTPS with the gateway's git key for that host
+//   CONNECT h:p       an HTTP(S) proxy by host name, only to the hosts the session's token allows
+//   /_kodama/usage    metered totals; /healthz readiness
+//
+// Per credential it governs rate limits (waits instead of sending into a 429, retries 429/529/503 before a
+// byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
+// the providers' own usage fields and enforces a session's budget. It logs one JSON object per line on
+// stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT.
+"use strict";
+const http = require("http");
+const https = require("https");
+const net = require("net");
+const crypto = require("crypto");
+const fs = require("fs");
+
+const CONFIG_PATH = process.env.KODAMA_GATEWAY_CONFIG || "/etc/kodama-gateway/config.json";
+const PORT = Number(process.env.KODAMA_GATEWAY_PORT || 8080);
+const LIMIT = {
+  headerBytes: 32 * 1024,
+  replayBytes: 32 * 1024 * 1024, // a request body kept to retry it; a larger one is streamed, not retried
+  errorBody: 64 * 1024, // a retryable error's body read to decide
+  meterJson: 8 * 1024 * 1024, // a non-streamed answer kept to read its usage
+  queue: 1024, // waiting requests per key
+  retryWindowMs: Number(process.env.KODAMA_GATEWAY_RETRY_WINDOW_MS || 5 * 60_000),
+  upstreamIdleMs: 10 * 60_000,
+  drainMs: 25_000,
+};
+const DEFAULT_UPSTREAM = {
+  anthropic: "https://api.anthropic.com",
+  openai: "https://api.openai.com",
+  gemini: "https://generativelanguage.googleapis.com",
+};
+// USD per million tokens; the config's `prices` come first, the longest matching pattern wins
+const DEFAULT_PRICES = {
+  "claude-opus-4-0*": { input: 15, output: 75 },
+  "claude-opus-4-1*": { input: 15, output: 75 },
+  "claude-opus-4*": { input: 5, output: 25 },
+  "claude-sonnet-*": { input: 3, output: 15 },
+  "claude-haiku-4*": { input: 1, output: 5 },
+  "claude-3-5-haiku*": { input: 0.8, output: 4 },
+  "gpt-5*": { input: 1.25, output: 10, cacheRead: 0.125 },
+  "gpt-5*-mini*": { input: 0.25, output: 2, cacheRead: 0.025 },
+  "gpt-4.1*": { input: 2, output: 8, cacheRead: 0.5 },
+  "gpt-4o*": { input: 2.5, output: 10, cacheRead: 1.25 },
+  "gemini-2.5-pro*": { input: 1.25, output: 10, cacheRead: 0.31 },
+  "gemini-2.5-flash*": { input: 0.3, output: 2.5, cacheRead: 0.075 },
+};
+const HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "expect",
+]);
+
+const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+// ---- log ----------------------------------------------------------------------------------------------
+
+function log(ev, fields) {
+  const o = { t: new Date().toISOString(), ev };
+  for (const [k, v] of Object.entries(fields || {})) if (v !== undefined) o[k] = v;
+  process.stdout.write(JSON.stringify(o) + "\n");
+}
+
+// ---- config ---------------------------------------------------------------------------------------------
+
+let cfg = { signingKey: Buffer.alloc(0), providers: {}, prices: {}, revoked: new Set() };
+let cfgText = "";
+
+function loadConfig() {
+  let text;
+  try {
+    text = fs.readFileSync(CONFIG_PATH, "utf8");
+  } catch (e) {
+    if (!cfgText) log("config", { status: "missing", error: e.code });
+    return;
+  }
+  if (text === cfgText) return;
+  let j;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    log("config", { status: "invalid" });
+    return;
+  }
+  cfgText = text;
+  const providers = {};
+  for (const [name, p] of Object.entries(isObj(j.providers) ? j.providers : {})) {
+    const keys = (Array.isArray(p.keys) ? p.keys : []).filter((k) =>
+      isObj(k) && typeof k.id === "string" && typeof k.header === "string" && typeof k.value === "string"
+    );
+    providers[name] = { upstream: String(p.upstream || DEFAULT_UPSTREAM[name] || ""), keys };
+  }
+  cfg = {
+    signingKey: Buffer.from(String(j.signingKey || ""), "base64"),
+    providers,
+    prices: isObj(j.prices) ? j.prices : {},
+    revoked: new Set(Array.isArray(j.revoked) ? j.revoked.map(String) : []),
+  };
+  log("config", { status: "loaded", providers: Object.keys(providers) });
+}
+
+// ---- tokens ---------------------------------------------------------------------------------------------
+
+const hmac = (data) => crypto.createHmac("sha256", cfg.signingKey).update(data).digest();
+
+function sameBytes(given, want) {
+  const g = Buffer.from(given, "base64url");
+  return g.length === want.length && crypto.timingSafeEqual(g, want);
+}
+
+/** The claims of a valid, unrevoked session token, else null. */
+function verify(token) {
+  if (typeof token !== "string" || token.length > 8192 || cfg.signingKey.length === 0) return null;
+  const parts = token.split(".");
+  if (parts.length !== 3 || parts[0] !== "kgw1") return null;
+  if (!sameBytes(parts[2], hmac("kgw1." + parts[1]))) return null;
+  let c;
+  try {
+    c = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+  } catch {
+    return null;
+  }
+  if (!isObj(c) || typeof c.s !== "string" || cfg.revoked.has(c.s)) return null;
+  const list = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
+  return {
+    s: c.s,
+    g: typeof c.g === "string" ? c.g : null,
+    p: list(c.p),
+    allow: list(c.allow),
+    git: list(c.git),
+    budgetUsd: typeof c.budgetUsd === "number" ? c.budgetUsd : null,
+  };
+}
+
+const isAdmin = (token) =>
+  typeof token === "string" && token.startsWith("kgwadmin.") && cfg.signingKey.length > 0 &&
+  sameBytes(token.slice(9), hmac("admin"));
+
+const bearer = (h) => (typeof h === "string" && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined);
+
+// ---- errors in each provider's shape ---------------------------------------------------------------------
+
+const ERROR_TYPE = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error" };
+const GEMINI_STATUS = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED" };
+
+function errorBody(provider, status, message) {
+  if (provider === "openai") {
+    return { error: { message, type: ERROR_TYPE[status] || "api_error", param: null, code: null } };
+  }
+  if (provider === "gemini") {
+    return { error: { code: status, message, status: GEMINI_STATUS[status] || "UNAVAILABLE" } };
+  }
+  return { type: "error", error: { type: ERROR_TYPE[status] || "api_error", message } };
+}
+
+function sendError(res, provider, status, message) {
+  if (res.headersSent) return res.destroy();
+  const body = JSON.stringify(errorBody(provider, status, message));
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+// ---- metering ------------------------------------------------------------------------------------------
+
+function globMatch(pattern, s) {
+  const re = "^" + pattern.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$";
+  return new RegExp(re).test(s);
+}
+
+function priceOf(model) {
+  if (!model) return undefined;
+  for (const table of [cfg.prices, DEFAULT_PRICES]) {
+    const hits = Object.keys(table).filter((p) => globMatch(p, model)).sort((a, b) => b.length - a.length);
+    if (hits.length && isObj(table[hits[0]])) return table[hits[0]];
+  }
+  return undefined;
+}
+
+function costOf(model, u) {
+  const p = priceOf(model);
+  if (!p) return undefined;
+  const inP = num(p.input);
+  const c = u.input * inP + u.output * num(p.output) +
+    u.cacheRead * (p.cacheRead !== undefined ? num(p.cacheRead) : inP * 0.1) +
+    u.cacheWrite * (p.cacheWrite !== undefined ? num(p.cacheWrite) : inP * 1.25);
+  return c / 1e6;
+}
+
+/** Usage from one JSON object of any provider's answer or stream event, into m (last figures win). */
+function meterJson(m, j) {
+  if (!isObj(j)) return;
+  const set = (u) => {
+    m.seen = true;
+    for (const k of Object.keys(u)) if (u[k] !== undefined) m.usage[k] = u[k];
+  };
+  if (j.type === "message_start" && isObj(j.message)) return meterJson(m, j.message);
+  if (j.type === "response.completed" && isObj(j.response)) return meterJson(m, j.response);
+  if (typeof j.model === "string") m.model = j.model;
+  if (typeof j.modelVersion === "string") m.model = j.modelVersion;
+  const u = j.usage;
+  if (isObj(u) && ("input_tokens" in u || "output_tokens" in u) && !("input_tokens_details" in u)) {
+    // Anthropic (message_start, message_delta: cumulative)
+    set({
+      input: u.input_tokens,
+      output: u.output_tokens,
+      cacheRead: u.cache_read_input_tokens,
+      cacheWrite: u.cache_creation_input_tokens,
+    });
+  } else if (isObj(u) && "input_tokens_details" in u) {
+    // OpenAI Responses: input counts the cached tokens
+    const cached = num(isObj(u.input_tokens_details) ? u.input_tokens_details.cached_tokens : 0);
+    set({ input: num(u.input_tokens) - cached, output: num(u.output_tokens), cacheRead: cached });
+  } else if (isObj(u) && "prompt_tokens" in u) {
+    // OpenAI Chat Completions
+    const cached = num(isObj(u.prompt_tokens_details) ? u.prompt_tokens_details.cached_tokens : 0);
+    set({ input: num(u.prompt_tokens) - cached, output: num(u.completion_tokens), cacheRead: cached });
+  }
+  const g = j.usageMetadata;
+  if (isObj(g)) {
+    const cached = num(g.cachedContentTokenCount);
+    set({
+      input: num(g.promptTokenCount) - cached,
+      output: num(g.candidatesTokenCount) + num(g.thoughtsTokenCount),
+      cacheRead: cached,
+    });
+  }
+}
+
+/** A meter for one answer: SSE lines parsed as they pass (nothing held but the current line), or JSON. */
+function newMeter(contentType, model) {
+  const m = {
+    sse: /event-stream/i.test(contentType || ""),
+    model,
+    seen: false,
+    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    line: "",
+    json: [],
+    jsonBytes: 0,
+  };
+  const dataLine = (l) => {
+    if (!l.startsWith("data:")) return;
+    try {
+      meterJson(m, JSON.parse(l.slice(5)));
+    } catch { /* not JSON: [DONE], a comment */ }
+  };
+  m.feed = (chunk) => {
+    if (!m.sse) {
+      if (m.jsonBytes + chunk.length <= LIMIT.meterJson) m.json.push(chunk);
+      m.jsonBytes += chunk.length;
+      return;
+    }
+    const lines = (m.line + chunk.toString("utf8")).split(/\r?\n/);
+    m.line = lines.pop();
+    if (m.line.length > 4 * 1024 * 1024) m.line = ""; // a line past any usage event: not kept
+    for (const l of lines) dataLine(l);
+  };
+  m.end = () => {
+    if (m.sse) return dataLine(m.line);
+    if (m.jsonBytes > LIMIT.meterJson) return;
+    try {
+      const j = JSON.parse(Buffer.concat(m.json).toString("utf8"));
+      for (const x of Array.isArray(j) ? j : [j]) meterJson(m, x);
+    } catch { /* not JSON */ }
+  };
+  return m;
+}
+
+const totals = { sessions: new Map(), groups: new Map() };
+
+function addTotals(map, name, u, cost) {
+  if (!name) return;
+  const t = map.get(name) ||
+    { requests: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, costUsd: 0, unpriced: 0 };
+  t.requests++;
+  for (const k of ["input", "output", "cacheRead", "cacheWrite"]) t[k] += num(u[k]);
+  if (cost === undefined) t.unpriced++;
+  else t.costUsd += cost;
+  map.set(name, t);
+}
+
+function recordUsage(job, m) {
+  if (!m.seen) return;
+  const u = {
+    input: num(m.usage.input),
+    output: num(m.usage.output),
+    cacheRead: num(m.usage.cacheRead),
+    cacheWrite: num(m.usage.cacheWrite),
+  };
+  const cost = costOf(m.model, u);
+  addTotals(totals.sessions, job.claims.s, u, cost);
+  addTotals(totals.groups, job.claims.g, u, cost);
+  log("usage", {
+    s: job.claims.s,
+    g: job.claims.g,
+    provider: job.provider,
+    key: job.key && job.key.id,
+    model: m.model,
+    usage: u,
+    costUsd: cost,
+  });
+}
+
+const spent = (s) => (totals.sessions.get(s) || { costUsd: 0 }).costUsd;
+
+// ---- rate limits ----------------------------------------------------------------------------------------
+
+/** A reset time in ms: an ISO date, a duration (`6m0s`, `1.5s`, `20ms`) or seconds. */
+function resetAt(v, now) {
+  if (typeof v !== "string" || !v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return now + Number(v) * 1000;
+  const d = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v);
+  if (d && d[0]) {
+    return now + (num(+d[1]) * 3600 + num(+d[2]) * 60 + num(+d[3])) * 1000 + num(+d[4]);
+  }
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** How long the provider said to wait: retry-after-ms, retry-after (seconds or a date), Gemini RetryInfo. */
+function retryAfterMs(h, body, now) {
+  if (h["retry-after-ms"] && !Number.isNaN(Number(h["retry-after-ms"]))) return Number(h["retry-after-ms"]);
+  if (h["retry-after"]) {
+    const t = resetAt(h["retry-after"], now);
+    if (t !== undefined) return Math.max(0, t - now);
+  }
+  try {
+    const details = JSON.parse(body).error.details;
+    for (const d of Array.isArray(details) ? details : []) {
+      const t = isObj(d) ? resetAt(d.retryDelay, now) : undefined;
+      if (t !== undefined) return Math.max(0, t - now);
+    }
+  } catch { /* no RetryInfo */ }
+  return undefined;
+}
+
+const REMAINING = [
+  ["anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset"],
+  ["anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset"],
+  ["anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-input-tokens-reset"],
+  ["anthropic-ratelimit-output-tokens-remaining", "anthropic-ratelimit-output-tokens-reset"],
+  ["x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"],
+  ["x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"],
+];
+
+/** What an answer's headers say about its key: none left until a time; requests left. */
+function learnLimits(key, h, now) {
+  for (const [rem, reset] of REMAINING) {
+    if (h[rem] === undefined) continue;
+    const n = Number(h[rem]);
+    const at = resetAt(h[reset], now);
+    if (rem.includes("requests")) {
+      key.remaining = Number.isNaN(n) ? undefined : n;
+      key.remainingUntil = at;
+    }
+    if (n <= 0 && at !== undefined && at > now) key.blockedUntil = Math.max(key.blockedUntil, at);
+  }
+}
+
+// ---- the governor: per key, round-robin between sessions' queues ------------------------------------------
+
+const keyState = new Map(); // provider/keyId -> state
+const sticky = new Map(); // provider/session -> keyId
+
+function stateOf(provider, key) {
+  const id = provider + "/" + key.id;
+  let k = keyState.get(id);
+  if (!k) {
+    k = { id, blockedUntil: 0, remaining: undefined, remainingUntil: undefined, queues: new Map(), rr: [] };
+    k.timer = null;
+    k.waiting = 0;
+    keyState.set(id, k);
+  }
+  k.key = key;
+  return k;
+}
+
+const free = (k, now) =>
+  now >= k.blockedUntil &&
+  !(k.remaining !== undefined && k.remaining <= 0 && k.remainingUntil !== undefined &&
+    now < k.remainingUntil);
+
+/** The key a session uses: sticky, unless it is rate-limited and another is not (then the least used). */
+function pickKey(provider, session, now) {
+  const keys = cfg.providers[provider].keys;
+  if (!keys.length) return undefined;
+  const states = keys.map((k) => stateOf(provider, k));
+  const id = sticky.get(provider + "/" + session);
+  const cur = states.find((k) => k.key.id === id);
+  if (cur && free(cur, now)) return cur;
+  const users = (k) => [...sticky.values()].filter((x) => x === k.key.id).length + k.waiting;
+  const open = states.filter((k) => free(k, now));
+  const pool = open.length ? open : cur ? [cur] : states;
+  const best = pool.reduce((
+    a,
+    b,
+  ) => (users(b) < users(a) || (!open.length && b.blockedUntil < a.blockedUntil) ? b : a));
+  sticky.set(provider + "/" + session, best.key.id);
+  return best;
+}
+
+function enqueue(k, job, front) {
+  let q = k.queues.get(job.claims.s);
+  if (!q) {
+    q = [];
+    k.queues.set(job.claims.s, q);
+    k.rr.push(job.claims.s);
+  }
+  if (front) q.unshift(job);
+  else q.push(job);
+  k.waiting++;
+  pump(k);
+}
+
+function pump(k) {
+  const now = Date.now();
+  while (k.rr.length) {
+    if (!free(k, now)) {
+      const until = Math.max(k.blockedUntil, k.remainingUntil || 0);
+      if (!k.timer) {
+        k.timer = setTimeout(() => {
+          k.timer = null;
+          if (Date.now() >= (k.remainingUntil || 0)) k.remaining = undefined;
+          pump(k);
+        }, Math.max(10, until - now));
+      }
+      return;
+    }
+    const s = k.rr.shift();
+    const q = k.queues.get(s);
+    const job = q.shift();
+    k.waiting--;
+    if (q.length) k.rr.push(s);
+    else k.queues.delete(s);
+    if (job.gone) continue;
+    if (k.remaining !== undefined) k.remaining--;
+    if (job.queuedAt) {
+      log("queue", { s: job.claims.s, provider: job.provider, key: k.key.id, ms: now - job.queuedAt });
+    }
+    job.key = k.key;
+    attempt(job, k);
+  }
+}
+
+// ---- forwarding ------------------------------------------------------------------------------------------
+
+function forwardHeaders(src, drop) {
+  const out = {};
+  const conn = String(src.connection || "").toLowerCase().split(",").map((x) => x.trim());
+  for (const [k, v] of Object.entries(src)) {
+    if (HOP.has(k) || conn.includes(k) || drop.includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function upstreamRequest(target, method, headers) {
+  const lib = target.protocol === "http:" ? http : https;
+  return lib.request({
+    protocol: target.protocol,
+    hostname: target.hostname.replace(/^\[|\]$/g, ""),
+    port: target.port || (target.protocol === "http:" ? 80 : 443),
+    method,
+    path: target.pathname + target.search,
+    headers: { ...headers, host: target.host },
+    timeout: LIMIT.upstreamIdleMs,
+  });
+}
+
+/** The request body: streamed to the first attempt and kept (bounded) for a retry. */
+function bodyFeeder(req) {
+  const b = { chunks: [], size: 0, done: false, keep: true, sink: null, bytes: 0, waiters: [] };
+  req.on("data", (c) => {
+    b.bytes += c.length;
+    if (b.keep) {
+      b.size += c.length;
+      if (b.size > LIMIT.replayBytes) (b.keep = false), (b.chunks = []);
+      else b.chunks.push(c);
+    }
+    if (b.sink && !b.sink.destroyed && !b.sink.write(c)) {
+      req.pause();
+      b.sink.once("drain", () => req.resume());
+    }
+  });
+  req.on("end", () => {
+    b.done = true;
+    if (b.sink) b.sink.end();
+    for (const w of b.waiters.splice(0)) w();
+  });
+  req.pause();
+  b.first = true;
+  b.into = (up) => {
+    if (b.first) {
+      b.first = false;
+      b.sink = up;
+      if (b.done) up.end();
+      else req.resume();
+      return true;
+    }
+    if (!b.keep) return false;
+    const go = () => {
+      for (const c of b.chunks) up.write(c);
+      up.end();
+    };
+    if (b.done) go();
+    else b.waiters.push(go);
+    return true;
+  };
+  b.replayable = () => b.keep;
+  // an attempt that failed: the rest of the body is only kept, for the next one
+  b.detach = () => {
+    b.sink = null;
+    if (!b.first && !b.done) req.resume();
+  };
+  return b;
+}
+
+const RETRYABLE = new Set([429, 529, 503]);
+
+function attempt(job, k) {
+  const { req, res } = job;
+  const headers = forwardHeaders(req.headers, job.drop);
+  headers["accept-encoding"] = "identity"; // usage is read from the answer as it passes
+  const [h, v] = [job.key.header.toLowerCase(), job.key.value];
+  headers[h] = v;
+  const up = upstreamRequest(job.target, req.method, headers);
+  job.up = up;
+  job.tries++;
+  let failed = false;
+  up.on("timeout", () => up.destroy(new Error("timed out")));
+  up.on("error", (e) => {
+    if (failed) return;
+    failed = true;
+    job.body.detach();
+    if (res.headersSent || job.gone) return res.destroy();
+    if (job.tries < 3 && job.body.replayable() && Date.now() - job.t0 < LIMIT.retryWindowMs) {
+      log("retry", { s: job.claims.s, provider: job.provider, key: job.key.id, status: 502 });
+      return setTimeout(() => enqueue(k, job, true), 500 * job.tries);
+    }
+    end(job, 502);
+    sendError(
+      res,
+      job.provider,
+      502,
+      `kodama-gateway: upstream ${job.target.hostname} unreachable (${e.code || e.message})`,
+    );
+  });
+  up.on("response", (ur) => onAnswer(job, k, ur));
+  if (!job.body.into(up)) {
+    up.destroy();
+    end(job, 502);
+    sendError(res, job.provider, 502, "kodama-gateway: upstream error and the request is too large to retry");
+  }
+}
+
+function onAnswer(job, k, ur) {
+  const now = Date.now();
+  learnLimits(k, ur.headers, now);
+  if (RETRYABLE.has(ur.statusCode) && !job.gone) {
+    const chunks = [];
+    let size = 0;
+    ur.on("data", (c) => {
+      size += c.length;
+      if (size <= LIMIT.errorBody) chunks.push(c);
+    });
+    ur.on("end", () => retryOrPass(job, k, ur, Buffer.concat(chunks)));
+    ur.on("error", () => job.res.destroy());
+    return;
+  }
+  passThrough(job, ur, null);
+}
+
+function retryOrPass(job, k, ur, body) {
+  const now = Date.now();
+  job.body.detach();
+  const st = ur.statusCode;
+  const said = retryAfterMs(ur.headers, body.toString("utf8"), now);
+  const wait = said !== undefined ? said : Math.min(30_000, 1000 * 2 ** Math.min(job.tries, 5));
+  if (st === 429) k.blockedUntil = Math.max(k.blockedUntil, now + wait);
+  const inTime = now + wait - job.t0 <= LIMIT.retryWindowMs;
+  if (job.gone || !inTime || !job.body.replayable()) return passThrough(job, ur, body);
+  log("retry", { s: job.claims.s, provider: job.provider, key: job.key.id, status: st, ms: wait });
+  if (st === 429) {
+    // another key of the provider that is not limited takes the session
+    const next = pickKey(job.provider, job.claims.s, now);
+    return enqueue(next || k, job, true);
+  }
+  setTimeout(() => enqueue(k, job, true), wait);
+}
+
+function passThrough(job, ur, buffered) {
+  const { res } = job;
+  if (job.gone) return;
+  const m = newMeter(ur.headers["content-type"], job.model);
+  res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
+  if (typeof res.flushHeaders === "function") res.flushHeaders();
+  if (buffered) {
+    job.bytesOut += buffered.length;
+    res.end(buffered);
+    return end(job, ur.statusCode);
+  }
+  ur.on("data", (c) => {
+    job.bytesOut += c.length;
+    if (ur.statusCode < 300) m.feed(c);
+    if (!res.write(c)) {
+      ur.pause();
+      res.once("drain", () => ur.resume());
+    }
+  });
+  ur.on("end", () => {
+    res.end();
+    if (ur.statusCode < 300) {
+      m.end();
+      recordUsage(job, m);
+    }
+    end(job, ur.statusCode);
+  });
+  ur.on("error", () => {
+    res.destroy();
+    end(job, 502);
+  });
+}
+
+function end(job, status) {
+  if (job.ended) return;
+  job.ended = true;
+  log("req", {
+    s: job.claims.s,
+    g: job.claims.g,
+    provider: job.provider,
+    key: job.key && job.key.id,
+    path: job.target.pathname,
+    status,
+    bytesIn: job.body.bytes,
+    bytesOut: job.bytesOut,
+    ms: Date.now() - job.t0,
+    model: job.model,
+  });
+}
+
+// ---- routes ----------------------------------------------------------------------------------------------
+
+const TOKEN_HEADERS = {
+  anthropic: ["x-api-key", "authorization"],
+  openai: ["authorization"],
+  gemini: ["x-goog-api-key"],
+};
+
+function joinUrl(base, rest, search) {
+  const u = new URL(base);
+  u.pathname = (u.pathname.replace(/\/$/, "") + "/" + rest.replace(/^\//, "")).replace(/\/\/+/g, "/");
+  u.search = search;
+  return u;
+}
+
+function providerRoute(req, res, provider, rest, url) {
+  const p = cfg.providers[provider];
+  if (!p) return sendError(res, provider, 404, `kodama-gateway: no provider ${provider}`);
+  const h = req.headers;
+  let token = h["x-api-key"] || bearer(h.authorization) || h["x-goog-api-key"];
+  if (provider === "gemini" && !token) token = url.searchParams.get("key") || undefined;
+  url.searchParams.delete("key");
+  const claims = verify(token);
+  if (!claims || !claims.p.includes(provider)) {
+    return sendError(res, provider, 401, "kodama-gateway: invalid session token (invalid x-api-key)");
+  }
+  if (claims.budgetUsd !== null && spent(claims.s) >= claims.budgetUsd) {
+    log("budget", { s: claims.s, g: claims.g, provider, costUsd: spent(claims.s) });
+    return sendError(
+      res,
+      provider,
+      400,
+      `kodama-gateway: budget of $${claims.budgetUsd} for session ${claims.s} is spent ($${
+        spent(claims.s).toFixed(4)
+      })`,
+    );
+  }
+  const now = Date.now();
+  const k = pickKey(provider, claims.s, now);
+  if (!k) return sendError(res, provider, 401, `kodama-gateway: no key for ${provider}`);
+  if (k.waiting >= LIMIT.queue) return sendError(res, provider, 429, "kodama-gateway: queue full");
+  const gm = /\/models\/([^/:]+)/.exec(rest);
+  const job = {
+    req,
+    res,
+    claims,
+    provider,
+    target: joinUrl(p.upstream, rest, url.search),
+    drop: ["x-api-key", "authorization", "x-goog-api-key", ...TOKEN_HEADERS[provider] || []],
+    body: bodyFeeder(req),
+    t0: now,
+    tries: 0,
+    bytesOut: 0,
+    model: gm ? gm[1] : undefined,
+    queuedAt: free(k, now) ? 0 : now,
+  };
+  res.on("close", () => {
+    if (res.writableFinished) return;
+    job.gone = true;
+    if (job.up) job.up.destroy();
+    end(job, 499); // the client went away
+  });
+  enqueue(k, job, false);
+}
+
+function gitRoute(req, res, host, rest, url) {
+  const claims = verify(req.headers["x-kodama-gateway-token"]);
+  const t0 = Date.now();
+  if (!claims) return plain(res, 401, "kodama-gateway: invalid session token\n");
+  if (!claims.git.includes(host)) {
+    log("deny", { s: claims.s, g: claims.g, host, path: "/git/" + host });
+    return plain(res, 403, `kodama-gateway: host ${host} is not in session ${claims.s}'s git hosts\n`);
+  }
+  const keys = (cfg.providers.git || { keys: [] }).keys;
+  const key = keys.find((k) => k.host === host);
+  const base = key && typeof key.upstream === "string" ? key.upstream : "https://" + host;
+  const headers = forwardHeaders(req.headers, ["x-kodama-gateway-token", "authorization"]);
+  if (key) headers[key.header.toLowerCase()] = key.value;
+  const target = joinUrl(base, rest, url.search);
+  const up = upstreamRequest(target, req.method, headers);
+  const stats = { bytesIn: 0, bytesOut: 0 };
+  const done = (status) =>
+    log("req", {
+      s: claims.s,
+      g: claims.g,
+      host,
+      path: target.pathname,
+      status,
+      ...stats,
+      ms: Date.now() - t0,
+    });
+  up.on("error", (e) => {
+    done(502);
+    if (!res.headersSent) {
+      plain(res, 502, `kodama-gateway: upstream ${host} unreachable (${e.code || "error"})\n`);
+    } else res.destroy();
+  });
+  up.on("response", (ur) => {
+    res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
+    ur.on("data", (c) => (stats.bytesOut += c.length));
+    ur.pipe(res);
+    ur.on("end", () => done(ur.statusCode));
+  });
+  req.on("data", (c) => (stats.bytesIn += c.length));
+  req.pipe(up);
+}
+
+function plain(res, status, text, extra) {
+  if (res.headersSent) return res.destroy();
+  res.writeHead(status, {
+    "content-type": "text/plain",
+    "content-length": Buffer.byteLength(text),
+    ...extra,
+  });
+  res.end(text);
+}
+
+function usageRoute(req, res) {
+  const h = req.headers;
+  const token = bearer(h.authorization) || h["x-api-key"] || h["x-kodama-gateway-token"];
+  const obj = (m) => Object.fromEntries(m.entries());
+  let body;
+  if (isAdmin(token)) body = { sessions: obj(totals.sessions), groups: obj(totals.groups) };
+  else {
+    const c = verify(token);
+    if (!c) return plain(res, 401, "kodama-gateway: invalid session token\n");
+    body = { sessions: { [c.s]: totals.sessions.get(c.s) || null } };
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+// ---- egress by host name ------------------------------------------------------------------------------------
+
+/** The proxy's session: from `Proxy-Authorization: Basic base64("kodama:<token>")`. */
+function proxyClaims(h) {
+  const v = h["proxy-authorization"];
+  if (typeof v !== "string" || !/^Basic /i.test(v)) return null;
+  const dec = Buffer.from(v.slice(6).trim(), "base64").toString("utf8");
+  const i = dec.indexOf(":");
+  return i < 0 ? null : verify(dec.slice(i + 1));
+}
+
+const hostOk = (h) => /^[a-z0-9.-]{1,253}$/.test(h) || net.isIP(h) !== 0;
+
+/** Whether a session may reach host:port: its providers' real hosts on 443, its `allow` entries. */
+function allowed(claims, host, port) {
+  host = host.toLowerCase().replace(/\.$/, "");
+  if (!hostOk(host)) return false;
+  for (const p of claims.p) {
+    for (const u of [DEFAULT_UPSTREAM[p], cfg.providers[p] && cfg.providers[p].upstream]) {
+      if (!u || port !== 443) continue;
+      try {
+        if (new URL(u).hostname.toLowerCase() === host) return true;
+      } catch { /* not a URL */ }
+    }
+  }
+  for (const entry of claims.allow) {
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase());
+    const want = m[2] ? [Number(m[2])] : [443, 80];
+    if (!want.includes(port)) continue;
+    const pat = m[1];
+    if (pat.startsWith("*.") ? host.endsWith(pat.slice(1)) && host.length > pat.length - 1 : host === pat) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function splitHostPort(s, def) {
+  const m = /^\[?([^\]]*?)\]?(?::(\d{1,5}))?$/.exec(s || "");
+  return m ? [m[1], m[2] ? Number(m[2]) : def] : [undefined, undefined];
+}
+
+function refuseSocket(sock, status, text, extra) {
+  const body = text + "\n";
+  sock.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${
+      extra || ""
+    }connection: close\r\n\r\n${body}`,
+  );
+}
+
+function onConnect(req, sock, head) {
+  sock.on("error", () => {});
+  const t0 = Date.now();
+  const claims = proxyClaims(req.headers);
+  if (!claims) {
+    return refuseSocket(
+      sock,
+      "407 Proxy Authentication Required",
+      "kodama-gateway: invalid session token",
+      'proxy-authenticate: Basic realm="kodama-gateway"\r\n',
+    );
+  }
+  const [host, port] = splitHostPort(req.url, 443);
+  if (!host || !allowed(claims, host, port)) {
+    log("deny", { s: claims.s, g: claims.g, host: host ? `${host}:${port}` : "?" });
+    return refuseSocket(
+      sock,
+      "403 Forbidden",
+      `kodama-gateway: host ${host} is not in session ${claims.s}'s egress allow-list`,
+    );
+  }
+  const stats = { bytesIn: head.length, bytesOut: 0 };
+  const up = net.connect(port, host);
+  let logged = false;
+  const done = (status) => {
+    if (logged) return;
+    logged = true;
+    log("conn", { s: claims.s, g: claims.g, host: `${host}:${port}`, status, ...stats, ms: Date.now() - t0 });
+  };
+  up.setTimeout(LIMIT.upstreamIdleMs, () => up.destroy());
+  up.on("connect", () => {
+    sock.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length) up.write(head);
+    sock.on("data", (c) => (stats.bytesIn += c.length));
+    up.on("data", (c) => (stats.bytesOut += c.length));
+    sock.pipe(up);
+    up.pipe(sock);
+  });
+  let open = false;
+  up.on("connect", () => (open = true));
+  up.on("error", () => {
+    if (open) return sock.destroy();
+    refuseSocket(sock, "502 Bad Gateway", `kodama-gateway: upstream ${host} unreachable`);
+    done(502);
+  });
+  up.on("close", () => {
+    if (!open) return;
+    sock.destroy();
+    done(200);
+  });
+  sock.on("close", () => up.destroy());
+}
+
+/** A plain-HTTP proxy request (absolute URI): the same allow-list. */
+function proxyHttp(req, res) {
+  const t0 = Date.now();
+  const claims = proxyClaims(req.headers);
+  if (!claims) {
+    return plain(res, 407, "kodama-gateway: invalid session token\n", {
+      "proxy-authenticate": 'Basic realm="kodama-gateway"',
+    });
+  }
+  let target;
+  try {
+    target = new URL(req.url);
+  } catch {
+    return plain(res, 400, "kodama-gateway: bad request\n");
+  }
+  const port = Number(target.port || 80);
+  if (target.protocol !== "http:" || !allowed(claims, target.hostname, port)) {
+    log("deny", { s: claims.s, g: claims.g, host: `${target.hostname}:${port}` });
+    return plain(
+      res,
+      403,
+      `kodama-gateway: host ${target.hostname} is not in session ${claims.s}'s egress allow-list\n`,
+    );
+  }
+  const stats = { bytesIn: 0, bytesOut: 0 };
+  const up = upstreamRequest(target, req.method, forwardHeaders(req.headers, []));
+  const done = (status) =>
+    log("conn", {
+      s: claims.s,
+      g: claims.g,
+      host: `${target.hostname}:${port}`,
+      status,
+      ...stats,
+      ms: Date.now() - t0,
+    });
+  up.on("error", () => {
+    done(502);
+    plain(res, 502, `kodama-gateway: upstream ${target.hostname} unreachable\n`);
+  });
+  up.on("response", (ur) => {
+    res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
+    ur.on("data", (c) => (stats.bytesOut += c.length));
+    ur.pipe(res);
+    ur.on("end", () => done(ur.statusCode));
+  });
+  req.on("data", (c) => (stats.bytesIn += c.length));
+  req.pipe(up);
+}
+
+// ---- the server ------------------------------------------------------------------------------------------
+
+function route(req, res) {
+  req.on("error", () => {});
+  res.on("error", () => {});
+  if (!req.url.startsWith("/")) return proxyHttp(req, res);
+  let url;
+  try {
+    url = new URL(req.url, "http://gateway");
+  } catch {
+    return plain(res, 400, "kodama-gateway: bad request\n");
+  }
+  const path = url.pathname;
+  if (path === "/healthz") return plain(res, 200, "ok");
+  if (path === "/_kodama/usage" && req.method === "GET") return usageRoute(req, res);
+  let m = /^\/p\/(anthropic|openai|gemini)(\/.*)?$/.exec(path);
+  if (m) return providerRoute(req, res, m[1], m[2] || "/", url);
+  m = /^\/git\/([a-z0-9.-]+(?::\d+)?)(\/.*)?$/i.exec(path);
+  if (m) return gitRoute(req, res, m[1].toLowerCase(), m[2] || "/", url);
+  plain(res, 404, "kodama-gateway: no such route\n");
+}
+
+function main() {
+  loadConfig();
+  fs.watchFile(CONFIG_PATH, { interval: 1000 }, () => loadConfig());
+  setInterval(loadConfig, 10_000).unref(); // a Secret's update swaps a symlink the stat may not see
+  if (typeof process.getuid === "function" && process.getuid() === 0) {
+    log("config", { status: "warning", message: "running as root: run the gateway as a non-root user" });
+  }
+  const server = http.createServer({ maxHeaderSize: LIMIT.headerBytes }, route);
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // a streamed answer may take many minutes
+  server.on("connect", onConnect);
+  server.on("clientError", (_e, sock) => {
+    if (sock.writable) sock.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else sock.destroy();
+  });
+  server.listen(
+    PORT,
+    process.env.KODAMA_GATEWAY_HOST || undefined,
+    () => log("config", { status: "listening", port: server.address().port }),
+  );
+  process.on("SIGTERM", () => {
+    log("config", { status: "draining" });
+    server.close(() => process.exit(0));
+    server.closeIdleConnections && server.closeIdleConnections();
+    setTimeout(() => process.exit(0), LIMIT.drainMs).unref();
+  });
+  process.on("uncaughtException", (e) => log("config", { status: "error", message: String(e && e.message) }));
+}
+
+if (require.main === module) main();
+module.exports = { verify, allowed, newMeter, meterJson, resetAt, retryAfterMs, costOf, learnLimits };
