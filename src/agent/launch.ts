@@ -87,8 +87,9 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
     ...rest,
     // once the namespace has a gateway, a session goes through it unless told not to
     ...(rest.noGateway || cfg.session.gateway === false ? {} : {
-      viaGateway: async (plan: SessionPlan) =>
-        (await import("./gateway/session.ts")).viaGateway(kube, cfg, io.err)(plan),
+      // a template's egressHosts narrows the user's session.egress.hosts, never widens it
+      viaGateway: async (plan: SessionPlan, tpl?: { egressHosts?: string[] }) =>
+        (await import("./gateway/session.ts")).viaGateway(kube, cfg, io.err, tpl?.egressHosts)(plan),
     }),
     agentFor: agentFor(o, cfg),
     // a key kept by `kodama agent keys` is read like a local variable of its name

@@ -92,7 +92,7 @@ export interface StartOptions extends StartFlags {
    * once the plan is made, before the preflight and any object: the plan taken through the namespace's
    * gateway when it has one (src/agent/gateway/session.ts; a session never imports an agent)
    */
-  viaGateway?: (plan: SessionPlan) => Promise<void>;
+  viaGateway?: (plan: SessionPlan, tpl?: Template) => Promise<void>;
   /** `--no-gateway`: the session never goes through the namespace's gateway (viaGateway is not set) */
   noGateway?: boolean;
   timeout?: string;
@@ -1121,7 +1121,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       o.allowOverlap,
     );
   }
-  if (o.viaGateway) await o.viaGateway(plan);
+  if (o.viaGateway) await o.viaGateway(plan, o.tpl);
   // before any object (and any request of the start's own): a start that cannot work stops here
   if (o.preflight) await o.preflight(plan);
   if (o.fromSnapshot !== undefined && !o.dryRun) {

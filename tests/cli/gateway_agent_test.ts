@@ -83,6 +83,31 @@ withSessionWorld(
         assert(!r.stdout.includes(KEY));
       });
 
+      await t.step("a host outside the allow-list: refused, logged, and named by agent status", async () => {
+        // CONNECT through HTTPS_PROXY as any HTTPS client in the pod would; the gateway refuses it before
+        // any lookup (nothing leaves this machine)
+        const probe = [
+          `const u = new URL(process.env.HTTPS_PROXY);`,
+          `const s = require("net").connect(Number(u.port), u.hostname, () => s.write(`,
+          `"CONNECT evil.example.com:443 HTTP/1.1\\r\\nHost: evil.example.com:443\\r\\nProxy-Authorization: Basic " +`,
+          `Buffer.from(decodeURIComponent(u.username) + ":" + decodeURIComponent(u.password)).toString("base64") +`,
+          `"\\r\\n\\r\\n"));`,
+          `s.once("data", (d) => { console.log(String(d).split("\\r\\n")[0]); s.destroy(); });`,
+        ].join("");
+        const r = await w.kc(["exec", "kodama-gwa", "-c", "session", "--", "node", "-e", probe]);
+        assertMatch(r.stdout, /^HTTP\/1\.1 403/, r.stdout + r.stderr);
+        const log = JSON.parse((await w.k(["gateway", "log", "gwa", "-o", "json"])).stdout);
+        assert(
+          log.lines.some((l: { verdict: string; host?: string }) =>
+            l.verdict === "denied" && l.host === "evil.example.com:443"
+          ),
+          JSON.stringify(log),
+        );
+        const st = await w.k(["agent", "status", "gwa"]);
+        assertEquals(st.code, 0, st.stderr);
+        assertMatch(st.stderr, /gateway: denied evil\.example\.com:443/);
+      });
+
       await t.step("the gateway gone: the session's requests are refused, never around it", async () => {
         assertEquals((await w.k(["gateway", "delete"])).code, 0);
         const before = api.mainRequests().length;

@@ -102,6 +102,26 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     const used = JSON.parse((await w.k(["gateway", "status", "-o", "json"])).stdout);
     assertEquals(used.sessions, ["gw1"]);
 
+    // the user's hosts, narrowed by a repository's template: only what both allow goes into the token
+    await Deno.writeTextFile(
+      `${w.home}/config.yaml`,
+      'session:\n  egress:\n    hosts: [registry.npmjs.org, "*.pypi.org"]\n',
+    );
+    await Deno.mkdir(`${w.cwd}/.kodama/templates`, { recursive: true });
+    await Deno.writeTextFile(
+      `${w.cwd}/.kodama/templates/narrow.yaml`,
+      "image: busybox:1.36\negressHosts: [files.pypi.org, evil.example.com, registry.npmjs.org]\n",
+    );
+    const n = await w.k(["start", "gw3", "--no-sync", "--template", "narrow"], { env });
+    assertEquals(n.code, 0, n.stderr);
+    const token = (await secretData(w, "kodama-env-gw3")).ANTHROPIC_API_KEY;
+    const claims = JSON.parse(
+      new TextDecoder().decode(Uint8Array.fromBase64(token.split(".")[1], { alphabet: "base64url" })),
+    );
+    assertEquals(claims.allow, ["files.pypi.org", "registry.npmjs.org"]);
+    assertEquals(claims.p, ["anthropic"]);
+    assertEquals([claims.s, claims.ns], ["gw3", "dev"]);
+
     // --no-gateway: as without one (the key in the env Secret, the usual egress policy)
     const o = await w.k(["start", "gw2", "--no-sync", "--no-gateway", "--image", "busybox:1.36"], { env });
     assertEquals(o.code, 0, o.stderr);
@@ -111,6 +131,7 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   } finally {
     await purge(w, "gw1");
     await purge(w, "gw2");
+    await purge(w, "gw3");
   }
 
   const del = await w.k(["gateway", "delete"]);

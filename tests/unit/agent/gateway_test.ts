@@ -252,3 +252,23 @@ Deno.test("gateway log: a session's lines with their verdict, sums per session/g
   assertEquals(lastDenied(lines, "a"), "evil.example.com:443");
   assertEquals(lastDenied(lines, "b"), undefined);
 });
+
+Deno.test("doctor's gateway row: none without one; failed when its pod or Service is missing or not ready", async () => {
+  const { gatewayCheck, verdict } = await import("../../../src/doctor/checks.ts");
+  assertEquals(gatewayCheck(undefined, undefined), undefined);
+  assertEquals(gatewayCheck({ ready: true, image: "node:22" }, "10.96.0.7"), {
+    ok: true,
+    detail: "kodama-gateway ready at 10.96.0.7:8080 (node:22): new sessions go through it",
+  });
+  assertEquals(gatewayCheck({ ready: false, phase: "Pending" }, "10.96.0.7")?.ok, false);
+  assertEquals(gatewayCheck(undefined, "10.96.0.7")?.ok, false);
+  assertEquals(gatewayCheck({ ready: true }, undefined)?.ok, false);
+  const base = {
+    kubeconfig: { ok: true, files: [] },
+    server: { ok: true },
+    permissions: [],
+    tools: [],
+  };
+  assert(verdict(base));
+  assert(!verdict({ ...base, gateway: { ok: false, detail: "x" } }));
+});
