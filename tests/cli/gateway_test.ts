@@ -102,6 +102,14 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     const used = JSON.parse((await w.k(["gateway", "status", "-o", "json"])).stdout);
     assertEquals(used.sessions, ["gw1"]);
 
+    // no real key can be put into it afterwards either: the key is the gateway's
+    const rot = await w.k(["agent", "keys", "rotate", "gw1"], { env });
+    assertEquals(rot.code, 2, rot.stderr);
+    assertStringIncludes(rot.stderr, "goes through the gateway kodama-gateway");
+    const set = await w.k(["session", "env", "set", "gw1", `ANTHROPIC_API_KEY=${KEY}`]);
+    assertEquals(set.code, 2, set.stderr);
+    assert(!(await secretData(w, "kodama-env-gw1")).ANTHROPIC_API_KEY.includes(KEY));
+
     // the user's hosts, narrowed by a repository's template: only what both allow goes into the token
     await Deno.writeTextFile(
       `${w.home}/config.yaml`,
