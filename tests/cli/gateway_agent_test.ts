@@ -83,6 +83,15 @@ withSessionWorld(
         assert(!r.stdout.includes(KEY));
       });
 
+      await t.step("gateway usage: the session's tokens, from the stand-in's own usage fields", async () => {
+        const r = await w.k(["gateway", "usage", "--by", "session", "-o", "json"]);
+        assertEquals(r.code, 0, r.stderr);
+        const row = JSON.parse(r.stdout).rows.find((x: { key: string }) => x.key === "gwa");
+        assert(row && row.requests >= 1 && row.input > 0 && row.output > 0, r.stdout);
+        const table = await w.k(["gateway", "usage"]);
+        assertMatch(table.stdout, /^SESSION +REQUESTS/m);
+      });
+
       await t.step("a host outside the allow-list: refused, logged, and named by agent status", async () => {
         // CONNECT through HTTPS_PROXY as any HTTPS client in the pod would; the gateway refuses it before
         // any lookup (nothing leaves this machine)
