@@ -10,7 +10,8 @@
 // Per credential it governs rate limits (waits instead of sending into a 429, retries 429/529/503 before a
 // byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
 // the providers' own usage fields and enforces a session's budget. It logs one JSON object per line on
-// stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT.
+// stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT,
+// KODAMA_GATEWAY_HOST.
 "use strict";
 const http = require("http");
 const https = require("https");
@@ -20,6 +21,8 @@ const fs = require("fs");
 
 const CONFIG_PATH = process.env.KODAMA_GATEWAY_CONFIG || "/etc/kodama-gateway/config.json";
 const PORT = Number(process.env.KODAMA_GATEWAY_PORT || 8080);
+// the address to listen on (kodama's pod gives its own IP); default every interface
+const HOST = process.env.KODAMA_GATEWAY_HOST || undefined;
 const LIMIT = {
   headerBytes: 32 * 1024,
   replayBytes: 32 * 1024 * 1024, // a request body kept to retry it; a larger one is streamed, not retried
@@ -403,11 +406,12 @@ function pickKey(provider, session, now) {
   if (cur && free(cur, now)) return cur;
   const users = (k) => [...sticky.values()].filter((x) => x === k.key.id).length + k.waiting;
   const open = states.filter((k) => free(k, now));
+  // a free key with the fewest sessions; with none free, the current one (or the one free soonest)
   const pool = open.length ? open : cur ? [cur] : states;
-  const best = pool.reduce((
-    a,
-    b,
-  ) => (users(b) < users(a) || (!open.length && b.blockedUntil < a.blockedUntil) ? b : a));
+  let best = pool[0];
+  for (const k of pool) {
+    if (open.length ? users(k) < users(best) : k.blockedUntil < best.blockedUntil) best = k;
+  }
   sticky.set(provider + "/" + session, best.key.id);
   return best;
 }
@@ -430,6 +434,8 @@ function pump(k) {
   while (k.rr.length) {
     if (!free(k, now)) {
       const until = Math.max(k.blockedUntil, k.remainingUntil || 0);
+      expire(k, until);
+      if (!k.rr.length) return;
       if (!k.timer) {
         k.timer = setTimeout(() => {
           k.timer = null;
@@ -447,11 +453,26 @@ function pump(k) {
     else k.queues.delete(s);
     if (job.gone) continue;
     if (k.remaining !== undefined) k.remaining--;
-    if (job.queuedAt) {
-      log("queue", { s: job.claims.s, provider: job.provider, key: k.key.id, ms: now - job.queuedAt });
-    }
     job.key = k.key;
     attempt(job, k);
+  }
+}
+
+/**
+ * Requests that could not go out within their window (a reset hours away: a daily limit) are sent now, so
+ * the agent gets the provider's own answer rather than a wait past its CLI's timeout.
+ */
+function expire(k, until) {
+  for (const [s, q] of [...k.queues]) {
+    for (const job of q.filter((j) => j.t0 + LIMIT.retryWindowMs < until)) {
+      q.splice(q.indexOf(job), 1);
+      k.waiting--;
+      if (!job.gone) (job.key = k.key), attempt(job, k);
+    }
+    if (!q.length) {
+      k.queues.delete(s);
+      k.rr.splice(k.rr.indexOf(s), 1);
+    }
   }
 }
 
@@ -467,9 +488,16 @@ function forwardHeaders(src, drop) {
   return out;
 }
 
+// connections to the upstreams are kept and reused: no TCP/TLS set-up on a request's first byte
+const AGENTS = {
+  "http:": new http.Agent({ keepAlive: true, maxFreeSockets: 64 }),
+  "https:": new https.Agent({ keepAlive: true, maxFreeSockets: 64 }),
+};
+
 function upstreamRequest(target, method, headers) {
   const lib = target.protocol === "http:" ? http : https;
   return lib.request({
+    agent: AGENTS[target.protocol],
     protocol: target.protocol,
     hostname: target.hostname.replace(/^\[|\]$/g, ""),
     port: target.port || (target.protocol === "http:" ? 80 : 443),
@@ -536,6 +564,13 @@ function attempt(job, k) {
   headers["accept-encoding"] = "identity"; // usage is read from the answer as it passes
   const [h, v] = [job.key.header.toLowerCase(), job.key.value];
   headers[h] = v;
+  if (job.provider === "anthropic" && h === "authorization") {
+    // a subscription's OAuth token is accepted with its beta flag (Claude Code sends it only when it holds one)
+    const beta = String(headers["anthropic-beta"] || "").split(",").map((x) => x.trim()).filter(Boolean);
+    if (!beta.includes("oauth-2025-04-20")) {
+      headers["anthropic-beta"] = [...beta, "oauth-2025-04-20"].join(",");
+    }
+  }
   const up = upstreamRequest(job.target, req.method, headers);
   job.up = up;
   job.tries++;
@@ -653,12 +688,6 @@ function end(job, status) {
 
 // ---- routes ----------------------------------------------------------------------------------------------
 
-const TOKEN_HEADERS = {
-  anthropic: ["x-api-key", "authorization"],
-  openai: ["authorization"],
-  gemini: ["x-goog-api-key"],
-};
-
 function joinUrl(base, rest, search) {
   const u = new URL(base);
   u.pathname = (u.pathname.replace(/\/$/, "") + "/" + rest.replace(/^\//, "")).replace(/\/\/+/g, "/");
@@ -699,7 +728,7 @@ function providerRoute(req, res, provider, rest, url) {
     claims,
     provider,
     target: joinUrl(p.upstream, rest, url.search),
-    drop: ["x-api-key", "authorization", "x-goog-api-key", ...TOKEN_HEADERS[provider] || []],
+    drop: ["x-api-key", "authorization", "x-goog-api-key"], // wherever the token came in
     body: bodyFeeder(req),
     t0: now,
     tries: 0,
@@ -713,6 +742,10 @@ function providerRoute(req, res, provider, rest, url) {
     if (job.up) job.up.destroy();
     end(job, 499); // the client went away
   });
+  if (job.queuedAt) {
+    // the key's limit is reached: the request waits its turn here rather than going into a 429
+    log("queue", { s: claims.s, g: claims.g, provider, key: k.key.id, waiting: k.waiting + 1 });
+  }
   enqueue(k, job, false);
 }
 
@@ -974,15 +1007,12 @@ function main() {
     if (sock.writable) sock.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else sock.destroy();
   });
-  server.listen(
-    PORT,
-    process.env.KODAMA_GATEWAY_HOST || undefined,
-    () => log("config", { status: "listening", port: server.address().port }),
-  );
+  server.listen(PORT, HOST, () => log("config", { status: "listening", port: server.address().port }));
   process.on("SIGTERM", () => {
     log("config", { status: "draining" });
     server.close(() => process.exit(0));
-    server.closeIdleConnections && server.closeIdleConnections();
+    // keep-alive connections end as soon as their answer is done
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => process.exit(0), LIMIT.drainMs).unref();
   });
   process.on("uncaughtException", (e) => log("config", { status: "error", message: String(e && e.message) }));
