@@ -274,8 +274,12 @@ export function initContainers(spec: SessionSpec): V1Container[] {
     ],
     resources: sessionResources(spec.cpu, spec.memory),
   });
-  // as the session's user: the clone's files are the agent's own
-  return [{ ...clone, securityContext: containerSecurity(spec.sandbox, true) }];
+  // as the session's user: the clone's files are the agent's own. Through the gateway the clone has no token
+  // and its pod may reach only the gateway: it takes git's insteadOf and header from the env Secret too
+  const viaGateway = spec.gateway
+    ? { envFrom: [{ secretRef: { name: namesOf(spec).envSecret, optional: true } }] }
+    : {};
+  return [{ ...clone, ...viaGateway, securityContext: containerSecurity(spec.sandbox, true) }];
 }
 
 /** With sidecars, kubectl (and kodama's pod commands) default to the session container too. */

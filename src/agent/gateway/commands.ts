@@ -73,7 +73,11 @@ export async function gatewayEnsure(
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);
   const service = await applyObject(kube, "services", ns, buildGatewayService(ns) as never);
-  const digest = await programDigest(o.program, o.image);
+  // the program, the image and the pod's own spec: a change to any of them makes a new pod
+  const digest = await programDigest(
+    `${o.program}\n${JSON.stringify(buildGatewayPod(ns, o.image, "").spec)}`,
+    o.image,
+  );
   const pod = await replacePod(kube, ns, have.pod, digest, o.image);
   const keys = keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`).join(", ");
   io.err.write(`gateway in namespace ${ns}: service ${service}, pod ${pod}; keys: ${keys}\n`);

@@ -272,3 +272,26 @@ Deno.test("doctor's gateway row: none without one; failed when its pod or Servic
   assert(verdict(base));
   assert(!verdict({ ...base, gateway: { ok: false, detail: "x" } }));
 });
+
+Deno.test("the clone through the gateway: its init container takes git's config from the env Secret", async () => {
+  const { buildPod } = await import("../../../src/session/manifests.ts");
+  const base = resolveSpec({ name: "demo", namespace: "dev" }, configSchema.parse({}), {
+    envVars: [],
+    editorFiles: [],
+  });
+  const git = {
+    repo: "https://github.com/a/b.git",
+    source: "remote",
+    image: base.image,
+    authMethod: "none",
+    autoBranch: false,
+  } as unknown as NonNullable<typeof base.git>;
+  const plain = buildPod({ ...base, git }).spec!.initContainers![0];
+  assertEquals(plain.envFrom, undefined);
+  const via = buildPod({
+    ...base,
+    git,
+    gateway: { service: "kodama-gateway", url: "http://10.96.0.7:8080", tokenSuffix: "…abcd" },
+  }).spec!.initContainers![0];
+  assertEquals(via.envFrom, [{ secretRef: { name: "kodama-env-demo", optional: true } }]);
+});
