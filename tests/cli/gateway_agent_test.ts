@@ -11,7 +11,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, withSessionWorld } from "./_session.ts";
 import { startStandIn } from "../agents/_standin.ts";
-import { CLAUDE, missing } from "../agents/_clis.ts";
+import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";
 
 const KEY = "sk-ant-api03-realkey-only-the-gateway-holds-5150";
 const dec = new TextDecoder();
@@ -130,6 +130,36 @@ withSessionWorld(
       });
     } finally {
       await purge(w, "gwa");
+      await w.k(["gateway", "delete"]);
+      await api.close();
+    }
+  },
+);
+
+withSessionWorld(
+  "gateway: the real Codex reaches the stand-in through it with the real key (bearer swapped, /v1 kept)",
+  { ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 6 * 60_000 },
+  async (_t, w) => {
+    const OKEY = "sk-proj-realkey-only-the-gateway-holds-6174";
+    const api = await startStandIn([[{ text: "hello from codex" }]], { gate: { keys: [OKEY] } });
+    const env = { OPENAI_API_KEY: OKEY, OPENAI_BASE_URL: `${api.url}/v1` };
+    try {
+      assertEquals((await w.k(["gateway", "ensure", "--timeout", "90s"], { env })).code, 0);
+      const r = await w.k(["start", "gwc", "--no-sync", "--agent", "codex", "--prompt", "Say hello."], {
+        env,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      const out = await w.spawn(["agent", "logs", "gwc", "-f"], { env }).output();
+      assertEquals(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
+      assert(api.answered(200) >= 1, "the stand-in answered no request");
+      const s = await w.kc(["get", "secret", "kodama-env-gwc", "-o", "json"]);
+      const values = (Object.values(JSON.parse(s.stdout).data ?? {}) as string[]).map((v) =>
+        dec.decode(Uint8Array.fromBase64(v))
+      );
+      assert(!values.some((v) => v.includes(OKEY)), "the key is in the env Secret");
+      assert(!(await podEnvirons("gwc")).some((e) => e.includes(OKEY)), "the key is in a pod process");
+    } finally {
+      await purge(w, "gwc");
       await w.k(["gateway", "delete"]);
       await api.close();
     }
