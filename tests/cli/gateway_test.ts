@@ -33,6 +33,13 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   const none = await w.k(["gateway", "status"]);
   assertEquals(none.code, 3, none.stderr);
   assertStringIncludes(none.stderr, "no gateway in namespace dev");
+  assertEquals((await w.k(["gateway", "log", "s1"])).code, 3);
+  assertEquals((await w.k(["gateway", "usage"])).code, 3);
+  // bad input: exit 2
+  assertEquals((await w.k(["gateway", "log"])).code, 2);
+  const by = await w.k(["gateway", "usage", "--by", "week"]);
+  assertEquals(by.code, 2, by.stderr);
+  assertEquals((await w.k(["gateway", "ensure", "--timeout", "soon"], { env })).code, 2);
   // no key anywhere: exit 2, nothing made
   const nokey = await w.k(["gateway", "ensure", "--no-wait"], { env: { KODAMA_KEYS_STORE: "file" } });
   assertEquals(nokey.code, 2, nokey.stderr);

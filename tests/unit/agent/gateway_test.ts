@@ -295,3 +295,17 @@ Deno.test("the clone through the gateway: its init container takes git's config 
   }).spec!.initContainers![0];
   assertEquals(via.envFrom, [{ secretRef: { name: "kodama-env-demo", optional: true } }]);
 });
+
+Deno.test("config: session.egress.hosts takes host names only; gateway.image and session.gateway parse", () => {
+  const ok = configSchema.parse({
+    session: { gateway: false, egress: { hosts: ["registry.npmjs.org", "*.pypi.org"] } },
+    gateway: { image: "node:22-alpine" },
+  });
+  assertEquals(ok.session.egress.hosts, ["registry.npmjs.org", "*.pypi.org"]);
+  assertEquals([ok.session.gateway, ok.gateway.image], [false, "node:22-alpine"]);
+  assertEquals(configSchema.parse({}).gateway.image, "node:22-bookworm");
+  for (const bad of ["10.0.0.0/8", "https://x.org", "*", "a b"]) {
+    const r = configSchema.safeParse({ session: { egress: { hosts: [bad] } } });
+    assert(!r.success && r.error.message.includes("is not a host name"), bad);
+  }
+});
