@@ -359,8 +359,14 @@ const REMAINING = [
   ["x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"],
 ];
 
-/** What an answer's headers say about its key: none left until a time; requests left. */
+/** What an answer's headers say about its key: none left until a time; requests left; the limit. */
 function learnLimits(key, h, now) {
+  const limit = Number(h["anthropic-ratelimit-requests-limit"] || h["x-ratelimit-limit-requests"]);
+  const told = h["anthropic-ratelimit-requests-remaining"] !== undefined ||
+    h["x-ratelimit-remaining-requests"] !== undefined;
+  // the limit is used only while answers keep saying what is left
+  key.limit = told && limit > 0 ? limit : undefined;
+  if (!told) key.remaining = key.remainingUntil = undefined;
   for (const [rem, reset] of REMAINING) {
     if (h[rem] === undefined) continue;
     const n = Number(h[rem]);
@@ -383,6 +389,7 @@ function stateOf(provider, key) {
   let k = keyState.get(id);
   if (!k) {
     k = { id, blockedUntil: 0, remaining: undefined, remainingUntil: undefined, queues: new Map(), rr: [] };
+    k.inflight = 0;
     k.timer = null;
     k.waiting = 0;
     keyState.set(id, k);
@@ -391,10 +398,14 @@ function stateOf(provider, key) {
   return k;
 }
 
+/**
+ * Whether a key may take a request now: not blocked, and requests left — or, with none left and no reset
+ * known (just after a reset), none in flight whose answer will say how many are left.
+ */
 const free = (k, now) =>
   now >= k.blockedUntil &&
-  !(k.remaining !== undefined && k.remaining <= 0 && k.remainingUntil !== undefined &&
-    now < k.remainingUntil);
+  !(k.remaining !== undefined && k.remaining <= 0 &&
+    (k.remainingUntil !== undefined ? now < k.remainingUntil : k.inflight > 0));
 
 /** The key a session uses: sticky, unless it is rate-limited and another is not (then the least used). */
 function pickKey(provider, session, now) {
@@ -436,12 +447,20 @@ function pump(k) {
       const until = Math.max(k.blockedUntil, k.remainingUntil || 0);
       expire(k, until);
       if (!k.rr.length) return;
-      if (!k.timer) {
+      // one timer a key, at the earliest time it may be free (an answer may have moved that time closer);
+      // none while it only waits for answers in flight (each answer pumps)
+      if (until > now && (!k.timer || k.timerAt > until)) {
+        clearTimeout(k.timer);
+        k.timerAt = until;
         k.timer = setTimeout(() => {
           k.timer = null;
-          if (Date.now() >= (k.remainingUntil || 0)) k.remaining = undefined;
+          if (Date.now() >= (k.remainingUntil || 0) && k.remaining !== undefined && k.remaining <= 0) {
+            // the window reset: as many as the key's limit go out, and their answers say what is left
+            k.remaining = k.limit;
+            k.remainingUntil = undefined;
+          }
           pump(k);
-        }, Math.max(10, until - now));
+        }, until - now);
       }
       return;
     }
@@ -574,11 +593,20 @@ function attempt(job, k) {
   const up = upstreamRequest(job.target, req.method, headers);
   job.up = up;
   job.tries++;
+  k.inflight++;
   let failed = false;
+  let settled = false;
+  const settle = () => {
+    if (settled) return;
+    settled = true;
+    k.inflight--;
+  };
   up.on("timeout", () => up.destroy(new Error("timed out")));
   up.on("error", (e) => {
     if (failed) return;
     failed = true;
+    settle();
+    if (k.waiting) pump(k);
     job.body.detach();
     if (res.headersSent || job.gone) return res.destroy();
     if (job.tries < 3 && job.body.replayable() && Date.now() - job.t0 < LIMIT.retryWindowMs) {
@@ -593,7 +621,10 @@ function attempt(job, k) {
       `kodama-gateway: upstream ${job.target.hostname} unreachable (${e.code || e.message})`,
     );
   });
-  up.on("response", (ur) => onAnswer(job, k, ur));
+  up.on("response", (ur) => {
+    settle();
+    onAnswer(job, k, ur);
+  });
   if (!job.body.into(up)) {
     up.destroy();
     end(job, 502);
@@ -604,6 +635,7 @@ function attempt(job, k) {
 function onAnswer(job, k, ur) {
   const now = Date.now();
   learnLimits(k, ur.headers, now);
+  if (k.waiting) pump(k); // the answer may have said requests are left
   if (RETRYABLE.has(ur.statusCode) && !job.gone) {
     const chunks = [];
     let size = 0;
