@@ -87,6 +87,10 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   ]);
   assertEquals(status.keys[0].suffix, "…WXYZ");
 
+  // kodama doctor checks it
+  const doc = await w.k(["doctor"]);
+  assertMatch(doc.stdout, /^gateway +ready +kodama-gateway ready at /m, doc.stdout + doc.stderr);
+
   try {
     // a session started now goes through it: a token in its Secret, never the key
     const s = await w.k(["start", "gw1", "--no-sync", "--image", "busybox:1.36"], { env });
