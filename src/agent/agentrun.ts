@@ -256,11 +256,13 @@ export async function agentStatus(
 ): Promise<number> {
   const pod = await runningPod(kube, namespace, name);
   const runs = await listRuns(kube, pod);
+  // through the gateway: the last host it refused this session, if any (its log, read through the API)
+  const denied = await gatewayDenied(kube, pod, name);
   if (o.output === "json" || o.output === "yaml") {
     const doc = {
       apiVersion: "kodama.dev/v1",
       kind: "AgentRunList",
-      metadata: { session: name, namespace },
+      metadata: { session: name, namespace, ...(denied ? { gatewayDenied: denied } : {}) },
       items: runs.map(runForOutput),
     };
     o.out.write(
@@ -273,7 +275,24 @@ export async function agentStatus(
     return ExitCode.OK;
   }
   o.out.write(renderRuns(runs));
+  if (denied) {
+    o.err.write(
+      `gateway: denied ${denied} (not in the session's egress allow-list: session.egress.hosts; kodama gateway log ${name})\n`,
+    );
+  }
   return ExitCode.OK;
+}
+
+/** The last host the namespace's gateway denied the session, when its pod goes through one. */
+async function gatewayDenied(kube: Kube, pod: V1Pod, name: string): Promise<string | undefined> {
+  const { specOf } = await import("../session/spec.ts");
+  if (!specOf(pod)?.gateway) return undefined;
+  const [{ gatewayLogLines }, { lastDenied }] = await Promise.all([
+    import("./gateway/cluster.ts"),
+    import("./gateway/usage.ts"),
+  ]);
+  const lines = await gatewayLogLines(kube, pod.metadata!.namespace!).catch(() => []);
+  return lastDenied(lines, name);
 }
 
 /** `agent logs NAME [RUN] [-f]`, `session logs NAME [-f]` (the latest run). */

@@ -6,7 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { KodamaError, usageError } from "../errors.ts";
 import { originOf } from "../config/origin.ts";
-import { type StartIO, type StartOptions, startSession } from "../session/start.ts";
+import { type SessionPlan, type StartIO, type StartOptions, startSession } from "../session/start.ts";
 import type { TemplateAgent } from "../session/template.ts";
 import type { SessionAgent } from "../session/spec.ts";
 import {
@@ -87,6 +87,12 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
   let keys: ReturnType<typeof defaultDeps> | undefined;
   const base = {
     ...rest,
+    // once the namespace has a gateway, a session goes through it unless told not to
+    ...(rest.noGateway || cfg.session.gateway === false ? {} : {
+      // a template's egressHosts narrows the user's session.egress.hosts, never widens it
+      viaGateway: async (plan: SessionPlan, tpl?: { egressHosts?: string[] }) =>
+        (await import("./gateway/session.ts")).viaGateway(kube, cfg, io.err, tpl?.egressHosts)(plan),
+    }),
     agentFor: agentFor(o, cfg),
     // a key kept by `kodama agent keys` is read like a local variable of its name
     storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),

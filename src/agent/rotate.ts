@@ -54,6 +54,14 @@ export async function rotateKey(
   const view = await requireSession(kube, namespace, name);
   const spec = view.spec;
   if (!spec) throw new KodamaError(`session ${name} has no recorded settings: cannot tell its env Secret`);
+  // through the gateway the session holds a token, never a key: the key is the gateway's to change
+  if (spec.gateway) {
+    throw new KodamaError(
+      `session ${name} goes through the gateway ${spec.gateway.service}: its env Secret holds a token, not a key`,
+      ExitCode.USAGE,
+      "change the key in the gateway: kodama gateway ensure (the running gateway re-reads it)",
+    );
+  }
   const variable = rotateVariable(spec, o.variable);
   const value = Deno.env.get(variable) || await storedVar(o.keys, variable);
   if (!value) {

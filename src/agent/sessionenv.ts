@@ -56,6 +56,16 @@ export async function sessionEnv(
   const view = await requireSession(kube, namespace, name);
   const spec = view.spec;
   if (!spec) throw new KodamaError(`session ${name} has no recorded settings: cannot tell its env Secret`);
+  // through the gateway: a real key set here would be in the pod, beside the token that replaced it
+  const { providerOfVar } = await import("./gateway/claims.ts");
+  const keyVar = vars.find((v) => op === "set" && (providerOfVar(v.name) || v.name === "GITHUB_TOKEN"));
+  if (spec.gateway && keyVar) {
+    throw new KodamaError(
+      `session ${name} goes through the gateway ${spec.gateway.service}: ${keyVar.name} is the gateway's to hold`,
+      ExitCode.USAGE,
+      "change the key in the gateway: kodama gateway ensure (or start the session with --no-gateway)",
+    );
+  }
   if (op === "unset") {
     const missing = vars.filter((v) => !spec.envVars.includes(v.name)).map((v) => v.name);
     if (missing.length) {

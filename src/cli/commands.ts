@@ -31,6 +31,7 @@ export const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] =
   [["snapshot", "snapshots", "restore", "clone"], () => import("./snapshot.ts")],
   [["share", "unshare"], () => import("./share.ts")],
   [["pool"], () => import("./pool.ts")],
+  [["gateway", "gw"], () => import("./gateway.ts")],
   [["sync"], () => import("./sync.ts")],
   [["ui"], () => import("./ui.ts")],
   [["mcp"], () => import("./mcp.ts")],

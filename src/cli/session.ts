@@ -253,6 +253,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     },
     { flags: "--no-sync", description: "do not sync a local directory" },
     {
+      flags: "--no-gateway",
+      description:
+        "do not go through the namespace's gateway (kodama gateway) even when it has one: the agent's keys go into the session as without one (default: session.gateway)",
+    },
+    {
       flags: "--no-pool",
       description:
         "make new volumes even when the warm pool (kodama pool ensure) has a matching pair (default: defaults.storage.pool)",
@@ -390,6 +395,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
         noSync: o.sync === false,
         noPool: o.pool === false,
+        noGateway: o.gateway === false,
         allowOverlap: o.allowOverlap as boolean | undefined,
         // the prompt file is the agent's task: never synced into its workspace (nor into its commits)
         neverSync: typeof o.promptFile === "string" && o.promptFile !== "-" ? [o.promptFile] : [],

@@ -32,6 +32,7 @@ const MAX_TEXT = 256 * 1024;
  */
 export const CONFIG_CODE = [
   "base/cidr.ts",
+  "base/hostpattern.ts",
   "base/duration.ts",
   "base/stamp.ts",
   "boundedread.ts",

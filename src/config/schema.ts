@@ -10,6 +10,7 @@ import { MODEL_RE } from "./modelname.ts";
 import { z } from "zod";
 import { DURATION_EXAMPLES, DURATION_RE } from "../base/duration.ts";
 import { parseCidr } from "../base/cidr.ts";
+import { isHostPattern } from "../base/hostpattern.ts";
 
 /** What `config set` needs to know about a leaf beyond its zod type. */
 export interface FormatHint {
@@ -267,6 +268,19 @@ const egress = z.object({
   allow: fromRepo("userOnly", cidrList(), { why: SANDBOX }).optional().describe(
     "Only these CIDRs (and DNS) are reachable; unset: everywhere but the denied ranges; []: DNS only. A NetworkPolicy cannot name hosts: a host allow-list needs a proxy or the CNI's own policy type. Only ~/.kodama/config.yaml sets it.",
   ),
+  hosts: fromRepo(
+    "userOnly",
+    z.array(
+      str().refine((s) => isHostPattern(s.toLowerCase()), {
+        error: (iss) =>
+          `${show(iss.input)} is not a host name (expected e.g. registry.npmjs.org or "*.pypi.org")`,
+      }),
+      { error: typeMsg('a list of host names (expected e.g. [registry.npmjs.org, "*.pypi.org"])') },
+    ),
+    { why: SANDBOX },
+  ).optional().describe(
+    "Host names a session that goes through the namespace's gateway (kodama gateway) may reach besides its agent's API and git host, by HTTPS through the gateway's proxy: `*.x.org` is every subdomain of x.org (not x.org). Without a gateway it has no effect (a NetworkPolicy names no hosts). Only ~/.kodama/config.yaml sets it.",
+  ),
 }).strict().describe("The session pods' egress NetworkPolicy (docs/security.md).");
 
 const session = z.object({
@@ -286,6 +300,9 @@ const session = z.object({
     "uid of the session and clone containers (e.g. 1000); unset: the image's user. Non-root gets no capabilities and runAsNonRoot (apt, sudo and ports below 1024 then fail). A template's runAsUser overrides it. Only ~/.kodama/config.yaml sets it.",
   ),
   egress: egress.prefault({}),
+  gateway: fromRepo("userOnly", bool(), { why: SANDBOX }).optional().describe(
+    "New sessions go through the namespace's gateway when it has one (kodama gateway ensure; unset: true): their env Secret holds a token instead of the agent's keys, and their egress is the gateway only. false: never (the keys go into the session as without a gateway). `start --no-gateway` opts out for one session. Only ~/.kodama/config.yaml sets it.",
+  ),
 }).strict().describe("Session lifecycle settings.");
 
 const git = z.object({
@@ -531,6 +548,12 @@ const log = z.object({
   format: oneOf(["text", "json"]).default("text").describe("Log format used when --log-format is not given."),
 }).strict().describe("Logging to stderr.");
 
+const gateway = z.object({
+  image: fromRepo("userOnly", nonEmpty("an image"), { why: SANDBOX }).default("node:22-bookworm").describe(
+    "Image of the gateway pod (kodama gateway ensure): any image with Node 18 or later on PATH as `node`, run as uid 1000; nothing is installed in it. Only ~/.kodama/config.yaml sets it: the gateway holds the keys.",
+  ),
+}).strict().describe("The namespace's gateway (kodama gateway; docs/security.md).");
+
 /** The whole config file. Every section is optional in a file; defaults are applied on load. */
 export const configSchema = z.object({
   defaults: defaults.prefault({}),
@@ -541,6 +564,7 @@ export const configSchema = z.object({
   editor: editor.prefault({}),
   agent: agent.prefault({}),
   notify: notify.prefault({}),
+  gateway: gateway.prefault({}),
   exec: exec.prefault({}),
   picker: picker.prefault({}),
   output: output.prefault({}),

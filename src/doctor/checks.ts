@@ -200,6 +200,35 @@ export interface Report {
   tools: ToolResult[];
   /** does the cluster's network plugin enforce NetworkPolicy (the session's egress limit)? */
   networkPolicy?: NetworkPolicySupport;
+  /** the namespace's gateway (kodama gateway), when it has one: new sessions go through it */
+  gateway?: { ok: boolean; detail: string };
+}
+
+/** What the gateway's pod and Service say (pure); undefined when the namespace has neither. */
+export function gatewayCheck(
+  pod: { ready: boolean; phase?: string; image?: string } | undefined,
+  clusterIP: string | undefined,
+): Report["gateway"] {
+  if (!pod && !clusterIP) return undefined;
+  if (!clusterIP) {
+    return { ok: false, detail: "the pod is there but Service kodama-gateway is not: kodama gateway ensure" };
+  }
+  if (!pod) {
+    return {
+      ok: false,
+      detail: "pod kodama-gateway is missing: its sessions' requests fail (kodama gateway ensure)",
+    };
+  }
+  if (!pod.ready) {
+    return {
+      ok: false,
+      detail: `pod kodama-gateway is not ready (${pod.phase ?? "Pending"}): kodama gateway status`,
+    };
+  }
+  return {
+    ok: true,
+    detail: `kodama-gateway ready at ${clusterIP}:8080 (${pod.image ?? "?"}): new sessions go through it`,
+  };
 }
 
 export interface NetworkPolicySupport {
@@ -265,7 +294,7 @@ function pluginSupport(
 export function verdict(r: Omit<Report, "ok">): boolean {
   return r.kubeconfig.ok && !r.namespaceError && r.server.ok &&
     r.permissions.every((p) => p.allowed || !p.required) &&
-    r.tools.every((t) => (t.found && !t.problem) || !t.required);
+    r.tools.every((t) => (t.found && !t.problem) || !t.required) && r.gateway?.ok !== false;
 }
 
 /** `create pods/exec`, `get,list,watch pods`, `get deployments.apps`. */
@@ -326,6 +355,7 @@ export function formatReport(r: Report, renderTable: (h: string[], rows: string[
       `the egress policy excepts ${n.metadataDenied.join(", ")}`,
     ]);
   }
+  if (r.gateway) head.push(["gateway", r.gateway.ok ? "ready" : "FAILED", r.gateway.detail]);
   out.push(renderTable(["CHECK", "STATUS", "DETAIL"], head));
   if (r.permissions.length) {
     out.push(

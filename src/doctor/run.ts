@@ -6,8 +6,10 @@ import { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../errors.ts";
 import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } from "../kube/config.ts";
 import { forEachLimited } from "../limit.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 import {
   atLeast,
+  gatewayCheck,
   type NetworkPolicySupport,
   networkPolicySupport,
   type Permission,
@@ -126,6 +128,22 @@ async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
   return networkPolicySupport(lists.flatMap((l) => ("names" in l ? l.names : [])));
 }
 
+/** The namespace's gateway, when it has one (its pod and Service; unreadable: not said). */
+async function checkGateway(kube: Kube, ns: string): Promise<Report["gateway"]> {
+  const { GATEWAY_NAME } = await import("../session/gateway.ts");
+  const { isReady } = await import("../pods/wait.ts");
+  const [pod, svc] = await Promise.all([
+    kube.findObject<V1Pod>("pods", ns, GATEWAY_NAME).catch(() => undefined),
+    kube.findObject<{ spec?: { clusterIP?: string } }>("services", ns, GATEWAY_NAME).catch(() => undefined),
+  ]);
+  return gatewayCheck(
+    pod
+      ? { ready: isReady(pod), phase: pod.status?.phase, image: pod.spec?.containers?.[0]?.image }
+      : undefined,
+    svc?.spec?.clusterIP,
+  );
+}
+
 /** The whole report; it never throws for what it is meant to find out (a missing kubeconfig, a dead server). */
 export async function runDoctor(o: KubeOptions): Promise<Report> {
   const tools = checkTools();
@@ -166,12 +184,15 @@ export async function runDoctor(o: KubeOptions): Promise<Report> {
     const v = await kube.serverVersion();
     base.server = { ok: true, url: kube.server, version: v, latencyMs: Math.round(performance.now() - t0) };
     const minor = Number(/^v?\d+\.(\d+)/.exec(v)?.[1]);
-    [base.permissions, base.networkPolicy] = await Promise.all([
+    let gateway: Report["gateway"];
+    [base.permissions, base.networkPolicy, gateway] = await Promise.all([
       base.namespace
         ? checkPermissions(kube, base.namespace, Number.isFinite(minor) ? minor : undefined)
         : [],
       checkNetworkPolicy(kube),
+      base.namespace ? checkGateway(kube, base.namespace) : undefined,
     ]);
+    if (gateway) base.gateway = gateway;
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0];
     if (!base.kubeconfig.ok) base.kubeconfig.error = msg;

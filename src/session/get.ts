@@ -140,6 +140,9 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
     if (s.serviceAccount) out += row("SA", s.serviceAccount);
     // requests, devices, placement, pull secrets, priority, annotations (scheduling.ts)
     for (const [k, v] of schedulingRows(s.scheduling)) out += row(k, v);
+    if (s.gateway) {
+      out += row("Gateway", `${s.gateway.service} (token ${s.gateway.tokenSuffix}) at ${s.gateway.url}`);
+    }
     if (s.sandbox) out += row("Sandbox", sandboxLine(s));
     if (s.owner) out += row("Owner", s.owner);
     if (s.template) out += row("Template", s.template);
@@ -239,6 +242,8 @@ function sandboxLine(s: SessionSpec): string {
   const e = sb.egress;
   const egress = !e
     ? "egress not limited (session.egress.enabled: false)"
+    : s.gateway
+    ? `egress NetworkPolicy ${namesOf(s).egressPolicy} (only the gateway ${s.gateway.service} and DNS)`
     : `egress NetworkPolicy ${namesOf(s).egressPolicy} (${
       e.allow ? `only ${e.allow.join(", ") || "DNS"}` : "all but link-local"
     }${e.deny.length ? `; denied ${e.deny.join(", ")}` : ""})`;

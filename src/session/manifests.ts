@@ -30,6 +30,7 @@ import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from
 import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
 import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "./sandbox.ts";
+import { gatewayEgressPolicy } from "./gateway.ts";
 import { podScheduling, withRequests } from "./scheduling.ts";
 import {
   AGENT_HOME,
@@ -273,8 +274,12 @@ export function initContainers(spec: SessionSpec): V1Container[] {
     ],
     resources: sessionResources(spec.cpu, spec.memory),
   });
-  // as the session's user: the clone's files are the agent's own
-  return [{ ...clone, securityContext: containerSecurity(spec.sandbox, true) }];
+  // as the session's user: the clone's files are the agent's own. Through the gateway the clone has no token
+  // and its pod may reach only the gateway: it takes git's insteadOf and header from the env Secret too
+  const viaGateway = spec.gateway
+    ? { envFrom: [{ secretRef: { name: namesOf(spec).envSecret, optional: true } }] }
+    : {};
+  return [{ ...clone, ...viaGateway, securityContext: containerSecurity(spec.sandbox, true) }];
 }
 
 /** With sidecars, kubectl (and kodama's pod commands) default to the session container too. */
@@ -315,12 +320,18 @@ export function buildPod(spec: SessionSpec): V1Pod {
   };
 }
 
-/** The session's egress NetworkPolicy, when its settings have one (session.egress.enabled). */
+/**
+ * The session's egress NetworkPolicy, when its settings have one (session.egress.enabled): with a gateway,
+ * the gateway pod and DNS only.
+ */
 export function buildNetworkPolicy(spec: SessionSpec): V1NetworkPolicy | undefined {
   const egress = spec.sandbox?.egress;
   if (!egress) return undefined;
   const m = metadata(spec, namesOf(spec).egressPolicy);
-  return buildEgressPolicy(egress, m, { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name });
+  const podLabels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SESSION]: spec.name };
+  // through the gateway: only the gateway pod and DNS (the keys and the host allow-list are there)
+  if (spec.gateway) return gatewayEgressPolicy(m, podLabels);
+  return buildEgressPolicy(egress, m, podLabels);
 }
 
 /** Everything `start` creates, in creation order. */

@@ -11,6 +11,7 @@ import type { Sidecar } from "./template.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 import { resolveIdleStop, resolveTtl } from "./lifetime.ts";
 import { resolveSandbox, type Sandbox } from "./sandbox.ts";
+import type { SessionGateway } from "./gateway.ts";
 import { quote } from "../escape.ts";
 import type { Scheduling, SchedulingInput } from "./scheduling.ts";
 import { resolveScheduling, type TemplateScheduling } from "./placement.ts";
@@ -114,6 +115,11 @@ export interface SessionSpec {
    * pods get the locked-down defaults and no egress policy
    */
   sandbox?: Sandbox;
+  /**
+   * the namespace's gateway this session goes through (src/session/gateway.ts): its env Secret holds a
+   * token instead of the real keys, and its egress policy allows only the gateway and DNS
+   */
+  gateway?: SessionGateway;
   /** names (never values) of the variables in the env Secret */
   envVars: string[];
   /** keys of the editor ConfigMap the repository set (file names from editor.configDir) */

@@ -90,6 +90,13 @@ export interface StartOptions extends StartFlags {
   storedEnv?: (name: string) => Promise<string | undefined>;
   /** checked once the plan is made, before any object is created (`start --prompt`'s credential check) */
   preflight?: (plan: SessionPlan) => Promise<void>;
+  /**
+   * once the plan is made, before the preflight and any object: the plan taken through the namespace's
+   * gateway when it has one (src/agent/gateway/session.ts; a session never imports an agent)
+   */
+  viaGateway?: (plan: SessionPlan, tpl?: Template) => Promise<void>;
+  /** `--no-gateway`: the session never goes through the namespace's gateway (viaGateway is not set) */
+  noGateway?: boolean;
   timeout?: string;
   noWait?: boolean;
   /** a failed start keeps the volumes it created (else they are deleted with the rest) */
@@ -1117,6 +1124,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       o.allowOverlap,
     );
   }
+  if (o.viaGateway) await o.viaGateway(plan, o.tpl);
   // before any object (and any request of the start's own): a start that cannot work stops here
   if (o.preflight) await o.preflight(plan);
   const pullSecrets = plan.spec.scheduling?.imagePullSecrets ?? [];

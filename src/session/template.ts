@@ -13,6 +13,7 @@
  * and it never reaches this machine's environment. Every problem is reported with its file:line:col.
  */
 import { z } from "zod";
+import { isHostPattern } from "../base/hostpattern.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { CPU_RE, DNS_LABEL_RE, SIZE_RE } from "../config/schema.ts";
 import { displayPath, findRepo, globalConfigPath } from "../config/paths.ts";
@@ -140,6 +141,15 @@ export const templateSchema = z.object({
    * it, without capabilities (sandbox.ts). Not root: a template only makes the sandbox tighter
    */
   runAsUser: z.number().int().min(1).max(2147483647).optional(),
+  /**
+   * the hosts a session through the namespace's gateway may reach: narrows the user's session.egress.hosts
+   * (an entry none of the user's covers is dropped: a template never widens it)
+   */
+  egressHosts: z.array(
+    z.string().refine((h) => isHostPattern(h.toLowerCase()), {
+      error: "not a host name (e.g. registry.npmjs.org)",
+    }),
+  ).optional(),
 }).strict();
 
 export type TemplateBody = z.output<typeof templateSchema>;

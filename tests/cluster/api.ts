@@ -55,6 +55,7 @@ import {
   SYSTEM_NAMESPACES,
 } from "./defaults.ts";
 import { syncEndpoints } from "./endpoints.ts";
+import { KubeProxy } from "./kubeproxy.ts";
 import {
   populate,
   snapshotDeleted,
@@ -111,6 +112,9 @@ export class ClusterApi implements RuntimeHost {
   // random: parallel test files may run in workers of one process (same pid, separate module state)
   private readonly ipBase = crypto.getRandomValues(new Uint32Array(1))[0] % (253 * 256);
   private nextClusterIp = 1;
+  private readonly clusterIpBase = crypto.getRandomValues(new Uint32Array(1))[0] % 65_024;
+  /** the node's kube-proxy: a ClusterIP:port reaches a ready endpoint */
+  private readonly kubeProxy: KubeProxy;
   private dropStreams = false;
   private readonly pendingPodStops = new Map<string, Promise<void>>();
   private readonly endpointsQueue = new Set<string>();
@@ -121,6 +125,7 @@ export class ClusterApi implements RuntimeHost {
   private parkedAt = new Map<string, number>();
 
   constructor(readonly stateDir: string) {
+    this.kubeProxy = new KubeProxy(this.store);
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
     this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
     // a node changed (a taint removed, a label or device added): the scheduler tries its waiting pods again
@@ -479,8 +484,10 @@ export class ClusterApi implements RuntimeHost {
         break;
       case "services":
         if (o.spec.type !== "ExternalName" && o.spec.clusterIP !== "None") {
-          const n = this.nextClusterIp++;
-          o.spec.clusterIP ??= `10.96.${(n >> 8) & 255}.${n & 255}`;
+          // the service range is loopback (127.1.X.Y from a random base per server: parallel test servers
+          // must not collide) so that the node's kube-proxy (kubeproxy.ts) can listen on the ClusterIP
+          const n = (this.clusterIpBase + this.nextClusterIp++) % 65_024;
+          o.spec.clusterIP ??= `127.1.${Math.floor(n / 254)}.${(n % 254) + 1}`;
           o.spec.clusterIPs ??= [o.spec.clusterIP];
         }
         o.status = { loadBalancer: {} };
@@ -1067,6 +1074,7 @@ export class ClusterApi implements RuntimeHost {
 
   close() {
     this.closed = true;
+    this.kubeProxy.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

@@ -83,6 +83,11 @@ const DECISIONS: Record<string, string> = {
   "session.egress.enabled": "userOnly",
   "session.egress.deny": "userOnly",
   "session.egress.allow": "userOnly",
+  // the gateway: a repository may not widen what a session reaches, nor take a session around the
+  // gateway (the keys would go into its pod), nor choose the image that holds the keys
+  "session.egress.hosts": "userOnly",
+  "session.gateway": "userOnly",
+  "gateway.image": "userOnly",
   "git.authMethod": "repo",
   "git.tokenEnv": "userOnly",
   "git.secretName": "repo",

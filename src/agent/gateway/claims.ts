@@ -1,0 +1,131 @@
+/**
+ * A session through the gateway, as pure functions: what its token may do (the claims of
+ * src/agent/gatewaytoken.ts) and what its env Secret holds instead of the real keys (the contract in
+ * docs/agents.md "The gateway"). The real values of the credential variables never come out of here:
+ * every one of them is removed, and only the token and the gateway's URLs go in.
+ */
+import type { GatewayClaims } from "../gatewaytoken.ts";
+import { coversHost } from "../../base/hostpattern.ts";
+
+/** The model providers the gateway swaps keys for (the contract's `p`). */
+export const GATEWAY_PROVIDERS = ["anthropic", "openai", "gemini"] as const;
+export type GatewayProvider = typeof GATEWAY_PROVIDERS[number];
+
+/** The variables that hold a provider's credential or endpoint: each is removed from a session's env. */
+export const PROVIDER_VARS: Record<GatewayProvider, string[]> = {
+  anthropic: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL"],
+  openai: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
+  gemini: ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
+};
+
+/** Proxy variables: whatever the user had is replaced by the gateway's. */
+const PROXY_VARS = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"];
+
+/** What the session's env gets per provider: its base URL (under the gateway) and the token's variable. */
+const PROVIDER_ENV: Record<GatewayProvider, { base: string; path: string; key: string }> = {
+  anthropic: { base: "ANTHROPIC_BASE_URL", path: "/p/anthropic", key: "ANTHROPIC_API_KEY" },
+  openai: { base: "OPENAI_BASE_URL", path: "/p/openai/v1", key: "OPENAI_API_KEY" },
+  gemini: { base: "GOOGLE_GEMINI_BASE_URL", path: "/p/gemini", key: "GEMINI_API_KEY" },
+};
+
+/** The provider whose credential a variable holds (undefined: none of theirs). */
+export function providerOfVar(name: string): GatewayProvider | undefined {
+  return GATEWAY_PROVIDERS.find((p) => PROVIDER_VARS[p].includes(name));
+}
+
+/**
+ * The session's extra CONNECT hosts: the user's list (`session.egress.hosts`), narrowed by a repository's
+ * or template's when it gives one. Built from the user's list only: a narrowing entry is kept when one of
+ * the user's covers it, so the result never holds a host the user did not allow.
+ */
+export function allowedHosts(user: string[], narrow?: string[]): string[] {
+  const own = [...new Set(user.map((h) => h.toLowerCase()))];
+  if (narrow === undefined) return own;
+  const out = new Set<string>();
+  for (const n of narrow.map((h) => h.toLowerCase())) {
+    if (own.some((u) => coversHost(u, n))) out.add(n);
+  }
+  return [...out];
+}
+
+/** What the claims are made from (the session's settings and the gateway's config). */
+export interface ClaimsInput {
+  session: string;
+  group?: string;
+  namespace: string;
+  /** the variables the session's agent forwards (presets.ts forwardedEnv): which providers it uses */
+  forwardEnv: string[];
+  /** the providers the gateway holds a key for */
+  gatewayProviders: string[];
+  /** git hosts the gateway holds a key for */
+  gitHosts: string[];
+  hosts: string[];
+  budgetUsd?: number;
+  now: Date;
+}
+
+/** The token's claims: only the providers the agent uses and the gateway can serve. */
+export function sessionClaims(i: ClaimsInput): GatewayClaims {
+  const used = new Set(i.forwardEnv.map(providerOfVar).filter((p) => p !== undefined));
+  return {
+    s: i.session,
+    g: i.group ?? null,
+    ns: i.namespace,
+    p: GATEWAY_PROVIDERS.filter((p) => used.has(p) && i.gatewayProviders.includes(p)),
+    allow: i.hosts,
+    git: [...i.gitHosts],
+    budgetUsd: i.budgetUsd ?? null,
+    iat: Math.floor(i.now.getTime() / 1000),
+  };
+}
+
+/**
+ * The env Secret's variables through the gateway: every provider credential and endpoint, the git token
+ * (`gitTokenEnv`) and the proxy variables removed; for each provider of the claims its base URL under
+ * the gateway and the token; the proxy (`http://kodama:TOKEN@GW`), and git's insteadOf and header through
+ * git's GIT_CONFIG_* variables (no file in the pod to write). `url`: `http://CLUSTERIP:8080`.
+ */
+export function gatewayEnv(
+  env: Record<string, string>,
+  o: { url: string; token: string; claims: GatewayClaims; gitTokenEnv: string },
+): Record<string, string> {
+  const drop = new Set([
+    ...Object.values(PROVIDER_VARS).flat(),
+    ...PROXY_VARS,
+    o.gitTokenEnv,
+    "GITHUB_TOKEN",
+  ]);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    // the user's own git config variables would be renumbered over ours: ours win
+    if (!drop.has(k) && !/^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$/.test(k)) out[k] = v;
+  }
+  for (const p of o.claims.p as GatewayProvider[]) {
+    const e = PROVIDER_ENV[p];
+    out[e.base] = `${o.url}${e.path}`;
+    out[e.key] = o.token;
+  }
+  const host = new URL(o.url).host;
+  const proxy = `http://kodama:${o.token}@${host}`;
+  for (const k of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]) out[k] = proxy;
+  // the base URLs are the gateway itself: no CONNECT for them
+  const noProxy = ["localhost", "127.0.0.1", "::1", new URL(o.url).hostname].join(",");
+  out.NO_PROXY = out.no_proxy = noProxy;
+  const git: [string, string][] = o.claims.git.flatMap((h) => [
+    [`url.${o.url}/git/${h}/.insteadOf`, `https://${h}/`] as [string, string],
+  ]);
+  if (git.length) git.push([`http.${o.url}/git/.extraHeader`, `X-Kodama-Gateway-Token: ${o.token}`]);
+  if (git.length) {
+    out.GIT_CONFIG_COUNT = String(git.length);
+    git.forEach(([k, v], i) => {
+      out[`GIT_CONFIG_KEY_${i}`] = k;
+      out[`GIT_CONFIG_VALUE_${i}`] = v;
+    });
+  }
+  return out;
+}
+
+/** `…abcd`: a token's last four characters (what `session get` and `gateway status` show). */
+export function tokenSuffix(token: string): string {
+  return `…${token.slice(-4)}`;
+}

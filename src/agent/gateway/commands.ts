@@ -1,0 +1,308 @@
+/**
+ * `kodama gateway ensure | status | log SESSION | usage | delete`: the namespace's gateway (docs/agents.md
+ * "The gateway"), made and read like `pool`, with no controller: `ensure` is the reconciler.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../../kube/client.ts";
+import type { Sink } from "../../base/sink.ts";
+import { ExitCode, KodamaError, usageError } from "../../errors.ts";
+import { GATEWAY_NAME } from "../../session/gateway.ts";
+import { LABEL_SESSION } from "../../session/names.ts";
+import { renderTable } from "../../ui/table.ts";
+import { newSigningKey } from "../gatewaytoken.ts";
+import { BASE_URL_VARS, buildGatewayConfig, KEY_VARS, keyRows } from "./config.ts";
+import {
+  ANNOTATION_PROGRAM,
+  buildGatewayConfigMap,
+  buildGatewayPod,
+  buildGatewayPolicy,
+  buildGatewaySecret,
+  buildGatewayService,
+  programDigest,
+} from "./manifests.ts";
+import { applyObject, configOf, findGateway, gatewayLogLines, gatewayUrl } from "./cluster.ts";
+import { type LogEvent, logRows, type UsageBy, usageRows } from "./usage.ts";
+
+export interface GatewayIO {
+  out: Sink;
+  err: Sink;
+}
+
+/** The variables ensure reads keys and upstreams from: this environment, then `kodama agent keys`. */
+export async function localGatewayVars(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Promise<Record<string, string>> {
+  const { defaultDeps, storedVar } = await import("../keys.ts");
+  const out: Record<string, string> = {};
+  let deps: Awaited<ReturnType<typeof defaultDeps>> | undefined;
+  for (const name of [...Object.keys(KEY_VARS), ...Object.values(BASE_URL_VARS)]) {
+    const v = env(name) || await storedVar(deps ??= await defaultDeps(), name).catch(() => undefined);
+    if (v) out[name] = v;
+  }
+  return out;
+}
+
+export interface EnsureOptions {
+  image: string;
+  program: string;
+  vars: Record<string, string>;
+  noWait?: boolean;
+  timeoutMs: number;
+}
+
+/** Create or update the gateway's objects; wait for its pod to be ready (unless noWait). */
+export async function gatewayEnsure(
+  kube: Kube,
+  ns: string,
+  o: EnsureOptions,
+  io: GatewayIO,
+): Promise<number> {
+  if (!Object.keys(o.vars).some((v) => v in KEY_VARS)) {
+    throw usageError(
+      "no key for the gateway to hold: none of ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, GEMINI_API_KEY, GITHUB_TOKEN is set here",
+      "export one, or store it: kodama agent keys set anthropic",
+    );
+  }
+  const have = await findGateway(kube, ns);
+  const kept = configOf(have.secret);
+  const config = buildGatewayConfig(o.vars, {
+    signingKey: kept?.signingKey ?? newSigningKey(),
+    revoked: kept?.revoked,
+  });
+  await applyObject(kube, "secrets", ns, buildGatewaySecret(ns, JSON.stringify(config, null, 2)) as never);
+  await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
+  await applyPolicy(kube, ns, io.err);
+  const service = await applyObject(kube, "services", ns, buildGatewayService(ns) as never);
+  // the program, the image and the pod's own spec: a change to any of them makes a new pod
+  const digest = await programDigest(
+    `${o.program}\n${JSON.stringify(buildGatewayPod(ns, o.image, "").spec)}`,
+    o.image,
+  );
+  const pod = await replacePod(kube, ns, have.pod, digest, o.image);
+  const keys = keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`).join(", ");
+  io.err.write(`gateway in namespace ${ns}: service ${service}, pod ${pod}; keys: ${keys}\n`);
+  if (o.noWait) return ExitCode.OK;
+  await waitGatewayReady(kube, ns, o.timeoutMs);
+  const url = gatewayUrl(await kube.findObject("services", ns, GATEWAY_NAME));
+  io.out.write(`gateway ready at ${url ?? GATEWAY_NAME}: new sessions in ${ns} go through it\n`);
+  return ExitCode.OK;
+}
+
+/** The ingress policy; a user who may not create NetworkPolicies gets a warning, not a failure. */
+async function applyPolicy(kube: Kube, ns: string, err: Sink): Promise<void> {
+  try {
+    await applyObject(kube, "networkpolicies", ns, buildGatewayPolicy(ns) as never);
+  } catch (e) {
+    if (!(e instanceof KodamaError) || e.code !== ExitCode.FORBIDDEN) throw e;
+    err.write(
+      `warning: cannot create NetworkPolicy ${GATEWAY_NAME} in ${ns} (forbidden): the gateway pod takes connections from any pod\n`,
+    );
+  }
+}
+
+/** The pod, made anew when missing, ended, or running another program or image. */
+async function replacePod(
+  kube: Kube,
+  ns: string,
+  old: V1Pod | undefined,
+  digest: string,
+  image: string,
+): Promise<"created" | "kept" | "replaced"> {
+  const same = old?.metadata?.annotations?.[ANNOTATION_PROGRAM] === digest &&
+    !old?.metadata?.deletionTimestamp &&
+    !["Failed", "Succeeded"].includes(old?.status?.phase ?? "");
+  if (old && same) return "kept";
+  if (old) {
+    await kube.deleteObject("pods", ns, GATEWAY_NAME, { gracePeriodSeconds: 0 });
+    await waitGone(kube, ns);
+  }
+  await kube.createObject("pods", ns, buildGatewayPod(ns, image, digest));
+  return old ? "replaced" : "created";
+}
+
+async function waitGone(kube: Kube, ns: string): Promise<void> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 60_000);
+  try {
+    if (!await kube.findObject("pods", ns, GATEWAY_NAME)) return;
+    await kube.watchPods(ns, { fieldSelector: `metadata.name=${GATEWAY_NAME}` }, (type) => {
+      if (type === "DELETED") ac.abort();
+    }, ac.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Wait on the pod's watch until it is ready; exit 5 after `ms`, exit 1 when it failed. */
+export async function waitGatewayReady(kube: Kube, ns: string, ms: number): Promise<void> {
+  const { isReady } = await import("../../pods/wait.ts");
+  const ac = new AbortController();
+  let state: "ready" | "timeout" | undefined;
+  let last: V1Pod | undefined;
+  const timer = setTimeout(() => {
+    state ??= "timeout";
+    ac.abort();
+  }, ms);
+  try {
+    await kube.watchPods(ns, { fieldSelector: `metadata.name=${GATEWAY_NAME}` }, (_t, pod) => {
+      last = pod;
+      if (isReady(pod)) {
+        state = "ready";
+        ac.abort();
+      }
+    }, ac.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (state === "ready") return;
+  const why = waitingReason(last);
+  throw new KodamaError(
+    `the gateway pod in ${ns} was not ready in ${Math.round(ms / 1000)}s${why ? ` (${why})` : ""}`,
+    ExitCode.TIMEOUT,
+    `kodama gateway status -n ${ns}; kubectl logs -n ${ns} ${GATEWAY_NAME}`,
+  );
+}
+
+function waitingReason(pod: V1Pod | undefined): string | undefined {
+  const c = pod?.status?.containerStatuses?.[0];
+  return c?.state?.waiting?.reason ?? c?.state?.terminated?.reason ?? pod?.status?.phase;
+}
+
+/** The sessions of the namespace that go through the gateway (their pods carry its record). */
+async function sessionsUsing(kube: Kube, ns: string): Promise<string[]> {
+  const { specOf } = await import("../../session/spec.ts");
+  const pods = await kube.listPods(ns, { labelSelector: LABEL_SESSION });
+  return pods.filter((p) => specOf(p)?.gateway).map((p) => p.metadata?.labels?.[LABEL_SESSION] ?? "")
+    .filter(Boolean).sort();
+}
+
+/** `gateway status`: ready or not, image, address, keys (masked), sessions, figures. Exit 3 without one. */
+export async function gatewayStatus(kube: Kube, ns: string, output: string, io: GatewayIO): Promise<number> {
+  const g = await findGateway(kube, ns);
+  if (!g.service && !g.secret && !g.pod) {
+    throw new KodamaError(
+      `no gateway in namespace ${ns}`,
+      ExitCode.NOT_FOUND,
+      "kodama gateway ensure makes one",
+    );
+  }
+  const { isReady } = await import("../../pods/wait.ts");
+  const cfg = configOf(g.secret);
+  const lines = g.pod?.status?.phase === "Running" ? await gatewayLogLines(kube, ns).catch(() => []) : [];
+  const totals = usageRows(lines as LogEvent[], "session");
+  const sum = (k: "requests" | "denied" | "costUsd") => totals.reduce((n, r) => n + (r[k] ?? 0), 0);
+  const status = {
+    namespace: ns,
+    ready: !!g.pod && isReady(g.pod),
+    pod: g.pod ? (g.pod.status?.phase ?? "Pending") : "missing",
+    image: g.pod?.spec?.containers?.[0]?.image ?? null,
+    url: gatewayUrl(g.service) ?? null,
+    keys: cfg ? keyRows(cfg) : [],
+    sessions: await sessionsUsing(kube, ns),
+    requests: sum("requests"),
+    denied: sum("denied"),
+    costUsd: Math.round(sum("costUsd") * 1e6) / 1e6,
+  };
+  if (output === "json") {
+    io.out.write(JSON.stringify(status, null, 2) + "\n");
+    return ExitCode.OK;
+  }
+  const keyText = status.keys.map((k) => `${k.provider} ${k.id}${k.host ? ` (${k.host})` : ""} ${k.suffix}`);
+  io.out.write(
+    [
+      `gateway:  ${GATEWAY_NAME} in ${ns}: ${status.ready ? "ready" : `not ready (${status.pod})`}`,
+      `image:    ${status.image ?? "-"}`,
+      `address:  ${status.url ?? "-"}`,
+      `keys:     ${keyText.join(", ") || "none"}`,
+      `sessions: ${status.sessions.join(", ") || "none"}`,
+      `figures:  ${status.requests} requests, ${status.denied} denied, $${status.costUsd}`,
+    ].join("\n") + "\n",
+  );
+  return ExitCode.OK;
+}
+
+/** `gateway log SESSION`: the session's lines (time, event, host, path, status, bytes). */
+export async function gatewayLog(
+  kube: Kube,
+  ns: string,
+  session: string,
+  output: string,
+  io: GatewayIO,
+): Promise<number> {
+  const rows = logRows(await gatewayLogLines(kube, ns) as LogEvent[], session);
+  if (output === "json") {
+    io.out.write(JSON.stringify({ session, lines: rows }, null, 2) + "\n");
+    return ExitCode.OK;
+  }
+  if (!rows.length) {
+    io.err.write(`the gateway has logged nothing for session ${session}\n`);
+    return ExitCode.OK;
+  }
+  io.out.write(renderTable(
+    ["TIME", "EVENT", "HOST", "PATH", "STATUS", "IN", "OUT", "VERDICT"],
+    rows.map((r) => [
+      r.t,
+      r.ev,
+      r.host ?? "-",
+      r.path ?? "-",
+      r.status === undefined ? "-" : String(r.status),
+      String(r.bytesIn ?? 0),
+      String(r.bytesOut ?? 0),
+      r.verdict,
+    ]),
+  ));
+  return ExitCode.OK;
+}
+
+/** `gateway usage --by session|group|day`: sums of the gateway's usage lines. */
+export async function gatewayUsage(
+  kube: Kube,
+  ns: string,
+  by: string,
+  output: string,
+  io: GatewayIO,
+): Promise<number> {
+  if (!["session", "group", "day"].includes(by)) {
+    throw usageError(`invalid --by ${by}`, "one of session, group, day");
+  }
+  const rows = usageRows(await gatewayLogLines(kube, ns) as LogEvent[], by as UsageBy);
+  if (output === "json") {
+    io.out.write(JSON.stringify({ by, rows }, null, 2) + "\n");
+    return ExitCode.OK;
+  }
+  io.out.write(renderTable(
+    [by.toUpperCase(), "REQUESTS", "DENIED", "INPUT", "OUTPUT", "CACHE-READ", "CACHE-WRITE", "COST"],
+    rows.map((r) => [
+      r.key,
+      String(r.requests),
+      String(r.denied),
+      String(r.input),
+      String(r.output),
+      String(r.cacheRead),
+      String(r.cacheWrite),
+      r.costKnown ? `$${r.costUsd.toFixed(4)}` : "unknown",
+    ]),
+  ));
+  return ExitCode.OK;
+}
+
+/** `gateway delete`: every object of the gateway (sessions that used it then fail their requests). */
+export async function gatewayDelete(kube: Kube, ns: string, io: GatewayIO): Promise<number> {
+  const gone: string[] = [];
+  for (const r of ["pods", "services", "networkpolicies", "configmaps", "secrets"] as const) {
+    if (await kube.deleteObject(r, ns, GATEWAY_NAME)) gone.push(r.replace(/s$/, "").replace(/ie$/, "y"));
+  }
+  if (!gone.length) {
+    throw new KodamaError(`no gateway in namespace ${ns}`, ExitCode.NOT_FOUND);
+  }
+  const users = await sessionsUsing(kube, ns);
+  io.out.write(`deleted gateway ${GATEWAY_NAME} in ${ns} (${gone.join(", ")})\n`);
+  if (users.length) {
+    io.err.write(
+      `note: ${
+        users.join(", ")
+      } went through it: their agents' requests now fail (restart them with --no-gateway, or ensure the gateway again)\n`,
+    );
+  }
+  return ExitCode.OK;
+}

@@ -1,0 +1,130 @@
+/**
+ * The gateway's config.json (the contract: signing key, providers with their upstreams and keys, prices,
+ * revoked sessions), built from the user's keys as pure data. The keys come from this machine (the local
+ * environment, then `kodama agent keys`); the upstreams from the user's base URLs (a stand-in, a proxy of
+ * their own), else the providers' real hosts. Only the gateway's own Secret ever holds the result.
+ */
+import { maskKey } from "../keys.ts";
+import type { GatewayProvider } from "./claims.ts";
+
+export interface GatewayKey {
+  id: string;
+  /** a git key's host */
+  host?: string;
+  header: string;
+  value: string;
+}
+
+export interface GatewayConfig {
+  signingKey: string;
+  providers: Partial<Record<GatewayProvider | "git", { upstream?: string; keys: GatewayKey[] }>>;
+  prices?: Record<string, Record<string, number>>;
+  revoked: string[];
+}
+
+/** The providers' real API hosts (the default upstreams). */
+export const DEFAULT_UPSTREAMS: Record<GatewayProvider, string> = {
+  anthropic: "https://api.anthropic.com",
+  openai: "https://api.openai.com",
+  gemini: "https://generativelanguage.googleapis.com",
+};
+
+/** Each credential variable: whose it is and how the gateway sends it (`value` made from the secret). */
+export const KEY_VARS: Record<
+  string,
+  { provider: GatewayProvider | "git"; prefix: string; header: string; value: (v: string) => string }
+> = {
+  ANTHROPIC_API_KEY: { provider: "anthropic", prefix: "a", header: "x-api-key", value: (v) => v },
+  CLAUDE_CODE_OAUTH_TOKEN: {
+    provider: "anthropic",
+    prefix: "a",
+    header: "authorization",
+    value: (v) => `Bearer ${v}`,
+  },
+  ANTHROPIC_AUTH_TOKEN: {
+    provider: "anthropic",
+    prefix: "a",
+    header: "authorization",
+    value: (v) => `Bearer ${v}`,
+  },
+  OPENAI_API_KEY: { provider: "openai", prefix: "o", header: "authorization", value: (v) => `Bearer ${v}` },
+  CODEX_API_KEY: { provider: "openai", prefix: "o", header: "authorization", value: (v) => `Bearer ${v}` },
+  GEMINI_API_KEY: { provider: "gemini", prefix: "g", header: "x-goog-api-key", value: (v) => v },
+  GOOGLE_API_KEY: { provider: "gemini", prefix: "g", header: "x-goog-api-key", value: (v) => v },
+  GITHUB_TOKEN: {
+    provider: "git",
+    prefix: "gh",
+    header: "authorization",
+    value: (v) => `Basic ${new TextEncoder().encode(`x-access-token:${v}`).toBase64()}`,
+  },
+};
+
+/** The base URL variables that become upstreams (the gateway adds the path the agent asks for). */
+export const BASE_URL_VARS: Record<GatewayProvider, string> = {
+  anthropic: "ANTHROPIC_BASE_URL",
+  openai: "OPENAI_BASE_URL",
+  gemini: "GOOGLE_GEMINI_BASE_URL",
+};
+
+/** An upstream from a base URL: no trailing slash; OpenAI's `/v1` is the session's own path (/p/openai/v1). */
+export function upstreamOf(p: GatewayProvider, url: string): string {
+  let u = url.trim().replace(/\/+$/, "");
+  if (p === "openai") u = u.replace(/\/v1$/, "");
+  return u;
+}
+
+/**
+ * config.json from the user's variables (name → value; the first value of each distinct secret counts
+ * once), the kept signing key and revoked list. Keys are numbered per provider in the order of KEY_VARS.
+ */
+export function buildGatewayConfig(
+  vars: Record<string, string>,
+  kept: { signingKey: string; revoked?: string[] },
+): GatewayConfig {
+  const providers: GatewayConfig["providers"] = {};
+  for (const [name, how] of Object.entries(KEY_VARS)) {
+    const v = vars[name]?.trim();
+    if (!v) continue;
+    const slot = providers[how.provider] ??= { keys: [] };
+    const value = how.value(v);
+    if (slot.keys.some((k) => k.value === value)) continue;
+    slot.keys.push({
+      id: `${how.prefix}${slot.keys.length + 1}`,
+      ...(how.provider === "git" ? { host: "github.com" } : {}),
+      header: how.header,
+      value,
+    });
+  }
+  for (const p of Object.keys(BASE_URL_VARS) as GatewayProvider[]) {
+    const slot = providers[p];
+    if (!slot) continue;
+    const base = vars[BASE_URL_VARS[p]]?.trim();
+    slot.upstream = base ? upstreamOf(p, base) : DEFAULT_UPSTREAMS[p];
+  }
+  return { signingKey: kept.signingKey, providers, revoked: kept.revoked ?? [] };
+}
+
+/** What `gateway status` may show of the keys: provider, id and a masked suffix, never the key. */
+export function keyRows(c: GatewayConfig): { provider: string; id: string; host?: string; suffix: string }[] {
+  return Object.entries(c.providers).flatMap(([provider, slot]) =>
+    (slot?.keys ?? []).map((k) => ({
+      provider,
+      id: k.id,
+      ...(k.host ? { host: k.host } : {}),
+      suffix: maskKey(k.value),
+    }))
+  );
+}
+
+/** The config.json of a Secret's data (undefined when missing or not ours). */
+export function parseGatewayConfig(raw: string | undefined): GatewayConfig | undefined {
+  if (!raw) return undefined;
+  try {
+    const c = JSON.parse(raw);
+    return c && typeof c === "object" && typeof c.signingKey === "string" && c.providers
+      ? c as GatewayConfig
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The gateway's objects, as pure data (`kodama gateway ensure` creates or updates them): Secret
+ * `kodama-gateway` (config.json: the keys, mounted only in the gateway pod), ConfigMap `kodama-gateway`
+ * (the program, gateway.js), the Pod, Service `kodama-gateway` (ClusterIP, 8080) and a NetworkPolicy that
+ * lets only session pods in, on 8080.
+ *
+ * A Pod, not a Deployment: kodama runs no controller and needs none (ensure is the reconciler, and a
+ * crashed container restarts in place: restartPolicy Always); a Deployment would add a ReplicaSet whose
+ * rollout `ensure` would have to wait through, and the test server runs no controller that would create
+ * its pod. The pod runs under Pod Security "restricted": non-root (uid 1000, the Node images' `node`),
+ * RuntimeDefault seccomp, no capability, no escalation, a read-only root filesystem, no ServiceAccount
+ * token, no Service links.
+ */
+import type { V1ConfigMap, V1NetworkPolicy, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import {
+  GATEWAY_COMPONENT,
+  GATEWAY_NAME,
+  GATEWAY_POD_LABELS,
+  GATEWAY_PORT,
+  LABEL_COMPONENT,
+} from "../../session/gateway.ts";
+import { LABEL_SESSION } from "../../session/names.ts";
+
+/** Where the program and its config are mounted (the contract). */
+export const PROGRAM_DIR = "/opt/kodama-gateway";
+export const CONFIG_DIR = "/etc/kodama-gateway";
+/** The annotation on the pod that says which program and image it runs (a change makes a new pod). */
+export const ANNOTATION_PROGRAM = "kodama.dev/gateway-program";
+/** The gateway's user: the Node images' `node` user. */
+export const GATEWAY_UID = 1000;
+
+const b64 = (s: string) => new TextEncoder().encode(s).toBase64();
+
+function meta(namespace: string, labels: Record<string, string> = {}) {
+  return {
+    name: GATEWAY_NAME,
+    namespace,
+    labels: { ...GATEWAY_POD_LABELS, ...labels },
+  };
+}
+
+export function buildGatewaySecret(namespace: string, configJson: string): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(namespace),
+    type: "Opaque",
+    data: { "config.json": b64(configJson) },
+  };
+}
+
+export function buildGatewayConfigMap(namespace: string, program: string): V1ConfigMap {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(namespace), data: { "gateway.js": program } };
+}
+
+/** A short digest of what the pod runs (program and image): a change makes `ensure` replace the pod. */
+export async function programDigest(program: string, image: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${image}\n${program}`));
+  return [...new Uint8Array(d).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function buildGatewayPod(namespace: string, image: string, digest: string): V1Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { ...meta(namespace), annotations: { [ANNOTATION_PROGRAM]: digest } },
+    spec: {
+      containers: [{
+        name: "gateway",
+        image,
+        command: ["node", `${PROGRAM_DIR}/gateway.js`],
+        env: [
+          { name: "KODAMA_GATEWAY_CONFIG", value: `${CONFIG_DIR}/config.json` },
+          { name: "KODAMA_GATEWAY_PORT", value: String(GATEWAY_PORT) },
+          // its own address (what the probe and the Service's endpoints use): the contract's "Changes"
+          { name: "KODAMA_GATEWAY_HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+        ],
+        ports: [{ name: "http", containerPort: GATEWAY_PORT, protocol: "TCP" }],
+        readinessProbe: {
+          httpGet: { path: "/healthz", port: GATEWAY_PORT },
+          periodSeconds: 2,
+          timeoutSeconds: 2,
+        },
+        resources: {
+          requests: { cpu: "50m", memory: "64Mi" },
+          limits: { cpu: "1", memory: "256Mi" },
+        },
+        volumeMounts: [
+          { name: "program", mountPath: PROGRAM_DIR, readOnly: true },
+          { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+        ],
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] },
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          runAsUser: GATEWAY_UID,
+          runAsGroup: GATEWAY_UID,
+        },
+      }],
+      volumes: [
+        { name: "program", configMap: { name: GATEWAY_NAME, defaultMode: 0o444 } },
+        // group-readable by the gateway's group only (fsGroup), never world-readable
+        { name: "config", secret: { secretName: GATEWAY_NAME, defaultMode: 0o440 } },
+      ],
+      securityContext: {
+        runAsNonRoot: true,
+        fsGroup: GATEWAY_UID,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      restartPolicy: "Always",
+      terminationGracePeriodSeconds: 5,
+    },
+  };
+}
+
+export function buildGatewayService(namespace: string): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(namespace),
+    spec: {
+      type: "ClusterIP",
+      selector: { [LABEL_COMPONENT]: GATEWAY_COMPONENT },
+      ports: [{ name: "http", port: GATEWAY_PORT, targetPort: GATEWAY_PORT, protocol: "TCP" }],
+    },
+  };
+}
+
+/** Ingress to the gateway pod: only from session pods (they carry kodama.dev/session), on 8080. */
+export function buildGatewayPolicy(namespace: string): V1NetworkPolicy {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta(namespace),
+    spec: {
+      podSelector: { matchLabels: { [LABEL_COMPONENT]: GATEWAY_COMPONENT } },
+      policyTypes: ["Ingress"],
+      ingress: [{
+        from: [{ podSelector: { matchExpressions: [{ key: LABEL_SESSION, operator: "Exists" }] } }],
+        ports: [{ protocol: "TCP", port: GATEWAY_PORT }],
+      }],
+    },
+  } as unknown as V1NetworkPolicy;
+}

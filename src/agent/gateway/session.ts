@@ -1,0 +1,78 @@
+/**
+ * A new session through the namespace's gateway (StartOptions.viaGateway, once the plan is made and
+ * before any object is created): when the namespace has a gateway, the planned env Secret gets a token
+ * minted for this session instead of the real keys, the agent's base URLs and proxy point at the gateway,
+ * the session records it (`SessionSpec.gateway`: the egress policy then allows only the gateway and DNS),
+ * and the git credentials Secret loses its token. Without a gateway nothing changes: the plan is as today.
+ */
+import type { Config } from "../../config/schema.ts";
+import type { Kube } from "../../kube/client.ts";
+import type { Sink } from "../../base/sink.ts";
+import { ExitCode, KodamaError } from "../../errors.ts";
+import type { SessionPlan } from "../../session/start.ts";
+import { buildSession } from "../../session/manifests.ts";
+import { GATEWAY_NAME } from "../../session/gateway.ts";
+import { mintToken } from "../gatewaytoken.ts";
+import { isPresetName, PRESETS } from "../presets.ts";
+import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";
+import { configOf, gatewayUrl } from "./cluster.ts";
+import { KEY_VARS } from "./config.ts";
+import type { V1Secret, V1Service } from "@kubernetes/client-node";
+
+/** The gateway's Service and Secret, or undefined when there is none (or it may not be read). */
+async function namespaceGateway(kube: Kube, ns: string) {
+  const quiet = async <T>(f: () => Promise<T | undefined>) => {
+    try {
+      return await f();
+    } catch (e) {
+      // a user who may not read Services or Secrets there has no gateway of theirs: today's path
+      if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return undefined;
+      throw e;
+    }
+  };
+  const service = await quiet(() => kube.findObject<V1Service>("services", ns, GATEWAY_NAME));
+  if (!service) return undefined;
+  const config = configOf(await quiet(() => kube.findObject<V1Secret>("secrets", ns, GATEWAY_NAME)));
+  const url = gatewayUrl(service);
+  return config && url ? { config, url } : undefined;
+}
+
+/** The start step: the plan through the gateway when the namespace has one. */
+export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: string[]) {
+  return async (plan: SessionPlan): Promise<void> => {
+    const spec = plan.spec;
+    const g = await namespaceGateway(kube, spec.namespace);
+    if (!g) return;
+    const preset = spec.agent?.preset;
+    const forwardEnv = preset && isPresetName(preset) ? PRESETS[preset].authEnv : Object.keys(KEY_VARS);
+    const claims = sessionClaims({
+      session: spec.name,
+      ...(spec.group ? { group: spec.group.name } : {}),
+      namespace: spec.namespace,
+      forwardEnv,
+      gatewayProviders: Object.keys(g.config.providers).filter((p) =>
+        g.config.providers[p as "git"]?.keys.length
+      ),
+      gitHosts: (g.config.providers.git?.keys ?? []).map((k) => k.host!).filter(Boolean),
+      hosts: allowedHosts(cfg.session.egress.hosts ?? [], narrowHosts),
+      ...(spec.agent?.settings?.maxCostUsd !== undefined
+        ? { budgetUsd: spec.agent.settings.maxCostUsd }
+        : {}),
+      now: new Date(),
+    });
+    const token = mintToken(g.config.signingKey, claims);
+    const env = gatewayEnv(plan.data.env, { url: g.url, token, claims, gitTokenEnv: cfg.git.tokenEnv });
+    plan.data = { ...plan.data, env };
+    // the clone's credentials Secret never holds the real token either
+    if (plan.data.git?.credentials) plan.data.git = { ...plan.data.git, credentials: "" };
+    plan.spec = {
+      ...spec,
+      envVars: Object.keys(env).sort(),
+      gateway: { service: GATEWAY_NAME, url: g.url, tokenSuffix: tokenSuffix(token) },
+    };
+    plan.objects = buildSession(plan.spec, plan.data);
+    err.write(
+      `note: ${spec.name} goes through the gateway ${GATEWAY_NAME} (${g.url}): its env Secret holds a token, not the keys (--no-gateway: as without one)\n`,
+    );
+  };
+}
