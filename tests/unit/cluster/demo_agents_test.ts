@@ -50,6 +50,6 @@ Deno.test("demo agent: edit, then commit, then say so, from the conversation alo
 
 Deno.test("demo agent: the config names the env file and the image with the CLIs", () => {
   const c = demoConfig("/tmp/state/kodama-home/demo-agents.env");
-  assertMatch(c, /^  image: ghcr\.io\/illumination-k\/kodama-claude:latest$/m);
-  assertMatch(c, /^  dotenvFiles: \["\/tmp\/state\/kodama-home\/demo-agents\.env"\]$/m);
+  assertMatch(c, /^ {2}image: ghcr\.io\/illumination-k\/kodama-claude:latest$/m);
+  assertMatch(c, /^ {2}dotenvFiles: \["\/tmp\/state\/kodama-home\/demo-agents\.env"\]$/m);
 });
