@@ -143,7 +143,10 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
     throw new KodamaError(
       `cannot start the agent in session ${name}: installing ${program} for ${what} failed (the reason is above)`,
       ExitCode.FAILED,
-      `the pod needs to reach the npm registry (its CA: NODE_EXTRA_CA_CERTS or the image's npm config) and a Node the CLI runs on; or use an image with ${program}`,
+      spec?.gateway
+        // seen on the real cluster: npm's 403 is the gateway refusing the registry's host
+        ? `session ${name} reaches the internet only through the gateway: add registry.npmjs.org to session.egress.hosts in ~/.kodama/config.yaml (kodama gateway log ${name} shows what it refused), or use an image with ${program}`
+        : `the pod needs to reach the npm registry (its CA: NODE_EXTRA_CA_CERTS or the image's npm config) and a Node the CLI runs on; or use an image with ${program}`,
     );
   }
   if (r.code === NO_AGENT_EXIT) {
