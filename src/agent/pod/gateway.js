@@ -478,6 +478,18 @@ function expire(k, until) {
 
 // ---- forwarding ------------------------------------------------------------------------------------------
 
+/** Pipe a request to its upstream and the answer back, counting bytes both ways; `done` with the status. */
+function relay(req, up, res, stats, done) {
+  up.on("response", (ur) => {
+    res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
+    ur.on("data", (c) => (stats.bytesOut += c.length));
+    ur.pipe(res);
+    ur.on("end", () => done(ur.statusCode));
+  });
+  req.on("data", (c) => (stats.bytesIn += c.length));
+  req.pipe(up);
+}
+
 function forwardHeaders(src, drop) {
   const out = {};
   const conn = String(src.connection || "").toLowerCase().split(",").map((x) => x.trim());
@@ -781,14 +793,7 @@ function gitRoute(req, res, host, rest, url) {
       plain(res, 502, `kodama-gateway: upstream ${host} unreachable (${e.code || "error"})\n`);
     } else res.destroy();
   });
-  up.on("response", (ur) => {
-    res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
-    ur.on("data", (c) => (stats.bytesOut += c.length));
-    ur.pipe(res);
-    ur.on("end", () => done(ur.statusCode));
-  });
-  req.on("data", (c) => (stats.bytesIn += c.length));
-  req.pipe(up);
+  relay(req, up, res, stats, done);
 }
 
 function plain(res, status, text, extra) {
@@ -960,14 +965,7 @@ function proxyHttp(req, res) {
     done(502);
     plain(res, 502, `kodama-gateway: upstream ${target.hostname} unreachable\n`);
   });
-  up.on("response", (ur) => {
-    res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
-    ur.on("data", (c) => (stats.bytesOut += c.length));
-    ur.pipe(res);
-    ur.on("end", () => done(ur.statusCode));
-  });
-  req.on("data", (c) => (stats.bytesIn += c.length));
-  req.pipe(up);
+  relay(req, up, res, stats, done);
 }
 
 // ---- the server ------------------------------------------------------------------------------------------
