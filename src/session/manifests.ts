@@ -19,6 +19,8 @@ import type {
 import { buildGitSecret, gitInitContainer, gitMounts, gitVolumes } from "./git.ts";
 import {
   ANNOTATION_SPEC,
+  CLI_CACHE_PATH,
+  CLI_CACHE_PVC,
   LABEL_GROUP,
   LABEL_MANAGED_BY,
   LABEL_REPLICA,
@@ -173,6 +175,9 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
       configMap: { name: n.editorConfigMap, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
     });
   }
+  if (spec.cliCache) {
+    vols.push({ name: "agent-clis", persistentVolumeClaim: { claimName: CLI_CACHE_PVC, readOnly: true } });
+  }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
   return vols;
 }
@@ -186,6 +191,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
   if (spec.caCerts) mounts.push({ name: "ca-certs", mountPath: CA_CERTS_DIR, readOnly: true });
+  if (spec.cliCache) mounts.push({ name: "agent-clis", mountPath: CLI_CACHE_PATH, readOnly: true });
   mounts.push(...gitMounts(spec.git));
   return mounts;
 }
