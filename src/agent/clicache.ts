@@ -107,3 +107,39 @@ export function buildInstallPod(spec: SessionSpec, i: PresetInstall): V1Pod {
     },
   };
 }
+
+/** Exit code of the install pod when the image has the CLI already (pod/cachefill.sh): nothing cached. */
+export const IN_IMAGE_EXIT = 3;
+/** How long a claim may stay Pending with its install pod waiting before the storage counts as no RWX. */
+export const PENDING_BOUND_MS = 30_000;
+
+/** Where the cache stands for one CLI version, from the PVC, its install pod and the PVC's events. */
+export type CacheState = "ready" | "waiting" | "unavailable" | "in-image" | "failed";
+
+/**
+ * The install pod's and the claim's state: ready once the pod Succeeded; in-image when it exited
+ * IN_IMAGE_EXIT; unavailable when the claim could not be provisioned (ProvisioningFailed: e.g. its class
+ * has no ReadWriteMany) or stayed Pending PENDING_BOUND_MS after the pod was made; failed on any other end.
+ */
+export function cacheState(
+  pvc: V1PersistentVolumeClaim | undefined,
+  pod: V1Pod | undefined,
+  events: { reason?: string; involvedObject?: { kind?: string; name?: string; uid?: string } }[],
+  now: number,
+): CacheState {
+  if (cacheUnavailable(pvc)) return "unavailable";
+  const phase = pod?.status?.phase;
+  if (phase === "Succeeded") return "ready";
+  if (phase === "Failed") {
+    const code = pod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
+    return code === IN_IMAGE_EXIT ? "in-image" : "failed";
+  }
+  if (pvc?.status?.phase === "Bound") return "waiting";
+  const mine = (e: (typeof events)[number]) =>
+    e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject.name === CLI_CACHE_PVC &&
+    (!e.involvedObject.uid || e.involvedObject.uid === pvc?.metadata?.uid);
+  if (events.some((e) => mine(e) && e.reason === "ProvisioningFailed")) return "unavailable";
+  const made = Date.parse(String(pod?.metadata?.creationTimestamp ?? ""));
+  if (pod && !Number.isNaN(made) && now - made > PENDING_BOUND_MS) return "unavailable";
+  return "waiting";
+}

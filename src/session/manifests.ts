@@ -294,6 +294,14 @@ function podMetadata(spec: SessionSpec) {
   return m;
 }
 
+/** The namespace's agent-CLI cache added to a pod built without it (start decides it late), its settings too. */
+export function withCliCache(pod: V1Pod, spec: SessionSpec): void {
+  pod.spec!.volumes!.push(...podVolumes(spec).filter((v) => v.name === "agent-clis"));
+  pod.spec!.containers[0].volumeMounts!.push(...mainMounts(spec).filter((m) => m.name === "agent-clis"));
+  const a = pod.metadata?.annotations;
+  if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(spec);
+}
+
 export function buildPod(spec: SessionSpec): V1Pod {
   const inits = initContainers(spec);
   return {

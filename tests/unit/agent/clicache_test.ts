@@ -11,13 +11,16 @@ import {
   buildCachePVC,
   buildInstallPod,
   cacheDir,
+  cacheState,
   cacheUnavailable,
   CLI_CACHE_PATH,
   CLI_CACHE_PVC,
   CLI_CACHE_UNAVAILABLE,
   CLI_CACHE_VERDICT,
   fillArgv,
+  IN_IMAGE_EXIT,
   installPodName,
+  PENDING_BOUND_MS,
 } from "../../../src/agent/clicache.ts";
 import { PRESETS } from "../../../src/agent/presets.ts";
 import INSTALL_SH from "../../../src/agent/pod/install.sh" with { type: "text" };
@@ -137,4 +140,45 @@ Deno.test("cli cache: filled once by the install pod's program, then found by a 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cli cache: its state from the install pod, the claim and the claim's events", () => {
+  const pvc = (phase: string, annotations: Record<string, string> = {}) => ({
+    metadata: { name: CLI_CACHE_PVC, uid: "u1", annotations },
+    status: { phase },
+  });
+  const pod = (phase?: string, exitCode?: number, made = "2026-01-01T00:00:00Z") => ({
+    metadata: { creationTimestamp: made as unknown as Date },
+    status: {
+      ...(phase ? { phase } : {}),
+      ...(exitCode !== undefined
+        ? { containerStatuses: [{ state: { terminated: { exitCode } } }] as never }
+        : {}),
+    },
+  });
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  assertEquals(cacheState(pvc("Bound"), pod("Succeeded"), [], t0), "ready");
+  assertEquals(cacheState(pvc("Bound"), pod("Running"), [], t0 + 10 * PENDING_BOUND_MS), "waiting");
+  assertEquals(cacheState(pvc("Bound"), pod("Failed", IN_IMAGE_EXIT), [], t0), "in-image");
+  assertEquals(cacheState(pvc("Bound"), pod("Failed", 1), [], t0), "failed");
+  // no ReadWriteMany: the provisioner's event, or Pending past the bound with the pod waiting for it
+  const ev = {
+    reason: "ProvisioningFailed",
+    involvedObject: { kind: "PersistentVolumeClaim", name: CLI_CACHE_PVC },
+  };
+  assertEquals(cacheState(pvc("Pending"), pod("Pending"), [ev], t0), "unavailable");
+  assertEquals(
+    cacheState(pvc("Pending"), pod("Pending"), [{
+      ...ev,
+      involvedObject: { ...ev.involvedObject, name: "x" },
+    }], t0),
+    "waiting",
+  );
+  assertEquals(cacheState(pvc("Pending"), pod("Pending"), [], t0 + PENDING_BOUND_MS / 2), "waiting");
+  assertEquals(cacheState(pvc("Pending"), pod("Pending"), [], t0 + PENDING_BOUND_MS + 1), "unavailable");
+  // the verdict recorded: unavailable before anything else is read
+  assertEquals(
+    cacheState(pvc("Bound", { [CLI_CACHE_VERDICT]: CLI_CACHE_UNAVAILABLE }), undefined, [], t0),
+    "unavailable",
+  );
 });
