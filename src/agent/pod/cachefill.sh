@@ -21,8 +21,8 @@ kodama_cache_fill() {
     rm -rf "$kf_tmp"
     exit 1
   fi
-  if [ ! -x "$kf_tmp/bin/$4" ]; then
-    echo "kodama: npm install $2@$3 put no bin/$4 under its prefix" >&2
+  if [ ! -x "$kf_tmp/node_modules/.bin/$4" ]; then
+    echo "kodama: npm install $2@$3 put no node_modules/.bin/$4 under its prefix" >&2
     rm -rf "$kf_tmp"
     exit 1
   fi

@@ -13,8 +13,8 @@ kodama_install() {
   # the namespace's CLI cache (kodama-agent-clis, mounted read-only by kodama when it holds this version):
   # filled once by an install pod (pod/cachefill.sh), its .complete marker written last
   ki_cache="${KODAMA_CLI_CACHE:-/opt/kodama-clis}/$ki_pkg"
-  if [ -f "$ki_cache/.complete" ] && [ -x "$ki_cache/bin/$ki_bin" ]; then
-    PATH="$ki_cache/bin:$PATH"
+  if [ -f "$ki_cache/.complete" ] && [ -x "$ki_cache/node_modules/.bin/$ki_bin" ]; then
+    PATH="$ki_cache/node_modules/.bin:$PATH"
     export PATH
     return 0
   fi

@@ -84,7 +84,8 @@ Deno.test("cli cache: filled once by the install pod's program, then found by a 
         `echo "npm $*" >> "${dir}/calls"`,
         `echo "npm http fetch GET 200 https://registry.npmjs.org/x 12ms"`,
         `while [ "$1" != --prefix ]; do shift; done`,
-        `mkdir -p "$2/bin" && printf '#!/bin/sh\\necho fake-cli\\n' > "$2/bin/gemini" && chmod +x "$2/bin/gemini"`,
+        `mkdir -p "$2/node_modules/.bin" && printf '#!/bin/sh\\necho fake-cli\\n' > "$2/node_modules/.bin/gemini"`,
+        `chmod +x "$2/node_modules/.bin/gemini"`,
       ].join("\n") + "\n",
     );
     await Deno.chmod(`${bin}/npm`, 0o755);
@@ -119,7 +120,7 @@ Deno.test("cli cache: filled once by the install pod's program, then found by a 
     // a run: the CLI found in the cache, npm not called, nothing said
     const script = [
       'alive() { kill -0 "$1" 2>/dev/null; }',
-      'export PATH="$HOME/.local/bin:$PATH"', // as pod/prologue.sh sets it
+      'export PATH="$HOME/.local/node_modules/.bin:$PATH"', // as pod/prologue.sh sets it
       INSTALL_SH,
       `kodama_install gemini '${i.package}' '${i.version}' gemini ${i.node} 125 127 || exit 9`,
       "gemini",
