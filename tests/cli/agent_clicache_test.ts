@@ -3,12 +3,14 @@
  * --prompt` with the gemini preset on an image without it installs it once, by one install pod, from a
  * local npm registry this test serves (real npm, a real package: its tarball GETs are the installs), and
  * every replica's run uses that install; a later session installs nothing; `agent.cliCache: off` installs
- * per session as before. The registry reaches the pods through NPM_CONFIG_REGISTRY in an env file.
+ * per session as before, and so does a namespace whose storage has no ReadWriteMany (said once, recorded).
+ * The registry reaches the pods through NPM_CONFIG_REGISTRY in an env file.
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { PRESETS } from "../../src/agent/presets.ts";
 import { purge, withSessionWorld } from "./_session.ts";
+import { kubectl, onRealCluster } from "../cluster/harness.ts";
 
 const G = PRESETS.gemini.install;
 const IMAGE = "kodama-dev:bookworm";
@@ -67,7 +69,7 @@ async function fakeRegistry() {
 }
 
 withSessionWorld(
-  "agent CLI cache: one install for --replicas 3 and a later session; off installs per session",
+  "agent CLI cache: one install for --replicas 3 and a later session; off and no ReadWriteMany install per session",
   { seed: "demo", timeoutMs: 10 * 60_000 },
   async (t, w) => {
     const reg = await fakeRegistry();
@@ -96,7 +98,7 @@ withSessionWorld(
       }
       throw new Error(`${name}: its run never ran the fake gemini`);
     };
-    const names = ["g-1", "g-2", "g-3", "later", "own"];
+    const names = ["g-1", "g-2", "g-3", "later", "own", "norwx", "norwx2"];
     try {
       await t.step(
         "start --replicas 3: one install pod, one download, every replica's run uses it",
@@ -138,6 +140,58 @@ withSessionWorld(
         const log = await runLog("own");
         assert(!log.includes("/opt/kodama-clis/"), log);
         assertEquals(reg.downloads(), 2, r.stderr);
+      });
+
+      await t.step({
+        name:
+          "storage without ReadWriteMany: one line, the per-session install, the verdict kept for later starts",
+        ignore: onRealCluster, // a StorageClass of the test server's provisioner that refuses the mode
+        fn: async () => {
+          await Deno.writeTextFile(join(w.home, "config.yaml"), "{}\n");
+          for (const n of names) await purge(w, n);
+          // the documented removal of the cache (delete and gc never take it)
+          const podsGone = await w.kc([
+            "delete",
+            "pod",
+            "-l",
+            "app.kubernetes.io/component=agent-clis-install",
+          ]);
+          assertEquals(podsGone.code, 0, podsGone.stderr);
+          const gone = await w.kc(["delete", "pvc", "kodama-agent-clis", "--wait=true", "--timeout=60s"]);
+          assertEquals(gone.code, 0, gone.stderr);
+          const rwo = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: rwo-only
+  annotations: { storageclass.kubernetes.io/is-default-class: "true" }
+provisioner: kodama.dev/test-hostpath
+parameters: { accessModes: "ReadWriteOnce,ReadOnlyMany" }
+`;
+          assertEquals((await kubectl(w.c, ["apply", "-f", "-"], { stdin: rwo })).code, 0);
+          const before = reg.downloads();
+          const r = await start("norwx");
+          assertEquals(r.code, 0, r.stderr);
+          const said = r.stderr.split("\n").filter((l) =>
+            l.includes("cannot share the CLI cache (ReadWriteMany)")
+          );
+          assertEquals(said.length, 1, r.stderr);
+          assertStringIncludes(r.stderr, "kodama: installing gemini");
+          assert(!(await runLog("norwx")).includes("/opt/kodama-clis/"));
+          const pvc = await w.kc([
+            "get",
+            "pvc",
+            "kodama-agent-clis",
+            "-o",
+            "jsonpath={.metadata.annotations}",
+          ]);
+          assertStringIncludes(pvc.stdout, '"kodama.dev/cli-cache":"unavailable"');
+          // a later start reads the verdict: no install pod, no line, its own install
+          const again = await start("norwx2");
+          assertEquals(again.code, 0, again.stderr);
+          assert(!again.stderr.includes("CLI cache"), again.stderr);
+          await runLog("norwx2");
+          assertEquals(reg.downloads(), before + 2);
+        },
       });
     } finally {
       for (const n of names) await purge(w, n).catch(() => {});
