@@ -8,7 +8,8 @@ import { KodamaError, usageError } from "../errors.ts";
 import { originOf } from "../config/origin.ts";
 import { type SessionPlan, type StartIO, type StartOptions, startSession } from "../session/start.ts";
 import type { TemplateAgent } from "../session/template.ts";
-import type { SessionAgent } from "../session/spec.ts";
+import type { SessionAgent, SessionSpec } from "../session/spec.ts";
+import type { Shared } from "../session/shared.ts";
 import {
   type AgentChoice,
   agentChoiceOf,
@@ -114,6 +115,14 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
   return {
     ...base,
     ...(noPreflight ? {} : { preflight: credentialPreflight(kube, io.err) }),
+    // the run needs the preset's CLI: when the image lacks it, from the namespace's cache (one install
+    // for every replica and later session; agent.cliCache)
+    cliCache: async (spec: SessionSpec, c: { signal: AbortSignal; shared?: Shared; timeoutMs: number }) =>
+      (await import("./clicachestart.ts")).prepareCliCache(kube, spec, {
+        cliCache: cfg.agent.cliCache,
+        err: io.err,
+        ...c,
+      }),
     afterReady: async ({ spec, pod }) => {
       const { agentRun } = await import("./agentrun.ts");
       try {

@@ -430,6 +430,11 @@ const agent = z.object({
   continueArgs: argvList().default(["--continue"]).describe(
     "Arguments added to a custom agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (a preset knows its own).",
   ),
+  cliCache: fromRepo("userOnly", oneOf(["auto", "off"]), {
+    why: "the CLI cache is a volume of the namespace, shared by every session in it",
+  }).default("auto").describe(
+    "auto: for `start --prompt` (and its --replicas), a preset's CLI the session image lacks is installed once per namespace, by an install pod, into the ReadWriteMany PVC kodama-agent-clis that session pods mount read-only (replicas and later sessions reuse it; without ReadWriteMany storage each session installs its own, as with off). off: each session installs it into its home volume. Only ~/.kodama/config.yaml sets it.",
+  ),
   stallTimeout: duration().default("10m").describe(
     "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
   ),

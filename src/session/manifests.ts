@@ -19,6 +19,8 @@ import type {
 import { buildGitSecret, gitInitContainer, gitMounts, gitVolumes } from "./git.ts";
 import {
   ANNOTATION_SPEC,
+  CLI_CACHE_PATH,
+  CLI_CACHE_PVC,
   LABEL_GROUP,
   LABEL_MANAGED_BY,
   LABEL_REPLICA,
@@ -174,6 +176,9 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
       configMap: { name: n.editorConfigMap, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
     });
   }
+  if (spec.cliCache) {
+    vols.push({ name: "agent-clis", persistentVolumeClaim: { claimName: CLI_CACHE_PVC, readOnly: true } });
+  }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
   return vols;
 }
@@ -187,6 +192,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
   if (spec.caCerts) mounts.push({ name: "ca-certs", mountPath: CA_CERTS_DIR, readOnly: true });
+  if (spec.cliCache) mounts.push({ name: "agent-clis", mountPath: CLI_CACHE_PATH, readOnly: true });
   mounts.push(...gitMounts(spec.git));
   return mounts;
 }
@@ -291,6 +297,14 @@ function podMetadata(spec: SessionSpec) {
     (m.annotations as Record<string, string>)["kubectl.kubernetes.io/default-container"] = CONTAINER;
   }
   return m;
+}
+
+/** The namespace's agent-CLI cache added to a pod built without it (start decides it late), its settings too. */
+export function withCliCache(pod: V1Pod, spec: SessionSpec): void {
+  pod.spec!.volumes!.push(...podVolumes(spec).filter((v) => v.name === "agent-clis"));
+  pod.spec!.containers[0].volumeMounts!.push(...mainMounts(spec).filter((m) => m.name === "agent-clis"));
+  const a = pod.metadata?.annotations;
+  if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(spec);
 }
 
 export function buildPod(spec: SessionSpec): V1Pod {

@@ -12,6 +12,10 @@ import { quote } from "../escape.ts";
 /** Labels every object of a session carries (so `list` works from any machine). */
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "kodama";
+/** The namespace's agent-CLI cache PVC (src/agent/clicache.ts fills it); no session label: never a session's. */
+export const CLI_CACHE_PVC = "kodama-agent-clis";
+/** Where a session pod mounts it, read-only (src/agent/pod/install.sh looks there). */
+export const CLI_CACHE_PATH = "/opt/kodama-clis";
 export const LABEL_SESSION = "kodama.dev/session";
 /** On every object of a replica of `start --replicas` (best of N): the group's name. */
 export const LABEL_GROUP = "kodama.dev/group";

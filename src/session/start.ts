@@ -29,7 +29,13 @@ import { renderList } from "../ui/output.ts";
 import type { Sink } from "../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "./envfile.ts";
 import { editorData } from "./editor.ts";
-import { buildSession, redactedList, type SessionData, type SessionObjects } from "./manifests.ts";
+import {
+  buildSession,
+  redactedList,
+  type SessionData,
+  type SessionObjects,
+  withCliCache,
+} from "./manifests.ts";
 import {
   ANNOTATION_SPEC,
   LABEL_RETAINED,
@@ -88,6 +94,14 @@ export interface StartOptions extends StartFlags {
    * `agent keys`): read after the env files and the environment
    */
   storedEnv?: (name: string) => Promise<string | undefined>;
+  /**
+   * whether the session pod mounts the namespace's agent-CLI cache (src/agent/clicachestart.ts, above the
+   * session): begun once the name is claimed, alongside the volumes, and awaited before the pod is made
+   */
+  cliCache?: (
+    spec: SessionSpec,
+    c: { signal: AbortSignal; shared?: Shared; timeoutMs: number },
+  ) => Promise<boolean>;
   /** checked once the plan is made, before any object is created (`start --prompt`'s credential check) */
   preflight?: (plan: SessionPlan) => Promise<void>;
   /**
@@ -530,6 +544,9 @@ interface Run {
   shared?: Shared;
   /** volumes an earlier session of the name kept (checkFree finds them by label) */
   retained?: V1PersistentVolumeClaim[];
+  /** the agent-CLI cache step (StartOptions.cliCache), and its answer once begun */
+  cliCacheHook?: StartOptions["cliCache"];
+  cliCache?: Promise<boolean>;
 }
 
 function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
@@ -904,7 +921,20 @@ async function restoreSnapshot(r: Run): Promise<void> {
   await restoreIntoNew(r.kube, r.plan.spec, r.plan.fromSnapshot, { timeoutMs: r.waitMs, err: r.io.err });
 }
 
+/** Begin the agent-CLI cache's preparation (an install pod at most), in parallel with the volumes. */
+function beginCliCache(r: Run): Promise<void> {
+  if (r.cliCacheHook) {
+    r.cliCache = r.cliCacheHook(r.plan.spec, { signal: r.signal, shared: r.shared, timeoutMs: r.waitMs })
+      .catch(() => false);
+  }
+  return Promise.resolve();
+}
+
 async function createPod(r: Run): Promise<void> {
+  if (await r.cliCache) {
+    r.plan.spec = { ...r.plan.spec, cliCache: true };
+    withCliCache(r.plan.objects.pod, r.plan.spec);
+  }
   const s = r.plan.spec;
   await r.kube.createObject("pods", s.namespace, r.plan.objects.pod).catch(async (e) => {
     // a namespace enforcing Pod Security: its reasons, and the setting that meets them (podsecurity.ts)
@@ -920,6 +950,7 @@ async function createPod(r: Run): Promise<void> {
 const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
   checkFree,
   claimName,
+  beginCliCache,
   createEgress,
   createGitSecret,
   createVolumes,
@@ -1176,6 +1207,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       waitMs,
       noWait: o.noWait,
       shared: o.shared,
+      cliCacheHook: o.cliCache,
     };
     // the settings as the steps leave them (volumes taken from the pool are named in them)
     let spec = plan.spec;

@@ -45,7 +45,26 @@ export function bindProblem(store: Store, claim: Obj): { reason: string; message
   if (!store.has("storageclasses", "", cls)) {
     return { reason: "ProvisioningFailed", message: `storageclass.storage.k8s.io "${cls}" not found` };
   }
+  // a class whose volumes cannot be shared (a block-storage CSI driver): its provisioner refuses the mode
+  const modes = supportedModes(store.get("storageclasses", "", cls));
+  const bad = modes && (claim.spec?.accessModes ?? []).find((m: string) => !modes.includes(m));
+  if (bad) {
+    return {
+      reason: "ProvisioningFailed",
+      message:
+        `failed to provision volume with StorageClass "${cls}": rpc error: code = InvalidArgument desc = access mode ${bad} is not supported`,
+    };
+  }
   return undefined;
+}
+
+/**
+ * The access modes a test-provisioner class offers: `parameters.accessModes` (`ReadWriteOnce,ReadOnlyMany`);
+ * unset: every mode, as the real cluster's hostPath volumes do.
+ */
+export function supportedModes(cls: Obj | undefined): string[] | undefined {
+  const v = cls?.provisioner === TEST_PROVISIONER ? cls.parameters?.accessModes : undefined;
+  return typeof v === "string" ? v.split(",").map((m) => m.trim()).filter(Boolean) : undefined;
 }
 
 /** The status of a bound claim (and the volume name the provisioner gave it). */

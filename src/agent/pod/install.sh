@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # `kodama_install PRESET PACKAGE VERSION BIN NODE EXIT_FAILED EXIT_MISSING`: a preset's CLI the image lacks,
-# installed with npm at its pinned version into the home volume ($HOME/.local, once per session: every later
+# found in the namespace's read-only CLI cache when it holds that version, else installed with npm at its pinned version into the home volume ($HOME/.local, once per session: every later
 # run finds it on the PATH the prologue sets). Quiet: one progress line on stderr
 # (`kodama: installing claude 2.1.197 ... done (12 s)`); npm's own output goes to a log file on the home volume,
 # and only its last lines are shown when the install fails. Two runs starting at once install once: the
@@ -10,6 +10,14 @@
 # registry, cafile, proxy) is used although HOME is the session's volume. Too old a Node is said before npm.
 kodama_install() {
   ki_preset="$1" ki_pkg="$2@$3" ki_ver="$3" ki_bin="$4" ki_node="$5" ki_failed="$6" ki_missing="$7"
+  # the namespace's CLI cache (kodama-agent-clis, mounted read-only by kodama when it holds this version):
+  # filled once by an install pod (pod/cachefill.sh), its .complete marker written last
+  ki_cache="${KODAMA_CLI_CACHE:-/opt/kodama-clis}/$ki_pkg"
+  if [ -f "$ki_cache/.complete" ] && [ -x "$ki_cache/node_modules/.bin/$ki_bin" ]; then
+    PATH="$ki_cache/node_modules/.bin:$PATH"
+    export PATH
+    return 0
+  fi
   if ! command -v npm >/dev/null 2>&1; then return 1; fi
   ki_nv=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
   if [ "${ki_nv:-0}" -lt "$ki_node" ] 2>/dev/null; then

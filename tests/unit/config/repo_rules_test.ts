@@ -118,6 +118,8 @@ const DECISIONS: Record<string, string> = {
   "agent.continueArgs": "repo",
   // how long the pod's watchdog lets a silent agent run: it acts in the pod only
   "agent.stallTimeout": "repo",
+  // the CLI cache is a volume of the namespace, shared by every session in it: the user's choice
+  "agent.cliCache": "userOnly",
   "agent.authEnv": "userOnly",
   // a repository may choose which agent its sessions run (and its extra arguments: they run in the pod
   // only); never which local variables go with it
