@@ -97,10 +97,16 @@ async function waitKey(t: AgentAttachOptions["terminal"]): Promise<"take" | "det
 }
 
 /** Attach the terminal to the pod's tmux (created with the interactive CLI when none is live). */
-async function openTmux(kube: Kube, pod: V1Pod, o: AgentAttachOptions, argv: string[]): Promise<number> {
+async function openTmux(
+  kube: Kube,
+  pod: V1Pod,
+  o: AgentAttachOptions,
+  argv: string[],
+  preset = "",
+): Promise<number> {
   const { execOne } = await import("../pods/exec.ts");
   const code = await execOne(kube, pod, {
-    command: takeoverArgv("open", [o.terminal.term, ...argv]),
+    command: takeoverArgv("open", [o.terminal.term, preset, ...argv]),
     container: CONTAINER,
     stdin: true,
     tty: true,
@@ -141,7 +147,8 @@ export async function agentAttach(
     );
   }
   if (!probe.tmux) throw noTmux(name);
-  const argv = interactiveArgv(sessionAgentOf(specOf(pod), o.cfg), name);
+  const agent = sessionAgentOf(specOf(pod), o.cfg);
+  const argv = interactiveArgv(agent, name);
   if (!o.terminal.isTerminal) throw usageError("agent attach needs a terminal (stdin is not one)");
   const key = await watchRun(kube, namespace, name, latest.id, o);
   if (key === "detach") return ExitCode.OK;
@@ -156,7 +163,7 @@ export async function agentAttach(
   if (stop.code === 0 && !stop.stderr.includes("already ended")) {
     o.err.write(`agent run ${latest.id} stopped: taken over\n`);
   }
-  return await openTmux(kube, pod, o, argv);
+  return await openTmux(kube, pod, o, argv, agent.preset);
 }
 
 /** The run as `agent logs -f` shows it, the footer under it, until a key. */
