@@ -148,7 +148,15 @@ export async function agentAttach(
   }
   if (!probe.tmux) throw noTmux(name);
   const agent = sessionAgentOf(specOf(pod), o.cfg);
-  const argv = interactiveArgv(agent, name);
+  // the conversation the run had: the session id in its stream's first event (Claude Code's init)
+  const head = await execCapture(kube, pod, [
+    "sh",
+    "-c",
+    [...PROLOGUE, 'head -c 8192 "$runs/$1/log"'].join("\n"),
+    "kodama-head",
+    latest.id,
+  ]);
+  const argv = interactiveArgv(agent, name, /"session_id"\s*:\s*"([0-9a-f-]{36})"/.exec(head.stdout)?.[1]);
   if (!o.terminal.isTerminal) throw usageError("agent attach needs a terminal (stdin is not one)");
   const key = await watchRun(kube, namespace, name, latest.id, o);
   if (key === "detach") return ExitCode.OK;

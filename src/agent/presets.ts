@@ -390,7 +390,7 @@ export const INTERACTIVE: Record<PresetName, string[]> = {
  * The argv of the interactive CLI as a run gets it (its variables, envload.sh, its wrap); exit 2 for a
  * custom command, whose interactive form kodama does not know.
  */
-export function interactiveArgv(a: SessionAgent, session: string): string[] {
+export function interactiveArgv(a: SessionAgent, session: string, sessionId?: string): string[] {
   if (!isPresetName(a.preset)) {
     throw usageError(
       `session ${session} runs a custom agent command: agent attach opens a preset's CLI (${
@@ -404,6 +404,9 @@ export function interactiveArgv(a: SessionAgent, session: string): string[] {
     ...(env.length ? ["env", ...env] : []),
     ...ENVLOAD_ARGV,
     ...(a.wrap ? ["sh", "-c", a.wrap] : []),
-    ...INTERACTIVE[a.preset],
+    // the run's own conversation when it recorded its id (Claude Code's --continue skips a print-mode one)
+    ...(a.preset === "claude" && sessionId && /^[0-9a-f-]{36}$/.test(sessionId)
+      ? ["claude", "--resume", sessionId, ...INTERACTIVE.claude.slice(2)]
+      : INTERACTIVE[a.preset]),
   ];
 }
