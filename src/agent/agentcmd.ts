@@ -74,6 +74,8 @@ export async function runCommand(
     agent?: string;
     settings?: SettingsFlags;
     notify?: boolean;
+    /** end a live interactive agent (agent attach's tmux) instead of refusing the run */
+    force?: boolean;
   },
   cfg: Config,
 ): Promise<number> {
@@ -114,7 +116,14 @@ export async function runCommand(
     err: stderrSink,
   };
   try {
-    const code = await agentRun(kube, kube.namespace, name, o);
+    // an interactive agent taken over with agent attach still runs in the pod's tmux: never two at once
+    const [{ guardInteractive }, { runningPod }] = await Promise.all([
+      import("./attach.ts"),
+      import("../session/podexec.ts"),
+    ]);
+    const pod = await runningPod(kube, kube.namespace, name);
+    await guardInteractive(kube, pod, name, f.force === true);
+    const code = await agentRun(kube, kube.namespace, name, { ...o, pod });
     // NAME is a session and a group's name too: this ran in the session; say how to reach the replicas
     const replicas = await (await import("./groupcontinue.ts")).alsoGroup(kube, kube.namespace, name)
       .catch(() => []);
@@ -189,6 +198,22 @@ export function announceOptions(notify: Config["notify"]): AnnounceOptions {
     desktop: notify.desktop && (tty || isTerminal("stderr")),
     on: notify.on,
   };
+}
+
+/** `agent attach NAME`: the live run, then (on `t`) the agent's own interface in tmux in the pod. */
+export async function attachCommand(kube: Kube, name: string, cfg: Config): Promise<number> {
+  const { agentAttach } = await import("./attach.ts");
+  return await agentAttach(kube, kube.namespace, name, {
+    cfg,
+    out: stdoutSink,
+    err: stderrSink,
+    terminal: {
+      isTerminal: Deno.stdin.isTerminal(),
+      term: Deno.env.get("TERM") ?? "xterm-256color",
+      setRaw: (mode) => Deno.stdin.setRaw(mode),
+      read: (buf) => Deno.stdin.read(buf),
+    },
+  });
 }
 
 export async function stopCommand(kube: Kube, name: string, run: string | undefined) {

@@ -379,3 +379,38 @@ export function presetRows(
     },
   ];
 }
+
+/**
+ * A preset's own interactive interface on the session's last conversation (`agent attach`'s take-over):
+ * the same permission posture as its runs (the pod is the sandbox). Verified with each CLI's --help.
+ */
+export const INTERACTIVE: Record<PresetName, string[]> = {
+  claude: ["claude", "--continue", "--dangerously-skip-permissions"],
+  codex: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
+  gemini: ["gemini", "--resume", "latest", "--yolo", "--skip-trust"],
+};
+
+/**
+ * The argv of the interactive CLI as a run gets it (its variables, envload.sh, its wrap); exit 2 for a
+ * custom command, whose interactive form kodama does not know.
+ */
+export function interactiveArgv(a: SessionAgent, session: string, sessionId?: string): string[] {
+  if (!isPresetName(a.preset)) {
+    throw usageError(
+      `session ${session} runs a custom agent command: agent attach opens a preset's CLI (${
+        PRESET_NAMES.join(", ")
+      })`,
+      `open a shell in its pod instead: kodama attach ${session}`,
+    );
+  }
+  const env = Object.entries(a.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  return [
+    ...(env.length ? ["env", ...env] : []),
+    ...ENVLOAD_ARGV,
+    ...(a.wrap ? ["sh", "-c", a.wrap] : []),
+    // the run's own conversation when it recorded its id (Claude Code's --continue skips a print-mode one)
+    ...(a.preset === "claude" && sessionId && /^[0-9a-f-]{36}$/.test(sessionId)
+      ? ["claude", "--resume", sessionId, ...INTERACTIVE.claude.slice(2)]
+      : INTERACTIVE[a.preset]),
+  ];
+}

@@ -49,8 +49,8 @@ export interface RunTruth {
   fromLog?: boolean;
 }
 
-export type EndedBy = "stalled" | "unreachable" | "budget" | "interrupted";
-const ENDED_BY: readonly string[] = ["stalled", "unreachable", "budget", "interrupted"];
+export type EndedBy = "stalled" | "unreachable" | "budget" | "interrupted" | "taken-over";
+const ENDED_BY: readonly string[] = ["stalled", "unreachable", "budget", "interrupted", "taken-over"];
 
 /** Git's view of a run: `git rev-list --count START..HEAD` and the files changed since START. */
 export interface GitFacts {
@@ -167,6 +167,7 @@ export function truthNotes(t: RunTruth | undefined): string[] {
   if (t.endedBy === "stalled") out.push("stalled: no progress for agent.stallTimeout");
   if (t.endedBy === "unreachable") out.push("the model API was unreachable");
   if (t.endedBy === "budget") out.push("ended by a budget (KODAMA_MAX_*)");
+  if (t.endedBy === "taken-over") out.push("taken over (agent attach)");
   return out;
 }
 

@@ -1,6 +1,7 @@
 /**
- * `kodama agent run|status|logs|stop|say|interrupt|wait|presets|check|keys`: coding-agent runs in a session (the session's agent preset,
- * detached in the session's pod, each with an id, its prompt and output under ~/.kodama/runs in the pod).
+ * `kodama agent run|status|logs|attach|stop|say|interrupt|wait|presets|check|keys`: coding-agent runs in a
+ * session (the session's agent preset, detached in the session's pod, each with an id, its prompt and output
+ * under ~/.kodama/runs in the pod).
  */
 import { setExitCode } from "./exit.ts";
 import { connectFromOpts, type GlobalOptions } from "./connect.ts";
@@ -21,7 +22,7 @@ export const names = ["agent"];
 export const help: HelpSpec = {
   group: "Sessions",
   summary:
-    "Coding-agent runs in a session: run, status, logs, stop; say, interrupt, wait; the agent presets; keys and models checked (check, keys)",
+    "Coding-agent runs in a session: run, status, logs, attach, stop; say, interrupt, wait; the agent presets; keys and models checked (check, keys)",
   usage: "[command] [flags]",
   long:
     `Each run starts the session's coding agent (a preset: claude, the default, codex or gemini; or a custom
@@ -330,6 +331,11 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
           "the pod POSTs this run's end to notify.webhook (the default in a session started with the webhook; exit 2 in one without)",
       },
       { flags: "--no-notify", description: "no webhook for this run" },
+      {
+        flags: "--force",
+        description:
+          "end an interactive agent still running in the pod's tmux (agent attach) instead of refusing the run",
+      },
       ...SETTINGS_OPTIONS,
     ],
     run: async (inv) => {
@@ -342,6 +348,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
         agent: inv.opts.agent as string | undefined,
         settings: settingsFlagsOf(inv.opts),
         ...(inv.opts.notify !== undefined ? { notify: inv.opts.notify as boolean } : {}),
+        force: inv.opts.force === true,
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },
@@ -412,6 +419,34 @@ continuations and models (docs/agents.md).`,
       setExitCode(
         await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format, cfg?.notify),
       );
+    },
+  },
+  {
+    names: ["attach"],
+    help: {
+      summary:
+        "Watch the live run and take it over: t stops it and opens the agent's own interface in tmux in the pod, on the same conversation",
+      examples: [
+        [
+          "Watch the latest run; t takes over, Ctrl-C detaches [not in the demo: an agent]",
+          "kodama agent attach my-work",
+        ],
+        [
+          "Hand back to a headless run afterwards [not in the demo: an agent]",
+          "kodama agent run my-work --continue",
+        ],
+      ],
+      notes:
+        `The run is shown as agent logs -f shows it, with a footer. t stops the headless run (agent status: taken over)
+and opens claude --continue, codex resume --last or gemini --resume latest in the tmux session kodama-agent in the
+pod; C-b d (or closing the terminal) leaves it running, and agent attach comes straight back to it. agent run
+refuses to start while it runs (--force ends it). Exit codes: 2 the image has no tmux, a custom agent command, or
+no terminal; 3 the session has no agent run.`,
+    },
+    args: [SESSION],
+    run: async (inv) => {
+      const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
+      setExitCode(await m.attachCommand(kube, inv.args[0], cfg));
     },
   },
   {

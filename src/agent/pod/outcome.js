@@ -352,7 +352,7 @@ const WORDS = {
 
 /**
  * The run's outcome: `{class, retryable, retryAt?, message}` from the facts and how it ended.
- * end: {state: running|succeeded|failed|stopped|interrupted, exitCode?, endedBy?: stalled|unreachable|budget|interrupted,
+ * end: {state: running|succeeded|failed|stopped|interrupted, exitCode?, endedBy?: stalled|unreachable|budget|interrupted|taken-over,
  * changed?: false when it changed and committed nothing, denied?: tool uses refused}.
  */
 export function classify(f, end) {
@@ -363,7 +363,12 @@ export function classify(f, end) {
     message: String(message ?? cls).slice(0, 500),
   });
   if (end.state === "running") return out("running", "running");
-  if (end.state === "stopped") return out("interrupted", "stopped (agent stop)");
+  if (end.state === "stopped") {
+    return out(
+      "interrupted",
+      end.endedBy === "taken-over" ? "taken over (agent attach)" : "stopped (agent stop)",
+    );
+  }
   if (end.state === "interrupted" && end.endedBy === "interrupted") {
     return out("interrupted", "interrupted (agent interrupt): agent say or agent run --continue goes on");
   }
