@@ -238,8 +238,14 @@ function attempt(argv, stdin) {
       live.end();
       live = undefined;
     };
-    const onResult = () => {
-      pending = Math.max(0, pending - 1);
+    // Claude Code folds a message that comes while a turn runs into that turn (one result for both, seen on
+    // the real cluster): its result's queued_turn_count says how many turns it still has, when it says so
+    const onResult = (line) => {
+      let queued;
+      try {
+        queued = JSON.parse(line).queued_turn_count;
+      } catch { /* not JSON after all */ }
+      pending = typeof queued === "number" && queued >= 0 ? queued : Math.max(0, pending - 1);
       if (pending > 0 && !interrupted) return;
       pending += takeInbox(interrupted ? undefined : live);
       if (pending === 0 || interrupted) closeIn();
@@ -255,7 +261,7 @@ function attempt(argv, stdin) {
         rest = parts.pop();
         for (const l of parts) {
           feedLine(facts, l, lastByte);
-          if (stream === child.stdout && live && /^\{.*"type":"result"/.test(l)) onResult();
+          if (stream === child.stdout && live && /^\{.*"type":"result"/.test(l)) onResult(l);
           if (!facts.waiting) {
             lastProgress = lastByte;
             netAtProgress = facts.netRetries;

@@ -339,6 +339,34 @@ Deno.test("runner: a live agent gets the message on its open stdin; stdin is clo
   assertStringIncludes(r.log, "stdin closed");
 });
 
+// Claude Code as seen on the real cluster: a message that comes while a turn runs is folded into that turn,
+// one result for both, which says how many turns it still has queued (queued_turn_count)
+const FOLDING = [
+  `IFS= read -r first`,
+  `while [ ! -f "$KODAMA_RUN_DIR/go" ]; do sleep 0.1; done`,
+  `IFS= read -r second`,
+  `printf 'folded: %s\\n' "$second"`,
+  `printf '%s\\n' '${result({ queued_turn_count: 0 })}'`,
+  `while IFS= read -r more; do printf 'more: %s\\n' "$more"; done`,
+  `echo "stdin closed"`,
+].join("\n");
+
+Deno.test("runner: one result for a folded message (queued_turn_count 0) closes stdin: the run ends", async () => {
+  const r = await runWith(FOLDING + "\n#", {}, {
+    prefix: ["env", "KODAMA_X=1"],
+    watch: async (run) => {
+      await until(`${run}/takes`);
+      await drop(run, 1, { kind: "say", text: "folded words" });
+      await until(`${run}/said/1.json`);
+      await Deno.writeTextFile(`${run}/go`, "");
+    },
+  }, ["--input-format", "stream-json"]);
+  assertEquals([r.code, r.exit], [0, "0"], r.log);
+  assertStringIncludes(r.log, "folded words");
+  assertStringIncludes(r.log, "stdin closed");
+  assert(!r.log.includes("more:"), r.log);
+});
+
 Deno.test("runner: without Node, an agent given --input-format stream-json gets the prompt as one user line", async () => {
   for (const shell of [["dash"], ["busybox", "sh"]]) {
     const ws = await Deno.makeTempDir({ prefix: "kodama-runner-sh-" });
