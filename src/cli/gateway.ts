@@ -26,10 +26,13 @@ const gateway: CommandSpec = {
     summary:
       "The namespace's gateway that holds the agents' keys, allows egress by host and meters tokens: ensure, status, log, usage, delete",
     examples: [
-      ["Make or update it with the keys of this machine", "kodama gateway ensure"],
-      ["Is it ready, which keys, which sessions", "kodama gateway status"],
-      ["What a session reached or was refused", "kodama gateway log fix-auth"],
-      ["Tokens and cost per day", "kodama gateway usage --by day"],
+      [
+        "Make or update it with the keys of this machine [not in the demo: a gateway]",
+        "kodama gateway ensure",
+      ],
+      ["Is it ready, which keys, which sessions [not in the demo: a gateway]", "kodama gateway status"],
+      ["What a session reached or was refused [not in the demo: a gateway]", "kodama gateway log fix-auth"],
+      ["Tokens and cost per day [not in the demo: a gateway]", "kodama gateway usage --by day"],
     ],
     notes: `Objects (all named kodama-gateway): a Secret with config.json (the keys, a signing key kept across
 ensures; mounted only in the gateway pod), a ConfigMap with the program, a Pod (gateway.image, non-root, Pod
@@ -44,8 +47,8 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       help: {
         summary: "Create or update the gateway with the keys of this environment and `kodama agent keys`",
         examples: [
-          ["With the stored keys", "kodama gateway ensure"],
-          ["Return at once", "kodama gateway ensure --no-wait"],
+          ["With the stored keys [not in the demo: a gateway]", "kodama gateway ensure"],
+          ["Return at once [not in the demo: a gateway]", "kodama gateway ensure --no-wait"],
         ],
         notes:
           "Keys: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, OPENAI_API_KEY, CODEX_API_KEY,\n" +
@@ -87,7 +90,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       names: ["status"],
       help: {
         summary: "Ready or not, image, address, keys (provider, id, masked), sessions using it, figures",
-        examples: [["As JSON", "kodama gateway status -o json"]],
+        examples: [["As JSON [not in the demo: a gateway]", "kodama gateway status -o json"]],
         notes: "Exit code 3 when the namespace has no gateway.",
       },
       options: [output],
@@ -102,7 +105,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       help: {
         summary:
           "A session's lines of the gateway's log: time, event, host, path, status, bytes, allowed/denied",
-        examples: [["As JSON", "kodama gateway log fix-auth -o json"]],
+        examples: [["As JSON [not in the demo: a gateway]", "kodama gateway log fix-auth -o json"]],
       },
       options: [output],
       run: async (inv) => {
@@ -116,7 +119,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       names: ["usage"],
       help: {
         summary: "Requests, denials, tokens and cost from the gateway's log, per session, group or day",
-        examples: [["Per replica group", "kodama gateway usage --by group"]],
+        examples: [["Per replica group [not in the demo: a gateway]", "kodama gateway usage --by group"]],
       },
       options: [
         {
@@ -138,7 +141,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       names: ["delete", "rm"],
       help: {
         summary: "Delete the gateway's objects; sessions that went through it then fail their requests",
-        examples: [["Delete it", "kodama gateway delete"]],
+        examples: [["Delete it [not in the demo: a gateway]", "kodama gateway delete"]],
       },
       run: async (inv) => {
         const [m, kube, io] = await Promise.all([impl(), connect(inv), sinks()]);
