@@ -432,15 +432,16 @@ continuations and models (docs/agents.md).`,
           "kodama agent attach my-work",
         ],
         [
-          "Hand back to a headless run afterwards [not in the demo: an agent]",
-          "kodama agent run my-work --continue",
+          "Come back to an agent taken over earlier [not in the demo: an agent]",
+          "kodama agent attach my-work -n team",
         ],
       ],
       notes:
         `The run is shown as agent logs -f shows it, with a footer. t stops the headless run (agent status: taken over)
 and opens claude --continue, codex resume --last or gemini --resume latest in the tmux session kodama-agent in the
 pod; C-b d (or closing the terminal) leaves it running, and agent attach comes straight back to it. agent run
-refuses to start while it runs (--force ends it). Exit codes: 2 the image has no tmux, a custom agent command, or
+refuses to start while it runs (--force ends it); agent run NAME --continue hands back to a headless run on the same
+conversation. Exit codes: 2 the image has no tmux, a custom agent command, or
 no terminal; 3 the session has no agent run.`,
     },
     args: [SESSION],
@@ -504,14 +505,13 @@ ended, the message starts a --continue run. At most 64 KiB. Exit 3 when the sess
       summary:
         "Stop the current turn of a session's running agent (or of every running replica of a group), keeping its conversation",
       examples: [
-        [
-          "Interrupt, then steer [not in the demo: an agent]",
-          'kodama agent interrupt my-work && kodama agent say my-work "stop; do X instead"',
-        ],
+        ["Stop the current turn [not in the demo: an agent]", "kodama agent interrupt my-work"],
+        ["Every running replica of a group [not in the demo: an agent]", "kodama agent interrupt fix"],
       ],
       notes:
         `The run ends as interrupted (agent status); the next agent say or agent run --continue goes on in the same
-conversation. Claude Code gets its interrupt request; Codex and Gemini are ended as a stop ends them.`,
+conversation (then steer: kodama agent say my-work "do X instead"). Claude Code gets its interrupt request; Codex
+and Gemini are ended as a stop ends them.`,
     },
     args: [SESSION],
     run: async (inv) => {
