@@ -7,6 +7,7 @@
  * this floor holds only what the session's own manifests and `kodama doctor` need.
  */
 import type { V1NetworkPolicy } from "@kubernetes/client-node";
+import type { PolicyMeta } from "./sandbox.ts";
 
 /** The name of every object of the gateway: Secret, ConfigMap, Pod, Service, NetworkPolicy. */
 export const GATEWAY_NAME = "kodama-gateway";
@@ -37,12 +38,7 @@ export interface SessionGateway {
  * kube-system. No address block at all: the real keys are in the gateway, and nothing else is reachable.
  */
 export function gatewayEgressPolicy(
-  meta: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-  },
+  meta: PolicyMeta,
   podLabels: Record<string, string>,
 ): V1NetworkPolicy {
   const dnsPorts = [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }];

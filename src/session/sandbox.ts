@@ -123,6 +123,14 @@ export function containerSecurity(sb: Sandbox | undefined, user: boolean): V1Sec
 /** The pod-level part: the runtime's default seccomp profile for every container. */
 export const POD_SECCOMP = { seccompProfile: { type: "RuntimeDefault" } } as const;
 
+/** Who a session's egress NetworkPolicy is (buildEgressPolicy, and the gateway's: gateway.ts). */
+export interface PolicyMeta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
 /**
  * The session's egress NetworkPolicy (`kodama-egress-NAME`), selecting the session's pods. Egress only:
  * what reaches the pod is left to the cluster's own policies (exec, attach and port-forward go through the
@@ -130,12 +138,7 @@ export const POD_SECCOMP = { seccompProfile: { type: "RuntimeDefault" } } as con
  */
 export function buildEgressPolicy(
   egress: NonNullable<Sandbox["egress"]>,
-  meta: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-  },
+  meta: PolicyMeta,
   podLabels: Record<string, string>,
 ): V1NetworkPolicy {
   const deny = [...ALWAYS_DENIED, ...egress.deny].map((c) => parseCidr(c)!);
