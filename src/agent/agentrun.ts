@@ -37,6 +37,7 @@ import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
 import type { Config } from "../config/schema.ts";
 import { isPresetName, PRESETS, runArgv, sessionAgentOf } from "./presets.ts";
 import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
+import type { GatewayFigures } from "../session/gateway.ts";
 import { type SettingsLayer, withSettings } from "./settings.ts";
 
 export interface RunOptions {
@@ -259,13 +260,20 @@ export async function agentStatus(
 ): Promise<number> {
   const pod = await runningPod(kube, namespace, name);
   const runs = await listRuns(kube, pod);
-  // through the gateway: the last host it refused this session, if any (its log, read through the API)
-  const denied = await gatewayDenied(kube, pod, name);
+  // through the gateway: its figures of the session and the last host it refused (one read of its log)
+  const gw = await gatewayOf(kube, pod, name);
+  const denied = gw?.lastDenied;
   if (o.output === "json" || o.output === "yaml") {
     const doc = {
       apiVersion: "kodama.dev/v1",
       kind: "AgentRunList",
-      metadata: { session: name, namespace, ...(denied ? { gatewayDenied: denied } : {}) },
+      metadata: {
+        session: name,
+        namespace,
+        ...(denied ? { gatewayDenied: denied } : {}),
+        // the gateway's count (null: through a gateway that could not be read)
+        ...(gw !== undefined ? { gateway: gw } : {}),
+      },
       items: runs.map(runForOutput),
     };
     o.out.write(
@@ -278,6 +286,7 @@ export async function agentStatus(
     return ExitCode.OK;
   }
   o.out.write(renderRuns(runs));
+  if (gw) o.err.write(`${(await import("./gateway/figures.ts")).gatewayLine(gw)}\n`);
   if (denied) {
     o.err.write(
       `gateway: denied ${denied} (not in the session's egress allow-list: session.egress.hosts; kodama gateway log ${name})\n`,
@@ -286,16 +295,18 @@ export async function agentStatus(
   return ExitCode.OK;
 }
 
-/** The last host the namespace's gateway denied the session, when its pod goes through one. */
-async function gatewayDenied(kube: Kube, pod: V1Pod, name: string): Promise<string | undefined> {
-  const { specOf } = await import("../session/spec.ts");
-  if (!specOf(pod)?.gateway) return undefined;
-  const [{ gatewayLogLines }, { lastDenied }] = await Promise.all([
-    import("./gateway/cluster.ts"),
-    import("./gateway/usage.ts"),
+/**
+ * The gateway's figures of the session (with the last host it refused), when its pod goes through one:
+ * undefined without a gateway, null when the gateway's log could not be read.
+ */
+async function gatewayOf(kube: Kube, pod: V1Pod, name: string): Promise<GatewayFigures | null | undefined> {
+  const spec = specOf(pod);
+  if (!spec?.gateway) return undefined;
+  const { gatewayFigures } = await import("./gateway/figures.ts");
+  const all = await gatewayFigures(kube, pod.metadata!.namespace!, [
+    { name, budgetUsd: spec.agent?.settings?.maxCostUsd },
   ]);
-  const lines = await gatewayLogLines(kube, pod.metadata!.namespace!).catch(() => []);
-  return lastDenied(lines, name);
+  return all?.get(name) ?? null;
 }
 
 /** `agent logs NAME [RUN] [-f]`, `session logs NAME [-f]` (the latest run). */

@@ -27,6 +27,8 @@ import { DIFF_SCRIPT } from "../session/fetch.ts";
 import { stopOthersWhenPassed } from "./stopothers.ts";
 import { groupMembers, replicaOf } from "./group.ts";
 import type { SessionView } from "../session/status.ts";
+import { type GatewayFigures, usageText } from "../session/gateway.ts";
+import { fillGatewayFigures } from "./gateway/figures.ts";
 import { quote } from "../escape.ts";
 import { type AnnounceOptions, announceRunEnd, noteOfRun, type RunEndNote } from "./notify.ts";
 
@@ -112,6 +114,11 @@ export interface ReplicaRow {
   outcome?: OutcomeOut;
   /** what else to know of it (`denied: 2 tool uses`, the agent's error, how to continue it) */
   notes?: string[];
+  /**
+   * the gateway's figures of the session (its count, not the agent's claim): null when the replica goes
+   * through a gateway that could not be read; absent without a gateway
+   */
+  gateway?: GatewayFigures | null;
   /** the runner's own outcome (read from the pod; not shown) */
   runnerOutcome?: AgentRun["runnerOutcome"];
 }
@@ -241,7 +248,36 @@ async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
 /** Every replica of the group, gathered in parallel. */
 export async function gatherGroup(kube: Kube, namespace: string, group: string): Promise<ReplicaRow[]> {
   const members = await groupMembers(kube, namespace, group);
-  return await Promise.all(members.map((v) => gatherOne(kube, v)));
+  // the gateway's figures of every replica: one read of its log, beside the replicas' execs
+  const [rows] = await Promise.all([
+    Promise.all(members.map((v) => gatherOne(kube, v))),
+    fillGatewayFigures(kube, members),
+  ]);
+  members.forEach((v, i) => {
+    if (v.spec?.gateway) rows[i].gateway = v.gatewayFigures ?? null;
+  });
+  return rows;
+}
+
+/** The group's total of the gateway's figures (the replicas it could read), undefined when none. */
+export function gatewayTotal(rows: ReplicaRow[]): GatewayFigures | undefined {
+  const fs = rows.map((r) => r.gateway).filter((f): f is GatewayFigures => !!f);
+  if (!fs.length) return undefined;
+  const sum = (k: "requests" | "denied" | "input" | "output" | "cacheRead" | "cacheWrite") =>
+    fs.reduce((n, f) => n + f[k], 0);
+  const costs = fs.map((f) => f.costUsd);
+  const budgets = fs.map((f) => f.budgetUsd);
+  return {
+    requests: sum("requests"),
+    denied: sum("denied"),
+    input: sum("input"),
+    output: sum("output"),
+    cacheRead: sum("cacheRead"),
+    cacheWrite: sum("cacheWrite"),
+    costUsd: costs.includes(null) ? null : Math.round(costs.reduce((n, c) => n! + c!, 0)! * 1e6) / 1e6,
+    budgetUsd: budgets.includes(null) ? null : budgets.reduce((n, b) => n! + b!, 0),
+    budgetLeftUsd: null,
+  };
 }
 
 /**
@@ -272,12 +308,16 @@ export function renderComparison(rows: ReplicaRow[]): string {
   // which agent each replica ran and what it did, once some replica's agent wrote structured output
   const agents = rows.some((r) => r.truth?.agent);
   const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
-  return renderTable(
+  // the gateway's own count of tokens and cost, once some replica went through a readable gateway
+  const total = gatewayTotal(rows);
+  const metered = total !== undefined;
+  const table = renderTable(
     [
       "REPLICA",
       ...(agents ? ["AGENT", "STATE"] : ["AGENT"]),
       "DURATION",
       ...(agents ? ["TURNS", "TOOLS", "DENIED", "TOKENS"] : []),
+      ...(metered ? ["GATEWAY"] : []),
       "COMMITS",
       "FILES",
       "+/-",
@@ -294,6 +334,7 @@ export function renderComparison(rows: ReplicaRow[]): string {
       ...(agents
         ? [n(r.truth?.turns), n(r.truth?.toolCalls), n(r.truth?.denied), formatTokens(r.truth)]
         : []),
+      ...(metered ? [usageText(r.gateway)] : []),
       r.commits !== undefined
         ? String(r.commits) + (r.uncommitted ? ` (+${r.uncommitted} uncommitted)` : "")
         : "-",
@@ -303,6 +344,16 @@ export function renderComparison(rows: ReplicaRow[]): string {
       r.error ? `error: ${oneLine(r.error)}` : oneLine(r.summary),
     ]),
   );
+  return metered ? table + gatewayFooter(total, agents) : table;
+}
+
+/** Under the table: whose count GATEWAY is (beside the agents' TOKENS), and the group's total. */
+function gatewayFooter(total: GatewayFigures, agents: boolean): string {
+  return `\nGATEWAY: tokens and cost metered by the gateway, not claimed by the agent${
+    agents ? " (TOKENS is the agent's claim)" : ""
+  }\ngroup total (gateway): ${usageText(total)}, ${total.requests} requests${
+    total.denied ? `, ${total.denied} denied` : ""
+  }\n`;
 }
 
 /**
@@ -376,10 +427,13 @@ export interface CompareOptions {
 }
 
 function document(group: string, namespace: string, rows: ReplicaRow[]) {
+  const metered = rows.some((r) => r.gateway !== undefined);
   return {
     apiVersion: "kodama.dev/v1",
     kind: "GroupComparison",
     metadata: { name: group, namespace },
+    // the group's total of the gateway's count (null: through a gateway that could not be read)
+    ...(metered ? { gateway: gatewayTotal(rows) ?? null } : {}),
     items: rows,
   };
 }

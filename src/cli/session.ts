@@ -447,9 +447,10 @@ AGENT: the latest agent run's outcome (a run nobody read yet is read from its po
     },
   ],
   run: async (inv) => {
-    const [{ listCommand }, { fillRunOutcomes }, kube] = await Promise.all([
+    const [{ listCommand }, { fillRunOutcomes }, { fillGatewayFigures }, kube] = await Promise.all([
       impl(),
       import("../agent/listoutcome.ts"),
+      import("../agent/gateway/figures.ts"),
       connect(inv),
     ]);
     const o = inv.opts;
@@ -458,7 +459,10 @@ AGENT: the latest agent run's outcome (a run nobody read yet is read from its po
         allNamespaces: o.allNamespaces as boolean | undefined,
         output: o.output as string,
         watch: o.watch as boolean | undefined,
-        complete: (views) => fillRunOutcomes(kube, views),
+        // the runs nobody read yet, and the gateway's figures (one log read per namespace), at once
+        complete: async (views) => {
+          await Promise.allSettled([fillRunOutcomes(kube, views), fillGatewayFigures(kube, views)]);
+        },
       }),
     );
   },

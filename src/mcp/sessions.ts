@@ -122,6 +122,9 @@ export const sessionsList = tool({
       import("../session/list.ts"),
     ]);
     const { sessions } = await listSessions(kube, a.allNamespaces ? undefined : ns);
+    // the gateway's figures (status.gateway, the USAGE column): one read of its log per namespace
+    const { fillGatewayFigures } = await import("../agent/gateway/figures.ts");
+    await fillGatewayFigures(kube, sessions).catch(() => {});
     return {
       data: { sessions: sessions.map((v) => sessionObject(v)), count: sessions.length },
       text: sessions.length ? renderSessions(sessions, "table") : "No sessions found.\n",
@@ -142,8 +145,13 @@ export const sessionStatus = tool({
     const [kube, ns] = await kubeFor(call, a);
     const { describeSession, detailObject, renderDetail } = await import("../session/get.ts");
     const d = await describeSession(kube, ns, a.name);
+    // the gateway's figures and budget left (status.gateway); null without one or when it cannot be read
+    const { fillGatewayFigures } = await import("../agent/gateway/figures.ts");
+    await fillGatewayFigures(kube, [d.view]).catch(() => {});
     let runs: Record<string, unknown>[] | undefined;
-    let runsText = "";
+    let runsText = d.view.gatewayFigures
+      ? `\n${(await import("../agent/gateway/figures.ts")).gatewayLine(d.view.gatewayFigures)}\n`
+      : "";
     if (d.view.pod && d.view.status === "Running") {
       const { listRuns, renderRuns } = await import("../agent/agentrun.ts");
       const { runForOutput } = await import("../agent/runtruth.ts");
@@ -151,7 +159,7 @@ export const sessionStatus = tool({
       if (list) {
         // each with its outcome (`succeeded (no changes)`), notes (`denied: 3 tool uses`) and truth
         runs = list.map(runForOutput) as unknown as Record<string, unknown>[];
-        if (list.length) runsText = `\nAgent runs:\n${renderRuns(list)}`;
+        if (list.length) runsText += `\nAgent runs:\n${renderRuns(list)}`;
       }
     }
     return {

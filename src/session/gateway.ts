@@ -34,6 +34,47 @@ export interface SessionGateway {
 }
 
 /**
+ * The gateway's metered figures of one session (read from its log by src/agent/gateway/figures.ts, once
+ * per command for a whole namespace): what `list`, `compare`, `agent status`, the web UI and MCP show.
+ * Counts only: no key, token, host list or query string.
+ */
+export interface GatewayFigures {
+  /** requests and CONNECTs it forwarded */
+  requests: number;
+  /** connections it refused (a host outside the session's allow-list) */
+  denied: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  /** USD by the gateway's prices; null when a model had no price (tokens counted, cost unknown) */
+  costUsd: number | null;
+  /** the budget the session was started with (`--max-cost`), null without one */
+  budgetUsd: number | null;
+  /** what is left of it (never below 0), null without a budget or a known cost */
+  budgetLeftUsd: number | null;
+  /** the last host it refused this session */
+  lastDenied?: string;
+}
+
+/** `12.3k tok $0.41` (input + output tokens and cost: the list's and the web UI's USAGE cell); `-` without. */
+export function usageText(f: GatewayFigures | null | undefined): string {
+  if (!f) return "-";
+  const n = f.input + f.output;
+  const tok = n >= 10_000_000
+    ? `${Math.round(n / 1e6)}M`
+    : n >= 1_000_000
+    ? `${(n / 1e6).toFixed(1)}M`
+    : n >= 10_000
+    ? `${Math.round(n / 1000)}k`
+    : n >= 1000
+    ? `${(n / 1000).toFixed(1)}k`
+    : String(n);
+  const cost = f.costUsd === null ? "$?" : `$${f.costUsd.toFixed(f.costUsd < 1 ? 4 : 2)}`;
+  return `${tok} tok ${cost}`;
+}
+
+/**
  * The egress NetworkPolicy of a session that uses the gateway: the gateway pod on its port, and DNS in
  * kube-system. No address block at all: the real keys are in the gateway, and nothing else is reachable.
  */

@@ -22,6 +22,7 @@ import { listSessions } from "./cluster.ts";
 import { listStates, observeSessions, type SessionState } from "./state.ts";
 import { syncColumn } from "./sync/column.ts";
 import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
+import { usageText } from "./gateway.ts";
 
 /** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */
 export function syncState(v: SessionView): string {
@@ -85,6 +86,8 @@ export function sessionColumns(
   grouped = false,
   /** some session has an agent run's outcome recorded: an AGENT column before AGE */
   agents = false,
+  /** some session has the gateway's figures: a USAGE column (`12.3k tok $0.41`) before AGE */
+  usage = false,
 ): { table: Columns<SessionView>; wide: Columns<SessionView> } {
   const base = (v: SessionView) => [
     v.name,
@@ -96,6 +99,7 @@ export function sessionColumns(
     readyColumn(v),
     v.spec?.owner ?? "<unknown>",
     ...(agents ? [v.agentOutcome ? `run ${v.agentRun} ${safeLine(v.agentOutcome).slice(0, 60)}` : "-"] : []),
+    ...(usage ? [usageText(v.gatewayFigures)] : []),
     formatAge(v.createdAt, now),
   ];
   const headers = [
@@ -108,6 +112,7 @@ export function sessionColumns(
     "READY",
     "OWNER",
     ...(agents ? ["AGENT"] : []),
+    ...(usage ? ["USAGE"] : []),
     "AGE",
   ];
   return {
@@ -149,6 +154,8 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       ...(v.branch ? { branch: v.branch } : {}),
       ...(v.commit ? { commit: v.commit } : {}),
       ...(v.agentOutcome ? { agentOutcome: v.agentOutcome } : {}),
+      // the gateway's figures once read (`list`): null without a gateway or when it could not be read
+      ...(v.gatewayFigures !== undefined ? { gateway: v.gatewayFigures } : {}),
       ...(v.pod
         ? {
           pod: {
@@ -190,7 +197,8 @@ export function renderSessions(views: SessionView[], format: OutputFormat, now?:
       return views.map((v) => `session/${v.name}\n`).join("");
     default: {
       const agents = views.some((v) => v.agentOutcome);
-      const c = sessionColumns(now, grouped, agents)[format === "wide" ? "wide" : "table"];
+      const usage = views.some((v) => v.gatewayFigures);
+      const c = sessionColumns(now, grouped, agents, usage)[format === "wide" ? "wide" : "table"];
       return renderTable(c.headers, views.map((v) => c.row(v)));
     }
   }

@@ -14,6 +14,7 @@ import { ANNOTATION_BRANCH, ANNOTATION_COMMIT } from "./git.ts";
 import { LABEL_GROUP, LABEL_SESSION, LABEL_VOLUME } from "./names.ts";
 import { CONTAINER, namesOf, type SessionSpec, specOf } from "./spec.ts";
 import { IDLE_MESSAGE } from "./lifetime.ts";
+import type { GatewayFigures } from "./gateway.ts";
 
 export const STATUSES = ["Pending", "Starting", "Running", "Stopped", "Failed"] as const;
 export type SessionStatus = typeof STATUSES[number];
@@ -39,6 +40,11 @@ export interface SessionView {
   agentRun?: string;
   /** that run's outcome once it ended and was read (`succeeded (no changes); denied: 2 tool uses`) */
   agentOutcome?: string;
+  /**
+   * the gateway's figures of the session (filled by `list` and the web UI from one read of the gateway's
+   * log): undefined when not read, null when it goes through no gateway or the gateway could not be read
+   */
+  gatewayFigures?: GatewayFigures | null;
 }
 
 /** On the workspace volume: the id of the latest agent run started, whoever started it (CLI, UI, MCP). */

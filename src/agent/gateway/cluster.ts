@@ -60,8 +60,12 @@ export async function applyObject(
   return "updated";
 }
 
-/** The gateway pod's log lines that are JSON objects (the contract's log), oldest first. */
-export async function gatewayLogLines(kube: Kube, ns: string): Promise<Record<string, unknown>[]> {
+/** The gateway pod's log lines that are JSON objects (the contract's log), oldest first (a signal ends the read). */
+export async function gatewayLogLines(
+  kube: Kube,
+  ns: string,
+  signal?: AbortSignal,
+): Promise<Record<string, unknown>[]> {
   const { streamLog } = await import("../../kube/logs.ts");
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -70,7 +74,7 @@ export async function gatewayLogLines(kube: Kube, ns: string): Promise<Record<st
     await streamLog(kube, ns, GATEWAY_NAME, "gateway", {}, (c) => {
       if (size + c.length <= LIMIT) chunks.push(c);
       size += c.length;
-    });
+    }, signal);
   } catch (e) {
     if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) {
       throw new KodamaError(

@@ -1,0 +1,117 @@
+/**
+ * The gateway's figures per session, for `list`, `compare`, `agent status`, the web UI and MCP: ONE read of
+ * the namespace's gateway log (what `gateway usage` reads) summed for every session at once, never a read
+ * per session. Failure-tolerant: no gateway, a log that cannot be read or a read slower than READ_MS →
+ * no figures (null), never an error for the caller.
+ */
+import type { Kube } from "../../kube/client.ts";
+import { type GatewayFigures, usageText } from "../../session/gateway.ts";
+import type { SessionView } from "../../session/status.ts";
+import { gatewayLogLines } from "./cluster.ts";
+import { type LogEvent, usageRows } from "./usage.ts";
+
+/** How long the one log read may take before the command goes on without figures. */
+const READ_MS = 5_000;
+
+/** Every session's figures from the log lines (pure): tokens, cost, requests, denials, last denied host. */
+export function figuresBySession(
+  lines: LogEvent[],
+): Map<string, Omit<GatewayFigures, "budgetUsd" | "budgetLeftUsd">> {
+  const out = new Map<string, Omit<GatewayFigures, "budgetUsd" | "budgetLeftUsd">>();
+  for (const r of usageRows(lines, "session")) {
+    out.set(r.key, {
+      requests: r.requests,
+      denied: r.denied,
+      input: r.input,
+      output: r.output,
+      cacheRead: r.cacheRead,
+      cacheWrite: r.cacheWrite,
+      costUsd: r.costKnown ? Math.round(r.costUsd * 1e6) / 1e6 : null,
+    });
+  }
+  for (const l of lines) {
+    if (l.ev === "deny" && l.s && l.host) {
+      const f = out.get(l.s);
+      if (f) f.lastDenied = l.host;
+    }
+  }
+  return out;
+}
+
+/** A session's figures with its budget (a session the gateway never saw has zeros: nothing metered yet). */
+export function withBudget(
+  f: Omit<GatewayFigures, "budgetUsd" | "budgetLeftUsd"> | undefined,
+  budgetUsd: number | undefined | null,
+): GatewayFigures {
+  const base = f ?? { requests: 0, denied: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, costUsd: 0 };
+  const budget = typeof budgetUsd === "number" ? budgetUsd : null;
+  const left = budget === null || base.costUsd === null
+    ? null
+    : Math.max(0, Math.round((budget - base.costUsd) * 1e6) / 1e6);
+  return { ...base, budgetUsd: budget, budgetLeftUsd: left };
+}
+
+/** The namespace's gateway log read once; null when there is none, it cannot be read, or it is too slow. */
+export async function readGatewayLog(kube: Kube, ns: string, ms = READ_MS): Promise<LogEvent[] | null> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  try {
+    const lines = await gatewayLogLines(kube, ns, ac.signal);
+    return ac.signal.aborted ? null : lines as LogEvent[];
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The figures of the given sessions of one namespace (name → figures), from one log read; null when the
+ * gateway could not be read. Budgets come from the caller (each session's recorded `--max-cost`).
+ */
+export async function gatewayFigures(
+  kube: Kube,
+  ns: string,
+  sessions: { name: string; budgetUsd?: number | null }[],
+  ms = READ_MS,
+): Promise<Map<string, GatewayFigures> | null> {
+  const lines = await readGatewayLog(kube, ns, ms);
+  if (!lines) return null;
+  const all = figuresBySession(lines);
+  return new Map(sessions.map((s) => [s.name, withBudget(all.get(s.name), s.budgetUsd)]));
+}
+
+/**
+ * Fill `gatewayFigures` of every view: figures for a session that goes through a gateway, null for the
+ * rest and for every session of a namespace whose gateway could not be read. One read per namespace that
+ * has such a session (`list -A` may span several), all at once.
+ */
+export async function fillGatewayFigures(kube: Kube, views: SessionView[], ms = READ_MS): Promise<void> {
+  const byNs = new Map<string, SessionView[]>();
+  for (const v of views) {
+    v.gatewayFigures = null;
+    if (!v.spec?.gateway) continue;
+    byNs.set(v.namespace, [...byNs.get(v.namespace) ?? [], v]);
+  }
+  await Promise.all([...byNs].map(async ([ns, vs]) => {
+    const figures = await gatewayFigures(
+      kube,
+      ns,
+      vs.map((v) => ({ name: v.name, budgetUsd: v.spec?.agent?.settings?.maxCostUsd })),
+      ms,
+    );
+    for (const v of vs) v.gatewayFigures = figures?.get(v.name) ?? null;
+  }));
+}
+
+/** `gateway: 12.3k tok $0.41 (metered by the gateway, 14 requests); budget $1.00, $0.59 left` */
+export function gatewayLine(f: GatewayFigures): string {
+  const budget = f.budgetUsd === null
+    ? ""
+    : `; budget $${f.budgetUsd.toFixed(2)}, ${
+      f.budgetLeftUsd === null ? "? left" : `$${f.budgetLeftUsd.toFixed(2)} left`
+    }`;
+  return `gateway: ${usageText(f)} (metered by the gateway, ${f.requests} request${
+    f.requests === 1 ? "" : "s"
+  })${budget}`;
+}
