@@ -10,6 +10,7 @@ import type { SessionRow } from "../session/live.ts";
 import type { SessionView } from "../session/status.ts";
 import type { AgentRun } from "../agent/agent.ts";
 import { runNotes, runOutcome } from "../agent/runtruth.ts";
+import { type GatewayFigures, usageText } from "../session/gateway.ts";
 
 interface Op {
   id: number;
@@ -34,7 +35,10 @@ const MAX_OP_TEXT = 64 * 1024;
 export class Hub {
   private clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
   private views: SessionView[] = [];
-  private rows: (SessionRow & { agent?: AgentState })[] = [];
+  private rows: (SessionRow & { agent?: AgentState; gateway?: GatewayRow })[] = [];
+  /** the gateway's figures of the sessions that go through one, as last read */
+  private figures = new Map<string, GatewayFigures>();
+  private figuresRead: "idle" | "reading" | "again" = "idle";
   private agents = new Map<string, AgentState>();
   private running = new Set<string>();
   /** the latest agent run each session's volume records, as last seen */
@@ -130,7 +134,10 @@ export class Hub {
               this.views = views;
               this.noticeRunning(views);
               // the first list is ready for pages at once; later changes are pushed once per burst
-              if (!this.rowsMade) this.makeRows();
+              if (!this.rowsMade) {
+                this.makeRows();
+                this.refreshFigures();
+              }
               this.changed();
               resolve();
             }, this.signal);
@@ -186,6 +193,8 @@ export class Hub {
     if (last) this.agents.set(name, { state: last.state, run: last.id, outcome });
     else this.agents.delete(name);
     if (last?.state === "running") this.followRun(name, last.id);
+    // a run started, ended or was looked at: the gateway has metered its requests
+    this.refreshFigures();
     if (before?.state !== last?.state || before?.run !== last?.id || before?.outcome !== outcome) {
       this.changed();
     }
@@ -218,6 +227,35 @@ export class Hub {
     })();
   }
 
+  /**
+   * Read the gateway's figures of every session that goes through one (src/agent/gateway/figures.ts: one
+   * log read per namespace, none without a gateway), one read at a time: a call during a read makes one more.
+   */
+  refreshFigures(): void {
+    if (this.figuresRead !== "idle") {
+      this.figuresRead = "again";
+      return;
+    }
+    this.figuresRead = "reading";
+    (async () => {
+      try {
+        const { fillGatewayFigures } = await import("../agent/gateway/figures.ts");
+        do {
+          this.figuresRead = "reading";
+          const views = this.views.map((v) => ({ ...v }));
+          await fillGatewayFigures(this.kube, views);
+          const next = new Map<string, GatewayFigures>();
+          for (const v of views) if (v.gatewayFigures) next.set(v.name, v.gatewayFigures);
+          if (JSON.stringify([...next]) !== JSON.stringify([...this.figures])) {
+            this.figures = next;
+            this.changed();
+          }
+        } while ((this.figuresRead as string) === "again" && !this.signal.aborted);
+      } catch { /* no figures: the list goes on without them */ }
+      this.figuresRead = "idle";
+    })();
+  }
+
   /** The sync files changed (or an operation resolved a conflict). */
   touchSync(): void {
     this.changed();
@@ -242,7 +280,8 @@ export class Hub {
     this.rowsMade = true;
     this.rows = this.views.map((v) => {
       const a = this.agents.get(v.name);
-      return { ...row(v), ...(a ? { agent: a } : {}) };
+      const f = this.figures.get(v.name);
+      return { ...row(v), ...(a ? { agent: a } : {}), ...(f ? { gateway: gatewayRow(f) } : {}) };
     });
   }
 
@@ -288,4 +327,14 @@ export class Hub {
     op.error = error;
     this.broadcast("op", this.opData(op));
   }
+}
+
+/** What a page is sent of the gateway's figures: the counts, the list's cell and the agent tab's line. */
+export interface GatewayRow extends GatewayFigures {
+  /** `12.3k tok $0.41` */
+  text: string;
+}
+
+function gatewayRow(f: GatewayFigures): GatewayRow {
+  return { ...f, text: usageText(f) };
 }

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { age, get, post } from "./api.js";
 import { LiveLog } from "./log.js";
 import { Term } from "./terminal.js";
-import { AgentCell, DeleteDialog, StatusPill, SyncCell } from "./sessions.js";
+import { AgentCell, DeleteDialog, gatewayTitle, StatusPill, SyncCell, UsageCell } from "./sessions.js";
 
 const TABS = [["terminal", "Terminal"], ["agent", "Agent"], ["diff", "Diff"], ["sync", "Sync"]];
 
@@ -47,6 +47,16 @@ export function SessionPage({ name, tab, session, go, onError, now }) {
   }
       <div><dt>Branch</dt><dd class="mono">${session.branch ?? "—"}</dd></div>
       <div><dt>Agent</dt><dd><${AgentCell} agent=${session.agent} /></dd></div>
+      ${
+    session.gateway && html`
+      <div>
+        <dt>Gateway</dt>
+        <dd id="session-usage">
+          <${UsageCell} gateway=${session.gateway} />
+        </dd>
+      </div>
+    `
+  }
       <div><dt>Sync</dt><dd><${SyncCell} sync=${session.sync} /></dd></div>
       <div><dt>Image</dt><dd class="mono">${session.image ?? "—"}</dd></div>
       <div><dt>Resources</dt><dd>${session.cpu ?? "?"} CPU · ${session.memory ?? "?"}</dd></div>
@@ -80,7 +90,7 @@ export function SessionPage({ name, tab, session, go, onError, now }) {
       : tab === "terminal"
       ? html`<${Term} path=${`/api/sessions/${name}/terminal`} label=${`${name}: shell in the workspace`} />`
       : tab === "agent"
-      ? html`<${AgentTab} name=${name} agent=${session.agent} onError=${onError} />`
+      ? html`<${AgentTab} name=${name} agent=${session.agent} gateway=${session.gateway} onError=${onError} />`
       : tab === "diff"
       ? html`<${DiffTab} name=${name} agent=${session.agent} onError=${onError} />`
       : html`<${SyncTab} name=${name} sync=${session.sync} onError=${onError} />`
@@ -95,7 +105,7 @@ export function SessionPage({ name, tab, session, go, onError, now }) {
   </section>`;
 }
 
-function AgentTab({ name, agent, onError }) {
+function AgentTab({ name, agent, gateway, onError }) {
   const [runs, setRuns] = useState(null);
   const [sel, setSel] = useState(null);
   const [prompt, setPrompt] = useState("");
@@ -135,6 +145,7 @@ function AgentTab({ name, agent, onError }) {
             <button class="primary" id="run-agent" disabled=${busy || !prompt.trim()}>Run agent</button>
           </form>
           ${latest && html`<${Steer} name=${name} latest=${latest} onDone=${reload} onError=${onError} />`}
+          ${gateway && html`<${GatewayUsage} gateway=${gateway} />`}
           <table class="grid runs-grid" id="runs-table">
             <thead><tr><th class="run-id">Run</th><th>State</th><th class="num wide">Exit</th><th class="num started">Started</th></tr></thead>
             <tbody>${(runs ?? []).slice().reverse().map((r) =>
@@ -364,4 +375,14 @@ function ConflictView({ name, path, close, resolve, onError }) {
       </div>
     </div>
   `;
+}
+
+/** The agent tab's line of the gateway's count: tokens and cost it metered, requests, and the budget left. */
+function GatewayUsage({ gateway: g }) {
+  const money = (v) => (v === null ? "unknown" : `$${v.toFixed(2)}`);
+  return html`<div class="gateway-usage small" id="gateway-usage" title=${gatewayTitle(g)}>
+    <span class="muted">Gateway:</span> ${g.text} · ${g.requests} request${g.requests === 1 ? "" : "s"}${
+    g.denied ? ` · ${g.denied} denied` : ""
+  }${g.budgetUsd !== null ? ` · budget ${money(g.budgetUsd)}, ${money(g.budgetLeftUsd)} left` : ""}
+  </div>`;
 }

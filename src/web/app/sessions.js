@@ -16,6 +16,24 @@ export function AgentCell({ agent }) {
   }</span>`;
 }
 
+/** The gateway's figures in words: its count of tokens, requests and denials, and the budget left. */
+export function gatewayTitle(g) {
+  const money = (v) => (v === null ? "unknown" : `$${v.toFixed(v < 1 ? 4 : 2)}`);
+  return [
+    `metered by the gateway: ${g.input} input, ${g.output} output, ${g.cacheRead} cache read, ${g.cacheWrite} cache write tokens`,
+    `cost ${money(g.costUsd)}; ${g.requests} requests, ${g.denied} denied${
+      g.lastDenied ? ` (last: ${g.lastDenied})` : ""
+    }`,
+    ...(g.budgetUsd !== null ? [`budget ${money(g.budgetUsd)}, ${money(g.budgetLeftUsd)} left`] : []),
+  ].join("\n");
+}
+
+/** USAGE: the gateway's count (`12.3k tok $0.41`), its details on hover; a dash for a session without one. */
+export function UsageCell({ gateway }) {
+  if (!gateway) return html`<span class="muted">—</span>`;
+  return html`<span class="usage" title=${gatewayTitle(gateway)}>${gateway.text}</span>`;
+}
+
 export function SyncCell({ sync }) {
   const cls = sync?.startsWith("Active") ? "ok" : sync?.startsWith("Error") ? "bad" : "muted";
   return html`<span class=${`sync ${cls} ${sync?.includes("conflict") ? "warn" : ""}`}>${sync}</span>`;
@@ -28,15 +46,16 @@ export function SyncCell({ sync }) {
  */
 class SessionRowView extends Component {
   shouldComponentUpdate(n) {
-    return n.s !== this.props.s || n.now !== this.props.now;
+    return n.s !== this.props.s || n.now !== this.props.now || n.metered !== this.props.metered;
   }
-  render({ s, now, act, go, del }) {
+  render({ s, now, act, go, del, metered }) {
     const stopped = s.status === "Stopped";
     return html`
       <tr data-session=${s.name} class=${s.group ? "member" : ""}>
         <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
         <td>${StatusPill(s)}${s.reason ? html`<span class="reason">${s.reason}</span>` : null}</td>
         <td>${AgentCell(s)}</td>
+        ${metered && html`<td class="num">${UsageCell(s)}</td>`}
         <td>${SyncCell(s)}</td>
         <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
         <td class="mono muted">${s.image}</td>
@@ -69,7 +88,7 @@ class GroupRowView extends Component {
   shouldComponentUpdate(n) {
     return n.sig !== this.props.sig;
   }
-  render({ group, members }) {
+  render({ group, members, metered }) {
     const by = (st) => members.filter((s) => s.agent?.state === st).length;
     const parts = [
       `${members.length} replica${members.length === 1 ? "" : "s"}`,
@@ -77,7 +96,7 @@ class GroupRowView extends Component {
     ].filter(Boolean);
     return html`
       <tr class="group-row" data-group=${group}>
-        <td colspan="7"><a class="name" href=${`#/groups/${group}`}>${group}</a>
+        <td colspan=${metered ? 8 : 7}><a class="name" href=${`#/groups/${group}`}>${group}</a>
               <span class="tag">group</span> <span class="muted">${parts.join(" · ")}</span></td>
         <td class="group-actions"><a class="button small" href=${`#/groups/${group}`}>Compare</a></td>
       </tr>
@@ -113,15 +132,21 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
     rows.push({ s });
   }
   const win = useWindow(rows.length);
+  // the gateway's USAGE column, once some session goes through a gateway it could read
+  const metered = sessions.some((s) => s.gateway);
+  const cols = metered ? 9 : 8;
   // rows are keyed by their place in the window: a keystroke rewrites the text of the rows in view instead
   // of removing some and building others
   const body = rows.slice(win.first, win.last).map((r, i) => {
     if (r.s) {
-      return html`<${SessionRowView} key=${i} s=${r.s} now=${now} act=${act} go=${go} del=${setDeleting} />`;
+      return html`
+        <${SessionRowView} key=${i} s=${r.s} now=${now} act=${act} go=${go} del=${setDeleting}
+          metered=${metered} />
+      `;
     }
     const members = indexed.members.get(r.group);
-    const sig = members.map((m) => `${m.name}:${m.agent?.state}`).join("|");
-    return html`<${GroupRowView} key=${i} group=${r.group} members=${members} sig=${sig} />`;
+    const sig = members.map((m) => `${m.name}:${m.agent?.state}`).join("|") + (metered ? "|m" : "");
+    return html`<${GroupRowView} key=${i} group=${r.group} members=${members} sig=${sig} metered=${metered} />`;
   });
   return html`<section class="page">
     <div class="toolbar">
@@ -138,12 +163,13 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
         setStarting(true);
       }}>Start one</a>.</div>`
       : html`
-        <table class="grid sessions">
+        <table class=${`grid sessions${metered ? " metered" : ""}`}>
           <thead>
             <tr>
               <th>Name</th>
               <th>Status</th>
               <th>Agent</th>
+              ${metered && html`<th class="num" title="tokens and cost metered by the gateway">Usage</th>`}
               <th>Sync</th>
               <th>Branch</th>
               <th>Image</th>
@@ -151,8 +177,8 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
               <th></th>
             </tr>
           </thead>
-          <tbody ref=${win.ref}><${Spacer} key="top" height=${win.top} cols=${8} />${body}<${Spacer}
-            key="bottom" height=${win.bottom} cols=${8} /></tbody>
+          <tbody ref=${win.ref}><${Spacer} key="top" height=${win.top} cols=${cols} />${body}<${Spacer}
+            key="bottom" height=${win.bottom} cols=${cols} /></tbody>
         </table>
       `
   }
