@@ -430,7 +430,9 @@ const list: Verb = {
     summary: "List sessions (read from the cluster: works from any machine)",
     long: `Notes on stderr name expired sessions (kodama gc), local session files with no session left
 (kodama session prune), and deleted sessions whose volumes were kept (kodama delete NAME --purge).
-AGENT: the latest agent run's outcome (a run nobody read yet is read from its pod: up to 8 sessions).`,
+AGENT: the latest agent run's outcome (a run nobody read yet is read from its pod: up to 8 sessions).
+USAGE (sessions through a gateway): the tokens and cost the gateway metered, from one read of its log;
+-o json|yaml: status.gateway (null when the gateway cannot be read).`,
     examples: [
       ["Sessions in the current namespace: NAME NAMESPACE STATUS SYNC BRANCH READY OWNER AGE", "kodama list"],
       ["Every namespace, with EXPIRES IMAGE CPU MEMORY NODE", "kodama list -A -o wide"],

@@ -13,6 +13,7 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { purge, readUntil, withSessionWorld } from "./_session.ts";
 import { type StandIn, startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, missing } from "../agents/_clis.ts";
+import { startMcp } from "./_mcp.ts";
 
 // functions handed to the page run there, where these exist
 // deno-lint-ignore no-explicit-any
@@ -38,9 +39,15 @@ interface Figures {
   budgetLeftUsd: number | null;
 }
 
-/** What the stand-in's usage fields said, summed over what it answered well. */
+/**
+ * What the stand-in's usage fields said, summed over what it answered well through the gateway (which asks
+ * for `accept-encoding: identity` to read usage as it passes); `start --prompt`'s live check of the key
+ * goes from this machine straight to the API and is not the session's.
+ */
 function standInUsage(api: StandIn) {
-  const ok = api.requests.filter((r) => r.usage && (r.status ?? 200) === 200);
+  const ok = api.requests.filter((r) =>
+    r.usage && (r.status ?? 200) === 200 && r.headers?.["accept-encoding"] === "identity"
+  );
   return {
     input: ok.reduce((a, r) => a + r.usage!.input, 0),
     output: ok.reduce((a, r) => a + r.usage!.output, 0),
@@ -148,6 +155,24 @@ withSessionWorld(
           r.stderr,
           /^gateway: \S+ tok \$(\d+\.\d+|\?) \(metered by the gateway, \d+ requests?\); budget \$1\.00, (\$0\.\d\d|\?) left$/m,
         );
+      });
+
+      await t.step("MCP: sessions_list and session_status carry the same figures", async () => {
+        const g = await listed();
+        const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], { cwd: w.cwd });
+        try {
+          const l = await m.call("sessions_list", {});
+          assert(!l.isError, l.text);
+          const s1 = l.data.sessions.find((s: { metadata: { name: string } }) => s.metadata.name === "gf-1");
+          assertEquals(s1.status.gateway.input, g.get("gf-1")!.input);
+          assertMatch(l.text, /USAGE/);
+          const st = await m.call("session_status", { name: "gf-1" });
+          assert(!st.isError, st.text);
+          assertEquals(st.data.session.status.gateway.output, g.get("gf-1")!.output);
+          assertMatch(st.text, /^gateway: \S+ tok .*budget \$1\.00/m);
+        } finally {
+          await m.close();
+        }
       });
 
       await t.step("kodama ui: the sessions table's Usage column and the agent tab's line fit", async (s) => {

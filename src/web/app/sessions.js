@@ -55,10 +55,10 @@ class SessionRowView extends Component {
         <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
         <td>${StatusPill(s)}${s.reason ? html`<span class="reason">${s.reason}</span>` : null}</td>
         <td>${AgentCell(s)}</td>
-        ${metered && html`<td class="num">${UsageCell(s)}</td>`}
+        ${metered && html`<td class="num c-usage">${UsageCell(s)}</td>`}
         <td>${SyncCell(s)}</td>
         <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
-        <td class="mono muted">${s.image}</td>
+        <td class="mono muted c-image">${s.image}</td>
         <td class="num muted">${age(s.createdAt, now)}</td>
         <td class="actions">
           <button class="small" onClick=${() => act(s.name, stopped ? "resume" : "stop")}>${stopped
@@ -172,7 +172,7 @@ export function SessionsPage({ sessions, error, now, go, onError }) {
               ${metered && html`<th class="num" title="tokens and cost metered by the gateway">Usage</th>`}
               <th>Sync</th>
               <th>Branch</th>
-              <th>Image</th>
+              <th class="c-image">Image</th>
               <th class="num">Age</th>
               <th></th>
             </tr>
