@@ -259,9 +259,9 @@ export async function agentStatus(
   o: { output: string; out: Sink; err: Sink },
 ): Promise<number> {
   const pod = await runningPod(kube, namespace, name);
-  const runs = await listRuns(kube, pod);
-  // through the gateway: its figures of the session and the last host it refused (one read of its log)
-  const gw = await gatewayOf(kube, pod, name);
+  // through the gateway: its figures of the session and the last host it refused (one read of its log,
+  // beside the read of the runs)
+  const [runs, gw] = await Promise.all([listRuns(kube, pod), gatewayOf(kube, pod, name)]);
   const denied = gw?.lastDenied;
   if (o.output === "json" || o.output === "yaml") {
     const doc = {

@@ -216,8 +216,12 @@ withSessionWorld(
                   title: cell.getAttribute("title"),
                   width: table.getBoundingClientRect().width,
                   scroll: table.scrollWidth,
-                  // the cell's text is not cut (an ellipsis would hide the cost)
+                  // the cell's text is not cut (an ellipsis would hide the cost), nor the status beside it
                   cut: td.scrollWidth > td.clientWidth + 0.5,
+                  statusCut: (() => {
+                    const st = document.querySelector('tr[data-session="gf-1"] .pill').parentElement;
+                    return st.scrollWidth > st.clientWidth + 0.5;
+                  })(),
                 };
               });
               assert(m.heads.includes("Usage"), m.heads.join(","));
@@ -225,15 +229,18 @@ withSessionWorld(
               assert(m.title.includes(`${f1.input} input, ${f1.output} output`), m.title);
               assert(m.scroll <= m.width + 0.5, `table content ${m.scroll}px in ${m.width}px`);
               assert(!m.cut, `the usage cell ${m.text} is cut at ${width} px`);
+              assert(!m.statusCut, `the status cell is cut at ${width} px`);
               await page.screenshot({ path: join(shots, `gwfigures-sessions-${width}.png`), fullPage: true });
             });
           }
           await page.setViewport({ width: 1280, height: 800 });
           await page.goto(new URL("#/sessions/gf-1/agent", first.trim()).href);
-          await page.waitForFunction(() => !!document.querySelector("#gateway-usage"), {
-            timeout: 60_000,
-            polling: 100,
-          });
+          // the line, and the runs beside it: the screenshots show the whole tab
+          await page.waitForFunction(
+            () =>
+              !!document.querySelector("#gateway-usage") && !!document.querySelector("#runs-table tbody tr"),
+            { timeout: 60_000, polling: 100 },
+          );
           for (const width of [1280, 800]) {
             await page.setViewport({ width, height: 800 });
             await page.evaluate(() =>
