@@ -224,13 +224,13 @@ withSessionWorld(
                   })(),
                 };
               });
+              await page.screenshot({ path: join(shots, `gwfigures-sessions-${width}.png`), fullPage: true });
               assert(m.heads.includes("Usage"), m.heads.join(","));
               assertMatch(m.text, /^\S+ tok \$(\d+\.\d+|\?)$/);
               assert(m.title.includes(`${f1.input} input, ${f1.output} output`), m.title);
               assert(m.scroll <= m.width + 0.5, `table content ${m.scroll}px in ${m.width}px`);
               assert(!m.cut, `the usage cell ${m.text} is cut at ${width} px`);
               assert(!m.statusCut, `the status cell is cut at ${width} px`);
-              await page.screenshot({ path: join(shots, `gwfigures-sessions-${width}.png`), fullPage: true });
             });
           }
           await page.setViewport({ width: 1280, height: 800 });
