@@ -29,6 +29,7 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError } from "./status.ts";
 import type { Obj } from "./store.ts";
 import { nodeObject } from "./nodes.ts";
+import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 
 /** Where errors say the in-memory cluster is (as a context and server). */
 const SERVER = { server: "memory://cluster", contextName: "memory" };
@@ -60,7 +61,12 @@ export class MemCluster implements KubeTargets {
     for (const ns of new Set([...SYSTEM_NAMESPACES, this.namespace, ...(o.namespaces ?? [])])) {
       this.api.create(this.#def("namespaces" as Resource), "", { metadata: { name: ns } });
     }
+    // the one node and the default StorageClass, as the HTTPS server has them (./server.ts)
     this.api.store.insert("nodes", nodeObject());
+    this.api.create(this.#def("storageclasses"), "", {
+      metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },
+      provisioner: TEST_PROVISIONER,
+    });
     if (o.history !== undefined) this.api.store.historyLimit = o.history;
   }
 
