@@ -12,15 +12,25 @@ import { clusterTest } from "../cluster/fixture.ts";
 const NAME = "plat-live";
 
 /** A process that writes every SIGTERM/SIGCONT it gets to `file` and keeps running: a user's job. */
-function bystander(file: string): Deno.ChildProcess {
-  return new Deno.Command("sh", {
+/** An unrelated process that notes every TERM and CONT it gets in `file`; returned once its traps are set. */
+async function bystander(file: string): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("sh", {
     args: [
       "-c",
-      `trap 'echo TERM >> ${file}' TERM; trap 'echo CONT >> ${file}' CONT; while :; do sleep 0.1; done`,
+      `trap 'echo TERM >> ${file}' TERM; trap 'echo CONT >> ${file}' CONT; echo ready; while :; do sleep 0.1; done`,
     ],
-    stdout: "null",
+    stdout: "piped",
     stderr: "null",
   }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!said.includes("ready\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error("the bystander ended before it was ready");
+    said += value;
+  }
+  await reader.cancel();
+  return child;
 }
 
 async function gone(pid: number): Promise<void> {
@@ -61,9 +71,8 @@ clusterTest(
           const r0 = JSON.parse(await Deno.readTextFile(rec));
           Deno.kill(r0.pid, "SIGKILL");
           await gone(r0.pid);
-          const other = bystander(signals);
+          const other = await bystander(signals);
           others.push(other);
-          await new Promise((res) => setTimeout(res, 300));
           await Deno.writeTextFile(rec, JSON.stringify({ ...r0, pid: other.pid }, null, 2));
           const stop = await w.k(["port-forward", "stop", id]);
           // the dead forward's record is gone (list dropped it): not found
@@ -89,9 +98,8 @@ clusterTest(
       await t.step(
         "an unrelated process now has that pid: sync stop, stop and list never signal it",
         async () => {
-          const other = bystander(signals);
+          const other = await bystander(signals);
           others.push(other);
-          await new Promise((res) => setTimeout(res, 300)); // its traps are set
           // pid reuse: the status file (and the dead sync's leftover lock file) now name the bystander
           const s = JSON.parse(await Deno.readTextFile(statusPath));
           await Deno.writeTextFile(statusPath, JSON.stringify({ ...s, pid: other.pid }, null, 2));
