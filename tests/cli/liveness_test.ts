@@ -8,30 +8,9 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { bystander } from "../_bystander.ts";
 
 const NAME = "plat-live";
-
-/** A process that writes every SIGTERM/SIGCONT it gets to `file` and keeps running: a user's job. */
-/** An unrelated process that notes every TERM and CONT it gets in `file`; returned once its traps are set. */
-async function bystander(file: string): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `trap 'echo TERM >> ${file}' TERM; trap 'echo CONT >> ${file}' CONT; echo ready; while :; do sleep 0.1; done`,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let said = "";
-  while (!said.includes("ready\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error("the bystander ended before it was ready");
-    said += value;
-  }
-  await reader.cancel();
-  return child;
-}
 
 async function gone(pid: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
