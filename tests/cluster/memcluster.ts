@@ -51,8 +51,6 @@ export class MemCluster implements KubeTargets {
   /** while true, watch events are lost (a connection that stalls without closing); lists still answer */
   dropWatchEvents = false;
   readonly #stateDir: string;
-  readonly #watching = new Map<string, number>();
-  #watchWaiters: { resource: string; n: number; resolve: () => void }[] = [];
 
   constructor(o: MemClusterOptions = {}) {
     this.namespace = o.namespace ?? "default";
@@ -202,12 +200,10 @@ export class MemCluster implements KubeTargets {
         return this.api.watch(def, namespace, sel, send);
       }
     });
-    this.#watched(resource, +1);
     try {
       await new Promise<void>((resolve) => onAbort(o.signal, resolve));
     } finally {
       unsub();
-      this.#watched(resource, -1);
     }
   }
 
@@ -235,22 +231,12 @@ export class MemCluster implements KubeTargets {
 
   /** Watches open on a resource now. */
   watching(resource: Resource): number {
-    return this.#watching.get(resource) ?? 0;
+    return this.api.watching(resource);
   }
 
   /** Resolves once `n` watches of `resource` are open: the event "the watch is connected". */
   whenWatching(resource: Resource, n = 1): Promise<void> {
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#watchWaiters.push({ resource, n, resolve });
-    this.#watched(resource, 0);
-    return promise;
-  }
-
-  #watched(resource: Resource, d: number) {
-    this.#watching.set(resource, this.watching(resource) + d);
-    const done = this.#watchWaiters.filter((w) => w.resource === resource && this.watching(resource) >= w.n);
-    this.#watchWaiters = this.#watchWaiters.filter((w) => !done.includes(w));
-    for (const w of done) w.resolve();
+    return this.api.whenWatching(resource, n);
   }
 
   /** A pod as `kubectl run NAME --image=busybox` makes it (scheduled, Pending until a status says more). */
