@@ -1142,6 +1142,18 @@ export class ClusterApi implements RuntimeHost {
     return promise;
   }
 
+  /**
+   * Resolves when the next watch of `resource` opens (one opened before the call does not count): for a
+   * test that starts what opens a watch while others may be closing, where a count of open ones is racy.
+   */
+  nextWatch(resource: string): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.nextWatchers.push({ resource, resolve });
+    return promise;
+  }
+
+  private nextWatchers: { resource: string; resolve: () => void }[] = [];
+
   /** Count a watch open until its unsubscribe. */
   private watched(resource: string, unsub: () => void): () => void {
     this.countWatch(resource, +1);
@@ -1155,6 +1167,11 @@ export class ClusterApi implements RuntimeHost {
 
   private countWatch(resource: string, d: number) {
     this.watchCount.set(resource, this.watching(resource) + d);
+    if (d > 0) {
+      const next = this.nextWatchers.filter((w) => w.resource === resource);
+      this.nextWatchers = this.nextWatchers.filter((w) => w.resource !== resource);
+      for (const w of next) w.resolve();
+    }
     const due = this.watchWaiters.filter((w) => w.resource === resource && this.watching(resource) >= w.n);
     if (!due.length) return;
     this.watchWaiters = this.watchWaiters.filter((w) => !due.includes(w));

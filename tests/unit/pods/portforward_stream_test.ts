@@ -18,6 +18,7 @@ import { Kube } from "../../../src/kube/client.ts";
 import { dialPortForward, PortForwardStreamError } from "../../../src/kube/portforward.ts";
 import { portForward, type ResolvedTarget } from "../../../src/pods/portforward.ts";
 import { KodamaError } from "../../../src/errors.ts";
+import { within } from "../../../src/timer.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -389,7 +390,7 @@ Deno.test(
       await api.whenWatched();
       api.pods.delete("pod-a");
       api.pushWatch("DELETED", podA);
-      await moved.promise;
+      await within(moved.promise, 30_000); // not moved by then: the assertions below say what happened
       assertEquals(fs[0].pod, "pod-b");
       assertEquals(fs[0].remote, 8081); // the named port is re-resolved on the new pod
       assertEquals(fs[0].local, port);
