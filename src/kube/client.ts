@@ -128,7 +128,7 @@ const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolea
 };
 
 /** The resource as errors name it: `pods`, `deployments.apps` (kubectl's words). */
-function resourceName(resource: Resource): string {
+export function resourceName(resource: Resource): string {
   return GROUPED[resource]?.name ?? resource;
 }
 

@@ -34,6 +34,7 @@ import { enabled, log } from "../base/log.ts";
 import { concatBytes } from "../bytes.ts";
 import { EXEC_HOLDER_MARK } from "./execmark.ts";
 import { after } from "../timer.ts";
+import { type Clock, realClock } from "../base/clock.ts";
 import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
 import { quote } from "../escape.ts";
 
@@ -356,20 +357,22 @@ const EMPTY = new Uint8Array(0);
  * writing it pushes out what was left. The API server and the kubelet skip empty messages (wsstream
  * `Conn.handle`: `if len(data) == 0 { continue }`), as the test server does. The timer is Deno's own
  * (timer.ts `after`, not the global timers that load Deno's Node layer); `stop` ends it with the stream.
+ * `clock`: tests run it on a manual one (src/base/clock.ts).
  */
 export function flushTail(
   send: (b: Uint8Array) => void,
   open: () => boolean,
   at: readonly number[] = FLUSH_AT,
   forMs = FLUSH_FOR_MS,
+  clock: Clock = realClock,
 ): { send: (b: Uint8Array) => void; stop: () => void } {
   let last = 0, step = 0, stopped = false;
   let cancel: (() => void) | undefined;
   const gap = () => at[Math.min(step, at.length - 1)];
-  const arm = (ms: number) => void (cancel = after(ms, fire));
+  const arm = (ms: number) => void (cancel = clock.after(ms, fire));
   const fire = () => {
     cancel = undefined;
-    const quiet = Date.now() - last;
+    const quiet = clock.now() - last;
     if (stopped || !open() || quiet > forMs) return;
     // sent again since this was armed: wait until the new send is as old as the step asks
     if (quiet < gap()) return arm(gap() - quiet);
@@ -380,7 +383,7 @@ export function flushTail(
   return {
     send(b) {
       send(b);
-      last = Date.now();
+      last = clock.now();
       step = 0;
       if (!cancel && !stopped) arm(gap());
     },

@@ -4,7 +4,8 @@
  * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { type Kube, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import { type Kube, type Resource, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
 import { suggest } from "../suggest.ts";
 import {
@@ -80,7 +81,7 @@ export function fieldSelectorWith(t: TargetFlags): string | undefined {
 }
 
 /** The namespace a target resolves to (undefined = all namespaces). */
-export function targetNamespace(kube: Kube, t: TargetFlags): string | undefined {
+export function targetNamespace(kube: { readonly namespace: string }, t: TargetFlags): string | undefined {
   return t.allNamespaces ? undefined : (t.namespace ?? kube.namespace);
 }
 
@@ -106,8 +107,8 @@ export function validateTarget(t: TargetFlags): void {
 
 /** A `TYPE/NAME` that does not exist: the error names the closest existing name of that kind, if any. */
 async function withDidYouMean<T>(
-  kube: Kube,
-  resource: Parameters<Kube["listObjects"]>[0],
+  kube: KubeObjects,
+  resource: Resource,
   namespace: string,
   r: ResourceRef,
   get: () => Promise<T>,
@@ -129,7 +130,7 @@ async function withDidYouMean<T>(
  * --pod), read from the object once (a Deployment's, a Service's); flags without one pass through.
  * Exit 3 when the object does not exist; a Service without a selector is exit 3 too.
  */
-export async function resolveTarget(kube: Kube, t: TargetFlags): Promise<TargetFlags> {
+export async function resolveTarget(kube: KubeObjects, t: TargetFlags): Promise<TargetFlags> {
   const r = t.resource;
   if (!r || r.selector !== undefined || (r.kind === "pod" && t.pod === r.name)) return t;
   validateTarget(t);
@@ -183,7 +184,11 @@ export type PodLister = (
 ) => Promise<V1Pod[] | undefined>;
 
 /** List and filter pods for a target; sorted by namespace/name. Never throws for "nothing matched". */
-export async function findPods(kube: Kube, target: TargetFlags, list?: PodLister): Promise<V1Pod[]> {
+export async function findPods(
+  kube: KubeObjects & KubePods,
+  target: TargetFlags,
+  list?: PodLister,
+): Promise<V1Pod[]> {
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
   const t = await resolveTarget(kube, target);
   const namespace = targetNamespace(kube, t);

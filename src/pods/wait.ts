@@ -5,7 +5,9 @@
  * (WaitState) so it is unit-tested without a cluster.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { type Kube, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import { type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import type { KubeObjects, KubeTargets } from "../kube/seam.ts";
+import { type Clock, realClock } from "../base/clock.ts";
 import { isWorkloadKind, refString } from "./resource.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
 import {
@@ -350,6 +352,8 @@ export interface WaitOptions {
   relistMs?: number;
   /** what the timeout is called in hints (default `--timeout`; a workflow step says "the step's timeout") */
   timeoutName?: string;
+  /** the timeout and the re-list run on it (tests: a manual clock) */
+  clock?: Clock;
 }
 
 /**
@@ -358,13 +362,14 @@ export interface WaitOptions {
  * naming the pods still pending, exit 130 when `signal` aborts.
  * `timeoutMs` 0 checks once; a negative value waits without limit.
  */
-export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): Promise<V1Pod[]> {
+export async function waitForPods(kube: KubeTargets, t: TargetFlags, o: WaitOptions): Promise<V1Pod[]> {
+  const clock = o.clock ?? realClock;
   compileRegex(t.regex);
   // deploy/api -> its selector, read once: pods it creates while we wait are watched like -l
   const tt: TargetFlags = { ...(await resolveTarget(kube, t)), includeNotReady: true };
   const ns = targetNamespace(kube, tt);
   const state = new WaitState(o.for, ns === undefined);
-  const started = Date.now();
+  const started = clock.now();
   let lastSig = "";
   const report = (): WaitProgress => {
     const p = state.progress();
@@ -429,8 +434,8 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
   };
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener("abort", onAbort, { once: true });
-  const timer = o.timeoutMs > 0
-    ? setTimeout(() => finished.reject(timeoutMsg()), Math.max(0, started + o.timeoutMs - Date.now()))
+  const cancelTimer = o.timeoutMs > 0
+    ? clock.after(Math.max(0, started + o.timeoutMs - clock.now()), () => finished.reject(timeoutMsg()))
     : undefined;
 
   kube.watchPods(ns, { labelSelector: tt.selector, fieldSelector: fieldSelectorWith(tt) }, (type, pod) => {
@@ -444,7 +449,7 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
 
   const relistMs = o.relistMs ?? 5000;
   let relisting = false;
-  const relister = setInterval(async () => {
+  const cancelRelist = clock.after(relistMs, async () => {
     if (relisting || ac.signal.aborted) return;
     relisting = true;
     try {
@@ -458,14 +463,14 @@ export async function waitForPods(kube: Kube, t: TargetFlags, o: WaitOptions): P
     } finally {
       relisting = false;
     }
-  }, relistMs);
+  }, true);
 
   try {
     return await finished.promise;
   } finally {
     ac.abort();
-    clearInterval(relister);
-    if (timer !== undefined) clearTimeout(timer);
+    cancelRelist();
+    cancelTimer?.();
     o.signal?.removeEventListener("abort", onAbort);
   }
 }
@@ -523,15 +528,22 @@ export function workloadConditionState(
  * name for it; exit 5 on timeout with the condition's last state and message; 130 when `signal` aborts.
  */
 export async function waitForWorkload(
-  kube: Kube,
+  kube: KubeObjects,
   t: TargetFlags,
   cond: ConditionWait,
-  o: { timeoutMs: number; signal?: AbortSignal; onProgress?: (line: string) => void; pollMs?: number },
+  o: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    onProgress?: (line: string) => void;
+    pollMs?: number;
+    clock?: Clock;
+  },
 ): Promise<string> {
+  const clock = o.clock ?? realClock;
   const r = t.resource!;
   if (!isWorkloadKind(r.kind)) throw usageError(`cannot wait for a condition of ${refString(r)}`);
   const namespace = t.namespace ?? kube.namespace;
-  const started = Date.now();
+  const started = clock.now();
   let last = "";
   let lastMessage: string | undefined;
   for (;;) {
@@ -542,7 +554,7 @@ export async function waitForWorkload(
     if (st.line !== last) o.onProgress?.(`${refString(r)}: ${st.line}`);
     last = st.line;
     lastMessage = st.message;
-    const left = o.timeoutMs < 0 ? Infinity : started + o.timeoutMs - Date.now();
+    const left = o.timeoutMs < 0 ? Infinity : started + o.timeoutMs - clock.now();
     if (left <= 0) {
       throw timeoutError(
         `timed out after ${formatDuration(Math.max(o.timeoutMs, 0))} waiting for ${refString(r)} ${
@@ -551,14 +563,6 @@ export async function waitForWorkload(
         "raise --timeout, or look at it with `kubectl describe " + `${r.kind} ${r.name} -n ${namespace}\``,
       );
     }
-    await new Promise<void>((res) => {
-      const timer = setTimeout(done, Math.min(o.pollMs ?? 1000, left));
-      function done() {
-        clearTimeout(timer);
-        o.signal?.removeEventListener("abort", done);
-        res();
-      }
-      o.signal?.addEventListener("abort", done, { once: true });
-    });
+    await clock.sleep(Math.min(o.pollMs ?? 1000, left), o.signal);
   }
 }

@@ -10,6 +10,8 @@
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
+import { type Clock, realClock } from "../base/clock.ts";
 import { ExitCode, KodamaError, usageError } from "../errors.ts";
 import { withInterrupt } from "../proc.ts";
 import { durationValueMs, parseDuration } from "../base/duration.ts";
@@ -41,13 +43,14 @@ async function podGone(kube: Kube, namespace: string, pod: string): Promise<void
  * first, so this matters for claims another pod still mounts — and a `start` of the same name meanwhile
  * would meet it; `kubectl delete` waits too.
  */
-async function claimsGone(
-  kube: Kube,
+export async function claimsGone(
+  kube: KubeObjects,
   namespace: string,
   names: string[],
-  o: { err: Sink; timeoutMs?: number },
+  o: { err: Sink; timeoutMs?: number; clock?: Clock },
 ): Promise<void> {
-  const deadline = Date.now() + (o.timeoutMs ?? POD_GONE_MS);
+  const clock = o.clock ?? realClock;
+  const deadline = clock.now() + (o.timeoutMs ?? POD_GONE_MS);
   const wanted = new Set(names);
   let said = false;
   for (;;) {
@@ -57,13 +60,13 @@ async function claimsGone(
     });
     const left = items.map((c) => c.metadata?.name ?? "").filter((n) => wanted.has(n));
     if (!left.length) return;
-    if (Date.now() > deadline) {
+    if (clock.now() > deadline) {
       o.err.write(`still Terminating: ${left.join(", ")} (they go once nothing uses them)\n`);
       return;
     }
     if (!said) o.err.write(`waiting for ${left.join(", ")} to be released (the pod is stopping)…\n`);
     said = true;
-    await new Promise((r) => setTimeout(r, 500));
+    await clock.sleep(500);
   }
 }
 

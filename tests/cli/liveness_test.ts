@@ -8,20 +8,9 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { bystander } from "../_bystander.ts";
 
 const NAME = "plat-live";
-
-/** A process that writes every SIGTERM/SIGCONT it gets to `file` and keeps running: a user's job. */
-function bystander(file: string): Deno.ChildProcess {
-  return new Deno.Command("sh", {
-    args: [
-      "-c",
-      `trap 'echo TERM >> ${file}' TERM; trap 'echo CONT >> ${file}' CONT; while :; do sleep 0.1; done`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
 
 async function gone(pid: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -61,9 +50,8 @@ clusterTest(
           const r0 = JSON.parse(await Deno.readTextFile(rec));
           Deno.kill(r0.pid, "SIGKILL");
           await gone(r0.pid);
-          const other = bystander(signals);
+          const other = await bystander(signals);
           others.push(other);
-          await new Promise((res) => setTimeout(res, 300));
           await Deno.writeTextFile(rec, JSON.stringify({ ...r0, pid: other.pid }, null, 2));
           const stop = await w.k(["port-forward", "stop", id]);
           // the dead forward's record is gone (list dropped it): not found
@@ -89,9 +77,8 @@ clusterTest(
       await t.step(
         "an unrelated process now has that pid: sync stop, stop and list never signal it",
         async () => {
-          const other = bystander(signals);
+          const other = await bystander(signals);
           others.push(other);
-          await new Promise((res) => setTimeout(res, 300)); // its traps are set
           // pid reuse: the status file (and the dead sync's leftover lock file) now name the bystander
           const s = JSON.parse(await Deno.readTextFile(statusPath));
           await Deno.writeTextFile(statusPath, JSON.stringify({ ...s, pid: other.pid }, null, 2));

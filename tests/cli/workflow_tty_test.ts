@@ -16,8 +16,11 @@ const hasScript = (() => {
   }
 })();
 
-/** Run kodama on a PTY, typing `keys`; returns the exit code and everything the terminal showed. */
-async function onTty(args: string[], keys: string[], cwd: string, env: Record<string, string>) {
+/**
+ * Run kodama on a PTY, answering each prompt: for each `[prompt, key]`, `key` is typed once the terminal shows
+ * `prompt` (a prompt drops whatever was typed ahead of it). Returns the exit code and everything it showed.
+ */
+async function onTty(args: string[], answers: [string, string][], cwd: string, env: Record<string, string>) {
   const cmd = [Deno.execPath(), "run", "-A", "--no-prompt", "--config", CONFIG, MAIN, ...args].map((a) =>
     `'${a}'`
   ).join(
@@ -29,25 +32,43 @@ async function onTty(args: string[], keys: string[], cwd: string, env: Record<st
     env: { ...env, NO_COLOR: "1", TERM: "xterm" },
     stdin: "piped",
     stdout: "piped",
-    stderr: "piped",
+    stderr: "null",
   }).spawn();
   const w = child.stdin.getWriter();
-  const out = child.output(); // keep stdin open until kodama is done (EOF would reach it as ^D)
-  // one answer per prompt, each after the previous prompt had time to appear (a prompt drops
-  // whatever was typed ahead of it)
-  let exited = false;
-  const statusP = child.status.then((s) => (exited = true, s));
-  for (const k of keys) {
-    await new Promise((r) => setTimeout(r, 1500));
-    if (exited) break;
-    await w.write(new TextEncoder().encode(k)).catch(() => {});
+  // the screen so far, and who waits for a text on it (stdin stays open until kodama is done: EOF is ^D)
+  let screen = "";
+  let seenUpTo = 0;
+  let shown: { text: string; resolve: (found: boolean) => void } | undefined;
+  const look = () => {
+    if (!shown) return;
+    const at = stripAnsi(screen).indexOf(shown.text, seenUpTo);
+    if (at < 0) return;
+    seenUpTo = at + shown.text.length;
+    shown.resolve(true);
+    shown = undefined;
+  };
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      screen += dec.decode(chunk, { stream: true });
+      look();
+    }
+    shown?.resolve(false); // the program ended without showing it
+  })();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  for (const [prompt, key] of answers) {
+    const found = await new Promise<boolean>((resolve) => {
+      shown = { text: prompt, resolve };
+      look();
+    });
+    if (!found) break;
+    await w.write(new TextEncoder().encode(key)).catch(() => {});
   }
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  const status = await statusP;
+  const status = await child.status;
   clearTimeout(timer);
+  await reading;
   await w.close().catch(() => {});
-  const o = await out;
-  return { code: status.code, screen: stripAnsi(new TextDecoder().decode(o.stdout)).replaceAll("\r", "") };
+  return { code: status.code, screen: stripAnsi(screen).replaceAll("\r", "") };
 }
 
 Deno.test({
@@ -66,7 +87,7 @@ Deno.test({
       const env = { KODAMA_HOME: join(tmp, "home") };
 
       // answer "no": nothing runs, exit 2
-      const no = await onTty(["run", "greet", "--param", "who=x"], ["n\r"], tmp, env);
+      const no = await onTty(["run", "greet", "--param", "who=x"], [["Trust this version", "n\r"]], tmp, env);
       assertEquals(no.code, 2, no.screen);
       assertStringIncludes(no.screen, "asks for permissions:");
       assertStringIncludes(no.screen, "run: echo");
@@ -76,7 +97,12 @@ Deno.test({
       assert(!no.screen.includes("hello x"));
 
       // answer "yes", then type the missing param
-      const yes = await onTty(["run", "greet"], ["y\r", "world\r"], tmp, env);
+      const yes = await onTty(
+        ["run", "greet"],
+        [["Trust this version", "y\r"], ["who (whom to greet)", "world\r"]],
+        tmp,
+        env,
+      );
       assertEquals(yes.code, 0, yes.screen);
       assertStringIncludes(yes.screen, "hello world");
       assertStringIncludes(await Deno.readTextFile(join(tmp, "home", "trust.yaml")), file);

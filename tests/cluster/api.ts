@@ -1114,13 +1114,68 @@ export class ClusterApi implements RuntimeHost {
       if (!backlog) {
         throw new ApiError(410, "Expired", `too old resource version: ${rv} (${this.store.currentRv()})`);
       }
-      const unsub = this.store.subscribe(def.name, deliver);
+      const unsub = this.watched(def.name, this.store.subscribe(def.name, deliver));
       for (const ev of backlog) deliver(ev);
       return unsub;
     }
-    const unsub = this.store.subscribe(def.name, deliver);
+    const unsub = this.watched(def.name, this.store.subscribe(def.name, deliver));
     for (const o of this.store.list(def.name, nsFilter)) if (matches(o)) send("ADDED", o);
     return unsub;
+  }
+
+  private readonly watchCount = new Map<string, number>();
+  private watchWaiters: { resource: string; n: number; resolve: () => void }[] = [];
+
+  /** Watches of `resource` (plural name) open now. */
+  watching(resource: string): number {
+    return this.watchCount.get(resource) ?? 0;
+  }
+
+  /**
+   * Resolves once `n` watches of `resource` are open: the event a test waits for before it changes what
+   * the watch should see ("the watch is connected"), instead of a sleep.
+   */
+  whenWatching(resource: string, n = 1): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.watchWaiters.push({ resource, n, resolve });
+    this.countWatch(resource, 0);
+    return promise;
+  }
+
+  /**
+   * Resolves when the next watch of `resource` opens (one opened before the call does not count): for a
+   * test that starts what opens a watch while others may be closing, where a count of open ones is racy.
+   */
+  nextWatch(resource: string): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.nextWatchers.push({ resource, resolve });
+    return promise;
+  }
+
+  private nextWatchers: { resource: string; resolve: () => void }[] = [];
+
+  /** Count a watch open until its unsubscribe. */
+  private watched(resource: string, unsub: () => void): () => void {
+    this.countWatch(resource, +1);
+    let open = true;
+    return () => {
+      unsub();
+      if (open) this.countWatch(resource, -1);
+      open = false;
+    };
+  }
+
+  private countWatch(resource: string, d: number) {
+    this.watchCount.set(resource, this.watching(resource) + d);
+    if (d > 0) {
+      const next = this.nextWatchers.filter((w) => w.resource === resource);
+      this.nextWatchers = this.nextWatchers.filter((w) => w.resource !== resource);
+      for (const w of next) w.resolve();
+    }
+    const due = this.watchWaiters.filter((w) => w.resource === resource && this.watching(resource) >= w.n);
+    if (!due.length) return;
+    this.watchWaiters = this.watchWaiters.filter((w) => !due.includes(w));
+    for (const w of due) w.resolve();
   }
 
   // ---------------------------------------------------------------- endpoints and workload status

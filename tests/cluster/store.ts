@@ -23,6 +23,8 @@ export class Store {
   private readonly objects = new Map<string, Map<string, Obj>>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<{ resource: string; fn: Listener }>();
+  /** events kept for watches from a resourceVersion (older ones are 410 Gone); tests make it small */
+  historyLimit = HISTORY;
 
   currentRv(): number {
     return this.rv;
@@ -72,7 +74,9 @@ export class Store {
 
   private emit(ev: StoreEvent) {
     this.history.push(ev);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    if (this.history.length > this.historyLimit) {
+      this.history.splice(0, this.history.length - this.historyLimit);
+    }
     for (const l of [...this.listeners]) if (l.resource === ev.resource || l.resource === "*") l.fn(ev);
   }
 
@@ -115,7 +119,7 @@ export class Store {
   /** Events after `rv` still in history, or undefined when `rv` is older than the history. */
   since(resource: string, rv: number): StoreEvent[] | undefined {
     const first = this.history[0];
-    if (first && rv < first.rv - 1 && this.history.length >= HISTORY) return undefined;
+    if (first && rv < first.rv - 1 && this.history.length >= this.historyLimit) return undefined;
     return this.history.filter((e) => e.rv > rv && e.resource === resource);
   }
 

@@ -144,7 +144,7 @@ Deno.test({
         stdout: "null",
         stderr: "null",
       }).spawn();
-      await new Promise((r) => setTimeout(r, 800));
+      await c.testServer!.api.whenWatching("pods"); // kubectl's watch is open: stopping now cuts it mid-stream
       c.faults.stopMidStream();
       const done = await Promise.race([w.status, new Promise((r) => setTimeout(() => r("timeout"), 8000))]);
       if (done === "timeout") w.kill("SIGKILL");

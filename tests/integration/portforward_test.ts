@@ -14,6 +14,7 @@ import type { KodamaError } from "../../src/errors.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { httpPod } from "./_helpers.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { within } from "../../src/timer.ts";
 
 interface HttpResult {
   status: number;
@@ -78,6 +79,12 @@ async function readUntil(
 }
 
 clusterTest("port-forward against the test cluster", { seed: "demo" }, async (t, cluster) => {
+  /**
+   * Resolves once the next pod watch opens on the test server (a forward's watch of its pod); a real
+   * cluster cannot be asked, so there it is a pause.
+   */
+  const podWatchOpened = (): Promise<unknown> =>
+    cluster.testServer?.api.nextWatch("pods") ?? new Promise((r) => setTimeout(r, 300));
   const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
   const kc = ["--kubeconfig", cluster.kubeconfig];
   const [api0, api1] = DEMO.apiPods;
@@ -275,20 +282,26 @@ clusterTest("port-forward against the test cluster", { seed: "demo" }, async (t,
         timeoutMs: 30_000,
       });
       const events: string[] = [];
+      const moved = Promise.withResolvers<void>();
+      let watchUp = podWatchOpened();
       const { forwards } = await startPortForward(
         kube,
         { kind: "select", flags: { namespace: "dev", selector: "app=pf" }, choose: { first: true } },
         [parsePortSpec(":http")],
-        { reconnect: true, onEvent: (e) => events.push(e) },
+        {
+          reconnect: true,
+          onEvent: (e) => {
+            events.push(e);
+            if (e.includes("forwarding to pod/pf-b")) moved.resolve();
+          },
+        },
       );
       try {
         const port = forwards[0].local;
         assertEquals((await get(port)).body.trim(), "pf-a");
-        await new Promise((r) => setTimeout(r, 300)); // the pod watch is up
+        await within(watchUp, 30_000);
         await kube.deleteObject("pods", "dev", "pf-a");
-        for (let i = 0; i < 200 && forwards[0].pod !== "pf-b"; i++) {
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        await within(moved.promise, 30_000); // not moved by then: the assertion below says what happened
         assertEquals(forwards[0].pod, "pf-b", events.join("\n"));
         assertEquals(forwards[0].local, port);
         assertEquals((await get(port)).body.trim(), "pf-b");
@@ -298,6 +311,7 @@ clusterTest("port-forward against the test cluster", { seed: "demo" }, async (t,
       }
 
       const lost = Promise.withResolvers<KodamaError>();
+      watchUp = podWatchOpened();
       const second = await startPortForward(
         kube,
         { kind: "pod", namespace: "dev", name: "pf-b" },
@@ -305,7 +319,7 @@ clusterTest("port-forward against the test cluster", { seed: "demo" }, async (t,
         { onLost: (e) => lost.resolve(e) },
       );
       assertEquals((await get(second.forwards[0].local)).body.trim(), "pf-b");
-      await new Promise((r) => setTimeout(r, 300));
+      await within(watchUp, 30_000);
       await kube.deleteObject("pods", "dev", "pf-b");
       const e = await lost.promise;
       assertStringIncludes(e.message, "lost connection to pod: pod pf-b");

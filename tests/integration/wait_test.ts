@@ -59,19 +59,22 @@ clusterTest("wait against the test cluster", { seed: "demo" }, async (t, cluster
       await kube.createObject("pods", "dev", busyboxPod("w-del", { labels: { app: "w-del" } }));
       await waitForPods(kube, { namespace: "dev", pod: "w-del" }, { for: "ready", timeoutMs: 30_000 });
       const progress: string[] = [];
+      const listed = Promise.withResolvers<void>();
       const waiting = waitForPods(kube, { namespace: "dev", pod: "w-del" }, {
         for: "deleted",
         timeoutMs: 30_000,
-        onProgress: (d, n, pending) => progress.push(`${d}/${n} ${pending.join(",")}`),
+        onProgress: (d, n, pending) => {
+          progress.push(`${d}/${n} ${pending.join(",")}`);
+          listed.resolve();
+        },
       });
-      await new Promise((r) => setTimeout(r, 200));
-      const started = Date.now();
+      // the wait has listed the pod (a deletion before its watch opens is the re-list's: wait_memory_test.ts)
+      await listed.promise;
       await kube.deleteObject("pods", "dev", "w-del");
       const gone = await waiting;
       assertEquals(names(gone), ["w-del"]);
       assertEquals(progress[0], "0/1 w-del");
       assertEquals(progress.at(-1), "1/1 ");
-      assert(Date.now() - started < 10_000);
       await assertRejects(() => kube.getObject<V1Pod>("pods", "dev", "w-del"));
       // nothing left to delete: done at once
       const r = await runKodama([
@@ -97,15 +100,13 @@ clusterTest("wait against the test cluster", { seed: "demo" }, async (t, cluster
         busyboxPod("w-never", { labels: { app: "w-mix" }, neverReady: true }),
       );
       await waitForPods(kube, { namespace: "dev", pod: "w-ok" }, { for: "ready", timeoutMs: 30_000 });
-      const started = Date.now();
+      // when the timeout fires is the manual clock's to tell (wait_memory_test.ts); here, what the server says
       const e = await assertRejects(() =>
         waitForPods(kube, { namespace: "dev", selector: "app=w-mix" }, { for: "ready", timeoutMs: 1500 })
       );
       assert(e instanceof KodamaError);
       assertEquals(e.code, 5);
       assertStringIncludes(e.message, "1 of 2 pods not ready: w-never (Running, not ready: main)");
-      const took = Date.now() - started;
-      assert(took >= 1400 && took < 5000, `took ${took}ms`);
 
       const r = await runKodama([...kc, "wait", "-n", "dev", "-l", "app=w-mix", "--timeout", "1s"]);
       assertEquals(r.code, 5, r.stderr);
@@ -122,11 +123,13 @@ clusterTest("wait against the test cluster", { seed: "demo" }, async (t, cluster
         assertStringIncludes(r.stderr, "no pods matched");
         assertStringIncludes(r.stderr, "--for exists");
 
+        const waitingForIt = Promise.withResolvers<void>();
         const appearing = waitForPods(kube, { namespace: "dev", selector: "app=late" }, {
           for: "exists",
           timeoutMs: 30_000,
+          onProgress: () => waitingForIt.resolve(),
         });
-        await new Promise((r) => setTimeout(r, 300));
+        await waitingForIt.promise; // listed, nothing there: the pod comes after the wait began
         await kube.createObject("pods", "dev", busyboxPod("w-late", { labels: { app: "late" } }));
         assertEquals(names(await appearing), ["w-late"]);
       },

@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals } from "../_assert.ts";
 import { claim, holderPid, isHeld, signalHolder, stopHolder, sweepClaims } from "../../src/liveness.ts";
+import { bystander } from "../_bystander.ts";
 
 const LIVENESS = new URL("../../src/liveness.ts", import.meta.url).href;
 
@@ -31,15 +32,6 @@ async function holder(dir: string, stem: string) {
   const { value } = await reader.read();
   reader.releaseLock();
   return { child, said: (value ?? "").trim() };
-}
-
-/** A process that records every SIGTERM it gets in `file`, then keeps running. */
-function bystander(file: string): Deno.ChildProcess {
-  return new Deno.Command("sh", {
-    args: ["-c", `trap 'echo TERM >> ${file}' TERM; while :; do sleep 0.1; done`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
 }
 
 Deno.test("claim: held while claimed, one holder at a time, gone after release", async () => {
@@ -81,8 +73,7 @@ Deno.test("a SIGKILLed holder is not alive; its pid, now another process's, is n
     await h.child.status;
     assertEquals(isHeld(dir, "daemon"), false, "the OS dropped the lock");
     // pid reuse, made to happen: the dead holder's leftover lock file now names a live, unrelated process
-    other = bystander(got);
-    await new Promise((r) => setTimeout(r, 300));
+    other = await bystander(got);
     for (const e of Deno.readDirSync(dir)) {
       if (/^daemon\.\d+\.lock$/.test(e.name)) {
         Deno.renameSync(`${dir}/${e.name}`, `${dir}/daemon.${other.pid}.lock`);

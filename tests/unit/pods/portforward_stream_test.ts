@@ -18,6 +18,7 @@ import { Kube } from "../../../src/kube/client.ts";
 import { dialPortForward, PortForwardStreamError } from "../../../src/kube/portforward.ts";
 import { portForward, type ResolvedTarget } from "../../../src/pods/portforward.ts";
 import { KodamaError } from "../../../src/errors.ts";
+import { within } from "../../../src/timer.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -62,6 +63,8 @@ interface FakeApi {
   /** SPDY upgrades asked for (this server speaks only WebSocket v4 and refuses them as a plain server would) */
   spdy: string[];
   pushWatch(type: string, pod: V1Pod): void;
+  /** resolves once a watch is open on the server (what a test waits for before pushing an event) */
+  whenWatched(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,13 +73,18 @@ async function fakeApi(): Promise<FakeApi> {
   const upgrades: string[] = [];
   const spdy: string[] = [];
   const watchers = new Set<http.ServerResponse>();
+  let watched = Promise.withResolvers<void>();
   const server = http.createServer((req, res) => {
     const u = new URL(req.url!, "http://x");
     if (u.searchParams.get("watch") === "true") {
       res.writeHead(200, { "content-type": "application/json" });
       res.flushHeaders();
       watchers.add(res);
-      req.on("close", () => watchers.delete(res));
+      watched.resolve();
+      req.on("close", () => {
+        watchers.delete(res);
+        if (watchers.size === 0) watched = Promise.withResolvers<void>();
+      });
       return;
     }
     res.writeHead(404, { "content-type": "application/json" });
@@ -168,6 +176,7 @@ current-context: fake
     pushWatch(type, pod) {
       for (const w of watchers) w.write(JSON.stringify({ type, object: pod }) + "\n");
     },
+    whenWatched: () => watched.promise,
     async close() {
       for (const w of watchers) w.destroy();
       for (const c of wss.clients) c.terminate();
@@ -334,7 +343,7 @@ Deno.test("portForward: a deleted pod ends the forward (onLost) without --reconn
     const pod = mkPod("pod-a");
     const fs = await portForward(kube, pod, [{ local: 0, remote: 8080 }], { onLost: (e) => lost.resolve(e) });
     assertEquals(await request(fs[0].local, "hi"), "pod-a:hi");
-    await new Promise((r) => setTimeout(r, 200)); // let the pod watch connect
+    await api.whenWatched();
     api.pushWatch("DELETED", pod);
     const e = await lost.promise;
     assertStringIncludes(e.message, "lost connection to pod: pod pod-a was deleted");
@@ -367,17 +376,21 @@ Deno.test(
         return Promise.resolve({ pod: podB });
       };
       const ac = new AbortController();
+      const moved = Promise.withResolvers<void>();
       const fs = await portForward(kube, podA, [{ local: 0, remote: "http" }], {
         reconnect,
         signal: ac.signal,
-        onEvent: (e) => events.push(e),
+        onEvent: (e) => {
+          events.push(e);
+          if (e.includes("forwarding to pod/pod-b")) moved.resolve();
+        },
       });
       const port = fs[0].local;
       assertEquals(await request(port, "1"), "pod-a:1");
-      await new Promise((r) => setTimeout(r, 200));
+      await api.whenWatched();
       api.pods.delete("pod-a");
       api.pushWatch("DELETED", podA);
-      for (let i = 0; i < 50 && fs[0].pod !== "pod-b"; i++) await new Promise((r) => setTimeout(r, 20));
+      await within(moved.promise, 30_000); // not moved by then: the assertions below say what happened
       assertEquals(fs[0].pod, "pod-b");
       assertEquals(fs[0].remote, 8081); // the named port is re-resolved on the new pod
       assertEquals(fs[0].local, port);

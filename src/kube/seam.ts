@@ -1,0 +1,84 @@
+/**
+ * The seam under the cluster: narrow views of `Kube` (./client.ts) that feature code takes instead of the
+ * whole client, so a feature's logic can be tested in-process against the in-memory cluster
+ * (`tests/cluster/memcluster.ts`) with a manual clock, and against the real API server by the black-box tests.
+ *
+ * Types only: `Kube` implements them structurally (checked by `tests/unit/kube/seam_test.ts`), so this file
+ * costs nothing at run time and loads nothing on the everyday commands' path. A fake of one of these must
+ * throw what `Kube` throws: `KodamaError` with the exit code the API's status maps to (./errors.ts).
+ *
+ * - `KubeObjects`: get/find/list/create/patch/delete/watch any kind, in the namespace of the command.
+ * - `KubePods`: pods listed and watched with label and field selectors.
+ * - `KubeReach`: whether the API server answers (fed by every request; read by timeouts and retry loops).
+ * Exec, logs and port-forward streams (./exec.ts, ./logs.ts, ./portforward.ts) still take the whole `Kube`:
+ * their fidelity is the wire protocol, which only the HTTPS test server and a real cluster check.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { PodQuery, Resource, WatchEventType, WatchOptions } from "./client.ts";
+
+/** The verbs kodama uses on any kind, with the namespace a command runs in. */
+export interface KubeObjects {
+  /** the command's namespace (-n, KODAMA_NAMESPACE, the context's, else "default") */
+  readonly namespace: string;
+  getObject<T>(resource: Resource, namespace: string, name: string): Promise<T>;
+  /** the object, or undefined when it does not exist (other errors still throw) */
+  findObject<T>(resource: Resource, namespace: string, name: string): Promise<T | undefined>;
+  listObjects<T>(
+    resource: Resource,
+    namespace: string | undefined,
+    q?: PodQuery,
+  ): Promise<{ items: T[]; resourceVersion?: string }>;
+  createObject<T>(resource: Resource, namespace: string, body: T, o?: { dryRun?: boolean }): Promise<T>;
+  /** a JSON merge patch; a `resourceVersion` in it makes it conditional (exit 1, a 409, when stale) */
+  patchObject<T>(resource: Resource, namespace: string, name: string, patch: unknown): Promise<T>;
+  /** false when the object was already gone */
+  deleteObject(
+    resource: Resource,
+    namespace: string,
+    name: string,
+    o?: { gracePeriodSeconds?: number; dryRun?: boolean; resourceVersion?: string },
+  ): Promise<boolean>;
+  /**
+   * Events until `o.signal` aborts, then resolves. From `o.from` (a list's resourceVersion), else the current
+   * objects first as ADDED; a too-old resourceVersion (410 Gone) calls `o.onExpired` and starts over with
+   * ADDED. Rejects only for what a retry cannot fix (forbidden, not found, a bad selector).
+   */
+  watchObjects<T extends { metadata?: { resourceVersion?: string } }>(
+    resource: Resource,
+    namespace: string | undefined,
+    q: PodQuery,
+    onEvent: (type: WatchEventType, obj: T) => void,
+    o: WatchOptions,
+  ): Promise<void>;
+}
+
+/** Pods by selector, in one namespace or (undefined) all of them. */
+export interface KubePods {
+  readonly namespace: string;
+  listPods(namespace: string | undefined, q?: PodQuery): Promise<V1Pod[]>;
+  listPodsAt(
+    namespace: string | undefined,
+    q?: PodQuery,
+  ): Promise<{ items: V1Pod[]; resourceVersion?: string }>;
+  /** `watchObjects` for pods, without `onExpired` (a consumer treats ADDED idempotently) */
+  watchPods(
+    namespace: string | undefined,
+    q: PodQuery,
+    onEvent: (type: WatchEventType, pod: V1Pod) => void,
+    signal: AbortSignal,
+    from?: string,
+  ): Promise<void>;
+}
+
+/** Whether the API server answers: a timeout says "the cluster went away" rather than blame the objects. */
+export interface KubeReach {
+  readonly reach: {
+    /** no answer since the last failure */
+    readonly down: boolean;
+    /** "unreachable for 40s: connection refused (https://…)" */
+    describe(): string;
+  };
+}
+
+/** What pod targeting and waiting need: objects (TYPE/NAME targets), pods, and the server's reachability. */
+export type KubeTargets = KubeObjects & KubePods & KubeReach;

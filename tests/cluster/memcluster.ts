@@ -1,0 +1,275 @@
+/**
+ * The in-memory cluster: the test server's own object model (`ClusterApi` over `Store`: resourceVersions,
+ * watch history and replay, 410 Gone, 409 conflicts, generateName, finalizers and deletionTimestamp,
+ * validation, selectors) behind the narrow interfaces features take (`src/kube/seam.ts`), in-process — no
+ * HTTPS, no sockets, no real time. Feature logic is tested against it with a manual clock (`tests/_clock.ts`);
+ * the HTTPS server (./server.ts) stays for the wire protocol, kubectl parity and the black-box CLI tests.
+ *
+ * Errors are what `Kube` throws for the same answer: the API's Status mapped by `toKodamaError`
+ * (src/kube/errors.ts), so messages and exit codes are the real client's (`memcluster_test.ts` compares
+ * them with the HTTPS server's). Watch events arrive asynchronously, in the server's order, as over a
+ * connection. No pod runs: a test moves a pod through its life with `setPodStatus` / `podReady`
+ * (what the kubelet would report); deletion is immediate after the terminating update (no grace wait).
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import {
+  type PodQuery,
+  type Resource,
+  resourceName,
+  type WatchEventType,
+  type WatchOptions,
+} from "../../src/kube/client.ts";
+import { toKodamaError } from "../../src/kube/errors.ts";
+import type { ApiWhat } from "../../src/kube/errors.ts";
+import type { KubeTargets } from "../../src/kube/seam.ts";
+import { onAbort } from "../../src/timer.ts";
+import { ClusterApi, SYSTEM_NAMESPACES } from "./api.ts";
+import { type ResourceDef, RESOURCES } from "./resources.ts";
+import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
+import { ApiError } from "./status.ts";
+import type { Obj } from "./store.ts";
+import { nodeObject } from "./nodes.ts";
+import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
+
+/** Where errors say the in-memory cluster is (as a context and server). */
+const SERVER = { server: "memory://cluster", contextName: "memory" };
+
+export interface MemClusterOptions {
+  /** the command's namespace (created with the system ones); default "default" */
+  namespace?: string;
+  /** more namespaces to create */
+  namespaces?: string[];
+  /** events kept for watches from a resourceVersion (default the server's 20,000): older is 410 Gone */
+  history?: number;
+}
+
+export class MemCluster implements KubeTargets {
+  readonly api: ClusterApi;
+  readonly namespace: string;
+  /** the API server's reachability as `Kube.reach` reports it; a test may set `down` */
+  readonly reach = { down: false, describe: () => "unreachable: the in-memory cluster was stopped" };
+  /** while true, watch events are lost (a connection that stalls without closing); lists still answer */
+  dropWatchEvents = false;
+  readonly #stateDir: string;
+
+  constructor(o: MemClusterOptions = {}) {
+    this.namespace = o.namespace ?? "default";
+    this.#stateDir = Deno.makeTempDirSync({ prefix: "kodama-memcluster-" });
+    this.api = new ClusterApi(this.#stateDir);
+    for (const ns of new Set([...SYSTEM_NAMESPACES, this.namespace, ...(o.namespaces ?? [])])) {
+      this.api.create(this.#def("namespaces" as Resource), "", { metadata: { name: ns } });
+    }
+    // the one node and the default StorageClass, as the HTTPS server has them (./server.ts)
+    this.api.store.insert("nodes", nodeObject());
+    this.api.create(this.#def("storageclasses"), "", {
+      metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [DEFAULT_CLASS_ANNOTATION]: "true" } },
+      provisioner: TEST_PROVISIONER,
+    });
+    if (o.history !== undefined) this.api.store.historyLimit = o.history;
+  }
+
+  /** Stop the model's timers and remove its state directory. */
+  close(): void {
+    this.api.close();
+    Deno.removeSync(this.#stateDir, { recursive: true });
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #def(resource: Resource): ResourceDef {
+    const def = RESOURCES.find((d) => d.name === resource);
+    if (!def) throw new Error(`the in-memory cluster does not serve ${resource}`);
+    return def;
+  }
+
+  /** Run one API call; its ApiError becomes the KodamaError `Kube` makes of the same Status. */
+  async #call<T>(what: ApiWhat, fn: () => T | Promise<T>): Promise<T> {
+    // an answer is never synchronous over a connection: callers see the same interleaving as with Kube
+    await Promise.resolve();
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ApiError) throw toKodamaError({ code: e.code, body: e.toStatus() }, what, SERVER);
+      throw e;
+    }
+  }
+
+  #selectors(resource: Resource, q: PodQuery = {}) {
+    return {
+      labels: parseLabelSelector(q.labelSelector),
+      fields: parseFieldSelector(q.fieldSelector, resource),
+    };
+  }
+
+  // ------------------------------------------------------------------ KubeObjects
+
+  getObject<T>(resource: Resource, namespace: string, name: string): Promise<T> {
+    const what = { verb: "get", resource: resourceName(resource), namespace, name };
+    return this.#call(what, () => this.api.get(this.#def(resource), namespace, name) as T);
+  }
+
+  async findObject<T>(resource: Resource, namespace: string, name: string): Promise<T | undefined> {
+    const what = { verb: "get", resource: resourceName(resource), namespace, name };
+    return await this.#call(what, () => {
+      try {
+        return this.api.get(this.#def(resource), namespace, name) as T;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 404) return undefined;
+        throw e;
+      }
+    });
+  }
+
+  listObjects<T>(
+    resource: Resource,
+    namespace: string | undefined,
+    q: PodQuery = {},
+  ): Promise<{ items: T[]; resourceVersion?: string }> {
+    const what = { verb: "list", resource: resourceName(resource), namespace };
+    return this.#call(what, () => {
+      const r = this.api.list(this.#def(resource), namespace, this.#selectors(resource, q));
+      return { items: r.items as T[], resourceVersion: r.resourceVersion };
+    });
+  }
+
+  createObject<T>(resource: Resource, namespace: string, body: T, o: { dryRun?: boolean } = {}): Promise<T> {
+    const name = (body as { metadata?: { name?: string } }).metadata?.name;
+    const what = { verb: "create", resource: resourceName(resource), namespace, name };
+    return this.#call(what, () => this.api.create(this.#def(resource), namespace, body, o) as T);
+  }
+
+  patchObject<T>(resource: Resource, namespace: string, name: string, patch: unknown): Promise<T> {
+    const what = { verb: "patch", resource: resourceName(resource), namespace, name };
+    return this.#call(
+      what,
+      () => this.api.patch(this.#def(resource), namespace, name, "merge", JSON.stringify(patch)) as T,
+    );
+  }
+
+  async deleteObject(
+    resource: Resource,
+    namespace: string,
+    name: string,
+    o: { gracePeriodSeconds?: number; dryRun?: boolean; resourceVersion?: string } = {},
+  ): Promise<boolean> {
+    const what = { verb: "delete", resource: resourceName(resource), namespace, name };
+    return await this.#call(what, async () => {
+      try {
+        await this.api.delete(this.#def(resource), namespace, name, {
+          gracePeriodSeconds: o.gracePeriodSeconds,
+          dryRun: o.dryRun,
+          preconditions: o.resourceVersion ? { resourceVersion: o.resourceVersion } : undefined,
+        });
+        return true;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 404) return false;
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * `Kube.watchObjects`' contract: events until `o.signal` aborts; from `o.from`, else the current objects
+   * as ADDED; a resourceVersion older than the history is 410 Gone: `o.onExpired`, then ADDED again.
+   */
+  async watchObjects<T extends { metadata?: { resourceVersion?: string } }>(
+    resource: Resource,
+    namespace: string | undefined,
+    q: PodQuery,
+    onEvent: (type: WatchEventType, obj: T) => void,
+    o: WatchOptions,
+  ): Promise<void> {
+    const what = { verb: "watch", resource: resourceName(resource), namespace };
+    const def = this.#def(resource);
+    const sel = await this.#call(what, () => this.#selectors(resource, q));
+    if (o.signal.aborted) return;
+    const send = (type: WatchEventType, obj: Obj) => {
+      if (this.dropWatchEvents) return;
+      queueMicrotask(() => {
+        if (!o.signal.aborted) onEvent(type, obj as T);
+      });
+    };
+    const unsub = await this.#call(what, () => {
+      try {
+        return this.api.watch(def, namespace, { ...sel, resourceVersion: o.from }, send);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 410)) throw e;
+        o.onExpired?.();
+        return this.api.watch(def, namespace, sel, send);
+      }
+    });
+    try {
+      await new Promise<void>((resolve) => onAbort(o.signal, resolve));
+    } finally {
+      unsub();
+    }
+  }
+
+  // ------------------------------------------------------------------ KubePods
+
+  async listPods(namespace: string | undefined, q: PodQuery = {}): Promise<V1Pod[]> {
+    return (await this.listPodsAt(namespace, q)).items;
+  }
+
+  listPodsAt(namespace: string | undefined, q: PodQuery = {}) {
+    return this.listObjects<V1Pod>("pods", namespace, q);
+  }
+
+  watchPods(
+    namespace: string | undefined,
+    q: PodQuery,
+    onEvent: (type: WatchEventType, pod: V1Pod) => void,
+    signal: AbortSignal,
+    from?: string,
+  ): Promise<void> {
+    return this.watchObjects<V1Pod>("pods", namespace, q, onEvent, { signal, from });
+  }
+
+  // ------------------------------------------------------------------ for tests
+
+  /** Watches open on a resource now. */
+  watching(resource: Resource): number {
+    return this.api.watching(resource);
+  }
+
+  /** Resolves once `n` watches of `resource` are open: the event "the watch is connected". */
+  whenWatching(resource: Resource, n = 1): Promise<void> {
+    return this.api.whenWatching(resource, n);
+  }
+
+  /** A pod as `kubectl run NAME --image=busybox` makes it (scheduled, Pending until a status says more). */
+  addPod(name: string, o: { namespace?: string; labels?: Record<string, string> } = {}): V1Pod {
+    return this.api.create(this.#def("pods"), o.namespace ?? this.namespace, {
+      metadata: { name, labels: o.labels },
+      spec: { containers: [{ name: "main", image: "busybox" }] },
+    }) as V1Pod;
+  }
+
+  /** What the kubelet reports for a pod (its whole status). */
+  setPodStatus(name: string, status: Record<string, unknown>, namespace = this.namespace): void {
+    this.api.updatePodStatus(namespace, name, status);
+  }
+
+  /** The pod running with its one container ready (or, `ready: false`, running and not ready). */
+  podReady(name: string, ready = true, namespace = this.namespace): void {
+    const t = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    this.setPodStatus(name, {
+      phase: "Running",
+      conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
+        type,
+        status: type === "PodScheduled" || type === "Initialized" || ready ? "True" : "False",
+        lastTransitionTime: t,
+      })),
+      containerStatuses: [{
+        name: "main",
+        image: "busybox",
+        imageID: "",
+        ready,
+        restartCount: 0,
+        state: { running: { startedAt: t } },
+      }],
+    }, namespace);
+  }
+}
