@@ -456,7 +456,7 @@ export function existingKubeconfigFiles(opts: KubeOptions, getEnv: Env = denoEnv
 
 /**
  * `loadKubeConfig` for callers that can wait: a kubeconfig outside the fast reader's subset (kubeyaml.ts)
- * loads js-yaml on the way instead of failing (`withFullYaml`).
+ * loads the yaml package on the way instead of failing (`withFullYaml`).
  */
 export function readKubeConfig(opts: KubeOptions, internal?: LoaderInternals): Promise<KubeConfigLite> {
   return withFullYaml(() => loadKubeConfig(opts, internal));
