@@ -65,6 +65,8 @@ export interface LoaderInternals {
   env?: Env;
   /** how long the client keeps credentials before re-reading them (default 60 s) */
   authTtlMs?: number;
+  /** "node": every request over node:https, never Deno's own client (tests compare the two transports) */
+  apiTransport?: "node";
 }
 
 /** The home of `~/.kube/config`, as kubectl finds it (src/platform.ts kubeHomeDir: on Windows HOME,
