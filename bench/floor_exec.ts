@@ -21,7 +21,7 @@ type Doc = {
 
 const [ns, pod, container, ...command] = Deno.args;
 const text = Deno.readTextFileSync(Deno.env.get("KUBECONFIG")!);
-// a kubeconfig outside the fast reader's subset costs js-yaml, as it does kodama
+// a kubeconfig outside the fast reader's subset costs the yaml package, as it does kodama
 const doc = (readSimpleYaml(text)?.value ??
   (await import("../src/kube/kubeconfig_yaml.ts")).readYaml(text)) as Doc;
 const ctx = doc.contexts.find((c) => c.name === doc["current-context"])!.context;

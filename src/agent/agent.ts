@@ -31,7 +31,7 @@ import { usageError } from "../errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
 import { RUNNER_SCRIPT } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
-import { quote } from "../escape.ts";
+import { quote, shellQuote } from "../escape.ts";
 import type { Outcome, Waiting } from "./outcome.ts";
 import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
 import PROLOGUE_SH from "./pod/prologue.sh" with { type: "text" };
@@ -75,7 +75,8 @@ export const OLD_RUNS_DIR = ".kodama/runs";
 /** Shared prologue (pod/prologue.sh): `alive`, $ws, $runs (RUNS_DIR, OLD_RUNS_DIR) and the PATH. */
 export const PROLOGUE = [PROLOGUE_SH];
 
-const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+/** Single-quoted whatever the value: the script reads the same for every runner (escape.ts shellQuote). */
+const q = (s: string) => shellQuote(s, { always: true });
 
 /** The detached runner (watch.ts: pod/watch.sh and pod/runner.sh). */
 export { RUNNER_SCRIPT };

@@ -50,6 +50,7 @@ export const CONFIG_CODE = [
   "escape.ts",
   "fspath.ts",
   "platform.ts",
+  "realpath.ts",
   "suggest.ts",
   "version.ts",
   "yamlguard.ts",

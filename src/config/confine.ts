@@ -6,7 +6,8 @@
  */
 import { ExitCode, KodamaError } from "../errors.ts";
 import { type BoundedReadOptions, readTextBounded } from "../boundedread.ts";
-import { dirname, isAbsolute, join, resolve } from "../fspath.ts";
+import { isAbsolute, resolve } from "../fspath.ts";
+import { landingOf } from "../realpath.ts";
 
 /** Is `path` the directory `root` or inside it? Both absolute and normalized; case as given. */
 export function isWithin(root: string, path: string): boolean {
@@ -24,34 +25,15 @@ async function realOrUndefined(path: string): Promise<string | undefined> {
   }
 }
 
-async function isLink(path: string): Promise<boolean> {
-  try {
-    return (await Deno.lstat(path)).isSymlink;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Where `path` really leads: its real path when it exists; for a path that does not exist, the real path
  * of its nearest existing ancestor plus the rest. `dangling` is set when a symlink on the way points at
- * nothing (it could be made to point anywhere later: callers treat it as leading out).
+ * nothing or into a loop (it could be made to point anywhere later: callers treat it as leading out); then
+ * `real` is the path as resolved. The walk is realpath.ts landingOf, the one kodama has.
  */
 export async function whereTo(path: string): Promise<{ real: string; dangling: boolean }> {
-  const abs = resolve(path);
-  const real = await realOrUndefined(abs);
-  if (real !== undefined) return { real, dangling: false };
-  const rest: string[] = [];
-  let dir = abs;
-  for (;;) {
-    if (await isLink(dir)) return { real: abs, dangling: true };
-    const parent = dirname(dir);
-    rest.unshift(dir.slice(parent.length).replace(/^[\\/]/, ""));
-    dir = parent;
-    const r = await realOrUndefined(dir);
-    if (r !== undefined) return { real: join(r, ...rest), dangling: false };
-    if (parent === dirname(parent)) return { real: abs, dangling: false };
-  }
+  const l = await landingOf(path);
+  return l.dangling ? { real: resolve(path), dangling: true } : l;
 }
 
 export interface Confined {

@@ -65,6 +65,8 @@ export interface LoaderInternals {
   env?: Env;
   /** how long the client keeps credentials before re-reading them (default 60 s) */
   authTtlMs?: number;
+  /** "node": every request over node:https, never Deno's own client (tests compare the two transports) */
+  apiTransport?: "node";
 }
 
 /** The home of `~/.kube/config`, as kubectl finds it (src/platform.ts kubeHomeDir: on Windows HOME,
@@ -456,7 +458,7 @@ export function existingKubeconfigFiles(opts: KubeOptions, getEnv: Env = denoEnv
 
 /**
  * `loadKubeConfig` for callers that can wait: a kubeconfig outside the fast reader's subset (kubeyaml.ts)
- * loads js-yaml on the way instead of failing (`withFullYaml`).
+ * loads the yaml package on the way instead of failing (`withFullYaml`).
  */
 export function readKubeConfig(opts: KubeOptions, internal?: LoaderInternals): Promise<KubeConfigLite> {
   return withFullYaml(() => loadKubeConfig(opts, internal));

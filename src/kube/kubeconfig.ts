@@ -86,20 +86,20 @@ export class YamlNumber {
 }
 
 /**
- * js-yaml, with go-yaml v2's reading of scalars (./kubeconfig_yaml.ts), for the kubeconfigs that
+ * the yaml package, with go-yaml v2's reading of scalars (./kubeconfig_yaml.ts), for the kubeconfigs that
  * ./kubeyaml.ts does not read itself. Loaded only when one of those is met (`withFullYaml`).
  */
 let fullYaml: ((text: string) => unknown) | undefined;
 
-/** A kubeconfig needs js-yaml, which is not loaded yet: run the loader through `withFullYaml`. */
+/** A kubeconfig needs the yaml package, which is not loaded yet: run the loader through `withFullYaml`. */
 export class NeedsFullYaml extends Error {}
 
-/** Load js-yaml now, so that synchronous reads never need it later (tests, a re-read). */
+/** Load the yaml package now, so that synchronous reads never need it later (tests, a re-read). */
 export async function loadFullYaml(): Promise<void> {
   fullYaml ??= (await import("./kubeconfig_yaml.ts")).readYaml;
 }
 
-/** Run a synchronous kubeconfig read; if it needs js-yaml, load that and run it again. */
+/** Run a synchronous kubeconfig read; if it needs the yaml package, load that and run it again. */
 export async function withFullYaml<T>(read: () => T): Promise<T> {
   try {
     return read();

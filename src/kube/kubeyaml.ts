@@ -1,14 +1,14 @@
 /**
  * The YAML kubectl writes, read without a YAML library. Every kodama command that reaches the cluster
- * reads the kubeconfig first; importing js-yaml and its first, cold parse cost ~20 ms of CPU per process,
+ * reads the kubeconfig first; importing a full YAML parser and its first, cold parse cost ~20 ms of CPU per process,
  * a fifth of a one-pod `exec`. Kubeconfigs are nearly always the plain block style `kubectl config`
  * writes: maps, lists of maps, plain or quoted one-line strings, true/false — and one-line flow maps and
  * lists of such strings (`context: {cluster: c, user: u}`, as kubeadm-style tooling writes). This reader
  * takes exactly that and answers undefined for anything else — nested or multi-line flow collections,
  * anchors, tags, block or multi-line scalars, numbers, YAML 1.1 words such as `yes`, duplicate keys,
  * tabs, several documents — and then
- * src/kube/kubeconfig.ts reads the file with js-yaml, as before. tests/unit/kube/kubeyaml_test.ts checks
- * that whatever this reader accepts, js-yaml (with kubeconfig.ts's schema) reads to the same value.
+ * src/kube/kubeconfig.ts reads the file with the yaml package. tests/unit/kube/kubeyaml_test.ts checks
+ * that whatever this reader accepts, the yaml package (with kubeconfig.ts's schema) reads to the same value.
  */
 
 interface Line {
@@ -16,7 +16,7 @@ interface Line {
   text: string;
 }
 
-/** Not in the subset: give the file to js-yaml. */
+/** Not in the subset: give the file to the yaml package. */
 class Unsure extends Error {}
 
 const KEY = "[A-Za-z_][A-Za-z0-9_./-]*";
@@ -223,7 +223,7 @@ const isItem = (text: string) => text === "-" || text.startsWith("- ");
 
 /**
  * `{ value }` when the text is in the subset this reader knows (value undefined for a file with no
- * content), else undefined: read it with js-yaml.
+ * content), else undefined: read it with the yaml package.
  */
 export function readSimpleYaml(text: string): { value: unknown } | undefined {
   try {

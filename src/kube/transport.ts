@@ -485,7 +485,7 @@ export class Transport {
         const cluster = this.kc.getCurrentCluster();
         if (
           !this.server.startsWith("https:") || !cluster || cluster.skipTLSVerify || cluster.tlsServerName ||
-          Deno.env.get("KODAMA_API_TRANSPORT") === "node" ||
+          this.internal?.apiTransport === "node" ||
           proxyFor(this.server, cluster.proxyUrl, this.contextName)
         ) return undefined;
         const o: Record<string, unknown> = {};

@@ -15,6 +15,7 @@
 import { type ExprContext, ExprError, parseTemplate, toStr } from "./expr.ts";
 import { evaluate } from "./expr.ts";
 import { CODE_VARS, type Lang } from "./codewords.ts";
+import { shellQuote } from "../escape.ts";
 
 const HINT =
   "pass it as an argument instead: [sh, -c, 'echo \"$1\"', sh, '${{ params.x }}'] (or through env:)";
@@ -77,9 +78,11 @@ export function interpolateCode(s: string, lang: Lang, ctx: ExprContext): string
       if (e instanceof ExprError) throw e.shifted(p.offset);
       throw e;
     }
-    const q = toStr(v).replaceAll("'", `'\\''`);
+    // one word in single quotes (escape.ts shellQuote); inside '…' without its own quotes, inside "…" it
+    // closes the double quotes around it
+    const w = shellQuote(toStr(v), { always: true });
     const frame = lx.top;
-    out += frame === "single" ? q : frame === "double" ? `"'${q}'"` : `'${q}'`;
+    out += frame === "single" ? w.slice(1, -1) : frame === "double" ? `"${w}"` : w;
     lx.feed("x"); // a word character: the word goes on
   }
   return out;

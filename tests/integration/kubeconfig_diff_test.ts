@@ -19,7 +19,7 @@ import { KodamaError } from "../../src/errors.ts";
 import { loadFullYaml } from "../../src/kube/kubeconfig.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 
-// the odd YAML below is js-yaml's to read (src/kube/kubeyaml.ts reads only the plain subset); loaded up front
+// the odd YAML below is the yaml package's to read (src/kube/kubeyaml.ts reads only the plain subset); loaded up front
 // because these tests call the synchronous loader directly
 await loadFullYaml();
 

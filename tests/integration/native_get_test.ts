@@ -3,7 +3,7 @@
  * (watchObjects with `native`); the other watches and the streams over node:https. Both must answer alike:
  * the same objects, the same errors (404, 409, 422, 403 as dev, a 401 with a bad token, a server that is
  * gone), each request made once (the server's request log), and --request-timeout's words.
- * KODAMA_API_TRANSPORT=node forces the node path for the comparison.
+ * Kube.connect's test-only `apiTransport: "node"` forces the node path for the comparison.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import YAML from "yaml";
@@ -26,13 +26,15 @@ async function outcome(fn: () => Promise<unknown>): Promise<string> {
 
 /** Every Kube the current run made (to see which transport its requests took). */
 const made: Kube[] = [];
+/** The transport the Kubes made now are told to use (Kube.connect's test-only `apiTransport`). */
+let transport: "node" | undefined;
 async function connect(o: Parameters<typeof Kube.connect>[0]): Promise<Kube> {
-  const k = await Kube.connect(o);
+  const k = await Kube.connect(o, transport ? { apiTransport: transport } : undefined);
   made.push(k);
   return k;
 }
 
-/** `fn` over the native path, then with KODAMA_API_TRANSPORT=node; each run's requests took its path. */
+/** `fn` over the native path, then over the node path; each run's requests took its path. */
 async function bothWays(fn: () => Promise<unknown>, reached = true): Promise<[string, string]> {
   made.length = 0;
   const native = await outcome(fn);
@@ -46,14 +48,14 @@ async function bothWays(fn: () => Promise<unknown>, reached = true): Promise<[st
       JSON.stringify(made.map((k) => k.requestsBy)),
     );
   }
-  Deno.env.set("KODAMA_API_TRANSPORT", "node");
+  transport = "node";
   try {
     made.length = 0;
     const node = await outcome(fn);
     assert(made.length > 0 && made.every((k) => k.requestsBy.native === 0 && k.requestsBy.node > 0));
     return [native, node];
   } finally {
-    Deno.env.delete("KODAMA_API_TRANSPORT");
+    transport = undefined;
   }
 }
 
@@ -139,7 +141,7 @@ clusterTest(
             await before(obj);
             const start = log().length;
             if (way === "node") {
-              Deno.env.set("KODAMA_API_TRANSPORT", "node");
+              transport = "node";
             }
             try {
               made.length = 0;
@@ -152,7 +154,7 @@ clusterTest(
                 `${name} (${way}): ${JSON.stringify(by)}`,
               );
             } finally {
-              Deno.env.delete("KODAMA_API_TRANSPORT");
+              transport = undefined;
             }
             const writes = log().slice(start).filter((x) => x.method === method);
             assertEquals(writes.length, 1, `${name} (${way}): one ${method}`);

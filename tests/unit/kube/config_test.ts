@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { loadKubeConfig, parseKubeConfig, resolveNamespace } from "../../../src/kube/config.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 
-// these kubeconfigs are flow-style YAML (js-yaml's to read), and the tests call the synchronous loader
+// these kubeconfigs are flow-style YAML (the yaml package's to read), and the tests call the synchronous loader
 await loadFullYaml();
 
 function kc(name: string, ns: string | undefined, current: string | undefined, server: string): string {

@@ -3,7 +3,7 @@ import { decodeKubeconfig } from "../../../src/kube/kubeconfig.ts";
 import { KodamaError } from "../../../src/errors.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 
-// YAML 1.1 words, numbers and the like are js-yaml's to read; these tests call the synchronous decoder directly
+// YAML 1.1 words, numbers and the like are the yaml package's to read; these tests call the synchronous decoder directly
 await loadFullYaml();
 
 const withSkip = (v: string) =>

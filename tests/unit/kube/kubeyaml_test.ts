@@ -1,7 +1,7 @@
 /**
- * src/kube/kubeyaml.ts reads the plain YAML `kubectl config` writes without js-yaml. Whatever it accepts,
- * js-yaml with kubeconfig.ts's schema (go-yaml v2's scalars) must read to the same value; everything else
- * it must leave to js-yaml. Checked on kubeconfigs as kubectl, kind, EKS and GKE write them, on
+ * src/kube/kubeyaml.ts reads the plain YAML `kubectl config` writes without the yaml package. Whatever it accepts,
+ * the yaml package with kubeconfig.ts's schema (go-yaml v2's scalars) must read to the same value; everything else
+ * it must leave to the yaml package. Checked on kubeconfigs as kubectl, kind, EKS and GKE write them, on
  * hand-written odd ones, and on thousands of random edits of them.
  */
 import { assert, assertEquals } from "@std/assert";
@@ -124,7 +124,7 @@ contexts:
 current-context: admin
 `;
 
-/** Lines outside the subset: each must be left to js-yaml, whatever js-yaml makes of it. */
+/** Lines outside the subset: each must be left to the yaml package, whatever the yaml package makes of it. */
 const ODD = [
   "a: yes\n",
   "a: 123\n",
@@ -219,24 +219,27 @@ function both(text: string): { fast: { value: unknown } | undefined; full: unkno
 function agree(text: string): boolean {
   const { fast, full, fullError } = both(text);
   if (!fast) return true;
-  assert(fullError === undefined, `the fast reader accepted what js-yaml refuses (${fullError}):\n${text}`);
+  assert(
+    fullError === undefined,
+    `the fast reader accepted what the yaml package refuses (${fullError}):\n${text}`,
+  );
   assertEquals(fast.value, full, text);
   return true;
 }
 
-Deno.test("kubeyaml: kubeconfigs as kubectl, kind and EKS write them are read without js-yaml, to js-yaml's value", () => {
+Deno.test("kubeyaml: kubeconfigs as kubectl, kind and EKS write them are read without the yaml package, to the yaml package's value", () => {
   for (const text of [KUBECTL, EKS, FLOWCTX, ...SIMPLE]) {
     assert(readSimpleYaml(text), `not read:\n${text}`);
     agree(text);
   }
 });
 
-Deno.test("kubeyaml: nested or multi-line flow, folded lines, anchors, numbers and YAML 1.1 words are left to js-yaml", () => {
+Deno.test("kubeyaml: nested or multi-line flow, folded lines, anchors, numbers and YAML 1.1 words are left to the yaml package", () => {
   assertEquals(readSimpleYaml(GKE), undefined);
   for (const text of ODD) assertEquals(readSimpleYaml(text), undefined, JSON.stringify(text));
 });
 
-Deno.test("kubeyaml: random edits of real kubeconfigs never read differently from js-yaml", () => {
+Deno.test("kubeyaml: random edits of real kubeconfigs never read differently from the yaml package", () => {
   // a fixed-seed generator: the same edits every run
   let seed = 42;
   const rand = (n: number) => {
@@ -305,7 +308,7 @@ Deno.test("kubeyaml: random edits of real kubeconfigs never read differently fro
   assert(acceptedFlow > 100, `only ${acceptedFlow} edited texts with flow collections were read`);
 });
 
-Deno.test("kubeyaml: a kubeconfig outside the subset loads js-yaml on the way (withFullYaml), not before", async () => {
+Deno.test("kubeyaml: a kubeconfig outside the subset loads the yaml package on the way (withFullYaml), not before", async () => {
   const { decodeKubeconfig, NeedsFullYaml, withFullYaml } = await import("../../../src/kube/kubeconfig.ts");
   assertEquals(decodeKubeconfig(KUBECTL, "kc", "/d").currentContext, "kind-kind");
   let needed = false;
@@ -314,7 +317,7 @@ Deno.test("kubeyaml: a kubeconfig outside the subset loads js-yaml on the way (w
   } catch (e) {
     needed = e instanceof NeedsFullYaml;
   }
-  assert(needed, "a kubeconfig with a folded line was read without js-yaml");
+  assert(needed, "a kubeconfig with a folded line was read without the yaml package");
   const doc = await withFullYaml(() => decodeKubeconfig(GKE, "kc", "/d"));
   assertEquals(doc.contexts[0], {
     name: "gke",

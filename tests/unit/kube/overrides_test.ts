@@ -11,7 +11,7 @@ import {
 import type { KodamaError } from "../../../src/errors.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 
-// these kubeconfigs are flow-style YAML (js-yaml's to read), and the tests call the synchronous loader
+// these kubeconfigs are flow-style YAML (the yaml package's to read), and the tests call the synchronous loader
 await loadFullYaml();
 
 const KC = `apiVersion: v1
