@@ -8,7 +8,8 @@
 import { assert, assertEquals } from "@std/assert";
 const assertFalse = (v: boolean, msg?: string) => assert(!v, msg);
 import { join } from "node:path";
-import { CODEX, missing } from "./_clis.ts";
+import { CLAUDE, claudeCommand, CODEX, missing } from "./_clis.ts";
+import { startStandIn } from "./_standin.ts";
 import { ACCOUNT, startChatgptStandIn } from "./_chatgpt.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
 import { CODEX_WRAP } from "../../src/agent/presets.ts";
@@ -202,6 +203,60 @@ Deno.test({
       await gw.close();
       await cg.close();
       await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "subscription login: Claude Code's OAuth token through the gateway as a bearer, with its beta flag",
+  ignore: missing("claude", CLAUDE),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const OAUTH = "sk-ant-oat01-oauth-token-only-the-gateway-holds-7781";
+    const api = await startStandIn([[{ text: "hello through the gateway" }]], { gate: { keys: [OAUTH] } });
+    // what `gateway ensure` makes of CLAUDE_CODE_OAUTH_TOKEN (src/agent/gateway/config.ts KEY_VARS)
+    const gw = await startGateway({
+      providers: {
+        anthropic: {
+          upstream: api.url,
+          keys: [{ id: "a1", header: "authorization", value: `Bearer ${OAUTH}` }],
+        },
+      },
+    });
+    const home = await Deno.makeTempDir({ prefix: "kodama-cl-" });
+    try {
+      const token = gw.token({ s: "cl-1", p: ["anthropic"] });
+      const [bin, ...args] = claudeCommand();
+      const p = new Deno.Command(bin, {
+        args: [...args, "Say hello."],
+        cwd: home,
+        env: {
+          HOME: home,
+          PATH: Deno.env.get("PATH") ?? "",
+          ANTHROPIC_BASE_URL: `${gw.url}/p/anthropic`,
+          ANTHROPIC_API_KEY: token,
+        },
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const o = await p.output();
+      const out = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+      assertEquals(o.code, 0, out.slice(-2000));
+      const main = api.mainRequests();
+      assert(main.length >= 1 && api.answered(401) === 0, out.slice(-2000));
+      for (const r of main) {
+        assertEquals(r.headers?.authorization, `Bearer ${OAUTH}`);
+        assertEquals(r.headers?.["x-api-key"], undefined);
+        assert((r.headers?.["anthropic-beta"] ?? "").split(",").includes("oauth-2025-04-20"));
+      }
+      assertFalse(gw.raw().includes(OAUTH));
+    } finally {
+      await gw.close();
+      await api.close();
+      await Deno.remove(home, { recursive: true });
     }
   },
 });
