@@ -11,6 +11,7 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { namesOf, type SessionSpec } from "../session/spec.ts";
 import { isPresetName, PRESETS } from "./presets.ts";
 import { wrongKeyProblem } from "./keys.ts";
+import { POD_AUTH_VAR } from "./gateway/chatgpt.ts";
 
 /** A preset's credential variables: its authEnv without the endpoints (`*_BASE_URL`). */
 export function credentialVars(preset: string): string[] {
@@ -32,6 +33,8 @@ export function credentialProblem(
   const preset = spec.agent?.preset;
   if (!preset || !isPresetName(preset)) return undefined;
   const creds = credentialVars(preset);
+  // through the gateway's ChatGPT login, Codex's credential is the auth.json holding the session's token
+  if (preset === "codex" && spec.envVars.includes(POD_AUTH_VAR)) return undefined;
   const have = creds.filter((n) => spec.envVars.includes(n));
   for (const n of have) {
     const w = env[n] !== undefined ? wrongKeyProblem(n, env[n]) : undefined;

@@ -54,6 +54,9 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
           "Keys: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, OPENAI_API_KEY, CODEX_API_KEY,\n" +
           "GEMINI_API_KEY, GOOGLE_API_KEY, GITHUB_TOKEN from this environment, else from `kodama agent keys`.\n" +
           "Upstreams: ANTHROPIC_BASE_URL, OPENAI_BASE_URL, GOOGLE_GEMINI_BASE_URL, else the providers' hosts.\n" +
+          "Codex's ChatGPT login: your own $CODEX_HOME/auth.json or ~/.codex/auth.json (KODAMA_CHATGPT_URL,\n" +
+          "CODEX_REFRESH_TOKEN_URL_OVERRIDE move its endpoints); the gateway refreshes it once for all sessions and\n" +
+          "keeps the refreshed tokens on PVC kodama-gateway-state (a restart uses them, not the spent ones).\n" +
           "The running gateway re-reads its Secret: new keys need no restart. Exit codes: 2 no key, 4 not\n" +
           "allowed, 5 not ready in --timeout.",
       },
@@ -78,6 +81,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
             image,
             program: GATEWAY_PROGRAM,
             vars: await m.localGatewayVars(),
+            chatgpt: await m.localChatgptLogin(),
             noWait: inv.opts.wait === false,
             timeoutMs: t !== undefined
               ? parseDuration(t, "--timeout")
@@ -89,7 +93,8 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
     {
       names: ["status"],
       help: {
-        summary: "Ready or not, image, address, keys (provider, id, masked), sessions using it, figures",
+        summary:
+          "Ready or not, image, address, keys (provider, id, masked), sessions using it, figures, the ChatGPT login's expiry and last refresh",
         examples: [["As JSON [not in the demo: a gateway]", "kodama gateway status -o json"]],
         notes: "Exit code 3 when the namespace has no gateway.",
       },

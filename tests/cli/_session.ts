@@ -47,6 +47,8 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
     KODAMA_HOME: h ?? home,
     GIT_CONFIG_GLOBAL: "/dev/null",
     XDG_CONFIG_HOME: `${home}/xdg`,
+    // this machine's own Codex login (~/.codex/auth.json, which `gateway ensure` reads) stays out too
+    CODEX_HOME: `${home}/codex`,
     // what this machine's environment would send along with a session's agent (proxies, a CA bundle, an
     // endpoint: src/agent/presets.ts) stays out unless a test gives it
     ...Object.fromEntries(FORWARDED_HERE.map((k) => [k, ""])),

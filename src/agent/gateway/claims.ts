@@ -6,6 +6,7 @@
  */
 import type { GatewayClaims } from "../gatewaytoken.ts";
 import { coversHost } from "../../base/hostpattern.ts";
+import { type LoginMeta, POD_AUTH_VAR, POD_URL_VAR, REFRESH_URL_VAR, sessionAuthJson } from "./chatgpt.ts";
 
 /** The model providers the gateway swaps keys for (the contract's `p`). */
 export const GATEWAY_PROVIDERS = ["anthropic", "openai", "gemini"] as const;
@@ -61,6 +62,8 @@ export interface ClaimsInput {
   gitHosts: string[];
   hosts: string[];
   budgetUsd?: number;
+  /** the gateway holds Codex's ChatGPT login: a session whose agent uses OpenAI may use it (`chatgpt`) */
+  chatgptLogin?: boolean;
   now: Date;
 }
 
@@ -71,7 +74,10 @@ export function sessionClaims(i: ClaimsInput): GatewayClaims {
     s: i.session,
     g: i.group ?? null,
     ns: i.namespace,
-    p: GATEWAY_PROVIDERS.filter((p) => used.has(p) && i.gatewayProviders.includes(p)),
+    p: [
+      ...GATEWAY_PROVIDERS.filter((p) => used.has(p) && i.gatewayProviders.includes(p)),
+      ...(i.chatgptLogin && used.has("openai") ? ["chatgpt"] : []),
+    ],
     allow: i.hosts,
     git: [...i.gitHosts],
     budgetUsd: i.budgetUsd ?? null,
@@ -87,23 +93,39 @@ export function sessionClaims(i: ClaimsInput): GatewayClaims {
  */
 export function gatewayEnv(
   env: Record<string, string>,
-  o: { url: string; token: string; claims: GatewayClaims; gitTokenEnv: string },
+  o: {
+    url: string;
+    token: string;
+    claims: GatewayClaims;
+    gitTokenEnv: string;
+    /** the ChatGPT login's account and plan (when the claims hold `chatgpt`); `now` its auth.json's time */
+    chatgpt?: { meta: LoginMeta; now: Date };
+  },
 ): Record<string, string> {
   const drop = new Set([
     ...Object.values(PROVIDER_VARS).flat(),
     ...PROXY_VARS,
     o.gitTokenEnv,
     "GITHUB_TOKEN",
+    POD_URL_VAR,
+    POD_AUTH_VAR,
+    REFRESH_URL_VAR,
   ]);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     // the user's own git config variables would be renumbered over ours: ours win
     if (!drop.has(k) && !/^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$/.test(k)) out[k] = v;
   }
-  for (const p of o.claims.p as GatewayProvider[]) {
+  for (const p of o.claims.p.filter((p) => p in PROVIDER_ENV) as GatewayProvider[]) {
     const e = PROVIDER_ENV[p];
     out[e.base] = `${o.url}${e.path}`;
     out[e.key] = o.token;
+  }
+  // Codex's ChatGPT login, when no OpenAI key serves the session: an auth.json holding only the token
+  if (o.claims.p.includes("chatgpt") && !o.claims.p.includes("openai") && o.chatgpt) {
+    out[POD_URL_VAR] = `${o.url}/p/chatgpt/backend-api`;
+    out[POD_AUTH_VAR] = sessionAuthJson(o.token, o.chatgpt.meta, o.chatgpt.now);
+    out[REFRESH_URL_VAR] = `${o.url}/p/chatgpt-auth/oauth/token`;
   }
   const host = new URL(o.url).host;
   const proxy = `http://kodama:${o.token}@${host}`;

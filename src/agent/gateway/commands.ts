@@ -12,13 +12,25 @@ import { renderTable } from "../../ui/table.ts";
 import { newSigningKey } from "../gatewaytoken.ts";
 import { BASE_URL_VARS, buildGatewayConfig, KEY_VARS, keyRows } from "./config.ts";
 import {
+  CHATGPT_URL_VAR,
+  type ChatgptLogin,
+  codexAuthPaths,
+  jwtExpiry,
+  loginMeta,
+  loginStateOf,
+  parseCodexAuth,
+  REFRESH_URL_VAR,
+} from "./chatgpt.ts";
+import {
   ANNOTATION_PROGRAM,
   buildGatewayConfigMap,
   buildGatewayPod,
   buildGatewayPolicy,
   buildGatewaySecret,
   buildGatewayService,
+  buildGatewayStateClaim,
   programDigest,
+  STATE_CLAIM,
 } from "./manifests.ts";
 import { applyObject, configOf, findGateway, gatewayLogLines, gatewayUrl } from "./cluster.ts";
 import { type LogEvent, logRows, type UsageBy, usageRows } from "./usage.ts";
@@ -39,13 +51,37 @@ export async function localGatewayVars(
     const v = env(name) || await storedVar(deps ??= await defaultDeps(), name).catch(() => undefined);
     if (v) out[name] = v;
   }
+  // the ChatGPT login's endpoints (a user's own, a stand-in): from this environment only
+  for (const name of [CHATGPT_URL_VAR, REFRESH_URL_VAR]) {
+    const v = env(name);
+    if (v) out[name] = v;
+  }
   return out;
+}
+
+/** The user's own Codex ChatGPT login ($CODEX_HOME/auth.json, else ~/.codex/auth.json), if any. */
+export async function localChatgptLogin(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Promise<ChatgptLogin | undefined> {
+  const { homeDir, hostPlatform } = await import("../../platform.ts");
+  for (const path of codexAuthPaths(env, homeDir(hostPlatform()))) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch {
+      continue;
+    }
+    return parseCodexAuth(text);
+  }
+  return undefined;
 }
 
 export interface EnsureOptions {
   image: string;
   program: string;
   vars: Record<string, string>;
+  /** Codex's ChatGPT login (the user's auth.json); without one the Secret's is kept */
+  chatgpt?: ChatgptLogin;
   noWait?: boolean;
   timeoutMs: number;
 }
@@ -57,29 +93,34 @@ export async function gatewayEnsure(
   o: EnsureOptions,
   io: GatewayIO,
 ): Promise<number> {
-  if (!Object.keys(o.vars).some((v) => v in KEY_VARS)) {
+  const have = await findGateway(kube, ns);
+  const kept = configOf(have.secret);
+  const chatgpt = o.chatgpt ?? kept?.providers.chatgpt?.login;
+  if (!Object.keys(o.vars).some((v) => v in KEY_VARS) && !chatgpt) {
     throw usageError(
-      "no key for the gateway to hold: none of ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, GEMINI_API_KEY, GITHUB_TOKEN is set here",
+      "no key for the gateway to hold: none of ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, GEMINI_API_KEY, GITHUB_TOKEN is set here, and no Codex ChatGPT login (~/.codex/auth.json)",
       "export one, or store it: kodama agent keys set anthropic",
     );
   }
-  const have = await findGateway(kube, ns);
-  const kept = configOf(have.secret);
   const config = buildGatewayConfig(o.vars, {
     signingKey: kept?.signingKey ?? newSigningKey(),
     revoked: kept?.revoked,
-  });
+  }, chatgpt);
   await applyObject(kube, "secrets", ns, buildGatewaySecret(ns, JSON.stringify(config, null, 2)) as never);
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);
   const service = await applyObject(kube, "services", ns, buildGatewayService(ns) as never);
+  const state = await applyStateClaim(kube, ns, io.err);
   // the program, the image and the pod's own spec: a change to any of them makes a new pod
   const digest = await programDigest(
-    `${o.program}\n${JSON.stringify(buildGatewayPod(ns, o.image, "").spec)}`,
+    `${o.program}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
     o.image,
   );
-  const pod = await replacePod(kube, ns, have.pod, digest, o.image);
-  const keys = keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`).join(", ");
+  const pod = await replacePod(kube, ns, have.pod, digest, o.image, state);
+  const keys = [
+    ...keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`),
+    ...(config.providers.chatgpt ? ["chatgpt login"] : []),
+  ].join(", ");
   io.err.write(`gateway in namespace ${ns}: service ${service}, pod ${pod}; keys: ${keys}\n`);
   if (o.noWait) return ExitCode.OK;
   await waitGatewayReady(kube, ns, o.timeoutMs);
@@ -100,6 +141,23 @@ async function applyPolicy(kube: Kube, ns: string, err: Sink): Promise<void> {
   }
 }
 
+/**
+ * The state claim (where a refreshed login survives a restart); a user who may not create claims gets a
+ * warning and a pod whose state lives in memory ("memory").
+ */
+async function applyStateClaim(kube: Kube, ns: string, err: Sink): Promise<"claim" | "memory"> {
+  try {
+    await applyObject(kube, "persistentvolumeclaims", ns, buildGatewayStateClaim(ns) as never);
+    return "claim";
+  } catch (e) {
+    if (!(e instanceof KodamaError) || e.code !== ExitCode.FORBIDDEN) throw e;
+    err.write(
+      `warning: cannot create PersistentVolumeClaim ${STATE_CLAIM} in ${ns} (forbidden): a login the gateway refreshes lives in memory; after a restart it falls back to the Secret's copy, which may be spent\n`,
+    );
+    return "memory";
+  }
+}
+
 /** The pod, made anew when missing, ended, or running another program or image. */
 async function replacePod(
   kube: Kube,
@@ -107,6 +165,7 @@ async function replacePod(
   old: V1Pod | undefined,
   digest: string,
   image: string,
+  state: "claim" | "memory",
 ): Promise<"created" | "kept" | "replaced"> {
   const same = old?.metadata?.annotations?.[ANNOTATION_PROGRAM] === digest &&
     !old?.metadata?.deletionTimestamp &&
@@ -116,7 +175,7 @@ async function replacePod(
     await kube.deleteObject("pods", ns, GATEWAY_NAME, { gracePeriodSeconds: 0 });
     await waitGone(kube, ns);
   }
-  await kube.createObject("pods", ns, buildGatewayPod(ns, image, digest));
+  await kube.createObject("pods", ns, buildGatewayPod(ns, image, digest, state));
   return old ? "replaced" : "created";
 }
 
@@ -202,6 +261,7 @@ export async function gatewayStatus(kube: Kube, ns: string, output: string, io: 
     requests: sum("requests"),
     denied: sum("denied"),
     costUsd: Math.round(sum("costUsd") * 1e6) / 1e6,
+    login: cfg?.providers.chatgpt ? await loginStatus(kube, ns, cfg.providers.chatgpt.login, lines) : null,
   };
   if (output === "json") {
     io.out.write(JSON.stringify(status, null, 2) + "\n");
@@ -216,9 +276,70 @@ export async function gatewayStatus(kube: Kube, ns: string, output: string, io: 
       `keys:     ${keyText.join(", ") || "none"}`,
       `sessions: ${status.sessions.join(", ") || "none"}`,
       `figures:  ${status.requests} requests, ${status.denied} denied, $${status.costUsd}`,
+      ...(status.login ? [`login:    ${loginText(status.login)}`] : []),
     ].join("\n") + "\n",
   );
   return ExitCode.OK;
+}
+
+interface LoginStatus {
+  provider: "chatgpt";
+  account: string | null;
+  plan: string | null;
+  /** the access token's expiry and last refresh: the gateway's log, else the Secret's copy */
+  expiresAt: string | null;
+  lastRefresh: string | null;
+  source: string | null;
+  /** the claim's phase (Bound, Pending) or "missing": a refreshed login survives a restart only when Bound */
+  stateClaim: string;
+  persisted: boolean | null;
+  error: string | null;
+}
+
+/** The ChatGPT login's state: never a token, the account id masked. */
+async function loginStatus(
+  kube: Kube,
+  ns: string,
+  login: ChatgptLogin,
+  lines: Record<string, unknown>[],
+): Promise<LoginStatus> {
+  const claim = await kube.findObject<{ status?: { phase?: string } }>(
+    "persistentvolumeclaims",
+    ns,
+    STATE_CLAIM,
+  )
+    .catch(() => undefined);
+  const seen = loginStateOf(lines);
+  const meta = loginMeta(login);
+  const exp = jwtExpiry(login.tokens.access_token);
+  return {
+    provider: "chatgpt",
+    account: meta.accountId ? `…${meta.accountId.slice(-4)}` : null,
+    plan: meta.plan ?? null,
+    expiresAt: seen?.expiresAt ?? exp?.toISOString() ?? null,
+    lastRefresh: seen?.lastRefresh ?? login.last_refresh ?? null,
+    source: seen?.source ?? null,
+    stateClaim: claim ? (claim.status?.phase ?? "Pending") : "missing",
+    persisted: seen?.persisted ?? null,
+    error: seen?.status === "login-refresh-failed" ? (seen.error ?? "refresh failed") : null,
+  };
+}
+
+function loginText(l: LoginStatus): string {
+  const parts = [
+    `chatgpt${l.account ? ` account ${l.account}` : ""}${l.plan ? ` (${l.plan})` : ""}`,
+    `expires ${l.expiresAt ?? "-"}`,
+    `last refreshed ${l.lastRefresh ?? "-"}${l.source ? ` (${l.source})` : ""}`,
+  ];
+  if (l.error) {
+    parts.push(`refresh failed: ${l.error} (log in again: codex login, then kodama gateway ensure)`);
+  }
+  if (l.stateClaim !== "Bound" || l.persisted === false) {
+    parts.push(
+      `state ${l.stateClaim}: a refreshed login lives in memory; a restart falls back to the Secret's copy, which may be spent`,
+    );
+  }
+  return parts.join("; ");
 }
 
 /** `gateway log SESSION`: the session's lines (time, event, host, path, status, bytes). */
@@ -292,6 +413,7 @@ export async function gatewayDelete(kube: Kube, ns: string, io: GatewayIO): Prom
   for (const r of ["pods", "services", "networkpolicies", "configmaps", "secrets"] as const) {
     if (await kube.deleteObject(r, ns, GATEWAY_NAME)) gone.push(r.replace(/s$/, "").replace(/ie$/, "y"));
   }
+  if (await kube.deleteObject("persistentvolumeclaims", ns, STATE_CLAIM)) gone.push("state claim");
   if (!gone.length) {
     throw new KodamaError(`no gateway in namespace ${ns}`, ExitCode.NOT_FOUND);
   }

@@ -6,6 +6,7 @@
  */
 import { maskKey } from "../keys.ts";
 import type { GatewayProvider } from "./claims.ts";
+import { CHATGPT_AUTH_URL, CHATGPT_UPSTREAM, type ChatgptLogin } from "./chatgpt.ts";
 
 export interface GatewayKey {
   id: string;
@@ -15,9 +16,19 @@ export interface GatewayKey {
   value: string;
 }
 
+/** Codex's ChatGPT login: no key, a login the gateway refreshes (src/agent/gateway/chatgpt.ts). */
+export interface ChatgptSlot {
+  upstream: string;
+  authUrl: string;
+  keys: GatewayKey[];
+  login: ChatgptLogin;
+}
+
 export interface GatewayConfig {
   signingKey: string;
-  providers: Partial<Record<GatewayProvider | "git", { upstream?: string; keys: GatewayKey[] }>>;
+  providers: Partial<Record<GatewayProvider | "git", { upstream?: string; keys: GatewayKey[] }>> & {
+    chatgpt?: ChatgptSlot;
+  };
   prices?: Record<string, Record<string, number>>;
   revoked: string[];
 }
@@ -80,6 +91,7 @@ export function upstreamOf(p: GatewayProvider, url: string): string {
 export function buildGatewayConfig(
   vars: Record<string, string>,
   kept: { signingKey: string; revoked?: string[] },
+  chatgpt?: ChatgptLogin,
 ): GatewayConfig {
   const providers: GatewayConfig["providers"] = {};
   for (const [name, how] of Object.entries(KEY_VARS)) {
@@ -100,6 +112,16 @@ export function buildGatewayConfig(
     if (!slot) continue;
     const base = vars[BASE_URL_VARS[p]]?.trim();
     slot.upstream = base ? upstreamOf(p, base) : DEFAULT_UPSTREAMS[p];
+  }
+  if (chatgpt) {
+    const base = vars.KODAMA_CHATGPT_URL?.trim();
+    providers.chatgpt = {
+      // an origin: the session's Codex asks for /backend-api/… as it does of chatgpt.com
+      upstream: base ? base.replace(/\/+$/, "").replace(/\/backend-api$/, "") : CHATGPT_UPSTREAM,
+      authUrl: vars.CODEX_REFRESH_TOKEN_URL_OVERRIDE?.trim() || CHATGPT_AUTH_URL,
+      keys: [],
+      login: chatgpt,
+    };
   }
   return { signingKey: kept.signingKey, providers, revoked: kept.revoked ?? [] };
 }

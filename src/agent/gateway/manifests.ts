@@ -11,7 +11,14 @@
  * RuntimeDefault seccomp, no capability, no escalation, a read-only root filesystem, no ServiceAccount
  * token, no Service links.
  */
-import type { V1ConfigMap, V1NetworkPolicy, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import type {
+  V1ConfigMap,
+  V1NetworkPolicy,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Secret,
+  V1Service,
+} from "@kubernetes/client-node";
 import {
   GATEWAY_COMPONENT,
   GATEWAY_NAME,
@@ -24,6 +31,10 @@ import { LABEL_SESSION } from "../../session/names.ts";
 /** Where the program and its config are mounted (the contract). */
 export const PROGRAM_DIR = "/opt/kodama-gateway";
 export const CONFIG_DIR = "/etc/kodama-gateway";
+/** The gateway's one writable place: a refreshed login survives a restart there (KODAMA_GATEWAY_STATE). */
+export const STATE_DIR = "/var/lib/kodama-gateway";
+/** The small ReadWriteOnce claim mounted there. */
+export const STATE_CLAIM = "kodama-gateway-state";
 /** The annotation on the pod that says which program and image it runs (a change makes a new pod). */
 export const ANNOTATION_PROGRAM = "kodama.dev/gateway-program";
 /** The gateway's user: the Node images' `node` user. */
@@ -59,7 +70,26 @@ export async function programDigest(program: string, image: string): Promise<str
   return [...new Uint8Array(d).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function buildGatewayPod(namespace: string, image: string, digest: string): V1Pod {
+/** The state claim: 16Mi, ReadWriteOnce, the cluster's default storage class. */
+export function buildGatewayStateClaim(namespace: string): V1PersistentVolumeClaim {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { ...meta(namespace), name: STATE_CLAIM },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "16Mi" } } },
+  };
+}
+
+/**
+ * The pod; `state`: the claim (a refreshed login survives a restart) or "memory" (an emptyDir: it lives
+ * as long as the pod, a restart falls back to the Secret's copy).
+ */
+export function buildGatewayPod(
+  namespace: string,
+  image: string,
+  digest: string,
+  state: "claim" | "memory" = "claim",
+): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -72,6 +102,7 @@ export function buildGatewayPod(namespace: string, image: string, digest: string
         env: [
           { name: "KODAMA_GATEWAY_CONFIG", value: `${CONFIG_DIR}/config.json` },
           { name: "KODAMA_GATEWAY_PORT", value: String(GATEWAY_PORT) },
+          { name: "KODAMA_GATEWAY_STATE", value: STATE_DIR },
           // its own address (what the probe and the Service's endpoints use): the contract's "Changes"
           { name: "KODAMA_GATEWAY_HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
         ],
@@ -88,6 +119,7 @@ export function buildGatewayPod(namespace: string, image: string, digest: string
         volumeMounts: [
           { name: "program", mountPath: PROGRAM_DIR, readOnly: true },
           { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+          { name: "state", mountPath: STATE_DIR },
         ],
         securityContext: {
           allowPrivilegeEscalation: false,
@@ -102,6 +134,10 @@ export function buildGatewayPod(namespace: string, image: string, digest: string
         { name: "program", configMap: { name: GATEWAY_NAME, defaultMode: 0o444 } },
         // group-readable by the gateway's group only (fsGroup), never world-readable
         { name: "config", secret: { secretName: GATEWAY_NAME, defaultMode: 0o440 } },
+        // writable by the gateway's group (fsGroup); the file in it is written 0600
+        state === "claim"
+          ? { name: "state", persistentVolumeClaim: { claimName: STATE_CLAIM } }
+          : { name: "state", emptyDir: { sizeLimit: "16Mi" } },
       ],
       securityContext: {
         runAsNonRoot: true,

@@ -17,6 +17,7 @@ import { isPresetName, PRESETS } from "../presets.ts";
 import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";
 import { configOf, gatewayUrl } from "./cluster.ts";
 import { KEY_VARS } from "./config.ts";
+import { loginMeta } from "./chatgpt.ts";
 import type { V1Secret, V1Service } from "@kubernetes/client-node";
 
 /** The gateway's Service and Secret, or undefined when there is none (or it may not be read). */
@@ -44,6 +45,7 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
     const g = await namespaceGateway(kube, spec.namespace);
     if (!g) return;
     const preset = spec.agent?.preset;
+    const login = g.config.providers.chatgpt?.login;
     const forwardEnv = preset && isPresetName(preset) ? PRESETS[preset].authEnv : Object.keys(KEY_VARS);
     const claims = sessionClaims({
       session: spec.name,
@@ -58,10 +60,17 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
       ...(spec.agent?.settings?.maxCostUsd !== undefined
         ? { budgetUsd: spec.agent.settings.maxCostUsd }
         : {}),
+      chatgptLogin: !!login,
       now: new Date(),
     });
     const token = mintToken(g.config.signingKey, claims);
-    const env = gatewayEnv(plan.data.env, { url: g.url, token, claims, gitTokenEnv: cfg.git.tokenEnv });
+    const env = gatewayEnv(plan.data.env, {
+      url: g.url,
+      token,
+      claims,
+      gitTokenEnv: cfg.git.tokenEnv,
+      ...(login ? { chatgpt: { meta: loginMeta(login), now: new Date() } } : {}),
+    });
     plan.data = { ...plan.data, env };
     // the clone's credentials Secret never holds the real token either
     if (plan.data.git?.credentials) plan.data.git = { ...plan.data.git, credentials: "" };

@@ -3,6 +3,8 @@
 // pods' only way out:
 //
 //   /p/<provider>/…   the model APIs: a session token (kgw1.…) in, the real key out, streams piped unbuffered
+//   /p/chatgpt/…      Codex's ChatGPT login: the session token in, the login's access token out; the
+//                     login is refreshed here, once for all sessions, and kept in KODAMA_GATEWAY_STATE
 //   /git/<host>/…     git over HTTPS with the gateway's git key for that host
 //   CONNECT h:p       an HTTP(S) proxy by host name, only to the hosts the session's token allows
 //   /_kodama/usage    metered totals; /healthz readiness
@@ -11,7 +13,7 @@
 // byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
 // the providers' own usage fields and enforces a session's budget. It logs one JSON object per line on
 // stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT,
-// KODAMA_GATEWAY_HOST.
+// KODAMA_GATEWAY_HOST, KODAMA_GATEWAY_STATE (a writable directory: the refreshed login survives a restart).
 "use strict";
 const http = require("http");
 const https = require("https");
@@ -23,6 +25,8 @@ const CONFIG_PATH = process.env.KODAMA_GATEWAY_CONFIG || "/etc/kodama-gateway/co
 const PORT = Number(process.env.KODAMA_GATEWAY_PORT || 8080);
 // the address to listen on (kodama's pod gives its own IP); default every interface
 const HOST = process.env.KODAMA_GATEWAY_HOST || undefined;
+// where a refreshed login is kept (a PVC in kodama's pod): read at start in preference to the Secret's copy
+const STATE_DIR = process.env.KODAMA_GATEWAY_STATE || "/var/lib/kodama-gateway";
 const LIMIT = {
   headerBytes: 32 * 1024,
   replayBytes: 32 * 1024 * 1024, // a request body kept to retry it; a larger one is streamed, not retried
@@ -107,6 +111,12 @@ function loadConfig() {
     );
     providers[name] = { upstream: String(p.upstream || DEFAULT_UPSTREAM[name] || ""), keys };
   }
+  const c = isObj(j.providers) && isObj(j.providers.chatgpt) ? j.providers.chatgpt : undefined;
+  if (c) {
+    providers.chatgpt.upstream = String(c.upstream || CHATGPT.upstream);
+    providers.chatgpt.authUrl = String(c.authUrl || CHATGPT.authUrl);
+    providers.chatgpt.clientId = String(c.clientId || CHATGPT.clientId);
+  }
   cfg = {
     signingKey: Buffer.from(String(j.signingKey || ""), "base64"),
     providers,
@@ -114,6 +124,7 @@ function loadConfig() {
     revoked: new Set(Array.isArray(j.revoked) ? j.revoked.map(String) : []),
   };
   log("config", { status: "loaded", providers: Object.keys(providers) });
+  if (c) adoptLogin(validLogin(c.login) ? { ...c.login, source: "secret" } : undefined);
 }
 
 // ---- tokens ---------------------------------------------------------------------------------------------
@@ -698,6 +709,293 @@ function end(job, status) {
   });
 }
 
+// ---- subscription logins: Codex's ChatGPT login, refreshed once for all -----------------------------------
+
+const CHATGPT = {
+  upstream: "https://chatgpt.com",
+  authUrl: "https://auth.openai.com/oauth/token",
+  clientId: "app_EMoamEEZ73f0CkXaXp7hrann", // Codex CLI's OAuth client
+};
+const STATE_FILE = "chatgpt-login.json";
+// refreshed this long before its access token's expiry
+const REFRESH_MARGIN_MS = 60_000;
+
+/** A JWT's `exp` in ms (undefined: not a JWT, or none). */
+function jwtExp(token) {
+  const parts = typeof token === "string" ? token.split(".") : [];
+  if (parts.length !== 3) return undefined;
+  try {
+    const c = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+    return isObj(c) && typeof c.exp === "number" ? c.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** f() run once at a time: calls while it runs share its promise. */
+function singleFlight(f) {
+  let running = null;
+  return () => {
+    if (!running) running = Promise.resolve().then(f).finally(() => (running = null));
+    return running;
+  };
+}
+
+const validLogin = (l) =>
+  isObj(l) && isObj(l.tokens) && typeof l.tokens.access_token === "string" &&
+  typeof l.tokens.refresh_token === "string";
+const refreshedAt = (l) => (l && Date.parse(l.last_refresh)) || 0;
+
+/** The newest of the logins (by last_refresh); the first wins a tie. */
+function newestLogin(list) {
+  let best;
+  for (const l of list) if (validLogin(l) && (!best || refreshedAt(l) > refreshedAt(best))) best = l;
+  return best;
+}
+
+let login; // { tokens, last_refresh, source: "secret" | "state" | "refresh", persisted }
+
+function readState() {
+  try {
+    const l = JSON.parse(fs.readFileSync(STATE_DIR + "/" + STATE_FILE, "utf8"));
+    return validLogin(l) ? { tokens: l.tokens, last_refresh: l.last_refresh, source: "state" } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written atomically (a temporary file renamed over), mode 0600; false when the directory is not writable. */
+function writeState(l) {
+  const tmp = `${STATE_DIR}/.${STATE_FILE}.${process.pid}`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify({ tokens: l.tokens, last_refresh: l.last_refresh }), {
+      mode: 0o600,
+    });
+    fs.renameSync(tmp, STATE_DIR + "/" + STATE_FILE);
+    return true;
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch { /* never written */ }
+    log("config", {
+      status: "warning",
+      message: `login state not writable (${e.code}): kept in memory only`,
+    });
+    return false;
+  }
+}
+
+function logLogin(status, extra) {
+  const exp = jwtExp(login.tokens.access_token);
+  log("config", {
+    status,
+    provider: "chatgpt",
+    source: login.source,
+    expiresAt: exp ? new Date(exp).toISOString() : undefined,
+    lastRefresh: login.last_refresh,
+    persisted: login.persisted,
+    ...extra,
+  });
+}
+
+/** The login to use: the Secret's, the state file's or the one in memory, whichever was refreshed last. */
+function adoptLogin(fromSecret) {
+  const next = newestLogin([login, readState(), fromSecret]);
+  if (!next || next === login) return;
+  login = { ...next, persisted: next.source === "state" ? true : login ? login.persisted : undefined };
+  logLogin("login");
+}
+
+/** POST the refresh token to the auth host; the answer's tokens replace the old ones for every session. */
+async function doRefresh() {
+  const p = cfg.providers.chatgpt;
+  const body = JSON.stringify({
+    client_id: p.clientId,
+    grant_type: "refresh_token",
+    refresh_token: login.tokens.refresh_token,
+  });
+  const { status, text } = await postJson(new URL(p.authUrl), body);
+  let j;
+  try {
+    j = JSON.parse(text);
+  } catch { /* not JSON */ }
+  if (status !== 200 || !isObj(j) || typeof j.access_token !== "string") {
+    const e = isObj(j) && (isObj(j.error) ? j.error.code : j.error);
+    logLogin("login-refresh-failed", {
+      upstreamStatus: status,
+      error: typeof e === "string" ? e : undefined,
+    });
+    // the login is spent or revoked: the agent sees an auth failure, not an outage
+    throw Object.assign(
+      new Error(`kodama-gateway: upstream refused to refresh the ChatGPT login (${status})`),
+      {
+        status: 401,
+      },
+    );
+  }
+  const tokens = { ...login.tokens, access_token: j.access_token };
+  if (typeof j.refresh_token === "string") tokens.refresh_token = j.refresh_token;
+  if (typeof j.id_token === "string") tokens.id_token = j.id_token;
+  login = { tokens, last_refresh: new Date().toISOString(), source: "refresh" };
+  login.persisted = writeState(login);
+  logLogin("login-refreshed");
+  return login;
+}
+const refreshLogin = singleFlight(doRefresh);
+
+/** The login, refreshed first when its access token is near expiry (or `spent`: upstream said 401 to it). */
+function currentLogin(spent) {
+  if (!login) return Promise.reject(new Error("kodama-gateway: no ChatGPT login"));
+  const exp = jwtExp(login.tokens.access_token);
+  const stale = spent
+    ? login.tokens.access_token === spent
+    : exp !== undefined && exp - Date.now() < REFRESH_MARGIN_MS;
+  return stale ? refreshLogin() : Promise.resolve(login);
+}
+
+function postJson(target, body) {
+  return new Promise((resolve, reject) => {
+    const up = upstreamRequest(target, "POST", {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      accept: "application/json",
+    });
+    up.on("timeout", () => up.destroy(new Error("timed out")));
+    up.on("error", reject);
+    up.on("response", (ur) => {
+      const chunks = [];
+      let size = 0;
+      ur.on("data", (c) => (size += c.length) <= LIMIT.errorBody && chunks.push(c));
+      ur.on("end", () => resolve({ status: ur.statusCode, text: Buffer.concat(chunks).toString("utf8") }));
+      ur.on("error", reject);
+    });
+    up.end(body);
+  });
+}
+
+/** The budget check of a provider route: true when it answered (the budget is spent). */
+function budgetSpent(res, claims, provider) {
+  if (claims.budgetUsd === null || spent(claims.s) < claims.budgetUsd) return false;
+  log("budget", { s: claims.s, g: claims.g, provider, costUsd: spent(claims.s) });
+  sendError(
+    res,
+    provider === "chatgpt" ? "openai" : provider,
+    400,
+    `kodama-gateway: budget of $${claims.budgetUsd} for session ${claims.s} is spent ($${
+      spent(claims.s).toFixed(4)
+    })`,
+  );
+  return true;
+}
+
+/** `/p/chatgpt/…`: chatgpt.com's backend with the login's access token and account; one retry after a 401. */
+function chatgptRoute(req, res, rest, url) {
+  const p = cfg.providers.chatgpt;
+  const claims = verify(bearer(req.headers.authorization));
+  if (!p || !login) return sendError(res, "openai", 404, "kodama-gateway: no ChatGPT login");
+  if (!claims || !claims.p.includes("chatgpt")) {
+    return sendError(res, "openai", 401, "kodama-gateway: invalid session token");
+  }
+  if (budgetSpent(res, claims, "chatgpt")) return;
+  const job = {
+    req,
+    res,
+    claims,
+    provider: "chatgpt",
+    key: { id: "chatgpt" },
+    target: joinUrl(p.upstream, rest, url.search),
+    body: bodyFeeder(req),
+    t0: Date.now(),
+    tries: 0,
+    bytesOut: 0,
+  };
+  res.on("close", () => {
+    if (res.writableFinished) return;
+    job.gone = true;
+    if (job.up) job.up.destroy();
+    end(job, 499);
+  });
+  const send = (l) => {
+    if (job.gone) return;
+    const headers = forwardHeaders(req.headers, ["authorization", "chatgpt-account-id"]);
+    headers["accept-encoding"] = "identity";
+    headers.authorization = `Bearer ${l.tokens.access_token}`;
+    if (l.tokens.account_id) headers["chatgpt-account-id"] = l.tokens.account_id;
+    const used = l.tokens.access_token;
+    const up = upstreamRequest(job.target, req.method, headers);
+    job.up = up;
+    job.tries++;
+    up.on("timeout", () => up.destroy(new Error("timed out")));
+    up.on("error", (e) => {
+      job.body.detach();
+      if (res.headersSent || job.gone) return res.destroy();
+      end(job, 502);
+      sendError(
+        res,
+        "openai",
+        502,
+        `kodama-gateway: upstream ${job.target.hostname} unreachable (${e.code || e.message})`,
+      );
+    });
+    up.on("response", (ur) => {
+      if (ur.statusCode === 401 && job.tries === 1 && job.body.replayable()) {
+        ur.resume();
+        job.body.detach();
+        return currentLogin(used).then(send, (e) => {
+          end(job, 401);
+          sendError(res, "openai", 401, e.message);
+        });
+      }
+      passThrough(job, ur, null);
+    });
+    if (!job.body.into(up)) up.destroy(new Error("request too large to retry"));
+  };
+  currentLogin().then(send, (e) => {
+    const status = e.status || 502; // 502: the auth host unreachable (the message says `upstream`)
+    end(job, status);
+    sendError(
+      res,
+      "openai",
+      status,
+      e.status
+        ? e.message
+        : `kodama-gateway: upstream ${cfg.providers.chatgpt.authUrl} unreachable (${e.message})`,
+    );
+  });
+}
+
+/**
+ * `/p/chatgpt-auth/oauth/token`: where the session's Codex refreshes its login (CODEX_REFRESH_TOKEN_URL_OVERRIDE).
+ * Its refresh token is its session token: the answer is the same token again, never the real login.
+ */
+function chatgptAuthRoute(req, res) {
+  const chunks = [];
+  let size = 0;
+  req.on("data", (c) => (size += c.length) <= LIMIT.headerBytes && chunks.push(c));
+  req.on("end", () => {
+    let token;
+    try {
+      token = JSON.parse(Buffer.concat(chunks).toString("utf8")).refresh_token;
+    } catch { /* not JSON */ }
+    const claims = verify(token);
+    if (!claims || !claims.p.includes("chatgpt")) {
+      const body = JSON.stringify({
+        error: {
+          message: "kodama-gateway: invalid session token",
+          type: "invalid_request_error",
+          code: "refresh_token_invalidated",
+        },
+      });
+      res.writeHead(401, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      return res.end(body);
+    }
+    log("req", { s: claims.s, g: claims.g, provider: "chatgpt", path: "/oauth/token", status: 200 });
+    const body = JSON.stringify({ access_token: token, refresh_token: token });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+}
+
 // ---- routes ----------------------------------------------------------------------------------------------
 
 function joinUrl(base, rest, search) {
@@ -718,17 +1016,7 @@ function providerRoute(req, res, provider, rest, url) {
   if (!claims || !claims.p.includes(provider)) {
     return sendError(res, provider, 401, "kodama-gateway: invalid session token (invalid x-api-key)");
   }
-  if (claims.budgetUsd !== null && spent(claims.s) >= claims.budgetUsd) {
-    log("budget", { s: claims.s, g: claims.g, provider, costUsd: spent(claims.s) });
-    return sendError(
-      res,
-      provider,
-      400,
-      `kodama-gateway: budget of $${claims.budgetUsd} for session ${claims.s} is spent ($${
-        spent(claims.s).toFixed(4)
-      })`,
-    );
-  }
+  if (budgetSpent(res, claims, provider)) return;
   const now = Date.now();
   const k = pickKey(provider, claims.s, now);
   if (!k) return sendError(res, provider, 401, `kodama-gateway: no key for ${provider}`);
@@ -840,6 +1128,7 @@ function allowed(claims, host, port) {
   host = host.toLowerCase().replace(/\.$/, "");
   if (!hostOk(host)) return false;
   for (const p of claims.p) {
+    if (p === "chatgpt") continue; // its backend is reached through /p/chatgpt only, with the login
     for (const u of [DEFAULT_UPSTREAM[p], cfg.providers[p] && cfg.providers[p].upstream]) {
       if (!u || port !== 443) continue;
       try {
@@ -983,7 +1272,10 @@ function route(req, res) {
   const path = url.pathname;
   if (path === "/healthz") return plain(res, 200, "ok");
   if (path === "/_kodama/usage" && req.method === "GET") return usageRoute(req, res);
-  let m = /^\/p\/(anthropic|openai|gemini)(\/.*)?$/.exec(path);
+  if (path === "/p/chatgpt-auth/oauth/token" && req.method === "POST") return chatgptAuthRoute(req, res);
+  let m = /^\/p\/chatgpt(\/.*)?$/.exec(path);
+  if (m) return chatgptRoute(req, res, m[1] || "/", url);
+  m = /^\/p\/(anthropic|openai|gemini)(\/.*)?$/.exec(path);
   if (m) return providerRoute(req, res, m[1], m[2] || "/", url);
   m = /^\/git\/([a-z0-9.-]+(?::\d+)?)(\/.*)?$/i.exec(path);
   if (m) return gitRoute(req, res, m[1].toLowerCase(), m[2] || "/", url);
@@ -992,6 +1284,7 @@ function route(req, res) {
 
 function main() {
   loadConfig();
+  adoptLogin(undefined);
   fs.watchFile(CONFIG_PATH, { interval: 1000 }, () => loadConfig());
   setInterval(loadConfig, 10_000).unref(); // a Secret's update swaps a symlink the stat may not see
   if (typeof process.getuid === "function" && process.getuid() === 0) {
@@ -1017,4 +1310,16 @@ function main() {
 }
 
 if (require.main === module) main();
-module.exports = { verify, allowed, newMeter, meterJson, resetAt, retryAfterMs, costOf, learnLimits };
+module.exports = {
+  verify,
+  allowed,
+  newMeter,
+  meterJson,
+  resetAt,
+  retryAfterMs,
+  costOf,
+  learnLimits,
+  jwtExp,
+  singleFlight,
+  newestLogin,
+};

@@ -43,8 +43,16 @@ Deno.test("gateway pod: restricted, non-root, read-only, no token, ready on /hea
   assertEquals(env, {
     KODAMA_GATEWAY_CONFIG: "/etc/kodama-gateway/config.json",
     KODAMA_GATEWAY_PORT: "8080",
+    KODAMA_GATEWAY_STATE: "/var/lib/kodama-gateway",
     KODAMA_GATEWAY_HOST: "status.podIP",
   });
+  // its one writable place: the state claim (a refreshed login survives a restart), else memory
+  assertEquals(c.volumeMounts!.find((m) => m.name === "state")?.mountPath, "/var/lib/kodama-gateway");
+  assertEquals(s.volumes!.find((v) => v.name === "state")?.persistentVolumeClaim, {
+    claimName: "kodama-gateway-state",
+  });
+  const memory = buildGatewayPod("dev", "node:22-bookworm", "abc", "memory").spec!;
+  assertEquals(memory.volumes!.find((v) => v.name === "state")?.emptyDir, { sizeLimit: "16Mi" });
   // the config Secret is not world-readable; it is mounted only here
   assertEquals(s.volumes!.find((v) => v.name === "config")?.secret, {
     secretName: "kodama-gateway",
