@@ -152,8 +152,6 @@ export function positiveCount(v: string, flag?: string): number {
 }
 
 /** Global flags with kubectl's meaning; they may appear before or after the subcommand. */
-// its type is the rows' literal types (src/cli/opttypes.ts reads every flag's value type from them)
-// deno-lint-ignore no-slow-types
 export const GLOBAL_OPTIONS = opts([
   {
     flags: "--kubeconfig <path>",

@@ -12,7 +12,7 @@
  * `command({ names, help, options: [...], run: async (inv) => … })` (the action's `inv` is typed from it).
  */
 import type { CommandSpec } from "./spec.ts";
-import type { GLOBAL_OPTIONS, OptSpec } from "./optspec.ts";
+import type { OptSpec } from "./optspec.ts";
 
 /** The first word of `s` (flags strings separate words with spaces, commas or `|`). */
 type FirstWord<S extends string> = S extends `${infer W} ${string}` ? FirstWord<W>
@@ -57,8 +57,29 @@ export type Options<O extends readonly OptSpec[]> = {
   [K in KeyOf<O[number]["flags"]>]: ValueOf<RowsOf<O[number], K>>;
 };
 
-/** The global flags' values (src/cli/optspec.ts GLOBAL_OPTIONS), which every command's options include. */
-export type GlobalValues = Options<typeof GLOBAL_OPTIONS>;
+/**
+ * The global flags' values (src/cli/optspec.ts GLOBAL_OPTIONS), which every command's options include.
+ * Written out (main.ts's exported API reaches it, and may not infer it); tests/unit/cli/typed_options_test.ts
+ * checks it is `Options<typeof GLOBAL_OPTIONS>`.
+ */
+export type GlobalValues = {
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  namespace: string | undefined;
+  cluster: string | undefined;
+  user: string | undefined;
+  server: string | undefined;
+  token: string | undefined;
+  certificateAuthority: string | undefined;
+  insecureSkipTlsVerify: boolean | undefined;
+  as: string | undefined;
+  asGroup: string[];
+  asUid: string | undefined;
+  requestTimeout: string;
+  logLevel: "debug" | "info" | "warning" | "error";
+  logFormat: "text" | "json";
+  color: boolean;
+};
 
 /**
  * A parsed command line as a command's action takes it, from either reader (commander's `invocationOf` in

@@ -8,7 +8,14 @@ import { assert, assertEquals } from "@std/assert";
 import { COMMANDS } from "../../../src/cli/commands.ts";
 import { type CommandSpec, specsOf } from "../../../src/cli/spec.ts";
 import { flagParts, GLOBAL_OPTIONS, type OptSpec, PICKER_OPTIONS } from "../../../src/cli/optspec.ts";
-import { command, type Invocation, type KeyOf, opts } from "../../../src/cli/opttypes.ts";
+import {
+  command,
+  type GlobalValues,
+  type Invocation,
+  type KeyOf,
+  type Options,
+  opts,
+} from "../../../src/cli/opttypes.ts";
 import type { options as execOptions } from "../../../src/cli/exec.ts";
 
 /** Type equality, checked by `deno check`. */
@@ -20,6 +27,7 @@ Deno.test("KeyOf: the key flagParts gives, worked out by the types", () => {
   same<KeyOf<"-T, --no-tty">, "tty">(true);
   same<KeyOf<"--select-1">, "select1">(true);
   same<KeyOf<"-A, --all-namespaces">, "allNamespaces">(true);
+  same<Options<typeof GLOBAL_OPTIONS>, GlobalValues>(true);
   same<KeyOf<"--sync [path]">, "sync">(true);
   same<KeyOf<"-x">, "x">(true);
   for (
