@@ -2,6 +2,7 @@
  * `kodama config view|get|set|unset|path|keys`. Light at import time: the schema, yaml and the
  * implementation in src/config/commands.ts are loaded only when a config command runs.
  */
+import { command } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
 import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
@@ -41,7 +42,7 @@ async function keyTable(): Promise<string> {
   return "Keys:\n" + configKeys({}).stdout.replace(/^/gm, "  ").trimEnd();
 }
 
-const REPO = (description: string) => ({ flags: "--repo", description });
+const REPO = (description: string) => ({ flags: "--repo", description }) as const;
 
 export const names = ["config"];
 
@@ -68,7 +69,7 @@ export const help: HelpSpec = {
 };
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["view"],
     withBrokenConfig: true,
     help: {
@@ -101,15 +102,15 @@ export const subcommands: CommandSpec[] = [
       const o = inv.opts;
       await print(
         await configView({
-          repo: o.repo as boolean | undefined,
-          resolved: o.resolved as boolean | undefined,
-          output: o.output as string | undefined,
+          repo: o.repo,
+          resolved: o.resolved,
+          output: o.output,
           flags: o.resolved ? configFlagsFrom(inv) : undefined,
         }),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["get"],
     help: {
       summary: "Print one setting's effective value (exit 3 when unset and without default)",
@@ -132,13 +133,13 @@ export const subcommands: CommandSpec[] = [
       const { configGet } = await commands();
       await print(
         await configGet(inv.args[0], {
-          output: inv.opts.output as string | undefined,
+          output: inv.opts.output,
           flags: configFlagsFrom(inv),
         }),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["set"],
     withBrokenConfig: true,
     help: {
@@ -165,10 +166,10 @@ export const subcommands: CommandSpec[] = [
     options: [REPO("write the repo's .kodama.yaml (created at the git root when missing)")],
     run: async (inv) => {
       const { configSet } = await commands();
-      await print(await configSet(inv.args[0], inv.args[1], { repo: inv.opts.repo as boolean | undefined }));
+      await print(await configSet(inv.args[0], inv.args[1], { repo: inv.opts.repo }));
     },
-  },
-  {
+  }),
+  command({
     names: ["unset"],
     withBrokenConfig: true,
     help: {
@@ -183,10 +184,10 @@ export const subcommands: CommandSpec[] = [
     options: [REPO("edit the repo's .kodama.yaml")],
     run: async (inv) => {
       const { configUnset } = await commands();
-      await print(await configUnset(inv.args[0], { repo: inv.opts.repo as boolean | undefined }));
+      await print(await configUnset(inv.args[0], { repo: inv.opts.repo }));
     },
-  },
-  {
+  }),
+  command({
     names: ["path"],
     withBrokenConfig: true,
     help: {
@@ -199,10 +200,10 @@ export const subcommands: CommandSpec[] = [
     options: [REPO("print the path of the repo's .kodama.yaml")],
     run: async (inv) => {
       const { configPath } = await commands();
-      await print(await configPath({ repo: inv.opts.repo as boolean | undefined }));
+      await print(await configPath({ repo: inv.opts.repo }));
     },
-  },
-  {
+  }),
+  command({
     names: ["keys"],
     withBrokenConfig: true,
     help: {
@@ -221,7 +222,7 @@ export const subcommands: CommandSpec[] = [
     ],
     run: async (inv) => {
       const { configKeys } = await commands();
-      await print(configKeys({ output: inv.opts.output as string | undefined }));
+      await print(configKeys({ output: inv.opts.output }));
     },
-  },
+  }),
 ];

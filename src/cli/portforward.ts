@@ -1,4 +1,5 @@
 /** `kodama port-forward`: forward local ports to a pod (or a service's pod), like kubectl. */
+import { command } from "./opttypes.ts";
 import { opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
 import { connectFromOpts, targetFrom } from "./connect.ts";
@@ -165,7 +166,7 @@ export async function run(inv: Invocation<typeof options>): Promise<void> {
 }
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["list", "ls"],
     help: {
       summary: "List the port-forwards running on this machine, with their traffic figures",
@@ -188,10 +189,10 @@ export const subcommands: CommandSpec[] = [
     ],
     run: async (inv) => {
       const { listForwards } = await pf();
-      setExitCode(await listForwards(inv.opts.output as "table" | "json"));
+      setExitCode(await listForwards(inv.opts.output));
     },
-  },
-  {
+  }),
+  command({
     names: ["stop"],
     help: {
       summary: "End port-forwards by id (a unique prefix will do), or all of them",
@@ -209,5 +210,5 @@ export const subcommands: CommandSpec[] = [
       const { stopForwards } = await pf();
       setExitCode(await stopForwards(inv.args, !!inv.opts.all));
     },
-  },
+  }),
 ];
