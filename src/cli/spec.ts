@@ -6,7 +6,8 @@
  * commander commands only for what commander is still good at (help text, error wording).
  *
  * Adding a command: a new `src/cli/<name>.ts` exporting the fields below, one line in src/cli/commands.ts.
- * Adding a flag: one row in the command's `options`. Its `run` imports what it needs with `import()`, so
+ * Adding a flag: one row in the command's `options` (`opts([...])`; its action takes
+ * `Invocation<typeof options>`, the values typed from the rows: src/cli/opttypes.ts). Its `run` imports what it needs with `import()`, so
  * reading a table never loads the Kubernetes client.
  */
 import type { HelpSpec } from "./help.ts";
