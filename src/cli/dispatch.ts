@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { mark } from "../base/timing.ts";
 import { flagParts, GLOBAL_OPTIONS } from "./optspec.ts";
 import { COMPLETE } from "./invoked.ts";
+import { END_OF_OPTIONS, looksLikeFlag } from "./grammar.ts";
 import { settle } from "./settle.ts";
 import { buildProgram } from "./program.ts";
 import { unknownCommand, unknownSubcommand } from "./wrongcommand.ts";
@@ -27,10 +28,10 @@ const CONNECTING = new Set(["pods", "po", "exec", "logs", "cp", "wait", "pick", 
  */
 export function connectsSoon(args: string[]): boolean {
   let command: string | undefined;
-  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+  for (let i = 0; i < args.length && args[i] !== END_OF_OPTIONS; i++) {
     const a = args[i];
     if (a === "-h" || a === "--help" || a === "--dry-run") return false;
-    if (a.startsWith("-")) {
+    if (looksLikeFlag(a)) {
       if (VALUED_FLAGS.has(a)) i++;
     } else command ??= a;
   }
