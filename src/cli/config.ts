@@ -2,9 +2,8 @@
  * `kodama config view|get|set|unset|path|keys`. Light at import time: the schema, yaml and the
  * implementation in src/config/commands.ts are loaded only when a config command runs.
  */
-import { command } from "./opttypes.ts";
+import { command, type GlobalValues } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 type Printed = { stdout: string; stderr?: string };
@@ -19,7 +18,9 @@ async function print(p: Printed): Promise<void> {
  * (only flags the user actually typed, not their defaults). Other commands can reuse it
  * for `loadConfig({ flags: configFlagsFrom(inv) })`.
  */
-export function configFlagsFrom(inv: Pick<Invocation, "opts" | "given">): Record<string, unknown> {
+export function configFlagsFrom(
+  inv: { opts: GlobalValues; given(key: keyof GlobalValues): boolean },
+): Record<string, unknown> {
   const o = inv.opts;
   const flags: Record<string, unknown> = {
     "defaults.namespace": o.namespace,
