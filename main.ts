@@ -17,7 +17,6 @@ import { debugEnabled, lastWords } from "./src/cli/settle.ts";
 export { COMMANDS } from "./src/cli/commands.ts";
 export { argvFor, type InvokedAs } from "./src/cli/invoked.ts";
 export { connectsSoon, run } from "./src/cli/dispatch.ts";
-export { buildProgram, oneErrorStyle } from "./src/cli/program.ts";
 export { lastWords } from "./src/cli/settle.ts";
 
 export async function main(args: string[], as: InvokedAs = invokedAs()): Promise<never> {

@@ -10,8 +10,6 @@ import { flagParts, GLOBAL_OPTIONS } from "./optspec.ts";
 import { COMPLETE } from "./invoked.ts";
 import { END_OF_OPTIONS, looksLikeFlag } from "./grammar.ts";
 import { settle } from "./settle.ts";
-import { buildProgram } from "./program.ts";
-import { unknownCommand, unknownSubcommand } from "./wrongcommand.ts";
 
 /** Global flags that take a value: the word after one is not the command (from their declarations). */
 const VALUED_FLAGS = new Set(
@@ -90,6 +88,11 @@ export async function run(args: string[]): Promise<number> {
     (await import("./help.ts")).setHelpAll(true);
     args = args.map((a) => a === "--help-all" ? "--help" : a);
   }
+  // commander's path only: help, or something wrong with the line
+  const [{ buildProgram }, { unknownCommand, unknownSubcommand }] = await Promise.all([
+    import("./program.ts"),
+    import("./wrongcommand.ts"),
+  ]);
   const program = await buildProgram(args);
   mark("command tree built");
   if (args.includes("--help") || args.includes("-h")) {
