@@ -3,17 +3,17 @@
  * session (the session's agent preset, detached in the session's pod, each with an id, its prompt and output
  * under ~/.kodama/runs in the pod).
  */
+import { command, type GlobalValues, opt } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import { connectFromOpts } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
 import { collect } from "./optspec.ts";
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 const commands = () => import("../agent/agentcmd.ts");
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 const SESSION = arg("<name>", "session name");
 const RUN = arg("[run]", "run id (default: the latest)");
 
@@ -52,14 +52,14 @@ See docs/agents.md and \`kodama agent presets\`.`,
 };
 
 const keysDeps = () => import("../agent/keys.ts").then((m) => m.defaultDeps());
-const OUTPUT = {
+const OUTPUT = opt({
   flags: "-o, --output <format>",
   description: "output format",
   choices: ["table", "json"],
   default: "table",
-};
+});
 
-const CHECK_COMMAND: CommandSpec = {
+const CHECK_COMMAND = command({
   names: ["check"],
   help: {
     summary:
@@ -111,24 +111,24 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
     setExitCode(
       await agentCheck(
         {
-          agent: o.agent as string | undefined,
-          model: o.model as string | undefined,
-          envFiles: o.envFile as string[],
+          agent: o.agent,
+          model: o.model,
+          envFiles: o.envFile,
           session: inv.args[0],
-          output: o.output as string,
-          tokens: o.tokens as string | undefined,
-          timeout: o.timeout as string | undefined,
+          output: o.output,
+          tokens: o.tokens,
+          timeout: o.timeout,
         },
         cfg,
         { out: stdoutSink, err: stderrSink, keys, kube: () => connect(inv) },
       ),
     );
   },
-};
+});
 
 const PROVIDER = arg("<provider>", "anthropic, openai, gemini or github");
 
-const KEYS_COMMAND: CommandSpec = {
+const KEYS_COMMAND = command({
   names: ["keys"],
   help: {
     summary: "Keep the model APIs' keys in the OS keychain (else a 0600 file): set, list, test, rm, rotate",
@@ -154,7 +154,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
     ],
   },
   subcommands: [
-    {
+    command({
       names: ["set"],
       help: {
         summary: "Store a provider's key, read from stdin (a hidden prompt on a terminal), never an argument",
@@ -169,8 +169,8 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
         ]);
         setExitCode(await keysSet(d, inv.args[0], { out: stdoutSink, err: stderrSink }));
       },
-    },
-    {
+    }),
+    command({
       names: ["list", "ls"],
       help: {
         summary: "The stored keys: provider, variable, the last four characters, where",
@@ -183,10 +183,10 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
           keysDeps(),
           import("../base/sink.ts"),
         ]);
-        setExitCode(await keysList(d, inv.opts.output as string, stdoutSink));
+        setExitCode(await keysList(d, inv.opts.output, stdoutSink));
       },
-    },
-    {
+    }),
+    command({
       names: ["test"],
       help: {
         summary: "Check the stored key alone with agent check (exit 4 when it is refused)",
@@ -206,13 +206,13 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
         ]);
         setExitCode(
           await keysTest(d, inv.args[0], cfg, {
-            model: inv.opts.model as string | undefined,
-            output: inv.opts.output as string,
+            model: inv.opts.model,
+            output: inv.opts.output,
           }, { out: stdoutSink, err: stderrSink }),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["rotate"],
       help: {
         summary:
@@ -240,15 +240,15 @@ about the session changes: no restart, the workspace and conversations stay.`,
         ]);
         setExitCode(
           await rotateKey(kube, kube.namespace, inv.args[0], {
-            variable: inv.opts.variable as string | undefined,
+            variable: inv.opts.variable,
             keys: d,
             out: stdoutSink,
             err: stderrSink,
           }),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["rm"],
       help: {
         summary: "Remove a provider's stored key",
@@ -263,12 +263,12 @@ about the session changes: no restart, the workspace and conversations stay.`,
         ]);
         setExitCode(await keysRm(d, inv.args[0], stdoutSink));
       },
-    },
+    }),
   ],
-};
+});
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["run"],
     help: {
       summary: "Start a coding-agent run in a session (detached); prints the run id",
@@ -341,19 +341,19 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
     run: async (inv) => {
       const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
       const f = {
-        prompt: inv.opts.prompt as string | undefined,
-        promptFile: inv.opts.promptFile as string | undefined,
-        check: inv.opts.check as string | undefined,
-        continue: inv.opts.continue as boolean | undefined,
-        agent: inv.opts.agent as string | undefined,
+        prompt: inv.opts.prompt,
+        promptFile: inv.opts.promptFile,
+        check: inv.opts.check,
+        continue: inv.opts.continue,
+        agent: inv.opts.agent,
         settings: settingsFlagsOf(inv.opts),
-        ...(inv.opts.notify !== undefined ? { notify: inv.opts.notify as boolean } : {}),
+        ...(inv.opts.notify !== undefined ? { notify: inv.opts.notify } : {}),
         force: inv.opts.force === true,
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },
-  },
-  {
+  }),
+  command({
     names: ["status"],
     help: {
       summary:
@@ -379,10 +379,10 @@ continuations and models (docs/agents.md).`,
     ],
     run: async (inv) => {
       const [m, kube] = await Promise.all([commands(), connect(inv)]);
-      setExitCode(await m.statusCommand(kube, inv.args[0], inv.opts.output as "table" | "json" | "yaml"));
+      setExitCode(await m.statusCommand(kube, inv.args[0], inv.opts.output));
     },
-  },
-  {
+  }),
+  command({
     names: ["logs"],
     help: {
       summary:
@@ -420,8 +420,8 @@ continuations and models (docs/agents.md).`,
         await m.logsCommand(kube, inv.args[0], inv.args[1], !!inv.opts.follow, format, cfg?.notify),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["attach"],
     help: {
       summary:
@@ -449,8 +449,8 @@ no terminal; 3 the session has no agent run.`,
       const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
       setExitCode(await m.attachCommand(kube, inv.args[0], cfg));
     },
-  },
-  {
+  }),
+  command({
     names: ["stop"],
     help: {
       summary: "Stop a run (default: the latest): its whole process group gets SIGTERM, then SIGKILL",
@@ -464,8 +464,8 @@ no terminal; 3 the session has no agent run.`,
       const [m, kube] = await Promise.all([commands(), connect(inv)]);
       setExitCode(await m.stopCommand(kube, inv.args[0], inv.args[1]));
     },
-  },
-  {
+  }),
+  command({
     names: ["say"],
     help: {
       summary:
@@ -494,12 +494,12 @@ ended, the message starts a --continue run. At most 64 KiB. Exit 3 when the sess
       setExitCode(
         await m.sayCommand(kube, inv.args[0], {
           text: inv.args[1],
-          file: inv.opts.file as string | undefined,
+          file: inv.opts.file,
         }, cfg),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["interrupt"],
     help: {
       summary:
@@ -518,8 +518,8 @@ and Gemini are ended as a stop ends them.`,
       const [m, kube] = await Promise.all([commands(), connect(inv)]);
       setExitCode(await m.interruptCommand(kube, inv.args[0]));
     },
-  },
-  {
+  }),
+  command({
     names: ["wait"],
     help: {
       summary:
@@ -549,13 +549,13 @@ and Gemini are ended as a stop ends them.`,
       const [m, kube, cfg] = await Promise.all([commands(), connect(inv), settings()]);
       setExitCode(
         await m.waitCommand(kube, inv.args[0], {
-          timeout: inv.opts.timeout as string | undefined,
-          output: inv.opts.output as string,
+          timeout: inv.opts.timeout,
+          output: inv.opts.output,
         }, cfg.notify),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["presets"],
     help: {
       summary:
@@ -575,9 +575,9 @@ and Gemini are ended as a stop ends them.`,
     ],
     run: async (inv) => {
       const [m, cfg] = await Promise.all([commands(), settings()]);
-      setExitCode(await m.presetsCommand(cfg, inv.opts.output as string));
+      setExitCode(await m.presetsCommand(cfg, inv.opts.output));
     },
-  },
+  }),
   CHECK_COMMAND,
   KEYS_COMMAND,
 ];

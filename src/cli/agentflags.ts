@@ -2,10 +2,11 @@
  * The agent-settings flags `start` and `agent run` share (src/agent/settings.ts reads them): models,
  * retry and budgets. One table, so both commands spell and describe them the same way.
  */
-import { collect, type OptSpec } from "./optspec.ts";
+import { collect } from "./optspec.ts";
+import { type Options, opts } from "./opttypes.ts";
 import type { SettingsFlags } from "../agent/settings.ts";
 
-export const SETTINGS_OPTIONS: OptSpec[] = [
+export const SETTINGS_OPTIONS = opts([
   {
     flags: "--model <model>",
     description:
@@ -30,12 +31,12 @@ export const SETTINGS_OPTIONS: OptSpec[] = [
     description: "end the run once it has cost this many US dollars (Claude Code's --max-budget-usd)",
   },
   { flags: "--max-time <duration>", description: "end the run after this long (e.g. 45m)" },
-];
+]);
 
 /** The parsed options as settings flags (commander's `--no-retry` is `retry: false`). */
-export function settingsFlagsOf(o: Record<string, unknown>): SettingsFlags {
+export function settingsFlagsOf(o: Partial<Options<typeof SETTINGS_OPTIONS>>): SettingsFlags {
   const s = (v: unknown) => (typeof v === "string" ? v : undefined);
-  const fb = o.fallbackModel as string[] | undefined;
+  const fb = o.fallbackModel;
   return {
     ...(s(o.model) !== undefined ? { model: s(o.model) } : {}),
     ...(fb?.length ? { fallbackModel: fb } : {}),

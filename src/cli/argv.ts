@@ -2,9 +2,12 @@
  * A command line read against the command tree the way commander reads it, without running anything:
  * which (sub)command it reaches, which flags it sets (and to what), its operands, and what is wrong with it.
  * Shell completion uses it to know where the cursor is; the help test uses it to check that every example
- * in `--help` names real flags. Pure: no I/O.
+ * in `--help` names real flags. Pure: no I/O. Lenient where the fast reader (src/cli/fast.ts) is exact: it
+ * reads a half-typed or wrong line to its end (unknown flags noted, a flag still waiting for its value), over
+ * the same words (src/cli/grammar.ts).
  */
 import type { CmdLike as AnyCommand, OptLike as Option } from "./tree.ts";
+import { END_OF_OPTIONS, looksLikeFlag, splitAssign } from "./grammar.ts";
 
 export interface FoundOption {
   option: Option;
@@ -59,26 +62,26 @@ export function parseLine(root: AnyCommand, words: string[]): ParsedLine {
   };
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (w === "--") {
+    if (w === END_OF_OPTIONS) {
       p.afterDash = words.slice(i + 1);
       break;
     }
     if (w.startsWith("--") && w.length > 2) {
-      const eq = w.indexOf("=");
-      const name = eq > 0 ? w.slice(0, eq) : w;
+      const assign = splitAssign(w);
+      const name = assign?.flag ?? w;
       const f = findOption(command, name);
       if (!f) {
         p.unknown.push(name);
         continue;
       }
-      if (eq > 0) set(f, w.slice(eq + 1));
+      if (assign) set(f, assign.value);
       else if (takesValue(f.option)) {
         if (i + 1 < words.length) set(f, words[++i]);
         else p.pending = f;
       } else set(f, f.option.negate ? "false" : "true");
       continue;
     }
-    if (w.startsWith("-") && w.length > 1 && !/^-\d/.test(w)) {
+    if (looksLikeFlag(w) && !/^-\d/.test(w)) {
       // -abc: short flags bundled; the first one that takes a value takes the rest of the word (or the next)
       for (let j = 1; j < w.length; j++) {
         const f = findOption(command, `-${w[j]}`);

@@ -4,14 +4,14 @@
  * `__complete` here before commander parses anything, so no flag of the line being completed is read as
  * kodama's own.
  */
+import { command } from "./opttypes.ts";
 import type { GlobalOptions } from "./connect.ts";
 import type { CmdLike } from "./tree.ts";
 import type { Request } from "./complete.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { quote } from "../escape.ts";
 
-const completion: CommandSpec = {
+const completion = command({
   names: ["completion"],
   help: {
     group: "Settings",
@@ -38,7 +38,7 @@ The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
     ],
   },
   args: [arg("<shell>", "bash, zsh, fish or powershell")],
-  run: async (inv: Invocation) => {
+  run: async (inv) => {
     const shell = inv.args[0];
     const { completionScript, SHELLS } = await import("../complete/scripts.ts");
     if (!(SHELLS as readonly string[]).includes(shell)) {
@@ -47,10 +47,10 @@ The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
     }
     await Deno.stdout.write(new TextEncoder().encode(await completionScript(shell as "bash")));
   },
-};
+});
 
 /** main.ts answers `__complete` before any reader sees the line; declared here for the tree and help. */
-const complete: CommandSpec = {
+const complete = command({
   names: ["__complete"],
   help: {
     internal: true,
@@ -59,7 +59,7 @@ const complete: CommandSpec = {
   },
   args: [arg("[words...]")],
   unknownOptions: true,
-};
+});
 
 export const commands: CommandSpec[] = [completion, complete];
 

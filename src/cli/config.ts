@@ -2,8 +2,8 @@
  * `kodama config view|get|set|unset|path|keys`. Light at import time: the schema, yaml and the
  * implementation in src/config/commands.ts are loaded only when a config command runs.
  */
+import { command, type GlobalValues } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 type Printed = { stdout: string; stderr?: string };
@@ -18,7 +18,9 @@ async function print(p: Printed): Promise<void> {
  * (only flags the user actually typed, not their defaults). Other commands can reuse it
  * for `loadConfig({ flags: configFlagsFrom(inv) })`.
  */
-export function configFlagsFrom(inv: Pick<Invocation, "opts" | "given">): Record<string, unknown> {
+export function configFlagsFrom(
+  inv: { opts: GlobalValues; given(key: keyof GlobalValues): boolean },
+): Record<string, unknown> {
   const o = inv.opts;
   const flags: Record<string, unknown> = {
     "defaults.namespace": o.namespace,
@@ -41,7 +43,7 @@ async function keyTable(): Promise<string> {
   return "Keys:\n" + configKeys({}).stdout.replace(/^/gm, "  ").trimEnd();
 }
 
-const REPO = (description: string) => ({ flags: "--repo", description });
+const REPO = (description: string) => ({ flags: "--repo", description }) as const;
 
 export const names = ["config"];
 
@@ -68,7 +70,7 @@ export const help: HelpSpec = {
 };
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["view"],
     withBrokenConfig: true,
     help: {
@@ -101,15 +103,15 @@ export const subcommands: CommandSpec[] = [
       const o = inv.opts;
       await print(
         await configView({
-          repo: o.repo as boolean | undefined,
-          resolved: o.resolved as boolean | undefined,
-          output: o.output as string | undefined,
+          repo: o.repo,
+          resolved: o.resolved,
+          output: o.output,
           flags: o.resolved ? configFlagsFrom(inv) : undefined,
         }),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["get"],
     help: {
       summary: "Print one setting's effective value (exit 3 when unset and without default)",
@@ -132,13 +134,13 @@ export const subcommands: CommandSpec[] = [
       const { configGet } = await commands();
       await print(
         await configGet(inv.args[0], {
-          output: inv.opts.output as string | undefined,
+          output: inv.opts.output,
           flags: configFlagsFrom(inv),
         }),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["set"],
     withBrokenConfig: true,
     help: {
@@ -165,10 +167,10 @@ export const subcommands: CommandSpec[] = [
     options: [REPO("write the repo's .kodama.yaml (created at the git root when missing)")],
     run: async (inv) => {
       const { configSet } = await commands();
-      await print(await configSet(inv.args[0], inv.args[1], { repo: inv.opts.repo as boolean | undefined }));
+      await print(await configSet(inv.args[0], inv.args[1], { repo: inv.opts.repo }));
     },
-  },
-  {
+  }),
+  command({
     names: ["unset"],
     withBrokenConfig: true,
     help: {
@@ -183,10 +185,10 @@ export const subcommands: CommandSpec[] = [
     options: [REPO("edit the repo's .kodama.yaml")],
     run: async (inv) => {
       const { configUnset } = await commands();
-      await print(await configUnset(inv.args[0], { repo: inv.opts.repo as boolean | undefined }));
+      await print(await configUnset(inv.args[0], { repo: inv.opts.repo }));
     },
-  },
-  {
+  }),
+  command({
     names: ["path"],
     withBrokenConfig: true,
     help: {
@@ -199,10 +201,10 @@ export const subcommands: CommandSpec[] = [
     options: [REPO("print the path of the repo's .kodama.yaml")],
     run: async (inv) => {
       const { configPath } = await commands();
-      await print(await configPath({ repo: inv.opts.repo as boolean | undefined }));
+      await print(await configPath({ repo: inv.opts.repo }));
     },
-  },
-  {
+  }),
+  command({
     names: ["keys"],
     withBrokenConfig: true,
     help: {
@@ -221,7 +223,7 @@ export const subcommands: CommandSpec[] = [
     ],
     run: async (inv) => {
       const { configKeys } = await commands();
-      await print(configKeys({ output: inv.opts.output as string | undefined }));
+      await print(configKeys({ output: inv.opts.output }));
     },
-  },
+  }),
 ];

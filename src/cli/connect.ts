@@ -11,6 +11,8 @@ import { parseTarget, parseTargetArg } from "../pods/resource.ts";
 export { parseTarget };
 import { usageError } from "../errors.ts";
 import { mark } from "../base/timing.ts";
+import type { TARGETING_OPTIONS } from "./optspec.ts";
+import type { Options } from "./opttypes.ts";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -62,19 +64,25 @@ export function splitExecArgs(operands: string[], rawArgs: readonly string[]): {
 }
 
 /** Build TargetFlags from a command's merged options (and a positional TYPE/NAME or pod name). */
-export function targetFrom(opts: Record<string, unknown>, arg?: string): TargetFlags {
-  const match = (opts.match as string[] | undefined)?.filter(Boolean);
+/** The targeting flags' values (TARGETING_OPTIONS), the namespace and a container, as a command has them. */
+export type TargetValues = Partial<Options<typeof TARGETING_OPTIONS>> & {
+  namespace?: string;
+  container?: string;
+};
+
+export function targetFrom(opts: TargetValues, arg?: string): TargetFlags {
+  const match = opts.match?.filter(Boolean);
   const resource = parseTarget(arg);
   return {
     ...(resource ? { resource } : {}),
-    namespace: opts.namespace as string | undefined,
+    namespace: opts.namespace,
     allNamespaces: Boolean(opts.allNamespaces),
     match: match?.length ? match : undefined,
-    regex: opts.regex as string | undefined,
-    selector: opts.selector as string | undefined,
-    fieldSelector: opts.fieldSelector as string | undefined,
-    pod: opts.pod as string | undefined,
-    container: opts.container as string | undefined,
+    regex: opts.regex,
+    selector: opts.selector,
+    fieldSelector: opts.fieldSelector,
+    pod: opts.pod,
+    container: opts.container,
   };
 }
 

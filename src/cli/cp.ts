@@ -1,8 +1,9 @@
 /** `kodama cp`: copy files to/from pods (tar over exec, in-process), or a local file into every matching pod with --all. */
+import { opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
-import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
-import { choiceOption, type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
+import { connectFromOpts, targetFrom } from "./connect.ts";
+import { choiceOption, type Invocation, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg } from "./spec.ts";
 
 export const names = ["cp"];
@@ -32,7 +33,7 @@ export const args = [
   arg("<dst>", "local path or [namespace/]pod:path (with --all: a path in every pod)"),
 ];
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "-c, --container <name>",
     description: "container (default: the default-container annotation, else the first)",
@@ -40,15 +41,15 @@ export const options: readonly OptSpec[] = [
   choiceOption("--all", "copy the local SRC into every pod matched by the targeting flags"),
   { flags: "--no-progress", description: "no progress bar" },
   ...TARGETING_OPTIONS,
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
   const [src, dst] = inv.args;
   const { cpCommand } = await import("../pods/cp_cmd.ts");
-  const kube = await connectFromOpts(opts as GlobalOptions);
+  const kube = await connectFromOpts(opts);
   const code = await cpCommand(kube, targetFrom(opts), src, dst, {
-    container: opts.container as string | undefined,
+    container: opts.container,
     all: !!opts.all,
     progress: opts.progress !== false,
   });

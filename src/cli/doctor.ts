@@ -1,8 +1,9 @@
 /** `kodama doctor`: is this machine and this cluster ready for kodama? */
+import { opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { type GlobalOptions, kubeOptionsFrom } from "./connect.ts";
+import { kubeOptionsFrom } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation, OptSpec } from "./optspec.ts";
+import type { Invocation } from "./optspec.ts";
 
 export const names = ["doctor"];
 
@@ -30,22 +31,22 @@ missing), 2 no usable kubeconfig, 4 the server refused the credentials or a requ
 5 the server did not answer in time. Optional items only warn.`,
 };
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "-o, --output <format>",
     description: "output format",
     choices: ["text", "json"],
     default: "text",
   },
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const [{ runDoctor, exitCodeOf }, { formatReport }, { renderTable }] = await Promise.all([
     import("../doctor/run.ts"),
     import("../doctor/checks.ts"),
     import("../ui/table.ts"),
   ]);
-  const report = await runDoctor(await kubeOptionsFrom(inv.opts as GlobalOptions));
+  const report = await runDoctor(await kubeOptionsFrom(inv.opts));
   const text = inv.opts.output === "json"
     ? JSON.stringify(report, null, 2) + "\n"
     : formatReport(report, renderTable);

@@ -3,11 +3,11 @@ import type { HelpSpec } from "./help.ts";
 import { arg } from "./spec.ts";
 import { setExitCode } from "./exit.ts";
 import { userConfig } from "./settings.ts";
-import { connectAll, type GlobalOptions, splitExecArgs, targetFrom } from "./connect.ts";
+import { connectAll, splitExecArgs, targetFrom } from "./connect.ts";
+import { opts } from "./opttypes.ts";
 import {
   choiceOption,
   type Invocation,
-  type OptSpec,
   PICKER_OPTIONS,
   pickerFlags,
   positiveCount,
@@ -65,7 +65,7 @@ export const args = [
 ];
 
 /** exec's options, in the order `kodama exec --help` lists them. */
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "-c, --container <name>",
     description: "container (default: the default-container annotation, else the first)",
@@ -117,34 +117,34 @@ export const options: readonly OptSpec[] = [
   { flags: "--sync-panes", description: "with --tmux: type into every pane at once" },
   ...TARGETING_OPTIONS,
   ...PICKER_OPTIONS,
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
   const { target, command } = splitExecArgs(inv.args, inv.rawArgs);
   const flags = targetFrom(opts, target);
   const { execCommand } = await import("../pods/exec_cmd.ts");
-  const [kubes, cfg] = await Promise.all([connectAll(opts as GlobalOptions), userConfig()]);
+  const [kubes, cfg] = await Promise.all([connectAll(opts), userConfig()]);
   const code = await execCommand(kubes, {
     ...flags,
     includeNotReady: !!opts.includeNotReady,
   }, {
     command,
-    container: (opts.container as string | undefined) ?? cfg?.exec.container,
+    container: opts.container ?? cfg?.exec.container,
     stdin: !!opts.stdin,
     // true (-t), false (-T), or undefined: a shell on a terminal gets one, as with docker compose exec
-    tty: opts.tty as boolean | undefined,
+    tty: opts.tty,
     all: !!opts.all,
     first: !!opts.first,
     ...pickerFlags(opts),
-    maxParallel: cfg && !inv.given("maxParallel") ? cfg.exec.maxParallel : opts.maxParallel as number,
+    maxParallel: cfg && !inv.given("maxParallel") ? cfg.exec.maxParallel : opts.maxParallel,
     failFast: !!opts.failFast,
-    timeout: opts.timeout as string | undefined,
+    timeout: opts.timeout,
     prefix: opts.prefix !== false,
     json: opts.output === "json",
     group: !!opts.group || opts.output === "grouped",
     tmux: !!opts.tmux,
-    layout: opts.layout as string,
+    layout: opts.layout,
     syncPanes: !!opts.syncPanes,
   });
   setExitCode(code);

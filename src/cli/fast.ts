@@ -20,6 +20,7 @@ import {
 } from "./optspec.ts";
 import { type CommandSpec, operandRange, specsOf } from "./spec.ts";
 import { moduleFor } from "./commands.ts";
+import { END_OF_OPTIONS, isNegativeNumber, looksLikeFlag, splitAssign, splitGroup } from "./grammar.ts";
 
 /** A line commander would read differently or refuse: leave it to commander. */
 class GiveUp extends Error {}
@@ -79,50 +80,45 @@ class Level {
     const operands: string[] = [];
     const unknown: string[] = [];
     let dest = operands;
-    const maybeOption = (a: string) => a.length > 1 && a[0] === "-";
-    const negativeNumber = (a: string) => /^-(\d+|\d*\.\d+)([eE][+-]?\d+)?$/.test(a);
     let group: string | undefined;
     let i = 0;
     while (i < args.length || group !== undefined) {
       const arg = group ?? args[i++];
       group = undefined;
-      if (arg === "--") {
+      if (arg === END_OF_OPTIONS) {
         if (dest === unknown) dest.push(arg);
         dest.push(...args.slice(i));
         break;
       }
-      if (maybeOption(arg)) {
+      if (looksLikeFlag(arg)) {
         const d = this.find(arg);
         if (d) {
           if (d.parts.required) {
             if (i >= args.length) throw new GiveUp(); // missing value
             this.give(d, args[i++]);
-          } else if (d.parts.optional && i < args.length && !maybeOption(args[i])) this.give(d, args[i++]);
+          } else if (d.parts.optional && i < args.length && !looksLikeFlag(args[i])) this.give(d, args[i++]);
           else this.give(d);
           continue;
         }
       }
-      if (arg.length > 2 && arg[0] === "-" && arg[1] !== "-") {
-        const d = this.find(`-${arg[1]}`);
-        if (d) {
-          if (d.parts.required || d.parts.optional) this.give(d, arg.slice(2));
-          else {
-            this.give(d);
-            group = `-${arg.slice(2)}`;
-          }
-          continue;
+      const short = splitGroup(arg);
+      const sd = short && this.find(short.flag);
+      if (short && sd) {
+        if (sd.parts.required || sd.parts.optional) this.give(sd, short.rest);
+        else {
+          this.give(sd);
+          group = `-${short.rest}`;
         }
+        continue;
       }
-      if (/^--[^=]+=/.test(arg)) {
-        const eq = arg.indexOf("=");
-        const d = this.find(arg.slice(0, eq));
-        if (d && (d.parts.required || d.parts.optional)) {
-          this.give(d, arg.slice(eq + 1));
-          continue;
-        }
+      const assign = splitAssign(arg);
+      const ad = assign && this.find(assign.flag);
+      if (assign && ad && (ad.parts.required || ad.parts.optional)) {
+        this.give(ad, assign.value);
+        continue;
       }
       // a negative number is an operand of a command without subcommands, an unknown flag above one
-      if (dest === operands && maybeOption(arg) && !(leaf && negativeNumber(arg))) dest = unknown;
+      if (dest === operands && looksLikeFlag(arg) && !(leaf && isNegativeNumber(arg))) dest = unknown;
       dest.push(arg);
     }
     return { operands, unknown };

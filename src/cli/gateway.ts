@@ -2,24 +2,24 @@
  * `kodama gateway ensure|status|log|usage|delete`: the namespace's gateway (src/agent/gateway/), which
  * holds the agents' keys so that session pods never do.
  */
+import { command, type GlobalValues, opt } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
-import type { Invocation } from "./optspec.ts";
+import { connectFromOpts } from "./connect.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 const impl = () => import("../agent/gateway/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 const sinks = () => import("../base/sink.ts").then((m) => ({ out: m.stdoutSink, err: m.stderrSink }));
 
-const output = {
+const output = opt({
   flags: "-o, --output <format>",
   description: "output format",
   choices: ["table", "json"],
   default: "table",
-};
+});
 
-const gateway: CommandSpec = {
+const gateway = command({
   names: ["gateway", "gw"],
   help: {
     group: "Sessions",
@@ -42,7 +42,7 @@ session.gateway: false, opts out): their env Secret holds a token instead of the
 and HTTPS_PROXY point at the gateway, and their egress policy allows only the gateway and DNS.`,
   },
   subcommands: [
-    {
+    command({
       names: ["ensure"],
       help: {
         summary: "Create or update the gateway with the keys of this environment and `kodama agent keys`",
@@ -73,9 +73,9 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
         const { durationValueMs, parseDuration } = await import("../base/duration.ts");
         const { GATEWAY_PROGRAM } = await import("../agent/gateway/program.ts");
         const { usageError } = await import("../errors.ts");
-        const image = ((inv.opts.image as string | undefined) ?? cfg.gateway.image).trim();
+        const image = (inv.opts.image ?? cfg.gateway.image).trim();
         if (!image || /\s/.test(image)) throw usageError(`invalid --image ${JSON.stringify(image)}`);
-        const t = inv.opts.timeout as string | undefined;
+        const t = inv.opts.timeout;
         setExitCode(
           await m.gatewayEnsure(kube, kube.namespace, {
             image,
@@ -89,8 +89,8 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
           }, io),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["status"],
       help: {
         summary:
@@ -101,10 +101,10 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       options: [output],
       run: async (inv) => {
         const [m, kube, io] = await Promise.all([impl(), connect(inv), sinks()]);
-        setExitCode(await m.gatewayStatus(kube, kube.namespace, inv.opts.output as string, io));
+        setExitCode(await m.gatewayStatus(kube, kube.namespace, inv.opts.output, io));
       },
-    },
-    {
+    }),
+    command({
       names: ["log", "logs"],
       args: [arg("<session>", "the session whose lines to show")],
       help: {
@@ -116,11 +116,11 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       run: async (inv) => {
         const [m, kube, io] = await Promise.all([impl(), connect(inv), sinks()]);
         setExitCode(
-          await m.gatewayLog(kube, kube.namespace, inv.args[0] as string, inv.opts.output as string, io),
+          await m.gatewayLog(kube, kube.namespace, inv.args[0] as string, inv.opts.output, io),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["usage"],
       help: {
         summary: "Requests, denials, tokens and cost from the gateway's log, per session, group or day",
@@ -138,11 +138,11 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
       run: async (inv) => {
         const [m, kube, io] = await Promise.all([impl(), connect(inv), sinks()]);
         setExitCode(
-          await m.gatewayUsage(kube, kube.namespace, inv.opts.by as string, inv.opts.output as string, io),
+          await m.gatewayUsage(kube, kube.namespace, inv.opts.by, inv.opts.output, io),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["delete", "rm"],
       help: {
         summary: "Delete the gateway's objects; sessions that went through it then fail their requests",
@@ -152,8 +152,8 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
         const [m, kube, io] = await Promise.all([impl(), connect(inv), sinks()]);
         setExitCode(await m.gatewayDelete(kube, kube.namespace, io));
       },
-    },
+    }),
   ],
-};
+});
 
 export const commands: CommandSpec[] = [gateway];

@@ -2,15 +2,15 @@
  * Best of N (`start NAME --replicas N`): `kodama compare NAME` shows the group's replicas side by side,
  * `kodama adopt NAME-i` takes the chosen replica's branch into the local repository.
  */
+import { command, type GlobalValues } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
-import type { Invocation } from "./optspec.ts";
+import { connectFromOpts } from "./connect.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 const impl = () => import("../agent/agentcmd.ts");
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 
-const compare: CommandSpec = {
+const compare = command({
   names: ["compare"],
   help: {
     group: "Sessions",
@@ -95,19 +95,19 @@ its output.`,
     }
     setExitCode(
       await compareCommand(kube, inv.args[0], {
-        output: o.output as string,
+        output: o.output,
         ...(o.diff ? { diff: extra } : {}),
-        watch: o.watch as boolean | undefined,
-        wait: o.wait as boolean | undefined,
-        timeout: o.timeout as string | undefined,
-        stopOthersWhenPassed: o.stopOthersWhenPassed as boolean | undefined,
+        watch: o.watch,
+        wait: o.wait,
+        timeout: o.timeout,
+        stopOthersWhenPassed: o.stopOthersWhenPassed,
         notify: cfg?.notify,
       }),
     );
   },
-};
+});
 
-const adopt: CommandSpec = {
+const adopt = command({
   names: ["adopt"],
   help: {
     group: "Sessions",
@@ -140,11 +140,11 @@ Exit codes: 0 adopted, 2 not a replica, the branch has other commits or is check
     const [{ adoptCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     setExitCode(
       await adoptCommand(kube, inv.args[0], {
-        branch: inv.opts.branch as string | undefined,
-        force: inv.opts.force as boolean | undefined,
+        branch: inv.opts.branch,
+        force: inv.opts.force,
       }),
     );
   },
-};
+});
 
 export const commands: CommandSpec[] = [compare, adopt];

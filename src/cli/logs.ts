@@ -1,13 +1,13 @@
 /** `kodama logs`: stern-like logs from every matching pod, prefixed and coloured; -f follows new pods too. */
+import { opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
 import { userConfig } from "./settings.ts";
-import { connectAll, type GlobalOptions, targetFrom } from "./connect.ts";
+import { connectAll, targetFrom } from "./connect.ts";
 import {
   collect,
   type Invocation,
   OptionValueError,
-  type OptSpec,
   positiveCount,
   RECONNECT_OPTION,
   TARGETING_OPTIONS,
@@ -66,7 +66,7 @@ export const args = [
   arg("[target]", "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): all its pods; or a pod name"),
 ];
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "-c, --container <name>",
     description: "container (default: the default-container annotation, else the first)",
@@ -105,34 +105,34 @@ export const options: readonly OptSpec[] = [
   },
   ...TARGETING_OPTIONS,
   RECONNECT_OPTION,
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
   const [{ logsCommand }, { compileLineFilter, resolveOutput }] = await Promise.all([
     import("../pods/logs_cmd.ts"),
     import("../pods/log_filter.ts"),
   ]);
-  const output = opts.output as "default" | "raw" | "json" | undefined;
-  const include = opts.include as string[], exclude = opts.exclude as string[];
+  const output = opts.output;
+  const include = opts.include, exclude = opts.exclude;
   // usage errors before connecting: a bad regex or -o json with --no-prefix
   resolveOutput(output, opts.prefix === false);
   compileLineFilter(include, exclude);
-  const [kubes, cfg] = await Promise.all([connectAll(opts as GlobalOptions), userConfig()]);
+  const [kubes, cfg] = await Promise.all([connectAll(opts), userConfig()]);
   const code = await logsCommand(kubes, targetFrom(opts, inv.args[0]), {
-    container: opts.container as string | undefined,
+    container: opts.container,
     allContainers: !!opts.allContainers,
     follow: !!opts.follow,
-    since: opts.since as string | undefined,
-    tail: opts.tail as number | undefined,
+    since: opts.since,
+    tail: opts.tail,
     timestamps: !!opts.timestamps || (cfg?.logs.timestamps ?? false),
     previous: !!opts.previous,
-    maxStreams: cfg && !inv.given("maxStreams") ? cfg.logs.maxStreams : opts.maxStreams as number,
+    maxStreams: cfg && !inv.given("maxStreams") ? cfg.logs.maxStreams : opts.maxStreams,
     prefix: opts.prefix !== false,
     output,
     include,
     exclude,
-    reconnectTimeout: opts.reconnectTimeout as string,
+    reconnectTimeout: opts.reconnectTimeout,
   });
   setExitCode(code);
 }

@@ -1,8 +1,8 @@
 /** `kodama mcp`: serve kodama's pods, sessions and workflows to a coding agent over MCP (stdio). */
+import { opts } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
 import { setExitCode } from "./exit.ts";
-import type { GlobalOptions } from "./connect.ts";
-import { collect, type Invocation, OptionValueError, type OptSpec } from "./optspec.ts";
+import { collect, type Invocation, OptionValueError } from "./optspec.ts";
 import { usageError } from "../errors.ts";
 
 export const names = ["mcp"];
@@ -48,7 +48,7 @@ export function parseSize(v: string): number {
   return n;
 }
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   { flags: "--read-only", description: "offer only the tools that change nothing" },
   {
     flags: "--allow-destructive",
@@ -70,9 +70,9 @@ export const options: readonly OptSpec[] = [
     description: "the longest one tool call may take; what it started in pods is ended",
     default: "10m",
   },
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const o = inv.opts;
   if (o.readOnly && o.allowDestructive) {
     throw usageError("--read-only and --allow-destructive contradict each other", "give one of them");
@@ -93,14 +93,14 @@ export async function run(inv: Invocation): Promise<void> {
   const door = await Door.open({
     who: "an MCP client",
     started: Deno.cwd(),
-    allow: (o.allowPath as string[] | undefined) ?? [],
+    allow: o.allowPath ?? [],
     flag: "kodama mcp --allow-path",
   });
   const callTimeoutMs = parseDuration(String(o.callTimeout), "--call-timeout", { timer: true });
-  const ko = await kubeOptionsFrom({ ...(o as GlobalOptions), context: undefined });
+  const ko = await kubeOptionsFrom({ ...o, context: undefined });
   const cfg = await userConfig();
   // the pinned contexts: --context (names, a,b, globs), else mcp.contexts; the first is the default
-  const spec = (o.context as string | undefined) ??
+  const spec = o.context ??
     (cfg?.mcp.contexts.length ? cfg.mcp.contexts.join(",") : undefined);
   let pinned: string[] | undefined;
   let defaultContext = ko.context;
@@ -118,7 +118,7 @@ export async function run(inv: Invocation): Promise<void> {
     kube: { ...ko, context: undefined },
     pinned,
     defaultContext,
-    maxOutput: o.maxOutput as number,
+    maxOutput: o.maxOutput,
     callTimeoutMs,
     cwd: Deno.cwd(),
     door,

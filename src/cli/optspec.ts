@@ -7,6 +7,9 @@
  */
 import { DURATION_EXAMPLES_TEXT, tryParseDuration } from "../base/duration.ts";
 import { usageError } from "../errors.ts";
+import { type Invocation, opt, type Options, opts } from "./opttypes.ts";
+
+export type { Invocation };
 
 /** One option, as commander's `.option(flags, description, parse, default)` takes it. */
 export interface OptSpec {
@@ -123,7 +126,10 @@ const CHOICE_CONFLICTS = {
 } as const;
 
 /** A pod-choice flag row (`--all`, `--first`, `--pick`, `--multi`) with its shared conflicts. */
-export function choiceOption(flag: `--${keyof typeof CHOICE_CONFLICTS}`, description: string): OptSpec {
+export function choiceOption<const F extends `--${keyof typeof CHOICE_CONFLICTS}`>(
+  flag: F,
+  description: string,
+): { flags: F; description: string; conflicts: readonly string[] } {
   return {
     flags: flag,
     description,
@@ -146,7 +152,7 @@ export function positiveCount(v: string, flag?: string): number {
 }
 
 /** Global flags with kubectl's meaning; they may appear before or after the subcommand. */
-export const GLOBAL_OPTIONS: readonly OptSpec[] = [
+export const GLOBAL_OPTIONS = opts([
   {
     flags: "--kubeconfig <path>",
     description: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)",
@@ -198,10 +204,10 @@ export const GLOBAL_OPTIONS: readonly OptSpec[] = [
     default: "text",
   },
   { flags: "--no-color", description: "disable colours (also: NO_COLOR=1)" },
-];
+]);
 
 /** The targeting flags every pod command shares. */
-export const TARGETING_OPTIONS: readonly OptSpec[] = [
+export const TARGETING_OPTIONS = opts([
   {
     flags: "-m, --match <substr>",
     description: "pod name contains SUBSTR (repeatable; all must match)",
@@ -216,17 +222,19 @@ export const TARGETING_OPTIONS: readonly OptSpec[] = [
   },
   { flags: "-A, --all-namespaces", description: "look in every namespace" },
   { flags: "--pod <name>", description: "exactly this pod name" },
-];
+]);
 
 /** `--reconnect-timeout`, for commands that keep a watch or stream open (logs -f, pods -w, wait). */
-export const RECONNECT_OPTION: OptSpec = {
+export const RECONNECT_OPTION = opt({
   flags: "--reconnect-timeout <duration>",
   description: "while the API server cannot be reached, keep retrying this long, then exit 1 (0 = forever)",
   default: "5m",
-};
+});
 
 /** `-o FORMAT`, the first format the default. */
-export function outputSpec(formats: readonly string[] = ["table", "wide", "json", "yaml", "name"]): OptSpec {
+export function outputSpec<const F extends readonly string[] = typeof DEFAULT_FORMATS>(
+  formats: F = DEFAULT_FORMATS as unknown as F,
+): { flags: "-o, --output <format>"; description: string; choices: F; default: F[number] } {
   return {
     flags: "-o, --output <format>",
     description: "output format",
@@ -235,8 +243,10 @@ export function outputSpec(formats: readonly string[] = ["table", "wide", "json"
   };
 }
 
+const DEFAULT_FORMATS = ["table", "wide", "json", "yaml", "name"] as const;
+
 /** --query, --select-1, --exit-0, --multi (every command that can open the picker; `kodama pick` too) */
-export const PICK_QUERY_OPTIONS: readonly OptSpec[] = [
+export const PICK_QUERY_OPTIONS = opts([
   {
     flags: "--query <q>",
     description: "start the picker with this query (fzf syntax: 'exact ^prefix suffix$ !not a|b)",
@@ -247,13 +257,13 @@ export const PICK_QUERY_OPTIONS: readonly OptSpec[] = [
   },
   { flags: "--exit-0", description: "exit 3 at once when nothing matches the query" },
   choiceOption("--multi", "choose several pods (Tab marks a row, Ctrl-A marks every match)"),
-];
+]);
 
 /** --pick plus PICK_QUERY_OPTIONS */
-export const PICKER_OPTIONS: readonly OptSpec[] = [
+export const PICKER_OPTIONS = opts([
   choiceOption("--pick", "choose in the interactive picker even when the match is unambiguous"),
   ...PICK_QUERY_OPTIONS,
-];
+]);
 
 export interface PickerFlags {
   pick: boolean;
@@ -264,27 +274,12 @@ export interface PickerFlags {
 }
 
 /** Parsed picker options as `pickPods` takes them. */
-export function pickerFlags(opts: Record<string, unknown>): PickerFlags {
+export function pickerFlags(o: Partial<Options<typeof PICKER_OPTIONS>>): PickerFlags {
   return {
-    pick: !!opts.pick,
-    multi: !!opts.multi,
-    query: typeof opts.query === "string" ? opts.query : undefined,
-    selectOne: !!opts.select1,
-    exit0: !!opts.exit0,
+    pick: !!o.pick,
+    multi: !!o.multi,
+    query: o.query,
+    selectOne: !!o.select1,
+    exit0: !!o.exit0,
   };
-}
-
-/**
- * A parsed command line as a command's action takes it, from either reader (commander's `invocationOf` in
- * src/cli/flags.ts, or src/cli/fast.ts).
- */
-export interface Invocation {
-  /** the command's options over the global ones, defaults filled in (commander's optsWithGlobals()) */
-  opts: Record<string, unknown>;
-  /** the command's operands, both sides of `--` */
-  args: string[];
-  /** the whole command line */
-  rawArgs: string[];
-  /** did the user give this option (not its default)? */
-  given(key: string): boolean;
 }

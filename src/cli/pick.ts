@@ -1,15 +1,10 @@
 /** `kodama pick`: choose pods interactively and print `namespace/name` lines (for scripts). */
-import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
+import { opts } from "./opttypes.ts";
+import { connectFromOpts, targetFrom } from "./connect.ts";
 import { setExitCode } from "./exit.ts";
 import { ExitCode } from "../errors.ts";
 import type { HelpSpec } from "./help.ts";
-import {
-  type Invocation,
-  type OptSpec,
-  PICK_QUERY_OPTIONS,
-  pickerFlags,
-  TARGETING_OPTIONS,
-} from "./optspec.ts";
+import { type Invocation, PICK_QUERY_OPTIONS, pickerFlags, TARGETING_OPTIONS } from "./optspec.ts";
 
 export const names = ["pick"];
 
@@ -47,7 +42,7 @@ exit 1 when nothing matches (as fzf), 3 when there are no pods to filter.`,
   ],
 };
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   ...TARGETING_OPTIONS,
   ...PICK_QUERY_OPTIONS,
   {
@@ -61,17 +56,17 @@ export const options: readonly OptSpec[] = [
     choices: ["ns-name", "name", "json"],
     default: "ns-name",
   },
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const all = inv.opts;
-  const kube = await connectFromOpts(all as GlobalOptions);
+  const kube = await connectFromOpts(all);
   const { pickCommand } = await import("../pods/pick_cmd.ts");
   const filter = typeof all.filter === "string" ? all.filter : undefined;
   const text = await pickCommand(kube, targetFrom(all), {
     ...pickerFlags(all),
     filter,
-    output: all.output as "ns-name" | "name" | "json",
+    output: all.output,
   });
   if (text) await Deno.stdout.write(new TextEncoder().encode(text));
   // fzf --filter's status: 1 when nothing matched (quietly: the empty output says it)

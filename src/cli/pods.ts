@@ -1,9 +1,10 @@
 /** `kodama pods`: list pods with the shared targeting flags; -w/--watch-only keep printing changes. */
+import { opts } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
 import { arg } from "./spec.ts";
 import { setExitCode } from "./exit.ts";
-import { connectAll, type GlobalOptions, targetFrom } from "./connect.ts";
-import { type Invocation, type OptSpec, outputSpec, RECONNECT_OPTION, TARGETING_OPTIONS } from "./optspec.ts";
+import { connectAll, targetFrom } from "./connect.ts";
+import { type Invocation, outputSpec, RECONNECT_OPTION, TARGETING_OPTIONS } from "./optspec.ts";
 
 export const names = ["pods", "po"];
 
@@ -39,7 +40,7 @@ export const args = [
 ];
 
 /** pods' options, in the order `kodama pods --help` lists them. */
-export const options: readonly OptSpec[] = [
+export const options = opts([
   { flags: "--running", description: "only Running pods" },
   {
     flags: "-w, --watch",
@@ -53,21 +54,21 @@ export const options: readonly OptSpec[] = [
   ...TARGETING_OPTIONS,
   outputSpec(),
   RECONNECT_OPTION,
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const o = inv.opts;
   const { listPodsCommand } = await import("../pods/list.ts");
-  const kubes = await connectAll(o as GlobalOptions);
+  const kubes = await connectAll(o);
   const code = await listPodsCommand(
     kubes,
     { ...targetFrom(o, inv.args[0]), includeNotReady: !o.running },
-    o.output as string,
+    o.output,
     {
       watch: Boolean(o.watch),
       watchOnly: Boolean(o.watchOnly),
       outputWatchEvents: Boolean(o.outputWatchEvents),
-      reconnectTimeout: o.reconnectTimeout as string,
+      reconnectTimeout: o.reconnectTimeout,
     },
   );
   if (code) setExitCode(code);

@@ -2,16 +2,16 @@
  * `kodama pool ensure|list|drain`: the warm volume pool (src/session/pool.ts) that `start` takes a session's
  * volumes from.
  */
+import { command, type GlobalValues } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
-import type { Invocation } from "./optspec.ts";
+import { connectFromOpts } from "./connect.ts";
 import type { CommandSpec } from "./spec.ts";
 
 const impl = () => import("../session/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 
-const pool: CommandSpec = {
+const pool = command({
   names: ["pool"],
   help: {
     group: "Sessions",
@@ -31,7 +31,7 @@ With a WaitForFirstConsumer class, a short-lived pod binds each pair: the volume
 later takes them, are then pinned to that pod's node (and zone).`,
   },
   subcommands: [
-    {
+    command({
       names: ["ensure"],
       help: {
         summary: "Keep N matching pairs in the namespace: make the missing ones, wait until Bound",
@@ -74,21 +74,20 @@ later takes them, are then pinned to that pod's node (and zone).`,
       run: async (inv) => {
         const [{ poolEnsureCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
         const o = inv.opts;
-        const str = (v: unknown) => v as string | undefined;
         setExitCode(
           await poolEnsureCommand(kube, {
-            size: str(o.size),
-            workspaceSize: str(o.workspaceSize),
-            homeSize: str(o.homeSize),
-            storageClass: str(o.storageClass),
-            image: str(o.image),
-            timeout: str(o.timeout),
+            size: o.size,
+            workspaceSize: o.workspaceSize,
+            homeSize: o.homeSize,
+            storageClass: o.storageClass,
+            image: o.image,
+            timeout: o.timeout,
             noWait: o.wait === false,
           }, cfg),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["list", "ls"],
       help: {
         summary: "List the pool's pairs: PAIR STATUS WORKSPACE HOME STORAGECLASS AGE",
@@ -107,13 +106,13 @@ later takes them, are then pinned to that pod's node (and zone).`,
         const [{ poolListCommand }, kube] = await Promise.all([impl(), connect(inv)]);
         setExitCode(
           await poolListCommand(kube, {
-            allNamespaces: inv.opts.allNamespaces as boolean | undefined,
-            output: inv.opts.output as string,
+            allNamespaces: inv.opts.allNamespaces,
+            output: inv.opts.output,
           }),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["drain"],
       help: {
         summary:
@@ -125,8 +124,8 @@ later takes them, are then pinned to that pod's node (and zone).`,
         const [{ poolDrainCommand }, kube] = await Promise.all([impl(), connect(inv)]);
         setExitCode(await poolDrainCommand(kube, !!inv.opts.yes));
       },
-    },
+    }),
   ],
-};
+});
 
 export const commands: CommandSpec[] = [pool];

@@ -1,8 +1,10 @@
 /** `kodama port-forward`: forward local ports to a pod (or a service's pod), like kubectl. */
+import { command } from "./opttypes.ts";
+import { opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions, targetFrom } from "./connect.ts";
+import { connectFromOpts, targetFrom } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import { choiceOption, type Invocation, type OptSpec, TARGETING_OPTIONS } from "./optspec.ts";
+import { choiceOption, type Invocation, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { usageError } from "../errors.ts";
 
@@ -70,7 +72,7 @@ then its Forwarding lines. \`port-forward list\` shows the running forwards, \`p
 
 export const args = [arg("<target-or-ports...>", "[TYPE/NAME | NAME] then [LOCAL:]REMOTE ports")];
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "--service <name>",
     description: "forward to a ready pod of this service (ports are service ports)",
@@ -104,7 +106,7 @@ export const options: readonly OptSpec[] = [
   },
   { flags: "--daemon <id>", description: "internal: run as the background forward ID", hidden: true },
   ...TARGETING_OPTIONS,
-];
+]);
 
 /** A lone word that may be a session's name (not a port, not TYPE/NAME): `pf NAME` forwards its ports. */
 const SESSION_WORD = /^(?:session\/)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
@@ -139,9 +141,9 @@ async function sessionPorts(
   return [`session/${m[1]}`, ...ports.map(String)];
 }
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
-  const [kube, { runPortForward }] = await Promise.all([connectFromOpts(opts as GlobalOptions), pf()]);
+  const [kube, { runPortForward }] = await Promise.all([connectFromOpts(opts), pf()]);
   const t = targetFrom(opts);
   const plain = !opts.service && !t.match?.length && !t.regex && !t.selector && !t.fieldSelector && !t.pod &&
     !t.allNamespaces;
@@ -149,22 +151,22 @@ export async function run(inv: Invocation): Promise<void> {
     inv.args;
   const code = await runPortForward(kube, args, {
     target: { ...targetFrom(opts), includeNotReady: opts.includeNotReady ? true : undefined },
-    service: opts.service as string | undefined,
-    address: opts.address as string,
-    reconnect: opts.reconnect as boolean | undefined,
+    service: opts.service,
+    address: opts.address,
+    reconnect: opts.reconnect,
     first: !!opts.first,
     pick: !!opts.pick,
     verbose: !!opts.verbose,
     detach: !!opts.detach,
-    statsJson: opts.statsJson as string | undefined,
-    daemon: opts.daemon as string | undefined,
+    statsJson: opts.statsJson,
+    daemon: opts.daemon,
     argv: inv.rawArgs,
   });
   setExitCode(code);
 }
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["list", "ls"],
     help: {
       summary: "List the port-forwards running on this machine, with their traffic figures",
@@ -187,10 +189,10 @@ export const subcommands: CommandSpec[] = [
     ],
     run: async (inv) => {
       const { listForwards } = await pf();
-      setExitCode(await listForwards(inv.opts.output as "table" | "json"));
+      setExitCode(await listForwards(inv.opts.output));
     },
-  },
-  {
+  }),
+  command({
     names: ["stop"],
     help: {
       summary: "End port-forwards by id (a unique prefix will do), or all of them",
@@ -208,5 +210,5 @@ export const subcommands: CommandSpec[] = [
       const { stopForwards } = await pf();
       setExitCode(await stopForwards(inv.args, !!inv.opts.all));
     },
-  },
+  }),
 ];

@@ -1,9 +1,10 @@
 /** `kodama run NAME`: run a workflow found in the repo, ~/.kodama/workflows or the built-ins. */
+import { opts } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
 import { arg } from "./spec.ts";
 import { setExitCode } from "./exit.ts";
-import { connectWith, type GlobalOptions, kubeOptionsFrom } from "./connect.ts";
-import { collect, type Invocation, type OptSpec } from "./optspec.ts";
+import { connectWith, kubeOptionsFrom } from "./connect.ts";
+import { collect, type Invocation } from "./optspec.ts";
 
 export const names = ["run"];
 
@@ -41,7 +42,7 @@ export const args = [
 ];
 
 /** run's options, in the order `kodama run --help` lists them. */
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "-p, --param <name=value>",
     description: "set a workflow param (repeatable)",
@@ -65,10 +66,10 @@ export const options: readonly OptSpec[] = [
     flags: "-y, --yes",
     description: "answer prompts with the default (select: pick / pick steps take the first match)",
   },
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
-  const opts = inv.opts as GlobalOptions & Record<string, unknown>;
+export async function run(inv: Invocation<typeof options>): Promise<void> {
+  const opts = inv.opts;
   const [name, ...words] = inv.args;
   // the workflow modules load while the kubeconfig is read and the client made (TLS warmed); a workflow
   // that never reaches the cluster leaves it unused, and an error surfaces only when a step connects
@@ -83,11 +84,11 @@ export async function run(inv: Invocation): Promise<void> {
   // absolute as their cwd may differ; never --token (process arguments are readable by anyone)
   const globalFlags = connectionFlags(await ko);
   const code = await runCommand(name, {
-    params: opts.param as string[],
+    params: opts.param,
     words,
     dryRun: !!opts.dryRun,
     trust: !!opts.trust,
-    trustHash: opts.trustHash as string | undefined,
+    trustHash: opts.trustHash,
     yes: !!opts.yes,
     namespace: opts.namespace,
     connect: () => early ?? connectWith(ko),

@@ -3,10 +3,11 @@
  * lists), and the contract's top-level forms `kodama start|list|ls|attach|stop|resume|delete`. Each verb's
  * table (flags, help, run) is declared once and appears in both places; every run calls one function.
  */
+import { command, type GlobalValues } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import { connectFromOpts } from "./connect.ts";
 import type { Example, HelpSpec } from "./help.ts";
-import { collect, type Invocation, type OptSpec } from "./optspec.ts";
+import { collect } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { parseReplicas } from "../agent/replicas.ts";
 import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
@@ -16,7 +17,7 @@ const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 const impl = () => import("../session/commands.ts");
 const agentImpl = () => import("../agent/agentcmd.ts");
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 const NAME = arg("<name>", "session name");
 
 /** A verb, as declared for the top-level form (`kodama start`): its help's examples say `kodama start`. */
@@ -36,7 +37,7 @@ function topLevel(v: Verb): CommandSpec {
   return { ...v, help: { group: "Sessions", ...v.help } };
 }
 
-const start: Verb = {
+const start = command({
   names: ["start"],
   help: {
     summary: "Start a session: workspace and home volumes, an env Secret, and a pod",
@@ -358,73 +359,72 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       description: "with --dry-run: yaml or json",
       choices: ["yaml", "json"],
     },
-  ] satisfies OptSpec[],
+  ],
   run: async (inv) => {
     const [{ startCommand }, kube, cfg] = await Promise.all([agentImpl(), connect(inv), settings()]);
     const o = inv.opts;
-    const str = (v: unknown) => v as string | undefined;
     // the flags, once, as the session's start options (src/session/start.ts resolves them over the config)
     setExitCode(
       await startCommand(kube, {
         name: inv.args[0],
-        template: str(o.template),
-        fromSnapshot: str(o.fromSnapshot),
-        sidecars: o.sidecar as string[],
-        image: str(o.image),
-        serviceAccount: str(o.serviceAccount),
-        cpu: str(o.cpu),
-        memory: str(o.memory),
-        storage: str(o.storage),
-        storageClass: str(o.storageClass),
-        mountSaToken: o.mountSaToken as boolean | undefined,
+        template: o.template,
+        fromSnapshot: o.fromSnapshot,
+        sidecars: o.sidecar,
+        image: o.image,
+        serviceAccount: o.serviceAccount,
+        cpu: o.cpu,
+        memory: o.memory,
+        storage: o.storage,
+        storageClass: o.storageClass,
+        mountSaToken: o.mountSaToken,
         scheduling: {
-          cpuRequest: str(o.cpuRequest),
-          memoryRequest: str(o.memoryRequest),
-          gpu: str(o.gpu),
-          resources: o.resource as string[],
-          nodeSelector: o.nodeSelector as string[],
-          tolerations: o.toleration as string[],
-          imagePullSecrets: o.imagePullSecret as string[],
-          annotations: o.annotation as string[],
-          priorityClass: str(o.priorityClass),
+          cpuRequest: o.cpuRequest,
+          memoryRequest: o.memoryRequest,
+          gpu: o.gpu,
+          resources: o.resource,
+          nodeSelector: o.nodeSelector,
+          tolerations: o.toleration,
+          imagePullSecrets: o.imagePullSecret,
+          annotations: o.annotation,
+          priorityClass: o.priorityClass,
         },
-        idleStop: str(o.idleStop),
-        ttl: str(o.ttl),
-        envFiles: o.envFile as string[],
-        envExclude: o.envExclude as string[],
+        idleStop: o.idleStop,
+        ttl: o.ttl,
+        envFiles: o.envFile,
+        envExclude: o.envExclude,
         sync: typeof o.sync === "string" ? o.sync : o.sync === true ? "." : undefined,
         noSync: o.sync === false,
         noPool: o.pool === false,
         noGateway: o.gateway === false,
-        allowOverlap: o.allowOverlap as boolean | undefined,
+        allowOverlap: o.allowOverlap,
         // the prompt file is the agent's task: never synced into its workspace (nor into its commits)
         neverSync: typeof o.promptFile === "string" && o.promptFile !== "-" ? [o.promptFile] : [],
-        syncMode: str(o.syncMode),
-        repo: str(o.repo),
-        branch: str(o.branch),
-        baseBranch: str(o.baseBranch),
-        prompt: str(o.prompt),
-        promptFile: str(o.promptFile),
-        check: str(o.check),
-        replicas: str(o.replicas),
-        variants: o.agentVariant as string[],
-        agentName: str(o.agent),
+        syncMode: o.syncMode,
+        repo: o.repo,
+        branch: o.branch,
+        baseBranch: o.baseBranch,
+        prompt: o.prompt,
+        promptFile: o.promptFile,
+        check: o.check,
+        replicas: o.replicas,
+        variants: o.agentVariant,
+        agentName: o.agent,
         settings: settingsFlagsOf(o),
         noPreflight: o.preflight === false,
-        ...(o.notify !== undefined ? { notify: o.notify as boolean } : {}),
-        budget: str(o.budget),
-        timeout: str(o.timeout),
+        ...(o.notify !== undefined ? { notify: o.notify } : {}),
+        budget: o.budget,
+        timeout: o.timeout,
         noWait: o.wait === false,
-        keepOnFailure: o.keepOnFailure as boolean | undefined,
-        replace: o.replace as boolean | undefined,
-        dryRun: o.dryRun as boolean | undefined,
-        output: str(o.output),
+        keepOnFailure: o.keepOnFailure,
+        replace: o.replace,
+        dryRun: o.dryRun,
+        output: o.output,
       }, cfg),
     );
   },
-};
+});
 
-const list: Verb = {
+const list = command({
   names: ["list"],
   help: {
     summary: "List sessions (read from the cluster: works from any machine)",
@@ -458,9 +458,9 @@ USAGE (sessions through a gateway): the tokens and cost the gateway metered, fro
     const o = inv.opts;
     setExitCode(
       await listCommand(kube, {
-        allNamespaces: o.allNamespaces as boolean | undefined,
-        output: o.output as string,
-        watch: o.watch as boolean | undefined,
+        allNamespaces: o.allNamespaces,
+        output: o.output,
+        watch: o.watch,
         // the runs nobody read yet, and the gateway's figures (one log read per namespace), at once
         complete: async (views) => {
           await Promise.allSettled([fillRunOutcomes(kube, views), fillGatewayFigures(kube, views)]);
@@ -468,9 +468,9 @@ USAGE (sessions through a gateway): the tokens and cost the gateway metered, fro
       }),
     );
   },
-};
+});
 
-const get: Verb = {
+const get = command({
   names: ["get"],
   help: {
     summary: "Show a session: settings, objects and their state, pod conditions, recent events",
@@ -490,11 +490,11 @@ const get: Verb = {
   ],
   run: async (inv) => {
     const [{ getCommand }, kube] = await Promise.all([impl(), connect(inv)]);
-    setExitCode(await getCommand(kube, inv.args[0], inv.opts.output as string));
+    setExitCode(await getCommand(kube, inv.args[0], inv.opts.output));
   },
-};
+});
 
-const attach: Verb = {
+const attach = command({
   names: ["attach"],
   help: {
     summary: "Open a shell in a session's workspace, or run one command there",
@@ -541,16 +541,16 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
     const o = inv.opts;
     setExitCode(
       await attachCommand(kube, inv.args[0], {
-        container: o.container as string | undefined,
-        command: o.command as string | undefined,
-        tty: o.tty as boolean,
-        resume: o.resume as boolean | undefined,
+        container: o.container,
+        command: o.command,
+        tty: o.tty,
+        resume: o.resume,
       }, cfg),
     );
   },
-};
+});
 
-const stop: Verb = {
+const stop = command({
   names: ["stop"],
   help: {
     summary: "Stop a session: delete its pod, keep its volumes, Secret and settings",
@@ -565,9 +565,9 @@ const stop: Verb = {
     const [{ stopCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     setExitCode(await stopCommand(kube, inv.args[0], { wait: inv.opts.wait !== false }));
   },
-};
+});
 
-const resume: Verb = {
+const resume = command({
   names: ["resume"],
   help: {
     summary: "Resume a stopped session: a new pod from the recorded settings, waited for as start does",
@@ -592,14 +592,14 @@ const resume: Verb = {
     const o = inv.opts;
     setExitCode(
       await resumeCommand(kube, inv.args[0], {
-        timeout: o.timeout as string | undefined,
+        timeout: o.timeout,
         noWait: o.wait === false,
       }, cfg),
     );
   },
-};
+});
 
-const del: Verb = {
+const del = command({
   names: ["delete"],
   help: {
     summary: "Delete a session: pod, Secret, ConfigMap and local state; the volumes are kept unless --purge",
@@ -640,22 +640,22 @@ const del: Verb = {
     const o = inv.opts;
     const [{ deleteCommand }, { deleteGroupCommand }, kube] = await Promise.all([
       impl(),
-      o.group || (o.keep as string[]).length ? agentImpl() : { deleteGroupCommand: undefined },
+      o.group || o.keep.length ? agentImpl() : { deleteGroupCommand: undefined },
       connect(inv),
     ]);
     setExitCode(
       await (deleteGroupCommand ?? deleteCommand)(kube, inv.args[0], {
-        force: o.force as boolean | undefined,
-        purge: o.purge as boolean | undefined,
-        keepConfig: o.keepConfig as boolean | undefined,
-        group: o.group as boolean | undefined,
-        keep: o.keep as string[],
+        force: o.force,
+        purge: o.purge,
+        keepConfig: o.keepConfig,
+        group: o.group,
+        keep: o.keep,
       }),
     );
   },
-};
+});
 
-const logs: Verb = {
+const logs = command({
   names: ["logs"],
   help: {
     summary: "Print the latest coding-agent run's output; -f follows it until the run ends",
@@ -671,9 +671,9 @@ const logs: Verb = {
     const [{ sessionLogsCommand }, kube] = await Promise.all([agentImpl(), connect(inv)]);
     setExitCode(await sessionLogsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
   },
-};
+});
 
-const fetch: Verb = {
+const fetch = command({
   names: ["fetch"],
   help: {
     summary: "Bring a session's branch (the agent's commits) into this repository as kodama/NAME, over exec",
@@ -709,15 +709,15 @@ agent's rewritten history) only with --force; a refusal is exit 2, and no local 
     const o = inv.opts;
     setExitCode(
       await fetchCommand(kube, inv.args[0], {
-        branch: o.branch as string | undefined,
-        diff: o.diff as boolean | undefined,
-        force: o.force as boolean | undefined,
+        branch: o.branch,
+        diff: o.diff,
+        force: o.force,
       }),
     );
   },
-};
+});
 
-const envVerb = (op: "set" | "unset"): CommandSpec => ({
+const envVerb = (op: "set" | "unset"): CommandSpec => (command({
   names: [op],
   help: {
     summary: op === "set"
@@ -744,18 +744,18 @@ over VAR=VALUE, which is in this command's arguments.`,
     const [name, ...vars] = inv.args as string[];
     setExitCode(await sessionEnv(kube, kube.namespace, name, op, vars, { out: stdoutSink }));
   },
-});
+}));
 
-const env: CommandSpec = {
+const env = command({
   names: ["env"],
   help: {
     summary: "Change a session's env Secret without a replace: set, unset",
     examples: [["Set one variable from this environment", "kodama session env set my-work API_TOKEN"]],
   },
   subcommands: [envVerb("set"), envVerb("unset")],
-};
+});
 
-const land: Verb = {
+const land = command({
   names: ["land"],
   help: {
     summary: "The session's commits onto the current branch: pause the sync, fetch, fast-forward or merge",
@@ -800,16 +800,16 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
     setExitCode(
       await doorGitIfAsked(Deno.cwd(), () =>
         landCommand(kube, inv.args[0], {
-          rebase: o.rebase as boolean | undefined,
-          dryRun: o.dryRun as boolean | undefined,
-          force: o.force as boolean | undefined,
+          rebase: o.rebase,
+          dryRun: o.dryRun,
+          force: o.force,
           json: o.output === "json",
         })),
     );
   },
-};
+});
 
-const prune: Verb = {
+const prune = command({
   names: ["prune"],
   help: {
     summary: "Remove local state files (~/.kodama/sessions) whose session no longer exists",
@@ -821,14 +821,14 @@ const prune: Verb = {
   options: [{ flags: "--dry-run", description: "only say what would be removed" }],
   run: async (inv) => {
     const { pruneCommand } = await impl();
-    const g = inv.opts as GlobalOptions;
+    const g = inv.opts;
     setExitCode(
       await pruneCommand((context) => connectFromOpts({ ...g, context }), { dryRun: !!inv.opts.dryRun }),
     );
   },
-};
+});
 
-const gc: Verb = {
+const gc = command({
   names: ["gc"],
   help: {
     summary: "Delete the sessions whose --ttl has passed (volumes kept unless --purge)",
@@ -851,16 +851,16 @@ const gc: Verb = {
     const o = inv.opts;
     setExitCode(
       await gcCommand(kube, {
-        allNamespaces: o.allNamespaces as boolean | undefined,
-        dryRun: o.dryRun as boolean | undefined,
-        force: o.force as boolean | undefined,
-        purge: o.purge as boolean | undefined,
+        allNamespaces: o.allNamespaces,
+        dryRun: o.dryRun,
+        force: o.force,
+        purge: o.purge,
       }),
     );
   },
-};
+});
 
-const session: CommandSpec = {
+const session = command({
   names: ["session"],
   help: {
     group: "Sessions",
@@ -877,7 +877,7 @@ const session: CommandSpec = {
   },
   subcommands: [
     start,
-    { ...list, names: ["list", "ls"] },
+    command({ ...list, names: ["list", "ls"] }),
     get,
     attach,
     stop,
@@ -894,12 +894,12 @@ const session: CommandSpec = {
     const [{ listCommand }, kube] = await Promise.all([impl(), connect(inv)]);
     setExitCode(await listCommand(kube, { output: "table" }));
   },
-};
+});
 
 export const commands: CommandSpec[] = [
   session,
   topLevel(start),
-  topLevel({ ...list, names: ["list", "ls"] }),
+  topLevel(command({ ...list, names: ["list", "ls"] })),
   topLevel(attach),
   topLevel(stop),
   topLevel(resume),

@@ -3,38 +3,38 @@
  * (the list) and `kodama unshare NAME --user U | --group G | --serviceaccount NS:NAME | --all`
  * (src/session/share.ts).
  */
+import { command, type GlobalValues, type Options, opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
-import type { Invocation } from "./optspec.ts";
-import { arg, type CommandSpec } from "./spec.ts";
+import { connectFromOpts } from "./connect.ts";
+import { arg } from "./spec.ts";
 
 /**
  * `--user` is also the global flag naming the kubeconfig user, which reads it first; here it names the
  * subject, as in `kubectl create rolebinding --user` (pick the kubeconfig user with --context instead).
  */
-const connect = (inv: Invocation) => {
-  const { user: _subject, ...opts } = inv.opts;
-  return connectFromOpts(opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => {
+  const { user: _subject, ...global } = inv.opts;
+  return connectFromOpts(global);
 };
 const feature = () => import("../session/share.ts");
 const out = () => import("../base/sink.ts");
 
 /** `--user NAME` is the global flag's (see connect above); these are the other subjects. */
-const SUBJECT_FLAGS = [
+const SUBJECT_FLAGS = opts([
   { flags: "--group <name>", description: "a group of users (certificate O, OIDC groups)" },
   {
     flags: "--serviceaccount <namespace:name>",
     description: "a ServiceAccount (e.g. the identity a teammate's or CI's token is issued for)",
   },
-];
+]);
 
-const subjectOf = (inv: Invocation) => ({
-  user: inv.opts.user as string | undefined,
-  group: inv.opts.group as string | undefined,
-  serviceaccount: inv.opts.serviceaccount as string | undefined,
+const subjectOf = (inv: { opts: Partial<Options<typeof SUBJECT_FLAGS>> & GlobalValues }) => ({
+  user: inv.opts.user,
+  group: inv.opts.group,
+  serviceaccount: inv.opts.serviceaccount,
 });
 
-const share: CommandSpec = {
+const share = command({
   names: ["share"],
   help: {
     group: "Sessions",
@@ -89,20 +89,20 @@ Exit codes: 2 more than one subject, 3 no such session, 4 not allowed to create 
         const { usageError } = await import("../errors.ts");
         throw usageError("--read-only needs a subject", "e.g. kodama share NAME --user alice --read-only");
       }
-      setExitCode(await f.printShares(kube, kube.namespace, name, inv.opts.output as string, stdoutSink));
+      setExitCode(await f.printShares(kube, kube.namespace, name, inv.opts.output, stdoutSink));
       return;
     }
     setExitCode(
       await f.shareSession(kube, kube.namespace, name, subject, {
-        readOnly: inv.opts.readOnly as boolean | undefined,
+        readOnly: inv.opts.readOnly,
         out: stdoutSink,
         err: stderrSink,
       }),
     );
   },
-};
+});
 
-const unshare: CommandSpec = {
+const unshare = command({
   names: ["unshare"],
   help: {
     group: "Sessions",
@@ -138,6 +138,6 @@ no such share.`,
       }),
     );
   },
-};
+});
 
 export const commands = [share, unshare];

@@ -2,21 +2,21 @@
  * `kodama snapshot create|list|delete`, `kodama restore NAME SNAP|FILE` and `kodama clone SRC DST`: copies
  * of a session's volumes (src/session/snapshot.ts, src/session/clone.ts).
  */
+import { command, type GlobalValues, opt } from "./opttypes.ts";
 import type { AgentKind } from "../agent/presets.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
-import type { Invocation } from "./optspec.ts";
+import { connectFromOpts } from "./connect.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 const impl = () => import("../session/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
-const TIMEOUT = {
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
+const TIMEOUT = opt({
   flags: "--timeout <duration>",
   description: "how long to wait for the copy pod to run (default: session.readyTimeout)",
-};
+});
 
-const snapshot: CommandSpec = {
+const snapshot = command({
   names: ["snapshot", "snapshots"],
   help: {
     group: "Sessions",
@@ -37,7 +37,7 @@ kodama.dev/snapshot-of=NAME; list and delete touch nothing without them. Restore
 (VolumeSnapshots: new claims with that dataSource).`,
   },
   subcommands: [
-    {
+    command({
       names: ["create"],
       help: {
         summary: "Snapshot a session's workspace and home: VolumeSnapshots, or a snapshot PVC, or a file",
@@ -72,15 +72,15 @@ kodama.dev/snapshot-of=NAME; list and delete touch nothing without them. Restore
         const o = inv.opts;
         setExitCode(
           await snapshotCreateCommand(kube, inv.args[0], inv.args[1] as string | undefined, {
-            toFile: o.toFile as string | undefined,
-            force: o.force as boolean | undefined,
-            portable: o.portable as boolean | undefined,
-            timeout: o.timeout as string | undefined,
+            toFile: o.toFile,
+            force: o.force,
+            portable: o.portable,
+            timeout: o.timeout,
           }, cfg),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["list", "ls"],
       help: {
         summary: "List snapshots: NAME SESSION STATUS KIND (VolumeSnapshot or portable) SIZE AGE",
@@ -104,14 +104,14 @@ kodama.dev/snapshot-of=NAME; list and delete touch nothing without them. Restore
         const o = inv.opts;
         setExitCode(
           await snapshotListCommand(kube, {
-            allNamespaces: o.allNamespaces as boolean | undefined,
-            output: o.output as string,
-            session: o.session as string | undefined,
+            allNamespaces: o.allNamespaces,
+            output: o.output,
+            session: o.session,
           }),
         );
       },
-    },
-    {
+    }),
+    command({
       names: ["delete", "rm"],
       help: {
         summary: "Delete snapshots (only the VolumeSnapshots and snapshot PVCs kodama made)",
@@ -122,11 +122,11 @@ kodama.dev/snapshot-of=NAME; list and delete touch nothing without them. Restore
         const [{ snapshotDeleteCommand }, kube] = await Promise.all([impl(), connect(inv)]);
         setExitCode(await snapshotDeleteCommand(kube, inv.args as string[]));
       },
-    },
+    }),
   ],
-};
+});
 
-const restore: CommandSpec = {
+const restore = command({
   names: ["restore"],
   help: {
     group: "Sessions",
@@ -153,14 +153,14 @@ copy puts the files back and resumes a session that was running. Exit codes: 2 n
     const [{ restoreCommand }, kube, cfg] = await Promise.all([impl(), connect(inv), settings()]);
     setExitCode(
       await restoreCommand(kube, inv.args[0], inv.args[1], {
-        force: inv.opts.force as boolean | undefined,
-        timeout: inv.opts.timeout as string | undefined,
+        force: inv.opts.force,
+        timeout: inv.opts.timeout,
       }, cfg),
     );
   },
-};
+});
 
-const clone: CommandSpec = {
+const clone = command({
   names: ["clone"],
   help: {
     group: "Sessions",
@@ -205,13 +205,13 @@ read. The env Secret is made from your env files, as for a new start.`,
       await cloneCommand(kube, inv.args[0], inv.args[1], {
         // the source's agent takes what any session of that agent takes: the user's config decides
         forwardEnv: (a) => forwardedEnv(a.preset as AgentKind, cfg, (k) => originOf(cfg)?.sources[k]),
-        branch: inv.opts.branch as string | undefined,
-        portable: inv.opts.portable as boolean | undefined,
-        keepSnapshot: inv.opts.keepSnapshot as boolean | undefined,
-        timeout: inv.opts.timeout as string | undefined,
+        branch: inv.opts.branch,
+        portable: inv.opts.portable,
+        keepSnapshot: inv.opts.keepSnapshot,
+        timeout: inv.opts.timeout,
       }, cfg),
     );
   },
-};
+});
 
 export const commands: CommandSpec[] = [snapshot, restore, clone];

@@ -6,11 +6,13 @@
  * commander commands only for what commander is still good at (help text, error wording).
  *
  * Adding a command: a new `src/cli/<name>.ts` exporting the fields below, one line in src/cli/commands.ts.
- * Adding a flag: one row in the command's `options`. Its `run` imports what it needs with `import()`, so
+ * Adding a flag: one row in the command's `options` (`opts([...])`; its action takes
+ * `Invocation<typeof options>`, the values typed from the rows: src/cli/opttypes.ts). Its `run` imports what it needs with `import()`, so
  * reading a table never loads the Kubernetes client.
  */
 import type { HelpSpec } from "./help.ts";
 import type { Invocation, OptSpec } from "./optspec.ts";
+import { opt } from "./opttypes.ts";
 
 /** What a positional argument completes to (src/cli/complete.ts), when its name does not say it. */
 export type ArgKind =
@@ -42,12 +44,12 @@ export interface ArgSpec {
 }
 
 /** `-o table|json|name`: the output of a `list` subcommand (templates, workflows). */
-export const LIST_OUTPUT: OptSpec = {
+export const LIST_OUTPUT = opt({
   flags: "-o, --output <format>",
   description: "output format",
   choices: ["table", "json", "name"],
   default: "table",
-};
+});
 
 /** `arg("<name>", "…")`, `arg("[cmd...]", "…")`: commander's argument syntax. */
 export function arg(term: string, description = ""): ArgSpec {
@@ -65,7 +67,7 @@ export interface CommandSpec {
   readonly options?: readonly OptSpec[];
   readonly subcommands?: readonly CommandSpec[];
   /** what it does; a command with subcommands and no `run` prints its help */
-  readonly run?: (inv: Invocation) => Promise<void>;
+  run?(inv: Invocation): Promise<void>;
   /** what each positional argument completes to, in order (the last repeats); default: from its name */
   readonly complete?: readonly ArgKind[];
   /** accept any flag (`__complete WORDS…`: the words are another line's) */

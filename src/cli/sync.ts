@@ -2,17 +2,17 @@
  * `kodama sync push|start|stop|status|pull NAME`: file sync between a local directory and a session's
  * workspace. Each verb declares its flags and calls one function in `src/session/sync/commands.ts`.
  */
+import { command, type GlobalValues } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import { connectFromOpts } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
 const commands = () => import("../session/sync/commands.ts");
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const connect = (inv: Invocation) => connectFromOpts(inv.opts as GlobalOptions);
+const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 /** The sync commands, the cluster and the settings, loaded together. */
-const withSettings = (inv: Invocation) => Promise.all([commands(), connect(inv), settings()]);
+const withSettings = (inv: { opts: GlobalValues }) => Promise.all([commands(), connect(inv), settings()]);
 const NAME = arg("<name>", "session name");
 const DIR = arg("[path]", "local directory (default: the recorded one, else the current directory)");
 
@@ -37,7 +37,7 @@ state is in $KODAMA_HOME/sync/NAME/ (settings, manifest, status, log).`,
 };
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["push"],
     help: {
       summary:
@@ -59,8 +59,8 @@ export const subcommands: CommandSpec[] = [
       const [{ pushCommand }, kube, cfg] = await withSettings(inv);
       setExitCode(await pushCommand(kube, inv.args[0], inv.args[1], { full: !!inv.opts.full }, cfg));
     },
-  },
-  {
+  }),
+  command({
     names: ["start"],
     help: {
       summary: "Sync in the background: every local change reaches the pod within a moment",
@@ -98,13 +98,13 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
           inv.args[0],
           inv.args[1],
           cfg,
-          inv.opts.syncMode as string | undefined,
-          inv.opts.allowOverlap as boolean | undefined,
+          inv.opts.syncMode,
+          inv.opts.allowOverlap,
         ),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["stop"],
     help: {
       summary: "Stop the background sync of a session (what was sent is remembered)",
@@ -115,8 +115,8 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
       const { stopCommand } = await commands();
       setExitCode(await stopCommand(inv.args[0]));
     },
-  },
-  {
+  }),
+  command({
     names: ["status"],
     help: {
       summary:
@@ -141,10 +141,10 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
     ],
     run: async (inv) => {
       const { statusCommand } = await commands();
-      setExitCode(await statusCommand(inv.args[0], { output: inv.opts.output as string }));
+      setExitCode(await statusCommand(inv.args[0], { output: inv.opts.output }));
     },
-  },
-  {
+  }),
+  command({
     names: ["pull"],
     help: {
       summary: "Bring files changed in the pod since the last sync back to the local directory",
@@ -170,13 +170,13 @@ replaced with a file stays unless --force (and even then its ignored files, and 
     run: async (inv) => {
       const [{ pullCommand }, kube] = await Promise.all([commands(), connect(inv)]);
       const f = {
-        dryRun: inv.opts.dryRun as boolean | undefined,
-        force: inv.opts.force as boolean | undefined,
+        dryRun: inv.opts.dryRun,
+        force: inv.opts.force,
       };
       setExitCode(await pullCommand(kube, inv.args[0], inv.args[1], f));
     },
-  },
-  {
+  }),
+  command({
     names: ["resolve"],
     help: {
       summary: "Settle conflicts: keep the local or the pod's version of each named path (or --all)",
@@ -207,13 +207,13 @@ copies it over the other, then the background sync goes on.`,
       const rest = inv.args.slice(1);
       setExitCode(
         await resolveCommand(kube, inv.args[0], rest, {
-          keep: inv.opts.keep as string | undefined,
+          keep: inv.opts.keep,
           all: !!inv.opts.all,
         }),
       );
     },
-  },
-  {
+  }),
+  command({
     names: ["diff"],
     help: {
       summary: "Show how the local version of a file differs from the pod's (a unified diff)",
@@ -225,8 +225,8 @@ copies it over the other, then the background sync goes on.`,
       const [{ diffCommand }, kube] = await Promise.all([commands(), connect(inv)]);
       setExitCode(await diffCommand(kube, inv.args[0], inv.args[1]));
     },
-  },
-  {
+  }),
+  command({
     names: ["__daemon"],
     help: { summary: "the background sync process", examples: [], internal: true },
     args: [NAME],
@@ -234,5 +234,5 @@ copies it over the other, then the background sync goes on.`,
       const [{ daemonCommand }, kube] = await Promise.all([commands(), connect(inv)]);
       setExitCode(await daemonCommand(kube, inv.args[0]));
     },
-  },
+  }),
 ];

@@ -1,7 +1,7 @@
 /** `kodama template list|show|validate`: session templates (src/session/template.ts). */
+import { command } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec, LIST_OUTPUT } from "./spec.ts";
 
 const commands = () => import("../session/template_cmd.ts");
@@ -33,7 +33,7 @@ must lead inside the repository, and start prints what it sets. docs/templates.m
 };
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["list", "ls"],
     help: {
       summary: "List every template by name, nearest first; hidden ones are noted on stderr",
@@ -43,12 +43,12 @@ export const subcommands: CommandSpec[] = [
       ],
     },
     options: [LIST_OUTPUT],
-    run: async (inv: Invocation) => {
+    run: async (inv) => {
       const { listTemplates } = await commands();
-      setExitCode(await listTemplates(await io(), inv.opts.output as string));
+      setExitCode(await listTemplates(await io(), inv.opts.output));
     },
-  },
-  {
+  }),
+  command({
     names: ["show"],
     help: {
       summary: "Print a template's settings as YAML (where it comes from goes to stderr)",
@@ -62,8 +62,8 @@ export const subcommands: CommandSpec[] = [
       const { showTemplate } = await commands();
       setExitCode(await showTemplate(inv.args[0], await io()));
     },
-  },
-  {
+  }),
+  command({
     names: ["validate"],
     help: {
       summary: "Check templates; prints file:line:col: problem for each, exit 2 when any",
@@ -78,5 +78,5 @@ export const subcommands: CommandSpec[] = [
       const { validateTemplateFiles } = await commands();
       setExitCode(await validateTemplateFiles(inv.args as string[], await io()));
     },
-  },
+  }),
 ];

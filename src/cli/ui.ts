@@ -1,7 +1,8 @@
 /** `kodama ui`: the local web dashboard (src/web/), a second front end over the same features. */
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import { opts } from "./opttypes.ts";
+import { connectFromOpts } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import { collect, type Invocation, type OptSpec } from "./optspec.ts";
+import { collect, type Invocation } from "./optspec.ts";
 import { usageError } from "../errors.ts";
 import { checkListenAddresses } from "../base/listen.ts";
 
@@ -33,7 +34,7 @@ directory granted with --allow-path, never ~/.kodama, your home or its hidden fi
 assets are built in: the page works offline. Exit codes: 0 after Ctrl-C, 2 a bad --port or --address (an IP address or localhost), 1 a port in use.`,
 };
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   { flags: "--port <port>", description: "listen on this port (default: a free one)" },
   {
     flags: "--address <address>",
@@ -45,9 +46,9 @@ export const options: readonly OptSpec[] = [
     description: "a directory (besides the project) whose files the page may name (repeatable)",
     parse: collect,
   },
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
   let port: number | undefined;
   if (opts.port !== undefined) {
@@ -58,7 +59,7 @@ export async function run(inv: Invocation): Promise<void> {
   }
   if (opts.address !== undefined) checkListenAddresses(String(opts.address), "--address");
   const [kube, { effectiveConfig }, { uiCommand }] = await Promise.all([
-    connectFromOpts(opts as GlobalOptions),
+    connectFromOpts(opts),
     import("./settings.ts"),
     import("../web/command.ts"),
   ]);
@@ -66,10 +67,10 @@ export async function run(inv: Invocation): Promise<void> {
   setExitCode(
     await uiCommand(kube, {
       port,
-      address: opts.address as string | undefined,
+      address: opts.address,
       open: !!opts.open,
       cfg: await effectiveConfig(),
-      allowPath: (opts.allowPath as string[] | undefined) ?? [],
+      allowPath: opts.allowPath ?? [],
     }),
   );
 }

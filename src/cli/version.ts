@@ -1,8 +1,9 @@
 /** `kodama version`: client version, and the server's unless --client (like kubectl version). */
+import { opts } from "./opttypes.ts";
 import { VERSION } from "../version.ts";
-import { connectFromOpts, type GlobalOptions } from "./connect.ts";
+import { connectFromOpts } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation, OptSpec } from "./optspec.ts";
+import type { Invocation } from "./optspec.ts";
 
 export const names = ["version"];
 
@@ -19,7 +20,7 @@ export const help: HelpSpec = {
   ],
 };
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   { flags: "--client", description: "only the client version (no cluster needed)" },
   {
     flags: "-o, --output <format>",
@@ -27,9 +28,9 @@ export const options: readonly OptSpec[] = [
     choices: ["text", "json", "yaml"],
     default: "text",
   },
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
   // as kubectl version: clientVersion (kodama's, with the Deno runtime it runs on) and serverVersion
   const client = {
@@ -56,7 +57,7 @@ export async function run(inv: Invocation): Promise<void> {
   };
   if (!opts.client) {
     try {
-      const kube = await connectFromOpts(opts as GlobalOptions);
+      const kube = await connectFromOpts(opts);
       info.serverVersion = await kube.serverVersionInfo();
     } catch (e) {
       // like kubectl: the client's version still goes out, then the error

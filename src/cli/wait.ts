@@ -1,7 +1,8 @@
 /** `kodama wait`: block until matched pods (or a workload) meet `--for`, with live progress. */
-import { connectAll, type GlobalOptions, targetFrom } from "./connect.ts";
+import { opts } from "./opttypes.ts";
+import { connectAll, targetFrom } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
-import { type Invocation, type OptSpec, RECONNECT_OPTION, TARGETING_OPTIONS } from "./optspec.ts";
+import { type Invocation, RECONNECT_OPTION, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg } from "./spec.ts";
 
 export const names = ["wait"];
@@ -61,7 +62,7 @@ export const args = [
   arg("[target]", "TYPE/NAME (deploy/api, sts/db, svc/web, job/x, session/s): all its pods; or a pod name"),
 ];
 
-export const options: readonly OptSpec[] = [
+export const options = opts([
   {
     flags: "--for <condition>",
     description:
@@ -76,16 +77,16 @@ export const options: readonly OptSpec[] = [
   { flags: "-q, --quiet", description: "no progress on stderr" },
   ...TARGETING_OPTIONS,
   RECONNECT_OPTION,
-];
+]);
 
-export async function run(inv: Invocation): Promise<void> {
+export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
-  const kubes = await connectAll(opts as GlobalOptions);
+  const kubes = await connectAll(opts);
   const { runWait } = await import("../pods/wait_cmd.ts");
   await runWait(kubes, targetFrom(opts, inv.args[0]), {
-    for: opts.for as string,
-    timeout: opts.timeout as string,
+    for: opts.for,
+    timeout: opts.timeout,
     quiet: !!opts.quiet,
-    reconnectTimeout: opts.reconnectTimeout as string,
+    reconnectTimeout: opts.reconnectTimeout,
   });
 }

@@ -1,7 +1,7 @@
 /** `kodama workflow list|show|validate|schema`. */
+import { command } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
-import type { Invocation } from "./optspec.ts";
 import { arg, type CommandSpec, LIST_OUTPUT } from "./spec.ts";
 
 const commands = () => import("../workflow/commands.ts");
@@ -18,7 +18,7 @@ export const help: HelpSpec = {
 };
 
 export const subcommands: CommandSpec[] = [
-  {
+  command({
     names: ["list", "ls"],
     help: {
       summary: "List every workflow by name, nearest first; shadowed ones are marked",
@@ -28,12 +28,12 @@ export const subcommands: CommandSpec[] = [
       ],
     },
     options: [LIST_OUTPUT],
-    run: async (inv: Invocation) => {
+    run: async (inv) => {
       const { listCommand } = await commands();
-      await listCommand({ output: inv.opts.output as "table" | "json" | "name" });
+      await listCommand({ output: inv.opts.output });
     },
-  },
-  {
+  }),
+  command({
     names: ["show"],
     help: {
       summary: "Print a workflow file (where it comes from goes to stderr)",
@@ -61,10 +61,10 @@ export const subcommands: CommandSpec[] = [
     ],
     run: async (inv) => {
       const { showCommand } = await commands();
-      await showCommand(inv.args[0], { output: inv.opts.output as string });
+      await showCommand(inv.args[0], { output: inv.opts.output });
     },
-  },
-  {
+  }),
+  command({
     names: ["validate"],
     help: {
       summary:
@@ -80,8 +80,8 @@ export const subcommands: CommandSpec[] = [
       const { validateCommand } = await commands();
       setExitCode(await validateCommand(inv.args));
     },
-  },
-  {
+  }),
+  command({
     names: ["schema"],
     help: {
       summary: "Print the JSON Schema of workflow files (schemas/workflow.schema.json)",
@@ -92,5 +92,5 @@ export const subcommands: CommandSpec[] = [
       const { schemaCommand } = await commands();
       schemaCommand();
     },
-  },
+  }),
 ];

@@ -156,7 +156,7 @@ steps:
           );
           // an ordinary pod is not a session
           await kube.createObject("pods", ns, busyboxPod("not-a-session"));
-          const { buildProgram } = await import("../../main.ts");
+          const { buildProgram } = await import("../../src/cli/program.ts");
           const root = await buildProgram();
           const has = root.commands.some((x) => x.name() === "attach");
           const r = has
@@ -260,7 +260,7 @@ steps:
  * argument <name>), and the line is completed in-process with the same code path as `__complete`.
  */
 async function inProcessAttach(
-  root: Awaited<ReturnType<typeof import("../../main.ts").buildProgram>>,
+  root: Awaited<ReturnType<typeof import("../../src/cli/program.ts").buildProgram>>,
   words: string[],
   kubeconfig: string,
 ): Promise<{ stdout: string; stderr: string; code: number }> {

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { clusterTest } from "../cluster/fixture.ts";
 import { runKodama } from "./_run.ts";
 import { HAVE_TMUX } from "../integration/picker_tmux.ts";
-import { oneErrorStyle } from "../../main.ts";
+import { oneErrorStyle } from "../../src/cli/program.ts";
 import { join } from "node:path";
 
 Deno.test("commander's 'Did you mean' becomes kodama's inline one", () => {

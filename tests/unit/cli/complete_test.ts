@@ -1,6 +1,6 @@
 /** What `__complete` offers, decided from the real command tree with stand-in value sources (no cluster). */
 import { assert, assertEquals } from "@std/assert";
-import { buildProgram } from "../../../main.ts";
+import { buildProgram } from "../../../src/cli/program.ts";
 import type { AnyCommand } from "../../../src/cli/flags.ts";
 import { help } from "../../../src/cli/help.ts";
 import {

@@ -6,7 +6,8 @@
  * fast reader.
  */
 import { assert, assertEquals } from "@std/assert";
-import { buildProgram, COMMANDS } from "../../../main.ts";
+import { COMMANDS } from "../../../main.ts";
+import { buildProgram } from "../../../src/cli/program.ts";
 import { fastLine } from "../../../src/cli/fast.ts";
 import { type AnyCommand, invocationOf } from "../../../src/cli/flags.ts";
 import type { Invocation } from "../../../src/cli/optspec.ts";

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { Help } from "@commander-js/extra-typings";
-import { buildProgram } from "../../../main.ts";
+import { buildProgram } from "../../../src/cli/program.ts";
 import type { AnyCommand } from "../../../src/cli/flags.ts";
 import { GROUPS, help, HELP_BUDGET, helpSpec, setHelpAll, useKubectlHelp } from "../../../src/cli/help.ts";
 import { parseLine } from "../../../src/cli/argv.ts";

@@ -5,7 +5,8 @@
  * a tree with just that command (plus the root's flags), and anything else gets every command.
  */
 import { assert, assertEquals } from "@std/assert";
-import { buildProgram, COMMANDS, connectsSoon } from "../../../main.ts";
+import { COMMANDS, connectsSoon } from "../../../main.ts";
+import { buildProgram } from "../../../src/cli/program.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { specsOf } from "../../../src/cli/spec.ts";
 
