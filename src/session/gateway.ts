@@ -70,7 +70,12 @@ export function usageText(f: GatewayFigures | null | undefined): string {
     : n >= 1000
     ? `${(n / 1000).toFixed(1)}k`
     : String(n);
-  const cost = f.costUsd === null ? "$?" : `$${f.costUsd.toFixed(f.costUsd < 1 ? 4 : 2)}`;
+  // cents, as a bill reads (`$0.41`); a start that cost less than a cent says so rather than `$0.00`
+  const cost = f.costUsd === null
+    ? "$?"
+    : f.costUsd > 0 && f.costUsd < 0.005
+    ? "<$0.01"
+    : `$${f.costUsd.toFixed(2)}`;
   return `${tok} tok ${cost}`;
 }
 

@@ -108,8 +108,9 @@ withSessionWorld(
         assert(f1.input > 0 && f2.input > 0 && f1.requests > 0, JSON.stringify([...g]));
         for (const f of [f1, f2]) {
           assertEquals(f.budgetUsd, 1);
-          // the stand-in's model may have no price: tokens counted, cost and what is left unknown
-          assertEquals(f.budgetLeftUsd, f.costUsd === null ? null : Math.round((1 - f.costUsd) * 1e6) / 1e6);
+          // the CLI's default model has a price: the cost is known, and what is left of the budget with it
+          assert(f.costUsd !== null && f.costUsd > 0, why);
+          assertEquals(f.budgetLeftUsd, Math.round((1 - f.costUsd) * 1e6) / 1e6);
         }
       });
 
@@ -117,7 +118,7 @@ withSessionWorld(
         const r = await w.k(["list"]);
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stdout, /^NAME .* USAGE +AGE$/m);
-        assertMatch(r.stdout, /^gf-1 .* \d+(\.\d)?k? tok \$(\d+\.\d+|\?) +\S+$/m);
+        assertMatch(r.stdout, /^gf-1 .* \d+(\.\d)?k? tok (<?\$\d+\.\d\d|\$\?) +\S+$/m);
       });
 
       await t.step(
@@ -139,7 +140,7 @@ withSessionWorld(
             r.stdout,
             /^GATEWAY: tokens and cost metered by the gateway, not claimed by the agent/m,
           );
-          assertMatch(r.stdout, /^group total \(gateway\): \S+ tok \$(\d+\.\d+|\?), \d+ requests$/m);
+          assertMatch(r.stdout, /^group total \(gateway\): \S+ tok (<?\$\d+\.\d\d|\$\?), \d+ requests$/m);
         },
       );
 
@@ -153,7 +154,7 @@ withSessionWorld(
         assertEquals(r.code, 0, r.stderr);
         assertMatch(
           r.stderr,
-          /^gateway: \S+ tok \$(\d+\.\d+|\?) \(metered by the gateway, \d+ requests?\); budget \$1\.00, (\$0\.\d\d|\?) left$/m,
+          /^gateway: \S+ tok (<?\$\d+\.\d\d|\$\?) \(metered by the gateway, \d+ requests?\); budget \$1\.00, (\$[01]\.\d\d|\?) left$/m,
         );
       });
 
@@ -226,7 +227,7 @@ withSessionWorld(
               });
               await page.screenshot({ path: join(shots, `gwfigures-sessions-${width}.png`), fullPage: true });
               assert(m.heads.includes("Usage"), m.heads.join(","));
-              assertMatch(m.text, /^\S+ tok \$(\d+\.\d+|\?)$/);
+              assertMatch(m.text, /^\S+ tok (<?\$\d+\.\d\d|\$\?)$/);
               assert(m.title.includes(`${f1.input} input, ${f1.output} output`), m.title);
               assert(m.scroll <= m.width + 0.5, `table content ${m.scroll}px in ${m.width}px`);
               assert(!m.cut, `the usage cell ${m.text} is cut at ${width} px`);
@@ -249,7 +250,7 @@ withSessionWorld(
             const line = await page.evaluate(() => document.querySelector("#gateway-usage").textContent);
             assertMatch(
               line,
-              /Gateway: \S+ tok \$(\d+\.\d+|\?) · \d+ requests? · budget \$1\.00, (\$0\.\d\d|unknown) left/,
+              /Gateway: \S+ tok (<?\$\d+\.\d\d|\$\?) · \d+ requests? · budget \$1\.00, (\$[01]\.\d\d|unknown) left/,
             );
             await page.screenshot({ path: join(shots, `gwfigures-agent-${width}.png`), fullPage: true });
           }

@@ -44,6 +44,11 @@ const DEFAULT_UPSTREAM = {
 };
 // USD per million tokens; the config's `prices` come first, the longest matching pattern wins
 const DEFAULT_PRICES = {
+  // the 5 family (platform.claude.com's model pages, 2026-11): Opus 5.5 is the current Opus
+  "claude-fable-5*": { input: 10, output: 50 },
+  "claude-opus-5-5*": { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
+  "claude-opus-5*": { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
+  "claude-sonnet-5*": { input: 2, output: 10 },
   "claude-opus-4-0*": { input: 15, output: 75 },
   "claude-opus-4-1*": { input: 15, output: 75 },
   "claude-opus-4*": { input: 5, output: 25 },

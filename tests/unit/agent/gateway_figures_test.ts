@@ -60,13 +60,15 @@ Deno.test("budget left: what remains, never below zero; null without a budget or
 
 Deno.test("USAGE cell and agent status line: input + output tokens, cost, budget", () => {
   const a = withBudget(figuresBySession(LOG).get("a"), 1);
-  assertEquals(usageText(a), "1.5k tok $0.0081");
+  assertEquals(usageText(a), "1.5k tok $0.01");
+  assertEquals(usageText({ ...a, costUsd: 0.0007 }), "1.5k tok <$0.01");
+  assertEquals(usageText({ ...a, costUsd: 0 }), "1.5k tok $0.00");
   assertEquals(usageText({ ...a, input: 123_456, costUsd: 12.345 }), "124k tok $12.35");
   assertEquals(usageText({ ...a, input: 2_500_000, costUsd: null }), "2.5M tok $?");
   assertEquals(usageText(null), "-");
   assertEquals(
     gatewayLine(a),
-    "gateway: 1.5k tok $0.0081 (metered by the gateway, 1 request); budget $1.00, $0.99 left",
+    "gateway: 1.5k tok $0.01 (metered by the gateway, 1 request); budget $1.00, $0.99 left",
   );
   assertEquals(gatewayLine({ ...a, budgetUsd: null }).includes("budget"), false);
 });
@@ -114,7 +116,7 @@ Deno.test("compare: a GATEWAY column, the footer says whose count it is, and the
     t.includes("GATEWAY: tokens and cost metered by the gateway, not claimed by the agent"),
     t.join("\n"),
   );
-  assert(t.includes("group total (gateway): 2.6k tok $0.0100, 2 requests, 4 denied"), t.join("\n"));
+  assert(t.includes("group total (gateway): 2.6k tok $0.01, 2 requests, 4 denied"), t.join("\n"));
   // no replica with figures: the table as before
   const plain = renderComparison(rows.map((r) => ({ ...r, gateway: null })));
   assert(!plain.includes("GATEWAY"), plain);
