@@ -39,6 +39,10 @@ import INSTALL_SH from "./pod/install.sh" with { type: "text" };
 import STATUS_SH from "./pod/status.sh" with { type: "text" };
 import LOGS_SH from "./pod/logs.sh" with { type: "text" };
 import STOP_SH from "./pod/stop.sh" with { type: "text" };
+import RUNS_SH from "./pod/runs.sh" with { type: "text" };
+import LATEST_SH from "./pod/latest.sh" with { type: "text" };
+import START_SH from "./pod/start.sh" with { type: "text" };
+import AGENT_TMUX_SH from "./pod/agenttmux.sh" with { type: "text" };
 import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
 import NOTIFY_BODY_JS from "./pod/notify.js" with { type: "text" };
 
@@ -64,6 +68,8 @@ export interface Resume {
 export const NO_AGENT_EXIT = 127;
 /** Exit code of the start script when installing a preset's CLI with npm failed (or Node is too old). */
 export const INSTALL_FAILED_EXIT = 125;
+/** Exit code of the start script when an interactive agent taken over with `agent attach` is live (`!r`). */
+export const TAKEN_OVER_EXIT = 65;
 /** The package installed when the default `claude` is missing and npm is there. */
 export const CLAUDE_PACKAGE = "@anthropic-ai/claude-code";
 
@@ -75,97 +81,31 @@ export const OLD_RUNS_DIR = ".kodama/runs";
 /** Shared prologue (pod/prologue.sh): `alive`, $ws, $runs (RUNS_DIR, OLD_RUNS_DIR) and the PATH. */
 export const PROLOGUE = [PROLOGUE_SH];
 
-/** Single-quoted whatever the value: the script reads the same for every runner (escape.ts shellQuote). */
-const q = (s: string) => shellQuote(s, { always: true });
-
 /** The detached runner (watch.ts: pod/watch.sh and pod/runner.sh). */
 export { RUNNER_SCRIPT };
 
 /**
- * When the program is a preset's CLI and the image lacks it: `kodama_install` (pod/install.sh) installs the
+ * The presets the start program knows (pod/start.sh's PRESETS): one line each, `NAME BIN PACKAGE VERSION NODE`.
+ * When the program is a preset's CLI and the image lacks it, `kodama_install` (pod/install.sh) installs the
  * pinned version with npm into the home volume, once per session, with one progress line (npm's output in
  * a log file, its tail shown on failure); without npm the command is missing.
  */
-export function installScript(preset: string, i: PresetInstall): string[] {
-  const args = [preset, i.package, i.version, i.bin, String(i.node), String(INSTALL_FAILED_EXIT)];
-  return [
-    `  ${i.bin})`,
-    `    kodama_install ${args.map(q).join(" ")} ${NO_AGENT_EXIT} || missing=1 ;;`,
-  ];
+export function presetTable(): string {
+  return PRESET_NAMES.map((n) => {
+    const i: PresetInstall = PRESETS[n].install;
+    return [n, i.bin, i.package, i.version, String(i.node)].join(" ");
+  }).join("\n");
 }
 
 /**
- * Start a run: `sh -c START kodama-agent BYTES[+CHECK][:c][~N][%B64][^][@AGENT] CMD ARGS...` with the check command
- * (CHECK bytes, when given) and then the prompt (BYTES long) on stdin; `:c` asks to continue the latest run
- * (`agent run --continue`), recorded only when that run was of the same AGENT (its preset). CMD may start
- * with `env K=V…` (a preset's variables). Prints the run id on stdout as its last line; an install's one
- * progress line (and npm's tail when it fails) on stderr. Exits 127 when the command is missing and cannot be installed.
+ * Start a run (pod/start.sh after the prologue, pod/install.sh and pod/agenttmux.sh): `sh -c START kodama-agent
+ * SIZES PRESETS RUNNER RUNNER_JS NOTIFY_JS CMD ARGS...` with the check command and then the prompt on stdin.
+ * Prints the run id on stdout as its last line; exits NO_AGENT_EXIT, INSTALL_FAILED_EXIT or TAKEN_OVER_EXIT.
  */
-export const START_SCRIPT = [
-  `set -u`,
-  `bytes="$1"; shift; cb=0; missing=0; cont=0; agent=""; nn=0`,
-  `case "$bytes" in *@*) agent="\${bytes#*@}"; bytes="\${bytes%%@*}" ;; esac`,
-  // `^`: no webhook for this run (agent run --no-notify)
-  `case "$bytes" in *^) nn=1; bytes="\${bytes%^}" ;; esac`,
-  // `~N`: agent.stallTimeout in seconds, for the runner's watchdog
-  // `%B64`: what a preset's continuation runs (Resume, base64 JSON), for the Node runner
-  `case "$bytes" in *%*) export KODAMA_RESUME="\${bytes##*%}"; bytes="\${bytes%\\%*}" ;; esac`,
-  `case "$bytes" in *~*) export KODAMA_STALL_SECONDS="\${bytes##*~}"; bytes="\${bytes%~*}" ;; esac`,
-  `case "$bytes" in *:c) cont=1; bytes="\${bytes%:c}" ;; esac`,
-  `case "$bytes" in *+*) cb="\${bytes#*+}"; bytes="\${bytes%+*}" ;; esac`,
-  ...PROLOGUE,
-  INSTALL_SH,
-  // the program: after `env K=V…`
-  `prog="$1"`,
-  `if [ "$prog" = env ]; then for a in "$@"; do case "$a" in env | *=*) ;; *) prog="$a"; break ;; esac; done; fi`,
-  // a preset's run is its CLI, whatever runs it (a wrapper script)
-  `case "$agent" in`,
-  ...PRESET_NAMES.map((n) => `  ${n}) prog=${PRESETS[n].install.bin} ;;`),
-  `esac`,
-  `if ! command -v "$prog" >/dev/null 2>&1; then`,
-  `  case "$prog" in`,
-  ...PRESET_NAMES.flatMap((n) => installScript(n, PRESETS[n].install)),
-  // kodama says it (one line): nothing of its own on stderr first; the run is recorded as failed (127)
-  `  *) missing=1 ;;`,
-  `  esac`,
-  `fi`,
-  `mkdir -p "$runs" || exit 1`,
-  // runs of an older session under the workspace never get committed: the clone's local exclude
-  `if [ "$runs" = "$ws/${OLD_RUNS_DIR}" ] && [ -d "$ws/.git" ]; then grep -qxF '/${OLD_RUNS_DIR}/' "$ws/.git/info/exclude" 2>/dev/null || { mkdir -p "$ws/.git/info" && echo '/${OLD_RUNS_DIR}/' >> "$ws/.git/info/exclude"; }; fi`,
-  `n=$(ls "$runs" | grep -E '^[0-9]+$' | sort -n | tail -n 1)`,
-  `prev="\${n:-}"`,
-  `n=$((\${n:-0} + 1))`,
-  `while ! mkdir "$runs/$n" 2>/dev/null; do n=$((n + 1)); done`,
-  `run="$runs/$n"`,
-  `umask 077`,
-  // the check first, byte by byte (dd reads no further than asked: the prompt follows on the same stdin)
-  `if [ "$cb" -gt 0 ]; then dd bs=1 count="$cb" of="$run/check" 2>/dev/null || exit 1; fi`,
-  // exactly as many bytes as kodama sends: older exec protocols (v4) cannot signal the end of stdin
-  `head -c "$bytes" > "$run/prompt" || exit 1`,
-  `date -u +%Y-%m-%dT%H:%M:%SZ > "$run/started"`,
-  `printf '%s\\n' "\${KODAMA_POD_UID:-}" > "$run/pod"`,
-  `printf '%s\\n' "$agent" > "$run/agent"`,
-  // the conversation it continues is the previous run's only when that run was of the same agent (a run
-  // from before runs recorded their agent counts as the same)
-  `pa=""; [ -n "$prev" ] && pa=$(cat "$runs/$prev/agent" 2>/dev/null)`,
-  `if [ "$cont" = 1 ] && [ -n "$prev" ] && { [ -z "$pa" ] || [ "$pa" = "$agent" ]; }; then echo "$prev" > "$run/continues"; fi`,
-  `: > "$run/log"`,
-  `if [ "$nn" = 1 ]; then : > "$run/no-notify"; fi`,
-  `if [ "$missing" = 1 ]; then`,
-  `  echo "kodama: $prog is not in the image (agent \${agent:-command})" > "$run/log"`,
-  `  date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"; echo ${NO_AGENT_EXIT} > "$run/exit"; echo "$n"; exit ${NO_AGENT_EXIT}`,
-  `fi`,
-  // detached: its own session (survives the exec and kodama), no terminal, stdin the prompt
-  `if command -v setsid >/dev/null 2>&1; then detach="setsid"; else detach=""; fi`,
-  // nohup where there is one: Debian's busybox image has none, and a missing nohup started nothing while the
-  // run read as running (the runner, a session of its own writing to files, never sees a hang-up anyway)
-  `if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi`,
-  `runner=${q(RUNNER_SCRIPT)}`,
-  `runnerjs=${q(RUNNER_JS)}`,
-  `notifyjs=${q(NOTIFY_JS)}`,
-  `$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$notifyjs" "$@" > /dev/null 2>&1 < /dev/null &`,
-  `echo "$n"`,
-].join("\n");
+export const START_SCRIPT = [...PROLOGUE, INSTALL_SH, AGENT_TMUX_SH, START_SH].join("\n");
+
+/** What a run does about an interactive agent taken over in the pod's tmux: refuse, or end it first. */
+export type TakeoverPolicy = "refuse" | "end";
 
 /**
  * The command line that starts a run; the check (`checkBytes` long, if any) and then the prompt
@@ -180,44 +120,38 @@ export function startArgv(
   stallSeconds = 0,
   resume?: Resume,
   noNotify = false,
+  takeover?: TakeoverPolicy,
 ): string[] {
   const b64 = resume ? btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(resume)))) : "";
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
-    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") + (noNotify ? "^" : "") +
+    (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") +
+    (takeover ? (takeover === "refuse" ? "!r" : "!e") : "") + (noNotify ? "^" : "") +
     (agent ? `@${agent}` : "");
-  return ["sh", "-c", START_SCRIPT, "kodama-agent", sizes, ...command];
+  return [
+    "sh",
+    "-c",
+    START_SCRIPT,
+    "kodama-agent",
+    sizes,
+    presetTable(),
+    RUNNER_SCRIPT,
+    RUNNER_JS,
+    NOTIFY_JS,
+    ...command,
+  ];
 }
 
-/** `run_status ID`: the status line of one run (pod/status.sh). */
-const RUN_STATUS = [STATUS_SH];
-
 /**
- * One line per run: `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues`,
+ * One line per run (pod/status.sh, pod/runs.sh): `id<TAB>state<TAB>exit<TAB>started<TAB>ended<TAB>pid<TAB>check<TAB>check-exit<TAB>continues…`,
  * where check is 1 when the run has a check command.
  */
-export const STATUS_SCRIPT = [
-  `set -u`,
-  ...PROLOGUE,
-  ...RUN_STATUS,
-  `[ -d "$runs" ] || exit 0`,
-  `for d in $(ls "$runs" | grep -E '^[0-9]+$' | sort -n); do run_status "$d"; done`,
-].join("\n");
+export const STATUS_SCRIPT = [...PROLOGUE, STATUS_SH, RUNS_SH].join("\n");
 
 /**
- * STATUS_SCRIPT's line of the latest run only (none without runs), found without a process; its id is
- * left in `$id` for what follows (`compare`'s gather script).
+ * STATUS_SCRIPT's line of the latest run only (none without runs), found without a process (pod/latest.sh);
+ * its id is left in `$id` for what follows (`compare`'s gather script).
  */
-export const LATEST_STATUS_SCRIPT = [
-  ...PROLOGUE,
-  ...RUN_STATUS,
-  `id=""`,
-  `for d in "$runs"/*; do`,
-  `  d="\${d##*/}"`,
-  `  case "$d" in "" | *[!0-9]*) continue ;; esac`,
-  `  if [ -z "$id" ] || [ "$d" -gt "$id" ] 2>/dev/null; then id="$d"; fi`,
-  `done`,
-  `if [ -n "$id" ]; then run_status "$id"; fi`,
-].join("\n");
+export const LATEST_STATUS_SCRIPT = [...PROLOGUE, STATUS_SH, LATEST_SH].join("\n");
 
 export type RunState = "running" | "succeeded" | "failed" | "stopped" | "interrupted";
 

@@ -116,14 +116,12 @@ export async function runCommand(
     err: stderrSink,
   };
   try {
-    // an interactive agent taken over with agent attach still runs in the pod's tmux: never two at once
-    const [{ guardInteractive }, { runningPod }] = await Promise.all([
-      import("./attach.ts"),
-      import("../session/podexec.ts"),
-    ]);
+    // an interactive agent taken over with agent attach still runs in the pod's tmux: never two at once (the
+    // start program refuses it, or with --force ends it first: one exec)
+    const { runningPod } = await import("../session/podexec.ts");
     const pod = await runningPod(kube, kube.namespace, name);
-    await guardInteractive(kube, pod, name, f.force === true);
-    const code = await agentRun(kube, kube.namespace, name, { ...o, pod });
+    const takeover = f.force === true ? "end" as const : "refuse" as const;
+    const code = await agentRun(kube, kube.namespace, name, { ...o, pod, takeover });
     // NAME is a session and a group's name too: this ran in the session; say how to reach the replicas
     const replicas = await (await import("./groupcontinue.ts")).alsoGroup(kube, kube.namespace, name)
       .catch(() => []);

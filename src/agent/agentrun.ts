@@ -22,6 +22,8 @@ import {
   startArgv,
   STATUS_SCRIPT,
   STOP_SCRIPT,
+  TAKEN_OVER_EXIT,
+  type TakeoverPolicy,
 } from "./agent.ts";
 import { execCapture, runningPod } from "../session/podexec.ts";
 import { type LogFormat, logSink } from "./render.ts";
@@ -59,6 +61,8 @@ export interface RunOptions {
   stallTimeout?: string | number;
   /** `--notify` / `--no-notify`: this run's webhook from the pod (default: when the session has one) */
   notify?: boolean;
+  /** an interactive agent taken over with `agent attach` live in the pod's tmux: refuse, or (--force) end it */
+  takeover?: TakeoverPolicy;
   out: Sink;
   err: Sink;
 }
@@ -133,13 +137,31 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   const r = await execCapture(
     kube,
     pod,
-    startArgv(argv, prompt.length, check.length, continues, agent.preset, stall, resumeOf(agent), noNotify),
+    startArgv(
+      argv,
+      prompt.length,
+      check.length,
+      continues,
+      agent.preset,
+      stall,
+      resumeOf(agent),
+      noNotify,
+      o.takeover,
+    ),
     { stdin, err: o.err },
   );
   const what = agent.preset === "custom"
     ? `the command ${JSON.stringify(agent.command)}`
     : `the ${agent.preset} preset`;
   const program = isPresetName(agent.preset) ? PRESETS[agent.preset].install.bin : agent.command[0];
+  // never two agents at once: the start program refused (nothing started)
+  if (r.code === TAKEN_OVER_EXIT && o.takeover === "refuse") {
+    throw new KodamaError(
+      `session ${name}: an interactive agent is running in tmux; end it or pass --force`,
+      ExitCode.USAGE,
+      `go back to it: kodama agent attach ${name}   (then exit the agent, or C-b d to leave it running)`,
+    );
+  }
   if (r.code === INSTALL_FAILED_EXIT) {
     throw new KodamaError(
       `cannot start the agent in session ${name}: installing ${program} for ${what} failed (the reason is above)`,

@@ -15,14 +15,15 @@ import { execCapture, runningPod } from "../session/podexec.ts";
 import { parseRuns, PROLOGUE, STATUS_SCRIPT, STOP_SCRIPT } from "./agent.ts";
 import { agentLogs } from "./agentrun.ts";
 import { interactiveArgv, sessionAgentOf } from "./presets.ts";
+import AGENT_TMUX_SH from "./pod/agenttmux.sh" with { type: "text" };
 import TAKEOVER_SH from "./pod/takeover.sh" with { type: "text" };
 
 /** `sh -c TAKEOVER kodama-takeover MODE …` (pod/takeover.sh). */
-export const TAKEOVER_SCRIPT = [...PROLOGUE, TAKEOVER_SH].join("\n");
+export const TAKEOVER_SCRIPT = [...PROLOGUE, AGENT_TMUX_SH, TAKEOVER_SH].join("\n");
 /** takeover.sh's exit code when the image has no tmux. */
 export const NO_TMUX_EXIT = 64;
 
-export function takeoverArgv(mode: "probe" | "end" | "open", rest: string[] = []): string[] {
+export function takeoverArgv(mode: "probe" | "open", rest: string[] = []): string[] {
   return ["sh", "-c", TAKEOVER_SCRIPT, "kodama-takeover", mode, ...rest];
 }
 
@@ -52,24 +53,10 @@ export function rawSink(s: Sink): Sink {
   };
 }
 
-/** Is a live interactive agent in the pod's tmux? (`agent run --continue` refuses it without --force.) */
+/** Is there tmux, and a live interactive agent in it? (`agent run` refuses one in its start: pod/start.sh.) */
 export async function probeTakeover(kube: Kube, pod: V1Pod): Promise<{ tmux: boolean; live: boolean }> {
   const r = await execCapture(kube, pod, takeoverArgv("probe"));
   return r.code === 0 ? parseProbe(r.stdout) : { tmux: false, live: false };
-}
-
-/** `agent run NAME` with a live interactive agent in tmux: refused, or (--force) that tmux ended first. */
-export async function guardInteractive(kube: Kube, pod: V1Pod, name: string, force: boolean): Promise<void> {
-  const p = await probeTakeover(kube, pod);
-  if (!p.live) return;
-  if (!force) {
-    throw new KodamaError(
-      `session ${name}: an interactive agent is running in tmux; end it or pass --force`,
-      ExitCode.USAGE,
-      `go back to it: kodama agent attach ${name}   (then exit the agent, or C-b d to leave it running)`,
-    );
-  }
-  await execCapture(kube, pod, takeoverArgv("end"));
 }
 
 export interface AgentAttachOptions {

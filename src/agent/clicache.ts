@@ -8,6 +8,7 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import CACHEFILL_SH from "./pod/cachefill.sh" with { type: "text" };
+import CACHEFILL_RUN_SH from "./pod/cachefillrun.sh" with { type: "text" };
 import type { PresetInstall } from "./presets.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../session/names.ts";
 import { containerSecurity, POD_SECCOMP } from "../session/sandbox.ts";
@@ -62,7 +63,7 @@ export function fillArgv(i: PresetInstall): string[] {
   return [
     "sh",
     "-c",
-    `${CACHEFILL_SH}\nkodama_cache_fill "$@"`,
+    [CACHEFILL_SH, CACHEFILL_RUN_SH].join("\n"),
     "kodama-cache-fill",
     "/cache",
     i.package,

@@ -30,55 +30,23 @@ import type { SessionView } from "../session/status.ts";
 import { type GatewayFigures, usageText } from "../session/gateway.ts";
 import { fillGatewayFigures } from "./gateway/figures.ts";
 import { quote } from "../escape.ts";
+import GATHER_SH from "./pod/gather.sh" with { type: "text" };
+import FILES_SH from "./pod/files.sh" with { type: "text" };
 import { type AnnounceOptions, announceRunEnd, noteOfRun, type RunEndNote } from "./notify.ts";
 
 const TAIL_BYTES = 2000;
 
 /**
- * `sh -c GATHER kodama-compare`: the latest run's status line, the git facts, the latest run's check tail
- * and summary. Eight replicas are read at once, so it is cheap: files are read with the shell's `read`,
- * git runs four times (status gives the branch, HEAD and the uncommitted count in one), and the tails are
- * cut to lines here (parseGather), not by more processes in the pod. Each section ends with a newline of
- * its own, so a log without one cannot swallow the next marker.
+ * `sh -c GATHER kodama-compare TAIL_BYTES` (pod/gather.sh after the latest run's status line): the latest
+ * run's status line, the git facts, the latest run's check tail and summary, read cheaply (eight replicas
+ * are read at once); the tails are cut to lines here (parseGather), not by more processes in the pod.
  */
-export const GATHER_SCRIPT = [
-  // the latest run's status line; it leaves the run's id in $id and the runs directory in $runs
-  LATEST_STATUS_SCRIPT,
-  `cd "$ws" 2>/dev/null || exit 0`,
-  `echo "@@git"`,
-  `if command -v git >/dev/null 2>&1; then`,
-  `  head=""; branch=""; dirty=0`,
-  `  while IFS= read -r l; do`,
-  `    case "$l" in`,
-  `      "# branch.oid "*) head="\${l#"# branch.oid "}" ;;`,
-  `      "# branch.head "*) branch="\${l#"# branch.head "}" ;;`,
-  `      "#"* | "") ;;`,
-  `      *) dirty=$((dirty + 1)) ;;`,
-  `    esac`,
-  `  done <<EOF`,
-  // --no-optional-locks: a refreshing status takes .git/index.lock, and an agent committing meanwhile
-  // fails ("index.lock exists"): compare polls while agents work, so it only ever reads
-  `$(git --no-optional-locks status --porcelain=v2 --branch 2>/dev/null)`,
-  `EOF`,
-  `  if [ -n "$head" ] && [ "$head" != "(initial)" ]; then`,
-  `    [ "$branch" = "(detached)" ] && branch=""`,
-  `    base=$(git config kodama.base)`,
-  `    echo "branch=$branch"`,
-  `    echo "head=$head"`,
-  `    echo "base=$base"`,
-  `    [ -n "$base" ] && echo "commits=$(git rev-list --count "$base..HEAD" 2>/dev/null)"`,
-  `    echo "dirty=$dirty"`,
-  `    echo "@@numstat"`,
-  `    [ -n "$base" ] && git diff --numstat "$base" HEAD 2>/dev/null`,
-  `  fi`,
-  `fi`,
-  // the last TAIL_BYTES of the check's output and of the summary (else the log): cut to lines by parseGather
-  `echo "@@check"`,
-  `[ -n "$id" ] && [ -f "$runs/$id/check.log" ] && tail -c ${TAIL_BYTES} "$runs/$id/check.log" && echo`,
-  `if [ -n "$id" ] && [ -s "$runs/$id/summary" ]; then echo "@@summary"; tail -c ${TAIL_BYTES} "$runs/$id/summary"; echo`,
-  `elif [ -n "$id" ]; then echo "@@log"; tail -c ${TAIL_BYTES} "$runs/$id/log" 2>/dev/null; echo; fi`,
-  `echo "@@end"`,
-].join("\n");
+export const GATHER_SCRIPT = [LATEST_STATUS_SCRIPT, GATHER_SH].join("\n");
+
+/** The gather's command line. */
+export function gatherArgv(): string[] {
+  return ["sh", "-c", GATHER_SCRIPT, "kodama-compare", String(TAIL_BYTES)];
+}
 
 export interface ReplicaRow {
   name: string;
@@ -223,7 +191,7 @@ async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
   };
   if (v.status !== "Running" || !v.pod) return row;
   try {
-    const r = await execCapture(kube, v.pod, ["sh", "-c", GATHER_SCRIPT, "kodama-compare"]);
+    const r = await execCapture(kube, v.pod, gatherArgv());
     if (r.code !== 0) row.error = safeLine(r.stderr.trim()) || `exit code ${r.code}`;
     Object.assign(row, parseGather(r.stdout));
     // an ended run's log is read once for its truth (then stored with the run)
@@ -540,18 +508,10 @@ async function diffEach(kube: Kube, namespace: string, group: string, o: Compare
 }
 
 /**
- * `sh -c FILES kodama-files N` with N paths on stdin: each file at HEAD, framed as `@@file SIZE` + bytes +
- * newline, or `@@none` when HEAD lacks it.
+ * `sh -c FILES kodama-files N` with N paths on stdin (pod/files.sh): each file at HEAD, framed as
+ * `@@file SIZE` + bytes + newline, or `@@none` when HEAD lacks it.
  */
-export const FILES_SCRIPT = [
-  `set -u`,
-  `cd "\${KODAMA_WORKSPACE:-$PWD}" || exit 1`,
-  `left="$1"`,
-  `while [ "$left" -gt 0 ] && IFS= read -r p; do`,
-  `  left=$((left - 1))`,
-  `  if git cat-file -e "HEAD:$p" 2>/dev/null; then echo "@@file $(git cat-file -s "HEAD:$p")"; git cat-file blob "HEAD:$p"; echo; else echo "@@none"; fi`,
-  `done`,
-].join("\n");
+export const FILES_SCRIPT: string = FILES_SH;
 
 /** Parse FILES_SCRIPT's output (byte counts, so any content passes). Pure. */
 export function parseFiles(bytes: Uint8Array, n: number): (string | undefined)[] {

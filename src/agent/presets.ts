@@ -17,6 +17,8 @@ import { splitWords } from "../words.ts";
 import { quote } from "../escape.ts";
 import { settingsArgs, settingsEnv } from "./settings.ts";
 import ENVLOAD from "./pod/envload.sh" with { type: "text" };
+import CODEX_WRAP_SH from "./pod/codexwrap.sh" with { type: "text" };
+import GEMINI_WRAP_SH from "./pod/geminiwrap.sh" with { type: "text" };
 
 /** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
 export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
@@ -73,44 +75,17 @@ export interface Preset {
   home: string;
 }
 
-/**
- * codex with OPENAI_BASE_URL (read in the pod): a model provider of kodama's pointing there. Else, through
- * the gateway's ChatGPT login (src/agent/gateway/chatgpt.ts): the auth.json that holds only the session's
- * token is written (0600), and a provider of kodama's that uses that login goes to the gateway's
- * /p/chatgpt/backend-api/codex (Codex's own ChatGPT provider would follow the account's workspace routing to
- * chatgpt.com instead).
- */
-export const CODEX_WRAP = [
-  `if [ -n "\${OPENAI_BASE_URL:-}" ]; then`,
-  `  set -- "$@" -c model_provider=kodama -c "model_providers.kodama={name=\\"kodama\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",wire_api=\\"responses\\"}"`,
-  `elif [ -n "\${KODAMA_CODEX_CHATGPT_URL:-}" ]; then`,
-  `  d="\${CODEX_HOME:-$HOME/.codex}"; mkdir -p "$d" && (umask 077 && printf '%s\\n' "$KODAMA_CODEX_AUTH_JSON" > "$d/auth.json")`,
-  `  set -- "$@" -c "chatgpt_base_url=\\"$KODAMA_CODEX_CHATGPT_URL\\"" -c model_provider=kodama -c "model_providers.kodama={name=\\"kodama\\",base_url=\\"$KODAMA_CODEX_CHATGPT_URL/codex\\",wire_api=\\"responses\\",requires_openai_auth=true}"`,
-  `fi`,
-  `exec "$0" "$@"`,
-].join("\n");
+/** codex (pod/codexwrap.sh): a model provider of kodama's at OPENAI_BASE_URL, or the gateway's ChatGPT login. */
+export const CODEX_WRAP: string = CODEX_WRAP_SH;
 
 /**
- * gemini: the Gemini CLI 0.61 takes GOOGLE_GEMINI_BASE_URL as its own "gateway" auth type, which its
- * headless mode then refuses ("Invalid auth method selected."): a chosen auth type (the API key's) in
- * ~/.gemini/settings.json lets it use the base URL. Also its usage statistics off. Only keys the user has
- * not set are written; a settings file that is not plain JSON is left alone. Its own retries are left as
- * they are (an unreachable API is ended by kodama's runner; an overload waited out and continued). (Its
- * system-defaults file would need every parent directory not writable by others.)
+ * gemini (pod/geminiwrap.sh): the Gemini CLI 0.61 takes GOOGLE_GEMINI_BASE_URL as its own "gateway" auth type,
+ * which its headless mode then refuses: a chosen auth type (the API key's) in ~/.gemini/settings.json lets it
+ * use the base URL; its usage statistics off. Its own retries are left as they are (an unreachable API is
+ * ended by kodama's runner; an overload waited out and continued). (Its system-defaults file would need every
+ * parent directory not writable by others.)
  */
-export const GEMINI_WRAP = [
-  `node -e '${
-    [
-      `const fs=require("fs"),p=require("path"),os=require("os");`,
-      `const d=p.join(process.env.GEMINI_CLI_HOME||os.homedir(),".gemini"),f=p.join(d,"settings.json");`,
-      `let s={};try{s=JSON.parse(fs.readFileSync(f,"utf8"))}catch(e){if(e.code!=="ENOENT")process.exit(0)}`,
-      `const o=JSON.stringify(s);s.privacy??={};s.privacy.usageStatisticsEnabled??=false;`,
-      `if(process.env.GOOGLE_GEMINI_BASE_URL){s.security??={};s.security.auth??={};s.security.auth.selectedType??="gemini-api-key"}`,
-      `if(JSON.stringify(s)!==o){fs.mkdirSync(d,{recursive:true});fs.writeFileSync(f,JSON.stringify(s,null,2)+"\\n")}`,
-    ].join("")
-  }' 2>/dev/null || true`,
-  `exec "$0" "$@"`,
-].join("\n");
+export const GEMINI_WRAP: string = GEMINI_WRAP_SH;
 
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {

@@ -11,6 +11,7 @@ import { LABEL_SESSION } from "../session/names.ts";
 import { ANNOTATION_AGENT_OUTCOME } from "../session/status.ts";
 import { type AgentRun, PROLOGUE } from "./agent.ts";
 import { type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
+import TRUTH_SH from "./pod/truth.sh" with { type: "text" };
 import { classify, factsOf, type Outcome, outcomeText, waitingText } from "./outcome.ts";
 
 /** The most runs whose logs one read summarizes. */
@@ -19,17 +20,8 @@ const MAX_READS = 8;
 /** The most of a log read to summarize it: its end (where the agent's result and errors are). */
 export const TRUTH_LOG_BYTES = 8 * 1024 * 1024;
 
-/** The run's directory in `$r` (agent.ts's PROLOGUE knows where runs live), or exit 3. */
-const RUN_DIR = [...PROLOGUE, `r="$runs/$1"`, `[ -d "$r" ] || exit 3`].join("\n");
-
-/** `sh -c READ kodama-truth ID`: the end of the run's log. */
-const READ_SCRIPT = [RUN_DIR, `tail -c ${TRUTH_LOG_BYTES} "$r/log" 2>/dev/null`].join("\n");
-
-/** `sh -c WRITE kodama-truth ID BYTES`: truth.json from stdin, exactly BYTES (v4 exec cannot end stdin). */
-const WRITE_SCRIPT = [
-  RUN_DIR,
-  `head -c "$2" > "$r/truth.json.tmp" && mv -f "$r/truth.json.tmp" "$r/truth.json"`,
-].join("\n");
+/** `sh -c TRUTH kodama-truth read|write ID BYTES` (pod/truth.sh): the end of a run's log, or its truth.json. */
+const TRUTH_SCRIPT = [...PROLOGUE, TRUTH_SH].join("\n");
 
 /** What the outcome of a run needs to know of it. */
 export type RunLike = Pick<AgentRun, "truth" | "exitCode" | "waiting" | "runnerOutcome"> & { state: string };
@@ -74,7 +66,15 @@ export function runNotes(r: RunLike): string[] {
 
 /** Read and store the truth of one ended run. */
 export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<RunTruth | undefined> {
-  const r = await execCapture(kube, pod, ["sh", "-c", READ_SCRIPT, "kodama-truth", run.id]);
+  const r = await execCapture(kube, pod, [
+    "sh",
+    "-c",
+    TRUTH_SCRIPT,
+    "kodama-truth",
+    "read",
+    run.id,
+    String(TRUTH_LOG_BYTES),
+  ]);
   if (r.code !== 0) return run.truth;
   const t = truthOfLog(r.stdout, { commits: run.truth?.commits, filesChanged: run.truth?.filesChanged }, {
     state: run.state,
@@ -85,7 +85,15 @@ export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<
   if (run.truth?.endedBy) t.endedBy = run.truth.endedBy;
   const body = new TextEncoder().encode(JSON.stringify(t));
   // best effort: a read-only workspace still gets the truth, only computed again next time
-  await execCapture(kube, pod, ["sh", "-c", WRITE_SCRIPT, "kodama-truth", run.id, String(body.length)], {
+  await execCapture(kube, pod, [
+    "sh",
+    "-c",
+    TRUTH_SCRIPT,
+    "kodama-truth",
+    "write",
+    run.id,
+    String(body.length),
+  ], {
     stdin: body,
   }).catch(() => undefined);
   return t;

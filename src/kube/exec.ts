@@ -33,6 +33,10 @@ import { ExitCode, KodamaError } from "../errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { concatBytes } from "../bytes.ts";
 import { EXEC_HOLDER_MARK } from "./execmark.ts";
+import WRAP_HEAD from "./pod/wraphead.sh" with { type: "text" };
+import WRAP from "./pod/wrap.sh" with { type: "text" };
+import HOLD from "./pod/hold.sh" with { type: "text" };
+import KILLER_SH from "./pod/killer.sh" with { type: "text" };
 import { after } from "../timer.ts";
 import { type Clock, realClock } from "../base/clock.ts";
 import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
@@ -598,35 +602,25 @@ function describeOpenError(e: unknown): string {
  */
 const MARK = "\x1ekodama-";
 /**
- * The wrapper: report the shell's PID — after `exec` the command's, and its process group's, since an
- * exec'd process leads its own session (runc, the test server) — and tag the environment with the
- * run's id ($0), which every process the command starts inherits; then become the command. A command
- * the container cannot find is reported as such instead of as sh's exit 127, so the message stays the
- * container runtime's.
+ * The wrapper (pod/wraphead.sh, pod/wrap.sh): report the shell's PID — after `exec` the command's, and its
+ * process group's, since an exec'd process leads its own session (runc, the test server) — and tag the
+ * environment with the run's id ($0), which every process the command starts inherits; then become the
+ * command. A command the container cannot find is reported as such instead of as sh's exit 127, so the
+ * message stays the container runtime's. Its lines start with MARK (`\036` in the file).
  */
-const WRAPPER_HEAD = `command -v -- "$1" >/dev/null 2>&1 || { printf '${MARK}notfound\\n'; exit 127; };` +
-  ` printf '${MARK}pid %s\\n' "$$"; export KODAMA_RUN="$0";`;
-const WRAPPER = `${WRAPPER_HEAD} exec "$@"`;
+const WRAPPER = [WRAP_HEAD, WRAP].join("\n");
 /**
- * The wrapper of a run that streams stdin: the command runs as the shell's child (its stdin the exec's,
- * given explicitly: an asynchronous list's is /dev/null otherwise) and the shell waits for it, holding the
- * exec's stdout and stderr open until it ends. containerd closes an exec's stdin the moment its stdout or
- * stderr reaches its end (pkg/cri/io/exec_io.go, containerd#12734), so `sh -c 'cat > f'` — sh exec'd
- * into cat, whose stdout is the file — got ~192 KiB of a bigger upload and exited 0 (kubectl's too).
+ * The wrapper of a run that streams stdin (pod/hold.sh): the command runs as the shell's child and the shell
+ * waits for it, holding the exec's stdout and stderr open until it ends (containerd closes an exec's stdin
+ * the moment its stdout or stderr reaches its end: containerd#12734). Its last words are EXEC_HOLDER_MARK.
  * The printed PID is the shell's, the process group's leader, which KILLER ends with the command.
  */
-const HOLDING_WRAPPER = `${WRAPPER_HEAD} exec 3<&0; "$@" <&3 3<&- & exec 3<&-; wait $! # ${EXEC_HOLDER_MARK}`;
-/**
- * End a run: TERM to its process group ($2, "-" when unknown) and to every process whose environment
- * carries its tag ($1: children that left the group, or a command cut off before its PID arrived),
- * KILL after 3 s; prints how many processes it found. (`grep -F` is broken in busybox 1.35.)
- */
-const KILLER = `tagged() { grep -l "KODAMA_RUN=$1" /proc/[0-9]*/environ 2>/dev/null; };` +
-  ` sig() { n=0; [ "$2" != - ] && kill -"$3" -"$2" 2>/dev/null && n=1;` +
-  ` for f in $(tagged "$1"); do p=\${f#/proc/}; kill -"$3" "\${p%/environ}" 2>/dev/null && n=$((n+1)); done; echo $n; };` +
-  ` found=$(sig "$1" "$2" TERM); i=0;` +
-  ` while [ -n "$(tagged "$1")" ] || { [ "$2" != - ] && kill -0 -"$2" 2>/dev/null; }; do` +
-  ` [ $i -ge 30 ] && { sig "$1" "$2" KILL >/dev/null; break; }; sleep 0.1; i=$((i+1)); done; echo "$found"`;
+const HOLDING_WRAPPER = [WRAP_HEAD, HOLD].join("\n");
+/** End a run (pod/killer.sh): `sh -c KILLER kodama-stop TAG PGID|-`; prints how many processes it found. */
+const KILLER: string = KILLER_SH;
+
+/** The wrappers and the killer, for the unit test that pins them to MARK and EXEC_HOLDER_MARK. */
+export const EXEC_PROGRAMS = { MARK, WRAPPER, HOLDING_WRAPPER, KILLER, EXEC_HOLDER_MARK };
 
 /** pods/containers without a shell (distroless): their commands run unwrapped (cannot be ended remotely) */
 const noShell = new Set<string>();

@@ -23,6 +23,7 @@ import { concatBytes } from "../bytes.ts";
 import { forEachLimited } from "../limit.ts";
 import { hostPlatform, type Platform, probeFolding } from "../platform.ts";
 import { quote } from "../escape.ts";
+import UNTAR from "./pod/untar.sh" with { type: "text" };
 
 export type CpSpec =
   | { kind: "local"; path: string }
@@ -182,7 +183,7 @@ async function toPod(
   const res = await execInPod(kube, ns, name, container, [
     "sh",
     "-c",
-    'mkdir -p "$1" && tar -xmf - -C "$1"',
+    UNTAR,
     "sh",
     destDir,
   ], {

@@ -16,8 +16,9 @@ import { safeLine } from "../ui/color.ts";
 import type { V1Container, V1Secret, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
 import { usageError } from "../errors.ts";
-import { quote, shellQuote } from "../escape.ts";
+import { quote } from "../escape.ts";
 import RECEIVE from "./pod/receive.sh" with { type: "text" };
+import CLONE from "./pod/clone.sh" with { type: "text" };
 
 /** Where the credentials Secret is mounted (read-only). */
 export const GIT_MOUNT = "/etc/kodama/git";
@@ -290,165 +291,30 @@ export function buildGitSecret(
   };
 }
 
-const q = (s: string) => shellQuote(s, { always: true });
-
 /**
- * The git set-up every container shares, written to `~/.gitconfig` on the home volume (idempotent,
- * so each start refreshes it): identity, the workspace as a safe directory, the `get`-only
- * credential helper, the CA for the git server, and ssh with the key copy.
+ * The clone init container's environment (pod/clone.sh reads every value from it, never from its text): the
+ * workspace, the repository and branches, git's identity, the credentials it has, the local bundle.
  */
-export function gitSetupScript(git: GitSpec, workdir: string): string {
-  const L: string[] = [
-    `gc() { git config --global "$@"; }`,
-  ];
-  if (git.userName) L.push(`gc user.name ${q(git.userName)}`);
-  if (git.userEmail) L.push(`gc user.email ${q(git.userEmail)}`);
-  L.push(
-    `gc --get-all safe.directory 2>/dev/null | grep -qxF ${q(workdir)} || gc --add safe.directory ${
-      q(workdir)
-    }`,
-  );
-  if (git.credentialsFor) {
-    if (git.auth === "token") {
-      // read-only: git's `store`/`erase` calls would try to rewrite the mounted Secret
-      const helper =
-        `!f() { test "$1" = get && exec git credential-store --file=${GIT_MOUNT}/credentials get; }; f`;
-      L.push(`gc --replace-all credential.${git.credentialsFor}.helper ${q(helper)}`);
-    }
-    if (git.ca) L.push(`gc http.${git.credentialsFor}/.sslCAInfo ${GIT_MOUNT}/ca.crt`);
-  }
-  if (git.auth === "ssh") {
-    L.push(
-      `if [ -r ${SSH_MOUNT}/ssh-privatekey ]; then`,
-      `  mkdir -p ${RUN_MOUNT}/ssh && cp ${SSH_MOUNT}/ssh-privatekey ${RUN_MOUNT}/ssh/id && chmod 600 ${RUN_MOUNT}/ssh/id || exit 1`,
-      `  if [ -f ${SSH_MOUNT}/known_hosts ]; then`,
-      `    kh="-o UserKnownHostsFile=${SSH_MOUNT}/known_hosts -o StrictHostKeyChecking=yes"`,
-      `  else`,
-      `    mkdir -p "$HOME/.ssh"`,
-      `    kh="-o UserKnownHostsFile=$HOME/.ssh/known_hosts -o StrictHostKeyChecking=accept-new"`,
-      `  fi`,
-      `  gc core.sshCommand "ssh -i ${RUN_MOUNT}/ssh/id -o IdentitiesOnly=yes $kh"`,
-      `else`,
-      `  die "the SSH Secret ${git.sshSecret} has no key ssh-privatekey"`,
-      `fi`,
-    );
-  }
-  return L.join("\n");
-}
-
-/**
- * The init container's script: set git up, then clone into the workspace when it is empty (a
- * `lost+found` of a fresh volume does not count), else say the clone was skipped. It checks out the
- * branch asked for when the remote has it; otherwise it creates the new branch from the base (or
- * the remote's default). Git's own error lines reach the log unchanged; `start` prints them.
- */
-export function cloneScript(git: GitSpec, workdir: string): string {
-  const ws = q(workdir);
-  if (git.source === "local") return localCloneScript(git, workdir);
-  return [
-    ...cloneHead(git, workdir, `grep -vx 'lost+found'`, []),
-    `repo=${q(git.repo)}`,
-    `from=${q(git.base ?? "")}`,
-    `new=${q(git.newBranch ?? "")}`,
-    ...(git.branch
-      ? [
-        `git ls-remote --exit-code --heads "$repo" ${q(`refs/heads/${git.branch}`)} >/dev/null`,
-        `rc=$?`,
-        `if [ $rc -eq 0 ]; then from=${q(git.branch)}`,
-        `elif [ $rc -eq 2 ] && [ -n "$from" ]; then new=${q(git.branch)}`,
-        // no base to create it from: let the clone fail with git's own words
-        `elif [ $rc -eq 2 ]; then from=${q(git.branch)}`,
-        `else exit $rc`,
-        `fi`,
-      ]
-      : []),
-    `tmp=${q(`${workdir}/.kodama-clone`)}`,
-    `rm -rf "$tmp"`,
-    `say "cloning $repo\${from:+ (branch $from)}"`,
-    `set -- clone`,
-    `[ -n "$from" ] && set -- "$@" --branch "$from"`,
-    `git "$@" -- "$repo" "$tmp" || { rc=$?; rm -rf "$tmp"; exit $rc; }`,
-    `for f in "$tmp"/.[!.]* "$tmp"/..?* "$tmp"/*; do`,
-    `  { [ -e "$f" ] || [ -L "$f" ]; } || continue`,
-    `  mv "$f" ${ws}/ || exit 1`,
-    `done`,
-    `rmdir "$tmp"`,
-    `cd ${ws} || exit 1`,
-    `if [ -n "$new" ]; then git checkout -q -b "$new" || exit 1; say "created branch $new"; fi`,
-    ...CLONE_TAIL,
-  ].join("\n") + "\n";
-}
-
-/**
- * Both clone scripts' start: git set up, `report` defined, and a workspace that is not empty (`others`
- * filters out what does not count) kept as it is, after `onSkip`.
- */
-function cloneHead(git: GitSpec, workdir: string, others: string, onSkip: string[]): string[] {
-  const ws = q(workdir);
-  return [
-    `set -u`,
-    `say() { printf 'kodama: %s\\n' "$*"; }`,
-    `die() { printf 'kodama: %s\\n' "$*" >&2; exit 1; }`,
-    `command -v git >/dev/null 2>&1 || die "git is not in image ${git.image}: set git.image to an image with git"`,
-    gitSetupScript(git, workdir),
-    `report() { printf '${REPORT_PREFIX} branch=%s commit=%s\\n' "$(git -C ${ws} symbolic-ref --short -q HEAD)" "$(git -C ${ws} rev-parse -q --verify HEAD)"; }`,
-    `mkdir -p ${ws}`,
-    `if [ -n "$(ls -A ${ws} | ${others})" ]; then`,
-    `  say "${workdir} is not empty: clone skipped"`,
-    ...onSkip,
-    `  git -C ${ws} rev-parse --git-dir >/dev/null 2>&1 && report`,
-    `  exit 0`,
-    `fi`,
-  ];
-}
-
-/** Both clone scripts' end, in the workspace: the run logs and prompts under .kodama/runs never get committed; the base recorded. */
-const CLONE_TAIL = [
-  `grep -qxF '/${KODAMA_DIR}/runs/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/${KODAMA_DIR}/runs/' >> .git/info/exclude; }`,
-  `base=$(git rev-parse -q --verify HEAD) && git config kodama.base "$base"`,
-  `report`,
-];
-
-/**
- * The init script for a local repository: when the workspace is empty, wait for the bundle `start`
- * sends over exec, take every branch and tag from it, check out the branch (or create the session's
- * branch from it), and point `origin` at the repository's upstream.
- */
-function localCloneScript(git: GitSpec, workdir: string): string {
-  const ws = q(workdir);
-  const bundle = q(bundlePath(workdir));
-  const from = git.branch ?? git.base ?? "";
-  return [
-    ...cloneHead(
-      git,
-      workdir,
-      `grep -vx -e 'lost+found' -e '.kodama-clone.bundle' -e '.kodama-clone.bundle.part'`,
-      [
-        `  rm -f ${bundle} ${bundle}.part`,
-      ],
-    ),
-    `say "waiting for ${git.repo} from kodama start"`,
-    `n=0`,
-    `while [ ! -f ${bundle} ]; do`,
-    `  n=$((n + 1))`,
-    `  [ $n -gt 3000 ] && die "the repository never arrived (kodama start sends it over exec): start the session again"`,
-    `  sleep 0.2 2>/dev/null || sleep 1`,
-    `done`,
-    `cd ${ws} || exit 1`,
-    `git init -q . || exit 1`,
-    `git fetch -q --update-head-ok ${bundle} '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*' '+refs/remotes/*:refs/remotes/*' || exit 1`,
-    `rm -f ${bundle}`,
-    `from=${q(from)}`,
-    `new=${q(git.newBranch ?? "")}`,
-    `say "cloned ${git.repo}\${from:+ (branch $from)}"`,
-    `if [ -n "$new" ]; then git checkout -q -b "$new" \${from:+"$from"} || exit 1; say "created branch $new"`,
-    `elif [ -n "$from" ]; then git checkout -q "$from" || exit 1`,
-    `fi`,
-    ...(git.origin
-      ? [`git remote add origin ${q(git.origin)} 2>/dev/null || git remote set-url origin ${q(git.origin)}`]
-      : []),
-    ...CLONE_TAIL,
-  ].join("\n") + "\n";
+export function cloneEnv(git: GitSpec, workdir: string): { name: string; value: string }[] {
+  const local = git.source === "local";
+  const e: Record<string, string | undefined> = {
+    KODAMA_CLONE_WS: workdir,
+    KODAMA_CLONE_MODE: local ? "local" : "remote",
+    KODAMA_CLONE_IMAGE: git.image,
+    KODAMA_CLONE_REPO: git.repo,
+    KODAMA_CLONE_BRANCH: local ? undefined : git.branch,
+    KODAMA_CLONE_BASE: local ? git.branch ?? git.base : git.base,
+    KODAMA_CLONE_NEW: git.newBranch,
+    KODAMA_CLONE_ORIGIN: local ? git.origin : undefined,
+    KODAMA_CLONE_NAME: git.userName,
+    KODAMA_CLONE_EMAIL: git.userEmail,
+    KODAMA_CLONE_AUTH: git.auth,
+    KODAMA_CLONE_CRED: git.credentialsFor,
+    KODAMA_CLONE_CA: git.ca ? "1" : undefined,
+    KODAMA_CLONE_SSH: git.sshSecret,
+    KODAMA_CLONE_BUNDLE: local ? bundlePath(workdir) : undefined,
+  };
+  return Object.entries(e).filter(([, v]) => v).map(([name, value]) => ({ name, value: value! }));
 }
 
 /** The volumes git adds to the pod. */
@@ -491,7 +357,7 @@ export function gitInitContainer(
   return {
     name: GIT_CONTAINER,
     image: git.image,
-    command: ["sh", "-c", cloneScript(git, o.workdir)],
+    command: ["sh", "-c", CLONE, "kodama-clone"],
     workingDir: o.home,
     env: [
       { name: "HOME", value: o.home },
@@ -499,6 +365,7 @@ export function gitInitContainer(
       // never wait for a password nobody can type
       { name: "GIT_TERMINAL_PROMPT", value: "0" },
       { name: "GIT_SSH_VARIANT", value: "ssh" },
+      ...cloneEnv(git, o.workdir),
     ],
     resources: o.resources,
     volumeMounts: [...o.mounts, ...gitMounts(git)],

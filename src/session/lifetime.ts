@@ -28,7 +28,7 @@
  */
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { usageError } from "../errors.ts";
-import { EXEC_HOLDER_MARK } from "../kube/execmark.ts";
+import WATCHDOG_SH from "./pod/watchdog.sh" with { type: "text" };
 import { quote } from "../escape.ts";
 
 /** The shortest idle stop: a watchdog looking more often than every few seconds would cost more than it saves. */
@@ -104,81 +104,14 @@ export function idleGrace(idleS: number): number {
 }
 
 /**
- * The watchdog, as lines of the main process's script. That process was exec'd with KODAMA_IDLE_IGNORE=1
- * in its environment, so it and everything it runs are known as its own. It reads KODAMA_POD_UID and
- * KODAMA_WORKSPACE.
+ * The watchdog (pod/watchdog.sh), `sh -c WATCHDOG kodama-idle IDLE TICK GRACE DURATION`: the main process
+ * once keepalive.sh has set the home up. That process was exec'd with KODAMA_IDLE_IGNORE=1 in its
+ * environment, so it and everything it runs are known as its own. It reads KODAMA_POD_UID and
+ * KODAMA_WORKSPACE. Its marks, files and message are literals in the file (pinned by lifetime_test).
  */
-export function watchdogLines(idleS: number, graceS = idleGrace(idleS)): string[] {
-  const tick = idleTick(idleS);
-  const idleFor = `${IDLE_MESSAGE} for ${formatDuration(idleS * 1000)}`;
-  const reason = `${idleFor} (no process started through exec, no write under the workspace)`;
-  // the processes of this pod (the listing's own grep among them), less the watchdog's own
-  const mine = [
-    `  for f in $(grep -l "KODAMA_POD_UID=$KODAMA_POD_UID" /proc/[0-9]*/environ 2>/dev/null); do`,
-    `    grep -q "KODAMA_IDLE_IGNORE=1" "$f" 2>/dev/null && continue`,
-  ];
-  // the mark as a pattern that does not match itself: a grep looking for it is no watcher
-  const watcher = `${SYNC_WATCHER_MARK.slice(0, -1)}[${SYNC_WATCHER_MARK.slice(-1)}]`;
-  // the shell that runs a watcher fed through stdin and holds its output (src/kube/exec.ts) is not another one
-  const holder = `${EXEC_HOLDER_MARK.slice(0, -1)}[${EXEC_HOLDER_MARK.slice(-1)}]`;
-  return [
-    `# idle stop after ${idleS}s without activity; a connected background sync flushes first (${graceS}s at most)`,
-    // no "$$" anywhere: Kubernetes turns "$$" in a command into "$"
-    `idle=${idleS}; tick=${tick}; grace=${graceS}; st=\${KODAMA_IDLE_STATE:-${IDLE_STATE}}`,
-    `touch "$st.0" "$st.1" 2>/dev/null; rm -f "$st.stopping" "$st.ack" 2>/dev/null`,
-    `nap() { if command -v sleep >/dev/null 2>&1; then sleep "$1" & wait $!; else read -t "$1" _ 2>/dev/null || :; fi; }`,
-    `busy() {`,
-    // a process of this pod that is neither this script's nor marked as only looking (no grep -F: busybox's
-    // stops at the first NUL of an environ file; GNU grep lists binary files that match all the same)
-    ...mine,
-    `    grep -q "${IDLE_IGNORE_MARK}" "\${f%environ}cmdline" 2>/dev/null && continue`,
-    // gone meanwhile (the listing's own grep is among the matches): not activity
-    `    grep -q "KODAMA_POD_UID=$KODAMA_POD_UID" "$f" 2>/dev/null || continue`,
-    `    return 0`,
-    `  done`,
-    // a write under the workspace since two looks ago
-    `  w=$(find "$KODAMA_WORKSPACE" -newer "$st.0" 2>/dev/null | head -n 1)`,
-    `  mv -f "$st.1" "$st.0" 2>/dev/null; touch "$st.1" 2>/dev/null`,
-    `  [ -n "$w" ]`,
-    `}`,
-    // how many background syncs watch this pod (a process of one that forked for a moment counts twice:
-    // the wait then lasts a look longer)
-    `syncs() {`,
-    `  n=0`,
-    ...mine,
-    `    grep -q "${holder}" "\${f%environ}cmdline" 2>/dev/null && continue`,
-    `    grep -q "${watcher}" "\${f%environ}cmdline" 2>/dev/null && n=$((n + 1))`,
-    `  done`,
-    `  echo "$n"`,
-    `}`,
-    `last=$(date +%s)`,
-    `while :; do`,
-    `  nap "$tick"`,
-    `  busy && last=$(date +%s)`,
-    `  [ $(( $(date +%s) - last )) -ge "$idle" ] || continue`,
-    `  n=$(syncs); how=`,
-    `  if [ "$n" -gt 0 ]; then`,
-    // announce (atomically: a watcher never reads half a line), then wait for every sync's ack
-    `    dl=$(( $(date +%s) + grace ))`,
-    `    echo "$dl" > "$st.stopping.new" && mv -f "$st.stopping.new" "$st.stopping"`,
-    `    echo "${idleFor}: waiting up to \${grace}s for $n background sync(s) to flush" >&2`,
-    `    while [ "$(date +%s)" -lt "$dl" ]; do`,
-    `      nap 1`,
-    // the acks are read before looking for activity: what a flush sent before its ack is seen
-    `      a=$(grep -c -x "$dl" "$st.ack" 2>/dev/null); a=\${a:-0}`,
-    `      if busy; then how=busy; break; fi`,
-    `      if [ "$a" -ge "$(syncs)" ]; then how="the background sync flushed first"; break; fi`,
-    `    done`,
-    `    rm -f "$st.stopping" "$st.ack" 2>/dev/null`,
-    `    if [ "$how" = busy ]; then`,
-    `      echo "kodama: activity while the background sync flushed: not stopping" >&2`,
-    `      last=$(date +%s); continue`,
-    `    fi`,
-    `    [ -n "$how" ] || how="\${a:-0} of $n background sync(s) flushed, no answer from the rest in \${grace}s"`,
-    `  fi`,
-    `  echo "${reason}" > "\${KODAMA_TERMINATION_LOG:-${TERMINATION_LOG}}" 2>/dev/null`,
-    `  echo "${reason}: stopping\${how:+ (\${how})}" >&2`,
-    `  exit 0`,
-    `done`,
-  ];
+export const WATCHDOG: string = WATCHDOG_SH;
+
+/** The watchdog's arguments after its $0: idle seconds, tick, grace, the idle time in words. */
+export function watchdogArgs(idleS: number, graceS = idleGrace(idleS)): string[] {
+  return [String(idleS), String(idleTick(idleS)), String(graceS), formatDuration(idleS * 1000)];
 }

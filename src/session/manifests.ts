@@ -30,7 +30,8 @@ import {
 } from "./names.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from "./quantity.ts";
 import type { Sidecar } from "./template.ts";
-import { TERMINATION_LOG, watchdogLines } from "./lifetime.ts";
+import { TERMINATION_LOG, WATCHDOG, watchdogArgs } from "./lifetime.ts";
+import KEEPALIVE from "./pod/keepalive.sh" with { type: "text" };
 import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "./sandbox.ts";
 import { gatewayEgressPolicy } from "./gateway.ts";
 import { podScheduling, withRequests } from "./scheduling.ts";
@@ -123,42 +124,27 @@ export function buildEditorConfigMap(spec: SessionSpec, files: Record<string, st
 }
 
 /**
- * The main process: copy the editor configs into $HOME, then wait to be stopped. A repository's file
- * replaces the copy at each start; a default only fills a missing file, so edits made in the session stay.
- * Plain POSIX sh with `sleep` (busybox has both); an image without `sleep` blocks on the container's open
- * stdin instead. TERM/INT end it at once, so `stop` is quick.
+ * The main process's command (pod/keepalive.sh): copy the editor configs into $HOME, then wait to be
+ * stopped (with idle stop, the watchdog: pod/watchdog.sh). A repository's file replaces the copy at each
+ * start; a default only fills a missing file, so edits made in the session stay. With idle stop, the main
+ * process (and all it runs) carries KODAMA_IDLE_IGNORE=1 in its environment, so the watchdog tells its own
+ * processes from those started through exec (which never have it).
  */
-export function keepAliveScript(spec: SessionSpec): string {
-  const lines = ["# kodama session: the pod stays up until `kodama stop`"];
+export function keepAliveCommand(spec: SessionSpec): string[] {
   const repo = spec.editorFiles.filter((f) => f in EDITOR_FILES);
   const defaults = spec.editor ? Object.keys(EDITOR_FILES).filter((f) => !repo.includes(f)) : [];
-  const copy = (files: string[], replace: boolean) => {
-    if (!files.length) return;
-    lines.push(
-      `for f in ${files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ")}; do`,
-      `  src=${EDITOR_MOUNT}/\${f%%:*}; dst="$HOME/\${f#*:}"`,
-      replace
-        // a copy on the home volume (editable in the session); the repo's version wins at each start
-        ? `  [ -f "$src" ] && mkdir -p "\${dst%/*}" && rm -f "$dst" && cp "$src" "$dst"`
-        // a default never replaces what is there (a file edited in the session, a link, a directory)
-        : `  [ -f "$src" ] && [ ! -e "$dst" ] && [ ! -L "$dst" ] && mkdir -p "\${dst%/*}" && cp "$src" "$dst"`,
-      `done`,
-    );
-  };
-  copy(repo, true);
-  copy(defaults, false);
-  lines.push(
-    `trap 'exit 0' TERM INT`,
-    `if command -v sleep >/dev/null 2>&1; then`,
-    ...(spec.idleStop ? watchdogLines(spec.idleStop).map((l) => `  ${l}`) : []),
-    `  while :; do sleep 86400 & wait $!; done`,
-    `fi`,
-    // no sleep: block on stdin (the container keeps it open); should it ever close, say why
-    `while read -r _; do :; done`,
-    `echo "kodama: this image has no sleep and the container's stdin closed" >&2`,
-    `exit 1`,
-  );
-  return lines.join("\n") + "\n";
+  const pairs = (files: string[]) => files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ");
+  const args = ["kodama-session", EDITOR_MOUNT, pairs(repo), pairs(defaults)];
+  if (!spec.idleStop) return ["sh", "-c", KEEPALIVE, ...args];
+  return [
+    "sh",
+    "-c",
+    'KODAMA_IDLE_IGNORE=1 exec sh -c "$0" "$@"',
+    KEEPALIVE,
+    ...args,
+    WATCHDOG,
+    ...watchdogArgs(spec.idleStop),
+  ];
 }
 
 export function podVolumes(spec: SessionSpec): V1Volume[] {
@@ -207,11 +193,7 @@ export function mainContainer(spec: SessionSpec): V1Container {
   return {
     name: CONTAINER,
     image: spec.image,
-    // with idle stop, the main process (and all it runs) carries KODAMA_IDLE_IGNORE=1 in its environment,
-    // so the watchdog tells its own processes from those started through exec (which never have it)
-    command: spec.idleStop
-      ? ["sh", "-c", 'KODAMA_IDLE_IGNORE=1 exec sh -c "$0"', keepAliveScript(spec)]
-      : ["sh", "-c", keepAliveScript(spec)],
+    command: keepAliveCommand(spec),
     workingDir: spec.workdir,
     env: [
       // a template's plain variables, then kodama's (HOME and KODAMA_* are the session's own)

@@ -1,16 +1,19 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import {
   checkRunId,
-  installScript,
+  INSTALL_FAILED_EXIT,
   LOGS_SCRIPT,
+  NO_AGENT_EXIT,
   NOTIFY_JS,
   parseRuns,
+  presetTable,
   RUNNER_JS,
   RUNNER_SCRIPT,
   START_SCRIPT,
   startArgv,
   STATUS_SCRIPT,
   STOP_SCRIPT,
+  TAKEN_OVER_EXIT,
 } from "../../../src/agent/agent.ts";
 import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets.ts";
 import { parseFetchHeader } from "../../../src/session/fetch.ts";
@@ -41,7 +44,10 @@ Deno.test("agent runs: states from the status lines, durations up to now for run
 Deno.test("agent runs: the prompt goes on stdin, never into the command line", () => {
   const argv = startArgv(["claude", "-p"], 42);
   assertEquals(argv.slice(0, 2), ["sh", "-c"]);
-  assertEquals(argv.slice(3), ["kodama-agent", "42", "claude", "-p"]);
+  assertEquals(argv.slice(3, 5), ["kodama-agent", "42"]);
+  assertEquals(argv.slice(-2), ["claude", "-p"]);
+  // the start program is a constant file: the runner's programs are its arguments
+  assertEquals(argv.slice(6, 9), [RUNNER_SCRIPT, RUNNER_JS, NOTIFY_JS]);
   // exactly the prompt's bytes: v4 exec streams cannot close stdin
   assertMatch(START_SCRIPT, /head -c "\$bytes" > "\$run\/prompt"/);
   assertMatch(START_SCRIPT, /umask 077/);
@@ -57,16 +63,18 @@ Deno.test("agent runs: the prompt goes on stdin, never into the command line", (
 });
 
 Deno.test("agent runs: a preset's CLI is installed with npm, pinned, into the home volume; otherwise the command is named", () => {
+  // pinned: the preset, package, version, program and least Node go to kodama_install (pod/install.sh) from
+  // the start program's table of presets (one line each), never written into its text
+  const table = presetTable().split("\n");
+  assertEquals(table.length, PRESET_NAMES.length);
   for (const n of PRESET_NAMES) {
     const i = PRESETS[n].install;
-    const lines = installScript(n, i).join("\n");
-    // pinned: the preset, package, version, program and least Node go to kodama_install (pod/install.sh)
-    assert(lines.includes(`  ${i.bin})`));
-    assert(
-      lines.includes(`kodama_install '${n}' '${i.package}' '${i.version}' '${i.bin}' '${i.node}' '125' 127`),
-    );
-    assert(START_SCRIPT.includes(lines));
+    assert(table.includes(`${n} ${i.bin} ${i.package} ${i.version} ${i.node}`));
+    assert(!START_SCRIPT.includes(i.package));
   }
+  assertEquals(startArgv(["claude"], 1)[5], presetTable());
+  assert(START_SCRIPT.includes(`kodama_install "$p_name" "$p_pkg" "$p_ver" "$p_bin" "$p_node" 125 127`));
+  assertEquals([INSTALL_FAILED_EXIT, NO_AGENT_EXIT], [125, 127]);
   // quietly, into the home volume: npm's output to a log file, its tail on failure; one install at a time
   assert(START_SCRIPT.includes(`kodama_install() {`));
   assert(
@@ -331,6 +339,67 @@ Deno.test({
       const run = `${home}/.kodama/runs/1`;
       assertEquals(await runExit(run, 10_000), "0", "the run never ended: its runner did not start");
       assertEquals((await Deno.readTextFile(`${run}/log`)).trim(), "agent-ran");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "agent runs: the start refuses beside a live taken-over agent in tmux (one exec), or ends it first with --force",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "kodama-takeover-" });
+    const ws = `${root}/ws`, home = `${root}/home`, bin = `${root}/bin`, calls = `${root}/tmux-calls`;
+    await Deno.mkdir(ws);
+    await Deno.mkdir(home);
+    await Deno.mkdir(bin);
+    // a tmux whose `kodama-agent` session is live until it is killed (its calls recorded)
+    await Deno.writeTextFile(
+      `${bin}/tmux`,
+      `#!/bin/sh\necho "$*" >> "${calls}"\ncase "$*" in *has-session*) [ ! -f "${root}/killed" ] ;; *kill-session*) : > "${root}/killed" ;; esac\n`,
+    );
+    await Deno.chmod(`${bin}/tmux`, 0o755);
+    const env = { KODAMA_WORKSPACE: ws, HOME: home, PATH: `${bin}:${Deno.env.get("PATH")}` };
+    const agent = ["sh", "-c", "cat > /dev/null; echo agent-ran"];
+    const p = new TextEncoder().encode("check\nprompt");
+    try {
+      const refused = await runStart(
+        startArgv(agent, 6, 6, false, undefined, 0, undefined, false, "refuse"),
+        p,
+        {
+          cwd: ws,
+          env,
+        },
+      );
+      assertEquals(refused.code, TAKEN_OVER_EXIT);
+      assert(START_SCRIPT.includes(`exit ${TAKEN_OVER_EXIT}`));
+      assertEquals(
+        await Deno.stat(`${home}/.kodama/runs/1`).catch(() => undefined),
+        undefined,
+        "a run was started",
+      );
+      // --force: the live one is ended first, then the run starts
+      const ended = await runStart(startArgv(agent, 6, 6, false, undefined, 0, undefined, false, "end"), p, {
+        cwd: ws,
+        env,
+      });
+      assertEquals(ended.code, 0, new TextDecoder().decode(ended.stderr));
+      assertMatch(await Deno.readTextFile(calls), /kill-session -t kodama-agent/);
+      assertEquals(await runExit(`${home}/.kodama/runs/1`, 10_000), "0");
+      assertEquals(await Deno.readTextFile(`${home}/.kodama/runs/1/prompt`), "prompt");
+      // nothing live any more: a refusing start runs
+      const again = await runStart(
+        startArgv(agent, 6, 6, false, undefined, 0, undefined, false, "refuse"),
+        p,
+        {
+          cwd: ws,
+          env,
+        },
+      );
+      assertEquals(again.code, 0);
+      assertEquals(await runExit(`${home}/.kodama/runs/2`, 10_000), "0");
     } finally {
       await Deno.remove(root, { recursive: true });
     }

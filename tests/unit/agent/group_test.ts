@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
 import {
   GATHER_SCRIPT,
+  gatherArgv,
   parseFiles,
   parseGather,
   renderComparison,
@@ -41,8 +42,9 @@ Deno.test("agent runs with a check: pending, running, passed, failed, skipped", 
 });
 
 Deno.test("agent runs: the check goes on stdin before the prompt, never into the command line", () => {
-  assertEquals(startArgv(["claude", "-p"], 42, 9).slice(3), ["kodama-agent", "42+9", "claude", "-p"]);
-  assertEquals(startArgv(["claude", "-p"], 42).slice(3), ["kodama-agent", "42", "claude", "-p"]);
+  const [a, b] = [startArgv(["claude", "-p"], 42, 9), startArgv(["claude", "-p"], 42)];
+  assertEquals([...a.slice(3, 5), ...a.slice(-2)], ["kodama-agent", "42+9", "claude", "-p"]);
+  assertEquals([...b.slice(3, 5), ...b.slice(-2)], ["kodama-agent", "42", "claude", "-p"]);
   assertMatch(START_SCRIPT, /dd bs=1 count="\$cb" of="\$run\/check"/);
 });
 
@@ -136,7 +138,12 @@ const HEAD = "a".repeat(40);
 const BASE = "b".repeat(40);
 
 /** Run a pod-side script in `sh` with the tools it may call wrapped, so that each process it starts is counted. */
-async function runCounted(script: string, name: string, cwd: string, env: Record<string, string> = {}) {
+async function runCounted(
+  script: string,
+  name: string | string[],
+  cwd: string,
+  env: Record<string, string> = {},
+) {
   const bin = await Deno.makeTempDir({ prefix: "kodama-bin-" });
   const log = join(bin, "calls");
   for (const t of ["git", "tail", "cat", "ls", "grep", "sort", "sed", "cut", "wc", "tr", "head"]) {
@@ -148,7 +155,7 @@ async function runCounted(script: string, name: string, cwd: string, env: Record
   }
   try {
     const out = await new Deno.Command("sh", {
-      args: ["-c", script, name],
+      args: ["-c", script, ...[name].flat()],
       cwd,
       env: { ...env, PATH: `${bin}:${Deno.env.get("PATH")}` },
       stdout: "piped",
@@ -211,7 +218,10 @@ Deno.test({
       // index under .git/index.lock, and an agent committing at that moment fails; compare only reads
       await Deno.utime(join(ws, "a.txt"), new Date("2020-01-01"), new Date("2020-01-01"));
       const index = (await Deno.stat(join(ws, ".git", "index"))).ino;
-      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws, HOME: ws });
+      const r = await runCounted(GATHER_SCRIPT, gatherArgv().slice(3), ws, {
+        KODAMA_WORKSPACE: ws,
+        HOME: ws,
+      });
       assertEquals(r.stderr, "");
       assertEquals(
         (await Deno.stat(join(ws, ".git", "index"))).ino,
@@ -232,7 +242,8 @@ Deno.test({
       // the agent's own summary wins over its log; the status script reads every run with no process per file
       await Deno.writeTextFile(join(ws, ".kodama", "runs", "10", "summary"), "Fixed it.\n");
       assertEquals(
-        parseGather((await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { HOME: ws })).stdout).summary,
+        parseGather((await runCounted(GATHER_SCRIPT, gatherArgv().slice(3), ws, { HOME: ws })).stdout)
+          .summary,
         "Fixed it.",
       );
       const st = await runCounted(STATUS_SCRIPT, "kodama-status", ws, { KODAMA_WORKSPACE: ws, HOME: ws });
@@ -254,7 +265,10 @@ Deno.test({
     const ws = await Deno.makeTempDir({ prefix: "kodama-gather-" });
     try {
       await new Deno.Command("git", { args: ["init", "-q"], cwd: ws }).output();
-      const r = await runCounted(GATHER_SCRIPT, "kodama-compare", ws, { KODAMA_WORKSPACE: ws, HOME: ws });
+      const r = await runCounted(GATHER_SCRIPT, gatherArgv().slice(3), ws, {
+        KODAMA_WORKSPACE: ws,
+        HOME: ws,
+      });
       assertEquals(r.stderr, "");
       assertEquals(parseGather(r.stdout), {});
     } finally {

@@ -3,21 +3,25 @@ import { configSchema } from "../../../src/config/schema.ts";
 import { ExitCode, type KodamaError } from "../../../src/errors.ts";
 import {
   autoBranchName,
+  bundlePath,
+  cloneEnv,
   cloneErrorLines,
-  cloneScript,
   credentialLine,
   GIT_MOUNT,
   gitSecretData,
   type GitSpec,
+  KODAMA_DIR,
   parseCloneReport,
   parseRepoUrl,
   receiveBundleCommand,
+  REPORT_PREFIX,
   resolveGit,
   RUN_MOUNT,
   SSH_MOUNT,
 } from "../../../src/session/git.ts";
 import { buildSession, redactedList } from "../../../src/session/manifests.ts";
 import { resolveSpec } from "../../../src/session/spec.ts";
+import CLONE from "../../../src/session/pod/clone.sh" with { type: "text" };
 
 const now = new Date("2026-01-15T14:30:00.123Z");
 const cfgOf = (git: Record<string, unknown> = {}) => configSchema.parse({ git });
@@ -155,13 +159,15 @@ Deno.test("manifest, token: init container, credentials Secret mounted read-only
   const main = o.pod.spec!.containers[0];
   assert(main.volumeMounts!.some((m) => m.mountPath === GIT_MOUNT && m.readOnly));
   const script = init.command![2];
-  assertMatch(script, /credential\.https:\/\/github\.com\.helper/);
-  assertMatch(
-    script,
-    /test "\$1" = get && exec git credential-store --file=\/etc\/kodama\/git\/credentials get/,
-  );
-  assertMatch(script, /gc user\.name 'Ann'/);
-  assert(!script.includes("ghp_secret"));
+  const env = Object.fromEntries(init.env!.map((e) => [e.name, e.value]));
+  assertEquals([env.KODAMA_CLONE_AUTH, env.KODAMA_CLONE_CRED, env.KODAMA_CLONE_NAME], [
+    "token",
+    "https://github.com",
+    "Ann",
+  ]);
+  assertMatch(script, /gc --replace-all "credential\.\$cred\.helper"/);
+  assert(script.includes(`test "$1" = get && exec git credential-store --file=${GIT_MOUNT}/credentials get`));
+  assert(!pod.includes("ghp_secret"));
   // --dry-run: the credentials Secret is listed, its values redacted
   const listed = JSON.stringify(redactedList(o));
   assert(listed.includes("kodama-git-demo") && !listed.includes(btoa("https://x-access")));
@@ -182,6 +188,9 @@ Deno.test("manifest, ssh: the key Secret at mode 0400, a memory emptyDir for the
     [[SSH_MOUNT, true], [RUN_MOUNT, false]],
   );
   const script = init.command![2];
+  assertEquals(init.env!.find((e) => e.name === "KODAMA_CLONE_AUTH")?.value, "ssh");
+  // the mounts are literals in pod/clone.sh: the same as the manifests'
+  assert(script.includes(`cp ${SSH_MOUNT}/ssh-privatekey ${RUN_MOUNT}/ssh/id && chmod 600`));
   assertMatch(script, /cp \/etc\/kodama\/ssh\/ssh-privatekey \/run\/kodama\/ssh\/id && chmod 600/);
   assertMatch(script, /if \[ -f \/etc\/kodama\/ssh\/known_hosts \]; then/);
   assertMatch(script, /StrictHostKeyChecking=yes/);
@@ -201,19 +210,74 @@ Deno.test("manifest, no git: no init container, no git volumes", () => {
   assert(!o.pod.spec!.volumes!.some((v) => v.name.startsWith("git")));
 });
 
-Deno.test("clone script: clones only into an empty workspace, branch logic, report line", () => {
+/** pod/clone.sh as the init container runs it: its environment from cloneEnv, HOME a fresh directory. */
+async function runClone(g: GitSpec, ws: string, home: string): Promise<{ code: number; out: string }> {
+  const env = Object.fromEntries(cloneEnv(g, ws).map((e) => [e.name, e.value]));
+  const r = await new Deno.Command("sh", {
+    args: ["-c", CLONE, "kodama-clone"],
+    env: { ...env, HOME: home, PATH: Deno.env.get("PATH")!, GIT_TERMINAL_PROMPT: "0" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const r = await new Deno.Command("git", {
+    args: ["-c", "user.name=t", "-c", "user.email=t@t", ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  return new TextDecoder().decode(r.stdout).trim();
+}
+
+Deno.test("clone script: a constant program; clones only into an empty workspace, branch logic, report line", async () => {
   const g = resolveGit({ repo: "git://h/r.git", branch: "feat", baseBranch: "dev" }, cfgOf(), inputs())!;
-  const s = cloneScript(g, "/workspace");
-  assertMatch(s, /ls -A '\/workspace' \| grep -vx 'lost\+found'/);
-  assertMatch(s, /clone skipped/);
-  assertMatch(s, /git ls-remote --exit-code --heads "\$repo" 'refs\/heads\/feat'/);
-  assertMatch(s, /elif \[ \$rc -eq 2 \] && \[ -n "\$from" \]; then new='feat'/);
-  assertMatch(s, /\/\.kodama\/runs\//);
-  const quoted = cloneScript({ ...g, repo: "/it's.git" }, "/workspace");
-  assertMatch(quoted, /repo='\/it'\\''s\.git'/);
+  const env = Object.fromEntries(cloneEnv(g, "/workspace").map((e) => [e.name, e.value]));
+  assertEquals(env, {
+    KODAMA_CLONE_WS: "/workspace",
+    KODAMA_CLONE_MODE: "remote",
+    KODAMA_CLONE_IMAGE: g.image,
+    KODAMA_CLONE_REPO: "git://h/r.git",
+    KODAMA_CLONE_BRANCH: "feat",
+    KODAMA_CLONE_BASE: "dev",
+    KODAMA_CLONE_AUTH: "none",
+  });
+  assert(CLONE.includes(`printf '${REPORT_PREFIX} branch=%s commit=%s\\n'`));
+  assert(CLONE.includes(`'/${KODAMA_DIR}/runs/'`));
+  assert(!CLONE.includes("$$"), "Kubernetes turns $$ in a command into $");
+  // run: a repository with dev only, a path with a quote in it; feat is created from dev
+  const root = await Deno.makeTempDir({ prefix: "kodama-clone-" });
+  try {
+    const src = `${root}/it's`;
+    await Deno.mkdir(src);
+    await git(src, "init", "-q", "-b", "dev");
+    await Deno.writeTextFile(`${src}/a`, "a\n");
+    await git(src, "add", "a");
+    await git(src, "commit", "-q", "-m", "a");
+    const head = await git(src, "rev-parse", "HEAD");
+    await Deno.mkdir(`${root}/home`);
+    const r = await runClone({ ...g, repo: src }, `${root}/ws`, `${root}/home`);
+    assertEquals(r.code, 0, r.out);
+    assertMatch(r.out, /kodama: created branch feat/);
+    assertEquals(parseCloneReport(r.out), { branch: "feat", commit: head });
+    assertEquals(await git(`${root}/ws`, "config", "kodama.base"), head);
+    assertMatch(await Deno.readTextFile(`${root}/ws/.git/info/exclude`), /^\/\.kodama\/runs\/$/m);
+    // not empty: kept as it is, reported
+    const again = await runClone({ ...g, repo: src }, `${root}/ws`, `${root}/home`);
+    assertEquals(again.code, 0, again.out);
+    assertMatch(again.out, /is not empty: clone skipped/);
+    assertEquals(parseCloneReport(again.out)?.branch, "feat");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
-Deno.test("clone script for a local repository: waits for the bundle, every branch and tag, origin = upstream", () => {
+Deno.test("clone script for a local repository: waits for the bundle, every branch and tag, origin = upstream", async () => {
   const g = resolveGit(
     { repo: "/home/me/api", baseBranch: "main" },
     cfgOf(),
@@ -221,19 +285,40 @@ Deno.test("clone script for a local repository: waits for the bundle, every bran
   )!;
   assertEquals(g.source, "local");
   assertMatch(g.newBranch!, /^kodama\/demo-\d{14}$/);
-  const s = cloneScript(g, "/workspace");
-  assertMatch(s, /while \[ ! -f '\/workspace\/\.kodama-clone\.bundle' \]/);
-  assertMatch(s, /'\+refs\/heads\/\*:refs\/heads\/\*' '\+refs\/tags\/\*:refs\/tags\/\*'/);
-  assertMatch(s, /git checkout -q -b "\$new" \$\{from:\+"\$from"\}/);
-  assertMatch(s, /git remote add origin 'https:\/\/github\.com\/a\/api\.git'/);
-  assert(!/ls-remote|git "\$@" -- "\$repo"/.test(s), "a local repository is never fetched from its path");
-  // a bundle left from an earlier try does not make the workspace count as used
-  assertMatch(s, /grep -vx -e 'lost\+found' -e '\.kodama-clone\.bundle'/);
+  const env = Object.fromEntries(cloneEnv(g, "/workspace").map((e) => [e.name, e.value]));
+  assertEquals(env.KODAMA_CLONE_MODE, "local");
+  assertEquals(env.KODAMA_CLONE_BUNDLE, "/workspace/.kodama-clone.bundle");
+  assertEquals(env.KODAMA_CLONE_ORIGIN, "https://github.com/a/api.git");
+  assertEquals(env.KODAMA_CLONE_BASE, "main");
+  assertEquals(env.KODAMA_CLONE_BRANCH, undefined, "a local repository is never fetched from its path");
   assertEquals(receiveBundleCommand("/workspace", 42).slice(3), [
     "kodama-receive",
     "42",
     "/workspace/.kodama-clone.bundle",
   ]);
+  // run: the bundle is there (with a leftover .part, which does not make the workspace count as used)
+  const root = await Deno.makeTempDir({ prefix: "kodama-clone-local-" });
+  try {
+    const src = `${root}/src`, ws = `${root}/ws`;
+    await Deno.mkdir(src);
+    await Deno.mkdir(ws);
+    await Deno.mkdir(`${root}/home`);
+    await git(src, "init", "-q", "-b", "main");
+    await Deno.writeTextFile(`${src}/a`, "a\n");
+    await git(src, "add", "a");
+    await git(src, "commit", "-q", "-m", "a");
+    await git(src, "tag", "v1");
+    await git(src, "bundle", "create", "-q", bundlePath(ws), "--all");
+    await Deno.writeTextFile(`${bundlePath(ws)}.part`, "");
+    const r = await runClone({ ...g, repo: src }, ws, `${root}/home`);
+    assertEquals(r.code, 0, r.out);
+    assertEquals(parseCloneReport(r.out)?.branch, g.newBranch);
+    assertEquals(await git(ws, "remote", "get-url", "origin"), "https://github.com/a/api.git");
+    assertEquals(await git(ws, "tag"), "v1");
+    assertEquals(await Deno.stat(bundlePath(ws)).catch(() => undefined), undefined, "the bundle is removed");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("clone report and error lines from the init container's log", () => {

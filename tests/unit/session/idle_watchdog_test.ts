@@ -7,7 +7,12 @@
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { IDLE_IGNORE_MARK, SYNC_WATCHER_MARK, watchdogLines } from "../../../src/session/lifetime.ts";
+import {
+  IDLE_IGNORE_MARK,
+  SYNC_WATCHER_MARK,
+  WATCHDOG,
+  watchdogArgs,
+} from "../../../src/session/lifetime.ts";
 import { EXEC_HOLDER_MARK } from "../../../src/kube/execmark.ts";
 import { SideBySide } from "../../_side_by_side.ts";
 
@@ -40,7 +45,7 @@ async function pod(): Promise<Pod> {
 /** The watchdog as the pod's main process runs it (KODAMA_IDLE_IGNORE=1: its own processes). */
 function watchdog(sh: string[], p: Pod, idle: number, grace: number): Deno.ChildProcess {
   return new Deno.Command(sh[0], {
-    args: [...sh.slice(1), "-c", watchdogLines(idle, grace).join("\n")],
+    args: [...sh.slice(1), "-c", WATCHDOG, "kodama-idle", ...watchdogArgs(idle, grace)],
     env: { ...p.env, KODAMA_IDLE_IGNORE: "1" },
     stdout: "null",
     stderr: "piped",

@@ -2,13 +2,21 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { KodamaError } from "../../../src/errors.ts";
 import {
+  IDLE_IGNORE_MARK,
+  IDLE_MESSAGE,
+  IDLE_STATE,
   idleGrace,
   idleTick,
   resolveIdleStop,
   resolveTtl,
-  watchdogLines,
+  SYNC_WATCHER_MARK,
+  TERMINATION_LOG,
+  WATCHDOG,
+  watchdogArgs,
 } from "../../../src/session/lifetime.ts";
 import { expiresText, statusText } from "../../../src/session/list.ts";
+import { EXEC_HOLDER_MARK } from "../../../src/kube/execmark.ts";
+import { formatDuration } from "../../../src/base/duration.ts";
 import type { SessionView } from "../../../src/session/status.ts";
 
 const usage = (fn: () => unknown, re: RegExp) => {
@@ -42,9 +50,20 @@ Deno.test("resolveTtl: a duration from now or a future time; zero, past or bad i
 });
 
 Deno.test("watchdog: POSIX sh with no $$ (Kubernetes would turn it into $), its tick bounded", () => {
-  const text = watchdogLines(1800).join("\n");
+  const text = WATCHDOG;
   assert(!text.includes("$$"), text);
   assert(!/grep -[a-zA-Z]*F/.test(text), "busybox grep -F stops at an environ file's first NUL");
+  // what TypeScript and the pod agree on are literals in pod/watchdog.sh: the marks (as patterns that do not
+  // match themselves), the files, the message
+  const self = (m: string) => `${m.slice(0, -1)}[${m.slice(-1)}]`;
+  assert(text.includes(`grep -q "${self(SYNC_WATCHER_MARK)}"`));
+  assert(text.includes(`grep -q "${self(EXEC_HOLDER_MARK)}"`));
+  assert(text.includes(`grep -q "${IDLE_IGNORE_MARK}"`));
+  assert(text.includes(`\${KODAMA_IDLE_STATE:-${IDLE_STATE}}`));
+  assert(text.includes(`\${KODAMA_TERMINATION_LOG:-${TERMINATION_LOG}}`));
+  assert(text.includes(`idle_for="${IDLE_MESSAGE} for $4"`));
+  assertEquals(watchdogArgs(1800), ["1800", "60", "30", formatDuration(1_800_000)]);
+  assertEquals(watchdogArgs(100, 20), ["100", "10", "20", formatDuration(100_000)]);
   assertEquals(idleTick(10), 2);
   assertEquals(idleTick(1800), 60);
   assertEquals(idleTick(300), 30);

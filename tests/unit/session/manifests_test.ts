@@ -1,7 +1,9 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildSession, keepAliveScript, redactedList } from "../../../src/session/manifests.ts";
-import { resolveSpec, specOf } from "../../../src/session/spec.ts";
+import { buildSession, keepAliveCommand, redactedList } from "../../../src/session/manifests.ts";
+import { WATCHDOG, watchdogArgs } from "../../../src/session/lifetime.ts";
+import KEEPALIVE from "../../../src/session/pod/keepalive.sh" with { type: "text" };
+import { EDITOR_MOUNT, resolveSpec, specOf } from "../../../src/session/spec.ts";
 import { ExitCode, type KodamaError } from "../../../src/errors.ts";
 
 const cfg = configSchema.parse({});
@@ -114,20 +116,67 @@ Deno.test("objects: labels, the settings annotation, volumes, and a pod that run
 });
 
 Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into HOME only when the repo has them", () => {
-  const plain = keepAliveScript(spec());
-  assert(!plain.includes("helix"), plain);
-  assert(plain.includes("trap 'exit 0' TERM INT"));
-  assert(plain.includes("sleep 86400 & wait $!"));
-  const withEditor = keepAliveScript(spec({}, [], ["helix-config.toml", "zellij-config.kdl"]));
-  assert(
-    withEditor.includes(
-      "helix-config.toml:.config/helix/config.toml zellij-config.kdl:.config/zellij/config.kdl",
-    ),
+  const plain = keepAliveCommand(spec());
+  // a constant program (pod/keepalive.sh); what it copies comes as arguments
+  assertEquals(plain.slice(0, 3), ["sh", "-c", KEEPALIVE]);
+  assertEquals(plain.slice(3), ["kodama-session", EDITOR_MOUNT, "", ""]);
+  assert(KEEPALIVE.includes("trap 'exit 0' TERM INT"));
+  assert(KEEPALIVE.includes("sleep 86400 & wait $!"));
+  assert(!KEEPALIVE.includes("$$"), "Kubernetes turns $$ in a command into $");
+  const withEditor = keepAliveCommand(spec({}, [], ["helix-config.toml", "zellij-config.kdl"]));
+  assertEquals(
+    withEditor[5],
+    "helix-config.toml:.config/helix/config.toml zellij-config.kdl:.config/zellij/config.kdl",
   );
-  assert(!withEditor.includes("languages.toml"));
-  // the script parses as POSIX sh
-  const r = new Deno.Command("sh", { args: ["-n", "-c", withEditor] }).outputSync();
-  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  assert(!withEditor.join(" ").includes("languages.toml"));
+  // idle stop: the watchdog takes over, the main process marked as its own
+  const idle = keepAliveCommand({ ...spec(), idleStop: 1800 });
+  assertEquals(idle.slice(0, 5), [
+    "sh",
+    "-c",
+    'KODAMA_IDLE_IGNORE=1 exec sh -c "$0" "$@"',
+    KEEPALIVE,
+    "kodama-session",
+  ]);
+  assertEquals(idle.slice(8), [WATCHDOG, ...watchdogArgs(1800)]);
+});
+
+Deno.test({
+  name:
+    "keep-alive: the repository's editor files replace the copy in HOME, defaults only fill; then it waits",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "kodama-keepalive-" });
+    const dir = `${root}/editor`, home = `${root}/home`;
+    await Deno.mkdir(dir);
+    await Deno.mkdir(`${home}/.config/helix`, { recursive: true });
+    for (const f of ["helix-config.toml", "helix-languages.toml", "zellij-config.kdl"]) {
+      await Deno.writeTextFile(`${dir}/${f}`, `from ${f}\n`);
+    }
+    await Deno.writeTextFile(`${home}/.config/helix/config.toml`, "edited\n");
+    await Deno.writeTextFile(`${home}/.config/helix/languages.toml`, "edited\n");
+    const s = { ...spec({}, [], ["helix-config.toml"]), editor: true };
+    const argv = keepAliveCommand(s);
+    argv[4] = dir;
+    const c = new Deno.Command("sh", { args: argv.slice(1), env: { HOME: home }, stderr: "piped" }).spawn();
+    try {
+      // it copied before it waits: the default it fills is the last thing written
+      for (
+        let i = 0;
+        i < 200 && !(await Deno.stat(`${home}/.config/zellij/config.kdl`).catch(() => null));
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assertEquals(await Deno.readTextFile(`${home}/.config/helix/config.toml`), "from helix-config.toml\n");
+      assertEquals(await Deno.readTextFile(`${home}/.config/helix/languages.toml`), "edited\n");
+      assertEquals(await Deno.readTextFile(`${home}/.config/zellij/config.kdl`), "from zellij-config.kdl\n");
+    } finally {
+      c.kill("SIGTERM");
+      assertEquals((await c.status).code, 0, "TERM ends it at once, cleanly");
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });
 
 Deno.test("dry-run list: Secret values redacted, nothing else changed", () => {
@@ -155,20 +204,12 @@ Deno.test("editor defaults: the ConfigMap has all three files; defaults only fil
   assertEquals(data["zellij-config.kdl"], EDITOR_DEFAULTS["zellij-config.kdl"]);
   const o = buildSession(s, { env: {}, editor: data });
   assertEquals(o.configMap?.data, data);
-  const script = keepAliveScript(s);
-  // the repository's file: replaced at each start
-  assert(script.includes("for f in helix-config.toml:.config/helix/config.toml; do"), script);
-  assert(script.includes('rm -f "$dst" && cp'), script);
-  // the defaults: only where nothing is
-  assert(
-    script.includes(
-      "for f in helix-languages.toml:.config/helix/languages.toml zellij-config.kdl:.config/zellij/config.kdl; do",
-    ),
-    script,
-  );
-  assert(script.includes('[ ! -e "$dst" ] && [ ! -L "$dst" ]'), script);
-  const r = new Deno.Command("sh", { args: ["-n", "-c", script] }).outputSync();
-  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  const argv = keepAliveCommand(s);
+  // the repository's file: replaced at each start; the defaults: only where nothing is
+  assertEquals(argv.slice(5, 7), [
+    "helix-config.toml:.config/helix/config.toml",
+    "helix-languages.toml:.config/helix/languages.toml zellij-config.kdl:.config/zellij/config.kdl",
+  ]);
   // editor.enabled false: no ConfigMap, no mount
   const off = buildSession(spec(), { env: {}, editor: {} });
   assertEquals(off.configMap, undefined);

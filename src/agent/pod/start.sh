@@ -1,0 +1,93 @@
+# shellcheck shell=sh
+# Start an agent run (agent.ts: startArgv), after prologue.sh, install.sh and agenttmux.sh:
+#   sh -c START kodama-agent SIZES PRESETS RUNNER RUNNER_JS NOTIFY_JS CMD ARGS...
+# SIZES is BYTES[+CHECK][:c][~N][%B64][!r|!e][^][@AGENT]: the check command (CHECK bytes, when given) and then
+# the prompt (BYTES long) come on stdin; `:c` continues the latest run (recorded only when that run was of the
+# same AGENT, its preset); `~N` is agent.stallTimeout in seconds, for the runner's watchdog; `%B64` what a
+# preset's continuation runs (base64 JSON), for the Node runner; `!r` refuses (exit 65, nothing started) when an
+# interactive agent taken over with `agent attach` is live in the pod's tmux, `!e` ends it first (`--force`);
+# `^` no webhook for this run (`--no-notify`). PRESETS is one line per preset, `NAME BIN PACKAGE VERSION NODE`
+# (presets.ts). RUNNER, RUNNER_JS and NOTIFY_JS are the detached runner's programs (runner.sh, runner.js,
+# notify.js). CMD may start with `env K=V…` (a preset's variables). Prints the run id on stdout as its last
+# line; an install's one progress line (and npm's tail when it fails) on stderr. Exit 127 when the command is
+# missing and cannot be installed (the run is recorded as failed), 125 when its install failed.
+# shellcheck disable=SC2154 # ws and runs are prologue.sh's, live agenttmux.sh's
+set -u
+bytes="$1"; presets="$2"; runner="$3"; runnerjs="$4"; notifyjs="$5"; shift 5
+cb=0; missing=0; cont=0; agent=""; nn=0; tk=""
+case "$bytes" in *@*) agent="${bytes#*@}"; bytes="${bytes%%@*}" ;; esac
+case "$bytes" in *^) nn=1; bytes="${bytes%^}" ;; esac
+case "$bytes" in *!r) tk=r; bytes="${bytes%!r}" ;; *!e) tk=e; bytes="${bytes%!e}" ;; esac
+case "$bytes" in *%*) export KODAMA_RESUME="${bytes##*%}"; bytes="${bytes%\%*}" ;; esac
+case "$bytes" in *~*) export KODAMA_STALL_SECONDS="${bytes##*~}"; bytes="${bytes%~*}" ;; esac
+case "$bytes" in *:c) cont=1; bytes="${bytes%:c}" ;; esac
+case "$bytes" in *+*) cb="${bytes#*+}"; bytes="${bytes%+*}" ;; esac
+# never two agents at once: the one taken over still runs in tmux (its stdin read, so the exec ends cleanly)
+if [ "$live" = 1 ] && [ "$tk" = r ]; then head -c "$((bytes + cb))" > /dev/null; exit 65; fi
+if [ "$live" = 1 ] && [ "$tk" = e ]; then tmux -S "$sock" kill-session -t kodama-agent; fi
+# `preset_row NAME BIN PACKAGE VERSION NODE`, with `$1` matched against p_key by the field p_at (1 or 2)
+preset_row() {
+  case "$p_at" in 1) [ "$1" = "$p_key" ] ;; *) [ "$2" = "$p_key" ] ;; esac || return 1
+  p_name="$1" p_bin="$2" p_pkg="$3" p_ver="$4" p_node="$5"
+}
+# `preset_find FIELD KEY`: the row of PRESETS whose FIELD (1: name, 2: program) is KEY, in p_name… (else 1)
+preset_find() {
+  p_at="$1" p_key="$2" pf_ifs="$IFS"
+  IFS='
+'
+  set -f
+  for pf_row in $presets; do
+    IFS=' '
+    # shellcheck disable=SC2086 # the row's words, split on purpose
+    if preset_row $pf_row; then IFS="$pf_ifs"; set +f; return 0; fi
+  done
+  IFS="$pf_ifs"; set +f
+  return 1
+}
+# the program: after `env K=V…`
+prog="$1"
+if [ "$prog" = env ]; then for a in "$@"; do case "$a" in env | *=*) ;; *) prog="$a"; break ;; esac; done; fi
+# a preset's run is its CLI, whatever runs it (a wrapper script)
+if [ -n "$agent" ] && preset_find 1 "$agent"; then prog="$p_bin"; fi
+if ! command -v "$prog" >/dev/null 2>&1; then
+  # kodama says it (one line): nothing of its own on stderr first; the run is recorded as failed (127)
+  if preset_find 2 "$prog"; then
+    kodama_install "$p_name" "$p_pkg" "$p_ver" "$p_bin" "$p_node" 125 127 || missing=1
+  else
+    missing=1
+  fi
+fi
+mkdir -p "$runs" || exit 1
+# runs of an older session under the workspace never get committed: the clone's local exclude
+if [ "$runs" = "$ws/.kodama/runs" ] && [ -d "$ws/.git" ]; then grep -qxF '/.kodama/runs/' "$ws/.git/info/exclude" 2>/dev/null || { mkdir -p "$ws/.git/info" && echo '/.kodama/runs/' >> "$ws/.git/info/exclude"; }; fi
+# shellcheck disable=SC2010 # run directories are numbers
+n=$(ls "$runs" | grep -E '^[0-9]+$' | sort -n | tail -n 1)
+prev="${n:-}"
+n=$((${n:-0} + 1))
+while ! mkdir "$runs/$n" 2>/dev/null; do n=$((n + 1)); done
+run="$runs/$n"
+umask 077
+# the check first, byte by byte (dd reads no further than asked: the prompt follows on the same stdin)
+if [ "$cb" -gt 0 ]; then dd bs=1 count="$cb" of="$run/check" 2>/dev/null || exit 1; fi
+# exactly as many bytes as kodama sends: older exec protocols (v4) cannot signal the end of stdin
+head -c "$bytes" > "$run/prompt" || exit 1
+date -u +%Y-%m-%dT%H:%M:%SZ > "$run/started"
+printf '%s\n' "${KODAMA_POD_UID:-}" > "$run/pod"
+printf '%s\n' "$agent" > "$run/agent"
+# the conversation it continues is the previous run's only when that run was of the same agent (a run
+# from before runs recorded their agent counts as the same)
+pa=""; [ -n "$prev" ] && pa=$(cat "$runs/$prev/agent" 2>/dev/null)
+if [ "$cont" = 1 ] && [ -n "$prev" ] && { [ -z "$pa" ] || [ "$pa" = "$agent" ]; }; then echo "$prev" > "$run/continues"; fi
+: > "$run/log"
+if [ "$nn" = 1 ]; then : > "$run/no-notify"; fi
+if [ "$missing" = 1 ]; then
+  echo "kodama: $prog is not in the image (agent ${agent:-command})" > "$run/log"
+  date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"; echo 127 > "$run/exit"; echo "$n"; exit 127
+fi
+# detached: its own session (survives the exec and kodama), no terminal, stdin the prompt
+if command -v setsid >/dev/null 2>&1; then detach="setsid"; else detach=""; fi
+# nohup where there is one: Debian's busybox image has none, and a missing nohup started nothing while the
+# run read as running (the runner, a session of its own writing to files, never sees a hang-up anyway)
+if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi
+$nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$notifyjs" "$@" > /dev/null 2>&1 < /dev/null &
+echo "$n"

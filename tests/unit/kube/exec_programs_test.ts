@@ -1,0 +1,73 @@
+/**
+ * The programs kodama's exec wraps every command in (src/kube/pod/wraphead.sh, wrap.sh, hold.sh) and the
+ * one that ends a cut-off run (killer.sh), run here with the machine's sh as a container's exec runs them.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { EXEC_PROGRAMS } from "../../../src/kube/exec.ts";
+
+const { MARK, WRAPPER, HOLDING_WRAPPER, KILLER, EXEC_HOLDER_MARK } = EXEC_PROGRAMS;
+const dec = new TextDecoder();
+
+async function sh(args: string[], stdin?: string): Promise<{ code: number; out: string }> {
+  const c = new Deno.Command("sh", { args, stdin: stdin === undefined ? "null" : "piped", stdout: "piped" })
+    .spawn();
+  if (stdin !== undefined) {
+    const w = c.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const r = await c.output();
+  return { code: r.code, out: dec.decode(r.stdout) };
+}
+
+Deno.test({
+  name:
+    "exec programs: the wrapper reports the PID, tags the run and becomes the command; a missing one is said",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const r = await sh(["-c", WRAPPER, "kodama-t1", "sh", "-c", 'echo "run=$KODAMA_RUN"; exit 3']);
+    assertEquals(r.code, 3);
+    assertMatch(r.out, new RegExp(`^${MARK}pid \\d+\\nrun=kodama-t1\\n$`));
+    const missing = await sh(["-c", WRAPPER, "kodama-t2", "no-such-command-kodama"]);
+    assertEquals([missing.code, missing.out], [127, `${MARK}notfound\n`]);
+  },
+});
+
+Deno.test({
+  name:
+    "exec programs: the holding wrapper streams stdin to its child, waits, and carries the idle watchdog's mark",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    assert(HOLDING_WRAPPER.trimEnd().endsWith(`# ${EXEC_HOLDER_MARK}`));
+    assert(!WRAPPER.includes(EXEC_HOLDER_MARK));
+    const r = await sh(
+      ["-c", HOLDING_WRAPPER, "kodama-t3", "sh", "-c", "wc -c; exit 4"],
+      "x".repeat(300_000),
+    );
+    assertEquals(r.code, 4);
+    assertMatch(r.out, new RegExp(`^${MARK}pid \\d+\\n\\s*300000\\n$`));
+  },
+});
+
+Deno.test({
+  name: "exec programs: the killer ends the processes tagged with the run's id and counts them",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const tag = `kodama-t${Date.now()}`;
+    const run = new Deno.Command("sh", { args: ["-c", WRAPPER, tag, "sleep", "60"], stdout: "piped" })
+      .spawn();
+    // the PID line: the tagged command runs
+    const reader = run.stdout.getReader();
+    let head = "";
+    while (!head.includes("\n")) head += dec.decode((await reader.read()).value);
+    assertMatch(head, new RegExp(`^${MARK}pid \\d+`));
+    const k = await sh(["-c", KILLER, "kodama-stop", tag, "-"]);
+    assertEquals([k.code, k.out.trim()], [0, "1"]);
+    const st = await run.status;
+    assertEquals(st.signal, "SIGTERM");
+    reader.releaseLock();
+    await run.stdout.cancel();
+    // nothing left with that tag: none found
+    assertEquals((await sh(["-c", KILLER, "kodama-stop", tag, "-"])).out.trim(), "0");
+  },
+});
