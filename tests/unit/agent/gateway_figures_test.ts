@@ -86,7 +86,7 @@ Deno.test("list: a USAGE column only when some session has figures; JSON says ga
   const a = withBudget(figuresBySession(LOG).get("a"), 1);
   const table = renderSessions([view("a", a), view("plain", null)], "table").split("\n");
   assertMatch(table[0], /^NAME +NAMESPACE +STATUS +SYNC +BRANCH +READY +OWNER +USAGE +AGE$/);
-  assertMatch(table[1], /^a .* 1\.5k tok \$0\.0081 +\S+$/);
+  assertMatch(table[1], /^a .* 1\.5k tok \$0\.01 +\S+$/);
   assertMatch(table[2], /^plain .* - +\S+$/);
   // none has figures (no gateway, or it could not be read): the table as before
   const none = renderSessions([view("plain", null)], "table");
@@ -110,7 +110,7 @@ Deno.test("compare: a GATEWAY column, the footer says whose count it is, and the
   assertEquals(total.budgetUsd, 2);
   const t = renderComparison(rows).split("\n");
   assertMatch(t[0], /^REPLICA +AGENT +DURATION +GATEWAY +COMMITS/);
-  assertMatch(t[1], /^g-1 +no run +- +1\.5k tok \$0\.0081 /);
+  assertMatch(t[1], /^g-1 +no run +- +1\.5k tok \$0\.01 /);
   assertMatch(t[3], /^g-3 +no run +- +- /);
   assert(
     t.includes("GATEWAY: tokens and cost metered by the gateway, not claimed by the agent"),
