@@ -14,9 +14,16 @@ import { makeTestRepo } from "./_git_server.ts";
 import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { commitScript, type StandIn, startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";
+import { NO_SANITIZERS, SideBySide } from "../_side_by_side.ts";
 
 const KEY = "sk-ant-standin-4711";
 const dec = new TextDecoder();
+
+/**
+ * The four runs mostly wait on the clock (a stand-in's retry-after, the runner's wait before it continues,
+ * a model's slow answers): they run side by side, each with its own cluster, stand-in and session names.
+ */
+const family = new SideBySide("agent runs outlast the model API (side by side)", 10 * 60_000);
 
 async function status(w: SessionWorld, name: string) {
   const r = await w.k(["agent", "status", name, "-o", "json"]);
@@ -49,7 +56,7 @@ async function startClaude(
 
 withSessionWorld(
   "real Claude Code, overloaded longer than its own retries: waited out in the pod, the conversation continued, committed",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (_t, w) => {
     // every attempt Claude Code makes meets a 529: its own retries shrunk for the test with its documented
     // knob (the preset leaves them uncapped: ten, minutes of backoff), in the session's env file
@@ -82,42 +89,51 @@ withSessionWorld(
 
 withSessionWorld(
   "real Claude Code: a 429 wait is in agent status while it happens; a 401 is said at once and never retried",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
     const api = await startStandIn(commitScript(), {
       faults: [{ status: 429, times: 4, retryAfterMs: 8000 }],
     });
     try {
-      await t.step("429 with retry-after: running (429, retry N/10 in Ns) while it waits", async () => {
-        const env = await startClaude(w, "r1", api);
-        await api.waitFor(() => api.answered(429) >= 1);
-        let run:
-          | { state: string; waiting?: { reason: string; attempt: number }; outcome: { text: string } }
-          | undefined;
-        // the runner's state file says the wait as soon as the agent announces it (a status read each time)
-        for (let i = 0; i < 40 && !run?.waiting; i++) [run] = await status(w, "r1");
-        assertEquals(run?.state, "running");
-        assertEquals(run?.waiting?.reason, "429");
-        assert((run?.waiting?.attempt ?? 0) >= 1);
-        assertMatch(run!.outcome.text, /^running \(429, (retry \d+\/10 in \d+s|retrying \d+\/10)\)$/);
-        const table = await w.k(["agent", "status", "r1"]);
-        assertMatch(table.stdout, /running \(429, (retry \d+\/10 in \d+s|retrying \d+\/10)\)|succeeded/);
-        const r = await follow(w, "r1", env);
-        assertEquals(r.code, 0, r.stdout + r.stderr);
-        const [done] = await status(w, "r1");
-        assertEquals([done.outcome.class, done.waiting, done.continuations], ["succeeded", undefined, 0]);
+      // steps without sanitizers: the family's other tests run beside them (tests/_side_by_side.ts)
+      await t.step({
+        name: "429 with retry-after: running (429, retry N/10 in Ns) while it waits",
+        ...NO_SANITIZERS,
+        fn: async () => {
+          const env = await startClaude(w, "r1", api);
+          await api.waitFor(() => api.answered(429) >= 1);
+          let run:
+            | { state: string; waiting?: { reason: string; attempt: number }; outcome: { text: string } }
+            | undefined;
+          // the runner's state file says the wait as soon as the agent announces it (a status read each time)
+          for (let i = 0; i < 40 && !run?.waiting; i++) [run] = await status(w, "r1");
+          assertEquals(run?.state, "running");
+          assertEquals(run?.waiting?.reason, "429");
+          assert((run?.waiting?.attempt ?? 0) >= 1);
+          assertMatch(run!.outcome.text, /^running \(429, (retry \d+\/10 in \d+s|retrying \d+\/10)\)$/);
+          const table = await w.k(["agent", "status", "r1"]);
+          assertMatch(table.stdout, /running \(429, (retry \d+\/10 in \d+s|retrying \d+\/10)\)|succeeded/);
+          const r = await follow(w, "r1", env);
+          assertEquals(r.code, 0, r.stdout + r.stderr);
+          const [done] = await status(w, "r1");
+          assertEquals([done.outcome.class, done.waiting, done.continuations], ["succeeded", undefined, 0]);
+        },
       });
-      await t.step("401: failed: invalid API key, not retried", async () => {
-        api.fault({ status: 401 });
-        const env = await startClaude(w, "k1", api, { key: "sk-ant-wrong" });
-        const r = await follow(w, "k1", env);
-        assertEquals(r.code, 1);
-        const [run] = await status(w, "k1");
-        assertEquals([run.outcome.class, run.outcome.retryable, run.continuations], ["auth", false, 0]);
-        assertEquals(run.outcome.text, "failed: invalid API key");
-        const raw = await w.k(["agent", "logs", "k1", "--raw"]);
-        assert(!raw.stdout.includes(`"event":"continue"`), raw.stdout);
-        assert(!raw.stdout.includes("sk-ant-wrong"));
+      await t.step({
+        name: "401: failed: invalid API key, not retried",
+        ...NO_SANITIZERS,
+        fn: async () => {
+          api.fault({ status: 401 });
+          const env = await startClaude(w, "k1", api, { key: "sk-ant-wrong" });
+          const r = await follow(w, "k1", env);
+          assertEquals(r.code, 1);
+          const [run] = await status(w, "k1");
+          assertEquals([run.outcome.class, run.outcome.retryable, run.continuations], ["auth", false, 0]);
+          assertEquals(run.outcome.text, "failed: invalid API key");
+          const raw = await w.k(["agent", "logs", "k1", "--raw"]);
+          assert(!raw.stdout.includes(`"event":"continue"`), raw.stdout);
+          assert(!raw.stdout.includes("sk-ant-wrong"));
+        },
       });
     } finally {
       await purge(w, "r1").catch(() => {});
@@ -129,7 +145,7 @@ withSessionWorld(
 
 withSessionWorld(
   "real Claude Code: KODAMA_MAX_TURNS ends the run, outcome budget, not continued",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (_t, w) => {
     // turns that never end: each one a tool call, a turn apart
     const turns = Array.from({ length: 8 }, (_, i) => [{ text: `step ${i}` }, { shell: `echo ${i}` }]);
@@ -155,7 +171,7 @@ withSessionWorld(
 
 withSessionWorld(
   "real Codex: a rate limit past its own retries is rate-limited, continued with exec resume --last",
-  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), family },
   async (_t, w) => {
     const api = await startStandIn(commitScript(), { faults: [{ status: 429, times: 6, retryAfterMs: 50 }] });
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));

@@ -14,6 +14,17 @@ import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { type StandIn, startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";
 import { startMcp } from "./_mcp.ts";
+import { NO_SANITIZERS, SideBySide } from "../_side_by_side.ts";
+
+/**
+ * The three conversations mostly wait (a turn held open by the stand-in, `agent wait`'s timeout, the CLIs'
+ * turns): they run side by side, each with its own cluster, stand-in and sessions (issue #63).
+ */
+const family = new SideBySide("agent say, interrupt and wait (side by side)", 10 * 60_000);
+
+/** A step of one of them: without sanitizers, as the family's other tests run beside it. */
+const step = (t: Deno.TestContext, name: string, fn: () => Promise<void>) =>
+  t.step({ name, ...NO_SANITIZERS, fn });
 
 async function startHeld(
   w: SessionWorld,
@@ -39,7 +50,7 @@ const texts = (api: StandIn) => api.mainRequests().map((r) => r.text);
 
 withSessionWorld(
   "agent say/interrupt/wait with the real Claude Code: live input, an interrupt keeps the conversation",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
     const api = await startStandIn();
     const env = { ANTHROPIC_API_KEY: "sk-ant-standin-6565", ANTHROPIC_BASE_URL: api.url };
@@ -48,20 +59,20 @@ withSessionWorld(
       const { release, repo } = await startHeld(w, api, "s1", env);
       repoDir = repo.dir;
 
-      await t.step("agent wait --timeout: exit 5 while the turn is held, the run goes on", async () => {
+      await step(t, "agent wait --timeout: exit 5 while the turn is held, the run goes on", async () => {
         const r = await w.k(["agent", "wait", "s1", "--timeout", "2s"]);
         assertEquals(r.code, 5, r.stdout + r.stderr);
         assertStringIncludes(r.stderr, "did not end within 2s");
       });
 
-      await t.step("agent say mid-run: sent to the running conversation", async () => {
+      await step(t, "agent say mid-run: sent to the running conversation", async () => {
         const r = await w.k(["agent", "say", "s1", "also cover the error path"]);
         assertEquals(r.code, 0, r.stderr);
         assertEquals(r.stdout, "run 1: sent to the running conversation\n");
         release();
       });
 
-      await t.step("agent wait: exit 0; the model saw the message in the same conversation", async () => {
+      await step(t, "agent wait: exit 0; the model saw the message in the same conversation", async () => {
         const r = await w.k(["agent", "wait", "s1", "-o", "json"]);
         assertEquals(r.code, 0, r.stdout + r.stderr);
         const [item] = JSON.parse(r.stdout).items;
@@ -79,7 +90,7 @@ withSessionWorld(
         assertEquals(runs.length, 1);
       });
 
-      await t.step("agent say after the run ended: a --continue run with it as the prompt", async () => {
+      await step(t, "agent say after the run ended: a --continue run with it as the prompt", async () => {
         const rel = api.hold();
         const r = await w.k(["agent", "say", "s1", "now start the long job"]);
         assertEquals(r.code, 0, r.stderr);
@@ -96,7 +107,7 @@ withSessionWorld(
         assertEquals([run2.state, run2.outcome.class], ["interrupted", "interrupted"]);
       });
 
-      await t.step("the next say continues the interrupted conversation", async () => {
+      await step(t, "the next say continues the interrupted conversation", async () => {
         const before = api.mainRequests().length;
         const r = await w.k(["agent", "say", "s1", "go on with it"]);
         assertEquals(r.code, 0, r.stderr);
@@ -115,7 +126,7 @@ withSessionWorld(
         }
       });
 
-      await t.step("MCP agent_say, agent_interrupt, agent_wait through the SDK client", async () => {
+      await step(t, "MCP agent_say, agent_interrupt, agent_wait through the SDK client", async () => {
         const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], { env: { KODAMA_HOME: w.home } });
         try {
           const rel = api.hold();
@@ -147,7 +158,7 @@ withSessionWorld(
         }
       });
 
-      await t.step("bad input: empty, too long, no such session; one line each", async () => {
+      await step(t, "bad input: empty, too long, no such session; one line each", async () => {
         const empty = await w.k(["agent", "say", "s1", "  "]);
         assertEquals([empty.code, empty.stderr.trim().split("\n")[0]], [2, "error: the message is empty"]);
         const big = await w.k(["agent", "say", "s1", "-"], { stdin: "x".repeat(70_000) });
@@ -169,7 +180,7 @@ withSessionWorld(
 
 withSessionWorld(
   "agent say with the real Codex: queued, it becomes the next turn's prompt in the same conversation",
-  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), family },
   async (t, w) => {
     const api = await startStandIn();
     const env = { OPENAI_API_KEY: "sk-standin-6566", OPENAI_BASE_URL: `${api.url}/v1` };
@@ -177,20 +188,24 @@ withSessionWorld(
     try {
       const { release, repo } = await startHeld(w, api, "x1", env, "codex");
       repoDir = repo.dir;
-      await t.step("agent say mid-run: queued for the next turn", async () => {
+      await step(t, "agent say mid-run: queued for the next turn", async () => {
         const r = await w.k(["agent", "say", "x1", "and add a changelog entry"]);
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stdout, /^run 1: queued for the next turn: codex exec takes no input while it runs/);
         release();
       });
-      await t.step("the queued message is the next turn's prompt, after the first conversation", async () => {
-        const r = await w.k(["agent", "wait", "x1"]);
-        assertEquals(r.code, 0, r.stdout + r.stderr);
-        const all = texts(api);
-        const first = all.findIndex((x) => x.includes("and add a changelog entry"));
-        assert(first > 0, "a later request carried the message");
-        assertStringIncludes(all[first], "Write the parser.");
-      });
+      await step(
+        t,
+        "the queued message is the next turn's prompt, after the first conversation",
+        async () => {
+          const r = await w.k(["agent", "wait", "x1"]);
+          assertEquals(r.code, 0, r.stdout + r.stderr);
+          const all = texts(api);
+          const first = all.findIndex((x) => x.includes("and add a changelog entry"));
+          assert(first > 0, "a later request carried the message");
+          assertStringIncludes(all[first], "Write the parser.");
+        },
+      );
     } finally {
       await purge(w, "x1");
       await api.close();
@@ -201,7 +216,7 @@ withSessionWorld(
 
 withSessionWorld(
   "agent say/wait/interrupt GROUP with the real Claude Code: every running replica",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
     const api = await startStandIn();
     const env = { ANTHROPIC_API_KEY: "sk-ant-standin-6568", ANTHROPIC_BASE_URL: api.url };
@@ -210,7 +225,7 @@ withSessionWorld(
     await Deno.writeTextFile(task, "Write the lexer.\n");
     const release = api.hold();
     try {
-      await t.step("a group of 2, both turns held: agent say GROUP reaches both conversations", async () => {
+      await step(t, "a group of 2, both turns held: agent say GROUP reaches both conversations", async () => {
         const r = await w.k(["start", "sg", "--repo", ".", "--replicas", "2", "--prompt-file", task], {
           cwd: repo.work,
           env,
@@ -230,7 +245,7 @@ withSessionWorld(
         assertEquals(items.map((i: { session: string }) => i.session), ["sg-1", "sg-2"]);
         assertEquals(texts(api).filter((x) => x.includes("both of you: add tests")).length >= 2, true);
       });
-      await t.step("nothing running: say GROUP is exit 3, interrupt GROUP says it had ended", async () => {
+      await step(t, "nothing running: say GROUP is exit 3, interrupt GROUP says it had ended", async () => {
         const s = await w.k(["agent", "say", "sg", "anyone?"]);
         assertEquals(s.code, 3, s.stderr);
         assertStringIncludes(s.stderr, "group sg: no replica has a running run");
