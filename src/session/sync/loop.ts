@@ -29,9 +29,9 @@ const NEWLINE = new TextEncoder().encode("\n");
 export const QUIET_MS = 15;
 /** after a cycle that moved this many paths, the next one waits for BURST_QUIET_MS of quiet */
 const BURST_PATHS = 50;
-const BURST_QUIET_MS = 250;
+export const BURST_QUIET_MS = 250;
 /** a cycle is never put off longer than this by events that keep coming */
-const MAX_WAIT_MS = 2_000;
+export const MAX_WAIT_MS = 2_000;
 /** the loop walks the whole local tree again when its last walk is older than this (a lost event's backstop) */
 export const LOCAL_RESCAN_MS = 60_000;
 /** how long the file watcher's report of a file this process pulled is taken for that write */
@@ -71,8 +71,24 @@ function fullEvery(): number {
   const v = Number(Deno.env.get("KODAMA_SYNC_FULL_EVERY"));
   return Number.isInteger(v) && v > 0 ? v : FULL_EVERY;
 }
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 15_000;
+export const BACKOFF_MIN_MS = 500;
+export const BACKOFF_MAX_MS = 15_000;
+
+/**
+ * How long the loop waits for quiet before a cycle, asked for `delay` ms (QUIET_MS after an event) when
+ * the window opened at `pokedAt`. In a burst (the last cycle moved many paths) changes are gathered for
+ * longer, so 10,000 new files go in a few batches, not one per scheduling gap; a steady stream of events
+ * never puts a cycle off past MAX_WAIT_MS from the window's start. Pure.
+ */
+export function quietDelay(delay: number, bursting: boolean, pokedAt: number, now: number): number {
+  if (delay === QUIET_MS && bursting) delay = BURST_QUIET_MS;
+  return Math.max(0, Math.min(delay, pokedAt + MAX_WAIT_MS - now));
+}
+
+/** The wait after the `failures`th failure in a row: doubling from BACKOFF_MIN_MS up to BACKOFF_MAX_MS. Pure. */
+export function backoffMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
+}
 
 export interface LoopHooks {
   status: SyncStatus;
@@ -182,6 +198,14 @@ export class TwoWayLoop {
   /** the refusals the cycles logged (each is said once), and pulledPathProblem's verdicts on pod names */
   readonly #refusals = new Map<string, string>();
   readonly #names = new Map<string, boolean>();
+  /** failed attempts in a row, since when the sync has been failing, and the last attempt */
+  #failures = 0;
+  #downSince = 0;
+  #lastTry = 0;
+  /** the pod watcher now: its abort, its end, and the error it ended with (not yet handled) */
+  #podCtrl?: AbortController;
+  #podDone?: Promise<void>;
+  #podError?: Error;
   readonly #rules: IgnoreRules;
 
   constructor(private kube: Kube, private c: SyncConfig, private h: LoopHooks) {
@@ -199,10 +223,7 @@ export class TwoWayLoop {
     const now = Date.now();
     if (this.#timer) clearTimeout(this.#timer);
     else this.#pokedAt = now;
-    // in a burst (the last cycle moved many paths) changes are gathered for longer, so 10,000 new files
-    // go in a few batches, not one per scheduling gap; a steady stream of events never waits past a cap
-    if (delay === QUIET_MS && this.#bursting) delay = BURST_QUIET_MS;
-    delay = Math.max(0, Math.min(delay, this.#pokedAt + MAX_WAIT_MS - now));
+    delay = quietDelay(delay, this.#bursting, this.#pokedAt, now);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#wake?.();
@@ -563,12 +584,10 @@ export class TwoWayLoop {
     return undefined;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    const s = this.h.status;
-    this.#realRoot = await Deno.realPath(this.c.root).catch(() => undefined);
-    this.#folding = await probeFolding(this.c.root, hostPlatform());
+  /** The local file watcher: its events go to #noteLocal until it is closed. */
+  #watchLocal(signal: AbortSignal): { watcher: Deno.FsWatcher; done: Promise<void> } {
     const watcher = Deno.watchFs(this.c.root, { recursive: true });
-    const events = (async () => {
+    const done = (async () => {
       try {
         for await (const ev of watcher) {
           if (ev.flag === "rescan") {
@@ -581,73 +600,119 @@ export class TwoWayLoop {
         if (!signal.aborted) this.h.log(`watcher ended: ${(e as Error).message}`);
       }
     })();
+    return { watcher, done };
+  }
+
+  /** A failure is recorded (and waited out, backing off); true when the loop is to end for good. */
+  async #fail(e: Error, signal: AbortSignal): Promise<boolean> {
+    const s = this.h.status;
+    const now = Date.now();
+    if (this.#failures === 0 || now - this.#lastTry > ASLEEP_MS) this.#downSince = now;
+    this.#lastTry = now;
+    this.#failures++;
+    const why = await this.h.giveUp?.(e, now - this.#downSince).catch(() => undefined);
+    if (why) {
+      s.state = "stopped";
+      s.lastError = `gave up: ${why}`;
+      s.lastErrorAt = new Date().toISOString();
+      await this.h.save();
+      this.h.log(`giving up: ${why} (last error: ${e.message})`);
+      return true;
+    }
+    await this.#failed(e, this.#failures, signal);
+    return false;
+  }
+
+  /** (Re)start the pod watcher; its end (an error) wakes the loop. */
+  #startPod(signal: AbortSignal): void {
+    const ctrl = this.#podCtrl = new AbortController();
+    this.#podReady = false;
+    this.#podError = undefined;
+    this.#podDone = this.#watchPod(AbortSignal.any([signal, ctrl.signal])).catch((e) => {
+      this.#podError = e as Error;
+      this.#wake?.();
+    });
+  }
+
+  /** The pod watcher ended: pause if the session stopped itself, else back off and start it again. */
+  async #podEnded(e: Error, signal: AbortSignal): Promise<"stop" | "go on"> {
+    // the pod stopped itself (idle): no retries, wait for it to run again
+    const stopped = await this.#stopped(e);
+    if (stopped) {
+      this.#podCtrl?.abort();
+      await this.#podDone;
+      if (await this.#pause(stopped, signal)) return "stop";
+      this.#failures = 0;
+      this.#startPod(signal);
+      return "go on";
+    }
+    if (await this.#fail(e, signal) || signal.aborted) return "stop";
+    try {
+      await this.h.checkPod?.();
+    } catch (e2) {
+      this.h.log(`pod check: ${(e2 as Error).message}`);
+      this.#podError = e2 as Error;
+      return "go on";
+    }
+    this.#startPod(signal);
+    return "go on";
+  }
+
+  /** One cycle as the loop runs it: the status around it, and what a failure resets. */
+  async #runCycle(signal: AbortSignal): Promise<"stop" | "go on"> {
+    const s = this.h.status;
+    try {
+      // the status file is for `sync status`: written in the background (in order), never waited for
+      s.state = "syncing";
+      s.pending = 1;
+      void this.h.save();
+      await this.#cycle();
+      if (this.#failures > 0) {
+        s.reconnects++;
+        s.lastReconnect = new Date().toISOString();
+        this.h.log(`reconnected after ${this.#failures} failed attempt(s); reconciled both sides`);
+        this.#failures = 0;
+      }
+      s.state = "watching";
+      void this.h.save();
+    } catch (e) {
+      if (signal.aborted) return "stop";
+      this.#closeChannels();
+      this.#rescan = true;
+      if (await this.#fail(e as Error, signal)) return "stop";
+      this.#dirty = true;
+    }
+    return "go on";
+  }
+
+  #closeChannels(): void {
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#fetchChannel?.close();
+    this.#fetchChannel = undefined;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const s = this.h.status;
+    this.#realRoot = await Deno.realPath(this.c.root).catch(() => undefined);
+    this.#folding = await probeFolding(this.c.root, hostPlatform());
+    const { watcher, done: events } = this.#watchLocal(signal);
     const onAbort = () => {
       watcher.close();
       this.#wake?.();
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    let failures = 0;
-    let downSince = 0, lastTry = 0;
-    /** the failure is recorded; true when the loop is to end for good */
-    const fail = async (e: Error): Promise<boolean> => {
-      const now = Date.now();
-      if (failures === 0 || now - lastTry > ASLEEP_MS) downSince = now;
-      lastTry = now;
-      failures++;
-      const why = await this.h.giveUp?.(e, now - downSince).catch(() => undefined);
-      if (why) {
-        s.state = "stopped";
-        s.lastError = `gave up: ${why}`;
-        s.lastErrorAt = new Date().toISOString();
-        await this.h.save();
-        this.h.log(`giving up: ${why} (last error: ${e.message})`);
-        return true;
-      }
-      await this.#failed(e, failures, signal);
-      return false;
-    };
-    let podCtrl: AbortController | undefined;
-    let podDone: Promise<void> | undefined;
-    let podError: Error | undefined;
-    const startPod = () => {
-      podCtrl = new AbortController();
-      this.#podReady = false;
-      podError = undefined;
-      podDone = this.#watchPod(AbortSignal.any([signal, podCtrl.signal])).catch((e) => {
-        podError = e as Error;
-        this.#wake?.();
-      });
-    };
     try {
-      startPod();
+      this.#startPod(signal);
       while (!signal.aborted) {
-        if (podError) {
-          const e = podError;
-          podError = undefined;
-          // the pod stopped itself (idle): no retries, wait for it to run again
-          const stopped = await this.#stopped(e);
-          if (stopped) {
-            podCtrl?.abort();
-            await podDone;
-            if (await this.#pause(stopped, signal)) break;
-            failures = 0;
-            startPod();
-            continue;
-          }
-          if (await fail(e)) break;
-          if (signal.aborted) break;
-          try {
-            await this.h.checkPod?.();
-          } catch (e2) {
-            this.h.log(`pod check: ${(e2 as Error).message}`);
-            podError = e2 as Error;
-            continue;
-          }
-          startPod();
+        if (this.#podError) {
+          const e = this.#podError;
+          this.#podError = undefined;
+          if (await this.#podEnded(e, signal) === "stop") break;
           continue;
         }
         if (!this.#dirty || !this.#podReady || this.#timer) {
-          if (s.state !== "watching" && failures === 0 && this.#podReady) {
+          if (s.state !== "watching" && this.#failures === 0 && this.#podReady) {
             s.state = "watching";
             await this.h.save();
             continue;
@@ -656,30 +721,7 @@ export class TwoWayLoop {
           this.#wake = undefined;
           continue;
         }
-        try {
-          // the status file is for `sync status`: written in the background (in order), never waited for
-          s.state = "syncing";
-          s.pending = 1;
-          void this.h.save();
-          await this.#cycle();
-          if (failures > 0) {
-            s.reconnects++;
-            s.lastReconnect = new Date().toISOString();
-            this.h.log(`reconnected after ${failures} failed attempt(s); reconciled both sides`);
-            failures = 0;
-          }
-          s.state = "watching";
-          void this.h.save();
-        } catch (e) {
-          if (signal.aborted) break;
-          this.#channel?.close();
-          this.#channel = undefined;
-          this.#fetchChannel?.close();
-          this.#fetchChannel = undefined;
-          this.#rescan = true;
-          if (await fail(e as Error)) break;
-          this.#dirty = true;
-        }
+        if (await this.#runCycle(signal) === "stop") break;
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -687,11 +729,10 @@ export class TwoWayLoop {
         watcher.close();
       } catch { /* closed */ }
       if (this.#timer) clearTimeout(this.#timer);
-      podCtrl?.abort();
-      this.#channel?.close();
-      this.#fetchChannel?.close();
+      this.#podCtrl?.abort();
+      this.#closeChannels();
       await events;
-      await podDone;
+      await this.#podDone;
       await this.#ancWriting;
     }
   }
@@ -702,7 +743,7 @@ export class TwoWayLoop {
     s.lastError = e.message;
     s.lastErrorAt = new Date().toISOString();
     await this.h.save();
-    const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
+    const wait = backoffMs(failures);
     this.h.log(
       `${e instanceof SyncConnectionError ? "connection lost" : "cycle failed"}: ${e.message}; retry in ${
         (wait / 1000).toFixed(1)
