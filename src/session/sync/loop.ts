@@ -448,19 +448,8 @@ export class TwoWayLoop {
       ancestor: this.#anc,
       storeAncestor: (a) => this.#storeAncestor(a),
       wroteLocal: (rel, key) => void this.#wrote.set(rel, { key, at: Date.now() }),
-      channel: async () => {
-        if (!this.#channel || this.#channel.closed) {
-          this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT, podApplyJs());
-          this.h.log(`saves are applied in the pod by ${this.#channel.node ? "node (podapply.ts)" : "sh"}`);
-        }
-        return this.#channel;
-      },
-      fetchChannel: async () => {
-        if (!this.#fetchChannel || this.#fetchChannel.closed) {
-          this.#fetchChannel = await BatchChannel.open(this.kube, targetOf(this.c), FETCH_SCRIPT);
-        }
-        return this.#fetchChannel;
-      },
+      channel: () => this.#applyChannel(),
+      fetchChannel: () => this.#fetchChan(),
     });
     for (const p of r.paths) this.#events.add(p);
     const old = Date.now() - SELF_WRITE_MS;
@@ -502,6 +491,23 @@ export class TwoWayLoop {
       // for the session to run again; one the flush sent is activity, and the watchdog does not stop)
       await this.#ack(flushing, r);
     }
+  }
+
+  /** The kept-open apply channel (opened again when it closed). */
+  async #applyChannel(): Promise<BatchChannel> {
+    if (!this.#channel || this.#channel.closed) {
+      this.#channel = await BatchChannel.open(this.kube, targetOf(this.c), APPLY2_SCRIPT, podApplyJs());
+      this.h.log(`saves are applied in the pod by ${this.#channel.node ? "node (podapply.ts)" : "sh"}`);
+    }
+    return this.#channel;
+  }
+
+  /** The kept-open fetch channel (opened again when it closed). */
+  async #fetchChan(): Promise<BatchChannel> {
+    if (!this.#fetchChannel || this.#fetchChannel.closed) {
+      this.#fetchChannel = await BatchChannel.open(this.kube, targetOf(this.c), FETCH_SCRIPT);
+    }
+    return this.#fetchChannel;
   }
 
   async #ack(deadline: string, r: CycleResult): Promise<void> {
