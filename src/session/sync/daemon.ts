@@ -12,7 +12,7 @@ import { withInterrupt } from "../../proc.ts";
 import { claim, stopHolder } from "../../liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
-import { SessionStopped, TwoWayLoop } from "./twoway.ts";
+import { SessionStopped, TwoWayLoop } from "./loop.ts";
 import { openSyncLog } from "./synclog.ts";
 import { endedByItself } from "../status.ts";
 

@@ -34,7 +34,8 @@ import { emptyStatus, loadConfig, loadStatus, saveStatus } from "./store.ts";
 import { running } from "./column.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import type { Action, SnapTree } from "./plan.ts";
-import { listPod, runCycle } from "./twoway.ts";
+import { listPod } from "./podend.ts";
+import { runCycle } from "./reconcile.ts";
 import { type Folding, foldName, hostPlatform, type Platform, probeFolding } from "../../platform.ts";
 
 export type Change = "added" | "modified" | "deleted";

@@ -16,7 +16,7 @@ import type { Sink } from "../../base/sink.ts";
 import { formatDuration } from "../../base/duration.ts";
 import { CONTAINER, namesOf, type SessionSpec } from "../spec.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
-import { reconcileOnce, recordPushed } from "./twoway.ts";
+import { reconcileOnce, recordPushed } from "./reconcile.ts";
 import { type PushResult, pushTree } from "./push.ts";
 import {
   addCycle,

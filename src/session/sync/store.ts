@@ -15,7 +15,7 @@ import { acquireLock, atomicWrite } from "../../config/atomic.ts";
 import { kodamaHome } from "../../config/paths.ts";
 import type { Entry, Tree } from "./scan.ts";
 import type { SyncMode } from "./plan.ts";
-import type { Conflict } from "./twoway.ts";
+import type { Conflict } from "./cycleplan.ts";
 
 export interface SyncConfig {
   name: string;

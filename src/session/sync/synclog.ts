@@ -3,7 +3,7 @@
  * timestamped, and bounded — past `max` bytes (1 MiB; KODAMA_SYNC_LOG_MAX) the file is renamed to
  * `sync.log.1` (the one before is dropped) and a new one started, so a sync that runs for weeks keeps at
  * most twice that on disk. Repeats are kept out where they arise: a refusal is logged once per version of
- * the refused thing (twoway.ts `sayOnce`).
+ * the refused thing (local.ts, `LocalEndpoint.#say`).
  */
 export const LOG_MAX = 1 << 20;
 
