@@ -11,7 +11,7 @@
  * given by KODAMA_BENCH_KUBECONFIG (its current context; it needs pods in `load`, e.g. the real cluster's
  * `load-000`). `--baseline DIR` adds a third column, the kodama checked out in DIR (e.g. /work/main), run
  * in the same rounds: before/after figures from one run on a loaded machine. Kodama runs as the installed
- * shim runs it: `deno run -A --no-prompt --v8-flags=--no-lazy --config deno.json main.ts …` (src/proc.ts
+ * shim runs it: `deno run -A --no-prompt --v8-flags=--no-lazy --config deno.json main.ts …` (src/base/proc/proc.ts
  * RUNTIME_FLAGS); that is what the target rows measure.
  * Two more ways to run the same kodama can be added as extra rows, measured in the same rounds:
  * `--binary PATH`, the `deno compile`d kodama ("as released": `deno task compile`, which needs the
@@ -31,7 +31,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster } from "../tests/cluster/harness.ts";
 import { type BenchResult, median } from "./_util.ts";
-import { RUNTIME_FLAGS } from "../src/proc.ts";
+import { RUNTIME_FLAGS } from "../src/base/proc/proc.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -80,7 +80,7 @@ async function measure(argv: string[], env: Record<string, string>, cwd: string)
 
 /**
  * `deno run` of `script` in the checkout at `root`, as the installed shim runs main.ts: with the
- * runtime flags that checkout's installer gives its shims (src/proc.ts RUNTIME_FLAGS; none before it had
+ * runtime flags that checkout's installer gives its shims (src/base/proc/proc.ts RUNTIME_FLAGS; none before it had
  * them). The floor runs with the same flags as kodama: it shares two of its modules, and V8 rejects a
  * code cache made under other flags.
  */
@@ -97,7 +97,7 @@ function denoRun(
 /** The runtime flags the checkout at `root` installs its shims with. */
 async function shimFlags(root: string): Promise<string[]> {
   try {
-    const m = await import(pathToFileURL(join(root, "src", "proc.ts")).href);
+    const m = await import(pathToFileURL(join(root, "src", "base", "proc", "proc.ts")).href);
     return Array.isArray(m.RUNTIME_FLAGS) ? m.RUNTIME_FLAGS : [];
   } catch {
     return [];

@@ -5,7 +5,7 @@
 import { configJsonSchema } from "../src/config/schema.ts";
 import { replaceGeneratedSection } from "../src/config/docs.ts";
 import { workflowJsonSchema } from "../src/workflow/schema.ts";
-import { fileUrlToPath, hostPlatform } from "../src/platform.ts";
+import { fileUrlToPath, hostPlatform } from "../src/base/platform.ts";
 
 const root = new URL("..", import.meta.url);
 const write = async (rel: string, text: string) => {

@@ -4,8 +4,8 @@
  * `deno install -g`, into $DENO_INSTALL_ROOT/bin or ~/.deno/bin.
  * Works offline once the npm dependencies are in Deno's cache (they are after any `deno task test`).
  */
-import { denoBinDir, fileUrlToPath, hostPlatform, splitPathList } from "../src/platform.ts";
-import { RUNTIME_FLAGS } from "../src/proc.ts";
+import { denoBinDir, fileUrlToPath, hostPlatform, splitPathList } from "../src/base/platform.ts";
+import { RUNTIME_FLAGS } from "../src/base/proc/proc.ts";
 
 const platform = hostPlatform();
 const root = new URL("..", import.meta.url);
@@ -28,7 +28,7 @@ for (const [name, entry] of shims) {
     "-f",
     "-A",
     "--no-prompt",
-    ...RUNTIME_FLAGS, // V8 flags (src/proc.ts says why)
+    ...RUNTIME_FLAGS, // V8 flags (src/base/proc/proc.ts says why)
     "--config",
     config,
     "--name",

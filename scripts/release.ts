@@ -10,8 +10,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { END_OF_ARCHIVE, header } from "../src/pods/tar.ts";
-import { concatBytes } from "../src/bytes.ts";
-import { VERSION } from "../src/version.ts";
+import { concatBytes } from "../src/base/text/bytes.ts";
+import { VERSION } from "../src/base/version.ts";
 import { binaryName, TARGETS } from "./compile.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -7,7 +7,7 @@
  */
 import * as esbuild from "esbuild";
 import { pinnedDeps, sourceHash } from "./ui-hash.ts";
-import { fileUrlToPath, hostPlatform } from "../src/platform.ts";
+import { fileUrlToPath, hostPlatform } from "../src/base/platform.ts";
 
 const root = fileUrlToPath(new URL("..", import.meta.url), hostPlatform());
 const imports = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)).imports as Record<string, string>;

@@ -7,7 +7,7 @@
  * of it too, and nothing outside this process.
  */
 import { join } from "node:path";
-import { hostPlatform, tempDir } from "../src/platform.ts";
+import { hostPlatform, tempDir } from "../src/base/platform.ts";
 
 const path = join(tempDir(hostPlatform()), `kodama-test-env-${Deno.pid}.lock`);
 

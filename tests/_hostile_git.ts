@@ -9,7 +9,7 @@
  * Any program that runs leaves a file in `marks`. Door git must run none of them.
  *
  * The settings that say what format the repository has (`core.repositoryFormatVersion`, `extensions.*`)
- * are data kodama reads against an allow-list (src/session/gitrefs.ts), not programs: they keep real values.
+ * are data kodama reads against an allow-list (src/session/git/gitrefs.ts), not programs: they keep real values.
  */
 import { join } from "node:path";
 

@@ -27,11 +27,11 @@
  * exec gets.
  */
 
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
 import { RUNNER_SCRIPT } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
-import { quote, shellQuote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 import type { Outcome, Waiting } from "./outcome.ts";
 import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
 import PROLOGUE_SH from "./pod/prologue.sh" with { type: "text" };

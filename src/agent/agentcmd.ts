@@ -1,10 +1,10 @@
 /** The agent verbs as the CLI calls them: flags in, one feature function, an exit code out. */
-import { resolve } from "../fspath.ts";
+import { resolve } from "../base/fs/fspath.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
-import { localFsError } from "../localfs.ts";
-import { formatLimit, READ_LIMITS, readTextBounded } from "../boundedread.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
+import { localFsError } from "../base/fs/localfs.ts";
+import { formatLimit, READ_LIMITS, readTextBounded } from "../base/fs/boundedread.ts";
 
 /** `--prompt-file -`: stdin, refused once it passes the prompt limit. */
 async function readStdinBounded(): Promise<string> {
@@ -118,7 +118,7 @@ export async function runCommand(
   try {
     // an interactive agent taken over with agent attach still runs in the pod's tmux: never two at once (the
     // start program refuses it, or with --force ends it first: one exec)
-    const { runningPod } = await import("../session/podexec.ts");
+    const { runningPod } = await import("../session/access/podexec.ts");
     const pod = await runningPod(kube, kube.namespace, name);
     const takeover = f.force === true ? "end" as const : "refuse" as const;
     const code = await agentRun(kube, kube.namespace, name, { ...o, pod, takeover });
@@ -398,7 +398,7 @@ export async function waitCommand(
   const { agentWait, waitExitCode } = await import("./say.ts");
   const announce = notify && announceOptions(notify);
   const { durationValueMs } = await import("../base/duration.ts");
-  const { withInterrupt } = await import("../proc.ts");
+  const { withInterrupt } = await import("../base/proc/proc.ts");
   const timeoutMs = f.timeout === undefined ? 0 : durationValueMs(f.timeout, "--timeout", { timer: true });
   return await withInterrupt(async (signal) => {
     const rs = await agentWait(kube, kube.namespace, name, {

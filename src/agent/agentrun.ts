@@ -5,8 +5,8 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { withInterrupt } from "../proc.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatDuration } from "../base/duration.ts";
 import { formatAge, renderTable } from "../ui/table.ts";
@@ -25,7 +25,7 @@ import {
   TAKEN_OVER_EXIT,
   type TakeoverPolicy,
 } from "./agent.ts";
-import { execCapture, runningPod } from "../session/podexec.ts";
+import { execCapture, runningPod } from "../session/access/podexec.ts";
 import { type LogFormat, logSink } from "./render.ts";
 import { runForOutput, runNotes, runOutcome, withTruth } from "./runtruth.ts";
 import { formatTokens } from "./truth.ts";
@@ -35,11 +35,11 @@ import { safeLine } from "../ui/color.ts";
 import { type AnnounceOptions, announceRunEnd, noteOfRun } from "./notify.ts";
 
 export { execCapture, runningPod };
-import { namesOf, type SessionAgent, specOf } from "../session/spec.ts";
+import { namesOf, type SessionAgent, specOf } from "../session/spec/spec.ts";
 import type { Config } from "../config/schema.ts";
 import { isPresetName, PRESETS, runArgv, sessionAgentOf } from "./presets.ts";
-import { ANNOTATION_AGENT_RUN } from "../session/status.ts";
-import type { GatewayFigures } from "../session/gateway.ts";
+import { ANNOTATION_AGENT_RUN } from "../session/state/status.ts";
+import type { GatewayFigures } from "../session/spec/gateway.ts";
 import { type SettingsLayer, withSettings } from "./settings.ts";
 
 export interface RunOptions {

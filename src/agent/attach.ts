@@ -7,11 +7,11 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Config } from "../config/schema.ts";
-import { CONTAINER, specOf } from "../session/spec.ts";
-import { execCapture, runningPod } from "../session/podexec.ts";
+import { CONTAINER, specOf } from "../session/spec/spec.ts";
+import { execCapture, runningPod } from "../session/access/podexec.ts";
 import { parseRuns, PROLOGUE, STATUS_SCRIPT, STOP_SCRIPT } from "./agent.ts";
 import { agentLogs } from "./agentrun.ts";
 import { interactiveArgv, sessionAgentOf } from "./presets.ts";

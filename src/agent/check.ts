@@ -10,7 +10,7 @@
  * variables, so the pod's key never leaves it. Both report a `Probe`, which `judge` (pure) turns into the
  * verdict and its exit code.
  */
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../base/errors.ts";
 import type { PresetName } from "./presets.ts";
 
 /** The model each preset's check asks for when none is chosen (the CLIs' usual default). */

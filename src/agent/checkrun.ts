@@ -8,10 +8,10 @@
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { originOf } from "../config/origin.ts";
-import { isAbsolute, join } from "../fspath.ts";
+import { isAbsolute, join } from "../base/fs/fspath.ts";
 import {
   agentChoiceOf,
   configChoice,
@@ -32,7 +32,7 @@ import {
 } from "./check.ts";
 import { checkModel } from "./settings.ts";
 import { type KeyStoreDeps, maskKey, storedVar, wrongKeyProblem } from "./keys.ts";
-import type { SessionAgent } from "../session/spec.ts";
+import type { SessionAgent } from "../session/spec/spec.ts";
 import CHECK_JS from "./pod/check.js" with { type: "text" };
 
 export interface CheckOptions {
@@ -147,8 +147,8 @@ async function fromPod(
   cfg: Config,
   n: { tokens: number; timeoutMs: number },
 ): Promise<Sent> {
-  const { runningPod, execCapture } = await import("../session/podexec.ts");
-  const { specOf } = await import("../session/spec.ts");
+  const { runningPod, execCapture } = await import("../session/access/podexec.ts");
+  const { specOf } = await import("../session/spec/spec.ts");
   const pod = await runningPod(kube, kube.namespace, session);
   const agent = specOf(pod)?.agent;
   const preset = presetOf(o, cfg, agent);
@@ -205,8 +205,8 @@ async function fromHere(
   const preset = presetOf(o, cfg);
   const model = o.model ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
   const plan = checkPlan(preset, model, n.tokens);
-  const { readEnvFiles } = await import("../session/envfile.ts");
-  const { resolve } = await import("../fspath.ts");
+  const { readEnvFiles } = await import("../session/spec/envfile.ts");
+  const { resolve } = await import("../base/fs/fspath.ts");
   const files = await readEnvFiles([
     // the user's own env.dotenvFiles, then --env-file
     ...configEnvFiles(cfg, o.cwd ?? Deno.cwd()),

@@ -10,12 +10,12 @@ import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import CACHEFILL_SH from "./pod/cachefill.sh" with { type: "text" };
 import CACHEFILL_RUN_SH from "./pod/cachefillrun.sh" with { type: "text" };
 import type { PresetInstall } from "./presets.ts";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../session/names.ts";
-import { containerSecurity, POD_SECCOMP } from "../session/sandbox.ts";
-import { podPlacement } from "../session/scheduling.ts";
-import { FS_GROUP, namesOf, type SessionSpec } from "../session/spec.ts";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "../session/spec/names.ts";
+import { containerSecurity, POD_SECCOMP } from "../session/spec/sandbox.ts";
+import { podPlacement } from "../session/spec/scheduling.ts";
+import { FS_GROUP, namesOf, type SessionSpec } from "../session/spec/spec.ts";
 
-import { CLI_CACHE_PATH, CLI_CACHE_PVC } from "../session/names.ts";
+import { CLI_CACHE_PATH, CLI_CACHE_PVC } from "../session/spec/names.ts";
 export { CLI_CACHE_PATH, CLI_CACHE_PVC };
 /** The verdict on the PVC when the namespace's storage cannot do ReadWriteMany: later starts skip the cache. */
 export const CLI_CACHE_VERDICT = "kodama.dev/cli-cache";

@@ -8,9 +8,9 @@
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
-import { KodamaError } from "../errors.ts";
-import { once, type Shared } from "../session/shared.ts";
-import type { SessionSpec } from "../session/spec.ts";
+import { KodamaError } from "../base/errors.ts";
+import { once, type Shared } from "../session/lifecycle/shared.ts";
+import type { SessionSpec } from "../session/spec/spec.ts";
 import { PRESETS } from "./presets.ts";
 import type { PresetInstall } from "./presets.ts";
 import {

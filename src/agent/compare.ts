@@ -12,24 +12,24 @@
  * without control characters.
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatDuration } from "../base/duration.ts";
 import { renderTable } from "../ui/table.ts";
 import { safeLine } from "../ui/color.ts";
-import { withInterrupt } from "../proc.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 import { type AgentRun, LATEST_STATUS_SCRIPT, parseRuns, type RunState } from "./agent.ts";
 import { formatTokens, type RunTruth } from "./truth.ts";
 import { outcomeOf, type OutcomeOut, readTruth, recordOutcome, runNotes, runOutcome } from "./runtruth.ts";
 import type { Waiting } from "./outcome.ts";
 import { execCapture } from "./agentrun.ts";
-import { DIFF_SCRIPT } from "../session/fetch.ts";
+import { DIFF_SCRIPT } from "../session/git/fetch.ts";
 import { stopOthersWhenPassed } from "./stopothers.ts";
 import { groupMembers, replicaOf } from "./group.ts";
-import type { SessionView } from "../session/status.ts";
-import { type GatewayFigures, usageText } from "../session/gateway.ts";
+import type { SessionView } from "../session/state/status.ts";
+import { type GatewayFigures, usageText } from "../session/spec/gateway.ts";
 import { fillGatewayFigures } from "./gateway/figures.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 import GATHER_SH from "./pod/gather.sh" with { type: "text" };
 import FILES_SH from "./pod/files.sh" with { type: "text" };
 import { type AnnounceOptions, announceRunEnd, noteOfRun, type RunEndNote } from "./notify.ts";
@@ -535,8 +535,8 @@ export function parseFiles(bytes: Uint8Array, n: number): (string | undefined)[]
 
 async function filesAt(kube: Kube, v: SessionView, paths: string[]): Promise<(string | undefined)[]> {
   const { execInPod } = await import("../kube/exec.ts");
-  const { concatBytes } = await import("../bytes.ts");
-  const { CONTAINER } = await import("../session/spec.ts");
+  const { concatBytes } = await import("../base/text/bytes.ts");
+  const { CONTAINER } = await import("../session/spec/spec.ts");
   const chunks: Uint8Array[] = [];
   const res = await execInPod(
     kube,

@@ -12,21 +12,21 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { LiveBlock } from "../ui/progress.ts";
 import { safeLine } from "../ui/color.ts";
-import { listSessions } from "../session/cluster.ts";
-import { validateSessionName } from "../session/names.ts";
-import { groupOf, replicaOf, type SessionView } from "../session/status.ts";
+import { listSessions } from "../session/state/cluster.ts";
+import { validateSessionName } from "../session/spec/names.ts";
+import { groupOf, replicaOf, type SessionView } from "../session/state/status.ts";
 
 export { groupOf, replicaOf };
-import type { StartIO } from "../session/start.ts";
+import type { StartIO } from "../session/lifecycle/start.ts";
 import { type AgentStartOptions, checkPromptOptions, startWithAgent, withAgentRun } from "./launch.ts";
-import { Shared } from "../session/shared.ts";
-import { splitWords } from "../words.ts";
+import { Shared } from "../session/lifecycle/shared.ts";
+import { splitWords } from "../base/text/words.ts";
 import { choiceOfWords } from "./presets.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 import { MAX_REPLICAS } from "./replicas.ts";
 export { MAX_REPLICAS, parseReplicas } from "./replicas.ts";
 
@@ -274,8 +274,8 @@ async function groupDryRun(
   cfg: Config,
   io: StartIO,
 ) {
-  const { planSession, applyTemplate } = await import("../session/start.ts");
-  const { redactedList } = await import("../session/manifests.ts");
+  const { planSession, applyTemplate } = await import("../session/lifecycle/start.ts");
+  const { redactedList } = await import("../session/spec/manifests.ts");
   const items = [];
   for (const r of each) {
     checkPromptOptions(r);
@@ -370,7 +370,7 @@ export async function deleteGroup(
       return ExitCode.OK;
     }
   }
-  const { deleteSession } = await import("../session/lifecycle.ts");
+  const { deleteSession } = await import("../session/lifecycle/lifecycle.ts");
   // each replica's own lines are kept back (its warnings pass): one summary line says what happened
   const quiet: Sink = { write: () => {} };
   const warn: Sink = {
@@ -404,7 +404,7 @@ export async function deleteGroup(
 
 /**
  * `adopt NAME-i`: `session fetch` of the replica (into its own kodama/NAME-i), then the local branch
- * kodama/GROUP (or --branch) points at it. Both move by the one rule of src/session/branchmove.ts: never a
+ * kodama/GROUP (or --branch) points at it. Both move by the one rule of src/session/git/branchmove.ts: never a
  * branch checked out in any work tree, and only forward unless --force (nothing local is lost by surprise:
  * a forced move leaves the old commit in the branch's reflog).
  */
@@ -414,7 +414,7 @@ export async function adoptReplica(
   name: string,
   o: { branch?: string; force?: boolean; cwd: string; out: Sink; err: Sink },
 ): Promise<number> {
-  const { requireSession } = await import("../session/cluster.ts");
+  const { requireSession } = await import("../session/state/cluster.ts");
   const v = await requireSession(kube, namespace, name);
   const group = groupOf(v);
   if (!group) {
@@ -423,12 +423,12 @@ export async function adoptReplica(
       `fetch its branch with: kodama session fetch ${name}`,
     );
   }
-  const { checkBranch } = await import("../session/git.ts");
+  const { checkBranch } = await import("../session/git/git.ts");
   const target = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${group}`;
   const fetched = `kodama/${name}`;
   if (target === fetched) throw usageError(`--branch ${target} is where the replica is fetched to first`);
   const forceWith = `kodama adopt ${name}${o.branch !== undefined ? ` --branch ${target}` : ""} --force`;
-  const { fetchSession } = await import("../session/fetch.ts");
+  const { fetchSession } = await import("../session/git/fetch.ts");
   const code = await fetchSession(kube, namespace, name, {
     branch: fetched,
     overwrite: o.force,
@@ -440,8 +440,8 @@ export async function adoptReplica(
   });
   if (code !== ExitCode.OK) return code;
   const [{ localGit }, { moveBranch }] = await Promise.all([
-    import("../session/gitrun.ts"),
-    import("../session/branchmove.ts"),
+    import("../session/git/gitrun.ts"),
+    import("../session/git/branchmove.ts"),
   ]);
   const head = (await localGit(["rev-parse", "--verify", "-q", `refs/heads/${fetched}`], o.cwd)).out;
   await moveBranch(o.cwd, target, head, {

@@ -5,15 +5,15 @@
  * the whole group. A replica that succeeded, still runs, or was stopped on purpose is left alone.
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Config } from "../config/schema.ts";
 import { groupMembers } from "./group.ts";
 import { listRuns, startRun } from "./agentrun.ts";
 import { runOutcome } from "./runtruth.ts";
 import { CONTINUE_PROMPT } from "./agentcmd.ts";
-import { listSessions } from "../session/cluster.ts";
-import { groupOf } from "../session/status.ts";
+import { listSessions } from "../session/state/cluster.ts";
+import { groupOf } from "../session/state/status.ts";
 
 /** Whether NAME is a group and not a session (`agent run NAME --continue` then continues the group). */
 export async function isGroupOnly(kube: Kube, namespace: string, name: string): Promise<boolean> {

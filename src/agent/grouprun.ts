@@ -6,7 +6,7 @@
  * stderr; exit 1 when a running replica's run could not be started or no replica runs.
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { groupMembers } from "./group.ts";
 import { type RunOptions, startRun } from "./agentrun.ts";

@@ -1,6 +1,6 @@
 /**
  * `kodama agent keys`: the model APIs' keys kept on this machine, not pasted. A key is stored in the OS
- * keychain where there is one (src/platform.ts's keychainCommand: the macOS Keychain, the Secret Service,
+ * keychain where there is one (src/base/platform.ts's keychainCommand: the macOS Keychain, the Secret Service,
  * the Windows Credential Manager; the secret on the tool's stdin, never in its arguments), else in
  * `$KODAMA_HOME/keys.json` (mode 0600, written atomically); never in config.yaml. That file also indexes
  * the stored keys (provider, variable, store, a masked suffix), so `list` asks no keychain.
@@ -8,16 +8,16 @@
  *
  * A preset reads a stored key like a local variable of its name, below the env files and the environment.
  */
-import { join } from "../fspath.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { join } from "../base/fs/fspath.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import {
   hostPlatform,
   KEYCHAIN_SECRET_RE,
   keychainCommand,
   type KeychainOp,
   type Platform,
-} from "../platform.ts";
-import { quote } from "../escape.ts";
+} from "../base/platform.ts";
+import { quote } from "../base/text/escape.ts";
 
 export const PROVIDERS = ["anthropic", "openai", "gemini", "github"] as const;
 export type Provider = typeof PROVIDERS[number];

@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Sink } from "../base/sink.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { checkProvider, type KeyStoreDeps, listKeys, PROVIDER_VAR, removeKey, setKey } from "./keys.ts";
 
 /** A line from a terminal without echo (Deno's raw mode), or stdin read whole when it is not one. */

@@ -4,12 +4,17 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { KodamaError, usageError } from "../errors.ts";
+import { KodamaError, usageError } from "../base/errors.ts";
 import { originOf } from "../config/origin.ts";
-import { type SessionPlan, type StartIO, type StartOptions, startSession } from "../session/start.ts";
-import type { TemplateAgent } from "../session/template.ts";
-import type { SessionAgent, SessionSpec } from "../session/spec.ts";
-import type { Shared } from "../session/shared.ts";
+import {
+  type SessionPlan,
+  type StartIO,
+  type StartOptions,
+  startSession,
+} from "../session/lifecycle/start.ts";
+import type { TemplateAgent } from "../session/spec/template.ts";
+import type { SessionAgent, SessionSpec } from "../session/spec/spec.ts";
+import type { Shared } from "../session/lifecycle/shared.ts";
 import {
   type AgentChoice,
   agentChoiceOf,

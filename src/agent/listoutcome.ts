@@ -5,7 +5,7 @@
  * each), which also records the outcome for every later list, the web UI and MCP.
  */
 import type { Kube } from "../kube/client.ts";
-import type { SessionView } from "../session/status.ts";
+import type { SessionView } from "../session/state/status.ts";
 import { listRuns } from "./agentrun.ts";
 import { runNotes, runOutcome } from "./runtruth.ts";
 

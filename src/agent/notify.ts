@@ -1,15 +1,15 @@
 /**
  * Being told a run ended: the event a run's end is (`done`, `failed`, `needs-input`), its one-line summary,
  * and the laptop's two ways of saying it — a terminal notification (OSC 9, OSC 777 and the bell, only on a
- * TTY) and a desktop notification (src/platform.ts's desktopNotifyCommand: osascript, notify-send, a
+ * TTY) and a desktop notification (src/base/platform.ts's desktopNotifyCommand: osascript, notify-send, a
  * PowerShell balloon; none where there is no desktop). `agent logs -f`, `compare --wait` and `agent wait`
  * call announceRunEnd when they see a run (or a whole group) end.
  *
  * Everything shown came partly from the agent (its outcome's words): it goes through terminalText, its
  * whitespace folded to one line, so no control character of the agent's reaches a terminal or a notifier.
  */
-import { terminalText } from "../escape.ts";
-import { desktopNotifyCommand, hostPlatform, type NotifyCommand, type Platform } from "../platform.ts";
+import { terminalText } from "../base/text/escape.ts";
+import { desktopNotifyCommand, hostPlatform, type NotifyCommand, type Platform } from "../base/platform.ts";
 import type { Sink } from "../base/sink.ts";
 import { type NeedsInput, needsInput, type Outcome, outcomeText } from "./outcome.ts";
 import { outcomeOf, type RunLike } from "./runtruth.ts";

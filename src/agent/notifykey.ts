@@ -6,9 +6,9 @@
  * (KODAMA_NOTIFY_URL, KODAMA_NOTIFY_SECRET, KODAMA_NOTIFY_ON), which the pod's runner takes away from the
  * agent's environment (pod/runner.sh).
  */
-import { join } from "../fspath.ts";
+import { join } from "../base/fs/fspath.ts";
 import { kodamaHome } from "../config/paths.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import type { Config } from "../config/schema.ts";
 
 export const NOTIFY_KEY_FILE = "notify.key";

@@ -7,8 +7,8 @@
  */
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { namesOf, type SessionSpec } from "../session/spec.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { namesOf, type SessionSpec } from "../session/spec/spec.ts";
 import { isPresetName, PRESETS } from "./presets.ts";
 import { wrongKeyProblem } from "./keys.ts";
 import { POD_AUTH_VAR } from "./gateway/chatgpt.ts";

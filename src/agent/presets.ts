@@ -11,10 +11,10 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { ConfigSource } from "../config/origin.ts";
-import { usageError } from "../errors.ts";
-import type { SessionAgent } from "../session/spec.ts";
-import { splitWords } from "../words.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import type { SessionAgent } from "../session/spec/spec.ts";
+import { splitWords } from "../base/text/words.ts";
+import { quote } from "../base/text/escape.ts";
 import { settingsArgs, settingsEnv } from "./settings.ts";
 import ENVLOAD from "./pod/envload.sh" with { type: "text" };
 import CODEX_WRAP_SH from "./pod/codexwrap.sh" with { type: "text" };

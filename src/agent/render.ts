@@ -2,10 +2,10 @@
  * `agent logs`: the structured stream as a person reads it, one line per message and tool call, as it
  * arrives. Pure: a chunk of the log in, lines out (a renderer keeps the unfinished last line).
  * Everything shown comes from the pod, so control characters are dropped and format characters (bidi
- * overrides, zero-width marks) shown escaped (src/escape.ts terminalText); `-o json` writes them as \uXXXX.
+ * overrides, zero-width marks) shown escaped (src/base/text/escape.ts terminalText); `-o json` writes them as \uXXXX.
  */
 import { stripControl } from "../ui/color.ts";
-import { terminalJson } from "../escape.ts";
+import { terminalJson } from "../base/text/escape.ts";
 import { type AgentEvent, createParser } from "./stream.ts";
 
 const MAX_LINE = 400;

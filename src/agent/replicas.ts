@@ -1,6 +1,6 @@
 /** `--replicas N` (best of N): how many, read once for the CLI's option table, the web UI and `agent run`. */
-import { usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 
 export const MAX_REPLICAS = 16;
 

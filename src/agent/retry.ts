@@ -6,7 +6,7 @@
  */
 import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
 import { PROLOGUE } from "./agent.ts";
 import { CONTINUE_PROMPT } from "./agentcmd.ts";

@@ -7,8 +7,8 @@
  */
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 import { type KeyStoreDeps, maskKey, storedVar, wrongKeyProblem } from "./keys.ts";
 import { credentialVars, providerOfPreset } from "./preflight.ts";
 import ROTATE from "./pod/rotate.sh" with { type: "text" };
@@ -49,8 +49,8 @@ export async function rotateKey(
   if (o.variable !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.variable)) {
     throw usageError(`invalid --variable ${quote(o.variable)}`, "a variable name: letters, digits and _");
   }
-  const { requireSession } = await import("../session/cluster.ts");
-  const { namesOf } = await import("../session/spec.ts");
+  const { requireSession } = await import("../session/state/cluster.ts");
+  const { namesOf } = await import("../session/spec/spec.ts");
   const view = await requireSession(kube, namespace, name);
   const spec = view.spec;
   if (!spec) throw new KodamaError(`session ${name} has no recorded settings: cannot tell its env Secret`);
@@ -80,7 +80,7 @@ export async function rotateKey(
   });
   let live = "";
   if (view.pod && view.status === "Running") {
-    const { execCapture } = await import("../session/podexec.ts");
+    const { execCapture } = await import("../session/access/podexec.ts");
     const r = await execCapture(kube, view.pod, ["sh", "-c", ROTATE, "kodama-rotate", variable], {
       stdin: new TextEncoder().encode(value),
     });

@@ -5,10 +5,10 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { execCapture } from "../session/podexec.ts";
-import { namesOf, specOf } from "../session/spec.ts";
-import { LABEL_SESSION } from "../session/names.ts";
-import { ANNOTATION_AGENT_OUTCOME } from "../session/status.ts";
+import { execCapture } from "../session/access/podexec.ts";
+import { namesOf, specOf } from "../session/spec/spec.ts";
+import { LABEL_SESSION } from "../session/spec/names.ts";
+import { ANNOTATION_AGENT_OUTCOME } from "../session/state/status.ts";
 import { type AgentRun, PROLOGUE } from "./agent.ts";
 import { type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
 import TRUTH_SH from "./pod/truth.sh" with { type: "text" };

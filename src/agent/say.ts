@@ -14,7 +14,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
-import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, timeoutError, usageError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
 import { type AgentRun, PROLOGUE } from "./agent.ts";
 import { outcomeOf, runOutcome } from "./runtruth.ts";

@@ -7,8 +7,8 @@
  */
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 import ROTATE from "./pod/rotate.sh" with { type: "text" };
 import ENVUNSET from "./pod/envunset.sh" with { type: "text" };
 
@@ -50,9 +50,9 @@ export async function sessionEnv(
   io: { out: Sink },
 ): Promise<number> {
   const vars = parseEnvArgs(op, args, (n) => Deno.env.get(n));
-  const { requireSession } = await import("../session/cluster.ts");
-  const { namesOf } = await import("../session/spec.ts");
-  const { ANNOTATION_SPEC } = await import("../session/names.ts");
+  const { requireSession } = await import("../session/state/cluster.ts");
+  const { namesOf } = await import("../session/spec/spec.ts");
+  const { ANNOTATION_SPEC } = await import("../session/spec/names.ts");
   const view = await requireSession(kube, namespace, name);
   const spec = view.spec;
   if (!spec) throw new KodamaError(`session ${name} has no recorded settings: cannot tell its env Secret`);
@@ -94,7 +94,7 @@ export async function sessionEnv(
   }
   let live = "";
   if (view.pod && view.status === "Running") {
-    const { execCapture } = await import("../session/podexec.ts");
+    const { execCapture } = await import("../session/access/podexec.ts");
     for (const v of op === "set" ? vars : [undefined]) {
       const r = v
         ? await execCapture(kube, view.pod, ["sh", "-c", ROTATE, "kodama-rotate", v.name], {

@@ -12,10 +12,10 @@
  *
  * Pure.
  */
-import { usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 import { durationValueMs } from "../base/duration.ts";
-import type { AgentSettings } from "../session/spec.ts";
+import type { AgentSettings } from "../session/spec/spec.ts";
 import { MODEL_RE } from "../config/modelname.ts";
 
 export type { AgentSettings };

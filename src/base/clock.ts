@@ -2,11 +2,11 @@
  * Time as a parameter: what a feature's timers, back-offs, polls and deadlines read, so a test can run them
  * on a manual clock (`tests/_clock.ts`: `advance(ms)` fires what is due) instead of waiting real time.
  *
- * The default, `realClock`, is `Date.now` and the timers of `src/timer.ts` (Deno's own `AbortSignal.timeout`,
+ * The default, `realClock`, is `Date.now` and the timers of `src/base/proc/timer.ts` (Deno's own `AbortSignal.timeout`,
  * not the global timers that load Deno's Node layer): no extra cost on any path. A feature takes
  * `clock: Clock = realClock` in its options and never reads `Date.now`/`setTimeout` itself.
  */
-import { after } from "../timer.ts";
+import { after } from "./proc/timer.ts";
 
 export interface Clock {
   /** milliseconds since the epoch, as `Date.now()` */

@@ -14,8 +14,8 @@
  * clamped to MAX_TIMER_MS (about 24.8 days), the longest delay a JavaScript timer takes — a longer one
  * would fire at once (Node's TimeoutOverflowWarning), so `--timeout 1000h` would time out immediately.
  */
-import { usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "./errors.ts";
+import { quote } from "./text/escape.ts";
 
 const NUM = String.raw`\d+(?:\.\d+)?`;
 const UNIT = "ns|us|µs|ms|s|m|h|d";

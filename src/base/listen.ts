@@ -6,7 +6,7 @@
  * reads it (optionally in brackets); no host names, so a typo never becomes a DNS lookup or a listener
  * on some other machine's address. A bad one is a usage error (exit 2) naming the flag and the value.
  */
-import { usageError } from "../errors.ts";
+import { usageError } from "./errors.ts";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 

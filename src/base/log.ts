@@ -4,10 +4,10 @@
  * (the common case at the default level) never pay for it.
  */
 import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
-import { usageError } from "../errors.ts";
+import { usageError } from "./errors.ts";
 import { stderrSink } from "./sink.ts";
 import { redact } from "./redact.ts";
-import { quote } from "../escape.ts";
+import { quote } from "./text/escape.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 

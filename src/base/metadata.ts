@@ -2,7 +2,7 @@
  * The cloud metadata endpoints no session pod may reach, whatever `session.egress.allow` says: the
  * addresses a VM's or a node's own credentials are served from (an agent that reached one could take the
  * node's cloud role). A maintained list — add an entry with its provider and a source when a cloud adds
- * one; the session's egress NetworkPolicy excepts each (src/session/sandbox.ts), `kodama doctor` names them,
+ * one; the session's egress NetworkPolicy excepts each (src/session/spec/sandbox.ts), `kodama doctor` names them,
  * and docs/security.md ("The pod is the sandbox") lists them. DNS (port 53) stays open to every address,
  * Azure's resolver at 168.63.129.16 included: only the other ports of these addresses are closed.
  */

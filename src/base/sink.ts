@@ -1,5 +1,5 @@
 /** Where output goes. Features write to sinks so the CLI can print and workflows can capture. */
-import { concatBytes } from "../bytes.ts";
+import { concatBytes } from "./text/bytes.ts";
 export interface Sink {
   write(chunk: Uint8Array | string): void;
 }

@@ -3,8 +3,8 @@
  * did (the workflow checker's verdicts, the resolved configuration) is keyed by, so that a changed source
  * misses. Plain paths: a URL argument costs each stat a URL-to-path conversion (~1 ms for twenty files).
  */
-import { join } from "../fspath.ts";
-import { fileUrlToPath, hostPlatform } from "../platform.ts";
+import { join } from "./fs/fspath.ts";
+import { fileUrlToPath, hostPlatform } from "./platform.ts";
 
 /**
  * The newest mtime (ms) of `files` (paths relative to `src`), or 0 when there are no sources to stat: a

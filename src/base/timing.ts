@@ -5,7 +5,7 @@
  * it). Off unless `startTiming()` ran: `mark()` is then one boolean test, so normal runs pay nothing.
  * bench/README.md reads these marks to say where each millisecond of the everyday commands goes.
  */
-import { hostPlatform, threadCpuMs as cpuMs } from "../platform.ts";
+import { hostPlatform, threadCpuMs as cpuMs } from "./platform.ts";
 
 let on = false;
 const marks: { name: string; wall: number; cpu?: number }[] = [];

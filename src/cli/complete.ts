@@ -11,7 +11,7 @@
 import { findOption, type ParsedLine, parseLine } from "./argv.ts";
 import type { CmdLike as AnyCommand, OptLike as Option } from "./tree.ts";
 import { helpSpec } from "./help.ts";
-import { within } from "../timer.ts";
+import { within } from "../base/proc/timer.ts";
 import type { ArgKind } from "./spec.ts";
 
 export const Directive = {

@@ -9,7 +9,7 @@ import type { GlobalOptions } from "./connect.ts";
 import type { CmdLike } from "./tree.ts";
 import type { Request } from "./complete.ts";
 import { arg, type CommandSpec } from "./spec.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 const completion = command({
   names: ["completion"],
@@ -42,7 +42,7 @@ The bash script works on bash 3.2 (macOS's /bin/bash) as well as bash 4 and 5.`,
     const shell = inv.args[0];
     const { completionScript, SHELLS } = await import("../complete/scripts.ts");
     if (!(SHELLS as readonly string[]).includes(shell)) {
-      const { usageError } = await import("../errors.ts");
+      const { usageError } = await import("../base/errors.ts");
       throw usageError(`unsupported shell ${quote(shell)}`, `use one of: ${SHELLS.join(", ")}`);
     }
     await Deno.stdout.write(new TextEncoder().encode(await completionScript(shell as "bash")));

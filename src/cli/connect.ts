@@ -9,7 +9,7 @@ import type { TargetFlags } from "../pods/target.ts";
 import { parseTarget, parseTargetArg } from "../pods/resource.ts";
 
 export { parseTarget };
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { mark } from "../base/timing.ts";
 import type { TARGETING_OPTIONS } from "./optspec.ts";
 import type { Options } from "./opttypes.ts";

@@ -3,8 +3,8 @@
  * and run; completion walks the light tree (src/cli/tree.ts); help and anything wrong with the line go to
  * commander (src/cli/program.ts), for its words. `kodama --version` answers without either.
  */
-import { ExitCode, formatError, KodamaError } from "../errors.ts";
-import { VERSION } from "../version.ts";
+import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
+import { VERSION } from "../base/version.ts";
 import { mark } from "../base/timing.ts";
 import { flagParts, GLOBAL_OPTIONS } from "./optspec.ts";
 import { COMPLETE } from "./invoked.ts";

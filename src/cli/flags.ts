@@ -5,8 +5,8 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { addNotes, help } from "./help.ts";
 import type { CommandSpec } from "./spec.ts";
-import { usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 import {
   checkConflicts,
   flagParts,

@@ -72,7 +72,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
         const [m, kube, cfg, io] = await Promise.all([impl(), connect(inv), settings(), sinks()]);
         const { durationValueMs, parseDuration } = await import("../base/duration.ts");
         const { GATEWAY_PROGRAM } = await import("../agent/gateway/program.ts");
-        const { usageError } = await import("../errors.ts");
+        const { usageError } = await import("../base/errors.ts");
         const image = (inv.opts.image ?? cfg.gateway.image).trim();
         if (!image || /\s/.test(image)) throw usageError(`invalid --image ${JSON.stringify(image)}`);
         const t = inv.opts.timeout;

@@ -86,7 +86,7 @@ its output.`,
     ]);
     const extra = inv.args.slice(1);
     if (extra.length && !o.diff) {
-      const { usageError } = await import("../errors.ts");
+      const { usageError } = await import("../base/errors.ts");
       throw usageError(
         `unexpected argument${extra.length === 1 ? "" : "s"} ${
           extra.join(" ")

@@ -3,7 +3,7 @@ import { opts } from "./opttypes.ts";
 import type { HelpSpec } from "./help.ts";
 import { setExitCode } from "./exit.ts";
 import { collect, type Invocation, OptionValueError } from "./optspec.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 
 export const names = ["mcp"];
 

@@ -17,7 +17,7 @@ export async function run(_inv: Invocation): Promise<void> {
     import("@commander-js/extra-typings"),
     import("./flags.ts"),
     import("./help.ts"),
-    import("../version.ts"),
+    import("../base/version.ts"),
   ]);
   const root = globalOptions(
     new Command().name("kodama").version(`kodama ${VERSION}`, "-V, --version", "print the version"),

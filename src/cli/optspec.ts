@@ -6,7 +6,7 @@
  * and brings Deno's Node layer). One declaration, two readers: they cannot drift apart.
  */
 import { DURATION_EXAMPLES_TEXT, tryParseDuration } from "../base/duration.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { type Invocation, opt, type Options, opts } from "./opttypes.ts";
 
 export type { Invocation };

@@ -2,7 +2,7 @@
 import { opts } from "./opttypes.ts";
 import { connectFromOpts, targetFrom } from "./connect.ts";
 import { setExitCode } from "./exit.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../base/errors.ts";
 import type { HelpSpec } from "./help.ts";
 import { type Invocation, PICK_QUERY_OPTIONS, pickerFlags, TARGETING_OPTIONS } from "./optspec.ts";
 

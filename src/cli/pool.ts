@@ -1,5 +1,5 @@
 /**
- * `kodama pool ensure|list|drain`: the warm volume pool (src/session/pool.ts) that `start` takes a session's
+ * `kodama pool ensure|list|drain`: the warm volume pool (src/session/volumes/pool.ts) that `start` takes a session's
  * volumes from.
  */
 import { command, type GlobalValues } from "./opttypes.ts";

@@ -6,7 +6,7 @@ import { connectFromOpts, targetFrom } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
 import { choiceOption, type Invocation, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 
 const pf = () => import("../pods/pf_cmd.ts");
 
@@ -123,7 +123,7 @@ async function sessionPorts(
 ): Promise<string[] | undefined> {
   const m = args.length === 1 ? SESSION_WORD.exec(args[0]) : null;
   if (!m || /^\d+$/.test(m[1])) return undefined;
-  const { findSession } = await import("../session/cluster.ts");
+  const { findSession } = await import("../session/state/cluster.ts");
   const f = await findSession(kube, ns, m[1]).catch(() => undefined);
   const spec = f?.view?.spec;
   if (!f?.view) return undefined;

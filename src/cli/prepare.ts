@@ -6,7 +6,7 @@
 import type { Invocation } from "./optspec.ts";
 import type { CommandSpec } from "./spec.ts";
 import { mark } from "../base/timing.ts";
-import { InvalidConfigValue } from "../errors.ts";
+import { InvalidConfigValue } from "../base/errors.ts";
 import type { Config } from "../config/schema.ts";
 
 export async function prepare(

@@ -4,7 +4,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import type { AnyCommand } from "./flags.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 import { COMMANDS } from "./commands.ts";
 import { specsOf } from "./spec.ts";
 

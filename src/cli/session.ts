@@ -363,7 +363,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
   run: async (inv) => {
     const [{ startCommand }, kube, cfg] = await Promise.all([agentImpl(), connect(inv), settings()]);
     const o = inv.opts;
-    // the flags, once, as the session's start options (src/session/start.ts resolves them over the config)
+    // the flags, once, as the session's start options (src/session/lifecycle/start.ts resolves them over the config)
     setExitCode(
       await startCommand(kube, {
         name: inv.args[0],
@@ -792,7 +792,7 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
   run: async (inv) => {
     const [{ landCommand }, { doorGitIfAsked }, kube] = await Promise.all([
       import("../agent/land.ts"),
-      import("../session/doorgit.ts"),
+      import("../session/git/doorgit.ts"),
       connect(inv),
     ]);
     const o = inv.opts;

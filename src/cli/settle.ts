@@ -2,7 +2,7 @@
  * How a command line ends: the exit code a command set, or the error it threw (or nobody caught) printed the
  * one way every command shares — `error: …`, an indented hint, its documented exit code, no stack trace.
  */
-import { ExitCode, formatError, KodamaError } from "../errors.ts";
+import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
 import { COMPLETE } from "./invoked.ts";
 
 /** `--log-level debug` on the line: errors add their stack. */
@@ -45,12 +45,12 @@ export async function settle(
 }
 
 /**
- * A local file-system error nobody caught (src/localfs.ts) in kodama's words, with its exit code (3 not
+ * A local file-system error nobody caught (src/base/fs/localfs.ts) in kodama's words, with its exit code (3 not
  * found, 4 permission denied, 2 the wrong kind); under kodama's config directory, the hint names the
  * variable that chose it.
  */
 async function localProblem(e: unknown): Promise<KodamaError | undefined> {
-  const { localFsError } = await import("../localfs.ts");
+  const { localFsError } = await import("../base/fs/localfs.ts");
   const first = localFsError(e);
   if (!first) return undefined;
   const dirVar = ["KODAMA_CONFIG_DIR", "KODAMA_HOME"].find((v) => Deno.env.get(v));

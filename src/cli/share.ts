@@ -1,7 +1,7 @@
 /**
  * `kodama share NAME --user U | --group G | --serviceaccount NS:NAME [--read-only]`, `kodama share NAME`
  * (the list) and `kodama unshare NAME --user U | --group G | --serviceaccount NS:NAME | --all`
- * (src/session/share.ts).
+ * (src/session/access/share.ts).
  */
 import { command, type GlobalValues, type Options, opts } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
@@ -16,7 +16,7 @@ const connect = (inv: { opts: GlobalValues }) => {
   const { user: _subject, ...global } = inv.opts;
   return connectFromOpts(global);
 };
-const feature = () => import("../session/share.ts");
+const feature = () => import("../session/access/share.ts");
 const out = () => import("../base/sink.ts");
 
 /** `--user NAME` is the global flag's (see connect above); these are the other subjects. */
@@ -86,7 +86,7 @@ Exit codes: 2 more than one subject, 3 no such session, 4 not allowed to create 
     const subject = f.subjectFrom(subjectOf(inv), "share");
     if (!subject) {
       if (inv.opts.readOnly) {
-        const { usageError } = await import("../errors.ts");
+        const { usageError } = await import("../base/errors.ts");
         throw usageError("--read-only needs a subject", "e.g. kodama share NAME --user alice --read-only");
       }
       setExitCode(await f.printShares(kube, kube.namespace, name, inv.opts.output, stdoutSink));
@@ -121,7 +121,7 @@ no such share.`,
   complete: ["sessions"],
   options: [...SUBJECT_FLAGS, { flags: "--all", description: "every share of the session" }],
   run: async (inv) => {
-    const [f, { usageError }] = await Promise.all([feature(), import("../errors.ts")]);
+    const [f, { usageError }] = await Promise.all([feature(), import("../base/errors.ts")]);
     const subject = f.subjectFrom(subjectOf(inv), "unshare");
     if (subject && inv.opts.all) throw usageError("--all cannot be used with a subject");
     if (!subject && !inv.opts.all) {

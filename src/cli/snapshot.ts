@@ -1,6 +1,6 @@
 /**
  * `kodama snapshot create|list|delete`, `kodama restore NAME SNAP|FILE` and `kodama clone SRC DST`: copies
- * of a session's volumes (src/session/snapshot.ts, src/session/clone.ts).
+ * of a session's volumes (src/session/volumes/snapshot.ts, src/session/volumes/clone.ts).
  */
 import { command, type GlobalValues, opt } from "./opttypes.ts";
 import type { AgentKind } from "../agent/presets.ts";

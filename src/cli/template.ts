@@ -1,10 +1,10 @@
-/** `kodama template list|show|validate`: session templates (src/session/template.ts). */
+/** `kodama template list|show|validate`: session templates (src/session/spec/template.ts). */
 import { command } from "./opttypes.ts";
 import { setExitCode } from "./exit.ts";
 import type { HelpSpec } from "./help.ts";
 import { arg, type CommandSpec, LIST_OUTPUT } from "./spec.ts";
 
-const commands = () => import("../session/template_cmd.ts");
+const commands = () => import("../session/spec/template_cmd.ts");
 const io = async () => {
   const { stdoutSink, stderrSink } = await import("../base/sink.ts");
   return { cwd: Deno.cwd(), out: stdoutSink, err: stderrSink };

@@ -3,7 +3,7 @@ import { opts } from "./opttypes.ts";
 import { connectFromOpts } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
 import { collect, type Invocation } from "./optspec.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { checkListenAddresses } from "../base/listen.ts";
 
 export const names = ["ui"];

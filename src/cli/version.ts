@@ -1,6 +1,6 @@
 /** `kodama version`: client version, and the server's unless --client (like kubectl version). */
 import { opts } from "./opttypes.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 import { connectFromOpts } from "./connect.ts";
 import type { HelpSpec } from "./help.ts";
 import type { Invocation } from "./optspec.ts";

@@ -30,7 +30,7 @@ const SYNONYMS: Record<string, string[]> = {
 export async function unknownSubcommand(program: Command, args: string[]): Promise<string | undefined> {
   const [{ parseLine }, { suggest }] = await Promise.all([
     import("./argv.ts"),
-    import("../suggest.ts"),
+    import("../base/text/suggest.ts"),
   ]);
   const line = parseLine(program as unknown as Parameters<typeof parseLine>[0], args);
   const cmd = line.command as unknown as Command;
@@ -55,7 +55,7 @@ export async function unknownSubcommand(program: Command, args: string[]): Promi
 export async function unknownCommand(program: Command, args: string[]): Promise<string | undefined> {
   const [{ parseLine }, { suggest }] = await Promise.all([
     import("./argv.ts"),
-    import("../suggest.ts"),
+    import("../base/text/suggest.ts"),
   ]);
   const line = parseLine(program as unknown as Parameters<typeof parseLine>[0], args);
   if (line.path.length > 1 || line.operands.length === 0) return undefined;

@@ -12,7 +12,7 @@ import {
   parseKubeConfig,
 } from "../kube/config.ts";
 import { withFullYaml } from "../kube/kubeconfig.ts";
-import { readTextBoundedSync } from "../boundedread.ts";
+import { readTextBoundedSync } from "../base/fs/boundedread.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 
 export interface Candidate {
@@ -197,7 +197,7 @@ export async function workflows(): Promise<Candidate[]> {
 
 /** Session template names, nearest first, with their descriptions (nothing when one is invalid). */
 export async function templates(): Promise<Candidate[]> {
-  const { validateTemplates } = await import("../session/template.ts");
+  const { validateTemplates } = await import("../session/spec/template.ts");
   const set = await validateTemplates({ cwd: Deno.cwd() });
   return set.templates.map((t) => ({
     value: t.name,

@@ -2,8 +2,8 @@
  * Atomic file writes under a lock file — for config and any other state in ~/.kodama
  * (e.g. session files). No yaml/zod imports: cheap to load.
  */
-import { dirname } from "../fspath.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { dirname } from "../base/fs/fspath.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { displayPath } from "./paths.ts";
 
 const LOCK_STALE_MS = 10_000;

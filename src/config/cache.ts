@@ -14,9 +14,9 @@
  * JSON, and anything that failed: a bad file gets loadConfig's own error, every time. Anything unreadable
  * or unwritable is a miss; the cache never changes what a command does.
  */
-import { dirname, join } from "../fspath.ts";
-import { VERSION } from "../version.ts";
-import { fileUrlToPath, homeDir, hostPlatform } from "../platform.ts";
+import { dirname, join } from "../base/fs/fspath.ts";
+import { VERSION } from "../base/version.ts";
+import { fileUrlToPath, homeDir, hostPlatform } from "../base/platform.ts";
 import { newestSourceMtime } from "../base/stamp.ts";
 import { findRepo, globalConfigPath, kodamaHome } from "./paths.ts";
 import { type ConfigOrigin, setOrigin } from "./origin.ts";
@@ -35,7 +35,7 @@ export const CONFIG_CODE = [
   "base/hostpattern.ts",
   "base/duration.ts",
   "base/stamp.ts",
-  "boundedread.ts",
+  "base/fs/boundedread.ts",
   "config/atomic.ts",
   "config/cache.ts",
   "config/confine.ts",
@@ -46,15 +46,15 @@ export const CONFIG_CODE = [
   "config/origin.ts",
   "config/paths.ts",
   "config/schema.ts",
-  "errors.ts",
-  "escape.ts",
-  "fspath.ts",
-  "platform.ts",
-  "realpath.ts",
-  "suggest.ts",
-  "version.ts",
-  "yamlguard.ts",
-  "yamlpos.ts",
+  "base/errors.ts",
+  "base/text/escape.ts",
+  "base/fs/fspath.ts",
+  "base/platform.ts",
+  "base/fs/realpath.ts",
+  "base/text/suggest.ts",
+  "base/version.ts",
+  "base/text/yamlguard.ts",
+  "base/text/yamlpos.ts",
 ] as const;
 
 let code: string | undefined;

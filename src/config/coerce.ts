@@ -1,8 +1,8 @@
 /** Coercion of command-line strings to a key's type (for `config set`). Imports yaml for `[a, b]` lists. */
 import { parse as yamlParse } from "yaml";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { expectedHint, type KeyInfo, validateValue } from "./keys.ts";
-import { splitWords } from "../words.ts";
+import { splitWords } from "../base/text/words.ts";
 
 function show(v: string): string {
   return JSON.stringify(v);

@@ -3,14 +3,14 @@
  * note for people. `src/cli/config.ts` only parses flags and prints these.
  */
 import { stringify as yamlStringify } from "yaml";
-import { notFound, usageError } from "../errors.ts";
+import { notFound, usageError } from "../base/errors.ts";
 import { renderTable } from "../ui/table.ts";
 import { editConfigFile, pruneEmpty, readConfigFile } from "./file.ts";
 import { coerceValue } from "./coerce.ts";
 import { allKeys, getIn, keysUnder, lookupKey, typeLabel } from "./keys.ts";
 import { type ConfigSource, loadConfig } from "./load.ts";
 import { displayPath, findRepo, globalConfigPath, REPO_CONFIG_FILE } from "./paths.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 import { maskSecret, SECRET_KEYS } from "./schema.ts";
 
 /** A value as shown: a secret key's masked (maskSecret), a section's with its secret keys masked. */

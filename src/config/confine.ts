@@ -4,10 +4,10 @@
  * symlink. `whereTo` answers where a path really leads; `readRepoFile` reads a repo file only when it
  * stays inside. The rule and its reasons are in docs/security.md ("What a repo's config may name").
  */
-import { ExitCode, KodamaError } from "../errors.ts";
-import { type BoundedReadOptions, readTextBounded } from "../boundedread.ts";
-import { isAbsolute, resolve } from "../fspath.ts";
-import { landingOf } from "../realpath.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { type BoundedReadOptions, readTextBounded } from "../base/fs/boundedread.ts";
+import { isAbsolute, resolve } from "../base/fs/fspath.ts";
+import { landingOf } from "../base/fs/realpath.ts";
 
 /** Is `path` the directory `root` or inside it? Both absolute and normalized; case as given. */
 export function isWithin(root: string, path: string): boolean {

@@ -14,12 +14,12 @@
  *
  * A refusal is exit 4 naming the path, where it leads, and the flag that grants it.
  */
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { isAbsolute, resolve } from "../fspath.ts";
-import { homeDirs, hostPlatform, privateSystemPaths, splitPathList } from "../platform.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
+import { isAbsolute, resolve } from "../base/fs/fspath.ts";
+import { homeDirs, hostPlatform, privateSystemPaths, splitPathList } from "../base/platform.ts";
 import { isWithin, whereTo } from "./confine.ts";
 import { findRepo, kodamaHome } from "./paths.ts";
-import type { Grant } from "../gitpaths.ts";
+import type { Grant } from "../base/fs/gitpaths.ts";
 
 export interface DoorOptions {
   /** who hands the paths in, for messages: "an MCP client", "the web UI" */

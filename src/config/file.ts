@@ -4,14 +4,14 @@
  */
 import { dirname } from "node:path";
 import { type Document, isMap, LineCounter, parseDocument } from "yaml";
-import { ExitCode, InvalidConfigValue, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, InvalidConfigValue, KodamaError, usageError } from "../base/errors.ts";
 import { didYouMean, keyInfo, sectionInfo } from "./keys.ts";
 import { displayPath } from "./paths.ts";
 import { acquireLock, atomicWrite } from "./atomic.ts";
-import { findOffset, posSuffix, yamlErrorHint } from "../yamlpos.ts";
+import { findOffset, posSuffix, yamlErrorHint } from "../base/text/yamlpos.ts";
 import { configSchema } from "./schema.ts";
-import { readTextBounded } from "../boundedread.ts";
-import { isStackOverflow, lineColumn, nestingProblem } from "../yamlguard.ts";
+import { readTextBounded } from "../base/fs/boundedread.ts";
+import { isStackOverflow, lineColumn, nestingProblem } from "../base/text/yamlguard.ts";
 
 export interface ConfigFile {
   path: string;
@@ -105,7 +105,7 @@ export function parseConfigText(
 /**
  * Keep only known keys; drop `null` leaves (`key:` with no value means unset); map the README's
  * `defaults.env.*` spelling onto `env.*`. Unknown keys are reported through `unknown`. The `templates:`
- * section is not a setting: src/session/template.ts reads and checks it.
+ * section is not a setting: src/session/spec/template.ts reads and checks it.
  */
 function normalize(
   raw: Record<string, unknown>,
@@ -119,7 +119,7 @@ function normalize(
     src.env = { ...(defaults.env as Record<string, unknown>), ...env };
     delete defaults.env;
   }
-  // `templates:` is read by the session templates (src/session/template.ts), with its own schema
+  // `templates:` is read by the session templates (src/session/spec/template.ts), with its own schema
   delete src.templates;
   const walk = (obj: Record<string, unknown>, prefix: string[]): Record<string, unknown> => {
     const out: Record<string, unknown> = {};

@@ -3,8 +3,8 @@
  * dotted paths, coercion of command-line strings to each key's type, and did-you-mean.
  */
 import { z } from "zod";
-import { usageError } from "../errors.ts";
-import { levenshtein } from "../suggest.ts";
+import { usageError } from "../base/errors.ts";
+import { levenshtein } from "../base/text/suggest.ts";
 import {
   configSchema,
   type FormatHint,
@@ -14,7 +14,7 @@ import {
   repoRuleOf,
   unwrapSchema,
 } from "./schema.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export type KeyKind = "string" | "integer" | "number" | "boolean" | "enum" | "list";
 

@@ -2,12 +2,12 @@
  * Resolve the effective configuration: flags > repo (.kodama.yaml) > global (~/.kodama/config.yaml)
  * > built-in defaults, remembering where each value came from.
  */
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
-import { readTextBounded } from "../boundedread.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
+import { readTextBounded } from "../base/fs/boundedread.ts";
 import { allKeys, hasIn, type KeyInfo, lookupKey, setIn, validateValue } from "./keys.ts";
 import { displayPath, findRepo, globalConfigPath } from "./paths.ts";
 import { type Config, configSchema } from "./schema.ts";
-import { dirname } from "../fspath.ts";
+import { dirname } from "../base/fs/fspath.ts";
 import { type ConfigOrigin, type ConfigSource, setOrigin } from "./origin.ts";
 export { type ConfigOrigin, type ConfigSource, originOf } from "./origin.ts";
 

@@ -5,13 +5,13 @@
  * - repo:   the nearest `.kodama.yaml` walking up from the cwd, stopping at the git root
  *           (the first directory containing `.git`) or at the filesystem root.
  */
-import { dirname, join, resolve } from "../fspath.ts";
-import { homeDir as platformHome, hostPlatform } from "../platform.ts";
+import { dirname, join, resolve } from "../base/fs/fspath.ts";
+import { homeDir as platformHome, hostPlatform } from "../base/platform.ts";
 
 export const GLOBAL_CONFIG_FILE = "config.yaml";
 export const REPO_CONFIG_FILE = ".kodama.yaml";
 
-/** The user's home (src/platform.ts: HOME on Unix; USERPROFILE first on Windows, so Git Bash — which sets
+/** The user's home (src/base/platform.ts: HOME on Unix; USERPROFILE first on Windows, so Git Bash — which sets
  * HOME — and cmd or PowerShell share one ~/.kodama). */
 function homeDir(): string {
   return platformHome(hostPlatform()) ?? Deno.cwd();

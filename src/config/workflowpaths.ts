@@ -3,8 +3,8 @@
  * from yours (`~/.kodama/config.yaml`) against `~/.kodama`. Shared by workflow discovery (which reads them)
  * and sync (which never writes a workflow there locally). Pure: no file system.
  */
-import { dirname, resolve } from "../fspath.ts";
-import { expandHome, hostPlatform } from "../platform.ts";
+import { dirname, resolve } from "../base/fs/fspath.ts";
+import { expandHome, hostPlatform } from "../base/platform.ts";
 import type { ResolvedConfig } from "./load.ts";
 
 export interface WorkflowPathDirs {

@@ -3,9 +3,9 @@
  * kodama's commands need (SelfSubjectAccessReview, a few at a time), and look for the local tools.
  */
 import { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } from "../kube/config.ts";
-import { forEachLimited } from "../limit.ts";
+import { forEachLimited } from "../base/proc/limit.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   atLeast,
@@ -130,7 +130,7 @@ async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
 
 /** The namespace's gateway, when it has one (its pod and Service; unreadable: not said). */
 async function checkGateway(kube: Kube, ns: string): Promise<Report["gateway"]> {
-  const { GATEWAY_NAME } = await import("../session/gateway.ts");
+  const { GATEWAY_NAME } = await import("../session/spec/gateway.ts");
   const { isReady } = await import("../pods/wait.ts");
   const [pod, svc] = await Promise.all([
     kube.findObject<V1Pod>("pods", ns, GATEWAY_NAME).catch(() => undefined),

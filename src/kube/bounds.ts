@@ -4,8 +4,8 @@
  * error page that never ends — is bounded by size instead, with an error that says so. `kodama mcp` and
  * `kodama ui` run for hours on the same code. Limits are listed in docs/limits.md.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
-import { formatLimit } from "../boundedread.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { formatLimit } from "../base/fs/boundedread.ts";
 import type { ApiWhat } from "./errors.ts";
 
 const MiB = 1024 * 1024;

@@ -23,12 +23,12 @@ import {
 } from "./config.ts";
 import { type ApiWhat, toKodamaError } from "./errors.ts";
 import type { Reachability } from "./reach.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 import { type NativeStream, type RequestOptions, Transport } from "./transport.ts";
 import { Budget, KUBE_LIMITS, tooLarge } from "./bounds.ts";
-import { onAbort } from "../timer.ts";
+import { onAbort } from "../base/proc/timer.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";

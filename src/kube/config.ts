@@ -11,10 +11,10 @@
  * azure) are delegated to client-node, loaded only then.
  */
 import { exists, readFailure } from "./files.ts";
-import { dirname, join } from "../fspath.ts";
-import { fileUrlToPath, hostPlatform, kubeHomeDir, platformFor, splitPathList } from "../platform.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { readTextBoundedSync } from "../boundedread.ts";
+import { dirname, join } from "../base/fs/fspath.ts";
+import { fileUrlToPath, hostPlatform, kubeHomeDir, platformFor, splitPathList } from "../base/platform.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { readTextBoundedSync } from "../base/fs/boundedread.ts";
 import { applyOverrides, type ConnectionOverrides, hasOverrides, identityHeaders } from "./overrides.ts";
 import {
   type ClusterEntry,
@@ -24,8 +24,8 @@ import {
   withFullYaml,
 } from "./kubeconfig.ts";
 import { ExecPluginRunner, validateExecPlugin } from "./execplugin.ts";
-import { quote } from "../escape.ts";
-import { checkNamespace } from "../k8sname.ts";
+import { quote } from "../base/text/escape.ts";
+import { checkNamespace } from "../base/text/k8sname.ts";
 
 export type { ClusterEntry, ContextEntry, ExecPlugin, UserEntry } from "./kubeconfig.ts";
 
@@ -69,7 +69,7 @@ export interface LoaderInternals {
   apiTransport?: "node";
 }
 
-/** The home of `~/.kube/config`, as kubectl finds it (src/platform.ts kubeHomeDir: on Windows HOME,
+/** The home of `~/.kube/config`, as kubectl finds it (src/base/platform.ts kubeHomeDir: on Windows HOME,
  * HOMEDRIVE+HOMEPATH or USERPROFILE, whichever holds a kubeconfig). */
 function homeDir(env: Env = denoEnv): string | undefined {
   return kubeHomeDir(platformFor(Deno.build.os, env));

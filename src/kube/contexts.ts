@@ -5,8 +5,8 @@
  */
 import { type KubeOptions, readKubeConfig } from "./config.ts";
 import { Kube } from "./client.ts";
-import { usageError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 
 const GLOB = /[*?[]/;
 

@@ -4,7 +4,7 @@
  * connection/DNS/TLS failures name the server and context (client-node's opaque
  * "fetch failed" is unwrapped to its cause).
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 
 export interface ApiWhat {
   verb: string;

@@ -21,7 +21,7 @@
  *    `ExitCode` cause; a socket that closes without a status frame is a dropped stream — an error
  *    result for that pod, never a crash.
  */
-import { hostPlatform, keepFreedHeap } from "../platform.ts";
+import { hostPlatform, keepFreedHeap } from "../base/platform.ts";
 import type WebSocketNode from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
@@ -29,18 +29,18 @@ import { toKodamaError, unreachable } from "./errors.ts";
 import type { UpgradeLimit } from "./spdy_frames.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { nativeClient } from "./native.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { enabled, log } from "../base/log.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes } from "../base/text/bytes.ts";
 import { EXEC_HOLDER_MARK } from "./execmark.ts";
 import WRAP_HEAD from "./pod/wraphead.sh" with { type: "text" };
 import WRAP from "./pod/wrap.sh" with { type: "text" };
 import HOLD from "./pod/hold.sh" with { type: "text" };
 import KILLER_SH from "./pod/killer.sh" with { type: "text" };
-import { after } from "../timer.ts";
+import { after } from "../base/proc/timer.ts";
 import { type Clock, realClock } from "../base/clock.ts";
 import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command
 // that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts, `execModule`)
@@ -938,7 +938,7 @@ async function execOnce(
   s.signal?.addEventListener("abort", onAbort, { once: true });
   s.onOpen?.(ch.protocol);
   // each frame in or out is a fresh buffer: a stream that moves bulk bytes (a sync, cp, exec -i, a big
-  // stdout) must not give its heap back to the kernel between frames (src/platform.ts)
+  // stdout) must not give its heap back to the kernel between frames (src/base/platform.ts)
   keepFreedHeap(hostPlatform());
   // v5 and SPDY can end stdin; v4 cannot (only a TTY session gets v4 with stdin, where EOF is a keystroke)
   const canClose = ch.protocol === V5 || ch.protocol.startsWith("SPDY/");

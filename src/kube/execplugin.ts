@@ -12,10 +12,10 @@
  * - credentials are cached until `expirationTimestamp` (for the whole process when there is none) and the
  *   plugin runs again after a 401; concurrent callers share one run, so a prompt appears once.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
-import { readTextBoundedSync } from "../boundedread.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { readTextBoundedSync } from "../base/fs/boundedread.ts";
 import type { ClusterEntry, ExecPlugin } from "./kubeconfig.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
 const MODES = ["Never", "IfAvailable", "Always"];

@@ -12,8 +12,8 @@
  * Every error names the file and the key (`clusters[0].cluster.insecure-skip-tls-verify`), exit 2.
  * The differential tests (tests/integration/kubeconfig_diff_test.ts) check all of this against kubectl.
  */
-import { isAbsolute, resolve } from "../fspath.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { isAbsolute, resolve } from "../base/fs/fspath.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { readSimpleYaml } from "./kubeyaml.ts";
 
 export interface ClusterEntry {

@@ -10,8 +10,8 @@ import type { Kube } from "./client.ts";
 import { wsTarget } from "./exec.ts";
 import { boundDial } from "./transport.ts";
 import { isUnreachable, toKodamaError, unreachable } from "./errors.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 
 export interface LogQuery {
   follow?: boolean;

@@ -6,12 +6,12 @@
  * flags, else from the kubeconfig user's `as`, `as-groups`, `as-uid`, `as-user-extra`).
  */
 import { readFailure } from "./files.ts";
-import { resolve } from "../fspath.ts";
-import { KodamaError, usageError } from "../errors.ts";
-import { readTextBoundedSync } from "../boundedread.ts";
-import { VERSION } from "../version.ts";
+import { resolve } from "../base/fs/fspath.ts";
+import { KodamaError, usageError } from "../base/errors.ts";
+import { readTextBoundedSync } from "../base/fs/boundedread.ts";
+import { VERSION } from "../base/version.ts";
 import type { ClusterEntry, ContextEntry, KubeConfigLite, UserEntry } from "./config.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export interface ConnectionOverrides {
   /** --cluster: the kubeconfig cluster to use instead of the context's */

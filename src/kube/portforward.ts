@@ -23,7 +23,7 @@ import type { IncomingMessage } from "node:http";
 import WebSocket from "ws";
 import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import { frame, wsTarget } from "./exec.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { SpdyPortForwardSession, SpdyUpgradeError } from "./spdy_portforward.ts";
 import { DEFAULT_ANSWER_TIMEOUT_MS } from "./transport.ts";
 import { unreachable } from "./errors.ts";

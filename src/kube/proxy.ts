@@ -16,7 +16,7 @@ import type http from "node:http";
 import type { Socket } from "node:net";
 // type only: the module itself is loaded on first use (direct connections never load it)
 import type { HttpsProxyAgent as HttpsProxyAgentT } from "https-proxy-agent";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { CONNECT_CODES } from "./errors.ts";
 
 export interface ProxyChoice {

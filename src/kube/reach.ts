@@ -4,7 +4,7 @@
  * answer makes it "up" again (one `back` event). Long-running commands (`logs -f`, `pods -w`, `wait`) retry
  * while it is down and give up with exit 1 once it has been down for `giveUpMs` (`--reconnect-timeout`).
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { formatDuration } from "../base/duration.ts";
 
 export type ReachEvent =

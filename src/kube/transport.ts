@@ -12,7 +12,7 @@ import { type KubeConfigLite, type KubeOptions, type LoaderInternals, loadKubeCo
 import { type ApiWhat, isUnreachable, toKodamaError, unreachable } from "./errors.ts";
 import { Reachability } from "./reach.ts";
 import { proxyAgent, proxyFor, redactProxy } from "./proxy.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { formatDuration } from "../base/duration.ts";
 import { mark } from "../base/timing.ts";
@@ -113,7 +113,7 @@ async function readBodyBounded(
   const body = new BoundedBody(budget);
   try {
     for (;;) {
-      // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (src/timer.ts)
+      // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (src/base/proc/timer.ts)
       const idle = idleMs ? AbortSignal.timeout(idleMs) : undefined;
       idle?.addEventListener("abort", onIdle, { once: true });
       try {
@@ -547,7 +547,7 @@ export class Transport {
     const onAbort = () => ac.abort();
     o.signal?.addEventListener("abort", onAbort, { once: true });
     let timedOut = false;
-    // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (~8 ms; src/timer.ts).
+    // AbortSignal.timeout, not setTimeout: the global timers load Deno's Node layer (~8 ms; src/base/proc/timer.ts).
     // --request-timeout bounds the whole call; without it, the default bounds the wait for the headers
     // listened to through AbortSignal.any: a listener on the timeout signal itself keeps the process alive
     // until it fires, even once removed (Deno 2.9); one on a signal that follows it does not

@@ -4,7 +4,7 @@
  * deadline and progress. A tool never reads flags or prints: it gets a `Call` and returns data.
  */
 import type { Kube, KubeOptions } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { addSecret } from "../base/redact.ts";
 import { PodCache } from "./podcache.ts";
 import type { PodLister } from "../pods/target.ts";

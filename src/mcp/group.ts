@@ -5,7 +5,7 @@
  * (`force`) only with --allow-destructive.
  */
 import { z } from "zod";
-import { notFound } from "../errors.ts";
+import { notFound } from "../base/errors.ts";
 import { anyObject, capture, contextArg, namespaceArg, READS_CLUSTER, type Tool, tool } from "./tool.ts";
 import type { Call } from "./env.ts";
 
@@ -146,10 +146,10 @@ function adoptTool(force: boolean): Tool {
       const [{ adoptReplica }, { repoCwdOf }, { withDoorGit }] = await Promise.all([
         import("../agent/group.ts"),
         import("./sessions.ts"),
-        import("../session/doorgit.ts"),
+        import("../session/git/doorgit.ts"),
       ]);
       const cwd = await repoCwdOf(call, a);
-      // door git: the repository's config, hooks and includes are never read (src/session/doorgit.ts)
+      // door git: the repository's config, hooks and includes are never read (src/session/git/doorgit.ts)
       await withDoorGit(
         cwd,
         () => adoptReplica(kube, ns, a.name, { branch: a.branch, force: force && !!a.force, cwd, out, err }),

@@ -7,7 +7,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { podSelector } from "../pods/selector.ts";
 import { podKey, type PodLister } from "../pods/target.ts";
 

@@ -7,14 +7,14 @@ import { z } from "zod";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { parseDuration } from "../base/duration.ts";
-import { formatBytes } from "../bytes.ts";
-import { usageError } from "../errors.ts";
+import { formatBytes } from "../base/text/bytes.ts";
+import { usageError } from "../base/errors.ts";
 import { podSummary } from "../pods/display.ts";
 import { parseTarget } from "../pods/resource.ts";
 import { nothingMatched, type TargetFlags } from "../pods/target.ts";
 import type { McpEnv } from "./env.ts";
 import { READS_CLUSTER, TARGETING, tool } from "./tool.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 type TargetArgs = {
   context?: string;
@@ -116,7 +116,7 @@ export const podsList = tool({
       const kube = found.items[0]?.kube ?? await call.env.kube(a.context);
       const ns = t.namespace ?? kube.namespace;
       if (!(await kube.namespaceExists(ns))) {
-        const { notFound } = await import("../errors.ts");
+        const { notFound } = await import("../base/errors.ts");
         throw notFound(`namespaces ${quote(ns)} not found`);
       }
     }

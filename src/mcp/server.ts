@@ -6,10 +6,10 @@
  * credentials). Nothing is written to stdout but the protocol.
  */
 import { z } from "zod";
-import { formatError, KodamaError } from "../errors.ts";
+import { formatError, KodamaError } from "../base/errors.ts";
 import { redact } from "../base/redact.ts";
 import { formatDuration } from "../base/duration.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 import type { Call, McpEnv } from "./env.ts";
 import type { Tier, Tool } from "./tool.ts";
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Call } from "./env.ts";
 import {
@@ -58,11 +58,11 @@ export async function cwdOf(call: Call, a: { cwd?: string }): Promise<string> {
  * The call's `cwd` for a tool that writes into its git repository (session_fetch, session_land, adopt): the
  * repository git finds from there must pass the door too — its work tree (a dotfiles repository at ~ would
  * be the home), its git directory (a `.git` file may name ~/.password-store/.git), a linked work tree's main
- * repository, its objects and the links in `.git` (src/gitpaths.ts).
+ * repository, its objects and the links in `.git` (src/base/fs/gitpaths.ts).
  */
 export async function repoCwdOf(call: Call, a: { cwd?: string }): Promise<string> {
   const cwd = await cwdOf(call, a);
-  const { repoThroughDoor } = await import("../session/gitrun.ts");
+  const { repoThroughDoor } = await import("../session/git/gitrun.ts");
   await repoThroughDoor(call.env.o.door, cwd, "the repository at cwd");
   return cwd;
 }
@@ -94,7 +94,7 @@ async function captured(
 }
 
 async function sessionDetail(kube: Kube, ns: string, name: string): Promise<Record<string, unknown>> {
-  const { describeSession, detailObject } = await import("../session/get.ts");
+  const { describeSession, detailObject } = await import("../session/state/get.ts");
   return detailObject(await describeSession(kube, ns, name));
 }
 
@@ -118,8 +118,8 @@ export const sessionsList = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const [{ listSessions }, { sessionObject, renderSessions }] = await Promise.all([
-      import("../session/cluster.ts"),
-      import("../session/list.ts"),
+      import("../session/state/cluster.ts"),
+      import("../session/state/list.ts"),
     ]);
     const { sessions } = await listSessions(kube, a.allNamespaces ? undefined : ns);
     // the gateway's figures (status.gateway, the USAGE column): one read of its log per namespace
@@ -143,7 +143,7 @@ export const sessionStatus = tool({
   output: { ...sessionOut, agentRuns: z.array(anyObject).optional() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { describeSession, detailObject, renderDetail } = await import("../session/get.ts");
+    const { describeSession, detailObject, renderDetail } = await import("../session/state/get.ts");
     const d = await describeSession(kube, ns, a.name);
     // the gateway's figures and budget left (status.gateway); null without one or when it cannot be read
     const { fillGatewayFigures } = await import("../agent/gateway/figures.ts");
@@ -239,7 +239,7 @@ export const sessionStart = tool({
     const cwd = await cwdOf(call, a);
     const cfg = await settings(cwd);
     const { findRepo } = await import("../config/paths.ts");
-    const { dirname } = await import("../fspath.ts");
+    const { dirname } = await import("../base/fs/fspath.ts");
     const repo = await findRepo(cwd);
     const repoRoot = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : undefined);
     const out = capture(), err = capture();
@@ -297,7 +297,7 @@ export const sessionStart = tool({
         io,
       );
       check(code, `session_start ${a.name} (replicas)`, err.text());
-      const { sessionObject } = await import("../session/list.ts");
+      const { sessionObject } = await import("../session/state/list.ts");
       const members = await groupMembers(kube, ns, a.name);
       return { data: { replicas: members.map((v) => sessionObject(v)) }, text: out.text() + err.text() };
     }
@@ -323,7 +323,7 @@ export const sessionStop = tool({
   output: sessionOut,
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { stopSession } = await import("../session/lifecycle.ts");
+    const { stopSession } = await import("../session/lifecycle/lifecycle.ts");
     const { text } = await captured(
       "session_stop",
       (io) => stopSession(kube, ns, a.name, { wait: true, ...io }),
@@ -350,7 +350,7 @@ export const sessionResume = tool({
     const [kube, ns] = await kubeFor(call, a);
     const cwd = await cwdOf(call, a);
     const cfg = await settings(cwd);
-    const { resumeSession } = await import("../session/lifecycle.ts");
+    const { resumeSession } = await import("../session/lifecycle/lifecycle.ts");
     const { text } = await captured(
       "session_resume",
       (io) =>
@@ -383,7 +383,7 @@ export const sessionDelete = tool({
   output: { deleted: z.string(), purged: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { deleteSession } = await import("../session/lifecycle.ts");
+    const { deleteSession } = await import("../session/lifecycle/lifecycle.ts");
     const { text } = await captured("session_delete", (io) =>
       deleteSession(kube, ns, a.name, {
         force: true,
@@ -419,14 +419,14 @@ export const sessionFetch = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const [{ fetchSession }, { withDoorGit }] = await Promise.all([
-      import("../session/fetch.ts"),
-      import("../session/doorgit.ts"),
+      import("../session/git/fetch.ts"),
+      import("../session/git/doorgit.ts"),
     ]);
     const cwd = await repoCwdOf(call, a);
     call.progress(0, undefined, `fetching session ${a.name}`);
     const all = await captured(
       "session_fetch",
-      // door git: the repository's config, hooks and includes are never read (src/session/doorgit.ts)
+      // door git: the repository's config, hooks and includes are never read (src/session/git/doorgit.ts)
       (io) =>
         withDoorGit(
           cwd,
@@ -466,7 +466,7 @@ export const sessionLand = tool({
     const [kube, ns] = await kubeFor(call, a);
     const [{ landCommand }, { withDoorGit }] = await Promise.all([
       import("../agent/land.ts"),
-      import("../session/doorgit.ts"),
+      import("../session/git/doorgit.ts"),
     ]);
     // land writes into the repository at cwd: its git root must pass the door too
     const cwd = await repoCwdOf(call, a);

@@ -5,7 +5,7 @@
  * themselves. No argument reaches the trust decision.
  */
 import { z } from "zod";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import type { Call } from "./env.ts";
 import { anyObject, capture, contextArg, namespaceArg, tool } from "./tool.ts";
 import { cap } from "./sessions.ts";

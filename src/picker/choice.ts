@@ -3,7 +3,7 @@
  * branch and `choosePods` (src/pods/choose.ts) both throw it. It lists up to `MAX_CANDIDATES` names.
  * Loads nothing but errors.ts, so the everyday path may import it up front.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 
 export const MAX_CANDIDATES = 10;
 

@@ -14,7 +14,7 @@
 import process from "node:process";
 import readline from "node:readline";
 import { createPrompt, useEffect, useKeypress, useRef, useState } from "@inquirer/core";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { queryView, render } from "./render.ts";
 import {
   acceptedItems,

@@ -1,6 +1,6 @@
 /** `KODAMA_PICKER=fzf`: hand the choice to an installed fzf binary (it draws on /dev/tty; we read stdout). */
-import { ExitCode, KodamaError } from "../errors.ts";
-import { spawnTool } from "../proc.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { spawnTool } from "../base/proc/proc.ts";
 
 export interface FzfOptions {
   multi?: boolean;

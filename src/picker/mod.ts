@@ -16,7 +16,7 @@
  * Pods are picked with `pickPods` (src/pods/choose.ts), which builds pod rows and a pod preview on this.
  * Nothing here knows what a pod is.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { choiceNeeded } from "./choice.ts";
 import { createState, matchEntry, type PickerItem } from "./state.ts";
 import { Matcher } from "./match.ts";

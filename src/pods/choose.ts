@@ -9,7 +9,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import type { PickerItem, PickItemsOptions } from "../picker/mod.ts";
 import { choiceNeeded } from "../picker/choice.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { nothingMatchedIn, type TargetFlags } from "./target.ts";
 import { attachablePod } from "./resource.ts";
 

@@ -3,14 +3,14 @@
  * like `kubectl cp`. `[ns/]pod:path` names a pod side; the other side is local. With `pods`
  * (--all) one local file or directory is copied into every given pod.
  */
-import { escapeControl } from "../escape.ts";
+import { escapeControl } from "../base/text/escape.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
-import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { chooseContainer, findPods } from "./target.ts";
 import { noRunningPods, notRunningError } from "./notrunning.ts";
@@ -19,10 +19,10 @@ import { attachablePod, isTargetType, parseTargetArg, type ResourceRef } from ".
 import { extractTo, packPath } from "./tar.ts";
 import { formatSummary, type PodResult, tally } from "./summary.ts";
 import { podTargets } from "./fanout.ts";
-import { concatBytes } from "../bytes.ts";
-import { forEachLimited } from "../limit.ts";
-import { hostPlatform, type Platform, probeFolding } from "../platform.ts";
-import { quote } from "../escape.ts";
+import { concatBytes } from "../base/text/bytes.ts";
+import { forEachLimited } from "../base/proc/limit.ts";
+import { hostPlatform, type Platform, probeFolding } from "../base/platform.ts";
+import { quote } from "../base/text/escape.ts";
 import UNTAR from "./pod/untar.sh" with { type: "text" };
 
 export type CpSpec =
@@ -107,7 +107,7 @@ export interface CopyOptions {
 
 /** Refuse a checked local path that now leads somewhere else (CopyOptions.resolved). */
 async function stillResolved(path: string): Promise<void> {
-  const { realLanding } = await import("../realpath.ts");
+  const { realLanding } = await import("../base/fs/realpath.ts");
   if ((await realLanding(path)) !== resolve(path)) {
     throw new KodamaError(
       `${path} changed after it was checked: a part of it is now a symlink`,

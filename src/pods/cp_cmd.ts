@@ -5,7 +5,7 @@ import { allDestination, copy, parseCpSpec } from "./cp.ts";
 import { fanoutExitCode, tally } from "./summary.ts";
 import { findPods, type TargetFlags } from "./target.ts";
 import { noRunningPods } from "./notrunning.ts";
-import { withInterrupt } from "../proc.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 
 export async function cpCommand(
   kube: Kube,

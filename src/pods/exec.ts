@@ -7,12 +7,12 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
-import { KodamaError } from "../errors.ts";
-import { reusedReads } from "../bytes.ts";
+import { KodamaError } from "../base/errors.ts";
+import { reusedReads } from "../base/text/bytes.ts";
 import type { Sink } from "../base/sink.ts";
 import { chooseContainer } from "./target.ts";
 import { mark } from "../base/timing.ts";
-import { withInterrupt } from "../proc.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 
 export interface ExecOneOptions {
   command: string[];
@@ -27,7 +27,7 @@ export interface ExecOneOptions {
   /** local input (default Deno.stdin) */
   input?: {
     readable: ReadableStream<Uint8Array>;
-    /** when there: -i without a TTY reads into one reused buffer (src/bytes.ts reusedReads) */
+    /** when there: -i without a TTY reads into one reused buffer (src/base/text/bytes.ts reusedReads) */
     read?(p: Uint8Array): Promise<number | null>;
     isTerminal(): boolean;
     setRaw?(mode: boolean, o?: { cbreak: boolean }): void;

@@ -3,9 +3,9 @@
  * (interactive), fan out over several (prefixed lines + summary), or open tmux panes.
  * Returns the process exit code.
  */
-import { clearTimer } from "../timer.ts";
+import { clearTimer } from "../base/proc/timer.ts";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { colorEnabled, isTerminal } from "../ui/color.ts";
 import { parseDuration } from "../base/duration.ts";
 import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../base/sink.ts";
@@ -16,7 +16,7 @@ import { podProblem } from "../kube/podstatus.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FanoutOptions } from "./fanout.ts";
 import { assertChildrenCanConnect } from "../kube/overrides.ts";
-import { withInterrupt } from "../proc.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 
 export interface ExecCommandOptions extends ChoiceFlags {
   command: string[];
@@ -82,7 +82,7 @@ export async function execCommand(
 
   if (o.tmux) {
     const { tmuxFanout, paneEnv } = await import("./tmux.ts");
-    const { selfCommand } = await import("../proc.ts");
+    const { selfCommand } = await import("../base/proc/proc.ts");
     // the panes reach the same cluster as the same user (kube.childFlags(): never the token)
     const globalFlags = kube.childFlags();
     return await tmuxFanout(chosen, {

@@ -12,7 +12,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { execInPod, type ExecResult } from "../kube/exec.ts";
-import { clearTimer } from "../timer.ts";
+import { clearTimer } from "../base/proc/timer.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatDuration } from "../base/duration.ts";
 import { chooseContainer } from "./target.ts";
@@ -26,8 +26,8 @@ import {
   tally,
 } from "./summary.ts";
 import { bold, green, red } from "../ui/color.ts";
-import { concatBytes } from "../bytes.ts";
-import { forEachLimited } from "../limit.ts";
+import { concatBytes } from "../base/text/bytes.ts";
+import { forEachLimited } from "../base/proc/limit.ts";
 
 export { fanoutExitCode, formatSummary } from "./summary.ts";
 export type { ClusterError, FanoutTotals, PodResult } from "./summary.ts";

@@ -5,7 +5,7 @@
  * compares it (the single result printed as Go's %v would, trimmed). No value = the field exists.
  */
 import { query } from "jsonpath-rfc9535";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 
 export interface JsonPathCondition {
   /** the expression as the user wrote it (for messages) */

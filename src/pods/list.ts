@@ -6,11 +6,11 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { type Columns, parseOutputFormat, prepareOutput, renderItems } from "../ui/output.ts";
 import { stderrSink, stdoutSink } from "../base/sink.ts";
-import { notFound, usageError } from "../errors.ts";
+import { notFound, usageError } from "../base/errors.ts";
 import { mark } from "../base/timing.ts";
 import { podColumns, withKind } from "./display.ts";
 import { findPods, type TargetFlags } from "./target.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export function renderPods(
   pods: V1Pod[],

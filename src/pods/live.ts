@@ -9,7 +9,7 @@ import type { Kube, WatchEventType } from "../kube/client.ts";
 import { podReady, podRestarts, podStatus } from "./display.ts";
 import { forwardsDir, readRecords } from "./pf_state.ts";
 import type { ForwardRecord } from "./pf_stats.ts";
-import { onAbort } from "../timer.ts";
+import { onAbort } from "../base/proc/timer.ts";
 
 export interface PodRow {
   namespace: string;

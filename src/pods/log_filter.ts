@@ -3,8 +3,8 @@
  * Pure: works on one whole decoded line at a time, no I/O. The log stream (src/pods/logs.ts) cuts
  * lines, drops the API timestamp off each, and asks `keepLine` / `renderLine` what to print.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
-import { quote } from "../escape.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { quote } from "../base/text/escape.ts";
 
 export const LOG_OUTPUTS = ["default", "raw", "json"] as const;
 export type LogOutput = typeof LOG_OUTPUTS[number];

@@ -13,7 +13,7 @@ import type { Kube } from "../kube/client.ts";
 import { streamLog } from "../kube/logs.ts";
 import { isUnreachable } from "../kube/errors.ts";
 import { ResumePoint } from "./resume.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatPrefix, LineBuffer, prefixShape, type PrefixTarget } from "./lines.ts";
 import {

@@ -11,8 +11,8 @@ import { streamLogs } from "./logs.ts";
 import { compileLineFilter, resolveOutput } from "./log_filter.ts";
 import { findPods, nothingMatched, resolveTarget, type TargetFlags } from "./target.ts";
 import type { V1Pod } from "@kubernetes/client-node";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { withInterrupt } from "../proc.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 import type { ClusterError } from "./summary.ts";
 
 export interface LogsCommandOptions {

@@ -4,7 +4,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, formatError, KodamaError } from "../errors.ts";
+import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
 import { findPods, type PodLister, type TargetFlags } from "./target.ts";
 import type { ClusterError } from "./summary.ts";
 

@@ -7,7 +7,7 @@
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { explainPod, podProblem } from "../kube/podstatus.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { findPods, nothingMatchedIn, type TargetFlags } from "./target.ts";
 
 const MAX_NAMED = 5;

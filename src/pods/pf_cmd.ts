@@ -9,7 +9,7 @@
  * terminal), waits for it to listen, prints its id and mappings, and returns.
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { isTerminal } from "../ui/color.ts";
 import { LiveBlock } from "../ui/progress.ts";
@@ -41,7 +41,7 @@ import {
   totalsOf,
 } from "./pf_stats.ts";
 import { forwardsDir, logPath, newForwardId, readRecords, removeRecord, writeRecord } from "./pf_state.ts";
-import { claim, stopHolder, sweepClaims } from "../liveness.ts";
+import { claim, stopHolder, sweepClaims } from "../base/proc/liveness.ts";
 import { checkListenAddresses } from "../base/listen.ts";
 
 export interface PortForwardCliOptions {
@@ -150,7 +150,7 @@ export async function runPortForward(
   const { target, specs } = parseForwardArgs(args, o, kube.namespace);
   if (o.statsJson !== undefined && !o.daemon) {
     // a stats file that can never be written is refused now, not warned about every second while it runs
-    const { checkOutputFile } = await import("../localfs.ts");
+    const { checkOutputFile } = await import("../base/fs/localfs.ts");
     await checkOutputFile(o.statsJson, "--stats-json", { replace: true });
   }
   if (o.detach) return await detach(kube, o, out, err);
@@ -340,7 +340,7 @@ async function detach(kube: Kube, o: PortForwardCliOptions, out: Sink, err: Sink
       "use --first or narrow the target",
     );
   }
-  const { selfCommand } = await import("../proc.ts");
+  const { selfCommand } = await import("../base/proc/proc.ts");
   const id = newForwardId();
   // `--daemon ID` goes before a `--`: after it, it would be read as ports (`port-forward … --detach -- :8080`)
   const given = o.argv ?? [];

@@ -3,13 +3,13 @@
  * `$KODAMA_HOME/port-forwards/ID.json` up to date (figures every second, written atomically) and removes
  * it when it ends; a background one logs to `ID.log` beside it. `list` reads them, skipping (and
  * removing) the files of processes that are gone; `stop` signals the process and waits for it to end.
- * A forward is alive exactly while it holds `ID.lock` there (src/liveness.ts).
+ * A forward is alive exactly while it holds `ID.lock` there (src/base/proc/liveness.ts).
  */
 import { join } from "node:path";
 import { kodamaHome } from "../config/paths.ts";
 import { atomicWrite } from "../config/atomic.ts";
 import type { ForwardRecord } from "./pf_stats.ts";
-import { forgetClaim, isHeld, sweepClaims } from "../liveness.ts";
+import { forgetClaim, isHeld, sweepClaims } from "../base/proc/liveness.ts";
 
 export function forwardsDir(home = kodamaHome()): string {
   return join(home, "port-forwards");
@@ -25,7 +25,7 @@ export function newForwardId(): string {
 
 /**
  * Is the forward that wrote `r` still running? Exactly while it holds its claim on its id in
- * forwardsDir (src/liveness.ts): a pid alone is fooled by reuse, and Windows cannot probe one.
+ * forwardsDir (src/base/proc/liveness.ts): a pid alone is fooled by reuse, and Windows cannot probe one.
  */
 export function isAlive(r: Pick<ForwardRecord, "id">, home?: string): boolean {
   return isHeld(forwardsDir(home), r.id);

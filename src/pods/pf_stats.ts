@@ -3,7 +3,7 @@
  * errors, current pod), the live lines a terminal shows, and the record `--stats-json`, the state file
  * and `port-forward list` share.
  */
-import { formatBytes } from "../bytes.ts";
+import { formatBytes } from "../base/text/bytes.ts";
 
 /** Traffic counters: connections (open now and in all), bytes each way, failed connections. */
 export interface Counters {

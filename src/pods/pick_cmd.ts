@@ -2,7 +2,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { filterPods, findPods, nothingMatched, type TargetFlags, targetNamespace } from "./target.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { rankItems } from "../picker/mod.ts";
 import { pickPods, podId, podItem, showsNamespace } from "./choose.ts";
 

@@ -11,16 +11,16 @@ import type { Duplex } from "node:stream";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { closePortForwardSessions, dialPortForward } from "../kube/portforward.ts";
-import { ExitCode, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { findPods, nothingMatched, sortPods, type TargetFlags } from "./target.ts";
-import { formatBytes } from "../bytes.ts";
-import { within } from "../timer.ts";
+import { formatBytes } from "../base/text/bytes.ts";
+import { within } from "../base/proc/timer.ts";
 
 export { formatBytes };
 import { checkListenAddresses } from "../base/listen.ts";
 import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
 import type { ChooseOptions } from "./choose.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Port specs

@@ -4,8 +4,8 @@
  * kubectl's choice of one pod among a workload's (attachablePodForObject: the most "active" one).
  */
 import type { V1LabelSelector, V1Pod } from "@kubernetes/client-node";
-import { usageError } from "../errors.ts";
-import { escapeControl, quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import { escapeControl, quote } from "../base/text/escape.ts";
 
 export type ResourceKind =
   | "pod"

@@ -10,7 +10,7 @@
  */
 import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { hardLinkUnder, mkdirUnder, openUnder, Refused, symlinkUnder } from "../safewrite.ts";
+import { hardLinkUnder, mkdirUnder, openUnder, Refused, symlinkUnder } from "../base/fs/safewrite.ts";
 import { END_OF_ARCHIVE, header, KIND, padding, TarParser } from "./tarformat.ts";
 export { END_OF_ARCHIVE, header, TarParser } from "./tarformat.ts";
 export type { TarEntry } from "./tarformat.ts";
@@ -21,7 +21,7 @@ import {
   type Platform,
   podMode,
   pulledNameProblem,
-} from "../platform.ts";
+} from "../base/platform.ts";
 
 export interface PackOptions {
   /** bytes of file content read so far (progress) */
@@ -130,7 +130,7 @@ function landing(entryName: string, dest: string, p: Platform): string | undefin
 
 /**
  * Why an archive entry must not be written under the destination, or undefined: outside the copied
- * tree, or (src/platform.ts) a name this OS cannot hold as written — on Windows `a\b`, `..\x`, `C:x`,
+ * tree, or (src/base/platform.ts) a name this OS cannot hold as written — on Windows `a\b`, `..\x`, `C:x`,
  * `CON`, a trailing dot.
  */
 export function entryProblem(
@@ -154,20 +154,20 @@ export interface ExtractOptions {
   /** whose naming rules apply (default this machine's) */
   platform?: Platform;
   /**
-   * How the destination's file system folds names (src/platform.ts probeFolding): a second entry
+   * How the destination's file system folds names (src/base/platform.ts probeFolding): a second entry
    * that folds onto an earlier one (`Foo` then `foo`, NFC then NFD) would overwrite it, so it is skipped
    * with a warning instead.
    */
   folding?: Folding;
   /** why a local path must not be written (a workflow never writes `.git`), or undefined */
   refuse?: (target: string) => string | undefined;
-  /** told each entry refused by the link rule (src/safewrite.ts), after its warning */
+  /** told each entry refused by the link rule (src/base/fs/safewrite.ts), after its warning */
   onRefused?: (name: string) => void;
 }
 
 /**
  * Write the entries of a tar stream under `dest` (the archive's top entry is `srcBase`), the one safe
- * way (src/safewrite.ts): never through a symlink (an archive can chain `x/y -> ..` and `x/y/z -> ..`,
+ * way (src/base/fs/safewrite.ts): never through a symlink (an archive can chain `x/y -> ..` and `x/y/z -> ..`,
  * the class of bug behind kubectl cp's CVEs, or plant a link and then a file through it), each file
  * under a temporary name renamed into place, and a symlink only when, resolved against the disk as it is
  * when it is made, it stays inside the destination and out of .git. A refused entry is a warning.

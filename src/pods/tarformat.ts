@@ -3,7 +3,7 @@
  * parser, with no file system access, so the sync push loads it without Deno's node:fs (`./tar.ts`
  * packs and extracts files with it).
  */
-import { concatBytes } from "../bytes.ts";
+import { concatBytes } from "../base/text/bytes.ts";
 
 const BLOCK = 512;
 const enc = new TextEncoder();

@@ -6,8 +6,8 @@
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { type Kube, type Resource, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import type { KubeObjects, KubePods } from "../kube/seam.ts";
-import { ExitCode, KodamaError, notFound, usageError } from "../errors.ts";
-import { suggest } from "../suggest.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
+import { suggest } from "../base/text/suggest.ts";
 import {
   isWorkloadKind,
   joinSelectors,
@@ -17,8 +17,8 @@ import {
   type ResourceRef,
   sessionSelector,
 } from "./resource.ts";
-import { quote } from "../escape.ts";
-import { checkNamespace } from "../k8sname.ts";
+import { quote } from "../base/text/escape.ts";
+import { checkNamespace } from "../base/text/k8sname.ts";
 
 export interface TargetFlags {
   namespace?: string;

@@ -8,10 +8,10 @@
  * Exit codes: tmux not installed -> 2 (usage: the --tmux flag cannot be honoured here).
  */
 import { delimiter, resolve } from "node:path";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { spawnTool } from "../proc.ts";
-import { shellJoin } from "../escape.ts";
-import { quote } from "../escape.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { spawnTool } from "../base/proc/proc.ts";
+import { shellJoin } from "../base/text/escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export const LAYOUTS = [
   "tiled",

@@ -9,7 +9,7 @@ import { type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import type { KubeObjects, KubeTargets } from "../kube/seam.ts";
 import { type Clock, realClock } from "../base/clock.ts";
 import { isWorkloadKind, refString } from "./resource.ts";
-import { ExitCode, KodamaError, timeoutError, usageError } from "../errors.ts";
+import { ExitCode, KodamaError, timeoutError, usageError } from "../base/errors.ts";
 import {
   compileRegex,
   fieldSelectorWith,
@@ -22,7 +22,7 @@ import {
 } from "./target.ts";
 import { formatDuration } from "../base/duration.ts";
 import { evalJsonPath, type JsonPathCondition, parseJsonPathCondition } from "./jsonpath.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export type WaitFor = "ready" | "deleted" | `phase=${string}` | "exists";
 

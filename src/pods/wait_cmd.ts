@@ -12,7 +12,7 @@ import type { WaitCondition } from "./wait.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { isTerminal } from "../ui/color.ts";
-import { ExitCode, formatError, KodamaError } from "../errors.ts";
+import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
 
 export interface WaitCliOptions {
   for: string;

@@ -9,8 +9,8 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube, WatchEventType } from "../kube/client.ts";
-import { ExitCode } from "../errors.ts";
-import { withInterrupt } from "../proc.ts";
+import { ExitCode } from "../base/errors.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 import { type OutputFormat, parseOutputFormat } from "../ui/output.ts";
 import { stripAnsi } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";

@@ -2,18 +2,18 @@
  * The session verbs as the CLI calls them: each takes the connected client and the parsed flags, sets
  * up the terminal facts and sinks, and runs one feature function. Returns the exit code.
  */
-import type { CloneOptions } from "./clone.ts";
-import type { ListOptions } from "./list.ts";
+import type { CloneOptions } from "./volumes/clone.ts";
+import type { ListOptions } from "./state/list.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { isTerminal } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
-import { usageError } from "../errors.ts";
-import type { StartIO } from "./start.ts";
-import { quote } from "../escape.ts";
+import { usageError } from "../base/errors.ts";
+import type { StartIO } from "./lifecycle/start.ts";
+import { quote } from "../base/text/escape.ts";
 
 // each verb loads its own feature (a `resume` never loads `start`'s planning, nor `attach` or `list`)
-const lifecycle = () => import("./lifecycle.ts");
+const lifecycle = () => import("./lifecycle/lifecycle.ts");
 
 /** The IO of a start or resume: the repository around `cwd` (default the current directory) and the sinks. */
 export async function startIO(
@@ -25,7 +25,7 @@ export async function startIO(
   const repo = await findRepo(cwd);
   // the repository's files (env.dotenvFiles, editor.configDir) resolve, and must stay, under its root:
   // the git root, else the directory of its .kodama.yaml
-  const { dirname } = await import("../fspath.ts");
+  const { dirname } = await import("../base/fs/fspath.ts");
   const repoRoot = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : undefined);
   return {
     out,
@@ -40,7 +40,7 @@ export async function listCommand(
   kube: Kube,
   f: { allNamespaces?: boolean; output?: string; watch?: boolean; complete?: ListOptions["complete"] },
 ): Promise<number> {
-  return await (await import("./list.ts")).listCommand(
+  return await (await import("./state/list.ts")).listCommand(
     kube,
     f.allNamespaces ? undefined : kube.namespace,
     f.output ?? "table",
@@ -59,7 +59,10 @@ export async function attachCommand(
   f: { command?: string; tty?: boolean; resume?: boolean; container?: string },
   cfg: Config,
 ): Promise<number> {
-  const [{ attachSession }, { resumeSession }] = await Promise.all([import("./attach.ts"), lifecycle()]);
+  const [{ attachSession }, { resumeSession }] = await Promise.all([
+    import("./access/attach.ts"),
+    lifecycle(),
+  ]);
   return await attachSession(kube, kube.namespace, name, {
     command: f.command,
     ...(f.container !== undefined ? { container: f.container } : {}),
@@ -131,7 +134,7 @@ export async function gcCommand(
   kube: Kube,
   f: { allNamespaces?: boolean; dryRun?: boolean; force?: boolean; purge?: boolean },
 ): Promise<number> {
-  const { gcSessions } = await import("./gc.ts");
+  const { gcSessions } = await import("./lifecycle/gc.ts");
   return await gcSessions(kube, f.allNamespaces ? undefined : kube.namespace, {
     ...f,
     interactive: isTerminal("stdin") && isTerminal("stderr"),
@@ -153,7 +156,7 @@ export async function pruneCommand(
 }
 
 export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
-  return await (await import("./get.ts")).getCommand(kube, kube.namespace, name, format, stdoutSink);
+  return await (await import("./state/get.ts")).getCommand(kube, kube.namespace, name, format, stdoutSink);
 }
 
 export async function fetchCommand(
@@ -162,8 +165,8 @@ export async function fetchCommand(
   f: { branch?: string; diff?: boolean; force?: boolean },
 ): Promise<number> {
   const [{ fetchSession }, { doorGitIfAsked }] = await Promise.all([
-    import("./fetch.ts"),
-    import("./doorgit.ts"),
+    import("./git/fetch.ts"),
+    import("./git/doorgit.ts"),
   ]);
   return await doorGitIfAsked(Deno.cwd(), () =>
     fetchSession(kube, kube.namespace, name, {
@@ -199,7 +202,7 @@ export async function snapshotCreateCommand(
   f: { toFile?: string; force?: boolean; timeout?: string; portable?: boolean },
   cfg: Config,
 ): Promise<number> {
-  const { createSnapshot } = await import("./snapshot.ts");
+  const { createSnapshot } = await import("./volumes/snapshot.ts");
   return await createSnapshot(kube, kube.namespace, name, {
     ...(snap !== undefined ? { snapshot: snap } : {}),
     ...f,
@@ -213,7 +216,7 @@ export async function snapshotListCommand(
   kube: Kube,
   f: { allNamespaces?: boolean; output: string; session?: string },
 ): Promise<number> {
-  const { listSnapshots } = await import("./snapshot.ts");
+  const { listSnapshots } = await import("./volumes/snapshot.ts");
   return await listSnapshots(kube, f.allNamespaces ? undefined : kube.namespace, {
     output: f.output,
     ...(f.session ? { session: f.session } : {}),
@@ -223,7 +226,7 @@ export async function snapshotListCommand(
 }
 
 export async function snapshotDeleteCommand(kube: Kube, snaps: string[]): Promise<number> {
-  const { deleteSnapshots } = await import("./snapshot.ts");
+  const { deleteSnapshots } = await import("./volumes/snapshot.ts");
   return await deleteSnapshots(kube, kube.namespace, snaps, { out: stdoutSink });
 }
 
@@ -235,7 +238,7 @@ export async function restoreCommand(
   f: { force?: boolean; timeout?: string },
   cfg: Config,
 ): Promise<number> {
-  const { restoreSnapshot } = await import("./snapshot.ts");
+  const { restoreSnapshot } = await import("./volumes/snapshot.ts");
   return await restoreSnapshot(
     kube,
     kube.namespace,
@@ -278,7 +281,7 @@ export async function cloneCommand(
   },
   cfg: Config,
 ): Promise<number> {
-  const { cloneSession } = await import("./clone.ts");
+  const { cloneSession } = await import("./volumes/clone.ts");
   return await cloneSession(kube, kube.namespace, src, dst, {
     ...f,
     timeoutMs: await copyTimeout(cfg, f.timeout),
@@ -300,7 +303,7 @@ export async function poolEnsureCommand(
   },
   cfg: Config,
 ): Promise<number> {
-  const { checkedPoolSize, checkedShape, poolEnsure } = await import("./pool.ts");
+  const { checkedPoolSize, checkedShape, poolEnsure } = await import("./volumes/pool.ts");
   const { durationValueMs, parseDuration } = await import("../base/duration.ts");
   const size = checkedPoolSize(f.size);
   const shape = checkedShape({
@@ -313,10 +316,10 @@ export async function poolEnsureCommand(
   const timeoutMs = f.timeout !== undefined
     ? parseDuration(f.timeout, "--timeout")
     : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
-  const { withInterrupt } = await import("../proc.ts");
+  const { withInterrupt } = await import("../base/proc/proc.ts");
   // the binder pods pull and land as the config's sessions do
-  const { podPlacement } = await import("./scheduling.ts");
-  const { resolveScheduling } = await import("./placement.ts");
+  const { podPlacement } = await import("./spec/scheduling.ts");
+  const { resolveScheduling } = await import("./spec/placement.ts");
   const limits = { cpu: cfg.defaults.resources.cpu, memory: cfg.defaults.resources.memory };
   const placement = podPlacement(resolveScheduling({}, cfg, limits).scheduling);
   return await withInterrupt((signal) =>
@@ -338,7 +341,7 @@ export async function poolListCommand(
   kube: Kube,
   f: { allNamespaces?: boolean; output?: string },
 ): Promise<number> {
-  const { poolList } = await import("./pool.ts");
+  const { poolList } = await import("./volumes/pool.ts");
   return await poolList(kube, f.allNamespaces ? undefined : kube.namespace, {
     output: f.output ?? "table",
     out: stdoutSink,
@@ -348,7 +351,7 @@ export async function poolListCommand(
 
 /** `pool drain`: asks on a terminal, as `delete` does; without one it needs --yes. */
 export async function poolDrainCommand(kube: Kube, yes = false): Promise<number> {
-  const { poolDrain } = await import("./pool.ts");
+  const { poolDrain } = await import("./volumes/pool.ts");
   const interactive = isTerminal("stdin") && isTerminal("stderr");
   if (!yes && !interactive) {
     throw usageError("not draining the pool without confirmation: no terminal to ask on", "add --yes (-y)");

@@ -1,4 +1,4 @@
-import { terminalText } from "../escape.ts";
+import { terminalText } from "../base/text/escape.ts";
 
 /** Colours: only when the stream is a TTY, NO_COLOR is unset and --no-color was not given. */
 let forced: boolean | undefined;
@@ -51,7 +51,7 @@ export function stripAnsi(s: string): string {
  * Text from code kodama does not control (scripts, local commands, step names and errors) with every
  * terminal control sequence removed: no colours, no cursor moves, no window titles, no clear screen.
  * `\r\n` becomes `\n`; other carriage returns go (they would overwrite kodama's own lines); bidi and other
- * format characters are made visible (`\u{202e}`). It is src/escape.ts terminalText, the one function.
+ * format characters are made visible (`\u{202e}`). It is src/base/text/escape.ts terminalText, the one function.
  */
 export function stripControl(s: string): string {
   return terminalText(s);

@@ -1,7 +1,7 @@
 /** `-o table|wide|json|yaml|name` for any list of Kubernetes-shaped objects. */
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { renderTable } from "./table.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml", "name"] as const;
 export type OutputFormat = typeof OUTPUT_FORMATS[number];

@@ -7,7 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import type { Door } from "../config/doors.ts";
-import { ExitCode, formatError, KodamaError, usageError } from "../errors.ts";
+import { ExitCode, formatError, KodamaError, usageError } from "../base/errors.ts";
 import { memorySink, type Sink } from "../base/sink.ts";
 import { errorResponse, json, plain } from "./server.ts";
 import { stripAnsi } from "../ui/color.ts";
@@ -25,7 +25,7 @@ export interface ApiOptions {
   hub?: Hub;
 }
 
-/** A session name as kodama accepts it (src/session/names.ts checks it fully). */
+/** A session name as kodama accepts it (src/session/spec/names.ts checks it fully). */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function name(s: string | undefined): string {
@@ -184,10 +184,10 @@ export class Api {
   private async startOptions(): Promise<Response> {
     const [{ listTemplates }, { PRESET_NAMES, configChoice }, { MAX_REPLICAS }, { SYNC_MODES }, { keyInfo }] =
       await Promise.all([
-        import("../session/template_cmd.ts"),
+        import("../session/spec/template_cmd.ts"),
         import("../agent/presets.ts"),
         import("../agent/group.ts"),
-        import("../session/start.ts"),
+        import("../session/lifecycle/start.ts"),
         import("../config/keys.ts"),
       ]);
     const allowed: readonly unknown[] = keyInfo("sync.mode")?.repoRule?.allowed ?? SYNC_MODES;
@@ -217,14 +217,14 @@ export class Api {
     b: Record<string, unknown>,
   ): Promise<Response> {
     const k = this.kube;
-    const life = () => import("../session/lifecycle.ts");
-    // door git for what writes into the repository (src/session/doorgit.ts): its config and hooks never read
+    const life = () => import("../session/lifecycle/lifecycle.ts");
+    // door git for what writes into the repository (src/session/git/doorgit.ts): its config and hooks never read
     const doorGit = async <R>(dir: string, fn: () => Promise<R>) =>
-      await (await import("../session/doorgit.ts")).withDoorGit(dir, fn);
+      await (await import("../session/git/doorgit.ts")).withDoorGit(dir, fn);
     if (verb === "adopt" || verb === "land" || verb === "fetch") {
       // they write into the repository of the server's directory: everything git keeps for it must pass the
-      // door (a `.git` file there may name another repository: src/gitpaths.ts)
-      const { repoThroughDoor } = await import("../session/gitrun.ts");
+      // door (a `.git` file there may name another repository: src/base/fs/gitpaths.ts)
+      const { repoThroughDoor } = await import("../session/git/gitrun.ts");
       await repoThroughDoor(this.o.door, this.o.cwd, "the repository of the server's directory");
     }
     switch (verb) {
@@ -276,7 +276,7 @@ export class Api {
         });
       case "fetch":
         return this.op(`fetch ${s}`, async (out) => {
-          const { fetchSession } = await import("../session/fetch.ts");
+          const { fetchSession } = await import("../session/git/fetch.ts");
           return await doorGit(
             this.o.cwd,
             () => fetchSession(k, k.namespace, s, { branch: str(b.branch), cwd: this.o.cwd, out, err: out }),
@@ -344,8 +344,8 @@ export class Api {
       case undefined:
       case "": {
         const [{ requireSession }, { sessionRow }] = await Promise.all([
-          import("../session/cluster.ts"),
-          import("../session/live.ts"),
+          import("../session/state/cluster.ts"),
+          import("../session/state/live.ts"),
         ]);
         return json(sessionRow(await requireSession(k, k.namespace, s)));
       }
@@ -359,7 +359,7 @@ export class Api {
         return json(runs.map(runForOutput));
       }
       case "diff": {
-        const { fetchSession } = await import("../session/fetch.ts");
+        const { fetchSession } = await import("../session/git/fetch.ts");
         const out = memorySink();
         try {
           await fetchSession(k, k.namespace, s, { diff: true, cwd: this.o.cwd, out, err: out });

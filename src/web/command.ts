@@ -1,8 +1,8 @@
 /** `kodama ui`: start the server, print its URL (with the token), open a browser if asked, run until Ctrl-C. */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode } from "../errors.ts";
-import { withInterrupt } from "../proc.ts";
+import { ExitCode } from "../base/errors.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 import { stderrSink, stdoutSink } from "../base/sink.ts";
 import { startUI } from "./server.ts";
 import { checkListenAddresses } from "../base/listen.ts";

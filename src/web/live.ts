@@ -6,11 +6,11 @@
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
 import { stripAnsi } from "../ui/color.ts";
-import type { SessionRow } from "../session/live.ts";
-import type { SessionView } from "../session/status.ts";
+import type { SessionRow } from "../session/state/live.ts";
+import type { SessionView } from "../session/state/status.ts";
 import type { AgentRun } from "../agent/agent.ts";
 import { runNotes, runOutcome } from "../agent/runtruth.ts";
-import { type GatewayFigures, usageText } from "../session/gateway.ts";
+import { type GatewayFigures, usageText } from "../session/spec/gateway.ts";
 
 interface Op {
   id: number;
@@ -122,7 +122,7 @@ export class Hub {
     if (this.ready) return this.ready;
     this.ready = new Promise<void>((resolve) => {
       (async () => {
-        const live = await import("../session/live.ts");
+        const live = await import("../session/state/live.ts");
         const { watchSessionViews, watchSyncStatus } = live;
         this.sessionRow = live.sessionRow;
         this.watching = true;

@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { usageError } from "../errors.ts";
+import { usageError } from "../base/errors.ts";
 import { memorySink } from "../base/sink.ts";
 import { stripAnsi } from "../ui/color.ts";
 import { json, plain } from "./server.ts";

@@ -15,11 +15,11 @@
  *   (cross-site requests); a WebSocket upgrade must carry this server's Origin;
  * - a mutating request (POST, PUT, PATCH, DELETE) needs the CSRF token the page carries, in a header;
  * - files come from the bundled assets only (src/web/assets.ts), by exact name: no path reaches the disk;
- * - nothing secret is sent (rows built by src/session/live.ts hold names of variables, never values).
+ * - nothing secret is sent (rows built by src/session/state/live.ts hold names of variables, never values).
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { Api } from "./api.ts";
 import { Hub } from "./live.ts";

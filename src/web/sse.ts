@@ -1,5 +1,5 @@
 /** A server-sent event stream that runs `fn` until the page goes away or the server stops. */
-import { formatError } from "../errors.ts";
+import { formatError } from "../base/errors.ts";
 import { stripAnsi } from "../ui/color.ts";
 
 export type Send = (event: string, data: unknown) => void;

@@ -5,7 +5,7 @@
  */
 import type { Kube } from "../kube/client.ts";
 import type { TermSize } from "../kube/exec.ts";
-import { formatError } from "../errors.ts";
+import { formatError } from "../base/errors.ts";
 import { stripAnsi } from "../ui/color.ts";
 
 /** An async queue of sizes the exec stream sends as resize messages. */
@@ -102,9 +102,9 @@ export function terminalResponse(req: Request, kube: Kube, target: () => Promise
 export function terminalSocket(req: Request, kube: Kube, name: string, shell: string): Response {
   return terminalResponse(req, kube, async () => {
     const [{ requireSession }, { attachArgv, notAttachable }, { CONTAINER }] = await Promise.all([
-      import("../session/cluster.ts"),
-      import("../session/attach.ts"),
-      import("../session/spec.ts"),
+      import("../session/state/cluster.ts"),
+      import("../session/access/attach.ts"),
+      import("../session/spec/spec.ts"),
     ]);
     const v = await requireSession(kube, kube.namespace, name);
     const why = notAttachable(v);

@@ -12,8 +12,8 @@
  * Workflow files with problems are never cached (their positions come from a real parse). Anything
  * unreadable, unparsable or unwritable is a miss: the cache never changes what a run does.
  */
-import { join } from "../fspath.ts";
-import { VERSION } from "../version.ts";
+import { join } from "../base/fs/fspath.ts";
+import { VERSION } from "../base/version.ts";
 import { kodamaHome } from "../config/paths.ts";
 import { newestSourceMtime } from "../base/stamp.ts";
 import type { Workflow } from "./model.ts";
@@ -35,10 +35,10 @@ export interface CacheEntry {
  */
 export const CHECKER_FILES = [
   "base/duration.ts",
-  "errors.ts",
-  "escape.ts",
-  "fspath.ts",
-  "suggest.ts",
+  "base/errors.ts",
+  "base/text/escape.ts",
+  "base/fs/fspath.ts",
+  "base/text/suggest.ts",
   "workflow/cache.ts",
   "workflow/expr.ts",
   "workflow/file.ts",
@@ -51,8 +51,8 @@ export const CHECKER_FILES = [
   "workflow/speckit.ts",
   "workflow/steps/kinds.ts",
   "workflow/steps/registry.ts",
-  "yamlguard.ts",
-  "yamlpos.ts",
+  "base/text/yamlguard.ts",
+  "base/text/yamlpos.ts",
 ] as const;
 
 let checker: string | undefined;

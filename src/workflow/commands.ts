@@ -2,7 +2,7 @@
  * The feature functions behind `kodama workflow …` (src/cli/* only parse flags and call these);
  * `kodama run` is run.ts.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { bold, colorEnabled, dim, red } from "../ui/color.ts";
 import { discover, findWorkflow, type WorkflowRef } from "./discovery.ts";
@@ -13,8 +13,8 @@ import { resolve } from "node:path";
 import { shownPath } from "./prepare.ts";
 import { workflowJsonSchema } from "./schema.ts";
 import { displayPath } from "../config/paths.ts";
-import { fileUrlToPath, hostPlatform } from "../platform.ts";
-import { escapeControl as esc } from "../escape.ts";
+import { fileUrlToPath, hostPlatform } from "../base/platform.ts";
+import { escapeControl as esc } from "../base/text/escape.ts";
 
 /** `kodama workflow list` */
 export async function listCommand(o: { output?: string; out?: Sink; cwd?: string }): Promise<void> {

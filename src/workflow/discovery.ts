@@ -11,13 +11,13 @@
  *      `deno compile --include workflows`).
  * A name found earlier shadows the same name later; `kodama workflow list` shows both.
  */
-import { dirname, join, resolve } from "../fspath.ts";
+import { dirname, join, resolve } from "../base/fs/fspath.ts";
 import { findRepo, globalConfigPath, kodamaHome, type RepoLocation } from "../config/paths.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { fileUrlToPath, hostPlatform } from "../platform.ts";
-import { suggest } from "../suggest.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { fileUrlToPath, hostPlatform } from "../base/platform.ts";
+import { suggest } from "../base/text/suggest.ts";
 import { type Source, stemOf as stem } from "./model.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 /** Built-in workflow names; each is workflows/<name>.yaml (listed here so a compiled binary need not list a directory). */
 export const BUILTINS = ["kwekash", "health", "shell"] as const;
@@ -126,7 +126,7 @@ export async function configDirs(
     if (fromRepo) {
       // inside the repository after symlinks, or not used at all (the loader checked it when it read it)
       const { inside } = await import("./sandbox/confine.ts");
-      const { realLanding } = await import("../realpath.ts");
+      const { realLanding } = await import("../base/fs/realpath.ts");
       if (!inside(await realLanding(dir), await realLanding(root))) continue;
     }
     if (isDir(dir)) out.push({ dir, source: fromRepo ? "repo" : "home" });

@@ -6,7 +6,7 @@
 import type { Sink } from "../base/sink.ts";
 import { bold, dim, green, red, yellow } from "../ui/color.ts";
 import { formatDuration } from "../base/duration.ts";
-import { escapeControl } from "../escape.ts";
+import { escapeControl } from "../base/text/escape.ts";
 
 /** A note as shown: one or more lines of kodama's, with what came from a workflow or pod made visible. */
 const noteText = (line: string) => escapeControl(line.replace(/\n$/, ""), { newlines: true }) + "\n";

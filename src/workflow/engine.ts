@@ -6,10 +6,10 @@
  * same steps and prints the plan (plan.ts).
  */
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, formatError, KodamaError } from "../errors.ts";
-import { forEachLimited } from "../limit.ts";
+import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
+import { forEachLimited } from "../base/proc/limit.ts";
 import { formatDuration } from "../base/duration.ts";
-import { clearTimer } from "../timer.ts";
+import { clearTimer } from "../base/proc/timer.ts";
 import {
   boundedJson,
   evaluate,
@@ -47,7 +47,7 @@ import { Targets } from "./targets.ts";
 import type { PlanHost } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { addSecret, redactingSink } from "../base/redact.ts";
-import { escapeControl, quote } from "../escape.ts";
+import { escapeControl, quote } from "../base/text/escape.ts";
 import { interpolateCode } from "./shellquote.ts";
 import { CODE_VARS, commandWords, type Lang } from "./codewords.ts";
 import type { Sink } from "../base/sink.ts";

@@ -5,7 +5,7 @@
  * Nothing here ever calls `eval`/`Function`: the only things an expression can do are read the
  * context object and call the functions in FUNCTIONS.
  */
-import { suggest } from "../suggest.ts";
+import { suggest } from "../base/text/suggest.ts";
 import { MAX_EXPR_DEPTH, MAX_RESULT_CHARS, sizeText } from "./limits.ts";
 
 export class ExprError extends Error {

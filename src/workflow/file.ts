@@ -5,14 +5,14 @@
  * `kodama exec` (bench/README.md). Both give the same LoadedWorkflow: positions for run-time
  * messages come from the parse or from its table (positions.ts).
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { MAX_FILE_BYTES } from "./limits.ts";
 import { tooBig, WorkflowProblems } from "./problems.ts";
 import { baseDirOf, flattenSteps, type Source, stemOf, type Workflow } from "./model.ts";
 import { type Positions, positionsFrom } from "./positions.ts";
 import { cachedEntry, cacheKey, rememberEntry } from "./cache.ts";
-import { concatBytes } from "../bytes.ts";
-import { fileUrlToPath, hostPlatform } from "../platform.ts";
+import { concatBytes } from "../base/text/bytes.ts";
+import { fileUrlToPath, hostPlatform } from "../base/platform.ts";
 
 export interface LoadedWorkflow extends Partial<Positions> {
   name: string;
@@ -40,7 +40,7 @@ async function insideItsRepository(path: string): Promise<void> {
   const [{ findRepo, displayPath }, { confine }, { dirname }] = await Promise.all([
     import("../config/paths.ts"),
     import("../config/confine.ts"),
-    import("../fspath.ts"),
+    import("../base/fs/fspath.ts"),
   ]);
   const repo = await findRepo(dirname(path));
   const root = repo.gitRoot ?? (repo.configFile ? dirname(repo.configFile) : baseDirOf(path, "repo"));

@@ -21,10 +21,10 @@ import {
 } from "./model.ts";
 import { KINDS } from "./steps/registry.ts";
 import { CONTEXT_NAMES, ExprError, type Node, parseCondition, parseTemplate, references } from "./expr.ts";
-import { suggest } from "../suggest.ts";
-import { childNode, linePos, nodeAt, nodeOffset, yamlErrorHint, type YNode } from "../yamlpos.ts";
+import { suggest } from "../base/text/suggest.ts";
+import { childNode, linePos, nodeAt, nodeOffset, yamlErrorHint, type YNode } from "../base/text/yamlpos.ts";
 import { children, exprOffsetIn, pathKey, type Positions, type PosTable, valueAt } from "./positions.ts";
-import { flowTooDeep, guardYaml } from "../yamlguard.ts";
+import { flowTooDeep, guardYaml } from "../base/text/yamlguard.ts";
 import {
   MAX_ALIAS_NODES,
   MAX_ALIASES,

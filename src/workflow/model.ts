@@ -4,10 +4,10 @@
  * instead of schema.ts/load.ts, so a run of a workflow checked before loads neither parser nor
  * schema library (~95 ms of CPU: bench/README.md). schema.ts holds the zod schemas these mirror.
  */
-import { resolve } from "../fspath.ts";
+import { resolve } from "../base/fs/fspath.ts";
 import { type DurationOptions, durationValueMs } from "../base/duration.ts";
 import type { Permissions, Step } from "./schema.ts";
-import { escapeControl } from "../escape.ts";
+import { escapeControl } from "../base/text/escape.ts";
 
 export type { Param, Permissions, Step, StepCommon, Target, Workflow } from "./schema.ts";
 

@@ -1,7 +1,7 @@
 /** Workflow params: `--param k=v` values checked and converted by type; missing required ones prompted on a TTY. */
-import { ExitCode, KodamaError } from "../errors.ts";
-import { suggest } from "../suggest.ts";
-import { escapeControl, quote } from "../escape.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { suggest } from "../base/text/suggest.ts";
+import { escapeControl, quote } from "../base/text/escape.ts";
 
 /** A workflow's text in a prompt or an error: at most 200 characters, so it cannot push the question away. */
 function shorten(s: string, max = 200): string {

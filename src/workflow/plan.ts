@@ -20,7 +20,7 @@ import type { RunHandle, StepContext } from "./types.ts";
 import type { Targets } from "./targets.ts";
 import { oneLine, type StepRecord } from "./engine.ts";
 import { describeTarget } from "../pods/target.ts";
-import { escapeControl } from "../escape.ts";
+import { escapeControl } from "../base/text/escape.ts";
 import type { Sink } from "../base/sink.ts";
 
 /** What the planner reads from its run (engine.ts's Run). */

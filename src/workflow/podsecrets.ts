@@ -9,7 +9,7 @@
  */
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { forEachLimited } from "../limit.ts";
+import { forEachLimited } from "../base/proc/limit.ts";
 import { addSecret } from "../base/redact.ts";
 
 /** `namespace/name` of every Secret a pod's containers read. Pure. */

@@ -5,8 +5,8 @@
  * permissions, and the engine then runs exactly these graphs and these child files — nothing is
  * looked up or read again between the check and the run.
  */
-import { dirname, resolve } from "../fspath.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { dirname, resolve } from "../base/fs/fspath.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { findRepo } from "../config/paths.ts";
 import { flattenSteps, scriptPath, stemOf } from "./model.ts";
 import type { LoadedWorkflow } from "./file.ts";
@@ -150,7 +150,7 @@ async function prepareOne(lw: LoadedWorkflow, s: Session, confineTo?: string): P
     if (confined && (/\.ya?ml$/.test(name) || /[\\/]/.test(name))) {
       // a path is a local file read: it may not lead out of the repository (nor be probed by parsing it)
       const { inside } = await import("./sandbox/confine.ts");
-      const { realLanding } = await import("../realpath.ts");
+      const { realLanding } = await import("../base/fs/realpath.ts");
       const real = await realLanding(resolve(callerCwd(lw, s.o.cwd), name));
       if (!inside(real, await realLanding(confined))) {
         s.problems.push({

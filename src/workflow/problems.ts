@@ -2,7 +2,7 @@
  * A problem in a workflow file or one of its scripts, at file:line:col — the one shape the loader,
  * the module-graph check, the call-graph check and `kodama workflow validate` report in.
  */
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { MAX_FILE_BYTES, sizeText } from "./limits.ts";
 
 export interface Problem {

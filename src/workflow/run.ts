@@ -5,9 +5,9 @@
  * of the drive pods no longer waits for ~20 modules (bench/README.md, the everyday path).
  */
 import type { Kube } from "../kube/client.ts";
-import { escapeControl } from "../escape.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { withInterrupt } from "../proc.ts";
+import { escapeControl } from "../base/text/escape.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { withInterrupt } from "../base/proc/proc.ts";
 import { onStdoutClosed, type Sink, stderrSink, stdoutClosed, stdoutSink } from "../base/sink.ts";
 import { colorEnabled, isTerminal, red } from "../ui/color.ts";
 import { findWorkflow } from "./discovery.ts";

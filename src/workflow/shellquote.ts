@@ -15,7 +15,7 @@
 import { type ExprContext, ExprError, parseTemplate, toStr } from "./expr.ts";
 import { evaluate } from "./expr.ts";
 import { CODE_VARS, type Lang } from "./codewords.ts";
-import { shellQuote } from "../escape.ts";
+import { shellQuote } from "../base/text/escape.ts";
 
 const HINT =
   "pass it as an argument instead: [sh, -c, 'echo \"$1\"', sh, '${{ params.x }}'] (or through env:)";

@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
 import { findPods, nothingMatched } from "../pods/target.ts";
 import { type Node, parseTemplate, references } from "./expr.ts";
 import type { Step, Target } from "./model.ts";
@@ -14,7 +14,7 @@ import type { LoadedWorkflow } from "./file.ts";
 import { targetFlags } from "./steps/common.ts";
 import { podView, type ResolvedTarget, type StepKind } from "./types.ts";
 import type { Prefetch } from "./prefetch.ts";
-import { quote } from "../escape.ts";
+import { quote } from "../base/text/escape.ts";
 
 /** What resolving a target needs from its run. */
 export interface TargetHost {

@@ -3,7 +3,7 @@
  * started by that absolute path: nothing a step does afterwards (a script, a local command, a file
  * dropped into a directory on PATH) changes which program kodama runs.
  */
-import { hostPlatform, type Platform, splitPathList } from "../platform.ts";
+import { hostPlatform, type Platform, splitPathList } from "../base/platform.ts";
 
 /** The absolute path of `name` on PATH (PATHEXT on Windows), or undefined. */
 export async function resolveTool(name: string, p: Platform = hostPlatform()): Promise<string | undefined> {

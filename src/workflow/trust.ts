@@ -11,10 +11,10 @@
  * it asks for. A run that reaches no permissions needs no trust (it only uses steps kodama
  * implements, confined to the repository: sandbox/confine.ts).
  */
-import { join } from "../fspath.ts";
+import { join } from "../base/fs/fspath.ts";
 import { displayPath, kodamaHome } from "../config/paths.ts";
-import { ExitCode, KodamaError } from "../errors.ts";
-import { escapeControl } from "../escape.ts";
+import { ExitCode, KodamaError } from "../base/errors.ts";
+import { escapeControl } from "../base/text/escape.ts";
 
 /** One field from a workflow or the repo, as one line: its own newline cannot start a forged line. */
 const esc = (s: string) => escapeControl(s);
@@ -182,7 +182,7 @@ export interface TrustOptions {
 async function pinLinesOf(asks: Ask[]): Promise<string[]> {
   const { pinsOf, shownGrant } = await import("./sandbox/pins.ts");
   const { inside } = await import("./sandbox/confine.ts");
-  const { realLanding } = await import("../realpath.ts");
+  const { realLanding } = await import("../base/fs/realpath.ts");
   const lines: string[] = [];
   for (const { p: { lw: w, root } } of asks) {
     const rootReal = await realLanding(root);

@@ -5,7 +5,7 @@
  * concurrent runs, the real tokens reach the stand-in and nowhere in the session, and a restarted gateway
  * uses the refreshed (state file) refresh token, not the spent one from its Secret.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 const assertFalse = (v: boolean, msg?: string) => assert(!v, msg);
 import { join } from "node:path";
 import { CLAUDE, claudeCommand, CODEX, missing } from "./_clis.ts";

@@ -6,7 +6,7 @@
  * reaching them; a gateway killed mid-run fails the run as `unreachable` (the outcome classifier,
  * src/agent/pod/outcome.js, says so from the CLI's own output).
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing } from "./_clis.ts";
 import { type StandIn, startStandIn, type Turn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";

@@ -5,7 +5,7 @@
  * instead of a 429, round-robin between sessions, sessions spread over keys), metering and budgets, and
  * bad input. The real CLIs through it are in gateway_cli_test.ts.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { type StandIn, startStandIn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
 

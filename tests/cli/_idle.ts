@@ -1,5 +1,5 @@
 /** Helpers of the idle-stop tests (session_idle_test.ts). */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { waitUntil } from "../cluster/harness.ts";
 import type { SessionWorld } from "./_session.ts";
 

@@ -8,7 +8,7 @@ import { NETWORK_ENV, PRESETS } from "../../src/agent/presets.ts";
 import { clusterTest, type ClusterTestOptions } from "../cluster/fixture.ts";
 import { onTimeout } from "../_timeout.ts";
 import { join } from "node:path";
-import { signalHolder } from "../../src/liveness.ts";
+import { signalHolder } from "../../src/base/proc/liveness.ts";
 import { syncDir } from "../../src/session/sync/store.ts";
 import { DAEMON_CLAIM } from "../../src/session/sync/column.ts";
 
@@ -156,7 +156,7 @@ export function withSessionWorld(
 
 /**
  * SIGKILL every background sync of a home's sessions: the process holding each one's daemon claim
- * (src/liveness.ts: never a pid a dead sync left behind). Synchronous, for `onTimeout`.
+ * (src/base/proc/liveness.ts: never a pid a dead sync left behind). Synchronous, for `onTimeout`.
  */
 export function stopSyncDaemons(home: string): void {
   let dirs: Deno.DirEntry[];

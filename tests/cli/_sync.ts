@@ -3,7 +3,7 @@
  * `kodama attach --command`, waits that print the sync log when they time out, and the md5 listing of
  * both sides that "no version lost" is checked with.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { waitUntil } from "../cluster/harness.ts";
 import type { SessionWorld } from "./_session.ts";
 

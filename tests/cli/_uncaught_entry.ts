@@ -3,7 +3,7 @@
  * nothing catches — thrown in a timer, a KodamaError in a timer, a promise nobody awaited.
  */
 import { lastWords } from "../../main.ts";
-import { KodamaError } from "../../src/errors.ts";
+import { KodamaError } from "../../src/base/errors.ts";
 
 lastWords(["pods"], Deno.args);
 const kind = Deno.args[0];

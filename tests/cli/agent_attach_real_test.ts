@@ -7,7 +7,7 @@
  * --force` ends it and continues headless, with the interactive turn in the conversation's history.
  * Skipped on a real cluster and without the CLI or tmux.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, withSessionWorld } from "./_session.ts";

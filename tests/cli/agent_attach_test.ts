@@ -3,7 +3,7 @@
  * (no known interactive form) is one line, exit 2, pointing at `kodama attach`. The take-over itself, with the real Claude
  * Code in the pod's tmux: agent_attach_real_test.ts.
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

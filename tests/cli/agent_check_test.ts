@@ -5,7 +5,7 @@
  * stopping with exit 4 before anything is created, `start --replicas` checking once first, the settings
  * flags recorded with the session and reaching the run as the runner's KODAMA_* variables.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { startStandIn } from "../agents/_standin.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

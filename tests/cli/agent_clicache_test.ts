@@ -6,7 +6,7 @@
  * per session as before, and so does a namespace whose storage has no ReadWriteMany (said once, recorded).
  * The registry reaches the pods through NPM_CONFIG_REGISTRY in an env file.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { PRESETS } from "../../src/agent/presets.ts";
 import { purge, withSessionWorld } from "./_session.ts";

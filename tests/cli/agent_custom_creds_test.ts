@@ -2,7 +2,7 @@
  * A repository that picks the `custom` agent (its own `agent.command`) receives none of your credentials
  * (#61): `agent.authEnv` has no default, so only what your own config lists goes into the env Secret.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parseAllDocuments } from "yaml";
 import { join } from "node:path";
 import { SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -5,7 +5,7 @@
  * replica that succeeded alone and names both; compare's footer names the agent's failure, not the check.
  * `agent run cg --prompt …` (no --continue) starts a run in every running replica and names a stopped one.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo, podReachableRepo } from "./_git_server.ts";

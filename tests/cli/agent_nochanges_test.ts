@@ -3,7 +3,7 @@
  * project (an untracked file the clone lacks) runs an agent that changes nothing → `succeeded (no changes)`,
  * filesChanged 0; a run that then edits one file counts that one alone.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo, podReachableRepo } from "./_git_server.ts";

@@ -5,7 +5,7 @@
  * signed event. The signature checks out with ~/.kodama/notify.key; neither the key nor the URL's token is
  * in the pod's arguments, the pod object, the state file or `session get`; the agent never sees them.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { psArgs, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -10,7 +10,7 @@
  * (ghcr.io/illumination-k/kodama-claude) ships the CLIs: on the test server its PATH has where CI installs
  * them (tests/cluster/runtime/images.ts). Skipped on a real cluster and without the CLI.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";

@@ -4,7 +4,7 @@
  * replica's variant) used by every later run, `--continue` adding its continue arguments to THAT command.
  * The agents here are fake (`sh -c`); the real CLIs are driven by the end-to-end tests.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { waitUntil } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -8,7 +8,7 @@
  * URL reaches the pod through agent.authEnv in the user's own config (the env Secret). The test server's
  * pods are local processes: 127.0.0.1 is this machine. Skipped on a real cluster and without the CLI.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";

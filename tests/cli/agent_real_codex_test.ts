@@ -7,7 +7,7 @@
  * `--continue` for Codex is `codex exec resume --last` (arguments in the middle of the command): that
  * needs the codex preset (src/agent/presets.ts), not a custom agent.command.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";

@@ -7,7 +7,7 @@
  * run. Each assertion is on what a user sees: status, logs, the commit. Skipped on a real cluster and
  * without the CLIs.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo } from "./_git_server.ts";

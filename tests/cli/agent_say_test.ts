@@ -6,7 +6,7 @@
  * Codex takes no input while it runs: the message is queued and becomes the next turn's prompt in the same
  * conversation. Bad input: a clear line and its exit code. Skipped on a real cluster and without the CLIs.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo } from "./_git_server.ts";

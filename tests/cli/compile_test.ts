@@ -4,7 +4,7 @@
  * The binary is not run (it is deno plus a payload, not denort plus a payload); what is checked is what
  * goes in: the built-in workflows, the sandbox worker, the completion scripts — and not client-node.
  */
-import { assert, assertStringIncludes } from "@std/assert";
+import { assert, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import {
   compileArgs,

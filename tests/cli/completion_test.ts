@@ -4,7 +4,7 @@
  * workflows and their --param keys, config keys; nothing on stderr; a slow or unreachable server gives an
  * empty answer instead of a hang; the scripts parse in their shells.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { DEMO } from "../cluster/harness.ts";
 import { closedPortKubeconfig, runKodama } from "./_run.ts";
 import { busyboxPod } from "../integration/_helpers.ts";

@@ -1,5 +1,5 @@
 /** Black-box tests of `kodama config ...` run as a subprocess with KODAMA_HOME in a temp dir and cwd in a temp git repo. */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

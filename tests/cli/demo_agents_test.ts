@@ -5,7 +5,7 @@
  * demo's model-API stand-in, through the presets and the demo's config (env.dotenvFiles, defaults.image).
  * Skipped, saying why, without the CLIs or on a real cluster.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { dirname, join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";

@@ -2,7 +2,7 @@
  * `deno task demo` prints how to start a session (#51): in a scratch repository it made, never in the
  * kodama checkout, which `start` would upload whole (.git included) and leave under a two-way sync.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 

@@ -10,7 +10,7 @@
  * config and session chain in the commands' order (a session one makes is there for the next). The chain
  * starts once `run` and `workflow` are done: `config set workflows.paths` changes what they read, for good.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { DEMO_LOAD_PODS } from "../cluster/main.ts";

@@ -5,7 +5,7 @@
  * networkpolicies permission start needs (optional: session.egress.enabled: false does without).
  * The plugin pods here are stand-ins named as the real DaemonSets name theirs: detection reads names only.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, needsTestServer } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { runKodama } from "./_run.ts";

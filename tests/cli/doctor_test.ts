@@ -3,7 +3,7 @@
  * naming the permissions, passes in dev; -o json has the same data; no kubeconfig and a dead server get their
  * own exit codes; impersonation is honoured.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 

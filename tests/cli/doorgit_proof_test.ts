@@ -10,7 +10,7 @@
  * The test's own git commands in the project swap a readable config in (git itself cannot read the hostile
  * one) and run no hooks; kodama's calls always meet the hostile files.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startMcp } from "./_mcp.ts";

@@ -5,7 +5,7 @@
  * KODAMA_DETACHED_ARGS changes nothing; a server URL that is not one is a usage error (2); a token the
  * server refuses makes doctor say so and exit 4.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { clusterTest } from "../cluster/fixture.ts";
 import { hasStackTrace, runKodama, type RunResult } from "./_run.ts";

@@ -3,7 +3,7 @@
  * kodama says its own; a missing namespace and a misspelt TYPE/NAME named as such; `exec --tmux` without a
  * terminal says how to attach.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { clusterTest } from "../cluster/fixture.ts";
 import { runKodama } from "./_run.ts";
 import { HAVE_TMUX } from "../integration/picker_tmux.ts";

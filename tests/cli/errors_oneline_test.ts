@@ -2,7 +2,7 @@
  * Errors a new user meets first (#27): an unknown subcommand is one line with a did-you-mean, as kubectl
  * says it; the `deno task demo` hint is given only inside kodama's source tree.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { fileURLToPath } from "node:url";
 import { runKodama } from "./_run.ts";
 

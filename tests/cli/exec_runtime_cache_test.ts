@@ -5,7 +5,7 @@
  * (`faults.runtimeCacheLag`): kubectl's exec fails as a kubelet's would, kodama's waits for the kubelet and
  * runs, a container the pod does not have still fails at once (exit 3), and a session starts.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";

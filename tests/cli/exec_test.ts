@@ -2,7 +2,7 @@
  * Black-box `kodama exec` / `kpod` against the demo test cluster: exit codes, choosing, stdin and
  * large binary-safe output.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { DEMO } from "../cluster/harness.ts";
 import { firstChunkThenClose, hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { argvFor } from "../../main.ts";
 import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 

@@ -6,7 +6,7 @@
  * on each `pods -A`). The demo and cluster tasks therefore cache the CLI's graph in their first install.
  * This test runs that flow against an empty DENO_DIR (it downloads the npm packages once).
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { CONFIG, MAIN } from "./_run.ts";
 import { dirname } from "node:path";
 

@@ -7,7 +7,7 @@
  * (tests/cluster/kubeproxy.ts). Skipped on a real cluster (no route from its pods to the stand-in) and
  * without the CLI.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, withSessionWorld } from "./_session.ts";
 import { startStandIn } from "../agents/_standin.ts";

@@ -6,7 +6,7 @@
  * environments, auth.json); `gateway status` shows the login (never a token); a restarted gateway pod uses the
  * refreshed token from its state claim, not the spent one still in its Secret.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, withSessionWorld } from "./_session.ts";
 import { startChatgptStandIn } from "../agents/_chatgpt.ts";

@@ -7,7 +7,7 @@
  * `list` works, with no column and `gateway: null`. Screenshots go to /tmp/gwfigures-*.png (or
  * $KODAMA_SCREENSHOTS). Skipped on a real cluster and without the CLI.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, readUntil, withSessionWorld } from "./_session.ts";

@@ -5,7 +5,7 @@
  * then holds a token instead of the key and may reach only the gateway; `--no-gateway` keeps today's path;
  * delete removes it all; bad input and a missing gateway exit 2 and 3.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
 
 const KEY = "sk-ant-api03-gatewaytestkey-0123456789abcdefWXYZ";

@@ -2,7 +2,7 @@
  * Exit codes, messages and wording a new user runs into (issue 14, items 7, 8, 9, 14), each as the user
  * meets it: through the CLI against the test cluster.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { DEMO, needsTestServer } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama, spawnKodama } from "./_run.ts";

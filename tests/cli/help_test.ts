@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { runKodama } from "./_run.ts";
 
 Deno.test("kodama options lists the global flags; a command's help points to it and reads like kubectl's", async () => {

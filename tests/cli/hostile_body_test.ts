@@ -6,7 +6,7 @@
  * throw-away CA (tests/cluster/certs.ts): an endless pod list, a watch event without a newline, a log
  * line without end, an exec frame over the WebSocket limit.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace, spawnKodama } from "./_run.ts";
 import { generateCerts } from "../cluster/certs.ts";
 import { buildKubeconfig } from "../cluster/kubeconfig.ts";

@@ -4,7 +4,7 @@
  * Session names are checked where sessions are looked up; namespaces where every command settles its
  * namespace (the flag, KODAMA_NAMESPACE, the config, the kubeconfig context), doctor showing a failed check.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { clusterTest } from "../cluster/fixture.ts";
 import { runKodama } from "./_run.ts";

@@ -4,7 +4,7 @@
  * sources at run time — built-in workflows, the sandbox worker and SDK, completion scripts — comes from the
  * copy. It is the same property `deno compile --include` needs, checked where no denort is needed.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 

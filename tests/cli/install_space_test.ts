@@ -4,7 +4,7 @@
  * every OS. Copies the files the shims need into `…/my checkout/`, installs into a temp root, and runs
  * the installed `kodama`.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 

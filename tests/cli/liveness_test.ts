@@ -5,7 +5,7 @@
  * `sync stop`, `stop` and `list` must never signal it. The same for a `port-forward --detach` record.
  * Runs "as darwin" too (tests/os_matrix), where the old pid probe (SIGCONT) took any live pid for ours.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { bystander } from "../_bystander.ts";

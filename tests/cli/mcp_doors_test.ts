@@ -5,7 +5,7 @@
  * link into it, the home, a directory holding it or a hidden file of it — and a param is data in a
  * trusted home workflow's shell string. Refusals happen before anything reaches a cluster (none here).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { startMcp } from "./_mcp.ts";
 import { git as gitIn } from "../_git.ts";

@@ -3,7 +3,7 @@
  * client kodama did not write: `tools/list` and one `tools/call`, against the test server. `.ci/run`
  * installs `mcp-inspector`; elsewhere the test uses one on PATH or in KODAMA_MCP_INSPECTOR, else `npx -y`.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { clusterTest } from "../cluster/fixture.ts";
 import { trackChild } from "../_timeout.ts";
 import { CONFIG, MAIN } from "./_run.ts";

@@ -5,7 +5,7 @@
  * refusing an untrusted and a changed workflow with the command the user must run, running it once the
  * user trusted it — whatever arguments the agent adds.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { clusterTest } from "../cluster/fixture.ts";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";

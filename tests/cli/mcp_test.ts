@@ -3,7 +3,7 @@
  * their annotations, the pod tools (a 100-pod fan-out with progress), cancellation ending the remote
  * command, bad arguments, the output cap, context pinning, and no credential in any result.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { clusterTest } from "../cluster/fixture.ts";
 import { KODAMA_TEST_IMAGE, loadPodNames, onRealCluster } from "../cluster/harness.ts";
 import { startMcp, transcript } from "./_mcp.ts";

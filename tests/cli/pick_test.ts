@@ -2,7 +2,7 @@
  * `kodama pick` without a terminal (black-box): --select-1, --exit-0, the exit-2 "choice needed" error,
  * -A's anchored terms on the pod name, and --filter (fzf's order, checked against the fzf binary; exit 1).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 

@@ -4,7 +4,7 @@
  * a bad listen address is exit 2 before anything listens or warns, contradicting pod-choice flags are
  * exit 2 naming both, and duration/number values are checked whenever given.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { runKodama, spawnKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 

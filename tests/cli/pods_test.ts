@@ -1,5 +1,5 @@
 /** Foundation acceptance against the test cluster: `kodama pods` filtering, -o json, forbidden, nothing matched. */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { DEMO, kubectl, startCluster, tempNamespace, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -2,7 +2,7 @@
  * `kodama pods -w` / `--watch-only` / `--output-watch-events` against the test cluster, side by side with
  * the real `kubectl get pods -w` on the same events: same rows (AGE aside), same widths, same STATUS sequence.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { KUBECTL } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { busyboxPod } from "../integration/_helpers.ts";

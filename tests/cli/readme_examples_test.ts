@@ -14,7 +14,7 @@
  * - a line whose comment contains `[not in the demo]` (it needs several contexts, a real image, …) or
  *   `[interactive]` (it needs a terminal) is not run — say so in the README, next to the example.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { dirname, join } from "node:path";
 import { onRealCluster, startCluster } from "../cluster/harness.ts";
 import { DEMO_LOAD_PODS } from "../cluster/main.ts";

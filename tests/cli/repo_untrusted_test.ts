@@ -4,7 +4,7 @@
  * Nothing of them may reach a pod, a Secret, a ConfigMap, kodama's output or its state files; what the
  * repo does set is shown by `start`. Plus the files kodama reads being bounded and regular (#26 defects).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

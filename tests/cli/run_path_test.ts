@@ -6,7 +6,7 @@
  * and every code cache it reads). The checks of the other side (a first run, a repo workflow) prove that
  * the log is read right: a module that is loaded is seen.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { CONFIG, MAIN } from "./_run.ts";
 import { trackChild } from "../_timeout.ts";

@@ -4,7 +4,7 @@
  * means nothing in the new pod), and `agent run --continue` starts agent.command with agent.continueArgs
  * (Claude Code's own --continue) on the same home volume; `agent status` says which run it continues.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { waitUntil } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

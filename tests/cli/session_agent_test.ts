@@ -4,7 +4,7 @@
  * edits a file and commits: `start --prompt-file`, `agent status/logs -f/run/stop`, `session logs -f`,
  * the prompt only in its file, the agent's credentials from the env Secret, a missing agent command.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";

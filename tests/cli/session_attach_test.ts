@@ -3,7 +3,7 @@
  * size forwarded and restored on exit; the picker over running sessions; and the other session views —
  * `list -w`, `session get -o yaml`, `session prune` — and attach's errors for sessions that cannot take it.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { parse } from "yaml";
 import type { TestCluster } from "../cluster/harness.ts";
 import { HAVE_TMUX, Tmux } from "../integration/picker_tmux.ts";

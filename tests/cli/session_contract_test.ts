@@ -3,7 +3,7 @@
  * merged with a repo's `env.excludeVars`, and `KODAMA_CONFIG_DIR` as the config directory (`KODAMA_HOME` its
  * alias) for config and sessions alike.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";

@@ -4,7 +4,7 @@
  * pod; the repository's `.kodama/configs/` overrides a file; an edit made in the session survives a
  * restart; `editor.enabled: false` leaves it all out.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

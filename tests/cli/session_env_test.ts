@@ -3,7 +3,7 @@
  * running pod's ~/.kodama/env gets the change for the next agent run, no value is printed back, and bad
  * input is a clear exit 2 or 3.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

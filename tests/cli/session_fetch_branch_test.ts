@@ -1,5 +1,5 @@
 /**
- * `session fetch` moves a local branch by one rule (src/session/branchmove.ts), from the CLI and over MCP
+ * `session fetch` moves a local branch by one rule (src/session/git/branchmove.ts), from the CLI and over MCP
  * (the real SDK client), against the test server: a branch checked out in any work tree is never moved —
  * the user's checked-out master with a commit of theirs (asked for by an agent over MCP), a branch checked
  * out in a linked work tree, kodama/NAME switched to and committed on (the pod then has nothing new); a
@@ -7,7 +7,7 @@
  * moves and new branches work. Each refusal: exit 2, one or two lines, the user's branch, index and files
  * unchanged.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { hasStackTrace } from "./_run.ts";
 import { startMcp } from "./_mcp.ts";

@@ -5,7 +5,7 @@
  * progress lines say which phase took the time. The classes are made by the admin; kodama runs as `dev`,
  * who may not read StorageClasses (as on most clusters): the claims' events tell the modes apart.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

@@ -4,7 +4,7 @@
  * them and changes nothing; `gc` needs --force without a terminal; it keeps the volumes unless --purge;
  * a namespace the user cannot list is a clear RBAC message (exit 4).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -5,7 +5,7 @@
  * words, and an HTTPS git server that requires the token from `.env` — which must be nowhere but the
  * credentials Secret.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";

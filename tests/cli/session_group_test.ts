@@ -5,7 +5,7 @@
  * `adopt`, `list` grouping, `delete --group --keep`, a replica whose agent variant does not exist, and the
  * usage errors.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";

@@ -6,7 +6,7 @@
  * run is activity: it is never cut off. The real daemon throughout; it is frozen (SIGSTOP) to make it lag
  * behind the pod, as a busy or sleeping laptop does.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { waitUntil } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";

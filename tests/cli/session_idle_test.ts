@@ -5,7 +5,7 @@
  * `--resume`, and `attach --resume` brings it back. Bad durations are one line and exit 2. The two long
  * tests wait on the idle clock for most of their minute: they run side by side (tests/_side_by_side.ts).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace } from "./_run.ts";
 import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -5,7 +5,7 @@
  * line with its hint, and the file outside (or untracked) is untouched. Black-box against the test
  * server, with the sync running (it pulls the pod's `d/up -> ..`, which its own rules allow).
  */
-import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 

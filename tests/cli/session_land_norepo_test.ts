@@ -2,7 +2,7 @@
  * `session land` for a session started without `--repo` (#51): the project's `.git` went to the pod once,
  * with the initial sync, so the pod's commits share its history and land the same way.
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 

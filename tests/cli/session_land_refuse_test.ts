@@ -2,7 +2,7 @@
  * `session land` refuses, before it looks for the session, in states git itself would refuse (#51): no
  * repository, a detached HEAD, a merge in progress. Exit 2, one line saying what to do.
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@kodama/test-assert";
 import { withSessionWorld } from "./_session.ts";
 
 withSessionWorld(

@@ -5,7 +5,7 @@
  * merge or rebase that conflicts (nothing changed, the path named), a dirty tree, an unrelated repository, a
  * symlink out of the tree.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 

@@ -4,7 +4,7 @@
  * refused with exit 2 naming a and the ways out, before anything is created; `--sync-mode one-way-local`
  * and `--allow-overlap` go through; `sync start` follows the same rule; a sibling directory is fine.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

@@ -4,7 +4,7 @@
  * sidecar; a session that declares none is exit 2 with a hint; a word that is no session keeps kubectl's rule.
  * Test server only: the sidecar serves with the test server's `http-echo` command.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";

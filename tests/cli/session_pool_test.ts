@@ -6,12 +6,12 @@
  * class has a provisioner delay, so the pool is what makes the start quick; on a real cluster the default
  * class is used.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { Kube } from "../../src/kube/client.ts";
-import { claimPoolPair, poolEnsure } from "../../src/session/pool.ts";
-import type { SessionSpec } from "../../src/session/spec.ts";
+import { claimPoolPair, poolEnsure } from "../../src/session/volumes/pool.ts";
+import type { SessionSpec } from "../../src/session/spec/spec.ts";
 import { memorySink } from "../../src/base/sink.ts";
 
 const CLASS = "pool-slow";

@@ -3,7 +3,7 @@
  * to the pod (so the agent's `git add -A` cannot commit it), `start` says so once, and the rest of the
  * tree is synced as before; a later `sync start` keeps it out too.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

@@ -6,7 +6,7 @@
  * runs in a namespace of its own (a quota in a shared one would refuse other tests' pods). The 422 is
  * injected (test server only): kodama checks its own input before anything is sent.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, tempNamespace } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

@@ -3,7 +3,7 @@
  * user in namespace dev (and nothing else), and the whole lifecycle runs as that user. Without one of
  * its rules the matching command is refused (exit 4), so the check can fail.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parse } from "yaml";
 import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";

@@ -4,7 +4,7 @@
  * keeps sync off, its pod on the session branch with that commit, the laptop's tree as it was, and takes
  * the new variable.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";

@@ -4,7 +4,7 @@
  * exit 2, before anything is stopped or emptied; a snapshot file that fails in the pod (its tar cannot be
  * unpacked) leaves the workspace and home as they were and the session is resumed. Black-box as `dev`.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -6,7 +6,7 @@
  * create NetworkPolicies gets exit 4 with the way on (the Role rule, or session.egress.enabled: false).
  * Enforcement is the CNI's business and is not tested here: the objects are.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parseAllDocuments } from "yaml";
 import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";

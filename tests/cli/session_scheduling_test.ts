@@ -9,7 +9,7 @@
  * - a namespace enforcing Pod Security "restricted": without session.runAsUser the start is refused at
  *   once (exit 4) with the admission's reasons and the setting to use; with it, the session starts.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { parseAllDocuments } from "yaml";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";

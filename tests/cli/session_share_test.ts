@@ -7,7 +7,7 @@
  * proves the example lets its user share), and the teammate `bob` has no rights of his own. On a real cluster
  * the owner is `dev` and the teammate a ServiceAccount made for the run, with a token from TokenRequest.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { parse, stringify } from "yaml";
 import { kubectl, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";

@@ -6,7 +6,7 @@
  * without being asked; snapshot delete touches only what kodama made. Runs on the real cluster too
  * (KODAMA_TEST_KUBECONFIG, KODAMA_TEST_IMAGE=kodama-dev:bookworm).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -3,7 +3,7 @@
  * exit 2, with one line and nothing in the cluster or the local state afterwards — with --no-wait too
  * (which once ignored a bad path and started the session without its sync).
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

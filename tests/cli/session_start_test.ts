@@ -2,7 +2,7 @@
  * `kodama start`: checks before any request, concurrent starts, --dry-run through the API server's own
  * validation, a volume that cannot bind (named, with its event), and Ctrl-C while waiting.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { drain, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -3,7 +3,7 @@
  * baseBranch, autoBranch, podName, workspacePVC, claudeHomePVC, commitHash, sync, status, createdAt,
  * updatedAt, resources), and `status`/`updatedAt` follow what every command that looks at the session sees.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { onRealCluster } from "../cluster/harness.ts";

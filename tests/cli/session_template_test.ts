@@ -5,7 +5,7 @@
  * starts with its image, containerEnv and postCreateCommand, `--sidecar` adds one, and `template
  * list|show|validate` point at file:line:col. A repository template cannot read files outside the repository.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -3,7 +3,7 @@
  * file, attach, stop/resume keeping a file, list from a second machine, delete keeping and purging the
  * volumes, and a second start reusing kept volumes.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

@@ -7,7 +7,7 @@
  * remote and `session fetch` brings its commits home; delete removes only kodama's VolumeSnapshots.
  * The portable path, on every cluster, is session_snapshot_test.ts.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";

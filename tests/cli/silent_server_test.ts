@@ -6,7 +6,7 @@
  * up on after the same time without a byte. The silent servers listen on loopback;
  * the kubeconfig is the test server's own (its CA and client certificate), pointed at it.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 

@@ -9,7 +9,7 @@
  * (node:https, which opens the SPDY upgrade): so the lookup succeeds and only the upgrade's handshake
  * hangs.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
 import { hasStackTrace, spawnKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { relayedKubeconfig } from "./_relay.ts";

@@ -11,7 +11,7 @@
  * silent (node:https, which opens the watch and the log stream): so the list before the watch succeeds
  * and only the stream's handshake hangs.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { relayedKubeconfig } from "./_relay.ts";

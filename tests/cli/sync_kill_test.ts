@@ -12,7 +12,7 @@
  * Each round makes the same kinds of change on both sides while the sync is stopped (new files, an
  * edit, a delete), so every point has work on both sides to be killed in the middle of.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 

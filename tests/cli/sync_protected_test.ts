@@ -5,7 +5,7 @@
  * link the pod makes through the user's own link out of the tree is refused, and said once however many
  * cycles follow.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { waitUntil } from "../cluster/harness.ts";
 

@@ -7,7 +7,7 @@
  * on a case-insensitive disk, and NTFS's short name) and symlinks that lead out of the tree are not made, nor
  * kodama's rules: its configuration (a nested `.kodama/` workflow, `.kodama.yaml`) and ignore files.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const NAME = "sync-pull-safety";

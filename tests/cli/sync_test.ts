@@ -6,7 +6,7 @@
  * reconnect shows in `sync status`; stop then resume restarts it; `sync pull` finds the pod's changes and
  * a conflict; delete ends it. Every wait polls for the expected state (no timed assertion).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { IGNORED, LISTING, localListing, makeTree, withoutIgnored as notIgnored } from "../_sync_tree.ts";
 import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { pollPause } from "../cluster/harness.ts";

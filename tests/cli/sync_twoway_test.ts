@@ -5,7 +5,7 @@
  * reconciled by `resume`; SIGKILL of the background process mid-batch loses nothing and resurrects
  * nothing; `.git` is never synced after start.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal, syncSide } from "./_sync.ts";
 

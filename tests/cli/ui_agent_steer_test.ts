@@ -5,7 +5,7 @@
  * interrupted; Continue goes on with the conversation; Retry runs the latest run's prompt again. Screenshots
  * of the tab at 1280 and 800 px wide go to $KODAMA_SCREENSHOTS (default: a temporary directory it prints).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo } from "./_git_server.ts";

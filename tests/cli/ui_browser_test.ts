@@ -7,7 +7,7 @@
  * session.
  * Screenshots of each page go to $KODAMA_SCREENSHOTS (default: a temporary directory the test prints).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";

@@ -5,7 +5,7 @@
  * never $KODAMA_HOME, the home or its hidden files. The real server, over HTTP, with its token and CSRF
  * checks; the refusal comes before any request to a cluster (there is none here).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { git } from "../_git.ts";
 

@@ -2,7 +2,7 @@
  * `kodama ui` prints no runtime or library warning into the user's terminal (issue 52.6): a page load, its
  * live event stream going away, and the tab's icon leave stderr with kodama's own line only.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
 import { drain, readUntil, withSessionWorld } from "./_session.ts";
 

@@ -5,7 +5,7 @@
  * with a custom agent that fails with a long message. Screenshots go to /tmp/ui65-*.png (or
  * $KODAMA_SCREENSHOTS).
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

@@ -5,7 +5,7 @@
  * `kodama start --dry-run` plans for the same flags. Then the dock: an operation's panel never covers a
  * workflow's output. Screenshots go to /tmp/ui52-*.png (or $KODAMA_SCREENSHOTS).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

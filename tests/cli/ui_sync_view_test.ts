@@ -7,7 +7,7 @@
  * (exit 4 for the CLI), one line, no stack trace, nothing of the file. No browser: plain fetch with the
  * page's credential.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";

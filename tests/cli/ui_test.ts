@@ -3,12 +3,12 @@
  * plainly, Ctrl-C ends it with 0, `--address` warns, a wildcard address still needs the token and an
  * Origin that matches the Host; the pure checks of src/web/server.ts.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { readUntil, withSessionWorld } from "./_session.ts";
 import { allowedHosts, sameSecret } from "../../src/web/server.ts";
-import { withoutUserinfo } from "../../src/session/live.ts";
+import { withoutUserinfo } from "../../src/session/state/live.ts";
 
 Deno.test("ui: the hosts a server answers to, constant-time token compare, user-info never shown", () => {
   assertEquals(

@@ -5,7 +5,7 @@
  * under $KODAMA_HOME (and without a code cache). After a run of a TypeScript script graph, DENO_DIR holds
  * nothing of it — no emitted file, no code-cache row naming its snapshot — and kodama's own state does.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { runKodama } from "./_run.ts";

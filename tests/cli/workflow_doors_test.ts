@@ -10,7 +10,7 @@
  * - class 7: a grant that leaves by `..` is said to be outside the repository; invisible characters in
  *   the prompt are shown escaped.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -4,7 +4,7 @@
  * process.env) for kodama or later steps, and signalling kodama (its pid, its parent, its process
  * group; Deno.kill and process.kill) is refused, so `always()` steps still run.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -4,7 +4,7 @@
  * SSH key. Every attack must be refused (before anything runs, with file:line:col, where kodama can
  * see it statically) and the secret must appear nowhere in the output.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 

@@ -4,7 +4,7 @@
  * errors) may hold control characters that would erase or rewrite lines; they are shown escaped in
  * the trust refusal and notes, `workflow list/show/validate`, `--dry-run` and errors.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -2,7 +2,7 @@
  * Issue 26 class 5 end to end: a trusted script whose pragmas name packages or remote code is refused
  * before it loads, and the run leaves kodama's deno.lock and Deno's npm cache as they were.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

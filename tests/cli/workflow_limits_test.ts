@@ -4,7 +4,7 @@
  * to the next; `kodama run` refuses the same before anything runs, and an expression that would
  * build a value over 1 MiB fails its step at the expression's position.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -4,10 +4,10 @@
  * and runs its recipes). Editing what they reach after trust asks again; a file they cannot reach does not
  * matter for a script whose words are all static.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
-import { holdAgainstWrites, Refused, writeUnder } from "../../src/safewrite.ts";
+import { holdAgainstWrites, Refused, writeUnder } from "../../src/base/fs/safewrite.ts";
 import { reachesRepo } from "../../src/workflow/sandbox/pins.ts";
 
 Deno.test("pins: unresolvable shell words and build tools reach the whole repository", () => {

@@ -4,7 +4,7 @@
  * command executes are pinned by content, and anything re-pointed or edited after trust — before the
  * next run, or by an earlier step of the same run — asks again or stops the run.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -5,7 +5,7 @@
  * override, or thousands of characters — the terminal receives it made visible, never obeyed: checked
  * on the raw bytes the pane received (tmux pipe-pane) and on the screen.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { HAVE_TMUX, Tmux } from "../integration/picker_tmux.ts";
 import { CONFIG, MAIN } from "./_run.ts";

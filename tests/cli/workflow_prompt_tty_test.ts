@@ -7,7 +7,7 @@
  * main.ts` as the demo prints it, and a bare `deno run -A main.ts`, where kodama refuses to run the
  * step at all. A prompt would block the pane, so the command would never exit: the test would fail.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { HAVE_TMUX, Tmux } from "../integration/picker_tmux.ts";
 import { CONFIG, MAIN } from "./_run.ts";

@@ -4,7 +4,7 @@
  * that writes a different change per replica and a check that passes for replicas 1 and 3 only. Its dry run
  * lists the sessions and creates nothing; a prompt-file outside the repository is refused (exit 4).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { makeTestRepo } from "./_git_server.ts";

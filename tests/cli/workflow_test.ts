@@ -1,5 +1,5 @@
 /** `kodama workflow list|show|validate|schema` and `kodama run` usage errors, as a user runs them (no cluster needed). */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "./_run.ts";
 

@@ -2,7 +2,7 @@
  * On a terminal: the trust prompt and the param prompt, through a real pseudo-terminal made by
  * util-linux `script` (skipped where it is not installed). No cluster needed (local steps only).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { stripAnsi } from "../../src/ui/color.ts";
 import { CONFIG, MAIN } from "./_run.ts";

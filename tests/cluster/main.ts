@@ -89,7 +89,7 @@ export class AlreadyRunning extends Error {}
 /** Start, seed, and stop on SIGINT/SIGTERM. `onReady` runs once serving. */
 export async function runCluster(o: ClusterCliOptions, onReady: (s: TestServer) => void): Promise<void> {
   // one server per kubeconfig: a second would overwrite it (new port, new CA) and orphan the first's users
-  const { claim, holderPid } = await import("../../src/liveness.ts");
+  const { claim, holderPid } = await import("../../src/base/proc/liveness.ts");
   const stateDir = dirname(o.kubeconfig);
   const held = await claim(stateDir, "server");
   if (!held) {

@@ -22,7 +22,7 @@ import {
 import { toKodamaError } from "../../src/kube/errors.ts";
 import type { ApiWhat } from "../../src/kube/errors.ts";
 import type { KubeTargets } from "../../src/kube/seam.ts";
-import { onAbort } from "../../src/timer.ts";
+import { onAbort } from "../../src/base/proc/timer.ts";
 import { ClusterApi, SYSTEM_NAMESPACES } from "./api.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";

@@ -3,11 +3,11 @@
  * generateName, finalizers) and throws what `Kube` throws for the same answer — checked side by side with
  * the HTTPS test server, so a feature test against it means what the same test against a server would.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { Kube } from "../../src/kube/client.ts";
 import type { KubeObjects } from "../../src/kube/seam.ts";
-import { ExitCode, KodamaError } from "../../src/errors.ts";
+import { ExitCode, KodamaError } from "../../src/base/errors.ts";
 import { MemCluster } from "./memcluster.ts";
 import { clusterTest } from "./fixture.ts";
 

@@ -1,5 +1,5 @@
 /** The test server's quota arithmetic: quantities as kube-apiserver prints them in its quota errors. */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { claimUsage, formatAmount, parseAmount, podUsage } from "./quota.ts";
 
 Deno.test("quota quantities: parsed and printed as a Quantity's canonical text", () => {

@@ -1,5 +1,5 @@
 /** Unit tests of the test server's pure API semantics: selectors, patches, validation messages, printing, protobuf. */
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { Errors, validatePod, validateSecret } from "./validation.ts";

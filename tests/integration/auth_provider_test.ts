@@ -3,7 +3,7 @@
  * URL (src/kube/client_node.ts) so a compiled binary leaves it out unless built with --auth-provider.
  * From source it still works: a gcp provider with a cached access token authenticates as that token's user.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import YAML from "yaml";
 import { runKodama } from "../cli/_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

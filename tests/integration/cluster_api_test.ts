@@ -4,7 +4,7 @@
  * namespaces, events, endpoints. Runs against KODAMA_TEST_KUBECONFIG too (test-server-only
  * assertions are guarded by `c.real`).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import YAML from "yaml";
 import {
   DEMO,

@@ -3,7 +3,7 @@
  * client certificates (admin), bearer tokens (dev), 401 for bad credentials, 403 Forbidden with
  * kube-apiserver's message outside namespace `dev`, and `kubectl auth can-i`.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import YAML from "yaml";
 import { kubectl } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";

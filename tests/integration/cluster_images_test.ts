@@ -5,7 +5,7 @@
  * the image's default (busybox: `sh`, which ends at once). Runs against a real cluster too (its
  * texts were copied from one: v1.24 kubelet, containerd 1.6).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import {
   KODAMA_TEST_IMAGE,
   kubectl,

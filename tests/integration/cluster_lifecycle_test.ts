@@ -3,7 +3,7 @@
  * time, `deno task cluster` as a subprocess (ready line, SIGTERM), and no pod process surviving
  * a stop (checked in the OS process table). Skipped on a real cluster.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import {
   DEMO,
   KUBECTL,

@@ -2,7 +2,7 @@
  * An unterminated last log line is held back until its newline arrives (or the container exits), as
  * containerd writes container logs: `kubectl logs` never shows half a line. Runs on a real cluster too.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, tempNamespace, waitUntil } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";

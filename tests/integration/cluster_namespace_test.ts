@@ -4,10 +4,10 @@
  * 403 ("… because it is being terminated", cause NamespaceTerminating), and kodama shows that message
  * — not "ask for a Role". Checked with the real kubectl; runs against a real cluster too.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { KODAMA_TEST_IMAGE, kubectl, tempNamespace, waitUntil } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
-import { KodamaError } from "../../src/errors.ts";
+import { KodamaError } from "../../src/base/errors.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
 import { busyboxPod } from "./_helpers.ts";
 import { clusterTest } from "../cluster/fixture.ts";

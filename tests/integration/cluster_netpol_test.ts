@@ -5,7 +5,7 @@
  * words), and a watch through kodama's own client. Nothing is enforced: the tests check the objects.
  * Runs on the real cluster too (KODAMA_TEST_KUBECONFIG): v1.24 words a bad CIDR "not a valid CIDR".
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { Kube } from "../../src/kube/client.ts";

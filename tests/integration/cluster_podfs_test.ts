@@ -4,7 +4,7 @@
  * nothing a pod writes lands on this machine outside its directory. On a machine without namespaces the
  * server falls back to rewriting paths; these tests then only run where that fallback holds too.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { KODAMA_TEST_IMAGE, kubectl, needsTestServer, startCluster } from "../cluster/harness.ts";

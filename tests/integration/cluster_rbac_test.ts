@@ -5,7 +5,7 @@
  * never list; `pods/exec` is a resource of its own; Group subjects match the user's groups; a user may only
  * grant rules they hold (unless they may `escalate` / `bind`); a binding's roleRef cannot change.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
 
 /** writing RBAC objects, without `*` (which would include escalate and bind) */

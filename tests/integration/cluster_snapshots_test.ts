@@ -6,7 +6,7 @@
  * when the snapshot was cut; a missing source claim is the snapshot's status.error; a clone
  * (dataSource: PVC) has the content on the cloning CSI class and is EMPTY on the class that ignores it.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { kubectl, onRealCluster, type TestCluster, waitUntil } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";

@@ -5,7 +5,7 @@
  * with kube-apiserver's words, fsGroup, and init containers that fail (Init:Error, Init:CrashLoopBackOff).
  * Everything runs as `dev` in namespace `dev` except creating a StorageClass (admin).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { SESSION_IMAGE } from "../cli/_session.ts";
 import { clusterTest } from "../cluster/fixture.ts";

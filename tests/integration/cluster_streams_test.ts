@@ -2,7 +2,7 @@
  * The streaming half of the test cluster, proven with the real kubectl: exec (exit codes, stdin,
  * TTY in tmux, 20 MB output, binary stdin), logs/logs -f, port-forward, cp both ways.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { createHash, randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import {

@@ -3,7 +3,7 @@
  * with the completion loaded, then Tab. kubectl 1.26+ completes `kubectl kodama ex` by running
  * kubectl_complete-kodama; kodama's scripts complete `kodama …`, `kpod …` in bash, zsh and fish.
  */
-import { assert } from "@std/assert";
+import { assert } from "@kodama/test-assert";
 import { DEMO } from "../cluster/harness.ts";
 import { HAVE_TMUX, Tmux } from "./picker_tmux.ts";
 import { clusterTest } from "../cluster/fixture.ts";

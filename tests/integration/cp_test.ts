@@ -3,7 +3,7 @@
  * are the test's own, in its own namespace, and copy under their own /data (an emptyDir): never a path the
  * test server's pods share with the host (its /tmp).
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { tempNamespace } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";

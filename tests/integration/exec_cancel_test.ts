@@ -5,7 +5,7 @@
  * Every check looks at `ps` in the pods, through exec, for a command line unique to this run.
  * Also: the exec-close semantics themselves — no kill without a TTY; a TTY hangs up (SIGHUP only).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { needsTestServer, tempNamespace, waitUntil } from "../cluster/harness.ts";
 import { firstChunkThenClose, runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";

@@ -5,7 +5,7 @@
  * Filters by substring or label still list. The test server's RBAC is
  * checked against kubectl first, so the Role below means what it would on a real cluster.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { DEMO, kubectl, onRealCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";

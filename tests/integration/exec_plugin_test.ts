@@ -12,7 +12,7 @@
  * - interactiveMode: in tmux the plugin gets the terminal as stdin and reads a code typed there; with
  *   piped stdin or `Never` it gets none.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { KODAMA_TEST_IMAGE, KUBECTL, kubectl, onRealCluster, type TestCluster } from "../cluster/harness.ts";
 import { CONFIG, hasStackTrace, MAIN, runKodama } from "../cli/_run.ts";
 import { HAVE_TMUX, Tmux } from "./picker_tmux.ts";

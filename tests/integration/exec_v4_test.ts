@@ -5,7 +5,7 @@
  * over SPDY/3.1 there, as kubectl does. Commands without stdin keep the WebSocket. Where neither v5
  * nor SPDY is possible, the error says so. On a real cluster the test uses what the cluster has.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { kubectl, needsTestServer, tempNamespace } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";

@@ -2,7 +2,7 @@
  * Fan-out exec over 100 pods of the test cluster: whole prefixed lines, the summary, failures named
  * exactly, dropped streams as per-pod errors, -o json, --fail-fast, --timeout, Ctrl-C.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { needsTestServer } from "../cluster/harness.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";

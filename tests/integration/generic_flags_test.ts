@@ -4,13 +4,13 @@
  * --certificate-authority, --insecure-skip-tls-verify, --request-timeout, KODAMA_CONTEXT/KODAMA_NAMESPACE;
  * the User-Agent on requests and streams; limit/continue paging; 429 + Retry-After retries.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import YAML from "yaml";
 import { DEMO, kubectl, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama, spawnKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { USER_AGENT } from "../../src/kube/overrides.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/base/version.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 
 /** A copy of the cluster's kubeconfig, changed by `edit`. */

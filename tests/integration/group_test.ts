@@ -4,7 +4,7 @@
  * line: on a terminal (tmux) it shows while pods run and the summary replaces it; without one, stderr
  * carries the summary and nothing else.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { runKodama } from "../cli/_run.ts";
 import { CONFIG, MAIN } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";

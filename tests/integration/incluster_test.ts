@@ -4,13 +4,13 @@
  * /var/run/secrets/kubernetes.io/serviceaccount and the environment (no user-facing knob). The token is
  * the test server's `dev` user's, which may only use namespace `dev`.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import YAML from "yaml";
 import { KODAMA_TEST_IMAGE, onRealCluster, type TestCluster } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { execInPod } from "../../src/kube/exec.ts";
-import { KodamaError } from "../../src/errors.ts";
+import { KodamaError } from "../../src/base/errors.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { clusterTest } from "../cluster/fixture.ts";
 

@@ -9,13 +9,13 @@
  * client certificate/key, {{TOKEN}} the dev user's token, {{OTHERKEY}} an unrelated private key,
  * {{GARBAGE}} base64 of "garbage". Every case dir also holds pki/{ca.crt,admin.crt,admin.key,dev.token}.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { dirname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import { KODAMA_TEST_IMAGE, KUBECTL, kubectl, onRealCluster, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { type KubeConfigLite, loadKubeConfig } from "../../src/kube/config.ts";
-import { KodamaError } from "../../src/errors.ts";
+import { KodamaError } from "../../src/base/errors.ts";
 import { loadFullYaml } from "../../src/kube/kubeconfig.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 

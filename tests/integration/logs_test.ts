@@ -1,5 +1,5 @@
 /** `kodama logs`: multi-pod prefixed logs, following pods created later, Ctrl-C exit 130. */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { deleteObjects, DEMO, KODAMA_TEST_IMAGE, kubectl, needsTestServer } from "../cluster/harness.ts";
 import { CONFIG, hasStackTrace, MAIN, runKodama, spawnKodama } from "../cli/_run.ts";
 import { join } from "node:path";

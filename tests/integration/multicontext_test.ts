@@ -4,7 +4,7 @@
  * the context leads prefixes and JSON, and a context that is forbidden or gone is reported while the
  * other's results still arrive.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { mergedKubeconfig, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";

@@ -5,12 +5,12 @@
  * gone), each request made once (the server's request log), and --request-timeout's words.
  * Kube.connect's test-only `apiTransport: "node"` forces the node path for the comparison.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
 import YAML from "yaml";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
-import { KodamaError } from "../../src/errors.ts";
+import { KodamaError } from "../../src/base/errors.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { clusterTest } from "../cluster/fixture.ts";
 

@@ -3,7 +3,7 @@
  * port-forward on a pod stuck in ErrImagePull/ImagePullBackOff, and exec on a crash-looping pod, say
  * which pod and why (exit 1) — never "no pods matched … check the namespace and filters" (exit 3).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { KODAMA_TEST_IMAGE, tempNamespace, waitUntil } from "../cluster/harness.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";

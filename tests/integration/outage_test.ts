@@ -8,7 +8,7 @@
  * - `wait --for exists` reports the outage (not "waiting for pods to appear") and finishes after it;
  * - each gives up with exit 1 naming the server once it has been unreachable for --reconnect-timeout.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster, type TestCluster } from "../cluster/harness.ts";
 import { hasStackTrace, spawnKodama } from "../cli/_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

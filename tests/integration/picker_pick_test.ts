@@ -3,7 +3,7 @@
  * the picker opens, narrows as you type, Enter prints namespace/name on stdout, Esc exits 130 with the
  * terminal settings unchanged, the preview shows labels, the list is live, KODAMA_PICKER=fzf works.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import type { TestCluster } from "../cluster/harness.ts";
 import { HAVE_TMUX, Tmux } from "./picker_tmux.ts";
 import { clusterTest } from "../cluster/fixture.ts";

@@ -4,7 +4,7 @@
  * api pod while a request loop keeps getting answers; `stop --all` frees the port; `--stats-json` writes
  * the figures; Ctrl-C ends a foreground forward quietly with exit 0.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import * as http from "node:http";
 import YAML from "yaml";
 import { deleteObjects, tempNamespace } from "../cluster/harness.ts";

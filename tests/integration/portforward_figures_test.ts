@@ -3,7 +3,7 @@
  * of requests made a moment ago (within 1 s), and a live terminal line shows a non-zero rate while traffic
  * flows, then the totals.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import * as http from "node:http";
 import { tempNamespace } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";

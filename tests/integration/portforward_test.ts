@@ -3,18 +3,18 @@
  * port 80, two ports at once, auto local ports, a port nothing listens on, reconnect, the CLI
  * (Forwarding lines, Ctrl-C -> exit 0 with stats, as kubectl), forbidden, and parity with the real kubectl.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import * as http from "node:http";
 import { deleteObjects } from "../cluster/harness.ts";
 import { DEMO } from "../cluster/seed.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { parsePortSpec, startPortForward } from "../../src/pods/portforward.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
-import type { KodamaError } from "../../src/errors.ts";
+import type { KodamaError } from "../../src/base/errors.ts";
 import { runKodama, spawnKodama } from "../cli/_run.ts";
 import { httpPod } from "./_helpers.ts";
 import { clusterTest } from "../cluster/fixture.ts";
-import { within } from "../../src/timer.ts";
+import { within } from "../../src/base/proc/timer.ts";
 
 interface HttpResult {
   status: number;

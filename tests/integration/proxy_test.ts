@@ -5,7 +5,7 @@
  * go through it; a dead proxy and a SOCKS5 proxy give one-line errors; credentials never reach the output;
  * the real kubectl works through the same proxy (it behaves like a real one).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import http from "node:http";
 import net from "node:net";
 import YAML from "yaml";

@@ -3,12 +3,12 @@
  * no Node layer and no TLS connection of its own per watch): their creates, their patches and their
  * waits are `nativeCall` requests and `native` watches (src/kube/transport.ts), counted by the client.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { Kube } from "../../src/kube/client.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { memorySink } from "../../src/base/sink.ts";
-import { startSession } from "../../src/session/start.ts";
-import { deleteSession, resumeSession, stopSession } from "../../src/session/lifecycle.ts";
+import { startSession } from "../../src/session/lifecycle/start.ts";
+import { deleteSession, resumeSession, stopSession } from "../../src/session/lifecycle/lifecycle.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { onRealCluster } from "../cluster/harness.ts";
 import { SESSION_IMAGE } from "../cli/_session.ts";

@@ -4,7 +4,7 @@
  * node speaks before the program does (here: a program that prints and exits, as a `node` wrapper or a
  * broken install would) leaves the sync on the shell loop, which applies the same batches.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { tempNamespace } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { Kube } from "../../src/kube/client.ts";

@@ -3,7 +3,7 @@
  * stdin keeps moving is never given up, however long the upload takes (a big batch on a slow link), and one
  * on which nothing moves either way is, with a message that says which side went quiet.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
 import { tempNamespace } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { Kube } from "../../src/kube/client.ts";

@@ -3,7 +3,7 @@
  * (prompt, window size, resize, exit code, terminal restored), `--tmux` panes, and the picker
  * reached through `kodama exec`.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { DEMO, type TestCluster } from "../cluster/harness.ts";
 import { CONFIG, MAIN, spawnKodama } from "../cli/_run.ts";
 import { HAVE_TMUX } from "./picker_tmux.ts";

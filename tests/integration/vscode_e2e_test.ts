@@ -12,7 +12,7 @@
  * KODAMA_VSCODE_TERMINAL_SCREENSHOT=PATH the terminal with the output (docs/img/vscode-exec-terminal.png), and
  * KODAMA_VSCODE_SHOTS=DIR a screenshot after each step and at the end, pass or fail (to diagnose a failure).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { clusterTest } from "../cluster/fixture.ts";
 import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
 

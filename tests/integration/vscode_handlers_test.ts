@@ -3,7 +3,7 @@
  * CLI and the test server, with a fake VS Code API (_fake_vscode.ts): what each QuickPick shows, and
  * the exact program + argv each terminal would run — which the tests then run, as VS Code would.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { clusterTest } from "../cluster/fixture.ts";
 import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
 import { type Fake, fakeVscode, runTerminal } from "./_fake_vscode.ts";

@@ -3,7 +3,7 @@
  * a workload's own condition (deploy/x --for condition=Available), and the reasons a pending pod shows
  * in the progress lines and the timeout summary.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { deleteObjects } from "../cluster/harness.ts";
 import { runKodama } from "../cli/_run.ts";
 import { Kube } from "../../src/kube/client.ts";

@@ -3,13 +3,13 @@
  * a timeout (exit 5) naming the pending pods, nothing matched (exit 3), exists, phase — through
  * the feature function and through the CLI.
  */
-import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { deleteObjects } from "../cluster/harness.ts";
 import { DEMO } from "../cluster/seed.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { waitForPods } from "../../src/pods/wait.ts";
-import { KodamaError } from "../../src/errors.ts";
+import { KodamaError } from "../../src/base/errors.ts";
 import { runKodama } from "../cli/_run.ts";
 import { busyboxPod } from "./_helpers.ts";
 import { clusterTest } from "../cluster/fixture.ts";

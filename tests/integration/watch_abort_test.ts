@@ -4,7 +4,7 @@
  * ran until the server ended it, 5 minutes later. The test server answers slowly here, so the abort always
  * comes during the connect; both transports.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { Kube } from "../../src/kube/client.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 

@@ -3,7 +3,7 @@
  * in one pod and fanned out, wait, logs -f), local, script, a called workflow and a parallel group — the
  * step is shown interrupted (never "ok"), later steps are skipped, and `always()` steps still run.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { DEMO } from "../cluster/harness.ts";
 import { hasStackTrace, spawnKodama } from "../cli/_run.ts";

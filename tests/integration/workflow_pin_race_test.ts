@@ -4,7 +4,7 @@
  * pinned content (the pinned files are held against kodama's writes for its life: the copy is refused) or
  * fails — it never runs the pod's content.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

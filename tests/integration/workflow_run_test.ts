@@ -3,7 +3,7 @@
  * kwekash (default and --param), --dry-run runs nothing, select: all + parallel over 20 pods (load-000 …
  * load-019, picked by name: a real cluster has more load pods).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { firstChunkThenClose, hasStackTrace, runKodama } from "../cli/_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

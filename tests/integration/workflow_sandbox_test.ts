@@ -3,7 +3,7 @@
  * refused by Deno with a one-line step error until the workflow declares the permission and is
  * trusted; scripts reach the cluster only through the host API.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";

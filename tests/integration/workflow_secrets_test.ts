@@ -4,7 +4,7 @@
  * print them, a streaming command that prints one in two writes, a step name built from one — all
  * `***`, while later steps still see the real value. A Secret kodama cannot read is named once.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";
 import { busyboxPod } from "./_helpers.ts";

@@ -8,7 +8,7 @@
  * where the CLI process exiting would hide the effect: forwards closed when runWorkflow returns,
  * and the host API looking only at already-resolved targets (counted API lists).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { join } from "node:path";
 import { deleteObjects, DEMO, KODAMA_TEST_IMAGE } from "../cluster/harness.ts";

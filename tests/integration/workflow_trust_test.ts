@@ -9,7 +9,7 @@
  *  - class 8: a port-forward beyond loopback needs a `net` grant.
  * Afterwards nothing from the fake HOME may be in any pod's files, Secret, ConfigMap, or any output.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { DEMO } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "../cli/_run.ts";

@@ -3,7 +3,7 @@
  * the apps/v1 and batch/v1 kinds read-only (proved with the real kubectl), and kodama's exec, logs, pods,
  * wait, cp and port-forward resolve them to their pods — exec picks the same pod kubectl picks.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import * as http from "node:http";
 import {
   KODAMA_TEST_IMAGE,

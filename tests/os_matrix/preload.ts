@@ -1,7 +1,7 @@
 /**
  * The OS-matrix harness's preload (#36): `deno run|test --preload tests/os_matrix/preload.ts` with
  * KODAMA_TEST_AS_OS=darwin (or windows) makes `Deno.build.os` say so before any module of kodama loads,
- * so src/platform.ts's hostPlatform() — and every `Deno.build.os` test — takes that OS's branch.
+ * so src/base/platform.ts's hostPlatform() — and every `Deno.build.os` test — takes that OS's branch.
  *
  * It follows the process tree: every `deno run`/`deno test` this process starts (kodama re-running itself
  * for a background sync or `pf --detach`, a test's CLI subprocess, a `script -c "deno run …"` terminal)

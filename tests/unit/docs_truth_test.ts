@@ -3,7 +3,7 @@
  * engineer, a TODO), and no claim that a feature "has not landed yet" — a user cannot tell when that stops
  * being true, and it was false the day it was found.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 

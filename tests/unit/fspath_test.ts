@@ -1,10 +1,10 @@
 /**
- * src/fspath.ts stands in for node:path on the everyday path (importing node:path starts Deno's Node
+ * src/base/fs/fspath.ts stands in for node:path on the everyday path (importing node:path starts Deno's Node
  * layer). Its answers must be node's, for POSIX and Windows paths alike.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { posix, win32 } from "node:path";
-import { pathOps } from "../../src/fspath.ts";
+import { pathOps } from "../../src/base/fs/fspath.ts";
 
 const POSIX = [
   "",

@@ -1,12 +1,12 @@
 /**
- * src/gitpaths.ts: every place git reads or writes for a repository found from a directory — not only its
+ * src/base/fs/gitpaths.ts: every place git reads or writes for a repository found from a directory — not only its
  * work tree — is handed to the check: the git directory a `.git` file names, a linked work
  * tree's main repository, the object directory, what objects/info/alternates borrows, and the links inside
  * `.git` (descended into only once the check let them through).
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
-import { type Grant, parseAlternates, passRepo } from "../../src/gitpaths.ts";
+import { type Grant, parseAlternates, passRepo } from "../../src/base/fs/gitpaths.ts";
 import { git } from "../_git.ts";
 
 async function repo(dir: string): Promise<string> {

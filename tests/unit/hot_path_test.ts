@@ -5,7 +5,7 @@
  * Node layer on the first one, ~10 ms). They may still load those with `import()` when they need them:
  * a cache miss, a fallback, an interactive prompt. The graph is Deno's own (`deno info --json`).
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -41,11 +41,11 @@ const HOT = [
   "src/cli/run.ts",
   "src/cli/settings.ts",
   // a session's resume and the watch every start and resume waits with (issue 34: no Node layer)
-  "src/session/lifecycle.ts",
-  "src/session/ready.ts",
+  "src/session/lifecycle/lifecycle.ts",
+  "src/session/lifecycle/ready.ts",
   // a start: its steps, and the configuration through its cache (the YAML parser and zod on a miss only)
   "src/session/commands.ts",
-  "src/session/start.ts",
+  "src/session/lifecycle/start.ts",
   "src/config/cache.ts",
   "src/kube/client.ts",
   "src/pods/exec_cmd.ts",

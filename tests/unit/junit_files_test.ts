@@ -1,5 +1,5 @@
 /** scripts/junit-files.ts: a CI report names each test's own file, not the wrapper that registered it. */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { fileOf, relabel } from "../../scripts/junit-files.ts";
 
 const sources = new Map([

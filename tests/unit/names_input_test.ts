@@ -2,11 +2,11 @@
  * Names a user gives (namespaces, session names) are checked once where they enter, and every value echoed
  * in an error is quoted with its control characters escaped, so an error stays one line plus its hint.
  */
-import { assertEquals } from "@std/assert";
-import { quote } from "../../src/escape.ts";
-import { checkNamespace, isDnsLabel } from "../../src/k8sname.ts";
-import { checkSessionName, sessionSelector, validateSessionName } from "../../src/session/names.ts";
-import { ExitCode, formatError, KodamaError } from "../../src/errors.ts";
+import { assertEquals } from "@kodama/test-assert";
+import { quote } from "../../src/base/text/escape.ts";
+import { checkNamespace, isDnsLabel } from "../../src/base/text/k8sname.ts";
+import { checkSessionName, sessionSelector, validateSessionName } from "../../src/session/spec/names.ts";
+import { ExitCode, formatError, KodamaError } from "../../src/base/errors.ts";
 import { loadKubeConfig, resolveNamespace } from "../../src/kube/config.ts";
 import { formatReport, type Report, verdict } from "../../src/doctor/checks.ts";
 import { exitCodeOf } from "../../src/doctor/run.ts";

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { buildImports, npmName } from "../../scripts/compile.ts";
 import { entryPaths, prunable } from "../../scripts/npm_prune.ts";
 
@@ -36,10 +36,10 @@ Deno.test("the build's import map keeps only the npm packages the graph loads", 
   const imports = {
     yaml: "npm:yaml@2.9.1",
     "puppeteer-core": "npm:puppeteer-core@25.16.0",
-    "@std/assert": "./tests/_assert.ts",
+    "@kodama/test-assert": "./tests/_assert.ts",
   };
   assertEquals(buildImports(imports, new Set(["yaml"])), {
     yaml: "npm:yaml@2.9.1",
-    "@std/assert": "./tests/_assert.ts",
+    "@kodama/test-assert": "./tests/_assert.ts",
   });
 });

@@ -1,12 +1,12 @@
 /**
- * keepFreedHeap (src/platform.ts): after it, buffers freed and made again one after another (a stream's
+ * keepFreedHeap (src/base/platform.ts): after it, buffers freed and made again one after another (a stream's
  * frames) reuse the heap's pages instead of faulting them in anew. Counted, not timed: the minor page
  * faults of a churn of 64 KiB buffers in a child process (platform.ts minorFaults), with and without it.
  */
-import { assert } from "@std/assert";
-import { hostPlatform } from "../../src/platform.ts";
+import { assert } from "@kodama/test-assert";
+import { hostPlatform } from "../../src/base/platform.ts";
 
-const PLATFORM = new URL("../../src/platform.ts", import.meta.url).href;
+const PLATFORM = new URL("../../src/base/platform.ts", import.meta.url).href;
 
 async function faults(keep: boolean): Promise<number> {
   const code = `

@@ -4,7 +4,7 @@
  * here even where shellcheck (scripts/lint-pod.ts) would let it by. Each opens with a comment saying what it
  * is, and nothing in one is a `%{` placeholder standing for `${` (values come as arguments).
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join, relative } from "node:path";
 import { BUSYBOX } from "../_sync_tree.ts";
 

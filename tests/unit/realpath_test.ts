@@ -1,13 +1,13 @@
 /**
- * src/realpath.ts landingOf, the one "real path of the longest existing prefix" walk (realLanding and
+ * src/base/fs/realpath.ts landingOf, the one "real path of the longest existing prefix" walk (realLanding and
  * config/confine.ts whereTo are it): links, dangling links, loops, `..`, and Windows drive and UNC paths
  * (another OS's paths through platform.ts, with a file system that answers for them).
  */
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
-import { type LandingFs, landingOf, realLanding } from "../../src/realpath.ts";
+import { type LandingFs, landingOf, realLanding } from "../../src/base/fs/realpath.ts";
 import { whereTo } from "../../src/config/confine.ts";
-import { platformFor } from "../../src/platform.ts";
+import { platformFor } from "../../src/base/platform.ts";
 
 async function tmp(): Promise<string> {
   return await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-realpath-" }));

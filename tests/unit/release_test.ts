@@ -3,7 +3,7 @@
  * URL at run time is in the compile --includes; the release archives, their checksums, and the krew
  * manifest, checked against krew's own validation rules (sigs.k8s.io/krew internal/index/validation).
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { parse as parseYaml } from "yaml";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,9 +1,9 @@
 /**
- * src/safewrite.ts on the real file system: links are judged where they really lead when they are made
+ * src/base/fs/safewrite.ts on the real file system: links are judged where they really lead when they are made
  * (#50 class 2), whatever their shape — chains of `..`, absolute targets, links into .git, a link made
  * through another link, a user's own link that leads out — and nothing is written through a link.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
 import {
   hardLinkUnder,
   linkProblem,
@@ -14,7 +14,7 @@ import {
   symlinkUnder,
   targetProblem,
   writeUnder,
-} from "../../src/safewrite.ts";
+} from "../../src/base/fs/safewrite.ts";
 
 /** The call is refused (Refused), not failed for another reason. */
 async function refused(fn: () => Promise<unknown>): Promise<void> {

@@ -1,9 +1,9 @@
 /**
- * The one POSIX shell quoting (src/escape.ts shellQuote/shellJoin): safe words as they are, everything
+ * The one POSIX shell quoting (src/base/text/escape.ts shellQuote/shellJoin): safe words as they are, everything
  * else in single quotes, and what a shell reads back — sh, dash and busybox sh — is exactly the argv given.
  */
-import { assertEquals } from "@std/assert";
-import { shellJoin, shellQuote } from "../../src/escape.ts";
+import { assertEquals } from "@kodama/test-assert";
+import { shellJoin, shellQuote } from "../../src/base/text/escape.ts";
 import { BUSYBOX } from "../_sync_tree.ts";
 
 Deno.test("shellQuote: safe words bare; a comma, a space, a quote, an empty word quoted; always quotes all", () => {

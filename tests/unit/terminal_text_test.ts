@@ -1,11 +1,11 @@
 /**
- * What kodama prints from a pod goes through one function (src/escape.ts terminalText, which
+ * What kodama prints from a pod goes through one function (src/base/text/escape.ts terminalText, which
  * `stripControl` is): terminal sequences and C0/C1 controls but \t and \n dropped, and every format
  * character — bidi overrides and isolates, zero-width marks, U+FEFF, tags — and U+2028/U+2029 made visible,
  * so a pod cannot reorder or hide what `agent logs`, `agent status`, `compare`, `sync pull` or `cp` show.
  */
-import { assert, assertEquals } from "@std/assert";
-import { terminalJson, terminalText } from "../../src/escape.ts";
+import { assert, assertEquals } from "@kodama/test-assert";
+import { terminalJson, terminalText } from "../../src/base/text/escape.ts";
 import { safeLine, stripControl } from "../../src/ui/color.ts";
 import { renderLog } from "../../src/agent/render.ts";
 import { logSink } from "../../src/agent/render.ts";

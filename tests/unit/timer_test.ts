@@ -1,10 +1,10 @@
 /**
- * src/timer.ts: `within` bounds a wait without Deno's global timers, whose first use loads the Node layer
+ * src/base/proc/timer.ts: `within` bounds a wait without Deno's global timers, whose first use loads the Node layer
  * (node:timers, ~8 ms of CPU) — every Tab press (`__complete`) bounds its cluster lookups with it — and
  * leaves nothing behind that keeps a process alive once the wait is over.
  */
-import { assert, assertEquals } from "@std/assert";
-import { clearTimer, within } from "../../src/timer.ts";
+import { assert, assertEquals } from "@kodama/test-assert";
+import { clearTimer, within } from "../../src/base/proc/timer.ts";
 
 /** Run `fn` with the global setTimeout/clearTimeout replaced by functions that count their calls. */
 async function countingTimers(fn: () => Promise<void>): Promise<number> {
@@ -46,7 +46,9 @@ Deno.test("within: a rejection comes through", async () => {
 
 Deno.test("within: once the value is there, its deadline does not keep the process alive", async () => {
   // a 10-minute deadline: a process held by it would still be running when the test gives up on it
-  const code = `import { within } from ${JSON.stringify(new URL("../../src/timer.ts", import.meta.url).href)};
+  const code = `import { within } from ${
+    JSON.stringify(new URL("../../src/base/proc/timer.ts", import.meta.url).href)
+  };
 console.log(await within(Promise.resolve("done"), 600_000));`;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", code],

@@ -4,8 +4,8 @@
  */
 import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import type { Kube, Resource } from "../../kube/client.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
-import { GATEWAY_NAME, GATEWAY_PORT } from "../../session/gateway.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import { GATEWAY_NAME, GATEWAY_PORT } from "../../session/spec/gateway.ts";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
 
 export interface GatewayObjects {

@@ -5,9 +5,9 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
 import type { Sink } from "../../base/sink.ts";
-import { ExitCode, KodamaError, usageError } from "../../errors.ts";
-import { GATEWAY_NAME } from "../../session/gateway.ts";
-import { LABEL_SESSION } from "../../session/names.ts";
+import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
+import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
+import { LABEL_SESSION } from "../../session/spec/names.ts";
 import { renderTable } from "../../ui/table.ts";
 import { newSigningKey } from "../gatewaytoken.ts";
 import { BASE_URL_VARS, buildGatewayConfig, KEY_VARS, keyRows } from "./config.ts";
@@ -63,7 +63,7 @@ export async function localGatewayVars(
 export async function localChatgptLogin(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<ChatgptLogin | undefined> {
-  const { homeDir, hostPlatform } = await import("../../platform.ts");
+  const { homeDir, hostPlatform } = await import("../../base/platform.ts");
   for (const path of codexAuthPaths(env, homeDir(hostPlatform()))) {
     let text: string;
     try {
@@ -229,7 +229,7 @@ function waitingReason(pod: V1Pod | undefined): string | undefined {
 
 /** The sessions of the namespace that go through the gateway (their pods carry its record). */
 async function sessionsUsing(kube: Kube, ns: string): Promise<string[]> {
-  const { specOf } = await import("../../session/spec.ts");
+  const { specOf } = await import("../../session/spec/spec.ts");
   const pods = await kube.listPods(ns, { labelSelector: LABEL_SESSION });
   return pods.filter((p) => specOf(p)?.gateway).map((p) => p.metadata?.labels?.[LABEL_SESSION] ?? "")
     .filter(Boolean).sort();

@@ -5,8 +5,8 @@
  * no figures (null), never an error for the caller.
  */
 import type { Kube } from "../../kube/client.ts";
-import { type GatewayFigures, usageText } from "../../session/gateway.ts";
-import type { SessionView } from "../../session/status.ts";
+import { type GatewayFigures, usageText } from "../../session/spec/gateway.ts";
+import type { SessionView } from "../../session/state/status.ts";
 import { gatewayLogLines } from "./cluster.ts";
 import { type LogEvent, usageRows } from "./usage.ts";
 

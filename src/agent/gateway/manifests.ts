@@ -25,8 +25,8 @@ import {
   GATEWAY_POD_LABELS,
   GATEWAY_PORT,
   LABEL_COMPONENT,
-} from "../../session/gateway.ts";
-import { LABEL_SESSION } from "../../session/names.ts";
+} from "../../session/spec/gateway.ts";
+import { LABEL_SESSION } from "../../session/spec/names.ts";
 
 /** Where the program and its config are mounted (the contract). */
 export const PROGRAM_DIR = "/opt/kodama-gateway";

@@ -8,10 +8,10 @@
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
 import type { Sink } from "../../base/sink.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
-import type { SessionPlan } from "../../session/start.ts";
-import { buildSession } from "../../session/manifests.ts";
-import { GATEWAY_NAME } from "../../session/gateway.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import type { SessionPlan } from "../../session/lifecycle/start.ts";
+import { buildSession } from "../../session/spec/manifests.ts";
+import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { mintToken } from "../gatewaytoken.ts";
 import { isPresetName, PRESETS } from "../presets.ts";
 import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";

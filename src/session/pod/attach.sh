@@ -1,4 +1,4 @@
-# `kodama attach`'s shell in the session's pod (src/session/attach.ts):
+# `kodama attach`'s shell in the session's pod (src/session/access/attach.ts):
 #   sh -c ATTACH kodama-attach SHELL
 # exec's the shell the user chose (SHELL, session.shell) when the image has it, else bash, else sh; a
 # zellij SHELL attaches to (or creates) the session's zellij session, so detaching keeps its panes running.

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The clone init container's program (session/git.ts: gitInitContainer), `sh -c CLONE kodama-clone`, every
+# The clone init container's program (session/git/git.ts: gitInitContainer), `sh -c CLONE kodama-clone`, every
 # value in its environment (cloneEnv), never spliced into this text:
 #   KODAMA_CLONE_WS      the workspace            KODAMA_CLONE_IMAGE   the image (for the error without git)
 #   KODAMA_CLONE_MODE    remote, or local (a repository on the laptop: its bundle comes over exec)

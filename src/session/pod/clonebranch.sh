@@ -1,4 +1,4 @@
-# A clone's own branch, made in its workspace at the source's HEAD (src/session/clone.ts afterClone):
+# A clone's own branch, made in its workspace at the source's HEAD (src/session/volumes/clone.ts afterClone):
 #   sh -c BRANCH kodama-clone BRANCH
 # stdout: three lines, the branch checked out, the commit (recorded as `git config kodama.base`), the
 # branch the source was on (empty when detached). Exit 10 when the workspace is not a git work tree, 3

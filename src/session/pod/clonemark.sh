@@ -1,4 +1,4 @@
-# The marker that proves a storage driver's clone copied a session's volumes (src/session/clonemark.ts):
+# The marker that proves a storage driver's clone copied a session's volumes (src/session/volumes/clonemark.ts):
 #   sh -c CLONEMARK kodama-clone ACTION TOKEN WORKSPACE HOME
 # The marker's places: the workspace's git dir when there is one (out of `git status`), else the
 # workspace's root (WORKSPACE; empty: the session's own, $KODAMA_WORKSPACE), and the home volume. ACTION:

@@ -1,4 +1,4 @@
-# The diff of a session's HEAD against the commit it was cloned at (src/session/fetch.ts, agent compare):
+# The diff of a session's HEAD against the commit it was cloned at (src/session/git/fetch.ts, agent compare):
 #   sh -c DIFF kodama-diff
 # stdout: `git diff BASE HEAD`. Exit 127 without git, 3 when the session records no base commit.
 # POSIX sh, as busybox sh and dash run it (no bashisms).

@@ -1,4 +1,4 @@
-# `kodama session fetch`'s pod side (src/session/fetch.ts): the session's new commits as a git bundle.
+# `kodama session fetch`'s pod side (src/session/git/fetch.ts): the session's new commits as a git bundle.
 #   sh -c FETCH kodama-fetch N
 # stdin: exactly N lines, the local commits already here (older exec protocols, v4, cannot signal the end of
 # stdin). stdout: the bundle of HEAD and every branch less those (nothing when there is nothing new).

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# kodama session: the pod stays up until `kodama stop`. The main process (session/manifests.ts):
+# kodama session: the pod stays up until `kodama stop`. The main process (session/spec/manifests.ts):
 #   sh -c KEEPALIVE kodama-session EDITOR_DIR REPLACE DEFAULTS [WATCHDOG IDLE TICK GRACE DURATION]
 # First the editor configs from EDITOR_DIR (the ConfigMap's mount) into HOME: REPLACE and DEFAULTS are
 # space-separated `FILE:PATH` pairs (a file of the ConfigMap, its path under HOME). A repository's file

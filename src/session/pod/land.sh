@@ -1,4 +1,4 @@
-# `kodama session land`'s pod side (src/session/land.ts): the pod's branch moves from OLD to NEW.
+# `kodama session land`'s pod side (src/session/git/land.ts): the pod's branch moves from OLD to NEW.
 #   sh -c MOVE kodama-land SIZE NEW OLD
 # stdin: a git bundle of SIZE bytes (0: none, NEW is already in the pod). The branch HEAD names moves only
 # when it still is at OLD (exit 4 when it moved, 3 when HEAD is detached, 1 when the bundle or NEW did not

@@ -1,4 +1,4 @@
-# The restore of a session's volumes in its copy pod (src/session/snapshot.ts):
+# The restore of a session's volumes in its copy pod (src/session/volumes/snapshot.ts):
 #   sh -c RESTORE kodama-restore SRC TOKEN MODE [ARG]
 # SRC holds the session's volumes as SRC/workspace and SRC/home; TOKEN names the set-aside directory
 # (.kodama-restore-old-TOKEN). MODE is what fills the volumes:

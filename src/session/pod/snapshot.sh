@@ -1,5 +1,5 @@
 # A snapshot of a session's volumes taken in its copy pod, and the unpack of `start --from-snapshot`
-# (src/session/snapshot.ts):
+# (src/session/volumes/snapshot.ts):
 #   sh -c SNAPSHOT kodama-snapshot SRC MODE [ARCHIVE]
 # SRC holds the session's volumes as SRC/workspace and SRC/home. MODE:
 #   stream          stdout: a tar of both volumes (the snapshot goes to the laptop)

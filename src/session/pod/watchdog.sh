@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The idle watchdog of a session started with idle stop (session/lifetime.ts), the pod's main process once
+# The idle watchdog of a session started with idle stop (session/lifecycle/lifetime.ts), the pod's main process once
 # keepalive.sh has set the home up: `sh -c WATCHDOG kodama-idle IDLE TICK GRACE DURATION`. After IDLE seconds
 # without activity (looked for every TICK seconds) it ends the pod cleanly (exit 0), its reason in the
 # termination log; a connected background sync is given up to GRACE seconds to flush first. DURATION is IDLE

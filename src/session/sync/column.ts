@@ -4,17 +4,17 @@
  * itself (idle stop) to run again, Error when it reports an error or died without saying so, Inactive
  * otherwise. Light on purpose: `list` and the web UI's session list load it.
  */
-import { join } from "../../fspath.ts";
+import { join } from "../../base/fs/fspath.ts";
 import { kodamaHome } from "../../config/paths.ts";
-import { isHeld } from "../../liveness.ts";
+import { isHeld } from "../../base/proc/liveness.ts";
 import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
-import { onAbort } from "../../timer.ts";
+import { onAbort } from "../../base/proc/timer.ts";
 
-/** The name the background sync claims in its directory (src/liveness.ts: `daemon.lock`). */
+/** The name the background sync claims in its directory (src/base/proc/liveness.ts: `daemon.lock`). */
 export const DAEMON_CLAIM = "daemon";
 
 /**
- * Is the background sync of session `name` running? Exactly when it holds its lock (src/liveness.ts):
+ * Is the background sync of session `name` running? Exactly when it holds its lock (src/base/proc/liveness.ts):
  * never a pid check, which a reused pid fools (macOS, Windows).
  */
 export function running(name: string, home?: string): boolean {

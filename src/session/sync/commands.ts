@@ -5,13 +5,13 @@
 import { join, resolve } from "node:path";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
-import { formatBytes } from "../../bytes.ts";
-import { ExitCode, KodamaError, notFound, usageError } from "../../errors.ts";
+import { formatBytes } from "../../base/text/bytes.ts";
+import { ExitCode, KodamaError, notFound, usageError } from "../../base/errors.ts";
 import { isTerminal } from "../../ui/color.ts";
 import { formatAge } from "../../ui/table.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
-import { requireSession } from "../cluster.ts";
-import type { SessionView } from "../status.ts";
+import { requireSession } from "../state/cluster.ts";
+import type { SessionView } from "../state/status.ts";
 import { columnOf, running } from "./column.ts";
 export { watchSyncStatus } from "./column.ts";
 import { runDaemon, spawnDaemon, stopDaemon } from "./daemon.ts";
@@ -19,10 +19,10 @@ import { pushTree, targetOf } from "./push.ts";
 import { reconcileOnce } from "./reconcile.ts";
 import type { Conflict } from "./cycleplan.ts";
 import { execInPod } from "../../kube/exec.ts";
-import { concatBytes } from "../../bytes.ts";
-import { parentProblem } from "../../safewrite.ts";
+import { concatBytes } from "../../base/text/bytes.ts";
+import { parentProblem } from "../../base/fs/safewrite.ts";
 import { isWithin, whereTo } from "../../config/confine.ts";
-import { isDotGit } from "../../platform.ts";
+import { isDotGit } from "../../base/platform.ts";
 import { autocrlfWarning, configFor, pushSummary } from "./session.ts";
 import {
   addCycle,
@@ -317,7 +317,7 @@ function notShown(rel: string, why: string): KodamaError {
 
 /**
  * The local side of `rel` as sync sees it: read only when no component is a symlink (each one lstat'ed,
- * as src/safewrite.ts checks a write) and its real path stays inside the root and outside .git; a path
+ * as src/base/fs/safewrite.ts checks a write) and its real path stays inside the root and outside .git; a path
  * that is not there or not a regular file is undefined. A committed `lnk -> ~/.ssh` makes
  * `lnk/id_ed25519` a refusal, never the key.
  */

@@ -3,9 +3,9 @@
  * case-folding disk, `sync resolve`'s side, `sync pull`'s direction), the new ancestor from what was done,
  * and the report. No I/O: the Mutagen cases and the cycle's unit tests run them directly.
  */
-import { ExitCode, KodamaError } from "../../errors.ts";
-import type { Folding } from "../../platform.ts";
-import { foldName } from "../../platform.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import type { Folding } from "../../base/platform.ts";
+import { foldName } from "../../base/platform.ts";
 import type { Ancestor, AncestorEntry } from "./ancestor.ts";
 import type { Applied, Move, SyncEndpoint } from "./endpoint.ts";
 import {

@@ -1,20 +1,20 @@
 /**
  * The background sync process of a session: `kodama sync start` (and `start --sync`, `resume`) run
  * `kodama … sync __daemon NAME` detached in its own session, so it outlives the command that started it;
- * `sync stop`, `stop` and `delete` end it (src/liveness.ts: SIGTERM, or a stop file on Windows; SIGKILL after
+ * `sync stop`, `stop` and `delete` end it (src/base/proc/liveness.ts: SIGTERM, or a stop file on Windows; SIGKILL after
  * 10 s). It is alive exactly while it holds `daemon.lock` in its directory — never judged by its pid. It
  * writes `status.json` on every state change and after every batch, and logs to `sync.log` (both in
  * `$KODAMA_HOME/sync/NAME/`).
  */
 import type { Kube, V1Pod } from "../../kube/client.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
-import { withInterrupt } from "../../proc.ts";
-import { claim, stopHolder } from "../../liveness.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import { withInterrupt } from "../../base/proc/proc.ts";
+import { claim, stopHolder } from "../../base/proc/liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
 import { SessionStopped, TwoWayLoop } from "./loop.ts";
 import { openSyncLog } from "./synclog.ts";
-import { endedByItself } from "../status.ts";
+import { endedByItself } from "../state/status.ts";
 
 /** The body of `sync __daemon NAME`: runs until SIGTERM/SIGINT. */
 export async function runDaemon(kube: Kube, name: string, home?: string): Promise<number> {
@@ -219,7 +219,7 @@ export async function spawnDaemon(
   // `session land` left a merge to finish: never sync into a half-merged tree
   const held = await (await import("./hold.ts")).holdReason(name, home);
   if (held) throw new KodamaError(held, ExitCode.USAGE);
-  const { selfCommand } = await import("../../proc.ts");
+  const { selfCommand } = await import("../../base/proc/proc.ts");
   const self = selfCommand();
   const args = [...self.slice(1), ...kube.childFlags(), "-n", namespace, "sync", "__daemon", name];
   const proc = new Deno.Command(self[0], {

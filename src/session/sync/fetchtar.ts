@@ -2,7 +2,7 @@
  * Fetching files and links from the pod: a tar of the named paths (one exec per 200, or the kept-open
  * fetch channel for a few small ones, base64-encoded), read by a parser that keeps what was asked for.
  */
-import { concatBytes } from "../../bytes.ts";
+import { concatBytes } from "../../base/text/bytes.ts";
 import type { Kube } from "../../kube/client.ts";
 import { TarParser } from "../../pods/tarformat.ts";
 import { targetOf } from "./push.ts";
@@ -69,7 +69,7 @@ function base64Decode(text: string): Uint8Array {
 /**
  * The pod's side of a fetch over the kept-open channel: stdin is one `./PATH` a line; the tar of those
  * paths comes back base64-encoded (busybox `base64`), before the channel's `done` line. A path gone
- * meanwhile is left out. Reading is not activity for a session's idle stop (session/lifetime.ts): what
+ * meanwhile is left out. Reading is not activity for a session's idle stop (session/lifecycle/lifetime.ts): what
  * the sync fetches, hashes or lists is marked `kodama-idle-ignore`; what it sends into the pod counts.
  */
 export const FETCH_SCRIPT: string = FETCH; // pod/fetch.sh

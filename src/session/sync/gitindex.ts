@@ -12,9 +12,9 @@
  * version 4 a varint of bytes to drop from the previous path and the rest, NUL-terminated. A split index
  * keeps most entries in `sharedindex.<id>`: both files are read. Pure except `gitExecutablesOf`.
  */
-import { gitLocations } from "../../gitpaths.ts";
-import { configValues, formatProblem } from "../gitrefs.ts";
-import { join, resolve } from "../../fspath.ts";
+import { gitLocations } from "../../base/fs/gitpaths.ts";
+import { configValues, formatProblem } from "../git/gitrefs.ts";
+import { join, resolve } from "../../base/fs/fspath.ts";
 
 const EXECUTABLE = 0o100755;
 

@@ -4,10 +4,10 @@
  * hold is `hold.json` in the session's sync directory; `spawnDaemon` refuses while the repository it
  * names is still mid-merge or mid-rebase, and drops the hold once it is not.
  */
-import { join } from "../../fspath.ts";
+import { join } from "../../base/fs/fspath.ts";
 import { atomicWrite } from "../../config/atomic.ts";
 import { paths } from "./store.ts";
-import { doorGit, inProgressIn } from "../doorgit.ts";
+import { doorGit, inProgressIn } from "../git/doorgit.ts";
 
 interface Hold {
   /** the local repository's work tree */

@@ -16,9 +16,9 @@
  * `useGitignore: false` turns off `.gitignore`, `.git/info/exclude` and the global excludes file only. Matching is done by the
  * `ignore` package (the gitignore specification's semantics, also used by eslint and prettier).
  */
-import { readTextBoundedSync } from "../../boundedread.ts";
-import { KodamaError } from "../../errors.ts";
-import { defaultFolding, hostPlatform } from "../../platform.ts";
+import { readTextBoundedSync } from "../../base/fs/boundedread.ts";
+import { KodamaError } from "../../base/errors.ts";
+import { defaultFolding, hostPlatform } from "../../base/platform.ts";
 import ignore, { type Ignore } from "ignore";
 import { join } from "node:path";
 

@@ -1,6 +1,6 @@
 /** The copies a one-way mode keeps of the versions it replaces (sync status points at them). */
 import { dirname, join } from "node:path";
-import { symlinkUnder } from "../../safewrite.ts";
+import { symlinkUnder } from "../../base/fs/safewrite.ts";
 import type { KeepCopy } from "./endpoint.ts";
 import { paths, type SyncConfig } from "./store.ts";
 

@@ -1,14 +1,14 @@
 /**
  * The local side of a sync (SyncEndpoint): the tree under the root, scanned (or kept by the loop from its
- * file watcher), hashed only where it moved; pulled files written the one safe way (src/safewrite.ts),
+ * file watcher), hashed only where it moved; pulled files written the one safe way (src/base/fs/safewrite.ts),
  * each checked against what the scan saw just before it is written.
  */
-import { escapeControl, quote } from "../../escape.ts";
+import { escapeControl, quote } from "../../base/text/escape.ts";
 import { dirname, join } from "node:path";
 import { type Ancestor, hashBytes, hashFileSized } from "./ancestor.ts";
 import type { IgnoreRules } from "./ignore.ts";
 import type { Snap, SnapTree } from "./plan.ts";
-import { hasUnixModes, hostPlatform, type Platform, podMode } from "../../platform.ts";
+import { hasUnixModes, hostPlatform, type Platform, podMode } from "../../base/platform.ts";
 import {
   localWriteProblem,
   type ProtectedPlaces,
@@ -16,7 +16,7 @@ import {
   pulledMode,
   throughLink,
 } from "./safety.ts";
-import { mkdirUnder, Refused, symlinkUnder, writeUnder } from "../../safewrite.ts";
+import { mkdirUnder, Refused, symlinkUnder, writeUnder } from "../../base/fs/safewrite.ts";
 import { protectedPlaces } from "./protect.ts";
 import { type Entry, gitExecutables, scanTree, type Tree } from "./scan.ts";
 import type { SyncConfig } from "./store.ts";
@@ -164,7 +164,7 @@ async function makeRoom(
 }
 
 /**
- * Write one pulled file or link the one safe way (src/safewrite.ts): temp name in the same real
+ * Write one pulled file or link the one safe way (src/base/fs/safewrite.ts): temp name in the same real
  * directory, mode, mtime, rename; never through a link; a link only when, resolved against the disk as
  * it is now, it stays in the tree and out of .git (else `Refused`, reported by the caller).
  */

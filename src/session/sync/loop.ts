@@ -7,11 +7,11 @@
 import { isAbsolute, relative, sep } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { type Ancestor, loadAncestor, saveAncestor } from "./ancestor.ts";
 import { IgnoreRules } from "./ignore.ts";
 import { planScope } from "./plan.ts";
-import { type Folding, hostPlatform, probeFolding } from "../../platform.ts";
+import { type Folding, hostPlatform, probeFolding } from "../../base/platform.ts";
 import { APPLY2_SCRIPT, mergeRound, parseRound, type PodEntry, watcherCommand } from "./podside.ts";
 import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
@@ -120,7 +120,7 @@ export class SessionStopped extends KodamaError {
 }
 
 /**
- * The sync's acknowledgement of an announced idle stop (session/lifetime.ts): one line, the deadline it
+ * The sync's acknowledgement of an announced idle stop (session/lifecycle/lifetime.ts): one line, the deadline it
  * read, appended by a process that is not activity.
  */
 export const ACK_SCRIPT: string = ACK; // pod/ack.sh

@@ -10,8 +10,8 @@
  */
 import { isWithin } from "../../config/confine.ts";
 import { kodamaHome } from "../../config/paths.ts";
-import { usageError } from "../../errors.ts";
-import { join } from "../../fspath.ts";
+import { usageError } from "../../base/errors.ts";
+import { join } from "../../base/fs/fspath.ts";
 import type { SyncMode } from "./plan.ts";
 
 export interface SyncedTree {
@@ -89,7 +89,7 @@ export async function refuseOverlap(
 ): Promise<void> {
   if (allow || !writesLocally(mode)) return;
   const root = await Deno.realPath(dir).catch(() => dir);
-  const { hostPlatform } = await import("../../platform.ts");
+  const { hostPlatform } = await import("../../base/platform.ts");
   const fold = hostPlatform().os !== "linux";
   const other = overlapOf(root, mode, self, await syncedTrees(), fold);
   if (!other) return;

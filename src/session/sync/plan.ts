@@ -276,7 +276,7 @@ export function summarize(actions: Action[]): { toPod: number; toLocal: number; 
  * pod -> local copy is a **conflict**, never an overwrite, when its path or one of its directories would
  * land on a local name spelled differently (one the plan does not remove first), or when another pod name
  * folds onto the same local name. A case-only rename in the pod (a local delete, then the copy) still
- * goes through. `fold` is src/platform.ts foldName with the disk's rules. Pure.
+ * goes through. `fold` is src/base/platform.ts foldName with the disk's rules. Pure.
  */
 export function foldConflicts(
   plan: Action[],

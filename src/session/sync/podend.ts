@@ -3,8 +3,8 @@
  * report it, hashed in the pod where a file moved; one batch applies the plan's steps there, each
  * checked by the pod's apply program against the stat key the plan saw (`expect`) and renamed into place.
  */
-import { concatBytes } from "../../bytes.ts";
-import { KodamaError } from "../../errors.ts";
+import { concatBytes } from "../../base/text/bytes.ts";
+import { KodamaError } from "../../base/errors.ts";
 import type { Kube } from "../../kube/client.ts";
 import type { Ancestor } from "./ancestor.ts";
 import type { IgnoreRules } from "./ignore.ts";

@@ -23,13 +23,13 @@
  */
 import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
-import { concatBytes } from "../../bytes.ts";
-import { KodamaError } from "../../errors.ts";
+import { concatBytes } from "../../base/text/bytes.ts";
+import { KodamaError } from "../../base/errors.ts";
 import { END_OF_ARCHIVE, header } from "../../pods/tarformat.ts";
 import { hashFile, md5 } from "./ancestor.ts";
 import type { Kind } from "./plan.ts";
 import type { SyncTarget } from "./remote.ts";
-import { SYNC_WATCHER_MARK } from "../lifetime.ts";
+import { SYNC_WATCHER_MARK } from "../lifecycle/lifetime.ts";
 import WATCH from "./pod/watch.sh" with { type: "text" };
 import EVENTS from "./pod/events.js" with { type: "text" };
 import APPLY2 from "./pod/apply2.sh" with { type: "text" };
@@ -101,7 +101,7 @@ export const EVENT_FULL_FACTOR = 3;
  * It only looks: `kodama-idle-ignore` keeps it from counting as activity for a session's idle stop.
  * SYNC_WATCHER_MARK tells that watchdog a sync is connected; a round that finds its stop announced says
  * so (`@stopping DEADLINE`, before `@end`; a builtin test, no process), and the sync flushes and
- * acknowledges (session/lifetime.ts).
+ * acknowledges (session/lifecycle/lifetime.ts).
  * With `$5` = 1 and `node` in the image, the notifier (EVENTS_JS) runs beside it: once it is ready, a
  * `since` round whose `$d/dirty` is empty starts no process at all (builtin tests) and reports nothing,
  * unless EVENT_WALK_EVERY rounds went by without a walk; a round that walks empties `$d/dirty` first.

@@ -4,15 +4,15 @@
  * started: the `workflows.paths` directories `kodama run` in the tree reads (the tree's config and yours,
  * as src/config/workflowpaths.ts resolves them), `$KODAMA_HOME`, and the real place of any `.kodama` link
  * in the tree. Each is compared as a real place: both the path as written and its real path (the longest
- * existing prefix with every link followed, src/realpath.ts) against both spellings of the root, so a
+ * existing prefix with every link followed, src/base/fs/realpath.ts) against both spellings of the root, so a
  * directory the config names through a symlink, or one added to the config after the sync started, is
  * protected from the next write batch on.
  *
  * The config is read again only when one of its files changed (their lstat: size, mtime, inode) or a
  * `.kodama.yaml` appeared or went on the way up from the root; the real paths are taken every batch.
  */
-import { dirname, join, resolve } from "../../fspath.ts";
-import { realLanding, relativeInside } from "../../realpath.ts";
+import { dirname, join, resolve } from "../../base/fs/fspath.ts";
+import { realLanding, relativeInside } from "../../base/fs/realpath.ts";
 import { globalConfigPath, kodamaHome } from "../../config/paths.ts";
 import type { ProtectedPlaces } from "./safety.ts";
 

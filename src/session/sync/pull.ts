@@ -12,12 +12,12 @@
  * #36 (case-insensitive and normalizing disks); the two-way plan applies the same rule (plan.ts
  * foldConflicts), with the root's folding probed.
  */
-import { escapeControl } from "../../escape.ts";
+import { escapeControl } from "../../base/text/escape.ts";
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
-import { ExitCode, KodamaError, notFound } from "../../errors.ts";
+import { ExitCode, KodamaError, notFound } from "../../base/errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
-import { requireSession } from "../cluster.ts";
+import { requireSession } from "../state/cluster.ts";
 import { rulesFor } from "./push.ts";
 import {
   localRule,
@@ -36,7 +36,7 @@ import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import type { Action, SnapTree } from "./plan.ts";
 import { listPod } from "./podend.ts";
 import { runCycle } from "./reconcile.ts";
-import { type Folding, foldName, hostPlatform, type Platform, probeFolding } from "../../platform.ts";
+import { type Folding, foldName, hostPlatform, type Platform, probeFolding } from "../../base/platform.ts";
 
 export type Change = "added" | "modified" | "deleted";
 
@@ -80,7 +80,7 @@ export function planPull(
   ignored: (rel: string, isDir: boolean) => boolean,
   under?: string,
   o: {
-    /** how the local disk folds names (src/platform.ts probeFolding of the sync root) */
+    /** how the local disk folds names (src/base/platform.ts probeFolding of the sync root) */
     folding?: Folding;
     /** whose naming rules apply (default this machine's) */
     platform?: Platform;
@@ -162,7 +162,7 @@ const MARK: Record<Change, string> = { added: "A", modified: "M", deleted: "D" }
  * why)`.
  */
 export function formatItems(items: PullItem[]): string {
-  // the names come from the pod: every control and format character shown escaped (src/escape.ts)
+  // the names come from the pod: every control and format character shown escaped (src/base/text/escape.ts)
   return items.map((i) => {
     const path = escapeControl(i.path);
     return i.refused !== undefined

@@ -5,13 +5,13 @@
  */
 import type { Kube } from "../../kube/client.ts";
 import type { Sink } from "../../base/sink.ts";
-import { formatBytes } from "../../bytes.ts";
+import { formatBytes } from "../../base/text/bytes.ts";
 import { ProgressRenderer } from "../../ui/progress.ts";
 import { makeBatch, shardBatch } from "./batch.ts";
 import { globalExcludesFile, IgnoreRules } from "./ignore.ts";
 import { applyBatch, type SyncTarget } from "./remote.ts";
 import { adoptModes, diffTrees, gitExecutables, scanTree, type Tree } from "./scan.ts";
-import { hasUnixModes, hostPlatform } from "../../platform.ts";
+import { hasUnixModes, hostPlatform } from "../../base/platform.ts";
 import {
   emptyStatus,
   loadManifest,

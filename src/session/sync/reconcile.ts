@@ -3,7 +3,7 @@
  * loop (loop.ts), `sync pull`, `sync resolve` and resume run it; and the ancestor a full push leaves.
  */
 import type { Kube } from "../../kube/client.ts";
-import { hostPlatform, probeFolding } from "../../platform.ts";
+import { hostPlatform, probeFolding } from "../../base/platform.ts";
 import { type Ancestor, loadAncestor, saveAncestor } from "./ancestor.ts";
 import { cycle, type CycleResult } from "./cycle.ts";
 import type { Force } from "./cycleplan.ts";
@@ -18,7 +18,7 @@ import { rulesFor } from "./push.ts";
 import type { BatchChannel } from "./remote.ts";
 import type { Tree } from "./scan.ts";
 import type { SyncConfig } from "./store.ts";
-import type { Folding } from "../../platform.ts";
+import type { Folding } from "../../base/platform.ts";
 
 /** What one cycle needs besides the trees. */
 export interface CycleContext {

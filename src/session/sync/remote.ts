@@ -4,9 +4,9 @@
  */
 import type { Kube } from "../../kube/client.ts";
 import { execInPod, type ExecResult, type ExecStreams } from "../../kube/exec.ts";
-import { concatBytes, formatBytes } from "../../bytes.ts";
-import { within } from "../../timer.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { concatBytes, formatBytes } from "../../base/text/bytes.ts";
+import { within } from "../../base/proc/timer.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { APPLY_SCRIPT, type Batch, batchStream, type PackStats, streamOf, type Zlib } from "./batch.ts";
 import GZIP from "./pod/gzip.sh" with { type: "text" };
 import CHANNEL from "./pod/channel.sh" with { type: "text" };

@@ -20,7 +20,7 @@ import {
   localMode,
   type Platform,
   pulledNameProblem,
-} from "../../platform.ts";
+} from "../../base/platform.ts";
 
 /**
  * Is `rel` (a '/'-separated relative path) `.git` or inside a `.git` directory, at any depth, in any

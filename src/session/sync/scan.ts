@@ -4,7 +4,7 @@
  */
 import { join, sep } from "node:path";
 import type { IgnoreRules } from "./ignore.ts";
-import { type Folding, hasUnixModes, hostPlatform, type Platform, podMode } from "../../platform.ts";
+import { type Folding, hasUnixModes, hostPlatform, type Platform, podMode } from "../../base/platform.ts";
 
 /**
  * What a scan reads of the local file system (Deno's own functions by default). Tests put a
@@ -140,7 +140,7 @@ export function statPath(
 /**
  * The mode to send for a local entry where the OS keeps no Unix modes (Windows): the ancestor's (what
  * the pod was last sent, or pulled from it), else 0755 for a file git marks executable, else 0644 /
- * 0755 — never world-writable (src/platform.ts podMode). Elsewhere the entry is left as it is.
+ * 0755 — never world-writable (src/base/platform.ts podMode). Elsewhere the entry is left as it is.
  */
 export function adoptMode(
   rel: string,

@@ -10,11 +10,11 @@
 import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
-import { formatBytes } from "../../bytes.ts";
-import { ExitCode, KodamaError, usageError } from "../../errors.ts";
+import { formatBytes } from "../../base/text/bytes.ts";
+import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { formatDuration } from "../../base/duration.ts";
-import { CONTAINER, namesOf, type SessionSpec } from "../spec.ts";
+import { CONTAINER, namesOf, type SessionSpec } from "../spec/spec.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import { reconcileOnce, recordPushed } from "./reconcile.ts";
 import { type PushResult, pushTree } from "./push.ts";
@@ -129,7 +129,7 @@ export async function defaultSyncDir(
 ): Promise<{ dir: string } | { reason?: string }> {
   const abs = resolve(cwd);
   const how = "choose with --sync PATH, or --no-sync";
-  const { homeDir, hostPlatform } = await import("../../platform.ts");
+  const { homeDir, hostPlatform } = await import("../../base/platform.ts");
   const home = homeDir(hostPlatform());
   if (abs === resolve(abs, "..")) {
     return { reason: `not syncing ${abs}: it is the file system's root (${how})` };

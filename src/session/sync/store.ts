@@ -10,7 +10,7 @@
  *
  * No secret is written here: the connection is named by kubeconfig flags, never a token.
  */
-import { join } from "../../fspath.ts";
+import { join } from "../../base/fs/fspath.ts";
 import { acquireLock, atomicWrite } from "../../config/atomic.ts";
 import { kodamaHome } from "../../config/paths.ts";
 import type { Entry, Tree } from "./scan.ts";
@@ -44,7 +44,7 @@ export type SyncStateName = "starting" | "watching" | "syncing" | "paused" | "er
 export interface SyncStatus {
   state: SyncStateName;
   pid?: number;
-  /** written by older versions (a /proc start time); ignored: liveness is the daemon's lock (src/liveness.ts) */
+  /** written by older versions (a /proc start time); ignored: liveness is the daemon's lock (src/base/proc/liveness.ts) */
   procStart?: string;
   startedAt?: string;
   lastSync?: string;
@@ -128,7 +128,7 @@ export async function saveConfig(c: SyncConfig, home?: string): Promise<void> {
 
 /** The session file's `sync` (enabled, localPath, mode) follows this machine's sync of the session. */
 export async function recordSync(c: SyncConfig, enabled: boolean, home?: string): Promise<void> {
-  const { loadState, updateState } = await import("../state.ts");
+  const { loadState, updateState } = await import("../state/state.ts");
   const cur = await loadState(c.name, home).catch(() => undefined);
   if (!cur || cur.namespace !== c.namespace) return;
   await updateState(c.name, { sync: { enabled, localPath: c.root, mode: c.mode ?? "two-way" } }, home)

@@ -13,11 +13,11 @@
  *   otherwise.
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
-import { isDotGit } from "../../platform.ts";
-import { realLanding } from "../../realpath.ts";
+import { isDotGit } from "../../base/platform.ts";
+import { realLanding } from "../../base/fs/realpath.ts";
 
 export type Access = "read" | "write";
 

@@ -21,10 +21,10 @@
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { kodamaHome } from "../../config/paths.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Permissions } from "../schema.ts";
 import { expandPath } from "./permissions.ts";
-import { realLanding } from "../../realpath.ts";
+import { realLanding } from "../../base/fs/realpath.ts";
 import {
   denoBinDir,
   denoDir,
@@ -33,8 +33,8 @@ import {
   type Platform,
   privateSystemPaths,
   splitPathList,
-} from "../../platform.ts";
-import { quote } from "../../escape.ts";
+} from "../../base/platform.ts";
+import { quote } from "../../base/text/escape.ts";
 
 const MAX_ENTRIES = 20_000;
 

@@ -9,8 +9,8 @@ import type { Sink } from "../../base/sink.ts";
 import { describeDenial } from "./permissions.ts";
 import { formatDuration } from "../../base/duration.ts";
 import { safeLine, stripControl } from "../../ui/color.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
-import { hostPlatform, ownCommandLine, runtimeFlagGiven } from "../../platform.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import { hostPlatform, ownCommandLine, runtimeFlagGiven } from "../../base/platform.ts";
 import { canRelay, childWorker, type WorkerLike } from "./child.ts";
 import { kodamaHome } from "../../config/paths.ts";
 

@@ -4,7 +4,7 @@
  * with all permissions and every script/local step gets only what the workflow declared.
  */
 import type { Permissions } from "../schema.ts";
-import { expandHome, hostPlatform, type Platform } from "../../platform.ts";
+import { expandHome, hostPlatform, type Platform } from "../../base/platform.ts";
 
 /** A granted path as Deno gets it: `~` is the home directory (USERPROFILE on Windows), relative is from baseDir. */
 export function expandPath(p: string, baseDir: string, plat: Platform = hostPlatform()): string {

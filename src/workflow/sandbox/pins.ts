@@ -15,11 +15,11 @@
  */
 import { dirname, relative, resolve } from "node:path";
 import { commandWords } from "../codewords.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
 import { inside } from "./confine.ts";
-import { realLanding } from "../../realpath.ts";
+import { realLanding } from "../../base/fs/realpath.ts";
 import { expandPath, looksLikePath } from "./permissions.ts";
 
 export interface Pin {
@@ -337,13 +337,13 @@ export async function checkPins(lw: LoadedWorkflow): Promise<void> {
 
 /**
  * For a granted `local` step's life: hold the repository files and trees the run was trusted with against
- * every write kodama makes (src/safewrite.ts: a parallel `cp` step from a pod, `sync pull`, a land), then
+ * every write kodama makes (src/base/fs/safewrite.ts: a parallel `cp` step from a pod, `sync pull`, a land), then
  * check them (checkPins) — so what the step reads is the pinned content, or the step does not start. Returns
  * the release.
  */
 export async function holdPins(lw: LoadedWorkflow): Promise<() => void> {
   const was = trustedPins.get(lw);
-  const { holdAgainstWrites } = await import("../../safewrite.ts");
+  const { holdAgainstWrites } = await import("../../base/fs/safewrite.ts");
   const release = holdAgainstWrites(
     (was?.pins ?? []).filter((p) => p.kind === "file" || p.kind === "run" || p.kind === "tree").map((p) =>
       p.real

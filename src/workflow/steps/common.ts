@@ -4,7 +4,7 @@ import type { Sink } from "../../base/sink.ts";
 import type { ResolvedTarget } from "../types.ts";
 import type { TargetFlags } from "../../pods/target.ts";
 import type { Target } from "../schema.ts";
-import { shellJoin } from "../../escape.ts";
+import { shellJoin } from "../../base/text/escape.ts";
 
 /** A sink that forwards to `next` and keeps a copy (bounded) for step outputs. */
 export function teeSink(next: Sink | undefined, limit = 1 << 20): Sink & { text(): string } {

@@ -1,9 +1,9 @@
 /** `cp`: copy files between this machine and the pod(s) of a target. `pod:/path` names a path in the pod. */
 import type { StepKind } from "../types.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { sep } from "node:path";
 import { describePods, podNames } from "./common.ts";
-import { isDotGit } from "../../platform.ts";
+import { isDotGit } from "../../base/platform.ts";
 
 export interface CpSpec {
   target: string;
@@ -54,7 +54,7 @@ export const cp: StepKind<CpSpec> = {
     );
     // used as the real path it was checked as: a link planted on the way after the check (say by a `cp`
     // step running alongside) is refused at the time of use (CopyOptions.resolved), never followed
-    const { realLanding } = await import("../../realpath.ts");
+    const { realLanding } = await import("../../base/fs/realpath.ts");
     const checked = await realLanding(localPath);
     const local = (_p: string) => checked;
     // a pod's archive never lands in a .git directory (hooks and config there run code locally)

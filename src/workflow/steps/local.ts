@@ -5,7 +5,7 @@
 import type { StepKind } from "../types.ts";
 import { argvText, kubeconfigFlag, teeSink } from "./common.ts";
 import { denoPermissions } from "../sandbox/permissions.ts";
-import { baseEnvNames, hostPlatform, type Platform } from "../../platform.ts";
+import { baseEnvNames, hostPlatform, type Platform } from "../../base/platform.ts";
 
 export interface LocalSpec {
   command: string[];
@@ -14,7 +14,7 @@ export interface LocalSpec {
 }
 
 /**
- * The child's environment: what a command needs to start on this OS (src/platform.ts baseEnvNames:
+ * The child's environment: what a command needs to start on this OS (src/base/platform.ts baseEnvNames:
  * on Windows SystemRoot, PATHEXT, TEMP, USERPROFILE …), the names in permissions.env, and the
  * workflow/step env.
  */

@@ -2,7 +2,7 @@
 import type { StepKind } from "../types.ts";
 import { durationMs } from "../model.ts";
 import { describePods, teeSink } from "./common.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { compileLineFilter, patternError } from "../../pods/log_filter.ts";
 
 export interface LogsSpec {

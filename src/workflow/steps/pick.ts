@@ -1,6 +1,6 @@
 /** `pick`: choose pods of a target interactively; later steps using the target get the chosen pods. */
 import type { StepKind } from "../types.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { describePods, podNames, targetFlags } from "./common.ts";
 
 export interface PickSpec {

@@ -1,8 +1,8 @@
 /** `port-forward`: forward local ports to a target's first pod for the steps that follow; closed afterwards. */
 import type { StepKind } from "../types.ts";
 import { describePods } from "./common.ts";
-import { ExitCode, KodamaError } from "../../errors.ts";
-import { quote } from "../../escape.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import { quote } from "../../base/text/escape.ts";
 
 /** 127.0.0.0/8, ::1 (also written IPv4-mapped or in full), localhost: reachable only from this machine. */
 export function isLoopback(address: string): boolean {

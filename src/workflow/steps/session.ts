@@ -101,9 +101,9 @@ async function runKodama(
   stdin?: string,
 ): Promise<{ code: number; stdout: string }> {
   const [{ selfCommand }, { assertChildrenCanConnect }, { hostPlatform, signals }] = await Promise.all([
-    import("../../proc.ts"),
+    import("../../base/proc/proc.ts"),
     import("../../kube/overrides.ts"),
-    import("../../platform.ts"),
+    import("../../base/platform.ts"),
   ]);
   const kube = await ctx.run.kube();
   assertChildrenCanConnect(kube.options);
@@ -114,7 +114,7 @@ async function runKodama(
   const child = new Deno.Command(cmd, {
     args: [...pre, ...flags, ...argv],
     cwd: ctx.run.baseDir,
-    // a workflow is a door: the child's git in a `repo` is door git (src/session/doorgit.ts), never the
+    // a workflow is a door: the child's git in a `repo` is door git (src/session/git/doorgit.ts), never the
     // repository's config, hooks or includes
     env: { KODAMA_DOOR_GIT: "1" },
     stdin: stdin !== undefined ? "piped" : "null",
@@ -239,8 +239,8 @@ export const session: StepKind<SessionSpec> = {
       ) {
         repo = await ctx.run.confine(t.repo.replace(/^file:\/\//, ""), "read", "session repo");
         // and so must everything git reads for it: a `.git` file, a linked work tree's main repository,
-        // borrowed objects and links in `.git` may lead anywhere (src/gitpaths.ts)
-        const { passRepo } = await import("../../gitpaths.ts");
+        // borrowed objects and links in `.git` may lead anywhere (src/base/fs/gitpaths.ts)
+        const { passRepo } = await import("../../base/fs/gitpaths.ts");
         await passRepo(repo, "session repo", (p, what) => ctx.run.confine(p, "read", what));
       }
       if (t["prompt-file"] !== undefined) {

@@ -32,7 +32,7 @@ export const tmux: StepKind<TmuxSpec> = {
     const t = await ctx.run.target(s.target);
     const kube = await ctx.run.kube();
     const { tmuxFanout, paneEnv } = await import("../../pods/tmux.ts");
-    const { selfCommand } = await import("../../proc.ts");
+    const { selfCommand } = await import("../../base/proc/proc.ts");
     // each pane is a new kodama process, possibly started by a tmux server with another environment
     // and cwd: hand it the same cluster (the run's --kubeconfig, made absolute by `kodama run`, this
     // run's context, and paneEnv's KUBECONFIG/KODAMA_HOME/proxy settings)

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
 import {
   checkRunId,
   INSTALL_FAILED_EXIT,
@@ -16,7 +16,7 @@ import {
   TAKEN_OVER_EXIT,
 } from "../../../src/agent/agent.ts";
 import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets.ts";
-import { parseFetchHeader } from "../../../src/session/fetch.ts";
+import { parseFetchHeader } from "../../../src/session/git/fetch.ts";
 import { runExit, runStart } from "./_start.ts";
 
 Deno.test("agent runs: states from the status lines, durations up to now for running ones", () => {

@@ -3,7 +3,7 @@
  * `env.dotenvFiles` as `start` does (the demo's env file with the presets' endpoints), never a repository's:
  * its request goes from the laptop, where no egress policy would keep a base URL a repository chose.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
 import { setOrigin } from "../../../src/config/origin.ts";
 import { configEnvFiles } from "../../../src/agent/checkrun.ts";

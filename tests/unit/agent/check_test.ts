@@ -1,5 +1,5 @@
 /** agent check's pure core (src/agent/check.ts): the real APIs' request shapes, the SSE facts, the verdicts. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   checkPlan,
   judge,

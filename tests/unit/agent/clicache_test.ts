@@ -3,10 +3,10 @@
  * real under dash with a fake npm: the install pod's fill (pod/cachefill.sh) and a run's lookup
  * (pod/install.sh) that then needs no npm at all.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildPod } from "../../../src/session/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec.ts";
+import { buildPod } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec/spec.ts";
 import {
   buildCachePVC,
   buildInstallPod,

@@ -2,7 +2,7 @@
 // session gets (only its token), what a session's claims and env get, the gateway config's chatgpt slot,
 // the state claim; and in the gateway program (loaded as the CommonJS file it is) JWT expiry, the
 // single-flight refresh and which login (Secret, state file, memory) wins.
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { createRequire } from "node:module";
 import {
   codexAuthPaths,

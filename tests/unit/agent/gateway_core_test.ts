@@ -1,7 +1,7 @@
 // The pure parts of kodama's gateway (src/agent/pod/gateway.js, loaded as the CommonJS file it is): reset
 // times and retry-after in the providers' forms, what rate-limit headers tell the governor, usage fields of
 // each provider's answers, the egress allow-list's host matching.
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 

@@ -3,13 +3,13 @@
  * last denied host, the budget left, the USAGE cell, and how `list`, `compare` and `agent status` show them
  * (a column only when some session has figures; `gateway: null` in JSON when they could not be read).
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { figuresBySession, gatewayLine, withBudget } from "../../../src/agent/gateway/figures.ts";
 import type { LogEvent } from "../../../src/agent/gateway/usage.ts";
 import { gatewayTotal, renderComparison, type ReplicaRow } from "../../../src/agent/compare.ts";
-import { type GatewayFigures, usageText } from "../../../src/session/gateway.ts";
-import { renderSessions, sessionObject } from "../../../src/session/list.ts";
-import type { SessionView } from "../../../src/session/status.ts";
+import { type GatewayFigures, usageText } from "../../../src/session/spec/gateway.ts";
+import { renderSessions, sessionObject } from "../../../src/session/state/list.ts";
+import type { SessionView } from "../../../src/session/state/status.ts";
 
 const LOG: LogEvent[] = [
   { t: "2026-11-26T10:00:00Z", ev: "config", status: "loaded" },

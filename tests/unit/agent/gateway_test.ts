@@ -4,7 +4,7 @@
  * (providers, a host list a repository can only narrow), the env rewrite (no real key survives), the
  * session's egress policy through the gateway, and the log read as rows and sums.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   buildGatewayPod,
   buildGatewayPolicy,
@@ -16,8 +16,8 @@ import { allowedHosts, gatewayEnv, sessionClaims } from "../../../src/agent/gate
 import { lastDenied, logRows, usageRows } from "../../../src/agent/gateway/usage.ts";
 import { mintToken, newSigningKey, verifyToken } from "../../../src/agent/gatewaytoken.ts";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildNetworkPolicy } from "../../../src/session/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec.ts";
+import { buildNetworkPolicy } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec/spec.ts";
 import { isHostPattern } from "../../../src/base/hostpattern.ts";
 
 const assertNot = (v: boolean, msg?: string) => assert(!v, msg);
@@ -282,7 +282,7 @@ Deno.test("doctor's gateway row: none without one; failed when its pod or Servic
 });
 
 Deno.test("the clone through the gateway: its init container takes git's config from the env Secret", async () => {
-  const { buildPod } = await import("../../../src/session/manifests.ts");
+  const { buildPod } = await import("../../../src/session/spec/manifests.ts");
   const base = resolveSpec({ name: "demo", namespace: "dev" }, configSchema.parse({}), {
     envVars: [],
     editorFiles: [],

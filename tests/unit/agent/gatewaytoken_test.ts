@@ -1,5 +1,5 @@
 // Session tokens of kodama's gateway (src/agent/gatewaytoken.ts): minted by kodama, verified by the gateway.
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { adminToken, mintToken, newSigningKey, verifyToken } from "../../../src/agent/gatewaytoken.ts";
 
 const claims = {

@@ -1,7 +1,7 @@
 // The Gemini CLI's `--output-format stream-json` (0.61.0), captured from the real CLI against the Gemini
 // stand-in of tests/agents/_standin.ts (tests/fixtures/agents/gemini-*.jsonl: its stderr, then its stdout,
 // as a run's log holds them), into the same RunTruth and `agent logs` lines as Claude's and Codex's.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parseStream } from "../../../src/agent/stream.ts";
 import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
 import { createRenderer, renderLog } from "../../../src/agent/render.ts";

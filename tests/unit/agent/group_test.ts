@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
 import { join } from "node:path";
 import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
 import {
@@ -11,8 +11,8 @@ import {
   settled,
 } from "../../../src/agent/compare.ts";
 import { parseVariants, splitWords } from "../../../src/agent/group.ts";
-import { buildSession } from "../../../src/session/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec.ts";
+import { buildSession } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec/spec.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { runExit, runStart } from "./_start.ts";
 

@@ -1,10 +1,10 @@
 /**
- * agent keys (src/agent/keys.ts, src/platform.ts's keychainCommand): the command each OS gets, with the
+ * agent keys (src/agent/keys.ts, src/base/platform.ts's keychainCommand): the command each OS gets, with the
  * secret on stdin and never in argv; the 0600 file when there is no keychain; wrong keys named.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
-import type { KodamaError } from "../../../src/errors.ts";
-import { keychainCommand, platformFor } from "../../../src/platform.ts";
+import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
+import type { KodamaError } from "../../../src/base/errors.ts";
+import { keychainCommand, platformFor } from "../../../src/base/platform.ts";
 import {
   getKey,
   type KeyStoreDeps,

@@ -4,7 +4,7 @@
  * checked as docs/agents.md tells a receiver to, notify.on's events, a stopped run said nothing of, one
  * retry after a 5xx and no more.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { NOTIFY_JS } from "../../../src/agent/agent.ts";
 
 const KEY = "k".repeat(64);

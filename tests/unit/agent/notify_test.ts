@@ -3,7 +3,7 @@
  * event a run's end is, the one-line summary, the terminal's OSC 9/777 + bell with the agent's text made
  * safe, and the desktop notifier's command per OS with the text never where it could be code.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { classify, factsOf, isQuestion, needsInput, type Outcome } from "../../../src/agent/outcome.ts";
 import {
   announceRunEnd,
@@ -14,7 +14,7 @@ import {
   terminalNotification,
 } from "../../../src/agent/notify.ts";
 import { groupNote, type ReplicaRow } from "../../../src/agent/compare.ts";
-import { desktopNotifyCommand, type NotifyCommand, platformFor } from "../../../src/platform.ts";
+import { desktopNotifyCommand, type NotifyCommand, platformFor } from "../../../src/base/platform.ts";
 
 const ok: Outcome = { class: "succeeded", retryable: false, message: "done" };
 const line = (o: unknown) => JSON.stringify(o);

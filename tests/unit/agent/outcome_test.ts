@@ -2,7 +2,7 @@
 // lines of the real CLIs: Claude Code 2.1's stream-json (result's is_error / api_error_status /
 // terminal_reason, system/api_retry, rate_limit_event, system/model_fallback), Codex's --json
 // (turn.failed, error items), the Gemini CLI's stream-json (result.error, exit codes 41/42/53).
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { classify, factsOf, outcomeText, waitingText } from "../../../src/agent/outcome.ts";
 
 const fixture = (n: string) =>

@@ -3,7 +3,7 @@
  * what `--continue` runs, which local variables may go with it (only the user's config decides), and the
  * CA bundle that travels as content.
  */
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@kodama/test-assert";
 import { join } from "node:path";
 import {
   checkAgentName,
@@ -24,11 +24,11 @@ import { agentFor } from "../../../src/agent/launch.ts";
 import { parseVariants } from "../../../src/agent/group.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
-import { planSession } from "../../../src/session/start.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
+import { planSession } from "../../../src/session/lifecycle/start.ts";
 import { memorySink } from "../../../src/base/sink.ts";
-import { CA_CERTS_KEY, CA_CERTS_PATH, specOf } from "../../../src/session/spec.ts";
-import { buildSession } from "../../../src/session/manifests.ts";
+import { CA_CERTS_KEY, CA_CERTS_PATH, specOf } from "../../../src/session/spec/spec.ts";
+import { buildSession } from "../../../src/session/spec/manifests.ts";
 
 const cfgOf = (agent: Record<string, unknown> = {}) => configSchema.parse({ agent });
 

@@ -2,7 +2,7 @@
 // a stand-in agent printing Claude Code's stream-json: a transient end is waited out and the conversation
 // continued with the continue arguments; a permanent one is not; a budget ends the run; an announced wait
 // is not a stall; the state file says the wait while it happens.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { NOTIFY_JS, parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { classify, factsOf } from "../../../src/agent/outcome.ts";
 

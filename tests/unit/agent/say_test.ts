@@ -1,7 +1,7 @@
 // agent say's checks of a message (every door: CLI, MCP, web) and agent wait's exit code, pure.
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { checkMessage, MAX_MESSAGE_BYTES, waitExitCode, type WaitResult } from "../../../src/agent/say.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("agent say: a message is text, not empty, at most 64 KiB of UTF-8, no NUL", () => {
   assertEquals(checkMessage("also cover the error path"), "also cover the error path");

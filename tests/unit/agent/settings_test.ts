@@ -1,6 +1,6 @@
 /** Agent settings (src/agent/settings.ts): flags, config and template layers, the runner's env, the CLIs' flags. */
-import { assert, assertEquals, assertThrows } from "@std/assert";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import {
   flagLayer,

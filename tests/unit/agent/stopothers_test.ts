@@ -1,5 +1,5 @@
 /** `compare --wait --stop-others-when-passed` (src/agent/stopothers.ts): which replica passed, which to stop. */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { passedReplica, stillGoing } from "../../../src/agent/stopothers.ts";
 import type { ReplicaRow } from "../../../src/agent/compare.ts";
 

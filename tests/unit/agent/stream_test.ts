@@ -1,6 +1,6 @@
 // The parsers, the run summary and the log renderer on REAL output of the real CLIs (Claude Code 2.1.332,
 // Codex 0.169.0) captured against tests/agents/_standin.ts: tests/fixtures/agents/*.jsonl.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { createParser, parseStream, unwrapShell } from "../../../src/agent/stream.ts";
 import { formatTokens, outcomeWord, parseTruth, truthNotes, truthOfLog } from "../../../src/agent/truth.ts";
 import { createRenderer, renderLog } from "../../../src/agent/render.ts";

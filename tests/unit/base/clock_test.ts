@@ -1,5 +1,5 @@
 /** The injected clock: the real one sleeps on Deno's own timers and ends early on abort; the manual one fires due timers in order. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { realClock } from "../../../src/base/clock.ts";
 import { ManualClock } from "../../_clock.ts";
 

@@ -1,5 +1,5 @@
 /** What `__complete` offers, decided from the real command tree with stand-in value sources (no cluster). */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { buildProgram } from "../../../src/cli/program.ts";
 import type { AnyCommand } from "../../../src/cli/flags.ts";
 import { help } from "../../../src/cli/help.ts";

@@ -5,7 +5,7 @@
  * (main.ts buildProgram, with the command's action swapped for one that records what it was given) and the
  * fast reader.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { COMMANDS } from "../../../main.ts";
 import { buildProgram } from "../../../src/cli/program.ts";
 import { fastLine } from "../../../src/cli/fast.ts";

@@ -2,7 +2,7 @@
  * The words of the command-line grammar (src/cli/grammar.ts) every reader shares: what is a flag, a
  * `--flag=value`, a `-abc` group, a negative number, the end of options.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   END_OF_OPTIONS,
   isNegativeNumber,

@@ -4,7 +4,7 @@
  * examples fails here; each example is parsed against the real flags, so an example that names a flag the
  * command does not have (or a bad choice) fails too.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import type { Help } from "@commander-js/extra-typings";
 import { buildProgram } from "../../../src/cli/program.ts";
 import type { AnyCommand } from "../../../src/cli/flags.ts";

@@ -4,7 +4,7 @@
  * module that registered a name not listed would not be found from that name. Also: a named command gets
  * a tree with just that command (plus the root's flags), and anything else gets every command.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { COMMANDS, connectsSoon } from "../../../main.ts";
 import { buildProgram } from "../../../src/cli/program.ts";
 import type { Command } from "@commander-js/extra-typings";

@@ -3,7 +3,7 @@
  * or `<n>` flag rejects an empty or malformed value whatever other flags say, and contradicting pod-choice
  * flags (`--all --first`) are a usage error naming both. Listen addresses: src/base/listen.ts.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 
 /** The error `f` throws, checked to be a `cls` (and to mention `text`). */
 function assertThrows<E extends Error>(
@@ -35,7 +35,7 @@ import { options as logsOptions } from "../../../src/cli/logs.ts";
 import { options as execOptions } from "../../../src/cli/exec.ts";
 import { options as pfOptions } from "../../../src/cli/portforward.ts";
 import { checkListenAddresses, isListenAddress } from "../../../src/base/listen.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 const spec = (specs: readonly OptSpec[], long: string) => specs.find((s) => s.flags.includes(long))!;
 const parse = (s: OptSpec, v: string) => valueParser(s)!(v, s.default);

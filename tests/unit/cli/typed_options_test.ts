@@ -4,7 +4,7 @@
  * misspelt or renamed flag is a compile error (the `@ts-expect-error` lines below fail `deno check` when
  * it is not). tests/unit/cli/fast_test.ts checks the readers fill those keys.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { COMMANDS } from "../../../src/cli/commands.ts";
 import { type CommandSpec, specsOf } from "../../../src/cli/spec.ts";
 import { flagParts, GLOBAL_OPTIONS, type OptSpec, PICKER_OPTIONS } from "../../../src/cli/optspec.ts";

@@ -3,7 +3,7 @@
  * request carries (so best-of-N conversations run at once), the task taken from the user's words only
  * (never the CLIs' context blocks), and nothing of it can break the shell line it goes into.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { demoConfig, demoTurn, taskOf } from "../../cluster/demo_agents.ts";
 
 const claudeBody = (task: string) => ({

@@ -1,5 +1,5 @@
 /** GroupSet (tests/cluster/runtime/procs.ts): dead process groups are forgotten, /proc scanned only on doubling. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { GroupSet, liveGroupIds } from "../../cluster/runtime/procs.ts";
 
 Deno.test("GroupSet: scans only once the set has doubled, forgets dead groups, keeps `keep` ones", () => {

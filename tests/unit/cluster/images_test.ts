@@ -1,5 +1,5 @@
 /** The test node's image catalogue as data: references, pull policies, default commands, kubelet events. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   containerArgv,
   defaultPullPolicy,

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { mapArg, mapArgv, mapScript, pathMapFor } from "../../cluster/runtime/pathmap.ts";
 
 const m = pathMapFor("/S/root", {

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { fstab } from "../../cluster/runtime/podns.ts";
 
 Deno.test("a container view's mounts as one fstab: order kept, read-only binds, blanks escaped", () => {

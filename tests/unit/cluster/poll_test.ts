@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { pollPause, waitUntil } from "../../cluster/harness.ts";
 
 Deno.test("pollPause: a cheap check every 50 ms; a slow one pauses as long as it took, growing to 1 s", () => {

@@ -1,5 +1,5 @@
 /** The runtime half against a fake RuntimeHost: pod life, processes, exec/attach/logs/port-forward. */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import fs from "node:fs";
 import path from "node:path";
 import net from "node:net";

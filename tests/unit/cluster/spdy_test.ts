@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import zlib from "node:zlib";
 import { Buffer } from "node:buffer";
 import {

@@ -39,11 +39,11 @@ Deno.test({ name: "finishes", [TIMEOUT]: 800, fn: () => {
   }
 });
 
-const LIVENESS = new URL("../../../src/liveness.ts", import.meta.url).href;
+const LIVENESS = new URL("../../../src/base/proc/liveness.ts", import.meta.url).href;
 
 Deno.test("stopSyncDaemons kills the process holding a session's daemon claim, never a pid a status file names", async () => {
   const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
-  // a background sync of session a: holds the claim, as the daemon does (src/liveness.ts)
+  // a background sync of session a: holds the claim, as the daemon does (src/base/proc/liveness.ts)
   const daemon = new Deno.Command(Deno.execPath(), {
     args: [
       "eval",

@@ -3,9 +3,9 @@
  * errors as loadConfig, served without the YAML parser and zod while the files are unchanged; any edit
  * (even one of the same size) is a miss; a bad file gets loadConfig's own error every time.
  */
-import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertNotEquals, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
 import { CONFIG_CODE, configCodeStamp, loadConfigCached, MAX_ENTRIES } from "../../../src/config/cache.ts";
 import { configSchema } from "../../../src/config/schema.ts";

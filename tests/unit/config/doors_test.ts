@@ -4,11 +4,11 @@
  * granted path, after links; never $KODAMA_HOME or a directory holding it, the home directory or a
  * directory holding it, or a hidden file or directory of the home — even when granted.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { Door } from "../../../src/config/doors.ts";
 import { findRepo } from "../../../src/config/paths.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { git } from "../../_git.ts";
 
 /** A fake machine: HOME with dot-directories, KODAMA_HOME in it, a project and a shared directory. */
@@ -159,7 +159,7 @@ Deno.test("home as a repository (class 4): a dotfiles git repo at ~ is never the
 Deno.test("a repository through a door: its git directory, main repository and objects pass it, not only its work tree", async () => {
   const m = await machine();
   try {
-    const { repoThroughDoor } = await import("../../../src/session/gitrun.ts");
+    const { repoThroughDoor } = await import("../../../src/session/git/gitrun.ts");
     const door = await Door.open({
       who: "an MCP client",
       started: m.project,

@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import {
   configGet,
   configKeys,

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { KodamaError } from "../../../src/errors.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
+import { KodamaError } from "../../../src/base/errors.ts";
 import {
   allKeys,
   didYouMean,
@@ -9,7 +9,7 @@ import {
   typeLabel,
 } from "../../../src/config/keys.ts";
 import { coerceValue } from "../../../src/config/coerce.ts";
-import { levenshtein } from "../../../src/suggest.ts";
+import { levenshtein } from "../../../src/base/text/suggest.ts";
 
 function usage(fn: () => unknown): KodamaError {
   const e = assertThrows(fn);

@@ -5,7 +5,7 @@
  * on loopback. Each rule with several variants: absolute, `../`, `~`, a symlink at the file, a symlink at
  * a parent, a dangling link, and the values that are fine.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
 import { allKeys } from "../../../src/config/keys.ts";

@@ -3,7 +3,7 @@
  * a token, another ServiceAccount, root, no egress policy, a wider allow-list or a shorter deny-list from it
  * are ignored with a warning naming the key, and the user's own values (or the defaults) apply.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { configJsonSchema, configSchema } from "../../../src/config/schema.ts";
 import { replaceGeneratedSection } from "../../../src/config/docs.ts";
 import { allKeys } from "../../../src/config/keys.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { loadKubeConfig, parseKubeConfig, resolveNamespace } from "../../../src/kube/config.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 

@@ -1,6 +1,6 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { expandContexts, globToRegExp, isMultiContext } from "../../../src/kube/contexts.ts";
-import type { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/base/errors.ts";
 
 const KNOWN = ["prod-eu", "prod-us", "staging", "arn:aws:eks:eu-west-1:1:cluster/prod-x", "dev"];
 

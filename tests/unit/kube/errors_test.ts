@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { rootCause, toKodamaError } from "../../../src/kube/errors.ts";
 
 const server = { server: "https://127.0.0.1:6443", contextName: "admin" };

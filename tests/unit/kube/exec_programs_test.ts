@@ -2,7 +2,7 @@
  * The programs kodama's exec wraps every command in (src/kube/pod/wraphead.sh, wrap.sh, hold.sh) and the
  * one that ends a cut-off run (killer.sh), run here with the machine's sh as a container's exec runs them.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { EXEC_PROGRAMS } from "../../../src/kube/exec.ts";
 
 const { MARK, WRAPPER, HOLDING_WRAPPER, KILLER, EXEC_HOLDER_MARK } = EXEC_PROGRAMS;

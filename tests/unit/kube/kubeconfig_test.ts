@@ -1,6 +1,6 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { decodeKubeconfig } from "../../../src/kube/kubeconfig.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 
 // YAML 1.1 words, numbers and the like are the yaml package's to read; these tests call the synchronous decoder directly

@@ -4,7 +4,7 @@
  * it must leave to the yaml package. Checked on kubeconfigs as kubectl, kind, EKS and GKE write them, on
  * hand-written odd ones, and on thousands of random edits of them.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { readSimpleYaml } from "../../../src/kube/kubeyaml.ts";
 import { readYaml } from "../../../src/kube/kubeconfig_yaml.ts";
 

@@ -1,5 +1,5 @@
 /** kubectl's generic flags applied to a kubeconfig with clientcmd's merge rules (pure: no server). */
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import { parseKubeConfig } from "../../../src/kube/config.ts";
 import {
   applyOverrides,
@@ -8,7 +8,7 @@ import {
   identityHeaders,
   USER_AGENT,
 } from "../../../src/kube/overrides.ts";
-import type { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/base/errors.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
 
 // these kubeconfigs are flow-style YAML (the yaml package's to read), and the tests call the synchronous loader

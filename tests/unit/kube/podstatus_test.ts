@@ -2,7 +2,7 @@
  * podstatus.ts as data: pod statuses shaped as a v1.24 kubelet and scheduler report them, and
  * what kodama says about each.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import type { CoreV1Event, V1ContainerStatus, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import {
   eventsAbout,

@@ -1,10 +1,10 @@
 /** Proxy choice: proxy-url vs HTTPS_PROXY/NO_PROXY with Go's httpproxy rules, and redaction. */
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@kodama/test-assert";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { ipBytes, proxyAgent, proxyFor, redactProxy, useProxy } from "../../../src/kube/proxy.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { startConnectProxy } from "../../integration/_connect_proxy.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];

@@ -1,6 +1,6 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { Reachability, type ReachEvent } from "../../../src/kube/reach.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("reachability: one lost and one back event however many failures; never before a first answer", () => {
   let now = 0;

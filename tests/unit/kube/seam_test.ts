@@ -2,7 +2,7 @@
  * The seam under the cluster (src/kube/seam.ts) is types only and `Kube` implements it: a feature that takes
  * `KubeTargets` is called with the connected `Kube` by the CLI, and with the in-memory cluster by its tests.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import type { Kube } from "../../../src/kube/client.ts";
 import type { KubeObjects, KubePods, KubeReach, KubeTargets } from "../../../src/kube/seam.ts";
 import type { MemCluster } from "../../cluster/memcluster.ts";

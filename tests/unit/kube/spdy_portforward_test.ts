@@ -3,7 +3,7 @@
  * plain-SPDY port-forward is proven against): headers the server's dictionary inflater reads, several
  * connections on one session, half-close in both directions, errors on the error stream, RST.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";

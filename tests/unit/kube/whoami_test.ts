@@ -2,7 +2,7 @@
  * serviceAccountOf: on servers before 1.26 (no SelfSubjectReview) a session's owner for a token user is the
  * ServiceAccount a Kubernetes-issued token names, and nothing for any other token (never a guess).
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { serviceAccountOf } from "../../../src/kube/client.ts";
 
 const b64url = (o: unknown) =>

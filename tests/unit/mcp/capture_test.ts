@@ -1,5 +1,5 @@
 /** An MCP tool keeps at most its limit of a command's output, and says what it cut (#50 class 5). */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { capture } from "../../../src/mcp/tool.ts";
 
 Deno.test("capture: output past the limit is counted, not kept, and the text says so", () => {

@@ -1,10 +1,10 @@
 /** The tool table: the names, tiers true to the annotations, and docs/mcp.md naming every argument. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { offered, TOOLS } from "../../../src/mcp/tools.ts";
 import { tiersFor } from "../../../src/mcp/tool.ts";
 import { errorText, redactDeep } from "../../../src/mcp/server.ts";
 import { addSecret } from "../../../src/base/redact.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("mcp tools: exactly the public names, each once in every tier", () => {
   for (const tiers of [["read"], ["read", "write"], ["read", "write", "destructive"]]) {

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import readline from "node:readline";
 import { PassThrough } from "node:stream";
 import { type ReadlineLine, syncLine, toKey } from "../../../src/picker/driver.ts";

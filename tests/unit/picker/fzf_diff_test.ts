@@ -7,7 +7,7 @@
  * not only the top 10) except for the differences listed in KNOWN with their reason.
  * Skipped when fzf is not installed.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { type Algo, Matcher, parseQuery } from "../../../src/picker/match.ts";
 import { podNames } from "../../../bench/picker.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { Matcher, narrows, parseQuery } from "../../../src/picker/match.ts";
 import * as fast from "../../../src/picker/ascii.ts";
 import {

@@ -1,5 +1,5 @@
 /** The query line is editable like fzf's: a caret (in code points), motion by character and word, deletion keys. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   createState,
   current,

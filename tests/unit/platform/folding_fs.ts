@@ -4,7 +4,7 @@
  * finds `Foo.ts`; an NFD name finds its NFC twin on APFS). It implements the ScanFs interface that sync's
  * scan reads through (src/session/sync/scan.ts), so the real scan and pull planner run over it.
  */
-import { type Folding, foldName } from "../../../src/platform.ts";
+import { type Folding, foldName } from "../../../src/base/platform.ts";
 import type { ScanFs } from "../../../src/session/sync/scan.ts";
 
 interface Node {

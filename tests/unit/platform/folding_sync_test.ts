@@ -9,7 +9,7 @@ import { IgnoreRules } from "../../../src/session/sync/ignore.ts";
 import { scanTree, statPathSync, type Tree } from "../../../src/session/sync/scan.ts";
 import { formatItems, planPull } from "../../../src/session/sync/pull.ts";
 import type { RemoteEntry } from "../../../src/session/sync/remote.ts";
-import { defaultFolding, type Folding, platformFor } from "../../../src/platform.ts";
+import { defaultFolding, type Folding, platformFor } from "../../../src/base/platform.ts";
 
 const ROOT = "/mem/project";
 const APFS = defaultFolding(platformFor("darwin"));
@@ -129,7 +129,7 @@ Deno.test("watch: FSEvents' canonical paths map into a root reached through a sy
 });
 
 Deno.test("ignore rules match letter case as git does: exactly on ext4, either case where the disk folds", async () => {
-  const { hostPlatform } = await import("../../../src/platform.ts");
+  const { hostPlatform } = await import("../../../src/base/platform.ts");
   const rulesWith = (ignoreCase?: boolean) =>
     new IgnoreRules("/nonexistent-kodama-root", {
       useGitignore: false,

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../../_assert.ts";
 import { codePaths, neverGrantable } from "../../../src/workflow/sandbox/grants.ts";
 import { expandPath } from "../../../src/workflow/sandbox/permissions.ts";
-import { type OS, platformFor } from "../../../src/platform.ts";
+import { type OS, platformFor } from "../../../src/base/platform.ts";
 
 const at = (os: OS, env: Record<string, string>) =>
   platformFor(os, (n) => env[n], () => (os === "windows" ? "C:\\work" : "/work"));

@@ -6,8 +6,8 @@
 import { assert, assertEquals } from "../../_assert.ts";
 import { entryProblem, extractTo, header, localPathFor, packPath } from "../../../src/pods/tar.ts";
 import { parseCpSpec } from "../../../src/pods/cp.ts";
-import { pathOps } from "../../../src/fspath.ts";
-import { defaultFolding, type OS, type Platform, platformFor } from "../../../src/platform.ts";
+import { pathOps } from "../../../src/base/fs/fspath.ts";
+import { defaultFolding, type OS, type Platform, platformFor } from "../../../src/base/platform.ts";
 
 const win = platformFor("windows", () => undefined, () => "C:\\work");
 const linux = platformFor("linux", () => undefined, () => "/work");

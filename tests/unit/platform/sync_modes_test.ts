@@ -11,7 +11,7 @@ import {
   gitExecutables,
   type Tree,
 } from "../../../src/session/sync/scan.ts";
-import { platformFor } from "../../../src/platform.ts";
+import { platformFor } from "../../../src/base/platform.ts";
 
 const win = platformFor("windows");
 const linux = platformFor("linux");

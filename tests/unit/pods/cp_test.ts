@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import { allDestination, parseCpSpec } from "../../../src/pods/cp.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { extractTo, header, localPathFor, packPath } from "../../../src/pods/tar.ts";
 
 Deno.test("cp paths: [ns/]pod:path vs local", () => {

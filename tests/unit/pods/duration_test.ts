@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { durationValueMs, formatDuration, MAX_TIMER_MS, parseDuration } from "../../../src/base/duration.ts";
 
 Deno.test("parseDuration: Go-style durations", () => {

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { parseStatus } from "../../../src/kube/exec.ts";
 import { ambiguousError } from "../../../src/pods/choose.ts";
 import type { V1Pod } from "@kubernetes/client-node";

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { isInteractiveShell, ttyChoice } from "../../../src/pods/exec_cmd.ts";
 
 Deno.test("a shell asked for a session, not a command", () => {

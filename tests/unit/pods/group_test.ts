@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { compressNames, formatGroups, groupResults, outcome } from "../../../src/pods/group.ts";
 import type { PodResult } from "../../../src/pods/summary.ts";
 import { fanoutExitCode, formatSummary, tally } from "../../../src/pods/summary.ts";

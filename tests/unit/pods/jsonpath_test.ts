@@ -1,11 +1,11 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import {
   evalJsonPath,
   parseJsonPathCondition,
   splitJsonPathInput,
   toRfcPath,
 } from "../../../src/pods/jsonpath.ts";
-import type { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/base/errors.ts";
 
 const pod = {
   metadata: { name: "api-1", labels: { "app.kubernetes.io/name": "api" } },

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import {
   compileLineFilter,
   compilePattern,
@@ -11,7 +11,7 @@ import {
   renderLine,
   resolveOutput,
 } from "../../../src/pods/log_filter.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
 import { stripAnsi } from "../../../src/ui/color.ts";
 

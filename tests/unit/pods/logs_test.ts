@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { splitTimestamp } from "../../../src/pods/logs.ts";
 
 Deno.test("log timestamps: split off the RFC3339Nano prefix", () => {

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   formatPortLine,
   formatUptime,
@@ -11,7 +11,7 @@ import {
 } from "../../../src/pods/pf_stats.ts";
 import { isAlive, newForwardId, readRecords, writeRecord } from "../../../src/pods/pf_state.ts";
 import { describeForwardTarget, splitSecretArgs } from "../../../src/pods/pf_cmd.ts";
-import { claim } from "../../../src/liveness.ts";
+import { claim } from "../../../src/base/proc/liveness.ts";
 
 const l = (
   address: string,
@@ -125,7 +125,7 @@ Deno.test("state records: a live process is listed; a gone one's files are remov
       ports: [],
       totals: { connections: 0, active: 0, bytesIn: 0, bytesOut: 0, errors: 0 },
     };
-    // alive = the forward's claim is held (src/liveness.ts), whatever its record's pid says
+    // alive = the forward's claim is held (src/base/proc/liveness.ts), whatever its record's pid says
     const held = await claim(`${home}/port-forwards`, "live01");
     assert(held);
     assert(isAlive({ id: "live01" }, home));

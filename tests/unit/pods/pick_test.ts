@@ -1,7 +1,7 @@
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { Command } from "@commander-js/extra-typings";
 import type { V1Pod } from "@kubernetes/client-node";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { pickPods } from "../../../src/pods/choose.ts";
 import { pickerFlags, pickerOptions } from "../../../src/cli/pick_flags.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   containerPortByName,
@@ -14,7 +14,7 @@ import {
   servicePortToPodPort,
 } from "../../../src/pods/portforward.ts";
 import { frame, PortForwardDemux, portForwardUrl } from "../../../src/kube/portforward.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("parsePortSpec: kubectl forms", () => {
   assertEquals(parsePortSpec("8080"), { local: 8080, remote: 8080, sameAsRemote: true });

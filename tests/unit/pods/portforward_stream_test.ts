@@ -5,7 +5,7 @@
  * ports, auto ports, stats, lost-pod handling and reconnect without the test cluster
  * (tests/integration/portforward_test.ts covers the real server and kubectl parity).
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import * as http from "node:http";
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
@@ -17,8 +17,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { Kube } from "../../../src/kube/client.ts";
 import { dialPortForward, PortForwardStreamError } from "../../../src/kube/portforward.ts";
 import { portForward, type ResolvedTarget } from "../../../src/pods/portforward.ts";
-import { KodamaError } from "../../../src/errors.ts";
-import { within } from "../../../src/timer.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
+import { within } from "../../../src/base/proc/timer.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   attachablePod,
@@ -11,7 +11,7 @@ import {
 import { parseTarget, splitExecArgs } from "../../../src/cli/connect.ts";
 import { parseCpSpec } from "../../../src/pods/cp.ts";
 import { describeTarget } from "../../../src/pods/target.ts";
-import type { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("parseTargetArg: kubectl's type spellings, groups, and refusals", () => {
   assertEquals(parseTargetArg("deploy/api"), { kind: "deployment", name: "api" });

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { ResumePoint } from "../../../src/pods/resume.ts";
 
 /** Feed lines `[ts, text]`; the texts shown. */

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { parseLabelSelector, podSelector } from "../../../src/pods/selector.ts";
 

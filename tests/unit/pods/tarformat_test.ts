@@ -3,7 +3,7 @@
  * multi-byte UTF-8, long links and names through PAX, all read back by system tar and by our parser; a
  * header written into a dirty, reused buffer is the same bytes as one written into a fresh one.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   END_OF_ARCHIVE,
   header,
@@ -12,7 +12,7 @@ import {
   TarParser,
   writeHeader,
 } from "../../../src/pods/tarformat.ts";
-import { concatBytes } from "../../../src/bytes.ts";
+import { concatBytes } from "../../../src/base/text/bytes.ts";
 
 const ENTRIES: TarEntry[] = [
   { name: "a.txt", type: "file", size: 3, mode: 0o644, mtime: 1_700_000_000 },

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { chooseContainer, describeTarget, filterPods } from "../../../src/pods/target.ts";
 import { podColumns, podRestarts, podStatus } from "../../../src/pods/display.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import {
   DEFAULT_SHELL,
   paneCommand,
@@ -7,7 +7,7 @@ import {
   planTmux,
   type TmuxPlanInput,
 } from "../../../src/pods/tmux.ts";
-import { shellJoin as shJoin, shellQuote as shQuote } from "../../../src/escape.ts";
+import { shellJoin as shJoin, shellQuote as shQuote } from "../../../src/base/text/escape.ts";
 import { resolve } from "node:path";
 
 const pods = (n: number) => Array.from({ length: n }, (_, i) => ({ namespace: "prod", name: `api-${i}` }));

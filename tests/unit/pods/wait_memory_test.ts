@@ -3,10 +3,10 @@
  * on a manual clock (tests/_clock.ts), so timeouts, the re-list safety net and polls are exact and take no
  * real time. The same commands against the HTTPS server and through the CLI: tests/integration/wait_test.ts.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { waitForPods, waitForWorkload } from "../../../src/pods/wait.ts";
-import { ExitCode, KodamaError } from "../../../src/errors.ts";
+import { ExitCode, KodamaError } from "../../../src/base/errors.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { ManualClock } from "../../_clock.ts";
 

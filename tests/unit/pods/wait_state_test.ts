@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   formatWaitProgress,
@@ -10,7 +10,7 @@ import {
   WaitState,
 } from "../../../src/pods/wait.ts";
 import { memorySink } from "../../../src/base/sink.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 function pod(
   name: string,

@@ -1,5 +1,5 @@
 /** The pure parts of `kodama pods -w`: kubectl's growing table widths, event filtering, watch framing. */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { clientMatcher, EventFilter, GrowingTable, sortKeys, WatchPrinter } from "../../../src/pods/watch.ts";
 

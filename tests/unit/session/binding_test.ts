@@ -1,7 +1,7 @@
 /** `bindingMode`: whether `start` waits for its claims before the pod (start at the floor). */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { bindingMode } from "../../../src/session/start.ts";
+import { bindingMode } from "../../../src/session/lifecycle/start.ts";
 
 const claim = (cls: string | undefined, phase = "Pending"): V1PersistentVolumeClaim => ({
   metadata: { name: "c" },

@@ -1,9 +1,9 @@
 /**
- * The one rule by which `session fetch` and `adopt` move a local branch (src/session/branchmove.ts): never
+ * The one rule by which `session fetch` and `adopt` move a local branch (src/session/git/branchmove.ts): never
  * a branch checked out in any work tree (HEAD, or a rebase or bisect in progress there), an existing one
  * only forward unless forced, and by compare-and-swap. The pure decision, then against real repositories.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import {
   checkedOutBranches,
@@ -12,8 +12,8 @@ import {
   parseWorktrees,
   planMove,
   refuseCheckedOut,
-} from "../../../src/session/branchmove.ts";
-import { KodamaError } from "../../../src/errors.ts";
+} from "../../../src/session/git/branchmove.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { git } from "../../_git.ts";
 
 Deno.test("planMove: same, create, forward, forced; a checked-out branch never moves, not even forced", () => {

@@ -1,18 +1,18 @@
 /**
- * NODE_EXTRA_CA_CERTS travels as its certificates only (src/session/cabundle.ts): a name in an env file (a
+ * NODE_EXTRA_CA_CERTS travels as its certificates only (src/session/spec/cabundle.ts): a name in an env file (a
  * repository's, a template's, an MCP client's, a page's) can point at any file here, and a private key or a
  * kubeconfig must not reach the pod's ConfigMap; through a door the path must also pass the door.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
-import { certificatesOf } from "../../../src/session/cabundle.ts";
-import { planSession } from "../../../src/session/start.ts";
+import { certificatesOf } from "../../../src/session/spec/cabundle.ts";
+import { planSession } from "../../../src/session/lifecycle/start.ts";
 import { agentFor } from "../../../src/agent/launch.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { Door } from "../../../src/config/doors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
-import { KodamaError } from "../../../src/errors.ts";
-import { CA_CERTS_PATH } from "../../../src/session/spec.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
+import { CA_CERTS_PATH } from "../../../src/session/spec/spec.ts";
 
 const CERT_A = "-----BEGIN CERTIFICATE-----\nMIIBaaaa\nbbbb==\n-----END CERTIFICATE-----\n";
 const CERT_B = "-----BEGIN CERTIFICATE-----\nMIICcccc\n-----END CERTIFICATE-----\n";

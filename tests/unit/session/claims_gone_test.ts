@@ -1,12 +1,12 @@
 /**
- * `delete --purge` waits for the session's claims to go (src/session/lifecycle.ts `claimsGone`): a claim a
+ * `delete --purge` waits for the session's claims to go (src/session/lifecycle/lifecycle.ts `claimsGone`): a claim a
  * pod still mounts stays Terminating (kubernetes.io/pvc-protection) until that pod is gone. In-process, on
  * the in-memory cluster and a manual clock: the look every 500 ms and the give-up at the limit are exact.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { claimsGone } from "../../../src/session/lifecycle.ts";
-import { LABEL_SESSION } from "../../../src/session/names.ts";
+import { claimsGone } from "../../../src/session/lifecycle/lifecycle.ts";
+import { LABEL_SESSION } from "../../../src/session/spec/names.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { ManualClock, settle } from "../../_clock.ts";
 

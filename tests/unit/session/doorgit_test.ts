@@ -1,5 +1,5 @@
 /**
- * Door git (src/session/doorgit.ts) against a repository that names a program in every setting git lists
+ * Door git (src/session/git/doorgit.ts) against a repository that names a program in every setting git lists
  * (`git help --config`), in its config, an include, an includeIf and config.worktree, and in every hook,
  * planted before and while kodama works (tests/_hostile_git.ts): the git work of a door start (the
  * repository found, its bundle), of a fetch (the pod's bundle checked, fetched, kodama's refs written by
@@ -7,15 +7,21 @@
  * moved under index.lock, the branch compare-and-swapped) all succeed, and no marker program ran.
  * Then the lock protocol itself: compare-and-swap, a held lock, the reflog; and the allow-list of formats.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
 import { git } from "../../_git.ts";
 import { makeHostile } from "../../_hostile_git.ts";
-import { openDoorGit, readRef, withDoorGit, withIndexLock, writeRef } from "../../../src/session/doorgit.ts";
-import { localGit, localSource, makeBundle, updateRef } from "../../../src/session/gitrun.ts";
-import { fsckBundle } from "../../../src/session/fetch.ts";
-import { moveBranch } from "../../../src/session/branchmove.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import {
+  openDoorGit,
+  readRef,
+  withDoorGit,
+  withIndexLock,
+  writeRef,
+} from "../../../src/session/git/doorgit.ts";
+import { localGit, localSource, makeBundle, updateRef } from "../../../src/session/git/gitrun.ts";
+import { fsckBundle } from "../../../src/session/git/fetch.ts";
+import { moveBranch } from "../../../src/session/git/branchmove.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 async function refused(fn: () => Promise<unknown>, re: RegExp): Promise<KodamaError> {
   const e = await assertRejects(fn);
@@ -81,7 +87,7 @@ Deno.test("door git: a repository naming a program everywhere — start, fetch a
       const merged =
         (await localGit(["commit-tree", mt.out.split("\n")[0], "-p", mine, "-p", podTip, "-m", "m"], repo))
           .out;
-      const d = (await import("../../../src/session/doorgit.ts")).doorGit()!;
+      const d = (await import("../../../src/session/git/doorgit.ts")).doorGit()!;
       await withIndexLock(d, async () => {
         const rt = await localGit(["read-tree", "-m", "-u", mine, merged], repo);
         assert(rt.ok, rt.err);
@@ -186,8 +192,8 @@ Deno.test("door start reads the upstream from the repository's config as data", 
 });
 
 Deno.test("door git: a store that outlived its call (a server's leaked async context) is never reused", async () => {
-  const { doorGit, withDoorGit } = await import("../../../src/session/doorgit.ts");
-  const { localGit } = await import("../../../src/session/gitrun.ts");
+  const { doorGit, withDoorGit } = await import("../../../src/session/git/doorgit.ts");
+  const { localGit } = await import("../../../src/session/git/gitrun.ts");
   const dir = await Deno.makeTempDir();
   try {
     const git = (...args: string[]) =>

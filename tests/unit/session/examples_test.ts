@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parse } from "yaml";
 import { configSchema } from "../../../src/config/schema.ts";
 import { parse as parseDotenv } from "dotenv";

@@ -1,7 +1,7 @@
 /** `start` fails at once on conditions no wait can cure (issue 52, point 2), and only on those. */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { claimsNeverBind, neverFits, verdict } from "../../../src/session/progress.ts";
+import { claimsNeverBind, neverFits, verdict } from "../../../src/session/lifecycle/progress.ts";
 
 const claim = (name: string): V1PersistentVolumeClaim => ({
   metadata: { name },

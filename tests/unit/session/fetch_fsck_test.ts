@@ -4,9 +4,9 @@
  * went into the repository, and land then hashed and removed `../known.txt`. The check runs in a
  * scratch object directory: a refused bundle leaves nothing behind in the repository.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
-import { fsckBundle } from "../../../src/session/fetch.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
+import { fsckBundle } from "../../../src/session/git/fetch.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 
 const ID = ["-c", "user.name=a", "-c", "user.email=a@a"];
 

@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 import {
   autoBranchName,
   bundlePath,
@@ -18,9 +18,9 @@ import {
   resolveGit,
   RUN_MOUNT,
   SSH_MOUNT,
-} from "../../../src/session/git.ts";
-import { buildSession, redactedList } from "../../../src/session/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec.ts";
+} from "../../../src/session/git/git.ts";
+import { buildSession, redactedList } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec/spec.ts";
 import CLONE from "../../../src/session/pod/clone.sh" with { type: "text" };
 
 const now = new Date("2026-01-15T14:30:00.123Z");

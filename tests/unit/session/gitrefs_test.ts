@@ -1,9 +1,9 @@
 /**
- * git's files as data for door git (src/session/gitrefs.ts): ref files, packed-refs, `.git` files, reflog
+ * git's files as data for door git (src/session/git/gitrefs.ts): ref files, packed-refs, `.git` files, reflog
  * lines, the few config values that describe a repository's format and the allow-list of formats; and the
- * bounds of what a pod may send to `session fetch` (src/session/fetch.ts overLimit).
+ * bounds of what a pod may send to `session fetch` (src/session/git/fetch.ts overLimit).
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@kodama/test-assert";
 import {
   configValues,
   formatProblem,
@@ -11,9 +11,9 @@ import {
   parsePackedRefs,
   parseRefFile,
   reflogLine,
-} from "../../../src/session/gitrefs.ts";
-import { parseGitFile } from "../../../src/gitpaths.ts";
-import { FETCH_LIMITS, overLimit } from "../../../src/session/fetch.ts";
+} from "../../../src/session/git/gitrefs.ts";
+import { parseGitFile } from "../../../src/base/fs/gitpaths.ts";
+import { FETCH_LIMITS, overLimit } from "../../../src/session/git/fetch.ts";
 
 const A = "a".repeat(40), B = "b".repeat(40), C = "c".repeat(64);
 
@@ -91,7 +91,7 @@ Deno.test("overLimit: refs, bytes, objects and the header the pod sends are boun
 
 Deno.test("packObjects: the object count a bundle's pack declares", async () => {
   const { git } = await import("../../_git.ts");
-  const { packObjects } = await import("../../../src/session/fetch.ts");
+  const { packObjects } = await import("../../../src/session/git/fetch.ts");
   const tmp = await Deno.makeTempDir({ prefix: "gitrefs-test-" });
   try {
     git(["init", "-q", "-b", "main"], tmp);

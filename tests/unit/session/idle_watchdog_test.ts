@@ -1,18 +1,18 @@
 /**
- * The idle watchdog's handshake with a background sync (session/lifetime.ts), run by this machine's dash
+ * The idle watchdog's handshake with a background sync (session/lifecycle/lifetime.ts), run by this machine's dash
  * and busybox sh against its own /proc: no sync connected, it stops without waiting; a sync that
  * acknowledges ends the wait; one that never answers is waited for only as long as the grace; activity
  * during the grace cancels the stop. A "sync" here is a process of the pod (KODAMA_POD_UID) whose command
  * line carries the watcher's marks, as the real watcher's does.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import {
   IDLE_IGNORE_MARK,
   SYNC_WATCHER_MARK,
   WATCHDOG,
   watchdogArgs,
-} from "../../../src/session/lifetime.ts";
+} from "../../../src/session/lifecycle/lifetime.ts";
 import { EXEC_HOLDER_MARK } from "../../../src/kube/execmark.ts";
 import { SideBySide } from "../../_side_by_side.ts";
 

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   badLinks,
   type GitEntry,
@@ -7,8 +7,8 @@ import {
   namesRefused,
   pathFate,
   refusalLine,
-} from "../../../src/session/landplan.ts";
-import { platformFor } from "../../../src/platform.ts";
+} from "../../../src/session/git/landplan.ts";
+import { platformFor } from "../../../src/base/platform.ts";
 
 const e = (oid: string, mode = "100644"): GitEntry => ({ mode, oid });
 

@@ -1,6 +1,6 @@
-/** Idle stop and expiry settings (session/lifetime.ts): parsing, limits, and the watchdog's shape. */
-import { assert, assertEquals, assertThrows } from "@std/assert";
-import { KodamaError } from "../../../src/errors.ts";
+/** Idle stop and expiry settings (session/lifecycle/lifetime.ts): parsing, limits, and the watchdog's shape. */
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
+import { KodamaError } from "../../../src/base/errors.ts";
 import {
   IDLE_IGNORE_MARK,
   IDLE_MESSAGE,
@@ -13,11 +13,11 @@ import {
   TERMINATION_LOG,
   WATCHDOG,
   watchdogArgs,
-} from "../../../src/session/lifetime.ts";
-import { expiresText, statusText } from "../../../src/session/list.ts";
+} from "../../../src/session/lifecycle/lifetime.ts";
+import { expiresText, statusText } from "../../../src/session/state/list.ts";
 import { EXEC_HOLDER_MARK } from "../../../src/kube/execmark.ts";
 import { formatDuration } from "../../../src/base/duration.ts";
-import type { SessionView } from "../../../src/session/status.ts";
+import type { SessionView } from "../../../src/session/state/status.ts";
 
 const usage = (fn: () => unknown, re: RegExp) => {
   const e = assertThrows(fn) as KodamaError;

@@ -1,17 +1,17 @@
 /**
- * The pod is the sandbox (src/session/sandbox.ts): the pure builders. Every container kodama makes drops
+ * The pod is the sandbox (src/session/spec/sandbox.ts): the pure builders. Every container kodama makes drops
  * its capabilities and cannot escalate; the pod runs under RuntimeDefault seccomp with no ServiceAccount
  * token; a non-root user gets no capabilities at all; the egress NetworkPolicy allows DNS and everything
  * but link-local and the denied ranges (or only the allowed ones), in a shape the API server accepts.
  */
-import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildPod, buildSession, redactedList } from "../../../src/session/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec.ts";
-import { buildBinderPod } from "../../../src/session/pool.ts";
-import { buildCopyPod } from "../../../src/session/snapshot.ts";
-import { ROOT_CAPABILITIES } from "../../../src/session/sandbox.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+import { buildPod, buildSession, redactedList } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec/spec.ts";
+import { buildBinderPod } from "../../../src/session/volumes/pool.ts";
+import { buildCopyPod } from "../../../src/session/volumes/snapshot.ts";
+import { ROOT_CAPABILITIES } from "../../../src/session/spec/sandbox.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 import { formatCidr, parseCidr, strictlyWithin } from "../../../src/base/cidr.ts";
 
 const now = new Date("2026-01-15T14:30:00Z");
@@ -257,7 +257,7 @@ Deno.test("cidr: parse and print like Go's net.ParseCIDR (network address, RFC 5
 });
 
 Deno.test("templates: runAsUser for an image whose user is known; never root (a template only tightens)", async () => {
-  const { templateSchema, withTemplate } = await import("../../../src/session/template.ts");
+  const { templateSchema, withTemplate } = await import("../../../src/session/spec/template.ts");
   assert(templateSchema.safeParse({ image: "kodama-dev:bookworm", runAsUser: 1000 }).success);
   for (const bad of [0, -1, 1.5, "1000"]) {
     assert(!templateSchema.safeParse({ runAsUser: bad }).success, String(bad));

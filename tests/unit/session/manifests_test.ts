@@ -1,10 +1,10 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildSession, keepAliveCommand, redactedList } from "../../../src/session/manifests.ts";
-import { WATCHDOG, watchdogArgs } from "../../../src/session/lifetime.ts";
+import { buildSession, keepAliveCommand, redactedList } from "../../../src/session/spec/manifests.ts";
+import { WATCHDOG, watchdogArgs } from "../../../src/session/lifecycle/lifetime.ts";
 import KEEPALIVE from "../../../src/session/pod/keepalive.sh" with { type: "text" };
-import { EDITOR_MOUNT, resolveSpec, specOf } from "../../../src/session/spec.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+import { EDITOR_MOUNT, resolveSpec, specOf } from "../../../src/session/spec/spec.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
 const cfg = configSchema.parse({});
 const now = new Date("2026-01-15T14:30:00Z");
@@ -196,7 +196,7 @@ Deno.test("dry-run list: Secret values redacted, nothing else changed", () => {
 });
 
 Deno.test("editor defaults: the ConfigMap has all three files; defaults only fill, repo files replace", async () => {
-  const { editorData, EDITOR_DEFAULTS } = await import("../../../src/session/editor.ts");
+  const { editorData, EDITOR_DEFAULTS } = await import("../../../src/session/spec/editor.ts");
   const s = { ...spec({}, [], ["helix-config.toml"]), editor: true };
   const data = editorData({ "helix-config.toml": "theme = 'repo'\n" });
   assertEquals(Object.keys(data).sort(), ["helix-config.toml", "helix-languages.toml", "zellij-config.kdl"]);

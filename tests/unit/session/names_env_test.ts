@@ -1,13 +1,13 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
-import { maxSessionNameLength, objectNames, validateSessionName } from "../../../src/session/names.ts";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
+import { maxSessionNameLength, objectNames, validateSessionName } from "../../../src/session/spec/names.ts";
 import {
   checkEnvSize,
   dropWarning,
   filterEnv,
   isServiceVar,
   MAX_ENV_BYTES,
-} from "../../../src/session/envfile.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+} from "../../../src/session/spec/envfile.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("derived names follow the contract and all fit in 63 characters", () => {
   assertEquals(objectNames("my-work"), {
@@ -87,7 +87,7 @@ Deno.test("more than 1 MiB of variables is a usage error", () => {
 });
 
 Deno.test("env file: a line that is not NAME=value is a warning with its line number, not a variable", async () => {
-  const { envFileProblems } = await import("../../../src/session/envfile.ts");
+  const { envFileProblems } = await import("../../../src/session/spec/envfile.ts");
   const text = [
     "A=1",
     "# a comment",

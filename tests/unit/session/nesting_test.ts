@@ -3,10 +3,10 @@
  * devcontainer.json, a `.kodama.yaml`, a session template, flow (`[[[[`) or block (`- - - -`) — is one
  * line naming the file and where, never "Maximum call stack size exceeded".
  */
-import { assert, assertMatch } from "@std/assert";
+import { assert, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
-import { devcontainerFile } from "../../../src/session/devcontainer.ts";
-import { templateFile } from "../../../src/session/template.ts";
+import { devcontainerFile } from "../../../src/session/spec/devcontainer.ts";
+import { templateFile } from "../../../src/session/spec/template.ts";
 import { parseConfigText } from "../../../src/config/file.ts";
 
 async function message(fn: () => unknown): Promise<string> {

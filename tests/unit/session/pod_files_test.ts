@@ -1,11 +1,16 @@
 /**
  * What the session's pod programs (src/session/pod, src/session/sync/pod) and the TypeScript must agree on
  * is one literal in the program, checked here against the TypeScript constant: the idle watchdog's marks
- * and files (session/lifetime.ts), the watcher's stat formats and factors (sync/podside.ts), the node
+ * and files (session/lifecycle/lifetime.ts), the watcher's stat formats and factors (sync/podside.ts), the node
  * apply's "cannot run here" code (sync/podapply.ts).
  */
-import { assert, assertEquals } from "@std/assert";
-import { IDLE_IGNORE_MARK, IDLE_STATE, idleFile, SYNC_WATCHER_MARK } from "../../../src/session/lifetime.ts";
+import { assert, assertEquals } from "@kodama/test-assert";
+import {
+  IDLE_IGNORE_MARK,
+  IDLE_STATE,
+  idleFile,
+  SYNC_WATCHER_MARK,
+} from "../../../src/session/lifecycle/lifetime.ts";
 import {
   APPLY2_SCRIPT,
   EVENT_FULL_FACTOR,
@@ -20,7 +25,7 @@ import { APPLY_JS, NODE_UNFIT } from "../../../src/session/sync/podapply.ts";
 import { CHANNEL_SCRIPT, GZIP_APPLY_SCRIPT } from "../../../src/session/sync/remote.ts";
 import { APPLY_SCRIPT } from "../../../src/session/sync/batch.ts";
 import { ACK_SCRIPT, FETCH_SCRIPT } from "../../../src/session/sync/twoway.ts";
-import { FETCH_SCRIPT as FETCH_GIT, MARK as GIT_MARK } from "../../../src/session/fetch.ts";
+import { FETCH_SCRIPT as FETCH_GIT, MARK as GIT_MARK } from "../../../src/session/git/fetch.ts";
 import COPY_WAIT from "../../../src/session/pod/copywait.sh" with { type: "text" };
 
 const firstLine = (s: string) => s.slice(0, s.indexOf("\n"));

@@ -1,8 +1,8 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildSession } from "../../../src/session/manifests.ts";
-import { namesOf, resolveSpec } from "../../../src/session/spec.ts";
+import { buildSession } from "../../../src/session/spec/manifests.ts";
+import { namesOf, resolveSpec } from "../../../src/session/spec/spec.ts";
 import {
   buildBinderPod,
   buildPoolPVC,
@@ -12,8 +12,8 @@ import {
   pairState,
   poolPairs,
   shapeOf,
-} from "../../../src/session/pool.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+} from "../../../src/session/volumes/pool.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
 const shape = { workspace: "10Gi", home: "1Gi", storageClass: "" };
 

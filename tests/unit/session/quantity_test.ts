@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import {
   checkedCpu,
   checkedSize,
@@ -7,8 +7,8 @@ import {
   parseQuantity,
   resourcesText,
   sessionResources,
-} from "../../../src/session/quantity.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+} from "../../../src/session/spec/quantity.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("quantities parse exactly with the API server's grammar", () => {
   assertEquals(parseQuantity("0.5"), { num: 5n, den: 10n });

@@ -1,9 +1,9 @@
-// `start --replace` keeps what was recorded (src/session/replace.ts): the recorded settings fill what no
+// `start --replace` keeps what was recorded (src/session/lifecycle/replace.ts): the recorded settings fill what no
 // flag gives; a flag wins for its one setting.
-import { assertEquals } from "@std/assert";
-import { keepRecorded, keptLine } from "../../../src/session/replace.ts";
-import type { StartOptions } from "../../../src/session/start.ts";
-import type { SessionSpec } from "../../../src/session/spec.ts";
+import { assertEquals } from "@kodama/test-assert";
+import { keepRecorded, keptLine } from "../../../src/session/lifecycle/replace.ts";
+import type { StartOptions } from "../../../src/session/lifecycle/start.ts";
+import type { SessionSpec } from "../../../src/session/spec/spec.ts";
 
 const spec = {
   v: 1,

@@ -1,16 +1,16 @@
 /**
- * Scheduling on a real cluster (src/session/scheduling.ts, placement.ts): every value is checked where it
+ * Scheduling on a real cluster (src/session/spec/scheduling.ts, placement.ts): every value is checked where it
  * enters (exit 2 naming it), config + template + flags merge, and the pod gets the fields the API server
  * and the scheduler read. A repository's template may ask for room and placement, never for credentials
  * the user's config does not name (exit 4, naming the key).
  */
-import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildPod } from "../../../src/session/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec.ts";
-import { checkedScheduling, parseToleration, schedulingRows } from "../../../src/session/scheduling.ts";
-import type { TemplateScheduling } from "../../../src/session/placement.ts";
-import { ExitCode, type KodamaError } from "../../../src/errors.ts";
+import { buildPod } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec } from "../../../src/session/spec/spec.ts";
+import { checkedScheduling, parseToleration, schedulingRows } from "../../../src/session/spec/scheduling.ts";
+import type { TemplateScheduling } from "../../../src/session/spec/placement.ts";
+import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
 const now = new Date("2026-01-15T14:30:00Z");
 

@@ -1,5 +1,5 @@
-import { assertEquals, assertRejects } from "@std/assert";
-import { once, Shared } from "../../../src/session/shared.ts";
+import { assertEquals, assertRejects } from "@kodama/test-assert";
+import { once, Shared } from "../../../src/session/lifecycle/shared.ts";
 
 Deno.test("a group's shared work: once per key for every replica, each time without a group", async () => {
   const s = new Shared();

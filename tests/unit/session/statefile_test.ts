@@ -1,12 +1,12 @@
 /**
- * The state file's YAML without the yaml package (src/session/statefile.ts): what it writes, the yaml
+ * The state file's YAML without the yaml package (src/session/state/statefile.ts): what it writes, the yaml
  * package reads as the same object, and so does its own reader; strings that YAML would read as something
  * else (booleans, numbers, null, `key: value`, comments) are quoted; any layout it did not write is left to
  * the yaml package (`undefined`).
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parse, stringify } from "yaml";
-import { parseStateYaml, stateYaml } from "../../../src/session/statefile.ts";
+import { parseStateYaml, stateYaml } from "../../../src/session/state/statefile.ts";
 
 const state = {
   name: "demo",

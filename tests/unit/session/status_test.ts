@@ -1,12 +1,12 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import {
   ANNOTATION_AGENT_RUN,
   deriveStatus,
   groupSessions,
   sessionView,
-} from "../../../src/session/status.ts";
-import { PHASES, reachedPhases, verdict } from "../../../src/session/progress.ts";
+} from "../../../src/session/state/status.ts";
+import { PHASES, reachedPhases, verdict } from "../../../src/session/lifecycle/progress.ts";
 
 const labels = (name: string) => ({ "app.kubernetes.io/managed-by": "kodama", "kodama.dev/session": name });
 const bound = (name: string, session = "demo"): V1PersistentVolumeClaim => ({

@@ -1,8 +1,8 @@
 /** Command words in templates and flags follow the same rules as `config set` (issue 52, point 1). */
-import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { parseSidecarFlag, templateSchema } from "../../../src/session/template.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
+import { parseSidecarFlag, templateSchema } from "../../../src/session/spec/template.ts";
 import { parseParamFlags } from "../../../src/workflow/params.ts";
-import type { KodamaError } from "../../../src/errors.ts";
+import type { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("a template's agent.command and a sidecar's command/args: a string is split as a shell splits it", () => {
   const t = templateSchema.parse({

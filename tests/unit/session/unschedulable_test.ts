@@ -1,10 +1,10 @@
 /**
- * The scheduler's reasons a session start fails on at once (src/session/unschedulable.ts), with the flag to
+ * The scheduler's reasons a session start fails on at once (src/session/lifecycle/unschedulable.ts), with the flag to
  * change; the ones a wait may cure (a busy node, an autoscaler adding one) are left to the wait.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
-import { placementFailure } from "../../../src/session/unschedulable.ts";
+import { placementFailure } from "../../../src/session/lifecycle/unschedulable.ts";
 
 const pod = (message: string, reason = "Unschedulable"): V1Pod => ({
   metadata: { name: "kodama-s" },

@@ -1,5 +1,5 @@
 /** The pure parts of snapshots and clones: VolumeSnapshot objects, claims from a dataSource, the class choice, the scripts. */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import {
   buildVolumeSnapshot,
@@ -9,9 +9,9 @@ import {
   provisionerOf,
   type VolumeSnapshotClass,
   volumeSnapshotName,
-} from "../../../src/session/volsnap.ts";
-import { copyBackCommand, unpackCommand } from "../../../src/session/snapshot.ts";
-import { markerCommand } from "../../../src/session/clone.ts";
+} from "../../../src/session/volumes/volsnap.ts";
+import { copyBackCommand, unpackCommand } from "../../../src/session/volumes/snapshot.ts";
+import { markerCommand } from "../../../src/session/volumes/clone.ts";
 
 const claim = (name: string, size: string, cls?: string, capacity?: string): V1PersistentVolumeClaim => ({
   apiVersion: "v1",

@@ -2,8 +2,8 @@
  * A non-root session (session.runAsUser) whose workspace volume ignores the pod's fsGroup (hostPath, some local
  * provisioners; seen on the real v1.24 cluster) fails its clone with a hint naming the cause and the ways out.
  */
-import { assertEquals, assertStringIncludes } from "@std/assert";
-import { unwritableVolumeHint } from "../../../src/session/gitrun.ts";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { unwritableVolumeHint } from "../../../src/session/git/gitrun.ts";
 
 Deno.test("a non-root session's unwritable workspace names fsGroup and the ways out", () => {
   const why = "kodama-receive: 5: cannot create /workspace/.kodama-clone.bundle.part: Permission denied";

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { formatAge, renderTable } from "../../../src/ui/table.ts";
 import { colorFor, stripAnsi } from "../../../src/ui/color.ts";
 

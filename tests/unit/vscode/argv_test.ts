@@ -3,7 +3,7 @@
  * Values from documents, the cluster and the user are whole argv elements: a pod, param or command
  * named `$(touch x)` runs nothing on this machine (proved by running the argv).
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   execAllArgs,
   execArgs,

@@ -4,7 +4,7 @@
  * machine settings, restricted in an untrusted workspace. A workflow param the extension passes is one
  * argv element, and the CLI keeps it data in a local shell string (run here the way the extension runs it).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { runArgs } from "../../../editors/vscode/src/argv.ts";
 import { runKodama } from "../../cli/_run.ts";

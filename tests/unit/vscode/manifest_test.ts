@@ -1,5 +1,5 @@
 /** The VS Code extension's manifest-context parser (editors/vscode/src/manifest.ts): pure, no vscode. */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { labelSelector, manifestContext, manifestContextAt } from "../../../editors/vscode/src/manifest.ts";
 
 Deno.test("Deployment: namespace and spec.selector.matchLabels", () => {

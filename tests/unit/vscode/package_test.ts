@@ -4,7 +4,7 @@
  * association points at the file the build copies; and the packaged .vsix (built by .ci/run: required
  * in CI, checked when present elsewhere) holds the bundle, the schema and the manifest.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 
 const dir = new URL("../../../editors/vscode/", import.meta.url);
 const pkg = JSON.parse(await Deno.readTextFile(new URL("package.json", dir)));

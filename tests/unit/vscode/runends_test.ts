@@ -2,7 +2,7 @@
  * The VS Code extension tells when a run of a session it knows ends (editors/vscode/src/runends.ts): from
  * one `kodama list -o json` to the next, a latest run that was `running…` and now has an outcome.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { type ListedSession, runEndMessage, RunEndTracker } from "../../../editors/vscode/src/runends.ts";
 
 const s = (name: string, agentOutcome?: string, namespace = "dev"): ListedSession => ({

@@ -4,10 +4,10 @@
  * one of its sources. The first page's script holds what the lists need; the terminal (xterm.js) and the
  * diff (diff2html, highlight.js) are chunks of their own, and every chunk a script names is served.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { ASSETS, PRELOAD, SOURCE_HASH, SOURCES } from "../../../src/web/assets.ts";
 import { pinnedDeps, sourceHash } from "../../../scripts/ui-hash.ts";
-import { fileUrlToPath, hostPlatform } from "../../../src/platform.ts";
+import { fileUrlToPath, hostPlatform } from "../../../src/base/platform.ts";
 
 const root = fileUrlToPath(new URL("../../../", import.meta.url), hostPlatform()).replace(/\/$/, "");
 

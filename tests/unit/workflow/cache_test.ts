@@ -3,7 +3,7 @@
  * while its text is the same; a changed text, a file with problems and a workflow whose script modules
  * live on disk are checked every time; a damaged entry is a miss.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";
 import { cacheKey, CHECKER_FILES, checkerStamp } from "../../../src/workflow/cache.ts";
@@ -138,7 +138,9 @@ Deno.test("the checker stamp covers every module the loader imports, also outsid
   const covered = new Set<string>(CHECKER_FILES);
   const missing = loaderImports().filter((f) => !covered.has(f));
   assertEquals(missing, [], "add these to CHECKER_FILES in src/workflow/cache.ts");
-  for (const f of ["yamlguard.ts", "yamlpos.ts", "workflow/file.ts", "workflow/cache.ts"]) {
+  for (
+    const f of ["base/text/yamlguard.ts", "base/text/yamlpos.ts", "workflow/file.ts", "workflow/cache.ts"]
+  ) {
     assert(covered.has(f), f);
   }
 });
@@ -163,7 +165,7 @@ Deno.test("a changed checker module changes the stamp, wherever it lives", async
       assert(now !== before && now === String(t.getTime()), f);
     }
     // a missing checker source (a compiled binary) falls back to the version alone
-    await Deno.remove(new URL("yamlpos.ts", src));
+    await Deno.remove(new URL("base/text/yamlpos.ts", src));
     assertEquals(checkerStamp(src), "0");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { init, parse } from "es-module-lexer";
 import { crossCheck } from "../../../src/workflow/sandbox/crosscheck.ts";
 

@@ -3,7 +3,7 @@
  * a content hash, and the run carries the hash the person accepted. A repo that changes what runs in
  * between (the script a `local` step runs) gets nothing run and nothing trusted.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { runWorkflowData, trustQuestion } from "../../../src/workflow/data.ts";
 import { readTrust } from "../../../src/workflow/trust.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { discover, findWorkflow } from "../../../src/workflow/discovery.ts";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { createDisplay, endLine } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { stripAnsi } from "../../../src/ui/color.ts";

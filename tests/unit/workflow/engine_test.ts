@@ -1,11 +1,11 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import { freeStringPaths, parseWorkflowText } from "../../../src/workflow/load.ts";
 import type { LoadedWorkflow } from "../../../src/workflow/file.ts";
 import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { envTest } from "../../_env_lock.ts";
-import { fileUrlToPath, hostPlatform } from "../../../src/platform.ts";
+import { fileUrlToPath, hostPlatform } from "../../../src/base/platform.ts";
 
 function wf(yaml: string, file = "/tmp/kodama-engine-test/t.yaml"): LoadedWorkflow {
   const p = parseWorkflowText(yaml, file);

@@ -3,10 +3,10 @@
  * across reads included), and never more than MAX_FILE_BYTES of it — also from a pipe, whose size is
  * unknown until it ends (`kodama run -f <(generate)`), where the stat check cannot refuse it up front.
  */
-import { assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { assertEquals, assertMatch, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
 import { loadWorkflowFile, readWorkflowText } from "../../../src/workflow/file.ts";
-import { KodamaError } from "../../../src/errors.ts";
+import { KodamaError } from "../../../src/base/errors.ts";
 import { MAX_FILE_BYTES } from "../../../src/workflow/limits.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {

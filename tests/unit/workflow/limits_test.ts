@@ -2,7 +2,7 @@
  * Loading and computing are bounded (issue 10): each limit is refused with a clear message at the
  * file:line:col it applies to, before the work it would cost is done.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
 import {
   boundedJson,
@@ -14,7 +14,7 @@ import {
   parseTemplate,
 } from "../../../src/workflow/expr.ts";
 import { MAX_EXPR_DEPTH, MAX_FILE_BYTES, MAX_RESULT_CHARS, MAX_STEPS } from "../../../src/workflow/limits.ts";
-import { flowTooDeep } from "../../../src/yamlguard.ts";
+import { flowTooDeep } from "../../../src/base/text/yamlguard.ts";
 
 const problems = (text: string) => parseWorkflowText(text, "w.yaml").problems.map(formatProblem);
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
 import { stemOf } from "../../../src/workflow/model.ts";
 

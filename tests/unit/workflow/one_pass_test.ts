@@ -1,5 +1,5 @@
 /** A workflow file's problems come in one pass, and a YAML slip a person makes by hand gets a hint (issue 52.8). */
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parseWorkflowText } from "../../../src/workflow/load.ts";
 
 Deno.test("validate: a shape problem and problems of meaning are reported together", () => {

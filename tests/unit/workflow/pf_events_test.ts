@@ -1,5 +1,5 @@
 /** A workflow's port-forward step keeps each connection's lines out of the run's output (issue 52.10). */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { perConnection } from "../../../src/workflow/steps/port_forward.ts";
 
 Deno.test("port-forward step: per-connection events are dropped, the forward's own news is kept", () => {

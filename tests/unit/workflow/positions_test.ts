@@ -5,7 +5,7 @@
  * covers what moves offsets: quoting and escapes, block scalars, flow style, comments, CRLF line
  * ends, anchors and aliases, characters outside the BMP, and the shipped workflows.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { parseWorkflowText } from "../../../src/workflow/load.ts";
 import { lineCol, positionsFrom, valueAt } from "../../../src/workflow/positions.ts";
 import { type Path, stemOf } from "../../../src/workflow/model.ts";

@@ -4,7 +4,7 @@
  * escaped/upper-case/file: variants of import statements — so a script graph that would make Deno
  * fetch or install code (and write kodama's lock file or cache) is refused before anything loads.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { pragmaSpecifiers, scriptGraph } from "../../../src/workflow/sandbox/graph.ts";
 import { lockEnv } from "../../_env_lock.ts";

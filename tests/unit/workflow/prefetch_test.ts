@@ -1,5 +1,5 @@
 /** The early first list of `kodama run` (src/workflow/prefetch.ts): when it is sent, and who takes it. */
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { parseWorkflowText } from "../../../src/workflow/load.ts";
 import type { LoadedWorkflow } from "../../../src/workflow/file.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { addSecret, redact, redactingSink } from "../../../src/base/redact.ts";
 import { secretRefs } from "../../../src/workflow/podsecrets.ts";
 import type { V1Pod } from "@kubernetes/client-node";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import { runSandboxed, type SandboxOptions } from "../../../src/workflow/sandbox/host.ts";
 import { denoPermissions, describeDenial } from "../../../src/workflow/sandbox/permissions.ts";
 import { memorySink } from "../../../src/base/sink.ts";

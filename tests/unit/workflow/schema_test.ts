@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { workflowJsonSchema } from "../../../src/workflow/schema.ts";
 import { formatProblem, parseWorkflowText } from "../../../src/workflow/load.ts";
 import { stemOf } from "../../../src/workflow/model.ts";

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   passedReplicas,
   session,
@@ -99,7 +99,7 @@ Deno.test("session step: passed replicas are those whose agent succeeded and who
 
 Deno.test("session step: a repo whose git directory lies outside the workflow's repository is refused (exit 4)", async () => {
   const { confine } = await import("../../../src/workflow/sandbox/confine.ts");
-  const { KodamaError } = await import("../../../src/errors.ts");
+  const { KodamaError } = await import("../../../src/base/errors.ts");
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-session-step-" }));
   try {
     const root = `${tmp}/repo`, secret = `${tmp}/secret`;

@@ -3,7 +3,7 @@
  * words of a `local` command that are code (codewords.ts) and the quoting of a value into POSIX shell
  * code (shellquote.ts), each result run by the real `sh` to show the value stayed one word of data.
  */
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
 import { commandWords } from "../../../src/workflow/codewords.ts";
 import { interpolateCode } from "../../../src/workflow/shellquote.ts";
 import { ExprError } from "../../../src/workflow/expr.ts";

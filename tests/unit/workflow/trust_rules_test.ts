@@ -1,5 +1,5 @@
 /** Issue 26 rules that need no cluster: which listen addresses are loopback, what a net grant allows. */
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { checkListenAddress, isLoopback } from "../../../src/workflow/steps/port_forward.ts";
 
 Deno.test("port-forward: only loopback addresses are free; others need a net grant", () => {
@@ -65,7 +65,7 @@ Deno.test("describeDenial: a refusal is described once, however many layers it p
 
 Deno.test("resolveTool: the first executable on PATH, by absolute path; relative entries never count", async () => {
   const { resolveTool } = await import("../../../src/workflow/tools.ts");
-  const { platformFor } = await import("../../../src/platform.ts");
+  const { platformFor } = await import("../../../src/base/platform.ts");
   const tmp = await Deno.makeTempDir({ prefix: "kodama-tools-" });
   try {
     for (const d of ["a", "b", "rel"]) await Deno.mkdir(`${tmp}/${d}`);

@@ -4,7 +4,7 @@
  * repo's .kodama.yaml only directories inside the repository count (after symlinks), and their
  * workflows are repo workflows: untrusted, needing trust for permissions.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { discover, findWorkflow } from "../../../src/workflow/discovery.ts";
 import { loadWorkflowFile } from "../../../src/workflow/file.ts";

@@ -1,5 +1,5 @@
 # kodama-idle-ignore
-# A background sync's acknowledgement of an announced idle stop (src/session/lifetime.ts; twoway.ts runs it):
+# A background sync's acknowledgement of an announced idle stop (src/session/lifecycle/lifetime.ts; twoway.ts runs it):
 #   sh -c ACK sh DEADLINE
 # appends the deadline it read from the watcher's `@stopping DEADLINE` to the watchdog's ack file, one line.
 # The mark on the first line: acknowledging is not activity. The path is lifetime.ts's IDLE_STATE (a unit

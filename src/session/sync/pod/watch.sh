@@ -9,7 +9,7 @@
 #   $4 GIT      1: `.git` is synced and listed too
 #   $5 EVENTS   1: run the node change notifier ($7, events.js) beside the walks where the pod has node
 #   $6 MARK     SYNC_WATCHER_MARK (lifetime.ts) for the sync loop's watcher, empty for a listing: only there to be
-#               seen on the command line by the idle watchdog (session/lifetime.ts), which then waits
+#               seen on the command line by the idle watchdog (session/lifecycle/lifetime.ts), which then waits
 #               for the sync to flush before it stops the pod
 #   $7 EVENTS_JS  the notifier's program (events.js), run as `node -e`
 # stdin: one line per round after the first (the local side paces the rounds); its end ends the program.

@@ -4,7 +4,7 @@
  * files are renamed into place (grouped per directory), a file that changed while the archive streamed is
  * skipped, the stage is 0700 while it exists, and a 10,000-file batch is applied whole.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   APPLY2_SCRIPT,
   applyBytes,

@@ -4,7 +4,7 @@
  * with the host's tools, and apply.js under node. Each case starts from its own tree; the tree after and
  * the lines said must be the table's, exactly.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   APPLY2_SCRIPT,
   applyBytes,

@@ -3,7 +3,7 @@
  * pod-side script, run locally by sh + GNU tar and by busybox's sh/tar/rm (the real cluster's and the
  * test images' tools), and both sides' checksum-and-mode listings are compared.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   APPLY_SCRIPT,
   type Batch,

@@ -3,7 +3,7 @@
  * what each side ends up holding, what the ancestor records, and that nothing is lost when a path changes
  * between the snapshot and the apply. The real endpoints are covered by tests/cli/sync_*_test.ts.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import type { Ancestor } from "../../../../src/session/sync/ancestor.ts";
 import { cycle, type CycleResult } from "../../../../src/session/sync/cycle.ts";
 import type { SyncMode } from "../../../../src/session/sync/plan.ts";

@@ -1,5 +1,5 @@
 /** `start` without --sync: which directory is synced by default, and the one-line refusals. */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { defaultSyncDir } from "../../../../src/session/sync/session.ts";
 import { lockEnv } from "../../../_env_lock.ts";
 

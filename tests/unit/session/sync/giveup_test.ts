@@ -3,10 +3,10 @@
  * test's KODAMA_HOME removed) at once; the pod not found for 2 min; no answer from the cluster for 6 h;
  * otherwise it retries.
  */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch } from "@kodama/test-assert";
 import { giveUpReason } from "../../../../src/session/sync/daemon.ts";
 import { saveConfig } from "../../../../src/session/sync/store.ts";
-import { ExitCode, KodamaError } from "../../../../src/errors.ts";
+import { ExitCode, KodamaError } from "../../../../src/base/errors.ts";
 import { SyncConnectionError } from "../../../../src/session/sync/remote.ts";
 
 Deno.test("sync daemon: when it gives up, and when it keeps retrying", async () => {

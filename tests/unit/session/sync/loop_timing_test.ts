@@ -3,7 +3,7 @@
  * (longer in a burst, never past the cap however long events keep coming) and the back-off after
  * failures. The loop itself is driven end to end by tests/cli/sync_*_test.ts.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   BACKOFF_MAX_MS,
   BACKOFF_MIN_MS,

@@ -3,7 +3,7 @@
  * write into overlapping trees (same, parent, child) conflict; one-way-local never writes locally; a sync
  * that is not running, a sibling tree or the session itself never does.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import { overlapOf, type SyncedTree } from "../../../../src/session/sync/overlap.ts";
 
 const tree = (name: string, root: string, more: Partial<SyncedTree> = {}): SyncedTree => ({

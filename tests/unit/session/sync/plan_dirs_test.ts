@@ -3,7 +3,7 @@
  * side changed or made something in it comes back whole, unchanged siblings included; what the other side
  * deleted inside stays deleted. Each case both ways round.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   type Action,
   planSync,

@@ -3,7 +3,7 @@
  * what they need). Random changes on both sides of random trees: the plan over the scope is the full
  * plan's every action that is not "nothing to do" — the same copies, deletes, agreements and conflicts.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   planScope,
   planSync,

@@ -9,7 +9,7 @@
  *   - both sides agree on every path outside a conflict;
  *   - planning again from the new ancestor does nothing (the sync settles).
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   type Action,
   isBelow,

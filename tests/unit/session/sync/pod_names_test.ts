@@ -5,7 +5,7 @@
  * write where the pod chose. Hidden-style variants of each.
  */
 import { assert, assertEquals } from "../../../_assert.ts";
-import { isDotGit } from "../../../../src/platform.ts";
+import { isDotGit } from "../../../../src/base/platform.ts";
 import {
   inGitDir,
   localRule,

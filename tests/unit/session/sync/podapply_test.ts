@@ -5,7 +5,7 @@
  * (a member it will not extract, a key a nanosecond before a second's end), and the kept-open channel:
  * batch after batch raw through node, and the shell loop where there is no node or one too old.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   APPLY2_SCRIPT,
   applyBytes,

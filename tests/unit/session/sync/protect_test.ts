@@ -3,7 +3,7 @@
  * a `workflows.paths` directory named through a symlink, one added to the config later, `$KODAMA_HOME`
  * reached through a link, and the target of a `.kodama` link in the tree are all refused.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { placesUnder, protectedPlaces } from "../../../../src/session/sync/protect.ts";
 import { localRule } from "../../../../src/session/sync/safety.ts";
 

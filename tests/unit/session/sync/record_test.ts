@@ -3,7 +3,7 @@
  * it streamed, and the pod's stat key as tar leaves it — with no second walk or read of the tree, and no
  * md5sum of the whole tree in the pod when the background sync starts.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { createHash } from "node:crypto";
 import { type Batch, batchStream } from "../../../../src/session/sync/batch.ts";
 import { loadAncestor } from "../../../../src/session/sync/ancestor.ts";

@@ -1,5 +1,5 @@
 /** Pure parts of sync: ignore rules as git applies them, tree diffs, pull plans, status text. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { globalExcludesFile, IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 import {

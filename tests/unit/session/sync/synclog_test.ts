@@ -1,5 +1,5 @@
 /** The background sync's log is bounded: past its cap it moves to sync.log.1 and starts again (synclog.ts). */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { openSyncLog } from "../../../../src/session/sync/synclog.ts";
 
 Deno.test("sync log: one line per write, rotated to .1 past the cap, never more than two files", async () => {

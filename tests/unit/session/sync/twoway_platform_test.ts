@@ -1,9 +1,9 @@
 /**
- * #36 in the two-way planner, with the platform passed in (src/platform.ts), as a Mac or a PC would run it:
+ * #36 in the two-way planner, with the platform passed in (src/base/platform.ts), as a Mac or a PC would run it:
  * names that fold to one on the local disk (APFS, NTFS) are a conflict, never an overwrite; a case-only
  * rename in the pod goes through; on Windows a file's mode is the ancestor's or git's, never the OS's 0666.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals } from "@kodama/test-assert";
 import {
   type Action,
   foldConflicts,
@@ -11,7 +11,7 @@ import {
   type Snap,
   type SnapTree,
 } from "../../../../src/session/sync/plan.ts";
-import { defaultFolding, foldName, platformFor } from "../../../../src/platform.ts";
+import { defaultFolding, foldName, platformFor } from "../../../../src/base/platform.ts";
 import { localSnaps } from "../../../../src/session/sync/twoway.ts";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";
 

@@ -5,7 +5,7 @@
  * below a directory the tree does not know yet). A directory's mtime is left out: sync compares its mode only.
  * Every file it changed is named in what it reports as changed (or was an event).
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import { join } from "node:path";
 import { scanTree, type Tree, updateTree } from "../../../../src/session/sync/scan.ts";
 import { IgnoreRules } from "../../../../src/session/sync/ignore.ts";

@@ -6,7 +6,7 @@
  * busybox sh runs its applets without a PATH lookup), no `touch`, no `sleep` (the rounds are paced over
  * its stdin, as the sync loop paces them); and it ends when its stdin ends.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@kodama/test-assert";
 import {
   EVENT_WALK_EVERY,
   mergeRound,

@@ -1,0 +1,60 @@
+/**
+ * Commands in a session's container over exec, captured: what start (init), clone, fetch and the agent
+ * runs above the session all use. The session's pod only when it is running.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "../../kube/client.ts";
+import { concatBytes } from "../../base/text/bytes.ts";
+import { ExitCode, KodamaError } from "../../base/errors.ts";
+import type { Sink } from "../../base/sink.ts";
+import { notAttachable } from "./attach.ts";
+import { requireSession } from "../state/cluster.ts";
+import { CONTAINER } from "../spec/spec.ts";
+
+const dec = new TextDecoder();
+
+/** The session's pod, when it is running (else the error that says what to do). */
+export async function runningPod(kube: Kube, namespace: string, name: string): Promise<V1Pod> {
+  const v = await requireSession(kube, namespace, name);
+  const why = notAttachable(v);
+  if (why) throw why;
+  return v.pod!;
+}
+
+interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command in the session container; stdout captured, stderr captured and optionally shown. */
+export async function execCapture(
+  kube: Kube,
+  pod: V1Pod,
+  argv: string[],
+  o: { stdin?: Uint8Array; err?: Sink; out?: Sink; signal?: AbortSignal } = {},
+): Promise<Captured> {
+  const { execInPod } = await import("../../kube/exec.ts");
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const ns = pod.metadata?.namespace ?? kube.namespace;
+  const name = pod.metadata?.name ?? "?";
+  const res = await execInPod(kube, ns, name, CONTAINER, argv, {
+    stdin: o.stdin,
+    stdout: (c) => {
+      if (o.out) o.out.write(c);
+      else out.push(c);
+    },
+    stderr: (c) => {
+      err.push(c);
+      o.err?.write(c);
+    },
+    signal: o.signal,
+  });
+  if (res.errorKind === "aborted") throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+  if (res.error && res.errorKind !== undefined && res.errorKind !== "remote") {
+    throw new KodamaError(`exec in pod ${name} (namespace ${ns}): ${res.error}`, ExitCode.FAILED);
+  }
+  const join = (parts: Uint8Array[]) => dec.decode(concatBytes(parts));
+  return { code: res.exitCode, stdout: join(out), stderr: join(err) };
+}
