@@ -55,9 +55,9 @@ export async function confine(
   const refuse = (why: string, hint: string): never => {
     throw new KodamaError(`${what}: ${shown} ${why}`, ExitCode.FORBIDDEN, hint);
   };
-  const { neverGrantable } = await import("./grants.ts");
+  const { neverGrantable, protectedLanding } = await import("./grants.ts");
   for (const [p, why] of neverGrantable(c.kubeconfig)) {
-    const pr = await realLanding(p);
+    const pr = await protectedLanding(p);
     if (inside(real, pr) || inside(abs, p)) {
       refuse(`is ${why}`, "no workflow step may read or write it");
     }

@@ -84,6 +84,19 @@ async function identity(p: string): Promise<string | undefined> {
 }
 
 /**
+ * Where a never-grantable path lands, or the path as written when kodama itself may not resolve it (a
+ * permission error: Deno asks for every permission before it reads `/dev/fd`): a protected place is kept
+ * out by both names it can have, and one it cannot see through is kept out by the one it was given.
+ */
+export async function protectedLanding(path: string): Promise<string> {
+  try {
+    return await realLanding(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
  * Refuse (exit 2) grants that reach a never-grantable path, directly or through a symlink or hard
  * link. `kubeconfig` is the run's `--kubeconfig`.
  */
@@ -109,11 +122,11 @@ export async function checkGrants(
   };
   const protectedPaths: [string, string, string][] = [];
   for (const [path, why] of neverGrantable(kubeconfig)) {
-    protectedPaths.push([path, await realLanding(path), why]);
+    protectedPaths.push([path, await protectedLanding(path), why]);
   }
   const writeProtected: [string, string, string][] = [];
   if (grants.some((g) => g.kind === "write")) {
-    for (const [path, why] of codePaths()) writeProtected.push([path, await realLanding(path), why]);
+    for (const [path, why] of codePaths()) writeProtected.push([path, await protectedLanding(path), why]);
   }
   const files = new Map<string, string>();
   for (const [path, , why] of protectedPaths) {
