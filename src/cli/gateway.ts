@@ -52,7 +52,8 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
         ],
         notes:
           "Keys: ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, OPENAI_API_KEY, CODEX_API_KEY,\n" +
-          "GEMINI_API_KEY, GOOGLE_API_KEY, GITHUB_TOKEN from this environment, else from `kodama agent keys`.\n" +
+          "GEMINI_API_KEY, GOOGLE_API_KEY, GITHUB_TOKEN from your own env.dotenvFiles (never a repository's),\n" +
+          "this environment, else `kodama agent keys`.\n" +
           "Upstreams: ANTHROPIC_BASE_URL, OPENAI_BASE_URL, GOOGLE_GEMINI_BASE_URL, else the providers' hosts.\n" +
           "Codex's ChatGPT login: your own $CODEX_HOME/auth.json or ~/.codex/auth.json (KODAMA_CHATGPT_URL,\n" +
           "CODEX_REFRESH_TOKEN_URL_OVERRIDE move its endpoints); the gateway refreshes it once for all sessions and\n" +
@@ -80,7 +81,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
           await m.gatewayEnsure(kube, kube.namespace, {
             image,
             program: GATEWAY_PROGRAM,
-            vars: await m.localGatewayVars(),
+            vars: await m.localGatewayVars(cfg, Deno.cwd()),
             chatgpt: await m.localChatgptLogin(),
             noWait: inv.opts.wait === false,
             timeoutMs: t !== undefined

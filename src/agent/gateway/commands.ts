@@ -5,6 +5,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
 import type { Sink } from "../../base/sink.ts";
+import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { LABEL_SESSION } from "../../session/spec/names.ts";
@@ -40,17 +41,24 @@ export interface GatewayIO {
   err: Sink;
 }
 
-/** The variables ensure reads keys and upstreams from: this environment, then `kodama agent keys`. */
+/**
+ * The keys and base URLs the gateway is to hold, found as `start` and `agent check` find them: the user's own
+ * env files (`env.dotenvFiles`, never a repository's), this environment, then `kodama agent keys`.
+ */
 export async function localGatewayVars(
+  cfg: Config,
+  cwd: string,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<Record<string, string>> {
-  const { defaultDeps, storedVar } = await import("../keys.ts");
-  const out: Record<string, string> = {};
-  let deps: Awaited<ReturnType<typeof defaultDeps>> | undefined;
-  for (const name of [...Object.keys(KEY_VARS), ...Object.values(BASE_URL_VARS)]) {
-    const v = env(name) || await storedVar(deps ??= await defaultDeps(), name).catch(() => undefined);
-    if (v) out[name] = v;
-  }
+  const [{ defaultDeps }, { configEnvFiles, localVars }, { readEnvFiles }] = await Promise.all([
+    import("../keys.ts"),
+    import("../checkrun.ts"),
+    import("../../session/spec/envfile.ts"),
+  ]);
+  const files = await readEnvFiles(configEnvFiles(cfg, cwd));
+  const names = [...Object.keys(KEY_VARS), ...Object.values(BASE_URL_VARS)];
+  const found = await localVars(names, files, await defaultDeps().catch(() => undefined));
+  const out: Record<string, string> = Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.value]));
   // the ChatGPT login's endpoints (a user's own, a stand-in): from this environment only
   for (const name of [CHATGPT_URL_VAR, REFRESH_URL_VAR]) {
     const v = env(name);

@@ -1,0 +1,47 @@
+/**
+ * `gateway ensure` finds the keys it is to hold as `start` and `agent check` find them: the user's own
+ * `env.dotenvFiles` (the demo's env file), never a repository's — the keys leave this machine for the gateway.
+ */
+import { assertEquals } from "@kodama/test-assert";
+import { configSchema } from "../../../src/config/schema.ts";
+import { setOrigin } from "../../../src/config/origin.ts";
+import { localGatewayVars } from "../../../src/agent/gateway/commands.ts";
+
+const origin = (source: "global" | "repo", gitRoot: string) => ({
+  sources: { "env.dotenvFiles": source },
+  files: { global: "/home/me/.kodama/config.yaml", gitRoot },
+  warnings: [],
+  fromRepo: {},
+  refused: [],
+});
+
+Deno.test("gateway ensure: the keys of the user's own env files, not of a repository's", async () => {
+  const dir = await Deno.makeTempDir();
+  const home = Deno.env.get("KODAMA_HOME");
+  // an empty key store of its own: the test never reads the person's
+  Deno.env.set("KODAMA_HOME", `${dir}/home`);
+  try {
+    await Deno.writeTextFile(
+      `${dir}/agents.env`,
+      "ANTHROPIC_API_KEY=sk-ant-from-file\nANTHROPIC_BASE_URL=http://127.0.0.1:9/\nUNRELATED=x\n",
+    );
+    const none = () => undefined;
+    const own = configSchema.parse({ env: { dotenvFiles: ["agents.env"] } });
+    setOrigin(own, origin("global", dir));
+    const vars = await localGatewayVars(own, dir, none);
+    assertEquals(vars.ANTHROPIC_API_KEY, "sk-ant-from-file");
+    assertEquals(vars.ANTHROPIC_BASE_URL, "http://127.0.0.1:9/");
+    assertEquals("UNRELATED" in vars, false);
+
+    const repos = configSchema.parse({ env: { dotenvFiles: ["agents.env"] } });
+    setOrigin(repos, origin("repo", dir));
+    assertEquals(
+      (await localGatewayVars(repos, dir, none)).ANTHROPIC_API_KEY,
+      Deno.env.get("ANTHROPIC_API_KEY"),
+    );
+  } finally {
+    if (home === undefined) Deno.env.delete("KODAMA_HOME");
+    else Deno.env.set("KODAMA_HOME", home);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
