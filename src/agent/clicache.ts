@@ -121,14 +121,18 @@ export type CacheState = "ready" | "waiting" | "unavailable" | "in-image" | "fai
  * The install pod's and the claim's state: ready once the pod Succeeded; in-image when it exited
  * IN_IMAGE_EXIT; unavailable when the claim could not be provisioned (ProvisioningFailed: e.g. its class
  * has no ReadWriteMany) or stayed Pending PENDING_BOUND_MS after the pod was made; failed on any other end.
+ * `inImage` is the claim's annotation for this image (clicachestart.ts): once the install pod's owner has
+ * recorded it, the pod is deleted, and a start that waited on that pod reads the verdict from the claim.
  */
 export function cacheState(
   pvc: V1PersistentVolumeClaim | undefined,
   pod: V1Pod | undefined,
   events: { reason?: string; involvedObject?: { kind?: string; name?: string; uid?: string } }[],
   now: number,
+  inImage?: string,
 ): CacheState {
   if (cacheUnavailable(pvc)) return "unavailable";
+  if (inImage && pvc?.metadata?.annotations?.[inImage]) return "in-image";
   const phase = pod?.status?.phase;
   if (phase === "Succeeded") return "ready";
   if (phase === "Failed") {

@@ -77,7 +77,14 @@ function recordUnavailable(kube: Kube, ns: string): Promise<unknown> {
 }
 
 /** Wait for the install pod (polling the pod, the claim and its events), answering the cache's state. */
-async function settle(kube: Kube, ns: string, name: string, timeoutMs: number, signal?: AbortSignal) {
+async function settle(
+  kube: Kube,
+  ns: string,
+  name: string,
+  inImage: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [pvc, pod, events] = await Promise.all([
@@ -87,7 +94,7 @@ async function settle(kube: Kube, ns: string, name: string, timeoutMs: number, s
         fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${CLI_CACHE_PVC}`,
       }).then((l) => l.items).catch(() => []),
     ]);
-    const st = cacheState(pvc, pod, events, Date.now());
+    const st = cacheState(pvc, pod, events, Date.now(), inImage);
     if (st !== "waiting") return { st, pod };
     if (Date.now() > deadline || signal?.aborted) return { st: "failed" as const, pod };
     await new Promise((r) => setTimeout(r, 500));
@@ -122,7 +129,7 @@ async function fill(kube: Kube, spec: SessionSpec, i: PresetInstall, o: CliCache
   if (cacheUnavailable(pvc) || pvc.metadata?.annotations?.[inImage]) return false;
   const mine = await installPod(kube, spec, i, pvc);
   const t0 = Date.now();
-  const { st } = await settle(kube, ns, installPodName(i), o.timeoutMs, o.signal);
+  const { st } = await settle(kube, ns, installPodName(i), inImage, o.timeoutMs, o.signal);
   const secs = Math.round((Date.now() - t0) / 1000);
   if (st === "ready") {
     if (mine) {
@@ -133,6 +140,7 @@ async function fill(kube: Kube, spec: SessionSpec, i: PresetInstall, o: CliCache
     return true;
   }
   if (st === "in-image") {
+    // the verdict on the claim first, then the pod gone: a start waiting on that pod reads the claim
     await kube.patchObject(PVCS, ns, CLI_CACHE_PVC, { metadata: { annotations: { [inImage]: spec.image } } });
     await kube.deleteObject("pods", ns, installPodName(i), { gracePeriodSeconds: 0 }).catch(() => {});
     return false;

@@ -182,4 +182,12 @@ Deno.test("cli cache: its state from the install pod, the claim and the claim's 
     cacheState(pvc("Bound", { [CLI_CACHE_VERDICT]: CLI_CACHE_UNAVAILABLE }), undefined, [], t0),
     "unavailable",
   );
+  // the install pod's owner found the CLI in the image, recorded it and deleted the pod: a start that
+  // waited on that pod reads the claim (it waited out its whole timeout when it read only the pod)
+  const key = "kodama.dev/in-image-codex-abc";
+  assertEquals(cacheState(pvc("Bound", { [key]: "img" }), undefined, [], t0, key), "in-image");
+  assertEquals(
+    cacheState(pvc("Bound", { [key]: "img" }), undefined, [], t0, "kodama.dev/in-image-x"),
+    "waiting",
+  );
 });
