@@ -132,7 +132,13 @@ function AgentTab({ name, agent, gateway, onError }) {
   };
   const latest = runs?.at(-1);
   const reload = async (id) => {
-    const r = await get(`/api/sessions/${name}/runs`);
+    // a run just started (continue, retry, a message after the end) may not be listed at the first read
+    // on a loaded machine: read again until it is (else the tab showed the ended run, Interrupt disabled)
+    let r = await get(`/api/sessions/${name}/runs`);
+    for (let i = 0; id && !r.some((x) => String(x.id) === String(id)) && i < 40; i++) {
+      await new Promise((ok) => setTimeout(ok, 250));
+      r = await get(`/api/sessions/${name}/runs`);
+    }
     setRuns(r);
     if (id) setSel(id);
   };
