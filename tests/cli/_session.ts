@@ -133,7 +133,8 @@ export async function runScanningPs(
 /**
  * `withSessionWorld(name, { seed }, fn)`: a test with its own cluster (clusterTest) and a session world on
  * it, whose home and project directories are removed when `fn` ends, however it ends. `context` as in
- * `sessionWorld`.
+ * `sessionWorld`. The cluster is seeded with the demo's namespaces and none of its pods unless `seed` says
+ * otherwise (tests/cluster/seed.ts "sessions").
  */
 export function withSessionWorld(
   name: string,
@@ -141,7 +142,7 @@ export function withSessionWorld(
   fn: (t: Deno.TestContext, w: SessionWorld) => Promise<void>,
 ): void {
   const { context, ...start } = o;
-  clusterTest(name, start, async (t, c) => {
+  clusterTest(name, { seed: "sessions", ...start }, async (t, c) => {
     const w = await sessionWorld(c, context);
     // a hung test's finally never runs: its background syncs (detached, out of trackChild's reach) would
     // retry against the stopped cluster for as long as the machine runs

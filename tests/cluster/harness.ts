@@ -48,7 +48,7 @@ export function loadPodNames(n: number): string[] {
 }
 
 export interface StartOptions {
-  seed?: "demo" | "none";
+  seed?: import("./seed.ts").SeedKind;
   pods?: number;
   /** log every request to stderr */
   verbose?: boolean;
@@ -117,14 +117,20 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
  * and every started container with a readiness probe ready. Without it a test's first step met pods in
  * ContainerCreating under a loaded CI machine (exec refused; `pods -w` printed a different first table
  * from kubectl's a moment later). Pods meant to stay broken (image pull back-off, crash loops) count as
- * settled once they leave ContainerCreating.
+ * settled once they leave ContainerCreating, and so do pods the scheduler cannot place (a test's node
+ * tainted or too small for the demo's pods: the boot waited out the whole minute for them).
  */
 async function settled(s: TestServer, ms = 60_000): Promise<void> {
   const creating = (pod: Obj) => {
     const st = (pod.status ?? {}) as Obj;
     const all = [...asList(st.initContainerStatuses), ...asList(st.containerStatuses)];
     if (!all.length) {
-      return !pod.metadata?.deletionTimestamp && st.phase !== "Failed" && st.phase !== "Succeeded";
+      // a pod the scheduler cannot place (a test's tainted or full node) stays so: it is settled
+      const unplaceable = asList(st.conditions).some((c) =>
+        c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"
+      );
+      return !unplaceable && !pod.metadata?.deletionTimestamp && st.phase !== "Failed" &&
+        st.phase !== "Succeeded";
     }
     const spec = [...asList((pod.spec as Obj)?.initContainers), ...asList((pod.spec as Obj)?.containers)];
     return all.some((c) => {

@@ -17,7 +17,7 @@ export const DEFAULT_KUBECONFIG = join(dirname(fileURLToPath(import.meta.url)), 
 export interface ClusterCliOptions {
   port: number;
   kubeconfig: string;
-  seed: "demo" | "none";
+  seed: import("./seed.ts").SeedKind;
   pods: number;
   verbose: boolean;
   /** v4: no v5.channel.k8s.io for exec/attach, as on Kubernetes before 1.30 */

@@ -36,23 +36,9 @@ function applets(busybox: string): string[] {
   );
 }
 
-/** `<stateDir>/busybox-bin`, made on first use; undefined when the host has no busybox. */
-export function busyboxBinDir(stateDir: string): string | undefined {
-  if (made.has(stateDir)) return made.get(stateDir);
-  const bb = hostBusybox();
-  let dir: string | undefined;
-  if (bb) {
-    dir = path.join(stateDir, "busybox-bin");
-    fs.mkdirSync(dir, { recursive: true });
-    for (const a of applets(bb)) {
-      try {
-        fs.symlinkSync(bb, path.join(dir, a));
-      } catch { /* exists */ }
-    }
-    fs.rmSync(path.join(dir, "httpd"), { force: true });
-    fs.writeFileSync(
-      path.join(dir, "httpd"),
-      `#!/bin/sh
+/** busybox httpd with a bare `-p PORT` bound to the pod's IP (test-server pods share the host's network). */
+const httpd = (bb: string) =>
+  `#!/bin/sh
 # busybox httpd, with a bare -p PORT bound to this pod's IP (test-server pods share the host's network)
 n=$#
 prev=
@@ -65,12 +51,43 @@ for a in "$@"; do
 done
 shift "$n"
 exec ${bb} httpd "$@"
-`,
-      { mode: 0o755 },
-    );
-  } else {
-    console.error("kodama test server: no busybox on PATH; busybox images get the host's commands only");
+`;
+
+/**
+ * The applet links' directory, made once per machine and busybox binary (a few hundred links were made
+ * again at every test server's boot: ~0.1 s of CPU each, ~190 boots a run) and shared read-only by every
+ * test server: `$TMPDIR/kodama-test-busybox-<uid>-<hash of the binary's path, size and time>`, built
+ * beside it and renamed into place, so a test server never sees half of it. `stateDir` is not used any
+ * more (kept for the callers); undefined when the host has no busybox.
+ */
+export function busyboxBinDir(_stateDir: string): string | undefined {
+  const bb = hostBusybox();
+  if (!bb) {
+    if (!made.has("")) {
+      console.error("kodama test server: no busybox on PATH; busybox images get the host's commands only");
+    }
+    made.set("", undefined);
+    return undefined;
   }
-  made.set(stateDir, dir);
+  if (made.has(bb)) return made.get(bb);
+  const st = fs.statSync(bb);
+  const key = [...new TextEncoder().encode(`${bb}\0${st.size}\0${st.mtimeMs}`)].reduce(
+    (h, b) => Math.imul(h ^ b, 16777619) >>> 0,
+    2166136261,
+  ).toString(16);
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  const dir = path.join(tmp, `kodama-test-busybox-${Deno.uid() ?? 0}-${key}`);
+  if (!fs.existsSync(path.join(dir, "httpd"))) {
+    const part = fs.mkdtempSync(`${dir}.part-`);
+    for (const a of applets(bb)) fs.symlinkSync(bb, path.join(part, a));
+    fs.rmSync(path.join(part, "httpd"), { force: true });
+    fs.writeFileSync(path.join(part, "httpd"), httpd(bb), { mode: 0o755 });
+    try {
+      fs.renameSync(part, dir);
+    } catch {
+      fs.rmSync(part, { recursive: true, force: true }); // another test server made it first
+    }
+  }
+  made.set(bb, dir);
   return dir;
 }
