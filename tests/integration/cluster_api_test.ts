@@ -12,6 +12,7 @@ import {
   KUBECTL,
   kubectl,
   loadPodNames,
+  onRealCluster,
   type TestCluster,
 } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
@@ -477,3 +478,20 @@ spec:
     assertStringIncludes(await fails(c, ["get", "cm", "x", "-n", ns]), "not found");
   });
 });
+
+clusterTest(
+  "cluster: seed sessions makes the demo's namespaces and none of its workloads",
+  { seed: "sessions", ignore: onRealCluster },
+  async (_t, c) => {
+    const ns = await kubectl(c, ["get", "namespaces", "-o", "name"], { context: "admin" });
+    for (const n of [DEMO.wekaNamespace, "prod", "staging", "dev"]) {
+      assertStringIncludes(ns.stdout, `namespace/${n}\n`);
+    }
+    const all = await kubectl(c, ["get", "pods,deployments,statefulsets,services", "-A", "-o", "name"], {
+      context: "admin",
+    });
+    assertEquals(all.code, 0, all.stderr);
+    // the API server's own Service in default is every cluster's; nothing of the demo's
+    assertEquals(all.stdout.trim().split("\n").filter((l) => l && l !== "service/kubernetes"), []);
+  },
+);
