@@ -9,6 +9,27 @@ import { KodamaError } from "../../../src/base/errors.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
 import { CONFIG_CODE, configCodeStamp, loadConfigCached, MAX_ENTRIES } from "../../../src/config/cache.ts";
 import { configSchema } from "../../../src/config/schema.ts";
+import { lockEnv } from "../../_env_lock.ts";
+
+/**
+ * The cache's key holds the home directory (HOME): files run on threads of one process, and a test of
+ * another file that sets HOME under the lock moved it between two loads here (a hit read as a miss, once
+ * under three jobs). Every test here holds the environment lock while it loads.
+ */
+function envTest(name: string, fn: () => void | Promise<void>, ignore = false): void {
+  Deno.test({
+    name,
+    ignore,
+    fn: async () => {
+      const unlock = await lockEnv();
+      try {
+        await fn();
+      } finally {
+        unlock();
+      }
+    },
+  });
+}
 
 async function world() {
   const root = await Deno.makeTempDir({ prefix: "kodama-cfg-cache-" });
@@ -37,31 +58,34 @@ const GLOBAL =
   'defaults:\n  namespace: team-a\n  resources:\n    cpu: "2"\n  storage:\n    poolRefill: false\n' +
   "sync:\n  ignore: [dist, .cache]\nnonsense: 1\n";
 
-Deno.test("a config is cached (0600) and served from the cache, with the values, origin and warnings of loadConfig", async () => {
-  await using w = await world();
-  await w.writeGlobal(GLOBAL);
-  const fresh = await loadConfig({ home: w.home, cwd: w.repo });
-  const first = await loadConfigCached({ home: w.home, cwd: w.repo });
-  assertEquals(first.hit, false);
-  const names = await w.entries();
-  assertEquals(names.length, 1);
-  if (Deno.build.os !== "windows") {
-    assertEquals((await Deno.stat(join(w.home, "cache", "config", names[0]))).mode! & 0o777, 0o600);
-  }
-  const second = await loadConfigCached({ home: w.home, cwd: w.repo });
-  assertEquals(second.hit, true);
-  assertEquals(second.values, fresh.values);
-  assertEquals(second.values.defaults.namespace, "team-a");
-  assertEquals(second.values.defaults.resources.cpu, "2");
-  assertEquals(second.sources["defaults.namespace"], "global");
-  assertEquals(second.sources["defaults.resources.memory"], "default");
-  // the unknown key's warning (file:line and all) comes every time, as from the file itself
-  assertEquals(second.warnings, fresh.warnings);
-  assert(second.warnings.some((x) => x.includes("nonsense")), second.warnings.join("\n"));
-  assertEquals(originOf(second.values)?.sources, fresh.sources);
-});
+envTest(
+  "a config is cached (0600) and served from the cache, with the values, origin and warnings of loadConfig",
+  async () => {
+    await using w = await world();
+    await w.writeGlobal(GLOBAL);
+    const fresh = await loadConfig({ home: w.home, cwd: w.repo });
+    const first = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals(first.hit, false);
+    const names = await w.entries();
+    assertEquals(names.length, 1);
+    if (Deno.build.os !== "windows") {
+      assertEquals((await Deno.stat(join(w.home, "cache", "config", names[0]))).mode! & 0o777, 0o600);
+    }
+    const second = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals(second.hit, true);
+    assertEquals(second.values, fresh.values);
+    assertEquals(second.values.defaults.namespace, "team-a");
+    assertEquals(second.values.defaults.resources.cpu, "2");
+    assertEquals(second.sources["defaults.namespace"], "global");
+    assertEquals(second.sources["defaults.resources.memory"], "default");
+    // the unknown key's warning (file:line and all) comes every time, as from the file itself
+    assertEquals(second.warnings, fresh.warnings);
+    assert(second.warnings.some((x) => x.includes("nonsense")), second.warnings.join("\n"));
+    assertEquals(originOf(second.values)?.sources, fresh.sources);
+  },
+);
 
-Deno.test("an edit of the file is a miss with the new values, even at the same size and time", async () => {
+envTest("an edit of the file is a miss with the new values, even at the same size and time", async () => {
   await using w = await world();
   const path = join(w.home, "config.yaml");
   await w.writeGlobal("defaults:\n  namespace: aaaa\n");
@@ -90,49 +114,55 @@ Deno.test("an edit of the file is a miss with the new values, even at the same s
   assertEquals([again.hit, again.fromRepo], [true, { "defaults.resources.cpu": "3" }]);
 });
 
-Deno.test("a bad file gets loadConfig's own error (message, exit code) every time, and nothing is cached", async () => {
-  await using w = await world();
-  await w.writeGlobal("defaults:\n  namespace: ok\n");
-  await loadConfigCached({ home: w.home, cwd: w.repo });
-  assertEquals((await loadConfigCached({ home: w.home, cwd: w.repo })).hit, true);
-  for (
-    const bad of [
-      "defaults:\n  resources:\n    cpu: lots\n",
-      "defaults: [\n",
-      "defaults:\n  idleStop: soon\n",
-    ]
-  ) {
-    await w.writeGlobal(bad);
-    const want = await assertRejects(() => loadConfig({ home: w.home, cwd: w.repo })) as KodamaError;
-    assert(want instanceof KodamaError, String(want));
-    for (let i = 0; i < 2; i++) {
-      const got = await assertRejects(() => loadConfigCached({ home: w.home, cwd: w.repo })) as KodamaError;
-      assert(got instanceof KodamaError, String(got));
-      assertEquals([got.message, got.code, got.hint], [want.message, want.code, want.hint]);
+envTest(
+  "a bad file gets loadConfig's own error (message, exit code) every time, and nothing is cached",
+  async () => {
+    await using w = await world();
+    await w.writeGlobal("defaults:\n  namespace: ok\n");
+    await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals((await loadConfigCached({ home: w.home, cwd: w.repo })).hit, true);
+    for (
+      const bad of [
+        "defaults:\n  resources:\n    cpu: lots\n",
+        "defaults: [\n",
+        "defaults:\n  idleStop: soon\n",
+      ]
+    ) {
+      await w.writeGlobal(bad);
+      const want = await assertRejects(() => loadConfig({ home: w.home, cwd: w.repo })) as KodamaError;
+      assert(want instanceof KodamaError, String(want));
+      for (let i = 0; i < 2; i++) {
+        const got = await assertRejects(() => loadConfigCached({ home: w.home, cwd: w.repo })) as KodamaError;
+        assert(got instanceof KodamaError, String(got));
+        assertEquals([got.message, got.code, got.hint], [want.message, want.code, want.hint]);
+      }
     }
-  }
-  assertEquals((await w.entries()).length, 1);
-});
+    assertEquals((await w.entries()).length, 1);
+  },
+);
 
-Deno.test("a repo file naming local paths (repoPath keys) is never cached: its verdict depends on the repository", async () => {
-  await using w = await world();
-  await w.writeRepo("env:\n  dotenvFiles: [.env]\n");
-  const first = await loadConfigCached({ home: w.home, cwd: w.repo });
-  const second = await loadConfigCached({ home: w.home, cwd: w.repo });
-  assertEquals([first.hit, second.hit], [false, false]);
-  assertEquals(second.values.env.dotenvFiles, [".env"]);
-  assertEquals(await w.entries(), []);
-  // a path leading outside it, after the repo changed: refused, as loadConfig refuses it
-  await Deno.remove(join(w.repo, ".git"), { recursive: true });
-  await Deno.mkdir(join(w.repo, ".git"));
-  await Deno.symlink(w.root, join(w.repo, "out"));
-  await w.writeRepo("env:\n  dotenvFiles: [out/x.env]\n");
-  const refused = await loadConfigCached({ home: w.home, cwd: w.repo });
-  assertEquals(refused.values.env.dotenvFiles, []);
-  assertEquals(refused.refused.map((r) => r.key), ["env.dotenvFiles"]);
-});
+envTest(
+  "a repo file naming local paths (repoPath keys) is never cached: its verdict depends on the repository",
+  async () => {
+    await using w = await world();
+    await w.writeRepo("env:\n  dotenvFiles: [.env]\n");
+    const first = await loadConfigCached({ home: w.home, cwd: w.repo });
+    const second = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals([first.hit, second.hit], [false, false]);
+    assertEquals(second.values.env.dotenvFiles, [".env"]);
+    assertEquals(await w.entries(), []);
+    // a path leading outside it, after the repo changed: refused, as loadConfig refuses it
+    await Deno.remove(join(w.repo, ".git"), { recursive: true });
+    await Deno.mkdir(join(w.repo, ".git"));
+    await Deno.symlink(w.root, join(w.repo, "out"));
+    await w.writeRepo("env:\n  dotenvFiles: [out/x.env]\n");
+    const refused = await loadConfigCached({ home: w.home, cwd: w.repo });
+    assertEquals(refused.values.env.dotenvFiles, []);
+    assertEquals(refused.refused.map((r) => r.key), ["env.dotenvFiles"]);
+  },
+);
 
-Deno.test("no files: the schema's defaults, cached too", async () => {
+envTest("no files: the schema's defaults, cached too", async () => {
   await using w = await world();
   const first = await loadConfigCached({ home: w.home, cwd: w.repo });
   const second = await loadConfigCached({ home: w.home, cwd: w.repo });
@@ -158,14 +188,14 @@ function configImports(): string[] {
   return [...seen].sort();
 }
 
-Deno.test("the config code stamp covers every module loadConfig imports", () => {
+envTest("the config code stamp covers every module loadConfig imports", () => {
   const covered = new Set<string>(CONFIG_CODE);
   const missing = configImports().filter((f) => !covered.has(f));
   assertEquals(missing, [], "add these to CONFIG_CODE in src/config/cache.ts");
   assert(covered.has("config/schema.ts") && covered.has("config/file.ts"));
 });
 
-Deno.test("a changed config module changes the stamp", async () => {
+envTest("a changed config module changes the stamp", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kodama-cfg-stamp-test-" });
   try {
     const src = new URL(`file://${dir.replaceAll("\\", "/").replace(/^\/?/, "/")}/`);
@@ -184,7 +214,7 @@ Deno.test("a changed config module changes the stamp", async () => {
   }
 });
 
-Deno.test("the cache keeps the newest entries: each edit makes one, the oldest go on a write", async () => {
+envTest("the cache keeps the newest entries: each edit makes one, the oldest go on a write", async () => {
   await using w = await world();
   const dir = join(w.home, "cache", "config");
   await Deno.mkdir(dir, { recursive: true });
@@ -204,11 +234,9 @@ Deno.test("the cache keeps the newest entries: each edit makes one, the oldest g
   assertEquals([again.hit, again.values.defaults.namespace], [true, "newest"]);
 });
 
-Deno.test({
-  name:
-    "an entry another could have written (a link, a group- or world-writable file or directory) is a miss",
-  ignore: Deno.build.os === "windows",
-  fn: async () => {
+envTest(
+  "an entry another could have written (a link, a group- or world-writable file or directory) is a miss",
+  async () => {
     await using w = await world();
     await w.writeGlobal(GLOBAL);
     assertEquals((await loadConfigCached({ home: w.home, cwd: w.repo })).hit, false);
@@ -244,4 +272,5 @@ Deno.test({
     got = await loadConfigCached({ home: w.home, cwd: w.repo });
     assertEquals([got.hit, got.values.defaults.namespace], [false, "team-a"]);
   },
-});
+  Deno.build.os === "windows",
+);
