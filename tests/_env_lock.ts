@@ -29,6 +29,21 @@ export async function lockEnv(keys: string[] = []): Promise<() => void> {
   };
 }
 
+/** `lockEnv` for a synchronous body. */
+export function lockEnvSync(keys: string[] = []): () => void {
+  const f = Deno.openSync(path, { read: true, write: true, create: true });
+  f.lockSync(true);
+  const saved = keys.map((k) => [k, Deno.env.get(k)] as const);
+  return () => {
+    try {
+      for (const [k, was] of saved) was === undefined ? Deno.env.delete(k) : Deno.env.set(k, was);
+      f.unlockSync();
+    } finally {
+      f.close();
+    }
+  };
+}
+
 /**
  * Deno.test whose body holds the environment lock, for files whose in-process code reads the environment
  * or puts it back: a sandboxed step restores what it saw before it ran, so a step of one file undoes

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { git } from "../_git.ts";
+import { lockEnv } from "../_env_lock.ts";
 
 Deno.test("ui doors: paths a page names are confined like an MCP client's", async (t) => {
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-uidoors-" }));
@@ -39,7 +40,8 @@ contexts: [{ name: dev, context: { cluster: c, user: u, namespace: dev } }]
 current-context: dev
 `,
   );
-  const saved = { HOME: Deno.env.get("HOME"), KODAMA_HOME: Deno.env.get("KODAMA_HOME") };
+  // held to the end: another file's test reading HOME meanwhile would see this one's
+  const restore = await lockEnv(["HOME", "KODAMA_HOME"]);
   Deno.env.set("HOME", home);
   Deno.env.set("KODAMA_HOME", state);
   const [{ Kube }, { startUI }, { loadConfig }, { memorySink }] = await Promise.all([
@@ -208,6 +210,6 @@ current-context: dev
     events.abort();
     await ui.shutdown();
     kube.close();
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    restore();
   }
 });

@@ -6,6 +6,7 @@ import { assertEquals } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
 import { setOrigin } from "../../../src/config/origin.ts";
 import { localGatewayVars } from "../../../src/agent/gateway/commands.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const origin = (source: "global" | "repo", gitRoot: string) => ({
   sources: { "env.dotenvFiles": source },
@@ -17,8 +18,9 @@ const origin = (source: "global" | "repo", gitRoot: string) => ({
 
 Deno.test("gateway ensure: the keys of the user's own env files, not of a repository's", async () => {
   const dir = await Deno.makeTempDir();
-  const home = Deno.env.get("KODAMA_HOME");
-  // an empty key store of its own: the test never reads the person's
+  // an empty key store of its own (the test never reads the person's), under the environment lock: files
+  // run on threads of one process and share its environment
+  const restore = await lockEnv(["KODAMA_HOME"]);
   Deno.env.set("KODAMA_HOME", `${dir}/home`);
   try {
     await Deno.writeTextFile(
@@ -40,8 +42,7 @@ Deno.test("gateway ensure: the keys of the user's own env files, not of a reposi
       Deno.env.get("ANTHROPIC_API_KEY"),
     );
   } finally {
-    if (home === undefined) Deno.env.delete("KODAMA_HOME");
-    else Deno.env.set("KODAMA_HOME", home);
+    restore();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -28,6 +28,7 @@ import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 import { planSession } from "../../../src/session/lifecycle/start.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { CA_CERTS_KEY, CA_CERTS_PATH, specOf } from "../../../src/session/spec/spec.ts";
+import { lockEnv } from "../../_env_lock.ts";
 import { buildSession } from "../../../src/session/spec/manifests.ts";
 
 const cfgOf = (agent: Record<string, unknown> = {}) => configSchema.parse({ agent });
@@ -201,7 +202,8 @@ async function world() {
 
 /** planSession with these local variables set (restored after). */
 async function plan(cfg: ReturnType<typeof cfgOf>, vars: Record<string, string>, o: Record<string, unknown>) {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  // under the environment lock: files run on threads of one process and share its environment
+  const restore = await lockEnv(Object.keys(vars));
   for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
   const err = memorySink();
   try {
@@ -214,7 +216,7 @@ async function plan(cfg: ReturnType<typeof cfgOf>, vars: Record<string, string>,
     });
     return { p, err: err.text() };
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    restore();
   }
 }
 

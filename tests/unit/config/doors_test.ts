@@ -10,6 +10,7 @@ import { Door } from "../../../src/config/doors.ts";
 import { findRepo } from "../../../src/config/paths.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { git } from "../../_git.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 /** A fake machine: HOME with dot-directories, KODAMA_HOME in it, a project and a shared directory. */
 async function machine() {
@@ -35,12 +36,10 @@ async function machine() {
   await Deno.writeTextFile(join(shared, "x.env"), "B=1\n");
   await Deno.symlink(join(state, "workflows"), join(project, "wf"));
   await Deno.symlink(join(home, ".ssh"), join(project, "keys"));
-  const saved = { HOME: Deno.env.get("HOME"), KODAMA_HOME: Deno.env.get("KODAMA_HOME") };
+  // held until restore: another file's test reading HOME meanwhile would see this one's
+  const restore = await lockEnv(["HOME", "KODAMA_HOME"]);
   Deno.env.set("HOME", home);
   Deno.env.set("KODAMA_HOME", state);
-  const restore = () => {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  };
   return { tmp, home, state, project, shared, restore };
 }
 

@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { loadKubeConfig, parseKubeConfig, resolveNamespace } from "../../../src/kube/config.ts";
 import { loadFullYaml } from "../../../src/kube/kubeconfig.ts";
+import { lockEnvSync } from "../../_env_lock.ts";
 
 // these kubeconfigs are flow-style YAML (the yaml package's to read), and the tests call the synchronous loader
 await loadFullYaml();
@@ -16,15 +17,13 @@ ${current ? `current-context: ${current}` : ""}
 }
 
 function withEnv(vars: Record<string, string | undefined>, fn: () => void) {
-  const old: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(vars)) {
-    old[k] = Deno.env.get(k);
-    v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  }
+  // under the environment lock: files run on threads of one process and share its environment
+  const restore = lockEnvSync(Object.keys(vars));
   try {
+    for (const [k, v] of Object.entries(vars)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     fn();
   } finally {
-    for (const [k, v] of Object.entries(old)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    restore();
   }
 }
 

@@ -13,6 +13,7 @@ import { Door } from "../../../src/config/doors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { CA_CERTS_PATH } from "../../../src/session/spec/spec.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const CERT_A = "-----BEGIN CERTIFICATE-----\nMIIBaaaa\nbbbb==\n-----END CERTIFICATE-----\n";
 const CERT_B = "-----BEGIN CERTIFICATE-----\nMIICcccc\n-----END CERTIFICATE-----\n";
@@ -55,7 +56,8 @@ async function world() {
   await Deno.writeTextFile(join(home, ".ssh", "id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n");
   await Deno.writeTextFile(join(home, "corp.pem"), `${KEY}${CERT_A}`);
   await Deno.writeTextFile(join(project, "ca.pem"), CERT_B);
-  const saved = { HOME: Deno.env.get("HOME"), KODAMA_HOME: Deno.env.get("KODAMA_HOME") };
+  // held until disposed: another file's test reading HOME meanwhile would see this one's
+  const restore = await lockEnv(["HOME", "KODAMA_HOME"]);
   Deno.env.set("HOME", home);
   Deno.env.set("KODAMA_HOME", join(home, ".kodama"));
   return {
@@ -77,7 +79,7 @@ async function world() {
       return { p, err: err.text() };
     },
     async [Symbol.asyncDispose]() {
-      for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      restore();
       await Deno.remove(tmp, { recursive: true });
     },
   };
