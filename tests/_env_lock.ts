@@ -18,21 +18,18 @@ const path = join(tempDir(hostPlatform()), `kodama-test-env-${Deno.pid}.lock`);
 export async function lockEnv(keys: string[] = []): Promise<() => void> {
   const f = await Deno.open(path, { read: true, write: true, create: true });
   await f.lock(true);
-  const saved = keys.map((k) => [k, Deno.env.get(k)] as const);
-  return () => {
-    try {
-      for (const [k, was] of saved) was === undefined ? Deno.env.delete(k) : Deno.env.set(k, was);
-      f.unlockSync();
-    } finally {
-      f.close();
-    }
-  };
+  return releaser(f, keys);
 }
 
 /** `lockEnv` for a synchronous body. */
 export function lockEnvSync(keys: string[] = []): () => void {
   const f = Deno.openSync(path, { read: true, write: true, create: true });
   f.lockSync(true);
+  return releaser(f, keys);
+}
+
+/** What puts `keys` back as they are now and releases the held lock `f`. */
+function releaser(f: Deno.FsFile, keys: string[]): () => void {
   const saved = keys.map((k) => [k, Deno.env.get(k)] as const);
   return () => {
     try {
