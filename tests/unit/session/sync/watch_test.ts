@@ -72,6 +72,8 @@ class Watch {
   rounds = 0;
   /** rounds that said `@events` (the notifier is up) */
   eventRounds = 0;
+  /** rounds since the last one that did not say `@events` (the notifier was not up for its walk) */
+  eventStreak = 0;
   #child: Deno.ChildProcess;
   #done: Promise<void>;
   #tick?: ReturnType<typeof setTimeout>;
@@ -87,7 +89,7 @@ class Watch {
     // paced as the sync loop paces it: a line on stdin 0.2 s after each round's end starts the next
     const stdin = this.#stdin = child.stdin.getWriter();
     this.#done = (async () => {
-      let buf = "", lines: string[] = [], isFull = false;
+      let buf = "", lines: string[] = [], isFull = false, said = false;
       for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) {
         buf += c;
         let nl;
@@ -95,10 +97,12 @@ class Watch {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (line === "@full" || line === "@since") [isFull, lines] = [line === "@full", []];
-          else if (line === "@events") this.eventRounds++;
+          else if (line === "@events") [this.eventRounds, said] = [this.eventRounds + 1, true];
           else if (line === "@end") {
             mergeRound(this.state, parseRound(lines, isFull));
             this.rounds++;
+            this.eventStreak = said ? this.eventStreak + 1 : 0;
+            said = false;
             this.#tick = setTimeout(() => void stdin.write(new Uint8Array([10])).catch(() => {}), 200);
           } else lines.push(line);
         }
@@ -232,10 +236,17 @@ for (const shell of SHELLS) {
           // idle: one walk (one `find`) per round — with the notifier, one every EVENT_WALK_EVERY + 1
           // rounds — and no other process
           // (a walk lists what changed since the walk two before: with the notifier, wait for two walks)
+          // The notifier's readiness is an event, not a time: until node has its watches (slow on a busy
+          // machine) the watcher rightly walks every round, so the count starts once rounds say `@events`.
+          if (events) await w.until("the notifier up", () => w.eventStreak >= 1);
           await w.rounds_(events ? 2 * (EVENT_WALK_EVERY + 1) + 2 : 2);
           await Deno.writeTextFile(log, "");
-          const before = w.rounds;
+          const before = w.rounds, streak = w.eventStreak;
           await w.rounds_(events ? 2 * (EVENT_WALK_EVERY + 1) : 5);
+          if (events) {
+            const rounds = w.rounds - before;
+            assert(w.eventStreak - streak === rounds, "the notifier went down while the tree was idle");
+          }
           // busybox sh runs its own applets without looking in PATH, so no shim sees them: the processes
           // of a round (the same script) are counted with the host's sh
           if (shell === "host" && events) {
