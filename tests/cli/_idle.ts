@@ -14,7 +14,7 @@ export async function stoppedIdle(w: SessionWorld, name: string) {
   let last: Record<string, unknown> = {};
   await waitUntil(
     async () => {
-      last = (await sessionJson(w, name)).status;
+      last = await w.status(name);
       return last.phase === "Stopped" && last.reason === "idle";
     },
     120_000,

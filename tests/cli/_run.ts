@@ -34,8 +34,21 @@ function denoDir(): Record<string, string> {
   return d ? { DENO_DIR: d } : {};
 }
 
+/**
+ * KODAMA_TEST_SPAWN_LOG=FILE: one line per black-box start, `TEST_FILE<TAB>ARGS`, to find the files that
+ * start the most processes (each costs ~0.3-0.5 CPU-s; docs/development.md, "Where a run's time goes").
+ */
+const SPAWN_LOG = Deno.env.get("KODAMA_TEST_SPAWN_LOG");
+
+function logSpawn(args: string[]): void {
+  const file = /(tests\/[\w/.-]+_test\.ts)/.exec(new Error().stack ?? "")?.[1] ?? "?";
+  const line = `${file}\t${args.filter((a) => !a.includes("\n")).join(" ").slice(0, 200)}\n`;
+  Deno.writeTextFileSync(SPAWN_LOG!, line, { append: true });
+}
+
 /** Start `kodama ...args` as a child process; the caller reads, signals and awaits it. */
 export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
+  if (SPAWN_LOG) logSpawn(args);
   return trackChild(new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", "--config", CONFIG, opts.entry ?? MAIN, ...args],
     // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY;

@@ -11,6 +11,13 @@ import { join } from "node:path";
 import { signalHolder } from "../../src/base/proc/liveness.ts";
 import { syncDir } from "../../src/session/sync/store.ts";
 import { DAEMON_CLAIM } from "../../src/session/sync/column.ts";
+import { Kube } from "../../src/kube/client.ts";
+import { attachSession } from "../../src/session/access/attach.ts";
+import { KodamaError } from "../../src/base/errors.ts";
+import type { Sink } from "../../src/base/sink.ts";
+import { sessionObject } from "../../src/session/state/list.ts";
+import { requireSession } from "../../src/session/state/cluster.ts";
+import { statusCommand } from "../../src/session/sync/commands.ts";
 
 /** The image sessions use in tests: one the test server runs and a real test cluster can pull. */
 export const SESSION_IMAGE = Deno.env.get("KODAMA_TEST_IMAGE") ?? "busybox:1.36";
@@ -27,6 +34,16 @@ export interface SessionWorld {
     o?: { home?: string; stdin?: string; env?: Record<string, string>; cwd?: string },
   ): Promise<RunResult>;
   spawn(args: string[], o?: { home?: string; env?: Record<string, string> }): Deno.ChildProcess;
+  /**
+   * `kodama attach NAME --command SCRIPT` in this process: the same feature function (attachSession) on one
+   * kept connection, for tests that only look into (or prepare) a session's pod. `attach --command` itself
+   * keeps its black-box tests (session_attach_test.ts); a process each time cost ~0.4 CPU-s (#63).
+   */
+  sh(name: string, script: string): Promise<RunResult>;
+  /** `session get NAME -o json`'s `.status`, in this process (for waits that poll it) */
+  status(name: string): Promise<Record<string, unknown>>;
+  /** `sync status NAME -o json` of this world's home, in this process (for waits that poll it) */
+  syncStatus(name: string): Promise<Record<string, unknown>>;
   /** run the real kubectl as dev in namespace dev */
   kc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   cleanup(): Promise<void>;
@@ -42,6 +59,7 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
   const home = await Deno.makeTempDir({ prefix: "kodama-home-" });
   const cwd = await Deno.makeTempDir({ prefix: "kodama-project-" });
   const base = (a: string[]) => ["--kubeconfig", c.kubeconfig, "--context", context, ...a];
+  let kube: Promise<Kube> | undefined;
   // the developer's own git config (a global excludes file would change what sync sends) stays out
   const env = (h: string | undefined, more?: Record<string, string>) => ({
     KODAMA_HOME: h ?? home,
@@ -65,12 +83,54 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
         env: env(o.home, o.env),
       }),
     spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: env(o.home, o.env) }),
+    sh: async (name, script) => {
+      kube ??= Kube.connect({ kubeconfig: c.kubeconfig, context });
+      return await attachInProcess(await kube, name, script);
+    },
+    status: async (name) => {
+      kube ??= Kube.connect({ kubeconfig: c.kubeconfig, context });
+      const k = await kube;
+      return sessionObject(await requireSession(k, k.namespace, name)).status as Record<string, unknown>;
+    },
+    syncStatus: async (name) => {
+      let text = "";
+      await statusCommand(name, { output: "json" }, { write: (c) => void (text += String(c)) }, home);
+      return JSON.parse(text);
+    },
     kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
     cleanup: async () => {
+      if (kube) (await kube.catch(() => undefined))?.close();
       await Deno.remove(home, { recursive: true }).catch(() => {});
       await Deno.remove(cwd, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** `attach NAME --command SCRIPT` as the CLI runs it (no terminal), its output and exit code collected. */
+async function attachInProcess(kube: Kube, name: string, script: string): Promise<RunResult> {
+  const dec = new TextDecoder();
+  const collect = () => {
+    let text = "";
+    const sink: Sink = {
+      write: (c) => void (text += typeof c === "string" ? c : dec.decode(c, { stream: true })),
+    };
+    return { sink, text: () => text };
+  };
+  const out = collect(), err = collect();
+  try {
+    const code = await attachSession(kube, kube.namespace, name, {
+      command: script,
+      shell: "sh",
+      out: out.sink,
+      err: err.sink,
+      stdinIsTerminal: false,
+      stdoutIsTerminal: false,
+    });
+    return { code, stdout: out.text(), stderr: err.text() };
+  } catch (e) {
+    if (!(e instanceof KodamaError)) throw e;
+    return { code: e.code, stdout: out.text(), stderr: `${err.text()}error: ${e.message}\n` };
+  }
 }
 
 /** Remove a session and its volumes (best effort; tests call it in `finally`). */

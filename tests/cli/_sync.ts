@@ -27,16 +27,11 @@ export function syncSide(w: SessionWorld, name: string): SyncSide {
   return {
     log,
     async podCat(rel) {
-      const r = await w.k([
-        "attach",
-        name,
-        "--command",
-        `cat /workspace/${rel} 2>/dev/null || echo @@absent`,
-      ]);
+      const r = await w.sh(name, `cat /workspace/${rel} 2>/dev/null || echo @@absent`);
       return r.stdout.includes("@@absent") ? undefined : r.stdout;
     },
     async pod(script) {
-      const r = await w.k(["attach", name, "--command", `cd /workspace && ${script}`]);
+      const r = await w.sh(name, `cd /workspace && ${script}`);
       assertEquals(r.code, 0, r.stderr);
     },
     async until(what, fn, ms = 30_000) {
@@ -50,7 +45,7 @@ export function syncSide(w: SessionWorld, name: string): SyncSide {
       const script =
         `cd "$1" && find . \\( -path ./.git -o -path ./.kodama \\) -prune -o -type f ! -name '.kodama-pull-*' -exec md5sum {} + | sort`;
       const l = new Deno.Command("sh", { args: ["-c", script, "sh", root], stdout: "piped" }).outputSync();
-      const p = await w.k(["attach", name, "--command", `set -- /workspace\n${script}`]);
+      const p = await w.sh(name, `set -- /workspace\n${script}`);
       return { local: new TextDecoder().decode(l.stdout), pod: p.stdout };
     },
   };

@@ -92,7 +92,7 @@ withSessionWorld(
       ]);
     const runLog = async (name: string) => {
       for (let i = 0; i < 120; i++) {
-        const r = await w.k(["attach", name, "--command", "cat $HOME/.kodama/runs/1/log 2>/dev/null"]);
+        const r = await w.sh(name, "cat $HOME/.kodama/runs/1/log 2>/dev/null");
         if (r.stdout.includes("fake gemini ran")) return r.stdout;
         await new Promise((res) => setTimeout(res, 500));
       }

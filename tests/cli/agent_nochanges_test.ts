@@ -26,12 +26,7 @@ withSessionWorld(
       await Deno.writeTextFile(join(w.cwd, "synced.txt"), "from the laptop\n");
       const s = await w.k(["start", "n", "--repo", served.url, "--image", SESSION_IMAGE]);
       assertEquals(s.code, 0, s.stderr);
-      const there = await w.k([
-        "attach",
-        "n",
-        "--command",
-        "cat synced.txt; git status --porcelain synced.txt",
-      ]);
+      const there = await w.sh("n", "cat synced.txt; git status --porcelain synced.txt");
       assertEquals(there.stdout, "from the laptop\n?? synced.txt\n", there.stderr);
 
       const run = async (prompt: string) => {

@@ -63,7 +63,7 @@ withSessionWorld("agent: a run cut off by its pod's end is interrupted; run --co
     const j = JSON.parse((await w.k(["agent", "status", "pool-ag", "-o", "json"])).stdout);
     assertEquals(j.items[1].continues, "1");
     // it ends normally
-    assertEquals((await w.k(["attach", "pool-ag", "--command", "touch /workspace/.done"])).code, 0);
+    assertEquals((await w.sh("pool-ag", "touch /workspace/.done")).code, 0);
     await waitUntil(
       async () => /^2\s+succeeded\s/m.test((await w.k(["agent", "status", "pool-ag"])).stdout),
       60_000,

@@ -84,19 +84,17 @@ withSessionWorld(
       await t.step(
         "the prompt is in the run's prompt file (mode 0600), under ~/.kodama/runs, outside the workspace",
         async () => {
-          const r = await w.k([
-            "attach",
+          const r = await w.sh(
             "s",
-            "--command",
             `cat "$HOME/.kodama/runs/1/prompt"; ls -l "$HOME/.kodama/runs/1/prompt"; test ! -e .kodama/runs && echo none-in-workspace`,
-          ]);
+          );
           assertStringIncludes(r.stdout, "none-in-workspace");
           assertEquals(r.code, 0, r.stderr);
           assertStringIncludes(r.stdout, PROMPT + "\n");
           assertMatch(r.stdout, /^-rw------- /m);
           // (this directory is a project, so start synced its .kodama.yaml into the clone: that may show; the
           // prompt file never goes (it is the agent's task, not its work), nor the runs directory)
-          const st = await w.k(["attach", "s", "--command", "git status --porcelain --untracked-files=all"]);
+          const st = await w.sh("s", "git status --porcelain --untracked-files=all");
           assertEquals(st.code, 0, st.stderr);
           assert(!/task\.txt/.test(st.stdout), `the prompt file was synced:\n${st.stdout}`);
           assert(
@@ -125,7 +123,7 @@ withSessionWorld(
         "logs -f shows the output and ends when the run ends; then succeeded, exit 0",
         async () => {
           const follow = w.spawn(["agent", "logs", "s", "-f"]);
-          const go = await w.k(["attach", "s", "--command", "touch .go"]);
+          const go = await w.sh("s", "touch .go");
           assertEquals(go.code, 0, go.stderr);
           const out = await follow.output();
           const text = new TextDecoder().decode(out.stdout);
@@ -140,7 +138,7 @@ withSessionWorld(
           assertEquals(j.items[0].exitCode, 0);
           assertMatch(j.items[0].startedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
           assert(typeof j.items[0].durationSeconds === "number");
-          const log = await w.k(["attach", "s", "--command", "git log -1 --format=%s; cat AGENT.md"]);
+          const log = await w.sh("s", "git log -1 --format=%s; cat AGENT.md");
           assertEquals(log.stdout, `agent: edit AGENT.md\n${PROMPT}\n`);
         },
       );
@@ -168,13 +166,11 @@ withSessionWorld(
       });
 
       await t.step("session fetch brings commits made on any pod branch, not only HEAD's", async () => {
-        const side = await w.k([
-          "attach",
+        const side = await w.sh(
           "s",
-          "--command",
           "git checkout -q -b agent/side && echo side > SIDE.md && git add SIDE.md && " +
-          "git -c user.name=A -c user.email=a@example.com commit -qm 'agent: side work' && git checkout -q -",
-        ]);
+            "git -c user.name=A -c user.email=a@example.com commit -qm 'agent: side work' && git checkout -q -",
+        );
         assertEquals(side.code, 0, side.stderr);
         const r = await w.k(["session", "fetch", "s"], { cwd: repo.work });
         assertEquals(r.code, 0, r.stderr);
@@ -206,13 +202,11 @@ withSessionWorld(
         async () => {
           const victim = join(w.cwd, "victim.txt");
           await Deno.writeTextFile(victim, "keep me\n");
-          const evil = await w.k([
-            "attach",
+          const evil = await w.sh(
             "s",
-            "--command",
             `git config kodama.base "--output=${victim}" && ` +
-            `git -c user.name=A -c user.email=a@example.com commit -q --allow-empty -m "$(printf 'evil\\033]0;pwned\\007\\033[2J')"`,
-          ]);
+              `git -c user.name=A -c user.email=a@example.com commit -q --allow-empty -m "$(printf 'evil\\033]0;pwned\\007\\033[2J')"`,
+          );
           assertEquals(evil.code, 0, evil.stderr);
           const r = await w.k(["session", "fetch", "s", "--branch", "hostile"], { cwd: repo.work });
           assertEquals(r.code, 0, r.stderr);
@@ -240,12 +234,12 @@ withSessionWorld(
       });
 
       await t.step("a second run gets a new id; session logs -f follows the latest", async () => {
-        await w.k(["attach", "s", "--command", "rm -f .go"]);
+        await w.sh("s", "rm -f .go");
         const r = await w.k(["agent", "run", "s", "--prompt", "second task"]);
         assertEquals(r.code, 0, r.stderr);
         assertEquals(r.stdout, "2\n");
         const follow = w.spawn(["session", "logs", "s", "-f"]);
-        await w.k(["attach", "s", "--command", "touch .go"]);
+        await w.sh("s", "touch .go");
         const out = await follow.output();
         assertEquals(out.code, 0);
         assertStringIncludes(new TextDecoder().decode(out.stdout), "agent: read 11 bytes from stdin");
@@ -260,7 +254,7 @@ withSessionWorld(
       });
 
       await t.step("agent stop ends a running run: stopped", async () => {
-        await w.k(["attach", "s", "--command", "rm -f .go"]);
+        await w.sh("s", "rm -f .go");
         assertEquals((await w.k(["agent", "run", "s", "--prompt", "third"])).stdout, "3\n");
         const s = await w.k(["agent", "stop", "s", "3"]);
         assertEquals(s.code, 0, s.stderr);
@@ -304,7 +298,7 @@ withSessionWorld(
       // on the test server a pod sees this machine's /usr: where a CLI is installed here, the pod has it and
       // there is nothing to install (the step cannot hold there; it is not faked). Gemini CLI is the preset
       // least likely to be installed on a test machine; the install path is the same for every preset.
-      const podHasGemini = (await w.k(["attach", "s", "--command", "command -v gemini"])).code === 0;
+      const podHasGemini = (await w.sh("s", "command -v gemini")).code === 0;
       await t.step({
         name:
           "a preset's CLI missing, npm present: installed once, quietly, pinned; a failure shows npm's tail",
@@ -336,14 +330,9 @@ withSessionWorld(
               `EOF`,
               `chmod +x "$HOME/.local/bin/npm"`,
             ].join("\n");
-          assertEquals((await w.k(["attach", "s", "--command", fakeNpm(true)])).code, 0);
+          assertEquals((await w.sh("s", fakeNpm(true))).code, 0);
           const bad = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]);
-          const node = await w.k([
-            "attach",
-            "s",
-            "--command",
-            `node -p 'process.versions.node.split(".")[0]'`,
-          ]);
+          const node = await w.sh("s", `node -p 'process.versions.node.split(".")[0]'`);
           if (Number(node.stdout.trim()) < PRESETS.gemini.install.node) {
             // an image whose Node is too old for the pinned CLI (the real cluster's dev image has Node 18):
             // said before npm runs, naming the preset
@@ -364,7 +353,7 @@ withSessionWorld(
 
           // two runs at once: one installs, the other waits for it; npm's output only in the log file
           assertEquals(
-            (await w.k(["attach", "s", "--command", `${fakeNpm(false)}; : > "$HOME/npm-calls"`])).code,
+            (await w.sh("s", `${fakeNpm(false)}; : > "$HOME/npm-calls"`)).code,
             0,
           );
           const [r, r2] = await Promise.all([
@@ -383,17 +372,15 @@ withSessionWorld(
             (await w.k(["agent", "logs", "s", id])).stdout,
             `fake gemini ${PRESETS.gemini.command.slice(1).join(" ")}\n`,
           );
-          const calls = await w.k(["attach", "s", "--command", `cat "$HOME/npm-calls"`]);
+          const calls = await w.sh("s", `cat "$HOME/npm-calls"`);
           assertEquals(
             calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
             `npm install --no-fund --no-audit --no-update-notifier --loglevel=http --prefix HOME/.local ${pkg}\n`,
           );
-          const log = await w.k([
-            "attach",
+          const log = await w.sh(
             "s",
-            "--command",
             `cat "$HOME/.kodama/install/gemini@${PRESETS.gemini.install.version}.log"`,
-          ]);
+          );
           assertStringIncludes(log.stdout, "added 1 package");
           const again = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "again"]);
           assertEquals(again.code, 0, again.stderr);

@@ -26,7 +26,7 @@ withSessionWorld(
           "helix-languages.toml",
           "zellij-config.kdl",
         ]);
-        const f = await w.k(["attach", "ed", "--command", `for f in ${FILES}; do cat "$f"; done`]);
+        const f = await w.sh("ed", `for f in ${FILES}; do cat "$f"; done`);
         assertEquals(f.code, 0, f.stderr);
         assertEquals(
           f.stdout,
@@ -39,17 +39,12 @@ withSessionWorld(
       await t.step(
         "an edit made in the session survives stop and resume (a default never replaces it)",
         async () => {
-          const e = await w.k([
-            "attach",
-            "ed",
-            "--command",
-            `echo 'theme = "mine"' > ~/.config/helix/config.toml`,
-          ]);
+          const e = await w.sh("ed", `echo 'theme = "mine"' > ~/.config/helix/config.toml`);
           assertEquals(e.code, 0, e.stderr);
           assertEquals((await w.k(["stop", "ed"])).code, 0);
           const r = await w.k(["resume", "ed"]);
           assertEquals(r.code, 0, r.stderr);
-          const f = await w.k(["attach", "ed", "--command", "cat ~/.config/helix/config.toml"]);
+          const f = await w.sh("ed", "cat ~/.config/helix/config.toml");
           assertEquals(f.stdout, 'theme = "mine"\n');
         },
       );
@@ -61,12 +56,10 @@ withSessionWorld(
           await Deno.writeTextFile(join(w.cwd, ".kodama/configs/zellij-config.kdl"), 'theme "repo"\n');
           const r = await w.k(["start", "ed2", "--image", SESSION_IMAGE, "--no-sync"]);
           assertEquals(r.code, 0, r.stderr);
-          const f = await w.k([
-            "attach",
+          const f = await w.sh(
             "ed2",
-            "--command",
             "cat ~/.config/zellij/config.kdl; grep -c '^\\[editor\\]' ~/.config/helix/config.toml",
-          ]);
+          );
           assertEquals(f.code, 0, f.stderr);
           assertEquals(f.stdout, 'theme "repo"\n1\n');
           const g = await w.k(["session", "get", "ed2"]);
@@ -83,7 +76,7 @@ withSessionWorld(
         assertEquals(cm.code, 1);
         const pod = JSON.parse((await w.kc(["get", "pod", "kodama-ed3", "-o", "json"])).stdout);
         assert(!pod.spec.volumes.some((v: { configMap?: unknown }) => v.configMap), "an editor volume");
-        const f = await w.k(["attach", "ed3", "--command", "ls ~/.config 2>&1 || true"]);
+        const f = await w.sh("ed3", "ls ~/.config 2>&1 || true");
         assert(!f.stdout.includes("helix") && !f.stdout.includes("zellij"), f.stdout);
         await Deno.remove(join(w.home, "config.yaml"));
       });

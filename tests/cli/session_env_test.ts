@@ -39,14 +39,12 @@ withSessionWorld(
       assertEquals(Object.keys(data).sort(), ["API_TOKEN", "KEEP", "MODE"]);
       assertEquals(atob(data.API_TOKEN), SECRET);
       // what a run sees: envload.sh puts the pod's env files over the container's environment
-      const run = await w.k([
-        "attach",
+      const run = await w.sh(
         "e",
-        "--command",
         `sh -c '${
           ENVLOAD.replaceAll("'", "'\\''")
         }' kodama-env sh -c 'echo "$API_TOKEN|$MODE|$KEEP|\${GONE-unset}"'`,
-      ]);
+      );
       assertEquals(run.code, 0, run.stderr);
       assertEquals(run.stdout, `${SECRET}|fast|1|unset\n`);
       // no replace: the same pod

@@ -29,8 +29,7 @@ withSessionWorld(
     };
     const rev = (ref: string) => git(["rev-parse", ref]);
     const fetch = (...more: string[]) => w.k(["session", "fetch", NAME, ...more], { cwd: root });
-    const podHead = async () =>
-      (await w.k(["attach", NAME, "--command", "cd /workspace && git rev-parse HEAD"])).stdout.trim();
+    const podHead = async () => (await w.sh(NAME, "cd /workspace && git rev-parse HEAD")).stdout.trim();
     /** exit 2, one or two lines a person can act on, no stack trace */
     const refusedHere = (r: { code: number; stderr: string }, re: RegExp) => {
       assertEquals(r.code, 2, r.stderr);
@@ -55,7 +54,7 @@ withSessionWorld(
     const s = await w.k(["start", NAME, "--repo", ".", "--no-sync", "--image", SESSION_IMAGE], { cwd: root });
     assertEquals(s.code, 0, s.stderr);
     const pod = async (script: string) => {
-      const r = await w.k(["attach", NAME, "--command", `cd /workspace && ${script}`]);
+      const r = await w.sh(NAME, `cd /workspace && ${script}`);
       assertEquals(r.code, 0, r.stderr);
     };
     await pod(`echo pod-a > a.txt && git add a.txt && git ${ID} commit -qm "pod: a"`);

@@ -35,22 +35,20 @@ withSessionWorld(
         const r = await w.k(["start", "s", "--repo", repo.bare, "--image", SESSION_IMAGE]);
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stderr, /cloned .*repo\.git: branch kodama\/s-\d{14} at [0-9a-f]{12}/);
-        const b = await w.k(["attach", "s", "--command", "git branch --show-current"]);
+        const b = await w.sh("s", "git branch --show-current");
         assertEquals(b.code, 0, b.stderr);
         assertMatch(b.stdout, /^kodama\/s-\d{14}\n$/);
-        const head = await w.k(["attach", "s", "--command", "git rev-parse HEAD; cat README.md"]);
+        const head = await w.sh("s", "git rev-parse HEAD; cat README.md");
         assertEquals(head.stdout, `${repo.main}\nhello\n`);
       });
 
       await t.step(
         "editor configs land where Helix and Zellij look, as files on the home volume",
         async () => {
-          const r = await w.k([
-            "attach",
+          const r = await w.sh(
             "s",
-            "--command",
             'cd "$HOME/.config" && for f in helix/config.toml helix/languages.toml zellij/config.kdl; do [ -f $f ] && [ ! -L $f ] && cat $f; done',
-          ]);
+          );
           assertEquals(r.code, 0, r.stderr);
           assertEquals(r.stdout, 'theme = "onedark"\n[[language]]\npane_frames false\n');
         },
@@ -88,25 +86,20 @@ withSessionWorld(
           SESSION_IMAGE,
         ]);
         assertEquals(r.code, 0, r.stderr);
-        const b = await w.k(["attach", "f", "--command", "git branch --show-current; git rev-parse HEAD"]);
+        const b = await w.sh("f", "git branch --show-current; git rev-parse HEAD");
         assertEquals(b.stdout, `feature\n${repo.feature}\n`);
       });
 
       await t.step(
         "resume after stop does not clone again: a file survives, the log says skipped",
         async () => {
-          const wr = await w.k([
-            "attach",
-            "f",
-            "--command",
-            "echo keep > keep.txt && git checkout -q -b mine",
-          ]);
+          const wr = await w.sh("f", "echo keep > keep.txt && git checkout -q -b mine");
           assertEquals(wr.code, 0, wr.stderr);
           assertEquals((await w.k(["stop", "f"])).code, 0);
           const r = await w.k(["resume", "f"]);
           assertEquals(r.code, 0, r.stderr);
           assertStringIncludes(r.stderr, "workspace kept (no new clone): branch mine");
-          const cat = await w.k(["attach", "f", "--command", "cat keep.txt; git branch --show-current"]);
+          const cat = await w.sh("f", "cat keep.txt; git branch --show-current");
           assertEquals(cat.stdout, "keep\nmine\n");
           const log = await w.kc(["logs", "kodama-f", "-c", "git-clone"]);
           assertMatch(log.stdout, /kodama: \S*workspace is not empty: clone skipped/);
@@ -124,12 +117,10 @@ withSessionWorld(
           await gitIn(["tag", "v-dot"], repo.work);
           const r = await w.k(["start", "dot", "--repo", ".", "--image", SESSION_IMAGE], { cwd: repo.work });
           assertEquals(r.code, 0, r.stderr);
-          const b = await w.k([
-            "attach",
+          const b = await w.sh(
             "dot",
-            "--command",
             "git branch --show-current; git rev-parse HEAD; git branch --list main feature --format='%(refname:short)'; git tag; git remote",
-          ]);
+          );
           const [branch, head, ...rest] = b.stdout.trim().split("\n");
           assertMatch(branch, /^kodama\/dot-\d{14}$/);
           assertEquals(head, repo.feature);
@@ -155,12 +146,7 @@ withSessionWorld(
           SESSION_IMAGE,
         ]);
         assertEquals(r.code, 0, r.stderr);
-        const b = await w.k([
-          "attach",
-          "up",
-          "--command",
-          "git branch --show-current; git remote get-url origin",
-        ]);
+        const b = await w.sh("up", "git branch --show-current; git remote get-url origin");
         assertEquals(b.stdout, "feature\nhttps://git.example.com/team/r.git\n");
       });
 
@@ -233,7 +219,7 @@ withSessionWorld(
           SESSION_IMAGE,
         ]);
         assertEquals(r.code, 0, r.stderr);
-        const b = await w.k(["attach", "nb", "--command", "git branch --show-current; git rev-parse HEAD"]);
+        const b = await w.sh("nb", "git branch --show-current; git rev-parse HEAD");
         assertEquals(b.stdout, `topic\n${repo.feature}\n`);
       });
 
@@ -298,7 +284,7 @@ withSessionWorld(
           assert(!text.includes(TOKEN) && !text.includes(b64(TOKEN)), "the token is in the output");
         }
         assert(server.requests.some((r) => r.auth === "ok"), JSON.stringify(server.requests));
-        const b = await w.k(["attach", "h", "--command", "git branch --show-current; cat README.md"]);
+        const b = await w.sh("h", "git branch --show-current; cat README.md");
         assertMatch(b.stdout, /^kodama\/h-\d{14}\nhello\n$/);
       });
 
@@ -309,12 +295,10 @@ withSessionWorld(
         assertEquals(Object.keys(JSON.parse(env.stdout).data), ["OTHER"]);
         const rest = await w.kc(["get", "pod,pvc,configmap", "-o", "yaml"]);
         assert(!rest.stdout.includes(TOKEN) && !rest.stdout.includes(b64(TOKEN)));
-        const inPod = await w.k([
-          "attach",
+        const inPod = await w.sh(
           "h",
-          "--command",
           "cat .git/config; env; git config --global -l; ps -eo args 2>/dev/null || true",
-        ]);
+        );
         assertEquals(inPod.code, 0, inPod.stderr);
         assertStringIncludes(inPod.stdout, `url = ${url}`);
         assert(!inPod.stdout.includes(TOKEN), "the token is in .git/config, the env or a process");
@@ -325,12 +309,7 @@ withSessionWorld(
       });
 
       await t.step("git in the session fetches with the token (the helper reads the Secret)", async () => {
-        const f = await w.k([
-          "attach",
-          "h",
-          "--command",
-          "git fetch origin feature && git log -1 --format=%H FETCH_HEAD",
-        ]);
+        const f = await w.sh("h", "git fetch origin feature && git log -1 --format=%H FETCH_HEAD");
         assertEquals(f.code, 0, f.stderr);
         assertEquals(f.stdout.trim(), repo.feature);
       });
@@ -394,7 +373,7 @@ withSessionWorld(
     // the fake ssh logs into the home volume, which the clone container and the session share
     const log = "ssh.log";
     const bin = join(c.testServer!.stateDir, "runtime", "bin");
-    const readLog = async (s: string) => (await w.k(["attach", s, "--command", `cat "$HOME/${log}"`])).stdout;
+    const readLog = async (s: string) => (await w.sh(s, `cat "$HOME/${log}"`)).stdout;
     try {
       await Deno.mkdir(bin, { recursive: true });
       await Deno.writeTextFile(join(bin, "ssh"), fakeSsh(log), { mode: 0o755 });
@@ -424,12 +403,7 @@ withSessionWorld(
         );
         assertMatch(seen, /^mode: 600$/m);
         assertMatch(seen, /^key: FAKE-KEY-4711$/m);
-        const b = await w.k([
-          "attach",
-          "k",
-          "--command",
-          "git branch --show-current; git fetch -q origin main && echo fetched",
-        ]);
+        const b = await w.sh("k", "git branch --show-current; git fetch -q origin main && echo fetched");
         assertEquals(b.stdout, "feature\nfetched\n", b.stderr);
         const pod = await w.kc(["get", "pod", "kodama-k", "-o", "json"]);
         const spec = JSON.parse(pod.stdout).spec;

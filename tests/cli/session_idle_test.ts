@@ -21,7 +21,7 @@ withSessionWorld(
     try {
       const s = await w.k(["start", "pool-idl", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
       assertEquals(s.code, 0, s.stderr);
-      const put = await w.k(["attach", "pool-idl", "--command", "echo kept > /workspace/f.txt"]);
+      const put = await w.sh("pool-idl", "echo kept > /workspace/f.txt");
       assertEquals(put.code, 0, put.stderr);
       const st = await stoppedIdle(w, "pool-idl");
       assert(typeof st.stoppedAt === "string", JSON.stringify(st));
@@ -55,7 +55,7 @@ withSessionWorld(
       await stoppedIdle(w, "pool-idl");
       const res = await w.k(["resume", "pool-idl"]);
       assertEquals(res.code, 0, res.stderr);
-      const again = await w.k(["attach", "pool-idl", "--command", "cat /workspace/f.txt"]);
+      const again = await w.sh("pool-idl", "cat /workspace/f.txt");
       assertEquals(again.stdout, "kept\n");
     } finally {
       await purge(w, "pool-idl");
@@ -99,7 +99,7 @@ withSessionWorld(
       assertEquals(s.code, 0, s.stderr);
       // a command running three times the idle time ends normally: the pod was up all along (an idle stop
       // would have ended the pod, and the command with it: restartPolicy Never)
-      const cmd = await w.k(["attach", "busy", "--command", "sleep 30; echo done"]);
+      const cmd = await w.sh("busy", "sleep 30; echo done");
       assertEquals(cmd.code, 0, cmd.stderr);
       assertEquals(cmd.stdout, "done\n");
       const uid = (await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid}"])).stdout;

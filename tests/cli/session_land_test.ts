@@ -23,8 +23,7 @@ withSessionWorld(
       const r = new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).outputSync();
       return { ok: r.success, out: new TextDecoder().decode(r.stdout).trimEnd() };
     };
-    const podOut = async (script: string) =>
-      (await w.k(["attach", NAME, "--command", `cd /workspace && ${script}`])).stdout.trim();
+    const podOut = async (script: string) => (await w.sh(NAME, `cd /workspace && ${script}`)).stdout.trim();
     const land = (...more: string[]) => w.k(["session", "land", NAME, ...more], { cwd: root });
     try {
       git(["init", "-q", "-b", "main"]);

@@ -31,12 +31,10 @@ withSessionWorld(
       );
       assertEquals(s.code, 0, s.stderr);
       // the agent's commit on the session branch, in the pod
-      const c = await w.k([
-        "attach",
+      const c = await w.sh(
         "r",
-        "--command",
         "echo work > agent.txt && git add agent.txt && git -c user.name=a -c user.email=a@b commit -qm agent-work && git branch --show-current",
-      ]);
+      );
       assertEquals(c.code, 0, c.stderr);
       const branch = c.stdout.trim();
       assertMatch(branch, /^kodama\/r-/);
@@ -51,12 +49,7 @@ withSessionWorld(
       assertStringIncludes(r.stderr, "(give a flag to change one)");
       assertStringIncludes(r.stderr, "workspace kept (no new clone)");
 
-      const pod = await w.k([
-        "attach",
-        "r",
-        "--command",
-        'git branch --show-current; git log -1 --format=%s; echo "$FOO"',
-      ]);
+      const pod = await w.sh("r", 'git branch --show-current; git log -1 --format=%s; echo "$FOO"');
       assertEquals(pod.code, 0, pod.stderr);
       assertEquals(pod.stdout, `${branch}\nagent-work\nsecond\n`);
       // sync stayed off: nothing synced, nothing brought back into the local tree

@@ -16,7 +16,7 @@ withSessionWorld(
   { seed: "demo", timeoutMs: 600_000 },
   async (t, w) => {
     const sh = async (cmd: string) => {
-      const r = await w.k(["attach", S, "--command", cmd]);
+      const r = await w.sh(S, cmd);
       assertEquals(r.code, 0, `${cmd}: ${r.stderr}`);
       return r.stdout;
     };

@@ -85,7 +85,7 @@ withSessionWorld("sandbox: dry-run shows it, start makes the policy first, delet
         g.stdout,
         "egress NetworkPolicy kodama-egress-sb (all but link-local; denied 10.244.0.0/16, 10.96.0.0/12); no ServiceAccount token; the image's user",
       );
-      const a = await w.k(["attach", "sb", "--command", "echo inside"]);
+      const a = await w.sh("sb", "echo inside");
       assertEquals([a.code, a.stdout], [0, "inside\n"], a.stderr);
     });
 

@@ -82,7 +82,7 @@ withSessionWorld("start: two concurrent starts of one name make one session and 
     const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
     assertEquals(pvcs.stdout.trim().split("\n").length, 2);
     // the winner's session works
-    const r = await w.k(["attach", "same", "--command", "echo ok"]);
+    const r = await w.sh("same", "echo ok");
     assertEquals(r.stdout, "ok\n");
     // a third start names the state and what to do
     const again = await w.k(args);

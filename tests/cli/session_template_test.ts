@@ -65,7 +65,7 @@ sync: { enabled: false }
           assertEquals(pod.metadata.annotations["kubectl.kubernetes.io/default-container"], "session");
           const pvc = JSON.parse((await w.kc(["get", "pvc", "kodama-workspace-tw", "-o", "json"])).stdout);
           assertEquals(pvc.metadata.labels.team, "web");
-          const log = await w.k(["attach", "tw", "--command", "cat init.log"]);
+          const log = await w.sh("tw", "cat init.log");
           assertEquals(log.stdout, "init ran in /workspace\n");
         },
       );
@@ -84,7 +84,7 @@ sync: { enabled: false }
           assertEquals(side.code, 0, side.stderr);
           assertMatch(side.stdout, /^cache\n/);
           assert(!side.stdout.includes("init.log"), "the sidecar sees the workspace");
-          const main = await w.k(["attach", "tw", "--command", 'echo "$KODAMA_SESSION:${ROLE:-none}"']);
+          const main = await w.sh("tw", 'echo "$KODAMA_SESSION:${ROLE:-none}"');
           assertEquals(main.stdout, "tw:none\n");
           const bad = await w.k(["attach", "tw", "-c", "nope", "--command", "true"]);
           assertEquals(bad.code, 3);
@@ -115,7 +115,7 @@ sync: { enabled: false }
         assert(!r.stderr.includes("init command"), r.stderr);
         const pod = JSON.parse((await w.kc(["get", "pod", "kodama-tw", "-o", "json"])).stdout);
         assertEquals(pod.spec.containers.length, 2);
-        const log = await w.k(["attach", "tw", "--command", "cat init.log"]);
+        const log = await w.sh("tw", "cat init.log");
         assertEquals(log.stdout, "init ran in /workspace\n");
       });
 
@@ -166,7 +166,7 @@ sync: { enabled: false }
         assertEquals(r.code, 0, r.stderr);
         const pod = JSON.parse((await w.kc(["get", "pod", "kodama-dc", "-o", "json"])).stdout);
         assertEquals(pod.spec.containers[0].image, SESSION_IMAGE);
-        const f = await w.k(["attach", "dc", "--command", "cat created.txt"]);
+        const f = await w.sh("dc", "cat created.txt");
         assertEquals(f.stdout, "hello from postCreate\n");
       });
 

@@ -39,7 +39,7 @@ withSessionWorld(
   async (t, w) => {
     const S = `${PFX}-a`, B = `${PFX}-b`, C = `${PFX}-c`, N = `${PFX}-n`, N2 = `${PFX}-n2`;
     const sh = async (name: string, cmd: string) => {
-      const r = await w.k(["attach", name, "--command", cmd]);
+      const r = await w.sh(name, cmd);
       assertEquals(r.code, 0, `${cmd}: ${r.stderr}`);
       return r.stdout;
     };

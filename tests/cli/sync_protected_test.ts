@@ -30,7 +30,7 @@ withSessionWorld(
       const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
       assertEquals(r.code, 0, r.stderr);
       const pod = async (cmd: string) => {
-        const p = await w.k(["attach", NAME, "--command", `cd /workspace && ${cmd}`]);
+        const p = await w.sh(NAME, `cd /workspace && ${cmd}`);
         assertEquals(p.code, 0, p.stderr);
       };
       const arrived = (p: string) => waitUntil(() => exists(`${root}/${p}`), 120_000, `${p} to come back`);

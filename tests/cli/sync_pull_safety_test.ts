@@ -60,10 +60,8 @@ withSessionWorld(
       await Deno.writeTextFile(`${root}/gen/local-only.txt`, "made here after the sync\n");
       const marker = `${w.cwd}/pwned`;
       const before = await picture(`${root}/.git`);
-      const pod = await w.k([
-        "attach",
+      const pod = await w.sh(
         NAME,
-        "--command",
         [
           "cd /workspace",
           "mkdir -p .git/hooks",
@@ -84,7 +82,7 @@ withSessionWorld(
           // a workflow in the workflows.paths directory; beside it, plain data
           "mkdir -p ci/workflows && echo 'steps: []' > ci/workflows/deploy.yaml && echo data > ci/workflows/notes.txt",
         ].join(" && "),
-      ]);
+      );
       assertEquals(pod.code, 0, pod.stderr);
 
       const dry = await w.k(["sync", "pull", NAME, "--dry-run"]);
@@ -171,10 +169,8 @@ withSessionWorld(
       const r = await w.k(["start", NAME, "--image", SESSION_IMAGE, "--sync", "project"]);
       assertEquals(r.code, 0, r.stderr);
       assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
-      const pod = await w.k([
-        "attach",
+      const pod = await w.sh(
         NAME,
-        "--command",
         [
           "cd /workspace",
           "ln -s .. d/a && ln -s a/.. d/b && ln -s b/.. d/c",
@@ -183,7 +179,7 @@ withSessionWorld(
           "ln -s vendor/.ssh/authorized_keys viavendor && ln -s vendor outer",
           "ln -s d/a/d/keep.txt fine",
         ].join(" && "),
-      ]);
+      );
       assertEquals(pod.code, 0, pod.stderr);
       const pull = await w.k(["sync", "pull", NAME]);
       for (const p of ["d/b", "d/c", "notes.md", "hookslink", "gitroot", "viavendor", "outer"]) {

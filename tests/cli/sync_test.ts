@@ -19,7 +19,7 @@ const LATER_ENV = ".env.later";
 const withoutIgnored = (listing: string) => notIgnored(listing, [...IGNORED, ENV_FILE, LATER_ENV]);
 
 async function podListing(w: SessionWorld): Promise<string> {
-  const r = await w.k(["attach", NAME, "--command", `set -- /workspace\n${LISTING}`]);
+  const r = await w.sh(NAME, `set -- /workspace\n${LISTING}`);
   assertEquals(r.code, 0, r.stderr);
   return r.stdout;
 }
@@ -130,7 +130,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       assertStringIncludes(r.stderr, `not syncing the env file ${ENV_FILE}: `);
       assert(!r.stderr.includes(LATER_ENV), r.stderr);
       // the value reached the session as an environment variable, the file did not reach the workspace
-      const env = await w.k(["attach", NAME, "--command", `echo "$SYNC_TEST_TOKEN"; ls -a /workspace`]);
+      const env = await w.sh(NAME, `echo "$SYNC_TEST_TOKEN"; ls -a /workspace`);
       assertStringIncludes(env.stdout, "s3cr3t-in-env-file");
       assert(!env.stdout.includes(ENV_FILE), env.stdout);
       const local = withoutIgnored(await localListing(root));
@@ -167,7 +167,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       // the optional env file appears now: it stays out of the pod like the others
       await Deno.writeTextFile(`${root}/${LATER_ENV}`, "LATER_TOKEN=never-in-the-pod\n");
       await waitSame(w, root, "new directory");
-      const ls = await w.k(["attach", NAME, "--command", "ls -a /workspace"]);
+      const ls = await w.sh(NAME, "ls -a /workspace");
       assert(!ls.stdout.includes(LATER_ENV), ls.stdout);
     });
 
@@ -190,7 +190,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       const want = new TextDecoder().decode(local.stdout);
       assertMatch(want, /^\s*10000\n/);
       const podDigest = async () => {
-        const r = await w.k(["attach", NAME, "--command", `set -- /workspace/burst\n${digest}`]);
+        const r = await w.sh(NAME, `set -- /workspace/burst\n${digest}`);
         return r.stdout;
       };
       try {
@@ -208,7 +208,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       }
       // one cheap look a round until the pod's copy is gone, then the full listing (10,000 stats)
       await until("the burst gone from the pod", async () => {
-        const r = await w.k(["attach", NAME, "--command", "[ ! -e /workspace/burst ] && echo gone"]);
+        const r = await w.sh(NAME, "[ ! -e /workspace/burst ] && echo gone");
         return r.stdout.trim() === "gone";
       }, 120_000);
       await waitSame(w, root, "the burst removed");
@@ -297,10 +297,8 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
       "sync pull: --dry-run lists exactly the pod's changes, a conflict is not overwritten",
       async () => {
         assertEquals((await w.k(["sync", "stop", NAME])).code, 0);
-        const pod = await w.k([
-          "attach",
+        const pod = await w.sh(
           NAME,
-          "--command",
           [
             "cd /workspace",
             "echo from-the-pod > pod-made.txt",
@@ -309,7 +307,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
             "rm after-resume.txt",
             "echo ignored > pod.log",
           ].join(" && "),
-        ]);
+        );
         assertEquals(pod.code, 0, pod.stderr);
         await Deno.writeTextFile(`${root}/a.txt`, "local side\n");
         const dry = await w.k(["sync", "pull", NAME, "--dry-run"]);
@@ -363,7 +361,7 @@ withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/re
         assert(!alive(before.pid), "the paused background sync ended");
         // the push is counted (the restarted two-way sync may have sent a change of its own since)
         assert(after.filesSent >= before.filesSent + sent, JSON.stringify({ before, after }));
-        const ls = await w.k(["attach", NAME, "--command", "ls -a /workspace"]);
+        const ls = await w.sh(NAME, "ls -a /workspace");
         assert(!ls.stdout.includes(ENV_FILE), ls.stdout);
         assertStringIncludes(ls.stdout, "pod-made.txt");
       },

@@ -65,7 +65,7 @@ withSessionWorld(
           async () => (await podCat("src/b.txt")) === "b\npod-edit\npod-line\nlocal-line\n",
         );
         // the saves went through the kept-open channel, applied by node where the pod has it (podapply.ts)
-        const hasNode = (await w.k(["attach", NAME, "--command", "command -v node || echo @@none"])).stdout;
+        const hasNode = (await w.sh(NAME, "command -v node || echo @@none")).stdout;
         const log = await Deno.readTextFile(`${w.home}/sync/${NAME}/sync.log`);
         assertStringIncludes(
           log,
@@ -185,12 +185,10 @@ withSessionWorld(
       await t.step(".git is never synced after start", async () => {
         git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "local commit");
         await new Promise((r) => setTimeout(r, 1500));
-        const r = await w.k([
-          "attach",
+        const r = await w.sh(
           NAME,
-          "--command",
           "cd /workspace && git log --oneline 2>/dev/null | wc -l; ls .git/refs/heads",
-        ]);
+        );
         assertEquals(r.code, 0, r.stderr);
         const local = new TextDecoder().decode(
           new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: root, stdout: "piped" }).outputSync()

@@ -38,7 +38,7 @@ withSessionWorld(
       await Deno.mkdir(`${root}/.git`);
       await Deno.writeTextFile(`${root}/.git/config`, `[core]\n\tsecret = ${KEY}\n`);
       // a link in the pod (sync sends and shows it as a link, never what it points at)
-      const pod = await w.k(["attach", NAME, "--command", "cd /workspace && ln -s src podlnk"]);
+      const pod = await w.sh(NAME, "cd /workspace && ln -s src podlnk");
       assertEquals(pod.code, 0, pod.stderr);
 
       ui = w.spawn(["ui"]);
@@ -97,12 +97,7 @@ withSessionWorld(
             JSON.parse(here.body).error,
             /^big\.log is larger than 4.0 MiB here: too large to show/,
           );
-          const made = await w.k([
-            "attach",
-            NAME,
-            "--command",
-            "head -c 5000000 /dev/zero > /workspace/pod.bin",
-          ]);
+          const made = await w.sh(NAME, "head -c 5000000 /dev/zero > /workspace/pod.bin");
           assertEquals(made.code, 0, made.stderr);
           const pod = await view("pod.bin");
           assertEquals(pod.status, 400, pod.body);

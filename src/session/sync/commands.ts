@@ -223,26 +223,28 @@ export function formatConflicts(list: Conflict[], name: string): string {
     `resolve with \`kodama sync resolve ${name} PATH --keep local|pod\` (or --all); see one with \`kodama sync diff ${name} PATH\`\n`;
 }
 
+/** `home`: another machine's kodama home than this process's (tests look at theirs in-process). */
 export async function statusCommand(
   name: string,
   f: { output?: string },
   out: Sink = stdoutSink,
+  home?: string,
 ): Promise<number> {
-  const c = await loadConfig(name);
+  const c = await loadConfig(name, home);
   if (!c) {
     throw notFound(
       `session ${name} is not synced from this machine`,
       `start syncing with \`kodama sync start ${name} PATH\``,
     );
   }
-  const s = effectiveStatus(await loadStatus(name), running(name));
+  const s = effectiveStatus(await loadStatus(name, home), running(name, home));
   if (f.output === "json") {
     const { procStart: _p, ...rest } = s;
     out.write(
       JSON.stringify({ name, namespace: c.namespace, root: c.root, workdir: c.workdir, ...rest }, null, 2) +
         "\n",
     );
-  } else out.write(formatStatus(c, s, paths(name).log));
+  } else out.write(formatStatus(c, s, paths(name, home).log));
   // like `git diff --exit-code`: a script can wait for a clean state
   return s.conflicts?.length ? ExitCode.FAILED : ExitCode.OK;
 }
