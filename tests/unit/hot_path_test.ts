@@ -47,6 +47,11 @@ const HOT = [
   "src/session/commands.ts",
   "src/session/lifecycle/start.ts",
   "src/config/cache.ts",
+  // what every start loads by import() (its gateway step), and what stop, delete and resume load to end a
+  // background sync: the sync engine itself (node:path, the ignore rules' package) only where it runs
+  "src/agent/gateway/session.ts",
+  "src/session/sync/daemon.ts",
+  "src/session/sync/store.ts",
   "src/kube/client.ts",
   "src/pods/exec_cmd.ts",
   "src/pods/list.ts",

@@ -12,7 +12,6 @@ import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { SessionPlan } from "../../session/lifecycle/start.ts";
 import { buildSession } from "../../session/spec/manifests.ts";
 import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
-import { mintToken } from "../gatewaytoken.ts";
 import { isPresetName, PRESETS } from "../presets.ts";
 import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";
 import { configOf, gatewayUrl } from "./cluster.ts";
@@ -63,6 +62,8 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
       chatgptLogin: !!login,
       now: new Date(),
     });
+    // loaded only here: its HMAC is node:crypto's, and Deno's Node layer costs every start ~60 ms of CPU
+    const { mintToken } = await import("../gatewaytoken.ts");
     const token = mintToken(g.config.signingKey, claims);
     const env = gatewayEnv(plan.data.env, {
       url: g.url,

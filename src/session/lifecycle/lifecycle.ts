@@ -95,7 +95,10 @@ export async function stopSession(
     return ExitCode.OK;
   }
   const pod = v.pod.metadata!.name!;
-  await (await import("../sync/session.ts")).syncSessionStop(name, o.err);
+  // the daemon's own module, not the sync engine's (sync/session.ts): `stop` loads no more than it needs
+  if (await (await import("../sync/daemon.ts")).stopDaemon(name)) {
+    o.err.write(`stopped the background sync of ${name}\n`);
+  }
   await kube.deleteObject("pods", namespace, pod);
   if (o.wait) await podGone(kube, namespace, pod);
   await updateState(name, { status: "Stopped" });
@@ -323,7 +326,9 @@ export async function deleteSession(
   } else {
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
-  await (await import("../sync/session.ts")).syncSessionDelete(name);
+  // what sync/session.ts's syncSessionDelete does, from the daemon's and the store's modules alone
+  await (await import("../sync/daemon.ts")).stopDaemon(name);
+  await (await import("../sync/store.ts")).removeSyncState(name);
   const podName = v.pod?.metadata?.name ?? n.pod;
   await del("pods", podName);
   await del("secrets", n.envSecret);

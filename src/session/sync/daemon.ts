@@ -12,7 +12,6 @@ import { withInterrupt } from "../../base/proc/proc.ts";
 import { claim, stopHolder } from "../../base/proc/liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
 import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
-import { SessionStopped, TwoWayLoop } from "./loop.ts";
 import { openSyncLog } from "./synclog.ts";
 import { endedByItself } from "../state/status.ts";
 
@@ -23,6 +22,9 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   const p = paths(name, home);
   const held = await claim(p.dir, DAEMON_CLAIM);
   if (!held) throw new KodamaError(`the background sync of ${name} is already running`, ExitCode.USAGE);
+  // the engine, loaded here only: stop, delete and resume stop a daemon through this module, and the engine
+  // (node:path, the ignore rules' npm package: Deno's Node layer) would cost each of them ~60 ms of CPU
+  const { SessionStopped, TwoWayLoop } = await import("./loop.ts");
   const log = openSyncLog(p.log);
   const write = (line: string) => log.write(line);
   // what earlier syncs of this session sent (start --sync, resume, sync push, an earlier run) still counts

@@ -286,14 +286,3 @@ export async function syncSessionResume(
   );
   if (cfg.sync.watch || was || io.restart) await startBackground(kube, c, io.err);
 }
-
-/** `stop`: end the background sync; the manifest stays, so resume sends only what changed. */
-export async function syncSessionStop(name: string, err?: Sink): Promise<void> {
-  if (await stopDaemon(name)) err?.write(`stopped the background sync of ${name}\n`);
-}
-
-/** `delete`: end the background sync and forget what was sent. */
-export async function syncSessionDelete(name: string): Promise<void> {
-  await stopDaemon(name);
-  await removeSyncState(name);
-}
