@@ -51,16 +51,7 @@ async function stoppedIdle(w: SessionWorld, name: string): Promise<Record<string
  * not cancel the stop it looks for).
  */
 async function announced(w: SessionWorld, name: string): Promise<string> {
-  const r = await w.kc([
-    "exec",
-    `kodama-${name}`,
-    "-c",
-    "session",
-    "--",
-    "sh",
-    "-c",
-    "cat /tmp/kodama-idle.stopping 2>/dev/null; exit 0 # kodama-idle-ignore",
-  ]);
+  const r = await w.sh(name, "cat /tmp/kodama-idle.stopping 2>/dev/null; exit 0 # kodama-idle-ignore");
   return r.code === 0 ? r.stdout.trim() : "";
 }
 
