@@ -34,7 +34,7 @@ Deno.test("doctor: network plugins by their pods' names (pure)", () => {
 clusterTest(
   "doctor: says whether NetworkPolicy is enforced, and that the policy is only as good as the CNI",
   {
-    seed: "demo",
+    seed: "sessions",
   },
   async (t, c) => {
     if (!needsTestServer(c)) return;

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama
 import { closedPortKubeconfig, hasStackTrace, runKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 
-clusterTest("kodama doctor", { seed: "demo" }, async (t, c) => {
+clusterTest("kodama doctor", { seed: "sessions" }, async (t, c) => {
   const home = await Deno.makeTempDir({ prefix: "kodama-doctor-" });
   const k = (args: string[], env: Record<string, string> = {}) =>
     runKodama(["--kubeconfig", c.kubeconfig, ...args], { env: { KODAMA_HOME: home, ...env } });

@@ -153,7 +153,7 @@ contexts: [{ name: c1, context: { cluster: k1, user: u1 } }]
   }));
 
 clusterTest("output paths are checked before the work; a refused token is doctor's exit 4", {
-  seed: "demo",
+  seed: "sessions",
 }, async (t, c) => {
   const dir = await Deno.makeTempDir({ prefix: "kodama-errin-" });
   const k = (args: string[]) =>

@@ -22,7 +22,7 @@ function assertOneError(stderr: string, what: string): void {
 
 clusterTest(
   "bad names: one escaped line, the right exit code, nothing sent",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (t, c) => {
     const home = await Deno.makeTempDir({ prefix: "kodama-names-" });
     const k = (args: string[], env: Record<string, string> = {}, cwd?: string) =>

@@ -25,7 +25,7 @@ async function gone(pid: number): Promise<void> {
 
 clusterTest(
   "liveness: a SIGKILLed background sync's pid, now another process's, is never signalled by stop",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (t, c) => {
     const w = await sessionWorld(c);
     const root = `${w.cwd}/project`;

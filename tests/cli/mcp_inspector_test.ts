@@ -61,7 +61,7 @@ async function inspect(
 }
 
 clusterTest("mcp: the MCP Inspector CLI lists kodama's tools and calls one", {
-  seed: "demo",
+  seed: "sessions",
   pods: 3,
   timeoutMs: 8 * 60_000,
 }, async (t, cluster) => {

@@ -14,7 +14,7 @@ import { SESSION_IMAGE } from "./_session.ts";
 import { startMcp } from "./_mcp.ts";
 
 clusterTest("mcp: sessions — start, list, status, agent run and logs, stop, resume, fetch, delete", {
-  seed: "demo",
+  seed: "sessions",
   timeoutMs: 10 * 60_000,
 }, async (t, cluster) => {
   const home = await Deno.makeTempDir({ prefix: "kodama-mcp-home-" });
@@ -257,7 +257,7 @@ Deno.test("mcp: workflows — listed with their trust; an untrusted or changed o
 clusterTest(
   "mcp: best of N with a repository — start replicas, compare, session_fetch and adopt bring the work home",
   {
-    seed: "demo",
+    seed: "sessions",
     timeoutMs: 10 * 60_000,
   },
   async (t, cluster) => {
@@ -332,7 +332,7 @@ clusterTest(
 );
 
 clusterTest("mcp: a cancelled session_start cleans up what it created", {
-  seed: "demo",
+  seed: "sessions",
   ignore: onRealCluster, // a StorageClass whose volumes take 10 minutes: the test server's provisioner
   timeoutMs: 6 * 60_000,
 }, async (_t, cluster) => {

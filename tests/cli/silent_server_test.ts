@@ -63,7 +63,7 @@ function stallingServer(): { port: number; close(): void } {
 
 clusterTest(
   "a server that accepts TCP but never answers: pods, version and exec give up naming it (exit 5)",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (_t, c) => {
     const silent = silentServer();
     const stalling = stallingServer();

@@ -10,7 +10,7 @@ import { clusterTest } from "../cluster/fixture.ts";
 
 // needs the dev user's token, which only the test server has
 clusterTest("an auth-provider user authenticates through client-node", {
-  seed: "demo",
+  seed: "sessions",
   ignore: !!Deno.env.get("KODAMA_TEST_KUBECONFIG"),
 }, async (_t, c) => {
   const dir = await Deno.makeTempDir({ prefix: "kodama-authprovider-" });

@@ -29,7 +29,7 @@ const DNS_AND_WORLD = `  - ports: [{protocol: UDP, port: 53}, {port: 53}]
   - to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.0.0/16, 10.0.0.0/8]}}, {ipBlock: {cidr: "::/0", except: ["fe80::/10"]}}]`;
 
 clusterTest("netpol: kubectl applies, lists by label, shows and deletes NetworkPolicies", {
-  seed: "demo",
+  seed: "sessions",
 }, async (t, c) => {
   const id = crypto.randomUUID().slice(0, 6);
   const [a, b] = [`np-a-${id}`, `np-b-${id}`];

@@ -33,7 +33,7 @@ clusterTest("cluster: the snapshot API is not served unless asked", { seed: "non
 
 clusterTest(
   "cluster: VolumeSnapshots with the real semantics; dataSource restores and clones on CSI classes",
-  { seed: "demo", snapshots: true, ignore: onRealCluster },
+  { seed: "sessions", snapshots: true, ignore: onRealCluster },
   async (t, c) => {
     const api = c.testServer!.api;
     const dir = (name: string) => join(api.stateDir, "pvcs", "dev", name);

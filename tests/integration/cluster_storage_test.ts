@@ -25,7 +25,7 @@ const unique = () => crypto.randomUUID().slice(0, 6);
 
 clusterTest(
   "cluster: a default StorageClass; a claim naming a missing class stays Pending, its pod unscheduled",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (_t, c) => {
     const id = unique();
     const cls = `nope-${id}`;
@@ -110,7 +110,7 @@ spec:
 
 clusterTest(
   "cluster: a claim without a class gets the default one and binds",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (_t, c) => {
     const id = unique();
     try {
@@ -147,7 +147,7 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
 
 clusterTest(
   "cluster: quantities are decoded (400) and validated (422) with kube-apiserver's messages; fsGroup",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (_t, c) => {
     const pod = (name: string, resources: string, securityContext = "") =>
       `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n${securityContext}  containers: [{name: m, image: ${SESSION_IMAGE}, resources: ${resources}}]\n`;
@@ -214,7 +214,7 @@ clusterTest(
 
 clusterTest(
   "cluster: init containers that fail show Init:Error (restartPolicy Never) and Init:CrashLoopBackOff",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (_t, c) => {
     const id = unique();
     const pod = (name: string, policy: string) =>

@@ -116,7 +116,7 @@ async function kubectlWith(file: string, args: string[], cwd = "/") {
 
 clusterTest(
   "exec credential plugins behave as client-go runs them",
-  { seed: "demo", ignore: onRealCluster },
+  { seed: "sessions", ignore: onRealCluster },
   async (t, c) => {
     const dir = await Deno.makeTempDir({ prefix: "kodama-execplugin-" });
     const s: Setup = { c, dir, caB64: btoa(await Deno.readTextFile(`${c.testServer!.stateDir}/pki/ca.crt`)) };

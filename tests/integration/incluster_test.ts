@@ -41,7 +41,7 @@ function podEnv(c: TestCluster, extra: Record<string, string> = {}) {
 
 clusterTest(
   "in-cluster config: service-account token, CA and namespace files",
-  { seed: "demo", ignore: onRealCluster },
+  { seed: "sessions", ignore: onRealCluster },
   async (t, c) => {
     const devToken = c.testServer!.devToken;
     const dirs: string[] = [];

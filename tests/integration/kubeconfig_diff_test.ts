@@ -476,7 +476,7 @@ async function kubectlIn(dir: string, args: string[], env: Record<string, string
 
 clusterTest(
   "kubeconfig fixtures resolve as kubectl resolves them (kubectl is the oracle)",
-  { seed: "demo", ignore: onRealCluster },
+  { seed: "sessions", ignore: onRealCluster },
   async (t, c) => {
     const env = await setup(c);
     try {

@@ -71,7 +71,7 @@ function consecutive(ns: number[]): void {
 
 clusterTest(
   "streams survive an API-server outage: logs -f, pods -w, wait --for exists",
-  { seed: "demo", ignore: onRealCluster },
+  { seed: "sessions", ignore: onRealCluster },
   async (t, c) => { // several lines a second, numbered: a gap or a repeat shows in the sequence
     const made = await kubectl(c, [
       "run",

@@ -38,7 +38,7 @@ function hasScript(): boolean {
 }
 
 clusterTest("port-forward figures: list shows requests made a second ago; the live line shows the rate", {
-  seed: "demo",
+  seed: "sessions",
 }, async (t, c) => {
   const home = await Deno.makeTempDir();
   const env = { KODAMA_HOME: home };

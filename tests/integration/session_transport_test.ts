@@ -17,7 +17,7 @@ import { lockEnv } from "../_env_lock.ts";
 clusterTest(
   "start and resume: every request and wait over Deno's client, none over node:https",
   // the counts are this process's client's; on a real cluster its proxy or CA may send it the node way
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 120_000 },
+  { seed: "sessions", ignore: onRealCluster, timeoutMs: 120_000 },
   async (_t, c) => {
     const home = await Deno.makeTempDir({ prefix: "kodama-transport-home-" });
     const unlock = await lockEnv(["KODAMA_HOME"]);

@@ -285,7 +285,7 @@ clusterTest(
 clusterTest(
   "vscode handlers: Run Workflow asks params and trust in a modal; $(touch x) runs nothing",
   {
-    seed: "demo",
+    seed: "sessions",
     timeoutMs: 240_000,
   },
   async (t, c) => {
@@ -536,7 +536,7 @@ clusterTest(
 );
 
 clusterTest("vscode tree: `kodama list -o json -w` keeps the session rows current, without polling", {
-  seed: "demo",
+  seed: "sessions",
   timeoutMs: 240_000,
 }, async (_t, c) => {
   const { Kube } = await import("../../src/kube/client.ts");
@@ -576,7 +576,7 @@ clusterTest("vscode tree: `kodama list -o json -w` keeps the session rows curren
 });
 
 clusterTest("vscode handlers: a real session — Stop, Resume, Fetch and Delete pick it by its phase and run", {
-  seed: "demo",
+  seed: "sessions",
   timeoutMs: 420_000,
 }, async (t, c) => {
   const w = await world(c.kubeconfig);

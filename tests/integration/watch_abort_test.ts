@@ -23,15 +23,19 @@ async function watchAbortedWhileConnecting(kube: Kube, native: boolean, ms: numb
   }
 }
 
-clusterTest("a watch aborted while it connects ends (node and native transports)", {}, async (_t, c) => {
-  if (c.real) return; // the slow answer is the test server's fault injection
-  const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
-  c.faults.delay(1_500);
-  try {
-    for (const native of [false, true]) {
-      assertEquals(await watchAbortedWhileConnecting(kube, native, 20_000), "ended", `native: ${native}`);
+clusterTest(
+  "a watch aborted while it connects ends (node and native transports)",
+  { seed: "sessions" },
+  async (_t, c) => {
+    if (c.real) return; // the slow answer is the test server's fault injection
+    const kube = await Kube.connect({ kubeconfig: c.kubeconfig });
+    c.faults.delay(1_500);
+    try {
+      for (const native of [false, true]) {
+        assertEquals(await watchAbortedWhileConnecting(kube, native, 20_000), "ended", `native: ${native}`);
+      }
+    } finally {
+      c.faults.delay(0);
     }
-  } finally {
-    c.faults.delay(0);
-  }
-});
+  },
+);

@@ -18,7 +18,7 @@ const NS = "dev";
 
 clusterTest(
   "workflow output: values of the Secrets the target pods use are redacted, also split across writes",
-  { seed: "demo" },
+  { seed: "sessions" },
   async (t, cluster) => {
     const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
     const tmp = await Deno.makeTempDir({ prefix: "kodama-wf-secrets-" });
