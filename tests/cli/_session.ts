@@ -18,6 +18,7 @@ import type { Sink } from "../../src/base/sink.ts";
 import { sessionObject } from "../../src/session/state/list.ts";
 import { requireSession } from "../../src/session/state/cluster.ts";
 import { statusCommand } from "../../src/session/sync/commands.ts";
+import { deleteSession } from "../../src/session/lifecycle/lifecycle.ts";
 
 /** The image sessions use in tests: one the test server runs and a real test cluster can pull. */
 export const SESSION_IMAGE = Deno.env.get("KODAMA_TEST_IMAGE") ?? "busybox:1.36";
@@ -40,6 +41,8 @@ export interface SessionWorld {
    * keeps its black-box tests (session_attach_test.ts); a process each time cost ~0.4 CPU-s (#63).
    */
   sh(name: string, script: string): Promise<RunResult>;
+  /** one kept in-process connection as this world's user (context), for the in-process looks */
+  kube(): Promise<Kube>;
   /** `session get NAME -o json`'s `.status`, in this process (for waits that poll it) */
   status(name: string): Promise<Record<string, unknown>>;
   /** `sync status NAME -o json` of this world's home, in this process (for waits that poll it) */
@@ -60,6 +63,7 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
   const cwd = await Deno.makeTempDir({ prefix: "kodama-project-" });
   const base = (a: string[]) => ["--kubeconfig", c.kubeconfig, "--context", context, ...a];
   let kube: Promise<Kube> | undefined;
+  const connect = () => kube ??= Kube.connect({ kubeconfig: c.kubeconfig, context });
   // the developer's own git config (a global excludes file would change what sync sends) stays out
   const env = (h: string | undefined, more?: Record<string, string>) => ({
     KODAMA_HOME: h ?? home,
@@ -83,13 +87,10 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
         env: env(o.home, o.env),
       }),
     spawn: (args, o = {}) => spawnKodama(base(args), { cwd, env: env(o.home, o.env) }),
-    sh: async (name, script) => {
-      kube ??= Kube.connect({ kubeconfig: c.kubeconfig, context });
-      return await attachInProcess(await kube, name, script);
-    },
+    kube: connect,
+    sh: async (name, script) => await attachInProcess(await connect(), name, script),
     status: async (name) => {
-      kube ??= Kube.connect({ kubeconfig: c.kubeconfig, context });
-      const k = await kube;
+      const k = await connect();
       return sessionObject(await requireSession(k, k.namespace, name)).status as Record<string, unknown>;
     },
     syncStatus: async (name) => {
@@ -133,9 +134,25 @@ async function attachInProcess(kube: Kube, name: string, script: string): Promis
   }
 }
 
-/** Remove a session and its volumes (best effort; tests call it in `finally`). */
+/**
+ * Remove a session and its volumes (best effort; tests call it in `finally`): what `delete NAME --force
+ * --purge` does, through the same feature function in this process, with the world's home for the local
+ * state. `delete` keeps its black-box tests (session_test and others call `w.k(["delete", …])`).
+ */
 export async function purge(w: SessionWorld, name: string): Promise<void> {
-  await w.k(["delete", name, "--force", "--purge"]).catch(() => {});
+  const quiet: Sink = { write: () => {} };
+  try {
+    const kube = await w.kube();
+    await deleteSession(kube, kube.namespace, name, {
+      force: true,
+      purge: true,
+      interactive: false,
+      confirm: () => Promise.resolve(false),
+      out: quiet,
+      err: quiet,
+      home: w.home,
+    });
+  } catch { /* already gone, or the cluster is */ }
 }
 
 /** Read a child's stderr until `pattern` shows up; returns everything read so far. */

@@ -246,6 +246,8 @@ export interface DeleteOptions {
   confirm: (message: string) => Promise<boolean>;
   out: Sink;
   err: Sink;
+  /** the kodama home whose local state (state file, sync) goes with the session: default this process's */
+  home?: string;
 }
 
 export async function deleteSession(
@@ -278,7 +280,7 @@ export async function deleteSession(
       await kube.deleteObject("persistentvolumeclaims", namespace, c.metadata!.name!);
     }
     await claimsGone(kube, namespace, f.retained.map((c) => c.metadata!.name!), o);
-    if (!o.keepConfig) await removeState(name);
+    if (!o.keepConfig) await removeState(name, o.home);
     o.out.write(`deleted ${f.retained.map((c) => `persistentvolumeclaim/${c.metadata?.name}`).join(", ")}\n`);
     return ExitCode.OK;
   }
@@ -327,8 +329,8 @@ export async function deleteSession(
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
   // what sync/session.ts's syncSessionDelete does, from the daemon's and the store's modules alone
-  await (await import("../sync/daemon.ts")).stopDaemon(name);
-  await (await import("../sync/store.ts")).removeSyncState(name);
+  await (await import("../sync/daemon.ts")).stopDaemon(name, o.home);
+  await (await import("../sync/store.ts")).removeSyncState(name, o.home);
   const podName = v.pod?.metadata?.name ?? n.pod;
   await del("pods", podName);
   await del("secrets", n.envSecret);
@@ -341,7 +343,7 @@ export async function deleteSession(
   // everything is asked to go: the local state goes now, so a wait cut short (its timeout, Ctrl-C) leaves
   // no record of a session that no longer exists
   gone.push(...await sharesGone(kube, namespace, name, o.err));
-  const removedState = !o.keepConfig && await removeState(name);
+  const removedState = !o.keepConfig && await removeState(name, o.home);
   // as kubectl delete (and stop) do: return once the pod is gone. On a real node it takes its grace period
   // to stop, and meanwhile `list` still shows the session and a `start` of the name would meet it.
   if (v.pod) await podGone(kube, namespace, podName);
