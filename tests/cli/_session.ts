@@ -14,7 +14,7 @@ import { DAEMON_CLAIM } from "../../src/session/sync/column.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { attachSession } from "../../src/session/access/attach.ts";
 import { KodamaError } from "../../src/base/errors.ts";
-import type { Sink } from "../../src/base/sink.ts";
+import { memorySink } from "../../src/base/sink.ts";
 import { sessionObject } from "../../src/session/state/list.ts";
 import { requireSession } from "../../src/session/state/cluster.ts";
 import { statusCommand } from "../../src/session/sync/commands.ts";
@@ -94,9 +94,9 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
       return sessionObject(await requireSession(k, k.namespace, name)).status as Record<string, unknown>;
     },
     syncStatus: async (name) => {
-      let text = "";
-      await statusCommand(name, { output: "json" }, { write: (c) => void (text += String(c)) }, home);
-      return JSON.parse(text);
+      const out = memorySink();
+      await statusCommand(name, { output: "json" }, out, home);
+      return JSON.parse(out.text());
     },
     kc: (args) => kubectl(c, ["-n", "dev", ...args], { context }),
     cleanup: async () => {
@@ -109,21 +109,13 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
 
 /** `attach NAME --command SCRIPT` as the CLI runs it (no terminal), its output and exit code collected. */
 async function attachInProcess(kube: Kube, name: string, script: string): Promise<RunResult> {
-  const dec = new TextDecoder();
-  const collect = () => {
-    let text = "";
-    const sink: Sink = {
-      write: (c) => void (text += typeof c === "string" ? c : dec.decode(c, { stream: true })),
-    };
-    return { sink, text: () => text };
-  };
-  const out = collect(), err = collect();
+  const out = memorySink(), err = memorySink();
   try {
     const code = await attachSession(kube, kube.namespace, name, {
       command: script,
       shell: "sh",
-      out: out.sink,
-      err: err.sink,
+      out,
+      err,
       stdinIsTerminal: false,
       stdoutIsTerminal: false,
     });
@@ -140,7 +132,7 @@ async function attachInProcess(kube: Kube, name: string, script: string): Promis
  * state. `delete` keeps its black-box tests (session_test and others call `w.k(["delete", …])`).
  */
 export async function purge(w: SessionWorld, name: string): Promise<void> {
-  const quiet: Sink = { write: () => {} };
+  const quiet = memorySink();
   try {
     const kube = await w.kube();
     await deleteSession(kube, kube.namespace, name, {

@@ -328,7 +328,7 @@ export async function deleteSession(
   } else {
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
-  // what sync/session.ts's syncSessionDelete does, from the daemon's and the store's modules alone
+  // the background sync ends and what it sent is forgotten (the daemon and store modules: not the engine)
   await (await import("../sync/daemon.ts")).stopDaemon(name, o.home);
   await (await import("../sync/store.ts")).removeSyncState(name, o.home);
   const podName = v.pod?.metadata?.name ?? n.pod;
