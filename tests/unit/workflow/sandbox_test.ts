@@ -5,7 +5,7 @@ import { memorySink } from "../../../src/base/sink.ts";
 import type { Permissions } from "../../../src/workflow/schema.ts";
 import { checkedScript } from "../../../src/workflow/sandbox/graph.ts";
 import { fileURLToPath } from "node:url";
-import { envTest } from "../../_env_lock.ts";
+import { envTest, lockEnv } from "../../_env_lock.ts";
 
 const scripts = new URL("../../fixtures/workflows/scripts/", import.meta.url);
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -22,9 +22,20 @@ function script(name: string | URL, readPaths: string[] = []) {
     : fileURLToPath(name);
   return checkedScript(path, { root: path.startsWith(REPO) ? REPO : "/tmp", readPaths });
 }
-const probe = await script("probe.ts");
+/** The file's own fixtures, snapshotted into the file's own cache: under the lock, as a test would. */
+async function fixtures() {
+  const unlock = await lockEnv(["KODAMA_HOME"]);
+  Deno.env.set("KODAMA_HOME", sandboxHome);
+  try {
+    return { probe: await script("probe.ts"), smoke: await script("smoke.ts") };
+  } finally {
+    unlock();
+  }
+}
+// not at whatever KODAMA_HOME another file's test has set meanwhile: that test then removes its home,
+// snapshot and all, and the worker here found "Module not found" (a whole run at three jobs, stop 71)
+const { probe, smoke } = await fixtures();
 const withoutWhere = (e: string | undefined) => e?.replace(/ \(at [^()]*:\d+:\d+\)$/, "");
-const smoke = await script("smoke.ts");
 
 function run(perms: Permissions, inputs: Record<string, unknown>, extra: Partial<SandboxOptions> = {}) {
   const out = memorySink();
