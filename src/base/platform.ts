@@ -5,10 +5,10 @@
  * file system folds names, and how a file URL becomes a path.
  *
  * Every function takes a `Platform`, so a test on Linux can ask the Windows or macOS answer
- * (tests/unit/platform_test.ts). `hostPlatform()` is this machine's. Cheap to import (no node:
+ * (tests/unit/platform/platform_test.ts). `hostPlatform()` is this machine's. Cheap to import (no node:
  * modules): the everyday commands load it.
  *
- * Outside this module, tests/unit/platform_lint_test.ts refuses `/proc`, `.pathname` of a file URL,
+ * Outside this module, tests/unit/platform/platform_lint_test.ts refuses `/proc`, `.pathname` of a file URL,
  * `Deno.kill` with a signal other than SIGTERM/SIGKILL and `split(":")` on a path list.
  */
 import { type PathOps, pathOps } from "./fs/fspath.ts";

@@ -19,7 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** What runs as darwin, by what it touches. */
 export const AS_DARWIN = [
   // liveness: background sync and --detach port-forwards, pid reuse
-  "tests/unit/liveness_test.ts",
+  "tests/unit/base/proc/liveness_test.ts",
   "tests/cli/liveness_test.ts",
   "tests/integration/portforward_bg_test.ts",
   // prompts: the --no-prompt check without /proc, on a terminal
@@ -32,7 +32,7 @@ export const AS_DARWIN = [
   "tests/integration/cp_test.ts",
   "tests/cli/sync_test.ts",
   // the platform module with the host's defaults
-  "tests/unit/platform_test.ts",
+  "tests/unit/platform/platform_test.ts",
   "tests/unit/platform/hostile_names_test.ts",
   "tests/unit/platform/folding_sync_test.ts",
   "tests/unit/platform/pull_links_test.ts",

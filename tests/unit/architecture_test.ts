@@ -141,3 +141,22 @@ Deno.test("architecture: the rules catch what they are meant to", () => {
     [{ line: 1, target: "src/kube/client.ts" }, { line: 2, target: "src/pods/y.ts" }],
   );
 });
+
+/** The unit tests at tests/unit/'s root: the repository's own rules, not a module's (those mirror src/). */
+const ROOT_UNIT_TESTS = [
+  "architecture_test.ts", // the floors and folder rules of src/
+  "docs_truth_test.ts", // what the docs say against the code
+  "hot_path_test.ts", // what the everyday commands load
+  "junit_files_test.ts", // scripts/junit-files.ts
+  "npm_prune_test.ts", // scripts/npm_prune.ts: what the binary may leave out of node_modules
+  "pod_programs_test.ts", // every program kodama runs in a pod parses as POSIX sh / node
+  "relayout_test.ts", // scripts/relayout.ts
+  "release_test.ts", // every URL the compiled binary loads at run time is in it
+];
+
+Deno.test("architecture: a module's unit tests sit in the folder that mirrors it, not at tests/unit/'s root", () => {
+  const here = new URL("./", import.meta.url);
+  const loose = [...Deno.readDirSync(here)].filter((e) => e.isFile && e.name.endsWith("_test.ts"))
+    .map((e) => e.name).filter((n) => !ROOT_UNIT_TESTS.includes(n)).sort();
+  assertEquals(loose, [], "move these under tests/unit/<folder>/ as src/<folder>/ (docs/architecture.md)");
+});

@@ -3,7 +3,7 @@
  * kubeconfig paths): join, dirname, resolve, isAbsolute and the PATH-list delimiter, for POSIX and
  * Windows. node:path does the same, but importing it starts Deno's Node layer, ~10 ms of CPU in every
  * `kodama exec` or `pods` that nothing else on that path needs. Everything else keeps using node:path.
- * tests/unit/fspath_test.ts checks these against node:path's posix and win32 forms on a corpus.
+ * tests/unit/base/fs/fspath_test.ts checks these against node:path's posix and win32 forms on a corpus.
  */
 
 export interface PathOps {

@@ -6,8 +6,8 @@ import {
   type Report,
   streamVerb,
   verdict,
-} from "../../src/doctor/checks.ts";
-import { renderTable } from "../../src/ui/table.ts";
+} from "../../../src/doctor/checks.ts";
+import { renderTable } from "../../../src/ui/table.ts";
 
 Deno.test("streams are 'get' before kube-apiserver 1.30, 'create' from 1.30 on", () => {
   assertEquals(streamVerb(24), "get");
@@ -51,7 +51,7 @@ Deno.test("atLeast compares dotted versions", () => {
 });
 
 Deno.test("a failed server check: the verdict and the exit code follow its kind (unreachable 1, refused 4, slow 5)", async () => {
-  const { exitCodeOf } = await import("../../src/doctor/run.ts");
+  const { exitCodeOf } = await import("../../../src/doctor/run.ts");
   const r = (code?: number): Report => ({
     ok: false,
     kubeconfig: { ok: true, files: ["kc"], context: "dev", user: "dev" },

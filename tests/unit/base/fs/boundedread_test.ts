@@ -1,8 +1,8 @@
 /** Bounded reads (#26): only regular files, at most the kind's limit, errors naming the file. */
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import { join } from "node:path";
-import { READ_LIMITS, readTextBounded, readTextBoundedSync } from "../../src/base/fs/boundedread.ts";
-import { ExitCode, KodamaError } from "../../src/base/errors.ts";
+import { READ_LIMITS, readTextBounded, readTextBoundedSync } from "../../../../src/base/fs/boundedread.ts";
+import { ExitCode, KodamaError } from "../../../../src/base/errors.ts";
 
 const o = { what: "env file", kind: "envFile" as const };
 

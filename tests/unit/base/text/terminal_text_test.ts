@@ -5,11 +5,11 @@
  * so a pod cannot reorder or hide what `agent logs`, `agent status`, `compare`, `sync pull` or `cp` show.
  */
 import { assert, assertEquals } from "@kodama/test-assert";
-import { terminalJson, terminalText } from "../../src/base/text/escape.ts";
-import { safeLine, stripControl } from "../../src/ui/color.ts";
-import { renderLog } from "../../src/agent/render.ts";
-import { logSink } from "../../src/agent/render.ts";
-import { formatItems } from "../../src/session/sync/pull.ts";
+import { terminalJson, terminalText } from "../../../../src/base/text/escape.ts";
+import { safeLine, stripControl } from "../../../../src/ui/color.ts";
+import { renderLog } from "../../../../src/agent/render.ts";
+import { logSink } from "../../../../src/agent/render.ts";
+import { formatItems } from "../../../../src/session/sync/pull.ts";
 
 const FORMAT = [
   "\u200b",

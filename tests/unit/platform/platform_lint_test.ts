@@ -10,9 +10,9 @@
  * Code that runs inside the pod (shell scripts kodama sends there) may assume Linux: each such use is
  * listed below with its reason. Like the lazy-commands test, it reads the sources, not the running code.
  */
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals } from "../../_assert.ts";
 
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../../../", import.meta.url);
 
 /** [file suffix, text on the line, why it is allowed] */
 const ALLOWED: [string, string, string][] = [

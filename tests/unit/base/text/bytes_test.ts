@@ -1,5 +1,5 @@
 import { assertEquals } from "@kodama/test-assert";
-import { reusedReads } from "../../src/base/text/bytes.ts";
+import { reusedReads } from "../../../../src/base/text/bytes.ts";
 
 /** A reader handing out `data` in pieces of at most `piece` bytes, counting its reads. */
 function pieces(data: Uint8Array, piece: number) {

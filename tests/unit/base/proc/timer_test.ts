@@ -4,7 +4,7 @@
  * leaves nothing behind that keeps a process alive once the wait is over.
  */
 import { assert, assertEquals } from "@kodama/test-assert";
-import { clearTimer, within } from "../../src/base/proc/timer.ts";
+import { clearTimer, within } from "../../../../src/base/proc/timer.ts";
 
 /** Run `fn` with the global setTimeout/clearTimeout replaced by functions that count their calls. */
 async function countingTimers(fn: () => Promise<void>): Promise<number> {
@@ -47,7 +47,7 @@ Deno.test("within: a rejection comes through", async () => {
 Deno.test("within: once the value is there, its deadline does not keep the process alive", async () => {
   // a 10-minute deadline: a process held by it would still be running when the test gives up on it
   const code = `import { within } from ${
-    JSON.stringify(new URL("../../src/base/proc/timer.ts", import.meta.url).href)
+    JSON.stringify(new URL("../../../../src/base/proc/timer.ts", import.meta.url).href)
   };
 console.log(await within(Promise.resolve("done"), 600_000));`;
   const child = new Deno.Command(Deno.execPath(), {

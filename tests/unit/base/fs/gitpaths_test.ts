@@ -6,8 +6,8 @@
  */
 import { assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
-import { type Grant, parseAlternates, passRepo } from "../../src/base/fs/gitpaths.ts";
-import { git } from "../_git.ts";
+import { type Grant, parseAlternates, passRepo } from "../../../../src/base/fs/gitpaths.ts";
+import { git } from "../../../_git.ts";
 
 async function repo(dir: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
-import { forEachLimited } from "../../src/base/proc/limit.ts";
+import { forEachLimited } from "../../../../src/base/proc/limit.ts";
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,7 @@
  * process holds the claim (the OS drops its locks when it is SIGKILLed), and a process that merely
  * has the pid a record names is never signalled.
  */
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals } from "../../../_assert.ts";
 import {
   claim,
   holderPid,
@@ -11,10 +11,10 @@ import {
   signalHolder,
   stopHolder,
   sweepClaims,
-} from "../../src/base/proc/liveness.ts";
-import { bystander } from "../_bystander.ts";
+} from "../../../../src/base/proc/liveness.ts";
+import { bystander } from "../../../_bystander.ts";
 
-const LIVENESS = new URL("../../src/base/proc/liveness.ts", import.meta.url).href;
+const LIVENESS = new URL("../../../../src/base/proc/liveness.ts", import.meta.url).href;
 
 /** A deno process that claims dir/stem, says "ready", and waits (SIGTERM or the stop file end it). */
 async function holder(dir: string, stem: string) {
@@ -108,7 +108,7 @@ Deno.test("a SIGKILLed holder is not alive; its pid, now another process's, is n
 });
 
 Deno.test("stop on Windows: no SIGTERM (it would be TerminateProcess); the stop file lets the holder clean up", async () => {
-  const { platformFor } = await import("../../src/base/platform.ts");
+  const { platformFor } = await import("../../../../src/base/platform.ts");
   const dir = await Deno.makeTempDir();
   try {
     const h = await holder(dir, "fwd");
@@ -146,7 +146,7 @@ Deno.test("a holder that ignores the stop request is killed after the grace peri
 });
 
 Deno.test("forgetClaim: a dead holder's files go; a live holder's stay", async () => {
-  const { forgetClaim } = await import("../../src/base/proc/liveness.ts");
+  const { forgetClaim } = await import("../../../../src/base/proc/liveness.ts");
   const dir = await Deno.makeTempDir();
   try {
     for (

@@ -1,9 +1,9 @@
 /** Local file-system errors in kodama's words and exit codes (src/base/fs/localfs.ts). */
 import { assertEquals } from "@kodama/test-assert";
-import { localFsError } from "../../src/base/fs/localfs.ts";
-import { detachedSecretArgs } from "../../src/pods/pf_cmd.ts";
-import { serverProblem } from "../../src/kube/config.ts";
-import { KodamaError } from "../../src/base/errors.ts";
+import { localFsError } from "../../../../src/base/fs/localfs.ts";
+import { detachedSecretArgs } from "../../../../src/pods/pf_cmd.ts";
+import { serverProblem } from "../../../../src/kube/config.ts";
+import { KodamaError } from "../../../../src/base/errors.ts";
 
 const err = (cls: new (m: string) => Error, m: string) => new cls(m);
 

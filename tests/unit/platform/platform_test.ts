@@ -2,7 +2,7 @@
  * src/base/platform.ts: every OS fact, asked of linux, darwin and windows from this Linux machine (the
  * platform is a parameter). Where node has the same function (fileURLToPath) its answer is the oracle.
  */
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals } from "../../_assert.ts";
 import { fileURLToPath } from "node:url";
 import {
   baseEnvNames,
@@ -29,8 +29,8 @@ import {
   signals,
   splitPathList,
   tempDir,
-} from "../../src/base/platform.ts";
-import { RUNTIME_FLAGS, selfCommand, v8FlagsIn } from "../../src/base/proc/proc.ts";
+} from "../../../src/base/platform.ts";
+import { RUNTIME_FLAGS, selfCommand, v8FlagsIn } from "../../../src/base/proc/proc.ts";
 
 const OSES: OS[] = ["linux", "darwin", "windows"];
 const at = (os: OS, env: Record<string, string> = {}) =>

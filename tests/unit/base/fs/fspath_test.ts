@@ -4,7 +4,7 @@
  */
 import { assertEquals } from "@kodama/test-assert";
 import { posix, win32 } from "node:path";
-import { pathOps } from "../../src/base/fs/fspath.ts";
+import { pathOps } from "../../../../src/base/fs/fspath.ts";
 
 const POSIX = [
   "",

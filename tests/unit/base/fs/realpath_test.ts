@@ -5,9 +5,9 @@
  */
 import { assertEquals, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
-import { type LandingFs, landingOf, realLanding } from "../../src/base/fs/realpath.ts";
-import { whereTo } from "../../src/config/confine.ts";
-import { platformFor } from "../../src/base/platform.ts";
+import { type LandingFs, landingOf, realLanding } from "../../../../src/base/fs/realpath.ts";
+import { whereTo } from "../../../../src/config/confine.ts";
+import { platformFor } from "../../../../src/base/platform.ts";
 
 async function tmp(): Promise<string> {
   return await Deno.realPath(await Deno.makeTempDir({ prefix: "kodama-realpath-" }));

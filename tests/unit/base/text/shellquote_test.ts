@@ -3,8 +3,8 @@
  * else in single quotes, and what a shell reads back — sh, dash and busybox sh — is exactly the argv given.
  */
 import { assertEquals } from "@kodama/test-assert";
-import { shellJoin, shellQuote } from "../../src/base/text/escape.ts";
-import { BUSYBOX } from "../_sync_tree.ts";
+import { shellJoin, shellQuote } from "../../../../src/base/text/escape.ts";
+import { BUSYBOX } from "../../../_sync_tree.ts";
 
 Deno.test("shellQuote: safe words bare; a comma, a space, a quote, an empty word quoted; always quotes all", () => {
   assertEquals(shellQuote("abc/-_.x:=@%+"), "abc/-_.x:=@%+");

@@ -14,7 +14,7 @@ import {
   symlinkUnder,
   targetProblem,
   writeUnder,
-} from "../../src/base/fs/safewrite.ts";
+} from "../../../../src/base/fs/safewrite.ts";
 
 /** The call is refused (Refused), not failed for another reason. */
 async function refused(fn: () => Promise<unknown>): Promise<void> {

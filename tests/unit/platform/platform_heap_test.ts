@@ -4,9 +4,9 @@
  * faults of a churn of 64 KiB buffers in a child process (platform.ts minorFaults), with and without it.
  */
 import { assert } from "@kodama/test-assert";
-import { hostPlatform } from "../../src/base/platform.ts";
+import { hostPlatform } from "../../../src/base/platform.ts";
 
-const PLATFORM = new URL("../../src/base/platform.ts", import.meta.url).href;
+const PLATFORM = new URL("../../../src/base/platform.ts", import.meta.url).href;
 
 async function faults(keep: boolean): Promise<number> {
   const code = `

@@ -3,14 +3,18 @@
  * in an error is quoted with its control characters escaped, so an error stays one line plus its hint.
  */
 import { assertEquals } from "@kodama/test-assert";
-import { quote } from "../../src/base/text/escape.ts";
-import { checkNamespace, isDnsLabel } from "../../src/base/text/k8sname.ts";
-import { checkSessionName, sessionSelector, validateSessionName } from "../../src/session/spec/names.ts";
-import { ExitCode, formatError, KodamaError } from "../../src/base/errors.ts";
-import { loadKubeConfig, resolveNamespace } from "../../src/kube/config.ts";
-import { formatReport, type Report, verdict } from "../../src/doctor/checks.ts";
-import { exitCodeOf } from "../../src/doctor/run.ts";
-import { renderTable } from "../../src/ui/table.ts";
+import { quote } from "../../../../src/base/text/escape.ts";
+import { checkNamespace, isDnsLabel } from "../../../../src/base/text/k8sname.ts";
+import {
+  checkSessionName,
+  sessionSelector,
+  validateSessionName,
+} from "../../../../src/session/spec/names.ts";
+import { ExitCode, formatError, KodamaError } from "../../../../src/base/errors.ts";
+import { loadKubeConfig, resolveNamespace } from "../../../../src/kube/config.ts";
+import { formatReport, type Report, verdict } from "../../../../src/doctor/checks.ts";
+import { exitCodeOf } from "../../../../src/doctor/run.ts";
+import { renderTable } from "../../../../src/ui/table.ts";
 
 /** The error `f` throws, as kodama prints it, and its exit code. */
 function printed(f: () => unknown): [number, string] {
