@@ -25,6 +25,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { shellQuote } from "../src/base/text/escape.ts";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
 import {
   type BenchResult,
@@ -146,7 +147,7 @@ async function timedCpu(script: string, env: Record<string, string>): Promise<{ 
 }
 
 /** A shell word. */
-const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+const sq = (s: string) => shellQuote(s, { always: true });
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -14,6 +14,7 @@ import { purge, withSessionWorld } from "./_session.ts";
 import { startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, missing } from "../agents/_clis.ts";
 import { CONFIG, MAIN } from "./_run.ts";
+import { shellQuote } from "../../src/base/text/escape.ts";
 
 const KEY = "sk-ant-standin-6502";
 const noTmux = new Deno.Command("sh", { args: ["-c", "command -v tmux"] }).outputSync().code !== 0;
@@ -75,7 +76,7 @@ withSessionWorld(
           TERM: "xterm-256color",
           ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
         };
-        const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+        const q = (s: string) => shellQuote(s, { always: true });
         await Deno.writeTextFile(
           script,
           [

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
+import { shellQuote } from "../../src/base/text/escape.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const SECRET = "tok-9f3e-secret-value";
@@ -41,9 +42,9 @@ withSessionWorld(
       // what a run sees: envload.sh puts the pod's env files over the container's environment
       const run = await w.sh(
         "e",
-        `sh -c '${
-          ENVLOAD.replaceAll("'", "'\\''")
-        }' kodama-env sh -c 'echo "$API_TOKEN|$MODE|$KEEP|\${GONE-unset}"'`,
+        `sh -c ${
+          shellQuote(ENVLOAD, { always: true })
+        } kodama-env sh -c 'echo "$API_TOKEN|$MODE|$KEEP|\${GONE-unset}"'`,
       );
       assertEquals(run.code, 0, run.stderr);
       assertEquals(run.stdout, `${SECRET}|fast|1|unset\n`);

@@ -8,11 +8,12 @@ import { HAVE_TMUX } from "./picker_tmux.ts";
 import { HIGHLIGHT_OFF, HIGHLIGHT_ON } from "../../src/pods/log_filter.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { clusterTest } from "../cluster/fixture.ts";
+import { shellQuote } from "../../src/base/text/escape.ts";
 
 /** a colour/attribute escape (deno itself may write cursor/erase sequences to the terminal) */
 // deno-lint-ignore no-control-regex
 const SGR = /\x1b\[[0-9;]*m/;
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const shq = (s: string) => shellQuote(s, { always: true });
 /** what the filter pod prints: known lines, multi-byte ones, and a last line without a newline */
 const LF_LINES = ["alpha one", "beta two", "gamma three ü", "alpha beta", "ünï 😀 alpha", "tail alpha"];
 // the last line has no newline: containerd (and the test server) hold it back until the container exits

@@ -8,6 +8,7 @@
  * The command runs under `sh -c` with stdout to a file (stderr stays on the terminal: the picker draws
  * there); its exit code and `stty -a` before/after are written to files too.
  */
+import { shellQuote } from "../../src/base/text/escape.ts";
 export const HAVE_TMUX: boolean = (() => {
   try {
     return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
@@ -17,7 +18,7 @@ export const HAVE_TMUX: boolean = (() => {
 })();
 
 function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+  return shellQuote(s, { always: true });
 }
 
 export class Tmux {

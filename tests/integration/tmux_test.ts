@@ -10,8 +10,9 @@ import { HAVE_TMUX } from "./picker_tmux.ts";
 import { tmux } from "./_helpers.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { podFsInfo } from "../cluster/runtime/podns.ts";
+import { shellQuote } from "../../src/base/text/escape.ts";
 
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const shq = (s: string) => shellQuote(s, { always: true });
 
 /** A private tmux server whose first pane runs `command` with stdin, stdout and stderr on the terminal. */
 class Term {

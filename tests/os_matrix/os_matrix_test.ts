@@ -13,6 +13,7 @@
 import { assert } from "../_assert.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shellQuote } from "../../src/base/text/escape.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -55,7 +56,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const q = (s: string) => shellQuote(s, { always: true });
     const cmd = [
       Deno.execPath(),
       "test",

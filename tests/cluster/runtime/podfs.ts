@@ -13,7 +13,7 @@ import path from "node:path";
 import { Buffer } from "node:buffer";
 import type { PodObject, RuntimeHost } from "../contract.ts";
 import { mapArg, pathMapFor } from "./pathmap.ts";
-import { IMAGE_PATH, VIEW_SHARED_BIN } from "./podns.ts";
+import { IMAGE_PATH, shellQuote, VIEW_SHARED_BIN } from "./podns.ts";
 
 export interface PodLayout {
   dir: string;
@@ -93,10 +93,6 @@ export function preparePodDir(layout: PodLayout, pod: PodObject): void {
   const rc = `PS1=${shellQuote(`${pod.metadata.name} $ `)}\n`;
   fs.writeFileSync(path.join(layout.dir, ".bashrc"), rc);
   fs.writeFileSync(path.join(layout.dir, ".shrc"), rc);
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /** One volume mount of a container: the host dir (or file) `source` appears at pod path `mountPath`. */

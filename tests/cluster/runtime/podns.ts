@@ -31,6 +31,11 @@ export interface PodFsInfo {
   why?: string;
 }
 
+/** POSIX shell quoting for the stand-in's own scripts: its own, so kodama's quoting never vouches for itself. */
+export function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
 const TOOLS = ["unshare", "nsenter", "mount", "chroot", "sleep", "env"] as const;
 type Tools = Record<(typeof TOOLS)[number], string>;
 
@@ -145,8 +150,7 @@ export function fstab(mounts: ViewMount[], root: string): string {
 }
 
 /** Set the UTS namespace's hostname with the shell alone (no `hostname` process per container). */
-const SET_HOSTNAME = (name: string) =>
-  `printf '%s' '${name.replaceAll("'", `'\\''`)}' > /proc/sys/kernel/hostname`;
+const SET_HOSTNAME = (name: string) => `printf '%s' ${shellQuote(name)} > /proc/sys/kernel/hostname`;
 
 /** One mount of a container view: `source` (host path) appears at `target` (absolute pod path). */
 export interface ViewMount {
@@ -320,7 +324,7 @@ export class ContainerView {
     const { info, tools } = probe();
     if (info.mode !== "namespace" || !tools) throw new Error("pod namespaces are not available here");
     this.prepareRoot();
-    const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const q = shellQuote;
     const table_ = `${this.rootfs}.fstab`;
     fs.writeFileSync(table_, fstab(this.mounts, this.rootfs));
     const lines = ["set -e", `R=${q(this.rootfs)}`, `${tools.mount} --all --fstab ${q(table_)}`];

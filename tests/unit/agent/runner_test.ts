@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { NOTIFY_JS, parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { classify, factsOf } from "../../../src/agent/outcome.ts";
+import { shellQuote } from "../../../src/base/text/escape.ts";
 
 const result = (o: Record<string, unknown>) =>
   JSON.stringify({ type: "result", subtype: "success", is_error: false, num_turns: 1, result: "done", ...o });
@@ -19,7 +20,7 @@ const say = (id: string, model = "claude-a") =>
 function agentScript(first: string[], then: string[]): string {
   // `exit N` is the agent's exit code; every other line is printed
   const lines = (ls: string[]) =>
-    ls.map((l) => /^exit \d+$/.test(l) ? l : `printf '%s\\n' '${l.replaceAll("'", "'\\''")}'`).join("\n");
+    ls.map((l) => /^exit \d+$/.test(l) ? l : `printf '%s\\n' ${shellQuote(l, { always: true })}`).join("\n");
   return [
     `cat > /dev/null`,
     `case " $* " in *" --continue "*) echo "args: $*" >&2`,
