@@ -228,7 +228,7 @@ async function fromHere(
 }
 
 /** Run the check; prints the report; returns the exit code (a failure's line is the thrown error). */
-export async function agentCheck(
+export async function agentCheckCommand(
   o: CheckOptions,
   cfg: Config,
   io: { out: Sink; err: Sink; kube?: () => Promise<Kube>; keys?: KeyStoreDeps },

@@ -44,7 +44,7 @@ export async function readSecret(err: Sink, what: string): Promise<string> {
   return (await new Blob(parts as BlobPart[]).text()).trim();
 }
 
-export async function keysSet(
+export async function keysSetCommand(
   d: KeyStoreDeps,
   provider: string,
   io: { out: Sink; err: Sink },
@@ -60,7 +60,7 @@ export async function keysSet(
   return ExitCode.OK;
 }
 
-export async function keysList(d: KeyStoreDeps, output: string, out: Sink): Promise<number> {
+export async function keysListCommand(d: KeyStoreDeps, output: string, out: Sink): Promise<number> {
   const rows = await listKeys(d);
   if (output === "json") {
     out.write(
@@ -80,7 +80,7 @@ export async function keysList(d: KeyStoreDeps, output: string, out: Sink): Prom
   return ExitCode.OK;
 }
 
-export async function keysRm(d: KeyStoreDeps, provider: string, out: Sink): Promise<number> {
+export async function keysRmCommand(d: KeyStoreDeps, provider: string, out: Sink): Promise<number> {
   const p = checkProvider(provider);
   if (!(await removeKey(d, p))) {
     throw new KodamaError(
@@ -94,7 +94,7 @@ export async function keysRm(d: KeyStoreDeps, provider: string, out: Sink): Prom
 }
 
 /** `keys test PROVIDER`: `agent check` of that provider's preset with the stored key alone. */
-export async function keysTest(
+export async function keysTestCommand(
   d: KeyStoreDeps,
   provider: string,
   cfg: Config,
@@ -113,9 +113,9 @@ export async function keysTest(
       `store one with: kodama agent keys set ${p}`,
     );
   }
-  const { agentCheck } = await import("./checkrun.ts");
+  const { agentCheckCommand } = await import("./checkrun.ts");
   const agent = p === "anthropic" ? "claude" : p === "openai" ? "codex" : "gemini";
-  return await agentCheck({ agent, model: o.model, output: o.output, storedOnly: true }, cfg, {
+  return await agentCheckCommand({ agent, model: o.model, output: o.output, storedOnly: true }, cfg, {
     ...io,
     keys: d,
   });

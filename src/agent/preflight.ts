@@ -91,10 +91,13 @@ export async function groupCheck(
     cfg,
   );
   if (!isPresetName(agent.preset)) return;
-  const [{ agentCheck }, { defaultDeps }] = await Promise.all([import("./checkrun.ts"), import("./keys.ts")]);
+  const [{ agentCheckCommand }, { defaultDeps }] = await Promise.all([
+    import("./checkrun.ts"),
+    import("./keys.ts"),
+  ]);
   const lines: string[] = [];
   try {
-    await agentCheck(
+    await agentCheckCommand(
       { agent: agent.preset, model: o.settings?.model, envFiles: o.envFiles, output: "json" },
       cfg,
       { out: { write: (c) => void lines.push(String(c)) }, err, keys: await defaultDeps() },

@@ -40,7 +40,7 @@ export function rotateVariable(
   return v;
 }
 
-export async function rotateKey(
+export async function keysRotateCommand(
   kube: Kube,
   namespace: string,
   name: string,

@@ -101,7 +101,7 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
     OUTPUT,
   ],
   run: async (inv) => {
-    const [{ agentCheck }, cfg, keys] = await Promise.all([
+    const [{ agentCheckCommand }, cfg, keys] = await Promise.all([
       import("../agent/checkrun.ts"),
       settings(),
       keysDeps(),
@@ -109,7 +109,7 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
     const { stdoutSink, stderrSink } = await import("../base/sink.ts");
     const o = inv.opts;
     setExitCode(
-      await agentCheck(
+      await agentCheckCommand(
         {
           agent: o.agent,
           model: o.model,
@@ -162,12 +162,12 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       },
       args: [PROVIDER],
       run: async (inv) => {
-        const [{ keysSet }, d, { stdoutSink, stderrSink }] = await Promise.all([
+        const [{ keysSetCommand }, d, { stdoutSink, stderrSink }] = await Promise.all([
           import("../agent/keyscmd.ts"),
           keysDeps(),
           import("../base/sink.ts"),
         ]);
-        setExitCode(await keysSet(d, inv.args[0], { out: stdoutSink, err: stderrSink }));
+        setExitCode(await keysSetCommand(d, inv.args[0], { out: stdoutSink, err: stderrSink }));
       },
     }),
     command({
@@ -178,12 +178,12 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       },
       options: [OUTPUT],
       run: async (inv) => {
-        const [{ keysList }, d, { stdoutSink }] = await Promise.all([
+        const [{ keysListCommand }, d, { stdoutSink }] = await Promise.all([
           import("../agent/keyscmd.ts"),
           keysDeps(),
           import("../base/sink.ts"),
         ]);
-        setExitCode(await keysList(d, inv.opts.output, stdoutSink));
+        setExitCode(await keysListCommand(d, inv.opts.output, stdoutSink));
       },
     }),
     command({
@@ -198,14 +198,14 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       args: [PROVIDER],
       options: [{ flags: "--model <model>", description: "the model to ask" }, OUTPUT],
       run: async (inv) => {
-        const [{ keysTest }, d, cfg, { stdoutSink, stderrSink }] = await Promise.all([
+        const [{ keysTestCommand }, d, cfg, { stdoutSink, stderrSink }] = await Promise.all([
           import("../agent/keyscmd.ts"),
           keysDeps(),
           settings(),
           import("../base/sink.ts"),
         ]);
         setExitCode(
-          await keysTest(d, inv.args[0], cfg, {
+          await keysTestCommand(d, inv.args[0], cfg, {
             model: inv.opts.model,
             output: inv.opts.output,
           }, { out: stdoutSink, err: stderrSink }),
@@ -232,14 +232,14 @@ about the session changes: no restart, the workspace and conversations stay.`,
         description: "the variable to replace (default: the session's agent's key variable)",
       }],
       run: async (inv) => {
-        const [{ rotateKey }, d, kube, { stdoutSink, stderrSink }] = await Promise.all([
+        const [{ keysRotateCommand }, d, kube, { stdoutSink, stderrSink }] = await Promise.all([
           import("../agent/rotate.ts"),
           keysDeps(),
           connect(inv),
           import("../base/sink.ts"),
         ]);
         setExitCode(
-          await rotateKey(kube, kube.namespace, inv.args[0], {
+          await keysRotateCommand(kube, kube.namespace, inv.args[0], {
             variable: inv.opts.variable,
             keys: d,
             out: stdoutSink,
@@ -256,12 +256,12 @@ about the session changes: no restart, the workspace and conversations stay.`,
       },
       args: [PROVIDER],
       run: async (inv) => {
-        const [{ keysRm }, d, { stdoutSink }] = await Promise.all([
+        const [{ keysRmCommand }, d, { stdoutSink }] = await Promise.all([
           import("../agent/keyscmd.ts"),
           keysDeps(),
           import("../base/sink.ts"),
         ]);
-        setExitCode(await keysRm(d, inv.args[0], stdoutSink));
+        setExitCode(await keysRmCommand(d, inv.args[0], stdoutSink));
       },
     }),
   ],

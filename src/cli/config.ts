@@ -39,8 +39,8 @@ const commands = () => import("../config/commands.ts");
 
 /** `view --help` and `set --help` list every key with its description, from the schema (loaded only then). */
 async function keyTable(): Promise<string> {
-  const { configKeys } = await commands();
-  return "Keys:\n" + configKeys({}).stdout.replace(/^/gm, "  ").trimEnd();
+  const { configKeysCommand } = await commands();
+  return "Keys:\n" + configKeysCommand({}).stdout.replace(/^/gm, "  ").trimEnd();
 }
 
 const REPO = (description: string) => ({ flags: "--repo", description }) as const;
@@ -99,10 +99,10 @@ export const subcommands: CommandSpec[] = [
       },
     ],
     run: async (inv) => {
-      const { configView } = await commands();
+      const { configViewCommand } = await commands();
       const o = inv.opts;
       await print(
-        await configView({
+        await configViewCommand({
           repo: o.repo,
           resolved: o.resolved,
           output: o.output,
@@ -131,9 +131,9 @@ export const subcommands: CommandSpec[] = [
       },
     ],
     run: async (inv) => {
-      const { configGet } = await commands();
+      const { configGetCommand } = await commands();
       await print(
-        await configGet(inv.args[0], {
+        await configGetCommand(inv.args[0], {
           output: inv.opts.output,
           flags: configFlagsFrom(inv),
         }),
@@ -166,8 +166,8 @@ export const subcommands: CommandSpec[] = [
     ],
     options: [REPO("write the repo's .kodama.yaml (created at the git root when missing)")],
     run: async (inv) => {
-      const { configSet } = await commands();
-      await print(await configSet(inv.args[0], inv.args[1], { repo: inv.opts.repo }));
+      const { configSetCommand } = await commands();
+      await print(await configSetCommand(inv.args[0], inv.args[1], { repo: inv.opts.repo }));
     },
   }),
   command({
@@ -184,8 +184,8 @@ export const subcommands: CommandSpec[] = [
     args: [arg("<key>", "dotted key, e.g. defaults.resources.cpu")],
     options: [REPO("edit the repo's .kodama.yaml")],
     run: async (inv) => {
-      const { configUnset } = await commands();
-      await print(await configUnset(inv.args[0], { repo: inv.opts.repo }));
+      const { configUnsetCommand } = await commands();
+      await print(await configUnsetCommand(inv.args[0], { repo: inv.opts.repo }));
     },
   }),
   command({
@@ -200,8 +200,8 @@ export const subcommands: CommandSpec[] = [
     },
     options: [REPO("print the path of the repo's .kodama.yaml")],
     run: async (inv) => {
-      const { configPath } = await commands();
-      await print(await configPath({ repo: inv.opts.repo }));
+      const { configPathCommand } = await commands();
+      await print(await configPathCommand({ repo: inv.opts.repo }));
     },
   }),
   command({
@@ -222,8 +222,8 @@ export const subcommands: CommandSpec[] = [
       },
     ],
     run: async (inv) => {
-      const { configKeys } = await commands();
-      await print(configKeys({ output: inv.opts.output }));
+      const { configKeysCommand } = await commands();
+      await print(configKeysCommand({ output: inv.opts.output }));
     },
   }),
 ];

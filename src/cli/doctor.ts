@@ -41,15 +41,6 @@ export const options = opts([
 ]);
 
 export async function run(inv: Invocation<typeof options>): Promise<void> {
-  const [{ runDoctor, exitCodeOf }, { formatReport }, { renderTable }] = await Promise.all([
-    import("../doctor/run.ts"),
-    import("../doctor/checks.ts"),
-    import("../ui/table.ts"),
-  ]);
-  const report = await runDoctor(await kubeOptionsFrom(inv.opts));
-  const text = inv.opts.output === "json"
-    ? JSON.stringify(report, null, 2) + "\n"
-    : formatReport(report, renderTable);
-  await Deno.stdout.write(new TextEncoder().encode(text));
-  setExitCode(exitCodeOf(report));
+  const { doctorCommand } = await import("../doctor/run.ts");
+  setExitCode(await doctorCommand(await kubeOptionsFrom(inv.opts), inv.opts.output));
 }

@@ -77,7 +77,7 @@ export async function run(inv: Invocation<typeof options>): Promise<void> {
   if (o.readOnly && o.allowDestructive) {
     throw usageError("--read-only and --allow-destructive contradict each other", "give one of them");
   }
-  const [{ parseDuration }, { kubeOptionsFrom }, { userConfig }, { McpEnv }, { serveMcp }, { TOOLS }, {
+  const [{ parseDuration }, { kubeOptionsFrom }, { userConfig }, { McpEnv }, { mcpCommand }, { TOOLS }, {
     tiersFor,
   }, { Door }] = await Promise.all([
     import("../base/duration.ts"),
@@ -123,7 +123,7 @@ export async function run(inv: Invocation<typeof options>): Promise<void> {
     cwd: Deno.cwd(),
     door,
   });
-  const code = await serveMcp({
+  const code = await mcpCommand({
     tiers: tiersFor({ readOnly: !!o.readOnly, allowDestructive: !!o.allowDestructive }),
     env,
     tools: TOOLS,

@@ -143,13 +143,13 @@ async function sessionPorts(
 
 export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
-  const [kube, { runPortForward }] = await Promise.all([connectFromOpts(opts), pf()]);
+  const [kube, { portForwardCommand }] = await Promise.all([connectFromOpts(opts), pf()]);
   const t = targetFrom(opts);
   const plain = !opts.service && !t.match?.length && !t.regex && !t.selector && !t.fieldSelector && !t.pod &&
     !t.allNamespaces;
   const args = (plain ? await sessionPorts(kube, t.namespace ?? kube.namespace, inv.args) : undefined) ??
     inv.args;
-  const code = await runPortForward(kube, args, {
+  const code = await portForwardCommand(kube, args, {
     target: { ...targetFrom(opts), includeNotReady: opts.includeNotReady ? true : undefined },
     service: opts.service,
     address: opts.address,
@@ -188,8 +188,8 @@ export const subcommands: CommandSpec[] = [
       },
     ],
     run: async (inv) => {
-      const { listForwards } = await pf();
-      setExitCode(await listForwards(inv.opts.output));
+      const { portForwardListCommand } = await pf();
+      setExitCode(await portForwardListCommand(inv.opts.output));
     },
   }),
   command({
@@ -207,8 +207,8 @@ export const subcommands: CommandSpec[] = [
     args: [arg("[id...]", "ids from `kodama port-forward list`")],
     options: [{ flags: "--all", description: "every running port-forward" }],
     run: async (inv) => {
-      const { stopForwards } = await pf();
-      setExitCode(await stopForwards(inv.args, !!inv.opts.all));
+      const { portForwardStopCommand } = await pf();
+      setExitCode(await portForwardStopCommand(inv.args, !!inv.opts.all));
     },
   }),
 ];

@@ -44,8 +44,8 @@ export const subcommands: CommandSpec[] = [
     },
     options: [LIST_OUTPUT],
     run: async (inv) => {
-      const { listTemplates } = await commands();
-      setExitCode(await listTemplates(await io(), inv.opts.output));
+      const { templateListCommand } = await commands();
+      setExitCode(await templateListCommand(await io(), inv.opts.output));
     },
   }),
   command({
@@ -59,8 +59,8 @@ export const subcommands: CommandSpec[] = [
     },
     args: [arg("<name>", "template name")],
     run: async (inv) => {
-      const { showTemplate } = await commands();
-      setExitCode(await showTemplate(inv.args[0], await io()));
+      const { templateShowCommand } = await commands();
+      setExitCode(await templateShowCommand(inv.args[0], await io()));
     },
   }),
   command({
@@ -75,8 +75,8 @@ export const subcommands: CommandSpec[] = [
     },
     args: [arg("[files...]", "files to check (default: every template source)")],
     run: async (inv) => {
-      const { validateTemplateFiles } = await commands();
-      setExitCode(await validateTemplateFiles(inv.args as string[], await io()));
+      const { templateValidateCommand } = await commands();
+      setExitCode(await templateValidateCommand(inv.args as string[], await io()));
     },
   }),
 ];

@@ -82,8 +82,8 @@ export const options = opts([
 export async function run(inv: Invocation<typeof options>): Promise<void> {
   const opts = inv.opts;
   const kubes = await connectAll(opts);
-  const { runWait } = await import("../pods/wait_cmd.ts");
-  await runWait(kubes, targetFrom(opts, inv.args[0]), {
+  const { waitCommand } = await import("../pods/wait_cmd.ts");
+  await waitCommand(kubes, targetFrom(opts, inv.args[0]), {
     for: opts.for,
     timeout: opts.timeout,
     quiet: !!opts.quiet,

@@ -63,12 +63,12 @@ async function targetFile(scope: Scope, create: boolean): Promise<string> {
   );
 }
 
-export async function configPath(scope: Scope): Promise<Printed> {
+export async function configPathCommand(scope: Scope): Promise<Printed> {
   return { stdout: (await targetFile(scope, false)) + "\n" };
 }
 
 /** `config view`: the file itself, or with `resolved` the merged settings and their sources. */
-export async function configView(
+export async function configViewCommand(
   opts: Scope & { resolved?: boolean; output?: string; flags?: Record<string, unknown> },
 ): Promise<Printed> {
   if (opts.resolved) {
@@ -115,7 +115,7 @@ export async function configView(
 }
 
 /** `config get KEY`: the resolved value (section -> its subtree); exit 3 when unset without a default. */
-export async function configGet(
+export async function configGetCommand(
   key: string,
   opts: Scope & { output?: string; flags?: Record<string, unknown> },
 ): Promise<Printed> {
@@ -133,7 +133,7 @@ export async function configGet(
 }
 
 /** `config set KEY VALUE` into the global file (or the repo file with `repo`). */
-export async function configSet(key: string, raw: string, scope: Scope): Promise<Printed> {
+export async function configSetCommand(key: string, raw: string, scope: Scope): Promise<Printed> {
   const found = lookupKey(key);
   if (found.type === "section") {
     const some = keysUnder(key).slice(0, 3).map((k) => k.key).join(", ");
@@ -148,7 +148,7 @@ export async function configSet(key: string, raw: string, scope: Scope): Promise
 }
 
 /** `config unset KEY` (a leaf or a whole section). */
-export async function configUnset(key: string, scope: Scope): Promise<Printed> {
+export async function configUnsetCommand(key: string, scope: Scope): Promise<Printed> {
   const found = lookupKey(key);
   const path = await targetFile(scope, false);
   const removed = await editConfigFile(path, (file) => {
@@ -166,7 +166,7 @@ export async function configUnset(key: string, scope: Scope): Promise<Printed> {
 }
 
 /** `config keys`: every key with its type, default and description. */
-export function configKeys(opts: { output?: string }): Printed {
+export function configKeysCommand(opts: { output?: string }): Printed {
   const format = parseFormat(opts.output, ["table", "yaml", "json"], "table");
   const keys = allKeys().map((k) => ({
     key: k.key,

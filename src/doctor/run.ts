@@ -6,6 +6,7 @@ import { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } from "../kube/config.ts";
 import { forEachLimited } from "../base/proc/limit.ts";
+import { type Sink, stdoutSink } from "../base/sink.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
   atLeast,
@@ -218,4 +219,15 @@ export function exitCodeOf(r: Report): number {
   if (!r.server.ok) return r.server.code ?? 1;
   if (r.permissions.some((p) => p.required && !p.allowed)) return 4;
   return 1;
+}
+
+/** `kodama doctor`: the report, as text or JSON, on `out`; its exit code (`exitCodeOf`). */
+export async function doctorCommand(o: KubeOptions, output: string, out: Sink = stdoutSink): Promise<number> {
+  const [{ formatReport }, { renderTable }] = await Promise.all([
+    import("./checks.ts"),
+    import("../ui/table.ts"),
+  ]);
+  const report = await runDoctor(o);
+  out.write(output === "json" ? JSON.stringify(report, null, 2) + "\n" : formatReport(report, renderTable));
+  return exitCodeOf(report);
 }

@@ -95,7 +95,7 @@ export interface ServeOptions {
 }
 
 /** Serve until the client closes stdin. */
-export async function serveMcp(o: ServeOptions): Promise<number> {
+export async function mcpCommand(o: ServeOptions): Promise<number> {
   const [{ McpServer }, { StdioServerTransport }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/mcp.js"),
     import("@modelcontextprotocol/sdk/server/stdio.js"),

@@ -140,7 +140,7 @@ function fileSink(path: string): Sink {
 }
 
 /** Run the command; returns the exit code (0 after Ctrl-C or `stop`, as kubectl). */
-export async function runPortForward(
+export async function portForwardCommand(
   kube: Kube,
   args: string[],
   o: PortForwardCliOptions,
@@ -454,7 +454,7 @@ export function detachedSecretArgs(raw: string): string[] {
 }
 
 /** `port-forward list`: the running forwards of this machine, as a table or JSON. */
-export async function listForwards(format: string, out: Sink = stdoutSink): Promise<number> {
+export async function portForwardListCommand(format: string, out: Sink = stdoutSink): Promise<number> {
   const records = await readRecords();
   if (format === "json") {
     const now = Date.now();
@@ -475,7 +475,11 @@ export async function listForwards(format: string, out: Sink = stdoutSink): Prom
 }
 
 /** `port-forward stop ID…|--all`: SIGTERM each (it ends quietly), wait for it to go, then its files. */
-export async function stopForwards(ids: string[], all: boolean, out: Sink = stdoutSink): Promise<number> {
+export async function portForwardStopCommand(
+  ids: string[],
+  all: boolean,
+  out: Sink = stdoutSink,
+): Promise<number> {
   if (!all && !ids.length) {
     throw usageError("name the port-forwards to stop, or --all", "see `kodama port-forward list`");
   }

@@ -25,7 +25,7 @@ export interface WaitCliOptions {
   reconnectTimeout?: string;
 }
 
-export async function runWait(
+export async function waitCommand(
   kubes: Kube | Kube[],
   t: TargetFlags,
   o: WaitCliOptions,

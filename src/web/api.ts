@@ -182,17 +182,22 @@ export class Api {
    * the sync modes, the most replicas, and the defaults a field left empty gets.
    */
   private async startOptions(): Promise<Response> {
-    const [{ listTemplates }, { PRESET_NAMES, configChoice }, { MAX_REPLICAS }, { SYNC_MODES }, { keyInfo }] =
-      await Promise.all([
-        import("../session/spec/template_cmd.ts"),
-        import("../agent/presets.ts"),
-        import("../agent/group.ts"),
-        import("../session/lifecycle/start.ts"),
-        import("../config/keys.ts"),
-      ]);
+    const [
+      { templateListCommand },
+      { PRESET_NAMES, configChoice },
+      { MAX_REPLICAS },
+      { SYNC_MODES },
+      { keyInfo },
+    ] = await Promise.all([
+      import("../session/spec/template_cmd.ts"),
+      import("../agent/presets.ts"),
+      import("../agent/group.ts"),
+      import("../session/lifecycle/start.ts"),
+      import("../config/keys.ts"),
+    ]);
     const allowed: readonly unknown[] = keyInfo("sync.mode")?.repoRule?.allowed ?? SYNC_MODES;
     const out = memorySink(), err = memorySink();
-    await listTemplates({ cwd: this.o.cwd, out, err }, "json");
+    await templateListCommand({ cwd: this.o.cwd, out, err }, "json");
     const cfg = this.o.cfg;
     return json({
       templates: JSON.parse(out.text()),

@@ -104,12 +104,12 @@ export async function podsRoute(
       ) {
         throw usageError("give ports as LOCAL:REMOTE, REMOTE or :REMOTE (e.g. 8080:80 9090)");
       }
-      const { runPortForward } = await import("../pods/pf_cmd.ts");
+      const { portForwardCommand } = await import("../pods/pf_cmd.ts");
       const out = memorySink();
       const args = [`pod/${pod}`, ...ports];
       // the background forward is `kodama port-forward pod/NAME PORTS -n NS`, on this UI's cluster and user
       const argv = [...kube.childFlags(), "port-forward", ...args, "-n", ns, "--detach"];
-      const code = await runPortForward(
+      const code = await portForwardCommand(
         kube,
         args,
         { target: { namespace: ns }, detach: true, argv },
@@ -119,9 +119,9 @@ export async function podsRoute(
       return json({ code, text: stripAnsi(out.text()) }, code === 0 ? 200 : 502);
     }
     if (a && b === "stop" && req.method === "POST") {
-      const { stopForwards } = await import("../pods/pf_cmd.ts");
+      const { portForwardStopCommand } = await import("../pods/pf_cmd.ts");
       const out = memorySink();
-      const code = await stopForwards([a], false, out);
+      const code = await portForwardStopCommand([a], false, out);
       return json({ code, text: stripAnsi(out.text()) });
     }
   }

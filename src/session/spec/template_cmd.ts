@@ -19,7 +19,7 @@ export interface TemplateIO extends TemplateWhere {
 const where = (t: Template) => t.file ?? t.source;
 
 /** `template list`: NAME SOURCE DESCRIPTION, nearest first; shadowed ones marked on stderr. */
-export async function listTemplates(io: TemplateIO, output: string): Promise<number> {
+export async function templateListCommand(io: TemplateIO, output: string): Promise<number> {
   // an invalid template is said on stderr; the others are listed
   const set = await validateTemplates(io);
   for (const p of set.problems) io.err.write(`warning: ${p}\n`);
@@ -53,7 +53,7 @@ export async function listTemplates(io: TemplateIO, output: string): Promise<num
 }
 
 /** `template show NAME`: its settings as YAML on stdout, where it comes from on stderr. */
-export async function showTemplate(name: string, io: TemplateIO): Promise<number> {
+export async function templateShowCommand(name: string, io: TemplateIO): Promise<number> {
   const t = await findTemplate(name, io);
   io.err.write(`# template ${t.name} (${t.source}${t.file ? `, ${t.file}` : ""})\n`);
   for (const i of t.ignored ?? []) io.err.write(`# not used: ${i}\n`);
@@ -62,7 +62,7 @@ export async function showTemplate(name: string, io: TemplateIO): Promise<number
 }
 
 /** `template validate [FILE...]`: every problem as file:line:col: message; exit 2 when there is one. */
-export async function validateTemplateFiles(files: string[], io: TemplateIO): Promise<number> {
+export async function templateValidateCommand(files: string[], io: TemplateIO): Promise<number> {
   const problems: string[] = [];
   let ok = 0;
   if (files.length) {

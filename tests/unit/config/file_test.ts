@@ -2,12 +2,12 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "@koda
 import { join } from "node:path";
 import { KodamaError } from "../../../src/base/errors.ts";
 import {
-  configGet,
-  configKeys,
-  configPath,
-  configSet,
-  configUnset,
-  configView,
+  configGetCommand,
+  configKeysCommand,
+  configPathCommand,
+  configSetCommand,
+  configUnsetCommand,
+  configViewCommand,
 } from "../../../src/config/commands.ts";
 import { acquireLock, atomicWrite } from "../../../src/config/atomic.ts";
 
@@ -42,9 +42,9 @@ Deno.test("set keeps comments and key order; values are typed in YAML", async ()
   await using t = await tmp();
   await Deno.mkdir(t.home);
   await Deno.writeTextFile(t.file, COMMENTED);
-  await configSet("defaults.resources.cpu", "2", { home: t.home, cwd: t.repo });
-  await configSet("exec.maxParallel", "64", { home: t.home, cwd: t.repo });
-  await configSet("picker.preview", "false", { home: t.home, cwd: t.repo });
+  await configSetCommand("defaults.resources.cpu", "2", { home: t.home, cwd: t.repo });
+  await configSetCommand("exec.maxParallel", "64", { home: t.home, cwd: t.repo });
+  await configSetCommand("picker.preview", "false", { home: t.home, cwd: t.repo });
   const text = await Deno.readTextFile(t.file);
   for (
     const c of [
@@ -63,28 +63,31 @@ Deno.test("set keeps comments and key order; values are typed in YAML", async ()
   // original key order kept
   assert(text.indexOf("namespace:") < text.indexOf("image:"));
   assert(text.indexOf("defaults:") < text.indexOf("exec:"));
-  assertEquals((await configGet("defaults.resources.cpu", { home: t.home, cwd: t.repo })).stdout, "2\n");
+  assertEquals(
+    (await configGetCommand("defaults.resources.cpu", { home: t.home, cwd: t.repo })).stdout,
+    "2\n",
+  );
 });
 
 Deno.test("unset removes the key, prunes emptied sections and keeps other comments", async () => {
   await using t = await tmp();
   await Deno.mkdir(t.home);
   await Deno.writeTextFile(t.file, COMMENTED);
-  await configUnset("defaults.resources.memory", { home: t.home, cwd: t.repo });
-  await configUnset("exec.maxParallel", { home: t.home, cwd: t.repo });
+  await configUnsetCommand("defaults.resources.memory", { home: t.home, cwd: t.repo });
+  await configUnsetCommand("exec.maxParallel", { home: t.home, cwd: t.repo });
   const text = await Deno.readTextFile(t.file);
   assert(!text.includes("memory"), text);
   assert(!text.includes("resources"), text);
   assert(!text.includes("exec"), text);
   assertStringIncludes(text, "namespace: dev # team namespace");
   assertStringIncludes(text, "# trailing comment");
-  const r = await configUnset("exec.maxParallel", { home: t.home, cwd: t.repo });
+  const r = await configUnsetCommand("exec.maxParallel", { home: t.home, cwd: t.repo });
   assertStringIncludes(r.stderr ?? "", "was not set");
 });
 
 Deno.test("set creates the file with mode 0600 atomically, leaving no temp or lock files", async () => {
   await using t = await tmp();
-  await configSet("defaults.namespace", "dev", { home: t.home, cwd: t.repo });
+  await configSetCommand("defaults.namespace", "dev", { home: t.home, cwd: t.repo });
   assertEquals((await Deno.stat(t.file)).mode! & 0o777, 0o600);
   assertEquals(await Deno.readTextFile(t.file), "defaults:\n  namespace: dev\n");
   const names = [];
@@ -92,7 +95,7 @@ Deno.test("set creates the file with mode 0600 atomically, leaving no temp or lo
   assertEquals(names, ["config.yaml"]);
   // an existing file with a loose mode is rewritten as 0600
   await Deno.chmod(t.file, 0o644);
-  await configSet("defaults.namespace", "dev2", { home: t.home, cwd: t.repo });
+  await configSetCommand("defaults.namespace", "dev2", { home: t.home, cwd: t.repo });
   assertEquals((await Deno.stat(t.file)).mode! & 0o777, 0o600);
 });
 
@@ -115,9 +118,9 @@ Deno.test("concurrent sets all land (lock file serialises read-modify-write)", a
     ["logs.maxStreams", "9"],
     ["defaults.resources.cpu", "250m"],
   ];
-  await Promise.all(keys.map(([k, v]) => configSet(k, v, { home: t.home, cwd: t.repo })));
+  await Promise.all(keys.map(([k, v]) => configSetCommand(k, v, { home: t.home, cwd: t.repo })));
   for (const [k, v] of keys) {
-    assertEquals((await configGet(k, { home: t.home, cwd: t.repo })).stdout, v + "\n", k);
+    assertEquals((await configGetCommand(k, { home: t.home, cwd: t.repo })).stdout, v + "\n", k);
   }
   assert(![...Deno.readDirSync(t.home)].some((e) => e.name.endsWith(".lock") || e.name.endsWith(".tmp")));
 });
@@ -127,23 +130,26 @@ Deno.test("a held lock blocks, a stale lock (>10 s) is broken", async () => {
   await Deno.mkdir(t.home);
   const release = await acquireLock(t.file);
   let done = false;
-  const pending = configSet("defaults.namespace", "late", { home: t.home, cwd: t.repo }).then(() =>
+  const pending = configSetCommand("defaults.namespace", "late", { home: t.home, cwd: t.repo }).then(() =>
     done = true
   );
   await new Promise((r) => setTimeout(r, 150));
   assertEquals(done, false, "set must wait for the lock");
   await release();
   await pending;
-  assertEquals((await configGet("defaults.namespace", { home: t.home, cwd: t.repo })).stdout, "late\n");
+  assertEquals(
+    (await configGetCommand("defaults.namespace", { home: t.home, cwd: t.repo })).stdout,
+    "late\n",
+  );
 
   // stale: lock file left by a crashed process 30 s ago
   const lock = t.file + ".lock";
   await Deno.writeTextFile(lock, "99999\n");
   const old = new Date(Date.now() - 30_000);
   await Deno.utime(lock, old, old);
-  await configSet("defaults.namespace", "after-stale", { home: t.home, cwd: t.repo });
+  await configSetCommand("defaults.namespace", "after-stale", { home: t.home, cwd: t.repo });
   assertEquals(
-    (await configGet("defaults.namespace", { home: t.home, cwd: t.repo })).stdout,
+    (await configGetCommand("defaults.namespace", { home: t.home, cwd: t.repo })).stdout,
     "after-stale\n",
   );
 });
@@ -152,41 +158,42 @@ Deno.test("--repo writes .kodama.yaml at the git root; path --repo is exit 3 whe
   await using t = await tmp();
   const cwd = join(t.repo, "a", "b");
   await Deno.mkdir(cwd, { recursive: true });
-  const e = await assertRejects(() => configPath({ repo: true, home: t.home, cwd }));
+  const e = await assertRejects(() => configPathCommand({ repo: true, home: t.home, cwd }));
   assert(e instanceof KodamaError);
   assertEquals(e.code, 3);
-  await configSet("defaults.namespace", "team", { repo: true, home: t.home, cwd });
+  await configSetCommand("defaults.namespace", "team", { repo: true, home: t.home, cwd });
   assertEquals(
-    (await configPath({ repo: true, home: t.home, cwd })).stdout,
+    (await configPathCommand({ repo: true, home: t.home, cwd })).stdout,
     join(t.repo, ".kodama.yaml") + "\n",
   );
-  assertEquals((await configPath({ home: t.home, cwd })).stdout, join(t.home, "config.yaml") + "\n");
+  assertEquals((await configPathCommand({ home: t.home, cwd })).stdout, join(t.home, "config.yaml") + "\n");
   // outside a repo, --repo set is not found
   const outside = join(t.root, "elsewhere");
   await Deno.mkdir(outside);
   const e2 = await assertRejects(() =>
-    configSet("defaults.namespace", "x", { repo: true, home: t.home, cwd: outside })
+    configSetCommand("defaults.namespace", "x", { repo: true, home: t.home, cwd: outside })
   );
   assertEquals((e2 as KodamaError).code, 3);
 });
 
 Deno.test("view --resolved shows value and source for each key", async () => {
   await using t = await tmp();
-  await configSet("defaults.resources.cpu", "2", { home: t.home, cwd: t.repo });
-  await configSet("defaults.namespace", "team", { repo: true, home: t.home, cwd: t.repo });
+  await configSetCommand("defaults.resources.cpu", "2", { home: t.home, cwd: t.repo });
+  await configSetCommand("defaults.namespace", "team", { repo: true, home: t.home, cwd: t.repo });
   const flags = { "defaults.context": "kind-dev" };
   const json = JSON.parse(
-    (await configView({ resolved: true, output: "json", flags, home: t.home, cwd: t.repo })).stdout,
+    (await configViewCommand({ resolved: true, output: "json", flags, home: t.home, cwd: t.repo })).stdout,
   );
   assertEquals(json["defaults.resources.cpu"], { value: "2", source: "global" });
   assertEquals(json["defaults.namespace"], { value: "team", source: "repo" });
   assertEquals(json["defaults.context"], { value: "kind-dev", source: "flag" });
   assertEquals(json["exec.maxParallel"], { value: 32, source: "default" });
-  const table = (await configView({ resolved: true, flags, home: t.home, cwd: t.repo })).stdout;
+  const table = (await configViewCommand({ resolved: true, flags, home: t.home, cwd: t.repo })).stdout;
   assertEquals(table.split("\n")[0].split(/\s+/), ["KEY", "VALUE", "SOURCE"]);
   assert(/^defaults\.namespace\s+team\s+repo$/m.test(table), table);
   assert(/^defaults\.resources\.cpu\s+2\s+global$/m.test(table), table);
-  const yaml = (await configView({ resolved: true, output: "yaml", home: t.home, cwd: t.repo })).stdout;
+  const yaml =
+    (await configViewCommand({ resolved: true, output: "yaml", home: t.home, cwd: t.repo })).stdout;
   assertStringIncludes(yaml, "defaults.namespace:\n  value: team\n  source: repo\n");
 });
 
@@ -194,18 +201,20 @@ Deno.test("view prints the file as written; -o json as data; get handles section
   await using t = await tmp();
   await Deno.mkdir(t.home);
   await Deno.writeTextFile(t.file, COMMENTED);
-  assertEquals((await configView({ home: t.home, cwd: t.repo })).stdout, COMMENTED);
-  const data = JSON.parse((await configView({ output: "json", home: t.home, cwd: t.repo })).stdout);
+  assertEquals((await configViewCommand({ home: t.home, cwd: t.repo })).stdout, COMMENTED);
+  const data = JSON.parse((await configViewCommand({ output: "json", home: t.home, cwd: t.repo })).stdout);
   assertEquals(data.exec.maxParallel, 8);
-  const section = await configGet("defaults.resources", { output: "json", home: t.home, cwd: t.repo });
+  const section = await configGetCommand("defaults.resources", { output: "json", home: t.home, cwd: t.repo });
   assertEquals(JSON.parse(section.stdout), { cpu: "1", memory: "4Gi" });
-  await configSet("workflows.paths", "[a, b]", { home: t.home, cwd: t.repo });
-  assertEquals((await configGet("workflows.paths", { home: t.home, cwd: t.repo })).stdout, "a\nb\n");
-  const e = await assertRejects(() => configGet("defaults.context", { home: t.home, cwd: t.repo }));
+  await configSetCommand("workflows.paths", "[a, b]", { home: t.home, cwd: t.repo });
+  assertEquals((await configGetCommand("workflows.paths", { home: t.home, cwd: t.repo })).stdout, "a\nb\n");
+  const e = await assertRejects(() => configGetCommand("defaults.context", { home: t.home, cwd: t.repo }));
   assertEquals((e as KodamaError).code, 3);
-  const e2 = await assertRejects(() => configSet("defaults.resources", "2", { home: t.home, cwd: t.repo }));
+  const e2 = await assertRejects(() =>
+    configSetCommand("defaults.resources", "2", { home: t.home, cwd: t.repo })
+  );
   assertStringIncludes(e2.message, "is a section");
-  const missing = await configView({ home: join(t.root, "nohome"), cwd: t.repo });
+  const missing = await configViewCommand({ home: join(t.root, "nohome"), cwd: t.repo });
   assertEquals(missing.stdout, "");
   assertStringIncludes(missing.stderr ?? "", "no config file");
 });
@@ -214,16 +223,22 @@ Deno.test("set can repair a hand-edited invalid value", async () => {
   await using t = await tmp();
   await Deno.mkdir(t.home);
   await Deno.writeTextFile(t.file, "defaults:\n  resources:\n    cpu: banana # oops\n");
-  await assertRejects(() => configGet("defaults.resources.cpu", { home: t.home, cwd: t.repo }), "banana");
-  await configSet("defaults.resources.cpu", "3", { home: t.home, cwd: t.repo });
-  assertEquals((await configGet("defaults.resources.cpu", { home: t.home, cwd: t.repo })).stdout, "3\n");
+  await assertRejects(
+    () => configGetCommand("defaults.resources.cpu", { home: t.home, cwd: t.repo }),
+    "banana",
+  );
+  await configSetCommand("defaults.resources.cpu", "3", { home: t.home, cwd: t.repo });
+  assertEquals(
+    (await configGetCommand("defaults.resources.cpu", { home: t.home, cwd: t.repo })).stdout,
+    "3\n",
+  );
   assertStringIncludes(await Deno.readTextFile(t.file), "# oops");
 });
 
 Deno.test("keys lists every key with type and default", () => {
-  const out = configKeys({}).stdout;
+  const out = configKeysCommand({}).stdout;
   assertStringIncludes(out, "defaults.resources.cpu  CPU quantity (e.g. 2, 500m, 1.5)  (default 1)");
-  const json = JSON.parse(configKeys({ output: "json" }).stdout) as { key: string }[];
+  const json = JSON.parse(configKeysCommand({ output: "json" }).stdout) as { key: string }[];
   assert(json.some((k) => k.key === "exec.maxParallel"));
 });
 
@@ -231,17 +246,17 @@ Deno.test("notify.webhook is a secret: set, get, view and view --resolved show i
   await using t = await tmp();
   const url = "https://hooks.example.com/services/T0/B0/s3cr3tXYZ?token=alsoSecret";
   const s = { home: t.home, cwd: t.repo };
-  const set = await configSet("notify.webhook", url, s);
+  const set = await configSetCommand("notify.webhook", url, s);
   assertStringIncludes(set.stderr!, "notify.webhook = https://hooks.example.com/***");
   assertStringIncludes(await Deno.readTextFile(t.file), url);
   const shown = [
     set.stderr!,
-    (await configGet("notify.webhook", s)).stdout,
-    (await configGet("notify", s)).stdout,
-    (await configView(s)).stdout,
-    (await configView({ ...s, output: "json" })).stdout,
-    (await configView({ ...s, resolved: true })).stdout,
-    (await configView({ ...s, resolved: true, output: "json" })).stdout,
+    (await configGetCommand("notify.webhook", s)).stdout,
+    (await configGetCommand("notify", s)).stdout,
+    (await configViewCommand(s)).stdout,
+    (await configViewCommand({ ...s, output: "json" })).stdout,
+    (await configViewCommand({ ...s, resolved: true })).stdout,
+    (await configViewCommand({ ...s, resolved: true, output: "json" })).stdout,
   ];
   for (const out of shown) {
     assert(!out.includes("s3cr3tXYZ") && !out.includes("alsoSecret"), out);
@@ -249,7 +264,7 @@ Deno.test("notify.webhook is a secret: set, get, view and view --resolved show i
   assertStringIncludes(shown[3], "webhook: https://hooks.example.com/***");
   // the file itself keeps the real value
   assertStringIncludes(await Deno.readTextFile(t.file), url);
-  const e = await configSet("notify.webhook", "file:///etc/passwd", s).catch((x) => x);
+  const e = await configSetCommand("notify.webhook", "file:///etc/passwd", s).catch((x) => x);
   assert(e instanceof KodamaError, String(e));
   assertStringIncludes(e.message, "must be an http:// or https:// URL");
 });
