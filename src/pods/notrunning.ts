@@ -6,6 +6,7 @@
  */
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import { explainPod, podProblem } from "../kube/podstatus.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { findPods, nothingMatchedIn, type TargetFlags } from "./target.ts";
@@ -14,7 +15,7 @@ const MAX_NAMED = 5;
 
 /** Why `pods` (none of which runs) cannot be used: one line per the pods, plus one event line for a single pod. */
 export async function notRunningError(
-  kube: Kube,
+  kube: KubeObjects,
   pods: V1Pod[],
   o: { container?: string; what?: string; hint?: string } = {},
 ): Promise<KodamaError> {

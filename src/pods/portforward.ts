@@ -10,13 +10,14 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { closePortForwardSessions, dialPortForward } from "../kube/portforward.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { findPods, nothingMatched, sortPods, type TargetFlags } from "./target.ts";
 import { formatBytes } from "../base/text/bytes.ts";
-import { within } from "../base/proc/timer.ts";
+import { type FollowOptions, isPodReady, PodFollower, podName } from "./pf_follow.ts";
 
-export { formatBytes };
+export { formatBytes, isPodReady };
 import { checkListenAddresses } from "../base/listen.ts";
 import { attachablePod, parseTargetArg, type ResourceRef } from "./resource.ts";
 import type { ChooseOptions } from "./choose.ts";
@@ -153,20 +154,13 @@ export function resolveSpec(t: ResolvedTarget, spec: ForwardSpec): { local: numb
   return { local: spec.sameAsRemote ? remote : spec.local, remote };
 }
 
-export function isPodReady(p: V1Pod): boolean {
-  if (p.metadata?.deletionTimestamp) return false;
-  if (p.status?.phase !== "Running") return false;
-  const ready = p.status?.conditions?.find((c) => c.type === "Ready");
-  return ready ? ready.status === "True" : true;
-}
-
 /** A service selector as a label selector string. */
 export function selectorString(sel: Record<string, string> | undefined): string {
   return Object.entries(sel ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 /** The ready pod kubectl would pick among a service's (attachablePodForObject), or exit 3. */
-export async function servicePod(kube: Kube, namespace: string, svc: V1Service): Promise<V1Pod> {
+export async function servicePod(kube: KubePods, namespace: string, svc: V1Service): Promise<V1Pod> {
   const name = svc.metadata?.name ?? "?";
   const selector = selectorString(svc.spec?.selector);
   if (!selector) {
@@ -189,7 +183,11 @@ export async function servicePod(kube: Kube, namespace: string, svc: V1Service):
 }
 
 /** Resolve `svc/NAME` to the service and one ready pod behind it. */
-export async function resolveService(kube: Kube, namespace: string, name: string): Promise<ResolvedTarget> {
+export async function resolveService(
+  kube: KubeObjects & KubePods,
+  namespace: string,
+  name: string,
+): Promise<ResolvedTarget> {
   const service = await kube.getObject<V1Service>("services", namespace, name);
   return { service, pod: await servicePod(kube, namespace, service) };
 }
@@ -224,19 +222,9 @@ export interface ActiveForward {
   stats(): ForwardStats;
 }
 
-export interface PortForwardOptions {
-  signal?: AbortSignal;
-  /** per-connection and lifecycle events ("Handling connection for 8080", errors, reconnects) */
-  onEvent?: (e: string) => void;
+export interface PortForwardOptions extends FollowOptions {
   /** the service the pod was chosen through (service port -> targetPort mapping) */
   service?: V1Service;
-  /**
-   * Re-resolve the target when the pod goes away (deleted, finished, or the server says it is
-   * gone); the local listeners stay open and new connections go to the new pod.
-   */
-  reconnect?: () => Promise<ResolvedTarget>;
-  /** without `reconnect`: called once when the pod goes away; the listeners are closed first. */
-  onLost?: (err: KodamaError) => void;
 }
 
 /** Expand `localhost` like kubectl (both loopbacks) and split comma lists. */
@@ -281,132 +269,37 @@ function listen(host: string, port: number, server: net.Server): Promise<number>
   });
 }
 
-function podName(p: V1Pod): string {
-  return p.metadata?.name ?? "?";
-}
-
-/** Shared state of one port-forward invocation: the current target and the pod watch. */
-class Forwarder {
-  current: ResolvedTarget;
+/** One port-forward invocation: the pod it follows (./pf_follow.ts), its listeners and their pods. */
+class Forwarder extends PodFollower {
   /** resolved pod port per spec index for the current target */
   remotes: number[];
-  private resolving?: Promise<void>;
-  private watchAbort = new AbortController();
-  closed = false;
-  lostError?: KodamaError;
   listeners = new Set<Listener>();
-  reconnects = 0;
+  /** the pods connections went to (their SPDY connections are closed with the forward) */
+  readonly usedPods = new Set<string>();
 
   constructor(
     readonly kube: Kube,
-    readonly namespace: string,
+    namespace: string,
     target: ResolvedTarget,
     readonly specs: ForwardSpec[],
-    readonly o: PortForwardOptions,
+    o: PortForwardOptions,
   ) {
-    this.current = target;
+    super(kube, namespace, target, o);
     this.remotes = specs.map((s) => resolveSpec(target, s).remote);
   }
 
-  event(e: string): void {
-    this.o.onEvent?.(e);
-  }
-
-  /** Watch the current pod; going away triggers a re-resolve (reconnect) or onLost. */
-  watchPod(): void {
-    this.watchAbort.abort();
-    const ac = new AbortController();
-    this.watchAbort = ac;
-    const name = podName(this.current.pod);
-    const uid = this.current.pod.metadata?.uid;
-    this.kube.watchPods(
-      this.namespace,
-      { fieldSelector: `metadata.name=${name}` },
-      (type, pod) => {
-        if (ac.signal.aborted) return;
-        if (uid && pod.metadata?.uid && pod.metadata.uid !== uid && type !== "DELETED") {
-          // same name, new pod (StatefulSet-style re-creation): the old one is gone
-          this.lost(`pod ${name} was replaced`);
-          return;
-        }
-        const phase = pod.status?.phase;
-        if (type === "DELETED") this.lost(`pod ${name} was deleted`);
-        else if (pod.metadata?.deletionTimestamp) this.lost(`pod ${name} is terminating`);
-        else if (phase === "Succeeded" || phase === "Failed") {
-          this.lost(`pod ${name} has ${phase.toLowerCase()}`);
-        }
-      },
-      ac.signal,
-      this.current.pod.metadata?.resourceVersion || undefined,
-    ).catch((e) => {
-      // from the pod's own resourceVersion: a deletion between reading the pod and the watch is not missed
-      if (!ac.signal.aborted) this.event(`warning: cannot watch pod ${name}: ${(e as Error).message}`);
-    });
-  }
-
-  /** The pod went away. */
-  lost(why: string): void {
-    if (this.closed || this.resolving) return;
-    if (!this.o.reconnect) {
-      this.lostError = new KodamaError(
-        `lost connection to pod: ${why}`,
-        ExitCode.FAILED,
-        "use --reconnect to follow the target to a new pod",
-      );
-      const err = this.lostError;
-      this.event(err.message);
-      this.closeAll().then(() => this.o.onLost?.(err));
-      return;
-    }
-    this.event(`${why}; looking for a new pod`);
-    this.watchAbort.abort();
-    this.resolving = this.reresolve().finally(() => this.resolving = undefined);
-  }
-
-  private async reresolve(): Promise<void> {
-    const previous = podName(this.current.pod);
-    let backoff = 250;
-    let lastMsg = "";
-    while (!this.closed && !this.o.signal?.aborted) {
-      try {
-        const t = await this.o.reconnect!();
-        const uid = t.pod.metadata?.uid;
-        if (uid && uid === this.current.pod.metadata?.uid && !isPodReady(t.pod)) {
-          throw new Error("not ready yet");
-        }
-        this.current = t;
-        this.remotes = this.specs.map((s) => resolveSpec(t, s).remote);
-        this.reconnects++;
-        this.event(`forwarding to pod/${podName(t.pod)} (was pod/${previous})`);
-        this.watchPod();
-        return;
-      } catch (e) {
-        const msg = `waiting for a pod: ${(e as Error).message.replace(/\(selector .*\)$/, "").trim()}`;
-        if (msg !== lastMsg) this.event(msg);
-        lastMsg = msg;
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5000);
-      }
-    }
+  protected override moved(t: ResolvedTarget): void {
+    this.remotes = this.specs.map((s) => resolveSpec(t, s).remote);
   }
 
   /** Wait for a re-resolve in progress; then the current pod and port for spec `i`. */
   async targetFor(i: number, maxWaitMs = 30_000): Promise<{ pod: string; port: number }> {
-    const deadline = Date.now() + maxWaitMs;
-    while (this.resolving) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new KodamaError(`no pod to forward to after ${Math.round(maxWaitMs / 1000)}s`);
-      await within(this.resolving, left);
-    }
+    await this.settled(maxWaitMs);
     return { pod: podName(this.current.pod), port: this.remotes[i] };
   }
 
-  /** the pods connections went to (their SPDY connections are closed with the forward) */
-  readonly usedPods = new Set<string>();
-
-  async closeAll(): Promise<void> {
-    this.closed = true;
-    this.watchAbort.abort();
+  override async close(): Promise<void> {
+    await super.close();
     await Promise.all([...this.listeners].map((l) => l.close()));
     for (const pod of this.usedPods) closePortForwardSessions(this.kube.kc, this.namespace, pod);
   }
@@ -551,7 +444,7 @@ class Listener implements ActiveForward {
       for (const s of this.sockets) s.destroy();
       for (const r of this.remotesOpen) r.destroy();
     });
-    if (this.f.listeners.size === 0 && !this.f.closed) this.f.closeAll();
+    if (this.f.listeners.size === 0 && !this.f.closed) this.f.close();
     return this.closing;
   }
 }
@@ -595,12 +488,12 @@ export async function portForward(
       }
     }
   } catch (e) {
-    await f.closeAll();
+    await f.close();
     throw e;
   }
   if (o.signal) {
-    if (o.signal.aborted) await f.closeAll();
-    else o.signal.addEventListener("abort", () => f.closeAll(), { once: true });
+    if (o.signal.aborted) await f.close();
+    else o.signal.addEventListener("abort", () => f.close(), { once: true });
   }
   f.watchPod();
   return out;
@@ -658,7 +551,7 @@ export function reconnectsByDefault(t: ForwardTarget): boolean {
 }
 
 /** Why a pod cannot be forwarded to (its status and latest event), and how to wait for it. */
-async function notRunning(kube: Kube, p: V1Pod): Promise<KodamaError> {
+async function notRunning(kube: KubeObjects, p: V1Pod): Promise<KodamaError> {
   const { notRunningError } = await import("./notrunning.ts");
   return await notRunningError(kube, [p], {
     what: "unable to forward",
@@ -703,7 +596,7 @@ export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promis
  * The non-interactive re-resolution used after the pod went away: a ready pod by the same service /
  * workload / name / filters.
  */
-export function reresolver(kube: Kube, t: ForwardTarget): () => Promise<ResolvedTarget> {
+export function reresolver(kube: KubeObjects & KubePods, t: ForwardTarget): () => Promise<ResolvedTarget> {
   return async () => {
     if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
     if (t.kind === "pod") {
