@@ -4,6 +4,7 @@
  * through `onProgress` (the CLI renders it, workflows log it). The state machine is pure
  * (WaitState) so it is unit-tested without a cluster.
  */
+import { podIsReady } from "../kube/podstatus.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import type { KubeObjects, KubeTargets } from "../kube/seam.ts";
@@ -89,10 +90,8 @@ export function parseWaitFor(s: string): WaitCondition {
   throw usageError(`invalid --for ${JSON.stringify(s)}`, FOR_FORMS);
 }
 
-export function isReady(p: V1Pod): boolean {
-  if (p.metadata?.deletionTimestamp) return false;
-  return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-}
+/** The pod's Ready condition, false while it is being deleted (what `--for ready` waits for). */
+export const isReady: (p: V1Pod) => boolean = podIsReady;
 
 /** A pod condition's status by type (case-insensitive, as kubectl compares), or undefined. */
 function conditionStatus(p: V1Pod, type: string): string | undefined {
