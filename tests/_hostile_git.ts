@@ -97,7 +97,12 @@ export interface Hostile {
   /** the files the marker scripts left: programs that ran */
   ran: () => Promise<string[]>;
   /** plant every hook in kodama's door git directories as they appear, until stopped */
-  plantDuring: () => { stop: () => Promise<number> };
+  /**
+   * Plant the hooks, again and again until `stop`, in every `kodama-*` directory made in `tmp` from now on
+   * (default the process's temp directory: give the kodama under test a TMPDIR of its own where it runs as
+   * a process, so other tests' directories are left alone) and in the repository's hooks.
+   */
+  plantDuring: (tmp?: string) => { stop: () => Promise<number> };
 }
 
 /**
@@ -137,13 +142,14 @@ export async function makeHostile(repo: string, marks: string): Promise<Hostile>
   await Deno.writeTextFile(join(repo, ".gitattributes"), "* filter=marker diff=marker merge=marker\n");
   await plant(join(git, "hooks"));
   await plant(join(repo, ".husky"));
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
   return {
     ran: async () =>
       (await Array.fromAsync(Deno.readDir(marks))).map((e) => e.name).filter((n) => n.startsWith("ran-")),
-    plantDuring: () => {
+    plantDuring: (tmp = Deno.env.get("TMPDIR") ?? "/tmp") => {
       let on = true, planted = 0;
-      const seen = new Set<string>();
+      // only directories made from now on (the calls' scratch), never what was there before (another
+      // run's leftovers: on a well-used machine that was thousands, each planted for minutes)
+      const seen = new Set([...Deno.readDirSync(tmp)].map((e) => e.name));
       const loop = (async () => {
         while (on) {
           for await (const e of Deno.readDir(tmp)) {

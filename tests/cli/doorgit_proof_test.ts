@@ -57,9 +57,12 @@ withSessionWorld(
     hostileCfg = await Deno.readTextFile(cfg);
     git(["add", ".gitattributes"]);
     git(["commit", "-qm", "attributes: every path selects the marker drivers"]);
-    const during = h.plantDuring();
+    // kodama's scratch directories go to a temp directory of this test's own, where the planter plants
+    const scratch = `${w.cwd}/tmp`;
+    await Deno.mkdir(scratch);
+    const during = h.plantDuring(scratch);
     const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], {
-      env: { KODAMA_HOME: w.home, GIT_CONFIG_GLOBAL: "/dev/null" },
+      env: { KODAMA_HOME: w.home, GIT_CONFIG_GLOBAL: "/dev/null", TMPDIR: scratch },
       cwd: root,
     });
     const ok = async (tool: string, args: Record<string, unknown>) => {
@@ -137,7 +140,7 @@ withSessionWorld(
         "the CLI asked for door git (KODAMA_DOOR_GIT=1, as VS Code runs it): fetch and land",
         async () => {
           await pod(`echo pod-f > f.txt && git ${ID} add f.txt && git ${ID} commit -qm "pod: f"`);
-          const door = { cwd: root, env: { KODAMA_DOOR_GIT: "1" } };
+          const door = { cwd: root, env: { KODAMA_DOOR_GIT: "1", TMPDIR: scratch } };
           const f = await w.k(["session", "fetch", NAME], door);
           assertEquals(f.code, 0, f.stderr);
           // land's merge is refused on e.txt still: land after taking the pod's e.txt by hand
