@@ -98,11 +98,12 @@ export interface Hostile {
   ran: () => Promise<string[]>;
   /** plant every hook in kodama's door git directories as they appear, until stopped */
   /**
-   * Plant the hooks, again and again until `stop`, in every `kodama-*` directory made in `tmp` from now on
-   * (default the process's temp directory: give the kodama under test a TMPDIR of its own where it runs as
-   * a process, so other tests' directories are left alone) and in the repository's hooks.
+   * Plant the hooks, again and again until `stop`, in every directory made in `tmp` from now on whose name
+   * has one of `prefixes` (default `kodama-`), and in the repository's hooks. Give the kodama under test a
+   * TMPDIR of its own where it runs as a process; in-process, where the temp directory is every test
+   * file's, name the prefixes of kodama's own scratch, so other tests' directories are left alone.
    */
-  plantDuring: (tmp?: string) => { stop: () => Promise<number> };
+  plantDuring: (tmp?: string, prefixes?: string[]) => { stop: () => Promise<number> };
 }
 
 /**
@@ -145,7 +146,7 @@ export async function makeHostile(repo: string, marks: string): Promise<Hostile>
   return {
     ran: async () =>
       (await Array.fromAsync(Deno.readDir(marks))).map((e) => e.name).filter((n) => n.startsWith("ran-")),
-    plantDuring: (tmp = Deno.env.get("TMPDIR") ?? "/tmp") => {
+    plantDuring: (tmp = Deno.env.get("TMPDIR") ?? "/tmp", prefixes = ["kodama-"]) => {
       let on = true, planted = 0;
       // only directories made from now on (the calls' scratch), never what was there before (another
       // run's leftovers: on a well-used machine that was thousands, each planted for minutes)
@@ -153,7 +154,7 @@ export async function makeHostile(repo: string, marks: string): Promise<Hostile>
       const loop = (async () => {
         while (on) {
           for await (const e of Deno.readDir(tmp)) {
-            if (!e.isDirectory || !e.name.startsWith("kodama-") || seen.has(e.name)) continue;
+            if (!e.isDirectory || !prefixes.some((p) => e.name.startsWith(p)) || seen.has(e.name)) continue;
             seen.add(e.name);
             const d = join(tmp, e.name);
             for (const sub of ["git/hooks", "none/hooks", "hooks"]) {

@@ -52,7 +52,8 @@ Deno.test("door git: a repository naming a program everywhere — start, fetch a
     const podBundle = join(tmp, "pod.bundle");
     git(["bundle", "create", podBundle, "HEAD", "--branches", `^${git(["rev-parse", "HEAD~1"], pod)}`], pod);
     const h = await makeHostile(repo, join(tmp, "marks"));
-    const during = h.plantDuring();
+    // door git's scratch (src/session/git/doorgit.ts, fetch.ts), not another test file's directories
+    const during = h.plantDuring(undefined, ["kodama-doorgit-", "kodama-fsck-"]);
 
     // start: the repository found and bundled
     const src = await localSource("repo", tmp, open);
