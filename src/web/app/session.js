@@ -131,6 +131,14 @@ function AgentTab({ name, agent, gateway, onError }) {
     setBusy(false);
   };
   const latest = runs?.at(-1);
+  // a run the list still says is running is read again every 2 s until it ends: the session's agent state
+  // (the key above) can change before the pod's run files do, and the table then kept "running" for good
+  const live = latest?.state === "running";
+  useEffect(() => {
+    if (!live) return;
+    const t = setTimeout(() => get(`/api/sessions/${name}/runs`).then(setRuns).catch(() => {}), 2000);
+    return () => clearTimeout(t);
+  }, [name, live, runs]);
   const reload = async (id) => {
     // a run just started (continue, retry, a message after the end) may not be listed at the first read
     // on a loaded machine: read again until it is (else the tab showed the ended run, Interrupt disabled)
