@@ -44,7 +44,6 @@ export const RERESOLVE_BACKOFF = { firstMs: 250, maxMs: 5_000 };
 export class PodFollower {
   current: ResolvedTarget;
   closed = false;
-  lostError?: KodamaError;
   /** times the target moved to another pod */
   reconnects = 0;
   readonly clock: Clock;
@@ -104,7 +103,6 @@ export class PodFollower {
         ExitCode.FAILED,
         "use --reconnect to follow the target to a new pod",
       );
-      this.lostError = err;
       this.event(err.message);
       this.close().then(() => this.o.onLost?.(err));
       return;
