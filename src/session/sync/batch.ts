@@ -258,6 +258,157 @@ export async function* batchStream(
   }
 }
 
+/** What a batch's stream has written so far, and the md5 of the file being sent. */
+class Packer {
+  total = 0;
+  /** the md5 of each file's content as sent (what the pod now holds), for the ancestor: no second read */
+  md5: Awaited<ReturnType<typeof newMd5>> | undefined;
+
+  constructor(
+    readonly ch: Chunker,
+    readonly root: string,
+    readonly stats: PackStats,
+    readonly onBytes?: (n: number, file?: boolean) => void,
+    readonly z?: Zlib,
+    readonly hashes?: Map<string, string>,
+  ) {}
+
+  *emit(b: Uint8Array, incompressible = false): Generator<Uint8Array> {
+    this.total += b.length;
+    yield* this.ch.add(b, incompressible);
+  }
+
+  /** a file's content bytes (hashed) */
+  *content(b: Uint8Array, incompressible = false): Generator<Uint8Array> {
+    this.md5?.update(b);
+    yield* this.emit(b, incompressible);
+  }
+
+  /** bytes read from a file: counted, reported */
+  read(n: number): void {
+    this.stats.bytes += n;
+    this.onBytes?.(n);
+  }
+
+  /**
+   * Uncompressed: the header straight into the chunk (no buffer per entry); else, or across a chunk's
+   * end, through a copy (the gzip chunker decides stored or deflated per piece added).
+   */
+  *header(it: Planned): Generator<Uint8Array> {
+    const room = this.z ? undefined : this.ch.space(it.headerLen);
+    if (room?.length === it.headerLen) {
+      writeHeader(room, 0, it.entry);
+      this.total += it.headerLen;
+      yield* this.ch.commit(it.headerLen);
+    } else {
+      const h = new Uint8Array(it.headerLen);
+      writeHeader(h, 0, it.entry);
+      yield* this.emit(h);
+    }
+  }
+
+  /** An empty file or a hard link: no content; a link's hash is its first name's. */
+  empty(it: Planned): void {
+    if (!it.file) return;
+    this.stats.files++;
+    this.onBytes?.(0, true);
+    if (!this.hashes) return;
+    if (it.linkTo === undefined) this.hashes.set(it.rel, EMPTY_MD5);
+    else {
+      const h = this.hashes.get(it.linkTo);
+      if (h) this.hashes.set(it.rel, h);
+    }
+  }
+
+  /** A file's content: `it.size` bytes whatever the file holds now (zeros for what is gone). */
+  async *file(it: Planned): AsyncGenerator<Uint8Array> {
+    if (this.hashes) this.md5 = await newMd5();
+    if (!this.z) yield* this.rawFile(it);
+    else if (it.size <= SMALL_FILE) yield* this.smallFile(it);
+    else yield* this.bigFile(it);
+    if (this.md5) this.hashes!.set(it.rel, this.md5.digest("hex"));
+    this.md5 = undefined;
+    if (it.size % 512) yield* this.emit(ZEROS.subarray(0, 512 - (it.size % 512)));
+    this.stats.files++;
+    this.onBytes?.(0, true);
+  }
+
+  /**
+   * Uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy; a big
+   * file too: an async read costs a thread hop per piece, and the walk has nothing else to do).
+   */
+  *rawFile(it: Planned): Generator<Uint8Array> {
+    let f: Deno.FsFile | undefined;
+    try {
+      f = Deno.openSync(inRoot(this.root, it.rel), { read: true });
+    } catch {
+      f = undefined; // gone since the scan: zeros now, the watcher's delete follows
+    }
+    let left = it.size;
+    try {
+      while (f && left > 0) {
+        const view = this.ch.space(left);
+        const n = f.readSync(view);
+        if (!n) break;
+        left -= n;
+        this.read(n);
+        this.md5?.update(view.subarray(0, n));
+        this.total += n;
+        yield* this.ch.commit(n);
+      }
+    } finally {
+      f?.close();
+    }
+    if (left) yield* this.content(new Uint8Array(left));
+  }
+
+  /** Compressed, small: one synchronous read instead of open/read/close round trips (most files are small). */
+  *smallFile(it: Planned): Generator<Uint8Array> {
+    const z = this.z!;
+    let data: Uint8Array | undefined;
+    try {
+      data = Deno.readFileSync(inRoot(this.root, it.rel));
+    } catch {
+      data = undefined; // gone since the scan: zeros now, the watcher's delete follows
+    }
+    const n = Math.min(data?.length ?? 0, it.size);
+    if (n) {
+      this.read(n);
+      yield* this.content(data!.subarray(0, n), n >= PROBE_MIN && !compressible(z, data!));
+    }
+    if (n < it.size) yield* this.content(new Uint8Array(it.size - n));
+  }
+
+  /** Compressed, big: into a buffer of its own, compressed or not as its first chunk says. */
+  async *bigFile(it: Planned): AsyncGenerator<Uint8Array> {
+    let fh: Deno.FsFile | undefined;
+    try {
+      fh = await Deno.open(inRoot(this.root, it.rel), { read: true });
+    } catch {
+      fh = undefined; // gone since the scan: zeros now, the watcher's delete follows
+    }
+    let left = it.size;
+    let raw: boolean | undefined; // decided on the file's first chunk
+    try {
+      while (left > 0) {
+        const buf = new Uint8Array(Math.min(256 * 1024, left));
+        const n = fh ? await fh.read(buf) : null;
+        if (n === null || n === 0) {
+          yield* this.content(new Uint8Array(left));
+          break;
+        }
+        left -= n;
+        this.read(n);
+        const got = n === buf.length ? buf : buf.subarray(0, n);
+        raw ??= !compressible(this.z!, got);
+        yield* this.content(got, raw);
+      }
+    } finally {
+      fh?.close();
+    }
+  }
+}
+
 async function* packChunks(
   ch: Chunker,
   root: string,
@@ -267,139 +418,19 @@ async function* packChunks(
   z?: Zlib,
   hashes?: Map<string, string>,
 ): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  // the md5 of each file's content as sent (what the pod now holds), for the ancestor: no second read
-  let md5: Awaited<ReturnType<typeof newMd5>> | undefined;
-  const emit = function* (b: Uint8Array, incompressible = false) {
-    total += b.length;
-    yield* ch.add(b, incompressible);
-  };
-  const content = function* (b: Uint8Array, incompressible = false) {
-    md5?.update(b);
-    yield* emit(b, incompressible);
-  };
-  const hashed = (rel: string) => {
-    if (md5) hashes!.set(rel, md5.digest("hex"));
-    md5 = undefined;
-  };
+  const p = new Packer(ch, root, stats, onBytes, z, hashes);
   const { items, length } = planArchive(batch);
-  yield* emit(enc.encode(`${length}\n`));
-  yield* emit(encodeDeletes(batch.deletes));
-  const archiveStart = total;
+  yield* p.emit(enc.encode(`${length}\n`));
+  yield* p.emit(encodeDeletes(batch.deletes));
+  const archiveStart = p.total;
   for (const it of items) {
-    // uncompressed: the header straight into the chunk (no buffer per entry); else, or across a chunk's
-    // end, through a copy (the gzip chunker decides stored or deflated per piece added)
-    const room = z ? undefined : ch.space(it.headerLen);
-    if (room?.length === it.headerLen) {
-      writeHeader(room, 0, it.entry);
-      total += it.headerLen;
-      yield* ch.commit(it.headerLen);
-    } else {
-      const h = new Uint8Array(it.headerLen);
-      writeHeader(h, 0, it.entry);
-      yield* emit(h);
-    }
-    if (it.size === 0) {
-      if (it.file) {
-        stats.files++;
-        onBytes?.(0, true);
-        if (hashes && it.linkTo !== undefined) {
-          const h = hashes.get(it.linkTo);
-          if (h) hashes.set(it.rel, h);
-        } else if (hashes) hashes.set(it.rel, EMPTY_MD5);
-      }
-      continue;
-    }
-    if (hashes) md5 = await newMd5();
-    if (!z) {
-      // uncompressed: synchronous reads straight into the outgoing chunk (no buffer per file, no copy; a
-      // big file too: an async read costs a thread hop per piece, and the walk has nothing else to do)
-      let f: Deno.FsFile | undefined;
-      try {
-        f = Deno.openSync(inRoot(root, it.rel), { read: true });
-      } catch {
-        f = undefined; // gone since the scan: zeros now, the watcher's delete follows
-      }
-      let left = it.size;
-      try {
-        while (f && left > 0) {
-          const view = ch.space(left);
-          const n = f.readSync(view);
-          if (!n) break;
-          left -= n;
-          stats.bytes += n;
-          onBytes?.(n);
-          md5?.update(view.subarray(0, n));
-          total += n;
-          yield* ch.commit(n);
-        }
-      } finally {
-        f?.close();
-      }
-      if (left) yield* content(new Uint8Array(left));
-      hashed(it.rel);
-      if (it.size % 512) yield* emit(ZEROS.subarray(0, 512 - (it.size % 512)));
-      stats.files++;
-      onBytes?.(0, true);
-      continue;
-    }
-    if (it.size <= SMALL_FILE) {
-      // one synchronous read instead of open/read/close round trips: most files of a tree are small
-      let data: Uint8Array | undefined;
-      try {
-        data = Deno.readFileSync(inRoot(root, it.rel));
-      } catch {
-        data = undefined; // gone since the scan: zeros now, the watcher's delete follows
-      }
-      const n = Math.min(data?.length ?? 0, it.size);
-      if (n) {
-        stats.bytes += n;
-        onBytes?.(n);
-        yield* content(data!.subarray(0, n), z && n >= PROBE_MIN && !compressible(z, data!));
-      }
-      if (n < it.size) yield* content(new Uint8Array(it.size - n));
-      hashed(it.rel);
-      if (it.size % 512) yield* emit(ZEROS.subarray(0, 512 - (it.size % 512)));
-      stats.files++;
-      onBytes?.(0, true);
-      continue;
-    }
-    let fh: Deno.FsFile | undefined;
-    try {
-      fh = await Deno.open(inRoot(root, it.rel), { read: true });
-    } catch {
-      fh = undefined; // gone since the scan: zeros now, the watcher's delete follows
-    }
-    let left = it.size;
-    let raw: boolean | undefined; // decided on the file's first chunk
-    try {
-      while (left > 0) {
-        // compressed (uncompressed files took the synchronous way above): into a buffer of its own
-        const buf = new Uint8Array(Math.min(256 * 1024, left));
-        const n = fh ? await fh.read(buf) : null;
-        if (n === null || n === 0) {
-          yield* content(new Uint8Array(left));
-          left = 0;
-          break;
-        }
-        left -= n;
-        stats.bytes += n;
-        onBytes?.(n);
-        const got = n === buf.length ? buf : buf.subarray(0, n);
-        raw ??= !compressible(z!, got);
-        yield* content(got, raw);
-      }
-    } finally {
-      fh?.close();
-    }
-    hashed(it.rel);
-    if (it.size % 512) yield* emit(ZEROS.subarray(0, 512 - (it.size % 512)));
-    stats.files++;
-    onBytes?.(0, true);
+    yield* p.header(it);
+    if (it.size === 0) p.empty(it);
+    else yield* p.file(it);
   }
-  yield* emit(END_OF_ARCHIVE);
-  const used = total - archiveStart;
-  if (used < length) yield* emit(new Uint8Array(length - used));
+  yield* p.emit(END_OF_ARCHIVE);
+  const used = p.total - archiveStart;
+  if (used < length) yield* p.emit(new Uint8Array(length - used));
   yield* ch.flush();
   if (ch instanceof GzipChunker) stats.wire = ch.wireBytes;
 }
