@@ -5,6 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { withInterrupt } from "../base/proc/proc.ts";
 import type { Sink } from "../base/sink.ts";
@@ -216,7 +217,7 @@ export async function agentRun(
   return ExitCode.OK;
 }
 
-export async function listRuns(kube: Kube, pod: V1Pod): Promise<AgentRun[]> {
+export async function listRuns(kube: KubeObjects & KubeStreams, pod: V1Pod): Promise<AgentRun[]> {
   const r = await execCapture(kube, pod, ["sh", "-c", STATUS_SCRIPT, "kodama-status"]);
   if (r.code !== 0) {
     throw new KodamaError(`cannot read the agent runs: ${r.stderr.trim() || `exit code ${r.code}`}`);
@@ -275,7 +276,7 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
 }
 
 export async function agentStatus(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: { output: string; out: Sink; err: Sink },
@@ -321,7 +322,11 @@ export async function agentStatus(
  * The gateway's figures of the session (with the last host it refused), when its pod goes through one:
  * undefined without a gateway, null when the gateway's log could not be read.
  */
-async function gatewayOf(kube: Kube, pod: V1Pod, name: string): Promise<GatewayFigures | null | undefined> {
+async function gatewayOf(
+  kube: KubeStreams,
+  pod: V1Pod,
+  name: string,
+): Promise<GatewayFigures | null | undefined> {
   const spec = specOf(pod);
   if (!spec?.gateway) return undefined;
   const { gatewayFigures } = await import("./gateway/figures.ts");

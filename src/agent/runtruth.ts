@@ -4,7 +4,7 @@
  * UI, MCP) get it from the status line without reading the log again.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubeStreams } from "../kube/seam.ts";
 import { execCapture } from "../session/access/podexec.ts";
 import { namesOf, specOf } from "../session/spec/spec.ts";
 import { LABEL_SESSION } from "../session/spec/names.ts";
@@ -65,7 +65,7 @@ export function runNotes(r: RunLike): string[] {
 }
 
 /** Read and store the truth of one ended run. */
-export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<RunTruth | undefined> {
+export async function readTruth(kube: KubeStreams, pod: V1Pod, run: AgentRun): Promise<RunTruth | undefined> {
   const r = await execCapture(kube, pod, [
     "sh",
     "-c",
@@ -100,7 +100,11 @@ export async function readTruth(kube: Kube, pod: V1Pod, run: AgentRun): Promise<
 }
 
 /** Fill in the truth of every ended run whose log was not read yet (once per run: it is stored). */
-export async function withTruth(kube: Kube, pod: V1Pod, runs: AgentRun[]): Promise<AgentRun[]> {
+export async function withTruth(
+  kube: KubeObjects & KubeStreams,
+  pod: V1Pod,
+  runs: AgentRun[],
+): Promise<AgentRun[]> {
   // the newest few at a time (each is two execs once): a session with many old runs fills in over reads
   const todo = runs.filter((r) => r.state !== "running" && !r.truth?.fromLog).slice(-MAX_READS);
   await Promise.all(todo.map(async (r) => {
@@ -114,7 +118,7 @@ export async function withTruth(kube: Kube, pod: V1Pod, runs: AgentRun[]): Promi
 
 /** `RUN OUTCOME[; NOTES]` on the workspace volume, for `list` (ANNOTATION_AGENT_OUTCOME); best effort. */
 export async function recordOutcome(
-  kube: Kube,
+  kube: KubeObjects,
   pod: V1Pod,
   run: RunLike & { id: string },
 ) {

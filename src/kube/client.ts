@@ -29,6 +29,8 @@ import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
 import { type NativeStream, type RequestOptions, Transport } from "./transport.ts";
 import { Budget, KUBE_LIMITS, tooLarge } from "./bounds.ts";
 import { onAbort } from "../base/proc/timer.ts";
+import type { ExecResult, ExecStreams } from "./exec.ts";
+import type { LogQuery } from "./logs.ts";
 
 export type { KubeOptions } from "./config.ts";
 export type { V1Pod } from "@kubernetes/client-node";
@@ -727,6 +729,31 @@ export class Kube {
         signal.addEventListener("abort", onAbort, { once: true });
       });
     }
+  }
+
+  /** `execInPod` (./exec.ts, loaded on first use): the seam's `KubeStreams.execIn` */
+  async execIn(
+    ns: string,
+    pod: string,
+    container: string,
+    command: string[],
+    s: ExecStreams = {},
+  ): Promise<ExecResult> {
+    const { execInPod } = await import("./exec.ts");
+    return await execInPod(this, ns, pod, container, command, s);
+  }
+
+  /** `streamLog` (./logs.ts, loaded on first use): the seam's `KubeStreams.logOf` */
+  async logOf(
+    ns: string,
+    pod: string,
+    container: string,
+    q: LogQuery,
+    onData: (chunk: Uint8Array) => void | Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<"eof" | "aborted"> {
+    const { streamLog } = await import("./logs.ts");
+    return await streamLog(this, ns, pod, container, q, onData, signal);
   }
 
   /** Close keep-alive sockets so the process can exit promptly. */

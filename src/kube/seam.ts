@@ -10,11 +10,16 @@
  * - `KubeObjects`: get/find/list/create/patch/delete/watch any kind, in the namespace of the command.
  * - `KubePods`: pods listed and watched with label and field selectors.
  * - `KubeReach`: whether the API server answers (fed by every request; read by timeouts and retry loops).
- * Exec, logs and port-forward streams (./exec.ts, ./logs.ts, ./portforward.ts) still take the whole `Kube`:
- * their fidelity is the wire protocol, which only the HTTPS test server and a real cluster check.
+ * - `KubeIdentity`: the context and server, as this machine's session files record what a command saw.
+ * - `KubeStreams`: a command in a container, a container's log. `Kube` opens them over the wire
+ *   (./exec.ts, ./logs.ts), whose protocol only the HTTPS test server and a real cluster check; the
+ *   in-memory cluster runs a pod program on this machine against a directory that stands for the pod.
+ * Port-forward streams (./portforward.ts) still take the whole `Kube`.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { PodQuery, Resource, WatchEventType, WatchOptions } from "./client.ts";
+import type { ExecResult, ExecStreams } from "./exec.ts";
+import type { LogQuery } from "./logs.ts";
 
 /** The verbs kodama uses on any kind, with the namespace a command runs in. */
 export interface KubeObjects {
@@ -82,3 +87,28 @@ export interface KubeReach {
 
 /** What pod targeting and waiting need: objects (TYPE/NAME targets), pods, and the server's reachability. */
 export type KubeTargets = KubeObjects & KubePods & KubeReach;
+
+/** The cluster as this machine's session files name it. */
+export interface KubeIdentity {
+  readonly contextName: string;
+  readonly server: string;
+}
+
+/** A command in a container and a container's log, as `execInPod` and `streamLog` give them. */
+export interface KubeStreams {
+  readonly namespace: string;
+  /** `execInPod` (./exec.ts): resolves with the exit code, or `error` when the stream dropped or was aborted */
+  execIn(ns: string, pod: string, container: string, command: string[], s?: ExecStreams): Promise<ExecResult>;
+  /** `streamLog` (./logs.ts): the log until its end ("eof") or `signal` ("aborted") */
+  logOf(
+    ns: string,
+    pod: string,
+    container: string,
+    q: LogQuery,
+    onData: (chunk: Uint8Array) => void | Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<"eof" | "aborted">;
+}
+
+/** What a session feature needs: its objects, the cluster's name, and the programs it runs in its pod. */
+export type KubeSessions = KubeObjects & KubeIdentity & KubeStreams;

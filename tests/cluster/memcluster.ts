@@ -10,6 +10,8 @@
  * them with the HTTPS server's). Watch events arrive asynchronously, in the server's order, as over a
  * connection. No pod runs: a test moves a pod through its life with `setPodStatus` / `podReady`
  * (what the kubelet would report); deletion is immediate after the terminating update (no grace wait).
+ * An exec runs the command on this machine against directories that stand for the pod's volumes
+ * (./memexec.ts): the real pod programs, without the wire.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import {
@@ -21,7 +23,10 @@ import {
 } from "../../src/kube/client.ts";
 import { toKodamaError } from "../../src/kube/errors.ts";
 import type { ApiWhat } from "../../src/kube/errors.ts";
-import type { KubeTargets } from "../../src/kube/seam.ts";
+import type { KubeSessions, KubeTargets } from "../../src/kube/seam.ts";
+import type { ExecResult, ExecStreams } from "../../src/kube/exec.ts";
+import type { LogQuery } from "../../src/kube/logs.ts";
+import { podPath, runInPod } from "./memexec.ts";
 import { onAbort } from "../../src/base/proc/timer.ts";
 import { ClusterApi, SYSTEM_NAMESPACES } from "./api.ts";
 import { type ResourceDef, RESOURCES } from "./resources.ts";
@@ -43,9 +48,13 @@ export interface MemClusterOptions {
   history?: number;
 }
 
-export class MemCluster implements KubeTargets {
+export class MemCluster implements KubeTargets, KubeSessions {
   readonly api: ClusterApi;
   readonly namespace: string;
+  readonly contextName = SERVER.contextName;
+  readonly server = SERVER.server;
+  /** each container's log (`NAMESPACE/POD/CONTAINER` → text), as the kubelet would serve it; a test sets it */
+  readonly logs = new Map<string, string>();
   /** the API server's reachability as `Kube.reach` reports it; a test may set `down` */
   readonly reach = { down: false, describe: () => "unreachable: the in-memory cluster was stopped" };
   /** while true, watch events are lost (a connection that stalls without closing); lists still answer */
@@ -238,6 +247,43 @@ export class MemCluster implements KubeTargets {
   whenWatching(resource: Resource, n = 1): Promise<void> {
     return this.api.whenWatching(resource, n);
   }
+
+  // ------------------------------------------------------------------ KubeStreams
+
+  async execIn(
+    ns: string,
+    pod: string,
+    container: string,
+    command: string[],
+    s: ExecStreams = {},
+  ): Promise<ExecResult> {
+    const what = { verb: "create", resource: "pods/exec", namespace: ns, name: pod };
+    const p = await this.#call(what, () => this.api.get(this.#def("pods"), ns, pod) as V1Pod);
+    return await runInPod(this.#stateDir, p, container, command, s);
+  }
+
+  async logOf(
+    ns: string,
+    pod: string,
+    container: string,
+    _q: LogQuery,
+    onData: (chunk: Uint8Array) => void | Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<"eof" | "aborted"> {
+    const what = { verb: "get", resource: "pods/log", namespace: ns, name: pod };
+    await this.#call(what, () => this.api.get(this.#def("pods"), ns, pod));
+    if (signal?.aborted) return "aborted";
+    const text = this.logs.get(`${ns}/${pod}/${container}`);
+    if (text) await onData(new TextEncoder().encode(text));
+    return "eof";
+  }
+
+  /** Where `path` in the pod's container is on this machine: the test writes and reads the pod's files there. */
+  podPath(pod: string, container: string, path: string, namespace = this.namespace): string {
+    return podPath(this.#stateDir, this.api.get(this.#def("pods"), namespace, pod) as V1Pod, container, path);
+  }
+
+  // ------------------------------------------------------------------ a test's hands
 
   /** A pod as `kubectl run NAME --image=busybox` makes it (scheduled, Pending until a status says more). */
   addPod(name: string, o: { namespace?: string; labels?: Record<string, string> } = {}): V1Pod {

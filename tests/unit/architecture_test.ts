@@ -160,3 +160,59 @@ Deno.test("architecture: a module's unit tests sit in the folder that mirrors it
     .map((e) => e.name).filter((n) => !ROOT_UNIT_TESTS.includes(n)).sort();
   assertEquals(loose, [], "move these under tests/unit/<folder>/ as src/<folder>/ (docs/architecture.md)");
 });
+
+/**
+ * Functions longer than `limit` lines in deno-fmt'd source: a declaration (function, method, arrow bound
+ * to a name) at indent N runs to the next line at indent N that starts with `}`. A reader's view, not a
+ * parser's: it sees what fmt lays out, which is what a reviewer scrolls through.
+ */
+export function longFunctions(text: string, limit: number): { line: number; lines: number; head: string }[] {
+  const head =
+    /^(\s*)(export\s+)?(default\s+)?(async\s+)?(function\*?\s*\w*|((private|public|protected|static|readonly)\s+)*(async\s+)?\*?\s*((get|set)\s+)?#?\w+\s*(<[^>]*>)?\s*\(|(const|let)\s+\w+\s*=\s*(async\s+)?(function\b|(\([^)]*\)|\w+)\s*(:[^=]*)?=>))/;
+  const lines = text.split("\n");
+  const out: { line: number; lines: number; head: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = head.exec(lines[i]);
+    if (!m || /^\s*(if|for|while|switch|catch|return|await|yield)\b/.test(lines[i])) continue;
+    const ind = m[1];
+    for (let j = i + 1; j < lines.length; j++) {
+      if (lines[j].startsWith(ind + "}")) {
+        if (j - i + 1 > limit) {
+          out.push({ line: i + 1, lines: j - i + 1, head: lines[i].trim().slice(0, 60) });
+        }
+        break;
+      }
+      const l = lines[j];
+      if (l.trim() !== "" && !l.startsWith(ind + " ") && !l.startsWith(ind + ")")) break;
+    }
+  }
+  return out;
+}
+
+Deno.test("architecture: sync stays readable: no file over 800 lines, no function over ~100 (#63)", () => {
+  const dir = new URL("src/session/sync/", ROOT);
+  const found: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    if (!e.isFile || !e.name.endsWith(".ts")) continue;
+    const text = Deno.readTextFileSync(new URL(e.name, dir));
+    const n = text.split("\n").length;
+    if (n > 800) found.push(`${e.name}: ${n} lines`);
+    for (const f of longFunctions(text, 105)) found.push(`${e.name}:${f.line}: ${f.head} (${f.lines} lines)`);
+  }
+  assertEquals(found.sort(), [], "split these (docs/sync.md, 'Where the code is')");
+});
+
+Deno.test("architecture: the function-length reader sees functions, methods and arrows, and their ends", () => {
+  const body = (n: number, ind = "  ") => Array.from({ length: n }, (_, i) => `${ind}x${i}();`).join("\n");
+  const text = [
+    `export async function* a(\n  p: number,\n): AsyncGenerator<number> {\n${body(10)}\n}`,
+    `class C {\n  async *m(o: { a: string }): Generator<number> {\n${body(10, "    ")}\n  }\n}`,
+    `const f = async (x: number) => {\n${body(3)}\n};`,
+    `function short() {\n  return 1;\n}`,
+  ].join("\n");
+  assertEquals(longFunctions(text, 5).map((f) => [f.head, f.lines]), [
+    ["export async function* a(", 14],
+    ["async *m(o: { a: string }): Generator<number> {", 12],
+  ]);
+  assertEquals(longFunctions(text, 3).map((f) => f.lines), [14, 12, 5]);
+});

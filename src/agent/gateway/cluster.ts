@@ -4,6 +4,7 @@
  */
 import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import type { Kube, Resource } from "../../kube/client.ts";
+import type { KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { GATEWAY_NAME, GATEWAY_PORT } from "../../session/spec/gateway.ts";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
@@ -62,16 +63,15 @@ export async function applyObject(
 
 /** The gateway pod's log lines that are JSON objects (the contract's log), oldest first (a signal ends the read). */
 export async function gatewayLogLines(
-  kube: Kube,
+  kube: KubeStreams,
   ns: string,
   signal?: AbortSignal,
 ): Promise<Record<string, unknown>[]> {
-  const { streamLog } = await import("../../kube/logs.ts");
   const chunks: Uint8Array[] = [];
   let size = 0;
   const LIMIT = 64 * 1024 * 1024;
   try {
-    await streamLog(kube, ns, GATEWAY_NAME, "gateway", {}, (c) => {
+    await kube.logOf(ns, GATEWAY_NAME, "gateway", {}, (c) => {
       if (size + c.length <= LIMIT) chunks.push(c);
       size += c.length;
     }, signal);

@@ -4,7 +4,7 @@
  * per session. Failure-tolerant: no gateway, a log that cannot be read or a read slower than READ_MS →
  * no figures (null), never an error for the caller.
  */
-import type { Kube } from "../../kube/client.ts";
+import type { KubeStreams } from "../../kube/seam.ts";
 import { type GatewayFigures, usageText } from "../../session/spec/gateway.ts";
 import type { SessionView } from "../../session/state/status.ts";
 import { gatewayLogLines } from "./cluster.ts";
@@ -52,7 +52,11 @@ export function withBudget(
 }
 
 /** The namespace's gateway log read once; null when there is none, it cannot be read, or it is too slow. */
-export async function readGatewayLog(kube: Kube, ns: string, ms = READ_MS): Promise<LogEvent[] | null> {
+export async function readGatewayLog(
+  kube: KubeStreams,
+  ns: string,
+  ms = READ_MS,
+): Promise<LogEvent[] | null> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
   try {
@@ -70,7 +74,7 @@ export async function readGatewayLog(kube: Kube, ns: string, ms = READ_MS): Prom
  * gateway could not be read. Budgets come from the caller (each session's recorded `--max-cost`).
  */
 export async function gatewayFigures(
-  kube: Kube,
+  kube: KubeStreams,
   ns: string,
   sessions: { name: string; budgetUsd?: number | null }[],
   ms = READ_MS,
@@ -86,7 +90,11 @@ export async function gatewayFigures(
  * rest and for every session of a namespace whose gateway could not be read. One read per namespace that
  * has such a session (`list -A` may span several), all at once.
  */
-export async function fillGatewayFigures(kube: Kube, views: SessionView[], ms = READ_MS): Promise<void> {
+export async function fillGatewayFigures(
+  kube: KubeStreams,
+  views: SessionView[],
+  ms = READ_MS,
+): Promise<void> {
   const byNs = new Map<string, SessionView[]>();
   for (const v of views) {
     v.gatewayFigures = null;

@@ -3,7 +3,7 @@
  * runs above the session all use. The session's pod only when it is running.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { concatBytes } from "../../base/text/bytes.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -14,7 +14,7 @@ import { CONTAINER } from "../spec/spec.ts";
 const dec = new TextDecoder();
 
 /** The session's pod, when it is running (else the error that says what to do). */
-export async function runningPod(kube: Kube, namespace: string, name: string): Promise<V1Pod> {
+export async function runningPod(kube: KubeSessions, namespace: string, name: string): Promise<V1Pod> {
   const v = await requireSession(kube, namespace, name);
   const why = notAttachable(v);
   if (why) throw why;
@@ -29,17 +29,16 @@ interface Captured {
 
 /** Run a command in the session container; stdout captured, stderr captured and optionally shown. */
 export async function execCapture(
-  kube: Kube,
+  kube: KubeStreams,
   pod: V1Pod,
   argv: string[],
   o: { stdin?: Uint8Array; err?: Sink; out?: Sink; signal?: AbortSignal } = {},
 ): Promise<Captured> {
-  const { execInPod } = await import("../../kube/exec.ts");
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const ns = pod.metadata?.namespace ?? kube.namespace;
   const name = pod.metadata?.name ?? "?";
-  const res = await execInPod(kube, ns, name, CONTAINER, argv, {
+  const res = await kube.execIn(ns, name, CONTAINER, argv, {
     stdin: o.stdin,
     stdout: (c) => {
       if (o.out) o.out.write(c);

@@ -3,7 +3,7 @@
  * Volumes a deleted session kept (`kodama.dev/retained`) are not a session; they are reported apart.
  */
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import {
   LABEL_RETAINED,
@@ -18,7 +18,7 @@ import { observeSessions } from "./state.ts";
 import { quote } from "../../base/text/escape.ts";
 
 /** What a command saw goes into this machine's session files (status, branch, commit, updatedAt). */
-export function observed(kube: Kube, views: SessionView[]): Promise<void> {
+export function observed(kube: KubeIdentity, views: SessionView[]): Promise<void> {
   return observeSessions({ context: kube.contextName, server: kube.server }, views);
 }
 
@@ -32,7 +32,7 @@ const isRetained = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL_RE
 
 /** One session by name (undefined view when it does not exist). */
 export async function findSession(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   name: string,
   o: { observe?: boolean } = {},
@@ -65,7 +65,7 @@ export async function findSession(
  * the user may not read is exit 4 naming the session; volumes they may not read are left out.
  */
 async function byName(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   name: string,
 ): Promise<[V1Pod[], V1PersistentVolumeClaim[]]> {
@@ -100,7 +100,7 @@ async function byName(
 
 /** Like findSession, but a missing session is exit 3 (naming kept volumes when there are some). */
 export async function requireSession(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   name: string,
   o: { observe?: boolean } = {},
@@ -137,7 +137,7 @@ export interface Listed {
 
 /** Every session in a namespace (or all namespaces when undefined). */
 export async function listSessions(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string | undefined,
   /** `later`: the caller records what it saw (`observed`) once it has shown it (a live list's first page) */
   o: { observe?: "later" } = {},
