@@ -31,6 +31,48 @@ async function fails(c: TestCluster, args: string[], o: { context?: string; stdi
   return r.stderr;
 }
 
+/**
+ * Until `kubectl get REF -o jsonpath=PATH` says something: one `kubectl get -w` whose lines are the object's
+ * states as they change, so the test waits on the event, neither sleeping nor polling.
+ */
+async function until(c: TestCluster, ref: string, ns: string, path: string, what: string) {
+  const cache = c.testServer ? ["--cache-dir", `${c.testServer.stateDir}/kubectl-cache`] : [];
+  const child = new Deno.Command(KUBECTL, {
+    args: [
+      "--kubeconfig",
+      c.kubeconfig,
+      ...cache,
+      "get",
+      ref,
+      "-n",
+      ns,
+      "-w",
+      "-o",
+      `jsonpath=${path}{"\\n"}`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const err = new Response(child.stderr).text();
+  try {
+    let text = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (text.split("\n").some((l) => l.trim())) return;
+    }
+    throw new Error(`timed out waiting for ${what}: ${await err}`);
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await child.status;
+    await err;
+  }
+}
+
 /** Set (or with `null`, remove) an object's finalizers with kubectl. */
 async function finalizers(c: TestCluster, ref: string, ns: string, list: string[] | null) {
   await ok(c, [
@@ -439,8 +481,10 @@ spec:
       await finalizers(c, k, "dev", ["example.com/hold"]);
       await ok(c, ["delete", k, "-n", "dev", "--wait=false", "--grace-period=1"]);
     }
-    // past the pod's grace period: both are still there, marked for deletion
-    await new Promise((r) => setTimeout(r, 3000));
+    // past the pod's grace period (its container was killed, as the kubelet reports it): both are still
+    // there, marked for deletion
+    const killed = "{.status.containerStatuses[0].state.terminated.finishedAt}";
+    await until(c, `pod/${pod}`, "dev", killed, "the held pod's container to be stopped");
     for (const k of [`pod/${pod}`, `cm/${cm}`]) {
       const ts = await ok(c, ["get", k, "-n", "dev", "-o", "jsonpath={.metadata.deletionTimestamp}"]);
       assertMatch(ts, /^\d{4}-\d\d-\d\dT/, k);
@@ -469,7 +513,21 @@ spec:
     // a pod a finalizer holds keeps its namespace Terminating until the finalizer goes
     await finalizers(c, "pod/p", ns, ["example.com/hold"]);
     await ok(c, ["delete", "namespace", ns, "--wait=false"]);
-    await new Promise((r) => setTimeout(r, 2500));
+    // the namespace controller has been through it: the pod is deleted and its container stopped
+    await until(
+      c,
+      "pod/p",
+      ns,
+      "{.metadata.deletionTimestamp}",
+      "the namespace controller to delete the pod",
+    );
+    await until(
+      c,
+      "pod/p",
+      ns,
+      "{.status.containerStatuses[0].state.terminated.finishedAt}",
+      "the pod to stop",
+    );
     assertEquals(await ok(c, ["get", "ns", ns, "-o", "jsonpath={.status.phase}"]), "Terminating");
     assertEquals(await ok(c, ["get", "pod", "p", "-n", ns, "-o", "name"]), "pod/p\n");
     await finalizers(c, "pod/p", ns, null);

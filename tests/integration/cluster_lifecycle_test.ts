@@ -108,7 +108,8 @@ clusterTest("cluster: fault injection", { seed: "demo", ignore: onRealCluster },
       stdout: "null",
       stderr: "null",
     }).spawn();
-    await new Promise((r) => setTimeout(r, 700));
+    // the exec's stream is open (the test server's own event: this test does not run on a real cluster)
+    await c.testServer!.runtime.streams.whenOpen(1);
     const t0 = performance.now();
     c.faults.dropStreams(true);
     const st = await long.status;

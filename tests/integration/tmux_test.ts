@@ -131,9 +131,13 @@ clusterTest(
         await term.type("stty size\n");
         await term.waitFor((s) => s.includes("30 100"), "stty size = 30 100");
         await term.tmux("resize-window", "-x", "80", "-y", "20");
-        await new Promise((r) => setTimeout(r, 300));
-        await term.type("stty size\n");
-        await term.waitFor((s) => s.includes("20 80"), "stty size after resize = 20 80");
+        // the new size travels on its own channel, after the window's: ask until the pod's terminal has it
+        for (let i = 1;; i++) {
+          await term.type("stty size\n");
+          const got = await term.waitFor((s) => s.includes("20 80"), "stty size after resize = 20 80", 2_000)
+            .then(() => true, (e) => i < 10 ? false : Promise.reject(e));
+          if (got) break;
+        }
         await term.type("exit 3\n");
         assertEquals(await term.exitCode(), 3);
         // every mode restored (the size line differs: we resized the window)

@@ -28,12 +28,21 @@ export interface Droppable {
 
 export class StreamRegistry {
   private open = new Set<Droppable>();
+  private waiters: { n: number; resolve: () => void }[] = [];
   add(d: Droppable): () => void {
     this.open.add(d);
+    this.waiters = this.waiters.filter((w) => this.open.size < w.n || void w.resolve());
     return () => this.open.delete(d);
   }
   get size(): number {
     return this.open.size;
+  }
+  /** Resolves once `n` streams (exec, attach, port-forward) are open at once: a test's "the stream is up". */
+  whenOpen(n = 1): Promise<void> {
+    if (this.open.size >= n) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.waiters.push({ n, resolve });
+    return promise;
   }
   stallAll(): void {
     for (const d of this.open) d.stall?.();
