@@ -86,6 +86,8 @@ export interface Runtime {
   dropAllStreams(): void;
   /** Make every open stream hang: stop reading from the client, close nothing. */
   stallAllStreams(): void;
+  /** Resolves once `n` streams (exec, attach, port-forward, a followed log) are open at once. */
+  whenStreamsOpen(n?: number): Promise<void>;
   /** See RuntimeState.runtimeCacheLagMs (streams/common.ts). */
   runtimeCacheLagMs: number;
   /** PIDs of every live pod process (tests check none survive shutdown). */

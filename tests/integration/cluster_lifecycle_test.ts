@@ -109,7 +109,7 @@ clusterTest("cluster: fault injection", { seed: "demo", ignore: onRealCluster },
       stderr: "null",
     }).spawn();
     // the exec's stream is open (the test server's own event: this test does not run on a real cluster)
-    await c.testServer!.runtime.streams.whenOpen(1);
+    await c.testServer!.runtime.whenStreamsOpen(1);
     const t0 = performance.now();
     c.faults.dropStreams(true);
     const st = await long.status;

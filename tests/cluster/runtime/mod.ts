@@ -106,6 +106,10 @@ class TestRuntime implements Runtime, RuntimeState {
     handleLogs(this, req, res, ctx);
   }
 
+  whenStreamsOpen(n = 1): Promise<void> {
+    return this.streams.whenOpen(n);
+  }
+
   dropAllStreams(): void {
     this.streams.dropAll();
   }
