@@ -34,7 +34,7 @@ async function until(read: () => Promise<string>, pred: (s: string) => boolean, 
 
 withSessionWorld(
   "agent attach: t takes the run over into claude in the pod's tmux; a headless --continue has its turn",
-  { seed: "demo", ignore: onRealCluster || noTmux || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { ignore: onRealCluster || noTmux || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
   async (t, w) => {
     const api = await startStandIn([
       [{ text: "Starting the long task." }, { shell: 'node -e "setTimeout(() => {}, 300000)"' }],

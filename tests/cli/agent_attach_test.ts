@@ -10,7 +10,7 @@ import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 withSessionWorld(
   "agent attach: exit 3 without a run, exit 2 for a custom agent command",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 4 * 60_000 },
+  { ignore: onRealCluster, timeoutMs: 4 * 60_000 },
   async (t, w) => {
     try {
       await Deno.writeTextFile(

@@ -20,7 +20,6 @@ const ENV_AGENT =
   `cat > /dev/null; echo "models=$KODAMA_MODELS flag=\${KODAMA_MODEL_FLAG:-none} turns=$KODAMA_MAX_TURNS cost=\${KODAMA_MAX_COST_USD:-none} retry=$KODAMA_RETRY_ATTEMPTS"`;
 
 withSessionWorld("agent check, agent keys, start's preflight, the settings flags", {
-  seed: "demo",
   timeoutMs: 10 * 60_000,
 }, async (t, w) => {
   const api = await startStandIn([], {

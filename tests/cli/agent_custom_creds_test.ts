@@ -11,7 +11,7 @@ type Obj = { kind: string; data?: Record<string, string>; stringData?: Record<st
 
 withSessionWorld(
   "custom agent: a repository's agent.command gets no ANTHROPIC_API_KEY; your own authEnv list does",
-  { seed: "demo" },
+  {},
   async (_t, w) => {
     await Deno.mkdir(join(w.cwd, ".git"));
     await Deno.writeTextFile(

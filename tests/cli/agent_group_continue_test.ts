@@ -29,7 +29,7 @@ const AGENT = [
 
 withSessionWorld(
   "agent run GROUP --continue: every replica whose latest run failed is continued, the others left alone",
-  { seed: "demo", timeoutMs: 300_000 },
+  { timeoutMs: 300_000 },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const served = await podReachableRepo(repo, onRealCluster);

@@ -14,7 +14,7 @@ const AGENT = `p=$(cat); case "$p" in edit*) echo more >> synced.txt ;; esac; ec
 
 withSessionWorld(
   "agent runs: files sync brought in before a run are not counted as its changes",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 6 * 60_000 },
+  { ignore: onRealCluster, timeoutMs: 6 * 60_000 },
   async (_t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const served = await podReachableRepo(repo, onRealCluster);

@@ -37,7 +37,7 @@ async function signed(key: string, ts: string, body: string): Promise<string> {
 
 withSessionWorld(
   "agent webhook: the pod sends a signed event when the run ends, with kodama stopped",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 5 * 60_000 },
+  { ignore: onRealCluster, timeoutMs: 5 * 60_000 },
   async (_t, w) => {
     let arrived!: (g: Got) => void;
     const first = new Promise<Got>((r) => (arrived = r));

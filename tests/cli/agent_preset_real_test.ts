@@ -89,7 +89,7 @@ async function acceptance(t: Deno.TestContext, w: SessionWorld, c: Case): Promis
 
 withSessionWorld(
   "no agent configuration: the default preset runs the real Claude Code, which commits; fetch brings it back",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
   (t, w) =>
     acceptance(t, w, {
       name: "p1",
@@ -100,7 +100,7 @@ withSessionWorld(
 
 withSessionWorld(
   "no agent configuration, --agent codex: the real Codex commits; fetch brings it back; resume --last continues",
-  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 8 * 60_000 },
+  { ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 8 * 60_000 },
   (t, w) =>
     acceptance(t, w, {
       name: "p2",
@@ -112,7 +112,7 @@ withSessionWorld(
 
 withSessionWorld(
   "no agent configuration, --agent gemini: the real Gemini CLI commits; fetch brings it back; --resume latest continues",
-  { seed: "demo", ignore: onRealCluster || missing("gemini", GEMINI), timeoutMs: 8 * 60_000 },
+  { ignore: onRealCluster || missing("gemini", GEMINI), timeoutMs: 8 * 60_000 },
   (t, w) =>
     acceptance(t, w, {
       name: "p3",

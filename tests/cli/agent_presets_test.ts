@@ -14,7 +14,6 @@ const FAKE = `cat > /dev/null; echo "args: $*"`;
 const VARIANT = `cat > /dev/null; echo "variant: $*"`;
 
 withSessionWorld("agent presets: listed; dry-run names what goes; a session's agent is every run's", {
-  seed: "demo",
   timeoutMs: 10 * 60_000,
 }, async (t, w) => {
   const done = (name: string, id: string, text: string) =>

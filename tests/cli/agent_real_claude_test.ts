@@ -41,7 +41,7 @@ async function status(w: SessionWorld, name: string) {
 
 withSessionWorld(
   "real Claude Code: start --prompt-file commits on the session branch, fetch brings it back, --continue has the history",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
   async (t, w) => {
     const api: StandIn = await startStandIn(commitScript());
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
@@ -148,7 +148,7 @@ withSessionWorld(
 
 withSessionWorld(
   "real Claude Code: denied tool uses are reported; an unreachable API is a failed run within seconds",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
+  { ignore: onRealCluster || missing("claude", CLAUDE), timeoutMs: 8 * 60_000 },
   async (t, w) => {
     const api = await startStandIn(commitScript());
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));

@@ -19,7 +19,7 @@ const dec = new TextDecoder();
 
 withSessionWorld(
   "real Codex: start --prompt-file commits on the session branch, kodama reports it, fetch brings it back",
-  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 6 * 60_000 },
+  { ignore: onRealCluster || missing("codex", CODEX), timeoutMs: 6 * 60_000 },
   async (t, w) => {
     const api = await startStandIn(commitScript());
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));

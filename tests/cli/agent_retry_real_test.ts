@@ -56,7 +56,7 @@ async function startClaude(
 
 withSessionWorld(
   "real Claude Code, overloaded longer than its own retries: waited out in the pod, the conversation continued, committed",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
+  { ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (_t, w) => {
     // every attempt Claude Code makes meets a 529: its own retries shrunk for the test with its documented
     // knob (the preset leaves them uncapped: ten, minutes of backoff), in the session's env file
@@ -89,7 +89,7 @@ withSessionWorld(
 
 withSessionWorld(
   "real Claude Code: a 429 wait is in agent status while it happens; a 401 is said at once and never retried",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
+  { ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
     const api = await startStandIn(commitScript(), {
       faults: [{ status: 429, times: 4, retryAfterMs: 8000 }],
@@ -145,7 +145,7 @@ withSessionWorld(
 
 withSessionWorld(
   "real Claude Code: KODAMA_MAX_TURNS ends the run, outcome budget, not continued",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
+  { ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (_t, w) => {
     // turns that never end: each one a tool call, a turn apart
     const turns = Array.from({ length: 8 }, (_, i) => [{ text: `step ${i}` }, { shell: `echo ${i}` }]);
@@ -171,7 +171,7 @@ withSessionWorld(
 
 withSessionWorld(
   "real Codex: a rate limit past its own retries is rate-limited, continued with exec resume --last",
-  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), family },
+  { ignore: onRealCluster || missing("codex", CODEX), family },
   async (_t, w) => {
     const api = await startStandIn(commitScript(), { faults: [{ status: 429, times: 6, retryAfterMs: 50 }] });
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));

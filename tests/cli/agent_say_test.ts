@@ -50,7 +50,7 @@ const texts = (api: StandIn) => api.mainRequests().map((r) => r.text);
 
 withSessionWorld(
   "agent say/interrupt/wait with the real Claude Code: live input, an interrupt keeps the conversation",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
+  { ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
     const api = await startStandIn();
     const env = { ANTHROPIC_API_KEY: "sk-ant-standin-6565", ANTHROPIC_BASE_URL: api.url };
@@ -180,7 +180,7 @@ withSessionWorld(
 
 withSessionWorld(
   "agent say with the real Codex: queued, it becomes the next turn's prompt in the same conversation",
-  { seed: "demo", ignore: onRealCluster || missing("codex", CODEX), family },
+  { ignore: onRealCluster || missing("codex", CODEX), family },
   async (t, w) => {
     const api = await startStandIn();
     const env = { OPENAI_API_KEY: "sk-standin-6566", OPENAI_BASE_URL: `${api.url}/v1` };
@@ -216,7 +216,7 @@ withSessionWorld(
 
 withSessionWorld(
   "agent say/wait/interrupt GROUP with the real Claude Code: every running replica",
-  { seed: "demo", ignore: onRealCluster || missing("claude", CLAUDE), family },
+  { ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
     const api = await startStandIn();
     const env = { ANTHROPIC_API_KEY: "sk-ant-standin-6568", ANTHROPIC_BASE_URL: api.url };

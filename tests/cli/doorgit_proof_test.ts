@@ -21,7 +21,7 @@ const ID = "-c user.name=agent -c user.email=agent@pod";
 
 withSessionWorld(
   "door git: a repository naming a program everywhere — start, fetch, land (merge, rebase, conflict) through MCP; nothing runs",
-  { seed: "demo", timeoutMs: 10 * 60_000 },
+  { timeoutMs: 10 * 60_000 },
   async (t, w) => {
     const root = `${w.cwd}/project`;
     const cfg = join(root, ".git", "config");

@@ -63,7 +63,7 @@ async function walkText(dir: string): Promise<string> {
 
 withSessionWorld(
   "start with a hostile .kodama.yaml: nothing from a planted HOME reaches the cluster, output or state",
-  { seed: "demo" },
+  {},
   async (t, w) => {
     const home = await fakeHome();
     const env = {

@@ -13,7 +13,6 @@ import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 const FAKE = `echo "args: $*"; while [ ! -f .done ]; do sleep 1; done; echo finished`;
 
 withSessionWorld("agent: a run cut off by its pod's end is interrupted; run --continue picks it up", {
-  seed: "demo",
   timeoutMs: 300_000,
 }, async (_t, w) => {
   try {

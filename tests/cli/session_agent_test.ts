@@ -33,7 +33,6 @@ export function agentConfig(): string {
 withSessionWorld(
   "agent runs: start --prompt-file, status running -> succeeded, logs -f, a second run, stop",
   {
-    seed: "demo",
     // fourteen steps with starts, runs and stops: over 300 s at load 25, every step passing
     timeoutMs: 12 * 60_000,
   },

@@ -16,7 +16,7 @@ function kodamaLine(c: TestCluster, home: string, args: string): string {
 
 withSessionWorld(
   "attach: an interactive shell in tmux (workspace, size forwarded, terminal restored); the picker",
-  { seed: "demo", ignore: !HAVE_TMUX },
+  { ignore: !HAVE_TMUX },
   async (t, w) => {
     const c = w.c;
     try {
@@ -102,101 +102,103 @@ withSessionWorld(
   },
 );
 
-withSessionWorld("sessions: list -w follows a stop, get -o yaml, prune, and attach's errors", {
-  seed: "demo",
-}, async (t, w) => {
-  try {
-    const started = await w.k([
-      "start",
-      "watched",
-      "--image",
-      SESSION_IMAGE,
-      "--cpu",
-      "250m",
-      "--memory",
-      "512Mi",
-    ]);
-    assertEquals(started.code, 0, started.stderr);
-
-    await t.step("list -o wide shows EXPIRES IMAGE CPU MEMORY NODE", async () => {
-      const r = await w.k(["list", "-o", "wide"]);
-      assertMatch(
-        r.stdout,
-        /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE\s+EXPIRES\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
-      );
-      assertMatch(
-        r.stdout,
-        new RegExp(
-          `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+1/1\\s+dev\\s+\\S+\\s+<none>\\s+${
-            SESSION_IMAGE.replace(/[.]/g, "\\.")
-          }\\s+250m\\s+512Mi\\s+\\S+$`,
-          "m",
-        ),
-      );
-      // a real cluster's namespace may hold other tests' sessions: each is one `session/NAME` line
-      const names = (await w.k(["list", "-o", "name"])).stdout.split("\n").filter(Boolean);
-      assert(names.includes("session/watched"), names.join(", "));
-      assertEquals(names.filter((n) => !/^session\/[a-z0-9-]+$/.test(n)), []);
-      const mask = (t: string) => t.replace(/\b\d+(s|m\d*s?)\b/g, "AGE");
-      assertEquals(mask((await w.k(["session"])).stdout), mask((await w.k(["list"])).stdout));
-    });
-
-    await t.step("list -w prints the list, then a row when the session stops", async () => {
-      const child = w.spawn(["list", "-w"]);
-      const first = await readUntil(child.stdout, /watched\s+dev\s+Running/);
-      const stop = await w.k(["stop", "watched"]);
-      assertEquals(stop.code, 0, stop.stderr);
-      let text = first.text;
-      const dec = new TextDecoder();
-      while (!/watched\s+dev\s+Stopped/.test(text)) {
-        const { value, done } = await first.rest.read();
-        if (done) break;
-        text += dec.decode(value);
-      }
-      child.kill("SIGINT");
-      await first.rest.cancel();
-      const { code } = await child.status;
-      assertEquals(code, 130);
-      assertMatch(text, /^NAME\s+NAMESPACE\s+STATUS/m);
-      assertMatch(text, /watched\s+dev\s+Stopped/);
-    });
-
-    await t.step("attach to a stopped session names resume; get -o yaml shows the Session", async () => {
-      const a = await w.k(["attach", "watched", "--command", "true"]);
-      assertEquals(a.code, 1);
-      assertStringIncludes(a.stderr, "session watched is stopped");
-      assertStringIncludes(a.stderr, "kodama resume watched");
-      const g = await w.k(["session", "get", "watched", "-o", "yaml"]);
-      assertEquals(g.code, 0, g.stderr);
-      const obj = parse(g.stdout);
-      assertEquals([obj.kind, obj.metadata.name, obj.status.phase], ["Session", "watched", "Stopped"]);
-      assertEquals(obj.spec.cpu, "250m");
-      assertEquals(obj.status.volumes.map((v: { name: string }) => v.name).sort(), [
-        "kodama-claude-home-watched",
-        "kodama-workspace-watched",
+withSessionWorld(
+  "sessions: list -w follows a stop, get -o yaml, prune, and attach's errors",
+  {},
+  async (t, w) => {
+    try {
+      const started = await w.k([
+        "start",
+        "watched",
+        "--image",
+        SESSION_IMAGE,
+        "--cpu",
+        "250m",
+        "--memory",
+        "512Mi",
       ]);
-      const missing = await w.k(["attach", "nosuch", "--command", "true"]);
-      assertEquals(missing.code, 3);
-      assertStringIncludes(missing.stderr, 'session "nosuch" not found in namespace dev');
-    });
+      assertEquals(started.code, 0, started.stderr);
 
-    await t.step(
-      "prune removes state files whose session is gone; list says when there are some",
-      async () => {
-        const d = await w.k(["delete", "watched", "--force", "--purge", "--keep-config"]);
-        assertEquals(d.code, 0, d.stderr);
-        const l = await w.k(["list"]);
-        assertStringIncludes(l.stderr, "1 local session file has no session in the cluster (watched)");
-        assertStringIncludes(l.stderr, "kodama session prune");
-        const dry = await w.k(["session", "prune", "--dry-run"]);
-        assertStringIncludes(dry.stdout, "would remove watched");
-        await Deno.stat(`${w.home}/sessions/watched.yaml`);
-        const p = await w.k(["session", "prune"]);
-        assertStringIncludes(p.stdout, "removed watched (namespace dev, context dev)");
-        assert(!(await w.k(["list"])).stderr.includes("local session file"));
-      },
-    );
-  } finally {
-    await purge(w, "watched");
-  }
-});
+      await t.step("list -o wide shows EXPIRES IMAGE CPU MEMORY NODE", async () => {
+        const r = await w.k(["list", "-o", "wide"]);
+        assertMatch(
+          r.stdout,
+          /^NAME\s+NAMESPACE\s+STATUS\s+SYNC\s+BRANCH\s+READY\s+OWNER\s+AGE\s+EXPIRES\s+IMAGE\s+CPU\s+MEMORY\s+NODE$/m,
+        );
+        assertMatch(
+          r.stdout,
+          new RegExp(
+            `^watched\\s+dev\\s+Running\\s+Inactive\\s+<none>\\s+1/1\\s+dev\\s+\\S+\\s+<none>\\s+${
+              SESSION_IMAGE.replace(/[.]/g, "\\.")
+            }\\s+250m\\s+512Mi\\s+\\S+$`,
+            "m",
+          ),
+        );
+        // a real cluster's namespace may hold other tests' sessions: each is one `session/NAME` line
+        const names = (await w.k(["list", "-o", "name"])).stdout.split("\n").filter(Boolean);
+        assert(names.includes("session/watched"), names.join(", "));
+        assertEquals(names.filter((n) => !/^session\/[a-z0-9-]+$/.test(n)), []);
+        const mask = (t: string) => t.replace(/\b\d+(s|m\d*s?)\b/g, "AGE");
+        assertEquals(mask((await w.k(["session"])).stdout), mask((await w.k(["list"])).stdout));
+      });
+
+      await t.step("list -w prints the list, then a row when the session stops", async () => {
+        const child = w.spawn(["list", "-w"]);
+        const first = await readUntil(child.stdout, /watched\s+dev\s+Running/);
+        const stop = await w.k(["stop", "watched"]);
+        assertEquals(stop.code, 0, stop.stderr);
+        let text = first.text;
+        const dec = new TextDecoder();
+        while (!/watched\s+dev\s+Stopped/.test(text)) {
+          const { value, done } = await first.rest.read();
+          if (done) break;
+          text += dec.decode(value);
+        }
+        child.kill("SIGINT");
+        await first.rest.cancel();
+        const { code } = await child.status;
+        assertEquals(code, 130);
+        assertMatch(text, /^NAME\s+NAMESPACE\s+STATUS/m);
+        assertMatch(text, /watched\s+dev\s+Stopped/);
+      });
+
+      await t.step("attach to a stopped session names resume; get -o yaml shows the Session", async () => {
+        const a = await w.k(["attach", "watched", "--command", "true"]);
+        assertEquals(a.code, 1);
+        assertStringIncludes(a.stderr, "session watched is stopped");
+        assertStringIncludes(a.stderr, "kodama resume watched");
+        const g = await w.k(["session", "get", "watched", "-o", "yaml"]);
+        assertEquals(g.code, 0, g.stderr);
+        const obj = parse(g.stdout);
+        assertEquals([obj.kind, obj.metadata.name, obj.status.phase], ["Session", "watched", "Stopped"]);
+        assertEquals(obj.spec.cpu, "250m");
+        assertEquals(obj.status.volumes.map((v: { name: string }) => v.name).sort(), [
+          "kodama-claude-home-watched",
+          "kodama-workspace-watched",
+        ]);
+        const missing = await w.k(["attach", "nosuch", "--command", "true"]);
+        assertEquals(missing.code, 3);
+        assertStringIncludes(missing.stderr, 'session "nosuch" not found in namespace dev');
+      });
+
+      await t.step(
+        "prune removes state files whose session is gone; list says when there are some",
+        async () => {
+          const d = await w.k(["delete", "watched", "--force", "--purge", "--keep-config"]);
+          assertEquals(d.code, 0, d.stderr);
+          const l = await w.k(["list"]);
+          assertStringIncludes(l.stderr, "1 local session file has no session in the cluster (watched)");
+          assertStringIncludes(l.stderr, "kodama session prune");
+          const dry = await w.k(["session", "prune", "--dry-run"]);
+          assertStringIncludes(dry.stdout, "would remove watched");
+          await Deno.stat(`${w.home}/sessions/watched.yaml`);
+          const p = await w.k(["session", "prune"]);
+          assertStringIncludes(p.stdout, "removed watched (namespace dev, context dev)");
+          assert(!(await w.k(["list"])).stderr.includes("local session file"));
+        },
+      );
+    } finally {
+      await purge(w, "watched");
+    }
+  },
+);

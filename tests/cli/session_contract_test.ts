@@ -95,9 +95,7 @@ Deno.test({
 
 withSessionWorld(
   "a clone that fails with --no-wait: Failed once (no restart loop); a new start says delete",
-  {
-    seed: "demo",
-  },
+  {},
   async (t, w) => {
     try {
       await t.step("the pod fails once: phase Failed, the clone container not restarted", async () => {

@@ -12,7 +12,7 @@ const FILES = "~/.config/helix/config.toml ~/.config/helix/languages.toml ~/.con
 
 withSessionWorld(
   "editor config: defaults by default, repo overrides, edits kept, editor.enabled false",
-  { seed: "demo", timeoutMs: 300_000 },
+  { timeoutMs: 300_000 },
   async (t, w) => {
     try {
       await t.step("a plain start: the ConfigMap with three defaults, the files in ~/.config", async () => {

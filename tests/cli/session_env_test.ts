@@ -14,7 +14,7 @@ const ENVLOAD = await Deno.readTextFile(new URL("../../src/agent/pod/envload.sh"
 
 withSessionWorld(
   "sessions: session env set|unset changes the env Secret and the running pod's next run, no replace",
-  { seed: "demo", timeoutMs: 5 * 60_000 },
+  { timeoutMs: 5 * 60_000 },
   async (_t, w) => {
     const envFile = join(w.cwd, "one.env");
     await Deno.writeTextFile(envFile, "KEEP=1\nGONE=old\n");

@@ -17,7 +17,7 @@ const ID = "-c user.name=agent -c user.email=agent@pod";
 
 withSessionWorld(
   "session fetch: never moves a checked-out branch, only moves forward unless the person forces it",
-  { seed: "demo", timeoutMs: 10 * 60_000 },
+  { timeoutMs: 10 * 60_000 },
   async (t, w) => {
     const root = `${w.cwd}/project`;
     await Deno.mkdir(root, { recursive: true });

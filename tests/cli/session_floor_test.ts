@@ -37,7 +37,6 @@ async function podEvents(w: { kc: (a: string[]) => Promise<{ stdout: string }> }
 }
 
 withSessionWorld("start: a slow Immediate class is waited for before the pod; the scheduler never parks it", {
-  seed: "demo",
   ignore: onRealCluster,
 }, async (_t, w) => {
   try {
@@ -70,7 +69,6 @@ withSessionWorld("start: a slow Immediate class is waited for before the pod; th
 });
 
 withSessionWorld("start: a WaitForFirstConsumer class goes with the pod, which binds its claims", {
-  seed: "demo",
   ignore: onRealCluster,
 }, async (_t, w) => {
   try {

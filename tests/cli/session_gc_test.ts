@@ -10,7 +10,6 @@ import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 withSessionWorld("gc: expired sessions are listed, warned about, and deleted (volumes kept unless --purge)", {
-  seed: "demo",
   timeoutMs: 240_000,
 }, async (_t, w) => {
   const names = ["old1", "old2", "keep"];
@@ -100,13 +99,15 @@ withSessionWorld("gc: expired sessions are listed, warned about, and deleted (vo
   }
 });
 
-withSessionWorld("gc: a namespace the user cannot list is a clear RBAC message, exit 4", {
-  seed: "demo",
-}, async (_t, w) => {
-  const r = await w.k(["gc", "--dry-run", "-n", "kube-system"]);
-  assertEquals(r.code, 4, r.stderr);
-  assertMatch(r.stderr, /^(error: )?gc: cannot list sessions in namespace kube-system: .*forbidden/im);
-  assertStringIncludes(r.stderr, "gc needs list on pods and persistentvolumeclaims");
-  assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
-  assert(!hasStackTrace(r.stderr));
-});
+withSessionWorld(
+  "gc: a namespace the user cannot list is a clear RBAC message, exit 4",
+  {},
+  async (_t, w) => {
+    const r = await w.k(["gc", "--dry-run", "-n", "kube-system"]);
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(r.stderr, /^(error: )?gc: cannot list sessions in namespace kube-system: .*forbidden/im);
+    assertStringIncludes(r.stderr, "gc needs list on pods and persistentvolumeclaims");
+    assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+    assert(!hasStackTrace(r.stderr));
+  },
+);

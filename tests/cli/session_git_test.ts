@@ -19,7 +19,6 @@ const b64 = (s: string) => btoa(s);
 withSessionWorld(
   "sessions: start --repo clones onto an automatic branch, --branch, resume keeps the workspace",
   {
-    seed: "demo",
     ignore: onRealCluster,
     // fifteen starts and resumes: ~2.5 min on a quiet machine, over 5 min at load 30 (the mid-session run)
     timeoutMs: 12 * 60_000,
@@ -249,7 +248,7 @@ withSessionWorld(
 
 withSessionWorld(
   "sessions: an HTTPS clone with the token from .env; the token is in the credentials Secret only",
-  { seed: "demo", ignore: onRealCluster },
+  { ignore: onRealCluster },
   async (t, w) => {
     const dir = await Deno.makeTempDir({ prefix: "kodama-https-" });
     const repo = await makeTestRepo(dir);
@@ -366,7 +365,7 @@ function fakeSsh(log: string): string {
 
 withSessionWorld(
   "sessions: an ssh clone with the key from git.secretName (mode 0600 copy, accept-new or known_hosts)",
-  { seed: "demo", ignore: onRealCluster },
+  { ignore: onRealCluster },
   async (t, w) => {
     const c = w.c;
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));

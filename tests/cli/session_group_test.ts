@@ -35,7 +35,7 @@ const CHECK = "cat result.txt; grep -q good result.txt";
 
 withSessionWorld(
   "best of N: start --replicas, compare, --diff, adopt, list, delete --group --keep, a failed replica",
-  { seed: "demo", timeoutMs: 900_000 },
+  { timeoutMs: 900_000 },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     // what the session pods clone: the bare repository here; on a real cluster, a git daemon they reach

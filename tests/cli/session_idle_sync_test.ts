@@ -77,7 +77,7 @@ async function startSynced(w: SessionWorld, name: string, root: string, idle = "
 
 withSessionWorld(
   "idle stop with sync: a pod edit is flushed down before the stop; a local edit after it goes up on resume",
-  { seed: "demo", family },
+  { family },
   async (_t, w) => {
     const name = "flush-a";
     const root = join(w.cwd, "proj");
@@ -146,7 +146,7 @@ withSessionWorld(
 
 withSessionWorld(
   "idle stop with sync: activity while the sync flushes cancels the stop; the session stops later",
-  { seed: "demo", family },
+  { family },
   async (_t, w) => {
     const name = "flush-b";
     const root = join(w.cwd, "proj");
@@ -236,7 +236,7 @@ async function inPod(w: SessionWorld, name: string, file: string): Promise<void>
 
 withSessionWorld(
   "idle stop with sync: a resume that does not finish here (a timeout, --no-wait) leaves the sync running",
-  { seed: "demo", family },
+  { family },
   async (_t, w) => {
     const name = "flush-c";
     const root = join(w.cwd, "proj");
@@ -273,7 +273,7 @@ withSessionWorld(
 
 withSessionWorld(
   "idle stop with sync on two machines: the pod waits for both to flush, and each gets the pod's edit",
-  { seed: "demo", family },
+  { family },
   async (_t, w) => {
     const name = "flush-d";
     const rootA = join(w.cwd, "proj");
@@ -330,7 +330,7 @@ withSessionWorld(
 
 withSessionWorld(
   "idle stop: an agent run is activity, the session stays up while it works and stops after",
-  { seed: "demo", family },
+  { family },
   async (_t, w) => {
     const name = "flush-ag";
     // an agent that works (reads nothing, writes nothing) until told to finish

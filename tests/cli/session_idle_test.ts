@@ -16,7 +16,7 @@ const family = new SideBySide("idle stop (side by side)", 360_000);
 
 withSessionWorld(
   "idle stop: an idle session stops by itself, list/get say so, attach --resume brings it back with its files",
-  { seed: "demo", family },
+  { family },
   async (_t, w) => {
     try {
       const s = await w.k(["start", "pool-idl", "--image", SESSION_IMAGE, "--no-sync", "--idle-stop", "10s"]);
@@ -63,32 +63,33 @@ withSessionWorld(
   },
 );
 
-withSessionWorld("idle stop and ttl: bad durations are one line and exit 2, before any request", {
-  seed: "demo",
-}, async (_t, w) => {
-  const cases: [string[], RegExp][] = [
-    [["--idle-stop", "soon"], /invalid --idle-stop "soon"/],
-    [["--idle-stop", "5s"], /invalid --idle-stop "5s": at least 10s/],
-    [["--ttl", "-1h"], /invalid --ttl "-1h"/],
-    [["--ttl", "0"], /invalid --ttl "0": must be longer than 0/],
-    [["--ttl", "2020-01-01T00:00:00Z"], /invalid --ttl "2020-01-01T00:00:00Z": that time has passed/],
-    [["--ttl", "2099-13-45T00:00:00Z"], /invalid --ttl "2099-13-45T00:00:00Z": not a time/],
-  ];
-  for (const [args, re] of cases) {
-    const r = await w.k(["start", "bad", "--image", SESSION_IMAGE, "--no-sync", ...args]);
-    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-    assertMatch(r.stderr, re);
-    assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
-    assert(!hasStackTrace(r.stderr));
-  }
-  const left = await w.kc(["get", "pods,pvc,secrets", "-l", "kodama.dev/session=bad", "-o", "name"]);
-  assertEquals(left.stdout.trim(), "");
-});
+withSessionWorld(
+  "idle stop and ttl: bad durations are one line and exit 2, before any request",
+  {},
+  async (_t, w) => {
+    const cases: [string[], RegExp][] = [
+      [["--idle-stop", "soon"], /invalid --idle-stop "soon"/],
+      [["--idle-stop", "5s"], /invalid --idle-stop "5s": at least 10s/],
+      [["--ttl", "-1h"], /invalid --ttl "-1h"/],
+      [["--ttl", "0"], /invalid --ttl "0": must be longer than 0/],
+      [["--ttl", "2020-01-01T00:00:00Z"], /invalid --ttl "2020-01-01T00:00:00Z": that time has passed/],
+      [["--ttl", "2099-13-45T00:00:00Z"], /invalid --ttl "2099-13-45T00:00:00Z": not a time/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await w.k(["start", "bad", "--image", SESSION_IMAGE, "--no-sync", ...args]);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assertMatch(r.stderr, re);
+      assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+      assert(!hasStackTrace(r.stderr));
+    }
+    const left = await w.kc(["get", "pods,pvc,secrets", "-l", "kodama.dev/session=bad", "-o", "name"]);
+    assertEquals(left.stdout.trim(), "");
+  },
+);
 
 withSessionWorld(
   "idle stop: a running command keeps the session up, and so do fresh writes into the workspace",
   {
-    seed: "demo",
     family,
     // the writes come from outside the pod's processes, straight into the test server's volume directory
     ignore: onRealCluster,

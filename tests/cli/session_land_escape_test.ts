@@ -30,7 +30,7 @@ const commitTree = (build: string, entry: string) =>
 
 withSessionWorld(
   "session land: a hostile pod's commits write no link out, remove no file outside or untracked",
-  { seed: "demo", timeoutMs: 10 * 60_000 },
+  { timeoutMs: 10 * 60_000 },
   async (t, w) => {
     const { pod, until } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;

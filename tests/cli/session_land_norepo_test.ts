@@ -8,7 +8,7 @@ import { readLocal, syncSide } from "./_sync.ts";
 
 const NAME = "land-norepo";
 
-withSessionWorld("session land without --repo: the .git sent at start", { seed: "demo" }, async (_t, w) => {
+withSessionWorld("session land without --repo: the .git sent at start", {}, async (_t, w) => {
   const { pod, until } = syncSide(w, NAME);
   const root = `${w.cwd}/project`;
   await Deno.mkdir(root, { recursive: true });

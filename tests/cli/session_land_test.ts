@@ -14,7 +14,7 @@ const ID = "-c user.name=agent -c user.email=agent@pod";
 
 withSessionWorld(
   "session land: the session's commits onto the current branch, with the sync",
-  { seed: "demo", timeoutMs: 12 * 60_000 },
+  { timeoutMs: 12 * 60_000 },
   async (t, w) => {
     const { podCat, pod, until } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;

@@ -9,7 +9,6 @@ import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 withSessionWorld("overlap: a second two-way sync of the same tree is refused, naming the first", {
-  seed: "demo",
   timeoutMs: 300_000,
 }, async (t, w) => {
   const project = `${w.cwd}/project`;

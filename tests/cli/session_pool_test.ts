@@ -87,7 +87,7 @@ const ensure = (
 
 withSessionWorld(
   "pool: a start takes a Bound pair made before it; stop/resume/delete find it there; drain spares it",
-  { seed: "demo", timeoutMs: 600_000 },
+  { timeoutMs: 600_000 },
   async (_t, w) => {
     const name = "pool-a1";
     // this test sizes the pool itself: start says how to refill instead of doing it
@@ -166,7 +166,7 @@ withSessionWorld(
 
 withSessionWorld(
   "pool: start refills the pool in the background with new volumes (a taken one never goes back)",
-  { seed: "demo", timeoutMs: 600_000 },
+  { timeoutMs: 600_000 },
   async (_t, w) => {
     const name = "pool-b1";
     try {
@@ -189,7 +189,6 @@ withSessionWorld(
 );
 
 withSessionWorld("pool: concurrent claims never share a pair; a start without a match makes its own", {
-  seed: "demo",
   timeoutMs: 300_000,
   ignore: onRealCluster,
 }, async (_t, w) => {
@@ -255,7 +254,7 @@ withSessionWorld("pool: concurrent claims never share a pair; a start without a 
   }
 });
 
-withSessionWorld("pool: bad input exits 2 with one line", { seed: "demo" }, async (_t, w) => {
+withSessionWorld("pool: bad input exits 2 with one line", {}, async (_t, w) => {
   for (
     const args of [
       ["pool", "ensure", "--size", "-1"],

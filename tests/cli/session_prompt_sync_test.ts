@@ -10,7 +10,6 @@ import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 const AGENT = "cat > /dev/null; echo agent: ran";
 
 withSessionWorld("prompt file: inside the synced tree it stays on this machine, said once", {
-  seed: "demo",
   timeoutMs: 300_000,
 }, async (t, w) => {
   await Deno.writeTextFile(

@@ -15,7 +15,7 @@ const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
 withSessionWorld(
   "sessions: start --replace keeps the recorded repo, branch and --no-sync; a changed env file is taken",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 5 * 60_000 },
+  { ignore: onRealCluster, timeoutMs: 5 * 60_000 },
   async (_t, w) => {
     const dir = await Deno.makeTempDir({ prefix: "kodama-repo-" });
     const repo = await makeTestRepo(dir);

@@ -13,7 +13,7 @@ const S = "rsafe-a";
 
 withSessionWorld(
   "restore: a bad file is refused before anything is touched; a failed unpack puts everything back",
-  { seed: "demo", timeoutMs: 600_000 },
+  { timeoutMs: 600_000 },
   async (t, w) => {
     const sh = async (cmd: string) => {
       const r = await w.sh(S, cmd);

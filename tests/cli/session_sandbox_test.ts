@@ -17,136 +17,140 @@ type Obj = Record<string, any>;
 
 const config = (w: { home: string }, yaml: string) => Deno.writeTextFile(`${w.home}/config.yaml`, yaml);
 
-withSessionWorld("sandbox: dry-run shows it, start makes the policy first, delete and rollback remove it", {
-  seed: "demo",
-}, async (t, w) => {
-  await config(w, "session:\n  egress:\n    deny: [10.244.0.0/16, 10.96.0.0/12]\n");
-  try {
-    await t.step(
-      "--dry-run -o yaml: the policy and the locked-down pod, accepted by the API server",
-      async () => {
-        const r = await w.k([
-          "start",
-          "sb",
-          "--image",
-          SESSION_IMAGE,
-          "--no-sync",
-          "--dry-run",
-          "-o",
-          "yaml",
-        ]);
+withSessionWorld(
+  "sandbox: dry-run shows it, start makes the policy first, delete and rollback remove it",
+  {},
+  async (t, w) => {
+    await config(w, "session:\n  egress:\n    deny: [10.244.0.0/16, 10.96.0.0/12]\n");
+    try {
+      await t.step(
+        "--dry-run -o yaml: the policy and the locked-down pod, accepted by the API server",
+        async () => {
+          const r = await w.k([
+            "start",
+            "sb",
+            "--image",
+            SESSION_IMAGE,
+            "--no-sync",
+            "--dry-run",
+            "-o",
+            "yaml",
+          ]);
+          assertEquals(r.code, 0, r.stderr);
+          const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+          const np = docs.find((d) => d.kind === "NetworkPolicy")!;
+          assertEquals(np.metadata.name, "kodama-egress-sb");
+          assertEquals(np.metadata.labels["kodama.dev/session"], "sb");
+          assertEquals(np.spec.policyTypes, ["Egress"]);
+          assertEquals(np.spec.egress[1].to[0].ipBlock, {
+            cidr: "0.0.0.0/0",
+            except: [
+              "169.254.0.0/16",
+              "100.100.100.200/32",
+              "168.63.129.16/32",
+              "10.244.0.0/16",
+              "10.96.0.0/12",
+            ],
+          });
+          const pod = docs.find((d) => d.kind === "Pod")!;
+          assertEquals(pod.spec.automountServiceAccountToken, false);
+          assertEquals(pod.spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+          assertEquals(pod.spec.containers[0].securityContext.allowPrivilegeEscalation, false);
+          assertEquals(pod.spec.containers[0].securityContext.capabilities.drop, ["ALL"]);
+          const server = await kubectl(w.c, ["-n", "dev", "apply", "--dry-run=server", "-f", "-"], {
+            context: "dev",
+            stdin: r.stdout,
+          });
+          assertEquals(server.code, 0, server.stderr);
+          assertStringIncludes(
+            server.stdout,
+            "networkpolicy.networking.k8s.io/kodama-egress-sb created (server dry run)",
+          );
+          assertEquals((await w.kc(["get", "netpol", "-o", "name"])).stdout.trim(), "");
+        },
+      );
+
+      await t.step("start: the policy exists with the pod; the pod has no token; attach works", async () => {
+        const r = await w.k(["start", "sb", "--image", SESSION_IMAGE, "--no-sync"]);
         assertEquals(r.code, 0, r.stderr);
-        const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
-        const np = docs.find((d) => d.kind === "NetworkPolicy")!;
-        assertEquals(np.metadata.name, "kodama-egress-sb");
-        assertEquals(np.metadata.labels["kodama.dev/session"], "sb");
-        assertEquals(np.spec.policyTypes, ["Egress"]);
-        assertEquals(np.spec.egress[1].to[0].ipBlock, {
-          cidr: "0.0.0.0/0",
-          except: [
-            "169.254.0.0/16",
-            "100.100.100.200/32",
-            "168.63.129.16/32",
-            "10.244.0.0/16",
-            "10.96.0.0/12",
-          ],
-        });
-        const pod = docs.find((d) => d.kind === "Pod")!;
+        const np = await w.kc(["get", "netpol", "-l", "kodama.dev/session=sb", "-o", "name"]);
+        assertEquals(np.stdout.trim(), "networkpolicy.networking.k8s.io/kodama-egress-sb");
+        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-sb", "-o", "json"])).stdout);
         assertEquals(pod.spec.automountServiceAccountToken, false);
-        assertEquals(pod.spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
-        assertEquals(pod.spec.containers[0].securityContext.allowPrivilegeEscalation, false);
-        assertEquals(pod.spec.containers[0].securityContext.capabilities.drop, ["ALL"]);
-        const server = await kubectl(w.c, ["-n", "dev", "apply", "--dry-run=server", "-f", "-"], {
-          context: "dev",
-          stdin: r.stdout,
-        });
-        assertEquals(server.code, 0, server.stderr);
-        assertStringIncludes(
-          server.stdout,
-          "networkpolicy.networking.k8s.io/kodama-egress-sb created (server dry run)",
+        assert(
+          !(pod.spec.volumes ?? []).some((v: Obj) => v.projected || /token/.test(v.name)),
+          JSON.stringify(pod.spec.volumes),
         );
+        const g = await w.k(["session", "get", "sb"]);
+        assertStringIncludes(
+          g.stdout,
+          "egress NetworkPolicy kodama-egress-sb (all but link-local; denied 10.244.0.0/16, 10.96.0.0/12); no ServiceAccount token; the image's user",
+        );
+        const a = await w.sh("sb", "echo inside");
+        assertEquals([a.code, a.stdout], [0, "inside\n"], a.stderr);
+      });
+
+      await t.step("stop keeps the policy, resume uses it, delete removes it", async () => {
+        assertEquals((await w.k(["stop", "sb"])).code, 0);
+        assertEquals((await w.kc(["get", "netpol", "kodama-egress-sb", "-o", "name"])).code, 0);
+        // removed meanwhile (by hand): resume puts it back before the pod
+        assertEquals((await w.kc(["delete", "netpol", "kodama-egress-sb"])).code, 0);
+        const res = await w.k(["resume", "sb"]);
+        assertEquals(res.code, 0, res.stderr);
+        assertEquals((await w.kc(["get", "netpol", "kodama-egress-sb", "-o", "name"])).code, 0);
+        const d = await w.k(["delete", "sb", "--force", "--purge"]);
+        assertEquals(d.code, 0, d.stderr);
+        assertStringIncludes(d.stderr, "networkpolicy/kodama-egress-sb");
         assertEquals((await w.kc(["get", "netpol", "-o", "name"])).stdout.trim(), "");
-      },
+      });
+
+      await t.step("a start that fails after the policy was made removes it (rollback)", async () => {
+        // a claim of the workspace's name that kodama did not keep: the start refuses it (exit 2)
+        const claim =
+          `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: kodama-workspace-rb}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n`;
+        const made = await kubectl(w.c, ["-n", "dev", "apply", "-f", "-"], { context: "dev", stdin: claim });
+        assertEquals(made.code, 0, made.stderr);
+        const r = await w.k(["start", "rb", "--image", SESSION_IMAGE, "--no-sync"]);
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(r.stderr, "networkpolicy kodama-egress-rb");
+        assertEquals((await w.kc(["get", "netpol", "-o", "name"])).stdout.trim(), "");
+        assertEquals((await w.kc(["get", "secret", "kodama-env-rb", "-o", "name"])).code, 1);
+        await w.kc(["delete", "pvc", "kodama-workspace-rb", "--wait=false"]);
+      });
+    } finally {
+      await purge(w, "sb");
+      await purge(w, "rb");
+    }
+  },
+);
+
+withSessionWorld(
+  "sandbox: bad egress settings are exit 2 naming the key, before anything is made",
+  {},
+  async (_t, w) => {
+    const cases: [string, string[]][] = [
+      ["session:\n  egress:\n    deny: [10.0.0.0/33]\n", ["session.egress.deny", "not a CIDR"]],
+      ["session:\n  egress:\n    allow: [example.com]\n", ["session.egress.allow", "not a CIDR"]],
+      ["session:\n  egress:\n    allow: [169.254.169.254/32]\n", ["inside the denied range 169.254.0.0/16"]],
+      ["session:\n  egress:\n    deny: [10.0.0.0/8]\n    allow: [10.3.0.0/16]\n", [
+        "10.3.0.0/16",
+        "10.0.0.0/8",
+      ]],
+      ["session:\n  runAsUser: -1\n", ["session.runAsUser"]],
+    ];
+    for (const [yaml, says] of cases) {
+      await config(w, yaml);
+      const r = await w.k(["start", "bad", "--image", SESSION_IMAGE, "--no-sync"]);
+      assertEquals(r.code, 2, `${yaml}: ${r.stderr}`);
+      for (const s of says) assertStringIncludes(r.stderr, s, yaml);
+      assert(r.stderr.trim().split("\n").length <= 3, r.stderr);
+    }
+    assertEquals(
+      (await w.kc(["get", "netpol,secret,pvc", "-l", "kodama.dev/session=bad", "-o", "name"])).stdout,
+      "",
     );
-
-    await t.step("start: the policy exists with the pod; the pod has no token; attach works", async () => {
-      const r = await w.k(["start", "sb", "--image", SESSION_IMAGE, "--no-sync"]);
-      assertEquals(r.code, 0, r.stderr);
-      const np = await w.kc(["get", "netpol", "-l", "kodama.dev/session=sb", "-o", "name"]);
-      assertEquals(np.stdout.trim(), "networkpolicy.networking.k8s.io/kodama-egress-sb");
-      const pod = JSON.parse((await w.kc(["get", "pod", "kodama-sb", "-o", "json"])).stdout);
-      assertEquals(pod.spec.automountServiceAccountToken, false);
-      assert(
-        !(pod.spec.volumes ?? []).some((v: Obj) => v.projected || /token/.test(v.name)),
-        JSON.stringify(pod.spec.volumes),
-      );
-      const g = await w.k(["session", "get", "sb"]);
-      assertStringIncludes(
-        g.stdout,
-        "egress NetworkPolicy kodama-egress-sb (all but link-local; denied 10.244.0.0/16, 10.96.0.0/12); no ServiceAccount token; the image's user",
-      );
-      const a = await w.sh("sb", "echo inside");
-      assertEquals([a.code, a.stdout], [0, "inside\n"], a.stderr);
-    });
-
-    await t.step("stop keeps the policy, resume uses it, delete removes it", async () => {
-      assertEquals((await w.k(["stop", "sb"])).code, 0);
-      assertEquals((await w.kc(["get", "netpol", "kodama-egress-sb", "-o", "name"])).code, 0);
-      // removed meanwhile (by hand): resume puts it back before the pod
-      assertEquals((await w.kc(["delete", "netpol", "kodama-egress-sb"])).code, 0);
-      const res = await w.k(["resume", "sb"]);
-      assertEquals(res.code, 0, res.stderr);
-      assertEquals((await w.kc(["get", "netpol", "kodama-egress-sb", "-o", "name"])).code, 0);
-      const d = await w.k(["delete", "sb", "--force", "--purge"]);
-      assertEquals(d.code, 0, d.stderr);
-      assertStringIncludes(d.stderr, "networkpolicy/kodama-egress-sb");
-      assertEquals((await w.kc(["get", "netpol", "-o", "name"])).stdout.trim(), "");
-    });
-
-    await t.step("a start that fails after the policy was made removes it (rollback)", async () => {
-      // a claim of the workspace's name that kodama did not keep: the start refuses it (exit 2)
-      const claim =
-        `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: kodama-workspace-rb}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n`;
-      const made = await kubectl(w.c, ["-n", "dev", "apply", "-f", "-"], { context: "dev", stdin: claim });
-      assertEquals(made.code, 0, made.stderr);
-      const r = await w.k(["start", "rb", "--image", SESSION_IMAGE, "--no-sync"]);
-      assertEquals(r.code, 2, r.stderr);
-      assertStringIncludes(r.stderr, "networkpolicy kodama-egress-rb");
-      assertEquals((await w.kc(["get", "netpol", "-o", "name"])).stdout.trim(), "");
-      assertEquals((await w.kc(["get", "secret", "kodama-env-rb", "-o", "name"])).code, 1);
-      await w.kc(["delete", "pvc", "kodama-workspace-rb", "--wait=false"]);
-    });
-  } finally {
-    await purge(w, "sb");
-    await purge(w, "rb");
-  }
-});
-
-withSessionWorld("sandbox: bad egress settings are exit 2 naming the key, before anything is made", {
-  seed: "demo",
-}, async (_t, w) => {
-  const cases: [string, string[]][] = [
-    ["session:\n  egress:\n    deny: [10.0.0.0/33]\n", ["session.egress.deny", "not a CIDR"]],
-    ["session:\n  egress:\n    allow: [example.com]\n", ["session.egress.allow", "not a CIDR"]],
-    ["session:\n  egress:\n    allow: [169.254.169.254/32]\n", ["inside the denied range 169.254.0.0/16"]],
-    ["session:\n  egress:\n    deny: [10.0.0.0/8]\n    allow: [10.3.0.0/16]\n", [
-      "10.3.0.0/16",
-      "10.0.0.0/8",
-    ]],
-    ["session:\n  runAsUser: -1\n", ["session.runAsUser"]],
-  ];
-  for (const [yaml, says] of cases) {
-    await config(w, yaml);
-    const r = await w.k(["start", "bad", "--image", SESSION_IMAGE, "--no-sync"]);
-    assertEquals(r.code, 2, `${yaml}: ${r.stderr}`);
-    for (const s of says) assertStringIncludes(r.stderr, s, yaml);
-    assert(r.stderr.trim().split("\n").length <= 3, r.stderr);
-  }
-  assertEquals(
-    (await w.kc(["get", "netpol,secret,pvc", "-l", "kodama.dev/session=bad", "-o", "name"])).stdout,
-    "",
-  );
-});
+  },
+);
 
 Deno.test({
   name:

@@ -28,7 +28,6 @@ const PLACED = ["--node-selector", "pool=gpu", "--toleration", "gpu=true:NoSched
 withSessionWorld(
   "scheduling: pull secrets, GPUs and placement reach the pod; an unplaceable start fails fast",
   {
-    seed: "demo",
     node: GPU_NODE,
     ignore: onRealCluster,
     timeoutMs: 300_000,
@@ -208,7 +207,6 @@ withSessionWorld(
 withSessionWorld(
   "pod security: a restricted namespace refuses a root session at once, runs one with runAsUser",
   {
-    seed: "demo",
     ignore: onRealCluster,
     timeoutMs: 300_000,
   },

@@ -15,7 +15,7 @@ const PFX = "rmsnap";
 
 withSessionWorld(
   "snapshot: create, restore, --from-snapshot, --to-file, clone, delete",
-  { seed: "demo", timeoutMs: 900_000 },
+  { timeoutMs: 900_000 },
   async (t, w) => {
     const S = `${PFX}-a`, B = `${PFX}-b`, C = `${PFX}-c`;
     const sh = async (name: string, cmd: string) => {

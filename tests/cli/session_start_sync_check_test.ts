@@ -12,7 +12,7 @@ const N = "ssync-bad";
 
 withSessionWorld(
   "start --sync: a missing directory or a file is refused before any object is created",
-  { seed: "demo", timeoutMs: 300_000 },
+  { timeoutMs: 300_000 },
   async (t, w) => {
     const file = join(w.cwd, "notes.txt");
     await Deno.writeTextFile(file, "x\n");

@@ -66,113 +66,118 @@ current-context: dev
   },
 });
 
-withSessionWorld("start: two concurrent starts of one name make one session and one AlreadyExists (exit 2)", {
-  seed: "demo",
-}, async (_t, w) => {
-  try {
-    const args = ["start", "same", "--image", SESSION_IMAGE];
-    const [a, b] = await Promise.all([w.k(args), w.k(args)]);
-    const codes = [a.code, b.code].sort();
-    assertEquals(codes, [0, 2], `${a.stderr}\n---\n${b.stderr}`);
-    const loser = a.code === 2 ? a : b;
-    assertMatch(loser.stderr, /session "same" already exists in namespace dev/);
-    assert(!hasStackTrace(loser.stderr));
-    const pods = await w.kc(["get", "pods", "-l", "kodama.dev/session=same", "-o", "name"]);
-    assertEquals(pods.stdout.trim(), "pod/kodama-same");
-    const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
-    assertEquals(pvcs.stdout.trim().split("\n").length, 2);
-    // the winner's session works
-    const r = await w.sh("same", "echo ok");
-    assertEquals(r.stdout, "ok\n");
-    // a third start names the state and what to do
-    const again = await w.k(args);
-    assertEquals(again.code, 2);
-    assertStringIncludes(again.stderr, "(Running)");
-    assertStringIncludes(again.stderr, "kodama attach same");
-  } finally {
-    await purge(w, "same");
-  }
-});
+withSessionWorld(
+  "start: two concurrent starts of one name make one session and one AlreadyExists (exit 2)",
+  {},
+  async (_t, w) => {
+    try {
+      const args = ["start", "same", "--image", SESSION_IMAGE];
+      const [a, b] = await Promise.all([w.k(args), w.k(args)]);
+      const codes = [a.code, b.code].sort();
+      assertEquals(codes, [0, 2], `${a.stderr}\n---\n${b.stderr}`);
+      const loser = a.code === 2 ? a : b;
+      assertMatch(loser.stderr, /session "same" already exists in namespace dev/);
+      assert(!hasStackTrace(loser.stderr));
+      const pods = await w.kc(["get", "pods", "-l", "kodama.dev/session=same", "-o", "name"]);
+      assertEquals(pods.stdout.trim(), "pod/kodama-same");
+      const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
+      assertEquals(pvcs.stdout.trim().split("\n").length, 2);
+      // the winner's session works
+      const r = await w.sh("same", "echo ok");
+      assertEquals(r.stdout, "ok\n");
+      // a third start names the state and what to do
+      const again = await w.k(args);
+      assertEquals(again.code, 2);
+      assertStringIncludes(again.stderr, "(Running)");
+      assertStringIncludes(again.stderr, "kodama attach same");
+    } finally {
+      await purge(w, "same");
+    }
+  },
+);
 
-withSessionWorld("start --dry-run -o yaml passes the API server's dry-run and holds no secret value", {
-  seed: "demo",
-}, async (_t, w) => {
-  const c = w.c;
-  await Deno.writeTextFile(`${w.cwd}/.env`, "API_KEY=sk-very-secret-123\n");
-  await Deno.mkdir(`${w.cwd}/.kodama/configs`, { recursive: true });
-  await Deno.writeTextFile(`${w.cwd}/.kodama/configs/helix-config.toml`, 'theme = "onedark"\n');
-  const r = await w.k([
-    "start",
-    "demo2",
-    "--dry-run",
-    "-o",
-    "yaml",
-    "--env-file",
-    ".env",
-    "--cpu",
-    "1.5",
-  ]);
-  assertEquals(r.code, 0, r.stderr);
-  assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
-  assertStringIncludes(r.stdout, "API_KEY: <redacted>");
-  for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
-    assertStringIncludes(r.stdout, `kind: ${kind}`);
-  }
-  assertStringIncludes(r.stdout, "cpu: 1500m");
-  const applied = await kubectl(c, ["apply", "--dry-run=server", "-f", "-"], {
-    context: "dev",
-    stdin: r.stdout,
-  });
-  assertEquals(applied.code, 0, applied.stderr);
-  assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
-  // nothing was created, and no state written
-  // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
-  assertEquals(
-    (await w.kc(["get", "pod,pvc,secret,configmap", "-l", "kodama.dev/session=demo2", "-o", "name"]))
-      .stdout
-      .trim(),
-    "",
-  );
-  const json = await w.k(["start", "demo2", "--dry-run", "-o", "json"]);
-  assertEquals(JSON.parse(json.stdout).items.length, 6);
-});
-
-withSessionWorld("start --storage-class nope: fails at once (no timeout), names the class, leaves nothing", {
-  seed: "demo",
-}, async (_t, w) => {
-  try {
-    // the ready timeout is long: a start that waited for it would fail this test by its own timeout
+withSessionWorld(
+  "start --dry-run -o yaml passes the API server's dry-run and holds no secret value",
+  {},
+  async (_t, w) => {
+    const c = w.c;
+    await Deno.writeTextFile(`${w.cwd}/.env`, "API_KEY=sk-very-secret-123\n");
+    await Deno.mkdir(`${w.cwd}/.kodama/configs`, { recursive: true });
+    await Deno.writeTextFile(`${w.cwd}/.kodama/configs/helix-config.toml`, 'theme = "onedark"\n');
     const r = await w.k([
       "start",
-      "x",
-      "--image",
-      SESSION_IMAGE,
-      "--storage-class",
-      "nope",
-      "--timeout",
-      "10m",
+      "demo2",
+      "--dry-run",
+      "-o",
+      "yaml",
+      "--env-file",
+      ".env",
+      "--cpu",
+      "1.5",
     ]);
-    assertEquals(r.code, 1, r.stderr);
-    assertStringIncludes(r.stderr, 'StorageClass "nope" does not exist');
-    assertStringIncludes(r.stderr, "can never bind");
-    assert(!/timed out|reuses the kept PVCs/.test(r.stderr), r.stderr);
-    assert(!hasStackTrace(r.stderr));
-    // a start that never ran leaves nothing behind: no object, no volume, no local state
-    assertMatch(r.stderr, /start failed, cleaned up: removed .*pvc kodama-workspace-x/);
-    const get = await w.k(["session", "get", "x"]);
-    assertEquals(get.code, 3, get.stdout + get.stderr);
-    const left = await w.kc(["get", "pods,secrets,pvc", "-l", "kodama.dev/session=x", "-o", "name"]);
-    assertEquals(left.stdout.trim(), "");
-    const list = await w.k(["list"]);
-    assert(!list.stderr.includes("prune"), list.stderr);
-    assertEquals(await Deno.stat(`${w.home}/sessions/x.yaml`).then(() => true, () => false), false);
-  } finally {
-    await purge(w, "x");
-  }
-});
+    assertEquals(r.code, 0, r.stderr);
+    assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
+    assertStringIncludes(r.stdout, "API_KEY: <redacted>");
+    for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
+      assertStringIncludes(r.stdout, `kind: ${kind}`);
+    }
+    assertStringIncludes(r.stdout, "cpu: 1500m");
+    const applied = await kubectl(c, ["apply", "--dry-run=server", "-f", "-"], {
+      context: "dev",
+      stdin: r.stdout,
+    });
+    assertEquals(applied.code, 0, applied.stderr);
+    assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
+    // nothing was created, and no state written
+    // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
+    assertEquals(
+      (await w.kc(["get", "pod,pvc,secret,configmap", "-l", "kodama.dev/session=demo2", "-o", "name"]))
+        .stdout
+        .trim(),
+      "",
+    );
+    const json = await w.k(["start", "demo2", "--dry-run", "-o", "json"]);
+    assertEquals(JSON.parse(json.stdout).items.length, 6);
+  },
+);
+
+withSessionWorld(
+  "start --storage-class nope: fails at once (no timeout), names the class, leaves nothing",
+  {},
+  async (_t, w) => {
+    try {
+      // the ready timeout is long: a start that waited for it would fail this test by its own timeout
+      const r = await w.k([
+        "start",
+        "x",
+        "--image",
+        SESSION_IMAGE,
+        "--storage-class",
+        "nope",
+        "--timeout",
+        "10m",
+      ]);
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(r.stderr, 'StorageClass "nope" does not exist');
+      assertStringIncludes(r.stderr, "can never bind");
+      assert(!/timed out|reuses the kept PVCs/.test(r.stderr), r.stderr);
+      assert(!hasStackTrace(r.stderr));
+      // a start that never ran leaves nothing behind: no object, no volume, no local state
+      assertMatch(r.stderr, /start failed, cleaned up: removed .*pvc kodama-workspace-x/);
+      const get = await w.k(["session", "get", "x"]);
+      assertEquals(get.code, 3, get.stdout + get.stderr);
+      const left = await w.kc(["get", "pods,secrets,pvc", "-l", "kodama.dev/session=x", "-o", "name"]);
+      assertEquals(left.stdout.trim(), "");
+      const list = await w.k(["list"]);
+      assert(!list.stderr.includes("prune"), list.stderr);
+      assertEquals(await Deno.stat(`${w.home}/sessions/x.yaml`).then(() => true, () => false), false);
+    } finally {
+      await purge(w, "x");
+    }
+  },
+);
 
 withSessionWorld("start: Ctrl-C while waiting removes what it created except the PVCs, says so, exit 130", {
-  seed: "demo",
   ignore: onRealCluster, // a StorageClass whose volumes take 10 minutes: the test server's provisioner
 }, async (_t, w) => {
   const slow = `apiVersion: storage.k8s.io/v1
@@ -227,7 +232,7 @@ parameters: { provisionDelay: "600s" }
 
 withSessionWorld(
   "delete --purge waits while a claim is still in use; a start meanwhile says the claim is being deleted",
-  { seed: "demo" },
+  {},
   async (_t, w) => {
     try {
       const s = await w.k(["start", "tt", "--image", SESSION_IMAGE]);
@@ -288,7 +293,7 @@ withSessionWorld(
 
 withSessionWorld(
   "delete: the local state goes with the objects, even when Ctrl-C cuts the wait for the pod short",
-  { seed: "demo" },
+  {},
   async (_t, w) => {
     const hold = (finalizers: string[] | null) => JSON.stringify({ metadata: { finalizers } });
     try {
@@ -335,7 +340,7 @@ withSessionWorld(
 
 withSessionWorld(
   "start: a claim of the name kodama did not make fails the start (exit 2); what the same round made is cleaned up",
-  { seed: "demo" },
+  {},
   async (_t, w) => {
     try {
       // someone else's claim where the agent-home volume would go (no kodama labels)

@@ -15,7 +15,7 @@ type State = Record<string, any>;
 
 withSessionWorld(
   "session file: the contract's fields, kept current by the commands that look",
-  { seed: "demo", timeoutMs: 300_000 },
+  { timeoutMs: 300_000 },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const file = join(w.home, "sessions", "st.yaml");

@@ -14,7 +14,7 @@ const SLEEP = `[sh, -c, "echo cache up; while :; do sleep 3600; done"]`;
 
 withSessionWorld(
   "templates: a sidecar template, flags over it, init once, devcontainer.json, --sidecar, list/show/validate",
-  { seed: "demo", timeoutMs: 420_000 },
+  { timeoutMs: 420_000 },
   async (t, w) => {
     await Deno.mkdir(join(w.cwd, ".kodama", "templates"), { recursive: true });
     await Deno.mkdir(join(w.cwd, ".git"));

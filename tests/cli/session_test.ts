@@ -12,7 +12,7 @@ const b64 = (s: string) => btoa(s);
 
 withSessionWorld(
   "sessions: start with an env file, attach, stop/resume keeps files, list from another machine, delete",
-  { seed: "demo" },
+  {},
   async (t, w) => {
     const other = await Deno.makeTempDir({ prefix: "kodama-home2-" });
     const listElsewhere = async () => {

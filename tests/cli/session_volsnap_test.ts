@@ -18,7 +18,6 @@ const PFX = "vsnap";
 withSessionWorld(
   "snapshot and clone through the storage driver: VolumeSnapshots, dataSource, the empty-clone check",
   {
-    seed: "demo",
     snapshots: true,
     ignore: onRealCluster,
     timeoutMs: 600_000,

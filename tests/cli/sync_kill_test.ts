@@ -21,7 +21,7 @@ const POINTS = ["scan", "applied", "placing", "ancestor"] as const;
 
 withSessionWorld(
   "sync two-way: SIGKILL mid-scan, mid-apply, mid-write and before the ancestor loses and resurrects nothing",
-  { seed: "demo", timeoutMs: 12 * 60_000 },
+  { timeoutMs: 12 * 60_000 },
   async (t, w) => {
     const { podCat, pod, until, sums, log } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;

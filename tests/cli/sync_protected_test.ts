@@ -14,7 +14,7 @@ const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
 
 withSessionWorld(
   "sync: a workflows.paths directory named through a link or added while syncing gets nothing; a refusal is logged once",
-  { seed: "demo" },
+  {},
   async (_t, w) => {
     const root = `${w.cwd}/project`;
     await Deno.mkdir(`${root}/ci/wf`, { recursive: true });

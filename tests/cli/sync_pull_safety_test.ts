@@ -36,9 +36,7 @@ async function picture(dir: string): Promise<string> {
 
 withSessionWorld(
   "sync pull: never writes .git, strips special and world-write bits, keeps a replaced directory",
-  {
-    seed: "demo",
-  },
+  {},
   async (_t, w) => {
     const root = `${w.cwd}/project`;
     await Deno.mkdir(`${root}/gen`, { recursive: true });
@@ -154,7 +152,7 @@ withSessionWorld(
 
 withSessionWorld(
   "sync pull: a pod's link chain, links into .git and links out through a local link are never made (#50)",
-  { seed: "demo" },
+  {},
   async (_t, w) => {
     const root = `${w.cwd}/project`;
     await Deno.mkdir(`${root}/d`, { recursive: true });

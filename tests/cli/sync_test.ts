@@ -98,7 +98,6 @@ function alive(pid: number): boolean {
 }
 
 withSessionWorld("sync: start --sync, continuous sync, a dropped stream, stop/resume, pull, delete", {
-  seed: "demo",
   // the 10,000-file burst alone may take its own 300 s under a loaded CI (the OS matrix runs this file
   // again beside the suite), so the whole file gets more than the 5 min default
   timeoutMs: 12 * 60_000,

@@ -14,7 +14,7 @@ const NAME = Deno.env.get("KODAMA_TEST_SYNC_NAME") ?? "sync-twoway";
 withSessionWorld(
   "sync two-way: both directions, conflicts, resolve, diff, offline edits, SIGKILL, .git",
   // a dozen steps, each waiting for both sides; under a loaded CI the 5 min default is too short
-  { seed: "demo", timeoutMs: 12 * 60_000 },
+  { timeoutMs: 12 * 60_000 },
   async (t, w) => {
     const { podCat, pod, until, sums } = syncSide(w, NAME);
     const root = `${w.cwd}/project`;

@@ -28,7 +28,6 @@ const hasChromium = (() => {
 withSessionWorld(
   "kodama ui agent tab: say, Interrupt, Continue, Retry with the real Claude Code",
   {
-    seed: "demo",
     ignore: !hasChromium || onRealCluster || missing("claude", CLAUDE),
     timeoutMs: 8 * 60_000,
   },

@@ -86,7 +86,7 @@ async function raw(port: number, lines: string[]): Promise<string> {
 
 withSessionWorld(
   "kodama ui: security over HTTP, then sessions in Chromium (start, terminal, agent, diff, conflict, delete)",
-  { seed: "demo", ignore: !hasChromium, timeoutMs: 600_000 },
+  { ignore: !hasChromium, timeoutMs: 600_000 },
   async (t, w) => {
     const shots = Deno.env.get("KODAMA_SCREENSHOTS") ??
       await Deno.makeTempDir({ prefix: "kodama-ui-shots-" });

@@ -7,7 +7,6 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { drain, readUntil, withSessionWorld } from "./_session.ts";
 
 withSessionWorld("ui: a page load and a closed event stream print no warning; /favicon.ico is served", {
-  seed: "demo",
   ignore: onRealCluster,
   timeoutMs: 120_000,
 }, async (_t, w) => {

@@ -35,7 +35,7 @@ const NAME = "rt";
 
 withSessionWorld(
   "kodama ui: the agent tab's runs table fits its column; state and reason are separate text",
-  { seed: "demo", ignore: !hasChromium || onRealCluster, timeoutMs: 6 * 60_000 },
+  { ignore: !hasChromium || onRealCluster, timeoutMs: 6 * 60_000 },
   async (t, w) => {
     const shots = Deno.env.get("KODAMA_SCREENSHOTS") ?? "/tmp";
     await Deno.writeTextFile(

@@ -53,7 +53,7 @@ function settingsOf(pod: Obj) {
 
 withSessionWorld(
   "kodama ui: the start dialog has kodama start's options (template, replicas, agent, idle stop, TTL, sync mode); the dock covers no output",
-  { seed: "demo", ignore: !hasChromium, timeoutMs: 300_000 },
+  { ignore: !hasChromium, timeoutMs: 300_000 },
   async (t, w) => {
     const shots = Deno.env.get("KODAMA_SCREENSHOTS") ?? "/tmp";
     await Deno.mkdir(join(w.cwd, ".kodama", "templates"), { recursive: true });

@@ -17,7 +17,7 @@ const KEY = "-----BEGIN OPENSSH PRIVATE KEY----- not-a-real-key";
 
 withSessionWorld(
   "ui sync view: a path through a link, into .git or through a pod's link is refused (403), a file is shown",
-  { seed: "demo", ignore: onRealCluster, timeoutMs: 240_000 },
+  { ignore: onRealCluster, timeoutMs: 240_000 },
   async (t, w) => {
     const root = `${w.cwd}/project`;
     const ssh = `${w.cwd}/home/.ssh`;

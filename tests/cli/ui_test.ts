@@ -26,7 +26,6 @@ Deno.test("ui: the hosts a server answers to, constant-time token compare, user-
 });
 
 withSessionWorld("ui: errors in one line, --address warns, Ctrl-C ends it with 0", {
-  seed: "demo",
   ignore: onRealCluster,
   timeoutMs: 120_000,
 }, async (t, w) => {

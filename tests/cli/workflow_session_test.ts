@@ -42,7 +42,7 @@ steps:
 
 withSessionWorld(
   "workflow step session: start 3, wait, compare, delete all but the best; dry run lists the sessions",
-  { seed: "demo", timeoutMs: 600_000 },
+  { timeoutMs: 600_000 },
   async (t, w) => {
     const repo = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-repo-" }));
     const cwd = repo.work;
