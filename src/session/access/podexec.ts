@@ -3,7 +3,7 @@
  * runs above the session all use. The session's pod only when it is running.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
+import type { KubeIdentity, KubeObjects, KubeStreams } from "../../kube/seam.ts";
 import { concatBytes } from "../../base/text/bytes.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -14,7 +14,11 @@ import { CONTAINER } from "../spec/spec.ts";
 const dec = new TextDecoder();
 
 /** The session's pod, when it is running (else the error that says what to do). */
-export async function runningPod(kube: KubeSessions, namespace: string, name: string): Promise<V1Pod> {
+export async function runningPod(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+): Promise<V1Pod> {
   const v = await requireSession(kube, namespace, name);
   const why = notAttachable(v);
   if (why) throw why;
