@@ -15,7 +15,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const c = await startCluster({ seed: "demo" });
+    const c = await startCluster({ seed: "sessions" });
     const w = await sessionWorld(c);
     const dir = await Deno.makeTempDir({ prefix: "kodama-config-dir-" });
     try {

@@ -13,7 +13,7 @@ import { clusterTest } from "../cluster/fixture.ts";
 import { SESSION_IMAGE } from "./_session.ts";
 
 clusterTest("start under a ResourceQuota, and a create refused as invalid: fail fast, keep nothing", {
-  seed: "demo",
+  seed: "sessions",
   timeoutMs: 300_000,
 }, async (t, c) => {
   const home = await Deno.makeTempDir({ prefix: "kodama-quota-" });

@@ -27,7 +27,7 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const rules = await roleRules();
-    const c = await startCluster({ seed: "demo", users: [{ name: "alice", namespace: "dev", rules }] });
+    const c = await startCluster({ seed: "sessions", users: [{ name: "alice", namespace: "dev", rules }] });
     const w = await sessionWorld(c, "alice");
     const ok = async (args: string[]) => {
       const r = await w.k(args);
@@ -120,7 +120,7 @@ Deno.test({
 
       await t.step("without its PVC patch rule, keeping volumes on delete is refused (exit 4)", async () => {
         const c2 = await startCluster({
-          seed: "demo",
+          seed: "sessions",
           users: [{
             name: "alice",
             namespace: "dev",

@@ -164,7 +164,7 @@ Deno.test({
     const role = text.split(/^---$/m).map((d) => parse(d)).find((d) => d?.kind === "Role");
     const rules = (role.rules as PolicyRule[]).filter((r) => !r.resources.includes("networkpolicies"));
     assert(rules.length < role.rules.length, "examples/rbac.yaml grants networkpolicies");
-    const c = await startCluster({ seed: "demo", users: [{ name: "alice", namespace: "dev", rules }] });
+    const c = await startCluster({ seed: "sessions", users: [{ name: "alice", namespace: "dev", rules }] });
     const w = await sessionWorld(c, "alice");
     try {
       const r = await w.k(["start", "np", "--image", SESSION_IMAGE, "--no-sync"]);

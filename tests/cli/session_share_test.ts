@@ -52,7 +52,7 @@ Deno.test({
   ...{ [TIMEOUT]: 600_000 },
   async fn(t) {
     const c = await startCluster({
-      seed: "demo",
+      seed: "sessions",
       users: [
         { name: "alice", namespace: "dev", rules: await exampleRules() },
         { name: "bob", namespace: "dev", rules: [] },
