@@ -252,7 +252,7 @@ export async function* batchStream(
   reuse = false,
 ): AsyncGenerator<Uint8Array> {
   const ch = z ? new GzipChunker(z) : new Chunker(undefined, reuse);
-  for await (const c of packChunks(ch, root, batch, stats, onBytes, z, hashes)) {
+  for await (const c of new Packer(ch, root, stats, onBytes, z, hashes).pack(batch)) {
     yield c;
     ch.release(c); // asked for the next one: this one was read
   }
@@ -272,6 +272,24 @@ class Packer {
     readonly z?: Zlib,
     readonly hashes?: Map<string, string>,
   ) {}
+
+  /** The batch's whole stream: the archive's length, the delete list, the archive, padded to that length. */
+  async *pack(batch: Batch): AsyncGenerator<Uint8Array> {
+    const { items, length } = planArchive(batch);
+    yield* this.emit(enc.encode(`${length}\n`));
+    yield* this.emit(encodeDeletes(batch.deletes));
+    const archiveStart = this.total;
+    for (const it of items) {
+      yield* this.header(it);
+      if (it.size === 0) this.empty(it);
+      else yield* this.file(it);
+    }
+    yield* this.emit(END_OF_ARCHIVE);
+    const used = this.total - archiveStart;
+    if (used < length) yield* this.emit(new Uint8Array(length - used));
+    yield* this.ch.flush();
+    if (this.ch instanceof GzipChunker) this.stats.wire = this.ch.wireBytes;
+  }
 
   *emit(b: Uint8Array, incompressible = false): Generator<Uint8Array> {
     this.total += b.length;
@@ -407,32 +425,6 @@ class Packer {
       fh?.close();
     }
   }
-}
-
-async function* packChunks(
-  ch: Chunker,
-  root: string,
-  batch: Batch,
-  stats: PackStats,
-  onBytes?: (n: number, file?: boolean) => void,
-  z?: Zlib,
-  hashes?: Map<string, string>,
-): AsyncGenerator<Uint8Array> {
-  const p = new Packer(ch, root, stats, onBytes, z, hashes);
-  const { items, length } = planArchive(batch);
-  yield* p.emit(enc.encode(`${length}\n`));
-  yield* p.emit(encodeDeletes(batch.deletes));
-  const archiveStart = p.total;
-  for (const it of items) {
-    yield* p.header(it);
-    if (it.size === 0) p.empty(it);
-    else yield* p.file(it);
-  }
-  yield* p.emit(END_OF_ARCHIVE);
-  const used = p.total - archiveStart;
-  if (used < length) yield* p.emit(new Uint8Array(length - used));
-  yield* ch.flush();
-  if (ch instanceof GzipChunker) stats.wire = ch.wireBytes;
 }
 
 /**
