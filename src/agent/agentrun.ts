@@ -338,7 +338,7 @@ async function gatewayOf(
 
 /** `agent logs NAME [RUN] [-f]`, `session logs NAME [-f]` (the latest run). */
 export async function agentLogs(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: {
@@ -394,7 +394,7 @@ export async function agentLogs(
 }
 
 export async function agentStop(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: { run?: string; out: Sink; err: Sink },

@@ -9,70 +9,14 @@
  * agent_real_*_test against the test server.
  */
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@kodama/test-assert";
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { agentStatus } from "../../../src/agent/agentrun.ts";
-import { configSchema } from "../../../src/config/schema.ts";
-import { buildSession } from "../../../src/session/spec/manifests.ts";
-import { AGENT_HOME, CONTAINER, resolveSpec } from "../../../src/session/spec/spec.ts";
 import { namesOf } from "../../../src/session/spec/spec.ts";
 import { ANNOTATION_AGENT_OUTCOME } from "../../../src/session/state/status.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { envTest } from "../../_env_lock.ts";
-
-const fixture = (name: string) =>
-  Deno.readTextFileSync(new URL(`../../fixtures/agents/${name}.jsonl`, import.meta.url));
-
-/** A session `start` would make, its pod Running and ready (the kubelet's report). */
-async function session(mem: MemCluster, name = "s"): Promise<{ pod: V1Pod; runs: string }> {
-  const spec = resolveSpec({ name, namespace: mem.namespace }, configSchema.parse({}), {
-    envVars: [],
-    editorFiles: [],
-    now: new Date(),
-  });
-  const o = buildSession(spec, { env: {}, editor: {} });
-  for (const c of o.pvcs) await mem.createObject("persistentvolumeclaims", mem.namespace, c);
-  const pod = await mem.createObject<V1Pod>("pods", mem.namespace, o.pod);
-  const t = new Date().toISOString();
-  mem.setPodStatus(pod.metadata!.name!, {
-    phase: "Running",
-    conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
-      type,
-      status: "True",
-      lastTransitionTime: t,
-    })),
-    containerStatuses: [{
-      name: CONTAINER,
-      image: spec.image,
-      imageID: "",
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: t } },
-    }],
-  });
-  return { pod, runs: mem.podPath(pod.metadata!.name!, CONTAINER, `${AGENT_HOME}/.kodama/runs`) };
-}
-
-/** A run's directory as the runner leaves it (pid, started, exit, …). */
-function run(runs: string, id: string, files: Record<string, string>) {
-  Deno.mkdirSync(`${runs}/${id}`, { recursive: true });
-  for (const [f, text] of Object.entries(files)) Deno.writeTextFileSync(`${runs}/${id}/${f}`, text + "\n");
-}
-
-function sinks() {
-  const out: string[] = [], err: string[] = [];
-  return {
-    out,
-    err,
-    o: (output: string) => ({
-      output,
-      out: { write: (s: string) => void out.push(s) },
-      err: { write: (s: string) => void err.push(s) },
-    }),
-  };
-}
-
-const home = () => ({ KODAMA_HOME: Deno.makeTempDirSync({ prefix: "kodama-status-home-" }) });
+import { fixture, home, run, session, sinks } from "./_session_memory.ts";
 
 envTest("agent status in-process: no runs yet says how to start one, on stderr, exit 0", async () => {
   using mem = new MemCluster();

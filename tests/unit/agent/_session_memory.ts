@@ -1,0 +1,67 @@
+/**
+ * A session's pod and claims on the in-memory cluster, as `start` makes them (buildSession), for the agent
+ * commands tested in-process (status_memory_test, logs_stop_memory_test): the cluster's exec runs the real pod
+ * programs against directories that stand for the session's volumes (tests/cluster/memexec.ts).
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { configSchema } from "../../../src/config/schema.ts";
+import { buildSession } from "../../../src/session/spec/manifests.ts";
+import { AGENT_HOME, CONTAINER, resolveSpec } from "../../../src/session/spec/spec.ts";
+import type { MemCluster } from "../../cluster/memcluster.ts";
+
+/** A session `start` would make, its pod Running and ready (the kubelet's report); `runs` is its runs dir. */
+export async function session(mem: MemCluster, name = "s"): Promise<{ pod: V1Pod; runs: string }> {
+  const spec = resolveSpec({ name, namespace: mem.namespace }, configSchema.parse({}), {
+    envVars: [],
+    editorFiles: [],
+    now: new Date(),
+  });
+  const o = buildSession(spec, { env: {}, editor: {} });
+  for (const c of o.pvcs) await mem.createObject("persistentvolumeclaims", mem.namespace, c);
+  const pod = await mem.createObject<V1Pod>("pods", mem.namespace, o.pod);
+  const t = new Date().toISOString();
+  mem.setPodStatus(pod.metadata!.name!, {
+    phase: "Running",
+    conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
+      type,
+      status: "True",
+      lastTransitionTime: t,
+    })),
+    containerStatuses: [{
+      name: CONTAINER,
+      image: spec.image,
+      imageID: "",
+      ready: true,
+      restartCount: 0,
+      state: { running: { startedAt: t } },
+    }],
+  });
+  return { pod, runs: mem.podPath(pod.metadata!.name!, CONTAINER, `${AGENT_HOME}/.kodama/runs`) };
+}
+
+/** A run's directory as the runner leaves it (pid, started, exit, …). */
+export function run(runs: string, id: string, files: Record<string, string>): void {
+  Deno.mkdirSync(`${runs}/${id}`, { recursive: true });
+  for (const [f, text] of Object.entries(files)) Deno.writeTextFileSync(`${runs}/${id}/${f}`, text + "\n");
+}
+
+/** Collecting sinks, and the options a command takes with them (`output` for status's -o). */
+export function sinks() {
+  const out: string[] = [], err: string[] = [];
+  return {
+    out,
+    err,
+    o: (output: string) => ({
+      output,
+      out: { write: (s: string) => void out.push(s) },
+      err: { write: (s: string) => void err.push(s) },
+    }),
+  };
+}
+
+/** A fresh KODAMA_HOME for envTest. */
+export const home = () => ({ KODAMA_HOME: Deno.makeTempDirSync({ prefix: "kodama-status-home-" }) });
+
+/** A fixture log of a real agent CLI's stream (tests/fixtures/agents). */
+export const fixture = (name: string) =>
+  Deno.readTextFileSync(new URL(`../../fixtures/agents/${name}.jsonl`, import.meta.url));
