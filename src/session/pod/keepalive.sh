@@ -6,9 +6,10 @@
 # (REPLACE) replaces the copy at each start; a default only fills a missing file, so edits made in the
 # session stay. Then it waits to be stopped: with WATCHDOG (watchdog.sh's text: idle stop) that program
 # takes over the process, else `sleep` in a loop (busybox has it); an image without sleep blocks on the
-# container's open stdin instead. TERM/INT end it at once, so `stop` is quick. No double dollar anywhere:
-# Kubernetes turns it into one in a container's command. busybox sh and dash run it.
-trap 'exit 0' TERM INT
+# container's open stdin instead. TERM/INT end it at once, so `stop` is quick, with its `sleep` (in a pod
+# the container's end takes it anyway; run anywhere else, it would be left sleeping a day). No double dollar
+# anywhere: Kubernetes turns it into one in a container's command. busybox sh and dash run it.
+trap 'kill "$!" 2>/dev/null; exit 0' TERM INT
 dir="$1"; replace="$2"; defaults="$3"; shift 3
 for f in $replace; do
   src=$dir/${f%%:*}; dst="$HOME/${f#*:}"

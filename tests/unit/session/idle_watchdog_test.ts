@@ -64,8 +64,9 @@ function sync(sh: string[], p: Pod, onStop: string, held = false): Deno.ChildPro
     `while [ ! -f "$KODAMA_IDLE_STATE.stopping" ]; do sleep 0.2; done`,
     `k=$(cat "$KODAMA_IDLE_STATE.stopping")`,
     onStop,
-    // stays connected, as a real watcher does
-    `while :; do sleep 1; done`,
+    // stays connected, as a real watcher does, for as long as whoever started it (a held one's holder shell,
+    // which the test SIGKILLs: an orphan left looping would outlive the test run)
+    `while kill -0 "$PPID" 2>/dev/null; do sleep 1; done`,
   ].join("\n");
   const holder = [...sh.slice(1), "-c", `"$@" & wait $! # ${EXEC_HOLDER_MARK}`, "tag", sh[0], ...sh.slice(1)];
   return new Deno.Command(sh[0], {

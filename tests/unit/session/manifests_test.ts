@@ -120,7 +120,7 @@ Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into 
   // a constant program (pod/keepalive.sh); what it copies comes as arguments
   assertEquals(plain.slice(0, 3), ["sh", "-c", KEEPALIVE]);
   assertEquals(plain.slice(3), ["kodama-session", EDITOR_MOUNT, "", ""]);
-  assert(KEEPALIVE.includes("trap 'exit 0' TERM INT"));
+  assert(KEEPALIVE.includes(`trap 'kill "$!" 2>/dev/null; exit 0' TERM INT`));
   assert(KEEPALIVE.includes("sleep 86400 & wait $!"));
   assert(!KEEPALIVE.includes("$$"), "Kubernetes turns $$ in a command into $");
   const withEditor = keepAliveCommand(spec({}, [], ["helix-config.toml", "zellij-config.kdl"]));
@@ -140,6 +140,21 @@ Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into 
   ]);
   assertEquals(idle.slice(8), [WATCHDOG, ...watchdogArgs(1800)]);
 });
+
+/** A process's children (pgrep -P: procps on Linux, the base system on macOS). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const r = await new Deno.Command("pgrep", { args: ["-P", String(pid)], stdout: "piped" }).output();
+  return new TextDecoder().decode(r.stdout).split("\n").filter(Boolean).map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 Deno.test({
   name:
@@ -171,9 +186,22 @@ Deno.test({
       assertEquals(await Deno.readTextFile(`${home}/.config/helix/config.toml`), "from helix-config.toml\n");
       assertEquals(await Deno.readTextFile(`${home}/.config/helix/languages.toml`), "edited\n");
       assertEquals(await Deno.readTextFile(`${home}/.config/zellij/config.kdl`), "from zellij-config.kdl\n");
-    } finally {
+      // its sleep goes with it (outside a pod nothing else would end it: it was left sleeping a day)
+      let sleeper: number[] = [];
+      for (let i = 0; i < 200 && !sleeper.length; i++) {
+        sleeper = await childrenOf(c.pid);
+        if (!sleeper.length) await new Promise((r) => setTimeout(r, 25));
+      }
+      assertEquals(sleeper.length, 1, "the keep-alive's sleep");
       c.kill("SIGTERM");
       assertEquals((await c.status).code, 0, "TERM ends it at once, cleanly");
+      for (let i = 0; i < 200 && alive(sleeper[0]); i++) await new Promise((r) => setTimeout(r, 25));
+      assert(!alive(sleeper[0]), "the sleep ended with it");
+    } finally {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* ended */ }
+      await c.status;
       await Deno.remove(root, { recursive: true });
     }
   },
