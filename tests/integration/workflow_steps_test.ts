@@ -42,6 +42,19 @@ async function portOpen(port: number): Promise<boolean> {
   }
 }
 
+/**
+ * The port refuses connections now, or within a few event-loop turns: a closed listener's socket is let go by
+ * Deno once its pending accept is cancelled, so a connect right after the close can still be taken (seen once
+ * in a whole run at full load). A forward that is never closed keeps answering for the whole 5 s.
+ */
+async function closesSoon(port: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (!(await portOpen(port))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 /** A script module: GET inputs.url and return the body (or the error, so a later `if` can read it). */
 const FETCH = `export default async ({ inputs }) => {
   try {
@@ -287,8 +300,8 @@ steps:
         assertEquals(o("outer-still-open").body, API0);
         assertMatch(String(o("inner-closed").error), /refused/i);
         // runWorkflow returned: every forward of the run is closed (this process is still alive)
-        assertEquals(await portOpen(port), false, "the run's forward is still open");
-        assertEquals(await portOpen(inner), false, "the group's forward is still open");
+        assertEquals(await closesSoon(port), true, "the run's forward is still open");
+        assertEquals(await closesSoon(inner), true, "the group's forward is still open");
       },
     );
 
