@@ -10,8 +10,8 @@
  * interrupted.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
-import { execInPod, type ExecResult } from "../kube/exec.ts";
+import type { ExecResult } from "../kube/exec.ts";
+import type { KubeIdentity, KubeStreams } from "../kube/seam.ts";
 import { clearTimer } from "../base/proc/timer.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatDuration } from "../base/duration.ts";
@@ -68,9 +68,12 @@ export interface FanoutOptions {
   clusterErrors?: ClusterError[];
 }
 
+/** What a fan-out needs of a cluster: a command in a pod, and the context's name for prefixes (src/kube/seam.ts). */
+export type FanoutCluster = KubeStreams & KubeIdentity;
+
 /** One pod to run in, and the cluster it lives in. */
 export interface FanoutPod {
-  kube: Kube;
+  kube: FanoutCluster;
   pod: V1Pod;
 }
 
@@ -111,7 +114,7 @@ export function remoteNote(res: ExecResult): string | undefined {
   return undefined;
 }
 
-export function fanout(kube: Kube, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
+export function fanout(kube: FanoutCluster, pods: V1Pod[], o: FanoutOptions): Promise<FanoutTotals> {
   return fanoutPods(pods.map((pod) => ({ kube, pod })), o);
 }
 
@@ -192,7 +195,7 @@ export async function fanoutPods(items: FanoutPod[], o: FanoutOptions): Promise<
       : undefined;
     let r: PodResult;
     try {
-      const res = await execInPod(kube, t.namespace, t.pod, t.container, o.command, {
+      const res = await kube.execIn(t.namespace, t.pod, t.container, o.command, {
         stdin: o.stdin,
         stdout: (c) => {
           if (keep) outParts.push(kept(c));

@@ -5,7 +5,6 @@
  * `if` asks for it (`always()`, `failure()`). Targets are resolved by targets.ts; `--dry-run` walks the
  * same steps and prints the plan (plan.ts).
  */
-import type { Kube } from "../kube/client.ts";
 import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
 import { forEachLimited } from "../base/proc/limit.ts";
 import { formatDuration } from "../base/duration.ts";
@@ -41,7 +40,7 @@ import { pathKey } from "./positions.ts";
 import { MAX_STEP_CHARS, sizeText } from "./limits.ts";
 import type { ScriptModule } from "./sandbox/host.ts";
 import type { Display } from "./display.ts";
-import type { RunHandle, StepContext, StepKind, StepResult } from "./types.ts";
+import type { RunHandle, StepContext, StepKind, StepResult, WorkflowCluster } from "./types.ts";
 import { MAX_CALL_DEPTH, type Prepared, prepareWorkflow, reachable } from "./prepare.ts";
 import { Targets } from "./targets.ts";
 import type { PlanHost } from "./plan.ts";
@@ -62,7 +61,8 @@ export interface RunOptions {
   yes?: boolean;
   /** stdin and stderr are terminals: prompts and the picker may be used */
   interactive?: boolean;
-  connect: () => Promise<Kube>;
+  /** the cluster (`Kube`, or in the engine's tests the in-memory one), connected on first use */
+  connect: () => Promise<WorkflowCluster>;
   /** -n: overrides the namespace of every target */
   namespace?: string;
   display: Display;
@@ -168,7 +168,7 @@ export async function runWorkflow(lw: LoadedWorkflow, o: RunOptions): Promise<Ru
 class Run implements PlanHost {
   readonly steps: Record<string, StepRecord> = {};
   readonly targets: Targets;
-  private kubeP?: Promise<Kube>;
+  private kubeP?: Promise<WorkflowCluster>;
   private failed = false;
   private exitCode = 0;
   private failure?: string;
@@ -494,7 +494,7 @@ class Run implements PlanHost {
     };
   }
 
-  kube(): Promise<Kube> {
+  kube(): Promise<WorkflowCluster> {
     return this.kubeP ??= this.o.connect();
   }
 

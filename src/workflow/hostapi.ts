@@ -7,6 +7,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { RunHandle } from "./types.ts";
 import { podView } from "./types.ts";
 import { memorySink } from "../base/sink.ts";
+import { wholeKube } from "./steps/common.ts";
 
 export function hostApi(
   run: RunHandle,
@@ -133,7 +134,7 @@ export function hostApi(
         }
         const { streamLogs } = await import("../pods/logs.ts");
         const out = memorySink();
-        await streamLogs(await run.kube(), [pod], {
+        await streamLogs(await wholeKube(run, "host.logs in a script step"), [pod], {
           container: o.container ?? container,
           tail: o.tail ?? 100,
           out,

@@ -8,7 +8,7 @@
  * read is named once on stderr: its values are not known, so they cannot be redacted.
  */
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import { forEachLimited } from "../base/proc/limit.ts";
 import { addSecret } from "../base/redact.ts";
 
@@ -52,7 +52,7 @@ function decode(b64: string): string | undefined {
  * could not be read. Never throws: a run does not fail because a value could not be hidden.
  */
 export async function learnPodSecrets(
-  kube: Kube,
+  kube: KubeObjects,
   pods: V1Pod[],
   note: (line: string) => void,
 ): Promise<void> {

@@ -11,6 +11,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import type { TargetFlags } from "../pods/target.ts";
 import type { LoadedWorkflow } from "./file.ts";
+import type { WorkflowCluster } from "./types.ts";
 import { flattenSteps, hasPermissions, kindOf } from "./model.ts";
 import { targetFlags } from "./steps/common.ts";
 
@@ -71,7 +72,12 @@ export class Prefetch {
    * The pods, when this is the list asked for: the same workflow, target, flags and client, not taken
    * before (a workflow step's child run gets its own lists). Undefined otherwise.
    */
-  async take(lw: LoadedWorkflow, name: string, flags: TargetFlags, kube: Kube): Promise<V1Pod[] | undefined> {
+  async take(
+    lw: LoadedWorkflow,
+    name: string,
+    flags: TargetFlags,
+    kube: WorkflowCluster,
+  ): Promise<V1Pod[] | undefined> {
     const pods = this.pods;
     if (!pods || lw !== this.lw || name !== this.name) return undefined;
     if (JSON.stringify(flags) !== JSON.stringify(this.flags)) return undefined;

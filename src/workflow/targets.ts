@@ -5,14 +5,13 @@
  * engine (engine.ts) and the dry-run planner (plan.ts) share one `Targets` per run.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { findPods, nothingMatched } from "../pods/target.ts";
 import { type Node, parseTemplate, references } from "./expr.ts";
 import type { Step, Target } from "./model.ts";
 import type { LoadedWorkflow } from "./file.ts";
-import { targetFlags } from "./steps/common.ts";
-import { podView, type ResolvedTarget, type StepKind } from "./types.ts";
+import { targetFlags, wholeKube } from "./steps/common.ts";
+import { podView, type ResolvedTarget, type StepKind, type WorkflowCluster } from "./types.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { quote } from "../base/text/escape.ts";
 
@@ -26,7 +25,7 @@ export interface TargetHost {
     yes?: boolean;
     prefetch?: Prefetch;
   };
-  kube(): Promise<Kube>;
+  kube(): Promise<WorkflowCluster>;
   /** the target's spec with its expressions resolved (errors name file:line:col) */
   resolveSpec(spec: Target, name: string): Target;
   note(line: string): void;
@@ -121,7 +120,10 @@ export class Targets {
         }
       } else if (o.interactive) {
         const { choosePods } = await import("../pods/choose.ts");
-        pods = await choosePods(kube, pods, flags, { pick: true, interactive: true });
+        pods = await choosePods(await wholeKube(this.host, "a target with select: pick"), pods, flags, {
+          pick: true,
+          interactive: true,
+        });
       } else if (o.yes) pods = pods.slice(0, 1);
       else {
         throw new KodamaError(

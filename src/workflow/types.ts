@@ -1,7 +1,7 @@
 /** Types shared by the engine and the step kinds (no runtime code, no heavy imports). */
 import type { z } from "zod";
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity, KubeStreams, KubeTargets } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import type { ExprContext } from "./expr.ts";
 import type { Permissions, Step, Target, Workflow } from "./schema.ts";
@@ -9,6 +9,14 @@ import type { Pod } from "./sdk.ts";
 import type { ScriptModule } from "./sandbox/host.ts";
 
 export type { Sink };
+
+/**
+ * The cluster a run works on, as the seam (src/kube/seam.ts) narrows it: targets listed and watched, a
+ * command in a pod, and the cluster's name. `Kube` is one; so is the in-memory cluster the engine's tests run
+ * on. Steps the seam does not cover yet (port-forward, cp, logs, pick, tmux, session) take the whole client
+ * through `wholeKube` (steps/common.ts).
+ */
+export type WorkflowCluster = KubeTargets & KubeStreams & KubeIdentity;
 
 /** What a step returns; `outputs` become `steps.<id>.outputs`. */
 export interface StepResult {
@@ -65,7 +73,7 @@ export interface RunHandle {
   dryRun: boolean;
   interactive: boolean;
   yes: boolean;
-  kube(): Promise<Kube>;
+  kube(): Promise<WorkflowCluster>;
   target(name: string): Promise<ResolvedTarget>;
   /** the target's pods, final (a `pick` step chose them) */
   setTargetPods(name: string, pods: V1Pod[]): void;

@@ -13,7 +13,7 @@
  * An exec runs the command on this machine against directories that stand for the pod's volumes
  * (./memexec.ts): the real pod programs, without the wire.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import {
   type PodQuery,
   type Resource,
@@ -286,10 +286,13 @@ export class MemCluster implements KubeTargets, KubeSessions {
   // ------------------------------------------------------------------ a test's hands
 
   /** A pod as `kubectl run NAME --image=busybox` makes it (scheduled, Pending until a status says more). */
-  addPod(name: string, o: { namespace?: string; labels?: Record<string, string> } = {}): V1Pod {
+  addPod(
+    name: string,
+    o: { namespace?: string; labels?: Record<string, string>; env?: V1EnvVar[] } = {},
+  ): V1Pod {
     return this.api.create(this.#def("pods"), o.namespace ?? this.namespace, {
       metadata: { name, labels: o.labels },
-      spec: { containers: [{ name: "main", image: "busybox" }] },
+      spec: { containers: [{ name: "main", image: "busybox", ...(o.env ? { env: o.env } : {}) }] },
     }) as V1Pod;
   }
 

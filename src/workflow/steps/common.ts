@@ -1,10 +1,23 @@
 /** Small helpers shared by step kinds. */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Sink } from "../../base/sink.ts";
-import type { ResolvedTarget } from "../types.ts";
+import type { ResolvedTarget, RunHandle } from "../types.ts";
+import type { Kube } from "../../kube/client.ts";
+import { KodamaError } from "../../base/errors.ts";
 import type { TargetFlags } from "../../pods/target.ts";
 import type { Target } from "../schema.ts";
 import { shellJoin } from "../../base/text/escape.ts";
+
+/**
+ * The run's whole client, for the steps the seam (`WorkflowCluster`, ../types.ts) does not cover yet:
+ * port-forward, cp, logs, pick, tmux and session. The in-memory cluster of the engine's tests is no `Kube`:
+ * such a step fails there with this error (exit 1), and its tests run against the HTTPS test server.
+ */
+export async function wholeKube(run: Pick<RunHandle, "kube">, what: string): Promise<Kube> {
+  const [{ Kube }, kube] = await Promise.all([import("../../kube/client.ts"), run.kube()]);
+  if (kube instanceof Kube) return kube;
+  throw new KodamaError(`${what} needs a connection to an API server (${kube.server} is not one)`);
+}
 
 /** A sink that forwards to `next` and keeps a copy (bounded) for step outputs. */
 export function teeSink(next: Sink | undefined, limit = 1 << 20): Sink & { text(): string } {

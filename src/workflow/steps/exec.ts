@@ -1,6 +1,6 @@
 /** `exec`: run a command in the pod(s) of a target; one argv element per list item, never re-split. */
 import type { StepKind } from "../types.ts";
-import { argvText, describePods } from "./common.ts";
+import { argvText, describePods, wholeKube } from "./common.ts";
 
 export interface ExecSpec {
   target: string;
@@ -34,8 +34,10 @@ export const exec: StepKind<ExecSpec> = {
   targets: (s) => [s.target],
   preload: (run) => {
     import("../../pods/fanout.ts").catch(() => {});
-    Promise.all([import("../../kube/exec.ts"), run.kube()]).then(([m, kube]) => m.prepareStreams(kube))
-      .catch(() => {});
+    Promise.all([import("../../kube/exec.ts"), wholeKube(run, "warming exec streams")]).then(([m, kube]) =>
+      m.prepareStreams(kube)
+    )
+      .catch(() => {}); // the in-memory cluster has no connection to warm
   },
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);

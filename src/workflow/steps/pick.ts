@@ -1,7 +1,7 @@
 /** `pick`: choose pods of a target interactively; later steps using the target get the chosen pods. */
 import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
-import { describePods, podNames, targetFlags } from "./common.ts";
+import { describePods, podNames, targetFlags, wholeKube } from "./common.ts";
 
 export interface PickSpec {
   target: string;
@@ -38,7 +38,7 @@ export const pick: StepKind<PickSpec> = {
         chosen = t.pods.slice(0, 1);
       } else {
         const { choosePods } = await import("../../pods/choose.ts");
-        const kube = await ctx.run.kube();
+        const kube = await wholeKube(ctx.run, "a pick step");
         const flags = targetFlags(ctx.run.targetSpec(s.target));
         chosen = await choosePods(kube, t.pods, flags, {
           pick: true,

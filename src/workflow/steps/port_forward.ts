@@ -1,6 +1,6 @@
 /** `port-forward`: forward local ports to a target's first pod for the steps that follow; closed afterwards. */
 import type { StepKind } from "../types.ts";
-import { describePods } from "./common.ts";
+import { describePods, wholeKube } from "./common.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { quote } from "../../base/text/escape.ts";
 
@@ -78,7 +78,7 @@ export const portForward: StepKind<PortForwardSpec> = {
   async run(s, ctx) {
     checkListenAddress(s.address, s.ports, ctx.run.permissions.net ?? []);
     const t = await ctx.run.target(s.target);
-    const kube = await ctx.run.kube();
+    const kube = await wholeKube(ctx.run, "a port-forward step");
     const { portForward, parsePortSpec, containerPortByName } = await import("../../pods/portforward.ts");
     const specs = s.ports.map((p) => ({ ...parsePortSpec(String(p)), address: s.address }));
     const fwd = await portForward(

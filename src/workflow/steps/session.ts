@@ -9,6 +9,7 @@
  * the prompt goes to the child on stdin, never in its arguments.
  */
 import type { StepContext, StepKind } from "../types.ts";
+import { wholeKube } from "./common.ts";
 
 export interface SessionStartSpec {
   name: string;
@@ -105,7 +106,7 @@ async function runKodama(
     import("../../kube/overrides.ts"),
     import("../../base/platform.ts"),
   ]);
-  const kube = await ctx.run.kube();
+  const kube = await wholeKube(ctx.run, "a session step");
   assertChildrenCanConnect(kube.options);
   const flags = [...ctx.run.globalFlags];
   if (!flags.includes("--context")) flags.push("--context", kube.contextName);

@@ -1,6 +1,6 @@
 /** `tmux`: one tmux pane per pod of a target, each an interactive shell (or `command`). */
 import type { StepKind } from "../types.ts";
-import { argvText, describePods } from "./common.ts";
+import { argvText, describePods, wholeKube } from "./common.ts";
 import { assertChildrenCanConnect } from "../../kube/overrides.ts";
 
 export interface TmuxSpec {
@@ -30,7 +30,7 @@ export const tmux: StepKind<TmuxSpec> = {
   },
   async run(s, ctx) {
     const t = await ctx.run.target(s.target);
-    const kube = await ctx.run.kube();
+    const kube = await wholeKube(ctx.run, "a tmux step");
     const { tmuxFanout, paneEnv } = await import("../../pods/tmux.ts");
     const { selfCommand } = await import("../../base/proc/proc.ts");
     // each pane is a new kodama process, possibly started by a tmux server with another environment
