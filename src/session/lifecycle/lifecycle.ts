@@ -10,7 +10,7 @@
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
-import type { KubeObjects } from "../../kube/seam.ts";
+import type { KubeIdentity, KubeObjects, KubeTargets } from "../../kube/seam.ts";
 import { type Clock, realClock } from "../../base/clock.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
@@ -28,7 +28,7 @@ import { quote } from "../../base/text/escape.ts";
 /** How long stop/resume wait for a pod to go away. */
 const POD_GONE_MS = 120_000;
 
-async function podGone(kube: Kube, namespace: string, pod: string): Promise<void> {
+async function podGone(kube: KubeTargets, namespace: string, pod: string): Promise<void> {
   // loaded when a pod must go (its conditions bring a JSONPath library): a resume of a stopped session never
   const { waitForPods } = await import("../../pods/wait.ts");
   await waitForPods(kube, { namespace, pod, includeNotReady: true }, {
@@ -78,7 +78,7 @@ function volumeList(pvcs: V1PersistentVolumeClaim[]): string {
 }
 
 export async function stopSession(
-  kube: Kube,
+  kube: KubeTargets & KubeIdentity,
   namespace: string,
   name: string,
   o: {
@@ -87,6 +87,8 @@ export async function stopSession(
     err: Sink;
     /** false: the caller resumes it itself (restore), so "resume with" would mislead */
     resumeHint?: boolean;
+    /** the kodama home whose local state (state file, background sync) this machine keeps: default this process's */
+    home?: string;
   },
 ): Promise<number> {
   const v = await requireSession(kube, namespace, name);
@@ -96,12 +98,12 @@ export async function stopSession(
   }
   const pod = v.pod.metadata!.name!;
   // the daemon's own module, not the sync engine's (sync/session.ts): `stop` loads no more than it needs
-  if (await (await import("../sync/daemon.ts")).stopDaemon(name)) {
+  if (await (await import("../sync/daemon.ts")).stopDaemon(name, o.home)) {
     o.err.write(`stopped the background sync of ${name}\n`);
   }
   await kube.deleteObject("pods", namespace, pod);
   if (o.wait) await podGone(kube, namespace, pod);
-  await updateState(name, { status: "Stopped" });
+  await updateState(name, { status: "Stopped" }, o.home);
   o.out.write(`session/${name} stopped\n`);
   if (o.resumeHint !== false) {
     o.err.write(`kept: ${volumeList(v.pvcs)}; resume with: kodama resume ${name}\n`);
@@ -112,6 +114,40 @@ export async function stopSession(
 export interface ResumeOptions {
   timeout?: string;
   noWait?: boolean;
+}
+
+/**
+ * What `resume` finds, and what it does about it before it makes a pod: the settings recorded on the
+ * session's volumes (none: exit 1), and its pod. No pod: resume. A pod that cannot run, that ended by itself
+ * (an idle stop) or that is going away: deleted and waited out, then resume. A pod starting or running:
+ * nothing to do (undefined, said on `err`).
+ */
+export async function clearForResume(
+  kube: KubeTargets & KubeIdentity,
+  namespace: string,
+  name: string,
+  err: Sink,
+): Promise<SessionSpec | undefined> {
+  const v = await requireSession(kube, namespace, name, { observe: false });
+  const recorded = v.spec;
+  if (!recorded) {
+    throw new KodamaError(
+      `cannot resume session ${name}: its volumes carry no recorded settings`,
+      ExitCode.FAILED,
+      "was it made by kodama? `kodama session get` shows its objects",
+    );
+  }
+  if (v.pod) {
+    const podName = v.pod.metadata!.name!;
+    if (v.status !== "Failed" && v.status !== "Stopped" && !v.pod.metadata?.deletionTimestamp) {
+      err.write(`session ${name} is already ${v.status.toLowerCase()}\n`);
+      return undefined;
+    }
+    // a pod that cannot run, that ended by itself (idle stop), or that is going away is replaced
+    if (!v.pod.metadata?.deletionTimestamp) await kube.deleteObject("pods", namespace, podName);
+    await podGone(kube, namespace, podName);
+  }
+  return { ...recorded, namespace };
 }
 
 export async function resumeSession(
@@ -127,27 +163,8 @@ export async function resumeSession(
     : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
   // the local state is written once the pod is made (its YAML module costs 0.1–0.5 s to load: before the
   // pod it delayed every resume by that much, which made a resume slower than a cold start)
-  const v = await requireSession(kube, namespace, name, { observe: false });
-  const recorded = v.spec;
-  if (!recorded) {
-    throw new KodamaError(
-      `cannot resume session ${name}: its volumes carry no recorded settings`,
-      ExitCode.FAILED,
-      "was it made by kodama? `kodama session get` shows its objects",
-    );
-  }
-  const spec: SessionSpec = { ...recorded, namespace };
-  if (v.pod) {
-    const podName = v.pod.metadata!.name!;
-    if (v.status === "Failed" || v.status === "Stopped" || v.pod.metadata?.deletionTimestamp) {
-      // a pod that cannot run, that ended by itself (idle stop), or that is going away is replaced
-      if (!v.pod.metadata?.deletionTimestamp) await kube.deleteObject("pods", namespace, podName);
-      await podGone(kube, namespace, podName);
-    } else {
-      io.err.write(`session ${name} is already ${v.status.toLowerCase()}\n`);
-      return ExitCode.OK;
-    }
-  }
+  const spec = await clearForResume(kube, namespace, name, io.err);
+  if (!spec) return ExitCode.OK;
   // a background sync of the session still running here (paused since an idle stop) ends before the pod
   // comes back, so it does not reconcile while resume does; resume starts it again (a light check: the
   // sync engine loads only when one runs)

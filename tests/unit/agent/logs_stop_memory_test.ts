@@ -12,7 +12,7 @@ import { KodamaError } from "../../../src/base/errors.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { envTest } from "../../_env_lock.ts";
 import { memorySink } from "../../../src/base/sink.ts";
-import { fixture, home, run, session } from "./_session_memory.ts";
+import { fixture, home, run, session } from "../../_session_memory.ts";
 
 /** The command's stdout and stderr, as text. */
 function io() {

@@ -16,7 +16,7 @@ import { ANNOTATION_AGENT_OUTCOME } from "../../../src/session/state/status.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { envTest } from "../../_env_lock.ts";
-import { fixture, home, run, session, sinks } from "./_session_memory.ts";
+import { fixture, home, run, session, sinks } from "../../_session_memory.ts";
 
 envTest("agent status in-process: no runs yet says how to start one, on stderr, exit 0", async () => {
   using mem = new MemCluster();

@@ -1,16 +1,20 @@
 /**
- * A session's pod and claims on the in-memory cluster, as `start` makes them (buildSession), for the agent
- * commands tested in-process (status_memory_test, logs_stop_memory_test): the cluster's exec runs the real pod
- * programs against directories that stand for the session's volumes (tests/cluster/memexec.ts).
+ * A session's pod and claims on the in-memory cluster, as `start` makes them (buildSession), for the session
+ * and agent commands tested in-process (tests/unit/session/lifecycle_memory_test.ts, tests/unit/agent/'s
+ * status_memory_test and logs_stop_memory_test): the cluster's exec runs the real pod programs against
+ * directories that stand for the session's volumes (tests/cluster/memexec.ts).
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { configSchema } from "../../../src/config/schema.ts";
-import { buildSession } from "../../../src/session/spec/manifests.ts";
-import { AGENT_HOME, CONTAINER, resolveSpec } from "../../../src/session/spec/spec.ts";
-import type { MemCluster } from "../../cluster/memcluster.ts";
+import { configSchema } from "../src/config/schema.ts";
+import { buildSession } from "../src/session/spec/manifests.ts";
+import { AGENT_HOME, CONTAINER, resolveSpec, type SessionSpec } from "../src/session/spec/spec.ts";
+import type { MemCluster } from "./cluster/memcluster.ts";
 
 /** A session `start` would make, its pod Running and ready (the kubelet's report); `runs` is its runs dir. */
-export async function session(mem: MemCluster, name = "s"): Promise<{ pod: V1Pod; runs: string }> {
+export async function session(
+  mem: MemCluster,
+  name = "s",
+): Promise<{ pod: V1Pod; runs: string; spec: SessionSpec }> {
   const spec = resolveSpec({ name, namespace: mem.namespace }, configSchema.parse({}), {
     envVars: [],
     editorFiles: [],
@@ -36,7 +40,7 @@ export async function session(mem: MemCluster, name = "s"): Promise<{ pod: V1Pod
       state: { running: { startedAt: t } },
     }],
   });
-  return { pod, runs: mem.podPath(pod.metadata!.name!, CONTAINER, `${AGENT_HOME}/.kodama/runs`) };
+  return { pod, spec, runs: mem.podPath(pod.metadata!.name!, CONTAINER, `${AGENT_HOME}/.kodama/runs`) };
 }
 
 /** A run's directory as the runner leaves it (pid, started, exit, …). */
@@ -64,4 +68,4 @@ export const home = () => ({ KODAMA_HOME: Deno.makeTempDirSync({ prefix: "kodama
 
 /** A fixture log of a real agent CLI's stream (tests/fixtures/agents). */
 export const fixture = (name: string) =>
-  Deno.readTextFileSync(new URL(`../../fixtures/agents/${name}.jsonl`, import.meta.url));
+  Deno.readTextFileSync(new URL(`./fixtures/agents/${name}.jsonl`, import.meta.url));
