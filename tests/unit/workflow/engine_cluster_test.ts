@@ -44,19 +44,21 @@ function runningPod(mem: MemCluster, name: string, labels: Record<string, string
 }
 
 const SAY = `[sh, -c, 'echo "hi from $POD"']`;
-
-Deno.test("engine (in memory): exec fans out to a select: all target; outputs per pod reach later steps", async () => {
-  using mem = new MemCluster();
-  for (const n of ["web-2", "web-0", "web-1"]) runningPod(mem, n, { app: "web" });
-  runningPod(mem, "db-0", { app: "db" });
-  const r = await run(
-    mem,
-    `
+/** A workflow's head: local `sh` allowed, every `app=web` pod as target `web`, and a first step `hi` (its kind follows). */
+const WEB_ALL = `
 permissions: { run: [sh] }
 targets:
   web: { labels: app=web, select: all }
 steps:
-  - id: hi
+  - id: hi`;
+
+Deno.test("engine (in memory): exec fans out to a select: all target; outputs per pod reach later steps", async () => {
+  using mem = new MemCluster();
+  for (const n of ["web-2", "web-0", "web-1"]) runningPod(mem, n, { app: "web" }); // listed by name
+  runningPod(mem, "db-0", { app: "db" });
+  const r = await run(
+    mem,
+    WEB_ALL + `
     exec: { target: web, command: ${SAY} }
   - id: count
     local: { command: [sh, -c, 'printf "%s" "$1" | wc -l', x, "\${{ steps.hi.outputs.stdout }}"] }
@@ -77,12 +79,7 @@ Deno.test("engine (in memory): one failing pod fails the step and the run; failu
   for (const n of ["web-0", "web-1", "web-2"]) runningPod(mem, n, { app: "web" });
   const r = await run(
     mem,
-    `
-permissions: { run: [sh] }
-targets:
-  web: { labels: app=web, select: all }
-steps:
-  - id: hi
+    WEB_ALL + `
     exec: { target: web, command: [sh, -c, '[ "$POD" != web-1 ] || { echo boom >&2; exit 4; }; echo fine'] }
   - id: next
     local: { command: [sh, -c, "echo never"] }
