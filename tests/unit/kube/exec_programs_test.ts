@@ -12,9 +12,10 @@ async function sh(args: string[], stdin?: string): Promise<{ code: number; out: 
   const c = new Deno.Command("sh", { args, stdin: stdin === undefined ? "null" : "piped", stdout: "piped" })
     .spawn();
   if (stdin !== undefined) {
+    // a program may end before it reads its stdin: a broken pipe then is no failure
     const w = c.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
+    await w.write(new TextEncoder().encode(stdin)).catch(() => {});
+    await w.close().catch(() => {});
   }
   const r = await c.output();
   return { code: r.code, out: dec.decode(r.stdout) };
