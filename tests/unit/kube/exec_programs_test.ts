@@ -62,6 +62,13 @@ Deno.test({
     let head = "";
     while (!head.includes("\n")) head += dec.decode((await reader.read()).value);
     assertMatch(head, new RegExp(`^${MARK}pid \\d+`));
+    // the line comes before the wrapper's `exec`, and only the exec'd command's environment carries the tag
+    // (a shell's /proc/PID/environ is what it started with): wait until the command runs (at five test files
+    // side by side the killer once looked in between)
+    const pid = Number(head.slice(MARK.length).match(/pid (\d+)/)![1]);
+    while (!Deno.readTextFileSync(`/proc/${pid}/environ`).includes(`KODAMA_RUN=${tag}`)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const k = await sh(["-c", KILLER, "kodama-stop", tag, "-"]);
     assertEquals([k.code, k.out.trim()], [0, "1"]);
     const st = await run.status;
