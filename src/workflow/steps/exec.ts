@@ -34,10 +34,9 @@ export const exec: StepKind<ExecSpec> = {
   targets: (s) => [s.target],
   preload: (run) => {
     import("../../pods/fanout.ts").catch(() => {});
-    Promise.all([import("../../kube/exec.ts"), wholeKube(run, "warming exec streams")]).then(([m, kube]) =>
-      m.prepareStreams(kube)
-    )
-      .catch(() => {}); // the in-memory cluster has no connection to warm
+    // the exec connection, warmed (the in-memory cluster has none: wholeKube refuses it, nothing is warmed)
+    Promise.all([import("../../kube/exec.ts"), wholeKube(run, "warming exec streams")])
+      .then(([m, kube]) => m.prepareStreams(kube)).catch(() => {});
   },
   async plan(s, ctx) {
     const t = await ctx.run.target(s.target);
