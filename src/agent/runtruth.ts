@@ -59,9 +59,26 @@ export function runOutcome(r: RunLike): string {
 export function runNotes(r: RunLike): string[] {
   const notes = truthNotes(r.truth);
   const o = r.state === "failed" ? outcomeOf(r) : undefined;
-  if (r.state === "failed" && r.truth?.error && !r.truth.endedBy) notes.push(r.truth.error);
-  else if (o && o.class !== "failed" && !r.truth?.endedBy) notes.push(o.message);
+  // the agent's error, else why the runner ended it, without what the outcome's words already say
+  const why = r.state === "failed" && r.truth?.error && !r.truth.endedBy
+    ? r.truth.error
+    : o && o.class !== "failed" && !r.truth?.endedBy
+    ? o.message
+    : undefined;
+  const rest = why && beyond(why, runOutcome(r));
+  if (rest) notes.push(rest);
   return notes;
+}
+
+/**
+ * The agent's error without the words its outcome already says: `invalid API key (HTTP 401 …)` under
+ * `failed: invalid API key` is `HTTP 401 …` (joined, the two read "failed: invalid API key; invalid API key
+ * (…)"); an error that says something else is kept whole. Pure.
+ */
+export function beyond(error: string, outcome: string): string {
+  const said = /^failed: (.+)$/.exec(outcome)?.[1];
+  if (!said || !error.toLowerCase().startsWith(said.toLowerCase())) return error;
+  return error.slice(said.length).trim().replace(/^\((.*)\)$/, "$1").replace(/^[:;,.-]\s*/, "");
 }
 
 /** Read and store the truth of one ended run. */

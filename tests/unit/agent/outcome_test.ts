@@ -189,3 +189,34 @@ Deno.test("outcome: kodama's own end and state: stalled, budget, stopped, interr
   const o = classify(cont, { state: "succeeded", exitCode: 0 });
   assertEquals([o.class, outcomeText(o, cont)], ["succeeded", "succeeded (after 1 overload)"]);
 });
+
+Deno.test("a failed run's note leaves out the words its outcome already says", async () => {
+  const { beyond, runNotes } = await import("../../../src/agent/runtruth.ts");
+  assertEquals(
+    beyond("invalid API key (HTTP 401 authentication_failed)", "failed: invalid API key"),
+    "HTTP 401 authentication_failed",
+  );
+  assertEquals(beyond("Invalid API key", "failed: invalid API key"), "");
+  // anything else is kept whole: another error, or an outcome that names no reason
+  assertEquals(
+    beyond("Error: Invalid API key · Fix", "failed: invalid API key"),
+    "Error: Invalid API key · Fix",
+  );
+  assertEquals(beyond("failed to reach the API", "failed"), "failed to reach the API");
+  const run = {
+    state: "failed" as const,
+    exitCode: 1,
+    truth: {
+      error: "invalid API key (HTTP 401 authentication_failed)",
+      outcome: {
+        class: "auth" as const,
+        retryable: false,
+        message: "invalid API key (HTTP 401 authentication_failed)",
+      },
+    },
+  };
+  assertEquals(runNotes(run as Parameters<typeof runNotes>[0]), ["HTTP 401 authentication_failed"]);
+  // no error from the agent: the outcome's own message is the note, held to the same rule
+  const ended = { ...run, truth: { outcome: run.truth.outcome } };
+  assertEquals(runNotes(ended as Parameters<typeof runNotes>[0]), ["HTTP 401 authentication_failed"]);
+});
