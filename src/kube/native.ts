@@ -6,11 +6,21 @@
  * user loads the other (exec.ts brings the SPDY fallback's Node modules on its first use).
  */
 const clients = new Map<string, Deno.HttpClient>();
+
+/**
+ * How long a kept-alive connection may sit idle before this client drops it itself. A server closes idle
+ * connections on its own clock (Node's http server after 5 s, Go's IdleTimeout, a load balancer's idle
+ * timer); a request sent on a connection at the moment the server closes it fails with "peer closed
+ * connection" and, unlike a GET, a DELETE or POST cannot be sent again safely. Dropping first, well inside
+ * the shortest such timer, leaves that race no window; the cost is a new TLS handshake after a pause.
+ */
+export const POOL_IDLE_MS = 2_000;
 export function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
   const id = `${ca ?? ""}\0${cert ?? ""}\0${key ?? ""}`;
   let client = clients.get(id);
   if (!client) {
     client = Deno.createHttpClient({
+      poolIdleTimeout: POOL_IDLE_MS,
       ...(ca ? { caCerts: [ca] } : {}),
       ...(cert && key ? { cert, key } : {}),
     });
