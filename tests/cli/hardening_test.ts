@@ -8,6 +8,32 @@ import { DEMO, needsTestServer } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 
+/**
+ * Wait until `n` commands started after `before` (a set of the test server's process ids) run `sleep 30` (argv[0] sleep, not the `sh -c` around it). A count
+ * of the table is not enough: a previous step's command may still be ending (CI of stop 80: the table never
+ * grew by two while one ended, so the streams were dropped after the commands had finished by themselves).
+ */
+async function sleepersStarted(
+  c: { runtimePids(): number[] },
+  before: Set<number>,
+  n: number,
+): Promise<void> {
+  const cmdline = (p: number) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${p}/cmdline`).replaceAll("\0", " ");
+    } catch {
+      return ""; // ended
+    }
+  };
+  const end = Date.now() + 25_000;
+  for (;;) {
+    const fresh = c.runtimePids().filter((p) => !before.has(p) && /^sleep 30\b/.test(cmdline(p)));
+    if (fresh.length >= n) return;
+    if (Date.now() > end) throw new Error(`${fresh.length} of ${n} commands started in 25 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const [API0] = DEMO.apiPods;
 
 clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (t, c) => {
@@ -83,7 +109,7 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
 
     await t.step("Ctrl-C during exec --all -o json: every pod still has its object", async () => {
       if (!needsTestServer(c)) return; // it watches the test server's process table
-      const before = c.runtimePids().length;
+      const before = new Set(c.runtimePids());
       const child = spawnKodama([
         "--kubeconfig",
         c.kubeconfig,
@@ -101,11 +127,8 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
       ]);
       const out = new Response(child.stdout).text();
       const err = new Response(child.stderr).text();
-      // the first pod's command runs (the test server's process table grew): Ctrl-C
-      const end = Date.now() + 30_000;
-      while (Date.now() < end && c.runtimePids().length <= before) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // the first pod's command runs: Ctrl-C
+      await sleepersStarted(c, before, 1);
       child.kill("SIGINT");
       const { code } = await child.status;
       const stdout = await out;
@@ -135,7 +158,7 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
 
     await t.step("a dropped exec stream says so, not the TLS library's words", async () => {
       if (!needsTestServer(c)) return; // fault injection
-      const before = c.runtimePids().length;
+      const before = new Set(c.runtimePids());
       const child = spawnKodama([
         "--kubeconfig",
         c.kubeconfig,
@@ -154,11 +177,8 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
       ]);
       const out = new Response(child.stdout).text();
       const err = new Response(child.stderr).text();
-      // both commands run (the test server's process table grew by two): drop every stream
-      const end = Date.now() + 30_000;
-      while (Date.now() < end && c.runtimePids().length < before + 2) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // both commands run: drop every stream
+      await sleepersStarted(c, before, 2);
       c.faults.dropStreams(true);
       c.faults.dropStreams(false);
       const { code } = await child.status;
