@@ -5,6 +5,9 @@
  * not pile up clients (open streams may still hold the old one). A module of its own, so that neither
  * user loads the other (exec.ts brings the SPDY fallback's Node modules on its first use).
  */
+import type http from "node:http";
+import type { Socket } from "node:net";
+
 const clients = new Map<string, Deno.HttpClient>();
 
 /**
@@ -15,6 +18,21 @@ const clients = new Map<string, Deno.HttpClient>();
  * the shortest such timer, leaves that race no window; the cost is a new TLS handshake after a pause.
  */
 export const POOL_IDLE_MS = 2_000;
+
+/**
+ * The same rule for a Node agent (the path through a proxy, and a GET's fallback): Deno's `node:http` Agent
+ * neither honours the server's `Keep-Alive: timeout=` hint nor has an idle limit of its own. A socket still
+ * free `POOL_IDLE_MS` after it was freed is destroyed; one that is free carries no request, so this never
+ * cuts one off.
+ */
+export function dropIdleSockets(agent: http.Agent, ms = POOL_IDLE_MS): http.Agent {
+  const isFree = (s: Socket) => Object.values(agent.freeSockets).some((l) => l?.includes(s));
+  agent.on("free", (s: Socket) => {
+    const t = setTimeout(() => isFree(s) && s.destroy(), ms);
+    (t as { unref?: () => void }).unref?.();
+  });
+  return agent;
+}
 export function nativeClient(ca?: string, cert?: string, key?: string): Deno.HttpClient {
   const id = `${ca ?? ""}\0${cert ?? ""}\0${key ?? ""}`;
   let client = clients.get(id);

@@ -16,7 +16,7 @@ import { ExitCode, KodamaError } from "../base/errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { formatDuration } from "../base/duration.ts";
 import { mark } from "../base/timing.ts";
-import { nativeClient } from "./native.ts";
+import { dropIdleSockets, nativeClient } from "./native.ts";
 import { BoundedBody, Budget } from "./bounds.ts";
 
 /** node:http and node:https, loaded by the first request that needs them (none that nativeCall can make). */
@@ -280,7 +280,7 @@ export class Transport {
           const mod = this.server.startsWith("http:") ? http : https;
           this.agent = new mod.Agent({ keepAlive: true, maxSockets: 64 });
         }
-        return this.agent;
+        return dropIdleSockets(this.agent);
       })();
       this.agentP.catch(() => (this.agentP = undefined));
     }
