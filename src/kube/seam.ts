@@ -9,7 +9,8 @@
  *
  * - `KubeObjects`: get/find/list/create/patch/delete/watch any kind, in the namespace of the command.
  * - `KubePods`: pods listed and watched with label and field selectors.
- * - `KubeReach`: whether the API server answers (fed by every request; read by timeouts and retry loops).
+ * - `KubeReach`: whether the API server answers (fed by every request; read by timeouts and retry loops);
+ *   `KubeReachEvents` adds its lost/back events and the give-up error, for streams that wait out an outage.
  * - `KubeIdentity`: the context and server, as this machine's session files record what a command saw.
  * - `KubeStreams`: a command in a container, a container's log. `Kube` opens them over the wire
  *   (./exec.ts, ./logs.ts), whose protocol only the HTTPS test server and a real cluster check; the
@@ -20,6 +21,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { PodQuery, Resource, WatchEventType, WatchOptions } from "./client.ts";
 import type { ExecResult, ExecStreams } from "./exec.ts";
 import type { LogQuery } from "./logs.ts";
+import type { ReachEvent } from "./reach.ts";
+import type { KodamaError } from "../base/errors.ts";
 
 /** The verbs kodama uses on any kind, with the namespace a command runs in. */
 export interface KubeObjects {
@@ -87,6 +90,17 @@ export interface KubeReach {
 
 /** What pod targeting and waiting need: objects (TYPE/NAME targets), pods, and the server's reachability. */
 export type KubeTargets = KubeObjects & KubePods & KubeReach;
+
+/**
+ * The reachability's events, for a stream that waits out an outage (`logs -f`): told when the server is back,
+ * and the give-up error once it has been down longer than `--reconnect-timeout` (./reach.ts).
+ */
+export interface KubeReachEvents {
+  readonly reach: KubeReach["reach"] & {
+    subscribe(fn: (e: ReachEvent) => void): () => void;
+    gaveUp(): KodamaError | undefined;
+  };
+}
 
 /** The cluster as this machine's session files name it. */
 export interface KubeIdentity {

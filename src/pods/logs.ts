@@ -9,8 +9,7 @@
  *    stderr, and again when it is back); after `kube.reach.giveUpMs` the whole command fails (exit 1).
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
-import { streamLog } from "../kube/logs.ts";
+import type { KubeReachEvents, KubeStreams, KubeTargets } from "../kube/seam.ts";
 import { isUnreachable } from "../kube/errors.ts";
 import { ResumePoint } from "./resume.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
@@ -87,7 +86,14 @@ interface Target extends PrefixTarget {
   key: string;
 }
 
-export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Promise<void> {
+/**
+ * What multi-pod logs need of the cluster: pods (the watch for new ones, a pod's state after EOF), each
+ * container's log stream, and the server's reachability with its events. `Kube` is one; so is the in-memory
+ * cluster of the tests.
+ */
+export type LogsCluster = KubeTargets & KubeStreams & KubeReachEvents;
+
+export async function streamLogs(kube: LogsCluster, pods: V1Pod[], o: LogsOptions): Promise<void> {
   const maxStreams = o.maxStreams ?? 50;
   const stop = new AbortController();
   const onOuter = () => stop.abort();
@@ -177,7 +183,7 @@ export async function streamLogs(kube: Kube, pods: V1Pod[], o: LogsOptions): Pro
       let unreachable = false;
       try {
         const sinceTime = first ? undefined : rp.resume();
-        await streamLog(kube, t.namespace, t.pod, t.container, {
+        await kube.logOf(t.namespace, t.pod, t.container, {
           follow: o.follow,
           timestamps: true,
           previous: o.previous,

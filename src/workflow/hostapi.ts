@@ -7,7 +7,6 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { RunHandle } from "./types.ts";
 import { podView } from "./types.ts";
 import { memorySink } from "../base/sink.ts";
-import { wholeKube } from "./steps/common.ts";
 
 export function hostApi(
   run: RunHandle,
@@ -134,7 +133,7 @@ export function hostApi(
         }
         const { streamLogs } = await import("../pods/logs.ts");
         const out = memorySink();
-        await streamLogs(await wholeKube(run, "host.logs in a script step"), [pod], {
+        await streamLogs(await run.kube(), [pod], {
           container: o.container ?? container,
           tail: o.tail ?? 100,
           out,

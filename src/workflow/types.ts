@@ -1,7 +1,7 @@
 /** Types shared by the engine and the step kinds (no runtime code, no heavy imports). */
 import type { z } from "zod";
 import type { V1Pod } from "@kubernetes/client-node";
-import type { KubeIdentity, KubeStreams, KubeTargets } from "../kube/seam.ts";
+import type { KubeIdentity, KubeReachEvents, KubeStreams, KubeTargets } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import type { ExprContext } from "./expr.ts";
 import type { Permissions, Step, Target, Workflow } from "./schema.ts";
@@ -12,11 +12,11 @@ export type { Sink };
 
 /**
  * The cluster a run works on, as the seam (src/kube/seam.ts) narrows it: targets listed and watched, a
- * command in a pod, and the cluster's name. `Kube` is one; so is the in-memory cluster the engine's tests run
- * on. Steps the seam does not cover yet (port-forward, cp, logs, pick, tmux, session) take the whole client
- * through `wholeKube` (steps/common.ts).
+ * command in a pod, a container's log, the server's reachability, and the cluster's name. `Kube` is one; so
+ * is the in-memory cluster the engine's tests run on. Steps the seam does not cover yet (port-forward, cp,
+ * pick, tmux, session) take the whole client through `wholeKube` (steps/common.ts).
  */
-export type WorkflowCluster = KubeTargets & KubeStreams & KubeIdentity;
+export type WorkflowCluster = KubeTargets & KubeStreams & KubeReachEvents & KubeIdentity;
 
 /** What a step returns; `outputs` become `steps.<id>.outputs`. */
 export interface StepResult {

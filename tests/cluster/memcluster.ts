@@ -23,7 +23,9 @@ import {
 } from "../../src/kube/client.ts";
 import { toKodamaError } from "../../src/kube/errors.ts";
 import type { ApiWhat } from "../../src/kube/errors.ts";
-import type { KubeSessions, KubeTargets } from "../../src/kube/seam.ts";
+import type { KubeReachEvents, KubeSessions, KubeTargets } from "../../src/kube/seam.ts";
+import type { ReachEvent } from "../../src/kube/reach.ts";
+import type { KodamaError } from "../../src/base/errors.ts";
 import type { ExecResult, ExecStreams } from "../../src/kube/exec.ts";
 import type { LogQuery } from "../../src/kube/logs.ts";
 import { podPath, runInPod } from "./memexec.ts";
@@ -48,15 +50,33 @@ export interface MemClusterOptions {
   history?: number;
 }
 
-export class MemCluster implements KubeTargets, KubeSessions {
+export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
   readonly api: ClusterApi;
   readonly namespace: string;
   readonly contextName = SERVER.contextName;
   readonly server = SERVER.server;
   /** each container's log (`NAMESPACE/POD/CONTAINER` → text), as the kubelet would serve it; a test sets it */
   readonly logs = new Map<string, string>();
-  /** the API server's reachability as `Kube.reach` reports it; a test may set `down` */
-  readonly reach = { down: false, describe: () => "unreachable: the in-memory cluster was stopped" };
+  /**
+   * The API server's reachability as `Kube.reach` reports it. A test may set `down`, send a lost/back event
+   * (`emit`) and set the error `gaveUp()` returns (`gaveUpWith`, as after --reconnect-timeout).
+   */
+  readonly reach = {
+    down: false,
+    describe: () => "unreachable: the in-memory cluster was stopped",
+    listeners: new Set<(e: ReachEvent) => void>(),
+    subscribe(fn: (e: ReachEvent) => void): () => void {
+      this.listeners.add(fn);
+      return () => this.listeners.delete(fn);
+    },
+    emit(e: ReachEvent): void {
+      for (const l of this.listeners) l(e);
+    },
+    gaveUpWith: undefined as KodamaError | undefined,
+    gaveUp(): KodamaError | undefined {
+      return this.gaveUpWith;
+    },
+  };
   /** while true, watch events are lost (a connection that stalls without closing); lists still answer */
   dropWatchEvents = false;
   readonly #stateDir: string;
@@ -266,14 +286,34 @@ export class MemCluster implements KubeTargets, KubeSessions {
     ns: string,
     pod: string,
     container: string,
-    _q: LogQuery,
+    q: LogQuery,
     onData: (chunk: Uint8Array) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<"eof" | "aborted"> {
     const what = { verb: "get", resource: "pods/log", namespace: ns, name: pod };
-    await this.#call(what, () => this.api.get(this.#def("pods"), ns, pod));
+    const p = await this.#call(what, () => this.api.get(this.#def("pods"), ns, pod) as V1Pod);
     if (signal?.aborted) return "aborted";
-    const text = this.logs.get(`${ns}/${pod}/${container}`);
+    if (!p.spec?.containers?.some((c) => c.name === container)) {
+      throw toKodamaError(
+        {
+          code: 400,
+          body: {
+            kind: "Status",
+            status: "Failure",
+            reason: "BadRequest",
+            code: 400,
+            message: `container ${container} is not valid for pod ${pod}`,
+          },
+        },
+        what,
+        SERVER,
+      );
+    }
+    // the kubelet's answer: the last `tailLines` lines, each stamped (here with the pod's creation time)
+    let lines = (this.logs.get(`${ns}/${pod}/${container}`) ?? "").split(/(?<=\n)/).filter((l) => l);
+    if (q.tailLines !== undefined) lines = q.tailLines === 0 ? [] : lines.slice(-q.tailLines);
+    const stamp = `${String(p.metadata?.creationTimestamp ?? "").replace(/Z$/, ".000000000Z")} `;
+    const text = lines.map((l) => (q.timestamps ? stamp + l : l)).join("");
     if (text) await onData(new TextEncoder().encode(text));
     return "eof";
   }

@@ -1,7 +1,7 @@
 /** `logs`: print recent logs of a target's pods (tail/since), or follow them until the step's timeout. */
 import type { StepKind } from "../types.ts";
 import { durationMs } from "../model.ts";
-import { describePods, teeSink, wholeKube } from "./common.ts";
+import { describePods, teeSink } from "./common.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { compileLineFilter, patternError } from "../../pods/log_filter.ts";
 
@@ -81,7 +81,7 @@ export const logs: StepKind<LogsSpec> = {
       );
     }
     const t = await ctx.run.target(s.target);
-    const kube = await wholeKube(ctx.run, "a logs step");
+    const kube = await ctx.run.kube();
     const { streamLogs } = await import("../../pods/logs.ts");
     const filter = compileLineFilter(s.include, s.exclude, { include: "include", exclude: "exclude" });
     const out = teeSink(ctx.out);

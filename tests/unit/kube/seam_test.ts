@@ -4,7 +4,14 @@
  */
 import { assertEquals } from "@kodama/test-assert";
 import type { Kube } from "../../../src/kube/client.ts";
-import type { KubeObjects, KubePods, KubeReach, KubeSessions, KubeTargets } from "../../../src/kube/seam.ts";
+import type {
+  KubeObjects,
+  KubePods,
+  KubeReach,
+  KubeReachEvents,
+  KubeSessions,
+  KubeTargets,
+} from "../../../src/kube/seam.ts";
 import type { MemCluster } from "../../cluster/memcluster.ts";
 
 // compile-time: `deno check` fails here when Kube or the in-memory cluster drifts from the seam
@@ -13,6 +20,8 @@ export type _KubeIsTargets = Implements<KubeObjects & KubePods & KubeReach, Kube
 export type _MemIsTargets = Implements<KubeTargets, MemCluster>;
 export type _KubeIsSessions = Implements<KubeSessions, Kube>;
 export type _MemIsSessions = Implements<KubeSessions, MemCluster>;
+export type _KubeHasReachEvents = Implements<KubeReachEvents, Kube>;
+export type _MemHasReachEvents = Implements<KubeReachEvents, MemCluster>;
 
 Deno.test("seam: src/kube/seam.ts imports only types (nothing loads at run time)", async () => {
   const src = await Deno.readTextFile(new URL("../../../src/kube/seam.ts", import.meta.url));

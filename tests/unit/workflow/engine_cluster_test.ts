@@ -199,13 +199,46 @@ Deno.test("engine (in memory): a step the seam does not cover says it needs an A
 targets:
   web: { labels: app=web }
 steps:
-  - id: tail
-    logs: { target: web, tail: 5 }
+  - id: copy
+    cp: { target: web, from: "pod:/etc/hostname", to: ./hostname }
 `,
   );
   assertEquals(r.exitCode, 1);
   assertStringIncludes(
     r.err,
-    "a logs step needs a connection to an API server (memory://cluster is not one)",
+    "a cp step needs a connection to an API server (memory://cluster is not one)",
   );
+});
+
+Deno.test("engine (in memory): a logs step tails each pod of a target, prefixed, filtered; outputs.stdout has it", async () => {
+  using mem = new MemCluster();
+  for (const n of ["web-0", "web-1"]) {
+    runningPod(mem, n, { app: "web" });
+    mem.logs.set(
+      `default/${n}/main`,
+      `GET /api 500 before the tail\nboot ${n}\nGET /health 200\nGET /api 500 ${n}\nGET /api 200\n`,
+    );
+  }
+  const r = await run(
+    mem,
+    `${WEB_ALL}
+    logs: { target: web, tail: 3, include: ["/api"], exclude: [" 200$"] }
+  - id: after
+    exec: { target: web, command: [echo, "\${{ steps.hi.outputs.stdout }}"] }
+`,
+  );
+  assertEquals(r.exitCode, 0, r.err);
+  // each pod's last three lines, the ones the filter keeps, each line prefixed with its pod; no timestamps
+  for (const n of ["web-0", "web-1"]) assertStringIncludes(r.out, `${n} | GET /api 500 ${n}\n`);
+  assert(!/before the tail|boot|health|api 200|\d{4}-\d\d-\d\dT/.test(r.out), r.out);
+  // the next step read what it showed (echoed in web-0 here)
+  assertStringIncludes(r.out, "web-0 | web-1 | GET /api 500 web-1\n");
+});
+
+Deno.test("engine (in memory): a logs step on a container the pod lacks: exit 3, naming it", async () => {
+  using mem = new MemCluster();
+  runningPod(mem, "web-0", { app: "web" });
+  const r = await run(mem, `${WEB_ALL}\n    logs: { target: web, container: sidecar, tail: 5 }\n`);
+  assertEquals(r.exitCode, 3, r.out + r.err);
+  assertStringIncludes(r.err, 'container "sidecar" not found in pod web-0');
 });
