@@ -4,7 +4,7 @@
  * reason and the recent events), timed out (what it was still waiting for), or interrupted.
  */
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { sessionSelector } from "../spec/names.ts";
 import { after } from "../../base/proc/timer.ts";
 import {
@@ -63,7 +63,7 @@ const mirror = <T extends { metadata?: { name?: string } }>(
 };
 
 export async function waitForSession(
-  kube: Kube,
+  kube: KubeObjects,
   namespace: string,
   name: string,
   o: WaitOptions,
@@ -182,7 +182,7 @@ export async function waitForSession(
  * still unbound, with the provisioner's last word.
  */
 export async function waitForClaimsBound(
-  kube: Kube,
+  kube: KubeObjects,
   namespace: string,
   /** a label selector that takes in the claims (a session's: sessionSelector(NAME)) */
   labelSelector: string,
