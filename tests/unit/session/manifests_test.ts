@@ -142,8 +142,10 @@ Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into 
 });
 
 /** A process's children (pgrep -P: procps on Linux, the base system on macOS). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const r = await new Deno.Command("pgrep", { args: ["-P", String(pid)], stdout: "piped" }).output();
+/** The `sleep` processes whose parent is `pid` (not the `cp` or `mkdir` it runs before). */
+async function sleepsOf(pid: number): Promise<number[]> {
+  const r = await new Deno.Command("pgrep", { args: ["-x", "-P", String(pid), "sleep"], stdout: "piped" })
+    .output();
   return new TextDecoder().decode(r.stdout).split("\n").filter(Boolean).map(Number);
 }
 
@@ -175,24 +177,18 @@ Deno.test({
     argv[4] = dir;
     const c = new Deno.Command("sh", { args: argv.slice(1), env: { HOME: home }, stderr: "piped" }).spawn();
     try {
-      // it copied before it waits: the default it fills is the last thing written
-      for (
-        let i = 0;
-        i < 200 && !(await Deno.stat(`${home}/.config/zellij/config.kdl`).catch(() => null));
-        i++
-      ) {
-        await new Promise((r) => setTimeout(r, 25));
+      // it copies, then waits: once its sleep runs, every file is written (a file that merely exists may
+      // still be empty: CI of stop 80 read config.kdl between cp's create and its write)
+      let sleeper: number[] = [];
+      for (const end = Date.now() + 30_000; Date.now() < end && !sleeper.length;) {
+        sleeper = await sleepsOf(c.pid);
+        if (!sleeper.length) await new Promise((r) => setTimeout(r, 25));
       }
+      assertEquals(sleeper.length, 1, "the keep-alive's sleep");
       assertEquals(await Deno.readTextFile(`${home}/.config/helix/config.toml`), "from helix-config.toml\n");
       assertEquals(await Deno.readTextFile(`${home}/.config/helix/languages.toml`), "edited\n");
       assertEquals(await Deno.readTextFile(`${home}/.config/zellij/config.kdl`), "from zellij-config.kdl\n");
       // its sleep goes with it (outside a pod nothing else would end it: it was left sleeping a day)
-      let sleeper: number[] = [];
-      for (let i = 0; i < 200 && !sleeper.length; i++) {
-        sleeper = await childrenOf(c.pid);
-        if (!sleeper.length) await new Promise((r) => setTimeout(r, 25));
-      }
-      assertEquals(sleeper.length, 1, "the keep-alive's sleep");
       c.kill("SIGTERM");
       assertEquals((await c.status).code, 0, "TERM ends it at once, cleanly");
       for (let i = 0; i < 200 && alive(sleeper[0]); i++) await new Promise((r) => setTimeout(r, 25));
