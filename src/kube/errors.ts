@@ -110,6 +110,10 @@ function quotaHint(apiMsg: string, namespace: string | undefined): string | unde
     : `ResourceQuota ${q} wants every container to state these (${see})`;
 }
 
+/** A connection closed under a request, in rustls' and hyper's words (Deno's own client). */
+const CLOSED_EARLY =
+  /peer closed connection without sending TLS close_notify|connection closed before message completed/i;
+
 export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): KodamaError {
   if (e instanceof KodamaError) return e;
   const err = e as {
@@ -224,6 +228,19 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
       new KodamaError(
         `cannot reach ${where}: ${CONNECT_CODES[code]}`,
         code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
+        `is the cluster running? try \`kubectl cluster-info${
+          server ? ` --context ${server.contextName}` : ""
+        }\``,
+      ),
+    );
+  }
+  if (CLOSED_EARLY.test(message)) {
+    // the connection ended under the request (a server, proxy or balancer closing it): not a TLS problem,
+    // whatever words the TLS library used; its link to its own manual is no use to a user
+    return unreachable(
+      new KodamaError(
+        `${where} closed the connection before it answered (${message.replace(/:\s*https?:\/\/\S+$/, "")})`,
+        ExitCode.FAILED,
         `is the cluster running? try \`kubectl cluster-info${
           server ? ` --context ${server.contextName}` : ""
         }\``,

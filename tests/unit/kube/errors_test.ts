@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { rootCause, toKodamaError } from "../../../src/kube/errors.ts";
+import { isUnreachable, rootCause, toKodamaError } from "../../../src/kube/errors.ts";
 
 const server = { server: "https://127.0.0.1:6443", contextName: "admin" };
 
@@ -130,6 +130,25 @@ Deno.test("TLS failures say so", () => {
     server,
   );
   assertMatch(e.message, /^TLS handshake with https:\/\/127.0.0.1:6443/);
+});
+
+Deno.test("a connection closed under a request says so, not 'TLS handshake', and drops the TLS library's link", () => {
+  // the words of Deno's client when a kept-alive connection is closed by the server as a request goes out
+  const cause = new Error(
+    "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
+  );
+  const e = toKodamaError(
+    new TypeError("error sending request", { cause }),
+    { verb: "delete", resource: "pods", namespace: "prod", name: "api-0" },
+    server,
+  );
+  assertEquals(e.code, 1);
+  assertEquals(
+    e.message,
+    "https://127.0.0.1:6443 (context admin) closed the connection before it answered (peer closed connection without sending TLS close_notify)",
+  );
+  assertStringIncludes(e.hint ?? "", "kubectl cluster-info --context admin");
+  assertEquals(isUnreachable(e), true);
 });
 
 Deno.test("rootCause walks AggregateError", () => {
