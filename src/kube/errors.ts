@@ -111,6 +111,10 @@ function quotaHint(apiMsg: string, namespace: string | undefined): string | unde
 }
 
 /** A connection closed under a request, in rustls' and hyper's words (Deno's own client). */
+/** What to try when the server could not be reached or dropped the connection. */
+const reachHint = (server?: ServerInfo) =>
+  `is the cluster running? try \`kubectl cluster-info${server ? ` --context ${server.contextName}` : ""}\``;
+
 const CLOSED_EARLY =
   /peer closed connection without sending TLS close_notify|connection closed before message completed/i;
 
@@ -228,9 +232,7 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
       new KodamaError(
         `cannot reach ${where}: ${CONNECT_CODES[code]}`,
         code.includes("TIMEOUT") || code === "ETIMEDOUT" ? ExitCode.TIMEOUT : ExitCode.FAILED,
-        `is the cluster running? try \`kubectl cluster-info${
-          server ? ` --context ${server.contextName}` : ""
-        }\``,
+        reachHint(server),
       ),
     );
   }
@@ -241,9 +243,7 @@ export function toKodamaError(e: unknown, what: ApiWhat, server?: ServerInfo): K
       new KodamaError(
         `${where} closed the connection before it answered (${message.replace(/:\s*https?:\/\/\S+$/, "")})`,
         ExitCode.FAILED,
-        `is the cluster running? try \`kubectl cluster-info${
-          server ? ` --context ${server.contextName}` : ""
-        }\``,
+        reachHint(server),
       ),
     );
   }
