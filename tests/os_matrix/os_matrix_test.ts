@@ -6,6 +6,10 @@
  * same OS, preload and /proc denial into every kodama process those tests start (a background sync,
  * `pf --detach`, a CLI run, a `script -c` terminal).
  *
+ * A step whose subject is the same on every OS (sync_test's 10,000-file burst and its cut and stalled streams)
+ * is marked `ignore: AGAIN_AS_OTHER_OS` (tests/os_matrix/again.ts) and runs once, in the plain pass: they were
+ * ~37 of this pass's ~80 CPU-seconds.
+ *
  * Windows cannot be faked this way (its path flavour would meet this machine's POSIX files); the table
  * tests with `platformFor("windows")` cover it (tests/unit/platform*, tests/unit/platform/). `.ci/run`
  * runs this file as part of `deno task test`.
