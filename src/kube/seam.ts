@@ -76,6 +76,8 @@ export interface KubePods {
     signal: AbortSignal,
     from?: string,
   ): Promise<void>;
+  /** Does the namespace exist? (Forbidden to look: it is taken to exist, as listing in it worked.) */
+  namespaceExists(name: string): Promise<boolean>;
 }
 
 /** Whether the API server answers: a timeout says "the cluster went away" rather than blame the objects. */

@@ -8,8 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { existsSync } from "node:fs";
-import type { Kube } from "../kube/client.ts";
-import { execInPod } from "../kube/exec.ts";
+import type { KubeObjects, KubePods, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { chooseContainer, findPods } from "./target.ts";
@@ -24,6 +23,12 @@ import { forEachLimited } from "../base/proc/limit.ts";
 import { hostPlatform, type Platform, probeFolding } from "../base/platform.ts";
 import { quote } from "../base/text/escape.ts";
 import UNTAR from "./pod/untar.sh" with { type: "text" };
+
+/**
+ * What a copy needs of the cluster: objects (the pod, a TYPE/NAME side), pods (the one kubectl would pick),
+ * and streams (tar over exec). `Kube` is one; so is the in-memory cluster of the tests.
+ */
+export type CpCluster = KubeObjects & KubePods & KubeStreams;
 
 export type CpSpec =
   | { kind: "local"; path: string }
@@ -154,7 +159,7 @@ function progressBar(err: Sink | undefined, total: number | undefined, label: st
 
 /** Local file/dir -> a path in one pod. */
 async function toPod(
-  kube: Kube,
+  kube: CpCluster,
   pod: V1Pod,
   localPath: string,
   remotePath: string,
@@ -180,7 +185,7 @@ async function toPod(
     },
   });
   const errParts: Uint8Array[] = [];
-  const res = await execInPod(kube, ns, name, container, [
+  const res = await kube.execIn(ns, name, container, [
     "sh",
     "-c",
     UNTAR,
@@ -210,7 +215,7 @@ function existingAncestor(path: string): string {
 }
 
 async function fromPod(
-  kube: Kube,
+  kube: CpCluster,
   pod: V1Pod,
   remotePath: string,
   localPath: string,
@@ -242,7 +247,7 @@ async function fromPod(
   // one awaited write at a time keeps the socket paused while the disk catches up
   const errParts: Uint8Array[] = [];
   let writeErr: unknown;
-  const res = await execInPod(kube, ns, name, container, ["tar", "cf", "-", "-C", srcDir, srcBase], {
+  const res = await kube.execIn(ns, name, container, ["tar", "cf", "-", "-C", srcDir, srcBase], {
     backpressure: true,
     stdout: async (c) => {
       if (writeErr) return;
@@ -297,7 +302,7 @@ async function localSize(path: string): Promise<number> {
  * local and DST is `path` or `:path` in every pod. Returns a summary for --all (undefined otherwise).
  */
 export async function copy(
-  kube: Kube,
+  kube: CpCluster,
   src: string,
   dst: string,
   o: CopyOptions,

@@ -5,8 +5,7 @@
  * Exit 1: the pods exist; something in the cluster keeps them from running.
  */
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
-import type { KubeObjects } from "../kube/seam.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { explainPod, podProblem } from "../kube/podstatus.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { findPods, nothingMatchedIn, type TargetFlags } from "./target.ts";
@@ -57,7 +56,7 @@ export async function notRunningError(
  * (exit 1); otherwise it is "no pods matched" (exit 3).
  */
 export async function noRunningPods(
-  kube: Kube,
+  kube: KubeObjects & KubePods,
   t: TargetFlags,
   o: { container?: string; what?: string } = {},
 ): Promise<KodamaError> {

@@ -4,7 +4,7 @@
  * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { type Kube, type Resource, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import { type Resource, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
 import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import { suggest } from "../base/text/suggest.ts";
@@ -231,7 +231,7 @@ export function describeTarget(t: TargetFlags, defaultNamespace?: string): strin
  * Nothing matched: when the namespace looked in does not exist, say that (as `kodama pods -n X` and kubectl
  * do), else "no pods matched" with the target described.
  */
-export async function nothingMatchedIn(kube: Kube, t: TargetFlags, hint?: string): Promise<KodamaError> {
+export async function nothingMatchedIn(kube: KubePods, t: TargetFlags, hint?: string): Promise<KodamaError> {
   const ns = t.allNamespaces ? undefined : t.namespace ?? kube.namespace;
   if (ns !== undefined && !(await kube.namespaceExists(ns).catch(() => true))) {
     return notFound(`namespaces ${quote(ns)} not found`, "list namespaces with `kubectl get namespaces`");

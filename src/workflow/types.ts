@@ -13,8 +13,8 @@ export type { Sink };
 /**
  * The cluster a run works on, as the seam (src/kube/seam.ts) narrows it: targets listed and watched, a
  * command in a pod, a container's log, the server's reachability, and the cluster's name. `Kube` is one; so
- * is the in-memory cluster the engine's tests run on. Steps the seam does not cover yet (port-forward, cp,
- * pick, tmux, session) take the whole client through `wholeKube` (steps/common.ts).
+ * is the in-memory cluster the engine's tests run on. Steps the seam does not cover yet (port-forward, pick,
+ * tmux, session) take the whole client through `wholeKube` (steps/common.ts).
  */
 export type WorkflowCluster = KubeTargets & KubeStreams & KubeReachEvents & KubeIdentity;
 

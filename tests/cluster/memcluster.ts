@@ -25,7 +25,7 @@ import { toKodamaError } from "../../src/kube/errors.ts";
 import type { ApiWhat } from "../../src/kube/errors.ts";
 import type { KubeReachEvents, KubeSessions, KubeTargets } from "../../src/kube/seam.ts";
 import type { ReachEvent } from "../../src/kube/reach.ts";
-import type { KodamaError } from "../../src/base/errors.ts";
+import { ExitCode, KodamaError } from "../../src/base/errors.ts";
 import type { ExecResult, ExecStreams } from "../../src/kube/exec.ts";
 import type { LogQuery } from "../../src/kube/logs.ts";
 import { podPath, runInPod } from "./memexec.ts";
@@ -256,6 +256,17 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
     return this.watchObjects<V1Pod>("pods", namespace, q, onEvent, { signal, from });
   }
 
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.getObject("namespaces" as Resource, "", name);
+      return true;
+    } catch (e) {
+      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
+      if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return true;
+      throw e;
+    }
+  }
+
   // ------------------------------------------------------------------ for tests
 
   /** Watches open on a resource now. */
@@ -325,14 +336,27 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
 
   // ------------------------------------------------------------------ a test's hands
 
-  /** A pod as `kubectl run NAME --image=busybox` makes it (scheduled, Pending until a status says more). */
+  /**
+   * A pod as `kubectl run NAME --image=busybox` makes it (scheduled, Pending until a status says more);
+   * `emptyDirs`: paths where the container mounts an emptyDir of its own (memexec.ts gives each a directory).
+   */
   addPod(
     name: string,
-    o: { namespace?: string; labels?: Record<string, string>; env?: V1EnvVar[] } = {},
+    o: { namespace?: string; labels?: Record<string, string>; env?: V1EnvVar[]; emptyDirs?: string[] } = {},
   ): V1Pod {
+    const dirs = o.emptyDirs ?? [];
+    const volumeMounts = dirs.map((mountPath, i) => ({ name: `v${i}`, mountPath }));
     return this.api.create(this.#def("pods"), o.namespace ?? this.namespace, {
       metadata: { name, labels: o.labels },
-      spec: { containers: [{ name: "main", image: "busybox", ...(o.env ? { env: o.env } : {}) }] },
+      spec: {
+        containers: [{
+          name: "main",
+          image: "busybox",
+          ...(o.env ? { env: o.env } : {}),
+          ...(dirs.length ? { volumeMounts } : {}),
+        }],
+        ...(dirs.length ? { volumes: volumeMounts.map(({ name }) => ({ name, emptyDir: {} })) } : {}),
+      },
     }) as V1Pod;
   }
 

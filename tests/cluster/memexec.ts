@@ -2,9 +2,10 @@
  * Exec for the in-memory cluster (./memcluster.ts): a command "in a pod" runs on this machine, in a directory
  * that stands for the container's filesystem. Each of the container's volume mounts is a directory of the
  * cluster's state: a PersistentVolumeClaim's by the claim's name (a new pod of the same claims sees the same
- * files, as on a cluster), any other volume's by the pod and volume. The container's `workingDir` and its
- * environment (`value`, the downward API's `metadata.uid/name/namespace`) are given, with any absolute path
- * under a mount moved to where that mount's directory is. Pod programs (src/**\/pod/*.sh) use `$HOME`,
+ * files, as on a cluster), any other volume's by the pod and volume. The container's `workingDir`, its
+ * environment (`value`, the downward API's `metadata.uid/name/namespace`) and the command's arguments
+ * (`tar -C /data`, `sh -c UNTAR sh /data`) are given, with any absolute path under a mount moved to where
+ * that mount's directory is; a path on no mount is left as it is (the image's own files are not modelled). Pod programs (src/**\/pod/*.sh) use `$HOME`,
  * `$PWD` and the `KODAMA_*` variables, so the real programs run unchanged.
  *
  * What it does not model: the exec wire protocol and its wrapper (./streams/exec.ts and the HTTPS server do),
@@ -102,7 +103,7 @@ export async function runInPod(
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(command[0], {
-      args: command.slice(1),
+      args: command.slice(1).map((a) => a.startsWith("/") ? local(ms, a) ?? a : a),
       cwd,
       clearEnv: true,
       env: envOf(pod, c, ms),

@@ -10,7 +10,7 @@ import { shellJoin } from "../../base/text/escape.ts";
 
 /**
  * The run's whole client, for the steps the seam (`WorkflowCluster`, ../types.ts) does not cover yet:
- * port-forward, cp, pick, tmux and session. The in-memory cluster of the engine's tests is no `Kube`:
+ * port-forward, pick, tmux and session. The in-memory cluster of the engine's tests is no `Kube`:
  * such a step fails there with this error (exit 1), and its tests run against the HTTPS test server.
  */
 export async function wholeKube(run: Pick<RunHandle, "kube">, what: string): Promise<Kube> {

@@ -2,7 +2,7 @@
 import type { StepKind } from "../types.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { sep } from "node:path";
-import { describePods, podNames, wholeKube } from "./common.ts";
+import { describePods, podNames } from "./common.ts";
 import { isDotGit } from "../../base/platform.ts";
 
 export interface CpSpec {
@@ -37,7 +37,7 @@ export const cp: StepKind<CpSpec> = {
     if (inPod(s.from) === inPod(s.to)) {
       throw new KodamaError("cp: exactly one side must be pod:/path", ExitCode.USAGE);
     }
-    const kube = await wholeKube(ctx.run, "a cp step");
+    const kube = await ctx.run.kube();
     const { copy } = await import("../../pods/cp.ts");
     const pod = t.pods[0];
     const namespace = pod.metadata?.namespace ?? kube.namespace;

@@ -13,6 +13,7 @@ import { type RunOptions, runWorkflow } from "../../../src/workflow/engine.ts";
 import { createDisplay } from "../../../src/workflow/display.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
+import { existsSync } from "node:fs";
 
 function wf(yaml: string): LoadedWorkflow {
   const file = "/tmp/kodama-engine-cluster-test/t.yaml";
@@ -199,15 +200,96 @@ Deno.test("engine (in memory): a step the seam does not cover says it needs an A
 targets:
   web: { labels: app=web }
 steps:
-  - id: copy
-    cp: { target: web, from: "pod:/etc/hostname", to: ./hostname }
+  - id: panes
+    tmux: { target: web, command: [sh] }
 `,
   );
   assertEquals(r.exitCode, 1);
   assertStringIncludes(
     r.err,
-    "a cp step needs a connection to an API server (memory://cluster is not one)",
+    "a tmux step needs a connection to an API server (memory://cluster is not one)",
   );
+});
+
+/** Two running `app=web` pods with an emptyDir at /data, and a temporary local directory. */
+async function cpWorld(mem: MemCluster): Promise<string> {
+  for (const n of ["web-0", "web-1"]) {
+    mem.addPod(n, { labels: { app: "web" }, emptyDirs: ["/data"] });
+    mem.podReady(n);
+  }
+  return await Deno.makeTempDir({ prefix: "kodama-engine-cp-" });
+}
+
+Deno.test("engine (in memory): cp sends a local file into every pod of a target and brings the first pod's back", async () => {
+  using mem = new MemCluster();
+  const dir = await cpWorld(mem);
+  try {
+    await Deno.writeTextFile(`${dir}/app.conf`, "level=debug\n");
+    await Deno.writeTextFile(mem.podPath("web-0", "main", "/data/report.txt"), "made in web-0\n");
+    await Deno.writeTextFile(mem.podPath("web-1", "main", "/data/report.txt"), "made in web-1\n");
+    const r = await run(
+      mem,
+      `
+targets:
+  web: { labels: app=web, select: all }
+steps:
+  - id: up
+    cp: { target: web, from: ${dir}/app.conf, to: "pod:/data/conf/" }
+  - id: down
+    cp: { target: web, from: "pod:/data/report.txt", to: ${dir}/report.txt }
+`,
+    );
+    assertEquals(r.exitCode, 0, r.err);
+    // tar over each pod's exec: the file in both pods, under the directory named
+    for (const n of ["web-0", "web-1"]) {
+      assertEquals(await Deno.readTextFile(mem.podPath(n, "main", "/data/conf/app.conf")), "level=debug\n");
+    }
+    assertEquals(r.steps.up.outputs.pods, ["web-0", "web-1"]);
+    // a download reads the first pod by name
+    assertEquals(await Deno.readTextFile(`${dir}/report.txt`), "made in web-0\n");
+    assertEquals(r.steps.down.outputs, {
+      from: "pod:/data/report.txt",
+      to: `${dir}/report.txt`,
+      pods: ["web-0"],
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("engine (in memory): cp never writes into .git, named or inside the pod's archive; a path the pod lacks is exit 3", async () => {
+  using mem = new MemCluster();
+  const dir = await cpWorld(mem);
+  const down = (from: string, to: string) =>
+    run(
+      mem,
+      `\ntargets:\n  web: { labels: app=web }\nsteps:\n  - id: down\n    cp: { target: web, from: "${from}", to: ${to} }\n`,
+    );
+  try {
+    await Deno.mkdir(`${dir}/repo/.git/hooks`, { recursive: true });
+    await Deno.mkdir(mem.podPath("web-0", "main", "/data/gd/.git/hooks"), { recursive: true });
+    await Deno.writeTextFile(
+      mem.podPath("web-0", "main", "/data/gd/.git/hooks/post-checkout"),
+      "#!/bin/sh\necho owned\n",
+    );
+    await Deno.writeTextFile(mem.podPath("web-0", "main", "/data/gd/a.txt"), "ok\n");
+    // named: refused before anything is read from the pod (exit 4)
+    const named = await down("pod:/data/gd/.git/hooks/post-checkout", `${dir}/repo/.git/hooks/post-checkout`);
+    assertEquals(named.exitCode, 4, named.out + named.err);
+    assertStringIncludes(named.err, "is inside a git directory");
+    assertEquals([...Deno.readDirSync(`${dir}/repo/.git/hooks`)], []);
+    // inside the pod's archive: the rest is written, its .git is not, and the warning says so (as kodama run does)
+    const inside = await down("pod:/data/gd", `${dir}/repo/gd`);
+    assertEquals(inside.exitCode, 0, inside.out + inside.err);
+    assertEquals(await Deno.readTextFile(`${dir}/repo/gd/a.txt`), "ok\n");
+    assert(!existsSync(`${dir}/repo/gd/.git`), ".git was written");
+    assertStringIncludes(inside.err, "skipping gd/.git: a workflow never writes into .git");
+    const gone = await down("pod:/data/nothing-here", `${dir}/x`);
+    assertEquals(gone.exitCode, 3, gone.out + gone.err);
+    assertStringIncludes(gone.err, "web-0:/data/nothing-here: no such file or directory");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("engine (in memory): a logs step tails each pod of a target, prefixed, filtered; outputs.stdout has it", async () => {
