@@ -10,12 +10,31 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
+/**
+ * Two adjacent loopback ports, free now, below Linux's ephemeral range (32768-60999): a random pick inside it
+ * can be any connection's local port at the moment `pf` binds it (the suite makes thousands), and the bind
+ * fails. Each is bound and closed here first; a taken one means another pick.
+ */
+function freePortPair(): [number, number] {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const held: Deno.Listener[] = [];
+    try {
+      for (const port of [base, base + 1]) held.push(Deno.listen({ hostname: "127.0.0.1", port }));
+      return [base, base + 1];
+    } catch {
+      // taken: another pick
+    } finally {
+      for (const l of held) l.close();
+    }
+  }
+}
+
 withSessionWorld(
   "pf NAME: the session's declared ports (template ports, sidecar port=N)",
   { seed: "demo", ignore: onRealCluster, timeoutMs: 300_000 },
   async (t, w) => {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const [P1, P2] = [base, base + 1];
+    const [P1, P2] = freePortPair();
     await Deno.mkdir(join(w.cwd, ".kodama", "templates"), { recursive: true });
     await Deno.writeTextFile(
       join(w.cwd, ".kodama/templates/web.yaml"),
@@ -36,8 +55,12 @@ sync: { enabled: false }
         assertEquals(r.code, 0, r.stderr);
         const p = w.spawn(["pf", "pfs"]);
         try {
-          const got = await readUntil(p.stdout, new RegExp(`Forwarding from [^\\n]*:${P2} -> `));
+          const forwarding = new RegExp(`Forwarding from [^\\n]*:${P2} -> `);
+          const got = await readUntil(p.stdout, forwarding);
           got.rest.releaseLock();
+          if (!forwarding.test(got.text)) {
+            throw new Error(`pf ended before forwarding:\n${got.text}${await new Response(p.stderr).text()}`);
+          }
           assertStringIncludes(got.text, `:${P1} -> pod/kodama-pfs:${P1}`);
           assertStringIncludes(got.text, `:${P2} -> pod/kodama-pfs:${P2}`);
           let body = "";
