@@ -99,7 +99,8 @@ export class IgnoreRules {
   readonly #o: IgnoreOptions;
   /** per directory (relative path): its level, or null when it has no pattern files */
   readonly #levels = new Map<string, Level | null>();
-  readonly #final: Ignore;
+  /** sync.excludePatterns, or undefined when there are none (most trees: no matcher to ask per path) */
+  readonly #final: Ignore | undefined;
   readonly #ignorecase: boolean;
   /** directories whose listing the walk saw: which pattern files they hold (no failed reads for the rest) */
   readonly #listed = new Map<string, { gitignore: boolean; kodamaignore: boolean }>();
@@ -110,7 +111,9 @@ export class IgnoreRules {
     this.#root = root;
     this.#o = o;
     this.#ignorecase = o.ignoreCase ?? defaultFolding(hostPlatform()).caseInsensitive;
-    this.#final = ignore({ ignorecase: this.#ignorecase }).add(o.excludePatterns);
+    this.#final = o.excludePatterns.length
+      ? ignore({ ignorecase: this.#ignorecase }).add(o.excludePatterns)
+      : undefined;
   }
 
   /** The patterns of one directory, read once (call `forget(dir)` when a pattern file there changed). */
@@ -178,20 +181,23 @@ export class IgnoreRules {
     if (top === ".git" && !this.#o.syncGit) return true;
     if (!isDir && isKodamaOwn(rel.slice(rel.lastIndexOf("/") + 1))) return true;
     if (!isDir && this.#o.secretFiles?.includes(rel)) return true;
-    const parts = rel.split("/");
     let ignored = false;
-    for (let i = 0; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join("/");
+    // each directory from the root down to rel's own, with the path below it (the walk asks for 50,000
+    // paths at a time: no arrays rebuilt per level)
+    for (let end = -1; end < rel.length;) {
+      const dir = end < 0 ? "" : rel.slice(0, end);
       const level = this.#level(dir);
-      if (!level) continue;
-      const sub = parts.slice(i).join("/") + (isDir ? "/" : "");
-      const r = level.ig.test(sub);
-      if (r.ignored) ignored = true;
-      else if (r.unignored) ignored = false;
+      if (level) {
+        const r = level.ig.test(rel.slice(end + 1) + (isDir ? "/" : ""));
+        if (r.ignored) ignored = true;
+        else if (r.unignored) ignored = false;
+      }
+      const next = rel.indexOf("/", end + 1);
+      end = next < 0 ? rel.length : next;
     }
-    const r = this.#final.test(rel + (isDir ? "/" : ""));
-    if (r.ignored) ignored = true;
-    else if (r.unignored) ignored = false;
+    const r = this.#final?.test(rel + (isDir ? "/" : ""));
+    if (r?.ignored) ignored = true;
+    else if (r?.unignored) ignored = false;
     return ignored;
   }
 

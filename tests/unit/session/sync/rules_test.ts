@@ -67,6 +67,39 @@ Deno.test("ignore: nested .gitignore, negations, .kodamaignore, excludePatterns,
   }
 });
 
+Deno.test("ignore: a nested pattern with a slash is anchored at its own directory, as git reads it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/sub/deep/deeper`, { recursive: true });
+    await Deno.mkdir(`${root}/sub/other/deep`, { recursive: true });
+    // `/only-here.txt`: sub/only-here.txt and nothing deeper; `deep/x.out`: sub/deep/x.out, not other/deep/x.out
+    await Deno.writeTextFile(`${root}/sub/.gitignore`, "/only-here.txt\ndeep/x.out\n");
+    for (
+      const p of ["sub/only-here.txt", "sub/deep/only-here.txt", "sub/deep/x.out", "sub/other/deep/x.out"]
+    ) {
+      await Deno.writeTextFile(`${root}/${p}`, "x");
+    }
+    const rules = new IgnoreRules(root, { useGitignore: true, excludePatterns: [], syncGit: false });
+    assertEquals(rules.ignoredPath("sub/only-here.txt", false), true);
+    assertEquals(rules.ignoredPath("sub/deep/only-here.txt", false), false);
+    assertEquals(rules.ignoredPath("sub/deep/x.out", false), true);
+    assertEquals(rules.ignoredPath("sub/other/deep/x.out", false), false);
+    // the same answers through a walk of the tree
+    const t = await scanTree(
+      root,
+      new IgnoreRules(root, { useGitignore: true, excludePatterns: [], syncGit: false }),
+    );
+    assertEquals(
+      ["sub/only-here.txt", "sub/deep/only-here.txt", "sub/deep/x.out", "sub/other/deep/x.out"].map((p) =>
+        t.has(p)
+      ),
+      [false, true, false, true],
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("ignore: git's global excludes file (core.excludesFile, else XDG's git/ignore), below the repo's own rules", async () => {
   const root = await Deno.makeTempDir();
   const home = await Deno.makeTempDir();
