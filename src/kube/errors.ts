@@ -110,11 +110,11 @@ function quotaHint(apiMsg: string, namespace: string | undefined): string | unde
     : `ResourceQuota ${q} wants every container to state these (${see})`;
 }
 
-/** A connection closed under a request, in rustls' and hyper's words (Deno's own client). */
 /** What to try when the server could not be reached or dropped the connection. */
 const reachHint = (server?: ServerInfo) =>
   `is the cluster running? try \`kubectl cluster-info${server ? ` --context ${server.contextName}` : ""}\``;
 
+/** A connection closed under a request, in rustls' and hyper's words (Deno's own client). */
 const CLOSED_EARLY =
   /peer closed connection without sending TLS close_notify|connection closed before message completed/i;
 

@@ -258,10 +258,9 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
 
   async namespaceExists(name: string): Promise<boolean> {
     try {
-      await this.getObject("namespaces" as Resource, "", name);
-      return true;
+      return await this.findObject("namespaces" as Resource, "", name) !== undefined;
     } catch (e) {
-      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) return false;
+      // as Kube's: forbidden to look, it is taken to exist
       if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return true;
       throw e;
     }
