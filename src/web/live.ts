@@ -10,6 +10,7 @@ import type { SessionRow } from "../session/state/live.ts";
 import type { SessionView } from "../session/state/status.ts";
 import type { AgentRun } from "../agent/agent.ts";
 import { runNotes, runOutcome } from "../agent/runtruth.ts";
+import { realClock } from "../base/clock.ts";
 import { type GatewayFigures, usageText } from "../session/spec/gateway.ts";
 
 interface Op {
@@ -30,6 +31,9 @@ interface AgentState {
 }
 
 const enc = new TextEncoder();
+
+/** The wait before the `n`th read again of what a cut stream left unknown: 2 s, doubling, at most 30 s. */
+const backoff = (n: number) => Math.min(30_000, 1000 * 2 ** n);
 const MAX_OP_TEXT = 64 * 1024;
 
 export class Hub {
@@ -169,7 +173,14 @@ export class Hub {
     this.recorded = new Map(views.map((v) => [v.name, v.agentRun]));
   }
 
-  /** Read a session's latest agent run (after a run starts or its log ends, and when the pod becomes ready). */
+  /** reads of a session's runs that failed in a row (a cut exec, a pod not ready for exec yet) */
+  private misses = new Map<string, number>();
+
+  /**
+   * Read a session's latest agent run (after a run starts or its log ends, and when the pod becomes ready).
+   * A read that fails while the session is Running is tried again (backoff: 2 s, doubling to 30 s), so a
+   * cut stream does not leave the list without the run, or showing it running, for good.
+   */
   refreshAgent(name: string): void {
     (async () => {
       const { runningPod, listRuns } = await import("../agent/agentrun.ts");
@@ -178,9 +189,17 @@ export class Hub {
           name,
           await listRuns(this.kube, await runningPod(this.kube, this.kube.namespace, name)),
         );
+        this.misses.delete(name);
       } catch {
         this.agents.delete(name);
         this.changed();
+        const n = (this.misses.get(name) ?? 0) + 1;
+        this.misses.set(name, n);
+        await realClock.sleep(backoff(n), this.signal);
+        // unless a read since has taken over (it succeeded, or failed and waits itself)
+        if (!this.signal.aborted && this.running.has(name) && this.misses.get(name) === n) {
+          this.refreshAgent(name);
+        }
       }
     })();
   }
@@ -193,6 +212,9 @@ export class Hub {
     if (last) this.agents.set(name, { state: last.state, run: last.id, outcome });
     else this.agents.delete(name);
     if (last?.state === "running") this.followRun(name, last.id);
+    else if (last && this.following.get(`${name}/${last.id}`) !== -1) {
+      this.following.delete(`${name}/${last.id}`);
+    }
     // a run started, ended or was looked at: the gateway has metered its requests
     this.refreshFigures();
     if (before?.state !== last?.state || before?.run !== last?.id || before?.outcome !== outcome) {
@@ -200,18 +222,23 @@ export class Hub {
     }
   }
 
-  private following = new Set<string>();
+  /** the runs being followed now (-1), and how many follows of each ended while it still read running */
+  private following = new Map<string, number>();
 
   /**
    * A running agent run is followed (its log, as `agent logs -f` reads it, to nothing) so the list learns
-   * the moment it ends, whoever started it: an event, not a poll.
+   * the moment it ends, whoever started it: an event, not a poll. A follow that ended while the run still
+   * reads running (its exec was cut: a loaded cluster, a restarted API server) is taken up again after 2 s,
+   * then twice as long each time up to 30 s: neither the list nor the agent tab keeps "running" for good, and
+   * a log is not re-read in a loop.
    */
   private followRun(name: string, run: string): void {
     const key = `${name}/${run}`;
-    // a run is followed once: a log that ended while the status still said running is not re-read in a loop
-    if (this.following.has(key) || this.signal.aborted) return;
-    this.following.add(key);
+    const ended = this.following.get(key) ?? 0;
+    if (ended === -1 || this.signal.aborted) return;
+    this.following.set(key, -1);
     (async () => {
+      if (ended > 0) await realClock.sleep(backoff(ended), this.signal);
       try {
         const { agentLogs } = await import("../agent/agentrun.ts");
         const none = { write: () => {} };
@@ -222,7 +249,8 @@ export class Hub {
           out: none,
           err: none,
         });
-      } catch { /* the pod went away: the watch says so */ }
+      } catch { /* cut, or the pod went away: the refresh says which */ }
+      this.following.set(key, ended + 1);
       if (!this.signal.aborted) this.refreshAgent(name);
     })();
   }

@@ -68,13 +68,19 @@ withSessionWorld(
       // deno-lint-ignore no-explicit-any
       page.on("pageerror", (e: any) => pageErrors.push(String(e?.message ?? e)));
       const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+      // a wait that times out says what the page showed instead
       const waitText = (sel: string, re: RegExp, timeout = 120_000) =>
         page.waitForFunction(
           (s: string, src: string) => new RegExp(src).test(document.querySelector(s)?.textContent ?? ""),
           { timeout, polling: 100 },
           sel,
           re.source,
-        );
+        ).catch(async (e: Error) => {
+          const now = await page.$eval(sel, (n: { textContent: string }) => n.textContent).catch(() =>
+            "(none)"
+          );
+          throw new Error(`${sel} never matched ${re} (${e.message}); it read: ${now}`);
+        });
       const enabled = (sel: string) =>
         page.waitForFunction((s: string) => document.querySelector(s)?.disabled === false, {
           timeout: 120_000,

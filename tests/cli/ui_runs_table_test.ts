@@ -9,6 +9,7 @@ import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { objectNames } from "../../src/session/spec/names.ts";
 
 // functions handed to the page run there, where these exist
 // deno-lint-ignore no-explicit-any
@@ -27,9 +28,11 @@ const hasChromium = (() => {
 })();
 
 // a prompt that starts with "fail" fails the way a refused key does, with a long line of explanation
+// one that starts with "wait" leaves a mark and goes on once the test puts go-on beside it (an event)
 const AGENT = `p=$(cat); case "$p" in fail*) echo "Error: Invalid API key - the key in ANTHROPIC_API_KEY ` +
-  `was refused by the model API; fix it with kodama agent keys set anthropic and run again"; exit 1;; esac; ` +
-  `echo agent: done`;
+  `was refused by the model API; fix it with kodama agent keys set anthropic and run again"; exit 1;; ` +
+  `wait*) echo "$p" > "$HOME/.kodama/wait-mark"; while [ ! -e "$HOME/.kodama/go-on" ]; ` +
+  `do sleep 0.1; done; rm -f "$HOME/.kodama/go-on" "$HOME/.kodama/wait-mark";; esac; echo agent: done`;
 
 const NAME = "rt";
 
@@ -140,6 +143,45 @@ withSessionWorld(
         assert(!cell.shown.includes("keyError"), cell.shown);
         assertMatch(cell.shown, /^failed: invalid API key\s*\n\s*Error: Invalid API key/);
       });
+      // a run that ends while every exec is refused (an API server restart, a network cut): the tab, and the
+      // list with no tab open, show its end once exec works again. A read that failed once was never tried
+      // again: both kept "running" for good (seen in CI under load, as a cut follow of the run's log).
+      for (const [view, run] of [["agent", "3"], ["list", "4"]] as const) {
+        await t.step(`a run that ends while exec is refused: the ${view} shows its end after`, async () => {
+          const url =
+            new URL(view === "agent" ? `#/sessions/${NAME}/agent` : "#/sessions", first.trim()).href;
+          await page.goto(url);
+          const r = await w.k(["agent", "run", NAME, "--prompt", `wait, run ${run}`]);
+          assertEquals(r.stdout.trim(), run, r.stderr);
+          const shown = view === "agent"
+            ? `#runs-table tbody tr:first-child .run-state`
+            : `tr[data-session="${NAME}"] .agent`;
+          await waitText(page, shown, view === "agent" ? /^running/ : new RegExp(`run ${run} · running`));
+          // the runs live on the home volume ($HOME/.kodama/runs): the test server's directory of it
+          const kodama = join(w.c.testServer!.api.pvcDir("dev", objectNames(NAME).homePVC), ".kodama");
+          await until(() => exists(join(kodama, "wait-mark")));
+          const server = w.c.testServer!;
+          w.c.faults.dropStreams(true);
+          try {
+            await Deno.writeTextFile(join(kodama, "go-on"), "");
+            // the run has ended (its exit file, read on the volume: no exec gets through now) ...
+            await until(() => exists(join(kodama, "runs", run, "exit")));
+            // ... and reads are still tried (every exec is refused now) longer than the tab's 2 s poll after
+            // it: what is shown next comes from a read tried again after a failed one
+            const ended = Date.now();
+            let seen = server.requestLog().length;
+            await until(() => {
+              const log = server.requestLog();
+              const tried = log.slice(seen).some((q) => q.upgrade && q.url.includes("/exec"));
+              seen = log.length;
+              return Promise.resolve(tried && Date.now() - ended >= 2_500);
+            }, "a read of the runs tried again after a refused one");
+          } finally {
+            w.c.faults.dropStreams(false);
+          }
+          await waitText(page, shown, view === "agent" ? /^succeeded/ : new RegExp(`run ${run} · succeeded`));
+        });
+      }
       assertEquals(pageErrors, []);
       ui.kill("SIGTERM");
       await ui.status;
@@ -149,3 +191,27 @@ withSessionWorld(
     }
   },
 );
+
+/** Wait (on the page, 60 s at most) until `sel`'s text matches `re`; a timeout says what it read instead. */
+// deno-lint-ignore no-explicit-any
+async function waitText(page: any, sel: string, re: RegExp): Promise<void> {
+  await page.waitForFunction(
+    (s: string, src: string) => new RegExp(src).test(document.querySelector(s)?.textContent ?? ""),
+    { timeout: 60_000, polling: 100 },
+    sel,
+    re.source,
+  ).catch(async (e: Error) => {
+    const now = await page.$eval(sel, (n: { textContent: string }) => n.textContent).catch(() => "(none)");
+    throw new Error(`${sel} never matched ${re} (${e.message}); it read: ${now}`);
+  });
+}
+
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+/** Poll `ok` every 100 ms for 60 s at most. */
+async function until(ok: () => Promise<boolean>, what = "the condition"): Promise<void> {
+  for (const end = Date.now() + 60_000; !(await ok());) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -132,13 +132,25 @@ function AgentTab({ name, agent, gateway, onError }) {
   };
   const latest = runs?.at(-1);
   // a run the list still says is running is read again every 2 s until it ends: the session's agent state
-  // (the key above) can change before the pod's run files do, and the table then kept "running" for good
+  // (the key above) can change before the pod's run files do, and the table then kept "running" for good.
+  // A read that fails (a cut exec on a loaded cluster) is tried again: the poll must not end with it.
   const live = latest?.state === "running";
+  const [misses, setMisses] = useState(0);
   useEffect(() => {
     if (!live) return;
-    const t = setTimeout(() => get(`/api/sessions/${name}/runs`).then(setRuns).catch(() => {}), 2000);
-    return () => clearTimeout(t);
-  }, [name, live, runs]);
+    let gone = false;
+    const t = setTimeout(
+      () =>
+        get(`/api/sessions/${name}/runs`).then((r) => gone || setRuns(r)).catch(() =>
+          gone || setMisses((n) => n + 1)
+        ),
+      2000,
+    );
+    return () => {
+      gone = true;
+      clearTimeout(t);
+    };
+  }, [name, live, runs, misses]);
   const reload = async (id) => {
     // a run just started (continue, retry, a message after the end) may not be listed at the first read
     // on a loaded machine: read again until it is (else the tab showed the ended run, Interrupt disabled)
