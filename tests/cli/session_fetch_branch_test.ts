@@ -8,7 +8,7 @@
  * unchanged.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { hasStackTrace } from "./_run.ts";
 import { startMcp } from "./_mcp.ts";
 
@@ -159,6 +159,8 @@ withSessionWorld(
       });
     } finally {
       await m.close();
+      // on a real cluster the namespace is shared: a session left behind is in the next test's lists
+      await purge(w, NAME);
     }
   },
 );
