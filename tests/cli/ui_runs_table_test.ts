@@ -157,6 +157,11 @@ withSessionWorld(
             ? `#runs-table tbody tr:first-child .run-state`
             : `tr[data-session="${NAME}"] .agent`;
           await waitText(page, shown, view === "agent" ? /^running/ : new RegExp(`run ${run} · running`));
+          if (view === "agent") {
+            // the run's log, followed in its pane while the streams are cut: it is opened again after
+            await page.click("#runs-table tbody tr:first-child");
+            await waitText(page, ".log-pane .log-head", new RegExp(`^Run ${run} following`));
+          }
           // the runs live on the home volume ($HOME/.kodama/runs): the test server's directory of it
           const kodama = join(w.c.testServer!.api.pvcDir("dev", objectNames(NAME).homePVC), ".kodama");
           await until(() => exists(join(kodama, "wait-mark")));
@@ -180,6 +185,18 @@ withSessionWorld(
             w.c.faults.dropStreams(false);
           }
           await waitText(page, shown, view === "agent" ? /^succeeded/ : new RegExp(`run ${run} · succeeded`));
+          if (view === "agent") {
+            await waitText(page, "#run-log", /agent: done/);
+            await waitText(page, ".log-pane .log-head", new RegExp(`^Run ${run} ended`));
+            assertEquals(
+              await page.$eval(
+                "#run-log",
+                (n: { textContent: string }) => n.textContent.split("agent: done").length,
+              ),
+              2,
+              "the log is shown once",
+            );
+          }
         });
       }
       assertEquals(pageErrors, []);

@@ -7,17 +7,29 @@ import { listen } from "./api.js";
 /** The last this many characters stay on the page. */
 const KEEP = 400_000;
 
+/**
+ * A follow that failed (a cut stream: a loaded cluster, a restarted API server) is opened again: 2 s later,
+ * then twice as long each time up to 10 s, this many times in a row at most (about two minutes).
+ */
+const RETRIES = 14;
+
 export function LiveLog({ path, title, id }) {
   const [text, setText] = useState("");
   const [state, setState] = useState("following");
+  // a failed follow is opened again from the start (the text is read whole again, so nothing is shown
+  // twice; what was shown stays until it comes), RETRIES times in a row at most: text that arrives resets it
+  const [attempt, setAttempt] = useState({ n: 0, misses: 0 });
   const pre = useRef(null);
   const stick = useRef(true);
   useEffect(() => {
     let acc = "";
-    setText("");
-    setState("following");
+    let gone = false;
+    let timer;
+    if (!attempt.n) setText("");
+    setState(attempt.n ? "following again" : "following");
     const stop = listen(path, {
       log: (t) => {
+        if (!acc) setText("");
         acc += t;
         if (acc.length > KEEP) acc = acc.slice(acc.indexOf("\n", acc.length - KEEP) + 1);
         const el = pre.current;
@@ -30,12 +42,21 @@ export function LiveLog({ path, title, id }) {
         stop();
       },
       failed: (e) => {
-        setState(`failed: ${e.error}`);
         stop();
+        if (gone) return;
+        const misses = acc ? 1 : attempt.misses + 1;
+        if (misses > RETRIES) return setState(`failed: ${e.error}`);
+        setState(`cut (${e.error}): following again`);
+        const wait = Math.min(10_000, 2000 * 2 ** (misses - 1));
+        timer = setTimeout(() => gone || setAttempt({ n: attempt.n + 1, misses }), wait);
       },
     });
-    return stop;
-  }, [path]);
+    return () => {
+      gone = true;
+      clearTimeout(timer);
+      stop();
+    };
+  }, [path, attempt]);
   useEffect(() => {
     const el = pre.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
