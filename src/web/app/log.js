@@ -46,7 +46,7 @@ export function LiveLog({ path, title, id }) {
         if (gone) return;
         const misses = acc ? 1 : attempt.misses + 1;
         if (misses > RETRIES) return setState(`failed: ${e.error}`);
-        setState(`cut (${e.error}): following again`);
+        setState(`cut (${String(e.error).split("\n")[0]}): following again`);
         const wait = Math.min(10_000, 2000 * 2 ** (misses - 1));
         timer = setTimeout(() => gone || setAttempt({ n: attempt.n + 1, misses }), wait);
       },
