@@ -358,12 +358,17 @@ export async function agentLogs(
   const view = logSink(o.format ?? "raw", o.out);
   // a caller's signal (the web UI) replaces Ctrl-C
   const read = await withInterrupt(async (signal) => {
-    const r = await execCapture(
-      kube,
-      pod,
-      ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, o.follow ? "1" : "0"],
-      { out: view.sink, signal },
-    );
+    // a follow goes on after a cut stream where it was (follow.ts); a plain read is one read
+    const r = o.follow
+      ? await (await import("./follow.ts")).followRunLog(kube, namespace, name, pod, id, {
+        out: view.sink,
+        err: o.err,
+        signal,
+      })
+      : await execCapture(kube, pod, ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, "0"], {
+        out: view.sink,
+        signal,
+      });
     view.end();
     if (r.code === 3) {
       throw new KodamaError(

@@ -400,7 +400,11 @@ continuations and models (docs/agents.md).`,
     },
     args: [SESSION, RUN],
     options: [
-      { flags: "-f, --follow", description: "keep printing until the run ends; exit with its outcome" },
+      {
+        flags: "-f, --follow",
+        description:
+          "keep printing until the run ends, going on where it was after a cut stream; exit with its outcome",
+      },
       { flags: "--raw", description: "the agent's output itself (its stream-json / --json lines)" },
       {
         flags: "-o, --output <format>",

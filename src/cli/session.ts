@@ -666,7 +666,10 @@ const logs = command({
     notes: "Other runs: kodama agent logs NAME RUN; the list: kodama agent status NAME.",
   },
   args: [NAME],
-  options: [{ flags: "-f, --follow", description: "keep printing until the run ends" }],
+  options: [{
+    flags: "-f, --follow",
+    description: "keep printing until the run ends, going on where it was after a cut stream",
+  }],
   run: async (inv) => {
     const [{ sessionLogsCommand }, kube] = await Promise.all([agentImpl(), connect(inv)]);
     setExitCode(await sessionLogsCommand(kube, inv.args[0], { follow: !!inv.opts.follow }));
