@@ -353,22 +353,24 @@ export async function agentLogs(
   },
 ): Promise<number> {
   const id = checkRunId(o.run);
-  const pod = await runningPod(kube, namespace, name);
+  const first = await runningPod(kube, namespace, name);
   // the stream rendered as it comes (render.ts); `raw` is the agent's output itself
   const view = logSink(o.format ?? "raw", o.out);
   // a caller's signal (the web UI) replaces Ctrl-C
-  const read = await withInterrupt(async (signal) => {
-    // a follow goes on after a cut stream where it was (follow.ts); a plain read is one read
-    const r = o.follow
-      ? await (await import("./follow.ts")).followRunLog(kube, namespace, name, pod, id, {
-        out: view.sink,
-        err: o.err,
-        signal,
-      })
-      : await execCapture(kube, pod, ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, "0"], {
-        out: view.sink,
-        signal,
-      });
+  return await withInterrupt(async (signal) => {
+    // a follow goes on after a cut stream where it was, and reads the outcome after it the same way
+    // (follow.ts); a plain read is one read
+    const follow = o.follow ? await import("./follow.ts") : undefined;
+    const r = follow
+      ? await follow.followRunLog(kube, namespace, name, first, id, { out: view.sink, err: o.err, signal })
+      : {
+        ...await execCapture(kube, first, ["sh", "-c", LOGS_SCRIPT, "kodama-logs", id, "0"], {
+          out: view.sink,
+          signal,
+        }),
+        pod: first,
+        run: id,
+      };
     view.end();
     if (r.code === 3) {
       throw new KodamaError(
@@ -380,22 +382,24 @@ export async function agentLogs(
     if (r.code !== 0) {
       throw new KodamaError(`cannot read the run's log: ${r.stderr.trim() || `exit code ${r.code}`}`);
     }
-    return ExitCode.OK;
+    if (!follow) return ExitCode.OK;
+    // followed to its end: the run's outcome is the exit code (0 only when it succeeded and its check passed)
+    const runs = await follow.againOnCut("the read of the run's outcome", () => listRuns(kube, r.pod), {
+      err: o.err,
+      signal,
+    });
+    const run = r.run === "latest" ? runs.at(-1) : runs.find((x) => x.id === r.run);
+    if (!run) return ExitCode.OK;
+    const notes = runNotes(run);
+    const note = o.announce && noteOfRun(name, run);
+    if (note) announceRunEnd(note, o.announce!);
+    o.err.write(
+      `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
+        notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""
+      }\n`,
+    );
+    return run.state === "succeeded" && run.check?.state !== "failed" ? ExitCode.OK : ExitCode.FAILED;
   }, { signal: o.signal, signals: o.signal ? [] : ["SIGINT"] });
-  if (!o.follow || read !== ExitCode.OK) return read;
-  // followed to its end: the run's outcome is the exit code (0 only when it succeeded and its check passed)
-  const runs = await listRuns(kube, pod);
-  const run = id === "latest" ? runs.at(-1) : runs.find((r) => r.id === id);
-  if (!run) return ExitCode.OK;
-  const notes = runNotes(run);
-  const note = o.announce && noteOfRun(name, run);
-  if (note) announceRunEnd(note, o.announce!);
-  o.err.write(
-    `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
-      notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""
-    }\n`,
-  );
-  return run.state === "succeeded" && run.check?.state !== "failed" ? ExitCode.OK : ExitCode.FAILED;
 }
 
 export async function agentStop(

@@ -4,7 +4,7 @@
  * the command's end. The follow is taken up again where it was (pod/logs.sh's FROM: the bytes already
  * shown), on the run it started on (`latest` is resolved by the first read), after 1 s and then twice as long
  * each time up to 10 s, for two minutes of failures in a row at most, as `stern` goes on where `kubectl logs -f`
- * ends.
+ * ends. The read of the run's outcome after it is tried again the same way.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeSessions } from "../kube/seam.ts";
@@ -14,22 +14,60 @@ import { type Clock, realClock } from "../base/clock.ts";
 import { execCapture, runningPod } from "../session/access/podexec.ts";
 import { LOGS_SCRIPT } from "./agent.ts";
 
-/** How long failures in a row are tried again before the last one is the follow's. */
+/** How long failures in a row are tried again before the last one is the caller's. */
 export const FOLLOW_GIVE_UP_MS = 120_000;
 
 /** The line pod/logs.sh says first on stderr when it follows: the run it follows. */
 const RUN_LINE = /^kodama-logs: run (\d+)$/m;
 
-/** A failure that is the stream's, not the run's or the user's: worth reading on after. */
+/** A failure that is the stream's, not the run's or the user's: worth trying again after. */
 export function isCut(e: unknown): boolean {
   if (!(e instanceof KodamaError)) return true;
   const final: number[] = [ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.FORBIDDEN, ExitCode.INTERRUPTED];
   return !final.includes(e.code);
 }
 
+export interface AgainOptions {
+  /** told each cut, in one line */
+  err: Sink;
+  signal: AbortSignal;
+  clock?: Clock;
+  /** a count that grows while things arrive: a failure after progress starts the two minutes again */
+  progress?: () => number;
+}
+
+/**
+ * `fn` until it ends without a cut (isCut), waiting 1 s, then twice as long each time up to 10 s, between
+ * tries; the last cut is thrown after two minutes of them in a row, anything else at once. Each cause is
+ * told once.
+ */
+export async function againOnCut<T>(what: string, fn: () => Promise<T>, o: AgainOptions): Promise<T> {
+  const clock = o.clock ?? realClock;
+  let misses = 0, since = 0, seen = o.progress?.() ?? 0, said = "";
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (o.signal.aborted || !isCut(e)) throw e;
+      const now = o.progress?.() ?? 0;
+      if (now !== seen) [misses, seen] = [0, now];
+      if (misses === 0) since = clock.now();
+      if (clock.now() - since >= FOLLOW_GIVE_UP_MS) throw e;
+      const wait = Math.min(10_000, 1000 * 2 ** misses++);
+      const why = ((e as Error).message ?? String(e)).split("\n")[0];
+      // once per cause: an outage of a minute is one line, not one per try
+      if (why !== said) o.err.write(`kodama: ${what} was cut (${why}); trying again for up to 2 minutes\n`);
+      said = why;
+      await clock.sleep(wait, o.signal);
+      if (o.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+    }
+  }
+}
+
 /**
  * Follow run `id` (`latest` or a number) of session `name` from its pod into `out` until the run has ended;
- * the last read's exit code and stderr (without pod/logs.sh's run line).
+ * the last read's exit code and stderr (without pod/logs.sh's run line), the pod it was read from and the
+ * run it followed (`latest` as the first read named it).
  */
 export async function followRunLog(
   kube: KubeSessions,
@@ -37,18 +75,20 @@ export async function followRunLog(
   name: string,
   first: V1Pod,
   id: string,
-  o: { out: Sink; err: Sink; signal: AbortSignal; clock?: Clock },
-): Promise<{ code: number; stderr: string }> {
-  const clock = o.clock ?? realClock;
-  let pod = first, run = id, shown = 0, misses = 0, since = 0;
+  o: AgainOptions & { out: Sink },
+): Promise<{ code: number; stderr: string; pod: V1Pod; run: string }> {
+  let pod = first, run = id, shown = 0, tries = 0;
   const out: Sink = {
     write(c) {
       shown += typeof c === "string" ? new TextEncoder().encode(c).length : c.length;
-      misses = 0;
       o.out.write(c);
     },
   };
-  for (;;) {
+  return await againOnCut("the log stream", async () => {
+    // after a cut: the session's pod again (the next read says what is wrong if it is not reached either)
+    if (tries++) {
+      pod = await runningPod(kube, namespace, name).catch((e) => isCut(e) ? pod : Promise.reject(e));
+    }
     let said = "";
     const err: Sink = {
       write(c) {
@@ -57,34 +97,8 @@ export async function followRunLog(
         if (m) run = m[1];
       },
     };
-    try {
-      const r = await execCapture(kube, pod, [
-        "sh",
-        "-c",
-        LOGS_SCRIPT,
-        "kodama-logs",
-        run,
-        "1",
-        String(shown),
-      ], {
-        out,
-        err,
-        signal: o.signal,
-      });
-      return { code: r.code, stderr: r.stderr.replace(RUN_LINE, "").trim() };
-    } catch (e) {
-      if (o.signal.aborted || !isCut(e)) throw e;
-      if (misses === 0) since = clock.now();
-      if (clock.now() - since >= FOLLOW_GIVE_UP_MS) throw e;
-      const wait = Math.min(10_000, 1000 * 2 ** misses++);
-      const why = ((e as Error).message ?? String(e)).split("\n")[0];
-      o.err.write(`kodama: the log stream was cut (${why}); following again in ${wait / 1000} s\n`);
-      await clock.sleep(wait, o.signal);
-      if (o.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
-      pod = await runningPod(kube, namespace, name).catch((e2) => {
-        if (!isCut(e2)) throw e2;
-        return pod; // not reached either: the next read says so
-      });
-    }
-  }
+    const argv = ["sh", "-c", LOGS_SCRIPT, "kodama-logs", run, "1", String(shown)];
+    const r = await execCapture(kube, pod, argv, { out, err, signal: o.signal });
+    return { code: r.code, stderr: r.stderr.replace(RUN_LINE, "").trim(), pod, run };
+  }, { ...o, progress: () => shown });
 }
