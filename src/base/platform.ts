@@ -474,15 +474,19 @@ export function foldCollisions(names: Iterable<string>, f: Folding): string[][] 
 /**
  * How the file system holding `dir` folds names, found by creating one probe file (an NFC `é` and an
  * upper-case letter in its name) and looking it up under its lower-case and NFD spellings. When `dir`
- * cannot be written, the OS's default.
+ * cannot be written, the OS's default. In a git work tree the probe goes into its `.git` directory (the
+ * same file system), so the tree itself never shows it: a `git status`, an editor's or a build tool's
+ * watcher running at that moment saw an untracked `.kodama-probe-…` (seen in CI, as `session land` ran).
  */
 export async function probeFolding(dir: string, p: Platform): Promise<Folding> {
   const tag = crypto.randomUUID().slice(0, 8);
   const name = `.kodama-probe-${tag}-A\u00e9`;
-  const path = p.path.join(dir, name);
+  const git = p.path.join(dir, ".git");
+  const at = await Deno.lstat(git).then((st) => st.isDirectory ? git : dir, () => dir);
+  const path = p.path.join(at, name);
   const exists = async (n: string) => {
     try {
-      await Deno.lstat(p.path.join(dir, n));
+      await Deno.lstat(p.path.join(at, n));
       return true;
     } catch {
       return false;

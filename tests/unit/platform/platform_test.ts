@@ -334,6 +334,43 @@ Deno.test("probeFolding: this Linux file system is neither case-insensitive nor 
   }
 });
 
+Deno.test("probeFolding: in a git work tree the probe never appears in the tree (it goes into .git)", async () => {
+  /** the names created directly in `dir` (not below it) while `fn` ran, seen by the OS's watcher */
+  const createdIn = async (dir: string, fn: () => Promise<unknown>) => {
+    const w = Deno.watchFs(dir, { recursive: false });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const e of w) {
+        seen.push(...e.paths.map((x) => x.slice(dir.length + 1)));
+        if (e.paths.some((x) => x.endsWith("/done"))) break;
+      }
+    })();
+    await fn();
+    await Deno.writeTextFile(`${dir}/done`, ""); // an event after the probe's: all of its were seen
+    await reading;
+    w.close();
+    return seen.filter((n) => n !== "done");
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    // a plain directory: the probe is made in it (the watcher sees it: this test can fail)
+    assert(
+      (await createdIn(dir, () => probeFolding(dir, at("linux")))).some((n) =>
+        n.startsWith(".kodama-probe-")
+      ),
+    );
+    await Deno.remove(`${dir}/done`);
+    await Deno.mkdir(`${dir}/.git`);
+    const seen = await createdIn(dir, async () => {
+      assertEquals(await probeFolding(dir, at("linux")), { caseInsensitive: false, normalizing: false });
+    });
+    assertEquals(seen.filter((n) => n.startsWith(".kodama-probe-")), []);
+    assertEquals([...Deno.readDirSync(`${dir}/.git`)].length, 0, "no probe left in .git");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("under the OS-matrix harness: this process is the OS it says, and /proc is out of reach", () => {
   const as = Deno.env.get("KODAMA_TEST_AS_OS");
   if (!as) return; // a plain run (tests/os_matrix/os_matrix_test.ts runs this file as darwin)
