@@ -11,7 +11,9 @@ import type { KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { type Clock, realClock } from "../base/clock.ts";
-import { execCapture, runningPod } from "../session/access/podexec.ts";
+import { execCapture } from "../session/access/podexec.ts";
+import { requireSession } from "../session/state/cluster.ts";
+import { notAttachable } from "../session/access/attach.ts";
 import { LOGS_SCRIPT } from "./agent.ts";
 
 /** How long failures in a row are tried again before the last one is the caller's. */
@@ -20,8 +22,12 @@ export const FOLLOW_GIVE_UP_MS = 120_000;
 /** The line pod/logs.sh says first on stderr when it follows: the run it follows. */
 const RUN_LINE = /^kodama-logs: run (\d+)$/m;
 
+/** Errors that end a follow at once whatever their code: the session is no longer Running. */
+const FINAL = new WeakSet<object>();
+
 /** A failure that is the stream's, not the run's or the user's: worth trying again after. */
 export function isCut(e: unknown): boolean {
+  if (e && typeof e === "object" && FINAL.has(e)) return false;
   if (!(e instanceof KodamaError)) return true;
   const final: number[] = [ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.FORBIDDEN, ExitCode.INTERRUPTED];
   return !final.includes(e.code);
@@ -85,9 +91,18 @@ export async function followRunLog(
     },
   };
   return await againOnCut("the log stream", async () => {
-    // after a cut: the session's pod again (the next read says what is wrong if it is not reached either)
+    // after a cut: the session's pod again. A session that is not Running (stopped, failed, its pod going)
+    // ends the follow at once; one that cannot be read (the API server is still away) keeps the last pod
     if (tries++) {
-      pod = await runningPod(kube, namespace, name).catch((e) => isCut(e) ? pod : Promise.reject(e));
+      const v = await requireSession(kube, namespace, name).catch((e) =>
+        isCut(e) ? undefined : Promise.reject(e)
+      );
+      const why = v && notAttachable(v);
+      if (why) {
+        FINAL.add(why);
+        throw why;
+      }
+      if (v?.pod) pod = v.pod;
     }
     let said = "";
     const err: Sink = {
