@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { objectNames } from "../../src/session/spec/names.ts";
-import { onRealCluster } from "../cluster/harness.ts";
+import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 
 const NAME = "lc";
 // three lines, then a wait for the test's go-on (an event), then the last line
@@ -29,7 +29,7 @@ withSessionWorld("agent logs -f: a cut stream is followed again where it was, ea
     assertEquals(s.code, 0, s.stderr);
     const r = await w.k(["agent", "run", NAME, "--prompt", "go"]);
     assertEquals(r.code, 0, r.stderr);
-    await until(() => exists(join(kodama, "wait-mark")), "the agent's wait");
+    await waitUntil(() => exists(join(kodama, "wait-mark")), 60_000, "the agent's wait");
     const child = w.spawn(["agent", "logs", NAME, "-f"]);
     let out = "", err = "";
     const reading = Promise.all([
@@ -40,12 +40,16 @@ withSessionWorld("agent logs -f: a cut stream is followed again where it was, ea
         for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
       })(),
     ]);
-    await until(() => Promise.resolve(out.includes("before-3")), "the first lines");
+    await waitUntil(() => Promise.resolve(out.includes("before-3")), 60_000, "the first lines");
     w.c.faults.dropStreams(true);
     try {
       await Deno.writeTextFile(join(kodama, "go-on"), "");
-      await until(() => exists(join(kodama, "runs", "1", "exit")), "the run's end");
-      await until(() => Promise.resolve(/the log stream was cut/.test(err)), "the follow to say it was cut");
+      await waitUntil(() => exists(join(kodama, "runs", "1", "exit")), 60_000, "the run's end");
+      await waitUntil(
+        () => Promise.resolve(/the log stream was cut/.test(err)),
+        60_000,
+        "the follow to say it was cut",
+      );
     } finally {
       w.c.faults.dropStreams(false);
     }
@@ -63,11 +67,3 @@ withSessionWorld("agent logs -f: a cut stream is followed again where it was, ea
 });
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-
-/** Poll `ok` every 100 ms for 60 s at most. */
-async function until(ok: () => Promise<boolean>, what: string): Promise<void> {
-  for (const end = Date.now() + 60_000; !(await ok());) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

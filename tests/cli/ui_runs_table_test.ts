@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
+import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { objectNames } from "../../src/session/spec/names.ts";
 
@@ -164,23 +164,27 @@ withSessionWorld(
           }
           // the runs live on the home volume ($HOME/.kodama/runs): the test server's directory of it
           const kodama = join(w.c.testServer!.api.pvcDir("dev", objectNames(NAME).homePVC), ".kodama");
-          await until(() => exists(join(kodama, "wait-mark")));
+          await waitUntil(() => exists(join(kodama, "wait-mark")), 60_000, "the agent's wait");
           const server = w.c.testServer!;
           w.c.faults.dropStreams(true);
           try {
             await Deno.writeTextFile(join(kodama, "go-on"), "");
             // the run has ended (its exit file, read on the volume: no exec gets through now) ...
-            await until(() => exists(join(kodama, "runs", run, "exit")));
+            await waitUntil(() => exists(join(kodama, "runs", run, "exit")), 60_000, "the run's end");
             // ... and reads are still tried (every exec is refused now) longer than the tab's 2 s poll after
             // it: what is shown next comes from a read tried again after a failed one
             const ended = Date.now();
             let seen = server.requestLog().length;
-            await until(() => {
-              const log = server.requestLog();
-              const tried = log.slice(seen).some((q) => q.upgrade && q.url.includes("/exec"));
-              seen = log.length;
-              return Promise.resolve(tried && Date.now() - ended >= 2_500);
-            }, "a read of the runs tried again after a refused one");
+            await waitUntil(
+              () => {
+                const log = server.requestLog();
+                const tried = log.slice(seen).some((q) => q.upgrade && q.url.includes("/exec"));
+                seen = log.length;
+                return Promise.resolve(tried && Date.now() - ended >= 2_500);
+              },
+              60_000,
+              "a read of the runs tried again after a refused one",
+            );
           } finally {
             w.c.faults.dropStreams(false);
           }
@@ -224,11 +228,3 @@ async function waitText(page: any, sel: string, re: RegExp): Promise<void> {
 }
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-
-/** Poll `ok` every 100 ms for 60 s at most. */
-async function until(ok: () => Promise<boolean>, what = "the condition"): Promise<void> {
-  for (const end = Date.now() + 60_000; !(await ok());) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
