@@ -9,8 +9,8 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
-import { ExitCode, KodamaError } from "../base/errors.ts";
-import { type Clock, realClock } from "../base/clock.ts";
+import { ExitCode, isRefusal, KodamaError } from "../base/errors.ts";
+import { type Clock, doubling, realClock } from "../base/clock.ts";
 import { execCapture } from "../session/access/podexec.ts";
 import { requireSession } from "../session/state/cluster.ts";
 import { notAttachable } from "../session/access/attach.ts";
@@ -28,9 +28,7 @@ const FINAL = new WeakSet<object>();
 /** A failure that is the stream's, not the run's or the user's: worth trying again after. */
 export function isCut(e: unknown): boolean {
   if (e && typeof e === "object" && FINAL.has(e)) return false;
-  if (!(e instanceof KodamaError)) return true;
-  const final: number[] = [ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.FORBIDDEN, ExitCode.INTERRUPTED];
-  return !final.includes(e.code);
+  return !isRefusal(e) && !(e instanceof KodamaError && e.code === ExitCode.INTERRUPTED);
 }
 
 export interface AgainOptions {
@@ -59,7 +57,7 @@ export async function againOnCut<T>(what: string, fn: () => Promise<T>, o: Again
       if (now !== seen) [misses, seen] = [0, now];
       if (misses === 0) since = clock.now();
       if (clock.now() - since >= FOLLOW_GIVE_UP_MS) throw e;
-      const wait = Math.min(10_000, 1000 * 2 ** misses++);
+      const wait = doubling(misses++, 1000, 10_000);
       const why = ((e as Error).message ?? String(e)).split("\n")[0];
       // once per cause: an outage of a minute is one line, not one per try
       if (why !== said) o.err.write(`kodama: ${what} was cut (${why}); trying again for up to 2 minutes\n`);

@@ -41,3 +41,11 @@ export const realClock: Clock = {
   after,
   sleep: (ms, signal) => sleepOn(after, ms, signal),
 };
+
+/**
+ * The wait before retry `n` (0 for the first): `first`, doubling, at most `cap`. The one back-off curve of
+ * the reconnecting readers (sync's loop, `agent logs -f`, the UI server's reads). Pure.
+ */
+export function doubling(n: number, first: number, cap: number): number {
+  return Math.min(cap, first * 2 ** Math.max(0, n));
+}

@@ -42,6 +42,15 @@ export class InvalidConfigValue extends KodamaError {
   override name = "InvalidConfigValue";
 }
 
+/**
+ * An answer, not a cut stream: bad input, nothing there, or refused (RBAC, a bad credential). A follow that
+ * reconnects (`kodama logs -f`, `agent logs -f`) ends on one of these and tries again after anything else.
+ */
+export function isRefusal(e: unknown): boolean {
+  if (!(e instanceof KodamaError)) return false;
+  return e.code === ExitCode.USAGE || e.code === ExitCode.NOT_FOUND || e.code === ExitCode.FORBIDDEN;
+}
+
 export function usageError(message: string, hint?: string): KodamaError {
   return new KodamaError(message, ExitCode.USAGE, hint);
 }

@@ -12,7 +12,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeReachEvents, KubeStreams, KubeTargets } from "../kube/seam.ts";
 import { isUnreachable } from "../kube/errors.ts";
 import { ResumePoint } from "./resume.ts";
-import { ExitCode, KodamaError } from "../base/errors.ts";
+import { ExitCode, isRefusal, KodamaError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatPrefix, LineBuffer, prefixShape, type PrefixTarget } from "./lines.ts";
 import {
@@ -207,8 +207,7 @@ export async function streamLogs(kube: LogsCluster, pods: V1Pod[], o: LogsOption
         unreachable = isUnreachable(ke);
         // refused (bad request, forbidden, no such container): that is this target's answer; unreachable or
         // dropped mid-stream (a reset connection, a proxy timing out): retry below while following
-        const refused = ke.code === ExitCode.USAGE || ke.code === ExitCode.NOT_FOUND ||
-          ke.code === ExitCode.FORBIDDEN;
+        const refused = isRefusal(ke);
         if (refused || !o.follow) {
           if (!counted) {
             errors.push(ke);

@@ -10,7 +10,7 @@ import type { SessionRow } from "../session/state/live.ts";
 import type { SessionView } from "../session/state/status.ts";
 import type { AgentRun } from "../agent/agent.ts";
 import { runNotes, runOutcome } from "../agent/runtruth.ts";
-import { realClock } from "../base/clock.ts";
+import { doubling, realClock } from "../base/clock.ts";
 import { type GatewayFigures, usageText } from "../session/spec/gateway.ts";
 
 interface Op {
@@ -37,7 +37,7 @@ const enc = new TextEncoder();
  * the real cluster, after a minute without its API server, the list showed a run's end 15 s after the
  * cluster's start returned (29.5 s with a 30 s cap).
  */
-const backoff = (n: number) => Math.min(10_000, 1000 * 2 ** n);
+const backoff = (n: number) => doubling(n, 1000, 10_000);
 const MAX_OP_TEXT = 64 * 1024;
 
 export class Hub {

@@ -8,6 +8,7 @@ import { isAbsolute, relative, sep } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import { execInPod } from "../../kube/exec.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
+import { doubling } from "../../base/clock.ts";
 import { type Ancestor, loadAncestor, saveAncestor } from "./ancestor.ts";
 import { IgnoreRules } from "./ignore.ts";
 import { planScope } from "./plan.ts";
@@ -87,7 +88,7 @@ export function quietDelay(delay: number, bursting: boolean, pokedAt: number, no
 
 /** The wait after the `failures`th failure in a row: doubling from BACKOFF_MIN_MS up to BACKOFF_MAX_MS. Pure. */
 export function backoffMs(failures: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
+  return doubling(failures - 1, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
 export interface LoopHooks {

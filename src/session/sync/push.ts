@@ -163,8 +163,9 @@ export async function pushTree(kube: Kube, c: SyncConfig, o: PushOptions = {}): 
     const t0 = performance.now();
     let drawn = 0;
     const draw = (force = false) => {
+      if (!bar) return;
       const t = performance.now();
-      if (!bar || (!force && t - drawn < 100)) return;
+      if (!force && t - drawn < 100) return;
       drawn = t;
       bar.update(progressLine(files, totalFiles, bytes, totalBytes, t - t0));
     };

@@ -1,6 +1,6 @@
 /** The injected clock: the real one sleeps on Deno's own timers and ends early on abort; the manual one fires due timers in order. */
 import { assert, assertEquals } from "@kodama/test-assert";
-import { realClock } from "../../../src/base/clock.ts";
+import { doubling, realClock } from "../../../src/base/clock.ts";
 import { ManualClock } from "../../_clock.ts";
 
 Deno.test("realClock: sleep ends at once when its signal aborts, and resolves (never rejects)", async () => {
@@ -43,4 +43,17 @@ Deno.test("ManualClock: a sleep ends when its signal aborts, and its timer is go
   ac.abort();
   await slept;
   assertEquals(clock.armed, 0);
+});
+
+Deno.test("doubling: first, doubled per retry, held at the cap; a negative retry is the first", () => {
+  assertEquals([0, 1, 2, 3, 4, 5].map((n) => doubling(n, 1000, 10_000)), [
+    1000,
+    2000,
+    4000,
+    8000,
+    10_000,
+    10_000,
+  ]);
+  assertEquals(doubling(-1, 500, 15_000), 500);
+  assertEquals(doubling(60, 500, 15_000), 15_000);
 });
