@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import type { KubeObjects, KubeSessions, KubeStreams } from "../kube/seam.ts";
+import type { KubeObjects, KubeReachEvents, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { withInterrupt } from "../base/proc/proc.ts";
 import type { Sink } from "../base/sink.ts";
@@ -338,7 +338,7 @@ async function gatewayOf(
 
 /** `agent logs NAME [RUN] [-f]`, `session logs NAME [-f]` (the latest run). */
 export async function agentLogs(
-  kube: KubeSessions,
+  kube: KubeSessions & KubeReachEvents,
   namespace: string,
   name: string,
   o: {
@@ -387,6 +387,7 @@ export async function agentLogs(
     const runs = await follow.againOnCut("the read of the run's outcome", () => listRuns(kube, r.pod), {
       err: o.err,
       signal,
+      reach: kube.reach,
     });
     const run = r.run === "latest" ? runs.at(-1) : runs.find((x) => x.id === r.run);
     if (!run) return ExitCode.OK;

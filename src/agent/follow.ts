@@ -7,7 +7,7 @@
  * ends. The read of the run's outcome after it is tried again the same way.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { KubeSessions } from "../kube/seam.ts";
+import type { KubeReachEvents, KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, isRefusal, KodamaError } from "../base/errors.ts";
 import { type Clock, doubling, realClock } from "../base/clock.ts";
@@ -38,6 +38,27 @@ export interface AgainOptions {
   clock?: Clock;
   /** a count that grows while things arrive: a failure after progress starts the two minutes again */
   progress?: () => number;
+  /** the API server's reachability: a wait ends as soon as the server answers again (waitOrBack) */
+  reach?: KubeReachEvents["reach"];
+}
+
+/**
+ * Sleep `ms` on `clock`, or until `signal` aborts, or until `reach` says the API server is back: after an
+ * outage, whatever else reached it first (the UI server's session watch) ends every retry's wait at once.
+ */
+export async function waitOrBack(
+  clock: Clock,
+  ms: number,
+  signal: AbortSignal,
+  reach?: KubeReachEvents["reach"],
+): Promise<void> {
+  const back = new AbortController();
+  const off = reach?.subscribe((e) => e.type === "back" && back.abort());
+  try {
+    await clock.sleep(ms, reach ? AbortSignal.any([signal, back.signal]) : signal);
+  } finally {
+    off?.();
+  }
 }
 
 /**
@@ -62,7 +83,7 @@ export async function againOnCut<T>(what: string, fn: () => Promise<T>, o: Again
       // once per cause: an outage of a minute is one line, not one per try
       if (why !== said) o.err.write(`kodama: ${what} was cut (${why}); trying again for up to 2 minutes\n`);
       said = why;
-      await clock.sleep(wait, o.signal);
+      await waitOrBack(clock, wait, o.signal, o.reach);
       if (o.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
     }
   }
@@ -74,7 +95,7 @@ export async function againOnCut<T>(what: string, fn: () => Promise<T>, o: Again
  * run it followed (`latest` as the first read named it).
  */
 export async function followRunLog(
-  kube: KubeSessions,
+  kube: KubeSessions & KubeReachEvents,
   namespace: string,
   name: string,
   first: V1Pod,
@@ -113,5 +134,5 @@ export async function followRunLog(
     const argv = ["sh", "-c", LOGS_SCRIPT, "kodama-logs", run, "1", String(shown)];
     const r = await execCapture(kube, pod, argv, { out, err, signal: o.signal });
     return { code: r.code, stderr: r.stderr.replace(RUN_LINE, "").trim(), pod, run };
-  }, { ...o, progress: () => shown });
+  }, { ...o, progress: () => shown, reach: kube.reach });
 }

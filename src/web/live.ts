@@ -177,6 +177,12 @@ export class Hub {
     this.recorded = new Map(views.map((v) => [v.name, v.agentRun]));
   }
 
+  /** A retry's wait: `ms`, or until the API server answers again after an outage (the session watch's return). */
+  private async wait(ms: number): Promise<void> {
+    const { waitOrBack } = await import("../agent/follow.ts");
+    await waitOrBack(realClock, ms, this.signal, this.kube.reach);
+  }
+
   /** reads of a session's runs that failed in a row (a cut exec, a pod not ready for exec yet) */
   private misses = new Map<string, number>();
 
@@ -199,7 +205,7 @@ export class Hub {
         this.changed();
         const n = (this.misses.get(name) ?? 0) + 1;
         this.misses.set(name, n);
-        await realClock.sleep(backoff(n), this.signal);
+        await this.wait(backoff(n));
         // unless a read since has taken over (it succeeded, or failed and waits itself)
         if (!this.signal.aborted && this.running.has(name) && this.misses.get(name) === n) {
           this.refreshAgent(name);
@@ -242,7 +248,7 @@ export class Hub {
     if (ended === -1 || this.signal.aborted) return;
     this.following.set(key, -1);
     (async () => {
-      if (ended > 0) await realClock.sleep(backoff(ended), this.signal);
+      if (ended > 0) await this.wait(backoff(ended));
       try {
         const { agentLogs } = await import("../agent/agentrun.ts");
         const none = { write: () => {} };

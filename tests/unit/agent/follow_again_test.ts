@@ -7,6 +7,7 @@ import { againOnCut, FOLLOW_GIVE_UP_MS, isCut } from "../../../src/agent/follow.
 import { ExitCode, isRefusal, KodamaError } from "../../../src/base/errors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { ManualClock } from "../../_clock.ts";
+import type { ReachEvent } from "../../../src/kube/reach.ts";
 
 /** Runs `againOnCut` on a manual clock, moving time on whenever it waits, until it settles. */
 async function drive<T>(fn: () => Promise<T>, clock: ManualClock, progress?: () => number) {
@@ -97,4 +98,29 @@ Deno.test("againOnCut: gives the last cut back after two minutes of them in a ro
   assertEquals(await p2, "ended");
   // 199 cuts a second apart (each after a line: the wait starts again at 1 s), well past two minutes
   assertEquals(lastTry - t0, 199_000);
+});
+
+Deno.test("againOnCut: a wait ends the moment the API server is back (another stream reached it first)", async () => {
+  const clock = new ManualClock();
+  const listeners = new Set<(e: ReachEvent) => void>();
+  const reach = {
+    down: true,
+    describe: () => "unreachable",
+    subscribe: (fn: (e: ReachEvent) => void) => (listeners.add(fn), () => listeners.delete(fn)),
+    gaveUp: () => undefined,
+  };
+  const at: number[] = [];
+  const ac = new AbortController();
+  const p = againOnCut("the log stream", () => {
+    at.push(clock.now());
+    return at.length < 3 ? Promise.reject(new Error("connection refused")) : Promise.resolve("read");
+  }, { err: memorySink(), signal: ac.signal, clock, reach });
+  await clock.whenArmed(1); // waiting 1 s after the first cut
+  for (const l of listeners) l({ type: "back", downMs: 30_000 });
+  await clock.whenArmed(1); // the second try ran at once, was cut, and waits 2 s
+  assertEquals(at.length, 2);
+  assertEquals(at[1] - at[0], 0);
+  await clock.advance(2000);
+  assertEquals(await p, "read");
+  assertEquals(listeners.size, 0); // no listener left behind
 });
