@@ -16,6 +16,7 @@ import { readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 // functions handed to the page run there, where these exist
 // deno-lint-ignore no-explicit-any
 declare const document: any;
+declare const requestAnimationFrame: (f: (t: number) => void) => void;
 type Element = { textContent: string | null };
 
 const CHROMIUM = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
@@ -652,6 +653,35 @@ withSessionWorld(
           }
           assert(!/kodama-webgrp-[12]\b/.test(pods), pods);
           assertStringIncludes(pods, `pod/kodama-${GROUP}-3`);
+        },
+      );
+
+      await t.step(
+        "a narrow window (800 px): the list fits, a row's status and agent run are whole",
+        async () => {
+          await click("a[href='#/sessions']");
+          await waitText(`tr[data-session=${NAME}] .agent`, /succeeded/, 60_000);
+          await page.setViewport({ width: 800, height: 860 });
+          await page.evaluate(() =>
+            new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())))
+          );
+          const m = await page.evaluate((n: string) => {
+            const table = document.querySelector(".grid.sessions")!;
+            const row = document.querySelector(`tr[data-session=${n}]`)!;
+            // deno-lint-ignore no-explicit-any
+            const cut = (el: any) => !el || el.scrollWidth > el.clientWidth + 0.5;
+            return {
+              fits: table.scrollWidth <= table.getBoundingClientRect().width + 0.5,
+              status: cut(row.querySelector(".pill")?.parentElement ?? null),
+              agent: cut(row.querySelector(".agent")?.closest("td") ?? null),
+              text: row.querySelector(".agent")?.textContent,
+            };
+          }, NAME);
+          await shot("19-sessions-800px");
+          await page.setViewport({ width: 1360, height: 860 });
+          assert(m.fits, "the sessions table is wider than the window at 800 px");
+          assert(!m.status, "the status cell is cut at 800 px");
+          assert(!m.agent, `the agent cell (${m.text}) is cut at 800 px`);
         },
       );
 
