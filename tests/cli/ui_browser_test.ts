@@ -467,6 +467,20 @@ withSessionWorld(
         async () => {
           await click("a[href='#/pods']");
           await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
+          // a narrow window (800 px): every column's name is whole (READY, RESTARTS were cut), the node goes
+          await page.setViewport({ width: 800, height: 860 });
+          await page.evaluate(() =>
+            new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())))
+          );
+          const heads = await page.evaluate(() =>
+            [...document.querySelectorAll(".pods-table th")]
+              // deno-lint-ignore no-explicit-any
+              .filter((th: any) => th.offsetParent !== null)
+              // deno-lint-ignore no-explicit-any
+              .map((th: any) => `${th.textContent}${th.scrollWidth > th.clientWidth + 0.5 ? " (cut)" : ""}`)
+          );
+          await page.setViewport({ width: 1360, height: 860 });
+          assertEquals(heads, ["Name", "Ready", "Status", "Restarts", "Age"]);
           // user dev may list pods in dev only: every namespace is refused, in one clear line
           await click("input[type=checkbox]");
           await waitText(".banner.bad", /forbidden/i, 30_000);
