@@ -28,6 +28,11 @@ interface AgentState {
   run: string;
   /** the state with what it hides: `succeeded (no changes)`, `denied: 3 tool uses` (runtruth.ts) */
   outcome?: string;
+  /**
+   * The last known state, shown while reading the runs again fails (an API server away longer than a
+   * follow's two minutes, exec refused): since when (ms). A blank cell would say less than the last read did.
+   */
+  stale?: number;
 }
 
 const enc = new TextEncoder();
@@ -201,8 +206,11 @@ export class Hub {
         );
         this.misses.delete(name);
       } catch {
-        this.agents.delete(name);
-        this.changed();
+        const last = this.agents.get(name);
+        if (last && last.stale === undefined) {
+          this.agents.set(name, { ...last, stale: Date.now() });
+          this.changed();
+        }
         const n = (this.misses.get(name) ?? 0) + 1;
         this.misses.set(name, n);
         await this.wait(backoff(n));
@@ -227,7 +235,10 @@ export class Hub {
     }
     // a run started, ended or was looked at: the gateway has metered its requests
     this.refreshFigures();
-    if (before?.state !== last?.state || before?.run !== last?.id || before?.outcome !== outcome) {
+    if (
+      before?.state !== last?.state || before?.run !== last?.id || before?.outcome !== outcome ||
+      before?.stale !== undefined
+    ) {
       this.changed();
     }
   }

@@ -203,6 +203,57 @@ withSessionWorld(
           }
         });
       }
+      // the runs cannot be read again (exec refused) after a read was asked for: the list keeps the last known
+      // run, marked stale, instead of a blank cell; a read that works again clears the mark
+      await t.step(
+        "the list keeps a session's last known run, marked stale, while its runs cannot be read",
+        async () => {
+          await page.goto(new URL("#/sessions", first.trim()).href);
+          const cell = `tr[data-session="${NAME}"] .agent`;
+          await waitText(page, cell, /run 4 · succeeded/);
+          const before = await page.$eval(cell, (n: { textContent: string }) => n.textContent);
+          w.c.faults.dropStreams(true);
+          try {
+            // a run recorded on the workspace volume (as `agent run` from elsewhere does): the server reads the
+            // session's runs again, and every exec is refused
+            const r = await w.kc([
+              "annotate",
+              "pvc",
+              objectNames(NAME).workspacePVC,
+              "kodama.dev/agent-run=5",
+              "--overwrite",
+            ]);
+            assertEquals(r.code, 0, r.stderr);
+            await page.waitForSelector(`${cell}.stale`, { timeout: 60_000 }).catch(async (e: Error) => {
+              const now = await page.$eval(cell, (n: { textContent: string }) => n.textContent).catch(() =>
+                "(none)"
+              );
+              throw new Error(`the cell was never marked stale (${e.message}); it read: ${now}`);
+            });
+            const c = await page.$eval(
+              cell,
+              (n: { textContent: string; getAttribute(a: string): string }) => ({
+                text: n.textContent,
+                title: n.getAttribute("title"),
+              }),
+            );
+            await page.screenshot({ path: join(shots, "ui65-list-stale.png") });
+            assertEquals(c.text, before);
+            assertMatch(c.title, /^last known state: the runs could not be read again since /);
+          } finally {
+            w.c.faults.dropStreams(false);
+          }
+          await page.waitForFunction(
+            (s: string) => {
+              const n = document.querySelector(s);
+              return !!n && !n.classList.contains("stale");
+            },
+            { timeout: 60_000, polling: 100 },
+            cell,
+          );
+          assertEquals(await page.$eval(cell, (n: { textContent: string }) => n.textContent), before);
+        },
+      );
       assertEquals(pageErrors, []);
       ui.kill("SIGTERM");
       await ui.status;

@@ -11,9 +11,15 @@ export function StatusPill({ status, reason }) {
 
 export function AgentCell({ agent }) {
   if (!agent) return html`<span class="muted">—</span>`;
-  return html`<span class=${`agent a-${agent.state}`}>run ${agent.run} · ${
-    agent.outcome ?? agent.state
-  }</span>`;
+  // the last known state while the runs cannot be read again (the cluster away): kept, and marked so
+  const stale = agent.stale !== undefined;
+  return html`<span class=${`agent a-${agent.state}${stale ? " stale" : ""}`} title=${
+    stale
+      ? `last known state: the runs could not be read again since ${
+        new Date(agent.stale).toLocaleTimeString()
+      }`
+      : undefined
+  }>run ${agent.run} · ${agent.outcome ?? agent.state}</span>`;
 }
 
 /** The gateway's figures in words: its count of tokens, requests and denials, and the budget left. */
