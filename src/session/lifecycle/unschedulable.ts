@@ -7,12 +7,22 @@
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import { GPU_RESOURCE } from "../spec/scheduling.ts";
 
+/**
+ * Taints that say what a node is going through, not what it is for: the node lifecycle controller's
+ * `node.kubernetes.io/*` (not-ready, unreachable, memory-, disk- and pid-pressure, network-unavailable,
+ * unschedulable, out-of-service) and the cloud provider's `node.cloudprovider.kubernetes.io/uninitialized`.
+ * They go when the node recovers (a node just started is not-ready for seconds): a wait may cure them, and
+ * tolerating one would put the session on a node that cannot run it.
+ */
+const NODE_STATE = /^node\.(?:cloudprovider\.)?kubernetes\.io\//;
+
 /** The flag that changes what the scheduler objects to (one reason of its message). */
 function flagFor(reason: string): string | undefined {
   // v1.25+: "had untolerated taint {k: v}"; before: "had taint {k: v}, that the pod didn't tolerate"
   const taint = /had (?:untolerated )?taint \{([^:}]+): ?([^}]*)\}/.exec(reason);
   if (taint) {
     const [, key, value] = taint;
+    if (NODE_STATE.test(key)) return undefined;
     return `add --toleration ${key}${
       value ? `=${value}` : ""
     }:EFFECT (the taint's effect: NoSchedule or NoExecute)`;

@@ -96,3 +96,45 @@ Deno.test("unschedulable: what a wait may cure is not a failure", () => {
     undefined,
   );
 });
+
+Deno.test("unschedulable: a node's state (not ready, unreachable, under pressure) is waited out, never tolerated", () => {
+  // seen on the real v1.24 cluster seconds after its node started: the start failed at once, advising a
+  // toleration of node.kubernetes.io/not-ready; the node was Ready a few seconds later
+  for (
+    const key of [
+      "node.kubernetes.io/not-ready",
+      "node.kubernetes.io/unreachable",
+      "node.kubernetes.io/disk-pressure",
+      "node.kubernetes.io/memory-pressure",
+      "node.kubernetes.io/network-unavailable",
+      "node.cloudprovider.kubernetes.io/uninitialized",
+    ]
+  ) {
+    assertEquals(
+      placementFailure(
+        pod(`0/1 nodes are available: 1 node(s) had taint {${key}: }, that the pod didn't tolerate.`),
+      ),
+      undefined,
+      key,
+    );
+    assertEquals(
+      placementFailure(pod(`0/1 nodes are available: 1 node(s) had untolerated taint {${key}: }.`)),
+      undefined,
+    );
+  }
+  // a placement taint beside a not-ready node: the other node may become ready, so still a wait
+  assertEquals(
+    placementFailure(pod(
+      "0/2 nodes are available: 1 node(s) had untolerated taint {gpu: true}, " +
+        "1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+    )),
+    undefined,
+  );
+  // a taint of the same look that is someone's placement rule is still a failure with its flag
+  assertStringIncludes(
+    placementFailure(
+      pod("0/1 nodes are available: 1 node(s) had untolerated taint {example.com/not-ready: }."),
+    )!,
+    "--toleration example.com/not-ready:EFFECT",
+  );
+});
