@@ -616,7 +616,10 @@ const WRAPPER = [WRAP_HEAD, WRAP].join("\n");
  * The printed PID is the shell's, the process group's leader, which KILLER ends with the command.
  */
 const HOLDING_WRAPPER = [WRAP_HEAD, HOLD].join("\n");
-/** End a run (pod/killer.sh): `sh -c KILLER kodama-stop TAG PGID|-`; prints how many processes it found. */
+/**
+ * End a run (pod/killer.sh): `sh -c KILLER kodama-stop HEAD TAIL PGID|-` (TAG in two halves); prints how many
+ * processes it found. A run not started yet is marked so that it never starts (pod/wraphead.sh).
+ */
 const KILLER: string = KILLER_SH;
 
 /** The wrappers and the killer, for the unit test that pins them to MARK and EXEC_HOLDER_MARK. */
@@ -734,7 +737,16 @@ async function endRemote(
       ns,
       pod,
       container,
-      ["sh", "-c", KILLER, "kodama-stop", tag, pid === undefined ? "-" : String(pid)],
+      // the tag in two halves: whole, it would be in the killer's own command line, which it searches
+      [
+        "sh",
+        "-c",
+        KILLER,
+        "kodama-stop",
+        tag.slice(0, 9),
+        tag.slice(9),
+        pid === undefined ? "-" : String(pid),
+      ],
       { signal: AbortSignal.timeout(10_000), stdout: (b) => void (out += new TextDecoder().decode(b)) },
     );
     if (r.error) return { remote: "unknown", endError: r.error };

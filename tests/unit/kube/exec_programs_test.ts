@@ -69,13 +69,48 @@ Deno.test({
     while (!Deno.readTextFileSync(`/proc/${pid}/environ`).includes(`KODAMA_RUN=${tag}`)) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    const k = await sh(["-c", KILLER, "kodama-stop", tag, "-"]);
+    const k = await sh(["-c", KILLER, "kodama-stop", ...halves(tag), "-"]);
     assertEquals([k.code, k.out.trim()], [0, "1"]);
     const st = await run.status;
     assertEquals(st.signal, "SIGTERM");
     reader.releaseLock();
     await run.stdout.cancel();
     // nothing left with that tag: none found
-    assertEquals((await sh(["-c", KILLER, "kodama-stop", tag, "-"])).out.trim(), "0");
+    assertEquals((await sh(["-c", KILLER, "kodama-stop", ...halves(tag), "-"])).out.trim(), "0");
+    await Deno.remove(cancelled(tag)).catch(() => {});
+  },
+});
+
+/** The tag as the killer takes it: in two halves (whole, its own command line would carry it). */
+const halves = (tag: string) => [tag.slice(0, 9), tag.slice(9)];
+const cancelled = (tag: string) => `/tmp/.kodama-cancelled-${tag}`;
+
+Deno.test({
+  name:
+    "exec programs: a run cut off before it started never starts; one still starting is found by its command line",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // the killer came first (the exec was still opening): nothing found, and the run is marked ...
+    const tag = `kodama-r${Date.now()}`;
+    const k = await sh(["-c", KILLER, "kodama-stop", ...halves(tag), "-"]);
+    assertEquals(k.out.trim(), "0");
+    assert(Deno.statSync(cancelled(tag)).isFile, "the mark is left for a wrapper still to come");
+    // ... so the wrapper that arrives after never runs its command, and takes the mark away
+    const late = await sh(["-c", WRAPPER, tag, "sh", "-c", "echo ran"]);
+    assertEquals([late.code, late.out], [130, ""]);
+    assertEquals(await Deno.stat(cancelled(tag)).then(() => true, () => false), false);
+
+    // a wrapper between its start and its exec (its environment not tagged yet, its PID not told): found by
+    // the tag in its command line, ended, counted, and no mark left behind
+    const tag2 = `kodama-s${Date.now()}`;
+    const slow = new Deno.Command("sh", { args: ["-c", "echo up; sleep 30", tag2], stdout: "piped" }).spawn();
+    const reader = slow.stdout.getReader();
+    assertEquals(dec.decode((await reader.read()).value), "up\n");
+    const k2 = await sh(["-c", KILLER, "kodama-stop", ...halves(tag2), "-"]);
+    assertEquals(k2.out.trim(), "1");
+    assertEquals((await slow.status).signal, "SIGTERM");
+    assertEquals(await Deno.stat(cancelled(tag2)).then(() => true, () => false), false);
+    reader.releaseLock();
+    await slow.stdout.cancel();
   },
 });
