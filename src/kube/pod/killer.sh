@@ -8,8 +8,8 @@
 #
 # A run cut off while its exec was still opening may not have started yet: before looking, this leaves the
 # mark /tmp/.kodama-cancelled-TAG, which wraphead.sh checks first and then never starts the command. A wrapper
-# this look misses started after the mark was made, so it sees the mark. Marks of runs that never came go
-# after an hour.
+# this look misses started after the mark was made, so it sees the mark. A mark whose run never came is removed
+# by a later kill in the container once it is over an hour old.
 t="$1$2"; h=${t#kodama-}; c=$(printf %.1s "$h"); pat="kodama-[$c]${h#?}"
 mark="/tmp/.kodama-cancelled-$t"
 : >"$mark" 2>/dev/null
