@@ -18,14 +18,15 @@ tagged() {
   grep -l "KODAMA_RUN=$t" /proc/[0-9]*/environ 2>/dev/null
   grep -l "$pat" /proc/[0-9]*/cmdline 2>/dev/null
 }
+# sig SIGNAL PGID|-: to the group and to every tagged process; prints how many it reached
 sig() {
-  n=0; [ "$3" != - ] && kill -"$1" -"$3" 2>/dev/null && n=1
+  n=0; [ "$2" != - ] && kill -"$1" -"$2" 2>/dev/null && n=1
   for f in $(tagged); do p=${f#/proc/}; kill -"$1" "${p%/*}" 2>/dev/null && n=$((n+1)); done
   echo $n
 }
-found=$(sig TERM "$t" "$3"); i=0
+found=$(sig TERM "$3"); i=0
 while [ -n "$(tagged)" ] || { [ "$3" != - ] && kill -0 -"$3" 2>/dev/null; }; do
-  [ $i -ge 30 ] && { sig KILL "$t" "$3" >/dev/null; break; }
+  [ $i -ge 30 ] && { sig KILL "$3" >/dev/null; break; }
   sleep 0.1; i=$((i+1))
 done
 # found and ended: no wrapper of this run is still to come
