@@ -767,6 +767,15 @@ const RUNTIME_CACHE_MS = 8_000;
 const containerMissing = new WeakSet<KodamaError>();
 
 /**
+ * Was this the kubelet's `container not found` for a container the pod declares? Exec's callers then read
+ * the pod again: a container that exited between their look at its status and the exec (a crash loop's
+ * brief run) is "not running", exit 1, not "not found", exit 3.
+ */
+export function isContainerMissing(e: unknown): boolean {
+  return e instanceof KodamaError && containerMissing.has(e);
+}
+
+/**
  * execOnce, tried again while the kubelet says `container not found` for a container the pod's status says
  * is running (RUNTIME_CACHE_MS). The stream never opened: nothing ran and stdin was not read. A container
  * the pod does not run (a wrong `-c`, one that ended) fails at once, as before.

@@ -17,6 +17,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { FanoutOptions } from "./fanout.ts";
 import { assertChildrenCanConnect } from "../kube/overrides.ts";
 import { withInterrupt } from "../base/proc/proc.ts";
+import { doubling } from "../base/clock.ts";
 
 export interface ExecCommandOptions extends ChoiceFlags {
   command: string[];
@@ -265,8 +266,32 @@ async function execSingle(
       );
     }
     return code;
+  } catch (e) {
+    // the container ended between the look above and the exec (a crash loop's brief run): say how
+    const { isContainerMissing } = await import("../kube/exec.ts");
+    const ended = isContainerMissing(e) ? await endedSince(kube, pod, container) : undefined;
+    if (ended) throw await notRunningError(kube, [ended], { container, what: "cannot exec" });
+    throw e;
   } finally {
     clearTimer(timer);
     offClosed();
   }
+}
+
+/**
+ * The pod again, when its status now says `container` does not run. The kubelet reports a container's exit
+ * after its next look at the runtime (~1 s), so a status that still says Running is read again, up to ~3 s.
+ */
+async function endedSince(kube: Kube, pod: V1Pod, container: string): Promise<V1Pod | undefined> {
+  const ns = pod.metadata?.namespace ?? kube.namespace;
+  for (let i = 0; i < 4; i++) {
+    if (i) await new Promise((r) => setTimeout(r, doubling(i - 1, 250, 1000)));
+    try {
+      const fresh = await kube.getObject<V1Pod>("pods", ns, pod.metadata?.name ?? "");
+      if (podProblem(fresh, { container })) return fresh;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
