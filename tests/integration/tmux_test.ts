@@ -270,8 +270,9 @@ clusterTest(
         await term.type("q7m4t");
         await term.waitFor((s) => !s.includes(DEMO.apiPods[0]), "one row left");
         await term.keys("Enter");
-        assertEquals(await term.exitCode(), 0);
+        const code = await term.exitCode();
         const s = await term.screen();
+        assertEquals(code, 0, s);
         assertStringIncludes(s, DEMO.apiPods[1]);
       } finally {
         await term.stop();
@@ -286,7 +287,8 @@ clusterTest(
       try {
         await term.waitFor((s) => DEMO.apiPods.every((p) => s.includes(p)), "both api pods in the picker");
         await term.keys("Tab", "Tab", "Enter");
-        assertEquals(await term.exitCode(), 0);
+        const code = await term.exitCode();
+        assertEquals(code, 0, await term.screen());
         const s = await term.waitFor((x) => x.includes("2 pods: 2 ok"), "the fan-out summary");
         for (const p of DEMO.apiPods) assertStringIncludes(s, `${p} | ${p}`);
       } finally {
