@@ -30,6 +30,19 @@ export function fmtMs(ms: number): string {
 export interface BenchResult {
   name: string;
   lines: string[];
+  /**
+   * What cannot be true of this run's own figures (a run lost where none may be, a wall time under what the
+   * rate limit allows, a throughput of 0): the benchmark erred. `deno task bench` then fails, and so does its
+   * smoke run in the suite (tests/unit/bench_smoke_test.ts), so a benchmark cannot rot unnoticed.
+   */
+  problems?: string[];
+}
+
+/** The problems of a figure that is not a finite number above 0 (NaN, Infinity, 0 MB/s). */
+export function notPositive(figures: Record<string, number>): string[] {
+  return Object.entries(figures).filter(([, v]) => !(Number.isFinite(v) && v > 0)).map(([k, v]) =>
+    `${k} is ${v}`
+  );
 }
 
 /**

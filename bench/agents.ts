@@ -10,7 +10,7 @@
  *
  *   deno run -A bench/agents.ts [N=8] [k=3] [R=6] [WINDOW_S=10]
  */
-import { RUNNER_JS, RUNNER_SCRIPT } from "../src/agent/agent.ts";
+import { NOTIFY_JS, RUNNER_JS, RUNNER_SCRIPT } from "../src/agent/agent.ts";
 import { startStandIn } from "../tests/agents/_standin.ts";
 import type { BenchResult } from "./_util.ts";
 
@@ -62,7 +62,7 @@ export async function benchAgents(n = 8, k = 3, r = 6, windowS = 10): Promise<Be
       const argv = ["node", "-e", AGENT, api.url, String(k)];
       const resume = { argv: [...argv, "--continue"], modelAt: argv.length, switchModels: false };
       const out = await new Deno.Command("sh", {
-        args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, ...argv],
+        args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, NOTIFY_JS, ...argv],
         cwd: ws,
         env: {
           KODAMA_WORKSPACE: ws,
@@ -78,10 +78,16 @@ export async function benchAgents(n = 8, k = 3, r = 6, windowS = 10): Promise<Be
     }));
     const wall = (performance.now() - t0) / 1000;
     const floor = (n * k / r) * windowS;
+    // the last request cannot be admitted before (⌈N·k/R⌉ − 1) windows have passed
+    const least = (Math.ceil((n * k) / r) - 1) * windowS;
     const lost = runs.filter((x) => !x.ok).length;
     const cont = runs.reduce((a, x) => a + x.continuations, 0);
     return {
       name: "agents",
+      problems: [
+        ...(lost ? [`${lost} of ${n} runs lost (none may be)`] : []),
+        ...(wall < least * 0.95 ? [`${wall.toFixed(1)}s is under the ${least}s the rate limit allows`] : []),
+      ],
       lines: [
         `goodput under a shared rate limit: ${n} replicas × ${k} requests, ${r} requests per ${windowS}s window`,
         `  lost runs: ${lost} of ${n}; continuations: ${cont}; 429s answered: ${api.answered(429)}`,

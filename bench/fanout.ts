@@ -10,6 +10,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type BenchResult, notPositive } from "./_util.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -259,10 +260,16 @@ export function formatFanout(r: FanoutBenchResult): string {
 }
 
 /** For bench/run.ts: `{ name, lines }` like the other benchmarks. */
-export async function benchFanoutForRun(): Promise<{ name: string; lines: string[] }> {
-  const r = await benchFanout();
+export async function benchFanoutForRun(
+  o: Parameters<typeof benchFanout>[0] = {},
+): Promise<BenchResult> {
+  const r = await benchFanout(o);
   const [title, ...lines] = formatFanout(r).split("\n");
-  return { name: title, lines };
+  return {
+    name: title,
+    lines,
+    problems: notPositive({ "the ratio": r.ratio, "kodama's wall time": r.kodamaWallMs }),
+  };
 }
 
 if (import.meta.main) {

@@ -87,7 +87,13 @@ async function overhead(rounds: number): Promise<string[]> {
   }
 }
 
-async function goodput(n: number, k: number, r: number, windowS: number): Promise<string[]> {
+async function goodput(
+  n: number,
+  k: number,
+  r: number,
+  windowS: number,
+  problems: string[],
+): Promise<string[]> {
   const api = await startStandIn([], { rateLimit: { requests: r, windowMs: windowS * 1000, perKey: true } });
   const gw = await startGateway({ providers: providers(api.url) });
   const via = `${gw.url}/p/anthropic`;
@@ -104,6 +110,10 @@ async function goodput(n: number, k: number, r: number, windowS: number): Promis
     const wall = (performance.now() - t0) / 1000;
     const floor = (Math.ceil((n * k) / (2 * r)) - 1) * windowS;
     const lost = runs.filter((x) => !x).length;
+    if (lost) problems.push(`${lost} of ${n} runs lost (none may be)`);
+    if (wall < floor * 0.95) {
+      problems.push(`${wall.toFixed(1)}s is under the ${floor}s the rate limit allows`);
+    }
     const byKey = KEYS.map((key) => api.requests.filter((q) => q.headers?.["x-api-key"] === key).length);
     return [
       `goodput: ${n} replicas × ${k} requests over 2 keys, ${r} requests per ${windowS}s window per key`,
@@ -123,7 +133,9 @@ async function goodput(n: number, k: number, r: number, windowS: number): Promis
 }
 
 export async function benchGateway(rounds = 30, k = 3, r = 6, windowS = 5): Promise<BenchResult> {
-  return { name: "gateway", lines: [...await overhead(rounds), ...await goodput(16, k, r, windowS)] };
+  const problems: string[] = [];
+  const lines = [...await overhead(rounds), ...await goodput(16, k, r, windowS, problems)];
+  return { name: "gateway", lines, problems };
 }
 
 if (import.meta.main) {

@@ -13,7 +13,7 @@
  */
 import * as http from "node:http";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
-import { type BenchResult, median } from "./_util.ts";
+import { type BenchResult, median, notPositive } from "./_util.ts";
 import { Kube } from "../src/kube/client.ts";
 import { waitForPods } from "../src/pods/wait.ts";
 
@@ -161,7 +161,8 @@ function benchPod(bytes: number, real: boolean) {
     }
     : {
       name: "web",
-      image: "python:3-slim",
+      // an image the test node has (tests/cluster/runtime/images.ts); its pods run this machine's python3
+      image: "kodama-dev:bookworm",
       command: ["python3", "-c", SERVER_PY],
       env: [{ name: "BIG_BYTES", value: String(bytes) }],
     };
@@ -274,8 +275,20 @@ export function formatPortforward(r: PortForwardBench): string[] {
   ];
 }
 
-export async function benchPortforwardForRun(): Promise<BenchResult> {
-  return { name: "portforward", lines: formatPortforward(await benchPortforward()) };
+export async function benchPortforwardForRun(
+  o: Parameters<typeof benchPortforward>[0] = {},
+): Promise<BenchResult> {
+  const r = await benchPortforward(o);
+  return {
+    name: "portforward",
+    lines: formatPortforward(r),
+    problems: notPositive({
+      "kodama's MB/s": r.kodamaMBps,
+      "kubectl's MB/s": r.kubectlMBps,
+      "kodama's requests/s": r.kodamaRps,
+      "kubectl's requests/s": r.kubectlRps,
+    }),
+  };
 }
 
 if (import.meta.main) {

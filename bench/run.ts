@@ -42,6 +42,10 @@ for (const name of wanted) {
   try {
     const r = await fn();
     console.log(`# ${r.name}\n${r.lines.join("\n")}\n`);
+    for (const p of r.problems ?? []) {
+      failed = true;
+      console.error(`# ${name}: impossible figure: ${p}`);
+    }
   } catch (e) {
     failed = true;
     console.error(`# ${name} failed: ${(e as Error).message}`);
