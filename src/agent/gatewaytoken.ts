@@ -6,6 +6,7 @@
  * own verification of the same format. A token means nothing without the gateway that holds the key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { TOKEN_LIFETIME_S } from "./gateway/claims.ts";
 
 /** What a token says about its session. */
 export interface GatewayClaims {
@@ -25,6 +26,8 @@ export interface GatewayClaims {
   budgetUsd: number | null;
   /** issued at, unix seconds */
   iat: number;
+  /** expires at, unix seconds: the gateway refuses the token from then on (a token without one: iat + 7 days) */
+  exp: number;
 }
 
 const PREFIX = "kgw1";
@@ -40,12 +43,13 @@ export function newSigningKey(): string {
   return randomBytes(32).toString("base64");
 }
 
-/** A session token for these claims (iat defaults to now). */
+/** A session token for these claims (iat defaults to now, exp to a lifetime after iat). */
 export function mintToken(
   signingKey: string,
-  claims: Omit<GatewayClaims, "iat"> & { iat?: number },
+  claims: Omit<GatewayClaims, "iat" | "exp"> & { iat?: number; exp?: number },
 ): string {
-  const full: GatewayClaims = { ...claims, iat: claims.iat ?? Math.floor(Date.now() / 1000) };
+  const iat = claims.iat ?? Math.floor(Date.now() / 1000);
+  const full: GatewayClaims = { ...claims, iat, exp: claims.exp ?? iat + TOKEN_LIFETIME_S };
   const payload = b64url(JSON.stringify(full));
   return `${PREFIX}.${payload}.${b64url(mac(signingKey, `${PREFIX}.${payload}`))}`;
 }

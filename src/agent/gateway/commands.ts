@@ -86,7 +86,8 @@ export async function localChatgptLogin(
 
 export interface EnsureOptions {
   image: string;
-  program: string;
+  /** the program's files by name (src/agent/gateway/program.ts) */
+  program: Record<string, string>;
   vars: Record<string, string>;
   /** Codex's ChatGPT login (the user's auth.json); without one the Secret's is kept */
   chatgpt?: ChatgptLogin;
@@ -121,7 +122,7 @@ export async function gatewayEnsure(
   const state = await applyStateClaim(kube, ns, io.err);
   // the program, the image and the pod's own spec: a change to any of them makes a new pod
   const digest = await programDigest(
-    `${o.program}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
+    `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
     o.image,
   );
   const pod = await replacePod(kube, ns, have.pod, digest, o.image, state);

@@ -30,7 +30,28 @@ export interface GatewayConfig {
     chatgpt?: ChatgptSlot;
   };
   prices?: Record<string, Record<string, number>>;
-  revoked: string[];
+  revoked: RevokedEntry[];
+}
+
+/**
+ * A revocation the gateway reads: a session's name (every token of it), or its tokens issued before
+ * `before` (unix seconds), what `delete` writes (src/session/lifecycle/revoke.ts) so that a later session
+ * of the same name is not held by it.
+ */
+export type RevokedEntry = string | { s: string; before: number };
+
+/** The latest `before` of the name's revocations (undefined: none; Infinity: every token of it). */
+export function revokedBefore(c: GatewayConfig, name: string): number | undefined {
+  let out: number | undefined;
+  for (const e of c.revoked ?? []) {
+    const b = typeof e === "string"
+      ? (e === name ? Infinity : undefined)
+      : e?.s === name
+      ? e.before
+      : undefined;
+    if (b !== undefined) out = Math.max(out ?? 0, b);
+  }
+  return out;
 }
 
 /** The providers' real API hosts (the default upstreams). */
@@ -90,7 +111,7 @@ export function upstreamOf(p: GatewayProvider, url: string): string {
  */
 export function buildGatewayConfig(
   vars: Record<string, string>,
-  kept: { signingKey: string; revoked?: string[] },
+  kept: { signingKey: string; revoked?: RevokedEntry[] },
   chatgpt?: ChatgptLogin,
 ): GatewayConfig {
   const providers: GatewayConfig["providers"] = {};
