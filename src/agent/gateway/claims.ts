@@ -8,11 +8,8 @@ import type { GatewayClaims } from "../gatewaytoken.ts";
 import { coversHost } from "../../base/hostpattern.ts";
 import { type LoginMeta, POD_AUTH_VAR, POD_URL_VAR, REFRESH_URL_VAR, sessionAuthJson } from "./chatgpt.ts";
 
-/**
- * How long a session token lasts (its `exp`): `start` mints one, `resume` gives the session a new one. A
- * pod that runs longer without a resume gets 401s naming the expiry.
- */
-export const TOKEN_LIFETIME_S = 7 * 24 * 3600;
+export { lifetime, TOKEN_LIFETIME_S } from "../../session/spec/gateway.ts";
+import { lifetime } from "../../session/spec/gateway.ts";
 
 /** The model providers the gateway swaps keys for (the contract's `p`). */
 export const GATEWAY_PROVIDERS = ["anthropic", "openai", "gemini"] as const;
@@ -91,15 +88,6 @@ export function sessionClaims(i: ClaimsInput): GatewayClaims {
     budgetUsd: i.budgetUsd ?? null,
     ...lifetime(i.now, i.revokedBefore),
   };
-}
-
-/**
- * A token's iat and exp: now, or the second a revocation of its name ends when that is later (a `start`
- * right after `delete` of the same name, in the same second, is not caught by the revocation).
- */
-export function lifetime(now: Date, revokedBefore = 0): { iat: number; exp: number } {
-  const iat = Math.max(Math.floor(now.getTime() / 1000), revokedBefore);
-  return { iat, exp: iat + TOKEN_LIFETIME_S };
 }
 
 /**

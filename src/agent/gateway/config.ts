@@ -5,6 +5,7 @@
  * their own), else the providers' real hosts. Only the gateway's own Secret ever holds the result.
  */
 import { maskKey } from "../keys.ts";
+import { revokedBefore as revokedIn, type RevokedEntry } from "../../session/spec/gateway.ts";
 import type { GatewayProvider } from "./claims.ts";
 import { CHATGPT_AUTH_URL, CHATGPT_UPSTREAM, type ChatgptLogin } from "./chatgpt.ts";
 
@@ -33,25 +34,11 @@ export interface GatewayConfig {
   revoked: RevokedEntry[];
 }
 
-/**
- * A revocation the gateway reads: a session's name (every token of it), or its tokens issued before
- * `before` (unix seconds), what `delete` writes (src/session/lifecycle/revoke.ts) so that a later session
- * of the same name is not held by it.
- */
-export type RevokedEntry = string | { s: string; before: number };
+export type { RevokedEntry } from "../../session/spec/gateway.ts";
 
-/** The latest `before` of the name's revocations (undefined: none; Infinity: every token of it). */
+/** The latest `before` of the name's revocations in the config (undefined: none; Infinity: every token). */
 export function revokedBefore(c: GatewayConfig, name: string): number | undefined {
-  let out: number | undefined;
-  for (const e of c.revoked ?? []) {
-    const b = typeof e === "string"
-      ? (e === name ? Infinity : undefined)
-      : e?.s === name
-      ? e.before
-      : undefined;
-    if (b !== undefined) out = Math.max(out ?? 0, b);
-  }
-  return out;
+  return revokedIn(c.revoked, name);
 }
 
 /** The providers' real API hosts (the default upstreams). */

@@ -50,3 +50,29 @@ Deno.test("gateway token: the admin token is the key's mac of 'admin'", () => {
   assertEquals(adminToken(key), adminToken(key));
   assert(adminToken(key) !== adminToken(newSigningKey()));
 });
+
+Deno.test("gateway revocations: one entry per name (the latest), a name's plain entry kept, spent entries dropped", async () => {
+  const { withRevoked, revokedBefore, TOKEN_LIFETIME_S } = await import(
+    "../../../src/session/spec/gateway.ts"
+  );
+  const now = 1_800_000_000;
+  const list = [
+    "legacy",
+    { s: "a", before: now - 10 },
+    { s: "old", before: now - TOKEN_LIFETIME_S - 1 }, // every token it revoked has expired
+    { s: "b", before: now - 5 },
+    { junk: true },
+  ];
+  const out = withRevoked(list, "a", now + 1, now);
+  assertEquals(out, ["legacy", { s: "b", before: now - 5 }, { s: "a", before: now + 1 }]);
+  assertEquals(revokedBefore(out, "a"), now + 1);
+  assertEquals(revokedBefore(out, "legacy"), Infinity);
+  assertEquals(revokedBefore(out, "c"), undefined);
+  // a later delete never moves a name's revocation back
+  assertEquals(withRevoked([{ s: "a", before: now + 50 }], "a", now + 1, now), [{
+    s: "a",
+    before: now + 50,
+  }]);
+  // a name revoked whole stays so
+  assertEquals(withRevoked(["a"], "a", now + 1, now), ["a"]);
+});
