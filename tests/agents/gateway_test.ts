@@ -749,6 +749,18 @@ Deno.test("gateway: under a budget a model with no price is refused, and so is a
     );
     assertEquals(free.status, 200);
     await free.text();
+    // the user's prices (gateway.prices, written by ensure) may price it, or every other model with `*`
+    const n = gw.lines.length;
+    await gw.setConfig({
+      ...config(api),
+      prices: { "claude-*": { input: 3, output: 15 }, "*": { input: 5, output: 25 } },
+    });
+    await reloaded(gw, n);
+    const priced = await post(gw, token, "/p/anthropic/v1/messages", claudeBody("mystery-model-1", 100));
+    assertEquals(priced.status, 200);
+    await priced.text();
+    const u = await gw.waitLog((l) => l.ev === "usage" && l.s === "np");
+    assert(u.costUsd! > 0);
   });
 });
 

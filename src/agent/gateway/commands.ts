@@ -89,6 +89,8 @@ export interface EnsureOptions {
   /** the program's files by name (src/agent/gateway/program.ts) */
   program: Record<string, string>;
   vars: Record<string, string>;
+  /** the user's prices (`gateway.prices`): USD per million tokens by model glob */
+  prices?: Record<string, Record<string, number>>;
   /** Codex's ChatGPT login (the user's auth.json); without one the Secret's is kept */
   chatgpt?: ChatgptLogin;
   noWait?: boolean;
@@ -111,10 +113,15 @@ export async function gatewayEnsure(
       "export one, or store it: kodama agent keys set anthropic",
     );
   }
-  const config = buildGatewayConfig(o.vars, {
-    signingKey: kept?.signingKey ?? newSigningKey(),
-    revoked: kept?.revoked,
-  }, chatgpt);
+  const config = buildGatewayConfig(
+    o.vars,
+    {
+      signingKey: kept?.signingKey ?? newSigningKey(),
+      revoked: kept?.revoked,
+    },
+    chatgpt,
+    o.prices,
+  );
   await applyObject(kube, "secrets", ns, buildGatewaySecret(ns, JSON.stringify(config, null, 2)) as never);
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);

@@ -94,12 +94,13 @@ export function upstreamOf(p: GatewayProvider, url: string): string {
 
 /**
  * config.json from the user's variables (name → value; the first value of each distinct secret counts
- * once), the kept signing key and revoked list. Keys are numbered per provider in the order of KEY_VARS.
+ * once), the kept signing key and revoked list, the user's prices (`gateway.prices`). Keys are numbered per provider in the order of KEY_VARS.
  */
 export function buildGatewayConfig(
   vars: Record<string, string>,
   kept: { signingKey: string; revoked?: RevokedEntry[] },
   chatgpt?: ChatgptLogin,
+  prices?: GatewayConfig["prices"],
 ): GatewayConfig {
   const providers: GatewayConfig["providers"] = {};
   for (const [name, how] of Object.entries(KEY_VARS)) {
@@ -131,7 +132,12 @@ export function buildGatewayConfig(
       login: chatgpt,
     };
   }
-  return { signingKey: kept.signingKey, providers, revoked: kept.revoked ?? [] };
+  return {
+    signingKey: kept.signingKey,
+    providers,
+    ...(prices && Object.keys(prices).length ? { prices } : {}),
+    revoked: kept.revoked ?? [],
+  };
 }
 
 /** What `gateway status` may show of the keys: provider, id and a masked suffix, never the key. */

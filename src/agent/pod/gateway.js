@@ -323,7 +323,7 @@ function admit(req, res, claims, provider, metered, pathModel, chat, go) {
         provider,
         `cannot meter model ${
           model || "(none named)"
-        }: it has no price, and a session with a budget uses priced models only`,
+        }: it has no price, and a session with a budget uses priced models only (gateway.prices in ~/.kodama/config.yaml, then kodama gateway ensure)`,
         { model: model || undefined },
       );
     }

@@ -332,3 +332,10 @@ Deno.test("gateway program: every file gateway.js requires from its directory sh
   }
   assert(Object.keys(data).includes("gatewaymeter.js"));
 });
+
+Deno.test("gateway config: the user's gateway.prices go into config.json as they are; none, no key", () => {
+  const prices = { "gpt-6*": { input: 2, output: 12 }, "*": { input: 5, output: 25 } };
+  const c = buildGatewayConfig({ ANTHROPIC_API_KEY: "k" }, { signingKey: "s" }, undefined, prices);
+  assertEquals(c.prices, prices);
+  assertEquals("prices" in buildGatewayConfig({ ANTHROPIC_API_KEY: "k" }, { signingKey: "s" }), false);
+});
