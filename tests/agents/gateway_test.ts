@@ -850,3 +850,39 @@ Deno.test("gateway: a deleted session's tokens are refused once the config says 
     assertEquals(api.mainRequests().length, 2);
   });
 });
+
+Deno.test("gateway: under a budget an answer that says nothing of its usage is charged what was sent", async () => {
+  const ac = new AbortController();
+  const { port } = await new Promise<Deno.NetAddr>((resolve) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: resolve }, async (req) => {
+      await req.text();
+      // an answer without any usage field: nothing to meter it by
+      return Response.json({ content: [{ type: "text", text: "z".repeat(90) }] });
+    })
+  );
+  const gw = await startGateway({
+    providers: {
+      anthropic: {
+        upstream: `http://127.0.0.1:${port}`,
+        keys: [{ id: "a1", header: "x-api-key", value: REAL }],
+      },
+    },
+  });
+  try {
+    const token = gw.token({ s: "nu", budgetUsd: 1 });
+    const r = await post(
+      gw,
+      token,
+      "/p/anthropic/v1/messages",
+      claudeBody("claude-sonnet-4-5", 100, "q".repeat(3000)),
+    );
+    assertEquals(r.status, 200);
+    await r.text();
+    const u = await gw.waitLog((l) => l.ev === "usage" && l.s === "nu", 10_000);
+    // the estimated input (one token per 3 bytes of the body): at least 1,000 tokens
+    assert(u.usage!.input >= 1000 && u.costUsd! > 0, JSON.stringify(u));
+  } finally {
+    await gw.close();
+    ac.abort();
+  }
+});

@@ -346,12 +346,14 @@ function admit(req, res, claims, provider, metered, pathModel, chat, go) {
 
 /**
  * An answer's usage into the totals and its hold given back, once: at its end, or cut short (the client
- * or the upstream went away), then charged at least what it streamed.
+ * or the upstream went away), then charged at least what it streamed; a reserved request's answer that
+ * carried no usage is charged the same way.
  */
 function settle(job, m, cut) {
   if (job.settled) return;
   job.settled = true;
-  const u = meter.chargedUsage(m, job.est, cut && job.tries > 0);
+  // a reserved request whose answer said nothing of its usage is charged as a cut one: what it sent
+  const u = meter.chargedUsage(m, job.est, (cut && job.tries > 0) || (!m.seen && !!job.est));
   const model = m.model || (job.est && job.est.model);
   if (m.seen || u.input + u.output + u.cacheRead + u.cacheWrite > 0) recordUsage(job, model, u, cut);
   meter.release(ledger, job.hold);
