@@ -81,6 +81,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
           await m.gatewayEnsure(kube, kube.namespace, {
             image,
             program: GATEWAY_PROGRAM,
+            ...(cfg.gateway.prices ? { prices: cfg.gateway.prices } : {}),
             vars: await m.localGatewayVars(cfg, Deno.cwd()),
             chatgpt: await m.localChatgptLogin(),
             noWait: inv.opts.wait === false,

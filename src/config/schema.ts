@@ -557,6 +557,22 @@ const gateway = z.object({
   image: fromRepo("userOnly", nonEmpty("an image"), { why: SANDBOX }).default("node:22-bookworm").describe(
     "Image of the gateway pod (kodama gateway ensure): any image with Node 18 or later on PATH as `node`, run as uid 1000; nothing is installed in it. Only ~/.kodama/config.yaml sets it: the gateway holds the keys.",
   ),
+  prices: fromRepo(
+    "userOnly",
+    z.record(
+      str(),
+      z.object({
+        input: z.number().nonnegative(),
+        output: z.number().nonnegative(),
+        cacheRead: z.number().nonnegative().optional(),
+        cacheWrite: z.number().nonnegative().optional(),
+      }).strict(),
+      { error: typeMsg("a map of model globs to prices (expected e.g. {gpt-6*: {input: 2, output: 12}})") },
+    ),
+    { why: "a repository cannot price what a budget spends" },
+  ).optional().describe(
+    "USD per million tokens by model glob (`gpt-6*`; `*` any other), before the gateway's own prices; a session with a budget uses priced models only. kodama gateway ensure writes them. Only ~/.kodama/config.yaml sets it.",
+  ),
 }).strict().describe("The namespace's gateway (kodama gateway; docs/security.md).");
 
 /** The whole config file. Every section is optional in a file; defaults are applied on load. */

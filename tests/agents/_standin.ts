@@ -4,6 +4,8 @@
  *   Anthropic Messages  POST /v1/messages (stream: true → SSE; false → one JSON message), what
  *                       Claude Code calls; `HEAD /api/hello` and anything else answer 404 (harmless)
  *   OpenAI Responses    POST /v1/responses (SSE), what Codex calls through a custom model provider
+ *   Chat Completions    POST /v1/chat/completions (stream: true → SSE `data:` chunks, its usage in a last
+ *                       chunk only when asked for with `stream_options.include_usage`, as OpenAI does)
  *   Gemini API          POST /v1beta/models/MODEL:streamGenerateContent?alt=sse (SSE) and
  *                       :generateContent (one JSON answer), what the Gemini CLI calls with
  *                       GOOGLE_GEMINI_BASE_URL; :countTokens answers an estimate
@@ -68,6 +70,8 @@ export interface StandInOptions {
   firstByteMs?: number;
   /** send a streamed main answer event by event, this long apart */
   trickleMs?: number;
+  /** the output tokens every main answer's usage says (default: a few per act): a dear answer */
+  outputTokens?: number;
   /** which keys and models it accepts, and headers on every answer (agent check, start's preflight) */
   gate?: Gate;
   /**
@@ -110,6 +114,8 @@ interface Pace {
 let pace: Pace = {};
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The output tokens main answers report (StandInOptions.outputTokens), set per answer like `pace`. */
+let outputTokens: number | undefined;
 
 function sse(events: { event: string; data: unknown }[]): Response {
   const chunks = events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
@@ -176,7 +182,7 @@ function anthropicAnswer(body: Record<string, unknown>, blocks: Block[], inputCh
   const stop = blocks.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn";
   const model = String(body.model ?? "claude-standin");
   const id = `msg_standin_${n}`;
-  const usage = anthropicUsage(inputChars, 7 * blocks.length + 3);
+  const usage = anthropicUsage(inputChars, outputTokens ?? 7 * blocks.length + 3);
   if (!body.stream) {
     return json({
       id,
@@ -338,7 +344,7 @@ function openaiAnswer(items: Record<string, unknown>[], inputChars: number, n: n
     });
   });
   const input_tokens = Math.max(1, Math.round(inputChars / 400));
-  const output_tokens = 9 * items.length + 3;
+  const output_tokens = outputTokens ?? 9 * items.length + 3;
   ev.push({
     event: "response.completed",
     data: {
@@ -362,6 +368,70 @@ function openaiAnswer(items: Record<string, unknown>[], inputChars: number, n: n
 /** Whether a Responses request offers Codex's code-mode `exec` tool (else plain function tools). */
 function offersCodeMode(text: string): boolean {
   return text.includes('"name":"exec"') || text.includes('"name": "exec"');
+}
+
+// ---- OpenAI Chat Completions --------------------------------------------------------------------
+
+/** A Chat Completions answer: the turn's text (its shell acts as tool calls), usage as OpenAI gives it. */
+function chatAnswer(body: Record<string, unknown>, turn: Turn, inputChars: number, n: number) {
+  const model = String(body.model ?? "gpt-standin");
+  const id = `chatcmpl-standin-${n}`;
+  const text = turn.flatMap((a) => "text" in a ? [a.text] : []).join("\n");
+  const calls = turn.flatMap((a, i) =>
+    "shell" in a
+      ? [{
+        index: i,
+        id: `call_standin_${n}_${i}`,
+        type: "function",
+        function: { name: "exec_command", arguments: JSON.stringify({ cmd: a.shell }) },
+      }]
+      : []
+  );
+  const prompt_tokens = Math.max(1, Math.round(inputChars / 400));
+  const completion_tokens = outputTokens ?? 9 * turn.length + 3;
+  const usage = { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+  if (!body.stream) {
+    return json({
+      id,
+      object: "chat.completion",
+      model,
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content: text, ...(calls.length ? { tool_calls: calls } : {}) },
+        finish_reason: calls.length ? "tool_calls" : "stop",
+      }],
+      usage,
+    });
+  }
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    object: "chat.completion.chunk",
+    model,
+    choices,
+    ...extra,
+  });
+  const chunks: unknown[] = [chunk([{ index: 0, delta: { role: "assistant", content: "" } }])];
+  // the text in pieces of 16 characters, as a model streams it
+  for (let i = 0; i < text.length; i += 16) {
+    chunks.push(chunk([{ index: 0, delta: { content: text.slice(i, i + 16) } }]));
+  }
+  if (calls.length) chunks.push(chunk([{ index: 0, delta: { tool_calls: calls } }]));
+  chunks.push(chunk([{ index: 0, delta: {}, finish_reason: calls.length ? "tool_calls" : "stop" }]));
+  const so = body.stream_options as { include_usage?: boolean } | undefined;
+  if (so?.include_usage === true) chunks.push(chunk([], { usage }));
+  const lines = [...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), "data: [DONE]\n\n"];
+  const p = pace;
+  const stream = new ReadableStream<Uint8Array>({
+    async start(c) {
+      if (p.firstByteMs) await delay(p.firstByteMs);
+      for (const [i, l] of lines.entries()) {
+        if (i && p.trickleMs) await delay(p.trickleMs);
+        c.enqueue(enc.encode(l));
+      }
+      c.close();
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "text/event-stream" } });
 }
 
 // ---- Gemini API (the Gemini CLI) ---------------------------------------------------------------
@@ -702,6 +772,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         if (refused) return refused;
       }
       pace = {};
+      outputTokens = undefined;
       if (req.method === "POST" && url.pathname === "/v1/messages") {
         const main = Array.isArray(body?.tools) && (body.tools as unknown[]).length > 0;
         if (main && gate) {
@@ -714,6 +785,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
           const fail = failureFor("anthropic", String(body?.model ?? ""), rec);
           if (fail) return answered(fail, rec);
           pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
+          outputTokens = o.outputTokens;
         }
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
@@ -722,7 +794,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
           : [{ type: "text" as const, text: "ok" }];
         rec.usage = {
           input: anthropicUsage(text.length, 0).input_tokens,
-          output: 7 * blocks.length + 3,
+          output: outputTokens ?? 7 * blocks.length + 3,
         };
         return answered(anthropicAnswer(body ?? {}, blocks, text.length, n), rec);
       }
@@ -770,11 +842,35 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         const fail = failureFor("openai", String(body?.model ?? ""), rec);
         if (fail) return answered(fail, rec);
         pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
+        outputTokens = o.outputTokens;
         const n = ++taken;
         rec.turn = n;
         const items = codexItems(takeTurn(), n, offersCodeMode(text));
-        rec.usage = { input: Math.max(1, Math.round(text.length / 400)), output: 9 * items.length + 3 };
+        rec.usage = {
+          input: Math.max(1, Math.round(text.length / 400)),
+          output: outputTokens ?? 9 * items.length + 3,
+        };
         return answered(openaiAnswer(items, text.length, n), rec);
+      }
+      if (req.method === "POST" && url.pathname === "/v1/chat/completions") {
+        if (gate) {
+          waiting++;
+          queueMicrotask(settle);
+          await gate;
+          waiting--;
+        }
+        const fail = failureFor("openai", String(body?.model ?? ""), rec);
+        if (fail) return answered(fail, rec);
+        pace = { firstByteMs: o.firstByteMs, trickleMs: o.trickleMs };
+        outputTokens = o.outputTokens;
+        const n = ++taken;
+        rec.turn = n;
+        const turn = takeTurn();
+        rec.usage = {
+          input: Math.max(1, Math.round(text.length / 400)),
+          output: outputTokens ?? 9 * turn.length + 3,
+        };
+        return answered(chatAnswer(body ?? {}, turn, text.length, n), rec);
       }
       return json({
         type: "error",

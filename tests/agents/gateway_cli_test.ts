@@ -203,6 +203,32 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "gateway + Claude Code and Codex under an ample budget: every request reserved and let through, charged",
+  ignore: noClaude || noCodex,
+  async fn() {
+    const turns: Turn[] = [[{ text: "I'll look." }, { shell: "true" }]];
+    await world(turns, {}, async (api, gw) => {
+      const r = await claude(gw, gw.token({ s: "b5", budgetUsd: 5 })).done;
+      assertEquals(outcome(r).class, "succeeded", r.out);
+      const x = await runCli(
+        codexCommand(`${gw.url}/p/openai`),
+        { OPENAI_API_KEY: gw.token({ s: "b6", budgetUsd: 5 }) },
+        "Say hello.\n",
+      ).done;
+      assertEquals(outcome(x).class, "succeeded", x.out);
+      // nothing the CLIs send was refused for the budget, and what they used was charged
+      assertEquals(gw.lines.filter((l) => l.ev === "budget"), []);
+      const cost = (s: string) =>
+        gw.lines.filter((l) => l.ev === "usage" && l.s === s).reduce((a, l) => a + (l.costUsd ?? 0), 0);
+      assert(cost("b5") > 0 && cost("b6") > 0, `${cost("b5")} ${cost("b6")}`);
+      assert(api.mainRequests().length >= 2);
+      // Codex's default model is newer than the gateway's own prices: the user's gateway.prices name it
+    }, { "gpt-6*": { input: 2, output: 12 } });
+  },
+});
+
+Deno.test({
   name: "gateway + Codex: the bearer token is swapped for the key, the run succeeds, its tokens metered",
   ignore: noCodex,
   async fn() {

@@ -275,7 +275,7 @@ Deno.test("gateway: garbage, oversized headers and broken streams never take it 
       c.close();
     }
     const big = await raw(gw.port, `GET /healthz HTTP/1.1\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`);
-    assertMatch(big, /^HTTP\/1\.1 (431|400) /);
+    assertMatch(big, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
     const h = await fetch(`${gw.url}/healthz`);
     assertEquals([h.status, await h.text()], [200, "ok"]);
   });
@@ -505,6 +505,382 @@ Deno.test("gateway: a real client through http_proxy (curl): tunnelled and plain
     const count = (ev: string) => gw.lines.filter((l) => l.ev === ev && l.s === "c1").length;
     await gw.waitLog(() => count("conn") === 2);
     assertEquals(gw.lines.filter((l) => l.ev === "deny" && l.host === `127.0.0.2:${port}`).length, 2);
+  } finally {
+    await gw.close();
+    ac.abort();
+  }
+});
+
+// ---- budgets that hold under concurrency and cuts (issue 79, defect 1) ----------------------------------
+
+/** A POST of a JSON body to a provider's route with the session token where that provider takes it. */
+function post(gw: Gateway, token: string, path: string, body: unknown, signal?: AbortSignal) {
+  const auth: Record<string, string> = path.startsWith("/p/anthropic")
+    ? { "x-api-key": token, "anthropic-version": "2023-06-01" }
+    : { authorization: `Bearer ${token}` };
+  return fetch(`${gw.url}${path}`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+const claudeBody = (model: string, maxTokens: number, text = "hi") => ({
+  model,
+  stream: true,
+  max_tokens: maxTokens,
+  tools: [{ name: "Bash", input_schema: { type: "object" } }],
+  messages: [{ role: "user", content: text }],
+});
+
+/** The session's totals as the gateway answers them to its own token. */
+async function figures(gw: Gateway, token: string) {
+  const r = await fetch(`${gw.url}/_kodama/usage`, { headers: { "x-api-key": token } });
+  return (await r.json()).sessions as Record<
+    string,
+    { costUsd: number; output: number; input: number } | null
+  >;
+}
+
+/**
+ * `n` requests at once, each dearer than the whole budget, while the stand-in holds what reaches it: the
+ * statuses once all are answered, after the held ones are let go.
+ */
+async function burst(api: StandIn, n: number, send: () => Promise<Response>) {
+  const release = api.hold();
+  const done: number[] = [];
+  // every request is either held by the stand-in or already answered by the gateway: checked on both
+  const settled = () => api.held() + done.length === n;
+  let wake = () => {};
+  const answered = new Promise<void>((r) => wake = r);
+  const all = Array.from({ length: n }, () =>
+    send().then(async (r) => {
+      const text = await r.text();
+      done.push(r.status);
+      if (settled()) wake();
+      return { status: r.status, text };
+    }));
+  try {
+    await Promise.race([api.waitFor(settled, 30_000), answered]);
+  } finally {
+    release();
+  }
+  const heldAtOnce = n - done.length;
+  return { heldAtOnce, answers: await Promise.all(all) };
+}
+
+Deno.test("gateway: five requests at once under a $1 budget, each dearer than it: one goes, four are refused", async () => {
+  await world(async (api, gw) => {
+    const token = gw.token({ s: "c5", budgetUsd: 1 });
+    // 100,000 output tokens at $15 per million: $1.50 each, and the stand-in says it spent them
+    const { heldAtOnce, answers } = await burst(
+      api,
+      5,
+      () => post(gw, token, "/p/anthropic/v1/messages", claudeBody("claude-sonnet-4-5", 100_000)),
+    );
+    assertEquals(heldAtOnce, 1, "more than one dear request reached the API at once");
+    assertEquals(answers.map((a) => a.status).sort(), [200, 400, 400, 400, 400]);
+    for (const a of answers.filter((a) => a.status === 400)) {
+      assertMatch(
+        JSON.parse(a.text).error.message,
+        /^kodama-gateway: budget of \$1 for session c5 is spent: /,
+      );
+    }
+    assertEquals(api.mainRequests().length, 1);
+    // spent: at most the budget plus the one request let through alone
+    const f = (await figures(gw, token)).c5!;
+    assert(f.costUsd <= 1 + 1.5 + 1e-9, `spent ${f.costUsd}`);
+    // and now the budget is spent: the next one is refused before it goes anywhere
+    const next = await post(gw, token, "/p/anthropic/v1/messages", claudeBody("claude-sonnet-4-5", 10));
+    assertEquals(next.status, 400);
+    assertMatch((await next.json()).error.message, /is spent \(\$1\.5/);
+    assertEquals(api.mainRequests().length, 1);
+  }, { outputTokens: 100_000 });
+});
+
+Deno.test("gateway: twenty Responses requests at once under a $1 budget: one goes; cheap ones share what is left", async () => {
+  await world(async (api, gw) => {
+    const token = gw.token({ s: "c20", budgetUsd: 1 });
+    // gpt-5 at its built-in price: 200,000 output tokens at $10 per million, $2 each
+    const dear = { model: "gpt-5", input: "hi", stream: true, max_output_tokens: 200_000 };
+    const { heldAtOnce, answers } = await burst(
+      api,
+      20,
+      () => post(gw, token, "/p/openai/v1/responses", dear),
+    );
+    assertEquals(heldAtOnce, 1);
+    assertEquals(answers.filter((a) => a.status === 200).length, 1);
+    assertEquals(answers.filter((a) => a.status === 400).length, 19);
+    assertEquals(api.mainRequests().length, 1);
+    // another session: requests that fit together all go, the one that would pass the budget does not
+    const t2 = gw.token({ s: "c20b", budgetUsd: 1 });
+    // 30,000 output tokens at $10 per million: $0.30 (and a little input) each: three fit in $1
+    const cheap = { model: "gpt-5", input: "hi", stream: true, max_output_tokens: 30_000 };
+    const r = await burst(api, 4, () => post(gw, t2, "/p/openai/v1/responses", cheap));
+    assertEquals(r.heldAtOnce, 3);
+    assertEquals(r.answers.map((a) => a.status).sort(), [200, 200, 200, 400]);
+  }, { outputTokens: 10 });
+});
+
+Deno.test("gateway: a stream the client cuts after message_start and a delta is charged what it streamed", async () => {
+  const long = "x".repeat(3000);
+  await world(async (api, gw) => {
+    api.push([{ text: long }]);
+    const token = gw.token({ s: "cut1" });
+    const ac = new AbortController();
+    const res = await post(
+      gw,
+      token,
+      "/p/anthropic/v1/messages",
+      claudeBody("claude-sonnet-4-5", 4000),
+      ac.signal,
+    );
+    const reader = res.body!.getReader();
+    let seen = "";
+    while (!seen.includes("content_block_delta")) {
+      seen += new TextDecoder().decode((await reader.read()).value);
+    }
+    assert(!seen.includes("message_delta"), "the stream was not cut before its end");
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const u = await gw.waitLog((l) => l.ev === "usage" && l.s === "cut1", 10_000);
+    assertEquals(u.cut, true);
+    const [rec] = api.mainRequests();
+    assertEquals(u.usage?.input, rec.usage?.input);
+    // 3,000 characters streamed: charged at least 1,000 output tokens, at $15 per million
+    assert(u.usage!.output >= 1000, JSON.stringify(u.usage));
+    assert(u.costUsd! >= 1000 * 15 / 1e6, String(u.costUsd));
+    const f = (await figures(gw, token)).cut1!;
+    assertEquals(f.costUsd, u.costUsd);
+  }, { trickleMs: 300 });
+});
+
+/** A Chat Completions request through the gateway (OpenAI's shape, what OpenAI-compatible clients send). */
+const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: "gpt-4o",
+  stream: true,
+  messages: [{ role: "user", content: "hi" }],
+  tools: [{ type: "function", function: { name: "exec_command", parameters: { type: "object" } } }],
+  ...extra,
+});
+
+Deno.test("gateway: a Chat Completions stream is asked for its usage and metered, whatever the client asked", async () => {
+  await world(async (api, gw) => {
+    api.push([{ text: "one" }], [{ text: "two" }]);
+    const token = gw.token({ s: "chat1" });
+    for (const extra of [{}, { stream_options: { include_usage: false } }]) {
+      const r = await post(gw, token, "/p/openai/v1/chat/completions", chatBody(extra));
+      assertEquals(r.status, 200);
+      assertStringIncludes(await r.text(), "[DONE]");
+    }
+    const sent = api.mainRequests().map((r) => (r.body as { stream_options?: unknown }).stream_options);
+    assertEquals(sent, [{ include_usage: true }, { include_usage: true }]);
+    await gw.waitLog(() => gw.lines.filter((l) => l.ev === "usage" && l.s === "chat1").length === 2, 10_000);
+    const f = (await figures(gw, token)).chat1!;
+    assertEquals(f.output, api.mainRequests().reduce((n, r) => n + r.usage!.output, 0));
+    assert(f.costUsd > 0);
+    // a request that does not stream is sent as it came
+    const plainBody = chatBody({ stream: false });
+    const r = await post(gw, token, "/p/openai/v1/chat/completions", plainBody);
+    assertEquals(r.status, 200);
+    await r.text();
+    assertEquals(api.mainRequests().at(-1)!.text, JSON.stringify(plainBody));
+  });
+});
+
+Deno.test("gateway: a Chat Completions stream cut before its usage is charged its input and what it streamed", async () => {
+  await world(async (api, gw) => {
+    api.push([{ text: "y".repeat(600) }]);
+    const token = gw.token({ s: "cut2", budgetUsd: 5 });
+    const ac = new AbortController();
+    const r = await post(
+      gw,
+      token,
+      "/p/openai/v1/chat/completions",
+      chatBody({ max_tokens: 1000 }),
+      ac.signal,
+    );
+    const reader = r.body!.getReader();
+    let seen = "";
+    while ((seen.match(/"content":"y/g) ?? []).length < 5) {
+      seen += new TextDecoder().decode((await reader.read()).value);
+    }
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const u = await gw.waitLog((l) => l.ev === "usage" && l.s === "cut2", 10_000);
+    assertEquals(u.cut, true);
+    // no usage came: the input as estimated, and at least the 80 characters seen as output
+    assert(u.usage!.input > 0 && u.usage!.output >= 80 / 3, JSON.stringify(u.usage));
+    assert(u.costUsd! > 0);
+    assertEquals((await figures(gw, token)).cut2!.costUsd, u.costUsd);
+  }, { trickleMs: 100 });
+});
+
+Deno.test("gateway: under a budget a model with no price is refused, and so is a request naming no model", async () => {
+  await world(async (api, gw) => {
+    const token = gw.token({ s: "np", budgetUsd: 1 });
+    const cases: [string, unknown, string][] = [
+      ["/p/anthropic/v1/messages", claudeBody("mystery-model-1", 100), "mystery-model-1"],
+      ["/p/openai/v1/responses", { model: "o3-pro", input: "hi", stream: true }, "o3-pro"],
+      ["/p/openai/v1/chat/completions", chatBody({ model: "gpt-4-turbo" }), "gpt-4-turbo"],
+      ["/p/gemini/v1beta/models/gemini-1.5-pro:generateContent", { contents: [] }, "gemini-1.5-pro"],
+      ["/p/anthropic/v1/messages", { messages: [], max_tokens: 10 }, "(none named)"],
+    ];
+    for (const [path, body, model] of cases) {
+      const r = await post(gw, token, path, body);
+      assertEquals(r.status, 400, path);
+      const msg = (await r.json()).error.message;
+      assertStringIncludes(msg, `kodama-gateway: budget of $1 for session np cannot meter model ${model}`);
+    }
+    assertEquals(api.requests.filter((r) => r.method === "POST").length, 0);
+    // counting tokens spends nothing: let through
+    const count = await post(gw, token, "/p/anthropic/v1/messages/count_tokens", {
+      model: "mystery-model-1",
+    });
+    assertEquals(count.status, 200);
+    await count.text();
+    // without a budget the unpriced model goes, its tokens counted
+    const free = await post(
+      gw,
+      gw.token({ s: "np2" }),
+      "/p/anthropic/v1/messages",
+      claudeBody("mystery-model-1", 100),
+    );
+    assertEquals(free.status, 200);
+    await free.text();
+    // the user's prices (gateway.prices, written by ensure) may price it, or every other model with `*`
+    const n = gw.lines.length;
+    await gw.setConfig({
+      ...config(api),
+      prices: { "claude-*": { input: 3, output: 15 }, "*": { input: 5, output: 25 } },
+    });
+    await reloaded(gw, n);
+    const priced = await post(gw, token, "/p/anthropic/v1/messages", claudeBody("mystery-model-1", 100));
+    assertEquals(priced.status, 200);
+    await priced.text();
+    const u = await gw.waitLog((l) => l.ev === "usage" && l.s === "np");
+    assert(u.costUsd! > 0);
+  });
+});
+
+Deno.test("gateway: a 40 KB request header, in one header or in many, is 431, not 400", async () => {
+  await world(async (_api, gw) => {
+    const one = await raw(
+      gw.port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(40 * 1024)}\r\n\r\n`,
+    );
+    assertMatch(one, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    const many = Array.from({ length: 40 }, (_, i) => `X-H${i}: ${"b".repeat(1000)}\r\n`).join("");
+    const token = gw.token({ s: "h" });
+    const split = await raw(
+      gw.port,
+      `POST /p/anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${token}\r\n${many}\r\n`,
+    );
+    assertMatch(split, /^HTTP\/1\.1 431 /);
+    // a request that is merely bad is still 400
+    assertMatch(await raw(gw.port, "GET / HTTP/1.1\r\nBad Header\r\n\r\n"), /^HTTP\/1\.1 400 /);
+  });
+});
+
+// ---- tokens that end (issue 79, defect 2) ----------------------------------------------------------------
+
+Deno.test("gateway: a token past its expiry is refused with a one-line reason, on every route", async () => {
+  await world(async (api, gw) => {
+    const now = Math.floor(Date.now() / 1000);
+    const expired = gw.token({ s: "x1", exp: now - 5, git: ["git.example"] } as never);
+    // a token with no expiry ends a week after it was issued
+    const old = gw.token({ s: "x2", iat: now - 8 * 86400 } as never);
+    for (const t of [expired, old]) {
+      const r = await ask(gw, t);
+      assertEquals(r.status, 401);
+      const msg = (await r.json()).error.message as string;
+      assertMatch(
+        msg,
+        /^kodama-gateway: session token expired at \d{4}-\d\d-\d\dT[^ ]+ \(kodama resume x[12] gives a new one\) \(invalid x-api-key\)$/,
+      );
+      assert(!msg.includes(t) && !msg.includes(t.split(".")[2]), "the token in the error");
+    }
+    const o = await post(gw, expired, "/p/openai/v1/responses", { model: "gpt-5", input: "hi" });
+    assertEquals(o.status, 401);
+    await o.text();
+    const g = await fetch(`${gw.url}/git/git.example/o/r.git/info/refs`, {
+      headers: { "x-kodama-gateway-token": expired },
+    });
+    assertEquals(g.status, 401);
+    assertStringIncludes(await g.text(), "kodama-gateway: session token expired");
+    const u = await fetch(`${gw.url}/_kodama/usage`, { headers: { "x-api-key": old } });
+    assertEquals(u.status, 401);
+    await u.text();
+    const c = await raw(
+      gw.port,
+      `CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: x\r\n${basic(expired)}\r\n`,
+    );
+    assertMatch(c, /^HTTP\/1\.1 407 /);
+    assertEquals(api.mainRequests().length, 0);
+    // one still in its lifetime goes
+    const fresh = await ask(gw, gw.token({ s: "x4", exp: now + 3600 } as never));
+    assertEquals(fresh.status, 200);
+    await fresh.text();
+  });
+});
+
+Deno.test("gateway: a deleted session's tokens are refused once the config says so; a new session of its name is not", async () => {
+  await world(async (api, gw) => {
+    const now = Math.floor(Date.now() / 1000);
+    const before = gw.token({ s: "del1", iat: now - 60, budgetUsd: 5 } as never);
+    assertEquals((await ask(gw, before)).status, 200);
+    const n = gw.lines.length;
+    // what `kodama delete del1` writes: its tokens issued before this second are revoked
+    await gw.setConfig({ ...config(api), revoked: [{ s: "del1", before: now }] });
+    await reloaded(gw, n);
+    const r = await ask(gw, before);
+    assertEquals(r.status, 401);
+    assertMatch(
+      (await r.json()).error.message,
+      /^kodama-gateway: session token revoked \(session del1 was deleted\)/,
+    );
+    const u = await fetch(`${gw.url}/_kodama/usage`, { headers: { "x-api-key": before } });
+    assertEquals(u.status, 401);
+    await u.text();
+    // a later `start del1` mints at or after that second: its token works
+    const again = await ask(gw, gw.token({ s: "del1", iat: now } as never));
+    assertEquals(again.status, 200);
+    await again.text();
+    assertEquals(api.mainRequests().length, 2);
+  });
+});
+
+Deno.test("gateway: under a budget an answer that says nothing of its usage is charged what was sent", async () => {
+  const ac = new AbortController();
+  const { port } = await new Promise<Deno.NetAddr>((resolve) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: resolve }, async (req) => {
+      await req.text();
+      // an answer without any usage field: nothing to meter it by
+      return Response.json({ content: [{ type: "text", text: "z".repeat(90) }] });
+    })
+  );
+  const gw = await startGateway({
+    providers: {
+      anthropic: {
+        upstream: `http://127.0.0.1:${port}`,
+        keys: [{ id: "a1", header: "x-api-key", value: REAL }],
+      },
+    },
+  });
+  try {
+    const token = gw.token({ s: "nu", budgetUsd: 1 });
+    const r = await post(
+      gw,
+      token,
+      "/p/anthropic/v1/messages",
+      claudeBody("claude-sonnet-4-5", 100, "q".repeat(3000)),
+    );
+    assertEquals(r.status, 200);
+    await r.text();
+    const u = await gw.waitLog((l) => l.ev === "usage" && l.s === "nu", 10_000);
+    // the estimated input (one token per 3 bytes of the body): at least 1,000 tokens
+    assert(u.usage!.input >= 1000 && u.costUsd! > 0, JSON.stringify(u));
   } finally {
     await gw.close();
     ac.abort();

@@ -8,6 +8,9 @@ import type { GatewayClaims } from "../gatewaytoken.ts";
 import { coversHost } from "../../base/hostpattern.ts";
 import { type LoginMeta, POD_AUTH_VAR, POD_URL_VAR, REFRESH_URL_VAR, sessionAuthJson } from "./chatgpt.ts";
 
+export { lifetime, TOKEN_LIFETIME_S } from "../../session/spec/gateway.ts";
+import { lifetime } from "../../session/spec/gateway.ts";
+
 /** The model providers the gateway swaps keys for (the contract's `p`). */
 export const GATEWAY_PROVIDERS = ["anthropic", "openai", "gemini"] as const;
 export type GatewayProvider = typeof GATEWAY_PROVIDERS[number];
@@ -64,6 +67,8 @@ export interface ClaimsInput {
   budgetUsd?: number;
   /** the gateway holds Codex's ChatGPT login: a session whose agent uses OpenAI may use it (`chatgpt`) */
   chatgptLogin?: boolean;
+  /** the latest revocation of this session's name (a deleted session's, unix seconds): the token is newer */
+  revokedBefore?: number;
   now: Date;
 }
 
@@ -81,7 +86,7 @@ export function sessionClaims(i: ClaimsInput): GatewayClaims {
     allow: i.hosts,
     git: [...i.gitHosts],
     budgetUsd: i.budgetUsd ?? null,
-    iat: Math.floor(i.now.getTime() / 1000),
+    ...lifetime(i.now, i.revokedBefore),
   };
 }
 

@@ -86,8 +86,11 @@ export async function localChatgptLogin(
 
 export interface EnsureOptions {
   image: string;
-  program: string;
+  /** the program's files by name (src/agent/gateway/program.ts) */
+  program: Record<string, string>;
   vars: Record<string, string>;
+  /** the user's prices (`gateway.prices`): USD per million tokens by model glob */
+  prices?: Record<string, Record<string, number>>;
   /** Codex's ChatGPT login (the user's auth.json); without one the Secret's is kept */
   chatgpt?: ChatgptLogin;
   noWait?: boolean;
@@ -110,10 +113,15 @@ export async function gatewayEnsure(
       "export one, or store it: kodama agent keys set anthropic",
     );
   }
-  const config = buildGatewayConfig(o.vars, {
-    signingKey: kept?.signingKey ?? newSigningKey(),
-    revoked: kept?.revoked,
-  }, chatgpt);
+  const config = buildGatewayConfig(
+    o.vars,
+    {
+      signingKey: kept?.signingKey ?? newSigningKey(),
+      revoked: kept?.revoked,
+    },
+    chatgpt,
+    o.prices,
+  );
   await applyObject(kube, "secrets", ns, buildGatewaySecret(ns, JSON.stringify(config, null, 2)) as never);
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);
@@ -121,7 +129,7 @@ export async function gatewayEnsure(
   const state = await applyStateClaim(kube, ns, io.err);
   // the program, the image and the pod's own spec: a change to any of them makes a new pod
   const digest = await programDigest(
-    `${o.program}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
+    `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
     o.image,
   );
   const pod = await replacePod(kube, ns, have.pod, digest, o.image, state);

@@ -5,6 +5,7 @@
  * their own), else the providers' real hosts. Only the gateway's own Secret ever holds the result.
  */
 import { maskKey } from "../keys.ts";
+import { revokedBefore as revokedIn, type RevokedEntry } from "../../session/spec/gateway.ts";
 import type { GatewayProvider } from "./claims.ts";
 import { CHATGPT_AUTH_URL, CHATGPT_UPSTREAM, type ChatgptLogin } from "./chatgpt.ts";
 
@@ -30,7 +31,14 @@ export interface GatewayConfig {
     chatgpt?: ChatgptSlot;
   };
   prices?: Record<string, Record<string, number>>;
-  revoked: string[];
+  revoked: RevokedEntry[];
+}
+
+export type { RevokedEntry } from "../../session/spec/gateway.ts";
+
+/** The latest `before` of the name's revocations in the config (undefined: none; Infinity: every token). */
+export function revokedBefore(c: GatewayConfig, name: string): number | undefined {
+  return revokedIn(c.revoked, name);
 }
 
 /** The providers' real API hosts (the default upstreams). */
@@ -86,12 +94,13 @@ export function upstreamOf(p: GatewayProvider, url: string): string {
 
 /**
  * config.json from the user's variables (name → value; the first value of each distinct secret counts
- * once), the kept signing key and revoked list. Keys are numbered per provider in the order of KEY_VARS.
+ * once), the kept signing key and revoked list, the user's prices (`gateway.prices`). Keys are numbered per provider in the order of KEY_VARS.
  */
 export function buildGatewayConfig(
   vars: Record<string, string>,
-  kept: { signingKey: string; revoked?: string[] },
+  kept: { signingKey: string; revoked?: RevokedEntry[] },
   chatgpt?: ChatgptLogin,
+  prices?: GatewayConfig["prices"],
 ): GatewayConfig {
   const providers: GatewayConfig["providers"] = {};
   for (const [name, how] of Object.entries(KEY_VARS)) {
@@ -123,7 +132,12 @@ export function buildGatewayConfig(
       login: chatgpt,
     };
   }
-  return { signingKey: kept.signingKey, providers, revoked: kept.revoked ?? [] };
+  return {
+    signingKey: kept.signingKey,
+    providers,
+    ...(prices && Object.keys(prices).length ? { prices } : {}),
+    revoked: kept.revoked ?? [],
+  };
 }
 
 /** What `gateway status` may show of the keys: provider, id and a masked suffix, never the key. */

@@ -1,7 +1,7 @@
 /**
  * The gateway's objects, as pure data (`kodama gateway ensure` creates or updates them): Secret
  * `kodama-gateway` (config.json: the keys, mounted only in the gateway pod), ConfigMap `kodama-gateway`
- * (the program, gateway.js), the Pod, Service `kodama-gateway` (ClusterIP, 8080) and a NetworkPolicy that
+ * (the program: gateway.js and gatewaymeter.js), the Pod, Service `kodama-gateway` (ClusterIP, 8080) and a NetworkPolicy that
  * lets only session pods in, on 8080.
  *
  * A Pod, not a Deployment: kodama runs no controller and needs none (ensure is the reconciler, and a
@@ -60,8 +60,9 @@ export function buildGatewaySecret(namespace: string, configJson: string): V1Sec
   };
 }
 
-export function buildGatewayConfigMap(namespace: string, program: string): V1ConfigMap {
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(namespace), data: { "gateway.js": program } };
+/** The ConfigMap of the program's files (gateway.js and what it requires), mounted at PROGRAM_DIR. */
+export function buildGatewayConfigMap(namespace: string, files: Record<string, string>): V1ConfigMap {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(namespace), data: { ...files } };
 }
 
 /** A short digest of what the pod runs (program and image): a change makes `ensure` replace the pod. */

@@ -1,4 +1,12 @@
-/** The gateway program (src/agent/pod/gateway.js), as the text `gateway ensure` puts in its ConfigMap. */
+/**
+ * The gateway program as the files `gateway ensure` puts in its ConfigMap: src/agent/pod/gateway.js and the
+ * meter and budget ledger it requires from its own directory (src/agent/pod/gatewaymeter.js). The ConfigMap
+ * is mounted as one directory, so every file here sits beside gateway.js in the pod.
+ */
 import GATEWAY_JS from "../pod/gateway.js" with { type: "text" };
+import GATEWAY_METER_JS from "../pod/gatewaymeter.js" with { type: "text" };
 
-export const GATEWAY_PROGRAM: string = GATEWAY_JS;
+export const GATEWAY_PROGRAM: Record<string, string> = {
+  "gateway.js": GATEWAY_JS,
+  "gatewaymeter.js": GATEWAY_METER_JS,
+};

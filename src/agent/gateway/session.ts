@@ -15,7 +15,7 @@ import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { isPresetName, PRESETS } from "../presets.ts";
 import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";
 import { configOf, gatewayUrl } from "./cluster.ts";
-import { KEY_VARS } from "./config.ts";
+import { KEY_VARS, revokedBefore } from "./config.ts";
 import { loginMeta } from "./chatgpt.ts";
 import type { V1Secret, V1Service } from "@kubernetes/client-node";
 
@@ -36,6 +36,8 @@ async function namespaceGateway(kube: Kube, ns: string) {
   const url = gatewayUrl(service);
   return config && url ? { config, url } : undefined;
 }
+
+const finiteOr0 = (n: number | undefined) => n !== undefined && Number.isFinite(n) ? n : 0;
 
 /** The start step: the plan through the gateway when the namespace has one. */
 export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: string[]) {
@@ -60,6 +62,8 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
         ? { budgetUsd: spec.agent.settings.maxCostUsd }
         : {}),
       chatgptLogin: !!login,
+      // a session of this name deleted before: its token is newer than that revocation
+      revokedBefore: finiteOr0(revokedBefore(g.config, spec.name)),
       now: new Date(),
     });
     // loaded only here: its HMAC is node:crypto's, and Deno's Node layer costs every start ~60 ms of CPU

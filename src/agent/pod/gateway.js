@@ -20,6 +20,7 @@ const https = require("https");
 const net = require("net");
 const crypto = require("crypto");
 const fs = require("fs");
+const meter = require("./gatewaymeter.js");
 
 const CONFIG_PATH = process.env.KODAMA_GATEWAY_CONFIG || "/etc/kodama-gateway/config.json";
 const PORT = Number(process.env.KODAMA_GATEWAY_PORT || 8080);
@@ -36,31 +37,13 @@ const LIMIT = {
   retryWindowMs: Number(process.env.KODAMA_GATEWAY_RETRY_WINDOW_MS || 5 * 60_000),
   upstreamIdleMs: 10 * 60_000,
   drainMs: 25_000,
+  // a token without an `exp` (minted before expiries were) ends this long after its `iat`
+  tokenLifetimeS: 7 * 24 * 3600,
 };
 const DEFAULT_UPSTREAM = {
   anthropic: "https://api.anthropic.com",
   openai: "https://api.openai.com",
   gemini: "https://generativelanguage.googleapis.com",
-};
-// USD per million tokens; the config's `prices` come first, the longest matching pattern wins
-const DEFAULT_PRICES = {
-  // the 5 family (platform.claude.com's model pages, 2026-11): Opus 5.5 is the current Opus
-  "claude-fable-5*": { input: 10, output: 50 },
-  "claude-opus-5-5*": { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
-  "claude-opus-5*": { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
-  "claude-sonnet-5*": { input: 2, output: 10 },
-  "claude-opus-4-0*": { input: 15, output: 75 },
-  "claude-opus-4-1*": { input: 15, output: 75 },
-  "claude-opus-4*": { input: 5, output: 25 },
-  "claude-sonnet-*": { input: 3, output: 15 },
-  "claude-haiku-4*": { input: 1, output: 5 },
-  "claude-3-5-haiku*": { input: 0.8, output: 4 },
-  "gpt-5*": { input: 1.25, output: 10, cacheRead: 0.125 },
-  "gpt-5*-mini*": { input: 0.25, output: 2, cacheRead: 0.025 },
-  "gpt-4.1*": { input: 2, output: 8, cacheRead: 0.5 },
-  "gpt-4o*": { input: 2.5, output: 10, cacheRead: 1.25 },
-  "gemini-2.5-pro*": { input: 1.25, output: 10, cacheRead: 0.31 },
-  "gemini-2.5-flash*": { input: 0.3, output: 2.5, cacheRead: 0.075 },
 };
 const HOP = new Set([
   "connection",
@@ -89,7 +72,7 @@ function log(ev, fields) {
 
 // ---- config ---------------------------------------------------------------------------------------------
 
-let cfg = { signingKey: Buffer.alloc(0), providers: {}, prices: {}, revoked: new Set() };
+let cfg = { signingKey: Buffer.alloc(0), providers: {}, prices: {}, revoked: new Map() };
 let cfgText = "";
 
 function loadConfig() {
@@ -126,7 +109,7 @@ function loadConfig() {
     signingKey: Buffer.from(String(j.signingKey || ""), "base64"),
     providers,
     prices: isObj(j.prices) ? j.prices : {},
-    revoked: new Set(Array.isArray(j.revoked) ? j.revoked.map(String) : []),
+    revoked: revokedList(j.revoked),
   };
   log("config", { status: "loaded", providers: Object.keys(providers) });
   if (c) adoptLogin(validLogin(c.login) ? { ...c.login, source: "secret" } : undefined);
@@ -141,29 +124,61 @@ function sameBytes(given, want) {
   return g.length === want.length && crypto.timingSafeEqual(g, want);
 }
 
-/** The claims of a valid, unrevoked session token, else null. */
-function verify(token) {
-  if (typeof token !== "string" || token.length > 8192 || cfg.signingKey.length === 0) return null;
+/**
+ * The config's `revoked`: a session's name (every token of it) or {s, before} (its tokens issued before
+ * `before`, unix seconds: what `kodama delete` writes, so a later session of the same name is not held).
+ * Session name -> the earliest `before` that is not revoked (Infinity: every token).
+ */
+function revokedList(v) {
+  const out = new Map();
+  for (const e of Array.isArray(v) ? v : []) {
+    const [s, before] = typeof e === "string" ? [e, Infinity] : isObj(e) ? [e.s, e.before] : [];
+    if (typeof s !== "string" || typeof before !== "number") continue;
+    out.set(s, Math.max(out.get(s) || 0, before));
+  }
+  return out;
+}
+
+/** A token's claims, or why it is refused (one line, never the token): {c} or {why}. */
+function check(token) {
+  const bad = { why: "invalid session token" };
+  if (typeof token !== "string" || token.length > 8192 || cfg.signingKey.length === 0) return bad;
   const parts = token.split(".");
-  if (parts.length !== 3 || parts[0] !== "kgw1") return null;
-  if (!sameBytes(parts[2], hmac("kgw1." + parts[1]))) return null;
+  if (parts.length !== 3 || parts[0] !== "kgw1") return bad;
+  if (!sameBytes(parts[2], hmac("kgw1." + parts[1]))) return bad;
   let c;
   try {
     c = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
   } catch {
-    return null;
+    return bad;
   }
-  if (!isObj(c) || typeof c.s !== "string" || cfg.revoked.has(c.s)) return null;
+  if (!isObj(c) || typeof c.s !== "string") return bad;
+  const iat = typeof c.iat === "number" ? c.iat : undefined;
+  // a token from before expiries were minted ends a lifetime after it was issued
+  const exp = typeof c.exp === "number" ? c.exp : iat !== undefined ? iat + LIMIT.tokenLifetimeS : undefined;
+  if (exp === undefined || Date.now() / 1000 >= exp) {
+    const when = exp === undefined ? "" : ` at ${new Date(exp * 1000).toISOString()}`;
+    return { why: `session token expired${when} (kodama resume ${c.s} gives a new one)` };
+  }
+  const before = cfg.revoked.get(c.s);
+  if (before !== undefined && (iat === undefined || iat < before)) {
+    return { why: `session token revoked (session ${c.s} was deleted)` };
+  }
   const list = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
   return {
-    s: c.s,
-    g: typeof c.g === "string" ? c.g : null,
-    p: list(c.p),
-    allow: list(c.allow),
-    git: list(c.git),
-    budgetUsd: typeof c.budgetUsd === "number" ? c.budgetUsd : null,
+    c: {
+      s: c.s,
+      g: typeof c.g === "string" ? c.g : null,
+      p: list(c.p),
+      allow: list(c.allow),
+      git: list(c.git),
+      budgetUsd: typeof c.budgetUsd === "number" ? c.budgetUsd : null,
+    },
   };
 }
+
+/** The claims of a valid, unexpired, unrevoked session token, else null. */
+const verify = (token) => check(token).c || null;
 
 const isAdmin = (token) =>
   typeof token === "string" && token.startsWith("kgwadmin.") && cfg.signingKey.length > 0 &&
@@ -195,108 +210,9 @@ function sendError(res, provider, status, message) {
 
 // ---- metering ------------------------------------------------------------------------------------------
 
-function globMatch(pattern, s) {
-  const re = "^" + pattern.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$";
-  return new RegExp(re).test(s);
-}
-
-function priceOf(model) {
-  if (!model) return undefined;
-  for (const table of [cfg.prices, DEFAULT_PRICES]) {
-    const hits = Object.keys(table).filter((p) => globMatch(p, model)).sort((a, b) => b.length - a.length);
-    if (hits.length && isObj(table[hits[0]])) return table[hits[0]];
-  }
-  return undefined;
-}
-
-function costOf(model, u) {
-  const p = priceOf(model);
-  if (!p) return undefined;
-  const inP = num(p.input);
-  const c = u.input * inP + u.output * num(p.output) +
-    u.cacheRead * (p.cacheRead !== undefined ? num(p.cacheRead) : inP * 0.1) +
-    u.cacheWrite * (p.cacheWrite !== undefined ? num(p.cacheWrite) : inP * 1.25);
-  return c / 1e6;
-}
-
-/** Usage from one JSON object of any provider's answer or stream event, into m (last figures win). */
-function meterJson(m, j) {
-  if (!isObj(j)) return;
-  const set = (u) => {
-    m.seen = true;
-    for (const k of Object.keys(u)) if (u[k] !== undefined) m.usage[k] = u[k];
-  };
-  if (j.type === "message_start" && isObj(j.message)) return meterJson(m, j.message);
-  if (j.type === "response.completed" && isObj(j.response)) return meterJson(m, j.response);
-  if (typeof j.model === "string") m.model = j.model;
-  if (typeof j.modelVersion === "string") m.model = j.modelVersion;
-  const u = j.usage;
-  if (isObj(u) && ("input_tokens" in u || "output_tokens" in u) && !("input_tokens_details" in u)) {
-    // Anthropic (message_start, message_delta: cumulative)
-    set({
-      input: u.input_tokens,
-      output: u.output_tokens,
-      cacheRead: u.cache_read_input_tokens,
-      cacheWrite: u.cache_creation_input_tokens,
-    });
-  } else if (isObj(u) && "input_tokens_details" in u) {
-    // OpenAI Responses: input counts the cached tokens
-    const cached = num(isObj(u.input_tokens_details) ? u.input_tokens_details.cached_tokens : 0);
-    set({ input: num(u.input_tokens) - cached, output: num(u.output_tokens), cacheRead: cached });
-  } else if (isObj(u) && "prompt_tokens" in u) {
-    // OpenAI Chat Completions
-    const cached = num(isObj(u.prompt_tokens_details) ? u.prompt_tokens_details.cached_tokens : 0);
-    set({ input: num(u.prompt_tokens) - cached, output: num(u.completion_tokens), cacheRead: cached });
-  }
-  const g = j.usageMetadata;
-  if (isObj(g)) {
-    const cached = num(g.cachedContentTokenCount);
-    set({
-      input: num(g.promptTokenCount) - cached,
-      output: num(g.candidatesTokenCount) + num(g.thoughtsTokenCount),
-      cacheRead: cached,
-    });
-  }
-}
-
-/** A meter for one answer: SSE lines parsed as they pass (nothing held but the current line), or JSON. */
-function newMeter(contentType, model) {
-  const m = {
-    sse: /event-stream/i.test(contentType || ""),
-    model,
-    seen: false,
-    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-    line: "",
-    json: [],
-    jsonBytes: 0,
-  };
-  const dataLine = (l) => {
-    if (!l.startsWith("data:")) return;
-    try {
-      meterJson(m, JSON.parse(l.slice(5)));
-    } catch { /* not JSON: [DONE], a comment */ }
-  };
-  m.feed = (chunk) => {
-    if (!m.sse) {
-      if (m.jsonBytes + chunk.length <= LIMIT.meterJson) m.json.push(chunk);
-      m.jsonBytes += chunk.length;
-      return;
-    }
-    const lines = (m.line + chunk.toString("utf8")).split(/\r?\n/);
-    m.line = lines.pop();
-    if (m.line.length > 4 * 1024 * 1024) m.line = ""; // a line past any usage event: not kept
-    for (const l of lines) dataLine(l);
-  };
-  m.end = () => {
-    if (m.sse) return dataLine(m.line);
-    if (m.jsonBytes > LIMIT.meterJson) return;
-    try {
-      const j = JSON.parse(Buffer.concat(m.json).toString("utf8"));
-      for (const x of Array.isArray(j) ? j : [j]) meterJson(m, x);
-    } catch { /* not JSON */ }
-  };
-  return m;
-}
+const costOf = (model, u) => meter.costOf(cfg.prices, model, u);
+const newMeter = (contentType, model) => meter.newMeter(contentType, model, LIMIT.meterJson);
+const meterJson = meter.meterJson;
 
 const totals = { sessions: new Map(), groups: new Map() };
 
@@ -311,15 +227,9 @@ function addTotals(map, name, u, cost) {
   map.set(name, t);
 }
 
-function recordUsage(job, m) {
-  if (!m.seen) return;
-  const u = {
-    input: num(m.usage.input),
-    output: num(m.usage.output),
-    cacheRead: num(m.usage.cacheRead),
-    cacheWrite: num(m.usage.cacheWrite),
-  };
-  const cost = costOf(m.model, u);
+/** One answer's usage into the session's and group's totals, and its `usage` line (`cut`: cut short). */
+function recordUsage(job, model, u, cut) {
+  const cost = costOf(model, u);
   addTotals(totals.sessions, job.claims.s, u, cost);
   addTotals(totals.groups, job.claims.g, u, cost);
   log("usage", {
@@ -327,13 +237,127 @@ function recordUsage(job, m) {
     g: job.claims.g,
     provider: job.provider,
     key: job.key && job.key.id,
-    model: m.model,
+    model,
     usage: u,
     costUsd: cost,
+    cut: cut || undefined,
   });
 }
 
 const spent = (s) => (totals.sessions.get(s) || { costUsd: 0 }).costUsd;
+
+// ---- budgets: reserved before a request goes out, settled as its answer's usage comes ------------------
+
+const ledger = meter.newLedger();
+const usd = (n) => `$${num(n).toFixed(4)}`;
+
+function budgetError(res, claims, provider, reason, fields) {
+  log("budget", { s: claims.s, g: claims.g, provider, costUsd: spent(claims.s), ...fields });
+  sendError(
+    res,
+    provider === "chatgpt" ? "openai" : provider,
+    400,
+    `kodama-gateway: budget of $${claims.budgetUsd} for session ${claims.s} ${reason}`,
+  );
+}
+
+/** The budget check of a provider route: true when it answered (the budget is spent). */
+function budgetSpent(res, claims, provider) {
+  if (claims.budgetUsd === null || spent(claims.s) < claims.budgetUsd) return false;
+  budgetError(res, claims, provider, `is spent (${usd(spent(claims.s))})`);
+  return true;
+}
+
+/** A request body read whole (it is sent as it is, or rewritten): always replayable. */
+function fixedBody(buf) {
+  return {
+    bytes: buf.length,
+    length: buf.length,
+    into: (up) => (up.end(buf), true),
+    replayable: () => true,
+    detach: () => {},
+  };
+}
+
+/**
+ * The request's body and its reservation, then `go(body, est, hold)`. Read whole first when the session
+ * has a budget and the request may spend (its model's price, its size and max tokens make the estimate,
+ * reserved in the same synchronous step as the check), or when it is a Chat Completions stream (asked for
+ * its usage: `stream_options.include_usage`); else streamed as it comes.
+ */
+function admit(req, res, claims, provider, metered, pathModel, chat, go) {
+  const budget = claims.budgetUsd !== null && metered;
+  if (!budget && !chat) return go(bodyFeeder(req), undefined, undefined);
+  const chunks = [];
+  let size = 0;
+  req.on("data", (c) => {
+    size += c.length;
+    if (size <= LIMIT.replayBytes) chunks.push(c);
+  });
+  req.on("end", () => {
+    if (res.destroyed || res.writableEnded) return; // the client went away meanwhile
+    const shape = provider === "chatgpt" ? "openai" : provider;
+    if (size > LIMIT.replayBytes) {
+      return sendError(res, shape, 413, `kodama-gateway: a request body over ${LIMIT.replayBytes} bytes`);
+    }
+    let buf = Buffer.concat(chunks);
+    let body;
+    try {
+      body = JSON.parse(buf.toString("utf8"));
+    } catch { /* not JSON: sent as it is */ }
+    if (chat && isObj(body) && body.stream === true) {
+      const so = isObj(body.stream_options) ? body.stream_options : {};
+      if (so.include_usage !== true) {
+        body.stream_options = { ...so, include_usage: true };
+        buf = Buffer.from(JSON.stringify(body), "utf8");
+      }
+    }
+    if (!budget) return go(fixedBody(buf), undefined, undefined);
+    const est = meter.estimateOf(body, buf.length, pathModel);
+    const model = String(est.model || "").slice(0, 100);
+    const cost = meter.heldCost(cfg.prices, est);
+    if (cost === undefined) {
+      return budgetError(
+        res,
+        claims,
+        provider,
+        `cannot meter model ${
+          model || "(none named)"
+        }: it has no price, and a session with a budget uses priced models only (gateway.prices in ~/.kodama/config.yaml, then kodama gateway ensure)`,
+        { model: model || undefined },
+      );
+    }
+    // the check and the reservation, one step: no other request runs in between
+    const r = meter.reserve(ledger, claims.s, claims.budgetUsd, spent(claims.s), cost);
+    if (r.refused) {
+      return budgetError(
+        res,
+        claims,
+        provider,
+        `is spent: ${usd(spent(claims.s))} spent and ${
+          usd(r.refused.held)
+        } held by requests under way; this one may cost ${usd(cost)}`,
+        { model, heldUsd: r.refused.held, estimateUsd: cost },
+      );
+    }
+    go(fixedBody(buf), est, r.hold);
+  });
+}
+
+/**
+ * An answer's usage into the totals and its hold given back, once: at its end, or cut short (the client
+ * or the upstream went away), then charged at least what it streamed; a reserved request's answer that
+ * carried no usage is charged the same way.
+ */
+function settle(job, m, cut) {
+  if (job.settled) return;
+  job.settled = true;
+  // a reserved request whose answer said nothing of its usage is charged as a cut one: what it sent
+  const u = meter.chargedUsage(m, job.est, (cut && job.tries > 0) || (!m.seen && !!job.est));
+  const model = m.model || (job.est && job.est.model);
+  if (m.seen || u.input + u.output + u.cacheRead + u.cacheWrite > 0) recordUsage(job, model, u, cut);
+  meter.release(ledger, job.hold);
+}
 
 // ---- rate limits ----------------------------------------------------------------------------------------
 
@@ -588,7 +612,7 @@ const RETRYABLE = new Set([429, 529, 503]);
 
 function attempt(job, k) {
   const { req, res } = job;
-  const headers = forwardHeaders(req.headers, job.drop);
+  const headers = bodyHeaders(forwardHeaders(req.headers, job.drop), job);
   headers["accept-encoding"] = "identity"; // usage is read from the answer as it passes
   const [h, v] = [job.key.header.toLowerCase(), job.key.value];
   headers[h] = v;
@@ -667,17 +691,27 @@ function retryOrPass(job, k, ur, body) {
 function passThrough(job, ur, buffered) {
   const { res } = job;
   if (job.gone) return;
+  const st = ur.statusCode;
   const m = newMeter(ur.headers["content-type"], job.model);
-  res.writeHead(ur.statusCode, forwardHeaders(ur.headers, []));
+  res.writeHead(st, forwardHeaders(ur.headers, []));
   if (typeof res.flushHeaders === "function") res.flushHeaders();
   if (buffered) {
     job.bytesOut += buffered.length;
     res.end(buffered);
-    return end(job, ur.statusCode);
+    return end(job, st);
   }
+  // an answer that may cost: metered as it passes, settled at its end or when it is cut
+  if (st < 300) job.settle = (cut) => settle(job, m, cut);
   ur.on("data", (c) => {
     job.bytesOut += c.length;
-    if (ur.statusCode < 300) m.feed(c);
+    if (st < 300) {
+      const seen = m.version;
+      m.feed(c);
+      // the usage so far (message_start's input, a delta's output) replaces the estimate it held
+      if (m.version !== seen && job.hold) {
+        meter.rehold(ledger, job.hold, meter.heldCost(cfg.prices, job.est, m));
+      }
+    }
     if (!res.write(c)) {
       ur.pause();
       res.once("drain", () => ur.resume());
@@ -685,19 +719,28 @@ function passThrough(job, ur, buffered) {
   });
   ur.on("end", () => {
     res.end();
-    if (ur.statusCode < 300) {
+    if (st < 300) {
       m.end();
-      recordUsage(job, m);
+      settle(job, m, false);
     }
-    end(job, ur.statusCode);
+    end(job, st);
   });
   ur.on("error", () => {
+    res.destroy();
+    end(job, 502);
+  });
+  ur.on("close", () => {
+    if (ur.complete) return;
+    // the upstream went away mid-answer
     res.destroy();
     end(job, 502);
   });
 }
 
 function end(job, status) {
+  // a cut answer is charged what it streamed; a request that got no answer gives its hold back
+  if (job.settle) job.settle(true);
+  else meter.release(ledger, job.hold);
   if (job.ended) return;
   job.ended = true;
   log("req", {
@@ -878,51 +921,46 @@ function postJson(target, body) {
   });
 }
 
-/** The budget check of a provider route: true when it answered (the budget is spent). */
-function budgetSpent(res, claims, provider) {
-  if (claims.budgetUsd === null || spent(claims.s) < claims.budgetUsd) return false;
-  log("budget", { s: claims.s, g: claims.g, provider, costUsd: spent(claims.s) });
-  sendError(
-    res,
-    provider === "chatgpt" ? "openai" : provider,
-    400,
-    `kodama-gateway: budget of $${claims.budgetUsd} for session ${claims.s} is spent ($${
-      spent(claims.s).toFixed(4)
-    })`,
-  );
-  return true;
-}
-
 /** `/p/chatgpt/…`: chatgpt.com's backend with the login's access token and account; one retry after a 401. */
 function chatgptRoute(req, res, rest, url) {
   const p = cfg.providers.chatgpt;
-  const claims = verify(bearer(req.headers.authorization));
+  const t = check(bearer(req.headers.authorization));
+  const claims = t.c;
   if (!p || !login) return sendError(res, "openai", 404, "kodama-gateway: no ChatGPT login");
   if (!claims || !claims.p.includes("chatgpt")) {
-    return sendError(res, "openai", 401, "kodama-gateway: invalid session token");
+    return sendError(res, "openai", 401, `kodama-gateway: ${claims ? "invalid session token" : t.why}`);
   }
   if (budgetSpent(res, claims, "chatgpt")) return;
-  const job = {
-    req,
-    res,
-    claims,
-    provider: "chatgpt",
-    key: { id: "chatgpt" },
-    target: joinUrl(p.upstream, rest, url.search),
-    body: bodyFeeder(req),
-    t0: Date.now(),
-    tries: 0,
-    bytesOut: 0,
-  };
-  res.on("close", () => {
-    if (res.writableFinished) return;
-    job.gone = true;
-    if (job.up) job.up.destroy();
-    end(job, 499);
+  const t0 = Date.now();
+  let job;
+  onGone(res, () => job);
+  // Codex's turns (…/responses) are what may spend; its other calls carry no model
+  const metered = meter.spends(req.method, rest) && /\/responses$/.test(rest);
+  admit(req, res, claims, "chatgpt", metered, undefined, false, (body, est, hold) => {
+    job = {
+      req,
+      res,
+      claims,
+      provider: "chatgpt",
+      key: { id: "chatgpt" },
+      target: joinUrl(p.upstream, rest, url.search),
+      body,
+      est,
+      hold,
+      t0,
+      tries: 0,
+      bytesOut: 0,
+    };
+    chatgptSend(job);
   });
+}
+
+/** A job of the ChatGPT route: sent with the current login, once more after a 401 with a refreshed one. */
+function chatgptSend(job) {
+  const { req, res } = job;
   const send = (l) => {
     if (job.gone) return;
-    const headers = forwardHeaders(req.headers, ["authorization", "chatgpt-account-id"]);
+    const headers = bodyHeaders(forwardHeaders(req.headers, ["authorization", "chatgpt-account-id"]), job);
     headers["accept-encoding"] = "identity";
     headers.authorization = `Bearer ${l.tokens.access_token}`;
     if (l.tokens.account_id) headers["chatgpt-account-id"] = l.tokens.account_id;
@@ -1017,9 +1055,11 @@ function providerRoute(req, res, provider, rest, url) {
   let token = h["x-api-key"] || bearer(h.authorization) || h["x-goog-api-key"];
   if (provider === "gemini" && !token) token = url.searchParams.get("key") || undefined;
   url.searchParams.delete("key");
-  const claims = verify(token);
+  const t = check(token);
+  const claims = t.c;
   if (!claims || !claims.p.includes(provider)) {
-    return sendError(res, provider, 401, "kodama-gateway: invalid session token (invalid x-api-key)");
+    const why = claims ? "invalid session token" : t.why;
+    return sendError(res, provider, 401, `kodama-gateway: ${why} (invalid x-api-key)`);
   }
   if (budgetSpent(res, claims, provider)) return;
   const now = Date.now();
@@ -1027,37 +1067,59 @@ function providerRoute(req, res, provider, rest, url) {
   if (!k) return sendError(res, provider, 401, `kodama-gateway: no key for ${provider}`);
   if (k.waiting >= LIMIT.queue) return sendError(res, provider, 429, "kodama-gateway: queue full");
   const gm = /\/models\/([^/:]+)/.exec(rest);
-  const job = {
-    req,
-    res,
-    claims,
-    provider,
-    target: joinUrl(p.upstream, rest, url.search),
-    drop: ["x-api-key", "authorization", "x-goog-api-key"], // wherever the token came in
-    body: bodyFeeder(req),
-    t0: now,
-    tries: 0,
-    bytesOut: 0,
-    model: gm ? gm[1] : undefined,
-    queuedAt: free(k, now) ? 0 : now,
-  };
-  res.on("close", () => {
-    if (res.writableFinished) return;
-    job.gone = true;
-    if (job.up) job.up.destroy();
-    end(job, 499); // the client went away
+  const model = gm ? gm[1] : undefined;
+  const chat = provider === "openai" && req.method === "POST" && /\/chat\/completions$/.test(rest);
+  let job;
+  onGone(res, () => job);
+  admit(req, res, claims, provider, meter.spends(req.method, rest), model, chat, (body, est, hold) => {
+    const at = Date.now();
+    job = {
+      req,
+      res,
+      claims,
+      provider,
+      target: joinUrl(p.upstream, rest, url.search),
+      drop: ["x-api-key", "authorization", "x-goog-api-key"], // wherever the token came in
+      body,
+      est,
+      hold,
+      t0: now,
+      tries: 0,
+      bytesOut: 0,
+      model,
+      queuedAt: free(k, at) ? 0 : at,
+    };
+    if (job.queuedAt) {
+      // the key's limit is reached: the request waits its turn here rather than going into a 429
+      log("queue", { s: claims.s, g: claims.g, provider, key: k.key.id, waiting: k.waiting + 1 });
+    }
+    enqueue(k, job, false);
   });
-  if (job.queuedAt) {
-    // the key's limit is reached: the request waits its turn here rather than going into a 429
-    log("queue", { s: claims.s, g: claims.g, provider, key: k.key.id, waiting: k.waiting + 1 });
-  }
-  enqueue(k, job, false);
+}
+
+/** The client went away before its answer was done: the upstream request ends, a cut answer is charged. */
+function onGone(res, jobOf) {
+  res.on("close", () => {
+    const job = jobOf();
+    if (res.writableFinished || !job) return;
+    job.gone = true;
+    if (job.settle) job.settle(true);
+    if (job.up) job.up.destroy();
+    end(job, 499);
+  });
+}
+
+/** A body read whole goes with its own length (a rewritten one has another). */
+function bodyHeaders(headers, job) {
+  if (typeof job.body.length === "number") headers["content-length"] = String(job.body.length);
+  return headers;
 }
 
 function gitRoute(req, res, host, rest, url) {
-  const claims = verify(req.headers["x-kodama-gateway-token"]);
+  const t = check(req.headers["x-kodama-gateway-token"]);
+  const claims = t.c;
   const t0 = Date.now();
-  if (!claims) return plain(res, 401, "kodama-gateway: invalid session token\n");
+  if (!claims) return plain(res, 401, `kodama-gateway: ${t.why}\n`);
   if (!claims.git.includes(host)) {
     log("deny", { s: claims.s, g: claims.g, host, path: "/git/" + host });
     return plain(res, 403, `kodama-gateway: host ${host} is not in session ${claims.s}'s git hosts\n`);
@@ -1106,8 +1168,8 @@ function usageRoute(req, res) {
   let body;
   if (isAdmin(token)) body = { sessions: obj(totals.sessions), groups: obj(totals.groups) };
   else {
-    const c = verify(token);
-    if (!c) return plain(res, 401, "kodama-gateway: invalid session token\n");
+    const { c, why } = check(token);
+    if (!c) return plain(res, 401, `kodama-gateway: ${why}\n`);
     body = { sessions: { [c.s]: totals.sessions.get(c.s) || null } };
   }
   const text = JSON.stringify(body);
@@ -1287,6 +1349,14 @@ function route(req, res) {
   plain(res, 404, "kodama-gateway: no such route\n");
 }
 
+/** The status line of a request the parser refused: headers over the limit are 431, anything else 400. */
+function clientErrorStatus(e) {
+  const code = e && e.code;
+  if (code === "HPE_HEADER_OVERFLOW") return "431 Request Header Fields Too Large";
+  if (code === "HPE_REQUEST_TIMEOUT" || code === "ERR_HTTP_REQUEST_TIMEOUT") return "408 Request Timeout";
+  return "400 Bad Request";
+}
+
 function main() {
   loadConfig();
   adoptLogin(undefined);
@@ -1299,9 +1369,9 @@ function main() {
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // a streamed answer may take many minutes
   server.on("connect", onConnect);
-  server.on("clientError", (_e, sock) => {
-    if (sock.writable) sock.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else sock.destroy();
+  server.on("clientError", (e, sock) => {
+    if (!sock.writable) return sock.destroy();
+    sock.end(`HTTP/1.1 ${clientErrorStatus(e)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
   server.listen(PORT, HOST, () => log("config", { status: "listening", port: server.address().port }));
   process.on("SIGTERM", () => {
@@ -1317,6 +1387,8 @@ function main() {
 if (require.main === module) main();
 module.exports = {
   verify,
+  check,
+  clientErrorStatus,
   allowed,
   newMeter,
   meterJson,

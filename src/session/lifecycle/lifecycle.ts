@@ -163,8 +163,10 @@ export async function resumeSession(
     : durationValueMs(cfg.session.readyTimeout, "session.readyTimeout");
   // the local state is written once the pod is made (its YAML module costs 0.1–0.5 s to load: before the
   // pod it delayed every resume by that much, which made a resume slower than a cold start)
-  const spec = await clearForResume(kube, namespace, name, io.err);
-  if (!spec) return ExitCode.OK;
+  const cleared = await clearForResume(kube, namespace, name, io.err);
+  if (!cleared) return ExitCode.OK;
+  // through a gateway: a new token (a new expiry) in its env Secret before the pod reads it
+  const spec = await renewToken(kube, cleared, io.err);
   // a background sync of the session still running here (paused since an idle stop) ends before the pod
   // comes back, so it does not reconcile while resume does; resume starts it again (a light check: the
   // sync engine loads only when one runs)
@@ -339,6 +341,9 @@ export async function deleteSession(
     persistentvolumeclaims: "persistentvolumeclaim",
     networkpolicies: "networkpolicy",
   };
+  // its gateway tokens are refused from now on, before anything of it goes (a token copied out of the pod
+  // would otherwise keep its budget and egress until it expired)
+  if (v.spec?.gateway && await revokeTokens(kube, namespace, name, o.err)) gone.push("its gateway token");
   // the volumes first: when they cannot be kept (or purged) nothing else has been removed yet
   if (o.purge) {
     for (const c of volumes) await del("persistentvolumeclaims", c.metadata!.name!);
@@ -376,6 +381,34 @@ export async function deleteSession(
     );
   }
   return ExitCode.OK;
+}
+
+/** Revoke the session's gateway tokens; a refusal (a user who may not update the gateway's Secret) warns. */
+async function revokeTokens(kube: Kube, namespace: string, name: string, err: Sink): Promise<boolean> {
+  const { revokeGatewayTokens } = await import("./gatewaytokens.ts");
+  try {
+    return await revokeGatewayTokens(kube, namespace, name, new Date());
+  } catch (e) {
+    const why = e instanceof KodamaError ? e.message.split("\n")[0] : String(e);
+    err.write(
+      `warning: could not revoke ${name}'s gateway token (${why}): it stays valid until it expires (7 days after it was issued)\n`,
+    );
+    return false;
+  }
+}
+
+/** A resumed session's new gateway token (a new expiry); a failure warns: the old one serves until it ends. */
+async function renewToken(kube: Kube, spec: SessionSpec, err: Sink): Promise<SessionSpec> {
+  if (!spec.gateway) return spec;
+  const { renewGatewayToken } = await import("./gatewaytokens.ts");
+  try {
+    const suffix = await renewGatewayToken(kube, spec, new Date());
+    return suffix ? { ...spec, gateway: { ...spec.gateway, tokenSuffix: suffix } } : spec;
+  } catch (e) {
+    const why = e instanceof KodamaError ? e.message.split("\n")[0] : String(e);
+    err.write(`warning: could not renew ${spec.name}'s gateway token (${why}): it ends at its expiry\n`);
+    return spec;
+  }
 }
 
 /**

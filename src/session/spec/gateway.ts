@@ -23,6 +23,57 @@ export const GATEWAY_POD_LABELS: Record<string, string> = {
   [LABEL_COMPONENT]: GATEWAY_COMPONENT,
 };
 
+/**
+ * How long a session token lasts (its `exp`): `start` mints one, `resume` gives the session a new one. A
+ * pod that runs longer without a resume gets 401s naming the expiry.
+ */
+export const TOKEN_LIFETIME_S = 7 * 24 * 3600;
+
+/**
+ * A token's iat and exp: now, or the second a revocation of its name ends when that is later (a `start`
+ * right after `delete` of the same name, in the same second, is not caught by the revocation).
+ */
+export function lifetime(now: Date, revokedBefore = 0): { iat: number; exp: number } {
+  const iat = Math.max(Math.floor(now.getTime() / 1000), revokedBefore);
+  return { iat, exp: iat + TOKEN_LIFETIME_S };
+}
+
+/**
+ * A revocation in the gateway's config (`revoked`): a session's name (every token of it), or its tokens
+ * issued before `before` (unix seconds), what `delete` writes so that a later session of the same name is
+ * not held by it.
+ */
+export type RevokedEntry = string | { s: string; before: number };
+
+/** The latest `before` of the name's revocations (undefined: none; Infinity: every token of it). */
+export function revokedBefore(revoked: unknown, name: string): number | undefined {
+  let out: number | undefined;
+  for (const e of Array.isArray(revoked) ? revoked : []) {
+    const b = typeof e === "string"
+      ? (e === name ? Infinity : undefined)
+      : e && typeof e === "object" && e.s === name && typeof e.before === "number"
+      ? e.before
+      : undefined;
+    if (b !== undefined) out = Math.max(out ?? 0, b);
+  }
+  return out;
+}
+
+/**
+ * The list with the name's tokens issued before `before` revoked (one entry per name, the latest), and the
+ * entries whose tokens have all expired by `now` (unix seconds) dropped: the list stays short.
+ */
+export function withRevoked(revoked: unknown, name: string, before: number, now: number): RevokedEntry[] {
+  const keep = (Array.isArray(revoked) ? revoked : []).filter((e): e is RevokedEntry =>
+    typeof e === "string" ||
+    (!!e && typeof e === "object" && typeof e.s === "string" && typeof e.before === "number" &&
+      e.s !== name && e.before + TOKEN_LIFETIME_S > now)
+  );
+  const prev = revokedBefore(revoked, name);
+  if (prev === Infinity) return keep;
+  return [...keep, { s: name, before: Math.max(before, prev ?? 0) }];
+}
+
 /** What a session records of the gateway it was started with (never the token: its last four characters). */
 export interface SessionGateway {
   /** the Service's name (kodama-gateway) */

@@ -121,3 +121,76 @@ Deno.test("gateway core: the allow-list matches hosts by name, subdomains only b
   for (const [h, p] of yes) assert(gw.allowed(c, h, p), `${h}:${p} refused`);
   for (const [h, p] of no) assert(!gw.allowed(c, h, p), `${h}:${p} allowed`);
 });
+
+// ---- the meter and budget ledger (src/agent/pod/gatewaymeter.js) ----------------------------------------
+
+const gm = createRequire(import.meta.url)("../../../src/agent/pod/gatewaymeter.js");
+
+Deno.test("gateway meter: a request's estimate from its body: model, input by size, each API's max output", () => {
+  assertEquals(gm.estimateOf({ model: "claude-x", max_tokens: 500 }, 300), {
+    model: "claude-x",
+    input: 100,
+    output: 500,
+  });
+  assertEquals(gm.estimateOf({ model: "gpt-5", max_output_tokens: 7 }, 3).output, 7);
+  assertEquals(gm.estimateOf({ model: "gpt-4o", max_completion_tokens: 9 }, 3).output, 9);
+  assertEquals(gm.estimateOf({ generationConfig: { maxOutputTokens: 11 } }, 3, "gemini-2.5-pro"), {
+    model: "gemini-2.5-pro",
+    input: 1,
+    output: 11,
+  });
+  // none named, or nonsense: 32,000
+  assertEquals(gm.estimateOf({ model: "m", max_tokens: -1 }, 0).output, 32_000);
+  assertEquals(gm.estimateOf(undefined, 10).model, undefined);
+  assert(!gm.spends("GET", "/v1/models") && !gm.spends("POST", "/v1/messages/count_tokens"));
+  assert(!gm.spends("POST", "/v1beta/models/g:countTokens") && gm.spends("POST", "/v1/messages"));
+});
+
+Deno.test("gateway ledger: a reservation fits beside the others, or goes alone; holds follow usage and are given back", () => {
+  const l = gm.newLedger();
+  // $1 budget: three of $0.30 fit at once, a fourth does not
+  const h = [0, 1, 2].map(() => gm.reserve(l, "s", 1, 0, 0.3).hold);
+  assert(h.every(Boolean));
+  assertEquals(gm.reserve(l, "s", 1, 0, 0.3).refused.open, 3);
+  // another session is not held by them
+  assert(gm.reserve(l, "t", 1, 0, 0.3).hold);
+  // usage seen replaces an estimate: room for another
+  gm.rehold(l, h[0], 0.01);
+  const fourth = gm.reserve(l, "s", 1, 0, 0.3).hold;
+  assert(fourth);
+  for (const x of [...h, fourth]) gm.release(l, x);
+  gm.release(l, h[0]); // twice: nothing more
+  // one dearer than the budget goes alone while something is left, never beside another, never once spent
+  const alone = gm.reserve(l, "s", 1, 0.5, 5).hold;
+  assert(alone);
+  assert(gm.reserve(l, "s", 1, 0.5, 0.01).refused);
+  gm.release(l, alone);
+  assert(gm.reserve(l, "s", 1, 1, 0.01).refused);
+  assertEquals(l.has("s"), false);
+});
+
+Deno.test("gateway meter: a held cost follows the usage seen; a cut answer is charged what it streamed", () => {
+  const est = { model: "claude-sonnet-4-5", input: 1000, output: 2000 };
+  // before any usage: the estimate (input 1000 at $3, output 2000 at $15)
+  assertEquals(gm.heldCost({}, est), (1000 * 3 + 2000 * 15) / 1e6);
+  const m = gm.newMeter("text/event-stream", undefined);
+  m.feed(
+    Buffer.from(
+      'data: {"type":"message_start","message":{"model":"claude-sonnet-4-5","usage":{"input_tokens":10,"output_tokens":1}}}\n\n',
+    ),
+  );
+  assertEquals(gm.heldCost({}, est, m), (10 * 3 + 2000 * 15) / 1e6);
+  m.feed(
+    Buffer.from(
+      `data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"${"x".repeat(300)}"}}\n\n`,
+    ),
+  );
+  assertEquals(gm.chargedUsage(m, est, true), { input: 10, output: 100, cacheRead: 0, cacheWrite: 0 });
+  assertEquals(gm.chargedUsage(m, est, false).output, 1);
+  // nothing seen, cut: the estimated input
+  const none = gm.newMeter("text/event-stream", undefined);
+  assertEquals(gm.chargedUsage(none, est, true).input, 1000);
+  // a model without a price has no cost
+  assertEquals(gm.heldCost({}, { ...est, model: "mystery" }), undefined);
+  assertEquals(gm.heldCost({ "*": { input: 1, output: 1 } }, { ...est, model: "mystery" }), 3000 / 1e6);
+});

@@ -141,6 +141,7 @@ Deno.test("claims and token: only the providers the agent uses and the gateway h
     git: ["github.com"],
     budgetUsd: 2.5,
     iat: 1_700_000_000,
+    exp: 1_700_000_000 + 7 * 86400,
   });
   const key = newSigningKey();
   const token = mintToken(key, claims);
@@ -158,6 +159,7 @@ Deno.test("env through the gateway: no real key or proxy survives; token, base U
     git: ["github.com"],
     budgetUsd: null,
     iat: 1,
+    exp: 2,
   };
   const env = gatewayEnv({
     ANTHROPIC_API_KEY: "sk-ant-REAL",
@@ -316,4 +318,24 @@ Deno.test("config: session.egress.hosts takes host names only; gateway.image and
     const r = configSchema.safeParse({ session: { egress: { hosts: [bad] } } });
     assert(!r.success && r.error.message.includes("is not a host name"), bad);
   }
+});
+
+Deno.test("gateway program: every file gateway.js requires from its directory ships in its ConfigMap", async () => {
+  const { GATEWAY_PROGRAM } = await import("../../../src/agent/gateway/program.ts");
+  const { buildGatewayConfigMap } = await import("../../../src/agent/gateway/manifests.ts");
+  const data = buildGatewayConfigMap("dev", GATEWAY_PROGRAM).data!;
+  assert("gateway.js" in data);
+  for (const [name, text] of Object.entries(data)) {
+    for (const m of text.matchAll(/require\("\.\/([^"]+)"\)/g)) {
+      assert(m[1] in data, `${name} requires ${m[1]}`);
+    }
+  }
+  assert(Object.keys(data).includes("gatewaymeter.js"));
+});
+
+Deno.test("gateway config: the user's gateway.prices go into config.json as they are; none, no key", () => {
+  const prices = { "gpt-6*": { input: 2, output: 12 }, "*": { input: 5, output: 25 } };
+  const c = buildGatewayConfig({ ANTHROPIC_API_KEY: "k" }, { signingKey: "s" }, undefined, prices);
+  assertEquals(c.prices, prices);
+  assertEquals("prices" in buildGatewayConfig({ ANTHROPIC_API_KEY: "k" }, { signingKey: "s" }), false);
 });

@@ -88,6 +88,7 @@ const DECISIONS: Record<string, string> = {
   "session.egress.hosts": "userOnly",
   "session.gateway": "userOnly",
   "gateway.image": "userOnly",
+  "gateway.prices": "userOnly",
   "git.authMethod": "repo",
   "git.tokenEnv": "userOnly",
   "git.secretName": "repo",
