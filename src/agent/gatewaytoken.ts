@@ -25,6 +25,8 @@ export interface GatewayClaims {
   budgetUsd: number | null;
   /** issued at, unix seconds */
   iat: number;
+  /** the session's webhook generation, when the gateway relays its webhooks (notifykey.ts) */
+  n?: string;
 }
 
 const PREFIX = "kgw1";

@@ -83,6 +83,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
             program: GATEWAY_PROGRAM,
             vars: await m.localGatewayVars(cfg, Deno.cwd()),
             chatgpt: await m.localChatgptLogin(),
+            ...(cfg.notify.webhook ? { notify: await m.gatewayNotify(cfg.notify) } : {}),
             noWait: inv.opts.wait === false,
             timeoutMs: t !== undefined
               ? parseDuration(t, "--timeout")
