@@ -111,7 +111,10 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
     storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),
     // the webhook: a generation in the spec; the URL and the keys stay off the pod (notifykey.ts)
     notifyOf: async () => {
-      const n = (await import("./notifykey.ts")).sessionNotify(cfg.notify, notify);
+      const { notifyKey, sessionNotify } = await import("./notifykey.ts");
+      const n = sessionNotify(cfg.notify, notify);
+      // the user's key exists from the first start, for a receiver to be set up with (never in the pod)
+      if (n) await notifyKey();
       // through a gateway, viaGateway says how it relays them (it runs after this, on the same plan)
       if (n && (rest.noGateway || cfg.session.gateway === false)) io.err.write(laptopRelayNote());
       return n;
