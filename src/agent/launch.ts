@@ -87,8 +87,13 @@ export function agentFor(o: AgentStartOptions, cfg: Config) {
   };
 }
 
-/** What `start` says once of a session whose webhooks kodama on this machine sends (no gateway relays them). */
-function laptopRelayNote(): string {
+/** The sinks told already: a group's replicas share one, and are told once. */
+const laptopNoteSaid = new WeakSet<object>();
+
+/** What `start` says once (a group's replicas too) when kodama on this machine sends the webhooks. */
+function laptopRelayNote(err: object): string {
+  if (laptopNoteSaid.has(err)) return "";
+  laptopNoteSaid.add(err);
   return `note: without a gateway, webhooks (notify.webhook) are sent when kodama on your machine sees a run end (agent wait, agent logs -f, compare --wait), or by the namespace's gateway (kodama gateway ensure); the pod never holds the URL or your key\n`;
 }
 
@@ -103,7 +108,7 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
       // a template's egressHosts narrows the user's session.egress.hosts, never widens it
       viaGateway: async (plan: SessionPlan, tpl?: { egressHosts?: string[] }) => {
         await (await import("./gateway/session.ts")).viaGateway(kube, cfg, io.err, tpl?.egressHosts)(plan);
-        if (plan.spec.notify?.relay === "laptop") io.err.write(laptopRelayNote());
+        if (plan.spec.notify?.relay === "laptop") io.err.write(laptopRelayNote(io.err));
       },
     }),
     agentFor: agentFor(o, cfg),
@@ -116,7 +121,7 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
       // the user's key exists from the first start, for a receiver to be set up with (never in the pod)
       if (n) await notifyKey();
       // through a gateway, viaGateway says how it relays them (it runs after this, on the same plan)
-      if (n && (rest.noGateway || cfg.session.gateway === false)) io.err.write(laptopRelayNote());
+      if (n && (rest.noGateway || cfg.session.gateway === false)) io.err.write(laptopRelayNote(io.err));
       return n;
     },
   };
