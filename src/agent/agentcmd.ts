@@ -30,7 +30,7 @@ import { agentChoiceOf, presetRows, resolveAgent } from "./presets.ts";
 import { flagLayer, type SettingsFlags } from "./settings.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 import type { LogFormat } from "./render.ts";
-import { type AnnounceOptions, announceRunEnd, noteOfRun } from "./notify.ts";
+import { type AnnounceOptions, announceRunEnd, noteOfRun, settleAnnounce } from "./notify.ts";
 
 /** The prompt from --prompt or --prompt-file (exactly one; `-` reads stdin). Checked before any request. */
 export async function readPrompt(
@@ -180,7 +180,7 @@ export async function logsCommand(
     format,
     out: stdoutSink,
     err: stderrSink,
-    ...(follow && notify ? { announce: announceOptions(notify) } : {}),
+    ...(follow && notify ? { announce: announceOptions(notify, kube) } : {}),
   });
 }
 
@@ -189,12 +189,18 @@ export async function logsCommand(
  * notification when stdout is one, a desktop notification when kodama runs on a terminal at all (a script
  * or a CI job is not told on a desktop).
  */
-export function announceOptions(notify: Config["notify"]): AnnounceOptions {
+export function announceOptions(notify: Config["notify"], kube?: Kube): AnnounceOptions {
   const tty = isTerminal("stdout");
   return {
     terminal: { sink: stdoutSink, tty },
     desktop: notify.desktop && (tty || isTerminal("stderr")),
     on: notify.on,
+    // the webhooks of sessions no gateway relays for: sent from here (notifyrelay.ts)
+    ...(kube && notify.webhook
+      ? {
+        relay: async (n) => (await import("./notifyrelay.ts")).laptopRelay(kube, kube.namespace, notify)(n),
+      }
+      : {}),
   };
 }
 
@@ -309,7 +315,7 @@ export async function compareCommand(
   ]);
   return await compareGroup(kube, kube.namespace, group, {
     ...rest,
-    ...(notify && (f.wait || f.watch) ? { announce: announceOptions(notify) } : {}),
+    ...(notify && (f.wait || f.watch) ? { announce: announceOptions(notify, kube) } : {}),
     ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
     tty: isTerminal("stdout"),
     out: stdoutSink,
@@ -396,7 +402,7 @@ export async function waitCommand(
   notify?: Config["notify"],
 ): Promise<number> {
   const { agentWait, waitExitCode } = await import("./say.ts");
-  const announce = notify && announceOptions(notify);
+  const announce = notify && announceOptions(notify, kube);
   const { durationValueMs } = await import("../base/duration.ts");
   const { withInterrupt } = await import("../base/proc/proc.ts");
   const timeoutMs = f.timeout === undefined ? 0 : durationValueMs(f.timeout, "--timeout", { timer: true });
@@ -414,6 +420,7 @@ export async function waitCommand(
         }
         : {}),
     });
+    await settleAnnounce(announce);
     if (f.output === "json") stdoutSink.write(JSON.stringify({ items: rs }, null, 2) + "\n");
     else for (const r of rs) stdoutSink.write(`${r.session}\trun ${r.run}\t${r.text}\n`);
     return waitExitCode(rs);

@@ -33,7 +33,7 @@ import { formatTokens } from "./truth.ts";
 import { stallSeconds } from "./watch.ts";
 import { durationValueMs } from "../base/duration.ts";
 import { safeLine } from "../ui/color.ts";
-import { type AnnounceOptions, announceRunEnd, noteOfRun } from "./notify.ts";
+import { type AnnounceOptions, announceRunEnd, noteOfRun, settleAnnounce } from "./notify.ts";
 
 export { execCapture, runningPod };
 import { namesOf, type SessionAgent, specOf } from "../session/spec/spec.ts";
@@ -68,14 +68,11 @@ export interface RunOptions {
   err: Sink;
 }
 
-/** The webhook variable a session started with notify.webhook has in its env Secret (notifykey.ts). */
-const NOTIFY_VAR = "KODAMA_NOTIFY_URL";
-
 /** The webhook of this run: off with --no-notify; --notify in a session started without one is exit 2. */
 function noNotifyOf(name: string, spec: ReturnType<typeof specOf>, notify?: boolean): boolean {
-  if (notify === true && spec && !spec.envVars.includes(NOTIFY_VAR)) {
+  if (notify === true && spec && !spec.notify) {
     throw usageError(
-      `session ${name} was started without a webhook: its pod has no notify.webhook to send to`,
+      `session ${name} was started without a webhook: it has no notify.webhook to send to`,
       `set notify.webhook, then start a session (kodama start NAME --notify); or follow the run: kodama agent logs ${name} -f`,
     );
   }
@@ -199,6 +196,10 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
     namesOf(specOf(pod) ?? { name }).workspacePVC,
     { metadata: { annotations: { [ANNOTATION_AGENT_RUN]: id } } },
   ).catch(() => {});
+  // --no-notify where this machine relays the webhook: the run is marked as told (notifyrelay.ts)
+  if (noNotify && spec?.notify?.relay === "laptop") {
+    await (await import("./notifyrelay.ts")).markSent(namespace, name, spec.notify.gen, id);
+  }
   return id;
 }
 
@@ -394,6 +395,7 @@ export async function agentLogs(
     const notes = runNotes(run);
     const note = o.announce && noteOfRun(name, run);
     if (note) announceRunEnd(note, o.announce!);
+    await settleAnnounce(o.announce);
     o.err.write(
       `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
         notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""

@@ -32,7 +32,14 @@ import { fillGatewayFigures } from "./gateway/figures.ts";
 import { quote } from "../base/text/escape.ts";
 import GATHER_SH from "./pod/gather.sh" with { type: "text" };
 import FILES_SH from "./pod/files.sh" with { type: "text" };
-import { type AnnounceOptions, announceRunEnd, noteOfRun, type RunEndNote } from "./notify.ts";
+import {
+  type AnnounceOptions,
+  announceRunEnd,
+  noteOfRun,
+  relayRunEnd,
+  type RunEndNote,
+  settleAnnounce,
+} from "./notify.ts";
 
 const TAIL_BYTES = 2000;
 
@@ -458,7 +465,15 @@ export async function compareGroup(
       }
       if (done) {
         if (!o.watch) o.out.write(await render(group, namespace, rows, format));
-        if (o.announce) announceRunEnd(groupNote(group, rows), o.announce);
+        if (o.announce) {
+          // each replica's webhook (the laptop relays those no gateway does), then the group's notification
+          for (const r of rows) {
+            const n = r.agent && noteOfRun(r.name, { ...r.agent, id: r.agent.run, truth: r.truth }, group);
+            if (n) relayRunEnd(n, o.announce);
+          }
+          announceRunEnd(groupNote(group, rows), o.announce);
+          await settleAnnounce(o.announce);
+        }
         return failedReplicas(rows, o.err);
       }
       if (Date.now() > deadline) {

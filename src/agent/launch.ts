@@ -87,6 +87,16 @@ export function agentFor(o: AgentStartOptions, cfg: Config) {
   };
 }
 
+/** The sinks told already: a group's replicas share one, and are told once. */
+const laptopNoteSaid = new WeakSet<object>();
+
+/** What `start` says once (a group's replicas too) when kodama on this machine sends the webhooks. */
+function laptopRelayNote(err: object): string {
+  if (laptopNoteSaid.has(err)) return "";
+  laptopNoteSaid.add(err);
+  return `note: without a gateway, webhooks (notify.webhook) are sent when kodama on your machine sees a run end (agent wait, agent logs -f, compare --wait), or by the namespace's gateway (kodama gateway ensure); the pod never holds the URL or your key\n`;
+}
+
 /** The start options with the session's agent and (with a prompt) its first run as the afterReady step. */
 export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: StartIO): StartOptions {
   const { prompt, agentName: _a, variant: _v, check, settings: _s, noPreflight, notify, ...rest } = o;
@@ -96,24 +106,23 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
     // once the namespace has a gateway, a session goes through it unless told not to
     ...(rest.noGateway || cfg.session.gateway === false ? {} : {
       // a template's egressHosts narrows the user's session.egress.hosts, never widens it
-      viaGateway: async (plan: SessionPlan, tpl?: { egressHosts?: string[] }) =>
-        (await import("./gateway/session.ts")).viaGateway(kube, cfg, io.err, tpl?.egressHosts)(plan),
+      viaGateway: async (plan: SessionPlan, tpl?: { egressHosts?: string[] }) => {
+        await (await import("./gateway/session.ts")).viaGateway(kube, cfg, io.err, tpl?.egressHosts)(plan);
+        if (plan.spec.notify?.relay === "laptop") io.err.write(laptopRelayNote(io.err));
+      },
     }),
     agentFor: agentFor(o, cfg),
     // a key kept by `kodama agent keys` is read like a local variable of its name
     storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),
-    // the webhook's URL and key, in the env Secret (the pod sends it: laptop closed or not)
-    extraEnv: async () => {
-      const vars = await (await import("./notifykey.ts")).notifyEnv(cfg.notify, notify);
-      if (vars.KODAMA_NOTIFY_URL) {
-        const { maskSecret } = await import("../config/schema.ts");
-        io.err.write(
-          `note: the session's pod tells ${
-            maskSecret(vars.KODAMA_NOTIFY_URL)
-          } when a run ends (notify.webhook; --no-notify: not)\n`,
-        );
-      }
-      return vars;
+    // the webhook: a generation in the spec; the URL and the keys stay off the pod (notifykey.ts)
+    notifyOf: async () => {
+      const { notifyKey, sessionNotify } = await import("./notifykey.ts");
+      const n = sessionNotify(cfg.notify, notify);
+      // the user's key exists from the first start, for a receiver to be set up with (never in the pod)
+      if (n) await notifyKey();
+      // through a gateway, viaGateway says how it relays them (it runs after this, on the same plan)
+      if (n && (rest.noGateway || cfg.session.gateway === false)) io.err.write(laptopRelayNote(io.err));
+      return n;
     },
   };
   if (prompt === undefined) return base;

@@ -3,7 +3,8 @@
  * and the laptop's two ways of saying it — a terminal notification (OSC 9, OSC 777 and the bell, only on a
  * TTY) and a desktop notification (src/base/platform.ts's desktopNotifyCommand: osascript, notify-send, a
  * PowerShell balloon; none where there is no desktop). `agent logs -f`, `compare --wait` and `agent wait`
- * call announceRunEnd when they see a run (or a whole group) end.
+ * call announceRunEnd when they see a run (or a whole group) end; for a session whose webhook no gateway
+ * relays, that is also when its webhook is sent, from here (AnnounceOptions.relay: notifyrelay.ts).
  *
  * Everything shown came partly from the agent (its outcome's words): it goes through terminalText, its
  * whitespace folded to one line, so no control character of the agent's reaches a terminal or a notifier.
@@ -128,6 +129,23 @@ export interface AnnounceOptions {
   platform?: Platform;
   /** tests: how a notifier command is started (default: spawned, not waited for) */
   spawn?: (c: NotifyCommand) => void;
+  /**
+   * the webhook of a run whose session no gateway relays for: sent from this machine (notifyrelay.ts);
+   * what it sends is awaited by settleAnnounce before the command exits
+   */
+  relay?: (n: RunEndNote) => Promise<unknown>;
+  /** the relay's sends under way */
+  pending?: Promise<unknown>[];
+}
+
+/** Start sending a run's webhook from this machine, when it is this machine's to send (o.relay decides). */
+export function relayRunEnd(n: RunEndNote, o: AnnounceOptions): void {
+  if (o.relay && n.run !== undefined) (o.pending ??= []).push(o.relay(n).catch(() => undefined));
+}
+
+/** Wait for the webhooks this command started sending (each bounded: two 10 s attempts at most). */
+export async function settleAnnounce(o: AnnounceOptions | undefined): Promise<void> {
+  if (o?.pending) await Promise.allSettled(o.pending);
 }
 
 /** Start a notifier and let kodama exit without it; a missing one (no notify-send) is no notification. */
@@ -156,6 +174,8 @@ function spawnNotifier(c: NotifyCommand): void {
  * there is one). Returns what was said, or undefined when the event is not one of `on`.
  */
 export function announceRunEnd(n: RunEndNote, o: AnnounceOptions): string | undefined {
+  // the webhook follows the session's own notify.on (its spec), not this machine's
+  relayRunEnd(n, o);
   if (o.on && !o.on.includes(n.event)) return undefined;
   const title = noteTitle(n), text = summaryLine(n);
   if (o.terminal?.tty) o.terminal.sink.write(terminalNotification(title, text));

@@ -1,15 +1,23 @@
 /**
- * The webhook's settings a session's pod gets (notify.webhook): the URL, the events (notify.on) and the
- * HMAC key its signatures are made with. The key is generated once per user, 32 random bytes in hex, and
- * kept in `$KODAMA_HOME/notify.key` (mode 0600, created exclusively: two starts at once agree on one key);
- * never in config.yaml, a state file or an argument. All three reach the pod in the session's env Secret
- * (KODAMA_NOTIFY_URL, KODAMA_NOTIFY_SECRET, KODAMA_NOTIFY_ON), which the pod's runner takes away from the
- * agent's environment (pod/runner.sh).
+ * The webhook's keys (docs/security.md, "Notifications: a key per session, the URL off the pod").
+ *
+ * The user's key signs what a receiver gets: 32 random bytes in hex, made once and kept in
+ * `$KODAMA_HOME/notify.key` (mode 0600, created exclusively: two starts at once agree on one key); never
+ * in config.yaml, a state file, an argument, an env Secret or a pod. Receivers check `X-Kodama-Signature`
+ * with it (docs/agents.md).
+ *
+ * A session's pod never gets it, nor the webhook's URL: what is in a pod's environment is the agent's. A
+ * session gets a generation (16 random bytes, hex, in its spec: not a secret) and, only where the
+ * namespace's gateway relays its events, its own key derived from the user's:
+ * `HMAC-SHA256(userKey, "kodama-notify/v1\0" + namespace + "\0" + session + "\0" + generation)`, which
+ * signs nothing a receiver trusts: the relay (the gateway, pod/gateway.js) checks it and signs again with
+ * the user's key. A new session of the same name has a new generation, so its old key is worthless.
  */
 import { join } from "../base/fs/fspath.ts";
 import { kodamaHome } from "../config/paths.ts";
 import { usageError } from "../base/errors.ts";
 import type { Config } from "../config/schema.ts";
+import type { SessionNotify } from "../session/spec/spec.ts";
 
 export const NOTIFY_KEY_FILE = "notify.key";
 const KEY_RE = /^[0-9a-f]{64}$/;
@@ -45,16 +53,47 @@ export async function notifyKey(home: string = kodamaHome()): Promise<string> {
   return (await Deno.readTextFile(path)).trim();
 }
 
+/** A new session's generation: 16 random bytes in hex. */
+export function newNotifyGen(): string {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+
+async function hmacHex(key: string, data: string): Promise<string> {
+  const enc = new TextEncoder();
+  const k = await crypto.subtle.importKey("raw", enc.encode(key), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return hex(new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(data))));
+}
+
+/** The key of one session (hex), derived from the user's: what its pod signs its events with. */
+export function sessionNotifyKey(
+  userKey: string,
+  namespace: string,
+  session: string,
+  gen: string,
+): Promise<string> {
+  return hmacHex(userKey, `kodama-notify/v1\0${namespace}\0${session}\0${gen}`);
+}
+
+/** `sha256=HEX`: the HMAC-SHA256 of `TIMESTAMP.BODY` under a key, as receivers check it (docs/agents.md). */
+export async function signature(key: string, ts: string, body: string): Promise<string> {
+  return `sha256=${await hmacHex(key, `${ts}.${body}`)}`;
+}
+
 /**
- * The env Secret's webhook variables for a new session: none without notify.webhook or with `--no-notify`;
- * `--notify` without a webhook is a usage error (exit 2).
+ * What a new session records of its webhook (SessionSpec.notify): a generation and notify.on; none without
+ * notify.webhook or with `--no-notify`; `--notify` without a webhook is a usage error (exit 2). Nothing of
+ * it is a secret, and none of it goes into the env Secret here (the gateway's relay adds the session's key,
+ * gateway/session.ts).
  */
-export async function notifyEnv(
+export function sessionNotify(
   notify: Config["notify"],
   want?: boolean,
-  home?: string,
-): Promise<Record<string, string>> {
-  if (want === false) return {};
+): SessionNotify | undefined {
+  if (want === false) return undefined;
   if (!notify.webhook) {
     if (want) {
       throw usageError(
@@ -62,11 +101,7 @@ export async function notifyEnv(
         "kodama config set notify.webhook https://… (in ~/.kodama/config.yaml)",
       );
     }
-    return {};
+    return undefined;
   }
-  return {
-    KODAMA_NOTIFY_URL: notify.webhook,
-    KODAMA_NOTIFY_SECRET: await notifyKey(home),
-    KODAMA_NOTIFY_ON: notify.on.join(","),
-  };
+  return { gen: newNotifyGen(), relay: "laptop", on: [...notify.on] };
 }

@@ -328,7 +328,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
       {
         flags: "--notify",
         description:
-          "the pod POSTs this run's end to notify.webhook (the default in a session started with the webhook; exit 2 in one without)",
+          "this run's end goes to notify.webhook, through the gateway or from kodama on your machine (the default in a session started with the webhook; exit 2 in one without)",
       },
       { flags: "--no-notify", description: "no webhook for this run" },
       {

@@ -58,6 +58,8 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
           "Codex's ChatGPT login: your own $CODEX_HOME/auth.json or ~/.codex/auth.json (KODAMA_CHATGPT_URL,\n" +
           "CODEX_REFRESH_TOKEN_URL_OVERRIDE move its endpoints); the gateway refreshes it once for all sessions and\n" +
           "keeps the refreshed tokens on PVC kodama-gateway-state (a restart uses them, not the spent ones).\n" +
+          "notify.webhook, when set: its URL and your ~/.kodama/notify.key go into the gateway's Secret, and the\n" +
+          "gateway relays the webhooks of sessions started after it (never the URL or your key in their pods).\n" +
           "The running gateway re-reads its Secret: new keys need no restart. Exit codes: 2 no key, 4 not\n" +
           "allowed, 5 not ready in --timeout.",
       },
@@ -84,6 +86,7 @@ and HTTPS_PROXY point at the gateway, and their egress policy allows only the ga
             ...(cfg.gateway.prices ? { prices: cfg.gateway.prices } : {}),
             vars: await m.localGatewayVars(cfg, Deno.cwd()),
             chatgpt: await m.localChatgptLogin(),
+            ...(cfg.notify.webhook ? { notify: await m.gatewayNotify(cfg.notify) } : {}),
             noWait: inv.opts.wait === false,
             timeoutMs: t !== undefined
               ? parseDuration(t, "--timeout")

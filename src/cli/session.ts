@@ -323,11 +323,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--notify",
       description:
-        "the session's pod POSTs a signed event to notify.webhook when a run ends or waits on you (the default once notify.webhook is set)",
+        "a signed event goes to notify.webhook when a run ends or waits on you: relayed by the gateway, else sent by kodama on your machine when it sees the end (the default once notify.webhook is set)",
     },
     {
       flags: "--no-notify",
-      description: "no webhook from this session's pod, although notify.webhook is set",
+      description: "no webhook for this session's runs, although notify.webhook is set",
     },
     {
       flags: "--no-preflight",

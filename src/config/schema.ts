@@ -481,7 +481,7 @@ const webhookUrl = () =>
 
 const notify = z.object({
   webhook: fromRepo("userOnly", webhookUrl(), { why: NOTIFY_WHY }).optional().describe(
-    "A URL the session pod POSTs a signed JSON event to when an agent run ends or waits on you, laptop closed or not (docs/agents.md: the body, the X-Kodama-Signature HMAC and how to check it). It reaches sessions started after it is set (or `start --notify`), through their env Secret; shown masked. Only ~/.kodama/config.yaml sets it.",
+    "A URL that gets a signed JSON event when an agent run ends or waits on you (docs/agents.md): relayed by the namespace's gateway (after `gateway ensure`), else sent by kodama on your machine when it sees the end. Never in a pod; shown masked. Only ~/.kodama/config.yaml sets it.",
   ),
   on: fromRepo(
     "userOnly",

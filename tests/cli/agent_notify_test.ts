@@ -1,9 +1,11 @@
 /**
- * The webhook is sent by the pod (#65 point 3), black-box against the test server: notify.webhook in the
- * user's config, a session started with it, a run started — then no kodama process runs any more (each
- * command has exited; the session syncs nothing) when the run is let end, and a local receiver gets the
- * signed event. The signature checks out with ~/.kodama/notify.key; neither the key nor the URL's token is
- * in the pod's arguments, the pod object, the state file or `session get`; the agent never sees them.
+ * The webhook without a gateway, black-box against the test server (issue 79 escape 4): notify.webhook in
+ * the user's config, a session started with it — and neither the webhook's URL nor the user's key is in
+ * the session's env Secret, any Secret its pod takes, or any env/envFrom of its pod (what is in a pod is the
+ * agent's). The laptop is the relay: `agent wait` sees the run end and a local receiver gets the signed
+ * event, whose signature checks out with ~/.kodama/notify.key; neither the key nor the URL's token is in
+ * the pod's arguments, the pod object, the state file or `session get`; the agent never sees them; a
+ * `--no-notify` run is not told. (Through a gateway: tests/agents/gateway_notify_test.ts.)
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
@@ -36,7 +38,7 @@ async function signed(key: string, ts: string, body: string): Promise<string> {
 }
 
 withSessionWorld(
-  "agent webhook: the pod sends a signed event when the run ends, with kodama stopped",
+  "agent webhook without a gateway: nothing of it in the pod; the laptop sends the signed event when it sees the run end",
   { ignore: onRealCluster, timeoutMs: 5 * 60_000 },
   async (_t, w) => {
     let arrived!: (g: Got) => void;
@@ -63,18 +65,46 @@ withSessionWorld(
       );
       const s = await w.k(["start", NAME, "--no-sync", "--image", SESSION_IMAGE]);
       assertEquals(s.code, 0, s.stderr);
-      // start says where the pod will tell, masked
+      // start says once who sends the webhooks, and never the URL
       assertMatch(
         s.stderr,
-        /note: the session's pod tells http:\/\/127\.0\.0\.1:\d+\/\*\*\* when a run ends/,
+        /note: without a gateway, webhooks \(notify.webhook\) are sent when kodama on your machine sees a run end/,
       );
       assert(!s.stderr.includes(TOKEN) && !s.stdout.includes(TOKEN));
+      assert(!s.stderr.includes("127.0.0.1:"), "the webhook's address is not printed");
       const key = (await Deno.readTextFile(join(w.home, "notify.key"))).trim();
       assertMatch(key, /^[0-9a-f]{64}$/);
+      // the pod and every Secret it takes hold neither the URL nor the key, under any name
+      const podJson = JSON.parse((await w.kc(["get", "pod", `kodama-${NAME}`, "-o", "json"])).stdout);
+      const secrets = new Set<string>([`kodama-env-${NAME}`]);
+      const specs = [...(podJson.spec.containers ?? []), ...(podJson.spec.initContainers ?? [])];
+      for (const c of specs) {
+        for (const f of c.envFrom ?? []) if (f.secretRef?.name) secrets.add(f.secretRef.name);
+        for (const e of c.env ?? []) {
+          if (e.valueFrom?.secretKeyRef?.name) secrets.add(e.valueFrom.secretKeyRef.name);
+        }
+      }
+      for (const v of podJson.spec.volumes ?? []) if (v.secret?.secretName) secrets.add(v.secret.secretName);
+      for (const name of secrets) {
+        const sec = await w.kc(["get", "secret", name, "-o", "json"]);
+        if (sec.code !== 0) continue;
+        const data = JSON.parse(sec.stdout).data ?? {};
+        const text = Object.entries(data).map(([k, v]) =>
+          `${k}=${new TextDecoder().decode(Uint8Array.fromBase64(v as string))}`
+        ).join("\n");
+        for (const bad of [key, TOKEN, `127.0.0.1:${server.addr.port}`]) {
+          assert(!text.includes(bad), `Secret ${name} holds the webhook's URL or the user's key`);
+        }
+        assert(!/KODAMA_NOTIFY_(URL|SECRET|KEY)=/.test(text), `Secret ${name} holds a webhook variable`);
+      }
+      assert(secrets.has(`kodama-env-${NAME}`));
+      const podText = JSON.stringify(podJson.spec);
+      for (const bad of [key, TOKEN, `127.0.0.1:${server.addr.port}`]) {
+        assert(!podText.includes(bad), "the pod's spec holds the webhook's URL or the user's key");
+      }
       const r = await w.k(["agent", "run", NAME, "--prompt", "do it"]);
       assertEquals(r.code, 0, r.stderr);
       const run = r.stdout.trim();
-      // every kodama command has exited: what follows is the pod's alone
       const get = await w.k(["session", "get", NAME, "-o", "yaml"]);
       const pod = await w.kc(["get", "pod", `kodama-${NAME}`, "-o", "yaml"]);
       const state = await Deno.readTextFile(join(w.home, "sessions", `${NAME}.yaml`)).catch(() => "");
@@ -99,10 +129,11 @@ withSessionWorld(
         'touch "$KODAMA_WORKSPACE/release"',
       ]);
       assertEquals(rel.code, 0, rel.stderr);
-      const g = await Promise.race([
-        first,
-        new Promise<never>((_, rej) => setTimeout(() => rej(new Error("no webhook within 60 s")), 60_000)),
-      ]);
+      // kodama on this machine sees the run end, and sends it before it exits
+      const waited = await w.k(["agent", "wait", NAME, "--timeout", "60s"]);
+      assertEquals(waited.code, 0, waited.stderr);
+      assertEquals(paths.length, 1, "the run's end was sent once");
+      const g = await first;
       assertEquals(g.sig, await signed(key, g.ts, g.body));
       assert(Math.abs(Number(g.ts) - Date.now() / 1000) < 120);
       assertEquals(paths, [`?token=${TOKEN}`]);
@@ -112,8 +143,11 @@ withSessionWorld(
         // a session without a repository: no git facts
         { event: "done", session: NAME, run, outcome: "succeeded", filesChanged: null },
       );
-      assertEquals([b.commits, b.text], [0, `kodama: ${NAME} run ${run} succeeded (0 commits)`]);
-      // the agent ran without the webhook's variables
+      assertEquals(b.namespace, "dev");
+      // seen again: not sent twice
+      assertEquals((await w.k(["agent", "logs", NAME, run, "-f"])).code, 0);
+      assertEquals(paths.length, 1);
+      // the agent ran without any webhook variable
       const logs = await w.k(["agent", "logs", NAME, run]);
       assertMatch(logs.stdout, /notify-vars: 0/);
 
@@ -130,8 +164,7 @@ withSessionWorld(
         "-c",
         `ls "$HOME/.kodama/runs/${quiet.stdout.trim()}"`,
       ]);
-      const files = left.stdout.split("\n");
-      assert(files.includes("no-notify") && !files.includes("notify"), left.stdout);
+      assert(!left.stdout.split("\n").includes("notify"), left.stdout);
       assertEquals(paths.length, 1, "the --no-notify run sent nothing");
     } finally {
       await server.shutdown();

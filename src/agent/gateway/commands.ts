@@ -11,7 +11,7 @@ import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { LABEL_SESSION } from "../../session/spec/names.ts";
 import { renderTable } from "../../ui/table.ts";
 import { newSigningKey } from "../gatewaytoken.ts";
-import { BASE_URL_VARS, buildGatewayConfig, KEY_VARS, keyRows } from "./config.ts";
+import { BASE_URL_VARS, buildGatewayConfig, type GatewayConfig, KEY_VARS, keyRows } from "./config.ts";
 import {
   CHATGPT_URL_VAR,
   type ChatgptLogin,
@@ -67,6 +67,12 @@ export async function localGatewayVars(
   return out;
 }
 
+/** The user's webhook for the gateway to relay to: notify.webhook, notify.on and this user's key. */
+export async function gatewayNotify(n: Config["notify"]): Promise<GatewayConfig["notify"]> {
+  const { notifyKey } = await import("../notifykey.ts");
+  return n.webhook ? { url: n.webhook, key: await notifyKey(), on: [...n.on] } : undefined;
+}
+
 /** The user's own Codex ChatGPT login ($CODEX_HOME/auth.json, else ~/.codex/auth.json), if any. */
 export async function localChatgptLogin(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
@@ -93,6 +99,8 @@ export interface EnsureOptions {
   prices?: Record<string, Record<string, number>>;
   /** Codex's ChatGPT login (the user's auth.json); without one the Secret's is kept */
   chatgpt?: ChatgptLogin;
+  /** the user's webhook the gateway relays its sessions' events to (GatewayConfig.notify) */
+  notify?: GatewayConfig["notify"];
   noWait?: boolean;
   timeoutMs: number;
 }
@@ -122,6 +130,7 @@ export async function gatewayEnsure(
     chatgpt,
     o.prices,
   );
+  if (o.notify) config.notify = o.notify;
   await applyObject(kube, "secrets", ns, buildGatewaySecret(ns, JSON.stringify(config, null, 2)) as never);
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);

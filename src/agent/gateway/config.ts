@@ -32,6 +32,11 @@ export interface GatewayConfig {
   };
   prices?: Record<string, Record<string, number>>;
   revoked: RevokedEntry[];
+  /**
+   * the user's webhook (notify.webhook, the key of ~/.kodama/notify.key, notify.on), which the gateway
+   * relays its sessions' events to (pod/gateway.js, `POST /_kodama/notify`); only this Secret holds it
+   */
+  notify?: { url: string; key: string; on: string[] };
 }
 
 export type { RevokedEntry } from "../../session/spec/gateway.ts";

@@ -39,6 +39,25 @@ async function namespaceGateway(kube: Kube, ns: string) {
 
 const finiteOr0 = (n: number | undefined) => n !== undefined && Number.isFinite(n) ? n : 0;
 
+/**
+ * The variables of a session whose webhooks the gateway relays: the session's own key (derived from the
+ * user's: notifykey.ts), the events, where to send them and the token that says which session sends.
+ */
+async function relayEnv(
+  spec: SessionPlan["spec"],
+  n: { gen: string; on: string[] },
+  url: string,
+  token: string,
+): Promise<Record<string, string>> {
+  const { notifyKey, sessionNotifyKey } = await import("../notifykey.ts");
+  return {
+    KODAMA_NOTIFY_KEY: await sessionNotifyKey(await notifyKey(), spec.namespace, spec.name, n.gen),
+    KODAMA_NOTIFY_ON: n.on.join(","),
+    KODAMA_NOTIFY_RELAY: `${url}/_kodama/notify`,
+    KODAMA_NOTIFY_TOKEN: token,
+  };
+}
+
 /** The start step: the plan through the gateway when the namespace has one. */
 export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: string[]) {
   return async (plan: SessionPlan): Promise<void> => {
@@ -68,7 +87,9 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
     });
     // loaded only here: its HMAC is node:crypto's, and Deno's Node layer costs every start ~60 ms of CPU
     const { mintToken } = await import("../gatewaytoken.ts");
-    const token = mintToken(g.config.signingKey, claims);
+    // the gateway relays the session's webhooks when it holds the user's (its token names the generation)
+    const relay = spec.notify && g.config.notify?.url ? spec.notify : undefined;
+    const token = mintToken(g.config.signingKey, relay ? { ...claims, n: relay.gen } : claims);
     const env = gatewayEnv(plan.data.env, {
       url: g.url,
       token,
@@ -76,6 +97,7 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
       gitTokenEnv: cfg.git.tokenEnv,
       ...(login ? { chatgpt: { meta: loginMeta(login), now: new Date() } } : {}),
     });
+    if (relay) Object.assign(env, await relayEnv(spec, relay, g.url, token));
     plan.data = { ...plan.data, env };
     // the clone's credentials Secret never holds the real token either
     if (plan.data.git?.credentials) plan.data.git = { ...plan.data.git, credentials: "" };
@@ -83,10 +105,16 @@ export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: str
       ...spec,
       envVars: Object.keys(env).sort(),
       gateway: { service: GATEWAY_NAME, url: g.url, tokenSuffix: tokenSuffix(token) },
+      ...(relay ? { notify: { ...relay, relay: "gateway" as const } } : {}),
     };
     plan.objects = buildSession(plan.spec, plan.data);
     err.write(
       `note: ${spec.name} goes through the gateway ${GATEWAY_NAME} (${g.url}): its env Secret holds a token, not the keys (--no-gateway: as without one)\n`,
     );
+    if (relay) {
+      err.write(
+        `note: the gateway sends ${spec.name}'s webhooks (notify.webhook) when a run ends, laptop closed or not; the pod holds a key of its own session, never the URL or your key\n`,
+      );
+    }
   };
 }

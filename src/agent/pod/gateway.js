@@ -8,6 +8,7 @@
 //   /git/<host>/…     git over HTTPS with the gateway's git key for that host
 //   CONNECT h:p       an HTTP(S) proxy by host name, only to the hosts the session's token allows
 //   /_kodama/usage    metered totals; /healthz readiness
+//   /_kodama/notify   a session's run-end event, checked and relayed to the user's webhook
 //
 // Per credential it governs rate limits (waits instead of sending into a 429, retries 429/529/503 before a
 // byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
@@ -1324,6 +1325,136 @@ function proxyHttp(req, res) {
   relay(req, up, res, stats, done);
 }
 
+// ---- webhooks ------------------------------------------------------------------------------------------------
+//
+// POST /_kodama/notify: a run's end from a session pod (pod/notify.js), relayed to the user's webhook. The pod
+// holds neither the webhook's URL nor the user's key (config.json's `notify`, this Secret only): it signs
+// `TIMESTAMP.BODY` with its session's own key, HMAC-SHA256(userKey, "kodama-notify/v1\0" + NAMESPACE + "\0" +
+// SESSION + "\0" + GENERATION), and sends its token, which names the session, its namespace and generation
+// (`ns`, `n`). Relayed only when the token is valid and unrevoked, the body's session is the token's, the timestamp is within 5 minutes and the signature is the one the key derived here makes; then
+// the body goes on (its `namespace` the token's) signed with the user's key, as receivers check it
+// (docs/agents.md).
+
+const NOTIFY = { bodyBytes: 64 * 1024, skewS: 300, attemptMs: 10_000 };
+const NOTIFY_EVENTS = ["done", "failed", "needs-input"];
+let notifyCache = { text: null, n: undefined };
+
+/** The user's webhook from config.json (`notify: {url, key, on}`), or undefined. */
+function notifyConfig() {
+  if (notifyCache.text === cfgText) return notifyCache.n;
+  let n;
+  try {
+    n = JSON.parse(cfgText).notify;
+  } catch {
+    n = undefined;
+  }
+  const ok = isObj(n) && typeof n.url === "string" && /^https?:\/\//.test(n.url) &&
+    typeof n.key === "string" && n.key.length > 0;
+  const on = ok && Array.isArray(n.on) ? n.on.filter((e) => typeof e === "string") : [];
+  notifyCache = { text: cfgText, n: ok ? { url: n.url, key: n.key, on } : undefined };
+  return notifyCache.n;
+}
+
+const hmacHex = (key, data) => crypto.createHmac("sha256", key).update(data).digest("hex");
+
+/** A verified token's payload as signed (its namespace and webhook generation), or {}. */
+function tokenPayload(token) {
+  try {
+    const p = JSON.parse(Buffer.from(String(token).split(".")[1], "base64url").toString("utf8"));
+    return isObj(p) ? p : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The relay's decision on one event: { status, text } to refuse, or { body, s } to send on. */
+function checkEvent(n, h, token, raw, nowS) {
+  const c = verify(token);
+  if (!c) return { status: 401, text: "invalid session token" };
+  const p = tokenPayload(token);
+  if (typeof p.n !== "string" || !p.n || typeof p.ns !== "string") {
+    return { status: 403, text: "this session has no webhook" };
+  }
+  const ts = String(h["x-kodama-timestamp"] || "");
+  if (!/^\d{1,12}$/.test(ts) || Math.abs(nowS - Number(ts)) > NOTIFY.skewS) {
+    return { status: 401, text: "stale or missing timestamp" };
+  }
+  const key = hmacHex(n.key, `kodama-notify/v1\0${p.ns}\0${c.s}\0${p.n}`);
+  const want = Buffer.from(`sha256=${hmacHex(key, `${ts}.${raw}`)}`);
+  const got = Buffer.from(String(h["x-kodama-signature"] || ""));
+  if (got.length !== want.length || !crypto.timingSafeEqual(got, want)) {
+    return { status: 401, text: "bad signature" };
+  }
+  let b;
+  try {
+    b = JSON.parse(raw);
+  } catch {
+    return { status: 400, text: "the body is not JSON" };
+  }
+  if (!isObj(b) || b.session !== c.s) return { status: 403, text: "the event is not this session's" };
+  if (!NOTIFY_EVENTS.includes(b.event)) return { status: 400, text: "unknown event" };
+  // the receiver is told the session's namespace as the token says it, whatever the pod wrote
+  return { body: JSON.stringify({ ...b, namespace: p.ns }), s: c.s, event: b.event };
+}
+
+/** POST the body to the user's webhook, signed with the user's key; resolves { status } or { error }. */
+function sendWebhook(n, body) {
+  const ts = String(Math.floor(Date.now() / 1000));
+  const u = new URL(n.url);
+  const lib = u.protocol === "https:" ? https : http;
+  return new Promise((resolve) => {
+    const req = lib.request(u, {
+      method: "POST",
+      timeout: NOTIFY.attemptMs,
+      headers: {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+        "user-agent": "kodama-notify",
+        "x-kodama-timestamp": ts,
+        "x-kodama-signature": `sha256=${hmacHex(n.key, `${ts}.${body}`)}`,
+      },
+    }, (r) => {
+      r.resume();
+      r.on("end", () => resolve({ status: r.statusCode }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => resolve({ error: e.code || "error" }));
+    req.end(body);
+  });
+}
+
+function notifyRoute(req, res) {
+  const n = notifyConfig();
+  if (!n) return plain(res, 404, "kodama-gateway: no webhook to relay to (kodama gateway ensure)\n");
+  const h = req.headers;
+  const token = bearer(h.authorization) || h["x-kodama-gateway-token"];
+  const chunks = [];
+  let size = 0;
+  req.on("data", (d) => {
+    size += d.length;
+    if (size > NOTIFY.bodyBytes) {
+      plain(res, 413, "kodama-gateway: event too large\n");
+      req.destroy();
+    } else chunks.push(d);
+  });
+  req.on("end", async () => {
+    if (size > NOTIFY.bodyBytes) return;
+    const d = checkEvent(n, h, token, Buffer.concat(chunks).toString("utf8"), Date.now() / 1000);
+    if (!d.body) {
+      log("notify", { status: d.status, refused: d.text });
+      return plain(res, d.status, `kodama-gateway: ${d.text}\n`);
+    }
+    if (n.on.length && !n.on.includes(d.event)) {
+      log("notify", { s: d.s, status: 202, skipped: d.event });
+      return plain(res, 202, `kodama-gateway: ${d.event} is not in notify.on\n`);
+    }
+    const r = await sendWebhook(n, d.body);
+    log("notify", { s: d.s, status: r.status, error: r.error });
+    if (r.error) return plain(res, 502, `kodama-gateway: webhook unreachable: ${r.error}\n`);
+    plain(res, r.status < 300 ? 200 : 502, `kodama-gateway: webhook answered ${r.status}\n`);
+  });
+}
+
 // ---- the server ------------------------------------------------------------------------------------------
 
 function route(req, res) {
@@ -1339,6 +1470,7 @@ function route(req, res) {
   const path = url.pathname;
   if (path === "/healthz") return plain(res, 200, "ok");
   if (path === "/_kodama/usage" && req.method === "GET") return usageRoute(req, res);
+  if (path === "/_kodama/notify" && req.method === "POST") return notifyRoute(req, res);
   if (path === "/p/chatgpt-auth/oauth/token" && req.method === "POST") return chatgptAuthRoute(req, res);
   let m = /^\/p\/chatgpt(\/.*)?$/.exec(path);
   if (m) return chatgptRoute(req, res, m[1] || "/", url);

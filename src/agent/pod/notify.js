@@ -1,15 +1,18 @@
-// kodama: the webhook of an ended agent run, sent from the pod so it works with the laptop closed.
-// Run by runner.sh once the run's `exit` file is written: `node -e NOTIFY RUNDIR`, where NOTIFY is
-// outcome.js (its `export`s dropped: classify, factsOf, needsInput, outcomeText) and then this file
-// (agent.ts's NOTIFY_JS). Environment: KODAMA_NOTIFY_URL (http or https), KODAMA_NOTIFY_SECRET (the HMAC
-// key), KODAMA_NOTIFY_ON (events to send, comma-separated; empty: all), KODAMA_SESSION, KODAMA_GROUP.
-// Neither the URL nor the secret is ever printed: stdout gets one line (`sent 200`, `skipped: done is not
-// in notify.on`, `failed: timeout`), which runner.sh keeps in RUNDIR/notify.
+// kodama: the webhook of an ended agent run, sent from the pod to the namespace's gateway, which relays it
+// to the user's webhook (laptop closed or not). Run by runner.sh once the run's `exit` file is written:
+// `node -e NOTIFY RUNDIR`, where NOTIFY is outcome.js (its `export`s dropped: classify, factsOf, needsInput,
+// outcomeText) and then this file (agent.ts's NOTIFY_JS). Environment: KODAMA_NOTIFY_RELAY (the gateway's
+// /_kodama/notify), KODAMA_NOTIFY_KEY (this session's own key: it signs for this session only, and only
+// the relay trusts it), KODAMA_NOTIFY_TOKEN (the session's gateway token: which session sends),
+// KODAMA_NOTIFY_ON (events to send, comma-separated; empty: all), KODAMA_SESSION, KODAMA_GROUP. The pod
+// never holds the webhook's URL or the user's key (docs/security.md, "Notifications"). Nothing of them is
+// printed: stdout gets one line (`sent 200`, `skipped: done is not in notify.on`, `failed: timeout`),
+// which runner.sh keeps in RUNDIR/notify.
 //
 // POSTs {event, session, group, run, outcome, reason, filesChanged, commits, text} with the headers
 // X-Kodama-Timestamp (Unix seconds) and X-Kodama-Signature: sha256=HEX, the HMAC-SHA256 of
-// `TIMESTAMP.BODY` under the secret. Best effort: at most two attempts (the second only after a network
-// error or a 5xx, 3 s later), 10 s each; never more.
+// `TIMESTAMP.BODY` under the session's key. Best effort: at most two attempts (the second only after a
+// network error or a 5xx, 3 s later), 10 s each; never more.
 /* global classify, factsOf, needsInput, outcomeText */
 "use strict";
 const fs = require("node:fs");
@@ -107,7 +110,7 @@ function eventOf(run, env) {
   };
 }
 
-function post(url, body, secret) {
+function post(url, body, secret, token) {
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = crypto.createHmac("sha256", secret).update(`${ts}.${body}`).digest("hex");
   const u = new URL(url);
@@ -122,6 +125,7 @@ function post(url, body, secret) {
         "user-agent": "kodama-notify",
         "x-kodama-timestamp": ts,
         "x-kodama-signature": `sha256=${sig}`,
+        authorization: `Bearer ${token}`,
       },
     }, (res) => {
       res.resume();
@@ -136,17 +140,17 @@ function post(url, body, secret) {
 async function main() {
   const run = process.argv[1];
   const env = process.env;
-  const url = env.KODAMA_NOTIFY_URL, secret = env.KODAMA_NOTIFY_SECRET;
-  if (!url || !/^https?:\/\//.test(url) || !secret) return "skipped: no webhook";
+  const url = env.KODAMA_NOTIFY_RELAY, secret = env.KODAMA_NOTIFY_KEY, token = env.KODAMA_NOTIFY_TOKEN;
+  if (!url || !/^https?:\/\//.test(url) || !secret || !token) return "skipped: no relay";
   const e = eventOf(run, env);
   if (!e) return "skipped: the run was stopped";
   const on = (env.KODAMA_NOTIFY_ON || "").split(",").filter(Boolean);
   if (on.length && !on.includes(e.event)) return `skipped: ${e.event} is not in notify.on`;
   const body = JSON.stringify(e.body);
-  let r = await post(url, body, secret);
+  let r = await post(url, body, secret, token);
   if (r.error || r.status >= 500) {
     await new Promise((res) => setTimeout(res, 3000));
-    r = await post(url, body, secret);
+    r = await post(url, body, secret, token);
   }
   return r.error
     ? `failed: ${oneLine(r.error, 80)}`

@@ -4,12 +4,16 @@
 # closed laptop). RUNNER is watch.sh's functions and then this file (agent.ts). A preset's run (KODAMA_RESUME
 # set) in an image with Node goes through RUNNER_JS (runner.js: waits out a transient end and continues the
 # conversation, budgets, the byte watchdog); any other run (a custom command, a busybox image) is run once,
-# watched by run_watched. Then the check, and the exit code, written last; then the webhook (notify.js, where
-# the session has one and the image has Node), its one-line result in RUNDIR/notify.
+# watched by run_watched. Then the check, and the exit code, written last; then the webhook to the gateway's
+# relay (notify.js, where the gateway relays the session's and the image has Node), its one-line result in
+# RUNDIR/notify.
 run="$1"; js="$2"; notify="$3"; shift 3
-# the webhook's URL and key (the env Secret) are the runner's, never the agent's
-n_url="${KODAMA_NOTIFY_URL:-}"; n_key="${KODAMA_NOTIFY_SECRET:-}"; n_on="${KODAMA_NOTIFY_ON:-}"
-unset KODAMA_NOTIFY_URL KODAMA_NOTIFY_SECRET KODAMA_NOTIFY_ON
+# the webhook's relay, this session's key and token (the env Secret) go to notify.js, not into the agent's
+# environment: tidiness, not a secret kept (whatever is in the pod is the agent's; the relay holds the
+# webhook's URL and the user's key, docs/security.md)
+n_relay="${KODAMA_NOTIFY_RELAY:-}"; n_key="${KODAMA_NOTIFY_KEY:-}"; n_tok="${KODAMA_NOTIFY_TOKEN:-}"
+n_on="${KODAMA_NOTIFY_ON:-}"
+unset KODAMA_NOTIFY_RELAY KODAMA_NOTIFY_KEY KODAMA_NOTIFY_TOKEN KODAMA_NOTIFY_ON
 echo $$ > "$run/pid"
 cd "${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true
 export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"
@@ -29,11 +33,13 @@ date -u +%Y-%m-%dT%H:%M:%SZ > "$run/ended"
 if [ -s "$run/check" ]; then sh "$run/check" > "$run/check.log" 2>&1 < /dev/null; echo $? > "$run/check-exit"; fi
 # whole or not at all: a status read never sees the file created but still empty
 echo "$code" > "$run/exit.tmp" && mv -f "$run/exit.tmp" "$run/exit"
-# told from the pod (bounded: notify.js makes at most two 10 s attempts); an image without Node says so
-if [ -n "$n_url" ] && [ -n "$n_key" ] && [ ! -f "$run/no-notify" ]; then
+# told from the pod through the gateway's relay (bounded: notify.js makes at most two 10 s attempts); an
+# image without Node says so. Without a gateway the pod tells nothing: kodama on the laptop sends it when
+# it sees the run end (agent wait, agent logs -f, compare --wait).
+if [ -n "$n_relay" ] && [ -n "$n_key" ] && [ ! -f "$run/no-notify" ]; then
   if command -v node >/dev/null 2>&1; then
-    KODAMA_NOTIFY_URL="$n_url" KODAMA_NOTIFY_SECRET="$n_key" KODAMA_NOTIFY_ON="$n_on" \
-      node -e "$notify" "$run" > "$run/notify" 2>/dev/null < /dev/null
+    KODAMA_NOTIFY_RELAY="$n_relay" KODAMA_NOTIFY_KEY="$n_key" KODAMA_NOTIFY_TOKEN="$n_tok" \
+      KODAMA_NOTIFY_ON="$n_on" node -e "$notify" "$run" > "$run/notify" 2>/dev/null < /dev/null
   else
     echo "skipped: the image has no node" > "$run/notify"
   fi

@@ -58,6 +58,7 @@ import {
   namesOf,
   resolveSpec,
   type SessionAgent,
+  type SessionNotify,
   type SessionSpec,
   type StartFlags,
 } from "../spec/spec.ts";
@@ -93,8 +94,8 @@ export interface StartOptions extends StartFlags {
    * the user's config decides them). Without it: agent.authEnv.
    */
   agentFor?: (template?: TemplateAgent, kept?: SessionAgent) => { agent: SessionAgent; forwardEnv: string[] };
-  /** variables kodama itself puts into the env Secret (the webhook's: agent/notifykey.ts), never printed */
-  extraEnv?: () => Promise<Record<string, string>>;
+  /** the session's webhook (agent/notifykey.ts): recorded in its spec; no URL or key goes into the pod */
+  notifyOf?: () => Promise<SessionNotify | undefined>;
   /**
    * a forwarded variable this environment does not set, from a store of the user's own (the agent's
    * `agent keys`): read after the env files and the environment
@@ -304,7 +305,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
       }
     }
   }
-  Object.assign(env.vars, await o.extraEnv?.() ?? {});
+  const notify = await o.notifyOf?.();
   // a bundle named in an env file a door let through must pass the door too; one from this environment is the
   // person's own
   const viaDoor = io.door && !fromHere.includes("NODE_EXTRA_CA_CERTS") ? { door: io.door, cwd } : undefined;
@@ -335,6 +336,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     ...(git ? { git: git.spec } : {}),
     ...(chosen ? { agent: chosen.agent } : {}),
     ...(caCerts !== undefined ? { caCerts: true } : {}),
+    ...(notify ? { notify } : {}),
   };
   const data = {
     env: env.vars,

@@ -30,6 +30,8 @@ export interface GatewayClaims {
   iat: number;
   /** expires at, unix seconds: the gateway refuses the token from then on (a token without one: iat + 7 days) */
   exp: number;
+  /** the session's webhook generation, when the gateway relays its webhooks (notifykey.ts) */
+  n?: string;
 }
 
 const PREFIX = "kgw1";

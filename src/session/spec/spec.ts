@@ -90,6 +90,17 @@ export function agentSettingsWords(s: AgentSettings | undefined): string[] {
   ];
 }
 
+/**
+ * A session's webhook (src/agent/notifykey.ts): its generation (which its key, if it has one, is derived
+ * from), who sends its events on (the namespace's gateway, or kodama on the laptop when it sees a run
+ * end) and the events sent (notify.on). Plain values: the URL and every key stay off the pod.
+ */
+export interface SessionNotify {
+  gen: string;
+  relay: "gateway" | "laptop";
+  on: string[];
+}
+
 export interface SessionSpec {
   /** format version of this record */
   v: 1;
@@ -120,6 +131,8 @@ export interface SessionSpec {
    * token instead of the real keys, and its egress policy allows only the gateway and DNS
    */
   gateway?: SessionGateway;
+  /** the webhook of its runs' ends (notify.webhook at start): who relays it, never the URL or a key */
+  notify?: SessionNotify;
   /** names (never values) of the variables in the env Secret */
   envVars: string[];
   /** keys of the editor ConfigMap the repository set (file names from editor.configDir) */

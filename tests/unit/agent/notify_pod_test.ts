@@ -1,8 +1,9 @@
 /**
  * The pod's webhook program (src/agent/pod/notify.js, after outcome.js: agent.ts's NOTIFY_JS), run by the
- * real Node against a local receiver: the body a run's end makes, the HMAC signature over `TIMESTAMP.BODY`
- * checked as docs/agents.md tells a receiver to, notify.on's events, a stopped run said nothing of, one
- * retry after a 5xx and no more.
+ * real Node against a local stand-in for the gateway's relay: the body a run's end makes, the HMAC
+ * signature over `TIMESTAMP.BODY` under the session's own key (what the relay checks), the session's token
+ * sent with it, notify.on's events, a stopped run said nothing of, one retry after a 5xx and no more.
+ * (The real relay: tests/agents/gateway_notify_test.ts.)
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { NOTIFY_JS } from "../../../src/agent/agent.ts";
@@ -22,6 +23,7 @@ interface Got {
   body: string;
   ts: string | null;
   sig: string | null;
+  auth: string | null;
 }
 
 /** A receiver answering `statuses` in turn (then 200), and what it got. */
@@ -32,6 +34,7 @@ function receiver(statuses: number[] = []) {
       body: await req.text(),
       ts: req.headers.get("x-kodama-timestamp"),
       sig: req.headers.get("x-kodama-signature"),
+      auth: req.headers.get("authorization"),
     });
     return new Response("ok", { status: statuses.shift() ?? 200 });
   });
@@ -50,8 +53,9 @@ async function notify(run: string, url: string, on = "") {
   const out = await new Deno.Command("node", {
     args: ["-e", NOTIFY_JS, run],
     env: {
-      KODAMA_NOTIFY_URL: url,
-      KODAMA_NOTIFY_SECRET: KEY,
+      KODAMA_NOTIFY_RELAY: url,
+      KODAMA_NOTIFY_KEY: KEY,
+      KODAMA_NOTIFY_TOKEN: "kgw1.session-token",
       KODAMA_NOTIFY_ON: on,
       KODAMA_SESSION: "my-work",
       KODAMA_GROUP: "",
@@ -62,7 +66,7 @@ async function notify(run: string, url: string, on = "") {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-/** What a receiver does (docs/agents.md): HMAC-SHA256 of `TIMESTAMP.BODY` under the key, compared. */
+/** What the relay does (as a receiver does, docs/agents.md): HMAC-SHA256 of `TIMESTAMP.BODY`, compared. */
 async function verify(g: Got): Promise<boolean> {
   const k = await crypto.subtle.importKey(
     "raw",
@@ -85,6 +89,7 @@ Deno.test("notify.js: a run whose last words ask is needs-input, signed over tim
     assertEquals(r.got.length, 1);
     const g = r.got[0];
     assert(await verify(g), "the signature checks out");
+    assertEquals(g.auth, "Bearer kgw1.session-token");
     assert(Math.abs(Number(g.ts) - Date.now() / 1000) < 60);
     // another body under the same signature does not
     assert(!(await verify({ ...g, body: g.body.replace("my-work", "other") })));
@@ -138,6 +143,28 @@ Deno.test("notify.js: one retry after a 5xx, then it gives up (no storm)", async
     assertEquals(await notify(run, r.url), "failed: HTTP 503");
     assertEquals(r.got.length, 2);
     assertEquals(JSON.parse(r.got[1].body).event, "done");
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("notify.js: without a relay, its key or its token it sends nothing", async () => {
+  const r = receiver();
+  try {
+    const run = await runDir({ log: "agent: done\n", exit: "0\n", "stop-seen": "0\n" });
+    for (const drop of ["KODAMA_NOTIFY_RELAY", "KODAMA_NOTIFY_KEY", "KODAMA_NOTIFY_TOKEN"]) {
+      const env: Record<string, string> = {
+        KODAMA_NOTIFY_RELAY: r.url,
+        KODAMA_NOTIFY_KEY: KEY,
+        KODAMA_NOTIFY_TOKEN: "t",
+        KODAMA_SESSION: "my-work",
+      };
+      delete env[drop];
+      const out = await new Deno.Command("node", { args: ["-e", NOTIFY_JS, run], env, clearEnv: true })
+        .output();
+      assertEquals(new TextDecoder().decode(out.stdout).trim(), "skipped: no relay", drop);
+    }
+    assertEquals(r.got.length, 0);
   } finally {
     await r.close();
   }
