@@ -76,6 +76,8 @@ export async function updateRef(
     await writeRef(d, ref, now, old, msg);
     return { ok: true, err: "" };
   } catch (e) {
+    // a write refused (a link planted in .git): said as it is, not as a ref that moved meanwhile
+    if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) throw e;
     return { ok: false, err: (e as Error).message };
   }
 }
