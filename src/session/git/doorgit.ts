@@ -478,6 +478,8 @@ export async function withIndexLock<R>(d: DoorGit, fn: () => Promise<R>): Promis
   try {
     if (await isFile(idx)) await Deno.copyFile(idx, mine);
     else await Deno.remove(mine).catch(() => {});
+    // the objects made so far go in before the work tree moves: a refusal then changes nothing
+    await flushObjects(d);
     const r = await fn();
     await flushObjects(d);
     await lock.write(await Deno.readFile(mine));

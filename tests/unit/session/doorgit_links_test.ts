@@ -10,7 +10,13 @@
 import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
 import { join } from "node:path";
 import { git } from "../../_git.ts";
-import { openDoorGit, withDoorGit, withIndexLock, writeRef } from "../../../src/session/git/doorgit.ts";
+import {
+  doorGit,
+  openDoorGit,
+  withDoorGit,
+  withIndexLock,
+  writeRef,
+} from "../../../src/session/git/doorgit.ts";
 import { localGit } from "../../../src/session/git/gitrun.ts";
 import { moveBranch } from "../../../src/session/git/branchmove.ts";
 import { ExitCode, KodamaError } from "../../../src/base/errors.ts";
@@ -191,5 +197,31 @@ Deno.test("door git: objects/pack made a link out during a fetch: git's pack nev
     assertEquals(git(["rev-parse", "kodama/s"], w.repo), tip);
     assertEquals(git(["show", "kodama/s:f"], w.repo), "pod");
     git(["fsck", "--no-dangling"], w.repo);
+  });
+});
+
+Deno.test("door git: .git swapped for a link to a copy while the index is being changed: the copy's index untouched, exit 4", async () => {
+  await world(async (w) => {
+    const other = join(w.out, "git-copy");
+    const index = () => Deno.readFile(join(other, "index")).then((b) => b.join(","), () => "none");
+    let before = "";
+    await withDoorGit(w.repo, async () => {
+      await forbidden(
+        () =>
+          withIndexLock(doorGit()!, async () => {
+            // the seam: index.lock is held, the scratch's copy taken; now .git becomes a link to a copy
+            await Deno.rename(w.dotgit, join(w.out, "git-moved"));
+            await new Deno.Command("cp", { args: ["-R", join(w.out, "git-moved"), other] }).output();
+            await Deno.symlink(other, w.dotgit);
+            before = await index();
+            await Deno.writeTextFile(join(w.repo, "new.txt"), "x\n");
+            const added = await localGit(["add", "new.txt"], w.repo);
+            assert(added.ok, added.err);
+          }),
+        w.dotgit,
+      );
+    });
+    assertEquals(await index(), before);
+    assertEquals(git(["--git-dir", other, "ls-files"], w.out).includes("new.txt"), false);
   });
 });
