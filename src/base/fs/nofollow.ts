@@ -201,11 +201,11 @@ export async function createNew(pin: Pinned, rel: string, mode = 0o644): Promise
       close();
     },
     async renameTo(name) {
-      close();
       names(name);
       if (name.includes("/")) throw new Error(`renameTo takes a name in the same directory: ${name}`);
       const to = join(dir, name);
-      await verify();
+      await verify(); // still open: a lock found elsewhere is emptied through its descriptor
+      close();
       const prev = await lstatOr(to);
       if (prev?.isDirectory) {
         await gone();
