@@ -82,6 +82,21 @@ export function forbidden(
   return undefined;
 }
 
+/**
+ * How a refusal names a path (`p` as given, `abs` resolved, `real` where it leads), each spelling once: the
+ * path as given unless `what` names it already (`repository "/x"`, `repository "file:///x"`), then where it leads when no spelling
+ * so far says it (a link followed, a relative path). Pure.
+ */
+export function refusedName(what: string, p: string, abs: string, real: string): string {
+  const given = JSON.stringify(p);
+  const named = what.includes(given) || (isAbsolute(p) && what.includes(p));
+  const said = named ? what : `${what} ${given}`;
+  const leads = real !== abs || (said === what && !isAbsolute(p));
+  return leads && !said.includes(JSON.stringify(real)) && !said.includes(`(${real})`) && real !== p
+    ? `${said} (${real})`
+    : said;
+}
+
 export class Door {
   private constructor(
     readonly o: DoorOptions,
@@ -146,9 +161,9 @@ export class Door {
     const from = base ?? this.project?.shown ?? resolve(this.o.started);
     const abs = isAbsolute(p) ? resolve(p) : resolve(from, p);
     const to = await whereTo(abs);
-    const shown = to.real === abs ? JSON.stringify(p) : `${JSON.stringify(p)} (${to.real})`;
+    const shown = refusedName(what, p, abs, to.real);
     const refuse = (why: string, hint: string): never => {
-      throw new KodamaError(`${what} ${shown} ${why}`, ExitCode.FORBIDDEN, hint);
+      throw new KodamaError(`${shown} ${why}`, ExitCode.FORBIDDEN, hint);
     };
     if (to.dangling) refuse("is a symlink that points at nothing", "name an existing path");
     const why = forbidden([abs, to.real], this.guards);

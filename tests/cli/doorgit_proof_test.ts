@@ -4,8 +4,10 @@
  * includeIf, config.worktree) and in every hook, planted again while each call runs (tests/_hostile_git.ts);
  * an MCP client (the real SDK, `kodama mcp`) then starts a session from it (the bundle), fetches the pod's
  * commits, lands them with a merge and with a rebase, and lands a conflict — against the test server. Every
- * call does its work, the conflict changes nothing and names the path, a pod offering more than 100 branches
- * is refused before anything is written, and no marker program ran.
+ * call does its work, the conflict changes nothing and names the path, a link in `.git` (even one leading
+ * inside the project, which the door's start check lets through) has nothing written through it (issue 79,
+ * escape 3: exit 4 naming the path once), a pod offering more than 100 branches is refused before anything
+ * is written, and no marker program ran.
  *
  * The test's own git commands in the project swap a readable config in (git itself cannot read the hostile
  * one) and run no hooks; kodama's calls always meet the hostile files.
@@ -150,6 +152,57 @@ withSessionWorld(
           assertEquals(l.code, 0, l.stderr);
           assertEquals(await Deno.readTextFile(`${root}/f.txt`), "pod-f\n");
           assertEquals(git(["status", "--porcelain", "--untracked-files=no"]), "");
+        },
+      );
+
+      await t.step(
+        "a link in .git, even one the door lets through: session_fetch writes nothing through it (exit 4)",
+        async () => {
+          await pod(`echo pod-g > g.txt && git ${ID} add g.txt && git ${ID} commit -qm "pod: g"`);
+          const heads = join(root, ".git", "logs", "refs", "heads");
+          const moved = join(root, "elsewhere");
+          const files = async (d: string) => {
+            const out: string[] = [];
+            for await (const e of Deno.readDir(d)) {
+              const p = join(d, e.name);
+              out.push(
+                e.isDirectory
+                  ? `${e.name}/ ${(await files(p)).join(",")}`
+                  : `${e.name} ${Deno.readTextFileSync(p)}`,
+              );
+            }
+            return out.sort();
+          };
+          const tip = git(["rev-parse", `kodama/${NAME}`]);
+          const refusedOnce = async (path: string) => {
+            const r = await m.call("session_fetch", { name: NAME });
+            assert(r.isError, r.text);
+            assertMatch(r.text, /kodama does not write /);
+            assertEquals(r.text.split(path).length, 2, `names ${path} once: ${r.text}`);
+            assertEquals(git(["rev-parse", `kodama/${NAME}`]), tip);
+          };
+          // the reflogs' directory a link to another directory of the project
+          await Deno.mkdir(moved);
+          await Deno.rename(heads, join(moved, "heads"));
+          await Deno.symlink("../../../elsewhere/heads", heads);
+          const before = await files(moved);
+          await refusedOnce(`${heads}:`);
+          assertEquals(await files(moved), before, "no reflog line through the link");
+          await Deno.remove(heads);
+          await Deno.rename(join(moved, "heads"), heads);
+          // the branch's reflog itself a link to a file of the project
+          const log = join(heads, "kodama", NAME), notes = join(root, "notes.txt");
+          await Deno.writeTextFile(notes, "mine\n");
+          await Deno.rename(log, `${log}.kept`);
+          await Deno.symlink("../../../../../notes.txt", log);
+          await refusedOnce(`${log}:`);
+          assertEquals(await Deno.readTextFile(notes), "mine\n");
+          await Deno.remove(log);
+          await Deno.rename(`${log}.kept`, log);
+          await Deno.remove(notes);
+          await Deno.remove(moved, { recursive: true });
+          await ok("session_fetch", { name: NAME });
+          assertEquals(git(["rev-parse", `kodama/${NAME}`]), await pod("git rev-parse HEAD"));
         },
       );
 

@@ -12,6 +12,12 @@
  * refs, HEAD and index itself (src/session/git/gitrefs.ts: an allow-list of the formats it understands), and
  * writes them back with git's lock protocol (`<file>.lock` created exclusively, compare-and-swap, rename,
  * a reflog line when the repository keeps reflogs).
+ *
+ * git itself writes nothing into the repository's git directory: new objects go to the scratch's own object
+ * directory (the repository's borrowed, `GIT_ALTERNATE_OBJECT_DIRECTORIES`), and kodama moves them in before a
+ * ref or the index can name them. Every write kodama makes there — a lock, a rename, a reflog line, an
+ * object — is checked at the moment it is made, each directory on its way lstat'ed from the git directory
+ * pinned when the call started (src/base/fs/nofollow.ts): a link planted at any moment is refused (exit 4).
  */
 import type { AsyncLocalStorage } from "node:async_hooks";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
@@ -19,6 +25,14 @@ import { dirname, join, resolve } from "../../base/fs/fspath.ts";
 import { baseEnvNames, devNull, hostPlatform } from "../../base/platform.ts";
 import { readTextBounded } from "../../base/fs/boundedread.ts";
 import { type GitLocations, gitLocations } from "../../base/fs/gitpaths.ts";
+import {
+  appendTo,
+  createNew,
+  existsBelow,
+  type NewFile,
+  pinDir,
+  type Pinned,
+} from "../../base/fs/nofollow.ts";
 import {
   configValues,
   formatProblem,
@@ -40,6 +54,10 @@ export interface DoorGit {
   env: Record<string, string>;
   /** "Name <email>" for reflog lines */
   who: string;
+  /** the repository's git, common and object directories as they were when the call started: every write */
+  pins?: { git: Pinned; common: Pinned; objects: Pinned };
+  /** the scratch object directory git writes new objects into (moved into the repository: flushObjects) */
+  objects?: string;
 }
 
 /**
@@ -109,6 +127,10 @@ export async function readRef(repo: RepoFiles, ref: string): Promise<string> {
 }
 
 function refFile(repo: RepoFiles, ref: string): string {
+  return join(repo.commonDir, ...refParts(ref));
+}
+
+function refParts(ref: string): string[] {
   const parts = ref.split("/");
   if (
     parts[0] !== "refs" || parts.length < 2 ||
@@ -116,7 +138,7 @@ function refFile(repo: RepoFiles, ref: string): string {
   ) {
     throw new KodamaError(`not a ref kodama writes: ${JSON.stringify(ref)}`, ExitCode.FAILED);
   }
-  return join(repo.commonDir, ...parts);
+  return parts;
 }
 
 /** The user's identity, as plain values from their own global config (never the repository's). */
@@ -199,7 +221,13 @@ export async function openDoorGit(dir: string): Promise<DoorGit & { close: () =>
   const root = await Deno.makeTempDir({ prefix: "kodama-doorgit-" });
   try {
     const gitDir = join(root, "git"), none = devNull(hostPlatform()), home = join(root, "home");
-    for (const d of [join(gitDir, "refs"), join(home, ".config")]) {
+    const objects = join(root, "objects");
+    const pins = {
+      git: await pinDir(repo.gitDir),
+      common: await pinDir(repo.commonDir),
+      objects: await pinDir(repo.objects),
+    };
+    for (const d of [join(gitDir, "refs"), join(home, ".config"), join(objects, "pack")]) {
       await Deno.mkdir(d, { recursive: true, mode: 0o700 });
     }
     const me = await identity(root);
@@ -222,7 +250,8 @@ export async function openDoorGit(dir: string): Promise<DoorGit & { close: () =>
       XDG_CONFIG_HOME: join(home, ".config"),
       ...(plat.os === "windows" ? { USERPROFILE: home } : {}),
       GIT_DIR: gitDir,
-      GIT_OBJECT_DIRECTORY: repo.objects,
+      GIT_OBJECT_DIRECTORY: objects,
+      GIT_ALTERNATE_OBJECT_DIRECTORIES: altEntry(repo.objects, plat.os === "windows" ? ";" : ":"),
       GIT_CONFIG_NOSYSTEM: "1",
       GIT_CONFIG_GLOBAL: join(root, "global"),
       GIT_ATTR_NOSYSTEM: "1",
@@ -237,12 +266,21 @@ export async function openDoorGit(dir: string): Promise<DoorGit & { close: () =>
       gitDir,
       env,
       who: `${me.name} <${me.email}>`,
+      pins,
+      objects,
       close: () => Deno.remove(root, { recursive: true }).catch(() => {}),
     };
   } catch (e) {
     await Deno.remove(root, { recursive: true }).catch(() => {});
     throw e;
   }
+}
+
+/** One entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: C-quoted when it holds the separator or starts with a quote. */
+export function altEntry(dir: string, sep: string): string {
+  return dir.includes(sep) || dir.startsWith('"')
+    ? `"${dir.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`
+    : dir;
 }
 
 /** HEAD, every ref and the shallow list of the repository, into the scratch git directory (as data). */
@@ -311,29 +349,86 @@ function nowhere(): DoorGit & { close: () => Promise<void> } {
   return { repo, gitDir: none, env, who: "kodama <kodama@localhost>", close: () => Promise.resolve() };
 }
 
-/**
- * Write `ref` of the repository itself to `now`, by git's lock protocol: `<ref>.lock` created exclusively
- * (a running git holds it: refused), then compared with `old` ("" = must not exist; undefined = any), the
- * new value written and renamed into place, a reflog line appended when the repository keeps `logs/`.
- * The scratch's copy follows (git reads it there). Exit 1 when the ref changed meanwhile.
- */
-export async function writeRef(d: DoorGit, ref: string, now: string, old: string | undefined, msg: string) {
-  if (!OID.test(now)) throw new KodamaError(`not an object id: ${now}`, ExitCode.FAILED);
-  const file = refFile(d.repo, ref);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const lock = `${file}.lock`;
-  let f: Deno.FsFile;
+/** The pins of a door git that can write (openDoorGit's), else a bug. */
+function pinsOf(d: DoorGit) {
+  if (!d.pins || !d.objects) throw new KodamaError("door git has no repository to write to", ExitCode.FAILED);
+  return { ...d.pins, scratch: d.objects };
+}
+
+/** Create `rel`'s lock below `pin`: a held one (exit 1) says another git holds it. */
+async function lockIn(pin: Pinned, rel: string, what: string, hint: string): Promise<NewFile> {
   try {
-    f = await Deno.open(lock, { write: true, createNew: true, mode: 0o644 });
+    return await createNew(pin, `${rel}.lock`);
   } catch (e) {
+    if (e instanceof KodamaError) throw e;
     throw new KodamaError(
-      `cannot lock ${ref} (${
+      `cannot lock ${what} (${
         e instanceof Deno.errors.AlreadyExists ? "another git holds it" : (e as Error).message
       })`,
       ExitCode.FAILED,
-      "run it again once the other git command is done",
+      hint,
     );
   }
+}
+
+/**
+ * The objects git wrote into the scratch's object directory, into the repository's (loose objects, then
+ * each pack with its index last, as git does), each by nofollow's createNew and rename; what is there
+ * already is left. Called before a ref or the index can name them.
+ */
+export async function flushObjects(d: DoorGit): Promise<void> {
+  const p = pinsOf(d);
+  const list = async (dir: string) =>
+    (await Array.fromAsync(Deno.readDir(dir)).catch(() => [] as Deno.DirEntry[])).map((e) => e.name).sort();
+  const moves: string[] = [];
+  for (const sub of await list(p.scratch)) {
+    if (!/^[0-9a-f]{2}$/.test(sub)) continue;
+    for (const f of await list(join(p.scratch, sub))) {
+      if (/^[0-9a-f]{38,62}$/.test(f)) moves.push(`${sub}/${f}`);
+    }
+  }
+  const packs = (await list(join(p.scratch, "pack"))).filter((f) =>
+    /^pack-[0-9a-f]+\.(pack|rev|bitmap|mtimes|promisor|idx)$/.test(f)
+  );
+  const last = (f: string) => f.endsWith(".idx") ? 1 : 0;
+  moves.push(...packs.sort((a, b) => last(a) - last(b)).map((f) => `pack/${f}`));
+  for (const rel of moves) {
+    const from = join(p.scratch, ...rel.split("/"));
+    if (!(await existsBelow(p.objects, rel))) {
+      const name = rel.split("/").pop()!;
+      const nf = await createNew(p.objects, `${rel}.kodama-${crypto.randomUUID().slice(0, 8)}`, 0o444);
+      try {
+        const src = await Deno.open(from);
+        try {
+          const buf = new Uint8Array(1 << 20);
+          for (let n; (n = await src.read(buf)) !== null;) await nf.write(buf.subarray(0, n));
+        } finally {
+          src.close();
+        }
+        await nf.renameTo(name);
+      } catch (e) {
+        await nf.discard();
+        throw e;
+      }
+    }
+    await Deno.remove(from);
+  }
+}
+
+/**
+ * Write `ref` of the repository itself to `now`, by git's lock protocol: `<ref>.lock` created exclusively
+ * (a running git holds it: refused), then compared with `old` ("" = must not exist; undefined = any), the
+ * new value written and renamed into place, a reflog line appended when the repository keeps `logs/`. The
+ * objects git wrote go in first. Every one of these writes is checked as it is made (nofollow.ts): a link
+ * on the way is refused (exit 4). The scratch's copy follows (git reads it there). Exit 1 when the ref
+ * changed meanwhile.
+ */
+export async function writeRef(d: DoorGit, ref: string, now: string, old: string | undefined, msg: string) {
+  if (!OID.test(now)) throw new KodamaError(`not an object id: ${now}`, ExitCode.FAILED);
+  const rel = refParts(ref).join("/");
+  const p = pinsOf(d);
+  await flushObjects(d);
+  const lock = await lockIn(p.common, rel, ref, "run it again once the other git command is done");
   try {
     const cur = await readRef(d.repo, ref);
     if (old !== undefined && cur !== old) {
@@ -342,19 +437,17 @@ export async function writeRef(d: DoorGit, ref: string, now: string, old: string
         ExitCode.FAILED,
       );
     }
-    await f.write(new TextEncoder().encode(`${now}\n`));
-    f.close();
-    if (await isDir(join(d.repo.commonDir, "logs"))) {
-      const log = join(d.repo.commonDir, "logs", ...ref.split("/"));
-      await Deno.mkdir(dirname(log), { recursive: true });
-      await Deno.writeTextFile(log, reflogLine(cur, now, d.who, new Date(), msg), { append: true });
+    await lock.write(new TextEncoder().encode(`${now}\n`));
+    if (await existsBelow(p.common, "logs")) {
+      await appendTo(
+        p.common,
+        `logs/${rel}`,
+        new TextEncoder().encode(reflogLine(cur, now, d.who, new Date(), msg)),
+      );
     }
-    await Deno.rename(lock, file);
+    await lock.renameTo(rel.split("/").pop()!);
   } catch (e) {
-    try {
-      f.close();
-    } catch { /* closed */ }
-    await Deno.remove(lock).catch(() => {});
+    await lock.discard();
     throw e;
   }
   await Deno.mkdir(dirname(join(d.gitDir, ref)), { recursive: true });
@@ -373,34 +466,27 @@ export async function lastReflogOf(d: DoorGit, ref: string) {
  * are none), the copy is taken under it, and renamed into place only when `fn` succeeded.
  */
 export async function withIndexLock<R>(d: DoorGit, fn: () => Promise<R>): Promise<R> {
+  const p = pinsOf(d);
   const idx = join(d.repo.gitDir, "index");
-  const lock = `${idx}.lock`;
-  let f: Deno.FsFile;
-  try {
-    f = await Deno.open(lock, { write: true, createNew: true, mode: 0o644 });
-  } catch (e) {
-    throw new KodamaError(
-      `cannot lock the index of ${d.repo.workTree ?? d.repo.gitDir}: ${
-        e instanceof Deno.errors.AlreadyExists ? "another git command holds index.lock" : (e as Error).message
-      }`,
-      ExitCode.FAILED,
-      "run it again once the other git command is done; nothing was changed",
-    );
-  }
+  const lock = await lockIn(
+    p.git,
+    "index",
+    `the index of ${d.repo.workTree ?? d.repo.gitDir}`,
+    "run it again once the other git command is done; nothing was changed",
+  );
   const mine = join(d.gitDir, "index");
   try {
     if (await isFile(idx)) await Deno.copyFile(idx, mine);
     else await Deno.remove(mine).catch(() => {});
+    // the objects made so far go in before the work tree moves: a refusal then changes nothing
+    await flushObjects(d);
     const r = await fn();
-    await f.write(await Deno.readFile(mine));
-    f.close();
-    await Deno.rename(lock, idx);
+    await flushObjects(d);
+    await lock.write(await Deno.readFile(mine));
+    await lock.renameTo("index");
     return r;
   } catch (e) {
-    try {
-      f.close();
-    } catch { /* closed */ }
-    await Deno.remove(lock).catch(() => {});
+    await lock.discard();
     throw e;
   }
 }

@@ -76,6 +76,8 @@ export async function updateRef(
     await writeRef(d, ref, now, old, msg);
     return { ok: true, err: "" };
   } catch (e) {
+    // a write refused (a link planted in .git): said as it is, not as a ref that moved meanwhile
+    if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) throw e;
     return { ok: false, err: (e as Error).message };
   }
 }
@@ -86,8 +88,13 @@ export async function updateRef(
  * work tree's main repository, its objects and what they borrow, the links inside `.git` — must pass the
  * door (src/base/fs/gitpaths.ts). Exit 4 otherwise; nothing is checked past the first refusal.
  */
-export async function repoThroughDoor(door: PathDoor, dir: string, label: string): Promise<void> {
-  const real = await door.path(dir, label);
+export async function repoThroughDoor(
+  door: PathDoor,
+  dir: string,
+  label: string,
+  given?: { path: string; base: string },
+): Promise<void> {
+  const real = await (given ? door.path(given.path, label, given.base) : door.path(dir, label));
   const { passRepo } = await import("../../base/fs/gitpaths.ts");
   await passRepo(real, label, (p, what, grant) => door.path(p, what, undefined, grant));
 }
@@ -115,6 +122,7 @@ export async function localSource(repo: string, cwd: string, door?: PathDoor): P
     const { fileUrlToPath, hostPlatform } = await import("../../base/platform.ts");
     dir = fileUrlToPath(dir, hostPlatform());
   }
+  const asGiven = dir;
   dir = isAbsolute(dir) ? dir : resolve(cwd, dir);
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new Error();
@@ -126,7 +134,9 @@ export async function localSource(repo: string, cwd: string, door?: PathDoor): P
   }
   // through a door: the directory, and every place git keeps what is found from it; then door git only
   // (a workflow's session step asks for it with KODAMA_DOOR_GIT=1: its repository passed the workflow's check)
-  if (door) await repoThroughDoor(door, dir, `repository ${JSON.stringify(repo)}`);
+  if (door) {
+    await repoThroughDoor(door, dir, `repository ${JSON.stringify(repo)}`, { path: asGiven, base: cwd });
+  }
   if (door || doorGitAsked()) {
     return await withDoorGit(dir, async () => {
       const src = await sourceIn(repo, dir, async (cur) => {
