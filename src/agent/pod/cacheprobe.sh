@@ -1,0 +1,7 @@
+# shellcheck shell=sh
+# The install pod's init container (agent/clicache.ts: probeArgv), in the session's image, with nothing of
+# the session's (no env, no volume): exit 3 (IN_IMAGE_EXIT) when that image has BIN on its PATH already, so
+# nothing is installed for it; 0 otherwise, and the install container (kodama's own image) runs.
+#   sh -c PROBE kodama-cli-probe BIN
+if command -v "$1" >/dev/null 2>&1; then exit 3; fi
+exit 0
