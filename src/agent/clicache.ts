@@ -249,7 +249,7 @@ export function buildInstallPolicy(
   return buildEgressPolicy(egress, meta, installLabels(key));
 }
 
-/** Exit code of the install pod's probe when the session's image has the CLI already: nothing cached. */
+/** Exit code of the install pod's probe when the session's image has the CLI (or no node): nothing cached. */
 export const IN_IMAGE_EXIT = 3;
 /** How long a claim may stay Pending with its install pod waiting before the storage counts as no RWX. */
 export const PENDING_BOUND_MS = 30_000;

@@ -28,6 +28,7 @@ import {
   type InstallSource,
   installSource,
   PENDING_BOUND_MS,
+  probeArgv,
 } from "../../../src/agent/clicache.ts";
 import { PRESETS } from "../../../src/agent/presets.ts";
 import INSTALL_SH from "../../../src/agent/pod/install.sh" with { type: "text" };
@@ -255,6 +256,31 @@ async function fakeNpm(dir: string, bin: string) {
   await Deno.writeTextFile(`${dir}/integrity`, `sha512-${sha.toBase64()}\n`);
   return `sha512-${sha.toBase64()}`;
 }
+
+Deno.test("cli cache: the probe in the session's image: nothing to cache when it has the CLI or no node", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const exe = async (name: string) => {
+      await Deno.mkdir(`${dir}/${name}`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/${name}/${name}`, "#!/bin/sh\n");
+      await Deno.chmod(`${dir}/${name}/${name}`, 0o755);
+      return `${dir}/${name}`;
+    };
+    const node = await exe("node");
+    const claude = await exe("claude");
+    const argv = probeArgv(PRESETS.claude.install);
+    // dash found here; the probe sees only `path` (the image's PATH)
+    const dash = (await run(["sh", "-c", "command -v dash"], { PATH: "/usr/bin:/bin" })).stdout.trim();
+    const code = async (path: string) => (await run([dash, ...argv.slice(1)], { PATH: path })).code;
+    assertEquals(await code(node), 0);
+    assertEquals(await code(`${node}:${claude}`), IN_IMAGE_EXIT);
+    assertEquals(await code(`${claude}`), IN_IMAGE_EXIT);
+    // no node: a CLI from the cache could not run there
+    assertEquals(await code(`${dir}/none`), IN_IMAGE_EXIT);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("cli cache: filled once by the install pod's program, then found by a run without npm", async () => {
   const dir = await Deno.makeTempDir();
