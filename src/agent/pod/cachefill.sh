@@ -35,7 +35,9 @@ kodama_cache_fill() {
   kf_pack="$HOME/pack"
   rm -rf "$kf_pack" && mkdir -p "$kf_pack" || exit 1
   kf_bad="$2@$3 from $kf_reg: the tarball's sha512 does not match the integrity the registry states (dist.integrity): not cached"
-  if ! npm pack --registry "$kf_reg" --pack-destination "$kf_pack" "$2@$3" >> "$kf_log" 2>&1; then
+  # one quick retry: npm would retry a tarball that fails its integrity for minutes
+  if ! npm pack --registry "$kf_reg" --fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=2000 \
+    --pack-destination "$kf_pack" "$2@$3" >> "$kf_log" 2>&1; then
     # npm checks the stated integrity itself as it fetches
     if grep -q EINTEGRITY "$kf_log"; then kodama_fill_fail "$kf_tmp" "$kf_log" "$kf_bad"; fi
     kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3 from $kf_reg: npm pack failed (its log: $kf_log)"
