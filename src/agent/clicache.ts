@@ -88,7 +88,8 @@ export function installSource(
   for (const name of INSTALL_PROXY_ENV) {
     const v = env(name);
     if (!v) continue;
-    if (/^[^/]*\/\/[^/@]*@/.test(v)) {
+    // a user or password before the host, with a scheme or without one
+    if (v.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split("/")[0].includes("@")) {
       notes.push(`${name} holds credentials: not given to the CLI cache's install pod`);
     } else out.push({ name, value: v });
   }

@@ -146,6 +146,11 @@ Deno.test("cli cache: the install source is the user's config, else this machine
   assertEquals(r.source.registry, DEFAULT_REGISTRY);
   assertEquals(r.source.env, [{ name: "NO_PROXY", value: "x" }]);
   assertEquals(r.notes.length, 2, r.notes.join("\n"));
+  const bare = installSource(
+    { image: img },
+    env({ http_proxy: "u:pw@proxy:3128", https_proxy: "proxy:3128" }),
+  );
+  assertEquals(bare.source.env, [{ name: "https_proxy", value: "proxy:3128" }]);
   assert(!r.notes.join().includes("u:p"), r.notes.join());
   // only the proxy variables of this machine: nothing else it holds
   const all = installSource({ image: img }, env({ ANTHROPIC_API_KEY: "k", NODE_OPTIONS: "--require x" }));
