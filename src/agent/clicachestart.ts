@@ -1,30 +1,46 @@
 /**
  * The namespace's agent-CLI cache at a session's start (the I/O around clicache.ts's pure core): the PVC
- * made the first time a preset's CLI is needed, its install pod run once per CLI version (its fixed name
- * is the lock between kodama processes; a group's replicas share one `once`), and the verdict recorded
- * on the PVC when the storage cannot do ReadWriteMany, so later starts go straight to the per-session
- * install. Answers whether the session pod mounts the cache. Any failure here only means no cache.
+ * made the first time a preset's CLI is needed, the install source decided from the user's own config and
+ * environment (never the session's), its install pod run once per CLI version and source under its own
+ * egress NetworkPolicy (the pod's fixed name is the lock between kodama processes; a group's replicas share
+ * one `once`), and the verdict recorded on the PVC when the storage cannot do ReadWriteMany, so later starts
+ * go straight to the per-session install. Answers the cache entry (KEY) the session pod mounts, if any.
+ * Any failure here only means no cache.
  */
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
+import type { Env } from "../base/platform.ts";
 import { KodamaError } from "../base/errors.ts";
+import { readTextBounded } from "../base/fs/boundedread.ts";
+import { terminalText } from "../base/text/escape.ts";
 import { once, type Shared } from "../session/lifecycle/shared.ts";
+import { certificatesOf } from "../session/spec/cabundle.ts";
 import type { SessionSpec } from "../session/spec/spec.ts";
 import { PRESETS } from "./presets.ts";
 import type { PresetInstall } from "./presets.ts";
 import {
+  ANNOTATION_SOURCE,
   buildCachePVC,
   buildInstallPod,
+  buildInstallPolicy,
+  cacheKey,
   cacheState,
   cacheUnavailable,
   CLI_CACHE_PVC,
   CLI_CACHE_UNAVAILABLE,
   CLI_CACHE_VERDICT,
+  failureReason,
+  INSTALL_COMPONENT,
   installPodName,
+  type InstallSource,
+  installSource,
+  LABEL_CACHE_KEY,
+  probedImage,
 } from "./clicache.ts";
 
 const PVCS = "persistentvolumeclaims";
+const NPS = "networkpolicies";
 
 /** The PVC annotation that says this image has the CLI (nothing to cache for it). */
 async function inImageKey(image: string, i: PresetInstall): Promise<string> {
@@ -45,28 +61,54 @@ async function cachePVC(kube: Kube, ns: string): Promise<V1PersistentVolumeClaim
   });
 }
 
-/** The install pod for this version: the one there (unless older than the PVC: the cache was removed), else a new one. */
-async function installPod(kube: Kube, spec: SessionSpec, i: PresetInstall, pvc: V1PersistentVolumeClaim) {
-  const ns = spec.namespace;
-  const name = installPodName(i);
+/** The install pod's egress NetworkPolicy, made (or set to the user's rules) before the pod. */
+async function installPolicy(kube: Kube, spec: SessionSpec, i: PresetInstall, key: string): Promise<void> {
+  const np = buildInstallPolicy(spec, i, key);
+  if (!np) return;
+  const name = np.metadata!.name!;
+  await kube.createObject(NPS, spec.namespace, np).catch(async (e) => {
+    if (!conflict(e)) throw e;
+    await kube.patchObject(NPS, spec.namespace, name, { spec: np.spec });
+  });
+}
+
+interface Plan {
+  spec: SessionSpec;
+  i: PresetInstall;
+  src: InstallSource;
+  key: string;
+}
+
+/** The install pod for this entry: the one there (unless older than the PVC: the cache was removed), else a new one. */
+async function installPod(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
+  const ns = p.spec.namespace;
+  const name = installPodName(p.i, p.key);
   const pod = await kube.findObject<V1Pod>("pods", ns, name);
   const stale = pod && String(pod.metadata?.creationTimestamp) < String(pvc.metadata?.creationTimestamp);
   const ended = pod?.status?.phase === "Failed";
   if (pod && !stale && !ended) return false;
   if (pod) await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
+  // the policy first: the install pod never runs without it
+  await installPolicy(kube, p.spec, p.i, p.key);
   for (let n = 0; n < 50; n++) {
     try {
-      await kube.createObject("pods", ns, buildInstallPod(spec, i));
+      await kube.createObject("pods", ns, buildInstallPod(p.spec, p.i, p.src, p.key));
       return true;
     } catch (e) {
       if (!conflict(e)) throw e;
       // another start's pod (the lock), or the one just deleted still going
-      const p = await kube.findObject<V1Pod>("pods", ns, name);
-      if (p && !p.metadata?.deletionTimestamp) return false;
+      const q = await kube.findObject<V1Pod>("pods", ns, name);
+      if (q && !q.metadata?.deletionTimestamp) return false;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
   return false;
+}
+
+/** The install pod and its policy gone (best effort): nothing of it is a record worth keeping. */
+async function removeInstall(kube: Kube, ns: string, name: string): Promise<void> {
+  await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
+  await kube.deleteObject(NPS, ns, name).catch(() => {});
 }
 
 /** Record on the PVC that the storage cannot share it; later starts read it and skip the cache. */
@@ -103,60 +145,120 @@ async function settle(
 
 export interface CliCacheOptions {
   cliCache: "auto" | "off";
+  /** the user's choices (config.ts: agent.cliCacheImage else gateway.image, agent.cliCacheRegistry) */
+  image: string;
+  registry?: string;
+  /** this machine's environment (its registry, proxy and CA variables) */
+  env: Env;
   err: Sink;
   shared?: Shared;
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
-/**
- * Whether the session pod mounts the namespace's CLI cache: its preset's CLI is there (installed now by
- * the install pod, once for a group). One line says an install into the cache, or the fallback to the
- * per-session install (no ReadWriteMany storage: said once, then recorded on the PVC).
- */
-export function prepareCliCache(kube: Kube, spec: SessionSpec, o: CliCacheOptions): Promise<boolean> {
-  const preset = spec.agent?.preset;
-  if (o.cliCache === "off" || !preset || !(preset in PRESETS)) return Promise.resolve(false);
-  const i = PRESETS[preset as keyof typeof PRESETS].install;
-  const key = `clicache\0${spec.namespace}\0${spec.image}\0${i.package}@${i.version}`;
-  return once(o.shared, key, () => fill(kube, spec, i, o).catch(() => false));
+/** The certificates of this machine's NODE_EXTRA_CA_CERTS file, if it names one (only certificates travel). */
+async function userCaPem(env: Env): Promise<string | undefined> {
+  const p = env("NODE_EXTRA_CA_CERTS");
+  if (!p) return undefined;
+  const text = await readTextBounded(p, { what: "NODE_EXTRA_CA_CERTS", kind: "repoFile", display: p })
+    .catch(() => "");
+  const { certs } = certificatesOf(text);
+  return certs.length ? certs.join("") : undefined;
 }
 
-async function fill(kube: Kube, spec: SessionSpec, i: PresetInstall, o: CliCacheOptions): Promise<boolean> {
+/**
+ * The cache entry (KEY) the session pod mounts: its preset's CLI is there (installed now by the install pod,
+ * once for a group), from the source the user's kodama decides. One line says an install into the cache,
+ * or the fallback to the per-session install (no ReadWriteMany storage: said once, then recorded on the PVC).
+ */
+export function prepareCliCache(
+  kube: Kube,
+  spec: SessionSpec,
+  o: CliCacheOptions,
+): Promise<string | undefined> {
+  const preset = spec.agent?.preset;
+  if (o.cliCache === "off" || !preset || !(preset in PRESETS)) return Promise.resolve(undefined);
+  const i = PRESETS[preset as keyof typeof PRESETS].install;
+  const key = `clicache\0${spec.namespace}\0${spec.image}\0${i.package}@${i.version}`;
+  return once(o.shared, key, async () => {
+    const { source, notes } = installSource(
+      { image: o.image, registry: o.registry },
+      o.env,
+      await userCaPem(o.env),
+    );
+    for (const n of notes) o.err.write(`note: ${n}\n`);
+    const p: Plan = { spec, i, src: source, key: await cacheKey(i, source) };
+    return await fill(kube, p, o).catch(() => undefined);
+  });
+}
+
+/** Other entries' install pods of this CLI version (another registry or image): said, never used. */
+async function otherSources(kube: Kube, p: Plan): Promise<string[]> {
+  const pods = await kube.listObjects<V1Pod>("pods", p.spec.namespace, {
+    labelSelector: `app.kubernetes.io/component=${INSTALL_COMPONENT}`,
+  }).then((l) => l.items).catch(() => [] as V1Pod[]);
+  const out: string[] = [];
+  for (const pod of pods) {
+    if (pod.metadata?.labels?.[LABEL_CACHE_KEY] === p.key || pod.status?.phase !== "Succeeded") continue;
+    try {
+      const s = JSON.parse(pod.metadata?.annotations?.[ANNOTATION_SOURCE] ?? "");
+      if (s.package === p.i.package && s.version === p.i.version) out.push(`${s.registry} with ${s.image}`);
+    } catch { /* not one of ours */ }
+  }
+  return out;
+}
+
+async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | undefined> {
+  const { i, spec } = p;
   const ns = spec.namespace;
+  const name = installPodName(i, p.key);
   const pvc = await cachePVC(kube, ns);
   const inImage = await inImageKey(spec.image, i);
-  if (cacheUnavailable(pvc) || pvc.metadata?.annotations?.[inImage]) return false;
-  const mine = await installPod(kube, spec, i, pvc);
+  if (cacheUnavailable(pvc) || pvc.metadata?.annotations?.[inImage]) return undefined;
+  const mine = await installPod(kube, p, pvc);
   const t0 = Date.now();
-  const { st } = await settle(kube, ns, installPodName(i), inImage, o.timeoutMs, o.signal);
+  const { st, pod } = await settle(kube, ns, name, inImage, o.timeoutMs, o.signal);
   const secs = Math.round((Date.now() - t0) / 1000);
   if (st === "ready") {
     if (mine) {
+      const others = await otherSources(kube, p);
+      const not = others.length
+        ? `; not the entries from another source (${
+          terminalText(others.join("; "))
+        }), which this session never uses`
+        : "";
       o.err.write(
-        `kodama: installed ${i.bin} ${i.version} into the namespace's CLI cache (${CLI_CACHE_PVC}) in ${secs} s\n`,
+        `kodama: installed ${i.bin} ${i.version} from ${p.src.registry} (sha512 checked against the registry's integrity) into the namespace's CLI cache (${CLI_CACHE_PVC}, entry ${
+          p.key.slice(0, 10)
+        }) in ${secs} s${not}\n`,
       );
     }
-    return true;
+    return p.key;
   }
   if (st === "in-image") {
-    // the verdict on the claim first, then the pod gone: a start waiting on that pod reads the claim
-    await kube.patchObject(PVCS, ns, CLI_CACHE_PVC, { metadata: { annotations: { [inImage]: spec.image } } });
-    await kube.deleteObject("pods", ns, installPodName(i), { gracePeriodSeconds: 0 }).catch(() => {});
-    return false;
+    // the verdict is about the image the probe ran: recorded for it, then the pod gone (a start waiting on
+    // that pod reads the claim); a start of another image waiting on it installs per session this once
+    const probed = probedImage(pod) ?? (pod ? undefined : spec.image);
+    if (probed) {
+      const k = await inImageKey(probed, i);
+      await kube.patchObject(PVCS, ns, CLI_CACHE_PVC, { metadata: { annotations: { [k]: probed } } });
+    }
+    await removeInstall(kube, ns, name);
+    return undefined;
   }
   if (st === "unavailable") {
     await recordUnavailable(kube, ns).catch(() => {});
-    await kube.deleteObject("pods", ns, installPodName(i), { gracePeriodSeconds: 0 }).catch(() => {});
+    await removeInstall(kube, ns, name);
     o.err.write(
       `kodama: this namespace's storage cannot share the CLI cache (ReadWriteMany): each session installs ${i.bin} itself (recorded on PVC ${CLI_CACHE_PVC})\n`,
     );
-    return false;
+    return undefined;
   }
+  const why = failureReason(pod);
   o.err.write(
-    `kodama: the CLI cache install pod ${
-      installPodName(i)
-    } did not finish: this session installs ${i.bin} itself (kubectl logs -n ${ns} ${installPodName(i)})\n`,
+    `kodama: the CLI cache install pod ${name} did not finish${
+      why ? ` (${terminalText(why).replace(/\n/g, " ")})` : ""
+    }: this session installs ${i.bin} itself (kubectl logs -n ${ns} ${name})\n`,
   );
-  return false;
+  return undefined;
 }

@@ -5,6 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
 import { KodamaError, usageError } from "../base/errors.ts";
+import { hostPlatform } from "../base/platform.ts";
 import { originOf } from "../config/origin.ts";
 import {
   type SessionPlan,
@@ -134,6 +135,10 @@ export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: 
     cliCache: async (spec: SessionSpec, c: { signal: AbortSignal; shared?: Shared; timeoutMs: number }) =>
       (await import("./clicachestart.ts")).prepareCliCache(kube, spec, {
         cliCache: cfg.agent.cliCache,
+        // the install source: the user's config and this machine's environment, never the session's
+        image: cfg.agent.cliCacheImage ?? cfg.gateway.image,
+        ...(cfg.agent.cliCacheRegistry ? { registry: cfg.agent.cliCacheRegistry } : {}),
+        env: hostPlatform().env,
         err: io.err,
         ...c,
       }),

@@ -219,6 +219,9 @@ const storage = z.object({
   ),
 }).strict().describe("Persistent volume sizes for sessions.");
 
+/** The public Node LTS image kodama names for its own pods (the gateway's, the CLI cache's install pod). */
+export const NODE_IMAGE = "node:22-bookworm";
+
 const SANDBOX = "a repository cannot loosen the pod's sandbox (the agent in it runs without prompts)";
 
 const defaults = z.object({
@@ -388,6 +391,13 @@ const envNames = () =>
     { why: LOCAL_ENV },
   );
 
+const CLI_CACHE_WHY = "the CLI cache is a volume of the namespace, shared by every session in it";
+/** An npm registry: http(s), no user or password in it (the install pod's spec is readable in the namespace). */
+const registryUrl = () =>
+  nonEmpty("a registry URL").regex(/^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/, {
+    error: "expected an http(s) URL without credentials (e.g. https://registry.npmjs.org/)",
+  });
+
 const agent = z.object({
   preset: oneOf(["claude", "codex", "gemini", "custom"]).optional().describe(
     "The coding agent sessions run: claude (the default), codex, gemini, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
@@ -430,10 +440,14 @@ const agent = z.object({
   continueArgs: argvList().default(["--continue"]).describe(
     "Arguments added to a custom agent.command by `agent run --continue`, so the agent continues its last conversation from the home volume (a preset knows its own).",
   ),
-  cliCache: fromRepo("userOnly", oneOf(["auto", "off"]), {
-    why: "the CLI cache is a volume of the namespace, shared by every session in it",
-  }).default("auto").describe(
-    "auto: for `start --prompt` (and its --replicas), a preset's CLI the session image lacks is installed once per namespace, by an install pod, into the ReadWriteMany PVC kodama-agent-clis that session pods mount read-only (replicas and later sessions reuse it; without ReadWriteMany storage each session installs its own, as with off). off: each session installs it into its home volume. Only ~/.kodama/config.yaml sets it.",
+  cliCache: fromRepo("userOnly", oneOf(["auto", "off"]), { why: CLI_CACHE_WHY }).default("auto").describe(
+    "auto: for `start --prompt` (and its --replicas), a preset's CLI the session image lacks is installed once per namespace and install source, by an install pod of kodama's (agent.cliCacheImage, agent.cliCacheRegistry; never the session's image or env), checked against the registry's stated integrity, into the ReadWriteMany PVC kodama-agent-clis that session pods mount read-only (replicas and later sessions reuse it; without ReadWriteMany storage each session installs its own, as with off). off: each session installs it into its home volume. Only ~/.kodama/config.yaml sets it.",
+  ),
+  cliCacheImage: fromRepo("userOnly", nonEmpty("an image"), { why: CLI_CACHE_WHY }).optional().describe(
+    "Image of the CLI cache's install pod (any image with Node and npm); unset: gateway.image (default node:22-bookworm). Never the session's image. Only ~/.kodama/config.yaml sets it.",
+  ),
+  cliCacheRegistry: fromRepo("userOnly", registryUrl(), { why: CLI_CACHE_WHY }).optional().describe(
+    "The npm registry the CLI cache installs from (an http(s) URL without credentials); unset: NPM_CONFIG_REGISTRY (or npm_config_registry) of this machine's environment, else https://registry.npmjs.org/. Never a session's env or a repository's. Only ~/.kodama/config.yaml sets it.",
   ),
   stallTimeout: duration().default("10m").describe(
     "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
@@ -554,7 +568,7 @@ const log = z.object({
 }).strict().describe("Logging to stderr.");
 
 const gateway = z.object({
-  image: fromRepo("userOnly", nonEmpty("an image"), { why: SANDBOX }).default("node:22-bookworm").describe(
+  image: fromRepo("userOnly", nonEmpty("an image"), { why: SANDBOX }).default(NODE_IMAGE).describe(
     "Image of the gateway pod (kodama gateway ensure): any image with Node 18 or later on PATH as `node`, run as uid 1000; nothing is installed in it. Only ~/.kodama/config.yaml sets it: the gateway holds the keys.",
   ),
   prices: fromRepo(

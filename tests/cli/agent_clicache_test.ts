@@ -1,10 +1,15 @@
 /**
- * The namespace's agent-CLI cache (issue 66 point 5), black-box on the test server: `start --replicas 3
- * --prompt` with the gemini preset on an image without it installs it once, by one install pod, from a
- * local npm registry this test serves (real npm, a real package: its tarball GETs are the installs), and
- * every replica's run uses that install; a later session installs nothing; `agent.cliCache: off` installs
- * per session as before, and so does a namespace whose storage has no ReadWriteMany (said once, recorded).
- * The registry reaches the pods through NPM_CONFIG_REGISTRY in an env file.
+ * The namespace's agent-CLI cache (issue 66 point 5; issue 79), black-box on the test server: `start
+ * --replicas 3 --prompt` with the gemini preset on an image without it installs it once, by one install
+ * pod, from the registry the user's config names (a local npm registry this test serves: real npm, a real
+ * package, its tarball GETs are the installs), and every replica's run uses that install; a later session
+ * installs nothing; `agent.cliCache: off` installs per session as before, and so does a namespace whose
+ * storage has no ReadWriteMany (said once, recorded).
+ *
+ * The session's own env (an env file's NPM_CONFIG_REGISTRY, NPM_CONFIG_USERCONFIG) points at another,
+ * poisoned registry: the install pod never takes the session's env or image, and that registry is never
+ * asked. A later session whose user names another registry gets its own entry (said, with the other
+ * source); a registry whose stated integrity does not match its tarball fills nothing.
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
@@ -15,8 +20,11 @@ import { kubectl, onRealCluster } from "../cluster/harness.ts";
 const G = PRESETS.gemini.install;
 const IMAGE = "kodama-dev:bookworm";
 
-/** A one-package npm registry: the fake gemini CLI at the pinned version; counts tarball downloads. */
-async function fakeRegistry() {
+/**
+ * A one-package npm registry: a fake gemini CLI at the pinned version that says which registry it came from;
+ * its packument states the tarball's sha512 (`lie`: another one). Counts every request and tarball download.
+ */
+async function fakeRegistry(label: string, o: { lie?: boolean } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "kodama-npm-" });
   await Deno.mkdir(join(dir, "package"));
   await Deno.writeTextFile(
@@ -25,17 +33,21 @@ async function fakeRegistry() {
   );
   await Deno.writeTextFile(
     join(dir, "package", "cli.js"),
-    `#!/usr/bin/env node\nprocess.stdin.resume();process.stdin.on("end",()=>{console.log("fake gemini ran from " + __filename)});\n`,
+    `#!/usr/bin/env node\nprocess.stdin.resume();process.stdin.on("end",()=>{console.log("fake gemini (${label}) ran from " + __filename)});\n`,
   );
   const tar = await new Deno.Command("tar", { args: ["czf", "p.tgz", "package"], cwd: dir }).output();
   assert(tar.success);
   const tgz = await Deno.readFile(join(dir, "p.tgz"));
+  const sha = new Uint8Array(await crypto.subtle.digest("SHA-512", o.lie ? new Uint8Array([1, 2, 3]) : tgz));
+  const integrity = `sha512-${sha.toBase64()}`;
   let downloads = 0;
+  let hits = 0;
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen: () => {},
   }, (req): Response => {
+    hits++;
     const url = new URL(req.url);
     if (url.pathname.endsWith(".tgz")) {
       downloads++;
@@ -51,7 +63,7 @@ async function fakeRegistry() {
             name: G.package,
             version: G.version,
             bin: { [G.bin]: "cli.js" },
-            dist: { tarball: `${base}/p.tgz` },
+            dist: { tarball: `${base}/p.tgz`, integrity },
           },
         },
       });
@@ -61,6 +73,7 @@ async function fakeRegistry() {
   return {
     url: `http://127.0.0.1:${server.addr.port}/`,
     downloads: () => downloads,
+    hits: () => hits,
     close: async () => {
       await server.shutdown();
       await Deno.remove(dir, { recursive: true });
@@ -69,7 +82,7 @@ async function fakeRegistry() {
 }
 
 withSessionWorld(
-  "agent CLI cache: one install for --replicas 3 and a later session; off and no ReadWriteMany install per session",
+  "agent CLI cache: one install for --replicas 3 and a later session, from the user's registry only; off and no ReadWriteMany install per session",
   {
     timeoutMs: 10 * 60_000,
     // the test server's: its pods reach the registry this test serves on the host's loopback, and its
@@ -79,10 +92,28 @@ withSessionWorld(
     ignore: onRealCluster,
   },
   async (t, w) => {
-    const reg = await fakeRegistry();
+    const reg = await fakeRegistry("user");
+    const evil = await fakeRegistry("evil");
+    const other = await fakeRegistry("other");
+    const liar = await fakeRegistry("liar", { lie: true });
+    // the session's env: a poisoned registry, by variable and by an npmrc naming it
+    const npmrc = join(w.cwd, "evil.npmrc");
+    await Deno.writeTextFile(npmrc, `registry=${evil.url}\n`);
+    const evilEnv = join(w.cwd, "evil.env");
+    await Deno.writeTextFile(
+      evilEnv,
+      `NPM_CONFIG_REGISTRY=${evil.url}\nNPM_CONFIG_USERCONFIG=${npmrc}\nGEMINI_API_KEY=test-key-1234\n`,
+    );
+    // the session's own per-session installs (off, no ReadWriteMany) use the user's registry
     const envFile = join(w.cwd, "npm.env");
     await Deno.writeTextFile(envFile, `NPM_CONFIG_REGISTRY=${reg.url}\nGEMINI_API_KEY=test-key-1234\n`);
-    const start = (name: string, more: string[] = []) =>
+    const config = (more = "") =>
+      Deno.writeTextFile(join(w.home, "config.yaml"), `agent:\n  cliCacheRegistry: ${reg.url}\n${more}`);
+    const start = (
+      name: string,
+      more: string[] = [],
+      o: { env?: string; here?: Record<string, string> } = {},
+    ) =>
       w.k([
         "start",
         name,
@@ -93,60 +124,133 @@ withSessionWorld(
         "--prompt",
         "hello",
         "--env-file",
-        envFile,
+        o.env ?? envFile,
         "--no-preflight",
         ...more,
       ]);
     const runLog = async (name: string) => {
       for (let i = 0; i < 120; i++) {
         const r = await w.sh(name, "cat $HOME/.kodama/runs/1/log 2>/dev/null");
-        if (r.stdout.includes("fake gemini ran")) return r.stdout;
+        if (r.stdout.includes("fake gemini (")) return r.stdout;
         await new Promise((res) => setTimeout(res, 500));
       }
       throw new Error(`${name}: its run never ran the fake gemini`);
     };
-    const names = ["g-1", "g-2", "g-3", "later", "own", "norwx", "norwx2"];
+    const installPods = async () => {
+      const r = await w.kc([
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/component=agent-clis-install",
+        "-o",
+        "json",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      // deno-lint-ignore no-explicit-any
+      return JSON.parse(r.stdout).items as any[];
+    };
+    const names = ["g-1", "g-2", "g-3", "later", "other", "liar", "own", "norwx", "norwx2"];
     try {
       await t.step(
-        "start --replicas 3: one install pod, one download, every replica's run uses it",
+        "start --replicas 3, the session's env poisoned: one install pod of kodama's, from the user's registry",
         async () => {
-          const r = await start("g", ["--replicas", "3"]);
+          await config();
+          const r = await start("g", ["--replicas", "3"], { env: evilEnv });
           assertEquals(r.code, 0, r.stderr);
           assertEquals(reg.downloads(), 1, r.stderr);
+          // the session's registry was never asked, by the install pod or anything else
+          assertEquals(evil.hits(), 0, r.stderr);
           const lines = r.stderr.split("\n");
-          assertEquals(lines.filter((l) => l.includes("into the namespace's CLI cache")).length, 1, r.stderr);
+          const said = lines.filter((l) => l.includes("into the namespace's CLI cache"));
+          assertEquals(said.length, 1, r.stderr);
+          assertStringIncludes(said[0], `from ${reg.url} (sha512 checked`);
           assert(!r.stderr.includes("kodama: installing"), r.stderr);
           assert(!r.stderr.includes("npm http") && !r.stderr.includes("added 1 package"), r.stderr);
           for (const n of ["g-1", "g-2", "g-3"]) {
-            assertStringIncludes(await runLog(n), `/opt/kodama-clis/${G.package}@${G.version}/`);
+            const log = await runLog(n);
+            assertStringIncludes(
+              log,
+              `fake gemini (user) ran from /opt/kodama-clis/${G.package}@${G.version}/`,
+            );
           }
-          const pods = await w.kc([
-            "get",
-            "pods",
-            "-l",
-            "app.kubernetes.io/component=agent-clis-install",
-            "-o",
-            "name",
-          ]);
-          assertEquals(pods.stdout.trim().split("\n").length, 1, pods.stdout);
+          const pods = await installPods();
+          assertEquals(pods.length, 1);
+          const pod = pods[0];
+          const c = pod.spec.containers[0];
+          // kodama's image and environment; the session's image only in the probe, with nothing of the session
+          assertEquals(c.image, "node:22-bookworm");
+          assertEquals(c.envFrom, undefined);
+          const env = Object.fromEntries(
+            (c.env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
+          );
+          assertEquals(env.NPM_CONFIG_REGISTRY, reg.url);
+          assert(!JSON.stringify(pod.spec).includes(evil.url), JSON.stringify(pod.spec));
+          assert(!("NPM_CONFIG_USERCONFIG" in env) && !("GEMINI_API_KEY" in env), JSON.stringify(env));
+          assertEquals(pod.spec.initContainers.map((i: { image: string }) => i.image), [IMAGE]);
+          assertEquals(pod.spec.initContainers[0].env, undefined);
+          assertEquals(pod.spec.initContainers[0].volumeMounts, undefined);
+          // under its own egress policy, which selects it
+          const np = await w.kc(["get", "networkpolicy", pod.metadata.name, "-o", "json"]);
+          assertEquals(np.code, 0, np.stderr);
+          const sel = JSON.parse(np.stdout).spec.podSelector.matchLabels as Record<string, string>;
+          assert(Object.keys(sel).length > 0);
+          for (const [k, v] of Object.entries(sel)) assertEquals(pod.metadata.labels[k], v, k);
         },
       );
 
       await t.step("a later session: no install, the cache is used", async () => {
-        const r = await start("later");
+        const r = await start("later", [], { env: evilEnv });
         assertEquals(r.code, 0, r.stderr);
         assertEquals(reg.downloads(), 1, r.stderr);
         assert(!r.stderr.includes("CLI cache") && !r.stderr.includes("kodama: installing"), r.stderr);
-        assertStringIncludes(await runLog("later"), "/opt/kodama-clis/");
+        assertStringIncludes(await runLog("later"), "fake gemini (user) ran from /opt/kodama-clis/");
+        assertEquals(evil.hits(), 0);
       });
 
+      await t.step(
+        "another source (the user names another registry): its own entry, the other one said and not used",
+        async () => {
+          // (this machine's NPM_CONFIG_REGISTRY counts the same: tests/unit/agent/clicache_test.ts; here it
+          // would also be Deno's own registry for kodama's modules)
+          await Deno.writeTextFile(join(w.home, "config.yaml"), `agent:\n  cliCacheRegistry: ${other.url}\n`);
+          const r = await start("other", [], { env: evilEnv });
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(other.downloads(), 1, r.stderr);
+          assertStringIncludes(r.stderr, `installed gemini ${G.version} from ${other.url}`);
+          assertStringIncludes(
+            r.stderr,
+            `not the entries from another source (${reg.url} with node:22-bookworm)`,
+          );
+          assertStringIncludes(await runLog("other"), "fake gemini (other) ran from /opt/kodama-clis/");
+          assertEquals(reg.downloads(), 1);
+          assertEquals(evil.hits(), 0);
+        },
+      );
+
+      await t.step(
+        "a registry whose stated integrity is not its tarball's: nothing cached, said in one line",
+        async () => {
+          await Deno.writeTextFile(join(w.home, "config.yaml"), `agent:\n  cliCacheRegistry: ${liar.url}\n`);
+          const r = await start("liar");
+          assertEquals(r.code, 0, r.stderr);
+          const said = r.stderr.split("\n").filter((l) => l.includes("did not finish"));
+          assertEquals(said.length, 1, r.stderr);
+          assertStringIncludes(said[0], "does not match the integrity the registry states");
+          assertStringIncludes(r.stderr, "kodama: installing gemini");
+          const log = await runLog("liar");
+          assert(!log.includes("/opt/kodama-clis/"), log);
+          assertStringIncludes(log, "fake gemini (user)");
+        },
+      );
+
       await t.step("agent.cliCache: off: the session installs into its own home volume", async () => {
-        await Deno.writeTextFile(join(w.home, "config.yaml"), "agent:\n  cliCache: off\n");
+        await config("  cliCache: off\n");
+        const before = reg.downloads();
         const r = await start("own");
         assertEquals(r.code, 0, r.stderr);
         const log = await runLog("own");
         assert(!log.includes("/opt/kodama-clis/"), log);
-        assertEquals(reg.downloads(), 2, r.stderr);
+        assertEquals(reg.downloads(), before + 1, r.stderr);
       });
 
       await t.step({
@@ -154,12 +258,12 @@ withSessionWorld(
           "storage without ReadWriteMany: one line, the per-session install, the verdict kept for later starts",
         // a StorageClass of the test server's provisioner that refuses the mode
         fn: async () => {
-          await Deno.writeTextFile(join(w.home, "config.yaml"), "{}\n");
+          await config();
           for (const n of names) await purge(w, n);
           // the documented removal of the cache (delete and gc never take it)
           const podsGone = await w.kc([
             "delete",
-            "pod",
+            "pod,networkpolicy",
             "-l",
             "app.kubernetes.io/component=agent-clis-install",
           ]);
@@ -202,7 +306,7 @@ parameters: { accessModes: "ReadWriteOnce,ReadOnlyMany" }
       });
     } finally {
       for (const n of names) await purge(w, n).catch(() => {});
-      await reg.close();
+      for (const r of [reg, evil, other, liar]) await r.close();
     }
   },
 );

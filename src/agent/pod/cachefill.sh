@@ -1,31 +1,72 @@
 # shellcheck shell=sh
-# `kodama_cache_fill DIR PACKAGE VERSION BIN`: what the install pod kodama-agent-clis-install-* runs, once
-# per namespace and CLI version: npm installs PACKAGE@VERSION into DIR/PACKAGE@VERSION/ (the per-namespace
-# PVC kodama-agent-clis), through a temporary directory renamed into place, and writes `.complete` last, so a
-# session pod (which mounts DIR read-only) never uses half an install. Already complete: nothing to do.
-# npm's output goes to DIR/PACKAGE@VERSION.log; its last lines are shown when it fails (exit 1). An image
-# that has BIN already exits 3 with nothing written.
+# `kodama_cache_fill DIR PACKAGE VERSION BIN REGISTRY`: what the install pod kodama-agent-clis-install-* runs
+# (kodama's own image and environment, never the session's), once per namespace, CLI version and install
+# source: DIR is the source's own entry of the PVC kodama-agent-clis (KEY/, a digest of package, version,
+# registry and image). The tarball is fetched from REGISTRY (npm pack), its sha512 checked against the
+# integrity the registry states for that version (the packument's dist.integrity: none stated is a
+# failure), and npm installs that verified tarball into DIR/PACKAGE@VERSION.partial/, renamed into place;
+# `.complete` is written last, so a session pod (which mounts DIR read-only) never uses half an install or
+# an unverified one. Already complete: nothing to do. npm's output goes to DIR/PACKAGE@VERSION.log; a
+# failure is one line on stderr and in the termination message (KODAMA_FILL_RESULT), exit 1, nothing left.
+# KODAMA_CA_PEM (certificates the user's NODE_EXTRA_CA_CERTS named) becomes Node's extra CA bundle.
 kodama_cache_fill() {
   kf_dir="$1/$2@$3"
   kf_tmp="$kf_dir.partial"
   kf_log="$kf_dir.log"
+  kf_reg="$5"
   if [ -f "$kf_dir/.complete" ]; then return 0; fi
-  # the image has the CLI: nothing to cache (kodama records it and mounts nothing); exit 3 (IN_IMAGE_EXIT)
-  if command -v "$4" >/dev/null 2>&1; then exit 3; fi
   mkdir -p "$(dirname "$kf_dir")" || exit 1
   rm -rf "$kf_tmp" "$kf_dir"
   mkdir -p "$kf_tmp" || exit 1
-  if ! npm install --no-fund --no-audit --no-update-notifier --loglevel=http --prefix "$kf_tmp" "$2@$3" > "$kf_log" 2>&1; then
+  : > "$kf_log"
+  if [ -n "${KODAMA_CA_PEM:-}" ]; then
+    printf '%s\n' "$KODAMA_CA_PEM" > "$HOME/ca.pem" || exit 1
+    NODE_EXTRA_CA_CERTS="$HOME/ca.pem"
+    export NODE_EXTRA_CA_CERTS
+  fi
+  # the integrity the registry states for this version: its sha512 entry, required
+  kf_sri=""
+  for kf_w in $(npm view --registry "$kf_reg" "$2@$3" dist.integrity 2>> "$kf_log"); do
+    case "$kf_w" in sha512-*) kf_sri="$kf_w" ;; esac
+  done
+  if [ -z "$kf_sri" ]; then
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3 from $kf_reg: the registry states no sha512 integrity (dist.integrity) for it: not cached"
+  fi
+  kf_pack="$HOME/pack"
+  rm -rf "$kf_pack" && mkdir -p "$kf_pack" || exit 1
+  kf_bad="$2@$3 from $kf_reg: the tarball's sha512 does not match the integrity the registry states (dist.integrity): not cached"
+  # one quick retry: npm would retry a tarball that fails its integrity for minutes
+  if ! npm pack --registry "$kf_reg" --fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=2000 \
+    --pack-destination "$kf_pack" "$2@$3" >> "$kf_log" 2>&1; then
+    # npm checks the stated integrity itself as it fetches
+    if grep -q EINTEGRITY "$kf_log"; then kodama_fill_fail "$kf_tmp" "$kf_log" "$kf_bad"; fi
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3 from $kf_reg: npm pack failed (its log: $kf_log)"
+  fi
+  kf_tgz=""
+  for kf_f in "$kf_pack"/*.tgz; do [ -f "$kf_f" ] && kf_tgz="$kf_f"; done
+  kf_got=$(sha512sum < "${kf_tgz:-/dev/null}" | cut -d' ' -f1)
+  kf_want=$(printf '%s' "${kf_sri#sha512-}" | base64 -d 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+  if [ -z "$kf_tgz" ] || [ "$kf_got" != "$kf_want" ]; then
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$kf_bad"
+  fi
+  if ! npm install --no-fund --no-audit --no-update-notifier --loglevel=http --registry "$kf_reg" --prefix "$kf_tmp" "$kf_tgz" >> "$kf_log" 2>&1; then
     echo "kodama: npm install $2@$3 failed; the last lines of its log:" >&2
     tail -n 15 "$kf_log" | sed 's/^/  /' >&2
-    rm -rf "$kf_tmp"
-    exit 1
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3 from $kf_reg: npm install failed (its log: $kf_log)"
   fi
   if [ ! -x "$kf_tmp/node_modules/.bin/$4" ]; then
-    echo "kodama: npm install $2@$3 put no node_modules/.bin/$4 under its prefix" >&2
-    rm -rf "$kf_tmp"
-    exit 1
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: npm install put no node_modules/.bin/$4 under its prefix"
   fi
   mv "$kf_tmp" "$kf_dir" || exit 1
+  printf '%s\n' "$kf_sri" > "$kf_dir/.integrity"
   : > "$kf_dir/.complete"
+}
+
+# `kodama_fill_fail PARTIAL LOG MESSAGE`: nothing usable left, the reason said in one line, exit 1
+kodama_fill_fail() {
+  rm -rf "$1"
+  echo "kodama: $3" >&2
+  echo "$3" >> "$2"
+  if [ -n "${KODAMA_FILL_RESULT:-}" ]; then printf '%s' "$3" > "$KODAMA_FILL_RESULT"; fi
+  exit 1
 }

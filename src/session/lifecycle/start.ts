@@ -102,13 +102,13 @@ export interface StartOptions extends StartFlags {
    */
   storedEnv?: (name: string) => Promise<string | undefined>;
   /**
-   * whether the session pod mounts the namespace's agent-CLI cache (src/agent/clicachestart.ts, above the
-   * session): begun once the name is claimed, alongside the volumes, and awaited before the pod is made
+   * which entry of the namespace's agent-CLI cache the session pod mounts, if any (src/agent/clicachestart.ts,
+   * above the session): begun once the name is claimed, alongside the volumes, and awaited before the pod
    */
   cliCache?: (
     spec: SessionSpec,
     c: { signal: AbortSignal; shared?: Shared; timeoutMs: number },
-  ) => Promise<boolean>;
+  ) => Promise<string | undefined>;
   /** checked once the plan is made, before any object is created (`start --prompt`'s credential check) */
   preflight?: (plan: SessionPlan) => Promise<void>;
   /**
@@ -554,7 +554,7 @@ interface Run {
   retained?: V1PersistentVolumeClaim[];
   /** the agent-CLI cache step (StartOptions.cliCache), and its answer once begun */
   cliCacheHook?: StartOptions["cliCache"];
-  cliCache?: Promise<boolean>;
+  cliCache?: Promise<string | undefined>;
 }
 
 function alreadyExists(spec: SessionSpec, status?: string): KodamaError {
@@ -933,14 +933,15 @@ async function restoreSnapshot(r: Run): Promise<void> {
 function beginCliCache(r: Run): Promise<void> {
   if (r.cliCacheHook) {
     r.cliCache = r.cliCacheHook(r.plan.spec, { signal: r.signal, shared: r.shared, timeoutMs: r.waitMs })
-      .catch(() => false);
+      .catch(() => undefined);
   }
   return Promise.resolve();
 }
 
 async function createPod(r: Run): Promise<void> {
-  if (await r.cliCache) {
-    r.plan.spec = { ...r.plan.spec, cliCache: true };
+  const entry = await r.cliCache;
+  if (entry) {
+    r.plan.spec = { ...r.plan.spec, cliCache: entry };
     withCliCache(r.plan.objects.pod, r.plan.spec);
   }
   const s = r.plan.spec;

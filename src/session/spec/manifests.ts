@@ -162,11 +162,17 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
       configMap: { name: n.editorConfigMap, optional: true, items: [{ key: CA_CERTS_KEY, path: "ca.pem" }] },
     });
   }
-  if (spec.cliCache) {
+  if (cliCacheEntry(spec)) {
     vols.push({ name: "agent-clis", persistentVolumeClaim: { claimName: CLI_CACHE_PVC, readOnly: true } });
   }
   vols.push(...gitVolumes(spec.git, n.gitSecret));
   return vols;
+}
+
+/** The session's entry of the agent-CLI cache (its subPath), only when it is one (SessionSpec.cliCache). */
+export function cliCacheEntry(spec: SessionSpec): string | undefined {
+  const e: unknown = spec.cliCache;
+  return typeof e === "string" && /^[0-9a-f]{32}$/.test(e) ? e : undefined;
 }
 
 export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
@@ -178,7 +184,8 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
     mounts.push({ name: "editor-config", mountPath: EDITOR_MOUNT, readOnly: true });
   }
   if (spec.caCerts) mounts.push({ name: "ca-certs", mountPath: CA_CERTS_DIR, readOnly: true });
-  if (spec.cliCache) mounts.push({ name: "agent-clis", mountPath: CLI_CACHE_PATH, readOnly: true });
+  const entry = cliCacheEntry(spec);
+  if (entry) mounts.push({ name: "agent-clis", mountPath: CLI_CACHE_PATH, subPath: entry, readOnly: true });
   mounts.push(...gitMounts(spec.git));
   return mounts;
 }

@@ -161,8 +161,12 @@ export interface SessionSpec {
   agent?: SessionAgent;
   /** the ConfigMap holds a CA bundle (CA_CERTS_KEY), mounted at CA_CERTS_PATH (NODE_EXTRA_CA_CERTS) */
   caCerts?: boolean;
-  /** the namespace's agent-CLI cache PVC (CLI_CACHE_PVC) is mounted read-only at CLI_CACHE_PATH */
-  cliCache?: boolean;
+  /**
+   * the entry (a key: 32 hex digits) of the namespace's agent-CLI cache PVC (CLI_CACHE_PVC) mounted read-only
+   * at CLI_CACHE_PATH; anything else (`true`: a session from before entries, whose cache was unverified) is
+   * not mounted
+   */
+  cliCache?: string;
   /** ports the session serves: `kodama pf NAME` forwards them when no port is given */
   ports?: number[];
   /** extra labels on every object of the session (a template's labels) */

@@ -1,26 +1,34 @@
 /**
  * The namespace's agent-CLI cache: its manifests (src/agent/clicache.ts) and its two pod programs run for
- * real under dash with a fake npm: the install pod's fill (pod/cachefill.sh) and a run's lookup
- * (pod/install.sh) that then needs no npm at all.
+ * real under dash with a fake npm: the install pod's fill (pod/cachefill.sh, with its integrity check) and a
+ * run's lookup (pod/install.sh) that then needs no npm at all. Issue 79: the install pod takes nothing of
+ * the session's (env Secret, env, image) and runs under an egress policy; entries are keyed by source.
  */
-import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildPod } from "../../../src/session/spec/manifests.ts";
-import { resolveSpec } from "../../../src/session/spec/spec.ts";
+import { buildPod, cliCacheEntry } from "../../../src/session/spec/manifests.ts";
+import { resolveSpec, type SessionSpec } from "../../../src/session/spec/spec.ts";
 import {
   buildCachePVC,
   buildInstallPod,
+  buildInstallPolicy,
   cacheDir,
+  cacheKey,
   cacheState,
   cacheUnavailable,
   CLI_CACHE_PATH,
   CLI_CACHE_PVC,
   CLI_CACHE_UNAVAILABLE,
   CLI_CACHE_VERDICT,
+  DEFAULT_REGISTRY,
+  failureReason,
   fillArgv,
   IN_IMAGE_EXIT,
   installPodName,
+  type InstallSource,
+  installSource,
   PENDING_BOUND_MS,
+  probeArgv,
 } from "../../../src/agent/clicache.ts";
 import { PRESETS } from "../../../src/agent/presets.ts";
 import INSTALL_SH from "../../../src/agent/pod/install.sh" with { type: "text" };
@@ -32,7 +40,10 @@ const spec = (config: Record<string, unknown> = {}, flags: Record<string, unknow
     now: new Date("2026-01-01T00:00:00Z"),
   });
 
-Deno.test("cli cache: the PVC is ReadWriteMany and no session's; the install pod runs as a session pod would", () => {
+const SRC: InstallSource = { image: "node:22-bookworm", registry: DEFAULT_REGISTRY, env: [] };
+const KEY = "0123456789abcdef0123456789abcdef";
+
+Deno.test("cli cache: the PVC is ReadWriteMany and no session's; the install pod is placed as a session pod", () => {
   const pvc = buildCachePVC("dev");
   assertEquals(pvc.metadata?.name, CLI_CACHE_PVC);
   assertEquals(pvc.spec?.accessModes, ["ReadWriteMany"]);
@@ -43,77 +54,256 @@ Deno.test("cli cache: the PVC is ReadWriteMany and no session's; the install pod
   assert(cacheUnavailable(pvc));
 
   const i = PRESETS.claude.install;
-  assertEquals(installPodName(i), `kodama-agent-clis-install-claude-${i.version.replaceAll(".", "-")}`);
-  assert(installPodName({ ...i, version: "1.0.0-Beta.1+x".repeat(9) }).length <= 63);
+  assertEquals(
+    installPodName(i, KEY),
+    `kodama-agent-clis-install-claude-${i.version.replaceAll(".", "-")}-${KEY.slice(0, 10)}`,
+  );
+  const long = installPodName({ ...i, version: "1.0.0-Beta.1+x".repeat(9) }, KEY);
+  assert(long.length <= 63 && long.endsWith(`-${KEY.slice(0, 10)}`), long);
   assertEquals(cacheDir(CLI_CACHE_PATH, i), `/opt/kodama-clis/${i.package}@${i.version}`);
 
   const s = spec({}, { scheduling: { imagePullSecrets: ["reg"] } });
   const session = buildPod(s);
-  const pod = buildInstallPod(s, i);
+  const pod = buildInstallPod(s, i, SRC, KEY);
   const c = pod.spec!.containers[0];
-  assertEquals(c.image, s.image);
   assertEquals(c.securityContext, session.spec!.containers[0].securityContext);
+  assertEquals(pod.spec!.initContainers![0].securityContext, session.spec!.containers[0].securityContext);
   assertEquals(pod.spec!.securityContext, session.spec!.securityContext);
   assertEquals(pod.spec!.imagePullSecrets, [{ name: "reg" }]);
   assertEquals(pod.spec!.automountServiceAccountToken, false);
   assertEquals(pod.spec!.restartPolicy, "Never");
   assertEquals(c.volumeMounts?.find((m) => m.name === "cache")?.readOnly, undefined);
-  assertEquals(c.command?.slice(-4), ["/cache", i.package, i.version, i.bin]);
+  assertEquals(c.command?.slice(-5), [`/cache/${KEY}`, i.package, i.version, i.bin, DEFAULT_REGISTRY]);
 });
 
-Deno.test("cli cache: a session pod mounts the cache read-only only when asked to", () => {
+/** A session whose image and env are the repository's: its env Secret holds a poisoned registry. */
+function poisoned(): SessionSpec {
+  return { ...spec(), image: "ghcr.io/evil/image:1", env: { NPM_CONFIG_REGISTRY: "http://127.0.0.1:1/" } } as
+    & SessionSpec
+    & Record<string, unknown>;
+}
+
+Deno.test("cli cache: the install pod takes nothing of the session's: no env Secret, no env, not its image", () => {
+  const s = poisoned();
+  for (const p of Object.values(PRESETS)) {
+    const pod = buildInstallPod(s, p.install, SRC, KEY);
+    const text = JSON.stringify(pod);
+    // no envFrom and no secret of any kind, in any container
+    assert(!text.includes("secretRef") && !text.includes("secretKeyRef") && !text.includes("envFrom"), text);
+    assert(!text.includes("127.0.0.1:1"), text);
+    const c = pod.spec!.containers[0];
+    assertEquals(c.image, SRC.image);
+    // the environment is kodama's: these names only
+    assertEquals(
+      (c.env ?? []).map((e) => e.name).sort(),
+      ["HOME", "KODAMA_FILL_RESULT", "NPM_CONFIG_REGISTRY", "NPM_CONFIG_UPDATE_NOTIFIER"],
+    );
+    assertEquals(c.env!.find((e) => e.name === "NPM_CONFIG_REGISTRY")?.value, DEFAULT_REGISTRY);
+    // the session's image runs only the probe: no env, no volume, only `command -v BIN`
+    const init = pod.spec!.initContainers!;
+    assertEquals(init.length, 1);
+    assertEquals(init[0].image, s.image);
+    assertEquals([init[0].env, init[0].envFrom, init[0].volumeMounts], [undefined, undefined, undefined]);
+    assertEquals(init[0].command?.slice(-1), [p.install.bin]);
+  }
+  // a source with the user's proxy and CA: those, and still nothing of the session's
+  const withCa = buildInstallPod(s, PRESETS.claude.install, {
+    ...SRC,
+    env: [{ name: "HTTPS_PROXY", value: "http://proxy:3128" }],
+    caPem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+  }, KEY);
+  const names = withCa.spec!.containers[0].env!.map((e) => e.name);
+  assert(names.includes("HTTPS_PROXY") && names.includes("KODAMA_CA_PEM"), names.join());
+});
+
+Deno.test("cli cache: the install source is the user's config, else this machine's env, never credentials", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const img = "node:22-bookworm";
+  assertEquals(installSource({ image: img }, env({})).source.registry, DEFAULT_REGISTRY);
+  assertEquals(
+    installSource({ image: img }, env({ NPM_CONFIG_REGISTRY: "https://npm.corp/x" })).source.registry,
+    "https://npm.corp/x/",
+  );
+  assertEquals(
+    installSource({ image: img }, env({ npm_config_registry: "http://10.0.0.5:4873" })).source.registry,
+    "http://10.0.0.5:4873/",
+  );
+  // the config wins over the environment
+  assertEquals(
+    installSource({ image: img, registry: "https://mine/" }, env({ NPM_CONFIG_REGISTRY: "https://other/" }))
+      .source.registry,
+    "https://mine/",
+  );
+  // credentials never go into the pod's spec: a registry or proxy carrying them is left out, said
+  const r = installSource(
+    { image: img },
+    env({
+      NPM_CONFIG_REGISTRY: "https://u:p@npm.corp/",
+      HTTPS_PROXY: "http://u:pw@proxy:3128",
+      NO_PROXY: "x",
+    }),
+  );
+  assertEquals(r.source.registry, DEFAULT_REGISTRY);
+  assertEquals(r.source.env, [{ name: "NO_PROXY", value: "x" }]);
+  assertEquals(r.notes.length, 2, r.notes.join("\n"));
+  const bare = installSource(
+    { image: img },
+    env({ http_proxy: "u:pw@proxy:3128", https_proxy: "proxy:3128" }),
+  );
+  assertEquals(bare.source.env, [{ name: "https_proxy", value: "proxy:3128" }]);
+  assert(!r.notes.join().includes("u:p"), r.notes.join());
+  // only the proxy variables of this machine: nothing else it holds
+  const all = installSource({ image: img }, env({ ANTHROPIC_API_KEY: "k", NODE_OPTIONS: "--require x" }));
+  assertEquals(all.source.env, []);
+  // a registry in the user's config with credentials is refused when the config is read
+  const bad = configSchema.safeParse({ agent: { cliCacheRegistry: "https://u:p@npm.corp/" } });
+  assert(!bad.success);
+  assert(configSchema.safeParse({ agent: { cliCacheRegistry: "https://npm.corp/" } }).success);
+});
+
+Deno.test("cli cache: an entry is keyed by package, version, registry and image; a session mounts only its own", async () => {
+  const i = PRESETS.claude.install;
+  const k = await cacheKey(i, SRC);
+  assert(/^[0-9a-f]{32}$/.test(k), k);
+  assertEquals(await cacheKey(i, { ...SRC, env: [{ name: "NO_PROXY", value: "x" }] } as InstallSource), k);
+  const others = [
+    await cacheKey(i, { ...SRC, registry: "http://127.0.0.1:4873/" }),
+    await cacheKey(i, { ...SRC, image: "node:20" }),
+    await cacheKey({ ...i, version: "9.9.9" }, SRC),
+    await cacheKey(PRESETS.codex.install, SRC),
+  ];
+  for (const o of others) assertNotEquals(o, k);
+  assertEquals(new Set(others).size, others.length);
+  // another source, another install pod (the lock is per entry)
+  assertNotEquals(installPodName(i, k), installPodName(i, others[0]));
+
   const off = buildPod(spec());
   assert(!off.spec!.volumes!.some((v) => v.persistentVolumeClaim?.claimName === CLI_CACHE_PVC));
-  const on = buildPod({ ...spec(), cliCache: true });
+  const on = buildPod({ ...spec(), cliCache: k });
   const vol = on.spec!.volumes!.find((v) => v.persistentVolumeClaim?.claimName === CLI_CACHE_PVC);
   assertEquals(vol?.persistentVolumeClaim?.readOnly, true);
   const m = on.spec!.containers[0].volumeMounts!.find((x) => x.name === vol!.name);
-  assertEquals(m, { name: vol!.name, mountPath: CLI_CACHE_PATH, readOnly: true });
+  assertEquals(m, { name: vol!.name, mountPath: CLI_CACHE_PATH, subPath: k, readOnly: true });
+  // a session from before entries (cliCache: true, the whole unverified volume), or anything not a key:
+  // nothing mounted, the session installs itself
+  for (const old of [true, "../x", "", "ABC"]) {
+    const p = buildPod({ ...spec(), cliCache: old as unknown as string });
+    assertEquals(cliCacheEntry({ ...spec(), cliCache: old as unknown as string }), undefined);
+    assert(!p.spec!.volumes!.some((v) => v.persistentVolumeClaim?.claimName === CLI_CACHE_PVC));
+  }
+});
+
+Deno.test("cli cache: the install pod is selected by its egress NetworkPolicy, with the user's sandbox rules", () => {
+  const i = PRESETS.gemini.install;
+  for (
+    const cfg of [{}, { session: { egress: { deny: ["10.0.0.0/8"] } } }, {
+      session: { egress: { allow: ["1.2.3.0/24"] } },
+    }]
+  ) {
+    const s = spec(cfg);
+    const pod = buildInstallPod(s, i, SRC, KEY);
+    const np = buildInstallPolicy(s, i, KEY)!;
+    assertEquals(np.metadata?.name, pod.metadata?.name);
+    assertEquals(np.spec?.policyTypes, ["Egress"]);
+    const sel = np.spec!.podSelector!.matchLabels!;
+    assert(Object.keys(sel).length >= 2);
+    for (const [k, v] of Object.entries(sel)) assertEquals(pod.metadata!.labels![k], v, k);
+    // it selects no session pod (no session label), and no other entry's install pod
+    assert(!Object.keys(sel).some((k) => k.startsWith("kodama.dev/session")));
+    const other = buildInstallPod(s, i, SRC, "f".repeat(32));
+    assert(Object.entries(sel).some(([k, v]) => other.metadata!.labels![k] !== v));
+    // the metadata endpoints are never reachable from it: excepted, or not in the only allowed range
+    const rules = JSON.stringify(np.spec!.egress);
+    if (!s.sandbox?.egress?.allow) assertStringIncludes(rules, "169.254.0.0/16");
+    else assert(!rules.includes("0.0.0.0/0"), rules);
+    if (s.sandbox?.egress?.allow) assertStringIncludes(JSON.stringify(np.spec!.egress), "1.2.3.0/24");
+    if (s.sandbox?.egress?.deny.length) assertStringIncludes(JSON.stringify(np.spec!.egress), "10.0.0.0/8");
+  }
+  // the user turned egress policies off: none, as for sessions
+  assertEquals(buildInstallPolicy(spec({ session: { egress: { enabled: false } } }), i, KEY), undefined);
+});
+
+async function run(argv: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1), env, stdout: "piped", stderr: "piped" })
+    .output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/**
+ * A fake npm: `view` prints the integrity in DIR/integrity (the registry's statement), `pack` writes
+ * DIR/tarball as a .tgz, `install` puts the program where `npm --prefix P` would; every call is counted.
+ */
+async function fakeNpm(dir: string, bin: string) {
+  await Deno.mkdir(`${dir}/fakebin`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/fakebin/npm`,
+    [
+      "#!/bin/sh",
+      `echo "npm $*" >> "${dir}/calls"`,
+      `case "$1" in`,
+      `view) cat "${dir}/integrity" 2>/dev/null; exit 0 ;;`,
+      `pack) while [ "$1" != --pack-destination ]; do shift; done; cp "${dir}/tarball" "$2/x-1.0.0.tgz"; exit 0 ;;`,
+      `esac`,
+      `echo "npm http fetch GET 200 https://registry.npmjs.org/x 12ms"`,
+      `while [ "$1" != --prefix ]; do shift; done`,
+      `mkdir -p "$2/node_modules/.bin" && printf '#!/bin/sh\\necho fake-cli\\n' > "$2/node_modules/.bin/${bin}"`,
+      `chmod +x "$2/node_modules/.bin/${bin}"`,
+    ].join("\n") + "\n",
+  );
+  await Deno.chmod(`${dir}/fakebin/npm`, 0o755);
+  const tarball = new TextEncoder().encode("the tarball's bytes");
+  await Deno.writeFile(`${dir}/tarball`, tarball);
+  const sha = new Uint8Array(await crypto.subtle.digest("SHA-512", tarball));
+  await Deno.writeTextFile(`${dir}/integrity`, `sha512-${sha.toBase64()}\n`);
+  return `sha512-${sha.toBase64()}`;
+}
+
+Deno.test("cli cache: the probe in the session's image: nothing to cache when it has the CLI or no node", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const exe = async (name: string) => {
+      await Deno.mkdir(`${dir}/${name}`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/${name}/${name}`, "#!/bin/sh\n");
+      await Deno.chmod(`${dir}/${name}/${name}`, 0o755);
+      return `${dir}/${name}`;
+    };
+    const node = await exe("node");
+    const claude = await exe("claude");
+    const argv = probeArgv(PRESETS.claude.install);
+    // dash found here; the probe sees only `path` (the image's PATH)
+    const dash = (await run(["sh", "-c", "command -v dash"], { PATH: "/usr/bin:/bin" })).stdout.trim();
+    const code = async (path: string) => (await run([dash, ...argv.slice(1)], { PATH: path })).code;
+    assertEquals(await code(node), 0);
+    assertEquals(await code(`${node}:${claude}`), IN_IMAGE_EXIT);
+    assertEquals(await code(`${claude}`), IN_IMAGE_EXIT);
+    // no node: a CLI from the cache could not run there
+    assertEquals(await code(`${dir}/none`), IN_IMAGE_EXIT);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("cli cache: filled once by the install pod's program, then found by a run without npm", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const bin = `${dir}/fakebin`;
-    await Deno.mkdir(bin);
-    // a fake npm: counts its calls, writes noise, puts the program where `npm --prefix P` would
-    await Deno.writeTextFile(
-      `${bin}/npm`,
-      [
-        "#!/bin/sh",
-        `echo "npm $*" >> "${dir}/calls"`,
-        `echo "npm http fetch GET 200 https://registry.npmjs.org/x 12ms"`,
-        `while [ "$1" != --prefix ]; do shift; done`,
-        `mkdir -p "$2/node_modules/.bin" && printf '#!/bin/sh\\necho fake-cli\\n' > "$2/node_modules/.bin/gemini"`,
-        `chmod +x "$2/node_modules/.bin/gemini"`,
-      ].join("\n") + "\n",
-    );
-    await Deno.chmod(`${bin}/npm`, 0o755);
     const i = PRESETS.gemini.install;
+    await fakeNpm(dir, "gemini");
     const cache = `${dir}/cache`;
-    const run = async (argv: string[], env: Record<string, string>) => {
-      const out = await new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        env,
-        stdout: "piped",
-        stderr: "piped",
-      })
-        .output();
-      return {
-        code: out.code,
-        stdout: new TextDecoder().decode(out.stdout),
-        stderr: new TextDecoder().decode(out.stderr),
-      };
-    };
-    const fill = fillArgv(i).map((a) => a === "/cache" ? cache : a);
-    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: dir };
+    const fill = fillArgv(i, KEY, DEFAULT_REGISTRY).map((a) => a === `/cache/${KEY}` ? cache : a);
+    const env = { PATH: `${dir}/fakebin:/usr/bin:/bin`, HOME: dir };
     for (let n = 0; n < 2; n++) {
       const r = await run(["dash", ...fill.slice(1)], env);
       assertEquals(r.code, 0, r.stderr);
       assertEquals(r.stderr, "");
     }
-    // installed once; complete, and nothing half-done left beside it
-    assertEquals((await Deno.readTextFile(`${dir}/calls`)).trim().split("\n").length, 1);
+    // checked and installed once (view, pack, install from the packed tarball); complete, nothing half-done
+    const calls = (await Deno.readTextFile(`${dir}/calls`)).trim().split("\n");
+    assertEquals(calls.map((c) => c.split(" ")[1]), ["view", "pack", "install"]);
+    assertStringIncludes(calls[2], `${dir}/pack/x-1.0.0.tgz`);
     await Deno.stat(`${cacheDir(cache, i)}/.complete`);
     assertStringIncludes(await Deno.readTextFile(`${cacheDir(cache, i)}.log`), "npm http fetch");
 
@@ -131,7 +321,7 @@ Deno.test("cli cache: filled once by the install pod's program, then found by a 
       KODAMA_CLI_CACHE: cache,
     });
     assertEquals([r.code, r.stdout, r.stderr], [0, "fake-cli\n", ""]);
-    assertEquals((await Deno.readTextFile(`${dir}/calls`)).trim().split("\n").length, 1);
+    assertEquals((await Deno.readTextFile(`${dir}/calls`)).trim().split("\n").length, 3);
     // an incomplete directory is never used: the run installs into its home volume as without a cache
     await Deno.remove(`${cacheDir(cache, i)}/.complete`);
     const half = await run(["dash", "-c", script], { ...env, KODAMA_CLI_CACHE: cache });
@@ -143,6 +333,57 @@ Deno.test("cli cache: filled once by the install pod's program, then found by a 
   }
 });
 
+Deno.test("cli cache: a tarball that is not what the registry states, or no stated integrity: never complete", async () => {
+  const i = PRESETS.claude.install;
+  const cases: [string, (dir: string) => Promise<void>, string][] = [
+    [
+      "another tarball",
+      (d) => Deno.writeTextFile(`${d}/tarball`, "a fake claude"),
+      "does not match the integrity",
+    ],
+    ["another sha512", async (d) => {
+      const other = new Uint8Array(await crypto.subtle.digest("SHA-512", new Uint8Array([1])));
+      await Deno.writeTextFile(`${d}/integrity`, `sha512-${other.toBase64()}\n`);
+    }, "does not match the integrity"],
+    ["only a sha1", (d) => Deno.writeTextFile(`${d}/integrity`, "sha1-AAAA\n"), "states no sha512 integrity"],
+    ["nothing stated", (d) => Deno.remove(`${d}/integrity`), "states no sha512 integrity"],
+  ];
+  for (const [what, spoil, says] of cases) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await fakeNpm(dir, "claude");
+      await spoil(dir);
+      const cache = `${dir}/cache`;
+      const fill = fillArgv(i, KEY, DEFAULT_REGISTRY).map((a) => a === `/cache/${KEY}` ? cache : a);
+      const result = `${dir}/result`;
+      const r = await run(["dash", ...fill.slice(1)], {
+        PATH: `${dir}/fakebin:/usr/bin:/bin`,
+        HOME: dir,
+        KODAMA_FILL_RESULT: result,
+      });
+      assertEquals(r.code, 1, what);
+      // one line, and the same line as the pod's termination message
+      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assertStringIncludes(r.stderr, says, what);
+      assertEquals(`kodama: ${await Deno.readTextFile(result)}`, r.stderr.trim());
+      // nothing usable: no entry, no partial, npm never installed anything
+      for (const p of ["", ".partial"]) {
+        assertEquals(await Deno.stat(`${cacheDir(cache, i)}${p}`).catch(() => undefined), undefined, what);
+      }
+      assert(!(await Deno.readTextFile(`${dir}/calls`)).includes("npm install"), what);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  // kodama reads that line from the pod
+  const pod = {
+    status: {
+      containerStatuses: [{ name: "install", state: { terminated: { exitCode: 1, message: "bad\nmore" } } }],
+    },
+  };
+  assertEquals(failureReason(pod as never), "bad");
+});
+
 Deno.test("cli cache: its state from the install pod, the claim and the claim's events", () => {
   const pvc = (phase: string, annotations: Record<string, string> = {}) => ({
     metadata: { name: CLI_CACHE_PVC, uid: "u1", annotations },
@@ -152,8 +393,9 @@ Deno.test("cli cache: its state from the install pod, the claim and the claim's 
     metadata: { creationTimestamp: made as unknown as Date },
     status: {
       ...(phase ? { phase } : {}),
+      // the probe (the session's image) ends the pod with IN_IMAGE_EXIT when the image has the CLI
       ...(exitCode !== undefined
-        ? { containerStatuses: [{ state: { terminated: { exitCode } } }] as never }
+        ? { initContainerStatuses: [{ state: { terminated: { exitCode } } }] as never }
         : {}),
     },
   });

@@ -121,6 +121,9 @@ const DECISIONS: Record<string, string> = {
   "agent.stallTimeout": "repo",
   // the CLI cache is a volume of the namespace, shared by every session in it: the user's choice
   "agent.cliCache": "userOnly",
+  // where the cache installs from and with which image: what every session of the namespace then runs
+  "agent.cliCacheImage": "userOnly",
+  "agent.cliCacheRegistry": "userOnly",
   "agent.authEnv": "userOnly",
   // a repository may choose which agent its sessions run (and its extra arguments: they run in the pod
   // only); never which local variables go with it
