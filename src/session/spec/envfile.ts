@@ -51,6 +51,8 @@ export interface EnvSource {
   vars: Record<string, string>;
   /** lines that are not `NAME=value`, a comment or blank: `.env:3: ...` (warnings, not variables) */
   problems?: string[];
+  /** who chose the file when it is not you (config/steering.ts): `the repository's env file ".env"` */
+  from?: string;
 }
 
 const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+\s*(?:=|:\s|:$)/;
@@ -158,7 +160,7 @@ export function checkEnvSize(env: FilteredEnv, files: string[]): void {
  * `env.dotenvFiles`) are skipped when missing. A file with a `root` is a repository's: it must lead inside it.
  */
 export async function readEnvFiles(
-  files: { path: string; display: string; required: boolean; root?: string }[],
+  files: { path: string; display: string; required: boolean; root?: string; from?: string }[],
 ): Promise<EnvSource[]> {
   const out: EnvSource[] = [];
   // dotenv is CommonJS (Deno's Node loader too): loaded only when there is an env file to parse
@@ -178,7 +180,12 @@ export async function readEnvFiles(
       throw new KodamaError(`cannot read env file ${f.display}: ${(e as Error).message}`, ExitCode.USAGE);
     }
     parse ??= (await import("dotenv")).parse;
-    out.push({ file: f.display, vars: parse(text), problems: envFileProblems(text, f.display) });
+    out.push({
+      file: f.display,
+      vars: parse(text),
+      problems: envFileProblems(text, f.display),
+      ...(f.from !== undefined ? { from: f.from } : {}),
+    });
   }
   return out;
 }
