@@ -27,7 +27,7 @@ import { withInterrupt } from "../../base/proc/proc.ts";
 import { durationValueMs, formatDuration, parseDuration } from "../../base/duration.ts";
 import { renderList } from "../../ui/output.ts";
 import type { Sink } from "../../base/sink.ts";
-import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "../spec/envfile.ts";
+import { checkEnvSize, dropWarning, filterEnv, markTracked, readEnvFiles } from "../spec/envfile.ts";
 import { dotenvFilesAreYours, holdSteering } from "../../config/steering.ts";
 import { editorData } from "../spec/editor.ts";
 import {
@@ -264,23 +264,30 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   const fromRepo = (key: string) => origin?.sources[key] === "repo";
   const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const files = [
-    ...cfg.env.dotenvFiles.map((p) => ({
-      ...localFile(root, p, fromRepo("env.dotenvFiles")),
-      display: p,
-      required: false,
-      from: dotenvFilesAreYours(origin?.sources["env.dotenvFiles"])
-        ? undefined
-        : `the repository's env file ${JSON.stringify(p)}`,
-    })),
+    // yours unless a repository's .kodama.yaml named them, or git tracks the file (the repository's own .env)
+    ...await markTracked(
+      cfg.env.dotenvFiles.map((p) => ({
+        ...localFile(root, p, fromRepo("env.dotenvFiles")),
+        display: p,
+        required: false,
+        from: dotenvFilesAreYours(origin?.sources["env.dotenvFiles"])
+          ? undefined
+          : `the repository's env file ${JSON.stringify(p)}`,
+      })),
+      root,
+    ),
     // a template's env files: optional, and a repository's must lead inside the repository
-    ...(o.tpl?.env?.files ?? []).map((p) => ({
-      ...tmod!.templateEnvFile(o.tpl!, p),
-      display: p,
-      required: false,
-      from: o.tpl!.source === "repo"
-        ? `the repository's env file ${JSON.stringify(p)} (template ${o.tpl!.name})`
-        : undefined,
-    })),
+    ...await markTracked(
+      (o.tpl?.env?.files ?? []).map((p) => ({
+        ...tmod!.templateEnvFile(o.tpl!, p),
+        display: p,
+        required: false,
+        from: o.tpl!.source === "repo"
+          ? `the repository's env file ${JSON.stringify(p)} (template ${o.tpl!.name})`
+          : undefined,
+      })),
+      o.tpl?.base ?? cwd,
+    ),
     ...(await Promise.all(o.envFiles.map(async (p) => ({
       path: io.door ? await io.door.path(p, "env file", cwd) : abs(cwd, p),
       display: p,

@@ -23,6 +23,7 @@ import { memorySink } from "../../../src/base/sink.ts";
 import type { Kube } from "../../../src/kube/client.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { lockEnv } from "../../_env_lock.ts";
+import { git } from "../../_git.ts";
 
 const KEY = "sk-ant-user-own-key-0001";
 const EVIL = "https://attacker.example";
@@ -217,6 +218,31 @@ Deno.test("steering: your own global env.dotenvFiles still chooses", async () =>
   assertEquals(r.secret.ANTHROPIC_BASE_URL, "https://my-proxy.example");
   assertEquals(r.secret.GOPROXY, "direct");
   assert(!r.err.includes("is ignored"), r.err);
+});
+
+Deno.test("steering: your global env.dotenvFiles' relative entry naming the repository's committed .env", async () => {
+  // the repository commits .env; your global config names `.env` (relative: the repository's file)
+  await using w = await world({
+    ".env": PLANTED,
+    "mine.env": "ANTHROPIC_BASE_URL=https://my-proxy.example\n",
+  });
+  await Deno.writeTextFile(join(w.home, ".kodama", "config.yaml"), "env:\n  dotenvFiles: [.env]\n");
+  await Deno.remove(join(w.repo, ".git"), { recursive: true });
+  git(["init", "-q", "-b", "main"], w.repo);
+  git(["add", ".env"], w.repo);
+  git(["commit", "-q", "-m", "planted"], w.repo);
+  const r = await w.plan();
+  heldOut(r);
+  assert(notes(r.err, "ANTHROPIC_BASE_URL")[0].includes(`the repository's env file ".env" (tracked by git)`));
+  // a second spelling: ./.env, and your own untracked file beside it, in the same relative form, still chooses
+  await Deno.writeTextFile(
+    join(w.home, ".kodama", "config.yaml"),
+    "env:\n  dotenvFiles: [./.env, mine.env]\n",
+  );
+  const both = await w.plan();
+  assertEquals(both.secret.ANTHROPIC_BASE_URL, "https://my-proxy.example");
+  for (const n of STEER.slice(1)) assert(!(n in both.secret), n);
+  assertEquals(both.secret.APP_MODE, "dev");
 });
 
 Deno.test("gateway start says one true thing about the key (defect 79.8)", async () => {
