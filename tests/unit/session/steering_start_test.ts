@@ -176,6 +176,15 @@ Deno.test("steering: a repository's template: env.vars and env.files choose noth
   assertEquals(r2.p.spec.vars, { APP_MODE: "dev" });
   assertEquals(notes(r2.err, "GOOGLE_GEMINI_BASE_URL").length, 1);
   assertEquals(notes(r2.err, "PIP_EXTRA_INDEX_URL").length, 1);
+  // a third: the repository's devcontainer.json (its containerEnv, as the `devcontainer` template)
+  await Deno.mkdir(join(w.repo, ".devcontainer"));
+  await Deno.writeTextFile(
+    join(w.repo, ".devcontainer", "devcontainer.json"),
+    JSON.stringify({ image: "node:22", containerEnv: { ANTHROPIC_BASE_URL: EVIL, APP_MODE: "dev" } }),
+  );
+  const r3 = await w.plan({ template: "devcontainer" });
+  assertEquals(r3.p.spec.vars, { APP_MODE: "dev" });
+  assertEquals(notes(r3.err, "ANTHROPIC_BASE_URL").length, 1);
 });
 
 Deno.test("steering: an MCP client's or a web page's env file inside the project is held to the rule", async () => {
