@@ -11,6 +11,8 @@ import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { formatDuration, parseDuration } from "../base/duration.ts";
 import { originOf } from "../config/origin.ts";
+import { dotenvFilesAreYours } from "../config/steering.ts";
+import type { EnvSource } from "../session/spec/envfile.ts";
 import { isAbsolute, join } from "../base/fs/fspath.ts";
 import {
   agentChoiceOf,
@@ -186,13 +188,32 @@ export function configEnvFiles(
   cwd: string,
 ): { path: string; display: string; required: false; root?: string }[] {
   const origin = originOf(cfg);
-  if (origin?.sources["env.dotenvFiles"] === "repo") return [];
+  if (!dotenvFilesAreYours(origin?.sources["env.dotenvFiles"])) return [];
   const root = origin?.files.gitRoot ?? cwd;
   return cfg.env.dotenvFiles.map((p) => ({
     path: isAbsolute(p) ? p : join(root, p),
     display: p,
     required: false as const,
   }));
+}
+
+/**
+ * The env files a request from this machine reads: your own `env.dotenvFiles`, then `extra` (`--env-file`),
+ * with what only you choose (config/steering.ts) taken out of one git tracks in the repository (a relative
+ * entry naming the repository's committed `.env`), as `start` does.
+ */
+export async function ownEnvSources(
+  cfg: Config,
+  cwd: string,
+  extra: { path: string; display: string; required: true }[] = [],
+): Promise<EnvSource[]> {
+  const [{ readEnvFiles, markTracked }, { holdSteering }] = await Promise.all([
+    import("../session/spec/envfile.ts"),
+    import("../config/steering.ts"),
+  ]);
+  const root = originOf(cfg)?.files.gitRoot ?? cwd;
+  const files = [...await markTracked(configEnvFiles(cfg, cwd), root), ...extra];
+  return holdSteering(await readEnvFiles(files), (s) => s.from).sources;
 }
 
 /** The request from this machine: the env files, the environment, then `agent keys`. */
@@ -205,13 +226,13 @@ async function fromHere(
   const preset = presetOf(o, cfg);
   const model = o.model ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
   const plan = checkPlan(preset, model, n.tokens);
-  const { readEnvFiles } = await import("../session/spec/envfile.ts");
   const { resolve } = await import("../base/fs/fspath.ts");
-  const files = await readEnvFiles([
-    // the user's own env.dotenvFiles, then --env-file
-    ...configEnvFiles(cfg, o.cwd ?? Deno.cwd()),
-    ...(o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
-  ]);
+  // the user's own env.dotenvFiles, then --env-file
+  const files = await ownEnvSources(
+    cfg,
+    o.cwd ?? Deno.cwd(),
+    (o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
+  );
   const keyVars = plan.keys.map((k) => k.variable);
   const vars = await localVars([plan.baseVar, ...keyVars], files, keys, o.storedOnly ? keyVars : []);
   const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]));

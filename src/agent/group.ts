@@ -274,12 +274,13 @@ async function groupDryRun(
   cfg: Config,
   io: StartIO,
 ) {
-  const { planSession, applyTemplate } = await import("../session/lifecycle/start.ts");
+  const { planSession, applyTemplate, sayForwarded } = await import("../session/lifecycle/start.ts");
   const { redactedList } = await import("../session/spec/manifests.ts");
   const items = [];
   for (const r of each) {
     checkPromptOptions(r);
     const plan = await planSession(await applyTemplate(withAgentRun(kube, r, cfg, io), io), cfg, io);
+    sayForwarded(plan, plan.data.env, io.err);
     items.push(...redactedList(plan.objects));
   }
   if ((o.output ?? "yaml") === "json") {

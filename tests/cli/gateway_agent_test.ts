@@ -45,6 +45,12 @@ withSessionWorld(
         const r = await w.k(["start", "gwa", "--no-sync", "--prompt", "Say hello."], { env });
         assertEquals(r.code, 0, r.stderr);
         assert(!r.stdout.includes(KEY) && !r.stderr.includes(KEY), "the key was printed");
+        // one true thing (issue 79 defect 8): the Secret holds a token, and nothing says the key goes into it
+        assertMatch(r.stderr, /its env Secret holds a token, not the keys/);
+        assert(
+          !/ANTHROPIC_(API_KEY|BASE_URL) \(from this environment\) goes into the env Secret/.test(r.stderr),
+          r.stderr,
+        );
         const out = await w.spawn(["agent", "logs", "gwa", "-f"], { env }).output();
         assertEquals(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
         assertMatch(dec.decode(out.stderr), /agent run 1 succeeded\n/);

@@ -50,12 +50,11 @@ export async function localGatewayVars(
   cwd: string,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<Record<string, string>> {
-  const [{ defaultDeps }, { configEnvFiles, localVars }, { readEnvFiles }] = await Promise.all([
+  const [{ defaultDeps }, { ownEnvSources, localVars }] = await Promise.all([
     import("../keys.ts"),
     import("../checkrun.ts"),
-    import("../../session/spec/envfile.ts"),
   ]);
-  const files = await readEnvFiles(configEnvFiles(cfg, cwd));
+  const files = await ownEnvSources(cfg, cwd);
   const names = [...Object.keys(KEY_VARS), ...Object.values(BASE_URL_VARS)];
   const found = await localVars(names, files, await defaultDeps().catch(() => undefined));
   const out: Record<string, string> = Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.value]));

@@ -27,7 +27,8 @@ import { withInterrupt } from "../../base/proc/proc.ts";
 import { durationValueMs, formatDuration, parseDuration } from "../../base/duration.ts";
 import { renderList } from "../../ui/output.ts";
 import type { Sink } from "../../base/sink.ts";
-import { checkEnvSize, dropWarning, filterEnv, readEnvFiles } from "../spec/envfile.ts";
+import { checkEnvSize, dropWarning, filterEnv, markTracked, readEnvFiles } from "../spec/envfile.ts";
+import { dotenvFilesAreYours, holdSteering } from "../../config/steering.ts";
 import { editorData } from "../spec/editor.ts";
 import {
   buildSession,
@@ -179,6 +180,8 @@ export interface SessionPlan {
   envFiles: string[];
   /** `--from-snapshot` (a portable snapshot): unpacked into the new volumes before the pod is created */
   fromSnapshot?: string;
+  /** the variables of this machine the plan put into the env Secret, for the coding agent (names only) */
+  forwarded?: { name: string; from: string }[];
   /** the new claims are PVC clones: checked for this marker before the pod is created */
   cloneMarker?: string;
   /** what the Secret and ConfigMap hold: the objects are built again when the volumes' names change */
@@ -262,24 +265,42 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   const fromRepo = (key: string) => origin?.sources[key] === "repo";
   const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const files = [
-    ...cfg.env.dotenvFiles.map((p) => ({
-      ...localFile(root, p, fromRepo("env.dotenvFiles")),
-      display: p,
-      required: false,
-    })),
+    // yours unless a repository's .kodama.yaml named them, or git tracks the file (the repository's own .env)
+    ...await markTracked(
+      cfg.env.dotenvFiles.map((p) => ({
+        ...localFile(root, p, fromRepo("env.dotenvFiles")),
+        display: p,
+        required: false,
+        from: dotenvFilesAreYours(origin?.sources["env.dotenvFiles"])
+          ? undefined
+          : `the repository's env file ${JSON.stringify(p)}`,
+      })),
+      root,
+    ),
     // a template's env files: optional, and a repository's must lead inside the repository
-    ...(o.tpl?.env?.files ?? []).map((p) => ({
-      ...tmod!.templateEnvFile(o.tpl!, p),
-      display: p,
-      required: false,
-    })),
+    ...await markTracked(
+      (o.tpl?.env?.files ?? []).map((p) => ({
+        ...tmod!.templateEnvFile(o.tpl!, p),
+        display: p,
+        required: false,
+        from: o.tpl!.source === "repo"
+          ? `the repository's env file ${JSON.stringify(p)} (template ${o.tpl!.name})`
+          : undefined,
+      })),
+      o.tpl?.base ?? cwd,
+    ),
     ...(await Promise.all(o.envFiles.map(async (p) => ({
       path: io.door ? await io.door.path(p, "env file", cwd) : abs(cwd, p),
       display: p,
       required: true,
+      from: io.door ? `${io.door.who ?? "a client of kodama"}'s env file ${JSON.stringify(p)}` : undefined,
     })))),
   ];
-  const sources = await readEnvFiles(files);
+  // what only you choose (config/steering.ts) never comes from a file you did not name yourself
+  const said = new Set<string>();
+  const held = holdSteering(await readEnvFiles(files), (s) => s.from, said);
+  const sources = held.sources;
+  for (const n of held.notes) io.err.write(`${n}\n`);
   for (const s of sources) for (const p of s.problems ?? []) io.err.write(`warning: ${p}\n`);
   // the global defaults.env.excludeVars and the repo's env.excludeVars both apply (the contract's merge)
   const excluded = [...cfg.env.excludeVars, ...(o.tpl?.env?.exclude ?? []), ...o.envExclude];
@@ -288,20 +309,20 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // Which names: the user's config or the defaults only (a repo's agent.* lists are ignored on load).
   const chosen = o.agentFor?.(o.tpl?.agent, o.keptAgent);
   const fromHere: string[] = [];
+  // said once the gateway step has decided what the env Secret holds (forwardedNotes)
+  const forwarded: { name: string; from: string }[] = [];
   for (const k of chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv)) {
     const v = Deno.env.get(k);
     if (!(k in env.vars) && v && !excluded.includes(k)) {
       env.vars[k] = v;
       fromHere.push(k);
       // (a CA bundle's own note says where it goes)
-      if (k !== "NODE_EXTRA_CA_CERTS") {
-        io.err.write(`note: ${k} (from this environment) goes into the env Secret, for the coding agent\n`);
-      }
+      if (k !== "NODE_EXTRA_CA_CERTS") forwarded.push({ name: k, from: "this environment" });
     } else if (!(k in env.vars) && !v && !excluded.includes(k) && o.storedEnv) {
       const stored = await o.storedEnv(k);
       if (stored) {
         env.vars[k] = stored;
-        io.err.write(`note: ${k} (from kodama agent keys) goes into the env Secret, for the coding agent\n`);
+        forwarded.push({ name: k, from: "kodama agent keys" });
       }
     }
   }
@@ -317,7 +338,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
   const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo, door: io.door });
-  const settings: Partial<SessionSpec> = o.tpl ? tmod!.templateSettings(o.tpl) : {};
+  const settings: Partial<SessionSpec> = o.tpl
+    ? templateVars(tmod!.templateSettings(o.tpl), o.tpl, io.err, said)
+    : {};
   // --sidecar flags add containers, or replace the template's of the same name
   const flagged = (o.sidecars ?? []).map((v) => tmod!.parseSidecarFlag(v));
   const sidecars = [
@@ -349,9 +372,26 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     objects: buildSession(spec, data),
     ...(o.fromSnapshot ? { fromSnapshot: o.fromSnapshot } : {}),
     envFiles: files.map((f) => f.path),
+    forwarded,
     data,
     pool: !o.noPool && cfg.defaults.storage.pool,
   };
+}
+
+/** A repository's template's `env.vars`, without what only you choose (config/steering.ts), said once each. */
+function templateVars<S extends Partial<SessionSpec>>(
+  settings: S,
+  t: Template,
+  err: Sink,
+  said: Set<string>,
+): S {
+  if (t.source !== "repo" || !settings.vars) return settings;
+  const from = `the repository's template ${JSON.stringify(t.name)} (env.vars)`;
+  const held = holdSteering([{ vars: settings.vars }], () => from, said);
+  for (const n of held.notes) err.write(`${n}\n`);
+  const { vars: _all, ...rest } = settings;
+  const vars = held.sources[0].vars;
+  return (Object.keys(vars).length ? { ...rest, vars } : rest) as S;
 }
 
 function checkSidecarNames(sidecars: { name: string }[]): void {
@@ -1129,6 +1169,18 @@ function recordOwner(plan: SessionPlan, owner: string): void {
   }
 }
 
+/**
+ * `note: K (from this environment) goes into the env Secret, for the coding agent`, for each variable of this
+ * machine the plan forwarded whose value the env Secret still holds: one a gateway took (a key replaced by
+ * the session's token, a base URL by its own) is not said, as the gateway's own note says it holds the keys.
+ */
+export function sayForwarded(plan: SessionPlan, planned: Record<string, string>, err: Sink): void {
+  for (const f of plan.forwarded ?? []) {
+    if (plan.data.env[f.name] === undefined || plan.data.env[f.name] !== planned[f.name]) continue;
+    err.write(`note: ${f.name} (from ${f.from}) goes into the env Secret, for the coding agent\n`);
+  }
+}
+
 /** Run the steps; returns the exit code. */
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
   if (o.replace && !o.dryRun) o = await (await import("./replace.ts")).withRecorded(kube, o, io.err);
@@ -1152,6 +1204,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await (await import("../sync/session.ts")).checkSyncDir(syncDir, io.cwd);
   }
   if (o.dryRun) {
+    sayForwarded(plan, plan.data.env, io.err);
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }
@@ -1164,7 +1217,10 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
       o.allowOverlap,
     );
   }
+  const planned = plan.data.env;
   if (o.viaGateway) await o.viaGateway(plan, o.tpl);
+  // one true thing: what still goes into the env Secret as it left this machine (the gateway's note says the rest)
+  sayForwarded(plan, planned, io.err);
   // before any object (and any request of the start's own): a start that cannot work stops here
   if (o.preflight) await o.preflight(plan);
   const pullSecrets = plan.spec.scheduling?.imagePullSecrets ?? [];

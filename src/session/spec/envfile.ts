@@ -7,6 +7,7 @@
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { readTextBounded } from "../../base/fs/boundedread.ts";
 import { readRepoFile } from "../../config/confine.ts";
+import { isAbsolute, resolve } from "../../base/fs/fspath.ts";
 
 /** The Secret limit of the API server (1 MiB of data). */
 export const MAX_ENV_BYTES = 1024 * 1024;
@@ -51,6 +52,8 @@ export interface EnvSource {
   vars: Record<string, string>;
   /** lines that are not `NAME=value`, a comment or blank: `.env:3: ...` (warnings, not variables) */
   problems?: string[];
+  /** who chose the file when it is not you (config/steering.ts): `the repository's env file ".env"` */
+  from?: string;
 }
 
 const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+\s*(?:=|:\s|:$)/;
@@ -154,11 +157,40 @@ export function checkEnvSize(env: FilteredEnv, files: string[]): void {
 }
 
 /**
+ * Your own env files (`from` unset) named by a relative path, as your global `env.dotenvFiles` does, that git
+ * tracks in the repository at `root`: their content is the repository's (its committed `.env`), so they are
+ * marked as the repository's (config/steering.ts holds them to its rule). A file git does not track (your
+ * local, ignored `.env`) stays yours. The index is read as data (sync/gitindex.ts): nothing runs.
+ */
+export async function markTracked<F extends { display: string; from?: string }>(
+  files: F[],
+  root: string,
+): Promise<F[]> {
+  const rel = (p: string) => relativeTo(root, resolve(root, p));
+  const asked = files.filter((f) => f.from === undefined && !isAbsolute(f.display));
+  if (!asked.length) return files;
+  const { gitTrackedOf } = await import("../sync/gitindex.ts");
+  const tracked = await gitTrackedOf(root);
+  return files.map((f) =>
+    asked.includes(f) && tracked.has(rel(f.display) ?? "\0")
+      ? { ...f, from: `the repository's env file ${JSON.stringify(f.display)} (tracked by git)` }
+      : f
+  );
+}
+
+/** `p` (absolute) relative to `root` with `/`, or undefined outside it. */
+function relativeTo(root: string, p: string): string | undefined {
+  const r = resolve(root);
+  if (!p.startsWith(r + "/") && !p.startsWith(r + "\\")) return undefined;
+  return p.slice(r.length + 1).replaceAll("\\", "/");
+}
+
+/**
  * Read env files: `required` ones (from --env-file) must exist (exit 2); optional ones (config
  * `env.dotenvFiles`) are skipped when missing. A file with a `root` is a repository's: it must lead inside it.
  */
 export async function readEnvFiles(
-  files: { path: string; display: string; required: boolean; root?: string }[],
+  files: { path: string; display: string; required: boolean; root?: string; from?: string }[],
 ): Promise<EnvSource[]> {
   const out: EnvSource[] = [];
   // dotenv is CommonJS (Deno's Node loader too): loaded only when there is an env file to parse
@@ -178,7 +210,12 @@ export async function readEnvFiles(
       throw new KodamaError(`cannot read env file ${f.display}: ${(e as Error).message}`, ExitCode.USAGE);
     }
     parse ??= (await import("dotenv")).parse;
-    out.push({ file: f.display, vars: parse(text), problems: envFileProblems(text, f.display) });
+    out.push({
+      file: f.display,
+      vars: parse(text),
+      problems: envFileProblems(text, f.display),
+      ...(f.from !== undefined ? { from: f.from } : {}),
+    });
   }
   return out;
 }

@@ -141,6 +141,21 @@ async function readIndex(path: string): Promise<Uint8Array | undefined> {
  */
 export async function gitExecutablesOf(root: string): Promise<Set<string>> {
   const out = new Set<string>();
+  for (const [p, m] of await indexUnder(root)) if (m === EXECUTABLE) out.add(p);
+  return out;
+}
+
+/**
+ * The files under `root` git tracks (its index holds them), as root-relative paths: what a clone of the
+ * repository brought (config/steering.ts: a tracked `.env` is the repository's). Empty as above.
+ */
+export async function gitTrackedOf(root: string): Promise<Set<string>> {
+  return new Set((await indexUnder(root)).keys());
+}
+
+/** The index's entries under `root`, root-relative, with their modes; empty as above. Nothing runs. */
+async function indexUnder(root: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   const at = await gitLocations(root).catch(() => undefined);
   if (!at?.workTree) return out;
   const data = await readIndex(join(at.gitDir, "index"));
@@ -161,8 +176,6 @@ export async function gitExecutablesOf(root: string): Promise<Set<string>> {
   const top = resolve(at.workTree), here = resolve(root);
   const under = here === top ? "" : here.slice(top.length + 1).replaceAll("\\", "/");
   const prefix = under ? `${under}/` : "";
-  for (const [p, m] of modes) {
-    if (m === EXECUTABLE && p.startsWith(prefix)) out.add(p.slice(prefix.length));
-  }
+  for (const [p, m] of modes) if (p.startsWith(prefix)) out.set(p.slice(prefix.length), m);
   return out;
 }

@@ -25,7 +25,7 @@ import { parseVariants } from "../../../src/agent/group.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
 import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
-import { planSession } from "../../../src/session/lifecycle/start.ts";
+import { planSession, sayForwarded } from "../../../src/session/lifecycle/start.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { CA_CERTS_KEY, CA_CERTS_PATH, specOf } from "../../../src/session/spec/spec.ts";
 import { lockEnv } from "../../_env_lock.ts";
@@ -214,6 +214,8 @@ async function plan(cfg: ReturnType<typeof cfgOf>, vars: Record<string, string>,
       tty: false,
       cwd: Deno.cwd(),
     });
+    // what start says once the gateway step (none here) has decided what the env Secret holds
+    sayForwarded(p, p.data.env, err);
     return { p, err: err.text() };
   } finally {
     restore();

@@ -112,19 +112,19 @@ Deno.test("cabundle: through a door the bundle's path must pass it; one from thi
     allow: [],
     flag: "kodama mcp --allow-path",
   });
-  // outside the project (the home's corp.pem) and a hidden file of the home: refused (exit 4), nothing planned
-  for (const f of [join(w.home, "corp.pem"), join(w.home, ".ssh", "id_ed25519")]) {
-    const e = await code(w.plan(`NODE_EXTRA_CA_CERTS=${f}\n`, door));
-    assertEquals(e.code, 4, e.message);
-    assertMatch(e.message, /^NODE_EXTRA_CA_CERTS /);
-  }
-  // inside the project: it travels
-  const inside = await w.plan(`NODE_EXTRA_CA_CERTS=ca.pem\n`, door);
-  assertEquals(inside.p.data.ca, CERT_B);
-  // the server's own environment (the person's) names the home's bundle: not a door's value
+  // a client's env file never chooses a CA (config/steering.ts): outside the project (the home's corp.pem), a
+  // hidden file of the home, inside the project — nothing of it is read or sent, and that is said
   const saved = Deno.env.get("NODE_EXTRA_CA_CERTS");
-  Deno.env.set("NODE_EXTRA_CA_CERTS", join(w.home, "corp.pem"));
   try {
+    Deno.env.delete("NODE_EXTRA_CA_CERTS");
+    for (const f of [join(w.home, "corp.pem"), join(w.home, ".ssh", "id_ed25519"), "ca.pem"]) {
+      const { p, err } = await w.plan(`NODE_EXTRA_CA_CERTS=${f}\n`, door);
+      assertEquals(p.data.ca, undefined, f);
+      assertEquals(p.data.env.NODE_EXTRA_CA_CERTS, undefined, f);
+      assertMatch(err, /note: NODE_EXTRA_CA_CERTS from an MCP client's env file "agent.env" is ignored/);
+    }
+    // the server's own environment (the person's) names the home's bundle: not a door's value
+    Deno.env.set("NODE_EXTRA_CA_CERTS", join(w.home, "corp.pem"));
     const own = await w.plan("A=1\n", door);
     assertEquals(own.p.data.ca, CERT_A);
   } finally {
