@@ -309,6 +309,13 @@ Deno.test({
       assertEquals(new TextDecoder().decode(st.stdout), "");
       assertEquals(await Deno.stat(`${ws}/.kodama`).then(() => "there", () => "absent"), "absent");
     } finally {
+      // the detached runners write `exit` last: removing the tree before they are done raced them (ENOTEMPTY)
+      for (let i = 0; i < 200; i++) {
+        const ids = await Array.fromAsync(Deno.readDir(`${home}/.kodama/runs`)).catch(() => []);
+        const ended = await Promise.all(ids.map((d) => read(`${home}/.kodama/runs/${d.name}/exit`)));
+        if (ended.every((e) => e !== undefined)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await Deno.remove(root, { recursive: true });
     }
   },
