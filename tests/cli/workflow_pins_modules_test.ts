@@ -81,11 +81,16 @@ Deno.test("pins: an edited module reached by name or from an inline program asks
     ev: ["env", ["env", "python3", "-m", "tools.mod"]],
     sc: ["sh", ["sh", "-c", `node -e "require('./tools/x.js')"`]],
     pl: ["perl", ["perl", "-Itools", "-MModp", "-e", "1"]],
+    // a script by its path whose module by name is in the root's node_modules (Node looks in every parent)
+    nm: ["node", ["node", "tools/main.js"]],
   };
   try {
     await Deno.writeTextFile(join(repo, "tools", "mod.py"), 'print("mod-v1")\n');
     await Deno.writeTextFile(join(repo, "tools", "x.js"), 'console.log("x-v1");\n');
     await Deno.writeTextFile(join(repo, "tools", "Modp.pm"), 'package Modp; print "pm-v1\\n"; 1;\n');
+    await Deno.writeTextFile(join(repo, "tools", "main.js"), 'require("nmlib");\n');
+    await Deno.mkdir(join(repo, "node_modules", "nmlib"), { recursive: true });
+    await Deno.writeTextFile(join(repo, "node_modules", "nmlib", "index.js"), 'console.log("nm-v1");\n');
     for (const [name, [prog, argv]] of Object.entries(flows)) {
       await Deno.writeTextFile(
         join(wfs, `${name}.yaml`),
@@ -100,6 +105,7 @@ Deno.test("pins: an edited module reached by name or from an inline program asks
     await Deno.writeTextFile(join(repo, "tools", "mod.py"), 'print("mod-v2")\n');
     await Deno.writeTextFile(join(repo, "tools", "x.js"), 'console.log("x-v2");\n');
     await Deno.writeTextFile(join(repo, "tools", "Modp.pm"), 'package Modp; print "pm-v2\\n"; 1;\n');
+    await Deno.writeTextFile(join(repo, "node_modules", "nmlib", "index.js"), 'console.log("nm-v2");\n');
     for (const name of Object.keys(flows)) {
       const r = await run([name]);
       assertEquals(r.code, 2, `${name}: ${r.stdout}${r.stderr}`);

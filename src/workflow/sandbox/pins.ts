@@ -206,13 +206,16 @@ async function treeHash(dir: string, shown: string): Promise<{ sha256: string; f
 }
 
 const SHELL_FILE = /\.(sh|bash|zsh|ksh)$/;
+const JS_FILE = /\.(?:[cm]?[jt]sx?)$/;
+const NODE_BANG = /^#!\s*\S*?\/(?:env\s+(?:-\S+\s+)*)?(?:node|nodejs|bun|deno|tsx|ts-node)\b/;
 const SHELL_BANG = /^#!\s*\S*?\/(?:env\s+(?:-\S+\s+)*)?(sh|bash|dash|zsh|ksh|ash|mksh)\b/;
 
 /**
  * What a repo file that runs may read as code, beyond itself. A shell script: the files it sources
  * (`source X`, `. X`) and runs by a literal path, recursively — or, when one is named by a variable or
- * `eval` is used, the whole repository. Any other program (Python, Node, a binary …) imports relative
- * to where it is: its directory, recursively — the repository when its text reaches up with `..`.
+ * `eval` is used, the whole repository. Any other program (Python, a binary …) imports relative to where
+ * it is: its directory, recursively — the repository when its text reaches up with `..`, or when it is
+ * Node's (a module by name is looked up in every parent directory's node_modules).
  */
 async function reachOf(
   file: string,
@@ -233,7 +236,10 @@ async function reachOf(
   }
   const dir = dirname(file);
   const shell = SHELL_FILE.test(file) || SHELL_BANG.test(text);
-  if (!shell) return { files: [], trees: [text.includes("..") ? root : dir] };
+  // Node resolves a module by name (`require("lib")`) in the node_modules of every parent directory: a
+  // script of the repository's reaches up to its root (issue 79 escape 5)
+  const node = JS_FILE.test(file) || NODE_BANG.test(text);
+  if (!shell) return { files: [], trees: [text.includes("..") || node ? root : dir] };
   const words: string[] = [];
   let dynamic = /(^|[\s;&|(])eval\b/.test(text);
   for (const m of text.matchAll(/(?:^|[\s;&|(])(?:source|\.)\s+("[^"]*"|'[^']*'|[^\s;&|)]+)/gm)) {
