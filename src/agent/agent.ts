@@ -27,7 +27,7 @@
  * exec gets.
  */
 
-import { usageError } from "../base/errors.ts";
+import { KodamaError, usageError } from "../base/errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
 import { RUNNER_SCRIPT } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
@@ -294,6 +294,16 @@ export const LOGS_SCRIPT = [...PROLOGUE, LOGS_SH].join("\n");
 
 /** `sh -c STOP kodama-stop RUN`: end a run's process group; prints the run id it stopped (pod/stop.sh). */
 export const STOP_SCRIPT = [...PROLOGUE, STOP_SH].join("\n");
+
+/**
+ * A run id a pod program answered with (say.sh, stop.sh): the shape kodama makes (a number), else exit 1 —
+ * what the pod prints is the agent's to forge (an OSC 52 clipboard write in place of an id, issue 79), so it
+ * is never shown or used as it came.
+ */
+export function podRunId(id: string | undefined, what: string): string {
+  if (id !== undefined && /^\d{1,12}$/.test(id)) return id;
+  throw new KodamaError(`${what}: the pod answered with a run id kodama does not make: ${quote(id ?? "")}`);
+}
 
 /** A run id given by a user: a number, or undefined for the latest. */
 export function checkRunId(id: string | undefined): string {

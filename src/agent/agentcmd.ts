@@ -24,7 +24,8 @@ async function readStdinBounded(): Promise<string> {
   return await new Blob(parts as BlobPart[]).text();
 }
 import { stderrSink, stdoutSink } from "../base/sink.ts";
-import { isTerminal } from "../ui/color.ts";
+import { isTerminal, safeLine } from "../ui/color.ts";
+import { terminalJson } from "../base/text/escape.ts";
 import type { AgentStartOptions } from "./launch.ts";
 import { agentChoiceOf, presetRows, resolveAgent } from "./presets.ts";
 import { flagLayer, type SettingsFlags } from "./settings.ts";
@@ -377,7 +378,10 @@ export async function sayCommand(
   const { agentSay, checkMessage } = await import("./say.ts");
   checkMessage(text);
   const rs = await agentSay(kube, kube.namespace, name, text!, { cfg, err: stderrSink });
-  for (const r of rs) stdoutSink.write(`${rs.length > 1 ? `${r.session}: ` : ""}${r.message}\n`);
+  // what came from the pod (the run, its outcome) is shown as terminal-safe text, one line each
+  for (const r of rs) {
+    stdoutSink.write(`${safeLine(`${rs.length > 1 ? `${r.session}: ` : ""}${r.message}`)}\n`);
+  }
   return 0;
 }
 
@@ -387,9 +391,15 @@ export async function interruptCommand(kube: Kube, name: string): Promise<number
   for (const r of await agentInterrupt(kube, kube.namespace, name)) {
     if (r.interrupted) {
       stdoutSink.write(
-        `${r.session}: run ${r.run} interrupted (its conversation is kept: kodama agent say ${r.session} "…" goes on)\n`,
+        `${
+          safeLine(
+            `${r.session}: run ${r.run} interrupted (its conversation is kept: kodama agent say ${r.session} "…" goes on)`,
+          )
+        }\n`,
       );
-    } else stderrSink.write(`${r.session}: run ${r.run} had already ended: nothing to interrupt\n`);
+    } else {stderrSink.write(
+        `${safeLine(`${r.session}: run ${r.run} had already ended: nothing to interrupt`)}\n`,
+      );}
   }
   return 0;
 }
@@ -421,8 +431,10 @@ export async function waitCommand(
         : {}),
     });
     await settleAnnounce(announce);
-    if (f.output === "json") stdoutSink.write(JSON.stringify({ items: rs }, null, 2) + "\n");
-    else for (const r of rs) stdoutSink.write(`${r.session}\trun ${r.run}\t${r.text}\n`);
+    if (f.output === "json") stdoutSink.write(terminalJson(JSON.stringify({ items: rs }, null, 2)) + "\n");
+    else {for (const r of rs) {
+        stdoutSink.write(`${safeLine(r.session)}\trun ${safeLine(r.run)}\t${safeLine(r.text)}\n`);
+      }}
     return waitExitCode(rs);
   }, { signals: ["SIGINT"] });
 }

@@ -18,6 +18,7 @@ import {
   LOGS_SCRIPT,
   NO_AGENT_EXIT,
   parseRuns,
+  podRunId,
   type Resume,
   RUNS_DIR,
   startArgv,
@@ -256,7 +257,7 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
     ],
     runs.map((r, i) => [
       r.id,
-      runOutcome(r),
+      safeLine(runOutcome(r)), // its words can hold the agent's (an error it printed)
       r.exitCode !== undefined ? String(r.exitCode) : "-",
       r.startedAt ? `${formatAge(r.startedAt, now)} ago` : "-",
       r.durationSeconds !== undefined ? formatDuration(r.durationSeconds * 1000) : "-",
@@ -397,7 +398,7 @@ export async function agentLogs(
     if (note) announceRunEnd(note, o.announce!);
     await settleAnnounce(o.announce);
     o.err.write(
-      `agent run ${run.id} ${runOutcome(run)}${run.check ? `, check ${checkWord(run.check)}` : ""}${
+      `agent run ${run.id} ${safeLine(runOutcome(run))}${run.check ? `, check ${checkWord(run.check)}` : ""}${
         notes.length ? `; ${notes.map(safeLine).join("; ")}` : ""
       }\n`,
     );
@@ -422,7 +423,7 @@ export async function agentStop(
     );
   }
   if (r.code !== 0) throw new KodamaError(`cannot stop the run: ${r.stderr.trim() || `exit code ${r.code}`}`);
-  const stopped = r.stdout.trim().split("\n").at(-1);
+  const stopped = podRunId(r.stdout.trim().split("\n").at(-1), "cannot stop the run");
   if (r.stderr.includes("already ended")) {
     // a run of an earlier pod was cut off by that pod's end: never signalled here
     o.err.write(

@@ -16,7 +16,8 @@ import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
-import { type AgentRun, PROLOGUE } from "./agent.ts";
+import { type AgentRun, podRunId, PROLOGUE } from "./agent.ts";
+import { quote } from "../base/text/escape.ts";
 import { outcomeOf, runOutcome } from "./runtruth.ts";
 import { isGroupOnly } from "./groupcontinue.ts";
 import { groupMembers } from "./group.ts";
@@ -67,12 +68,30 @@ async function deliver(kube: Kube, pod: V1Pod, msg: { kind: "say" | "interrupt";
   ], {
     stdin: body,
   });
-  const [how, run, agent] = (r.stdout.trim().split("\n").at(-1) ?? "").split(" ");
-  if (r.code === 3) return { how: "none", run: "", agent };
-  if (r.code !== 0 || !run) {
+  if (r.code === 3) return { how: "none", run: "", agent: undefined };
+  if (r.code !== 0) {
     throw new KodamaError(`cannot reach the agent's run: ${r.stderr.trim() || `exit code ${r.code}`}`);
   }
-  return { how, run, agent };
+  return sayAnswer(r.stdout);
+}
+
+/** What say.sh answers, as the pod's programs answer it: anything else is the agent's forgery (exit 1). */
+const HOWS = ["sent", "queued", "waiting", "ended", "nomessages"];
+
+/**
+ * say.sh's last line `HOW ID [AGENT]`, checked (pure): HOW one of its words, ID a run id of kodama's shape
+ * (agent.ts podRunId), AGENT a preset's name or nothing — never text the pod chose shown as it came.
+ */
+export function sayAnswer(stdout: string): { how: string; run: string; agent?: string } {
+  const [how, run, agent] = (stdout.trim().split("\n").at(-1) ?? "").split(" ");
+  if (!HOWS.includes(how)) {
+    throw new KodamaError(`cannot reach the agent's run: the pod answered ${quote(how.slice(0, 40))}`);
+  }
+  return {
+    how,
+    run: podRunId(run, "cannot reach the agent's run"),
+    agent: /^[a-z]+$/.test(agent ?? "") ? agent : undefined,
+  };
 }
 
 /** What a CLI that takes no input while it runs is called, in `say`'s words. */

@@ -45,6 +45,7 @@ export const CONFIG_CODE = [
   "config/modelname.ts",
   "config/origin.ts",
   "config/paths.ts",
+  "config/placement.ts",
   "config/schema.ts",
   "base/errors.ts",
   "base/text/escape.ts",

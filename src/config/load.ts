@@ -114,6 +114,17 @@ export async function repoProblem(
           allowed.map((v) => JSON.stringify(v)).join(" or ")
         } (another value could overwrite local files or send more of them); set it in ~/.kodama/config.yaml or by a flag`;
     }
+    case "placement": {
+      // a toleration or node selector onto control-plane nodes (placement.ts: the one allow-list)
+      const { repoPlacementProblem } = await import("./placement.ts");
+      const p = k.key.endsWith("tolerations")
+        ? repoPlacementProblem({ tolerations: Array.isArray(value) ? value.map(String) : [] })
+        : repoPlacementProblem({ nodeSelector: isPlainObject(value) ? value as Record<string, string> : {} });
+      return p &&
+        `${who} may not choose ${
+          JSON.stringify(p.value)
+        }: ${p.why}; set it in ~/.kodama/config.yaml or by a flag`;
+    }
     case "loopback":
       return LOOPBACK.test(String(value))
         ? undefined

@@ -40,7 +40,7 @@ export function formatHintOf(schema: z.ZodType): FormatHint | undefined {
  * Keys without a rule may come from a repo (tests/unit/config/repo_rules_test.ts holds the decision for
  * every key); `start` shows every value a repo set.
  */
-export type RepoRule = "repoPath" | "userOnly" | "loopback" | "keepsLocal";
+export type RepoRule = "repoPath" | "userOnly" | "loopback" | "keepsLocal" | "placement";
 
 export interface RepoRuleInfo {
   rule: RepoRule;
@@ -183,19 +183,21 @@ const scheduling = z.object({
   resources: stringMap("extended resources").default({}).describe(
     "Extended resources for every session pod, NAME: whole number (e.g. {amd.com/gpu: 1}). `start --resource NAME=QTY` adds or overrides one.",
   ),
-  nodeSelector: stringMap("node labels").default({}).describe(
-    "Node labels the session pods (and their helper pods) must match, e.g. {cloud.google.com/gke-nodepool: dev}. `start --node-selector K=V` adds or overrides one.",
+  nodeSelector: fromRepo("placement", stringMap("node labels")).default({}).describe(
+    "Node labels the session pods (and their helper pods) must match, e.g. {cloud.google.com/gke-nodepool: dev}. `start --node-selector K=V` adds or overrides one. A repository may not select on a Kubernetes label other than arch, os, zone, region and instance type (a control-plane node).",
   ),
-  tolerations: stringList().default([]).describe(
-    "Taints the session pods (and their helper pods) tolerate, as `KEY[=VALUE]:EFFECT` (Equal) or `KEY:EFFECT` (Exists); EFFECT is NoSchedule, PreferNoSchedule or NoExecute. `start --toleration` adds one.",
+  tolerations: fromRepo("placement", stringList()).default([]).describe(
+    "Taints the session pods (and their helper pods) tolerate, as `KEY[=VALUE]:EFFECT` (Equal) or `KEY:EFFECT` (Exists); EFFECT is NoSchedule, PreferNoSchedule or NoExecute. `start --toleration` adds one. A repository may not tolerate a taint of Kubernetes' own (a control-plane node, `*.kubernetes.io/*`).",
   ),
   annotations: fromRepo("userOnly", stringMap("annotations"), {
     why: "annotations steer admission and the runtime (an AppArmor profile, a sidecar injector)",
   }).default({}).describe(
     'Annotations on the session pod (not kodama.dev/*), e.g. {cluster-autoscaler.kubernetes.io/safe-to-evict: "false"}. `start --annotation K=V` adds or overrides one. Only ~/.kodama/config.yaml sets it.',
   ),
-  priorityClass: str().optional().describe(
-    "PriorityClass of the session pods. Overridden by `start --priority-class`.",
+  priorityClass: fromRepo("userOnly", str(), {
+    why: "a priority class decides which pods are evicted for a session's (system-node-critical)",
+  }).optional().describe(
+    "PriorityClass of the session pods. Overridden by `start --priority-class`. Only ~/.kodama/config.yaml sets it.",
   ),
 }).strict().describe(
   "Scheduling of session pods on a real cluster: registries, devices, placement (docs/sessions.md).",

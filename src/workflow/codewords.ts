@@ -28,8 +28,26 @@ const AWKISH = /^(awk|gawk|mawk|nawk|sed|gsed|jq)$/;
 const WRAPPERS =
   /^(env|nice|nohup|timeout|stdbuf|ionice|setsid|time|command|exec|xargs|sudo|doas|chrt|taskset|flock|unbuffer|strace|ltrace|watch)$/;
 
-function base(w: string): string {
+export function base(w: string): string {
   return w.replace(/^.*[\\/]/, "").replace(/\.exe$/i, "");
+}
+
+/** Is this program (its base name) one that runs the rest of its words as another command? */
+export const isWrapper = (prog: string): boolean => WRAPPERS.test(prog);
+
+/**
+ * Where the command a wrapper runs starts: after the wrapper's own options (and option values: `timeout 5`,
+ * `nice -n 5`) and assignments (`env A=1`); `i` is the word after the wrapper.
+ */
+export function wrappedAt(argv: string[], i: number): number {
+  while (
+    i < argv.length && (/^[-+]/.test(argv[i]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) ||
+      /^\d+(\.\d+)?[smhd]?$/.test(argv[i]))
+  ) {
+    if (/^-(n|u|g|s|k|c|C|I|L|P|d|E|i|o|e|p)$/.test(argv[i]) && i + 1 < argv.length) i++;
+    i++;
+  }
+  return i;
 }
 
 /** Classify the words of `argv` (as written: an expression word is still a word). */
@@ -42,14 +60,7 @@ export function commandWords(argv: string[]): CommandWords {
     const prog = base(argv[i]);
     i++;
     if (WRAPPERS.test(prog)) {
-      // their own options (and option values: `timeout 5`, `nice -n 5`), assignments, then the command
-      while (
-        i < argv.length && (/^[-+]/.test(argv[i]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) ||
-          /^\d+(\.\d+)?[smhd]?$/.test(argv[i]))
-      ) {
-        if (/^-(n|u|g|s|k|c|C|I|L|P|d|E|i|o|e|p)$/.test(argv[i]) && i + 1 < argv.length) i++;
-        i++;
-      }
+      i = wrappedAt(argv, i);
       if (prog === "watch" && i < argv.length) {
         // watch runs its words through `sh -c`
         for (let j = i; j < argv.length; j++) out.code.push({ index: j, lang: "sh" });
@@ -102,7 +113,7 @@ export function commandWords(argv: string[]): CommandWords {
         }
         // files loaded as code by an option: node -r/--require/--import, ruby -r, perl -M is a module
         if (/^(-r|--require|--import|--loader)$/.test(argv[i]) && i + 1 < argv.length) out.files.push(++i);
-        else if (/^-[mMWXO]$/.test(argv[i]) && PYTHON.test(prog) && i + 1 < argv.length) i++;
+        else if (/^-[mWX]$/.test(argv[i]) && PYTHON.test(prog) && i + 1 < argv.length) i++;
         i++;
       }
       if (i >= argv.length || argv[i] === "-") out.stdin = "code";

@@ -301,89 +301,98 @@ withSessionWorld(
       await t.step({
         name:
           "a preset's CLI missing, npm present: installed once, quietly, pinned; a failure shows npm's tail",
-        ignore: podHasGemini,
+        ignore: podHasGemini || !w.c.testServer,
         fn: async () => {
           await Deno.writeTextFile(join(w.cwd, ".kodama.yaml"), "{}\n");
-          // a fake npm (first on the runs' PATH): FAIL makes it fail as npm does; else it "installs" a fake
-          // gemini where npm --prefix puts it, slowly enough that two runs started at once meet
-          const fakeNpm = (fail: boolean) =>
-            [
-              `mkdir -p "$HOME/.local/bin"`,
-              `cat > "$HOME/.local/bin/npm" <<'EOF'`,
-              `#!/bin/sh`,
-              `echo "npm $*" >> "$HOME/npm-calls"`,
-              `for i in 1 2 3 4 5 6 7 8; do echo "npm http fetch GET 200 https://registry.npmjs.org/x$i 12ms"; done`,
-              ...(fail
-                ? [
-                  `echo "npm error code E404" >&2`,
-                  `echo "npm error 404 Not Found - GET gemini-cli" >&2`,
-                  `exit 1`,
-                ]
-                : [
-                  `sleep 2`,
-                  `echo "added 1 package in 1s"`,
-                  `mkdir -p "$HOME/.local/node_modules/.bin"`,
-                  `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake gemini $*"\\n' > "$HOME/.local/node_modules/.bin/gemini"`,
-                  `chmod +x "$HOME/.local/node_modules/.bin/gemini"`,
-                ]),
-              `EOF`,
-              `chmod +x "$HOME/.local/bin/npm"`,
-            ].join("\n");
-          assertEquals((await w.sh("s", fakeNpm(true))).code, 0);
-          const bad = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]);
-          const node = await w.sh("s", `node -p 'process.versions.node.split(".")[0]'`);
-          if (Number(node.stdout.trim()) < PRESETS.gemini.install.node) {
-            // an image whose Node is too old for the pinned CLI (the real cluster's dev image has Node 18):
-            // said before npm runs, naming the preset
+          // a fake npm, as the image's own (the test server's shared bin directory, on every pod's PATH before
+          // this machine's /usr/bin): one the agent put in ~/.local/bin is never the one kodama's pod programs
+          // run (issue 79). FAIL makes it fail as npm does; else it "installs" a fake gemini where npm --prefix
+          // puts it, slowly enough that two runs started at once meet
+          const podBin = join(w.c.testServer!.runtimeStateDir, "bin");
+          try {
+            const fakeNpm = async (fail: boolean) => {
+              await Deno.writeTextFile(
+                join(podBin, "npm"),
+                [
+                  `#!/bin/sh`,
+                  `echo "npm $*" >> "$HOME/npm-calls"`,
+                  `for i in 1 2 3 4 5 6 7 8; do echo "npm http fetch GET 200 https://registry.npmjs.org/x$i 12ms"; done`,
+                  ...(fail
+                    ? [
+                      `echo "npm error code E404" >&2`,
+                      `echo "npm error 404 Not Found - GET gemini-cli" >&2`,
+                      `exit 1`,
+                    ]
+                    : [
+                      `sleep 2`,
+                      `echo "added 1 package in 1s"`,
+                      `mkdir -p "$HOME/.local/node_modules/.bin"`,
+                      `printf '#!/bin/sh\\ncat > /dev/null\\necho "fake gemini $*"\\n' > "$HOME/.local/node_modules/.bin/gemini"`,
+                      `chmod +x "$HOME/.local/node_modules/.bin/gemini"`,
+                    ]),
+                ].join("\n") + "\n",
+              );
+              await Deno.chmod(join(podBin, "npm"), 0o755);
+            };
+            await fakeNpm(true);
+            const bad = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]);
+            const node = await w.sh("s", `node -p 'process.versions.node.split(".")[0]'`);
+            if (Number(node.stdout.trim()) < PRESETS.gemini.install.node) {
+              // an image whose Node is too old for the pinned CLI (the real cluster's dev image has Node 18):
+              // said before npm runs, naming the preset
+              assertEquals(bad.code, 1, bad.stderr);
+              assertStringIncludes(
+                bad.stderr,
+                `the gemini preset installs ${PRESETS.gemini.install.package}`,
+              );
+              assertStringIncludes(bad.stderr, `needs Node >= ${PRESETS.gemini.install.node}`);
+              return;
+            }
+            const pkg = `${PRESETS.gemini.install.package}@${PRESETS.gemini.install.version}`;
+            const line = `kodama: installing gemini ${PRESETS.gemini.install.version} for the gemini preset`;
+            // a failed install: the one line says so, then npm's last lines, then kodama's error; exit 1
             assertEquals(bad.code, 1, bad.stderr);
-            assertStringIncludes(bad.stderr, `the gemini preset installs ${PRESETS.gemini.install.package}`);
-            assertStringIncludes(bad.stderr, `needs Node >= ${PRESETS.gemini.install.node}`);
-            return;
-          }
-          const pkg = `${PRESETS.gemini.install.package}@${PRESETS.gemini.install.version}`;
-          const line = `kodama: installing gemini ${PRESETS.gemini.install.version} for the gemini preset`;
-          // a failed install: the one line says so, then npm's last lines, then kodama's error; exit 1
-          assertEquals(bad.code, 1, bad.stderr);
-          assertStringIncludes(bad.stderr, `${line} (once per session, into the home volume) ... failed\n`);
-          assertStringIncludes(bad.stderr, `npm install ${pkg} failed (the gemini preset)`);
-          assertStringIncludes(bad.stderr, "  npm error 404 Not Found - GET gemini-cli");
-          assertStringIncludes(bad.stderr, "installing gemini for the gemini preset failed");
-          assert(!/^\s*at /m.test(bad.stderr), bad.stderr);
+            assertStringIncludes(bad.stderr, `${line} (once per session, into the home volume) ... failed\n`);
+            assertStringIncludes(bad.stderr, `npm install ${pkg} failed (the gemini preset)`);
+            assertStringIncludes(bad.stderr, "  npm error 404 Not Found - GET gemini-cli");
+            assertStringIncludes(bad.stderr, "installing gemini for the gemini preset failed");
+            assert(!/^\s*at /m.test(bad.stderr), bad.stderr);
 
-          // two runs at once: one installs, the other waits for it; npm's output only in the log file
-          assertEquals(
-            (await w.sh("s", `${fakeNpm(false)}; : > "$HOME/npm-calls"`)).code,
-            0,
-          );
-          const [r, r2] = await Promise.all([
-            w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]),
-            w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello too"]),
-          ]);
-          assertEquals([r.code, r2.code], [0, 0], r.stderr + r2.stderr);
-          const both = r.stderr + r2.stderr;
-          assertEquals(both.split("\n").filter((l) => l.startsWith("kodama: installing")).length, 1, both);
-          assertMatch(both, /\.\.\. done \(\d+ s\)\n/);
-          assert(!both.includes("npm http fetch") && !both.includes("added 1 package"), both);
-          const id = r.stdout.trim();
-          await w.k(["agent", "logs", "s", id, "-f"]);
-          // headless, every tool approved (the pod is the sandbox)
-          assertEquals(
-            (await w.k(["agent", "logs", "s", id])).stdout,
-            `fake gemini ${PRESETS.gemini.command.slice(1).join(" ")}\n`,
-          );
-          const calls = await w.sh("s", `cat "$HOME/npm-calls"`);
-          assertEquals(
-            calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
-            `npm install --no-fund --no-audit --no-update-notifier --loglevel=http --prefix HOME/.local ${pkg}\n`,
-          );
-          const log = await w.sh(
-            "s",
-            `cat "$HOME/.kodama/install/gemini@${PRESETS.gemini.install.version}.log"`,
-          );
-          assertStringIncludes(log.stdout, "added 1 package");
-          const again = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "again"]);
-          assertEquals(again.code, 0, again.stderr);
-          assert(!again.stderr.includes("installing"), "installed only once");
+            // two runs at once: one installs, the other waits for it; npm's output only in the log file
+            await fakeNpm(false);
+            assertEquals((await w.sh("s", `: > "$HOME/npm-calls"`)).code, 0);
+            const [r, r2] = await Promise.all([
+              w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello"]),
+              w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "hello too"]),
+            ]);
+            assertEquals([r.code, r2.code], [0, 0], r.stderr + r2.stderr);
+            const both = r.stderr + r2.stderr;
+            assertEquals(both.split("\n").filter((l) => l.startsWith("kodama: installing")).length, 1, both);
+            assertMatch(both, /\.\.\. done \(\d+ s\)\n/);
+            assert(!both.includes("npm http fetch") && !both.includes("added 1 package"), both);
+            const id = r.stdout.trim();
+            await w.k(["agent", "logs", "s", id, "-f"]);
+            // headless, every tool approved (the pod is the sandbox)
+            assertEquals(
+              (await w.k(["agent", "logs", "s", id])).stdout,
+              `fake gemini ${PRESETS.gemini.command.slice(1).join(" ")}\n`,
+            );
+            const calls = await w.sh("s", `cat "$HOME/npm-calls"`);
+            assertEquals(
+              calls.stdout.replace(/--prefix \S+\/\.local/, "--prefix HOME/.local"),
+              `npm install --no-fund --no-audit --no-update-notifier --loglevel=http --prefix HOME/.local ${pkg}\n`,
+            );
+            const log = await w.sh(
+              "s",
+              `cat "$HOME/.kodama/install/gemini@${PRESETS.gemini.install.version}.log"`,
+            );
+            assertStringIncludes(log.stdout, "added 1 package");
+            const again = await w.k(["agent", "run", "s", "--agent", "gemini", "--prompt", "again"]);
+            assertEquals(again.code, 0, again.stderr);
+            assert(!again.stderr.includes("installing"), "installed only once");
+          } finally {
+            await Deno.remove(join(podBin, "npm")).catch(() => {});
+          }
         },
       });
     } finally {

@@ -4,11 +4,13 @@
  * docs/security.md) may ask for requests, devices and placement, never for credentials the user's own
  * config does not name: an image pull secret outside `defaults.scheduling.imagePullSecrets` or a
  * ServiceAccount other than `defaults.serviceAccount` is refused (exit 4, naming the key), and so are
- * annotations (they steer admission and the runtime). Pure.
+ * annotations (they steer admission and the runtime), placement onto control-plane nodes and a priority
+ * class (config/placement.ts). Pure.
  */
 import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { quote } from "../../base/text/escape.ts";
+import { repoPlacementProblem } from "../../config/placement.ts";
 import {
   checkedObjectName,
   checkedScheduling,
@@ -46,10 +48,20 @@ function fromConfig(cfg: Config): Scheduling {
   }
 }
 
-/** A repository's template asks only for credentials the user's config names; else exit 4 naming the key. */
-export function checkTemplateCredentials(t: TemplateScheduling, cfg: Config, flagged: string[] = []): void {
+/**
+ * A repository's template asks only for credentials and placement the user's config (or a flag) names;
+ * else exit 4 naming the key. The placement rule is config/placement.ts, the same a `.kodama.yaml` is held to.
+ */
+export function checkTemplateCredentials(
+  t: TemplateScheduling,
+  cfg: Config,
+  flags: SchedulingInput = {},
+): void {
   if (t.source !== "repo") return;
-  const named = new Set([...(cfg.defaults.scheduling?.imagePullSecrets ?? []), ...flagged]);
+  const named = new Set([
+    ...(cfg.defaults.scheduling?.imagePullSecrets ?? []),
+    ...(flags.imagePullSecrets ?? []),
+  ]);
   for (const s of t.input.imagePullSecrets ?? []) {
     if (!named.has(s)) {
       throw new KodamaError(
@@ -68,6 +80,33 @@ export function checkTemplateCredentials(t: TemplateScheduling, cfg: Config, fla
       `template ${quote(t.name)} (the repository's) asks for annotations (${keys.join(", ")})`,
       ExitCode.FORBIDDEN,
       "a repository cannot annotate the pod (annotations steer admission and the runtime): set defaults.scheduling.annotations in ~/.kodama/config.yaml, or pass --annotation",
+    );
+  }
+  // placement onto control-plane nodes, any priority class: only what the user's config or flags chose
+  const s = cfg.defaults.scheduling;
+  const placed = repoPlacementProblem(t.input, {
+    tolerations: [...(s?.tolerations ?? []), ...(flags.tolerations ?? [])],
+    nodeSelector: [
+      ...Object.entries(s?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`),
+      ...(Array.isArray(flags.nodeSelector)
+        ? flags.nodeSelector
+        : Object.entries(flags.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`)),
+    ],
+    priorityClass: flags.priorityClass ?? s?.priorityClass,
+  });
+  if (placed) {
+    throw new KodamaError(
+      `template ${quote(t.name)} (the repository's) asks for ${placed.key} ${
+        quote(placed.value)
+      }: ${placed.why}`,
+      ExitCode.FORBIDDEN,
+      `a repository cannot choose this placement: set defaults.scheduling.${placed.key} in ~/.kodama/config.yaml, or pass --${
+        placed.key === "tolerations"
+          ? "toleration"
+          : placed.key === "nodeSelector"
+          ? "node-selector"
+          : "priority-class"
+      }`,
     );
   }
   if (t.serviceAccount !== undefined && t.serviceAccount !== cfg.defaults.serviceAccount) {
@@ -92,7 +131,7 @@ export function resolveScheduling(
 ): { scheduling?: Scheduling; serviceAccount?: string } {
   const t = f.templateScheduling;
   if (t) {
-    checkTemplateCredentials(t, cfg, f.scheduling?.imagePullSecrets ?? []);
+    checkTemplateCredentials(t, cfg, f.scheduling ?? {});
     if (t.serviceAccount !== undefined) checkedObjectName(t.serviceAccount, "template serviceAccount");
   }
   const merged = mergeScheduling(

@@ -14,13 +14,14 @@
  * edited since the run was trusted (by an earlier step, or by anyone) stops the step.
  */
 import { dirname, relative, resolve } from "node:path";
-import { commandWords } from "../codewords.ts";
+import { CODE_VARS, commandWords, isWrapper } from "../codewords.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { LoadedWorkflow } from "../file.ts";
 import { flattenSteps } from "../model.ts";
 import { inside } from "./confine.ts";
 import { realLanding } from "../../base/fs/realpath.ts";
 import { expandPath, looksLikePath } from "./permissions.ts";
+import { loadsUnnamedCode } from "./loaders.ts";
 
 export interface Pin {
   /** what kind of thing is pinned: a grant, or a file that runs */
@@ -69,7 +70,9 @@ export function programsIn(argv: string[]): string[] {
 export function reachesRepo(argv: string[]): boolean {
   const w = commandWords(argv);
   if (w.files.some((i) => BUILD_TOOLS.test(progName(argv[i])))) return true;
-  return w.code.some((c) => c.lang === "sh" && shellPaths(argv[c.index]).dynamic);
+  if (w.code.some((c) => c.lang === "sh" && shellPaths(argv[c.index]).dynamic)) return true;
+  // a module by name, an inline program, code from stdin, a loader variable (loaders.ts)
+  return loadsUnnamedCode(argv, (code) => shellPaths(code).dynamic);
 }
 
 /**
@@ -79,6 +82,13 @@ export function reachesRepo(argv: string[]): boolean {
 const BUILD_TOOLS =
   /^(make|gmake|bmake|pmake|just|task|go-task|npm|npx|pnpm|yarn|bun|deno|cargo|go|gradle|gradlew|mvn|mvnw|ant|rake|bundle|ninja|cmake|meson|bazel|bazelisk|buck2?|scons|tox|nox|poetry|pipenv|invoke|pdm|hatch|uv|composer|mix|sbt|dotnet|msbuild|earthly|tilt|skaffold|docker-compose|podman-compose)$/;
 
+/** A program that, given arguments no one reads statically (a `script` step's), can run any repo code. */
+function runsAnyCode(program: string): boolean {
+  const prog = progName(program);
+  return isWrapper(prog) || /^(sh|bash|dash|zsh|ksh|mksh|ash|yash|busybox|fish|pwsh|find)$/.test(prog) ||
+    loadsUnnamedCode([prog], () => true);
+}
+
 const progName = (w: string) => w.replace(/^.*[\\/]/, "").replace(/\.(exe|cmd|bat)$/i, "");
 
 /** One raw shell word: unquoted characters, escapes, and quoted parts, as written. */
@@ -86,6 +96,8 @@ const WORD = /(?:[^\s'"\\;&|()<>`]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|`[^`]*`|\$\([^)
 /** Words after which the next word is a command (the shell's keywords and separators). */
 const COMMAND_NEXT = /^(?:[;&|()\n]+|then|do|else|elif|if|while|until|!|\{|time|exec|command|nohup|env)$/;
 /** Words after which the next word is a file the shell (or another interpreter) reads as code. */
+/** Shell keywords before a simple command's program. */
+const SHELL_KEYWORD = /^(?:then|do|else|elif|if|while|until|!|\{|\})$/;
 const CODE_NEXT = /^(?:\.|source|sh|bash|dash|zsh|ksh|ash|mksh|busybox|python[0-9.]*|node|perl|ruby|php)$/;
 
 /**
@@ -99,18 +111,38 @@ function shellPaths(code: string): { paths: string[]; dynamic: boolean } {
   const paths: string[] = [];
   let dynamic = false;
   let commandNext = true, codeNext = false;
+  // the words of the simple command being read: what it runs is read as a `local` command is (reachesRepo)
+  let words: string[] = [];
+  const endCommand = () => {
+    let k = 0;
+    while (k < words.length && (SHELL_KEYWORD.test(words[k]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[k]))) {
+      k++;
+    }
+    if (k < words.length && reachesRepo(words.slice(k))) dynamic = true;
+    words = [];
+  };
   for (const m of code.replace(/^#!.*$/m, "").replace(/(^|\s)#.*$/gm, "$1").matchAll(WORD)) {
     const raw = m[0];
     if (/^[;&|()<>\n]+$/.test(raw)) {
+      endCommand();
       commandNext = true;
       codeNext = false;
       continue;
+    }
+    // what a command substitution runs, read the same way
+    for (const sub of raw.matchAll(/\$\(([^)]*)\)|`([^`]*)`/g)) {
+      if (shellPaths(sub[1] ?? sub[2]).dynamic) dynamic = true;
     }
     const wholeQuoted = /^'[^']*'$|^"[^"$`\\]*"$/.test(raw);
     const computed = !/^\[\[?$|^\]\]?$/.test(raw) &&
       (/[$`*?[\\]/.test(raw) || (!wholeQuoted && /['"]/.test(raw)));
     const value = wholeQuoted ? raw.slice(1, -1) : raw;
     const assignment = commandNext && /^[A-Za-z_][A-Za-z0-9_]*=/.test(raw);
+    // a computed word is read as an unknown option: where an interpreter's options go, it could be `-m x`
+    words.push(computed ? "-$" : value);
+    // a variable a loader reads (`PYTHONPATH=.`, `export NODE_OPTIONS=--require=./x`): any code
+    const assigned = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(value);
+    if (assigned && CODE_VARS.test(assigned[1])) dynamic = true;
     // a computed word where the shell runs or reads code, or a build tool run by the string: any file
     if (((commandNext && !assignment) || codeNext) && computed) dynamic = true;
     if (commandNext && !assignment && !computed && BUILD_TOOLS.test(progName(value))) dynamic = true;
@@ -124,6 +156,7 @@ function shellPaths(code: string): { paths: string[]; dynamic: boolean } {
     codeNext = CODE_NEXT.test(value) && (commandNext || codeNext);
     commandNext = COMMAND_NEXT.test(value);
   }
+  endCommand();
   return { paths, dynamic };
 }
 
@@ -173,13 +206,16 @@ async function treeHash(dir: string, shown: string): Promise<{ sha256: string; f
 }
 
 const SHELL_FILE = /\.(sh|bash|zsh|ksh)$/;
+const JS_FILE = /\.(?:[cm]?[jt]sx?)$/;
+const NODE_BANG = /^#!\s*\S*?\/(?:env\s+(?:-\S+\s+)*)?(?:node|nodejs|bun|deno|tsx|ts-node)\b/;
 const SHELL_BANG = /^#!\s*\S*?\/(?:env\s+(?:-\S+\s+)*)?(sh|bash|dash|zsh|ksh|ash|mksh)\b/;
 
 /**
  * What a repo file that runs may read as code, beyond itself. A shell script: the files it sources
  * (`source X`, `. X`) and runs by a literal path, recursively — or, when one is named by a variable or
- * `eval` is used, the whole repository. Any other program (Python, Node, a binary …) imports relative
- * to where it is: its directory, recursively — the repository when its text reaches up with `..`.
+ * `eval` is used, the whole repository. Any other program (Python, a binary …) imports relative to where
+ * it is: its directory, recursively — the repository when its text reaches up with `..`, or when it is
+ * Node's (a module by name is looked up in every parent directory's node_modules).
  */
 async function reachOf(
   file: string,
@@ -200,7 +236,10 @@ async function reachOf(
   }
   const dir = dirname(file);
   const shell = SHELL_FILE.test(file) || SHELL_BANG.test(text);
-  if (!shell) return { files: [], trees: [text.includes("..") ? root : dir] };
+  // Node resolves a module by name (`require("lib")`) in the node_modules of every parent directory: a
+  // script of the repository's reaches up to its root (issue 79 escape 5)
+  const node = JS_FILE.test(file) || NODE_BANG.test(text);
+  if (!shell) return { files: [], trees: [text.includes("..") || node ? root : dir] };
   const words: string[] = [];
   let dynamic = /(^|[\s;&|(])eval\b/.test(text);
   for (const m of text.matchAll(/(?:^|[\s;&|(])(?:source|\.)\s+("[^"]*"|'[^']*'|[^\s;&|)]+)/gm)) {
@@ -262,11 +301,21 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
   };
   const sourced = new Map<string, string>();
   const trees = new Set<string>();
+  const steps = flattenSteps(lw.workflow.steps);
+  const scripts = steps.some((s) => s.kind === "script");
   for (const r of p.run ?? []) {
     if (looksLikePath(r)) await runFile("run", r, lw.baseDir);
     else if (BUILD_TOOLS.test(progName(r))) trees.add(rootReal); // `run: [make]`: the Makefile and all it runs
+    // a script's arguments to a granted interpreter, shell or wrapper are not read statically: `-m`, `-c` …
+    else if (scripts && runsAnyCode(r)) trees.add(rootReal);
   }
-  for (const { step, kind } of flattenSteps(lw.workflow.steps)) {
+  // a variable a loader reads, set by the workflow or a step (`PYTHONPATH: .`, `NODE_OPTIONS: --require …`)
+  const locals = steps.filter((s) => s.kind === "local");
+  const envs = locals.length ? [lw.workflow.env, ...locals.map((s) => s.step.env)] : [];
+  if (envs.some((e) => e && typeof e === "object" && Object.keys(e).some((k) => CODE_VARS.test(k)))) {
+    trees.add(rootReal);
+  }
+  for (const { step, kind } of steps) {
     if (kind !== "local") continue;
     const spec = step.local as { command?: unknown[]; cwd?: string };
     const cwd = typeof spec.cwd === "string" && !spec.cwd.includes("${{")
@@ -274,7 +323,8 @@ export async function pinsOf(lw: LoadedWorkflow, root: string): Promise<Pin[]> {
       : lw.baseDir;
     const argv = (spec.command ?? []).filter((a): a is string => typeof a === "string");
     for (const a of programsIn(argv)) await runFile("file", a, cwd);
-    if (reachesRepo(argv)) trees.add(rootReal);
+    // a `${{ }}` value is read as an unknown option: where an interpreter's options go, it could be `-m x`
+    if (reachesRepo(argv.map((a) => a.includes("${{") ? "-$" : a))) trees.add(rootReal);
   }
   for (const [real, sha256] of sourced) {
     out.push({ kind: "file", written: relative(rootReal, real), real, sha256 });

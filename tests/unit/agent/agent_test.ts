@@ -89,7 +89,11 @@ Deno.test("agent runs: a preset's CLI is installed with npm, pinned, into the ho
   assert(START_SCRIPT.includes(`export npm_config_userconfig="$ki_ih/.npmrc"`));
   // claude's pin runs on the dev image's Node 18
   assertEquals(PRESETS.claude.install.node, 18);
-  assertMatch(START_SCRIPT, /export PATH="\$HOME\/\.local\/node_modules\/\.bin:/);
+  // the agent-home install is on PATH, after the image's own directories (issue 79: say_pod_test.ts)
+  assertMatch(
+    START_SCRIPT,
+    /export PATH="\$\{kp_first#:\}:\$HOME\/\.local\/node_modules\/\.bin:\$HOME\/\.local\/bin/,
+  );
   // a missing command is exit 127 and kodama's own one line (agentrun.ts), no script words above it
   assertMatch(START_SCRIPT, /exit 127/);
   assert(!/agent\.command: /.test(START_SCRIPT));

@@ -63,9 +63,9 @@ const DECISIONS: Record<string, string> = {
   "defaults.resources.memoryRequest": "repo",
   "defaults.scheduling.gpu": "repo",
   "defaults.scheduling.resources": "repo",
-  "defaults.scheduling.nodeSelector": "repo",
-  "defaults.scheduling.tolerations": "repo",
-  "defaults.scheduling.priorityClass": "repo",
+  "defaults.scheduling.nodeSelector": "placement",
+  "defaults.scheduling.tolerations": "placement",
+  "defaults.scheduling.priorityClass": "userOnly",
   // a pull secret is a registry credential of the namespace: the user's choice
   "defaults.scheduling.imagePullSecrets": "userOnly",
   // annotations steer admission and the runtime (AppArmor, sidecar injection): the user's choice
