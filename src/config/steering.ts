@@ -166,7 +166,8 @@ export const STEERING: { what: string; names: string[] }[] = [
   },
 ];
 
-const PATTERN = new RegExp(
+/** The list as one pattern (any case); its source is what the pod's check is given (agent/pod/projcheck.js). */
+export const STEERING_PATTERN: RegExp = new RegExp(
   "^(?:" +
     STEERING.flatMap((g) => g.names)
       .map((p) => p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*"))
@@ -177,7 +178,7 @@ const PATTERN = new RegExp(
 
 /** Whether only you may choose this variable (any case: `npm_config_registry` as `NPM_CONFIG_REGISTRY`). */
 export function isSteering(name: string): boolean {
-  return PATTERN.test(name);
+  return STEERING_PATTERN.test(name);
 }
 
 /** The line said once for each variable left out: its name and where it came from, never its value. */
