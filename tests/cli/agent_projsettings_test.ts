@@ -51,6 +51,8 @@ withSessionWorld(
       assert(!r.stderr.includes(theirs.url) && !r.stderr.includes(KEY), "no value is said");
       const runs = JSON.parse((await w.k(["agent", "status", "p1", "-o", "json"])).stdout).items;
       assertEquals([runs[0].state, runs[0].exitCode], ["failed", 77]);
+      // its outcome says why (agent status, agent wait, the webhook)
+      assertStringIncludes(JSON.stringify(runs[0]), "refused: .claude/settings.json sets ANTHROPIC_BASE_URL");
       assertEquals(theirs.requests.length, 0, "the repository's host got a request");
       assertEquals(mine.requests.length, 0);
       await purge(w, "p1");

@@ -379,3 +379,14 @@ Deno.test("projcheck: a file the agent writes during a run stops the runner's ne
     await Deno.remove(ws, { recursive: true });
   }
 });
+
+Deno.test("projcheck: a refused run's outcome is the refusal's line, not a bare exit code", async () => {
+  const { classify, factsOf } = await import("../../../src/agent/outcome.ts");
+  const line =
+    "refused: .env sets GOOGLE_GEMINI_BASE_URL: only you choose where your key goes (remove it, or run through a gateway: kodama gateway ensure)";
+  assertEquals(classify(factsOf(`kodama: ${line}\n`), { state: "failed", exitCode: STEERED_EXIT }), {
+    class: "failed",
+    retryable: false,
+    message: line,
+  });
+});
