@@ -45,6 +45,8 @@ import START_SH from "./pod/start.sh" with { type: "text" };
 import AGENT_TMUX_SH from "./pod/agenttmux.sh" with { type: "text" };
 import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
 import NOTIFY_BODY_JS from "./pod/notify.js" with { type: "text" };
+import PROJCHECK_JS from "./pod/projcheck.js" with { type: "text" };
+import { STEERING_PATTERN } from "../config/steering.ts";
 
 /**
  * The Node runner of a preset's run (pod/runner.js: waits, continuations, budgets, the byte watchdog),
@@ -70,6 +72,11 @@ export const NO_AGENT_EXIT = 127;
 export const INSTALL_FAILED_EXIT = 125;
 /** Exit code of the start script when an interactive agent taken over with `agent attach` is live (`!r`). */
 export const TAKEN_OVER_EXIT = 65;
+/**
+ * Exit code of the start script (and the run's recorded exit) when a project config file the preset's CLI
+ * reads sets a variable only you choose (pod/projcheck.js): nothing started. kodama exits 4 (forbidden).
+ */
+export const STEERED_EXIT = 77;
 /** The package installed when the default `claude` is missing and npm is there. */
 export const CLAUDE_PACKAGE = "@anthropic-ai/claude-code";
 
@@ -85,7 +92,8 @@ export const PROLOGUE = [PROLOGUE_SH];
 export { RUNNER_SCRIPT };
 
 /**
- * The presets the start program knows (pod/start.sh's PRESETS): one line each, `NAME BIN PACKAGE VERSION NODE`.
+ * The presets the start program knows (pod/start.sh's PRESETS): one line each, `NAME BIN PACKAGE VERSION NODE
+ * FILES`, FILES the project config files its CLI reads (`FORMAT:PATH,…`, `-` for none: presets.ts projectFiles).
  * When the program is a preset's CLI and the image lacks it, `kodama_install` (pod/install.sh) installs the
  * pinned version with npm into the home volume, once per session, with one progress line (npm's output in
  * a log file, its tail shown on failure); without npm the command is missing.
@@ -93,14 +101,16 @@ export { RUNNER_SCRIPT };
 export function presetTable(): string {
   return PRESET_NAMES.map((n) => {
     const i: PresetInstall = PRESETS[n].install;
-    return [n, i.bin, i.package, i.version, String(i.node)].join(" ");
+    const files = PRESETS[n].projectFiles.map((f) => `${f.format}:${f.path}`).join(",") || "-";
+    return [n, i.bin, i.package, i.version, String(i.node), files].join(" ");
   }).join("\n");
 }
 
 /**
  * Start a run (pod/start.sh after the prologue, pod/install.sh and pod/agenttmux.sh): `sh -c START kodama-agent
- * SIZES PRESETS RUNNER RUNNER_JS NOTIFY_JS CMD ARGS...` with the check command and then the prompt on stdin.
- * Prints the run id on stdout as its last line; exits NO_AGENT_EXIT, INSTALL_FAILED_EXIT or TAKEN_OVER_EXIT.
+ * SIZES PRESETS RUNNER RUNNER_JS NOTIFY_JS PROJCHECK_JS STEERING CMD ARGS...` with the check command and then the
+ * prompt on stdin. Prints the run id on stdout as its last line (a `note:` or `refused:` line before it);
+ * exits NO_AGENT_EXIT, INSTALL_FAILED_EXIT, TAKEN_OVER_EXIT or STEERED_EXIT.
  */
 export const START_SCRIPT = [...PROLOGUE, INSTALL_SH, AGENT_TMUX_SH, START_SH].join("\n");
 
@@ -109,7 +119,9 @@ export type TakeoverPolicy = "refuse" | "end";
 
 /**
  * The command line that starts a run; the check (`checkBytes` long, if any) and then the prompt
- * (`promptBytes` long) go on stdin. `agent`: the preset it runs (recorded with the run).
+ * (`promptBytes` long) go on stdin. `agent`: the preset it runs (recorded with the run). `gateway`: the
+ * session goes through a gateway (its pod holds no real key): a project file's steering variable is noted,
+ * not refused.
  */
 export function startArgv(
   command: string[],
@@ -121,12 +133,13 @@ export function startArgv(
   resume?: Resume,
   noNotify = false,
   takeover?: TakeoverPolicy,
+  gateway = false,
 ): string[] {
   const b64 = resume ? btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(resume)))) : "";
   const sizes = (checkBytes > 0 ? `${promptBytes}+${checkBytes}` : String(promptBytes)) + (cont ? ":c" : "") +
     (stallSeconds > 0 ? `~${stallSeconds}` : "") + (b64 ? `%${b64}` : "") +
     (takeover ? (takeover === "refuse" ? "!r" : "!e") : "") + (noNotify ? "^" : "") +
-    (agent ? `@${agent}` : "");
+    (gateway ? "&" : "") + (agent ? `@${agent}` : "");
   return [
     "sh",
     "-c",
@@ -137,6 +150,8 @@ export function startArgv(
     RUNNER_SCRIPT,
     RUNNER_JS,
     NOTIFY_JS,
+    PROJCHECK_JS,
+    STEERING_PATTERN.source,
     ...command,
   ];
 }

@@ -23,6 +23,7 @@ import {
   RUNS_DIR,
   startArgv,
   STATUS_SCRIPT,
+  STEERED_EXIT,
   STOP_SCRIPT,
   TAKEN_OVER_EXIT,
   type TakeoverPolicy,
@@ -100,6 +101,12 @@ export function resumeOf(agent: SessionAgent): Resume | undefined {
   };
 }
 
+/** The start program's `refused:` or `note:` line (before the run id), safe for a terminal; undefined if none. */
+export function projectConfigLine(stdout: string): string | undefined {
+  const line = stdout.split("\n").find((l) => /^(refused|note): /.test(l));
+  return line === undefined ? undefined : safeLine(line).slice(0, 400);
+}
+
 /** Start a run; returns its id. */
 export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
@@ -146,9 +153,12 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
       resumeOf(agent),
       noNotify,
       o.takeover,
+      spec?.gateway !== undefined,
     ),
     { stdin, err: o.err },
   );
+  // what the start program said of a repository's agent-CLI config (pod/projcheck.js): a pod's words, made safe
+  const said = projectConfigLine(r.stdout);
   const what = agent.preset === "custom"
     ? `the command ${JSON.stringify(agent.command)}`
     : `the ${agent.preset} preset`;
@@ -161,6 +171,13 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
       `go back to it: kodama agent attach ${name}   (then exit the agent, or C-b d to leave it running)`,
     );
   }
+  if (r.code === STEERED_EXIT) {
+    throw new KodamaError(
+      `session ${name}: ${said ?? "refused: a project config file sets a variable only you choose"}`,
+      ExitCode.FORBIDDEN,
+    );
+  }
+  if (said) o.err.write(`session ${name}: ${said}\n`);
   if (r.code === INSTALL_FAILED_EXIT) {
     throw new KodamaError(
       `cannot start the agent in session ${name}: installing ${program} for ${what} failed (the reason is above)`,

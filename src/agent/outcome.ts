@@ -59,6 +59,8 @@ export interface Facts {
   lastMessage?: string;
   /** tool uses refused (Claude Code's result's permission_denials) */
   denied?: number;
+  /** kodama's own refusal of the run, its line (pod/start.sh, pod/runner.js: docs/security.md) */
+  refused?: string;
 }
 
 export interface RunEnd {

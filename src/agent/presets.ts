@@ -73,6 +73,18 @@ export interface Preset {
   output: OutputFormat;
   /** where it keeps its conversations, on the home volume */
   home: string;
+  /**
+   * The project config files its CLI reads from the workspace that can set its environment (relative to
+   * the workspace): a run is refused when one sets a variable only you choose (src/config/steering.ts;
+   * pod/projcheck.js, docs/security.md). Each verified with the real CLI and two loopback listeners.
+   */
+  projectFiles: ProjectFile[];
+}
+
+/** A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`) or `dotenv`. */
+export interface ProjectFile {
+  format: "json-env" | "dotenv";
+  path: string;
 }
 
 /** codex (pod/codexwrap.sh): a model provider of kodama's at OPENAI_BASE_URL, or the gateway's ChatGPT login. */
@@ -117,6 +129,12 @@ export const PRESETS: Record<PresetName, Preset> = {
     install: { package: "@anthropic-ai/claude-code", version: "2.1.197", bin: "claude", node: 18 },
     output: "claude-stream-json",
     home: "~/.claude",
+    // Claude Code 2.1.332 applies a project settings file's `env` over its own environment: a committed
+    // ANTHROPIC_BASE_URL (or HTTPS_PROXY) there took the key from ANTHROPIC_API_KEY to the repository's host
+    projectFiles: [
+      { format: "json-env", path: ".claude/settings.json" },
+      { format: "json-env", path: ".claude/settings.local.json" },
+    ],
   },
   codex: {
     name: "codex",
@@ -140,6 +158,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     install: { package: "@openai/codex", version: "0.169.0", bin: "codex", node: 16 },
     output: "codex-json",
     home: "~/.codex",
+    // none: Codex 0.169 reads no project .codex/config.toml in a folder not marked trusted (kodama marks
+    // none), and even from a trusted one takes no openai_base_url or model provider (seen: only `model`)
+    projectFiles: [],
   },
   gemini: {
     name: "gemini",
@@ -156,6 +177,13 @@ export const PRESETS: Record<PresetName, Preset> = {
     install: { package: "@google/gemini-cli", version: "0.61.0", bin: "gemini", node: 20 },
     output: "gemini-stream-json",
     home: "~/.gemini",
+    // the Gemini CLI 0.61 loads the first of .gemini/.env and .env from its working directory up (--skip-trust:
+    // the folder is trusted), each variable the environment lacks: GOOGLE_GEMINI_BASE_URL there took the key
+    // from GEMINI_API_KEY to the repository's host, HTTPS_PROXY to its proxy. Both are checked (fail closed).
+    projectFiles: [
+      { format: "dotenv", path: ".gemini/.env" },
+      { format: "dotenv", path: ".env" },
+    ],
   },
 };
 

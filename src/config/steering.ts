@@ -9,7 +9,8 @@
  *
  * ONE list, used by every door (start from a terminal, MCP `session_start`, the web UI's start, templates,
  * `.kodama.yaml`, `agent check`, the gateway): `src/session/lifecycle/start.ts` and `src/agent/checkrun.ts`
- * ask it. Every agent preset's endpoint variables match it by construction (`*_BASE_URL`, a provider's
+ * ask it, and the pod's start program is handed STEERING_PATTERN's source to check the repository's own
+ * agent-CLI config files before every run (agent/pod/projcheck.js, presets.ts projectFiles). Every agent preset's endpoint variables match it by construction (`*_BASE_URL`, a provider's
  * `*URL*`); tests/unit/config/steering_test.ts checks each preset's, the gateway's and the pod wrappers'.
  * Pure; no import.
  */
@@ -166,7 +167,8 @@ export const STEERING: { what: string; names: string[] }[] = [
   },
 ];
 
-const PATTERN = new RegExp(
+/** The list as one pattern (any case); its source is what the pod's check is given (agent/pod/projcheck.js). */
+export const STEERING_PATTERN: RegExp = new RegExp(
   "^(?:" +
     STEERING.flatMap((g) => g.names)
       .map((p) => p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*"))
@@ -177,7 +179,7 @@ const PATTERN = new RegExp(
 
 /** Whether only you may choose this variable (any case: `npm_config_registry` as `NPM_CONFIG_REGISTRY`). */
 export function isSteering(name: string): boolean {
-  return PATTERN.test(name);
+  return STEERING_PATTERN.test(name);
 }
 
 /** The line said once for each variable left out: its name and where it came from, never its value. */

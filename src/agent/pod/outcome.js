@@ -36,6 +36,8 @@ export function newFacts() {
     geminiSaying: false,
     // tool uses the agent's permissions refused (Claude Code's result lists them)
     denied: 0,
+    // kodama's own refusal of the run (start.sh, runner.js: a project file sets a variable only you choose)
+    refused: undefined,
   };
 }
 
@@ -249,7 +251,8 @@ export function feedLine(f, line, now = Date.now()) {
     // the Gemini CLI's retries are on stderr; other text (warnings, stack traces) neither starts nor ends a wait
     if (/^Attempt \d+ failed\. Retrying with backoff/.test(t)) {
       onRetry(f, httpStatusIn(t), undefined, ...retryCount(t), now);
-    } else if (!/^ +at |^kodama: /.test(line)) f.lastText = t.slice(0, 300);
+    } else if (/^kodama: refused: /.test(line)) f.refused = t.slice("kodama: ".length, 300);
+    else if (!/^ +at |^kodama: /.test(line)) f.lastText = t.slice(0, 300);
     return;
   }
   let j;
@@ -375,6 +378,7 @@ export function classify(f, end) {
   if (end.state === "interrupted") {
     return out("interrupted", "the pod it ran in is gone (agent run --continue)");
   }
+  if (f.refused && end.state === "failed") return out("failed", f.refused);
   if (end.endedBy === "budget" || f.budget) return out("budget", f.budget ?? "a budget was spent");
   if (end.endedBy === "stalled") return out("stalled", "no output for agent.stallTimeout");
   if (end.endedBy === "unreachable") return out("unreachable", "the agent only retried its model API");

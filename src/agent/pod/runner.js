@@ -72,6 +72,37 @@ try {
 }
 if (!resume || !Array.isArray(resume.argv)) resume = undefined;
 
+// the start program's check of the repository's agent-CLI config (projcheck.js), kept out of the agent's
+// environment and made again before each continuation: the agent may have written such a file meanwhile
+const PROJCHECK = {
+  js: process.env.KODAMA_PROJCHECK,
+  pattern: process.env.KODAMA_PROJCHECK_PATTERN,
+  files: process.env.KODAMA_PROJCHECK_FILES,
+};
+delete process.env.KODAMA_PROJCHECK;
+delete process.env.KODAMA_PROJCHECK_PATTERN;
+delete process.env.KODAMA_PROJCHECK_FILES;
+
+/** The `refused:` line when a project config file now sets a variable only the user chooses, else "". */
+function steered() {
+  if (!PROJCHECK.js || !PROJCHECK.files) return "";
+  const r = require("node:child_process").spawnSync(
+    process.execPath,
+    ["-e", PROJCHECK.js, PROJCHECK.pattern ?? "^$", ...PROJCHECK.files.split(",")],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+  );
+  if (r.status === 0) return "";
+  const what = String(r.stdout ?? "").trim() || "the project config files could not be checked";
+  return `refused: ${what}: only you choose where your key goes ` +
+    `(remove it, or run through a gateway: kodama gateway ensure)`;
+}
+
+/** A continuation refused by steered(): the run ends failed (77, as the start program's refusal). */
+function refuseContinuation(line) {
+  fs.writeSync(log, `kodama: ${line}\n`);
+  return finish({ code: 77 }, classify(facts, { state: "failed", exitCode: 77 }));
+}
+
 const CONTINUE_PROMPT = (why) =>
   `The model API failed before you finished (${why}). Continue the task from where you stopped; ` +
   `do not redo what is already done.`;
@@ -384,6 +415,8 @@ async function main() {
       const prompt = takeQueued();
       if (prompt) {
         interrupted = false;
+        const refused = steered();
+        if (refused) return refuseContinuation(refused);
         note({ event: "turn", reason: "said" });
         writeState();
         r = await attempt(continuation({ class: "said" }), prompt);
@@ -435,6 +468,8 @@ async function main() {
     }
     if (stopped()) return finish(r, o);
     waited += ms;
+    const refused = steered();
+    if (refused) return refuseContinuation(refused);
     const argv = continuation(o);
     note({ event: "continue", reason: o.class, attempt: n, of: ATTEMPTS });
     writeState();

@@ -23,6 +23,7 @@ if [ -n "${KODAMA_RESUME:-}" ] && command -v node >/dev/null 2>&1; then
   node -e "$js" "$run" "$@"; code=$?
   git_end
 else
+  unset KODAMA_PROJCHECK KODAMA_PROJCHECK_PATTERN KODAMA_PROJCHECK_FILES
   run_watched "$@"
 fi
 # was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on

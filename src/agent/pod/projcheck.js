@@ -1,0 +1,68 @@
+// kodama: before a preset's run, the project config files its CLI reads from the workspace (presets.ts:
+// projectFiles), checked for a variable that decides where the user's key goes (src/config/steering.ts, whose
+// pattern kodama passes in). Never writes anything. Run in the workspace by start.sh:
+//   node -e PROJCHECK PATTERN FORMAT:PATH...
+// FORMAT is `json-env` (a JSON object whose `env` object sets the CLI's variables: Claude Code's settings) or
+// `dotenv` (KEY=VALUE lines, `export KEY=…`, `KEY: …`, as the dotenv package reads them: the Gemini CLI's).
+// Exit 0 when none does; else 1 and one line on stdout: `FILE sets NAME, NAME; FILE2 …` (names, never
+// values). A file that is there but cannot be read or is not JSON counts (fail closed): its CLI may read it.
+"use strict";
+const fs = require("node:fs");
+
+const [pattern, ...specs] = process.argv.slice(1);
+const steering = new RegExp(pattern, "i");
+
+/** a name as it may be shown on a terminal: printable ASCII only */
+const shown = (s) => String(s).replace(/[^\x20-\x7e]/g, "?").slice(0, 80);
+
+/** the variable names a dotenv file sets: the dotenv package's own rule, and any `NAME=`/`NAME:` line */
+function dotenvNames(text) {
+  const lines = text.replace(/\r\n?/g, "\n");
+  const names = new Set();
+  // dotenv 16's LINE pattern (a quoted value may run over lines)
+  const LINE =
+    /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/mg;
+  let m;
+  while ((m = LINE.exec(lines)) !== null) names.add(m[1]);
+  // line by line too: a name inside another's quoted value is counted (more than dotenv reads: fail closed)
+  for (const l of lines.split("\n")) {
+    const w = /^\s*(?:export\s+)?([^\s=:#]+)\s*[=:]/.exec(l);
+    if (w) names.add(w[1]);
+  }
+  return [...names];
+}
+
+/** the variable names a settings file's `env` sets */
+function jsonEnvNames(text) {
+  const j = JSON.parse(text.replace(/^\uFEFF/, ""));
+  const env = j && typeof j === "object" && !Array.isArray(j) ? j.env : undefined;
+  return env && typeof env === "object" && !Array.isArray(env) ? Object.keys(env) : [];
+}
+
+const found = [];
+for (const spec of specs) {
+  const at = spec.indexOf(":");
+  const format = spec.slice(0, at);
+  const path = spec.slice(at + 1);
+  let text;
+  try {
+    text = fs.readFileSync(path, "utf8");
+  } catch (e) {
+    if (e.code === "ENOENT" || e.code === "ENOTDIR") continue;
+    found.push(`${path} cannot be read (${e.code}), so kodama cannot check it`);
+    continue;
+  }
+  let names;
+  try {
+    names = format === "dotenv" ? dotenvNames(text) : jsonEnvNames(text);
+  } catch {
+    found.push(`${path} is not plain JSON, so kodama cannot check it`);
+    continue;
+  }
+  const bad = names.filter((n) => steering.test(n));
+  if (bad.length) found.push(`${path} sets ${[...new Set(bad)].map(shown).join(", ")}`);
+}
+if (found.length) {
+  process.stdout.write(found.join("; ") + "\n");
+  process.exit(1);
+}
