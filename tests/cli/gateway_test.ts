@@ -153,6 +153,21 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     await purge(w, "gw3");
   }
 
+  // the state claim deleted under a running gateway stays Terminating (pvc-protection) while its pod lives;
+  // ensure then makes pod and claim anew instead of a pod on a claim about to be gone (seen on a real cluster)
+  const pvc = await w.kc(["delete", "pvc", "kodama-gateway-state", "--wait=false"]);
+  assertEquals(pvc.code, 0, pvc.stderr);
+  assert(
+    (await getJson(w, "pvc", "kodama-gateway-state")).metadata.deletionTimestamp,
+    "the claim is Terminating",
+  );
+  const anew = await w.k(["gateway", "ensure", "--timeout", "90s"], { env });
+  assertEquals(anew.code, 0, anew.stderr);
+  assertStringIncludes(anew.stderr, "waiting for PersistentVolumeClaim kodama-gateway-state to be deleted");
+  const claim = await getJson(w, "pvc", "kodama-gateway-state");
+  assertEquals(claim.metadata.deletionTimestamp, undefined, "a claim made anew");
+  assertEquals((await getJson(w, "pod", "kodama-gateway")).status.phase, "Running");
+
   const del = await w.k(["gateway", "delete"]);
   assertEquals(del.code, 0, del.stderr);
   for (const kind of ["pod", "service", "secret", "configmap", "networkpolicy"]) {

@@ -7,6 +7,7 @@ import type { Kube } from "../../kube/client.ts";
 import type { Sink } from "../../base/sink.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
+import { doubling } from "../../base/clock.ts";
 import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { LABEL_SESSION } from "../../session/spec/names.ts";
 import { renderTable } from "../../ui/table.ts";
@@ -134,13 +135,15 @@ export async function gatewayEnsure(
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);
   const service = await applyObject(kube, "services", ns, buildGatewayService(ns) as never);
+  // a Terminating state claim takes the old pod with it (claimGone)
+  const anew = await claimGone(kube, ns, io.err, o.timeoutMs);
   const state = await applyStateClaim(kube, ns, io.err);
   // the program, the image and the pod's own spec: a change to any of them makes a new pod
   const digest = await programDigest(
     `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
     o.image,
   );
-  const pod = await replacePod(kube, ns, have.pod, digest, o.image, state);
+  const pod = await replacePod(kube, ns, anew ? undefined : have.pod, digest, o.image, state);
   const keys = [
     ...keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`),
     ...(config.providers.chatgpt ? ["chatgpt login"] : []),
@@ -180,6 +183,47 @@ async function applyStateClaim(kube: Kube, ns: string, err: Sink): Promise<"clai
     );
     return "memory";
   }
+}
+
+/**
+ * A state claim being deleted (a `gateway delete` a moment ago, or someone's `kubectl delete pvc`) stays
+ * Terminating while a pod uses it, and a pod made on it now would wait for a claim that is about to be gone
+ * (the scheduler: `persistentvolumeclaim "kodama-gateway-state" not found`). So the old gateway pod goes, the
+ * claim is waited out, and a new one is made. Exit 5 when it outlasts the timeout.
+ */
+async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): Promise<boolean> {
+  const going = (c?: { metadata?: { deletionTimestamp?: unknown } }) => !!c?.metadata?.deletionTimestamp;
+  const find = () =>
+    kube.findObject<{ metadata?: { deletionTimestamp?: unknown } }>(
+      "persistentvolumeclaims",
+      ns,
+      STATE_CLAIM,
+    );
+  let claim = await find();
+  if (!going(claim)) return false;
+  err.write(
+    `waiting for PersistentVolumeClaim ${STATE_CLAIM} to be deleted (it is Terminating) before making it anew\n`,
+  );
+  const pod = await kube.findObject<V1Pod>("pods", ns, GATEWAY_NAME);
+  if (pod) {
+    await kube.deleteObject("pods", ns, GATEWAY_NAME, { gracePeriodSeconds: 0 });
+    await waitGone(kube, ns);
+  }
+  const until = Date.now() + timeoutMs;
+  for (let i = 0; going(claim); i++) {
+    if (Date.now() > until) {
+      throw new KodamaError(
+        `PersistentVolumeClaim ${STATE_CLAIM} in ${ns} is still being deleted after ${
+          Math.round(timeoutMs / 1000)
+        }s`,
+        ExitCode.TIMEOUT,
+        `see what holds it: kubectl get pvc,pods -n ${ns}; then kodama gateway ensure -n ${ns} again`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, doubling(i, 250, 2000)));
+    claim = await find();
+  }
+  return true;
 }
 
 /** The pod, made anew when missing, ended, or running another program or image. */
