@@ -14,7 +14,13 @@
  * cache filled from another source never satisfies a session. The install pod's name (with the key) is the
  * lock between kodama processes. Nothing here carries a session label: `delete` and `gc` never select it.
  */
-import type { V1EnvVar, V1NetworkPolicy, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type {
+  V1ConfigMap,
+  V1EnvVar,
+  V1NetworkPolicy,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from "@kubernetes/client-node";
 import CACHEFILL_SH from "./pod/cachefill.sh" with { type: "text" };
 import CACHEFILL_RUN_SH from "./pod/cachefillrun.sh" with { type: "text" };
 import CACHEPROBE_SH from "./pod/cacheprobe.sh" with { type: "text" };
@@ -169,8 +175,32 @@ export function installEnv(src: InstallSource): V1EnvVar[] {
     { name: "NPM_CONFIG_UPDATE_NOTIFIER", value: "false" },
     { name: "KODAMA_FILL_RESULT", value: RESULT },
     ...src.env,
-    ...(src.caPem ? [{ name: "KODAMA_CA_PEM", value: src.caPem }] : []),
+    ...(src.caPem ? [{ name: "KODAMA_CA_FILE", value: `${INSTALL_CA_DIR}/ca.pem` }] : []),
   ];
+}
+
+/** Where the install container reads the user's certificates (buildInstallCaConfigMap, mounted). */
+export const INSTALL_CA_DIR = "/etc/kodama/ca";
+
+/**
+ * The user's certificates for the install pod, in a ConfigMap named as the pod (public data). Not an
+ * environment variable: a bundle over 128 KiB (Debian's whole CA store is ~200 KiB) passes Linux's limit on
+ * one environment string, and the container never starts (`exec /usr/bin/sh: argument list too long`, seen
+ * on a real node). Undefined without certificates.
+ */
+export function buildInstallCaConfigMap(
+  spec: SessionSpec,
+  i: PresetInstall,
+  src: InstallSource,
+  key: string,
+): V1ConfigMap | undefined {
+  if (!src.caPem) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: installPodName(i, key), namespace: spec.namespace, labels: installLabels(key) },
+    data: { "ca.pem": src.caPem },
+  };
 }
 
 const installLabels = (key: string) => ({
@@ -215,13 +245,18 @@ export function buildInstallPod(spec: SessionSpec, i: PresetInstall, src: Instal
         image: src.image,
         command: fillArgv(i, key, src.registry),
         env: installEnv(src),
-        volumeMounts: [{ name: "cache", mountPath: "/cache" }, { name: "home", mountPath: "/tmp/home" }],
+        volumeMounts: [
+          { name: "cache", mountPath: "/cache" },
+          { name: "home", mountPath: "/tmp/home" },
+          ...(src.caPem ? [{ name: "ca", mountPath: INSTALL_CA_DIR, readOnly: true }] : []),
+        ],
         securityContext: containerSecurity(spec.sandbox, true),
         terminationMessagePath: RESULT,
       }],
       volumes: [
         { name: "cache", persistentVolumeClaim: { claimName: CLI_CACHE_PVC } },
         { name: "home", emptyDir: {} },
+        ...(src.caPem ? [{ name: "ca", configMap: { name: installPodName(i, key) } }] : []),
       ],
       securityContext: { fsGroup: FS_GROUP, fsGroupChangePolicy: "OnRootMismatch", ...POD_SECCOMP },
       ...podPlacement(spec.scheduling),

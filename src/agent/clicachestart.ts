@@ -22,6 +22,7 @@ import type { PresetInstall } from "./presets.ts";
 import {
   ANNOTATION_SOURCE,
   buildCachePVC,
+  buildInstallCaConfigMap,
   buildInstallPod,
   buildInstallPolicy,
   cacheKey,
@@ -90,6 +91,13 @@ async function installPod(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
   if (pod) await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
   // the policy first: the install pod never runs without it
   await installPolicy(kube, p.spec, p.i, p.key);
+  const ca = buildInstallCaConfigMap(p.spec, p.i, p.src, p.key);
+  if (ca) {
+    await kube.createObject("configmaps", ns, ca).catch(async (e) => {
+      if (!conflict(e)) throw e;
+      await kube.patchObject("configmaps", ns, name, { data: ca.data });
+    });
+  }
   for (let n = 0; n < 50; n++) {
     try {
       await kube.createObject("pods", ns, buildInstallPod(p.spec, p.i, p.src, p.key));
@@ -109,6 +117,7 @@ async function installPod(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
 async function removeInstall(kube: Kube, ns: string, name: string): Promise<void> {
   await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
   await kube.deleteObject(NPS, ns, name).catch(() => {});
+  await kube.deleteObject("configmaps", ns, name).catch(() => {});
 }
 
 /** Record on the PVC that the storage cannot share it; later starts read it and skip the cache. */

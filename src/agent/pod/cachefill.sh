@@ -8,7 +8,8 @@
 # `.complete` is written last, so a session pod (which mounts DIR read-only) never uses half an install or
 # an unverified one. Already complete: nothing to do. npm's output goes to DIR/PACKAGE@VERSION.log; a
 # failure is one line on stderr and in the termination message (KODAMA_FILL_RESULT), exit 1, nothing left.
-# KODAMA_CA_PEM (certificates the user's NODE_EXTRA_CA_CERTS named) becomes Node's extra CA bundle.
+# KODAMA_CA_FILE (the certificates the user's NODE_EXTRA_CA_CERTS named, mounted from a ConfigMap) becomes
+# Node's extra CA bundle.
 kodama_cache_fill() {
   kf_dir="$1/$2@$3"
   kf_tmp="$kf_dir.partial"
@@ -19,14 +20,16 @@ kodama_cache_fill() {
   rm -rf "$kf_tmp" "$kf_dir"
   mkdir -p "$kf_tmp" || exit 1
   : > "$kf_log"
-  if [ -n "${KODAMA_CA_PEM:-}" ]; then
-    printf '%s\n' "$KODAMA_CA_PEM" > "$HOME/ca.pem" || exit 1
-    NODE_EXTRA_CA_CERTS="$HOME/ca.pem"
+  if [ -n "${KODAMA_CA_FILE:-}" ]; then
+    NODE_EXTRA_CA_CERTS="$KODAMA_CA_FILE"
     export NODE_EXTRA_CA_CERTS
   fi
   # the integrity the registry states for this version: its sha512 entry, required
   kf_sri=""
-  for kf_w in $(npm view --registry "$kf_reg" "$2@$3" dist.integrity 2>> "$kf_log"); do
+  if ! kf_view=$(npm view --registry "$kf_reg" "$2@$3" dist.integrity 2>> "$kf_log"); then
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: the registry $kf_reg did not answer ($(grep -m1 'npm ERR! code\|npm error code' "$kf_log" | sed 's/.*code *//')): not cached"
+  fi
+  for kf_w in $kf_view; do
     case "$kf_w" in sha512-*) kf_sri="$kf_w" ;; esac
   done
   if [ -z "$kf_sri" ]; then

@@ -10,6 +10,7 @@ import { buildPod, cliCacheEntry } from "../../../src/session/spec/manifests.ts"
 import { resolveSpec, type SessionSpec } from "../../../src/session/spec/spec.ts";
 import {
   buildCachePVC,
+  buildInstallCaConfigMap,
   buildInstallPod,
   buildInstallPolicy,
   cacheDir,
@@ -113,7 +114,24 @@ Deno.test("cli cache: the install pod takes nothing of the session's: no env Sec
     caPem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
   }, KEY);
   const names = withCa.spec!.containers[0].env!.map((e) => e.name);
-  assert(names.includes("HTTPS_PROXY") && names.includes("KODAMA_CA_PEM"), names.join());
+  assert(names.includes("HTTPS_PROXY") && names.includes("KODAMA_CA_FILE"), names.join());
+  // the certificates travel as a mounted file, never as one environment string: a real node refuses an
+  // exec whose one string passes 128 KiB (a whole CA store), `argument list too long`
+  const big = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(200 * 1024) + "\n-----END CERTIFICATE-----\n";
+  const bigSrc = { ...SRC, caPem: big };
+  const pod = buildInstallPod(s, PRESETS.claude.install, bigSrc, KEY);
+  for (const e of pod.spec!.containers[0].env!) assert((e.value ?? "").length < 128 * 1024, e.name);
+  const cm = buildInstallCaConfigMap(s, PRESETS.claude.install, bigSrc, KEY)!;
+  assertEquals(cm.data!["ca.pem"], big);
+  assertEquals(cm.metadata!.name, pod.metadata!.name);
+  const vol = pod.spec!.volumes!.find((v) => v.name === "ca");
+  assertEquals(vol?.configMap?.name, cm.metadata!.name);
+  const mount = pod.spec!.containers[0].volumeMounts!.find((m) => m.name === "ca");
+  assertEquals(
+    `${mount?.mountPath}/ca.pem`,
+    pod.spec!.containers[0].env!.find((e) => e.name === "KODAMA_CA_FILE")?.value,
+  );
+  assertEquals(buildInstallCaConfigMap(s, PRESETS.claude.install, SRC, KEY), undefined);
 });
 
 Deno.test("cli cache: the install source is the user's config, else this machine's env, never credentials", () => {
@@ -234,7 +252,8 @@ async function run(argv: string[], env: Record<string, string>) {
 }
 
 /**
- * A fake npm: `view` prints the integrity in DIR/integrity (the registry's statement), `pack` writes
+ * A fake npm: `view` prints the integrity in DIR/integrity (the registry's statement; with DIR/unreachable it
+ * fails as npm does without a network), `pack` writes
  * DIR/tarball as a .tgz, `install` puts the program where `npm --prefix P` would; every call is counted.
  */
 async function fakeNpm(dir: string, bin: string) {
@@ -245,7 +264,8 @@ async function fakeNpm(dir: string, bin: string) {
       "#!/bin/sh",
       `echo "npm $*" >> "${dir}/calls"`,
       `case "$1" in`,
-      `view) cat "${dir}/integrity" 2>/dev/null; exit 0 ;;`,
+      `view) if [ -f "${dir}/unreachable" ]; then echo "npm ERR! code EAI_AGAIN" >&2; exit 1; fi`,
+      `  cat "${dir}/integrity" 2>/dev/null; exit 0 ;;`,
       `pack) while [ "$1" != --pack-destination ]; do shift; done; cp "${dir}/tarball" "$2/x-1.0.0.tgz"; exit 0 ;;`,
       `esac`,
       `echo "npm http fetch GET 200 https://registry.npmjs.org/x 12ms"`,
@@ -347,6 +367,12 @@ Deno.test("cli cache: a tarball that is not what the registry states, or no stat
     }, "does not match the integrity"],
     ["only a sha1", (d) => Deno.writeTextFile(`${d}/integrity`, "sha1-AAAA\n"), "states no sha512 integrity"],
     ["nothing stated", (d) => Deno.remove(`${d}/integrity`), "states no sha512 integrity"],
+    // no egress to the registry (a real cluster's pods): said as such, not as a registry that states nothing
+    [
+      "the registry unreachable",
+      (d) => Deno.writeTextFile(`${d}/unreachable`, ""),
+      "the registry https://registry.npmjs.org/ did not answer (EAI_AGAIN)",
+    ],
   ];
   for (const [what, spoil, says] of cases) {
     const dir = await Deno.makeTempDir();
