@@ -326,12 +326,15 @@ export async function drive<T>(
   readline.emitKeypressEvents(process.stdin, { escapeCodeTimeout: 50 } as unknown as readline.Interface);
   // A signal from outside (kill -INT/-TERM, a closed terminal) cancels the prompt through its AbortSignal, so
   // inquirer restores the terminal before we exit (by default Deno would die with the terminal still raw).
+  // Through node:process, not Deno.addSignalListener: inquirer's signal-exit re-raises a signal that has no
+  // other `process` listener (its own count), and the process then died of it (exit 143 for SIGTERM) when that
+  // won the race with our abort — one whole run in a few under load.
   const ac = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   const onSignal = () => ac.abort();
   for (const sig of signals) {
     try {
-      Deno.addSignalListener(sig, onSignal);
+      process.on(sig, onSignal);
     } catch { /* not supported here */ }
   }
   try {
@@ -353,7 +356,7 @@ export async function drive<T>(
   } finally {
     for (const sig of signals) {
       try {
-        Deno.removeSignalListener(sig, onSignal);
+        process.off(sig, onSignal);
       } catch { /* not registered */ }
     }
   }
