@@ -143,6 +143,17 @@ export interface NewFile {
   discard(): Promise<void>;
 }
 
+/** walk(), its directories made along the way removed again when it refuses. */
+async function walkOrUndo(pin: Pinned, dirs: string[]): Promise<{ ids: Id[]; made: Made }> {
+  const made: Made = [];
+  try {
+    return { ids: (await walk(pin, dirs, made))!, made };
+  } catch (e) {
+    await undoMade(made);
+    throw e;
+  }
+}
+
 /**
  * Create `rel` below `pin` exclusively (its missing directories made, none through a link). An existing
  * name throws Deno.errors.AlreadyExists (a lock held); a link anywhere on the way is refused (exit 4).
@@ -150,14 +161,7 @@ export interface NewFile {
 export async function createNew(pin: Pinned, rel: string, mode = 0o644): Promise<NewFile> {
   const segs = names(rel);
   const dirs = segs.slice(0, -1);
-  const made: Made = [];
-  let ids: Id[];
-  try {
-    ids = (await walk(pin, dirs, made))!;
-  } catch (e) {
-    await undoMade(made);
-    throw e;
-  }
+  const { ids, made } = await walkOrUndo(pin, dirs);
   const dir = join(pin.real, ...dirs);
   const path = join(dir, segs[segs.length - 1]);
   let f: Deno.FsFile;
@@ -234,14 +238,7 @@ export async function appendTo(pin: Pinned, rel: string, data: Uint8Array): Prom
   const segs = names(rel);
   const dirs = segs.slice(0, -1);
   const path = join(pin.real, ...segs);
-  const made: Made = [];
-  let ids: Id[];
-  try {
-    ids = (await walk(pin, dirs, made))!;
-  } catch (e) {
-    await undoMade(made);
-    throw e;
-  }
+  const { ids, made } = await walkOrUndo(pin, dirs);
   const st = await lstatOr(path);
   if (!st) {
     const nf = await createNew(pin, rel).catch((e) => {
