@@ -5,7 +5,7 @@
  * name gets a token the revocation does not hold.
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { mintToken, verifyToken } from "../../src/agent/gatewaytoken.ts";
 
 const KEY = "sk-ant-api03-gatewaytokenstest-0123456789abcdefWXYZ";
@@ -31,7 +31,7 @@ withSessionWorld(
     assertEquals(made.code, 0, made.stderr);
     const key = (await gatewayConfig(w)).signingKey as string;
     try {
-      const s = await w.k(["start", "tk1", "--no-sync", "--image", "busybox:1.36"], { env });
+      const s = await w.k(["start", "tk1", "--no-sync", "--image", SESSION_IMAGE], { env });
       assertEquals(s.code, 0, s.stderr);
       const first = (await secretData(w, "kodama-env-tk1")).ANTHROPIC_API_KEY;
       const c1 = verifyToken(key, first)!;
@@ -82,7 +82,7 @@ withSessionWorld(
       assert(entry && entry.before > c2.iat, JSON.stringify(revoked));
 
       // a new session of the same name: its token is issued at or after the revocation
-      const again = await w.k(["start", "tk1", "--no-sync", "--image", "busybox:1.36"], { env });
+      const again = await w.k(["start", "tk1", "--no-sync", "--image", SESSION_IMAGE], { env });
       assertEquals(again.code, 0, again.stderr);
       const c3 = verifyToken(key, (await secretData(w, "kodama-env-tk1")).ANTHROPIC_API_KEY)!;
       assert(c3.iat >= entry.before, `${c3.iat} < ${entry.before}`);
@@ -101,7 +101,7 @@ withSessionWorld(
     assertEquals(made.code, 0, made.stderr);
     const key = (await gatewayConfig(w)).signingKey as string;
     try {
-      const s = await w.k(["start", "tk2", "--no-sync", "--image", "busybox:1.36"], { env });
+      const s = await w.k(["start", "tk2", "--no-sync", "--image", SESSION_IMAGE], { env });
       assertEquals(s.code, 0, s.stderr);
       const c = verifyToken(key, (await secretData(w, "kodama-env-tk2")).ANTHROPIC_API_KEY)!;
       const d = await w.k(["delete", "tk2", "--force", "--purge"]);
@@ -109,7 +109,7 @@ withSessionWorld(
       const revoked = (await gatewayConfig(w)).revoked as { s: string; before: number }[];
       assert(revoked.some((e) => e.s === "tk2" && e.before > c.iat), JSON.stringify(revoked));
       // a group's replicas, each revoked
-      const g = await w.k(["start", "grp", "--replicas", "2", "--no-sync", "--image", "busybox:1.36"], {
+      const g = await w.k(["start", "grp", "--replicas", "2", "--no-sync", "--image", SESSION_IMAGE], {
         env,
       });
       assertEquals(g.code, 0, g.stderr);
