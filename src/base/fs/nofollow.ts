@@ -238,7 +238,7 @@ export async function appendTo(pin: Pinned, rel: string, data: Uint8Array): Prom
   const segs = names(rel);
   const dirs = segs.slice(0, -1);
   const path = join(pin.real, ...segs);
-  const { ids, made } = await walkOrUndo(pin, dirs);
+  const { ids } = await walkOrUndo(pin, dirs);
   const st = await lstatOr(path);
   if (!st) {
     const nf = await createNew(pin, rel).catch((e) => {
