@@ -39,12 +39,14 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** `o.signingKey`: the key of a gateway started before (a restart on the same state: its tokens stay valid). */
 export async function startGateway(
   config: Record<string, unknown>,
   env: Record<string, string> = {},
+  o: { signingKey?: string } = {},
 ): Promise<Gateway> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-gw-" });
-  const signingKey = newSigningKey();
+  const signingKey = o.signingKey ?? newSigningKey();
   const file = join(dir, "config.json");
   const write = (c: Record<string, unknown>) =>
     Deno.writeTextFile(file, JSON.stringify({ signingKey, ...c }));

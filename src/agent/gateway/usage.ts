@@ -21,6 +21,11 @@ export interface LogEvent {
   model?: string;
   usage?: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number };
   costUsd?: number | null;
+  /** a `carried` line (the figures a restarted gateway replayed from its journal): its day and counts */
+  day?: string;
+  requests?: number;
+  denied?: number;
+  unpriced?: number;
 }
 
 export interface LogRow {
@@ -36,9 +41,9 @@ export interface LogRow {
 
 const VERDICT: Record<string, LogRow["verdict"]> = { req: "allowed", conn: "allowed", deny: "denied" };
 
-/** The lines of one session, oldest first (config and other sessions' lines left out). */
+/** The lines of one session, oldest first (config, carried figures and other sessions' lines left out). */
 export function logRows(lines: LogEvent[], session: string): LogRow[] {
-  return lines.filter((l) => l.s === session && l.ev && l.ev !== "config").map((l) => ({
+  return lines.filter((l) => l.s === session && l.ev && l.ev !== "config" && l.ev !== "carried").map((l) => ({
     t: l.t ?? "",
     ev: l.ev!,
     ...(l.host !== undefined ? { host: l.host } : {}),
@@ -67,13 +72,16 @@ export interface UsageRow {
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
-/** Sums per session, group or day (UTC): requests and denials from req/conn/deny, tokens and cost from usage. */
+/**
+ * Sums per session, group or day (UTC): requests and denials from req/conn/deny, tokens and cost from usage,
+ * and what a restarted gateway carried over from before (its `carried` lines, one per session, group, day).
+ */
 export function usageRows(lines: LogEvent[], by: UsageBy): UsageRow[] {
   const rows = new Map<string, UsageRow>();
   const keyOf = (l: LogEvent) =>
-    by === "session" ? l.s ?? "-" : by === "group" ? l.g ?? "-" : (l.t ?? "").slice(0, 10) || "-";
+    by === "session" ? l.s ?? "-" : by === "group" ? l.g ?? "-" : (l.day ?? l.t ?? "").slice(0, 10) || "-";
   for (const l of lines) {
-    if (!l.ev || !["req", "conn", "deny", "usage"].includes(l.ev)) continue;
+    if (!l.ev || !["req", "conn", "deny", "usage", "carried"].includes(l.ev)) continue;
     const k = keyOf(l);
     const r = rows.get(k) ?? {
       key: k,
@@ -89,7 +97,16 @@ export function usageRows(lines: LogEvent[], by: UsageBy): UsageRow[] {
     rows.set(k, r);
     if (l.ev === "req" || l.ev === "conn") r.requests++;
     else if (l.ev === "deny") r.denied++;
-    else {
+    else if (l.ev === "carried") {
+      r.requests += num(l.requests);
+      r.denied += num(l.denied);
+      r.input += num(l.usage?.input);
+      r.output += num(l.usage?.output);
+      r.cacheRead += num(l.usage?.cacheRead);
+      r.cacheWrite += num(l.usage?.cacheWrite);
+      r.costUsd += num(l.costUsd);
+      if (num(l.unpriced) > 0) r.costKnown = false;
+    } else {
       r.input += num(l.usage?.input);
       r.output += num(l.usage?.output);
       r.cacheRead += num(l.usage?.cacheRead);

@@ -14,7 +14,8 @@
 // byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
 // the providers' own usage fields and enforces a session's budget. It logs one JSON object per line on
 // stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT,
-// KODAMA_GATEWAY_HOST, KODAMA_GATEWAY_STATE (a writable directory: the refreshed login survives a restart).
+// KODAMA_GATEWAY_HOST, KODAMA_GATEWAY_STATE (a writable directory: the refreshed login and the journal of its
+// figures and budget reservations survive a restart there: gatewayjournal.js), KODAMA_GATEWAY_COMPACT_BYTES.
 "use strict";
 const http = require("http");
 const https = require("https");
@@ -22,6 +23,7 @@ const net = require("net");
 const crypto = require("crypto");
 const fs = require("fs");
 const meter = require("./gatewaymeter.js");
+const journal = require("./gatewayjournal.js");
 
 const CONFIG_PATH = process.env.KODAMA_GATEWAY_CONFIG || "/etc/kodama-gateway/config.json";
 const PORT = Number(process.env.KODAMA_GATEWAY_PORT || 8080);
@@ -65,10 +67,17 @@ const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 // ---- log ----------------------------------------------------------------------------------------------
 
+// the figures' book: in memory until main() opens the journal on the state claim
+let jr = journal.memoryJournal();
+
 function log(ev, fields) {
   const o = { t: new Date().toISOString(), ev };
   for (const [k, v] of Object.entries(fields || {})) if (v !== undefined) o[k] = v;
   process.stdout.write(JSON.stringify(o) + "\n");
+  // the counts of requests and denials are the book's too (flushed within a second)
+  if ((ev === "req" || ev === "conn" || ev === "deny") && o.s) {
+    jr.append({ e: ev === "deny" ? "deny" : "req", t: o.t, s: o.s, g: o.g || undefined }, false);
+  }
 }
 
 // ---- config ---------------------------------------------------------------------------------------------
@@ -215,24 +224,25 @@ const costOf = (model, u) => meter.costOf(cfg.prices, model, u);
 const newMeter = (contentType, model) => meter.newMeter(contentType, model, LIMIT.meterJson);
 const meterJson = meter.meterJson;
 
-const totals = { sessions: new Map(), groups: new Map() };
-
-function addTotals(map, name, u, cost) {
-  if (!name) return;
-  const t = map.get(name) ||
-    { requests: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, costUsd: 0, unpriced: 0 };
-  t.requests++;
-  for (const k of ["input", "output", "cacheRead", "cacheWrite"]) t[k] += num(u[k]);
-  if (cost === undefined) t.unpriced++;
-  else t.costUsd += cost;
-  map.set(name, t);
-}
-
-/** One answer's usage into the session's and group's totals, and its `usage` line (`cut`: cut short). */
+/**
+ * One answer's usage into the book (the session's, group's and key's totals; fsync'd, closing its hold) and
+ * its `usage` line (`cut`: cut short).
+ */
 function recordUsage(job, model, u, cut) {
   const cost = costOf(model, u);
-  addTotals(totals.sessions, job.claims.s, u, cost);
-  addTotals(totals.groups, job.claims.g, u, cost);
+  const hold = job.hold;
+  jr.append({
+    e: "use",
+    t: new Date().toISOString(),
+    s: job.claims.s,
+    g: job.claims.g || undefined,
+    p: job.provider,
+    k: job.key ? job.key.id : undefined,
+    u,
+    c: cost === undefined ? null : cost,
+    id: hold && hold.id,
+  }, true);
+  if (hold) hold.closed = true;
   log("usage", {
     s: job.claims.s,
     g: job.claims.g,
@@ -245,12 +255,40 @@ function recordUsage(job, model, u, cut) {
   });
 }
 
-const spent = (s) => (totals.sessions.get(s) || { costUsd: 0 }).costUsd;
+const spent = (s) => (jr.book.sessions.get(s) || { costUsd: 0 }).costUsd;
 
 // ---- budgets: reserved before a request goes out, settled as its answer's usage comes ------------------
 
 const ledger = meter.newLedger();
 const usd = (n) => `$${num(n).toFixed(4)}`;
+const holdIds = { pre: crypto.randomBytes(4).toString("hex"), n: 0 };
+
+/**
+ * A hold written to the journal (fsync'd) before its request goes out: after a crash it counts as spent. Its
+ * amount is written again only when it rises. False when it could not be written.
+ */
+function journalHold(claims, hold) {
+  if (hold.released) return true;
+  if (hold.id === undefined) hold.id = `${holdIds.pre}-${++holdIds.n}`;
+  if (hold.journaled !== undefined && hold.amount <= hold.journaled) return true;
+  const ok = jr.append({
+    e: "hold",
+    t: new Date().toISOString(),
+    s: claims.s,
+    g: claims.g || undefined,
+    id: hold.id,
+    usd: hold.amount,
+  }, true);
+  if (ok) hold.journaled = hold.amount;
+  return ok;
+}
+
+/** A hold given back; the journal says so unless a settled answer already closed it. */
+function giveBack(hold) {
+  if (!hold || hold.released) return;
+  meter.release(ledger, hold);
+  if (hold.id !== undefined && !hold.closed) jr.append({ e: "free", id: hold.id }, false);
+}
 
 function budgetError(res, claims, provider, reason, fields) {
   log("budget", { s: claims.s, g: claims.g, provider, costUsd: spent(claims.s), ...fields });
@@ -341,6 +379,16 @@ function admit(req, res, claims, provider, metered, pathModel, chat, go) {
         { model, heldUsd: r.refused.held, estimateUsd: cost },
       );
     }
+    if (!journalHold(claims, r.hold)) {
+      // a reservation that would not survive a restart is not made: the agent retries a 503
+      meter.release(ledger, r.hold);
+      return sendError(
+        res,
+        shape,
+        503,
+        `kodama-gateway: cannot record the budget reservation (${jr.failed})`,
+      );
+    }
     go(fixedBody(buf), est, r.hold);
   });
 }
@@ -357,7 +405,7 @@ function settle(job, m, cut) {
   const u = meter.chargedUsage(m, job.est, (cut && job.tries > 0) || (!m.seen && !!job.est));
   const model = m.model || (job.est && job.est.model);
   if (m.seen || u.input + u.output + u.cacheRead + u.cacheWrite > 0) recordUsage(job, model, u, cut);
-  meter.release(ledger, job.hold);
+  giveBack(job.hold);
 }
 
 // ---- rate limits ----------------------------------------------------------------------------------------
@@ -711,6 +759,7 @@ function passThrough(job, ur, buffered) {
       // the usage so far (message_start's input, a delta's output) replaces the estimate it held
       if (m.version !== seen && job.hold) {
         meter.rehold(ledger, job.hold, meter.heldCost(cfg.prices, job.est, m));
+        journalHold(job.claims, job.hold);
       }
     }
     if (!res.write(c)) {
@@ -719,11 +768,12 @@ function passThrough(job, ur, buffered) {
     }
   });
   ur.on("end", () => {
-    res.end();
+    // settled (journaled) before the answer's end is released
     if (st < 300) {
       m.end();
       settle(job, m, false);
     }
+    res.end();
     end(job, st);
   });
   ur.on("error", () => {
@@ -741,7 +791,7 @@ function passThrough(job, ur, buffered) {
 function end(job, status) {
   // a cut answer is charged what it streamed; a request that got no answer gives its hold back
   if (job.settle) job.settle(true);
-  else meter.release(ledger, job.hold);
+  else giveBack(job.hold);
   if (job.ended) return;
   job.ended = true;
   log("req", {
@@ -1167,11 +1217,12 @@ function usageRoute(req, res) {
   const token = bearer(h.authorization) || h["x-api-key"] || h["x-kodama-gateway-token"];
   const obj = (m) => Object.fromEntries(m.entries());
   let body;
-  if (isAdmin(token)) body = { sessions: obj(totals.sessions), groups: obj(totals.groups) };
+  const book = jr.book;
+  if (isAdmin(token)) body = { sessions: obj(book.sessions), groups: obj(book.groups), keys: obj(book.keys) };
   else {
     const { c, why } = check(token);
     if (!c) return plain(res, 401, `kodama-gateway: ${why}\n`);
-    body = { sessions: { [c.s]: totals.sessions.get(c.s) || null } };
+    body = { sessions: { [c.s]: book.sessions.get(c.s) || null } };
   }
   const text = JSON.stringify(body);
   res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
@@ -1489,9 +1540,54 @@ function clientErrorStatus(e) {
   return "400 Bad Request";
 }
 
+/**
+ * The book replayed from the state claim's journal; then the figures carried over are logged, one `carried`
+ * line per session, group and day (what `kodama gateway usage` and `status` add to this pod's own lines).
+ */
+function openBook() {
+  const j = journal.openJournal(STATE_DIR, {
+    compactBytes: Number(process.env.KODAMA_GATEWAY_COMPACT_BYTES) || undefined,
+    onError: (code) => log("config", { status: "warning", message: `meter journal not writable (${code})` }),
+  });
+  jr = j;
+  const r = j.report || {};
+  if (j.error) {
+    log("config", {
+      status: "warning",
+      message: `meter journal not kept (${j.error}): figures and budgets start from zero at a restart`,
+    });
+  }
+  if (r.badSnapshot) {
+    log("config", { status: "warning", message: `meter snapshot unreadable (${r.badSnapshot}): ignored` });
+  }
+  for (const b of j.book.buckets.values()) {
+    log("carried", {
+      s: b.s,
+      g: b.g,
+      day: b.day,
+      requests: b.calls,
+      denied: b.denied,
+      metered: b.metered,
+      usage: { input: b.input, output: b.output, cacheRead: b.cacheRead, cacheWrite: b.cacheWrite },
+      costUsd: b.costUsd,
+      unpriced: b.unpriced || undefined,
+    });
+  }
+  log("config", {
+    status: "replayed",
+    durable: j.durable,
+    snapshot: !!r.snapshot,
+    entries: r.entries || 0,
+    torn: r.torn || undefined,
+    settledAsSpent: r.settled || undefined,
+  });
+  process.on("exit", () => jr.flush());
+}
+
 function main() {
   loadConfig();
   adoptLogin(undefined);
+  openBook();
   fs.watchFile(CONFIG_PATH, { interval: 1000 }, () => loadConfig());
   setInterval(loadConfig, 10_000).unref(); // a Secret's update swaps a symlink the stat may not see
   if (typeof process.getuid === "function" && process.getuid() === 0) {
