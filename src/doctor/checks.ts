@@ -216,13 +216,14 @@ export function gatewayCheck(
   if (!pod) {
     return {
       ok: false,
-      detail: "pod kodama-gateway is missing: its sessions' requests fail (kodama gateway ensure)",
+      detail:
+        "the gateway's pod (kodama-gateway-0) is missing: its sessions' requests fail until its StatefulSet brings it back (kodama gateway status; kodama gateway ensure)",
     };
   }
   if (!pod.ready) {
     return {
       ok: false,
-      detail: `pod kodama-gateway is not ready (${pod.phase ?? "Pending"}): kodama gateway status`,
+      detail: `the gateway's pod is not ready (${pod.phase ?? "Pending"}): kodama gateway status`,
     };
   }
   return {

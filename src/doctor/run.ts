@@ -131,10 +131,12 @@ async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
 
 /** The namespace's gateway, when it has one (its pod and Service; unreadable: not said). */
 async function checkGateway(kube: Kube, ns: string): Promise<Report["gateway"]> {
-  const { GATEWAY_NAME } = await import("../session/spec/gateway.ts");
+  const { GATEWAY_NAME, GATEWAY_POD } = await import("../session/spec/gateway.ts");
   const { isReady } = await import("../pods/wait.ts");
+  // the StatefulSet's pod, else the bare pod an older kodama made
+  const find = (name: string) => kube.findObject<V1Pod>("pods", ns, name).catch(() => undefined);
   const [pod, svc] = await Promise.all([
-    kube.findObject<V1Pod>("pods", ns, GATEWAY_NAME).catch(() => undefined),
+    find(GATEWAY_POD).then((p) => p ?? find(GATEWAY_NAME)),
     kube.findObject<{ spec?: { clusterIP?: string } }>("services", ns, GATEWAY_NAME).catch(() => undefined),
   ]);
   return gatewayCheck(

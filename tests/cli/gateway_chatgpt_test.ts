@@ -51,7 +51,7 @@ withSessionWorld(
         assertEquals(cfg.providers.chatgpt.upstream, cg.url);
         const pvc = await w.kc(["get", "pvc", "kodama-gateway-state", "-o", "json"]);
         assertEquals(pvc.code, 0, pvc.stderr);
-        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-gateway", "-o", "json"])).stdout);
+        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-gateway-0", "-o", "json"])).stdout);
         assert(
           pod.spec.volumes.some((v: { persistentVolumeClaim?: { claimName: string } }) =>
             v.persistentVolumeClaim?.claimName === "kodama-gateway-state"
@@ -124,7 +124,7 @@ withSessionWorld(
       });
 
       await t.step("a restart: the state claim's refreshed token, not the Secret's spent one", async () => {
-        assertEquals((await w.kc(["delete", "pod", "kodama-gateway"])).code, 0);
+        assertEquals((await w.kc(["delete", "pod", "kodama-gateway-0"])).code, 0);
         cg.expireNow();
         const r = await w.k(["gateway", "ensure", "--timeout", "90s"], { env });
         assertEquals(r.code, 0, r.stderr);

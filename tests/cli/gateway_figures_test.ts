@@ -262,8 +262,25 @@ withSessionWorld(
         }
       });
 
+      await t.step(
+        "the gateway's pod deleted: its StatefulSet brings it back with the same figures",
+        async () => {
+          const before = await listed();
+          assertEquals((await w.kc(["delete", "pod", "kodama-gateway-0", "--wait=true"])).code, 0);
+          const back = await w.k(["gateway", "ensure", "--timeout", "90s"], { env });
+          assertEquals(back.code, 0, back.stderr);
+          // the new pod's log begins with what its journal carried over: the same figures as before
+          const after = await listed();
+          for (const name of ["gf-1", "gf-2"]) assertEquals(after.get(name), before.get(name));
+        },
+      );
+
       await t.step("a gateway whose log cannot be read: list works, no column, gateway null", async () => {
-        assertEquals((await w.kc(["delete", "pod", "kodama-gateway", "--wait=true"])).code, 0);
+        // scaled to none (the StatefulSet would make a deleted pod again)
+        const none = await w.kc(["patch", "statefulset", "kodama-gateway", "-p", '{"spec":{"replicas":0}}']);
+        assertEquals(none.code, 0, none.stderr);
+        const gone = await w.kc(["delete", "pod", "kodama-gateway-0", "--ignore-not-found", "--wait=true"]);
+        assertEquals(gone.code, 0, gone.stderr);
         const r = await w.k(["list"]);
         assertEquals(r.code, 0, r.stderr);
         assert(!/USAGE/.test(r.stdout), r.stdout);

@@ -1,9 +1,11 @@
 /**
  * `kodama gateway` on the test server, black-box: ensure makes the gateway's objects (the key only in its
- * own Secret, a restricted non-root pod that gets ready on /healthz, a ClusterIP Service, an ingress policy
- * for session pods), keeps its signing key across ensures, status shows keys masked only; a session started
- * then holds a token instead of the key and may reach only the gateway; `--no-gateway` keeps today's path;
- * delete removes it all; bad input and a missing gateway exit 2 and 3.
+ * own Secret, a one-replica StatefulSet whose restricted non-root pod gets ready on /healthz, a ClusterIP
+ * Service, an ingress policy for session pods), keeps its signing key across ensures, status shows keys
+ * masked only; a deleted gateway pod comes back on the same state claim (status counts the replacement); a
+ * session started then holds a token instead of the key and may reach only the gateway; `--no-gateway` keeps
+ * today's path; delete removes it all; a bare gateway pod of an older kodama is handed to a StatefulSet; bad
+ * input and a missing gateway exit 2 and 3.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
@@ -54,7 +56,20 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   assertEquals(cfg.providers.anthropic.keys[0], { id: "a1", header: "x-api-key", value: KEY });
   assertEquals(cfg.providers.anthropic.upstream, "https://api.anthropic.com");
   assertEquals(cfg.providers.git.keys[0].host, "github.com");
-  const pod = await getJson(w, "pod", "kodama-gateway");
+  // a one-replica StatefulSet on the state claim (a volume of its template, not a volumeClaimTemplate)
+  const sts = await getJson(w, "statefulset", "kodama-gateway");
+  assertEquals(sts.spec.replicas, 1);
+  assertEquals(sts.spec.volumeClaimTemplates, undefined);
+  assertEquals(sts.spec.template.spec.restartPolicy, "Always");
+  const pod = await getJson(w, "pod", "kodama-gateway-0");
+  assertEquals(pod.metadata.ownerReferences?.[0]?.kind, "StatefulSet");
+  assertEquals(pod.metadata.labels["kodama.dev/component"], "gateway");
+  assert(
+    pod.spec.volumes.some((v: { persistentVolumeClaim?: { claimName: string } }) =>
+      v.persistentVolumeClaim?.claimName === "kodama-gateway-state"
+    ),
+  );
+  assertEquals((await w.kc(["get", "pod", "kodama-gateway", "--ignore-not-found", "-o", "name"])).stdout, "");
   const c = pod.spec.containers[0];
   assertEquals(c.securityContext.runAsNonRoot, true);
   assertEquals(c.securityContext.readOnlyRootFilesystem, true);
@@ -74,7 +89,7 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   assertEquals(again.code, 0, again.stderr);
   const cfg2 = JSON.parse((await secretData(w, "kodama-gateway"))["config.json"]);
   assertEquals(cfg2.signingKey, cfg.signingKey);
-  assertEquals((await getJson(w, "pod", "kodama-gateway")).metadata.uid, uid);
+  assertEquals((await getJson(w, "pod", "kodama-gateway-0")).metadata.uid, uid);
 
   const st = await w.k(["gateway", "status", "-o", "json"]);
   assertEquals(st.code, 0, st.stderr);
@@ -86,6 +101,25 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     "git/gh1",
   ]);
   assertEquals(status.keys[0].suffix, "…WXYZ");
+  assertEquals([status.workload, status.podName, status.state], ["StatefulSet", "kodama-gateway-0", "ready"]);
+  assertEquals([status.restarts, status.replacements], [0, 0]);
+
+  // the gateway outlives its pod: deleted (an eviction, a lost node), the StatefulSet makes it again on the
+  // same claim, and ensure waits for it; status counts the replacement (its journal on the claim does)
+  const gone = await w.kc(["delete", "pod", "kodama-gateway-0", "--wait=true"]);
+  assertEquals(gone.code, 0, gone.stderr);
+  const back = await w.k(["gateway", "ensure", "--timeout", "90s"], { env });
+  assertEquals(back.code, 0, back.stderr);
+  assertStringIncludes(back.stderr, "statefulset kept");
+  const reborn = await getJson(w, "pod", "kodama-gateway-0");
+  assert(reborn.metadata.uid !== uid, "the same pod");
+  const st2 = JSON.parse((await w.k(["gateway", "status", "-o", "json"])).stdout);
+  assertEquals([st2.state, st2.replacements], ["ready", 1]);
+  const table = await w.k(["gateway", "status"]);
+  assertMatch(
+    table.stdout,
+    /^pod: +kodama-gateway-0 \(StatefulSet kodama-gateway\), 0 restarts, 1 replacement, since /m,
+  );
 
   // kodama doctor checks it
   const doc = await w.k(["doctor"]);
@@ -166,13 +200,39 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   assertStringIncludes(anew.stderr, "waiting for PersistentVolumeClaim kodama-gateway-state to be deleted");
   const claim = await getJson(w, "pvc", "kodama-gateway-state");
   assertEquals(claim.metadata.deletionTimestamp, undefined, "a claim made anew");
-  assertEquals((await getJson(w, "pod", "kodama-gateway")).status.phase, "Running");
+  assertEquals((await getJson(w, "pod", "kodama-gateway-0")).status.phase, "Running");
 
   const del = await w.k(["gateway", "delete"]);
   assertEquals(del.code, 0, del.stderr);
-  for (const kind of ["pod", "service", "secret", "configmap", "networkpolicy"]) {
+  assertStringIncludes(del.stdout, "statefulset");
+  for (const kind of ["statefulset", "service", "secret", "configmap", "networkpolicy"]) {
     const r = await w.kc(["get", kind, "kodama-gateway", "--ignore-not-found", "-o", "name"]);
     assertEquals(r.stdout.trim(), "", `${kind} left`);
   }
+  const pods = await w.kc(["get", "pods", "-l", "kodama.dev/component=gateway", "-o", "name"]);
+  assertEquals(pods.stdout.trim(), "", "a gateway pod left");
   assertEquals((await w.k(["gateway", "delete"])).code, 3);
+
+  // a bare gateway pod an older kodama made: status says so; ensure hands the gateway to a StatefulSet
+  const old = await w.kc([
+    "run",
+    "kodama-gateway",
+    "--image",
+    "busybox:1.36",
+    "--labels",
+    "app.kubernetes.io/managed-by=kodama,kodama.dev/component=gateway",
+    "--",
+    "sleep",
+    "3600",
+  ]);
+  assertEquals(old.code, 0, old.stderr);
+  const legacy = await w.k(["gateway", "status"]);
+  assertEquals(legacy.code, 0, legacy.stderr);
+  assertMatch(legacy.stdout, /^pod: +kodama-gateway \(a bare pod from an older kodama/m);
+  const adopted = await w.k(["gateway", "ensure", "--timeout", "90s"], { env });
+  assertEquals(adopted.code, 0, adopted.stderr);
+  assertStringIncludes(adopted.stderr, "is a bare pod from an older kodama: deleting it");
+  assertEquals((await w.kc(["get", "pod", "kodama-gateway", "--ignore-not-found", "-o", "name"])).stdout, "");
+  assertEquals((await getJson(w, "pod", "kodama-gateway-0")).status.phase, "Running");
+  assertEquals((await w.k(["gateway", "delete"])).code, 0);
 });

@@ -2,29 +2,36 @@
  * The gateway's objects in a namespace, read and written through src/kube/: find it, its config and its
  * address, apply an object (create, else update in place), and read the pod's log lines.
  */
-import type { V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import type { V1Pod, V1Secret, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import type { Kube, Resource } from "../../kube/client.ts";
 import type { KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { GATEWAY_NAME, GATEWAY_PORT } from "../../session/spec/gateway.ts";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
+import { GATEWAY_POD, LEGACY_POD } from "./manifests.ts";
 
 export interface GatewayObjects {
   service?: V1Service;
   secret?: V1Secret;
+  set?: V1StatefulSet;
+  /** the StatefulSet's pod, else a bare pod an older kodama made (`legacy`) */
   pod?: V1Pod;
+  /** the bare pod of an older kodama, when there is one (beside the StatefulSet's, or alone) */
+  legacy?: V1Pod;
 }
 
 const fromB64 = (s: string) => new TextDecoder().decode(Uint8Array.fromBase64(s));
 
-/** The gateway's Service, Secret and Pod (each undefined when missing). */
+/** The gateway's Service, Secret, StatefulSet and pod (each undefined when missing). */
 export async function findGateway(kube: Kube, ns: string): Promise<GatewayObjects> {
-  const [service, secret, pod] = await Promise.all([
+  const [service, secret, set, pod, legacy] = await Promise.all([
     kube.findObject<V1Service>("services", ns, GATEWAY_NAME),
     kube.findObject<V1Secret>("secrets", ns, GATEWAY_NAME),
-    kube.findObject<V1Pod>("pods", ns, GATEWAY_NAME),
+    kube.findObject<V1StatefulSet>("statefulsets", ns, GATEWAY_NAME),
+    kube.findObject<V1Pod>("pods", ns, GATEWAY_POD),
+    kube.findObject<V1Pod>("pods", ns, LEGACY_POD),
   ]);
-  return { service, secret, pod };
+  return { service, secret, set, pod: pod ?? legacy, legacy };
 }
 
 /** The config.json its Secret holds (undefined when missing or unreadable). */
@@ -61,22 +68,35 @@ export async function applyObject(
   return "updated";
 }
 
-/** The gateway pod's log lines that are JSON objects (the contract's log), oldest first (a signal ends the read). */
+/**
+ * The gateway pod's log lines that are JSON objects (the contract's log), oldest first (a signal ends the
+ * read): the StatefulSet's pod, else the bare pod of an older kodama. A restarted gateway's log begins with
+ * the figures it carried over from its journal (`carried` lines), so the sums of one log are the whole.
+ */
 export async function gatewayLogLines(
   kube: KubeStreams,
   ns: string,
   signal?: AbortSignal,
 ): Promise<Record<string, unknown>[]> {
-  const chunks: Uint8Array[] = [];
+  let chunks: Uint8Array[] = [];
   let size = 0;
   const LIMIT = 64 * 1024 * 1024;
-  try {
-    await kube.logOf(ns, GATEWAY_NAME, "gateway", {}, (c) => {
+  const read = (pod: string) => {
+    chunks = [];
+    size = 0;
+    return kube.logOf(ns, pod, "gateway", {}, (c) => {
       if (size + c.length <= LIMIT) chunks.push(c);
       size += c.length;
     }, signal);
+  };
+  const missing = (e: unknown) => e instanceof KodamaError && e.code === ExitCode.NOT_FOUND;
+  try {
+    await read(GATEWAY_POD).catch((e) => {
+      if (!missing(e)) throw e;
+      return read(LEGACY_POD);
+    });
   } catch (e) {
-    if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) {
+    if (missing(e)) {
       throw new KodamaError(
         `no gateway in namespace ${ns}`,
         ExitCode.NOT_FOUND,

@@ -1,8 +1,9 @@
 /**
  * `kodama gateway ensure | status | log SESSION | usage | delete`: the namespace's gateway (docs/agents.md
- * "The gateway"), made and read like `pool`, with no controller: `ensure` is the reconciler.
+ * "The gateway"), made and read like `pool`: `ensure` makes its objects, the cluster's StatefulSet
+ * controller keeps its one pod running (docs/agents.md, "The gateway's durability").
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
 import type { Sink } from "../../base/sink.ts";
 import type { Config } from "../../config/schema.ts";
@@ -31,10 +32,21 @@ import {
   buildGatewaySecret,
   buildGatewayService,
   buildGatewayStateClaim,
+  buildGatewayStatefulSet,
+  GATEWAY_POD,
+  LEGACY_POD,
   programDigest,
   STATE_CLAIM,
 } from "./manifests.ts";
-import { applyObject, configOf, findGateway, gatewayLogLines, gatewayUrl } from "./cluster.ts";
+import {
+  applyObject,
+  configOf,
+  findGateway,
+  gatewayLogLines,
+  type GatewayObjects,
+  gatewayUrl,
+} from "./cluster.ts";
+import { podState, podText, replayedOf } from "./podstate.ts";
 import { type LogEvent, logRows, type UsageBy, usageRows } from "./usage.ts";
 
 export interface GatewayIO {
@@ -135,7 +147,7 @@ export async function gatewayEnsure(
   await applyObject(kube, "configmaps", ns, buildGatewayConfigMap(ns, o.program) as never);
   await applyPolicy(kube, ns, io.err);
   const service = await applyObject(kube, "services", ns, buildGatewayService(ns) as never);
-  // a Terminating state claim takes the old pod with it (claimGone)
+  // a Terminating state claim takes the old StatefulSet and pod with it (claimGone)
   const anew = await claimGone(kube, ns, io.err, o.timeoutMs);
   const state = await applyStateClaim(kube, ns, io.err);
   // the program, the image and the pod's own spec: a change to any of them makes a new pod
@@ -143,14 +155,15 @@ export async function gatewayEnsure(
     `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
     o.image,
   );
-  const pod = await replacePod(kube, ns, anew ? undefined : have.pod, digest, o.image, state);
+  const set = await applySet(kube, ns, anew ? {} : have, digest, o.image, state);
   const keys = [
     ...keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`),
     ...(config.providers.chatgpt ? ["chatgpt login"] : []),
   ].join(", ");
-  io.err.write(`gateway in namespace ${ns}: service ${service}, pod ${pod}; keys: ${keys}\n`);
+  io.err.write(`gateway in namespace ${ns}: service ${service}, statefulset ${set}; keys: ${keys}\n`);
+  if (have.legacy) await adoptLegacy(kube, ns, have.legacy, io.err);
   if (o.noWait) return ExitCode.OK;
-  await waitGatewayReady(kube, ns, o.timeoutMs);
+  await waitGatewayReady(kube, ns, o.timeoutMs, digest);
   const url = gatewayUrl(await kube.findObject("services", ns, GATEWAY_NAME));
   io.out.write(`gateway ready at ${url ?? GATEWAY_NAME}: new sessions in ${ns} go through it\n`);
   return ExitCode.OK;
@@ -204,10 +217,10 @@ async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): 
   err.write(
     `waiting for PersistentVolumeClaim ${STATE_CLAIM} to be deleted (it is Terminating) before making it anew\n`,
   );
-  const pod = await kube.findObject<V1Pod>("pods", ns, GATEWAY_NAME);
-  if (pod) {
-    await kube.deleteObject("pods", ns, GATEWAY_NAME, { gracePeriodSeconds: 0 });
-    await waitGone(kube, ns);
+  // the StatefulSet first (else its controller makes the pod again on the claim about to be gone)
+  await kube.deleteObject("statefulsets", ns, GATEWAY_NAME);
+  for (const name of [GATEWAY_POD, LEGACY_POD]) {
+    if (await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 })) await waitGone(kube, ns, name);
   }
   const until = Date.now() + timeoutMs;
   for (let i = 0; going(claim); i++) {
@@ -226,33 +239,58 @@ async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): 
   return true;
 }
 
-/** The pod, made anew when missing, ended, or running another program or image. */
-async function replacePod(
+/**
+ * The StatefulSet, made when missing; its template set anew (replicas back to 1) when the program, the image
+ * or the pod's spec changed: the controller then replaces the pod. A pod at the old template that is not
+ * ready is deleted at once (the controller rolls only a ready one: a crashing gateway would never be fixed).
+ */
+async function applySet(
   kube: Kube,
   ns: string,
-  old: V1Pod | undefined,
+  have: GatewayObjects,
   digest: string,
   image: string,
   state: "claim" | "memory",
-): Promise<"created" | "kept" | "replaced"> {
-  const same = old?.metadata?.annotations?.[ANNOTATION_PROGRAM] === digest &&
-    !old?.metadata?.deletionTimestamp &&
-    !["Failed", "Succeeded"].includes(old?.status?.phase ?? "");
-  if (old && same) return "kept";
-  if (old) {
-    await kube.deleteObject("pods", ns, GATEWAY_NAME, { gracePeriodSeconds: 0 });
-    await waitGone(kube, ns);
+): Promise<"created" | "kept" | "updated"> {
+  const body = buildGatewayStatefulSet(ns, image, digest, state);
+  const old = have.set;
+  if (!old) {
+    await kube.createObject("statefulsets", ns, body);
+    return "created";
   }
-  await kube.createObject("pods", ns, buildGatewayPod(ns, image, digest, state));
-  return old ? "replaced" : "created";
+  const same = old.spec?.template?.metadata?.annotations?.[ANNOTATION_PROGRAM] === digest &&
+    old.spec?.replicas === 1;
+  if (same) return "kept";
+  await kube.patchObject<V1StatefulSet>("statefulsets", ns, GATEWAY_NAME, {
+    metadata: { labels: body.metadata?.labels },
+    spec: { replicas: 1, template: body.spec!.template },
+  });
+  const { isReady } = await import("../../pods/wait.ts");
+  const pod = have.pod?.metadata?.name === GATEWAY_POD ? have.pod : undefined;
+  if (pod && pod.metadata?.annotations?.[ANNOTATION_PROGRAM] !== digest && !isReady(pod)) {
+    await kube.deleteObject("pods", ns, GATEWAY_POD);
+  }
+  return "updated";
 }
 
-async function waitGone(kube: Kube, ns: string): Promise<void> {
+/**
+ * The bare gateway pod an older kodama made (no owner, named kodama-gateway): deleted once the StatefulSet
+ * is made, whose pod takes over on the same state claim (the old pod's own figures were in its log only).
+ */
+async function adoptLegacy(kube: Kube, ns: string, pod: V1Pod, err: Sink): Promise<void> {
+  if (pod.metadata?.ownerReferences?.length) return;
+  err.write(
+    `the gateway pod ${LEGACY_POD} is a bare pod from an older kodama: deleting it; StatefulSet ${GATEWAY_NAME} runs the gateway from now on (pod ${GATEWAY_POD})\n`,
+  );
+  if (await kube.deleteObject("pods", ns, LEGACY_POD)) await waitGone(kube, ns, LEGACY_POD);
+}
+
+async function waitGone(kube: Kube, ns: string, name: string): Promise<void> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 60_000);
   try {
-    if (!await kube.findObject("pods", ns, GATEWAY_NAME)) return;
-    await kube.watchPods(ns, { fieldSelector: `metadata.name=${GATEWAY_NAME}` }, (type) => {
+    if (!await kube.findObject("pods", ns, name)) return;
+    await kube.watchPods(ns, { fieldSelector: `metadata.name=${name}` }, (type) => {
       if (type === "DELETED") ac.abort();
     }, ac.signal);
   } finally {
@@ -260,8 +298,11 @@ async function waitGone(kube: Kube, ns: string): Promise<void> {
   }
 }
 
-/** Wait on the pod's watch until it is ready; exit 5 after `ms`, exit 1 when it failed. */
-export async function waitGatewayReady(kube: Kube, ns: string, ms: number): Promise<void> {
+/**
+ * Wait on the pod's watch until the StatefulSet's pod is ready (at `digest`: the new template's pod, not the
+ * one it replaces); exit 5 after `ms`.
+ */
+export async function waitGatewayReady(kube: Kube, ns: string, ms: number, digest?: string): Promise<void> {
   const { isReady } = await import("../../pods/wait.ts");
   const ac = new AbortController();
   let state: "ready" | "timeout" | undefined;
@@ -270,10 +311,14 @@ export async function waitGatewayReady(kube: Kube, ns: string, ms: number): Prom
     state ??= "timeout";
     ac.abort();
   }, ms);
+  const current = (pod: V1Pod) =>
+    !pod.metadata?.deletionTimestamp &&
+    (digest === undefined || pod.metadata?.annotations?.[ANNOTATION_PROGRAM] === digest);
   try {
-    await kube.watchPods(ns, { fieldSelector: `metadata.name=${GATEWAY_NAME}` }, (_t, pod) => {
+    await kube.watchPods(ns, { fieldSelector: `metadata.name=${GATEWAY_POD}` }, (type, pod) => {
+      if (type === "DELETED") return;
       last = pod;
-      if (isReady(pod)) {
+      if (current(pod) && isReady(pod)) {
         state = "ready";
         ac.abort();
       }
@@ -286,7 +331,7 @@ export async function waitGatewayReady(kube: Kube, ns: string, ms: number): Prom
   throw new KodamaError(
     `the gateway pod in ${ns} was not ready in ${Math.round(ms / 1000)}s${why ? ` (${why})` : ""}`,
     ExitCode.TIMEOUT,
-    `kodama gateway status -n ${ns}; kubectl logs -n ${ns} ${GATEWAY_NAME}`,
+    `kodama gateway status -n ${ns}; kubectl logs -n ${ns} ${GATEWAY_POD}`,
   );
 }
 
@@ -306,7 +351,7 @@ async function sessionsUsing(kube: Kube, ns: string): Promise<string[]> {
 /** `gateway status`: ready or not, image, address, keys (masked), sessions, figures. Exit 3 without one. */
 export async function gatewayStatus(kube: Kube, ns: string, output: string, io: GatewayIO): Promise<number> {
   const g = await findGateway(kube, ns);
-  if (!g.service && !g.secret && !g.pod) {
+  if (!g.service && !g.secret && !g.pod && !g.set) {
     throw new KodamaError(
       `no gateway in namespace ${ns}`,
       ExitCode.NOT_FOUND,
@@ -317,11 +362,13 @@ export async function gatewayStatus(kube: Kube, ns: string, output: string, io: 
   const cfg = configOf(g.secret);
   const lines = g.pod?.status?.phase === "Running" ? await gatewayLogLines(kube, ns).catch(() => []) : [];
   const totals = usageRows(lines as LogEvent[], "session");
+  const ps = podState(g.set, g.pod, isReady, replayedOf(lines));
   const sum = (k: "requests" | "denied" | "costUsd") => totals.reduce((n, r) => n + (r[k] ?? 0), 0);
   const status = {
     namespace: ns,
     ready: !!g.pod && isReady(g.pod),
     pod: g.pod ? (g.pod.status?.phase ?? "Pending") : "missing",
+    ...ps,
     image: g.pod?.spec?.containers?.[0]?.image ?? null,
     url: gatewayUrl(g.service) ?? null,
     keys: cfg ? keyRows(cfg) : [],
@@ -338,7 +385,8 @@ export async function gatewayStatus(kube: Kube, ns: string, output: string, io: 
   const keyText = status.keys.map((k) => `${k.provider} ${k.id}${k.host ? ` (${k.host})` : ""} ${k.suffix}`);
   io.out.write(
     [
-      `gateway:  ${GATEWAY_NAME} in ${ns}: ${status.ready ? "ready" : `not ready (${status.pod})`}`,
+      `gateway:  ${GATEWAY_NAME} in ${ns}: ${ps.state}${ps.reason ? ` (${ps.reason})` : ""}`,
+      `pod:      ${podText(ps, GATEWAY_NAME)}`,
       `image:    ${status.image ?? "-"}`,
       `address:  ${status.url ?? "-"}`,
       `keys:     ${keyText.join(", ") || "none"}`,
@@ -475,10 +523,18 @@ export async function gatewayUsage(
   return ExitCode.OK;
 }
 
-/** `gateway delete`: every object of the gateway (sessions that used it then fail their requests). */
+/**
+ * `gateway delete`: every object of the gateway (sessions that used it then fail their requests): the
+ * StatefulSet first (its pod goes with it), the bare pod of an older kodama, the rest, the state claim.
+ */
 export async function gatewayDelete(kube: Kube, ns: string, io: GatewayIO): Promise<number> {
   const gone: string[] = [];
-  for (const r of ["pods", "services", "networkpolicies", "configmaps", "secrets"] as const) {
+  if (await kube.deleteObject("statefulsets", ns, GATEWAY_NAME)) gone.push("statefulset");
+  // the pod: the garbage collector takes the StatefulSet's; at once here, as a bare one is
+  for (const name of [GATEWAY_POD, LEGACY_POD]) {
+    if (await kube.deleteObject("pods", ns, name) && !gone.includes("pod")) gone.push("pod");
+  }
+  for (const r of ["services", "networkpolicies", "configmaps", "secrets"] as const) {
     if (await kube.deleteObject(r, ns, GATEWAY_NAME)) gone.push(r.replace(/s$/, "").replace(/ie$/, "y"));
   }
   if (await kube.deleteObject("persistentvolumeclaims", ns, STATE_CLAIM)) gone.push("state claim");

@@ -1,15 +1,20 @@
 /**
  * The gateway's objects, as pure data (`kodama gateway ensure` creates or updates them): Secret
  * `kodama-gateway` (config.json: the keys, mounted only in the gateway pod), ConfigMap `kodama-gateway`
- * (the program: gateway.js and gatewaymeter.js), the Pod, Service `kodama-gateway` (ClusterIP, 8080) and a NetworkPolicy that
- * lets only session pods in, on 8080.
+ * (the program: gateway.js, gatewaymeter.js, gatewayjournal.js), the state claim `kodama-gateway-state`, the
+ * StatefulSet `kodama-gateway` (its one pod `kodama-gateway-0`), Service `kodama-gateway` (ClusterIP, 8080)
+ * and a NetworkPolicy that lets only session pods in, on 8080.
  *
- * A Pod, not a Deployment: kodama runs no controller and needs none (ensure is the reconciler, and a
- * crashed container restarts in place: restartPolicy Always); a Deployment would add a ReplicaSet whose
- * rollout `ensure` would have to wait through, and the test server runs no controller that would create
- * its pod. The pod runs under Pod Security "restricted": non-root (uid 1000, the Node images' `node`),
- * RuntimeDefault seccomp, no capability, no escalation, a read-only root filesystem, no ServiceAccount
- * token, no Service links.
+ * A one-replica StatefulSet, not a bare Pod (docs/agents.md, "The gateway's durability"): a bare pod that
+ * is evicted, preempted, deleted or lost with its node never comes back, and every session's agent then
+ * finds no gateway. The StatefulSet's controller makes it again, on the same state claim (a volume of the
+ * template, not a volumeClaimTemplate: the claim stays kodama's, made and deleted by `ensure`/`delete`), and
+ * makes the replacement only once the old pod is gone: at most one gateway at a time, so one rate-limit
+ * governor per key and one writer of the journal its figures and budgets survive in. Not a Deployment: a
+ * rollout surges a second pod beside the first (two governors, two writers on a ReadWriteOnce claim).
+ * A changed template (program or image: its digest annotation) is rolled by the controller. The pod runs
+ * under Pod Security "restricted": non-root (uid 1000, the Node images' `node`), RuntimeDefault seccomp, no
+ * capability, no escalation, a read-only root filesystem, no ServiceAccount token, no Service links.
  */
 import type {
   V1ConfigMap,
@@ -18,10 +23,12 @@ import type {
   V1Pod,
   V1Secret,
   V1Service,
+  V1StatefulSet,
 } from "@kubernetes/client-node";
 import {
   GATEWAY_COMPONENT,
   GATEWAY_NAME,
+  GATEWAY_POD,
   GATEWAY_POD_LABELS,
   GATEWAY_PORT,
   LABEL_COMPONENT,
@@ -35,6 +42,10 @@ export const CONFIG_DIR = "/etc/kodama-gateway";
 export const STATE_DIR = "/var/lib/kodama-gateway";
 /** The small ReadWriteOnce claim mounted there. */
 export const STATE_CLAIM = "kodama-gateway-state";
+/** The StatefulSet's one pod (ordinal 0). */
+export { GATEWAY_POD };
+/** The bare pod an older kodama made (no owner): `ensure` hands the gateway to the StatefulSet. */
+export const LEGACY_POD = GATEWAY_NAME;
 /** The annotation on the pod that says which program and image it runs (a change makes a new pod). */
 export const ANNOTATION_PROGRAM = "kodama.dev/gateway-program";
 /** The gateway's user: the Node images' `node` user. */
@@ -106,6 +117,8 @@ export function buildGatewayPod(
           { name: "KODAMA_GATEWAY_STATE", value: STATE_DIR },
           // its own address (what the probe and the Service's endpoints use): the contract's "Changes"
           { name: "KODAMA_GATEWAY_HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+          // the journal counts the pods it was replayed in (`gateway status`: replacements)
+          { name: "KODAMA_GATEWAY_POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
         ],
         ports: [{ name: "http", containerPort: GATEWAY_PORT, protocol: "TCP" }],
         readinessProbe: {
@@ -149,6 +162,35 @@ export function buildGatewayPod(
       enableServiceLinks: false,
       restartPolicy: "Always",
       terminationGracePeriodSeconds: 5,
+    },
+  };
+}
+
+/**
+ * The StatefulSet: one replica of the pod above (its labels, which the Service and the NetworkPolicy
+ * select; its digest annotation on the template, so a change rolls the pod), OrderedReady, RollingUpdate.
+ */
+export function buildGatewayStatefulSet(
+  namespace: string,
+  image: string,
+  digest: string,
+  state: "claim" | "memory" = "claim",
+): V1StatefulSet {
+  const pod = buildGatewayPod(namespace, image, digest, state);
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(namespace),
+    spec: {
+      replicas: 1,
+      serviceName: GATEWAY_NAME,
+      selector: { matchLabels: { ...GATEWAY_POD_LABELS } },
+      podManagementPolicy: "OrderedReady",
+      updateStrategy: { type: "RollingUpdate" },
+      template: {
+        metadata: { labels: { ...GATEWAY_POD_LABELS }, annotations: { ...pod.metadata!.annotations } },
+        spec: pod.spec!,
+      },
     },
   };
 }

@@ -14,7 +14,7 @@
 // byte went back, round-robin between sessions, sessions spread over a provider's keys), meters tokens from
 // the providers' own usage fields and enforces a session's budget. It logs one JSON object per line on
 // stdout, never a key, a token or a query string. Settings: KODAMA_GATEWAY_CONFIG, KODAMA_GATEWAY_PORT,
-// KODAMA_GATEWAY_HOST, KODAMA_GATEWAY_STATE (a writable directory: the refreshed login and the journal of its
+// KODAMA_GATEWAY_HOST, KODAMA_GATEWAY_POD_UID, KODAMA_GATEWAY_STATE (a writable directory: the refreshed login and the journal of its
 // figures and budget reservations survive a restart there: gatewayjournal.js), KODAMA_GATEWAY_COMPACT_BYTES.
 "use strict";
 const http = require("http");
@@ -1547,6 +1547,7 @@ function clientErrorStatus(e) {
 function openBook() {
   const j = journal.openJournal(STATE_DIR, {
     compactBytes: Number(process.env.KODAMA_GATEWAY_COMPACT_BYTES) || undefined,
+    pod: process.env.KODAMA_GATEWAY_POD_UID || undefined,
     onError: (code) => log("config", { status: "warning", message: `meter journal not writable (${code})` }),
   });
   jr = j;
@@ -1580,6 +1581,9 @@ function openBook() {
     entries: r.entries || 0,
     torn: r.torn || undefined,
     settledAsSpent: r.settled || undefined,
+    // the pods this journal was replayed in, and every start (a container restart in the same pod too)
+    pods: j.durable ? j.book.pods : undefined,
+    starts: j.durable ? j.book.starts : undefined,
   });
   process.on("exit", () => jr.flush());
 }

@@ -15,6 +15,7 @@
 //   free       {id}: a reservation given back with nothing charged
 //   use        {p, k, u: {input, output, cacheRead, cacheWrite}, c: USD or null, id?}: a settled answer
 //   req, deny  a request or proxied connection let through, one refused
+//   start      {pod}: the gateway started (pod: its pod's uid); `pods` counts the pods it ran in
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -36,6 +37,9 @@ function newBook() {
     groups: new Map(),
     keys: new Map(),
     open: new Map(),
+    starts: 0,
+    pods: 0,
+    lastPod: undefined,
   };
 }
 
@@ -70,7 +74,12 @@ function apply(book, e) {
   const s = str(e.s);
   const g = str(e.g) || null;
   const day = typeof e.t === "string" ? e.t.slice(0, 10) : "";
-  if (e.e === "hold" && str(e.id) && s) {
+  if (e.e === "start") {
+    book.starts++;
+    const pod = str(e.pod);
+    if (!pod || pod !== book.lastPod) book.pods++;
+    book.lastPod = pod;
+  } else if (e.e === "hold" && str(e.id) && s) {
     const was = book.open.get(e.id);
     book.open.set(e.id, { s, g, t: e.t, usd: Math.max(num(e.usd), was ? was.usd : 0) });
   } else if (e.e === "free" && str(e.id)) {
@@ -99,6 +108,9 @@ function snapshotOf(book) {
   return JSON.stringify({
     v: 1,
     seq: book.seq,
+    starts: book.starts,
+    pods: book.pods,
+    lastPod: book.lastPod,
     buckets: [...book.buckets.values()],
     keys: [...book.keys],
     open: [...book.open],
@@ -116,6 +128,9 @@ function bookOf(text) {
   if (!isObj(j) || j.v !== 1 || typeof j.seq !== "number") return undefined;
   const book = newBook();
   book.seq = j.seq;
+  book.starts = num(j.starts);
+  book.pods = num(j.pods);
+  book.lastPod = str(j.lastPod);
   for (const b of Array.isArray(j.buckets) ? j.buckets : []) {
     if (!isObj(b) || !str(b.s)) continue;
     const g = str(b.g) || null;
@@ -309,6 +324,7 @@ function openJournal(dir, o = {}) {
   const lost = openAsSpent(book, new Date().toISOString());
   for (const e of lost) j.append(e, true);
   report.settled = lost.length;
+  j.append({ e: "start", t: new Date().toISOString(), pod: o.pod || undefined }, true);
   setInterval(() => j.flush(), 1000).unref();
   return j;
 }

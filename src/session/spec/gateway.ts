@@ -9,8 +9,10 @@
 import type { V1NetworkPolicy } from "@kubernetes/client-node";
 import type { PolicyMeta } from "./sandbox.ts";
 
-/** The name of every object of the gateway: Secret, ConfigMap, Pod, Service, NetworkPolicy. */
+/** The name of every object of the gateway: Secret, ConfigMap, StatefulSet, Service, NetworkPolicy. */
 export const GATEWAY_NAME = "kodama-gateway";
+/** The gateway's pod: its StatefulSet's one (ordinal 0); an older kodama made a bare pod named GATEWAY_NAME. */
+export const GATEWAY_POD = `${GATEWAY_NAME}-0`;
 /** The label that tells kodama's components apart; the gateway pod's value is `gateway`. */
 export const LABEL_COMPONENT = "kodama.dev/component";
 export const GATEWAY_COMPONENT = "gateway";

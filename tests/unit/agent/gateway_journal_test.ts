@@ -65,12 +65,30 @@ Deno.test("gateway journal: what was appended is the book again at the next open
     a.append({ e: "deny", t: T, s: "s1", g: "grp" });
     a.flush();
     const b = open(dir);
-    assertEquals(b.report.entries, 5);
+    // the five and the first open's `start`
+    assertEquals(b.report.entries, 6);
     assertEquals(plain(b.book.sessions), plain(a.book.sessions));
     assertEquals(plain(b.book.groups), plain(a.book.groups));
     assertEquals(b.book.sessions.get("s1")!.costUsd, 0.75);
     assertEquals(b.book.sessions.get("s2")!.unpriced, 1);
-    assertEquals(b.book.seq, 5);
+    assertEquals(b.book.seq, 7);
+  }));
+
+Deno.test("gateway journal: each open is a start; a start in another pod counts a pod", () =>
+  withDir((dir) => {
+    const at = (pod?: string) => {
+      const b = gj.openJournal(dir, { pod }).book as { starts: number; pods: number };
+      return [b.starts, b.pods];
+    };
+    assertEquals(at("uid-1"), [1, 1]);
+    // a container restart in the same pod: a start, not a pod
+    assertEquals(at("uid-1"), [2, 1]);
+    // the StatefulSet's replacement: another pod, on the same claim
+    assertEquals(at("uid-2"), [3, 2]);
+    // and through a compaction's snapshot
+    const j = gj.openJournal(dir, { pod: "uid-2" });
+    j.compact();
+    assertEquals(at("uid-3"), [5, 3]);
   }));
 
 Deno.test("gateway journal: a torn last line (a write cut by a crash) is ignored and cut off", () =>

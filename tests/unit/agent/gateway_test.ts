@@ -45,6 +45,7 @@ Deno.test("gateway pod: restricted, non-root, read-only, no token, ready on /hea
     KODAMA_GATEWAY_PORT: "8080",
     KODAMA_GATEWAY_STATE: "/var/lib/kodama-gateway",
     KODAMA_GATEWAY_HOST: "status.podIP",
+    KODAMA_GATEWAY_POD_UID: "metadata.uid",
   });
   // its one writable place: the state claim (a refreshed login survives a restart), else memory
   assertEquals(c.volumeMounts!.find((m) => m.name === "state")?.mountPath, "/var/lib/kodama-gateway");

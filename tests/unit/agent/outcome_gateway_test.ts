@@ -54,3 +54,26 @@ Deno.test("outcome: a host the gateway denied is named in a failed run's message
   const plain = classify(factsOf([INIT, result(500, "Internal server error")].join("\n")), failed);
   assertEquals(plain.message.includes("gateway"), false);
 });
+
+Deno.test("outcome: a gateway that is away (restarting) refuses or resets: unreachable, retried, in each CLI's words", () => {
+  // what each CLI says when its base URL (the gateway's Service) refuses or resets the connection
+  const words = [
+    "API Error: Connection error.", // Claude Code
+    "API Error: connect ECONNREFUSED 10.96.0.12:8080",
+    "API Error: read ECONNRESET",
+    "API Error: socket hang up",
+    "stream disconnected before completion: error sending request for url (http://10.96.0.12:8080/p/openai/v1/responses)", // Codex
+    "TypeError: fetch failed", // Gemini CLI
+  ];
+  for (const m of words) {
+    const line = JSON.stringify({
+      type: "result",
+      subtype: "success",
+      is_error: true,
+      terminal_reason: "api_error",
+      result: m,
+    });
+    const o = classify(factsOf([INIT, line].join("\n")), failed);
+    assertEquals([o.class, o.retryable], ["unreachable", true], m);
+  }
+});
