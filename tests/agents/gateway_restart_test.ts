@@ -39,10 +39,11 @@ async function usage(gw: Gateway) {
 /** A stand-in, a state directory and a gateway on it; `restart` kills it (SIGKILL) and starts another there. */
 async function world(
   fn: (api: StandIn, gw: () => Gateway, restart: () => Promise<Gateway>, state: string) => Promise<void>,
+  extra: Record<string, string> = {},
 ) {
   const api = await startStandIn([], { gate: { keys: [REAL] } });
   const state = await Deno.makeTempDir({ prefix: "kodama-gw-state-" });
-  const env = { KODAMA_GATEWAY_STATE: state };
+  const env = { KODAMA_GATEWAY_STATE: state, ...extra };
   let gw = await startGateway(config(api), env);
   const all = [gw];
   try {
@@ -144,3 +145,18 @@ async function waitUntil(pred: () => boolean, ms = 30_000) {
     await new Promise((r) => setTimeout(r, Math.min(200, 10 * 2 ** i)));
   }
 }
+
+Deno.test("gateway restart: a journal compacted while it ran (snapshot, then truncated) replays to the same totals", async () => {
+  await world(async (_api, gw, restart, state) => {
+    const first = gw();
+    const tokens = ["c1", "c2", "c3"].map((s) => first.token({ s, budgetUsd: 5 }));
+    for (let i = 0; i < 6; i++) await (await ask(first, tokens[i % 3])).text();
+    await first.waitLog(() => first.lines.filter((x) => x.ev === "usage").length === 6);
+    const before = await usage(first);
+    // a snapshot was written and the journal emptied at least once
+    assert((await Deno.stat(`${state}/meter.snapshot.json`)).isFile);
+    assert((await Deno.stat(`${state}/meter.journal`)).size < 1024);
+    const second = await restart();
+    assertEquals((await usage(second)).sessions, before.sessions);
+  }, { KODAMA_GATEWAY_COMPACT_BYTES: "1024" });
+});

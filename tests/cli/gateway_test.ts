@@ -121,6 +121,25 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     /^pod: +kodama-gateway-0 \(StatefulSet kodama-gateway\), 0 restarts, 1 replacement, since /m,
   );
 
+  // another image: the template changes, the controller replaces the pod, ensure waits for the new one
+  await Deno.writeTextFile(`${w.home}/config.yaml`, "gateway:\n  image: kodama-dev:bookworm\n");
+  try {
+    const rolled = await w.k(["gateway", "ensure", "--timeout", "90s"], { env });
+    assertEquals(rolled.code, 0, rolled.stderr);
+    assertStringIncludes(rolled.stderr, "statefulset updated");
+    const next = await getJson(w, "pod", "kodama-gateway-0");
+    assert(next.metadata.uid !== reborn.metadata.uid, "the pod was not replaced");
+    assertEquals(next.spec.containers[0].image, "kodama-dev:bookworm");
+    assert(
+      next.status.conditions.some((c: { type: string; status: string }) =>
+        c.type === "Ready" && c.status === "True"
+      ),
+    );
+    assertEquals(JSON.parse((await w.k(["gateway", "status", "-o", "json"])).stdout).replacements, 2);
+  } finally {
+    await Deno.remove(`${w.home}/config.yaml`);
+  }
+
   // kodama doctor checks it
   const doc = await w.k(["doctor"]);
   assertMatch(doc.stdout, /^gateway +ready +kodama-gateway ready at /m, doc.stdout + doc.stderr);
