@@ -53,7 +53,14 @@ export async function startGateway(
   await write(config);
   const child = new Deno.Command("node", {
     args: [GATEWAY_JS],
-    env: { KODAMA_GATEWAY_CONFIG: file, KODAMA_GATEWAY_PORT: "0", ...env },
+    // a state directory that does not exist unless the test gives one: nothing kept, and never this
+    // machine's /var/lib/kodama-gateway (its journal would carry figures from one test run into the next)
+    env: {
+      KODAMA_GATEWAY_CONFIG: file,
+      KODAMA_GATEWAY_PORT: "0",
+      KODAMA_GATEWAY_STATE: join(dir, "none"),
+      ...env,
+    },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
