@@ -160,3 +160,22 @@ Deno.test("gateway restart: a journal compacted while it ran (snapshot, then tru
     assertEquals((await usage(second)).sessions, before.sessions);
   }, { KODAMA_GATEWAY_COMPACT_BYTES: "1024" });
 });
+
+Deno.test("gateway restart: an answer the agent has whole is charged what it cost, not its reservation", async () => {
+  await world(async (api, gw, restart) => {
+    const first = gw();
+    const token = first.token({ s: "w1", budgetUsd: 5 });
+    // $1.50 reserved (100,000 output tokens at most); the stand-in's answer costs a small part of it
+    const r = await ask(first, token, 100_000);
+    assertEquals(r.status, 200);
+    await r.text();
+    // killed the moment the agent has its answer: the settlement was written before the answer's end went out
+    const second = await restart();
+    const replayed = second.lines.find((l) => l.ev === "config" && l.status === ("replayed" as unknown))!;
+    assertEquals(replayed.settledAsSpent, undefined);
+    const f = (await usage(second)).sessions.w1;
+    assertEquals(f.requests, 1);
+    assert(f.costUsd > 0 && f.costUsd < 0.1, `charged ${f.costUsd}`);
+    assertEquals(api.mainRequests().length, 1);
+  });
+});
