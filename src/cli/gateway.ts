@@ -38,9 +38,10 @@ const gateway = command({
 ensures; mounted only in the gateway pod), a ConfigMap with the program, a one-replica StatefulSet whose pod
 kodama-gateway-0 (gateway.image, non-root, Pod Security "restricted", no ServiceAccount token) comes back on
 PVC kodama-gateway-state when it is evicted, deleted or its node is lost (its figures and budgets survive in a
-journal there), a ClusterIP Service on 8080, a NetworkPolicy letting only session pods in. Once it exists, new sessions in the namespace go through it (start --no-gateway, or
-session.gateway: false, opts out): their env Secret holds a token instead of the keys, their agent's base URLs
-and HTTPS_PROXY point at the gateway, and their egress policy allows only the gateway and DNS.`,
+journal there), a ClusterIP Service on 8080, a NetworkPolicy letting only session pods in. Once it exists,
+new sessions in the namespace go through it (start --no-gateway, or session.gateway: false, opts out): their
+env Secret holds a token instead of the keys, their agent's base URLs and HTTPS_PROXY point at the gateway,
+and their egress policy allows only the gateway and DNS.`,
   },
   subcommands: [
     command({
