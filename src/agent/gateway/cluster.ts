@@ -27,7 +27,11 @@ export async function findGateway(kube: Kube, ns: string): Promise<GatewayObject
   const [service, secret, set, pod, legacy] = await Promise.all([
     kube.findObject<V1Service>("services", ns, GATEWAY_NAME),
     kube.findObject<V1Secret>("secrets", ns, GATEWAY_NAME),
-    kube.findObject<V1StatefulSet>("statefulsets", ns, GATEWAY_NAME),
+    // a user who may read pods but not StatefulSets still gets the rest (the pod says what runs it)
+    kube.findObject<V1StatefulSet>("statefulsets", ns, GATEWAY_NAME).catch((e) => {
+      if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return undefined;
+      throw e;
+    }),
     kube.findObject<V1Pod>("pods", ns, GATEWAY_POD),
     kube.findObject<V1Pod>("pods", ns, LEGACY_POD),
   ]);

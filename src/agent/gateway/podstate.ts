@@ -39,8 +39,10 @@ export function podState(
   const c = pod?.status?.containerStatuses?.find((x) => x.name === "gateway") ??
     pod?.status?.containerStatuses?.[0];
   const restarts = c?.restartCount ?? 0;
+  // the StatefulSet, or its pod's owner when the StatefulSet could not be read
+  const owned = !!set || !!pod?.metadata?.ownerReferences?.some((o) => o.kind === "StatefulSet");
   const base = {
-    workload: set ? "StatefulSet" as const : pod ? "Pod" as const : null,
+    workload: owned ? "StatefulSet" as const : pod ? "Pod" as const : null,
     podName: pod?.metadata?.name ?? null,
     restarts,
     replacements: journal.pods !== undefined && journal.pods > 0 ? journal.pods - 1 : null,
@@ -52,13 +54,13 @@ export function podState(
       : { ...base, state: "missing", reason: null };
   }
   if (pod.metadata?.deletionTimestamp) {
-    return { ...base, state: set ? "restarting" : "not ready", reason: "the pod is being deleted" };
+    return { ...base, state: owned ? "restarting" : "not ready", reason: "the pod is being deleted" };
   }
   if (ready(pod)) return { ...base, state: "ready", reason: null };
   const why = c?.state?.waiting?.reason ?? c?.state?.terminated?.reason ?? pod.status?.phase ?? "Pending";
   // a container that ended and is brought back in place, or a StatefulSet's pod that ended
   const ended = ["Failed", "Succeeded"].includes(pod.status?.phase ?? "");
-  if ((restarts > 0 && pod.spec?.restartPolicy !== "Never") || (ended && set)) {
+  if ((restarts > 0 && pod.spec?.restartPolicy !== "Never") || (ended && owned)) {
     return { ...base, state: "restarting", reason: why };
   }
   return { ...base, state: "not ready", reason: why };

@@ -104,6 +104,18 @@ Deno.test("gateway status: ready, restarting while the replacement comes, restar
     podText(bare, "kodama-gateway").startsWith("kodama-gateway (a bare pod from an older kodama"),
     true,
   );
+  // a StatefulSet the user may not read: its pod's owner says what runs it
+  const owned = pod({ ready: true, deleting: true });
+  owned.metadata!.ownerReferences = [{
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    name: "kodama-gateway",
+    uid: "u",
+  }];
+  assertEquals([podState(undefined, owned, ready).workload, podState(undefined, owned, ready).state], [
+    "StatefulSet",
+    "restarting",
+  ]);
   // no journal (a gateway that could not keep one): replacements unknown
   assertEquals(podState(set, pod({ ready: true }), ready).replacements, null);
 });
