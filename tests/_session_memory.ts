@@ -4,7 +4,7 @@
  * status_memory_test and logs_stop_memory_test): the cluster's exec runs the real pod programs against
  * directories that stand for the session's volumes (tests/cluster/memexec.ts).
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { configSchema } from "../src/config/schema.ts";
 import { buildSession } from "../src/session/spec/manifests.ts";
 import { AGENT_HOME, CONTAINER, resolveSpec, type SessionSpec } from "../src/session/spec/spec.ts";
@@ -22,7 +22,23 @@ export async function session(
   });
   const o = buildSession(spec, { env: {}, editor: {} });
   for (const c of o.pvcs) await mem.createObject("persistentvolumeclaims", mem.namespace, c);
-  const pod = await mem.createObject<V1Pod>("pods", mem.namespace, o.pod);
+  // the session's Job, and its pod as the Job controller makes it (a generated name, owned by the Job)
+  const job = await mem.createObject<V1Job>("jobs", mem.namespace, o.job);
+  const pod = await mem.createObject<V1Pod>("pods", mem.namespace, {
+    ...o.pod,
+    metadata: {
+      ...o.pod.metadata,
+      name: `${o.job.metadata!.name}-${Math.random().toString(36).slice(2, 7).padEnd(5, "x")}`,
+      ownerReferences: [{
+        apiVersion: "batch/v1",
+        kind: "Job",
+        name: job.metadata!.name!,
+        uid: job.metadata?.uid ?? "job-uid",
+        controller: true,
+        blockOwnerDeletion: true,
+      }],
+    },
+  });
   const t = new Date().toISOString();
   mem.setPodStatus(pod.metadata!.name!, {
     phase: "Running",
