@@ -67,6 +67,8 @@ import {
 import { recordEvent } from "./events.ts";
 import { nodeMisfit, validateExtended, validatePlacement } from "./nodes.ts";
 import { admitPodSecurity } from "./podsecurity.ts";
+import { type ControllerOptions, Controllers } from "./controllers/index.ts";
+import { defaultPropagation } from "./controllers/gc.ts";
 
 /** kube-scheduler's podInitialBackoffSeconds: a pod it could not place is tried again no sooner. */
 const SCHEDULER_BACKOFF_MS = 1000;
@@ -124,8 +126,42 @@ export class ClusterApi implements RuntimeHost {
   /** when the scheduler last failed to place a pod (ns/name -> ms): its back-off runs from there */
   private parkedAt = new Map<string, number>();
 
-  constructor(readonly stateDir: string) {
+  /** kube-controller-manager's Job and StatefulSet controllers and garbage collector (controllers/) */
+  readonly controllers: Controllers;
+
+  constructor(readonly stateDir: string, controllerOptions: ControllerOptions = {}) {
     this.kubeProxy = new KubeProxy(this.store);
+    this.controllers = new Controllers({
+      store: this.store,
+      createPod: (ns, pod) => this.create(RESOURCES.find((d) => d.name === "pods")!, ns, pod),
+      deleteObject: (resource, ns, name, o) => {
+        const def = RESOURCES.find((d) => d.name === resource)!;
+        this.delete(def, ns, name, o).catch((e) => {
+          if (!(e instanceof ApiError && e.code === 404)) {
+            console.error(`[cluster] delete ${resource} ${name}: ${e}`);
+          }
+        });
+      },
+      event: (o, type, reason, message, component) =>
+        recordEvent(
+          this.store,
+          o.metadata.namespace ?? "default",
+          {
+            kind: o.kind,
+            namespace: o.metadata.namespace,
+            name: o.metadata.name,
+            uid: o.metadata.uid,
+            apiVersion: o.apiVersion,
+            resourceVersion: o.metadata.resourceVersion,
+          },
+          type,
+          reason,
+          message,
+          component,
+        ),
+      later: (ms, fn) => this.snapshotHost.later(ms, fn),
+      closed: () => this.closed,
+    }, controllerOptions);
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
     this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
     // a node changed (a taint removed, a label or device added): the scheduler tries its waiting pods again
@@ -344,7 +380,7 @@ export class ClusterApi implements RuntimeHost {
         break;
       default:
         validateGeneric(e, obj, def.namespaced);
-        if (isWorkload(def.name)) validateWorkload(e, def.name, obj);
+        if (isWorkload(def.name)) validateWorkload(e, def.name, obj, old);
     }
     if (old) {
       for (const f of ["name", "namespace", "uid", "creationTimestamp"] as const) {
@@ -353,7 +389,7 @@ export class ClusterApi implements RuntimeHost {
         }
       }
     }
-    e.throwIfAny(def.kind, obj.metadata?.name ?? "");
+    e.throwIfAny(def.kind, obj.metadata?.name ?? "", isWorkload(def.name) ? def.group : undefined);
   }
 
   // ---------------------------------------------------------------- CRUD
@@ -495,7 +531,12 @@ export class ClusterApi implements RuntimeHost {
       default:
         if (isWorkload(def.name)) {
           workloadDefaults(def.name, o); // after the uid: a Job's selector is made from it
-          o.status = workloadStatus(def.name, o, [...this.store.peek("pods", o.metadata.namespace)]);
+          // Jobs and StatefulSets: their controllers (controllers/) write the status
+          o.status = def.name === "jobs"
+            ? {}
+            : def.name === "statefulsets"
+            ? { replicas: 0, availableReplicas: 0 }
+            : workloadStatus(def.name, o, [...this.store.peek("pods", o.metadata.namespace)]);
         }
     }
   }
@@ -772,8 +813,13 @@ export class ClusterApi implements RuntimeHost {
       delete o.metadata.deletionGracePeriodSeconds;
     }
     if (old.metadata.generation !== undefined) o.metadata.generation = old.metadata.generation;
+    if (isWorkload(def.name) && JSON.stringify(o.spec) !== JSON.stringify(old.spec)) {
+      o.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    }
     // status is owned by the status subresource for these kinds
-    if (["pods", "namespaces", "persistentvolumeclaims", "services"].includes(def.name)) {
+    if (
+      ["pods", "namespaces", "persistentvolumeclaims", "services"].includes(def.name) || isWorkload(def.name)
+    ) {
       o.status = old.status;
     }
     if (def.name === "pods") {
@@ -901,7 +947,13 @@ export class ClusterApi implements RuntimeHost {
         return this.deleteNamespace(o);
       case "persistentvolumeclaims":
         return this.deletePVC(o);
-      default:
+      default: {
+        // the garbage collector's part of a delete: orphan the dependents, or wait for them (Foreground)
+        const policy = opts.propagationPolicy ?? defaultPropagation(def.name);
+        if (policy === "Orphan") this.controllers.gc.orphan(o);
+        if (policy === "Foreground" && !o.metadata.deletionTimestamp) {
+          return this.controllers.gc.foreground(def.name, o, now());
+        }
         if (o.metadata.finalizers?.length) {
           // marked, not removed: it goes when its finalizers are (finalize); the answer is the object
           if (o.metadata.deletionTimestamp) return o;
@@ -912,6 +964,7 @@ export class ClusterApi implements RuntimeHost {
         this.store.remove(def.name, key, name);
         if (def.name === "volumesnapshots") snapshotDeleted(this.snapshotHost, o);
         return statusSuccess(def, o);
+      }
     }
   }
 
@@ -1074,6 +1127,7 @@ export class ClusterApi implements RuntimeHost {
 
   close() {
     this.closed = true;
+    this.controllers.close();
     this.kubeProxy.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();

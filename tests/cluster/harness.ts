@@ -65,6 +65,8 @@ export interface StartOptions {
   snapshots?: boolean;
   /** the node's labels, taints and extended resources (test server only; see ServerOptions.node) */
   node?: import("./nodes.ts").NodeOptions;
+  /** the controllers' timing, e.g. `{ backoffBaseMs: 200 }` for the Job back-off (test server only) */
+  controllers?: import("./controllers/index.ts").ControllerOptions;
 }
 
 /** True when the suite runs against a real cluster (KODAMA_TEST_KUBECONFIG). Use as `Deno.test({ ignore: onRealCluster, ... })`. */
@@ -92,6 +94,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     csi: opts.csi,
     snapshots: opts.snapshots,
     node: opts.node,
+    controllers: opts.controllers,
   });
   try {
     await seed(s.api, opts.seed ?? "demo", opts.pods ?? 0, s.runtimeStateDir);

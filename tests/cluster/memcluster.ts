@@ -48,6 +48,8 @@ export interface MemClusterOptions {
   namespaces?: string[];
   /** events kept for watches from a resourceVersion (default the server's 20,000): older is 410 Gone */
   history?: number;
+  /** the controllers' timing, e.g. `{ backoffBaseMs: 0 }` for the Job back-off (controllers/) */
+  controllers?: import("./controllers/index.ts").ControllerOptions;
 }
 
 export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
@@ -84,7 +86,7 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
   constructor(o: MemClusterOptions = {}) {
     this.namespace = o.namespace ?? "default";
     this.#stateDir = Deno.makeTempDirSync({ prefix: "kodama-memcluster-" });
-    this.api = new ClusterApi(this.#stateDir);
+    this.api = new ClusterApi(this.#stateDir, o.controllers);
     for (const ns of new Set([...SYSTEM_NAMESPACES, this.namespace, ...(o.namespaces ?? [])])) {
       this.api.create(this.#def("namespaces" as Resource), "", { metadata: { name: ns } });
     }
@@ -181,7 +183,12 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
     resource: Resource,
     namespace: string,
     name: string,
-    o: { gracePeriodSeconds?: number; dryRun?: boolean; resourceVersion?: string } = {},
+    o: {
+      gracePeriodSeconds?: number;
+      dryRun?: boolean;
+      resourceVersion?: string;
+      propagationPolicy?: string;
+    } = {},
   ): Promise<boolean> {
     const what = { verb: "delete", resource: resourceName(resource), namespace, name };
     return await this.#call(what, async () => {
@@ -189,6 +196,7 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
         await this.api.delete(this.#def(resource), namespace, name, {
           gracePeriodSeconds: o.gracePeriodSeconds,
           dryRun: o.dryRun,
+          propagationPolicy: o.propagationPolicy,
           preconditions: o.resourceVersion ? { resourceVersion: o.resourceVersion } : undefined,
         });
         return true;

@@ -91,6 +91,17 @@ function workload(
   };
 }
 
+/** A workload kind whose controller the test server runs (controllers/): every verb. */
+function controlled(
+  group: string,
+  name: string,
+  singularName: string,
+  kind: string,
+  shortNames?: string[],
+): ResourceDef {
+  return { ...workload(group, name, singularName, kind, shortNames), verbs: ALL, readOnly: false };
+}
+
 /** rbac.authorization.k8s.io/v1: stored, and enforced by the authorizer (`rbac.ts`). */
 function rbac(name: string, singularName: string, kind: string, namespaced: boolean): ResourceDef {
   return {
@@ -135,9 +146,9 @@ export const RESOURCES: ResourceDef[] = [
   core("nodes", "node", "Node", false, ["no"], ["get", "list", "patch", "update", "watch"]),
   workload("apps", "deployments", "deployment", "Deployment", ["deploy"]),
   workload("apps", "replicasets", "replicaset", "ReplicaSet", ["rs"]),
-  workload("apps", "statefulsets", "statefulset", "StatefulSet", ["sts"]),
+  controlled("apps", "statefulsets", "statefulset", "StatefulSet", ["sts"]),
   workload("apps", "daemonsets", "daemonset", "DaemonSet", ["ds"]),
-  workload("batch", "jobs", "job", "Job"),
+  controlled("batch", "jobs", "job", "Job"),
   {
     name: "storageclasses",
     singularName: "storageclass",
@@ -230,9 +241,9 @@ export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
   { name: "volumesnapshotcontents/status", kind: "VolumeSnapshotContent", verbs: ["get", "patch", "update"] },
   { name: "deployments/status", kind: "Deployment", verbs: ["get"] },
   { name: "replicasets/status", kind: "ReplicaSet", verbs: ["get"] },
-  { name: "statefulsets/status", kind: "StatefulSet", verbs: ["get"] },
+  { name: "statefulsets/status", kind: "StatefulSet", verbs: ["get", "patch", "update"] },
   { name: "daemonsets/status", kind: "DaemonSet", verbs: ["get"] },
-  { name: "jobs/status", kind: "Job", verbs: ["get"] },
+  { name: "jobs/status", kind: "Job", verbs: ["get", "patch", "update"] },
 ];
 
 export function findResource(group: string, version: string, name: string): ResourceDef | undefined {

@@ -5,6 +5,7 @@ import type { ClusterApi } from "./api.ts";
 import { findResource } from "./resources.ts";
 import type { Obj } from "./store.ts";
 import { ApiError } from "./status.ts";
+import { revisionName } from "./controllers/statefulset.ts";
 
 export const BIN_DIR = join(dirname(fileURLToPath(import.meta.url)), "bin");
 
@@ -178,7 +179,7 @@ function seedDemo(api: ClusterApi) {
   for (const name of DEMO.wekaPods) {
     const app = name.startsWith("weka-drive") ? "weka-drive" : "weka-compute";
     const sts: Record<string, string> = app === "weka-drive"
-      ? { "statefulset.kubernetes.io/pod-name": name, "controller-revision-hash": "weka-drive-5d4c6b7f8" }
+      ? { "statefulset.kubernetes.io/pod-name": name, "controller-revision-hash": revisionName(drives!) }
       : {};
     pod(
       api,

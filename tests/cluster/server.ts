@@ -21,6 +21,7 @@ import { findResource } from "./resources.ts";
 import { csiObjects, STORAGE_READABLE } from "./snapshots.ts";
 import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 import { nodeObject, type NodeOptions } from "./nodes.ts";
+import type { ControllerOptions } from "./controllers/index.ts";
 
 export interface ServerOptions {
   /** 0 = a free port */
@@ -51,6 +52,8 @@ export interface ServerOptions {
   snapshots?: boolean;
   /** the node's extra labels, taints and allocatable (extended resources: none by default); nodes.ts */
   node?: NodeOptions;
+  /** the controllers' timing (controllers/): `backoffBaseMs` shortens the Job back-off for tests */
+  controllers?: ControllerOptions;
 }
 
 export const DEV_TOKEN_USER = "dev";
@@ -119,7 +122,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     tokens.set(u.token, { name: u.name, groups: ["system:authenticated"] });
     policies.set(u.name, { namespaces: [u.namespace], rules: u.rules });
   }
-  const api = new ClusterApi(stateDir);
+  const api = new ClusterApi(stateDir, opts.controllers);
   if (opts.snapshots) api.features.add("snapshots");
   const auth = new Authenticator(tokens, policies, api.store);
   const runtimeStateDir = join(stateDir, "runtime");

@@ -108,8 +108,15 @@ export const methodNotAllowed = () =>
 export const unauthorized = () => new ApiError(401, "Unauthorized", "Unauthorized");
 
 /** A 422 Invalid status in the shape `Kind "name" is invalid: field: Invalid value: ...`. */
-export function invalid(kind: string, name: string, causes: StatusCause[]): ApiError {
+export function invalid(kind: string, name: string, causes: StatusCause[], group?: string): ApiError {
   const parts = causes.map((c) => `${c.field}: ${c.message}`);
   const msg = parts.length === 1 ? parts[0] : `[${parts.join(", ")}]`;
-  return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${msg}`, { name, kind, causes });
+  // kube-apiserver names a kind of a group by its qualified name: `Job.batch "x" is invalid`
+  const qualified = group ? `${kind}.${group}` : kind;
+  return new ApiError(422, "Invalid", `${qualified} "${name}" is invalid: ${msg}`, {
+    name,
+    ...(group ? { group } : {}),
+    kind,
+    causes,
+  });
 }

@@ -70,8 +70,8 @@ export class Errors {
       field,
     });
   }
-  throwIfAny(kind: string, name: string) {
-    if (this.causes.length) throw invalid(kind, name, this.causes);
+  throwIfAny(kind: string, name: string, group?: string) {
+    if (this.causes.length) throw invalid(kind, name, this.causes, group);
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * The workload kinds (apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet; batch/v1 Job), served
- * read-only: defaults and validation for the objects the seed creates, their pod selectors, a status
- * "controller" that counts the pods each selector matches (so `kubectl get deploy` shows READY 2/2),
- * and the server-side Table columns of kube-apiserver's printers. No controller creates or deletes
- * pods: a workload's pods are seeded next to it, with its labels.
+ * defaults and validation, their pod selectors, and the server-side Table columns of kube-apiserver's
+ * printers. Jobs and StatefulSets are served read-write with their controllers (controllers/: pods made
+ * from the template, replaced, deleted; the status). Deployments, ReplicaSets and DaemonSets stay
+ * read-only: no controller makes their pods (the seed puts them next to them, with their labels), and a
+ * status "controller" here counts the pods each selector matches (so `kubectl get deploy` shows 2/2).
  */
 import { now } from "./defaults.ts";
 import type { Errors } from "./validation.ts";
@@ -71,7 +72,8 @@ export function workloadDefaults(resource: string, o: Obj): void {
   const tpl = s.template ??= {};
   tpl.metadata ??= {};
   const ps = tpl.spec ??= {};
-  ps.restartPolicy ??= resource === "jobs" ? "Never" : "Always";
+  // as for any pod template: Always (a Job must say Never or OnFailure; validateWorkload refuses it)
+  ps.restartPolicy ??= "Always";
   ps.terminationGracePeriodSeconds ??= 30;
   ps.dnsPolicy ??= "ClusterFirst";
   ps.schedulerName ??= "default-scheduler";
@@ -109,6 +111,8 @@ export function workloadDefaults(resource: string, o: Obj): void {
       s.backoffLimit ??= 6;
       s.completionMode ??= "NonIndexed";
       s.suspend ??= false;
+      // 1.32: Failed when a podFailurePolicy is set (the only value allowed with it)
+      s.podReplacementPolicy ??= s.podFailurePolicy ? "Failed" : "TerminatingOrFailed";
       s.manualSelector ??= undefined;
       if (s.manualSelector === undefined) delete s.manualSelector;
       // the API server generates the selector from the Job's uid (unless manualSelector is set)
@@ -129,11 +133,13 @@ export function workloadDefaults(resource: string, o: Obj): void {
 }
 
 /** The validation kube-apiserver applies to a workload's selector and template (messages as it words them). */
-export function validateWorkload(e: Errors, resource: string, o: Obj): void {
+export function validateWorkload(e: Errors, resource: string, o: Obj, old?: Obj): void {
   const s = o.spec ?? {};
   if (!(s.template?.spec?.containers ?? []).length) {
     e.required("spec.template.spec.containers", "");
   }
+  if (resource === "jobs") validateJob(e, o, old);
+  if (resource === "statefulsets") validateStatefulSet(e, o, old);
   if (resource === "jobs" && !s.manualSelector) return; // generated
   const sel = s.selector;
   if (!sel || (!Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length)) {
@@ -146,6 +152,89 @@ export function validateWorkload(e: Errors, resource: string, o: Obj): void {
       "spec.template.metadata.labels",
       labels,
       "`selector` does not match template `labels`",
+    );
+  }
+}
+
+/** pkg/apis/batch/validation, for the fields kodama sends. */
+function validateJob(e: Errors, o: Obj, old?: Obj) {
+  const s = o.spec ?? {};
+  // validated before workloadDefaults runs: an unset restartPolicy is the default, Always
+  const rp = s.template?.spec?.restartPolicy ?? "Always";
+  if (rp !== "OnFailure" && rp !== "Never") {
+    e.notSupported("spec.template.spec.restartPolicy", rp, ["OnFailure", "Never"]);
+  }
+  if (s.podFailurePolicy) {
+    if (rp !== "Never") {
+      e.invalid(
+        "spec.template.spec.restartPolicy",
+        rp,
+        `only "Never" is supported when podFailurePolicy is specified`,
+      );
+    }
+    (s.podFailurePolicy.rules ?? []).forEach((r: Obj, i: number) => {
+      const at = `spec.podFailurePolicy.rules[${i}]`;
+      if (!["FailJob", "FailIndex", "Ignore", "Count"].includes(r.action)) {
+        e.notSupported(`${at}.action`, r.action, ["Count", "FailIndex", "FailJob", "Ignore"]);
+      }
+      if (!!r.onExitCodes === !!r.onPodConditions) {
+        e.invalid(at, "", "specifying one of OnExitCodes and OnPodConditions is required");
+      }
+    });
+  }
+  const prp = s.podReplacementPolicy;
+  if (prp !== undefined) {
+    if (s.podFailurePolicy && prp !== "Failed") e.notSupported("spec.podReplacementPolicy", prp, ["Failed"]);
+    else if (!["Failed", "TerminatingOrFailed"].includes(prp)) {
+      e.notSupported("spec.podReplacementPolicy", prp, ["Failed", "TerminatingOrFailed"]);
+    }
+  }
+  for (const f of ["parallelism", "completions", "backoffLimit", "activeDeadlineSeconds"]) {
+    if (typeof s[f] === "number" && s[f] < 0) {
+      e.invalid(`spec.${f}`, s[f], "must be greater than or equal to 0");
+    }
+  }
+  if (s.activeDeadlineSeconds === 0) e.invalid("spec.activeDeadlineSeconds", 0, "must be greater than 0");
+  if (!old) return;
+  const os = old.spec ?? {};
+  if (JSON.stringify(s.template) !== JSON.stringify(os.template)) {
+    e.invalid("spec.template", "core.PodTemplateSpec{...}", "field is immutable");
+  }
+  if (JSON.stringify(s.selector) !== JSON.stringify(os.selector)) {
+    e.invalid("spec.selector", s.selector, "field is immutable");
+  }
+  if (s.completions !== os.completions) e.invalid("spec.completions", s.completions, "field is immutable");
+  if (JSON.stringify(s.podFailurePolicy) !== JSON.stringify(os.podFailurePolicy)) {
+    e.invalid("spec.podFailurePolicy", s.podFailurePolicy, "field is immutable");
+  }
+}
+
+/** pkg/apis/apps/validation: a StatefulSet's pods restart Always; only some fields may change. */
+function validateStatefulSet(e: Errors, o: Obj, old?: Obj) {
+  const s = o.spec ?? {};
+  const rp = s.template?.spec?.restartPolicy;
+  if (rp !== undefined && rp !== "Always") e.notSupported("spec.template.spec.restartPolicy", rp, ["Always"]);
+  if (!["OrderedReady", "Parallel", undefined].includes(s.podManagementPolicy)) {
+    e.notSupported("spec.podManagementPolicy", s.podManagementPolicy, ["OrderedReady", "Parallel"]);
+  }
+  if (typeof s.replicas === "number" && s.replicas < 0) {
+    e.invalid("spec.replicas", s.replicas, "must be greater than or equal to 0");
+  }
+  if (!old) return;
+  const mutable = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+  ];
+  const rest = (x: Obj) =>
+    JSON.stringify(Object.fromEntries(Object.entries(x).filter(([k]) => !mutable.includes(k))));
+  if (rest(s) !== rest(old.spec ?? {})) {
+    e.forbidden(
+      "spec",
+      "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
     );
   }
 }
@@ -293,7 +382,8 @@ export function syncWorkloads(store: Store, ns: string): void {
   if (!n) return;
   let pods: Obj[] | undefined;
   for (const resource of WORKLOAD_RESOURCES) {
-    if (store.count(resource) === 0) continue;
+    // Jobs and StatefulSets have their controllers (controllers/), which write their status
+    if (store.count(resource) === 0 || resource === "jobs" || resource === "statefulsets") continue;
     for (const o of store.list(resource, ns)) {
       pods ??= [...store.peek("pods", ns)];
       const status = workloadStatus(resource, o, pods);

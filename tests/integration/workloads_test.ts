@@ -1,6 +1,7 @@
 /**
  * Workload targets (deploy/, sts/, rs/, ds/, job/, svc/) against the test cluster: the test server serves
- * the apps/v1 and batch/v1 kinds read-only (proved with the real kubectl), and kodama's exec, logs, pods,
+ * Deployments, ReplicaSets and DaemonSets read-only (Jobs and StatefulSets with their controllers; proved
+ * with the real kubectl), and kodama's exec, logs, pods,
  * wait, cp and port-forward resolve them to their pods — exec picks the same pod kubectl picks.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
@@ -89,7 +90,8 @@ Deno.test({
         `deployments.apps is forbidden: User "dev" cannot list resource "deployments" in API group "apps"`,
       );
       if (!needsTestServer(c)) return;
-      // no controllers here: the kinds are read-only, with the API server's own refusal
+      // no Deployment controller here: Deployments (like ReplicaSets and DaemonSets) are read-only, with
+      // the API server's own refusal (Jobs and StatefulSets have theirs: tests/cluster/controllers/)
       const create = await kubectl(c, [
         "create",
         "deployment",
@@ -217,7 +219,11 @@ Deno.test({
       const spec = {
         containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sh", "-c", "echo done"] }],
       };
-      const job = create(api, "jobs", "dev", { metadata: { name: "etl" }, spec: { template: { spec } } })!;
+      // the Job controller adopts the orphan pod its selector matches (and makes none of its own)
+      const job = create(api, "jobs", "dev", {
+        metadata: { name: "etl" },
+        spec: { template: { spec: { ...spec, restartPolicy: "Never" } } },
+      })!;
       const jobLabels = job.spec.template.metadata.labels;
       create(api, "pods", "dev", {
         metadata: { name: "etl-7xk2q", labels: jobLabels },
