@@ -22,23 +22,16 @@ export async function session(
   });
   const o = buildSession(spec, { env: {}, editor: {} });
   for (const c of o.pvcs) await mem.createObject("persistentvolumeclaims", mem.namespace, c);
-  // the session's Job, and its pod as the Job controller makes it (a generated name, owned by the Job)
-  const job = await mem.createObject<V1Job>("jobs", mem.namespace, o.job);
-  const pod = await mem.createObject<V1Pod>("pods", mem.namespace, {
-    ...o.pod,
-    metadata: {
-      ...o.pod.metadata,
-      name: `${o.job.metadata!.name}-${Math.random().toString(36).slice(2, 7).padEnd(5, "x")}`,
-      ownerReferences: [{
-        apiVersion: "batch/v1",
-        kind: "Job",
-        name: job.metadata!.name!,
-        uid: job.metadata?.uid ?? "job-uid",
-        controller: true,
-        blockOwnerDeletion: true,
-      }],
-    },
-  });
+  // the session's Job; the cluster's Job controller makes its pod (a generated name, owned by the Job)
+  await mem.createObject<V1Job>("jobs", mem.namespace, o.job);
+  let pod: V1Pod | undefined;
+  for (let i = 0; i < 100 && !pod; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    pod =
+      (await mem.listObjects<V1Pod>("pods", mem.namespace, { labelSelector: `kodama.dev/session=${name}` }))
+        .items[0];
+  }
+  if (!pod) throw new Error(`the Job controller made no pod for ${name}`);
   const t = new Date().toISOString();
   mem.setPodStatus(pod.metadata!.name!, {
     phase: "Running",

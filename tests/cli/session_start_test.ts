@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
-import { drain, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { drain, podOf, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 Deno.test({
   name: "start: a bad name, a bad quantity or a name too long fail before any request is sent",
@@ -303,7 +303,15 @@ withSessionWorld(
       assert(await Deno.stat(state).then(() => true, () => false), "start wrote the local state");
       // a finalizer (another controller's) keeps the pod Terminating after it is deleted: delete waits
       assertEquals(
-        (await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(["example.com/hold"])])).code,
+        (await w.kc([
+          "patch",
+          "pod",
+          await podOf(w, "hd"),
+          "--type",
+          "merge",
+          "-p",
+          hold(["example.com/hold"]),
+        ])).code,
         0,
       );
       const del = w.spawn(["delete", "hd", "--force"]);
@@ -311,7 +319,8 @@ withSessionWorld(
       const err = drain(del.stderr.getReader());
       await waitUntil(
         async () =>
-          (await w.kc(["get", "pod", "kodama-hd", "-o", "jsonpath={.metadata.deletionTimestamp}"])).stdout !==
+          (await w.kc(["get", "pod", await podOf(w, "hd"), "-o", "jsonpath={.metadata.deletionTimestamp}"]))
+            .stdout !==
             "",
         30_000,
         "the pod to be marked for deletion",
@@ -329,10 +338,13 @@ withSessionWorld(
         (await w.kc(["get", "secret,configmap", "-l", "kodama.dev/session=hd", "-o", "name"])).stdout,
         "",
       );
-      assertEquals((await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)])).code, 0);
+      assertEquals(
+        (await w.kc(["patch", "pod", await podOf(w, "hd"), "--type", "merge", "-p", hold(null)])).code,
+        0,
+      );
       assertEquals((await w.kc(["wait", "--for=delete", "pod/kodama-hd", "--timeout=60s"])).code, 0);
     } finally {
-      await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)]);
+      await w.kc(["patch", "pod", await podOf(w, "hd"), "--type", "merge", "-p", hold(null)]);
       await purge(w, "hd");
     }
   },

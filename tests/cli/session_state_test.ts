@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { onRealCluster } from "../cluster/harness.ts";
 import { makeTestRepo } from "./_git_server.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 // deno-lint-ignore no-explicit-any
 type State = Record<string, any>;
@@ -85,7 +85,7 @@ withSessionWorld(
           const before = await read();
           // updatedAt has a one-second resolution
           const was = before.updatedAt;
-          const d = await w.kc(["delete", "pod", "kodama-st", "--wait=true"]);
+          const d = await w.kc(["delete", "pod", await podOf(w, "st"), "--wait=true"]);
           assertEquals(d.code, 0, d.stderr);
           // wait for a second boundary so the new stamp can differ
           while (new Date().toISOString().replace(/\.\d+Z$/, "Z") === was) {
