@@ -7,6 +7,7 @@
  * the agent layer to name the cause of a run's resume.
  */
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
+import { formatAge } from "../../ui/table.ts";
 
 export type DisruptionCause = "evicted" | "preempted" | "node-lost" | "oom-killed" | "deleted";
 
@@ -119,4 +120,17 @@ export function disruptionText(d: Pick<Disruption, "cause" | "detail">): string 
   const word = d.cause === "node-lost" ? "node lost" : d.cause === "oom-killed" ? "out of memory" : d.cause;
   const extra = d.cause === "evicted" && d.detail.startsWith("node ") ? ` (${d.detail})` : "";
   return `${word}${extra}`;
+}
+
+/**
+ * While the cluster brings the pod back: `Restarting: evicted (node memory pressure) 8s ago`, `Restarting:
+ * node lost 1m ago`, or `Restarting` when the cluster said nothing of why.
+ */
+export function restartText(
+  r: { cause?: DisruptionCause; detail?: string; at?: string },
+  now = Date.now(),
+): string {
+  if (!r.cause) return "Restarting";
+  const when = r.at ? ` ${formatAge(r.at, now)} ago` : "";
+  return `Restarting: ${disruptionText({ cause: r.cause, detail: r.detail ?? "" })}${when}`;
 }

@@ -24,21 +24,13 @@ import { syncColumn } from "../sync/column.ts";
 import { groupOf, jobFinished, replicaOf, type SessionView, sessionView } from "./status.ts";
 import { isLegacyPod, isLive, legacyNote } from "./sessionpod.ts";
 import { usageText } from "../spec/gateway.ts";
-import { disruptionText } from "./disruption.ts";
+import { restartText } from "./disruption.ts";
+
+export { restartText };
 
 /** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */
 export function syncState(v: SessionView): string {
   return syncColumn(v.name, v.namespace);
-}
-
-/**
- * While the cluster brings the pod back: `Restarting: evicted (node memory pressure) 8s ago`, `Restarting:
- * node lost 1m ago`, or `Restarting` when the cluster said nothing of why.
- */
-export function restartText(r: NonNullable<SessionView["restart"]>, now = Date.now()): string {
-  if (!r.cause) return "Restarting";
-  const when = r.at ? ` ${formatAge(r.at, now)} ago` : "";
-  return `Restarting: ${disruptionText({ cause: r.cause, detail: r.detail ?? "" })}${when}`;
 }
 
 /** STATUS as the table shows it: a session that stopped itself says why and when (`Stopped (idle, 5m ago)`). */
