@@ -100,7 +100,7 @@ withSessionWorld(
           assertStringIncludes(r.stderr, "workspace kept (no new clone): branch mine");
           const cat = await w.sh("f", "cat keep.txt; git branch --show-current");
           assertEquals(cat.stdout, "keep\nmine\n");
-          const log = await w.kc(["logs", "kodama-f", "-c", "git-clone"]);
+          const log = await w.kc(["logs", await podOf(w, "f"), "-c", "git-clone"]);
           assertMatch(log.stdout, /kodama: \S*workspace is not empty: clone skipped/);
           assert(!/cloning/.test(log.stdout), log.stdout);
           const l = await w.k(["list"]);

@@ -26,7 +26,7 @@ withSessionWorld(
       const st = await stoppedIdle(w, "pool-idl");
       assert(typeof st.stoppedAt === "string", JSON.stringify(st));
       // no background sync watches it: it stopped without waiting for a flush
-      const said = (await w.kc(["logs", "kodama-pool-idl", "-c", "session"])).stdout;
+      const said = (await w.kc(["logs", await podOf(w, "pool-idl"), "-c", "session"])).stdout;
       assertStringIncludes(said, "no write under the workspace): stopping\n");
       assert(!said.includes("waiting up to"), said);
       // the pod ended cleanly: phase Succeeded, restartPolicy Never; volumes and the Secret stay

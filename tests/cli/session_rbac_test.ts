@@ -144,7 +144,7 @@ Deno.test({
           );
           assertStringIncludes(d.stderr, "(nothing was deleted)");
           // refused before anything was removed
-          const r2 = await podOf(w, "r2");
+          const r2 = await podOf(w2, "r2");
           assert(r2.startsWith("kodama-r2-"), r2);
           assertEquals((await w2.kc(["get", "pod", r2, "-o", "name"])).stdout.trim(), `pod/${r2}`);
         } finally {

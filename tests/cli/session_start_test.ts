@@ -79,7 +79,7 @@ withSessionWorld(
       assertMatch(loser.stderr, /session "same" already exists in namespace dev/);
       assert(!hasStackTrace(loser.stderr));
       const pods = await w.kc(["get", "pods", "-l", "kodama.dev/session=same", "-o", "name"]);
-      assertEquals(pods.stdout.trim(), "pod/kodama-same");
+      assertEquals(pods.stdout.trim(), `pod/${await podOf(w, "same")}`);
       const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
       assertEquals(pvcs.stdout.trim().split("\n").length, 2);
       // the winner's session works
@@ -118,7 +118,7 @@ withSessionWorld(
     assertEquals(r.code, 0, r.stderr);
     assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
     assertStringIncludes(r.stdout, "API_KEY: <redacted>");
-    for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
+    for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Job"]) {
       assertStringIncludes(r.stdout, `kind: ${kind}`);
     }
     assertStringIncludes(r.stdout, "cpu: 1500m");
@@ -338,11 +338,9 @@ withSessionWorld(
         (await w.kc(["get", "secret,configmap", "-l", "kodama.dev/session=hd", "-o", "name"])).stdout,
         "",
       );
-      assertEquals(
-        (await w.kc(["patch", "pod", await podOf(w, "hd"), "--type", "merge", "-p", hold(null)])).code,
-        0,
-      );
-      assertEquals((await w.kc(["wait", "--for=delete", "pod/kodama-hd", "--timeout=60s"])).code, 0);
+      const held = await podOf(w, "hd");
+      assertEquals((await w.kc(["patch", "pod", held, "--type", "merge", "-p", hold(null)])).code, 0);
+      assertEquals((await w.kc(["wait", "--for=delete", `pod/${held}`, "--timeout=60s"])).code, 0);
     } finally {
       await w.kc(["patch", "pod", await podOf(w, "hd"), "--type", "merge", "-p", hold(null)]);
       await purge(w, "hd");

@@ -95,7 +95,7 @@ sync: { enabled: false }
       );
 
       await t.step("logs -c cache: the sidecar's output", async () => {
-        const l = await w.k(["logs", "kodama-tw", "-c", "cache"]);
+        const l = await w.k(["logs", await podOf(w, "tw"), "-c", "cache"]);
         assertEquals(l.code, 0, l.stderr);
         assertStringIncludes(l.stdout, "cache up");
       });
