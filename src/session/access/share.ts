@@ -306,7 +306,8 @@ export async function shareSession(
   }
   await put(kube, "rolebindings", namespace, binding, { subjects: binding.subjects });
   // every share of the session names this pod from now on, and the workspace records it for the teammate
-  if (pod) await renewShares(kube, namespace, session, pod, v.pvcs);
+  // (a stopped session: the record is empty, and the first command that finds it running renews the shares)
+  await renewShares(kube, namespace, session, pod, v.pvcs);
   const access = readOnly ? "read-only (get, logs)" : "attach, exec, port-forward, logs";
   o.out.write(
     `session/${session} shared with ${subjectText(subject)}: ${access}${
@@ -331,7 +332,7 @@ export async function renewShares(
   kube: KubeObjects,
   namespace: string,
   session: string,
-  pod: string,
+  pod: string | undefined,
   pvcs: { metadata?: { name?: string } }[],
 ): Promise<number> {
   const { items } = await kube.listObjects<RoleObject>("roles", namespace, {
@@ -355,7 +356,7 @@ export async function renewShares(
     ) ?? pvcs.find((c) => c.metadata?.name === n.workspacePVC);
   const claim = ws?.metadata?.name ?? n.workspacePVC;
   await kube.patchObject("persistentvolumeclaims", namespace, claim, {
-    metadata: { annotations: { [ANNOTATION_SHARED_POD]: pod } },
+    metadata: { annotations: { [ANNOTATION_SHARED_POD]: pod ?? "" } },
   });
   return changed;
 }

@@ -180,3 +180,31 @@ Deno.test("shares (in memory): a teammate whose share names a replaced pod is to
   assert(!e.message.includes("\n"), e.message);
   assert(e.hint?.includes("kodama share s"), e.hint);
 });
+
+Deno.test("shares (in memory): shared while stopped, the share names no pod; the first look at it running names it", async () => {
+  using mem = new MemCluster();
+  const { pod } = await session(mem, "s");
+  const subject = { kind: "User" as const, name: "bob" };
+  const { role } = shareObjects(
+    "s",
+    mem.namespace,
+    subject,
+    shareRules({ job: "kodama-s", pvcs: ["kodama-workspace-s"] }, false),
+    false,
+  );
+  assert(!JSON.stringify(role.rules).includes("pods"), JSON.stringify(role.rules));
+  await mem.createObject("roles", mem.namespace, role);
+  const pvcs =
+    (await mem.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", mem.namespace)).items;
+  await renewShares(mem, mem.namespace, "s", undefined, pvcs);
+  await findSession(mem, mem.namespace, "s", { observe: false });
+  const r = await mem.getObject<{ rules: { resources: string[]; resourceNames?: string[] }[] }>(
+    "roles",
+    mem.namespace,
+    role.metadata!.name!,
+  );
+  const named = r.rules.filter((x) => x.resources.includes("pods/exec")).flatMap((x) =>
+    x.resourceNames ?? []
+  );
+  assertEquals(named, [pod.metadata!.name!]);
+});
