@@ -212,8 +212,11 @@ export function jobActive(job: V1Job | undefined): boolean {
   return !!job && !job.metadata?.deletionTimestamp && !jobFinished(job);
 }
 
-/** A pod missing for longer than this, its Job active, is being brought back (before: being made). */
-const FIRST_POD_MS = 15_000;
+/**
+ * A Job this young with no pod and no pod counted yet is making its first one (a Job controller makes it
+ * within a second); older, or with a pod already counted, its pod is being brought back.
+ */
+const FIRST_POD_MS = 5_000;
 /** Events older than this say nothing about a pod starting now. */
 const RECENT_MS = 15 * 60_000;
 
@@ -268,8 +271,10 @@ export function restartOf(
     };
   }
   if (live) return undefined; // its first pod, starting
-  const started = Date.parse(String(job!.status?.startTime ?? job!.metadata?.creationTimestamp ?? ""));
-  if (!ours.length && !Number.isNaN(started) && now - started < FIRST_POD_MS) return undefined;
+  const st = job!.status;
+  const counted = (st?.failed ?? 0) + (st?.terminating ?? 0) + (st?.succeeded ?? 0) > 0;
+  const started = Date.parse(String(st?.startTime ?? job!.metadata?.creationTimestamp ?? ""));
+  if (!ours.length && !counted && !Number.isNaN(started) && now - started < FIRST_POD_MS) return undefined;
   return {};
 }
 

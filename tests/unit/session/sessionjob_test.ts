@@ -193,6 +193,10 @@ Deno.test("restartOf / statusText: Restarting while the Job's pod comes back, wi
   const young = job();
   young.status!.startTime = "2026-01-01T00:10:05Z" as unknown as Date;
   assertEquals(restartOf(young, [], [], now), undefined);
+  // ...but a young Job that already counted a pod (a plain delete counts as failed) is bringing one back
+  young.status!.failed = 1;
+  assertEquals(restartOf(young, [], [], now), {});
+  assertEquals(statusText(sessionView("demo", "dev", [], [], { job: young, now }), now), "Restarting");
   const idle = job({ status: { conditions: [{ type: "Complete", status: "True" }] } });
   assertEquals(restartOf(idle, [], [], now), undefined);
   const stopping = job();
