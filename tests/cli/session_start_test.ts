@@ -127,7 +127,7 @@ withSessionWorld(
       stdin: r.stdout,
     });
     assertEquals(applied.code, 0, applied.stderr);
-    assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
+    assertMatch(applied.stdout, /job.batch\/kodama-demo2 created \(server dry run\)/);
     // nothing was created, and no state written
     // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
     assertEquals(

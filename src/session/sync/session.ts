@@ -260,8 +260,12 @@ export async function syncSessionResume(
   cfg: Config,
   io: SyncIO,
 ): Promise<void> {
-  const c = await loadConfig(spec.name);
-  if (!c || c.namespace !== spec.namespace) return;
+  const saved = await loadConfig(spec.name);
+  if (!saved || saved.namespace !== spec.namespace) return;
+  // the pod resume made has a new name (its Job names it, issue 80): the sync goes to it
+  const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
+  const c = pod && pod !== saved.pod ? { ...saved, pod } : saved;
+  if (c !== saved) await saveConfig(c);
   try {
     await Deno.stat(c.root);
   } catch {
